@@ -1,0 +1,101 @@
+/*  fw_cfg.h — YAML configuration loaded into validated structs through field tables.
+
+    Each daemon describes its config file as static tables of struct fw_cfg_field (Redis
+    config.c): the key, the type, the offsetof() of the target member, limits, the default
+    (written once, as the YAML scalar text it would have in a file), whether it is required,
+    and a child table for nested mappings. fw_cfg_load() parses the YAML with libyaml,
+    walks it against the table, and fills the struct. Every problem — a YAML syntax error,
+    an unknown key, a wrong type, a value out of range, a missing required key — is
+    collected (up to FW_CFG_MAX_ERRORS) with its file:line:column, so one run shows them all
+    (OpenSMTPD parse.y). Positions are 1-based.
+
+    Keys a daemon accepts but does not use (the rest of a user's prometheus.yml) are listed
+    with FW_CFG_IGNORE so that real config files load while typos are still caught.
+
+    A YAML null (`key:` or `key: ~`) counts as absent: the default applies.
+
+    Ownership: strings, lists and label sets written into the target struct are owned by it;
+    fw_cfg_free() with the same table releases them all.
+*/
+#ifndef FW_CFG_H
+#define FW_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fw_err.h"
+
+#define FW_CFG_MAX_ERRORS 50
+
+struct fw_cfg_pos {
+    int line; // 1-based, 0 when unknown
+    int col;  // 1-based
+};
+
+struct fw_cfg_errors {
+    fw_err_t items[FW_CFG_MAX_ERRORS];
+    size_t len;
+    size_t dropped; // errors past FW_CFG_MAX_ERRORS, counted but not kept
+};
+
+typedef enum {
+    FW_CFG_STR,      // char *                     any scalar, as text
+    FW_CFG_INT,      // int64_t                    integer in [min, max] when max > min
+    FW_CFG_FLOAT,    // double                     in [min, max] when max > min
+    FW_CFG_BOOL,     // bool                       true/false
+    FW_CFG_DURATION, // int64_t milliseconds       Prometheus duration, in [min, max] ms
+    FW_CFG_SIZE,     // int64_t bytes              "64MiB", "1GB", plain bytes
+    FW_CFG_ENUM,     // int                        index into enum_names
+    FW_CFG_STR_LIST, // char ** at off, size_t at count_off: a sequence of scalars
+    FW_CFG_LABELS,   // struct fw_labels           mapping; names must be valid label names
+    FW_CFG_STR_MAP,  // struct fw_labels           mapping of scalars; names not validated
+    FW_CFG_STRUCT,   // nested struct at off       mapping, fields in child
+    FW_CFG_LIST,     // T * at off, size_t at count_off: a sequence of mappings, each a T of
+                     // elem_size bytes (zeroed, then filled through child)
+    FW_CFG_POS,      // struct fw_cfg_pos: no key; receives the enclosing mapping's position
+    FW_CFG_IGNORE,   // known key, any value, not used
+} fw_cfg_type_t;
+
+struct fw_cfg_field;
+
+// Optional validator for FW_CFG_STR values and FW_CFG_STR_LIST elements (a matcher, a
+// regex, a PromQL expression). It reports problems with fw_cfg_errors_add() at pos and
+// returns 0 or -1.
+typedef int (*fw_cfg_check_fn)(const char *value, const char *file, struct fw_cfg_pos pos,
+                               struct fw_cfg_errors *errs);
+
+struct fw_cfg_field {
+    const char *key;             // NULL ends a table (and is the key of FW_CFG_POS entries:
+                                 // use type FW_CFG_POS with key "" instead)
+    fw_cfg_type_t type;
+    size_t off;                  // offsetof the target member
+    size_t count_off;            // FW_CFG_STR_LIST, FW_CFG_LIST: offsetof the size_t count
+    size_t elem_size;            // FW_CFG_LIST: sizeof one element
+    const struct fw_cfg_field *child; // FW_CFG_STRUCT, FW_CFG_LIST
+    const char *def;             // default as YAML scalar text, NULL for none (zero)
+    bool required;
+    double min, max;             // range check when max > min (durations in ms)
+    const char *const *enum_names; // FW_CFG_ENUM: NULL-terminated
+    fw_cfg_check_fn check;       // optional
+};
+
+// Load YAML into out (which the caller zeroed) following table. `name` is the file name
+// used in messages; when text is NULL the file `name` is read. Defaults are applied to
+// absent keys, recursively. Returns 0, or -1 with errs filled (out then holds what could be
+// parsed; free it with fw_cfg_free all the same).
+int fw_cfg_load(const char *name, const char *text, const struct fw_cfg_field *table,
+                void *out, struct fw_cfg_errors *errs);
+
+// Release everything fw_cfg_load() allocated in out (following table) and zero those members.
+void fw_cfg_free(const struct fw_cfg_field *table, void *out);
+
+// Append an error at pos (file may be NULL). Past FW_CFG_MAX_ERRORS only counts it.
+void fw_cfg_errors_add(struct fw_cfg_errors *errs, const char *file, struct fw_cfg_pos pos,
+                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+// Log every error (event=config.error) and, when `to_stderr`, also print each one alone on
+// stderr in the compiler style "file:line:col: error: msg" for --check-config.
+void fw_cfg_errors_report(const struct fw_cfg_errors *errs, bool to_stderr);
+
+#endif

@@ -1,0 +1,153 @@
+/*  fw_flags.c — Prometheus-style flags and the SIGHUP flag.
+
+    Table-driven like fw_cfg, but flags are few and flat, so this is a linear scan. Values
+    are borrowed from argv (which outlives main's work), so parsing allocates nothing.
+*/
+#include "fw_flags.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_log.h"
+#include "fw_time.h"
+
+static volatile sig_atomic_t s_hup;
+
+static void
+s_on_hup(int sig)
+{
+    (void)sig;
+    s_hup = 1;
+}
+
+void
+fw_signal_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = s_on_hup;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN); // a peer closing an HTTP connection must not kill us
+}
+
+bool
+fw_signal_take_hup(void)
+{
+    if (!s_hup)
+        return false;
+    s_hup = 0;
+    return true;
+}
+
+static void
+s_usage(FILE *out, const char *daemon, const char *about, const struct fw_flag *table)
+{
+    fprintf(out, "usage: %s [flags]\n\n%s\n\nflags:\n", daemon, about);
+    for (const struct fw_flag *f = table; f->name; f++)
+        fprintf(out, "  --%-32s %s%s%s%s\n", f->name, f->help, f->def ? " (default: " : "",
+                f->def ? f->def : "", f->def ? ")" : "");
+    fprintf(out, "  --%-32s %s\n  --%-32s %s\n", "help", "show this help and exit", "version",
+            "show the version and exit");
+}
+
+static int
+s_set(const struct fw_flag *f, const char *value, void *opts, const char *daemon)
+{
+    char *target = (char *)opts + f->off;
+    switch (f->type) {
+    case FW_FLAG_STR:
+        *(const char **)target = value;
+        return 0;
+    case FW_FLAG_BOOL:
+        if (strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
+            *(bool *)target = true;
+        else if (strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
+            *(bool *)target = false;
+        else
+            break;
+        return 0;
+    case FW_FLAG_INT: {
+        char *end;
+        long long v = strtoll(value, &end, 10);
+        if (*value == '\0' || *end)
+            break;
+        *(int64_t *)target = v;
+        return 0;
+    }
+    case FW_FLAG_DURATION:
+        if (fw_duration_parse(value, (int64_t *)target) < 0)
+            break;
+        return 0;
+    }
+    fprintf(stderr, "%s: invalid value \"%s\" for flag --%s\n", daemon, value, f->name);
+    return -1;
+}
+
+int
+fw_flags_parse(int argc, char **argv, const char *daemon, const char *about,
+               const struct fw_flag *table, void *opts)
+{
+    for (const struct fw_flag *f = table; f->name; f++)
+        if (f->def && s_set(f, f->def, opts, daemon) < 0)
+            return -1;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            s_usage(stdout, daemon, about, table);
+            return 1;
+        }
+        if (strcmp(arg, "--version") == 0) {
+            printf("%s, version %s (floorwatch)\n", daemon, FW_VERSION);
+            return 1;
+        }
+        if (strncmp(arg, "--", 2) != 0) {
+            fprintf(stderr, "%s: unexpected argument \"%s\" (see --help)\n", daemon, arg);
+            return -1;
+        }
+        const char *name = arg + 2;
+        const char *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const struct fw_flag *f = table;
+        while (f->name && !(strlen(f->name) == len && strncmp(f->name, name, len) == 0))
+            f++;
+        if (!f->name) {
+            fprintf(stderr, "%s: unknown flag --%.*s (see --help)\n", daemon, (int)len, name);
+            return -1;
+        }
+        const char *value;
+        if (eq)
+            value = eq + 1;
+        else if (f->type == FW_FLAG_BOOL)
+            value = "true";
+        else if (i + 1 < argc)
+            value = argv[++i];
+        else {
+            fprintf(stderr, "%s: flag --%s needs a value\n", daemon, f->name);
+            return -1;
+        }
+        if (s_set(f, value, opts, daemon) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int
+fw_flags_init_log(const char *daemon, const struct fw_common_opts *common)
+{
+    fw_log_level_t level;
+    fw_log_format_t format;
+    if (fw_log_level_parse(common->log_level, &level) < 0) {
+        fprintf(stderr, "%s: --log.level must be debug, info, warn or error\n", daemon);
+        return -1;
+    }
+    if (fw_log_format_parse(common->log_format, &format) < 0) {
+        fprintf(stderr, "%s: --log.format must be logfmt or json\n", daemon);
+        return -1;
+    }
+    fw_log_init(daemon, level, format);
+    return 0;
+}

@@ -1,0 +1,60 @@
+/*  fw_flags.h — command-line flags in Prometheus's style, and the daemons' signal flags.
+
+    Flags are `--name=value` or `--name value`; booleans are `--name` or `--name=false`.
+    Every daemon accepts the common set (FW_FLAGS_COMMON): --config.file, --check-config,
+    --log.level, --log.format, --web.listen-address, --help, --version. String results are
+    borrowed from argv or from the table's default literal; nothing is allocated.
+*/
+#ifndef FW_FLAGS_H
+#define FW_FLAGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { FW_FLAG_STR, FW_FLAG_BOOL, FW_FLAG_INT, FW_FLAG_DURATION } fw_flag_type_t;
+
+struct fw_flag {
+    const char *name; // without the leading "--"; NULL ends a table
+    fw_flag_type_t type;
+    size_t off;       // offsetof the target: const char *, bool, int64_t, int64_t ms
+    const char *def;  // default as flag text; NULL leaves the target zero
+    const char *help;
+};
+
+struct fw_common_opts {
+    const char *config_file;        // NULL: use the embedded default config
+    bool check_config;              // validate the config, print "configuration OK", exit
+    const char *log_level;
+    const char *log_format;
+    const char *web_listen_address; // host:port for /metrics, /-/healthy, ...
+};
+
+// Entries for struct fw_common_opts stored as member `m` of the options struct `T`.
+#define FW_FLAGS_COMMON(T, m, listen_default)                                                \
+    {"config.file", FW_FLAG_STR, offsetof(T, m.config_file), NULL,                           \
+     "configuration file (default: the embedded example config)"},                           \
+    {"check-config", FW_FLAG_BOOL, offsetof(T, m.check_config), "false",                     \
+     "check the configuration, print 'configuration OK' and exit"},                          \
+    {"log.level", FW_FLAG_STR, offsetof(T, m.log_level), "info", "debug, info, warn, error"},\
+    {"log.format", FW_FLAG_STR, offsetof(T, m.log_format), "logfmt", "logfmt or json"},      \
+    {"web.listen-address", FW_FLAG_STR, offsetof(T, m.web_listen_address), listen_default,   \
+     "address for the HTTP endpoints"}
+
+// Parse argv into opts. Returns 0 to go on, 1 when --help or --version was printed (exit 0),
+// -1 on a usage error, already printed to stderr (exit 2). `about` is one line for --help.
+int fw_flags_parse(int argc, char **argv, const char *daemon, const char *about,
+                   const struct fw_flag *table, void *opts);
+
+// Apply --log.level and --log.format and start logging as `daemon`. Returns 0 or -1 (printed).
+int fw_flags_init_log(const char *daemon, const struct fw_common_opts *common);
+
+// SIGHUP sets a flag that the housekeeping timer takes (SIGINT/SIGTERM are czmq's:
+// zsys_interrupted). Install once in main().
+void fw_signal_install(void);
+// True once per SIGHUP received since the last call.
+bool fw_signal_take_hup(void);
+
+#define FW_VERSION "0.1.0"
+
+#endif

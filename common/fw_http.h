@@ -1,0 +1,78 @@
+/*  fw_http.h — every daemon's HTTP endpoint, on libmicrohttpd.
+
+    One server per daemon serves /metrics (the daemon's fw_metrics registry, text format
+    0.0.4), /-/healthy, /-/ready and /-/reload, plus the routes the daemon adds (tsdb's
+    /api/v1/..., alertd's /api/v2/...). It runs in libmicrohttpd's own polling thread, so
+    route handlers run on that thread, never on the daemon's zloop thread: a handler may only
+    touch state that is safe to share (LMDB read transactions, the metrics registry, data
+    behind the daemon's own mutex). Every request is counted in
+    fw_http_requests_total{handler,code} and timed in fw_http_request_duration_seconds_sum
+    and _count{handler}.
+
+    /-/reload (POST or PUT) asks the zloop thread to reload: the request waits (at most 30 s)
+    until the daemon calls fw_http_reload_done(), and answers 200, or 500 with the error.
+*/
+#ifndef FW_HTTP_H
+#define FW_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "fw_err.h"
+#include "fw_metrics.h"
+
+typedef struct fw_http fw_http_t;
+typedef struct fw_http_request fw_http_request_t; // opaque; valid during the handler only
+
+struct fw_http_response {
+    int status;               // default 200
+    char *body;               // owned: set with malloc'd text (fw_strdup); freed by fw_http
+    size_t body_len;          // 0: strlen(body)
+    const char *content_type; // borrowed literal; default "text/plain; charset=utf-8"
+};
+
+// A route handler fills resp. Return 0; -1 answers 500 with a generic body.
+typedef int (*fw_http_handler_fn)(const fw_http_request_t *req, struct fw_http_response *resp,
+                                  void *arg);
+
+// A server that will count into metrics (borrowed; must outlive the server).
+fw_http_t *fw_http_new(const char *daemon, fw_metrics_t *metrics);
+// Stop serving (waits for handlers to return) and free.
+void fw_http_destroy(fw_http_t **self_p);
+
+// Add a route before fw_http_start(). `path` matches exactly, or as a prefix when it ends
+// in '/' ("/api/v2/silence/"). `methods` is e.g. "GET,POST". Later routes win over earlier.
+void fw_http_route(fw_http_t *self, const char *methods, const char *path,
+                   fw_http_handler_fn fn, void *arg);
+
+// Listen on "host:port" (":port" means all addresses; port 0 picks a free one). 0 or -1.
+int fw_http_start(fw_http_t *self, const char *listen_address, fw_err_t *err);
+// The port actually bound (useful with port 0).
+int fw_http_port(const fw_http_t *self);
+
+// /-/ready answers 200 once set, 503 before.
+void fw_http_set_ready(fw_http_t *self, bool ready);
+
+// True when a /-/reload request is waiting for the zloop thread.
+bool fw_http_reload_requested(fw_http_t *self);
+// Finish the waiting reload requests: rc 0 answers 200, else 500 with errmsg.
+void fw_http_reload_done(fw_http_t *self, int rc, const char *errmsg);
+
+// Request accessors. Strings are borrowed for the handler's duration.
+const char *fw_http_method(const fw_http_request_t *req);
+const char *fw_http_path(const fw_http_request_t *req);
+// A query-string argument, else an application/x-www-form-urlencoded body field; or NULL.
+const char *fw_http_arg(const fw_http_request_t *req, const char *name);
+// Every value of a repeated argument (match[]=a&match[]=b), from query string then form
+// body; fills at most max and returns how many there are.
+size_t fw_http_args(const fw_http_request_t *req, const char *name, const char **out,
+                    size_t max);
+// The raw request body (JSON APIs); len may be 0.
+const char *fw_http_body(const fw_http_request_t *req, size_t *len);
+const char *fw_http_header(const fw_http_request_t *req, const char *name);
+
+// Convenience: set resp to status with a copy of body and a content type.
+void fw_http_respond(struct fw_http_response *resp, int status, const char *content_type,
+                     const char *body);
+
+#endif

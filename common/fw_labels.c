@@ -1,0 +1,274 @@
+/*  fw_labels.c — sorted label sets.
+
+    Sets are small (typically under 15 pairs), so a sorted array with binary search and
+    memmove on insert beats any tree or hash, and keeps comparison and hashing a linear walk.
+*/
+#include "fw_labels.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_mem.h"
+
+void
+fw_labels_clear(struct fw_labels *l)
+{
+    for (size_t i = 0; i < l->len; i++) {
+        free(l->items[i].name);
+        free(l->items[i].value);
+    }
+    free(l->items);
+    l->items = NULL;
+    l->len = l->cap = 0;
+}
+
+// Index of name, or -(insertion point) - 1 when absent.
+static ssize_t
+s_find(const struct fw_labels *l, const char *name)
+{
+    size_t lo = 0, hi = l->len;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(l->items[mid].name, name);
+        if (c == 0)
+            return (ssize_t)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -(ssize_t)lo - 1;
+}
+
+void
+fw_labels_setn(struct fw_labels *l, const char *name, const char *value, size_t n)
+{
+    if (n == 0) {
+        fw_labels_del(l, name);
+        return;
+    }
+    ssize_t at = s_find(l, name);
+    if (at >= 0) {
+        free(l->items[at].value);
+        l->items[at].value = fw_strndup(value, n);
+        return;
+    }
+    size_t pos = (size_t)(-at - 1);
+    fw_mem_grow((void **)&l->items, &l->cap, l->len + 1, sizeof(*l->items));
+    memmove(&l->items[pos + 1], &l->items[pos], (l->len - pos) * sizeof(*l->items));
+    l->items[pos].name = fw_strdup(name);
+    l->items[pos].value = fw_strndup(value, n);
+    l->len++;
+}
+
+void
+fw_labels_set(struct fw_labels *l, const char *name, const char *value)
+{
+    fw_labels_setn(l, name, value, value ? strlen(value) : 0);
+}
+
+void
+fw_labels_del(struct fw_labels *l, const char *name)
+{
+    ssize_t at = s_find(l, name);
+    if (at < 0)
+        return;
+    free(l->items[at].name);
+    free(l->items[at].value);
+    memmove(&l->items[at], &l->items[at + 1], (l->len - (size_t)at - 1) * sizeof(*l->items));
+    l->len--;
+}
+
+const char *
+fw_labels_get(const struct fw_labels *l, const char *name)
+{
+    ssize_t at = s_find(l, name);
+    return at >= 0 ? l->items[at].value : NULL;
+}
+
+void
+fw_labels_copy(struct fw_labels *dst, const struct fw_labels *src)
+{
+    if (dst == src)
+        return;
+    fw_labels_clear(dst);
+    if (src->len == 0)
+        return;
+    dst->items = fw_calloc(src->len, sizeof(*dst->items));
+    dst->cap = dst->len = src->len;
+    for (size_t i = 0; i < src->len; i++) {
+        dst->items[i].name = fw_strdup(src->items[i].name);
+        dst->items[i].value = fw_strdup(src->items[i].value);
+    }
+}
+
+int
+fw_labels_cmp(const struct fw_labels *a, const struct fw_labels *b)
+{
+    size_t n = a->len < b->len ? a->len : b->len;
+    for (size_t i = 0; i < n; i++) {
+        int c = strcmp(a->items[i].name, b->items[i].name);
+        if (c)
+            return c;
+        c = strcmp(a->items[i].value, b->items[i].value);
+        if (c)
+            return c;
+    }
+    return a->len < b->len ? -1 : a->len > b->len ? 1 : 0;
+}
+
+uint64_t
+fw_labels_hash(const struct fw_labels *l)
+{
+    // FNV-1a; the 0xff separator cannot occur in UTF-8, so ("ab","c") != ("a","bc").
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < l->len; i++) {
+        for (const unsigned char *p = (const unsigned char *)l->items[i].name; *p; p++)
+            h = (h ^ *p) * 1099511628211ULL;
+        h = (h ^ 0xff) * 1099511628211ULL;
+        for (const unsigned char *p = (const unsigned char *)l->items[i].value; *p; p++)
+            h = (h ^ *p) * 1099511628211ULL;
+        h = (h ^ 0xff) * 1099511628211ULL;
+    }
+    return h;
+}
+
+struct s_buf {
+    char *p;
+    size_t len, cap;
+};
+
+static void
+s_buf_put(struct s_buf *b, const char *s, size_t n)
+{
+    fw_mem_grow((void **)&b->p, &b->cap, b->len + n + 1, 1);
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+char *
+fw_labels_format(const struct fw_labels *l)
+{
+    struct s_buf b = {NULL, 0, 0};
+    s_buf_put(&b, "", 0);
+    const char *name = fw_labels_get(l, "__name__");
+    if (name)
+        s_buf_put(&b, name, strlen(name));
+    bool first = true;
+    s_buf_put(&b, "{", 1);
+    for (size_t i = 0; i < l->len; i++) {
+        if (strcmp(l->items[i].name, "__name__") == 0)
+            continue;
+        if (!first)
+            s_buf_put(&b, ", ", 2);
+        first = false;
+        s_buf_put(&b, l->items[i].name, strlen(l->items[i].name));
+        s_buf_put(&b, "=\"", 2);
+        for (const char *p = l->items[i].value; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                s_buf_put(&b, "\\", 1);
+            if (*p == '\n')
+                s_buf_put(&b, "\\n", 2);
+            else
+                s_buf_put(&b, p, 1);
+        }
+        s_buf_put(&b, "\"", 1);
+    }
+    s_buf_put(&b, "}", 1);
+    if (name && first) { // just a metric name: no braces, as Prometheus prints it
+        b.len -= 2;
+        b.p[b.len] = '\0';
+    }
+    return b.p;
+}
+
+bool
+fw_label_name_valid(const char *name)
+{
+    if (!name || !*name)
+        return false;
+    for (const char *p = name; *p; p++) {
+        char c = *p;
+        bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+        if (!alpha && !(p != name && c >= '0' && c <= '9'))
+            return false;
+    }
+    return true;
+}
+
+bool
+fw_metric_name_valid(const char *name)
+{
+    if (!name || !*name)
+        return false;
+    for (const char *p = name; *p; p++) {
+        char c = *p;
+        bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+        if (!alpha && !(p != name && c >= '0' && c <= '9'))
+            return false;
+    }
+    return true;
+}
+
+bool
+fw_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    while (p < end) {
+        unsigned char c = *p;
+        size_t len;
+        uint32_t cp;
+        if (c < 0x80) {
+            p++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            len = 2;
+            cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            len = 3;
+            cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if ((size_t)(end - p) < len)
+            return false;
+        for (size_t i = 1; i < len; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        // reject overlong forms, surrogates and values past U+10FFFF
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        p += len;
+    }
+    return true;
+}
+
+int
+fw_labels_validate(const struct fw_labels *l, fw_err_t *err)
+{
+    for (size_t i = 0; i < l->len; i++) {
+        const struct fw_label *lb = &l->items[i];
+        bool is_name = strcmp(lb->name, "__name__") == 0;
+        if (!fw_label_name_valid(lb->name)) {
+            fw_err_set(err, "invalid label name \"%s\"", lb->name);
+            return -1;
+        }
+        if (is_name && !fw_metric_name_valid(lb->value)) {
+            fw_err_set(err, "invalid metric name \"%s\"", lb->value);
+            return -1;
+        }
+        if (!fw_utf8_valid(lb->value, strlen(lb->value))) {
+            fw_err_set(err, "invalid UTF-8 in value of label \"%s\"", lb->name);
+            return -1;
+        }
+    }
+    return 0;
+}

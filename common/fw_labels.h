@@ -1,0 +1,58 @@
+/*  fw_labels.h — label sets: sorted name/value pairs, hashed, validated.
+
+    A struct fw_labels owns its strings. It stays sorted by name with unique names, so two
+    sets with the same pairs compare equal with fw_labels_cmp() and hash alike. The metric
+    name is the label "__name__". Validation follows Prometheus's legacy rules: label names
+    match [a-zA-Z_][a-zA-Z0-9_]*, metric names [a-zA-Z_:][a-zA-Z0-9_:]*, names starting with
+    "__" are reserved for internal use, and values are any valid UTF-8.
+*/
+#ifndef FW_LABELS_H
+#define FW_LABELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fw_err.h"
+
+struct fw_label {
+    char *name;  // owned
+    char *value; // owned
+};
+
+struct fw_labels {
+    struct fw_label *items; // owned, sorted by name, names unique
+    size_t len;
+    size_t cap;
+};
+
+#define FW_LABELS_INIT {NULL, 0, 0}
+
+// Free every pair and reset to empty. Safe on an empty set.
+void fw_labels_clear(struct fw_labels *l);
+// Set name to value (copies both), replacing an existing value. An empty value removes the
+// label, as in Prometheus where an empty label is an absent one.
+void fw_labels_set(struct fw_labels *l, const char *name, const char *value);
+// As fw_labels_set with a value of length n (need not be NUL-terminated).
+void fw_labels_setn(struct fw_labels *l, const char *name, const char *value, size_t n);
+// Remove name; no-op when absent.
+void fw_labels_del(struct fw_labels *l, const char *name);
+// The value of name, or NULL. Borrowed until the set changes.
+const char *fw_labels_get(const struct fw_labels *l, const char *name);
+// Replace dst's contents with a copy of src.
+void fw_labels_copy(struct fw_labels *dst, const struct fw_labels *src);
+// Order two sets (by pairs, lexicographically); 0 when equal.
+int fw_labels_cmp(const struct fw_labels *a, const struct fw_labels *b);
+// 64-bit hash of the pairs (FNV-1a with separators); equal sets hash alike.
+uint64_t fw_labels_hash(const struct fw_labels *l);
+// Render as {a="b", c="d"} (with the __name__ value in front when present:
+// up{job="x"}), escaping as Prometheus does. Returns a new string the caller frees.
+char *fw_labels_format(const struct fw_labels *l);
+// Validate every name and value; on failure err names the bad label.
+int fw_labels_validate(const struct fw_labels *l, fw_err_t *err);
+
+bool fw_label_name_valid(const char *name);
+bool fw_metric_name_valid(const char *name);
+bool fw_utf8_valid(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,32 @@
+/*  fw_metrics.h — a daemon's own metrics, rendered in Prometheus text format 0.0.4.
+
+    A registry of counters and gauges, each family declared once with its help text, each
+    series identified by a label string in exposition form without braces ('receiver="x"',
+    or "" for none). Updates take a mutex because the HTTP thread renders while the zloop
+    thread counts; that is cheap at the rates self-metrics change. Every daemon's registry
+    also carries process_start_time_seconds, process_resident_memory_bytes and
+    process_cpu_seconds_total, filled in at render time.
+*/
+#ifndef FW_METRICS_H
+#define FW_METRICS_H
+
+typedef struct fw_metrics fw_metrics_t;
+
+typedef enum { FW_METRIC_COUNTER, FW_METRIC_GAUGE } fw_metric_type_t;
+
+fw_metrics_t *fw_metrics_new(void);
+void fw_metrics_destroy(fw_metrics_t **self_p);
+
+// Declare a family. name and help are copied. Declaring twice is a no-op.
+void fw_metrics_declare(fw_metrics_t *self, const char *name, fw_metric_type_t type,
+                        const char *help);
+// Add delta to a series (created at 0); the family must be declared (else: logged, ignored).
+void fw_metrics_add(fw_metrics_t *self, const char *name, const char *labels, double delta);
+// Set a series to value.
+void fw_metrics_set(fw_metrics_t *self, const char *name, const char *labels, double value);
+// Current value of a series, 0 when absent. For tests and housekeeping.
+double fw_metrics_get(fw_metrics_t *self, const char *name, const char *labels);
+// Render every family; the caller frees the result.
+char *fw_metrics_render(fw_metrics_t *self);
+
+#endif

@@ -1,0 +1,114 @@
+/*  fw_msg.h — the one codec for every message between floorwatch daemons.
+
+    The schema is common/fw_msg.def; docs/wire.md describes it for people. On the wire a
+    message is a ZeroMQ multipart of exactly three frames:
+
+        frame 1  type token, e.g. "SAMPLES" (PUB/SUB subscribers filter on it)
+        frame 2  version, decimal text, e.g. "1"
+        frame 3  body: packed binary for SAMPLES, a JSON object for the others
+
+    (A ROUTER socket prepends the peer identity frame; the ROUTER side pops it before
+    fw_msg_decode and pushes it back before sending.)
+
+    SAMPLES v1 body, little-endian, no padding:
+
+        u64 seq                      sender's batch counter
+        u32 series_count
+        series_count times:
+            u16 label_count          labels sorted by name, __name__ included
+            label_count times:  u16 name_len, name bytes, u32 value_len, value bytes
+            u32 sample_count
+            sample_count times: i64 timestamp_ms, f64 value (IEEE 754 bits, NaNs kept)
+
+    fw_msg_decode() is strict (OpenSMTPD m_end): an unknown type, another version, a
+    missing, mistyped or unknown JSON key, a truncated or over-long binary body, invalid
+    label names or UTF-8, or extra frames are all rejected with a reason in err. The caller
+    logs event=msg.reject, counts it, drops the message and carries on.
+*/
+#ifndef FW_MSG_H
+#define FW_MSG_H
+
+#include <czmq.h>
+#include <jansson.h>
+#include <stdint.h>
+
+#include "fw_err.h"
+#include "fw_labels.h"
+
+typedef enum {
+#define FW_MSG(name, ver, from, to, pattern, body, doc) FW_MSG_##name,
+#define FW_FIELD(msg, key, type, req)
+#include "fw_msg.def"
+#undef FW_MSG
+#undef FW_FIELD
+    FW_MSG_COUNT
+} fw_msg_type_t;
+
+struct fw_sample {
+    int64_t t_ms;
+    double v;
+};
+
+struct fw_series {
+    struct fw_labels labels;   // owned
+    struct fw_sample *samples; // owned
+    size_t len, cap;
+};
+
+struct fw_batch {
+    uint64_t seq;
+    struct fw_series *series; // owned
+    size_t len, cap;
+};
+
+struct fw_msg {
+    fw_msg_type_t type;
+    int version;
+    struct fw_batch *batch; // owned; SAMPLES only
+    json_t *body;           // owned reference; JSON messages only
+};
+
+// Prometheus's staleness marker, a NaN with this exact bit pattern.
+#define FW_STALE_NAN_BITS 0x7ff0000000000002ULL
+double fw_stale_nan(void);
+bool fw_is_stale_nan(double v);
+
+// --- batches ---
+struct fw_batch *fw_batch_new(void);
+void fw_batch_destroy(struct fw_batch **self_p);
+// Append a series with a copy of labels; returns it (borrowed, valid until the batch grows).
+struct fw_series *fw_batch_add_series(struct fw_batch *self, const struct fw_labels *labels);
+void fw_series_add(struct fw_series *s, int64_t t_ms, double v);
+// Total samples across the series.
+size_t fw_batch_samples(const struct fw_batch *self);
+
+// --- messages ---
+// Take ownership of *batch_p (set to NULL).
+struct fw_msg *fw_msg_new_samples(struct fw_batch **batch_p);
+// Take ownership of body (a reference is stolen, as jansson's *_new functions do).
+struct fw_msg *fw_msg_new_json(fw_msg_type_t type, json_t *body);
+void fw_msg_destroy(struct fw_msg **self_p);
+
+// Encode to frames. Returns a new zmsg_t, or NULL with err (a label too long to encode, a
+// JSON body that fails the schema).
+zmsg_t *fw_msg_encode(const struct fw_msg *self, fw_err_t *err);
+// Decode frames (borrowed; not modified) into a new message. 0, or -1 with err.
+int fw_msg_decode(zmsg_t *frames, struct fw_msg **out, fw_err_t *err);
+
+// Encode and send on sock; *self_p is destroyed either way. 0, or -1 with err.
+int fw_msg_send(struct fw_msg **self_p, zsock_t *sock, fw_err_t *err);
+// Receive one multipart from sock and decode it. 0, or -1 with err (interrupted: err says so
+// and *out is NULL).
+int fw_msg_recv(zsock_t *sock, struct fw_msg **out, fw_err_t *err);
+
+// One-line JSON for people (fwtail): {"type":..,"version":..,"body":..}; SAMPLES bodies are
+// decoded to {"seq":..,"series":[{"labels":{..},"samples":[[t_ms,"v"],..]}]}. Caller frees.
+char *fw_msg_to_json(const struct fw_msg *self);
+
+const char *fw_msg_type_str(fw_msg_type_t type);
+// Parse a type token; returns 0 or -1.
+int fw_msg_type_parse(const char *token, fw_msg_type_t *out);
+// The version this build speaks for type.
+int fw_msg_type_version(fw_msg_type_t type);
+
+#endif

@@ -1,0 +1,66 @@
+/*  fw_promcfg.h — prometheus.yml, as floorwatch reads it.
+
+    scraper, tsdb and ruled all take the user's prometheus.yml unchanged: scraper uses
+    `global` and `scrape_configs`, ruled `global` and `rule_files`, tsdb `global` (and, later,
+    `remote_write`). Every top-level key Prometheus accepts is known, so a real file loads;
+    the parts a daemon does not implement yet are accepted and ignored, while unknown keys
+    (typos) are errors with file:line:column.
+
+    After loading, per-job values that Prometheus inherits from `global` (scrape_interval,
+    scrape_timeout) are resolved, so readers never look at global for them.
+*/
+#ifndef FW_PROMCFG_H
+#define FW_PROMCFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fw_cfg.h"
+#include "fw_labels.h"
+
+struct fw_static_config {
+    char **targets; // owned; "host:port"
+    size_t n_targets;
+    struct fw_labels labels; // owned
+    struct fw_cfg_pos pos;
+};
+
+struct fw_scrape_config {
+    char *job_name;             // owned, required, unique
+    int64_t scrape_interval_ms; // resolved from global when absent
+    int64_t scrape_timeout_ms;  // resolved from global when absent; <= interval
+    char *metrics_path;         // default "/metrics"
+    char *scheme;               // "http" or "https"
+    bool honor_labels;
+    bool honor_timestamps; // default true
+    int64_t sample_limit;  // 0: none
+    struct fw_static_config *static_configs; // owned
+    size_t n_static_configs;
+    struct fw_cfg_pos pos;
+};
+
+struct fw_global_config {
+    int64_t scrape_interval_ms;     // default 1m
+    int64_t scrape_timeout_ms;      // default 10s
+    int64_t evaluation_interval_ms; // default 1m
+    struct fw_labels external_labels;
+};
+
+struct fw_promcfg {
+    char *path; // owned: the file name used in messages
+    struct fw_global_config global;
+    char **rule_files; // owned; globs relative to the config file's directory
+    size_t n_rule_files;
+    struct fw_scrape_config *scrape_configs; // owned
+    size_t n_scrape_configs;
+};
+
+// Load a prometheus.yml from `name` (or from text, with name used in messages) into out
+// (zeroed by the callee), including the cross-field checks (unique job names, timeout not
+// above interval, valid targets). 0, or -1 with every problem in errs.
+int fw_promcfg_load(const char *name, const char *text, struct fw_promcfg *out,
+                    struct fw_cfg_errors *errs);
+void fw_promcfg_free(struct fw_promcfg *cfg);
+
+#endif

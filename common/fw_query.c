@@ -1,0 +1,174 @@
+/*  fw_query.c — synchronous, bounded PromQL queries to tsdb over DEALER/ROUTER.
+
+    Each request carries a fresh id; replies to older, timed-out requests can still arrive
+    and are discarded by id, so a slow tsdb never makes us attribute one query's answer to
+    another.
+*/
+#include "fw_query.h"
+
+#include <czmq.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_mem.h"
+#include "fw_msg.h"
+#include "fw_time.h"
+
+struct fw_query_client {
+    zsock_t *dealer; // owned
+    zpoller_t *poller; // owned
+    uint64_t next_id;
+};
+
+fw_query_client_t *
+fw_query_client_new(const char *endpoint)
+{
+    zsock_t *dealer = zsock_new(ZMQ_DEALER);
+    if (!dealer)
+        return NULL;
+    zsock_set_linger(dealer, 0);
+    zsock_set_sndtimeo(dealer, 1000);
+    if (zsock_attach(dealer, endpoint, false) < 0) {
+        zsock_destroy(&dealer);
+        return NULL;
+    }
+    fw_query_client_t *self = fw_calloc(1, sizeof(*self));
+    self->dealer = dealer;
+    self->poller = zpoller_new(dealer, NULL);
+    self->next_id = 1;
+    return self;
+}
+
+void
+fw_query_client_destroy(fw_query_client_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    zpoller_destroy(&(*self_p)->poller);
+    zsock_destroy(&(*self_p)->dealer);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+void
+fw_vector_clear(struct fw_vector *v)
+{
+    for (size_t i = 0; i < v->len; i++)
+        fw_labels_clear(&v->items[i].labels);
+    free(v->items);
+    v->items = NULL;
+    v->len = v->cap = 0;
+}
+
+static struct fw_vsample *
+s_vector_add(struct fw_vector *v)
+{
+    fw_mem_grow((void **)&v->items, &v->cap, v->len + 1, sizeof(*v->items));
+    struct fw_vsample *s = &v->items[v->len++];
+    memset(s, 0, sizeof(*s));
+    return s;
+}
+
+// Parse a Prometheus API [t, "v"] pair.
+static int
+s_parse_point(json_t *pair, int64_t *t_ms, double *v)
+{
+    json_t *t = json_array_get(pair, 0), *val = json_array_get(pair, 1);
+    if (!json_is_number(t) || !json_is_string(val))
+        return -1;
+    *t_ms = (int64_t)llround(json_number_value(t) * 1000.0);
+    const char *s = json_string_value(val);
+    if (strcmp(s, "+Inf") == 0)
+        *v = INFINITY;
+    else if (strcmp(s, "-Inf") == 0)
+        *v = -INFINITY;
+    else if (strcmp(s, "NaN") == 0)
+        *v = NAN;
+    else {
+        char *end;
+        *v = strtod(s, &end);
+        if (*end)
+            return -1;
+    }
+    return 0;
+}
+
+static int
+s_data_to_vector(json_t *data, struct fw_vector *out, fw_err_t *err)
+{
+    const char *type = json_string_value(json_object_get(data, "resultType"));
+    json_t *result = json_object_get(data, "result");
+    if (type && strcmp(type, "scalar") == 0) {
+        struct fw_vsample *s = s_vector_add(out);
+        if (s_parse_point(result, &s->t_ms, &s->v) < 0)
+            goto bad;
+        return 0;
+    }
+    if (!type || strcmp(type, "vector") != 0 || !json_is_array(result)) {
+        fw_err_set(err, "query result is a %s, not an instant vector", type ? type : "?");
+        return -1;
+    }
+    size_t i;
+    json_t *item;
+    json_array_foreach(result, i, item) {
+        struct fw_vsample *s = s_vector_add(out);
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(item, "metric"), k, v) {
+            if (json_is_string(v))
+                fw_labels_set(&s->labels, k, json_string_value(v));
+        }
+        if (s_parse_point(json_object_get(item, "value"), &s->t_ms, &s->v) < 0)
+            goto bad;
+    }
+    return 0;
+bad:
+    fw_err_set(err, "malformed query result");
+    return -1;
+}
+
+int
+fw_query_vector(fw_query_client_t *self, const char *query, int64_t t_ms, int timeout_ms,
+                struct fw_vector *out, fw_err_t *err)
+{
+    fw_vector_clear(out);
+    char id[24];
+    snprintf(id, sizeof(id), "%llu", (unsigned long long)self->next_id++);
+    json_t *body = json_pack("{sssssf}", "id", id, "query", query, "time", (double)t_ms / 1000.0);
+    struct fw_msg *req = fw_msg_new_json(FW_MSG_QUERY, body); // steals body
+    if (fw_msg_send(&req, self->dealer, err) < 0)
+        return -1;
+
+    int64_t deadline = fw_time_mono_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - fw_time_mono_ms();
+        if (left <= 0 || !zpoller_wait(self->poller, (int)left)) {
+            fw_err_set(err, "query timed out after %d ms", timeout_ms);
+            return -1;
+        }
+        struct fw_msg *reply;
+        if (fw_msg_recv(self->dealer, &reply, err) < 0)
+            return -1;
+        const char *rid = json_string_value(json_object_get(reply->body, "id"));
+        if (reply->type != FW_MSG_QUERY_RESULT || !rid || strcmp(rid, id) != 0) {
+            fw_msg_destroy(&reply); // an answer to an earlier, abandoned request
+            continue;
+        }
+        int rc;
+        const char *status = json_string_value(json_object_get(reply->body, "status"));
+        if (status && strcmp(status, "success") == 0) {
+            rc = s_data_to_vector(json_object_get(reply->body, "data"), out, err);
+        } else {
+            const char *etype = json_string_value(json_object_get(reply->body, "errorType"));
+            const char *emsg = json_string_value(json_object_get(reply->body, "error"));
+            fw_err_set(err, "%s: %s", etype ? etype : "error", emsg ? emsg : "query failed");
+            rc = -1;
+        }
+        fw_msg_destroy(&reply);
+        if (rc < 0)
+            fw_vector_clear(out);
+        return rc;
+    }
+}

@@ -1,0 +1,111 @@
+/*  check_fw_log.c — logfmt and JSON lines, quoting, levels. */
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fw_flags.h"
+#include "fw_log.h"
+
+// Run one log call with output captured through a pipe; returns the line in buf.
+static void
+s_capture_begin(int fds[2])
+{
+    ck_assert_int_eq(pipe(fds), 0);
+}
+
+static void
+s_capture_end(int fds[2], int old, char *buf, size_t size)
+{
+    fw_log_set_fd(old);
+    close(fds[1]);
+    ssize_t n = read(fds[0], buf, size - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    close(fds[0]);
+}
+
+START_TEST(test_fw_log_logfmt_quotes_values)
+{
+    int fds[2];
+    char buf[1024];
+    s_capture_begin(fds);
+    fw_log_init("scraper", FW_LOG_INFO, FW_LOG_LOGFMT);
+    int old = fw_log_set_fd(fds[1]);
+    fw_warn("scrape.fail", "target=%s err=%s dur_ms=%lld", "http://h:9100/metrics",
+            "line 3: bad \"x\"\nnext", 5000LL);
+    fw_debug("hidden", "x=%d", 1); // below the level: not printed
+    s_capture_end(fds, old, buf, sizeof(buf));
+    ck_assert_ptr_nonnull(strstr(buf, "level=warn daemon=scraper pid="));
+    ck_assert_ptr_nonnull(strstr(buf, "event=scrape.fail target=http://h:9100/metrics "
+                                      "err=\"line 3: bad \\\"x\\\"\\nnext\" dur_ms=5000\n"));
+    ck_assert_ptr_null(strstr(buf, "hidden"));
+    ck_assert_ptr_eq(strchr(buf, '\n'), buf + strlen(buf) - 1); // exactly one line
+}
+END_TEST
+
+START_TEST(test_fw_log_json_is_one_object)
+{
+    int fds[2];
+    char buf[1024];
+    s_capture_begin(fds);
+    fw_log_init("tsdb", FW_LOG_DEBUG, FW_LOG_JSON);
+    int old = fw_log_set_fd(fds[1]);
+    fw_info("tsdb.commit", "samples=%zu dur=%.3f path=%s", (size_t)12, 0.25, "/d b");
+    s_capture_end(fds, old, buf, sizeof(buf));
+    fw_log_init("test", FW_LOG_INFO, FW_LOG_LOGFMT);
+    json_error_t jerr;
+    json_t *o = json_loads(buf, 0, &jerr);
+    ck_assert_msg(o != NULL, "not JSON: %s", buf);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "event")), "tsdb.commit");
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "samples")), 12);
+    ck_assert(json_real_value(json_object_get(o, "dur")) == 0.25);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "path")), "/d b");
+    json_decref(o);
+}
+END_TEST
+
+struct s_opts {
+    struct fw_common_opts common;
+    const char *endpoint;
+    int64_t timeout_ms;
+};
+
+START_TEST(test_fw_flags_parse_prometheus_style)
+{
+    static const struct fw_flag table[] = {
+        FW_FLAGS_COMMON(struct s_opts, common, "127.0.0.1:9090"),
+        {"zmq.endpoint", FW_FLAG_STR, offsetof(struct s_opts, endpoint), "tcp://a:1", "x"},
+        {"query.timeout", FW_FLAG_DURATION, offsetof(struct s_opts, timeout_ms), "10s", "x"},
+        {NULL, 0, 0, NULL, NULL},
+    };
+    char a0[] = "d", a1[] = "--config.file=/etc/x.yml", a2[] = "--check-config",
+         a3[] = "--zmq.endpoint", a4[] = "tcp://b:2", a5[] = "--query.timeout=1m",
+         a6[] = "--no-such-flag", a7[] = "--query.timeout=soon";
+    char *argv[] = {a0, a1, a2, a3, a4, a5, NULL};
+    struct s_opts o = {0};
+    ck_assert_int_eq(fw_flags_parse(6, argv, "d", "about", table, &o), 0);
+    ck_assert_str_eq(o.common.config_file, "/etc/x.yml");
+    ck_assert(o.common.check_config);
+    ck_assert_str_eq(o.common.web_listen_address, "127.0.0.1:9090");
+    ck_assert_str_eq(o.common.log_level, "info");
+    ck_assert_str_eq(o.endpoint, "tcp://b:2");
+    ck_assert_int_eq(o.timeout_ms, 60000);
+    char *bad[] = {a0, a6, NULL};
+    ck_assert_int_eq(fw_flags_parse(2, bad, "d", "about", table, &o), -1);
+    char *baddur[] = {a0, a7, NULL};
+    ck_assert_int_eq(fw_flags_parse(2, baddur, "d", "about", table, &o), -1);
+}
+END_TEST
+
+Suite *
+fw_log_suite(void)
+{
+    Suite *s = suite_create("fw_log");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_fw_log_logfmt_quotes_values);
+    tcase_add_test(tc, test_fw_log_json_is_one_object);
+    tcase_add_test(tc, test_fw_flags_parse_prometheus_style);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,206 @@
+/*  check_fw_msg.c — the wire codec: round trips, and strict rejection of bad frames.
+
+    The rejection tests are the contract every receiving daemon relies on: whatever arrives,
+    fw_msg_decode returns -1 with a reason and never crashes.
+*/
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_msg.h"
+
+static struct fw_batch *
+s_sample_batch(void)
+{
+    struct fw_batch *b = fw_batch_new();
+    b->seq = 42;
+    struct fw_labels l = FW_LABELS_INIT;
+    fw_labels_set(&l, "__name__", "factory_units_produced_total");
+    fw_labels_set(&l, "line", "line1");
+    struct fw_series *s = fw_batch_add_series(b, &l);
+    fw_series_add(s, 1000, 1.5);
+    fw_series_add(s, 2000, fw_stale_nan());
+    fw_labels_set(&l, "line", "line2");
+    s = fw_batch_add_series(b, &l);
+    fw_series_add(s, 1000, INFINITY);
+    fw_labels_clear(&l);
+    return b;
+}
+
+START_TEST(test_fw_msg_samples_round_trip)
+{
+    struct fw_batch *b = s_sample_batch();
+    struct fw_msg *m = fw_msg_new_samples(&b);
+    ck_assert_ptr_null(b); // ownership taken
+    fw_err_t err;
+    zmsg_t *z = fw_msg_encode(m, &err);
+    ck_assert_ptr_nonnull(z);
+    ck_assert_uint_eq(zmsg_size(z), 3);
+    struct fw_msg *d;
+    ck_assert_int_eq(fw_msg_decode(z, &d, &err), 0);
+    ck_assert_int_eq(d->type, FW_MSG_SAMPLES);
+    ck_assert_uint_eq(d->batch->seq, 42);
+    ck_assert_uint_eq(d->batch->len, 2);
+    ck_assert_str_eq(fw_labels_get(&d->batch->series[1].labels, "line"), "line2");
+    ck_assert_uint_eq(d->batch->series[0].len, 2);
+    ck_assert_int_eq(d->batch->series[0].samples[1].t_ms, 2000);
+    ck_assert(fw_is_stale_nan(d->batch->series[0].samples[1].v)); // NaN bits kept exactly
+    ck_assert(isinf(d->batch->series[1].samples[0].v));
+    ck_assert_uint_eq(fw_batch_samples(d->batch), 3);
+    char *json = fw_msg_to_json(d);
+    ck_assert_ptr_nonnull(strstr(json, "\"stale\""));
+    ck_assert_ptr_nonnull(strstr(json, "\"line\":\"line1\""));
+    free(json);
+    zmsg_destroy(&z);
+    fw_msg_destroy(&m);
+    fw_msg_destroy(&d);
+    fw_msg_destroy(&d); // twice is fine
+}
+END_TEST
+
+START_TEST(test_fw_msg_json_round_trip_and_schema)
+{
+    json_t *body = json_pack("{ss s[{s{ss}s{ss}ss}]}", "source", "ruled", "alerts", "labels",
+                             "alertname", "LineOEELow", "annotations", "summary", "low",
+                             "startsAt", "2026-11-27T00:00:00Z");
+    struct fw_msg *m = fw_msg_new_json(FW_MSG_ALERTS, body);
+    fw_err_t err;
+    zmsg_t *z = fw_msg_encode(m, &err);
+    ck_assert_ptr_nonnull(z);
+    struct fw_msg *d;
+    ck_assert_int_eq(fw_msg_decode(z, &d, &err), 0);
+    ck_assert_int_eq(d->type, FW_MSG_ALERTS);
+    ck_assert_str_eq(json_string_value(json_object_get(d->body, "source")), "ruled");
+    zmsg_destroy(&z);
+    fw_msg_destroy(&d);
+    fw_msg_destroy(&m);
+
+    // encode refuses a body that breaks the schema (missing required key)
+    m = fw_msg_new_json(FW_MSG_QUERY, json_pack("{ss}", "id", "1"));
+    ck_assert_ptr_null(fw_msg_encode(m, &err));
+    ck_assert_ptr_nonnull(strstr(err.msg, "query"));
+    fw_msg_destroy(&m);
+}
+END_TEST
+
+static zmsg_t *
+s_frames(const char *type, const char *ver, const void *body, size_t len)
+{
+    zmsg_t *z = zmsg_new();
+    zmsg_addstr(z, type);
+    zmsg_addstr(z, ver);
+    zmsg_addmem(z, body, len);
+    return z;
+}
+
+static void
+s_assert_rejected(zmsg_t *z, const char *why)
+{
+    struct fw_msg *d = (struct fw_msg *)1;
+    fw_err_t err;
+    fw_err_clear(&err);
+    ck_assert_int_eq(fw_msg_decode(z, &d, &err), -1);
+    ck_assert_ptr_null(d);
+    ck_assert_msg(strstr(err.msg, why) != NULL, "error \"%s\" lacks \"%s\"", err.msg, why);
+    zmsg_destroy(&z);
+}
+
+START_TEST(test_fw_msg_decode_rejects_bad_frames)
+{
+    s_assert_rejected(s_frames("NOPE", "1", "{}", 2), "unknown message type");
+    s_assert_rejected(s_frames("ALERTS", "2", "{}", 2), "unsupported version");
+    s_assert_rejected(s_frames("ALERTS", "1", "{", 1), "invalid JSON");
+    s_assert_rejected(s_frames("ALERTS", "1", "[]", 2), "not a JSON object");
+    s_assert_rejected(s_frames("ALERTS", "1", "{\"source\":\"x\"}", 14), "missing");
+    s_assert_rejected(s_frames("ALERTS", "1", "{\"source\":1,\"alerts\":[]}", 24), "must be");
+    const char *extra = "{\"source\":\"x\",\"alerts\":[],\"bogus\":1}";
+    s_assert_rejected(s_frames("ALERTS", "1", extra, strlen(extra)), "unknown key");
+    const char *nolabels = "{\"source\":\"x\",\"alerts\":[{\"annotations\":{}}]}";
+    s_assert_rejected(s_frames("ALERTS", "1", nolabels, strlen(nolabels)), "labels");
+    zmsg_t *four = s_frames("ALERTS", "1", "{}", 2);
+    zmsg_addstr(four, "extra");
+    s_assert_rejected(four, "expected 3 frames");
+}
+END_TEST
+
+START_TEST(test_fw_msg_decode_rejects_every_truncation)
+{
+    struct fw_batch *b = s_sample_batch();
+    struct fw_msg *m = fw_msg_new_samples(&b);
+    zmsg_t *z = fw_msg_encode(m, NULL);
+    zframe_t *body = zmsg_last(z);
+    size_t n = zframe_size(body);
+    // every strict prefix of a valid body is rejected, never read past its end
+    for (size_t cut = 0; cut < n; cut++) {
+        zmsg_t *t = s_frames("SAMPLES", "1", zframe_data(body), cut);
+        s_assert_rejected(t, "truncated");
+    }
+    // one trailing byte too many is rejected too
+    unsigned char *longer = malloc(n + 1);
+    memcpy(longer, zframe_data(body), n);
+    longer[n] = 0;
+    s_assert_rejected(s_frames("SAMPLES", "1", longer, n + 1), "trailing");
+    // a corrupted label name is rejected
+    memcpy(longer, zframe_data(body), n);
+    longer[8 + 4 + 2 + 2] = '-'; // first byte of the first label name ("__name__")
+    s_assert_rejected(s_frames("SAMPLES", "1", longer, n), "invalid");
+    free(longer);
+    zmsg_destroy(&z);
+    fw_msg_destroy(&m);
+}
+END_TEST
+
+START_TEST(test_fw_msg_decode_survives_random_bytes)
+{
+    unsigned int seed = 7;
+    unsigned char buf[256];
+    for (int round = 0; round < 2000; round++) {
+        size_t len = (size_t)(rand_r(&seed) % sizeof(buf));
+        for (size_t i = 0; i < len; i++)
+            buf[i] = (unsigned char)rand_r(&seed);
+        zmsg_t *z = s_frames(round % 2 ? "SAMPLES" : "NOTIFY", "1", buf, len);
+        struct fw_msg *d = NULL;
+        if (fw_msg_decode(z, &d, NULL) == 0)
+            fw_msg_destroy(&d); // a random body may decode; it must not crash
+        zmsg_destroy(&z);
+    }
+    ck_assert_int_eq(fw_msg_type_parse("QUERY_RESULT", &(fw_msg_type_t){0}), 0);
+}
+END_TEST
+
+START_TEST(test_fw_msg_send_recv_over_real_sockets)
+{
+    zsock_t *pull = zsock_new_pull("@tcp://127.0.0.1:*[50000-59999]");
+    ck_assert_ptr_nonnull(pull);
+    const char *ep = zsock_last_endpoint(pull);
+    zsock_t *push = zsock_new_push(ep);
+    struct fw_batch *b = s_sample_batch();
+    struct fw_msg *m = fw_msg_new_samples(&b);
+    fw_err_t err;
+    ck_assert_int_eq(fw_msg_send(&m, push, &err), 0);
+    ck_assert_ptr_null(m);
+    zsock_set_rcvtimeo(pull, 5000);
+    struct fw_msg *d;
+    ck_assert_int_eq(fw_msg_recv(pull, &d, &err), 0);
+    ck_assert_uint_eq(d->batch->len, 2);
+    fw_msg_destroy(&d);
+    zsock_destroy(&push);
+    zsock_destroy(&pull);
+}
+END_TEST
+
+Suite *
+fw_msg_suite(void)
+{
+    Suite *s = suite_create("fw_msg");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_fw_msg_samples_round_trip);
+    tcase_add_test(tc, test_fw_msg_json_round_trip_and_schema);
+    tcase_add_test(tc, test_fw_msg_decode_rejects_bad_frames);
+    tcase_add_test(tc, test_fw_msg_decode_rejects_every_truncation);
+    tcase_add_test(tc, test_fw_msg_decode_survives_random_bytes);
+    tcase_add_test(tc, test_fw_msg_send_recv_over_real_sockets);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,74 @@
+/*  check_fw_time.c — durations, sizes and RFC 3339 as Prometheus spells them. */
+#include <check.h>
+#include <string.h>
+
+#include "fw_time.h"
+
+START_TEST(test_fw_time_duration_parse_and_format)
+{
+    int64_t ms;
+    ck_assert_int_eq(fw_duration_parse("15s", &ms), 0);
+    ck_assert_int_eq(ms, 15000);
+    ck_assert_int_eq(fw_duration_parse("1h30m", &ms), 0);
+    ck_assert_int_eq(ms, 5400000);
+    ck_assert_int_eq(fw_duration_parse("100ms", &ms), 0);
+    ck_assert_int_eq(ms, 100);
+    ck_assert_int_eq(fw_duration_parse("1m500ms", &ms), 0);
+    ck_assert_int_eq(ms, 60500);
+    ck_assert_int_eq(fw_duration_parse("2w1d", &ms), 0);
+    ck_assert_int_eq(ms, 15LL * 86400000);
+    ck_assert_int_eq(fw_duration_parse("0", &ms), 0);
+    ck_assert_int_eq(ms, 0);
+    ck_assert_int_eq(fw_duration_parse("5", &ms), -1);
+    ck_assert_int_eq(fw_duration_parse("1m1h", &ms), -1); // wrong order
+    ck_assert_int_eq(fw_duration_parse("1.5s", &ms), -1);
+    ck_assert_int_eq(fw_duration_parse("", &ms), -1);
+    ck_assert_int_eq(fw_duration_parse("10x", &ms), -1);
+    char buf[32];
+    ck_assert_str_eq(fw_duration_format(5400000, buf, sizeof(buf)), "1h30m");
+    ck_assert_str_eq(fw_duration_format(0, buf, sizeof(buf)), "0s");
+    ck_assert_str_eq(fw_duration_format(1500, buf, sizeof(buf)), "1s500ms");
+}
+END_TEST
+
+START_TEST(test_fw_time_size_parse)
+{
+    int64_t b;
+    ck_assert_int_eq(fw_size_parse("64MiB", &b), 0);
+    ck_assert_int_eq(b, 64LL << 20);
+    ck_assert_int_eq(fw_size_parse("1GB", &b), 0);
+    ck_assert_int_eq(b, 1000000000LL);
+    ck_assert_int_eq(fw_size_parse("512", &b), 0);
+    ck_assert_int_eq(b, 512);
+    ck_assert_int_eq(fw_size_parse("12Q", &b), -1);
+}
+END_TEST
+
+START_TEST(test_fw_time_rfc3339_round_trip)
+{
+    char buf[40];
+    ck_assert_str_eq(fw_time_rfc3339(1435781451781, buf, sizeof(buf)),
+                     "2015-07-01T20:10:51.781Z");
+    int64_t ms;
+    ck_assert_int_eq(fw_time_parse("2015-07-01T20:10:51.781Z", &ms), 0);
+    ck_assert_int_eq(ms, 1435781451781);
+    ck_assert_int_eq(fw_time_parse("1435781451.781", &ms), 0);
+    ck_assert_int_eq(ms, 1435781451781);
+    ck_assert_int_eq(fw_time_parse("2015-07-01T22:10:51+02:00", &ms), 0);
+    ck_assert_int_eq(ms, 1435781451000);
+    ck_assert_int_eq(fw_time_parse("yesterday", &ms), -1);
+    ck_assert_int_eq(fw_time_parse("2015-13-01T00:00:00Z", &ms), -1);
+}
+END_TEST
+
+Suite *
+fw_time_suite(void)
+{
+    Suite *s = suite_create("fw_time");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_fw_time_duration_parse_and_format);
+    tcase_add_test(tc, test_fw_time_size_parse);
+    tcase_add_test(tc, test_fw_time_rfc3339_round_trip);
+    suite_add_tcase(s, tc);
+    return s;
+}
