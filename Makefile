@@ -37,7 +37,7 @@ BINS    :=
 TEST_SRCS :=
 GEN_SRCS  :=
 
-.PHONY: test-bins all deps check check-unit check-it check-config check-headers check-kustomize \
+.PHONY: test-bins check-wire all deps check check-unit check-it check-config check-headers check-kustomize \
         check-empty run asan bench clean install format-check $(DAEMONS)
 all:
 
@@ -88,7 +88,7 @@ deps:
 # --- tests ---
 check: deps
 	$(MAKE) all test-bins
-	$(MAKE) check-unit check-config check-headers check-kustomize check-it check-empty
+	$(MAKE) check-unit check-config check-wire check-headers check-kustomize check-it check-empty
 
 asan: deps
 	$(MAKE) BUILD=build-asan SANITIZE=address,undefined all test-bins
@@ -99,6 +99,9 @@ check-headers:
 	  echo "#include \"$$h\"" | $(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -I. -x c \
 	    -fsyntax-only - || { echo "check-headers: $$h does not compile alone"; fail=1; }; \
 	done; [ $$fail = 0 ] && echo "check-headers: every header compiles alone"
+
+check-wire:
+	@sh test/check-wire-doc.sh
 
 check-kustomize:
 	@if command -v kubectl >/dev/null 2>&1; then \
