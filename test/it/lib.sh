@@ -1,0 +1,70 @@
+# test/it/lib.sh — shared helpers for the integration tests (sourced, bash).
+# Every wait is bounded; every process is started by us, remembered by PID and stopped by PID.
+
+IT_PIDS=()
+IT_FAILS=0
+IT_PASSES=0
+
+it_tmpdir() {
+    mkdir -p test/tmp
+    IT_DIR=$(mktemp -d "$PWD/test/tmp/it.XXXXXX")
+    trap it_cleanup EXIT
+}
+
+it_cleanup() {
+    local pid
+    for pid in "${IT_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${IT_PIDS[@]}"; do
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null || true
+    done
+    if [ "${IT_KEEP:-0}" != 1 ] && [ -n "${IT_DIR:-}" ]; then rm -rf "$IT_DIR"; fi
+    rmdir test/tmp 2>/dev/null || true
+}
+
+# it_free_port: print a TCP port on 127.0.0.1 that nobody listens on right now.
+it_free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# it_start NAME CMD...: start CMD in the background, stderr+stdout to $IT_DIR/NAME.log.
+it_start() {
+    local name=$1; shift
+    "$@" >"$IT_DIR/$name.log" 2>&1 &
+    IT_PIDS+=($!)
+    eval "PID_$name=$!"
+}
+
+# it_wait_http URL [TRIES]: wait until URL answers 2xx (TRIES x 0.1 s, default 100).
+it_wait_http() {
+    local url=$1 tries=${2:-100}
+    for _ in $(seq 1 "$tries"); do
+        curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "it: $url did not come up"; return 1
+}
+
+# it_until TRIES SLEEP CMD...: run CMD until it succeeds, at most TRIES times.
+it_until() {
+    local tries=$1 pause=$2; shift 2
+    for _ in $(seq 1 "$tries"); do "$@" >/dev/null 2>&1 && return 0; sleep "$pause"; done
+    return 1
+}
+
+it_pass() { IT_PASSES=$((IT_PASSES + 1)); echo "  ok   $*"; }
+it_fail() { IT_FAILS=$((IT_FAILS + 1)); echo "  FAIL $*"; }
+# it_check DESC CMD...: pass when CMD succeeds.
+it_check() { local d=$1; shift; if "$@"; then it_pass "$d"; else it_fail "$d"; fi; }
+
+# it_dump_logs: show the tail of every log (on failure).
+it_dump_logs() {
+    local f
+    for f in "$IT_DIR"/*.log; do echo "--- $f"; tail -n 15 "$f"; done
+}
+
+it_finish() {
+    echo "$(basename "$0"): ${IT_PASSES} passed, ${IT_FAILS} failed"
+    if [ "$IT_FAILS" != 0 ]; then it_dump_logs; return 1; fi
+    return 0
+}
