@@ -1,0 +1,856 @@
+/*  fw_http.c — every daemon's HTTP endpoint, on libmicrohttpd.
+
+    We bind the listening socket ourselves (so a bind failure names the address and errno,
+    and port 0 tells us the port the kernel picked) and hand it to libmicrohttpd, which runs
+    one thread per connection. A thread per connection, rather than one polling thread, lets
+    a handler block — /-/reload waits up to 30 s for the zloop thread, a tsdb query may take
+    seconds — without stalling /metrics or /-/healthy for everybody else.
+
+    A request goes through the access callback several times: first to allocate our
+    per-request record, then once per chunk of body (accumulated, bounded by FW_HTTP_BODY_MAX,
+    else 413), then once more to dispatch. Dispatch picks the latest route whose path matches
+    (exactly, or as a prefix when the route ends in '/') and whose methods include the
+    request's (HEAD counts as GET); a path match with no method match is 405, no match 404.
+    Every answer is counted in fw_http_requests_total{handler,code} and timed in
+    fw_http_request_duration_seconds_sum/_count{handler}, handler being the route path or
+    "other". Query arguments come from libmicrohttpd; an application/x-www-form-urlencoded
+    body is decoded here once, before the handler runs, so the accessors stay read-only.
+
+    /-/reload is a generation handshake under one mutex: each request takes a ticket
+    (reload_req_gen), the zloop thread sees fw_http_reload_requested() true while a ticket
+    is unanswered, reloads, and fw_http_reload_done() publishes the result for every ticket
+    issued up to its last fw_http_reload_requested() call, then broadcasts. fw_http_destroy()
+    wakes any waiter with 503 before stopping the daemon.
+*/
+#include "fw_http.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fw_log.h"
+#include "fw_mem.h"
+
+#define FW_HTTP_BODY_MAX (16u * 1024u * 1024u) // larger request bodies answer 413
+#define FW_HTTP_RELOAD_WAIT_S 30               // /-/reload gives up after this (503)
+#define FW_HTTP_CONN_LIMIT 512u                // concurrent connections (threads)
+#define FW_HTTP_CONN_TIMEOUT_S 300u            // idle keep-alive connections are closed
+#define FW_HTTP_CONN_MEMORY (512u * 1024u)     // per-connection pool: long GET query strings
+
+#define FW_HTTP_CT_TEXT "text/plain; charset=utf-8"
+#define FW_HTTP_CT_METRICS "text/plain; version=0.0.4; charset=utf-8"
+
+struct s_route {
+    char *methods; // owned, "GET,POST"
+    char *path;    // owned
+    bool prefix;   // path ends in '/'
+    fw_http_handler_fn fn;
+    void *arg; // borrowed
+};
+
+struct s_kv {
+    const char *key;   // borrowed from the request's decoded form copy
+    const char *value; // borrowed likewise
+};
+
+struct fw_http_request {
+    fw_http_t *http;              // borrowed
+    struct MHD_Connection *conn;  // borrowed
+    char *method;                 // owned
+    char *path;                   // owned
+    char *body;                   // owned, NUL-terminated, may be NULL
+    size_t body_len;
+    size_t body_cap;
+    bool too_big;                 // body exceeded FW_HTTP_BODY_MAX
+    char *form;                   // owned: decoded copy of a form body
+    struct s_kv *form_kv;         // owned array; strings point into form
+    size_t form_len;
+    size_t form_cap;
+    struct timespec start;
+};
+
+struct fw_http {
+    char *daemon;          // owned
+    char *title;           // owned: daemon with a capital first letter
+    fw_metrics_t *metrics; // borrowed
+    struct MHD_Daemon *mhd; // owned
+    int port;
+    struct s_route *routes; // owned
+    size_t routes_len;
+    size_t routes_cap;
+    atomic_bool ready;
+
+    pthread_mutex_t lock; // guards everything below
+    pthread_cond_t cond;
+    bool stopping;
+    uint64_t reload_req_gen;   // tickets handed to /-/reload requests
+    uint64_t reload_taken_gen; // last ticket seen by fw_http_reload_requested()
+    uint64_t reload_done_gen;  // tickets up to this one are answered
+    int reload_rc;
+    char reload_msg[1024];
+};
+
+// =========================================================================================
+//  Helpers
+// =========================================================================================
+
+static double
+s_elapsed(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+// Escape a label value for the exposition format into a new string.
+static char *
+s_label_escape(const char *s)
+{
+    size_t n = strlen(s);
+    char *out = fw_malloc(2 * n + 1);
+    char *o = out;
+    for (const char *p = s; *p; p++) {
+        if (*p == '\\' || *p == '"') {
+            *o++ = '\\';
+            *o++ = *p;
+        } else if (*p == '\n') {
+            *o++ = '\\';
+            *o++ = 'n';
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static int
+s_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+// URL-decode s in place ('+' is a space, %XX a byte; a bad escape stays as written).
+static void
+s_url_decode(char *s)
+{
+    char *o = s;
+    for (char *p = s; *p; p++) {
+        if (*p == '+') {
+            *o++ = ' ';
+        } else if (*p == '%' && s_hexval(p[1]) >= 0 && s_hexval(p[2]) >= 0) {
+            *o++ = (char)(s_hexval(p[1]) * 16 + s_hexval(p[2]));
+            p += 2;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+}
+
+// True when the comma-separated list `methods` allows `method` (HEAD rides on GET).
+static bool
+s_method_allowed(const char *methods, const char *method)
+{
+    size_t mlen = strlen(method);
+    bool head = strcmp(method, "HEAD") == 0;
+    const char *p = methods;
+    while (*p) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        const char *end = p;
+        while (*end && *end != ',' && *end != ' ')
+            end++;
+        size_t n = (size_t)(end - p);
+        if (n == mlen && strncmp(p, method, n) == 0)
+            return true;
+        if (head && n == 3 && strncmp(p, "GET", 3) == 0)
+            return true;
+        p = end;
+    }
+    return false;
+}
+
+// The route for path and method, latest first. *path_route gets the latest route whose path
+// matches regardless of method (for 405), or NULL.
+static const struct s_route *
+s_route_match(const fw_http_t *self, const char *path, const char *method,
+              const struct s_route **path_route)
+{
+    *path_route = NULL;
+    for (size_t i = self->routes_len; i-- > 0;) {
+        const struct s_route *r = &self->routes[i];
+        bool match = r->prefix ? strncmp(path, r->path, strlen(r->path)) == 0
+                               : strcmp(path, r->path) == 0;
+        if (!match)
+            continue;
+        if (!*path_route)
+            *path_route = r;
+        if (s_method_allowed(r->methods, method))
+            return r;
+    }
+    return NULL;
+}
+
+// Decode an application/x-www-form-urlencoded body into req->form_kv.
+static void
+s_form_parse(fw_http_request_t *req)
+{
+    const char *ct = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_TYPE);
+    static const char form_ct[] = "application/x-www-form-urlencoded";
+    if (!ct || !req->body_len || strncasecmp(ct, form_ct, sizeof(form_ct) - 1) != 0)
+        return;
+    char next = ct[sizeof(form_ct) - 1];
+    if (next != '\0' && next != ';' && next != ' ')
+        return;
+    req->form = fw_strndup(req->body, req->body_len);
+    char *save = NULL;
+    for (char *pair = strtok_r(req->form, "&", &save); pair; pair = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(pair, '=');
+        char *value = pair + strlen(pair); // no '=': the empty string at the end of pair
+        if (eq) {
+            *eq = '\0';
+            value = eq + 1;
+        }
+        s_url_decode(pair);
+        s_url_decode(value);
+        fw_mem_grow((void **)&req->form_kv, &req->form_cap, req->form_len + 1,
+                    sizeof(*req->form_kv));
+        req->form_kv[req->form_len].key = pair;
+        req->form_kv[req->form_len].value = value;
+        req->form_len++;
+    }
+}
+
+static void
+s_request_free(fw_http_request_t *req)
+{
+    if (!req)
+        return;
+    free(req->form_kv);
+    free(req->form);
+    free(req->body);
+    free(req->path);
+    free(req->method);
+    free(req);
+}
+
+static void
+s_count(fw_http_t *self, const char *handler, int status, double seconds)
+{
+    if (!self->metrics)
+        return;
+    char *h = s_label_escape(handler);
+    char *labels = fw_asprintf("handler=\"%s\",code=\"%d\"", h, status);
+    fw_metrics_add(self->metrics, "fw_http_requests_total", labels, 1);
+    free(labels);
+    labels = fw_asprintf("handler=\"%s\"", h);
+    fw_metrics_add(self->metrics, "fw_http_request_duration_seconds_sum", labels, seconds);
+    fw_metrics_add(self->metrics, "fw_http_request_duration_seconds_count", labels, 1);
+    free(labels);
+    free(h);
+}
+
+// =========================================================================================
+//  Built-in routes
+// =========================================================================================
+
+static int
+s_on_metrics(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    (void)req;
+    fw_http_t *self = arg;
+    resp->status = 200;
+    resp->body = self->metrics ? fw_metrics_render(self->metrics) : fw_strdup("");
+    resp->content_type = FW_HTTP_CT_METRICS;
+    return 0;
+}
+
+static int
+s_on_healthy(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    (void)req;
+    fw_http_t *self = arg;
+    resp->status = 200;
+    resp->body = fw_asprintf("%s is Healthy.\n", self->title);
+    return 0;
+}
+
+static int
+s_on_ready(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    (void)req;
+    fw_http_t *self = arg;
+    if (atomic_load(&self->ready)) {
+        resp->status = 200;
+        resp->body = fw_asprintf("%s is Ready.\n", self->title);
+    } else {
+        fw_http_respond(resp, 503, NULL, "Service Unavailable");
+    }
+    return 0;
+}
+
+static int
+s_on_reload(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    (void)req;
+    fw_http_t *self = arg;
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += FW_HTTP_RELOAD_WAIT_S;
+
+    pthread_mutex_lock(&self->lock);
+    uint64_t ticket = ++self->reload_req_gen;
+    while (self->reload_done_gen < ticket && !self->stopping) {
+        if (pthread_cond_timedwait(&self->cond, &self->lock, &deadline) == ETIMEDOUT)
+            break;
+    }
+    if (self->reload_done_gen >= ticket) {
+        if (self->reload_rc == 0) {
+            fw_http_respond(resp, 200, NULL, "");
+        } else {
+            resp->status = 500;
+            resp->body = fw_asprintf("failed to reload config: %s\n", self->reload_msg);
+        }
+    } else if (self->stopping) {
+        fw_http_respond(resp, 503, NULL, "server is shutting down\n");
+    } else {
+        fw_http_respond(resp, 503, NULL, "reload timed out\n");
+    }
+    pthread_mutex_unlock(&self->lock);
+    return 0;
+}
+
+// =========================================================================================
+//  libmicrohttpd callbacks
+// =========================================================================================
+
+// Queue the answer for req and count it. Takes ownership of resp->body.
+static enum MHD_Result
+s_send(fw_http_request_t *req, const char *handler, struct fw_http_response *resp,
+       const char *allow)
+{
+    if (resp->status < 100 || resp->status > 599)
+        resp->status = 500;
+    size_t len = resp->body ? (resp->body_len ? resp->body_len : strlen(resp->body)) : 0;
+    struct MHD_Response *r;
+    if (len == 0) {
+        free(resp->body);
+        resp->body = NULL;
+        r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    } else {
+        r = MHD_create_response_from_buffer(len, resp->body, MHD_RESPMEM_MUST_FREE);
+        if (r)
+            resp->body = NULL; // libmicrohttpd frees it now
+    }
+    if (!r) {
+        free(resp->body);
+        resp->body = NULL;
+        fw_warn("http.response.fail", "path=%s", req->path);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            resp->content_type ? resp->content_type : FW_HTTP_CT_TEXT);
+    if (allow)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    enum MHD_Result ok = MHD_queue_response(req->conn, (unsigned int)resp->status, r);
+    MHD_destroy_response(r);
+    double seconds = s_elapsed(&req->start);
+    s_count(req->http, handler, resp->status, seconds);
+    fw_debug("http.request", "method=%s path=%s handler=%s code=%d dur_ms=%.3f", req->method,
+             req->path, handler, resp->status, seconds * 1000.0);
+    return ok;
+}
+
+static enum MHD_Result
+s_dispatch(fw_http_request_t *req)
+{
+    fw_http_t *self = req->http;
+    struct fw_http_response resp = {200, NULL, 0, NULL};
+    const struct s_route *path_route;
+    const struct s_route *route = s_route_match(self, req->path, req->method, &path_route);
+    if (!route && !path_route) {
+        fw_http_respond(&resp, 404, NULL, "404 page not found\n");
+        return s_send(req, "other", &resp, NULL);
+    }
+    if (!route) {
+        fw_http_respond(&resp, 405, NULL, "Method Not Allowed\n");
+        return s_send(req, path_route->path, &resp, path_route->methods);
+    }
+    if (req->too_big) {
+        fw_http_respond(&resp, 413, NULL, "request body too large\n");
+        return s_send(req, route->path, &resp, NULL);
+    }
+    s_form_parse(req);
+    if (route->fn(req, &resp, route->arg) != 0) {
+        fw_http_respond(&resp, 500, NULL, "internal server error\n");
+    }
+    return s_send(req, route->path, &resp, NULL);
+}
+
+static enum MHD_Result
+s_on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+             const char *version, const char *upload_data, size_t *upload_data_size,
+             void **con_cls)
+{
+    (void)version;
+    fw_http_t *self = cls;
+    fw_http_request_t *req = *con_cls;
+    if (!req) {
+        req = fw_calloc(1, sizeof(*req));
+        req->http = self;
+        req->conn = conn;
+        req->method = fw_strdup(method);
+        req->path = fw_strdup(url);
+        clock_gettime(CLOCK_MONOTONIC, &req->start);
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > FW_HTTP_BODY_MAX)
+            req->too_big = true;
+        *con_cls = req;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (req->too_big || req->body_len + n > FW_HTTP_BODY_MAX) {
+            req->too_big = true; // drain the rest, answer 413 at the end
+            return MHD_YES;
+        }
+        if (req->body_len + n + 1 > req->body_cap) {
+            size_t cap = req->body_cap ? req->body_cap : 4096;
+            while (cap < req->body_len + n + 1)
+                cap *= 2;
+            req->body = fw_realloc(req->body, cap);
+            req->body_cap = cap;
+        }
+        memcpy(req->body + req->body_len, upload_data, n);
+        req->body_len += n;
+        req->body[req->body_len] = '\0';
+        return MHD_YES;
+    }
+    return s_dispatch(req);
+}
+
+static void
+s_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+               enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    s_request_free(*con_cls);
+    *con_cls = NULL;
+}
+
+__attribute__((format(printf, 2, 0))) static void
+s_on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char buf[512];
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    size_t n = strlen(buf);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    fw_warn("http.mhd", "msg=%s", buf);
+}
+
+// =========================================================================================
+//  Listening socket
+// =========================================================================================
+
+// Split "host:port", "[v6]:port" or ":port". 0 or -1.
+static int
+s_split_address(const char *addr, char *host, size_t host_size, char *port, size_t port_size)
+{
+    const char *colon;
+    const char *hbeg = addr;
+    size_t hlen;
+    if (addr[0] == '[') {
+        const char *close = strchr(addr, ']');
+        if (!close || close[1] != ':')
+            return -1;
+        hbeg = addr + 1;
+        hlen = (size_t)(close - hbeg);
+        colon = close + 1;
+    } else {
+        colon = strrchr(addr, ':');
+        if (!colon)
+            return -1;
+        hlen = (size_t)(colon - addr);
+    }
+    const char *p = colon + 1;
+    size_t plen = strlen(p);
+    if (plen == 0 || plen > 5 || hlen >= host_size || plen >= port_size)
+        return -1;
+    for (size_t i = 0; i < plen; i++)
+        if (!isdigit((unsigned char)p[i]))
+            return -1;
+    if (strtol(p, NULL, 10) > 65535)
+        return -1;
+    memcpy(host, hbeg, hlen);
+    host[hlen] = '\0';
+    memcpy(port, p, plen + 1);
+    return 0;
+}
+
+// Bind and listen on one address; returns the socket or -1 with errno set.
+static int
+s_listen_on(const struct sockaddr *sa, socklen_t salen, bool dual_stack)
+{
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1, zero = 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (dual_stack)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+    if (bind(fd, sa, salen) != 0 || listen(fd, 128) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+// Open the listening socket for host/port; -1 with err set.
+static int
+s_listen(const char *addr, const char *host, const char *port, fw_err_t *err)
+{
+    unsigned short pnum = (unsigned short)strtol(port, NULL, 10);
+    if (!host[0]) {
+        // All addresses: dual-stack [::] as Go does, else IPv4 only.
+        struct sockaddr_in6 a6;
+        memset(&a6, 0, sizeof(a6));
+        a6.sin6_family = AF_INET6;
+        a6.sin6_addr = in6addr_any;
+        a6.sin6_port = htons(pnum);
+        int fd = s_listen_on((struct sockaddr *)&a6, sizeof(a6), true);
+        if (fd < 0 && errno != EADDRINUSE && errno != EACCES) {
+            struct sockaddr_in a4;
+            memset(&a4, 0, sizeof(a4));
+            a4.sin_family = AF_INET;
+            a4.sin_addr.s_addr = htonl(INADDR_ANY);
+            a4.sin_port = htons(pnum);
+            fd = s_listen_on((struct sockaddr *)&a4, sizeof(a4), false);
+        }
+        if (fd < 0)
+            fw_err_set(err, "http: listen on %s: %s", addr, strerror(errno));
+        return fd;
+    }
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int gai = getaddrinfo(host, port, &hints, &res);
+    if (gai != 0) {
+        fw_err_set(err, "http: listen on %s: %s", addr,
+                   gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
+        return -1;
+    }
+    int fd = -1, saved = EADDRNOTAVAIL;
+    // IPv4 first: "localhost:9090" then serves the clients that try 127.0.0.1 first.
+    for (int pass = 0; pass < 2 && fd < 0; pass++) {
+        for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+            if ((pass == 0) != (ai->ai_family == AF_INET))
+                continue;
+            fd = s_listen_on(ai->ai_addr, ai->ai_addrlen, false);
+            if (fd < 0)
+                saved = errno;
+        }
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        fw_err_set(err, "http: listen on %s: %s", addr, strerror(saved));
+    return fd;
+}
+
+static int
+s_bound_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return -1;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return -1;
+}
+
+// =========================================================================================
+//  Public API
+// =========================================================================================
+
+fw_http_t *
+fw_http_new(const char *daemon, fw_metrics_t *metrics)
+{
+    fw_http_t *self = fw_calloc(1, sizeof(*self));
+    self->daemon = fw_strdup(daemon ? daemon : "floorwatch");
+    self->title = fw_strdup(self->daemon);
+    self->title[0] = (char)toupper((unsigned char)self->title[0]);
+    self->metrics = metrics;
+    self->port = -1;
+    atomic_init(&self->ready, false);
+    pthread_mutex_init(&self->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&self->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    if (metrics) {
+        fw_metrics_declare(metrics, "fw_http_requests_total", FW_METRIC_COUNTER,
+                           "HTTP requests answered, by route and status code.");
+        fw_metrics_declare(metrics, "fw_http_request_duration_seconds_sum", FW_METRIC_COUNTER,
+                           "Total time spent answering HTTP requests, by route.");
+        fw_metrics_declare(metrics, "fw_http_request_duration_seconds_count",
+                           FW_METRIC_COUNTER, "HTTP requests timed, by route.");
+    }
+    fw_http_route(self, "GET", "/metrics", s_on_metrics, self);
+    fw_http_route(self, "GET", "/-/healthy", s_on_healthy, self);
+    fw_http_route(self, "GET", "/-/ready", s_on_ready, self);
+    fw_http_route(self, "POST,PUT", "/-/reload", s_on_reload, self);
+    return self;
+}
+
+void
+fw_http_destroy(fw_http_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    fw_http_t *self = *self_p;
+    pthread_mutex_lock(&self->lock);
+    self->stopping = true;
+    pthread_cond_broadcast(&self->cond);
+    pthread_mutex_unlock(&self->lock);
+    if (self->mhd)
+        MHD_stop_daemon(self->mhd); // closes the listening socket, joins every thread
+    for (size_t i = 0; i < self->routes_len; i++) {
+        free(self->routes[i].path);
+        free(self->routes[i].methods);
+    }
+    free(self->routes);
+    pthread_cond_destroy(&self->cond);
+    pthread_mutex_destroy(&self->lock);
+    free(self->title);
+    free(self->daemon);
+    free(self);
+    *self_p = NULL;
+}
+
+void
+fw_http_route(fw_http_t *self, const char *methods, const char *path, fw_http_handler_fn fn,
+              void *arg)
+{
+    if (!self || !methods || !path || !fn)
+        return;
+    fw_mem_grow((void **)&self->routes, &self->routes_cap, self->routes_len + 1,
+                sizeof(*self->routes));
+    struct s_route *r = &self->routes[self->routes_len++];
+    r->methods = fw_strdup(methods);
+    r->path = fw_strdup(path);
+    size_t n = strlen(path);
+    r->prefix = n > 0 && path[n - 1] == '/';
+    r->fn = fn;
+    r->arg = arg;
+}
+
+int
+fw_http_start(fw_http_t *self, const char *listen_address, fw_err_t *err)
+{
+    if (!self || !listen_address) {
+        fw_err_set(err, "http: no listen address");
+        return -1;
+    }
+    if (self->mhd) {
+        fw_err_set(err, "http: already listening on port %d", self->port);
+        return -1;
+    }
+    char host[256], port[8];
+    if (s_split_address(listen_address, host, sizeof(host), port, sizeof(port)) != 0) {
+        fw_err_set(err, "http: invalid listen address '%s' (want host:port)", listen_address);
+        return -1;
+    }
+    int fd = s_listen(listen_address, host, port, err);
+    if (fd < 0)
+        return -1;
+    int bound = s_bound_port(fd);
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                         MHD_USE_AUTO | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    self->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, s_on_request, self, MHD_OPTION_EXTERNAL_LOGGER, s_on_mhd_log,
+        self, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, s_on_completed, self,
+        MHD_OPTION_CONNECTION_LIMIT, FW_HTTP_CONN_LIMIT,
+        MHD_OPTION_CONNECTION_TIMEOUT, FW_HTTP_CONN_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)FW_HTTP_CONN_MEMORY, MHD_OPTION_END);
+    if (!self->mhd) {
+        close(fd);
+        fw_err_set(err, "http: cannot start libmicrohttpd on %s", listen_address);
+        return -1;
+    }
+    self->port = bound;
+    fw_info("http.listen", "address=%s port=%d", listen_address, bound);
+    return 0;
+}
+
+int
+fw_http_port(const fw_http_t *self)
+{
+    return self ? self->port : -1;
+}
+
+void
+fw_http_set_ready(fw_http_t *self, bool ready)
+{
+    if (self)
+        atomic_store(&self->ready, ready);
+}
+
+bool
+fw_http_reload_requested(fw_http_t *self)
+{
+    if (!self)
+        return false;
+    pthread_mutex_lock(&self->lock);
+    self->reload_taken_gen = self->reload_req_gen;
+    bool pending = self->reload_req_gen > self->reload_done_gen;
+    pthread_mutex_unlock(&self->lock);
+    return pending;
+}
+
+void
+fw_http_reload_done(fw_http_t *self, int rc, const char *errmsg)
+{
+    if (!self)
+        return;
+    pthread_mutex_lock(&self->lock);
+    // Answer the tickets this reload saw; if the caller never asked, answer all of them.
+    uint64_t upto = self->reload_taken_gen > self->reload_done_gen ? self->reload_taken_gen
+                                                                    : self->reload_req_gen;
+    if (upto > self->reload_done_gen)
+        self->reload_done_gen = upto;
+    self->reload_rc = rc;
+    snprintf(self->reload_msg, sizeof(self->reload_msg), "%s",
+             errmsg ? errmsg : (rc == 0 ? "" : "unknown error"));
+    pthread_cond_broadcast(&self->cond);
+    pthread_mutex_unlock(&self->lock);
+}
+
+const char *
+fw_http_method(const fw_http_request_t *req)
+{
+    return req ? req->method : NULL;
+}
+
+const char *
+fw_http_path(const fw_http_request_t *req)
+{
+    return req ? req->path : NULL;
+}
+
+struct s_argq {
+    const char *name;
+    const char **out;
+    size_t max;
+    size_t n;
+    bool first_only;
+};
+
+static enum MHD_Result
+s_on_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    struct s_argq *q = cls;
+    if (!key || strcmp(key, q->name) != 0)
+        return MHD_YES;
+    if (q->n < q->max)
+        q->out[q->n] = value ? value : "";
+    q->n++;
+    return q->first_only ? MHD_NO : MHD_YES;
+}
+
+const char *
+fw_http_arg(const fw_http_request_t *req, const char *name)
+{
+    const char *v = NULL;
+    if (!req || !name)
+        return NULL;
+    struct s_argq q = {name, &v, 1, 0, true};
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, s_on_arg, &q);
+    if (q.n > 0)
+        return v;
+    for (size_t i = 0; i < req->form_len; i++)
+        if (strcmp(req->form_kv[i].key, name) == 0)
+            return req->form_kv[i].value;
+    return NULL;
+}
+
+size_t
+fw_http_args(const fw_http_request_t *req, const char *name, const char **out, size_t max)
+{
+    if (!req || !name)
+        return 0;
+    struct s_argq q = {name, out, out ? max : 0, 0, false};
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, s_on_arg, &q);
+    for (size_t i = 0; i < req->form_len; i++) {
+        if (strcmp(req->form_kv[i].key, name) != 0)
+            continue;
+        if (q.n < q.max)
+            out[q.n] = req->form_kv[i].value;
+        q.n++;
+    }
+    return q.n;
+}
+
+const char *
+fw_http_body(const fw_http_request_t *req, size_t *len)
+{
+    if (len)
+        *len = req && req->body ? req->body_len : 0;
+    return req && req->body ? req->body : "";
+}
+
+const char *
+fw_http_header(const fw_http_request_t *req, const char *name)
+{
+    if (!req || !name)
+        return NULL;
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+void
+fw_http_respond(struct fw_http_response *resp, int status, const char *content_type,
+                const char *body)
+{
+    if (!resp)
+        return;
+    free(resp->body);
+    resp->status = status;
+    resp->body = fw_strdup(body ? body : "");
+    resp->body_len = 0;
+    resp->content_type = content_type ? content_type : FW_HTTP_CT_TEXT;
+}

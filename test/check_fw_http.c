@@ -1,0 +1,549 @@
+/*  check_fw_http.c — the HTTP server, exercised over real sockets with libcurl.
+
+    Each test starts a server on 127.0.0.1 with port 0 (the kernel picks a free port) through
+    a checked fixture, adds an echo route that prints what the request accessors return, and
+    talks to it with libcurl. The /-/reload test runs a thread that plays the daemon's zloop:
+    it polls fw_http_reload_requested() and answers with fw_http_reload_done().
+*/
+#include <check.h>
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fw_http.h"
+#include "fw_mem.h"
+#include "fw_metrics.h"
+
+static fw_metrics_t *s_metrics;
+static fw_http_t *s_http;
+static char s_base[64];
+
+struct s_resp {
+    long status;
+    char *body; // owned
+    size_t len;
+    char ctype[128];
+    char allow[64];
+};
+
+static size_t
+s_on_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct s_resp *r = arg;
+    size_t n = size * nmemb;
+    r->body = fw_realloc(r->body, r->len + n + 1);
+    memcpy(r->body + r->len, data, n);
+    r->len += n;
+    r->body[r->len] = '\0';
+    return n;
+}
+
+static size_t
+s_on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct s_resp *r = arg;
+    size_t n = size * nmemb;
+    if (n > 7 && strncasecmp(data, "Allow: ", 7) == 0) {
+        size_t k = n - 7;
+        while (k > 0 && (data[7 + k - 1] == '\r' || data[7 + k - 1] == '\n'))
+            k--;
+        if (k >= sizeof(r->allow))
+            k = sizeof(r->allow) - 1;
+        memcpy(r->allow, data + 7, k);
+        r->allow[k] = '\0';
+    }
+    return n;
+}
+
+// One request to base+path. body NULL sends none; ctype sets Content-Type. 0 or -1.
+static int
+s_fetch_at(const char *base, const char *method, const char *path, const char *body,
+           size_t body_len, const char *ctype, struct s_resp *out)
+{
+    memset(out, 0, sizeof(*out));
+    CURL *c = curl_easy_init();
+    if (!c)
+        return -1;
+    char url[512];
+    snprintf(url, sizeof(url), "%s%s", base, path);
+    struct curl_slist *hdrs = NULL;
+    char ct[160];
+    if (ctype) {
+        snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
+        hdrs = curl_slist_append(hdrs, ct);
+    }
+    hdrs = curl_slist_append(hdrs, "x-test: hello");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_on_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, s_on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    }
+    if (strcmp(method, "GET") != 0 && !(body && strcmp(method, "POST") == 0))
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    CURLcode rc = curl_easy_perform(c);
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+        char *t = NULL;
+        curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &t);
+        snprintf(out->ctype, sizeof(out->ctype), "%s", t ? t : "");
+    }
+    if (!out->body)
+        out->body = fw_strdup("");
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(c);
+    return rc == CURLE_OK ? 0 : -1;
+}
+
+static void
+s_fetch(const char *method, const char *path, const char *body, const char *ctype,
+        struct s_resp *out)
+{
+    int rc = s_fetch_at(s_base, method, path, body, body ? strlen(body) : 0, ctype, out);
+    ck_assert_msg(rc == 0, "%s %s: transfer failed", method, path);
+}
+
+// Prints what the accessors see, one "key=value" per line.
+static int
+s_on_echo(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    (void)arg;
+    const char *m[4] = {"-", "-", "-", "-"};
+    size_t nm = fw_http_args(req, "m", m, 3);
+    const char *mt[3] = {"-", "-", "-"};
+    size_t nmt = fw_http_args(req, "match[]", mt, 3);
+    size_t blen;
+    const char *body = fw_http_body(req, &blen);
+    const char *a = fw_http_arg(req, "a");
+    const char *b = fw_http_arg(req, "b");
+    const char *c = fw_http_arg(req, "c");
+    const char *x = fw_http_arg(req, "x");
+    resp->body = fw_asprintf("method=%s\npath=%s\na=%s\nb=%s\nc=%s\nx=%s\nm=%zu:%s,%s,%s\n"
+                             "match=%zu:%s,%s\nbody=%zu:%s\nhdr=%s\n",
+                             fw_http_method(req), fw_http_path(req), a ? a : "(null)",
+                             b ? b : "(null)", c ? c : "(null)", x ? x : "(null)", nm, m[0],
+                             m[1], m[2], nmt, mt[0], mt[1], blen, body,
+                             fw_http_header(req, "X-TEST"));
+    resp->content_type = "text/x-echo";
+    return 0;
+}
+
+static int
+s_on_fixed(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    (void)req;
+    fw_http_respond(resp, 202, NULL, arg);
+    return 0;
+}
+
+static int
+s_on_fail(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    (void)req;
+    (void)arg;
+    resp->body = fw_strdup("half-built answer");
+    return -1;
+}
+
+static char s_exact[] = "exact";
+static char s_prefix[] = "prefix";
+
+static void
+s_setup(void)
+{
+    s_metrics = fw_metrics_new();
+    s_http = fw_http_new("testd", s_metrics);
+    fw_http_route(s_http, "GET,POST", "/echo", s_on_echo, NULL);
+    fw_http_route(s_http, "GET", "/api/exact", s_on_fixed, s_exact);
+    fw_http_route(s_http, "GET,DELETE", "/api/", s_on_fixed, s_prefix);
+    fw_http_route(s_http, "GET", "/fail", s_on_fail, NULL);
+    fw_err_t err = {0};
+    int rc = fw_http_start(s_http, "127.0.0.1:0", &err);
+    ck_assert_msg(rc == 0, "start: %s", err.msg);
+    ck_assert_int_gt(fw_http_port(s_http), 0);
+    snprintf(s_base, sizeof(s_base), "http://127.0.0.1:%d", fw_http_port(s_http));
+}
+
+static void
+s_teardown(void)
+{
+    fw_http_destroy(&s_http);
+    fw_metrics_destroy(&s_metrics);
+}
+
+START_TEST(test_fw_http_new_start_destroy)
+{
+    fw_metrics_t *m = fw_metrics_new();
+    fw_http_t *h = fw_http_new("exampled", m);
+    ck_assert_ptr_nonnull(h);
+    ck_assert_int_le(fw_http_port(h), 0); // not listening yet
+    fw_err_t err = {0};
+    ck_assert_int_eq(fw_http_start(h, "127.0.0.1:0", &err), 0);
+    int port = fw_http_port(h);
+    ck_assert_int_gt(port, 0);
+    ck_assert_int_lt(port, 65536);
+    ck_assert_int_eq(fw_http_start(h, "127.0.0.1:0", &err), -1); // only once
+    fw_http_destroy(&h);
+    ck_assert_ptr_null(h);
+    fw_http_destroy(&h);
+    fw_http_destroy(NULL);
+    // Destroy without start is fine too.
+    h = fw_http_new("exampled", m);
+    fw_http_destroy(&h);
+    fw_metrics_destroy(&m);
+}
+END_TEST
+
+START_TEST(test_fw_http_metrics_route)
+{
+    struct s_resp r;
+    s_fetch("GET", "/-/healthy", NULL, NULL, &r);
+    free(r.body);
+    s_fetch("GET", "/metrics", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.ctype, "text/plain; version=0.0.4; charset=utf-8");
+    ck_assert_ptr_nonnull(strstr(r.body, "# TYPE fw_http_requests_total counter\n"));
+    ck_assert_ptr_nonnull(
+        strstr(r.body, "\nfw_http_requests_total{handler=\"/-/healthy\",code=\"200\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(r.body, "\nprocess_resident_memory_bytes "));
+    free(r.body);
+}
+END_TEST
+
+START_TEST(test_fw_http_healthy)
+{
+    struct s_resp r;
+    s_fetch("GET", "/-/healthy", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "Testd is Healthy.\n");
+    ck_assert_str_eq(r.ctype, "text/plain; charset=utf-8");
+    free(r.body);
+    s_fetch("HEAD", "/-/healthy", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_uint_eq(r.len, 0);
+    free(r.body);
+}
+END_TEST
+
+START_TEST(test_fw_http_ready)
+{
+    struct s_resp r;
+    s_fetch("GET", "/-/ready", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 503);
+    ck_assert_str_eq(r.body, "Service Unavailable");
+    free(r.body);
+    fw_http_set_ready(s_http, true);
+    s_fetch("GET", "/-/ready", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "Testd is Ready.\n");
+    free(r.body);
+    fw_http_set_ready(s_http, false);
+    s_fetch("GET", "/-/ready", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 503);
+    free(r.body);
+}
+END_TEST
+
+START_TEST(test_fw_http_get_args)
+{
+    struct s_resp r;
+    s_fetch("GET", "/echo?a=one%20two&m=1&match%5B%5D=up&m=2&match[]=rate(x%7Bj%3D%22a%22%7D)",
+            NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.ctype, "text/x-echo");
+    ck_assert_str_eq(r.body, "method=GET\npath=/echo\na=one two\nb=(null)\nc=(null)\n"
+                             "x=(null)\nm=2:1,2,-\nmatch=2:up,rate(x{j=\"a\"})\nbody=0:\n"
+                             "hdr=hello\n");
+    free(r.body);
+}
+END_TEST
+
+START_TEST(test_fw_http_post_form)
+{
+    struct s_resp r;
+    s_fetch("POST", "/echo?a=fromquery&m=q", "a=frombody&m=y&m=z+w&b=%41%42%zz&c",
+            "application/x-www-form-urlencoded", &r);
+    ck_assert_int_eq(r.status, 200);
+    // Query args come first; the form body fills in the rest and adds repeats.
+    ck_assert_str_eq(r.body, "method=POST\npath=/echo\na=fromquery\nb=AB%zz\nc=\nx=(null)\n"
+                             "m=3:q,y,z w\nmatch=0:-,-\n"
+                             "body=34:a=frombody&m=y&m=z+w&b=%41%42%zz&c\nhdr=hello\n");
+    free(r.body);
+    // A JSON body is raw: not parsed as a form.
+    s_fetch("POST", "/echo", "x=1&{\"k\":1}", "application/json", &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "\nx=(null)\n"));
+    ck_assert_ptr_nonnull(strstr(r.body, "\nbody=11:x=1&{\"k\":1}\n"));
+    free(r.body);
+}
+END_TEST
+
+START_TEST(test_fw_http_body_too_large)
+{
+    size_t n = 17u * 1024u * 1024u;
+    char *big = fw_malloc(n);
+    memset(big, 'a', n);
+    struct s_resp r;
+    int rc = s_fetch_at(s_base, "POST", "/echo", big, n, "application/octet-stream", &r);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(r.status, 413);
+    free(r.body);
+    free(big);
+    // The server still answers afterwards.
+    s_fetch("GET", "/-/healthy", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    free(r.body);
+}
+END_TEST
+
+START_TEST(test_fw_http_not_found_and_method)
+{
+    struct s_resp r;
+    s_fetch("GET", "/nope", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 404);
+    free(r.body);
+    s_fetch("GET", "/-/reload", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 405);
+    ck_assert_str_eq(r.allow, "POST,PUT");
+    free(r.body);
+    s_fetch("POST", "/metrics", "x=1", "application/x-www-form-urlencoded", &r);
+    ck_assert_int_eq(r.status, 405);
+    free(r.body);
+    s_fetch("PUT", "/echo", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 405);
+    free(r.body);
+    // A handler failing answers 500 with a generic body.
+    s_fetch("GET", "/fail", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 500);
+    ck_assert_ptr_null(strstr(r.body, "half-built"));
+    free(r.body);
+    ck_assert_double_eq(
+        fw_metrics_get(s_metrics, "fw_http_requests_total", "handler=\"other\",code=\"404\""), 1);
+    ck_assert_double_eq(fw_metrics_get(s_metrics, "fw_http_requests_total",
+                                       "handler=\"/-/reload\",code=\"405\""),
+                        1);
+}
+END_TEST
+
+START_TEST(test_fw_http_prefix_routes)
+{
+    struct s_resp r;
+    // "/api/" was added after "/api/exact", so the prefix route wins for both.
+    s_fetch("GET", "/api/exact", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 202);
+    ck_assert_str_eq(r.body, "prefix");
+    free(r.body);
+    s_fetch("DELETE", "/api/v2/silence/abc", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 202);
+    ck_assert_str_eq(r.body, "prefix");
+    free(r.body);
+    s_fetch("GET", "/api", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 404);
+    free(r.body);
+    ck_assert_double_eq(
+        fw_metrics_get(s_metrics, "fw_http_requests_total", "handler=\"/api/\",code=\"202\""), 2);
+}
+END_TEST
+
+struct s_zloop {
+    fw_http_t *http;
+    int rc;
+    const char *msg;
+    bool answered;
+};
+
+// Plays the daemon's housekeeping timer for at most 10 s.
+static void *
+s_zloop_thread(void *arg)
+{
+    struct s_zloop *z = arg;
+    for (int i = 0; i < 1000; i++) {
+        if (fw_http_reload_requested(z->http)) {
+            fw_http_reload_done(z->http, z->rc, z->msg);
+            z->answered = true;
+            break;
+        }
+        usleep(10000);
+    }
+    return NULL;
+}
+
+START_TEST(test_fw_http_reload_handshake)
+{
+    ck_assert(!fw_http_reload_requested(s_http));
+    struct s_zloop z = {s_http, -1, "rules.yml:3:5: error: bad expr", false};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, s_zloop_thread, &z), 0);
+    struct s_resp r;
+    s_fetch("POST", "/-/reload", "", NULL, &r);
+    pthread_join(t, NULL);
+    ck_assert(z.answered);
+    ck_assert_int_eq(r.status, 500);
+    ck_assert_ptr_nonnull(strstr(r.body, "rules.yml:3:5: error: bad expr"));
+    free(r.body);
+    ck_assert(!fw_http_reload_requested(s_http));
+
+    struct s_zloop ok = {s_http, 0, NULL, false};
+    ck_assert_int_eq(pthread_create(&t, NULL, s_zloop_thread, &ok), 0);
+    s_fetch("PUT", "/-/reload", NULL, NULL, &r);
+    pthread_join(t, NULL);
+    ck_assert(ok.answered);
+    ck_assert_int_eq(r.status, 200);
+    free(r.body);
+    ck_assert_double_eq(fw_metrics_get(s_metrics, "fw_http_requests_total",
+                                       "handler=\"/-/reload\",code=\"500\""),
+                        1);
+    ck_assert_double_eq(fw_metrics_get(s_metrics, "fw_http_requests_total",
+                                       "handler=\"/-/reload\",code=\"200\""),
+                        1);
+}
+END_TEST
+
+struct s_client {
+    char base[64];
+    struct s_resp r;
+    int rc;
+};
+
+static void *
+s_reload_client(void *arg)
+{
+    struct s_client *c = arg;
+    c->rc = s_fetch_at(c->base, "POST", "/-/reload", "", 0, NULL, &c->r);
+    return NULL;
+}
+
+START_TEST(test_fw_http_destroy_wakes_reload)
+{
+    struct s_client c;
+    memset(&c, 0, sizeof(c));
+    snprintf(c.base, sizeof(c.base), "%s", s_base);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, s_reload_client, &c), 0);
+    bool seen = false;
+    for (int i = 0; i < 500 && !seen; i++) {
+        seen = fw_http_reload_requested(s_http);
+        if (!seen)
+            usleep(10000);
+    }
+    ck_assert(seen);
+    time_t t0 = time(NULL);
+    fw_http_destroy(&s_http); // must not wait out the 30 s reload timeout
+    ck_assert_int_le(time(NULL) - t0, 5);
+    pthread_join(t, NULL);
+    if (c.rc == 0)
+        ck_assert_int_eq(c.r.status, 503);
+    free(c.r.body);
+}
+END_TEST
+
+START_TEST(test_fw_http_request_counter)
+{
+    struct s_resp r;
+    for (int i = 0; i < 3; i++) {
+        s_fetch("GET", "/-/healthy", NULL, NULL, &r);
+        free(r.body);
+    }
+    s_fetch("GET", "/echo?a=1", NULL, NULL, &r);
+    free(r.body);
+    ck_assert_double_eq(fw_metrics_get(s_metrics, "fw_http_requests_total",
+                                       "handler=\"/-/healthy\",code=\"200\""),
+                        3);
+    ck_assert_double_eq(
+        fw_metrics_get(s_metrics, "fw_http_requests_total", "handler=\"/echo\",code=\"200\""), 1);
+    ck_assert_double_eq(fw_metrics_get(s_metrics, "fw_http_request_duration_seconds_count",
+                                       "handler=\"/-/healthy\""),
+                        3);
+    double sum = fw_metrics_get(s_metrics, "fw_http_request_duration_seconds_sum",
+                                "handler=\"/-/healthy\"");
+    ck_assert_double_gt(sum, 0);
+    ck_assert_double_lt(sum, 10);
+}
+END_TEST
+
+START_TEST(test_fw_http_bind_errors)
+{
+    fw_http_t *other = fw_http_new("other", NULL);
+    fw_err_t err = {0};
+    char addr[64];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", fw_http_port(s_http));
+    ck_assert_int_eq(fw_http_start(other, addr, &err), -1);
+    ck_assert_msg(strstr(err.msg, addr) && strstr(err.msg, "in use"), "err: %s", err.msg);
+    ck_assert_int_eq(fw_http_start(other, "nonsense", &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "nonsense"));
+    ck_assert_int_eq(fw_http_start(other, "127.0.0.1:99999", &err), -1);
+    ck_assert_int_eq(fw_http_start(other, "127.0.0.1:", &err), -1);
+    ck_assert_int_eq(fw_http_start(other, "no-such-host.invalid:0", &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "no-such-host.invalid"));
+    // NULL err is allowed.
+    ck_assert_int_eq(fw_http_start(other, addr, NULL), -1);
+    fw_http_destroy(&other);
+}
+END_TEST
+
+START_TEST(test_fw_http_any_address)
+{
+    fw_http_t *h = fw_http_new("anyd", NULL);
+    fw_err_t err = {0};
+    ck_assert_msg(fw_http_start(h, ":0", &err) == 0, "start: %s", err.msg);
+    char base[64];
+    snprintf(base, sizeof(base), "http://127.0.0.1:%d", fw_http_port(h));
+    struct s_resp r;
+    ck_assert_int_eq(s_fetch_at(base, "GET", "/-/healthy", NULL, 0, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "Anyd is Healthy.\n");
+    free(r.body);
+    // No registry: /metrics is empty but served.
+    ck_assert_int_eq(s_fetch_at(base, "GET", "/metrics", NULL, 0, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    free(r.body);
+    fw_http_destroy(&h);
+
+    h = fw_http_new("locald", NULL);
+    ck_assert_msg(fw_http_start(h, "localhost:0", &err) == 0, "start: %s", err.msg);
+    snprintf(base, sizeof(base), "http://127.0.0.1:%d", fw_http_port(h));
+    ck_assert_int_eq(s_fetch_at(base, "GET", "/-/healthy", NULL, 0, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    free(r.body);
+    fw_http_destroy(&h);
+}
+END_TEST
+
+Suite *
+fw_http_suite(void)
+{
+    Suite *s = suite_create("fw_http");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 30);
+    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_test(tc, test_fw_http_new_start_destroy);
+    tcase_add_test(tc, test_fw_http_metrics_route);
+    tcase_add_test(tc, test_fw_http_healthy);
+    tcase_add_test(tc, test_fw_http_ready);
+    tcase_add_test(tc, test_fw_http_get_args);
+    tcase_add_test(tc, test_fw_http_post_form);
+    tcase_add_test(tc, test_fw_http_body_too_large);
+    tcase_add_test(tc, test_fw_http_not_found_and_method);
+    tcase_add_test(tc, test_fw_http_prefix_routes);
+    tcase_add_test(tc, test_fw_http_reload_handshake);
+    tcase_add_test(tc, test_fw_http_destroy_wakes_reload);
+    tcase_add_test(tc, test_fw_http_request_counter);
+    tcase_add_test(tc, test_fw_http_bind_errors);
+    tcase_add_test(tc, test_fw_http_any_address);
+    suite_add_tcase(s, tc);
+    return s;
+}
