@@ -6,7 +6,7 @@ set -u
 bin=$1
 fail=0 n=0
 for d in scraper tsdb ruled alertd notifyd slod; do
-    for f in "$d/$d.example.yml" $(ls manifests/"$d"/*.yml 2>/dev/null | grep -v -e kustomization -e deployment -e statefulset -e service); do
+    for f in "$d/$d.example.yml" $(ls manifests/"$d"/*.yml 2>/dev/null | grep -v -e kustomization -e rules); do
         [ -f "$f" ] || continue
         n=$((n + 1))
         if ! out=$("$bin/$d" --check-config --config.file="$f" 2>&1); then
