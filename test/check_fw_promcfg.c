@@ -1,0 +1,338 @@
+/*  check_fw_promcfg.c — unit tests for prometheus.yml loading (common/fw_promcfg.c).
+
+    Realistic files (with the parts floorwatch ignores: alerting, relabel_configs, SD
+    configs...) must load; Prometheus's inheritance rules and cross-field errors must match
+    what `promtool check config` says, with file:line:col added. The Debian example files
+    are loaded too when installed.
+*/
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fw_labels.h"
+#include "fw_promcfg.h"
+
+Suite *fw_promcfg_suite(void);
+
+static int
+s_find(const struct fw_cfg_errors *errs, const char *needle)
+{
+    for (size_t i = 0; i < errs->len; i++)
+        if (strstr(errs->items[i].msg, needle))
+            return (int)i;
+    return -1;
+}
+
+static void
+s_assert_error(const struct fw_cfg_errors *errs, const char *msg, int line, int col)
+{
+    int i = s_find(errs, msg);
+    ck_assert_msg(i >= 0, "no error containing \"%s\" (first: \"%s\")", msg,
+                  errs->len ? errs->items[0].msg : "none");
+    ck_assert_int_eq(errs->items[i].line, line);
+    ck_assert_int_eq(errs->items[i].col, col);
+}
+
+static const char s_realistic[] = "global:\n"                                      // 1
+                                  "  scrape_interval: 15s\n"                       // 2
+                                  "  evaluation_interval: 30s\n"                   // 3
+                                  "  external_labels:\n"                           // 4
+                                  "    cluster: factory-1\n"                       // 5
+                                  "    replica: a\n"                               // 6
+                                  "  query_log_file: /var/log/q.log\n"             // 7
+                                  "alerting:\n"                                    // 8
+                                  "  alertmanagers:\n"                             // 9
+                                  "    - static_configs:\n"                        // 10
+                                  "        - targets: ['am:9093']\n"               // 11
+                                  "rule_files:\n"                                  // 12
+                                  "  - rules/*.yml\n"                              // 13
+                                  "  - /etc/prometheus/slo.yml\n"                  // 14
+                                  "remote_write:\n"                                // 15
+                                  "  - url: http://remote/api/v1/write\n"          // 16
+                                  "scrape_configs:\n"                              // 17
+                                  "  - job_name: prometheus\n"                     // 18
+                                  "    static_configs:\n"                          // 19
+                                  "      - targets: ['localhost:9090']\n"          // 20
+                                  "  - job_name: node\n"                           // 21
+                                  "    scrape_interval: 5s\n"                      // 22
+                                  "    metrics_path: /custom\n"                    // 23
+                                  "    scheme: https\n"                            // 24
+                                  "    honor_labels: true\n"                       // 25
+                                  "    honor_timestamps: false\n"                  // 26
+                                  "    sample_limit: 5000\n"                       // 27
+                                  "    tls_config: {insecure_skip_verify: true}\n" // 28
+                                  "    basic_auth: {username: u, password: p}\n"   // 29
+                                  "    relabel_configs:\n"                         // 30
+                                  "      - source_labels: [__address__]\n"         // 31
+                                  "        target_label: instance\n"               // 32
+                                  "    metric_relabel_configs: []\n"               // 33
+                                  "    file_sd_configs: [{files: [a.json]}]\n"     // 34
+                                  "    static_configs:\n"                          // 35
+                                  "      - targets: ['n1:9100', '[::1]:9100']\n"   // 36
+                                  "        labels: {rack: r1}\n"                   // 37
+                                  "      - targets: ['n2:9100']\n"                 // 38
+                                  "  - job_name: slow\n"                           // 39
+                                  "    scrape_interval: 2m\n"                      // 40
+                                  "    scrape_timeout: 1m\n";                      // 41
+
+START_TEST(test_fw_promcfg_load_realistic)
+{
+    struct fw_promcfg cfg;
+    struct fw_cfg_errors errs;
+    ck_assert_int_eq(fw_promcfg_load("prom.yml", s_realistic, &cfg, &errs), 0);
+    ck_assert_uint_eq(errs.len, 0);
+    ck_assert_str_eq(cfg.path, "prom.yml");
+    ck_assert_int_eq(cfg.global.scrape_interval_ms, 15000);
+    ck_assert_int_eq(cfg.global.scrape_timeout_ms, 10000);
+    ck_assert_int_eq(cfg.global.evaluation_interval_ms, 30000);
+    ck_assert_str_eq(fw_labels_get(&cfg.global.external_labels, "cluster"), "factory-1");
+    ck_assert_uint_eq(cfg.n_rule_files, 2);
+    ck_assert_str_eq(cfg.rule_files[0], "rules/*.yml");
+    ck_assert_uint_eq(cfg.n_scrape_configs, 3);
+
+    const struct fw_scrape_config *p = &cfg.scrape_configs[0];
+    ck_assert_str_eq(p->job_name, "prometheus");
+    ck_assert_int_eq(p->scrape_interval_ms, 15000); // inherited
+    ck_assert_int_eq(p->scrape_timeout_ms, 10000);
+    ck_assert_str_eq(p->metrics_path, "/metrics");
+    ck_assert_str_eq(p->scheme, "http");
+    ck_assert(!p->honor_labels);
+    ck_assert(p->honor_timestamps);
+    ck_assert_int_eq(p->sample_limit, 0);
+    ck_assert_uint_eq(p->n_static_configs, 1);
+    ck_assert_str_eq(p->static_configs[0].targets[0], "localhost:9090");
+    ck_assert_int_eq(p->pos.line, 18);
+    ck_assert_int_eq(p->pos.col, 5);
+
+    const struct fw_scrape_config *n = &cfg.scrape_configs[1];
+    ck_assert_str_eq(n->job_name, "node");
+    ck_assert_int_eq(n->scrape_interval_ms, 5000);
+    ck_assert_int_eq(n->scrape_timeout_ms, 5000); // min(global 10s, own 5s)
+    ck_assert_str_eq(n->metrics_path, "/custom");
+    ck_assert_str_eq(n->scheme, "https");
+    ck_assert(n->honor_labels);
+    ck_assert(!n->honor_timestamps);
+    ck_assert_int_eq(n->sample_limit, 5000);
+    ck_assert_uint_eq(n->n_static_configs, 2);
+    ck_assert_uint_eq(n->static_configs[0].n_targets, 2);
+    ck_assert_str_eq(n->static_configs[0].targets[1], "[::1]:9100");
+    ck_assert_str_eq(fw_labels_get(&n->static_configs[0].labels, "rack"), "r1");
+    ck_assert_int_eq(n->static_configs[1].pos.line, 38);
+    ck_assert_int_eq(n->static_configs[1].pos.col, 9);
+
+    const struct fw_scrape_config *s = &cfg.scrape_configs[2];
+    ck_assert_int_eq(s->scrape_interval_ms, 120000);
+    ck_assert_int_eq(s->scrape_timeout_ms, 60000);
+    ck_assert_uint_eq(s->n_static_configs, 0);
+
+    fw_promcfg_free(&cfg);
+    ck_assert_ptr_null(cfg.path);
+    ck_assert_ptr_null(cfg.scrape_configs);
+    ck_assert_uint_eq(cfg.n_scrape_configs, 0);
+    fw_promcfg_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_fw_promcfg_global_defaults)
+{
+    struct fw_promcfg cfg;
+    struct fw_cfg_errors errs;
+    ck_assert_int_eq(fw_promcfg_load("p.yml", "", &cfg, &errs), 0);
+    ck_assert_int_eq(cfg.global.scrape_interval_ms, 60000);
+    ck_assert_int_eq(cfg.global.scrape_timeout_ms, 10000);
+    ck_assert_int_eq(cfg.global.evaluation_interval_ms, 60000);
+    ck_assert_uint_eq(cfg.n_scrape_configs, 0);
+    fw_promcfg_free(&cfg);
+
+    // A global interval below 10s caps the global timeout, and jobs inherit both.
+    ck_assert_int_eq(fw_promcfg_load("p.yml",
+                                     "global: {scrape_interval: 4s}\n"
+                                     "scrape_configs:\n"
+                                     "  - job_name: a\n"
+                                     "  - job_name: b\n"
+                                     "    scrape_interval: 1m\n",
+                                     &cfg, &errs),
+                     0);
+    ck_assert_int_eq(cfg.global.scrape_timeout_ms, 4000);
+    ck_assert_int_eq(cfg.scrape_configs[0].scrape_interval_ms, 4000);
+    ck_assert_int_eq(cfg.scrape_configs[0].scrape_timeout_ms, 4000);
+    ck_assert_int_eq(cfg.scrape_configs[1].scrape_interval_ms, 60000);
+    ck_assert_int_eq(cfg.scrape_configs[1].scrape_timeout_ms, 4000);
+    fw_promcfg_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_fw_promcfg_duplicate_job)
+{
+    struct fw_promcfg cfg;
+    struct fw_cfg_errors errs;
+    ck_assert_int_eq(fw_promcfg_load("p.yml",
+                                     "scrape_configs:\n"
+                                     "  - job_name: a\n"
+                                     "  - job_name: b\n"
+                                     "  - job_name: a\n",
+                                     &cfg, &errs),
+                     -1);
+    ck_assert_uint_eq(errs.len, 1);
+    s_assert_error(&errs, "found multiple scrape configs with job name \"a\"", 4, 5);
+    ck_assert_str_eq(errs.items[0].file, "p.yml");
+    fw_promcfg_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_fw_promcfg_timeout_above_interval)
+{
+    struct fw_promcfg cfg;
+    struct fw_cfg_errors errs;
+    ck_assert_int_eq(fw_promcfg_load("p.yml",
+                                     "global: {scrape_interval: 30s}\n"
+                                     "scrape_configs:\n"
+                                     "  - job_name: x\n"
+                                     "    scrape_timeout: 45s\n",
+                                     &cfg, &errs),
+                     -1);
+    ck_assert_uint_eq(errs.len, 1);
+    ck_assert_str_eq(errs.items[0].msg, "scrape timeout greater than scrape interval for scrape "
+                                        "config with job name \"x\"");
+    ck_assert_int_eq(errs.items[0].line, 3);
+    fw_promcfg_free(&cfg);
+
+    ck_assert_int_eq(fw_promcfg_load("p.yml", "global: {scrape_interval: 5s, scrape_timeout: 6s}\n",
+                                     &cfg, &errs),
+                     -1);
+    s_assert_error(&errs, "global scrape timeout greater than scrape interval", 1, 1);
+    fw_promcfg_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_fw_promcfg_bad_targets)
+{
+    struct fw_promcfg cfg;
+    struct fw_cfg_errors errs;
+    ck_assert_int_eq(fw_promcfg_load("p.yml",
+                                     "scrape_configs:\n"
+                                     "  - job_name: x\n"
+                                     "    static_configs:\n"
+                                     "      - targets:\n"
+                                     "          - http://h:9100\n" // 5
+                                     "          - nohost\n"        // 6
+                                     "          - ':9100'\n"       // 7
+                                     "          - h:0\n"           // 8
+                                     "          - h:65536\n"       // 9
+                                     "          - h:port\n"        // 10
+                                     "          - ok:1\n"          // 11
+                                     "          - '[::1]9100'\n",  // 12
+                                     &cfg, &errs),
+                     -1);
+    ck_assert_uint_eq(errs.len, 7);
+    s_assert_error(&errs, "\"http://h:9100\" is not a valid hostname", 5, 13);
+    s_assert_error(&errs, "target \"nohost\" is not host:port", 6, 13);
+    s_assert_error(&errs, "target \":9100\" has an empty host", 7, 13);
+    s_assert_error(&errs, "target \"h:0\" has an invalid port", 8, 13);
+    s_assert_error(&errs, "target \"h:65536\" has an invalid port", 9, 13);
+    s_assert_error(&errs, "target \"h:port\" has an invalid port", 10, 13);
+    s_assert_error(&errs, "target \"[::1]9100\" is not host:port", 12, 13);
+    fw_promcfg_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_fw_promcfg_field_errors)
+{
+    struct fw_promcfg cfg;
+    struct fw_cfg_errors errs;
+    ck_assert_int_eq(fw_promcfg_load("p.yml",
+                                     "global:\n"
+                                     "  scrape_intervall: 15s\n"           // 2
+                                     "  external_labels: {1bad: x}\n"      // 3
+                                     "scrape_configs:\n"                   // 4
+                                     "  - scrape_interval: soon\n"         // 5
+                                     "    scheme: ftp\n"                   // 6
+                                     "  - job_name: ''\n"                  // 7
+                                     "    static_configs: {targets: []}\n" // 8
+                                     "alerts: {}\n",                       // 9
+                                     &cfg, &errs),
+                     -1);
+    s_assert_error(&errs, "unknown key 'scrape_intervall' in global", 2, 3);
+    s_assert_error(&errs, "invalid label name '1bad'", 3, 21);
+    s_assert_error(&errs, "'soon' is not a duration for key 'scrape_interval'", 5, 22);
+    s_assert_error(&errs, "scheme must be \"http\" or \"https\", got \"ftp\"", 6, 13);
+    s_assert_error(&errs, "key 'job_name' is required in scrape_configs[0]", 5, 5);
+    s_assert_error(&errs, "job_name is empty", 7, 15);
+    s_assert_error(&errs, "expected a sequence for key 'static_configs', got a mapping", 8, 21);
+    s_assert_error(&errs, "unknown key 'alerts'", 9, 1);
+    ck_assert_uint_eq(errs.len, 8);
+    fw_promcfg_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_fw_promcfg_alias_bomb_is_bounded)
+{
+    // 200 jobs x 200 static configs x 200 targets = 8M nodes after alias expansion, from a
+    // few kilobytes: the node budget stops the walk with one error.
+    size_t cap = 64 * 1024, n = 0;
+    char *text = malloc(cap);
+    ck_assert_ptr_nonnull(text);
+    n += (size_t)snprintf(text + n, cap - n, "x-t: &t [");
+    for (int i = 0; i < 200; i++)
+        n += (size_t)snprintf(text + n, cap - n, "%sh:1", i ? ", " : "");
+    n += (size_t)snprintf(text + n, cap - n,
+                          "]\nx-s: &s {targets: *t}\nx-j: &j\n"
+                          "  job_name: j\n  static_configs: [");
+    for (int i = 0; i < 200; i++)
+        n += (size_t)snprintf(text + n, cap - n, "%s*s", i ? ", " : "");
+    n += (size_t)snprintf(text + n, cap - n, "]\nscrape_configs: [");
+    for (int i = 0; i < 200; i++)
+        n += (size_t)snprintf(text + n, cap - n, "%s*j", i ? ", " : "");
+    snprintf(text + n, cap - n, "]\n");
+
+    struct fw_promcfg cfg;
+    struct fw_cfg_errors errs;
+    ck_assert_int_eq(fw_promcfg_load("p.yml", text, &cfg, &errs), -1);
+    ck_assert_int_ge(s_find(&errs, "document too large"), 0);
+    fw_promcfg_free(&cfg);
+    free(text);
+}
+END_TEST
+
+// The example files Debian's prometheus package installs must load as they are.
+START_TEST(test_fw_promcfg_debian_examples)
+{
+    static const char *const paths[] = {"/usr/share/doc/prometheus/examples/prometheus.yml",
+                                        "/etc/prometheus/prometheus.yml"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        if (access(paths[i], R_OK) != 0)
+            continue; // not installed here: nothing to compare with
+        struct fw_promcfg cfg;
+        struct fw_cfg_errors errs;
+        int rc = fw_promcfg_load(paths[i], NULL, &cfg, &errs);
+        ck_assert_msg(rc == 0, "%s: %s", paths[i], errs.len ? errs.items[0].msg : "?");
+        ck_assert_int_eq(cfg.global.scrape_interval_ms, 15000);
+        ck_assert_int_eq(cfg.global.evaluation_interval_ms, 15000);
+        ck_assert_uint_ge(cfg.n_scrape_configs, 1);
+        ck_assert_str_eq(cfg.scrape_configs[0].job_name, "prometheus");
+        ck_assert_str_eq(cfg.scrape_configs[0].static_configs[0].targets[0], "localhost:9090");
+        ck_assert_uint_eq(cfg.n_rule_files, 0); // `rule_files:` with only comments is null
+        fw_promcfg_free(&cfg);
+    }
+}
+END_TEST
+
+Suite *
+fw_promcfg_suite(void)
+{
+    Suite *s = suite_create("fw_promcfg");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_fw_promcfg_load_realistic);
+    tcase_add_test(tc, test_fw_promcfg_global_defaults);
+    tcase_add_test(tc, test_fw_promcfg_duplicate_job);
+    tcase_add_test(tc, test_fw_promcfg_timeout_above_interval);
+    tcase_add_test(tc, test_fw_promcfg_bad_targets);
+    tcase_add_test(tc, test_fw_promcfg_field_errors);
+    tcase_add_test(tc, test_fw_promcfg_alias_bomb_is_bounded);
+    tcase_add_test(tc, test_fw_promcfg_debian_examples);
+    tcase_set_timeout(tc, 20);
+    suite_add_tcase(s, tc);
+    return s;
+}
