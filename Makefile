@@ -37,7 +37,7 @@ BINS    :=
 TEST_SRCS :=
 GEN_SRCS  :=
 
-.PHONY: test-bins check-wire all deps check check-unit check-it check-config check-headers check-kustomize \
+.PHONY: test-bins check-fuzz fuzz check-wire all deps check check-unit check-it check-config check-headers check-kustomize \
         check-empty run asan bench clean install format-check $(DAEMONS)
 all:
 
@@ -53,12 +53,17 @@ $(BUILD)/.flags: FORCE
 	@echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' > $@
 FORCE:
 
+# Quiet by default, like git's Makefile; V=1 shows the commands.
+ifneq ($(V),1)
+QUIET_CC = @echo '   ' CC $@;
+endif
+
 $(BUILD)/%.o: %.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/gen/%.o: $(BUILD)/gen/%.c $(BUILD)/.flags
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # Embedded default configs: $(eval $(call fw_embed,FILE,NAME)) turns FILE into the C string
 # `const char fw_embed_NAME[]` compiled into $(BUILD)/gen/embed_NAME.o.
@@ -88,11 +93,11 @@ deps:
 # --- tests ---
 check: deps
 	$(MAKE) all test-bins
-	$(MAKE) check-unit check-config check-wire check-headers check-kustomize check-it check-empty
+	$(MAKE) check-unit check-fuzz check-config check-wire check-headers check-kustomize check-it check-empty
 
 asan: deps
 	$(MAKE) BUILD=build-asan SANITIZE=address,undefined all test-bins
-	$(MAKE) BUILD=build-asan SANITIZE=address,undefined check-unit check-config check-it check-empty
+	$(MAKE) BUILD=build-asan SANITIZE=address,undefined check-unit check-fuzz check-config check-it check-empty
 
 check-headers:
 	@fail=0; for h in common/*.h $(foreach d,$(DAEMONS),$(wildcard $(d)/*.h)); do \

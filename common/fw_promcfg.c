@@ -48,6 +48,15 @@ s_check_target(const char *value, const char *file, struct fw_cfg_pos pos,
         host_len = (size_t)(close - value - 1);
     } else {
         colon = strrchr(value, ':');
+        if (!colon && *value) {
+            // Prometheus accepts a bare host; the scheme's default port applies.
+            for (const char *p = value; *p; p++)
+                if (isspace((unsigned char)*p)) {
+                    fw_cfg_errors_add(errs, file, pos, "\"%s\" is not a valid hostname", value);
+                    return -1;
+                }
+            return 0;
+        }
         if (!colon || memchr(value, ':', (size_t)(colon - value))) {
             fw_cfg_errors_add(errs, file, pos, "target \"%s\" is not host:port", value);
             return -1;

@@ -22,8 +22,6 @@ $(CHECK_BIN): $(TEST_OBJS) $(LIB_OBJS) $(LIBFW)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check)
 
-test-bins: $(TEST_BINS) $(BINS)
-
 check-unit: $(CHECK_BIN)
 	@mkdir -p test/tmp
 	$(CHECK_BIN)
@@ -36,3 +34,29 @@ check-it: $(BINS)
 	@fail=0; for t in test/it/*.sh; do [ -f "$$t" ] || continue; \
 	  echo "== $$t"; BUILD=$(BUILD) SHARED=$(SHARED) bash "$$t" || fail=1; done; \
 	  [ $$fail = 0 ]
+
+# Fuzz targets: test/fuzz/fuzz_<target>.c. `make check` links each with replay.c and replays
+# test/fuzz/corpus/<target>/; `make fuzz CC=clang` builds real libFuzzer binaries.
+FUZZ_SRCS    := $(wildcard test/fuzz/fuzz_*.c)
+FUZZ_TARGETS := $(FUZZ_SRCS:test/fuzz/fuzz_%.c=%)
+REPLAY_BINS  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
+TEST_BINS    += $(REPLAY_BINS)
+
+$(BUILD)/fuzz/replay_%: $(BUILD)/test/fuzz/fuzz_%.o $(BUILD)/test/fuzz/replay.o $(LIB_OBJS) $(LIBFW)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+check-fuzz: $(REPLAY_BINS)
+	@for t in $(FUZZ_TARGETS); do printf 'check-fuzz: %s: ' $$t; \
+	  $(BUILD)/fuzz/replay_$$t test/fuzz/corpus/$$t || exit 1; done
+
+fuzz:
+	@command -v clang >/dev/null || { echo "fuzz: needs clang (apt-get install clang)"; exit 1; }
+	$(MAKE) BUILD=build-fuzz CC=clang SANITIZE=address,undefined $(LIBFW:$(BUILD)/%=build-fuzz/%) \
+	  $(foreach t,$(FUZZ_TARGETS),build-fuzz/test/fuzz/fuzz_$(t).o) $(LIB_OBJS:$(BUILD)/%=build-fuzz/%)
+	@for t in $(FUZZ_TARGETS); do \
+	  clang -fsanitize=fuzzer,address,undefined -o build-fuzz/fuzz_$$t build-fuzz/test/fuzz/fuzz_$$t.o \
+	    $(LIB_OBJS:$(BUILD)/%=build-fuzz/%) build-fuzz/libfw.a $(LDLIBS) && echo "built build-fuzz/fuzz_$$t"; done
+
+# Last, so that every += above is seen.
+test-bins: $(TEST_BINS) $(BINS)
