@@ -1,0 +1,41 @@
+/*  alertd.h — the alert manager daemon: receives alert states, groups them, and hands each
+    notification to notifyd.
+
+    alertd PULLs ALERTS messages (from ruled/slod) and serves Alertmanager's API v2 on its
+    HTTP port (amtool and existing clients work unchanged). Alerts are merged into a store
+    keyed by fingerprint and routed into aggregation groups (alertd_dispatch); due groups
+    flush on a 50 ms timer into NOTIFY messages PUSHed to notifyd and PUBlished for taps.
+    HTTP handlers run on the HTTP thread and share the store, groups and silences with the
+    zloop thread under one mutex.
+*/
+#ifndef ALERTD_H
+#define ALERTD_H
+
+#include "alertd_cfg.h"
+#include "fw_cfg.h"
+#include "fw_flags.h"
+
+struct alertd_opts {
+    struct fw_common_opts common;
+    const char *zmq_alerts;   // bind PULL
+    const char *zmq_notifyd;  // connect PUSH
+    const char *zmq_pub;      // bind PUB
+    const char *storage_path; // accepted; persistence not implemented yet
+    const char *external_url;
+};
+
+typedef struct alertd alertd_t;
+
+// Load the config file, or the embedded default when file is NULL. NULL with errs filled.
+struct alertd_cfg *alertd_config_load(const char *file, struct fw_cfg_errors *errs);
+
+// Build the daemon: takes ownership of *cfg_p; binds sockets and starts HTTP. NULL on
+// failure (logged).
+alertd_t *alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p);
+// Run the zloop until SIGINT/SIGTERM. 0, or -1 on a runtime failure.
+int alertd_run(alertd_t *self);
+void alertd_destroy(alertd_t **self_p);
+// The HTTP port actually bound (useful with port 0 in tests).
+int alertd_http_port(alertd_t *self);
+
+#endif

@@ -1,0 +1,453 @@
+/*  alertd_cfg.c — alertmanager.yml field tables, loading and Alertmanager's cross-checks.
+
+    Tables mirror Alertmanager's config structs (config/config.go). Keys alertd does not act
+    on yet (other integrations, templates' contents, time interval bodies, http_config) are
+    FW_CFG_IGNORE so users' files load unchanged while typos in the keys alertd reads are
+    still reported. After fw_cfg_load(), s_check() walks the result for the rules that span
+    several keys, reporting at the position fw_cfg recorded for the enclosing mapping.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alertd_cfg.h"
+#include "alertd_cfgcheck.h"
+#include "alertd_matcher.h"
+#include "fw_mem.h"
+#include "fw_time.h"
+
+// --- value checks (run by fw_cfg on each scalar) ---
+
+static int
+s_check_duration(const char *value, const char *file, struct fw_cfg_pos pos,
+                 struct fw_cfg_errors *errs)
+{
+    int64_t ms;
+    if (fw_duration_parse(value, &ms) == 0)
+        return 0;
+    fw_cfg_errors_add(errs, file, pos, "not a valid duration string: \"%s\"", value);
+    return -1;
+}
+
+static int
+s_check_group_by(const char *value, const char *file, struct fw_cfg_pos pos,
+                 struct fw_cfg_errors *errs)
+{
+    if (strcmp(value, "...") == 0 || fw_label_name_valid(value))
+        return 0;
+    fw_cfg_errors_add(errs, file, pos, "invalid label name \"%s\" in group_by list", value);
+    return -1;
+}
+
+static int
+s_check_matcher(const char *value, const char *file, struct fw_cfg_pos pos,
+                struct fw_cfg_errors *errs)
+{
+    struct alertd_matchers ms = {0};
+    fw_err_t err;
+    fw_err_clear(&err);
+    int rc = alertd_matchers_parse(&ms, value, &err);
+    alertd_matchers_clear(&ms);
+    if (rc == 0)
+        return 0;
+    fw_cfg_errors_add(errs, file, pos, "%s", err.msg);
+    return -1;
+}
+
+static int
+s_check_label_name(const char *value, const char *file, struct fw_cfg_pos pos,
+                   struct fw_cfg_errors *errs)
+{
+    if (fw_label_name_valid(value))
+        return 0;
+    fw_cfg_errors_add(errs, file, pos, "invalid label name \"%s\"", value);
+    return -1;
+}
+
+// --- tables ---
+
+#define F_STR(k, T, m) {.key = k, .type = FW_CFG_STR, .off = offsetof(T, m)}
+#define F_IGN(k) {.key = k, .type = FW_CFG_IGNORE}
+#define F_POS(T, m) {.key = "", .type = FW_CFG_POS, .off = offsetof(T, m)}
+#define F_LIST(k, T, m, chk)                                                                  \
+    {.key = k, .type = FW_CFG_STR_LIST, .off = offsetof(T, m), .count_off = offsetof(T, m##_len), \
+     .check = chk}
+
+static const struct fw_cfg_field s_webhook_fields[] = {
+    F_POS(struct alertd_cfg_webhook, pos),
+    F_STR("url", struct alertd_cfg_webhook, url),
+    F_STR("url_file", struct alertd_cfg_webhook, url_file),
+    {.key = "send_resolved", .type = FW_CFG_BOOL,
+     .off = offsetof(struct alertd_cfg_webhook, send_resolved), .def = "true"},
+    {.key = "max_alerts", .type = FW_CFG_INT, .off = offsetof(struct alertd_cfg_webhook, max_alerts),
+     .def = "0", .min = 0, .max = 1e9},
+    F_IGN("http_config"),
+    F_IGN("timeout"),
+    {NULL},
+};
+
+static const struct fw_cfg_field s_receiver_fields[] = {
+    F_POS(struct alertd_cfg_receiver, pos),
+    {.key = "name", .type = FW_CFG_STR, .off = offsetof(struct alertd_cfg_receiver, name),
+     .required = true},
+    {.key = "webhook_configs", .type = FW_CFG_LIST,
+     .off = offsetof(struct alertd_cfg_receiver, webhooks),
+     .count_off = offsetof(struct alertd_cfg_receiver, webhooks_len),
+     .elem_size = sizeof(struct alertd_cfg_webhook), .child = s_webhook_fields},
+    F_IGN("email_configs"), F_IGN("pagerduty_configs"), F_IGN("slack_configs"),
+    F_IGN("opsgenie_configs"), F_IGN("wechat_configs"), F_IGN("pushover_configs"),
+    F_IGN("victorops_configs"), F_IGN("sns_configs"), F_IGN("telegram_configs"),
+    F_IGN("webex_configs"), F_IGN("discord_configs"), F_IGN("msteams_configs"),
+    F_IGN("msteamsv2_configs"), F_IGN("jira_configs"), F_IGN("rocketchat_configs"),
+    F_IGN("mattermost_configs"), F_IGN("incidentio_configs"),
+    {NULL},
+};
+
+#define T struct alertd_cfg_route
+const struct fw_cfg_field alertd_cfg_route_fields[] = {
+    F_POS(T, pos),
+    F_STR("receiver", T, receiver),
+    F_LIST("group_by", T, group_by, s_check_group_by),
+    {.key = "continue", .type = FW_CFG_BOOL, .off = offsetof(T, cont), .def = "false"},
+    {.key = "match", .type = FW_CFG_STR_MAP, .off = offsetof(T, match)},
+    {.key = "match_re", .type = FW_CFG_STR_MAP, .off = offsetof(T, match_re)},
+    F_LIST("matchers", T, matchers, s_check_matcher),
+    {.key = "group_wait", .type = FW_CFG_STR, .off = offsetof(T, group_wait),
+     .check = s_check_duration},
+    {.key = "group_interval", .type = FW_CFG_STR, .off = offsetof(T, group_interval),
+     .check = s_check_duration},
+    {.key = "repeat_interval", .type = FW_CFG_STR, .off = offsetof(T, repeat_interval),
+     .check = s_check_duration},
+    F_LIST("mute_time_intervals", T, mute_time_intervals, NULL),
+    F_LIST("active_time_intervals", T, active_time_intervals, NULL),
+    {.key = "routes", .type = FW_CFG_LIST, .off = offsetof(T, routes),
+     .count_off = offsetof(T, routes_len), .elem_size = sizeof(T),
+     .child = alertd_cfg_route_fields},
+    {NULL},
+};
+#undef T
+
+#define T struct alertd_cfg_inhibit
+static const struct fw_cfg_field s_inhibit_fields[] = {
+    F_POS(T, pos),
+    {.key = "source_match", .type = FW_CFG_STR_MAP, .off = offsetof(T, source_match)},
+    {.key = "source_match_re", .type = FW_CFG_STR_MAP, .off = offsetof(T, source_match_re)},
+    F_LIST("source_matchers", T, source_matchers, s_check_matcher),
+    {.key = "target_match", .type = FW_CFG_STR_MAP, .off = offsetof(T, target_match)},
+    {.key = "target_match_re", .type = FW_CFG_STR_MAP, .off = offsetof(T, target_match_re)},
+    F_LIST("target_matchers", T, target_matchers, s_check_matcher),
+    F_LIST("equal", T, equal, s_check_label_name),
+    {NULL},
+};
+#undef T
+
+static const struct fw_cfg_field s_time_interval_fields[] = {
+    F_POS(struct alertd_cfg_time_interval, pos),
+    {.key = "name", .type = FW_CFG_STR, .off = offsetof(struct alertd_cfg_time_interval, name),
+     .required = true},
+    F_IGN("time_intervals"),
+    {NULL},
+};
+
+#define T struct alertd_cfg_global
+static const struct fw_cfg_field s_global_fields[] = {
+    F_POS(T, pos),
+    {.key = "resolve_timeout", .type = FW_CFG_DURATION, .off = offsetof(T, resolve_timeout),
+     .def = "5m", .min = 1, .max = 1e12},
+    F_IGN("http_config"), F_IGN("smtp_from"), F_IGN("smtp_hello"), F_IGN("smtp_smarthost"),
+    F_IGN("smtp_auth_username"), F_IGN("smtp_auth_identity"), F_IGN("smtp_require_tls"),
+    F_IGN("smtp_tls_config"), F_IGN("smtp_force_implicit_tls"),
+    F_STR("smtp_auth_password", T, smtp_auth_password),
+    F_STR("smtp_auth_password_file", T, smtp_auth_password_file),
+    F_STR("smtp_auth_secret", T, smtp_auth_secret),
+    F_STR("smtp_auth_secret_file", T, smtp_auth_secret_file),
+    F_STR("slack_api_url", T, slack_api_url), F_STR("slack_api_url_file", T, slack_api_url_file),
+    F_STR("slack_app_token", T, slack_app_token),
+    F_STR("slack_app_token_file", T, slack_app_token_file), F_IGN("slack_app_url"),
+    F_STR("opsgenie_api_key", T, opsgenie_api_key),
+    F_STR("opsgenie_api_key_file", T, opsgenie_api_key_file), F_IGN("opsgenie_api_url"),
+    F_STR("victorops_api_key", T, victorops_api_key),
+    F_STR("victorops_api_key_file", T, victorops_api_key_file), F_IGN("victorops_api_url"),
+    F_STR("wechat_api_secret", T, wechat_api_secret),
+    F_STR("wechat_api_secret_file", T, wechat_api_secret_file), F_IGN("wechat_api_url"),
+    F_IGN("wechat_api_corp_id"),
+    F_STR("telegram_bot_token", T, telegram_bot_token),
+    F_STR("telegram_bot_token_file", T, telegram_bot_token_file), F_IGN("telegram_api_url"),
+    F_STR("rocketchat_token", T, rocketchat_token),
+    F_STR("rocketchat_token_file", T, rocketchat_token_file),
+    F_STR("rocketchat_token_id", T, rocketchat_token_id),
+    F_STR("rocketchat_token_id_file", T, rocketchat_token_id_file), F_IGN("rocketchat_api_url"),
+    F_STR("mattermost_webhook_url", T, mattermost_webhook_url),
+    F_STR("mattermost_webhook_url_file", T, mattermost_webhook_url_file),
+    F_IGN("pagerduty_url"), F_IGN("webex_api_url"), F_IGN("jira_api_url"),
+    F_IGN("discord_webhook_url"), F_IGN("msteams_webhook_url"), F_IGN("incidentio_url"),
+    {NULL},
+};
+#undef T
+
+#define T struct alertd_cfg
+static const struct fw_cfg_field s_fields[] = {
+    {.key = "global", .type = FW_CFG_STRUCT, .off = offsetof(T, global), .child = s_global_fields},
+    {.key = "route", .type = FW_CFG_STRUCT, .off = offsetof(T, route),
+     .child = alertd_cfg_route_fields, .required = true},
+    {.key = "inhibit_rules", .type = FW_CFG_LIST, .off = offsetof(T, inhibit_rules),
+     .count_off = offsetof(T, inhibit_rules_len), .elem_size = sizeof(struct alertd_cfg_inhibit),
+     .child = s_inhibit_fields},
+    {.key = "receivers", .type = FW_CFG_LIST, .off = offsetof(T, receivers),
+     .count_off = offsetof(T, receivers_len), .elem_size = sizeof(struct alertd_cfg_receiver),
+     .child = s_receiver_fields},
+    F_LIST("templates", T, templates, NULL),
+    {.key = "time_intervals", .type = FW_CFG_LIST, .off = offsetof(T, time_intervals),
+     .count_off = offsetof(T, time_intervals_len),
+     .elem_size = sizeof(struct alertd_cfg_time_interval), .child = s_time_interval_fields},
+    {.key = "mute_time_intervals", .type = FW_CFG_LIST, .off = offsetof(T, mute_time_intervals),
+     .count_off = offsetof(T, mute_time_intervals_len),
+     .elem_size = sizeof(struct alertd_cfg_time_interval), .child = s_time_interval_fields},
+    F_IGN("tracing"),
+    {NULL},
+};
+#undef T
+
+// --- cross-checks ---
+
+struct s_ctx {
+    const struct alertd_cfg *cfg;
+    const char *file;
+    struct fw_cfg_errors *errs;
+};
+
+static bool
+s_interval_known(const struct alertd_cfg *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->time_intervals_len; i++)
+        if (cfg->time_intervals[i].name && strcmp(cfg->time_intervals[i].name, name) == 0)
+            return true;
+    for (size_t i = 0; i < cfg->mute_time_intervals_len; i++)
+        if (cfg->mute_time_intervals[i].name &&
+            strcmp(cfg->mute_time_intervals[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+static void
+s_check_re_map(struct s_ctx *c, const struct fw_labels *m, struct fw_cfg_pos pos,
+               const char *what)
+{
+    for (size_t i = 0; i < m->len; i++) {
+        fw_err_t err;
+        fw_err_clear(&err);
+        if (alertd_regex_check(m->items[i].value, &err) < 0)
+            fw_cfg_errors_add(c->errs, c->file, pos, "%s: label %s: %s", what,
+                              m->items[i].name, err.msg);
+    }
+    for (size_t i = 0; i < m->len; i++)
+        if (!fw_label_name_valid(m->items[i].name))
+            fw_cfg_errors_add(c->errs, c->file, pos, "%s: invalid label name \"%s\"", what,
+                              m->items[i].name);
+}
+
+static void
+s_check_route(struct s_ctx *c, const struct alertd_cfg_route *r, bool root)
+{
+    if (r->receiver && !alertd_cfg_receiver(c->cfg, r->receiver))
+        fw_cfg_errors_add(c->errs, c->file, r->pos, "undefined receiver \"%s\" used in route",
+                          r->receiver);
+    if (root) {
+        if (!r->receiver || !*r->receiver)
+            fw_cfg_errors_add(c->errs, c->file, r->pos, "root route must specify a default receiver");
+        if (r->match.len || r->match_re.len || r->matchers_len)
+            fw_cfg_errors_add(c->errs, c->file, r->pos, "root route must not have any matchers");
+        if (r->mute_time_intervals_len)
+            fw_cfg_errors_add(c->errs, c->file, r->pos,
+                              "root route must not have any mute time intervals");
+        if (r->active_time_intervals_len)
+            fw_cfg_errors_add(c->errs, c->file, r->pos,
+                              "root route must not have any active time intervals");
+        if (r->cont)
+            fw_cfg_errors_add(c->errs, c->file, r->pos,
+                              "cannot have continue in root route");
+    }
+    s_check_re_map(c, &r->match_re, r->pos, "match_re");
+    for (size_t i = 0; i < r->match.len; i++)
+        if (!fw_label_name_valid(r->match.items[i].name))
+            fw_cfg_errors_add(c->errs, c->file, r->pos, "match: invalid label name \"%s\"",
+                              r->match.items[i].name);
+    bool all = false;
+    for (size_t i = 0; i < r->group_by_len; i++) {
+        if (strcmp(r->group_by[i], "...") == 0)
+            all = true;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(r->group_by[i], r->group_by[j]) == 0)
+                fw_cfg_errors_add(c->errs, c->file, r->pos, "duplicated label \"%s\" in group_by",
+                                  r->group_by[i]);
+    }
+    if (all && r->group_by_len > 1)
+        fw_cfg_errors_add(c->errs, c->file, r->pos,
+                          "cannot have wildcard group_by (`...`) and other labels at the same "
+                          "time");
+    int64_t ms;
+    if (r->group_interval && fw_duration_parse(r->group_interval, &ms) == 0 && ms == 0)
+        fw_cfg_errors_add(c->errs, c->file, r->pos, "group_interval cannot be zero");
+    if (r->repeat_interval && fw_duration_parse(r->repeat_interval, &ms) == 0 && ms == 0)
+        fw_cfg_errors_add(c->errs, c->file, r->pos, "repeat_interval cannot be zero");
+    for (size_t i = 0; i < r->mute_time_intervals_len; i++)
+        if (!s_interval_known(c->cfg, r->mute_time_intervals[i]))
+            fw_cfg_errors_add(c->errs, c->file, r->pos, "undefined time interval \"%s\" used in route",
+                              r->mute_time_intervals[i]);
+    for (size_t i = 0; i < r->active_time_intervals_len; i++)
+        if (!s_interval_known(c->cfg, r->active_time_intervals[i]))
+            fw_cfg_errors_add(c->errs, c->file, r->pos, "undefined time interval \"%s\" used in route",
+                              r->active_time_intervals[i]);
+    for (size_t i = 0; i < r->routes_len; i++)
+        s_check_route(c, &r->routes[i], false);
+}
+
+static void
+s_check_pair(struct s_ctx *c, const char *a, const char *b, const char *an, const char *bn)
+{
+    if (a && *a && b && *b)
+        fw_cfg_errors_add(c->errs, c->file, c->cfg->global.pos,
+                          "at most one of %s & %s must be configured", an, bn);
+}
+
+static bool
+s_set(const char *s)
+{
+    return s && *s;
+}
+
+static char *
+s_read_file_line(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+        buf[--n] = '\0';
+    return fw_strdup(buf);
+}
+
+static void
+s_check(struct alertd_cfg *cfg, struct fw_cfg_errors *errs)
+{
+    struct s_ctx c = {cfg, cfg->file, errs};
+    const struct alertd_cfg_global *g = &cfg->global;
+#define PAIR(a, b) s_check_pair(&c, g->a, g->b, #a, #b)
+    PAIR(smtp_auth_password, smtp_auth_password_file);
+    PAIR(smtp_auth_secret, smtp_auth_secret_file);
+    PAIR(slack_api_url, slack_api_url_file);
+    PAIR(slack_app_token, slack_app_token_file);
+    // A bot token goes with the chat.postMessage API URL (the old workaround), not a webhook.
+    if (s_set(g->slack_api_url) && s_set(g->slack_app_token) &&
+        !strstr(g->slack_api_url, "chat.postMessage"))
+        s_check_pair(&c, g->slack_api_url, g->slack_app_token, "slack_api_url", "slack_app_token");
+    PAIR(opsgenie_api_key, opsgenie_api_key_file);
+    PAIR(victorops_api_key, victorops_api_key_file);
+    PAIR(wechat_api_secret, wechat_api_secret_file);
+    PAIR(telegram_bot_token, telegram_bot_token_file);
+    PAIR(rocketchat_token, rocketchat_token_file);
+    PAIR(rocketchat_token_id, rocketchat_token_id_file);
+    PAIR(mattermost_webhook_url, mattermost_webhook_url_file);
+#undef PAIR
+    for (size_t i = 0; i < cfg->receivers_len; i++) {
+        struct alertd_cfg_receiver *r = &cfg->receivers[i];
+        if (!r->name)
+            continue;
+        if (!*r->name)
+            fw_cfg_errors_add(errs, cfg->file, r->pos, "missing name in receiver");
+        for (size_t j = 0; j < i; j++)
+            if (cfg->receivers[j].name && strcmp(cfg->receivers[j].name, r->name) == 0)
+                fw_cfg_errors_add(errs, cfg->file, r->pos, "notification config name \"%s\" is not unique",
+                                  r->name);
+        for (size_t j = 0; j < r->webhooks_len; j++) {
+            struct alertd_cfg_webhook *w = &r->webhooks[j];
+            if (w->url && w->url_file)
+                fw_cfg_errors_add(errs, cfg->file, w->pos,
+                                  "at most one of url & url_file must be configured");
+            else if (w->url_file) {
+                w->url = s_read_file_line(w->url_file);
+                if (!w->url)
+                    fw_cfg_errors_add(errs, cfg->file, w->pos, "cannot read url_file \"%s\"",
+                                      w->url_file);
+            } else if (!w->url || !*w->url)
+                fw_cfg_errors_add(errs, cfg->file, w->pos, "one of url or url_file must be configured");
+            else if (strncmp(w->url, "http://", 7) != 0 && strncmp(w->url, "https://", 8) != 0)
+                fw_cfg_errors_add(errs, cfg->file, w->pos, "unsupported scheme in webhook url \"%s\"",
+                                  w->url);
+        }
+    }
+    for (size_t i = 0; i < cfg->time_intervals_len; i++)
+        for (size_t j = 0; j < i; j++)
+            if (cfg->time_intervals[i].name && cfg->time_intervals[j].name &&
+                strcmp(cfg->time_intervals[i].name, cfg->time_intervals[j].name) == 0)
+                fw_cfg_errors_add(errs, cfg->file, cfg->time_intervals[i].pos,
+                                  "time interval \"%s\" is not unique", cfg->time_intervals[i].name);
+    for (size_t i = 0; i < cfg->inhibit_rules_len; i++) {
+        const struct alertd_cfg_inhibit *ir = &cfg->inhibit_rules[i];
+        s_check_re_map(&c, &ir->source_match_re, ir->pos, "source_match_re");
+        s_check_re_map(&c, &ir->target_match_re, ir->pos, "target_match_re");
+    }
+    s_check_route(&c, &cfg->route, true);
+}
+
+// --- public ---
+
+struct alertd_cfg *
+alertd_cfg_load(const char *name, const char *text, struct fw_cfg_errors *errs)
+{
+    struct alertd_cfg *cfg = fw_calloc(1, sizeof *cfg);
+    cfg->file = fw_strdup(name);
+    if (text) {
+        cfg->original = fw_strdup(text);
+    } else {
+        FILE *f = fopen(name, "r");
+        if (f) {
+            size_t cap = 4096, len = 0, n;
+            cfg->original = fw_malloc(cap);
+            while ((n = fread(cfg->original + len, 1, cap - len - 1, f)) > 0) {
+                len += n;
+                if (cap - len < 2)
+                    cfg->original = fw_realloc(cfg->original, cap *= 2);
+            }
+            cfg->original[len] = '\0';
+            fclose(f);
+        }
+    }
+    size_t before = errs->len + errs->dropped;
+    int rc = fw_cfg_load(name, text, s_fields, cfg, errs);
+    // Cross-checks run even after table errors so one run shows every problem; they
+    // tolerate the missing pieces of a partial load.
+    s_check(cfg, errs);
+    alertd_cfgcheck_run(cfg->file, cfg->original, &cfg->global, errs);
+    if (rc < 0 || errs->len + errs->dropped > before) {
+        alertd_cfg_destroy(&cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+void
+alertd_cfg_destroy(struct alertd_cfg **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    struct alertd_cfg *self = *self_p;
+    fw_cfg_free(s_fields, self);
+    free(self->file);
+    free(self->original);
+    free(self);
+    *self_p = NULL;
+}
+
+const struct alertd_cfg_receiver *
+alertd_cfg_receiver(const struct alertd_cfg *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->receivers_len; i++)
+        if (cfg->receivers[i].name && strcmp(cfg->receivers[i].name, name) == 0)
+            return &cfg->receivers[i];
+    return NULL;
+}

@@ -1,0 +1,122 @@
+/*  alertd_cfg.h — alertmanager.yml for alertd: field tables, loading and cross-checks.
+
+    The file is Alertmanager's own format, loaded through fw_cfg tables so every error names
+    file:line:col. After the table walk, alertd_cfg_load() runs the checks Alertmanager does
+    on the whole file: receiver names unique, every route naming an existing receiver, a
+    root route with a receiver and no matchers, regexes that compile, known time intervals,
+    and sane timers. Integrations other than webhook_configs are accepted and ignored.
+
+    Route timers are kept as their text (NULL when absent) so alertd_route can tell an unset
+    field, which a child inherits from its parent, from an explicit one.
+*/
+#ifndef ALERTD_CFG_H
+#define ALERTD_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fw_cfg.h"
+#include "fw_labels.h"
+
+struct alertd_cfg_webhook {
+    struct fw_cfg_pos pos;
+    char *url;          // owned
+    char *url_file;     // owned; read at load time into url
+    bool send_resolved; // default true
+    int64_t max_alerts; // 0: all
+};
+
+struct alertd_cfg_receiver {
+    struct fw_cfg_pos pos;
+    char *name;                          // owned
+    struct alertd_cfg_webhook *webhooks; // owned
+    size_t webhooks_len;
+};
+
+struct alertd_cfg_route {
+    struct fw_cfg_pos pos;
+    char *receiver;                  // owned; NULL: inherited
+    char **group_by;                 // owned
+    size_t group_by_len;
+    bool cont;                       // `continue`
+    struct fw_labels match;          // owned
+    struct fw_labels match_re;       // owned
+    char **matchers;                 // owned: matcher strings
+    size_t matchers_len;
+    char *group_wait;                // owned duration text; NULL: inherited
+    char *group_interval;            // owned
+    char *repeat_interval;           // owned
+    char **mute_time_intervals;      // owned
+    size_t mute_time_intervals_len;
+    char **active_time_intervals;    // owned
+    size_t active_time_intervals_len;
+    struct alertd_cfg_route *routes; // owned
+    size_t routes_len;
+};
+
+struct alertd_cfg_inhibit {
+    struct fw_cfg_pos pos;
+    struct fw_labels source_match, source_match_re; // owned
+    char **source_matchers;                         // owned
+    size_t source_matchers_len;
+    struct fw_labels target_match, target_match_re; // owned
+    char **target_matchers;                         // owned
+    size_t target_matchers_len;
+    char **equal;                                   // owned
+    size_t equal_len;
+};
+
+struct alertd_cfg_time_interval {
+    struct fw_cfg_pos pos;
+    char *name; // owned
+};
+
+struct alertd_cfg_global {
+    int64_t resolve_timeout; // ms, default 5m
+    // Credential pairs Alertmanager forbids setting together (X and X_file).
+    char *smtp_auth_password, *smtp_auth_password_file;
+    char *smtp_auth_secret, *smtp_auth_secret_file;
+    char *slack_api_url, *slack_api_url_file, *slack_app_token, *slack_app_token_file;
+    char *opsgenie_api_key, *opsgenie_api_key_file;
+    char *victorops_api_key, *victorops_api_key_file;
+    char *wechat_api_secret, *wechat_api_secret_file;
+    char *telegram_bot_token, *telegram_bot_token_file;
+    char *rocketchat_token, *rocketchat_token_file, *rocketchat_token_id,
+        *rocketchat_token_id_file;
+    char *mattermost_webhook_url, *mattermost_webhook_url_file;
+    struct fw_cfg_pos pos;
+};
+
+struct alertd_cfg {
+    struct alertd_cfg_global global;
+    struct alertd_cfg_route route;
+    struct alertd_cfg_inhibit *inhibit_rules; // owned
+    size_t inhibit_rules_len;
+    struct alertd_cfg_receiver *receivers; // owned
+    size_t receivers_len;
+    char **templates; // owned
+    size_t templates_len;
+    struct alertd_cfg_time_interval *time_intervals; // owned
+    size_t time_intervals_len;
+    struct alertd_cfg_time_interval *mute_time_intervals; // owned (legacy name)
+    size_t mute_time_intervals_len;
+    char *file;     // owned: the name used in messages
+    char *original; // owned: the YAML text (for /api/v2/status)
+};
+
+// Load `name` (or the text when not NULL, `name` then only labels messages) into a new
+// config. Returns it, or NULL with errs filled (table errors and cross-check errors, each
+// with file:line:col).
+struct alertd_cfg *alertd_cfg_load(const char *name, const char *text,
+                                   struct fw_cfg_errors *errs);
+void alertd_cfg_destroy(struct alertd_cfg **self_p);
+
+// The receiver called name, or NULL. Borrowed from cfg.
+const struct alertd_cfg_receiver *alertd_cfg_receiver(const struct alertd_cfg *cfg,
+                                                      const char *name);
+
+// The route field table, for tools that load a bare `route:` block (routing conformance).
+extern const struct fw_cfg_field alertd_cfg_route_fields[];
+
+#endif

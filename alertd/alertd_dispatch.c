@@ -1,0 +1,434 @@
+/*  alertd_dispatch.c — aggregation groups and the notification decision.
+
+    Groups live in a zhashx keyed by their group key; each holds copies of its alerts keyed
+    by fingerprint, the time of its next flush, and what its last notification contained
+    (the notification log entry of Alertmanager's nflog, kept in memory). Nothing here
+    blocks or reads the clock.
+*/
+#include <czmq.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alertd_dispatch.h"
+#include "fw_mem.h"
+
+#define S_MAX_ROUTES 64
+
+struct s_group {
+    const struct alertd_route *route; // borrowed from the tree
+    char *key;                        // owned
+    struct fw_labels labels;          // owned: the group labels
+    zhashx_t *alerts;                 // owned: fp hex -> struct alertd_alert * (copies)
+    int64_t next_flush;
+    bool has_flushed;
+    bool logged;                      // a notification was sent (nflog entry exists)
+    uint64_t *firing, *resolved;      // owned: sorted fps of the last notification
+    size_t firing_len, resolved_len;
+    int64_t logged_at;
+};
+
+struct alertd_dispatch {
+    const struct alertd_cfg *cfg;    // borrowed
+    const struct alertd_route *tree; // borrowed
+    char *external_url;              // owned
+    zhashx_t *groups;                // owned: key -> struct s_group *
+    alertd_muted_fn muted;
+    void *muted_arg;
+    int64_t next;                    // earliest next_flush of any group (kept current)
+};
+
+static void
+s_alert_free(void **item)
+{
+    struct alertd_alert *a = *item;
+    if (a) {
+        alertd_alert_clear(a);
+        free(a);
+    }
+    *item = NULL;
+}
+
+static void
+s_group_free(void **item)
+{
+    struct s_group *g = *item;
+    if (g) {
+        free(g->key);
+        fw_labels_clear(&g->labels);
+        zhashx_destroy(&g->alerts);
+        free(g->firing);
+        free(g->resolved);
+        free(g);
+    }
+    *item = NULL;
+}
+
+alertd_dispatch_t *
+alertd_dispatch_new(const struct alertd_cfg *cfg, const struct alertd_route *tree,
+                    const char *external_url)
+{
+    alertd_dispatch_t *self = fw_calloc(1, sizeof *self);
+    self->cfg = cfg;
+    self->tree = tree;
+    self->external_url = fw_strdup(external_url ? external_url : "");
+    self->groups = zhashx_new();
+    zhashx_set_destructor(self->groups, s_group_free);
+    self->next = INT64_MAX;
+    return self;
+}
+
+void
+alertd_dispatch_destroy(alertd_dispatch_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    alertd_dispatch_t *self = *self_p;
+    zhashx_destroy(&self->groups);
+    free(self->external_url);
+    free(self);
+    *self_p = NULL;
+}
+
+void
+alertd_dispatch_set_muted(alertd_dispatch_t *self, alertd_muted_fn fn, void *arg)
+{
+    self->muted = fn;
+    self->muted_arg = arg;
+}
+
+char *
+alertd_group_key(const struct alertd_route *route, const struct fw_labels *group_labels)
+{
+    char *buf = fw_asprintf("%s:{", route->key);
+    for (size_t i = 0; i < group_labels->len; i++) {
+        char *pre = fw_asprintf("%s%s%s=", buf, i ? ", " : "", group_labels->items[i].name);
+        free(buf);
+        buf = alertd_quote_append(pre, group_labels->items[i].value);
+    }
+    char *out = fw_asprintf("%s}", buf);
+    free(buf);
+    return out;
+}
+
+static void
+s_group_labels(const struct alertd_route *r, const struct fw_labels *l, struct fw_labels *out)
+{
+    if (r->group_by_all) {
+        fw_labels_copy(out, l);
+        return;
+    }
+    for (size_t i = 0; i < r->group_by_len; i++) {
+        const char *v = fw_labels_get(l, r->group_by[i]);
+        if (v)
+            fw_labels_set(out, r->group_by[i], v);
+    }
+}
+
+void
+alertd_dispatch_insert(alertd_dispatch_t *self, const struct alertd_alert *a, int64_t now)
+{
+    const struct alertd_route *routes[S_MAX_ROUTES];
+    size_t n = alertd_route_match(self->tree, &a->labels, routes, S_MAX_ROUTES);
+    for (size_t i = 0; i < n; i++) {
+        const struct alertd_route *r = routes[i];
+        struct fw_labels gl = FW_LABELS_INIT;
+        s_group_labels(r, &a->labels, &gl);
+        char *key = alertd_group_key(r, &gl);
+        struct s_group *g = zhashx_lookup(self->groups, key);
+        if (!g) {
+            g = fw_calloc(1, sizeof *g);
+            g->route = r;
+            g->key = key;
+            key = NULL;
+            g->labels = gl;
+            gl = (struct fw_labels)FW_LABELS_INIT;
+            g->alerts = zhashx_new();
+            zhashx_set_destructor(g->alerts, s_alert_free);
+            g->next_flush = now + r->group_wait_ms;
+            zhashx_insert(self->groups, g->key, g);
+        }
+        free(key);
+        fw_labels_clear(&gl);
+        struct alertd_alert *copy = fw_malloc(sizeof *copy);
+        alertd_alert_copy(copy, a);
+        char fp[17];
+        zhashx_update(g->alerts, alertd_fp_str(a->fp, fp), copy);
+        // An alert older than group_wait is not held back (aggrGroup.insert).
+        if (!g->has_flushed && a->starts_at + r->group_wait_ms < now && g->next_flush > now)
+            g->next_flush = now;
+        if (g->next_flush < self->next)
+            self->next = g->next_flush;
+    }
+}
+
+// --- flush ---
+
+static int
+s_u64cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+// True when every element of sub is in set (both sorted).
+static bool
+s_subset(const uint64_t *set, size_t set_len, const uint64_t *sub, size_t sub_len)
+{
+    size_t i = 0;
+    for (size_t j = 0; j < sub_len; j++) {
+        while (i < set_len && set[i] < sub[j])
+            i++;
+        if (i == set_len || set[i] != sub[j])
+            return false;
+    }
+    return true;
+}
+
+static int
+s_alert_order(const void *pa, const void *pb)
+{
+    const struct alertd_alert *a = *(const struct alertd_alert *const *)pa;
+    const struct alertd_alert *b = *(const struct alertd_alert *const *)pb;
+    static const char *const keys[] = {"job", "instance"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *x = fw_labels_get(&a->labels, keys[i]);
+        const char *y = fw_labels_get(&b->labels, keys[i]);
+        if (x && y && strcmp(x, y) != 0)
+            return strcmp(x, y);
+    }
+    return fw_labels_cmp(&a->labels, &b->labels);
+}
+
+static bool
+s_send_resolved(const struct alertd_cfg_receiver *rcv)
+{
+    if (!rcv || rcv->webhooks_len == 0)
+        return true;
+    for (size_t i = 0; i < rcv->webhooks_len; i++)
+        if (rcv->webhooks[i].send_resolved)
+            return true;
+    return false;
+}
+
+json_t *
+alertd_alert_webhook_json(const struct alertd_alert *a, int64_t now)
+{
+    char sb[40], eb[40], fp[17];
+    bool resolved = alertd_alert_resolved(a, now);
+    json_t *labels = json_object();
+    for (size_t i = 0; i < a->labels.len; i++)
+        json_object_set_new(labels, a->labels.items[i].name, // steals
+                            json_string(a->labels.items[i].value));
+    // json_pack's "o" steals labels and the annotation copy.
+    return json_pack("{s:s, s:o, s:o, s:s, s:s, s:s, s:s}", "status",
+                     resolved ? "resolved" : "firing", "labels", labels, "annotations",
+                     a->annotations ? json_deep_copy(a->annotations) : json_object(), "startsAt",
+                     alertd_time_str(a->starts_at, sb, sizeof sb), "endsAt",
+                     alertd_time_str(resolved ? a->ends_at : 0, eb, sizeof eb), "generatorURL",
+                     a->generator_url ? a->generator_url : "", "fingerprint",
+                     alertd_fp_str(a->fp, fp));
+}
+
+static json_t *
+s_kv_object(const struct fw_labels *l)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < l->len; i++)
+        json_object_set_new(o, l->items[i].name, json_string(l->items[i].value)); // steals
+    return o;
+}
+
+static json_t *
+s_common_annotations(struct alertd_alert **v, size_t n)
+{
+    json_t *common = json_object();
+    if (n == 0)
+        return common;
+    const char *k;
+    json_t *val;
+    json_object_foreach(v[0]->annotations, k, val) {
+        bool all = true;
+        for (size_t i = 1; i < n && all; i++) {
+            json_t *o = json_object_get(v[i]->annotations, k);
+            all = o && json_equal(o, val);
+        }
+        if (all)
+            json_object_set(common, k, val);
+    }
+    return common;
+}
+
+static json_t *
+s_payload(alertd_dispatch_t *self, struct s_group *g, struct alertd_alert **v, size_t n,
+          bool firing, int64_t now)
+{
+    struct fw_labels common = FW_LABELS_INIT;
+    if (n > 0)
+        fw_labels_copy(&common, &v[0]->labels);
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = common.len; j-- > 0;) {
+            const char *x = fw_labels_get(&v[i]->labels, common.items[j].name);
+            if (!x || strcmp(x, common.items[j].value) != 0)
+                fw_labels_del(&common, common.items[j].name);
+        }
+    json_t *alerts = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(alerts, alertd_alert_webhook_json(v[i], now)); // steals
+    json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s, s:o, s:o, s:o, s:s, s:o}", "version", "4",
+                          "groupKey", g->key, "truncatedAlerts", 0, "status",
+                          firing ? "firing" : "resolved", "receiver", g->route->receiver,
+                          "groupLabels", s_kv_object(&g->labels), "commonLabels",
+                          s_kv_object(&common), "commonAnnotations",
+                          s_common_annotations(v, n), "externalURL", self->external_url,
+                          "alerts", alerts); // "o" steals each object
+    fw_labels_clear(&common);
+    return p;
+}
+
+static json_t *
+s_webhook_configs(const struct alertd_cfg_receiver *rcv)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; rcv && i < rcv->webhooks_len; i++) {
+        const struct alertd_cfg_webhook *w = &rcv->webhooks[i];
+        json_array_append_new(arr, json_pack("{s:s, s:b, s:I}", "url", w->url ? w->url : "",
+                                             "send_resolved", w->send_resolved, "max_alerts",
+                                             (json_int_t)w->max_alerts)); // steals
+    }
+    return arr;
+}
+
+// Flush one group; returns true when it is now empty.
+static bool
+s_flush(alertd_dispatch_t *self, struct s_group *g, int64_t now, json_t *out, size_t *count)
+{
+    g->next_flush = now + g->route->group_interval_ms;
+    g->has_flushed = true;
+    size_t total = zhashx_size(g->alerts), n = 0, nf = 0, nr = 0;
+    struct alertd_alert **v = fw_calloc(total + 1, sizeof *v);
+    uint64_t *firing = fw_calloc(total + 1, sizeof *firing);
+    uint64_t *resolved = fw_calloc(total + 1, sizeof *resolved);
+    for (struct alertd_alert *a = zhashx_first(g->alerts); a; a = zhashx_next(g->alerts)) {
+        if (self->muted && self->muted(a, now, self->muted_arg))
+            continue;
+        v[n++] = a;
+        if (alertd_alert_resolved(a, now))
+            resolved[nr++] = a->fp;
+        else
+            firing[nf++] = a->fp;
+    }
+    qsort(firing, nf, sizeof *firing, s_u64cmp);
+    qsort(resolved, nr, sizeof *resolved, s_u64cmp);
+    const struct alertd_cfg_receiver *rcv = alertd_cfg_receiver(self->cfg, g->route->receiver);
+    bool send_resolved = s_send_resolved(rcv);
+    bool needs;
+    if (n == 0)
+        needs = false;
+    else if (!g->logged)
+        needs = nf > 0;
+    else if (!s_subset(g->firing, g->firing_len, firing, nf))
+        needs = true;
+    else if (nf == 0)
+        needs = g->firing_len > 0;
+    else if (send_resolved && !s_subset(g->resolved, g->resolved_len, resolved, nr))
+        needs = true;
+    else
+        needs = g->logged_at + g->route->repeat_interval_ms <= now;
+    if (needs) {
+        qsort(v, n, sizeof *v, s_alert_order);
+        json_t *payload = s_payload(self, g, v, n, nf > 0, now);
+        json_array_append_new(out, json_pack("{s:s, s:o, s:o}", "receiver", g->route->receiver,
+                                             "webhook_configs", s_webhook_configs(rcv),
+                                             "payload", payload)); // "o" and append steal
+        (*count)++;
+        free(g->firing);
+        free(g->resolved);
+        g->firing = firing;
+        g->resolved = resolved;
+        g->firing_len = nf;
+        g->resolved_len = nr;
+        g->logged = true;
+        g->logged_at = now;
+    } else {
+        free(firing);
+        free(resolved);
+    }
+    free(v);
+    // Resolved alerts leave the group once flushed (aggrGroup.flush DeleteIfNotModified).
+    zlist_t *dead = zlist_new();
+    zlist_autofree(dead);
+    for (struct alertd_alert *a = zhashx_first(g->alerts); a; a = zhashx_next(g->alerts))
+        if (alertd_alert_resolved(a, now)) {
+            char fp[17];
+            zlist_append(dead, (void *)alertd_fp_str(a->fp, fp));
+        }
+    for (char *k = zlist_first(dead); k; k = zlist_next(dead))
+        zhashx_delete(g->alerts, k);
+    zlist_destroy(&dead);
+    return zhashx_size(g->alerts) == 0;
+}
+
+size_t
+alertd_dispatch_tick(alertd_dispatch_t *self, int64_t now, json_t *out)
+{
+    size_t count = 0;
+    zlist_t *empty = zlist_new();
+    zlist_autofree(empty);
+    for (struct s_group *g = zhashx_first(self->groups); g; g = zhashx_next(self->groups))
+        if (g->next_flush <= now && s_flush(self, g, now, out, &count))
+            zlist_append(empty, g->key);
+    for (char *k = zlist_first(empty); k; k = zlist_next(empty))
+        zhashx_delete(self->groups, k);
+    zlist_destroy(&empty);
+    self->next = INT64_MAX;
+    for (struct s_group *g = zhashx_first(self->groups); g; g = zhashx_next(self->groups))
+        if (g->next_flush < self->next)
+            self->next = g->next_flush;
+    return count;
+}
+
+int64_t
+alertd_dispatch_next(alertd_dispatch_t *self)
+{
+    return self->next;
+}
+
+size_t
+alertd_dispatch_groups(alertd_dispatch_t *self)
+{
+    return zhashx_size(self->groups);
+}
+
+json_t *
+alertd_dispatch_receivers_of(alertd_dispatch_t *self, const struct fw_labels *l)
+{
+    const struct alertd_route *routes[S_MAX_ROUTES];
+    size_t n = alertd_route_match(self->tree, l, routes, S_MAX_ROUTES);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < i; j++)
+            dup = dup || strcmp(routes[j]->receiver, routes[i]->receiver) == 0;
+        if (!dup)
+            json_array_append_new(arr, json_pack("{s:s}", "name", routes[i]->receiver));
+    }
+    return arr;
+}
+
+json_t *
+alertd_dispatch_groups_json(alertd_dispatch_t *self, alertd_alert_render_fn fn, void *arg)
+{
+    json_t *arr = json_array();
+    for (struct s_group *g = zhashx_first(self->groups); g; g = zhashx_next(self->groups)) {
+        json_t *alerts = json_array();
+        for (struct alertd_alert *a = zhashx_first(g->alerts); a; a = zhashx_next(g->alerts)) {
+            json_t *j = fn(a, arg);
+            if (j)
+                json_array_append_new(alerts, j); // steals
+        }
+        json_array_append_new(arr, json_pack("{s:o, s:{s:s}, s:o}", "labels",
+                                             s_kv_object(&g->labels), "receiver", "name",
+                                             g->route->receiver, "alerts", alerts));
+    }
+    return arr;
+}

@@ -1,0 +1,67 @@
+/*  alertd_dispatch.h — aggregation groups, their timers, and the notifications they make.
+
+    Alerts inserted here are routed down the tree to one aggregation group per (route,
+    group_by label values) — Alertmanager's dispatcher and aggrGroup. Time is injected:
+    every call takes `now` (ms since epoch), so tests drive group_wait, group_interval and
+    repeat_interval without sleeping. alertd_dispatch_tick() flushes every group that is
+    due: a new group first after group_wait (at once when its alert is already older than
+    that), then every group_interval; a flush notifies when the group's firing alerts are
+    not a subset of the last notification's, when it went from firing to all-resolved, when
+    resolved alerts changed and the receiver wants them, or when repeat_interval passed
+    (Alertmanager's DedupStage). Resolved alerts leave the group once flushed, and an empty
+    group is dropped.
+
+    Not thread-safe: alertd guards it with its lock.
+*/
+#ifndef ALERTD_DISPATCH_H
+#define ALERTD_DISPATCH_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "alertd_cfg.h"
+#include "alertd_route.h"
+#include "alertd_store.h"
+
+typedef struct alertd_dispatch alertd_dispatch_t;
+
+// True when the alert must not be notified (silenced or inhibited) at now.
+typedef bool (*alertd_muted_fn)(const struct alertd_alert *a, int64_t now, void *arg);
+
+// A dispatcher over cfg and its tree (both borrowed; must outlive it). external_url is
+// copied.
+alertd_dispatch_t *alertd_dispatch_new(const struct alertd_cfg *cfg,
+                                       const struct alertd_route *tree, const char *external_url);
+void alertd_dispatch_destroy(alertd_dispatch_t **self_p);
+void alertd_dispatch_set_muted(alertd_dispatch_t *self, alertd_muted_fn fn, void *arg);
+
+// Route a (borrowed, copied) alert into its groups.
+void alertd_dispatch_insert(alertd_dispatch_t *self, const struct alertd_alert *a, int64_t now);
+
+// Flush due groups. Appends one NOTIFY body ({"receiver","webhook_configs","payload"}) per
+// notification to `out` (a JSON array). Returns how many were appended.
+size_t alertd_dispatch_tick(alertd_dispatch_t *self, int64_t now, json_t *out);
+
+// The earliest scheduled flush, or INT64_MAX when none.
+int64_t alertd_dispatch_next(alertd_dispatch_t *self);
+size_t alertd_dispatch_groups(alertd_dispatch_t *self);
+
+// The receivers (route receivers) an alert's groups belong to, as a new JSON array of
+// {"name":..}. Used by the API.
+json_t *alertd_dispatch_receivers_of(alertd_dispatch_t *self, const struct fw_labels *l);
+
+// API v2 /alerts/groups: a new JSON array of {"labels","receiver":{"name"},"alerts":[..]};
+// alert_fn renders one alert (gettable form) and returns a new reference.
+typedef json_t *(*alertd_alert_render_fn)(const struct alertd_alert *a, void *arg);
+json_t *alertd_dispatch_groups_json(alertd_dispatch_t *self, alertd_alert_render_fn fn,
+                                    void *arg);
+
+// The group key Alertmanager would give: "<route key>:<group labels>" with the labels
+// rendered as Go's model.LabelSet ({a="b", c="d"}). Caller frees.
+char *alertd_group_key(const struct alertd_route *route, const struct fw_labels *group_labels);
+
+// The webhook v4 alert object for a (firing alerts get endsAt 0001-01-01T00:00:00Z).
+json_t *alertd_alert_webhook_json(const struct alertd_alert *a, int64_t now);
+
+#endif

@@ -1,0 +1,57 @@
+/*  alertd_main.c — alertd's main(): flags, config, then alertd_new/run/destroy.
+
+    Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
+*/
+#include <stddef.h>
+#include <stdio.h>
+
+#include "alertd.h"
+#include "fw_flags.h"
+#include "fw_ports.h"
+
+static const struct fw_flag s_flags[] = {
+    FW_FLAGS_COMMON(struct alertd_opts, common, FW_HTTP_ALERTD),
+    {"zmq.alerts-address", FW_FLAG_STR, offsetof(struct alertd_opts, zmq_alerts),
+     FW_ZMQ_ALERTD_ALERTS, "bind PULL here for ALERTS from ruled/slod"},
+    {"zmq.notifyd-address", FW_FLAG_STR, offsetof(struct alertd_opts, zmq_notifyd),
+     FW_ZMQ_NOTIFYD_NOTIFY, "connect PUSH here for NOTIFY to notifyd"},
+    {"zmq.pub-address", FW_FLAG_STR, offsetof(struct alertd_opts, zmq_pub), FW_ZMQ_ALERTD_PUB,
+     "bind PUB here (alerts received, notifications sent)"},
+    {"storage.path", FW_FLAG_STR, offsetof(struct alertd_opts, storage_path), "data/alertd",
+     "state directory (accepted; silences are not persisted yet)"},
+    {"web.external-url", FW_FLAG_STR, offsetof(struct alertd_opts, external_url),
+     "http://127.0.0.1:9093", "URL alertd is reachable at (externalURL in notifications)"},
+    {NULL, FW_FLAG_STR, 0, NULL, NULL},
+};
+
+int
+main(int argc, char **argv)
+{
+    struct alertd_opts opts = {0};
+    int rc = fw_flags_parse(argc, argv, "alertd", "Alertmanager-compatible alert grouping and "
+                            "routing", s_flags, &opts);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    if (fw_flags_init_log("alertd", &opts.common) < 0)
+        return 2;
+    struct fw_cfg_errors errs = {0};
+    struct alertd_cfg *cfg = alertd_config_load(opts.common.config_file, &errs);
+    if (!cfg) {
+        fw_cfg_errors_report(&errs, true);
+        return 2;
+    }
+    if (opts.common.check_config) {
+        alertd_cfg_destroy(&cfg);
+        printf("configuration OK\n");
+        return 0;
+    }
+    fw_signal_install();
+    alertd_t *d = alertd_new(&opts, &cfg);
+    if (!d) {
+        alertd_cfg_destroy(&cfg);
+        return 1;
+    }
+    rc = alertd_run(d);
+    alertd_destroy(&d);
+    return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,361 @@
+/*  alertd_matcher.c — parse, compile and apply Alertmanager label matchers.
+
+    The parser is a small hand-written scanner over one `matchers:` entry rather than a
+    regex, so it can report the column of the problem and handle quoted values holding
+    commas or braces. Regexes are compiled once, anchored as ^(?:re)$ (Alertmanager's
+    rule), with PCRE2 match and depth limits set on a shared match context.
+*/
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alertd_matcher.h"
+#include "fw_mem.h"
+
+static const char *s_type_str[] = {"=", "!=", "=~", "!~"};
+
+const char *
+alertd_match_type_str(alertd_match_type_t t)
+{
+    return (unsigned)t < 4 ? s_type_str[t] : "?";
+}
+
+static pcre2_code *
+s_compile(const char *re, fw_err_t *err)
+{
+    char *anchored = fw_asprintf("^(?:%s)$", re);
+    int code = 0;
+    PCRE2_SIZE off = 0;
+    pcre2_code *c = pcre2_compile((PCRE2_SPTR)anchored, PCRE2_ZERO_TERMINATED,
+                                  PCRE2_UTF | PCRE2_DOTALL, &code, &off, NULL);
+    free(anchored);
+    if (!c) {
+        PCRE2_UCHAR buf[160];
+        pcre2_get_error_message(code, buf, sizeof buf);
+        fw_err_set(err, "invalid regular expression \"%s\": %s", re, (const char *)buf);
+        return NULL;
+    }
+    (void)pcre2_jit_compile(c, PCRE2_JIT_COMPLETE);
+    return c;
+}
+
+int
+alertd_regex_check(const char *re, fw_err_t *err)
+{
+    pcre2_code *c = s_compile(re, err);
+    if (!c)
+        return -1;
+    pcre2_code_free(c);
+    return 0;
+}
+
+int
+alertd_matchers_add(struct alertd_matchers *ms, alertd_match_type_t type, const char *name,
+                    const char *value, fw_err_t *err)
+{
+    pcre2_code *re = NULL;
+    if (type == ALERTD_MATCH_RE || type == ALERTD_MATCH_NRE) {
+        re = s_compile(value, err);
+        if (!re)
+            return -1;
+    }
+    fw_mem_grow((void **)&ms->items, &ms->cap, ms->len + 1, sizeof *ms->items);
+    struct alertd_matcher *m = &ms->items[ms->len++];
+    m->type = type;
+    m->name = fw_strdup(name);
+    m->value = fw_strdup(value);
+    m->re = re;
+    return 0;
+}
+
+void
+alertd_matchers_clear(struct alertd_matchers *ms)
+{
+    for (size_t i = 0; i < ms->len; i++) {
+        free(ms->items[i].name);
+        free(ms->items[i].value);
+        if (ms->items[i].re)
+            pcre2_code_free(ms->items[i].re);
+    }
+    free(ms->items);
+    ms->items = NULL;
+    ms->len = ms->cap = 0;
+}
+
+void
+alertd_matchers_copy(struct alertd_matchers *dst, const struct alertd_matchers *src)
+{
+    for (size_t i = 0; i < src->len; i++) {
+        const struct alertd_matcher *m = &src->items[i];
+        (void)alertd_matchers_add(dst, m->type, m->name, m->value, NULL);
+    }
+}
+
+// --- matching ---
+
+static pcre2_match_context *
+s_match_ctx(void)
+{
+    static _Thread_local pcre2_match_context *ctx;
+    if (!ctx) {
+        ctx = pcre2_match_context_create(NULL);
+        pcre2_set_match_limit(ctx, 100000);
+        pcre2_set_depth_limit(ctx, 1000);
+    }
+    return ctx;
+}
+
+static bool
+s_re_match(const pcre2_code *re, const char *s)
+{
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+    int rc = pcre2_match(re, (PCRE2_SPTR)s, strlen(s), 0, 0, md, s_match_ctx());
+    pcre2_match_data_free(md);
+    return rc >= 0;
+}
+
+bool
+alertd_matcher_match(const struct alertd_matcher *m, const char *value)
+{
+    if (!value)
+        value = "";
+    switch (m->type) {
+    case ALERTD_MATCH_EQ: return strcmp(m->value, value) == 0;
+    case ALERTD_MATCH_NE: return strcmp(m->value, value) != 0;
+    case ALERTD_MATCH_RE: return m->re && s_re_match(m->re, value);
+    case ALERTD_MATCH_NRE: return m->re && !s_re_match(m->re, value);
+    }
+    return false;
+}
+
+bool
+alertd_matchers_match(const struct alertd_matchers *ms, const struct fw_labels *l)
+{
+    for (size_t i = 0; i < ms->len; i++)
+        if (!alertd_matcher_match(&ms->items[i], fw_labels_get(l, ms->items[i].name)))
+            return false;
+    return true;
+}
+
+static int
+s_cmp(const void *a, const void *b)
+{
+    const struct alertd_matcher *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    if (c)
+        return c;
+    c = strcmp(x->value, y->value);
+    if (c)
+        return c;
+    return (int)x->type - (int)y->type;
+}
+
+void
+alertd_matchers_sort(struct alertd_matchers *ms)
+{
+    if (ms->len > 1)
+        qsort(ms->items, ms->len, sizeof *ms->items, s_cmp);
+}
+
+char *
+alertd_quote_append(char *buf, const char *s)
+{
+    size_t n = strlen(buf), cap = n + strlen(s) * 4 + 3;
+    buf = fw_realloc(buf, cap);
+    char *p = buf + n;
+    *p++ = '"';
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        switch (*c) {
+        case '"': *p++ = '\\'; *p++ = '"'; break;
+        case '\\': *p++ = '\\'; *p++ = '\\'; break;
+        case '\n': *p++ = '\\'; *p++ = 'n'; break;
+        case '\r': *p++ = '\\'; *p++ = 'r'; break;
+        case '\t': *p++ = '\\'; *p++ = 't'; break;
+        default:
+            if (*c < 0x20 || *c == 0x7f) {
+                static const char hex[] = "0123456789abcdef";
+                *p++ = '\\';
+                *p++ = 'x';
+                *p++ = hex[*c >> 4];
+                *p++ = hex[*c & 15];
+            } else {
+                *p++ = (char)*c;
+            }
+        }
+    }
+    *p++ = '"';
+    *p = '\0';
+    return buf;
+}
+
+char *
+alertd_matchers_format(const struct alertd_matchers *ms)
+{
+    char *buf = fw_strdup("{");
+    for (size_t i = 0; i < ms->len; i++) {
+        const struct alertd_matcher *m = &ms->items[i];
+        char *pre = fw_asprintf("%s%s%s%s", buf, i ? "," : "", m->name,
+                                alertd_match_type_str(m->type));
+        free(buf);
+        buf = alertd_quote_append(pre, m->value);
+    }
+    char *out = fw_asprintf("%s}", buf);
+    free(buf);
+    return out;
+}
+
+// --- parsing ---
+
+static const char *
+s_skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+// Read a double-quoted string starting at *pp (on the quote); returns a new string or NULL.
+static char *
+s_read_quoted(const char **pp)
+{
+    const char *p = *pp + 1;
+    size_t len = strlen(p);
+    char *out = fw_malloc(len + 1), *o = out;
+    for (; *p && *p != '"'; p++) {
+        if (*p != '\\') {
+            *o++ = *p;
+            continue;
+        }
+        p++;
+        switch (*p) {
+        case 'n': *o++ = '\n'; break;
+        case 't': *o++ = '\t'; break;
+        case 'r': *o++ = '\r'; break;
+        case '\\': *o++ = '\\'; break;
+        case '"': *o++ = '"'; break;
+        case '\'': *o++ = '\''; break;
+        case '\0': free(out); return NULL;
+        default: *o++ = '\\'; *o++ = *p; break;
+        }
+    }
+    if (*p != '"') {
+        free(out);
+        return NULL;
+    }
+    *o = '\0';
+    *pp = p + 1;
+    return out;
+}
+
+int
+alertd_matchers_parse(struct alertd_matchers *ms, const char *text, fw_err_t *err)
+{
+    const char *p = s_skip_ws(text);
+    bool braces = false;
+    char *name = NULL, *value = NULL;
+    if (*p == '{') {
+        braces = true;
+        p++;
+    }
+    size_t added = 0;
+    for (;;) {
+        p = s_skip_ws(p);
+        if (*p == '\0' || (braces && *p == '}'))
+            break;
+        const char *start = p;
+        if (*p == '"') {
+            name = s_read_quoted(&p);
+            if (!name)
+                goto bad_quote;
+        } else {
+            while (*p && !strchr("=!~,{}\" \t\r\n", *p))
+                p++;
+            name = fw_strndup(start, (size_t)(p - start));
+        }
+        if (!*name) {
+            fw_err_set_at(err, NULL, 0, (int)(start - text) + 1,
+                          "bad matcher format: %s: expected a label name", text);
+            goto fail;
+        }
+        p = s_skip_ws(p);
+        alertd_match_type_t type;
+        if (strncmp(p, "=~", 2) == 0) {
+            type = ALERTD_MATCH_RE;
+            p += 2;
+        } else if (strncmp(p, "!~", 2) == 0) {
+            type = ALERTD_MATCH_NRE;
+            p += 2;
+        } else if (strncmp(p, "!=", 2) == 0) {
+            type = ALERTD_MATCH_NE;
+            p += 2;
+        } else if (*p == '=') {
+            type = ALERTD_MATCH_EQ;
+            p++;
+        } else {
+            fw_err_set_at(err, NULL, 0, (int)(p - text) + 1,
+                          "bad matcher format: %s: expected an operator (=, !=, =~, !~)", text);
+            goto fail;
+        }
+        p = s_skip_ws(p);
+        if (*p == '"') {
+            start = p;
+            value = s_read_quoted(&p);
+            if (!value)
+                goto bad_quote;
+        } else {
+            start = p;
+            while (*p && *p != ',' && !(braces && *p == '}'))
+                p++;
+            const char *end = p;
+            while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+                end--;
+            value = fw_strndup(start, (size_t)(end - start));
+        }
+        fw_err_t rerr;
+        fw_err_clear(&rerr);
+        if (alertd_matchers_add(ms, type, name, value, &rerr) < 0) {
+            fw_err_set_at(err, NULL, 0, (int)(start - text) + 1, "%s", rerr.msg);
+            goto fail;
+        }
+        added++;
+        free(name);
+        free(value);
+        name = value = NULL;
+        p = s_skip_ws(p);
+        if (*p == ',') {
+            p++;
+            continue;
+        }
+        if (*p == '\0' || (braces && *p == '}'))
+            break;
+        fw_err_set_at(err, NULL, 0, (int)(p - text) + 1,
+                      "bad matcher format: %s: unexpected '%c'", text, *p);
+        goto fail;
+    }
+    if (braces) {
+        if (*p != '}') {
+            fw_err_set_at(err, NULL, 0, (int)(p - text) + 1,
+                          "bad matcher format: %s: missing closing '}'", text);
+            goto fail;
+        }
+        p = s_skip_ws(p + 1);
+        if (*p) {
+            fw_err_set_at(err, NULL, 0, (int)(p - text) + 1,
+                          "bad matcher format: %s: text after '}'", text);
+            goto fail;
+        }
+    }
+    if (added == 0 && !braces) {
+        fw_err_set_at(err, NULL, 0, 1, "bad matcher format: empty matcher");
+        return -1;
+    }
+    return 0;
+bad_quote:
+    fw_err_set_at(err, NULL, 0, (int)(p - text) + 1,
+                  "bad matcher format: %s: unterminated quoted string", text);
+fail:
+    free(name);
+    free(value);
+    return -1;
+}

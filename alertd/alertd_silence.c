@@ -1,0 +1,245 @@
+/*  alertd_silence.c — the in-memory silence table.
+
+    A zlist of records, scanned per alert: silences are few and matching is cheap.
+*/
+#include <czmq.h>
+#include <string.h>
+
+#include "alertd_matcher.h"
+#include "alertd_silence.h"
+#include "alertd_store.h"
+#include "fw_mem.h"
+#include "fw_time.h"
+
+struct s_silence {
+    char *id;                        // owned
+    struct alertd_matchers matchers; // owned
+    int64_t starts_at, ends_at, updated_at;
+    char *created_by, *comment;      // owned
+};
+
+struct alertd_silences {
+    zlist_t *items; // owned: struct s_silence *
+};
+
+static void
+s_free(struct s_silence **sp)
+{
+    struct s_silence *s = *sp;
+    if (!s)
+        return;
+    free(s->id);
+    alertd_matchers_clear(&s->matchers);
+    free(s->created_by);
+    free(s->comment);
+    free(s);
+    *sp = NULL;
+}
+
+alertd_silences_t *
+alertd_silences_new(void)
+{
+    alertd_silences_t *self = fw_calloc(1, sizeof *self);
+    self->items = zlist_new();
+    return self;
+}
+
+void
+alertd_silences_destroy(alertd_silences_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    alertd_silences_t *self = *self_p;
+    struct s_silence *s;
+    while ((s = zlist_pop(self->items)))
+        s_free(&s);
+    zlist_destroy(&self->items);
+    free(self);
+    *self_p = NULL;
+}
+
+static struct s_silence *
+s_find(alertd_silences_t *self, const char *id)
+{
+    for (struct s_silence *s = zlist_first(self->items); s; s = zlist_next(self->items))
+        if (strcmp(s->id, id) == 0)
+            return s;
+    return NULL;
+}
+
+static int
+s_time(const json_t *j, const char *key, int64_t *out, fw_err_t *err)
+{
+    const char *s = json_string_value(json_object_get(j, key));
+    if (!s || fw_time_parse(s, out) < 0) {
+        fw_err_set(err, "%s: missing or invalid time", key);
+        return -1;
+    }
+    return 0;
+}
+
+char *
+alertd_silences_put(alertd_silences_t *self, const json_t *j, int64_t now, fw_err_t *err)
+{
+    struct s_silence tmp = {0};
+    const json_t *ms = json_object_get(j, "matchers");
+    if (!json_is_object(j) || !json_is_array(ms) || json_array_size(ms) == 0) {
+        fw_err_set(err, "silence needs at least one matcher");
+        return NULL;
+    }
+    size_t i;
+    const json_t *m;
+    json_array_foreach(ms, i, m) {
+        const char *name = json_string_value(json_object_get(m, "name"));
+        const char *value = json_string_value(json_object_get(m, "value"));
+        const json_t *isre = json_object_get(m, "isRegex");
+        const json_t *iseq = json_object_get(m, "isEqual");
+        if (!name || !value || !*name) {
+            fw_err_set(err, "matcher %zu: name and value are required", i);
+            goto fail;
+        }
+        bool re = json_is_true(isre), eq = !iseq || json_is_true(iseq);
+        alertd_match_type_t t = re ? (eq ? ALERTD_MATCH_RE : ALERTD_MATCH_NRE)
+                                   : (eq ? ALERTD_MATCH_EQ : ALERTD_MATCH_NE);
+        if (alertd_matchers_add(&tmp.matchers, t, name, value, err) < 0)
+            goto fail;
+    }
+    if (s_time(j, "startsAt", &tmp.starts_at, err) < 0 ||
+        s_time(j, "endsAt", &tmp.ends_at, err) < 0)
+        goto fail;
+    if (tmp.ends_at < tmp.starts_at) {
+        fw_err_set(err, "endsAt is before startsAt");
+        goto fail;
+    }
+    if (tmp.ends_at < now) {
+        fw_err_set(err, "endsAt is in the past");
+        goto fail;
+    }
+    if (tmp.starts_at < now)
+        tmp.starts_at = now;
+    const char *id = json_string_value(json_object_get(j, "id"));
+    struct s_silence *s = NULL;
+    if (id && *id) {
+        s = s_find(self, id);
+        if (!s) {
+            fw_err_set(err, "silence %s not found", id);
+            goto fail;
+        }
+        alertd_matchers_clear(&s->matchers);
+        free(s->created_by);
+        free(s->comment);
+    } else {
+        s = fw_calloc(1, sizeof *s);
+        zuuid_t *u = zuuid_new();
+        const char *canon = zuuid_str_canonical(u);
+        s->id = fw_strdup(canon);
+        zuuid_destroy(&u);
+        zlist_append(self->items, s);
+    }
+    s->matchers = tmp.matchers;
+    s->starts_at = tmp.starts_at;
+    s->ends_at = tmp.ends_at;
+    s->updated_at = now;
+    const char *cb = json_string_value(json_object_get(j, "createdBy"));
+    const char *cm = json_string_value(json_object_get(j, "comment"));
+    s->created_by = fw_strdup(cb ? cb : "");
+    s->comment = fw_strdup(cm ? cm : "");
+    return fw_strdup(s->id);
+fail:
+    alertd_matchers_clear(&tmp.matchers);
+    return NULL;
+}
+
+int
+alertd_silences_expire(alertd_silences_t *self, const char *id, int64_t now)
+{
+    struct s_silence *s = s_find(self, id);
+    if (!s)
+        return -1;
+    if (s->ends_at > now)
+        s->ends_at = now;
+    if (s->starts_at > now)
+        s->starts_at = now;
+    s->updated_at = now;
+    return 0;
+}
+
+static const char *
+s_state(const struct s_silence *s, int64_t now)
+{
+    if (s->ends_at <= now)
+        return "expired";
+    if (s->starts_at > now)
+        return "pending";
+    return "active";
+}
+
+static json_t *
+s_json(const struct s_silence *s, int64_t now)
+{
+    char a[40], b[40], c[40];
+    json_t *ms = json_array();
+    for (size_t i = 0; i < s->matchers.len; i++) {
+        const struct alertd_matcher *m = &s->matchers.items[i];
+        bool re = m->type == ALERTD_MATCH_RE || m->type == ALERTD_MATCH_NRE;
+        bool eq = m->type == ALERTD_MATCH_EQ || m->type == ALERTD_MATCH_RE;
+        json_array_append_new(ms, json_pack("{s:s, s:s, s:b, s:b}", "name", m->name, "value",
+                                            m->value, "isRegex", re, "isEqual", eq)); // steals
+    }
+    return json_pack("{s:s, s:{s:s}, s:s, s:s, s:s, s:s, s:s, s:o}", "id", s->id, "status",
+                     "state", s_state(s, now), "updatedAt",
+                     fw_time_rfc3339(s->updated_at, a, sizeof a), "startsAt",
+                     fw_time_rfc3339(s->starts_at, b, sizeof b), "endsAt",
+                     fw_time_rfc3339(s->ends_at, c, sizeof c), "createdBy", s->created_by,
+                     "comment", s->comment, "matchers", ms); // "o" steals
+}
+
+json_t *
+alertd_silences_get_json(alertd_silences_t *self, const char *id, int64_t now)
+{
+    struct s_silence *s = s_find(self, id);
+    return s ? s_json(s, now) : NULL;
+}
+
+json_t *
+alertd_silences_list_json(alertd_silences_t *self, int64_t now)
+{
+    json_t *arr = json_array();
+    for (struct s_silence *s = zlist_first(self->items); s; s = zlist_next(self->items))
+        json_array_append_new(arr, s_json(s, now)); // steals
+    return arr;
+}
+
+json_t *
+alertd_silences_muting(alertd_silences_t *self, const struct fw_labels *l, int64_t now)
+{
+    json_t *ids = json_array();
+    for (struct s_silence *s = zlist_first(self->items); s; s = zlist_next(self->items))
+        if (s->starts_at <= now && now < s->ends_at && alertd_matchers_match(&s->matchers, l))
+            json_array_append_new(ids, json_string(s->id)); // steals
+    return ids;
+}
+
+size_t
+alertd_silences_active(alertd_silences_t *self, int64_t now)
+{
+    size_t n = 0;
+    for (struct s_silence *s = zlist_first(self->items); s; s = zlist_next(self->items))
+        n += s->starts_at <= now && now < s->ends_at;
+    return n;
+}
+
+void
+alertd_silences_gc(alertd_silences_t *self, int64_t before)
+{
+    zlist_t *keep = zlist_new();
+    struct s_silence *s;
+    while ((s = zlist_pop(self->items))) {
+        if (s->ends_at < before)
+            s_free(&s);
+        else
+            zlist_append(keep, s);
+    }
+    zlist_destroy(&self->items);
+    self->items = keep;
+}

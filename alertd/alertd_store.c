@@ -1,0 +1,245 @@
+/*  alertd_store.c — alert parsing, merging and the fingerprint-keyed store.
+
+    The store is a zhashx keyed by the 16-hex-digit fingerprint, values owned by it.
+*/
+#include <czmq.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alertd_store.h"
+#include "fw_mem.h"
+#include "fw_time.h"
+
+struct alertd_store {
+    zhashx_t *alerts; // owned: fp hex -> struct alertd_alert *
+};
+
+const char *
+alertd_fp_str(uint64_t fp, char buf[17])
+{
+    snprintf(buf, 17, "%016llx", (unsigned long long)fp);
+    return buf;
+}
+
+const char *
+alertd_time_str(int64_t ms, char *buf, size_t size)
+{
+    if (ms == 0) {
+        snprintf(buf, size, "0001-01-01T00:00:00Z");
+        return buf;
+    }
+    return fw_time_rfc3339(ms, buf, size);
+}
+
+void
+alertd_alert_clear(struct alertd_alert *a)
+{
+    fw_labels_clear(&a->labels);
+    json_decref(a->annotations);
+    free(a->generator_url);
+    memset(a, 0, sizeof *a);
+}
+
+void
+alertd_alert_copy(struct alertd_alert *dst, const struct alertd_alert *src)
+{
+    *dst = *src;
+    dst->labels = (struct fw_labels)FW_LABELS_INIT;
+    fw_labels_copy(&dst->labels, &src->labels);
+    dst->annotations = src->annotations ? json_deep_copy(src->annotations) : json_object();
+    dst->generator_url = src->generator_url ? fw_strdup(src->generator_url) : NULL;
+}
+
+bool
+alertd_alert_resolved(const struct alertd_alert *a, int64_t now)
+{
+    return a->ends_at != 0 && a->ends_at <= now;
+}
+
+static int
+s_time(const json_t *j, const char *key, int64_t *out, fw_err_t *err)
+{
+    const json_t *v = json_object_get(j, key);
+    *out = 0;
+    if (!v || json_is_null(v))
+        return 0;
+    const char *s = json_string_value(v);
+    if (!s) {
+        fw_err_set(err, "%s is not a string", key);
+        return -1;
+    }
+    // Go's zero time means "unset".
+    if (strncmp(s, "0001-01-01", 10) == 0 || !*s)
+        return 0;
+    if (fw_time_parse(s, out) < 0) {
+        fw_err_set(err, "%s: invalid time \"%s\"", key, s);
+        return -1;
+    }
+    return 0;
+}
+
+int
+alertd_alert_parse(const json_t *j, int64_t now, int64_t resolve_timeout_ms,
+                   struct alertd_alert *out, fw_err_t *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!json_is_object(j)) {
+        fw_err_set(err, "alert is not an object");
+        return -1;
+    }
+    const json_t *labels = json_object_get(j, "labels");
+    if (!json_is_object(labels) || json_object_size(labels) == 0) {
+        fw_err_set(err, "alert has no labels");
+        return -1;
+    }
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)labels, k, v) {
+        if (!json_is_string(v)) {
+            fw_err_set(err, "label %s: value is not a string", k);
+            goto fail;
+        }
+        if (!fw_label_name_valid(k)) {
+            fw_err_set(err, "invalid label name \"%s\"", k);
+            goto fail;
+        }
+        fw_labels_set(&out->labels, k, json_string_value(v));
+    }
+    if (out->labels.len == 0) {
+        fw_err_set(err, "alert has no labels");
+        goto fail;
+    }
+    out->annotations = json_object();
+    const json_t *ann = json_object_get(j, "annotations");
+    if (ann && !json_is_null(ann)) {
+        if (!json_is_object(ann)) {
+            fw_err_set(err, "annotations is not an object");
+            goto fail;
+        }
+        json_object_foreach((json_t *)ann, k, v) {
+            if (!json_is_string(v)) {
+                fw_err_set(err, "annotation %s: value is not a string", k);
+                goto fail;
+            }
+            json_object_set(out->annotations, k, (json_t *)v);
+        }
+    }
+    const json_t *gu = json_object_get(j, "generatorURL");
+    if (json_is_string(gu))
+        out->generator_url = fw_strdup(json_string_value(gu));
+    if (s_time(j, "startsAt", &out->starts_at, err) < 0 ||
+        s_time(j, "endsAt", &out->ends_at, err) < 0)
+        goto fail;
+    // Alertmanager api/v2: missing startsAt is now (or endsAt when that is in the past).
+    if (out->starts_at == 0)
+        out->starts_at = (out->ends_at && out->ends_at < now) ? out->ends_at : now;
+    if (out->ends_at == 0) {
+        out->ends_at = now + resolve_timeout_ms;
+        out->timeout = true;
+    }
+    if (out->ends_at < out->starts_at) {
+        fw_err_set(err, "endsAt is before startsAt");
+        goto fail;
+    }
+    out->updated_at = now;
+    out->fp = fw_labels_hash(&out->labels);
+    return 0;
+fail:
+    alertd_alert_clear(out);
+    return -1;
+}
+
+// --- store ---
+
+static void
+s_alert_free(void **item)
+{
+    struct alertd_alert *a = *item;
+    if (a) {
+        alertd_alert_clear(a);
+        free(a);
+    }
+    *item = NULL;
+}
+
+alertd_store_t *
+alertd_store_new(void)
+{
+    alertd_store_t *self = fw_calloc(1, sizeof *self);
+    self->alerts = zhashx_new();
+    zhashx_set_destructor(self->alerts, s_alert_free);
+    return self;
+}
+
+void
+alertd_store_destroy(alertd_store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    zhashx_destroy(&(*self_p)->alerts);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+const struct alertd_alert *
+alertd_store_put(alertd_store_t *self, struct alertd_alert *a, int64_t now)
+{
+    char key[17];
+    alertd_fp_str(a->fp, key);
+    struct alertd_alert *old = zhashx_lookup(self->alerts, key);
+    if (old && !alertd_alert_resolved(old, now) &&
+        !(a->ends_at < old->starts_at || old->ends_at < a->starts_at)) {
+        // Overlapping: one alert, merged (types.Alert.Merge with a newer update).
+        if (a->starts_at > old->starts_at)
+            a->starts_at = old->starts_at;
+        if (a->timeout && !old->timeout && old->ends_at > a->ends_at && old->ends_at > now)
+            a->ends_at = old->ends_at;
+    }
+    struct alertd_alert *copy = fw_malloc(sizeof *copy);
+    *copy = *a;
+    memset(a, 0, sizeof *a);
+    zhashx_update(self->alerts, key, copy);
+    return copy;
+}
+
+const struct alertd_alert *
+alertd_store_get(alertd_store_t *self, uint64_t fp)
+{
+    char key[17];
+    return zhashx_lookup(self->alerts, alertd_fp_str(fp, key));
+}
+
+size_t
+alertd_store_size(alertd_store_t *self)
+{
+    return zhashx_size(self->alerts);
+}
+
+const struct alertd_alert *
+alertd_store_first(alertd_store_t *self)
+{
+    return zhashx_first(self->alerts);
+}
+
+const struct alertd_alert *
+alertd_store_next(alertd_store_t *self)
+{
+    return zhashx_next(self->alerts);
+}
+
+size_t
+alertd_store_gc(alertd_store_t *self, int64_t before)
+{
+    zlist_t *dead = zlist_new();
+    zlist_autofree(dead);
+    for (struct alertd_alert *a = zhashx_first(self->alerts); a; a = zhashx_next(self->alerts))
+        if (a->ends_at < before) {
+            char key[17];
+            zlist_append(dead, (void *)alertd_fp_str(a->fp, key));
+        }
+    size_t n = zlist_size(dead);
+    for (char *k = zlist_first(dead); k; k = zlist_next(dead))
+        zhashx_delete(self->alerts, k);
+    zlist_destroy(&dead);
+    return n;
+}

@@ -1,0 +1,138 @@
+/*  fw_promql_ast.h — the PromQL syntax tree that fw_promql_parse() builds (private to the
+    parser and tsdb's evaluator; ruled and slod only see the opaque fw_promql_expr_t).
+
+    The tree is typed at parse time as Prometheus does: every node has the value type it
+    produces (scalar, instant vector, range vector, string), and the parser rejects calls,
+    aggregations and operators whose operands have the wrong type, so the evaluator can
+    trust the shapes it is handed. Label matchers carry their compiled, fully anchored
+    PCRE2 pattern (`^(?:re)$`), so a bad regex is a parse error with its position.
+    Every node owns its children and strings; fw_promql_expr_destroy() frees the tree.
+*/
+#ifndef FW_PROMQL_AST_H
+#define FW_PROMQL_AST_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fw_promql.h"
+
+typedef enum {
+    FW_PQ_SCALAR,
+    FW_PQ_VECTOR, // instant vector
+    FW_PQ_MATRIX, // range vector
+    FW_PQ_STRING,
+} fw_pq_type_t;
+
+typedef enum {
+    FW_PQ_NUMBER,   // num
+    FW_PQ_STR,      // str
+    FW_PQ_SELECTOR, // instant or range selector: matchers, range_ms (0: instant), offset_ms
+    FW_PQ_CALL,     // func(args...)
+    FW_PQ_AGG,      // op [by|without (grouping)] ([param,] arg)
+    FW_PQ_BINARY,   // lhs op rhs, with modifiers
+    FW_PQ_NEG,      // -arg
+    FW_PQ_PAREN,    // (arg)
+} fw_pq_kind_t;
+
+typedef enum {
+    FW_PQ_MATCH_EQ,  // =
+    FW_PQ_MATCH_NE,  // !=
+    FW_PQ_MATCH_RE,  // =~
+    FW_PQ_MATCH_NRE, // !~
+} fw_pq_match_op_t;
+
+struct fw_pq_matcher {
+    char *name;       // owned
+    char *value;      // owned: the literal value or the regex source
+    fw_pq_match_op_t op;
+    pcre2_code *re;   // owned: compiled ^(?:value)$ for RE/NRE, NULL otherwise
+};
+
+typedef enum {
+    // arithmetic
+    FW_PQ_ADD, FW_PQ_SUB, FW_PQ_MUL, FW_PQ_DIV, FW_PQ_MOD, FW_PQ_POW, FW_PQ_ATAN2,
+    // comparison
+    FW_PQ_EQL, FW_PQ_NEQ, FW_PQ_GTR, FW_PQ_LSS, FW_PQ_GTE, FW_PQ_LTE,
+    // set
+    FW_PQ_AND, FW_PQ_OR, FW_PQ_UNLESS,
+} fw_pq_binop_t;
+
+typedef enum {
+    FW_PQ_AGG_SUM, FW_PQ_AGG_AVG, FW_PQ_AGG_MIN, FW_PQ_AGG_MAX, FW_PQ_AGG_COUNT,
+    FW_PQ_AGG_GROUP, FW_PQ_AGG_STDDEV, FW_PQ_AGG_STDVAR, FW_PQ_AGG_TOPK, FW_PQ_AGG_BOTTOMK,
+    FW_PQ_AGG_QUANTILE,
+} fw_pq_aggop_t;
+
+typedef enum {
+    FW_PQ_CARD_ONE_TO_ONE,
+    FW_PQ_CARD_MANY_TO_ONE,  // group_left
+    FW_PQ_CARD_ONE_TO_MANY,  // group_right
+    FW_PQ_CARD_MANY_TO_MANY, // set operators
+} fw_pq_card_t;
+
+// The functions the evaluator implements; the parser knows their signatures.
+typedef enum {
+    FW_PQ_FN_ABS, FW_PQ_FN_CEIL, FW_PQ_FN_FLOOR, FW_PQ_FN_SQRT, FW_PQ_FN_EXP, FW_PQ_FN_LN,
+    FW_PQ_FN_LOG2, FW_PQ_FN_LOG10, FW_PQ_FN_ROUND, FW_PQ_FN_CLAMP, FW_PQ_FN_CLAMP_MIN,
+    FW_PQ_FN_CLAMP_MAX, FW_PQ_FN_TIME, FW_PQ_FN_VECTOR, FW_PQ_FN_SCALAR, FW_PQ_FN_TIMESTAMP,
+    FW_PQ_FN_RATE, FW_PQ_FN_IRATE, FW_PQ_FN_INCREASE, FW_PQ_FN_DELTA, FW_PQ_FN_IDELTA,
+    FW_PQ_FN_CHANGES, FW_PQ_FN_RESETS, FW_PQ_FN_AVG_OVER_TIME, FW_PQ_FN_MIN_OVER_TIME,
+    FW_PQ_FN_MAX_OVER_TIME, FW_PQ_FN_SUM_OVER_TIME, FW_PQ_FN_COUNT_OVER_TIME,
+    FW_PQ_FN_LAST_OVER_TIME, FW_PQ_FN_PRESENT_OVER_TIME, FW_PQ_FN_ABSENT, FW_PQ_FN_SGN,
+    FW_PQ_FN_DERIV,
+} fw_pq_func_t;
+
+struct fw_promql_expr {
+    fw_pq_kind_t kind;
+    fw_pq_type_t type; // value type this node produces
+    int pos;           // 0-based byte offset of the node's first token
+
+    double num;        // NUMBER
+    char *str;         // owned; STR
+
+    // SELECTOR
+    char *metric;                   // owned; NULL when only matchers were given
+    struct fw_pq_matcher *matchers; // owned; includes __name__="metric" when named
+    size_t n_matchers;
+    int64_t range_ms;  // > 0 for a range selector
+    int64_t offset_ms;
+
+    // CALL
+    fw_pq_func_t func;
+    const char *func_name; // borrowed literal
+
+    // AGG and BINARY: grouping / matching labels
+    char **labels;          // owned
+    size_t n_labels;
+    bool without;           // AGG: without (...) instead of by (...)
+    fw_pq_aggop_t agg;
+    struct fw_promql_expr *param; // owned; AGG: topk/bottomk/quantile parameter
+
+    // BINARY
+    fw_pq_binop_t op;
+    bool return_bool;
+    bool on;                // matching labels are on(...) rather than ignoring(...)
+    bool has_matching;      // on(...) or ignoring(...) was written
+    fw_pq_card_t card;
+    char **include;         // owned; group_left(...) / group_right(...) labels
+    size_t n_include;
+
+    // children: CALL args; AGG args[0]; BINARY args[0] lhs, args[1] rhs; NEG/PAREN args[0]
+    struct fw_promql_expr **args; // owned
+    size_t n_args;
+};
+
+// Name of a binary operator / aggregation as written in PromQL ("+", "and", "sum").
+const char *fw_promql_binop_str(fw_pq_binop_t op);
+const char *fw_promql_aggop_str(fw_pq_aggop_t op);
+bool fw_promql_binop_is_comparison(fw_pq_binop_t op);
+bool fw_promql_binop_is_set(fw_pq_binop_t op);
+// Does the matcher accept value (an absent label is the empty string)?
+bool fw_promql_matcher_matches(const struct fw_pq_matcher *m, const char *value);
+// Render the tree back as PromQL text (for logs and tests). The caller frees the result.
+char *fw_promql_format(const fw_promql_expr_t *e);
+
+#endif

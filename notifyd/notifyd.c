@@ -1,0 +1,278 @@
+/*  notifyd.c — the notifyd daemon class: PULL NOTIFY, hand deliveries to the actor,
+    publish outcomes.
+
+    One zloop: s_on_notify reads the PULL socket, s_on_result reads the delivery actor's
+    pipe, s_on_housekeeping (1 Hz) handles SIGHUP and /-/reload (a new config restarts the
+    actor; deliveries in flight at that moment are abandoned and logged as such). Pending
+    deliveries are kept by id so a success can be re-published with its webhook_config.
+*/
+#include <czmq.h>
+#include <string.h>
+
+#include "fw_http.h"
+#include "fw_log.h"
+#include "fw_mem.h"
+#include "fw_metrics.h"
+#include "fw_msg.h"
+#include "notifyd.h"
+#include "notifyd_webhook.h"
+
+struct notifyd {
+    const struct notifyd_opts *opts; // borrowed
+    struct notifyd_cfg *cfg;         // owned
+    zsock_t *pull, *pub;             // owned
+    notifyd_webhook_t *webhook;      // owned
+    zloop_t *loop;                   // owned
+    fw_metrics_t *metrics;           // owned
+    fw_http_t *http;                 // owned
+    zhashx_t *pending;               // owned: id text -> json_t * (NOTIFY body to publish)
+    uint64_t next_id;
+};
+
+char *
+notifyd_prepare_body(const json_t *payload, const json_t *webhook_config)
+{
+    const json_t *sr = json_object_get(webhook_config, "send_resolved");
+    bool send_resolved = !sr || json_is_true(sr);
+    json_int_t max_alerts = json_integer_value(json_object_get(webhook_config, "max_alerts"));
+    json_t *p = json_deep_copy(payload);
+    json_t *alerts = json_object_get(p, "alerts");
+    if (!json_is_array(alerts)) {
+        json_decref(p);
+        return NULL;
+    }
+    if (!send_resolved) {
+        json_t *firing = json_array();
+        size_t i;
+        json_t *a;
+        json_array_foreach(alerts, i, a) {
+            const char *st = json_string_value(json_object_get(a, "status"));
+            if (!st || strcmp(st, "resolved") != 0)
+                json_array_append(firing, a);
+        }
+        if (json_array_size(firing) == 0) {
+            json_decref(firing);
+            json_decref(p);
+            return NULL;
+        }
+        json_object_set_new(p, "alerts", firing); // steals
+        alerts = firing;
+    }
+    size_t n = json_array_size(alerts);
+    if (max_alerts > 0 && n > (size_t)max_alerts) {
+        while (json_array_size(alerts) > (size_t)max_alerts)
+            json_array_remove(alerts, json_array_size(alerts) - 1);
+        json_object_set_new(p, "truncatedAlerts", json_integer((json_int_t)(n - (size_t)max_alerts)));
+    }
+    char *body = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    char *out = body ? fw_strdup(body) : NULL;
+    free(body);
+    return out;
+}
+
+static void
+s_reject(notifyd_t *self, const char *type, const char *why)
+{
+    char labels[96];
+    snprintf(labels, sizeof labels, "type=\"%s\"", type);
+    fw_metrics_add(self->metrics, "fw_msg_rejected_total", labels, 1);
+    fw_warn("msg.reject", "type=%s err=%s", type, why);
+}
+
+static int
+s_on_notify(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void)loop;
+    notifyd_t *self = arg;
+    struct fw_msg *msg = NULL;
+    fw_err_t err;
+    fw_err_clear(&err);
+    if (fw_msg_recv(sock, &msg, &err) < 0) {
+        if (!zsys_interrupted)
+            s_reject(self, "unknown", err.msg);
+        return 0;
+    }
+    if (msg->type != FW_MSG_NOTIFY) {
+        s_reject(self, fw_msg_type_str(msg->type), "unexpected message type");
+        fw_msg_destroy(&msg);
+        return 0;
+    }
+    const char *receiver = json_string_value(json_object_get(msg->body, "receiver"));
+    json_t *payload = json_object_get(msg->body, "payload");
+    json_t *configs = json_object_get(msg->body, "webhook_configs");
+    size_t i;
+    json_t *wc;
+    json_array_foreach(configs, i, wc) {
+        const char *url = json_string_value(json_object_get(wc, "url"));
+        if (!url || !*url) {
+            fw_warn("notify.skip", "receiver=%s err=%s", receiver, "webhook_config without url");
+            continue;
+        }
+        char *body = notifyd_prepare_body(payload, wc);
+        if (!body)
+            continue;
+        uint64_t id = ++self->next_id;
+        char key[24];
+        snprintf(key, sizeof key, "%llu", (unsigned long long)id);
+        json_t *pubbody = json_pack("{s:s, s:[O], s:O}", "receiver", receiver, "webhook_configs",
+                                    wc, "payload", payload);
+        zhashx_insert(self->pending, key, pubbody);
+        notifyd_webhook_send(self->webhook, id, receiver, url, body);
+        free(body);
+    }
+    fw_msg_destroy(&msg);
+    return 0;
+}
+
+static int
+s_on_result(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void)loop;
+    (void)sock;
+    notifyd_t *self = arg;
+    struct notifyd_result r;
+    if (notifyd_webhook_recv(self->webhook, &r) < 0)
+        return 0;
+    char key[24];
+    snprintf(key, sizeof key, "%llu", (unsigned long long)r.id);
+    json_t *body = zhashx_lookup(self->pending, key);
+    if (r.ok) {
+        fw_info("notify.ok", "receiver=%s attempts=%d", r.receiver, r.attempts);
+        if (body) {
+            struct fw_msg *m = fw_msg_new_json(FW_MSG_NOTIFY, json_incref(body));
+            (void)fw_msg_send(&m, self->pub, NULL);
+        }
+    } else {
+        fw_warn("notify.fail", "receiver=%s reason=%s attempts=%d", r.receiver, r.reason,
+                r.attempts);
+    }
+    zhashx_delete(self->pending, key);
+    notifyd_result_clear(&r);
+    return 0;
+}
+
+static void
+s_start_webhook(notifyd_t *self)
+{
+    self->webhook = notifyd_webhook_new(self->cfg, self->metrics);
+    zloop_reader(self->loop, notifyd_webhook_sock(self->webhook), s_on_result, self);
+}
+
+static int
+s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    notifyd_t *self = arg;
+    if (fw_signal_take_hup() || fw_http_reload_requested(self->http)) {
+        struct fw_cfg_errors errs = {0};
+        struct notifyd_cfg *cfg = notifyd_cfg_load(self->opts->common.config_file, &errs);
+        char msg[512] = "";
+        if (!cfg) {
+            fw_cfg_errors_report(&errs, false);
+            if (errs.len)
+                fw_err_format(&errs.items[0], msg, sizeof msg);
+            fw_http_reload_done(self->http, -1, msg);
+        } else {
+            zloop_reader_end(self->loop, notifyd_webhook_sock(self->webhook));
+            notifyd_webhook_destroy(&self->webhook);
+            if (zhashx_size(self->pending) > 0)
+                fw_warn("notify.abandon", "count=%zu reason=%s", zhashx_size(self->pending),
+                        "reload");
+            zhashx_purge(self->pending);
+            notifyd_cfg_destroy(&self->cfg);
+            self->cfg = cfg;
+            s_start_webhook(self);
+            fw_info("config.reload", "file=%s", self->opts->common.config_file);
+            fw_http_reload_done(self->http, 0, NULL);
+        }
+    }
+    fw_metrics_set(self->metrics, "fw_notifyd_pending", "", (double)zhashx_size(self->pending));
+    return 0;
+}
+
+static void
+s_json_free(void **item)
+{
+    json_decref(*item);
+    *item = NULL;
+}
+
+static zsock_t *
+s_bind(int type, const char *ep)
+{
+    zsock_t *s = zsock_new(type);
+    if (s && zsock_attach(s, ep, true) < 0) {
+        fw_error("zmq.attach.fail", "endpoint=%s err=%s", ep, zmq_strerror(zmq_errno()));
+        zsock_destroy(&s);
+    }
+    return s;
+}
+
+notifyd_t *
+notifyd_new(const struct notifyd_opts *opts, struct notifyd_cfg **cfg_p)
+{
+    notifyd_t *self = fw_calloc(1, sizeof *self);
+    self->opts = opts;
+    self->cfg = *cfg_p;
+    *cfg_p = NULL;
+    self->pending = zhashx_new();
+    zhashx_set_destructor(self->pending, s_json_free);
+    self->metrics = fw_metrics_new();
+    fw_metrics_declare(self->metrics, "fw_msg_rejected_total", FW_METRIC_COUNTER,
+                       "Messages rejected by the codec or as unexpected, by type.");
+    fw_metrics_declare(self->metrics, "fw_notifyd_pending", FW_METRIC_GAUGE,
+                       "Deliveries queued or in flight.");
+    self->pull = s_bind(ZMQ_PULL, opts->zmq_notify);
+    self->pub = s_bind(ZMQ_PUB, opts->zmq_pub);
+    if (!self->pull || !self->pub)
+        goto fail;
+    zsock_set_sndtimeo(self->pub, 0);
+    self->http = fw_http_new("notifyd", self->metrics);
+    fw_err_t err;
+    fw_err_clear(&err);
+    if (fw_http_start(self->http, opts->common.web_listen_address, &err) < 0) {
+        fw_error("http.start.fail", "address=%s err=%s", opts->common.web_listen_address,
+                 err.msg);
+        goto fail;
+    }
+    self->loop = zloop_new();
+    zloop_reader(self->loop, self->pull, s_on_notify, self);
+    zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
+    s_start_webhook(self);
+    fw_http_set_ready(self->http, true);
+    fw_info("notifyd.start", "listen=%s notify=%s pub=%s", opts->common.web_listen_address,
+            opts->zmq_notify, opts->zmq_pub);
+    return self;
+fail:
+    notifyd_destroy(&self);
+    return NULL;
+}
+
+int
+notifyd_run(notifyd_t *self)
+{
+    int rc = zloop_start(self->loop);
+    if (zhashx_size(self->pending) > 0)
+        fw_warn("notify.abandon", "count=%zu reason=%s", zhashx_size(self->pending), "shutdown");
+    return rc == 0 || zsys_interrupted ? 0 : -1;
+}
+
+void
+notifyd_destroy(notifyd_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    notifyd_t *self = *self_p;
+    fw_http_destroy(&self->http);
+    notifyd_webhook_destroy(&self->webhook);
+    zloop_destroy(&self->loop);
+    zsock_destroy(&self->pub);
+    zsock_destroy(&self->pull);
+    zhashx_destroy(&self->pending);
+    notifyd_cfg_destroy(&self->cfg);
+    fw_metrics_destroy(&self->metrics);
+    free(self);
+    *self_p = NULL;
+}

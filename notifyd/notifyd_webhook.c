@@ -1,0 +1,318 @@
+/*  notifyd_webhook.c — the delivery actor: a queue, libcurl multi, and retry timers.
+
+    The actor's loop waits in curl_multi_wait() with the pipe's ZMQ_FD as an extra
+    descriptor and a timeout of at most 50 ms (ZMQ_FD is edge-triggered, so the pipe is
+    also drained on every pass). Jobs wait in `queue` until their next attempt time and a
+    free slot; running ones are attached to the multi handle with the job as CURLOPT_PRIVATE.
+*/
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_log.h"
+#include "fw_mem.h"
+#include "fw_time.h"
+#include "notifyd_webhook.h"
+
+struct notifyd_webhook {
+    zactor_t *actor; // owned
+};
+
+struct s_job {
+    uint64_t id;
+    char *receiver, *url, *body; // owned
+    int attempts;
+    int64_t next_at;             // mono ms of the next attempt
+    CURL *easy;                  // owned while running
+    struct curl_slist *headers;  // owned while running
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+struct s_args {
+    struct notifyd_cfg_retry retry;
+    int64_t timeout_ms, max_in_flight;
+    fw_metrics_t *metrics; // borrowed
+};
+
+static void
+s_job_free(struct s_job **jp)
+{
+    struct s_job *j = *jp;
+    if (!j)
+        return;
+    if (j->easy)
+        curl_easy_cleanup(j->easy);
+    curl_slist_free_all(j->headers);
+    free(j->receiver);
+    free(j->url);
+    free(j->body);
+    free(j);
+    *jp = NULL;
+}
+
+static size_t
+s_discard(char *ptr, size_t size, size_t n, void *arg)
+{
+    (void)ptr;
+    (void)arg;
+    return size * n;
+}
+
+static void
+s_start(CURLM *multi, struct s_job *j, const struct s_args *a)
+{
+    j->attempts++;
+    j->easy = curl_easy_init();
+    j->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(j->easy, CURLOPT_URL, j->url);
+    curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->headers);
+    curl_easy_setopt(j->easy, CURLOPT_USERAGENT, "floorwatch-notifyd/" "0.1.0");
+    curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, j->body);
+    curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(j->body));
+    curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS, (long)a->timeout_ms);
+    curl_easy_setopt(j->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, s_discard);
+    curl_easy_setopt(j->easy, CURLOPT_ERRORBUFFER, j->errbuf);
+    curl_easy_setopt(j->easy, CURLOPT_PRIVATE, j);
+    curl_multi_add_handle(multi, j->easy);
+}
+
+static int64_t
+s_backoff(const struct s_args *a, int attempts)
+{
+    double b = (double)a->retry.initial_backoff;
+    for (int i = 1; i < attempts && b < (double)a->retry.max_backoff; i++)
+        b *= 2;
+    if (b > (double)a->retry.max_backoff)
+        b = (double)a->retry.max_backoff;
+    double jitter = 0.5 + 0.5 * ((double)rand() / (double)RAND_MAX);
+    return (int64_t)(b * jitter);
+}
+
+static void
+s_report(zsock_t *pipe, const struct s_job *j, bool ok, const char *reason, const struct s_args *a)
+{
+    char labels[512];
+    if (ok) {
+        snprintf(labels, sizeof labels, "receiver=\"%s\",integration=\"webhook\"", j->receiver);
+        fw_metrics_add(a->metrics, "fw_notifyd_notifications_total", labels, 1);
+    } else {
+        snprintf(labels, sizeof labels, "receiver=\"%s\",integration=\"webhook\",reason=\"%s\"",
+                 j->receiver, reason);
+        fw_metrics_add(a->metrics, "fw_notifyd_notifications_failed_total", labels, 1);
+    }
+    zsock_send(pipe, "s8sssi", "RESULT", j->id, j->receiver, ok ? "ok" : "fail", reason,
+               j->attempts);
+}
+
+// A transfer finished: report, or schedule a retry by putting the job back on the queue.
+static void
+s_done(CURLM *multi, CURLMsg *m, zlist_t *queue, zsock_t *pipe, const struct s_args *a)
+{
+    struct s_job *j = NULL;
+    curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+    long code = 0;
+    curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+    CURLcode res = m->data.result;
+    curl_multi_remove_handle(multi, j->easy);
+    curl_easy_cleanup(j->easy);
+    j->easy = NULL;
+    curl_slist_free_all(j->headers);
+    j->headers = NULL;
+    const char *reason = "";
+    bool retry = false;
+    if (res == CURLE_OK && code >= 200 && code < 300) {
+        fw_debug("webhook.ok", "receiver=%s url=%s status=%ld attempts=%d", j->receiver, j->url,
+                 code, j->attempts);
+        s_report(pipe, j, true, "", a);
+        s_job_free(&j);
+        return;
+    }
+    if (res == CURLE_OPERATION_TIMEDOUT) {
+        reason = "timeout";
+        retry = true;
+    } else if (res != CURLE_OK) {
+        reason = "connection";
+        retry = true;
+    } else if (code == 429) {
+        reason = "http_429";
+        retry = true;
+    } else if (code >= 500) {
+        reason = "http_5xx";
+        retry = true;
+    } else {
+        reason = code >= 400 ? "http_4xx" : "http_other";
+    }
+    fw_warn("webhook.fail", "receiver=%s url=%s status=%ld err=%s attempt=%d", j->receiver,
+            j->url, code, res != CURLE_OK ? (*j->errbuf ? j->errbuf : curl_easy_strerror(res))
+                                          : reason, j->attempts);
+    if (retry && j->attempts < a->retry.max_attempts) {
+        char labels[300];
+        snprintf(labels, sizeof labels, "receiver=\"%s\"", j->receiver);
+        fw_metrics_add(a->metrics, "fw_notifyd_retries_total", labels, 1);
+        j->next_at = fw_time_mono_ms() + s_backoff(a, j->attempts);
+        zlist_append(queue, j);
+        return;
+    }
+    s_report(pipe, j, false, reason, a);
+    s_job_free(&j);
+}
+
+// Read every pending command from the pipe; returns false on $TERM.
+static bool
+s_drain_pipe(zsock_t *pipe, zlist_t *queue)
+{
+    while (zsock_events(pipe) & ZMQ_POLLIN) {
+        zmsg_t *msg = zmsg_recv(pipe);
+        if (!msg)
+            return false;
+        char *cmd = zmsg_popstr(msg);
+        bool term = cmd && strcmp(cmd, "$TERM") == 0;
+        if (cmd && strcmp(cmd, "SEND") == 0 && zmsg_size(msg) == 4) {
+            struct s_job *j = fw_calloc(1, sizeof *j);
+            char *id = zmsg_popstr(msg);
+            j->id = id ? strtoull(id, NULL, 10) : 0;
+            free(id);
+            j->receiver = zmsg_popstr(msg);
+            j->url = zmsg_popstr(msg);
+            j->body = zmsg_popstr(msg);
+            j->next_at = 0;
+            zlist_append(queue, j);
+        }
+        free(cmd);
+        zmsg_destroy(&msg);
+        if (term)
+            return false;
+    }
+    return true;
+}
+
+static void
+s_actor(zsock_t *pipe, void *arg)
+{
+    struct s_args *a = arg;
+    CURLM *multi = curl_multi_init();
+    // Few keep-alive connections per host, reused, rather than a burst of new ones: a flush
+    // of many groups must not overflow a receiver's listen backlog (SYN retries cost 1 s).
+    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
+    zlist_t *queue = zlist_new();
+    int running = 0;
+    zsock_signal(pipe, 0);
+    int fd = zsock_fd(pipe);
+    for (;;) {
+        if (!s_drain_pipe(pipe, queue))
+            break;
+        // Start due jobs while there is room.
+        int64_t now = fw_time_mono_ms(), next = now + 50;
+        size_t n = zlist_size(queue);
+        for (size_t i = 0; i < n; i++) {
+            struct s_job *j = zlist_pop(queue);
+            if (j->next_at <= now && running < a->max_in_flight) {
+                s_start(multi, j, a);
+                running++;
+            } else {
+                if (j->next_at > now && j->next_at < next)
+                    next = j->next_at;
+                zlist_append(queue, j);
+            }
+        }
+        struct curl_waitfd extra = {.fd = fd, .events = CURL_WAIT_POLLIN};
+        int wait_ms = (int)(next - now);
+        if (wait_ms < 0)
+            wait_ms = 0;
+        curl_multi_wait(multi, &extra, 1, wait_ms, NULL);
+        int still = 0;
+        curl_multi_perform(multi, &still);
+        CURLMsg *m;
+        int left;
+        while ((m = curl_multi_info_read(multi, &left))) {
+            if (m->msg != CURLMSG_DONE)
+                continue;
+            running--;
+            s_done(multi, m, queue, pipe, a);
+        }
+    }
+    // Abandon what is left: running transfers and queued jobs.
+    struct s_job *j;
+    while ((j = zlist_pop(queue)))
+        s_job_free(&j);
+    curl_multi_cleanup(multi);
+    zlist_destroy(&queue);
+    free(a);
+}
+
+notifyd_webhook_t *
+notifyd_webhook_new(const struct notifyd_cfg *cfg, fw_metrics_t *metrics)
+{
+    static bool curl_ready;
+    if (!curl_ready) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        curl_ready = true;
+    }
+    fw_metrics_declare(metrics, "fw_notifyd_notifications_total", FW_METRIC_COUNTER,
+                       "Notifications delivered, by receiver and integration.");
+    fw_metrics_declare(metrics, "fw_notifyd_notifications_failed_total", FW_METRIC_COUNTER,
+                       "Notifications that failed for good, by receiver, integration, reason.");
+    fw_metrics_declare(metrics, "fw_notifyd_retries_total", FW_METRIC_COUNTER,
+                       "Delivery attempts retried, by receiver.");
+    struct s_args *a = fw_calloc(1, sizeof *a);
+    a->retry = cfg->retry;
+    a->timeout_ms = cfg->timeout;
+    a->max_in_flight = cfg->max_in_flight;
+    a->metrics = metrics;
+    notifyd_webhook_t *self = fw_calloc(1, sizeof *self);
+    self->actor = zactor_new(s_actor, a);
+    return self;
+}
+
+void
+notifyd_webhook_destroy(notifyd_webhook_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    zactor_destroy(&(*self_p)->actor);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+int
+notifyd_webhook_send(notifyd_webhook_t *self, uint64_t id, const char *receiver,
+                     const char *url, const char *body)
+{
+    char idbuf[24];
+    snprintf(idbuf, sizeof idbuf, "%llu", (unsigned long long)id);
+    return zsock_send(self->actor, "sssss", "SEND", idbuf, receiver, url, body);
+}
+
+zsock_t *
+notifyd_webhook_sock(notifyd_webhook_t *self)
+{
+    return zactor_sock(self->actor);
+}
+
+int
+notifyd_webhook_recv(notifyd_webhook_t *self, struct notifyd_result *out)
+{
+    memset(out, 0, sizeof *out);
+    char *cmd = NULL, *ok = NULL;
+    if (zsock_recv(self->actor, "s8sssi", &cmd, &out->id, &out->receiver, &ok, &out->reason,
+                   &out->attempts) < 0)
+        return -1;
+    bool good = cmd && strcmp(cmd, "RESULT") == 0 && ok;
+    out->ok = good && strcmp(ok, "ok") == 0;
+    free(cmd);
+    free(ok);
+    if (!good) {
+        notifyd_result_clear(out);
+        return -1;
+    }
+    return 0;
+}
+
+void
+notifyd_result_clear(struct notifyd_result *r)
+{
+    free(r->receiver);
+    free(r->reason);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,52 @@
+/*  notifyd_webhook.h — webhook delivery in a zactor driving libcurl's multi interface.
+
+    The zloop thread hands each delivery (receiver, url, JSON body) to the actor and never
+    blocks. The actor POSTs with Content-Type application/json and User-Agent
+    floorwatch-notifyd/0.1.0, at most max_in_flight at once. A 2xx answer is success; a
+    5xx, a 429, a timeout or a connection error is retried with exponential backoff
+    (initial_backoff doubling up to max_backoff, times a random factor in [0.5, 1]) up to
+    max_attempts; any other 4xx fails at once. At most 8 connections per host are opened
+    and kept alive; more requests to one host queue inside libcurl. It counts into the borrowed metrics registry
+    (thread-safe):
+        fw_notifyd_notifications_total{receiver,integration="webhook"}          delivered
+        fw_notifyd_notifications_failed_total{receiver,integration="webhook",reason}
+        fw_notifyd_retries_total{receiver}
+    and reports each final outcome on the actor's pipe as a message of frames
+        "RESULT", id (uint64, zsock picture "8"), receiver, "ok"|"fail", reason, attempts ("i")
+    which notifyd_webhook_recv() reads.
+*/
+#ifndef NOTIFYD_WEBHOOK_H
+#define NOTIFYD_WEBHOOK_H
+
+#include <czmq.h>
+#include <stdint.h>
+
+#include "fw_metrics.h"
+#include "notifyd_cfg.h"
+
+typedef struct notifyd_webhook notifyd_webhook_t;
+
+struct notifyd_result {
+    uint64_t id;
+    char *receiver; // owned
+    bool ok;
+    char *reason;   // owned: "" on success; http_4xx, http_5xx, http_429, timeout, connection
+    int attempts;
+};
+
+// Start the actor with a copy of cfg's delivery settings; metrics is borrowed and must
+// outlive it.
+notifyd_webhook_t *notifyd_webhook_new(const struct notifyd_cfg *cfg, fw_metrics_t *metrics);
+// Stop the actor ($TERM; in-flight requests are abandoned) and free.
+void notifyd_webhook_destroy(notifyd_webhook_t **self_p);
+// Queue one delivery (strings copied). 0 or -1.
+int notifyd_webhook_send(notifyd_webhook_t *self, uint64_t id, const char *receiver,
+                         const char *url, const char *body);
+// The socket to poll for results (borrowed).
+zsock_t *notifyd_webhook_sock(notifyd_webhook_t *self);
+// Read one result from the actor; 0, or -1 (interrupted or malformed). Free with
+// notifyd_result_clear.
+int notifyd_webhook_recv(notifyd_webhook_t *self, struct notifyd_result *out);
+void notifyd_result_clear(struct notifyd_result *r);
+
+#endif

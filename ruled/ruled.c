@@ -1,0 +1,546 @@
+/*  ruled.c — the ruled daemon class: sockets, zloop, group timers, HTTP API, reload.
+
+    One zloop on the main thread. Each rule group has its own repeating timer at its
+    interval (plus a one-shot timer shortly after start or reload, so the first evaluation
+    does not wait a whole interval); a 1 Hz housekeeping timer handles SIGHUP and /-/reload.
+    Groups live in `slots`, one array per configuration generation, so a reload builds the
+    new groups, moves alert state over from the groups with the same file;name key, ends the
+    old timers and starts new ones in one step.
+
+    The HTTP handlers run on libmicrohttpd's threads, so they never touch groups. After
+    each evaluation the zloop thread serialises the group's /api/v1/rules object and its
+    alerts into the slot's snapshot strings under `lock`; handlers only join those strings.
+
+    Sends never block evaluation: the PUSH sockets have a zero send timeout (a full queue
+    drops the batch and counts it in fw_ruled_send_dropped_total) and a 2 s linger so
+    in-flight data is flushed at shutdown.
+*/
+#include "ruled.h"
+
+#include <czmq.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_http.h"
+#include "fw_log.h"
+#include "fw_mem.h"
+#include "fw_metrics.h"
+#include "fw_msg.h"
+#include "fw_query.h"
+#include "fw_time.h"
+#include "ruled_group.h"
+
+#define S_FIRST_EVAL_MS 500
+
+struct s_slot {
+    ruled_t *self;        // borrowed: the owner
+    ruled_group_t *group; // owned
+    int timer_id;         // repeating evaluation timer, -1 when none
+    int first_timer_id;   // one-shot first evaluation, -1 when none
+    char *rules_json;     // owned, under self->lock: the group's /api/v1/rules object
+    char *alerts_json;    // owned, under self->lock: its alerts, comma-joined, no brackets
+};
+
+struct ruled {
+    struct ruled_opts opts;   // strings borrowed from argv / flag defaults
+    struct ruled_config *cfg; // owned
+    struct s_slot *slots;     // owned
+    size_t n_slots;
+    zloop_t *loop;            // owned
+    zsock_t *push_tsdb;       // owned
+    zsock_t *push_alertd;     // owned
+    zsock_t *pub;             // owned
+    fw_query_client_t *query; // owned
+    fw_metrics_t *metrics;    // owned
+    fw_http_t *http;          // owned
+    pthread_mutex_t lock;     // guards the slots' snapshot strings and n_slots for HTTP
+};
+
+// =================================================================================
+//  Lifecycle
+// =================================================================================
+
+static void
+s_declare_metrics(fw_metrics_t *m)
+{
+    fw_metrics_declare(m, "fw_ruled_rule_evaluations_total", FW_METRIC_COUNTER,
+                       "Rule evaluations, by rule group.");
+    fw_metrics_declare(m, "fw_ruled_rule_evaluation_failures_total", FW_METRIC_COUNTER,
+                       "Rule evaluations that failed, by rule group.");
+    fw_metrics_declare(m, "fw_ruled_rule_group_last_duration_seconds", FW_METRIC_GAUGE,
+                       "Duration of the last evaluation of each rule group.");
+    fw_metrics_declare(m, "fw_ruled_rule_group_rules", FW_METRIC_GAUGE,
+                       "Rules in each rule group.");
+    fw_metrics_declare(m, "fw_ruled_alerts", FW_METRIC_GAUGE,
+                       "Active alerts, by state (pending, firing).");
+    fw_metrics_declare(m, "fw_ruled_samples_total", FW_METRIC_COUNTER,
+                       "Samples sent to tsdb (recorded series, ALERTS, staleness markers).");
+    fw_metrics_declare(m, "fw_ruled_alert_messages_total", FW_METRIC_COUNTER,
+                       "ALERTS messages sent to alertd.");
+    fw_metrics_declare(m, "fw_ruled_send_dropped_total", FW_METRIC_COUNTER,
+                       "Messages dropped because a peer's queue was full, by socket.");
+    fw_metrics_declare(m, "fw_ruled_config_last_reload_successful", FW_METRIC_GAUGE,
+                       "Whether the last configuration reload succeeded.");
+    fw_metrics_declare(m, "fw_msg_rejected_total", FW_METRIC_COUNTER,
+                       "Messages received and rejected, by type.");
+}
+
+ruled_t *
+ruled_new(const struct ruled_opts *opts, struct ruled_config **cfg_p)
+{
+    ruled_t *self = fw_calloc(1, sizeof(*self));
+    self->opts = *opts;
+    self->cfg = *cfg_p;
+    *cfg_p = NULL;
+    pthread_mutex_init(&self->lock, NULL);
+    self->metrics = fw_metrics_new();
+    s_declare_metrics(self->metrics);
+    fw_metrics_set(self->metrics, "fw_ruled_config_last_reload_successful", "", 1);
+    return self;
+}
+
+static void
+s_slots_free(struct s_slot *slots, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        ruled_group_destroy(&slots[i].group);
+        free(slots[i].rules_json);
+        free(slots[i].alerts_json);
+    }
+    free(slots);
+}
+
+void
+ruled_destroy(ruled_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    ruled_t *self = *self_p;
+    fw_http_destroy(&self->http);
+    zloop_destroy(&self->loop);
+    s_slots_free(self->slots, self->n_slots);
+    fw_query_client_destroy(&self->query);
+    zsock_destroy(&self->pub);
+    zsock_destroy(&self->push_alertd);
+    zsock_destroy(&self->push_tsdb);
+    if (self->cfg) {
+        ruled_rules_config_free(self->cfg);
+        free(self->cfg);
+    }
+    fw_metrics_destroy(&self->metrics);
+    pthread_mutex_destroy(&self->lock);
+    free(self);
+    *self_p = NULL;
+}
+
+int
+ruled_http_port(const ruled_t *self)
+{
+    return self->http ? fw_http_port(self->http) : 0;
+}
+
+// =================================================================================
+//  Groups and timers
+// =================================================================================
+
+static void
+s_snapshot(struct s_slot *slot)
+{
+    json_t *rules = ruled_group_rules_json(slot->group);
+    json_t *alerts = json_array();
+    ruled_group_alerts_json(slot->group, alerts);
+    char *r = json_dumps(rules, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    char *a = json_dumps(alerts, JSON_COMPACT);
+    json_decref(rules);
+    json_decref(alerts);
+    // Keep the array's contents only, so handlers can join groups with commas.
+    size_t alen = strlen(a);
+    memmove(a, a + 1, alen - 1);
+    a[alen - 2] = '\0';
+    pthread_mutex_lock(&slot->self->lock);
+    free(slot->rules_json);
+    free(slot->alerts_json);
+    slot->rules_json = r;
+    slot->alerts_json = a;
+    pthread_mutex_unlock(&slot->self->lock);
+}
+
+static int
+s_query(void *arg, const char *expr, int64_t t_ms, struct fw_vector *out, fw_err_t *err)
+{
+    ruled_t *self = arg;
+    return fw_query_vector(self->query, expr, t_ms, (int)self->opts.query_timeout_ms, out, err);
+}
+
+// Encode msg once and send it on push (dropped and counted when its queue is full) and pub.
+static void
+s_send(ruled_t *self, struct fw_msg **msg_p, zsock_t *push, const char *what)
+{
+    fw_err_t err = {0};
+    zmsg_t *frames = fw_msg_encode(*msg_p, &err);
+    fw_msg_destroy(msg_p);
+    if (!frames) {
+        fw_warn("msg.encode.fail", "what=%s err=%s", what, err.msg);
+        return;
+    }
+    zmsg_t *copy = zmsg_dup(frames);
+    if (push && zmsg_send(&frames, push) < 0) {
+        fw_metrics_add(self->metrics, "fw_ruled_send_dropped_total", what, 1);
+        fw_warn("send.drop", "what=%s", what);
+    }
+    zmsg_destroy(&frames);
+    if (self->pub)
+        zmsg_send(&copy, self->pub);
+    zmsg_destroy(&copy);
+}
+
+static void
+s_update_alert_gauges(ruled_t *self)
+{
+    size_t pending = 0, firing = 0;
+    for (size_t i = 0; i < self->n_slots; i++) {
+        pending += ruled_group_count_alerts(self->slots[i].group, RULED_ALERT_PENDING);
+        firing += ruled_group_count_alerts(self->slots[i].group, RULED_ALERT_FIRING);
+    }
+    fw_metrics_set(self->metrics, "fw_ruled_alerts", "state=\"pending\"", (double)pending);
+    fw_metrics_set(self->metrics, "fw_ruled_alerts", "state=\"firing\"", (double)firing);
+}
+
+// 'rule_group="file;name"' with the value escaped as the exposition format wants.
+static char *
+s_group_label(const ruled_group_t *group)
+{
+    json_t *js = json_string(ruled_group_key(group));
+    char *q = json_dumps(js, JSON_ENCODE_ANY);
+    json_decref(js);
+    char *lbl = fw_asprintf("rule_group=%s", q ? q : "\"\"");
+    free(q);
+    return lbl;
+}
+
+static int
+s_on_group(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    struct s_slot *slot = arg;
+    ruled_t *self = slot->self;
+    if (timer_id == slot->first_timer_id)
+        slot->first_timer_id = -1;
+    struct ruled_group_result res;
+    ruled_group_eval(slot->group, fw_time_now_ms(), s_query, self, &res);
+
+    char *lbl = s_group_label(slot->group);
+    json_t *rules = ruled_group_rules_json(slot->group);
+    size_t n_rules = json_array_size(json_object_get(rules, "rules"));
+    double dur = json_real_value(json_object_get(rules, "evaluationTime"));
+    json_decref(rules);
+    fw_metrics_add(self->metrics, "fw_ruled_rule_evaluations_total", lbl, (double)n_rules);
+    fw_metrics_add(self->metrics, "fw_ruled_rule_evaluation_failures_total", lbl,
+                   (double)res.rules_failed);
+    fw_metrics_set(self->metrics, "fw_ruled_rule_group_last_duration_seconds", lbl, dur);
+    free(lbl);
+
+    if (res.batch->len > 0) {
+        fw_metrics_add(self->metrics, "fw_ruled_samples_total", "",
+                       (double)fw_batch_samples(res.batch));
+        struct fw_msg *m = fw_msg_new_samples(&res.batch);
+        s_send(self, &m, self->push_tsdb, "socket=\"tsdb\"");
+    }
+    if (json_array_size(res.alerts) > 0) {
+        json_t *body = json_object();
+        json_object_set_new(body, "source", json_string("ruled"));
+        json_object_set(body, "alerts", res.alerts); // not stolen: res keeps its reference
+        struct fw_msg *m = fw_msg_new_json(FW_MSG_ALERTS, body); // steals body
+        fw_metrics_add(self->metrics, "fw_ruled_alert_messages_total", "", 1);
+        s_send(self, &m, self->push_alertd, "socket=\"alertd\"");
+    }
+    ruled_group_result_clear(&res);
+    s_snapshot(slot);
+    s_update_alert_gauges(self);
+    return 0;
+}
+
+static void
+s_timers_stop(ruled_t *self)
+{
+    for (size_t i = 0; i < self->n_slots && self->loop; i++) {
+        if (self->slots[i].timer_id >= 0)
+            zloop_timer_end(self->loop, self->slots[i].timer_id);
+        if (self->slots[i].first_timer_id >= 0)
+            zloop_timer_end(self->loop, self->slots[i].first_timer_id);
+        self->slots[i].timer_id = self->slots[i].first_timer_id = -1;
+    }
+}
+
+static void
+s_timers_start(ruled_t *self)
+{
+    for (size_t i = 0; i < self->n_slots; i++) {
+        struct s_slot *s = &self->slots[i];
+        s->timer_id =
+            zloop_timer(self->loop, (size_t)ruled_group_interval_ms(s->group), 0, s_on_group, s);
+        s->first_timer_id = zloop_timer(self->loop, S_FIRST_EVAL_MS, 1, s_on_group, s);
+    }
+}
+
+// Build the slots for cfg (borrowed); alert state moves over from old slots (may be NULL).
+static struct s_slot *
+s_slots_build(ruled_t *self, const struct ruled_config *cfg, struct s_slot *old, size_t n_old,
+              size_t *n_out)
+{
+    size_t n = 0;
+    for (size_t f = 0; f < cfg->n_files; f++)
+        n += cfg->files[f].n_groups;
+    struct s_slot *slots = fw_calloc(n ? n : 1, sizeof(*slots));
+    struct ruled_group_env env = {&cfg->prom.global.external_labels, self->opts.external_url,
+                                  cfg->prom.global.evaluation_interval_ms};
+    size_t k = 0;
+    for (size_t f = 0; f < cfg->n_files; f++) {
+        const struct ruled_rulefile *rf = &cfg->files[f];
+        for (size_t g = 0; g < rf->n_groups; g++, k++) {
+            struct s_slot *s = &slots[k];
+            s->self = self;
+            s->timer_id = s->first_timer_id = -1;
+            s->group = ruled_group_new(rf->name, &rf->groups[g], &env);
+            for (size_t o = 0; o < n_old; o++)
+                if (old[o].group &&
+                    strcmp(ruled_group_key(old[o].group), ruled_group_key(s->group)) == 0)
+                    ruled_group_take_state(s->group, old[o].group);
+            fw_info("group.load", "group=%s rules=%zu interval_ms=%lld", ruled_group_key(s->group),
+                    rf->groups[g].n_rules, (long long)ruled_group_interval_ms(s->group));
+        }
+    }
+    *n_out = n;
+    return slots;
+}
+
+static void
+s_install(ruled_t *self, struct s_slot *slots, size_t n)
+{
+    s_timers_stop(self);
+    pthread_mutex_lock(&self->lock);
+    struct s_slot *old = self->slots;
+    size_t n_old = self->n_slots;
+    self->slots = slots;
+    self->n_slots = n;
+    pthread_mutex_unlock(&self->lock);
+    s_slots_free(old, n_old);
+    for (size_t i = 0; i < n; i++) {
+        s_snapshot(&slots[i]);
+        char *lbl = s_group_label(slots[i].group);
+        json_t *rules = ruled_group_rules_json(slots[i].group);
+        fw_metrics_set(self->metrics, "fw_ruled_rule_group_rules", lbl,
+                       (double)json_array_size(json_object_get(rules, "rules")));
+        json_decref(rules);
+        free(lbl);
+    }
+    if (self->loop)
+        s_timers_start(self);
+    s_update_alert_gauges(self);
+}
+
+static int
+s_reload(ruled_t *self, char *errbuf, size_t errsize)
+{
+    struct ruled_config *cfg = fw_calloc(1, sizeof(*cfg));
+    struct fw_cfg_errors *errs = fw_calloc(1, sizeof(*errs));
+    int rc = ruled_rules_config_load(self->opts.common.config_file, cfg, errs);
+    if (rc < 0) {
+        fw_cfg_errors_report(errs, false);
+        if (errs->len > 0)
+            fw_err_format(&errs->items[0], errbuf, errsize);
+        else
+            snprintf(errbuf, errsize, "configuration error");
+        fw_error("config.reload.fail", "errors=%zu", errs->len + errs->dropped);
+        ruled_rules_config_free(cfg);
+        free(cfg);
+        free(errs);
+        fw_metrics_set(self->metrics, "fw_ruled_config_last_reload_successful", "", 0);
+        return -1;
+    }
+    free(errs);
+    size_t n = 0;
+    struct s_slot *slots = s_slots_build(self, cfg, self->slots, self->n_slots, &n);
+    struct ruled_config *old_cfg = self->cfg;
+    self->cfg = cfg;
+    s_install(self, slots, n);
+    // The old groups borrowed from the old configuration; they are gone now.
+    ruled_rules_config_free(old_cfg);
+    free(old_cfg);
+    fw_metrics_set(self->metrics, "fw_ruled_config_last_reload_successful", "", 1);
+    fw_info("config.reload", "groups=%zu", n);
+    return 0;
+}
+
+static int
+s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    ruled_t *self = arg;
+    bool hup = fw_signal_take_hup();
+    bool http = fw_http_reload_requested(self->http);
+    if (hup || http) {
+        char errbuf[512] = "";
+        int rc = s_reload(self, errbuf, sizeof(errbuf));
+        if (http)
+            fw_http_reload_done(self->http, rc, errbuf);
+    }
+    return 0;
+}
+
+// =================================================================================
+//  HTTP API (libmicrohttpd threads: snapshot strings only, under lock)
+// =================================================================================
+
+static bool
+s_rule_type_matches(json_t *rule, const char *type)
+{
+    const char *t = json_string_value(json_object_get(rule, "type"));
+    if (!type || !t)
+        return true;
+    return (strcmp(type, "alert") == 0 && strcmp(t, "alerting") == 0) ||
+           (strcmp(type, "record") == 0 && strcmp(t, "recording") == 0);
+}
+
+static int
+s_api_rules(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    ruled_t *self = arg;
+    const char *type = fw_http_arg(req, "type");
+    if (type && strcmp(type, "alert") != 0 && strcmp(type, "record") != 0) {
+        fw_http_respond(resp, 400, "application/json",
+                        "{\"status\":\"error\",\"errorType\":\"bad_data\","
+                        "\"error\":\"invalid rule type\"}");
+        return 0;
+    }
+    json_t *groups = json_array();
+    pthread_mutex_lock(&self->lock);
+    for (size_t i = 0; i < self->n_slots; i++) {
+        json_t *g =
+            self->slots[i].rules_json ? json_loads(self->slots[i].rules_json, 0, NULL) : NULL;
+        if (!g)
+            continue;
+        json_t *rules = json_object_get(g, "rules");
+        for (size_t r = json_array_size(rules); r-- > 0;)
+            if (!s_rule_type_matches(json_array_get(rules, r), type))
+                json_array_remove(rules, r);
+        if (type && json_array_size(rules) == 0)
+            json_decref(g);
+        else
+            json_array_append_new(groups, g); // steals g
+    }
+    pthread_mutex_unlock(&self->lock);
+    json_t *data = json_object();
+    json_object_set_new(data, "groups", groups); // steals groups
+    json_t *top = json_object();
+    json_object_set_new(top, "status", json_string("success"));
+    json_object_set_new(top, "data", data); // steals data
+    resp->status = 200;
+    resp->body = json_dumps(top, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    resp->content_type = "application/json";
+    json_decref(top);
+    return 0;
+}
+
+static int
+s_api_alerts(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    (void)req;
+    ruled_t *self = arg;
+    size_t cap = 64;
+    pthread_mutex_lock(&self->lock);
+    for (size_t i = 0; i < self->n_slots; i++)
+        cap += (self->slots[i].alerts_json ? strlen(self->slots[i].alerts_json) : 0) + 1;
+    char *body = fw_malloc(cap);
+    size_t len = (size_t)snprintf(body, cap, "{\"status\":\"success\",\"data\":{\"alerts\":[");
+    bool first = true;
+    for (size_t i = 0; i < self->n_slots; i++) {
+        const char *a = self->slots[i].alerts_json;
+        if (!a || !a[0])
+            continue;
+        if (!first)
+            body[len++] = ',';
+        first = false;
+        size_t n = strlen(a);
+        memcpy(body + len, a, n);
+        len += n;
+    }
+    pthread_mutex_unlock(&self->lock);
+    memcpy(body + len, "]}}", 4);
+    resp->status = 200;
+    resp->body = body;
+    resp->content_type = "application/json";
+    return 0;
+}
+
+// =================================================================================
+//  Open and run
+// =================================================================================
+
+static zsock_t *
+s_push(const char *endpoint, fw_err_t *err)
+{
+    zsock_t *s = zsock_new(ZMQ_PUSH);
+    if (!s) {
+        fw_err_set(err, "cannot create a PUSH socket");
+        return NULL;
+    }
+    zsock_set_sndtimeo(s, 0);
+    zsock_set_linger(s, 2000);
+    if (zsock_attach(s, endpoint, false) < 0) {
+        fw_err_set(err, "cannot connect to %s", endpoint);
+        zsock_destroy(&s);
+    }
+    return s;
+}
+
+int
+ruled_open(ruled_t *self, fw_err_t *err)
+{
+    const struct ruled_opts *o = &self->opts;
+    if (!(self->push_tsdb = s_push(o->tsdb_address, err)))
+        return -1;
+    if (!(self->push_alertd = s_push(o->alertd_address, err)))
+        return -1;
+    self->pub = zsock_new(ZMQ_PUB);
+    if (!self->pub || zsock_attach(self->pub, o->pub_address, true) < 0) {
+        fw_err_set(err, "cannot bind PUB to %s", o->pub_address);
+        return -1;
+    }
+    self->query = fw_query_client_new(o->query_address);
+    if (!self->query) {
+        fw_err_set(err, "cannot connect DEALER to %s", o->query_address);
+        return -1;
+    }
+    size_t n = 0;
+    struct s_slot *slots = s_slots_build(self, self->cfg, NULL, 0, &n);
+    s_install(self, slots, n);
+
+    self->http = fw_http_new("ruled", self->metrics);
+    fw_http_route(self->http, "GET,POST", "/api/v1/rules", s_api_rules, self);
+    fw_http_route(self->http, "GET,POST", "/api/v1/alerts", s_api_alerts, self);
+    if (fw_http_start(self->http, o->common.web_listen_address, err) < 0)
+        return -1;
+    fw_http_set_ready(self->http, true);
+    fw_info("ruled.start", "listen=%s port=%d groups=%zu", o->common.web_listen_address,
+            fw_http_port(self->http), self->n_slots);
+    return 0;
+}
+
+int
+ruled_run(ruled_t *self)
+{
+    self->loop = zloop_new();
+    s_timers_start(self);
+    zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
+    // A SIGHUP interrupts zmq_poll, and zloop_start returns 0 on any interruption; only
+    // SIGINT/SIGTERM (zsys_interrupted) mean stop.
+    while (zloop_start(self->loop) == 0 && !zsys_interrupted)
+        ;
+    s_timers_stop(self);
+    fw_info("ruled.stop", "groups=%zu", self->n_slots);
+    return 0;
+}

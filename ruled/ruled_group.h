@@ -1,0 +1,91 @@
+/*  ruled_group.h — one rule group at run time: its rules, their alert state, evaluation.
+
+    A group is built from a validated struct ruled_group_cfg (borrowed: the configuration
+    must outlive the group). ruled_group_eval() evaluates the rules in file order at one
+    timestamp through a query callback (fw_query_vector in the daemon, a fake in tests) and
+    returns what the daemon must send: one SAMPLES batch (recorded series, the ALERTS and
+    ALERTS_FOR_STATE series, staleness markers for series that disappeared) and the list of
+    alerts for alertd.
+
+    Alert state follows Prometheus's rules/alerting.go: a new result is pending from its
+    first evaluation (activeAt) and fires once it has been active for `for`; when its series
+    disappears a pending alert is dropped and a firing one resolves (or keeps firing for
+    keep_firing_for); resolved alerts are remembered, and sent with endsAt = resolvedAt, for
+    15 minutes. Firing alerts are sent every evaluation with startsAt = activeAt and endsAt =
+    now + 4 × max(interval, 1m), so alertd expires them if ruled goes away.
+
+    Rules see each other's results only through tsdb: samples are pushed asynchronously, so a
+    rule that reads an earlier rule's record in the same group may see the previous
+    evaluation's value (one interval late), unlike Prometheus's synchronous store.
+*/
+#ifndef RULED_GROUP_H
+#define RULED_GROUP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fw_err.h"
+#include "fw_msg.h"
+#include "fw_query.h"
+#include "ruled_rules.h"
+
+typedef struct ruled_group ruled_group_t;
+
+typedef enum { RULED_ALERT_INACTIVE, RULED_ALERT_PENDING, RULED_ALERT_FIRING } ruled_alert_state_t;
+
+// How long a resolved alert is remembered and re-sent (Prometheus's resolvedRetention).
+#define RULED_RESOLVED_RETENTION_MS (15 * 60 * 1000)
+// Prometheus's default --rules.alert.resend-delay, used for endsAt.
+#define RULED_RESEND_DELAY_MS (60 * 1000)
+
+// Evaluate expr at t_ms into out (cleared by the callee). 0, or -1 with err.
+typedef int (*ruled_query_fn)(void *arg, const char *expr, int64_t t_ms, struct fw_vector *out,
+                              fw_err_t *err);
+
+struct ruled_group_env {
+    const struct fw_labels *external_labels; // borrowed; may be NULL
+    const char *external_url;                // borrowed; for generatorURL and templates
+    int64_t default_interval_ms;             // global.evaluation_interval
+};
+
+// What one evaluation produced. The caller owns both members and frees them.
+struct ruled_group_result {
+    struct fw_batch *batch; // every sample to store (may have no series)
+    json_t *alerts;         // array of Alertmanager v2 postable alerts (may be empty)
+    size_t rules_failed;
+};
+
+// A group for cfg (borrowed) from rule file `file` (copied). env is copied (its pointers
+// stay borrowed and must outlive the group).
+ruled_group_t *ruled_group_new(const char *file, const struct ruled_group_cfg *cfg,
+                               const struct ruled_group_env *env);
+void ruled_group_destroy(ruled_group_t **self_p);
+
+// "file;name", as Prometheus's rule_group label. Borrowed for the group's life.
+const char *ruled_group_key(const ruled_group_t *self);
+int64_t ruled_group_interval_ms(const ruled_group_t *self);
+
+// Move alert state, staleness tracking and health from the rules of old that still exist
+// in self (same kind, name and labels, in order) — used on reload.
+void ruled_group_take_state(ruled_group_t *self, ruled_group_t *old);
+
+// Evaluate every rule at t_ms. A rule whose query fails (or whose result breaks the rules:
+// duplicate label sets, over the group limit) is counted in res->rules_failed and logged;
+// the others go on — except after a query timeout, when the group's remaining rules fail
+// at once with that error, so an unreachable tsdb costs one timeout per group evaluation. res is
+// filled by the callee; returns res->rules_failed.
+size_t ruled_group_eval(ruled_group_t *self, int64_t t_ms, ruled_query_fn fn, void *arg,
+                        struct ruled_group_result *res);
+void ruled_group_result_clear(struct ruled_group_result *res);
+
+// Alerts of the group in state (pending or firing).
+size_t ruled_group_count_alerts(const ruled_group_t *self, ruled_alert_state_t state);
+
+// The group as /api/v1/rules shows it (a new reference).
+json_t *ruled_group_rules_json(const ruled_group_t *self);
+// Append the group's pending and firing alerts as /api/v1/alerts shows them to array.
+void ruled_group_alerts_json(const ruled_group_t *self, json_t *array);
+
+#endif

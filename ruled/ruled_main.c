@@ -1,0 +1,72 @@
+/*  ruled_main.c — main() of ruled, the rule evaluator: flags, configuration, then the
+    daemon class (ruled.c). Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
+*/
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "fw_flags.h"
+#include "fw_log.h"
+#include "fw_mem.h"
+#include "fw_ports.h"
+#include "ruled.h"
+
+static const struct fw_flag s_flags[] = {
+    FW_FLAGS_COMMON(struct ruled_opts, common, FW_HTTP_RULED),
+    {"zmq.tsdb-address", FW_FLAG_STR, offsetof(struct ruled_opts, tsdb_address),
+     FW_ZMQ_TSDB_SAMPLES, "tsdb's samples endpoint (PUSH connects)"},
+    {"zmq.query-address", FW_FLAG_STR, offsetof(struct ruled_opts, query_address),
+     FW_ZMQ_TSDB_QUERY, "tsdb's query endpoint (DEALER connects)"},
+    {"zmq.alertd-address", FW_FLAG_STR, offsetof(struct ruled_opts, alertd_address),
+     FW_ZMQ_ALERTD_ALERTS, "alertd's alerts endpoint (PUSH connects)"},
+    {"zmq.pub-address", FW_FLAG_STR, offsetof(struct ruled_opts, pub_address), FW_ZMQ_RULED_PUB,
+     "where to publish recorded samples and alerts (PUB binds)"},
+    {"query.timeout", FW_FLAG_DURATION, offsetof(struct ruled_opts, query_timeout_ms), "10s",
+     "how long one rule's query may take"},
+    {"web.external-url", FW_FLAG_STR, offsetof(struct ruled_opts, external_url),
+     "http://127.0.0.1:9090", "URL of the query UI, for alerts' generatorURL"},
+    {NULL, FW_FLAG_STR, 0, NULL, NULL},
+};
+
+int
+main(int argc, char **argv)
+{
+    struct ruled_opts opts = {0};
+    int rc = fw_flags_parse(argc, argv, "ruled",
+                            "evaluates Prometheus recording and alerting "
+                            "rules against tsdb",
+                            s_flags, &opts);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    if (fw_flags_init_log("ruled", &opts.common) < 0)
+        return 2;
+
+    struct ruled_config *cfg = fw_calloc(1, sizeof(*cfg));
+    struct fw_cfg_errors *errs = fw_calloc(1, sizeof(*errs));
+    if (ruled_rules_config_load(opts.common.config_file, cfg, errs) < 0) {
+        fw_cfg_errors_report(errs, true);
+        ruled_rules_config_free(cfg);
+        free(cfg);
+        free(errs);
+        return 2;
+    }
+    free(errs);
+    if (opts.common.check_config) {
+        printf("configuration OK\n");
+        ruled_rules_config_free(cfg);
+        free(cfg);
+        return 0;
+    }
+
+    fw_signal_install();
+    ruled_t *ruled = ruled_new(&opts, &cfg);
+    fw_err_t err = {0};
+    if (ruled_open(ruled, &err) < 0) {
+        fw_error("ruled.open.fail", "err=%s", err.msg);
+        ruled_destroy(&ruled);
+        return 1;
+    }
+    rc = ruled_run(ruled);
+    ruled_destroy(&ruled);
+    return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,600 @@
+/*  scraper.c — the scraper daemon class.
+
+    Design: everything but the network runs on the zloop thread. Each target has a one-shot
+    zloop timer re-armed at its next due time (start + k * interval, so the cadence does not
+    drift); when it fires the target's URL goes to the fetch actor, unless the previous
+    scrape is still running. The actor answers on its pipe; the reader parses the body into
+    the reused parser, merges target labels into a borrowed-string scratch view, and fills
+    one fw_batch per scrape: the samples, stale markers for series that disappeared, and
+    the synthetic up / scrape_* series. The batch is encoded once and sent on the PUB socket
+    (drops when slow) and on the PUSH socket to tsdb (send timeout 0: when tsdb is away and
+    the high-water mark is reached, the batch is dropped and counted rather than blocking
+    the loop).
+
+    The HTTP thread reads the target list and health for /api/v1/targets under `mu`; the
+    zloop thread takes `mu` only to swap the list (reload) and to write health fields.
+*/
+#include "scraper.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_http.h"
+#include "fw_log.h"
+#include "fw_mem.h"
+#include "fw_metrics.h"
+#include "fw_msg.h"
+#include "fw_time.h"
+#include "scraper_fetch.h"
+#include "scraper_parse.h"
+#include "scraper_target.h"
+
+#define S_PUSH_HWM 1000
+#define S_PUB_HWM 1000
+#define S_PUSH_LINGER_MS 2000
+
+struct scraper {
+    const struct scraper_opts *opts; // borrowed
+    struct fw_promcfg cfg;           // owned
+    zloop_t *loop;                   // owned
+    zsock_t *push;                   // owned: SAMPLES to tsdb
+    zsock_t *pub;                    // owned: SAMPLES to taps
+    zactor_t *fetch;                 // owned
+    fw_metrics_t *metrics;           // owned
+    fw_http_t *http;                 // owned
+    scraper_parse_t *parser;         // owned
+    struct scraper_lset lset;        // owned scratch
+    pthread_mutex_t mu;              // guards targets (the array) and their health fields
+    struct scraper_target **targets; // owned
+    size_t n_targets, cap_targets;
+    uint64_t next_fetch_id;
+    uint64_t seq;
+    int64_t last_drop_log_ms;
+};
+
+static const char *const s_auto_names[] = {
+    "up", "scrape_duration_seconds", "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling", "scrape_series_added"};
+#define S_N_AUTO (sizeof(s_auto_names) / sizeof(s_auto_names[0]))
+
+// ---------------------------------------------------------------------------------------
+//  Configuration
+
+int
+scraper_config_load(const char *file, struct fw_promcfg *out, struct fw_cfg_errors *errs)
+{
+    if (file)
+        return fw_promcfg_load(file, NULL, out, errs);
+    return fw_promcfg_load("scraper.example.yml (embedded)", fw_embed_scraper_default, out, errs);
+}
+
+static void
+s_build_targets(const struct fw_promcfg *cfg, struct scraper_target ***out, size_t *n_out)
+{
+    struct scraper_target **arr = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t j = 0; j < cfg->n_scrape_configs; j++) {
+        const struct fw_scrape_config *sc = &cfg->scrape_configs[j];
+        for (size_t k = 0; k < sc->n_static_configs; k++) {
+            const struct fw_static_config *st = &sc->static_configs[k];
+            for (size_t i = 0; i < st->n_targets; i++) {
+                fw_mem_grow((void **)&arr, &cap, n + 1, sizeof(*arr));
+                arr[n++] = scraper_target_new(sc, st->targets[i], &st->labels);
+            }
+        }
+    }
+    *out = arr;
+    *n_out = n;
+}
+
+// 'name="value"' with the value escaped as in the exposition format.
+static void
+s_label_str(char *buf, size_t size, const char *name, const char *value)
+{
+    size_t w = (size_t)snprintf(buf, size, "%s=\"", name);
+    for (const char *p = value; *p && w + 4 < size; p++) {
+        if (*p == '"' || *p == '\\')
+            buf[w++] = '\\';
+        if (*p == '\n') {
+            buf[w++] = '\\';
+            buf[w++] = 'n';
+            continue;
+        }
+        buf[w++] = *p;
+    }
+    if (w + 2 <= size) {
+        buf[w++] = '"';
+        buf[w] = '\0';
+    } else {
+        buf[size - 1] = '\0';
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+//  Sending
+
+static void
+s_send_batch(scraper_t *self, struct fw_batch **batch_p)
+{
+    (*batch_p)->seq = ++self->seq;
+    size_t samples = fw_batch_samples(*batch_p);
+    struct fw_msg *msg = fw_msg_new_samples(batch_p);
+    fw_err_t err;
+    zmsg_t *frames = fw_msg_encode(msg, &err);
+    fw_msg_destroy(&msg);
+    if (!frames) {
+        fw_warn("scrape.encode.fail", "err=%s", err.msg);
+        fw_metrics_add(self->metrics, "fw_scraper_batches_dropped_total", "", 1);
+        return;
+    }
+    zmsg_t *copy = zmsg_dup(frames);
+    if (zmsg_send(&copy, self->pub) != 0)
+        zmsg_destroy(&copy);
+    if (zmsg_send(&frames, self->push) != 0) {
+        zmsg_destroy(&frames);
+        fw_metrics_add(self->metrics, "fw_scraper_batches_dropped_total", "", 1);
+        int64_t now = fw_time_mono_ms();
+        if (now - self->last_drop_log_ms > 10000) {
+            self->last_drop_log_ms = now;
+            fw_warn("samples.send.drop", "endpoint=%s reason=%s samples=%zu",
+                    self->opts->zmq_tsdb_address, "tsdb not keeping up (high-water mark)", samples);
+        }
+        return;
+    }
+    fw_metrics_add(self->metrics, "fw_scraper_batches_sent_total", "", 1);
+}
+
+static void
+s_add_auto(scraper_t *self, struct fw_batch *b, const struct scraper_target *t, size_t i, double v,
+           int64_t ts)
+{
+    struct scraper_sample s = {.name = s_auto_names[i]};
+    scraper_target_merge(&self->lset, &t->labels, false, &s);
+    fw_series_add(fw_batch_add_series(b, &self->lset.view), ts, v);
+}
+
+// ---------------------------------------------------------------------------------------
+//  Scraping
+
+static int s_on_target_timer(zloop_t *loop, int timer_id, void *arg);
+
+static void
+s_target_arm(scraper_t *self, struct scraper_target *t)
+{
+    int64_t delay = t->next_mono - fw_time_mono_ms();
+    t->timer_id = zloop_timer(self->loop, delay < 1 ? 1 : (size_t)delay, 1, s_on_target_timer, t);
+}
+
+static void
+s_target_start(scraper_t *self, struct scraper_target *t)
+{
+    t->owner = self;
+    // Spread first scrapes over the interval, each target at a stable offset (Prometheus
+    // does the same from a hash of the target).
+    uint64_t h = fw_labels_hash(&t->labels) ^ (uint64_t)t->interval_ms;
+    t->next_mono = fw_time_mono_ms() + (int64_t)(h % (uint64_t)t->interval_ms);
+    s_target_arm(self, t);
+}
+
+// Stop scraping t and send stale markers for everything it exposed.
+static void
+s_target_retire(scraper_t *self, struct scraper_target *t)
+{
+    if (t->timer_id >= 0)
+        zloop_timer_end(self->loop, t->timer_id);
+    t->timer_id = -1;
+    if (t->health == SCRAPER_HEALTH_UNKNOWN && scraper_target_series(t) == 0)
+        return;
+    struct fw_batch *b = fw_batch_new();
+    int64_t now = fw_time_now_ms();
+    size_t n = scraper_target_stale_all(t, b, now);
+    for (size_t i = 0; i < S_N_AUTO; i++)
+        s_add_auto(self, b, t, i, fw_stale_nan(), now);
+    fw_metrics_add(self->metrics, "fw_scraper_stale_markers_total", "", (double)(n + S_N_AUTO));
+    s_send_batch(self, &b);
+}
+
+static int
+s_on_target_timer(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    struct scraper_target *t = arg;
+    scraper_t *self = t->owner;
+    t->timer_id = -1;
+    int64_t now = fw_time_mono_ms();
+    if (t->inflight == 0) {
+        t->inflight = ++self->next_fetch_id;
+        t->start_ms = fw_time_now_ms();
+        if (scraper_fetch_start(self->fetch, t->inflight, t->url, t->timeout_ms) != 0) {
+            fw_warn("scrape.start.fail", "target=%s", t->url);
+            t->inflight = 0;
+        }
+    } else {
+        fw_debug("scrape.skip", "target=%s reason=%s", t->url, "previous scrape still running");
+    }
+    t->next_mono += t->interval_ms;
+    if (t->next_mono <= now)
+        t->next_mono += ((now - t->next_mono) / t->interval_ms + 1) * t->interval_ms;
+    s_target_arm(self, t);
+    return 0;
+}
+
+static void
+s_scrape_done(scraper_t *self, struct scraper_target *t, struct scraper_fetch_result *res)
+{
+    struct fw_batch *b = fw_batch_new();
+    int64_t ts = t->start_ms;
+    const char *error = res->error;
+    fw_err_t perr;
+    ssize_t n = 0;
+    size_t added = 0, stale = 0;
+    if (!error) {
+        n = scraper_parse_run(self->parser, (const char *)zframe_data(res->body),
+                              zframe_size(res->body), scraper_parse_format(res->content_type),
+                              &perr);
+        if (n < 0)
+            error = perr.msg;
+        else if (t->sample_limit > 0 && n > t->sample_limit)
+            error = "sample limit exceeded";
+    }
+    if (error) {
+        stale = scraper_target_stale_all(t, b, ts);
+        n = 0;
+    } else {
+        struct scraper_sample s;
+        for (ssize_t i = 0; i < n; i++) {
+            scraper_parse_get(self->parser, (size_t)i, &s);
+            scraper_target_merge(&self->lset, &t->labels, t->honor_labels, &s);
+            int64_t st = s.has_t && t->honor_timestamps ? s.t_ms : ts;
+            fw_series_add(fw_batch_add_series(b, &self->lset.view), st, s.v);
+            if (scraper_target_track(t, &self->lset.view))
+                added++;
+        }
+        stale = scraper_target_sweep(t, b, ts);
+    }
+    double vals[S_N_AUTO] = {error ? 0 : 1, res->duration_s, (double)n, (double)n, (double)added};
+    for (size_t i = 0; i < S_N_AUTO; i++)
+        s_add_auto(self, b, t, i, vals[i], ts);
+
+    char job[320];
+    s_label_str(job, sizeof(job), "job", t->job);
+    fw_metrics_add(self->metrics, "fw_scraper_scrapes_total", job, 1);
+    fw_metrics_add(self->metrics, "fw_scraper_samples_total", "", (double)n);
+    if (stale)
+        fw_metrics_add(self->metrics, "fw_scraper_stale_markers_total", "", (double)stale);
+    if (error) {
+        fw_metrics_add(self->metrics, "fw_scraper_scrape_failures_total", job, 1);
+        // Warn on a change of state or error, so a dead target does not flood the log.
+        if (t->health != SCRAPER_HEALTH_DOWN || strcmp(t->last_error, error) != 0)
+            fw_warn("scrape.fail", "target=%s err=%s dur_ms=%.0f", t->url, error,
+                    res->duration_s * 1000);
+        else
+            fw_debug("scrape.fail", "target=%s err=%s", t->url, error);
+    } else if (t->health == SCRAPER_HEALTH_DOWN) {
+        fw_info("scrape.recover", "target=%s samples=%zd", t->url, n);
+    }
+    pthread_mutex_lock(&self->mu);
+    t->health = error ? SCRAPER_HEALTH_DOWN : SCRAPER_HEALTH_UP;
+    snprintf(t->last_error, sizeof(t->last_error), "%s", error ? error : "");
+    t->last_scrape_ms = ts;
+    t->last_duration_s = res->duration_s;
+    pthread_mutex_unlock(&self->mu);
+    s_send_batch(self, &b);
+}
+
+static int
+s_on_fetch(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void)loop;
+    (void)reader;
+    scraper_t *self = arg;
+    struct scraper_fetch_result res;
+    if (scraper_fetch_recv(self->fetch, &res) != 0) {
+        fw_warn("scrape.actor.bad_reply", "reason=%s", "unexpected message from fetch actor");
+        return 0;
+    }
+    for (size_t i = 0; i < self->n_targets; i++) {
+        struct scraper_target *t = self->targets[i];
+        if (t->inflight == res.id) {
+            t->inflight = 0;
+            s_scrape_done(self, t, &res);
+            break;
+        }
+    } // else: the target was removed by a reload while its scrape ran
+    scraper_fetch_result_clear(&res);
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+//  Reload and housekeeping
+
+static int
+s_reload(scraper_t *self, char *errmsg, size_t size)
+{
+    struct fw_promcfg cfg;
+    struct fw_cfg_errors errs = {0};
+    if (scraper_config_load(self->opts->common.config_file, &cfg, &errs) != 0) {
+        fw_cfg_errors_report(&errs, false);
+        char buf[512];
+        snprintf(errmsg, size, "%s%s",
+                 errs.len ? fw_err_format(&errs.items[0], buf, sizeof(buf))
+                          : "invalid configuration",
+                 errs.len > 1 ? " (and more, see the log)" : "");
+        fw_promcfg_free(&cfg);
+        fw_warn("config.reload.fail", "file=%s err=%s", self->opts->common.config_file, errmsg);
+        fw_metrics_set(self->metrics, "fw_scraper_config_last_reload_successful", "", 0);
+        return -1;
+    }
+    struct scraper_target **fresh;
+    size_t n_fresh;
+    s_build_targets(&cfg, &fresh, &n_fresh);
+    size_t kept = 0;
+    for (size_t i = 0; i < n_fresh; i++) {
+        for (size_t j = 0; j < self->n_targets; j++) {
+            struct scraper_target *old = self->targets[j];
+            if (old && scraper_target_same(old, fresh[i])) {
+                scraper_target_destroy(&fresh[i]);
+                fresh[i] = old;
+                self->targets[j] = NULL;
+                kept++;
+                break;
+            }
+        }
+    }
+    pthread_mutex_lock(&self->mu);
+    struct scraper_target **old = self->targets;
+    size_t n_old = self->n_targets;
+    self->targets = fresh;
+    self->n_targets = self->cap_targets = n_fresh;
+    pthread_mutex_unlock(&self->mu);
+    for (size_t j = 0; j < n_old; j++) {
+        if (old[j]) {
+            s_target_retire(self, old[j]);
+            scraper_target_destroy(&old[j]);
+        }
+    }
+    free(old);
+    for (size_t i = 0; i < n_fresh; i++) {
+        if (!fresh[i]->owner)
+            s_target_start(self, fresh[i]);
+    }
+    fw_promcfg_free(&self->cfg);
+    self->cfg = cfg;
+    fw_metrics_set(self->metrics, "fw_scraper_config_last_reload_successful", "", 1);
+    fw_info("config.reload", "targets=%zu kept=%zu", n_fresh, kept);
+    return 0;
+}
+
+static int
+s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    scraper_t *self = arg;
+    bool hup = fw_signal_take_hup();
+    bool web = fw_http_reload_requested(self->http);
+    if (hup || web) {
+        char msg[768] = "";
+        int rc = s_reload(self, msg, sizeof(msg));
+        if (web)
+            fw_http_reload_done(self->http, rc, msg);
+    }
+    fw_metrics_set(self->metrics, "fw_scraper_targets", "", (double)self->n_targets);
+    return 0;
+}
+
+static int
+s_on_pipe(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void)loop;
+    (void)arg;
+    char *cmd = zstr_recv(reader);
+    bool term = !cmd || strcmp(cmd, "$TERM") == 0;
+    zstr_free(&cmd);
+    return term ? -1 : 0;
+}
+
+// ---------------------------------------------------------------------------------------
+//  GET /api/v1/targets
+
+static json_t *
+s_labels_json(const struct fw_labels *l)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < l->len; i++) // steals the new string
+        json_object_set_new(o, l->items[i].name, json_string(l->items[i].value));
+    return o;
+}
+
+static json_t *
+s_target_json(const struct scraper_target *t)
+{
+    static const char *const health[] = {"unknown", "up", "down"};
+    char buf[64];
+    json_t *o = json_object();
+    // Every json_object_set_new below steals the new value.
+    json_object_set_new(o, "discoveredLabels", s_labels_json(&t->discovered));
+    json_object_set_new(o, "labels", s_labels_json(&t->labels));
+    json_object_set_new(o, "scrapePool", json_string(t->job));
+    json_object_set_new(o, "scrapeUrl", json_string(t->url));
+    json_object_set_new(o, "globalUrl", json_string(t->url));
+    json_object_set_new(o, "lastError", json_string(t->last_error));
+    json_object_set_new(o, "lastScrape",
+                        json_string(t->last_scrape_ms
+                                        ? fw_time_rfc3339(t->last_scrape_ms, buf, sizeof(buf))
+                                        : "0001-01-01T00:00:00Z"));
+    json_object_set_new(o, "lastScrapeDuration", json_real(t->last_duration_s));
+    json_object_set_new(o, "health", json_string(health[t->health]));
+    json_object_set_new(o, "scrapeInterval",
+                        json_string(fw_duration_format(t->interval_ms, buf, sizeof(buf))));
+    json_object_set_new(o, "scrapeTimeout",
+                        json_string(fw_duration_format(t->timeout_ms, buf, sizeof(buf))));
+    return o;
+}
+
+static int
+s_on_api_targets(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    scraper_t *self = arg;
+    const char *state = fw_http_arg(req, "state");
+    const char *pool = fw_http_arg(req, "scrapePool");
+    bool active = !state || !*state || strcmp(state, "active") == 0 || strcmp(state, "any") == 0;
+    json_t *list = json_array();
+    pthread_mutex_lock(&self->mu);
+    for (size_t i = 0; active && i < self->n_targets; i++) {
+        const struct scraper_target *t = self->targets[i];
+        if (!pool || !*pool || strcmp(pool, t->job) == 0)
+            json_array_append_new(list, s_target_json(t)); // steals
+    }
+    pthread_mutex_unlock(&self->mu);
+    json_t *data = json_object();
+    json_object_set_new(data, "activeTargets", list);                // steals
+    json_object_set_new(data, "droppedTargets", json_array());       // steals
+    json_object_set_new(data, "droppedTargetCounts", json_object()); // steals
+    json_t *root = json_object();
+    json_object_set_new(root, "status", json_string("success")); // steals
+    json_object_set_new(root, "data", data);                     // steals
+    char *text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    if (!text)
+        return -1;
+    fw_http_respond(resp, 200, "application/json", text);
+    free(text);
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+//  Lifecycle
+
+scraper_t *
+scraper_new(const struct scraper_opts *opts)
+{
+    scraper_t *self = fw_calloc(1, sizeof(*self));
+    self->opts = opts;
+    pthread_mutex_init(&self->mu, NULL);
+    self->parser = scraper_parse_new();
+    self->metrics = fw_metrics_new();
+    fw_metrics_t *m = self->metrics;
+    fw_metrics_declare(m, "fw_scraper_scrapes_total", FW_METRIC_COUNTER, "Scrapes finished.");
+    fw_metrics_declare(m, "fw_scraper_scrape_failures_total", FW_METRIC_COUNTER,
+                       "Scrapes that failed (connection, HTTP status, timeout, parse error).");
+    fw_metrics_declare(m, "fw_scraper_samples_total", FW_METRIC_COUNTER,
+                       "Samples scraped and sent (excluding up and scrape_* series).");
+    fw_metrics_declare(m, "fw_scraper_targets", FW_METRIC_GAUGE, "Targets configured.");
+    fw_metrics_declare(m, "fw_scraper_batches_sent_total", FW_METRIC_COUNTER,
+                       "SAMPLES batches handed to the tsdb PUSH socket.");
+    fw_metrics_declare(m, "fw_scraper_batches_dropped_total", FW_METRIC_COUNTER,
+                       "SAMPLES batches dropped because tsdb was not keeping up.");
+    fw_metrics_declare(m, "fw_scraper_stale_markers_total", FW_METRIC_COUNTER,
+                       "Staleness markers sent for series that disappeared.");
+    fw_metrics_declare(m, "fw_scraper_config_last_reload_successful", FW_METRIC_GAUGE,
+                       "Whether the last configuration reload succeeded.");
+    fw_metrics_declare(m, "fw_msg_rejected_total", FW_METRIC_COUNTER,
+                       "Messages rejected by the codec, by type.");
+    fw_metrics_add(m, "fw_msg_rejected_total", "type=\"SAMPLES\"", 0);
+    fw_metrics_add(m, "fw_scraper_batches_dropped_total", "", 0);
+    fw_metrics_add(m, "fw_scraper_samples_total", "", 0);
+    fw_metrics_set(m, "fw_scraper_config_last_reload_successful", "", 1);
+    return self;
+}
+
+int
+scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
+{
+    self->cfg = *cfg;
+    memset(cfg, 0, sizeof(*cfg));
+
+    self->push = zsock_new(ZMQ_PUSH);
+    self->pub = zsock_new(ZMQ_PUB);
+    if (!self->push || !self->pub) {
+        fw_err_set(err, "cannot create ZeroMQ sockets");
+        return -1;
+    }
+    zsock_set_sndhwm(self->push, S_PUSH_HWM);
+    zsock_set_sndtimeo(self->push, 0);
+    zsock_set_linger(self->push, S_PUSH_LINGER_MS);
+    zsock_set_sndhwm(self->pub, S_PUB_HWM);
+    zsock_set_linger(self->pub, 0);
+    if (zsock_attach(self->push, self->opts->zmq_tsdb_address, false) != 0) {
+        fw_err_set(err, "cannot connect to %s", self->opts->zmq_tsdb_address);
+        return -1;
+    }
+    if (zsock_attach(self->pub, self->opts->zmq_pub_address, true) != 0) {
+        fw_err_set(err, "cannot bind %s: %s", self->opts->zmq_pub_address,
+                   zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    self->fetch = scraper_fetch_new();
+    if (!self->fetch) {
+        fw_err_set(err, "cannot start the fetch actor");
+        return -1;
+    }
+    self->http = fw_http_new("scraper", self->metrics);
+    fw_http_route(self->http, "GET", "/api/v1/targets", s_on_api_targets, self);
+    if (fw_http_start(self->http, self->opts->common.web_listen_address, err) != 0)
+        return -1;
+
+    self->loop = zloop_new();
+    zloop_reader(self->loop, (zsock_t *)self->fetch, s_on_fetch, self);
+    zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
+    s_build_targets(&self->cfg, &self->targets, &self->n_targets);
+    self->cap_targets = self->n_targets;
+    for (size_t i = 0; i < self->n_targets; i++)
+        s_target_start(self, self->targets[i]);
+    fw_metrics_set(self->metrics, "fw_scraper_targets", "", (double)self->n_targets);
+    fw_http_set_ready(self->http, true);
+    fw_info("scraper.start", "targets=%zu listen=%s push=%s pub=%s", self->n_targets,
+            self->opts->common.web_listen_address, self->opts->zmq_tsdb_address,
+            self->opts->zmq_pub_address);
+    return 0;
+}
+
+int
+scraper_run(scraper_t *self, zsock_t *pipe)
+{
+    if (!self->loop)
+        return -1;
+    if (pipe)
+        zloop_reader(self->loop, pipe, s_on_pipe, self);
+    // zloop_start() also returns 0 when a SIGHUP interrupts its poll: only SIGINT/SIGTERM
+    // (zsys_interrupted) or a handler returning -1 end the run.
+    while (zloop_start(self->loop) == 0 && !zsys_interrupted)
+        ;
+    if (pipe)
+        zloop_reader_end(self->loop, pipe);
+    fw_info("scraper.stop", "batches=%llu", (unsigned long long)self->seq);
+    return 0;
+}
+
+int
+scraper_http_port(const scraper_t *self)
+{
+    return self->http ? fw_http_port(self->http) : -1;
+}
+
+void
+scraper_destroy(scraper_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    scraper_t *self = *self_p;
+    fw_http_destroy(&self->http);
+    zloop_destroy(&self->loop);
+    scraper_fetch_destroy(&self->fetch);
+    for (size_t i = 0; i < self->n_targets; i++)
+        scraper_target_destroy(&self->targets[i]);
+    free(self->targets);
+    zsock_destroy(&self->pub);
+    zsock_destroy(&self->push);
+    scraper_lset_free(&self->lset);
+    scraper_parse_destroy(&self->parser);
+    fw_metrics_destroy(&self->metrics);
+    fw_promcfg_free(&self->cfg);
+    pthread_mutex_destroy(&self->mu);
+    free(self);
+    *self_p = NULL;
+}

@@ -1,0 +1,47 @@
+/*  scraper.h — the scraper daemon: scrapes the targets of a prometheus.yml and sends every
+    scrape as one SAMPLES batch to tsdb (PUSH) and to its taps (PUB).
+
+    The class runs one zloop: a one-shot timer per target (re-armed for the next interval),
+    a reader on the fetch actor (scraper_fetch.h) whose answers are parsed and batched on the
+    zloop thread, and the 1 Hz housekeeping timer (self-metrics, SIGHUP and /-/reload). HTTP
+    serves /metrics and a Prometheus-compatible GET /api/v1/targets.
+*/
+#ifndef SCRAPER_H
+#define SCRAPER_H
+
+#include <czmq.h>
+
+#include "fw_err.h"
+#include "fw_flags.h"
+#include "fw_promcfg.h"
+
+typedef struct scraper scraper_t;
+
+struct scraper_opts {
+    struct fw_common_opts common;
+    const char *zmq_tsdb_address; // PUSH, connect
+    const char *zmq_pub_address;  // PUB, bind
+};
+
+// The embedded default configuration (scraper/scraper.example.yml).
+extern const char fw_embed_scraper_default[];
+
+// Load the configuration from file, or the embedded default when file is NULL. out is
+// filled as by fw_promcfg_load(); 0, or -1 with errs filled (free out either way).
+int scraper_config_load(const char *file, struct fw_promcfg *out, struct fw_cfg_errors *errs);
+
+// A scraper with opts (borrowed; must outlive it). Cannot fail.
+scraper_t *scraper_new(const struct scraper_opts *opts);
+// Take the configuration (its contents move into the scraper and *cfg is zeroed), connect
+// and bind the sockets, start the fetch actor and the HTTP server. 0, or -1 with err.
+int scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err);
+// Run until SIGINT/SIGTERM, or, when pipe is not NULL (the scraper runs inside an actor),
+// until "$TERM" arrives on it. Returns 0, or -1 on a runtime failure.
+int scraper_run(scraper_t *self, zsock_t *pipe);
+// Stop, flush (the PUSH socket lingers up to 2 s) and free.
+void scraper_destroy(scraper_t **self_p);
+
+// The HTTP port actually bound (after scraper_open).
+int scraper_http_port(const scraper_t *self);
+
+#endif

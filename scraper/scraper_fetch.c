@@ -1,0 +1,401 @@
+/*  scraper_fetch.c — the HTTP fetch actor on one libcurl multi handle.
+
+    Design: the actor thread owns a CURLM in socket mode. curl tells us which sockets to
+    watch (CURLMOPT_SOCKETFUNCTION) and when to call back for timeouts
+    (CURLMOPT_TIMERFUNCTION); we keep that in a small array and run zmq_poll() over the actor
+    pipe plus those raw descriptors, so ZeroMQ and curl share one wait. Ready descriptors go
+    to curl_multi_socket_action(); finished transfers (curl_multi_info_read) are answered on
+    the pipe as "DONE" messages: id, error ("" for none), content type, duration, body. The
+    request on the pipe is "FETCH" id url timeout_ms; "$TERM" ends the actor, dropping what
+    is in flight.
+*/
+#include "scraper_fetch.h"
+
+#include <curl/curl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_flags.h"
+#include "fw_log.h"
+#include "fw_mem.h"
+#include "fw_time.h"
+
+#define S_USER_AGENT "floorwatch-scraper/" FW_VERSION
+
+struct s_xfer {
+    uint64_t id;
+    CURL *easy;                 // owned
+    struct curl_slist *headers; // owned
+    char *body;                 // owned
+    size_t len, cap;
+    bool too_big;
+    int64_t start_mono;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+struct s_sock {
+    curl_socket_t fd;
+    int what; // CURL_POLL_IN / OUT / INOUT
+};
+
+struct s_actor {
+    zsock_t *pipe;        // borrowed
+    CURLM *multi;         // owned
+    struct s_sock *socks; // owned
+    size_t n_socks, cap_socks;
+    struct s_xfer **xfers; // owned: the transfers in flight
+    size_t n_xfers, cap_xfers;
+    int64_t timer_due; // monotonic ms when curl wants a timeout call; -1: none
+    bool terminated;
+};
+
+// ---------------------------------------------------------------------------------------
+//  curl callbacks (all run on the actor thread)
+
+static size_t
+s_on_write(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct s_xfer *x = userp;
+    size_t n = size * nmemb;
+    if (x->len + n > SCRAPER_FETCH_MAX_BODY) {
+        x->too_big = true;
+        return 0; // aborts the transfer with CURLE_WRITE_ERROR
+    }
+    fw_mem_grow((void **)&x->body, &x->cap, x->len + n + 1, 1);
+    memcpy(x->body + x->len, data, n);
+    x->len += n;
+    return n;
+}
+
+static int
+s_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    (void)easy;
+    (void)socketp;
+    struct s_actor *self = userp;
+    size_t i = 0;
+    while (i < self->n_socks && self->socks[i].fd != fd)
+        i++;
+    if (what == CURL_POLL_REMOVE) {
+        if (i < self->n_socks)
+            self->socks[i] = self->socks[--self->n_socks];
+        return 0;
+    }
+    if (i == self->n_socks) {
+        fw_mem_grow((void **)&self->socks, &self->cap_socks, self->n_socks + 1,
+                    sizeof(*self->socks));
+        self->n_socks++;
+    }
+    self->socks[i].fd = fd;
+    self->socks[i].what = what;
+    return 0;
+}
+
+static int
+s_on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    struct s_actor *self = userp;
+    self->timer_due = timeout_ms < 0 ? -1 : fw_time_mono_ms() + timeout_ms;
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+
+static void
+s_xfer_destroy(struct s_xfer **x_p)
+{
+    struct s_xfer *x = *x_p;
+    if (!x)
+        return;
+    if (x->easy)
+        curl_easy_cleanup(x->easy);
+    curl_slist_free_all(x->headers);
+    free(x->body);
+    free(x);
+    *x_p = NULL;
+}
+
+static void
+s_reply(struct s_actor *self, uint64_t id, const char *error, const char *ctype, double dur_s,
+        const char *body, size_t len)
+{
+    zmsg_t *m = zmsg_new();
+    zmsg_addstr(m, "DONE");
+    zmsg_addmem(m, &id, sizeof(id));
+    zmsg_addstr(m, error ? error : "");
+    zmsg_addstr(m, ctype ? ctype : "");
+    zmsg_addstrf(m, "%.6f", dur_s);
+    zmsg_addmem(m, body, body ? len : 0);
+    zmsg_send(&m, self->pipe);
+}
+
+static void
+s_start(struct s_actor *self, uint64_t id, const char *url, int64_t timeout_ms)
+{
+    struct s_xfer *x = fw_calloc(1, sizeof(*x));
+    x->id = id;
+    x->start_mono = fw_time_mono_ms();
+    x->easy = curl_easy_init();
+    if (!x->easy) {
+        s_reply(self, id, "curl_easy_init failed", NULL, 0, NULL, 0);
+        s_xfer_destroy(&x);
+        return;
+    }
+    char hdr[96];
+    snprintf(hdr, sizeof(hdr), "X-Prometheus-Scrape-Timeout-Seconds: %g",
+             (double)timeout_ms / 1000.0);
+    x->headers = curl_slist_append(x->headers, "Accept: " SCRAPER_FETCH_ACCEPT);
+    x->headers = curl_slist_append(x->headers, hdr);
+    CURL *e = x->easy;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, S_USER_AGENT);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    // Prometheus ignores http_proxy & co. unless a job asks for a proxy; so do we.
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, s_on_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    if (curl_multi_add_handle(self->multi, e) != CURLM_OK) {
+        s_reply(self, id, "curl_multi_add_handle failed", NULL, 0, NULL, 0);
+        s_xfer_destroy(&x);
+        return;
+    }
+    fw_mem_grow((void **)&self->xfers, &self->cap_xfers, self->n_xfers + 1, sizeof(*self->xfers));
+    self->xfers[self->n_xfers++] = x;
+}
+
+static void
+s_forget(struct s_actor *self, const struct s_xfer *x)
+{
+    for (size_t i = 0; i < self->n_xfers; i++) {
+        if (self->xfers[i] == x) {
+            self->xfers[i] = self->xfers[--self->n_xfers];
+            return;
+        }
+    }
+}
+
+static void
+s_finish(struct s_actor *self, CURL *easy, CURLcode code)
+{
+    struct s_xfer *x = NULL;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
+    curl_multi_remove_handle(self->multi, easy);
+    if (!x)
+        return;
+    double dur = (double)(fw_time_mono_ms() - x->start_mono) / 1000.0;
+    long status = 0;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    char *ctype = NULL;
+    curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &ctype);
+    char err[CURL_ERROR_SIZE + 64];
+    const char *error = NULL;
+    if (x->too_big) {
+        snprintf(err, sizeof(err), "body size limit exceeded (%u bytes)", SCRAPER_FETCH_MAX_BODY);
+        error = err;
+    } else if (code != CURLE_OK) {
+        snprintf(err, sizeof(err), "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(code));
+        error = err;
+    } else if (status < 200 || status > 299) {
+        snprintf(err, sizeof(err), "server returned HTTP status %ld", status);
+        error = err;
+    }
+    s_reply(self, x->id, error, ctype, dur, error ? NULL : x->body, x->len);
+    s_forget(self, x);
+    s_xfer_destroy(&x);
+}
+
+static void
+s_drain_done(struct s_actor *self)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(self->multi, &left)) != NULL) {
+        if (msg->msg == CURLMSG_DONE)
+            s_finish(self, msg->easy_handle, msg->data.result);
+    }
+}
+
+static void
+s_on_pipe(struct s_actor *self)
+{
+    zmsg_t *m = zmsg_recv(self->pipe);
+    if (!m) {
+        self->terminated = true;
+        return;
+    }
+    char *cmd = zmsg_popstr(m);
+    if (cmd && strcmp(cmd, "$TERM") == 0) {
+        self->terminated = true;
+    } else if (cmd && strcmp(cmd, "FETCH") == 0 && zmsg_size(m) == 3) {
+        zframe_t *idf = zmsg_pop(m);
+        char *url = zmsg_popstr(m);
+        char *tmo = zmsg_popstr(m);
+        uint64_t id = 0;
+        if (zframe_size(idf) == sizeof(id))
+            memcpy(&id, zframe_data(idf), sizeof(id));
+        s_start(self, id, url, strtoll(tmo, NULL, 10));
+        zstr_free(&tmo);
+        zstr_free(&url);
+        zframe_destroy(&idf);
+    } else {
+        fw_warn("scrape.actor.bad_command", "cmd=%s", cmd);
+    }
+    zstr_free(&cmd);
+    zmsg_destroy(&m);
+}
+
+static void
+s_free_all(struct s_actor *self)
+{
+    // Transfers still running at $TERM are dropped without an answer.
+    for (size_t i = 0; i < self->n_xfers; i++) {
+        curl_multi_remove_handle(self->multi, self->xfers[i]->easy);
+        s_xfer_destroy(&self->xfers[i]);
+    }
+    self->n_xfers = 0;
+    free(self->xfers);
+}
+
+void
+scraper_fetch_actor(zsock_t *pipe, void *args)
+{
+    (void)args;
+    struct s_actor self = {.pipe = pipe, .timer_due = -1};
+    self.multi = curl_multi_init();
+    curl_multi_setopt(self.multi, CURLMOPT_SOCKETFUNCTION, s_on_socket);
+    curl_multi_setopt(self.multi, CURLMOPT_SOCKETDATA, &self);
+    curl_multi_setopt(self.multi, CURLMOPT_TIMERFUNCTION, s_on_timer);
+    curl_multi_setopt(self.multi, CURLMOPT_TIMERDATA, &self);
+    curl_multi_setopt(self.multi, CURLMOPT_MAXCONNECTS, 256L);
+    zsock_signal(pipe, 0);
+
+    zmq_pollitem_t *items = NULL;
+    size_t items_cap = 0;
+    int running = 0;
+    while (!self.terminated) {
+        size_t n = self.n_socks + 1;
+        fw_mem_grow((void **)&items, &items_cap, n, sizeof(*items));
+        items[0] = (zmq_pollitem_t){zsock_resolve(pipe), 0, ZMQ_POLLIN, 0};
+        for (size_t i = 0; i < self.n_socks; i++) {
+            short ev = 0;
+            if (self.socks[i].what & CURL_POLL_IN)
+                ev |= ZMQ_POLLIN;
+            if (self.socks[i].what & CURL_POLL_OUT)
+                ev |= ZMQ_POLLOUT;
+            items[i + 1] = (zmq_pollitem_t){NULL, self.socks[i].fd, ev, 0};
+        }
+        // Wake at least once a second even when curl has nothing scheduled.
+        long wait = 1000;
+        if (self.timer_due >= 0) {
+            int64_t d = self.timer_due - fw_time_mono_ms();
+            wait = d < 0 ? 0 : d < wait ? (long)d : wait;
+        }
+        int rc = zmq_poll(items, (int)n, wait);
+        if (rc < 0 && zmq_errno() != EINTR)
+            break;
+        for (size_t i = 1; rc > 0 && i < n; i++) {
+            int flags = 0;
+            if (items[i].revents & ZMQ_POLLIN)
+                flags |= CURL_CSELECT_IN;
+            if (items[i].revents & ZMQ_POLLOUT)
+                flags |= CURL_CSELECT_OUT;
+            if (items[i].revents & ZMQ_POLLERR)
+                flags |= CURL_CSELECT_ERR;
+            if (flags)
+                curl_multi_socket_action(self.multi, items[i].fd, flags, &running);
+        }
+        if (self.timer_due >= 0 && fw_time_mono_ms() >= self.timer_due) {
+            self.timer_due = -1;
+            curl_multi_socket_action(self.multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        }
+        s_drain_done(&self);
+        // The pipe last: a new FETCH arms curl's timer, served by the next poll.
+        while (!self.terminated && (zsock_events(pipe) & ZMQ_POLLIN))
+            s_on_pipe(&self);
+    }
+    s_free_all(&self);
+    curl_multi_cleanup(self.multi);
+    free(self.socks);
+    free(items);
+}
+
+zactor_t *
+scraper_fetch_new(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    zactor_t *actor = zactor_new(scraper_fetch_actor, NULL);
+    if (!actor)
+        curl_global_cleanup();
+    return actor;
+}
+
+void
+scraper_fetch_destroy(zactor_t **actor_p)
+{
+    if (!actor_p || !*actor_p)
+        return;
+    zactor_destroy(actor_p);
+    curl_global_cleanup();
+}
+
+int
+scraper_fetch_start(zactor_t *actor, uint64_t id, const char *url, int64_t timeout_ms)
+{
+    zmsg_t *m = zmsg_new();
+    zmsg_addstr(m, "FETCH");
+    zmsg_addmem(m, &id, sizeof(id));
+    zmsg_addstr(m, url);
+    zmsg_addstrf(m, "%" PRId64, timeout_ms);
+    return zmsg_send(&m, actor);
+}
+
+int
+scraper_fetch_recv(zactor_t *actor, struct scraper_fetch_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    zmsg_t *m = zmsg_recv(actor);
+    if (!m)
+        return -1;
+    int rc = -1;
+    char *cmd = zmsg_popstr(m);
+    if (!cmd || strcmp(cmd, "DONE") != 0 || zmsg_size(m) != 5)
+        goto out;
+    zframe_t *idf = zmsg_pop(m);
+    if (zframe_size(idf) == sizeof(out->id))
+        memcpy(&out->id, zframe_data(idf), sizeof(out->id));
+    zframe_destroy(&idf);
+    char *error = zmsg_popstr(m);
+    if (error && *error)
+        out->error = error;
+    else
+        zstr_free(&error);
+    out->content_type = zmsg_popstr(m);
+    char *dur = zmsg_popstr(m);
+    out->duration_s = dur ? strtod(dur, NULL) : 0;
+    zstr_free(&dur);
+    out->body = zmsg_pop(m);
+    rc = 0;
+out:
+    zstr_free(&cmd);
+    zmsg_destroy(&m);
+    return rc;
+}
+
+void
+scraper_fetch_result_clear(struct scraper_fetch_result *r)
+{
+    zstr_free(&r->error);
+    zstr_free(&r->content_type);
+    zframe_destroy(&r->body);
+    memset(r, 0, sizeof(*r));
+}

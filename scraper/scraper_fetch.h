@@ -1,0 +1,51 @@
+/*  scraper_fetch.h — the HTTP fetch actor: every scrape's transfer, on one libcurl multi.
+
+    A zactor owns one CURLM and drives all transfers with curl_multi_socket_action() from
+    its own zmq_poll() over the actor pipe and curl's sockets (STYLE.md "Hot paths"), so
+    scraping many targets needs one thread, never one per target, and the zloop thread
+    never blocks on the network. The zloop thread asks with scraper_fetch_start() and reads
+    each answer with scraper_fetch_recv() from a zloop reader on the actor.
+
+    Requests carry Prometheus's headers: an Accept preferring OpenMetrics then text 0.0.4,
+    Accept-Encoding (gzip, decoded by curl), X-Prometheus-Scrape-Timeout-Seconds and
+    User-Agent floorwatch-scraper/<version>. A transfer fails on a connection error, on the
+    per-request timeout, on an HTTP status other than 2xx, or when the body exceeds
+    SCRAPER_FETCH_MAX_BODY.
+*/
+#ifndef SCRAPER_FETCH_H
+#define SCRAPER_FETCH_H
+
+#include <czmq.h>
+#include <stdint.h>
+
+#define SCRAPER_FETCH_MAX_BODY (256u * 1024 * 1024)
+#define SCRAPER_FETCH_ACCEPT                                                                       \
+    "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,"             \
+    "*/*;q=0.1"
+
+struct scraper_fetch_result {
+    uint64_t id;
+    char *error;        // owned; NULL when the transfer succeeded
+    char *content_type; // owned; "" when the server sent none
+    zframe_t *body;     // owned; the (decoded) body, empty on error
+    double duration_s;  // from start to the last byte (or the failure)
+};
+
+// Start the actor (it signals once its CURLM is ready); takes a reference on libcurl's
+// global state. NULL only if czmq fails.
+zactor_t *scraper_fetch_new(void);
+// Stop the actor (transfers in flight are dropped) and release libcurl's global state.
+void scraper_fetch_destroy(zactor_t **actor_p);
+// The actor function itself (args unused), exposed for zactor_new().
+void scraper_fetch_actor(zsock_t *pipe, void *args);
+
+// Ask the actor to GET url with a timeout; the answer carries id. 0, or -1 when the
+// request could not be queued.
+int scraper_fetch_start(zactor_t *actor, uint64_t id, const char *url, int64_t timeout_ms);
+
+// Read one answer from the actor (call when it is readable). 0, or -1 when the message was
+// not an answer (out is then empty). Release out with scraper_fetch_result_clear().
+int scraper_fetch_recv(zactor_t *actor, struct scraper_fetch_result *out);
+void scraper_fetch_result_clear(struct scraper_fetch_result *r);
+
+#endif

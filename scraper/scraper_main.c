@@ -1,0 +1,64 @@
+/*  scraper_main.c — main() of the scraper daemon: flags, configuration, then the class.
+
+    Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
+*/
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "fw_cfg.h"
+#include "fw_flags.h"
+#include "fw_log.h"
+#include "fw_mem.h"
+#include "fw_ports.h"
+#include "scraper.h"
+
+static const struct fw_flag s_flags[] = {
+    FW_FLAGS_COMMON(struct scraper_opts, common, FW_HTTP_SCRAPER),
+    {"zmq.tsdb-address", FW_FLAG_STR, offsetof(struct scraper_opts, zmq_tsdb_address),
+     FW_ZMQ_TSDB_SAMPLES, "tsdb's samples endpoint (PUSH, connect)"},
+    {"zmq.pub-address", FW_FLAG_STR, offsetof(struct scraper_opts, zmq_pub_address),
+     FW_ZMQ_SCRAPER_PUB, "endpoint publishing every scraped batch (PUB, bind)"},
+    {NULL, FW_FLAG_STR, 0, NULL, NULL},
+};
+
+int
+main(int argc, char **argv)
+{
+    struct scraper_opts opts = {0};
+    int rc = fw_flags_parse(argc, argv, "scraper",
+                            "scrapes the targets of a prometheus.yml into floorwatch's tsdb",
+                            s_flags, &opts);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    if (fw_flags_init_log("scraper", &opts.common) != 0)
+        return 2;
+
+    struct fw_promcfg cfg;
+    struct fw_cfg_errors *errs = fw_calloc(1, sizeof(*errs));
+    if (scraper_config_load(opts.common.config_file, &cfg, errs) != 0) {
+        fw_cfg_errors_report(errs, true);
+        fw_promcfg_free(&cfg);
+        free(errs);
+        return 2;
+    }
+    free(errs);
+    if (opts.common.check_config) {
+        printf("configuration OK\n");
+        fw_promcfg_free(&cfg);
+        return 0;
+    }
+
+    fw_signal_install();
+    scraper_t *scraper = scraper_new(&opts);
+    fw_err_t err;
+    if (scraper_open(scraper, &cfg, &err) != 0) {
+        fw_error("scraper.start.fail", "err=%s", err.msg);
+        rc = 1;
+    } else {
+        rc = scraper_run(scraper, NULL) == 0 ? 0 : 1;
+    }
+    scraper_destroy(&scraper);
+    fw_promcfg_free(&cfg);
+    return rc;
+}

@@ -1,0 +1,552 @@
+/*  scraper_parse.c — Prometheus text exposition parser into reused buffers.
+
+    Design: a hand-written line scanner. Each line is classified (blank, comment, sample)
+    and a sample line is scanned left to right with a cursor; every error names the line
+    and the 1-based byte column where the scanner stopped. Strings go into one arena as
+    offsets (the arena may move while it grows); once the body has parsed, a last pass turns
+    the offsets into pointer arrays for scraper_parse_get(). The arena, the records and the
+    pointer arrays keep their capacity between runs, so steady-state scrapes allocate
+    nothing.
+*/
+#include "scraper_parse.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_labels.h"
+#include "fw_mem.h"
+
+struct s_label {
+    size_t name_off; // into arena
+    size_t value_off;
+};
+
+struct s_sample {
+    size_t name_off;
+    size_t label_first; // index into labels
+    size_t n_labels;
+    double v;
+    bool has_t;
+    int64_t t_ms;
+};
+
+struct scraper_parse {
+    char *arena; // owned
+    size_t arena_len, arena_cap;
+    struct s_label *labels; // owned
+    size_t labels_len, labels_cap;
+    struct s_sample *samples; // owned
+    size_t samples_len, samples_cap;
+    const char **names;  // owned array; entries borrowed from arena
+    const char **values; // owned array; entries borrowed from arena
+    size_t names_cap, values_cap;
+};
+
+// The scan state of one line.
+struct s_line {
+    const char *p; // line start
+    size_t len;    // without the line end
+    size_t pos;    // cursor
+    int lineno;
+    fw_err_t *err;
+};
+
+scraper_parse_t *
+scraper_parse_new(void)
+{
+    return fw_calloc(1, sizeof(scraper_parse_t));
+}
+
+void
+scraper_parse_destroy(scraper_parse_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    scraper_parse_t *self = *self_p;
+    free(self->values);
+    free(self->names);
+    free(self->samples);
+    free(self->labels);
+    free(self->arena);
+    free(self);
+    *self_p = NULL;
+}
+
+scraper_fmt_t
+scraper_parse_format(const char *content_type)
+{
+    if (content_type && strncmp(content_type, "application/openmetrics-text", 28) == 0)
+        return SCRAPER_FMT_OPENMETRICS;
+    return SCRAPER_FMT_TEXT;
+}
+
+// ---------------------------------------------------------------------------------------
+//  Scanning helpers
+
+static int
+s_fail(struct s_line *l, const char *what)
+{
+    int col = (int)l->pos + 1;
+    fw_err_set(l->err, "line %d: %s at column %d", l->lineno, what, col);
+    if (l->err) {
+        l->err->line = l->lineno;
+        l->err->col = col;
+    }
+    return -1;
+}
+
+static bool
+s_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static void
+s_skip_blanks(struct s_line *l)
+{
+    while (l->pos < l->len && s_blank(l->p[l->pos]))
+        l->pos++;
+}
+
+static bool
+s_at_end(const struct s_line *l)
+{
+    return l->pos >= l->len;
+}
+
+static bool
+s_name_start(char c, bool metric)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (metric && c == ':');
+}
+
+static bool
+s_name_char(char c, bool metric)
+{
+    return s_name_start(c, metric) || (c >= '0' && c <= '9');
+}
+
+// Scan a name at the cursor; returns its length (0: none there).
+static size_t
+s_scan_name(struct s_line *l, bool metric)
+{
+    size_t start = l->pos;
+    if (s_at_end(l) || !s_name_start(l->p[l->pos], metric))
+        return 0;
+    while (l->pos < l->len && s_name_char(l->p[l->pos], metric))
+        l->pos++;
+    return l->pos - start;
+}
+
+// Append n bytes and a NUL to the arena; returns the offset.
+static size_t
+s_arena_put(scraper_parse_t *self, const char *s, size_t n)
+{
+    fw_mem_grow((void **)&self->arena, &self->arena_cap, self->arena_len + n + 1, 1);
+    size_t off = self->arena_len;
+    memcpy(self->arena + off, s, n);
+    self->arena[off + n] = '\0';
+    self->arena_len += n + 1;
+    return off;
+}
+
+// A token of non-blank characters at the cursor: [*start, *start + returned length).
+static size_t
+s_scan_token(struct s_line *l, size_t *start)
+{
+    *start = l->pos;
+    while (l->pos < l->len && !s_blank(l->p[l->pos]))
+        l->pos++;
+    return l->pos - *start;
+}
+
+static bool
+s_ieq(const char *a, size_t n, const char *lit)
+{
+    if (strlen(lit) != n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = a[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c != lit[i])
+            return false;
+    }
+    return true;
+}
+
+// Parse a float as Go's strconv.ParseFloat does for exposition values: decimal or hex
+// notation, or Inf/Infinity/NaN with an optional sign, case-insensitive. 0 or -1.
+static int
+s_parse_float(const char *s, size_t n, double *out)
+{
+    char buf[128];
+    if (n == 0 || n >= sizeof(buf))
+        return -1;
+    const char *t = s;
+    size_t tn = n;
+    bool neg = false;
+    if (*t == '+' || *t == '-') {
+        neg = *t == '-';
+        t++;
+        tn--;
+    }
+    if (s_ieq(t, tn, "inf") || s_ieq(t, tn, "infinity")) {
+        *out = neg ? -INFINITY : INFINITY;
+        return 0;
+    }
+    if (s_ieq(t, tn, "nan")) {
+        *out = NAN;
+        return 0;
+    }
+    // Only digits, '.', exponent markers, signs and hex digits reach strtod, so its wider
+    // syntax ("nan(...)", leading blanks) cannot slip through.
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool ok = (c >= '0' && c <= '9') || c == '.' || c == '+' || c == '-' || c == 'e' ||
+                  c == 'E' || c == 'x' || c == 'X' || c == 'p' || c == 'P' ||
+                  (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if (!ok)
+            return -1;
+    }
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(buf, &end);
+    if (end != buf + n || end == buf)
+        return -1;
+    // Overflow to ±Inf is what Go reports as a range error: refuse it like Prometheus.
+    if (errno == ERANGE && isinf(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int
+s_parse_int64(const char *s, size_t n, int64_t *out)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (n > 0 && (s[0] == '-' || s[0] == '+')) {
+        neg = s[0] == '-';
+        i = 1;
+    }
+    if (i == n)
+        return -1;
+    uint64_t acc = 0;
+    for (; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        uint64_t d = (uint64_t)(s[i] - '0');
+        if (acc > (UINT64_MAX - d) / 10)
+            return -1;
+        acc = acc * 10 + d;
+    }
+    if (neg ? acc > (uint64_t)INT64_MAX + 1 : acc > (uint64_t)INT64_MAX)
+        return -1;
+    *out = neg ? (int64_t)(0 - acc) : (int64_t)acc;
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+//  Comments: # HELP, # TYPE, # UNIT, # EOF
+
+// Returns 0, 1 when the line is OpenMetrics' "# EOF", or -1.
+static int
+s_parse_comment(struct s_line *l, scraper_fmt_t fmt)
+{
+    l->pos++; // '#'
+    if (s_at_end(l) || !s_blank(l->p[l->pos]))
+        return 0; // "#foo": a plain comment
+    s_skip_blanks(l);
+    size_t kw_start;
+    size_t kw_len = s_scan_token(l, &kw_start);
+    const char *kw = l->p + kw_start;
+    bool help = kw_len == 4 && memcmp(kw, "HELP", 4) == 0;
+    bool type = kw_len == 4 && memcmp(kw, "TYPE", 4) == 0;
+    bool unit = fmt == SCRAPER_FMT_OPENMETRICS && kw_len == 4 && memcmp(kw, "UNIT", 4) == 0;
+    if (fmt == SCRAPER_FMT_OPENMETRICS && kw_len == 3 && memcmp(kw, "EOF", 3) == 0)
+        return 1;
+    if (!help && !type && !unit)
+        return 0;
+    if (s_at_end(l) || !s_blank(l->p[l->pos]))
+        return s_fail(l, help   ? "expected metric name after HELP"
+                         : type ? "expected metric name after TYPE"
+                                : "expected metric name after UNIT");
+    s_skip_blanks(l);
+    if (s_scan_name(l, true) == 0)
+        return s_fail(l, "invalid metric name in comment");
+    if (!s_at_end(l) && !s_blank(l->p[l->pos]))
+        return s_fail(l, "invalid metric name in comment");
+    s_skip_blanks(l);
+    if (help || unit)
+        return 0; // the docstring is free text
+    static const char *const types[] = {"counter", "gauge",   "histogram",
+                                        "summary", "untyped", NULL};
+    static const char *const om_types[] = {"unknown", "gaugehistogram", "stateset", "info", NULL};
+    size_t t_start;
+    size_t t_len = s_scan_token(l, &t_start);
+    bool ok = false;
+    for (size_t i = 0; types[i] && !ok; i++)
+        ok = strlen(types[i]) == t_len && memcmp(types[i], l->p + t_start, t_len) == 0;
+    for (size_t i = 0; om_types[i] && !ok && fmt == SCRAPER_FMT_OPENMETRICS; i++)
+        ok = strlen(om_types[i]) == t_len && memcmp(om_types[i], l->p + t_start, t_len) == 0;
+    if (!ok) {
+        l->pos = t_start;
+        return s_fail(l, "invalid metric type");
+    }
+    s_skip_blanks(l);
+    if (!s_at_end(l))
+        return s_fail(l, "unexpected text after metric type");
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+//  Samples
+
+// Scan a quoted label value (cursor on the opening quote) into the arena.
+static int
+s_parse_label_value(scraper_parse_t *self, struct s_line *l, size_t *off)
+{
+    size_t open = l->pos;
+    l->pos++;
+    size_t start = l->pos;
+    bool escaped = false;
+    for (;;) {
+        if (s_at_end(l)) {
+            l->pos = open;
+            return s_fail(l, "unterminated label value");
+        }
+        char c = l->p[l->pos];
+        if (c == '\\') {
+            escaped = true;
+            l->pos += 2;
+            if (l->pos > l->len) {
+                l->pos = open;
+                return s_fail(l, "unterminated label value");
+            }
+            continue;
+        }
+        if (c == '"')
+            break;
+        if (c == '\0')
+            return s_fail(l, "NUL byte in label value");
+        l->pos++;
+    }
+    size_t end = l->pos;
+    l->pos++; // closing quote
+    if (!fw_utf8_valid(l->p + start, end - start)) {
+        l->pos = open;
+        return s_fail(l, "invalid UTF-8 in label value");
+    }
+    if (!escaped) {
+        *off = s_arena_put(self, l->p + start, end - start);
+        return 0;
+    }
+    // Unescaped text is never longer than the escaped text.
+    fw_mem_grow((void **)&self->arena, &self->arena_cap, self->arena_len + (end - start) + 1, 1);
+    *off = self->arena_len;
+    char *w = self->arena + self->arena_len;
+    for (size_t i = start; i < end; i++) {
+        char c = l->p[i];
+        if (c == '\\' && i + 1 < end) {
+            char e = l->p[i + 1];
+            if (e == '\\' || e == '"') {
+                *w++ = e;
+                i++;
+                continue;
+            }
+            if (e == 'n') {
+                *w++ = '\n';
+                i++;
+                continue;
+            }
+        }
+        *w++ = c;
+    }
+    *w++ = '\0';
+    self->arena_len = (size_t)(w - self->arena);
+    return 0;
+}
+
+static int
+s_parse_labels(scraper_parse_t *self, struct s_line *l, struct s_sample *s)
+{
+    l->pos++; // '{'
+    for (;;) {
+        s_skip_blanks(l);
+        if (s_at_end(l))
+            return s_fail(l, "expected label name or '}'");
+        if (l->p[l->pos] == '}') {
+            l->pos++;
+            return 0;
+        }
+        size_t name_col = l->pos;
+        size_t name_len = s_scan_name(l, false);
+        if (name_len == 0)
+            return s_fail(l, "expected label name");
+        const char *name = l->p + name_col;
+        if (name_len == 8 && memcmp(name, "__name__", 8) == 0) {
+            l->pos = name_col;
+            return s_fail(l, "reserved label name \"__name__\"");
+        }
+        for (size_t i = 0; i < s->n_labels; i++) {
+            const char *prev = self->arena + self->labels[s->label_first + i].name_off;
+            if (strlen(prev) == name_len && memcmp(prev, name, name_len) == 0) {
+                l->pos = name_col;
+                return s_fail(l, "duplicate label name");
+            }
+        }
+        s_skip_blanks(l);
+        if (s_at_end(l) || l->p[l->pos] != '=')
+            return s_fail(l, "expected '=' after label name");
+        l->pos++;
+        s_skip_blanks(l);
+        if (s_at_end(l) || l->p[l->pos] != '"')
+            return s_fail(l, "expected '\"' to open label value");
+        fw_mem_grow((void **)&self->labels, &self->labels_cap, self->labels_len + 1,
+                    sizeof(*self->labels));
+        struct s_label *lab = &self->labels[self->labels_len];
+        lab->name_off = s_arena_put(self, name, name_len);
+        if (s_parse_label_value(self, l, &lab->value_off) != 0)
+            return -1;
+        self->labels_len++;
+        s->n_labels++;
+        s_skip_blanks(l);
+        if (s_at_end(l))
+            return s_fail(l, "expected ',' or '}' after label value");
+        if (l->p[l->pos] == ',') {
+            l->pos++;
+            continue;
+        }
+        if (l->p[l->pos] != '}')
+            return s_fail(l, "expected ',' or '}' after label value");
+    }
+}
+
+static int
+s_parse_sample(scraper_parse_t *self, struct s_line *l, scraper_fmt_t fmt)
+{
+    struct s_sample s = {0};
+    size_t name_start = l->pos;
+    size_t name_len = s_scan_name(l, true);
+    if (name_len == 0)
+        return s_fail(l, "expected metric name");
+    s.name_off = s_arena_put(self, l->p + name_start, name_len);
+    s.label_first = self->labels_len;
+    size_t after_name = l->pos;
+    s_skip_blanks(l);
+    if (!s_at_end(l) && l->p[l->pos] == '{') {
+        if (s_parse_labels(self, l, &s) != 0)
+            return -1;
+        s_skip_blanks(l);
+    } else if (l->pos == after_name && !s_at_end(l)) {
+        return s_fail(l, "invalid character in metric name");
+    }
+    if (s_at_end(l))
+        return s_fail(l, "expected value");
+    size_t v_start;
+    size_t v_len = s_scan_token(l, &v_start);
+    if (s_parse_float(l->p + v_start, v_len, &s.v) != 0) {
+        l->pos = v_start;
+        return s_fail(l, "invalid value");
+    }
+    s_skip_blanks(l);
+    if (!s_at_end(l) && !(fmt == SCRAPER_FMT_OPENMETRICS && l->p[l->pos] == '#')) {
+        size_t t_start;
+        size_t t_len = s_scan_token(l, &t_start);
+        if (fmt == SCRAPER_FMT_OPENMETRICS) {
+            double secs;
+            if (s_parse_float(l->p + t_start, t_len, &secs) != 0 || !isfinite(secs) ||
+                fabs(secs) > 9.2e15) {
+                l->pos = t_start;
+                return s_fail(l, "invalid timestamp");
+            }
+            s.t_ms = (int64_t)llround(secs * 1000.0);
+        } else if (s_parse_int64(l->p + t_start, t_len, &s.t_ms) != 0) {
+            l->pos = t_start;
+            return s_fail(l, "invalid timestamp");
+        }
+        s.has_t = true;
+        s_skip_blanks(l);
+    }
+    // OpenMetrics exemplars (" # {trace_id=\"..\"} 1") are not stored.
+    if (!s_at_end(l) && !(fmt == SCRAPER_FMT_OPENMETRICS && l->p[l->pos] == '#'))
+        return s_fail(l, "unexpected text after sample");
+    fw_mem_grow((void **)&self->samples, &self->samples_cap, self->samples_len + 1,
+                sizeof(*self->samples));
+    self->samples[self->samples_len++] = s;
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+
+static void
+s_reset(scraper_parse_t *self)
+{
+    self->arena_len = 0;
+    self->labels_len = 0;
+    self->samples_len = 0;
+}
+
+ssize_t
+scraper_parse_run(scraper_parse_t *self, const char *body, size_t len, scraper_fmt_t fmt,
+                  fw_err_t *err)
+{
+    s_reset(self);
+    size_t at = 0;
+    int lineno = 0;
+    while (at < len) {
+        const char *nl = memchr(body + at, '\n', len - at);
+        size_t end = nl ? (size_t)(nl - body) : len;
+        struct s_line l = {body + at, end - at, 0, ++lineno, err};
+        if (l.len > 0 && l.p[l.len - 1] == '\r')
+            l.len--;
+        at = nl ? end + 1 : len;
+        s_skip_blanks(&l);
+        if (s_at_end(&l))
+            continue;
+        int rc;
+        if (l.p[l.pos] == '#') {
+            rc = s_parse_comment(&l, fmt);
+            if (rc == 1)
+                break;
+        } else {
+            rc = s_parse_sample(self, &l, fmt);
+        }
+        if (rc != 0) {
+            s_reset(self);
+            return -1;
+        }
+    }
+    // The arena no longer moves: hand out pointers.
+    fw_mem_grow((void **)&self->names, &self->names_cap, self->labels_len + 1, sizeof(char *));
+    fw_mem_grow((void **)&self->values, &self->values_cap, self->labels_len + 1, sizeof(char *));
+    for (size_t i = 0; i < self->labels_len; i++) {
+        self->names[i] = self->arena + self->labels[i].name_off;
+        self->values[i] = self->arena + self->labels[i].value_off;
+    }
+    return (ssize_t)self->samples_len;
+}
+
+size_t
+scraper_parse_count(const scraper_parse_t *self)
+{
+    return self->samples_len;
+}
+
+void
+scraper_parse_get(scraper_parse_t *self, size_t i, struct scraper_sample *out)
+{
+    const struct s_sample *s = &self->samples[i];
+    out->name = self->arena + s->name_off;
+    out->label_names = self->names + s->label_first;
+    out->label_values = self->values + s->label_first;
+    out->n_labels = s->n_labels;
+    out->v = s->v;
+    out->has_t = s->has_t;
+    out->t_ms = s->t_ms;
+}

@@ -1,0 +1,309 @@
+/*  scraper_target.c — target construction, label merging and the staleness memory.
+
+    Design: merging builds a borrowed-string view (struct scraper_lset) so the per-sample
+    path allocates nothing once the scratch arrays have grown; the only copies are the ones
+    fw_batch_add_series() makes for the batch. The staleness memory is an open-addressing
+    hash table keyed by fw_labels_hash() of the merged set, holding owned copies (allocated
+    only for series new since the last scrape). A sweep moves the survivors into a spare
+    table of the same size, which also clears tombstones, then swaps the two.
+*/
+#include "scraper_target.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_mem.h"
+#include "fw_time.h"
+
+struct s_entry {
+    uint64_t hash;
+    struct fw_labels labels; // owned; len 0 marks a free slot
+    uint32_t gen;
+};
+
+struct scraper_seen {
+    struct s_entry *slots; // owned
+    struct s_entry *spare; // owned, same cap, all free
+    size_t cap;            // power of two
+    size_t len;
+};
+
+// ---------------------------------------------------------------------------------------
+//  Construction
+
+struct scraper_target *
+scraper_target_new(const struct fw_scrape_config *sc, const char *address,
+                   const struct fw_labels *static_labels)
+{
+    struct scraper_target *self = fw_calloc(1, sizeof(*self));
+    const char *scheme = sc->scheme ? sc->scheme : "http";
+    const char *path = sc->metrics_path ? sc->metrics_path : "/metrics";
+    self->job = fw_strdup(sc->job_name);
+    self->address = fw_strdup(address);
+    self->url = fw_asprintf("%s://%s%s%s", scheme, address, path[0] == '/' ? "" : "/", path);
+    fw_labels_set(&self->labels, "job", sc->job_name);
+    fw_labels_set(&self->labels, "instance", address);
+    for (size_t i = 0; static_labels && i < static_labels->len; i++)
+        fw_labels_set(&self->labels, static_labels->items[i].name, static_labels->items[i].value);
+    self->interval_ms = sc->scrape_interval_ms > 0 ? sc->scrape_interval_ms : 60000;
+    self->timeout_ms = sc->scrape_timeout_ms > 0 ? sc->scrape_timeout_ms : 10000;
+    if (self->timeout_ms > self->interval_ms)
+        self->timeout_ms = self->interval_ms;
+    self->sample_limit = sc->sample_limit;
+    self->honor_labels = sc->honor_labels;
+    self->honor_timestamps = sc->honor_timestamps;
+
+    char buf[32];
+    fw_labels_set(&self->discovered, "__address__", address);
+    fw_labels_set(&self->discovered, "__metrics_path__", path);
+    fw_labels_set(&self->discovered, "__scheme__", scheme);
+    fw_labels_set(&self->discovered, "__scrape_interval__",
+                  fw_duration_format(self->interval_ms, buf, sizeof(buf)));
+    fw_labels_set(&self->discovered, "__scrape_timeout__",
+                  fw_duration_format(self->timeout_ms, buf, sizeof(buf)));
+    fw_labels_set(&self->discovered, "job", sc->job_name);
+    for (size_t i = 0; static_labels && i < static_labels->len; i++)
+        fw_labels_set(&self->discovered, static_labels->items[i].name,
+                      static_labels->items[i].value);
+
+    self->timer_id = -1;
+    self->gen = 1;
+    self->seen = fw_calloc(1, sizeof(*self->seen));
+    return self;
+}
+
+static void
+s_seen_free(struct scraper_seen *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->cap; i++)
+        fw_labels_clear(&s->slots[i].labels);
+    free(s->slots);
+    free(s->spare);
+    free(s);
+}
+
+void
+scraper_target_destroy(struct scraper_target **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    struct scraper_target *self = *self_p;
+    s_seen_free(self->seen);
+    fw_labels_clear(&self->discovered);
+    fw_labels_clear(&self->labels);
+    free(self->url);
+    free(self->address);
+    free(self->job);
+    free(self);
+    *self_p = NULL;
+}
+
+bool
+scraper_target_same(const struct scraper_target *a, const struct scraper_target *b)
+{
+    return strcmp(a->job, b->job) == 0 && strcmp(a->url, b->url) == 0 &&
+           fw_labels_cmp(&a->labels, &b->labels) == 0 && a->interval_ms == b->interval_ms &&
+           a->timeout_ms == b->timeout_ms && a->sample_limit == b->sample_limit &&
+           a->honor_labels == b->honor_labels && a->honor_timestamps == b->honor_timestamps;
+}
+
+// ---------------------------------------------------------------------------------------
+//  Label merging
+
+void
+scraper_lset_free(struct scraper_lset *l)
+{
+    for (size_t i = 0; i < l->n_interned; i++)
+        free(l->interned[i]);
+    free(l->interned);
+    free(l->view.items);
+    free(l->conflicts);
+    memset(l, 0, sizeof(*l));
+}
+
+// Index of name in the view, or -(insertion point) - 1.
+static ssize_t
+s_view_find(const struct fw_labels *v, const char *name)
+{
+    size_t lo = 0, hi = v->len;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(v->items[mid].name, name);
+        if (c == 0)
+            return (ssize_t)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -(ssize_t)lo - 1;
+}
+
+// Put name=value into the view (strings borrowed), replacing an existing value.
+static void
+s_view_put(struct fw_labels *v, const char *name, const char *value)
+{
+    ssize_t at = s_view_find(v, name);
+    if (at >= 0) {
+        v->items[at].value = (char *)value;
+        return;
+    }
+    size_t pos = (size_t)(-at - 1);
+    fw_mem_grow((void **)&v->items, &v->cap, v->len + 1, sizeof(*v->items));
+    memmove(&v->items[pos + 1], &v->items[pos], (v->len - pos) * sizeof(*v->items));
+    v->items[pos].name = (char *)name;
+    v->items[pos].value = (char *)value;
+    v->len++;
+}
+
+// "exported_" + name, interned in l so it outlives this merge.
+static const char *
+s_exported(struct scraper_lset *l, const char *name)
+{
+    for (size_t i = 0; i < l->n_interned; i++) {
+        const char *s = l->interned[i];
+        if (strncmp(s, "exported_", 9) == 0 && strcmp(s + 9, name) == 0)
+            return s;
+    }
+    fw_mem_grow((void **)&l->interned, &l->cap_interned, l->n_interned + 1, sizeof(*l->interned));
+    l->interned[l->n_interned] = fw_asprintf("exported_%s", name);
+    return l->interned[l->n_interned++];
+}
+
+void
+scraper_target_merge(struct scraper_lset *out, const struct fw_labels *target_labels,
+                     bool honor_labels, const struct scraper_sample *s)
+{
+    struct fw_labels *v = &out->view;
+    v->len = 0;
+    s_view_put(v, "__name__", s->name);
+    for (size_t i = 0; i < s->n_labels; i++) {
+        if (s->label_values[i][0] != '\0')
+            s_view_put(v, s->label_names[i], s->label_values[i]);
+    }
+    size_t n_conf = 0;
+    for (size_t i = 0; i < target_labels->len; i++) {
+        const struct fw_label *t = &target_labels->items[i];
+        ssize_t at = s_view_find(v, t->name);
+        if (honor_labels) {
+            if (at < 0)
+                s_view_put(v, t->name, t->value);
+            continue;
+        }
+        if (at >= 0) {
+            fw_mem_grow((void **)&out->conflicts, &out->cap_conflicts, 2 * (n_conf + 1),
+                        sizeof(*out->conflicts));
+            out->conflicts[2 * n_conf] = t->name;
+            out->conflicts[2 * n_conf + 1] = v->items[at].value;
+            n_conf++;
+        }
+        s_view_put(v, t->name, t->value);
+    }
+    // As Prometheus's resolveConflictingExposedLabels: prefix until the name is free.
+    for (size_t i = 0; i < n_conf; i++) {
+        const char *name = s_exported(out, out->conflicts[2 * i]);
+        while (s_view_find(v, name) >= 0)
+            name = s_exported(out, name);
+        s_view_put(v, name, out->conflicts[2 * i + 1]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+//  Staleness memory
+
+static void
+s_seen_insert_moved(struct s_entry *slots, size_t cap, struct s_entry *e)
+{
+    size_t i = (size_t)e->hash & (cap - 1);
+    while (slots[i].labels.len != 0)
+        i = (i + 1) & (cap - 1);
+    slots[i] = *e;
+}
+
+static void
+s_seen_grow(struct scraper_seen *s)
+{
+    size_t cap = s->cap ? s->cap * 2 : 64;
+    struct s_entry *slots = fw_calloc(cap, sizeof(*slots));
+    for (size_t i = 0; i < s->cap; i++) {
+        if (s->slots[i].labels.len != 0)
+            s_seen_insert_moved(slots, cap, &s->slots[i]);
+    }
+    free(s->slots);
+    free(s->spare);
+    s->slots = slots;
+    s->spare = fw_calloc(cap, sizeof(*s->spare));
+    s->cap = cap;
+}
+
+bool
+scraper_target_track(struct scraper_target *self, const struct fw_labels *labels)
+{
+    struct scraper_seen *s = self->seen;
+    if ((s->len + 1) * 2 > s->cap)
+        s_seen_grow(s);
+    uint64_t h = fw_labels_hash(labels);
+    size_t i = (size_t)h & (s->cap - 1);
+    while (s->slots[i].labels.len != 0) {
+        struct s_entry *e = &s->slots[i];
+        if (e->hash == h && fw_labels_cmp(&e->labels, labels) == 0) {
+            e->gen = self->gen;
+            return false;
+        }
+        i = (i + 1) & (s->cap - 1);
+    }
+    struct s_entry *e = &s->slots[i];
+    e->hash = h;
+    fw_labels_copy(&e->labels, labels);
+    e->gen = self->gen;
+    s->len++;
+    return true;
+}
+
+static size_t
+s_sweep(struct scraper_target *self, struct fw_batch *batch, int64_t t_ms, bool all)
+{
+    struct scraper_seen *s = self->seen;
+    size_t marked = 0;
+    for (size_t i = 0; i < s->cap; i++) {
+        struct s_entry *e = &s->slots[i];
+        if (e->labels.len == 0)
+            continue;
+        if (all || e->gen != self->gen) {
+            struct fw_series *series = fw_batch_add_series(batch, &e->labels);
+            fw_series_add(series, t_ms, fw_stale_nan());
+            fw_labels_clear(&e->labels);
+            s->len--;
+            marked++;
+        } else {
+            s_seen_insert_moved(s->spare, s->cap, e);
+            e->labels = (struct fw_labels)FW_LABELS_INIT;
+        }
+    }
+    struct s_entry *tmp = s->slots;
+    s->slots = s->spare;
+    s->spare = tmp;
+    self->gen++;
+    return marked;
+}
+
+size_t
+scraper_target_sweep(struct scraper_target *self, struct fw_batch *batch, int64_t t_ms)
+{
+    return s_sweep(self, batch, t_ms, false);
+}
+
+size_t
+scraper_target_stale_all(struct scraper_target *self, struct fw_batch *batch, int64_t t_ms)
+{
+    return s_sweep(self, batch, t_ms, true);
+}
+
+size_t
+scraper_target_series(const struct scraper_target *self)
+{
+    return self->seen->len;
+}

@@ -1,0 +1,101 @@
+/*  scraper_target.h — one scrape target: its settings, labels, health and series memory.
+
+    A target is one address of one static_config of one scrape job. Its target labels are
+    `job` (the job name), `instance` (the address) and the static_config's labels, which
+    win over the first two as in Prometheus. Scraped samples get the target labels through
+    scraper_target_merge(): a clash renames the scraped label to exported_<name> (again
+    prefixed while that name is taken), unless honor_labels keeps the scraped value.
+
+    For staleness the target remembers the label sets it sent in its last successful scrape
+    (a hash table of owned copies). scraper_target_track() marks one as seen in this scrape
+    and says whether it is new; scraper_target_sweep() then emits a stale marker for every
+    remembered series that was not seen and forgets it; scraper_target_stale_all() does the
+    same for all of them (target down or removed).
+
+    Health fields are written by the zloop thread under the scraper's state mutex and read
+    by the HTTP thread under the same mutex.
+*/
+#ifndef SCRAPER_TARGET_H
+#define SCRAPER_TARGET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fw_labels.h"
+#include "fw_msg.h"
+#include "fw_promcfg.h"
+#include "scraper_parse.h"
+
+typedef enum { SCRAPER_HEALTH_UNKNOWN, SCRAPER_HEALTH_UP, SCRAPER_HEALTH_DOWN } scraper_health_t;
+
+struct scraper_seen;
+
+struct scraper_target {
+    char *job;                   // owned
+    char *address;               // owned: "host:port"
+    char *url;                   // owned: scheme://address + metrics_path
+    struct fw_labels labels;     // owned: target labels (job, instance, static labels)
+    struct fw_labels discovered; // owned: __address__, __scheme__, ... for /api/v1/targets
+    int64_t interval_ms;
+    int64_t timeout_ms;
+    int64_t sample_limit;
+    bool honor_labels;
+    bool honor_timestamps;
+
+    // scrape state, zloop thread only
+    void *owner;               // borrowed: the scraper running this target
+    int timer_id;              // -1: none
+    uint64_t inflight;         // id of the running fetch, 0: none
+    int64_t start_ms;          // wall-clock start of the running (or last) scrape
+    int64_t next_mono;         // monotonic ms of the next scrape
+    struct scraper_seen *seen; // owned
+    uint32_t gen;
+
+    // health, under the scraper's state mutex
+    scraper_health_t health;
+    char last_error[256];
+    int64_t last_scrape_ms; // 0: never
+    double last_duration_s;
+};
+
+// A target for one address of job sc with the static_config labels static_labels
+// (borrowed; may be NULL). Never NULL.
+struct scraper_target *scraper_target_new(const struct fw_scrape_config *sc, const char *address,
+                                          const struct fw_labels *static_labels);
+void scraper_target_destroy(struct scraper_target **self_p);
+
+// True when a and b scrape the same URL with the same settings and labels, so a reload
+// can keep a's state.
+bool scraper_target_same(const struct scraper_target *a, const struct scraper_target *b);
+
+// Scratch space for merging one sample's labels without allocating. `view` is a sorted
+// struct fw_labels whose items array is owned by the scratch but whose strings are
+// BORROWED (from the parser, the target and the scratch's interned names): read it, hash
+// it, copy it (fw_batch_add_series copies), but never fw_labels_set/del/clear it.
+struct scraper_lset {
+    struct fw_labels view;
+    char **interned; // owned: "exported_..." names
+    size_t n_interned, cap_interned;
+    const char **conflicts; // owned array, borrowed strings: clashing scraped pairs
+    size_t cap_conflicts;
+};
+void scraper_lset_free(struct scraper_lset *l);
+
+// Build in out->view the labels of sample s scraped from a target with target_labels:
+// __name__, the sample's labels (empty values dropped) and the target labels, with the
+// honor_labels rule above. The view lives until the next merge or until s or target_labels
+// change.
+void scraper_target_merge(struct scraper_lset *out, const struct fw_labels *target_labels,
+                          bool honor_labels, const struct scraper_sample *s);
+
+// Mark labels as sent in the current scrape; true when the series was not in the last one.
+bool scraper_target_track(struct scraper_target *self, const struct fw_labels *labels);
+// End the current scrape: add a stale marker at t_ms to batch for every remembered series
+// not tracked since the last sweep, and forget those. Returns how many were marked.
+size_t scraper_target_sweep(struct scraper_target *self, struct fw_batch *batch, int64_t t_ms);
+// Add a stale marker for every remembered series and forget them all. Returns how many.
+size_t scraper_target_stale_all(struct scraper_target *self, struct fw_batch *batch, int64_t t_ms);
+// How many series the target remembers.
+size_t scraper_target_series(const struct scraper_target *self);
+
+#endif

@@ -1,0 +1,387 @@
+/*  slod.c — the slod daemon class: sockets, zloop, evaluation timer, HTTP, reload.
+
+    One zloop on the main thread with one evaluation timer (evaluation_interval, plus a
+    one-shot soon after start and after each reload) and the 1 Hz housekeeping timer for
+    SIGHUP and /-/reload. A reload builds a new evaluator for the new configuration and
+    moves each SLO's alert state over by name.
+
+    /api/v1/slos runs on libmicrohttpd's threads and only reads a JSON snapshot string that
+    the zloop thread rebuilds after each evaluation under `lock`.
+*/
+#include "slod.h"
+
+#include <czmq.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_http.h"
+#include "fw_log.h"
+#include "fw_mem.h"
+#include "fw_metrics.h"
+#include "fw_msg.h"
+#include "fw_query.h"
+#include "fw_time.h"
+#include "slod_eval.h"
+
+#define S_FIRST_EVAL_MS 500
+
+extern const char fw_embed_slod_default[];
+
+struct slod {
+    struct slod_opts opts; // strings borrowed
+    struct slod_cfg *cfg;  // owned
+    slod_eval_t *eval;     // owned
+    zloop_t *loop;         // owned
+    int timer_id, first_timer_id;
+    zsock_t *push_tsdb;       // owned
+    zsock_t *push_alertd;     // owned
+    zsock_t *pub;             // owned
+    fw_query_client_t *query; // owned
+    fw_metrics_t *metrics;    // owned
+    fw_http_t *http;          // owned
+    pthread_mutex_t lock;     // guards snapshot
+    char *snapshot;           // owned: the /api/v1/slos body
+};
+
+int
+slod_load_config(const char *config_file, struct slod_cfg *out, struct fw_cfg_errors *errs)
+{
+    if (config_file)
+        return slod_cfg_load(config_file, NULL, out, errs);
+    return slod_cfg_load("slod.example.yml", fw_embed_slod_default, out, errs);
+}
+
+slod_t *
+slod_new(const struct slod_opts *opts, struct slod_cfg **cfg_p)
+{
+    slod_t *self = fw_calloc(1, sizeof(*self));
+    self->opts = *opts;
+    self->cfg = *cfg_p;
+    *cfg_p = NULL;
+    self->eval = slod_eval_new(self->cfg);
+    self->timer_id = self->first_timer_id = -1;
+    pthread_mutex_init(&self->lock, NULL);
+    self->snapshot = fw_strdup("{\"status\":\"success\",\"data\":{\"slos\":[]}}");
+    fw_metrics_t *m = self->metrics = fw_metrics_new();
+    fw_metrics_declare(m, "fw_slod_evaluations_total", FW_METRIC_COUNTER,
+                       "SLO evaluations, by slo.");
+    fw_metrics_declare(m, "fw_slod_evaluation_failures_total", FW_METRIC_COUNTER,
+                       "SLI queries that failed, by slo.");
+    fw_metrics_declare(m, "fw_slod_last_duration_seconds", FW_METRIC_GAUGE,
+                       "Duration of the last evaluation of all SLOs.");
+    fw_metrics_declare(m, "fw_slod_samples_total", FW_METRIC_COUNTER, "Samples sent to tsdb.");
+    fw_metrics_declare(m, "fw_slod_alerts_firing", FW_METRIC_GAUGE, "Firing burn-rate alerts.");
+    fw_metrics_declare(m, "fw_slod_send_dropped_total", FW_METRIC_COUNTER,
+                       "Messages dropped because a peer's queue was full, by socket.");
+    fw_metrics_declare(m, "fw_slod_config_last_reload_successful", FW_METRIC_GAUGE,
+                       "Whether the last configuration reload succeeded.");
+    fw_metrics_declare(m, "fw_msg_rejected_total", FW_METRIC_COUNTER,
+                       "Messages received and rejected, by type.");
+    fw_metrics_set(m, "fw_slod_config_last_reload_successful", "", 1);
+    return self;
+}
+
+void
+slod_destroy(slod_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    slod_t *self = *self_p;
+    fw_http_destroy(&self->http);
+    zloop_destroy(&self->loop);
+    fw_query_client_destroy(&self->query);
+    zsock_destroy(&self->pub);
+    zsock_destroy(&self->push_alertd);
+    zsock_destroy(&self->push_tsdb);
+    slod_eval_destroy(&self->eval);
+    if (self->cfg) {
+        slod_cfg_free(self->cfg);
+        free(self->cfg);
+    }
+    fw_metrics_destroy(&self->metrics);
+    free(self->snapshot);
+    pthread_mutex_destroy(&self->lock);
+    free(self);
+    *self_p = NULL;
+}
+
+// =================================================================================
+//  Evaluation
+// =================================================================================
+
+static int
+s_query(void *arg, const char *expr, int64_t t_ms, struct fw_vector *out, fw_err_t *err)
+{
+    slod_t *self = arg;
+    return fw_query_vector(self->query, expr, t_ms, (int)self->opts.query_timeout_ms, out, err);
+}
+
+static void
+s_send(slod_t *self, struct fw_msg **msg_p, zsock_t *push, const char *what)
+{
+    fw_err_t err = {0};
+    zmsg_t *frames = fw_msg_encode(*msg_p, &err);
+    fw_msg_destroy(msg_p);
+    if (!frames) {
+        fw_warn("msg.encode.fail", "what=%s err=%s", what, err.msg);
+        return;
+    }
+    zmsg_t *copy = zmsg_dup(frames);
+    if (push && zmsg_send(&frames, push) < 0) {
+        fw_metrics_add(self->metrics, "fw_slod_send_dropped_total", what, 1);
+        fw_warn("send.drop", "what=%s", what);
+    }
+    zmsg_destroy(&frames);
+    if (self->pub)
+        zmsg_send(&copy, self->pub);
+    zmsg_destroy(&copy);
+}
+
+static char *
+s_slo_label(const char *name)
+{
+    json_t *js = json_string(name);
+    char *q = json_dumps(js, JSON_ENCODE_ANY);
+    json_decref(js);
+    char *lbl = fw_asprintf("slo=%s", q ? q : "\"\"");
+    free(q);
+    return lbl;
+}
+
+// The /api/v1/slos body from one evaluation's series.
+static char *
+s_build_snapshot(const slod_t *self, const struct fw_batch *batch)
+{
+    json_t *slos = json_array();
+    for (size_t i = 0; i < self->cfg->n_slos; i++) {
+        const struct slod_slo_cfg *s = &self->cfg->slos[i];
+        json_t *o = json_object(), *windows = json_object();
+        // jansson: json_object_set_new steals each new value.
+        json_object_set_new(o, "name", json_string(s->name));
+        json_object_set_new(o, "service", json_string(s->service));
+        json_object_set_new(o, "objective", json_real(s->objective));
+        json_object_set_new(o, "window", json_string(s->window));
+        for (size_t j = 0; j < batch->len; j++) {
+            const struct fw_series *ser = &batch->series[j];
+            const char *slo = fw_labels_get(&ser->labels, "slo");
+            const char *name = fw_labels_get(&ser->labels, "__name__");
+            const char *win = fw_labels_get(&ser->labels, "window");
+            if (!slo || !name || strcmp(slo, s->name) != 0 || ser->len == 0)
+                continue;
+            double v = ser->samples[0].v;
+            if (strcmp(name, "slo:error_budget_remaining:ratio") == 0)
+                json_object_set_new(o, "errorBudgetRemaining", json_real(v));
+            if (!win)
+                continue;
+            json_t *w = json_object_get(windows, win);
+            if (!w) {
+                w = json_object();
+                json_object_set_new(windows, win, w);
+            }
+            json_object_set_new(w, strcmp(name, "slo:sli_ratio") == 0 ? "sli" : "burnRate",
+                                json_real(v));
+        }
+        json_object_set_new(o, "windows", windows);
+        json_object_set_new(o, "alert",
+                            json_string(slod_eval_firing(self->eval, i) ? "firing" : "inactive"));
+        json_array_append_new(slos, o);
+    }
+    json_t *top = json_pack("{s:s, s:{s:o}}", "status", "success", "data", "slos", slos);
+    char *out = json_dumps(top, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    json_decref(top);
+    return out;
+}
+
+static int
+s_on_eval(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    slod_t *self = arg;
+    if (timer_id == self->first_timer_id)
+        self->first_timer_id = -1;
+    int64_t start = fw_time_mono_ms();
+    size_t *failed = fw_calloc(self->cfg->n_slos + 1, sizeof(size_t));
+    struct slod_eval_result res;
+    slod_eval_run(self->eval, fw_time_now_ms(), s_query, self, &res, failed);
+    size_t firing = 0;
+    for (size_t i = 0; i < self->cfg->n_slos; i++) {
+        char *lbl = s_slo_label(self->cfg->slos[i].name);
+        fw_metrics_add(self->metrics, "fw_slod_evaluations_total", lbl, 1);
+        fw_metrics_add(self->metrics, "fw_slod_evaluation_failures_total", lbl, (double)failed[i]);
+        free(lbl);
+        firing += slod_eval_firing(self->eval, i);
+    }
+    free(failed);
+    fw_metrics_set(self->metrics, "fw_slod_alerts_firing", "", (double)firing);
+    fw_metrics_set(self->metrics, "fw_slod_last_duration_seconds", "",
+                   (double)(fw_time_mono_ms() - start) / 1000.0);
+
+    char *snap = s_build_snapshot(self, res.batch);
+    pthread_mutex_lock(&self->lock);
+    free(self->snapshot);
+    self->snapshot = snap;
+    pthread_mutex_unlock(&self->lock);
+
+    if (res.batch->len > 0) {
+        fw_metrics_add(self->metrics, "fw_slod_samples_total", "",
+                       (double)fw_batch_samples(res.batch));
+        struct fw_msg *m = fw_msg_new_samples(&res.batch);
+        s_send(self, &m, self->push_tsdb, "socket=\"tsdb\"");
+    }
+    if (json_array_size(res.alerts) > 0) {
+        json_t *body = json_object();
+        json_object_set_new(body, "source", json_string("slod"));
+        json_object_set(body, "alerts", res.alerts); // not stolen: res keeps its reference
+        struct fw_msg *m = fw_msg_new_json(FW_MSG_ALERTS, body); // steals body
+        s_send(self, &m, self->push_alertd, "socket=\"alertd\"");
+    }
+    slod_eval_result_clear(&res);
+    return 0;
+}
+
+static void
+s_timers_start(slod_t *self)
+{
+    self->timer_id =
+        zloop_timer(self->loop, (size_t)self->cfg->evaluation_interval_ms, 0, s_on_eval, self);
+    self->first_timer_id = zloop_timer(self->loop, S_FIRST_EVAL_MS, 1, s_on_eval, self);
+}
+
+static void
+s_timers_stop(slod_t *self)
+{
+    if (self->timer_id >= 0)
+        zloop_timer_end(self->loop, self->timer_id);
+    if (self->first_timer_id >= 0)
+        zloop_timer_end(self->loop, self->first_timer_id);
+    self->timer_id = self->first_timer_id = -1;
+}
+
+static int
+s_reload(slod_t *self, char *errbuf, size_t errsize)
+{
+    struct slod_cfg *cfg = fw_calloc(1, sizeof(*cfg));
+    struct fw_cfg_errors *errs = fw_calloc(1, sizeof(*errs));
+    if (slod_load_config(self->opts.common.config_file, cfg, errs) < 0) {
+        fw_cfg_errors_report(errs, false);
+        if (errs->len > 0)
+            fw_err_format(&errs->items[0], errbuf, errsize);
+        else
+            snprintf(errbuf, errsize, "configuration error");
+        fw_error("config.reload.fail", "errors=%zu", errs->len + errs->dropped);
+        slod_cfg_free(cfg);
+        free(cfg);
+        free(errs);
+        fw_metrics_set(self->metrics, "fw_slod_config_last_reload_successful", "", 0);
+        return -1;
+    }
+    free(errs);
+    slod_eval_t *eval = slod_eval_new(cfg);
+    slod_eval_take_state(eval, self->eval);
+    slod_eval_destroy(&self->eval);
+    slod_cfg_free(self->cfg);
+    free(self->cfg);
+    self->cfg = cfg;
+    self->eval = eval;
+    s_timers_stop(self);
+    s_timers_start(self);
+    fw_metrics_set(self->metrics, "fw_slod_config_last_reload_successful", "", 1);
+    fw_info("config.reload", "slos=%zu", cfg->n_slos);
+    return 0;
+}
+
+static int
+s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    slod_t *self = arg;
+    bool hup = fw_signal_take_hup();
+    bool http = fw_http_reload_requested(self->http);
+    if (hup || http) {
+        char errbuf[512] = "";
+        int rc = s_reload(self, errbuf, sizeof(errbuf));
+        if (http)
+            fw_http_reload_done(self->http, rc, errbuf);
+    }
+    return 0;
+}
+
+static int
+s_api_slos(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    (void)req;
+    slod_t *self = arg;
+    pthread_mutex_lock(&self->lock);
+    char *body = fw_strdup(self->snapshot);
+    pthread_mutex_unlock(&self->lock);
+    resp->status = 200;
+    resp->body = body;
+    resp->content_type = "application/json";
+    return 0;
+}
+
+// =================================================================================
+//  Open and run
+// =================================================================================
+
+static zsock_t *
+s_push(const char *endpoint, fw_err_t *err)
+{
+    zsock_t *s = zsock_new(ZMQ_PUSH);
+    if (!s) {
+        fw_err_set(err, "cannot create a PUSH socket");
+        return NULL;
+    }
+    zsock_set_sndtimeo(s, 0);
+    zsock_set_linger(s, 2000);
+    if (zsock_attach(s, endpoint, false) < 0) {
+        fw_err_set(err, "cannot connect to %s", endpoint);
+        zsock_destroy(&s);
+    }
+    return s;
+}
+
+int
+slod_open(slod_t *self, fw_err_t *err)
+{
+    const struct slod_opts *o = &self->opts;
+    if (!(self->push_tsdb = s_push(o->tsdb_address, err)))
+        return -1;
+    if (!(self->push_alertd = s_push(o->alertd_address, err)))
+        return -1;
+    self->pub = zsock_new(ZMQ_PUB);
+    if (!self->pub || zsock_attach(self->pub, o->pub_address, true) < 0) {
+        fw_err_set(err, "cannot bind PUB to %s", o->pub_address);
+        return -1;
+    }
+    self->query = fw_query_client_new(o->query_address);
+    if (!self->query) {
+        fw_err_set(err, "cannot connect DEALER to %s", o->query_address);
+        return -1;
+    }
+    self->http = fw_http_new("slod", self->metrics);
+    fw_http_route(self->http, "GET", "/api/v1/slos", s_api_slos, self);
+    if (fw_http_start(self->http, o->common.web_listen_address, err) < 0)
+        return -1;
+    fw_http_set_ready(self->http, true);
+    fw_info("slod.start", "listen=%s port=%d slos=%zu", o->common.web_listen_address,
+            fw_http_port(self->http), self->cfg->n_slos);
+    return 0;
+}
+
+int
+slod_run(slod_t *self)
+{
+    self->loop = zloop_new();
+    s_timers_start(self);
+    zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
+    // A SIGHUP interrupts zmq_poll, and zloop_start returns 0 on any interruption; only
+    // SIGINT/SIGTERM (zsys_interrupted) mean stop.
+    while (zloop_start(self->loop) == 0 && !zsys_interrupted)
+        ;
+    fw_info("slod.stop", "slos=%zu", self->cfg->n_slos);
+    return 0;
+}

@@ -1,0 +1,40 @@
+/*  slod.h — the SLO daemon: SLIs, error budgets and burn rates from tsdb, burn-rate pages.
+
+    Every evaluation_interval slod queries tsdb (DEALER/ROUTER) for each SLO's good and total
+    event rates over 5m, 1h, 6h and the SLO window, pushes the slo:* series to tsdb, and sends
+    the SLOBurnRateHigh page alert to alertd as an ALERTS message (source "slod"). It serves
+    /metrics and /api/v1/slos, and reloads on SIGHUP or POST /-/reload.
+*/
+#ifndef SLOD_H
+#define SLOD_H
+
+#include <stdint.h>
+
+#include "fw_err.h"
+#include "fw_flags.h"
+#include "slod_cfg.h"
+
+typedef struct slod slod_t;
+
+struct slod_opts {
+    struct fw_common_opts common;
+    const char *tsdb_address;   // connect PUSH (SAMPLES)
+    const char *query_address;  // connect DEALER (QUERY)
+    const char *alertd_address; // connect PUSH (ALERTS)
+    const char *pub_address;    // bind PUB
+    int64_t query_timeout_ms;
+};
+
+// Load the configuration: config_file, or the embedded slod/slod.example.yml when NULL.
+// 0, or -1 with every problem in errs.
+int slod_load_config(const char *config_file, struct slod_cfg *out, struct fw_cfg_errors *errs);
+
+// A daemon for opts (copied; strings borrowed) taking *cfg_p (set to NULL). Cannot fail.
+slod_t *slod_new(const struct slod_opts *opts, struct slod_cfg **cfg_p);
+void slod_destroy(slod_t **self_p);
+// Create the sockets and start the HTTP server. 0, or -1 with err.
+int slod_open(slod_t *self, fw_err_t *err);
+// Run the zloop until SIGINT/SIGTERM. Returns 0.
+int slod_run(slod_t *self);
+
+#endif

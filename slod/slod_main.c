@@ -1,0 +1,67 @@
+/*  slod_main.c — main() of slod, the SLO evaluator: flags, configuration, then the daemon
+    class (slod.c). Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
+*/
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "fw_flags.h"
+#include "fw_log.h"
+#include "fw_mem.h"
+#include "fw_ports.h"
+#include "slod.h"
+
+static const struct fw_flag s_flags[] = {
+    FW_FLAGS_COMMON(struct slod_opts, common, FW_HTTP_SLOD),
+    {"zmq.tsdb-address", FW_FLAG_STR, offsetof(struct slod_opts, tsdb_address), FW_ZMQ_TSDB_SAMPLES,
+     "tsdb's samples endpoint (PUSH connects)"},
+    {"zmq.query-address", FW_FLAG_STR, offsetof(struct slod_opts, query_address), FW_ZMQ_TSDB_QUERY,
+     "tsdb's query endpoint (DEALER connects)"},
+    {"zmq.alertd-address", FW_FLAG_STR, offsetof(struct slod_opts, alertd_address),
+     FW_ZMQ_ALERTD_ALERTS, "alertd's alerts endpoint (PUSH connects)"},
+    {"zmq.pub-address", FW_FLAG_STR, offsetof(struct slod_opts, pub_address), FW_ZMQ_SLOD_PUB,
+     "where to publish SLO series and alerts (PUB binds)"},
+    {"query.timeout", FW_FLAG_DURATION, offsetof(struct slod_opts, query_timeout_ms), "10s",
+     "how long one SLI query may take"},
+    {NULL, FW_FLAG_STR, 0, NULL, NULL},
+};
+
+int
+main(int argc, char **argv)
+{
+    struct slod_opts opts = {0};
+    int rc = fw_flags_parse(argc, argv, "slod",
+                            "computes SLIs, error budgets and burn rates, "
+                            "and pages on fast burn",
+                            s_flags, &opts);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    if (fw_flags_init_log("slod", &opts.common) < 0)
+        return 2;
+
+    struct slod_cfg *cfg = fw_calloc(1, sizeof(*cfg));
+    struct fw_cfg_errors *errs = fw_calloc(1, sizeof(*errs));
+    rc = slod_load_config(opts.common.config_file, cfg, errs);
+    if (rc < 0)
+        fw_cfg_errors_report(errs, true);
+    free(errs);
+    if (rc < 0 || opts.common.check_config) {
+        if (rc == 0)
+            printf("configuration OK\n");
+        slod_cfg_free(cfg);
+        free(cfg);
+        return rc < 0 ? 2 : 0;
+    }
+
+    fw_signal_install();
+    slod_t *slod = slod_new(&opts, &cfg);
+    fw_err_t err = {0};
+    if (slod_open(slod, &err) < 0) {
+        fw_error("slod.open.fail", "err=%s", err.msg);
+        slod_destroy(&slod);
+        return 1;
+    }
+    rc = slod_run(slod);
+    slod_destroy(&slod);
+    return rc == 0 ? 0 : 1;
+}

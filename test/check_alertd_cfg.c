@@ -1,0 +1,266 @@
+/*  check_alertd_cfg.c — alertmanager.yml loading, cross-check errors with file:line:col,
+    matcher parsing, and the upstream config conformance fixtures.
+*/
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../alertd/alertd.h"
+#include "../alertd/alertd_cfg.h"
+#include "../alertd/alertd_matcher.h"
+#include "fw_mem.h"
+
+// The conformance count reached when this was written; the test fails below it.
+#define S_CONFORMANCE_FLOOR 46
+
+START_TEST(test_alertd_cfg_example_loads)
+{
+    struct fw_cfg_errors errs = {0};
+    struct alertd_cfg *cfg = alertd_config_load(NULL, &errs);
+    ck_assert_msg(cfg != NULL, "embedded example: %s", errs.len ? errs.items[0].msg : "?");
+    ck_assert_str_eq(cfg->route.receiver, "factory-webhook");
+    ck_assert_int_eq(cfg->route.group_by_len, 2);
+    ck_assert_str_eq(cfg->route.group_by[0], "alertname");
+    ck_assert_str_eq(cfg->route.group_by[1], "line");
+    ck_assert_str_eq(cfg->route.group_wait, "10s");
+    ck_assert_str_eq(cfg->route.group_interval, "1m");
+    ck_assert_str_eq(cfg->route.repeat_interval, "4h");
+    ck_assert_int_eq(cfg->global.resolve_timeout, 300000);
+    ck_assert_int_eq(cfg->receivers_len, 1);
+    const struct alertd_cfg_receiver *r = alertd_cfg_receiver(cfg, "factory-webhook");
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(r->webhooks_len, 1);
+    ck_assert_str_eq(r->webhooks[0].url, "http://127.0.0.1:9211/hook");
+    ck_assert(r->webhooks[0].send_resolved);
+    ck_assert_int_eq(r->webhooks[0].max_alerts, 0);
+    ck_assert_int_eq(cfg->inhibit_rules_len, 1);
+    ck_assert_ptr_nonnull(strstr(cfg->original, "factory-webhook"));
+    alertd_cfg_destroy(&cfg);
+    alertd_cfg_destroy(&cfg); // twice is fine
+}
+END_TEST
+
+START_TEST(test_alertd_cfg_defaults)
+{
+    struct fw_cfg_errors errs = {0};
+    struct alertd_cfg *cfg = alertd_cfg_load("d.yml",
+                                             "route:\n  receiver: a\n"
+                                             "receivers:\n  - name: a\n"
+                                             "    webhook_configs:\n      - url: http://x/\n"
+                                             "        send_resolved: false\n",
+                                             &errs);
+    ck_assert_ptr_nonnull(cfg);
+    ck_assert_int_eq(cfg->global.resolve_timeout, 300000);
+    ck_assert_ptr_null(cfg->route.group_wait); // unset: 30s comes from alertd_route
+    ck_assert(!cfg->receivers[0].webhooks[0].send_resolved);
+    alertd_cfg_destroy(&cfg);
+}
+END_TEST
+
+// Load text and assert that the error list holds each of want[] (formatted), in any order.
+static void
+s_expect_errors(const char *text, const char *const *want, size_t n)
+{
+    struct fw_cfg_errors errs = {0};
+    struct alertd_cfg *cfg = alertd_cfg_load("bad.yml", text, &errs);
+    ck_assert_ptr_null(cfg);
+    for (size_t i = 0; i < n; i++) {
+        bool found = false;
+        for (size_t j = 0; j < errs.len && !found; j++) {
+            char buf[600];
+            fw_err_format(&errs.items[j], buf, sizeof buf);
+            found = strstr(buf, want[i]) != NULL;
+        }
+        if (!found) {
+            for (size_t j = 0; j < errs.len; j++) {
+                char buf[600];
+                fprintf(stderr, "  have: %s\n", fw_err_format(&errs.items[j], buf, sizeof buf));
+            }
+            ck_abort_msg("missing error: %s", want[i]);
+        }
+    }
+}
+
+START_TEST(test_alertd_cfg_cross_check_errors)
+{
+    static const char *text = "route:\n"                          // 1
+                              "  receiver: nobody\n"              // 2
+                              "  routes:\n"                       // 3
+                              "    - receiver: ghost\n"           // 4
+                              "      matchers: ['a=~\"(x\"']\n"   // 5
+                              "receivers:\n"                      // 6
+                              "  - name: dup\n"                   // 7
+                              "  - name: dup\n";                  // 8
+    static const char *const want[] = {
+        "bad.yml:2:3: error: undefined receiver \"nobody\"",
+        "bad.yml:4:7: error: undefined receiver \"ghost\"",
+        "bad.yml:5:18: error: invalid regular expression",
+        "bad.yml:8:5: error: notification config name \"dup\" is not unique",
+    };
+    s_expect_errors(text, want, 4);
+}
+END_TEST
+
+START_TEST(test_alertd_cfg_root_route_rules)
+{
+    static const char *const want1[] = {"bad.yml:2:3: error: root route must not have any matchers"};
+    s_expect_errors("route:\n  receiver: a\n  match:\n    x: y\nreceivers:\n  - name: a\n", want1, 1);
+    static const char *const want2[] = {"root route must specify a default receiver"};
+    s_expect_errors("route:\n  group_by: [a]\nreceivers:\n  - name: a\n", want2, 1);
+    struct fw_cfg_errors errs = {0};
+    struct alertd_cfg *cfg = alertd_cfg_load("bad.yml", "receivers:\n  - name: a\n", &errs);
+    ck_assert_ptr_null(cfg);
+    ck_assert_int_ge(errs.len, 1);
+    ck_assert_ptr_nonnull(strstr(errs.items[0].msg, "route"));
+}
+END_TEST
+
+START_TEST(test_alertd_cfg_value_errors)
+{
+    static const char *const want[] = {
+        "bad.yml:3:15: error: not a valid duration string: \"soon\"",
+        "bad.yml:4:14: error: invalid label name \"bad-label\" in group_by",
+        "bad.yml:6:5: error: cannot have wildcard group_by",
+        "undefined time interval \"never\"",
+        "bad.yml:11:7: error: invalid match_re for label \"x\": null regex",
+    };
+    s_expect_errors("route:\n"                          // 1
+                    "  receiver: a\n"                   // 2
+                    "  group_wait: soon\n"              // 3
+                    "  group_by: [bad-label]\n"         // 4
+                    "  routes:\n"                       // 5
+                    "  - group_by: ['...', a]\n"        // 6
+                    "    mute_time_intervals: [never]\n" // 7
+                    "    receiver: a\n"                 // 8
+                    "  - receiver: a\n"                 // 9
+                    "    match_re:\n"                   // 10
+                    "      x:\n"                        // 11
+                    "receivers:\n"
+                    "  - name: a\n",
+                    want, 5);
+}
+END_TEST
+
+START_TEST(test_alertd_cfg_integration_checks)
+{
+    static const char *const want[] = {"bad.yml:9:9: error: no global OpsGenie API Key",
+                                       "at most one of slack_api_url & slack_api_url_file"};
+    s_expect_errors("global:\n  slack_api_url: http://a/\n  slack_api_url_file: /f\n"
+                    "route:\n  receiver: a\n"
+                    "receivers:\n  - name: a\n    opsgenie_configs:\n      - message: hi\n",
+                    want, 2);
+    static const char *const want2[] = {"bad.yml:6:9: error: no global OpsGenie API Key"};
+    s_expect_errors("route:\n  receiver: a\n"
+                    "receivers:\n  - name: a\n    opsgenie_configs:\n      - message: hi\n",
+                    want2, 1);
+    struct fw_cfg_errors errs = {0};
+    struct alertd_cfg *cfg = alertd_cfg_load(
+        "ok.yml",
+        "global:\n  opsgenie_api_key: k\nroute:\n  receiver: a\n"
+        "receivers:\n  - name: a\n    opsgenie_configs:\n      - message: hi\n",
+        &errs);
+    ck_assert_msg(cfg != NULL, "global api key satisfies the receiver");
+    alertd_cfg_destroy(&cfg);
+}
+END_TEST
+
+START_TEST(test_alertd_cfg_matchers_parse)
+{
+    struct alertd_matchers ms = {0};
+    fw_err_t err;
+    ck_assert_int_eq(alertd_matchers_parse(&ms, "severity=~\"page|ticket\"", &err), 0);
+    ck_assert_int_eq(alertd_matchers_parse(&ms, "foo!=bar", &err), 0);
+    ck_assert_int_eq(alertd_matchers_parse(&ms, "{a=\"x, y\", b!~\"z.*\"}", &err), 0);
+    ck_assert_int_eq(alertd_matchers_parse(&ms, "q = \"say \\\"hi\\\"\"", &err), 0);
+    ck_assert_int_eq(ms.len, 5);
+    ck_assert_int_eq(ms.items[0].type, ALERTD_MATCH_RE);
+    ck_assert_str_eq(ms.items[0].name, "severity");
+    ck_assert_str_eq(ms.items[0].value, "page|ticket");
+    ck_assert_int_eq(ms.items[1].type, ALERTD_MATCH_NE);
+    ck_assert_str_eq(ms.items[1].value, "bar");
+    ck_assert_str_eq(ms.items[2].value, "x, y");
+    ck_assert_int_eq(ms.items[3].type, ALERTD_MATCH_NRE);
+    ck_assert_str_eq(ms.items[4].value, "say \"hi\"");
+    // Anchored regex; absent label = "".
+    ck_assert(alertd_matcher_match(&ms.items[0], "page"));
+    ck_assert(!alertd_matcher_match(&ms.items[0], "pager"));
+    ck_assert(alertd_matcher_match(&ms.items[1], NULL));
+    ck_assert(!alertd_matcher_match(&ms.items[3], "zzz"));
+    ck_assert(alertd_matcher_match(&ms.items[3], "a"));
+    alertd_matchers_sort(&ms);
+    char *s = alertd_matchers_format(&ms);
+    ck_assert_str_eq(s, "{a=\"x, y\",b!~\"z.*\",foo!=\"bar\",q=\"say \\\"hi\\\"\","
+                        "severity=~\"page|ticket\"}");
+    free(s);
+    alertd_matchers_clear(&ms);
+    static const char *const bad[] = {"foo", "=bar", "a=~\"(\"", "a=\"unterminated", "{a=b",
+                                      "a=\"b\" c=d"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        fw_err_clear(&err);
+        ck_assert_msg(alertd_matchers_parse(&ms, bad[i], &err) == -1, "accepted %s", bad[i]);
+        ck_assert_int_gt(err.col, 0);
+        alertd_matchers_clear(&ms);
+    }
+}
+END_TEST
+
+START_TEST(test_alertd_cfg_conformance)
+{
+    const char *shared = getenv("SHARED") ? getenv("SHARED") : "../shared";
+    char *dir = fw_asprintf("%s/conformance/alertmanager-config", shared);
+    char *tsv = fw_asprintf("%s/expectations.tsv", dir);
+    FILE *f = fopen(tsv, "r");
+    if (!f) {
+        printf("alertd_cfg conformance: SKIP, %s not found (set SHARED)\n", tsv);
+        free(dir);
+        free(tsv);
+        return;
+    }
+    char line[2048];
+    int total = 0, pass = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || line[0] == '\n')
+            continue;
+        char *file = strtok(line, "\t"), *want = strtok(NULL, "\t");
+        if (!file || !want)
+            continue;
+        char *path = fw_asprintf("%s/%s", dir, file);
+        struct fw_cfg_errors errs = {0};
+        struct alertd_cfg *cfg = alertd_cfg_load(path, NULL, &errs);
+        bool valid = cfg != NULL;
+        total++;
+        if (valid == (strcmp(want, "valid") == 0))
+            pass++;
+        else
+            printf("alertd_cfg conformance: FAIL %s: want %s, got %s%s%s\n", file, want,
+                   valid ? "valid" : "invalid: ", valid ? "" : errs.items[0].msg, "");
+        alertd_cfg_destroy(&cfg);
+        free(path);
+    }
+    fclose(f);
+    printf("alertd_cfg conformance: %d of %d pass\n", pass, total);
+    ck_assert_int_eq(total, 46);
+    ck_assert_int_ge(pass, S_CONFORMANCE_FLOOR);
+    free(dir);
+    free(tsv);
+}
+END_TEST
+
+Suite *
+alertd_cfg_suite(void)
+{
+    Suite *s = suite_create("alertd_cfg");
+    TCase *tc = tcase_create("cfg");
+    tcase_add_test(tc, test_alertd_cfg_example_loads);
+    tcase_add_test(tc, test_alertd_cfg_defaults);
+    tcase_add_test(tc, test_alertd_cfg_cross_check_errors);
+    tcase_add_test(tc, test_alertd_cfg_root_route_rules);
+    tcase_add_test(tc, test_alertd_cfg_value_errors);
+    tcase_add_test(tc, test_alertd_cfg_integration_checks);
+    tcase_add_test(tc, test_alertd_cfg_matchers_parse);
+    tcase_add_test(tc, test_alertd_cfg_conformance);
+    tcase_set_timeout(tc, 30);
+    suite_add_tcase(s, tc);
+    return s;
+}

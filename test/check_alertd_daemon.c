@@ -1,0 +1,290 @@
+/*  check_alertd_daemon.c — alertd as a whole, in-process: ALERTS over ZeroMQ and the API v2
+    over HTTP in, NOTIFY out to a PULL socket standing in for notifyd; silences mute.
+
+    alertd_run() runs on a second thread; the test stops it the way SIGTERM does, by
+    setting czmq's zsys_interrupted (each Check test runs in its own fork).
+*/
+#include <check.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../alertd/alertd.h"
+#include "fw_msg.h"
+
+static const char *s_yaml = "route:\n"
+                            "  receiver: hook\n"
+                            "  group_by: [alertname]\n"
+                            "  group_wait: 200ms\n"
+                            "  group_interval: 1m\n"
+                            "receivers:\n"
+                            "  - name: hook\n"
+                            "    webhook_configs:\n"
+                            "      - url: http://127.0.0.1:1/hook\n";
+
+static struct alertd_opts s_opts;
+static char s_ep[3][128];
+static alertd_t *s_d;
+static pthread_t s_thread;
+static zsock_t *s_notify; // PULL standing in for notifyd
+static int s_port;
+
+static void *
+s_run(void *arg)
+{
+    (void)arg;
+    alertd_run(s_d);
+    return NULL;
+}
+
+static void
+s_setup(void)
+{
+    int pid = (int)getpid();
+    snprintf(s_ep[0], sizeof s_ep[0], "ipc://test/tmp/alertd-%d-alerts", pid);
+    snprintf(s_ep[1], sizeof s_ep[1], "ipc://test/tmp/alertd-%d-notify", pid);
+    snprintf(s_ep[2], sizeof s_ep[2], "ipc://test/tmp/alertd-%d-pub", pid);
+    s_opts.common.web_listen_address = "127.0.0.1:0";
+    s_opts.zmq_alerts = s_ep[0];
+    s_opts.zmq_notifyd = s_ep[1];
+    s_opts.zmq_pub = s_ep[2];
+    s_opts.storage_path = "test/tmp/alertd-unused";
+    s_opts.external_url = "http://alertd.test";
+    s_notify = zsock_new_pull(NULL);
+    ck_assert_int_eq(zsock_attach(s_notify, s_ep[1], true), 0);
+    zsock_set_rcvtimeo(s_notify, 5000);
+    struct fw_cfg_errors errs = {0};
+    struct alertd_cfg *cfg = alertd_cfg_load("daemon.yml", s_yaml, &errs);
+    ck_assert_ptr_nonnull(cfg);
+    s_d = alertd_new(&s_opts, &cfg);
+    ck_assert_ptr_nonnull(s_d);
+    s_port = alertd_http_port(s_d);
+    ck_assert_int_gt(s_port, 0);
+    pthread_create(&s_thread, NULL, s_run, NULL);
+}
+
+static void
+s_teardown(void)
+{
+    zsys_interrupted = 1;
+    pthread_join(s_thread, NULL);
+    alertd_destroy(&s_d);
+    zsock_destroy(&s_notify);
+    zsys_interrupted = 0;
+    for (int i = 0; i < 3; i++)
+        unlink(s_ep[i] + strlen("ipc://"));
+}
+
+struct s_buf {
+    char *data;
+    size_t len;
+};
+
+static size_t
+s_collect(char *p, size_t size, size_t n, void *arg)
+{
+    struct s_buf *b = arg;
+    b->data = realloc(b->data, b->len + size * n + 1);
+    memcpy(b->data + b->len, p, size * n);
+    b->len += size * n;
+    b->data[b->len] = '\0';
+    return size * n;
+}
+
+// HTTP request to alertd; returns the status and the body (caller frees) in *out.
+static long
+s_http(const char *method, const char *path, const char *body, char **out)
+{
+    CURL *c = curl_easy_init();
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", s_port, path);
+    struct s_buf b = {calloc(1, 1), 0};
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    if (body)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+    long code = 0;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    *out = b.data;
+    return code;
+}
+
+static json_t *
+s_recv_notify(void)
+{
+    struct fw_msg *m = NULL;
+    fw_err_t err;
+    if (fw_msg_recv(s_notify, &m, &err) < 0)
+        return NULL;
+    ck_assert_int_eq(m->type, FW_MSG_NOTIFY);
+    json_t *body = json_incref(m->body);
+    fw_msg_destroy(&m);
+    return body;
+}
+
+START_TEST(test_alertd_daemon_zmq_alerts_to_notify)
+{
+    zsock_t *push = zsock_new_push(NULL);
+    ck_assert_int_eq(zsock_attach(push, s_ep[0], false), 0);
+    // A garbage message first: rejected and counted, the daemon carries on.
+    zstr_sendx(push, "ALERTS", "1", "{not json", NULL);
+    json_t *body = json_pack("{s:s, s:[{s:{s:s, s:s}, s:{s:s}}]}", "source", "test", "alerts",
+                             "labels", "alertname", "LineDown", "line", "L7", "annotations",
+                             "summary", "line 7 is down");
+    struct fw_msg *m = fw_msg_new_json(FW_MSG_ALERTS, body);
+    ck_assert_int_eq(fw_msg_send(&m, push, NULL), 0);
+    json_t *n = s_recv_notify();
+    ck_assert_msg(n != NULL, "no NOTIFY within 5 s");
+    ck_assert_str_eq(json_string_value(json_object_get(n, "receiver")), "hook");
+    json_t *p = json_object_get(n, "payload");
+    ck_assert_str_eq(json_string_value(json_object_get(p, "groupKey")),
+                     "{}:{alertname=\"LineDown\"}");
+    ck_assert_str_eq(json_string_value(json_object_get(p, "externalURL")), "http://alertd.test");
+    ck_assert_int_eq(json_array_size(json_object_get(p, "alerts")), 1);
+    json_decref(n);
+    char *out = NULL;
+    ck_assert_int_eq(s_http("GET", "/metrics", NULL, &out), 200);
+    ck_assert_ptr_nonnull(strstr(out, "fw_alertd_notifications_total{receiver=\"hook\"} 1"));
+    ck_assert_ptr_nonnull(strstr(out, "fw_msg_rejected_total{type=\"unknown\"} 1"));
+    free(out);
+    zsock_destroy(&push);
+}
+END_TEST
+
+START_TEST(test_alertd_daemon_api_v2)
+{
+    char *out = NULL;
+    ck_assert_int_eq(s_http("POST", "/api/v2/alerts",
+                            "[{\"labels\":{\"alertname\":\"Hot\",\"line\":\"L1\"},"
+                            "\"annotations\":{\"summary\":\"hot\"},"
+                            "\"generatorURL\":\"http://gen/\"}]",
+                            &out),
+                     200);
+    free(out);
+    ck_assert_int_eq(s_http("POST", "/api/v2/alerts", "[{\"labels\":{}}]", &out), 400);
+    free(out);
+    ck_assert_int_eq(s_http("POST", "/api/v2/alerts", "nope", &out), 400);
+    free(out);
+    ck_assert_int_eq(s_http("GET", "/api/v2/alerts", NULL, &out), 200);
+    json_t *arr = json_loads(out, 0, NULL);
+    free(out);
+    ck_assert_int_eq(json_array_size(arr), 1);
+    json_t *a = json_array_get(arr, 0);
+    static const char *const keys[] = {"annotations", "endsAt", "fingerprint", "receivers",
+                                       "startsAt", "status", "updatedAt", "generatorURL",
+                                       "labels"};
+    for (size_t i = 0; i < 9; i++)
+        ck_assert_msg(json_object_get(a, keys[i]) != NULL, "missing %s", keys[i]);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(a, "status"), "state")),
+                     "active");
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_array_get(json_object_get(a, "receivers"), 0), "name")),
+                     "hook");
+    json_decref(arr);
+    ck_assert_int_eq(s_http("GET", "/api/v2/alerts?filter=alertname%3D%22Cold%22", NULL, &out),
+                     200);
+    ck_assert_str_eq(out, "[]");
+    free(out);
+    ck_assert_int_eq(s_http("GET", "/api/v2/alerts/groups", NULL, &out), 200);
+    arr = json_loads(out, 0, NULL);
+    free(out);
+    ck_assert_int_eq(json_array_size(arr), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_object_get(json_array_get(arr, 0), "labels"), "alertname")),
+                     "Hot");
+    json_decref(arr);
+    ck_assert_int_eq(s_http("GET", "/api/v2/status", NULL, &out), 200);
+    json_t *st = json_loads(out, 0, NULL);
+    free(out);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(st, "cluster"), "status")),
+                     "disabled");
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(json_object_get(st, "config"),
+                                                                   "original")),
+                                 "receiver: hook"));
+    ck_assert_ptr_nonnull(json_object_get(json_object_get(st, "versionInfo"), "version"));
+    ck_assert_ptr_nonnull(json_object_get(st, "uptime"));
+    json_decref(st);
+    ck_assert_int_eq(s_http("GET", "/api/v2/receivers", NULL, &out), 200);
+    ck_assert_str_eq(out, "[{\"name\":\"hook\"}]");
+    free(out);
+}
+END_TEST
+
+START_TEST(test_alertd_daemon_silence_mutes)
+{
+    char *out = NULL;
+    ck_assert_int_eq(
+        s_http("POST", "/api/v2/silences",
+               "{\"matchers\":[{\"name\":\"line\",\"value\":\"L9\",\"isRegex\":false}],"
+               "\"startsAt\":\"2020-01-01T00:00:00Z\",\"endsAt\":\"2099-01-01T00:00:00Z\","
+               "\"createdBy\":\"test\",\"comment\":\"maintenance\"}",
+               &out),
+        200);
+    json_t *r = json_loads(out, 0, NULL);
+    free(out);
+    char id[64];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(r, "silenceID")));
+    json_decref(r);
+    ck_assert_int_gt(strlen(id), 10);
+    ck_assert_int_eq(s_http("POST", "/api/v2/alerts",
+                            "[{\"labels\":{\"alertname\":\"Quiet\",\"line\":\"L9\"}},"
+                            "{\"labels\":{\"alertname\":\"Loud\",\"line\":\"L1\"}}]",
+                            &out),
+                     200);
+    free(out);
+    // Only Loud is notified; Quiet is silenced.
+    json_t *n = s_recv_notify();
+    ck_assert_ptr_nonnull(n);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(n, "payload"),
+                                                                       "groupLabels"),
+                                                       "alertname")),
+                     "Loud");
+    json_decref(n);
+    zsock_set_rcvtimeo(s_notify, 600);
+    ck_assert_ptr_null(s_recv_notify());
+    ck_assert_int_eq(s_http("GET", "/api/v2/alerts?silenced=false", NULL, &out), 200);
+    ck_assert_ptr_null(strstr(out, "Quiet"));
+    free(out);
+    ck_assert_int_eq(s_http("GET", "/api/v2/alerts", NULL, &out), 200);
+    ck_assert_ptr_nonnull(strstr(out, "\"suppressed\""));
+    free(out);
+    char path[128];
+    snprintf(path, sizeof path, "/api/v2/silence/%s", id);
+    ck_assert_int_eq(s_http("GET", path, NULL, &out), 200);
+    ck_assert_ptr_nonnull(strstr(out, "\"active\""));
+    free(out);
+    ck_assert_int_eq(s_http("DELETE", path, NULL, &out), 200);
+    free(out);
+    ck_assert_int_eq(s_http("GET", "/api/v2/silences", NULL, &out), 200);
+    ck_assert_ptr_nonnull(strstr(out, "\"expired\""));
+    free(out);
+    ck_assert_int_eq(s_http("GET", "/api/v2/silence/no-such-id", NULL, &out), 404);
+    free(out);
+}
+END_TEST
+
+Suite *
+alertd_daemon_suite(void)
+{
+    Suite *s = suite_create("alertd_daemon");
+    TCase *tc = tcase_create("daemon");
+    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_test(tc, test_alertd_daemon_zmq_alerts_to_notify);
+    tcase_add_test(tc, test_alertd_daemon_api_v2);
+    tcase_add_test(tc, test_alertd_daemon_silence_mutes);
+    tcase_set_timeout(tc, 30);
+    suite_add_tcase(s, tc);
+    return s;
+}

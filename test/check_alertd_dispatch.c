@@ -1,0 +1,407 @@
+/*  check_alertd_dispatch.c — grouping, timers, the notification decision and the webhook v4
+    payload, driven by an injected clock (no sleeps).
+*/
+#include <check.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../alertd/alertd_cfg.h"
+#include "../alertd/alertd_dispatch.h"
+#include "../alertd/alertd_inhibit.h"
+#include "../alertd/alertd_route.h"
+#include "../alertd/alertd_store.h"
+
+static const char *s_yaml =
+    "global:\n"
+    "  resolve_timeout: 5m\n"
+    "route:\n"
+    "  receiver: hook\n"
+    "  group_by: [alertname, line]\n"
+    "  group_wait: 10s\n"
+    "  group_interval: 1m\n"
+    "  repeat_interval: 1h\n"
+    "  routes:\n"
+    "    - matchers: ['team=\"db\"']\n"
+    "      receiver: db\n"
+    "      group_by: ['...']\n"
+    "receivers:\n"
+    "  - name: hook\n"
+    "    webhook_configs:\n"
+    "      - url: http://127.0.0.1:1/hook\n"
+    "        max_alerts: 5\n"
+    "  - name: db\n"
+    "    webhook_configs:\n"
+    "      - url: http://127.0.0.1:1/db\n"
+    "        send_resolved: false\n";
+
+#define T0 1800000000000LL
+
+static struct alertd_cfg *s_cfg;
+static struct alertd_route *s_tree;
+static alertd_dispatch_t *s_d;
+static json_t *s_out;
+
+static void
+s_setup(void)
+{
+    struct fw_cfg_errors errs = {0};
+    s_cfg = alertd_cfg_load("dispatch.yml", s_yaml, &errs);
+    ck_assert_msg(s_cfg != NULL, "config: %s", errs.len ? errs.items[0].msg : "?");
+    s_tree = alertd_route_build(&s_cfg->route);
+    s_d = alertd_dispatch_new(s_cfg, s_tree, "http://am.example");
+    s_out = json_array();
+}
+
+static void
+s_teardown(void)
+{
+    json_decref(s_out);
+    alertd_dispatch_destroy(&s_d);
+    alertd_route_destroy(&s_tree);
+    alertd_cfg_destroy(&s_cfg);
+}
+
+// An alert from "k=v,k=v" starting at starts, ending at ends (0: now + 5m, firing).
+static void
+s_insert(const char *labels, int64_t starts, int64_t ends, int64_t now)
+{
+    json_t *l = json_object();
+    char *copy = strdup(labels), *save = NULL;
+    for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        *eq = '\0';
+        json_object_set_new(l, kv, json_string(eq + 1));
+    }
+    free(copy);
+    char sb[40], eb[40];
+    json_t *j = json_pack("{s:o, s:{s:s}, s:s}", "labels", l, "annotations", "summary", "s",
+                          "startsAt", alertd_time_str(starts, sb, sizeof sb));
+    if (ends)
+        json_object_set_new(j, "endsAt", json_string(alertd_time_str(ends, eb, sizeof eb)));
+    struct alertd_alert a;
+    fw_err_t err;
+    ck_assert_int_eq(alertd_alert_parse(j, now, 300000, &a, &err), 0);
+    alertd_dispatch_insert(s_d, &a, now);
+    alertd_alert_clear(&a);
+    json_decref(j);
+}
+
+static size_t
+s_tick(int64_t now)
+{
+    json_array_clear(s_out);
+    return alertd_dispatch_tick(s_d, now, s_out);
+}
+
+static json_t *
+s_payload(size_t i)
+{
+    return json_object_get(json_array_get(s_out, i), "payload");
+}
+
+START_TEST(test_alertd_dispatch_group_wait)
+{
+    s_insert("alertname=A,line=L1,i=1", T0, 0, T0);
+    ck_assert_int_eq(alertd_dispatch_groups(s_d), 1);
+    ck_assert_int_eq(alertd_dispatch_next(s_d), T0 + 10000);
+    ck_assert_int_eq(s_tick(T0 + 9999), 0);
+    s_insert("alertname=A,line=L1,i=2", T0 + 5000, 0, T0 + 5000);
+    ck_assert_int_eq(s_tick(T0 + 10000), 1);
+    json_t *p = s_payload(0);
+    ck_assert_str_eq(json_string_value(json_object_get(p, "status")), "firing");
+    ck_assert_int_eq(json_array_size(json_object_get(p, "alerts")), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(s_out, 0), "receiver")),
+                     "hook");
+    // Nothing changed: the next group_interval flush stays quiet.
+    ck_assert_int_eq(s_tick(T0 + 70000), 0);
+}
+END_TEST
+
+START_TEST(test_alertd_dispatch_group_interval)
+{
+    s_insert("alertname=A,line=L1,i=1", T0, 0, T0);
+    ck_assert_int_eq(s_tick(T0 + 10000), 1);
+    s_insert("alertname=A,line=L1,i=2", T0 + 20000, 0, T0 + 20000);
+    // Not before group_interval after the first flush.
+    ck_assert_int_eq(s_tick(T0 + 20000), 0);
+    ck_assert_int_eq(s_tick(T0 + 69999), 0);
+    ck_assert_int_eq(s_tick(T0 + 70000), 1);
+    ck_assert_int_eq(json_array_size(json_object_get(s_payload(0), "alerts")), 2);
+}
+END_TEST
+
+START_TEST(test_alertd_dispatch_repeat_interval)
+{
+    s_insert("alertname=A,line=L1", T0, T0 + 10 * 3600000LL, T0);
+    ck_assert_int_eq(s_tick(T0 + 10000), 1);
+    size_t sent = 0;
+    int64_t t;
+    // Flushes happen every minute; only the one at or past 1h after the first notifies.
+    for (t = T0 + 70000; t < T0 + 10000 + 3600000 + 60000; t += 60000) {
+        size_t n = s_tick(t);
+        if (n)
+            ck_assert_int_ge(t, T0 + 10000 + 3600000);
+        sent += n;
+    }
+    ck_assert_int_eq(sent, 1);
+}
+END_TEST
+
+START_TEST(test_alertd_dispatch_resolved)
+{
+    s_insert("alertname=A,line=L1,i=1", T0, 0, T0);
+    s_insert("alertname=A,line=L1,i=2", T0, 0, T0);
+    ck_assert_int_eq(s_tick(T0 + 10000), 1);
+    // i=1 resolves: notified (send_resolved defaults to true) as status resolved, then dropped.
+    s_insert("alertname=A,line=L1,i=1", T0, T0 + 30000, T0 + 30000);
+    ck_assert_int_eq(s_tick(T0 + 70000), 1);
+    json_t *alerts = json_object_get(s_payload(0), "alerts");
+    ck_assert_int_eq(json_array_size(alerts), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(s_payload(0), "status")), "firing");
+    int resolved = 0;
+    for (size_t i = 0; i < 2; i++) {
+        json_t *a = json_array_get(alerts, i);
+        if (strcmp(json_string_value(json_object_get(a, "status")), "resolved") == 0) {
+            resolved++;
+            ck_assert_str_ne(json_string_value(json_object_get(a, "endsAt")),
+                             "0001-01-01T00:00:00Z");
+        } else {
+            ck_assert_str_eq(json_string_value(json_object_get(a, "endsAt")),
+                             "0001-01-01T00:00:00Z");
+        }
+    }
+    ck_assert_int_eq(resolved, 1);
+    // The last one resolves: an all-resolved notification, then the group goes away.
+    s_insert("alertname=A,line=L1,i=2", T0, T0 + 80000, T0 + 80000);
+    ck_assert_int_eq(s_tick(T0 + 130000), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(s_payload(0), "status")), "resolved");
+    ck_assert_int_eq(json_array_size(json_object_get(s_payload(0), "alerts")), 1);
+    ck_assert_int_eq(alertd_dispatch_groups(s_d), 0);
+}
+END_TEST
+
+START_TEST(test_alertd_dispatch_old_alert_flushes_at_once)
+{
+    // Started long before group_wait: not held back (Alertmanager aggrGroup.insert).
+    s_insert("alertname=A,line=L1", T0 - 600000, 0, T0);
+    ck_assert_int_eq(alertd_dispatch_next(s_d), T0);
+    ck_assert_int_eq(s_tick(T0), 1);
+}
+END_TEST
+
+START_TEST(test_alertd_dispatch_resolved_only_is_not_sent)
+{
+    s_insert("alertname=A,line=L1", T0 - 100000, T0 - 1000, T0);
+    ck_assert_int_eq(s_tick(T0), 0);
+    ck_assert_int_eq(alertd_dispatch_groups(s_d), 0);
+}
+END_TEST
+
+static bool
+s_mute_i2(const struct alertd_alert *a, int64_t now, void *arg)
+{
+    (void)now;
+    (void)arg;
+    const char *v = fw_labels_get(&a->labels, "i");
+    return v && strcmp(v, "2") == 0;
+}
+
+START_TEST(test_alertd_dispatch_muted_not_notified)
+{
+    alertd_dispatch_set_muted(s_d, s_mute_i2, NULL);
+    s_insert("alertname=A,line=L1,i=1", T0, 0, T0);
+    s_insert("alertname=A,line=L1,i=2", T0, 0, T0);
+    s_insert("alertname=B,line=L1,i=2", T0, 0, T0);
+    ck_assert_int_eq(s_tick(T0 + 10000), 1);
+    json_t *alerts = json_object_get(s_payload(0), "alerts");
+    ck_assert_int_eq(json_array_size(alerts), 1);
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(json_array_get(alerts, 0), "labels"), "i")),
+        "1");
+}
+END_TEST
+
+START_TEST(test_alertd_dispatch_payload_shape)
+{
+    s_insert("alertname=A,line=L1,i=1", T0, 0, T0);
+    s_insert("alertname=A,line=L1,i=2", T0, 0, T0);
+    ck_assert_int_eq(s_tick(T0 + 10000), 1);
+    json_t *n = json_array_get(s_out, 0);
+    ck_assert_int_eq(json_object_size(n), 3);
+    json_t *wc = json_object_get(n, "webhook_configs");
+    ck_assert_int_eq(json_array_size(wc), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(wc, 0), "url")),
+                     "http://127.0.0.1:1/hook");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(wc, 0), "max_alerts")), 5);
+    ck_assert(json_is_true(json_object_get(json_array_get(wc, 0), "send_resolved")));
+    json_t *p = s_payload(0);
+    static const char *const keys[] = {"version", "groupKey", "truncatedAlerts", "status",
+                                       "receiver", "groupLabels", "commonLabels",
+                                       "commonAnnotations", "externalURL", "alerts"};
+    ck_assert_int_eq(json_object_size(p), 10);
+    for (size_t i = 0; i < 10; i++)
+        ck_assert_msg(json_object_get(p, keys[i]) != NULL, "missing %s", keys[i]);
+    ck_assert_str_eq(json_string_value(json_object_get(p, "version")), "4");
+    ck_assert_int_eq(json_integer_value(json_object_get(p, "truncatedAlerts")), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(p, "externalURL")), "http://am.example");
+    char *gl = json_dumps(json_object_get(p, "groupLabels"), JSON_COMPACT | JSON_SORT_KEYS);
+    ck_assert_str_eq(gl, "{\"alertname\":\"A\",\"line\":\"L1\"}");
+    free(gl);
+    char *cl = json_dumps(json_object_get(p, "commonLabels"), JSON_COMPACT | JSON_SORT_KEYS);
+    ck_assert_str_eq(cl, "{\"alertname\":\"A\",\"line\":\"L1\"}");
+    free(cl);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(p, "commonAnnotations"),
+                                                       "summary")), "s");
+    static const char *const akeys[] = {"status", "labels", "annotations", "startsAt", "endsAt",
+                                        "generatorURL", "fingerprint"};
+    json_t *a = json_array_get(json_object_get(p, "alerts"), 0);
+    ck_assert_int_eq(json_object_size(a), 7);
+    for (size_t i = 0; i < 7; i++)
+        ck_assert_msg(json_object_get(a, akeys[i]) != NULL, "alert missing %s", akeys[i]);
+    ck_assert_int_eq(strlen(json_string_value(json_object_get(a, "fingerprint"))), 16);
+    ck_assert_str_eq(json_string_value(json_object_get(a, "startsAt")), "2027-01-15T08:00:00.000Z");
+}
+END_TEST
+
+START_TEST(test_alertd_dispatch_group_key)
+{
+    s_insert("alertname=X,line=L\"1", T0, 0, T0);
+    s_insert("alertname=Y,team=db", T0, 0, T0);
+    ck_assert_int_eq(s_tick(T0 + 10000), 2);
+    bool root = false, child = false;
+    for (size_t i = 0; i < 2; i++) {
+        const char *k = json_string_value(json_object_get(s_payload(i), "groupKey"));
+        if (strcmp(k, "{}:{alertname=\"X\", line=\"L\\\"1\"}") == 0)
+            root = true;
+        if (strcmp(k, "{}/{team=\"db\"}:{alertname=\"Y\", team=\"db\"}") == 0)
+            child = true;
+    }
+    ck_assert_msg(root && child, "group keys: %s / %s",
+                  json_string_value(json_object_get(s_payload(0), "groupKey")),
+                  json_string_value(json_object_get(s_payload(1), "groupKey")));
+}
+END_TEST
+
+START_TEST(test_alertd_dispatch_store_merge)
+{
+    alertd_store_t *st = alertd_store_new();
+    json_t *j = json_pack("{s:{s:s}, s:s}", "labels", "alertname", "A", "startsAt",
+                          "2027-01-15T08:00:00Z");
+    struct alertd_alert a;
+    ck_assert_int_eq(alertd_alert_parse(j, T0, 300000, &a, NULL), 0);
+    ck_assert(a.timeout);
+    ck_assert_int_eq(a.ends_at, T0 + 300000);
+    alertd_store_put(st, &a, T0);
+    json_object_set_new(j, "startsAt", json_string("2027-01-15T08:01:00Z"));
+    ck_assert_int_eq(alertd_alert_parse(j, T0 + 60000, 300000, &a, NULL), 0);
+    const struct alertd_alert *s = alertd_store_put(st, &a, T0 + 60000);
+    ck_assert_int_eq(alertd_store_size(st), 1);
+    ck_assert_int_eq(s->starts_at, T0); // the earlier start is kept
+    ck_assert_int_eq(s->ends_at, T0 + 360000);
+    // Invalid alerts are rejected with a reason.
+    fw_err_t err;
+    json_t *bad = json_pack("{s:{}}", "labels");
+    ck_assert_int_eq(alertd_alert_parse(bad, T0, 1, &a, &err), -1);
+    json_decref(bad);
+    bad = json_pack("{s:{s:s}, s:s, s:s}", "labels", "a", "b", "startsAt", "2027-01-15T08:00:00Z",
+                    "endsAt", "2027-01-15T07:00:00Z");
+    ck_assert_int_eq(alertd_alert_parse(bad, T0, 1, &a, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "before"));
+    json_decref(bad);
+    json_decref(j);
+    alertd_store_destroy(&st);
+}
+END_TEST
+
+static void
+s_put(alertd_store_t *st, const char *labels, int64_t ends)
+{
+    json_t *l = json_object();
+    char *copy = strdup(labels), *save = NULL;
+    for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        *eq = '\0';
+        json_object_set_new(l, kv, json_string(eq + 1));
+    }
+    free(copy);
+    char eb[40];
+    json_t *j = json_pack("{s:o, s:s, s:s}", "labels", l, "startsAt", "2027-01-15T07:00:00Z",
+                          "endsAt", alertd_time_str(ends, eb, sizeof eb));
+    struct alertd_alert a;
+    ck_assert_int_eq(alertd_alert_parse(j, T0, 300000, &a, NULL), 0);
+    alertd_store_put(st, &a, T0);
+    json_decref(j);
+}
+
+static bool
+s_mutes(alertd_inhibit_t *ih, const char *labels)
+{
+    struct fw_labels l = FW_LABELS_INIT;
+    char *copy = strdup(labels), *save = NULL;
+    for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        *eq = '\0';
+        fw_labels_set(&l, kv, eq + 1);
+    }
+    free(copy);
+    bool m = alertd_inhibit_mutes(ih, &l);
+    fw_labels_clear(&l);
+    return m;
+}
+
+START_TEST(test_alertd_dispatch_inhibit_rules)
+{
+    struct fw_cfg_errors errs = {0};
+    struct alertd_cfg *cfg = alertd_cfg_load(
+        "inhibit.yml",
+        "route:\n  receiver: a\nreceivers:\n  - name: a\n"
+        "inhibit_rules:\n"
+        "  - source_matchers: ['severity=\"critical\"']\n"
+        "    target_match_re: {severity: 'warning|critical'}\n"
+        "    equal: [line]\n",
+        &errs);
+    ck_assert_ptr_nonnull(cfg);
+    alertd_inhibit_t *ih = alertd_inhibit_new(cfg);
+    ck_assert_int_eq(alertd_inhibit_rules(ih), 1);
+    alertd_store_t *st = alertd_store_new();
+    s_put(st, "alertname=Down,severity=critical,line=L1", T0 + 600000);
+    s_put(st, "alertname=Old,severity=critical,line=L3", T0 - 1000); // resolved: no source
+    alertd_inhibit_update(ih, st, T0);
+    ck_assert(s_mutes(ih, "alertname=Slow,severity=warning,line=L1"));
+    ck_assert(!s_mutes(ih, "alertname=Slow,severity=warning,line=L2")); // equal differs
+    ck_assert(!s_mutes(ih, "alertname=Slow,severity=warning,line=L3"));
+    ck_assert(!s_mutes(ih, "alertname=Slow,severity=info,line=L1"));    // not a target
+    ck_assert(!s_mutes(ih, "alertname=Slow,severity=warning"));         // line absent
+    // A critical alert is target and source: the only source on L1 matches the target
+    // side too, so it does not inhibit (no self-inhibition).
+    ck_assert(!s_mutes(ih, "alertname=Down,severity=critical,line=L1"));
+    alertd_store_destroy(&st);
+    alertd_inhibit_destroy(&ih);
+    alertd_inhibit_destroy(&ih);
+    alertd_cfg_destroy(&cfg);
+}
+END_TEST
+
+Suite *
+alertd_dispatch_suite(void)
+{
+    Suite *s = suite_create("alertd_dispatch");
+    TCase *tc = tcase_create("dispatch");
+    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_test(tc, test_alertd_dispatch_group_wait);
+    tcase_add_test(tc, test_alertd_dispatch_group_interval);
+    tcase_add_test(tc, test_alertd_dispatch_repeat_interval);
+    tcase_add_test(tc, test_alertd_dispatch_resolved);
+    tcase_add_test(tc, test_alertd_dispatch_old_alert_flushes_at_once);
+    tcase_add_test(tc, test_alertd_dispatch_resolved_only_is_not_sent);
+    tcase_add_test(tc, test_alertd_dispatch_muted_not_notified);
+    tcase_add_test(tc, test_alertd_dispatch_payload_shape);
+    tcase_add_test(tc, test_alertd_dispatch_group_key);
+    tcase_add_test(tc, test_alertd_dispatch_store_merge);
+    suite_add_tcase(s, tc);
+    TCase *ti = tcase_create("inhibit");
+    tcase_add_test(ti, test_alertd_dispatch_inhibit_rules);
+    suite_add_tcase(s, ti);
+    return s;
+}

@@ -1,0 +1,220 @@
+/*  check_fw_promql.c — the PromQL parser: accepted expressions, their tree shape, and
+    rejected ones with the exact 1-based position Prometheus would point at.
+*/
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_promql.h"
+#include "fw_promql_ast.h"
+
+// Parse, render back, compare.
+static void
+s_roundtrip(const char *in, const char *want)
+{
+    fw_err_t err;
+    fw_promql_expr_t *e = fw_promql_parse(in, &err);
+    ck_assert_msg(e != NULL, "parse of '%s' failed: %d: %s", in, err.col, err.msg);
+    char *got = fw_promql_format(e);
+    ck_assert_str_eq(got, want);
+    free(got);
+    fw_promql_expr_destroy(&e);
+    ck_assert_ptr_null(e);
+}
+
+static void
+s_bad(const char *in, int col, const char *msg_part)
+{
+    fw_err_t err;
+    fw_promql_expr_t *e = fw_promql_parse(in, &err);
+    ck_assert_msg(e == NULL, "'%s' parsed but should not", in);
+    ck_assert_msg(err.col == col, "'%s': col %d, want %d (%s)", in, err.col, col, err.msg);
+    ck_assert_msg(strstr(err.msg, msg_part) != NULL, "'%s': message '%s' lacks '%s'", in,
+                  err.msg, msg_part);
+}
+
+START_TEST(test_fw_promql_parse_destroy)
+{
+    fw_err_t err;
+    fw_promql_expr_t *e = fw_promql_parse("up", &err);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_int_eq(e->kind, FW_PQ_SELECTOR);
+    ck_assert_int_eq(e->type, FW_PQ_VECTOR);
+    ck_assert_str_eq(e->metric, "up");
+    ck_assert_uint_eq(e->n_matchers, 1);
+    fw_promql_expr_destroy(&e);
+    fw_promql_expr_destroy(&e); // twice is fine
+}
+END_TEST
+
+START_TEST(test_fw_promql_selectors)
+{
+    s_roundtrip("up", "up");
+    s_roundtrip("up{job=\"a\",instance!=\"b\"}", "up{job=\"a\", instance!=\"b\"}");
+    s_roundtrip("{job=~\"a.*\"}", "{job=~\"a.*\"}");
+    s_roundtrip("http_requests_total{code!~'5..'}[5m]", "http_requests_total{code!~\"5..\"}[5m]");
+    s_roundtrip("foo offset 1h", "foo offset 1h");
+    s_roundtrip("foo[1h30m] offset 5m", "foo[1h30m] offset 5m");
+    s_roundtrip("foo:bar:rate5m", "foo:bar:rate5m");
+    s_roundtrip("up{on=\"x\"}", "up{on=\"x\"}"); // keywords are fine as label names
+    s_roundtrip("{__name__=\"up\"}", "{__name__=\"up\"}");
+    s_roundtrip("up # a comment", "up");
+}
+END_TEST
+
+START_TEST(test_fw_promql_matchers_compiled)
+{
+    fw_err_t err;
+    fw_promql_expr_t *e = fw_promql_parse("x{a=~\"b|c\",d!~\"e.*\",f!=\"g\"}", &err);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_uint_eq(e->n_matchers, 4);
+    const struct fw_pq_matcher *re = &e->matchers[1], *nre = &e->matchers[2];
+    ck_assert(fw_promql_matcher_matches(re, "b"));
+    ck_assert(fw_promql_matcher_matches(re, "c"));
+    ck_assert(!fw_promql_matcher_matches(re, "bc")); // anchored
+    ck_assert(!fw_promql_matcher_matches(re, "xb"));
+    ck_assert(!fw_promql_matcher_matches(nre, "eee"));
+    ck_assert(fw_promql_matcher_matches(nre, "xe"));
+    ck_assert(fw_promql_matcher_matches(&e->matchers[3], NULL)); // absent != "g"
+    fw_promql_expr_destroy(&e);
+}
+END_TEST
+
+START_TEST(test_fw_promql_precedence)
+{
+    s_roundtrip("1 + 2 * 3", "1 + 2 * 3");
+    fw_err_t err;
+    fw_promql_expr_t *e = fw_promql_parse("1 + 2 * 3", &err);
+    ck_assert_int_eq(e->kind, FW_PQ_BINARY);
+    ck_assert_int_eq(e->op, FW_PQ_ADD);
+    ck_assert_int_eq(e->args[1]->op, FW_PQ_MUL);
+    fw_promql_expr_destroy(&e);
+    // ^ is right-associative and binds tighter than unary minus
+    e = fw_promql_parse("-2 ^ 3 ^ 2", &err);
+    ck_assert_int_eq(e->kind, FW_PQ_NEG);
+    ck_assert_int_eq(e->args[0]->op, FW_PQ_POW);
+    ck_assert_int_eq(e->args[0]->args[1]->op, FW_PQ_POW);
+    fw_promql_expr_destroy(&e);
+    // a - b - c is (a - b) - c
+    e = fw_promql_parse("a - b - c", &err);
+    ck_assert_int_eq(e->args[0]->kind, FW_PQ_BINARY);
+    fw_promql_expr_destroy(&e);
+    // or < and < comparison
+    e = fw_promql_parse("a or b and c > 1", &err);
+    ck_assert_int_eq(e->op, FW_PQ_OR);
+    ck_assert_int_eq(e->args[1]->op, FW_PQ_AND);
+    ck_assert_int_eq(e->args[1]->args[1]->op, FW_PQ_GTR);
+    fw_promql_expr_destroy(&e);
+    e = fw_promql_parse("-1", &err);
+    ck_assert_int_eq(e->kind, FW_PQ_NUMBER);
+    ck_assert(e->num == -1);
+    fw_promql_expr_destroy(&e);
+}
+END_TEST
+
+START_TEST(test_fw_promql_aggregations_and_calls)
+{
+    s_roundtrip("sum by (job) (rate(x[5m]))", "sum by (job) (rate(x[5m]))");
+    s_roundtrip("sum(rate(x[5m])) by (job)", "sum by (job) (rate(x[5m]))");
+    s_roundtrip("avg without (instance) (x)", "avg without (instance) (x)");
+    s_roundtrip("count(x) without (a, b)", "count without (a, b) (x)");
+    s_roundtrip("topk(3, x)", "topk (3, x)");
+    s_roundtrip("SUM(x)", "sum (x)");
+    s_roundtrip("abs(-x)", "abs(-x)");
+    s_roundtrip("time()", "time()");
+    s_roundtrip("vector(1)", "vector(1)");
+    s_roundtrip("scalar(sum(x))", "scalar(sum (x))");
+    s_roundtrip("irate(x[1m])", "irate(x[1m])");
+    s_roundtrip("increase(x[1h])", "increase(x[1h])");
+    s_roundtrip("max_over_time(x[10m])", "max_over_time(x[10m])");
+    s_roundtrip("round(x, 0.5)", "round(x, 0.5)");
+}
+END_TEST
+
+START_TEST(test_fw_promql_binary_modifiers)
+{
+    s_roundtrip("a + on(job) b", "a + on (job) b");
+    s_roundtrip("a / ignoring(code) b", "a / ignoring (code) b");
+    s_roundtrip("a > bool 1", "a > bool 1");
+    s_roundtrip("a * on(x) group_left(y) b", "a * on (x) group_left (y) b");
+    s_roundtrip("a unless b", "a unless b");
+    s_roundtrip("1 == bool 2", "1 == bool 2");
+    fw_err_t err;
+    fw_promql_expr_t *e = fw_promql_parse("a and on(job) b", &err);
+    ck_assert_int_eq(e->card, FW_PQ_CARD_MANY_TO_MANY);
+    ck_assert(e->on);
+    fw_promql_expr_destroy(&e);
+}
+END_TEST
+
+START_TEST(test_fw_promql_literals)
+{
+    fw_err_t err;
+    fw_promql_expr_t *e = fw_promql_parse("0x1F", &err);
+    ck_assert(e->num == 31);
+    fw_promql_expr_destroy(&e);
+    e = fw_promql_parse("1.5e3", &err);
+    ck_assert(e->num == 1500);
+    fw_promql_expr_destroy(&e);
+    e = fw_promql_parse("Inf", &err);
+    ck_assert(isinf(e->num));
+    fw_promql_expr_destroy(&e);
+    e = fw_promql_parse("NaN", &err);
+    ck_assert(isnan(e->num));
+    fw_promql_expr_destroy(&e);
+    e = fw_promql_parse("\"a\\n\\u00e9\\x41\"", &err);
+    ck_assert_int_eq(e->type, FW_PQ_STRING);
+    ck_assert_str_eq(e->str, "a\n\xc3\xa9" "A");
+    fw_promql_expr_destroy(&e);
+    e = fw_promql_parse("`raw\\n`", &err);
+    ck_assert_str_eq(e->str, "raw\\n");
+    fw_promql_expr_destroy(&e);
+}
+END_TEST
+
+START_TEST(test_fw_promql_errors_have_positions)
+{
+    s_bad("", 1, "no expression found in input");
+    s_bad("sum(up) by", 11, "unexpected end of input");
+    s_bad("up{job=}", 8, "unexpected \"}\"");
+    s_bad("1 +", 4, "unexpected end of input");
+    s_bad("rate(up)", 6, "expected type range vector in call to function \"rate\"");
+    s_bad("foo(up)", 1, "unknown function with name \"foo\"");
+    s_bad("up{job=~\"(\"}", 9, "invalid regular expression");
+    s_bad("up[5x]", 4, "bad number or duration syntax");
+    s_bad("1 == 1", 1, "comparisons between scalars must use BOOL modifier");
+    s_bad("{job=\"\"}", 1, "at least one non-empty matcher");
+    s_bad("up + ", 6, "unexpected end of input");
+    s_bad("sum(x) by (a", 13, "unexpected end of input");
+    s_bad("x[5m] + 1", 1, "binary expression must contain only scalar and instant vector");
+    s_bad("1 and x", 1, "set operator \"and\" not allowed in binary scalar expression");
+    s_bad("(x) offset 5m", 5, "offset modifier must be preceded by");
+    s_bad("up up", 4, "unexpected identifier \"up\"");
+    s_bad("\"abc", 1, "unterminated quoted string");
+    s_bad("up{a=\"b\"", 9, "unexpected end of input");
+    s_bad("x\n  + by", 7, "unexpected identifier \"by\"");
+    s_bad("abs(x, 1)", 1, "expected 1 argument(s) in call to \"abs\", got 2");
+    s_bad("x[5m:1m]", 5, "subqueries are not supported");
+    fw_err_t err;
+    ck_assert_ptr_null(fw_promql_parse("x\n  + by", &err));
+    ck_assert_int_eq(err.line, 2);
+}
+END_TEST
+
+Suite *
+fw_promql_suite(void)
+{
+    Suite *s = suite_create("fw_promql");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_fw_promql_parse_destroy);
+    tcase_add_test(tc, test_fw_promql_selectors);
+    tcase_add_test(tc, test_fw_promql_matchers_compiled);
+    tcase_add_test(tc, test_fw_promql_precedence);
+    tcase_add_test(tc, test_fw_promql_aggregations_and_calls);
+    tcase_add_test(tc, test_fw_promql_binary_modifiers);
+    tcase_add_test(tc, test_fw_promql_literals);
+    tcase_add_test(tc, test_fw_promql_errors_have_positions);
+    suite_add_tcase(s, tc);
+    return s;
+}

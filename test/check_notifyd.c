@@ -1,0 +1,298 @@
+/*  check_notifyd.c — webhook bodies (send_resolved, max_alerts) and delivery through the
+    actor to a real local HTTP server (libmicrohttpd in the test) with 503s, 400s and a
+    closed port, checking outcomes, attempts and the counters.
+*/
+#include <check.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../notifyd/notifyd.h"
+#include "../notifyd/notifyd_cfg.h"
+#include "../notifyd/notifyd_webhook.h"
+#include "fw_metrics.h"
+
+// --- a tiny HTTP server: answers `fail_status` to the first `fail_n` requests, then 200 ---
+
+struct s_srv {
+    struct MHD_Daemon *d;
+    int port;
+    int fail_n, fail_status;
+    pthread_mutex_t lock;
+    int requests;
+    char content_type[64], user_agent[64];
+    char *last_body;
+};
+
+struct s_conn {
+    char *buf;
+    size_t len;
+};
+
+static enum MHD_Result
+s_srv_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+              const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)url;
+    (void)method;
+    (void)version;
+    struct s_srv *srv = cls;
+    struct s_conn *conn = *con_cls;
+    if (!conn) {
+        *con_cls = calloc(1, sizeof *conn);
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        conn->buf = realloc(conn->buf, conn->len + *upload_size + 1);
+        memcpy(conn->buf + conn->len, upload, *upload_size);
+        conn->len += *upload_size;
+        conn->buf[conn->len] = '\0';
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    pthread_mutex_lock(&srv->lock);
+    int n = ++srv->requests;
+    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+    const char *ua = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "User-Agent");
+    snprintf(srv->content_type, sizeof srv->content_type, "%s", ct ? ct : "");
+    snprintf(srv->user_agent, sizeof srv->user_agent, "%s", ua ? ua : "");
+    free(srv->last_body);
+    srv->last_body = conn->buf ? strdup(conn->buf) : strdup("");
+    unsigned status = n <= srv->fail_n ? (unsigned)srv->fail_status : 200;
+    pthread_mutex_unlock(&srv->lock);
+    struct MHD_Response *r = MHD_create_response_from_buffer(3, (void *)"ok\n", MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result rc = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static void
+s_srv_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode t)
+{
+    (void)cls;
+    (void)c;
+    (void)t;
+    struct s_conn *conn = *con_cls;
+    if (conn) {
+        free(conn->buf);
+        free(conn);
+    }
+    *con_cls = NULL;
+}
+
+static void
+s_srv_start(struct s_srv *srv, int fail_n, int fail_status)
+{
+    memset(srv, 0, sizeof *srv);
+    pthread_mutex_init(&srv->lock, NULL);
+    srv->fail_n = fail_n;
+    srv->fail_status = fail_status;
+    srv->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, s_srv_handler, srv,
+                              MHD_OPTION_NOTIFY_COMPLETED, s_srv_done, NULL, MHD_OPTION_END);
+    ck_assert_ptr_nonnull(srv->d);
+    srv->port = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT)->port;
+}
+
+static void
+s_srv_stop(struct s_srv *srv)
+{
+    MHD_stop_daemon(srv->d);
+    free(srv->last_body);
+    pthread_mutex_destroy(&srv->lock);
+}
+
+static struct notifyd_cfg *
+s_cfg(const char *text)
+{
+    struct fw_cfg_errors errs = {0};
+    struct notifyd_cfg *cfg = notifyd_cfg_load_text("notifyd-test.yml", text, &errs);
+    ck_assert_msg(cfg != NULL, "cfg: %s", errs.len ? errs.items[0].msg : "?");
+    return cfg;
+}
+
+// Wait (bounded, 10 s) for one result from the actor.
+static int
+s_wait_result(notifyd_webhook_t *w, struct notifyd_result *r)
+{
+    zpoller_t *p = zpoller_new(notifyd_webhook_sock(w), NULL);
+    void *ready = zpoller_wait(p, 10000);
+    zpoller_destroy(&p);
+    if (!ready)
+        return -1;
+    return notifyd_webhook_recv(w, r);
+}
+
+START_TEST(test_notifyd_example_config)
+{
+    struct fw_cfg_errors errs = {0};
+    struct notifyd_cfg *cfg = notifyd_cfg_load(NULL, &errs);
+    ck_assert_ptr_nonnull(cfg);
+    ck_assert_int_eq(cfg->timeout, 10000);
+    ck_assert_int_eq(cfg->retry.initial_backoff, 500);
+    ck_assert_int_eq(cfg->retry.max_backoff, 30000);
+    ck_assert_int_eq(cfg->retry.max_attempts, 8);
+    ck_assert_int_eq(cfg->max_in_flight, 64);
+    notifyd_cfg_destroy(&cfg);
+    cfg = notifyd_cfg_load_text("bad.yml", "retry:\n  max_attempts: 0\ntimout: 1s\n", &errs);
+    ck_assert_ptr_null(cfg);
+    ck_assert_int_ge(errs.len, 2);
+    ck_assert_int_eq(errs.items[0].line, 2);
+}
+END_TEST
+
+START_TEST(test_notifyd_prepare_body)
+{
+    json_t *payload = json_pack(
+        "{s:s, s:i, s:s, s:[{s:s, s:{s:s}}, {s:s, s:{s:s}}, {s:s, s:{s:s}}]}", "version", "4",
+        "truncatedAlerts", 0, "status", "firing", "alerts", "status", "firing", "labels", "i",
+        "1", "status", "resolved", "labels", "i", "2", "status", "firing", "labels", "i", "3");
+    json_t *wc = json_pack("{s:s, s:b, s:i}", "url", "http://x/", "send_resolved", 1,
+                           "max_alerts", 2);
+    char *body = notifyd_prepare_body(payload, wc);
+    json_t *b = json_loads(body, 0, NULL);
+    ck_assert_int_eq(json_array_size(json_object_get(b, "alerts")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(b, "truncatedAlerts")), 1);
+    json_decref(b);
+    free(body);
+    json_object_set_new(wc, "send_resolved", json_false());
+    json_object_set_new(wc, "max_alerts", json_integer(0));
+    body = notifyd_prepare_body(payload, wc);
+    b = json_loads(body, 0, NULL);
+    ck_assert_int_eq(json_array_size(json_object_get(b, "alerts")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(b, "truncatedAlerts")), 0);
+    json_decref(b);
+    free(body);
+    // Only resolved alerts and send_resolved false: nothing to send.
+    json_array_remove(json_object_get(payload, "alerts"), 2);
+    json_array_remove(json_object_get(payload, "alerts"), 0);
+    ck_assert_ptr_null(notifyd_prepare_body(payload, wc));
+    json_decref(wc);
+    json_decref(payload);
+}
+END_TEST
+
+START_TEST(test_notifyd_webhook_retries_503)
+{
+    struct s_srv srv;
+    s_srv_start(&srv, 2, 503);
+    struct notifyd_cfg *cfg = s_cfg("timeout: 2s\nretry:\n  initial_backoff: 10ms\n"
+                                    "  max_backoff: 50ms\n  max_attempts: 5\n");
+    fw_metrics_t *m = fw_metrics_new();
+    notifyd_webhook_t *w = notifyd_webhook_new(cfg, m);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", srv.port);
+    ck_assert_int_eq(notifyd_webhook_send(w, 42, "team", url, "{\"version\":\"4\"}"), 0);
+    struct notifyd_result r;
+    ck_assert_int_eq(s_wait_result(w, &r), 0);
+    ck_assert(r.ok);
+    ck_assert_int_eq(r.id, 42);
+    ck_assert_str_eq(r.receiver, "team");
+    ck_assert_int_eq(r.attempts, 3);
+    notifyd_result_clear(&r);
+    ck_assert_int_eq(srv.requests, 3);
+    ck_assert_str_eq(srv.content_type, "application/json");
+    ck_assert_str_eq(srv.user_agent, "floorwatch-notifyd/0.1.0");
+    ck_assert_str_eq(srv.last_body, "{\"version\":\"4\"}");
+    ck_assert(fw_metrics_get(m, "fw_notifyd_retries_total", "receiver=\"team\"") == 2);
+    ck_assert(fw_metrics_get(m, "fw_notifyd_notifications_total",
+                             "receiver=\"team\",integration=\"webhook\"") == 1);
+    notifyd_webhook_destroy(&w);
+    fw_metrics_destroy(&m);
+    notifyd_cfg_destroy(&cfg);
+    s_srv_stop(&srv);
+}
+END_TEST
+
+START_TEST(test_notifyd_webhook_4xx_is_permanent)
+{
+    struct s_srv srv;
+    s_srv_start(&srv, 100, 400);
+    struct notifyd_cfg *cfg = s_cfg("retry:\n  initial_backoff: 10ms\n  max_attempts: 5\n");
+    fw_metrics_t *m = fw_metrics_new();
+    notifyd_webhook_t *w = notifyd_webhook_new(cfg, m);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", srv.port);
+    notifyd_webhook_send(w, 1, "team", url, "{}");
+    struct notifyd_result r;
+    ck_assert_int_eq(s_wait_result(w, &r), 0);
+    ck_assert(!r.ok);
+    ck_assert_str_eq(r.reason, "http_4xx");
+    ck_assert_int_eq(r.attempts, 1);
+    notifyd_result_clear(&r);
+    ck_assert(fw_metrics_get(m, "fw_notifyd_notifications_failed_total",
+                             "receiver=\"team\",integration=\"webhook\",reason=\"http_4xx\"") == 1);
+    ck_assert(fw_metrics_get(m, "fw_notifyd_retries_total", "receiver=\"team\"") == 0);
+    notifyd_webhook_destroy(&w);
+    fw_metrics_destroy(&m);
+    notifyd_cfg_destroy(&cfg);
+    s_srv_stop(&srv);
+}
+END_TEST
+
+START_TEST(test_notifyd_webhook_429_retried_then_gives_up)
+{
+    struct s_srv srv;
+    s_srv_start(&srv, 100, 429);
+    struct notifyd_cfg *cfg = s_cfg("retry:\n  initial_backoff: 5ms\n  max_attempts: 3\n");
+    fw_metrics_t *m = fw_metrics_new();
+    notifyd_webhook_t *w = notifyd_webhook_new(cfg, m);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", srv.port);
+    notifyd_webhook_send(w, 7, "ops", url, "{}");
+    struct notifyd_result r;
+    ck_assert_int_eq(s_wait_result(w, &r), 0);
+    ck_assert(!r.ok);
+    ck_assert_str_eq(r.reason, "http_429");
+    ck_assert_int_eq(r.attempts, 3);
+    notifyd_result_clear(&r);
+    ck_assert_int_eq(srv.requests, 3);
+    ck_assert(fw_metrics_get(m, "fw_notifyd_retries_total", "receiver=\"ops\"") == 2);
+    notifyd_webhook_destroy(&w);
+    fw_metrics_destroy(&m);
+    notifyd_cfg_destroy(&cfg);
+    s_srv_stop(&srv);
+}
+END_TEST
+
+START_TEST(test_notifyd_webhook_connection_refused)
+{
+    // Bind and stop a server to get a port nobody listens on.
+    struct s_srv srv;
+    s_srv_start(&srv, 0, 200);
+    int port = srv.port;
+    s_srv_stop(&srv);
+    struct notifyd_cfg *cfg = s_cfg("retry:\n  initial_backoff: 5ms\n  max_attempts: 2\n");
+    fw_metrics_t *m = fw_metrics_new();
+    notifyd_webhook_t *w = notifyd_webhook_new(cfg, m);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", port);
+    notifyd_webhook_send(w, 9, "ops", url, "{}");
+    struct notifyd_result r;
+    ck_assert_int_eq(s_wait_result(w, &r), 0);
+    ck_assert(!r.ok);
+    ck_assert_str_eq(r.reason, "connection");
+    ck_assert_int_eq(r.attempts, 2);
+    notifyd_result_clear(&r);
+    notifyd_webhook_destroy(&w);
+    fw_metrics_destroy(&m);
+    notifyd_cfg_destroy(&cfg);
+}
+END_TEST
+
+Suite *
+notifyd_suite(void)
+{
+    Suite *s = suite_create("notifyd");
+    TCase *tc = tcase_create("notifyd");
+    tcase_add_test(tc, test_notifyd_example_config);
+    tcase_add_test(tc, test_notifyd_prepare_body);
+    tcase_add_test(tc, test_notifyd_webhook_retries_503);
+    tcase_add_test(tc, test_notifyd_webhook_4xx_is_permanent);
+    tcase_add_test(tc, test_notifyd_webhook_429_retried_then_gives_up);
+    tcase_add_test(tc, test_notifyd_webhook_connection_refused);
+    tcase_set_timeout(tc, 30);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,463 @@
+/*  check_ruled_group.c — unit tests for rule evaluation and alert state (ruled/ruled_group.c).
+
+    Most tests drive a group through a fake query function whose answer the test sets
+    before each evaluation, at chosen timestamps, so the state machine (pending → firing
+    after `for`, resolved, keep_firing_for, resolved retention) runs without waiting.
+    test_ruled_group_query_over_zmq goes through the real fw_query client instead, against
+    a tiny ROUTER in a zactor that answers QUERY with canned QUERY_RESULTs: tsdb's real
+    query server belongs to the tsdb module and the lead's end-to-end test covers the whole
+    pipeline.
+*/
+#include <check.h>
+#include <czmq.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_mem.h"
+#include "fw_msg.h"
+#include "fw_query.h"
+#include "fw_time.h"
+#include "../ruled/ruled_group.h"
+
+Suite *ruled_group_suite(void);
+
+#define T0 1800000000000LL
+
+struct s_fake {
+    const char *fail_msg; // error text when failing (default: a timeout)
+    size_t n;
+    const char *names[4];
+    const char *inst[4];
+    double vals[4];
+    bool fail;
+    int calls;
+};
+
+static int
+s_fake_query(void *arg, const char *expr, int64_t t_ms, struct fw_vector *out, fw_err_t *err)
+{
+    (void)expr;
+    struct s_fake *f = arg;
+    fw_vector_clear(out);
+    f->calls++;
+    if (f->fail) {
+        fw_err_set(err, "%s", f->fail_msg ? f->fail_msg : "query timed out after 10 ms");
+        return -1;
+    }
+    for (size_t i = 0; i < f->n; i++) {
+        fw_mem_grow((void **)&out->items, &out->cap, out->len + 1, sizeof(*out->items));
+        struct fw_vsample *s = &out->items[out->len++];
+        memset(s, 0, sizeof(*s));
+        fw_labels_set(&s->labels, "__name__", f->names[i] ? f->names[i] : "m");
+        fw_labels_set(&s->labels, "instance", f->inst[i]);
+        s->t_ms = t_ms;
+        s->v = f->vals[i];
+    }
+    return 0;
+}
+
+struct s_fixture {
+    struct ruled_rulefile rf;
+    struct fw_labels ext;
+    ruled_group_t *group;
+};
+
+static void
+s_setup(struct s_fixture *fx, const char *text)
+{
+    memset(fx, 0, sizeof(*fx));
+    struct fw_cfg_errors *errs = fw_calloc(1, sizeof(*errs));
+    ck_assert_int_eq(ruled_rules_load("r.yml", text, &fx->rf, errs), 0);
+    free(errs);
+    fw_labels_set(&fx->ext, "site", "plant-1");
+    struct ruled_group_env env = {&fx->ext, "http://prom:9090", 60000};
+    fx->group = ruled_group_new("r.yml", &fx->rf.groups[0], &env);
+}
+
+static void
+s_teardown(struct s_fixture *fx)
+{
+    ruled_group_destroy(&fx->group);
+    ruled_rules_free(&fx->rf);
+    fw_labels_clear(&fx->ext);
+}
+
+// The series in batch named name (and with instance inst when given), or NULL.
+static const struct fw_series *
+s_series(const struct fw_batch *b, const char *name, const char *key, const char *val)
+{
+    for (size_t i = 0; i < b->len; i++) {
+        const char *n = fw_labels_get(&b->series[i].labels, "__name__");
+        const char *v = key ? fw_labels_get(&b->series[i].labels, key) : NULL;
+        if (n && strcmp(n, name) == 0 && (!key || (v && strcmp(v, val) == 0)))
+            return &b->series[i];
+    }
+    return NULL;
+}
+
+static const char *
+s_alert_str(json_t *alerts, size_t i, const char *obj, const char *key)
+{
+    json_t *a = json_array_get(alerts, i);
+    return json_string_value(obj ? json_object_get(json_object_get(a, obj), key)
+                                 : json_object_get(a, key));
+}
+
+static const char *
+s_rfc(int64_t ms, char *buf)
+{
+    return fw_time_rfc3339(ms, buf, 40);
+}
+
+static const char s_alert_rules[] =
+    "groups:\n"
+    "  - name: g\n"
+    "    interval: 10s\n"
+    "    rules:\n"
+    "      - alert: High\n"
+    "        expr: m > 1\n"
+    "        for: 30s\n"
+    "        labels: {severity: page, who: '{{ $labels.instance }}'}\n"
+    "        annotations:\n"
+    "          summary: '{{ $labels.instance }} is {{ $value }}'\n";
+
+START_TEST(test_ruled_group_new_eval_destroy)
+{
+    struct s_fixture fx;
+    s_setup(&fx, "groups:\n  - name: g\n    rules:\n      - record: r\n        expr: m\n");
+    ck_assert_str_eq(ruled_group_key(fx.group), "r.yml;g");
+    ck_assert_int_eq(ruled_group_interval_ms(fx.group), 60000); // global default
+    struct s_fake f = {.n = 1, .inst = {"a"}, .vals = {3}};
+    struct ruled_group_result res;
+    ck_assert_uint_eq(ruled_group_eval(fx.group, T0, s_fake_query, &f, &res), 0);
+    ck_assert_int_eq(f.calls, 1);
+    ck_assert_uint_eq(res.batch->len, 1);
+    ck_assert_uint_eq(json_array_size(res.alerts), 0);
+    ruled_group_result_clear(&res);
+    s_teardown(&fx);
+}
+END_TEST
+
+START_TEST(test_ruled_group_recording_and_staleness)
+{
+    struct s_fixture fx;
+    s_setup(&fx, "groups:\n  - name: g\n    labels: {site: a}\n    rules:\n"
+                 "      - record: job:m:sum\n        expr: m\n        labels: {team: x}\n");
+    struct s_fake f = {.n = 2, .inst = {"a", "b"}, .vals = {1, 2}};
+    struct ruled_group_result res;
+    ruled_group_eval(fx.group, T0, s_fake_query, &f, &res);
+    ck_assert_uint_eq(res.batch->len, 2);
+    const struct fw_series *s = s_series(res.batch, "job:m:sum", "instance", "b");
+    ck_assert_ptr_nonnull(s);
+    ck_assert_str_eq(fw_labels_get(&s->labels, "team"), "x");
+    ck_assert_str_eq(fw_labels_get(&s->labels, "site"), "a");
+    ck_assert_int_eq(s->samples[0].t_ms, T0);
+    ck_assert(s->samples[0].v == 2);
+    ruled_group_result_clear(&res);
+
+    // b disappears: a staleness marker is written for it, once.
+    f.n = 1;
+    ruled_group_eval(fx.group, T0 + 10000, s_fake_query, &f, &res);
+    ck_assert_uint_eq(res.batch->len, 2);
+    s = s_series(res.batch, "job:m:sum", "instance", "b");
+    ck_assert_ptr_nonnull(s);
+    ck_assert(fw_is_stale_nan(s->samples[0].v));
+    ruled_group_result_clear(&res);
+    ruled_group_eval(fx.group, T0 + 20000, s_fake_query, &f, &res);
+    ck_assert_uint_eq(res.batch->len, 1);
+    ruled_group_result_clear(&res);
+    s_teardown(&fx);
+}
+END_TEST
+
+START_TEST(test_ruled_group_recording_duplicate_labelset_fails)
+{
+    struct s_fixture fx;
+    s_setup(&fx, "groups:\n  - name: g\n    rules:\n      - record: r\n        expr: m\n");
+    // Two series that differ only by name collide once __name__ is replaced.
+    struct s_fake f = {.n = 2, .names = {"m1", "m2"}, .inst = {"a", "a"}, .vals = {1, 2}};
+    struct ruled_group_result res;
+    ck_assert_uint_eq(ruled_group_eval(fx.group, T0, s_fake_query, &f, &res), 1);
+    ck_assert_uint_eq(res.batch->len, 0);
+    ruled_group_result_clear(&res);
+    json_t *j = ruled_group_rules_json(fx.group);
+    json_t *rule = json_array_get(json_object_get(j, "rules"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(rule, "health")), "err");
+    ck_assert(strstr(json_string_value(json_object_get(rule, "lastError")), "same labelset"));
+    json_decref(j);
+    s_teardown(&fx);
+}
+END_TEST
+
+START_TEST(test_ruled_group_alert_pending_firing_resolved)
+{
+    struct s_fixture fx;
+    s_setup(&fx, s_alert_rules);
+    ck_assert_int_eq(ruled_group_interval_ms(fx.group), 10000);
+    struct s_fake f = {.n = 1, .inst = {"a"}, .vals = {5}};
+    struct ruled_group_result res;
+    char b1[40], b2[40];
+
+    // t0: pending; nothing sent to alertd; ALERTS{alertstate="pending"} written.
+    ruled_group_eval(fx.group, T0, s_fake_query, &f, &res);
+    ck_assert_uint_eq(json_array_size(res.alerts), 0);
+    ck_assert_uint_eq(ruled_group_count_alerts(fx.group, RULED_ALERT_PENDING), 1);
+    const struct fw_series *s = s_series(res.batch, "ALERTS", "alertstate", "pending");
+    ck_assert_ptr_nonnull(s);
+    ck_assert_str_eq(fw_labels_get(&s->labels, "alertname"), "High");
+    ck_assert_str_eq(fw_labels_get(&s->labels, "who"), "a");
+    s = s_series(res.batch, "ALERTS_FOR_STATE", NULL, NULL);
+    ck_assert_ptr_nonnull(s);
+    ck_assert(s->samples[0].v == (double)(T0 / 1000));
+    ruled_group_result_clear(&res);
+
+    // t0+20s: still pending (for: 30s).
+    ruled_group_eval(fx.group, T0 + 20000, s_fake_query, &f, &res);
+    ck_assert_uint_eq(json_array_size(res.alerts), 0);
+    ruled_group_result_clear(&res);
+
+    // t0+30s: firing, sent with startsAt = activeAt and endsAt = now + 4 x max(10s, 1m).
+    f.vals[0] = 7;
+    ruled_group_eval(fx.group, T0 + 30000, s_fake_query, &f, &res);
+    ck_assert_uint_eq(ruled_group_count_alerts(fx.group, RULED_ALERT_FIRING), 1);
+    ck_assert_uint_eq(json_array_size(res.alerts), 1);
+    ck_assert_str_eq(s_alert_str(res.alerts, 0, "labels", "alertname"), "High");
+    ck_assert_str_eq(s_alert_str(res.alerts, 0, "labels", "severity"), "page");
+    ck_assert_str_eq(s_alert_str(res.alerts, 0, "labels", "site"), "plant-1"); // external
+    ck_assert_ptr_null(s_alert_str(res.alerts, 0, "labels", "__name__"));
+    ck_assert_str_eq(s_alert_str(res.alerts, 0, "annotations", "summary"), "a is 7");
+    ck_assert_str_eq(s_alert_str(res.alerts, 0, NULL, "startsAt"), s_rfc(T0, b1));
+    ck_assert_str_eq(s_alert_str(res.alerts, 0, NULL, "endsAt"), s_rfc(T0 + 30000 + 240000, b2));
+    ck_assert_str_eq(s_alert_str(res.alerts, 0, NULL, "generatorURL"),
+                     "http://prom:9090/graph?g0.expr=m+%3E+1&g0.tab=1");
+    ck_assert_ptr_nonnull(s_series(res.batch, "ALERTS", "alertstate", "firing"));
+    ruled_group_result_clear(&res);
+
+    // /api/v1/alerts view.
+    json_t *arr = json_array();
+    ruled_group_alerts_json(fx.group, arr);
+    ck_assert_uint_eq(json_array_size(arr), 1);
+    ck_assert_str_eq(s_alert_str(arr, 0, NULL, "state"), "firing");
+    ck_assert_str_eq(s_alert_str(arr, 0, NULL, "value"), "7e+00");
+    json_decref(arr);
+
+    // t0+40s: gone, so resolved: sent with endsAt = now; ALERTS gets staleness markers.
+    f.n = 0;
+    ruled_group_eval(fx.group, T0 + 40000, s_fake_query, &f, &res);
+    ck_assert_uint_eq(ruled_group_count_alerts(fx.group, RULED_ALERT_FIRING), 0);
+    ck_assert_uint_eq(json_array_size(res.alerts), 1);
+    ck_assert_str_eq(s_alert_str(res.alerts, 0, NULL, "endsAt"), s_rfc(T0 + 40000, b1));
+    s = s_series(res.batch, "ALERTS", "alertstate", "firing");
+    ck_assert_ptr_nonnull(s);
+    ck_assert(fw_is_stale_nan(s->samples[0].v));
+    ruled_group_result_clear(&res);
+
+    // Still re-sent as resolved 14 minutes later; forgotten after 15.
+    ruled_group_eval(fx.group, T0 + 40000 + 14 * 60000, s_fake_query, &f, &res);
+    ck_assert_uint_eq(json_array_size(res.alerts), 1);
+    ruled_group_result_clear(&res);
+    ruled_group_eval(fx.group, T0 + 40000 + 16 * 60000, s_fake_query, &f, &res);
+    ck_assert_uint_eq(json_array_size(res.alerts), 0);
+    ruled_group_result_clear(&res);
+    s_teardown(&fx);
+}
+END_TEST
+
+START_TEST(test_ruled_group_alert_pending_dropped_silently)
+{
+    struct s_fixture fx;
+    s_setup(&fx, s_alert_rules);
+    struct s_fake f = {.n = 1, .inst = {"a"}, .vals = {5}};
+    struct ruled_group_result res;
+    ruled_group_eval(fx.group, T0, s_fake_query, &f, &res);
+    ruled_group_result_clear(&res);
+    f.n = 0;
+    ruled_group_eval(fx.group, T0 + 10000, s_fake_query, &f, &res);
+    ck_assert_uint_eq(json_array_size(res.alerts), 0);
+    ck_assert_uint_eq(ruled_group_count_alerts(fx.group, RULED_ALERT_PENDING), 0);
+    ruled_group_result_clear(&res);
+    // Back again: a new pending alert with a new activeAt.
+    f.n = 1;
+    ruled_group_eval(fx.group, T0 + 20000, s_fake_query, &f, &res);
+    ruled_group_result_clear(&res);
+    ruled_group_eval(fx.group, T0 + 40000, s_fake_query, &f, &res);
+    ck_assert_uint_eq(ruled_group_count_alerts(fx.group, RULED_ALERT_PENDING), 1);
+    ruled_group_result_clear(&res);
+    s_teardown(&fx);
+}
+END_TEST
+
+START_TEST(test_ruled_group_keep_firing_for)
+{
+    struct s_fixture fx;
+    s_setup(&fx, "groups:\n  - name: g\n    interval: 10s\n    rules:\n"
+                 "      - alert: Flappy\n        expr: m > 1\n        keep_firing_for: 1m\n");
+    struct s_fake f = {.n = 1, .inst = {"a"}, .vals = {5}};
+    struct ruled_group_result res;
+    ruled_group_eval(fx.group, T0, s_fake_query, &f, &res); // for: 0 fires at once
+    ck_assert_uint_eq(json_array_size(res.alerts), 1);
+    ruled_group_result_clear(&res);
+    f.n = 0;
+    for (int64_t t = 10000; t <= 60000; t += 10000) {
+        ruled_group_eval(fx.group, T0 + t, s_fake_query, &f, &res);
+        ck_assert_uint_eq(ruled_group_count_alerts(fx.group, RULED_ALERT_FIRING), 1);
+        ruled_group_result_clear(&res);
+    }
+    json_t *arr = json_array();
+    ruled_group_alerts_json(fx.group, arr);
+    ck_assert_ptr_nonnull(json_object_get(json_array_get(arr, 0), "keepFiringSince"));
+    json_decref(arr);
+    // keep_firing_since = t0+10s; at t0+70s the minute is over.
+    ruled_group_eval(fx.group, T0 + 70000, s_fake_query, &f, &res);
+    ck_assert_uint_eq(ruled_group_count_alerts(fx.group, RULED_ALERT_FIRING), 0);
+    ruled_group_result_clear(&res);
+    s_teardown(&fx);
+}
+END_TEST
+
+START_TEST(test_ruled_group_query_failure_counted)
+{
+    struct s_fixture fx;
+    s_setup(&fx, "groups:\n  - name: g\n    rules:\n      - record: a\n        expr: m\n"
+                 "      - record: b\n        expr: m\n");
+    struct s_fake f = {.fail = true, .fail_msg = "bad_data: boom"};
+    struct ruled_group_result res;
+    ck_assert_uint_eq(ruled_group_eval(fx.group, T0, s_fake_query, &f, &res), 2);
+    ck_assert_int_eq(f.calls, 2); // the second rule ran despite the first failing
+    ck_assert_uint_eq(res.rules_failed, 2);
+    ruled_group_result_clear(&res);
+
+    // A timeout fails the rest of the group without asking again.
+    f.fail_msg = NULL;
+    f.calls = 0;
+    ck_assert_uint_eq(ruled_group_eval(fx.group, T0 + 10000, s_fake_query, &f, &res), 2);
+    ck_assert_int_eq(f.calls, 1);
+    ruled_group_result_clear(&res);
+    json_t *j = ruled_group_rules_json(fx.group);
+    json_t *rule = json_array_get(json_object_get(j, "rules"), 1);
+    ck_assert(strstr(json_string_value(json_object_get(rule, "lastError")), "timed out"));
+    json_decref(j);
+    s_teardown(&fx);
+}
+END_TEST
+
+START_TEST(test_ruled_group_take_state_on_reload)
+{
+    struct s_fixture a, b;
+    s_setup(&a, s_alert_rules);
+    s_setup(&b, s_alert_rules);
+    struct s_fake f = {.n = 1, .inst = {"a"}, .vals = {5}};
+    struct ruled_group_result res;
+    ruled_group_eval(a.group, T0, s_fake_query, &f, &res);
+    ruled_group_result_clear(&res);
+    ruled_group_take_state(b.group, a.group);
+    ck_assert_uint_eq(ruled_group_count_alerts(b.group, RULED_ALERT_PENDING), 1);
+    ck_assert_uint_eq(ruled_group_count_alerts(a.group, RULED_ALERT_PENDING), 0);
+    // activeAt carried over: firing 30s after the first evaluation of the old group.
+    ruled_group_eval(b.group, T0 + 30000, s_fake_query, &f, &res);
+    ck_assert_uint_eq(ruled_group_count_alerts(b.group, RULED_ALERT_FIRING), 1);
+    ruled_group_result_clear(&res);
+    s_teardown(&a);
+    s_teardown(&b);
+}
+END_TEST
+
+// --- a canned tsdb ROUTER, in a zactor (answers every QUERY) ---
+
+static void
+s_router_actor(zsock_t *pipe, void *arg)
+{
+    (void)arg;
+    zsock_t *router = zsock_new(ZMQ_ROUTER);
+    int port = zsock_bind(router, "tcp://127.0.0.1:*");
+    zsock_signal(pipe, 0);
+    zstr_sendf(pipe, "%d", port);
+    zpoller_t *poller = zpoller_new(pipe, router, NULL);
+    for (;;) {
+        void *which = zpoller_wait(poller, 5000);
+        if (which != router)
+            break; // $TERM, timeout or interrupt
+        zmsg_t *m = zmsg_recv(router);
+        zframe_t *id = zmsg_pop(m);
+        struct fw_msg *q = NULL;
+        fw_err_t err = {0};
+        if (fw_msg_decode(m, &q, &err) == 0 && q->type == FW_MSG_QUERY) {
+            const char *qid = json_string_value(json_object_get(q->body, "id"));
+            const char *expr = json_string_value(json_object_get(q->body, "query"));
+            double t = json_number_value(json_object_get(q->body, "time"));
+            json_t *body;
+            if (strcmp(expr, "bad") == 0)
+                body = json_pack("{s:s,s:s,s:s,s:s}", "id", qid, "status", "error", "errorType",
+                                 "bad_data", "error", "parse error");
+            else
+                body = json_pack("{s:s,s:s,s:{s:s,s:[{s:{s:s,s:s},s:[f,s]}]}}", "id", qid, "status",
+                                 "success", "data", "resultType", "vector", "result", "metric",
+                                 "__name__", "m", "instance", "a", "value", t, "5");
+            struct fw_msg *r = fw_msg_new_json(FW_MSG_QUERY_RESULT, body); // steals body
+            zmsg_t *out = fw_msg_encode(r, &err);
+            fw_msg_destroy(&r);
+            zmsg_prepend(out, &id);
+            zmsg_send(&out, router);
+        }
+        fw_msg_destroy(&q);
+        zframe_destroy(&id);
+        zmsg_destroy(&m);
+    }
+    zpoller_destroy(&poller);
+    zsock_destroy(&router);
+}
+
+static int
+s_zmq_query(void *arg, const char *expr, int64_t t_ms, struct fw_vector *out, fw_err_t *err)
+{
+    return fw_query_vector(arg, expr, t_ms, 2000, out, err);
+}
+
+START_TEST(test_ruled_group_query_over_zmq)
+{
+    zactor_t *tsdb = zactor_new(s_router_actor, NULL);
+    char *port = zstr_recv(tsdb);
+    char ep[64];
+    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%s", port);
+    free(port);
+    fw_query_client_t *client = fw_query_client_new(ep);
+    ck_assert_ptr_nonnull(client);
+
+    struct s_fixture fx;
+    s_setup(&fx, "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: m > 1\n"
+                 "      - record: r\n        expr: bad\n");
+    struct ruled_group_result res;
+    ck_assert_uint_eq(ruled_group_eval(fx.group, T0, s_zmq_query, client, &res), 1);
+    ck_assert_uint_eq(json_array_size(res.alerts), 1); // for: 0 fires at once
+    ck_assert_str_eq(s_alert_str(res.alerts, 0, "labels", "instance"), "a");
+    ruled_group_result_clear(&res);
+    json_t *j = ruled_group_rules_json(fx.group);
+    json_t *rule = json_array_get(json_object_get(j, "rules"), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(rule, "lastError")),
+                     "bad_data: parse error");
+    json_decref(j);
+    s_teardown(&fx);
+    fw_query_client_destroy(&client);
+    zactor_destroy(&tsdb);
+}
+END_TEST
+
+Suite *
+ruled_group_suite(void)
+{
+    Suite *s = suite_create("ruled_group");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_ruled_group_new_eval_destroy);
+    tcase_add_test(tc, test_ruled_group_recording_and_staleness);
+    tcase_add_test(tc, test_ruled_group_recording_duplicate_labelset_fails);
+    tcase_add_test(tc, test_ruled_group_alert_pending_firing_resolved);
+    tcase_add_test(tc, test_ruled_group_alert_pending_dropped_silently);
+    tcase_add_test(tc, test_ruled_group_keep_firing_for);
+    tcase_add_test(tc, test_ruled_group_query_failure_counted);
+    tcase_add_test(tc, test_ruled_group_take_state_on_reload);
+    tcase_add_test(tc, test_ruled_group_query_over_zmq);
+    tcase_set_timeout(tc, 20);
+    suite_add_tcase(s, tc);
+    return s;
+}

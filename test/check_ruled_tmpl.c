@@ -1,0 +1,118 @@
+/*  check_ruled_tmpl.c — unit tests for the alert template subset (ruled/ruled_tmpl.c).
+
+    Expected strings are what Prometheus's Go templates produce for the same input
+    ({{ $value }} is Go's %v; humanize* as in Prometheus's template package).
+*/
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../ruled/ruled_tmpl.h"
+
+Suite *ruled_tmpl_suite(void);
+
+static char *
+s_expand(const char *text, double value)
+{
+    struct fw_labels l = FW_LABELS_INIT, ext = FW_LABELS_INIT;
+    fw_labels_set(&l, "__name__", "up");
+    fw_labels_set(&l, "instance", "host:9100");
+    fw_labels_set(&l, "line", "line-1");
+    fw_labels_set(&ext, "site", "plant-1");
+    struct ruled_tmpl_data d = {&l, &ext, "http://prom:9090", value};
+    fw_err_t err = {0};
+    char *out = ruled_tmpl_expand(text, &d, &err);
+    fw_labels_clear(&l);
+    fw_labels_clear(&ext);
+    return out;
+}
+
+static void
+s_expect(const char *text, double value, const char *want)
+{
+    char *got = s_expand(text, value);
+    ck_assert_msg(got != NULL, "expansion of \"%s\" failed", text);
+    ck_assert_str_eq(got, want);
+    free(got);
+}
+
+START_TEST(test_ruled_tmpl_expand_labels_value)
+{
+    s_expect("OEE on {{ $labels.line }} is below 60%", 0, "OEE on line-1 is below 60%");
+    s_expect("OEE is {{ $value }}", 0.45, "OEE is 0.45");
+    s_expect("{{$labels.instance}}/{{ .Labels.line }}", 0, "host:9100/line-1");
+    s_expect("{{ $labels.nope }}", 0, "<no value>");
+    s_expect("{{ $externalLabels.site }} {{ $externalURL }}", 0, "plant-1 http://prom:9090");
+    s_expect("no actions", 0, "no actions");
+    s_expect("a  {{- \" b \" -}}  c", 0, "a b c");
+    s_expect("x{{/* note */}}y", 0, "xy");
+    s_expect("{{ \"lit\" | toUpper }}", 0, "LIT");
+}
+END_TEST
+
+START_TEST(test_ruled_tmpl_value_format)
+{
+    char buf[64];
+    ck_assert_str_eq(ruled_tmpl_format_value(1, buf, sizeof(buf)), "1");
+    ck_assert_str_eq(ruled_tmpl_format_value(0.1, buf, sizeof(buf)), "0.1");
+    ck_assert_str_eq(ruled_tmpl_format_value(123456, buf, sizeof(buf)), "123456");
+    ck_assert_str_eq(ruled_tmpl_format_value(1e6, buf, sizeof(buf)), "1e+06");
+    ck_assert_str_eq(ruled_tmpl_format_value(1234567, buf, sizeof(buf)), "1.234567e+06");
+    ck_assert_str_eq(ruled_tmpl_format_value(0.00001, buf, sizeof(buf)), "1e-05");
+    ck_assert_str_eq(ruled_tmpl_format_value(-2.5, buf, sizeof(buf)), "-2.5");
+    ck_assert_str_eq(ruled_tmpl_format_value(NAN, buf, sizeof(buf)), "NaN");
+    ck_assert_str_eq(ruled_tmpl_format_value(INFINITY, buf, sizeof(buf)), "+Inf");
+    ck_assert_str_eq(ruled_tmpl_format_value(0.1 + 0.2, buf, sizeof(buf)), "0.30000000000000004");
+}
+END_TEST
+
+START_TEST(test_ruled_tmpl_humanize)
+{
+    s_expect("{{ $value | humanize }}", 1234567, "1.235M");
+    s_expect("{{ humanize $value }}", 0.0012, "1.2m");
+    s_expect("{{ $value | humanize }}", 0, "0");
+    s_expect("{{ $value | humanizePercentage }}", 0.4567, "45.67%");
+    s_expect("{{ $value | humanizeDuration }}", 3725, "1h 2m 5s");
+    s_expect("{{ $value | humanizeDuration }}", 90061, "1d 1h 1m 1s");
+    s_expect("{{ $value | humanizeDuration }}", 1.5, "1.5s");
+    s_expect("{{ $value | humanizeDuration }}", 0.25, "250ms");
+    s_expect("{{ $value | humanize1024 }}", 2048, "2ki");
+    s_expect("{{ printf \"%.2f\" $value }}", 0.456, "0.46");
+    s_expect("{{ $value | printf \"%.1f%%\" }}", 12.34, "12.3%");
+}
+END_TEST
+
+START_TEST(test_ruled_tmpl_errors)
+{
+    ck_assert_ptr_null(s_expand("{{ if $value }}x{{ end }}", 1));
+    ck_assert_ptr_null(s_expand("{{ $labels.a", 1));
+    ck_assert_ptr_null(s_expand("{{ nosuchfunc $value }}", 1));
+    ck_assert_ptr_null(s_expand("{{ \"abc\" | humanize }}", 1));
+
+    fw_err_t err = {0};
+    ck_assert_int_eq(ruled_tmpl_check("Instance {{ $label.foo }} down", &err), -1);
+    ck_assert(strstr(err.msg, "undefined variable \"$label\"") != NULL);
+    ck_assert_int_eq(err.col, 13);
+    ck_assert_int_eq(ruled_tmpl_check("{{ $labels.a", &err), -1);
+    ck_assert_int_eq(ruled_tmpl_check("{{ $labels.a }} {{ $value | humanize }} "
+                                      "{{ $externalLabels.x }} {{ $.labels.y }}",
+                                      &err),
+                     0);
+    ck_assert_int_eq(ruled_tmpl_check("{{ $x := 1 }}{{ $x }}", &err), 0);
+    ck_assert_int_eq(ruled_tmpl_check("plain text", &err), 0);
+}
+END_TEST
+
+Suite *
+ruled_tmpl_suite(void)
+{
+    Suite *s = suite_create("ruled_tmpl");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_ruled_tmpl_expand_labels_value);
+    tcase_add_test(tc, test_ruled_tmpl_value_format);
+    tcase_add_test(tc, test_ruled_tmpl_humanize);
+    tcase_add_test(tc, test_ruled_tmpl_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}

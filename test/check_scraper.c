@@ -1,0 +1,391 @@
+/*  check_scraper.c — the scraper daemon end to end on loopback: a libmicrohttpd server in the
+    test serves a good and a garbage target, the scraper runs in an actor, and the test's
+    PULL socket receives the SAMPLES batches (up, job/instance labels, exported_ labels,
+    stale markers). /api/v1/targets, /metrics and /-/reload are checked over HTTP.
+*/
+#include <check.h>
+#include <curl/curl.h>
+#include <czmq.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fw_cfg.h"
+#include "fw_labels.h"
+#include "fw_log.h"
+#include "fw_msg.h"
+#include "fw_promcfg.h"
+#include "fw_time.h"
+#include "../scraper/scraper.h"
+
+Suite *scraper_suite(void);
+
+// ---------------------------------------------------------------------------------------
+//  The targets
+
+struct s_srv {
+    struct MHD_Daemon *d;
+    int port;
+    int good_hits;
+};
+
+static enum MHD_Result
+s_srv_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+              const char *version, const char *upload_data, size_t *upload_size, void **ptr)
+{
+    (void)method;
+    (void)version;
+    (void)upload_data;
+    (void)upload_size;
+    (void)ptr;
+    struct s_srv *srv = cls;
+    const char *body = "not found\n";
+    unsigned status = 404;
+    if (strcmp(url, "/good") == 0) {
+        status = 200;
+        body = srv->good_hits++ == 0
+                   ? "# TYPE test_metric gauge\ntest_metric{a=\"1\",job=\"scraped\"} 5\n"
+                     "vanishing 1\nwith_ts 7 1000\n"
+                   : "# TYPE test_metric gauge\ntest_metric{a=\"1\",job=\"scraped\"} 5\n"
+                     "with_ts 7 1000\n";
+    } else if (strcmp(url, "/two") == 0) {
+        status = 200;
+        body = "one 1\ntwo 2\n";
+    } else if (strcmp(url, "/bad") == 0) {
+        status = 200;
+        body = "ok_line 1\ngarbage{{{ 1\n";
+    }
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4");
+    enum MHD_Result rc = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static void
+s_srv_start(struct s_srv *srv)
+{
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    srv->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, s_srv_handler, srv,
+                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_END);
+    ck_assert_ptr_nonnull(srv->d);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info->port;
+    ck_assert_int_gt(srv->port, 0);
+}
+
+// ---------------------------------------------------------------------------------------
+//  The scraper, in an actor
+
+struct s_ctx {
+    struct scraper_opts opts;
+    struct fw_promcfg cfg;
+    int rc;
+    int http_port;
+    char push[64];
+};
+
+static void
+s_scraper_actor(zsock_t *pipe, void *args)
+{
+    struct s_ctx *ctx = args;
+    scraper_t *s = scraper_new(&ctx->opts);
+    fw_err_t err = {0};
+    ctx->rc = scraper_open(s, &ctx->cfg, &err);
+    if (ctx->rc != 0)
+        fprintf(stderr, "scraper_open: %s\n", err.msg);
+    ctx->http_port = scraper_http_port(s);
+    zsock_signal(pipe, 0);
+    if (ctx->rc == 0)
+        scraper_run(s, pipe);
+    scraper_destroy(&s);
+}
+
+static void
+s_config(struct s_ctx *ctx, const char *text)
+{
+    struct fw_cfg_errors errs = {0};
+    int rc = fw_promcfg_load("test.yml", text, &ctx->cfg, &errs);
+    ck_assert_msg(rc == 0, "config: %s", errs.len ? errs.items[0].msg : "?");
+}
+
+static char *
+s_http(int port, const char *method, const char *path, long *status)
+{
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+    CURL *c = curl_easy_init();
+    FILE *mem;
+    char *buf = NULL;
+    size_t len = 0;
+    mem = open_memstream(&buf, &len);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, mem);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+    CURLcode cc = curl_easy_perform(c);
+    *status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    curl_easy_cleanup(c);
+    fclose(mem);
+    ck_assert_msg(cc == CURLE_OK, "GET %s: %s", url, curl_easy_strerror(cc));
+    return buf;
+}
+
+static const char *
+s_name(const struct fw_series *s)
+{
+    const char *n = fw_labels_get(&s->labels, "__name__");
+    return n ? n : "";
+}
+
+static const char *
+s_get(const struct fw_series *s, const char *label)
+{
+    const char *v = fw_labels_get(&s->labels, label);
+    return v ? v : "";
+}
+
+// ---------------------------------------------------------------------------------------
+
+START_TEST(test_scraper_scrapes_good_and_garbage_targets)
+{
+    struct s_srv srv = {0};
+    s_srv_start(&srv);
+    zsock_t *pull = zsock_new(ZMQ_PULL);
+    int push_port = zsock_bind(pull, "tcp://127.0.0.1:*");
+    ck_assert_int_gt(push_port, 0);
+
+    struct s_ctx ctx = {0};
+    snprintf(ctx.push, sizeof(ctx.push), "tcp://127.0.0.1:%d", push_port);
+    ctx.opts.zmq_tsdb_address = ctx.push;
+    ctx.opts.zmq_pub_address = "tcp://127.0.0.1:*";
+    ctx.opts.common.web_listen_address = "127.0.0.1:0";
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "global:\n  scrape_interval: 200ms\n"
+             "scrape_configs:\n"
+             "  - job_name: good\n    metrics_path: /good\n"
+             "    static_configs:\n      - targets: ['127.0.0.1:%d']\n"
+             "        labels: {env: test}\n"
+             "  - job_name: bad\n    metrics_path: /bad\n"
+             "    static_configs:\n      - targets: ['127.0.0.1:%d']\n"
+             "  - job_name: limited\n    metrics_path: /two\n    sample_limit: 1\n"
+             "    static_configs:\n      - targets: ['127.0.0.1:%d']\n",
+             srv.port, srv.port, srv.port);
+    s_config(&ctx, text);
+    zactor_t *actor = zactor_new(s_scraper_actor, &ctx);
+    ck_assert_int_eq(ctx.rc, 0);
+
+    char instance[64];
+    snprintf(instance, sizeof(instance), "127.0.0.1:%d", srv.port);
+    zpoller_t *poller = zpoller_new(pull, NULL);
+    int good_up = 0, bad_down = 0, good_after_bad = 0, stale = 0, metric_ok = 0;
+    uint64_t last_seq = 0;
+    int64_t deadline = fw_time_mono_ms() + 10000;
+    while (fw_time_mono_ms() < deadline && !(good_after_bad >= 3 && stale > 0 && metric_ok > 0)) {
+        if (!zpoller_wait(poller, 200))
+            continue;
+        struct fw_msg *msg = NULL;
+        fw_err_t err;
+        ck_assert_int_eq(fw_msg_recv(pull, &msg, &err), 0);
+        ck_assert_int_eq(msg->type, FW_MSG_SAMPLES);
+        struct fw_batch *b = msg->batch;
+        ck_assert(b->seq > last_seq);
+        last_seq = b->seq;
+        for (size_t i = 0; i < b->len; i++) {
+            const struct fw_series *s = &b->series[i];
+            ck_assert_str_eq(s_get(s, "instance"), instance);
+            ck_assert_uint_eq(s->len, 1);
+            bool good = strcmp(s_get(s, "job"), "good") == 0;
+            if (strcmp(s_name(s), "up") == 0) {
+                ck_assert_uint_eq(s->labels.len, good ? 4 : 3); // __name__ job instance (env)
+                if (good) {
+                    ck_assert(s->samples[0].v == 1);
+                    good_up++;
+                    if (bad_down)
+                        good_after_bad++;
+                } else {
+                    ck_assert(s->samples[0].v == 0);
+                    if (strcmp(s_get(s, "job"), "bad") == 0)
+                        bad_down++;
+                }
+            }
+            if (strcmp(s_name(s), "test_metric") == 0) {
+                ck_assert_str_eq(s_get(s, "job"), "good");
+                ck_assert_str_eq(s_get(s, "exported_job"), "scraped");
+                ck_assert_str_eq(s_get(s, "env"), "test");
+                ck_assert_str_eq(s_get(s, "a"), "1");
+                ck_assert(s->samples[0].v == 5);
+                int64_t now = fw_time_now_ms();
+                ck_assert(s->samples[0].t_ms <= now && s->samples[0].t_ms > now - 5000);
+                metric_ok++;
+            }
+            if (strcmp(s_name(s), "with_ts") == 0) // honor_timestamps defaults to true
+                ck_assert(s->samples[0].t_ms == 1000);
+            if (strcmp(s_name(s), "vanishing") == 0 && fw_is_stale_nan(s->samples[0].v))
+                stale++;
+            // Nothing of a failed scrape gets through, not even its valid lines.
+            ck_assert_str_ne(s_name(s), "ok_line");
+            ck_assert_str_ne(s_name(s), "one");
+        }
+        fw_msg_destroy(&msg);
+    }
+    ck_assert_int_gt(good_up, 0);
+    ck_assert_int_gt(bad_down, 0);
+    ck_assert_int_ge(good_after_bad, 3);
+    ck_assert_int_gt(stale, 0);
+    ck_assert_int_gt(metric_ok, 0);
+
+    long status;
+    char *body = s_http(ctx.http_port, "GET", "/api/v1/targets", &status);
+    ck_assert_int_eq(status, 200);
+    json_error_t jerr;
+    json_t *root = json_loads(body, 0, &jerr);
+    ck_assert_ptr_nonnull(root);
+    ck_assert_str_eq(json_string_value(json_object_get(root, "status")), "success");
+    json_t *active = json_object_get(json_object_get(root, "data"), "activeTargets");
+    ck_assert_uint_eq(json_array_size(active), 3);
+    for (size_t i = 0; i < 3; i++) {
+        json_t *t = json_array_get(active, i);
+        const char *job = json_string_value(json_object_get(json_object_get(t, "labels"), "job"));
+        const char *health = json_string_value(json_object_get(t, "health"));
+        const char *last_error = json_string_value(json_object_get(t, "lastError"));
+        if (strcmp(job, "good") == 0) {
+            ck_assert_str_eq(health, "up");
+            ck_assert_str_eq(last_error, "");
+        } else if (strcmp(job, "bad") == 0) {
+            ck_assert_str_eq(health, "down");
+            ck_assert_str_eq(last_error, "line 2: expected label name at column 9");
+        } else {
+            ck_assert_str_eq(health, "down");
+            ck_assert_str_eq(last_error, "sample limit exceeded");
+        }
+        ck_assert_str_eq(json_string_value(json_object_get(t, "scrapeInterval")), "200ms");
+        ck_assert(json_is_number(json_object_get(t, "lastScrapeDuration")));
+    }
+    json_decref(root);
+    free(body);
+
+    body = s_http(ctx.http_port, "GET", "/metrics", &status);
+    ck_assert_int_eq(status, 200);
+    ck_assert_ptr_nonnull(strstr(body, "fw_scraper_scrape_failures_total{job=\"bad\"}"));
+    ck_assert_ptr_nonnull(strstr(body, "fw_scraper_scrapes_total{job=\"good\"}"));
+    ck_assert_ptr_nonnull(strstr(body, "fw_scraper_targets 3"));
+    free(body);
+
+    zpoller_destroy(&poller);
+    zactor_destroy(&actor);
+    zsock_destroy(&pull);
+    fw_promcfg_free(&ctx.cfg);
+    MHD_stop_daemon(srv.d);
+}
+END_TEST
+
+static void
+s_write(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static size_t
+s_count_targets(int port)
+{
+    long status;
+    char *body = s_http(port, "GET", "/api/v1/targets", &status);
+    json_t *root = json_loads(body, 0, NULL);
+    free(body);
+    ck_assert_ptr_nonnull(root);
+    size_t n = json_array_size(json_object_get(json_object_get(root, "data"), "activeTargets"));
+    json_decref(root);
+    return n;
+}
+
+START_TEST(test_scraper_reload_swaps_targets_and_keeps_old_on_error)
+{
+    const char *path = "test/tmp/check_scraper_reload.yml";
+    s_write(path, "scrape_configs:\n"
+                  "  - job_name: a\n    static_configs:\n      - targets: ['127.0.0.1:1']\n"
+                  "  - job_name: b\n    static_configs:\n      - targets: ['127.0.0.1:2']\n");
+    zsock_t *pull = zsock_new(ZMQ_PULL);
+    int push_port = zsock_bind(pull, "tcp://127.0.0.1:*");
+    struct s_ctx ctx = {0};
+    snprintf(ctx.push, sizeof(ctx.push), "tcp://127.0.0.1:%d", push_port);
+    ctx.opts.zmq_tsdb_address = ctx.push;
+    ctx.opts.zmq_pub_address = "tcp://127.0.0.1:*";
+    ctx.opts.common.web_listen_address = "127.0.0.1:0";
+    ctx.opts.common.config_file = path;
+    struct fw_cfg_errors errs = {0};
+    ck_assert_int_eq(scraper_config_load(path, &ctx.cfg, &errs), 0);
+    zactor_t *actor = zactor_new(s_scraper_actor, &ctx);
+    ck_assert_int_eq(ctx.rc, 0);
+    ck_assert_uint_eq(s_count_targets(ctx.http_port), 2);
+
+    s_write(path, "scrape_configs:\n"
+                  "  - job_name: a\n    static_configs:\n      - targets: ['127.0.0.1:1']\n");
+    long status;
+    char *body = s_http(ctx.http_port, "POST", "/-/reload", &status);
+    ck_assert_int_eq(status, 200);
+    free(body);
+    ck_assert_uint_eq(s_count_targets(ctx.http_port), 1);
+
+    s_write(path, "scrape_configs:\n  - job_nam: a\n");
+    body = s_http(ctx.http_port, "POST", "/-/reload", &status);
+    ck_assert_int_eq(status, 500);
+    ck_assert_ptr_nonnull(strstr(body, "check_scraper_reload.yml:2:5"));
+    free(body);
+    ck_assert_uint_eq(s_count_targets(ctx.http_port), 1);
+
+    zactor_destroy(&actor);
+    zsock_destroy(&pull);
+    fw_promcfg_free(&ctx.cfg);
+    unlink(path);
+}
+END_TEST
+
+START_TEST(test_scraper_embedded_config_loads)
+{
+    struct fw_promcfg cfg;
+    struct fw_cfg_errors errs = {0};
+    ck_assert_int_eq(scraper_config_load(NULL, &cfg, &errs), 0);
+    ck_assert_uint_eq(cfg.n_scrape_configs, 7);
+    ck_assert_str_eq(cfg.scrape_configs[0].job_name, "factory");
+    ck_assert_str_eq(cfg.scrape_configs[0].static_configs[0].targets[0], "127.0.0.1:9210");
+    ck_assert(cfg.scrape_configs[0].scrape_interval_ms == 5000);
+    fw_promcfg_free(&cfg);
+}
+END_TEST
+
+static void
+s_setup(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static void
+s_teardown(void)
+{
+    curl_global_cleanup();
+}
+
+Suite *
+scraper_suite(void)
+{
+    Suite *s = suite_create("scraper");
+    TCase *tc = tcase_create("daemon");
+    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_scraper_embedded_config_loads);
+    tcase_add_test(tc, test_scraper_scrapes_good_and_garbage_targets);
+    tcase_add_test(tc, test_scraper_reload_swaps_targets_and_keeps_old_on_error);
+    suite_add_tcase(s, tc);
+    return s;
+}

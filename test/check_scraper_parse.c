@@ -1,0 +1,397 @@
+/*  check_scraper_parse.c — the exposition parser: valid corpus, exact error positions,
+    OpenMetrics leniency, buffer reuse, and random garbage that must never crash it.
+*/
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../scraper/scraper_parse.h"
+
+Suite *scraper_parse_suite(void);
+
+static scraper_parse_t *parser;
+
+static void
+s_setup(void)
+{
+    parser = scraper_parse_new();
+}
+
+static void
+s_teardown(void)
+{
+    scraper_parse_destroy(&parser);
+    ck_assert_ptr_null(parser);
+}
+
+static ssize_t
+s_run(const char *text, fw_err_t *err)
+{
+    return scraper_parse_run(parser, text, strlen(text), SCRAPER_FMT_TEXT, err);
+}
+
+static const char *
+s_label(const struct scraper_sample *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_labels; i++) {
+        if (strcmp(s->label_names[i], name) == 0)
+            return s->label_values[i];
+    }
+    return NULL;
+}
+
+START_TEST(test_scraper_parse_new_run_destroy)
+{
+    scraper_parse_t *p = scraper_parse_new();
+    ck_assert_ptr_nonnull(p);
+    fw_err_t err;
+    const char *text = "up 1\n";
+    ck_assert_int_eq(scraper_parse_run(p, text, strlen(text), SCRAPER_FMT_TEXT, &err), 1);
+    struct scraper_sample s;
+    scraper_parse_get(p, 0, &s);
+    ck_assert_str_eq(s.name, "up");
+    ck_assert_uint_eq(s.n_labels, 0);
+    ck_assert(s.v == 1.0);
+    ck_assert(!s.has_t);
+    scraper_parse_destroy(&p);
+    scraper_parse_destroy(&p); // twice is fine
+    ck_assert_ptr_null(p);
+}
+END_TEST
+
+START_TEST(test_scraper_parse_valid_corpus)
+{
+    const char *text =
+        "# HELP http_requests_total The total number of HTTP requests.\n"
+        "# TYPE http_requests_total counter\n"
+        "http_requests_total{method=\"post\",code=\"200\"} 1027 1395066363000\n"
+        "http_requests_total{method=\"post\",code=\"400\"}    3 1395066363000\n"
+        "\n"
+        "# Escaping in label values:\n"
+        "msdos_file_access_time_seconds{path=\"C:\\\\DIR\\\\FILE.TXT\",error=\"Cannot find "
+        "file:\\n\\\"FILE.TXT\\\"\"} 1.458255915e9\n"
+        "# Minimalistic line:\n"
+        "metric_without_timestamp_and_labels 12.47\n"
+        "something_weird{problem=\"division by zero\"} +Inf -3982045\n"
+        "neg_inf -Inf\n"
+        "not_a_number NaN\n"
+        "# TYPE http_request_duration_seconds histogram\n"
+        "http_request_duration_seconds_bucket{le=\"0.05\"} 24054\n"
+        "http_request_duration_seconds_bucket{le=\"+Inf\"} 144320\n"
+        "trailing_comma{a=\"1\",} 2   \r\n"
+        "  spaced { a = \"x\" , b=\"y\" }  3  \n"
+        "empty_labels{} 4\n"
+        "colons:in:name 5\n"
+        "unknown_escape{a=\"\\t\"} 6\n"
+        "utf8{a=\"caf\xc3\xa9\"} 7\n"
+        "no_newline_at_end 8";
+    fw_err_t err = {0};
+    ssize_t n = s_run(text, &err);
+    ck_assert_msg(n == 16, "n=%zd err=%s", n, err.msg);
+    struct scraper_sample s;
+
+    scraper_parse_get(parser, 0, &s);
+    ck_assert_str_eq(s.name, "http_requests_total");
+    ck_assert_uint_eq(s.n_labels, 2);
+    ck_assert_str_eq(s.label_names[0], "method");
+    ck_assert_str_eq(s_label(&s, "code"), "200");
+    ck_assert(s.v == 1027);
+    ck_assert(s.has_t);
+    ck_assert(s.t_ms == 1395066363000LL);
+
+    scraper_parse_get(parser, 2, &s);
+    ck_assert_str_eq(s_label(&s, "path"), "C:\\DIR\\FILE.TXT");
+    ck_assert_str_eq(s_label(&s, "error"), "Cannot find file:\n\"FILE.TXT\"");
+    ck_assert(s.v == 1.458255915e9);
+
+    scraper_parse_get(parser, 3, &s);
+    ck_assert_str_eq(s.name, "metric_without_timestamp_and_labels");
+    ck_assert(s.v == 12.47);
+    ck_assert(!s.has_t);
+
+    scraper_parse_get(parser, 4, &s);
+    ck_assert(isinf(s.v) && s.v > 0);
+    ck_assert(s.t_ms == -3982045);
+
+    scraper_parse_get(parser, 5, &s);
+    ck_assert(isinf(s.v) && s.v < 0);
+    scraper_parse_get(parser, 6, &s);
+    ck_assert(isnan(s.v));
+
+    scraper_parse_get(parser, 8, &s);
+    ck_assert_str_eq(s_label(&s, "le"), "+Inf");
+
+    scraper_parse_get(parser, 9, &s);
+    ck_assert_str_eq(s.name, "trailing_comma");
+    ck_assert(s.v == 2);
+
+    scraper_parse_get(parser, 10, &s);
+    ck_assert_str_eq(s.name, "spaced");
+    ck_assert_str_eq(s_label(&s, "a"), "x");
+    ck_assert_str_eq(s_label(&s, "b"), "y");
+    ck_assert(s.v == 3);
+
+    scraper_parse_get(parser, 11, &s);
+    ck_assert_uint_eq(s.n_labels, 0);
+    scraper_parse_get(parser, 12, &s);
+    ck_assert_str_eq(s.name, "colons:in:name");
+    scraper_parse_get(parser, 13, &s);
+    ck_assert_str_eq(s_label(&s, "a"), "\\t"); // kept verbatim, as Prometheus does
+    scraper_parse_get(parser, 14, &s);
+    ck_assert_str_eq(s_label(&s, "a"), "caf\xc3\xa9");
+    scraper_parse_get(parser, 15, &s);
+    ck_assert_str_eq(s.name, "no_newline_at_end");
+    ck_assert(s.v == 8);
+}
+END_TEST
+
+START_TEST(test_scraper_parse_values)
+{
+    const char *text = "a 1e3\nb -0.5\nc +inf\nd nan\ne 0x1p-2\nf 1E-2\ng Infinity\n";
+    fw_err_t err = {0};
+    ck_assert_int_eq(s_run(text, &err), 7);
+    struct scraper_sample s;
+    double want[] = {1000, -0.5, INFINITY, NAN, 0.25, 0.01, INFINITY};
+    for (size_t i = 0; i < 7; i++) {
+        scraper_parse_get(parser, i, &s);
+        if (isnan(want[i]))
+            ck_assert(isnan(s.v));
+        else
+            ck_assert_msg(s.v == want[i], "sample %zu: %g", i, s.v);
+    }
+}
+END_TEST
+
+struct s_bad {
+    const char *text;
+    const char *msg;
+    int line, col;
+};
+
+START_TEST(test_scraper_parse_errors_have_line_and_column)
+{
+    static const struct s_bad cases[] = {
+        {"a 1\nb 2\nhttp_total{code \"200\"} 1\n",
+         "line 3: expected '=' after label name at column 17", 3, 17},
+        {"foo{a=\"b\"", "line 1: expected ',' or '}' after label value at column 10", 1, 10},
+        {"foo{a=\"b} 1\n", "line 1: unterminated label value at column 7", 1, 7},
+        {"foo bar\n", "line 1: invalid value at column 5", 1, 5},
+        {"foo 1 abc\n", "line 1: invalid timestamp at column 7", 1, 7},
+        {"foo 1 2 3\n", "line 1: unexpected text after sample at column 9", 1, 9},
+        {"foo{1a=\"x\"} 1\n", "line 1: expected label name at column 5", 1, 5},
+        {"foo{a=\"x\",a=\"y\"} 1\n", "line 1: duplicate label name at column 11", 1, 11},
+        {"\n# TYPE foo gauges\n", "line 2: invalid metric type at column 12", 2, 12},
+        {"foo\n", "line 1: expected value at column 4", 1, 4},
+        {"foo-bar 1\n", "line 1: invalid character in metric name at column 4", 1, 4},
+        {"1foo 1\n", "line 1: expected metric name at column 1", 1, 1},
+        {"foo{a=\"\xff\"} 1\n", "line 1: invalid UTF-8 in label value at column 7", 1, 7},
+        {"  foo 1 99999999999999999999\n", "line 1: invalid timestamp at column 9", 1, 9},
+        {"foo{a=x} 1\n", "line 1: expected '\"' to open label value at column 7", 1, 7},
+        {"foo{a=\"x\" b=\"y\"} 1\n", "line 1: expected ',' or '}' after label value at column 11",
+         1, 11},
+        {"foo 1.2.3\n", "line 1: invalid value at column 5", 1, 5},
+        {"foo 1e999\n", "line 1: invalid value at column 5", 1, 5},
+        {"ok 1\r\nbad{\r\n", "line 2: expected label name or '}' at column 5", 2, 5},
+        {"# HELP\n", "line 1: expected metric name after HELP at column 7", 1, 7},
+        {"# TYPE 9x counter\n", "line 1: invalid metric name in comment at column 8", 1, 8},
+        {"# TYPE x counter extra\n", "line 1: unexpected text after metric type at column 18", 1,
+         18},
+        {"foo{__name__=\"x\"} 1\n", "line 1: reserved label name \"__name__\" at column 5", 1, 5},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        fw_err_t err = {0};
+        ssize_t n = s_run(cases[i].text, &err);
+        ck_assert_msg(n == -1, "case %zu parsed: %s", i, cases[i].text);
+        ck_assert_msg(strcmp(err.msg, cases[i].msg) == 0, "case %zu: got \"%s\" want \"%s\"", i,
+                      err.msg, cases[i].msg);
+        ck_assert_int_eq(err.line, cases[i].line);
+        ck_assert_int_eq(err.col, cases[i].col);
+        ck_assert_uint_eq(scraper_parse_count(parser), 0);
+    }
+}
+END_TEST
+
+START_TEST(test_scraper_parse_comments_and_eof)
+{
+    // Text format: plain comments, "#HELP" without a blank, "# EOF" are all comments.
+    fw_err_t err = {0};
+    ck_assert_int_eq(s_run("#no blank\n# some comment\n#HELP x\n# EOF\nafter_eof 1\n", &err), 1);
+    // OpenMetrics: float-second timestamps, UNIT, exemplars skipped, EOF ends the body.
+    const char *om = "# TYPE foo counter\n# UNIT foo seconds\n# HELP foo Help.\n"
+                     "foo_total{a=\"b\"} 17 1520879607.789 # {trace_id=\"x\"} 1\n"
+                     "foo_created 1520430000.123\n# TYPE i info\ni_info{v=\"1\"} 1\n"
+                     "# EOF\nignored garbage {{{\n";
+    ssize_t n = scraper_parse_run(parser, om, strlen(om), SCRAPER_FMT_OPENMETRICS, &err);
+    ck_assert_msg(n == 3, "n=%zd err=%s", n, err.msg);
+    struct scraper_sample s;
+    scraper_parse_get(parser, 0, &s);
+    ck_assert_str_eq(s.name, "foo_total");
+    ck_assert(s.has_t);
+    ck_assert(s.t_ms == 1520879607789LL);
+    ck_assert_int_eq(scraper_parse_format("application/openmetrics-text; version=1.0.0"),
+                     SCRAPER_FMT_OPENMETRICS);
+    ck_assert_int_eq(scraper_parse_format("text/plain; version=0.0.4"), SCRAPER_FMT_TEXT);
+    ck_assert_int_eq(scraper_parse_format(NULL), SCRAPER_FMT_TEXT);
+}
+END_TEST
+
+START_TEST(test_scraper_parse_reuses_buffers)
+{
+    fw_err_t err = {0};
+    ck_assert_int_eq(s_run("a{x=\"1\"} 1\nb{y=\"2\"} 2\nc 3\n", &err), 3);
+    ck_assert_int_eq(s_run("garbage{\n", &err), -1);
+    ck_assert_int_eq(s_run("z{k=\"v\"} 9\n", &err), 1);
+    struct scraper_sample s;
+    scraper_parse_get(parser, 0, &s);
+    ck_assert_str_eq(s.name, "z");
+    ck_assert_str_eq(s_label(&s, "k"), "v");
+    ck_assert(s.v == 9);
+    // A body that is not NUL-terminated: only len bytes are read.
+    const char buf[] = {'q', ' ', '4', '2'};
+    ck_assert_int_eq(scraper_parse_run(parser, buf, sizeof(buf), SCRAPER_FMT_TEXT, &err), 1);
+    scraper_parse_get(parser, 0, &s);
+    ck_assert(s.v == 42);
+}
+END_TEST
+
+START_TEST(test_scraper_parse_random_garbage_never_crashes)
+{
+    static const char alphabet[] = "ab_:{}=\",\\n# \t\r\n019.+-eEInfNaTYPEHLP\xc3\xa9\xff";
+    static const char *const seeds[] = {
+        "# TYPE a counter\na{b=\"c\",d=\"e\\\"f\"} 1.5 123\n",
+        "x 1\ny{z=\"\\n\"} -Inf\n# HELP x help\n",
+    };
+    char buf[512];
+    unsigned seed = 12345;
+    size_t ok = 0, bad = 0;
+    for (int iter = 0; iter < 20000; iter++) {
+        size_t len;
+        if (iter % 2 == 0) {
+            len = (size_t)(rand_r(&seed) % (sizeof(buf) - 1));
+            for (size_t i = 0; i < len; i++) {
+                buf[i] = rand_r(&seed) % 4 == 0 ? (char)(rand_r(&seed) % 256)
+                                                : alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)];
+            }
+        } else {
+            // Mutate a valid body: flip, drop or duplicate a few bytes.
+            const char *src = seeds[iter % 2 == 1 ? (iter / 2) % 2 : 0];
+            len = strlen(src);
+            memcpy(buf, src, len);
+            for (int m = 0; m < 3 && len > 0; m++) {
+                size_t at = (size_t)rand_r(&seed) % len;
+                buf[at] = alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)];
+            }
+        }
+        fw_err_t err = {0};
+        scraper_fmt_t fmt = iter % 5 == 0 ? SCRAPER_FMT_OPENMETRICS : SCRAPER_FMT_TEXT;
+        ssize_t n = scraper_parse_run(parser, buf, len, fmt, &err);
+        if (n < 0) {
+            ck_assert_int_eq(n, -1);
+            ck_assert_msg(strncmp(err.msg, "line ", 5) == 0, "err=%s", err.msg);
+            ck_assert_int_ge(err.line, 1);
+            ck_assert_int_ge(err.col, 1);
+            bad++;
+        } else {
+            struct scraper_sample s;
+            for (ssize_t i = 0; i < n; i++) {
+                scraper_parse_get(parser, (size_t)i, &s);
+                ck_assert(strlen(s.name) > 0);
+            }
+            ok++;
+        }
+    }
+    ck_assert_uint_gt(ok, 0);
+    ck_assert_uint_gt(bad, 0);
+}
+END_TEST
+
+// Samples in a corpus file by a naive count: lines that are neither blank nor comments, up
+// to "# EOF".
+static ssize_t
+s_count_lines(const char *text)
+{
+    ssize_t n = 0;
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (len >= 5 && strncmp(p, "# EOF", 5) == 0)
+            break;
+        if (len > 0 && p[0] != '#')
+            n++;
+        p += len + (nl ? 1 : 0);
+    }
+    return n;
+}
+
+static char *
+s_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s (run from the repository root)", path);
+    char *buf = NULL;
+    size_t cap = 0;
+    *len = 0;
+    for (;;) {
+        if (*len + 4096 + 1 > cap) {
+            cap = (*len + 4096 + 1) * 2;
+            buf = realloc(buf, cap);
+            ck_assert_ptr_nonnull(buf);
+        }
+        size_t got = fread(buf + *len, 1, 4096, f);
+        *len += got;
+        if (got == 0)
+            break;
+    }
+    fclose(f);
+    buf[*len] = '\0';
+    return buf;
+}
+
+START_TEST(test_scraper_parse_real_exporter_corpus)
+{
+    static const struct {
+        const char *path;
+        scraper_fmt_t fmt;
+    } files[] = {
+        {"test/data/scrape/node_exporter.txt", SCRAPER_FMT_TEXT},
+        {"test/data/scrape/prometheus.txt", SCRAPER_FMT_TEXT},
+        {"test/data/scrape/openmetrics.om", SCRAPER_FMT_OPENMETRICS},
+    };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        size_t len;
+        char *text = s_slurp(files[i].path, &len);
+        fw_err_t err = {0};
+        ssize_t n = scraper_parse_run(parser, text, len, files[i].fmt, &err);
+        ck_assert_msg(n == s_count_lines(text), "%s: %zd samples (want %zd): %s", files[i].path, n,
+                      s_count_lines(text), err.msg);
+        free(text);
+    }
+    // The OpenMetrics escapes and float-second timestamps of the last sample.
+    struct scraper_sample s;
+    scraper_parse_get(parser, scraper_parse_count(parser) - 1, &s);
+    ck_assert_str_eq(s.name, "mystery");
+    ck_assert_str_eq(s_label(&s, "escaped"), "a\"b\\c\nd");
+    ck_assert(isnan(s.v));
+    ck_assert(s.t_ms == 1520879607500LL);
+}
+END_TEST
+
+Suite *
+scraper_parse_suite(void)
+{
+    Suite *s = suite_create("scraper_parse");
+    TCase *tc = tcase_create("parse");
+    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_test(tc, test_scraper_parse_new_run_destroy);
+    tcase_add_test(tc, test_scraper_parse_valid_corpus);
+    tcase_add_test(tc, test_scraper_parse_values);
+    tcase_add_test(tc, test_scraper_parse_errors_have_line_and_column);
+    tcase_add_test(tc, test_scraper_parse_comments_and_eof);
+    tcase_add_test(tc, test_scraper_parse_reuses_buffers);
+    tcase_add_test(tc, test_scraper_parse_real_exporter_corpus);
+    tcase_add_test(tc, test_scraper_parse_random_garbage_never_crashes);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,361 @@
+/*  check_tsdb_eval.c — PromQL evaluation against a real store under test/tmp.
+
+    The data and expected values are Prometheus's own (promql/promqltest/testdata, checked
+    by hand against functions.go): rate over a counter with a reset, the zero cutoff of
+    extrapolation, sum by, vector matching with on/ignoring, comparison filters, staleness.
+*/
+#include <check.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fw_mem.h"
+#include "fw_msg.h"
+#include "fw_promql.h"
+#include "../tsdb/tsdb_api.h"
+#include "../tsdb/tsdb_eval.h"
+#include "../tsdb/tsdb_store.h"
+
+#define MIN_MS (60 * 1000)
+
+static char s_dir[128];
+static tsdb_store_t *s_st;
+
+static void
+s_setup(void)
+{
+    mkdir("test", 0755);
+    mkdir("test/tmp", 0755);
+    snprintf(s_dir, sizeof(s_dir), "test/tmp/tsdb_eval.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(s_dir));
+    s_st = tsdb_store_new();
+    tsdb_store_set_mapsize(s_st, (size_t)64 << 20);
+    fw_err_t err;
+    ck_assert_int_eq(tsdb_store_open(s_st, s_dir, &err), 0);
+}
+
+static void
+s_teardown(void)
+{
+    tsdb_store_destroy(&s_st);
+    char p[256];
+    snprintf(p, sizeof(p), "%s/data.mdb", s_dir);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s/lock.mdb", s_dir);
+    unlink(p);
+    rmdir(s_dir);
+}
+
+// Load "sel" with n values at 0, step, 2*step, ... (promqltest's `load`).
+static void
+s_load(const char *sel, int64_t step_ms, size_t n, const double *v)
+{
+    fw_err_t err;
+    fw_promql_expr_t *e = fw_promql_parse(sel, &err);
+    ck_assert_msg(e != NULL, "%s", err.msg);
+    struct fw_labels l = FW_LABELS_INIT;
+    for (size_t k = 0; k < e->n_matchers; k++)
+        fw_labels_set(&l, e->matchers[k].name, e->matchers[k].value);
+    fw_promql_expr_destroy(&e);
+    struct fw_batch *b = fw_batch_new();
+    struct fw_series *s = fw_batch_add_series(b, &l);
+    fw_labels_clear(&l);
+    for (size_t k = 0; k < n; k++)
+        fw_series_add(s, (int64_t)k * step_ms, v[k]);
+    const struct fw_batch *bs[1] = {b};
+    ck_assert_int_eq(tsdb_store_append(s_st, bs, 1, NULL, &err), 0);
+    fw_batch_destroy(&b);
+}
+
+// a+bxn: n+1 values a, a+b, ...
+static void
+s_load_seq(const char *sel, int64_t step_ms, double a, double b, size_t n)
+{
+    double *v = fw_malloc((n + 1) * sizeof(double));
+    for (size_t k = 0; k <= n; k++)
+        v[k] = a + b * (double)k;
+    s_load(sel, step_ms, n + 1, v);
+    free(v);
+}
+
+// Evaluate at t and return the JSON of the data (caller frees), or "error:<rc>:<msg>".
+static char *
+s_eval(const char *q, int64_t t)
+{
+    fw_err_t err;
+    fw_promql_expr_t *e = fw_promql_parse(q, &err);
+    ck_assert_msg(e != NULL, "%s: %s", q, err.msg);
+    struct tsdb_eval_result r;
+    int rc = tsdb_eval_instant(s_st, e, t, 0, &r, &err);
+    fw_promql_expr_destroy(&e);
+    if (rc != 0)
+        return fw_asprintf("error:%d:%s", rc, err.msg);
+    char *json = tsdb_api_result_json(&r);
+    tsdb_eval_result_clear(&r);
+    return json;
+}
+
+// The single value of a one-element vector result.
+static double
+s_value(const char *q, int64_t t)
+{
+    fw_err_t err;
+    fw_promql_expr_t *e = fw_promql_parse(q, &err);
+    ck_assert_msg(e != NULL, "%s: %s", q, err.msg);
+    struct tsdb_eval_result r;
+    ck_assert_int_eq(tsdb_eval_instant(s_st, e, t, 0, &r, &err), 0);
+    fw_promql_expr_destroy(&e);
+    if (r.type == FW_PQ_SCALAR)
+        return r.scalar;
+    ck_assert_msg(r.len == 1, "%s: %zu results", q, r.len);
+    double v = r.series[0].pts[0].v;
+    tsdb_eval_result_clear(&r);
+    return v;
+}
+
+static void
+s_expect(const char *q, int64_t t, const char *want)
+{
+    char *got = s_eval(q, t);
+    ck_assert_msg(strcmp(got, want) == 0, "%s\n got: %s\nwant: %s", q, got, want);
+    free(got);
+}
+
+START_TEST(test_tsdb_eval_instant_usage)
+{
+    double v[2] = {1, 2};
+    s_load("up{job=\"a\"}", 10000, 2, v);
+    s_expect("up", 10000,
+             "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":\"up\","
+             "\"job\":\"a\"},\"value\":[10,\"2\"]}]}");
+    s_expect("1 + 1", 10000, "{\"resultType\":\"scalar\",\"result\":[10,\"2\"]}");
+    s_expect("\"hi\"", 10000, "{\"resultType\":\"string\",\"result\":[10,\"hi\"]}");
+    s_expect("up[15s]", 10000,
+             "{\"resultType\":\"matrix\",\"result\":[{\"metric\":{\"__name__\":\"up\","
+             "\"job\":\"a\"},\"values\":[[0,\"1\"],[10,\"2\"]]}]}");
+}
+END_TEST
+
+START_TEST(test_tsdb_eval_rate_counter_reset)
+{
+    double reset[11] = {0, 27, 54, 81, 108, 0, 27, 54, 81, 108, 135};
+    s_load("testcounter_reset_middle_total", 5 * MIN_MS, 11, reset);
+    ck_assert_double_eq_tol(s_value("rate(testcounter_reset_middle_total[50m])", 50 * MIN_MS),
+                            0.08, 1e-12);
+    s_load_seq("calculate_rate_window_total", 5 * MIN_MS, 0, 80, 10);
+    ck_assert_double_eq_tol(s_value("rate(calculate_rate_window_total[50m])", 50 * MIN_MS),
+                            0.26666666666666666, 1e-12);
+    s_load_seq("calculate_rate_offset_total{x=\"a\"}", 5 * MIN_MS, 0, 10, 10);
+    ck_assert_double_eq_tol(
+        s_value("rate(calculate_rate_offset_total[10m] offset 5m)", 50 * MIN_MS),
+        0.03333333333333333, 1e-12);
+    // zero cutoff of the left extrapolation
+    s_load_seq("zc{start=\"1m\"}", 4 * MIN_MS, 60, 240, 10);
+    s_load_seq("zc2{start=\"3m\"}", 4 * MIN_MS, 180, 240, 10);
+    ck_assert_double_eq_tol(s_value("rate(zc[20m])", 10 * MIN_MS), 0.55, 1e-12);
+    ck_assert_double_eq_tol(s_value("rate(zc2[20m])", 10 * MIN_MS), 0.6, 1e-12);
+    ck_assert_double_eq_tol(s_value("rate(zc[20m])", 50 * MIN_MS), 0.6, 1e-12);
+    // increase treats 3 2 as a reset: 0 1 2 3 2 3 4 increased by 7
+    double inc[7] = {0, 1, 2, 3, 2, 3, 4};
+    s_load("http_requests_total{path=\"/foo\"}", 5 * MIN_MS, 7, inc);
+    ck_assert_double_eq_tol(s_value("increase(http_requests_total[30m])", 30 * MIN_MS), 7,
+                            1e-12);
+    s_expect("increase(http_requests_total[30m])", 30 * MIN_MS,
+             "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"path\":\"/foo\"},"
+             "\"value\":[1800,\"7\"]}]}");
+    // irate: last two samples, reset-aware
+    ck_assert_double_eq_tol(s_value("irate(http_requests_total[30m])", 30 * MIN_MS),
+                            1.0 / 300, 1e-12);
+    // a reset at the end of the range with one sample left: no rate
+    double end[12] = {0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 0, 10};
+    s_load("testcounter_reset_end_total", 5 * MIN_MS, 12, end);
+    s_expect("rate(testcounter_reset_end_total[5m])", 50 * MIN_MS,
+             "{\"resultType\":\"vector\",\"result\":[]}");
+    ck_assert_double_eq_tol(s_value("rate(testcounter_reset_end_total[6m])", 50 * MIN_MS), 0,
+                            1e-12);
+}
+END_TEST
+
+static void
+s_load_http(void)
+{
+    static const char *const sel[8] = {
+        "http_requests_total{job=\"api-server\", instance=\"0\", group=\"production\"}",
+        "http_requests_total{job=\"api-server\", instance=\"1\", group=\"production\"}",
+        "http_requests_total{job=\"api-server\", instance=\"0\", group=\"canary\"}",
+        "http_requests_total{job=\"api-server\", instance=\"1\", group=\"canary\"}",
+        "http_requests_total{job=\"app-server\", instance=\"0\", group=\"production\"}",
+        "http_requests_total{job=\"app-server\", instance=\"1\", group=\"production\"}",
+        "http_requests_total{job=\"app-server\", instance=\"0\", group=\"canary\"}",
+        "http_requests_total{job=\"app-server\", instance=\"1\", group=\"canary\"}",
+    };
+    for (int k = 0; k < 8; k++)
+        s_load_seq(sel[k], 5 * MIN_MS, 0, 10.0 * (k + 1), 10);
+}
+
+START_TEST(test_tsdb_eval_sum_by)
+{
+    s_load_http();
+    s_expect("SUM(http_requests_total) BY (job)", 50 * MIN_MS,
+             "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"job\":\"api-server\"},"
+             "\"value\":[3000,\"1000\"]},{\"metric\":{\"job\":\"app-server\"},"
+             "\"value\":[3000,\"2600\"]}]}");
+    s_expect("sum by (job) (http_requests_total) - count by (job) (http_requests_total)",
+             50 * MIN_MS,
+             "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"job\":\"api-server\"},"
+             "\"value\":[3000,\"996\"]},{\"metric\":{\"job\":\"app-server\"},"
+             "\"value\":[3000,\"2596\"]}]}");
+    ck_assert_double_eq_tol(
+        s_value("sum without (instance, group, job) (http_requests_total)", 50 * MIN_MS),
+        3600, 1e-9);
+    ck_assert_double_eq_tol(s_value("avg(http_requests_total{job=\"api-server\"})", 50 * MIN_MS),
+                            250, 1e-9);
+    ck_assert_double_eq_tol(s_value("max(http_requests_total)", 50 * MIN_MS), 800, 1e-9);
+    ck_assert_double_eq_tol(s_value("min(http_requests_total)", 50 * MIN_MS), 100, 1e-9);
+    ck_assert_double_eq_tol(s_value("count(http_requests_total)", 50 * MIN_MS), 8, 1e-9);
+    s_expect("topk(1, http_requests_total)", 50 * MIN_MS,
+             "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":"
+             "\"http_requests_total\",\"group\":\"canary\",\"instance\":\"1\",\"job\":"
+             "\"app-server\"},\"value\":[3000,\"800\"]}]}");
+    ck_assert_double_eq_tol(s_value("-2^---1*3", 50 * MIN_MS), -1.5, 1e-12);
+}
+END_TEST
+
+START_TEST(test_tsdb_eval_binary_matching)
+{
+    double a[1] = {10}, b[1] = {2}, c[1] = {3};
+    s_load("a{l=\"x\",j=\"1\"}", MIN_MS, 1, a);
+    s_load("b{l=\"x\",k=\"2\"}", MIN_MS, 1, b);
+    s_load("c{l=\"x\",i=\"1\"}", MIN_MS, 1, c);
+    s_load("c{l=\"x\",i=\"2\"}", MIN_MS, 1, c);
+    s_expect("a / on(l) b", 0,
+             "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"l\":\"x\"},"
+             "\"value\":[0,\"5\"]}]}");
+    s_expect("a - ignoring(j, k) b", 0,
+             "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"l\":\"x\"},"
+             "\"value\":[0,\"8\"]}]}");
+    s_expect("a + b", 0, "{\"resultType\":\"vector\",\"result\":[]}"); // no identical sets
+    s_expect("a * 2", 0,
+             "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"j\":\"1\",\"l\":\"x\"},"
+             "\"value\":[0,\"20\"]}]}");
+}
+END_TEST
+
+START_TEST(test_tsdb_eval_many_to_many_error)
+{
+    double a[1] = {10}, c[1] = {3};
+    s_load("a{l=\"x\",j=\"1\"}", MIN_MS, 1, a);
+    s_load("c{l=\"x\",i=\"1\"}", MIN_MS, 1, c);
+    s_load("c{l=\"x\",i=\"2\"}", MIN_MS, 1, c);
+    char *got = s_eval("a + on(l) c", 0);
+    ck_assert_msg(strncmp(got, "error:-1:found duplicate series for the match group", 51) == 0,
+                  "%s", got);
+    free(got);
+    got = s_eval("c + on(l) a", 0);
+    ck_assert_msg(strstr(got, "many-to-one matching must be explicit") != NULL, "%s", got);
+    free(got);
+    s_expect("c * on(l) group_left a", 0,
+             "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"i\":\"1\",\"l\":\"x\"},"
+             "\"value\":[0,\"30\"]},{\"metric\":{\"i\":\"2\",\"l\":\"x\"},"
+             "\"value\":[0,\"30\"]}]}");
+    s_expect("c and on(l) a", 0,
+             "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":\"c\","
+             "\"i\":\"1\",\"l\":\"x\"},\"value\":[0,\"3\"]},{\"metric\":{\"__name__\":\"c\","
+             "\"i\":\"2\",\"l\":\"x\"},\"value\":[0,\"3\"]}]}");
+    s_expect("c unless on(l) a", 0, "{\"resultType\":\"vector\",\"result\":[]}");
+}
+END_TEST
+
+START_TEST(test_tsdb_eval_comparison_filter)
+{
+    s_load_http();
+    s_expect("http_requests_total{job=\"app-server\"} > 700", 50 * MIN_MS,
+             "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":"
+             "\"http_requests_total\",\"group\":\"canary\",\"instance\":\"1\",\"job\":"
+             "\"app-server\"},\"value\":[3000,\"800\"]}]}");
+    s_expect("http_requests_total{job=\"app-server\",group=\"canary\"} > bool 700",
+             50 * MIN_MS,
+             "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"group\":\"canary\","
+             "\"instance\":\"0\",\"job\":\"app-server\"},\"value\":[3000,\"0\"]},"
+             "{\"metric\":{\"group\":\"canary\",\"instance\":\"1\",\"job\":\"app-server\"},"
+             "\"value\":[3000,\"1\"]}]}");
+    // scalar on the left: the vector's value is kept
+    ck_assert_double_eq_tol(s_value("700 < http_requests_total", 50 * MIN_MS), 800, 1e-9);
+    ck_assert_double_eq(s_value("1 == bool 1", 0), 1); // scalar result
+    s_expect("http_requests_total > 10000", 50 * MIN_MS,
+             "{\"resultType\":\"vector\",\"result\":[]}");
+}
+END_TEST
+
+START_TEST(test_tsdb_eval_staleness_and_lookback)
+{
+    double v[4] = {0, 1, fw_stale_nan(), 2};
+    s_load("metric", 10000, 4, v);
+    s_expect("metric", 20000, "{\"resultType\":\"vector\",\"result\":[]}");
+    ck_assert_double_eq(s_value("metric", 10000), 1);
+    ck_assert_double_eq(s_value("metric", 329000), 2);
+    s_expect("metric", 330000, "{\"resultType\":\"vector\",\"result\":[]}");
+    ck_assert_double_eq(s_value("count_over_time(metric[1m])", 30000), 3);
+    s_expect("count_over_time(metric[10s])", 20000, "{\"resultType\":\"vector\",\"result\":[]}");
+    ck_assert_double_eq(s_value("count_over_time(metric[20s])", 20000), 1);
+    ck_assert_double_eq(s_value("max_over_time(metric[1m])", 30000), 2);
+    ck_assert_double_eq(s_value("sum_over_time(metric[1m])", 30000), 3);
+    ck_assert_double_eq(s_value("avg_over_time(metric[1m])", 30000), 1);
+    ck_assert_double_eq(s_value("abs(-metric)", 30000), 2);
+    ck_assert_double_eq(s_value("scalar(metric) * 2", 30000), 4);
+    ck_assert_double_eq(s_value("time()", 30000), 30);
+    ck_assert_double_eq(s_value("timestamp(metric)", 40000), 30);
+    ck_assert_double_eq(s_value("absent(nothing{job=\"x\"})", 0), 1);
+}
+END_TEST
+
+START_TEST(test_tsdb_eval_range_query)
+{
+    s_load_seq("m{a=\"1\"}", MIN_MS, 0, 1, 10);
+    fw_err_t err;
+    fw_promql_expr_t *e = fw_promql_parse("m * 2", &err);
+    struct tsdb_eval_result r;
+    ck_assert_int_eq(tsdb_eval_range(s_st, e, 0, 3 * MIN_MS, MIN_MS, 0, &r, &err), 0);
+    char *json = tsdb_api_result_json(&r);
+    ck_assert_str_eq(json, "{\"resultType\":\"matrix\",\"result\":[{\"metric\":{\"a\":\"1\"},"
+                           "\"values\":[[0,\"0\"],[60,\"2\"],[120,\"4\"],[180,\"6\"]]}]}");
+    free(json);
+    tsdb_eval_result_clear(&r);
+    fw_promql_expr_destroy(&e);
+    e = fw_promql_parse("time()", &err);
+    ck_assert_int_eq(tsdb_eval_range(s_st, e, 0, 60000, 30000, 0, &r, &err), 0);
+    json = tsdb_api_result_json(&r);
+    ck_assert_str_eq(json, "{\"resultType\":\"matrix\",\"result\":[{\"metric\":{},"
+                           "\"values\":[[0,\"0\"],[30,\"30\"],[60,\"60\"]]}]}");
+    free(json);
+    tsdb_eval_result_clear(&r);
+    fw_promql_expr_destroy(&e);
+    // a deadline in the past times out
+    e = fw_promql_parse("m", &err);
+    ck_assert_int_eq(tsdb_eval_range(s_st, e, 0, 3 * MIN_MS, MIN_MS, 1, &r, &err), FW_ETIMEOUT);
+    fw_promql_expr_destroy(&e);
+}
+END_TEST
+
+Suite *
+tsdb_eval_suite(void)
+{
+    Suite *s = suite_create("tsdb_eval");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 30);
+    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_test(tc, test_tsdb_eval_instant_usage);
+    tcase_add_test(tc, test_tsdb_eval_rate_counter_reset);
+    tcase_add_test(tc, test_tsdb_eval_sum_by);
+    tcase_add_test(tc, test_tsdb_eval_binary_matching);
+    tcase_add_test(tc, test_tsdb_eval_many_to_many_error);
+    tcase_add_test(tc, test_tsdb_eval_comparison_filter);
+    tcase_add_test(tc, test_tsdb_eval_staleness_and_lookback);
+    tcase_add_test(tc, test_tsdb_eval_range_query);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,202 @@
+/*  fwpush.c — push samples typed as text to tsdb: one SAMPLES batch per run.
+
+    Reads lines `name{label="value",...} value [timestamp_ms]` from stdin (the Prometheus
+    text exposition line shape; `#` lines and blank lines are skipped), groups them by
+    label set into one batch and PUSHes it to the endpoint (default tsdb's samples
+    address). The value may be a float, NaN, +Inf, -Inf or `stale` (the staleness marker);
+    a missing timestamp means now. Handy for tests and for poking a running stack:
+
+        echo 'up{job="x"} 1' | fwpush --endpoint=tcp://127.0.0.1:5560
+
+    Exit status: 0 sent, 1 send failure, 2 bad input or usage.
+*/
+#include <czmq.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_labels.h"
+#include "fw_mem.h"
+#include "fw_msg.h"
+#include "fw_ports.h"
+#include "fw_time.h"
+
+static const char *
+s_skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return p;
+}
+
+// Parse one line into labels, value, timestamp. 0, or -1 with a reason in why.
+static int
+s_parse_line(const char *line, struct fw_labels *labels, double *v, int64_t *t,
+             const char **why)
+{
+    const char *p = s_skip_ws(line);
+    const char *name = p;
+    while (*p && *p != '{' && *p != ' ' && *p != '\t')
+        p++;
+    if (p > name) {
+        char *n = fw_strndup(name, (size_t)(p - name));
+        fw_labels_set(labels, "__name__", n);
+        free(n);
+    }
+    if (*p == '{') {
+        p++;
+        for (;;) {
+            p = s_skip_ws(p);
+            if (*p == '}') {
+                p++;
+                break;
+            }
+            const char *ln = p;
+            while (*p && *p != '=' && *p != ' ')
+                p++;
+            char *lname = fw_strndup(ln, (size_t)(p - ln));
+            p = s_skip_ws(p);
+            if (*p != '=' || p[1] != '"') {
+                free(lname);
+                *why = "expected =\"value\" after a label name";
+                return -1;
+            }
+            p += 2;
+            char *val = fw_malloc(strlen(p) + 1);
+            size_t n = 0;
+            while (*p && *p != '"') {
+                if (*p == '\\' && p[1]) {
+                    p++;
+                    val[n++] = *p == 'n' ? '\n' : *p;
+                } else {
+                    val[n++] = *p;
+                }
+                p++;
+            }
+            val[n] = '\0';
+            if (*p != '"') {
+                free(lname);
+                free(val);
+                *why = "unterminated label value";
+                return -1;
+            }
+            p++;
+            fw_labels_set(labels, lname, val);
+            free(lname);
+            free(val);
+            p = s_skip_ws(p);
+            if (*p == ',')
+                p++;
+        }
+    }
+    p = s_skip_ws(p);
+    char tok[64];
+    size_t n = 0;
+    while (*p && *p != ' ' && *p != '\t' && *p != '\n' && n < sizeof(tok) - 1)
+        tok[n++] = *p++;
+    tok[n] = '\0';
+    if (n == 0) {
+        *why = "missing value";
+        return -1;
+    }
+    char *end;
+    if (strcmp(tok, "stale") == 0) {
+        *v = fw_stale_nan();
+    } else if (strcmp(tok, "NaN") == 0) {
+        *v = NAN;
+    } else if (strcmp(tok, "+Inf") == 0 || strcmp(tok, "Inf") == 0) {
+        *v = INFINITY;
+    } else if (strcmp(tok, "-Inf") == 0) {
+        *v = -INFINITY;
+    } else {
+        *v = strtod(tok, &end);
+        if (*end) {
+            *why = "bad value";
+            return -1;
+        }
+    }
+    p = s_skip_ws(p);
+    *t = fw_time_now_ms();
+    if (*p && *p != '\n') {
+        errno = 0;
+        long long ts = strtoll(p, &end, 10);
+        if (errno || (*s_skip_ws(end) && *s_skip_ws(end) != '\n')) {
+            *why = "bad timestamp (milliseconds)";
+            return -1;
+        }
+        *t = ts;
+    }
+    fw_err_t err;
+    if (fw_labels_validate(labels, &err) != 0 || !fw_labels_get(labels, "__name__")) {
+        *why = "invalid or missing metric name / label";
+        return -1;
+    }
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *endpoint = FW_ZMQ_TSDB_SAMPLES;
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "--endpoint=", 11) == 0) {
+            endpoint = argv[i] + 11;
+        } else if (strcmp(argv[i], "--endpoint") == 0 && i + 1 < argc) {
+            endpoint = argv[++i];
+        } else {
+            fprintf(stderr, "usage: fwpush [--endpoint=tcp://host:port] < lines\n"
+                            "  lines: name{label=\"value\",...} value [timestamp_ms]\n");
+            return strcmp(argv[i], "--help") == 0 ? 0 : 2;
+        }
+    }
+    struct fw_batch *batch = fw_batch_new();
+    char line[65536];
+    int lineno = 0;
+    while (fgets(line, sizeof(line), stdin)) {
+        lineno++;
+        const char *p = s_skip_ws(line);
+        if (*p == '#' || *p == '\n' || *p == '\0')
+            continue;
+        struct fw_labels l = FW_LABELS_INIT;
+        double v;
+        int64_t t;
+        const char *why = NULL;
+        if (s_parse_line(line, &l, &v, &t, &why) != 0) {
+            fprintf(stderr, "fwpush: stdin:%d: %s\n", lineno, why);
+            fw_labels_clear(&l);
+            fw_batch_destroy(&batch);
+            return 2;
+        }
+        struct fw_series *s = NULL;
+        for (size_t k = 0; k < batch->len; k++)
+            if (fw_labels_cmp(&batch->series[k].labels, &l) == 0)
+                s = &batch->series[k];
+        if (!s)
+            s = fw_batch_add_series(batch, &l);
+        fw_series_add(s, t, v);
+        fw_labels_clear(&l);
+    }
+    size_t n = fw_batch_samples(batch);
+    zsock_t *push = zsock_new(ZMQ_PUSH);
+    if (!push || zsock_attach(push, endpoint, false) < 0) {
+        fprintf(stderr, "fwpush: cannot connect to %s\n", endpoint);
+        fw_batch_destroy(&batch);
+        zsock_destroy(&push);
+        return 2;
+    }
+    zsock_set_linger(push, 5000);
+    zsock_set_sndtimeo(push, 5000);
+    batch->seq = (uint64_t)fw_time_now_ms();
+    struct fw_msg *m = fw_msg_new_samples(&batch);
+    fw_err_t err;
+    int rc = fw_msg_send(&m, push, &err);
+    zsock_destroy(&push); // lingers until delivered (bounded)
+    if (rc != 0) {
+        fprintf(stderr, "fwpush: send failed: %s\n", err.msg);
+        return 1;
+    }
+    fprintf(stderr, "fwpush: sent %zu samples to %s\n", n, endpoint);
+    return 0;
+}

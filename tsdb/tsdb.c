@@ -1,0 +1,491 @@
+/*  tsdb.c — the tsdb daemon class: PULL samples into LMDB, answer queries, publish.
+
+    One zloop on the main thread. s_on_samples drains up to S_GROUP queued SAMPLES
+    messages and stores them in ONE write transaction (group commit: the fsync cost is
+    shared by everything that arrived meanwhile), then re-publishes the original frames on
+    PUB. s_on_query answers QUERY on the ROUTER with the same JSON the HTTP API gives
+    (tsdb_api_query_json). s_on_housekeeping (1 Hz) handles SIGHUP and /-/reload, updates
+    the gauges and enforces retention in bounded chunks. The HTTP API runs on fw_http's
+    threads and only reads. On SIGTERM the loop returns and tsdb_run drains what is
+    already queued on the PULL socket (bounded) before the store is closed.
+*/
+#include "tsdb.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_http.h"
+#include "fw_log.h"
+#include "fw_mem.h"
+#include "fw_metrics.h"
+#include "fw_msg.h"
+#include "fw_time.h"
+#include "tsdb_api.h"
+#include "tsdb_store.h"
+
+#define S_GROUP 64              // SAMPLES messages per write transaction
+#define S_DRAIN_MAX 10000       // messages drained after SIGTERM
+#define S_RETENTION_CHUNK 20000 // samples deleted per housekeeping tick
+#define S_ZMQ_QUERY_TIMEOUT_MS 30000
+
+extern const char fw_embed_tsdb_default[];
+
+struct tsdb {
+    const struct tsdb_opts *opts; // borrowed
+    struct fw_promcfg cfg;        // owned
+    tsdb_store_t *store;          // owned
+    tsdb_api_t *api;              // owned
+    fw_metrics_t *metrics;        // owned
+    fw_http_t *http;              // owned
+    zsock_t *pull, *router, *pub; // owned
+    zloop_t *loop;                // owned
+};
+
+// ---------------------------------------------------------------------------------------
+// Config
+
+static char *
+s_read_file(const char *path, fw_err_t *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fw_err_set(err, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        fw_mem_grow((void **)&buf, &cap, len + n + 1, 1);
+        memcpy(buf + len, chunk, n);
+        len += n;
+    }
+    fclose(f);
+    fw_mem_grow((void **)&buf, &cap, len + 1, 1);
+    buf[len] = '\0';
+    return buf;
+}
+
+int
+tsdb_config_load(const char *path, struct fw_promcfg *cfg, char **text_out,
+                 struct fw_cfg_errors *errs)
+{
+    char *text;
+    const char *name = path ? path : "tsdb.example.yml";
+    if (path) {
+        fw_err_t err;
+        text = s_read_file(path, &err);
+        if (!text) {
+            memset(cfg, 0, sizeof(*cfg));
+            fw_cfg_errors_add(errs, path, (struct fw_cfg_pos){0, 0}, "%s", err.msg);
+            return -1;
+        }
+    } else {
+        text = fw_strdup(fw_embed_tsdb_default);
+    }
+    int rc = fw_promcfg_load(name, text, cfg, errs);
+    if (rc != 0 || !text_out)
+        free(text);
+    else
+        *text_out = text;
+    return rc;
+}
+
+// ---------------------------------------------------------------------------------------
+// Samples
+
+static void
+s_reject(tsdb_t *self, const char *type, const char *why)
+{
+    char labels[96];
+    snprintf(labels, sizeof(labels), "type=\"%s\"", type);
+    fw_metrics_add(self->metrics, "fw_msg_rejected_total", labels, 1);
+    fw_warn("msg.reject", "type=%s err=%s", type, why);
+}
+
+// Store the SAMPLES messages in frames[0..n) (owned) in one transaction and publish them.
+static void
+s_store_group(tsdb_t *self, zmsg_t **frames, size_t n)
+{
+    struct fw_msg *msgs[S_GROUP];
+    const struct fw_batch *batches[S_GROUP];
+    size_t nb = 0;
+    for (size_t k = 0; k < n; k++) {
+        fw_err_t err;
+        struct fw_msg *m = NULL;
+        if (fw_msg_decode(frames[k], &m, &err) != 0) {
+            char *type = zmsg_size(frames[k]) > 0 ? zframe_strdup(zmsg_first(frames[k])) : NULL;
+            s_reject(self, type && fw_msg_type_parse(type, &(fw_msg_type_t){0}) == 0 ? type
+                                                                                  : "unknown",
+                     err.msg);
+            free(type);
+            zmsg_destroy(&frames[k]);
+            continue;
+        }
+        if (m->type != FW_MSG_SAMPLES || !m->batch) {
+            s_reject(self, fw_msg_type_str(m->type), "unexpected message type");
+            fw_msg_destroy(&m);
+            zmsg_destroy(&frames[k]);
+            continue;
+        }
+        msgs[nb] = m;
+        batches[nb] = m->batch;
+        frames[nb] = frames[k]; // keep the raw frames to republish, aligned with msgs
+        if (nb != k)
+            frames[k] = NULL;
+        nb++;
+    }
+    if (nb > 0) {
+        fw_err_t err;
+        struct tsdb_store_stats st;
+        if (tsdb_store_append(self->store, batches, nb, &st, &err) == 0) {
+            fw_metrics_add(self->metrics, "fw_tsdb_samples_appended_total", "",
+                           (double)st.samples);
+            fw_metrics_add(self->metrics, "fw_tsdb_commits_total", "", 1);
+            if (st.new_series)
+                fw_debug("tsdb.series.new", "count=%zu", st.new_series);
+            for (size_t k = 0; k < nb; k++)
+                zmsg_send(&frames[k], self->pub); // PUB never blocks: drops without readers
+        } else {
+            fw_metrics_add(self->metrics, "fw_tsdb_write_failures_total", "", 1);
+            fw_error("tsdb.write.fail", "batches=%zu err=%s", nb, err.msg);
+        }
+    }
+    for (size_t k = 0; k < nb; k++) {
+        fw_msg_destroy(&msgs[k]);
+        zmsg_destroy(&frames[k]);
+    }
+}
+
+// Receive up to max messages without blocking (the first may be known to be ready).
+static size_t
+s_recv_some(zsock_t *sock, zmsg_t **out, size_t max)
+{
+    size_t n = 0;
+    while (n < max && (zsock_events(sock) & ZMQ_POLLIN)) {
+        zmsg_t *m = zmsg_recv(sock);
+        if (!m)
+            break;
+        out[n++] = m;
+    }
+    return n;
+}
+
+static int
+s_on_samples(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void)loop;
+    tsdb_t *self = arg;
+    zmsg_t *frames[S_GROUP];
+    size_t n = s_recv_some(sock, frames, S_GROUP);
+    if (n > 0)
+        s_store_group(self, frames, n);
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Queries
+
+static bool
+s_num(json_t *body, const char *key, double *out)
+{
+    json_t *v = json_object_get(body, key);
+    if (!json_is_number(v))
+        return false;
+    *out = json_number_value(v);
+    return true;
+}
+
+static char *
+s_answer_query(tsdb_t *self, json_t *body)
+{
+    struct tsdb_api_query q = {.query = json_string_value(json_object_get(body, "query")),
+                               .timeout_ms = S_ZMQ_QUERY_TIMEOUT_MS};
+    double t, start, end, step;
+    if (s_num(body, "start", &start) || s_num(body, "end", &end) || s_num(body, "step", &step)) {
+        if (!s_num(body, "start", &start) || !s_num(body, "end", &end) ||
+            !s_num(body, "step", &step))
+            return tsdb_api_error_json("bad_data", "a range query needs start, end and step");
+        q.range = true;
+        q.start_ms = (int64_t)llround(start * 1000.0);
+        q.end_ms = (int64_t)llround(end * 1000.0);
+        q.step_ms = (int64_t)llround(step * 1000.0);
+        if (q.end_ms < q.start_ms)
+            return tsdb_api_error_json("bad_data", "invalid parameter \"end\": end timestamp "
+                                                   "must not be before start time");
+        if (q.step_ms <= 0)
+            return tsdb_api_error_json("bad_data", "invalid parameter \"step\": zero or "
+                                                   "negative query resolution step widths are "
+                                                   "not accepted. Try a positive integer");
+        if ((q.end_ms - q.start_ms) / q.step_ms > TSDB_API_MAX_POINTS)
+            return tsdb_api_error_json("bad_data", "exceeded maximum resolution of 11,000 "
+                                                   "points per timeseries. Try decreasing the "
+                                                   "query resolution (?step=XX)");
+    } else {
+        q.time_ms = s_num(body, "time", &t) ? (int64_t)llround(t * 1000.0) : fw_time_now_ms();
+    }
+    int status;
+    return tsdb_api_query_json(self->api, &q, "zmq", &status);
+}
+
+static int
+s_on_query(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void)loop;
+    tsdb_t *self = arg;
+    zmsg_t *z = zmsg_recv(sock);
+    if (!z)
+        return 0;
+    zframe_t *identity = zmsg_pop(z);
+    fw_err_t err;
+    struct fw_msg *m = NULL;
+    if (!identity || fw_msg_decode(z, &m, &err) != 0) {
+        s_reject(self, "unknown", identity ? err.msg : "no identity frame");
+        goto out;
+    }
+    if (m->type != FW_MSG_QUERY) {
+        s_reject(self, fw_msg_type_str(m->type), "unexpected message type");
+        goto out;
+    }
+    char *answer = s_answer_query(self, m->body);
+    json_error_t jerr;
+    json_t *body = json_loads(answer, 0, &jerr);
+    free(answer);
+    if (!body) {
+        fw_error("tsdb.query.fail", "err=%s", jerr.text);
+        goto out;
+    }
+    json_object_set(body, "id", json_object_get(m->body, "id")); // adds a reference
+    struct fw_msg *reply = fw_msg_new_json(FW_MSG_QUERY_RESULT, body); // steals body
+    zmsg_t *out = fw_msg_encode(reply, &err);
+    fw_msg_destroy(&reply);
+    if (!out) {
+        fw_error("tsdb.query.fail", "err=%s", err.msg);
+        goto out;
+    }
+    zmsg_prepend(out, &identity);
+    if (zmsg_send(&out, sock) != 0) {
+        fw_warn("tsdb.query.send.fail", "err=%s", zmq_strerror(zmq_errno()));
+        zmsg_destroy(&out);
+    }
+out:
+    fw_msg_destroy(&m);
+    zframe_destroy(&identity);
+    zmsg_destroy(&z);
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Housekeeping
+
+static void
+s_reload(tsdb_t *self)
+{
+    struct fw_cfg_errors errs;
+    memset(&errs, 0, sizeof(errs));
+    struct fw_promcfg cfg;
+    char *text = NULL;
+    if (tsdb_config_load(self->opts->common.config_file, &cfg, &text, &errs) != 0) {
+        char msg[512] = "configuration error";
+        fw_cfg_errors_report(&errs, false);
+        if (errs.len)
+            fw_err_format(&errs.items[0], msg, sizeof(msg));
+        fw_promcfg_free(&cfg);
+        fw_http_reload_done(self->http, -1, msg);
+        return;
+    }
+    fw_promcfg_free(&self->cfg);
+    self->cfg = cfg;
+    tsdb_api_set_config_text(self->api, text);
+    free(text);
+    fw_info("config.reload", "file=%s", self->opts->common.config_file);
+    fw_http_reload_done(self->http, 0, NULL);
+}
+
+static int
+s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    tsdb_t *self = arg;
+    if (fw_signal_take_hup() || fw_http_reload_requested(self->http))
+        s_reload(self);
+    ssize_t series = tsdb_store_series_count(self->store);
+    if (series >= 0)
+        fw_metrics_set(self->metrics, "fw_tsdb_series", "", (double)series);
+    if (self->opts->retention_ms > 0) {
+        size_t deleted = 0;
+        fw_err_t err;
+        if (tsdb_store_delete_before(self->store, fw_time_now_ms() - self->opts->retention_ms,
+                                     S_RETENTION_CHUNK, &deleted, &err) != 0)
+            fw_warn("tsdb.retention.fail", "err=%s", err.msg);
+        else if (deleted > 0)
+            fw_metrics_add(self->metrics, "fw_tsdb_retention_deleted_total", "",
+                           (double)deleted);
+    }
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Lifecycle
+
+static zsock_t *
+s_bind(int type, const char *ep)
+{
+    zsock_t *s = zsock_new(type);
+    if (s && zsock_attach(s, ep, true) < 0) {
+        fw_error("zmq.attach.fail", "endpoint=%s err=%s", ep, zmq_strerror(zmq_errno()));
+        zsock_destroy(&s);
+    }
+    return s;
+}
+
+static void
+s_declare_metrics(fw_metrics_t *m)
+{
+    fw_metrics_declare(m, "fw_msg_rejected_total", FW_METRIC_COUNTER,
+                       "Messages rejected by the codec or as unexpected, by type.");
+    fw_metrics_declare(m, "fw_tsdb_samples_appended_total", FW_METRIC_COUNTER,
+                       "Samples committed to storage.");
+    fw_metrics_declare(m, "fw_tsdb_commits_total", FW_METRIC_COUNTER,
+                       "Write transactions committed (each holds one or more batches).");
+    fw_metrics_declare(m, "fw_tsdb_write_failures_total", FW_METRIC_COUNTER,
+                       "Write transactions that failed; their batches were dropped.");
+    fw_metrics_declare(m, "fw_tsdb_series", FW_METRIC_GAUGE, "Series in storage.");
+    fw_metrics_declare(m, "fw_tsdb_retention_deleted_total", FW_METRIC_COUNTER,
+                       "Samples deleted because they were older than the retention time.");
+    fw_metrics_add(m, "fw_tsdb_samples_appended_total", "", 0);
+    fw_metrics_add(m, "fw_tsdb_commits_total", "", 0);
+}
+
+tsdb_t *
+tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_text)
+{
+    tsdb_t *self = fw_calloc(1, sizeof(*self));
+    self->opts = opts;
+    self->cfg = *cfg;
+    memset(cfg, 0, sizeof(*cfg));
+    self->metrics = fw_metrics_new();
+    s_declare_metrics(self->metrics);
+
+    fw_err_t err;
+    self->store = tsdb_store_new();
+    if (opts->map_size && *opts->map_size) {
+        int64_t bytes;
+        if (fw_size_parse(opts->map_size, &bytes) != 0 || bytes < (1 << 20)) {
+            fw_error("tsdb.start.fail", "err=%s value=%s",
+                     "invalid --storage.tsdb.map-size (at least 1MiB)", opts->map_size);
+            goto fail;
+        }
+        tsdb_store_set_mapsize(self->store, (size_t)bytes);
+    }
+    if (tsdb_store_open(self->store, opts->storage_path, &err) != 0) {
+        fw_error("tsdb.open.fail", "path=%s err=%s", opts->storage_path, err.msg);
+        goto fail;
+    }
+    self->api = tsdb_api_new(self->store, self->metrics);
+    tsdb_api_set_config_text(self->api, cfg_text);
+
+    self->pull = s_bind(ZMQ_PULL, opts->zmq_samples);
+    self->router = s_bind(ZMQ_ROUTER, opts->zmq_query);
+    self->pub = s_bind(ZMQ_PUB, opts->zmq_pub);
+    if (!self->pull || !self->router || !self->pub)
+        goto fail;
+    zsock_set_sndtimeo(self->pub, 0);
+    zsock_set_sndtimeo(self->router, 1000);
+    zsock_set_router_mandatory(self->router, 0);
+
+    self->http = fw_http_new("tsdb", self->metrics);
+    tsdb_api_routes(self->api, self->http);
+    if (fw_http_start(self->http, opts->common.web_listen_address, &err) != 0) {
+        fw_error("http.start.fail", "address=%s err=%s", opts->common.web_listen_address,
+                 err.msg);
+        goto fail;
+    }
+    self->loop = zloop_new();
+    zloop_reader(self->loop, self->pull, s_on_samples, self);
+    zloop_reader(self->loop, self->router, s_on_query, self);
+    zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
+    ssize_t series = tsdb_store_series_count(self->store);
+    fw_metrics_set(self->metrics, "fw_tsdb_series", "", series > 0 ? (double)series : 0);
+    fw_http_set_ready(self->http, true);
+    fw_info("tsdb.start", "listen=%s path=%s samples=%s query=%s pub=%s series=%zd",
+            opts->common.web_listen_address, opts->storage_path, tsdb_samples_endpoint(self),
+            tsdb_query_endpoint(self), tsdb_pub_endpoint(self), series);
+    return self;
+fail:
+    tsdb_destroy(&self);
+    return NULL;
+}
+
+int
+tsdb_run(tsdb_t *self)
+{
+    zloop_start(self->loop);
+    // drain what is already queued, bounded, so an orderly shutdown loses nothing queued
+    size_t drained = 0;
+    zsock_set_rcvtimeo(self->pull, 0);
+    while (drained < S_DRAIN_MAX) {
+        zmsg_t *frames[S_GROUP];
+        size_t n = 0;
+        while (n < S_GROUP) {
+            zmsg_t *m = zmsg_recv(self->pull);
+            if (!m)
+                break;
+            frames[n++] = m;
+        }
+        if (n == 0)
+            break;
+        s_store_group(self, frames, n);
+        drained += n;
+    }
+    fw_info("tsdb.stop", "drained=%zu", drained);
+    return 0;
+}
+
+void
+tsdb_destroy(tsdb_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    tsdb_t *self = *self_p;
+    zloop_destroy(&self->loop);
+    fw_http_destroy(&self->http); // waits for handlers, which read the store
+    zsock_destroy(&self->pub);
+    zsock_destroy(&self->router);
+    zsock_destroy(&self->pull);
+    tsdb_api_destroy(&self->api);
+    tsdb_store_destroy(&self->store);
+    fw_metrics_destroy(&self->metrics);
+    fw_promcfg_free(&self->cfg);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *
+tsdb_samples_endpoint(tsdb_t *self)
+{
+    return self->pull ? zsock_endpoint(self->pull) : NULL;
+}
+
+const char *
+tsdb_query_endpoint(tsdb_t *self)
+{
+    return self->router ? zsock_endpoint(self->router) : NULL;
+}
+
+const char *
+tsdb_pub_endpoint(tsdb_t *self)
+{
+    return self->pub ? zsock_endpoint(self->pub) : NULL;
+}
+
+int
+tsdb_http_port(tsdb_t *self)
+{
+    return self->http ? fw_http_port(self->http) : 0;
+}

@@ -1,0 +1,49 @@
+/*  tsdb.h — the time-series database daemon.
+
+    tsdb PULLs SAMPLES batches (scraper, ruled, slod) and stores them in LMDB
+    (tsdb_store), several queued batches per write transaction; stored batches are
+    re-PUBlished for fwtail. It answers QUERY messages on a ROUTER socket and serves the
+    Prometheus HTTP API (tsdb_api) on --web.listen-address, so Grafana and promtool talk to
+    it as to Prometheus. The config file is a prometheus.yml (only `global` matters to
+    tsdb); without --config.file the embedded tsdb/tsdb.example.yml is used.
+*/
+#ifndef TSDB_H
+#define TSDB_H
+
+#include <stdint.h>
+
+#include "fw_cfg.h"
+#include "fw_flags.h"
+#include "fw_promcfg.h"
+
+struct tsdb_opts {
+    struct fw_common_opts common;
+    const char *storage_path;  // --storage.tsdb.path
+    int64_t retention_ms;      // --storage.tsdb.retention.time; 0 keeps everything
+    const char *map_size;      // --storage.tsdb.map-size ("8GiB")
+    const char *zmq_samples;   // bind PULL
+    const char *zmq_query;     // bind ROUTER
+    const char *zmq_pub;       // bind PUB
+};
+
+typedef struct tsdb tsdb_t;
+
+// Load the config: file `path`, or the embedded default when path is NULL. On success 0,
+// *cfg filled and *text_out (may be NULL) a copy of the YAML (caller frees). -1 with errs.
+int tsdb_config_load(const char *path, struct fw_promcfg *cfg, char **text_out,
+                     struct fw_cfg_errors *errs);
+
+// Takes ownership of *cfg (zeroed). Opens the store, binds the sockets, starts HTTP.
+// NULL on failure (logged).
+tsdb_t *tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_text);
+// Run the zloop until SIGINT/SIGTERM, then drain the queued samples and commit. 0 or -1.
+int tsdb_run(tsdb_t *self);
+void tsdb_destroy(tsdb_t **self_p);
+
+// The bound endpoints and HTTP port (useful when binding ephemeral ports in tests).
+const char *tsdb_samples_endpoint(tsdb_t *self);
+const char *tsdb_query_endpoint(tsdb_t *self);
+const char *tsdb_pub_endpoint(tsdb_t *self);
+int tsdb_http_port(tsdb_t *self);
+
+#endif

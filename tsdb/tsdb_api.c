@@ -1,0 +1,722 @@
+/*  tsdb_api.c — the Prometheus HTTP API v1 subset and its JSON (see tsdb_api.h).
+
+    JSON is written by hand into a growing buffer rather than through jansson: the exact
+    spelling matters (Go's float and timestamp formats, Go's HTML-safe string escaping,
+    label order), and query answers can be large. Parameter parsing and error texts follow
+    Prometheus's web/api/v1/api.go so clients that match on them keep working.
+*/
+#include "tsdb_api.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_log.h"
+#include "fw_mem.h"
+#include "fw_promql.h"
+#include "fw_time.h"
+
+struct tsdb_api {
+    tsdb_store_t *store;    // borrowed
+    fw_metrics_t *metrics;  // borrowed
+    pthread_mutex_t lock;   // guards config_text
+    char *config_text;      // owned
+};
+
+// ---------------------------------------------------------------------------------------
+// JSON buffer
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+} s_buf_t;
+
+static void
+s_put(s_buf_t *b, const char *s, size_t n)
+{
+    fw_mem_grow((void **)&b->p, &b->cap, b->len + n + 1, 1);
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void
+s_puts(s_buf_t *b, const char *s)
+{
+    s_put(b, s, strlen(s));
+}
+
+// A JSON string as Go's encoding/json writes it (HTML-safe).
+static void
+s_put_str(s_buf_t *b, const char *s)
+{
+    s_put(b, "\"", 1);
+    const unsigned char *p = (const unsigned char *)s;
+    size_t run = 0;
+    for (size_t i = 0;; i++) {
+        unsigned char c = p[i];
+        const char *esc = NULL;
+        char tmp[8];
+        if (c == '\0')
+            break;
+        if (c == '"')
+            esc = "\\\"";
+        else if (c == '\\')
+            esc = "\\\\";
+        else if (c == '\n')
+            esc = "\\n";
+        else if (c == '\r')
+            esc = "\\r";
+        else if (c == '\t')
+            esc = "\\t";
+        else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+            snprintf(tmp, sizeof(tmp), "\\u%04x", c);
+            esc = tmp;
+        } else if (c == 0xE2 && p[i + 1] == 0x80 && (p[i + 2] == 0xA8 || p[i + 2] == 0xA9)) {
+            snprintf(tmp, sizeof(tmp), "\\u202%c", p[i + 2] == 0xA8 ? '8' : '9');
+            s_put(b, s + run, i - run);
+            s_puts(b, tmp);
+            i += 2;
+            run = i + 1;
+            continue;
+        }
+        if (esc) {
+            s_put(b, s + run, i - run);
+            s_puts(b, esc);
+            run = i + 1;
+        }
+    }
+    s_puts(b, s + run);
+    s_put(b, "\"", 1);
+}
+
+const char *
+tsdb_api_format_value(double v, char *buf, size_t size)
+{
+    if (isnan(v)) {
+        snprintf(buf, size, "NaN");
+        return buf;
+    }
+    if (isinf(v)) {
+        snprintf(buf, size, v > 0 ? "+Inf" : "-Inf");
+        return buf;
+    }
+    // shortest digits that round-trip, as Go's -1 precision
+    char sci[40];
+    for (int prec = 0; prec < 17; prec++) {
+        snprintf(sci, sizeof(sci), "%.*e", prec, v);
+        if (strtod(sci, NULL) == v)
+            break;
+    }
+    // Prometheus (jsonutil.MarshalValue) switches to 'e' for very small and large values
+    double abs = fabs(v);
+    if (abs != 0 && (abs < 1e-6 || abs >= 1e21)) {
+        snprintf(buf, size, "%s", sci);
+        return buf;
+    }
+    // sci: [-]d[.ddd]e[+-]xx
+    char digits[24];
+    size_t nd = 0;
+    const char *q = sci;
+    bool neg = false;
+    if (*q == '-') {
+        neg = true;
+        q++;
+    }
+    for (; *q && *q != 'e'; q++)
+        if (*q != '.')
+            digits[nd++] = *q;
+    int exp = atoi(q + 1);
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    digits[nd] = '\0';
+    s_buf_t b = {0};
+    if (neg)
+        s_puts(&b, "-");
+    if (exp >= 0) {
+        // integer part: digits[0..exp], padded with zeros
+        for (int k = 0; k <= exp; k++)
+            s_put(&b, (size_t)k < nd ? &digits[k] : "0", 1);
+        if ((size_t)exp + 1 < nd) {
+            s_puts(&b, ".");
+            s_puts(&b, digits + exp + 1);
+        }
+    } else {
+        s_puts(&b, "0.");
+        for (int k = 0; k < -exp - 1; k++)
+            s_puts(&b, "0");
+        s_puts(&b, digits);
+    }
+    snprintf(buf, size, "%s", b.p);
+    free(b.p);
+    return buf;
+}
+
+const char *
+tsdb_api_format_time(int64_t ms, char *buf, size_t size)
+{
+    const char *sign = "";
+    uint64_t u = (uint64_t)ms;
+    if (ms < 0) {
+        sign = "-";
+        u = (uint64_t)0 - u;
+    }
+    unsigned frac = (unsigned)(u % 1000);
+    if (frac)
+        snprintf(buf, size, "%s%llu.%03u", sign, (unsigned long long)(u / 1000), frac);
+    else
+        snprintf(buf, size, "%s%llu", sign, (unsigned long long)(u / 1000));
+    return buf;
+}
+
+static void
+s_put_point(s_buf_t *b, int64_t t, double v)
+{
+    char tb[48], vb[64];
+    s_puts(b, "[");
+    s_puts(b, tsdb_api_format_time(t, tb, sizeof(tb)));
+    s_puts(b, ",\"");
+    s_puts(b, tsdb_api_format_value(v, vb, sizeof(vb)));
+    s_puts(b, "\"]");
+}
+
+static void
+s_put_labels(s_buf_t *b, const struct fw_labels *l)
+{
+    s_puts(b, "{");
+    for (size_t k = 0; k < l->len; k++) {
+        if (k)
+            s_puts(b, ",");
+        s_put_str(b, l->items[k].name);
+        s_puts(b, ":");
+        s_put_str(b, l->items[k].value);
+    }
+    s_puts(b, "}");
+}
+
+char *
+tsdb_api_result_json(const struct tsdb_eval_result *r)
+{
+    s_buf_t b = {0};
+    char tb[48];
+    switch (r->type) {
+    case FW_PQ_SCALAR:
+        s_puts(&b, "{\"resultType\":\"scalar\",\"result\":");
+        s_put_point(&b, r->t_ms, r->scalar);
+        s_puts(&b, "}");
+        break;
+    case FW_PQ_STRING:
+        s_puts(&b, "{\"resultType\":\"string\",\"result\":[");
+        s_puts(&b, tsdb_api_format_time(r->t_ms, tb, sizeof(tb)));
+        s_puts(&b, ",");
+        s_put_str(&b, r->str ? r->str : "");
+        s_puts(&b, "]}");
+        break;
+    case FW_PQ_VECTOR:
+    case FW_PQ_MATRIX: {
+        bool vec = r->type == FW_PQ_VECTOR;
+        s_puts(&b, vec ? "{\"resultType\":\"vector\",\"result\":["
+                       : "{\"resultType\":\"matrix\",\"result\":[");
+        for (size_t k = 0; k < r->len; k++) {
+            const struct tsdb_eval_series *s = &r->series[k];
+            if (k)
+                s_puts(&b, ",");
+            s_puts(&b, "{\"metric\":");
+            s_put_labels(&b, &s->labels);
+            if (vec) {
+                s_puts(&b, ",\"value\":");
+                if (s->len > 0)
+                    s_put_point(&b, s->pts[0].t_ms, s->pts[0].v);
+                else
+                    s_put_point(&b, r->t_ms, NAN);
+            } else {
+                s_puts(&b, ",\"values\":[");
+                for (size_t j = 0; j < s->len; j++) {
+                    if (j)
+                        s_puts(&b, ",");
+                    s_put_point(&b, s->pts[j].t_ms, s->pts[j].v);
+                }
+                s_puts(&b, "]");
+            }
+            s_puts(&b, "}");
+        }
+        s_puts(&b, "]}");
+        break;
+    }
+    }
+    return b.p;
+}
+
+char *
+tsdb_api_error_json(const char *type, const char *msg)
+{
+    s_buf_t b = {0};
+    s_puts(&b, "{\"status\":\"error\",\"errorType\":");
+    s_put_str(&b, type);
+    s_puts(&b, ",\"error\":");
+    s_put_str(&b, msg);
+    s_puts(&b, "}");
+    return b.p;
+}
+
+static char *
+s_success(const char *data)
+{
+    s_buf_t b = {0};
+    s_puts(&b, "{\"status\":\"success\",\"data\":");
+    s_puts(&b, data);
+    s_puts(&b, "}");
+    return b.p;
+}
+
+// ---------------------------------------------------------------------------------------
+// Queries
+
+tsdb_api_t *
+tsdb_api_new(tsdb_store_t *store, fw_metrics_t *metrics)
+{
+    tsdb_api_t *self = fw_calloc(1, sizeof(*self));
+    self->store = store;
+    self->metrics = metrics;
+    pthread_mutex_init(&self->lock, NULL);
+    if (metrics)
+        fw_metrics_declare(metrics, "fw_tsdb_queries_total", FW_METRIC_COUNTER,
+                           "Queries evaluated, by API (query, query_range, zmq).");
+    return self;
+}
+
+void
+tsdb_api_destroy(tsdb_api_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    tsdb_api_t *self = *self_p;
+    pthread_mutex_destroy(&self->lock);
+    free(self->config_text);
+    free(self);
+    *self_p = NULL;
+}
+
+void
+tsdb_api_set_config_text(tsdb_api_t *self, const char *yaml)
+{
+    pthread_mutex_lock(&self->lock);
+    free(self->config_text);
+    self->config_text = fw_strdup(yaml ? yaml : "");
+    pthread_mutex_unlock(&self->lock);
+}
+
+// "1:14: parse error: ..." with line and column counted in the query text.
+static char *
+s_parse_error_text(const char *query, const fw_err_t *err)
+{
+    int pos = err->col > 0 ? err->col - 1 : 0, line = 1, col = 1;
+    for (int k = 0; k < pos && query[k]; k++) {
+        if (query[k] == '\n') {
+            line++;
+            col = 1;
+        } else {
+            col++;
+        }
+    }
+    return fw_asprintf("invalid parameter \"query\": %d:%d: parse error: %s", line, col,
+                       err->msg);
+}
+
+char *
+tsdb_api_query_json(tsdb_api_t *self, const struct tsdb_api_query *q, const char *api,
+                    int *http_status)
+{
+    fw_err_t err;
+    char *msg = NULL, *body = NULL;
+    if (self->metrics) {
+        char lbl[64];
+        snprintf(lbl, sizeof(lbl), "api=\"%s\"", api);
+        fw_metrics_add(self->metrics, "fw_tsdb_queries_total", lbl, 1);
+    }
+    const char *text = q->query ? q->query : "";
+    fw_promql_expr_t *e = fw_promql_parse(text, &err);
+    if (!e) {
+        msg = s_parse_error_text(text, &err);
+        *http_status = 400;
+        body = tsdb_api_error_json("bad_data", msg);
+        goto out;
+    }
+    if (q->range && e->type != FW_PQ_SCALAR && e->type != FW_PQ_VECTOR) {
+        msg = fw_asprintf("invalid expression type \"%s\" for range query, must be Scalar or "
+                          "instant Vector",
+                          e->type == FW_PQ_MATRIX ? "range vector" : "string");
+        *http_status = 400;
+        body = tsdb_api_error_json("bad_data", msg);
+        goto out;
+    }
+    int64_t timeout = q->timeout_ms > 0 ? q->timeout_ms : TSDB_API_DEFAULT_TIMEOUT_MS;
+    int64_t deadline = fw_time_mono_ms() + timeout;
+    struct tsdb_eval_result r;
+    int rc = q->range ? tsdb_eval_range(self->store, e, q->start_ms, q->end_ms, q->step_ms,
+                                        deadline, &r, &err)
+                      : tsdb_eval_instant(self->store, e, q->time_ms, deadline, &r, &err);
+    if (rc == 0) {
+        char *data = tsdb_api_result_json(&r);
+        body = s_success(data);
+        free(data);
+        tsdb_eval_result_clear(&r);
+        *http_status = 200;
+    } else if (rc == FW_ETIMEOUT) {
+        *http_status = 503;
+        body = tsdb_api_error_json("timeout", "query timed out in expression evaluation");
+    } else if (rc == FW_ESTORE) {
+        *http_status = 500;
+        fw_warn("tsdb.query.fail", "query=%s err=%s", text, err.msg);
+        body = tsdb_api_error_json("internal", err.msg);
+    } else {
+        *http_status = 422;
+        body = tsdb_api_error_json("execution", err.msg);
+    }
+out:
+    fw_promql_expr_destroy(&e);
+    free(msg);
+    return body;
+}
+
+// ---------------------------------------------------------------------------------------
+// HTTP routes
+
+static void
+s_respond_json(struct fw_http_response *resp, int status, char *body)
+{
+    resp->status = status;
+    resp->body = body; // fw_http frees it
+    resp->body_len = 0;
+    resp->content_type = "application/json";
+}
+
+static int
+s_bad(struct fw_http_response *resp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+s_bad(struct fw_http_response *resp, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    s_respond_json(resp, 400, tsdb_api_error_json("bad_data", msg));
+    return 0;
+}
+
+// A time parameter; def when absent. 0, or -1 after answering 400.
+static int
+s_time_param(const fw_http_request_t *req, struct fw_http_response *resp, const char *name,
+             int64_t def, int64_t *out)
+{
+    const char *s = fw_http_arg(req, name);
+    if (!s || !*s) {
+        *out = def;
+        return 0;
+    }
+    if (fw_time_parse(s, out) != 0) {
+        s_bad(resp, "invalid parameter \"%s\": cannot parse \"%s\" to a valid timestamp", name,
+              s);
+        return -1;
+    }
+    return 0;
+}
+
+// A duration parameter: Prometheus duration or float seconds.
+static int
+s_duration(const char *s, int64_t *ms)
+{
+    char *end;
+    double d = strtod(s, &end);
+    if (*s && *end == '\0' && isfinite(d)) {
+        if (d * 1000.0 > 9.2e18 || d * 1000.0 < -9.2e18)
+            return -1;
+        *ms = (int64_t)llround(d * 1000.0);
+        return 0;
+    }
+    return fw_duration_parse(s, ms);
+}
+
+static int
+s_timeout_param(const fw_http_request_t *req, struct fw_http_response *resp, int64_t *out)
+{
+    const char *s = fw_http_arg(req, "timeout");
+    *out = 0;
+    if (!s || !*s)
+        return 0;
+    if (s_duration(s, out) != 0) {
+        s_bad(resp, "invalid parameter \"timeout\": cannot parse \"%s\" to a valid duration", s);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+s_on_query(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    tsdb_api_t *self = arg;
+    struct tsdb_api_query q = {.query = fw_http_arg(req, "query")};
+    if (s_time_param(req, resp, "time", fw_time_now_ms(), &q.time_ms) != 0 ||
+        s_timeout_param(req, resp, &q.timeout_ms) != 0)
+        return 0;
+    int status;
+    char *body = tsdb_api_query_json(self, &q, "query", &status);
+    s_respond_json(resp, status, body);
+    return 0;
+}
+
+static int
+s_on_query_range(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    tsdb_api_t *self = arg;
+    struct tsdb_api_query q = {.query = fw_http_arg(req, "query"), .range = true};
+    const char *start = fw_http_arg(req, "start"), *end = fw_http_arg(req, "end");
+    const char *step = fw_http_arg(req, "step");
+    if (!start || fw_time_parse(start, &q.start_ms) != 0)
+        return s_bad(resp, "invalid parameter \"start\": cannot parse \"%s\" to a valid "
+                           "timestamp", start ? start : "");
+    if (!end || fw_time_parse(end, &q.end_ms) != 0)
+        return s_bad(resp, "invalid parameter \"end\": cannot parse \"%s\" to a valid "
+                           "timestamp", end ? end : "");
+    if (q.end_ms < q.start_ms)
+        return s_bad(resp, "invalid parameter \"end\": end timestamp must not be before "
+                           "start time");
+    if (!step || s_duration(step, &q.step_ms) != 0)
+        return s_bad(resp, "invalid parameter \"step\": cannot parse \"%s\" to a valid "
+                           "duration", step ? step : "");
+    if (q.step_ms <= 0)
+        return s_bad(resp, "invalid parameter \"step\": zero or negative query resolution "
+                           "step widths are not accepted. Try a positive integer");
+    if ((q.end_ms - q.start_ms) / q.step_ms > TSDB_API_MAX_POINTS)
+        return s_bad(resp, "exceeded maximum resolution of 11,000 points per timeseries. Try "
+                           "decreasing the query resolution (?step=XX)");
+    if (s_timeout_param(req, resp, &q.timeout_ms) != 0)
+        return 0;
+    int status;
+    char *body = tsdb_api_query_json(self, &q, "query_range", &status);
+    s_respond_json(resp, status, body);
+    return 0;
+}
+
+static void
+s_put_str_array(s_buf_t *b, char **v, size_t n)
+{
+    s_puts(b, "[");
+    for (size_t k = 0; k < n; k++) {
+        if (k)
+            s_puts(b, ",");
+        s_put_str(b, v[k]);
+    }
+    s_puts(b, "]");
+}
+
+static void
+s_strv_free(char **v, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        free(v[k]);
+    free(v);
+}
+
+static int
+s_internal(struct fw_http_response *resp, const fw_err_t *err)
+{
+    fw_warn("tsdb.api.fail", "err=%s", err->msg);
+    s_respond_json(resp, 500, tsdb_api_error_json("internal", err->msg));
+    return 0;
+}
+
+static int
+s_on_labels(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    tsdb_api_t *self = arg;
+    fw_err_t err;
+    (void)req;
+    tsdb_store_reader_t *r = tsdb_store_reader_new(self->store, &err);
+    char **names;
+    size_t n;
+    if (!r || tsdb_store_label_names(r, &names, &n, &err) != 0) {
+        tsdb_store_reader_destroy(&r);
+        return s_internal(resp, &err);
+    }
+    tsdb_store_reader_destroy(&r);
+    s_buf_t b = {0};
+    s_puts(&b, "{\"status\":\"success\",\"data\":");
+    s_put_str_array(&b, names, n);
+    s_puts(&b, "}");
+    s_strv_free(names, n);
+    s_respond_json(resp, 200, b.p);
+    return 0;
+}
+
+static int
+s_on_label_values(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    tsdb_api_t *self = arg;
+    const char *path = fw_http_path(req);
+    const char *name = path + strlen("/api/v1/label/");
+    const char *slash = strchr(name, '/');
+    if (!slash || strcmp(slash, "/values") != 0) {
+        resp->status = 404;
+        resp->body = fw_strdup("404 page not found\n");
+        return 0;
+    }
+    char *ln = fw_strndup(name, (size_t)(slash - name));
+    if (!fw_label_name_valid(ln)) {
+        s_bad(resp, "invalid label name: \"%s\"", ln);
+        free(ln);
+        return 0;
+    }
+    fw_err_t err;
+    tsdb_store_reader_t *r = tsdb_store_reader_new(self->store, &err);
+    char **vals;
+    size_t n;
+    if (!r || tsdb_store_label_values(r, ln, &vals, &n, &err) != 0) {
+        tsdb_store_reader_destroy(&r);
+        free(ln);
+        return s_internal(resp, &err);
+    }
+    tsdb_store_reader_destroy(&r);
+    free(ln);
+    s_buf_t b = {0};
+    s_puts(&b, "{\"status\":\"success\",\"data\":");
+    s_put_str_array(&b, vals, n);
+    s_puts(&b, "}");
+    s_strv_free(vals, n);
+    s_respond_json(resp, 200, b.p);
+    return 0;
+}
+
+static int
+s_labels_cmp(const void *a, const void *b)
+{
+    return fw_labels_cmp(&((const struct tsdb_store_series *)a)->labels,
+                         &((const struct tsdb_store_series *)b)->labels);
+}
+
+#define S_MAX_MATCH 64
+
+static int
+s_on_series(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    tsdb_api_t *self = arg;
+    const char *match[S_MAX_MATCH];
+    size_t n_match = fw_http_args(req, "match[]", match, S_MAX_MATCH);
+    if (n_match == 0)
+        return s_bad(resp, "no match[] parameter provided");
+    if (n_match > S_MAX_MATCH)
+        n_match = S_MAX_MATCH;
+    int64_t ignored;
+    if (s_time_param(req, resp, "start", 0, &ignored) != 0 ||
+        s_time_param(req, resp, "end", 0, &ignored) != 0)
+        return 0;
+    fw_err_t err;
+    struct tsdb_store_series *all = NULL;
+    size_t n_all = 0, cap = 0;
+    tsdb_store_reader_t *r = tsdb_store_reader_new(self->store, &err);
+    if (!r)
+        return s_internal(resp, &err);
+    for (size_t k = 0; k < n_match; k++) {
+        fw_promql_expr_t *e = fw_promql_parse(match[k], &err);
+        if (!e || e->kind != FW_PQ_SELECTOR || e->range_ms > 0) {
+            if (e)
+                fw_err_set(&err, "expected instant vector selector");
+            fw_promql_expr_destroy(&e);
+            tsdb_store_reader_destroy(&r);
+            tsdb_store_series_free(all, n_all);
+            return s_bad(resp, "invalid parameter \"match[]\": %s", err.msg);
+        }
+        struct tsdb_store_series *found;
+        size_t n_found;
+        int rc = tsdb_store_select(r, e->matchers, e->n_matchers, &found, &n_found, &err);
+        fw_promql_expr_destroy(&e);
+        if (rc != 0) {
+            tsdb_store_reader_destroy(&r);
+            tsdb_store_series_free(all, n_all);
+            return s_internal(resp, &err);
+        }
+        fw_mem_grow((void **)&all, &cap, n_all + n_found + 1, sizeof(*all));
+        memcpy(all + n_all, found, n_found * sizeof(*found));
+        n_all += n_found;
+        free(found); // the labels moved into all
+    }
+    tsdb_store_reader_destroy(&r);
+    if (n_all > 1)
+        qsort(all, n_all, sizeof(*all), s_labels_cmp);
+    s_buf_t b = {0};
+    s_puts(&b, "{\"status\":\"success\",\"data\":[");
+    bool first = true;
+    for (size_t k = 0; k < n_all; k++) {
+        if (k > 0 && fw_labels_cmp(&all[k].labels, &all[k - 1].labels) == 0)
+            continue;
+        if (!first)
+            s_puts(&b, ",");
+        first = false;
+        s_put_labels(&b, &all[k].labels);
+    }
+    s_puts(&b, "]}");
+    tsdb_store_series_free(all, n_all);
+    s_respond_json(resp, 200, b.p);
+    return 0;
+}
+
+static int
+s_on_buildinfo(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    (void)req;
+    (void)arg;
+    s_respond_json(resp, 200,
+                   fw_strdup("{\"status\":\"success\",\"data\":{\"version\":\"2.42.0\","
+                             "\"revision\":\"floorwatch\",\"branch\":\"floorwatch\","
+                             "\"buildUser\":\"floorwatch\",\"buildDate\":\"20261127-00:00:00\","
+                             "\"goVersion\":\"floorwatch-tsdb\"}}"));
+    return 0;
+}
+
+static int
+s_on_static(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    (void)req;
+    s_respond_json(resp, 200, fw_strdup(arg));
+    return 0;
+}
+
+static int
+s_on_config(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    tsdb_api_t *self = arg;
+    (void)req;
+    s_buf_t b = {0};
+    s_puts(&b, "{\"status\":\"success\",\"data\":{\"yaml\":");
+    pthread_mutex_lock(&self->lock);
+    s_put_str(&b, self->config_text ? self->config_text : "");
+    pthread_mutex_unlock(&self->lock);
+    s_puts(&b, "}}");
+    s_respond_json(resp, 200, b.p);
+    return 0;
+}
+
+void
+tsdb_api_routes(tsdb_api_t *self, fw_http_t *http)
+{
+    fw_http_route(http, "GET,POST", "/api/v1/query", s_on_query, self);
+    fw_http_route(http, "GET,POST", "/api/v1/query_range", s_on_query_range, self);
+    fw_http_route(http, "GET,POST", "/api/v1/labels", s_on_labels, self);
+    fw_http_route(http, "GET", "/api/v1/label/", s_on_label_values, self);
+    fw_http_route(http, "GET,POST", "/api/v1/series", s_on_series, self);
+    fw_http_route(http, "GET", "/api/v1/status/buildinfo", s_on_buildinfo, self);
+    fw_http_route(http, "GET", "/api/v1/status/config", s_on_config, self);
+    fw_http_route(http, "GET", "/api/v1/metadata", s_on_static,
+                  (void *)"{\"status\":\"success\",\"data\":{}}");
+    fw_http_route(http, "GET", "/api/v1/rules", s_on_static,
+                  (void *)"{\"status\":\"success\",\"data\":{\"groups\":[]}}");
+    fw_http_route(http, "GET", "/api/v1/alerts", s_on_static,
+                  (void *)"{\"status\":\"success\",\"data\":{\"alerts\":[]}}");
+    fw_http_route(http, "GET,POST", "/api/v1/query_exemplars", s_on_static,
+                  (void *)"{\"status\":\"success\",\"data\":[]}");
+}

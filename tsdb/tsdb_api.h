@@ -1,0 +1,65 @@
+/*  tsdb_api.h — tsdb's Prometheus-compatible HTTP API and the JSON it answers with.
+
+    tsdb_api_query_json() is the one producer of query answers: the HTTP routes
+    (/api/v1/query, /api/v1/query_range) and the ZeroMQ QUERY handler both call it, so both
+    give byte-for-byte the JSON Prometheus gives: {"status":"success","data":{"resultType":
+    ...,"result":...}} or {"status":"error","errorType":"bad_data","error":"..."}. Values
+    are formatted like Prometheus's jsonutil.MarshalValue (Go's FormatFloat), timestamps as seconds with
+    millisecond precision. The routes only read (short LMDB read transactions), so they run
+    on the HTTP thread; the state they share with the zloop thread (the config text) is
+    behind a mutex.
+*/
+#ifndef TSDB_API_H
+#define TSDB_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fw_http.h"
+#include "fw_metrics.h"
+#include "tsdb_eval.h"
+#include "tsdb_store.h"
+
+#define TSDB_API_MAX_POINTS 11000
+#define TSDB_API_DEFAULT_TIMEOUT_MS (2 * 60 * 1000)
+
+typedef struct tsdb_api tsdb_api_t;
+
+struct tsdb_api_query {
+    const char *query; // borrowed
+    bool range;        // query_range (start/end/step) rather than instant (time)
+    int64_t time_ms;
+    int64_t start_ms, end_ms, step_ms;
+    int64_t timeout_ms; // 0: TSDB_API_DEFAULT_TIMEOUT_MS
+};
+
+// An API over store and metrics (both borrowed; must outlive the API).
+tsdb_api_t *tsdb_api_new(tsdb_store_t *store, fw_metrics_t *metrics);
+void tsdb_api_destroy(tsdb_api_t **self_p);
+
+// Add the /api/v1/... routes to http (before fw_http_start).
+void tsdb_api_routes(tsdb_api_t *self, fw_http_t *http);
+
+// The YAML shown by /api/v1/status/config (copied). Thread-safe.
+void tsdb_api_set_config_text(tsdb_api_t *self, const char *yaml);
+
+// Run q and return the complete Prometheus JSON answer (caller frees); *http_status gets
+// 200, 400 (bad_data), 422 (execution), 503 (timeout) or 500 (internal). `api` names the
+// caller for fw_tsdb_queries_total{api=...} ("query", "query_range", "zmq").
+char *tsdb_api_query_json(tsdb_api_t *self, const struct tsdb_api_query *q, const char *api,
+                          int *http_status);
+
+// {"status":"error","errorType":type,"error":msg}; caller frees.
+char *tsdb_api_error_json(const char *type, const char *msg);
+
+// Format v as Prometheus's JSON does: Go's strconv.FormatFloat(v, 'f', -1, 64) ("1", "0.5",
+// "1000000"), or 'e' when |v| < 1e-6 or >= 1e21 ("1e-07", "1e+21"); "NaN", "+Inf", "-Inf".
+// buf should hold 64 bytes; returns buf.
+const char *tsdb_api_format_value(double v, char *buf, size_t size);
+// Format ms as Prometheus's JSON timestamp (seconds, ".123" only when ms != 0); returns buf.
+const char *tsdb_api_format_time(int64_t ms, char *buf, size_t size);
+// The JSON "data" member of a successful query answer for r; caller frees.
+char *tsdb_api_result_json(const struct tsdb_eval_result *r);
+
+#endif

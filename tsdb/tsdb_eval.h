@@ -1,0 +1,57 @@
+/*  tsdb_eval.h — PromQL evaluation over tsdb_store.
+
+    Evaluates a parsed expression (fw_promql_ast.h) at one instant, or at every step of a
+    range (a range query is the instant evaluation repeated per step, merged by label
+    set, as Prometheus defines it). Semantics follow Prometheus 3: instant selectors look
+    back 5 minutes over the left-open interval (t-5m, t], range selectors select (t-r, t],
+    stale markers end a series and are never returned, rate/increase/delta extrapolate as
+    promql/functions.go extrapolatedRate does, arithmetic drops __name__.
+
+    Each selector's samples are read once per query for the whole query window (one read
+    transaction for the query), then sliced per step.
+*/
+#ifndef TSDB_EVAL_H
+#define TSDB_EVAL_H
+
+#include <stdint.h>
+
+#include "fw_err.h"
+#include "fw_labels.h"
+#include "fw_msg.h"
+#include "fw_promql_ast.h"
+#include "tsdb_store.h"
+
+#define TSDB_EVAL_LOOKBACK_MS (5 * 60 * 1000)
+
+struct tsdb_eval_series {
+    struct fw_labels labels;  // owned
+    struct fw_sample *pts;    // owned; a vector element has exactly one point (t = eval time)
+    size_t len, cap;
+};
+
+struct tsdb_eval_result {
+    fw_pq_type_t type; // FW_PQ_SCALAR, FW_PQ_VECTOR, FW_PQ_MATRIX or FW_PQ_STRING
+    int64_t t_ms;      // evaluation time of an instant query
+    double scalar;     // FW_PQ_SCALAR
+    char *str;         // owned; FW_PQ_STRING
+    struct tsdb_eval_series *series; // owned; FW_PQ_VECTOR and FW_PQ_MATRIX, sorted by labels
+    size_t len;
+};
+
+// Evaluate e at t_ms. deadline_mono_ms (fw_time_mono_ms() clock; 0 for none) bounds the
+// work. Returns 0 with *out filled (caller clears it), or:
+//   -1           an execution error (many-to-many matching, ...), reason in err
+//   FW_ETIMEOUT  the deadline passed
+//   FW_ESTORE    the store failed, reason in err
+int tsdb_eval_instant(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t t_ms,
+                      int64_t deadline_mono_ms, struct tsdb_eval_result *out, fw_err_t *err);
+
+// Evaluate e (scalar or instant vector typed) at start, start+step, ... <= end into a
+// matrix (a scalar expression gives one series with no labels). Same returns.
+int tsdb_eval_range(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t start_ms,
+                    int64_t end_ms, int64_t step_ms, int64_t deadline_mono_ms,
+                    struct tsdb_eval_result *out, fw_err_t *err);
+
+void tsdb_eval_result_clear(struct tsdb_eval_result *r);
+
+#endif

@@ -1,0 +1,64 @@
+/*  tsdb_main.c — tsdb's main(): flags, config, then tsdb_new/run/destroy.
+
+    Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
+*/
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "fw_flags.h"
+#include "fw_ports.h"
+#include "tsdb.h"
+
+static const struct fw_flag s_flags[] = {
+    FW_FLAGS_COMMON(struct tsdb_opts, common, FW_HTTP_TSDB),
+    {"storage.tsdb.path", FW_FLAG_STR, offsetof(struct tsdb_opts, storage_path), "data/tsdb",
+     "directory of the LMDB database"},
+    {"storage.tsdb.retention.time", FW_FLAG_DURATION, offsetof(struct tsdb_opts, retention_ms),
+     "15d", "delete samples older than this (0s keeps everything)"},
+    {"storage.tsdb.map-size", FW_FLAG_STR, offsetof(struct tsdb_opts, map_size), "8GiB",
+     "LMDB map size: the largest the database may grow"},
+    {"zmq.samples-address", FW_FLAG_STR, offsetof(struct tsdb_opts, zmq_samples),
+     FW_ZMQ_TSDB_SAMPLES, "bind PULL here for SAMPLES"},
+    {"zmq.query-address", FW_FLAG_STR, offsetof(struct tsdb_opts, zmq_query), FW_ZMQ_TSDB_QUERY,
+     "bind ROUTER here for QUERY"},
+    {"zmq.pub-address", FW_FLAG_STR, offsetof(struct tsdb_opts, zmq_pub), FW_ZMQ_TSDB_PUB,
+     "bind PUB here (stored sample batches)"},
+    {NULL, FW_FLAG_STR, 0, NULL, NULL},
+};
+
+int
+main(int argc, char **argv)
+{
+    struct tsdb_opts opts = {0};
+    int rc = fw_flags_parse(argc, argv, "tsdb",
+                            "time-series storage with the Prometheus query API", s_flags, &opts);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    if (fw_flags_init_log("tsdb", &opts.common) < 0)
+        return 2;
+    struct fw_cfg_errors errs = {0};
+    struct fw_promcfg cfg;
+    char *text = NULL;
+    if (tsdb_config_load(opts.common.config_file, &cfg, &text, &errs) != 0) {
+        fw_cfg_errors_report(&errs, true);
+        fw_promcfg_free(&cfg);
+        return 2;
+    }
+    if (opts.common.check_config) {
+        fw_promcfg_free(&cfg);
+        free(text);
+        printf("configuration OK\n");
+        return 0;
+    }
+    fw_signal_install();
+    tsdb_t *d = tsdb_new(&opts, &cfg, text);
+    free(text);
+    if (!d) {
+        fw_promcfg_free(&cfg);
+        return 1;
+    }
+    rc = tsdb_run(d);
+    tsdb_destroy(&d);
+    return rc == 0 ? 0 : 1;
+}
