@@ -41,11 +41,6 @@ GEN_SRCS  :=
         check-empty run asan bench clean install format-check $(DAEMONS)
 all:
 
-include common/module.mk
-include $(wildcard scraper/module.mk tsdb/module.mk ruled/module.mk alertd/module.mk \
-                   notifyd/module.mk slod/module.mk tools/module.mk test/module.mk)
-
-all: $(BINS)
 
 # --- flags file: a change of compiler flags rebuilds everything (git's GIT-CFLAGS) ---
 $(BUILD)/.flags: FORCE
@@ -85,6 +80,12 @@ $$(BUILD)/bin/$(1): $$(BUILD)/$(1)/$(1)_main.o $$($(1)_OBJS) $$(LIBFW)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 $(1): $$(BUILD)/bin/$(1)
 endef
+
+include common/module.mk
+include $(wildcard scraper/module.mk tsdb/module.mk ruled/module.mk alertd/module.mk \
+                   notifyd/module.mk slod/module.mk tools/module.mk test/module.mk)
+
+all: $(BINS)
 
 # --- setup: install what is missing, as the README promises ---
 deps:

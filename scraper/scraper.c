@@ -333,6 +333,8 @@ s_reload(scraper_t *self, char *errmsg, size_t size)
     size_t n_fresh;
     s_build_targets(&cfg, &fresh, &n_fresh);
     size_t kept = 0;
+    // Under the lock from here: the HTTP thread must not see the half-moved old array.
+    pthread_mutex_lock(&self->mu);
     for (size_t i = 0; i < n_fresh; i++) {
         for (size_t j = 0; j < self->n_targets; j++) {
             struct scraper_target *old = self->targets[j];
@@ -345,7 +347,6 @@ s_reload(scraper_t *self, char *errmsg, size_t size)
             }
         }
     }
-    pthread_mutex_lock(&self->mu);
     struct scraper_target **old = self->targets;
     size_t n_old = self->n_targets;
     self->targets = fresh;

@@ -84,14 +84,14 @@ s_expect_errors(const char *text, const char *const *want, size_t n)
 
 START_TEST(test_alertd_cfg_cross_check_errors)
 {
-    static const char *text = "route:\n"                          // 1
-                              "  receiver: nobody\n"              // 2
-                              "  routes:\n"                       // 3
-                              "    - receiver: ghost\n"           // 4
-                              "      matchers: ['a=~\"(x\"']\n"   // 5
-                              "receivers:\n"                      // 6
-                              "  - name: dup\n"                   // 7
-                              "  - name: dup\n";                  // 8
+    static const char *text = "route:\n"                        // 1
+                              "  receiver: nobody\n"            // 2
+                              "  routes:\n"                     // 3
+                              "    - receiver: ghost\n"         // 4
+                              "      matchers: ['a=~\"(x\"']\n" // 5
+                              "receivers:\n"                    // 6
+                              "  - name: dup\n"                 // 7
+                              "  - name: dup\n";                // 8
     static const char *const want[] = {
         "bad.yml:2:3: error: undefined receiver \"nobody\"",
         "bad.yml:4:7: error: undefined receiver \"ghost\"",
@@ -104,8 +104,10 @@ END_TEST
 
 START_TEST(test_alertd_cfg_root_route_rules)
 {
-    static const char *const want1[] = {"bad.yml:2:3: error: root route must not have any matchers"};
-    s_expect_errors("route:\n  receiver: a\n  match:\n    x: y\nreceivers:\n  - name: a\n", want1, 1);
+    static const char *const want1[] = {
+        "bad.yml:2:3: error: root route must not have any matchers"};
+    s_expect_errors("route:\n  receiver: a\n  match:\n    x: y\nreceivers:\n  - name: a\n", want1,
+                    1);
     static const char *const want2[] = {"root route must specify a default receiver"};
     s_expect_errors("route:\n  group_by: [a]\nreceivers:\n  - name: a\n", want2, 1);
     struct fw_cfg_errors errs = {0};
@@ -125,17 +127,17 @@ START_TEST(test_alertd_cfg_value_errors)
         "undefined time interval \"never\"",
         "bad.yml:11:7: error: invalid match_re for label \"x\": null regex",
     };
-    s_expect_errors("route:\n"                          // 1
-                    "  receiver: a\n"                   // 2
-                    "  group_wait: soon\n"              // 3
-                    "  group_by: [bad-label]\n"         // 4
-                    "  routes:\n"                       // 5
-                    "  - group_by: ['...', a]\n"        // 6
+    s_expect_errors("route:\n"                           // 1
+                    "  receiver: a\n"                    // 2
+                    "  group_wait: soon\n"               // 3
+                    "  group_by: [bad-label]\n"          // 4
+                    "  routes:\n"                        // 5
+                    "  - group_by: ['...', a]\n"         // 6
                     "    mute_time_intervals: [never]\n" // 7
-                    "    receiver: a\n"                 // 8
-                    "  - receiver: a\n"                 // 9
-                    "    match_re:\n"                   // 10
-                    "      x:\n"                        // 11
+                    "    receiver: a\n"                  // 8
+                    "  - receiver: a\n"                  // 9
+                    "    match_re:\n"                    // 10
+                    "      x:\n"                         // 11
                     "receivers:\n"
                     "  - name: a\n",
                     want, 5);
@@ -155,13 +157,49 @@ START_TEST(test_alertd_cfg_integration_checks)
                     "receivers:\n  - name: a\n    opsgenie_configs:\n      - message: hi\n",
                     want2, 1);
     struct fw_cfg_errors errs = {0};
-    struct alertd_cfg *cfg = alertd_cfg_load(
-        "ok.yml",
-        "global:\n  opsgenie_api_key: k\nroute:\n  receiver: a\n"
-        "receivers:\n  - name: a\n    opsgenie_configs:\n      - message: hi\n",
-        &errs);
+    struct alertd_cfg *cfg =
+        alertd_cfg_load("ok.yml",
+                        "global:\n  opsgenie_api_key: k\nroute:\n  receiver: a\n"
+                        "receivers:\n  - name: a\n    opsgenie_configs:\n      - message: hi\n",
+                        &errs);
     ck_assert_msg(cfg != NULL, "global api key satisfies the receiver");
     alertd_cfg_destroy(&cfg);
+}
+END_TEST
+
+START_TEST(test_alertd_cfg_webhook_http_config)
+{
+    struct fw_cfg_errors errs = {0};
+    struct alertd_cfg *cfg = alertd_cfg_load(
+        "http.yml",
+        "global:\n  http_config:\n    authorization:\n      credentials: globaltoken\n"
+        "route:\n  receiver: a\n"
+        "receivers:\n"
+        "  - name: a\n    webhook_configs:\n"
+        "      - url: http://x/1\n"
+        "      - url: http://x/2\n        http_config:\n          basic_auth:\n"
+        "            username: user\n            password: pass\n"
+        "          follow_redirects: false\n"
+        "      - url: http://x/3\n        http_config:\n          tls_config:\n"
+        "            insecure_skip_verify: true\n",
+        &errs);
+    ck_assert_msg(cfg != NULL, "%s", errs.len ? errs.items[0].msg : "?");
+    const struct alertd_cfg_webhook *w = cfg->receivers[0].webhooks;
+    ck_assert_str_eq(w[0].authorization, "Bearer globaltoken"); // inherited from global
+    ck_assert(w[0].follow_redirects);
+    ck_assert_str_eq(w[1].authorization, "Basic dXNlcjpwYXNz");
+    ck_assert(!w[1].follow_redirects);
+    ck_assert_ptr_null(w[2].authorization); // its own http_config replaces global's
+    alertd_cfg_destroy(&cfg);
+    struct alertd_cfg *bad =
+        alertd_cfg_load("bad.yml",
+                        "route:\n  receiver: a\nreceivers:\n  - name: a\n    webhook_configs:\n"
+                        "      - url: http://x/\n        http_config:\n          bearer_token: t\n"
+                        "          basic_auth: {username: u}\n",
+                        &errs);
+    ck_assert_ptr_null(bad);
+    ck_assert_ptr_nonnull(strstr(errs.items[0].msg, "at most one of basic_auth"));
+    ck_assert_int_eq(errs.items[0].line, 8);
 }
 END_TEST
 
@@ -194,8 +232,8 @@ START_TEST(test_alertd_cfg_matchers_parse)
                         "severity=~\"page|ticket\"}");
     free(s);
     alertd_matchers_clear(&ms);
-    static const char *const bad[] = {"foo", "=bar", "a=~\"(\"", "a=\"unterminated", "{a=b",
-                                      "a=\"b\" c=d"};
+    static const char *const bad[] = {"foo",  "=bar",       "a=~\"(\"", "a=\"unterminated",
+                                      "{a=b", "a=\"b\" c=d"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         fw_err_clear(&err);
         ck_assert_msg(alertd_matchers_parse(&ms, bad[i], &err) == -1, "accepted %s", bad[i]);
@@ -258,6 +296,7 @@ alertd_cfg_suite(void)
     tcase_add_test(tc, test_alertd_cfg_root_route_rules);
     tcase_add_test(tc, test_alertd_cfg_value_errors);
     tcase_add_test(tc, test_alertd_cfg_integration_checks);
+    tcase_add_test(tc, test_alertd_cfg_webhook_http_config);
     tcase_add_test(tc, test_alertd_cfg_matchers_parse);
     tcase_add_test(tc, test_alertd_cfg_conformance);
     tcase_set_timeout(tc, 30);

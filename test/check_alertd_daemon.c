@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../alertd/alertd.h"
@@ -45,6 +46,7 @@ static void
 s_setup(void)
 {
     int pid = (int)getpid();
+    (void)mkdir("test/tmp", 0755); // make check-unit creates it; be safe when run alone
     snprintf(s_ep[0], sizeof s_ep[0], "ipc://test/tmp/alertd-%d-alerts", pid);
     snprintf(s_ep[1], sizeof s_ep[1], "ipc://test/tmp/alertd-%d-notify", pid);
     snprintf(s_ep[2], sizeof s_ep[2], "ipc://test/tmp/alertd-%d-pub", pid);
@@ -182,9 +184,9 @@ START_TEST(test_alertd_daemon_api_v2)
     free(out);
     ck_assert_int_eq(json_array_size(arr), 1);
     json_t *a = json_array_get(arr, 0);
-    static const char *const keys[] = {"annotations", "endsAt", "fingerprint", "receivers",
-                                       "startsAt", "status", "updatedAt", "generatorURL",
-                                       "labels"};
+    static const char *const keys[] = {"annotations", "endsAt",       "fingerprint",
+                                       "receivers",   "startsAt",     "status",
+                                       "updatedAt",   "generatorURL", "labels"};
     for (size_t i = 0; i < 9; i++)
         ck_assert_msg(json_object_get(a, keys[i]) != NULL, "missing %s", keys[i]);
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(a, "status"), "state")),
@@ -210,9 +212,9 @@ START_TEST(test_alertd_daemon_api_v2)
     free(out);
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(st, "cluster"), "status")),
                      "disabled");
-    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(json_object_get(st, "config"),
-                                                                   "original")),
-                                 "receiver: hook"));
+    ck_assert_ptr_nonnull(
+        strstr(json_string_value(json_object_get(json_object_get(st, "config"), "original")),
+               "receiver: hook"));
     ck_assert_ptr_nonnull(json_object_get(json_object_get(st, "versionInfo"), "version"));
     ck_assert_ptr_nonnull(json_object_get(st, "uptime"));
     json_decref(st);
@@ -247,10 +249,10 @@ START_TEST(test_alertd_daemon_silence_mutes)
     // Only Loud is notified; Quiet is silenced.
     json_t *n = s_recv_notify();
     ck_assert_ptr_nonnull(n);
-    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(n, "payload"),
-                                                                       "groupLabels"),
-                                                       "alertname")),
-                     "Loud");
+    ck_assert_str_eq(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(n, "payload"), "groupLabels"), "alertname")),
+        "Loud");
     json_decref(n);
     zsock_set_rcvtimeo(s_notify, 600);
     ck_assert_ptr_null(s_recv_notify());

@@ -12,28 +12,27 @@
 #include "../alertd/alertd_route.h"
 #include "../alertd/alertd_store.h"
 
-static const char *s_yaml =
-    "global:\n"
-    "  resolve_timeout: 5m\n"
-    "route:\n"
-    "  receiver: hook\n"
-    "  group_by: [alertname, line]\n"
-    "  group_wait: 10s\n"
-    "  group_interval: 1m\n"
-    "  repeat_interval: 1h\n"
-    "  routes:\n"
-    "    - matchers: ['team=\"db\"']\n"
-    "      receiver: db\n"
-    "      group_by: ['...']\n"
-    "receivers:\n"
-    "  - name: hook\n"
-    "    webhook_configs:\n"
-    "      - url: http://127.0.0.1:1/hook\n"
-    "        max_alerts: 5\n"
-    "  - name: db\n"
-    "    webhook_configs:\n"
-    "      - url: http://127.0.0.1:1/db\n"
-    "        send_resolved: false\n";
+static const char *s_yaml = "global:\n"
+                            "  resolve_timeout: 5m\n"
+                            "route:\n"
+                            "  receiver: hook\n"
+                            "  group_by: [alertname, line]\n"
+                            "  group_wait: 10s\n"
+                            "  group_interval: 1m\n"
+                            "  repeat_interval: 1h\n"
+                            "  routes:\n"
+                            "    - matchers: ['team=\"db\"']\n"
+                            "      receiver: db\n"
+                            "      group_by: ['...']\n"
+                            "receivers:\n"
+                            "  - name: hook\n"
+                            "    webhook_configs:\n"
+                            "      - url: http://127.0.0.1:1/hook\n"
+                            "        max_alerts: 5\n"
+                            "  - name: db\n"
+                            "    webhook_configs:\n"
+                            "      - url: http://127.0.0.1:1/db\n"
+                            "        send_resolved: false\n";
 
 #define T0 1800000000000LL
 
@@ -216,9 +215,9 @@ START_TEST(test_alertd_dispatch_muted_not_notified)
     ck_assert_int_eq(s_tick(T0 + 10000), 1);
     json_t *alerts = json_object_get(s_payload(0), "alerts");
     ck_assert_int_eq(json_array_size(alerts), 1);
-    ck_assert_str_eq(
-        json_string_value(json_object_get(json_object_get(json_array_get(alerts, 0), "labels"), "i")),
-        "1");
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_object_get(json_array_get(alerts, 0), "labels"), "i")),
+                     "1");
 }
 END_TEST
 
@@ -236,9 +235,9 @@ START_TEST(test_alertd_dispatch_payload_shape)
     ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(wc, 0), "max_alerts")), 5);
     ck_assert(json_is_true(json_object_get(json_array_get(wc, 0), "send_resolved")));
     json_t *p = s_payload(0);
-    static const char *const keys[] = {"version", "groupKey", "truncatedAlerts", "status",
-                                       "receiver", "groupLabels", "commonLabels",
-                                       "commonAnnotations", "externalURL", "alerts"};
+    static const char *const keys[] = {
+        "version",     "groupKey",     "truncatedAlerts",   "status",      "receiver",
+        "groupLabels", "commonLabels", "commonAnnotations", "externalURL", "alerts"};
     ck_assert_int_eq(json_object_size(p), 10);
     for (size_t i = 0; i < 10; i++)
         ck_assert_msg(json_object_get(p, keys[i]) != NULL, "missing %s", keys[i]);
@@ -251,10 +250,11 @@ START_TEST(test_alertd_dispatch_payload_shape)
     char *cl = json_dumps(json_object_get(p, "commonLabels"), JSON_COMPACT | JSON_SORT_KEYS);
     ck_assert_str_eq(cl, "{\"alertname\":\"A\",\"line\":\"L1\"}");
     free(cl);
-    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(p, "commonAnnotations"),
-                                                       "summary")), "s");
-    static const char *const akeys[] = {"status", "labels", "annotations", "startsAt", "endsAt",
-                                        "generatorURL", "fingerprint"};
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(p, "commonAnnotations"), "summary")),
+        "s");
+    static const char *const akeys[] = {"status", "labels",       "annotations", "startsAt",
+                                        "endsAt", "generatorURL", "fingerprint"};
     json_t *a = json_array_get(json_object_get(p, "alerts"), 0);
     ck_assert_int_eq(json_object_size(a), 7);
     for (size_t i = 0; i < 7; i++)
@@ -286,8 +286,8 @@ END_TEST
 START_TEST(test_alertd_dispatch_store_merge)
 {
     alertd_store_t *st = alertd_store_new();
-    json_t *j = json_pack("{s:{s:s}, s:s}", "labels", "alertname", "A", "startsAt",
-                          "2027-01-15T08:00:00Z");
+    json_t *j =
+        json_pack("{s:{s:s}, s:s}", "labels", "alertname", "A", "startsAt", "2027-01-15T08:00:00Z");
     struct alertd_alert a;
     ck_assert_int_eq(alertd_alert_parse(j, T0, 300000, &a, NULL), 0);
     ck_assert(a.timeout);
@@ -311,6 +311,14 @@ START_TEST(test_alertd_dispatch_store_merge)
     json_decref(bad);
     json_decref(j);
     alertd_store_destroy(&st);
+    // Fingerprints equal Alertmanager 0.25's for the same labels (seen in its webhook).
+    j = json_pack("{s:{s:s, s:s, s:s}}", "labels", "alertname", "LineStopped", "line", "L1",
+                  "severity", "page");
+    ck_assert_int_eq(alertd_alert_parse(j, T0, 1, &a, NULL), 0);
+    char fp[17];
+    ck_assert_str_eq(alertd_fp_str(a.fp, fp), "2328baebf84b32fe");
+    alertd_alert_clear(&a);
+    json_decref(j);
 }
 END_TEST
 
@@ -353,14 +361,13 @@ s_mutes(alertd_inhibit_t *ih, const char *labels)
 START_TEST(test_alertd_dispatch_inhibit_rules)
 {
     struct fw_cfg_errors errs = {0};
-    struct alertd_cfg *cfg = alertd_cfg_load(
-        "inhibit.yml",
-        "route:\n  receiver: a\nreceivers:\n  - name: a\n"
-        "inhibit_rules:\n"
-        "  - source_matchers: ['severity=\"critical\"']\n"
-        "    target_match_re: {severity: 'warning|critical'}\n"
-        "    equal: [line]\n",
-        &errs);
+    struct alertd_cfg *cfg = alertd_cfg_load("inhibit.yml",
+                                             "route:\n  receiver: a\nreceivers:\n  - name: a\n"
+                                             "inhibit_rules:\n"
+                                             "  - source_matchers: ['severity=\"critical\"']\n"
+                                             "    target_match_re: {severity: 'warning|critical'}\n"
+                                             "    equal: [line]\n",
+                                             &errs);
     ck_assert_ptr_nonnull(cfg);
     alertd_inhibit_t *ih = alertd_inhibit_new(cfg);
     ck_assert_int_eq(alertd_inhibit_rules(ih), 1);
@@ -371,8 +378,8 @@ START_TEST(test_alertd_dispatch_inhibit_rules)
     ck_assert(s_mutes(ih, "alertname=Slow,severity=warning,line=L1"));
     ck_assert(!s_mutes(ih, "alertname=Slow,severity=warning,line=L2")); // equal differs
     ck_assert(!s_mutes(ih, "alertname=Slow,severity=warning,line=L3"));
-    ck_assert(!s_mutes(ih, "alertname=Slow,severity=info,line=L1"));    // not a target
-    ck_assert(!s_mutes(ih, "alertname=Slow,severity=warning"));         // line absent
+    ck_assert(!s_mutes(ih, "alertname=Slow,severity=info,line=L1")); // not a target
+    ck_assert(!s_mutes(ih, "alertname=Slow,severity=warning"));      // line absent
     // A critical alert is target and source: the only source on L1 matches the target
     // side too, so it does not inhibit (no self-inhibition).
     ck_assert(!s_mutes(ih, "alertname=Down,severity=critical,line=L1"));

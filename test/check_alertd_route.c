@@ -122,7 +122,9 @@ struct rc_file {
 #define E struct rc_expect
 static const struct fw_cfg_field s_expect_fields[] = {
     {.key = "receiver", .type = FW_CFG_STR, .off = offsetof(E, receiver)},
-    {.key = "group_by", .type = FW_CFG_STR_LIST, .off = offsetof(E, group_by),
+    {.key = "group_by",
+     .type = FW_CFG_STR_LIST,
+     .off = offsetof(E, group_by),
      .count_off = offsetof(E, group_by_len)},
     {.key = "group_wait", .type = FW_CFG_STR, .off = offsetof(E, group_wait)},
     {.key = "group_interval", .type = FW_CFG_STR, .off = offsetof(E, group_interval)},
@@ -133,23 +135,34 @@ static const struct fw_cfg_field s_expect_fields[] = {
 static const struct fw_cfg_field s_case_fields[] = {
     {.key = "name", .type = FW_CFG_STR, .off = offsetof(struct rc_case, name)},
     {.key = "labels", .type = FW_CFG_STR_MAP, .off = offsetof(struct rc_case, labels)},
-    {.key = "expect", .type = FW_CFG_LIST, .off = offsetof(struct rc_case, expect),
-     .count_off = offsetof(struct rc_case, expect_len), .elem_size = sizeof(struct rc_expect),
+    {.key = "expect",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct rc_case, expect),
+     .count_off = offsetof(struct rc_case, expect_len),
+     .elem_size = sizeof(struct rc_expect),
      .child = s_expect_fields},
     {NULL},
 };
 static const struct fw_cfg_field s_suite_fields[] = {
     {.key = "name", .type = FW_CFG_STR, .off = offsetof(struct rc_suite, name)},
-    {.key = "route", .type = FW_CFG_STRUCT, .off = offsetof(struct rc_suite, route),
+    {.key = "route",
+     .type = FW_CFG_STRUCT,
+     .off = offsetof(struct rc_suite, route),
      .child = alertd_cfg_route_fields},
-    {.key = "cases", .type = FW_CFG_LIST, .off = offsetof(struct rc_suite, cases),
-     .count_off = offsetof(struct rc_suite, cases_len), .elem_size = sizeof(struct rc_case),
+    {.key = "cases",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct rc_suite, cases),
+     .count_off = offsetof(struct rc_suite, cases_len),
+     .elem_size = sizeof(struct rc_case),
      .child = s_case_fields},
     {NULL},
 };
 static const struct fw_cfg_field s_file_fields[] = {
-    {.key = "suites", .type = FW_CFG_LIST, .off = offsetof(struct rc_file, suites),
-     .count_off = offsetof(struct rc_file, suites_len), .elem_size = sizeof(struct rc_suite),
+    {.key = "suites",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct rc_file, suites),
+     .count_off = offsetof(struct rc_file, suites_len),
+     .elem_size = sizeof(struct rc_suite),
      .child = s_suite_fields},
     {NULL},
 };
@@ -184,7 +197,8 @@ s_case_ok(const struct alertd_route *root, const struct rc_case *c, char *why, s
         else
             for (size_t k = 0; k < r->group_by_len; k++)
                 gb = gb && strcmp(r->group_by[k], e->group_by[k]) == 0;
-        if (strcmp(r->receiver, e->receiver) != 0 || !gb || r->group_wait_ms != s_ms(e->group_wait) ||
+        if (strcmp(r->receiver, e->receiver) != 0 || !gb ||
+            r->group_wait_ms != s_ms(e->group_wait) ||
             r->group_interval_ms != s_ms(e->group_interval) ||
             r->repeat_interval_ms != s_ms(e->repeat_interval)) {
             snprintf(why, size, "route %zu: got receiver %s wait %lld interval %lld repeat %lld", i,

@@ -22,7 +22,7 @@ struct s_srv {
     int fail_n, fail_status;
     pthread_mutex_t lock;
     int requests;
-    char content_type[64], user_agent[64];
+    char content_type[64], user_agent[64], authorization[128];
     char *last_body;
 };
 
@@ -58,11 +58,14 @@ s_srv_handler(void *cls, struct MHD_Connection *c, const char *url, const char *
     const char *ua = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "User-Agent");
     snprintf(srv->content_type, sizeof srv->content_type, "%s", ct ? ct : "");
     snprintf(srv->user_agent, sizeof srv->user_agent, "%s", ua ? ua : "");
+    const char *au = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    snprintf(srv->authorization, sizeof srv->authorization, "%s", au ? au : "");
     free(srv->last_body);
     srv->last_body = conn->buf ? strdup(conn->buf) : strdup("");
     unsigned status = n <= srv->fail_n ? (unsigned)srv->fail_status : 200;
     pthread_mutex_unlock(&srv->lock);
-    struct MHD_Response *r = MHD_create_response_from_buffer(3, (void *)"ok\n", MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(3, (void *)"ok\n", MHD_RESPMEM_PERSISTENT);
     enum MHD_Result rc = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return rc;
@@ -146,10 +149,10 @@ START_TEST(test_notifyd_prepare_body)
 {
     json_t *payload = json_pack(
         "{s:s, s:i, s:s, s:[{s:s, s:{s:s}}, {s:s, s:{s:s}}, {s:s, s:{s:s}}]}", "version", "4",
-        "truncatedAlerts", 0, "status", "firing", "alerts", "status", "firing", "labels", "i",
-        "1", "status", "resolved", "labels", "i", "2", "status", "firing", "labels", "i", "3");
-    json_t *wc = json_pack("{s:s, s:b, s:i}", "url", "http://x/", "send_resolved", 1,
-                           "max_alerts", 2);
+        "truncatedAlerts", 0, "status", "firing", "alerts", "status", "firing", "labels", "i", "1",
+        "status", "resolved", "labels", "i", "2", "status", "firing", "labels", "i", "3");
+    json_t *wc =
+        json_pack("{s:s, s:b, s:i}", "url", "http://x/", "send_resolved", 1, "max_alerts", 2);
     char *body = notifyd_prepare_body(payload, wc);
     json_t *b = json_loads(body, 0, NULL);
     ck_assert_int_eq(json_array_size(json_object_get(b, "alerts")), 2);
@@ -183,7 +186,8 @@ START_TEST(test_notifyd_webhook_retries_503)
     notifyd_webhook_t *w = notifyd_webhook_new(cfg, m);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", srv.port);
-    ck_assert_int_eq(notifyd_webhook_send(w, 42, "team", url, "{\"version\":\"4\"}"), 0);
+    ck_assert_int_eq(
+        notifyd_webhook_send(w, 42, "team", url, "{\"version\":\"4\"}", "Bearer s3cret", true), 0);
     struct notifyd_result r;
     ck_assert_int_eq(s_wait_result(w, &r), 0);
     ck_assert(r.ok);
@@ -195,6 +199,7 @@ START_TEST(test_notifyd_webhook_retries_503)
     ck_assert_str_eq(srv.content_type, "application/json");
     ck_assert_str_eq(srv.user_agent, "floorwatch-notifyd/0.1.0");
     ck_assert_str_eq(srv.last_body, "{\"version\":\"4\"}");
+    ck_assert_str_eq(srv.authorization, "Bearer s3cret");
     ck_assert(fw_metrics_get(m, "fw_notifyd_retries_total", "receiver=\"team\"") == 2);
     ck_assert(fw_metrics_get(m, "fw_notifyd_notifications_total",
                              "receiver=\"team\",integration=\"webhook\"") == 1);
@@ -214,7 +219,7 @@ START_TEST(test_notifyd_webhook_4xx_is_permanent)
     notifyd_webhook_t *w = notifyd_webhook_new(cfg, m);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", srv.port);
-    notifyd_webhook_send(w, 1, "team", url, "{}");
+    notifyd_webhook_send(w, 1, "team", url, "{}", NULL, true);
     struct notifyd_result r;
     ck_assert_int_eq(s_wait_result(w, &r), 0);
     ck_assert(!r.ok);
@@ -240,7 +245,7 @@ START_TEST(test_notifyd_webhook_429_retried_then_gives_up)
     notifyd_webhook_t *w = notifyd_webhook_new(cfg, m);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", srv.port);
-    notifyd_webhook_send(w, 7, "ops", url, "{}");
+    notifyd_webhook_send(w, 7, "ops", url, "{}", NULL, true);
     struct notifyd_result r;
     ck_assert_int_eq(s_wait_result(w, &r), 0);
     ck_assert(!r.ok);
@@ -268,7 +273,7 @@ START_TEST(test_notifyd_webhook_connection_refused)
     notifyd_webhook_t *w = notifyd_webhook_new(cfg, m);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", port);
-    notifyd_webhook_send(w, 9, "ops", url, "{}");
+    notifyd_webhook_send(w, 9, "ops", url, "{}", NULL, true);
     struct notifyd_result r;
     ck_assert_int_eq(s_wait_result(w, &r), 0);
     ck_assert(!r.ok);

@@ -32,14 +32,27 @@ struct s_fake {
     double vals[4];
     bool fail;
     int calls;
+    double restore_active_at; // ALERTS_FOR_STATE value for instance a; 0: none
 };
 
 static int
 s_fake_query(void *arg, const char *expr, int64_t t_ms, struct fw_vector *out, fw_err_t *err)
 {
-    (void)expr;
     struct s_fake *f = arg;
     fw_vector_clear(out);
+    if (strstr(expr, "last_over_time(ALERTS_FOR_STATE{alertname=\"Long\"}[1h])")) {
+        if (f->restore_active_at > 0) {
+            fw_mem_grow((void **)&out->items, &out->cap, 1, sizeof(*out->items));
+            struct fw_vsample *s = &out->items[out->len++];
+            memset(s, 0, sizeof(*s));
+            fw_labels_set(&s->labels, "__name__", "ALERTS_FOR_STATE");
+            fw_labels_set(&s->labels, "alertname", "Long");
+            fw_labels_set(&s->labels, "instance", "a");
+            s->t_ms = t_ms;
+            s->v = f->restore_active_at;
+        }
+        return 0;
+    }
     f->calls++;
     if (f->fail) {
         fw_err_set(err, "%s", f->fail_msg ? f->fail_msg : "query timed out after 10 ms");
@@ -186,6 +199,23 @@ START_TEST(test_ruled_group_recording_duplicate_labelset_fails)
     ck_assert_str_eq(json_string_value(json_object_get(rule, "health")), "err");
     ck_assert(strstr(json_string_value(json_object_get(rule, "lastError")), "same labelset"));
     json_decref(j);
+    s_teardown(&fx);
+}
+END_TEST
+
+START_TEST(test_ruled_group_utf8_label_fails_rule_only)
+{
+    struct s_fixture fx;
+    // Loads (UTF-8 names, as Prometheus 3), but storage keeps legacy names: the rule fails
+    // at evaluation, the other rule of the group still records.
+    s_setup(&fx, "groups:\n  - name: g\n    rules:\n      - record: r\n        expr: m\n"
+                 "        labels: {ins-tance: x}\n      - record: ok\n        expr: m\n");
+    struct s_fake f = {.n = 1, .inst = {"a"}, .vals = {1}};
+    struct ruled_group_result res;
+    ck_assert_uint_eq(ruled_group_eval(fx.group, T0, s_fake_query, &f, &res), 1);
+    ck_assert_uint_eq(res.batch->len, 1);
+    ck_assert_ptr_nonnull(s_series(res.batch, "ok", NULL, NULL));
+    ruled_group_result_clear(&res);
     s_teardown(&fx);
 }
 END_TEST
@@ -363,6 +393,74 @@ START_TEST(test_ruled_group_take_state_on_reload)
 }
 END_TEST
 
+START_TEST(test_ruled_group_reload_marks_removed_rules_stale)
+{
+    struct s_fixture a, b;
+    s_setup(&a, "groups:\n  - name: g\n    rules:\n      - record: r1\n        expr: m\n"
+                "      - record: r2\n        expr: m\n");
+    s_setup(&b, "groups:\n  - name: g\n    rules:\n      - record: r1\n        expr: m\n");
+    struct s_fake f = {.n = 1, .inst = {"a"}, .vals = {5}};
+    struct ruled_group_result res;
+    ruled_group_eval(a.group, T0, s_fake_query, &f, &res);
+    ck_assert_uint_eq(res.batch->len, 2);
+    ruled_group_result_clear(&res);
+    ruled_group_take_state(b.group, a.group);
+    struct fw_batch *batch = fw_batch_new();
+    ruled_group_mark_stale(a.group, T0 + 1000, batch);
+    ck_assert_uint_eq(batch->len, 1); // r1 moved to the new group; r2 is gone
+    ck_assert_str_eq(fw_labels_get(&batch->series[0].labels, "__name__"), "r2");
+    ck_assert(fw_is_stale_nan(batch->series[0].samples[0].v));
+    fw_batch_destroy(&batch);
+    s_teardown(&a);
+    s_teardown(&b);
+}
+END_TEST
+
+static const char s_long_rules[] = "groups:\n  - name: g\n    interval: 1m\n    rules:\n"
+                                   "      - alert: Long\n        expr: m > 1\n        for: 15m\n";
+
+START_TEST(test_ruled_group_restore_for_state)
+{
+    struct s_fixture fx;
+    struct s_fake f = {.n = 1, .inst = {"a"}, .vals = {5}};
+    struct ruled_group_result res;
+
+    // Active since 20 minutes before the restart: it was firing, so it fires at once.
+    s_setup(&fx, s_long_rules);
+    f.restore_active_at = (double)((T0 - 20 * 60000) / 1000);
+    ruled_group_eval(fx.group, T0, s_fake_query, &f, &res);
+    ck_assert_uint_eq(ruled_group_count_alerts(fx.group, RULED_ALERT_FIRING), 1);
+    char b1[40];
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(res.alerts, 0), "startsAt")),
+                     fw_time_rfc3339(T0 - 20 * 60000, b1, sizeof(b1)));
+    ruled_group_result_clear(&res);
+    s_teardown(&fx);
+
+    // Active 10 minutes of 15: it would fire within the grace period, so it waits 10 more.
+    s_setup(&fx, s_long_rules);
+    f.restore_active_at = (double)((T0 - 10 * 60000) / 1000);
+    ruled_group_eval(fx.group, T0, s_fake_query, &f, &res);
+    ruled_group_result_clear(&res);
+    ruled_group_eval(fx.group, T0 + 9 * 60000, s_fake_query, &f, &res);
+    ck_assert_uint_eq(ruled_group_count_alerts(fx.group, RULED_ALERT_PENDING), 1);
+    ruled_group_result_clear(&res);
+    ruled_group_eval(fx.group, T0 + 10 * 60000, s_fake_query, &f, &res);
+    ck_assert_uint_eq(ruled_group_count_alerts(fx.group, RULED_ALERT_FIRING), 1);
+    ruled_group_result_clear(&res);
+    s_teardown(&fx);
+
+    // Nothing to restore: the full `for` from now.
+    s_setup(&fx, s_long_rules);
+    f.restore_active_at = 0;
+    ruled_group_eval(fx.group, T0, s_fake_query, &f, &res);
+    ruled_group_result_clear(&res);
+    ruled_group_eval(fx.group, T0 + 14 * 60000, s_fake_query, &f, &res);
+    ck_assert_uint_eq(ruled_group_count_alerts(fx.group, RULED_ALERT_PENDING), 1);
+    ruled_group_result_clear(&res);
+    s_teardown(&fx);
+}
+END_TEST
+
 // --- a canned tsdb ROUTER, in a zactor (answers every QUERY) ---
 
 static void
@@ -451,11 +549,14 @@ ruled_group_suite(void)
     tcase_add_test(tc, test_ruled_group_new_eval_destroy);
     tcase_add_test(tc, test_ruled_group_recording_and_staleness);
     tcase_add_test(tc, test_ruled_group_recording_duplicate_labelset_fails);
+    tcase_add_test(tc, test_ruled_group_utf8_label_fails_rule_only);
     tcase_add_test(tc, test_ruled_group_alert_pending_firing_resolved);
     tcase_add_test(tc, test_ruled_group_alert_pending_dropped_silently);
     tcase_add_test(tc, test_ruled_group_keep_firing_for);
     tcase_add_test(tc, test_ruled_group_query_failure_counted);
     tcase_add_test(tc, test_ruled_group_take_state_on_reload);
+    tcase_add_test(tc, test_ruled_group_reload_marks_removed_rules_stale);
+    tcase_add_test(tc, test_ruled_group_restore_for_state);
     tcase_add_test(tc, test_ruled_group_query_over_zmq);
     tcase_set_timeout(tc, 20);
     suite_add_tcase(s, tc);

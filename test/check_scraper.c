@@ -10,6 +10,7 @@
 #include <microhttpd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fw_cfg.h"
@@ -312,6 +313,7 @@ s_count_targets(int port)
 START_TEST(test_scraper_reload_swaps_targets_and_keeps_old_on_error)
 {
     const char *path = "test/tmp/check_scraper_reload.yml";
+    mkdir("test/tmp", 0755); // make check-unit creates it; a bare run may not have
     s_write(path, "scrape_configs:\n"
                   "  - job_name: a\n    static_configs:\n      - targets: ['127.0.0.1:1']\n"
                   "  - job_name: b\n    static_configs:\n      - targets: ['127.0.0.1:2']\n");

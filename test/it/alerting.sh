@@ -149,9 +149,15 @@ for _ in $(seq 50); do grep -q 'event=config.error' "$TMP/alertd.log" && break; 
 grep -q 'event=config.error.*undefined receiver' "$TMP/alertd.log" || fail "SIGHUP with a bad config: no config.error logged"
 kill -0 "$APID" || fail "alertd died on a bad reload"
 curl -fs "http://127.0.0.1:$AM/metrics" | grep -q '^fw_config_last_reload_successful 0' || fail "reload metric after bad reload"
-sed 's/hook/hook2/' "$TMP/am.good" > "$TMP/am.yml"
+sed -e 's/name: hook/name: hook2/' -e 's/receiver: hook/receiver: hook2/' "$TMP/am.good" > "$TMP/am.yml"
 code=$(curl -s -o /dev/null -w '%{http_code}' -XPOST "http://127.0.0.1:$AM/-/reload")
 [ "$code" = 200 ] || fail "/-/reload answered $code"
 curl -fs "$AMURL/api/v2/receivers" | grep -q '"hook2"' || fail "receivers after reload"
 pass "SIGHUP with a bad config keeps the old one (logged); /-/reload swaps in a good one"
+NPID=${PIDS[1]}
+kill -HUP "$NPID"
+for _ in $(seq 30); do grep -q 'event=config.reload' "$TMP/notifyd.log" && break; sleep 0.1; done
+grep -q 'event=config.reload' "$TMP/notifyd.log" || fail "notifyd did not reload on SIGHUP"
+kill -0 "$NPID" || fail "notifyd died on SIGHUP"
+pass "notifyd reloads on SIGHUP and keeps running"
 echo "alerting.sh: all checks passed"

@@ -153,6 +153,13 @@ rules=$(curl -sf "http://127.0.0.1:$R_HTTP/api/v1/rules")
 echo "$rules" | grep -q '"health":"ok"' || fail "rules not healthy: $rules"
 echo "$rules" | grep -q '"type":"recording"' || fail "/api/v1/rules shape: $rules"
 ok "/api/v1/rules reports both rules healthy"
+only=$(curl -sf "http://127.0.0.1:$R_HTTP/api/v1/rules?type=alert&exclude_alerts=true")
+echo "$only" | grep -q '"type":"recording"' && fail "type=alert returned recording rules: $only"
+echo "$only" | grep -q '"alerts":' && fail "exclude_alerts=true kept alerts: $only"
+named=$(curl -sf -G "http://127.0.0.1:$R_HTTP/api/v1/rules" --data-urlencode 'rule_name[]=job:it_x:sum')
+echo "$named" | grep -q 'ItXHigh' && fail "rule_name[] filter: $named"
+echo "$named" | grep -q 'job:it_x:sum' || fail "rule_name[] filter lost the rule: $named"
+ok "/api/v1/rules filters: type=alert, exclude_alerts=true, rule_name[]"
 
 if [ $have_alertd = 1 ]; then
     in_alertd() { curl -sf "http://127.0.0.1:$A_HTTP/api/v2/alerts" | grep -q '"alertname":"ItXHigh"'; }
@@ -191,6 +198,12 @@ rm "$TMP/rules/b.yml"
 kill -HUP $RULED
 wait_for "SIGHUP reload" bash -c "curl -sf http://127.0.0.1:$R_HTTP/metrics | grep -q '^fw_ruled_config_last_reload_successful 1'"
 ok "SIGHUP reload"
+# Removing a rule writes staleness markers for its series: tsdb stops returning it at once.
+head -n -2 "$TMP/rules/a.yml" > "$TMP/a.tmp" && mv "$TMP/a.tmp" "$TMP/rules/a.yml"
+curl -sf -XPOST "http://127.0.0.1:$R_HTTP/-/reload" >/dev/null || fail "reload without job:it_x:max"
+gone() { q 'job:it_x:max' | grep -q '"result":\[\]'; }
+wait_for "job:it_x:max marked stale" gone
+ok "removed rule's series marked stale (tsdb no longer returns job:it_x:max)"
 
 # --- 4. shutdown --------------------------------------------------------------------
 kill -TERM $RULED

@@ -133,6 +133,16 @@ curl -sf "http://127.0.0.1:$S_HTTP/metrics" | grep -q 'fw_slod_evaluations_total
     fail "fw_slod_evaluations_total missing"
 ok "/metrics counts evaluations"
 
+sed -i 's/objective: 99.5/objective: 90/' "$TMP/slod.yml"
+curl -sf -XPOST "http://127.0.0.1:$S_HTTP/-/reload" >/dev/null || fail "/-/reload refused a good config"
+objective() { q 'slo:objective:ratio{slo="it-availability"}' | grep -q '"0.9"'; }
+wait_for "slo:objective:ratio = 0.9 after reload" objective
+ok "/-/reload applied a new objective (slo:objective:ratio = 0.9)"
+printf 'slos: [{name: x}]\n' > "$TMP/slod.yml"
+code=$(curl -s -o /dev/null -w '%{http_code}' -XPOST "http://127.0.0.1:$S_HTTP/-/reload")
+[ "$code" = 500 ] || fail "/-/reload of a broken config answered $code, want 500"
+ok "/-/reload of a broken config: 500, old SLOs kept"
+
 # --- 3. shutdown --------------------------------------------------------------------
 kill -TERM $SLOD
 rc=0; wait $SLOD || rc=$?

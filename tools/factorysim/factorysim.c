@@ -16,7 +16,9 @@
     factory_ideal_cycle_time_seconds{line} is the line's ideal time per unit with both
     machines running (one machine's cycle / 2), so the line's units per second is
     performance * availability / ideal_cycle_time, split evenly between its machines. Unit
-    counters are whole numbers (floor of the accumulated value); bad = produced - good.
+    counters are whole numbers that stay monotonic: good and bad are floors of their own
+    accumulators and produced = good + bad (flooring produced and good separately would let
+    bad = produced - good step back, which Prometheus reads as a counter reset).
     Healthy OEE = 0.9 * 0.95 * 0.98 = 0.838; in trouble 0.4 * 0.95 * 0.8 = 0.304.
 
     All state sits behind one mutex: libmicrohttpd answers on its own thread.
@@ -56,7 +58,7 @@ struct s_line {
     int64_t since_mono; // ms of the last state change
     // values accumulated up to since_mono
     double planned_s, actual_s;
-    double produced[S_MACHINES], good[S_MACHINES];
+    double good[S_MACHINES], bad[S_MACHINES];
     double andon[S_KINDS];
 };
 
@@ -107,8 +109,8 @@ s_line_at(const struct s_line *l, int64_t now_ms, struct s_line *out)
     out->actual_s += a * dt;
     for (int m = 0; m < S_MACHINES; m++) {
         double produced = units_per_s / S_MACHINES * dt;
-        out->produced[m] += produced;
         out->good[m] += produced * s_quality(l);
+        out->bad[m] += produced * (1 - s_quality(l));
     }
     out->since_mono = now_ms;
 }
@@ -192,8 +194,8 @@ s_render_metrics(struct s_sim *sim)
         s_family(&b, units[u].name, "counter", units[u].help);
         for (size_t i = 0; i < n; i++) {
             for (int m = 0; m < S_MACHINES; m++) {
-                double produced = floor(now[i].produced[m]);
                 double good = floor(now[i].good[m]);
+                double produced = good + floor(now[i].bad[m]);
                 double v = units[u].which == 0   ? produced
                            : units[u].which == 1 ? good
                                                  : produced - good;
@@ -245,8 +247,8 @@ s_render_state(struct s_sim *sim)
         double a = s_availability(&l), q = s_quality(&l);
         double produced = 0, good = 0;
         for (int m = 0; m < S_MACHINES; m++) {
-            produced += floor(l.produced[m]);
             good += floor(l.good[m]);
+            produced += floor(l.good[m]) + floor(l.bad[m]);
         }
         s_put(&b,
               "%s{\"line\":\"%s\",\"trouble\":%s,\"andon_active\":%s,\"availability\":%.2f,"

@@ -28,7 +28,7 @@
 #define S_MAX_BODY (16 * 1024 * 1024)
 
 struct s_sink {
-    FILE *out;           // owned unless stdout
+    FILE *out; // owned unless stdout
     long fail_first;
     long requests;
     pthread_mutex_t lock;
@@ -71,8 +71,9 @@ s_record(struct s_sink *sink, const char *body, size_t len)
         json_object_set_new(j, "raw", json_stringn(body, len)); // steals
     }
     char ts[40];
-    json_object_set_new(j, "receivedAt", json_string(fw_time_rfc3339(fw_time_now_ms(), ts,
-                                                                       sizeof ts))); // steals
+    json_object_set_new(j, "receivedAt",
+                        json_string(fw_time_rfc3339(fw_time_now_ms(), ts,
+                                                    sizeof ts))); // steals
     char *line = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     if (line) {
@@ -141,12 +142,13 @@ s_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_Reques
 static void
 s_usage(FILE *f)
 {
-    fprintf(f, "usage: fwsink [--web.listen-address=HOST:PORT] [--output=FILE] "
-               "[--fail-first=N]\n"
-               "  --web.listen-address  default %s\n"
-               "  --output              append one JSON line per POST (default: stdout)\n"
-               "  --fail-first          answer the first N requests 503\n",
-               FW_HTTP_FWSINK);
+    fprintf(f,
+            "usage: fwsink [--web.listen-address=HOST:PORT] [--output=FILE] "
+            "[--fail-first=N]\n"
+            "  --web.listen-address  default %s\n"
+            "  --output              append one JSON line per POST (default: stdout)\n"
+            "  --fail-first          answer the first N requests 503\n",
+            FW_HTTP_FWSINK);
 }
 
 static const char *
@@ -206,10 +208,10 @@ main(int argc, char **argv)
     struct sigaction sa = {.sa_handler = s_on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, s_handler, &sink,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, s_completed,
-        NULL, MHD_OPTION_END);
+    struct MHD_Daemon *d =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+                         s_handler, &sink, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                         MHD_OPTION_NOTIFY_COMPLETED, s_completed, NULL, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "fwsink: cannot listen on %s\n", listen);
         return 1;
