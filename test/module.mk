@@ -38,6 +38,8 @@ check-it: $(BINS)
 # Fuzz targets: test/fuzz/fuzz_<target>.c. `make check` links each with replay.c and replays
 # test/fuzz/corpus/<target>/; `make fuzz CC=clang` builds real libFuzzer binaries.
 FUZZ_SRCS    := $(wildcard test/fuzz/fuzz_*.c)
+# the fuzz objects see the daemons' headers
+$(FUZZ_SRCS:%.c=$(BUILD)/%.o): ALL_CFLAGS += $(DAEMONS:%=-I%)
 FUZZ_TARGETS := $(FUZZ_SRCS:test/fuzz/fuzz_%.c=%)
 REPLAY_BINS  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 TEST_BINS    += $(REPLAY_BINS)
