@@ -39,6 +39,7 @@ struct s_slot {
     ruled_group_t *group; // owned
     int timer_id;         // repeating evaluation timer, -1 when none
     int first_timer_id;   // one-shot first evaluation, -1 when none
+    bool retired;         // replaced by a reload; its timers may still fire once: ignore
     char *rules_json;     // owned, under self->lock: the group's /api/v1/rules object
     char *alerts_json;    // owned, under self->lock: its alerts, comma-joined, no brackets
 };
@@ -48,14 +49,20 @@ struct ruled {
     struct ruled_config *cfg; // owned
     struct s_slot *slots;     // owned
     size_t n_slots;
-    zloop_t *loop;            // owned
-    zsock_t *push_tsdb;       // owned
-    zsock_t *push_alertd;     // owned
-    zsock_t *pub;             // owned
-    fw_query_client_t *query; // owned
-    fw_metrics_t *metrics;    // owned
-    fw_http_t *http;          // owned
-    pthread_mutex_t lock;     // guards the slots' snapshot strings and n_slots for HTTP
+    // The previous generation after a reload, freed at the next housekeeping tick: czmq
+    // removes ended timers only at the end of the loop iteration, so a retired slot's timer
+    // may still fire in the iteration that reloaded.
+    struct s_slot *retired; // owned
+    size_t n_retired;
+    struct ruled_config *retired_cfg; // owned; the retired groups borrow from it
+    zloop_t *loop;                    // owned
+    zsock_t *push_tsdb;               // owned
+    zsock_t *push_alertd;             // owned
+    zsock_t *pub;                     // owned
+    fw_query_client_t *query;         // owned
+    fw_metrics_t *metrics;            // owned
+    fw_http_t *http;                  // owned
+    pthread_mutex_t lock;             // guards the slots' snapshot strings and n_slots for HTTP
 };
 
 // =================================================================================
@@ -112,6 +119,19 @@ s_slots_free(struct s_slot *slots, size_t n)
     free(slots);
 }
 
+static void
+s_retired_free(ruled_t *self)
+{
+    s_slots_free(self->retired, self->n_retired);
+    self->retired = NULL;
+    self->n_retired = 0;
+    if (self->retired_cfg) {
+        ruled_rules_config_free(self->retired_cfg);
+        free(self->retired_cfg);
+        self->retired_cfg = NULL;
+    }
+}
+
 void
 ruled_destroy(ruled_t **self_p)
 {
@@ -121,6 +141,7 @@ ruled_destroy(ruled_t **self_p)
     fw_http_destroy(&self->http);
     zloop_destroy(&self->loop);
     s_slots_free(self->slots, self->n_slots);
+    s_retired_free(self);
     fw_query_client_destroy(&self->query);
     zsock_destroy(&self->pub);
     zsock_destroy(&self->push_alertd);
@@ -226,20 +247,20 @@ s_on_group(zloop_t *loop, int timer_id, void *arg)
     (void)loop;
     struct s_slot *slot = arg;
     ruled_t *self = slot->self;
+    if (slot->retired)
+        return 0;
     if (timer_id == slot->first_timer_id)
         slot->first_timer_id = -1;
     struct ruled_group_result res;
     ruled_group_eval(slot->group, fw_time_now_ms(), s_query, self, &res);
 
     char *lbl = s_group_label(slot->group);
-    json_t *rules = ruled_group_rules_json(slot->group);
-    size_t n_rules = json_array_size(json_object_get(rules, "rules"));
-    double dur = json_real_value(json_object_get(rules, "evaluationTime"));
-    json_decref(rules);
-    fw_metrics_add(self->metrics, "fw_ruled_rule_evaluations_total", lbl, (double)n_rules);
+    fw_metrics_add(self->metrics, "fw_ruled_rule_evaluations_total", lbl,
+                   (double)ruled_group_n_rules(slot->group));
     fw_metrics_add(self->metrics, "fw_ruled_rule_evaluation_failures_total", lbl,
                    (double)res.rules_failed);
-    fw_metrics_set(self->metrics, "fw_ruled_rule_group_last_duration_seconds", lbl, dur);
+    fw_metrics_set(self->metrics, "fw_ruled_rule_group_last_duration_seconds", lbl,
+                   ruled_group_last_duration(slot->group));
     free(lbl);
 
     if (res.batch->len > 0) {
@@ -316,29 +337,51 @@ s_slots_build(ruled_t *self, const struct ruled_config *cfg, struct s_slot *old,
     return slots;
 }
 
+// Make slots current; the previous ones (and old_cfg, which they borrow from; may be NULL)
+// are retired until the next housekeeping tick.
 static void
-s_install(ruled_t *self, struct s_slot *slots, size_t n)
+s_install(ruled_t *self, struct s_slot *slots, size_t n, struct ruled_config *old_cfg)
 {
     s_timers_stop(self);
+    s_retired_free(self);
     pthread_mutex_lock(&self->lock);
-    struct s_slot *old = self->slots;
-    size_t n_old = self->n_slots;
+    self->retired = self->slots;
+    self->n_retired = self->n_slots;
+    self->retired_cfg = old_cfg;
     self->slots = slots;
     self->n_slots = n;
     pthread_mutex_unlock(&self->lock);
-    s_slots_free(old, n_old);
+    for (size_t i = 0; i < self->n_retired; i++)
+        self->retired[i].retired = true;
     for (size_t i = 0; i < n; i++) {
         s_snapshot(&slots[i]);
         char *lbl = s_group_label(slots[i].group);
-        json_t *rules = ruled_group_rules_json(slots[i].group);
         fw_metrics_set(self->metrics, "fw_ruled_rule_group_rules", lbl,
-                       (double)json_array_size(json_object_get(rules, "rules")));
-        json_decref(rules);
+                       (double)ruled_group_n_rules(slots[i].group));
         free(lbl);
     }
     if (self->loop)
         s_timers_start(self);
     s_update_alert_gauges(self);
+}
+
+// After a reload moved the state of surviving rules into the new groups, whatever series
+// the old groups still track belong to removed rules or groups: write staleness markers
+// for them, so queries stop seeing them at once.
+static void
+s_mark_removed_stale(ruled_t *self)
+{
+    struct fw_batch *batch = fw_batch_new();
+    int64_t now = fw_time_now_ms();
+    for (size_t o = 0; o < self->n_slots; o++)
+        ruled_group_mark_stale(self->slots[o].group, now, batch);
+    if (batch->len > 0) {
+        fw_metrics_add(self->metrics, "fw_ruled_samples_total", "",
+                       (double)fw_batch_samples(batch));
+        struct fw_msg *m = fw_msg_new_samples(&batch);
+        s_send(self, &m, self->push_tsdb, "socket=\"tsdb\"");
+    }
+    fw_batch_destroy(&batch);
 }
 
 static int
@@ -363,12 +406,10 @@ s_reload(ruled_t *self, char *errbuf, size_t errsize)
     free(errs);
     size_t n = 0;
     struct s_slot *slots = s_slots_build(self, cfg, self->slots, self->n_slots, &n);
+    s_mark_removed_stale(self);
     struct ruled_config *old_cfg = self->cfg;
     self->cfg = cfg;
-    s_install(self, slots, n);
-    // The old groups borrowed from the old configuration; they are gone now.
-    ruled_rules_config_free(old_cfg);
-    free(old_cfg);
+    s_install(self, slots, n, old_cfg);
     fw_metrics_set(self->metrics, "fw_ruled_config_last_reload_successful", "", 1);
     fw_info("config.reload", "groups=%zu", n);
     return 0;
@@ -380,6 +421,7 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
     (void)loop;
     (void)timer_id;
     ruled_t *self = arg;
+    s_retired_free(self);
     bool hup = fw_signal_take_hup();
     bool http = fw_http_reload_requested(self->http);
     if (hup || http) {
@@ -395,27 +437,61 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
 //  HTTP API (libmicrohttpd threads: snapshot strings only, under lock)
 // =================================================================================
 
+#define S_MAX_FILTER 32
+
+struct s_rules_filter {
+    const char *type;                // "alert", "record" or NULL
+    const char *names[S_MAX_FILTER]; // rule_name[]
+    size_t n_names;
+    const char *groups[S_MAX_FILTER]; // rule_group[]
+    size_t n_groups;
+    const char *files[S_MAX_FILTER]; // file[]
+    size_t n_files;
+    bool exclude_alerts;
+};
+
+// True when s is one of list (or list is empty).
 static bool
-s_rule_type_matches(json_t *rule, const char *type)
+s_in(const char *s, const char *const *list, size_t n)
 {
-    const char *t = json_string_value(json_object_get(rule, "type"));
-    if (!type || !t)
+    if (n == 0)
         return true;
-    return (strcmp(type, "alert") == 0 && strcmp(t, "alerting") == 0) ||
-           (strcmp(type, "record") == 0 && strcmp(t, "recording") == 0);
+    for (size_t i = 0; i < n; i++)
+        if (s && strcmp(s, list[i]) == 0)
+            return true;
+    return false;
 }
 
+static bool
+s_rule_matches(json_t *rule, const struct s_rules_filter *f)
+{
+    const char *t = json_string_value(json_object_get(rule, "type"));
+    if (f->type && t &&
+        !((strcmp(f->type, "alert") == 0 && strcmp(t, "alerting") == 0) ||
+          (strcmp(f->type, "record") == 0 && strcmp(t, "recording") == 0)))
+        return false;
+    return s_in(json_string_value(json_object_get(rule, "name")), f->names, f->n_names);
+}
+
+// Prometheus's GET /api/v1/rules: type, rule_name[], rule_group[], file[], exclude_alerts.
 static int
 s_api_rules(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
 {
     ruled_t *self = arg;
-    const char *type = fw_http_arg(req, "type");
-    if (type && strcmp(type, "alert") != 0 && strcmp(type, "record") != 0) {
+    struct s_rules_filter f = {.type = fw_http_arg(req, "type")};
+    f.n_names = fw_http_args(req, "rule_name[]", f.names, S_MAX_FILTER);
+    f.n_groups = fw_http_args(req, "rule_group[]", f.groups, S_MAX_FILTER);
+    f.n_files = fw_http_args(req, "file[]", f.files, S_MAX_FILTER);
+    const char *ex = fw_http_arg(req, "exclude_alerts");
+    f.exclude_alerts = ex && strcmp(ex, "true") == 0;
+    if (f.n_names > S_MAX_FILTER || f.n_groups > S_MAX_FILTER || f.n_files > S_MAX_FILTER ||
+        (f.type && strcmp(f.type, "alert") != 0 && strcmp(f.type, "record") != 0)) {
         fw_http_respond(resp, 400, "application/json",
                         "{\"status\":\"error\",\"errorType\":\"bad_data\","
-                        "\"error\":\"invalid rule type\"}");
+                        "\"error\":\"invalid rule type or too many filter values\"}");
         return 0;
     }
+    bool filtered = f.type || f.n_names > 0;
     json_t *groups = json_array();
     pthread_mutex_lock(&self->lock);
     for (size_t i = 0; i < self->n_slots; i++) {
@@ -423,11 +499,20 @@ s_api_rules(const fw_http_request_t *req, struct fw_http_response *resp, void *a
             self->slots[i].rules_json ? json_loads(self->slots[i].rules_json, 0, NULL) : NULL;
         if (!g)
             continue;
+        if (!s_in(json_string_value(json_object_get(g, "name")), f.groups, f.n_groups) ||
+            !s_in(json_string_value(json_object_get(g, "file")), f.files, f.n_files)) {
+            json_decref(g);
+            continue;
+        }
         json_t *rules = json_object_get(g, "rules");
-        for (size_t r = json_array_size(rules); r-- > 0;)
-            if (!s_rule_type_matches(json_array_get(rules, r), type))
+        for (size_t r = json_array_size(rules); r-- > 0;) {
+            json_t *rule = json_array_get(rules, r);
+            if (!s_rule_matches(rule, &f))
                 json_array_remove(rules, r);
-        if (type && json_array_size(rules) == 0)
+            else if (f.exclude_alerts)
+                json_object_del(rule, "alerts");
+        }
+        if (filtered && json_array_size(rules) == 0)
             json_decref(g);
         else
             json_array_append_new(groups, g); // steals g
@@ -517,7 +602,7 @@ ruled_open(ruled_t *self, fw_err_t *err)
     }
     size_t n = 0;
     struct s_slot *slots = s_slots_build(self, self->cfg, NULL, 0, &n);
-    s_install(self, slots, n);
+    s_install(self, slots, n, NULL);
 
     self->http = fw_http_new("ruled", self->metrics);
     fw_http_route(self->http, "GET,POST", "/api/v1/rules", s_api_rules, self);

@@ -39,6 +39,7 @@ struct s_rule {
     struct fw_labels *prev; // owned: series written at the last evaluation
     size_t n_prev, cap_prev;
     bool evaluated;
+    bool restored; // `for` state restore attempted (alerting rules)
     bool healthy;
     char last_error[256];
     int64_t last_eval_ms;
@@ -140,6 +141,18 @@ ruled_group_interval_ms(const ruled_group_t *self)
     return self->interval_ms;
 }
 
+size_t
+ruled_group_n_rules(const ruled_group_t *self)
+{
+    return self->n_rules;
+}
+
+double
+ruled_group_last_duration(const ruled_group_t *self)
+{
+    return self->last_duration_s;
+}
+
 static const char *
 s_rule_name(const struct s_rule *r)
 {
@@ -177,6 +190,7 @@ ruled_group_take_state(ruled_group_t *self, ruled_group_t *old)
             r->prev = o->prev, r->n_prev = o->n_prev, r->cap_prev = o->cap_prev;
             o->prev = prev, o->n_prev = np, o->cap_prev = cp;
             r->evaluated = o->evaluated;
+            r->restored = o->restored;
             r->healthy = o->healthy;
             memcpy(r->last_error, o->last_error, sizeof(r->last_error));
             r->last_eval_ms = o->last_eval_ms;
@@ -237,6 +251,24 @@ s_emit(struct s_series_list *list, struct fw_batch *batch, const struct fw_label
     fw_labels_copy(dst, l);
 }
 
+// Rule files may use UTF-8 label names (Prometheus 3), but floorwatch's wire format and
+// storage keep the legacy [a-zA-Z_][a-zA-Z0-9_]* names, and tsdb refuses a whole batch
+// with one bad name; so such a rule fails alone instead of taking its group down.
+static int
+s_check_wire_labels(const struct fw_labels *l, fw_err_t *err)
+{
+    for (size_t i = 0; i < l->len; i++) {
+        if (!fw_label_name_valid(l->items[i].name)) {
+            fw_err_set(err,
+                       "label name \"%s\" is not supported by floorwatch's storage "
+                       "(names must match [a-zA-Z_][a-zA-Z0-9_]*)",
+                       l->items[i].name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int
 s_eval_record(ruled_group_t *self, struct s_rule *r, struct fw_vector *vec, int64_t t_ms,
               struct fw_batch *batch, fw_err_t *err)
@@ -247,6 +279,8 @@ s_eval_record(ruled_group_t *self, struct s_rule *r, struct fw_vector *vec, int6
         fw_labels_set(l, "__name__", r->cfg->record);
         for (size_t j = 0; j < r->labels.len; j++)
             fw_labels_set(l, r->labels.items[j].name, r->labels.items[j].value);
+        if (s_check_wire_labels(l, err) < 0)
+            return -1;
         for (size_t j = 0; j < i; j++) {
             if (fw_labels_cmp(&vec->items[j].labels, l) == 0) {
                 fw_err_set(err, "vector contains metrics with the same labelset after applying "
@@ -289,6 +323,60 @@ s_expand(const ruled_group_t *self, const char *rule, const char *text,
     return fw_asprintf("<error expanding template: %s>", err.msg);
 }
 
+// Prometheus's --rules.alert.for-grace-period and for-outage-tolerance.
+#define S_FOR_GRACE_MS (10 * 60 * 1000)
+#define S_OUTAGE_TOLERANCE "1h"
+
+// After a restart, give new pending alerts of a rule with a long `for` back the activeAt
+// they had, from the ALERTS_FOR_STATE series written before (rules/group.go
+// RestoreForState). The time ruled was down is taken as zero: an instant query gives the
+// last value, not when it was written. Rules with `for` under the grace period are not
+// restored (they would wait the grace period anyway).
+static void
+s_restore_for_state(ruled_group_t *self, struct s_rule *r, int64_t ts, int64_t t_q,
+                    ruled_query_fn fn, void *arg)
+{
+    int64_t hold = r->cfg->for_ms;
+    if (hold < S_FOR_GRACE_MS || r->n_alerts == 0)
+        return;
+    // The alert name is a label value: escape it for the selector.
+    char name[512];
+    size_t n = 0;
+    for (const char *p = r->cfg->alert; *p && n + 2 < sizeof(name); p++) {
+        if (*p == '"' || *p == '\\')
+            name[n++] = '\\';
+        name[n++] = *p;
+    }
+    name[n] = '\0';
+    char *q = fw_asprintf("last_over_time(ALERTS_FOR_STATE{alertname=\"%s\"}[%s])", name,
+                          S_OUTAGE_TOLERANCE);
+    struct fw_vector vec = {0};
+    fw_err_t err = {0};
+    if (fn(arg, q, t_q, &vec, &err) < 0) {
+        fw_warn("rule.restore.fail", "group=%s rule=%s err=%s", self->key, r->cfg->alert, err.msg);
+        free(q);
+        return;
+    }
+    free(q);
+    for (size_t i = 0; i < vec.len; i++) {
+        struct fw_labels *l = &vec.items[i].labels;
+        fw_labels_del(l, "__name__");
+        struct s_alert *a = s_find_alert(r, l, fw_labels_hash(l));
+        if (!a || a->state != RULED_ALERT_PENDING || a->active_at_ms != ts)
+            continue;
+        int64_t restored = (int64_t)vec.items[i].v * 1000;
+        if (restored <= 0 || restored > ts)
+            continue;
+        int64_t remaining = hold - (ts - restored);
+        if (remaining > 0 && remaining < S_FOR_GRACE_MS)
+            restored = ts + S_FOR_GRACE_MS - hold; // about to fire: wait the grace period
+        a->active_at_ms = restored;
+        fw_info("rule.restore", "group=%s rule=%s active_at_ms=%lld", self->key, r->cfg->alert,
+                (long long)restored);
+    }
+    fw_vector_clear(&vec);
+}
+
 // One fresh result of the alert's query, as a candidate alert.
 struct s_candidate {
     struct fw_labels labels;
@@ -299,7 +387,7 @@ struct s_candidate {
 
 static int
 s_eval_alert(ruled_group_t *self, struct s_rule *r, struct fw_vector *vec, int64_t ts, int64_t t_q,
-             struct fw_batch *batch, fw_err_t *err)
+             ruled_query_fn fn, void *arg, struct fw_batch *batch, fw_err_t *err)
 {
     const struct ruled_rule_cfg *c = r->cfg;
     struct s_candidate *cand = fw_calloc(vec->len + 1, sizeof(*cand));
@@ -323,6 +411,8 @@ s_eval_alert(ruled_group_t *self, struct s_rule *r, struct fw_vector *vec, int64
         }
         k->hash = fw_labels_hash(&k->labels);
         k->value = v;
+        if (s_check_wire_labels(&k->labels, err) < 0)
+            rc = -1;
         for (size_t j = 0; j < i; j++) {
             if (cand[j].hash == k->hash && fw_labels_cmp(&cand[j].labels, &k->labels) == 0) {
                 fw_err_set(err, "vector contains metrics with the same labelset after applying "
@@ -362,6 +452,11 @@ s_eval_alert(ruled_group_t *self, struct s_rule *r, struct fw_vector *vec, int64
         a->value = k->value;
         a->state = RULED_ALERT_PENDING;
         a->active_at_ms = ts;
+    }
+
+    if (!r->restored) {
+        r->restored = true;
+        s_restore_for_state(self, r, ts, t_q, fn, arg);
     }
 
     // Advance every alert; drop the ones that are gone for good.
@@ -529,7 +624,7 @@ ruled_group_eval(ruled_group_t *self, int64_t t_ms, ruled_query_fn fn, void *arg
             snprintf(unreachable, sizeof(unreachable), "%s", err.msg);
         if (rc == 0) {
             if (ruled_rules_is_alert(r->cfg))
-                rc = s_eval_alert(self, r, &vec, t_ms, t_q, res->batch, &err);
+                rc = s_eval_alert(self, r, &vec, t_ms, t_q, fn, arg, res->batch, &err);
             else
                 rc = s_eval_record(self, r, &vec, t_q, res->batch, &err);
         }
@@ -561,6 +656,19 @@ ruled_group_result_clear(struct ruled_group_result *res)
     if (res->alerts)
         json_decref(res->alerts);
     res->alerts = NULL;
+}
+
+void
+ruled_group_mark_stale(ruled_group_t *self, int64_t t_ms, struct fw_batch *batch)
+{
+    for (size_t i = 0; i < self->n_rules; i++) {
+        struct s_rule *r = &self->rules[i];
+        for (size_t j = 0; j < r->n_prev; j++) {
+            struct fw_series *s = fw_batch_add_series(batch, &r->prev[j]);
+            fw_series_add(s, t_ms, fw_stale_nan());
+        }
+        s_prev_clear(r);
+    }
 }
 
 size_t

@@ -12,7 +12,9 @@
     disappears a pending alert is dropped and a firing one resolves (or keeps firing for
     keep_firing_for); resolved alerts are remembered, and sent with endsAt = resolvedAt, for
     15 minutes. Firing alerts are sent every evaluation with startsAt = activeAt and endsAt =
-    now + 4 × max(interval, 1m), so alertd expires them if ruled goes away.
+    now + 4 × max(interval, 1m), so alertd expires them if ruled goes away. After a restart,
+    alerts of rules with `for` >= 10m get their activeAt back from ALERTS_FOR_STATE (with
+    Prometheus's 10m grace period), so a long `for` does not start over.
 
     Rules see each other's results only through tsdb: samples are pushed asynchronously, so a
     rule that reads an earlier rule's record in the same group may see the previous
@@ -66,6 +68,9 @@ void ruled_group_destroy(ruled_group_t **self_p);
 // "file;name", as Prometheus's rule_group label. Borrowed for the group's life.
 const char *ruled_group_key(const ruled_group_t *self);
 int64_t ruled_group_interval_ms(const ruled_group_t *self);
+size_t ruled_group_n_rules(const ruled_group_t *self);
+// Seconds the last evaluation took (0 before the first).
+double ruled_group_last_duration(const ruled_group_t *self);
 
 // Move alert state, staleness tracking and health from the rules of old that still exist
 // in self (same kind, name and labels, in order) — used on reload.
@@ -79,6 +84,10 @@ void ruled_group_take_state(ruled_group_t *self, ruled_group_t *old);
 size_t ruled_group_eval(ruled_group_t *self, int64_t t_ms, ruled_query_fn fn, void *arg,
                         struct ruled_group_result *res);
 void ruled_group_result_clear(struct ruled_group_result *res);
+
+// Add a staleness marker at t_ms to batch for every series the group wrote at its last
+// evaluation, and forget them: for groups removed by a reload (as Prometheus does).
+void ruled_group_mark_stale(ruled_group_t *self, int64_t t_ms, struct fw_batch *batch);
 
 // Alerts of the group in state (pending or firing).
 size_t ruled_group_count_alerts(const ruled_group_t *self, ruled_alert_state_t state);

@@ -20,8 +20,10 @@
     name is required and unique per file; a rule sets exactly one of record and alert; a
     record name is a valid metric name; for/keep_firing_for are not allowed on recording
     rules; label and annotation names are valid (UTF-8 names, as Prometheus 3 accepts; the
-    reserved __name__ is refused); expr is present and parses (fw_promql_parse); alert
-    templates have closed actions and known variables.
+    reserved __name__ is refused — a label name outside [a-zA-Z_][a-zA-Z0-9_]* then fails
+    that rule at evaluation, since floorwatch's storage keeps legacy names); expr is
+    present and parses (fw_promql_parse); alert templates have closed actions and known
+    variables.
 */
 #ifndef RULED_RULES_H
 #define RULED_RULES_H
