@@ -8,9 +8,12 @@
     short, non-blocking sections only. Sockets are used by the zloop thread alone.
 */
 #include <czmq.h>
+#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "alertd.h"
 #include "alertd_dispatch.h"
@@ -48,6 +51,8 @@ struct alertd {
     fw_metrics_t *metrics;          // owned
     fw_http_t *http;                // owned
     int64_t started_ms;
+    char *silences_file;     // owned: <storage.path>/silences.json, NULL when not persisting
+    uint64_t silences_saved; // alertd_silences_version() of the last successful save
 };
 
 struct alertd_cfg *
@@ -107,7 +112,8 @@ s_ingest_array(alertd_t *self, const json_t *arr, const char *source, fw_err_t *
     const json_t *j;
     int64_t now = fw_time_now_ms();
     pthread_mutex_lock(&self->lock);
-    json_array_foreach(arr, i, j) {
+    json_array_foreach(arr, i, j)
+    {
         struct alertd_alert a;
         fw_err_t e;
         fw_err_clear(&e);
@@ -186,7 +192,16 @@ s_send_notify(alertd_t *self, json_t *body)
         fw_warn("notify.drop", "receiver=%s err=%s", receiver, err.msg);
         fw_metrics_add(self->metrics, "fw_alertd_notifications_dropped_total", labels, 1);
     }
-    m = fw_msg_new_json(FW_MSG_NOTIFY, json_incref(body));
+    // Taps see the notification without credentials.
+    json_t *pubbody = json_deep_copy(body);
+    size_t i;
+    json_t *wc;
+    json_array_foreach(json_object_get(pubbody, "webhook_configs"), i, wc)
+    {
+        if (json_object_get(wc, "authorization"))
+            json_object_set_new(wc, "authorization", json_string("<secret>")); // steals
+    }
+    m = fw_msg_new_json(FW_MSG_NOTIFY, pubbody);
     (void)fw_msg_send(&m, self->pub, NULL);
 }
 
@@ -206,8 +221,7 @@ s_on_flush(zloop_t *loop, int timer_id, void *arg)
     pthread_mutex_unlock(&self->lock);
     size_t i;
     json_t *body;
-    json_array_foreach(out, i, body)
-        s_send_notify(self, body);
+    json_array_foreach(out, i, body) s_send_notify(self, body);
     json_decref(out);
     return 0;
 }
@@ -267,6 +281,89 @@ s_reload(alertd_t *self, char *errmsg, size_t size)
     return 0;
 }
 
+// --- persistence (silences only; the notification log stays in memory) ---
+
+static int
+s_mkdir_p(const char *dir)
+{
+    char *path = fw_strdup(dir);
+    int rc = 0;
+    for (char *p = path + 1; *p && rc == 0; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                rc = -1;
+            *p = '/';
+        }
+    if (rc == 0 && mkdir(path, 0755) < 0 && errno != EEXIST)
+        rc = -1;
+    free(path);
+    return rc;
+}
+
+static void
+s_silences_open(alertd_t *self)
+{
+    const char *dir = self->opts->storage_path;
+    if (!dir || !*dir)
+        return;
+    // The directory is made on the first save, so a daemon that never sees a silence
+    // leaves no trace.
+    self->silences_file = fw_asprintf("%s/silences.json", dir);
+    FILE *f = fopen(self->silences_file, "r");
+    if (!f)
+        return;
+    char *text = NULL;
+    size_t cap = 0, len = 0, n;
+    do {
+        fw_mem_grow((void **)&text, &cap, len + 65536, 1);
+        n = fread(text + len, 1, cap - len - 1, f);
+        len += n;
+    } while (n > 0);
+    text[len] = '\0';
+    fclose(f);
+    fw_err_t err;
+    fw_err_clear(&err);
+    ssize_t got = alertd_silences_restore(self->silences, text, &err);
+    free(text);
+    if (got < 0)
+        fw_warn("storage.fail", "file=%s err=%s", self->silences_file, err.msg);
+    else
+        fw_info("silences.restore", "file=%s count=%zd", self->silences_file, got);
+}
+
+static void
+s_silences_save(alertd_t *self)
+{
+    if (!self->silences_file)
+        return;
+    pthread_mutex_lock(&self->lock);
+    uint64_t version = alertd_silences_version(self->silences);
+    char *text = version != self->silences_saved
+                     ? alertd_silences_dump(self->silences, fw_time_now_ms())
+                     : NULL;
+    pthread_mutex_unlock(&self->lock);
+    if (!text)
+        return;
+    if (s_mkdir_p(self->opts->storage_path) < 0) {
+        fw_log_errno(FW_LOG_WARN, "storage.fail", "path=%s", self->opts->storage_path);
+        free(text);
+        return;
+    }
+    // Write a temp file and rename it, so a crash leaves the old or the new table.
+    char *tmp = fw_asprintf("%s.tmp", self->silences_file);
+    FILE *f = fopen(tmp, "w");
+    bool ok = f && fputs(text, f) >= 0 && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    if (f && fclose(f) != 0)
+        ok = false;
+    if (ok && rename(tmp, self->silences_file) == 0)
+        self->silences_saved = version;
+    else
+        fw_log_errno(FW_LOG_WARN, "storage.fail", "file=%s", self->silences_file);
+    free(tmp);
+    free(text);
+}
+
 static int
 s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
 {
@@ -302,6 +399,7 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
     fw_metrics_set(self->metrics, "fw_alertd_alerts", "state=\"suppressed\"", (double)suppressed);
     fw_metrics_set(self->metrics, "fw_alertd_groups", "", (double)groups);
     fw_metrics_set(self->metrics, "fw_alertd_silences", "state=\"active\"", (double)silences);
+    s_silences_save(self);
     return 0;
 }
 
@@ -345,8 +443,7 @@ s_render_alert(const struct alertd_alert *a, void *arg)
     bool silenced = json_array_size(silenced_by) > 0;
     bool inhibited = alertd_inhibit_mutes(r->self->inhibit, &a->labels);
     bool suppressed = silenced || inhibited;
-    if ((silenced && !r->silenced) || (inhibited && !r->inhibited) ||
-        (!suppressed && !r->active)) {
+    if ((silenced && !r->silenced) || (inhibited && !r->inhibited) || (!suppressed && !r->active)) {
         json_decref(silenced_by);
         return NULL;
     }
@@ -355,7 +452,8 @@ s_render_alert(const struct alertd_alert *a, void *arg)
         bool any = false;
         size_t i;
         json_t *rv;
-        json_array_foreach(receivers, i, rv) {
+        json_array_foreach(receivers, i, rv)
+        {
             any = any || alertd_matcher_match(&r->receiver.items[0],
                                               json_string_value(json_object_get(rv, "name")));
         }
@@ -371,8 +469,8 @@ s_render_alert(const struct alertd_alert *a, void *arg)
         json_object_set_new(labels, a->labels.items[i].name, // steals
                             json_string(a->labels.items[i].value));
     // json_pack "o" steals each object.
-    return json_pack("{s:o, s:s, s:s, s:o, s:s, s:{s:[], s:o, s:s}, s:s, s:s, s:o}",
-                     "annotations", json_deep_copy(a->annotations), "endsAt",
+    return json_pack("{s:o, s:s, s:s, s:o, s:s, s:{s:[], s:o, s:s}, s:s, s:s, s:o}", "annotations",
+                     json_deep_copy(a->annotations), "endsAt",
                      alertd_time_str(a->ends_at, eb, sizeof eb), "fingerprint",
                      alertd_fp_str(a->fp, fp), "receivers", receivers, "startsAt",
                      alertd_time_str(a->starts_at, sb, sizeof sb), "status", "inhibitedBy",
@@ -507,9 +605,9 @@ s_api_status(const fw_http_request_t *req, struct fw_http_response *resp, void *
     json_t *j = json_pack("{s:{s:s, s:[], s:s}, s:{s:s}, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s}}",
                           "cluster", "name", "", "peers", "status", "disabled", "config",
                           "original", self->cfg->original ? self->cfg->original : "", "uptime",
-                          fw_time_rfc3339(self->started_ms, up, sizeof up), "versionInfo",
-                          "branch", "HEAD", "buildDate", "", "buildUser", "floorwatch",
-                          "goVersion", "none (C)", "revision", "", "version", FW_VERSION);
+                          fw_time_rfc3339(self->started_ms, up, sizeof up), "versionInfo", "branch",
+                          "HEAD", "buildDate", "", "buildUser", "floorwatch", "goVersion",
+                          "none (C)", "revision", "", "version", FW_VERSION);
     pthread_mutex_unlock(&self->lock);
     s_json_respond(resp, 200, j);
     return 0;
@@ -570,11 +668,13 @@ s_api_silences(const fw_http_request_t *req, struct fw_http_response *resp, void
     json_t *out = json_array();
     size_t i;
     json_t *s;
-    json_array_foreach(all, i, s) {
+    json_array_foreach(all, i, s)
+    {
         struct fw_labels l = FW_LABELS_INIT;
         size_t k;
         json_t *m;
-        json_array_foreach(json_object_get(s, "matchers"), k, m) {
+        json_array_foreach(json_object_get(s, "matchers"), k, m)
+        {
             fw_labels_set(&l, json_string_value(json_object_get(m, "name")),
                           json_string_value(json_object_get(m, "value")));
         }
@@ -659,6 +759,7 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
     self->started_ms = fw_time_now_ms();
     self->store = alertd_store_new();
     self->silences = alertd_silences_new();
+    s_silences_open(self);
     s_apply_config_locked(self, *cfg_p);
     *cfg_p = NULL;
     self->metrics = fw_metrics_new();
@@ -690,8 +791,7 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
     fw_err_t err;
     fw_err_clear(&err);
     if (fw_http_start(self->http, opts->common.web_listen_address, &err) < 0) {
-        fw_error("http.start.fail", "address=%s err=%s", opts->common.web_listen_address,
-                 err.msg);
+        fw_error("http.start.fail", "address=%s err=%s", opts->common.web_listen_address, err.msg);
         goto fail;
     }
     self->loop = zloop_new();
@@ -712,10 +812,16 @@ fail:
 int
 alertd_run(alertd_t *self)
 {
-    int rc = zloop_start(self->loop);
+    // zloop_start() also returns 0 when any signal interrupts its poll (SIGHUP for a
+    // reload included); only SIGINT/SIGTERM (zsys_interrupted) or a handler's -1 end it.
+    int rc;
+    do
+        rc = zloop_start(self->loop);
+    while (rc == 0 && !zsys_interrupted);
     fw_info("alertd.stop", "reason=%s", rc == 0 ? "signal" : "handler");
     // Flush what is due before leaving so nothing already decided is lost.
     s_on_flush(self->loop, 0, self);
+    s_silences_save(self);
     return rc == 0 || zsys_interrupted ? 0 : -1;
 }
 
@@ -740,6 +846,7 @@ alertd_destroy(alertd_t **self_p)
     alertd_store_destroy(&self->store);
     fw_metrics_destroy(&self->metrics);
     pthread_mutex_destroy(&self->lock);
+    free(self->silences_file);
     free(self);
     *self_p = NULL;
 }

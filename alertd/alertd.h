@@ -20,7 +20,7 @@ struct alertd_opts {
     const char *zmq_alerts;   // bind PULL
     const char *zmq_notifyd;  // connect PUSH
     const char *zmq_pub;      // bind PUB
-    const char *storage_path; // accepted; persistence not implemented yet
+    const char *storage_path; // silences.json lives here; NULL or "": not persisted
     const char *external_url;
 };
 

@@ -1,7 +1,7 @@
 /*  alertd_cfg.c — alertmanager.yml field tables, loading and Alertmanager's cross-checks.
 
     Tables mirror Alertmanager's config structs (config/config.go). Keys alertd does not act
-    on yet (other integrations, templates' contents, time interval bodies, http_config) are
+    on yet (other integrations, templates' contents, parts of http_config) are
     FW_CFG_IGNORE so users' files load unchanged while typos in the keys alertd reads are
     still reported. After fw_cfg_load(), s_check() walks the result for the rules that span
     several keys, reporting at the position fw_cfg recorded for the enclosing mapping.
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "alertd_cfg.h"
 #include "alertd_cfgcheck.h"
@@ -66,40 +67,116 @@ s_check_label_name(const char *value, const char *file, struct fw_cfg_pos pos,
 
 // --- tables ---
 
-#define F_STR(k, T, m) {.key = k, .type = FW_CFG_STR, .off = offsetof(T, m)}
-#define F_IGN(k) {.key = k, .type = FW_CFG_IGNORE}
-#define F_POS(T, m) {.key = "", .type = FW_CFG_POS, .off = offsetof(T, m)}
-#define F_LIST(k, T, m, chk)                                                                  \
-    {.key = k, .type = FW_CFG_STR_LIST, .off = offsetof(T, m), .count_off = offsetof(T, m##_len), \
-     .check = chk}
+#define F_STR(k, T, m)                                                                             \
+    {                                                                                              \
+        .key = k, .type = FW_CFG_STR, .off = offsetof(T, m)                                        \
+    }
+#define F_IGN(k)                                                                                   \
+    {                                                                                              \
+        .key = k, .type = FW_CFG_IGNORE                                                            \
+    }
+#define F_POS(T, m)                                                                                \
+    {                                                                                              \
+        .key = "", .type = FW_CFG_POS, .off = offsetof(T, m)                                       \
+    }
+#define F_LIST(k, T, m, chk)                                                                       \
+    {                                                                                              \
+        .key = k, .type = FW_CFG_STR_LIST, .off = offsetof(T, m),                                  \
+        .count_off = offsetof(T, m##_len), .check = chk                                            \
+    }
+
+static const struct fw_cfg_field s_basic_auth_fields[] = {
+    F_STR("username", struct alertd_cfg_http, basic_username),
+    F_STR("username_file", struct alertd_cfg_http, basic_username_file),
+    F_STR("password", struct alertd_cfg_http, basic_password),
+    F_STR("password_file", struct alertd_cfg_http, basic_password_file),
+    F_IGN("username_ref"),
+    F_IGN("password_ref"),
+    {NULL},
+};
+
+static const struct fw_cfg_field s_authorization_fields[] = {
+    F_STR("type", struct alertd_cfg_http, auth_type),
+    F_STR("credentials", struct alertd_cfg_http, auth_credentials),
+    F_STR("credentials_file", struct alertd_cfg_http, auth_credentials_file),
+    F_IGN("credentials_ref"),
+    {NULL},
+};
+
+// basic_auth and authorization fill members of the same struct alertd_cfg_http, so their
+// child tables are offset from it (off 0).
+static const struct fw_cfg_field s_http_fields[] = {
+    F_POS(struct alertd_cfg_http, pos),
+    {.key = "basic_auth", .type = FW_CFG_STRUCT, .off = 0, .child = s_basic_auth_fields},
+    {.key = "authorization", .type = FW_CFG_STRUCT, .off = 0, .child = s_authorization_fields},
+    F_STR("bearer_token", struct alertd_cfg_http, bearer_token),
+    F_STR("bearer_token_file", struct alertd_cfg_http, bearer_token_file),
+    {.key = "follow_redirects",
+     .type = FW_CFG_BOOL,
+     .off = offsetof(struct alertd_cfg_http, follow_redirects),
+     .def = "true"},
+    F_IGN("oauth2"),
+    F_IGN("tls_config"),
+    F_IGN("proxy_url"),
+    F_IGN("no_proxy"),
+    F_IGN("proxy_from_environment"),
+    F_IGN("proxy_connect_header"),
+    F_IGN("enable_http2"),
+    F_IGN("http_headers"),
+    {NULL},
+};
 
 static const struct fw_cfg_field s_webhook_fields[] = {
     F_POS(struct alertd_cfg_webhook, pos),
     F_STR("url", struct alertd_cfg_webhook, url),
     F_STR("url_file", struct alertd_cfg_webhook, url_file),
-    {.key = "send_resolved", .type = FW_CFG_BOOL,
-     .off = offsetof(struct alertd_cfg_webhook, send_resolved), .def = "true"},
-    {.key = "max_alerts", .type = FW_CFG_INT, .off = offsetof(struct alertd_cfg_webhook, max_alerts),
-     .def = "0", .min = 0, .max = 1e9},
-    F_IGN("http_config"),
+    {.key = "send_resolved",
+     .type = FW_CFG_BOOL,
+     .off = offsetof(struct alertd_cfg_webhook, send_resolved),
+     .def = "true"},
+    {.key = "max_alerts",
+     .type = FW_CFG_INT,
+     .off = offsetof(struct alertd_cfg_webhook, max_alerts),
+     .def = "0",
+     .min = 0,
+     .max = 1e9},
+    {.key = "http_config",
+     .type = FW_CFG_STRUCT,
+     .off = offsetof(struct alertd_cfg_webhook, http),
+     .child = s_http_fields},
     F_IGN("timeout"),
     {NULL},
 };
 
 static const struct fw_cfg_field s_receiver_fields[] = {
     F_POS(struct alertd_cfg_receiver, pos),
-    {.key = "name", .type = FW_CFG_STR, .off = offsetof(struct alertd_cfg_receiver, name),
+    {.key = "name",
+     .type = FW_CFG_STR,
+     .off = offsetof(struct alertd_cfg_receiver, name),
      .required = true},
-    {.key = "webhook_configs", .type = FW_CFG_LIST,
+    {.key = "webhook_configs",
+     .type = FW_CFG_LIST,
      .off = offsetof(struct alertd_cfg_receiver, webhooks),
      .count_off = offsetof(struct alertd_cfg_receiver, webhooks_len),
-     .elem_size = sizeof(struct alertd_cfg_webhook), .child = s_webhook_fields},
-    F_IGN("email_configs"), F_IGN("pagerduty_configs"), F_IGN("slack_configs"),
-    F_IGN("opsgenie_configs"), F_IGN("wechat_configs"), F_IGN("pushover_configs"),
-    F_IGN("victorops_configs"), F_IGN("sns_configs"), F_IGN("telegram_configs"),
-    F_IGN("webex_configs"), F_IGN("discord_configs"), F_IGN("msteams_configs"),
-    F_IGN("msteamsv2_configs"), F_IGN("jira_configs"), F_IGN("rocketchat_configs"),
-    F_IGN("mattermost_configs"), F_IGN("incidentio_configs"),
+     .elem_size = sizeof(struct alertd_cfg_webhook),
+     .child = s_webhook_fields},
+    F_IGN("email_configs"),
+    F_IGN("pagerduty_configs"),
+    F_IGN("slack_configs"),
+    F_IGN("opsgenie_configs"),
+    F_IGN("wechat_configs"),
+    F_IGN("pushover_configs"),
+    F_IGN("victorops_configs"),
+    F_IGN("sns_configs"),
+    F_IGN("telegram_configs"),
+    F_IGN("webex_configs"),
+    F_IGN("discord_configs"),
+    F_IGN("msteams_configs"),
+    F_IGN("msteamsv2_configs"),
+    F_IGN("jira_configs"),
+    F_IGN("rocketchat_configs"),
+    F_IGN("mattermost_configs"),
+    F_IGN("incidentio_configs"),
     {NULL},
 };
 
@@ -112,16 +189,25 @@ const struct fw_cfg_field alertd_cfg_route_fields[] = {
     {.key = "match", .type = FW_CFG_STR_MAP, .off = offsetof(T, match)},
     {.key = "match_re", .type = FW_CFG_STR_MAP, .off = offsetof(T, match_re)},
     F_LIST("matchers", T, matchers, s_check_matcher),
-    {.key = "group_wait", .type = FW_CFG_STR, .off = offsetof(T, group_wait),
+    {.key = "group_wait",
+     .type = FW_CFG_STR,
+     .off = offsetof(T, group_wait),
      .check = s_check_duration},
-    {.key = "group_interval", .type = FW_CFG_STR, .off = offsetof(T, group_interval),
+    {.key = "group_interval",
+     .type = FW_CFG_STR,
+     .off = offsetof(T, group_interval),
      .check = s_check_duration},
-    {.key = "repeat_interval", .type = FW_CFG_STR, .off = offsetof(T, repeat_interval),
+    {.key = "repeat_interval",
+     .type = FW_CFG_STR,
+     .off = offsetof(T, repeat_interval),
      .check = s_check_duration},
     F_LIST("mute_time_intervals", T, mute_time_intervals, NULL),
     F_LIST("active_time_intervals", T, active_time_intervals, NULL),
-    {.key = "routes", .type = FW_CFG_LIST, .off = offsetof(T, routes),
-     .count_off = offsetof(T, routes_len), .elem_size = sizeof(T),
+    {.key = "routes",
+     .type = FW_CFG_LIST,
+     .off = offsetof(T, routes),
+     .count_off = offsetof(T, routes_len),
+     .elem_size = sizeof(T),
      .child = alertd_cfg_route_fields},
     {NULL},
 };
@@ -141,46 +227,98 @@ static const struct fw_cfg_field s_inhibit_fields[] = {
 };
 #undef T
 
+static const struct fw_cfg_field s_ti_times_fields[] = {
+    F_STR("start_time", struct alertd_cfg_ti_times, start_time),
+    F_STR("end_time", struct alertd_cfg_ti_times, end_time),
+    {NULL},
+};
+
+#define T struct alertd_cfg_ti_spec
+static const struct fw_cfg_field s_ti_spec_fields[] = {
+    F_POS(T, pos),
+    {.key = "times",
+     .type = FW_CFG_LIST,
+     .off = offsetof(T, times),
+     .count_off = offsetof(T, times_len),
+     .elem_size = sizeof(struct alertd_cfg_ti_times),
+     .child = s_ti_times_fields},
+    F_LIST("weekdays", T, weekdays, NULL),
+    F_LIST("days_of_month", T, days_of_month, NULL),
+    F_LIST("months", T, months, NULL),
+    F_LIST("years", T, years, NULL),
+    F_STR("location", T, location),
+    {NULL},
+};
+#undef T
+
 static const struct fw_cfg_field s_time_interval_fields[] = {
     F_POS(struct alertd_cfg_time_interval, pos),
-    {.key = "name", .type = FW_CFG_STR, .off = offsetof(struct alertd_cfg_time_interval, name),
+    {.key = "name",
+     .type = FW_CFG_STR,
+     .off = offsetof(struct alertd_cfg_time_interval, name),
      .required = true},
-    F_IGN("time_intervals"),
+    {.key = "time_intervals",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct alertd_cfg_time_interval, specs),
+     .count_off = offsetof(struct alertd_cfg_time_interval, specs_len),
+     .elem_size = sizeof(struct alertd_cfg_ti_spec),
+     .child = s_ti_spec_fields},
     {NULL},
 };
 
 #define T struct alertd_cfg_global
 static const struct fw_cfg_field s_global_fields[] = {
     F_POS(T, pos),
-    {.key = "resolve_timeout", .type = FW_CFG_DURATION, .off = offsetof(T, resolve_timeout),
-     .def = "5m", .min = 1, .max = 1e12},
-    F_IGN("http_config"), F_IGN("smtp_from"), F_IGN("smtp_hello"), F_IGN("smtp_smarthost"),
-    F_IGN("smtp_auth_username"), F_IGN("smtp_auth_identity"), F_IGN("smtp_require_tls"),
-    F_IGN("smtp_tls_config"), F_IGN("smtp_force_implicit_tls"),
+    {.key = "resolve_timeout",
+     .type = FW_CFG_DURATION,
+     .off = offsetof(T, resolve_timeout),
+     .def = "5m",
+     .min = 1,
+     .max = 1e12},
+    {.key = "http_config", .type = FW_CFG_STRUCT, .off = offsetof(T, http), .child = s_http_fields},
+    F_IGN("smtp_from"),
+    F_IGN("smtp_hello"),
+    F_IGN("smtp_smarthost"),
+    F_IGN("smtp_auth_username"),
+    F_IGN("smtp_auth_identity"),
+    F_IGN("smtp_require_tls"),
+    F_IGN("smtp_tls_config"),
+    F_IGN("smtp_force_implicit_tls"),
     F_STR("smtp_auth_password", T, smtp_auth_password),
     F_STR("smtp_auth_password_file", T, smtp_auth_password_file),
     F_STR("smtp_auth_secret", T, smtp_auth_secret),
     F_STR("smtp_auth_secret_file", T, smtp_auth_secret_file),
-    F_STR("slack_api_url", T, slack_api_url), F_STR("slack_api_url_file", T, slack_api_url_file),
+    F_STR("slack_api_url", T, slack_api_url),
+    F_STR("slack_api_url_file", T, slack_api_url_file),
     F_STR("slack_app_token", T, slack_app_token),
-    F_STR("slack_app_token_file", T, slack_app_token_file), F_IGN("slack_app_url"),
+    F_STR("slack_app_token_file", T, slack_app_token_file),
+    F_IGN("slack_app_url"),
     F_STR("opsgenie_api_key", T, opsgenie_api_key),
-    F_STR("opsgenie_api_key_file", T, opsgenie_api_key_file), F_IGN("opsgenie_api_url"),
+    F_STR("opsgenie_api_key_file", T, opsgenie_api_key_file),
+    F_IGN("opsgenie_api_url"),
     F_STR("victorops_api_key", T, victorops_api_key),
-    F_STR("victorops_api_key_file", T, victorops_api_key_file), F_IGN("victorops_api_url"),
+    F_STR("victorops_api_key_file", T, victorops_api_key_file),
+    F_IGN("victorops_api_url"),
     F_STR("wechat_api_secret", T, wechat_api_secret),
-    F_STR("wechat_api_secret_file", T, wechat_api_secret_file), F_IGN("wechat_api_url"),
+    F_STR("wechat_api_secret_file", T, wechat_api_secret_file),
+    F_IGN("wechat_api_url"),
     F_IGN("wechat_api_corp_id"),
     F_STR("telegram_bot_token", T, telegram_bot_token),
-    F_STR("telegram_bot_token_file", T, telegram_bot_token_file), F_IGN("telegram_api_url"),
+    F_STR("telegram_bot_token_file", T, telegram_bot_token_file),
+    F_IGN("telegram_api_url"),
     F_STR("rocketchat_token", T, rocketchat_token),
     F_STR("rocketchat_token_file", T, rocketchat_token_file),
     F_STR("rocketchat_token_id", T, rocketchat_token_id),
-    F_STR("rocketchat_token_id_file", T, rocketchat_token_id_file), F_IGN("rocketchat_api_url"),
+    F_STR("rocketchat_token_id_file", T, rocketchat_token_id_file),
+    F_IGN("rocketchat_api_url"),
     F_STR("mattermost_webhook_url", T, mattermost_webhook_url),
     F_STR("mattermost_webhook_url_file", T, mattermost_webhook_url_file),
-    F_IGN("pagerduty_url"), F_IGN("webex_api_url"), F_IGN("jira_api_url"),
-    F_IGN("discord_webhook_url"), F_IGN("msteams_webhook_url"), F_IGN("incidentio_url"),
+    F_IGN("pagerduty_url"),
+    F_IGN("webex_api_url"),
+    F_IGN("jira_api_url"),
+    F_IGN("discord_webhook_url"),
+    F_IGN("msteams_webhook_url"),
+    F_IGN("incidentio_url"),
     {NULL},
 };
 #undef T
@@ -188,21 +326,36 @@ static const struct fw_cfg_field s_global_fields[] = {
 #define T struct alertd_cfg
 static const struct fw_cfg_field s_fields[] = {
     {.key = "global", .type = FW_CFG_STRUCT, .off = offsetof(T, global), .child = s_global_fields},
-    {.key = "route", .type = FW_CFG_STRUCT, .off = offsetof(T, route),
-     .child = alertd_cfg_route_fields, .required = true},
-    {.key = "inhibit_rules", .type = FW_CFG_LIST, .off = offsetof(T, inhibit_rules),
-     .count_off = offsetof(T, inhibit_rules_len), .elem_size = sizeof(struct alertd_cfg_inhibit),
+    {.key = "route",
+     .type = FW_CFG_STRUCT,
+     .off = offsetof(T, route),
+     .child = alertd_cfg_route_fields,
+     .required = true},
+    {.key = "inhibit_rules",
+     .type = FW_CFG_LIST,
+     .off = offsetof(T, inhibit_rules),
+     .count_off = offsetof(T, inhibit_rules_len),
+     .elem_size = sizeof(struct alertd_cfg_inhibit),
      .child = s_inhibit_fields},
-    {.key = "receivers", .type = FW_CFG_LIST, .off = offsetof(T, receivers),
-     .count_off = offsetof(T, receivers_len), .elem_size = sizeof(struct alertd_cfg_receiver),
+    {.key = "receivers",
+     .type = FW_CFG_LIST,
+     .off = offsetof(T, receivers),
+     .count_off = offsetof(T, receivers_len),
+     .elem_size = sizeof(struct alertd_cfg_receiver),
      .child = s_receiver_fields},
     F_LIST("templates", T, templates, NULL),
-    {.key = "time_intervals", .type = FW_CFG_LIST, .off = offsetof(T, time_intervals),
+    {.key = "time_intervals",
+     .type = FW_CFG_LIST,
+     .off = offsetof(T, time_intervals),
      .count_off = offsetof(T, time_intervals_len),
-     .elem_size = sizeof(struct alertd_cfg_time_interval), .child = s_time_interval_fields},
-    {.key = "mute_time_intervals", .type = FW_CFG_LIST, .off = offsetof(T, mute_time_intervals),
+     .elem_size = sizeof(struct alertd_cfg_time_interval),
+     .child = s_time_interval_fields},
+    {.key = "mute_time_intervals",
+     .type = FW_CFG_LIST,
+     .off = offsetof(T, mute_time_intervals),
      .count_off = offsetof(T, mute_time_intervals_len),
-     .elem_size = sizeof(struct alertd_cfg_time_interval), .child = s_time_interval_fields},
+     .elem_size = sizeof(struct alertd_cfg_time_interval),
+     .child = s_time_interval_fields},
     F_IGN("tracing"),
     {NULL},
 };
@@ -223,22 +376,20 @@ s_interval_known(const struct alertd_cfg *cfg, const char *name)
         if (cfg->time_intervals[i].name && strcmp(cfg->time_intervals[i].name, name) == 0)
             return true;
     for (size_t i = 0; i < cfg->mute_time_intervals_len; i++)
-        if (cfg->mute_time_intervals[i].name &&
-            strcmp(cfg->mute_time_intervals[i].name, name) == 0)
+        if (cfg->mute_time_intervals[i].name && strcmp(cfg->mute_time_intervals[i].name, name) == 0)
             return true;
     return false;
 }
 
 static void
-s_check_re_map(struct s_ctx *c, const struct fw_labels *m, struct fw_cfg_pos pos,
-               const char *what)
+s_check_re_map(struct s_ctx *c, const struct fw_labels *m, struct fw_cfg_pos pos, const char *what)
 {
     for (size_t i = 0; i < m->len; i++) {
         fw_err_t err;
         fw_err_clear(&err);
         if (alertd_regex_check(m->items[i].value, &err) < 0)
-            fw_cfg_errors_add(c->errs, c->file, pos, "%s: label %s: %s", what,
-                              m->items[i].name, err.msg);
+            fw_cfg_errors_add(c->errs, c->file, pos, "%s: label %s: %s", what, m->items[i].name,
+                              err.msg);
     }
     for (size_t i = 0; i < m->len; i++)
         if (!fw_label_name_valid(m->items[i].name))
@@ -254,7 +405,8 @@ s_check_route(struct s_ctx *c, const struct alertd_cfg_route *r, bool root)
                           r->receiver);
     if (root) {
         if (!r->receiver || !*r->receiver)
-            fw_cfg_errors_add(c->errs, c->file, r->pos, "root route must specify a default receiver");
+            fw_cfg_errors_add(c->errs, c->file, r->pos,
+                              "root route must specify a default receiver");
         if (r->match.len || r->match_re.len || r->matchers_len)
             fw_cfg_errors_add(c->errs, c->file, r->pos, "root route must not have any matchers");
         if (r->mute_time_intervals_len)
@@ -264,8 +416,7 @@ s_check_route(struct s_ctx *c, const struct alertd_cfg_route *r, bool root)
             fw_cfg_errors_add(c->errs, c->file, r->pos,
                               "root route must not have any active time intervals");
         if (r->cont)
-            fw_cfg_errors_add(c->errs, c->file, r->pos,
-                              "cannot have continue in root route");
+            fw_cfg_errors_add(c->errs, c->file, r->pos, "cannot have continue in root route");
     }
     s_check_re_map(c, &r->match_re, r->pos, "match_re");
     for (size_t i = 0; i < r->match.len; i++)
@@ -292,11 +443,13 @@ s_check_route(struct s_ctx *c, const struct alertd_cfg_route *r, bool root)
         fw_cfg_errors_add(c->errs, c->file, r->pos, "repeat_interval cannot be zero");
     for (size_t i = 0; i < r->mute_time_intervals_len; i++)
         if (!s_interval_known(c->cfg, r->mute_time_intervals[i]))
-            fw_cfg_errors_add(c->errs, c->file, r->pos, "undefined time interval \"%s\" used in route",
+            fw_cfg_errors_add(c->errs, c->file, r->pos,
+                              "undefined time interval \"%s\" used in route",
                               r->mute_time_intervals[i]);
     for (size_t i = 0; i < r->active_time_intervals_len; i++)
         if (!s_interval_known(c->cfg, r->active_time_intervals[i]))
-            fw_cfg_errors_add(c->errs, c->file, r->pos, "undefined time interval \"%s\" used in route",
+            fw_cfg_errors_add(c->errs, c->file, r->pos,
+                              "undefined time interval \"%s\" used in route",
                               r->active_time_intervals[i]);
     for (size_t i = 0; i < r->routes_len; i++)
         s_check_route(c, &r->routes[i], false);
@@ -331,6 +484,84 @@ s_read_file_line(const char *path)
     return fw_strdup(buf);
 }
 
+static bool
+s_pos_eq(struct fw_cfg_pos a, struct fw_cfg_pos b)
+{
+    return a.line == b.line && a.col == b.col;
+}
+
+// A secret given inline or as a file (the file's first line); NULL when neither.
+static char *
+s_secret(const char *inline_value, const char *file, struct s_ctx *c, struct fw_cfg_pos pos,
+         const char *what)
+{
+    if (inline_value && *inline_value && file && *file) {
+        fw_cfg_errors_add(c->errs, c->file, pos, "at most one of %s & %s_file must be configured",
+                          what, what);
+        return NULL;
+    }
+    if (inline_value && *inline_value)
+        return fw_strdup(inline_value);
+    if (file && *file) {
+        char *v = s_read_file_line(file);
+        if (!v)
+            fw_cfg_errors_add(c->errs, c->file, pos, "cannot read %s_file \"%s\"", what, file);
+        return v;
+    }
+    return NULL;
+}
+
+// The Authorization header value for an http_config, or NULL (errors into c).
+static char *
+s_http_authorization(struct s_ctx *c, const struct alertd_cfg_http *h)
+{
+    char *user = s_secret(h->basic_username, h->basic_username_file, c, h->pos, "username");
+    char *pass = s_secret(h->basic_password, h->basic_password_file, c, h->pos, "password");
+    char *cred = s_secret(h->auth_credentials, h->auth_credentials_file, c, h->pos, "credentials");
+    char *bearer = s_secret(h->bearer_token, h->bearer_token_file, c, h->pos, "bearer_token");
+    char *out = NULL;
+    int kinds = (user || pass) + (cred || h->auth_type) + (bearer != NULL);
+    if (kinds > 1) {
+        fw_cfg_errors_add(c->errs, c->file, h->pos,
+                          "at most one of basic_auth, authorization and bearer_token must be "
+                          "configured");
+    } else if (h->auth_type && strcasecmp(h->auth_type, "basic") == 0) {
+        fw_cfg_errors_add(c->errs, c->file, h->pos,
+                          "authorization type cannot be set to \"basic\", use \"basic_auth\" "
+                          "instead");
+    } else if (user || pass) {
+        char *plain = fw_asprintf("%s:%s", user ? user : "", pass ? pass : "");
+        size_t n = strlen(plain), o = 0;
+        char *b64 = fw_malloc(4 * ((n + 2) / 3) + 1);
+        static const char tbl[] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        for (size_t i = 0; i < n; i += 3) {
+            unsigned v = (unsigned char)plain[i] << 16;
+            if (i + 1 < n)
+                v |= (unsigned char)plain[i + 1] << 8;
+            if (i + 2 < n)
+                v |= (unsigned char)plain[i + 2];
+            b64[o++] = tbl[(v >> 18) & 63];
+            b64[o++] = tbl[(v >> 12) & 63];
+            b64[o++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+            b64[o++] = i + 2 < n ? tbl[v & 63] : '=';
+        }
+        b64[o] = '\0';
+        out = fw_asprintf("Basic %s", b64);
+        free(b64);
+        free(plain);
+    } else if (cred) {
+        out = fw_asprintf("%s %s", h->auth_type && *h->auth_type ? h->auth_type : "Bearer", cred);
+    } else if (bearer) {
+        out = fw_asprintf("Bearer %s", bearer);
+    }
+    free(user);
+    free(pass);
+    free(cred);
+    free(bearer);
+    return out;
+}
+
 static void
 s_check(struct alertd_cfg *cfg, struct fw_cfg_errors *errs)
 {
@@ -361,8 +592,8 @@ s_check(struct alertd_cfg *cfg, struct fw_cfg_errors *errs)
             fw_cfg_errors_add(errs, cfg->file, r->pos, "missing name in receiver");
         for (size_t j = 0; j < i; j++)
             if (cfg->receivers[j].name && strcmp(cfg->receivers[j].name, r->name) == 0)
-                fw_cfg_errors_add(errs, cfg->file, r->pos, "notification config name \"%s\" is not unique",
-                                  r->name);
+                fw_cfg_errors_add(errs, cfg->file, r->pos,
+                                  "notification config name \"%s\" is not unique", r->name);
         for (size_t j = 0; j < r->webhooks_len; j++) {
             struct alertd_cfg_webhook *w = &r->webhooks[j];
             if (w->url && w->url_file)
@@ -374,10 +605,17 @@ s_check(struct alertd_cfg *cfg, struct fw_cfg_errors *errs)
                     fw_cfg_errors_add(errs, cfg->file, w->pos, "cannot read url_file \"%s\"",
                                       w->url_file);
             } else if (!w->url || !*w->url)
-                fw_cfg_errors_add(errs, cfg->file, w->pos, "one of url or url_file must be configured");
+                fw_cfg_errors_add(errs, cfg->file, w->pos,
+                                  "one of url or url_file must be configured");
             else if (strncmp(w->url, "http://", 7) != 0 && strncmp(w->url, "https://", 8) != 0)
-                fw_cfg_errors_add(errs, cfg->file, w->pos, "unsupported scheme in webhook url \"%s\"",
-                                  w->url);
+                fw_cfg_errors_add(errs, cfg->file, w->pos,
+                                  "unsupported scheme in webhook url \"%s\"", w->url);
+            // A receiver's http_config replaces the global one entirely (Alertmanager).
+            const struct alertd_cfg_http *h =
+                s_pos_eq(w->http.pos, w->pos) ? &cfg->global.http : &w->http;
+            free(w->authorization);
+            w->authorization = s_http_authorization(&c, h);
+            w->follow_redirects = h->follow_redirects;
         }
     }
     for (size_t i = 0; i < cfg->time_intervals_len; i++)
@@ -385,13 +623,26 @@ s_check(struct alertd_cfg *cfg, struct fw_cfg_errors *errs)
             if (cfg->time_intervals[i].name && cfg->time_intervals[j].name &&
                 strcmp(cfg->time_intervals[i].name, cfg->time_intervals[j].name) == 0)
                 fw_cfg_errors_add(errs, cfg->file, cfg->time_intervals[i].pos,
-                                  "time interval \"%s\" is not unique", cfg->time_intervals[i].name);
+                                  "time interval \"%s\" is not unique",
+                                  cfg->time_intervals[i].name);
+    for (size_t k = 0; k < 2; k++) {
+        struct alertd_cfg_time_interval *tis = k ? cfg->mute_time_intervals : cfg->time_intervals;
+        size_t n = k ? cfg->mute_time_intervals_len : cfg->time_intervals_len;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < tis[i].specs_len; j++) {
+                fw_err_t e;
+                fw_err_clear(&e);
+                if (alertd_ti_check_spec(&tis[i].specs[j], &e) < 0)
+                    fw_cfg_errors_add(errs, cfg->file, tis[i].specs[j].pos, "%s", e.msg);
+            }
+    }
     for (size_t i = 0; i < cfg->inhibit_rules_len; i++) {
         const struct alertd_cfg_inhibit *ir = &cfg->inhibit_rules[i];
         s_check_re_map(&c, &ir->source_match_re, ir->pos, "source_match_re");
         s_check_re_map(&c, &ir->target_match_re, ir->pos, "target_match_re");
     }
-    s_check_route(&c, &cfg->route, true);
+    if (cfg->route.pos.line > 0) // an absent route is already reported as required
+        s_check_route(&c, &cfg->route, true);
 }
 
 // --- public ---
@@ -436,6 +687,9 @@ alertd_cfg_destroy(struct alertd_cfg **self_p)
     if (!self_p || !*self_p)
         return;
     struct alertd_cfg *self = *self_p;
+    for (size_t i = 0; i < self->receivers_len; i++)
+        for (size_t j = 0; j < self->receivers[i].webhooks_len; j++)
+            free(self->receivers[i].webhooks[j].authorization);
     fw_cfg_free(s_fields, self);
     free(self->file);
     free(self->original);
@@ -450,4 +704,26 @@ alertd_cfg_receiver(const struct alertd_cfg *cfg, const char *name)
         if (cfg->receivers[i].name && strcmp(cfg->receivers[i].name, name) == 0)
             return &cfg->receivers[i];
     return NULL;
+}
+
+const struct alertd_cfg_time_interval *
+alertd_cfg_time_interval(const struct alertd_cfg *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->time_intervals_len; i++)
+        if (cfg->time_intervals[i].name && strcmp(cfg->time_intervals[i].name, name) == 0)
+            return &cfg->time_intervals[i];
+    for (size_t i = 0; i < cfg->mute_time_intervals_len; i++)
+        if (cfg->mute_time_intervals[i].name && strcmp(cfg->mute_time_intervals[i].name, name) == 0)
+            return &cfg->mute_time_intervals[i];
+    return NULL;
+}
+
+bool
+alertd_cfg_in_interval(const struct alertd_cfg *cfg, const char *name, int64_t t_ms)
+{
+    const struct alertd_cfg_time_interval *ti = alertd_cfg_time_interval(cfg, name);
+    for (size_t i = 0; ti && i < ti->specs_len; i++)
+        if (alertd_ti_match(&ti->specs[i], t_ms))
+            return true;
+    return false;
 }

@@ -4,7 +4,8 @@
     file:line:col. After the table walk, alertd_cfg_load() runs the checks Alertmanager does
     on the whole file: receiver names unique, every route naming an existing receiver, a
     root route with a receiver and no matchers, regexes that compile, known time intervals,
-    and sane timers. Integrations other than webhook_configs are accepted and ignored.
+    and sane timers, valid time intervals. Integrations other than webhook_configs are
+    checked for their credentials (alertd_cfgcheck) but not delivered.
 
     Route timers are kept as their text (NULL when absent) so alertd_route can tell an unset
     field, which a child inherits from its parent, from an explicit one.
@@ -16,8 +17,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alertd_timeinterval.h"
 #include "fw_cfg.h"
 #include "fw_labels.h"
+
+// The parts of Prometheus's HTTP client config alertd passes on to notifyd (credentials,
+// redirects); the other keys (tls_config, proxy_*, oauth2, http_headers, ...) are accepted
+// and ignored. The mapping was given when pos differs from its parent's pos.
+struct alertd_cfg_http {
+    struct fw_cfg_pos pos;
+    char *basic_username, *basic_username_file;                 // owned
+    char *basic_password, *basic_password_file;                 // owned
+    char *auth_type, *auth_credentials, *auth_credentials_file; // owned
+    char *bearer_token, *bearer_token_file;                     // owned
+    bool follow_redirects;                                      // default true
+};
 
 struct alertd_cfg_webhook {
     struct fw_cfg_pos pos;
@@ -25,6 +39,11 @@ struct alertd_cfg_webhook {
     char *url_file;     // owned; read at load time into url
     bool send_resolved; // default true
     int64_t max_alerts; // 0: all
+    struct alertd_cfg_http http;
+    // Derived at load (not table fields): the effective http_config (the webhook's own, else
+    // global's) as an Authorization header value, NULL for none.
+    char *authorization; // owned
+    bool follow_redirects;
 };
 
 struct alertd_cfg_receiver {
@@ -36,20 +55,20 @@ struct alertd_cfg_receiver {
 
 struct alertd_cfg_route {
     struct fw_cfg_pos pos;
-    char *receiver;                  // owned; NULL: inherited
-    char **group_by;                 // owned
+    char *receiver;  // owned; NULL: inherited
+    char **group_by; // owned
     size_t group_by_len;
-    bool cont;                       // `continue`
-    struct fw_labels match;          // owned
-    struct fw_labels match_re;       // owned
-    char **matchers;                 // owned: matcher strings
+    bool cont;                 // `continue`
+    struct fw_labels match;    // owned
+    struct fw_labels match_re; // owned
+    char **matchers;           // owned: matcher strings
     size_t matchers_len;
-    char *group_wait;                // owned duration text; NULL: inherited
-    char *group_interval;            // owned
-    char *repeat_interval;           // owned
-    char **mute_time_intervals;      // owned
+    char *group_wait;           // owned duration text; NULL: inherited
+    char *group_interval;       // owned
+    char *repeat_interval;      // owned
+    char **mute_time_intervals; // owned
     size_t mute_time_intervals_len;
-    char **active_time_intervals;    // owned
+    char **active_time_intervals; // owned
     size_t active_time_intervals_len;
     struct alertd_cfg_route *routes; // owned
     size_t routes_len;
@@ -63,17 +82,20 @@ struct alertd_cfg_inhibit {
     struct fw_labels target_match, target_match_re; // owned
     char **target_matchers;                         // owned
     size_t target_matchers_len;
-    char **equal;                                   // owned
+    char **equal; // owned
     size_t equal_len;
 };
 
 struct alertd_cfg_time_interval {
     struct fw_cfg_pos pos;
-    char *name; // owned
+    char *name;                       // owned
+    struct alertd_cfg_ti_spec *specs; // owned: the `time_intervals:` list
+    size_t specs_len;
 };
 
 struct alertd_cfg_global {
     int64_t resolve_timeout; // ms, default 5m
+    struct alertd_cfg_http http;
     // Credential pairs Alertmanager forbids setting together (X and X_file).
     char *smtp_auth_password, *smtp_auth_password_file;
     char *smtp_auth_secret, *smtp_auth_secret_file;
@@ -82,8 +104,7 @@ struct alertd_cfg_global {
     char *victorops_api_key, *victorops_api_key_file;
     char *wechat_api_secret, *wechat_api_secret_file;
     char *telegram_bot_token, *telegram_bot_token_file;
-    char *rocketchat_token, *rocketchat_token_file, *rocketchat_token_id,
-        *rocketchat_token_id_file;
+    char *rocketchat_token, *rocketchat_token_file, *rocketchat_token_id, *rocketchat_token_id_file;
     char *mattermost_webhook_url, *mattermost_webhook_url_file;
     struct fw_cfg_pos pos;
 };
@@ -108,9 +129,14 @@ struct alertd_cfg {
 // Load `name` (or the text when not NULL, `name` then only labels messages) into a new
 // config. Returns it, or NULL with errs filled (table errors and cross-check errors, each
 // with file:line:col).
-struct alertd_cfg *alertd_cfg_load(const char *name, const char *text,
-                                   struct fw_cfg_errors *errs);
+struct alertd_cfg *alertd_cfg_load(const char *name, const char *text, struct fw_cfg_errors *errs);
 void alertd_cfg_destroy(struct alertd_cfg **self_p);
+
+// The time interval called name (time_intervals or mute_time_intervals), or NULL.
+const struct alertd_cfg_time_interval *alertd_cfg_time_interval(const struct alertd_cfg *cfg,
+                                                                const char *name);
+// True when the named interval contains t_ms (an unknown name never does).
+bool alertd_cfg_in_interval(const struct alertd_cfg *cfg, const char *name, int64_t t_ms);
 
 // The receiver called name, or NULL. Borrowed from cfg.
 const struct alertd_cfg_receiver *alertd_cfg_receiver(const struct alertd_cfg *cfg,

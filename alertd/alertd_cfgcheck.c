@@ -29,7 +29,8 @@ s_get(yaml_document_t *doc, const yaml_node_t *map, const char *key)
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
         yaml_node_t *k = yaml_document_get_node(doc, p->key);
-        if (k && k->type == YAML_SCALAR_NODE && strcmp((const char *)k->data.scalar.value, key) == 0)
+        if (k && k->type == YAML_SCALAR_NODE &&
+            strcmp((const char *)k->data.scalar.value, key) == 0)
             return yaml_document_get_node(doc, p->value);
     }
     return NULL;
@@ -78,8 +79,8 @@ s_integration(struct s_walk *w, const char *kind, const yaml_node_t *c)
     const struct alertd_cfg_global *g = w->g;
 #define HAS(k) s_has(d, c, k)
     if (strcmp(kind, "slack_configs") == 0) {
-        if (!HAS("api_url") && !HAS("api_url_file") && !HAS("app_token") && !HAS("app_token_file") &&
-            !s_set(g->slack_api_url) && !s_set(g->slack_api_url_file) &&
+        if (!HAS("api_url") && !HAS("api_url_file") && !HAS("app_token") &&
+            !HAS("app_token_file") && !s_set(g->slack_api_url) && !s_set(g->slack_api_url_file) &&
             !s_set(g->slack_app_token) && !s_set(g->slack_app_token_file))
             s_err(w, c, "no Slack API URL nor App token set either inline or in a file", kind);
         const yaml_node_t *um = s_get(d, c, "update_message");
@@ -121,7 +122,8 @@ s_integration(struct s_walk *w, const char *kind, const yaml_node_t *c)
             s_err(w, c, "no Mattermost webhook URL set either inline or in a file", kind);
     } else if (strcmp(kind, "sns_configs") == 0) {
         if (!HAS("target_arn") && !HAS("topic_arn") && !HAS("phone_number"))
-            s_err(w, c, "must provide either a Target ARN, Topic ARN, or Phone Number for SNS config",
+            s_err(w, c,
+                  "must provide either a Target ARN, Topic ARN, or Phone Number for SNS config",
                   kind);
     }
 #undef HAS
@@ -132,7 +134,8 @@ s_receivers(struct s_walk *w, const yaml_node_t *rs)
 {
     if (!rs || rs->type != YAML_SEQUENCE_NODE)
         return;
-    for (yaml_node_item_t *i = rs->data.sequence.items.start; i < rs->data.sequence.items.top; i++) {
+    for (yaml_node_item_t *i = rs->data.sequence.items.start; i < rs->data.sequence.items.top;
+         i++) {
         yaml_node_t *r = yaml_document_get_node(w->doc, *i);
         if (!r || r->type != YAML_MAPPING_NODE)
             continue;
@@ -142,8 +145,8 @@ s_receivers(struct s_walk *w, const yaml_node_t *rs)
             yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
             if (!k || k->type != YAML_SCALAR_NODE || !v || v->type != YAML_SEQUENCE_NODE)
                 continue;
-            for (yaml_node_item_t *j = v->data.sequence.items.start;
-                 j < v->data.sequence.items.top; j++) {
+            for (yaml_node_item_t *j = v->data.sequence.items.start; j < v->data.sequence.items.top;
+                 j++) {
                 yaml_node_t *c = yaml_document_get_node(w->doc, *j);
                 if (c && c->type == YAML_MAPPING_NODE)
                     s_integration(w, (const char *)k->data.scalar.value, c);

@@ -21,8 +21,8 @@ struct s_group {
     zhashx_t *alerts;                 // owned: fp hex -> struct alertd_alert * (copies)
     int64_t next_flush;
     bool has_flushed;
-    bool logged;                      // a notification was sent (nflog entry exists)
-    uint64_t *firing, *resolved;      // owned: sorted fps of the last notification
+    bool logged;                 // a notification was sent (nflog entry exists)
+    uint64_t *firing, *resolved; // owned: sorted fps of the last notification
     size_t firing_len, resolved_len;
     int64_t logged_at;
 };
@@ -34,7 +34,7 @@ struct alertd_dispatch {
     zhashx_t *groups;                // owned: key -> struct s_group *
     alertd_muted_fn muted;
     void *muted_arg;
-    int64_t next;                    // earliest next_flush of any group (kept current)
+    int64_t next; // earliest next_flush of any group (kept current)
 };
 
 static void
@@ -220,13 +220,12 @@ alertd_alert_webhook_json(const struct alertd_alert *a, int64_t now)
         json_object_set_new(labels, a->labels.items[i].name, // steals
                             json_string(a->labels.items[i].value));
     // json_pack's "o" steals labels and the annotation copy.
-    return json_pack("{s:s, s:o, s:o, s:s, s:s, s:s, s:s}", "status",
-                     resolved ? "resolved" : "firing", "labels", labels, "annotations",
-                     a->annotations ? json_deep_copy(a->annotations) : json_object(), "startsAt",
-                     alertd_time_str(a->starts_at, sb, sizeof sb), "endsAt",
-                     alertd_time_str(resolved ? a->ends_at : 0, eb, sizeof eb), "generatorURL",
-                     a->generator_url ? a->generator_url : "", "fingerprint",
-                     alertd_fp_str(a->fp, fp));
+    return json_pack(
+        "{s:s, s:o, s:o, s:s, s:s, s:s, s:s}", "status", resolved ? "resolved" : "firing", "labels",
+        labels, "annotations", a->annotations ? json_deep_copy(a->annotations) : json_object(),
+        "startsAt", alertd_time_str(a->starts_at, sb, sizeof sb), "endsAt",
+        alertd_time_str(resolved ? a->ends_at : 0, eb, sizeof eb), "generatorURL",
+        a->generator_url ? a->generator_url : "", "fingerprint", alertd_fp_str(a->fp, fp));
 }
 
 static json_t *
@@ -246,7 +245,8 @@ s_common_annotations(struct alertd_alert **v, size_t n)
         return common;
     const char *k;
     json_t *val;
-    json_object_foreach(v[0]->annotations, k, val) {
+    json_object_foreach(v[0]->annotations, k, val)
+    {
         bool all = true;
         for (size_t i = 1; i < n && all; i++) {
             json_t *o = json_object_get(v[i]->annotations, k);
@@ -274,13 +274,12 @@ s_payload(alertd_dispatch_t *self, struct s_group *g, struct alertd_alert **v, s
     json_t *alerts = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(alerts, alertd_alert_webhook_json(v[i], now)); // steals
-    json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s, s:o, s:o, s:o, s:s, s:o}", "version", "4",
-                          "groupKey", g->key, "truncatedAlerts", 0, "status",
-                          firing ? "firing" : "resolved", "receiver", g->route->receiver,
-                          "groupLabels", s_kv_object(&g->labels), "commonLabels",
-                          s_kv_object(&common), "commonAnnotations",
-                          s_common_annotations(v, n), "externalURL", self->external_url,
-                          "alerts", alerts); // "o" steals each object
+    json_t *p = json_pack(
+        "{s:s, s:s, s:i, s:s, s:s, s:o, s:o, s:o, s:s, s:o}", "version", "4", "groupKey", g->key,
+        "truncatedAlerts", 0, "status", firing ? "firing" : "resolved", "receiver",
+        g->route->receiver, "groupLabels", s_kv_object(&g->labels), "commonLabels",
+        s_kv_object(&common), "commonAnnotations", s_common_annotations(v, n), "externalURL",
+        self->external_url, "alerts", alerts); // "o" steals each object
     fw_labels_clear(&common);
     return p;
 }
@@ -291,11 +290,30 @@ s_webhook_configs(const struct alertd_cfg_receiver *rcv)
     json_t *arr = json_array();
     for (size_t i = 0; rcv && i < rcv->webhooks_len; i++) {
         const struct alertd_cfg_webhook *w = &rcv->webhooks[i];
-        json_array_append_new(arr, json_pack("{s:s, s:b, s:I}", "url", w->url ? w->url : "",
-                                             "send_resolved", w->send_resolved, "max_alerts",
-                                             (json_int_t)w->max_alerts)); // steals
+        json_t *wc = json_pack("{s:s, s:b, s:I, s:b}", "url", w->url ? w->url : "", "send_resolved",
+                               w->send_resolved, "max_alerts", (json_int_t)w->max_alerts,
+                               "follow_redirects", w->follow_redirects);
+        if (w->authorization)
+            json_object_set_new(wc, "authorization", json_string(w->authorization)); // steals
+        json_array_append_new(arr, wc);                                              // steals
     }
     return arr;
+}
+
+// True when the route's time intervals mute notifications at now (TimeMuteStage and
+// TimeActiveStage).
+static bool
+s_route_time_muted(alertd_dispatch_t *self, const struct alertd_route *r, int64_t now)
+{
+    for (size_t i = 0; i < r->mute_time_intervals_len; i++)
+        if (alertd_cfg_in_interval(self->cfg, r->mute_time_intervals[i], now))
+            return true;
+    if (r->active_time_intervals_len == 0)
+        return false;
+    for (size_t i = 0; i < r->active_time_intervals_len; i++)
+        if (alertd_cfg_in_interval(self->cfg, r->active_time_intervals[i], now))
+            return false;
+    return true;
 }
 
 // Flush one group; returns true when it is now empty.
@@ -322,7 +340,9 @@ s_flush(alertd_dispatch_t *self, struct s_group *g, int64_t now, json_t *out, si
     const struct alertd_cfg_receiver *rcv = alertd_cfg_receiver(self->cfg, g->route->receiver);
     bool send_resolved = s_send_resolved(rcv);
     bool needs;
-    if (n == 0)
+    // A muted time drops the notification without recording it, so it goes out once the
+    // interval ends (if still relevant).
+    if (n == 0 || s_route_time_muted(self, g->route, now))
         needs = false;
     else if (!g->logged)
         needs = nf > 0;
@@ -338,8 +358,8 @@ s_flush(alertd_dispatch_t *self, struct s_group *g, int64_t now, json_t *out, si
         qsort(v, n, sizeof *v, s_alert_order);
         json_t *payload = s_payload(self, g, v, n, nf > 0, now);
         json_array_append_new(out, json_pack("{s:s, s:o, s:o}", "receiver", g->route->receiver,
-                                             "webhook_configs", s_webhook_configs(rcv),
-                                             "payload", payload)); // "o" and append steal
+                                             "webhook_configs", s_webhook_configs(rcv), "payload",
+                                             payload)); // "o" and append steal
         (*count)++;
         free(g->firing);
         free(g->resolved);
@@ -426,9 +446,9 @@ alertd_dispatch_groups_json(alertd_dispatch_t *self, alertd_alert_render_fn fn, 
             if (j)
                 json_array_append_new(alerts, j); // steals
         }
-        json_array_append_new(arr, json_pack("{s:o, s:{s:s}, s:o}", "labels",
-                                             s_kv_object(&g->labels), "receiver", "name",
-                                             g->route->receiver, "alerts", alerts));
+        json_array_append_new(arr,
+                              json_pack("{s:o, s:{s:s}, s:o}", "labels", s_kv_object(&g->labels),
+                                        "receiver", "name", g->route->receiver, "alerts", alerts));
     }
     return arr;
 }

@@ -8,8 +8,9 @@
     that), then every group_interval; a flush notifies when the group's firing alerts are
     not a subset of the last notification's, when it went from firing to all-resolved, when
     resolved alerts changed and the receiver wants them, or when repeat_interval passed
-    (Alertmanager's DedupStage). Resolved alerts leave the group once flushed, and an empty
-    group is dropped.
+    (Alertmanager's DedupStage). Nothing is sent while one of the route's
+    mute_time_intervals holds or, when it has active_time_intervals, while none does.
+    Resolved alerts leave the group once flushed, and an empty group is dropped.
 
     Not thread-safe: alertd guards it with its lock.
 */
@@ -40,7 +41,9 @@ void alertd_dispatch_set_muted(alertd_dispatch_t *self, alertd_muted_fn fn, void
 void alertd_dispatch_insert(alertd_dispatch_t *self, const struct alertd_alert *a, int64_t now);
 
 // Flush due groups. Appends one NOTIFY body ({"receiver","webhook_configs","payload"}) per
-// notification to `out` (a JSON array). Returns how many were appended.
+// notification to `out` (a JSON array). Each webhook_config is {"url", "send_resolved",
+// "max_alerts", "follow_redirects"} plus "authorization" (the header value) when the
+// effective http_config has credentials. Returns how many were appended.
 size_t alertd_dispatch_tick(alertd_dispatch_t *self, int64_t now, json_t *out);
 
 // The earliest scheduled flush, or INT64_MAX when none.
@@ -54,8 +57,7 @@ json_t *alertd_dispatch_receivers_of(alertd_dispatch_t *self, const struct fw_la
 // API v2 /alerts/groups: a new JSON array of {"labels","receiver":{"name"},"alerts":[..]};
 // alert_fn renders one alert (gettable form) and returns a new reference.
 typedef json_t *(*alertd_alert_render_fn)(const struct alertd_alert *a, void *arg);
-json_t *alertd_dispatch_groups_json(alertd_dispatch_t *self, alertd_alert_render_fn fn,
-                                    void *arg);
+json_t *alertd_dispatch_groups_json(alertd_dispatch_t *self, alertd_alert_render_fn fn, void *arg);
 
 // The group key Alertmanager would give: "<route key>:<group labels>" with the labels
 // rendered as Go's model.LabelSet ({a="b", c="d"}). Caller frees.

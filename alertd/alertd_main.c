@@ -18,7 +18,7 @@ static const struct fw_flag s_flags[] = {
     {"zmq.pub-address", FW_FLAG_STR, offsetof(struct alertd_opts, zmq_pub), FW_ZMQ_ALERTD_PUB,
      "bind PUB here (alerts received, notifications sent)"},
     {"storage.path", FW_FLAG_STR, offsetof(struct alertd_opts, storage_path), "data/alertd",
-     "state directory (accepted; silences are not persisted yet)"},
+     "state directory: silences.json (the notification log is not persisted)"},
     {"web.external-url", FW_FLAG_STR, offsetof(struct alertd_opts, external_url),
      "http://127.0.0.1:9093", "URL alertd is reachable at (externalURL in notifications)"},
     {NULL, FW_FLAG_STR, 0, NULL, NULL},
@@ -28,8 +28,10 @@ int
 main(int argc, char **argv)
 {
     struct alertd_opts opts = {0};
-    int rc = fw_flags_parse(argc, argv, "alertd", "Alertmanager-compatible alert grouping and "
-                            "routing", s_flags, &opts);
+    int rc = fw_flags_parse(argc, argv, "alertd",
+                            "Alertmanager-compatible alert grouping and "
+                            "routing",
+                            s_flags, &opts);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
     if (fw_flags_init_log("alertd", &opts.common) < 0)

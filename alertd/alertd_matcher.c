@@ -167,11 +167,26 @@ alertd_quote_append(char *buf, const char *s)
     *p++ = '"';
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
         switch (*c) {
-        case '"': *p++ = '\\'; *p++ = '"'; break;
-        case '\\': *p++ = '\\'; *p++ = '\\'; break;
-        case '\n': *p++ = '\\'; *p++ = 'n'; break;
-        case '\r': *p++ = '\\'; *p++ = 'r'; break;
-        case '\t': *p++ = '\\'; *p++ = 't'; break;
+        case '"':
+            *p++ = '\\';
+            *p++ = '"';
+            break;
+        case '\\':
+            *p++ = '\\';
+            *p++ = '\\';
+            break;
+        case '\n':
+            *p++ = '\\';
+            *p++ = 'n';
+            break;
+        case '\r':
+            *p++ = '\\';
+            *p++ = 'r';
+            break;
+        case '\t':
+            *p++ = '\\';
+            *p++ = 't';
+            break;
         default:
             if (*c < 0x20 || *c == 0x7f) {
                 static const char hex[] = "0123456789abcdef";
@@ -195,8 +210,8 @@ alertd_matchers_format(const struct alertd_matchers *ms)
     char *buf = fw_strdup("{");
     for (size_t i = 0; i < ms->len; i++) {
         const struct alertd_matcher *m = &ms->items[i];
-        char *pre = fw_asprintf("%s%s%s%s", buf, i ? "," : "", m->name,
-                                alertd_match_type_str(m->type));
+        char *pre =
+            fw_asprintf("%s%s%s%s", buf, i ? "," : "", m->name, alertd_match_type_str(m->type));
         free(buf);
         buf = alertd_quote_append(pre, m->value);
     }
@@ -236,7 +251,10 @@ s_read_quoted(const char **pp)
         case '"': *o++ = '"'; break;
         case '\'': *o++ = '\''; break;
         case '\0': free(out); return NULL;
-        default: *o++ = '\\'; *o++ = *p; break;
+        default:
+            *o++ = '\\';
+            *o++ = *p;
+            break;
         }
     }
     if (*p != '"') {
@@ -329,8 +347,8 @@ alertd_matchers_parse(struct alertd_matchers *ms, const char *text, fw_err_t *er
         }
         if (*p == '\0' || (braces && *p == '}'))
             break;
-        fw_err_set_at(err, NULL, 0, (int)(p - text) + 1,
-                      "bad matcher format: %s: unexpected '%c'", text, *p);
+        fw_err_set_at(err, NULL, 0, (int)(p - text) + 1, "bad matcher format: %s: unexpected '%c'",
+                      text, *p);
         goto fail;
     }
     if (braces) {

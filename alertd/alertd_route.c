@@ -50,6 +50,13 @@ s_build(struct alertd_route *r, const struct alertd_cfg_route *c, struct alertd_
     r->repeat_interval_ms =
         s_dur(c->repeat_interval, parent ? parent->repeat_interval_ms : 4 * 3600000);
     r->cont = c->cont;
+    r->mute_time_intervals = fw_calloc(c->mute_time_intervals_len + 1, sizeof(char *));
+    for (size_t i = 0; i < c->mute_time_intervals_len; i++)
+        r->mute_time_intervals[r->mute_time_intervals_len++] = fw_strdup(c->mute_time_intervals[i]);
+    r->active_time_intervals = fw_calloc(c->active_time_intervals_len + 1, sizeof(char *));
+    for (size_t i = 0; i < c->active_time_intervals_len; i++)
+        r->active_time_intervals[r->active_time_intervals_len++] =
+            fw_strdup(c->active_time_intervals[i]);
     for (size_t i = 0; i < c->match.len; i++)
         (void)alertd_matchers_add(&r->matchers, ALERTD_MATCH_EQ, c->match.items[i].name,
                                   c->match.items[i].value, NULL);
@@ -89,6 +96,12 @@ s_free(struct alertd_route *r)
     for (size_t i = 0; i < r->group_by_len; i++)
         free(r->group_by[i]);
     free(r->group_by);
+    for (size_t i = 0; i < r->mute_time_intervals_len; i++)
+        free(r->mute_time_intervals[i]);
+    free(r->mute_time_intervals);
+    for (size_t i = 0; i < r->active_time_intervals_len; i++)
+        free(r->active_time_intervals[i]);
+    free(r->active_time_intervals);
     free(r->receiver);
     free(r->key);
     alertd_matchers_clear(&r->matchers);

@@ -17,16 +17,20 @@
 #include "fw_labels.h"
 
 struct alertd_route {
-    struct alertd_route *parent;    // borrowed; NULL for the root
-    char *receiver;                 // owned
-    char **group_by;                // owned, sorted
+    struct alertd_route *parent; // borrowed; NULL for the root
+    char *receiver;              // owned
+    char **group_by;             // owned, sorted
     size_t group_by_len;
-    bool group_by_all;              // group_by: ['...']
+    bool group_by_all; // group_by: ['...']
     int64_t group_wait_ms, group_interval_ms, repeat_interval_ms;
     bool cont;
     struct alertd_matchers matchers; // owned
     char *key;                       // owned
-    struct alertd_route *routes;     // owned children
+    char **mute_time_intervals;      // owned names; not inherited (Alertmanager)
+    size_t mute_time_intervals_len;
+    char **active_time_intervals; // owned names; not inherited
+    size_t active_time_intervals_len;
+    struct alertd_route *routes; // owned children
     size_t routes_len;
 };
 

@@ -15,11 +15,12 @@ struct s_silence {
     char *id;                        // owned
     struct alertd_matchers matchers; // owned
     int64_t starts_at, ends_at, updated_at;
-    char *created_by, *comment;      // owned
+    char *created_by, *comment; // owned
 };
 
 struct alertd_silences {
     zlist_t *items; // owned: struct s_silence *
+    uint64_t version;
 };
 
 static void
@@ -89,7 +90,8 @@ alertd_silences_put(alertd_silences_t *self, const json_t *j, int64_t now, fw_er
     }
     size_t i;
     const json_t *m;
-    json_array_foreach(ms, i, m) {
+    json_array_foreach(ms, i, m)
+    {
         const char *name = json_string_value(json_object_get(m, "name"));
         const char *value = json_string_value(json_object_get(m, "value"));
         const json_t *isre = json_object_get(m, "isRegex");
@@ -144,6 +146,7 @@ alertd_silences_put(alertd_silences_t *self, const json_t *j, int64_t now, fw_er
     const char *cm = json_string_value(json_object_get(j, "comment"));
     s->created_by = fw_strdup(cb ? cb : "");
     s->comment = fw_strdup(cm ? cm : "");
+    self->version++;
     return fw_strdup(s->id);
 fail:
     alertd_matchers_clear(&tmp.matchers);
@@ -161,6 +164,7 @@ alertd_silences_expire(alertd_silences_t *self, const char *id, int64_t now)
     if (s->starts_at > now)
         s->starts_at = now;
     s->updated_at = now;
+    self->version++;
     return 0;
 }
 
@@ -186,10 +190,9 @@ s_json(const struct s_silence *s, int64_t now)
         json_array_append_new(ms, json_pack("{s:s, s:s, s:b, s:b}", "name", m->name, "value",
                                             m->value, "isRegex", re, "isEqual", eq)); // steals
     }
-    return json_pack("{s:s, s:{s:s}, s:s, s:s, s:s, s:s, s:s, s:o}", "id", s->id, "status",
-                     "state", s_state(s, now), "updatedAt",
-                     fw_time_rfc3339(s->updated_at, a, sizeof a), "startsAt",
-                     fw_time_rfc3339(s->starts_at, b, sizeof b), "endsAt",
+    return json_pack("{s:s, s:{s:s}, s:s, s:s, s:s, s:s, s:s, s:o}", "id", s->id, "status", "state",
+                     s_state(s, now), "updatedAt", fw_time_rfc3339(s->updated_at, a, sizeof a),
+                     "startsAt", fw_time_rfc3339(s->starts_at, b, sizeof b), "endsAt",
                      fw_time_rfc3339(s->ends_at, c, sizeof c), "createdBy", s->created_by,
                      "comment", s->comment, "matchers", ms); // "o" steals
 }
@@ -235,11 +238,83 @@ alertd_silences_gc(alertd_silences_t *self, int64_t before)
     zlist_t *keep = zlist_new();
     struct s_silence *s;
     while ((s = zlist_pop(self->items))) {
-        if (s->ends_at < before)
+        if (s->ends_at < before) {
             s_free(&s);
-        else
+            self->version++;
+        } else
             zlist_append(keep, s);
     }
     zlist_destroy(&self->items);
     self->items = keep;
+}
+
+uint64_t
+alertd_silences_version(alertd_silences_t *self)
+{
+    return self->version;
+}
+
+char *
+alertd_silences_dump(alertd_silences_t *self, int64_t now)
+{
+    json_t *all = alertd_silences_list_json(self, now);
+    char *text = json_dumps(all, JSON_INDENT(1));
+    json_decref(all);
+    char *out = fw_strdup(text ? text : "[]");
+    free(text);
+    return out;
+}
+
+ssize_t
+alertd_silences_restore(alertd_silences_t *self, const char *text, fw_err_t *err)
+{
+    json_error_t jerr;
+    json_t *all = json_loads(text, 0, &jerr);
+    if (!json_is_array(all)) {
+        fw_err_set(err, "not a JSON array of silences (line %d: %s)", jerr.line, jerr.text);
+        json_decref(all);
+        return -1;
+    }
+    ssize_t n = 0;
+    size_t i;
+    json_t *j;
+    json_array_foreach(all, i, j)
+    {
+        const char *id = json_string_value(json_object_get(j, "id"));
+        const json_t *ms = json_object_get(j, "matchers");
+        struct s_silence tmp = {0};
+        bool ok = id && *id && !s_find(self, id) && json_array_size(ms) > 0 &&
+                  s_time(j, "startsAt", &tmp.starts_at, NULL) == 0 &&
+                  s_time(j, "endsAt", &tmp.ends_at, NULL) == 0 &&
+                  s_time(j, "updatedAt", &tmp.updated_at, NULL) == 0;
+        size_t k;
+        const json_t *m;
+        json_array_foreach(ms, k, m)
+        {
+            const char *name = json_string_value(json_object_get(m, "name"));
+            const char *value = json_string_value(json_object_get(m, "value"));
+            bool re = json_is_true(json_object_get(m, "isRegex"));
+            const json_t *iseq = json_object_get(m, "isEqual");
+            bool eq = !iseq || json_is_true(iseq);
+            alertd_match_type_t t = re ? (eq ? ALERTD_MATCH_RE : ALERTD_MATCH_NRE)
+                                       : (eq ? ALERTD_MATCH_EQ : ALERTD_MATCH_NE);
+            ok = ok && name && value &&
+                 alertd_matchers_add(&tmp.matchers, t, name, value, NULL) == 0;
+        }
+        if (!ok) {
+            alertd_matchers_clear(&tmp.matchers);
+            continue;
+        }
+        struct s_silence *s = fw_calloc(1, sizeof *s);
+        *s = tmp;
+        s->id = fw_strdup(id);
+        const char *cb = json_string_value(json_object_get(j, "createdBy"));
+        const char *cm = json_string_value(json_object_get(j, "comment"));
+        s->created_by = fw_strdup(cb ? cb : "");
+        s->comment = fw_strdup(cm ? cm : "");
+        zlist_append(self->items, s);
+        n++;
+    }
+    json_decref(all);
+    return n;
 }

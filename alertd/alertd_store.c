@@ -94,7 +94,8 @@ alertd_alert_parse(const json_t *j, int64_t now, int64_t resolve_timeout_ms,
     }
     const char *k;
     const json_t *v;
-    json_object_foreach((json_t *)labels, k, v) {
+    json_object_foreach((json_t *)labels, k, v)
+    {
         if (!json_is_string(v)) {
             fw_err_set(err, "label %s: value is not a string", k);
             goto fail;
@@ -116,7 +117,8 @@ alertd_alert_parse(const json_t *j, int64_t now, int64_t resolve_timeout_ms,
             fw_err_set(err, "annotations is not an object");
             goto fail;
         }
-        json_object_foreach((json_t *)ann, k, v) {
+        json_object_foreach((json_t *)ann, k, v)
+        {
             if (!json_is_string(v)) {
                 fw_err_set(err, "annotation %s: value is not a string", k);
                 goto fail;

@@ -22,8 +22,8 @@ struct alertd_alert {
     struct fw_labels labels; // owned
     json_t *annotations;     // owned reference: object of strings
     int64_t starts_at, ends_at, updated_at;
-    bool timeout;            // ends_at was set from resolve_timeout
-    char *generator_url;     // owned, may be NULL
+    bool timeout;        // ends_at was set from resolve_timeout
+    char *generator_url; // owned, may be NULL
 };
 
 typedef struct alertd_store alertd_store_t;

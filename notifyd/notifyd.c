@@ -45,7 +45,8 @@ notifyd_prepare_body(const json_t *payload, const json_t *webhook_config)
         json_t *firing = json_array();
         size_t i;
         json_t *a;
-        json_array_foreach(alerts, i, a) {
+        json_array_foreach(alerts, i, a)
+        {
             const char *st = json_string_value(json_object_get(a, "status"));
             if (!st || strcmp(st, "resolved") != 0)
                 json_array_append(firing, a);
@@ -62,7 +63,8 @@ notifyd_prepare_body(const json_t *payload, const json_t *webhook_config)
     if (max_alerts > 0 && n > (size_t)max_alerts) {
         while (json_array_size(alerts) > (size_t)max_alerts)
             json_array_remove(alerts, json_array_size(alerts) - 1);
-        json_object_set_new(p, "truncatedAlerts", json_integer((json_int_t)(n - (size_t)max_alerts)));
+        json_object_set_new(p, "truncatedAlerts",
+                            json_integer((json_int_t)(n - (size_t)max_alerts)));
     }
     char *body = json_dumps(p, JSON_COMPACT);
     json_decref(p);
@@ -103,7 +105,8 @@ s_on_notify(zloop_t *loop, zsock_t *sock, void *arg)
     json_t *configs = json_object_get(msg->body, "webhook_configs");
     size_t i;
     json_t *wc;
-    json_array_foreach(configs, i, wc) {
+    json_array_foreach(configs, i, wc)
+    {
         const char *url = json_string_value(json_object_get(wc, "url"));
         if (!url || !*url) {
             fw_warn("notify.skip", "receiver=%s err=%s", receiver, "webhook_config without url");
@@ -115,10 +118,15 @@ s_on_notify(zloop_t *loop, zsock_t *sock, void *arg)
         uint64_t id = ++self->next_id;
         char key[24];
         snprintf(key, sizeof key, "%llu", (unsigned long long)id);
-        json_t *pubbody = json_pack("{s:s, s:[O], s:O}", "receiver", receiver, "webhook_configs",
-                                    wc, "payload", payload);
+        json_t *pubcfg = json_deep_copy(wc);
+        if (json_object_get(pubcfg, "authorization")) // taps never see credentials
+            json_object_set_new(pubcfg, "authorization", json_string("<secret>")); // steals
+        json_t *pubbody = json_pack("{s:s, s:[o], s:O}", "receiver", receiver, "webhook_configs",
+                                    pubcfg, "payload", payload); // "o" steals pubcfg
         zhashx_insert(self->pending, key, pubbody);
-        notifyd_webhook_send(self->webhook, id, receiver, url, body);
+        const char *auth = json_string_value(json_object_get(wc, "authorization"));
+        const json_t *fr = json_object_get(wc, "follow_redirects");
+        notifyd_webhook_send(self->webhook, id, receiver, url, body, auth, !fr || json_is_true(fr));
         free(body);
     }
     fw_msg_destroy(&msg);
@@ -233,8 +241,7 @@ notifyd_new(const struct notifyd_opts *opts, struct notifyd_cfg **cfg_p)
     fw_err_t err;
     fw_err_clear(&err);
     if (fw_http_start(self->http, opts->common.web_listen_address, &err) < 0) {
-        fw_error("http.start.fail", "address=%s err=%s", opts->common.web_listen_address,
-                 err.msg);
+        fw_error("http.start.fail", "address=%s err=%s", opts->common.web_listen_address, err.msg);
         goto fail;
     }
     self->loop = zloop_new();
@@ -253,7 +260,12 @@ fail:
 int
 notifyd_run(notifyd_t *self)
 {
-    int rc = zloop_start(self->loop);
+    // zloop_start() also returns 0 when any signal interrupts its poll (SIGHUP for a
+    // reload included); only SIGINT/SIGTERM (zsys_interrupted) or a handler's -1 end it.
+    int rc;
+    do
+        rc = zloop_start(self->loop);
+    while (rc == 0 && !zsys_interrupted);
     if (zhashx_size(self->pending) > 0)
         fw_warn("notify.abandon", "count=%zu reason=%s", zhashx_size(self->pending), "shutdown");
     return rc == 0 || zsys_interrupted ? 0 : -1;

@@ -7,24 +7,44 @@
 extern const char fw_embed_notifyd_default[];
 
 static const struct fw_cfg_field s_retry_fields[] = {
-    {.key = "initial_backoff", .type = FW_CFG_DURATION,
-     .off = offsetof(struct notifyd_cfg_retry, initial_backoff), .def = "500ms", .min = 1,
+    {.key = "initial_backoff",
+     .type = FW_CFG_DURATION,
+     .off = offsetof(struct notifyd_cfg_retry, initial_backoff),
+     .def = "500ms",
+     .min = 1,
      .max = 3600000},
-    {.key = "max_backoff", .type = FW_CFG_DURATION,
-     .off = offsetof(struct notifyd_cfg_retry, max_backoff), .def = "30s", .min = 1,
+    {.key = "max_backoff",
+     .type = FW_CFG_DURATION,
+     .off = offsetof(struct notifyd_cfg_retry, max_backoff),
+     .def = "30s",
+     .min = 1,
      .max = 86400000},
-    {.key = "max_attempts", .type = FW_CFG_INT,
-     .off = offsetof(struct notifyd_cfg_retry, max_attempts), .def = "8", .min = 1, .max = 100},
+    {.key = "max_attempts",
+     .type = FW_CFG_INT,
+     .off = offsetof(struct notifyd_cfg_retry, max_attempts),
+     .def = "8",
+     .min = 1,
+     .max = 100},
     {NULL},
 };
 
 static const struct fw_cfg_field s_fields[] = {
-    {.key = "timeout", .type = FW_CFG_DURATION, .off = offsetof(struct notifyd_cfg, timeout),
-     .def = "10s", .min = 1, .max = 600000},
-    {.key = "retry", .type = FW_CFG_STRUCT, .off = offsetof(struct notifyd_cfg, retry),
+    {.key = "timeout",
+     .type = FW_CFG_DURATION,
+     .off = offsetof(struct notifyd_cfg, timeout),
+     .def = "10s",
+     .min = 1,
+     .max = 600000},
+    {.key = "retry",
+     .type = FW_CFG_STRUCT,
+     .off = offsetof(struct notifyd_cfg, retry),
      .child = s_retry_fields},
-    {.key = "max_in_flight", .type = FW_CFG_INT, .off = offsetof(struct notifyd_cfg, max_in_flight),
-     .def = "64", .min = 1, .max = 10000},
+    {.key = "max_in_flight",
+     .type = FW_CFG_INT,
+     .off = offsetof(struct notifyd_cfg, max_in_flight),
+     .def = "64",
+     .min = 1,
+     .max = 10000},
     {NULL},
 };
 
@@ -44,8 +64,7 @@ notifyd_cfg_load(const char *file, struct fw_cfg_errors *errs)
 {
     if (file)
         return notifyd_cfg_load_text(file, NULL, errs);
-    return notifyd_cfg_load_text("notifyd.example.yml (embedded)", fw_embed_notifyd_default,
-                                 errs);
+    return notifyd_cfg_load_text("notifyd.example.yml (embedded)", fw_embed_notifyd_default, errs);
 }
 
 void

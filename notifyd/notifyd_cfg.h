@@ -17,9 +17,9 @@ struct notifyd_cfg_retry {
 };
 
 struct notifyd_cfg {
-    int64_t timeout;         // ms per HTTP attempt, default 10s
+    int64_t timeout; // ms per HTTP attempt, default 10s
     struct notifyd_cfg_retry retry;
-    int64_t max_in_flight;   // concurrent requests, default 64
+    int64_t max_in_flight; // concurrent requests, default 64
 };
 
 // Load file (or the embedded default when NULL) into a new config; NULL with errs filled.

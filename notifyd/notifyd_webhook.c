@@ -21,10 +21,12 @@ struct notifyd_webhook {
 struct s_job {
     uint64_t id;
     char *receiver, *url, *body; // owned
+    char *authorization;         // owned, NULL for none
+    bool follow_redirects;
     int attempts;
-    int64_t next_at;             // mono ms of the next attempt
-    CURL *easy;                  // owned while running
-    struct curl_slist *headers;  // owned while running
+    int64_t next_at;            // mono ms of the next attempt
+    CURL *easy;                 // owned while running
+    struct curl_slist *headers; // owned while running
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -46,6 +48,7 @@ s_job_free(struct s_job **jp)
     free(j->receiver);
     free(j->url);
     free(j->body);
+    free(j->authorization);
     free(j);
     *jp = NULL;
 }
@@ -64,9 +67,18 @@ s_start(CURLM *multi, struct s_job *j, const struct s_args *a)
     j->attempts++;
     j->easy = curl_easy_init();
     j->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    if (j->authorization) {
+        char *h = fw_asprintf("Authorization: %s", j->authorization);
+        j->headers = curl_slist_append(j->headers, h);
+        free(h);
+    }
+    curl_easy_setopt(j->easy, CURLOPT_FOLLOWLOCATION, j->follow_redirects ? 1L : 0L);
+    curl_easy_setopt(j->easy, CURLOPT_MAXREDIRS, 10L);
     curl_easy_setopt(j->easy, CURLOPT_URL, j->url);
     curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->headers);
-    curl_easy_setopt(j->easy, CURLOPT_USERAGENT, "floorwatch-notifyd/" "0.1.0");
+    curl_easy_setopt(j->easy, CURLOPT_USERAGENT,
+                     "floorwatch-notifyd/"
+                     "0.1.0");
     curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, j->body);
     curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(j->body));
     curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS, (long)a->timeout_ms);
@@ -143,9 +155,9 @@ s_done(CURLM *multi, CURLMsg *m, zlist_t *queue, zsock_t *pipe, const struct s_a
     } else {
         reason = code >= 400 ? "http_4xx" : "http_other";
     }
-    fw_warn("webhook.fail", "receiver=%s url=%s status=%ld err=%s attempt=%d", j->receiver,
-            j->url, code, res != CURLE_OK ? (*j->errbuf ? j->errbuf : curl_easy_strerror(res))
-                                          : reason, j->attempts);
+    fw_warn("webhook.fail", "receiver=%s url=%s status=%ld err=%s attempt=%d", j->receiver, j->url,
+            code, res != CURLE_OK ? (*j->errbuf ? j->errbuf : curl_easy_strerror(res)) : reason,
+            j->attempts);
     if (retry && j->attempts < a->retry.max_attempts) {
         char labels[300];
         snprintf(labels, sizeof labels, "receiver=\"%s\"", j->receiver);
@@ -168,7 +180,7 @@ s_drain_pipe(zsock_t *pipe, zlist_t *queue)
             return false;
         char *cmd = zmsg_popstr(msg);
         bool term = cmd && strcmp(cmd, "$TERM") == 0;
-        if (cmd && strcmp(cmd, "SEND") == 0 && zmsg_size(msg) == 4) {
+        if (cmd && strcmp(cmd, "SEND") == 0 && zmsg_size(msg) == 6) {
             struct s_job *j = fw_calloc(1, sizeof *j);
             char *id = zmsg_popstr(msg);
             j->id = id ? strtoull(id, NULL, 10) : 0;
@@ -176,6 +188,14 @@ s_drain_pipe(zsock_t *pipe, zlist_t *queue)
             j->receiver = zmsg_popstr(msg);
             j->url = zmsg_popstr(msg);
             j->body = zmsg_popstr(msg);
+            j->authorization = zmsg_popstr(msg);
+            if (j->authorization && !*j->authorization) {
+                free(j->authorization);
+                j->authorization = NULL;
+            }
+            char *fr = zmsg_popstr(msg);
+            j->follow_redirects = fr && strcmp(fr, "1") == 0;
+            free(fr);
             j->next_at = 0;
             zlist_append(queue, j);
         }
@@ -195,7 +215,8 @@ s_actor(zsock_t *pipe, void *arg)
     // Few keep-alive connections per host, reused, rather than a burst of new ones: a flush
     // of many groups must not overflow a receiver's listen backlog (SYN retries cost 1 s).
     curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
-    zlist_t *queue = zlist_new();
+    zlist_t *queue = zlist_new();    // jobs waiting for their time or a free slot
+    zlist_t *inflight = zlist_new(); // jobs attached to multi
     int running = 0;
     zsock_signal(pipe, 0);
     int fd = zsock_fd(pipe);
@@ -209,6 +230,7 @@ s_actor(zsock_t *pipe, void *arg)
             struct s_job *j = zlist_pop(queue);
             if (j->next_at <= now && running < a->max_in_flight) {
                 s_start(multi, j, a);
+                zlist_append(inflight, j);
                 running++;
             } else {
                 if (j->next_at > now && j->next_at < next)
@@ -229,14 +251,22 @@ s_actor(zsock_t *pipe, void *arg)
             if (m->msg != CURLMSG_DONE)
                 continue;
             running--;
+            struct s_job *done = NULL;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&done);
+            zlist_remove(inflight, done);
             s_done(multi, m, queue, pipe, a);
         }
     }
     // Abandon what is left: running transfers and queued jobs.
     struct s_job *j;
+    while ((j = zlist_pop(inflight))) {
+        curl_multi_remove_handle(multi, j->easy);
+        s_job_free(&j);
+    }
     while ((j = zlist_pop(queue)))
         s_job_free(&j);
     curl_multi_cleanup(multi);
+    zlist_destroy(&inflight);
     zlist_destroy(&queue);
     free(a);
 }
@@ -276,12 +306,13 @@ notifyd_webhook_destroy(notifyd_webhook_t **self_p)
 }
 
 int
-notifyd_webhook_send(notifyd_webhook_t *self, uint64_t id, const char *receiver,
-                     const char *url, const char *body)
+notifyd_webhook_send(notifyd_webhook_t *self, uint64_t id, const char *receiver, const char *url,
+                     const char *body, const char *authorization, bool follow_redirects)
 {
     char idbuf[24];
     snprintf(idbuf, sizeof idbuf, "%llu", (unsigned long long)id);
-    return zsock_send(self->actor, "sssss", "SEND", idbuf, receiver, url, body);
+    return zsock_send(self->actor, "sssssss", "SEND", idbuf, receiver, url, body,
+                      authorization ? authorization : "", follow_redirects ? "1" : "0");
 }
 
 zsock_t *

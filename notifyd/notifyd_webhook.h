@@ -6,10 +6,9 @@
     5xx, a 429, a timeout or a connection error is retried with exponential backoff
     (initial_backoff doubling up to max_backoff, times a random factor in [0.5, 1]) up to
     max_attempts; any other 4xx fails at once. At most 8 connections per host are opened
-    and kept alive; more requests to one host queue inside libcurl. It counts into the borrowed metrics registry
-    (thread-safe):
-        fw_notifyd_notifications_total{receiver,integration="webhook"}          delivered
-        fw_notifyd_notifications_failed_total{receiver,integration="webhook",reason}
+    and kept alive; more requests to one host queue inside libcurl. It counts into the borrowed
+   metrics registry (thread-safe): fw_notifyd_notifications_total{receiver,integration="webhook"}
+   delivered fw_notifyd_notifications_failed_total{receiver,integration="webhook",reason}
         fw_notifyd_retries_total{receiver}
     and reports each final outcome on the actor's pipe as a message of frames
         "RESULT", id (uint64, zsock picture "8"), receiver, "ok"|"fail", reason, attempts ("i")
@@ -30,7 +29,7 @@ struct notifyd_result {
     uint64_t id;
     char *receiver; // owned
     bool ok;
-    char *reason;   // owned: "" on success; http_4xx, http_5xx, http_429, timeout, connection
+    char *reason; // owned: "" on success; http_4xx, http_5xx, http_429, timeout, connection
     int attempts;
 };
 
@@ -39,9 +38,11 @@ struct notifyd_result {
 notifyd_webhook_t *notifyd_webhook_new(const struct notifyd_cfg *cfg, fw_metrics_t *metrics);
 // Stop the actor ($TERM; in-flight requests are abandoned) and free.
 void notifyd_webhook_destroy(notifyd_webhook_t **self_p);
-// Queue one delivery (strings copied). 0 or -1.
+// Queue one delivery (strings copied). authorization is an Authorization header value
+// or NULL; follow_redirects lets libcurl follow 3xx answers. 0 or -1.
 int notifyd_webhook_send(notifyd_webhook_t *self, uint64_t id, const char *receiver,
-                         const char *url, const char *body);
+                         const char *url, const char *body, const char *authorization,
+                         bool follow_redirects);
 // The socket to poll for results (borrowed).
 zsock_t *notifyd_webhook_sock(notifyd_webhook_t *self);
 // Read one result from the actor; 0, or -1 (interrupted or malformed). Free with

@@ -42,23 +42,12 @@ s_run(void *arg)
     return NULL;
 }
 
+static char s_storage[128], s_silences_json[160];
+
+// Build alertd over s_opts and run it on a second thread.
 static void
-s_setup(void)
+s_start(void)
 {
-    int pid = (int)getpid();
-    (void)mkdir("test/tmp", 0755); // make check-unit creates it; be safe when run alone
-    snprintf(s_ep[0], sizeof s_ep[0], "ipc://test/tmp/alertd-%d-alerts", pid);
-    snprintf(s_ep[1], sizeof s_ep[1], "ipc://test/tmp/alertd-%d-notify", pid);
-    snprintf(s_ep[2], sizeof s_ep[2], "ipc://test/tmp/alertd-%d-pub", pid);
-    s_opts.common.web_listen_address = "127.0.0.1:0";
-    s_opts.zmq_alerts = s_ep[0];
-    s_opts.zmq_notifyd = s_ep[1];
-    s_opts.zmq_pub = s_ep[2];
-    s_opts.storage_path = "test/tmp/alertd-unused";
-    s_opts.external_url = "http://alertd.test";
-    s_notify = zsock_new_pull(NULL);
-    ck_assert_int_eq(zsock_attach(s_notify, s_ep[1], true), 0);
-    zsock_set_rcvtimeo(s_notify, 5000);
     struct fw_cfg_errors errs = {0};
     struct alertd_cfg *cfg = alertd_cfg_load("daemon.yml", s_yaml, &errs);
     ck_assert_ptr_nonnull(cfg);
@@ -69,16 +58,47 @@ s_setup(void)
     pthread_create(&s_thread, NULL, s_run, NULL);
 }
 
+// Stop it as SIGTERM would.
 static void
-s_teardown(void)
+s_stop(void)
 {
     zsys_interrupted = 1;
     pthread_join(s_thread, NULL);
     alertd_destroy(&s_d);
-    zsock_destroy(&s_notify);
     zsys_interrupted = 0;
+}
+
+static void
+s_setup(void)
+{
+    int pid = (int)getpid();
+    (void)mkdir("test/tmp", 0755); // make check-unit creates it; be safe when run alone
+    snprintf(s_ep[0], sizeof s_ep[0], "ipc://test/tmp/alertd-%d-alerts", pid);
+    snprintf(s_ep[1], sizeof s_ep[1], "ipc://test/tmp/alertd-%d-notify", pid);
+    snprintf(s_ep[2], sizeof s_ep[2], "ipc://test/tmp/alertd-%d-pub", pid);
+    snprintf(s_storage, sizeof s_storage, "test/tmp/alertd-%d-data", pid);
+    snprintf(s_silences_json, sizeof s_silences_json, "%s/silences.json", s_storage);
+    s_opts.common.web_listen_address = "127.0.0.1:0";
+    s_opts.zmq_alerts = s_ep[0];
+    s_opts.zmq_notifyd = s_ep[1];
+    s_opts.zmq_pub = s_ep[2];
+    s_opts.storage_path = s_storage;
+    s_opts.external_url = "http://alertd.test";
+    s_notify = zsock_new_pull(NULL);
+    ck_assert_int_eq(zsock_attach(s_notify, s_ep[1], true), 0);
+    zsock_set_rcvtimeo(s_notify, 5000);
+    s_start();
+}
+
+static void
+s_teardown(void)
+{
+    s_stop();
+    zsock_destroy(&s_notify);
     for (int i = 0; i < 3; i++)
         unlink(s_ep[i] + strlen("ipc://"));
+    unlink(s_silences_json);
+    rmdir(s_storage);
 }
 
 struct s_buf {
@@ -277,6 +297,41 @@ START_TEST(test_alertd_daemon_silence_mutes)
 }
 END_TEST
 
+START_TEST(test_alertd_daemon_silences_persist)
+{
+    char *out = NULL;
+    ck_assert_int_eq(s_http("POST", "/api/v2/silences",
+                            "{\"matchers\":[{\"name\":\"job\",\"value\":\"node.*\","
+                            "\"isRegex\":true,\"isEqual\":false}],"
+                            "\"startsAt\":\"2020-01-01T00:00:00Z\","
+                            "\"endsAt\":\"2099-01-01T00:00:00Z\",\"createdBy\":\"me\","
+                            "\"comment\":\"keep\"}",
+                            &out),
+                     200);
+    json_t *r = json_loads(out, 0, NULL);
+    free(out);
+    char id[64];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(r, "silenceID")));
+    json_decref(r);
+    s_stop(); // saves silences.json on the way out
+    struct stat st;
+    ck_assert_int_eq(stat(s_silences_json, &st), 0);
+    s_start();
+    char path[128];
+    snprintf(path, sizeof path, "/api/v2/silence/%s", id);
+    ck_assert_int_eq(s_http("GET", path, NULL, &out), 200);
+    json_t *sil = json_loads(out, 0, NULL);
+    free(out);
+    ck_assert_str_eq(json_string_value(json_object_get(sil, "comment")), "keep");
+    json_t *m = json_array_get(json_object_get(sil, "matchers"), 0);
+    ck_assert(json_is_true(json_object_get(m, "isRegex")));
+    ck_assert(json_is_false(json_object_get(m, "isEqual")));
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(sil, "status"), "state")),
+                     "active");
+    json_decref(sil);
+}
+END_TEST
+
 Suite *
 alertd_daemon_suite(void)
 {
@@ -286,6 +341,7 @@ alertd_daemon_suite(void)
     tcase_add_test(tc, test_alertd_daemon_zmq_alerts_to_notify);
     tcase_add_test(tc, test_alertd_daemon_api_v2);
     tcase_add_test(tc, test_alertd_daemon_silence_mutes);
+    tcase_add_test(tc, test_alertd_daemon_silences_persist);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;

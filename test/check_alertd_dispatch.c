@@ -390,6 +390,118 @@ START_TEST(test_alertd_dispatch_inhibit_rules)
 }
 END_TEST
 
+static const char *s_ti_yaml = "route:\n"
+                               "  receiver: a\n"
+                               "  group_by: [alertname]\n"
+                               "  group_wait: 10s\n"
+                               "  group_interval: 1m\n"
+                               "  routes:\n"
+                               "    - matchers: ['team=\"ops\"']\n"
+                               "      mute_time_intervals: [friday-morning]\n"
+                               "    - matchers: ['team=\"dev\"']\n"
+                               "      active_time_intervals: [friday-morning]\n"
+                               "receivers:\n  - name: a\n"
+                               "time_intervals:\n"
+                               "  - name: friday-morning\n"
+                               "    time_intervals:\n"
+                               "      - weekdays: [friday]\n"
+                               "        times: [{start_time: '07:00', end_time: '09:00'}]\n";
+
+START_TEST(test_alertd_dispatch_time_intervals)
+{
+    // T0 is Friday 2027-01-15 08:00 UTC: inside friday-morning.
+    struct fw_cfg_errors errs = {0};
+    struct alertd_cfg *cfg = alertd_cfg_load("ti.yml", s_ti_yaml, &errs);
+    ck_assert_msg(cfg != NULL, "%s", errs.len ? errs.items[0].msg : "?");
+    ck_assert(alertd_cfg_in_interval(cfg, "friday-morning", T0));
+    ck_assert(!alertd_cfg_in_interval(cfg, "friday-morning", T0 + 3600000));
+    ck_assert(!alertd_cfg_in_interval(cfg, "friday-morning", T0 - 86400000LL));
+    ck_assert(!alertd_cfg_in_interval(cfg, "no-such", T0));
+    struct alertd_route *tree = alertd_route_build(&cfg->route);
+    alertd_dispatch_t *saved = s_d;
+    s_d = alertd_dispatch_new(cfg, tree, "");
+    s_insert("alertname=A,team=ops", T0, T0 + 86400000LL, T0);
+    s_insert("alertname=B,team=dev", T0, T0 + 86400000LL, T0);
+    // ops is muted now; dev is active now.
+    ck_assert_int_eq(s_tick(T0 + 10000), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(s_payload(0), "groupLabels"),
+                                                       "alertname")),
+                     "B");
+    // After 09:00 the muted group notifies at its next flush.
+    size_t sent = 0;
+    for (int64_t t = T0 + 70000; t <= T0 + 3600000 + 60000; t += 60000) {
+        size_t n = s_tick(t);
+        if (n)
+            ck_assert_int_ge(t, T0 + 3600000);
+        sent += n;
+    }
+    ck_assert_int_eq(sent, 1);
+    alertd_dispatch_destroy(&s_d);
+    s_d = saved;
+    alertd_route_destroy(&tree);
+    alertd_cfg_destroy(&cfg);
+}
+END_TEST
+
+static bool
+s_spec_match(const char *yaml_spec, int64_t t)
+{
+    char *text = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&text, &n);
+    fprintf(f,
+            "route:\n  receiver: a\nreceivers:\n  - name: a\ntime_intervals:\n"
+            "  - name: x\n    time_intervals:\n      - %s\n",
+            yaml_spec);
+    fclose(f);
+    struct fw_cfg_errors errs = {0};
+    struct alertd_cfg *cfg = alertd_cfg_load("spec.yml", text, &errs);
+    free(text);
+    ck_assert_msg(cfg != NULL, "%s: %s", yaml_spec, errs.len ? errs.items[0].msg : "?");
+    bool m = alertd_cfg_in_interval(cfg, "x", t);
+    alertd_cfg_destroy(&cfg);
+    return m;
+}
+
+START_TEST(test_alertd_dispatch_time_interval_specs)
+{
+    // T0: Friday 2027-01-15 08:00:00 UTC.
+    ck_assert(s_spec_match("weekdays: ['monday:friday']", T0));
+    ck_assert(!s_spec_match("weekdays: [saturday, sunday]", T0));
+    ck_assert(s_spec_match("days_of_month: ['10:20']", T0));
+    ck_assert(s_spec_match("days_of_month: ['-17:-15']", T0)); // 31-day January: 15 = -17
+    ck_assert(!s_spec_match("days_of_month: ['-1']", T0));
+    ck_assert(s_spec_match("days_of_month: ['1:-1']", T0));
+    ck_assert(s_spec_match("months: ['january:march']", T0));
+    ck_assert(s_spec_match("months: ['1']", T0));
+    ck_assert(!s_spec_match("months: [december]", T0));
+    ck_assert(s_spec_match("years: ['2026:2027']", T0));
+    ck_assert(!s_spec_match("years: ['2028']", T0));
+    ck_assert(s_spec_match("{times: [{start_time: '08:00', end_time: '24:00'}]}", T0));
+    ck_assert(!s_spec_match("{times: [{start_time: '07:00', end_time: '08:00'}]}", T0));
+    // 08:00 UTC is 09:00 in Berlin in January.
+    ck_assert(s_spec_match("{location: Europe/Berlin, times: [{start_time: '09:00', end_time: "
+                           "'10:00'}]}",
+                           T0));
+    ck_assert(s_spec_match("{}", T0));
+    // Bad specs are configuration errors with a position.
+    struct fw_cfg_errors errs = {0};
+    struct alertd_cfg *cfg =
+        alertd_cfg_load("bad.yml",
+                        "route:\n  receiver: a\nreceivers:\n  - name: a\ntime_intervals:\n"
+                        "  - name: x\n    time_intervals:\n      - weekdays: [funday]\n"
+                        "      - times: [{start_time: '10:00', end_time: '09:00'}]\n"
+                        "      - location: Mars/Olympus\n",
+                        &errs);
+    ck_assert_ptr_null(cfg);
+    ck_assert_int_eq(errs.len, 3);
+    ck_assert_int_eq(errs.items[0].line, 8);
+    ck_assert_int_eq(errs.items[0].col, 9);
+    ck_assert_ptr_nonnull(strstr(errs.items[0].msg, "funday"));
+    ck_assert_ptr_nonnull(strstr(errs.items[2].msg, "Mars/Olympus"));
+}
+END_TEST
+
 Suite *
 alertd_dispatch_suite(void)
 {
@@ -406,9 +518,11 @@ alertd_dispatch_suite(void)
     tcase_add_test(tc, test_alertd_dispatch_payload_shape);
     tcase_add_test(tc, test_alertd_dispatch_group_key);
     tcase_add_test(tc, test_alertd_dispatch_store_merge);
+    tcase_add_test(tc, test_alertd_dispatch_time_intervals);
     suite_add_tcase(s, tc);
-    TCase *ti = tcase_create("inhibit");
+    TCase *ti = tcase_create("rules");
     tcase_add_test(ti, test_alertd_dispatch_inhibit_rules);
+    tcase_add_test(ti, test_alertd_dispatch_time_interval_specs);
     suite_add_tcase(s, ti);
     return s;
 }

@@ -286,6 +286,28 @@ START_TEST(test_notifyd_webhook_connection_refused)
 }
 END_TEST
 
+START_TEST(test_notifyd_webhook_destroy_in_flight)
+{
+    // A listening socket that never answers: the request stays in flight.
+    zsock_t *hold = zsock_new(ZMQ_STREAM);
+    int port = zsock_bind(hold, "tcp://127.0.0.1:*");
+    ck_assert_int_gt(port, 0);
+    struct notifyd_cfg *cfg = s_cfg("timeout: 30s\n");
+    fw_metrics_t *m = fw_metrics_new();
+    notifyd_webhook_t *w = notifyd_webhook_new(cfg, m);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", port);
+    notifyd_webhook_send(w, 1, "x", url, "{}", NULL, true);
+    notifyd_webhook_send(w, 2, "x", url, "{}", NULL, true);
+    zclock_sleep(200);
+    notifyd_webhook_destroy(&w); // abandons both without leaking (ASan checks)
+    ck_assert_ptr_null(w);
+    fw_metrics_destroy(&m);
+    notifyd_cfg_destroy(&cfg);
+    zsock_destroy(&hold);
+}
+END_TEST
+
 Suite *
 notifyd_suite(void)
 {
@@ -297,6 +319,7 @@ notifyd_suite(void)
     tcase_add_test(tc, test_notifyd_webhook_4xx_is_permanent);
     tcase_add_test(tc, test_notifyd_webhook_429_retried_then_gives_up);
     tcase_add_test(tc, test_notifyd_webhook_connection_refused);
+    tcase_add_test(tc, test_notifyd_webhook_destroy_in_flight);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
