@@ -102,7 +102,7 @@ asan: deps
 
 check-headers:
 	@fail=0; for h in common/*.h $(foreach d,$(DAEMONS),$(wildcard $(d)/*.h)); do \
-	  echo "#include \"$$h\"" | $(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -I. -x c \
+	  printf "#include \"%s\"\ntypedef int fw_hdr_check_t;\n" "$$h" | $(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -I. -x c \
 	    -fsyntax-only - || { echo "check-headers: $$h does not compile alone"; fail=1; }; \
 	done; [ $$fail = 0 ] && echo "check-headers: every header compiles alone"
 
