@@ -37,7 +37,7 @@ BINS    :=
 TEST_SRCS :=
 GEN_SRCS  :=
 
-.PHONY: test-bins check-fuzz fuzz check-wire all deps check check-unit check-it check-config check-headers check-kustomize \
+.PHONY: manifests test-bins check-fuzz fuzz check-wire all deps check check-unit check-it check-config check-headers check-kustomize \
         check-empty run asan bench clean install format-check $(DAEMONS)
 all:
 
@@ -108,6 +108,11 @@ check-headers:
 
 check-wire:
 	@sh test/check-wire-doc.sh
+	@sh tools/manifest-configs.sh --check
+
+# Rewrite the manifests' ConfigMap sources from the embedded default configs.
+manifests:
+	@sh tools/manifest-configs.sh
 
 check-kustomize:
 	@if command -v kubectl >/dev/null 2>&1; then \
