@@ -8,6 +8,9 @@
 
 BUILD    ?= build
 SHARED   ?= ../shared
+# Tests run from several directories, so they get the shared material's absolute path.
+override SHARED := $(abspath $(SHARED))
+export SHARED
 PREFIX   ?= /usr/local
 CC       ?= cc
 SANITIZE ?=

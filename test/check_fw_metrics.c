@@ -116,6 +116,7 @@ START_TEST(test_fw_metrics_undeclared_warns_once)
     int fds[2];
     ck_assert_int_eq(pipe(fds), 0);
     fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    fw_log_init("check", FW_LOG_INFO, FW_LOG_LOGFMT); // check_main quiets warnings
     int old = fw_log_set_fd(fds[1]);
     fw_metrics_t *m = fw_metrics_new();
     fw_metrics_add(m, "fw_typo_total", "", 1);
