@@ -31,7 +31,7 @@ check-config: $(BINS)
 	@sh test/check-configs.sh $(BUILD)/bin
 
 check-it: $(BINS)
-	@fail=0; for t in test/it/*.sh; do [ -f "$$t" ] || continue; \
+	@fail=0; for t in test/it/*.sh; do [ "$$t" = test/it/lib.sh ] && continue; \
 	  echo "== $$t"; BUILD=$(BUILD) SHARED=$(SHARED) bash "$$t" || fail=1; done; \
 	  [ $$fail = 0 ]
 
