@@ -322,7 +322,9 @@ s_lex(s_parser_t *p)
             else
                 v = strtod(s + i, &end);
             int len = (int)(end - (s + i));
-            if (len == 0 || s_ident_char((unsigned char)s[i + len]) || s[i + len] == '.') {
+            unsigned char after = (unsigned char)s[i + len];
+            if (len == 0 || isalnum(after) || after == '_' || after == '.' ||
+                (after == ':' && brackets == 0)) {
                 int j = i + (len > 0 ? len : 1);
                 while (s_ident_char((unsigned char)s[j]) || s[j] == '.')
                     j++;
@@ -405,8 +407,8 @@ s_lex(s_parser_t *p)
 static const struct {
     const char *name;
     fw_pq_func_t fn;
-    fw_pq_type_t args[3];
-    int min_args, max_args;
+    fw_pq_type_t args[5]; // the last listed type repeats for variadic functions
+    int min_args, max_args; // max_args -1: variadic
     fw_pq_type_t ret;
 } s_funcs[] = {
     {"abs", FW_PQ_FN_ABS, {FW_PQ_VECTOR}, 1, 1, FW_PQ_VECTOR},
@@ -442,18 +444,39 @@ static const struct {
     {"count_over_time", FW_PQ_FN_COUNT_OVER_TIME, {FW_PQ_MATRIX}, 1, 1, FW_PQ_VECTOR},
     {"last_over_time", FW_PQ_FN_LAST_OVER_TIME, {FW_PQ_MATRIX}, 1, 1, FW_PQ_VECTOR},
     {"present_over_time", FW_PQ_FN_PRESENT_OVER_TIME, {FW_PQ_MATRIX}, 1, 1, FW_PQ_VECTOR},
+    {"absent_over_time", FW_PQ_FN_ABSENT_OVER_TIME, {FW_PQ_MATRIX}, 1, 1, FW_PQ_VECTOR},
+    {"stddev_over_time", FW_PQ_FN_STDDEV_OVER_TIME, {FW_PQ_MATRIX}, 1, 1, FW_PQ_VECTOR},
+    {"stdvar_over_time", FW_PQ_FN_STDVAR_OVER_TIME, {FW_PQ_MATRIX}, 1, 1, FW_PQ_VECTOR},
+    {"quantile_over_time", FW_PQ_FN_QUANTILE_OVER_TIME, {FW_PQ_SCALAR, FW_PQ_MATRIX}, 2, 2,
+     FW_PQ_VECTOR},
+    {"predict_linear", FW_PQ_FN_PREDICT_LINEAR, {FW_PQ_MATRIX, FW_PQ_SCALAR}, 2, 2,
+     FW_PQ_VECTOR},
+    {"histogram_quantile", FW_PQ_FN_HISTOGRAM_QUANTILE, {FW_PQ_SCALAR, FW_PQ_VECTOR}, 2, 2,
+     FW_PQ_VECTOR},
+    {"label_replace", FW_PQ_FN_LABEL_REPLACE,
+     {FW_PQ_VECTOR, FW_PQ_STRING, FW_PQ_STRING, FW_PQ_STRING, FW_PQ_STRING}, 5, 5,
+     FW_PQ_VECTOR},
+    {"label_join", FW_PQ_FN_LABEL_JOIN, {FW_PQ_VECTOR, FW_PQ_STRING, FW_PQ_STRING, FW_PQ_STRING},
+     3, -1, FW_PQ_VECTOR},
+    {"sort", FW_PQ_FN_SORT, {FW_PQ_VECTOR}, 1, 1, FW_PQ_VECTOR},
+    {"sort_desc", FW_PQ_FN_SORT_DESC, {FW_PQ_VECTOR}, 1, 1, FW_PQ_VECTOR},
+    {"year", FW_PQ_FN_YEAR, {FW_PQ_VECTOR}, 0, 1, FW_PQ_VECTOR},
+    {"month", FW_PQ_FN_MONTH, {FW_PQ_VECTOR}, 0, 1, FW_PQ_VECTOR},
+    {"day_of_month", FW_PQ_FN_DAY_OF_MONTH, {FW_PQ_VECTOR}, 0, 1, FW_PQ_VECTOR},
+    {"day_of_week", FW_PQ_FN_DAY_OF_WEEK, {FW_PQ_VECTOR}, 0, 1, FW_PQ_VECTOR},
+    {"day_of_year", FW_PQ_FN_DAY_OF_YEAR, {FW_PQ_VECTOR}, 0, 1, FW_PQ_VECTOR},
+    {"days_in_month", FW_PQ_FN_DAYS_IN_MONTH, {FW_PQ_VECTOR}, 0, 1, FW_PQ_VECTOR},
+    {"hour", FW_PQ_FN_HOUR, {FW_PQ_VECTOR}, 0, 1, FW_PQ_VECTOR},
+    {"minute", FW_PQ_FN_MINUTE, {FW_PQ_VECTOR}, 0, 1, FW_PQ_VECTOR},
 };
 
 // Prometheus functions we know by name but do not evaluate yet: a clear parse error.
 static const char *const s_unsupported_funcs[] = {
-    "absent_over_time", "acos", "acosh", "asin", "asinh", "atan", "atanh", "cos", "cosh",
-    "count_values", "day_of_month", "day_of_week", "day_of_year", "days_in_month", "deg",
-    "histogram_quantile", "histogram_count", "histogram_sum", "histogram_fraction",
-    "histogram_avg", "histogram_stddev", "histogram_stdvar", "holt_winters", "hour",
-    "label_join", "label_replace", "minute", "month", "pi", "predict_linear",
-    "quantile_over_time", "rad", "sin", "sinh", "sort", "sort_desc", "sort_by_label",
-    "sort_by_label_desc", "stddev_over_time", "stdvar_over_time", "tan", "tanh", "year",
-    "double_exponential_smoothing", "mad_over_time", "limitk", "limit_ratio", "info", NULL,
+    "acos", "acosh", "asin", "asinh", "atan", "atanh", "cos", "cosh", "count_values", "deg",
+    "histogram_count", "histogram_sum", "histogram_fraction", "histogram_avg",
+    "histogram_stddev", "histogram_stdvar", "holt_winters", "pi", "rad", "sin", "sinh",
+    "sort_by_label", "sort_by_label_desc", "tan", "tanh", "double_exponential_smoothing",
+    "mad_over_time", "first_over_time", "limitk", "limit_ratio", "info", NULL,
 };
 
 static const struct {
@@ -907,21 +930,34 @@ s_parse_call(s_parser_t *p)
     }
     if (!s_expect(p, T_RPAREN, "function call"))
         goto fail;
-    int n = (int)e->n_args;
-    if (n < s_funcs[fi].min_args || n > s_funcs[fi].max_args) {
-        if (s_funcs[fi].min_args == s_funcs[fi].max_args)
-            s_fail(p, e->pos, "expected %d argument(s) in call to \"%s\", got %d",
-                   s_funcs[fi].min_args, e->func_name, n);
+    int n = (int)e->n_args, max = s_funcs[fi].max_args;
+    if (n < s_funcs[fi].min_args) {
+        s_fail(p, e->pos, "expected at least %d argument(s) in call to \"%s\", got %d",
+               s_funcs[fi].min_args, e->func_name, n);
+        goto fail;
+    }
+    if (max >= 0 && n > max) {
+        if (s_funcs[fi].min_args == max)
+            s_fail(p, e->pos, "expected %d argument(s) in call to \"%s\", got %d", max,
+                   e->func_name, n);
         else
             s_fail(p, e->pos, "expected at most %d argument(s) in call to \"%s\", got %d",
-                   s_funcs[fi].max_args, e->func_name, n);
+                   max, e->func_name, n);
+        goto fail;
+    }
+    if (n > 64) {
+        s_fail(p, e->pos, "too many arguments in call to \"%s\"", e->func_name);
         goto fail;
     }
     for (size_t k = 0; k < e->n_args; k++) {
-        if (e->args[k]->type != s_funcs[fi].args[k]) {
+        size_t ti = k;
+        if (max < 0 && ti > 3)
+            ti = 3; // label_join's source labels
+        if (e->args[k]->type != s_funcs[fi].args[ti]) {
             s_fail(p, e->args[k]->pos,
                    "expected type %s in call to function \"%s\", got %s",
-                   s_type_str(s_funcs[fi].args[k]), e->func_name, s_type_str(e->args[k]->type));
+                   s_type_str(s_funcs[fi].args[ti]), e->func_name,
+                   s_type_str(e->args[k]->type));
             goto fail;
         }
     }
@@ -1051,33 +1087,53 @@ s_parse_postfix(s_parser_t *p, fw_promql_expr_t *e)
     for (;;) {
         s_tok_t *t = s_peek(p);
         if (t->type == T_LBRACK) {
-            if (e->kind != FW_PQ_SELECTOR || e->range_ms > 0 || e->offset_ms != 0) {
-                // [a:b] after a non-selector would be a subquery
-                s_fail(p, t->pos, e->kind == FW_PQ_SELECTOR
-                                      ? "no offset or range modifiers allowed before range"
-                                      : "subqueries are not supported by floorwatch yet");
-                goto fail;
-            }
+            bool plain = e->kind == FW_PQ_SELECTOR && e->range_ms == 0 && e->offset_ms == 0;
             s_next(p);
             int64_t ms;
-            if (s_parse_duration(p, &ms, "range selector") != 0)
+            if (s_parse_duration(p, &ms, plain ? "range selector" : "subquery selector") != 0)
                 goto fail;
-            if (s_peek(p)->type == T_COLON) {
-                s_fail(p, s_peek(p)->pos, "subqueries are not supported by floorwatch yet");
+            if (s_peek(p)->type != T_COLON) {
+                if (!plain) {
+                    s_fail(p, t->pos, e->kind == FW_PQ_SELECTOR
+                                          ? "no offset or range modifiers allowed before range"
+                                          : "ranges only allowed for vector selectors");
+                    goto fail;
+                }
+                if (!s_expect(p, T_RBRACK, "range selector"))
+                    goto fail;
+                if (ms <= 0) {
+                    s_fail(p, t->pos, "range selector must be positive");
+                    goto fail;
+                }
+                e->range_ms = ms;
+                e->type = FW_PQ_MATRIX;
+                continue;
+            }
+            s_next(p); // :
+            int64_t step = 0;
+            if (s_peek(p)->type != T_RBRACK &&
+                s_parse_duration(p, &step, "subquery selector") != 0)
+                goto fail;
+            if (!s_expect(p, T_RBRACK, "subquery selector"))
+                goto fail;
+            if (e->type != FW_PQ_VECTOR) {
+                s_fail(p, e->pos, "subquery is only allowed on instant vector, got %s",
+                       s_type_str(e->type));
                 goto fail;
             }
-            if (!s_expect(p, T_RBRACK, "range selector"))
-                goto fail;
             if (ms <= 0) {
-                s_fail(p, t->pos, "range selector must be positive");
+                s_fail(p, t->pos, "subquery range must be positive");
                 goto fail;
             }
-            e->range_ms = ms;
-            e->type = FW_PQ_MATRIX;
+            fw_promql_expr_t *sq = s_node(FW_PQ_SUBQUERY, FW_PQ_MATRIX, e->pos);
+            sq->range_ms = ms;
+            sq->step_ms = step;
+            s_add_arg(sq, e);
+            e = sq;
             continue;
         }
         if (s_is_kw(t, "offset")) {
-            if (e->kind != FW_PQ_SELECTOR) {
+            if (e->kind != FW_PQ_SELECTOR && e->kind != FW_PQ_SUBQUERY) {
                 s_fail(p, t->pos, "offset modifier must be preceded by an instant vector "
                                   "selector or range vector selector or a subquery");
                 goto fail;
@@ -1278,7 +1334,11 @@ s_format(const fw_promql_expr_t *e, char **b, size_t *l, size_t *c)
     char tmp[64];
     switch (e->kind) {
     case FW_PQ_NUMBER:
-        snprintf(tmp, sizeof(tmp), "%.17g", e->num);
+        for (int prec = 1; prec <= 17; prec++) { // shortest text that reads back the same
+            snprintf(tmp, sizeof(tmp), "%.*g", prec, e->num);
+            if (strtod(tmp, NULL) == e->num || isnan(e->num))
+                break;
+        }
         s_cat(b, l, c, tmp);
         return;
     case FW_PQ_STR:
@@ -1380,6 +1440,21 @@ s_format(const fw_promql_expr_t *e, char **b, size_t *l, size_t *c)
         s_cat(b, l, c, "(");
         s_format(e->args[0], b, l, c);
         s_cat(b, l, c, ")");
+        return;
+    case FW_PQ_SUBQUERY:
+        s_format(e->args[0], b, l, c);
+        s_cat(b, l, c, "[");
+        s_cat(b, l, c, fw_duration_format(e->range_ms, tmp, sizeof(tmp)));
+        s_cat(b, l, c, ":");
+        if (e->step_ms)
+            s_cat(b, l, c, fw_duration_format(e->step_ms, tmp, sizeof(tmp)));
+        s_cat(b, l, c, "]");
+        if (e->offset_ms) {
+            s_cat(b, l, c, " offset ");
+            if (e->offset_ms < 0)
+                s_cat(b, l, c, "-");
+            s_cat(b, l, c, fw_duration_format(llabs(e->offset_ms), tmp, sizeof(tmp)));
+        }
         return;
     }
 }

@@ -35,6 +35,7 @@ typedef enum {
     FW_PQ_BINARY,   // lhs op rhs, with modifiers
     FW_PQ_NEG,      // -arg
     FW_PQ_PAREN,    // (arg)
+    FW_PQ_SUBQUERY, // arg[range_ms:step_ms] offset_ms (step_ms 0: the default 1m)
 } fw_pq_kind_t;
 
 typedef enum {
@@ -82,7 +83,12 @@ typedef enum {
     FW_PQ_FN_CHANGES, FW_PQ_FN_RESETS, FW_PQ_FN_AVG_OVER_TIME, FW_PQ_FN_MIN_OVER_TIME,
     FW_PQ_FN_MAX_OVER_TIME, FW_PQ_FN_SUM_OVER_TIME, FW_PQ_FN_COUNT_OVER_TIME,
     FW_PQ_FN_LAST_OVER_TIME, FW_PQ_FN_PRESENT_OVER_TIME, FW_PQ_FN_ABSENT, FW_PQ_FN_SGN,
-    FW_PQ_FN_DERIV,
+    FW_PQ_FN_DERIV, FW_PQ_FN_PREDICT_LINEAR, FW_PQ_FN_STDDEV_OVER_TIME,
+    FW_PQ_FN_STDVAR_OVER_TIME, FW_PQ_FN_QUANTILE_OVER_TIME, FW_PQ_FN_ABSENT_OVER_TIME,
+    FW_PQ_FN_HISTOGRAM_QUANTILE, FW_PQ_FN_LABEL_REPLACE, FW_PQ_FN_LABEL_JOIN, FW_PQ_FN_SORT,
+    FW_PQ_FN_SORT_DESC, FW_PQ_FN_YEAR, FW_PQ_FN_MONTH, FW_PQ_FN_DAY_OF_MONTH,
+    FW_PQ_FN_DAY_OF_WEEK, FW_PQ_FN_DAY_OF_YEAR, FW_PQ_FN_DAYS_IN_MONTH, FW_PQ_FN_HOUR,
+    FW_PQ_FN_MINUTE,
 } fw_pq_func_t;
 
 struct fw_promql_expr {
@@ -97,8 +103,9 @@ struct fw_promql_expr {
     char *metric;                   // owned; NULL when only matchers were given
     struct fw_pq_matcher *matchers; // owned; includes __name__="metric" when named
     size_t n_matchers;
-    int64_t range_ms;  // > 0 for a range selector
-    int64_t offset_ms;
+    int64_t range_ms;  // > 0 for a range selector (and SUBQUERY's range)
+    int64_t offset_ms; // SELECTOR and SUBQUERY
+    int64_t step_ms;   // SUBQUERY: resolution, 0 for the default
 
     // CALL
     fw_pq_func_t func;
@@ -120,7 +127,8 @@ struct fw_promql_expr {
     char **include;         // owned; group_left(...) / group_right(...) labels
     size_t n_include;
 
-    // children: CALL args; AGG args[0]; BINARY args[0] lhs, args[1] rhs; NEG/PAREN args[0]
+    // children: CALL args; AGG args[0]; BINARY args[0] lhs, args[1] rhs; NEG/PAREN/SUBQUERY
+    // args[0]
     struct fw_promql_expr **args; // owned
     size_t n_args;
 };

@@ -129,6 +129,12 @@ START_TEST(test_fw_promql_aggregations_and_calls)
     s_roundtrip("increase(x[1h])", "increase(x[1h])");
     s_roundtrip("max_over_time(x[10m])", "max_over_time(x[10m])");
     s_roundtrip("round(x, 0.5)", "round(x, 0.5)");
+    s_roundtrip("max_over_time(rate(x[5m])[1h:])", "max_over_time(rate(x[5m])[1h:])");
+    s_roundtrip("min_over_time(x[10m:1m] offset 5m)", "min_over_time(x[10m:1m] offset 5m)");
+    s_roundtrip("histogram_quantile(0.9, sum by (le) (rate(h_bucket[5m])))",
+                "histogram_quantile(0.9, sum by (le) (rate(h_bucket[5m])))");
+    s_roundtrip("label_join(x, \"d\", \",\", \"a\", \"b\", \"c\")",
+                "label_join(x, \"d\", \",\", \"a\", \"b\", \"c\")");
 }
 END_TEST
 
@@ -195,7 +201,11 @@ START_TEST(test_fw_promql_errors_have_positions)
     s_bad("up{a=\"b\"", 9, "unexpected end of input");
     s_bad("x\n  + by", 7, "unexpected identifier \"by\"");
     s_bad("abs(x, 1)", 1, "expected 1 argument(s) in call to \"abs\", got 2");
-    s_bad("x[5m:1m]", 5, "subqueries are not supported");
+    s_bad("x @ 100", 3, "the @ modifier is not supported");
+    s_bad("x[5m][1m:]", 1, "subquery is only allowed on instant vector, got range vector");
+    s_bad("x offset 1m [5m]", 13, "no offset or range modifiers allowed before range");
+    s_bad("sum(x)[5m]", 7, "ranges only allowed for vector selectors");
+    s_bad("x[5m:1m] + 1", 1, "binary expression must contain only scalar and instant vector");
     fw_err_t err;
     ck_assert_ptr_null(fw_promql_parse("x\n  + by", &err));
     ck_assert_int_eq(err.line, 2);

@@ -341,6 +341,42 @@ START_TEST(test_tsdb_eval_range_query)
 }
 END_TEST
 
+START_TEST(test_tsdb_eval_histogram_quantile_and_labels)
+{
+    // classic buckets: 10 observations, 5 <= 0.1, 8 <= 0.5, all <= +Inf
+    double b1[1] = {5}, b2[1] = {8}, b3[1] = {10};
+    s_load("lat_bucket{job=\"a\",le=\"0.1\"}", MIN_MS, 1, b1);
+    s_load("lat_bucket{job=\"a\",le=\"0.5\"}", MIN_MS, 1, b2);
+    s_load("lat_bucket{job=\"a\",le=\"+Inf\"}", MIN_MS, 1, b3);
+    // rank 5 lands at the top of the first bucket; rank 6.5 halfway into the second
+    ck_assert_double_eq_tol(s_value("histogram_quantile(0.5, lat_bucket)", 0), 0.1, 1e-12);
+    ck_assert_double_eq_tol(s_value("histogram_quantile(0.65, lat_bucket)", 0), 0.3, 1e-12);
+    ck_assert_double_eq_tol(s_value("histogram_quantile(0.9, lat_bucket)", 0), 0.5, 1e-12);
+    s_expect("histogram_quantile(0.5, sum by (le) (lat_bucket))", 0,
+             "{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[0,\"0.1\"]}]}");
+    s_expect("label_replace(lat_bucket{le=\"0.1\"}, \"dst\", \"x-$1\", \"job\", \"(.*)\")", 0,
+             "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":\"lat_bucket\","
+             "\"dst\":\"x-a\",\"job\":\"a\",\"le\":\"0.1\"},\"value\":[0,\"5\"]}]}");
+    s_expect("label_join(lat_bucket{le=\"0.1\"}, \"dst\", \"/\", \"job\", \"le\")", 0,
+             "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":\"lat_bucket\","
+             "\"dst\":\"a/0.1\",\"job\":\"a\",\"le\":\"0.1\"},\"value\":[0,\"5\"]}]}");
+    s_expect("sort_desc(lat_bucket)", 0,
+             "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":\"lat_bucket\","
+             "\"job\":\"a\",\"le\":\"+Inf\"},\"value\":[0,\"10\"]},{\"metric\":{\"__name__\":"
+             "\"lat_bucket\",\"job\":\"a\",\"le\":\"0.5\"},\"value\":[0,\"8\"]},{\"metric\":"
+             "{\"__name__\":\"lat_bucket\",\"job\":\"a\",\"le\":\"0.1\"},\"value\":[0,\"5\"]}]}");
+    ck_assert_double_eq(s_value("hour(vector(1136239445))", 0), 22);
+    // subquery: the sum at 0s, 20s, 40s, 60s ... of a constant series
+    ck_assert_double_eq(s_value("count_over_time(sum(lat_bucket)[1m:20s])", 60000), 3);
+    ck_assert_double_eq(s_value("max_over_time(sum(lat_bucket)[5m:])", 60000), 23);
+    ck_assert_double_eq(s_value("day_of_week(vector(1136239445))", 0), 1);
+    ck_assert_double_eq(s_value("days_in_month(vector(1454284800))", 0), 29);
+    char *got = s_eval("label_replace(lat_bucket, \"1bad\", \"\", \"job\", \"(.*)\")", 0);
+    ck_assert_str_eq(got, "error:-1:invalid destination label name in label_replace(): 1bad");
+    free(got);
+}
+END_TEST
+
 Suite *
 tsdb_eval_suite(void)
 {
@@ -356,6 +392,7 @@ tsdb_eval_suite(void)
     tcase_add_test(tc, test_tsdb_eval_comparison_filter);
     tcase_add_test(tc, test_tsdb_eval_staleness_and_lookback);
     tcase_add_test(tc, test_tsdb_eval_range_query);
+    tcase_add_test(tc, test_tsdb_eval_histogram_quantile_and_labels);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -49,6 +49,35 @@ s_puts(s_buf_t *b, const char *s)
     s_put(b, s, strlen(s));
 }
 
+// Length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0 when invalid.
+static size_t
+s_utf8_len(const unsigned char *p)
+{
+    size_t n;
+    uint32_t cp;
+    if (p[0] >= 0xC2 && p[0] <= 0xDF) {
+        n = 2;
+        cp = p[0] & 0x1F;
+    } else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+        n = 3;
+        cp = p[0] & 0x0F;
+    } else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+        n = 4;
+        cp = p[0] & 0x07;
+    } else {
+        return 0;
+    }
+    for (size_t k = 1; k < n; k++) {
+        if ((p[k] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[k] & 0x3F);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp < 0xE000))) || (n == 4 && (cp < 0x10000 ||
+                                                                                 cp > 0x10FFFF)))
+        return 0;
+    return n;
+}
+
 // A JSON string as Go's encoding/json writes it (HTML-safe).
 static void
 s_put_str(s_buf_t *b, const char *s)
@@ -75,6 +104,8 @@ s_put_str(s_buf_t *b, const char *s)
         else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
             snprintf(tmp, sizeof(tmp), "\\u%04x", c);
             esc = tmp;
+        } else if (c >= 0x80 && s_utf8_len(p + i) == 0) {
+            esc = "\\ufffd"; // invalid UTF-8, as Go's encoding/json writes it
         } else if (c == 0xE2 && p[i + 1] == 0x80 && (p[i + 2] == 0xA8 || p[i + 2] == 0xA9)) {
             snprintf(tmp, sizeof(tmp), "\\u202%c", p[i + 2] == 0xA8 ? '8' : '9');
             s_put(b, s + run, i - run);
@@ -87,6 +118,8 @@ s_put_str(s_buf_t *b, const char *s)
             s_put(b, s + run, i - run);
             s_puts(b, esc);
             run = i + 1;
+        } else if (c >= 0x80) {
+            i += s_utf8_len(p + i) - 1; // a valid sequence: copy it as is
         }
     }
     s_puts(b, s + run);

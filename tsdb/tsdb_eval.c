@@ -13,7 +13,9 @@
 */
 #include "tsdb_eval.h"
 
+#include <ctype.h>
 #include <math.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,6 +396,53 @@ s_kahan_inc(double inc, double sum, double *comp)
     return t;
 }
 
+// Prometheus's mean: Kahan sum while it stays finite, then an incremental mean, with
+// infinities handled so that avg(Inf, 1) is Inf rather than NaN.
+typedef struct {
+    double sum, comp, mean;
+    double n;
+    bool incremental;
+} s_avg_t;
+
+static void
+s_avg_add(s_avg_t *a, double v)
+{
+    a->n += 1;
+    if (a->n == 1) {
+        a->sum = a->mean = v;
+        a->comp = 0;
+        a->incremental = false;
+        return;
+    }
+    if (!a->incremental) {
+        double c = a->comp;
+        double nv = s_kahan_inc(v, a->sum, &c);
+        if (!isinf(nv)) {
+            a->sum = nv;
+            a->comp = c;
+            return;
+        }
+        a->incremental = true;
+        a->mean = a->sum / (a->n - 1);
+        a->comp /= a->n - 1;
+    }
+    if (isinf(a->mean)) {
+        if (isinf(v) && (a->mean > 0) == (v > 0))
+            return;
+        if (!isinf(v) && !isnan(v))
+            return;
+    }
+    double q = (a->n - 1) / a->n, c = q * a->comp;
+    a->mean = s_kahan_inc(v / a->n, q * a->mean, &c);
+    a->comp = c;
+}
+
+static double
+s_avg_result(const s_avg_t *a)
+{
+    return a->incremental ? a->mean + a->comp : (a->sum + a->comp) / a->n;
+}
+
 // Prometheus's extrapolatedRate: rate, increase and delta over the selector's range.
 static bool
 s_extrapolated(const s_ser_t *s, const fw_promql_expr_t *sel, int64_t t, bool counter,
@@ -457,18 +506,16 @@ s_instant_value(const s_ser_t *s, bool is_rate, double *out)
     return true;
 }
 
-static bool
-s_deriv(const s_ser_t *s, double *out)
+// Prometheus's linearRegression: least squares with x in seconds from intercept_t.
+static void
+s_linreg(const s_ser_t *s, int64_t intercept_t, double *slope, double *intercept)
 {
-    if (s->len < 2)
-        return false;
     double n = 0, sx = 0, sy = 0, sxy = 0, sxx = 0, cx = 0, cy = 0, cxy = 0, cxx = 0;
-    bool const_y = true;
     double y0 = s->pts[0].v;
-    int64_t t0 = s->pts[0].t_ms;
+    bool const_y = true;
     for (size_t k = 0; k < s->len; k++) {
-        double x = (double)(s->pts[k].t_ms - t0) / 1000.0, y = s->pts[k].v;
-        if (y != y0)
+        double x = (double)(s->pts[k].t_ms - intercept_t) / 1000.0, y = s->pts[k].v;
+        if (const_y && k > 0 && y != y0)
             const_y = false;
         n += 1;
         sx = s_kahan_inc(x, sx, &cx);
@@ -477,21 +524,52 @@ s_deriv(const s_ser_t *s, double *out)
         sxx = s_kahan_inc(x * x, sxx, &cxx);
     }
     if (const_y) {
-        *out = isfinite(y0) ? 0 : NAN;
-        return true;
+        *slope = isinf(y0) ? NAN : 0;
+        *intercept = isinf(y0) ? NAN : y0;
+        return;
     }
     sx += cx;
     sy += cy;
     sxy += cxy;
     sxx += cxx;
     double cov = sxy - sx * sy / n, var = sxx - sx * sx / n;
-    *out = cov / var;
+    *slope = cov / var;
+    *intercept = sy / n - *slope * sx / n;
+}
+
+static bool
+s_deriv(const s_ser_t *s, double *out)
+{
+    if (s->len < 2)
+        return false;
+    double intercept;
+    s_linreg(s, s->pts[0].t_ms, out, &intercept);
     return true;
+}
+
+static int s_dbl_cmp(const void *a, const void *b);
+
+// Prometheus's quantile over sorted copies of n values (NaN first).
+static double
+s_quantile(double q, double *vals, size_t n)
+{
+    if (n == 0 || isnan(q))
+        return NAN;
+    if (q < 0)
+        return -INFINITY;
+    if (q > 1)
+        return INFINITY;
+    qsort(vals, n, sizeof(double), s_dbl_cmp);
+    double rank = q * (double)(n - 1);
+    size_t lo = (size_t)floor(rank), hi = lo + 1 < n ? lo + 1 : n - 1;
+    double w = rank - floor(rank);
+    return vals[lo] * (1 - w) + vals[hi] * w;
 }
 
 // A function of one range vector.
 static int
-s_call_range(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *arg, s_val_t *out)
+s_call_range(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *arg, double param,
+             s_val_t *out)
 {
     out->type = FW_PQ_VECTOR;
     for (size_t k = 0; k < arg->mat.len; k++) {
@@ -518,16 +596,10 @@ s_call_range(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *arg, s_v
                     v++;
             break;
         case FW_PQ_FN_AVG_OVER_TIME: {
-            double sum = 0, comp = 0;
+            s_avg_t a = {0, 0, 0, 0, false};
             for (size_t i = 0; i < s->len; i++)
-                sum = s_kahan_inc(s->pts[i].v, sum, &comp);
-            v = (sum + comp) / (double)s->len;
-            if (isinf(sum)) {
-                double mean = 0;
-                for (size_t i = 0; i < s->len; i++)
-                    mean += (s->pts[i].v - mean) / (double)(i + 1);
-                v = mean;
-            }
+                s_avg_add(&a, s->pts[i].v);
+            v = s_avg_result(&a);
             break;
         }
         case FW_PQ_FN_SUM_OVER_TIME: {
@@ -550,6 +622,38 @@ s_call_range(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *arg, s_v
                     v = s->pts[i].v;
             break;
         case FW_PQ_FN_COUNT_OVER_TIME: v = (double)s->len; break;
+        case FW_PQ_FN_STDDEV_OVER_TIME:
+        case FW_PQ_FN_STDVAR_OVER_TIME: {
+            double n = 0, mean = 0, cmean = 0, aux = 0, caux = 0;
+            for (size_t i = 0; i < s->len; i++) {
+                n += 1;
+                double d = s->pts[i].v - (mean + cmean);
+                mean = s_kahan_inc(d / n, mean, &cmean);
+                aux = s_kahan_inc(d * (s->pts[i].v - (mean + cmean)), aux, &caux);
+            }
+            v = (aux + caux) / n;
+            if (e->func == FW_PQ_FN_STDDEV_OVER_TIME)
+                v = sqrt(v);
+            break;
+        }
+        case FW_PQ_FN_QUANTILE_OVER_TIME: {
+            double *vals = fw_malloc(s->len * sizeof(double));
+            for (size_t i = 0; i < s->len; i++)
+                vals[i] = s->pts[i].v;
+            v = s_quantile(param, vals, s->len);
+            free(vals);
+            break;
+        }
+        case FW_PQ_FN_PREDICT_LINEAR: {
+            if (s->len < 2) {
+                ok = false;
+                break;
+            }
+            double slope, intercept;
+            s_linreg(s, t, &slope, &intercept);
+            v = slope * param + intercept;
+            break;
+        }
         case FW_PQ_FN_PRESENT_OVER_TIME: v = 1; break;
         case FW_PQ_FN_LAST_OVER_TIME:
             v = s->pts[s->len - 1].v;
@@ -588,6 +692,309 @@ s_sgn(double v)
 
 static int s_eval(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *out);
 
+// Go's math.Max / math.Min: NaN wins.
+static double
+s_go_max(double a, double b)
+{
+    if (isnan(a) || isnan(b))
+        return NAN;
+    return a > b ? a : b;
+}
+
+static double
+s_go_min(double a, double b)
+{
+    if (isnan(a) || isnan(b))
+        return NAN;
+    return a < b ? a : b;
+}
+
+static double
+s_date_part(fw_pq_func_t fn, double secs)
+{
+    if (!isfinite(secs) || fabs(secs) > 1e15)
+        return NAN;
+    time_t tt = (time_t)floor(secs);
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm))
+        return NAN;
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y = tm.tm_year + 1900;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    switch (fn) {
+    case FW_PQ_FN_YEAR: return y;
+    case FW_PQ_FN_MONTH: return tm.tm_mon + 1;
+    case FW_PQ_FN_DAY_OF_MONTH: return tm.tm_mday;
+    case FW_PQ_FN_DAY_OF_WEEK: return tm.tm_wday;
+    case FW_PQ_FN_DAY_OF_YEAR: return tm.tm_yday + 1;
+    case FW_PQ_FN_DAYS_IN_MONTH: return mdays[tm.tm_mon] + (tm.tm_mon == 1 && leap);
+    case FW_PQ_FN_HOUR: return tm.tm_hour;
+    case FW_PQ_FN_MINUTE: return tm.tm_min;
+    default: return NAN;
+    }
+}
+
+// absent()/absent_over_time(): one element labelled from the argument's equality matchers.
+static void
+s_absent(const fw_promql_expr_t *e, int64_t t, s_val_t *out)
+{
+    struct fw_labels l = FW_LABELS_INIT;
+    const fw_promql_expr_t *a = e->args[0];
+    while (a->kind == FW_PQ_PAREN)
+        a = a->args[0];
+    if (a->kind == FW_PQ_SELECTOR) {
+        for (size_t k = 0; k < a->n_matchers; k++) {
+            const struct fw_pq_matcher *m = &a->matchers[k];
+            if (m->op != FW_PQ_MATCH_EQ || strcmp(m->name, "__name__") == 0)
+                continue;
+            bool dup = false;
+            for (size_t j = 0; j < a->n_matchers; j++)
+                if (j != k && strcmp(a->matchers[j].name, m->name) == 0)
+                    dup = true;
+            if (!dup)
+                fw_labels_set(&l, m->name, m->value);
+        }
+    }
+    s_vec_push(&out->vec, &l, t, 1);
+}
+
+typedef struct {
+    double le, count;
+} s_bucket_t;
+
+static int
+s_bucket_cmp(const void *a, const void *b)
+{
+    double x = ((const s_bucket_t *)a)->le, y = ((const s_bucket_t *)b)->le;
+    return x < y ? -1 : x > y;
+}
+
+// Prometheus's bucketQuantile over classic `le` buckets.
+static double
+s_bucket_quantile(double q, s_bucket_t *b, size_t n)
+{
+    if (isnan(q))
+        return NAN;
+    if (q < 0)
+        return -INFINITY;
+    if (q > 1)
+        return INFINITY;
+    qsort(b, n, sizeof(*b), s_bucket_cmp);
+    if (n == 0 || !isinf(b[n - 1].le) || b[n - 1].le < 0)
+        return NAN;
+    size_t w = 0; // coalesce equal bounds
+    for (size_t k = 0; k < n; k++) {
+        if (w > 0 && b[w - 1].le == b[k].le)
+            b[w - 1].count += b[k].count;
+        else
+            b[w++] = b[k];
+    }
+    n = w;
+    for (size_t k = 1; k < n; k++) // force monotonic counts
+        if (b[k].count < b[k - 1].count)
+            b[k].count = b[k - 1].count;
+    if (n < 2)
+        return NAN;
+    double obs = b[n - 1].count;
+    if (obs == 0)
+        return NAN;
+    double rank = q * obs;
+    size_t i = 0;
+    while (i < n - 1 && b[i].count < rank)
+        i++;
+    if (i == n - 1)
+        return b[n - 2].le;
+    if (i == 0 && b[0].le <= 0)
+        return b[0].le;
+    double start = 0, end = b[i].le, count = b[i].count;
+    if (i > 0) {
+        start = b[i - 1].le;
+        count -= b[i - 1].count;
+        rank -= b[i - 1].count;
+    }
+    return start + (end - start) * (rank / count);
+}
+
+static int
+s_histogram_quantile(double q, s_vec_t *in, int64_t t, s_val_t *out)
+{
+    typedef struct {
+        struct fw_labels labels;
+        s_bucket_t *b;
+        size_t n, cap;
+    } hgroup_t;
+    hgroup_t *g = NULL;
+    size_t ng = 0, cap = 0;
+    for (size_t k = 0; k < in->len; k++) {
+        const char *le = fw_labels_get(&in->items[k].labels, "le");
+        char *end;
+        if (!le)
+            continue;
+        double bound = strtod(le, &end);
+        if (end == le || *end)
+            continue;
+        struct fw_labels l = FW_LABELS_INIT;
+        fw_labels_copy(&l, &in->items[k].labels);
+        fw_labels_del(&l, "le");
+        s_drop_name(&l);
+        size_t gi;
+        for (gi = 0; gi < ng; gi++)
+            if (fw_labels_cmp(&g[gi].labels, &l) == 0)
+                break;
+        if (gi == ng) {
+            fw_mem_grow((void **)&g, &cap, ng + 1, sizeof(*g));
+            memset(&g[ng], 0, sizeof(*g));
+            g[ng].labels = l;
+            ng++;
+        } else {
+            fw_labels_clear(&l);
+        }
+        fw_mem_grow((void **)&g[gi].b, &g[gi].cap, g[gi].n + 1, sizeof(s_bucket_t));
+        g[gi].b[g[gi].n].le = bound;
+        g[gi].b[g[gi].n].count = in->items[k].v;
+        g[gi].n++;
+    }
+    out->type = FW_PQ_VECTOR;
+    for (size_t gi = 0; gi < ng; gi++) {
+        double v = s_bucket_quantile(q, g[gi].b, g[gi].n);
+        s_vec_push(&out->vec, &g[gi].labels, t, v);
+        free(g[gi].b);
+    }
+    free(g);
+    return 0;
+}
+
+// Expand $1, ${1} and $name in repl from the match in md.
+static char *
+s_expand(const char *repl, const char *subject, pcre2_code *re, pcre2_match_data *md)
+{
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+    uint32_t groups = pcre2_get_ovector_count(md);
+    size_t cap = strlen(repl) + strlen(subject) * 4 + 16, len = 0;
+    char *out = fw_malloc(cap);
+    for (const char *p = repl; *p;) {
+        if (*p == '$' && p[1] == '$') {
+            fw_mem_grow((void **)&out, &cap, len + 2, 1);
+            out[len++] = '$';
+            p += 2;
+            continue;
+        }
+        if (*p == '$') {
+            const char *q = p + 1;
+            bool brace = *q == '{';
+            if (brace)
+                q++;
+            const char *s0 = q;
+            while (isalnum((unsigned char)*q) || *q == '_')
+                q++;
+            if (q > s0 && (!brace || *q == '}')) {
+                char name[64];
+                size_t nl = (size_t)(q - s0) < sizeof(name) - 1 ? (size_t)(q - s0)
+                                                                : sizeof(name) - 1;
+                memcpy(name, s0, nl);
+                name[nl] = '\0';
+                int idx = -1;
+                bool digits = true;
+                for (size_t k = 0; k < nl; k++)
+                    if (!isdigit((unsigned char)name[k]))
+                        digits = false;
+                if (digits)
+                    idx = atoi(name);
+                else
+                    idx = pcre2_substring_number_from_name(re, (PCRE2_SPTR)name);
+                if (idx >= 0 && (uint32_t)idx < groups && ov[2 * idx] != PCRE2_UNSET) {
+                    size_t a = ov[2 * idx], b = ov[2 * idx + 1];
+                    fw_mem_grow((void **)&out, &cap, len + (b - a) + 1, 1);
+                    memcpy(out + len, subject + a, b - a);
+                    len += b - a;
+                }
+                p = brace ? q + 1 : q;
+                continue;
+            }
+        }
+        fw_mem_grow((void **)&out, &cap, len + 2, 1);
+        out[len++] = *p++;
+    }
+    out[len] = '\0';
+    return out;
+}
+
+static int
+s_label_replace(s_ctx_t *c, s_vec_t *in, const char *dst, const char *repl, const char *src,
+                const char *regex, s_val_t *out)
+{
+    if (!fw_label_name_valid(dst))
+        return s_fail(c, "invalid destination label name in label_replace(): %s", dst);
+    char *pat = fw_asprintf("^(?:%s)$", regex);
+    int ecode;
+    PCRE2_SIZE eoff;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
+                                   PCRE2_UTF | PCRE2_DOTALL, &ecode, &eoff, NULL);
+    free(pat);
+    if (!re)
+        return s_fail(c, "invalid regular expression in label_replace(): %s", regex);
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+    pcre2_match_context *mc = pcre2_match_context_create(NULL);
+    pcre2_set_match_limit(mc, 100000);
+    out->type = FW_PQ_VECTOR;
+    for (size_t k = 0; k < in->len; k++) {
+        s_elem_t *el = &in->items[k];
+        const char *sv = fw_labels_get(&el->labels, src);
+        if (!sv)
+            sv = "";
+        char *subject = fw_strdup(sv);
+        if (pcre2_match(re, (PCRE2_SPTR)subject, strlen(subject), 0, 0, md, mc) >= 0) {
+            char *res = s_expand(repl, subject, re, md);
+            if (*res)
+                fw_labels_set(&el->labels, dst, res);
+            else
+                fw_labels_del(&el->labels, dst);
+            free(res);
+        }
+        free(subject);
+        s_vec_push(&out->vec, &el->labels, el->t, el->v);
+    }
+    pcre2_match_context_free(mc);
+    pcre2_match_data_free(md);
+    pcre2_code_free(re);
+    return 0;
+}
+
+static int
+s_label_join(s_ctx_t *c, s_vec_t *in, const char *dst, const char *sep, s_val_t *srcs,
+             size_t n_srcs, s_val_t *out)
+{
+    if (!fw_label_name_valid(dst))
+        return s_fail(c, "invalid destination label name in label_join(): %s", dst);
+    out->type = FW_PQ_VECTOR;
+    for (size_t k = 0; k < in->len; k++) {
+        s_elem_t *el = &in->items[k];
+        size_t cap = 16, len = 0;
+        char *joined = fw_malloc(cap);
+        joined[0] = '\0';
+        for (size_t j = 0; j < n_srcs; j++) {
+            const char *v = fw_labels_get(&el->labels, srcs[j].str ? srcs[j].str : "");
+            const char *parts[2] = {j ? sep : "", v ? v : ""};
+            for (int q = 0; q < 2; q++) {
+                size_t pl = strlen(parts[q]);
+                fw_mem_grow((void **)&joined, &cap, len + pl + 1, 1);
+                memcpy(joined + len, parts[q], pl + 1);
+                len += pl;
+            }
+        }
+        if (*joined)
+            fw_labels_set(&el->labels, dst, joined);
+        else
+            fw_labels_del(&el->labels, dst);
+        free(joined);
+        s_vec_push(&out->vec, &el->labels, el->t, el->v);
+    }
+    return 0;
+}
+
+static int s_elem_cmp_desc(const void *a, const void *b);
+static int s_elem_cmp_asc(const void *a, const void *b);
+
 static int
 s_call(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *out)
 {
@@ -596,12 +1003,17 @@ s_call(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *out)
         out->scalar = (double)t / 1000.0;
         return 0;
     }
-    s_val_t args[3];
-    memset(args, 0, sizeof(args));
+    size_t na = e->n_args;
+    s_val_t *args = fw_calloc(na > 3 ? na : 3, sizeof(s_val_t));
     int rc = 0;
-    for (size_t k = 0; k < e->n_args && k < 3; k++)
+    for (size_t k = 0; k < na; k++)
         if ((rc = s_eval(c, e->args[k], t, &args[k])) != 0)
             goto out;
+    if (na == 0 && e->func >= FW_PQ_FN_YEAR && e->func <= FW_PQ_FN_MINUTE) {
+        struct fw_labels none = FW_LABELS_INIT; // default argument: vector(time())
+        args[0].type = FW_PQ_VECTOR;
+        s_vec_push(&args[0].vec, &none, t, (double)t / 1000.0);
+    }
     out->type = e->type;
     switch (e->func) {
     case FW_PQ_FN_VECTOR: {
@@ -612,41 +1024,52 @@ s_call(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *out)
     case FW_PQ_FN_SCALAR:
         out->scalar = args[0].vec.len == 1 ? args[0].vec.items[0].v : NAN;
         break;
-    case FW_PQ_FN_ABSENT: {
-        if (args[0].vec.len > 0)
-            break;
-        struct fw_labels l = FW_LABELS_INIT;
-        const fw_promql_expr_t *a = e->args[0];
-        while (a->kind == FW_PQ_PAREN)
-            a = a->args[0];
-        if (a->kind == FW_PQ_SELECTOR) {
-            for (size_t k = 0; k < a->n_matchers; k++) {
-                const struct fw_pq_matcher *m = &a->matchers[k];
-                if (m->op != FW_PQ_MATCH_EQ || strcmp(m->name, "__name__") == 0)
-                    continue;
-                bool dup = false;
-                for (size_t j = 0; j < a->n_matchers; j++)
-                    if (j != k && strcmp(a->matchers[j].name, m->name) == 0)
-                        dup = true;
-                if (!dup)
-                    fw_labels_set(&l, m->name, m->value);
-            }
-        }
-        s_vec_push(&out->vec, &l, t, 1);
+    case FW_PQ_FN_ABSENT:
+        if (args[0].vec.len == 0)
+            s_absent(e, t, out);
         break;
-    }
     case FW_PQ_FN_RATE: case FW_PQ_FN_IRATE: case FW_PQ_FN_INCREASE: case FW_PQ_FN_DELTA:
     case FW_PQ_FN_IDELTA: case FW_PQ_FN_DERIV: case FW_PQ_FN_CHANGES: case FW_PQ_FN_RESETS:
     case FW_PQ_FN_AVG_OVER_TIME: case FW_PQ_FN_MIN_OVER_TIME: case FW_PQ_FN_MAX_OVER_TIME:
     case FW_PQ_FN_SUM_OVER_TIME: case FW_PQ_FN_COUNT_OVER_TIME: case FW_PQ_FN_LAST_OVER_TIME:
-    case FW_PQ_FN_PRESENT_OVER_TIME:
-        rc = s_call_range(c, e, t, &args[0], out);
+    case FW_PQ_FN_PRESENT_OVER_TIME: case FW_PQ_FN_STDDEV_OVER_TIME:
+    case FW_PQ_FN_STDVAR_OVER_TIME:
+        rc = s_call_range(c, e, t, &args[0], 0, out);
+        break;
+    case FW_PQ_FN_QUANTILE_OVER_TIME:
+        rc = s_call_range(c, e, t, &args[1], args[0].scalar, out);
+        break;
+    case FW_PQ_FN_PREDICT_LINEAR:
+        rc = s_call_range(c, e, t, &args[0], args[1].scalar, out);
+        break;
+    case FW_PQ_FN_ABSENT_OVER_TIME:
+        if (args[0].mat.len == 0)
+            s_absent(e, t, out);
+        break;
+    case FW_PQ_FN_HISTOGRAM_QUANTILE:
+        rc = s_histogram_quantile(args[0].scalar, &args[1].vec, t, out);
+        break;
+    case FW_PQ_FN_LABEL_REPLACE:
+        rc = s_label_replace(c, &args[0].vec, args[1].str, args[2].str, args[3].str, args[4].str,
+                             out);
+        break;
+    case FW_PQ_FN_LABEL_JOIN:
+        rc = s_label_join(c, &args[0].vec, args[1].str, args[2].str, args + 3, na - 3, out);
+        break;
+    case FW_PQ_FN_SORT:
+    case FW_PQ_FN_SORT_DESC:
+        out->vec = args[0].vec;
+        memset(&args[0].vec, 0, sizeof(args[0].vec));
+        qsort(out->vec.items, out->vec.len, sizeof(s_elem_t),
+              e->func == FW_PQ_FN_SORT ? s_elem_cmp_asc : s_elem_cmp_desc);
         break;
     default: {
         // element-wise functions of an instant vector
         double p1 = e->n_args > 1 ? args[1].scalar : 1, p2 = e->n_args > 2 ? args[2].scalar : 0;
         if (e->func == FW_PQ_FN_CLAMP && p2 < p1)
             break;
+        if (e->func >= FW_PQ_FN_YEAR && e->func <= FW_PQ_FN_MINUTE)
+            p1 = 0;
         for (size_t k = 0; k < args[0].vec.len; k++) {
             s_elem_t *el = &args[0].vec.items[k];
             double v = el->v;
@@ -661,10 +1084,15 @@ s_call(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *out)
             case FW_PQ_FN_LOG10: v = log10(v); break;
             case FW_PQ_FN_SGN: v = s_sgn(v); break;
             case FW_PQ_FN_ROUND: v = s_round(v, p1); break;
-            case FW_PQ_FN_CLAMP: v = fmax(p1, fmin(p2, v)); break;
-            case FW_PQ_FN_CLAMP_MIN: v = fmax(p1, v); break;
-            case FW_PQ_FN_CLAMP_MAX: v = fmin(p1, v); break;
             case FW_PQ_FN_TIMESTAMP: v = (double)el->t / 1000.0; break;
+            case FW_PQ_FN_CLAMP: v = s_go_max(p1, s_go_min(p2, v)); break;
+            case FW_PQ_FN_CLAMP_MIN: v = s_go_max(p1, v); break;
+            case FW_PQ_FN_CLAMP_MAX: v = s_go_min(p1, v); break;
+            case FW_PQ_FN_YEAR: case FW_PQ_FN_MONTH: case FW_PQ_FN_DAY_OF_MONTH:
+            case FW_PQ_FN_DAY_OF_WEEK: case FW_PQ_FN_DAY_OF_YEAR: case FW_PQ_FN_DAYS_IN_MONTH:
+            case FW_PQ_FN_HOUR: case FW_PQ_FN_MINUTE:
+                v = s_date_part(e->func, v);
+                break;
             default:
                 rc = s_fail(c, "function %s is not implemented", e->func_name);
                 goto out;
@@ -678,8 +1106,9 @@ s_call(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *out)
     }
     }
 out:
-    for (size_t k = 0; k < 3; k++)
+    for (size_t k = 0; k < (na > 3 ? na : 3); k++)
         s_val_clear(&args[k]);
+    free(args);
     return rc;
 }
 
@@ -691,6 +1120,7 @@ typedef struct {
     uint64_t hash;
     double v, comp, mean;
     size_t count;
+    s_avg_t avg;
     s_vec_t members; // topk/bottomk/quantile: the elements (labels kept)
 } s_group_t;
 
@@ -723,10 +1153,13 @@ s_elem_cmp_asc(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+// NaN sorts first, as Go's slices.Sort does for float64.
 static int
 s_dbl_cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
+    if (isnan(x) || isnan(y))
+        return isnan(x) ? (isnan(y) ? 0 : -1) : 1;
     return x < y ? -1 : x > y;
 }
 
@@ -741,6 +1174,10 @@ s_aggregate(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *out)
         return -1;
     }
     out->type = FW_PQ_VECTOR;
+    if ((e->agg == FW_PQ_AGG_TOPK || e->agg == FW_PQ_AGG_BOTTOMK) && isnan(param.scalar)) {
+        s_val_clear(&in);
+        return s_fail(c, "Parameter value is NaN");
+    }
     s_group_t *groups = NULL;
     size_t n_groups = 0, cap = 0;
     s_tab_t tab;
@@ -780,15 +1217,15 @@ s_aggregate(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *out)
         g->count++;
         switch (e->agg) {
         case FW_PQ_AGG_SUM:
-        case FW_PQ_AGG_AVG:
             if (g->count == 1) {
                 g->v = v;
                 g->comp = 0;
             } else {
                 g->v = s_kahan_inc(v, g->v, &g->comp);
             }
-            if (e->agg == FW_PQ_AGG_AVG)
-                g->mean += (v - g->mean) / (double)g->count;
+            break;
+        case FW_PQ_AGG_AVG:
+            s_avg_add(&g->avg, v);
             break;
         case FW_PQ_AGG_MIN:
             if (v < g->v || isnan(g->v))
@@ -826,9 +1263,7 @@ s_aggregate(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *out)
         double v = g->v;
         switch (e->agg) {
         case FW_PQ_AGG_SUM: v = g->v + g->comp; break;
-        case FW_PQ_AGG_AVG:
-            v = isinf(g->v) ? g->mean : (g->v + g->comp) / (double)g->count;
-            break;
+        case FW_PQ_AGG_AVG: v = s_avg_result(&g->avg); break;
         case FW_PQ_AGG_COUNT: v = (double)g->count; break;
         case FW_PQ_AGG_GROUP: v = 1; break;
         case FW_PQ_AGG_STDVAR: v = g->v / (double)g->count; break;
@@ -1028,6 +1463,15 @@ s_vector_vector(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_vec_t *lhs, 
             vl = vr;
             vr = tmp;
         }
+        // a second match on the many side is an error even when a comparison would drop it
+        if (e->card == FW_PQ_CARD_ONE_TO_ONE) {
+            if (s_tab_find(&matched, h, ms[k], s_sig_eq, &ma) != SIZE_MAX) {
+                rc = s_fail(c, "multiple matches for labels: many-to-one matching must be "
+                               "explicit (group_left/group_right)");
+                goto out;
+            }
+            s_tab_put(&matched, h, k);
+        }
         bool keep;
         double v = s_binop(e->op, vl, vr, &keep);
         if (e->return_bool) {
@@ -1052,13 +1496,6 @@ s_vector_vector(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_vec_t *lhs, 
                 for (size_t j = 0; j < e->n_labels; j++)
                     fw_labels_del(&l, e->labels[j]);
             }
-            if (s_tab_find(&matched, h, ms[k], s_sig_eq, &ma) != SIZE_MAX) {
-                fw_labels_clear(&l);
-                rc = s_fail(c, "multiple matches for labels: many-to-one matching must be "
-                               "explicit (group_left/group_right)");
-                goto out;
-            }
-            s_tab_put(&matched, h, k);
         }
         for (size_t j = 0; j < e->n_include; j++) {
             const char *iv = fw_labels_get(&one->items[oi].labels, e->include[j]);
@@ -1139,6 +1576,74 @@ out:
 }
 
 // ---------------------------------------------------------------------------------------
+// Subqueries
+
+static bool
+s_ser_eq(size_t idx, const void *key, void *arg)
+{
+    s_mat_t *m = arg;
+    return fw_labels_cmp(&m->items[idx].labels, key) == 0;
+}
+
+static int s_eval(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *out);
+
+// The inner expression at every step-aligned time in (t - offset - range, t - offset], as a
+// range vector (Prometheus: steps are multiples of the step since the epoch).
+static int
+s_subquery(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *out)
+{
+    int64_t step = e->step_ms > 0 ? e->step_ms : 60000;
+    int64_t end = t - e->offset_ms, from = end - e->range_ms;
+    int64_t start = step * (from / step);
+    if (start <= from)
+        start += step;
+    // selectors inside see the whole window this subquery can ask for over the query
+    int64_t os = c->start, oe = c->end;
+    c->start = os - e->offset_ms - e->range_ms - step;
+    c->end = oe - e->offset_ms;
+    out->type = FW_PQ_MATRIX;
+    out->sel = e;
+    s_tab_t tab;
+    s_tab_init(&tab, 16);
+    int rc = 0;
+    for (int64_t ts = start; ts <= end; ts += step) {
+        s_val_t v;
+        if (s_check_deadline(c) != 0 || s_eval(c, e->args[0], ts, &v) != 0) {
+            rc = -1;
+            break;
+        }
+        for (size_t k = 0; k < v.vec.len; k++) {
+            s_elem_t *el = &v.vec.items[k];
+            char *f = fw_labels_format(&el->labels);
+            uint64_t h = s_str_hash(f);
+            free(f);
+            size_t si = s_tab_find(&tab, h, &el->labels, s_ser_eq, &out->mat);
+            if (si == SIZE_MAX) {
+                fw_mem_grow((void **)&out->mat.items, &out->mat.cap, out->mat.len + 1,
+                            sizeof(s_ser_t));
+                si = out->mat.len++;
+                memset(&out->mat.items[si], 0, sizeof(s_ser_t));
+                out->mat.items[si].labels = el->labels;
+                el->labels = (struct fw_labels)FW_LABELS_INIT;
+                s_tab_put(&tab, h, si);
+            }
+            s_ser_t *s = &out->mat.items[si];
+            fw_mem_grow((void **)&s->pts, &s->cap, s->len + 1, sizeof(struct fw_sample));
+            s->pts[s->len].t_ms = ts;
+            s->pts[s->len].v = el->v;
+            s->len++;
+        }
+        s_val_clear(&v);
+        if (end - ts < step)
+            break;
+    }
+    s_tab_free(&tab);
+    c->start = os;
+    c->end = oe;
+    return rc;
+}
+
+// ---------------------------------------------------------------------------------------
 // Tree walk
 
 static int
@@ -1181,6 +1686,9 @@ s_eval(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *out)
         break;
     case FW_PQ_BINARY:
         rc = s_binary(c, e, t, out);
+        break;
+    case FW_PQ_SUBQUERY:
+        rc = s_subquery(c, e, t, out);
         break;
     }
     if (rc != 0 || c->rc != 0) {
@@ -1291,8 +1799,20 @@ tsdb_eval_instant(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t t_ms,
     }
     s_val_clear(&v);
     s_ctx_close(&c);
-    if (out->len > 1)
+    const fw_promql_expr_t *top = e;
+    while (top->kind == FW_PQ_PAREN)
+        top = top->args[0];
+    bool ordered = top->kind == FW_PQ_CALL &&
+                   (top->func == FW_PQ_FN_SORT || top->func == FW_PQ_FN_SORT_DESC);
+    if (out->len > 1 && !ordered)
         qsort(out->series, out->len, sizeof(*out->series), s_series_cmp);
+    if (!ordered && (out->type == FW_PQ_VECTOR || out->type == FW_PQ_MATRIX))
+        for (size_t k = 1; k < out->len; k++)
+            if (fw_labels_cmp(&out->series[k - 1].labels, &out->series[k].labels) == 0) {
+                fw_err_set(err, "vector cannot contain metrics with the same labelset");
+                tsdb_eval_result_clear(out);
+                return -1;
+            }
     return 0;
 }
 

@@ -205,7 +205,7 @@ tsdb_store_open(tsdb_store_t *self, const char *dir, fw_err_t *err)
     if ((rc = mdb_env_create(&self->env)) != 0)
         return s_lmdb_fail(err, "env_create", rc);
     mdb_env_set_maxdbs(self->env, 8);
-    mdb_env_set_maxreaders(self->env, 256);
+    mdb_env_set_maxreaders(self->env, 1024); // one per concurrent HTTP query
     if ((rc = mdb_env_set_mapsize(self->env, self->mapsize)) != 0)
         goto fail_env;
     if ((rc = mdb_env_open(self->env, dir, MDB_NOTLS, 0644)) != 0)
