@@ -1,0 +1,113 @@
+/*  check_fw_query.c — the DEALER query client against a ROUTER played by the test.
+
+    The ROUTER here stands in for tsdb (whose real query server has its own suite,
+    check_tsdb.c) so that the client's own contract is pinned down: vector and scalar
+    answers, tsdb errors passed through, stale answers to earlier requests skipped, and a
+    bounded wait.
+*/
+#include <check.h>
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "fw_msg.h"
+#include "fw_query.h"
+
+struct s_server {
+    zsock_t *router;
+    const char *const *replies; // data JSON per request, or "error"; NULL ends
+};
+
+// Answer each QUERY in turn with the next canned reply; the second reply is preceded by a
+// stale answer with a wrong id, which the client must skip.
+static void *
+s_serve(void *arg)
+{
+    struct s_server *s = arg;
+    for (int i = 0; s->replies[i]; i++) {
+        zmsg_t *req = zmsg_recv(s->router);
+        if (!req)
+            return NULL;
+        zframe_t *identity = zmsg_pop(req);
+        struct fw_msg *q;
+        if (fw_msg_decode(req, &q, NULL) < 0) {
+            zmsg_destroy(&req);
+            zframe_destroy(&identity);
+            return NULL;
+        }
+        const char *id = json_string_value(json_object_get(q->body, "id"));
+        if (i == 1) {
+            zmsg_t *stale = fw_msg_encode(
+                &(struct fw_msg){FW_MSG_QUERY_RESULT, 1, NULL,
+                                 json_pack("{ssss}", "id", "stale", "status", "success")},
+                NULL);
+            zmsg_prepend(stale, &(zframe_t *){zframe_dup(identity)});
+            zmsg_send(&stale, s->router);
+        }
+        json_t *body;
+        if (strcmp(s->replies[i], "error") == 0)
+            body = json_pack("{ssssssss}", "id", id, "status", "error", "errorType", "bad_data",
+                             "error", "1:5: parse error: boom");
+        else
+            body = json_pack("{sssssO}", "id", id, "status", "success", "data",
+                             json_loads(s->replies[i], 0, NULL));
+        struct fw_msg *r = fw_msg_new_json(FW_MSG_QUERY_RESULT, body);
+        zmsg_t *out = fw_msg_encode(r, NULL);
+        zmsg_prepend(out, &identity);
+        zmsg_send(&out, s->router);
+        fw_msg_destroy(&r);
+        fw_msg_destroy(&q);
+        zmsg_destroy(&req);
+    }
+    return NULL;
+}
+
+START_TEST(test_fw_query_vector_scalar_error_and_timeout)
+{
+    static const char *const replies[] = {
+        "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":\"up\",\"job\":\"a\"},"
+        "\"value\":[1700000000.5,\"1\"]},{\"metric\":{\"job\":\"b\"},\"value\":[1700000000.5,\"+Inf\"]}]}",
+        "{\"resultType\":\"scalar\",\"result\":[1700000000,\"0.25\"]}",
+        "error",
+        NULL,
+    };
+    struct s_server s = {zsock_new_router("@tcp://127.0.0.1:*[50000-59999]"), replies};
+    ck_assert_ptr_nonnull(s.router);
+    fw_query_client_t *c = fw_query_client_new(zsock_last_endpoint(s.router));
+    ck_assert_ptr_nonnull(c);
+    pthread_t t;
+    pthread_create(&t, NULL, s_serve, &s);
+    struct fw_vector v = {0};
+    fw_err_t err;
+    ck_assert_int_eq(fw_query_vector(c, "up", 1700000000500, 5000, &v, &err), 0);
+    ck_assert_uint_eq(v.len, 2);
+    ck_assert_str_eq(fw_labels_get(&v.items[0].labels, "job"), "a");
+    ck_assert_int_eq(v.items[0].t_ms, 1700000000500);
+    ck_assert(isinf(v.items[1].v));
+    ck_assert_int_eq(fw_query_vector(c, "0.25", 1700000000000, 5000, &v, &err), 0);
+    ck_assert_uint_eq(v.len, 1); // a scalar is one unlabelled sample
+    ck_assert_uint_eq(v.items[0].labels.len, 0);
+    ck_assert(v.items[0].v == 0.25);
+    ck_assert_int_eq(fw_query_vector(c, "sum(", 1700000000000, 5000, &v, &err), -1);
+    ck_assert_str_eq(err.msg, "bad_data: 1:5: parse error: boom");
+    ck_assert_uint_eq(v.len, 0);
+    pthread_join(t, NULL);
+    // nobody answers now: the wait is bounded
+    ck_assert_int_eq(fw_query_vector(c, "up", 0, 200, &v, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "timed out"));
+    fw_vector_clear(&v);
+    fw_query_client_destroy(&c);
+    zsock_destroy(&s.router);
+}
+END_TEST
+
+Suite *
+fw_query_suite(void)
+{
+    Suite *s = suite_create("fw_query");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, test_fw_query_vector_scalar_error_and_timeout);
+    suite_add_tcase(s, tc);
+    return s;
+}
