@@ -18,7 +18,8 @@ stop() {
     done
     echo "stopped."
 }
-trap stop INT TERM EXIT
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
 
 for port in 9090 9093 9201 9202 9203 9204 9210 9211 5560 5561 5562 5563 5564 5565 5566 5567 5568 5569; do
     if (echo > /dev/tcp/127.0.0.1/$port) 2>/dev/null ||
