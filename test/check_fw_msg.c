@@ -173,8 +173,9 @@ START_TEST(test_fw_msg_send_recv_over_real_sockets)
 {
     zsock_t *pull = zsock_new_pull("@tcp://127.0.0.1:*[50000-59999]");
     ck_assert_ptr_nonnull(pull);
-    const char *ep = zsock_last_endpoint(pull);
+    char *ep = zsock_last_endpoint(pull); // czmq: the caller frees it
     zsock_t *push = zsock_new_push(ep);
+    free(ep);
     struct fw_batch *b = s_sample_batch();
     struct fw_msg *m = fw_msg_new_samples(&b);
     fw_err_t err;

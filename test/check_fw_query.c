@@ -8,6 +8,7 @@
 #include <check.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fw_msg.h"
@@ -37,11 +38,12 @@ s_serve(void *arg)
         }
         const char *id = json_string_value(json_object_get(q->body, "id"));
         if (i == 1) {
-            zmsg_t *stale = fw_msg_encode(
-                &(struct fw_msg){FW_MSG_QUERY_RESULT, 1, NULL,
-                                 json_pack("{ssss}", "id", "stale", "status", "success")},
-                NULL);
-            zmsg_prepend(stale, &(zframe_t *){zframe_dup(identity)});
+            struct fw_msg *old = fw_msg_new_json(
+                FW_MSG_QUERY_RESULT, json_pack("{ssss}", "id", "stale", "status", "success"));
+            zmsg_t *stale = fw_msg_encode(old, NULL);
+            fw_msg_destroy(&old);
+            zframe_t *copy = zframe_dup(identity);
+            zmsg_prepend(stale, &copy);
             zmsg_send(&stale, s->router);
         }
         json_t *body;
@@ -49,7 +51,7 @@ s_serve(void *arg)
             body = json_pack("{ssssssss}", "id", id, "status", "error", "errorType", "bad_data",
                              "error", "1:5: parse error: boom");
         else
-            body = json_pack("{sssssO}", "id", id, "status", "success", "data",
+            body = json_pack("{ssssso}", "id", id, "status", "success", "data", // steals
                              json_loads(s->replies[i], 0, NULL));
         struct fw_msg *r = fw_msg_new_json(FW_MSG_QUERY_RESULT, body);
         zmsg_t *out = fw_msg_encode(r, NULL);
@@ -73,7 +75,9 @@ START_TEST(test_fw_query_vector_scalar_error_and_timeout)
     };
     struct s_server s = {zsock_new_router("@tcp://127.0.0.1:*[50000-59999]"), replies};
     ck_assert_ptr_nonnull(s.router);
-    fw_query_client_t *c = fw_query_client_new(zsock_last_endpoint(s.router));
+    char *endpoint = zsock_last_endpoint(s.router); // czmq: the caller frees it
+    fw_query_client_t *c = fw_query_client_new(endpoint);
+    free(endpoint);
     ck_assert_ptr_nonnull(c);
     pthread_t t;
     pthread_create(&t, NULL, s_serve, &s);
