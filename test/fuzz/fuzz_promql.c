@@ -1,0 +1,27 @@
+/*  fuzz_promql.c — the PromQL parser (rule expressions, SLI queries, API queries) on
+    arbitrary text: it parses or fails with a position inside the text, and never crashes.
+*/
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_log.h"
+#include "fw_promql.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fw_log_init("fuzz", FW_LOG_ERROR, FW_LOG_LOGFMT);
+    char *text = malloc(size + 1);
+    memcpy(text, data, size);
+    text[size] = '\0';
+    fw_err_t err;
+    fw_promql_expr_t *e = fw_promql_parse(text, &err);
+    if (!e && (err.col < 0 || (size_t)err.col > strlen(text) + 1))
+        abort(); // the position must point into the query (or just past its end)
+    fw_promql_expr_destroy(&e);
+    free(text);
+    return 0;
+}
