@@ -15,6 +15,9 @@ fw_err_clear(fw_err_t *err)
         memset(err, 0, sizeof(*err));
 }
 
+static void s_vset(fw_err_t *err, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 s_vset(fw_err_t *err, const char *fmt, va_list ap)
 {
