@@ -22,12 +22,14 @@
 #include "alertd_route.h"
 #include "alertd_silence.h"
 #include "alertd_store.h"
+#include "fw_daemon.h"
 #include "fw_http.h"
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_metrics.h"
 #include "fw_msg.h"
 #include "fw_time.h"
+#include "fw_zsock.h"
 
 extern const char fw_embed_alertd_default[];
 
@@ -132,15 +134,6 @@ s_ingest_array(alertd_t *self, const json_t *arr, const char *source, fw_err_t *
 
 // --- zloop handlers ---
 
-static void
-s_reject(alertd_t *self, const char *type, const char *why)
-{
-    char labels[96];
-    snprintf(labels, sizeof labels, "type=\"%s\"", type);
-    fw_metrics_add(self->metrics, "fw_msg_rejected_total", labels, 1);
-    fw_warn("msg.reject", "type=%s err=%s", type, why);
-}
-
 static int s_on_flush(zloop_t *loop, int timer_id, void *arg);
 
 static int
@@ -148,26 +141,30 @@ s_on_alerts(zloop_t *loop, zsock_t *sock, void *arg)
 {
     (void)loop;
     alertd_t *self = arg;
+    // Not fw_zsock_recv: that labels a malformed message by its type token, while this
+    // daemon has always counted every undecodable message as type="unknown" (and
+    // test/check_alertd_daemon.c asserts it). fw_zsock_reject does the counting.
     struct fw_msg *msg = NULL;
     fw_err_t err;
     fw_err_clear(&err);
     if (fw_msg_recv(sock, &msg, &err) < 0) {
         if (!zsys_interrupted)
-            s_reject(self, "unknown", err.msg);
+            fw_zsock_reject(self->metrics, "unknown", err.msg);
         return 0;
     }
     if (msg->type != FW_MSG_ALERTS) {
-        s_reject(self, fw_msg_type_str(msg->type), "unexpected message type");
-    } else {
-        const char *source = json_string_value(json_object_get(msg->body, "source"));
-        json_t *alerts = json_object_get(msg->body, "alerts");
-        s_ingest_array(self, alerts, source ? source : "zmq", &err);
-        s_on_flush(loop, 0, self);
-        if (self->pub) {
-            // Re-publish what we handled for taps (fwtail).
-            struct fw_msg *copy = fw_msg_new_json(FW_MSG_ALERTS, json_incref(msg->body));
-            (void)fw_msg_send(&copy, self->pub, NULL);
-        }
+        fw_zsock_reject(self->metrics, fw_msg_type_str(msg->type), "unexpected message type");
+        fw_msg_destroy(&msg);
+        return 0;
+    }
+    const char *source = json_string_value(json_object_get(msg->body, "source"));
+    json_t *alerts = json_object_get(msg->body, "alerts");
+    s_ingest_array(self, alerts, source ? source : "zmq", &err);
+    s_on_flush(loop, 0, self);
+    if (self->pub) {
+        // Re-publish what we handled for taps (fwtail).
+        struct fw_msg *copy = fw_msg_new_json(FW_MSG_ALERTS, json_incref(msg->body));
+        (void)fw_msg_send(&copy, self->pub, NULL);
     }
     fw_msg_destroy(&msg);
     return 0;
@@ -260,16 +257,13 @@ s_apply_config_locked(alertd_t *self, struct alertd_cfg *cfg)
 }
 
 static int
-s_reload(alertd_t *self, char *errmsg, size_t size)
+s_reload(void *arg, char *errmsg, size_t size)
 {
+    alertd_t *self = arg;
     struct fw_cfg_errors errs = {0};
     struct alertd_cfg *cfg = alertd_config_load(self->opts->common.config_file, &errs);
     if (!cfg) {
-        fw_cfg_errors_report(&errs, false);
-        if (errs.len > 0)
-            fw_err_format(&errs.items[0], errmsg, size);
-        else
-            snprintf(errmsg, size, "configuration invalid");
+        fw_daemon_reload_failed(&errs, errmsg, size);
         fw_metrics_set(self->metrics, "fw_config_last_reload_successful", "", 0);
         return -1;
     }
@@ -370,12 +364,7 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
     (void)loop;
     (void)timer_id;
     alertd_t *self = arg;
-    bool hup = fw_signal_take_hup();
-    if (hup || fw_http_reload_requested(self->http)) {
-        char msg[512] = "";
-        int rc = s_reload(self, msg, sizeof msg);
-        fw_http_reload_done(self->http, rc, msg);
-    }
+    (void)fw_daemon_reload_step(self->http, s_reload, self);
     int64_t now = fw_time_now_ms();
     size_t active = 0, suppressed = 0;
     pthread_mutex_lock(&self->lock);
@@ -730,24 +719,9 @@ s_declare_metrics(fw_metrics_t *m)
                        "Notifications that could not be queued to notifyd.");
     fw_metrics_declare(m, "fw_alertd_groups", FW_METRIC_GAUGE, "Aggregation groups.");
     fw_metrics_declare(m, "fw_alertd_silences", FW_METRIC_GAUGE, "Silences by state.");
-    fw_metrics_declare(m, "fw_msg_rejected_total", FW_METRIC_COUNTER,
-                       "Messages rejected by the codec or as unexpected, by type.");
+    fw_zsock_declare_metrics(m);
     fw_metrics_declare(m, "fw_config_last_reload_successful", FW_METRIC_GAUGE,
                        "Whether the last configuration reload succeeded.");
-}
-
-static zsock_t *
-s_socket(int type, const char *ep, bool bind)
-{
-    zsock_t *s = zsock_new(type);
-    if (!s)
-        return NULL;
-    if (zsock_attach(s, ep, bind) < 0) {
-        fw_error("zmq.attach.fail", "endpoint=%s bind=%d err=%s", ep, bind,
-                 zmq_strerror(zmq_errno()));
-        zsock_destroy(&s);
-    }
-    return s;
 }
 
 alertd_t *
@@ -765,18 +739,21 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
     self->metrics = fw_metrics_new();
     s_declare_metrics(self->metrics);
     fw_metrics_set(self->metrics, "fw_config_last_reload_successful", "", 1);
-    self->pull = s_socket(ZMQ_PULL, opts->zmq_alerts, true);
-    self->push = s_socket(ZMQ_PUSH, opts->zmq_notifyd, false);
-    self->pub = s_socket(ZMQ_PUB, opts->zmq_pub, true);
-    if (!self->pull || !self->push || !self->pub)
+    fw_err_t err;
+    fw_err_clear(&err);
+    if (!(self->pull = fw_zsock_pull(opts->zmq_alerts, &err)) ||
+        !(self->push = fw_zsock_push(opts->zmq_notifyd, &err)) ||
+        !(self->pub = fw_zsock_pub(opts->zmq_pub, &err))) {
+        fw_error("zmq.attach.fail", "err=%s", err.msg);
         goto fail;
-    zsock_set_sndtimeo(self->push, 0);
-    zsock_set_linger(self->push, 2000);
-    zsock_set_sndtimeo(self->pub, 0);
+    }
+    // Not a house role: an in-process doorbell from the HTTP thread. A wake that finds the
+    // queue full is redundant, so sends never wait and the queue stays short.
     char wake[64];
-    snprintf(wake, sizeof wake, "inproc://alertd-wake-%p", (void *)self);
-    self->wake_pull = s_socket(ZMQ_PULL, wake, true);
-    self->wake_push = s_socket(ZMQ_PUSH, wake, false);
+    snprintf(wake, sizeof wake, "@inproc://alertd-wake-%p", (void *)self);
+    self->wake_pull = zsock_new_pull(wake);
+    wake[0] = '>';
+    self->wake_push = zsock_new_push(wake);
     if (!self->wake_pull || !self->wake_push)
         goto fail;
     zsock_set_sndtimeo(self->wake_push, 0);
@@ -788,8 +765,6 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
     fw_http_route(self->http, "GET", "/api/v2/receivers", s_api_receivers, self);
     fw_http_route(self->http, "GET,POST", "/api/v2/silences", s_api_silences, self);
     fw_http_route(self->http, "GET,DELETE", "/api/v2/silence/", s_api_silence, self);
-    fw_err_t err;
-    fw_err_clear(&err);
     if (fw_http_start(self->http, opts->common.web_listen_address, &err) < 0) {
         fw_error("http.start.fail", "address=%s err=%s", opts->common.web_listen_address, err.msg);
         goto fail;
@@ -812,12 +787,7 @@ fail:
 int
 alertd_run(alertd_t *self)
 {
-    // zloop_start() also returns 0 when any signal interrupts its poll (SIGHUP for a
-    // reload included); only SIGINT/SIGTERM (zsys_interrupted) or a handler's -1 end it.
-    int rc;
-    do
-        rc = zloop_start(self->loop);
-    while (rc == 0 && !zsys_interrupted);
+    int rc = fw_zloop_run(self->loop); // survives SIGHUP; SIGINT/SIGTERM or a -1 end it
     fw_info("alertd.stop", "reason=%s", rc == 0 ? "signal" : "handler");
     // Flush what is due before leaving so nothing already decided is lost.
     s_on_flush(self->loop, 0, self);

@@ -38,17 +38,6 @@ struct alertd_dispatch {
 };
 
 static void
-s_alert_free(void **item)
-{
-    struct alertd_alert *a = *item;
-    if (a) {
-        alertd_alert_clear(a);
-        free(a);
-    }
-    *item = NULL;
-}
-
-static void
 s_group_free(void **item)
 {
     struct s_group *g = *item;
@@ -143,7 +132,7 @@ alertd_dispatch_insert(alertd_dispatch_t *self, const struct alertd_alert *a, in
             g->labels = gl;
             gl = (struct fw_labels)FW_LABELS_INIT;
             g->alerts = zhashx_new();
-            zhashx_set_destructor(g->alerts, s_alert_free);
+            zhashx_set_destructor(g->alerts, alertd_alert_free);
             g->next_flush = now + r->group_wait_ms;
             zhashx_insert(self->groups, g->key, g);
         }

@@ -153,8 +153,8 @@ fail:
 
 // --- store ---
 
-static void
-s_alert_free(void **item)
+void
+alertd_alert_free(void **item)
 {
     struct alertd_alert *a = *item;
     if (a) {
@@ -169,7 +169,7 @@ alertd_store_new(void)
 {
     alertd_store_t *self = fw_calloc(1, sizeof *self);
     self->alerts = zhashx_new();
-    zhashx_set_destructor(self->alerts, s_alert_free);
+    zhashx_set_destructor(self->alerts, alertd_alert_free);
     return self;
 }
 

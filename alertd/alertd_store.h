@@ -34,6 +34,9 @@ typedef struct alertd_store alertd_store_t;
 int alertd_alert_parse(const json_t *j, int64_t now, int64_t resolve_timeout_ms,
                        struct alertd_alert *out, fw_err_t *err);
 void alertd_alert_clear(struct alertd_alert *a);
+// zhashx destructor for items that are heap-allocated struct alertd_alert: clears and frees
+// *item (NULL ok) and sets it to NULL.
+void alertd_alert_free(void **item);
 void alertd_alert_copy(struct alertd_alert *dst, const struct alertd_alert *src);
 bool alertd_alert_resolved(const struct alertd_alert *a, int64_t now);
 // The fingerprint as 16 hex digits into buf (17 bytes); returns buf.

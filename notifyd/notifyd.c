@@ -9,11 +9,13 @@
 #include <czmq.h>
 #include <string.h>
 
+#include "fw_daemon.h"
 #include "fw_http.h"
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_metrics.h"
 #include "fw_msg.h"
+#include "fw_zsock.h"
 #include "notifyd.h"
 #include "notifyd_webhook.h"
 
@@ -73,30 +75,24 @@ notifyd_prepare_body(const json_t *payload, const json_t *webhook_config)
     return out;
 }
 
-static void
-s_reject(notifyd_t *self, const char *type, const char *why)
-{
-    char labels[96];
-    snprintf(labels, sizeof labels, "type=\"%s\"", type);
-    fw_metrics_add(self->metrics, "fw_msg_rejected_total", labels, 1);
-    fw_warn("msg.reject", "type=%s err=%s", type, why);
-}
-
 static int
 s_on_notify(zloop_t *loop, zsock_t *sock, void *arg)
 {
     (void)loop;
     notifyd_t *self = arg;
+    // Not fw_zsock_recv: that labels a malformed message by its type token, while this
+    // daemon has always counted every undecodable message as type="unknown" (and
+    // test/check_alertd_daemon.c asserts it). fw_zsock_reject does the counting.
     struct fw_msg *msg = NULL;
     fw_err_t err;
     fw_err_clear(&err);
     if (fw_msg_recv(sock, &msg, &err) < 0) {
         if (!zsys_interrupted)
-            s_reject(self, "unknown", err.msg);
+            fw_zsock_reject(self->metrics, "unknown", err.msg);
         return 0;
     }
     if (msg->type != FW_MSG_NOTIFY) {
-        s_reject(self, fw_msg_type_str(msg->type), "unexpected message type");
+        fw_zsock_reject(self->metrics, fw_msg_type_str(msg->type), "unexpected message type");
         fw_msg_destroy(&msg);
         return 0;
     }
@@ -168,34 +164,34 @@ s_start_webhook(notifyd_t *self)
 }
 
 static int
+s_reload(void *arg, char *errbuf, size_t errsize)
+{
+    notifyd_t *self = arg;
+    struct fw_cfg_errors errs = {0};
+    struct notifyd_cfg *cfg = notifyd_cfg_load(self->opts->common.config_file, &errs);
+    if (!cfg) {
+        fw_daemon_reload_failed(&errs, errbuf, errsize);
+        return -1;
+    }
+    zloop_reader_end(self->loop, notifyd_webhook_sock(self->webhook));
+    notifyd_webhook_destroy(&self->webhook);
+    if (zhashx_size(self->pending) > 0)
+        fw_warn("notify.abandon", "count=%zu reason=%s", zhashx_size(self->pending), "reload");
+    zhashx_purge(self->pending);
+    notifyd_cfg_destroy(&self->cfg);
+    self->cfg = cfg;
+    s_start_webhook(self);
+    fw_info("config.reload", "file=%s", self->opts->common.config_file);
+    return 0;
+}
+
+static int
 s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
 {
     (void)loop;
     (void)timer_id;
     notifyd_t *self = arg;
-    if (fw_signal_take_hup() || fw_http_reload_requested(self->http)) {
-        struct fw_cfg_errors errs = {0};
-        struct notifyd_cfg *cfg = notifyd_cfg_load(self->opts->common.config_file, &errs);
-        char msg[512] = "";
-        if (!cfg) {
-            fw_cfg_errors_report(&errs, false);
-            if (errs.len)
-                fw_err_format(&errs.items[0], msg, sizeof msg);
-            fw_http_reload_done(self->http, -1, msg);
-        } else {
-            zloop_reader_end(self->loop, notifyd_webhook_sock(self->webhook));
-            notifyd_webhook_destroy(&self->webhook);
-            if (zhashx_size(self->pending) > 0)
-                fw_warn("notify.abandon", "count=%zu reason=%s", zhashx_size(self->pending),
-                        "reload");
-            zhashx_purge(self->pending);
-            notifyd_cfg_destroy(&self->cfg);
-            self->cfg = cfg;
-            s_start_webhook(self);
-            fw_info("config.reload", "file=%s", self->opts->common.config_file);
-            fw_http_reload_done(self->http, 0, NULL);
-        }
-    }
+    (void)fw_daemon_reload_step(self->http, s_reload, self);
     fw_metrics_set(self->metrics, "fw_notifyd_pending", "", (double)zhashx_size(self->pending));
     return 0;
 }
@@ -205,17 +201,6 @@ s_json_free(void **item)
 {
     json_decref(*item);
     *item = NULL;
-}
-
-static zsock_t *
-s_bind(int type, const char *ep)
-{
-    zsock_t *s = zsock_new(type);
-    if (s && zsock_attach(s, ep, true) < 0) {
-        fw_error("zmq.attach.fail", "endpoint=%s err=%s", ep, zmq_strerror(zmq_errno()));
-        zsock_destroy(&s);
-    }
-    return s;
 }
 
 notifyd_t *
@@ -228,18 +213,17 @@ notifyd_new(const struct notifyd_opts *opts, struct notifyd_cfg **cfg_p)
     self->pending = zhashx_new();
     zhashx_set_destructor(self->pending, s_json_free);
     self->metrics = fw_metrics_new();
-    fw_metrics_declare(self->metrics, "fw_msg_rejected_total", FW_METRIC_COUNTER,
-                       "Messages rejected by the codec or as unexpected, by type.");
+    fw_zsock_declare_metrics(self->metrics);
     fw_metrics_declare(self->metrics, "fw_notifyd_pending", FW_METRIC_GAUGE,
                        "Deliveries queued or in flight.");
-    self->pull = s_bind(ZMQ_PULL, opts->zmq_notify);
-    self->pub = s_bind(ZMQ_PUB, opts->zmq_pub);
-    if (!self->pull || !self->pub)
-        goto fail;
-    zsock_set_sndtimeo(self->pub, 0);
-    self->http = fw_http_new("notifyd", self->metrics);
     fw_err_t err;
     fw_err_clear(&err);
+    if (!(self->pull = fw_zsock_pull(opts->zmq_notify, &err)) ||
+        !(self->pub = fw_zsock_pub(opts->zmq_pub, &err))) {
+        fw_error("zmq.attach.fail", "err=%s", err.msg);
+        goto fail;
+    }
+    self->http = fw_http_new("notifyd", self->metrics);
     if (fw_http_start(self->http, opts->common.web_listen_address, &err) < 0) {
         fw_error("http.start.fail", "address=%s err=%s", opts->common.web_listen_address, err.msg);
         goto fail;
@@ -260,12 +244,7 @@ fail:
 int
 notifyd_run(notifyd_t *self)
 {
-    // zloop_start() also returns 0 when any signal interrupts its poll (SIGHUP for a
-    // reload included); only SIGINT/SIGTERM (zsys_interrupted) or a handler's -1 end it.
-    int rc;
-    do
-        rc = zloop_start(self->loop);
-    while (rc == 0 && !zsys_interrupted);
+    int rc = fw_zloop_run(self->loop); // survives SIGHUP; SIGINT/SIGTERM or a -1 end it
     if (zhashx_size(self->pending) > 0)
         fw_warn("notify.abandon", "count=%zu reason=%s", zhashx_size(self->pending), "shutdown");
     return rc == 0 || zsys_interrupted ? 0 : -1;

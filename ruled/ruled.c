@@ -23,13 +23,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw_daemon.h"
 #include "fw_http.h"
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_metrics.h"
 #include "fw_msg.h"
-#include "fw_query.h"
 #include "fw_time.h"
+#include "fw_zsock.h"
 #include "ruled_group.h"
 
 #define S_FIRST_EVAL_MS 500
@@ -56,10 +57,7 @@ struct ruled {
     size_t n_retired;
     struct ruled_config *retired_cfg; // owned; the retired groups borrow from it
     zloop_t *loop;                    // owned
-    zsock_t *push_tsdb;               // owned
-    zsock_t *push_alertd;             // owned
-    zsock_t *pub;                     // owned
-    fw_query_client_t *query;         // owned
+    struct fw_daemon_links links;     // owned: PUSH tsdb/alertd, PUB, query client
     fw_metrics_t *metrics;            // owned
     fw_http_t *http;                  // owned
     pthread_mutex_t lock;             // guards the slots' snapshot strings and n_slots for HTTP
@@ -90,8 +88,7 @@ s_declare_metrics(fw_metrics_t *m)
                        "Messages dropped because a peer's queue was full, by socket.");
     fw_metrics_declare(m, "fw_ruled_config_last_reload_successful", FW_METRIC_GAUGE,
                        "Whether the last configuration reload succeeded.");
-    fw_metrics_declare(m, "fw_msg_rejected_total", FW_METRIC_COUNTER,
-                       "Messages received and rejected, by type.");
+    fw_zsock_declare_metrics(m);
 }
 
 ruled_t *
@@ -142,10 +139,7 @@ ruled_destroy(ruled_t **self_p)
     zloop_destroy(&self->loop);
     s_slots_free(self->slots, self->n_slots);
     s_retired_free(self);
-    fw_query_client_destroy(&self->query);
-    zsock_destroy(&self->pub);
-    zsock_destroy(&self->push_alertd);
-    zsock_destroy(&self->push_tsdb);
+    fw_daemon_links_close(&self->links);
     if (self->cfg) {
         ruled_rules_config_free(self->cfg);
         free(self->cfg);
@@ -188,33 +182,12 @@ s_snapshot(struct s_slot *slot)
     pthread_mutex_unlock(&slot->self->lock);
 }
 
-static int
-s_query(void *arg, const char *expr, int64_t t_ms, struct fw_vector *out, fw_err_t *err)
-{
-    ruled_t *self = arg;
-    return fw_query_vector(self->query, expr, t_ms, (int)self->opts.query_timeout_ms, out, err);
-}
-
-// Encode msg once and send it on push (dropped and counted when its queue is full) and pub.
+// Send msg on push (dropped and counted when its queue is full) and publish it.
 static void
 s_send(ruled_t *self, struct fw_msg **msg_p, zsock_t *push, const char *what)
 {
-    fw_err_t err = {0};
-    zmsg_t *frames = fw_msg_encode(*msg_p, &err);
-    fw_msg_destroy(msg_p);
-    if (!frames) {
-        fw_warn("msg.encode.fail", "what=%s err=%s", what, err.msg);
-        return;
-    }
-    zmsg_t *copy = zmsg_dup(frames);
-    if (push && zmsg_send(&frames, push) < 0) {
-        fw_metrics_add(self->metrics, "fw_ruled_send_dropped_total", what, 1);
-        fw_warn("send.drop", "what=%s", what);
-    }
-    zmsg_destroy(&frames);
-    if (self->pub)
-        zmsg_send(&copy, self->pub);
-    zmsg_destroy(&copy);
+    (void)fw_daemon_send(msg_p, push, self->links.pub, self->metrics, "fw_ruled_send_dropped_total",
+                         what);
 }
 
 static void
@@ -252,7 +225,7 @@ s_on_group(zloop_t *loop, int timer_id, void *arg)
     if (timer_id == slot->first_timer_id)
         slot->first_timer_id = -1;
     struct ruled_group_result res;
-    ruled_group_eval(slot->group, fw_time_now_ms(), s_query, self, &res);
+    ruled_group_eval(slot->group, fw_time_now_ms(), fw_daemon_links_query, &self->links, &res);
 
     char *lbl = s_group_label(slot->group);
     fw_metrics_add(self->metrics, "fw_ruled_rule_evaluations_total", lbl,
@@ -267,7 +240,7 @@ s_on_group(zloop_t *loop, int timer_id, void *arg)
         fw_metrics_add(self->metrics, "fw_ruled_samples_total", "",
                        (double)fw_batch_samples(res.batch));
         struct fw_msg *m = fw_msg_new_samples(&res.batch);
-        s_send(self, &m, self->push_tsdb, "socket=\"tsdb\"");
+        s_send(self, &m, self->links.push_tsdb, "socket=\"tsdb\"");
     }
     if (json_array_size(res.alerts) > 0) {
         json_t *body = json_object();
@@ -275,7 +248,7 @@ s_on_group(zloop_t *loop, int timer_id, void *arg)
         json_object_set(body, "alerts", res.alerts); // not stolen: res keeps its reference
         struct fw_msg *m = fw_msg_new_json(FW_MSG_ALERTS, body); // steals body
         fw_metrics_add(self->metrics, "fw_ruled_alert_messages_total", "", 1);
-        s_send(self, &m, self->push_alertd, "socket=\"alertd\"");
+        s_send(self, &m, self->links.push_alertd, "socket=\"alertd\"");
     }
     ruled_group_result_clear(&res);
     s_snapshot(slot);
@@ -379,24 +352,20 @@ s_mark_removed_stale(ruled_t *self)
         fw_metrics_add(self->metrics, "fw_ruled_samples_total", "",
                        (double)fw_batch_samples(batch));
         struct fw_msg *m = fw_msg_new_samples(&batch);
-        s_send(self, &m, self->push_tsdb, "socket=\"tsdb\"");
+        s_send(self, &m, self->links.push_tsdb, "socket=\"tsdb\"");
     }
     fw_batch_destroy(&batch);
 }
 
 static int
-s_reload(ruled_t *self, char *errbuf, size_t errsize)
+s_reload(void *arg, char *errbuf, size_t errsize)
 {
+    ruled_t *self = arg;
     struct ruled_config *cfg = fw_calloc(1, sizeof(*cfg));
     struct fw_cfg_errors *errs = fw_calloc(1, sizeof(*errs));
     int rc = ruled_rules_config_load(self->opts.common.config_file, cfg, errs);
     if (rc < 0) {
-        fw_cfg_errors_report(errs, false);
-        if (errs->len > 0)
-            fw_err_format(&errs->items[0], errbuf, errsize);
-        else
-            snprintf(errbuf, errsize, "configuration error");
-        fw_error("config.reload.fail", "errors=%zu", errs->len + errs->dropped);
+        fw_daemon_reload_failed(errs, errbuf, errsize);
         ruled_rules_config_free(cfg);
         free(cfg);
         free(errs);
@@ -422,14 +391,7 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
     (void)timer_id;
     ruled_t *self = arg;
     s_retired_free(self);
-    bool hup = fw_signal_take_hup();
-    bool http = fw_http_reload_requested(self->http);
-    if (hup || http) {
-        char errbuf[512] = "";
-        int rc = s_reload(self, errbuf, sizeof(errbuf));
-        if (http)
-            fw_http_reload_done(self->http, rc, errbuf);
-    }
+    (void)fw_daemon_reload_step(self->http, s_reload, self);
     return 0;
 }
 
@@ -565,41 +527,12 @@ s_api_alerts(const fw_http_request_t *req, struct fw_http_response *resp, void *
 //  Open and run
 // =================================================================================
 
-static zsock_t *
-s_push(const char *endpoint, fw_err_t *err)
-{
-    zsock_t *s = zsock_new(ZMQ_PUSH);
-    if (!s) {
-        fw_err_set(err, "cannot create a PUSH socket");
-        return NULL;
-    }
-    zsock_set_sndtimeo(s, 0);
-    zsock_set_linger(s, 2000);
-    if (zsock_attach(s, endpoint, false) < 0) {
-        fw_err_set(err, "cannot connect to %s", endpoint);
-        zsock_destroy(&s);
-    }
-    return s;
-}
-
 int
 ruled_open(ruled_t *self, fw_err_t *err)
 {
     const struct ruled_opts *o = &self->opts;
-    if (!(self->push_tsdb = s_push(o->tsdb_address, err)))
+    if (fw_daemon_links_open(&self->links, &o->eval, err) < 0)
         return -1;
-    if (!(self->push_alertd = s_push(o->alertd_address, err)))
-        return -1;
-    self->pub = zsock_new(ZMQ_PUB);
-    if (!self->pub || zsock_attach(self->pub, o->pub_address, true) < 0) {
-        fw_err_set(err, "cannot bind PUB to %s", o->pub_address);
-        return -1;
-    }
-    self->query = fw_query_client_new(o->query_address);
-    if (!self->query) {
-        fw_err_set(err, "cannot connect DEALER to %s", o->query_address);
-        return -1;
-    }
     size_t n = 0;
     struct s_slot *slots = s_slots_build(self, self->cfg, NULL, 0, &n);
     s_install(self, slots, n, NULL);
@@ -621,10 +554,7 @@ ruled_run(ruled_t *self)
     self->loop = zloop_new();
     s_timers_start(self);
     zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
-    // A SIGHUP interrupts zmq_poll, and zloop_start returns 0 on any interruption; only
-    // SIGINT/SIGTERM (zsys_interrupted) mean stop.
-    while (zloop_start(self->loop) == 0 && !zsys_interrupted)
-        ;
+    (void)fw_zloop_run(self->loop); // survives SIGHUP; SIGINT/SIGTERM end it
     s_timers_stop(self);
     fw_info("ruled.stop", "groups=%zu", self->n_slots);
     return 0;

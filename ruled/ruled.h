@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "fw_daemon.h"
 #include "fw_err.h"
 #include "fw_flags.h"
 #include "ruled_rules.h"
@@ -19,12 +20,8 @@ typedef struct ruled ruled_t;
 
 struct ruled_opts {
     struct fw_common_opts common;
-    const char *tsdb_address;   // connect PUSH (SAMPLES)
-    const char *query_address;  // connect DEALER (QUERY)
-    const char *alertd_address; // connect PUSH (ALERTS)
-    const char *pub_address;    // bind PUB
-    int64_t query_timeout_ms;
-    const char *external_url; // generatorURL, $externalURL
+    struct fw_daemon_eval_opts eval; // tsdb, query, alertd and pub endpoints; query timeout
+    const char *external_url;        // generatorURL, $externalURL
 };
 
 // A daemon for opts (copied; its strings are borrowed and must outlive it) taking *cfg_p

@@ -22,19 +22,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw_daemon.h"
 #include "fw_http.h"
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_metrics.h"
 #include "fw_msg.h"
 #include "fw_time.h"
+#include "fw_zsock.h"
 #include "scraper_fetch.h"
 #include "scraper_parse.h"
 #include "scraper_target.h"
-
-#define S_PUSH_HWM 1000
-#define S_PUB_HWM 1000
-#define S_PUSH_LINGER_MS 2000
 
 struct scraper {
     const struct scraper_opts *opts; // borrowed
@@ -313,19 +311,14 @@ s_on_fetch(zloop_t *loop, zsock_t *reader, void *arg)
 //  Reload and housekeeping
 
 static int
-s_reload(scraper_t *self, char *errmsg, size_t size)
+s_reload(void *arg, char *errmsg, size_t size)
 {
+    scraper_t *self = arg;
     struct fw_promcfg cfg;
     struct fw_cfg_errors errs = {0};
     if (scraper_config_load(self->opts->common.config_file, &cfg, &errs) != 0) {
-        fw_cfg_errors_report(&errs, false);
-        char buf[512];
-        snprintf(errmsg, size, "%s%s",
-                 errs.len ? fw_err_format(&errs.items[0], buf, sizeof(buf))
-                          : "invalid configuration",
-                 errs.len > 1 ? " (and more, see the log)" : "");
+        fw_daemon_reload_failed(&errs, errmsg, size);
         fw_promcfg_free(&cfg);
-        fw_warn("config.reload.fail", "file=%s err=%s", self->opts->common.config_file, errmsg);
         fw_metrics_set(self->metrics, "fw_scraper_config_last_reload_successful", "", 0);
         return -1;
     }
@@ -376,14 +369,7 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
     (void)loop;
     (void)timer_id;
     scraper_t *self = arg;
-    bool hup = fw_signal_take_hup();
-    bool web = fw_http_reload_requested(self->http);
-    if (hup || web) {
-        char msg[768] = "";
-        int rc = s_reload(self, msg, sizeof(msg));
-        if (web)
-            fw_http_reload_done(self->http, rc, msg);
-    }
+    (void)fw_daemon_reload_step(self->http, s_reload, self);
     fw_metrics_set(self->metrics, "fw_scraper_targets", "", (double)self->n_targets);
     return 0;
 }
@@ -494,8 +480,7 @@ scraper_new(const struct scraper_opts *opts)
                        "Staleness markers sent for series that disappeared.");
     fw_metrics_declare(m, "fw_scraper_config_last_reload_successful", FW_METRIC_GAUGE,
                        "Whether the last configuration reload succeeded.");
-    fw_metrics_declare(m, "fw_msg_rejected_total", FW_METRIC_COUNTER,
-                       "Messages rejected by the codec, by type.");
+    fw_zsock_declare_metrics(m);
     fw_metrics_add(m, "fw_msg_rejected_total", "type=\"SAMPLES\"", 0);
     fw_metrics_add(m, "fw_scraper_batches_dropped_total", "", 0);
     fw_metrics_add(m, "fw_scraper_samples_total", "", 0);
@@ -509,26 +494,9 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
     self->cfg = *cfg;
     memset(cfg, 0, sizeof(*cfg));
 
-    self->push = zsock_new(ZMQ_PUSH);
-    self->pub = zsock_new(ZMQ_PUB);
-    if (!self->push || !self->pub) {
-        fw_err_set(err, "cannot create ZeroMQ sockets");
+    if (!(self->push = fw_zsock_push(self->opts->zmq_tsdb_address, err)) ||
+        !(self->pub = fw_zsock_pub(self->opts->zmq_pub_address, err)))
         return -1;
-    }
-    zsock_set_sndhwm(self->push, S_PUSH_HWM);
-    zsock_set_sndtimeo(self->push, 0);
-    zsock_set_linger(self->push, S_PUSH_LINGER_MS);
-    zsock_set_sndhwm(self->pub, S_PUB_HWM);
-    zsock_set_linger(self->pub, 0);
-    if (zsock_attach(self->push, self->opts->zmq_tsdb_address, false) != 0) {
-        fw_err_set(err, "cannot connect to %s", self->opts->zmq_tsdb_address);
-        return -1;
-    }
-    if (zsock_attach(self->pub, self->opts->zmq_pub_address, true) != 0) {
-        fw_err_set(err, "cannot bind %s: %s", self->opts->zmq_pub_address,
-                   zmq_strerror(zmq_errno()));
-        return -1;
-    }
     self->fetch = scraper_fetch_new();
     if (!self->fetch) {
         fw_err_set(err, "cannot start the fetch actor");
@@ -561,10 +529,7 @@ scraper_run(scraper_t *self, zsock_t *pipe)
         return -1;
     if (pipe)
         zloop_reader(self->loop, pipe, s_on_pipe, self);
-    // zloop_start() also returns 0 when a SIGHUP interrupts its poll: only SIGINT/SIGTERM
-    // (zsys_interrupted) or a handler returning -1 end the run.
-    while (zloop_start(self->loop) == 0 && !zsys_interrupted)
-        ;
+    (void)fw_zloop_run(self->loop); // survives SIGHUP; SIGINT/SIGTERM or a -1 end it
     if (pipe)
         zloop_reader_end(self->loop, pipe);
     fw_info("scraper.stop", "batches=%llu", (unsigned long long)self->seq);

@@ -16,13 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw_daemon.h"
 #include "fw_http.h"
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_metrics.h"
 #include "fw_msg.h"
-#include "fw_query.h"
 #include "fw_time.h"
+#include "fw_zsock.h"
 #include "slod_eval.h"
 
 #define S_FIRST_EVAL_MS 500
@@ -35,14 +36,11 @@ struct slod {
     slod_eval_t *eval;     // owned
     zloop_t *loop;         // owned
     int timer_id, first_timer_id;
-    zsock_t *push_tsdb;       // owned
-    zsock_t *push_alertd;     // owned
-    zsock_t *pub;             // owned
-    fw_query_client_t *query; // owned
-    fw_metrics_t *metrics;    // owned
-    fw_http_t *http;          // owned
-    pthread_mutex_t lock;     // guards snapshot
-    char *snapshot;           // owned: the /api/v1/slos body
+    struct fw_daemon_links links; // owned: PUSH tsdb/alertd, PUB, query client
+    fw_metrics_t *metrics;        // owned
+    fw_http_t *http;              // owned
+    pthread_mutex_t lock;         // guards snapshot
+    char *snapshot;               // owned: the /api/v1/slos body
 };
 
 int
@@ -77,8 +75,7 @@ slod_new(const struct slod_opts *opts, struct slod_cfg **cfg_p)
                        "Messages dropped because a peer's queue was full, by socket.");
     fw_metrics_declare(m, "fw_slod_config_last_reload_successful", FW_METRIC_GAUGE,
                        "Whether the last configuration reload succeeded.");
-    fw_metrics_declare(m, "fw_msg_rejected_total", FW_METRIC_COUNTER,
-                       "Messages received and rejected, by type.");
+    fw_zsock_declare_metrics(m);
     fw_metrics_set(m, "fw_slod_config_last_reload_successful", "", 1);
     return self;
 }
@@ -91,10 +88,7 @@ slod_destroy(slod_t **self_p)
     slod_t *self = *self_p;
     fw_http_destroy(&self->http);
     zloop_destroy(&self->loop);
-    fw_query_client_destroy(&self->query);
-    zsock_destroy(&self->pub);
-    zsock_destroy(&self->push_alertd);
-    zsock_destroy(&self->push_tsdb);
+    fw_daemon_links_close(&self->links);
     slod_eval_destroy(&self->eval);
     if (self->cfg) {
         slod_cfg_free(self->cfg);
@@ -111,32 +105,12 @@ slod_destroy(slod_t **self_p)
 //  Evaluation
 // =================================================================================
 
-static int
-s_query(void *arg, const char *expr, int64_t t_ms, struct fw_vector *out, fw_err_t *err)
-{
-    slod_t *self = arg;
-    return fw_query_vector(self->query, expr, t_ms, (int)self->opts.query_timeout_ms, out, err);
-}
-
+// Send msg on push (dropped and counted when its queue is full) and publish it.
 static void
 s_send(slod_t *self, struct fw_msg **msg_p, zsock_t *push, const char *what)
 {
-    fw_err_t err = {0};
-    zmsg_t *frames = fw_msg_encode(*msg_p, &err);
-    fw_msg_destroy(msg_p);
-    if (!frames) {
-        fw_warn("msg.encode.fail", "what=%s err=%s", what, err.msg);
-        return;
-    }
-    zmsg_t *copy = zmsg_dup(frames);
-    if (push && zmsg_send(&frames, push) < 0) {
-        fw_metrics_add(self->metrics, "fw_slod_send_dropped_total", what, 1);
-        fw_warn("send.drop", "what=%s", what);
-    }
-    zmsg_destroy(&frames);
-    if (self->pub)
-        zmsg_send(&copy, self->pub);
-    zmsg_destroy(&copy);
+    (void)fw_daemon_send(msg_p, push, self->links.pub, self->metrics, "fw_slod_send_dropped_total",
+                         what);
 }
 
 static char *
@@ -204,7 +178,7 @@ s_on_eval(zloop_t *loop, int timer_id, void *arg)
     int64_t start = fw_time_mono_ms();
     size_t *failed = fw_calloc(self->cfg->n_slos + 1, sizeof(size_t));
     struct slod_eval_result res;
-    slod_eval_run(self->eval, fw_time_now_ms(), s_query, self, &res, failed);
+    slod_eval_run(self->eval, fw_time_now_ms(), fw_daemon_links_query, &self->links, &res, failed);
     size_t firing = 0;
     for (size_t i = 0; i < self->cfg->n_slos; i++) {
         char *lbl = s_slo_label(self->cfg->slos[i].name);
@@ -228,14 +202,14 @@ s_on_eval(zloop_t *loop, int timer_id, void *arg)
         fw_metrics_add(self->metrics, "fw_slod_samples_total", "",
                        (double)fw_batch_samples(res.batch));
         struct fw_msg *m = fw_msg_new_samples(&res.batch);
-        s_send(self, &m, self->push_tsdb, "socket=\"tsdb\"");
+        s_send(self, &m, self->links.push_tsdb, "socket=\"tsdb\"");
     }
     if (json_array_size(res.alerts) > 0) {
         json_t *body = json_object();
         json_object_set_new(body, "source", json_string("slod"));
         json_object_set(body, "alerts", res.alerts); // not stolen: res keeps its reference
         struct fw_msg *m = fw_msg_new_json(FW_MSG_ALERTS, body); // steals body
-        s_send(self, &m, self->push_alertd, "socket=\"alertd\"");
+        s_send(self, &m, self->links.push_alertd, "socket=\"alertd\"");
     }
     slod_eval_result_clear(&res);
     return 0;
@@ -260,17 +234,13 @@ s_timers_stop(slod_t *self)
 }
 
 static int
-s_reload(slod_t *self, char *errbuf, size_t errsize)
+s_reload(void *arg, char *errbuf, size_t errsize)
 {
+    slod_t *self = arg;
     struct slod_cfg *cfg = fw_calloc(1, sizeof(*cfg));
     struct fw_cfg_errors *errs = fw_calloc(1, sizeof(*errs));
     if (slod_load_config(self->opts.common.config_file, cfg, errs) < 0) {
-        fw_cfg_errors_report(errs, false);
-        if (errs->len > 0)
-            fw_err_format(&errs->items[0], errbuf, errsize);
-        else
-            snprintf(errbuf, errsize, "configuration error");
-        fw_error("config.reload.fail", "errors=%zu", errs->len + errs->dropped);
+        fw_daemon_reload_failed(errs, errbuf, errsize);
         slod_cfg_free(cfg);
         free(cfg);
         free(errs);
@@ -298,14 +268,7 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
     (void)loop;
     (void)timer_id;
     slod_t *self = arg;
-    bool hup = fw_signal_take_hup();
-    bool http = fw_http_reload_requested(self->http);
-    if (hup || http) {
-        char errbuf[512] = "";
-        int rc = s_reload(self, errbuf, sizeof(errbuf));
-        if (http)
-            fw_http_reload_done(self->http, rc, errbuf);
-    }
+    (void)fw_daemon_reload_step(self->http, s_reload, self);
     return 0;
 }
 
@@ -327,41 +290,12 @@ s_api_slos(const fw_http_request_t *req, struct fw_http_response *resp, void *ar
 //  Open and run
 // =================================================================================
 
-static zsock_t *
-s_push(const char *endpoint, fw_err_t *err)
-{
-    zsock_t *s = zsock_new(ZMQ_PUSH);
-    if (!s) {
-        fw_err_set(err, "cannot create a PUSH socket");
-        return NULL;
-    }
-    zsock_set_sndtimeo(s, 0);
-    zsock_set_linger(s, 2000);
-    if (zsock_attach(s, endpoint, false) < 0) {
-        fw_err_set(err, "cannot connect to %s", endpoint);
-        zsock_destroy(&s);
-    }
-    return s;
-}
-
 int
 slod_open(slod_t *self, fw_err_t *err)
 {
     const struct slod_opts *o = &self->opts;
-    if (!(self->push_tsdb = s_push(o->tsdb_address, err)))
+    if (fw_daemon_links_open(&self->links, &o->eval, err) < 0)
         return -1;
-    if (!(self->push_alertd = s_push(o->alertd_address, err)))
-        return -1;
-    self->pub = zsock_new(ZMQ_PUB);
-    if (!self->pub || zsock_attach(self->pub, o->pub_address, true) < 0) {
-        fw_err_set(err, "cannot bind PUB to %s", o->pub_address);
-        return -1;
-    }
-    self->query = fw_query_client_new(o->query_address);
-    if (!self->query) {
-        fw_err_set(err, "cannot connect DEALER to %s", o->query_address);
-        return -1;
-    }
     self->http = fw_http_new("slod", self->metrics);
     fw_http_route(self->http, "GET", "/api/v1/slos", s_api_slos, self);
     if (fw_http_start(self->http, o->common.web_listen_address, err) < 0)
@@ -378,10 +312,7 @@ slod_run(slod_t *self)
     self->loop = zloop_new();
     s_timers_start(self);
     zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
-    // A SIGHUP interrupts zmq_poll, and zloop_start returns 0 on any interruption; only
-    // SIGINT/SIGTERM (zsys_interrupted) mean stop.
-    while (zloop_start(self->loop) == 0 && !zsys_interrupted)
-        ;
+    (void)fw_zloop_run(self->loop); // survives SIGHUP; SIGINT/SIGTERM end it
     fw_info("slod.stop", "slos=%zu", self->cfg->n_slos);
     return 0;
 }

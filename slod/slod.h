@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "fw_daemon.h"
 #include "fw_err.h"
 #include "fw_flags.h"
 #include "slod_cfg.h"
@@ -18,11 +19,7 @@ typedef struct slod slod_t;
 
 struct slod_opts {
     struct fw_common_opts common;
-    const char *tsdb_address;   // connect PUSH (SAMPLES)
-    const char *query_address;  // connect DEALER (QUERY)
-    const char *alertd_address; // connect PUSH (ALERTS)
-    const char *pub_address;    // bind PUB
-    int64_t query_timeout_ms;
+    struct fw_daemon_eval_opts eval; // tsdb, query, alertd and pub endpoints; query timeout
 };
 
 // Load the configuration: config_file, or the embedded slod/slod.example.yml when NULL.

@@ -13,15 +13,15 @@
 
 static const struct fw_flag s_flags[] = {
     FW_FLAGS_COMMON(struct slod_opts, common, FW_HTTP_SLOD),
-    {"zmq.tsdb-address", FW_FLAG_STR, offsetof(struct slod_opts, tsdb_address), FW_ZMQ_TSDB_SAMPLES,
-     "tsdb's samples endpoint (PUSH connects)"},
-    {"zmq.query-address", FW_FLAG_STR, offsetof(struct slod_opts, query_address), FW_ZMQ_TSDB_QUERY,
-     "tsdb's query endpoint (DEALER connects)"},
-    {"zmq.alertd-address", FW_FLAG_STR, offsetof(struct slod_opts, alertd_address),
+    {"zmq.tsdb-address", FW_FLAG_STR, offsetof(struct slod_opts, eval.tsdb_address),
+     FW_ZMQ_TSDB_SAMPLES, "tsdb's samples endpoint (PUSH connects)"},
+    {"zmq.query-address", FW_FLAG_STR, offsetof(struct slod_opts, eval.query_address),
+     FW_ZMQ_TSDB_QUERY, "tsdb's query endpoint (DEALER connects)"},
+    {"zmq.alertd-address", FW_FLAG_STR, offsetof(struct slod_opts, eval.alertd_address),
      FW_ZMQ_ALERTD_ALERTS, "alertd's alerts endpoint (PUSH connects)"},
-    {"zmq.pub-address", FW_FLAG_STR, offsetof(struct slod_opts, pub_address), FW_ZMQ_SLOD_PUB,
+    {"zmq.pub-address", FW_FLAG_STR, offsetof(struct slod_opts, eval.pub_address), FW_ZMQ_SLOD_PUB,
      "where to publish SLO series and alerts (PUB binds)"},
-    {"query.timeout", FW_FLAG_DURATION, offsetof(struct slod_opts, query_timeout_ms), "10s",
+    {"query.timeout", FW_FLAG_DURATION, offsetof(struct slod_opts, eval.query_timeout_ms), "10s",
      "how long one SLI query may take"},
     {NULL, FW_FLAG_STR, 0, NULL, NULL},
 };

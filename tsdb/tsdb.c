@@ -17,12 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw_daemon.h"
 #include "fw_http.h"
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_metrics.h"
 #include "fw_msg.h"
 #include "fw_time.h"
+#include "fw_zsock.h"
 #include "tsdb_api.h"
 #include "tsdb_store.h"
 
@@ -98,15 +100,6 @@ tsdb_config_load(const char *path, struct fw_promcfg *cfg, char **text_out,
 // ---------------------------------------------------------------------------------------
 // Samples
 
-static void
-s_reject(tsdb_t *self, const char *type, const char *why)
-{
-    char labels[96];
-    snprintf(labels, sizeof(labels), "type=\"%s\"", type);
-    fw_metrics_add(self->metrics, "fw_msg_rejected_total", labels, 1);
-    fw_warn("msg.reject", "type=%s err=%s", type, why);
-}
-
 // Store the SAMPLES messages in frames[0..n) (owned) in one transaction and publish them.
 static void
 s_store_group(tsdb_t *self, zmsg_t **frames, size_t n)
@@ -114,20 +107,20 @@ s_store_group(tsdb_t *self, zmsg_t **frames, size_t n)
     struct fw_msg *msgs[S_GROUP];
     const struct fw_batch *batches[S_GROUP];
     size_t nb = 0;
+    // Not fw_zsock_recv: the raw frames are kept to re-publish without re-encoding.
     for (size_t k = 0; k < n; k++) {
         fw_err_t err;
         struct fw_msg *m = NULL;
         if (fw_msg_decode(frames[k], &m, &err) != 0) {
             char *type = zmsg_size(frames[k]) > 0 ? zframe_strdup(zmsg_first(frames[k])) : NULL;
-            s_reject(self, type && fw_msg_type_parse(type, &(fw_msg_type_t){0}) == 0 ? type
-                                                                                  : "unknown",
-                     err.msg);
+            bool known = type && fw_msg_type_parse(type, &(fw_msg_type_t){0}) == 0;
+            fw_zsock_reject(self->metrics, known ? type : "unknown", err.msg);
             free(type);
             zmsg_destroy(&frames[k]);
             continue;
         }
         if (m->type != FW_MSG_SAMPLES || !m->batch) {
-            s_reject(self, fw_msg_type_str(m->type), "unexpected message type");
+            fw_zsock_reject(self->metrics, fw_msg_type_str(m->type), "unexpected message type");
             fw_msg_destroy(&m);
             zmsg_destroy(&frames[k]);
             continue;
@@ -243,12 +236,13 @@ s_on_query(zloop_t *loop, zsock_t *sock, void *arg)
     zframe_t *identity = zmsg_pop(z);
     fw_err_t err;
     struct fw_msg *m = NULL;
+    // Not fw_zsock_recv: the ROUTER's identity frame comes first and is needed for the reply.
     if (!identity || fw_msg_decode(z, &m, &err) != 0) {
-        s_reject(self, "unknown", identity ? err.msg : "no identity frame");
+        fw_zsock_reject(self->metrics, "unknown", identity ? err.msg : "no identity frame");
         goto out;
     }
     if (m->type != FW_MSG_QUERY) {
-        s_reject(self, fw_msg_type_str(m->type), "unexpected message type");
+        fw_zsock_reject(self->metrics, fw_msg_type_str(m->type), "unexpected message type");
         goto out;
     }
     char *answer = s_answer_query(self, m->body);
@@ -282,28 +276,25 @@ out:
 // ---------------------------------------------------------------------------------------
 // Housekeeping
 
-static void
-s_reload(tsdb_t *self)
+static int
+s_reload(void *arg, char *errbuf, size_t errsize)
 {
+    tsdb_t *self = arg;
     struct fw_cfg_errors errs;
     memset(&errs, 0, sizeof(errs));
     struct fw_promcfg cfg;
     char *text = NULL;
     if (tsdb_config_load(self->opts->common.config_file, &cfg, &text, &errs) != 0) {
-        char msg[512] = "configuration error";
-        fw_cfg_errors_report(&errs, false);
-        if (errs.len)
-            fw_err_format(&errs.items[0], msg, sizeof(msg));
+        fw_daemon_reload_failed(&errs, errbuf, errsize);
         fw_promcfg_free(&cfg);
-        fw_http_reload_done(self->http, -1, msg);
-        return;
+        return -1;
     }
     fw_promcfg_free(&self->cfg);
     self->cfg = cfg;
     tsdb_api_set_config_text(self->api, text);
     free(text);
     fw_info("config.reload", "file=%s", self->opts->common.config_file);
-    fw_http_reload_done(self->http, 0, NULL);
+    return 0;
 }
 
 static int
@@ -312,8 +303,7 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
     (void)loop;
     (void)timer_id;
     tsdb_t *self = arg;
-    if (fw_signal_take_hup() || fw_http_reload_requested(self->http))
-        s_reload(self);
+    (void)fw_daemon_reload_step(self->http, s_reload, self);
     ssize_t series = tsdb_store_series_count(self->store);
     if (series >= 0)
         fw_metrics_set(self->metrics, "fw_tsdb_series", "", (double)series);
@@ -333,22 +323,10 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
 // ---------------------------------------------------------------------------------------
 // Lifecycle
 
-static zsock_t *
-s_bind(int type, const char *ep)
-{
-    zsock_t *s = zsock_new(type);
-    if (s && zsock_attach(s, ep, true) < 0) {
-        fw_error("zmq.attach.fail", "endpoint=%s err=%s", ep, zmq_strerror(zmq_errno()));
-        zsock_destroy(&s);
-    }
-    return s;
-}
-
 static void
 s_declare_metrics(fw_metrics_t *m)
 {
-    fw_metrics_declare(m, "fw_msg_rejected_total", FW_METRIC_COUNTER,
-                       "Messages rejected by the codec or as unexpected, by type.");
+    fw_zsock_declare_metrics(m);
     fw_metrics_declare(m, "fw_tsdb_samples_appended_total", FW_METRIC_COUNTER,
                        "Samples committed to storage.");
     fw_metrics_declare(m, "fw_tsdb_commits_total", FW_METRIC_COUNTER,
@@ -390,14 +368,12 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
     self->api = tsdb_api_new(self->store, self->metrics);
     tsdb_api_set_config_text(self->api, cfg_text);
 
-    self->pull = s_bind(ZMQ_PULL, opts->zmq_samples);
-    self->router = s_bind(ZMQ_ROUTER, opts->zmq_query);
-    self->pub = s_bind(ZMQ_PUB, opts->zmq_pub);
-    if (!self->pull || !self->router || !self->pub)
+    if (!(self->pull = fw_zsock_pull(opts->zmq_samples, &err)) ||
+        !(self->router = fw_zsock_router(opts->zmq_query, &err)) ||
+        !(self->pub = fw_zsock_pub(opts->zmq_pub, &err))) {
+        fw_error("zmq.attach.fail", "err=%s", err.msg);
         goto fail;
-    zsock_set_sndtimeo(self->pub, 0);
-    zsock_set_sndtimeo(self->router, 1000);
-    zsock_set_router_mandatory(self->router, 0);
+    }
 
     self->http = fw_http_new("tsdb", self->metrics);
     tsdb_api_routes(self->api, self->http);
@@ -425,7 +401,8 @@ fail:
 int
 tsdb_run(tsdb_t *self)
 {
-    zloop_start(self->loop);
+    // fw_zloop_run, not zloop_start: a SIGHUP (reload) must not end the loop.
+    int rc = fw_zloop_run(self->loop);
     // drain what is already queued, bounded, so an orderly shutdown loses nothing queued
     size_t drained = 0;
     zsock_set_rcvtimeo(self->pull, 0);
@@ -444,7 +421,7 @@ tsdb_run(tsdb_t *self)
         drained += n;
     }
     fw_info("tsdb.stop", "drained=%zu", drained);
-    return 0;
+    return rc == 0 || zsys_interrupted ? 0 : -1;
 }
 
 void

@@ -124,6 +124,15 @@ metrics=$(curl -sf "$base/metrics")
 grep -q '^fw_tsdb_samples_appended_total 6' <<<"$metrics" || fail "samples metric"
 ok "fw_tsdb_samples_appended_total 6"
 
+# SIGHUP reloads: it must not stop the daemon (zloop_start returns on any signal).
+kill -HUP "$pid"
+sleep 1
+kill -0 "$pid" 2>/dev/null || fail "tsdb exited after SIGHUP"
+curl -sf "$base/-/healthy" >/dev/null || fail "/-/healthy does not answer after SIGHUP"
+grep -q 'event=config.reload' "$tmp/tsdb.log" || fail "SIGHUP did not reload the config"
+[ "$(q up | jq -r '.data.result | length')" = 2 ] || fail "query after SIGHUP"
+ok "SIGHUP: still running 1 s later, /-/healthy answers, config reloaded"
+
 kill -TERM "$pid"
 rc=0; wait "$pid" || rc=$?
 pid=

@@ -1,0 +1,236 @@
+/*  check_fw_daemon.c — the shared daemon steps: one reload per SIGHUP or /-/reload with the
+    HTTP request answered by its result, reload-failure messages, PUSH+PUB sending with
+    drops counted, and the evaluators' links.
+*/
+#include <check.h>
+#include <curl/curl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fw_daemon.h"
+#include "fw_flags.h"
+#include "fw_zsock.h"
+
+struct s_reloads {
+    int calls;
+    int rc;
+};
+
+static int
+s_reload(void *arg, char *errbuf, size_t errsize)
+{
+    struct s_reloads *r = arg;
+    r->calls++;
+    if (r->rc != 0)
+        snprintf(errbuf, errsize, "bad config");
+    return r->rc;
+}
+
+START_TEST(test_fw_daemon_reload_step_on_sighup)
+{
+    fw_signal_install();
+    struct s_reloads r = {0, 0};
+    ck_assert_int_eq(fw_daemon_reload_step(NULL, s_reload, &r), 0);
+    ck_assert_int_eq(r.calls, 0); // nothing asked
+    raise(SIGHUP);
+    ck_assert_int_eq(fw_daemon_reload_step(NULL, s_reload, &r), 0);
+    ck_assert_int_eq(r.calls, 1);
+    ck_assert_int_eq(fw_daemon_reload_step(NULL, s_reload, &r), 0);
+    ck_assert_int_eq(r.calls, 1); // the signal is taken once
+    r.rc = -1;
+    raise(SIGHUP);
+    ck_assert_int_eq(fw_daemon_reload_step(NULL, s_reload, &r), -1);
+    ck_assert_int_eq(r.calls, 2);
+}
+END_TEST
+
+struct s_client {
+    char url[128];
+    long status;
+    char body[256];
+    size_t len;
+};
+
+static size_t
+s_write(char *data, size_t size, size_t n, void *arg)
+{
+    struct s_client *c = arg;
+    size_t k = size * n;
+    size_t room = sizeof(c->body) - 1 - c->len;
+    memcpy(c->body + c->len, data, k < room ? k : room);
+    c->len += k < room ? k : room;
+    c->body[c->len] = '\0';
+    return k;
+}
+
+static void *
+s_post_reload(void *arg)
+{
+    struct s_client *c = arg;
+    CURL *curl = curl_easy_init();
+    curl_easy_setopt(curl, CURLOPT_URL, c->url);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, s_write);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, c);
+    if (curl_easy_perform(curl) == CURLE_OK)
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &c->status);
+    curl_easy_cleanup(curl);
+    return NULL;
+}
+
+START_TEST(test_fw_daemon_reload_step_answers_http)
+{
+    fw_metrics_t *m = fw_metrics_new();
+    fw_http_t *http = fw_http_new("test", m);
+    fw_err_t err;
+    ck_assert_int_eq(fw_http_start(http, "127.0.0.1:0", &err), 0);
+    struct s_reloads r = {0, -1};
+    struct s_client c = {.status = 0};
+    snprintf(c.url, sizeof(c.url), "http://127.0.0.1:%d/-/reload", fw_http_port(http));
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, s_post_reload, &c), 0);
+    int rc = 0;
+    for (int i = 0; i < 100 && r.calls == 0; i++) { // the housekeeping ticks, bounded
+        rc = fw_daemon_reload_step(http, s_reload, &r);
+        usleep(20 * 1000);
+    }
+    pthread_join(t, NULL);
+    ck_assert_int_eq(r.calls, 1);
+    ck_assert_int_eq(rc, -1);
+    ck_assert_int_eq(c.status, 500);
+    ck_assert_ptr_nonnull(strstr(c.body, "bad config"));
+    fw_http_destroy(&http);
+    fw_metrics_destroy(&m);
+}
+END_TEST
+
+START_TEST(test_fw_daemon_reload_failed_message)
+{
+    struct fw_cfg_errors errs;
+    memset(&errs, 0, sizeof(errs));
+    char buf[512];
+    fw_daemon_reload_failed(&errs, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "configuration error");
+    fw_cfg_errors_add(&errs, "x.yml", (struct fw_cfg_pos){3, 5}, "unknown key 'foo'");
+    fw_daemon_reload_failed(&errs, buf, sizeof(buf));
+    ck_assert_ptr_nonnull(strstr(buf, "x.yml:3:5"));
+    ck_assert_ptr_nonnull(strstr(buf, "unknown key 'foo'"));
+    ck_assert_ptr_null(strstr(buf, "and more"));
+    fw_cfg_errors_add(&errs, "x.yml", (struct fw_cfg_pos){4, 1}, "second");
+    fw_daemon_reload_failed(&errs, buf, sizeof(buf));
+    ck_assert_ptr_nonnull(strstr(buf, "unknown key 'foo' (and more, see the log)"));
+}
+END_TEST
+
+START_TEST(test_fw_daemon_send_push_pub_and_drop)
+{
+    fw_err_t err;
+    zsock_t *pull = fw_zsock_pull("tcp://127.0.0.1:*[50000-59999]", &err);
+    ck_assert_ptr_nonnull(pull);
+    zsock_t *push = fw_zsock_push(zsock_last_endpoint(pull), &err);
+    zsock_t *pub = fw_zsock_pub("tcp://127.0.0.1:*[50000-59999]", &err);
+    ck_assert_ptr_nonnull(push);
+    ck_assert_ptr_nonnull(pub);
+    zsock_t *sub = zsock_new_sub(zsock_last_endpoint(pub), "");
+    zsock_set_rcvtimeo(pull, 5000);
+    zsock_set_rcvtimeo(sub, 200);
+    fw_metrics_t *m = fw_metrics_new();
+    fw_metrics_declare(m, "x_dropped_total", FW_METRIC_COUNTER, "Dropped.");
+
+    // the PUSH peer gets it, and the tap once its subscription is in (bounded retries)
+    bool tapped = false;
+    for (int i = 0; i < 25 && !tapped; i++) {
+        struct fw_msg *msg =
+            fw_msg_new_json(FW_MSG_ALERTS, json_pack("{ss s[]}", "source", "t", "alerts"));
+        ck_assert_int_eq(fw_daemon_send(&msg, push, pub, m, "x_dropped_total", "socket=\"a\""), 0);
+        ck_assert_ptr_null(msg);
+        struct fw_msg *got;
+        ck_assert_int_eq(fw_zsock_recv(pull, FW_MSG_ALERTS, NULL, &got), 0);
+        fw_msg_destroy(&got);
+        tapped = fw_zsock_recv(sub, FW_MSG_ALERTS, NULL, &got) == 0;
+        fw_msg_destroy(&got);
+    }
+    ck_assert(tapped);
+
+    // a PUSH that cannot take it now drops it and counts it
+    zsock_t *lonely = zsock_new(ZMQ_PUSH); // no peer: nowhere to queue
+    zsock_set_sndtimeo(lonely, 0);
+    struct fw_msg *msg =
+        fw_msg_new_json(FW_MSG_ALERTS, json_pack("{ss s[]}", "source", "t", "alerts"));
+    ck_assert_int_eq(fw_daemon_send(&msg, lonely, NULL, m, "x_dropped_total", "socket=\"a\""), -1);
+    ck_assert_ptr_null(msg);
+    ck_assert(fw_metrics_get(m, "x_dropped_total", "socket=\"a\"") == 1);
+
+    zsock_destroy(&lonely);
+    fw_metrics_destroy(&m);
+    zsock_destroy(&sub);
+    zsock_destroy(&pub);
+    zsock_destroy(&push);
+    zsock_destroy(&pull);
+}
+END_TEST
+
+START_TEST(test_fw_daemon_links_open_send_query_close)
+{
+    fw_err_t err;
+    zsock_t *tsdb = fw_zsock_pull("tcp://127.0.0.1:*[50000-59999]", &err);
+    zsock_t *alertd = fw_zsock_pull("tcp://127.0.0.1:*[50000-59999]", &err);
+    ck_assert_ptr_nonnull(tsdb);
+    ck_assert_ptr_nonnull(alertd);
+    zsock_set_rcvtimeo(alertd, 5000);
+    char tsdb_ep[128], alertd_ep[128];
+    snprintf(tsdb_ep, sizeof(tsdb_ep), "%s", zsock_last_endpoint(tsdb));
+    snprintf(alertd_ep, sizeof(alertd_ep), "%s", zsock_last_endpoint(alertd));
+    // nothing answers queries there: the query times out
+    struct fw_daemon_eval_opts o = {tsdb_ep, "tcp://127.0.0.1:1", alertd_ep,
+                                    "tcp://127.0.0.1:*[50000-59999]", 200};
+    struct fw_daemon_links links;
+    memset(&links, 0, sizeof(links));
+    ck_assert_int_eq(fw_daemon_links_open(&links, &o, &err), 0);
+    ck_assert_ptr_nonnull(links.pub);
+    ck_assert_ptr_nonnull(links.query);
+
+    struct fw_msg *msg =
+        fw_msg_new_json(FW_MSG_ALERTS, json_pack("{ss s[]}", "source", "t", "alerts"));
+    ck_assert_int_eq(fw_daemon_send(&msg, links.push_alertd, links.pub, NULL, NULL, ""), 0);
+    struct fw_msg *got;
+    ck_assert_int_eq(fw_zsock_recv(alertd, FW_MSG_ALERTS, NULL, &got), 0);
+    fw_msg_destroy(&got);
+
+    struct fw_vector v = {0};
+    int64_t t0 = zclock_mono();
+    ck_assert_int_eq(fw_daemon_links_query(&links, "up", 0, &v, &err), -1);
+    ck_assert(zclock_mono() - t0 < 5000); // bounded by the links' timeout
+    fw_vector_clear(&v);
+
+    fw_daemon_links_close(&links);
+    ck_assert_ptr_null(links.push_tsdb);
+    fw_daemon_links_close(&links); // twice is fine
+
+    // a bad endpoint fails with its name; what was opened is closed by close
+    o.pub_address = "nonsense://x";
+    ck_assert_int_eq(fw_daemon_links_open(&links, &o, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "nonsense://x"));
+    fw_daemon_links_close(&links);
+    zsock_destroy(&alertd);
+    zsock_destroy(&tsdb);
+}
+END_TEST
+
+Suite *
+fw_daemon_suite(void)
+{
+    Suite *s = suite_create("fw_daemon");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, test_fw_daemon_reload_step_on_sighup);
+    tcase_add_test(tc, test_fw_daemon_reload_step_answers_http);
+    tcase_add_test(tc, test_fw_daemon_reload_failed_message);
+    tcase_add_test(tc, test_fw_daemon_send_push_pub_and_drop);
+    tcase_add_test(tc, test_fw_daemon_links_open_send_query_close);
+    suite_add_tcase(s, tc);
+    return s;
+}
