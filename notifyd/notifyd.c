@@ -80,22 +80,9 @@ s_on_notify(zloop_t *loop, zsock_t *sock, void *arg)
 {
     (void)loop;
     notifyd_t *self = arg;
-    // Not fw_zsock_recv: that labels a malformed message by its type token, while this
-    // daemon has always counted every undecodable message as type="unknown" (and
-    // test/check_alertd_daemon.c asserts it). fw_zsock_reject does the counting.
     struct fw_msg *msg = NULL;
-    fw_err_t err;
-    fw_err_clear(&err);
-    if (fw_msg_recv(sock, &msg, &err) < 0) {
-        if (!zsys_interrupted)
-            fw_zsock_reject(self->metrics, "unknown", err.msg);
-        return 0;
-    }
-    if (msg->type != FW_MSG_NOTIFY) {
-        fw_zsock_reject(self->metrics, fw_msg_type_str(msg->type), "unexpected message type");
-        fw_msg_destroy(&msg);
-        return 0;
-    }
+    if (fw_zsock_recv(sock, FW_MSG_NOTIFY, self->metrics, &msg) < 0)
+        return 0; // rejected, logged and counted
     const char *receiver = json_string_value(json_object_get(msg->body, "receiver"));
     json_t *payload = json_object_get(msg->body, "payload");
     json_t *configs = json_object_get(msg->body, "webhook_configs");
