@@ -31,9 +31,11 @@ check-config: $(BINS)
 	@sh test/check-configs.sh $(BUILD)/bin
 
 check-it: $(BINS)
-	@fail=0; for t in test/it/*.sh; do [ "$$t" = test/it/lib.sh ] && continue; \
-	  echo "== $$t"; BUILD=$(BUILD) SHARED=$(SHARED) bash "$$t" || fail=1; done; \
-	  [ $$fail = 0 ]
+	@pass=0; fail=0; failed=""; for t in test/it/*.sh; do [ "$$t" = test/it/lib.sh ] && continue; \
+	  echo "== $$t"; if BUILD=$(BUILD) SHARED=$(SHARED) bash "$$t"; then pass=$$((pass + 1)); \
+	  else fail=$$((fail + 1)); failed="$$failed $$t"; fi; done; \
+	  [ -z "$$failed" ] || echo "check-it: failed:$$failed"; \
+	  echo "check-it: $$pass passed, $$fail failed"; [ $$fail = 0 ]
 
 # Fuzz targets: test/fuzz/fuzz_<target>.c. `make check` links each with replay.c and replays
 # test/fuzz/corpus/<target>/; `make fuzz CC=clang` builds real libFuzzer binaries.
