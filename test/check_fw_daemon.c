@@ -6,6 +6,8 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -26,6 +28,16 @@ s_reload(void *arg, char *errbuf, size_t errsize)
     if (r->rc != 0)
         snprintf(errbuf, errsize, "bad config");
     return r->rc;
+}
+
+// The bound endpoint of sock, copied into buf (czmq allocates the string it returns).
+static const char *
+s_endpoint(zsock_t *sock, char *buf, size_t size)
+{
+    char *ep = zsock_last_endpoint(sock);
+    snprintf(buf, size, "%s", ep ? ep : "");
+    free(ep);
+    return buf;
 }
 
 START_TEST(test_fw_daemon_reload_step_on_sighup)
@@ -128,13 +140,14 @@ END_TEST
 START_TEST(test_fw_daemon_send_push_pub_and_drop)
 {
     fw_err_t err;
+    char ep1[256], ep2[256];
     zsock_t *pull = fw_zsock_pull("tcp://127.0.0.1:*[50000-59999]", &err);
     ck_assert_ptr_nonnull(pull);
-    zsock_t *push = fw_zsock_push(zsock_last_endpoint(pull), &err);
+    zsock_t *push = fw_zsock_push(s_endpoint(pull, ep1, sizeof(ep1)), &err);
     zsock_t *pub = fw_zsock_pub("tcp://127.0.0.1:*[50000-59999]", &err);
     ck_assert_ptr_nonnull(push);
     ck_assert_ptr_nonnull(pub);
-    zsock_t *sub = zsock_new_sub(zsock_last_endpoint(pub), "");
+    zsock_t *sub = zsock_new_sub(s_endpoint(pub, ep2, sizeof(ep2)), "");
     zsock_set_rcvtimeo(pull, 5000);
     zsock_set_rcvtimeo(sub, 200);
     fw_metrics_t *m = fw_metrics_new();
@@ -182,8 +195,8 @@ START_TEST(test_fw_daemon_links_open_send_query_close)
     ck_assert_ptr_nonnull(alertd);
     zsock_set_rcvtimeo(alertd, 5000);
     char tsdb_ep[128], alertd_ep[128];
-    snprintf(tsdb_ep, sizeof(tsdb_ep), "%s", zsock_last_endpoint(tsdb));
-    snprintf(alertd_ep, sizeof(alertd_ep), "%s", zsock_last_endpoint(alertd));
+    s_endpoint(tsdb, tsdb_ep, sizeof(tsdb_ep));
+    s_endpoint(alertd, alertd_ep, sizeof(alertd_ep));
     // nothing answers queries there: the query times out
     struct fw_daemon_eval_opts o = {tsdb_ep, "tcp://127.0.0.1:1", alertd_ep,
                                     "tcp://127.0.0.1:*[50000-59999]", 200};
