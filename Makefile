@@ -133,7 +133,7 @@ run: deps
 
 bench: deps
 	$(MAKE) all
-	@BUILD=$(BUILD) SHARED=$(SHARED) sh tools/bench.sh
+	@BUILD=$(BUILD) SHARED=$(SHARED) bash tools/bench.sh
 
 format-check:
 	@clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
