@@ -62,7 +62,7 @@ PIDS+=($!)
     > "$TMP/alertd.log" 2>&1 &
 ALERTD_PID=$!
 PIDS+=($ALERTD_PID)
-for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://127.0.0.1:$HTTP/-/ready" && break; sleep 0.1; done
+for _ in $(seq 1 100); do curl -fs -o /dev/null "http://127.0.0.1:$HTTP/-/ready" && break; sleep 0.1; done
 AM_URL=http://127.0.0.1:$HTTP AM_PID=$ALERTD_PID SINK_PORT=$SINK \
     bash "$TMP/kit/run-alertmanager.sh" "$K" 0s "$BATCH" "$SINGLE" > "$TMP/ours.out" 2>&1
 ours=$(sed -n 's/^summary: //p' "$TMP/ours.out")
