@@ -121,6 +121,16 @@ if alert_delivered; then
         test "$(jq -s 'map(select(.groupLabels.line == "line1" or .groupLabels.line == "line3")) | length' "$IT_DIR/hooks.jsonl")" = 0
 fi
 
+# fwtail: any daemon's stream as JSON lines, filtered by type and label
+tail_samples=$(timeout 15 "$BIN/fwtail" --type=SAMPLES --label=job=factory --count=1 --timeout=10s \
+    tcp://$L:$Z_SCRAPER_PUB || true)
+it_check "fwtail shows a scraped SAMPLES batch filtered to job=factory" \
+    test "$(echo "$tail_samples" | jq -r '[.type, (.body.series | length > 0),
+        ([.body.series[].labels.job] | unique == ["factory"])] | map(tostring) | join(",")' 2>/dev/null)" = "SAMPLES,true,true"
+tail_alerts=$(timeout 15 "$BIN/fwtail" --type=ALERTS --count=1 --timeout=10s tcp://$L:$Z_RULED_PUB || true)
+it_check "fwtail shows ruled's ALERTS with LineOEELow firing for line2" \
+    test "$(echo "$tail_alerts" | jq -r '.body.alerts[] | select(.labels.alertname == "LineOEELow") | .labels.line' 2>/dev/null | head -1)" = line2
+
 oee_rng() { curl -fsS --max-time 5 "http://$L:$TSDB_HTTP/api/v1/query_range" --data-urlencode 'query=line:oee:ratio{line="line1"}' \
     --data-urlencode "start=$(( $(date +%s) - 20 ))" --data-urlencode "end=$(date +%s)" --data-urlencode step=1 |
     jq -e '.status == "success" and .data.resultType == "matrix" and (.data.result[0].values | length) > 3' >/dev/null; }
