@@ -23,9 +23,8 @@ fw_labels_clear(struct fw_labels *l)
     l->len = l->cap = 0;
 }
 
-// Index of name, or -(insertion point) - 1 when absent.
-static ssize_t
-s_find(const struct fw_labels *l, const char *name)
+ssize_t
+fw_labels_index(const struct fw_labels *l, const char *name)
 {
     size_t lo = 0, hi = l->len;
     while (lo < hi) {
@@ -48,7 +47,7 @@ fw_labels_setn(struct fw_labels *l, const char *name, const char *value, size_t 
         fw_labels_del(l, name);
         return;
     }
-    ssize_t at = s_find(l, name);
+    ssize_t at = fw_labels_index(l, name);
     if (at >= 0) {
         free(l->items[at].value);
         l->items[at].value = fw_strndup(value, n);
@@ -71,7 +70,7 @@ fw_labels_set(struct fw_labels *l, const char *name, const char *value)
 void
 fw_labels_del(struct fw_labels *l, const char *name)
 {
-    ssize_t at = s_find(l, name);
+    ssize_t at = fw_labels_index(l, name);
     if (at < 0)
         return;
     free(l->items[at].name);
@@ -83,7 +82,7 @@ fw_labels_del(struct fw_labels *l, const char *name)
 const char *
 fw_labels_get(const struct fw_labels *l, const char *name)
 {
-    ssize_t at = s_find(l, name);
+    ssize_t at = fw_labels_index(l, name);
     return at >= 0 ? l->items[at].value : NULL;
 }
 

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "fw_err.h"
 
@@ -37,6 +38,9 @@ void fw_labels_set(struct fw_labels *l, const char *name, const char *value);
 void fw_labels_setn(struct fw_labels *l, const char *name, const char *value, size_t n);
 // Remove name; no-op when absent.
 void fw_labels_del(struct fw_labels *l, const char *name);
+// Index of name in l->items, or -(insertion point) - 1 when absent (binary search; also for
+// callers that keep their own label views in a struct fw_labels).
+ssize_t fw_labels_index(const struct fw_labels *l, const char *name);
 // The value of name, or NULL. Borrowed until the set changes.
 const char *fw_labels_get(const struct fw_labels *l, const char *name);
 // Replace dst's contents with a copy of src.

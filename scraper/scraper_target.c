@@ -124,29 +124,12 @@ scraper_lset_free(struct scraper_lset *l)
     memset(l, 0, sizeof(*l));
 }
 
-// Index of name in the view, or -(insertion point) - 1.
-static ssize_t
-s_view_find(const struct fw_labels *v, const char *name)
-{
-    size_t lo = 0, hi = v->len;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(v->items[mid].name, name);
-        if (c == 0)
-            return (ssize_t)mid;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return -(ssize_t)lo - 1;
-}
 
 // Put name=value into the view (strings borrowed), replacing an existing value.
 static void
 s_view_put(struct fw_labels *v, const char *name, const char *value)
 {
-    ssize_t at = s_view_find(v, name);
+    ssize_t at = fw_labels_index(v, name);
     if (at >= 0) {
         v->items[at].value = (char *)value;
         return;
@@ -187,7 +170,7 @@ scraper_target_merge(struct scraper_lset *out, const struct fw_labels *target_la
     size_t n_conf = 0;
     for (size_t i = 0; i < target_labels->len; i++) {
         const struct fw_label *t = &target_labels->items[i];
-        ssize_t at = s_view_find(v, t->name);
+        ssize_t at = fw_labels_index(v, t->name);
         if (honor_labels) {
             if (at < 0)
                 s_view_put(v, t->name, t->value);
@@ -205,7 +188,7 @@ scraper_target_merge(struct scraper_lset *out, const struct fw_labels *target_la
     // As Prometheus's resolveConflictingExposedLabels: prefix until the name is free.
     for (size_t i = 0; i < n_conf; i++) {
         const char *name = s_exported(out, out->conflicts[2 * i]);
-        while (s_view_find(v, name) >= 0)
+        while (fw_labels_index(v, name) >= 0)
             name = s_exported(out, name);
         s_view_put(v, name, out->conflicts[2 * i + 1]);
     }
