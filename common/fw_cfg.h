@@ -66,26 +66,26 @@ typedef int (*fw_cfg_check_fn)(const char *value, const char *file, struct fw_cf
                                struct fw_cfg_errors *errs);
 
 struct fw_cfg_field {
-    const char *key;             // NULL ends a table (and is the key of FW_CFG_POS entries:
-                                 // use type FW_CFG_POS with key "" instead)
+    const char *key; // NULL ends a table (and is the key of FW_CFG_POS entries:
+                     // use type FW_CFG_POS with key "" instead)
     fw_cfg_type_t type;
-    size_t off;                  // offsetof the target member
-    size_t count_off;            // FW_CFG_STR_LIST, FW_CFG_LIST: offsetof the size_t count
-    size_t elem_size;            // FW_CFG_LIST: sizeof one element
+    size_t off;                       // offsetof the target member
+    size_t count_off;                 // FW_CFG_STR_LIST, FW_CFG_LIST: offsetof the size_t count
+    size_t elem_size;                 // FW_CFG_LIST: sizeof one element
     const struct fw_cfg_field *child; // FW_CFG_STRUCT, FW_CFG_LIST
-    const char *def;             // default as YAML scalar text, NULL for none (zero)
+    const char *def;                  // default as YAML scalar text, NULL for none (zero)
     bool required;
-    double min, max;             // range check when max > min (durations in ms)
+    double min, max;               // range check when max > min (durations in ms)
     const char *const *enum_names; // FW_CFG_ENUM: NULL-terminated
-    fw_cfg_check_fn check;       // optional
+    fw_cfg_check_fn check;         // optional
 };
 
 // Load YAML into out (which the caller zeroed) following table. `name` is the file name
 // used in messages; when text is NULL the file `name` is read. Defaults are applied to
 // absent keys, recursively. Returns 0, or -1 with errs filled (out then holds what could be
 // parsed; free it with fw_cfg_free all the same).
-int fw_cfg_load(const char *name, const char *text, const struct fw_cfg_field *table,
-                void *out, struct fw_cfg_errors *errs);
+int fw_cfg_load(const char *name, const char *text, const struct fw_cfg_field *table, void *out,
+                struct fw_cfg_errors *errs);
 
 // Release everything fw_cfg_load() allocated in out (following table) and zero those members.
 void fw_cfg_free(const struct fw_cfg_field *table, void *out);

@@ -59,9 +59,7 @@ s_set(const struct fw_flag *f, const char *value, void *opts, const char *daemon
 {
     char *target = (char *)opts + f->off;
     switch (f->type) {
-    case FW_FLAG_STR:
-        *(const char **)target = value;
-        return 0;
+    case FW_FLAG_STR: *(const char **)target = value; return 0;
     case FW_FLAG_BOOL:
         if (strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
             *(bool *)target = true;

@@ -17,20 +17,21 @@ typedef enum { FW_FLAG_STR, FW_FLAG_BOOL, FW_FLAG_INT, FW_FLAG_DURATION } fw_fla
 struct fw_flag {
     const char *name; // without the leading "--"; NULL ends a table
     fw_flag_type_t type;
-    size_t off;       // offsetof the target: const char *, bool, int64_t, int64_t ms
-    const char *def;  // default as flag text; NULL leaves the target zero
+    size_t off;      // offsetof the target: const char *, bool, int64_t, int64_t ms
+    const char *def; // default as flag text; NULL leaves the target zero
     const char *help;
 };
 
 struct fw_common_opts {
-    const char *config_file;        // NULL: use the embedded default config
-    bool check_config;              // validate the config, print "configuration OK", exit
+    const char *config_file; // NULL: use the embedded default config
+    bool check_config;       // validate the config, print "configuration OK", exit
     const char *log_level;
     const char *log_format;
     const char *web_listen_address; // host:port for /metrics, /-/healthy, ...
 };
 
 // Entries for struct fw_common_opts stored as member `m` of the options struct `T`.
+// clang-format off
 #define FW_FLAGS_COMMON(T, m, listen_default)                                                \
     {"config.file", FW_FLAG_STR, offsetof(T, m.config_file), NULL,                           \
      "configuration file (default: the embedded example config)"},                           \
@@ -40,6 +41,7 @@ struct fw_common_opts {
     {"log.format", FW_FLAG_STR, offsetof(T, m.log_format), "logfmt", "logfmt or json"},      \
     {"web.listen-address", FW_FLAG_STR, offsetof(T, m.web_listen_address), listen_default,   \
      "address for the HTTP endpoints"}
+// clang-format on
 
 // Parse argv into opts. Returns 0 to go on, 1 when --help or --version was printed (exit 0),
 // -1 on a usage error, already printed to stderr (exit 2). `about` is one line for --help.

@@ -68,25 +68,25 @@ struct s_kv {
 };
 
 struct fw_http_request {
-    fw_http_t *http;              // borrowed
-    struct MHD_Connection *conn;  // borrowed
-    char *method;                 // owned
-    char *path;                   // owned
-    char *body;                   // owned, NUL-terminated, may be NULL
+    fw_http_t *http;             // borrowed
+    struct MHD_Connection *conn; // borrowed
+    char *method;                // owned
+    char *path;                  // owned
+    char *body;                  // owned, NUL-terminated, may be NULL
     size_t body_len;
     size_t body_cap;
-    bool too_big;                 // body exceeded FW_HTTP_BODY_MAX
-    char *form;                   // owned: decoded copy of a form body
-    struct s_kv *form_kv;         // owned array; strings point into form
+    bool too_big;         // body exceeded FW_HTTP_BODY_MAX
+    char *form;           // owned: decoded copy of a form body
+    struct s_kv *form_kv; // owned array; strings point into form
     size_t form_len;
     size_t form_cap;
     struct timespec start;
 };
 
 struct fw_http {
-    char *daemon;          // owned
-    char *title;           // owned: daemon with a capital first letter
-    fw_metrics_t *metrics; // borrowed
+    char *daemon;           // owned
+    char *title;            // owned: daemon with a capital first letter
+    fw_metrics_t *metrics;  // borrowed
     struct MHD_Daemon *mhd; // owned
     int port;
     struct s_route *routes; // owned
@@ -200,8 +200,8 @@ s_route_match(const fw_http_t *self, const char *path, const char *method,
     *path_route = NULL;
     for (size_t i = self->routes_len; i-- > 0;) {
         const struct s_route *r = &self->routes[i];
-        bool match = r->prefix ? strncmp(path, r->path, strlen(r->path)) == 0
-                               : strcmp(path, r->path) == 0;
+        bool match =
+            r->prefix ? strncmp(path, r->path, strlen(r->path)) == 0 : strcmp(path, r->path) == 0;
         if (!match)
             continue;
         if (!*path_route)
@@ -216,8 +216,8 @@ s_route_match(const fw_http_t *self, const char *path, const char *method,
 static void
 s_form_parse(fw_http_request_t *req)
 {
-    const char *ct = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_TYPE);
+    const char *ct =
+        MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     static const char form_ct[] = "application/x-www-form-urlencoded";
     if (!ct || !req->body_len || strncasecmp(ct, form_ct, sizeof(form_ct) - 1) != 0)
         return;
@@ -411,8 +411,7 @@ s_dispatch(fw_http_request_t *req)
 
 static enum MHD_Result
 s_on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-             const char *version, const char *upload_data, size_t *upload_data_size,
-             void **con_cls)
+             const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     fw_http_t *self = cls;
@@ -424,8 +423,8 @@ s_on_request(void *cls, struct MHD_Connection *conn, const char *url, const char
         req->method = fw_strdup(method);
         req->path = fw_strdup(url);
         clock_gettime(CLOCK_MONOTONIC, &req->start);
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > FW_HTTP_BODY_MAX)
             req->too_big = true;
         *con_cls = req;
@@ -627,8 +626,8 @@ fw_http_new(const char *daemon, fw_metrics_t *metrics)
                            "HTTP requests answered, by route and status code.");
         fw_metrics_declare(metrics, "fw_http_request_duration_seconds_sum", FW_METRIC_COUNTER,
                            "Total time spent answering HTTP requests, by route.");
-        fw_metrics_declare(metrics, "fw_http_request_duration_seconds_count",
-                           FW_METRIC_COUNTER, "HTTP requests timed, by route.");
+        fw_metrics_declare(metrics, "fw_http_request_duration_seconds_count", FW_METRIC_COUNTER,
+                           "HTTP requests timed, by route.");
     }
     fw_http_route(self, "GET", "/metrics", s_on_metrics, self);
     fw_http_route(self, "GET", "/-/healthy", s_on_healthy, self);
@@ -702,11 +701,11 @@ fw_http_start(fw_http_t *self, const char *listen_address, fw_err_t *err)
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                          MHD_USE_AUTO | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     self->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, s_on_request, self, MHD_OPTION_EXTERNAL_LOGGER, s_on_mhd_log,
-        self, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, s_on_completed, self,
-        MHD_OPTION_CONNECTION_LIMIT, FW_HTTP_CONN_LIMIT,
-        MHD_OPTION_CONNECTION_TIMEOUT, FW_HTTP_CONN_TIMEOUT_S,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)FW_HTTP_CONN_MEMORY, MHD_OPTION_END);
+        flags, 0, NULL, NULL, s_on_request, self, MHD_OPTION_EXTERNAL_LOGGER, s_on_mhd_log, self,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, s_on_completed, self,
+        MHD_OPTION_CONNECTION_LIMIT, FW_HTTP_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+        FW_HTTP_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)FW_HTTP_CONN_MEMORY,
+        MHD_OPTION_END);
     if (!self->mhd) {
         close(fd);
         fw_err_set(err, "http: cannot start libmicrohttpd on %s", listen_address);
@@ -750,7 +749,7 @@ fw_http_reload_done(fw_http_t *self, int rc, const char *errmsg)
     pthread_mutex_lock(&self->lock);
     // Answer the tickets this reload saw; if the caller never asked, answer all of them.
     uint64_t upto = self->reload_taken_gen > self->reload_done_gen ? self->reload_taken_gen
-                                                                    : self->reload_req_gen;
+                                                                   : self->reload_req_gen;
     if (upto > self->reload_done_gen)
         self->reload_done_gen = upto;
     self->reload_rc = rc;

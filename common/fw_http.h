@@ -42,8 +42,8 @@ void fw_http_destroy(fw_http_t **self_p);
 
 // Add a route before fw_http_start(). `path` matches exactly, or as a prefix when it ends
 // in '/' ("/api/v2/silence/"). `methods` is e.g. "GET,POST". Later routes win over earlier.
-void fw_http_route(fw_http_t *self, const char *methods, const char *path,
-                   fw_http_handler_fn fn, void *arg);
+void fw_http_route(fw_http_t *self, const char *methods, const char *path, fw_http_handler_fn fn,
+                   void *arg);
 
 // Listen on "host:port" (":port" means all addresses; port 0 picks a free one). 0 or -1.
 int fw_http_start(fw_http_t *self, const char *listen_address, fw_err_t *err);
@@ -65,8 +65,7 @@ const char *fw_http_path(const fw_http_request_t *req);
 const char *fw_http_arg(const fw_http_request_t *req, const char *name);
 // Every value of a repeated argument (match[]=a&match[]=b), from query string then form
 // body; fills at most max and returns how many there are.
-size_t fw_http_args(const fw_http_request_t *req, const char *name, const char **out,
-                    size_t max);
+size_t fw_http_args(const fw_http_request_t *req, const char *name, const char **out, size_t max);
 // The raw request body (JSON APIs); len may be 0.
 const char *fw_http_body(const fw_http_request_t *req, size_t *len);
 const char *fw_http_header(const fw_http_request_t *req, const char *name);

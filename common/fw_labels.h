@@ -27,7 +27,10 @@ struct fw_labels {
     size_t cap;
 };
 
-#define FW_LABELS_INIT {NULL, 0, 0}
+#define FW_LABELS_INIT                                                                             \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 // Free every pair and reset to empty. Safe on an empty set.
 void fw_labels_clear(struct fw_labels *l);

@@ -216,9 +216,7 @@ s_format_one(const char **fmt, va_list *ap, char *out, size_t size, bool *bare)
     case 'g':
     case 'e':
     case 'G':
-    case 'E':
-        snprintf(out, size, spec, va_arg(*ap, double));
-        break;
+    case 'E': snprintf(out, size, spec, va_arg(*ap, double)); break;
     case 'c':
         snprintf(out, size, "%c", (char)va_arg(*ap, int));
         *bare = false;

@@ -41,9 +41,21 @@ void fw_log_errno(fw_log_level_t level, const char *event, const char *kvfmt, ..
 void fw_fatal(int code, const char *event, const char *kvfmt, ...)
     __attribute__((format(printf, 3, 4), noreturn));
 
-#define fw_debug(ev, ...) do { if (fw_log_enabled(FW_LOG_DEBUG)) fw_log(FW_LOG_DEBUG, ev, __VA_ARGS__); } while (0)
-#define fw_info(ev, ...) do { if (fw_log_enabled(FW_LOG_INFO)) fw_log(FW_LOG_INFO, ev, __VA_ARGS__); } while (0)
-#define fw_warn(ev, ...) do { if (fw_log_enabled(FW_LOG_WARN)) fw_log(FW_LOG_WARN, ev, __VA_ARGS__); } while (0)
+#define fw_debug(ev, ...)                                                                          \
+    do {                                                                                           \
+        if (fw_log_enabled(FW_LOG_DEBUG))                                                          \
+            fw_log(FW_LOG_DEBUG, ev, __VA_ARGS__);                                                 \
+    } while (0)
+#define fw_info(ev, ...)                                                                           \
+    do {                                                                                           \
+        if (fw_log_enabled(FW_LOG_INFO))                                                           \
+            fw_log(FW_LOG_INFO, ev, __VA_ARGS__);                                                  \
+    } while (0)
+#define fw_warn(ev, ...)                                                                           \
+    do {                                                                                           \
+        if (fw_log_enabled(FW_LOG_WARN))                                                           \
+            fw_log(FW_LOG_WARN, ev, __VA_ARGS__);                                                  \
+    } while (0)
 #define fw_error(ev, ...) fw_log(FW_LOG_ERROR, ev, __VA_ARGS__)
 
 // Test hook: send log lines to fd instead of stderr (2). Returns the previous fd.

@@ -323,8 +323,7 @@ fw_metrics_destroy(fw_metrics_t **self_p)
 }
 
 void
-fw_metrics_declare(fw_metrics_t *self, const char *name, fw_metric_type_t type,
-                   const char *help)
+fw_metrics_declare(fw_metrics_t *self, const char *name, fw_metric_type_t type, const char *help)
 {
     if (!self || !name)
         return;
@@ -332,8 +331,7 @@ fw_metrics_declare(fw_metrics_t *self, const char *name, fw_metric_type_t type,
     bool found;
     size_t i = s_family_find(self, name, &found);
     if (!found) {
-        fw_mem_grow((void **)&self->families, &self->cap, self->len + 1,
-                    sizeof(*self->families));
+        fw_mem_grow((void **)&self->families, &self->cap, self->len + 1, sizeof(*self->families));
         memmove(&self->families[i + 1], &self->families[i],
                 (self->len - i) * sizeof(*self->families));
         struct s_family *fam = &self->families[i];

@@ -307,8 +307,10 @@ s_decode_batch(const unsigned char *body, size_t size, struct fw_batch **out, fw
                 break;
             char *nm = fw_strndup(name, nl);
             if (!fw_label_name_valid(nm) || (prev && strcmp(prev, nm) >= 0)) {
-                fw_err_set(err, "SAMPLES series %llu: label name \"%.64s\" invalid or out of "
-                           "order", (unsigned long long)i, nm);
+                fw_err_set(err,
+                           "SAMPLES series %llu: label name \"%.64s\" invalid or out of "
+                           "order",
+                           (unsigned long long)i, nm);
                 free(nm);
                 free(prev);
                 goto fail;
@@ -364,8 +366,8 @@ fail:
 static const char *
 s_json_type_name(s_json_type_t t)
 {
-    static const char *const names[] = {"string", "number", "bool", "object", "array",
-                                        "object of strings", "array of alerts"};
+    static const char *const names[] = {
+        "string", "number", "bool", "object", "array", "object of strings", "array of alerts"};
     return names[t];
 }
 
@@ -376,7 +378,8 @@ s_is_string_map(json_t *v)
         return false;
     const char *k;
     json_t *x;
-    json_object_foreach(v, k, x) {
+    json_object_foreach(v, k, x)
+    {
         if (!json_is_string(x))
             return false;
     }
@@ -390,7 +393,8 @@ s_check_alerts(json_t *alerts, fw_err_t *err)
         return -1;
     size_t i;
     json_t *a;
-    json_array_foreach(alerts, i, a) {
+    json_array_foreach(alerts, i, a)
+    {
         if (!json_is_object(a)) {
             fw_err_set(err, "alerts[%zu] is not an object", i);
             return -1;
@@ -398,7 +402,8 @@ s_check_alerts(json_t *alerts, fw_err_t *err)
         const char *k;
         json_t *v;
         bool has_labels = false;
-        json_object_foreach(a, k, v) {
+        json_object_foreach(a, k, v)
+        {
             bool ok;
             if (strcmp(k, "labels") == 0)
                 ok = has_labels = s_is_string_map(v) && json_object_size(v) > 0;
@@ -451,7 +456,8 @@ s_check_json(fw_msg_type_t type, json_t *body, fw_err_t *err)
     }
     const char *k;
     json_t *v;
-    json_object_foreach(body, k, v) {
+    json_object_foreach(body, k, v)
+    {
         const struct s_field *f = NULL;
         for (size_t i = 0; i < S_NFIELDS && !f; i++)
             if (s_fields[i].msg == type && strcmp(s_fields[i].key, k) == 0)
@@ -563,8 +569,7 @@ fw_msg_decode(zmsg_t *frames, struct fw_msg **out, fw_err_t *err)
         json_error_t jerr;
         m->body = json_loadb((const char *)zframe_data(fb), zframe_size(fb), 0, &jerr);
         if (!m->body) {
-            fw_err_set(err, "%s: invalid JSON at position %d: %s", token, jerr.position,
-                       jerr.text);
+            fw_err_set(err, "%s: invalid JSON at position %d: %s", token, jerr.position, jerr.text);
             goto fail;
         }
         if (s_check_json(type, m->body, err) < 0)
@@ -642,8 +647,8 @@ char *
 fw_msg_to_json(const struct fw_msg *self)
 {
     json_t *body = self->batch ? s_batch_to_json(self->batch) : json_incref(self->body);
-    json_t *o = json_pack("{sssiso}", "type", fw_msg_type_str(self->type), "version",
-                          self->version, "body", body ? body : json_null());
+    json_t *o = json_pack("{sssiso}", "type", fw_msg_type_str(self->type), "version", self->version,
+                          "body", body ? body : json_null());
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return text ? text : fw_strdup("{}");

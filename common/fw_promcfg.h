@@ -33,8 +33,8 @@ struct fw_scrape_config {
     char *metrics_path;         // default "/metrics"
     char *scheme;               // "http" or "https"
     bool honor_labels;
-    bool honor_timestamps; // default true
-    int64_t sample_limit;  // 0: none
+    bool honor_timestamps;                   // default true
+    int64_t sample_limit;                    // 0: none
     struct fw_static_config *static_configs; // owned
     size_t n_static_configs;
     struct fw_cfg_pos pos;

@@ -27,20 +27,44 @@
 // Tokens
 
 typedef enum {
-    T_EOF, T_NUM, T_DUR, T_STR, T_IDENT,
-    T_LPAREN, T_RPAREN, T_LBRACE, T_RBRACE, T_LBRACK, T_RBRACK, T_COMMA, T_COLON, T_AT,
-    T_ADD, T_SUB, T_MUL, T_DIV, T_MOD, T_POW,
-    T_EQL, T_NEQ, T_GTR, T_LSS, T_GTE, T_LTE,
-    T_ASSIGN, T_EQL_RE, T_NEQ_RE,
+    T_EOF,
+    T_NUM,
+    T_DUR,
+    T_STR,
+    T_IDENT,
+    T_LPAREN,
+    T_RPAREN,
+    T_LBRACE,
+    T_RBRACE,
+    T_LBRACK,
+    T_RBRACK,
+    T_COMMA,
+    T_COLON,
+    T_AT,
+    T_ADD,
+    T_SUB,
+    T_MUL,
+    T_DIV,
+    T_MOD,
+    T_POW,
+    T_EQL,
+    T_NEQ,
+    T_GTR,
+    T_LSS,
+    T_GTE,
+    T_LTE,
+    T_ASSIGN,
+    T_EQL_RE,
+    T_NEQ_RE,
 } s_tok_type_t;
 
 typedef struct {
     s_tok_type_t type;
-    int pos;     // byte offset
-    int len;     // bytes in the source
-    double num;  // T_NUM
-    int64_t ms;  // T_DUR
-    char *str;   // owned: T_STR unquoted value, T_IDENT text
+    int pos;    // byte offset
+    int len;    // bytes in the source
+    double num; // T_NUM
+    int64_t ms; // T_DUR
+    char *str;  // owned: T_STR unquoted value, T_IDENT text
 } s_tok_t;
 
 typedef struct {
@@ -88,8 +112,8 @@ s_tok_desc(s_tok_type_t t)
     return "token";
 }
 
-static void
-s_fail(s_parser_t *p, int pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void s_fail(s_parser_t *p, int pos, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
 s_fail(s_parser_t *p, int pos, const char *fmt, ...)
@@ -359,8 +383,14 @@ s_lex(s_parser_t *p)
         case ')': t = T_RPAREN; break;
         case '{': t = T_LBRACE; break;
         case '}': t = T_RBRACE; break;
-        case '[': t = T_LBRACK; brackets++; break;
-        case ']': t = T_RBRACK; brackets--; break;
+        case '[':
+            t = T_LBRACK;
+            brackets++;
+            break;
+        case ']':
+            t = T_RBRACK;
+            brackets--;
+            break;
         case ',': t = T_COMMA; break;
         case ':': t = T_COLON; break;
         case '@': t = T_AT; break;
@@ -371,28 +401,43 @@ s_lex(s_parser_t *p)
         case '%': t = T_MOD; break;
         case '^': t = T_POW; break;
         case '=':
-            if (d == '=') { t = T_EQL; len = 2; }
-            else if (d == '~') { t = T_EQL_RE; len = 2; }
-            else t = T_ASSIGN;
+            if (d == '=') {
+                t = T_EQL;
+                len = 2;
+            } else if (d == '~') {
+                t = T_EQL_RE;
+                len = 2;
+            } else
+                t = T_ASSIGN;
             break;
         case '!':
-            if (d == '=') { t = T_NEQ; len = 2; }
-            else if (d == '~') { t = T_NEQ_RE; len = 2; }
-            else {
+            if (d == '=') {
+                t = T_NEQ;
+                len = 2;
+            } else if (d == '~') {
+                t = T_NEQ_RE;
+                len = 2;
+            } else {
                 s_fail(p, i, "unexpected character after '!': %s",
                        d ? (char[]){'\'', d, '\'', 0} : "end of input");
                 return -1;
             }
             break;
         case '>':
-            if (d == '=') { t = T_GTE; len = 2; } else t = T_GTR;
+            if (d == '=') {
+                t = T_GTE;
+                len = 2;
+            } else
+                t = T_GTR;
             break;
         case '<':
-            if (d == '=') { t = T_LTE; len = 2; } else t = T_LSS;
+            if (d == '=') {
+                t = T_LTE;
+                len = 2;
+            } else
+                t = T_LSS;
             break;
-        default:
-            s_fail(p, i, "unexpected character: '%c'", c);
-            return -1;
+        default: s_fail(p, i, "unexpected character: '%c'", c); return -1;
         }
         s_push(p, t, i, len);
         i += len;
@@ -407,7 +452,7 @@ s_lex(s_parser_t *p)
 static const struct {
     const char *name;
     fw_pq_func_t fn;
-    fw_pq_type_t args[5]; // the last listed type repeats for variadic functions
+    fw_pq_type_t args[5];   // the last listed type repeats for variadic functions
     int min_args, max_args; // max_args -1: variadic
     fw_pq_type_t ret;
 } s_funcs[] = {
@@ -447,17 +492,31 @@ static const struct {
     {"absent_over_time", FW_PQ_FN_ABSENT_OVER_TIME, {FW_PQ_MATRIX}, 1, 1, FW_PQ_VECTOR},
     {"stddev_over_time", FW_PQ_FN_STDDEV_OVER_TIME, {FW_PQ_MATRIX}, 1, 1, FW_PQ_VECTOR},
     {"stdvar_over_time", FW_PQ_FN_STDVAR_OVER_TIME, {FW_PQ_MATRIX}, 1, 1, FW_PQ_VECTOR},
-    {"quantile_over_time", FW_PQ_FN_QUANTILE_OVER_TIME, {FW_PQ_SCALAR, FW_PQ_MATRIX}, 2, 2,
+    {"quantile_over_time",
+     FW_PQ_FN_QUANTILE_OVER_TIME,
+     {FW_PQ_SCALAR, FW_PQ_MATRIX},
+     2,
+     2,
      FW_PQ_VECTOR},
-    {"predict_linear", FW_PQ_FN_PREDICT_LINEAR, {FW_PQ_MATRIX, FW_PQ_SCALAR}, 2, 2,
+    {"predict_linear", FW_PQ_FN_PREDICT_LINEAR, {FW_PQ_MATRIX, FW_PQ_SCALAR}, 2, 2, FW_PQ_VECTOR},
+    {"histogram_quantile",
+     FW_PQ_FN_HISTOGRAM_QUANTILE,
+     {FW_PQ_SCALAR, FW_PQ_VECTOR},
+     2,
+     2,
      FW_PQ_VECTOR},
-    {"histogram_quantile", FW_PQ_FN_HISTOGRAM_QUANTILE, {FW_PQ_SCALAR, FW_PQ_VECTOR}, 2, 2,
+    {"label_replace",
+     FW_PQ_FN_LABEL_REPLACE,
+     {FW_PQ_VECTOR, FW_PQ_STRING, FW_PQ_STRING, FW_PQ_STRING, FW_PQ_STRING},
+     5,
+     5,
      FW_PQ_VECTOR},
-    {"label_replace", FW_PQ_FN_LABEL_REPLACE,
-     {FW_PQ_VECTOR, FW_PQ_STRING, FW_PQ_STRING, FW_PQ_STRING, FW_PQ_STRING}, 5, 5,
+    {"label_join",
+     FW_PQ_FN_LABEL_JOIN,
+     {FW_PQ_VECTOR, FW_PQ_STRING, FW_PQ_STRING, FW_PQ_STRING},
+     3,
+     -1,
      FW_PQ_VECTOR},
-    {"label_join", FW_PQ_FN_LABEL_JOIN, {FW_PQ_VECTOR, FW_PQ_STRING, FW_PQ_STRING, FW_PQ_STRING},
-     3, -1, FW_PQ_VECTOR},
     {"sort", FW_PQ_FN_SORT, {FW_PQ_VECTOR}, 1, 1, FW_PQ_VECTOR},
     {"sort_desc", FW_PQ_FN_SORT_DESC, {FW_PQ_VECTOR}, 1, 1, FW_PQ_VECTOR},
     {"year", FW_PQ_FN_YEAR, {FW_PQ_VECTOR}, 0, 1, FW_PQ_VECTOR},
@@ -472,11 +531,38 @@ static const struct {
 
 // Prometheus functions we know by name but do not evaluate yet: a clear parse error.
 static const char *const s_unsupported_funcs[] = {
-    "acos", "acosh", "asin", "asinh", "atan", "atanh", "cos", "cosh", "count_values", "deg",
-    "histogram_count", "histogram_sum", "histogram_fraction", "histogram_avg",
-    "histogram_stddev", "histogram_stdvar", "holt_winters", "pi", "rad", "sin", "sinh",
-    "sort_by_label", "sort_by_label_desc", "tan", "tanh", "double_exponential_smoothing",
-    "mad_over_time", "first_over_time", "limitk", "limit_ratio", "info", NULL,
+    "acos",
+    "acosh",
+    "asin",
+    "asinh",
+    "atan",
+    "atanh",
+    "cos",
+    "cosh",
+    "count_values",
+    "deg",
+    "histogram_count",
+    "histogram_sum",
+    "histogram_fraction",
+    "histogram_avg",
+    "histogram_stddev",
+    "histogram_stdvar",
+    "holt_winters",
+    "pi",
+    "rad",
+    "sin",
+    "sinh",
+    "sort_by_label",
+    "sort_by_label_desc",
+    "tan",
+    "tanh",
+    "double_exponential_smoothing",
+    "mad_over_time",
+    "first_over_time",
+    "limitk",
+    "limit_ratio",
+    "info",
+    NULL,
 };
 
 static const struct {
@@ -484,11 +570,11 @@ static const struct {
     fw_pq_aggop_t op;
     bool param;
 } s_aggs[] = {
-    {"sum", FW_PQ_AGG_SUM, false},       {"avg", FW_PQ_AGG_AVG, false},
-    {"min", FW_PQ_AGG_MIN, false},       {"max", FW_PQ_AGG_MAX, false},
-    {"count", FW_PQ_AGG_COUNT, false},   {"group", FW_PQ_AGG_GROUP, false},
-    {"stddev", FW_PQ_AGG_STDDEV, false}, {"stdvar", FW_PQ_AGG_STDVAR, false},
-    {"topk", FW_PQ_AGG_TOPK, true},      {"bottomk", FW_PQ_AGG_BOTTOMK, true},
+    {"sum", FW_PQ_AGG_SUM, false},          {"avg", FW_PQ_AGG_AVG, false},
+    {"min", FW_PQ_AGG_MIN, false},          {"max", FW_PQ_AGG_MAX, false},
+    {"count", FW_PQ_AGG_COUNT, false},      {"group", FW_PQ_AGG_GROUP, false},
+    {"stddev", FW_PQ_AGG_STDDEV, false},    {"stdvar", FW_PQ_AGG_STDVAR, false},
+    {"topk", FW_PQ_AGG_TOPK, true},         {"bottomk", FW_PQ_AGG_BOTTOMK, true},
     {"quantile", FW_PQ_AGG_QUANTILE, true},
 };
 
@@ -499,8 +585,7 @@ static const char *const s_binop_names[] = {
 const char *
 fw_promql_binop_str(fw_pq_binop_t op)
 {
-    return (size_t)op < sizeof(s_binop_names) / sizeof(s_binop_names[0]) ? s_binop_names[op]
-                                                                           : "?";
+    return (size_t)op < sizeof(s_binop_names) / sizeof(s_binop_names[0]) ? s_binop_names[op] : "?";
 }
 
 const char *
@@ -650,8 +735,8 @@ s_unexpected(s_parser_t *p, const s_tok_t *t, const char *where, const char *exp
     if (t->type == T_IDENT)
         snprintf(what, sizeof(what), "identifier \"%s\"", t->str);
     else if (t->type == T_NUM || t->type == T_DUR || t->type == T_STR)
-        snprintf(what, sizeof(what), "%s \"%.*s\"", s_tok_desc(t->type),
-                 t->len > 60 ? 60 : t->len, p->text + t->pos);
+        snprintf(what, sizeof(what), "%s \"%.*s\"", s_tok_desc(t->type), t->len > 60 ? 60 : t->len,
+                 p->text + t->pos);
     else
         snprintf(what, sizeof(what), "%s", s_tok_desc(t->type));
     s_fail(p, t->pos, "unexpected %s%s%s%s%s", what, where ? " in " : "", where ? where : "",
@@ -688,13 +773,24 @@ s_binop_of(const s_tok_t *t, fw_pq_binop_t *op)
     case T_GTE: *op = FW_PQ_GTE; return 3;
     case T_LTE: *op = FW_PQ_LTE; return 3;
     case T_IDENT:
-        if (s_is_kw(t, "and")) { *op = FW_PQ_AND; return 2; }
-        if (s_is_kw(t, "unless")) { *op = FW_PQ_UNLESS; return 2; }
-        if (s_is_kw(t, "or")) { *op = FW_PQ_OR; return 1; }
-        if (s_is_kw(t, "atan2")) { *op = FW_PQ_ATAN2; return 5; }
+        if (s_is_kw(t, "and")) {
+            *op = FW_PQ_AND;
+            return 2;
+        }
+        if (s_is_kw(t, "unless")) {
+            *op = FW_PQ_UNLESS;
+            return 2;
+        }
+        if (s_is_kw(t, "or")) {
+            *op = FW_PQ_OR;
+            return 1;
+        }
+        if (s_is_kw(t, "atan2")) {
+            *op = FW_PQ_ATAN2;
+            return 5;
+        }
         return 0;
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
@@ -704,9 +800,9 @@ s_binop_of(const s_tok_t *t, fw_pq_binop_t *op)
 static bool
 s_is_keyword(const char *s)
 {
-    static const char *const kws[] = {"and", "or", "unless", "by", "without", "on", "ignoring",
-                                      "group_left", "group_right", "bool", "offset", "atan2",
-                                      NULL};
+    static const char *const kws[] = {"and",    "or",       "unless",     "by",          "without",
+                                      "on",     "ignoring", "group_left", "group_right", "bool",
+                                      "offset", "atan2",    NULL};
     for (size_t k = 0; kws[k]; k++)
         if (strcasecmp(s, kws[k]) == 0)
             return true;
@@ -864,8 +960,8 @@ s_parse_selector(s_parser_t *p)
     } else {
         for (size_t k = 1; k < e->n_matchers; k++)
             if (strcmp(e->matchers[k].name, "__name__") == 0) {
-                s_fail(p, e->pos, "metric name must not be set twice: \"%s\" or \"%s\"",
-                       e->metric, e->matchers[k].value);
+                s_fail(p, e->pos, "metric name must not be set twice: \"%s\" or \"%s\"", e->metric,
+                       e->matchers[k].value);
                 goto fail;
             }
     }
@@ -941,8 +1037,8 @@ s_parse_call(s_parser_t *p)
             s_fail(p, e->pos, "expected %d argument(s) in call to \"%s\", got %d", max,
                    e->func_name, n);
         else
-            s_fail(p, e->pos, "expected at most %d argument(s) in call to \"%s\", got %d",
-                   max, e->func_name, n);
+            s_fail(p, e->pos, "expected at most %d argument(s) in call to \"%s\", got %d", max,
+                   e->func_name, n);
         goto fail;
     }
     if (n > 64) {
@@ -954,10 +1050,8 @@ s_parse_call(s_parser_t *p)
         if (max < 0 && ti > 3)
             ti = 3; // label_join's source labels
         if (e->args[k]->type != s_funcs[fi].args[ti]) {
-            s_fail(p, e->args[k]->pos,
-                   "expected type %s in call to function \"%s\", got %s",
-                   s_type_str(s_funcs[fi].args[ti]), e->func_name,
-                   s_type_str(e->args[k]->type));
+            s_fail(p, e->args[k]->pos, "expected type %s in call to function \"%s\", got %s",
+                   s_type_str(s_funcs[fi].args[ti]), e->func_name, s_type_str(e->args[k]->type));
             goto fail;
         }
     }
@@ -1052,8 +1146,7 @@ s_parse_primary(s_parser_t *p)
         s_add_arg(e, in);
         return e;
     }
-    case T_LBRACE:
-        return s_parse_selector(p);
+    case T_LBRACE: return s_parse_selector(p);
     case T_IDENT: {
         for (size_t k = 0; k < sizeof(s_aggs) / sizeof(s_aggs[0]); k++)
             if (strcasecmp(t->str, s_aggs[k].name) == 0) {
@@ -1074,9 +1167,7 @@ s_parse_primary(s_parser_t *p)
         }
         return s_parse_selector(p);
     }
-    default:
-        s_unexpected(p, t, NULL, NULL);
-        return NULL;
+    default: s_unexpected(p, t, NULL, NULL); return NULL;
     }
 }
 
@@ -1094,9 +1185,10 @@ s_parse_postfix(s_parser_t *p, fw_promql_expr_t *e)
                 goto fail;
             if (s_peek(p)->type != T_COLON) {
                 if (!plain) {
-                    s_fail(p, t->pos, e->kind == FW_PQ_SELECTOR
-                                          ? "no offset or range modifiers allowed before range"
-                                          : "ranges only allowed for vector selectors");
+                    s_fail(p, t->pos,
+                           e->kind == FW_PQ_SELECTOR
+                               ? "no offset or range modifiers allowed before range"
+                               : "ranges only allowed for vector selectors");
                     goto fail;
                 }
                 if (!s_expect(p, T_RBRACK, "range selector"))
@@ -1111,8 +1203,7 @@ s_parse_postfix(s_parser_t *p, fw_promql_expr_t *e)
             }
             s_next(p); // :
             int64_t step = 0;
-            if (s_peek(p)->type != T_RBRACK &&
-                s_parse_duration(p, &step, "subquery selector") != 0)
+            if (s_peek(p)->type != T_RBRACK && s_parse_duration(p, &step, "subquery selector") != 0)
                 goto fail;
             if (!s_expect(p, T_RBRACK, "subquery selector"))
                 goto fail;
@@ -1134,8 +1225,9 @@ s_parse_postfix(s_parser_t *p, fw_promql_expr_t *e)
         }
         if (s_is_kw(t, "offset")) {
             if (e->kind != FW_PQ_SELECTOR && e->kind != FW_PQ_SUBQUERY) {
-                s_fail(p, t->pos, "offset modifier must be preceded by an instant vector "
-                                  "selector or range vector selector or a subquery");
+                s_fail(p, t->pos,
+                       "offset modifier must be preceded by an instant vector "
+                       "selector or range vector selector or a subquery");
                 goto fail;
             }
             if (e->offset_ms != 0) {
@@ -1175,8 +1267,10 @@ s_parse_unary(s_parser_t *p)
         if (!in)
             return NULL;
         if (in->type != FW_PQ_SCALAR && in->type != FW_PQ_VECTOR) {
-            s_fail(p, t->pos, "unary expression only allowed on expressions of type scalar or "
-                              "instant vector, got %s", s_type_str(in->type));
+            s_fail(p, t->pos,
+                   "unary expression only allowed on expressions of type scalar or "
+                   "instant vector, got %s",
+                   s_type_str(in->type));
             fw_promql_expr_destroy(&in);
             return NULL;
         }
@@ -1222,8 +1316,7 @@ s_parse_modifiers(s_parser_t *p, fw_promql_expr_t *e)
                        fw_promql_binop_str(e->op));
                 return -1;
             }
-            e->card = s_is_kw(g, "group_left") ? FW_PQ_CARD_MANY_TO_ONE
-                                               : FW_PQ_CARD_ONE_TO_MANY;
+            e->card = s_is_kw(g, "group_left") ? FW_PQ_CARD_MANY_TO_ONE : FW_PQ_CARD_ONE_TO_MANY;
             if (s_peek(p)->type == T_LPAREN &&
                 s_parse_label_list(p, &e->include, &e->n_include, "grouping opts") != 0)
                 return -1;
@@ -1263,8 +1356,9 @@ s_parse_expr(s_parser_t *p, int min_prec)
         fw_pq_type_t lt = lhs->type, rt = rhs->type;
         if ((lt != FW_PQ_SCALAR && lt != FW_PQ_VECTOR) ||
             (rt != FW_PQ_SCALAR && rt != FW_PQ_VECTOR)) {
-            s_fail(p, e->pos, "binary expression must contain only scalar and instant vector "
-                              "types");
+            s_fail(p, e->pos,
+                   "binary expression must contain only scalar and instant vector "
+                   "types");
             fw_promql_expr_destroy(&e);
             return NULL;
         }
@@ -1419,8 +1513,8 @@ s_format(const fw_promql_expr_t *e, char **b, size_t *l, size_t *c)
             }
             s_cat(b, l, c, ")");
             if (e->card == FW_PQ_CARD_MANY_TO_ONE || e->card == FW_PQ_CARD_ONE_TO_MANY) {
-                s_cat(b, l, c, e->card == FW_PQ_CARD_MANY_TO_ONE ? " group_left ("
-                                                                 : " group_right (");
+                s_cat(b, l, c,
+                      e->card == FW_PQ_CARD_MANY_TO_ONE ? " group_left (" : " group_right (");
                 for (size_t k = 0; k < e->n_include; k++) {
                     if (k)
                         s_cat(b, l, c, ", ");

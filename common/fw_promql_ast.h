@@ -46,24 +46,45 @@ typedef enum {
 } fw_pq_match_op_t;
 
 struct fw_pq_matcher {
-    char *name;       // owned
-    char *value;      // owned: the literal value or the regex source
+    char *name;  // owned
+    char *value; // owned: the literal value or the regex source
     fw_pq_match_op_t op;
-    pcre2_code *re;   // owned: compiled ^(?:value)$ for RE/NRE, NULL otherwise
+    pcre2_code *re; // owned: compiled ^(?:value)$ for RE/NRE, NULL otherwise
 };
 
 typedef enum {
     // arithmetic
-    FW_PQ_ADD, FW_PQ_SUB, FW_PQ_MUL, FW_PQ_DIV, FW_PQ_MOD, FW_PQ_POW, FW_PQ_ATAN2,
+    FW_PQ_ADD,
+    FW_PQ_SUB,
+    FW_PQ_MUL,
+    FW_PQ_DIV,
+    FW_PQ_MOD,
+    FW_PQ_POW,
+    FW_PQ_ATAN2,
     // comparison
-    FW_PQ_EQL, FW_PQ_NEQ, FW_PQ_GTR, FW_PQ_LSS, FW_PQ_GTE, FW_PQ_LTE,
+    FW_PQ_EQL,
+    FW_PQ_NEQ,
+    FW_PQ_GTR,
+    FW_PQ_LSS,
+    FW_PQ_GTE,
+    FW_PQ_LTE,
     // set
-    FW_PQ_AND, FW_PQ_OR, FW_PQ_UNLESS,
+    FW_PQ_AND,
+    FW_PQ_OR,
+    FW_PQ_UNLESS,
 } fw_pq_binop_t;
 
 typedef enum {
-    FW_PQ_AGG_SUM, FW_PQ_AGG_AVG, FW_PQ_AGG_MIN, FW_PQ_AGG_MAX, FW_PQ_AGG_COUNT,
-    FW_PQ_AGG_GROUP, FW_PQ_AGG_STDDEV, FW_PQ_AGG_STDVAR, FW_PQ_AGG_TOPK, FW_PQ_AGG_BOTTOMK,
+    FW_PQ_AGG_SUM,
+    FW_PQ_AGG_AVG,
+    FW_PQ_AGG_MIN,
+    FW_PQ_AGG_MAX,
+    FW_PQ_AGG_COUNT,
+    FW_PQ_AGG_GROUP,
+    FW_PQ_AGG_STDDEV,
+    FW_PQ_AGG_STDVAR,
+    FW_PQ_AGG_TOPK,
+    FW_PQ_AGG_BOTTOMK,
     FW_PQ_AGG_QUANTILE,
 } fw_pq_aggop_t;
 
@@ -76,18 +97,56 @@ typedef enum {
 
 // The functions the evaluator implements; the parser knows their signatures.
 typedef enum {
-    FW_PQ_FN_ABS, FW_PQ_FN_CEIL, FW_PQ_FN_FLOOR, FW_PQ_FN_SQRT, FW_PQ_FN_EXP, FW_PQ_FN_LN,
-    FW_PQ_FN_LOG2, FW_PQ_FN_LOG10, FW_PQ_FN_ROUND, FW_PQ_FN_CLAMP, FW_PQ_FN_CLAMP_MIN,
-    FW_PQ_FN_CLAMP_MAX, FW_PQ_FN_TIME, FW_PQ_FN_VECTOR, FW_PQ_FN_SCALAR, FW_PQ_FN_TIMESTAMP,
-    FW_PQ_FN_RATE, FW_PQ_FN_IRATE, FW_PQ_FN_INCREASE, FW_PQ_FN_DELTA, FW_PQ_FN_IDELTA,
-    FW_PQ_FN_CHANGES, FW_PQ_FN_RESETS, FW_PQ_FN_AVG_OVER_TIME, FW_PQ_FN_MIN_OVER_TIME,
-    FW_PQ_FN_MAX_OVER_TIME, FW_PQ_FN_SUM_OVER_TIME, FW_PQ_FN_COUNT_OVER_TIME,
-    FW_PQ_FN_LAST_OVER_TIME, FW_PQ_FN_PRESENT_OVER_TIME, FW_PQ_FN_ABSENT, FW_PQ_FN_SGN,
-    FW_PQ_FN_DERIV, FW_PQ_FN_PREDICT_LINEAR, FW_PQ_FN_STDDEV_OVER_TIME,
-    FW_PQ_FN_STDVAR_OVER_TIME, FW_PQ_FN_QUANTILE_OVER_TIME, FW_PQ_FN_ABSENT_OVER_TIME,
-    FW_PQ_FN_HISTOGRAM_QUANTILE, FW_PQ_FN_LABEL_REPLACE, FW_PQ_FN_LABEL_JOIN, FW_PQ_FN_SORT,
-    FW_PQ_FN_SORT_DESC, FW_PQ_FN_YEAR, FW_PQ_FN_MONTH, FW_PQ_FN_DAY_OF_MONTH,
-    FW_PQ_FN_DAY_OF_WEEK, FW_PQ_FN_DAY_OF_YEAR, FW_PQ_FN_DAYS_IN_MONTH, FW_PQ_FN_HOUR,
+    FW_PQ_FN_ABS,
+    FW_PQ_FN_CEIL,
+    FW_PQ_FN_FLOOR,
+    FW_PQ_FN_SQRT,
+    FW_PQ_FN_EXP,
+    FW_PQ_FN_LN,
+    FW_PQ_FN_LOG2,
+    FW_PQ_FN_LOG10,
+    FW_PQ_FN_ROUND,
+    FW_PQ_FN_CLAMP,
+    FW_PQ_FN_CLAMP_MIN,
+    FW_PQ_FN_CLAMP_MAX,
+    FW_PQ_FN_TIME,
+    FW_PQ_FN_VECTOR,
+    FW_PQ_FN_SCALAR,
+    FW_PQ_FN_TIMESTAMP,
+    FW_PQ_FN_RATE,
+    FW_PQ_FN_IRATE,
+    FW_PQ_FN_INCREASE,
+    FW_PQ_FN_DELTA,
+    FW_PQ_FN_IDELTA,
+    FW_PQ_FN_CHANGES,
+    FW_PQ_FN_RESETS,
+    FW_PQ_FN_AVG_OVER_TIME,
+    FW_PQ_FN_MIN_OVER_TIME,
+    FW_PQ_FN_MAX_OVER_TIME,
+    FW_PQ_FN_SUM_OVER_TIME,
+    FW_PQ_FN_COUNT_OVER_TIME,
+    FW_PQ_FN_LAST_OVER_TIME,
+    FW_PQ_FN_PRESENT_OVER_TIME,
+    FW_PQ_FN_ABSENT,
+    FW_PQ_FN_SGN,
+    FW_PQ_FN_DERIV,
+    FW_PQ_FN_PREDICT_LINEAR,
+    FW_PQ_FN_STDDEV_OVER_TIME,
+    FW_PQ_FN_STDVAR_OVER_TIME,
+    FW_PQ_FN_QUANTILE_OVER_TIME,
+    FW_PQ_FN_ABSENT_OVER_TIME,
+    FW_PQ_FN_HISTOGRAM_QUANTILE,
+    FW_PQ_FN_LABEL_REPLACE,
+    FW_PQ_FN_LABEL_JOIN,
+    FW_PQ_FN_SORT,
+    FW_PQ_FN_SORT_DESC,
+    FW_PQ_FN_YEAR,
+    FW_PQ_FN_MONTH,
+    FW_PQ_FN_DAY_OF_MONTH,
+    FW_PQ_FN_DAY_OF_WEEK,
+    FW_PQ_FN_DAY_OF_YEAR,
+    FW_PQ_FN_DAYS_IN_MONTH,
+    FW_PQ_FN_HOUR,
     FW_PQ_FN_MINUTE,
 } fw_pq_func_t;
 
@@ -96,8 +155,8 @@ struct fw_promql_expr {
     fw_pq_type_t type; // value type this node produces
     int pos;           // 0-based byte offset of the node's first token
 
-    double num;        // NUMBER
-    char *str;         // owned; STR
+    double num; // NUMBER
+    char *str;  // owned; STR
 
     // SELECTOR
     char *metric;                   // owned; NULL when only matchers were given
@@ -112,19 +171,19 @@ struct fw_promql_expr {
     const char *func_name; // borrowed literal
 
     // AGG and BINARY: grouping / matching labels
-    char **labels;          // owned
+    char **labels; // owned
     size_t n_labels;
-    bool without;           // AGG: without (...) instead of by (...)
+    bool without; // AGG: without (...) instead of by (...)
     fw_pq_aggop_t agg;
     struct fw_promql_expr *param; // owned; AGG: topk/bottomk/quantile parameter
 
     // BINARY
     fw_pq_binop_t op;
     bool return_bool;
-    bool on;                // matching labels are on(...) rather than ignoring(...)
-    bool has_matching;      // on(...) or ignoring(...) was written
+    bool on;           // matching labels are on(...) rather than ignoring(...)
+    bool has_matching; // on(...) or ignoring(...) was written
     fw_pq_card_t card;
-    char **include;         // owned; group_left(...) / group_right(...) labels
+    char **include; // owned; group_left(...) / group_right(...) labels
     size_t n_include;
 
     // children: CALL args; AGG args[0]; BINARY args[0] lhs, args[1] rhs; NEG/PAREN/SUBQUERY

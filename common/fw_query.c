@@ -17,7 +17,7 @@
 #include "fw_time.h"
 
 struct fw_query_client {
-    zsock_t *dealer; // owned
+    zsock_t *dealer;   // owned
     zpoller_t *poller; // owned
     uint64_t next_id;
 };
@@ -112,11 +112,13 @@ s_data_to_vector(json_t *data, struct fw_vector *out, fw_err_t *err)
     }
     size_t i;
     json_t *item;
-    json_array_foreach(result, i, item) {
+    json_array_foreach(result, i, item)
+    {
         struct fw_vsample *s = s_vector_add(out);
         const char *k;
         json_t *v;
-        json_object_foreach(json_object_get(item, "metric"), k, v) {
+        json_object_foreach(json_object_get(item, "metric"), k, v)
+        {
             if (json_is_string(v))
                 fw_labels_set(&s->labels, k, json_string_value(v));
         }

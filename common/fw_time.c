@@ -33,8 +33,13 @@ static const struct {
     const char *name;
     int64_t ms;
 } s_units[] = {
-    {"y", 365LL * 24 * 3600 * 1000}, {"w", 7LL * 24 * 3600 * 1000}, {"d", 24LL * 3600 * 1000},
-    {"h", 3600LL * 1000}, {"m", 60LL * 1000}, {"s", 1000}, {"ms", 1},
+    {"y", 365LL * 24 * 3600 * 1000},
+    {"w", 7LL * 24 * 3600 * 1000},
+    {"d", 24LL * 3600 * 1000},
+    {"h", 3600LL * 1000},
+    {"m", 60LL * 1000},
+    {"s", 1000},
+    {"ms", 1},
 };
 #define S_NUNITS (sizeof(s_units) / sizeof(s_units[0]))
 
@@ -108,9 +113,16 @@ fw_size_parse(const char *s, int64_t *bytes_out)
         const char *suffix;
         int64_t mult;
     } units[] = {
-        {"KiB", 1LL << 10}, {"MiB", 1LL << 20}, {"GiB", 1LL << 30}, {"TiB", 1LL << 40},
-        {"KB", 1000LL},     {"MB", 1000000LL},  {"GB", 1000000000LL}, {"TB", 1000000000000LL},
-        {"B", 1},           {"", 1},
+        {"KiB", 1LL << 10},
+        {"MiB", 1LL << 20},
+        {"GiB", 1LL << 30},
+        {"TiB", 1LL << 40},
+        {"KB", 1000LL},
+        {"MB", 1000000LL},
+        {"GB", 1000000000LL},
+        {"TB", 1000000000000LL},
+        {"B", 1},
+        {"", 1},
     };
     if (!s || !isdigit((unsigned char)*s))
         return -1;
@@ -204,8 +216,12 @@ fw_time_parse(const char *s, int64_t *ms_out)
     }
     if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
         return -1;
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-                    .tm_hour = h, .tm_min = mi, .tm_sec = sec};
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_sec = sec};
     time_t t = timegm(&tm);
     *ms_out = ((int64_t)t - offset_s) * 1000 + frac_ms;
     return 0;

@@ -124,7 +124,6 @@ scraper_lset_free(struct scraper_lset *l)
     memset(l, 0, sizeof(*l));
 }
 
-
 // Put name=value into the view (strings borrowed), replacing an existing value.
 static void
 s_view_put(struct fw_labels *v, const char *name, const char *value)

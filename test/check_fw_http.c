@@ -135,9 +135,8 @@ s_on_echo(const fw_http_request_t *req, struct fw_http_response *resp, void *arg
     resp->body = fw_asprintf("method=%s\npath=%s\na=%s\nb=%s\nc=%s\nx=%s\nm=%zu:%s,%s,%s\n"
                              "match=%zu:%s,%s\nbody=%zu:%s\nhdr=%s\n",
                              fw_http_method(req), fw_http_path(req), a ? a : "(null)",
-                             b ? b : "(null)", c ? c : "(null)", x ? x : "(null)", nm, m[0],
-                             m[1], m[2], nmt, mt[0], mt[1], blen, body,
-                             fw_http_header(req, "X-TEST"));
+                             b ? b : "(null)", c ? c : "(null)", x ? x : "(null)", nm, m[0], m[1],
+                             m[2], nmt, mt[0], mt[1], blen, body, fw_http_header(req, "X-TEST"));
     resp->content_type = "text/x-echo";
     return 0;
 }
@@ -333,9 +332,9 @@ START_TEST(test_fw_http_not_found_and_method)
     free(r.body);
     ck_assert_double_eq(
         fw_metrics_get(s_metrics, "fw_http_requests_total", "handler=\"other\",code=\"404\""), 1);
-    ck_assert_double_eq(fw_metrics_get(s_metrics, "fw_http_requests_total",
-                                       "handler=\"/-/reload\",code=\"405\""),
-                        1);
+    ck_assert_double_eq(
+        fw_metrics_get(s_metrics, "fw_http_requests_total", "handler=\"/-/reload\",code=\"405\""),
+        1);
 }
 END_TEST
 
@@ -404,12 +403,12 @@ START_TEST(test_fw_http_reload_handshake)
     ck_assert(ok.answered);
     ck_assert_int_eq(r.status, 200);
     free(r.body);
-    ck_assert_double_eq(fw_metrics_get(s_metrics, "fw_http_requests_total",
-                                       "handler=\"/-/reload\",code=\"500\""),
-                        1);
-    ck_assert_double_eq(fw_metrics_get(s_metrics, "fw_http_requests_total",
-                                       "handler=\"/-/reload\",code=\"200\""),
-                        1);
+    ck_assert_double_eq(
+        fw_metrics_get(s_metrics, "fw_http_requests_total", "handler=\"/-/reload\",code=\"500\""),
+        1);
+    ck_assert_double_eq(
+        fw_metrics_get(s_metrics, "fw_http_requests_total", "handler=\"/-/reload\",code=\"200\""),
+        1);
 }
 END_TEST
 
@@ -460,16 +459,16 @@ START_TEST(test_fw_http_request_counter)
     }
     s_fetch("GET", "/echo?a=1", NULL, NULL, &r);
     free(r.body);
-    ck_assert_double_eq(fw_metrics_get(s_metrics, "fw_http_requests_total",
-                                       "handler=\"/-/healthy\",code=\"200\""),
-                        3);
+    ck_assert_double_eq(
+        fw_metrics_get(s_metrics, "fw_http_requests_total", "handler=\"/-/healthy\",code=\"200\""),
+        3);
     ck_assert_double_eq(
         fw_metrics_get(s_metrics, "fw_http_requests_total", "handler=\"/echo\",code=\"200\""), 1);
     ck_assert_double_eq(fw_metrics_get(s_metrics, "fw_http_request_duration_seconds_count",
                                        "handler=\"/-/healthy\""),
                         3);
-    double sum = fw_metrics_get(s_metrics, "fw_http_request_duration_seconds_sum",
-                                "handler=\"/-/healthy\"");
+    double sum =
+        fw_metrics_get(s_metrics, "fw_http_request_duration_seconds_sum", "handler=\"/-/healthy\"");
     ck_assert_double_gt(sum, 0);
     ck_assert_double_lt(sum, 10);
 }

@@ -103,8 +103,8 @@ START_TEST(test_fw_metrics_value_format)
         char *text = s_render_head(m);
         char want[128];
         snprintf(want, sizeof(want), "\nfw_v %s\n", cases[i].text);
-        ck_assert_msg(strstr(text, want) != NULL, "value %zu: want '%s' in:\n%s", i,
-                      cases[i].text, text);
+        ck_assert_msg(strstr(text, want) != NULL, "value %zu: want '%s' in:\n%s", i, cases[i].text,
+                      text);
         free(text);
     }
     fw_metrics_destroy(&m);
@@ -178,8 +178,8 @@ START_TEST(test_fw_metrics_promtool_accepts)
     fputs(text, p);
     int st = pclose(p);
     ck_assert(WIFEXITED(st));
-    ck_assert_msg(WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 3,
-                  "promtool rejected (exit %d):\n%s", WEXITSTATUS(st), text);
+    ck_assert_msg(WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 3, "promtool rejected (exit %d):\n%s",
+                  WEXITSTATUS(st), text);
     free(text);
     fw_metrics_destroy(&m);
 }

@@ -62,8 +62,8 @@ END_TEST
 START_TEST(test_fw_msg_json_round_trip_and_schema)
 {
     json_t *body = json_pack("{ss s[{s{ss}s{ss}ss}]}", "source", "ruled", "alerts", "labels",
-                             "alertname", "LineOEELow", "annotations", "summary", "low",
-                             "startsAt", "2026-11-27T00:00:00Z");
+                             "alertname", "LineOEELow", "annotations", "summary", "low", "startsAt",
+                             "2026-11-27T00:00:00Z");
     struct fw_msg *m = fw_msg_new_json(FW_MSG_ALERTS, body);
     fw_err_t err;
     zmsg_t *z = fw_msg_encode(m, &err);

@@ -30,8 +30,8 @@ s_bad(const char *in, int col, const char *msg_part)
     fw_promql_expr_t *e = fw_promql_parse(in, &err);
     ck_assert_msg(e == NULL, "'%s' parsed but should not", in);
     ck_assert_msg(err.col == col, "'%s': col %d, want %d (%s)", in, err.col, col, err.msg);
-    ck_assert_msg(strstr(err.msg, msg_part) != NULL, "'%s': message '%s' lacks '%s'", in,
-                  err.msg, msg_part);
+    ck_assert_msg(strstr(err.msg, msg_part) != NULL, "'%s': message '%s' lacks '%s'", in, err.msg,
+                  msg_part);
 }
 
 START_TEST(test_fw_promql_parse_destroy)
@@ -171,7 +171,8 @@ START_TEST(test_fw_promql_literals)
     fw_promql_expr_destroy(&e);
     e = fw_promql_parse("\"a\\n\\u00e9\\x41\"", &err);
     ck_assert_int_eq(e->type, FW_PQ_STRING);
-    ck_assert_str_eq(e->str, "a\n\xc3\xa9" "A");
+    ck_assert_str_eq(e->str, "a\n\xc3\xa9"
+                             "A");
     fw_promql_expr_destroy(&e);
     e = fw_promql_parse("`raw\\n`", &err);
     ck_assert_str_eq(e->str, "raw\\n");

@@ -68,7 +68,8 @@ START_TEST(test_fw_query_vector_scalar_error_and_timeout)
 {
     static const char *const replies[] = {
         "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":\"up\",\"job\":\"a\"},"
-        "\"value\":[1700000000.5,\"1\"]},{\"metric\":{\"job\":\"b\"},\"value\":[1700000000.5,\"+Inf\"]}]}",
+        "\"value\":[1700000000.5,\"1\"]},{\"metric\":{\"job\":\"b\"},\"value\":[1700000000.5,\"+"
+        "Inf\"]}]}",
         "{\"resultType\":\"scalar\",\"result\":[1700000000,\"0.25\"]}",
         "error",
         NULL,

@@ -47,8 +47,7 @@ END_TEST
 START_TEST(test_fw_time_rfc3339_round_trip)
 {
     char buf[40];
-    ck_assert_str_eq(fw_time_rfc3339(1435781451781, buf, sizeof(buf)),
-                     "2015-07-01T20:10:51.781Z");
+    ck_assert_str_eq(fw_time_rfc3339(1435781451781, buf, sizeof(buf)), "2015-07-01T20:10:51.781Z");
     int64_t ms;
     ck_assert_int_eq(fw_time_parse("2015-07-01T20:10:51.781Z", &ms), 0);
     ck_assert_int_eq(ms, 1435781451781);

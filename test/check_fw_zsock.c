@@ -25,8 +25,8 @@ START_TEST(test_fw_zsock_push_pull_and_reject)
     fw_zsock_declare_metrics(m);
 
     // a good message of the wanted type
-    struct fw_msg *msg = fw_msg_new_json(FW_MSG_ALERTS, json_pack("{ss s[]}", "source", "t",
-                                                                  "alerts"));
+    struct fw_msg *msg =
+        fw_msg_new_json(FW_MSG_ALERTS, json_pack("{ss s[]}", "source", "t", "alerts"));
     ck_assert_int_eq(fw_msg_send(&msg, push, &err), 0);
     struct fw_msg *got;
     ck_assert_int_eq(fw_zsock_recv(pull, FW_MSG_ALERTS, m, &got), 0);

@@ -148,9 +148,9 @@ START_TEST(test_tsdb_query_round_trip)
     json_decref(ans);
 
     // a range query gives a matrix
-    ans = s_query(dealer, json_pack("{s:s, s:s, s:f, s:f, s:f}", "id", "q3", "query", "up",
-                                    "start", (double)(now - 2000) / 1000.0, "end",
-                                    (double)now / 1000.0, "step", 1.0));
+    ans = s_query(dealer, json_pack("{s:s, s:s, s:f, s:f, s:f}", "id", "q3", "query", "up", "start",
+                                    (double)(now - 2000) / 1000.0, "end", (double)now / 1000.0,
+                                    "step", 1.0));
     data = json_object_get(ans, "data");
     ck_assert_str_eq(json_string_value(json_object_get(data, "resultType")), "matrix");
     r0 = json_array_get(json_object_get(data, "result"), 0);

@@ -198,7 +198,8 @@ START_TEST(test_tsdb_api_errors)
              "type \\\"range vector\\\" for range query, must be Scalar or instant Vector\"}");
     // invalid UTF-8 from the query is written as U+FFFD, so the answer stays valid JSON
     s_expect("/api/v1/query?query=label_replace(up,%22%5Cxff%22,%22%22,%22job%22,%22.*%22)"
-             "&time=1", NULL, 422,
+             "&time=1",
+             NULL, 422,
              "{\"status\":\"error\",\"errorType\":\"execution\",\"error\":\"invalid "
              "destination label name in label_replace(): \\ufffd\"}");
     s_expect("/api/v1/query_range?query=up&start=10&end=0&step=1", NULL, 400,

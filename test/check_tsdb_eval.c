@@ -144,8 +144,8 @@ START_TEST(test_tsdb_eval_rate_counter_reset)
 {
     double reset[11] = {0, 27, 54, 81, 108, 0, 27, 54, 81, 108, 135};
     s_load("testcounter_reset_middle_total", 5 * MIN_MS, 11, reset);
-    ck_assert_double_eq_tol(s_value("rate(testcounter_reset_middle_total[50m])", 50 * MIN_MS),
-                            0.08, 1e-12);
+    ck_assert_double_eq_tol(s_value("rate(testcounter_reset_middle_total[50m])", 50 * MIN_MS), 0.08,
+                            1e-12);
     s_load_seq("calculate_rate_window_total", 5 * MIN_MS, 0, 80, 10);
     ck_assert_double_eq_tol(s_value("rate(calculate_rate_window_total[50m])", 50 * MIN_MS),
                             0.26666666666666666, 1e-12);
@@ -162,14 +162,13 @@ START_TEST(test_tsdb_eval_rate_counter_reset)
     // increase treats 3 2 as a reset: 0 1 2 3 2 3 4 increased by 7
     double inc[7] = {0, 1, 2, 3, 2, 3, 4};
     s_load("http_requests_total{path=\"/foo\"}", 5 * MIN_MS, 7, inc);
-    ck_assert_double_eq_tol(s_value("increase(http_requests_total[30m])", 30 * MIN_MS), 7,
-                            1e-12);
+    ck_assert_double_eq_tol(s_value("increase(http_requests_total[30m])", 30 * MIN_MS), 7, 1e-12);
     s_expect("increase(http_requests_total[30m])", 30 * MIN_MS,
              "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"path\":\"/foo\"},"
              "\"value\":[1800,\"7\"]}]}");
     // irate: last two samples, reset-aware
-    ck_assert_double_eq_tol(s_value("irate(http_requests_total[30m])", 30 * MIN_MS),
-                            1.0 / 300, 1e-12);
+    ck_assert_double_eq_tol(s_value("irate(http_requests_total[30m])", 30 * MIN_MS), 1.0 / 300,
+                            1e-12);
     // a reset at the end of the range with one sample left: no rate
     double end[12] = {0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 0, 10};
     s_load("testcounter_reset_end_total", 5 * MIN_MS, 12, end);
@@ -210,8 +209,8 @@ START_TEST(test_tsdb_eval_sum_by)
              "\"value\":[3000,\"996\"]},{\"metric\":{\"job\":\"app-server\"},"
              "\"value\":[3000,\"2596\"]}]}");
     ck_assert_double_eq_tol(
-        s_value("sum without (instance, group, job) (http_requests_total)", 50 * MIN_MS),
-        3600, 1e-9);
+        s_value("sum without (instance, group, job) (http_requests_total)", 50 * MIN_MS), 3600,
+        1e-9);
     ck_assert_double_eq_tol(s_value("avg(http_requests_total{job=\"api-server\"})", 50 * MIN_MS),
                             250, 1e-9);
     ck_assert_double_eq_tol(s_value("max(http_requests_total)", 50 * MIN_MS), 800, 1e-9);
@@ -277,8 +276,7 @@ START_TEST(test_tsdb_eval_comparison_filter)
              "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":"
              "\"http_requests_total\",\"group\":\"canary\",\"instance\":\"1\",\"job\":"
              "\"app-server\"},\"value\":[3000,\"800\"]}]}");
-    s_expect("http_requests_total{job=\"app-server\",group=\"canary\"} > bool 700",
-             50 * MIN_MS,
+    s_expect("http_requests_total{job=\"app-server\",group=\"canary\"} > bool 700", 50 * MIN_MS,
              "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"group\":\"canary\","
              "\"instance\":\"0\",\"job\":\"app-server\"},\"value\":[3000,\"0\"]},"
              "{\"metric\":{\"group\":\"canary\",\"instance\":\"1\",\"job\":\"app-server\"},"

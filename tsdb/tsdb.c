@@ -136,8 +136,7 @@ s_store_group(tsdb_t *self, zmsg_t **frames, size_t n)
         fw_err_t err;
         struct tsdb_store_stats st;
         if (tsdb_store_append(self->store, batches, nb, &st, &err) == 0) {
-            fw_metrics_add(self->metrics, "fw_tsdb_samples_appended_total", "",
-                           (double)st.samples);
+            fw_metrics_add(self->metrics, "fw_tsdb_samples_appended_total", "", (double)st.samples);
             fw_metrics_add(self->metrics, "fw_tsdb_commits_total", "", 1);
             if (st.new_series)
                 fw_debug("tsdb.series.new", "count=%zu", st.new_series);
@@ -253,7 +252,7 @@ s_on_query(zloop_t *loop, zsock_t *sock, void *arg)
         fw_error("tsdb.query.fail", "err=%s", jerr.text);
         goto out;
     }
-    json_object_set(body, "id", json_object_get(m->body, "id")); // adds a reference
+    json_object_set(body, "id", json_object_get(m->body, "id"));       // adds a reference
     struct fw_msg *reply = fw_msg_new_json(FW_MSG_QUERY_RESULT, body); // steals body
     zmsg_t *out = fw_msg_encode(reply, &err);
     fw_msg_destroy(&reply);
@@ -314,8 +313,7 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
                                      S_RETENTION_CHUNK, &deleted, &err) != 0)
             fw_warn("tsdb.retention.fail", "err=%s", err.msg);
         else if (deleted > 0)
-            fw_metrics_add(self->metrics, "fw_tsdb_retention_deleted_total", "",
-                           (double)deleted);
+            fw_metrics_add(self->metrics, "fw_tsdb_retention_deleted_total", "", (double)deleted);
     }
     return 0;
 }
@@ -378,8 +376,7 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
     self->http = fw_http_new("tsdb", self->metrics);
     tsdb_api_routes(self->api, self->http);
     if (fw_http_start(self->http, opts->common.web_listen_address, &err) != 0) {
-        fw_error("http.start.fail", "address=%s err=%s", opts->common.web_listen_address,
-                 err.msg);
+        fw_error("http.start.fail", "address=%s err=%s", opts->common.web_listen_address, err.msg);
         goto fail;
     }
     self->loop = zloop_new();

@@ -18,12 +18,12 @@
 
 struct tsdb_opts {
     struct fw_common_opts common;
-    const char *storage_path;  // --storage.tsdb.path
-    int64_t retention_ms;      // --storage.tsdb.retention.time; 0 keeps everything
-    const char *map_size;      // --storage.tsdb.map-size ("8GiB")
-    const char *zmq_samples;   // bind PULL
-    const char *zmq_query;     // bind ROUTER
-    const char *zmq_pub;       // bind PUB
+    const char *storage_path; // --storage.tsdb.path
+    int64_t retention_ms;     // --storage.tsdb.retention.time; 0 keeps everything
+    const char *map_size;     // --storage.tsdb.map-size ("8GiB")
+    const char *zmq_samples;  // bind PULL
+    const char *zmq_query;    // bind ROUTER
+    const char *zmq_pub;      // bind PUB
 };
 
 typedef struct tsdb tsdb_t;

@@ -20,10 +20,10 @@
 #include "fw_time.h"
 
 struct tsdb_api {
-    tsdb_store_t *store;    // borrowed
-    fw_metrics_t *metrics;  // borrowed
-    pthread_mutex_t lock;   // guards config_text
-    char *config_text;      // owned
+    tsdb_store_t *store;   // borrowed
+    fw_metrics_t *metrics; // borrowed
+    pthread_mutex_t lock;  // guards config_text
+    char *config_text;     // owned
 };
 
 // ---------------------------------------------------------------------------------------
@@ -72,8 +72,8 @@ s_utf8_len(const unsigned char *p)
             return 0;
         cp = (cp << 6) | (p[k] & 0x3F);
     }
-    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp < 0xE000))) || (n == 4 && (cp < 0x10000 ||
-                                                                                 cp > 0x10FFFF)))
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp < 0xE000))) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
         return 0;
     return n;
 }
@@ -355,8 +355,7 @@ s_parse_error_text(const char *query, const fw_err_t *err)
             col++;
         }
     }
-    return fw_asprintf("invalid parameter \"query\": %d:%d: parse error: %s", line, col,
-                       err->msg);
+    return fw_asprintf("invalid parameter \"query\": %d:%d: parse error: %s", line, col, err->msg);
 }
 
 char *
@@ -427,8 +426,8 @@ s_respond_json(struct fw_http_response *resp, int status, char *body)
     resp->content_type = "application/json";
 }
 
-static int
-s_bad(struct fw_http_response *resp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int s_bad(struct fw_http_response *resp, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static int
 s_bad(struct fw_http_response *resp, const char *fmt, ...)
@@ -453,8 +452,7 @@ s_time_param(const fw_http_request_t *req, struct fw_http_response *resp, const 
         return 0;
     }
     if (fw_time_parse(s, out) != 0) {
-        s_bad(resp, "invalid parameter \"%s\": cannot parse \"%s\" to a valid timestamp", name,
-              s);
+        s_bad(resp, "invalid parameter \"%s\": cannot parse \"%s\" to a valid timestamp", name, s);
         return -1;
     }
     return 0;
@@ -511,17 +509,23 @@ s_on_query_range(const fw_http_request_t *req, struct fw_http_response *resp, vo
     const char *start = fw_http_arg(req, "start"), *end = fw_http_arg(req, "end");
     const char *step = fw_http_arg(req, "step");
     if (!start || fw_time_parse(start, &q.start_ms) != 0)
-        return s_bad(resp, "invalid parameter \"start\": cannot parse \"%s\" to a valid "
-                           "timestamp", start ? start : "");
+        return s_bad(resp,
+                     "invalid parameter \"start\": cannot parse \"%s\" to a valid "
+                     "timestamp",
+                     start ? start : "");
     if (!end || fw_time_parse(end, &q.end_ms) != 0)
-        return s_bad(resp, "invalid parameter \"end\": cannot parse \"%s\" to a valid "
-                           "timestamp", end ? end : "");
+        return s_bad(resp,
+                     "invalid parameter \"end\": cannot parse \"%s\" to a valid "
+                     "timestamp",
+                     end ? end : "");
     if (q.end_ms < q.start_ms)
         return s_bad(resp, "invalid parameter \"end\": end timestamp must not be before "
                            "start time");
     if (!step || s_duration(step, &q.step_ms) != 0)
-        return s_bad(resp, "invalid parameter \"step\": cannot parse \"%s\" to a valid "
-                           "duration", step ? step : "");
+        return s_bad(resp,
+                     "invalid parameter \"step\": cannot parse \"%s\" to a valid "
+                     "duration",
+                     step ? step : "");
     if (q.step_ms <= 0)
         return s_bad(resp, "invalid parameter \"step\": zero or negative query resolution "
                            "step widths are not accepted. Try a positive integer");

@@ -4,10 +4,9 @@
     (/api/v1/query, /api/v1/query_range) and the ZeroMQ QUERY handler both call it, so both
     give byte-for-byte the JSON Prometheus gives: {"status":"success","data":{"resultType":
     ...,"result":...}} or {"status":"error","errorType":"bad_data","error":"..."}. Values
-    are formatted like Prometheus's jsonutil.MarshalValue (Go's FormatFloat), timestamps as seconds with
-    millisecond precision. The routes only read (short LMDB read transactions), so they run
-    on the HTTP thread; the state they share with the zloop thread (the config text) is
-    behind a mutex.
+    are formatted like Prometheus's jsonutil.MarshalValue (Go's FormatFloat), timestamps as seconds
+   with millisecond precision. The routes only read (short LMDB read transactions), so they run on
+   the HTTP thread; the state they share with the zloop thread (the config text) is behind a mutex.
 */
 #ifndef TSDB_API_H
 #define TSDB_API_H

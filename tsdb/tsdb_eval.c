@@ -64,7 +64,7 @@ typedef struct {
     struct {
         struct fw_sample *pts;
         size_t len, cap;
-    } *data; // owned, one per series
+    } * data; // owned, one per series
 } s_cache_t;
 
 typedef struct {
@@ -118,8 +118,7 @@ s_vec_push(s_vec_t *v, struct fw_labels *labels, int64_t t, double val)
     e->v = val;
 }
 
-static int
-s_fail(s_ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int s_fail(s_ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int
 s_fail(s_ctx_t *c, const char *fmt, ...)
@@ -445,8 +444,8 @@ s_avg_result(const s_avg_t *a)
 
 // Prometheus's extrapolatedRate: rate, increase and delta over the selector's range.
 static bool
-s_extrapolated(const s_ser_t *s, const fw_promql_expr_t *sel, int64_t t, bool counter,
-               bool is_rate, double *out)
+s_extrapolated(const s_ser_t *s, const fw_promql_expr_t *sel, int64_t t, bool counter, bool is_rate,
+               double *out)
 {
     if (s->len < 2)
         return false;
@@ -659,8 +658,7 @@ s_call_range(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *arg, dou
             v = s->pts[s->len - 1].v;
             keep_name = true;
             break;
-        default:
-            return s_fail(c, "function %s is not implemented for range vectors", e->func_name);
+        default: return s_fail(c, "function %s is not implemented for range vectors", e->func_name);
         }
         if (!ok)
             continue;
@@ -889,8 +887,8 @@ s_expand(const char *repl, const char *subject, pcre2_code *re, pcre2_match_data
                 q++;
             if (q > s0 && (!brace || *q == '}')) {
                 char name[64];
-                size_t nl = (size_t)(q - s0) < sizeof(name) - 1 ? (size_t)(q - s0)
-                                                                : sizeof(name) - 1;
+                size_t nl =
+                    (size_t)(q - s0) < sizeof(name) - 1 ? (size_t)(q - s0) : sizeof(name) - 1;
                 memcpy(name, s0, nl);
                 name[nl] = '\0';
                 int idx = -1;
@@ -928,8 +926,8 @@ s_label_replace(s_ctx_t *c, s_vec_t *in, const char *dst, const char *repl, cons
     char *pat = fw_asprintf("^(?:%s)$", regex);
     int ecode;
     PCRE2_SIZE eoff;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
-                                   PCRE2_UTF | PCRE2_DOTALL, &ecode, &eoff, NULL);
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_DOTALL,
+                                   &ecode, &eoff, NULL);
     free(pat);
     if (!re)
         return s_fail(c, "invalid regular expression in label_replace(): %s", regex);
@@ -1021,27 +1019,32 @@ s_call(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *out)
         s_vec_push(&out->vec, &l, t, args[0].scalar);
         break;
     }
-    case FW_PQ_FN_SCALAR:
-        out->scalar = args[0].vec.len == 1 ? args[0].vec.items[0].v : NAN;
-        break;
+    case FW_PQ_FN_SCALAR: out->scalar = args[0].vec.len == 1 ? args[0].vec.items[0].v : NAN; break;
     case FW_PQ_FN_ABSENT:
         if (args[0].vec.len == 0)
             s_absent(e, t, out);
         break;
-    case FW_PQ_FN_RATE: case FW_PQ_FN_IRATE: case FW_PQ_FN_INCREASE: case FW_PQ_FN_DELTA:
-    case FW_PQ_FN_IDELTA: case FW_PQ_FN_DERIV: case FW_PQ_FN_CHANGES: case FW_PQ_FN_RESETS:
-    case FW_PQ_FN_AVG_OVER_TIME: case FW_PQ_FN_MIN_OVER_TIME: case FW_PQ_FN_MAX_OVER_TIME:
-    case FW_PQ_FN_SUM_OVER_TIME: case FW_PQ_FN_COUNT_OVER_TIME: case FW_PQ_FN_LAST_OVER_TIME:
-    case FW_PQ_FN_PRESENT_OVER_TIME: case FW_PQ_FN_STDDEV_OVER_TIME:
-    case FW_PQ_FN_STDVAR_OVER_TIME:
-        rc = s_call_range(c, e, t, &args[0], 0, out);
-        break;
+    case FW_PQ_FN_RATE:
+    case FW_PQ_FN_IRATE:
+    case FW_PQ_FN_INCREASE:
+    case FW_PQ_FN_DELTA:
+    case FW_PQ_FN_IDELTA:
+    case FW_PQ_FN_DERIV:
+    case FW_PQ_FN_CHANGES:
+    case FW_PQ_FN_RESETS:
+    case FW_PQ_FN_AVG_OVER_TIME:
+    case FW_PQ_FN_MIN_OVER_TIME:
+    case FW_PQ_FN_MAX_OVER_TIME:
+    case FW_PQ_FN_SUM_OVER_TIME:
+    case FW_PQ_FN_COUNT_OVER_TIME:
+    case FW_PQ_FN_LAST_OVER_TIME:
+    case FW_PQ_FN_PRESENT_OVER_TIME:
+    case FW_PQ_FN_STDDEV_OVER_TIME:
+    case FW_PQ_FN_STDVAR_OVER_TIME: rc = s_call_range(c, e, t, &args[0], 0, out); break;
     case FW_PQ_FN_QUANTILE_OVER_TIME:
         rc = s_call_range(c, e, t, &args[1], args[0].scalar, out);
         break;
-    case FW_PQ_FN_PREDICT_LINEAR:
-        rc = s_call_range(c, e, t, &args[0], args[1].scalar, out);
-        break;
+    case FW_PQ_FN_PREDICT_LINEAR: rc = s_call_range(c, e, t, &args[0], args[1].scalar, out); break;
     case FW_PQ_FN_ABSENT_OVER_TIME:
         if (args[0].mat.len == 0)
             s_absent(e, t, out);
@@ -1088,14 +1091,15 @@ s_call(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *out)
             case FW_PQ_FN_CLAMP: v = s_go_max(p1, s_go_min(p2, v)); break;
             case FW_PQ_FN_CLAMP_MIN: v = s_go_max(p1, v); break;
             case FW_PQ_FN_CLAMP_MAX: v = s_go_min(p1, v); break;
-            case FW_PQ_FN_YEAR: case FW_PQ_FN_MONTH: case FW_PQ_FN_DAY_OF_MONTH:
-            case FW_PQ_FN_DAY_OF_WEEK: case FW_PQ_FN_DAY_OF_YEAR: case FW_PQ_FN_DAYS_IN_MONTH:
-            case FW_PQ_FN_HOUR: case FW_PQ_FN_MINUTE:
-                v = s_date_part(e->func, v);
-                break;
-            default:
-                rc = s_fail(c, "function %s is not implemented", e->func_name);
-                goto out;
+            case FW_PQ_FN_YEAR:
+            case FW_PQ_FN_MONTH:
+            case FW_PQ_FN_DAY_OF_MONTH:
+            case FW_PQ_FN_DAY_OF_WEEK:
+            case FW_PQ_FN_DAY_OF_YEAR:
+            case FW_PQ_FN_DAYS_IN_MONTH:
+            case FW_PQ_FN_HOUR:
+            case FW_PQ_FN_MINUTE: v = s_date_part(e->func, v); break;
+            default: rc = s_fail(c, "function %s is not implemented", e->func_name); goto out;
             }
             struct fw_labels l = el->labels;
             el->labels = (struct fw_labels)FW_LABELS_INIT;
@@ -1224,9 +1228,7 @@ s_aggregate(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *out)
                 g->v = s_kahan_inc(v, g->v, &g->comp);
             }
             break;
-        case FW_PQ_AGG_AVG:
-            s_avg_add(&g->avg, v);
-            break;
+        case FW_PQ_AGG_AVG: s_avg_add(&g->avg, v); break;
         case FW_PQ_AGG_MIN:
             if (v < g->v || isnan(g->v))
                 g->v = v;
@@ -1254,8 +1256,7 @@ s_aggregate(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *out)
             s_vec_push(&g->members, &l, el->t, v);
             break;
         }
-        default:
-            break;
+        default: break;
         }
     }
     for (size_t gi = 0; gi < n_groups; gi++) {
@@ -1442,9 +1443,10 @@ s_vector_vector(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_vec_t *lhs, 
         if (prev != SIZE_MAX) {
             char *a = fw_labels_format(&one->items[prev].labels);
             char *b = fw_labels_format(&one->items[k].labels);
-            rc = s_fail(c, "found duplicate series for the match group on the %s hand-side of "
-                           "the operation: [%s, %s];many-to-many matching not allowed: "
-                           "matching labels must be unique on one side",
+            rc = s_fail(c,
+                        "found duplicate series for the match group on the %s hand-side of "
+                        "the operation: [%s, %s];many-to-many matching not allowed: "
+                        "matching labels must be unique on one side",
                         swap ? "left" : "right", a, b);
             free(a);
             free(b);
@@ -1662,12 +1664,8 @@ s_eval(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *out)
         out->type = FW_PQ_STRING;
         out->str = fw_strdup(e->str);
         break;
-    case FW_PQ_PAREN:
-        rc = s_eval(c, e->args[0], t, out);
-        break;
-    case FW_PQ_SELECTOR:
-        rc = s_eval_selector(c, e, t, out);
-        break;
+    case FW_PQ_PAREN: rc = s_eval(c, e->args[0], t, out); break;
+    case FW_PQ_SELECTOR: rc = s_eval_selector(c, e, t, out); break;
     case FW_PQ_NEG:
         rc = s_eval(c, e->args[0], t, out);
         if (rc == 0 && out->type == FW_PQ_SCALAR)
@@ -1678,18 +1676,10 @@ s_eval(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *out)
                 s_drop_name(&out->vec.items[k].labels);
             }
         break;
-    case FW_PQ_CALL:
-        rc = s_call(c, e, t, out);
-        break;
-    case FW_PQ_AGG:
-        rc = s_aggregate(c, e, t, out);
-        break;
-    case FW_PQ_BINARY:
-        rc = s_binary(c, e, t, out);
-        break;
-    case FW_PQ_SUBQUERY:
-        rc = s_subquery(c, e, t, out);
-        break;
+    case FW_PQ_CALL: rc = s_call(c, e, t, out); break;
+    case FW_PQ_AGG: rc = s_aggregate(c, e, t, out); break;
+    case FW_PQ_BINARY: rc = s_binary(c, e, t, out); break;
+    case FW_PQ_SUBQUERY: rc = s_subquery(c, e, t, out); break;
     }
     if (rc != 0 || c->rc != 0) {
         s_val_clear(out);
@@ -1773,9 +1763,7 @@ tsdb_eval_instant(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t t_ms,
     out->t_ms = t_ms;
     size_t cap = 0;
     switch (v.type) {
-    case FW_PQ_SCALAR:
-        out->scalar = v.scalar;
-        break;
+    case FW_PQ_SCALAR: out->scalar = v.scalar; break;
     case FW_PQ_STRING:
         out->str = v.str;
         v.str = NULL;
@@ -1802,8 +1790,8 @@ tsdb_eval_instant(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t t_ms,
     const fw_promql_expr_t *top = e;
     while (top->kind == FW_PQ_PAREN)
         top = top->args[0];
-    bool ordered = top->kind == FW_PQ_CALL &&
-                   (top->func == FW_PQ_FN_SORT || top->func == FW_PQ_FN_SORT_DESC);
+    bool ordered =
+        top->kind == FW_PQ_CALL && (top->func == FW_PQ_FN_SORT || top->func == FW_PQ_FN_SORT_DESC);
     if (out->len > 1 && !ordered)
         qsort(out->series, out->len, sizeof(*out->series), s_series_cmp);
     if (!ordered && (out->type == FW_PQ_VECTOR || out->type == FW_PQ_MATRIX))
@@ -1824,9 +1812,9 @@ s_result_eq(size_t idx, const void *key, void *arg)
 }
 
 int
-tsdb_eval_range(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t start_ms,
-                int64_t end_ms, int64_t step_ms, int64_t deadline_mono_ms,
-                struct tsdb_eval_result *out, fw_err_t *err)
+tsdb_eval_range(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t start_ms, int64_t end_ms,
+                int64_t step_ms, int64_t deadline_mono_ms, struct tsdb_eval_result *out,
+                fw_err_t *err)
 {
     memset(out, 0, sizeof(*out));
     if (step_ms <= 0 || end_ms < start_ms) {

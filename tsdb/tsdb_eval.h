@@ -24,16 +24,16 @@
 #define TSDB_EVAL_LOOKBACK_MS (5 * 60 * 1000)
 
 struct tsdb_eval_series {
-    struct fw_labels labels;  // owned
-    struct fw_sample *pts;    // owned; a vector element has exactly one point (t = eval time)
+    struct fw_labels labels; // owned
+    struct fw_sample *pts;   // owned; a vector element has exactly one point (t = eval time)
     size_t len, cap;
 };
 
 struct tsdb_eval_result {
-    fw_pq_type_t type; // FW_PQ_SCALAR, FW_PQ_VECTOR, FW_PQ_MATRIX or FW_PQ_STRING
-    int64_t t_ms;      // evaluation time of an instant query
-    double scalar;     // FW_PQ_SCALAR
-    char *str;         // owned; FW_PQ_STRING
+    fw_pq_type_t type;               // FW_PQ_SCALAR, FW_PQ_VECTOR, FW_PQ_MATRIX or FW_PQ_STRING
+    int64_t t_ms;                    // evaluation time of an instant query
+    double scalar;                   // FW_PQ_SCALAR
+    char *str;                       // owned; FW_PQ_STRING
     struct tsdb_eval_series *series; // owned; FW_PQ_VECTOR and FW_PQ_MATRIX, sorted by labels
     size_t len;
 };

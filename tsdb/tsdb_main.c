@@ -31,8 +31,8 @@ int
 main(int argc, char **argv)
 {
     struct tsdb_opts opts = {0};
-    int rc = fw_flags_parse(argc, argv, "tsdb",
-                            "time-series storage with the Prometheus query API", s_flags, &opts);
+    int rc = fw_flags_parse(argc, argv, "tsdb", "time-series storage with the Prometheus query API",
+                            s_flags, &opts);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
     if (fw_flags_init_log("tsdb", &opts.common) < 0)

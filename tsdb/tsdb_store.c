@@ -22,7 +22,7 @@
 #define S_KEY_MAX 480
 
 struct tsdb_store {
-    MDB_env *env;  // owned
+    MDB_env *env; // owned
     MDB_dbi series, by_labels, postings, samples;
     size_t mapsize;
     uint64_t next_id;
@@ -144,8 +144,7 @@ s_posting_key(char *buf, const char *name, const char *value)
     }
     size_t cut = S_KEY_MAX - nl - 1 - 17; // names are at most 200 bytes here
     memcpy(buf + nl + 1, value, cut);
-    int w = snprintf(buf + nl + 1 + cut, 32, "\xfe%016llx",
-                     (unsigned long long)s_fnv(value, vl));
+    int w = snprintf(buf + nl + 1 + cut, 32, "\xfe%016llx", (unsigned long long)s_fnv(value, vl));
     return nl + 1 + cut + (size_t)w;
 }
 
@@ -365,8 +364,8 @@ fail:
 }
 
 int
-tsdb_store_delete_before(tsdb_store_t *self, int64_t cutoff_ms, size_t max_deletes,
-                         size_t *deleted, fw_err_t *err)
+tsdb_store_delete_before(tsdb_store_t *self, int64_t cutoff_ms, size_t max_deletes, size_t *deleted,
+                         fw_err_t *err)
 {
     *deleted = 0;
     MDB_txn *txn;

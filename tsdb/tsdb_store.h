@@ -88,7 +88,7 @@ int tsdb_store_samples(tsdb_store_reader_t *r, uint64_t id, int64_t mint, int64_
 // Sorted distinct label names (caller frees each and the array). 0 or -1.
 int tsdb_store_label_names(tsdb_store_reader_t *r, char ***out, size_t *n_out, fw_err_t *err);
 // Sorted distinct values of label name (caller frees each and the array). 0 or -1.
-int tsdb_store_label_values(tsdb_store_reader_t *r, const char *name, char ***out,
-                            size_t *n_out, fw_err_t *err);
+int tsdb_store_label_values(tsdb_store_reader_t *r, const char *name, char ***out, size_t *n_out,
+                            fw_err_t *err);
 
 #endif

@@ -33,8 +33,7 @@ s_skip_ws(const char *p)
 
 // Parse one line into labels, value, timestamp. 0, or -1 with a reason in why.
 static int
-s_parse_line(const char *line, struct fw_labels *labels, double *v, int64_t *t,
-             const char **why)
+s_parse_line(const char *line, struct fw_labels *labels, double *v, int64_t *t, const char **why)
 {
     const char *p = s_skip_ws(line);
     const char *name = p;

@@ -45,12 +45,11 @@ static const struct {
 static void
 s_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: fwtail [--type=T[,T...]] [--label=name=value ...] [--count=N]\n"
-            "              [--timeout=DUR] ENDPOINT|DAEMON\n\n"
-            "Print every message a daemon publishes as one JSON line.\n"
-            "DAEMON: scraper tsdb ruled slod alertd notifyd (their default PUB addresses)\n"
-            "types: SAMPLES QUERY QUERY_RESULT ALERTS NOTIFY\n");
+    fprintf(out, "usage: fwtail [--type=T[,T...]] [--label=name=value ...] [--count=N]\n"
+                 "              [--timeout=DUR] ENDPOINT|DAEMON\n\n"
+                 "Print every message a daemon publishes as one JSON line.\n"
+                 "DAEMON: scraper tsdb ruled slod alertd notifyd (their default PUB addresses)\n"
+                 "types: SAMPLES QUERY QUERY_RESULT ALERTS NOTIFY\n");
 }
 
 static int
