@@ -7,6 +7,15 @@
     the offsets into pointer arrays for scraper_parse_get(). The arena, the records and the
     pointer arrays keep their capacity between runs, so steady-state scrapes allocate
     nothing.
+
+    OpenMetrics mode is strict, as the upstream OpenMetrics parser suite demands
+    (test/conformance/openmetrics.c runs it): single spaces between tokens, no blank lines
+    or free comments, decimal numbers only, "# EOF" required; each metric family's metadata
+    comes once and before its samples, and its lines are contiguous (a set of finished
+    family names, borrowed from the body). The spec's value rules (no NaN or negative
+    counts, stateset values 0/1) are not enforced, on purpose: Prometheus ingests such
+    samples, and rejecting the scrape would drop the target's good samples with them.
+    Exemplars and histogram bucket structure are not validated yet.
 */
 #include "scraper_parse.h"
 
@@ -32,6 +41,30 @@ struct s_sample {
     int64_t t_ms;
 };
 
+// A borrowed piece of the body.
+struct s_span {
+    const char *p;
+    size_t len;
+};
+
+enum { S_SEEN_HELP = 1, S_SEEN_TYPE = 2, S_SEEN_UNIT = 4, S_SEEN_SAMPLE = 8 };
+
+// Per OpenMetrics type, the sample-name suffixes a family of that type may use ("" is the
+// bare family name). Index 0 is "unknown" (also used for samples without metadata).
+static const struct {
+    const char *type;
+    const char *suffixes[5];
+} s_om_suffixes[] = {
+    {"unknown", {"", NULL}},
+    {"gauge", {"", NULL}},
+    {"counter", {"_total", "_created", NULL}},
+    {"histogram", {"_bucket", "_count", "_sum", "_created", NULL}},
+    {"gaugehistogram", {"_bucket", "_gcount", "_gsum", NULL}},
+    {"summary", {"", "_count", "_sum", "_created", NULL}},
+    {"info", {"_info", NULL}},
+    {"stateset", {"", NULL}},
+};
+
 struct scraper_parse {
     char *arena; // owned
     size_t arena_len, arena_cap;
@@ -42,6 +75,12 @@ struct scraper_parse {
     const char **names;  // owned array; entries borrowed from arena
     const char **values; // owned array; entries borrowed from arena
     size_t names_cap, values_cap;
+    // OpenMetrics metric-family tracking, valid during one run (names borrowed from the body).
+    struct s_span *fams; // owned open-addressing set of finished families' names
+    size_t fams_cap, fams_len;
+    struct s_span cur; // the current family's name (len 0: none yet)
+    int cur_type;      // index into s_om_suffixes
+    unsigned cur_seen; // S_SEEN_* bits
 };
 
 // The scan state of one line.
@@ -65,6 +104,7 @@ scraper_parse_destroy(scraper_parse_t **self_p)
     if (!self_p || !*self_p)
         return;
     scraper_parse_t *self = *self_p;
+    free(self->fams);
     free(self->values);
     free(self->names);
     free(self->samples);
@@ -255,35 +295,83 @@ s_parse_int64(const char *s, size_t n, int64_t *out)
 //  Comments: # HELP, # TYPE, # UNIT, # EOF
 
 // Returns 0, 1 when the line is OpenMetrics' "# EOF", or -1.
+// OpenMetrics separates the parts of a line by exactly one space: accept one ' ' followed
+// by a non-blank character.
+static int
+s_om_sep(struct s_line *l, const char *what)
+{
+    if (l->pos + 1 >= l->len || l->p[l->pos] != ' ' || s_blank(l->p[l->pos + 1]))
+        return s_fail(l, what);
+    l->pos++;
+    return 0;
+}
+
+// OpenMetrics numbers are decimal; Go's ParseFloat would also take hex ("0x1p-3").
+static bool
+s_om_hex(const char *p, size_t len)
+{
+    return memchr(p, 'x', len) != NULL || memchr(p, 'X', len) != NULL;
+}
+
 static int
 s_parse_comment(struct s_line *l, scraper_fmt_t fmt)
 {
+    // OpenMetrics knows no free comments and separates every token by exactly one space.
+    bool om = fmt == SCRAPER_FMT_OPENMETRICS;
     l->pos++; // '#'
     if (s_at_end(l) || !s_blank(l->p[l->pos]))
-        return 0; // "#foo": a plain comment
-    s_skip_blanks(l);
+        return om ? s_fail(l, "expected \"# HELP\", \"# TYPE\", \"# UNIT\" or \"# EOF\"") : 0;
+    if (!om)
+        s_skip_blanks(l);
+    else if (s_om_sep(l, "expected a single space after '#'") != 0)
+        return -1;
     size_t kw_start;
     size_t kw_len = s_scan_token(l, &kw_start);
     const char *kw = l->p + kw_start;
     bool help = kw_len == 4 && memcmp(kw, "HELP", 4) == 0;
     bool type = kw_len == 4 && memcmp(kw, "TYPE", 4) == 0;
-    bool unit = fmt == SCRAPER_FMT_OPENMETRICS && kw_len == 4 && memcmp(kw, "UNIT", 4) == 0;
-    if (fmt == SCRAPER_FMT_OPENMETRICS && kw_len == 3 && memcmp(kw, "EOF", 3) == 0)
+    bool unit = om && kw_len == 4 && memcmp(kw, "UNIT", 4) == 0;
+    if (om && kw_len == 3 && memcmp(kw, "EOF", 3) == 0)
         return 1;
-    if (!help && !type && !unit)
-        return 0;
-    if (s_at_end(l) || !s_blank(l->p[l->pos]))
+    if (!help && !type && !unit) {
+        if (!om)
+            return 0;
+        l->pos = kw_start;
+        return s_fail(l, "unknown metadata keyword");
+    }
+    if (om) {
+        if (s_om_sep(l, "expected a single space before the metric name") != 0)
+            return -1;
+    } else if (s_at_end(l) || !s_blank(l->p[l->pos])) {
         return s_fail(l, help   ? "expected metric name after HELP"
                          : type ? "expected metric name after TYPE"
                                 : "expected metric name after UNIT");
-    s_skip_blanks(l);
+    } else {
+        s_skip_blanks(l);
+    }
     if (s_scan_name(l, true) == 0)
         return s_fail(l, "invalid metric name in comment");
     if (!s_at_end(l) && !s_blank(l->p[l->pos]))
         return s_fail(l, "invalid metric name in comment");
-    s_skip_blanks(l);
-    if (help || unit)
-        return 0; // the docstring is free text
+    if (om) {
+        if (s_at_end(l) || l->p[l->pos] != ' ')
+            return s_fail(l, help   ? "expected a space and help text after the metric name"
+                             : type ? "expected a space and the metric type"
+                                    : "expected a space and unit after the metric name");
+        l->pos++;
+        if (help)
+            return 0; // the docstring is free text, possibly empty
+        if (unit) {
+            for (; l->pos < l->len; l->pos++)
+                if (s_blank(l->p[l->pos]))
+                    return s_fail(l, "blank in unit");
+            return 0;
+        }
+    } else {
+        s_skip_blanks(l);
+        if (help || unit)
+            return 0; // the docstring is free text
+    }
     static const char *const types[] = {"counter", "gauge",   "histogram",
                                         "summary", "untyped", NULL};
     static const char *const om_types[] = {"unknown", "gaugehistogram", "stateset", "info", NULL};
@@ -291,14 +379,16 @@ s_parse_comment(struct s_line *l, scraper_fmt_t fmt)
     size_t t_len = s_scan_token(l, &t_start);
     bool ok = false;
     for (size_t i = 0; types[i] && !ok; i++)
-        ok = strlen(types[i]) == t_len && memcmp(types[i], l->p + t_start, t_len) == 0;
-    for (size_t i = 0; om_types[i] && !ok && fmt == SCRAPER_FMT_OPENMETRICS; i++)
+        ok = strlen(types[i]) == t_len && memcmp(types[i], l->p + t_start, t_len) == 0 &&
+             !(om && strcmp(types[i], "untyped") == 0); // OpenMetrics says "unknown"
+    for (size_t i = 0; om_types[i] && !ok && om; i++)
         ok = strlen(om_types[i]) == t_len && memcmp(om_types[i], l->p + t_start, t_len) == 0;
     if (!ok) {
         l->pos = t_start;
         return s_fail(l, "invalid metric type");
     }
-    s_skip_blanks(l);
+    if (fmt != SCRAPER_FMT_OPENMETRICS)
+        s_skip_blanks(l);
     if (!s_at_end(l))
         return s_fail(l, "unexpected text after metric type");
     return 0;
@@ -373,7 +463,7 @@ s_parse_label_value(scraper_parse_t *self, struct s_line *l, size_t *off)
 }
 
 static int
-s_parse_labels(scraper_parse_t *self, struct s_line *l, struct s_sample *s)
+s_parse_labels(scraper_parse_t *self, struct s_line *l, struct s_sample *s, scraper_fmt_t fmt)
 {
     l->pos++; // '{'
     for (;;) {
@@ -381,6 +471,9 @@ s_parse_labels(scraper_parse_t *self, struct s_line *l, struct s_sample *s)
         if (s_at_end(l))
             return s_fail(l, "expected label name or '}'");
         if (l->p[l->pos] == '}') {
+            // OpenMetrics allows no trailing comma ("a{b=\"1\",}").
+            if (fmt == SCRAPER_FMT_OPENMETRICS && s->n_labels > 0 && l->p[l->pos - 1] == ',')
+                return s_fail(l, "trailing comma in label set");
             l->pos++;
             return 0;
         }
@@ -438,9 +531,17 @@ s_parse_sample(scraper_parse_t *self, struct s_line *l, scraper_fmt_t fmt)
     s.name_off = s_arena_put(self, l->p + name_start, name_len);
     s.label_first = self->labels_len;
     size_t after_name = l->pos;
-    s_skip_blanks(l);
-    if (!s_at_end(l) && l->p[l->pos] == '{') {
-        if (s_parse_labels(self, l, &s) != 0)
+    if (fmt == SCRAPER_FMT_OPENMETRICS) {
+        if (!s_at_end(l) && l->p[l->pos] == '{' && s_parse_labels(self, l, &s, fmt) != 0)
+            return -1;
+        if (s_om_sep(l, "expected a single space before the value") != 0)
+            return -1;
+    } else
+        s_skip_blanks(l);
+    if (fmt == SCRAPER_FMT_OPENMETRICS) {
+        // labels and separator done above
+    } else if (!s_at_end(l) && l->p[l->pos] == '{') {
+        if (s_parse_labels(self, l, &s, fmt) != 0)
             return -1;
         s_skip_blanks(l);
     } else if (l->pos == after_name && !s_at_end(l)) {
@@ -450,28 +551,42 @@ s_parse_sample(scraper_parse_t *self, struct s_line *l, scraper_fmt_t fmt)
         return s_fail(l, "expected value");
     size_t v_start;
     size_t v_len = s_scan_token(l, &v_start);
-    if (s_parse_float(l->p + v_start, v_len, &s.v) != 0) {
+    if (s_parse_float(l->p + v_start, v_len, &s.v) != 0 ||
+        (fmt == SCRAPER_FMT_OPENMETRICS && s_om_hex(l->p + v_start, v_len))) {
         l->pos = v_start;
         return s_fail(l, "invalid value");
     }
-    s_skip_blanks(l);
+    if (fmt != SCRAPER_FMT_OPENMETRICS)
+        s_skip_blanks(l);
+    else if (!s_at_end(l) && s_om_sep(l, "expected a single space after the value") != 0)
+        return -1;
     if (!s_at_end(l) && !(fmt == SCRAPER_FMT_OPENMETRICS && l->p[l->pos] == '#')) {
         size_t t_start;
         size_t t_len = s_scan_token(l, &t_start);
         if (fmt == SCRAPER_FMT_OPENMETRICS) {
             double secs;
             if (s_parse_float(l->p + t_start, t_len, &secs) != 0 || !isfinite(secs) ||
-                fabs(secs) > 9.2e15) {
+                s_om_hex(l->p + t_start, t_len)) {
                 l->pos = t_start;
                 return s_fail(l, "invalid timestamp");
             }
-            s.t_ms = (int64_t)llround(secs * 1000.0);
+            // Any finite float is a valid OpenMetrics timestamp (the upstream "timestamps"
+            // case has 12345678901234567890.1); beyond the int64 millisecond range saturate.
+            if (secs >= 9.2e15)
+                s.t_ms = INT64_MAX;
+            else if (secs <= -9.2e15)
+                s.t_ms = INT64_MIN;
+            else
+                s.t_ms = (int64_t)llround(secs * 1000.0);
         } else if (s_parse_int64(l->p + t_start, t_len, &s.t_ms) != 0) {
             l->pos = t_start;
             return s_fail(l, "invalid timestamp");
         }
         s.has_t = true;
-        s_skip_blanks(l);
+        if (fmt != SCRAPER_FMT_OPENMETRICS)
+            s_skip_blanks(l);
+        else if (!s_at_end(l) && s_om_sep(l, "expected a single space after the timestamp") != 0)
+            return -1;
     }
     // OpenMetrics exemplars (" # {trace_id=\"..\"} 1") are not stored.
     if (!s_at_end(l) && !(fmt == SCRAPER_FMT_OPENMETRICS && l->p[l->pos] == '#'))
@@ -483,6 +598,127 @@ s_parse_sample(scraper_parse_t *self, struct s_line *l, scraper_fmt_t fmt)
 }
 
 // ---------------------------------------------------------------------------------------
+//  OpenMetrics metric families: metadata once per family, before its samples; a family's
+//  lines contiguous (a name may not come back after another family started).
+
+static size_t
+s_span_hash(struct s_span sp)
+{
+    size_t h = 1469598103934665603u;
+    for (size_t i = 0; i < sp.len; i++)
+        h = (h ^ (unsigned char)sp.p[i]) * 1099511628211u;
+    return h;
+}
+
+// Is sp in the set of finished families? With add, insert it.
+static bool
+s_fams_has(scraper_parse_t *self, struct s_span sp, bool add)
+{
+    if (add && (self->fams_len + 1) * 2 > self->fams_cap) {
+        size_t old_cap = self->fams_cap;
+        struct s_span *old = self->fams;
+        self->fams_cap = old_cap ? old_cap * 2 : 64;
+        self->fams = fw_calloc(self->fams_cap, sizeof(*self->fams));
+        self->fams_len = 0;
+        for (size_t i = 0; i < old_cap; i++)
+            if (old[i].len)
+                s_fams_has(self, old[i], true);
+        free(old);
+    }
+    if (self->fams_cap == 0)
+        return false;
+    for (size_t i = s_span_hash(sp) & (self->fams_cap - 1);; i = (i + 1) & (self->fams_cap - 1)) {
+        struct s_span *e = &self->fams[i];
+        if (e->len == 0) {
+            if (add) {
+                *e = sp;
+                self->fams_len++;
+            }
+            return false;
+        }
+        if (e->len == sp.len && memcmp(e->p, sp.p, sp.len) == 0)
+            return true;
+    }
+}
+
+// Close the current family and open the one named sp. Fails if sp had its turn already.
+static int
+s_om_family_start(scraper_parse_t *self, struct s_line *l, struct s_span sp)
+{
+    if (self->cur.len)
+        s_fams_has(self, self->cur, true);
+    if (s_fams_has(self, sp, false))
+        return s_fail(l, "metric family appears again after another family");
+    self->cur = sp;
+    self->cur_type = 0;
+    self->cur_seen = 0;
+    return 0;
+}
+
+// Does sample name sp belong to the current family?
+static bool
+s_om_in_family(const scraper_parse_t *self, struct s_span sp)
+{
+    if (!self->cur.len || sp.len < self->cur.len || memcmp(sp.p, self->cur.p, self->cur.len) != 0)
+        return false;
+    const char *const *suf = s_om_suffixes[self->cur_type].suffixes;
+    for (size_t i = 0; suf[i]; i++)
+        if (strlen(suf[i]) == sp.len - self->cur.len &&
+            memcmp(sp.p + self->cur.len, suf[i], sp.len - self->cur.len) == 0)
+            return true;
+    return false;
+}
+
+// Book-keeping for one OpenMetrics line that already parsed (so its shape is strict:
+// "# KW name[ rest]" or "name[{...}] value...").
+static int
+s_om_family(scraper_parse_t *self, struct s_line *l)
+{
+    if (l->p[0] == '#') {
+        if (l->len < 7)
+            return 0; // "# EOF" is handled by the caller
+        char kw = l->p[2];
+        size_t start = 7, end = start;
+        while (end < l->len && l->p[end] != ' ')
+            end++;
+        struct s_span sp = {l->p + start, end - start};
+        l->pos = start;
+        if (!(self->cur.len == sp.len && memcmp(self->cur.p, sp.p, sp.len) == 0) &&
+            s_om_family_start(self, l, sp) != 0)
+            return -1;
+        unsigned bit = kw == 'H' ? S_SEEN_HELP : kw == 'T' ? S_SEEN_TYPE : S_SEEN_UNIT;
+        if (self->cur_seen & S_SEEN_SAMPLE)
+            return s_fail(l, "metadata after the family's samples");
+        if (self->cur_seen & bit)
+            return s_fail(l, "repeated metadata for one metric family");
+        self->cur_seen |= bit;
+        if (bit == S_SEEN_TYPE) {
+            struct s_span t = {l->p + end + 1, l->len - end - 1};
+            for (size_t i = 0; i < sizeof(s_om_suffixes) / sizeof(s_om_suffixes[0]); i++)
+                if (strlen(s_om_suffixes[i].type) == t.len &&
+                    memcmp(s_om_suffixes[i].type, t.p, t.len) == 0)
+                    self->cur_type = (int)i;
+        }
+        return 0;
+    }
+    size_t end = 0;
+    while (end < l->len && l->p[end] != '{' && l->p[end] != ' ')
+        end++;
+    struct s_span sp = {l->p, end};
+    if (!s_om_in_family(self, sp)) {
+        l->pos = 0;
+        if (s_om_family_start(self, l, sp) != 0)
+            return -1;
+    }
+    self->cur_seen |= S_SEEN_SAMPLE;
+    // The spec's value rules (no NaN or negative counters, stateset values 0 or 1, ...) are
+    // deliberately not enforced: Prometheus ingests such samples, and failing the whole
+    // scrape for one odd value would lose every other sample of the target. A structurally
+    // broken body (above) still fails.
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
 
 static void
 s_reset(scraper_parse_t *self)
@@ -490,6 +726,12 @@ s_reset(scraper_parse_t *self)
     self->arena_len = 0;
     self->labels_len = 0;
     self->samples_len = 0;
+    if (self->fams_len)
+        memset(self->fams, 0, self->fams_cap * sizeof(*self->fams));
+    self->fams_len = 0;
+    self->cur.len = 0;
+    self->cur_type = 0;
+    self->cur_seen = 0;
 }
 
 ssize_t
@@ -499,6 +741,7 @@ scraper_parse_run(scraper_parse_t *self, const char *body, size_t len, scraper_f
     s_reset(self);
     size_t at = 0;
     int lineno = 0;
+    bool eof = false;
     while (at < len) {
         const char *nl = memchr(body + at, '\n', len - at);
         size_t end = nl ? (size_t)(nl - body) : len;
@@ -506,21 +749,43 @@ scraper_parse_run(scraper_parse_t *self, const char *body, size_t len, scraper_f
         if (l.len > 0 && l.p[l.len - 1] == '\r')
             l.len--;
         at = nl ? end + 1 : len;
+        if (fmt == SCRAPER_FMT_OPENMETRICS && l.len > 0 && s_blank(l.p[0])) {
+            s_fail(&l, "leading blank in OpenMetrics line");
+            s_reset(self);
+            return -1;
+        }
         s_skip_blanks(&l);
-        if (s_at_end(&l))
-            continue;
+        if (s_at_end(&l)) {
+            if (fmt != SCRAPER_FMT_OPENMETRICS)
+                continue;
+            // OpenMetrics has no blank lines (upstream case bad_blank_line).
+            s_fail(&l, "blank line in OpenMetrics body");
+            s_reset(self);
+            return -1;
+        }
         int rc;
         if (l.p[l.pos] == '#') {
             rc = s_parse_comment(&l, fmt);
-            if (rc == 1)
+            if (rc == 1) {
+                eof = true;
                 break;
+            }
         } else {
             rc = s_parse_sample(self, &l, fmt);
         }
+        if (rc == 0 && fmt == SCRAPER_FMT_OPENMETRICS)
+            rc = s_om_family(self, &l);
         if (rc != 0) {
             s_reset(self);
             return -1;
         }
+    }
+    if (fmt == SCRAPER_FMT_OPENMETRICS && !eof) {
+        // An OpenMetrics body must end with "# EOF": without it the scrape may be truncated.
+        struct s_line l = {body, 0, 0, lineno > 0 ? lineno : 1, err};
+        s_fail(&l, "missing \"# EOF\" at the end of an OpenMetrics body");
+        s_reset(self);
+        return -1;
     }
     // The arena no longer moves: hand out pointers.
     fw_mem_grow((void **)&self->names, &self->names_cap, self->labels_len + 1, sizeof(char *));

@@ -64,3 +64,24 @@ fuzz:
 
 # Last, so that every += above is seen.
 test-bins: $(TEST_BINS) $(BINS)
+
+# Conformance runners (upstream test data in $(SHARED)/conformance; skipped when absent).
+# The OpenMetrics runner links the scraper's parser; the rules runner drives ruled's loader.
+OM_CONF_BIN := $(BUILD)/test/conformance/openmetrics
+$(BUILD)/test/conformance/openmetrics.o: ALL_CFLAGS += -Iscraper
+$(OM_CONF_BIN): $(BUILD)/test/conformance/openmetrics.o $(scraper_OBJS) $(LIBFW)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+.PHONY: check-conformance-om check-conformance-rules
+check-conformance-om: $(OM_CONF_BIN)
+	@$(OM_CONF_BIN) test/conformance/openmetrics.floor
+
+check-conformance-rules: $(BUILD)/bin/ruled
+	@BUILD=$(BUILD) SHARED=$(SHARED) bash test/conformance/rules.sh test/conformance/rules.floor
+
+# PromQL conformance: the upstream promqltest scripts from $(SHARED)/conformance/promql run
+# against a real tsdb (loaded through fwpush); fails below test/conformance/promql.floor.
+.PHONY: check-conformance
+check-conformance: $(BUILD)/bin/tsdb $(BUILD)/bin/fwpush
+	@BUILD=$(BUILD) SHARED=$(SHARED) python3 test/conformance/promql.py
