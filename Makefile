@@ -136,7 +136,8 @@ bench: deps
 	@BUILD=$(BUILD) SHARED=$(SHARED) bash tools/bench.sh
 
 format-check:
-	@clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+	@files=$$(git ls-files '*.c' '*.h' 2>/dev/null || find common tools test $(DAEMONS) -name '*.[ch]'); \
+	  clang-format --dry-run --Werror $$files && echo "format-check: $$(echo $$files | wc -w) files follow .clang-format"
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
