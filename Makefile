@@ -97,11 +97,11 @@ deps:
 # --- tests ---
 check: deps
 	$(MAKE) all test-bins
-	$(MAKE) format-check check-unit check-fuzz check-config check-wire check-headers check-kustomize check-it check-conformance check-conformance-om check-conformance-rules check-empty
+	$(MAKE) format-check check-unit check-fuzz check-config check-wire check-headers check-kustomize check-conformance check-conformance-om check-conformance-rules check-it check-empty
 
 asan: deps
 	$(MAKE) BUILD=build-asan SANITIZE=address,undefined all test-bins
-	$(MAKE) BUILD=build-asan SANITIZE=address,undefined check-unit check-fuzz check-config check-it check-conformance check-conformance-om check-conformance-rules check-empty
+	$(MAKE) BUILD=build-asan SANITIZE=address,undefined check-unit check-fuzz check-config check-conformance check-conformance-om check-conformance-rules check-it check-empty
 
 check-headers:
 	@fail=0; for h in common/*.h $(foreach d,$(DAEMONS),$(wildcard $(d)/*.h)); do \
