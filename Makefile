@@ -53,7 +53,10 @@ FORCE:
 
 # Quiet by default, like git's Makefile; V=1 shows the commands.
 ifneq ($(V),1)
-QUIET_CC = @echo '   ' CC $@;
+QUIET_CC   = @echo '   ' CC $@;
+QUIET_LINK = @echo '   ' LINK $@;
+QUIET_AR   = @echo '   ' AR $@;
+QUIET_GEN  = @echo '   ' GEN $@;
 endif
 
 $(BUILD)/%.o: %.c $(BUILD)/.flags
@@ -68,7 +71,7 @@ $(BUILD)/gen/%.o: $(BUILD)/gen/%.c $(BUILD)/.flags
 define fw_embed
 $(BUILD)/gen/embed_$(2).c: $(1) tools/embed.sh
 	@mkdir -p $$(dir $$@)
-	sh tools/embed.sh $(1) fw_embed_$(2) > $$@
+	$$(QUIET_GEN)sh tools/embed.sh $(1) fw_embed_$(2) > $$@
 endef
 
 # $(eval $(call fw_daemon,NAME)): every NAME/*.c except NAME_main.c is NAME's library (also
@@ -80,7 +83,7 @@ LIB_OBJS      += $$($(1)_OBJS)
 BINS          += $$(BUILD)/bin/$(1)
 $$(BUILD)/bin/$(1): $$(BUILD)/$(1)/$(1)_main.o $$($(1)_OBJS) $$(LIBFW)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(QUIET_LINK)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 $(1): $$(BUILD)/bin/$(1)
 endef
 

@@ -5,4 +5,4 @@ LIBFW       := $(BUILD)/libfw.a
 
 $(LIBFW): $(common_OBJS)
 	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+	$(QUIET_AR)$(AR) rcs $@ $^

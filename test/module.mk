@@ -20,7 +20,7 @@ $(TEST_OBJS): ALL_CFLAGS += -Wno-missing-prototypes
 
 $(CHECK_BIN): $(TEST_OBJS) $(LIB_OBJS) $(LIBFW)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check)
+	$(QUIET_LINK)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check)
 
 check-unit: $(CHECK_BIN)
 	@mkdir -p test/tmp
@@ -48,7 +48,7 @@ TEST_BINS    += $(REPLAY_BINS)
 
 $(BUILD)/fuzz/replay_%: $(BUILD)/test/fuzz/fuzz_%.o $(BUILD)/test/fuzz/replay.o $(LIB_OBJS) $(LIBFW)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(QUIET_LINK)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 check-fuzz: $(REPLAY_BINS)
 	@for t in $(FUZZ_TARGETS); do printf 'check-fuzz: %s: ' $$t; \
@@ -71,7 +71,7 @@ OM_CONF_BIN := $(BUILD)/test/conformance/openmetrics
 $(BUILD)/test/conformance/openmetrics.o: ALL_CFLAGS += -Iscraper
 $(OM_CONF_BIN): $(BUILD)/test/conformance/openmetrics.o $(scraper_OBJS) $(LIBFW)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(QUIET_LINK)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 .PHONY: check-conformance-om check-conformance-rules
 check-conformance-om: $(OM_CONF_BIN)
@@ -85,3 +85,6 @@ check-conformance-rules: $(BUILD)/bin/ruled
 .PHONY: check-conformance
 check-conformance: $(BUILD)/bin/tsdb $(BUILD)/bin/fwpush
 	@BUILD=$(BUILD) SHARED=$(SHARED) python3 test/conformance/promql.py
+
+# Keep intermediate objects (replay.o) so make does not delete and rebuild them.
+.SECONDARY:
