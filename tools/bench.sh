@@ -3,11 +3,17 @@
 # same run on the same machine, printed as ratios (never asserted in tests).
 #
 # Uses the shared peer kit ($SHARED/bench, read-only: it is copied to a temp dir so its
-# results files land there). Today it covers alerting: the Debian Alertmanager and
-# floorwatch's alertd+notifyd take the same load from am-load.py (new-group first
-# notification latency, batched and one-per-request POST /api/v2/alerts throughput, CPU
-# and peak RSS of the daemon under test, amtool checks).
+# results files land there). Two sections, chosen with BENCH_SECTIONS (default
+# "ingest alerting"):
+# - ingest (tools/bench-ingest.sh): the Debian prometheus and floorwatch's scraper+tsdb scrape
+#   the same synth-exporter targets one after the other (CPU per sample, samples/s, peak RSS,
+#   disk bytes per sample); sized by INGEST_TARGETS/SERIES/INTERVAL/DURATION/WARMUP.
+# - alerting: the Debian Alertmanager and floorwatch's alertd+notifyd take the same load from
+#   am-load.py (new-group first notification latency, batched and one-per-request
+#   POST /api/v2/alerts throughput, CPU and peak RSS of the daemon under test, amtool checks).
 set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+SECTIONS=${BENCH_SECTIONS:-ingest alerting}
 BIN=$(cd "${BUILD:-build}/bin" && pwd)
 SHARED=${SHARED:-../shared}
 K=${K_ALERTS:-10000} BATCH=${BATCH:-100} SINGLE=${SINGLE:-2000}
@@ -15,7 +21,10 @@ if [ ! -d "$SHARED/bench" ]; then
     echo "bench: skipped, the shared peer kit ($SHARED/bench) is not here (set SHARED=...)"
     exit 0
 fi
-for t in prometheus-alertmanager amtool python3 jq curl; do
+need="python3 jq curl"
+case " $SECTIONS " in *" ingest "*) need="$need prometheus cc" ;; esac
+case " $SECTIONS " in *" alerting "*) need="$need prometheus-alertmanager amtool" ;; esac
+for t in $need; do
     command -v "$t" >/dev/null || { echo "bench: skipped, $t is not installed"; exit 0; }
 done
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/fw-bench.XXXXXX")
@@ -29,6 +38,18 @@ trap cleanup EXIT
 cp -r "$SHARED/bench" "$TMP/kit"
 chmod -R u+w "$TMP/kit"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+echo "command: BUILD=${BUILD:-build} SHARED=$SHARED BENCH_SECTIONS=\"$SECTIONS\" bash tools/bench.sh" \
+    "(INGEST_TARGETS=${INGEST_TARGETS:-20} INGEST_SERIES=${INGEST_SERIES:-1000}" \
+    "INGEST_INTERVAL=${INGEST_INTERVAL:-1} INGEST_DURATION=${INGEST_DURATION:-60}" \
+    "INGEST_WARMUP=${INGEST_WARMUP:-15} K_ALERTS=$K BATCH=$BATCH SINGLE=$SINGLE)"
+
+if [[ " $SECTIONS " == *" ingest "* ]]; then
+    echo "== ingestion: prometheus ($(prometheus --version 2>&1 | head -1)) vs scraper + tsdb"
+    bash "$HERE/bench-ingest.sh" "$TMP/kit" "$BIN" ||
+        { echo "bench: the ingestion comparison failed"; exit 1; }
+    echo
+fi
+[[ " $SECTIONS " == *" alerting "* ]] || exit 0
 
 echo "== peer: Alertmanager ($(prometheus-alertmanager --version 2>&1 | head -1))"
 AM_PORT=$(free_port) SINK_PORT=$(free_port) \
