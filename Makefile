@@ -13,13 +13,14 @@ override SHARED := $(abspath $(SHARED))
 export SHARED
 PREFIX   ?= /usr/local
 CC       ?= cc
+CXX      ?= c++
 SANITIZE ?=
 
 # Libraries we link, by pkg-config name, and the Debian packages that provide them.
-PKGS      := libczmq libzmq yaml-0.1 jansson libcurl lmdb libmicrohttpd libpcre2-8
+PKGS      := libczmq libzmq yaml-0.1 jansson libcurl lmdb libmicrohttpd re2
 TEST_PKGS := check
 DEB_BUILD := build-essential pkg-config clang-format libczmq-dev libzmq3-dev libyaml-dev libjansson-dev \
-             libcurl4-openssl-dev liblmdb-dev libmicrohttpd-dev libpcre2-dev check libsubunit-dev
+             libcurl4-openssl-dev liblmdb-dev libmicrohttpd-dev libre2-dev check libsubunit-dev
 DEB_TEST  := prometheus prometheus-alertmanager prometheus-node-exporter python3-aiosmtpd curl \
              jq python3 procps iproute2
 
@@ -28,9 +29,15 @@ WARN   := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-protot
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) \
              -Icommon -I$(BUILD)/gen -MMD -MP $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+# common/fw_regex.cc: C++17 for RE2's headers, no exceptions or RTTI of our own.
+CXXWARN := -Wall -Wextra -Wpedantic -Wshadow -Wvla -Wformat=2 -Werror
+ALL_CXXFLAGS = -std=c++17 -fno-exceptions -fno-rtti $(CXXWARN) $(CFLAGS) -Icommon -MMD -MP \
+               $(shell pkg-config --cflags re2 2>/dev/null)
+# The C link needs libstdc++ for RE2.
+LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lstdc++ -lm -lpthread
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+ALL_CXXFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS    += -fsanitize=$(SANITIZE)
 endif
 
@@ -48,12 +55,14 @@ all:
 # --- flags file: a change of compiler flags rebuilds everything (git's GIT-CFLAGS) ---
 $(BUILD)/.flags: FORCE
 	@mkdir -p $(BUILD)
-	@echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' > $@
+	@echo '$(CC) $(ALL_CFLAGS) $(CXX) $(ALL_CXXFLAGS) $(LDFLAGS)' | cmp -s - $@ || \
+	  echo '$(CC) $(ALL_CFLAGS) $(CXX) $(ALL_CXXFLAGS) $(LDFLAGS)' > $@
 FORCE:
 
 # Quiet by default, like git's Makefile; V=1 shows the commands.
 ifneq ($(V),1)
 QUIET_CC   = @echo '   ' CC $@;
+QUIET_CXX  = @echo '   ' CXX $@;
 QUIET_LINK = @echo '   ' LINK $@;
 QUIET_AR   = @echo '   ' AR $@;
 QUIET_GEN  = @echo '   ' GEN $@;
@@ -62,6 +71,10 @@ endif
 $(BUILD)/%.o: %.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/%.o: %.cc $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(QUIET_CXX)$(CXX) $(ALL_CXXFLAGS) -c -o $@ $<
 
 $(BUILD)/gen/%.o: $(BUILD)/gen/%.c $(BUILD)/.flags
 	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -139,7 +152,7 @@ bench: deps
 	@BUILD=$(BUILD) SHARED=$(SHARED) bash tools/bench.sh
 
 format-check:
-	@files=$$(git ls-files '*.c' '*.h' 2>/dev/null || find common tools test $(DAEMONS) -name '*.[ch]'); \
+	@files=$$(git ls-files '*.c' '*.cc' '*.h' 2>/dev/null || find common tools test $(DAEMONS) -name '*.[ch]' -o -name '*.cc'); \
 	  clang-format --dry-run --Werror $$files && echo "format-check: $$(echo $$files | wc -w) files follow .clang-format"
 
 install: all

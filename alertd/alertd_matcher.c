@@ -2,11 +2,10 @@
 
     The parser is a small hand-written scanner over one `matchers:` entry rather than a
     regex, so it can report the column of the problem and handle quoted values holding
-    commas or braces. Regexes are compiled once, anchored as ^(?:re)$ (Alertmanager's
-    rule), with PCRE2 match and depth limits set on a shared match context.
+    commas or braces. Regexes are compiled once through fw_regex (RE2, Alertmanager's own
+    engine), anchored as ^(?:re)$ (Alertmanager's rule); a match always decides, in time
+    linear in the value, so a hostile pattern can neither hang alertd nor fail to match.
 */
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,32 +20,13 @@ alertd_match_type_str(alertd_match_type_t t)
     return (unsigned)t < 4 ? s_type_str[t] : "?";
 }
 
-static pcre2_code *
-s_compile(const char *re, fw_err_t *err)
-{
-    char *anchored = fw_asprintf("^(?:%s)$", re);
-    int code = 0;
-    PCRE2_SIZE off = 0;
-    pcre2_code *c = pcre2_compile((PCRE2_SPTR)anchored, PCRE2_ZERO_TERMINATED,
-                                  PCRE2_UTF | PCRE2_DOTALL, &code, &off, NULL);
-    free(anchored);
-    if (!c) {
-        PCRE2_UCHAR buf[160];
-        pcre2_get_error_message(code, buf, sizeof buf);
-        fw_err_set(err, "invalid regular expression \"%s\": %s", re, (const char *)buf);
-        return NULL;
-    }
-    (void)pcre2_jit_compile(c, PCRE2_JIT_COMPLETE);
-    return c;
-}
-
 int
 alertd_regex_check(const char *re, fw_err_t *err)
 {
-    pcre2_code *c = s_compile(re, err);
+    fw_regex_t *c = fw_regex_new(re, FW_REGEX_ALERTMANAGER, err);
     if (!c)
         return -1;
-    pcre2_code_free(c);
+    fw_regex_destroy(&c);
     return 0;
 }
 
@@ -54,9 +34,9 @@ int
 alertd_matchers_add(struct alertd_matchers *ms, alertd_match_type_t type, const char *name,
                     const char *value, fw_err_t *err)
 {
-    pcre2_code *re = NULL;
+    fw_regex_t *re = NULL;
     if (type == ALERTD_MATCH_RE || type == ALERTD_MATCH_NRE) {
-        re = s_compile(value, err);
+        re = fw_regex_new(value, FW_REGEX_ALERTMANAGER, err);
         if (!re)
             return -1;
     }
@@ -75,8 +55,7 @@ alertd_matchers_clear(struct alertd_matchers *ms)
     for (size_t i = 0; i < ms->len; i++) {
         free(ms->items[i].name);
         free(ms->items[i].value);
-        if (ms->items[i].re)
-            pcre2_code_free(ms->items[i].re);
+        fw_regex_destroy(&ms->items[i].re);
     }
     free(ms->items);
     ms->items = NULL;
@@ -94,27 +73,6 @@ alertd_matchers_copy(struct alertd_matchers *dst, const struct alertd_matchers *
 
 // --- matching ---
 
-static pcre2_match_context *
-s_match_ctx(void)
-{
-    static _Thread_local pcre2_match_context *ctx;
-    if (!ctx) {
-        ctx = pcre2_match_context_create(NULL);
-        pcre2_set_match_limit(ctx, 100000);
-        pcre2_set_depth_limit(ctx, 1000);
-    }
-    return ctx;
-}
-
-static bool
-s_re_match(const pcre2_code *re, const char *s)
-{
-    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
-    int rc = pcre2_match(re, (PCRE2_SPTR)s, strlen(s), 0, 0, md, s_match_ctx());
-    pcre2_match_data_free(md);
-    return rc >= 0;
-}
-
 bool
 alertd_matcher_match(const struct alertd_matcher *m, const char *value)
 {
@@ -123,8 +81,8 @@ alertd_matcher_match(const struct alertd_matcher *m, const char *value)
     switch (m->type) {
     case ALERTD_MATCH_EQ: return strcmp(m->value, value) == 0;
     case ALERTD_MATCH_NE: return strcmp(m->value, value) != 0;
-    case ALERTD_MATCH_RE: return m->re && s_re_match(m->re, value);
-    case ALERTD_MATCH_NRE: return m->re && !s_re_match(m->re, value);
+    case ALERTD_MATCH_RE: return fw_regex_match(m->re, value);
+    case ALERTD_MATCH_NRE: return !fw_regex_match(m->re, value);
     }
     return false;
 }

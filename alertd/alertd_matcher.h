@@ -2,8 +2,8 @@
     `name!~"re"`.
 
     A matcher list is what a route's `matchers:` entries, its `match`/`match_re` maps, a
-    silence and an inhibit rule all reduce to. Regexes are PCRE2, anchored like
-    Alertmanager's (^(?:re)$), with match limits so a hostile pattern cannot hang alertd.
+    silence and an inhibit rule all reduce to. Regexes are RE2 through fw_regex, anchored
+    like Alertmanager's (^(?:re)$): linear time, and every match decides.
     An absent label matches as the empty string.
 */
 #ifndef ALERTD_MATCHER_H
@@ -14,6 +14,7 @@
 
 #include "fw_err.h"
 #include "fw_labels.h"
+#include "fw_regex.h"
 
 typedef enum {
     ALERTD_MATCH_EQ,  // =
@@ -24,9 +25,9 @@ typedef enum {
 
 struct alertd_matcher {
     alertd_match_type_t type;
-    char *name;  // owned
-    char *value; // owned
-    void *re;    // owned pcre2_code *, for RE/NRE
+    char *name;     // owned
+    char *value;    // owned
+    fw_regex_t *re; // owned, for RE/NRE; NULL otherwise
 };
 
 struct alertd_matchers {
@@ -53,7 +54,7 @@ char *alertd_matchers_format(const struct alertd_matchers *ms);
 void alertd_matchers_copy(struct alertd_matchers *dst, const struct alertd_matchers *src);
 void alertd_matchers_clear(struct alertd_matchers *ms);
 const char *alertd_match_type_str(alertd_match_type_t t);
-// Check that re compiles as an anchored PCRE2 pattern; 0 or -1 with err.
+// Check that re compiles as an anchored Alertmanager pattern; 0 or -1 with err.
 int alertd_regex_check(const char *re, fw_err_t *err);
 // Append s Go-%q-quoted to buf (a NUL-terminated, fw_malloc'd string) and return it.
 char *alertd_quote_append(char *buf, const char *s);

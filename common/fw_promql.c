@@ -6,8 +6,8 @@
     comparisons < `+ -` < `* / % atan2` < unary minus < `^` (right-associative), so
     `-2^2` is -4 and `2^-1` parses. Types are checked while building, with Prometheus's
     messages, and every error carries the byte position of the offending token.
-    Label regexes are compiled here with PCRE2, anchored as `^(?:re)$`, with JIT when
-    available; the evaluator sets match limits when it runs them.
+    Label regexes are compiled here through fw_regex (RE2), anchored as Prometheus 3 does,
+    `^(?s:re)$`; matching them is linear in the value and always decides.
 */
 #include "fw_promql.h"
 
@@ -662,8 +662,7 @@ fw_promql_expr_destroy(fw_promql_expr_t **self_p)
     for (size_t k = 0; k < e->n_matchers; k++) {
         free(e->matchers[k].name);
         free(e->matchers[k].value);
-        if (e->matchers[k].re)
-            pcre2_code_free(e->matchers[k].re);
+        fw_regex_destroy(&e->matchers[k].re);
     }
     free(e->matchers);
     s_strv_free(e->labels, e->n_labels);
@@ -684,14 +683,9 @@ fw_promql_matcher_matches(const struct fw_pq_matcher *m, const char *value)
     case FW_PQ_MATCH_NE: return strcmp(value, m->value) != 0;
     case FW_PQ_MATCH_RE:
     case FW_PQ_MATCH_NRE: {
-        pcre2_match_data *md = pcre2_match_data_create_from_pattern(m->re, NULL);
-        pcre2_match_context *mc = pcre2_match_context_create(NULL);
-        pcre2_set_match_limit(mc, 100000);
-        pcre2_set_depth_limit(mc, 1000);
-        int rc = pcre2_match(m->re, (PCRE2_SPTR)value, strlen(value), 0, 0, md, mc);
-        pcre2_match_context_free(mc);
-        pcre2_match_data_free(md);
-        bool hit = rc >= 0;
+        // RE2 decides every match in linear time: there is no limit to hit, so no
+        // undecided answer can pass for "no match".
+        bool hit = fw_regex_match(m->re, value);
         return m->op == FW_PQ_MATCH_RE ? hit : !hit;
     }
     }
@@ -846,21 +840,14 @@ s_add_matcher(s_parser_t *p, fw_promql_expr_t *e, const char *name, fw_pq_match_
 {
     struct fw_pq_matcher m = {fw_strdup(name), fw_strdup(value), op, NULL};
     if (op == FW_PQ_MATCH_RE || op == FW_PQ_MATCH_NRE) {
-        char *pat = fw_asprintf("^(?:%s)$", value);
-        int ecode;
-        PCRE2_SIZE eoff;
-        m.re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_DOTALL,
-                             &ecode, &eoff, NULL);
-        free(pat);
+        fw_err_t rerr;
+        m.re = fw_regex_new(value, FW_REGEX_PROMETHEUS, &rerr);
         if (!m.re) {
-            PCRE2_UCHAR buf[160];
-            pcre2_get_error_message(ecode, buf, sizeof(buf));
-            s_fail(p, pos, "invalid regular expression \"%s\": %s", value, (char *)buf);
+            s_fail(p, pos, "%s", rerr.msg);
             free(m.name);
             free(m.value);
             return -1;
         }
-        (void)pcre2_jit_compile(m.re, PCRE2_JIT_COMPLETE);
     }
     e->matchers = fw_realloc(e->matchers, (e->n_matchers + 1) * sizeof(*e->matchers));
     e->matchers[e->n_matchers++] = m;

@@ -4,20 +4,19 @@
     The tree is typed at parse time as Prometheus does: every node has the value type it
     produces (scalar, instant vector, range vector, string), and the parser rejects calls,
     aggregations and operators whose operands have the wrong type, so the evaluator can
-    trust the shapes it is handed. Label matchers carry their compiled, fully anchored
-    PCRE2 pattern (`^(?:re)$`), so a bad regex is a parse error with its position.
+    trust the shapes it is handed. Label matchers carry their compiled, fully anchored RE2
+    pattern (`^(?s:re)$`, fw_regex), so a bad regex is a parse error with its position.
     Every node owns its children and strings; fw_promql_expr_destroy() frees the tree.
 */
 #ifndef FW_PROMQL_AST_H
 #define FW_PROMQL_AST_H
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "fw_promql.h"
+#include "fw_regex.h"
 
 typedef enum {
     FW_PQ_SCALAR,
@@ -49,7 +48,7 @@ struct fw_pq_matcher {
     char *name;  // owned
     char *value; // owned: the literal value or the regex source
     fw_pq_match_op_t op;
-    pcre2_code *re; // owned: compiled ^(?:value)$ for RE/NRE, NULL otherwise
+    fw_regex_t *re; // owned: compiled ^(?s:value)$ for RE/NRE, NULL otherwise
 };
 
 typedef enum {

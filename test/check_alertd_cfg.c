@@ -95,7 +95,7 @@ START_TEST(test_alertd_cfg_cross_check_errors)
     static const char *const want[] = {
         "bad.yml:2:3: error: undefined receiver \"nobody\"",
         "bad.yml:4:7: error: undefined receiver \"ghost\"",
-        "bad.yml:5:18: error: invalid regular expression",
+        "bad.yml:5:18: error: error parsing regexp: missing closing ): `^(?:(x)$`",
         "bad.yml:8:5: error: notification config name \"dup\" is not unique",
     };
     s_expect_errors(text, want, 4);

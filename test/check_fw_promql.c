@@ -188,7 +188,7 @@ START_TEST(test_fw_promql_errors_have_positions)
     s_bad("1 +", 4, "unexpected end of input");
     s_bad("rate(up)", 6, "expected type range vector in call to function \"rate\"");
     s_bad("foo(up)", 1, "unknown function with name \"foo\"");
-    s_bad("up{job=~\"(\"}", 9, "invalid regular expression");
+    s_bad("up{job=~\"(\"}", 9, "error parsing regexp: missing closing ): `^(?s:()$`");
     s_bad("up[5x]", 4, "bad number or duration syntax");
     s_bad("1 == 1", 1, "comparisons between scalars must use BOOL modifier");
     s_bad("{job=\"\"}", 1, "at least one non-empty matcher");

@@ -375,6 +375,33 @@ START_TEST(test_tsdb_eval_histogram_quantile_and_labels)
 }
 END_TEST
 
+// A regex the old PCRE2 matcher gave up on (match limit) and then treated as "no match", so
+// `!~` kept a series whose value fully matches `a+`. RE2 decides every match.
+START_TEST(test_tsdb_eval_regex_always_decides)
+{
+    char sel[256];
+    double v[1] = {1};
+    snprintf(sel, sizeof sel, "longlab{v=\"%.60s\"}",
+             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    s_load(sel, 10000, 1, v);
+    s_load("longlab{v=\"aab\"}", 10000, 1, v);
+    s_load("longlab{v=\"c\"}", 10000, 1, v);
+    s_expect("longlab{v!~\"(a+)+b|a+\"}", 0,
+             "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":\"longlab\","
+             "\"v\":\"c\"},\"value\":[0,\"1\"]}]}");
+    ck_assert_double_eq(s_value("count(longlab{v=~\"(a+)+b|a+\"})", 0), 2);
+    // label_replace expands as Go's ExpandString: named groups, ${n}, and $1x names "1x".
+    s_expect("label_replace(longlab{v=\"aab\"}, \"d\", \"${x}-$2-$1x\", \"v\", "
+             "\"(?P<x>a+)(b)\")",
+             0,
+             "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":\"longlab\","
+             "\"d\":\"aa-b-\",\"v\":\"aab\"},\"value\":[0,\"1\"]}]}");
+    char *got = s_eval("label_replace(longlab, \"d\", \"\", \"v\", \"(\")", 0);
+    ck_assert_str_eq(got, "error:-1:invalid regular expression in label_replace(): (");
+    free(got);
+}
+END_TEST
+
 Suite *
 tsdb_eval_suite(void)
 {
@@ -391,6 +418,7 @@ tsdb_eval_suite(void)
     tcase_add_test(tc, test_tsdb_eval_staleness_and_lookback);
     tcase_add_test(tc, test_tsdb_eval_range_query);
     tcase_add_test(tc, test_tsdb_eval_histogram_quantile_and_labels);
+    tcase_add_test(tc, test_tsdb_eval_regex_always_decides);
     suite_add_tcase(s, tc);
     return s;
 }

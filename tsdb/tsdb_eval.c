@@ -862,99 +862,31 @@ s_histogram_quantile(double q, s_vec_t *in, int64_t t, s_val_t *out)
     return 0;
 }
 
-// Expand $1, ${1} and $name in repl from the match in md.
-static char *
-s_expand(const char *repl, const char *subject, pcre2_code *re, pcre2_match_data *md)
-{
-    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-    uint32_t groups = pcre2_get_ovector_count(md);
-    size_t cap = strlen(repl) + strlen(subject) * 4 + 16, len = 0;
-    char *out = fw_malloc(cap);
-    for (const char *p = repl; *p;) {
-        if (*p == '$' && p[1] == '$') {
-            fw_mem_grow((void **)&out, &cap, len + 2, 1);
-            out[len++] = '$';
-            p += 2;
-            continue;
-        }
-        if (*p == '$') {
-            const char *q = p + 1;
-            bool brace = *q == '{';
-            if (brace)
-                q++;
-            const char *s0 = q;
-            while (isalnum((unsigned char)*q) || *q == '_')
-                q++;
-            if (q > s0 && (!brace || *q == '}')) {
-                char name[64];
-                size_t nl =
-                    (size_t)(q - s0) < sizeof(name) - 1 ? (size_t)(q - s0) : sizeof(name) - 1;
-                memcpy(name, s0, nl);
-                name[nl] = '\0';
-                int idx = -1;
-                bool digits = true;
-                for (size_t k = 0; k < nl; k++)
-                    if (!isdigit((unsigned char)name[k]))
-                        digits = false;
-                if (digits)
-                    idx = atoi(name);
-                else
-                    idx = pcre2_substring_number_from_name(re, (PCRE2_SPTR)name);
-                if (idx >= 0 && (uint32_t)idx < groups && ov[2 * idx] != PCRE2_UNSET) {
-                    size_t a = ov[2 * idx], b = ov[2 * idx + 1];
-                    fw_mem_grow((void **)&out, &cap, len + (b - a) + 1, 1);
-                    memcpy(out + len, subject + a, b - a);
-                    len += b - a;
-                }
-                p = brace ? q + 1 : q;
-                continue;
-            }
-        }
-        fw_mem_grow((void **)&out, &cap, len + 2, 1);
-        out[len++] = *p++;
-    }
-    out[len] = '\0';
-    return out;
-}
-
 static int
 s_label_replace(s_ctx_t *c, s_vec_t *in, const char *dst, const char *repl, const char *src,
                 const char *regex, s_val_t *out)
 {
     if (!fw_label_name_valid(dst))
         return s_fail(c, "invalid destination label name in label_replace(): %s", dst);
-    char *pat = fw_asprintf("^(?:%s)$", regex);
-    int ecode;
-    PCRE2_SIZE eoff;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_DOTALL,
-                                   &ecode, &eoff, NULL);
-    free(pat);
+    fw_err_t rerr;
+    fw_regex_t *re = fw_regex_new(regex, FW_REGEX_PROMETHEUS, &rerr);
     if (!re)
         return s_fail(c, "invalid regular expression in label_replace(): %s", regex);
-    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
-    pcre2_match_context *mc = pcre2_match_context_create(NULL);
-    pcre2_set_match_limit(mc, 100000);
     out->type = FW_PQ_VECTOR;
     for (size_t k = 0; k < in->len; k++) {
         s_elem_t *el = &in->items[k];
-        const char *sv = fw_labels_get(&el->labels, src);
-        if (!sv)
-            sv = "";
-        char *subject = fw_strdup(sv);
-        if (pcre2_match(re, (PCRE2_SPTR)subject, strlen(subject), 0, 0, md, mc) >= 0) {
-            char *res = s_expand(repl, subject, re, md);
+        char *res = NULL;
+        // Go's FindStringSubmatchIndex + ExpandString, as Prometheus's label_replace.
+        if (fw_regex_replace(re, fw_labels_get(&el->labels, src), repl, &res)) {
             if (*res)
                 fw_labels_set(&el->labels, dst, res);
             else
                 fw_labels_del(&el->labels, dst);
             free(res);
         }
-        free(subject);
         s_vec_push(&out->vec, &el->labels, el->t, el->v);
     }
-    pcre2_match_context_free(mc);
-    pcre2_match_data_free(md);
-    pcre2_code_free(re);
+    fw_regex_destroy(&re);
     return 0;
 }
 
