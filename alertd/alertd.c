@@ -105,10 +105,32 @@ s_ingest_locked(alertd_t *self, struct alertd_alert *a, int64_t now)
     alertd_dispatch_insert(self->dispatch, stored, now);
 }
 
-// Parse and ingest an array of postable alerts. Returns how many were rejected; the first
-// reason goes into err.
+// Most bytes of rejection reasons one API answer carries.
+#define S_REASONS_MAX 4096
+
+// Append reason to *list (NULL or fw_malloc'd), "; "-separated as Alertmanager joins its
+// validation errors, up to S_REASONS_MAX bytes.
+static void
+s_reason_append(char **list, const char *reason)
+{
+    if (!list)
+        return;
+    if (!*list) {
+        *list = fw_strdup(reason);
+        return;
+    }
+    size_t n = strlen(*list);
+    if (n >= S_REASONS_MAX)
+        return;
+    char *more = fw_asprintf("%s; %s", *list, n + strlen(reason) < S_REASONS_MAX ? reason : "...");
+    free(*list);
+    *list = more;
+}
+
+// Parse and ingest an array of postable alerts; the valid ones are kept. Returns how many
+// were rejected; their reasons go into *reasons (may be NULL; caller frees).
 static size_t
-s_ingest_array(alertd_t *self, const json_t *arr, const char *source, fw_err_t *err)
+s_ingest_array(alertd_t *self, const json_t *arr, const char *source, char **reasons)
 {
     size_t bad = 0, i;
     const json_t *j;
@@ -120,8 +142,8 @@ s_ingest_array(alertd_t *self, const json_t *arr, const char *source, fw_err_t *
         fw_err_t e;
         fw_err_clear(&e);
         if (alertd_alert_parse(j, now, self->cfg->global.resolve_timeout, &a, &e) < 0) {
-            if (bad++ == 0)
-                fw_err_set(err, "alert %zu: %s", i, e.msg);
+            bad++;
+            s_reason_append(reasons, e.msg);
             fw_warn("alert.reject", "source=%s index=%zu err=%s", source, i, e.msg);
             fw_metrics_add(self->metrics, "fw_alertd_alerts_invalid_total", "", 1);
             continue;
@@ -146,9 +168,7 @@ s_on_alerts(zloop_t *loop, zsock_t *sock, void *arg)
         return 0; // rejected, logged and counted
     const char *source = json_string_value(json_object_get(msg->body, "source"));
     json_t *alerts = json_object_get(msg->body, "alerts");
-    fw_err_t err;
-    fw_err_clear(&err);
-    s_ingest_array(self, alerts, source ? source : "zmq", &err);
+    s_ingest_array(self, alerts, source ? source : "zmq", NULL);
     s_on_flush(loop, 0, self);
     if (self->pub) {
         // Re-publish what we handled for taps (fwtail).
@@ -307,12 +327,16 @@ s_silences_open(alertd_t *self)
     fclose(f);
     fw_err_t err;
     fw_err_clear(&err);
-    ssize_t got = alertd_silences_restore(self->silences, text, &err);
+    size_t skipped = 0;
+    ssize_t got = alertd_silences_restore(self->silences, text, &skipped, &err);
     free(text);
+    // Each skipped silence was logged (event=silence.invalid); the rest are in force.
+    fw_metrics_add(self->metrics, "fw_alertd_silences_invalid_total", "", (double)skipped);
     if (got < 0)
         fw_warn("storage.fail", "file=%s err=%s", self->silences_file, err.msg);
     else
-        fw_info("silences.restore", "file=%s count=%zd", self->silences_file, got);
+        fw_info("silences.restore", "file=%s count=%zd skipped=%zu", self->silences_file, got,
+                skipped);
 }
 
 static void
@@ -386,7 +410,8 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
 static void
 s_json_respond(struct fw_http_response *resp, int status, json_t *j)
 {
-    char *text = json_dumps(j, JSON_COMPACT);
+    // JSON_ENCODE_ANY: error bodies are bare JSON strings.
+    char *text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(j);
     resp->status = status;
     resp->body = fw_strdup(text ? text : "null");
@@ -397,8 +422,33 @@ s_json_respond(struct fw_http_response *resp, int status, json_t *j)
 static void
 s_json_error(struct fw_http_response *resp, int status, const char *msg)
 {
-    // Alertmanager answers errors as a JSON string.
+    // Alertmanager's handlers answer errors as a JSON string.
     s_json_respond(resp, status, json_string(msg));
+}
+
+// The answer Alertmanager's generated API layer (go-swagger) gives before a handler runs: a
+// body that does not parse (400, code 400) or breaks the schema (422, code 6xx).
+static void
+s_api_error(struct fw_http_response *resp, int status, int code, const char *msg)
+{
+    s_json_respond(resp, status, json_pack("{s:i, s:s}", "code", code, "message", msg));
+}
+
+// Parse a request body as JSON; on failure answer as go-swagger does and return NULL.
+static json_t *
+s_body_json(const fw_http_request_t *req, const char *what, struct fw_http_response *resp)
+{
+    size_t len = 0;
+    const char *body = fw_http_body(req, &len);
+    json_error_t jerr;
+    json_t *j = body ? json_loadb(body, len, 0, &jerr) : NULL;
+    if (!j) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "parsing %s body from \"\" failed, because %s", what,
+                 body ? jerr.text : "the body is empty");
+        s_api_error(resp, 400, 400, msg);
+    }
+    return j;
 }
 
 struct s_render {
@@ -496,7 +546,9 @@ s_render_init(struct s_render *r, alertd_t *self, const fw_http_request_t *req,
         fw_err_t err;
         fw_err_clear(&err);
         if (alertd_matchers_add(&r->receiver, ALERTD_MATCH_RE, "receiver", rcv, &err) < 0) {
-            s_json_error(resp, 400, err.msg);
+            char msg[320];
+            snprintf(msg, sizeof msg, "failed to parse receiver param: %s", err.msg);
+            s_json_error(resp, 400, msg);
             alertd_matchers_clear(&r->filter);
             return -1;
         }
@@ -516,18 +568,18 @@ s_api_alerts(const fw_http_request_t *req, struct fw_http_response *resp, void *
 {
     alertd_t *self = arg;
     if (strcmp(fw_http_method(req), "POST") == 0) {
-        size_t len = 0;
-        const char *body = fw_http_body(req, &len);
-        json_error_t jerr;
-        json_t *arr = body ? json_loadb(body, len, 0, &jerr) : NULL;
+        json_t *arr = s_body_json(req, "alerts", resp);
+        if (!arr)
+            return 0;
         if (!json_is_array(arr)) {
             json_decref(arr);
-            s_json_error(resp, 400, "body must be a JSON array of alerts");
+            s_api_error(resp, 400, 400,
+                        "parsing alerts body from \"\" failed, because the body is not a JSON "
+                        "array of alerts");
             return 0;
         }
-        fw_err_t err;
-        fw_err_clear(&err);
-        size_t bad = s_ingest_array(self, arr, "api", &err);
+        char *reasons = NULL;
+        size_t bad = s_ingest_array(self, arr, "api", &reasons);
         json_decref(arr);
         // A group due now (group_wait 0s, or an old alert) is flushed at once, not on the
         // next 50 ms tick.
@@ -536,9 +588,10 @@ s_api_alerts(const fw_http_request_t *req, struct fw_http_response *resp, void *
             zstr_send(self->wake_push, "W");
         pthread_mutex_unlock(&self->lock);
         if (bad > 0)
-            s_json_error(resp, 400, err.msg);
+            s_json_error(resp, 400, reasons);
         else
             fw_http_respond(resp, 200, "application/json", "");
+        free(reasons);
         return 0;
     }
     struct s_render r;
@@ -605,25 +658,129 @@ s_api_receivers(const fw_http_request_t *req, struct fw_http_response *resp, voi
     return 0;
 }
 
+// A field of a postable silence: its JSON type, and whether the schema requires it.
+struct s_field {
+    const char *key;
+    json_type type;
+    bool required;
+};
+
+// Check one object against fields as go-swagger does: a wrong type answers 400 (the body
+// does not unmarshal), then a missing required field 422. 0, or -1 once answered.
+static int
+s_schema(const json_t *j, const struct s_field *fields, const char *prefix,
+         struct fw_http_response *resp)
+{
+    char msg[256];
+    for (const struct s_field *f = fields; f->key; f++) {
+        const json_t *v = json_object_get(j, f->key);
+        bool ok = !v || json_is_null(v) || json_typeof(v) == f->type ||
+                  (f->type == JSON_TRUE && json_is_boolean(v));
+        if (!ok) {
+            snprintf(msg, sizeof msg,
+                     "parsing silence body from \"\" failed, because %s%s has the wrong type",
+                     prefix, f->key);
+            s_api_error(resp, 400, 400, msg);
+            return -1;
+        }
+    }
+    for (const struct s_field *f = fields; f->key; f++) {
+        const json_t *v = json_object_get(j, f->key);
+        if (f->required && (!v || json_is_null(v))) {
+            snprintf(msg, sizeof msg, "%s%s in body is required", prefix, f->key);
+            s_api_error(resp, 422, 602, msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+// Alertmanager's API schema for a postable silence (before its handler runs). 0, or -1
+// once answered.
+static int
+s_silence_schema(const json_t *j, struct fw_http_response *resp)
+{
+    static const struct s_field silence[] = {
+        {"comment", JSON_STRING, true},  {"createdBy", JSON_STRING, true},
+        {"endsAt", JSON_STRING, true},   {"matchers", JSON_ARRAY, true},
+        {"startsAt", JSON_STRING, true}, {"id", JSON_STRING, false},
+        {NULL, JSON_NULL, false},
+    };
+    static const struct s_field matcher[] = {
+        {"name", JSON_STRING, true},   {"value", JSON_STRING, true},
+        {"isRegex", JSON_TRUE, true}, // JSON_TRUE stands for either boolean
+        {"isEqual", JSON_TRUE, false}, {NULL, JSON_NULL, false},
+    };
+    if (!json_is_object(j)) {
+        s_api_error(resp, 400, 400,
+                    "parsing silence body from \"\" failed, because the body is not a JSON "
+                    "object");
+        return -1;
+    }
+    if (s_schema(j, silence, "", resp) < 0)
+        return -1;
+    static const char *const times[] = {"endsAt", "startsAt"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *t = json_string_value(json_object_get(j, times[i]));
+        int64_t ms;
+        if (fw_time_parse(t, &ms) < 0) {
+            char msg[320];
+            snprintf(msg, sizeof msg,
+                     "parsing silence body from \"\" failed, because %s \"%.200s\" is not an "
+                     "RFC 3339 date-time",
+                     times[i], t);
+            s_api_error(resp, 400, 400, msg);
+            return -1;
+        }
+    }
+    const json_t *ms = json_object_get(j, "matchers");
+    size_t i;
+    const json_t *m;
+    json_array_foreach(ms, i, m)
+    {
+        char prefix[48];
+        snprintf(prefix, sizeof prefix, "matchers.%zu.", i);
+        if (!json_is_object(m)) {
+            char msg[160];
+            snprintf(msg, sizeof msg,
+                     "parsing silence body from \"\" failed, because matchers.%zu is not an "
+                     "object",
+                     i);
+            s_api_error(resp, 400, 400, msg);
+            return -1;
+        }
+        if (s_schema(m, matcher, prefix, resp) < 0)
+            return -1;
+    }
+    if (json_array_size(ms) == 0) {
+        s_api_error(resp, 422, 612, "matchers in body should have at least 1 items");
+        return -1;
+    }
+    return 0;
+}
+
 static int
 s_api_silences(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
 {
     alertd_t *self = arg;
     int64_t now = fw_time_now_ms();
     if (strcmp(fw_http_method(req), "POST") == 0) {
-        size_t len = 0;
-        const char *body = fw_http_body(req, &len);
-        json_error_t jerr;
-        json_t *j = body ? json_loadb(body, len, 0, &jerr) : NULL;
+        json_t *j = s_body_json(req, "silence", resp);
+        if (!j)
+            return 0;
+        if (s_silence_schema(j, resp) < 0) {
+            json_decref(j);
+            return 0;
+        }
         fw_err_t err;
         fw_err_clear(&err);
         pthread_mutex_lock(&self->lock);
-        char *id = j ? alertd_silences_put(self->silences, j, now, &err) : NULL;
+        char *id = alertd_silences_put(self->silences, j, now, &err);
         pthread_mutex_unlock(&self->lock);
         json_decref(j);
         if (!id) {
-            s_json_error(resp, strstr(err.msg, "not found") ? 404 : 400,
-                         *err.msg ? err.msg : "invalid JSON");
+            fw_info("silence.reject", "err=%s", err.msg);
+            s_json_error(resp, strcmp(err.msg, ALERTD_SILENCE_NOT_FOUND) == 0 ? 404 : 400, err.msg);
             return 0;
         }
         s_json_respond(resp, 200, json_pack("{s:s}", "silenceID", id));
@@ -633,12 +790,15 @@ s_api_silences(const fw_http_request_t *req, struct fw_http_response *resp, void
     struct alertd_matchers filter = {0};
     const char *filters[32];
     size_t n = fw_http_args(req, "filter", filters, 32);
-    for (size_t i = 0; i < n && i < 32; i++)
-        if (alertd_matchers_parse(&filter, filters[i], NULL) < 0) {
+    for (size_t i = 0; i < n && i < 32; i++) {
+        fw_err_t err;
+        fw_err_clear(&err);
+        if (alertd_matchers_parse(&filter, filters[i], &err) < 0) {
             alertd_matchers_clear(&filter);
-            s_json_error(resp, 400, "bad filter");
+            s_json_error(resp, 400, err.msg);
             return 0;
         }
+    }
     pthread_mutex_lock(&self->lock);
     json_t *all = alertd_silences_list_json(self->silences, now);
     pthread_mutex_unlock(&self->lock);
@@ -666,12 +826,33 @@ s_api_silences(const fw_http_request_t *req, struct fw_http_response *resp, void
     return 0;
 }
 
+// A UUID as the API's path parameter must be: 8-4-4-4-12 hex digits.
+static bool
+s_uuid_valid(const char *s)
+{
+    static const int groups[] = {8, 4, 4, 4, 12};
+    for (size_t g = 0; g < 5; g++) {
+        for (int k = 0; k < groups[g]; k++, s++)
+            if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') || (*s >= 'A' && *s <= 'F')))
+                return false;
+        if (g < 4 && *s++ != '-')
+            return false;
+    }
+    return *s == '\0';
+}
+
 static int
 s_api_silence(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
 {
     alertd_t *self = arg;
     const char *id = fw_http_path(req) + strlen("/api/v2/silence/");
     int64_t now = fw_time_now_ms();
+    if (!s_uuid_valid(id)) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "silenceID in path must be of type uuid: \"%.180s\"", id);
+        s_api_error(resp, 422, 601, msg);
+        return 0;
+    }
     if (strcmp(fw_http_method(req), "DELETE") == 0) {
         pthread_mutex_lock(&self->lock);
         int rc = alertd_silences_expire(self->silences, id, now);
@@ -708,6 +889,9 @@ s_declare_metrics(fw_metrics_t *m)
                        "Notifications that could not be queued to notifyd.");
     fw_metrics_declare(m, "fw_alertd_groups", FW_METRIC_GAUGE, "Aggregation groups.");
     fw_metrics_declare(m, "fw_alertd_silences", FW_METRIC_GAUGE, "Silences by state.");
+    fw_metrics_declare(m, "fw_alertd_silences_invalid_total", FW_METRIC_COUNTER,
+                       "Stored silences refused when loading the state file (invalid, e.g. "
+                       "matching every alert).");
     fw_zsock_declare_metrics(m);
     fw_metrics_declare(m, "fw_config_last_reload_successful", FW_METRIC_GAUGE,
                        "Whether the last configuration reload succeeded.");
@@ -722,11 +906,11 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
     self->started_ms = fw_time_now_ms();
     self->store = alertd_store_new();
     self->silences = alertd_silences_new();
+    self->metrics = fw_metrics_new();
+    s_declare_metrics(self->metrics);
     s_silences_open(self);
     s_apply_config_locked(self, *cfg_p);
     *cfg_p = NULL;
-    self->metrics = fw_metrics_new();
-    s_declare_metrics(self->metrics);
     fw_metrics_set(self->metrics, "fw_config_last_reload_successful", "", 1);
     fw_err_t err;
     fw_err_clear(&err);

@@ -8,6 +8,7 @@
 #include "alertd_matcher.h"
 #include "alertd_silence.h"
 #include "alertd_store.h"
+#include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_time.h"
 
@@ -79,42 +80,87 @@ s_time(const json_t *j, const char *key, int64_t *out, fw_err_t *err)
     return 0;
 }
 
+// A matcher matches the empty string when it would match an alert without that label.
+// Alertmanager counts only = and =~ (a negative matcher never makes a silence global).
+static bool
+s_matches_empty(const struct alertd_matcher *m)
+{
+    if (m->type != ALERTD_MATCH_EQ && m->type != ALERTD_MATCH_RE)
+        return false;
+    return alertd_matcher_match(m, "");
+}
+
+// Read a silence's `matchers` (API v2 shape) into ms and apply Alertmanager's rules to them
+// (validateSilence). 0, or -1 with its message in err (without the "silence invalid: " prefix).
+static int
+s_matchers_read(const json_t *arr, struct alertd_matchers *ms, fw_err_t *err)
+{
+    if (json_array_size(arr) == 0) {
+        fw_err_set(err, "at least one matcher required");
+        return -1;
+    }
+    size_t i;
+    const json_t *m;
+    json_array_foreach(arr, i, m)
+    {
+        const char *name = json_string_value(json_object_get(m, "name"));
+        const char *value = json_string_value(json_object_get(m, "value"));
+        const json_t *iseq = json_object_get(m, "isEqual");
+        bool re = json_is_true(json_object_get(m, "isRegex"));
+        bool eq = !iseq || json_is_true(iseq);
+        if (!name || !value) {
+            fw_err_set(err, "invalid label matcher %zu: name and value are required", i);
+            return -1;
+        }
+        if (!fw_label_name_valid(name)) {
+            fw_err_set(err, "invalid label matcher %zu: invalid label name \"%s\"", i, name);
+            return -1;
+        }
+        if (!re && !fw_utf8_valid(value, strlen(value))) {
+            fw_err_set(err, "invalid label matcher %zu: invalid label value \"%s\"", i, value);
+            return -1;
+        }
+        alertd_match_type_t t = re ? (eq ? ALERTD_MATCH_RE : ALERTD_MATCH_NRE)
+                                   : (eq ? ALERTD_MATCH_EQ : ALERTD_MATCH_NE);
+        fw_err_t rerr;
+        fw_err_clear(&rerr);
+        if (alertd_matchers_add(ms, t, name, value, &rerr) < 0) {
+            fw_err_set(err, "invalid label matcher %zu: %s", i, rerr.msg);
+            return -1;
+        }
+    }
+    for (i = 0; i < ms->len; i++)
+        if (!s_matches_empty(&ms->items[i]))
+            return 0;
+    fw_err_set(err, "at least one matcher must not match the empty string");
+    return -1;
+}
+
 char *
 alertd_silences_put(alertd_silences_t *self, const json_t *j, int64_t now, fw_err_t *err)
 {
     struct s_silence tmp = {0};
-    const json_t *ms = json_object_get(j, "matchers");
-    if (!json_is_object(j) || !json_is_array(ms) || json_array_size(ms) == 0) {
-        fw_err_set(err, "silence needs at least one matcher");
+    if (!json_is_object(j)) {
+        fw_err_set(err, "silence is not a JSON object");
         return NULL;
     }
-    size_t i;
-    const json_t *m;
-    json_array_foreach(ms, i, m)
-    {
-        const char *name = json_string_value(json_object_get(m, "name"));
-        const char *value = json_string_value(json_object_get(m, "value"));
-        const json_t *isre = json_object_get(m, "isRegex");
-        const json_t *iseq = json_object_get(m, "isEqual");
-        if (!name || !value || !*name) {
-            fw_err_set(err, "matcher %zu: name and value are required", i);
-            goto fail;
-        }
-        bool re = json_is_true(isre), eq = !iseq || json_is_true(iseq);
-        alertd_match_type_t t = re ? (eq ? ALERTD_MATCH_RE : ALERTD_MATCH_NRE)
-                                   : (eq ? ALERTD_MATCH_EQ : ALERTD_MATCH_NE);
-        if (alertd_matchers_add(&tmp.matchers, t, name, value, err) < 0)
-            goto fail;
-    }
+    // Alertmanager's order: the times (API handler), then the matchers (validateSilence),
+    // then the id.
     if (s_time(j, "startsAt", &tmp.starts_at, err) < 0 ||
         s_time(j, "endsAt", &tmp.ends_at, err) < 0)
-        goto fail;
-    if (tmp.ends_at < tmp.starts_at) {
-        fw_err_set(err, "endsAt is before startsAt");
-        goto fail;
+        return NULL;
+    if (tmp.starts_at >= tmp.ends_at) {
+        fw_err_set(err, "Failed to create silence: start time must be before end time");
+        return NULL;
     }
     if (tmp.ends_at < now) {
-        fw_err_set(err, "endsAt is in the past");
+        fw_err_set(err, "Failed to create silence: end time can't be in the past");
+        return NULL;
+    }
+    fw_err_t merr;
+    fw_err_clear(&merr);
+    if (s_matchers_read(json_object_get(j, "matchers"), &tmp.matchers, &merr) < 0) {
+        fw_err_set(err, "silence invalid: %s", merr.msg);
         goto fail;
     }
     if (tmp.starts_at < now)
@@ -124,7 +170,7 @@ alertd_silences_put(alertd_silences_t *self, const json_t *j, int64_t now, fw_er
     if (id && *id) {
         s = s_find(self, id);
         if (!s) {
-            fw_err_set(err, "silence %s not found", id);
+            fw_err_set(err, ALERTD_SILENCE_NOT_FOUND);
             goto fail;
         }
         alertd_matchers_clear(&s->matchers);
@@ -265,9 +311,36 @@ alertd_silences_dump(alertd_silences_t *self, int64_t now)
     return out;
 }
 
-ssize_t
-alertd_silences_restore(alertd_silences_t *self, const char *text, fw_err_t *err)
+// Parse one stored silence into tmp; 0, or -1 with the reason in err.
+static int
+s_restore_one(alertd_silences_t *self, const json_t *j, struct s_silence *tmp, fw_err_t *err)
 {
+    const char *id = json_string_value(json_object_get(j, "id"));
+    if (!id || !*id) {
+        fw_err_set(err, "no id");
+        return -1;
+    }
+    if (s_find(self, id)) {
+        fw_err_set(err, "duplicate id");
+        return -1;
+    }
+    if (s_time(j, "startsAt", &tmp->starts_at, err) < 0 ||
+        s_time(j, "endsAt", &tmp->ends_at, err) < 0 ||
+        s_time(j, "updatedAt", &tmp->updated_at, err) < 0)
+        return -1;
+    // An expired silence may end when it starts (expiring a pending one sets both to now).
+    if (tmp->ends_at < tmp->starts_at) {
+        fw_err_set(err, "end time must not be before start time");
+        return -1;
+    }
+    return s_matchers_read(json_object_get(j, "matchers"), &tmp->matchers, err);
+}
+
+ssize_t
+alertd_silences_restore(alertd_silences_t *self, const char *text, size_t *skipped, fw_err_t *err)
+{
+    if (skipped)
+        *skipped = 0;
     json_error_t jerr;
     json_t *all = json_loads(text, 0, &jerr);
     if (!json_is_array(all)) {
@@ -280,29 +353,15 @@ alertd_silences_restore(alertd_silences_t *self, const char *text, fw_err_t *err
     json_t *j;
     json_array_foreach(all, i, j)
     {
-        const char *id = json_string_value(json_object_get(j, "id"));
-        const json_t *ms = json_object_get(j, "matchers");
         struct s_silence tmp = {0};
-        bool ok = id && *id && !s_find(self, id) && json_array_size(ms) > 0 &&
-                  s_time(j, "startsAt", &tmp.starts_at, NULL) == 0 &&
-                  s_time(j, "endsAt", &tmp.ends_at, NULL) == 0 &&
-                  s_time(j, "updatedAt", &tmp.updated_at, NULL) == 0;
-        size_t k;
-        const json_t *m;
-        json_array_foreach(ms, k, m)
-        {
-            const char *name = json_string_value(json_object_get(m, "name"));
-            const char *value = json_string_value(json_object_get(m, "value"));
-            bool re = json_is_true(json_object_get(m, "isRegex"));
-            const json_t *iseq = json_object_get(m, "isEqual");
-            bool eq = !iseq || json_is_true(iseq);
-            alertd_match_type_t t = re ? (eq ? ALERTD_MATCH_RE : ALERTD_MATCH_NRE)
-                                       : (eq ? ALERTD_MATCH_EQ : ALERTD_MATCH_NE);
-            ok = ok && name && value &&
-                 alertd_matchers_add(&tmp.matchers, t, name, value, NULL) == 0;
-        }
-        if (!ok) {
+        fw_err_t e;
+        fw_err_clear(&e);
+        const char *id = json_string_value(json_object_get(j, "id"));
+        if (s_restore_one(self, j, &tmp, &e) < 0) {
+            fw_warn("silence.invalid", "index=%zu id=%s err=%s", i, id ? id : "", e.msg);
             alertd_matchers_clear(&tmp.matchers);
+            if (skipped)
+                (*skipped)++;
             continue;
         }
         struct s_silence *s = fw_calloc(1, sizeof *s);

@@ -4,6 +4,14 @@
     endsAt. Deleting one expires it (endsAt = now), as Alertmanager does. alertd persists
     the table as JSON (alertd_silences_dump / _restore) under --storage.path whenever it
     changed. Not thread-safe: alertd guards it with its lock.
+
+    Validation is Alertmanager's (silence.validateSilence and the API v2 handler), with its
+    error texts: every matcher needs a valid label name and, for = and !=, a valid UTF-8
+    value; regexes must compile; and at least one matcher must not match the empty string,
+    so a silence can never mute every alert (`a=~.*`, `a=~""`, `a=""`). Whether a matcher
+    matches the empty string is asked of the matcher module (alertd_matcher_match on ""),
+    so it follows whatever regex engine that module uses. The same rules apply to silences
+    read back from the state file; a stored silence that breaks them is skipped.
 */
 #ifndef ALERTD_SILENCE_H
 #define ALERTD_SILENCE_H
@@ -12,7 +20,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <stdint.h>
 
 #include "fw_err.h"
 #include "fw_labels.h"
@@ -22,8 +29,14 @@ typedef struct alertd_silences alertd_silences_t;
 alertd_silences_t *alertd_silences_new(void);
 void alertd_silences_destroy(alertd_silences_t **self_p);
 
-// Create or update from a postable silence (borrowed). Returns a new id string (caller
-// frees), or NULL with err (bad matchers, bad times, unknown id).
+// The message alertd_silences_put leaves in err when the id names no silence (API: 404).
+#define ALERTD_SILENCE_NOT_FOUND "silence not found"
+
+// Create or update from a postable silence (borrowed). Returns the id (caller frees), or NULL
+// with Alertmanager's message in err, checked in its order: "Failed to create silence: start
+// time must be before end time", "Failed to create silence: end time can't be in the past",
+// "silence invalid: <matcher problem>" (e.g. "silence invalid: at least one matcher must not
+// match the empty string"), then ALERTD_SILENCE_NOT_FOUND for an unknown id.
 char *alertd_silences_put(alertd_silences_t *self, const json_t *j, int64_t now, fw_err_t *err);
 // Expire a silence; 0, or -1 when there is none with that id.
 int alertd_silences_expire(alertd_silences_t *self, const char *id, int64_t now);
@@ -40,9 +53,11 @@ size_t alertd_silences_active(alertd_silences_t *self, int64_t now);
 uint64_t alertd_silences_version(alertd_silences_t *self);
 // Every silence as one JSON text (the list form). Caller frees.
 char *alertd_silences_dump(alertd_silences_t *self, int64_t now);
-// Add the silences of a dump (kept as they were, expired ones included); entries that do
-// not parse are skipped. Returns how many were restored, or -1 with err when text is not
-// a JSON array.
-ssize_t alertd_silences_restore(alertd_silences_t *self, const char *text, fw_err_t *err);
+// Add the silences of a dump (kept as they were, expired ones included). An entry that does
+// not parse or breaks the silence rules (see above) is skipped, logged (event=silence.invalid
+// with its index, id and reason) and counted in *skipped (may be NULL). Returns how many
+// were restored, or -1 with err when text is not a JSON array.
+ssize_t alertd_silences_restore(alertd_silences_t *self, const char *text, size_t *skipped,
+                                fw_err_t *err);
 
 #endif

@@ -89,7 +89,7 @@ alertd_alert_parse(const json_t *j, int64_t now, int64_t resolve_timeout_ms,
     }
     const json_t *labels = json_object_get(j, "labels");
     if (!json_is_object(labels) || json_object_size(labels) == 0) {
-        fw_err_set(err, "alert has no labels");
+        fw_err_set(err, "at least one label pair required");
         return -1;
     }
     const char *k;
@@ -101,13 +101,13 @@ alertd_alert_parse(const json_t *j, int64_t now, int64_t resolve_timeout_ms,
             goto fail;
         }
         if (!fw_label_name_valid(k)) {
-            fw_err_set(err, "invalid label name \"%s\"", k);
+            fw_err_set(err, "invalid label set: invalid name \"%s\"", k);
             goto fail;
         }
         fw_labels_set(&out->labels, k, json_string_value(v));
     }
     if (out->labels.len == 0) {
-        fw_err_set(err, "alert has no labels");
+        fw_err_set(err, "at least one label pair required");
         goto fail;
     }
     out->annotations = json_object();
@@ -121,6 +121,10 @@ alertd_alert_parse(const json_t *j, int64_t now, int64_t resolve_timeout_ms,
         {
             if (!json_is_string(v)) {
                 fw_err_set(err, "annotation %s: value is not a string", k);
+                goto fail;
+            }
+            if (!fw_label_name_valid(k)) {
+                fw_err_set(err, "invalid annotations: invalid name \"%s\"", k);
                 goto fail;
             }
             json_object_set(out->annotations, k, (json_t *)v);
@@ -140,7 +144,7 @@ alertd_alert_parse(const json_t *j, int64_t now, int64_t resolve_timeout_ms,
         out->timeout = true;
     }
     if (out->ends_at < out->starts_at) {
-        fw_err_set(err, "endsAt is before startsAt");
+        fw_err_set(err, "start time must be before end time");
         goto fail;
     }
     out->updated_at = now;

@@ -29,8 +29,9 @@ struct alertd_alert {
 typedef struct alertd_store alertd_store_t;
 
 // Parse one API v2 postable alert (borrowed) into out (zeroed by the caller). Missing
-// startsAt is now; missing endsAt is now + resolve_timeout_ms. 0, or -1 with err (no or
-// invalid labels, bad times, endsAt before startsAt). out is cleared on failure.
+// startsAt is now; missing endsAt is now + resolve_timeout_ms. 0, or -1 with err, in
+// Alertmanager's words where it has them ("at least one label pair required", "invalid label
+// set: invalid name \"1a\"", "start time must be before end time"). out is cleared on failure.
 int alertd_alert_parse(const json_t *j, int64_t now, int64_t resolve_timeout_ms,
                        struct alertd_alert *out, fw_err_t *err);
 void alertd_alert_clear(struct alertd_alert *a);

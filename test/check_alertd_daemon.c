@@ -293,8 +293,158 @@ START_TEST(test_alertd_daemon_silence_mutes)
     ck_assert_int_eq(s_http("GET", "/api/v2/silences", NULL, &out), 200);
     ck_assert_ptr_nonnull(strstr(out, "\"expired\""));
     free(out);
-    ck_assert_int_eq(s_http("GET", "/api/v2/silence/no-such-id", NULL, &out), 404);
+    ck_assert_int_eq(
+        s_http("GET", "/api/v2/silence/00000000-0000-0000-0000-000000000000", NULL, &out), 404);
     free(out);
+}
+END_TEST
+
+// GET the silences and return how many there are.
+static size_t
+s_silence_count(void)
+{
+    char *out = NULL;
+    ck_assert_int_eq(s_http("GET", "/api/v2/silences", NULL, &out), 200);
+    json_t *all = json_loads(out, 0, NULL);
+    free(out);
+    ck_assert(json_is_array(all));
+    size_t n = json_array_size(all);
+    json_decref(all);
+    return n;
+}
+
+// Every error answer of the API v2 is Alertmanager's: a JSON string from a handler, or
+// go-swagger's {"code","message"} object for a body that does not parse or fit the schema;
+// never the body `null`.
+START_TEST(test_alertd_daemon_api_errors)
+{
+    static const struct {
+        const char *method, *path, *body;
+        long status;
+        const char *want; // the exact body
+    } cases[] = {
+        // amtool silence add 'a=~.*' and 'a=~': refused, as Alertmanager refuses them
+        {"POST", "/api/v2/silences",
+         "{\"matchers\":[{\"name\":\"a\",\"value\":\".*\",\"isRegex\":true,\"isEqual\":true}],"
+         "\"startsAt\":\"2020-01-01T00:00:00Z\",\"endsAt\":\"2099-01-01T00:00:00Z\","
+         "\"createdBy\":\"t\",\"comment\":\"c\"}",
+         400, "\"silence invalid: at least one matcher must not match the empty string\""},
+        {"POST", "/api/v2/silences",
+         "{\"matchers\":[{\"name\":\"a\",\"value\":\"\",\"isRegex\":true}],"
+         "\"startsAt\":\"2020-01-01T00:00:00Z\",\"endsAt\":\"2099-01-01T00:00:00Z\","
+         "\"createdBy\":\"t\",\"comment\":\"c\"}",
+         400, "\"silence invalid: at least one matcher must not match the empty string\""},
+        {"POST", "/api/v2/silences",
+         "{\"matchers\":[{\"name\":\"a\",\"value\":\"b\",\"isRegex\":false}],"
+         "\"startsAt\":\"2099-01-02T00:00:00Z\",\"endsAt\":\"2099-01-01T00:00:00Z\","
+         "\"createdBy\":\"t\",\"comment\":\"c\"}",
+         400, "\"Failed to create silence: start time must be before end time\""},
+        {"POST", "/api/v2/silences",
+         "{\"id\":\"00000000-0000-0000-0000-000000000000\","
+         "\"matchers\":[{\"name\":\"a\",\"value\":\"b\",\"isRegex\":false}],"
+         "\"startsAt\":\"2020-01-01T00:00:00Z\",\"endsAt\":\"2099-01-01T00:00:00Z\","
+         "\"createdBy\":\"t\",\"comment\":\"c\"}",
+         404, "\"silence not found\""},
+        {"POST", "/api/v2/silences",
+         "{\"matchers\":[{\"name\":\"a\",\"value\":\"b\",\"isRegex\":false}],"
+         "\"startsAt\":\"2020-01-01T00:00:00Z\",\"endsAt\":\"2099-01-01T00:00:00Z\"}",
+         422, "{\"code\":602,\"message\":\"comment in body is required\"}"},
+        {"POST", "/api/v2/silences",
+         "{\"matchers\":[],\"startsAt\":\"2020-01-01T00:00:00Z\","
+         "\"endsAt\":\"2099-01-01T00:00:00Z\",\"createdBy\":\"t\",\"comment\":\"c\"}",
+         422, "{\"code\":612,\"message\":\"matchers in body should have at least 1 items\"}"},
+        {"POST", "/api/v2/silences",
+         "{\"matchers\":[{\"name\":\"a\",\"value\":\"b\"}],\"startsAt\":\"2020-01-01T00:00:00Z\","
+         "\"endsAt\":\"2099-01-01T00:00:00Z\",\"createdBy\":\"t\",\"comment\":\"c\"}",
+         422, "{\"code\":602,\"message\":\"matchers.0.isRegex in body is required\"}"},
+        {"POST", "/api/v2/alerts", "[{\"labels\":{}},{\"labels\":{\"1a\":\"b\"}}]", 400,
+         "\"at least one label pair required; invalid label set: invalid name \\\"1a\\\"\""},
+        {"POST", "/api/v2/alerts",
+         "[{\"labels\":{\"a\":\"b\"},\"startsAt\":\"2030-01-01T00:00:00Z\","
+         "\"endsAt\":\"2029-01-01T00:00:00Z\"}]",
+         400, "\"start time must be before end time\""},
+        {"GET", "/api/v2/silence/nope", NULL, 422,
+         "{\"code\":601,\"message\":\"silenceID in path must be of type uuid: \\\"nope\\\"\"}"},
+        {"DELETE", "/api/v2/silence/nope", NULL, 422,
+         "{\"code\":601,\"message\":\"silenceID in path must be of type uuid: \\\"nope\\\"\"}"},
+        {"DELETE", "/api/v2/silence/00000000-0000-0000-0000-000000000000", NULL, 404,
+         "\"silence not found\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *out = NULL;
+        long st = s_http(cases[i].method, cases[i].path, cases[i].body, &out);
+        ck_assert_msg(st == cases[i].status, "case %zu: status %ld, want %ld (%s)", i, st,
+                      cases[i].status, out);
+        ck_assert_msg(strcmp(out, cases[i].want) == 0, "case %zu: body %s, want %s", i, out,
+                      cases[i].want);
+        free(out);
+    }
+    ck_assert_uint_eq(s_silence_count(), 0); // nothing refused was stored
+    // Bodies that do not parse, and bad query parameters: an error text, never `null`.
+    static const struct {
+        const char *method, *path, *body, *prefix;
+    } more[] = {
+        {"POST", "/api/v2/alerts", "nope",
+         "{\"code\":400,\"message\":\"parsing alerts body from \\\"\\\" failed, because "},
+        {"POST", "/api/v2/alerts", "{}",
+         "{\"code\":400,\"message\":\"parsing alerts body from \\\"\\\" failed, because "},
+        {"POST", "/api/v2/silences", "[1",
+         "{\"code\":400,\"message\":\"parsing silence body from \\\"\\\" failed, because "},
+        {"POST", "/api/v2/silences", "{\"comment\":5}",
+         "{\"code\":400,\"message\":\"parsing silence body from \\\"\\\" failed, because "},
+        {"GET", "/api/v2/alerts?filter=a", NULL, "\"bad matcher format: a"},
+        {"GET", "/api/v2/alerts/groups?filter=%7Ba", NULL, "\"bad matcher format: {a"},
+        {"GET", "/api/v2/silences?filter=a", NULL, "\"bad matcher format: a"},
+        {"GET", "/api/v2/alerts?receiver=(", NULL, "\"failed to parse receiver param: "},
+    };
+    for (size_t i = 0; i < sizeof more / sizeof *more; i++) {
+        char *out = NULL;
+        long st = s_http(more[i].method, more[i].path, more[i].body, &out);
+        ck_assert_msg(st == 400, "more %zu: status %ld (%s)", i, st, out);
+        ck_assert_msg(strncmp(out, more[i].prefix, strlen(more[i].prefix)) == 0,
+                      "more %zu: body %s, want %s...", i, out, more[i].prefix);
+        json_t *j = json_loads(out, JSON_DECODE_ANY, NULL);
+        ck_assert_msg(j && !json_is_null(j), "more %zu: body %s is not a JSON error", i, out);
+        json_decref(j);
+        free(out);
+    }
+}
+END_TEST
+
+// A state file with silences that match every alert (written before alertd refused them):
+// they are skipped, logged and counted; the good one loads and mutes.
+START_TEST(test_alertd_daemon_restore_skips_bad_silence)
+{
+    s_stop();
+    (void)mkdir(s_storage, 0755);
+    FILE *f = fopen(s_silences_json, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("[{\"id\":\"11111111-1111-1111-1111-111111111111\","
+          "\"updatedAt\":\"2020-01-01T00:00:00Z\",\"startsAt\":\"2020-01-01T00:00:00Z\","
+          "\"endsAt\":\"2099-01-01T00:00:00Z\",\"createdBy\":\"t\",\"comment\":\"all\","
+          "\"matchers\":[{\"name\":\"a\",\"value\":\".*\",\"isRegex\":true}]},"
+          "{\"id\":\"22222222-2222-2222-2222-222222222222\","
+          "\"updatedAt\":\"2020-01-01T00:00:00Z\",\"startsAt\":\"2020-01-01T00:00:00Z\","
+          "\"endsAt\":\"2099-01-01T00:00:00Z\",\"createdBy\":\"t\",\"comment\":\"L9\","
+          "\"matchers\":[{\"name\":\"line\",\"value\":\"L9\",\"isRegex\":false}]}]",
+          f);
+    fclose(f);
+    s_start();
+    ck_assert_uint_eq(s_silence_count(), 1);
+    char *out = NULL;
+    ck_assert_int_eq(
+        s_http("GET", "/api/v2/silence/22222222-2222-2222-2222-222222222222", NULL, &out), 200);
+    free(out);
+    ck_assert_int_eq(s_http("GET", "/metrics", NULL, &out), 200);
+    ck_assert_msg(strstr(out, "fw_alertd_silences_invalid_total 1") != NULL, "%s", out);
+    free(out);
+    // An alert the bad silence would have muted is notified.
+    ck_assert_int_eq(
+        s_http("POST", "/api/v2/alerts", "[{\"labels\":{\"alertname\":\"Loud\"}}]", &out), 200);
+    free(out);
+    json_t *n = s_recv_notify();
+    ck_assert_msg(n != NULL, "the alert was muted");
+    json_decref(n);
 }
 END_TEST
 
@@ -343,6 +493,8 @@ alertd_daemon_suite(void)
     tcase_add_test(tc, test_alertd_daemon_api_v2);
     tcase_add_test(tc, test_alertd_daemon_silence_mutes);
     tcase_add_test(tc, test_alertd_daemon_silences_persist);
+    tcase_add_test(tc, test_alertd_daemon_api_errors);
+    tcase_add_test(tc, test_alertd_daemon_restore_skips_bad_silence);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;

@@ -146,6 +146,23 @@ am alert query -s alertname=Muted | grep -q Muted \
     || fail "amtool alert query -s does not list the silenced alert"
 pass "amtool silence add: alert Muted is suppressed (listed only with -s)"
 
+# --- silences that would match every alert are refused, as Alertmanager refuses them ---
+nsil=$(curl -fs "$AMURL/api/v2/silences" | jq length)
+for m in 'a=~.*' 'a=~' 'a='; do
+    set +e
+    out=$(amtool --alertmanager.url="$AMURL" silence add "$m" --comment=all --duration=1h 2>&1)
+    rc=$?
+    set -e
+    [ "$rc" != 0 ] || fail "amtool silence add '$m' was accepted: $out"
+    echo "$out" | grep -qF '[400]' || fail "amtool silence add '$m': no 400: $out"
+    echo "$out" | grep -qF 'silence invalid: at least one matcher must not match the empty string' \
+        || fail "amtool silence add '$m': want Alertmanager's error, got: $out"
+done
+[ "$(curl -fs "$AMURL/api/v2/silences" | jq length)" = "$nsil" ] || fail "a refused silence was stored"
+body=$(curl -s -XPOST -H 'Content-Type: application/json' "$AMURL/api/v2/alerts" -d '[{"labels":{}}]')
+[ "$body" = '"at least one label pair required"' ] || fail "400 body of POST /api/v2/alerts: $body"
+pass "amtool silence add 'a=~.*', 'a=~', 'a=': 400 with Alertmanager's text, silence count unchanged"
+
 # --- resolve both alerts: one more notification, status resolved ---
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 curl -fs -XPOST -H 'Content-Type: application/json' "$AMURL/api/v2/alerts" -d "[
