@@ -56,7 +56,7 @@ check-fuzz: $(REPLAY_BINS)
 
 fuzz:
 	@command -v clang >/dev/null || { echo "fuzz: needs clang (apt-get install clang)"; exit 1; }
-	$(MAKE) BUILD=build-fuzz CC=clang SANITIZE=fuzzer-no-link,address,undefined CFLAGS="-O1 -g -Wno-missing-field-initializers" $(LIBFW:$(BUILD)/%=build-fuzz/%) \
+	$(MAKE) BUILD=build-fuzz CC=clang CXX=clang++ SANITIZE=fuzzer-no-link,address,undefined CFLAGS="-O1 -g -Wno-missing-field-initializers" $(LIBFW:$(BUILD)/%=build-fuzz/%) \
 	  $(foreach t,$(FUZZ_TARGETS),build-fuzz/test/fuzz/fuzz_$(t).o) $(LIB_OBJS:$(BUILD)/%=build-fuzz/%)
 	@for t in $(FUZZ_TARGETS); do \
 	  clang -fsanitize=fuzzer,address,undefined -o build-fuzz/fuzz_$$t build-fuzz/test/fuzz/fuzz_$$t.o \
