@@ -198,16 +198,8 @@ s_send_notify(alertd_t *self, json_t *body)
         fw_warn("notify.drop", "receiver=%s err=%s", receiver, err.msg);
         fw_metrics_add(self->metrics, "fw_alertd_notifications_dropped_total", labels, 1);
     }
-    // Taps see the notification without credentials.
-    json_t *pubbody = json_deep_copy(body);
-    size_t i;
-    json_t *wc;
-    json_array_foreach(json_object_get(pubbody, "webhook_configs"), i, wc)
-    {
-        if (json_object_get(wc, "authorization"))
-            json_object_set_new(wc, "authorization", json_string("<secret>")); // steals
-    }
-    m = fw_msg_new_json(FW_MSG_NOTIFY, pubbody);
+    // Taps see the notification without its secrets (fw_msg.def's FW_SECRET list).
+    m = fw_msg_new_json(FW_MSG_NOTIFY, fw_msg_redacted(FW_MSG_NOTIFY, body));
     (void)fw_msg_send(&m, self->pub, NULL);
 }
 

@@ -15,6 +15,7 @@
 #include "alertd_cfgcheck.h"
 #include "alertd_matcher.h"
 #include "fw_mem.h"
+#include "fw_secret.h"
 #include "fw_time.h"
 
 // --- value checks (run by fw_cfg on each scalar) ---
@@ -361,6 +362,72 @@ static const struct fw_cfg_field s_fields[] = {
 };
 #undef T
 
+// --- secrets ---
+
+#define S_SECRET(p)                                                                                \
+    {                                                                                              \
+        (p), FW_SECRET_VALUE                                                                       \
+    }
+#define S_URL(p)                                                                                   \
+    {                                                                                              \
+        (p), FW_SECRET_URL_USERINFO                                                                \
+    }
+
+// Every value of alertmanager.yml that Alertmanager (0.26 and later) holds as a Secret,
+// SecretURL or SecretTemplateURL, and so shows as "<secret>" (config.go, notifiers.go,
+// notify/<integration>/config.go, prometheus/common's HTTPClientConfig, TLSConfig and
+// Headers, prometheus/sigv4); proxy_url is a prometheus/common URL, whose password shows
+// as "xxxxx". This is the one list for this schema: /api/v2/status and every other place
+// that shows the config derive from it.
+const struct fw_secret_path alertd_cfg_secrets[] = {
+    S_SECRET("global.smtp_auth_password"),
+    S_SECRET("global.smtp_auth_secret"),
+    S_SECRET("global.slack_api_url"),
+    S_SECRET("global.slack_app_token"),
+    S_SECRET("global.opsgenie_api_key"),
+    S_SECRET("global.wechat_api_secret"),
+    S_SECRET("global.victorops_api_key"),
+    S_SECRET("global.telegram_bot_token"),
+    S_SECRET("global.rocketchat_token"),
+    S_SECRET("global.rocketchat_token_id"),
+    S_SECRET("global.mattermost_webhook_url"),
+    S_SECRET("receivers[].email_configs[].auth_password"),
+    S_SECRET("receivers[].email_configs[].auth_secret"),
+    S_SECRET("receivers[].pagerduty_configs[].routing_key"),
+    S_SECRET("receivers[].pagerduty_configs[].service_key"),
+    S_SECRET("receivers[].slack_configs[].api_url"),
+    S_SECRET("receivers[].slack_configs[].app_token"),
+    S_SECRET("receivers[].webhook_configs[].url"),
+    S_SECRET("receivers[].wechat_configs[].api_secret"),
+    S_SECRET("receivers[].opsgenie_configs[].api_key"),
+    S_SECRET("receivers[].victorops_configs[].api_key"),
+    S_SECRET("receivers[].pushover_configs[].user_key"),
+    S_SECRET("receivers[].pushover_configs[].token"),
+    S_SECRET("receivers[].sns_configs[].sigv4.secret_key"),
+    S_SECRET("receivers[].telegram_configs[].bot_token"),
+    S_SECRET("receivers[].discord_configs[].webhook_url"),
+    S_SECRET("receivers[].msteams_configs[].webhook_url"),
+    S_SECRET("receivers[].msteamsv2_configs[].webhook_url"),
+    S_SECRET("receivers[].rocketchat_configs[].token"),
+    S_SECRET("receivers[].rocketchat_configs[].token_id"),
+    S_SECRET("receivers[].mattermost_configs[].webhook_url"),
+    S_SECRET("receivers[].incidentio_configs[].alert_source_token"),
+    // HTTP client configs (global.http_config and every integration's), TLS configs (also
+    // smtp_tls_config and tracing), header secrets.
+    S_SECRET("**.basic_auth.password"),
+    S_SECRET("**.authorization.credentials"),
+    S_SECRET("**.bearer_token"),
+    S_SECRET("**.oauth2.client_secret"),
+    S_SECRET("**.oauth2.client_certificate_key"),
+    S_SECRET("**.tls_config.key"),
+    S_SECRET("global.smtp_tls_config.key"),
+    S_SECRET("**.proxy_connect_header.*[]"),
+    S_SECRET("**.http_headers.*.secrets[]"),
+    S_SECRET("tracing.headers.*.secrets[]"),
+    S_URL("**.proxy_url"),
+    {NULL, FW_SECRET_VALUE},
+};
+
 // --- cross-checks ---
 
 struct s_ctx {
@@ -608,8 +675,10 @@ s_check(struct alertd_cfg *cfg, struct fw_cfg_errors *errs)
                 fw_cfg_errors_add(errs, cfg->file, w->pos,
                                   "one of url or url_file must be configured");
             else if (strncmp(w->url, "http://", 7) != 0 && strncmp(w->url, "https://", 8) != 0)
+                // The URL is a secret (it may hold a token): name only its scheme.
                 fw_cfg_errors_add(errs, cfg->file, w->pos,
-                                  "unsupported scheme in webhook url \"%s\"", w->url);
+                                  "unsupported scheme \"%.*s\" in webhook url",
+                                  (int)strcspn(w->url, ":/"), w->url);
             // A receiver's http_config replaces the global one entirely (Alertmanager).
             const struct alertd_cfg_http *h =
                 s_pos_eq(w->http.pos, w->pos) ? &cfg->global.http : &w->http;
@@ -652,19 +721,20 @@ alertd_cfg_load(const char *name, const char *text, struct fw_cfg_errors *errs)
 {
     struct alertd_cfg *cfg = fw_calloc(1, sizeof *cfg);
     cfg->file = fw_strdup(name);
+    char *raw = NULL; // the file as written, secrets and all: never kept
     if (text) {
-        cfg->original = fw_strdup(text);
+        raw = fw_strdup(text);
     } else {
         FILE *f = fopen(name, "r");
         if (f) {
             size_t cap = 4096, len = 0, n;
-            cfg->original = fw_malloc(cap);
-            while ((n = fread(cfg->original + len, 1, cap - len - 1, f)) > 0) {
+            raw = fw_malloc(cap);
+            while ((n = fread(raw + len, 1, cap - len - 1, f)) > 0) {
                 len += n;
                 if (cap - len < 2)
-                    cfg->original = fw_realloc(cfg->original, cap *= 2);
+                    raw = fw_realloc(raw, cap *= 2);
             }
-            cfg->original[len] = '\0';
+            raw[len] = '\0';
             fclose(f);
         }
     }
@@ -673,7 +743,16 @@ alertd_cfg_load(const char *name, const char *text, struct fw_cfg_errors *errs)
     // Cross-checks run even after table errors so one run shows every problem; they
     // tolerate the missing pieces of a partial load.
     s_check(cfg, errs);
-    alertd_cfgcheck_run(cfg->file, cfg->original, &cfg->global, errs);
+    alertd_cfgcheck_run(cfg->file, raw, &cfg->global, errs);
+    if (rc == 0 && errs->len + errs->dropped == before && raw) {
+        // A config that cannot be shown masked is refused rather than ever shown raw.
+        fw_err_t err;
+        fw_err_clear(&err);
+        if (fw_secret_redact_yaml(raw, alertd_cfg_secrets, &cfg->original, &err) < 0)
+            fw_cfg_errors_add(errs, name, (struct fw_cfg_pos){1, 1},
+                              "cannot show the configuration with its secrets masked: %s", err.msg);
+    }
+    free(raw);
     if (rc < 0 || errs->len + errs->dropped > before) {
         alertd_cfg_destroy(&cfg);
         return NULL;

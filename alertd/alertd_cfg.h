@@ -20,6 +20,7 @@
 #include "alertd_timeinterval.h"
 #include "fw_cfg.h"
 #include "fw_labels.h"
+#include "fw_secret.h"
 
 // The parts of Prometheus's HTTP client config alertd passes on to notifyd (credentials,
 // redirects); the other keys (tls_config, proxy_*, oauth2, http_headers, ...) are accepted
@@ -123,7 +124,8 @@ struct alertd_cfg {
     struct alertd_cfg_time_interval *mute_time_intervals; // owned (legacy name)
     size_t mute_time_intervals_len;
     char *file;     // owned: the name used in messages
-    char *original; // owned: the YAML text (for /api/v2/status)
+    char *original; // owned: the file re-emitted with every secret masked (alertd_cfg_secrets),
+                    // for /api/v2/status; the raw text is not kept
 };
 
 // Load `name` (or the text when not NULL, `name` then only labels messages) into a new
@@ -144,5 +146,9 @@ const struct alertd_cfg_receiver *alertd_cfg_receiver(const struct alertd_cfg *c
 
 // The route field table, for tools that load a bare `route:` block (routing conformance).
 extern const struct fw_cfg_field alertd_cfg_route_fields[];
+
+// The paths of alertmanager.yml that hold secrets, shown as "<secret>" wherever the config
+// is shown (the one list for this schema; see fw_secret.h for the path syntax).
+extern const struct fw_secret_path alertd_cfg_secrets[];
 
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fw_mem.h"
+#include "fw_secret.h"
 
 // --- schema tables from fw_msg.def ------------------------------------------------------
 
@@ -57,6 +58,22 @@ static const struct s_field s_fields[] = {
 #undef FW_FIELD
 };
 #define S_NFIELDS (sizeof(s_fields) / sizeof(s_fields[0]))
+
+struct s_secret {
+    fw_msg_type_t msg;
+    struct fw_secret_path path;
+};
+
+static const struct s_secret s_secrets[] = {
+#define FW_MSG(name, ver, from, to, pattern, body, doc)
+#define FW_FIELD(msg, key, type, req)
+#define FW_SECRET(msg, path) {FW_MSG_##msg, {path, FW_SECRET_VALUE}},
+#include "fw_msg.def"
+#undef FW_MSG
+#undef FW_FIELD
+#undef FW_SECRET
+    {FW_MSG_COUNT, {NULL, FW_SECRET_VALUE}},
+};
 
 const char *
 fw_msg_type_str(fw_msg_type_t type)
@@ -652,4 +669,20 @@ fw_msg_to_json(const struct fw_msg *self)
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return text ? text : fw_strdup("{}");
+}
+
+json_t *
+fw_msg_redacted(fw_msg_type_t type, const json_t *body)
+{
+    struct fw_secret_path paths[sizeof s_secrets / sizeof *s_secrets];
+    size_t n = 0;
+    for (size_t i = 0; s_secrets[i].path.path; i++)
+        if (s_secrets[i].msg == type)
+            paths[n++] = s_secrets[i].path;
+    paths[n] = (struct fw_secret_path){NULL, FW_SECRET_VALUE};
+    if (n == 0)
+        return json_incref((json_t *)body);
+    json_t *copy = json_deep_copy(body);
+    fw_secret_redact_json(copy, paths);
+    return copy;
 }

@@ -101,6 +101,10 @@ int fw_msg_send(struct fw_msg **self_p, zsock_t *sock, fw_err_t *err);
 // and *out is NULL).
 int fw_msg_recv(zsock_t *sock, struct fw_msg **out, fw_err_t *err);
 
+// The body to PUBlish for taps: body itself (a new reference) when the type carries no
+// secret, else a deep copy with every FW_SECRET path of fw_msg.def shown as "<secret>".
+json_t *fw_msg_redacted(fw_msg_type_t type, const json_t *body);
+
 // One-line JSON for people (fwtail): {"type":..,"version":..,"body":..}; SAMPLES bodies are
 // decoded to {"seq":..,"series":[{"labels":{..},"samples":[[t_ms,"v"],..]}]}. Caller frees.
 char *fw_msg_to_json(const struct fw_msg *self);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "fw_mem.h"
+#include "fw_secret.h"
 
 #define S_DEFAULT_INTERVAL_MS 60000
 #define S_DEFAULT_TIMEOUT_MS 10000
@@ -299,6 +300,65 @@ static const struct fw_cfg_field s_top_fields[] = {
     S_IGNORE("runtime"),
     {.key = NULL},
 };
+
+// ---------------------------------------------------------------------------------------
+//  Secrets
+
+#define S_SECRET(p)                                                                                \
+    {                                                                                              \
+        (p), FW_SECRET_VALUE                                                                       \
+    }
+#define S_URL(p)                                                                                   \
+    {                                                                                              \
+        (p), FW_SECRET_URL_USERINFO                                                                \
+    }
+
+// Every value of prometheus.yml that Prometheus holds as a config.Secret and so shows as
+// "<secret>" (prometheus/common's HTTPClientConfig, inline in scrape, remote_write,
+// remote_read, alertmanager and SD configs; TLSConfig; Headers; prometheus/sigv4; azuread;
+// each service discovery's own credentials), and its config.URL values, whose password
+// shows as "xxxxx". The one list for this schema: /api/v1/status/config and every other
+// place that shows the file derive from it.
+const struct fw_secret_path fw_promcfg_secrets[] = {
+    S_SECRET("**.basic_auth.password"),
+    S_SECRET("**.authorization.credentials"),
+    S_SECRET("**.bearer_token"),
+    S_SECRET("**.oauth2.client_secret"),
+    S_SECRET("**.oauth2.client_certificate_key"),
+    S_SECRET("**.tls_config.key"),
+    S_SECRET("**.proxy_connect_header.*[]"),
+    S_SECRET("**.http_headers.*.secrets[]"),
+    S_SECRET("**.sigv4.secret_key"),
+    S_SECRET("**.azuread.oauth.client_secret"),
+    S_SECRET("**.azuread.certificate.certificate_password"),
+    S_SECRET("**.*_sd_configs[].secret_key"), // aws, ec2, ecs, lightsail, scaleway, ...
+    S_SECRET("**.azure_sd_configs[].client_secret"),
+    S_SECRET("**.consul_sd_configs[].token"),
+    S_SECRET("**.consul_sd_configs[].password"),
+    S_SECRET("**.marathon_sd_configs[].auth_token"),
+    S_SECRET("**.oci_sd_configs[].key_passphrase"),
+    S_SECRET("**.openstack_sd_configs[].password"),
+    S_SECRET("**.openstack_sd_configs[].application_credential_secret"),
+    S_SECRET("**.ovhcloud_sd_configs[].application_secret"),
+    S_SECRET("**.ovhcloud_sd_configs[].consumer_key"),
+    S_SECRET("**.stackit_sd_configs[].service_account_key"),
+    S_SECRET("**.stackit_sd_configs[].private_key"),
+    S_SECRET("**.uyuni_sd_configs[].password"),
+    S_URL("**.proxy_url"),
+    S_URL("remote_write[].url"),
+    S_URL("remote_read[].url"),
+    S_URL("**.kubernetes_sd_configs[].api_server"),
+    {NULL, FW_SECRET_VALUE},
+};
+
+char *
+fw_promcfg_shown(const char *text, fw_err_t *err)
+{
+    char *out = NULL;
+    if (fw_secret_redact_yaml(text ? text : "", fw_promcfg_secrets, &out, err) < 0)
+        return NULL;
+    return out;
+}
 
 // ---------------------------------------------------------------------------------------
 //  Cross-field rules

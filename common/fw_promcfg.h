@@ -18,6 +18,7 @@
 
 #include "fw_cfg.h"
 #include "fw_labels.h"
+#include "fw_secret.h"
 
 struct fw_static_config {
     char **targets; // owned; "host:port"
@@ -62,5 +63,14 @@ struct fw_promcfg {
 int fw_promcfg_load(const char *name, const char *text, struct fw_promcfg *out,
                     struct fw_cfg_errors *errs);
 void fw_promcfg_free(struct fw_promcfg *cfg);
+
+// The paths of prometheus.yml that hold secrets (the one list for this schema; see
+// fw_secret.h for the path syntax).
+extern const struct fw_secret_path fw_promcfg_secrets[];
+
+// prometheus.yml text as a status endpoint may show it: re-emitted from its YAML with every
+// secret masked ("<secret>"; a URL's password "xxxxx"), as Prometheus shows its config. A
+// new string, or NULL with err (not YAML, or too large or deep to walk): then show nothing.
+char *fw_promcfg_shown(const char *text, fw_err_t *err);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_secret.h"
 #include "fw_time.h"
 #include "notifyd_webhook.h"
 
@@ -133,9 +134,13 @@ s_done(CURLM *multi, CURLMsg *m, zlist_t *queue, zsock_t *pipe, const struct s_a
     j->headers = NULL;
     const char *reason = "";
     bool retry = false;
+    // The webhook URL is a secret (it may carry a token, as Alertmanager holds it): logs
+    // name only its origin.
+    char *origin = fw_secret_url_origin(j->url);
     if (res == CURLE_OK && code >= 200 && code < 300) {
-        fw_debug("webhook.ok", "receiver=%s url=%s status=%ld attempts=%d", j->receiver, j->url,
+        fw_debug("webhook.ok", "receiver=%s origin=%s status=%ld attempts=%d", j->receiver, origin,
                  code, j->attempts);
+        free(origin);
         s_report(pipe, j, true, "", a);
         s_job_free(&j);
         return;
@@ -155,9 +160,11 @@ s_done(CURLM *multi, CURLMsg *m, zlist_t *queue, zsock_t *pipe, const struct s_a
     } else {
         reason = code >= 400 ? "http_4xx" : "http_other";
     }
-    fw_warn("webhook.fail", "receiver=%s url=%s status=%ld err=%s attempt=%d", j->receiver, j->url,
-            code, res != CURLE_OK ? (*j->errbuf ? j->errbuf : curl_easy_strerror(res)) : reason,
+    fw_warn("webhook.fail", "receiver=%s origin=%s status=%ld err=%s attempt=%d", j->receiver,
+            origin, code,
+            res != CURLE_OK ? (*j->errbuf ? j->errbuf : curl_easy_strerror(res)) : reason,
             j->attempts);
+    free(origin);
     if (retry && j->attempts < a->retry.max_attempts) {
         char labels[300];
         snprintf(labels, sizeof labels, "receiver=\"%s\"", j->receiver);

@@ -243,6 +243,124 @@ START_TEST(test_alertd_cfg_matchers_parse)
 }
 END_TEST
 
+// How many times needle occurs in hay.
+static size_t
+s_count(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+// How many times needle occurs in text outside comment lines.
+static size_t
+s_count_values(const char *text, const char *needle)
+{
+    size_t n = 0;
+    char *copy = fw_strdup(text);
+    for (char *save = NULL, *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+        if (l[strspn(l, " ")] != '#')
+            n += s_count(l, needle);
+    free(copy);
+    return n;
+}
+
+// config.original (/api/v2/status, amtool config show) shows no secret, and everything else.
+static void
+s_assert_shown(const char *raw, const struct alertd_cfg *cfg)
+{
+    ck_assert_ptr_nonnull(cfg->original);
+    ck_assert_msg(strstr(cfg->original, "SECRET-") == NULL, "a secret is shown:\n%s",
+                  cfg->original);
+    ck_assert_uint_eq(s_count(cfg->original, "PLAIN-"), s_count_values(raw, "PLAIN-"));
+    ck_assert_uint_gt(s_count(cfg->original, "<secret>"), 0);
+}
+
+START_TEST(test_alertd_cfg_secrets_masked)
+{
+    // Every secret field Alertmanager 0.25 accepts (the file amtool checks in secrets.sh).
+    FILE *f = fopen("test/data/am/secrets.yml", "r");
+    ck_assert_msg(f != NULL, "run from the repository root");
+    char raw[16384];
+    size_t n = fread(raw, 1, sizeof raw - 1, f);
+    raw[n] = '\0';
+    fclose(f);
+    struct fw_cfg_errors errs = {0};
+    struct alertd_cfg *cfg = alertd_cfg_load("test/data/am/secrets.yml", NULL, &errs);
+    ck_assert_msg(cfg != NULL, "%s", errs.len ? errs.items[0].msg : "?");
+    s_assert_shown(raw, cfg);
+    // One "<secret>" per secret value; the proxy URL keeps its user, its password is xxxxx.
+    ck_assert_uint_eq(s_count(cfg->original, "<secret>"), s_count_values(raw, "SECRET-") - 1);
+    ck_assert_ptr_nonnull(
+        strstr(cfg->original, "http://PLAIN-proxy-user:xxxxx@proxy.example.org:3128"));
+    // The secrets still reach delivery.
+    ck_assert_str_eq(cfg->receivers[0].webhooks[0].url,
+                     "http://127.0.0.1:9211/hook?token=SECRET-webhook-url");
+    ck_assert_str_eq(cfg->receivers[0].webhooks[0].authorization,
+                     "Bearer SECRET-webhook-credentials");
+    alertd_cfg_destroy(&cfg);
+
+    // The integrations and fields newer than 0.25, TLS keys, header secrets, aliases.
+    static const char newer[] =
+        "global:\n"
+        "  smtp_tls_config: {key: SECRET-a, cert_file: PLAIN-a}\n"
+        "  telegram_bot_token: SECRET-b\n"
+        "  rocketchat_token: SECRET-c\n"
+        "  rocketchat_token_id: SECRET-d\n"
+        "  mattermost_webhook_url: http://m/SECRET-e\n"
+        "  slack_app_token: SECRET-f\n"
+        "  http_config:\n"
+        "    tls_config: {key: SECRET-g, cert_file: PLAIN-g}\n"
+        "    proxy_connect_header: {X-Auth: [SECRET-h, SECRET-i]}\n"
+        "    http_headers: {X-Token: {secrets: [SECRET-j], values: [PLAIN-j]}}\n"
+        "route: {receiver: r}\n"
+        "receivers:\n"
+        "  - name: r\n"
+        "    webhook_configs:\n"
+        "      - url: http://x/SECRET-k\n"
+        "        http_config:\n"
+        "          oauth2: {client_id: PLAIN-k, client_secret: SECRET-l, token_url: "
+        "'http://t/'}\n"
+        "    msteams_configs: [{webhook_url: 'http://t/SECRET-n'}]\n"
+        "    msteamsv2_configs: [{webhook_url: 'http://t/SECRET-o'}]\n"
+        "    rocketchat_configs: [{token: SECRET-p, token_id: SECRET-q, channel: PLAIN-q}]\n"
+        "    mattermost_configs: [{webhook_url: 'http://m/SECRET-r'}]\n"
+        "    incidentio_configs: [{url: 'http://i/', alert_source_token: SECRET-s}]\n"
+        "    discord_configs: [{webhook_url: 'http://d/SECRET-t'}]\n"
+        "    telegram_configs: [{bot_token: &tok SECRET-z, chat_id: 1}]\n"
+        "    email_configs: [{to: PLAIN-u@x, tls_config: {key: SECRET-w}}]\n"
+        "    pushover_configs: [{user_key: SECRET-v, token: SECRET-v2, message: *tok}]\n"
+        "tracing:\n"
+        "  endpoint: PLAIN-x:4317\n"
+        "  tls_config: {key: SECRET-x}\n"
+        "  headers: {X-T: {secrets: [SECRET-y]}}\n";
+    memset(&errs, 0, sizeof errs);
+    cfg = alertd_cfg_load("newer.yml", newer, &errs);
+    ck_assert_msg(cfg != NULL, "newer.yml:%d:%d: %s", errs.len ? errs.items[0].line : 0,
+                  errs.len ? errs.items[0].col : 0, errs.len ? errs.items[0].msg : "?");
+    // The anchored token is masked where it is defined, so its alias (a message text,
+    // not a secret field) cannot show it either.
+    s_assert_shown(newer, cfg);
+    alertd_cfg_destroy(&cfg);
+}
+END_TEST
+
+// A webhook URL is a secret: a config error about it names its scheme only.
+START_TEST(test_alertd_cfg_secret_not_in_errors)
+{
+    struct fw_cfg_errors errs = {0};
+    struct alertd_cfg *cfg =
+        alertd_cfg_load("e.yml",
+                        "route:\n  receiver: a\nreceivers:\n  - name: a\n"
+                        "    webhook_configs:\n      - url: ftp://u:SECRET-pw@h/SECRET-path\n",
+                        &errs);
+    ck_assert_ptr_null(cfg);
+    ck_assert_uint_eq(errs.len, 1);
+    ck_assert_str_eq(errs.items[0].msg, "unsupported scheme \"ftp\" in webhook url");
+}
+END_TEST
+
 START_TEST(test_alertd_cfg_conformance)
 {
     const char *shared = getenv("SHARED") ? getenv("SHARED") : "../shared";
@@ -299,6 +417,8 @@ alertd_cfg_suite(void)
     tcase_add_test(tc, test_alertd_cfg_webhook_http_config);
     tcase_add_test(tc, test_alertd_cfg_matchers_parse);
     tcase_add_test(tc, test_alertd_cfg_conformance);
+    tcase_add_test(tc, test_alertd_cfg_secrets_masked);
+    tcase_add_test(tc, test_alertd_cfg_secret_not_in_errors);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;

@@ -299,6 +299,33 @@ START_TEST(test_alertd_daemon_silence_mutes)
 }
 END_TEST
 
+// notifyd gets the webhook URL as configured; what alertd publishes for taps shows it, and
+// any credentials, as "<secret>".
+START_TEST(test_alertd_daemon_pub_masks_secrets)
+{
+    zsock_t *tap = zsock_new_sub(NULL, "NOTIFY");
+    ck_assert_int_eq(zsock_attach(tap, s_ep[2], false), 0);
+    zsock_set_rcvtimeo(tap, 5000);
+    zclock_sleep(200); // let the subscription reach alertd
+    char *out = NULL;
+    ck_assert_int_eq(
+        s_http("POST", "/api/v2/alerts", "[{\"labels\":{\"alertname\":\"Tap\"}}]", &out), 200);
+    free(out);
+    json_t *n = s_recv_notify();
+    ck_assert_ptr_nonnull(n);
+    json_t *wc = json_array_get(json_object_get(n, "webhook_configs"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(wc, "url")), "http://127.0.0.1:1/hook");
+    json_decref(n);
+    struct fw_msg *m = NULL;
+    fw_err_t err;
+    ck_assert_msg(fw_msg_recv(tap, &m, &err) == 0, "no NOTIFY published: %s", err.msg);
+    wc = json_array_get(json_object_get(m->body, "webhook_configs"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(wc, "url")), "<secret>");
+    fw_msg_destroy(&m);
+    zsock_destroy(&tap);
+}
+END_TEST
+
 // GET the silences and return how many there are.
 static size_t
 s_silence_count(void)
@@ -494,6 +521,7 @@ alertd_daemon_suite(void)
     tcase_add_test(tc, test_alertd_daemon_silence_mutes);
     tcase_add_test(tc, test_alertd_daemon_silences_persist);
     tcase_add_test(tc, test_alertd_daemon_api_errors);
+    tcase_add_test(tc, test_alertd_daemon_pub_masks_secrets);
     tcase_add_test(tc, test_alertd_daemon_restore_skips_bad_silence);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);

@@ -191,6 +191,42 @@ START_TEST(test_fw_msg_send_recv_over_real_sockets)
 }
 END_TEST
 
+// A NOTIFY carries the webhook URL and Authorization header to notifyd; the copy published
+// for taps shows "<secret>" for both (FW_SECRET in fw_msg.def), and still passes the schema.
+START_TEST(test_fw_msg_redacted_for_taps)
+{
+    json_t *body =
+        json_pack("{s:s, s:[{s:s, s:s, s:b}, {s:s, s:b}], s:{s:s}}", "receiver", "r",
+                  "webhook_configs", "url", "https://hooks.example/T/SECRET1", "authorization",
+                  "Bearer SECRET2", "send_resolved", 1, "url", "http://u:SECRET3@h/",
+                  "send_resolved", 0, "payload", "groupKey", "{}:{}");
+    json_t *tap = fw_msg_redacted(FW_MSG_NOTIFY, body);
+    ck_assert_ptr_ne(tap, body);
+    char *text = json_dumps(tap, JSON_COMPACT);
+    ck_assert_msg(strstr(text, "SECRET") == NULL, "%s", text);
+    free(text);
+    json_t *wc = json_array_get(json_object_get(tap, "webhook_configs"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(wc, "url")), "<secret>");
+    ck_assert_str_eq(json_string_value(json_object_get(wc, "authorization")), "<secret>");
+    ck_assert(json_is_true(json_object_get(wc, "send_resolved")));
+    // The original is untouched: notifyd needs it.
+    wc = json_array_get(json_object_get(body, "webhook_configs"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(wc, "authorization")), "Bearer SECRET2");
+    struct fw_msg *m = fw_msg_new_json(FW_MSG_NOTIFY, tap);
+    zmsg_t *z = fw_msg_encode(m, NULL);
+    ck_assert_ptr_nonnull(z);
+    zmsg_destroy(&z);
+    fw_msg_destroy(&m);
+    json_decref(body);
+    // A type without secrets is published as it is.
+    json_t *alerts = json_pack("{s:s, s:[]}", "source", "ruled", "alerts");
+    json_t *same = fw_msg_redacted(FW_MSG_ALERTS, alerts);
+    ck_assert_ptr_eq(same, alerts);
+    json_decref(same);
+    json_decref(alerts);
+}
+END_TEST
+
 Suite *
 fw_msg_suite(void)
 {
@@ -202,6 +238,7 @@ fw_msg_suite(void)
     tcase_add_test(tc, test_fw_msg_decode_rejects_every_truncation);
     tcase_add_test(tc, test_fw_msg_decode_survives_random_bytes);
     tcase_add_test(tc, test_fw_msg_send_recv_over_real_sockets);
+    tcase_add_test(tc, test_fw_msg_redacted_for_taps);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -90,10 +90,19 @@ tsdb_config_load(const char *path, struct fw_promcfg *cfg, char **text_out,
         text = fw_strdup(fw_embed_tsdb_default);
     }
     int rc = fw_promcfg_load(name, text, cfg, errs);
-    if (rc != 0 || !text_out)
-        free(text);
-    else
-        *text_out = text;
+    if (rc == 0 && text_out) {
+        // What /api/v1/status/config shows: never the raw file, whose secrets it would leak.
+        fw_err_t err;
+        fw_err_clear(&err);
+        *text_out = fw_promcfg_shown(text, &err);
+        if (!*text_out) {
+            fw_cfg_errors_add(errs, name, (struct fw_cfg_pos){1, 1},
+                              "cannot show the configuration with its secrets masked: %s", err.msg);
+            fw_promcfg_free(cfg);
+            rc = -1;
+        }
+    }
+    free(text);
     return rc;
 }
 

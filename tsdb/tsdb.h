@@ -29,7 +29,8 @@ struct tsdb_opts {
 typedef struct tsdb tsdb_t;
 
 // Load the config: file `path`, or the embedded default when path is NULL. On success 0,
-// *cfg filled and *text_out (may be NULL) a copy of the YAML (caller frees). -1 with errs.
+// *cfg filled and *text_out (may be NULL) the YAML as it may be shown, every secret masked
+// (fw_promcfg_shown; caller frees). -1 with errs.
 int tsdb_config_load(const char *path, struct fw_promcfg *cfg, char **text_out,
                      struct fw_cfg_errors *errs);
 
