@@ -1,4 +1,5 @@
-/*  fuzz_fw_promcfg.c — fw_cfg through prometheus.yml loading, on arbitrary text. */
+/*  fuzz_fw_promcfg.c — fw_cfg through prometheus.yml loading, and the secret-masking
+    re-emission status endpoints show (fw_secret), on arbitrary text. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct fw_cfg_errors errs;
     fw_promcfg_load("fuzz.yml", text, &cfg, &errs);
     fw_promcfg_free(&cfg);
+    free(fw_promcfg_shown(text, NULL));
     free(text);
     return 0;
 }
