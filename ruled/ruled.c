@@ -5,7 +5,13 @@
     does not wait a whole interval); a 1 Hz housekeeping timer handles SIGHUP and /-/reload.
     Groups live in `slots`, one array per configuration generation, so a reload builds the
     new groups, moves alert state over from the groups with the same file;name key, ends the
-    old timers and starts new ones in one step.
+    old timers, frees the old generation and starts new timers in one step.
+
+    The timers carry the daemon, never a slot: a timer finds its slot by timer id, and one
+    that finds none was ended by a reload and does nothing. czmq's zloop_timer_end() only
+    queues the id until the loop iteration ends, so a timer ended by a reload (run from the
+    housekeeping timer) can still fire later in the same iteration. Queries are synchronous
+    and matched by request id (fw_query.h), so no answer can reach a freed group either.
 
     The HTTP handlers run on libmicrohttpd's threads, so they never touch groups. After
     each evaluation the zloop thread serialises the group's /api/v1/rules object and its
@@ -39,8 +45,7 @@ struct s_slot {
     ruled_t *self;        // borrowed: the owner
     ruled_group_t *group; // owned
     int timer_id;         // repeating evaluation timer, -1 when none
-    int first_timer_id;   // one-shot first evaluation, -1 when none
-    bool retired;         // replaced by a reload; its timers may still fire once: ignore
+    int first_timer_id;   // one-shot first evaluation, -1 when none or once it has fired
     char *rules_json;     // owned, under self->lock: the group's /api/v1/rules object
     char *alerts_json;    // owned, under self->lock: its alerts, comma-joined, no brackets
 };
@@ -50,17 +55,11 @@ struct ruled {
     struct ruled_config *cfg; // owned
     struct s_slot *slots;     // owned
     size_t n_slots;
-    // The previous generation after a reload, freed at the next housekeeping tick: czmq
-    // removes ended timers only at the end of the loop iteration, so a retired slot's timer
-    // may still fire in the iteration that reloaded.
-    struct s_slot *retired; // owned
-    size_t n_retired;
-    struct ruled_config *retired_cfg; // owned; the retired groups borrow from it
-    zloop_t *loop;                    // owned
-    struct fw_daemon_links links;     // owned: PUSH tsdb/alertd, PUB, query client
-    fw_metrics_t *metrics;            // owned
-    fw_http_t *http;                  // owned
-    pthread_mutex_t lock;             // guards the slots' snapshot strings and n_slots for HTTP
+    zloop_t *loop;                // owned
+    struct fw_daemon_links links; // owned: PUSH tsdb/alertd, PUB, query client
+    fw_metrics_t *metrics;        // owned
+    fw_http_t *http;              // owned
+    pthread_mutex_t lock;         // guards the slots' snapshot strings and n_slots for HTTP
 };
 
 // =================================================================================
@@ -116,19 +115,6 @@ s_slots_free(struct s_slot *slots, size_t n)
     free(slots);
 }
 
-static void
-s_retired_free(ruled_t *self)
-{
-    s_slots_free(self->retired, self->n_retired);
-    self->retired = NULL;
-    self->n_retired = 0;
-    if (self->retired_cfg) {
-        ruled_rules_config_free(self->retired_cfg);
-        free(self->retired_cfg);
-        self->retired_cfg = NULL;
-    }
-}
-
 void
 ruled_destroy(ruled_t **self_p)
 {
@@ -138,7 +124,6 @@ ruled_destroy(ruled_t **self_p)
     fw_http_destroy(&self->http);
     zloop_destroy(&self->loop);
     s_slots_free(self->slots, self->n_slots);
-    s_retired_free(self);
     fw_daemon_links_close(&self->links);
     if (self->cfg) {
         ruled_rules_config_free(self->cfg);
@@ -214,16 +199,28 @@ s_group_label(const ruled_group_t *group)
     return lbl;
 }
 
+// The current slot whose timer this is, or NULL for a timer ended by a reload.
+static struct s_slot *
+s_slot_by_timer(ruled_t *self, int timer_id)
+{
+    for (size_t i = 0; i < self->n_slots; i++) {
+        struct s_slot *s = &self->slots[i];
+        if (s->timer_id == timer_id || s->first_timer_id == timer_id)
+            return s;
+    }
+    return NULL;
+}
+
 static int
 s_on_group(zloop_t *loop, int timer_id, void *arg)
 {
     (void)loop;
-    struct s_slot *slot = arg;
-    ruled_t *self = slot->self;
-    if (slot->retired)
+    ruled_t *self = arg;
+    struct s_slot *slot = s_slot_by_timer(self, timer_id);
+    if (!slot)
         return 0;
     if (timer_id == slot->first_timer_id)
-        slot->first_timer_id = -1;
+        slot->first_timer_id = -1; // one-shot: zloop forgets it when this returns
     struct ruled_group_result res;
     ruled_group_eval(slot->group, fw_time_now_ms(), fw_daemon_links_query, &self->links, &res);
 
@@ -256,6 +253,8 @@ s_on_group(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+// Never call this from a group timer's handler: once a signal has interrupted zloop_start,
+// czmq ends timers at once, and the running one would be freed under it.
 static void
 s_timers_stop(ruled_t *self)
 {
@@ -274,8 +273,8 @@ s_timers_start(ruled_t *self)
     for (size_t i = 0; i < self->n_slots; i++) {
         struct s_slot *s = &self->slots[i];
         s->timer_id =
-            zloop_timer(self->loop, (size_t)ruled_group_interval_ms(s->group), 0, s_on_group, s);
-        s->first_timer_id = zloop_timer(self->loop, S_FIRST_EVAL_MS, 1, s_on_group, s);
+            zloop_timer(self->loop, (size_t)ruled_group_interval_ms(s->group), 0, s_on_group, self);
+        s->first_timer_id = zloop_timer(self->loop, S_FIRST_EVAL_MS, 1, s_on_group, self);
     }
 }
 
@@ -310,22 +309,23 @@ s_slots_build(ruled_t *self, const struct ruled_config *cfg, struct s_slot *old,
     return slots;
 }
 
-// Make slots current; the previous ones (and old_cfg, which they borrow from; may be NULL)
-// are retired until the next housekeeping tick.
+// Make slots current and free the previous ones, with old_cfg (which they borrow from;
+// may be NULL).
 static void
 s_install(ruled_t *self, struct s_slot *slots, size_t n, struct ruled_config *old_cfg)
 {
     s_timers_stop(self);
-    s_retired_free(self);
     pthread_mutex_lock(&self->lock);
-    self->retired = self->slots;
-    self->n_retired = self->n_slots;
-    self->retired_cfg = old_cfg;
+    struct s_slot *old = self->slots;
+    size_t n_old = self->n_slots;
     self->slots = slots;
     self->n_slots = n;
     pthread_mutex_unlock(&self->lock);
-    for (size_t i = 0; i < self->n_retired; i++)
-        self->retired[i].retired = true;
+    s_slots_free(old, n_old);
+    if (old_cfg) {
+        ruled_rules_config_free(old_cfg);
+        free(old_cfg);
+    }
     for (size_t i = 0; i < n; i++) {
         s_snapshot(&slots[i]);
         char *lbl = s_group_label(slots[i].group);
@@ -390,7 +390,6 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
     (void)loop;
     (void)timer_id;
     ruled_t *self = arg;
-    s_retired_free(self);
     (void)fw_daemon_reload_step(self->http, s_reload, self);
     return 0;
 }

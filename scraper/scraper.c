@@ -13,11 +13,19 @@
 
     The HTTP thread reads the target list and health for /api/v1/targets under `mu`; the
     zloop thread takes `mu` only to swap the list (reload) and to write health fields.
+
+    Nothing outside the target list points at a target, so a reload can free the targets it
+    removes at once. A scrape in flight is matched back by its fetch id, and a timer by its
+    zloop timer id through `armed`; a result or timer that finds no target belonged to a
+    removed one and is dropped. This matters because czmq's zloop_timer_end() only queues
+    the id until the loop iteration ends: a timer ended by a reload (run from the
+    housekeeping timer) still fires later in the same iteration when it is due.
 */
 #include "scraper.h"
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +56,7 @@ struct scraper {
     pthread_mutex_t mu;              // guards targets (the array) and their health fields
     struct scraper_target **targets; // owned
     size_t n_targets, cap_targets;
+    zhashx_t *armed; // owned table, borrowed targets: zloop timer id -> target it scrapes
     uint64_t next_fetch_id;
     uint64_t seq;
     int64_t last_drop_log_ms;
@@ -157,13 +166,45 @@ s_add_auto(scraper_t *self, struct fw_batch *b, const struct scraper_target *t, 
 // ---------------------------------------------------------------------------------------
 //  Scraping
 
+// `armed` is keyed by the timer id itself (zloop's ids start at 1), so the table neither
+// copies nor frees its keys.
+#define S_TIMER_KEY(id) ((const void *)(uintptr_t)(unsigned)(id))
+
+static size_t
+s_timer_key_hash(const void *key)
+{
+    return (size_t)(uintptr_t)key;
+}
+
+static int
+s_timer_key_cmp(const void *a, const void *b)
+{
+    return (uintptr_t)a < (uintptr_t)b ? -1 : (uintptr_t)a > (uintptr_t)b;
+}
+
 static int s_on_target_timer(zloop_t *loop, int timer_id, void *arg);
 
 static void
 s_target_arm(scraper_t *self, struct scraper_target *t)
 {
     int64_t delay = t->next_mono - fw_time_mono_ms();
-    t->timer_id = zloop_timer(self->loop, delay < 1 ? 1 : (size_t)delay, 1, s_on_target_timer, t);
+    // The timer carries the scraper, never the target: see the ownership note at the top.
+    t->timer_id =
+        zloop_timer(self->loop, delay < 1 ? 1 : (size_t)delay, 1, s_on_target_timer, self);
+    if (t->timer_id >= 0)
+        zhashx_insert(self->armed, S_TIMER_KEY(t->timer_id), t);
+}
+
+// Stop t's timer. Never call this from t's own timer handler: once a signal has interrupted
+// zloop_start, czmq ends timers at once, and the running one would be freed under it.
+static void
+s_target_disarm(scraper_t *self, struct scraper_target *t)
+{
+    if (t->timer_id < 0)
+        return;
+    zhashx_delete(self->armed, S_TIMER_KEY(t->timer_id));
+    zloop_timer_end(self->loop, t->timer_id);
+    t->timer_id = -1;
 }
 
 static void
@@ -181,9 +222,7 @@ s_target_start(scraper_t *self, struct scraper_target *t)
 static void
 s_target_retire(scraper_t *self, struct scraper_target *t)
 {
-    if (t->timer_id >= 0)
-        zloop_timer_end(self->loop, t->timer_id);
-    t->timer_id = -1;
+    s_target_disarm(self, t);
     if (t->health == SCRAPER_HEALTH_UNKNOWN && scraper_target_series(t) == 0)
         return;
     struct fw_batch *b = fw_batch_new();
@@ -199,9 +238,12 @@ static int
 s_on_target_timer(zloop_t *loop, int timer_id, void *arg)
 {
     (void)loop;
-    (void)timer_id;
-    struct scraper_target *t = arg;
-    scraper_t *self = t->owner;
+    scraper_t *self = arg;
+    struct scraper_target *t = zhashx_lookup(self->armed, S_TIMER_KEY(timer_id));
+    if (!t)
+        return 0; // the target was removed by a reload earlier in this loop iteration
+    // A one-shot timer: zloop forgets it when this returns.
+    zhashx_delete(self->armed, S_TIMER_KEY(timer_id));
     t->timer_id = -1;
     int64_t now = fw_time_mono_ms();
     if (t->inflight == 0) {
@@ -463,6 +505,11 @@ scraper_new(const struct scraper_opts *opts)
     scraper_t *self = fw_calloc(1, sizeof(*self));
     self->opts = opts;
     pthread_mutex_init(&self->mu, NULL);
+    self->armed = zhashx_new();
+    zhashx_set_key_hasher(self->armed, s_timer_key_hash);
+    zhashx_set_key_comparator(self->armed, s_timer_key_cmp);
+    zhashx_set_key_duplicator(self->armed, NULL);
+    zhashx_set_key_destructor(self->armed, NULL);
     self->parser = scraper_parse_new();
     self->metrics = fw_metrics_new();
     fw_metrics_t *m = self->metrics;
@@ -510,8 +557,13 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
     self->loop = zloop_new();
     zloop_reader(self->loop, (zsock_t *)self->fetch, s_on_fetch, self);
     zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
-    s_build_targets(&self->cfg, &self->targets, &self->n_targets);
-    self->cap_targets = self->n_targets;
+    struct scraper_target **targets;
+    size_t n_targets;
+    s_build_targets(&self->cfg, &targets, &n_targets);
+    pthread_mutex_lock(&self->mu); // the HTTP thread is already serving /api/v1/targets
+    self->targets = targets;
+    self->n_targets = self->cap_targets = n_targets;
+    pthread_mutex_unlock(&self->mu);
     for (size_t i = 0; i < self->n_targets; i++)
         s_target_start(self, self->targets[i]);
     fw_metrics_set(self->metrics, "fw_scraper_targets", "", (double)self->n_targets);
@@ -550,6 +602,7 @@ scraper_destroy(scraper_t **self_p)
     scraper_t *self = *self_p;
     fw_http_destroy(&self->http);
     zloop_destroy(&self->loop);
+    zhashx_destroy(&self->armed);
     scraper_fetch_destroy(&self->fetch);
     for (size_t i = 0; i < self->n_targets; i++)
         scraper_target_destroy(&self->targets[i]);

@@ -5,6 +5,12 @@
     SIGHUP and /-/reload. A reload builds a new evaluator for the new configuration and
     moves each SLO's alert state over by name.
 
+    The timers carry the daemon, which outlives them; a timer whose id is no longer one of
+    ours was ended by a reload and does nothing. (czmq's zloop_timer_end() only queues the
+    id until the loop iteration ends, so a timer ended by a reload run from the housekeeping
+    timer can still fire later in the same iteration.) Queries are synchronous and matched
+    by request id (fw_query.h), so a late answer never reaches a replaced evaluator.
+
     /api/v1/slos runs on libmicrohttpd's threads and only reads a JSON snapshot string that
     the zloop thread rebuilds after each evaluation under `lock`.
 */
@@ -173,8 +179,10 @@ s_on_eval(zloop_t *loop, int timer_id, void *arg)
 {
     (void)loop;
     slod_t *self = arg;
+    if (timer_id != self->timer_id && timer_id != self->first_timer_id)
+        return 0; // ended by a reload earlier in this loop iteration
     if (timer_id == self->first_timer_id)
-        self->first_timer_id = -1;
+        self->first_timer_id = -1; // one-shot: zloop forgets it when this returns
     int64_t start = fw_time_mono_ms();
     size_t *failed = fw_calloc(self->cfg->n_slos + 1, sizeof(size_t));
     struct slod_eval_result res;
@@ -223,6 +231,8 @@ s_timers_start(slod_t *self)
     self->first_timer_id = zloop_timer(self->loop, S_FIRST_EVAL_MS, 1, s_on_eval, self);
 }
 
+// Never call this from s_on_eval: once a signal has interrupted zloop_start, czmq ends
+// timers at once, and the running one would be freed under it.
 static void
 s_timers_stop(slod_t *self)
 {
