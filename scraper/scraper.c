@@ -166,9 +166,11 @@ s_add_auto(scraper_t *self, struct fw_batch *b, const struct scraper_target *t, 
 // ---------------------------------------------------------------------------------------
 //  Scraping
 
-// `armed` is keyed by the timer id itself (zloop's ids start at 1), so the table neither
-// copies nor frees its keys.
-#define S_TIMER_KEY(id) ((const void *)(uintptr_t)(unsigned)(id))
+// `armed` is keyed by the timer id itself, so the table neither copies nor frees its keys.
+// Each scrape takes a new zloop timer id, and czmq's int ids wrap to negative values after
+// 2^31 timers (weeks, for thousands of targets), so only -1 (czmq's error) means "none";
+// the +1 keeps every other id's key non-NULL.
+#define S_TIMER_KEY(id) ((const void *)((uintptr_t)(unsigned)(id) + 1))
 
 static size_t
 s_timer_key_hash(const void *key)
@@ -188,11 +190,17 @@ static void
 s_target_arm(scraper_t *self, struct scraper_target *t)
 {
     int64_t delay = t->next_mono - fw_time_mono_ms();
+    size_t ms = delay < 1 ? 1 : (size_t)delay;
     // The timer carries the scraper, never the target: see the ownership note at the top.
-    t->timer_id =
-        zloop_timer(self->loop, delay < 1 ? 1 : (size_t)delay, 1, s_on_target_timer, self);
-    if (t->timer_id >= 0)
+    t->timer_id = zloop_timer(self->loop, ms, 1, s_on_target_timer, self);
+    if (t->timer_id == -1) { // czmq's error, or its ids wrapped onto -1: take the next one
+        zloop_timer_end(self->loop, -1);
+        t->timer_id = zloop_timer(self->loop, ms, 1, s_on_target_timer, self);
+    }
+    if (t->timer_id != -1)
         zhashx_insert(self->armed, S_TIMER_KEY(t->timer_id), t);
+    else
+        fw_warn("scrape.timer.fail", "target=%s", t->url);
 }
 
 // Stop t's timer. Never call this from t's own timer handler: once a signal has interrupted
@@ -200,7 +208,7 @@ s_target_arm(scraper_t *self, struct scraper_target *t)
 static void
 s_target_disarm(scraper_t *self, struct scraper_target *t)
 {
-    if (t->timer_id < 0)
+    if (t->timer_id == -1)
         return;
     zhashx_delete(self->armed, S_TIMER_KEY(t->timer_id));
     zloop_timer_end(self->loop, t->timer_id);
