@@ -48,6 +48,7 @@ struct alertd {
     uint64_t inhibit_generation;    // generation the inhibit index was built at
     int64_t inhibit_at;             // when it was built
     zsock_t *pull, *push, *pub;     // owned
+    fw_zsock_guard_t *pull_guard;   // owned: counts oversized messages
     zsock_t *wake_pull, *wake_push; // owned: the HTTP thread wakes the loop for due groups
     zloop_t *loop;                  // owned
     fw_metrics_t *metrics;          // owned
@@ -906,12 +907,13 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
     fw_metrics_set(self->metrics, "fw_config_last_reload_successful", "", 1);
     fw_err_t err;
     fw_err_clear(&err);
-    if (!(self->pull = fw_zsock_pull(opts->zmq_alerts, &err)) ||
+    if (!(self->pull = fw_zsock_pull(opts->zmq_alerts, opts->common.zmq_max_msg_size, &err)) ||
         !(self->push = fw_zsock_push(opts->zmq_notifyd, &err)) ||
         !(self->pub = fw_zsock_pub(opts->zmq_pub, &err))) {
         fw_error("zmq.attach.fail", "err=%s", err.msg);
         goto fail;
     }
+    self->pull_guard = fw_zsock_guard_new(self->pull, "alerts", self->metrics);
     // Not a house role: an in-process doorbell from the HTTP thread. A wake that finds the
     // queue full is redundant, so sends never wait and the queue stays short.
     char wake[64];
@@ -968,6 +970,7 @@ alertd_destroy(alertd_t **self_p)
     alertd_t *self = *self_p;
     fw_http_destroy(&self->http);
     zloop_destroy(&self->loop);
+    fw_zsock_guard_destroy(&self->pull_guard);
     zsock_destroy(&self->wake_push);
     zsock_destroy(&self->wake_pull);
     zsock_destroy(&self->pub);

@@ -68,14 +68,14 @@ fw_daemon_send(struct fw_msg **msg_p, zsock_t *push, zsock_t *pub, fw_metrics_t 
 
 int
 fw_daemon_links_open(struct fw_daemon_links *links, const struct fw_daemon_eval_opts *opts,
-                     fw_err_t *err)
+                     int64_t max_msg_size, fw_metrics_t *metrics, fw_err_t *err)
 {
     links->query_timeout_ms = (int)opts->query_timeout_ms;
     if (!(links->push_tsdb = fw_zsock_push(opts->tsdb_address, err)) ||
         !(links->push_alertd = fw_zsock_push(opts->alertd_address, err)) ||
         !(links->pub = fw_zsock_pub(opts->pub_address, err)))
         return -1;
-    links->query = fw_query_client_new(opts->query_address);
+    links->query = fw_query_client_new(opts->query_address, max_msg_size, metrics);
     if (!links->query) {
         fw_err_set(err, "cannot connect DEALER to %s", opts->query_address);
         return -1;

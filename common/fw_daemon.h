@@ -66,10 +66,12 @@ struct fw_daemon_links {
     int query_timeout_ms;
 };
 
-// Open the links for opts (borrowed) into links, which the caller zeroed. 0, or -1 with err
-// naming the endpoint; whatever was opened stays in links for fw_daemon_links_close().
+// Open the links for opts (borrowed) into links, which the caller zeroed. The query link
+// accepts answers of up to max_msg_size bytes per part (--zmq.max-msg-size) and counts the
+// ones it drops in metrics (borrowed, may be NULL). 0, or -1 with err naming the endpoint;
+// whatever was opened stays in links for fw_daemon_links_close().
 int fw_daemon_links_open(struct fw_daemon_links *links, const struct fw_daemon_eval_opts *opts,
-                         fw_err_t *err);
+                         int64_t max_msg_size, fw_metrics_t *metrics, fw_err_t *err);
 
 // Close every link that is open and zero links. Safe to call twice.
 void fw_daemon_links_close(struct fw_daemon_links *links);

@@ -80,6 +80,15 @@ s_set(const struct fw_flag *f, const char *value, void *opts, const char *daemon
         if (fw_duration_parse(value, (int64_t *)target) < 0)
             break;
         return 0;
+    case FW_FLAG_SIZE: {
+        // Below 1KiB not even ZeroMQ's handshake fits: refuse it here, not as silent
+        // reconnects later.
+        int64_t bytes;
+        if (fw_size_parse(value, &bytes) < 0 || bytes < 1024)
+            break;
+        *(int64_t *)target = bytes;
+        return 0;
+    }
     }
     fprintf(stderr, "%s: invalid value \"%s\" for flag --%s\n", daemon, value, f->name);
     return -1;

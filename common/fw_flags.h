@@ -2,8 +2,9 @@
 
     Flags are `--name=value` or `--name value`; booleans are `--name` or `--name=false`.
     Every daemon accepts the common set (FW_FLAGS_COMMON): --config.file, --check-config,
-    --log.level, --log.format, --web.listen-address, --help, --version. String results are
-    borrowed from argv or from the table's default literal; nothing is allocated.
+    --log.level, --log.format, --web.listen-address, --zmq.max-msg-size, --help, --version.
+    String results are borrowed from argv or from the table's default literal; nothing is
+    allocated.
 */
 #ifndef FW_FLAGS_H
 #define FW_FLAGS_H
@@ -12,12 +13,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { FW_FLAG_STR, FW_FLAG_BOOL, FW_FLAG_INT, FW_FLAG_DURATION } fw_flag_type_t;
+typedef enum {
+    FW_FLAG_STR,
+    FW_FLAG_BOOL,
+    FW_FLAG_INT,
+    FW_FLAG_DURATION,
+    FW_FLAG_SIZE, // bytes in Prometheus units ("64MiB", "1GB", plain bytes), at least 1KiB
+} fw_flag_type_t;
 
 struct fw_flag {
     const char *name; // without the leading "--"; NULL ends a table
     fw_flag_type_t type;
-    size_t off;      // offsetof the target: const char *, bool, int64_t, int64_t ms
+    size_t off;      // offsetof the target: const char *, bool, int64_t, int64_t ms, int64_t
     const char *def; // default as flag text; NULL leaves the target zero
     const char *help;
 };
@@ -28,7 +35,12 @@ struct fw_common_opts {
     const char *log_level;
     const char *log_format;
     const char *web_listen_address; // host:port for /metrics, /-/healthy, ...
+    int64_t zmq_max_msg_size;       // bytes: largest inbound ZeroMQ message part accepted
 };
+
+// The default of --zmq.max-msg-size. Sized above the largest message a healthy stack sends
+// (a scrape's SAMPLES batch, a QUERY_RESULT, an ALERTS list); README "Ports and flags".
+#define FW_FLAGS_ZMQ_MAX_MSG_SIZE "64MiB"
 
 // Entries for struct fw_common_opts stored as member `m` of the options struct `T`.
 // clang-format off
@@ -40,7 +52,10 @@ struct fw_common_opts {
     {"log.level", FW_FLAG_STR, offsetof(T, m.log_level), "info", "debug, info, warn, error"},\
     {"log.format", FW_FLAG_STR, offsetof(T, m.log_format), "logfmt", "logfmt or json"},      \
     {"web.listen-address", FW_FLAG_STR, offsetof(T, m.web_listen_address), listen_default,   \
-     "address for the HTTP endpoints"}
+     "address for the HTTP endpoints"},                                                      \
+    {"zmq.max-msg-size", FW_FLAG_SIZE, offsetof(T, m.zmq_max_msg_size),                      \
+     FW_FLAGS_ZMQ_MAX_MSG_SIZE, "largest ZeroMQ message part (frame) a socket accepts; a "    \
+     "peer sending a larger one is disconnected"}
 // clang-format on
 
 // Parse argv into opts. Returns 0 to go on, 1 when --help or --version was printed (exit 0),

@@ -12,32 +12,67 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_msg.h"
 #include "fw_time.h"
+#include "fw_zsock.h"
 
 struct fw_query_client {
-    zsock_t *dealer;   // owned
-    zpoller_t *poller; // owned
+    char *endpoint;          // owned
+    int64_t max_msg_size;    // bytes per inbound part
+    fw_metrics_t *metrics;   // borrowed, may be NULL
+    zsock_t *dealer;         // owned
+    fw_zsock_guard_t *guard; // owned: watches dealer for oversized answers
+    zpoller_t *poller;       // owned: dealer and the guard's events
     uint64_t next_id;
 };
 
-fw_query_client_t *
-fw_query_client_new(const char *endpoint)
+static void
+s_disconnect(fw_query_client_t *self)
+{
+    zpoller_destroy(&self->poller);
+    fw_zsock_guard_destroy(&self->guard);
+    zsock_destroy(&self->dealer);
+}
+
+static int
+s_connect(fw_query_client_t *self)
 {
     zsock_t *dealer = zsock_new(ZMQ_DEALER);
     if (!dealer)
-        return NULL;
+        return -1;
     zsock_set_linger(dealer, 0);
     zsock_set_sndtimeo(dealer, 1000);
-    if (zsock_attach(dealer, endpoint, false) < 0) {
+    if (fw_zsock_set_max_msg_size(dealer, self->max_msg_size) < 0) {
         zsock_destroy(&dealer);
-        return NULL;
+        return -1;
     }
-    fw_query_client_t *self = fw_calloc(1, sizeof(*self));
+    // The guard first, so that it sees the connection being made.
+    self->guard = fw_zsock_guard_new(dealer, "query", self->metrics);
+    if (zsock_attach(dealer, self->endpoint, false) < 0) {
+        fw_zsock_guard_destroy(&self->guard);
+        zsock_destroy(&dealer);
+        return -1;
+    }
     self->dealer = dealer;
-    self->poller = zpoller_new(dealer, NULL);
+    self->poller =
+        zpoller_new(dealer, self->guard ? fw_zsock_guard_events(self->guard) : NULL, NULL);
+    return 0;
+}
+
+fw_query_client_t *
+fw_query_client_new(const char *endpoint, int64_t max_msg_size, fw_metrics_t *metrics)
+{
+    if (!endpoint)
+        return NULL;
+    fw_query_client_t *self = fw_calloc(1, sizeof(*self));
+    self->endpoint = fw_strdup(endpoint);
+    self->max_msg_size = max_msg_size;
+    self->metrics = metrics;
     self->next_id = 1;
+    if (s_connect(self) < 0)
+        fw_query_client_destroy(&self);
     return self;
 }
 
@@ -46,10 +81,23 @@ fw_query_client_destroy(fw_query_client_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    zpoller_destroy(&(*self_p)->poller);
-    zsock_destroy(&(*self_p)->dealer);
+    s_disconnect(*self_p);
+    free((*self_p)->endpoint);
     free(*self_p);
     *self_p = NULL;
+}
+
+// Handle the guard's events; after an oversized answer the DEALER is dead (libzmq does not
+// reconnect after a protocol error), so make a new one. true when that happened.
+static bool
+s_check_guard(fw_query_client_t *self)
+{
+    if (!self->guard || fw_zsock_guard_read(self->guard) == 0)
+        return false;
+    s_disconnect(self);
+    if (s_connect(self) < 0)
+        fw_error("query.reconnect.fail", "endpoint=%s", self->endpoint);
+    return true;
 }
 
 void
@@ -136,6 +184,11 @@ fw_query_vector(fw_query_client_t *self, const char *query, int64_t t_ms, int ti
                 struct fw_vector *out, fw_err_t *err)
 {
     fw_vector_clear(out);
+    (void)s_check_guard(self); // events since the last query (tsdb restarts, drops)
+    if (!self->dealer && s_connect(self) < 0) {
+        fw_err_set(err, "cannot connect to %s", self->endpoint);
+        return -1;
+    }
     char id[24];
     snprintf(id, sizeof(id), "%llu", (unsigned long long)self->next_id++);
     json_t *body = json_pack("{sssssf}", "id", id, "query", query, "time", (double)t_ms / 1000.0);
@@ -146,9 +199,18 @@ fw_query_vector(fw_query_client_t *self, const char *query, int64_t t_ms, int ti
     int64_t deadline = fw_time_mono_ms() + timeout_ms;
     for (;;) {
         int64_t left = deadline - fw_time_mono_ms();
-        if (left <= 0 || !zpoller_wait(self->poller, (int)left)) {
+        void *ready = left > 0 ? zpoller_wait(self->poller, (int)left) : NULL;
+        if (!ready) {
             fw_err_set(err, "query timed out after %d ms", timeout_ms);
             return -1;
+        }
+        if (ready != self->dealer) {
+            if (s_check_guard(self)) {
+                fw_err_set(err, "query result larger than --zmq.max-msg-size (%lld bytes)",
+                           (long long)self->max_msg_size);
+                return -1;
+            }
+            continue;
         }
         struct fw_msg *reply;
         if (fw_msg_recv(self->dealer, &reply, err) < 0)

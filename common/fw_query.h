@@ -5,6 +5,11 @@
     timed-out requests. The wait blocks the caller's thread for at most timeout_ms: rule
     evaluation is the zloop's timer work, and a query that does not answer in time fails
     that rule's evaluation, not the daemon.
+
+    The DEALER refuses a QUERY_RESULT part longer than max_msg_size (--zmq.max-msg-size).
+    libzmq then drops the connection and, on a connecting socket, never makes it again, so
+    a guard (fw_zsock_guard) watches the DEALER: the query fails with a clear error, the
+    drop is counted, and the next query makes a new DEALER.
 */
 #ifndef FW_QUERY_H
 #define FW_QUERY_H
@@ -13,6 +18,7 @@
 
 #include "fw_err.h"
 #include "fw_labels.h"
+#include "fw_metrics.h"
 
 typedef struct fw_query_client fw_query_client_t;
 
@@ -27,13 +33,17 @@ struct fw_vector {
     size_t len, cap;
 };
 
-// A client connected to endpoint ("tcp://127.0.0.1:5561"). NULL when the endpoint is invalid.
-fw_query_client_t *fw_query_client_new(const char *endpoint);
+// A client connected to endpoint ("tcp://127.0.0.1:5561", copied) that accepts answers of
+// up to max_msg_size bytes per part. metrics (borrowed, may be NULL) counts dropped answers
+// in fw_msg_rejected_total{type="oversize"}. NULL when the endpoint is invalid.
+fw_query_client_t *fw_query_client_new(const char *endpoint, int64_t max_msg_size,
+                                       fw_metrics_t *metrics);
 void fw_query_client_destroy(fw_query_client_t **self_p);
 
 // Evaluate query at t_ms. On success out (cleared first) holds the instant vector, or one
 // unlabelled sample for a scalar result, and 0 is returned. On failure -1, err holds the
-// tsdb's error ("bad_data: ...") or FW_ETIMEOUT's text.
+// tsdb's error ("bad_data: ..."), FW_ETIMEOUT's text, or says the answer was over the size
+// limit.
 int fw_query_vector(fw_query_client_t *self, const char *query, int64_t t_ms, int timeout_ms,
                     struct fw_vector *out, fw_err_t *err);
 

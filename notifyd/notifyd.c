@@ -23,6 +23,7 @@ struct notifyd {
     const struct notifyd_opts *opts; // borrowed
     struct notifyd_cfg *cfg;         // owned
     zsock_t *pull, *pub;             // owned
+    fw_zsock_guard_t *pull_guard;    // owned: counts oversized messages
     notifyd_webhook_t *webhook;      // owned
     zloop_t *loop;                   // owned
     fw_metrics_t *metrics;           // owned
@@ -204,11 +205,12 @@ notifyd_new(const struct notifyd_opts *opts, struct notifyd_cfg **cfg_p)
                        "Deliveries queued or in flight.");
     fw_err_t err;
     fw_err_clear(&err);
-    if (!(self->pull = fw_zsock_pull(opts->zmq_notify, &err)) ||
+    if (!(self->pull = fw_zsock_pull(opts->zmq_notify, opts->common.zmq_max_msg_size, &err)) ||
         !(self->pub = fw_zsock_pub(opts->zmq_pub, &err))) {
         fw_error("zmq.attach.fail", "err=%s", err.msg);
         goto fail;
     }
+    self->pull_guard = fw_zsock_guard_new(self->pull, "notify", self->metrics);
     self->http = fw_http_new("notifyd", self->metrics);
     if (fw_http_start(self->http, opts->common.web_listen_address, &err) < 0) {
         fw_error("http.start.fail", "address=%s err=%s", opts->common.web_listen_address, err.msg);
@@ -245,6 +247,7 @@ notifyd_destroy(notifyd_t **self_p)
     fw_http_destroy(&self->http);
     notifyd_webhook_destroy(&self->webhook);
     zloop_destroy(&self->loop);
+    fw_zsock_guard_destroy(&self->pull_guard);
     zsock_destroy(&self->pub);
     zsock_destroy(&self->pull);
     zhashx_destroy(&self->pending);

@@ -530,7 +530,8 @@ int
 ruled_open(ruled_t *self, fw_err_t *err)
 {
     const struct ruled_opts *o = &self->opts;
-    if (fw_daemon_links_open(&self->links, &o->eval, err) < 0)
+    if (fw_daemon_links_open(&self->links, &o->eval, o->common.zmq_max_msg_size, self->metrics,
+                             err) < 0)
         return -1;
     size_t n = 0;
     struct s_slot *slots = s_slots_build(self, self->cfg, NULL, 0, &n);

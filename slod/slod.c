@@ -304,7 +304,8 @@ int
 slod_open(slod_t *self, fw_err_t *err)
 {
     const struct slod_opts *o = &self->opts;
-    if (fw_daemon_links_open(&self->links, &o->eval, err) < 0)
+    if (fw_daemon_links_open(&self->links, &o->eval, o->common.zmq_max_msg_size, self->metrics,
+                             err) < 0)
         return -1;
     self->http = fw_http_new("slod", self->metrics);
     fw_http_route(self->http, "GET", "/api/v1/slos", s_api_slos, self);

@@ -141,7 +141,7 @@ START_TEST(test_fw_daemon_send_push_pub_and_drop)
 {
     fw_err_t err;
     char ep1[256], ep2[256];
-    zsock_t *pull = fw_zsock_pull("tcp://127.0.0.1:*[50000-59999]", &err);
+    zsock_t *pull = fw_zsock_pull("tcp://127.0.0.1:*[50000-59999]", 0, &err);
     ck_assert_ptr_nonnull(pull);
     zsock_t *push = fw_zsock_push(s_endpoint(pull, ep1, sizeof(ep1)), &err);
     zsock_t *pub = fw_zsock_pub("tcp://127.0.0.1:*[50000-59999]", &err);
@@ -189,8 +189,8 @@ END_TEST
 START_TEST(test_fw_daemon_links_open_send_query_close)
 {
     fw_err_t err;
-    zsock_t *tsdb = fw_zsock_pull("tcp://127.0.0.1:*[50000-59999]", &err);
-    zsock_t *alertd = fw_zsock_pull("tcp://127.0.0.1:*[50000-59999]", &err);
+    zsock_t *tsdb = fw_zsock_pull("tcp://127.0.0.1:*[50000-59999]", 0, &err);
+    zsock_t *alertd = fw_zsock_pull("tcp://127.0.0.1:*[50000-59999]", 0, &err);
     ck_assert_ptr_nonnull(tsdb);
     ck_assert_ptr_nonnull(alertd);
     zsock_set_rcvtimeo(alertd, 5000);
@@ -202,7 +202,7 @@ START_TEST(test_fw_daemon_links_open_send_query_close)
                                     "tcp://127.0.0.1:*[50000-59999]", 200};
     struct fw_daemon_links links;
     memset(&links, 0, sizeof(links));
-    ck_assert_int_eq(fw_daemon_links_open(&links, &o, &err), 0);
+    ck_assert_int_eq(fw_daemon_links_open(&links, &o, 0, NULL, &err), 0);
     ck_assert_ptr_nonnull(links.pub);
     ck_assert_ptr_nonnull(links.query);
 
@@ -225,7 +225,7 @@ START_TEST(test_fw_daemon_links_open_send_query_close)
 
     // a bad endpoint fails with its name; what was opened is closed by close
     o.pub_address = "nonsense://x";
-    ck_assert_int_eq(fw_daemon_links_open(&links, &o, &err), -1);
+    ck_assert_int_eq(fw_daemon_links_open(&links, &o, 0, NULL, &err), -1);
     ck_assert_ptr_nonnull(strstr(err.msg, "nonsense://x"));
     fw_daemon_links_close(&links);
     zsock_destroy(&alertd);

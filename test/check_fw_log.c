@@ -95,6 +95,18 @@ START_TEST(test_fw_flags_parse_prometheus_style)
     ck_assert_int_eq(fw_flags_parse(2, bad, "d", "about", table, &o), -1);
     char *baddur[] = {a0, a7, NULL};
     ck_assert_int_eq(fw_flags_parse(2, baddur, "d", "about", table, &o), -1);
+
+    // sizes in Prometheus units; the ZeroMQ limit defaults to 64MiB and is at least 1KiB
+    ck_assert_int_eq(fw_flags_parse(1, argv, "d", "about", table, &o), 0);
+    ck_assert_int_eq(o.common.zmq_max_msg_size, 64LL << 20);
+    char s1[] = "--zmq.max-msg-size=1GB", s2[] = "--zmq.max-msg-size=1023",
+         s3[] = "--zmq.max-msg-size=2KiB";
+    char *big[] = {a0, s1, NULL}, *tiny[] = {a0, s2, NULL}, *kib[] = {a0, s3, NULL};
+    ck_assert_int_eq(fw_flags_parse(2, big, "d", "about", table, &o), 0);
+    ck_assert_int_eq(o.common.zmq_max_msg_size, 1000000000);
+    ck_assert_int_eq(fw_flags_parse(2, kib, "d", "about", table, &o), 0);
+    ck_assert_int_eq(o.common.zmq_max_msg_size, 2048);
+    ck_assert_int_eq(fw_flags_parse(2, tiny, "d", "about", table, &o), -1);
 }
 END_TEST
 

@@ -2,8 +2,9 @@
 
     The ROUTER here stands in for tsdb (whose real query server has its own suite,
     check_tsdb.c) so that the client's own contract is pinned down: vector and scalar
-    answers, tsdb errors passed through, stale answers to earlier requests skipped, and a
-    bounded wait.
+    answers, tsdb errors passed through, stale answers to earlier requests skipped, a
+    bounded wait, and an answer over the size limit failing its query without killing the
+    client (libzmq would leave the DEALER disconnected for good).
 */
 #include <check.h>
 #include <math.h>
@@ -13,6 +14,7 @@
 
 #include "fw_msg.h"
 #include "fw_query.h"
+#include "fw_zsock.h"
 
 struct s_server {
     zsock_t *router;
@@ -64,6 +66,79 @@ s_serve(void *arg)
     return NULL;
 }
 
+// Answer three QUERYs with a vector of one series whose label value is 10 bytes, then
+// 16 KiB (after 100 ms, so the client's guard has surely seen the connection), then 10.
+static void *
+s_serve_small_big_small(void *arg)
+{
+    zsock_t *router = arg;
+    for (int i = 0; i < 3; i++) {
+        zmsg_t *req = zmsg_recv(router);
+        if (!req)
+            return NULL;
+        zframe_t *identity = zmsg_pop(req);
+        struct fw_msg *q;
+        if (fw_msg_decode(req, &q, NULL) < 0) {
+            zmsg_destroy(&req);
+            zframe_destroy(&identity);
+            return NULL;
+        }
+        size_t pad = i == 1 ? 16 * 1024 : 10;
+        if (i == 1)
+            zclock_sleep(100);
+        char *value = calloc(1, pad + 1);
+        memset(value, 'v', pad);
+        json_t *data = json_pack("{sss[{s{ss}s[fs]}]}", "resultType", "vector", "result", "metric",
+                                 "big", value, "value", 1700000000.0, "1");
+        free(value);
+        const char *id = json_string_value(json_object_get(q->body, "id"));
+        struct fw_msg *r = fw_msg_new_json(
+            FW_MSG_QUERY_RESULT, json_pack("{ssssso}", "id", id, "status", "success", "data",
+                                           data)); // steals data, then the body
+        zmsg_t *out = fw_msg_encode(r, NULL);
+        zmsg_prepend(out, &identity);
+        zmsg_send(&out, router);
+        fw_msg_destroy(&r);
+        fw_msg_destroy(&q);
+        zmsg_destroy(&req);
+    }
+    return NULL;
+}
+
+START_TEST(test_fw_query_oversized_answer_fails_then_reconnects)
+{
+    zsock_t *router = zsock_new_router("@tcp://127.0.0.1:*[50000-59999]");
+    ck_assert_ptr_nonnull(router);
+    char *endpoint = zsock_last_endpoint(router); // czmq: the caller frees it
+    fw_metrics_t *m = fw_metrics_new();
+    fw_zsock_declare_metrics(m);
+    fw_query_client_t *c = fw_query_client_new(endpoint, 4096, m);
+    free(endpoint);
+    ck_assert_ptr_nonnull(c);
+    pthread_t t;
+    pthread_create(&t, NULL, s_serve_small_big_small, router);
+    struct fw_vector v = {0};
+    fw_err_t err;
+    ck_assert_int_eq(fw_query_vector(c, "small", 0, 5000, &v, &err), 0);
+    ck_assert_uint_eq(v.len, 1);
+    int64_t t0 = zclock_mono();
+    ck_assert_int_eq(fw_query_vector(c, "big", 0, 5000, &v, &err), -1);
+    ck_assert_msg(strstr(err.msg, "larger than --zmq.max-msg-size (4096 bytes)"), "%s", err.msg);
+    ck_assert(zclock_mono() - t0 < 4000); // told, not timed out
+    ck_assert_uint_eq(v.len, 0);
+    ck_assert(fw_metrics_get(m, "fw_msg_rejected_total", "type=\"oversize\"") == 1);
+    // the next query goes out on a new connection and is answered
+    ck_assert_int_eq(fw_query_vector(c, "small", 0, 5000, &v, &err), 0);
+    ck_assert_uint_eq(v.len, 1);
+    ck_assert_str_eq(fw_labels_get(&v.items[0].labels, "big"), "vvvvvvvvvv");
+    pthread_join(t, NULL);
+    fw_vector_clear(&v);
+    fw_query_client_destroy(&c);
+    fw_metrics_destroy(&m);
+    zsock_destroy(&router);
+}
+END_TEST
+
 START_TEST(test_fw_query_vector_scalar_error_and_timeout)
 {
     static const char *const replies[] = {
@@ -77,7 +152,7 @@ START_TEST(test_fw_query_vector_scalar_error_and_timeout)
     struct s_server s = {zsock_new_router("@tcp://127.0.0.1:*[50000-59999]"), replies};
     ck_assert_ptr_nonnull(s.router);
     char *endpoint = zsock_last_endpoint(s.router); // czmq: the caller frees it
-    fw_query_client_t *c = fw_query_client_new(endpoint);
+    fw_query_client_t *c = fw_query_client_new(endpoint, 0, NULL);
     free(endpoint);
     ck_assert_ptr_nonnull(c);
     pthread_t t;
@@ -113,6 +188,7 @@ fw_query_suite(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, test_fw_query_vector_scalar_error_and_timeout);
+    tcase_add_test(tc, test_fw_query_oversized_answer_fails_then_reconnects);
     suite_add_tcase(s, tc);
     return s;
 }

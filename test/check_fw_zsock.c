@@ -1,5 +1,7 @@
-/*  check_fw_zsock.c — socket roles, receive-with-reject counting, and the loop runner
-    surviving SIGHUP (the reload signal) while stopping on a handler's -1.
+/*  check_fw_zsock.c — socket roles, receive-with-reject counting, the size limit of the
+    receiving roles with its guard (oversized messages refused and counted, peers that
+    merely hang up not counted), and the loop runner surviving SIGHUP (the reload signal)
+    while stopping on a handler's -1.
 */
 #include <check.h>
 #include <pthread.h>
@@ -14,7 +16,7 @@
 START_TEST(test_fw_zsock_push_pull_and_reject)
 {
     fw_err_t err;
-    zsock_t *pull = fw_zsock_pull("tcp://127.0.0.1:*[50000-59999]", &err);
+    zsock_t *pull = fw_zsock_pull("tcp://127.0.0.1:*[50000-59999]", 0, &err);
     ck_assert_ptr_nonnull(pull);
     char *ep = zsock_last_endpoint(pull); // czmq: the caller frees it
     zsock_t *push = fw_zsock_push(ep, &err);
@@ -54,6 +56,96 @@ START_TEST(test_fw_zsock_push_pull_and_reject)
     fw_metrics_destroy(&m);
     zsock_destroy(&push);
     zsock_destroy(&pull);
+}
+END_TEST
+
+// An ALERTS message from `source` whose one annotation is pad bytes long.
+static struct fw_msg *
+s_alerts(const char *source, size_t pad)
+{
+    char *text = malloc(pad + 1);
+    memset(text, 'x', pad);
+    text[pad] = '\0';
+    json_t *body = json_pack("{ss s[{s{ss}s{ss}}]}", "source", source, "alerts", "labels",
+                             "alertname", "A", "annotations", "pad", text);
+    free(text);
+    return fw_msg_new_json(FW_MSG_ALERTS, body); // steals body
+}
+
+// Wait (at most ms) for a message on the PULL, adding the guard's drops to *drops
+// meanwhile. The source of what arrived, or NULL; *got_out gets the message.
+static const char *
+s_recv_guarded(zsock_t *pull, fw_zsock_guard_t *guard, fw_metrics_t *m, int ms, int *drops,
+               struct fw_msg **got_out)
+{
+    *got_out = NULL;
+    zpoller_t *poller = zpoller_new(pull, fw_zsock_guard_events(guard), NULL);
+    int64_t deadline = zclock_mono() + ms;
+    while (!*got_out && zclock_mono() < deadline) {
+        void *ready = zpoller_wait(poller, (int)(deadline - zclock_mono()));
+        if (ready == pull)
+            fw_zsock_recv(pull, FW_MSG_ALERTS, m, got_out);
+        else if (ready)
+            *drops += fw_zsock_guard_read(guard);
+    }
+    zpoller_destroy(&poller);
+    return *got_out ? json_string_value(json_object_get((*got_out)->body, "source")) : NULL;
+}
+
+START_TEST(test_fw_zsock_oversize_refused_and_counted)
+{
+    fw_err_t err;
+    zsock_t *pull = fw_zsock_pull("tcp://127.0.0.1:*[50000-59999]", 4096, &err);
+    ck_assert_ptr_nonnull(pull);
+    ck_assert_int_eq(zsock_maxmsgsize(pull), 4096);
+    fw_metrics_t *m = fw_metrics_new();
+    fw_zsock_declare_metrics(m);
+    fw_zsock_guard_t *guard = fw_zsock_guard_new(pull, "test", m);
+    ck_assert_ptr_nonnull(guard);
+    char *ep = zsock_last_endpoint(pull); // czmq: the caller frees it
+    zsock_t *push = fw_zsock_push(ep, &err);
+    ck_assert_ptr_nonnull(push);
+    int drops = 0;
+
+    // under the limit: delivered
+    struct fw_msg *msg = s_alerts("small", 100), *got;
+    ck_assert_int_eq(fw_msg_send(&msg, push, &err), 0);
+    ck_assert_str_eq(s_recv_guarded(pull, guard, m, 5000, &drops, &got), "small");
+    fw_msg_destroy(&got);
+    ck_assert_int_eq(fw_zsock_guard_sync(guard), 0); // the guard has seen the connection
+
+    // a body of 64 KiB is refused: never delivered; the peer is dropped and counted
+    msg = s_alerts("big", 64 * 1024);
+    ck_assert_int_eq(fw_msg_send(&msg, push, &err), 0);
+    for (int i = 0; i < 50 && drops == 0; i++)
+        ck_assert_ptr_null(s_recv_guarded(pull, guard, m, 100, &drops, &got));
+    ck_assert_int_eq(drops, 1);
+    ck_assert(fw_metrics_get(m, "fw_msg_rejected_total", "type=\"oversize\"") == 1);
+
+    // the same PUSH reconnects by itself, and its next normal message arrives
+    msg = s_alerts("after", 100);
+    ck_assert_int_eq(fw_msg_send(&msg, push, &err), 0);
+    ck_assert_str_eq(s_recv_guarded(pull, guard, m, 5000, &drops, &got), "after");
+    fw_msg_destroy(&got);
+
+    // a peer that sends a normal message and hangs up is not counted
+    zsock_t *other = fw_zsock_push(ep, &err);
+    msg = s_alerts("other", 100);
+    ck_assert_int_eq(fw_msg_send(&msg, other, &err), 0);
+    ck_assert_str_eq(s_recv_guarded(pull, guard, m, 5000, &drops, &got), "other");
+    fw_msg_destroy(&got);
+    zsock_destroy(&other);
+    ck_assert_ptr_null(s_recv_guarded(pull, guard, m, 500, &drops, &got)); // its hang-up
+    drops += fw_zsock_guard_sync(guard);
+    ck_assert_int_eq(drops, 1);
+    ck_assert(fw_metrics_get(m, "fw_msg_rejected_total", "type=\"oversize\"") == 1);
+
+    free(ep);
+    zsock_destroy(&push);
+    fw_zsock_guard_destroy(&guard);
+    fw_zsock_guard_destroy(&guard); // twice is fine
+    zsock_destroy(&pull);
+    fw_metrics_destroy(&m);
 }
 END_TEST
 
@@ -103,6 +195,7 @@ fw_zsock_suite(void)
     Suite *s = suite_create("fw_zsock");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_fw_zsock_push_pull_and_reject);
+    tcase_add_test(tc, test_fw_zsock_oversize_refused_and_counted);
     tcase_add_test(tc, test_fw_zsock_loop_survives_sighup);
     suite_add_tcase(s, tc);
     return s;

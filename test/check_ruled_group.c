@@ -519,7 +519,7 @@ START_TEST(test_ruled_group_query_over_zmq)
     char ep[64];
     snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%s", port);
     free(port);
-    fw_query_client_t *client = fw_query_client_new(ep);
+    fw_query_client_t *client = fw_query_client_new(ep, 0, NULL);
     ck_assert_ptr_nonnull(client);
 
     struct s_fixture fx;

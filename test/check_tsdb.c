@@ -16,9 +16,11 @@
 #include "fw_mem.h"
 #include "fw_msg.h"
 #include "fw_time.h"
+#include "fw_zsock.h"
 #include "../tsdb/tsdb.h"
 
 static char s_dir[128];
+static int64_t s_max_msg_size; // --zmq.max-msg-size for the next tsdb (0: the default)
 static struct tsdb_opts s_opts;
 static tsdb_t *s_d;
 static pthread_t s_thread;
@@ -46,6 +48,7 @@ s_setup(void)
     s_opts.zmq_samples = "tcp://127.0.0.1:*";
     s_opts.zmq_query = "tcp://127.0.0.1:*";
     s_opts.zmq_pub = "tcp://127.0.0.1:*";
+    s_opts.common.zmq_max_msg_size = s_max_msg_size;
     struct fw_cfg_errors errs;
     memset(&errs, 0, sizeof(errs));
     struct fw_promcfg cfg;
@@ -206,6 +209,72 @@ START_TEST(test_tsdb_rejects_counted)
 }
 END_TEST
 
+static void
+s_setup_small(void)
+{
+    s_max_msg_size = 4096;
+    s_setup();
+    s_max_msg_size = 0;
+}
+
+// With --zmq.max-msg-size=4096, a query whose result does not fit answers with the reason
+// (the asker's DEALER, with the same limit, would otherwise drop the connection); a small
+// one still works.
+START_TEST(test_tsdb_query_result_over_the_limit)
+{
+    zsock_t *push = zsock_new_push(NULL);
+    ck_assert_int_eq(zsock_attach(push, tsdb_samples_endpoint(s_d), false), 0);
+    zsock_t *dealer = zsock_new_dealer(NULL);
+    ck_assert_int_eq(fw_zsock_set_max_msg_size(dealer, 4096), 0);
+    ck_assert_int_eq(zsock_attach(dealer, tsdb_query_endpoint(s_d), false), 0);
+    int64_t now = fw_time_now_ms();
+    char pad[101], idx[8];
+    memset(pad, 'p', 100);
+    pad[100] = '\0';
+    for (int batch = 0; batch < 4; batch++) { // 40 series, 10 per SAMPLES (each < 4096 B)
+        struct fw_batch *b = fw_batch_new();
+        for (int i = 0; i < 10; i++) {
+            struct fw_labels l = FW_LABELS_INIT;
+            snprintf(idx, sizeof(idx), "%d", batch * 10 + i);
+            fw_labels_set(&l, "__name__", "wide");
+            fw_labels_set(&l, "i", idx);
+            fw_labels_set(&l, "pad", pad);
+            fw_series_add(fw_batch_add_series(b, &l), now - 1000, 1);
+            fw_labels_clear(&l);
+        }
+        struct fw_msg *m = fw_msg_new_samples(&b);
+        fw_err_t err;
+        ck_assert_int_eq(fw_msg_send(&m, push, &err), 0);
+    }
+    double t = (double)now / 1000.0;
+    json_t *ans = NULL;
+    for (int k = 0; k < 50; k++) { // until all 40 are stored
+        json_decref(ans);
+        ans = s_query(dealer,
+                      json_pack("{s:s, s:s, s:f}", "id", "n", "query", "count(wide)", "time", t));
+        json_t *r0 = json_array_get(json_object_get(json_object_get(ans, "data"), "result"), 0);
+        const char *n = json_string_value(json_array_get(json_object_get(r0, "value"), 1));
+        if (n && strcmp(n, "40") == 0)
+            break;
+        zclock_sleep(100);
+    }
+    json_decref(ans);
+    ans = s_query(dealer, json_pack("{s:s, s:s, s:f}", "id", "all", "query", "wide", "time", t));
+    ck_assert_str_eq(json_string_value(json_object_get(ans, "id")), "all");
+    ck_assert_str_eq(json_string_value(json_object_get(ans, "status")), "error");
+    ck_assert_str_eq(json_string_value(json_object_get(ans, "errorType")), "execution");
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(ans, "error")),
+                                 "exceeds --zmq.max-msg-size (4096)"));
+    json_decref(ans);
+    ans = s_query(dealer,
+                  json_pack("{s:s, s:s, s:f}", "id", "one", "query", "wide{i=\"7\"}", "time", t));
+    ck_assert_str_eq(json_string_value(json_object_get(ans, "status")), "success");
+    json_decref(ans);
+    zsock_destroy(&dealer);
+    zsock_destroy(&push);
+}
+END_TEST
+
 Suite *
 tsdb_suite(void)
 {
@@ -215,6 +284,11 @@ tsdb_suite(void)
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
     tcase_add_test(tc, test_tsdb_query_round_trip);
     tcase_add_test(tc, test_tsdb_rejects_counted);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("limits");
+    tcase_set_timeout(tc, 30);
+    tcase_add_checked_fixture(tc, s_setup_small, s_teardown);
+    tcase_add_test(tc, test_tsdb_query_result_over_the_limit);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -36,14 +36,15 @@
 extern const char fw_embed_tsdb_default[];
 
 struct tsdb {
-    const struct tsdb_opts *opts; // borrowed
-    struct fw_promcfg cfg;        // owned
-    tsdb_store_t *store;          // owned
-    tsdb_api_t *api;              // owned
-    fw_metrics_t *metrics;        // owned
-    fw_http_t *http;              // owned
-    zsock_t *pull, *router, *pub; // owned
-    zloop_t *loop;                // owned
+    const struct tsdb_opts *opts;                // borrowed
+    struct fw_promcfg cfg;                       // owned
+    tsdb_store_t *store;                         // owned
+    tsdb_api_t *api;                             // owned
+    fw_metrics_t *metrics;                       // owned
+    fw_http_t *http;                             // owned
+    zsock_t *pull, *router, *pub;                // owned
+    fw_zsock_guard_t *pull_guard, *router_guard; // owned: count oversized messages
+    zloop_t *loop;                               // owned
 };
 
 // ---------------------------------------------------------------------------------------
@@ -265,6 +266,22 @@ s_on_query(zloop_t *loop, zsock_t *sock, void *arg)
     struct fw_msg *reply = fw_msg_new_json(FW_MSG_QUERY_RESULT, body); // steals body
     zmsg_t *out = fw_msg_encode(reply, &err);
     fw_msg_destroy(&reply);
+    size_t bytes;
+    if (out && !fw_zsock_fits(sock, out, &bytes)) {
+        // The asker's DEALER has the same --zmq.max-msg-size and would drop the connection
+        // instead of reading it: answer with the reason.
+        zmsg_destroy(&out);
+        char why[160];
+        snprintf(why, sizeof(why), "query result of %zu bytes exceeds --zmq.max-msg-size (%d)",
+                 bytes, zsock_maxmsgsize(sock));
+        fw_warn("tsdb.query.too_large", "bytes=%zu err=%s", bytes, why);
+        reply =
+            fw_msg_new_json(FW_MSG_QUERY_RESULT, // steals the packed body
+                            json_pack("{sOssssss}", "id", json_object_get(m->body, "id"), "status",
+                                      "error", "errorType", "execution", "error", why));
+        out = fw_msg_encode(reply, &err);
+        fw_msg_destroy(&reply);
+    }
     if (!out) {
         fw_error("tsdb.query.fail", "err=%s", err.msg);
         goto out;
@@ -375,12 +392,14 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
     self->api = tsdb_api_new(self->store, self->metrics);
     tsdb_api_set_config_text(self->api, cfg_text);
 
-    if (!(self->pull = fw_zsock_pull(opts->zmq_samples, &err)) ||
-        !(self->router = fw_zsock_router(opts->zmq_query, &err)) ||
+    if (!(self->pull = fw_zsock_pull(opts->zmq_samples, opts->common.zmq_max_msg_size, &err)) ||
+        !(self->router = fw_zsock_router(opts->zmq_query, opts->common.zmq_max_msg_size, &err)) ||
         !(self->pub = fw_zsock_pub(opts->zmq_pub, &err))) {
         fw_error("zmq.attach.fail", "err=%s", err.msg);
         goto fail;
     }
+    self->pull_guard = fw_zsock_guard_new(self->pull, "samples", self->metrics);
+    self->router_guard = fw_zsock_guard_new(self->router, "query", self->metrics);
 
     self->http = fw_http_new("tsdb", self->metrics);
     tsdb_api_routes(self->api, self->http);
@@ -437,6 +456,8 @@ tsdb_destroy(tsdb_t **self_p)
         return;
     tsdb_t *self = *self_p;
     zloop_destroy(&self->loop);
+    fw_zsock_guard_destroy(&self->router_guard);
+    fw_zsock_guard_destroy(&self->pull_guard);
     fw_http_destroy(&self->http); // waits for handlers, which read the store
     zsock_destroy(&self->pub);
     zsock_destroy(&self->router);

@@ -1,6 +1,7 @@
 /*  fwtail.c — tail any floorwatch daemon's ZeroMQ PUB stream as JSON lines.
 
-    fwtail [--type=T[,T...]] [--label=name=value ...] [--count=N] [--timeout=DUR] ENDPOINT|DAEMON
+    fwtail [--type=T[,T...]] [--label=name=value ...] [--count=N] [--timeout=DUR]
+           [--zmq.max-msg-size=SIZE] ENDPOINT|DAEMON
 
     ENDPOINT is a ZeroMQ address ("tcp://127.0.0.1:5563"); DAEMON is one of scraper, tsdb,
     ruled, slod, alertd, notifyd, meaning its default PUB address. Each message is decoded
@@ -9,7 +10,9 @@
     first frame), so filtering by type happens in ZeroMQ, not here. Label filters keep the
     SAMPLES series, ALERTS alerts and NOTIFY payload alerts whose labels match all of them;
     a message with nothing left is not printed. Messages that fail to decode are printed
-    as {"reject": "..."} lines on stderr rather than dropped silently.
+    as {"reject": "..."} lines on stderr rather than dropped silently. A message with a part
+    over --zmq.max-msg-size (the daemons' flag and default) makes libzmq drop the connection
+    for good; fwtail says so on stderr the same way and subscribes again.
 */
 #include <czmq.h>
 #include <jansson.h>
@@ -22,6 +25,7 @@
 #include "fw_msg.h"
 #include "fw_ports.h"
 #include "fw_time.h"
+#include "fw_zsock.h"
 
 #define S_MAX_FILTERS 16
 
@@ -31,6 +35,7 @@ struct s_opts {
     size_t n_labels;
     int64_t count;
     int64_t timeout_ms;
+    int64_t max_msg_size;
     const char *endpoint;
 };
 
@@ -45,11 +50,14 @@ static const struct {
 static void
 s_usage(FILE *out)
 {
-    fprintf(out, "usage: fwtail [--type=T[,T...]] [--label=name=value ...] [--count=N]\n"
-                 "              [--timeout=DUR] ENDPOINT|DAEMON\n\n"
-                 "Print every message a daemon publishes as one JSON line.\n"
-                 "DAEMON: scraper tsdb ruled slod alertd notifyd (their default PUB addresses)\n"
-                 "types: SAMPLES QUERY QUERY_RESULT ALERTS NOTIFY\n");
+    fprintf(out,
+            "usage: fwtail [--type=T[,T...]] [--label=name=value ...] [--count=N]\n"
+            "              [--timeout=DUR] [--zmq.max-msg-size=SIZE] ENDPOINT|DAEMON\n\n"
+            "Print every message a daemon publishes as one JSON line.\n"
+            "DAEMON: scraper tsdb ruled slod alertd notifyd (their default PUB addresses)\n"
+            "types: SAMPLES QUERY QUERY_RESULT ALERTS NOTIFY\n"
+            "--zmq.max-msg-size: largest message part accepted (default " FW_FLAGS_ZMQ_MAX_MSG_SIZE
+            ")\n");
 }
 
 static int
@@ -73,6 +81,13 @@ s_parse_args(int argc, char **argv, struct s_opts *o)
         } else if (strncmp(a, "--timeout=", 10) == 0) {
             if (fw_duration_parse(a + 10, &o->timeout_ms) < 0) {
                 fprintf(stderr, "fwtail: --timeout: \"%s\" is not a duration\n", a + 10);
+                return -1;
+            }
+        } else if (strncmp(a, "--zmq.max-msg-size=", 19) == 0) {
+            if (fw_size_parse(a + 19, &o->max_msg_size) < 0 || o->max_msg_size < 1024) {
+                fprintf(stderr,
+                        "fwtail: --zmq.max-msg-size: \"%s\" is not a size of 1KiB or more\n",
+                        a + 19);
                 return -1;
             }
         } else if (a[0] == '-') {
@@ -148,6 +163,55 @@ s_print(const struct fw_msg *msg, const struct s_opts *o)
     return true;
 }
 
+// A SUB socket connected to o->endpoint with o's subscriptions and a guard watching it
+// (*guard_p, may be NULL when the monitor failed), or NULL (printed).
+static zsock_t *
+s_sub_open(const struct s_opts *o, fw_zsock_guard_t **guard_p)
+{
+    *guard_p = NULL;
+    zsock_t *sub = zsock_new(ZMQ_SUB);
+    if (sub && fw_zsock_set_max_msg_size(sub, o->max_msg_size) == 0)
+        *guard_p = fw_zsock_guard_new(sub, "sub", NULL); // before connecting: sees it all
+    if (!sub || zsock_attach(sub, o->endpoint, false) < 0) {
+        fprintf(stderr, "fwtail: cannot connect to \"%s\"\n", o->endpoint);
+        goto fail;
+    }
+    if (!o->types) {
+        zsock_set_subscribe(sub, "");
+        return sub;
+    }
+    char *types = strdup(o->types), *save = NULL;
+    for (char *t = strtok_r(types, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        fw_msg_type_t type;
+        if (fw_msg_type_parse(t, &type) < 0) {
+            fprintf(stderr, "fwtail: unknown message type \"%s\"\n", t);
+            free(types);
+            goto fail;
+        }
+        // The type token is the whole first frame; a prefix subscription on it would also
+        // match longer tokens (QUERY matches QUERY_RESULT), so s_wanted checks again.
+        zsock_set_subscribe(sub, t);
+    }
+    free(types);
+    return sub;
+fail:
+    fw_zsock_guard_destroy(guard_p);
+    zsock_destroy(&sub);
+    return NULL;
+}
+
+static bool
+s_wanted(const struct fw_msg *msg, const struct s_opts *o)
+{
+    if (!o->types)
+        return true;
+    const char *name = fw_msg_type_str(msg->type);
+    for (const char *p = strstr(o->types, name); p; p = strstr(p + 1, name))
+        if ((p == o->types || p[-1] == ',') && (p[strlen(name)] == '\0' || p[strlen(name)] == ','))
+            return true;
+    return false;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -155,33 +219,14 @@ main(int argc, char **argv)
     if (s_parse_args(argc, argv, &o) < 0)
         return 2;
     fw_log_init("fwtail", FW_LOG_WARN, FW_LOG_LOGFMT);
-    zsock_t *sub = zsock_new(ZMQ_SUB);
-    if (!sub || zsock_attach(sub, o.endpoint, false) < 0) {
-        fprintf(stderr, "fwtail: cannot connect to \"%s\"\n", o.endpoint);
-        zsock_destroy(&sub);
+    fw_zsock_guard_t *guard;
+    zsock_t *sub = s_sub_open(&o, &guard);
+    if (!sub)
         return 2;
-    }
-    if (!o.types) {
-        zsock_set_subscribe(sub, "");
-    } else {
-        char *types = strdup(o.types), *save = NULL;
-        for (char *t = strtok_r(types, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-            fw_msg_type_t type;
-            if (fw_msg_type_parse(t, &type) < 0) {
-                fprintf(stderr, "fwtail: unknown message type \"%s\"\n", t);
-                free(types);
-                zsock_destroy(&sub);
-                return 2;
-            }
-            // The type token is the whole first frame; a prefix subscription on it would
-            // also match longer tokens (QUERY matches QUERY_RESULT), so check again below.
-            zsock_set_subscribe(sub, t);
-        }
-        free(types);
-    }
+    zpoller_t *poller = zpoller_new(sub, guard ? fw_zsock_guard_events(guard) : NULL, NULL);
     int64_t deadline = o.timeout_ms ? fw_time_mono_ms() + o.timeout_ms : 0;
     int64_t printed = 0;
-    zpoller_t *poller = zpoller_new(sub, NULL);
+    int rc = 0;
     while (!zsys_interrupted && (o.count == 0 || printed < o.count)) {
         int wait = 500;
         if (deadline) {
@@ -190,27 +235,39 @@ main(int argc, char **argv)
                 break;
             wait = left < wait ? (int)left : wait;
         }
-        if (!zpoller_wait(poller, wait))
+        void *ready = zpoller_wait(poller, wait);
+        if (!ready)
             continue;
+        if (ready != sub) {
+            if (fw_zsock_guard_read(guard) == 0)
+                continue;
+            // libzmq dropped the publisher for good: say so, and subscribe again
+            fprintf(stderr,
+                    "{\"reject\":\"a message part exceeded --zmq.max-msg-size (%lld "
+                    "bytes); reconnecting\"}\n",
+                    (long long)zsock_maxmsgsize(sub));
+            zpoller_destroy(&poller);
+            fw_zsock_guard_destroy(&guard);
+            zsock_destroy(&sub);
+            if (!(sub = s_sub_open(&o, &guard))) {
+                rc = 1;
+                break;
+            }
+            poller = zpoller_new(sub, guard ? fw_zsock_guard_events(guard) : NULL, NULL);
+            continue;
+        }
         struct fw_msg *msg;
         fw_err_t err;
         if (fw_msg_recv(sub, &msg, &err) < 0) {
             fprintf(stderr, "{\"reject\":\"%s\"}\n", err.msg);
             continue;
         }
-        bool wanted = true;
-        if (o.types) {
-            wanted = false;
-            const char *name = fw_msg_type_str(msg->type);
-            for (const char *p = strstr(o.types, name); p && !wanted; p = strstr(p + 1, name))
-                wanted = (p == o.types || p[-1] == ',') &&
-                         (p[strlen(name)] == '\0' || p[strlen(name)] == ',');
-        }
-        if (wanted && s_print(msg, &o))
+        if (s_wanted(msg, &o) && s_print(msg, &o))
             printed++;
         fw_msg_destroy(&msg);
     }
     zpoller_destroy(&poller);
+    fw_zsock_guard_destroy(&guard);
     zsock_destroy(&sub);
-    return 0;
+    return rc;
 }
