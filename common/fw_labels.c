@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw_hash.h"
 #include "fw_mem.h"
 
 void
@@ -120,17 +121,28 @@ fw_labels_cmp(const struct fw_labels *a, const struct fw_labels *b)
 uint64_t
 fw_labels_hash(const struct fw_labels *l)
 {
-    // FNV-1a; the 0xff separator cannot occur in UTF-8, so ("ab","c") != ("a","bc").
-    uint64_t h = 14695981039346656037ULL;
+    // The pairs as name 0xff value 0xff ... (0xff cannot occur in UTF-8, so ("ab","c") and
+    // ("a","bc") differ), hashed in stack-sized pieces chained through the seed.
+    unsigned char buf[512];
+    size_t n = 0;
+    uint64_t h = 0;
     for (size_t i = 0; i < l->len; i++) {
-        for (const unsigned char *p = (const unsigned char *)l->items[i].name; *p; p++)
-            h = (h ^ *p) * 1099511628211ULL;
-        h = (h ^ 0xff) * 1099511628211ULL;
-        for (const unsigned char *p = (const unsigned char *)l->items[i].value; *p; p++)
-            h = (h ^ *p) * 1099511628211ULL;
-        h = (h ^ 0xff) * 1099511628211ULL;
+        const char *parts[2] = {l->items[i].name, l->items[i].value};
+        for (int j = 0; j < 2; j++) {
+            for (const char *p = parts[j];; p++) {
+                if (n == sizeof buf) {
+                    h = fw_hash64_seed(buf, n, h);
+                    n = 0;
+                }
+                if (!*p) {
+                    buf[n++] = 0xff;
+                    break;
+                }
+                buf[n++] = (unsigned char)*p;
+            }
+        }
     }
-    return h;
+    return fw_hash64_seed(buf, n, h);
 }
 
 struct s_buf {

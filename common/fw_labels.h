@@ -50,7 +50,7 @@ const char *fw_labels_get(const struct fw_labels *l, const char *name);
 void fw_labels_copy(struct fw_labels *dst, const struct fw_labels *src);
 // Order two sets (by pairs, lexicographically); 0 when equal.
 int fw_labels_cmp(const struct fw_labels *a, const struct fw_labels *b);
-// 64-bit hash of the pairs (FNV-1a with separators); equal sets hash alike.
+// 64-bit hash of the pairs (fw_hash, with separators); equal sets hash alike.
 uint64_t fw_labels_hash(const struct fw_labels *l);
 // Render as {a="b", c="d"} (with the __name__ value in front when present:
 // up{job="x"}), escaping as Prometheus does. Returns a new string the caller frees.

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw_hash.h"
 #include "fw_labels.h"
 #include "fw_mem.h"
 
@@ -604,10 +605,7 @@ s_parse_sample(scraper_parse_t *self, struct s_line *l, scraper_fmt_t fmt)
 static size_t
 s_span_hash(struct s_span sp)
 {
-    size_t h = 1469598103934665603u;
-    for (size_t i = 0; i < sp.len; i++)
-        h = (h ^ (unsigned char)sp.p[i]) * 1099511628211u;
-    return h;
+    return (size_t)fw_hash64(sp.p, sp.len);
 }
 
 // Is sp in the set of finished families? With add, insert it.
