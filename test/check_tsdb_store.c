@@ -300,6 +300,36 @@ START_TEST(test_tsdb_store_retention_deletes_old)
 }
 END_TEST
 
+START_TEST(test_tsdb_store_state_written_by_commit)
+{
+    tsdb_store_t *st = s_open();
+    void *blob;
+    size_t len;
+    ck_assert_int_eq(tsdb_store_get_state(st, &blob, &len), 0);
+    ck_assert_ptr_null(blob);
+    ck_assert_uint_eq(len, 0);
+    tsdb_store_set_state(st, "seq=1", 5);
+    ck_assert_int_eq(tsdb_store_get_state(st, &blob, &len), 0);
+    ck_assert_uint_eq(len, 0); // not committed yet
+    struct fw_batch *b = fw_batch_new();
+    s_add(b, "m", 1, (int64_t[]){1000}, (double[]){1});
+    s_append(st, b);
+    fw_batch_destroy(&b);
+    ck_assert_int_eq(tsdb_store_get_state(st, &blob, &len), 0);
+    ck_assert_uint_eq(len, 5);
+    ck_assert_mem_eq(blob, "seq=1", 5);
+    free(blob);
+    tsdb_store_set_state(st, "seq=2", 5); // never committed: lost with the process
+    tsdb_store_destroy(&st);
+    st = s_open();
+    ck_assert_int_eq(tsdb_store_get_state(st, &blob, &len), 0);
+    ck_assert_uint_eq(len, 5);
+    ck_assert_mem_eq(blob, "seq=1", 5);
+    free(blob);
+    tsdb_store_destroy(&st);
+}
+END_TEST
+
 START_TEST(test_tsdb_store_open_fails_on_file)
 {
     char p[256];
@@ -331,6 +361,7 @@ tsdb_store_suite(void)
     tcase_add_test(tc, test_tsdb_store_long_label_value);
     tcase_add_test(tc, test_tsdb_store_stale_markers_kept);
     tcase_add_test(tc, test_tsdb_store_retention_deletes_old);
+    tcase_add_test(tc, test_tsdb_store_state_written_by_commit);
     tcase_add_test(tc, test_tsdb_store_open_fails_on_file);
     suite_add_tcase(s, tc);
     return s;

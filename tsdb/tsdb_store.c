@@ -23,11 +23,16 @@
 
 struct tsdb_store {
     MDB_env *env; // owned
-    MDB_dbi series, by_labels, postings, samples;
+    MDB_dbi series, by_labels, postings, samples, meta;
     size_t mapsize;
     uint64_t next_id;
     uint64_t retention_resume; // series id where the next retention pass starts
     bool open;
+    unsigned char *state; // owned: what the last commit wrote (or open found)
+    size_t state_len;
+    unsigned char *pending; // owned: written by the next commit
+    size_t pending_len;
+    bool has_pending;
 };
 
 struct tsdb_store_reader {
@@ -216,8 +221,15 @@ tsdb_store_open(tsdb_store_t *self, const char *dir, fw_err_t *err)
                            &self->by_labels)) != 0 ||
         (rc = mdb_dbi_open(txn, "postings", MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED,
                            &self->postings)) != 0 ||
-        (rc = mdb_dbi_open(txn, "samples", MDB_CREATE, &self->samples)) != 0)
+        (rc = mdb_dbi_open(txn, "samples", MDB_CREATE, &self->samples)) != 0 ||
+        (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &self->meta)) != 0)
         goto fail_txn;
+    MDB_val sk = {5, (void *)"state"}, sv;
+    if (mdb_get(txn, self->meta, &sk, &sv) == 0 && sv.mv_size > 0) {
+        self->state = fw_malloc(sv.mv_size);
+        memcpy(self->state, sv.mv_data, sv.mv_size);
+        self->state_len = sv.mv_size;
+    }
     MDB_cursor *cur;
     if ((rc = mdb_cursor_open(txn, self->series, &cur)) != 0)
         goto fail_txn;
@@ -248,12 +260,65 @@ tsdb_store_destroy(tsdb_store_t **self_p)
     tsdb_store_t *self = *self_p;
     if (self->env)
         mdb_env_close(self->env);
+    free(self->state);
+    free(self->pending);
     free(self);
     *self_p = NULL;
 }
 
 // ---------------------------------------------------------------------------------------
 // Writing
+
+void
+tsdb_store_set_state(tsdb_store_t *self, const void *blob, size_t len)
+{
+    free(self->pending);
+    self->pending = len ? fw_malloc(len) : NULL;
+    if (len)
+        memcpy(self->pending, blob, len);
+    self->pending_len = len;
+    self->has_pending = true;
+}
+
+int
+tsdb_store_get_state(tsdb_store_t *self, void **blob, size_t *len)
+{
+    *blob = NULL;
+    *len = self->state_len;
+    if (self->state_len) {
+        *blob = fw_malloc(self->state_len);
+        memcpy(*blob, self->state, self->state_len);
+    }
+    return 0;
+}
+
+// Write the pending state blob into txn. 0 or an LMDB error.
+static int
+s_state_put(tsdb_store_t *self, MDB_txn *txn)
+{
+    if (!self->has_pending)
+        return 0;
+    MDB_val k = {5, (void *)"state"}, v = {self->pending_len, self->pending};
+    if (self->pending_len == 0) {
+        int rc = mdb_del(txn, self->meta, &k, NULL);
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    return mdb_put(txn, self->meta, &k, &v, 0);
+}
+
+// After a commit that held the pending state: it is now the committed one.
+static void
+s_state_committed(tsdb_store_t *self)
+{
+    if (!self->has_pending)
+        return;
+    free(self->state);
+    self->state = self->pending;
+    self->state_len = self->pending_len;
+    self->pending = NULL;
+    self->pending_len = 0;
+    self->has_pending = false;
+}
 
 // Find or create the series with these labels; *id receives it.
 static int
@@ -350,10 +415,15 @@ tsdb_store_append(tsdb_store_t *self, const struct fw_batch *const *batches, siz
             }
         }
     }
+    if ((rc = s_state_put(self, txn)) != 0) {
+        s_lmdb_fail(err, "state write", rc);
+        goto fail;
+    }
     if ((rc = mdb_txn_commit(txn)) != 0) {
         self->next_id = saved_next;
         return s_lmdb_fail(err, "commit", rc);
     }
+    s_state_committed(self);
     if (stats)
         *stats = st;
     return 0;

@@ -60,6 +60,14 @@ void tsdb_store_destroy(tsdb_store_t **self_p);
 int tsdb_store_append(tsdb_store_t *self, const struct fw_batch *const *batches, size_t n,
                       struct tsdb_store_stats *stats, fw_err_t *err);
 
+// The ingest state (an opaque blob, borrowed: copied here, e.g. each sender's last sequence
+// number) that the next commit (tsdb_store_append) writes in the same transaction as its
+// samples, so the state on disk always describes exactly what is stored. len 0 erases it.
+void tsdb_store_set_state(tsdb_store_t *self, const void *blob, size_t len);
+// What the last successful commit wrote, or what the open found on disk: *blob is a copy the
+// caller frees (NULL and *len 0 when none was ever written). 0 or -1.
+int tsdb_store_get_state(tsdb_store_t *self, void **blob, size_t *len);
+
 // Delete up to max_deletes samples older than cutoff_ms, resuming where the previous call
 // stopped (retention in bounded chunks). *deleted gets the count. 0 or -1.
 int tsdb_store_delete_before(tsdb_store_t *self, int64_t cutoff_ms, size_t max_deletes,
