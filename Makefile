@@ -23,6 +23,8 @@ DEB_BUILD := build-essential pkg-config clang-format libczmq-dev libzmq3-dev lib
              libcurl4-openssl-dev liblmdb-dev libmicrohttpd-dev libre2-dev libxxhash-dev check libsubunit-dev
 DEB_TEST  := prometheus prometheus-alertmanager prometheus-node-exporter python3-aiosmtpd curl \
              jq python3 procps iproute2
+# `make fuzz`: clang with its libFuzzer and sanitizer runtimes.
+DEB_FUZZ  := clang libclang-rt-dev
 
 WARN   := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
           -Wwrite-strings -Wformat=2 -fno-common -Werror
@@ -47,7 +49,7 @@ BINS    :=
 TEST_SRCS :=
 GEN_SRCS  :=
 
-.PHONY: manifests test-bins check-fuzz fuzz check-wire all deps check check-unit check-it check-config check-headers check-kustomize \
+.PHONY: manifests test-bins check-fuzz fuzz check-wire all deps deps-fuzz check check-unit check-it check-config check-headers check-kustomize \
         check-empty run asan bench clean install format-check $(DAEMONS)
 all:
 
@@ -109,6 +111,10 @@ all: $(BINS)
 # --- setup: install what is missing, as the README promises ---
 deps:
 	@sh tools/deps.sh $(DEB_BUILD) $(DEB_TEST)
+
+deps-fuzz:
+	@sh tools/deps.sh $(DEB_BUILD) $(DEB_FUZZ)
+fuzz: deps-fuzz
 
 # --- tests ---
 check: deps

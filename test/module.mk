@@ -42,7 +42,9 @@ check-it: $(BINS)
 	  echo "check-it: $$pass passed, $$fail failed, $$skip skipped"; [ $$fail = 0 ]
 
 # Fuzz targets: test/fuzz/fuzz_<target>.c. `make check` links each with replay.c and replays
-# test/fuzz/corpus/<target>/; `make fuzz CC=clang` builds real libFuzzer binaries.
+# test/fuzz/corpus/<target>/; `make fuzz` builds real libFuzzer binaries with clang into
+# $(FUZZ_BUILD); run one as $(FUZZ_BUILD)/fuzz_<t> -max_total_time=60 NEWDIR test/fuzz/corpus/<t>.
+FUZZ_BUILD   ?= build-fuzz
 FUZZ_SRCS    := $(wildcard test/fuzz/fuzz_*.c)
 # the fuzz objects see the daemons' headers
 $(FUZZ_SRCS:%.c=$(BUILD)/%.o): ALL_CFLAGS += $(DAEMONS:%=-I%)
@@ -60,11 +62,11 @@ check-fuzz: $(REPLAY_BINS)
 
 fuzz:
 	@command -v clang >/dev/null || { echo "fuzz: needs clang (apt-get install clang)"; exit 1; }
-	$(MAKE) BUILD=build-fuzz CC=clang CXX=clang++ SANITIZE=fuzzer-no-link,address,undefined CFLAGS="-O1 -g -Wno-missing-field-initializers" $(LIBFW:$(BUILD)/%=build-fuzz/%) \
-	  $(foreach t,$(FUZZ_TARGETS),build-fuzz/test/fuzz/fuzz_$(t).o) $(LIB_OBJS:$(BUILD)/%=build-fuzz/%)
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang CXX=clang++ SANITIZE=fuzzer-no-link,address,undefined CFLAGS="-O1 -g -Wno-missing-field-initializers" $(LIBFW:$(BUILD)/%=$(FUZZ_BUILD)/%) \
+	  $(foreach t,$(FUZZ_TARGETS),$(FUZZ_BUILD)/test/fuzz/fuzz_$(t).o) $(LIB_OBJS:$(BUILD)/%=$(FUZZ_BUILD)/%)
 	@for t in $(FUZZ_TARGETS); do \
-	  clang -fsanitize=fuzzer,address,undefined -o build-fuzz/fuzz_$$t build-fuzz/test/fuzz/fuzz_$$t.o \
-	    $(LIB_OBJS:$(BUILD)/%=build-fuzz/%) build-fuzz/libfw.a $(LDLIBS) && echo "built build-fuzz/fuzz_$$t"; done
+	  clang -fsanitize=fuzzer,address,undefined -o $(FUZZ_BUILD)/fuzz_$$t $(FUZZ_BUILD)/test/fuzz/fuzz_$$t.o \
+	    $(LIB_OBJS:$(BUILD)/%=$(FUZZ_BUILD)/%) $(FUZZ_BUILD)/libfw.a $(LDLIBS) && echo "built $(FUZZ_BUILD)/fuzz_$$t"; done
 
 # Last, so that every += above is seen.
 test-bins: $(TEST_BINS) $(BINS)

@@ -1,0 +1,25 @@
+/*  fuzz_notifyd_cfg.c — notifyd's config loader (fw_cfg with notifyd's tables) on
+    arbitrary text. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_log.h"
+#include "notifyd_cfg.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fw_log_init("fuzz", FW_LOG_ERROR, FW_LOG_LOGFMT);
+    char *text = malloc(size + 1);
+    memcpy(text, data, size);
+    text[size] = '\0';
+    struct fw_cfg_errors errs;
+    memset(&errs, 0, sizeof(errs));
+    struct notifyd_cfg *cfg = notifyd_cfg_load_text("fuzz.yml", text, &errs);
+    notifyd_cfg_destroy(&cfg);
+    free(text);
+    return 0;
+}
