@@ -34,6 +34,7 @@
 
 #include "fw_err.h"
 #include "fw_labels.h"
+#include "fw_sample.h"
 
 typedef enum {
 #define FW_MSG(name, ver, from, to, pattern, body, doc) FW_MSG_##name,
@@ -43,11 +44,6 @@ typedef enum {
 #undef FW_FIELD
     FW_MSG_COUNT
 } fw_msg_type_t;
-
-struct fw_sample {
-    int64_t t_ms;
-    double v;
-};
 
 struct fw_series {
     struct fw_labels labels;   // owned
@@ -67,11 +63,6 @@ struct fw_msg {
     struct fw_batch *batch; // owned; SAMPLES only
     json_t *body;           // owned reference; JSON messages only
 };
-
-// Prometheus's staleness marker, a NaN with this exact bit pattern.
-#define FW_STALE_NAN_BITS 0x7ff0000000000002ULL
-double fw_stale_nan(void);
-bool fw_is_stale_nan(double v);
 
 // --- batches ---
 struct fw_batch *fw_batch_new(void);
