@@ -13,6 +13,7 @@ struct s_walk {
     const struct alertd_cfg_global *g;
     struct fw_cfg_errors *errs;
     size_t added;
+    long budget; // routes left to visit: aliases can repeat a subtree exponentially
 };
 
 static struct fw_cfg_pos
@@ -175,7 +176,7 @@ s_null_values(struct s_walk *w, const yaml_node_t *map, const char *what)
 static void
 s_route(struct s_walk *w, const yaml_node_t *r, int depth)
 {
-    if (!r || r->type != YAML_MAPPING_NODE || depth > 100)
+    if (!r || r->type != YAML_MAPPING_NODE || depth > 100 || w->budget-- <= 0)
         return;
     s_null_values(w, s_get(w->doc, r, "match_re"), "match_re");
     const yaml_node_t *rs = s_get(w->doc, r, "routes");
@@ -189,11 +190,13 @@ size_t
 alertd_cfgcheck_run(const char *file, const char *text, const struct alertd_cfg_global *g,
                     struct fw_cfg_errors *errs)
 {
-    if (!text)
+    // fw_cfg_load() reports a document nested too deeply; loading it again here would only
+    // spend libyaml's quadratic time on it.
+    if (!text || fw_cfg_too_deep(text, strlen(text), NULL))
         return 0;
     yaml_parser_t parser;
     yaml_document_t doc;
-    struct s_walk w = {&doc, file, g, errs, 0};
+    struct s_walk w = {&doc, file, g, errs, 0, 100000};
     if (!yaml_parser_initialize(&parser))
         return 0;
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));

@@ -54,6 +54,8 @@ typedef struct {
     struct fw_cfg_errors *errs; // borrowed
     long budget;                // nodes left to visit
     bool exhausted;             // budget error already reported
+    int depth;                  // mappings being walked: s_map recursion
+    bool too_deep;              // depth error already reported
 } s_ctx_t;
 
 struct s_pair {
@@ -626,6 +628,16 @@ static void
 s_map(s_ctx_t *ctx, const struct fw_cfg_field *table, void *base, yaml_node_t *node,
       struct fw_cfg_pos pos, const char *sect)
 {
+    // The document's own nesting was checked before loading, but an alias can name its own
+    // ancestor (`&r {routes: [*r]}`) and tables that nest (alertd's routes) follow it down.
+    if (node && ctx->depth >= FW_CFG_MAX_DEPTH) {
+        if (!ctx->too_deep)
+            fw_cfg_errors_add(ctx->errs, ctx->file, s_pos(node),
+                              "exceeded max depth of %d (an alias inside its own anchor?)",
+                              FW_CFG_MAX_DEPTH);
+        ctx->too_deep = true;
+        return;
+    }
     size_t n = 0;
     while (table[n].key)
         n++;
@@ -633,6 +645,7 @@ s_map(s_ctx_t *ctx, const struct fw_cfg_field *table, void *base, yaml_node_t *n
     struct s_pairs ps = {NULL, 0, 0};
     if (node)
         s_collect(ctx, node, &ps, false, 0);
+    ctx->depth++;
 
     for (size_t i = 0; i < ps.len; i++) {
         yaml_node_t *k = ps.items[i].key;
@@ -678,6 +691,7 @@ s_map(s_ctx_t *ctx, const struct fw_cfg_field *table, void *base, yaml_node_t *n
         else if (!seen[i])
             s_absent(ctx, f, base, pos, sect);
     }
+    ctx->depth--;
     free(ps.items);
     free(seen);
 }
@@ -752,6 +766,36 @@ s_syntax_error(const yaml_parser_t *parser, const char *file, const char *text, 
         fw_cfg_errors_add(errs, file, pos, "%s", problem);
 }
 
+bool
+fw_cfg_too_deep(const char *text, size_t len, struct fw_cfg_pos *pos)
+{
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser))
+        return false;
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    int depth = 0;
+    bool deep = false, done = false;
+    while (!deep && !done) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&parser, &ev))
+            break; // a syntax error: the load reports it
+        if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
+            if (++depth > FW_CFG_MAX_DEPTH) {
+                deep = true;
+                if (pos)
+                    *pos = (struct fw_cfg_pos){(int)ev.start_mark.line + 1,
+                                               (int)ev.start_mark.column + 1};
+            }
+        } else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT) {
+            depth--;
+        }
+        done = ev.type == YAML_STREAM_END_EVENT;
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&parser);
+    return deep;
+}
+
 int
 fw_cfg_load(const char *name, const char *text, const struct fw_cfg_field *table, void *out,
             struct fw_cfg_errors *errs)
@@ -774,6 +818,12 @@ fw_cfg_load(const char *name, const char *text, const struct fw_cfg_field *table
         text = owned;
     }
 
+    struct fw_cfg_pos deep;
+    if (fw_cfg_too_deep(text, len, &deep)) {
+        fw_cfg_errors_add(errs, name, deep, "exceeded max depth of %d", FW_CFG_MAX_DEPTH);
+        free(owned);
+        return -1;
+    }
     yaml_parser_t parser;
     yaml_document_t doc;
     if (!yaml_parser_initialize(&parser)) {
@@ -789,7 +839,7 @@ fw_cfg_load(const char *name, const char *text, const struct fw_cfg_field *table
         return -1;
     }
 
-    s_ctx_t ctx = {name, &doc, errs, S_NODE_BUDGET, false};
+    s_ctx_t ctx = {name, &doc, errs, S_NODE_BUDGET, false, 0, false};
     struct fw_cfg_pos top = {1, 1};
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (!root || s_is_null(root)) {

@@ -27,6 +27,12 @@
 #include "fw_err.h"
 
 #define FW_CFG_MAX_ERRORS 50
+// Deepest nesting of sequences and mappings a document may have (libyaml's own later
+// default). Deeper documents fail to load with "exceeded max depth of 1000" before libyaml
+// builds them (its scanner slows quadratically with nesting), and the walk stops at this
+// many mappings even where an alias names its own ancestor, so nothing recursive over a
+// loaded config (alertd's route tree) can be driven deeper.
+#define FW_CFG_MAX_DEPTH 1000
 
 struct fw_cfg_pos {
     int line; // 1-based, 0 when unknown
@@ -86,6 +92,11 @@ struct fw_cfg_field {
 // parsed; free it with fw_cfg_free all the same).
 int fw_cfg_load(const char *name, const char *text, const struct fw_cfg_field *table, void *out,
                 struct fw_cfg_errors *errs);
+
+// Does the YAML in text (len bytes) nest sequences and mappings deeper than FW_CFG_MAX_DEPTH?
+// Reads events only as far as the first too-deep collection, whose position goes to *pos
+// (may be NULL). A syntax error before that counts as not too deep.
+bool fw_cfg_too_deep(const char *text, size_t len, struct fw_cfg_pos *pos);
 
 // Release everything fw_cfg_load() allocated in out (following table) and zero those members.
 void fw_cfg_free(const struct fw_cfg_field *table, void *out);

@@ -50,6 +50,10 @@
 #define FW_HTTP_CONN_LIMIT 512u                // concurrent connections (threads)
 #define FW_HTTP_CONN_TIMEOUT_S 300u            // idle keep-alive connections are closed
 #define FW_HTTP_CONN_MEMORY (512u * 1024u)     // per-connection pool: long GET query strings
+// Stack of each connection thread, set rather than inherited from RLIMIT_STACK (glibc gives
+// threads 2 MiB when it is unlimited): recursive walks such as tsdb's PromQL evaluator are
+// bounded for this size (FW_PROMQL_MAX_DEPTH). Untouched stack pages cost no memory.
+#define FW_HTTP_THREAD_STACK (8u * 1024u * 1024u)
 
 #define FW_HTTP_CT_TEXT "text/plain; charset=utf-8"
 #define FW_HTTP_CT_METRICS "text/plain; version=0.0.4; charset=utf-8"
@@ -65,6 +69,7 @@ struct s_route {
 struct s_kv {
     const char *key;   // borrowed from the request's decoded form copy
     const char *value; // borrowed likewise
+    size_t value_len;  // bytes in value, more than strlen() when it holds a decoded %00
 };
 
 struct fw_http_request {
@@ -151,7 +156,8 @@ s_hexval(char c)
 }
 
 // URL-decode s in place ('+' is a space, %XX a byte; a bad escape stays as written).
-static void
+// Returns the decoded length, which a decoded %00 makes more than strlen().
+static size_t
 s_url_decode(char *s)
 {
     char *o = s;
@@ -166,6 +172,7 @@ s_url_decode(char *s)
         }
     }
     *o = '\0';
+    return (size_t)(o - s);
 }
 
 // True when the comma-separated list `methods` allows `method` (HEAD rides on GET).
@@ -234,11 +241,12 @@ s_form_parse(fw_http_request_t *req)
             value = eq + 1;
         }
         s_url_decode(pair);
-        s_url_decode(value);
+        size_t value_len = s_url_decode(value);
         fw_mem_grow((void **)&req->form_kv, &req->form_cap, req->form_len + 1,
                     sizeof(*req->form_kv));
         req->form_kv[req->form_len].key = pair;
         req->form_kv[req->form_len].value = value;
+        req->form_kv[req->form_len].value_len = value_len;
         req->form_len++;
     }
 }
@@ -705,7 +713,7 @@ fw_http_start(fw_http_t *self, const char *listen_address, fw_err_t *err)
         MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, s_on_completed, self,
         MHD_OPTION_CONNECTION_LIMIT, FW_HTTP_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
         FW_HTTP_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)FW_HTTP_CONN_MEMORY,
-        MHD_OPTION_END);
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)FW_HTTP_THREAD_STACK, MHD_OPTION_END);
     if (!self->mhd) {
         close(fd);
         fw_err_set(err, "http: cannot start libmicrohttpd on %s", listen_address);
@@ -777,17 +785,21 @@ struct s_argq {
     size_t max;
     size_t n;
     bool first_only;
+    size_t *len; // first_only: the value's length in bytes
 };
 
 static enum MHD_Result
-s_on_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+s_on_arg(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size, const char *value,
+         size_t value_size)
 {
     (void)kind;
     struct s_argq *q = cls;
-    if (!key || strcmp(key, q->name) != 0)
+    if (!key || key_size != strlen(q->name) || memcmp(key, q->name, key_size) != 0)
         return MHD_YES;
     if (q->n < q->max)
         q->out[q->n] = value ? value : "";
+    if (q->len)
+        *q->len = value ? value_size : 0;
     q->n++;
     return q->first_only ? MHD_NO : MHD_YES;
 }
@@ -795,16 +807,26 @@ s_on_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 const char *
 fw_http_arg(const fw_http_request_t *req, const char *name)
 {
+    size_t len;
+    return fw_http_arg_n(req, name, &len);
+}
+
+const char *
+fw_http_arg_n(const fw_http_request_t *req, const char *name, size_t *len)
+{
     const char *v = NULL;
+    *len = 0;
     if (!req || !name)
         return NULL;
-    struct s_argq q = {name, &v, 1, 0, true};
-    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, s_on_arg, &q);
+    struct s_argq q = {name, &v, 1, 0, true, len};
+    MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, s_on_arg, &q);
     if (q.n > 0)
         return v;
     for (size_t i = 0; i < req->form_len; i++)
-        if (strcmp(req->form_kv[i].key, name) == 0)
+        if (strcmp(req->form_kv[i].key, name) == 0) {
+            *len = req->form_kv[i].value_len;
             return req->form_kv[i].value;
+        }
     return NULL;
 }
 
@@ -813,8 +835,8 @@ fw_http_args(const fw_http_request_t *req, const char *name, const char **out, s
 {
     if (!req || !name)
         return 0;
-    struct s_argq q = {name, out, out ? max : 0, 0, false};
-    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, s_on_arg, &q);
+    struct s_argq q = {name, out, out ? max : 0, 0, false, NULL};
+    MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, s_on_arg, &q);
     for (size_t i = 0; i < req->form_len; i++) {
         if (strcmp(req->form_kv[i].key, name) != 0)
             continue;

@@ -63,6 +63,9 @@ const char *fw_http_method(const fw_http_request_t *req);
 const char *fw_http_path(const fw_http_request_t *req);
 // A query-string argument, else an application/x-www-form-urlencoded body field; or NULL.
 const char *fw_http_arg(const fw_http_request_t *req, const char *name);
+// The same, with the value's length in bytes in *len (0 when absent): more than strlen()
+// when the decoded value holds a NUL byte (%00), which a caller must not silently cut.
+const char *fw_http_arg_n(const fw_http_request_t *req, const char *name, size_t *len);
 // Every value of a repeated argument (match[]=a&match[]=b), from query string then form
 // body; fills at most max and returns how many there are.
 size_t fw_http_args(const fw_http_request_t *req, const char *name, const char **out, size_t max);

@@ -73,6 +73,7 @@ typedef struct {
     size_t n, cap, i;
     fw_err_t *err;
     bool failed;
+    int depth; // s_parse_expr calls under way: bounds the recursion
 } s_parser_t;
 
 static const char *
@@ -187,11 +188,14 @@ s_lex_string(s_parser_t *p, int i)
     const char *s = p->text;
     char q = s[i];
     int start = i;
-    size_t cap = strlen(s + i) * 4 + 1;
-    char *buf = fw_malloc(cap);
+    // Grown as it fills: sizing it from the rest of the text made a query of many short
+    // strings allocate quadratically.
+    size_t cap = 0;
+    char *buf = NULL;
     size_t n = 0;
     i++;
     for (;;) {
+        fw_mem_grow((void **)&buf, &cap, n + 5, 1); // room for one UTF-8 sequence and the NUL
         char c = s[i];
         if (c == '\0' || (c == '\n' && q != '`')) {
             s_fail(p, start, "unterminated quoted string");
@@ -631,7 +635,16 @@ s_node(fw_pq_kind_t kind, fw_pq_type_t type, int pos)
     e->kind = kind;
     e->type = type;
     e->pos = pos;
+    e->height = 1;
     return e;
+}
+
+// Account for child (an argument or the aggregation parameter) in e's height.
+static void
+s_grow_height(fw_promql_expr_t *e, const fw_promql_expr_t *child)
+{
+    if (child->height + 1 > e->height)
+        e->height = child->height + 1;
 }
 
 static void
@@ -639,6 +652,7 @@ s_add_arg(fw_promql_expr_t *e, fw_promql_expr_t *arg)
 {
     e->args = fw_realloc(e->args, (e->n_args + 1) * sizeof(*e->args));
     e->args[e->n_args++] = arg;
+    s_grow_height(e, arg);
 }
 
 static void
@@ -1068,6 +1082,7 @@ s_parse_agg(s_parser_t *p, size_t ai)
         e->param = s_parse_expr(p, 0);
         if (!e->param)
             goto fail;
+        s_grow_height(e, e->param);
         if (!s_expect(p, T_COMMA, "aggregation"))
             goto fail;
     }
@@ -1244,38 +1259,57 @@ fail:
     return NULL;
 }
 
+// A run of signs is read in one loop rather than one recursion per sign, so `-----…1`
+// cannot exhaust the stack. As in Prometheus a number absorbs its signs; other operands
+// keep one negation, or two for an even count (-(-x) drops the metric name, so it is not x).
 static fw_promql_expr_t *
 s_parse_unary(s_parser_t *p)
 {
-    s_tok_t *t = s_peek(p);
-    if (t->type == T_SUB || t->type == T_ADD) {
-        s_next(p);
-        fw_promql_expr_t *in = s_parse_expr(p, S_PREC_POW);
-        if (!in)
-            return NULL;
-        if (in->type != FW_PQ_SCALAR && in->type != FW_PQ_VECTOR) {
-            s_fail(p, t->pos,
-                   "unary expression only allowed on expressions of type scalar or "
-                   "instant vector, got %s",
-                   s_type_str(in->type));
-            fw_promql_expr_destroy(&in);
-            return NULL;
+    const s_tok_t *last = NULL;
+    int first_neg = -1, last_neg = -1;
+    size_t n_neg = 0;
+    while (s_peek(p)->type == T_SUB || s_peek(p)->type == T_ADD) {
+        last = s_next(p);
+        if (last->type == T_SUB) {
+            if (first_neg < 0)
+                first_neg = last->pos;
+            last_neg = last->pos;
+            n_neg++;
         }
-        if (t->type == T_ADD)
-            return in;
-        if (in->kind == FW_PQ_NUMBER) {
-            in->num = -in->num;
-            in->pos = t->pos;
-            return in;
-        }
-        fw_promql_expr_t *e = s_node(FW_PQ_NEG, in->type, t->pos);
-        s_add_arg(e, in);
-        return e;
     }
-    fw_promql_expr_t *e = s_parse_primary(p);
-    if (!e)
+    if (!last) {
+        fw_promql_expr_t *e = s_parse_primary(p);
+        if (!e)
+            return NULL;
+        return s_parse_postfix(p, e);
+    }
+    fw_promql_expr_t *in = s_parse_expr(p, S_PREC_POW);
+    if (!in)
         return NULL;
-    return s_parse_postfix(p, e);
+    if (in->type != FW_PQ_SCALAR && in->type != FW_PQ_VECTOR) {
+        s_fail(p, last->pos,
+               "unary expression only allowed on expressions of type scalar or "
+               "instant vector, got %s",
+               s_type_str(in->type));
+        fw_promql_expr_destroy(&in);
+        return NULL;
+    }
+    if (n_neg == 0)
+        return in;
+    if (in->kind == FW_PQ_NUMBER) {
+        if (n_neg % 2)
+            in->num = -in->num;
+        in->pos = first_neg;
+        return in;
+    }
+    if (n_neg % 2 == 0) {
+        fw_promql_expr_t *inner = s_node(FW_PQ_NEG, in->type, last_neg);
+        s_add_arg(inner, in);
+        in = inner;
+    }
+    fw_promql_expr_t *e = s_node(FW_PQ_NEG, in->type, first_neg);
+    s_add_arg(e, in);
+    return e;
 }
 
 // Binary operator modifiers: bool, on/ignoring(...), group_left/right(...).
@@ -1312,8 +1346,19 @@ s_parse_modifiers(s_parser_t *p, fw_promql_expr_t *e)
     return 0;
 }
 
+// Is e taller than FW_PROMQL_MAX_DEPTH? Then fail at pos: every walk of the tree (the
+// evaluator, formatting, freeing) recurses once per level.
+static bool
+s_too_deep(s_parser_t *p, const fw_promql_expr_t *e, int pos)
+{
+    if (e->height <= FW_PROMQL_MAX_DEPTH)
+        return false;
+    s_fail(p, pos, "expression nests too deeply (more than %d levels)", FW_PROMQL_MAX_DEPTH);
+    return true;
+}
+
 static fw_promql_expr_t *
-s_parse_expr(s_parser_t *p, int min_prec)
+s_parse_expr_at(s_parser_t *p, int min_prec)
 {
     fw_promql_expr_t *lhs = s_parse_unary(p);
     if (!lhs)
@@ -1329,7 +1374,8 @@ s_parse_expr(s_parser_t *p, int min_prec)
         e->op = op;
         e->card = fw_promql_binop_is_set(op) ? FW_PQ_CARD_MANY_TO_MANY : FW_PQ_CARD_ONE_TO_ONE;
         s_add_arg(e, lhs);
-        if (s_parse_modifiers(p, e) != 0) {
+        // A chain `a + b + c …` grows the tree without recursing: check every link.
+        if (s_too_deep(p, e, t->pos) || s_parse_modifiers(p, e) != 0) {
             fw_promql_expr_destroy(&e);
             return NULL;
         }
@@ -1340,6 +1386,10 @@ s_parse_expr(s_parser_t *p, int min_prec)
             return NULL;
         }
         s_add_arg(e, rhs);
+        if (s_too_deep(p, e, t->pos)) {
+            fw_promql_expr_destroy(&e);
+            return NULL;
+        }
         fw_pq_type_t lt = lhs->type, rt = rhs->type;
         if ((lt != FW_PQ_SCALAR && lt != FW_PQ_VECTOR) ||
             (rt != FW_PQ_SCALAR && rt != FW_PQ_VECTOR)) {
@@ -1369,6 +1419,26 @@ s_parse_expr(s_parser_t *p, int min_prec)
         e->type = (lt == FW_PQ_VECTOR || rt == FW_PQ_VECTOR) ? FW_PQ_VECTOR : FW_PQ_SCALAR;
         lhs = e;
     }
+}
+
+// Every recursion of the parser passes through here: parentheses, call and aggregation
+// arguments, the operands of unary and binary operators. Past FW_PROMQL_MAX_DEPTH nested
+// calls it fails where the too-deep subexpression starts, and what it returns is never
+// taller than the limit.
+static fw_promql_expr_t *
+s_parse_expr(s_parser_t *p, int min_prec)
+{
+    int pos = s_peek(p)->pos;
+    if (p->depth >= FW_PROMQL_MAX_DEPTH) {
+        s_fail(p, pos, "expression nests too deeply (more than %d levels)", FW_PROMQL_MAX_DEPTH);
+        return NULL;
+    }
+    p->depth++;
+    fw_promql_expr_t *e = s_parse_expr_at(p, min_prec);
+    p->depth--;
+    if (e && s_too_deep(p, e, pos))
+        fw_promql_expr_destroy(&e);
+    return e;
 }
 
 fw_promql_expr_t *

@@ -153,6 +153,8 @@ struct fw_promql_expr {
     fw_pq_kind_t kind;
     fw_pq_type_t type; // value type this node produces
     int pos;           // 0-based byte offset of the node's first token
+    int height;        // nodes on the longest path down to a leaf (1 for a leaf); the parser
+                       // keeps it within FW_PROMQL_MAX_DEPTH
 
     double num; // NUMBER
     char *str;  // owned; STR

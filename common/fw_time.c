@@ -169,18 +169,28 @@ s_digits(const char **p, int n, int *out)
 }
 
 int
+fw_time_from_secs(double secs, int64_t *ms_out)
+{
+    double ms = secs * 1000.0;
+    // 2^63 is exact as a double; NaN fails both comparisons.
+    if (!(ms >= -9223372036854775808.0 && ms < 9223372036854775808.0))
+        return -1;
+    *ms_out = (int64_t)llround(ms);
+    return 0;
+}
+
+int
 fw_time_parse(const char *s, int64_t *ms_out)
 {
     if (!s || !*s)
         return -1;
-    // Unix seconds, possibly fractional ("1435781451.781")
+    // Unix seconds, possibly fractional ("1435781451.781"); Go's ParseFloat takes no
+    // leading space. A number that is no time (NaN, -1e308) is refused, not clamped.
     char *end;
     errno = 0;
     double secs = strtod(s, &end);
-    if (*end == '\0' && errno == 0 && isfinite(secs)) {
-        *ms_out = (int64_t)llround(secs * 1000.0);
-        return 0;
-    }
+    if (*end == '\0' && !isspace((unsigned char)s[0]) && (errno == 0 || errno == ERANGE))
+        return fw_time_from_secs(secs, ms_out);
     const char *p = s;
     int y, mo, d, h, mi, sec;
     if (s_digits(&p, 4, &y) || *p++ != '-' || s_digits(&p, 2, &mo) || *p++ != '-' ||

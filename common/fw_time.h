@@ -27,7 +27,11 @@ int fw_size_parse(const char *s, int64_t *bytes_out);
 // Format ms since epoch as RFC 3339 UTC with milliseconds ("2026-11-27T00:29:01.123Z").
 const char *fw_time_rfc3339(int64_t ms, char *buf, size_t size);
 // Parse RFC 3339 (with optional fraction and offset) or a float of Unix seconds, as the
-// Prometheus API accepts for time parameters. Returns 0, or -1 when not a time.
+// Prometheus API accepts for time parameters. Returns 0, or -1 when not a time, which
+// includes numbers whose milliseconds do not fit int64 (NaN, Inf, -1e308).
 int fw_time_parse(const char *s, int64_t *ms_out);
+// Unix seconds to milliseconds, rounded. Returns 0, or -1 when secs is NaN, infinite or
+// out of the int64 millisecond range (Prometheus's timestamps).
+int fw_time_from_secs(double secs, int64_t *ms_out);
 
 #endif

@@ -9,6 +9,7 @@
 #include "../alertd/alertd.h"
 #include "../alertd/alertd_cfg.h"
 #include "../alertd/alertd_matcher.h"
+#include "../alertd/alertd_route.h"
 #include "fw_mem.h"
 
 // The conformance count reached when this was written; the test fails below it.
@@ -361,6 +362,61 @@ START_TEST(test_alertd_cfg_secret_not_in_errors)
 }
 END_TEST
 
+// route: {receiver: a, routes: [{receiver: a, routes: [... {receiver: leaf} ...]}]}, n
+// routes below the root; caller frees.
+static char *
+s_nested_routes(int n)
+{
+    static const char open[] = "{receiver: a, routes: [", close[] = "]}";
+    char *text = malloc(64 + (sizeof(open) + sizeof(close)) * (size_t)(n + 1)), *o = text;
+    o += sprintf(o, "route: ");
+    for (int k = 0; k < n; k++)
+        o += sprintf(o, "%s", open);
+    o += sprintf(o, "{receiver: leaf}");
+    for (int k = 0; k < n; k++)
+        o += sprintf(o, "%s", close);
+    sprintf(o, "\nreceivers: [{name: a}, {name: leaf}]\n");
+    return text;
+}
+
+static void
+s_refused_too_deep(const char *text)
+{
+    struct fw_cfg_errors errs = {0};
+    struct alertd_cfg *cfg = alertd_cfg_load("deep.yml", text, &errs);
+    ck_assert_ptr_null(cfg);
+    ck_assert_msg(errs.len >= 1 && strstr(errs.items[0].msg, "exceeded max depth of 1000"),
+                  "first error: %s", errs.len ? errs.items[0].msg : "none");
+}
+
+// Issue 5: a routes tree nested 100,000 deep (or an alias inside its own anchor) is refused
+// at load instead of overflowing the stack in the walks over the tree; a deep tree within
+// the limit loads, builds and routes.
+START_TEST(test_alertd_cfg_route_depth_bounded)
+{
+    char *text = s_nested_routes(100000);
+    s_refused_too_deep(text);
+    free(text);
+    s_refused_too_deep("route: &r {receiver: a, routes: [*r]}\nreceivers: [{name: a}]\n");
+    s_refused_too_deep("route: &r {receiver: a, routes: [*r, *r]}\nreceivers: [{name: a}]\n");
+
+    text = s_nested_routes(60); // fw_secret shows up to 63 levels of routes
+    struct fw_cfg_errors errs = {0};
+    struct alertd_cfg *cfg = alertd_cfg_load("deep.yml", text, &errs);
+    free(text);
+    ck_assert_msg(cfg != NULL, "%s", errs.len ? errs.items[0].msg : "?");
+    struct alertd_route *tree = alertd_route_build(&cfg->route);
+    struct fw_labels l = FW_LABELS_INIT;
+    fw_labels_set(&l, "alertname", "x");
+    const struct alertd_route *out[4];
+    ck_assert_uint_eq(alertd_route_match(tree, &l, out, 4), 1);
+    ck_assert_str_eq(out[0]->receiver, "leaf");
+    fw_labels_clear(&l);
+    alertd_route_destroy(&tree);
+    alertd_cfg_destroy(&cfg);
+}
+END_TEST
+
 START_TEST(test_alertd_cfg_conformance)
 {
     const char *shared = getenv("SHARED") ? getenv("SHARED") : "../shared";
@@ -417,6 +473,7 @@ alertd_cfg_suite(void)
     tcase_add_test(tc, test_alertd_cfg_webhook_http_config);
     tcase_add_test(tc, test_alertd_cfg_matchers_parse);
     tcase_add_test(tc, test_alertd_cfg_conformance);
+    tcase_add_test(tc, test_alertd_cfg_route_depth_bounded);
     tcase_add_test(tc, test_alertd_cfg_secrets_masked);
     tcase_add_test(tc, test_alertd_cfg_secret_not_in_errors);
     tcase_set_timeout(tc, 30);

@@ -138,6 +138,104 @@ static const struct fw_cfg_field s_fields[] = {
     {.key = NULL},
 };
 
+// A table that nests itself, as alertd's routes do.
+struct t_node {
+    char *name;
+    struct t_node *kids;
+    size_t n_kids;
+};
+extern const struct fw_cfg_field t_node_fields[];
+const struct fw_cfg_field t_node_fields[] = {
+    {.key = "name", .type = FW_CFG_STR, .off = offsetof(struct t_node, name)},
+    {.key = "kids",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct t_node, kids),
+     .count_off = offsetof(struct t_node, n_kids),
+     .elem_size = sizeof(struct t_node),
+     .child = t_node_fields},
+    {.key = NULL},
+};
+struct t_tree {
+    struct t_node tree;
+};
+static const struct fw_cfg_field s_tree_fields[] = {
+    {.key = "tree", .type = FW_CFG_STRUCT, .off = 0, .child = t_node_fields},
+    {.key = "legacy", .type = FW_CFG_IGNORE},
+    {.key = NULL},
+};
+
+// "key: " + prefix n times + mid + suffix n times + "\n"; caller frees.
+static char *
+s_nested_yaml(const char *key, const char *prefix, int n, const char *mid, const char *suffix)
+{
+    size_t lk = strlen(key), lp = strlen(prefix), lm = strlen(mid), ls = strlen(suffix);
+    char *out = malloc(lk + 2 + (lp + ls) * (size_t)n + lm + 2), *o = out;
+    memcpy(o, key, lk);
+    memcpy(o + lk, ": ", 2);
+    o += lk + 2;
+    for (int k = 0; k < n; k++, o += lp)
+        memcpy(o, prefix, lp);
+    memcpy(o, mid, lm);
+    o += lm;
+    for (int k = 0; k < n; k++, o += ls)
+        memcpy(o, suffix, ls);
+    memcpy(o, "\n", 2);
+    return out;
+}
+
+// Load text into a fresh tree; -1 must come with "exceeded max depth" at line:col.
+static void
+s_tree_too_deep(char *text, int col)
+{
+    struct t_tree t = {0};
+    struct fw_cfg_errors errs;
+    ck_assert_int_eq(fw_cfg_load("t.yml", text, s_tree_fields, &t, &errs), -1);
+    ck_assert_msg(errs.len >= 1 && strstr(errs.items[0].msg, "exceeded max depth of 1000"),
+                  "first error: %s", errs.len ? errs.items[0].msg : "none");
+    ck_assert_int_eq(errs.items[0].line, 1);
+    ck_assert_int_eq(errs.items[0].col, col);
+    fw_cfg_free(s_tree_fields, &t);
+    free(text);
+}
+
+// Issue 5: nothing in a config file may drive a recursive walk arbitrarily deep. A document
+// nested past FW_CFG_MAX_DEPTH fails before libyaml builds it (its scanner slows
+// quadratically: 100,000 levels took half a minute), even under a key nobody walks, and a
+// table that nests itself stops there too, even where an alias names its own ancestor.
+START_TEST(test_fw_cfg_nesting_is_bounded)
+{
+    ck_assert_int_eq(FW_CFG_MAX_DEPTH, 1000);
+    // the top mapping is level 1: the 1000th "[" is level 1001
+    s_tree_too_deep(s_nested_yaml("legacy", "[", 100000, "", "]"), 9 + 999);
+    s_tree_too_deep(s_nested_yaml("legacy", "{a: ", 100000, "1", "}"), 9 + 999 * 4);
+    s_tree_too_deep(s_nested_yaml("tree", "{kids: [", 100000, "{}", "]}"), 14 + 8 * 499);
+    s_tree_too_deep(strdup("tree: &t {name: a, kids: [*t]}\n"), 7); // at the anchor
+    s_tree_too_deep(strdup("tree: &t {name: a, kids: [*t, *t, *t]}\n"), 7);
+
+    // 499 nested kids (999 levels with their sequences and the top mapping) load and free
+    char *text = s_nested_yaml("tree", "{name: x, kids: [", 499, "{name: leaf}", "]}");
+    struct t_tree t = {0};
+    struct fw_cfg_errors errs;
+    ck_assert_msg(fw_cfg_load("t.yml", text, s_tree_fields, &t, &errs) == 0, "%s",
+                  errs.len ? errs.items[0].msg : "?");
+    const struct t_node *n = &t.tree;
+    int depth = 0;
+    while (n->n_kids == 1) {
+        n = &n->kids[0];
+        depth++;
+    }
+    ck_assert_int_eq(depth, 499);
+    ck_assert_str_eq(n->name, "leaf");
+    fw_cfg_free(s_tree_fields, &t);
+    free(text);
+    text = s_nested_yaml("legacy", "[", 999, "", "]");
+    ck_assert_int_eq(fw_cfg_load("t.yml", text, s_tree_fields, &t, &errs), 0);
+    fw_cfg_free(s_tree_fields, &t);
+    ck_assert(!fw_cfg_too_deep(text, strlen(text), NULL));
+    free(text);
+}
+END_TEST
+
 // Load text as "t.yml" into a fresh cfg; returns fw_cfg_load's result.
 static int
 s_load(const char *text, struct t_cfg *cfg, struct fw_cfg_errors *errs)
@@ -579,6 +677,7 @@ fw_cfg_suite(void)
     tcase_add_test(tc, test_fw_cfg_yaml_syntax_error);
     tcase_add_test(tc, test_fw_cfg_free_after_failed_load);
     tcase_add_test(tc, test_fw_cfg_anchors_and_merge_keys);
+    tcase_add_test(tc, test_fw_cfg_nesting_is_bounded);
     tcase_add_test(tc, test_fw_cfg_labels_and_bools);
     tcase_add_test(tc, test_fw_cfg_too_many_errors);
     tcase_add_test(tc, test_fw_cfg_file_and_report);

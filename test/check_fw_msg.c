@@ -4,7 +4,9 @@
     fw_msg_decode returns -1 with a reason and never crashes.
 */
 #include <check.h>
+#include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,6 +126,23 @@ START_TEST(test_fw_msg_decode_rejects_bad_frames)
 }
 END_TEST
 
+// Issue 5: no recursive walk may be driven deep by input. JSON bodies are parsed by jansson,
+// which refuses nesting past JSON_PARSER_MAX_DEPTH (2048), so a 100,000-deep array is an
+// invalid message, not a deep tree for json_decref() or our checks to recurse through.
+START_TEST(test_fw_msg_decode_rejects_deep_json)
+{
+    ck_assert_int_eq(JSON_PARSER_MAX_DEPTH, 2048);
+    size_t n = 100000;
+    char *body = malloc(2 * n + 64), *o = body;
+    o += sprintf(o, "{\"source\":\"x\",\"alerts\":");
+    memset(o, '[', n);
+    memset(o + n, ']', n);
+    strcpy(o + 2 * n, "}");
+    s_assert_rejected(s_frames("ALERTS", "1", body, strlen(body)), "maximum parsing depth");
+    free(body);
+}
+END_TEST
+
 START_TEST(test_fw_msg_decode_rejects_every_truncation)
 {
     struct fw_batch *b = s_sample_batch();
@@ -235,6 +254,7 @@ fw_msg_suite(void)
     tcase_add_test(tc, test_fw_msg_samples_round_trip);
     tcase_add_test(tc, test_fw_msg_json_round_trip_and_schema);
     tcase_add_test(tc, test_fw_msg_decode_rejects_bad_frames);
+    tcase_add_test(tc, test_fw_msg_decode_rejects_deep_json);
     tcase_add_test(tc, test_fw_msg_decode_rejects_every_truncation);
     tcase_add_test(tc, test_fw_msg_decode_survives_random_bytes);
     tcase_add_test(tc, test_fw_msg_send_recv_over_real_sockets);

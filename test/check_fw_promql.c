@@ -213,6 +213,91 @@ START_TEST(test_fw_promql_errors_have_positions)
 }
 END_TEST
 
+// prefix n times, then mid, then suffix n times; caller frees.
+static char *
+s_nest(const char *prefix, int n, const char *mid, const char *suffix)
+{
+    size_t lp = strlen(prefix), lm = strlen(mid), ls = strlen(suffix);
+    char *out = malloc((lp + ls) * (size_t)n + lm + 1), *o = out;
+    for (int k = 0; k < n; k++, o += lp)
+        memcpy(o, prefix, lp);
+    memcpy(o, mid, lm);
+    o += lm;
+    for (int k = 0; k < n; k++, o += ls)
+        memcpy(o, suffix, ls);
+    *o = '\0';
+    return out;
+}
+
+// s_bad for a long input (named by its first bytes in messages), which it frees.
+static void
+s_bad_owned(char *in, int col)
+{
+    fw_err_t err;
+    fw_promql_expr_t *e = fw_promql_parse(in, &err);
+    ck_assert_msg(e == NULL, "'%.20s...' parsed but should not", in);
+    ck_assert_msg(err.col == col, "'%.20s...': col %d, want %d (%s)", in, err.col, col, err.msg);
+    ck_assert_str_eq(err.msg, "expression nests too deeply (more than 1000 levels)");
+    free(in);
+}
+
+// Hostile nesting (issue 5: 20,000 parentheses or 100,000 minuses overflowed the stack) is a
+// parse error with a position, and what parses is never deeper than FW_PROMQL_MAX_DEPTH, so
+// formatting, freeing and evaluating it cannot overflow either.
+START_TEST(test_fw_promql_nesting_is_bounded)
+{
+    ck_assert_int_eq(FW_PROMQL_MAX_DEPTH, 1000);
+    s_bad_owned(s_nest("(", 20000, "1", ")"), 1001);     // fails at the 1001st "("
+    s_bad_owned(s_nest("(", 1000, "1", ")"), 1001);      // 1001 levels with the number
+    s_bad_owned(s_nest("abs(", 20000, "up", ")"), 4001); // calls
+    s_bad_owned(s_nest("sum(", 20000, "up", ")"), 4001); // aggregations
+    s_bad_owned(s_nest("-(", 20000, "1", ")"), 1001);    // signs and parentheses
+    s_bad_owned(s_nest("2^", 100000, "2", ""), 2001);    // right-associative: recursion
+    // A left-associative chain builds its tree in a loop, one level per operator: it fails
+    // at the operator that would make the tree too deep (the 1000th "+").
+    s_bad_owned(s_nest("1+", 100000, "1", ""), 2000);
+    s_bad_owned(s_nest("up or ", 20000, "up", ""), 5998);
+
+    // Just inside the limit: parses, formats and frees.
+    fw_err_t err;
+    char *in = s_nest("(", 999, "1", ")");
+    fw_promql_expr_t *e = fw_promql_parse(in, &err);
+    ck_assert_msg(e != NULL, "%d: %s", err.col, err.msg);
+    ck_assert_int_eq(e->height, 1000);
+    char *text = fw_promql_format(e);
+    ck_assert_str_eq(text, in);
+    free(text);
+    fw_promql_expr_destroy(&e);
+    free(in);
+
+    // A run of signs is a loop, not a recursion: 100,000 minuses parse as Prometheus parses
+    // them, a number absorbing them all, other operands keeping one or two negations.
+    in = s_nest("-", 100000, "1", "");
+    e = fw_promql_parse(in, &err);
+    ck_assert_msg(e != NULL, "%d: %s", err.col, err.msg);
+    ck_assert_int_eq(e->kind, FW_PQ_NUMBER);
+    ck_assert(e->num == 1);
+    fw_promql_expr_destroy(&e);
+    free(in);
+    in = s_nest("-", 100001, "1", "");
+    e = fw_promql_parse(in, &err);
+    ck_assert_ptr_nonnull(e);
+    ck_assert(e->num == -1);
+    ck_assert_int_eq(e->pos, 0);
+    fw_promql_expr_destroy(&e);
+    free(in);
+    char *even = s_nest("-", 100000, "up", ""), *odd = s_nest("-", 99999, "up", "");
+    s_roundtrip(even, "--up");
+    s_roundtrip(odd, "-up");
+    free(even);
+    free(odd);
+    s_roundtrip("-+-+-up", "-up");
+    s_roundtrip("+-+-up", "--up");
+    s_roundtrip("- - 2 ^ 2", "--2 ^ 2");
+    s_roundtrip("-2 ^ -2", "-2 ^ -2");
+}
+END_TEST
+
 Suite *
 fw_promql_suite(void)
 {
@@ -226,6 +311,7 @@ fw_promql_suite(void)
     tcase_add_test(tc, test_fw_promql_binary_modifiers);
     tcase_add_test(tc, test_fw_promql_literals);
     tcase_add_test(tc, test_fw_promql_errors_have_positions);
+    tcase_add_test(tc, test_fw_promql_nesting_is_bounded);
     suite_add_tcase(s, tc);
     return s;
 }

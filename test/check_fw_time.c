@@ -1,5 +1,7 @@
 /*  check_fw_time.c — durations, sizes and RFC 3339 as Prometheus spells them. */
 #include <check.h>
+#include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "fw_time.h"
@@ -60,6 +62,34 @@ START_TEST(test_fw_time_rfc3339_round_trip)
 }
 END_TEST
 
+// Issue 5: time=-1e308 was clamped and answered. A number that is no int64 millisecond
+// time is refused (Prometheus's timestamps are int64 ms), as is a leading space (Go's
+// ParseFloat takes none); the ends of the range are times.
+START_TEST(test_fw_time_parse_refuses_out_of_range)
+{
+    static const char *const bad[] = {"-1e308", "1e308", "NaN",  "nan",
+                                      "Inf",    "-Inf",  "1e20", "9223372036854776",
+                                      " 1",     "1e400", ""};
+    int64_t ms = 42;
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
+        ck_assert_msg(fw_time_parse(bad[k], &ms) == -1, "\"%s\" parsed as %lld", bad[k],
+                      (long long)ms);
+    ck_assert_int_eq(ms, 42);
+    ck_assert_int_eq(fw_time_parse("9223372036854774", &ms), 0);
+    ck_assert(ms > 9223372036854773000LL); // to double precision
+    ck_assert_int_eq(fw_time_parse("-9223372036854775.808", &ms), 0);
+    ck_assert_int_eq(ms, INT64_MIN);
+    ck_assert_int_eq(fw_time_parse("-1.5", &ms), 0);
+    ck_assert_int_eq(ms, -1500);
+    ck_assert_int_eq(fw_time_parse("1e-400", &ms), 0); // underflows to 0: a time
+    ck_assert_int_eq(ms, 0);
+    ck_assert_int_eq(fw_time_from_secs(NAN, &ms), -1);
+    ck_assert_int_eq(fw_time_from_secs(9223372036854775.807, &ms), -1); // rounds to 2^63 ms
+    ck_assert_int_eq(fw_time_from_secs(1.5, &ms), 0);
+    ck_assert_int_eq(ms, 1500);
+}
+END_TEST
+
 Suite *
 fw_time_suite(void)
 {
@@ -68,6 +98,7 @@ fw_time_suite(void)
     tcase_add_test(tc, test_fw_time_duration_parse_and_format);
     tcase_add_test(tc, test_fw_time_size_parse);
     tcase_add_test(tc, test_fw_time_rfc3339_round_trip);
+    tcase_add_test(tc, test_fw_time_parse_refuses_out_of_range);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -104,6 +104,63 @@ START_TEST(test_ruled_tmpl_errors)
 }
 END_TEST
 
+// prefix n times, then mid, then suffix n times; caller frees.
+static char *
+s_nest(const char *prefix, int n, const char *mid, const char *suffix)
+{
+    size_t lp = strlen(prefix), lm = strlen(mid), ls = strlen(suffix);
+    char *out = malloc((lp + ls) * (size_t)n + lm + 1), *o = out;
+    for (int k = 0; k < n; k++, o += lp)
+        memcpy(o, prefix, lp);
+    memcpy(o, mid, lm);
+    o += lm;
+    for (int k = 0; k < n; k++, o += ls)
+        memcpy(o, suffix, ls);
+    *o = '\0';
+    return out;
+}
+
+static void
+s_expand_fails(char *text, const char *why)
+{
+    struct ruled_tmpl_data d = {NULL, NULL, NULL, 1};
+    fw_err_t err = {0};
+    char *out = ruled_tmpl_expand(text, &d, &err);
+    ck_assert_ptr_null(out);
+    ck_assert_msg(strstr(err.msg, why) != NULL, "error \"%s\" lacks \"%s\"", err.msg, why);
+    free(text);
+}
+
+// Issue 5: templates come from rule files, so 100,000 nested blocks, parentheses or piped
+// commands must fail (or expand) cleanly. The expander walks actions and pipelines in loops,
+// never recursively, and refuses control actions.
+START_TEST(test_ruled_tmpl_deep_nesting)
+{
+    s_expand_fails(s_nest("{{ if true }}", 100000, "x", "{{ end }}"),
+                   "template action \"if\" is not supported");
+    s_expand_fails(s_nest("{{ range $labels }}", 100000, "x", "{{ end }}"),
+                   "template action \"range\" is not supported");
+    s_expand_fails(s_nest("{{ with $value }}", 100000, "x", "{{ end }}"),
+                   "template action \"with\" is not supported");
+    char *inner = s_nest("(", 100000, "1", ")");
+    s_expand_fails(s_nest("{{ ", 1, inner, " }}"), "unsupported operand");
+    s_expand_fails(s_nest("{{ printf \"%s\" ", 1, inner, " }}"), "unsupported operand");
+    free(inner);
+    s_expand_fails(s_nest("{{", 100000, "", ""), "unclosed action");
+    // the load-time check walks actions in a loop too (10,000 here: under AddressSanitizer
+    // each strstr() costs the rest of the text)
+    fw_err_t err;
+    char *blocks = s_nest("{{ range $labels }}", 10000, "x", "{{ end }}");
+    ck_assert_int_eq(ruled_tmpl_check(blocks, &err), 0);
+    free(blocks);
+    char *chain = s_nest(" | toUpper", 100000, "", "");
+    char *pipe = s_nest("{{ \"abc\"", 1, chain, " }}");
+    s_expect(pipe, 0, "ABC");
+    free(pipe);
+    free(chain);
+}
+END_TEST
+
 Suite *
 ruled_tmpl_suite(void)
 {
@@ -113,6 +170,7 @@ ruled_tmpl_suite(void)
     tcase_add_test(tc, test_ruled_tmpl_value_format);
     tcase_add_test(tc, test_ruled_tmpl_humanize);
     tcase_add_test(tc, test_ruled_tmpl_errors);
+    tcase_add_test(tc, test_ruled_tmpl_deep_nesting);
     suite_add_tcase(s, tc);
     return s;
 }

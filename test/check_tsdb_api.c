@@ -15,6 +15,7 @@
 #include "fw_mem.h"
 #include "fw_metrics.h"
 #include "fw_msg.h"
+#include "fw_promql.h"
 #include "../tsdb/tsdb_api.h"
 #include "../tsdb/tsdb_store.h"
 
@@ -181,9 +182,11 @@ START_TEST(test_tsdb_api_errors)
     s_expect("/api/v1/query?query=sum(&time=1", NULL, 400,
              "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter "
              "\\\"query\\\": 1:5: parse error: unexpected end of input\"}");
+    // Prometheus's parseTimeParam wraps parseTime's error for time (not for query_range's)
     s_expect("/api/v1/query?query=up&time=abc", NULL, 400,
              "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter "
-             "\\\"time\\\": cannot parse \\\"abc\\\" to a valid timestamp\"}");
+             "\\\"time\\\": invalid time value for 'time': cannot parse \\\"abc\\\" to a valid "
+             "timestamp\"}");
     s_expect("/api/v1/query?query=up%20%2B%20on()%20up&time=1", NULL, 422,
              "{\"status\":\"error\",\"errorType\":\"execution\",\"error\":\"found duplicate "
              "series for the match group on the right hand-side of the operation: "
@@ -205,6 +208,143 @@ START_TEST(test_tsdb_api_errors)
     s_expect("/api/v1/query_range?query=up&start=10&end=0&step=1", NULL, 400,
              "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter "
              "\\\"end\\\": end timestamp must not be before start time\"}");
+}
+END_TEST
+
+#define S_BAD_DATA "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\""
+
+// form "query=" + prefix n times + mid + suffix n times + rest; caller frees.
+static char *
+s_nested_form(const char *prefix, int n, const char *mid, const char *suffix, const char *rest)
+{
+    size_t lp = strlen(prefix), lm = strlen(mid), ls = strlen(suffix), lr = strlen(rest);
+    char *out = fw_malloc(6 + (lp + ls) * (size_t)n + lm + lr + 1), *o = out;
+    memcpy(o, "query=", 6);
+    o += 6;
+    for (int k = 0; k < n; k++, o += lp)
+        memcpy(o, prefix, lp);
+    memcpy(o, mid, lm);
+    o += lm;
+    for (int k = 0; k < n; k++, o += ls)
+        memcpy(o, suffix, ls);
+    memcpy(o, rest, lr + 1);
+    return out;
+}
+
+// Issue 5: 100,000 minuses or 20,000 parentheses in a 40 KB query overflowed tsdb's stack.
+// Through the real HTTP API: too deep is a parse error with its position, and anything up to
+// the limit is evaluated on the connection's thread.
+START_TEST(test_tsdb_api_deep_queries)
+{
+    char *form = s_nested_form("-", 100000, "1", "", "&time=1");
+    s_expect("/api/v1/query", form, 200,
+             "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[1,\"1\"]}}");
+    free(form);
+    form = s_nested_form("(", 20000, "1", ")", "&time=1");
+    s_expect("/api/v1/query", form, 400,
+             S_BAD_DATA
+             "invalid parameter \\\"query\\\": 1:1001: parse error: expression nests too "
+             "deeply (more than 1000 levels)\"}");
+    free(form);
+    form = s_nested_form("1%2B", 20000, "1", "", "&start=0&end=1&step=1");
+    s_expect("/api/v1/query_range", form, 400,
+             S_BAD_DATA
+             "invalid parameter \\\"query\\\": 1:2000: parse error: expression nests too "
+             "deeply (more than 1000 levels)\"}");
+    free(form);
+    const char *unnamed = "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":"
+                          "[{\"metric\":{\"job\":\"a\"},\"value\":[60,\"1\"]},"
+                          "{\"metric\":{\"job\":\"b\"},\"value\":[60,\"0\"]}]}}";
+    form = s_nested_form("abs(", FW_PROMQL_MAX_DEPTH - 1, "up", ")", "&time=60");
+    s_expect("/api/v1/query", form, 200, unnamed);
+    free(form);
+    form = s_nested_form("-", 100000, "up", "", "&time=60"); // -(-up): values back, name gone
+    s_expect("/api/v1/query", form, 200, unnamed);
+    free(form);
+}
+END_TEST
+
+// A NUL byte (%00) used to cut the query, which was then answered as "up". Prometheus's
+// lexer refuses it; so do we, and a parameter holding one is no time either.
+START_TEST(test_tsdb_api_nul_refused)
+{
+    const char *nul = S_BAD_DATA "invalid parameter \\\"query\\\": 1:3: parse error: unexpected "
+                                 "character: '\\\\x00'\"}";
+    s_expect("/api/v1/query?query=up%00garbage&time=1", NULL, 400, nul);
+    s_expect("/api/v1/query", "query=up%00garbage&time=1", 400, nul);
+    s_expect("/api/v1/query_range?query=1%2B%00&start=0&end=1&step=1", NULL, 400, nul);
+    s_expect("/api/v1/query?query=up&time=1%00abc", NULL, 400,
+             S_BAD_DATA "invalid parameter \\\"time\\\": invalid time value for 'time': cannot "
+                        "parse \\\"1\\\\x00abc\\\" to a valid timestamp\"}");
+    s_expect("/api/v1/query_range", "query=up&start=0%00&end=1&step=1", 400,
+             S_BAD_DATA "invalid parameter \\\"start\\\": cannot parse \\\"0\\\\x00\\\" to a valid "
+                        "timestamp\"}");
+    s_expect("/api/v1/query_range?query=up&start=0&end=1&step=1%00s", NULL, 400,
+             S_BAD_DATA "invalid parameter \\\"step\\\": cannot parse \\\"1\\\\x00s\\\" to a valid "
+                        "duration\"}");
+}
+END_TEST
+
+// time=-1e308 used to be clamped and answered. A number that is no int64 millisecond time is
+// refused with Prometheus's parseTime text; times up to those ends are answered, and
+// offsets and ranges that reach past them find nothing rather than overflow.
+START_TEST(test_tsdb_api_times_out_of_range)
+{
+    static const char *const bad[] = {"-1e308", "1e308", "NaN", "Inf", "-Inf", "1e20", "%201"};
+    static const char *const shown[] = {"-1e308", "1e308", "NaN", "Inf", "-Inf", "1e20", " 1"};
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        char path[256], want[512];
+        snprintf(path, sizeof(path), "/api/v1/query?query=up&time=%s", bad[k]);
+        snprintf(want, sizeof(want),
+                 S_BAD_DATA "invalid parameter \\\"time\\\": invalid time value for 'time': "
+                            "cannot parse \\\"%s\\\" to a valid timestamp\"}",
+                 shown[k]);
+        s_expect(path, NULL, 400, want);
+        snprintf(path, sizeof(path), "/api/v1/query_range?query=up&start=0&end=%s&step=1", bad[k]);
+        snprintf(want, sizeof(want),
+                 S_BAD_DATA "invalid parameter \\\"end\\\": cannot parse \\\"%s\\\" to a valid "
+                            "timestamp\"}",
+                 shown[k]);
+        s_expect(path, NULL, 400, want);
+    }
+    s_expect("/api/v1/series?match%5B%5D=up&start=-1e308", NULL, 400,
+             S_BAD_DATA "invalid parameter \\\"start\\\": invalid time value for 'start': cannot "
+                        "parse \\\"-1e308\\\" to a valid timestamp\"}");
+    // the ends of the int64 millisecond range are times
+    s_expect("/api/v1/query?query=time()&time=-9223372036854775", NULL, 200,
+             "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":"
+             "[-9223372036854775.808,\"-9223372036854776\"]}}"); // -2^63 ms, the double nearest
+    const char *none =
+        "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[]}}";
+    s_expect("/api/v1/query?query=up%20offset%20-1000y&time=9223372036854774", NULL, 200, none);
+    s_expect("/api/v1/query?query=up%20offset%201000y&time=-9223372036854775", NULL, 200, none);
+    s_expect("/api/v1/query?query=rate(up%5B292471208y%5D)&time=-9223372036854775", NULL, 200,
+             none);
+    s_expect("/api/v1/query?query=max_over_time(up%5B1000y:300y%5D%20offset%20-1000y)"
+             "&time=9223372036854774",
+             NULL, 200, none);
+    s_expect("/api/v1/query_range?query=up%20offset%20-1000y&start=9223372036854700"
+             "&end=9223372036854774&step=10",
+             NULL, 200,
+             "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[]}}");
+    // end - start overflows int64: still counted right
+    s_expect("/api/v1/query_range?query=up&start=-9223372036854775&end=9223372036854774"
+             "&step=9000000000",
+             NULL, 400,
+             S_BAD_DATA "exceeded maximum resolution of 11,000 points per timeseries. Try "
+                        "decreasing the query resolution (?step=XX)\"}");
+    // step: Prometheus's texts for zero, negative and overflowing steps
+    const char *zero = S_BAD_DATA "invalid parameter \\\"step\\\": zero or negative query "
+                                  "resolution step widths are not accepted. Try a positive "
+                                  "integer\"}";
+    s_expect("/api/v1/query_range?query=up&start=0&end=10&step=0", NULL, 400, zero);
+    s_expect("/api/v1/query_range?query=up&start=0&end=10&step=-1", NULL, 400, zero);
+    s_expect("/api/v1/query_range?query=up&start=0&end=10&step=1e300", NULL, 400,
+             S_BAD_DATA "invalid parameter \\\"step\\\": cannot parse \\\"1e300\\\" to a valid "
+                        "duration. It overflows int64\"}");
+    s_expect("/api/v1/query_range?query=up&start=0&end=10&step=NaN", NULL, 400,
+             S_BAD_DATA "invalid parameter \\\"step\\\": cannot parse \\\"NaN\\\" to a valid "
+                        "duration\"}");
 }
 END_TEST
 
@@ -285,6 +425,9 @@ tsdb_api_suite(void)
     tcase_add_test(tc, test_tsdb_api_matrix);
     tcase_add_test(tc, test_tsdb_api_scalar_and_string);
     tcase_add_test(tc, test_tsdb_api_errors);
+    tcase_add_test(tc, test_tsdb_api_deep_queries);
+    tcase_add_test(tc, test_tsdb_api_nul_refused);
+    tcase_add_test(tc, test_tsdb_api_times_out_of_range);
     tcase_add_test(tc, test_tsdb_api_labels_series_buildinfo);
     tcase_add_test(tc, test_tsdb_api_queries_counted);
     suite_add_tcase(s, tc);

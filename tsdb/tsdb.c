@@ -213,9 +213,11 @@ s_answer_query(tsdb_t *self, json_t *body)
             !s_num(body, "step", &step))
             return tsdb_api_error_json("bad_data", "a range query needs start, end and step");
         q.range = true;
-        q.start_ms = (int64_t)llround(start * 1000.0);
-        q.end_ms = (int64_t)llround(end * 1000.0);
-        q.step_ms = (int64_t)llround(step * 1000.0);
+        // A number that is no int64 ms time is refused, as the HTTP API refuses it.
+        if (fw_time_from_secs(start, &q.start_ms) != 0 || fw_time_from_secs(end, &q.end_ms) != 0 ||
+            fw_time_from_secs(step, &q.step_ms) != 0)
+            return tsdb_api_error_json("bad_data", "start, end and step must be times in "
+                                                   "seconds within the int64 millisecond range");
         if (q.end_ms < q.start_ms)
             return tsdb_api_error_json("bad_data", "invalid parameter \"end\": end timestamp "
                                                    "must not be before start time");
@@ -223,12 +225,15 @@ s_answer_query(tsdb_t *self, json_t *body)
             return tsdb_api_error_json("bad_data", "invalid parameter \"step\": zero or "
                                                    "negative query resolution step widths are "
                                                    "not accepted. Try a positive integer");
-        if ((q.end_ms - q.start_ms) / q.step_ms > TSDB_API_MAX_POINTS)
+        if (((uint64_t)q.end_ms - (uint64_t)q.start_ms) / (uint64_t)q.step_ms > TSDB_API_MAX_POINTS)
             return tsdb_api_error_json("bad_data", "exceeded maximum resolution of 11,000 "
                                                    "points per timeseries. Try decreasing the "
                                                    "query resolution (?step=XX)");
     } else {
-        q.time_ms = s_num(body, "time", &t) ? (int64_t)llround(t * 1000.0) : fw_time_now_ms();
+        q.time_ms = fw_time_now_ms();
+        if (s_num(body, "time", &t) && fw_time_from_secs(t, &q.time_ms) != 0)
+            return tsdb_api_error_json("bad_data", "time must be in seconds within the int64 "
+                                                   "millisecond range");
     }
     int status;
     return tsdb_api_query_json(self->api, &q, "zmq", &status);

@@ -7,6 +7,7 @@
 */
 #include "tsdb_api.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -124,6 +125,46 @@ s_put_str(s_buf_t *b, const char *s)
     }
     s_puts(b, s + run);
     s_put(b, "\"", 1);
+}
+
+// The n bytes at s (NUL-terminated after them) quoted as Go's %q does, the way Prometheus
+// quotes a parameter it cannot parse: control bytes and invalid UTF-8 escaped, so a NUL
+// shows as \x00. Caller frees.
+static char *
+s_go_quote(const char *s, size_t n)
+{
+    s_buf_t b = {0};
+    s_put(&b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char tmp[8];
+        const char *esc = NULL;
+        switch (c) {
+        case '"': esc = "\\\""; break;
+        case '\\': esc = "\\\\"; break;
+        case '\a': esc = "\\a"; break;
+        case '\b': esc = "\\b"; break;
+        case '\f': esc = "\\f"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\t': esc = "\\t"; break;
+        case '\v': esc = "\\v"; break;
+        default: break;
+        }
+        size_t seq = c >= 0x80 ? s_utf8_len((const unsigned char *)s + i) : 1;
+        if (!esc && (c < 0x20 || c == 0x7f || seq == 0 || i + seq > n)) {
+            snprintf(tmp, sizeof(tmp), "\\x%02x", c);
+            esc = tmp;
+        }
+        if (esc) {
+            s_puts(&b, esc);
+        } else {
+            s_put(&b, s + i, seq);
+            i += seq - 1;
+        }
+    }
+    s_put(&b, "\"", 1);
+    return b.p;
 }
 
 const char *
@@ -364,13 +405,24 @@ tsdb_api_query_json(tsdb_api_t *self, const struct tsdb_api_query *q, const char
 {
     fw_err_t err;
     char *msg = NULL, *body = NULL;
+    fw_promql_expr_t *e = NULL;
     if (self->metrics) {
         char lbl[64];
         snprintf(lbl, sizeof(lbl), "api=\"%s\"", api);
         fw_metrics_add(self->metrics, "fw_tsdb_queries_total", lbl, 1);
     }
     const char *text = q->query ? q->query : "";
-    fw_promql_expr_t *e = fw_promql_parse(text, &err);
+    size_t nul = strlen(text);
+    if (q->query_len > nul) {
+        // A decoded %00: Prometheus's lexer stops on it; parsing the text before it would
+        // answer a different query.
+        fw_err_set_at(&err, "query", 1, (int)nul + 1, "unexpected character: '\\x00'");
+        msg = s_parse_error_text(text, &err);
+        *http_status = 400;
+        body = tsdb_api_error_json("bad_data", msg);
+        goto out;
+    }
+    e = fw_promql_parse(text, &err);
     if (!e) {
         msg = s_parse_error_text(text, &err);
         *http_status = 400;
@@ -441,57 +493,95 @@ s_bad(struct fw_http_response *resp, const char *fmt, ...)
     return 0;
 }
 
-// A time parameter; def when absent. 0, or -1 after answering 400.
+// Prometheus's parseTime: RFC 3339 or float seconds. A value holding a NUL byte, or a
+// number that is no int64 millisecond timestamp (NaN, Inf, -1e308), is refused with
+// Prometheus's text where Prometheus itself would go on with a garbage time. wrap adds
+// parseTimeParam's prefix, as /api/v1/query's time and the optional ranges have it.
+// 0, or -1 after answering 400.
+static int
+s_parse_time(struct fw_http_response *resp, const char *name, const char *s, size_t len, bool wrap,
+             int64_t *out)
+{
+    if (s && len == strlen(s) && fw_time_parse(s, out) == 0)
+        return 0;
+    char *quoted = s_go_quote(s ? s : "", s ? len : 0);
+    if (wrap)
+        s_bad(resp,
+              "invalid parameter \"%s\": invalid time value for '%s': cannot parse %s to a valid "
+              "timestamp",
+              name, name, quoted);
+    else
+        s_bad(resp, "invalid parameter \"%s\": cannot parse %s to a valid timestamp", name, quoted);
+    free(quoted);
+    return -1;
+}
+
+// An optional time parameter; def when absent. 0, or -1 after answering 400.
 static int
 s_time_param(const fw_http_request_t *req, struct fw_http_response *resp, const char *name,
              int64_t def, int64_t *out)
 {
-    const char *s = fw_http_arg(req, name);
-    if (!s || !*s) {
+    size_t len;
+    const char *s = fw_http_arg_n(req, name, &len);
+    if (!s || len == 0) {
         *out = def;
         return 0;
     }
-    if (fw_time_parse(s, out) != 0) {
-        s_bad(resp, "invalid parameter \"%s\": cannot parse \"%s\" to a valid timestamp", name, s);
-        return -1;
-    }
-    return 0;
+    return s_parse_time(resp, name, s, len, true, out);
 }
 
-// A duration parameter: Prometheus duration or float seconds.
+// Prometheus's parseDuration: float seconds or a Prometheus duration, into ms. 0, -1 when
+// not a duration, -2 when the seconds overflow int64 nanoseconds as in Go.
 static int
-s_duration(const char *s, int64_t *ms)
+s_duration(const char *s, size_t len, int64_t *ms)
 {
+    if (len != strlen(s) || !*s || isspace((unsigned char)*s))
+        return -1;
     char *end;
     double d = strtod(s, &end);
-    if (*s && *end == '\0' && isfinite(d)) {
-        if (d * 1000.0 > 9.2e18 || d * 1000.0 < -9.2e18)
+    if (*end == '\0') {
+        if (isnan(d))
             return -1;
+        if (d * 1e9 >= 9223372036854775808.0 || d * 1e9 < -9223372036854775808.0)
+            return -2;
         *ms = (int64_t)llround(d * 1000.0);
         return 0;
     }
     return fw_duration_parse(s, ms);
 }
 
+// A duration parameter named name. 0, or -1 after answering 400.
+static int
+s_duration_param(struct fw_http_response *resp, const char *name, const char *s, size_t len,
+                 int64_t *out)
+{
+    int rc = s_duration(s ? s : "", s ? len : 0, out);
+    if (rc == 0)
+        return 0;
+    char *quoted = s_go_quote(s ? s : "", s ? len : 0);
+    s_bad(resp, "invalid parameter \"%s\": cannot parse %s to a valid duration%s", name, quoted,
+          rc == -2 ? ". It overflows int64" : "");
+    free(quoted);
+    return -1;
+}
+
 static int
 s_timeout_param(const fw_http_request_t *req, struct fw_http_response *resp, int64_t *out)
 {
-    const char *s = fw_http_arg(req, "timeout");
+    size_t len;
+    const char *s = fw_http_arg_n(req, "timeout", &len);
     *out = 0;
-    if (!s || !*s)
+    if (!s || len == 0)
         return 0;
-    if (s_duration(s, out) != 0) {
-        s_bad(resp, "invalid parameter \"timeout\": cannot parse \"%s\" to a valid duration", s);
-        return -1;
-    }
-    return 0;
+    return s_duration_param(resp, "timeout", s, len, out);
 }
 
 static int
 s_on_query(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
 {
     tsdb_api_t *self = arg;
-    struct tsdb_api_query q = {.query = fw_http_arg(req, "query")};
+    struct tsdb_api_query q = {0};
+    q.query = fw_http_arg_n(req, "query", &q.query_len);
     if (s_time_param(req, resp, "time", fw_time_now_ms(), &q.time_ms) != 0 ||
         s_timeout_param(req, resp, &q.timeout_ms) != 0)
         return 0;
@@ -505,31 +595,25 @@ static int
 s_on_query_range(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
 {
     tsdb_api_t *self = arg;
-    struct tsdb_api_query q = {.query = fw_http_arg(req, "query"), .range = true};
-    const char *start = fw_http_arg(req, "start"), *end = fw_http_arg(req, "end");
-    const char *step = fw_http_arg(req, "step");
-    if (!start || fw_time_parse(start, &q.start_ms) != 0)
-        return s_bad(resp,
-                     "invalid parameter \"start\": cannot parse \"%s\" to a valid "
-                     "timestamp",
-                     start ? start : "");
-    if (!end || fw_time_parse(end, &q.end_ms) != 0)
-        return s_bad(resp,
-                     "invalid parameter \"end\": cannot parse \"%s\" to a valid "
-                     "timestamp",
-                     end ? end : "");
+    struct tsdb_api_query q = {.range = true};
+    q.query = fw_http_arg_n(req, "query", &q.query_len);
+    size_t start_len, end_len, step_len;
+    const char *start = fw_http_arg_n(req, "start", &start_len);
+    const char *end = fw_http_arg_n(req, "end", &end_len);
+    const char *step = fw_http_arg_n(req, "step", &step_len);
+    if (s_parse_time(resp, "start", start, start_len, false, &q.start_ms) != 0 ||
+        s_parse_time(resp, "end", end, end_len, false, &q.end_ms) != 0)
+        return 0;
     if (q.end_ms < q.start_ms)
         return s_bad(resp, "invalid parameter \"end\": end timestamp must not be before "
                            "start time");
-    if (!step || s_duration(step, &q.step_ms) != 0)
-        return s_bad(resp,
-                     "invalid parameter \"step\": cannot parse \"%s\" to a valid "
-                     "duration",
-                     step ? step : "");
+    if (s_duration_param(resp, "step", step, step_len, &q.step_ms) != 0)
+        return 0;
     if (q.step_ms <= 0)
         return s_bad(resp, "invalid parameter \"step\": zero or negative query resolution "
                            "step widths are not accepted. Try a positive integer");
-    if ((q.end_ms - q.start_ms) / q.step_ms > TSDB_API_MAX_POINTS)
+    // end - start can exceed INT64_MAX (both ends are int64 ms): count in unsigned.
+    if (((uint64_t)q.end_ms - (uint64_t)q.start_ms) / (uint64_t)q.step_ms > TSDB_API_MAX_POINTS)
         return s_bad(resp, "exceeded maximum resolution of 11,000 points per timeseries. Try "
                            "decreasing the query resolution (?step=XX)");
     if (s_timeout_param(req, resp, &q.timeout_ms) != 0)

@@ -27,6 +27,8 @@ typedef struct tsdb_api tsdb_api_t;
 
 struct tsdb_api_query {
     const char *query; // borrowed
+    size_t query_len;  // bytes in query when more than strlen(query): a NUL byte inside (a
+                       // decoded %00) is refused as Prometheus's lexer does; 0 otherwise
     bool range;        // query_range (start/end/step) rather than instant (time)
     int64_t time_ms;
     int64_t start_ms, end_ms, step_ms;

@@ -77,6 +77,35 @@ typedef struct {
     int rc;
 } s_ctx_t;
 
+// Time arithmetic saturates at the ends of int64: any int64 time may come from the API or a
+// peer, and offsets and ranges from the query can be as large, so `t - offset - range`
+// must not overflow (a window past the ends simply holds no samples).
+static int64_t
+s_tsub(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_sub_overflow(a, b, &r))
+        return b > 0 ? INT64_MIN : INT64_MAX;
+    return r;
+}
+
+static int64_t
+s_tadd(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
+// Is there room for another step after t before end (t <= end)? end - t itself can
+// exceed INT64_MAX.
+static bool
+s_step_fits(int64_t t, int64_t end, int64_t step)
+{
+    return (uint64_t)end - (uint64_t)t >= (uint64_t)step;
+}
+
 static void
 s_vec_clear(s_vec_t *v)
 {
@@ -291,8 +320,8 @@ s_selector_data(s_ctx_t *c, const fw_promql_expr_t *e)
     c->n_cache++;
     sc->data = fw_calloc(sc->n ? sc->n : 1, sizeof(*sc->data));
     int64_t window = e->range_ms > 0 ? e->range_ms : TSDB_EVAL_LOOKBACK_MS;
-    int64_t mint = c->start - e->offset_ms - window + 1;
-    int64_t maxt = c->end - e->offset_ms;
+    int64_t mint = s_tadd(s_tsub(s_tsub(c->start, e->offset_ms), window), 1);
+    int64_t maxt = s_tsub(c->end, e->offset_ms);
     for (size_t k = 0; k < sc->n; k++) {
         if (tsdb_store_samples(c->rd, sc->series[k].id, mint, maxt, &sc->data[k].pts,
                                &sc->data[k].len, &sc->data[k].cap, c->err) != 0) {
@@ -340,7 +369,7 @@ s_eval_selector(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *out)
     s_cache_t *sc = s_selector_data(c, e);
     if (!sc)
         return -1;
-    int64_t ref = t - e->offset_ms;
+    int64_t ref = s_tsub(t, e->offset_ms);
     if (e->range_ms == 0) {
         out->type = FW_PQ_VECTOR;
         for (size_t k = 0; k < sc->n; k++) {
@@ -349,7 +378,7 @@ s_eval_selector(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *out)
             if (i == 0)
                 continue;
             const struct fw_sample *s = &p[i - 1];
-            if (s->t_ms <= ref - TSDB_EVAL_LOOKBACK_MS || fw_is_stale_nan(s->v))
+            if (s->t_ms <= s_tsub(ref, TSDB_EVAL_LOOKBACK_MS) || fw_is_stale_nan(s->v))
                 continue;
             struct fw_labels l = FW_LABELS_INIT;
             fw_labels_copy(&l, &sc->series[k].labels);
@@ -362,7 +391,7 @@ s_eval_selector(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *out)
     for (size_t k = 0; k < sc->n; k++) {
         const struct fw_sample *p = sc->data[k].pts;
         size_t hi = s_upper(p, sc->data[k].len, ref);
-        size_t lo = s_upper(p, sc->data[k].len, ref - e->range_ms);
+        size_t lo = s_upper(p, sc->data[k].len, s_tsub(ref, e->range_ms));
         s_ser_t ser = {FW_LABELS_INIT, NULL, 0, 0};
         for (size_t i = lo; i < hi; i++) {
             if (fw_is_stale_nan(p[i].v))
@@ -449,8 +478,8 @@ s_extrapolated(const s_ser_t *s, const fw_promql_expr_t *sel, int64_t t, bool co
 {
     if (s->len < 2)
         return false;
-    int64_t range_start = t - (sel->range_ms + sel->offset_ms);
-    int64_t range_end = t - sel->offset_ms;
+    int64_t range_end = s_tsub(t, sel->offset_ms);
+    int64_t range_start = s_tsub(range_end, sel->range_ms);
     double result = s->pts[s->len - 1].v - s->pts[0].v;
     if (counter) {
         double prev = s->pts[0].v;
@@ -496,11 +525,11 @@ s_instant_value(const s_ser_t *s, bool is_rate, double *out)
         r = last->v;
     else
         r = last->v - prev->v;
-    int64_t dt = last->t_ms - prev->t_ms;
+    double dt = (double)last->t_ms - (double)prev->t_ms; // exact below 2^53, no overflow
     if (dt == 0)
         return false;
     if (is_rate)
-        r /= (double)dt / 1000.0;
+        r /= dt / 1000.0;
     *out = r;
     return true;
 }
@@ -513,7 +542,7 @@ s_linreg(const s_ser_t *s, int64_t intercept_t, double *slope, double *intercept
     double y0 = s->pts[0].v;
     bool const_y = true;
     for (size_t k = 0; k < s->len; k++) {
-        double x = (double)(s->pts[k].t_ms - intercept_t) / 1000.0, y = s->pts[k].v;
+        double x = ((double)s->pts[k].t_ms - (double)intercept_t) / 1000.0, y = s->pts[k].v;
         if (const_y && k > 0 && y != y0)
             const_y = false;
         n += 1;
@@ -1527,14 +1556,14 @@ static int
 s_subquery(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *out)
 {
     int64_t step = e->step_ms > 0 ? e->step_ms : 60000;
-    int64_t end = t - e->offset_ms, from = end - e->range_ms;
+    int64_t end = s_tsub(t, e->offset_ms), from = s_tsub(end, e->range_ms);
     int64_t start = step * (from / step);
     if (start <= from)
-        start += step;
+        start = s_tadd(start, step);
     // selectors inside see the whole window this subquery can ask for over the query
     int64_t os = c->start, oe = c->end;
-    c->start = os - e->offset_ms - e->range_ms - step;
-    c->end = oe - e->offset_ms;
+    c->start = s_tsub(s_tsub(s_tsub(os, e->offset_ms), e->range_ms), step);
+    c->end = s_tsub(oe, e->offset_ms);
     out->type = FW_PQ_MATRIX;
     out->sel = e;
     s_tab_t tab;
@@ -1568,7 +1597,7 @@ s_subquery(s_ctx_t *c, const fw_promql_expr_t *e, int64_t t, s_val_t *out)
             s->len++;
         }
         s_val_clear(&v);
-        if (end - ts < step)
+        if (!s_step_fits(ts, end, step))
             break;
     }
     s_tab_free(&tab);
@@ -1795,7 +1824,7 @@ tsdb_eval_range(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t start_ms
         s_val_clear(&v);
         if (c.rc != 0)
             break;
-        if (end_ms - t < step_ms)
+        if (!s_step_fits(t, end_ms, step_ms))
             break;
     }
     s_tab_free(&tab);
