@@ -475,7 +475,7 @@ s_render_alert(const struct alertd_alert *a, void *arg)
         json_t *rv;
         json_array_foreach(receivers, i, rv)
         {
-            any = any || alertd_matcher_match(&r->receiver.items[0],
+            any = any || fw_matcher_matches(&r->receiver.items[0],
                                               json_string_value(json_object_get(rv, "name")));
         }
         if (!any) {
@@ -538,7 +538,7 @@ s_render_init(struct s_render *r, alertd_t *self, const fw_http_request_t *req,
     if (rcv && *rcv) {
         fw_err_t err;
         fw_err_clear(&err);
-        if (alertd_matchers_add(&r->receiver, ALERTD_MATCH_RE, "receiver", rcv, &err) < 0) {
+        if (alertd_matchers_add(&r->receiver, FW_MATCH_RE, "receiver", rcv, &err) < 0) {
             char msg[320];
             snprintf(msg, sizeof msg, "failed to parse receiver param: %s", err.msg);
             s_json_error(resp, 400, msg);

@@ -29,9 +29,9 @@ s_add_side(struct alertd_matchers *ms, const struct fw_labels *eq, const struct 
            char **strs, size_t n)
 {
     for (size_t i = 0; i < eq->len; i++)
-        (void)alertd_matchers_add(ms, ALERTD_MATCH_EQ, eq->items[i].name, eq->items[i].value, NULL);
+        (void)alertd_matchers_add(ms, FW_MATCH_EQ, eq->items[i].name, eq->items[i].value, NULL);
     for (size_t i = 0; i < re->len; i++)
-        (void)alertd_matchers_add(ms, ALERTD_MATCH_RE, re->items[i].name, re->items[i].value, NULL);
+        (void)alertd_matchers_add(ms, FW_MATCH_RE, re->items[i].name, re->items[i].value, NULL);
     for (size_t i = 0; i < n; i++)
         (void)alertd_matchers_parse(ms, strs[i], NULL);
 }

@@ -12,14 +12,6 @@
 #include "alertd_matcher.h"
 #include "fw_mem.h"
 
-static const char *s_type_str[] = {"=", "!=", "=~", "!~"};
-
-const char *
-alertd_match_type_str(alertd_match_type_t t)
-{
-    return (unsigned)t < 4 ? s_type_str[t] : "?";
-}
-
 int
 alertd_regex_check(const char *re, fw_err_t *err)
 {
@@ -31,32 +23,22 @@ alertd_regex_check(const char *re, fw_err_t *err)
 }
 
 int
-alertd_matchers_add(struct alertd_matchers *ms, alertd_match_type_t type, const char *name,
+alertd_matchers_add(struct alertd_matchers *ms, fw_match_op_t op, const char *name,
                     const char *value, fw_err_t *err)
 {
-    fw_regex_t *re = NULL;
-    if (type == ALERTD_MATCH_RE || type == ALERTD_MATCH_NRE) {
-        re = fw_regex_new(value, FW_REGEX_ALERTMANAGER, err);
-        if (!re)
-            return -1;
-    }
+    struct fw_matcher m;
+    if (fw_matcher_init(&m, op, name, value, FW_REGEX_ALERTMANAGER, err) != 0)
+        return -1;
     fw_mem_grow((void **)&ms->items, &ms->cap, ms->len + 1, sizeof *ms->items);
-    struct alertd_matcher *m = &ms->items[ms->len++];
-    m->type = type;
-    m->name = fw_strdup(name);
-    m->value = fw_strdup(value);
-    m->re = re;
+    ms->items[ms->len++] = m;
     return 0;
 }
 
 void
 alertd_matchers_clear(struct alertd_matchers *ms)
 {
-    for (size_t i = 0; i < ms->len; i++) {
-        free(ms->items[i].name);
-        free(ms->items[i].value);
-        fw_regex_destroy(&ms->items[i].re);
-    }
+    for (size_t i = 0; i < ms->len; i++)
+        fw_matcher_clear(&ms->items[i]);
     free(ms->items);
     ms->items = NULL;
     ms->len = ms->cap = 0;
@@ -65,48 +47,30 @@ alertd_matchers_clear(struct alertd_matchers *ms)
 void
 alertd_matchers_copy(struct alertd_matchers *dst, const struct alertd_matchers *src)
 {
-    for (size_t i = 0; i < src->len; i++) {
-        const struct alertd_matcher *m = &src->items[i];
-        (void)alertd_matchers_add(dst, m->type, m->name, m->value, NULL);
-    }
+    fw_mem_grow((void **)&dst->items, &dst->cap, dst->len + src->len, sizeof *dst->items);
+    for (size_t i = 0; i < src->len; i++)
+        fw_matcher_copy(&dst->items[dst->len++], &src->items[i]);
 }
 
 // --- matching ---
 
 bool
-alertd_matcher_match(const struct alertd_matcher *m, const char *value)
-{
-    if (!value)
-        value = "";
-    switch (m->type) {
-    case ALERTD_MATCH_EQ: return strcmp(m->value, value) == 0;
-    case ALERTD_MATCH_NE: return strcmp(m->value, value) != 0;
-    case ALERTD_MATCH_RE: return fw_regex_match(m->re, value);
-    case ALERTD_MATCH_NRE: return !fw_regex_match(m->re, value);
-    }
-    return false;
-}
-
-bool
 alertd_matchers_match(const struct alertd_matchers *ms, const struct fw_labels *l)
 {
-    for (size_t i = 0; i < ms->len; i++)
-        if (!alertd_matcher_match(&ms->items[i], fw_labels_get(l, ms->items[i].name)))
-            return false;
-    return true;
+    return fw_matchers_match(ms->items, ms->len, l);
 }
 
 static int
 s_cmp(const void *a, const void *b)
 {
-    const struct alertd_matcher *x = a, *y = b;
+    const struct fw_matcher *x = a, *y = b;
     int c = strcmp(x->name, y->name);
     if (c)
         return c;
     c = strcmp(x->value, y->value);
     if (c)
         return c;
-    return (int)x->type - (int)y->type;
+    return (int)x->op - (int)y->op;
 }
 
 void
@@ -167,9 +131,8 @@ alertd_matchers_format(const struct alertd_matchers *ms)
 {
     char *buf = fw_strdup("{");
     for (size_t i = 0; i < ms->len; i++) {
-        const struct alertd_matcher *m = &ms->items[i];
-        char *pre =
-            fw_asprintf("%s%s%s%s", buf, i ? "," : "", m->name, alertd_match_type_str(m->type));
+        const struct fw_matcher *m = &ms->items[i];
+        char *pre = fw_asprintf("%s%s%s%s", buf, i ? "," : "", m->name, fw_match_op_str(m->op));
         free(buf);
         buf = alertd_quote_append(pre, m->value);
     }
@@ -255,18 +218,18 @@ alertd_matchers_parse(struct alertd_matchers *ms, const char *text, fw_err_t *er
             goto fail;
         }
         p = s_skip_ws(p);
-        alertd_match_type_t type;
+        fw_match_op_t type;
         if (strncmp(p, "=~", 2) == 0) {
-            type = ALERTD_MATCH_RE;
+            type = FW_MATCH_RE;
             p += 2;
         } else if (strncmp(p, "!~", 2) == 0) {
-            type = ALERTD_MATCH_NRE;
+            type = FW_MATCH_NRE;
             p += 2;
         } else if (strncmp(p, "!=", 2) == 0) {
-            type = ALERTD_MATCH_NE;
+            type = FW_MATCH_NE;
             p += 2;
         } else if (*p == '=') {
-            type = ALERTD_MATCH_EQ;
+            type = FW_MATCH_EQ;
             p++;
         } else {
             fw_err_set_at(err, NULL, 0, (int)(p - text) + 1,

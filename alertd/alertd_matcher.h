@@ -14,30 +14,16 @@
 
 #include "fw_err.h"
 #include "fw_labels.h"
-#include "fw_regex.h"
-
-typedef enum {
-    ALERTD_MATCH_EQ,  // =
-    ALERTD_MATCH_NE,  // !=
-    ALERTD_MATCH_RE,  // =~
-    ALERTD_MATCH_NRE, // !~
-} alertd_match_type_t;
-
-struct alertd_matcher {
-    alertd_match_type_t type;
-    char *name;     // owned
-    char *value;    // owned
-    fw_regex_t *re; // owned, for RE/NRE; NULL otherwise
-};
+#include "fw_matcher.h"
 
 struct alertd_matchers {
-    struct alertd_matcher *items; // owned
+    struct fw_matcher *items; // owned
     size_t len, cap;
 };
 
 // Add one matcher (copies name and value; compiles the regex). 0, or -1 with err when the
 // regex does not compile.
-int alertd_matchers_add(struct alertd_matchers *ms, alertd_match_type_t type, const char *name,
+int alertd_matchers_add(struct alertd_matchers *ms, fw_match_op_t op, const char *name,
                         const char *value, fw_err_t *err);
 // Parse one `matchers:` entry: a comma-separated list of matchers, optionally in braces
 // ({a="b", c=~"d"}); values may be bare or double-quoted with Go escapes. Appends to ms.
@@ -45,7 +31,6 @@ int alertd_matchers_add(struct alertd_matchers *ms, alertd_match_type_t type, co
 int alertd_matchers_parse(struct alertd_matchers *ms, const char *text, fw_err_t *err);
 // True when every matcher matches l (an empty list matches everything).
 bool alertd_matchers_match(const struct alertd_matchers *ms, const struct fw_labels *l);
-bool alertd_matcher_match(const struct alertd_matcher *m, const char *value);
 // Sort by name, value, type (Alertmanager sorts a route's matchers this way).
 void alertd_matchers_sort(struct alertd_matchers *ms);
 // Render as Alertmanager does for route keys: {a="b",c=~"d"} (Go %q quoting). Caller frees.
@@ -53,7 +38,6 @@ char *alertd_matchers_format(const struct alertd_matchers *ms);
 // Deep copy src into dst (dst empty).
 void alertd_matchers_copy(struct alertd_matchers *dst, const struct alertd_matchers *src);
 void alertd_matchers_clear(struct alertd_matchers *ms);
-const char *alertd_match_type_str(alertd_match_type_t t);
 // Check that re compiles as an anchored Alertmanager pattern; 0 or -1 with err.
 int alertd_regex_check(const char *re, fw_err_t *err);
 // Append s Go-%q-quoted to buf (a NUL-terminated, fw_malloc'd string) and return it.

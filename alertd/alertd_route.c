@@ -58,10 +58,10 @@ s_build(struct alertd_route *r, const struct alertd_cfg_route *c, struct alertd_
         r->active_time_intervals[r->active_time_intervals_len++] =
             fw_strdup(c->active_time_intervals[i]);
     for (size_t i = 0; i < c->match.len; i++)
-        (void)alertd_matchers_add(&r->matchers, ALERTD_MATCH_EQ, c->match.items[i].name,
+        (void)alertd_matchers_add(&r->matchers, FW_MATCH_EQ, c->match.items[i].name,
                                   c->match.items[i].value, NULL);
     for (size_t i = 0; i < c->match_re.len; i++)
-        (void)alertd_matchers_add(&r->matchers, ALERTD_MATCH_RE, c->match_re.items[i].name,
+        (void)alertd_matchers_add(&r->matchers, FW_MATCH_RE, c->match_re.items[i].name,
                                   c->match_re.items[i].value, NULL);
     for (size_t i = 0; i < c->matchers_len; i++)
         (void)alertd_matchers_parse(&r->matchers, c->matchers[i], NULL);

@@ -83,11 +83,11 @@ s_time(const json_t *j, const char *key, int64_t *out, fw_err_t *err)
 // A matcher matches the empty string when it would match an alert without that label.
 // Alertmanager counts only = and =~ (a negative matcher never makes a silence global).
 static bool
-s_matches_empty(const struct alertd_matcher *m)
+s_matches_empty(const struct fw_matcher *m)
 {
-    if (m->type != ALERTD_MATCH_EQ && m->type != ALERTD_MATCH_RE)
+    if (m->op != FW_MATCH_EQ && m->op != FW_MATCH_RE)
         return false;
-    return alertd_matcher_match(m, "");
+    return fw_matcher_matches(m, "");
 }
 
 // Read a silence's `matchers` (API v2 shape) into ms and apply Alertmanager's rules to them
@@ -120,8 +120,8 @@ s_matchers_read(const json_t *arr, struct alertd_matchers *ms, fw_err_t *err)
             fw_err_set(err, "invalid label matcher %zu: invalid label value \"%s\"", i, value);
             return -1;
         }
-        alertd_match_type_t t = re ? (eq ? ALERTD_MATCH_RE : ALERTD_MATCH_NRE)
-                                   : (eq ? ALERTD_MATCH_EQ : ALERTD_MATCH_NE);
+        fw_match_op_t t = re ? (eq ? FW_MATCH_RE : FW_MATCH_NRE)
+                                   : (eq ? FW_MATCH_EQ : FW_MATCH_NE);
         fw_err_t rerr;
         fw_err_clear(&rerr);
         if (alertd_matchers_add(ms, t, name, value, &rerr) < 0) {
@@ -230,9 +230,9 @@ s_json(const struct s_silence *s, int64_t now)
     char a[40], b[40], c[40];
     json_t *ms = json_array();
     for (size_t i = 0; i < s->matchers.len; i++) {
-        const struct alertd_matcher *m = &s->matchers.items[i];
-        bool re = m->type == ALERTD_MATCH_RE || m->type == ALERTD_MATCH_NRE;
-        bool eq = m->type == ALERTD_MATCH_EQ || m->type == ALERTD_MATCH_RE;
+        const struct fw_matcher *m = &s->matchers.items[i];
+        bool re = m->op == FW_MATCH_RE || m->op == FW_MATCH_NRE;
+        bool eq = m->op == FW_MATCH_EQ || m->op == FW_MATCH_RE;
         json_array_append_new(ms, json_pack("{s:s, s:s, s:b, s:b}", "name", m->name, "value",
                                             m->value, "isRegex", re, "isEqual", eq)); // steals
     }

@@ -9,7 +9,7 @@
     error texts: every matcher needs a valid label name and, for = and !=, a valid UTF-8
     value; regexes must compile; and at least one matcher must not match the empty string,
     so a silence can never mute every alert (`a=~.*`, `a=~""`, `a=""`). Whether a matcher
-    matches the empty string is asked of the matcher module (alertd_matcher_match on ""),
+    matches the empty string is asked of the matcher module (fw_matcher_matches on ""),
     so it follows whatever regex engine that module uses. The same rules apply to silences
     read back from the state file; a stored silence that breaks them is skipped.
 */

@@ -148,7 +148,7 @@ alertd_alert_parse(const json_t *j, int64_t now, int64_t resolve_timeout_ms,
         goto fail;
     }
     out->updated_at = now;
-    out->fp = fw_labels_hash(&out->labels);
+    out->fp = fw_labels_fingerprint(&out->labels);
     return 0;
 fail:
     alertd_alert_clear(out);

@@ -1,6 +1,6 @@
 /*  alertd_store.h — alerts as Alertmanager holds them, and the store keyed by fingerprint.
 
-    An alert is identified by its label set's fingerprint (fw_labels_hash). Posting an
+    An alert is identified by its label set's fingerprint (fw_labels_fingerprint). Posting an
     alert again merges it into the stored one (Alertmanager types.Alert.Merge): the
     earlier startsAt is kept, the newer update's endsAt and annotations win, and an alert
     that had already resolved is replaced by the new one. Times are ms since the epoch;

@@ -52,6 +52,10 @@ void fw_labels_copy(struct fw_labels *dst, const struct fw_labels *src);
 int fw_labels_cmp(const struct fw_labels *a, const struct fw_labels *b);
 // 64-bit hash of the pairs (fw_hash, with separators); equal sets hash alike.
 uint64_t fw_labels_hash(const struct fw_labels *l);
+// Prometheus's and Alertmanager's fingerprint of the set (model.LabelSet.Fingerprint, FNV-1a
+// 64): only where the value is shown to users or peers (alert fingerprints); use
+// fw_labels_hash for lookups.
+uint64_t fw_labels_fingerprint(const struct fw_labels *l);
 // Render as {a="b", c="d"} (with the __name__ value in front when present:
 // up{job="x"}), escaping as Prometheus does. Returns a new string the caller frees.
 char *fw_labels_format(const struct fw_labels *l);

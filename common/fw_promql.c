@@ -673,11 +673,8 @@ fw_promql_expr_destroy(fw_promql_expr_t **self_p)
         fw_promql_expr_destroy(&e->args[k]);
     free(e->args);
     fw_promql_expr_destroy(&e->param);
-    for (size_t k = 0; k < e->n_matchers; k++) {
-        free(e->matchers[k].name);
-        free(e->matchers[k].value);
-        fw_regex_destroy(&e->matchers[k].re);
-    }
+    for (size_t k = 0; k < e->n_matchers; k++)
+        fw_matcher_clear(&e->matchers[k]);
     free(e->matchers);
     s_strv_free(e->labels, e->n_labels);
     s_strv_free(e->include, e->n_include);
@@ -685,25 +682,6 @@ fw_promql_expr_destroy(fw_promql_expr_t **self_p)
     free(e->str);
     free(e);
     *self_p = NULL;
-}
-
-bool
-fw_promql_matcher_matches(const struct fw_pq_matcher *m, const char *value)
-{
-    if (!value)
-        value = "";
-    switch (m->op) {
-    case FW_PQ_MATCH_EQ: return strcmp(value, m->value) == 0;
-    case FW_PQ_MATCH_NE: return strcmp(value, m->value) != 0;
-    case FW_PQ_MATCH_RE:
-    case FW_PQ_MATCH_NRE: {
-        // RE2 decides every match in linear time: there is no limit to hit, so no
-        // undecided answer can pass for "no match".
-        bool hit = fw_regex_match(m->re, value);
-        return m->op == FW_PQ_MATCH_RE ? hit : !hit;
-    }
-    }
-    return false;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -849,19 +827,14 @@ s_parse_label_list(s_parser_t *p, char ***out, size_t *n_out, const char *where)
 }
 
 static int
-s_add_matcher(s_parser_t *p, fw_promql_expr_t *e, const char *name, fw_pq_match_op_t op,
+s_add_matcher(s_parser_t *p, fw_promql_expr_t *e, const char *name, fw_match_op_t op,
               const char *value, int pos)
 {
-    struct fw_pq_matcher m = {fw_strdup(name), fw_strdup(value), op, NULL};
-    if (op == FW_PQ_MATCH_RE || op == FW_PQ_MATCH_NRE) {
-        fw_err_t rerr;
-        m.re = fw_regex_new(value, FW_REGEX_PROMETHEUS, &rerr);
-        if (!m.re) {
-            s_fail(p, pos, "%s", rerr.msg);
-            free(m.name);
-            free(m.value);
-            return -1;
-        }
+    struct fw_matcher m;
+    fw_err_t rerr;
+    if (fw_matcher_init(&m, op, name, value, FW_REGEX_PROMETHEUS, &rerr) != 0) {
+        s_fail(p, pos, "%s", rerr.msg);
+        return -1;
     }
     e->matchers = fw_realloc(e->matchers, (e->n_matchers + 1) * sizeof(*e->matchers));
     e->matchers[e->n_matchers++] = m;
@@ -891,12 +864,12 @@ s_parse_matchers(s_parser_t *p, fw_promql_expr_t *e)
         }
         s_next(p);
         s_tok_t *opt = s_peek(p);
-        fw_pq_match_op_t op;
+        fw_match_op_t op;
         switch (opt->type) {
-        case T_ASSIGN: op = FW_PQ_MATCH_EQ; break;
-        case T_NEQ: op = FW_PQ_MATCH_NE; break;
-        case T_EQL_RE: op = FW_PQ_MATCH_RE; break;
-        case T_NEQ_RE: op = FW_PQ_MATCH_NRE; break;
+        case T_ASSIGN: op = FW_MATCH_EQ; break;
+        case T_NEQ: op = FW_MATCH_NE; break;
+        case T_EQL_RE: op = FW_MATCH_RE; break;
+        case T_NEQ_RE: op = FW_MATCH_NRE; break;
         default:
             if (t->type == T_STR && (opt->type == T_COMMA || opt->type == T_RBRACE)) {
                 // {"metric_name"}: a quoted metric name
@@ -906,7 +879,7 @@ s_parse_matchers(s_parser_t *p, fw_promql_expr_t *e)
                     return -1;
                 }
                 e->metric = fw_strdup(name);
-                if (s_add_matcher(p, e, "__name__", FW_PQ_MATCH_EQ, name, npos) != 0)
+                if (s_add_matcher(p, e, "__name__", FW_MATCH_EQ, name, npos) != 0)
                     return -1;
                 if (opt->type == T_COMMA)
                     s_next(p);
@@ -944,7 +917,7 @@ s_parse_selector(s_parser_t *p)
     if (t->type == T_IDENT) {
         e->metric = fw_strdup(t->str);
         s_next(p);
-        if (s_add_matcher(p, e, "__name__", FW_PQ_MATCH_EQ, e->metric, t->pos) != 0)
+        if (s_add_matcher(p, e, "__name__", FW_MATCH_EQ, e->metric, t->pos) != 0)
             goto fail;
     }
     if (s_peek(p)->type == T_LBRACE && s_parse_matchers(p, e) != 0)
@@ -952,7 +925,7 @@ s_parse_selector(s_parser_t *p)
     if (!e->metric) {
         bool nonempty = false;
         for (size_t k = 0; k < e->n_matchers; k++)
-            if (!fw_promql_matcher_matches(&e->matchers[k], ""))
+            if (!fw_matcher_matches(&e->matchers[k], ""))
                 nonempty = true;
         if (!nonempty) {
             s_fail(p, e->pos, "vector selector must contain at least one non-empty matcher");

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "fw_promql.h"
-#include "fw_regex.h"
+#include "fw_matcher.h"
 
 typedef enum {
     FW_PQ_SCALAR,
@@ -36,20 +36,6 @@ typedef enum {
     FW_PQ_PAREN,    // (arg)
     FW_PQ_SUBQUERY, // arg[range_ms:step_ms] offset_ms (step_ms 0: the default 1m)
 } fw_pq_kind_t;
-
-typedef enum {
-    FW_PQ_MATCH_EQ,  // =
-    FW_PQ_MATCH_NE,  // !=
-    FW_PQ_MATCH_RE,  // =~
-    FW_PQ_MATCH_NRE, // !~
-} fw_pq_match_op_t;
-
-struct fw_pq_matcher {
-    char *name;  // owned
-    char *value; // owned: the literal value or the regex source
-    fw_pq_match_op_t op;
-    fw_regex_t *re; // owned: compiled ^(?s:value)$ for RE/NRE, NULL otherwise
-};
 
 typedef enum {
     // arithmetic
@@ -160,8 +146,8 @@ struct fw_promql_expr {
     char *str;  // owned; STR
 
     // SELECTOR
-    char *metric;                   // owned; NULL when only matchers were given
-    struct fw_pq_matcher *matchers; // owned; includes __name__="metric" when named
+    char *metric;                // owned; NULL when only matchers were given
+    struct fw_matcher *matchers; // owned; includes __name__="metric" when named
     size_t n_matchers;
     int64_t range_ms;  // > 0 for a range selector (and SUBQUERY's range)
     int64_t offset_ms; // SELECTOR and SUBQUERY
@@ -198,8 +184,6 @@ const char *fw_promql_binop_str(fw_pq_binop_t op);
 const char *fw_promql_aggop_str(fw_pq_aggop_t op);
 bool fw_promql_binop_is_comparison(fw_pq_binop_t op);
 bool fw_promql_binop_is_set(fw_pq_binop_t op);
-// Does the matcher accept value (an absent label is the empty string)?
-bool fw_promql_matcher_matches(const struct fw_pq_matcher *m, const char *value);
 // Render the tree back as PromQL text (for logs and tests). The caller frees the result.
 char *fw_promql_format(const fw_promql_expr_t *e);
 

@@ -18,8 +18,9 @@ extern "C" {
 }
 
 struct fw_regex {
-    re2::RE2 *re; // owned
-    char *source; // owned: the pattern as the user wrote it
+    re2::RE2 *re;               // owned
+    char *source;               // owned: the pattern as the user wrote it
+    fw_regex_dialect_t dialect; // how source was wrapped
 };
 
 // Go's regexp/syntax ErrorCode texts, indexed by RE2's ErrorCode.
@@ -92,7 +93,15 @@ fw_regex_new(const char *pattern, fw_regex_dialect_t dialect, fw_err_t *err)
     fw_regex_t *self = static_cast<fw_regex_t *>(fw_malloc(sizeof *self));
     self->re = re;
     self->source = fw_strdup(pattern);
+    self->dialect = dialect;
     return self;
+}
+
+fw_regex_t *
+fw_regex_copy(const fw_regex_t *self)
+{
+    // It compiled once, so it compiles again.
+    return self ? fw_regex_new(self->source, self->dialect, NULL) : NULL;
 }
 
 void

@@ -42,6 +42,9 @@ typedef enum {
 // text, e.g. "error parsing regexp: missing closing ): `(a`". Caller owns the result.
 fw_regex_t *fw_regex_new(const char *pattern, fw_regex_dialect_t dialect, fw_err_t *err);
 
+// An independent copy of self (NULL for NULL): the source recompiled in the same dialect.
+fw_regex_t *fw_regex_copy(const fw_regex_t *self);
+
 // Free; accepts NULL and sets *self_p to NULL.
 void fw_regex_destroy(fw_regex_t **self_p);
 

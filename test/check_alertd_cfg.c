@@ -213,20 +213,20 @@ START_TEST(test_alertd_cfg_matchers_parse)
     ck_assert_int_eq(alertd_matchers_parse(&ms, "{a=\"x, y\", b!~\"z.*\"}", &err), 0);
     ck_assert_int_eq(alertd_matchers_parse(&ms, "q = \"say \\\"hi\\\"\"", &err), 0);
     ck_assert_int_eq(ms.len, 5);
-    ck_assert_int_eq(ms.items[0].type, ALERTD_MATCH_RE);
+    ck_assert_int_eq(ms.items[0].op, FW_MATCH_RE);
     ck_assert_str_eq(ms.items[0].name, "severity");
     ck_assert_str_eq(ms.items[0].value, "page|ticket");
-    ck_assert_int_eq(ms.items[1].type, ALERTD_MATCH_NE);
+    ck_assert_int_eq(ms.items[1].op, FW_MATCH_NE);
     ck_assert_str_eq(ms.items[1].value, "bar");
     ck_assert_str_eq(ms.items[2].value, "x, y");
-    ck_assert_int_eq(ms.items[3].type, ALERTD_MATCH_NRE);
+    ck_assert_int_eq(ms.items[3].op, FW_MATCH_NRE);
     ck_assert_str_eq(ms.items[4].value, "say \"hi\"");
     // Anchored regex; absent label = "".
-    ck_assert(alertd_matcher_match(&ms.items[0], "page"));
-    ck_assert(!alertd_matcher_match(&ms.items[0], "pager"));
-    ck_assert(alertd_matcher_match(&ms.items[1], NULL));
-    ck_assert(!alertd_matcher_match(&ms.items[3], "zzz"));
-    ck_assert(alertd_matcher_match(&ms.items[3], "a"));
+    ck_assert(fw_matcher_matches(&ms.items[0], "page"));
+    ck_assert(!fw_matcher_matches(&ms.items[0], "pager"));
+    ck_assert(fw_matcher_matches(&ms.items[1], NULL));
+    ck_assert(!fw_matcher_matches(&ms.items[3], "zzz"));
+    ck_assert(fw_matcher_matches(&ms.items[3], "a"));
     alertd_matchers_sort(&ms);
     char *s = alertd_matchers_format(&ms);
     ck_assert_str_eq(s, "{a=\"x, y\",b!~\"z.*\",foo!=\"bar\",q=\"say \\\"hi\\\"\","

@@ -69,14 +69,14 @@ START_TEST(test_fw_promql_matchers_compiled)
     fw_promql_expr_t *e = fw_promql_parse("x{a=~\"b|c\",d!~\"e.*\",f!=\"g\"}", &err);
     ck_assert_ptr_nonnull(e);
     ck_assert_uint_eq(e->n_matchers, 4);
-    const struct fw_pq_matcher *re = &e->matchers[1], *nre = &e->matchers[2];
-    ck_assert(fw_promql_matcher_matches(re, "b"));
-    ck_assert(fw_promql_matcher_matches(re, "c"));
-    ck_assert(!fw_promql_matcher_matches(re, "bc")); // anchored
-    ck_assert(!fw_promql_matcher_matches(re, "xb"));
-    ck_assert(!fw_promql_matcher_matches(nre, "eee"));
-    ck_assert(fw_promql_matcher_matches(nre, "xe"));
-    ck_assert(fw_promql_matcher_matches(&e->matchers[3], NULL)); // absent != "g"
+    const struct fw_matcher *re = &e->matchers[1], *nre = &e->matchers[2];
+    ck_assert(fw_matcher_matches(re, "b"));
+    ck_assert(fw_matcher_matches(re, "c"));
+    ck_assert(!fw_matcher_matches(re, "bc")); // anchored
+    ck_assert(!fw_matcher_matches(re, "xb"));
+    ck_assert(!fw_matcher_matches(nre, "eee"));
+    ck_assert(fw_matcher_matches(nre, "xe"));
+    ck_assert(fw_matcher_matches(&e->matchers[3], NULL)); // absent != "g"
     fw_promql_expr_destroy(&e);
 }
 END_TEST

@@ -771,8 +771,8 @@ s_absent(const fw_promql_expr_t *e, int64_t t, s_val_t *out)
         a = a->args[0];
     if (a->kind == FW_PQ_SELECTOR) {
         for (size_t k = 0; k < a->n_matchers; k++) {
-            const struct fw_pq_matcher *m = &a->matchers[k];
-            if (m->op != FW_PQ_MATCH_EQ || strcmp(m->name, "__name__") == 0)
+            const struct fw_matcher *m = &a->matchers[k];
+            if (m->op != FW_MATCH_EQ || strcmp(m->name, "__name__") == 0)
                 continue;
             bool dup = false;
             for (size_t j = 0; j < a->n_matchers; j++)

@@ -578,7 +578,7 @@ s_postings_add(MDB_cursor *cur, MDB_val key, s_ids_t *out)
 // Candidates for one matcher that does not match "": ids of series whose label value
 // (maybe) matches. Sorted, unique.
 static int
-s_matcher_candidates(tsdb_store_reader_t *r, MDB_cursor *cur, const struct fw_pq_matcher *m,
+s_matcher_candidates(tsdb_store_reader_t *r, MDB_cursor *cur, const struct fw_matcher *m,
                      s_ids_t *out)
 {
     char pk[S_KEY_MAX + 64];
@@ -586,7 +586,7 @@ s_matcher_candidates(tsdb_store_reader_t *r, MDB_cursor *cur, const struct fw_pq
     size_t nl = strlen(m->name);
     if (nl > 200)
         return 0;
-    if (m->op == FW_PQ_MATCH_EQ) {
+    if (m->op == FW_MATCH_EQ) {
         MDB_val key = {s_posting_key(pk, m->name, m->value), pk};
         rc = s_postings_add(cur, key, out);
         s_ids_sort_uniq(out);
@@ -605,7 +605,7 @@ s_matcher_candidates(tsdb_store_reader_t *r, MDB_cursor *cur, const struct fw_pq
         bool hit = truncated;
         if (!truncated) {
             char *z = fw_strndup(val, vl);
-            hit = fw_promql_matcher_matches(m, z);
+            hit = fw_matcher_matches(m, z);
             free(z);
         }
         if (!hit)
@@ -640,7 +640,7 @@ s_ids_intersect(s_ids_t *a, const s_ids_t *b)
 }
 
 int
-tsdb_store_select(tsdb_store_reader_t *r, const struct fw_pq_matcher *matchers, size_t n,
+tsdb_store_select(tsdb_store_reader_t *r, const struct fw_matcher *matchers, size_t n,
                   struct tsdb_store_series **out, size_t *n_out, fw_err_t *err)
 {
     *out = NULL;
@@ -654,8 +654,8 @@ tsdb_store_select(tsdb_store_reader_t *r, const struct fw_pq_matcher *matchers, 
     // equality matchers first: they are the most selective
     for (int pass = 0; pass < 2; pass++) {
         for (size_t k = 0; k < n; k++) {
-            const struct fw_pq_matcher *m = &matchers[k];
-            if ((pass == 0) != (m->op == FW_PQ_MATCH_EQ) || fw_promql_matcher_matches(m, ""))
+            const struct fw_matcher *m = &matchers[k];
+            if ((pass == 0) != (m->op == FW_MATCH_EQ) || fw_matcher_matches(m, ""))
                 continue;
             if (have && acc.len == 0)
                 break;
@@ -701,7 +701,7 @@ tsdb_store_select(tsdb_store_reader_t *r, const struct fw_pq_matcher *matchers, 
         }
         bool ok = true;
         for (size_t j = 0; j < n && ok; j++)
-            ok = fw_promql_matcher_matches(&matchers[j], fw_labels_get(&l, matchers[j].name));
+            ok = fw_matcher_matches(&matchers[j], fw_labels_get(&l, matchers[j].name));
         if (!ok) {
             fw_labels_clear(&l);
             continue;

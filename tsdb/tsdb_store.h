@@ -84,7 +84,7 @@ void tsdb_store_reader_destroy(tsdb_store_reader_t **self_p);
 
 // Every series matching all matchers (an absent label matches as ""), in id order.
 // *out (caller frees with tsdb_store_series_free) and *n_out are set. 0 or -1.
-int tsdb_store_select(tsdb_store_reader_t *r, const struct fw_pq_matcher *matchers, size_t n,
+int tsdb_store_select(tsdb_store_reader_t *r, const struct fw_matcher *matchers, size_t n,
                       struct tsdb_store_series **out, size_t *n_out, fw_err_t *err);
 void tsdb_store_series_free(struct tsdb_store_series *s, size_t n);
 
