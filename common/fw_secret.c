@@ -18,6 +18,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "fw_cfg.h"
 #include "fw_mem.h"
 
 // Deepest chain of merge keys followed (as fw_cfg).
@@ -394,6 +395,12 @@ fw_secret_redact_yaml(const char *text, const struct fw_secret_path *secrets, ch
 {
     yaml_parser_t parser;
     yaml_document_t doc;
+    // libyaml's loader slows quadratically with nesting: refuse deep text before loading.
+    struct fw_cfg_pos deep;
+    if (fw_cfg_too_deep(text, strlen(text), &deep)) {
+        fw_err_set(err, "%d:%d: exceeded max depth of %d", deep.line, deep.col, FW_CFG_MAX_DEPTH);
+        return -1;
+    }
     if (!yaml_parser_initialize(&parser)) {
         fw_err_set(err, "cannot initialise libyaml");
         return -1;
