@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "fw_daemon.h"
+#include "fw_expfmt.h"
 #include "fw_http.h"
 #include "fw_log.h"
 #include "fw_mem.h"
@@ -39,7 +40,6 @@
 #include "fw_time.h"
 #include "fw_zsock.h"
 #include "scraper_fetch.h"
-#include "scraper_parse.h"
 #include "scraper_target.h"
 
 struct scraper {
@@ -51,7 +51,7 @@ struct scraper {
     zactor_t *fetch;                 // owned
     fw_metrics_t *metrics;           // owned
     fw_http_t *http;                 // owned
-    scraper_parse_t *parser;         // owned
+    fw_expfmt_t *parser;             // owned
     struct scraper_lset lset;        // owned scratch
     pthread_mutex_t mu;              // guards targets (the array) and their health fields
     struct scraper_target **targets; // owned
@@ -158,7 +158,7 @@ static void
 s_add_auto(scraper_t *self, struct fw_batch *b, const struct scraper_target *t, size_t i, double v,
            int64_t ts)
 {
-    struct scraper_sample s = {.name = s_auto_names[i]};
+    struct fw_expfmt_sample s = {.name = s_auto_names[i]};
     scraper_target_merge(&self->lset, &t->labels, false, &s);
     fw_series_add(fw_batch_add_series(b, &self->lset.view), ts, v);
 }
@@ -281,9 +281,8 @@ s_scrape_done(scraper_t *self, struct scraper_target *t, struct scraper_fetch_re
     ssize_t n = 0;
     size_t added = 0, stale = 0;
     if (!error) {
-        n = scraper_parse_run(self->parser, (const char *)zframe_data(res->body),
-                              zframe_size(res->body), scraper_parse_format(res->content_type),
-                              &perr);
+        n = fw_expfmt_parse(self->parser, (const char *)zframe_data(res->body),
+                            zframe_size(res->body), fw_expfmt_format(res->content_type), &perr);
         if (n < 0)
             error = perr.msg;
         else if (t->sample_limit > 0 && n > t->sample_limit)
@@ -293,9 +292,9 @@ s_scrape_done(scraper_t *self, struct scraper_target *t, struct scraper_fetch_re
         stale = scraper_target_stale_all(t, b, ts);
         n = 0;
     } else {
-        struct scraper_sample s;
+        struct fw_expfmt_sample s;
         for (ssize_t i = 0; i < n; i++) {
-            scraper_parse_get(self->parser, (size_t)i, &s);
+            fw_expfmt_get(self->parser, (size_t)i, &s);
             scraper_target_merge(&self->lset, &t->labels, t->honor_labels, &s);
             int64_t st = s.has_t && t->honor_timestamps ? s.t_ms : ts;
             fw_series_add(fw_batch_add_series(b, &self->lset.view), st, s.v);
@@ -518,7 +517,7 @@ scraper_new(const struct scraper_opts *opts)
     zhashx_set_key_comparator(self->armed, s_timer_key_cmp);
     zhashx_set_key_duplicator(self->armed, NULL);
     zhashx_set_key_destructor(self->armed, NULL);
-    self->parser = scraper_parse_new();
+    self->parser = fw_expfmt_new();
     self->metrics = fw_metrics_new();
     fw_metrics_t *m = self->metrics;
     fw_metrics_declare(m, "fw_scraper_scrapes_total", FW_METRIC_COUNTER, "Scrapes finished.");
@@ -618,7 +617,7 @@ scraper_destroy(scraper_t **self_p)
     zsock_destroy(&self->pub);
     zsock_destroy(&self->push);
     scraper_lset_free(&self->lset);
-    scraper_parse_destroy(&self->parser);
+    fw_expfmt_destroy(&self->parser);
     fw_metrics_destroy(&self->metrics);
     fw_promcfg_free(&self->cfg);
     pthread_mutex_destroy(&self->mu);

@@ -157,7 +157,7 @@ s_exported(struct scraper_lset *l, const char *name)
 
 void
 scraper_target_merge(struct scraper_lset *out, const struct fw_labels *target_labels,
-                     bool honor_labels, const struct scraper_sample *s)
+                     bool honor_labels, const struct fw_expfmt_sample *s)
 {
     struct fw_labels *v = &out->view;
     v->len = 0;

@@ -21,10 +21,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "fw_expfmt.h"
 #include "fw_labels.h"
 #include "fw_msg.h"
 #include "fw_promcfg.h"
-#include "scraper_parse.h"
 
 typedef enum { SCRAPER_HEALTH_UNKNOWN, SCRAPER_HEALTH_UP, SCRAPER_HEALTH_DOWN } scraper_health_t;
 
@@ -86,7 +86,7 @@ void scraper_lset_free(struct scraper_lset *l);
 // honor_labels rule above. The view lives until the next merge or until s or target_labels
 // change.
 void scraper_target_merge(struct scraper_lset *out, const struct fw_labels *target_labels,
-                          bool honor_labels, const struct scraper_sample *s);
+                          bool honor_labels, const struct fw_expfmt_sample *s);
 
 // Mark labels as sent in the current scrape; true when the series was not in the last one.
 bool scraper_target_track(struct scraper_target *self, const struct fw_labels *labels);

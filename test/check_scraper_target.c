@@ -22,10 +22,10 @@ s_job(const char *name)
     return sc;
 }
 
-static struct scraper_sample
+static struct fw_expfmt_sample
 s_sample(const char *name, const char *const *names, const char *const *values, size_t n)
 {
-    struct scraper_sample s = {
+    struct fw_expfmt_sample s = {
         .name = name, .label_names = names, .label_values = values, .n_labels = n, .v = 1};
     return s;
 }
@@ -80,7 +80,7 @@ START_TEST(test_scraper_target_merge_adds_target_labels)
     struct scraper_lset ls = {0};
     const char *names[] = {"b", "a", "empty"};
     const char *values[] = {"2", "1", ""};
-    struct scraper_sample s = s_sample("m", names, values, 3);
+    struct fw_expfmt_sample s = s_sample("m", names, values, 3);
     scraper_target_merge(&ls, &t->labels, false, &s);
     char *text = fw_labels_format(&ls.view);
     ck_assert_str_eq(text, "m{a=\"1\", b=\"2\", instance=\"h:1\", job=\"j\"}");
@@ -105,7 +105,7 @@ START_TEST(test_scraper_target_merge_exported_prefix)
     struct scraper_lset ls = {0};
     const char *names[] = {"job", "instance", "exported_env", "env", "x"};
     const char *values[] = {"scraped_job", "scraped_inst", "older", "staging", "y"};
-    struct scraper_sample s = s_sample("m", names, values, 5);
+    struct fw_expfmt_sample s = s_sample("m", names, values, 5);
     for (int round = 0; round < 2; round++) { // the second round reuses interned names
         scraper_target_merge(&ls, &t->labels, false, &s);
         ck_assert_str_eq(fw_labels_get(&ls.view, "job"), "j");
@@ -132,7 +132,7 @@ START_TEST(test_scraper_target_merge_honor_labels)
     struct scraper_lset ls = {0};
     const char *names[] = {"job", "a"};
     const char *values[] = {"original", "1"};
-    struct scraper_sample s = s_sample("m", names, values, 2);
+    struct fw_expfmt_sample s = s_sample("m", names, values, 2);
     scraper_target_merge(&ls, &t->labels, true, &s);
     ck_assert_str_eq(fw_labels_get(&ls.view, "job"), "original");
     ck_assert_str_eq(fw_labels_get(&ls.view, "instance"), "h:1"); // absent: target's
@@ -151,7 +151,7 @@ END_TEST
 static void
 s_track(struct scraper_target *t, struct scraper_lset *ls, const char *name, bool want_new)
 {
-    struct scraper_sample s = s_sample(name, NULL, NULL, 0);
+    struct fw_expfmt_sample s = s_sample(name, NULL, NULL, 0);
     scraper_target_merge(ls, &t->labels, false, &s);
     ck_assert_int_eq(scraper_target_track(t, &ls->view), want_new);
 }

@@ -72,10 +72,10 @@ fuzz:
 test-bins: $(TEST_BINS) $(BINS)
 
 # Conformance runners (upstream test data in $(SHARED)/conformance; skipped when absent).
-# The OpenMetrics runner links the scraper's parser; the rules runner drives ruled's loader.
+# The OpenMetrics runner links the exposition parser (common/fw_expfmt); the rules runner
+# drives ruled's loader.
 OM_CONF_BIN := $(BUILD)/test/conformance/openmetrics
-$(BUILD)/test/conformance/openmetrics.o: ALL_CFLAGS += -Iscraper
-$(OM_CONF_BIN): $(BUILD)/test/conformance/openmetrics.o $(scraper_OBJS) $(LIBFW)
+$(OM_CONF_BIN): $(BUILD)/test/conformance/openmetrics.o $(LIBFW)
 	@mkdir -p $(dir $@)
 	$(QUIET_LINK)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

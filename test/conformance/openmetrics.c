@@ -1,11 +1,12 @@
-/*  openmetrics.c — runs the upstream OpenMetrics parser suite against the scraper's parser.
+/*  openmetrics.c — runs the upstream OpenMetrics parser suite against the exposition parser
+   (fw_expfmt).
 
     Design: every directory under $SHARED/conformance/openmetrics/parsers that holds a
     test.json is one case. The input file is read as raw bytes and handed unchanged to
-    scraper_parse_run() in OpenMetrics mode; a case passes when "parsed" equals the case's
+    fw_expfmt_parse() in OpenMetrics mode; a case passes when "parsed" equals the case's
     shouldParse. test.json carries only type, file, shouldParse and an optional comment (no
     expected samples), so for must-parse cases the one extra check is that the returned
-    sample count agrees with what scraper_parse_count() reports. The total is checked
+    sample count agrees with what fw_expfmt_count() reports. The total is checked
     against openmetrics-cases.tsv (the project's index of the suite), and the pass count
     against a floor file so that a regression fails `make check`.
 
@@ -20,8 +21,8 @@
 #include <sys/stat.h>
 
 #include "fw_err.h"
+#include "fw_expfmt.h"
 #include "fw_mem.h"
-#include "scraper_parse.h"
 
 #ifndef S_MAX_FAIL_LINES
 #define S_MAX_FAIL_LINES 60
@@ -206,7 +207,7 @@ main(int argc, char **argv)
         rc = 1;
     }
 
-    scraper_parse_t *parser = scraper_parse_new();
+    fw_expfmt_t *parser = fw_expfmt_new();
     size_t pass = 0, pass_parse = 0, pass_reject = 0, shown = 0, n_fail = 0;
     for (size_t i = 0; i < n_cases; i++) {
         char path[8192], file[256];
@@ -225,16 +226,16 @@ main(int argc, char **argv)
             ok = false;
         } else {
             fw_err_t err = {0};
-            ssize_t n = scraper_parse_run(parser, body, len, SCRAPER_FMT_OPENMETRICS, &err);
+            ssize_t n = fw_expfmt_parse(parser, body, len, FW_EXPFMT_OPENMETRICS, &err);
             bool accepted = n >= 0;
             ok = accepted == cases[i].should_parse;
             if (!ok && accepted)
                 snprintf(reason, sizeof(reason), "accepted (%zd samples), must be rejected", n);
             else if (!ok)
                 snprintf(reason, sizeof(reason), "rejected: %s", err.msg);
-            else if (accepted && (size_t)n != scraper_parse_count(parser)) {
+            else if (accepted && (size_t)n != fw_expfmt_count(parser)) {
                 snprintf(reason, sizeof(reason), "returned %zd samples but holds %zu", n,
-                         scraper_parse_count(parser));
+                         fw_expfmt_count(parser));
                 ok = false;
             }
             free(body);
@@ -266,7 +267,7 @@ main(int argc, char **argv)
         shown = S_MAX_FAIL_LINES;
     if (n_fail > shown)
         printf("  ... and %zu more\n", n_fail - shown);
-    scraper_parse_destroy(&parser);
+    fw_expfmt_destroy(&parser);
 
     printf("openmetrics conformance: must-parse %zu of %zu, must-reject %zu of %zu\n", pass_parse,
            want_parse, pass_reject, n_cases - want_parse);

@@ -1,12 +1,14 @@
-/*  fuzz_scrape_text.c — the scraper's exposition parser on arbitrary bodies, in both the
-    text and OpenMetrics modes (the first byte picks the mode). Every sample handed out must
-    have a name; every run either succeeds or fails with a line number.
+/*  fuzz_scrape_text.c — the exposition parser (fw_expfmt) on arbitrary bodies, in both the
+    text and OpenMetrics modes (the first byte picks the mode), whole (a scrape) and line at
+    a time (tsdb import; the second bit picks lax families). Every sample handed out must
+    have a name; every failure must say where.
 */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "fw_expfmt.h"
 #include "fw_log.h"
-#include "scraper_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -16,18 +18,34 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fw_log_init("fuzz", FW_LOG_ERROR, FW_LOG_LOGFMT);
     if (size == 0)
         return 0;
-    scraper_fmt_t fmt = data[0] & 1 ? SCRAPER_FMT_OPENMETRICS : SCRAPER_FMT_TEXT;
-    scraper_parse_t *p = scraper_parse_new();
+    fw_expfmt_fmt_t fmt = data[0] & 1 ? FW_EXPFMT_OPENMETRICS : FW_EXPFMT_TEXT;
+    fw_expfmt_t *p = fw_expfmt_new();
     fw_err_t err;
-    ssize_t n = scraper_parse_run(p, (const char *)data + 1, size - 1, fmt, &err);
+    const char *body = (const char *)data + 1;
+    size_t len = size - 1;
+    ssize_t n = fw_expfmt_parse(p, body, len, fmt, &err);
     if (n < 0 && err.line <= 0)
         abort(); // a parse error must say where
     for (ssize_t i = 0; i < n; i++) {
-        struct scraper_sample s;
-        scraper_parse_get(p, (size_t)i, &s);
-        if (!s.name || !s.name[0])
+        struct fw_expfmt_sample s;
+        fw_expfmt_get(p, (size_t)i, &s);
+        if (!s.name || !s.name[0] || s.series_len == 0)
             abort();
     }
-    scraper_parse_destroy(&p);
+    fw_expfmt_begin(p, fmt, data[0] & 2 ? FW_EXPFMT_LAX_FAMILIES : 0);
+    for (size_t at = 0; at < len;) {
+        const char *nl = memchr(body + at, '\n', len - at);
+        size_t end = nl ? (size_t)(nl - body) : len;
+        struct fw_expfmt_sample s;
+        int rc = fw_expfmt_line(p, body + at, end - at, &s, &err);
+        if (rc < 0 && (err.line <= 0 || err.col <= 0))
+            abort();
+        if (rc == 1 && (!s.name[0] || s.series_len == 0 || s.series_len > end - at))
+            abort();
+        at = end + 1;
+    }
+    if (fw_expfmt_end(p, &err) < 0 && err.line <= 0)
+        abort();
+    fw_expfmt_destroy(&p);
     return 0;
 }

@@ -1,12 +1,15 @@
-/*  scraper_parse.c — Prometheus text exposition parser into reused buffers.
+/*  fw_expfmt.c — Prometheus text exposition parser into reused buffers.
 
     Design: a hand-written line scanner. Each line is classified (blank, comment, sample)
     and a sample line is scanned left to right with a cursor; every error names the line
     and the 1-based byte column where the scanner stopped. Strings go into one arena as
     offsets (the arena may move while it grows); once the body has parsed, a last pass turns
-    the offsets into pointer arrays for scraper_parse_get(). The arena, the records and the
+    the offsets into pointer arrays for fw_expfmt_get(). The arena, the records and the
     pointer arrays keep their capacity between runs, so steady-state scrapes allocate
-    nothing.
+    nothing. The same line scanner serves the line-at-a-time mode (fw_expfmt_line, for
+    files too large to hold: tsdb import), which resets the arena at every line and keeps
+    only the metric-family state between lines; that is why family names are copied into
+    their own arena instead of pointing into a body that may be gone.
 
     OpenMetrics mode is strict, as the upstream OpenMetrics parser suite demands
     (test/conformance/openmetrics.c runs it): single spaces between tokens, no blank lines
@@ -16,8 +19,12 @@
     counts, stateset values 0/1) are not enforced, on purpose: Prometheus ingests such
     samples, and rejecting the scrape would drop the target's good samples with them.
     Exemplars and histogram bucket structure are not validated yet.
+
+    Timestamps in OpenMetrics are float seconds; they become milliseconds as Prometheus's
+    parser makes them, int64(ts * 1000), truncated toward zero (so an imported file and
+    promtool's blocks of it hold the same times).
 */
-#include "scraper_parse.h"
+#include "fw_expfmt.h"
 
 #include <errno.h>
 #include <math.h>
@@ -37,6 +44,8 @@ struct s_sample {
     size_t name_off;
     size_t label_first; // index into labels
     size_t n_labels;
+    const char *series; // borrowed from the body or line: "name{...}" as written
+    size_t series_len;
     double v;
     bool has_t;
     int64_t t_ms;
@@ -46,6 +55,11 @@ struct s_sample {
 struct s_span {
     const char *p;
     size_t len;
+};
+
+// A family name in fam_arena (off, len); len 0 is an empty slot or no family.
+struct s_fam {
+    size_t off, len;
 };
 
 enum { S_SEEN_HELP = 1, S_SEEN_TYPE = 2, S_SEEN_UNIT = 4, S_SEEN_SAMPLE = 8 };
@@ -66,7 +80,7 @@ static const struct {
     {"stateset", {"", NULL}},
 };
 
-struct scraper_parse {
+struct fw_expfmt {
     char *arena; // owned
     size_t arena_len, arena_cap;
     struct s_label *labels; // owned
@@ -76,12 +90,19 @@ struct scraper_parse {
     const char **names;  // owned array; entries borrowed from arena
     const char **values; // owned array; entries borrowed from arena
     size_t names_cap, values_cap;
-    // OpenMetrics metric-family tracking, valid during one run (names borrowed from the body).
-    struct s_span *fams; // owned open-addressing set of finished families' names
+    // OpenMetrics metric-family tracking, valid during one run or stream of lines.
+    char *fam_arena; // owned: the names of the families seen
+    size_t fam_arena_len, fam_arena_cap;
+    struct s_fam *fams; // owned open-addressing set of finished families' names
     size_t fams_cap, fams_len;
-    struct s_span cur; // the current family's name (len 0: none yet)
+    struct s_fam cur;  // the current family's name (len 0: none yet)
     int cur_type;      // index into s_om_suffixes
     unsigned cur_seen; // S_SEEN_* bits
+    // Line-at-a-time mode (fw_expfmt_begin/line/end).
+    fw_expfmt_fmt_t line_fmt;
+    unsigned line_flags; // FW_EXPFMT_*
+    int lineno;          // lines given so far
+    bool line_eof;       // OpenMetrics "# EOF" seen
 };
 
 // The scan state of one line.
@@ -90,22 +111,24 @@ struct s_line {
     size_t len;    // without the line end
     size_t pos;    // cursor
     int lineno;
+    bool bare; // line mode: the message leaves the position to err->line and err->col
     fw_err_t *err;
 };
 
-scraper_parse_t *
-scraper_parse_new(void)
+fw_expfmt_t *
+fw_expfmt_new(void)
 {
-    return fw_calloc(1, sizeof(scraper_parse_t));
+    return fw_calloc(1, sizeof(fw_expfmt_t));
 }
 
 void
-scraper_parse_destroy(scraper_parse_t **self_p)
+fw_expfmt_destroy(fw_expfmt_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    scraper_parse_t *self = *self_p;
+    fw_expfmt_t *self = *self_p;
     free(self->fams);
+    free(self->fam_arena);
     free(self->values);
     free(self->names);
     free(self->samples);
@@ -115,12 +138,12 @@ scraper_parse_destroy(scraper_parse_t **self_p)
     *self_p = NULL;
 }
 
-scraper_fmt_t
-scraper_parse_format(const char *content_type)
+fw_expfmt_fmt_t
+fw_expfmt_format(const char *content_type)
 {
     if (content_type && strncmp(content_type, "application/openmetrics-text", 28) == 0)
-        return SCRAPER_FMT_OPENMETRICS;
-    return SCRAPER_FMT_TEXT;
+        return FW_EXPFMT_OPENMETRICS;
+    return FW_EXPFMT_TEXT;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -130,7 +153,10 @@ static int
 s_fail(struct s_line *l, const char *what)
 {
     int col = (int)l->pos + 1;
-    fw_err_set(l->err, "line %d: %s at column %d", l->lineno, what, col);
+    if (l->bare)
+        fw_err_set(l->err, "%s", what);
+    else
+        fw_err_set(l->err, "line %d: %s at column %d", l->lineno, what, col);
     if (l->err) {
         l->err->line = l->lineno;
         l->err->col = col;
@@ -183,7 +209,7 @@ s_scan_name(struct s_line *l, bool metric)
 
 // Append n bytes and a NUL to the arena; returns the offset.
 static size_t
-s_arena_put(scraper_parse_t *self, const char *s, size_t n)
+s_arena_put(fw_expfmt_t *self, const char *s, size_t n)
 {
     fw_mem_grow((void **)&self->arena, &self->arena_cap, self->arena_len + n + 1, 1);
     size_t off = self->arena_len;
@@ -315,10 +341,10 @@ s_om_hex(const char *p, size_t len)
 }
 
 static int
-s_parse_comment(struct s_line *l, scraper_fmt_t fmt)
+s_parse_comment(struct s_line *l, fw_expfmt_fmt_t fmt)
 {
     // OpenMetrics knows no free comments and separates every token by exactly one space.
-    bool om = fmt == SCRAPER_FMT_OPENMETRICS;
+    bool om = fmt == FW_EXPFMT_OPENMETRICS;
     l->pos++; // '#'
     if (s_at_end(l) || !s_blank(l->p[l->pos]))
         return om ? s_fail(l, "expected \"# HELP\", \"# TYPE\", \"# UNIT\" or \"# EOF\"") : 0;
@@ -388,7 +414,7 @@ s_parse_comment(struct s_line *l, scraper_fmt_t fmt)
         l->pos = t_start;
         return s_fail(l, "invalid metric type");
     }
-    if (fmt != SCRAPER_FMT_OPENMETRICS)
+    if (fmt != FW_EXPFMT_OPENMETRICS)
         s_skip_blanks(l);
     if (!s_at_end(l))
         return s_fail(l, "unexpected text after metric type");
@@ -400,7 +426,7 @@ s_parse_comment(struct s_line *l, scraper_fmt_t fmt)
 
 // Scan a quoted label value (cursor on the opening quote) into the arena.
 static int
-s_parse_label_value(scraper_parse_t *self, struct s_line *l, size_t *off)
+s_parse_label_value(fw_expfmt_t *self, struct s_line *l, size_t *off)
 {
     size_t open = l->pos;
     l->pos++;
@@ -464,7 +490,7 @@ s_parse_label_value(scraper_parse_t *self, struct s_line *l, size_t *off)
 }
 
 static int
-s_parse_labels(scraper_parse_t *self, struct s_line *l, struct s_sample *s, scraper_fmt_t fmt)
+s_parse_labels(fw_expfmt_t *self, struct s_line *l, struct s_sample *s, fw_expfmt_fmt_t fmt)
 {
     l->pos++; // '{'
     for (;;) {
@@ -473,7 +499,7 @@ s_parse_labels(scraper_parse_t *self, struct s_line *l, struct s_sample *s, scra
             return s_fail(l, "expected label name or '}'");
         if (l->p[l->pos] == '}') {
             // OpenMetrics allows no trailing comma ("a{b=\"1\",}").
-            if (fmt == SCRAPER_FMT_OPENMETRICS && s->n_labels > 0 && l->p[l->pos - 1] == ',')
+            if (fmt == FW_EXPFMT_OPENMETRICS && s->n_labels > 0 && l->p[l->pos - 1] == ',')
                 return s_fail(l, "trailing comma in label set");
             l->pos++;
             return 0;
@@ -522,7 +548,7 @@ s_parse_labels(scraper_parse_t *self, struct s_line *l, struct s_sample *s, scra
 }
 
 static int
-s_parse_sample(scraper_parse_t *self, struct s_line *l, scraper_fmt_t fmt)
+s_parse_sample(fw_expfmt_t *self, struct s_line *l, fw_expfmt_fmt_t fmt)
 {
     struct s_sample s = {0};
     size_t name_start = l->pos;
@@ -532,14 +558,14 @@ s_parse_sample(scraper_parse_t *self, struct s_line *l, scraper_fmt_t fmt)
     s.name_off = s_arena_put(self, l->p + name_start, name_len);
     s.label_first = self->labels_len;
     size_t after_name = l->pos;
-    if (fmt == SCRAPER_FMT_OPENMETRICS) {
+    if (fmt == FW_EXPFMT_OPENMETRICS) {
         if (!s_at_end(l) && l->p[l->pos] == '{' && s_parse_labels(self, l, &s, fmt) != 0)
             return -1;
         if (s_om_sep(l, "expected a single space before the value") != 0)
             return -1;
     } else
         s_skip_blanks(l);
-    if (fmt == SCRAPER_FMT_OPENMETRICS) {
+    if (fmt == FW_EXPFMT_OPENMETRICS) {
         // labels and separator done above
     } else if (!s_at_end(l) && l->p[l->pos] == '{') {
         if (s_parse_labels(self, l, &s, fmt) != 0)
@@ -550,21 +576,25 @@ s_parse_sample(scraper_parse_t *self, struct s_line *l, scraper_fmt_t fmt)
     }
     if (s_at_end(l))
         return s_fail(l, "expected value");
+    s.series = l->p + name_start;
+    s.series_len = l->pos - name_start;
+    while (s.series_len > 0 && s_blank(s.series[s.series_len - 1]))
+        s.series_len--;
     size_t v_start;
     size_t v_len = s_scan_token(l, &v_start);
     if (s_parse_float(l->p + v_start, v_len, &s.v) != 0 ||
-        (fmt == SCRAPER_FMT_OPENMETRICS && s_om_hex(l->p + v_start, v_len))) {
+        (fmt == FW_EXPFMT_OPENMETRICS && s_om_hex(l->p + v_start, v_len))) {
         l->pos = v_start;
         return s_fail(l, "invalid value");
     }
-    if (fmt != SCRAPER_FMT_OPENMETRICS)
+    if (fmt != FW_EXPFMT_OPENMETRICS)
         s_skip_blanks(l);
     else if (!s_at_end(l) && s_om_sep(l, "expected a single space after the value") != 0)
         return -1;
-    if (!s_at_end(l) && !(fmt == SCRAPER_FMT_OPENMETRICS && l->p[l->pos] == '#')) {
+    if (!s_at_end(l) && !(fmt == FW_EXPFMT_OPENMETRICS && l->p[l->pos] == '#')) {
         size_t t_start;
         size_t t_len = s_scan_token(l, &t_start);
-        if (fmt == SCRAPER_FMT_OPENMETRICS) {
+        if (fmt == FW_EXPFMT_OPENMETRICS) {
             double secs;
             if (s_parse_float(l->p + t_start, t_len, &secs) != 0 || !isfinite(secs) ||
                 s_om_hex(l->p + t_start, t_len)) {
@@ -573,24 +603,25 @@ s_parse_sample(scraper_parse_t *self, struct s_line *l, scraper_fmt_t fmt)
             }
             // Any finite float is a valid OpenMetrics timestamp (the upstream "timestamps"
             // case has 12345678901234567890.1); beyond the int64 millisecond range saturate.
+            // Within it, truncate toward zero as Prometheus does (int64(ts * 1000)).
             if (secs >= 9.2e15)
                 s.t_ms = INT64_MAX;
             else if (secs <= -9.2e15)
                 s.t_ms = INT64_MIN;
             else
-                s.t_ms = (int64_t)llround(secs * 1000.0);
+                s.t_ms = (int64_t)(secs * 1000.0);
         } else if (s_parse_int64(l->p + t_start, t_len, &s.t_ms) != 0) {
             l->pos = t_start;
             return s_fail(l, "invalid timestamp");
         }
         s.has_t = true;
-        if (fmt != SCRAPER_FMT_OPENMETRICS)
+        if (fmt != FW_EXPFMT_OPENMETRICS)
             s_skip_blanks(l);
         else if (!s_at_end(l) && s_om_sep(l, "expected a single space after the timestamp") != 0)
             return -1;
     }
     // OpenMetrics exemplars (" # {trace_id=\"..\"} 1") are not stored.
-    if (!s_at_end(l) && !(fmt == SCRAPER_FMT_OPENMETRICS && l->p[l->pos] == '#'))
+    if (!s_at_end(l) && !(fmt == FW_EXPFMT_OPENMETRICS && l->p[l->pos] == '#'))
         return s_fail(l, "unexpected text after sample");
     fw_mem_grow((void **)&self->samples, &self->samples_cap, self->samples_len + 1,
                 sizeof(*self->samples));
@@ -602,52 +633,68 @@ s_parse_sample(scraper_parse_t *self, struct s_line *l, scraper_fmt_t fmt)
 //  OpenMetrics metric families: metadata once per family, before its samples; a family's
 //  lines contiguous (a name may not come back after another family started).
 
-static size_t
-s_span_hash(struct s_span sp)
+static const char *
+s_fam_name(const fw_expfmt_t *self, struct s_fam f)
 {
-    return (size_t)fw_hash64(sp.p, sp.len);
+    return self->fam_arena + f.off;
 }
 
-// Is sp in the set of finished families? With add, insert it.
 static bool
-s_fams_has(scraper_parse_t *self, struct s_span sp, bool add)
+s_fam_eq(const fw_expfmt_t *self, struct s_fam f, struct s_span sp)
 {
-    if (add && (self->fams_len + 1) * 2 > self->fams_cap) {
+    return f.len == sp.len && memcmp(s_fam_name(self, f), sp.p, sp.len) == 0;
+}
+
+// Insert f (already in fam_arena) into the set; the caller checked it is not there.
+static void
+s_fams_add(fw_expfmt_t *self, struct s_fam f)
+{
+    if ((self->fams_len + 1) * 2 > self->fams_cap) {
         size_t old_cap = self->fams_cap;
-        struct s_span *old = self->fams;
+        struct s_fam *old = self->fams;
         self->fams_cap = old_cap ? old_cap * 2 : 64;
         self->fams = fw_calloc(self->fams_cap, sizeof(*self->fams));
         self->fams_len = 0;
         for (size_t i = 0; i < old_cap; i++)
             if (old[i].len)
-                s_fams_has(self, old[i], true);
+                s_fams_add(self, old[i]);
         free(old);
     }
+    size_t mask = self->fams_cap - 1;
+    size_t i = (size_t)fw_hash64(s_fam_name(self, f), f.len) & mask;
+    while (self->fams[i].len)
+        i = (i + 1) & mask;
+    self->fams[i] = f;
+    self->fams_len++;
+}
+
+// Is sp in the set of finished families?
+static bool
+s_fams_has(const fw_expfmt_t *self, struct s_span sp)
+{
     if (self->fams_cap == 0)
         return false;
-    for (size_t i = s_span_hash(sp) & (self->fams_cap - 1);; i = (i + 1) & (self->fams_cap - 1)) {
-        struct s_span *e = &self->fams[i];
-        if (e->len == 0) {
-            if (add) {
-                *e = sp;
-                self->fams_len++;
-            }
+    size_t mask = self->fams_cap - 1;
+    for (size_t i = (size_t)fw_hash64(sp.p, sp.len) & mask;; i = (i + 1) & mask) {
+        if (self->fams[i].len == 0)
             return false;
-        }
-        if (e->len == sp.len && memcmp(e->p, sp.p, sp.len) == 0)
+        if (s_fam_eq(self, self->fams[i], sp))
             return true;
     }
 }
 
 // Close the current family and open the one named sp. Fails if sp had its turn already.
 static int
-s_om_family_start(scraper_parse_t *self, struct s_line *l, struct s_span sp)
+s_om_family_start(fw_expfmt_t *self, struct s_line *l, struct s_span sp)
 {
     if (self->cur.len)
-        s_fams_has(self, self->cur, true);
-    if (s_fams_has(self, sp, false))
+        s_fams_add(self, self->cur);
+    if (s_fams_has(self, sp))
         return s_fail(l, "metric family appears again after another family");
-    self->cur = sp;
+    fw_mem_grow((void **)&self->fam_arena, &self->fam_arena_cap, self->fam_arena_len + sp.len, 1);
+    memcpy(self->fam_arena + self->fam_arena_len, sp.p, sp.len);
+    self->cur = (struct s_fam){self->fam_arena_len, sp.len};
+    self->fam_arena_len += sp.len;
     self->cur_type = 0;
     self->cur_seen = 0;
     return 0;
@@ -655,9 +702,10 @@ s_om_family_start(scraper_parse_t *self, struct s_line *l, struct s_span sp)
 
 // Does sample name sp belong to the current family?
 static bool
-s_om_in_family(const scraper_parse_t *self, struct s_span sp)
+s_om_in_family(const fw_expfmt_t *self, struct s_span sp)
 {
-    if (!self->cur.len || sp.len < self->cur.len || memcmp(sp.p, self->cur.p, self->cur.len) != 0)
+    if (!self->cur.len || sp.len < self->cur.len ||
+        memcmp(sp.p, s_fam_name(self, self->cur), self->cur.len) != 0)
         return false;
     const char *const *suf = s_om_suffixes[self->cur_type].suffixes;
     for (size_t i = 0; suf[i]; i++)
@@ -670,7 +718,7 @@ s_om_in_family(const scraper_parse_t *self, struct s_span sp)
 // Book-keeping for one OpenMetrics line that already parsed (so its shape is strict:
 // "# KW name[ rest]" or "name[{...}] value...").
 static int
-s_om_family(scraper_parse_t *self, struct s_line *l)
+s_om_family(fw_expfmt_t *self, struct s_line *l)
 {
     if (l->p[0] == '#') {
         if (l->len < 7)
@@ -681,8 +729,7 @@ s_om_family(scraper_parse_t *self, struct s_line *l)
             end++;
         struct s_span sp = {l->p + start, end - start};
         l->pos = start;
-        if (!(self->cur.len == sp.len && memcmp(self->cur.p, sp.p, sp.len) == 0) &&
-            s_om_family_start(self, l, sp) != 0)
+        if (!s_fam_eq(self, self->cur, sp) && s_om_family_start(self, l, sp) != 0)
             return -1;
         unsigned bit = kw == 'H' ? S_SEEN_HELP : kw == 'T' ? S_SEEN_TYPE : S_SEEN_UNIT;
         if (self->cur_seen & S_SEEN_SAMPLE)
@@ -719,7 +766,7 @@ s_om_family(scraper_parse_t *self, struct s_line *l)
 // ---------------------------------------------------------------------------------------
 
 static void
-s_reset(scraper_parse_t *self)
+s_reset(fw_expfmt_t *self)
 {
     self->arena_len = 0;
     self->labels_len = 0;
@@ -727,14 +774,55 @@ s_reset(scraper_parse_t *self)
     if (self->fams_len)
         memset(self->fams, 0, self->fams_cap * sizeof(*self->fams));
     self->fams_len = 0;
+    self->fam_arena_len = 0;
     self->cur.len = 0;
     self->cur_type = 0;
     self->cur_seen = 0;
 }
 
+// Scan one line (line end removed, a trailing '\r' still there). 0 (a sample, if the line
+// held one, appended to samples), 1 at OpenMetrics' "# EOF", or -1 with err.
+static int
+s_scan_line(fw_expfmt_t *self, struct s_line *l, fw_expfmt_fmt_t fmt, bool families)
+{
+    if (l->len > 0 && l->p[l->len - 1] == '\r')
+        l->len--;
+    if (fmt == FW_EXPFMT_OPENMETRICS && l->len > 0 && s_blank(l->p[0]))
+        return s_fail(l, "leading blank in OpenMetrics line");
+    s_skip_blanks(l);
+    if (s_at_end(l)) {
+        if (fmt != FW_EXPFMT_OPENMETRICS)
+            return 0;
+        // OpenMetrics has no blank lines (upstream case bad_blank_line).
+        return s_fail(l, "blank line in OpenMetrics body");
+    }
+    int rc;
+    if (l->p[l->pos] == '#') {
+        rc = s_parse_comment(l, fmt);
+        if (rc == 1)
+            return 1;
+    } else {
+        rc = s_parse_sample(self, l, fmt);
+    }
+    if (rc == 0 && fmt == FW_EXPFMT_OPENMETRICS && families)
+        rc = s_om_family(self, l);
+    return rc;
+}
+
+// The arena no longer moves: hand out pointers.
+static void
+s_publish(fw_expfmt_t *self)
+{
+    fw_mem_grow((void **)&self->names, &self->names_cap, self->labels_len + 1, sizeof(char *));
+    fw_mem_grow((void **)&self->values, &self->values_cap, self->labels_len + 1, sizeof(char *));
+    for (size_t i = 0; i < self->labels_len; i++) {
+        self->names[i] = self->arena + self->labels[i].name_off;
+        self->values[i] = self->arena + self->labels[i].value_off;
+    }
+}
+
 ssize_t
-scraper_parse_run(scraper_parse_t *self, const char *body, size_t len, scraper_fmt_t fmt,
-                  fw_err_t *err)
+fw_expfmt_parse(fw_expfmt_t *self, const char *body, size_t len, fw_expfmt_fmt_t fmt, fw_err_t *err)
 {
     s_reset(self);
     size_t at = 0;
@@ -743,73 +831,96 @@ scraper_parse_run(scraper_parse_t *self, const char *body, size_t len, scraper_f
     while (at < len) {
         const char *nl = memchr(body + at, '\n', len - at);
         size_t end = nl ? (size_t)(nl - body) : len;
-        struct s_line l = {body + at, end - at, 0, ++lineno, err};
-        if (l.len > 0 && l.p[l.len - 1] == '\r')
-            l.len--;
+        struct s_line l = {body + at, end - at, 0, ++lineno, false, err};
         at = nl ? end + 1 : len;
-        if (fmt == SCRAPER_FMT_OPENMETRICS && l.len > 0 && s_blank(l.p[0])) {
-            s_fail(&l, "leading blank in OpenMetrics line");
-            s_reset(self);
-            return -1;
+        int rc = s_scan_line(self, &l, fmt, true);
+        if (rc == 1) {
+            eof = true;
+            break;
         }
-        s_skip_blanks(&l);
-        if (s_at_end(&l)) {
-            if (fmt != SCRAPER_FMT_OPENMETRICS)
-                continue;
-            // OpenMetrics has no blank lines (upstream case bad_blank_line).
-            s_fail(&l, "blank line in OpenMetrics body");
-            s_reset(self);
-            return -1;
-        }
-        int rc;
-        if (l.p[l.pos] == '#') {
-            rc = s_parse_comment(&l, fmt);
-            if (rc == 1) {
-                eof = true;
-                break;
-            }
-        } else {
-            rc = s_parse_sample(self, &l, fmt);
-        }
-        if (rc == 0 && fmt == SCRAPER_FMT_OPENMETRICS)
-            rc = s_om_family(self, &l);
         if (rc != 0) {
             s_reset(self);
             return -1;
         }
     }
-    if (fmt == SCRAPER_FMT_OPENMETRICS && !eof) {
+    if (fmt == FW_EXPFMT_OPENMETRICS && !eof) {
         // An OpenMetrics body must end with "# EOF": without it the scrape may be truncated.
-        struct s_line l = {body, 0, 0, lineno > 0 ? lineno : 1, err};
+        struct s_line l = {body, 0, 0, lineno > 0 ? lineno : 1, false, err};
         s_fail(&l, "missing \"# EOF\" at the end of an OpenMetrics body");
         s_reset(self);
         return -1;
     }
-    // The arena no longer moves: hand out pointers.
-    fw_mem_grow((void **)&self->names, &self->names_cap, self->labels_len + 1, sizeof(char *));
-    fw_mem_grow((void **)&self->values, &self->values_cap, self->labels_len + 1, sizeof(char *));
-    for (size_t i = 0; i < self->labels_len; i++) {
-        self->names[i] = self->arena + self->labels[i].name_off;
-        self->values[i] = self->arena + self->labels[i].value_off;
-    }
+    s_publish(self);
     return (ssize_t)self->samples_len;
 }
 
 size_t
-scraper_parse_count(const scraper_parse_t *self)
+fw_expfmt_count(const fw_expfmt_t *self)
 {
     return self->samples_len;
 }
 
 void
-scraper_parse_get(scraper_parse_t *self, size_t i, struct scraper_sample *out)
+fw_expfmt_get(fw_expfmt_t *self, size_t i, struct fw_expfmt_sample *out)
 {
     const struct s_sample *s = &self->samples[i];
     out->name = self->arena + s->name_off;
     out->label_names = self->names + s->label_first;
     out->label_values = self->values + s->label_first;
     out->n_labels = s->n_labels;
+    out->series = s->series;
+    out->series_len = s->series_len;
     out->v = s->v;
     out->has_t = s->has_t;
     out->t_ms = s->t_ms;
+}
+
+// ---------------------------------------------------------------------------------------
+//  Line at a time
+
+void
+fw_expfmt_begin(fw_expfmt_t *self, fw_expfmt_fmt_t fmt, unsigned flags)
+{
+    s_reset(self);
+    self->line_fmt = fmt;
+    self->line_flags = flags;
+    self->lineno = 0;
+    self->line_eof = false;
+}
+
+int
+fw_expfmt_line(fw_expfmt_t *self, const char *line, size_t len, struct fw_expfmt_sample *out,
+               fw_err_t *err)
+{
+    struct s_line l = {line, len, 0, ++self->lineno, true, err};
+    if (self->line_eof) {
+        // As Prometheus's parser: nothing may follow "# EOF" (not even a blank line).
+        return s_fail(&l, "unexpected data after \"# EOF\"");
+    }
+    self->arena_len = 0;
+    self->labels_len = 0;
+    self->samples_len = 0;
+    int rc = s_scan_line(self, &l, self->line_fmt, !(self->line_flags & FW_EXPFMT_LAX_FAMILIES));
+    if (rc < 0) {
+        self->samples_len = 0;
+        return -1;
+    }
+    if (rc == 1) {
+        self->line_eof = true;
+        return 0;
+    }
+    if (self->samples_len == 0)
+        return 0;
+    s_publish(self);
+    fw_expfmt_get(self, 0, out);
+    return 1;
+}
+
+int
+fw_expfmt_end(fw_expfmt_t *self, fw_err_t *err)
+{
+    if (self->line_fmt != FW_EXPFMT_OPENMETRICS || self->line_eof)
+        return 0;
+    struct s_line l = {"", 0, 0, self->lineno > 0 ? self->lineno : 1, true, err};
+    return s_fail(&l, "missing \"# EOF\" at the end of an OpenMetrics file");
 }

@@ -1,4 +1,4 @@
-/*  check_scraper_parse.c — the exposition parser: valid corpus, exact error positions,
+/*  check_fw_expfmt.c — the exposition parser: valid corpus, exact error positions,
     OpenMetrics leniency, buffer reuse, and random garbage that must never crash it.
 */
 #include <check.h>
@@ -7,33 +7,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../scraper/scraper_parse.h"
+#include "fw_expfmt.h"
 
-Suite *scraper_parse_suite(void);
+Suite *fw_expfmt_suite(void);
 
-static scraper_parse_t *parser;
+static fw_expfmt_t *parser;
 
 static void
 s_setup(void)
 {
-    parser = scraper_parse_new();
+    parser = fw_expfmt_new();
 }
 
 static void
 s_teardown(void)
 {
-    scraper_parse_destroy(&parser);
+    fw_expfmt_destroy(&parser);
     ck_assert_ptr_null(parser);
 }
 
 static ssize_t
 s_run(const char *text, fw_err_t *err)
 {
-    return scraper_parse_run(parser, text, strlen(text), SCRAPER_FMT_TEXT, err);
+    return fw_expfmt_parse(parser, text, strlen(text), FW_EXPFMT_TEXT, err);
 }
 
 static const char *
-s_label(const struct scraper_sample *s, const char *name)
+s_label(const struct fw_expfmt_sample *s, const char *name)
 {
     for (size_t i = 0; i < s->n_labels; i++) {
         if (strcmp(s->label_names[i], name) == 0)
@@ -42,26 +42,26 @@ s_label(const struct scraper_sample *s, const char *name)
     return NULL;
 }
 
-START_TEST(test_scraper_parse_new_run_destroy)
+START_TEST(test_fw_expfmt_new_run_destroy)
 {
-    scraper_parse_t *p = scraper_parse_new();
+    fw_expfmt_t *p = fw_expfmt_new();
     ck_assert_ptr_nonnull(p);
     fw_err_t err;
     const char *text = "up 1\n";
-    ck_assert_int_eq(scraper_parse_run(p, text, strlen(text), SCRAPER_FMT_TEXT, &err), 1);
-    struct scraper_sample s;
-    scraper_parse_get(p, 0, &s);
+    ck_assert_int_eq(fw_expfmt_parse(p, text, strlen(text), FW_EXPFMT_TEXT, &err), 1);
+    struct fw_expfmt_sample s;
+    fw_expfmt_get(p, 0, &s);
     ck_assert_str_eq(s.name, "up");
     ck_assert_uint_eq(s.n_labels, 0);
     ck_assert(s.v == 1.0);
     ck_assert(!s.has_t);
-    scraper_parse_destroy(&p);
-    scraper_parse_destroy(&p); // twice is fine
+    fw_expfmt_destroy(&p);
+    fw_expfmt_destroy(&p); // twice is fine
     ck_assert_ptr_null(p);
 }
 END_TEST
 
-START_TEST(test_scraper_parse_valid_corpus)
+START_TEST(test_fw_expfmt_valid_corpus)
 {
     const char *text =
         "# HELP http_requests_total The total number of HTTP requests.\n"
@@ -90,9 +90,9 @@ START_TEST(test_scraper_parse_valid_corpus)
     fw_err_t err = {0};
     ssize_t n = s_run(text, &err);
     ck_assert_msg(n == 16, "n=%zd err=%s", n, err.msg);
-    struct scraper_sample s;
+    struct fw_expfmt_sample s;
 
-    scraper_parse_get(parser, 0, &s);
+    fw_expfmt_get(parser, 0, &s);
     ck_assert_str_eq(s.name, "http_requests_total");
     ck_assert_uint_eq(s.n_labels, 2);
     ck_assert_str_eq(s.label_names[0], "method");
@@ -101,61 +101,61 @@ START_TEST(test_scraper_parse_valid_corpus)
     ck_assert(s.has_t);
     ck_assert(s.t_ms == 1395066363000LL);
 
-    scraper_parse_get(parser, 2, &s);
+    fw_expfmt_get(parser, 2, &s);
     ck_assert_str_eq(s_label(&s, "path"), "C:\\DIR\\FILE.TXT");
     ck_assert_str_eq(s_label(&s, "error"), "Cannot find file:\n\"FILE.TXT\"");
     ck_assert(s.v == 1.458255915e9);
 
-    scraper_parse_get(parser, 3, &s);
+    fw_expfmt_get(parser, 3, &s);
     ck_assert_str_eq(s.name, "metric_without_timestamp_and_labels");
     ck_assert(s.v == 12.47);
     ck_assert(!s.has_t);
 
-    scraper_parse_get(parser, 4, &s);
+    fw_expfmt_get(parser, 4, &s);
     ck_assert(isinf(s.v) && s.v > 0);
     ck_assert(s.t_ms == -3982045);
 
-    scraper_parse_get(parser, 5, &s);
+    fw_expfmt_get(parser, 5, &s);
     ck_assert(isinf(s.v) && s.v < 0);
-    scraper_parse_get(parser, 6, &s);
+    fw_expfmt_get(parser, 6, &s);
     ck_assert(isnan(s.v));
 
-    scraper_parse_get(parser, 8, &s);
+    fw_expfmt_get(parser, 8, &s);
     ck_assert_str_eq(s_label(&s, "le"), "+Inf");
 
-    scraper_parse_get(parser, 9, &s);
+    fw_expfmt_get(parser, 9, &s);
     ck_assert_str_eq(s.name, "trailing_comma");
     ck_assert(s.v == 2);
 
-    scraper_parse_get(parser, 10, &s);
+    fw_expfmt_get(parser, 10, &s);
     ck_assert_str_eq(s.name, "spaced");
     ck_assert_str_eq(s_label(&s, "a"), "x");
     ck_assert_str_eq(s_label(&s, "b"), "y");
     ck_assert(s.v == 3);
 
-    scraper_parse_get(parser, 11, &s);
+    fw_expfmt_get(parser, 11, &s);
     ck_assert_uint_eq(s.n_labels, 0);
-    scraper_parse_get(parser, 12, &s);
+    fw_expfmt_get(parser, 12, &s);
     ck_assert_str_eq(s.name, "colons:in:name");
-    scraper_parse_get(parser, 13, &s);
+    fw_expfmt_get(parser, 13, &s);
     ck_assert_str_eq(s_label(&s, "a"), "\\t"); // kept verbatim, as Prometheus does
-    scraper_parse_get(parser, 14, &s);
+    fw_expfmt_get(parser, 14, &s);
     ck_assert_str_eq(s_label(&s, "a"), "caf\xc3\xa9");
-    scraper_parse_get(parser, 15, &s);
+    fw_expfmt_get(parser, 15, &s);
     ck_assert_str_eq(s.name, "no_newline_at_end");
     ck_assert(s.v == 8);
 }
 END_TEST
 
-START_TEST(test_scraper_parse_values)
+START_TEST(test_fw_expfmt_values)
 {
     const char *text = "a 1e3\nb -0.5\nc +inf\nd nan\ne 0x1p-2\nf 1E-2\ng Infinity\n";
     fw_err_t err = {0};
     ck_assert_int_eq(s_run(text, &err), 7);
-    struct scraper_sample s;
+    struct fw_expfmt_sample s;
     double want[] = {1000, -0.5, INFINITY, NAN, 0.25, 0.01, INFINITY};
     for (size_t i = 0; i < 7; i++) {
-        scraper_parse_get(parser, i, &s);
+        fw_expfmt_get(parser, i, &s);
         if (isnan(want[i]))
             ck_assert(isnan(s.v));
         else
@@ -170,7 +170,7 @@ struct s_bad {
     int line, col;
 };
 
-START_TEST(test_scraper_parse_errors_have_line_and_column)
+START_TEST(test_fw_expfmt_errors_have_line_and_column)
 {
     static const struct s_bad cases[] = {
         {"a 1\nb 2\nhttp_total{code \"200\"} 1\n",
@@ -208,12 +208,12 @@ START_TEST(test_scraper_parse_errors_have_line_and_column)
                       err.msg, cases[i].msg);
         ck_assert_int_eq(err.line, cases[i].line);
         ck_assert_int_eq(err.col, cases[i].col);
-        ck_assert_uint_eq(scraper_parse_count(parser), 0);
+        ck_assert_uint_eq(fw_expfmt_count(parser), 0);
     }
 }
 END_TEST
 
-START_TEST(test_scraper_parse_comments_and_eof)
+START_TEST(test_fw_expfmt_comments_and_eof)
 {
     // Text format: plain comments, "#HELP" without a blank, "# EOF" are all comments.
     fw_err_t err = {0};
@@ -223,40 +223,40 @@ START_TEST(test_scraper_parse_comments_and_eof)
                      "foo_total{a=\"b\"} 17 1520879607.789 # {trace_id=\"x\"} 1\n"
                      "foo_created 1520430000.123\n# TYPE i info\ni_info{v=\"1\"} 1\n"
                      "# EOF\nignored garbage {{{\n";
-    ssize_t n = scraper_parse_run(parser, om, strlen(om), SCRAPER_FMT_OPENMETRICS, &err);
+    ssize_t n = fw_expfmt_parse(parser, om, strlen(om), FW_EXPFMT_OPENMETRICS, &err);
     ck_assert_msg(n == 3, "n=%zd err=%s", n, err.msg);
-    struct scraper_sample s;
-    scraper_parse_get(parser, 0, &s);
+    struct fw_expfmt_sample s;
+    fw_expfmt_get(parser, 0, &s);
     ck_assert_str_eq(s.name, "foo_total");
     ck_assert(s.has_t);
     ck_assert(s.t_ms == 1520879607789LL);
-    ck_assert_int_eq(scraper_parse_format("application/openmetrics-text; version=1.0.0"),
-                     SCRAPER_FMT_OPENMETRICS);
-    ck_assert_int_eq(scraper_parse_format("text/plain; version=0.0.4"), SCRAPER_FMT_TEXT);
-    ck_assert_int_eq(scraper_parse_format(NULL), SCRAPER_FMT_TEXT);
+    ck_assert_int_eq(fw_expfmt_format("application/openmetrics-text; version=1.0.0"),
+                     FW_EXPFMT_OPENMETRICS);
+    ck_assert_int_eq(fw_expfmt_format("text/plain; version=0.0.4"), FW_EXPFMT_TEXT);
+    ck_assert_int_eq(fw_expfmt_format(NULL), FW_EXPFMT_TEXT);
 }
 END_TEST
 
-START_TEST(test_scraper_parse_reuses_buffers)
+START_TEST(test_fw_expfmt_reuses_buffers)
 {
     fw_err_t err = {0};
     ck_assert_int_eq(s_run("a{x=\"1\"} 1\nb{y=\"2\"} 2\nc 3\n", &err), 3);
     ck_assert_int_eq(s_run("garbage{\n", &err), -1);
     ck_assert_int_eq(s_run("z{k=\"v\"} 9\n", &err), 1);
-    struct scraper_sample s;
-    scraper_parse_get(parser, 0, &s);
+    struct fw_expfmt_sample s;
+    fw_expfmt_get(parser, 0, &s);
     ck_assert_str_eq(s.name, "z");
     ck_assert_str_eq(s_label(&s, "k"), "v");
     ck_assert(s.v == 9);
     // A body that is not NUL-terminated: only len bytes are read.
     const char buf[] = {'q', ' ', '4', '2'};
-    ck_assert_int_eq(scraper_parse_run(parser, buf, sizeof(buf), SCRAPER_FMT_TEXT, &err), 1);
-    scraper_parse_get(parser, 0, &s);
+    ck_assert_int_eq(fw_expfmt_parse(parser, buf, sizeof(buf), FW_EXPFMT_TEXT, &err), 1);
+    fw_expfmt_get(parser, 0, &s);
     ck_assert(s.v == 42);
 }
 END_TEST
 
-START_TEST(test_scraper_parse_random_garbage_never_crashes)
+START_TEST(test_fw_expfmt_random_garbage_never_crashes)
 {
     static const char alphabet[] = "ab_:{}=\",\\n# \t\r\n019.+-eEInfNaTYPEHLP\xc3\xa9\xff";
     static const char *const seeds[] = {
@@ -285,8 +285,8 @@ START_TEST(test_scraper_parse_random_garbage_never_crashes)
             }
         }
         fw_err_t err = {0};
-        scraper_fmt_t fmt = iter % 5 == 0 ? SCRAPER_FMT_OPENMETRICS : SCRAPER_FMT_TEXT;
-        ssize_t n = scraper_parse_run(parser, buf, len, fmt, &err);
+        fw_expfmt_fmt_t fmt = iter % 5 == 0 ? FW_EXPFMT_OPENMETRICS : FW_EXPFMT_TEXT;
+        ssize_t n = fw_expfmt_parse(parser, buf, len, fmt, &err);
         if (n < 0) {
             ck_assert_int_eq(n, -1);
             ck_assert_msg(strncmp(err.msg, "line ", 5) == 0, "err=%s", err.msg);
@@ -294,9 +294,9 @@ START_TEST(test_scraper_parse_random_garbage_never_crashes)
             ck_assert_int_ge(err.col, 1);
             bad++;
         } else {
-            struct scraper_sample s;
+            struct fw_expfmt_sample s;
             for (ssize_t i = 0; i < n; i++) {
-                scraper_parse_get(parser, (size_t)i, &s);
+                fw_expfmt_get(parser, (size_t)i, &s);
                 ck_assert(strlen(s.name) > 0);
             }
             ok++;
@@ -349,28 +349,28 @@ s_slurp(const char *path, size_t *len)
     return buf;
 }
 
-START_TEST(test_scraper_parse_real_exporter_corpus)
+START_TEST(test_fw_expfmt_real_exporter_corpus)
 {
     static const struct {
         const char *path;
-        scraper_fmt_t fmt;
+        fw_expfmt_fmt_t fmt;
     } files[] = {
-        {"test/data/scrape/node_exporter.txt", SCRAPER_FMT_TEXT},
-        {"test/data/scrape/prometheus.txt", SCRAPER_FMT_TEXT},
-        {"test/data/scrape/openmetrics.om", SCRAPER_FMT_OPENMETRICS},
+        {"test/data/scrape/node_exporter.txt", FW_EXPFMT_TEXT},
+        {"test/data/scrape/prometheus.txt", FW_EXPFMT_TEXT},
+        {"test/data/scrape/openmetrics.om", FW_EXPFMT_OPENMETRICS},
     };
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         size_t len;
         char *text = s_slurp(files[i].path, &len);
         fw_err_t err = {0};
-        ssize_t n = scraper_parse_run(parser, text, len, files[i].fmt, &err);
+        ssize_t n = fw_expfmt_parse(parser, text, len, files[i].fmt, &err);
         ck_assert_msg(n == s_count_lines(text), "%s: %zd samples (want %zd): %s", files[i].path, n,
                       s_count_lines(text), err.msg);
         free(text);
     }
     // The OpenMetrics escapes and float-second timestamps of the last sample.
-    struct scraper_sample s;
-    scraper_parse_get(parser, scraper_parse_count(parser) - 1, &s);
+    struct fw_expfmt_sample s;
+    fw_expfmt_get(parser, fw_expfmt_count(parser) - 1, &s);
     ck_assert_str_eq(s.name, "mystery");
     ck_assert_str_eq(s_label(&s, "escaped"), "a\"b\\c\nd");
     ck_assert(isnan(s.v));
@@ -378,20 +378,133 @@ START_TEST(test_scraper_parse_real_exporter_corpus)
 }
 END_TEST
 
-Suite *
-scraper_parse_suite(void)
+// Feed text line by line; returns the samples seen, the first error in *err (line set).
+static int
+s_lines(const char *text, fw_expfmt_fmt_t fmt, unsigned flags, struct fw_expfmt_sample *last,
+        int *errors, fw_err_t *first_err)
 {
-    Suite *s = suite_create("scraper_parse");
+    fw_expfmt_begin(parser, fmt, flags);
+    int n = 0;
+    *errors = 0;
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        fw_err_t err = {0};
+        struct fw_expfmt_sample s;
+        int rc = fw_expfmt_line(parser, p, len, &s, &err);
+        if (rc == 1) {
+            n++;
+            *last = s;
+        } else if (rc < 0) {
+            if ((*errors)++ == 0)
+                *first_err = err;
+        }
+        p += len + (nl ? 1 : 0);
+    }
+    fw_err_t err = {0};
+    if (fw_expfmt_end(parser, &err) != 0 && (*errors)++ == 0)
+        *first_err = err;
+    return n;
+}
+
+START_TEST(test_fw_expfmt_line_at_a_time)
+{
+    struct fw_expfmt_sample s = {0};
+    fw_err_t err = {0};
+    int errors;
+    // OpenMetrics backfill input: float seconds, families interleaved by time (promtool
+    // accepts this, so the lax mode must too), "# EOF" last.
+    const char *om = "# TYPE a gauge\n# TYPE b counter\na{x=\"1\"} 1 100\nb_total 5 100\n"
+                     "a{x=\"1\"} 2 115.5\nb_total 6 115.5\n# EOF\n";
+    ck_assert_int_eq(s_lines(om, FW_EXPFMT_OPENMETRICS, FW_EXPFMT_LAX_FAMILIES, &s, &errors, &err),
+                     4);
+    ck_assert_msg(errors == 0, "%s", err.msg);
+    ck_assert_str_eq(s.name, "b_total");
+    ck_assert(s.v == 6 && s.has_t && s.t_ms == 115500);
+    ck_assert_uint_eq(s.series_len, 7);
+    ck_assert(strncmp(s.series, "b_total", 7) == 0);
+    // Strict families reject the same stream at line 3 (family a after b's metadata), as a
+    // whole-body parse does; b's samples still parse.
+    ck_assert_int_eq(s_lines(om, FW_EXPFMT_OPENMETRICS, 0, &s, &errors, &err), 2);
+    ck_assert_int_eq(errors, 2);
+    ck_assert_int_eq(err.line, 3);
+    ck_assert_str_eq(err.msg, "metric family appears again after another family");
+    // Text with millisecond timestamps: the series text is the name and labels as written.
+    const char *text = "# HELP m x\nm{a=\"1\", b=\"2\"}  7 1700000000123\n\n";
+    ck_assert_int_eq(s_lines(text, FW_EXPFMT_TEXT, 0, &s, &errors, &err), 1);
+    ck_assert_int_eq(errors, 0);
+    ck_assert(s.t_ms == 1700000000123LL);
+    ck_assert_uint_eq(s.n_labels, 2);
+    ck_assert_str_eq(s.label_values[1], "2");
+    ck_assert_uint_eq(s.series_len, strlen("m{a=\"1\", b=\"2\"}"));
+}
+END_TEST
+
+START_TEST(test_fw_expfmt_line_errors_and_eof)
+{
+    struct fw_expfmt_sample s = {0};
+    fw_err_t err = {0};
+    int errors;
+    // Every bad line is reported with its own number and a bare reason; good lines between
+    // them still parse.
+    const char *text = "ok 1 1\nbad{ 1 2\nok 2 3\nworse 1 x\nok 3 4\n";
+    ck_assert_int_eq(s_lines(text, FW_EXPFMT_TEXT, 0, &s, &errors, &err), 3);
+    ck_assert_int_eq(errors, 2);
+    ck_assert_int_eq(err.line, 2);
+    ck_assert_int_eq(err.col, 6);
+    ck_assert_str_eq(err.msg, "expected label name");
+    // OpenMetrics: nothing after "# EOF", and "# EOF" is required.
+    ck_assert_int_eq(s_lines("a 1 1\n# EOF\na 2 2\n", FW_EXPFMT_OPENMETRICS, FW_EXPFMT_LAX_FAMILIES,
+                             &s, &errors, &err),
+                     1);
+    ck_assert_int_eq(errors, 1);
+    ck_assert_int_eq(err.line, 3);
+    ck_assert_str_eq(err.msg, "unexpected data after \"# EOF\"");
+    ck_assert_int_eq(
+        s_lines("a 1 1\na 2 2\n", FW_EXPFMT_OPENMETRICS, FW_EXPFMT_LAX_FAMILIES, &s, &errors, &err),
+        2);
+    ck_assert_int_eq(errors, 1);
+    ck_assert_int_eq(err.line, 2);
+    ck_assert_str_eq(err.msg, "missing \"# EOF\" at the end of an OpenMetrics file");
+    // Text mode needs no "# EOF".
+    ck_assert_int_eq(s_lines("a 1 1\n", FW_EXPFMT_TEXT, 0, &s, &errors, &err), 1);
+    ck_assert_int_eq(errors, 0);
+}
+END_TEST
+
+START_TEST(test_fw_expfmt_om_timestamps_truncate_as_prometheus)
+{
+    // Prometheus makes int64(seconds * 1000): toward zero, never rounded up.
+    const char *om = "a 1 1.0006\nb 1 -1.0006\nc 1 1520879607.789\n# EOF\n";
+    fw_err_t err = {0};
+    ck_assert_int_eq(fw_expfmt_parse(parser, om, strlen(om), FW_EXPFMT_OPENMETRICS, &err), 3);
+    struct fw_expfmt_sample s;
+    fw_expfmt_get(parser, 0, &s);
+    ck_assert(s.t_ms == 1000);
+    fw_expfmt_get(parser, 1, &s);
+    ck_assert(s.t_ms == -1000);
+    fw_expfmt_get(parser, 2, &s);
+    ck_assert(s.t_ms == 1520879607789LL);
+}
+END_TEST
+
+Suite *
+fw_expfmt_suite(void)
+{
+    Suite *s = suite_create("fw_expfmt");
     TCase *tc = tcase_create("parse");
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
-    tcase_add_test(tc, test_scraper_parse_new_run_destroy);
-    tcase_add_test(tc, test_scraper_parse_valid_corpus);
-    tcase_add_test(tc, test_scraper_parse_values);
-    tcase_add_test(tc, test_scraper_parse_errors_have_line_and_column);
-    tcase_add_test(tc, test_scraper_parse_comments_and_eof);
-    tcase_add_test(tc, test_scraper_parse_reuses_buffers);
-    tcase_add_test(tc, test_scraper_parse_real_exporter_corpus);
-    tcase_add_test(tc, test_scraper_parse_random_garbage_never_crashes);
+    tcase_add_test(tc, test_fw_expfmt_new_run_destroy);
+    tcase_add_test(tc, test_fw_expfmt_valid_corpus);
+    tcase_add_test(tc, test_fw_expfmt_values);
+    tcase_add_test(tc, test_fw_expfmt_errors_have_line_and_column);
+    tcase_add_test(tc, test_fw_expfmt_comments_and_eof);
+    tcase_add_test(tc, test_fw_expfmt_reuses_buffers);
+    tcase_add_test(tc, test_fw_expfmt_real_exporter_corpus);
+    tcase_add_test(tc, test_fw_expfmt_random_garbage_never_crashes);
+    tcase_add_test(tc, test_fw_expfmt_line_at_a_time);
+    tcase_add_test(tc, test_fw_expfmt_line_errors_and_eof);
+    tcase_add_test(tc, test_fw_expfmt_om_timestamps_truncate_as_prometheus);
     suite_add_tcase(s, tc);
     return s;
 }

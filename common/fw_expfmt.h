@@ -1,0 +1,95 @@
+/*  fw_expfmt.h — the Prometheus text exposition parser (format 0.0.4, and the part of
+    OpenMetrics 1.0 that the text format shares).
+
+    A parser object owns reusable buffers: one arena for every string of a scrape (metric
+    names, label names, unescaped label values, each NUL-terminated) and one array of sample
+    and label records. fw_expfmt_parse() resets them and parses a whole body; after the
+    first few scrapes of a target no parse allocates. The body is parsed completely before
+    any sample is handed out, because a syntax error anywhere fails the whole scrape (as in
+    Prometheus): the caller then sees no samples at all.
+
+    Accepted: blank lines, leading and trailing blanks, "\r\n" line ends, comments, "# HELP
+    name text" and "# TYPE name type" (validated), metric names, label sets with escapes
+    (\\ \" \n; other escapes are kept verbatim, as Prometheus does) and a trailing comma,
+    values as Go's ParseFloat reads them (+Inf, -Inf, NaN, exponents), and an optional
+    integer timestamp in milliseconds. In OpenMetrics mode timestamps are float seconds,
+    "# UNIT" lines are accepted, exemplars (" # {...} v") are skipped and "# EOF" ends the
+    body. In text mode "# EOF" is an ordinary comment. OpenMetrics timestamps become
+    milliseconds as Prometheus makes them: int64(seconds * 1000), truncated toward zero.
+
+    Line at a time: fw_expfmt_begin(), then fw_expfmt_line() for each line of a file too
+    large to hold, then fw_expfmt_end(). The same scanner and rules apply, each sample is
+    handed out as its line is read, and nothing but the metric-family state is kept between
+    lines (tsdb import reads files of any size this way).
+*/
+#ifndef FW_EXPFMT_H
+#define FW_EXPFMT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "fw_err.h"
+
+typedef struct fw_expfmt fw_expfmt_t;
+
+typedef enum { FW_EXPFMT_TEXT, FW_EXPFMT_OPENMETRICS } fw_expfmt_fmt_t;
+
+// One parsed sample. Strings are borrowed from the parser, valid until its next run or
+// destroy; labels are in exposition order (not sorted), names unique.
+struct fw_expfmt_sample {
+    const char *name;
+    const char *const *label_names;  // n_labels entries
+    const char *const *label_values; // n_labels entries
+    size_t n_labels;
+    const char *series; // the sample's "name{labels}" text as written (blanks trimmed),
+    size_t series_len;  // borrowed from the body or line (a cheap key for a series cache)
+    double v;
+    bool has_t;
+    int64_t t_ms;
+};
+
+// fw_expfmt_begin flags.
+enum {
+    // OpenMetrics without the metric-family structure checks (metadata once and before the
+    // samples, a family's lines contiguous): Prometheus's own parser, and so promtool's
+    // backfill, does not make them, and backfill files interleave families by time.
+    FW_EXPFMT_LAX_FAMILIES = 1,
+};
+
+fw_expfmt_t *fw_expfmt_new(void);
+void fw_expfmt_destroy(fw_expfmt_t **self_p);
+
+// The format a Content-Type header announces (NULL or unknown: text).
+fw_expfmt_fmt_t fw_expfmt_format(const char *content_type);
+
+// Parse body (len bytes; need not be NUL-terminated). Returns the number of samples, or -1
+// with err->msg like "line 3: expected '=' after label name at column 17" (err->line and
+// err->col set too); after an error the parser holds no samples.
+ssize_t fw_expfmt_parse(fw_expfmt_t *self, const char *body, size_t len, fw_expfmt_fmt_t fmt,
+                        fw_err_t *err);
+
+// Samples of the last successful run.
+size_t fw_expfmt_count(const fw_expfmt_t *self);
+// Fill out with sample i (< count). The label arrays are borrowed as above.
+void fw_expfmt_get(fw_expfmt_t *self, size_t i, struct fw_expfmt_sample *out);
+
+// --- line at a time ---
+
+// Start a stream of lines in format fmt (flags: FW_EXPFMT_*); forgets any earlier run.
+void fw_expfmt_begin(fw_expfmt_t *self, fw_expfmt_fmt_t fmt, unsigned flags);
+// Parse the next line (len bytes without the '\n'; need not be NUL-terminated; a trailing
+// '\r' is dropped). Lines are numbered from 1 since fw_expfmt_begin. Returns 1 with *out
+// filled (its strings and series text borrowed until the next call), 0 for a line without
+// a sample (blank, comment, metadata, "# EOF"), or -1 with err: msg is the bare reason
+// ("invalid timestamp"), err->line and err->col the position. An error does not end the
+// stream: the next line may be given (to report every bad line of a file). In OpenMetrics
+// any line after "# EOF" is an error.
+int fw_expfmt_line(fw_expfmt_t *self, const char *line, size_t len, struct fw_expfmt_sample *out,
+                   fw_err_t *err);
+// The stream is over: 0, or -1 with err (the last line's number) when an OpenMetrics stream
+// did not end with "# EOF".
+int fw_expfmt_end(fw_expfmt_t *self, fw_err_t *err);
+
+#endif
