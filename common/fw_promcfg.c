@@ -275,6 +275,20 @@ static const struct fw_cfg_field s_global_fields[] = {
     {.key = NULL},
 };
 
+static const struct fw_cfg_field s_storage_tsdb_fields[] = {
+    {.key = "out_of_order_time_window",
+     .type = FW_CFG_DURATION,
+     .off = offsetof(struct fw_storage_config, out_of_order_time_window_ms),
+     .def = "0s"},
+    {.key = NULL},
+};
+
+static const struct fw_cfg_field s_storage_fields[] = {
+    {.key = "tsdb", .type = FW_CFG_STRUCT, .off = 0, .child = s_storage_tsdb_fields},
+    S_IGNORE("exemplars"),
+    {.key = NULL},
+};
+
 static const struct fw_cfg_field s_top_fields[] = {
     {.key = "global",
      .type = FW_CFG_STRUCT,
@@ -293,7 +307,10 @@ static const struct fw_cfg_field s_top_fields[] = {
     S_IGNORE("alerting"),
     S_IGNORE("remote_write"),
     S_IGNORE("remote_read"),
-    S_IGNORE("storage"),
+    {.key = "storage",
+     .type = FW_CFG_STRUCT,
+     .off = offsetof(struct fw_promcfg, storage),
+     .child = s_storage_fields},
     S_IGNORE("tracing"),
     S_IGNORE("scrape_config_files"),
     S_IGNORE("otlp"),

@@ -1,10 +1,10 @@
 /*  fw_promcfg.h — prometheus.yml, as floorwatch reads it.
 
     scraper, tsdb and ruled all take the user's prometheus.yml unchanged: scraper uses
-    `global` and `scrape_configs`, ruled `global` and `rule_files`, tsdb `global` (and, later,
-    `remote_write`). Every top-level key Prometheus accepts is known, so a real file loads;
-    the parts a daemon does not implement yet are accepted and ignored, while unknown keys
-    (typos) are errors with file:line:column.
+    `global` and `scrape_configs`, ruled `global` and `rule_files`, tsdb `global` and
+    `storage.tsdb` (and, later, `remote_write`). Every top-level key Prometheus accepts is
+    known, so a real file loads; the parts a daemon does not implement yet are accepted and
+    ignored, while unknown keys (typos) are errors with file:line:column.
 
     After loading, per-job values that Prometheus inherits from `global` (scrape_interval,
     scrape_timeout) are resolved, so readers never look at global for them.
@@ -48,9 +48,15 @@ struct fw_global_config {
     struct fw_labels external_labels;
 };
 
+// storage: (tsdb reads it; `exemplars` is accepted and ignored)
+struct fw_storage_config {
+    int64_t out_of_order_time_window_ms; // storage.tsdb.out_of_order_time_window; 0: off
+};
+
 struct fw_promcfg {
     char *path; // owned: the file name used in messages
     struct fw_global_config global;
+    struct fw_storage_config storage;
     char **rule_files; // owned; globs relative to the config file's directory
     size_t n_rule_files;
     struct fw_scrape_config *scrape_configs; // owned

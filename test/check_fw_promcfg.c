@@ -164,6 +164,34 @@ START_TEST(test_fw_promcfg_global_defaults)
 }
 END_TEST
 
+START_TEST(test_fw_promcfg_storage_ooo_window)
+{
+    struct fw_promcfg cfg;
+    struct fw_cfg_errors errs;
+    ck_assert_int_eq(fw_promcfg_load("p.yml", "", &cfg, &errs), 0);
+    ck_assert_int_eq(cfg.storage.out_of_order_time_window_ms, 0); // off, as Prometheus
+    fw_promcfg_free(&cfg);
+    ck_assert_int_eq(fw_promcfg_load("p.yml",
+                                     "storage:\n"
+                                     "  tsdb:\n"
+                                     "    out_of_order_time_window: 30m\n"
+                                     "  exemplars:\n"
+                                     "    max_exemplars: 100000\n",
+                                     &cfg, &errs),
+                     0);
+    ck_assert_int_eq(cfg.storage.out_of_order_time_window_ms, 30 * 60 * 1000);
+    fw_promcfg_free(&cfg);
+    ck_assert_int_eq(fw_promcfg_load("p.yml",
+                                     "storage:\n"
+                                     "  tsdb:\n"
+                                     "    out_of_order_window: 30m\n",
+                                     &cfg, &errs),
+                     -1);
+    s_assert_error(&errs, "out_of_order_window", 3, 5);
+    fw_promcfg_free(&cfg);
+}
+END_TEST
+
 START_TEST(test_fw_promcfg_duplicate_job)
 {
     struct fw_promcfg cfg;
@@ -408,6 +436,7 @@ fw_promcfg_suite(void)
     tcase_add_test(tc, test_fw_promcfg_alias_bomb_is_bounded);
     tcase_add_test(tc, test_fw_promcfg_debian_examples);
     tcase_add_test(tc, test_fw_promcfg_shown_masks_secrets);
+    tcase_add_test(tc, test_fw_promcfg_storage_ooo_window);
     tcase_set_timeout(tc, 20);
     suite_add_tcase(s, tc);
     return s;

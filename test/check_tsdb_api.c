@@ -49,8 +49,11 @@ s_setup(void)
     s = fw_batch_add_series(b, &l);
     fw_series_add(s, 0, 0);
     fw_labels_clear(&l);
-    const struct fw_batch *bs[1] = {b};
-    ck_assert_int_eq(tsdb_store_append(s_st, bs, 1, NULL, &err), 0);
+    for (size_t k = 0; k < b->len; k++)
+        ck_assert_int_eq(tsdb_store_append_series(s_st, &b->series[k].labels, b->series[k].samples,
+                                                  b->series[k].len, NULL, &err),
+                         0);
+    ck_assert_msg(tsdb_store_commit(s_st, &err) == 0, "commit: %s", err.msg);
     fw_batch_destroy(&b);
 
     s_metrics = fw_metrics_new();

@@ -66,8 +66,11 @@ s_load(const char *sel, int64_t step_ms, size_t n, const double *v)
     fw_labels_clear(&l);
     for (size_t k = 0; k < n; k++)
         fw_series_add(s, (int64_t)k * step_ms, v[k]);
-    const struct fw_batch *bs[1] = {b};
-    ck_assert_int_eq(tsdb_store_append(s_st, bs, 1, NULL, &err), 0);
+    for (size_t k = 0; k < b->len; k++)
+        ck_assert_int_eq(tsdb_store_append_series(s_st, &b->series[k].labels, b->series[k].samples,
+                                                  b->series[k].len, NULL, &err),
+                         0);
+    ck_assert_msg(tsdb_store_commit(s_st, &err) == 0, "commit: %s", err.msg);
     fw_batch_destroy(&b);
 }
 

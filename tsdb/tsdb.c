@@ -144,8 +144,14 @@ s_store_group(tsdb_t *self, zmsg_t **frames, size_t n)
     }
     if (nb > 0) {
         fw_err_t err;
-        struct tsdb_store_stats st;
-        if (tsdb_store_append(self->store, batches, nb, &st, &err) == 0) {
+        struct tsdb_store_stats st = {0};
+        for (size_t b = 0; b < nb; b++)
+            for (size_t s = 0; s < batches[b]->len; s++)
+                if (tsdb_store_append_series(self->store, &batches[b]->series[s].labels,
+                                             batches[b]->series[s].samples,
+                                             batches[b]->series[s].len, &st, &err) != 0)
+                    fw_warn("tsdb.series.reject", "err=%s", err.msg);
+        if (tsdb_store_commit(self->store, &err) == 0) {
             fw_metrics_add(self->metrics, "fw_tsdb_samples_appended_total", "", (double)st.samples);
             fw_metrics_add(self->metrics, "fw_tsdb_commits_total", "", 1);
             if (st.new_series)
@@ -321,6 +327,7 @@ s_reload(void *arg, char *errbuf, size_t errsize)
     }
     fw_promcfg_free(&self->cfg);
     self->cfg = cfg;
+    tsdb_store_set_ooo_window(self->store, self->cfg.storage.out_of_order_time_window_ms);
     tsdb_api_set_config_text(self->api, text);
     free(text);
     fw_info("config.reload", "file=%s", self->opts->common.config_file);
@@ -394,6 +401,7 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
         fw_error("tsdb.open.fail", "path=%s err=%s", opts->storage_path, err.msg);
         goto fail;
     }
+    tsdb_store_set_ooo_window(self->store, self->cfg.storage.out_of_order_time_window_ms);
     self->api = tsdb_api_new(self->store, self->metrics);
     tsdb_api_set_config_text(self->api, cfg_text);
 

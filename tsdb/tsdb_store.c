@@ -1,47 +1,75 @@
-/*  tsdb_store.c — LMDB storage for series, postings and samples (see tsdb_store.h).
+/*  tsdb_store.c — the storage engine: LMDB environment, commits, readers (see tsdb_store.h).
 
-    Keys are big-endian so LMDB's byte order is numeric order; sample timestamps have their
-    sign bit flipped so negative times sort before positive ones. A postings key is
-    "name\xffvalue" (0xff never occurs in UTF-8); when that would exceed LMDB's key limit
-    the value is cut and "\xfe" plus a hash of the whole value is appended, and such keys
-    are treated as "may match" by regex lookups — every candidate series is verified
-    against all matchers on its real labels anyway, so the index only has to
-    over-approximate. Series ids come from the last id in `series` plus one.
+    The store glues three parts together: the index (tsdb_index.c: series and postings),
+    the head (tsdb_head.c: open chunks in memory) and the chunk codec (tsdb_chunk.c). It
+    owns the environment and its transactions: the open checks (format, truncation, a
+    second process), the one write transaction per commit, the writer's short read
+    transactions for index lookups of series the head does not hold yet, and the readers'
+    snapshots. Chunk keys are 16 bytes: the series id, then the chunk's first timestamp
+    with its sign bit flipped, both big-endian.
+
+    A late-sample merge (commit) finds the stored chunk whose key is the greatest at or
+    before the sample, takes every late sample up to the next chunk's key, decodes that
+    chunk, merges (a stored sample wins a tie, counted as a late duplicate or conflict) and
+    writes the result back as chunks of at most TSDB_CHUNK_MAX_SAMPLES, so keys stay the
+    first timestamps and chunks never overlap.
 */
 #include "tsdb_store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <lmdb.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
+#include "fw_hash.h"
+#include "fw_log.h"
 #include "fw_mem.h"
+#include "tsdb_head.h"
+#include "tsdb_index.h"
 
-#define S_KEY_MAX 480
+#define S_RETENTION_VISITS 20000 // records looked at per tsdb_store_delete_before call
+#define S_DAMAGE_LOG_FIRST 20    // damaged chunks logged one by one, then one in S_DAMAGE_LOG_EVERY
+#define S_DAMAGE_LOG_EVERY 1000
 
 struct tsdb_store {
     MDB_env *env; // owned
-    MDB_dbi series, by_labels, postings, samples, meta;
+    MDB_dbi meta, chunks, head_db;
+    tsdb_index_t ix;
+    char *dir; // owned
     size_t mapsize;
-    uint64_t next_id;
-    uint64_t retention_resume; // series id where the next retention pass starts
-    bool open;
+    tsdb_head_t *head;    // owned
+    MDB_txn *rtxn;        // owned: the writer's read transaction for lookups, reset when idle
+    uint64_t next_id;     // the next series id
+    int lock_fd;          // data.mdb, flocked
     unsigned char *state; // owned: what the last commit wrote (or open found)
     size_t state_len;
     unsigned char *pending; // owned: written by the next commit
     size_t pending_len;
     bool has_pending;
+    struct tsdb_chunk_app scratch; // late merges: re-encoding
+    struct fw_sample *merge;       // owned: late merges: decoded samples
+    size_t merge_cap;
+    // retention: where the next call resumes
+    int ret_phase; // 0 chunks, 1 head
+    unsigned char ret_key[16];
+    size_t ret_key_len;
+    _Atomic bool writable;
+    _Atomic uint64_t damaged, late_dups, late_conflicts, commits, commit_failures;
 };
 
 struct tsdb_store_reader {
     tsdb_store_t *store; // borrowed
     MDB_txn *txn;        // owned
+    MDB_cursor *cur;     // owned: on chunks, shared by the reader's iterators
 };
 
 // ---------------------------------------------------------------------------------------
-// Encoding
+// Keys
 
 static void
 s_put_u64be(unsigned char *p, uint64_t v)
@@ -61,103 +89,53 @@ s_get_u64be(const unsigned char *p)
     return v;
 }
 
-static void
-s_sample_key(unsigned char key[16], uint64_t id, int64_t t)
+static uint64_t
+s_flip(int64_t t)
 {
-    s_put_u64be(key, id);
-    s_put_u64be(key + 8, (uint64_t)t ^ 0x8000000000000000ULL);
+    return (uint64_t)t ^ 0x8000000000000000ULL;
 }
 
 static int64_t
-s_key_ts(const unsigned char *key)
+s_unflip(uint64_t u)
 {
-    return (int64_t)(s_get_u64be(key + 8) ^ 0x8000000000000000ULL);
+    return (int64_t)(u ^ 0x8000000000000000ULL);
 }
 
-static uint64_t
-s_fnv(const void *data, size_t n)
+static void
+s_chunk_key(unsigned char key[16], uint64_t id, uint64_t flipped_mint)
 {
-    const unsigned char *p = data;
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t k = 0; k < n; k++) {
-        h ^= p[k];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-// Encode labels as repeated (u32 name_len, name, u32 value_len, value), little-endian.
-static unsigned char *
-s_labels_encode(const struct fw_labels *l, size_t *len)
-{
-    size_t n = 0;
-    for (size_t k = 0; k < l->len; k++)
-        n += 8 + strlen(l->items[k].name) + strlen(l->items[k].value);
-    unsigned char *buf = fw_malloc(n ? n : 1), *p = buf;
-    for (size_t k = 0; k < l->len; k++) {
-        const char *parts[2] = {l->items[k].name, l->items[k].value};
-        for (int j = 0; j < 2; j++) {
-            uint32_t m = (uint32_t)strlen(parts[j]);
-            for (int b = 0; b < 4; b++)
-                *p++ = (unsigned char)(m >> (8 * b));
-            memcpy(p, parts[j], m);
-            p += m;
-        }
-    }
-    *len = n;
-    return buf;
-}
-
-static int
-s_labels_decode(const unsigned char *p, size_t n, struct fw_labels *out)
-{
-    fw_labels_clear(out);
-    size_t off = 0;
-    while (off < n) {
-        const char *parts[2];
-        uint32_t lens[2];
-        for (int j = 0; j < 2; j++) {
-            if (n - off < 4)
-                return -1;
-            uint32_t m = 0;
-            for (int b = 0; b < 4; b++)
-                m |= (uint32_t)p[off + (size_t)b] << (8 * b);
-            off += 4;
-            if (n - off < m)
-                return -1;
-            parts[j] = (const char *)p + off;
-            lens[j] = m;
-            off += m;
-        }
-        char *name = fw_strndup(parts[0], lens[0]);
-        fw_labels_setn(out, name, parts[1], lens[1]);
-        free(name);
-    }
-    return 0;
-}
-
-// The postings key of name=value into buf (at least S_KEY_MAX + 32 bytes); returns length.
-static size_t
-s_posting_key(char *buf, const char *name, const char *value)
-{
-    size_t nl = strlen(name), vl = strlen(value);
-    memcpy(buf, name, nl);
-    buf[nl] = '\xff';
-    if (nl + 1 + vl <= S_KEY_MAX) {
-        memcpy(buf + nl + 1, value, vl);
-        return nl + 1 + vl;
-    }
-    size_t cut = S_KEY_MAX - nl - 1 - 17; // names are at most 200 bytes here
-    memcpy(buf + nl + 1, value, cut);
-    int w = snprintf(buf + nl + 1 + cut, 32, "\xfe%016llx", (unsigned long long)s_fnv(value, vl));
-    return nl + 1 + cut + (size_t)w;
+    s_put_u64be(key, id);
+    s_put_u64be(key + 8, flipped_mint);
 }
 
 static int
 s_lmdb_fail(fw_err_t *err, const char *what, int rc)
 {
-    fw_err_set(err, "lmdb %s: %s", what, mdb_strerror(rc));
+    fw_err_set(err, "lmdb %s: %s", what, tsdb_index_strerror(rc));
     return -1;
+}
+
+// ---------------------------------------------------------------------------------------
+// Damage reports
+
+// Count a damaged chunk or series record and log it (the first ones, then a sample).
+static void
+s_report_damage(tsdb_store_t *self, MDB_txn *txn, uint64_t id, const char *what, int64_t mint,
+                int code)
+{
+    uint64_t n = atomic_fetch_add(&self->damaged, 1) + 1;
+    if (n > S_DAMAGE_LOG_FIRST && n % S_DAMAGE_LOG_EVERY != 0)
+        return;
+    struct fw_labels l = FW_LABELS_INIT;
+    char *labels = NULL;
+    if (txn && strcmp(what, "series") != 0 && tsdb_index_labels(&self->ix, txn, id, &l) == 0)
+        labels = fw_labels_format(&l);
+    fw_labels_clear(&l);
+    fw_warn("tsdb.chunk.damaged",
+            "what=%s series_id=%llu labels=%s mint=%lld err=%s damaged_total=%llu", what,
+            (unsigned long long)id, labels ? labels : "?", (long long)mint, fw_strerror(code),
+            (unsigned long long)n);
+    free(labels);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -169,6 +147,10 @@ tsdb_store_new(void)
     tsdb_store_t *self = fw_calloc(1, sizeof(*self));
     self->mapsize = (size_t)8 << 30;
     self->next_id = 1;
+    self->lock_fd = -1;
+    self->head = tsdb_head_new();
+    tsdb_chunk_app_init(&self->scratch);
+    atomic_init(&self->writable, true);
     return self;
 }
 
@@ -176,6 +158,28 @@ void
 tsdb_store_set_mapsize(tsdb_store_t *self, size_t bytes)
 {
     self->mapsize = bytes;
+}
+
+int
+tsdb_store_resize(tsdb_store_t *self, size_t bytes, fw_err_t *err)
+{
+    if (!self->env) {
+        self->mapsize = bytes;
+        return 0;
+    }
+    if (self->rtxn)
+        mdb_txn_reset(self->rtxn);
+    int rc = mdb_env_set_mapsize(self->env, bytes);
+    if (rc != 0)
+        return s_lmdb_fail(err, "resize", rc);
+    self->mapsize = bytes;
+    return 0;
+}
+
+void
+tsdb_store_set_ooo_window(tsdb_store_t *self, int64_t ms)
+{
+    tsdb_head_set_ooo_window(self->head, ms);
 }
 
 static int
@@ -197,58 +201,209 @@ s_mkdir_p(const char *dir)
     return rc;
 }
 
+// A directory without data.mdb must be empty (a volume's lost+found aside): anything else
+// is somebody else's data, which LMDB would happily share the directory with.
+static int
+s_check_dir(const char *dir, fw_err_t *err)
+{
+    char p[4096];
+    snprintf(p, sizeof(p), "%s/data.mdb", dir);
+    struct stat st;
+    if (stat(p, &st) == 0)
+        return 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        fw_err_set(err, "cannot read storage directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    struct dirent *e;
+    const char *other = NULL;
+    while (!other && (e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+            strcmp(e->d_name, "lost+found") != 0 && strcmp(e->d_name, "lock.mdb") != 0)
+            other = e->d_name;
+    if (other)
+        fw_err_set(err,
+                   "storage directory %s is not empty (it holds \"%s\") and holds no floorwatch "
+                   "storage (data.mdb): give --storage.tsdb.path an empty or new directory",
+                   dir, other);
+    closedir(d);
+    return other ? -1 : 0;
+}
+
+// Which format does the environment hold? 0 ok (existing format 2, or *fresh set for an
+// empty one); -1 with err saying what to do.
+static int
+s_check_format(tsdb_store_t *self, bool *fresh, fw_err_t *err)
+{
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    *fresh = false;
+    int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0)
+        return s_lmdb_fail(err, "read txn", rc);
+    rc = mdb_dbi_open(txn, "meta", 0, &dbi);
+    if (rc == 0) {
+        MDB_val k = {6, (void *)"format"}, v;
+        rc = mdb_get(txn, dbi, &k, &v);
+        char fmt[32] = "";
+        if (rc == 0)
+            snprintf(fmt, sizeof(fmt), "%.*s", (int)(v.mv_size < 16 ? v.mv_size : 16),
+                     (const char *)v.mv_data);
+        mdb_txn_abort(txn);
+        if (rc == MDB_NOTFOUND)
+            goto format1; // format 1 kept only the ingest state in meta
+        if (rc != 0)
+            return s_lmdb_fail(err, "format", rc);
+        char want[8];
+        snprintf(want, sizeof(want), "%d", TSDB_STORE_FORMAT);
+        if (strcmp(fmt, want) == 0)
+            return 0;
+        fw_err_set(err,
+                   "data directory %s holds floorwatch storage format \"%s\"; this tsdb reads "
+                   "format %d: run the tsdb release that wrote it, or move the directory away "
+                   "to start empty",
+                   self->dir, fmt, TSDB_STORE_FORMAT);
+        return -1;
+    }
+    if (rc != MDB_NOTFOUND) {
+        mdb_txn_abort(txn);
+        return s_lmdb_fail(err, "format", rc);
+    }
+    // no meta: an empty environment, format 1, or not ours
+    MDB_cursor *cur;
+    MDB_val k, v;
+    bool empty = true, samples = false;
+    if ((rc = mdb_dbi_open(txn, NULL, 0, &dbi)) == 0 &&
+        (rc = mdb_cursor_open(txn, dbi, &cur)) == 0) {
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            empty = false;
+            samples |= k.mv_size == 7 && memcmp(k.mv_data, "samples", 7) == 0;
+        }
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(txn);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return s_lmdb_fail(err, "format", rc);
+    if (empty) {
+        *fresh = true;
+        return 0;
+    }
+    if (samples)
+        goto format1;
+    fw_err_set(err,
+               "data directory %s holds an LMDB database that is not floorwatch storage: "
+               "give --storage.tsdb.path another directory",
+               self->dir);
+    return -1;
+format1:
+    fw_err_set(err,
+               "data directory %s holds floorwatch storage format 1 (one record per sample); "
+               "this tsdb reads format %d: move it away (tsdb then starts empty) or run an "
+               "older tsdb on it to query or export its data",
+               self->dir, TSDB_STORE_FORMAT);
+    return -1;
+}
+
+// The data file must hold every page LMDB's meta page says it has: a truncated copy would
+// otherwise fault (SIGBUS) on the first read past its end.
+static int
+s_check_size(tsdb_store_t *self, fw_err_t *err)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    struct stat fs;
+    if (mdb_env_info(self->env, &info) != 0 || mdb_env_stat(self->env, &st) != 0 ||
+        fstat(self->lock_fd, &fs) != 0)
+        return 0;
+    uint64_t need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    if ((uint64_t)fs.st_size >= need)
+        return 0;
+    fw_err_set(err,
+               "data file %s/data.mdb is truncated: %lld bytes, but its database needs %llu: "
+               "restore it from a backup, or move the directory away to start empty",
+               self->dir, (long long)fs.st_size, (unsigned long long)need);
+    return -1;
+}
+
 int
 tsdb_store_open(tsdb_store_t *self, const char *dir, fw_err_t *err)
 {
     int rc;
     MDB_txn *txn = NULL;
+    bool fresh;
+    free(self->dir);
+    self->dir = fw_strdup(dir);
     if (s_mkdir_p(dir) != 0) {
         fw_err_set(err, "cannot create storage directory %s: %s", dir, strerror(errno));
         return -1;
     }
+    if (s_check_dir(dir, err) != 0)
+        return -1;
     if ((rc = mdb_env_create(&self->env)) != 0)
         return s_lmdb_fail(err, "env_create", rc);
-    mdb_env_set_maxdbs(self->env, 8);
-    mdb_env_set_maxreaders(self->env, 1024); // one per concurrent HTTP query
+    mdb_env_set_maxdbs(self->env, 16);
+    mdb_env_set_maxreaders(self->env, 1024); // one per concurrent query
     if ((rc = mdb_env_set_mapsize(self->env, self->mapsize)) != 0)
         goto fail_env;
-    if ((rc = mdb_env_open(self->env, dir, MDB_NOTLS, 0644)) != 0)
+    if ((rc = mdb_env_open(self->env, dir, MDB_NOTLS, 0644)) != 0) {
+        if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED) {
+            fw_err_set(err,
+                       "data file %s/data.mdb is damaged or not an LMDB database (%s): restore "
+                       "it from a backup, or move the directory away to start empty",
+                       dir, mdb_strerror(rc));
+            goto fail_quiet;
+        }
         goto fail_env;
+    }
+    if (mdb_env_get_fd(self->env, &self->lock_fd) != 0 ||
+        flock(self->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        fw_err_set(err, "data directory %s is in use by another process (tsdb or tsdb import)",
+                   dir);
+        self->lock_fd = -1;
+        goto fail_quiet;
+    }
+    if (s_check_size(self, err) != 0 || s_check_format(self, &fresh, err) != 0)
+        goto fail_quiet;
     if ((rc = mdb_txn_begin(self->env, NULL, 0, &txn)) != 0)
         goto fail_env;
-    if ((rc = mdb_dbi_open(txn, "series", MDB_CREATE, &self->series)) != 0 ||
-        (rc = mdb_dbi_open(txn, "series_by_labels", MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED,
-                           &self->by_labels)) != 0 ||
-        (rc = mdb_dbi_open(txn, "postings", MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED,
-                           &self->postings)) != 0 ||
-        (rc = mdb_dbi_open(txn, "samples", MDB_CREATE, &self->samples)) != 0 ||
-        (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &self->meta)) != 0)
+    unsigned c = fresh ? MDB_CREATE : 0;
+    if ((rc = mdb_dbi_open(txn, "meta", c, &self->meta)) != 0 ||
+        (rc = mdb_dbi_open(txn, "chunks", c, &self->chunks)) != 0 ||
+        (rc = mdb_dbi_open(txn, "head", c, &self->head_db)) != 0 ||
+        (rc = tsdb_index_open(&self->ix, txn, fresh)) != 0)
         goto fail_txn;
+    if (fresh) {
+        char f[8];
+        snprintf(f, sizeof(f), "%d", TSDB_STORE_FORMAT);
+        MDB_val k = {6, (void *)"format"}, v = {strlen(f), f};
+        if ((rc = mdb_put(txn, self->meta, &k, &v, 0)) != 0)
+            goto fail_txn;
+    }
     MDB_val sk = {5, (void *)"state"}, sv;
     if (mdb_get(txn, self->meta, &sk, &sv) == 0 && sv.mv_size > 0) {
         self->state = fw_malloc(sv.mv_size);
         memcpy(self->state, sv.mv_data, sv.mv_size);
         self->state_len = sv.mv_size;
     }
-    MDB_cursor *cur;
-    if ((rc = mdb_cursor_open(txn, self->series, &cur)) != 0)
+    uint64_t last;
+    if ((rc = tsdb_index_last_id(&self->ix, txn, &last)) != 0)
         goto fail_txn;
-    MDB_val k, v;
-    if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 8)
-        self->next_id = s_get_u64be(k.mv_data) + 1;
-    mdb_cursor_close(cur);
+    self->next_id = last + 1;
     if ((rc = mdb_txn_commit(txn)) != 0) {
         txn = NULL;
         goto fail_env;
     }
-    self->open = true;
     return 0;
 fail_txn:
     mdb_txn_abort(txn);
 fail_env:
     fw_err_set(err, "lmdb open %s: %s", dir, mdb_strerror(rc));
-    mdb_env_close(self->env);
+fail_quiet:
+    mdb_env_close(self->env); // also releases the flock with the file
     self->env = NULL;
+    self->lock_fd = -1;
     return -1;
 }
 
@@ -258,24 +413,153 @@ tsdb_store_destroy(tsdb_store_t **self_p)
     if (!self_p || !*self_p)
         return;
     tsdb_store_t *self = *self_p;
+    if (self->rtxn)
+        mdb_txn_abort(self->rtxn);
     if (self->env)
         mdb_env_close(self->env);
+    tsdb_head_destroy(&self->head);
+    tsdb_chunk_app_clear(&self->scratch);
+    free(self->merge);
     free(self->state);
     free(self->pending);
+    free(self->dir);
     free(self);
     *self_p = NULL;
 }
 
 // ---------------------------------------------------------------------------------------
-// Writing
+// Writing: the head
+
+// The writer's read transaction, renewed for a lookup; tsdb_store_append_series resets it.
+static int
+s_rtxn(tsdb_store_t *self, MDB_txn **out)
+{
+    int rc = self->rtxn ? mdb_txn_renew(self->rtxn)
+                        : mdb_txn_begin(self->env, NULL, MDB_RDONLY, &self->rtxn);
+    *out = self->rtxn;
+    return rc;
+}
+
+// The newest stored sample of series id when it has no open chunk on disk: the last
+// sealed chunk's last sample.
+static void
+s_load_last_sealed(tsdb_store_t *self, MDB_txn *txn, struct tsdb_head_series *s)
+{
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, self->chunks, &cur) != 0)
+        return;
+    unsigned char key[16];
+    s_chunk_key(key, s->id + 1, 0);
+    MDB_val k = {16, key}, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    rc = mdb_cursor_get(cur, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
+    if (rc == 0 && k.mv_size == 16 && s_get_u64be(k.mv_data) == s->id) {
+        int64_t kmint = s_unflip(s_get_u64be((const unsigned char *)k.mv_data + 8));
+        struct tsdb_chunk_iter it;
+        struct tsdb_chunk_info info;
+        bool any = false;
+        struct fw_sample last = {0, 0};
+        tsdb_chunk_iter_init(&it, v.mv_data, v.mv_size);
+        while (tsdb_chunk_iter_next(&it)) {
+            last = (struct fw_sample){it.t, it.v};
+            any = true;
+        }
+        if (tsdb_chunk_iter_err(&it) == 0 && any) {
+            tsdb_head_load_last(self->head, s, last.t_ms, last.v, true);
+        } else {
+            s_report_damage(self, txn, s->id, "chunk", kmint, tsdb_chunk_iter_err(&it));
+            bool hdr = tsdb_chunk_info(v.mv_data, v.mv_size, &info) == 0;
+            tsdb_head_load_last(self->head, s, hdr ? info.maxt : kmint, 0, false);
+        }
+    }
+    mdb_cursor_close(cur);
+}
+
+// A series found in the index but not in the head: reopen its open chunk, or learn its
+// newest sample from its last sealed chunk.
+static void
+s_load_series(tsdb_store_t *self, MDB_txn *txn, struct tsdb_head_series *s)
+{
+    unsigned char idb[8];
+    s_put_u64be(idb, s->id);
+    MDB_val k = {8, idb}, v;
+    if (mdb_get(txn, self->head_db, &k, &v) == 0) {
+        int rc = tsdb_head_load_open(self->head, s, v.mv_data, v.mv_size);
+        if (rc == 0)
+            return;
+        struct tsdb_chunk_info info;
+        bool hdr = tsdb_chunk_info(v.mv_data, v.mv_size, &info) == 0;
+        s_report_damage(self, txn, s->id, "open chunk", hdr ? info.mint : INT64_MIN, rc);
+        if (hdr) {
+            // the damaged open chunk is replaced by the next commit; its range stays closed
+            tsdb_head_load_last(self->head, s, info.maxt, 0, false);
+            s->dirty = false;
+            return;
+        }
+    }
+    s_load_last_sealed(self, txn, s);
+}
+
+int
+tsdb_store_append_series(tsdb_store_t *self, const struct fw_labels *labels,
+                         const struct fw_sample *samples, size_t n, struct tsdb_store_stats *st,
+                         fw_err_t *err)
+{
+    struct tsdb_store_stats dummy;
+    if (!st) {
+        memset(&dummy, 0, sizeof(dummy));
+        st = &dummy;
+    }
+    if (!self->env) {
+        fw_err_set(err, "store is not open");
+        return -1;
+    }
+    uint64_t hash = fw_labels_hash(labels);
+    struct tsdb_head_series *s = tsdb_head_find(self->head, labels, hash);
+    if (!s) {
+        if (tsdb_index_check(labels, err) != 0)
+            return -1;
+        MDB_txn *txn;
+        uint64_t id;
+        int rc = s_rtxn(self, &txn);
+        if (rc == 0)
+            rc = tsdb_index_find(&self->ix, txn, labels, hash, &id);
+        if (rc == 0) {
+            s = tsdb_head_add(self->head, labels, hash, id, false);
+            s_load_series(self, txn, s);
+        } else if (rc == MDB_NOTFOUND) {
+            s = tsdb_head_add(self->head, labels, hash, self->next_id++, true);
+            st->new_series++;
+        }
+        if (txn)
+            mdb_txn_reset(txn);
+        if (!s)
+            return s_lmdb_fail(err, "series lookup", rc);
+    }
+    tsdb_head_append(self->head, s, samples, n, st);
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Writing: the commit
+
+static void
+s_state_clear_pending(tsdb_store_t *self)
+{
+    free(self->pending);
+    self->pending = NULL;
+    self->pending_len = 0;
+    self->has_pending = false;
+}
 
 void
 tsdb_store_set_state(tsdb_store_t *self, const void *blob, size_t len)
 {
-    free(self->pending);
-    self->pending = len ? fw_malloc(len) : NULL;
-    if (len)
+    s_state_clear_pending(self);
+    if (len) {
+        self->pending = fw_malloc(len);
         memcpy(self->pending, blob, len);
+    }
     self->pending_len = len;
     self->has_pending = true;
 }
@@ -292,145 +576,346 @@ tsdb_store_get_state(tsdb_store_t *self, void **blob, size_t *len)
     return 0;
 }
 
-// Write the pending state blob into txn. 0 or an LMDB error.
 static int
-s_state_put(tsdb_store_t *self, MDB_txn *txn)
+s_put_chunk(tsdb_store_t *self, MDB_txn *txn, uint64_t id, int64_t mint, const void *p, size_t len)
 {
-    if (!self->has_pending)
-        return 0;
-    MDB_val k = {5, (void *)"state"}, v = {self->pending_len, self->pending};
-    if (self->pending_len == 0) {
-        int rc = mdb_del(txn, self->meta, &k, NULL);
-        return rc == MDB_NOTFOUND ? 0 : rc;
+    unsigned char key[16];
+    s_chunk_key(key, id, s_flip(mint));
+    MDB_val k = {16, key}, v = {len, (void *)p};
+    return mdb_put(txn, self->chunks, &k, &v, 0);
+}
+
+// Write a[0..n) (sorted, unique t) as sealed chunks of series id.
+static int
+s_put_samples(tsdb_store_t *self, MDB_txn *txn, uint64_t id, const struct fw_sample *a, size_t n)
+{
+    struct tsdb_chunk_app *app = &self->scratch;
+    int64_t mint = 0;
+    int rc = 0;
+    tsdb_chunk_app_reset(app);
+    for (size_t k = 0; k <= n && rc == 0; k++) {
+        if (tsdb_chunk_app_count(app) > 0 && (k == n || tsdb_chunk_app_full(app, a[k].t_ms))) {
+            tsdb_chunk_app_seal(app);
+            size_t len;
+            const unsigned char *p = tsdb_chunk_app_bytes(app, &len);
+            rc = s_put_chunk(self, txn, id, mint, p, len);
+            tsdb_chunk_app_reset(app);
+        }
+        if (k == n)
+            break;
+        if (tsdb_chunk_app_count(app) == 0)
+            mint = a[k].t_ms;
+        (void)tsdb_chunk_app_append(app, a[k].t_ms, a[k].v); // sorted and unique: accepted
     }
-    return mdb_put(txn, self->meta, &k, &v, 0);
+    return rc;
 }
 
-// After a commit that held the pending state: it is now the committed one.
 static void
-s_state_committed(tsdb_store_t *self)
+s_merge_push(tsdb_store_t *self, size_t *n, struct fw_sample smp)
 {
-    if (!self->has_pending)
-        return;
-    free(self->state);
-    self->state = self->pending;
-    self->state_len = self->pending_len;
-    self->pending = NULL;
-    self->pending_len = 0;
-    self->has_pending = false;
+    fw_mem_grow((void **)&self->merge, &self->merge_cap, *n + 1, sizeof(*self->merge));
+    self->merge[(*n)++] = smp;
 }
 
-// Find or create the series with these labels; *id receives it.
-static int
-s_series_id(tsdb_store_t *self, MDB_txn *txn, const struct fw_labels *labels, uint64_t *id,
-            bool *created, fw_err_t *err)
+static bool
+s_same_bits(double a, double b)
 {
-    size_t elen;
-    unsigned char *enc = s_labels_encode(labels, &elen);
-    unsigned char hkey[8];
-    s_put_u64be(hkey, s_fnv(enc, elen));
-    MDB_val hk = {8, hkey}, hv;
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(txn, self->by_labels, &cur);
+    return memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+// Merge s's late samples into its stored chunks (see the top of this file).
+static int
+s_merge_late(tsdb_store_t *self, MDB_txn *txn, const struct tsdb_head_series *s)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, self->chunks, &cur);
     if (rc != 0)
-        goto lmdb_fail;
-    *created = false;
-    for (rc = mdb_cursor_get(cur, &hk, &hv, MDB_SET_KEY); rc == 0;
-         rc = mdb_cursor_get(cur, &hk, &hv, MDB_NEXT_DUP)) {
-        MDB_val sk = {8, hv.mv_data}, sv;
-        if (mdb_get(txn, self->series, &sk, &sv) == 0 && sv.mv_size == elen &&
-            memcmp(sv.mv_data, enc, elen) == 0) {
-            *id = s_get_u64be(hv.mv_data);
-            mdb_cursor_close(cur);
-            free(enc);
-            return 0;
+        return rc;
+    for (uint32_t i = 0; i < s->n_late && rc == 0;) {
+        int64_t t = s->late[i].t_ms;
+        unsigned char key[16], ckey[16];
+        s_chunk_key(key, s->id, s_flip(t));
+        MDB_val k = {16, key}, v, cv = {0, NULL};
+        bool have_c = false;
+        int64_t bound = INT64_MAX;
+        // C: the chunk with the greatest key <= (id, t); N: the one after it
+        int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (r == 0 && k.mv_size == 16 && memcmp(k.mv_data, key, 16) == 0) {
+            have_c = true;
+        } else {
+            if (r == 0 && k.mv_size == 16 && s_get_u64be(k.mv_data) == s->id)
+                bound = s_unflip(s_get_u64be((const unsigned char *)k.mv_data + 8));
+            if (r != 0 && r != MDB_NOTFOUND) {
+                rc = r;
+                break;
+            }
+            r = mdb_cursor_get(cur, &k, &v, r == 0 ? MDB_PREV : MDB_LAST);
+            have_c = r == 0 && k.mv_size == 16 && s_get_u64be(k.mv_data) == s->id;
+        }
+        if (have_c) {
+            memcpy(ckey, k.mv_data, 16);
+            cv = v;
+            MDB_val nk, nv;
+            r = mdb_cursor_get(cur, &nk, &nv, MDB_NEXT);
+            bound = INT64_MAX;
+            if (r == 0 && nk.mv_size == 16 && s_get_u64be(nk.mv_data) == s->id)
+                bound = s_unflip(s_get_u64be((const unsigned char *)nk.mv_data + 8));
+        }
+        uint32_t j = i;
+        while (j < s->n_late && s->late[j].t_ms < bound)
+            j++;
+        if (j == i)
+            j = i + 1; // cannot happen (bound > t); never loop forever
+        // merge C's samples with late[i..j)
+        size_t n = 0, stored = 0;
+        struct tsdb_chunk_iter it;
+        bool more = false;
+        if (have_c) {
+            tsdb_chunk_iter_init(&it, cv.mv_data, cv.mv_size);
+            more = tsdb_chunk_iter_next(&it);
+        }
+        uint32_t l = i;
+        while (more || l < j) {
+            if (more && (l == j || it.t <= s->late[l].t_ms)) {
+                if (l < j && it.t == s->late[l].t_ms) {
+                    if (s_same_bits(it.v, s->late[l].v))
+                        atomic_fetch_add(&self->late_dups, 1);
+                    else
+                        atomic_fetch_add(&self->late_conflicts, 1);
+                    l++;
+                }
+                s_merge_push(self, &n, (struct fw_sample){it.t, it.v});
+                stored++;
+                more = tsdb_chunk_iter_next(&it);
+            } else {
+                s_merge_push(self, &n, s->late[l++]);
+            }
+        }
+        if (have_c && tsdb_chunk_iter_err(&it) != 0) {
+            // the stored chunk is damaged: keep it as it is, the late samples are lost
+            s_report_damage(self, txn, s->id, "chunk", s_unflip(s_get_u64be(ckey + 8)),
+                            tsdb_chunk_iter_err(&it));
+            atomic_fetch_add(&self->late_conflicts, j - i);
+        } else if (n > stored) {
+            if (have_c) {
+                MDB_val dk = {16, ckey};
+                rc = mdb_del(txn, self->chunks, &dk, NULL);
+            }
+            if (rc == 0)
+                rc = s_put_samples(self, txn, s->id, self->merge, n);
+        }
+        i = j;
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+// Write everything the head holds for the commit into txn.
+static int
+s_write_head(tsdb_store_t *self, MDB_txn *txn, const char **what)
+{
+    size_t np, ns;
+    struct tsdb_head_series *const *pending = tsdb_head_pending(self->head, &np);
+    const struct tsdb_head_sealed *sealed = tsdb_head_sealed(self->head, &ns);
+    int rc = 0;
+    *what = "series write";
+    for (size_t k = 0; k < np && rc == 0; k++)
+        if (pending[k]->is_new)
+            rc = tsdb_index_add(&self->ix, txn, pending[k]->id, &pending[k]->labels,
+                                pending[k]->hash);
+    *what = "chunk write";
+    for (size_t k = 0; k < ns && rc == 0; k++)
+        rc = s_put_chunk(self, txn, sealed[k].id, sealed[k].mint,
+                         tsdb_head_sealed_bytes(self->head, &sealed[k]), sealed[k].len);
+    for (size_t k = 0; k < np && rc == 0; k++) {
+        const struct tsdb_head_series *s = pending[k];
+        if (!s->dirty)
+            continue;
+        unsigned char idb[8];
+        s_put_u64be(idb, s->id);
+        MDB_val key = {8, idb};
+        size_t len;
+        const unsigned char *p = tsdb_chunk_app_bytes(&s->app, &len);
+        if (len > 0) {
+            MDB_val val = {len, (void *)p};
+            rc = mdb_put(txn, self->head_db, &key, &val, 0);
+        } else {
+            rc = mdb_del(txn, self->head_db, &key, NULL);
+            if (rc == MDB_NOTFOUND)
+                rc = 0;
         }
     }
-    if (rc != MDB_NOTFOUND)
-        goto lmdb_fail;
-    mdb_cursor_close(cur);
-    cur = NULL;
-
-    unsigned char idb[8];
-    uint64_t nid = self->next_id;
-    s_put_u64be(idb, nid);
-    MDB_val ik = {8, idb}, ev = {elen, enc};
-    if ((rc = mdb_put(txn, self->series, &ik, &ev, 0)) != 0)
-        goto lmdb_fail;
-    hk = (MDB_val){8, hkey};
-    MDB_val iv = {8, idb};
-    if ((rc = mdb_put(txn, self->by_labels, &hk, &iv, 0)) != 0)
-        goto lmdb_fail;
-    char pk[S_KEY_MAX + 64];
-    for (size_t k = 0; k < labels->len; k++) {
-        if (strlen(labels->items[k].name) > 200)
-            continue; // not indexable; such names are invalid anyway
-        MDB_val key = {s_posting_key(pk, labels->items[k].name, labels->items[k].value), pk};
-        if ((rc = mdb_put(txn, self->postings, &key, &iv, 0)) != 0)
-            goto lmdb_fail;
+    *what = "late sample merge";
+    for (size_t k = 0; k < np && rc == 0; k++)
+        if (pending[k]->n_late > 0)
+            rc = s_merge_late(self, txn, pending[k]);
+    *what = "state write";
+    if (rc == 0 && self->has_pending) {
+        MDB_val k = {5, (void *)"state"}, v = {self->pending_len, self->pending};
+        rc = self->pending_len ? mdb_put(txn, self->meta, &k, &v, 0)
+                               : mdb_del(txn, self->meta, &k, NULL);
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
     }
-    self->next_id++;
-    *id = nid;
-    *created = true;
-    free(enc);
-    return 0;
-lmdb_fail:
-    if (cur)
-        mdb_cursor_close(cur);
-    free(enc);
-    return s_lmdb_fail(err, "series write", rc);
+    return rc;
+}
+
+static int
+s_commit_fail(tsdb_store_t *self, fw_err_t *err, const char *what, int rc)
+{
+    atomic_fetch_add(&self->commit_failures, 1);
+    if (rc == MDB_MAP_FULL) {
+        atomic_store(&self->writable, false);
+        fw_err_set(err,
+                   "storage full: the LMDB map of %zu MiB in %s is full (%s); nothing of this "
+                   "commit is stored, the samples wait in memory: raise "
+                   "--storage.tsdb.map-size (and restart tsdb) or shorten retention",
+                   self->mapsize >> 20, self->dir, what);
+        return -1;
+    }
+    if (rc == ENOSPC || rc == EDQUOT || rc == EIO) {
+        atomic_store(&self->writable, false);
+        fw_err_set(err,
+                   "cannot write %s/data.mdb: %s (%s); nothing of this commit is stored, the "
+                   "samples wait in memory: free disk space",
+                   self->dir, strerror(rc), what);
+        return -1;
+    }
+    return s_lmdb_fail(err, what, rc);
 }
 
 int
-tsdb_store_append(tsdb_store_t *self, const struct fw_batch *const *batches, size_t n,
-                  struct tsdb_store_stats *stats, fw_err_t *err)
+tsdb_store_commit(tsdb_store_t *self, fw_err_t *err)
 {
-    struct tsdb_store_stats st = {0, 0};
-    uint64_t saved_next = self->next_id;
+    size_t np, ns;
+    tsdb_head_pending(self->head, &np);
+    tsdb_head_sealed(self->head, &ns);
+    if (np == 0 && ns == 0 && !self->has_pending)
+        return 0;
+    if (!self->env) {
+        fw_err_set(err, "store is not open");
+        return -1;
+    }
     MDB_txn *txn;
+    const char *what = "txn begin";
     int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
     if (rc != 0)
-        return s_lmdb_fail(err, "txn_begin", rc);
-    for (size_t b = 0; b < n; b++) {
-        const struct fw_batch *batch = batches[b];
-        for (size_t s = 0; s < batch->len; s++) {
-            const struct fw_series *ser = &batch->series[s];
-            if (ser->len == 0)
-                continue;
-            uint64_t id;
-            bool created;
-            if (s_series_id(self, txn, &ser->labels, &id, &created, err) != 0)
-                goto fail;
-            st.new_series += created;
-            for (size_t k = 0; k < ser->len; k++) {
-                unsigned char key[16];
-                s_sample_key(key, id, ser->samples[k].t_ms);
-                double v = ser->samples[k].v;
-                MDB_val mk = {16, key}, mv = {sizeof(v), &v};
-                if ((rc = mdb_put(txn, self->samples, &mk, &mv, 0)) != 0) {
-                    s_lmdb_fail(err, "sample write", rc);
-                    goto fail;
-                }
-                st.samples++;
-            }
-        }
+        return s_commit_fail(self, err, what, rc);
+    if ((rc = s_write_head(self, txn, &what)) != 0) {
+        mdb_txn_abort(txn);
+        return s_commit_fail(self, err, what, rc);
     }
-    if ((rc = s_state_put(self, txn)) != 0) {
-        s_lmdb_fail(err, "state write", rc);
-        goto fail;
+    if ((rc = mdb_txn_commit(txn)) != 0)
+        return s_commit_fail(self, err, "commit", rc);
+    tsdb_head_committed(self->head);
+    if (self->has_pending) {
+        free(self->state);
+        self->state = self->pending;
+        self->state_len = self->pending_len;
+        self->pending = NULL;
+        s_state_clear_pending(self);
     }
-    if ((rc = mdb_txn_commit(txn)) != 0) {
-        self->next_id = saved_next;
-        return s_lmdb_fail(err, "commit", rc);
-    }
-    s_state_committed(self);
-    if (stats)
-        *stats = st;
+    atomic_fetch_add(&self->commits, 1);
+    atomic_store(&self->writable, true);
     return 0;
-fail:
-    mdb_txn_abort(txn);
-    self->next_id = saved_next;
-    return -1;
+}
+
+bool
+tsdb_store_writable(tsdb_store_t *self)
+{
+    return atomic_load(&self->writable);
+}
+
+// ---------------------------------------------------------------------------------------
+// Retention and housekeeping
+
+// One bounded pass over chunks from ret_key: delete sealed chunks older than cutoff.
+// Returns 0 and sets *wrapped when the end was reached.
+static int
+s_retain_chunks(tsdb_store_t *self, MDB_txn *txn, int64_t cutoff, size_t max_deletes,
+                size_t *deleted, size_t *visits, bool *wrapped)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, self->chunks, &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k = {self->ret_key_len, self->ret_key}, v;
+    rc = mdb_cursor_get(cur, &k, &v, self->ret_key_len ? MDB_SET_RANGE : MDB_FIRST);
+    while (rc == 0 && *deleted < max_deletes && *visits < S_RETENTION_VISITS) {
+        (*visits)++;
+        if (k.mv_size != 16) {
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+            continue;
+        }
+        uint64_t id = s_get_u64be(k.mv_data);
+        int64_t kmint = s_unflip(s_get_u64be((const unsigned char *)k.mv_data + 8));
+        if (kmint >= cutoff) {
+            // this and every later chunk of the series are newer: on to the next series
+            if (id == UINT64_MAX)
+                break;
+            s_chunk_key(self->ret_key, id + 1, 0);
+            k = (MDB_val){16, self->ret_key};
+            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+            continue;
+        }
+        struct tsdb_chunk_info info;
+        if (tsdb_chunk_info(v.mv_data, v.mv_size, &info) == 0 && info.maxt < cutoff) {
+            // deleting under a cursor: MDB_NEXT then returns the record after this one
+            if ((rc = mdb_cursor_del(cur, 0)) != 0)
+                break;
+            (*deleted)++;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (rc == 0 && k.mv_size <= sizeof(self->ret_key)) {
+        memmove(self->ret_key, k.mv_data, k.mv_size);
+        self->ret_key_len = k.mv_size;
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND) {
+        *wrapped = true;
+        self->ret_key_len = 0;
+        return 0;
+    }
+    return rc;
+}
+
+// One bounded pass over head records from ret_key: drop open chunks older than cutoff with
+// their head series (unless it has something to commit).
+static int
+s_retain_head(tsdb_store_t *self, MDB_txn *txn, int64_t cutoff, size_t max_deletes, size_t *deleted,
+              size_t *visits, bool *wrapped)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, self->head_db, &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k = {self->ret_key_len, self->ret_key}, v;
+    rc = mdb_cursor_get(cur, &k, &v, self->ret_key_len ? MDB_SET_RANGE : MDB_FIRST);
+    while (rc == 0 && *deleted < max_deletes && *visits < S_RETENTION_VISITS) {
+        (*visits)++;
+        struct tsdb_chunk_info info;
+        struct tsdb_head_series *s =
+            k.mv_size == 8 ? tsdb_head_find_id(self->head, s_get_u64be(k.mv_data)) : NULL;
+        if (k.mv_size == 8 && tsdb_chunk_info(v.mv_data, v.mv_size, &info) == 0 &&
+            info.maxt < cutoff && (!s || tsdb_head_remove(self->head, s))) {
+            if ((rc = mdb_cursor_del(cur, 0)) != 0)
+                break;
+            (*deleted)++;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (rc == 0 && k.mv_size <= sizeof(self->ret_key)) {
+        memmove(self->ret_key, k.mv_data, k.mv_size);
+        self->ret_key_len = k.mv_size;
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND) {
+        *wrapped = true;
+        self->ret_key_len = 0;
+        return 0;
+    }
+    return rc;
 }
 
 int
@@ -438,65 +923,71 @@ tsdb_store_delete_before(tsdb_store_t *self, int64_t cutoff_ms, size_t max_delet
                          fw_err_t *err)
 {
     *deleted = 0;
+    if (!self->env) {
+        fw_err_set(err, "store is not open");
+        return -1;
+    }
     MDB_txn *txn;
-    MDB_cursor *cur;
     int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
     if (rc != 0)
         return s_lmdb_fail(err, "txn_begin", rc);
-    if ((rc = mdb_cursor_open(txn, self->samples, &cur)) != 0) {
-        mdb_txn_abort(txn);
-        return s_lmdb_fail(err, "cursor_open", rc);
-    }
-    uint64_t id = self->retention_resume;
-    size_t visited = 0;
-    while (*deleted < max_deletes && visited < 20000) {
-        unsigned char key[16];
-        s_sample_key(key, id, INT64_MIN);
-        MDB_val k = {16, key}, v;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-        if (rc == MDB_NOTFOUND) {
-            id = 0; // wrapped around: the next pass starts over
+    size_t visits = 0;
+    for (int pass = 0; pass < 2 && rc == 0 && *deleted < max_deletes; pass++) {
+        bool wrapped = false;
+        if (self->ret_phase == 0)
+            rc = s_retain_chunks(self, txn, cutoff_ms, max_deletes, deleted, &visits, &wrapped);
+        else
+            rc = s_retain_head(self, txn, cutoff_ms, max_deletes, deleted, &visits, &wrapped);
+        if (rc != 0 || !wrapped)
             break;
-        }
-        if (rc != 0 || k.mv_size != 16)
-            goto fail;
-        uint64_t kid = s_get_u64be(k.mv_data);
-        if (kid != id) {
-            id = kid;
-            visited++;
-            continue;
-        }
-        if (s_key_ts(k.mv_data) < cutoff_ms) {
-            if ((rc = mdb_cursor_del(cur, 0)) != 0)
-                goto fail;
-            (*deleted)++;
-            continue;
-        }
-        id++;
-        visited++;
+        self->ret_phase ^= 1;
+        if (self->ret_phase == 0)
+            break; // a whole round done: the next call starts over
     }
-    mdb_cursor_close(cur);
-    if ((rc = mdb_txn_commit(txn)) != 0)
-        return s_lmdb_fail(err, "commit", rc);
-    self->retention_resume = id;
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        *deleted = 0;
+        self->ret_key_len = 0;
+        return s_lmdb_fail(err, "retention", rc);
+    }
+    if ((rc = mdb_txn_commit(txn)) != 0) {
+        *deleted = 0;
+        return s_commit_fail(self, err, "retention commit", rc);
+    }
     return 0;
-fail:
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    *deleted = 0;
-    return s_lmdb_fail(err, "retention", rc ? rc : MDB_CORRUPTED);
+}
+
+size_t
+tsdb_store_head_gc(tsdb_store_t *self, int64_t before_ms)
+{
+    return tsdb_head_gc(self->head, before_ms, NULL, NULL);
 }
 
 ssize_t
 tsdb_store_series_count(tsdb_store_t *self)
 {
     MDB_txn *txn;
-    MDB_stat st;
     if (!self->env || mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn) != 0)
         return -1;
-    int rc = mdb_stat(txn, self->series, &st);
+    ssize_t n = tsdb_index_count(&self->ix, txn);
     mdb_txn_abort(txn);
-    return rc == 0 ? (ssize_t)st.ms_entries : -1;
+    return n;
+}
+
+size_t
+tsdb_store_head_series(tsdb_store_t *self)
+{
+    return tsdb_head_count(self->head);
+}
+
+void
+tsdb_store_counters(tsdb_store_t *self, struct tsdb_store_counters *out)
+{
+    out->damaged_chunks = atomic_load(&self->damaged);
+    out->late_duplicates = atomic_load(&self->late_dups);
+    out->late_conflicts = atomic_load(&self->late_conflicts);
+    out->commits = atomic_load(&self->commits);
+    out->commit_failures = atomic_load(&self->commit_failures);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -512,6 +1003,8 @@ tsdb_store_reader_new(tsdb_store_t *self, fw_err_t *err)
     tsdb_store_reader_t *r = fw_calloc(1, sizeof(*r));
     r->store = self;
     int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &r->txn);
+    if (rc == 0 && (rc = mdb_cursor_open(r->txn, self->chunks, &r->cur)) != 0)
+        mdb_txn_abort(r->txn);
     if (rc != 0) {
         s_lmdb_fail(err, "read txn", rc);
         free(r);
@@ -525,118 +1018,18 @@ tsdb_store_reader_destroy(tsdb_store_reader_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    mdb_cursor_close((*self_p)->cur);
     mdb_txn_abort((*self_p)->txn);
     free(*self_p);
     *self_p = NULL;
 }
 
-typedef struct {
-    uint64_t *ids;
-    size_t len, cap;
-} s_ids_t;
-
-static void
-s_ids_push(s_ids_t *s, uint64_t id)
+int
+tsdb_store_select_ids(tsdb_store_reader_t *r, const struct fw_matcher *matchers, size_t n,
+                      uint64_t **ids, size_t *n_ids, fw_err_t *err)
 {
-    fw_mem_grow((void **)&s->ids, &s->cap, s->len + 1, sizeof(uint64_t));
-    s->ids[s->len++] = id;
-}
-
-static int
-s_u64_cmp(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static void
-s_ids_sort_uniq(s_ids_t *s)
-{
-    if (s->len < 2)
-        return;
-    qsort(s->ids, s->len, sizeof(uint64_t), s_u64_cmp);
-    size_t w = 1;
-    for (size_t k = 1; k < s->len; k++)
-        if (s->ids[k] != s->ids[w - 1])
-            s->ids[w++] = s->ids[k];
-    s->len = w;
-}
-
-// Append every id under exact postings key.
-static int
-s_postings_add(MDB_cursor *cur, MDB_val key, s_ids_t *out)
-{
-    MDB_val v;
-    int rc;
-    for (rc = mdb_cursor_get(cur, &key, &v, MDB_SET_KEY); rc == 0;
-         rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT_DUP))
-        if (v.mv_size == 8)
-            s_ids_push(out, s_get_u64be(v.mv_data));
-    return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
-// Candidates for one matcher that does not match "": ids of series whose label value
-// (maybe) matches. Sorted, unique.
-static int
-s_matcher_candidates(tsdb_store_reader_t *r, MDB_cursor *cur, const struct fw_matcher *m,
-                     s_ids_t *out)
-{
-    char pk[S_KEY_MAX + 64];
-    int rc;
-    size_t nl = strlen(m->name);
-    if (nl > 200)
-        return 0;
-    if (m->op == FW_MATCH_EQ) {
-        MDB_val key = {s_posting_key(pk, m->name, m->value), pk};
-        rc = s_postings_add(cur, key, out);
-        s_ids_sort_uniq(out);
-        return rc;
-    }
-    memcpy(pk, m->name, nl);
-    pk[nl] = '\xff';
-    MDB_val key = {nl + 1, pk}, v;
-    for (rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE); rc == 0;
-         rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT_NODUP)) {
-        if (key.mv_size < nl + 1 || memcmp(key.mv_data, pk, nl + 1) != 0)
-            break;
-        const char *val = (const char *)key.mv_data + nl + 1;
-        size_t vl = key.mv_size - nl - 1;
-        bool truncated = memchr(val, '\xfe', vl) != NULL;
-        bool hit = truncated;
-        if (!truncated) {
-            char *z = fw_strndup(val, vl);
-            hit = fw_matcher_matches(m, z);
-            free(z);
-        }
-        if (!hit)
-            continue;
-        MDB_val dk = key;
-        for (int d = mdb_cursor_get(cur, &dk, &v, MDB_GET_CURRENT); d == 0;
-             d = mdb_cursor_get(cur, &dk, &v, MDB_NEXT_DUP))
-            if (v.mv_size == 8)
-                s_ids_push(out, s_get_u64be(v.mv_data));
-    }
-    (void)r;
-    s_ids_sort_uniq(out);
-    return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
-}
-
-static void
-s_ids_intersect(s_ids_t *a, const s_ids_t *b)
-{
-    size_t i = 0, j = 0, w = 0;
-    while (i < a->len && j < b->len) {
-        if (a->ids[i] < b->ids[j])
-            i++;
-        else if (a->ids[i] > b->ids[j])
-            j++;
-        else {
-            a->ids[w++] = a->ids[i];
-            i++;
-            j++;
-        }
-    }
-    a->len = w;
+    int rc = tsdb_index_select(&r->store->ix, r->txn, matchers, n, ids, n_ids);
+    return rc == 0 ? 0 : s_lmdb_fail(err, "select", rc);
 }
 
 int
@@ -645,83 +1038,35 @@ tsdb_store_select(tsdb_store_reader_t *r, const struct fw_matcher *matchers, siz
 {
     *out = NULL;
     *n_out = 0;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(r->txn, r->store->postings, &cur);
-    if (rc != 0)
-        return s_lmdb_fail(err, "cursor_open", rc);
-    s_ids_t acc = {0}, tmp = {0};
-    bool have = false;
-    // equality matchers first: they are the most selective
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t k = 0; k < n; k++) {
-            const struct fw_matcher *m = &matchers[k];
-            if ((pass == 0) != (m->op == FW_MATCH_EQ) || fw_matcher_matches(m, ""))
-                continue;
-            if (have && acc.len == 0)
-                break;
-            tmp.len = 0;
-            if ((rc = s_matcher_candidates(r, cur, m, &tmp)) != 0)
-                goto lmdb_fail;
-            if (!have) {
-                s_ids_t t = acc;
-                acc = tmp;
-                tmp = t;
-                have = true;
-            } else {
-                s_ids_intersect(&acc, &tmp);
-            }
-        }
-    }
-    mdb_cursor_close(cur);
-    cur = NULL;
-    if (!have) {
-        // every matcher matches "": scan all series
-        MDB_cursor *sc;
-        if ((rc = mdb_cursor_open(r->txn, r->store->series, &sc)) != 0)
-            goto lmdb_fail;
-        MDB_val k, v;
-        for (rc = mdb_cursor_get(sc, &k, &v, MDB_FIRST); rc == 0;
-             rc = mdb_cursor_get(sc, &k, &v, MDB_NEXT))
-            if (k.mv_size == 8)
-                s_ids_push(&acc, s_get_u64be(k.mv_data));
-        mdb_cursor_close(sc);
-    }
-    struct tsdb_store_series *res = NULL;
-    size_t len = 0, cap = 0;
-    for (size_t k = 0; k < acc.len; k++) {
-        unsigned char idb[8];
-        s_put_u64be(idb, acc.ids[k]);
-        MDB_val key = {8, idb}, val;
-        if (mdb_get(r->txn, r->store->series, &key, &val) != 0)
-            continue;
-        struct fw_labels l = FW_LABELS_INIT;
-        if (s_labels_decode(val.mv_data, val.mv_size, &l) != 0) {
-            fw_labels_clear(&l);
+    uint64_t *ids;
+    size_t n_ids;
+    if (tsdb_store_select_ids(r, matchers, n, &ids, &n_ids, err) != 0)
+        return -1;
+    struct tsdb_store_series *res = n_ids ? fw_malloc(n_ids * sizeof(*res)) : NULL;
+    size_t len = 0;
+    for (size_t k = 0; k < n_ids; k++) {
+        res[len].id = ids[k];
+        res[len].labels = (struct fw_labels)FW_LABELS_INIT;
+        int rc = tsdb_index_labels(&r->store->ix, r->txn, ids[k], &res[len].labels);
+        if (rc == TSDB_INDEX_EDAMAGED || rc == MDB_NOTFOUND) {
+            s_report_damage(r->store, r->txn, ids[k], "series", 0, FW_EPARSE);
             continue;
         }
-        bool ok = true;
-        for (size_t j = 0; j < n && ok; j++)
-            ok = fw_matcher_matches(&matchers[j], fw_labels_get(&l, matchers[j].name));
-        if (!ok) {
-            fw_labels_clear(&l);
-            continue;
+        if (rc != 0) {
+            free(ids);
+            tsdb_store_series_free(res, len);
+            return s_lmdb_fail(err, "series read", rc);
         }
-        fw_mem_grow((void **)&res, &cap, len + 1, sizeof(*res));
-        res[len].id = acc.ids[k];
-        res[len].labels = l;
         len++;
     }
-    free(acc.ids);
-    free(tmp.ids);
+    free(ids);
+    if (len == 0) {
+        free(res);
+        res = NULL;
+    }
     *out = res;
     *n_out = len;
     return 0;
-lmdb_fail:
-    if (cur)
-        mdb_cursor_close(cur);
-    free(acc.ids);
-    free(tmp.ids);
-    return s_lmdb_fail(err, "select", rc);
 }
 
 void
@@ -733,125 +1078,200 @@ tsdb_store_series_free(struct tsdb_store_series *s, size_t n)
 }
 
 int
+tsdb_store_series_labels(tsdb_store_reader_t *r, uint64_t id, struct fw_labels *out, fw_err_t *err)
+{
+    int rc = tsdb_index_labels(&r->store->ix, r->txn, id, out);
+    if (rc == MDB_NOTFOUND) {
+        fw_err_set(err, "no series %llu", (unsigned long long)id);
+        return -1;
+    }
+    return rc == 0 ? 0 : s_lmdb_fail(err, "series read", rc);
+}
+
+// ---------------------------------------------------------------------------------------
+// Iterating
+
+void
+tsdb_store_iter_init(struct tsdb_store_iter *it, tsdb_store_reader_t *r, uint64_t id, int64_t mint,
+                     int64_t maxt)
+{
+    memset(it, 0, sizeof(*it));
+    it->r = r;
+    it->id = id;
+    it->mint = mint;
+    it->maxt = maxt;
+    it->next_key = 0; // 0: not positioned yet
+    it->phase = mint > maxt ? 2 : 0;
+}
+
+// Enter the chunk p[0..len) (key min t kmint) if it may hold samples in range: 1 entered,
+// 0 skipped, -1 past the range (nothing later can be in it).
+static int
+s_enter(struct tsdb_store_iter *it, const void *p, size_t len, int64_t kmint)
+{
+    struct tsdb_chunk_info info;
+    int rc = tsdb_chunk_info(p, len, &info);
+    if (rc != 0) {
+        s_report_damage(it->r->store, it->r->txn, it->id, "chunk", kmint, rc);
+        return 0;
+    }
+    if (info.mint > it->maxt)
+        return -1;
+    if (info.maxt < it->mint)
+        return 0;
+    it->chunk_mint = info.mint;
+    tsdb_chunk_iter_init(&it->ci, p, len);
+    it->in_chunk = true;
+    it->fresh = true;
+    return 1;
+}
+
+// Position on the next chunk that may hold samples in range. False when there is none.
+static bool
+s_next_chunk(struct tsdb_store_iter *it)
+{
+    tsdb_store_reader_t *r = it->r;
+    while (it->phase == 0) {
+        unsigned char key[16];
+        MDB_val k, v;
+        int rc;
+        if (it->next_key == 0) {
+            // first: the chunk with the greatest key <= mint may span mint
+            s_chunk_key(key, it->id, s_flip(it->mint));
+            k = (MDB_val){16, key};
+            rc = mdb_cursor_get(r->cur, &k, &v, MDB_SET_RANGE);
+            bool exact = rc == 0 && k.mv_size == 16 && memcmp(k.mv_data, key, 16) == 0;
+            if (!exact && (rc == 0 || rc == MDB_NOTFOUND)) {
+                int p = mdb_cursor_get(r->cur, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
+                if (p == 0 && k.mv_size == 16 && s_get_u64be(k.mv_data) == it->id) {
+                    rc = 0;
+                } else {
+                    k = (MDB_val){16, key};
+                    rc = mdb_cursor_get(r->cur, &k, &v, MDB_SET_RANGE);
+                }
+            }
+        } else {
+            s_chunk_key(key, it->id, it->next_key);
+            k = (MDB_val){16, key};
+            rc = mdb_cursor_get(r->cur, &k, &v, MDB_SET_RANGE);
+        }
+        if (rc != 0 || k.mv_size != 16 || s_get_u64be(k.mv_data) != it->id) {
+            if (rc != 0 && rc != MDB_NOTFOUND) {
+                it->err = rc;
+                it->phase = 2;
+                return false;
+            }
+            it->phase = 1;
+            break;
+        }
+        uint64_t fk = s_get_u64be((const unsigned char *)k.mv_data + 8);
+        if (fk == UINT64_MAX)
+            it->phase = 1; // the last possible key: nothing after it
+        else
+            it->next_key = fk + 1;
+        int e = s_enter(it, v.mv_data, v.mv_size, s_unflip(fk));
+        if (e == 1)
+            return true;
+        if (e == -1) {
+            it->phase = 2;
+            return false;
+        }
+    }
+    if (it->phase == 1) {
+        it->phase = 2;
+        unsigned char idb[8];
+        s_put_u64be(idb, it->id);
+        MDB_val k = {8, idb}, v;
+        int rc = mdb_get(r->txn, r->store->head_db, &k, &v);
+        if (rc == 0)
+            return s_enter(it, v.mv_data, v.mv_size, INT64_MIN) == 1;
+        if (rc != MDB_NOTFOUND)
+            it->err = rc;
+    }
+    return false;
+}
+
+// The current chunk's next sample in range (first entry: the first at or after mint).
+static bool
+s_chunk_step(struct tsdb_store_iter *it)
+{
+    bool ok = it->fresh ? tsdb_chunk_iter_seek(&it->ci, it->mint) : tsdb_chunk_iter_next(&it->ci);
+    it->fresh = false;
+    if (ok && it->ci.t <= it->maxt) {
+        it->t = it->ci.t;
+        it->v = it->ci.v;
+        it->cur = true;
+        return true;
+    }
+    it->in_chunk = false;
+    if (ok) {
+        it->phase = 2; // past maxt: so is everything after it
+    } else if (tsdb_chunk_iter_err(&it->ci) != 0) {
+        s_report_damage(it->r->store, it->r->txn, it->id, "chunk", it->chunk_mint,
+                        tsdb_chunk_iter_err(&it->ci));
+    }
+    return false;
+}
+
+bool
+tsdb_store_iter_next(struct tsdb_store_iter *it)
+{
+    for (;;) {
+        if (it->in_chunk && s_chunk_step(it))
+            return true;
+        if (it->phase == 2 || !s_next_chunk(it)) {
+            it->cur = false;
+            return false;
+        }
+    }
+}
+
+bool
+tsdb_store_iter_seek(struct tsdb_store_iter *it, int64_t x)
+{
+    if (it->cur && it->t >= x)
+        return true;
+    if (x > it->mint)
+        it->mint = x;
+    if (it->in_chunk)
+        it->fresh = true; // s_chunk_step seeks forward to it->mint in the current chunk
+    return tsdb_store_iter_next(it);
+}
+
+int
+tsdb_store_iter_err(const struct tsdb_store_iter *it)
+{
+    return it->err;
+}
+
+int
 tsdb_store_samples(tsdb_store_reader_t *r, uint64_t id, int64_t mint, int64_t maxt,
                    struct fw_sample **pts, size_t *len, size_t *cap, fw_err_t *err)
 {
-    if (mint > maxt)
-        return 0;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(r->txn, r->store->samples, &cur);
-    if (rc != 0)
-        return s_lmdb_fail(err, "cursor_open", rc);
-    unsigned char key[16];
-    s_sample_key(key, id, mint);
-    MDB_val k = {16, key}, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != 16 || s_get_u64be(k.mv_data) != id)
-            break;
-        int64_t t = s_key_ts(k.mv_data);
-        if (t > maxt)
-            break;
-        double val;
-        if (v.mv_size != sizeof(val))
-            continue;
-        memcpy(&val, v.mv_data, sizeof(val));
+    struct tsdb_store_iter it;
+    tsdb_store_iter_init(&it, r, id, mint, maxt);
+    while (tsdb_store_iter_next(&it)) {
         fw_mem_grow((void **)pts, cap, *len + 1, sizeof(**pts));
-        (*pts)[*len].t_ms = t;
-        (*pts)[*len].v = val;
+        (*pts)[*len].t_ms = it.t;
+        (*pts)[*len].v = it.v;
         (*len)++;
     }
-    mdb_cursor_close(cur);
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        return s_lmdb_fail(err, "samples", rc);
+    if (tsdb_store_iter_err(&it) != 0)
+        return s_lmdb_fail(err, "samples", tsdb_store_iter_err(&it));
     return 0;
-}
-
-static int
-s_str_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 int
 tsdb_store_label_names(tsdb_store_reader_t *r, char ***out, size_t *n_out, fw_err_t *err)
 {
-    *out = NULL;
-    *n_out = 0;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(r->txn, r->store->postings, &cur);
-    if (rc != 0)
-        return s_lmdb_fail(err, "cursor_open", rc);
-    size_t cap = 0;
-    MDB_val k, v;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    while (rc == 0) {
-        const char *sep = memchr(k.mv_data, '\xff', k.mv_size);
-        if (!sep)
-            break;
-        size_t nl = (size_t)(sep - (const char *)k.mv_data);
-        char *name = fw_strndup(k.mv_data, nl);
-        fw_mem_grow((void **)out, &cap, *n_out + 1, sizeof(char *));
-        (*out)[(*n_out)++] = name;
-        // skip to the first key of the next name: name followed by 0xff 0xff... sorts last
-        char next[256];
-        if (nl + 2 > sizeof(next))
-            break;
-        memcpy(next, name, nl);
-        next[nl] = '\xff';
-        next[nl + 1] = '\xff';
-        k = (MDB_val){nl + 2, next};
-        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    }
-    mdb_cursor_close(cur);
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        return s_lmdb_fail(err, "label names", rc);
-    qsort(*out, *n_out, sizeof(char *), s_str_cmp);
-    return 0;
+    int rc = tsdb_index_label_names(&r->store->ix, r->txn, out, n_out);
+    return rc == 0 ? 0 : s_lmdb_fail(err, "label names", rc);
 }
 
 int
 tsdb_store_label_values(tsdb_store_reader_t *r, const char *name, char ***out, size_t *n_out,
                         fw_err_t *err)
 {
-    *out = NULL;
-    *n_out = 0;
-    size_t nl = strlen(name);
-    if (nl > 200)
-        return 0;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(r->txn, r->store->postings, &cur);
-    if (rc != 0)
-        return s_lmdb_fail(err, "cursor_open", rc);
-    char pk[256];
-    memcpy(pk, name, nl);
-    pk[nl] = '\xff';
-    MDB_val k = {nl + 1, pk}, v;
-    size_t cap = 0;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_NODUP)) {
-        if (k.mv_size < nl + 1 || memcmp(k.mv_data, pk, nl + 1) != 0)
-            break;
-        const char *val = (const char *)k.mv_data + nl + 1;
-        size_t vl = k.mv_size - nl - 1;
-        char *s = NULL;
-        if (memchr(val, '\xfe', vl) && v.mv_size == 8) {
-            // a cut value: read the real one from the first series carrying it
-            MDB_val sk = {8, v.mv_data}, sv;
-            struct fw_labels l = FW_LABELS_INIT;
-            if (mdb_get(r->txn, r->store->series, &sk, &sv) == 0 &&
-                s_labels_decode(sv.mv_data, sv.mv_size, &l) == 0 && fw_labels_get(&l, name))
-                s = fw_strdup(fw_labels_get(&l, name));
-            fw_labels_clear(&l);
-        }
-        if (!s)
-            s = fw_strndup(val, vl);
-        fw_mem_grow((void **)out, &cap, *n_out + 1, sizeof(char *));
-        (*out)[(*n_out)++] = s;
-    }
-    mdb_cursor_close(cur);
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        return s_lmdb_fail(err, "label values", rc);
-    qsort(*out, *n_out, sizeof(char *), s_str_cmp);
-    return 0;
+    int rc = tsdb_index_label_values(&r->store->ix, r->txn, name, out, n_out);
+    return rc == 0 ? 0 : s_lmdb_fail(err, "label values", rc);
 }

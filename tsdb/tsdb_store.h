@@ -1,23 +1,59 @@
-/*  tsdb_store.h — tsdb's sample storage on LMDB: series, postings, samples.
+/*  tsdb_store.h — tsdb's storage engine: LMDB environment, write path, readers.
 
-    One LMDB environment (a directory) holds four named databases:
+    Layout. One LMDB environment (the data directory: data.mdb, lock.mdb) holds seven named
+    databases; every integer in a key is big-endian, so LMDB's byte order is numeric order,
+    and a timestamp in a key has its sign bit flipped so negative times sort first:
 
-        series            u64 id (big-endian)      -> encoded label set
-        series_by_labels  u64 hash of the labels   -> ids (dupsort), to find a series again
-        postings          "name\xffvalue"          -> ids (dupsort, sorted), the inverted index
-        samples           u64 id BE + i64 ts BE with the sign bit flipped -> f64
+        meta        "format"  -> "2" (ASCII): the storage format; see "Format" below
+                    "state"   -> the ingest state blob (tsdb_store_set_state)
+        series      u64 id                   -> label set      } the index:
+        by_hash     u64 fw_labels_hash       -> u64 ids (dup)  } tsdb_index.h has the
+        postings    name 0xff value          -> u64 ids (dup)  } encodings
+        chunks      u64 id, i64 min t        -> a sealed chunk (tsdb_chunk.h format)
+        head        u64 id                   -> the series' open chunk (tsdb_chunk.h format)
 
-    so a series' samples are adjacent and in time order. Exactly one thread writes
-    (tsdb's zloop): tsdb_store_append() puts any number of batches in ONE write transaction
-    (group commit) and is durable when it returns 0 (no MDB_NOSYNC). The environment is
-    opened with MDB_NOTLS, so readers on other threads (the HTTP thread) take short read
-    transactions through tsdb_store_reader_new(). A sample with a timestamp already stored
-    overwrites it (a resend is idempotent); older timestamps are accepted. Stale markers
-    are stored as they come; hiding them is the evaluator's job.
+    A series' sealed chunks are adjacent and in time order, so its samples in a time range
+    are one cursor walk over `chunks`, then its open chunk from `head`, whose samples are all
+    newer. Chunks never overlap (late samples are merged, see tsdb_head.h). Keeping the open
+    chunks in their own database keeps them dense: a commit rewrites one page per ~20 open
+    chunks of series scraped together, instead of one page per series.
 
-    Errors: functions return 0 or -1 with err set (the LMDB reason included); the caller
-    logs them. Caveat (man page): the map size bounds the database; when it is full,
-    appends fail with "MDB_MAP_FULL" until retention frees pages or the flag is raised.
+    Writing (one thread, tsdb's loop): tsdb_store_append_series() puts a series' samples
+    into the in-memory head (tsdb_head.h): no disk access, except to look a series up in the
+    index the first time it is seen after a start. tsdb_store_commit() writes, in ONE write
+    transaction, every new series, every chunk sealed since the last commit, the current
+    bytes of every open chunk that changed, the late samples merged into their chunks and
+    the ingest state blob, then commits; when it returns 0 all of it is durable (no
+    MDB_NOSYNC: LMDB syncs the data file at commit). There is no separate log: the open
+    chunks are rewritten whole at each commit (a few hundred bytes a series at most), and
+    a start reopens them lazily, so start-up reads nothing but the format and the last id.
+    What is appended but not yet committed is lost on SIGKILL or power loss: acknowledge
+    samples only after the commit that holds them returned 0. Readers see what is
+    committed, so queries lag ingest by at most one commit interval.
+
+    Reading (any thread): the environment is opened with MDB_NOTLS, so each reader
+    (tsdb_store_reader_new) is a short read transaction on a consistent snapshot that any
+    thread may take; a reader and everything it returns belong to one thread at a time.
+    Keep readers short: LMDB cannot reuse pages a live reader may still see.
+
+    Format. The data directory says which format it holds (meta "format"). An empty
+    directory is initialised with format 2; a directory holding format 1 (one LMDB record
+    per sample, before chunks), an unknown format, a non-floorwatch LMDB or other files is
+    refused at open with a message that says what to do; nothing is ever reset. A second
+    process opening the same directory is refused (an flock on data.mdb).
+
+    Failure modes:
+    - Map full or disk full (MDB_MAP_FULL, ENOSPC, EIO at commit): the commit fails as a
+      whole, nothing of it is stored (so nothing of it may be acknowledged), the head keeps
+      every sample and the next commit retries. tsdb_store_writable() turns false until a
+      commit succeeds, and the error says what to do: raise --storage.tsdb.map-size (or
+      tsdb_store_resize the open store) or free disk space.
+    - A damaged chunk (fails to decode): readers report it (log event=tsdb.chunk.damaged
+      with the series id and labels, and tsdb_store_counters' damaged_chunks) and skip the
+      rest of it; the samples before the damage are returned. Never a crash.
+    - A damaged series record: skipped by selection and reported the same way.
+    - A data file shorter than LMDB's last page (truncated copy) is refused at open.
+    Functions return 0 or -1 with err set (the LMDB reason included); the caller logs.
 */
 #ifndef TSDB_STORE_H
 #define TSDB_STORE_H
@@ -29,8 +65,12 @@
 
 #include "fw_err.h"
 #include "fw_labels.h"
-#include "fw_msg.h"
-#include "fw_promql_ast.h"
+#include "fw_matcher.h"
+#include "fw_sample.h"
+#include "tsdb_chunk.h"
+
+// The storage format this build reads and writes (meta "format").
+#define TSDB_STORE_FORMAT 2
 
 typedef struct tsdb_store tsdb_store_t;
 typedef struct tsdb_store_reader tsdb_store_reader_t;
@@ -41,40 +81,88 @@ struct tsdb_store_series {
     struct fw_labels labels; // owned
 };
 
+// What tsdb_store_append_series did with samples; every call adds to these counts.
 struct tsdb_store_stats {
-    size_t samples;    // samples written
-    size_t new_series; // series created
+    size_t samples;      // accepted into the head (in order, or late within the window)
+    size_t late;         // of those, accepted through the out-of-order window
+    size_t new_series;   // series created in the index (at the next commit)
+    size_t out_of_order; // rejected: older than the series' newest ("out of order sample")
+    size_t too_old;      // rejected: before the out-of-order window ("too old sample")
+    size_t duplicates;   // same timestamp and value bits as the series' newest: a no-op
+    size_t conflicts;    // rejected: same timestamp, other value ("duplicate sample for
+                         // timestamp")
+};
+
+// Store-wide counters since open (any thread).
+struct tsdb_store_counters {
+    uint64_t damaged_chunks;  // chunks (and series records) found damaged by readers/writer
+    uint64_t late_duplicates; // late samples a commit found already stored (same value)
+    uint64_t late_conflicts;  // late samples a commit found stored with another value (kept)
+    uint64_t commits;         // successful commits
+    uint64_t commit_failures; // failed commits (all retried)
 };
 
 // A store not yet opened; cannot fail.
 tsdb_store_t *tsdb_store_new(void);
 // Map size in bytes (before open; default 8 GiB).
 void tsdb_store_set_mapsize(tsdb_store_t *self, size_t bytes);
-// Create dir if needed and open the environment in it. 0, or -1 with err.
+// Resize the map of the open store, e.g. to retry a commit that found it full. No reader
+// of this process may be alive. 0, or -1 with err.
+int tsdb_store_resize(tsdb_store_t *self, size_t bytes, fw_err_t *err);
+// The out-of-order window in ms (0, the default, rejects late samples); any time.
+void tsdb_store_set_ooo_window(tsdb_store_t *self, int64_t ms);
+// Create dir if needed and open the store in it (see "Format"). 0, or -1 with err.
 int tsdb_store_open(tsdb_store_t *self, const char *dir, fw_err_t *err);
-// Close the environment (NULL-safe; sets *self_p to NULL). No reader may be alive.
+// Close the store (NULL-safe; sets *self_p to NULL) WITHOUT committing: call
+// tsdb_store_commit first to keep the head. No reader may be alive.
 void tsdb_store_destroy(tsdb_store_t **self_p);
 
-// Write every sample of the n batches (borrowed) in one transaction and commit it. On
-// failure nothing of the call is stored. stats (may be NULL) receives counts. 0 or -1.
-int tsdb_store_append(tsdb_store_t *self, const struct fw_batch *const *batches, size_t n,
-                      struct tsdb_store_stats *stats, fw_err_t *err);
+// --- writing (one thread) ---
 
-// The ingest state (an opaque blob, borrowed: copied here, e.g. each sender's last sequence
-// number) that the next commit (tsdb_store_append) writes in the same transaction as its
-// samples, so the state on disk always describes exactly what is stored. len 0 erases it.
+// Apply samples[0..n) (borrowed; any order) of the series with these labels (borrowed,
+// sorted by name as struct fw_labels keeps them) to the head, by the rules of tsdb_head.h,
+// adding the counts to *st (may be NULL). Nothing is on disk before tsdb_store_commit.
+// 0, or -1 with err when the series is refused as a whole and nothing of it was applied:
+// a label set the index cannot hold (empty, invalid, a name longer than
+// TSDB_INDEX_NAME_MAX) or an LMDB error looking it up.
+int tsdb_store_append_series(tsdb_store_t *self, const struct fw_labels *labels,
+                             const struct fw_sample *samples, size_t n, struct tsdb_store_stats *st,
+                             fw_err_t *err);
+
+// Write everything appended since the last successful commit, and the state blob, in one
+// transaction (see "Writing"). 0 when it is durable (also when there was nothing to
+// write); -1 with err when nothing of it was stored, the head keeping it all for the next
+// call.
+int tsdb_store_commit(tsdb_store_t *self, fw_err_t *err);
+
+// False after a commit failed for lack of space (map or disk full) until one succeeds:
+// report not ready, acknowledge nothing. Any thread.
+bool tsdb_store_writable(tsdb_store_t *self);
+
+// The ingest state blob (borrowed: copied here; e.g. each sender's last sequence number),
+// written by the next commit in the same transaction as the samples, so the state on disk
+// always describes exactly what is stored. len 0 erases it.
 void tsdb_store_set_state(tsdb_store_t *self, const void *blob, size_t len);
 // What the last successful commit wrote, or what the open found on disk: *blob is a copy the
 // caller frees (NULL and *len 0 when none was ever written). 0 or -1.
 int tsdb_store_get_state(tsdb_store_t *self, void **blob, size_t *len);
 
-// Delete up to max_deletes samples older than cutoff_ms, resuming where the previous call
-// stopped (retention in bounded chunks). *deleted gets the count. 0 or -1.
+// Retention, in bounded steps: delete up to max_deletes sealed chunks whose newest sample
+// is before cutoff_ms, visiting a bounded number of records and resuming where the previous
+// call stopped; open chunks that old are deleted with their series' head entry. *deleted
+// gets the count of chunks deleted. Series and postings stay. 0 or -1.
 int tsdb_store_delete_before(tsdb_store_t *self, int64_t cutoff_ms, size_t max_deletes,
                              size_t *deleted, fw_err_t *err);
 
-// Number of series stored, or -1.
+// Forget head series with no sample since before_ms and nothing to commit (they are read
+// back from disk if they return). Returns how many were dropped.
+size_t tsdb_store_head_gc(tsdb_store_t *self, int64_t before_ms);
+
+// Number of series stored, or -1. Series in the head (loaded or new), any count.
 ssize_t tsdb_store_series_count(tsdb_store_t *self);
+size_t tsdb_store_head_series(tsdb_store_t *self);
+// A snapshot of the counters (any thread).
+void tsdb_store_counters(tsdb_store_t *self, struct tsdb_store_counters *out);
 
 // --- reading (any thread) ---
 
@@ -82,14 +170,55 @@ ssize_t tsdb_store_series_count(tsdb_store_t *self);
 tsdb_store_reader_t *tsdb_store_reader_new(tsdb_store_t *self, fw_err_t *err);
 void tsdb_store_reader_destroy(tsdb_store_reader_t **self_p);
 
-// Every series matching all matchers (an absent label matches as ""), in id order.
-// *out (caller frees with tsdb_store_series_free) and *n_out are set. 0 or -1.
+// Every series matching all matchers (an absent label matches as ""), in id order, found
+// through the postings (tsdb_index.h). *out (caller frees with tsdb_store_series_free) and
+// *n_out are set. Damaged series records are reported and skipped. 0 or -1.
 int tsdb_store_select(tsdb_store_reader_t *r, const struct fw_matcher *matchers, size_t n,
                       struct tsdb_store_series **out, size_t *n_out, fw_err_t *err);
 void tsdb_store_series_free(struct tsdb_store_series *s, size_t n);
+// The same selection as ids only (sorted; the caller frees *ids). 0 or -1.
+int tsdb_store_select_ids(tsdb_store_reader_t *r, const struct fw_matcher *matchers, size_t n,
+                          uint64_t **ids, size_t *n_ids, fw_err_t *err);
+// The labels of series id into *out (cleared first). 0, or -1 with err (unknown, damaged).
+int tsdb_store_series_labels(tsdb_store_reader_t *r, uint64_t id, struct fw_labels *out,
+                             fw_err_t *err);
+
+// An iterator over one series' samples with mint <= t <= maxt, in time order, stale markers
+// included. It lives on the caller's stack (or in the caller's array), allocates nothing,
+// copies nothing: it walks the chunk records with the reader's cursor and decodes each
+// chunk as it goes, skipping chunks outside the range by their header. Several iterators
+// of one reader may be used in turn. Fields other than t and v are private.
+struct tsdb_store_iter {
+    int64_t t; // the current sample, valid after next or seek returned true
+    double v;
+
+    tsdb_store_reader_t *r; // borrowed
+    uint64_t id;
+    int64_t mint, maxt;
+    uint64_t next_key; // flipped min t of the next chunk record to look at
+    struct tsdb_chunk_iter ci;
+    int64_t chunk_mint; // the current chunk's first timestamp
+    int phase;          // 0 sealed chunks, 1 the open chunk, 2 done
+    bool in_chunk;      // ci is a chunk being read
+    bool fresh;         // ci is not positioned yet: seek it to mint
+    bool cur;           // t and v hold a sample
+    int err;            // an LMDB error that ended it
+};
+
+// Position it before the first sample of series id in [mint, maxt]. Cannot fail.
+void tsdb_store_iter_init(struct tsdb_store_iter *it, tsdb_store_reader_t *r, uint64_t id,
+                          int64_t mint, int64_t maxt);
+// The next sample (it->t, it->v). False at the end of the range, or on an LMDB error
+// (tsdb_store_iter_err). A damaged chunk is reported and skipped, not an error.
+bool tsdb_store_iter_next(struct tsdb_store_iter *it);
+// Move forward to the first sample with t >= x (never backwards; stays when the current
+// one already is). False when there is none in the range.
+bool tsdb_store_iter_seek(struct tsdb_store_iter *it, int64_t x);
+// 0, or the LMDB error that ended the iteration (mdb_strerror).
+int tsdb_store_iter_err(const struct tsdb_store_iter *it);
 
 // Append the samples of series id with mint <= t <= maxt, in time order, to *pts (grown
-// with fw_mem_grow; *len and *cap updated). Stale markers are included. 0 or -1.
+// with fw_mem_grow; *len and *cap updated), through an iterator. 0 or -1.
 int tsdb_store_samples(tsdb_store_reader_t *r, uint64_t id, int64_t mint, int64_t maxt,
                        struct fw_sample **pts, size_t *len, size_t *cap, fw_err_t *err);
 

@@ -1,0 +1,498 @@
+/*  tsdb_head.c — the in-memory head (see tsdb_head.h).
+
+    Two open-addressing tables with linear probing point at the same series: one keyed by
+    the label hash (ingest), one by id (retention, garbage collection). Each slot caches its
+    key, so a probe compares label sets only when the 64-bit hashes are equal. Removal
+    shifts the following entries back (no tombstones), so probe lengths never degrade.
+    Sealed chunks are copied into one byte arena that a commit consumes whole: one copy per
+    120 samples, no allocation per chunk.
+*/
+#include "tsdb_head.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_mem.h"
+#include "tsdb_store.h"
+
+struct s_slot {
+    uint64_t key;
+    struct tsdb_head_series *s; // NULL: empty
+};
+
+typedef struct {
+    struct s_slot *slots; // owned
+    size_t mask;          // capacity - 1 (a power of two), or 0 before the first insert
+} s_table_t;
+
+struct tsdb_head {
+    s_table_t by_hash, by_id;
+    size_t count;
+    struct tsdb_head_series **pending; // owned array of borrowed series
+    size_t n_pending, cap_pending;
+    struct tsdb_head_sealed *sealed; // owned
+    size_t n_sealed, cap_sealed;
+    unsigned char *arena; // owned: the sealed chunks' bytes
+    size_t arena_len, arena_cap;
+    int64_t ooo_window;
+    int64_t maxt;
+};
+
+// ---------------------------------------------------------------------------------------
+// Tables
+
+static uint64_t
+s_id_key(uint64_t id)
+{
+    // splitmix64's finaliser: consecutive ids spread over the table
+    id ^= id >> 30;
+    id *= 0xbf58476d1ce4e5b9ULL;
+    id ^= id >> 27;
+    id *= 0x94d049bb133111ebULL;
+    return id ^ (id >> 31);
+}
+
+static void s_table_put(s_table_t *t, uint64_t key, struct tsdb_head_series *s);
+
+static void
+s_table_grow(s_table_t *t, size_t count)
+{
+    if (t->mask && count + 1 <= (t->mask + 1) / 2)
+        return;
+    s_table_t old = *t;
+    size_t cap = old.mask ? (old.mask + 1) * 2 : 64;
+    t->slots = fw_calloc(cap, sizeof(*t->slots));
+    t->mask = cap - 1;
+    for (size_t k = 0; old.mask && k <= old.mask; k++)
+        if (old.slots[k].s)
+            s_table_put(t, old.slots[k].key, old.slots[k].s);
+    free(old.slots);
+}
+
+static void
+s_table_put(s_table_t *t, uint64_t key, struct tsdb_head_series *s)
+{
+    size_t i = (size_t)key & t->mask;
+    while (t->slots[i].s)
+        i = (i + 1) & t->mask;
+    t->slots[i].key = key;
+    t->slots[i].s = s;
+}
+
+static void
+s_table_del(s_table_t *t, uint64_t key, const struct tsdb_head_series *s)
+{
+    size_t i = (size_t)key & t->mask;
+    while (t->slots[i].s != s) {
+        if (!t->slots[i].s)
+            return; // not there
+        i = (i + 1) & t->mask;
+    }
+    // backward-shift deletion: move up every later entry whose home is at or before the hole
+    size_t hole = i;
+    for (size_t j = (i + 1) & t->mask; t->slots[j].s; j = (j + 1) & t->mask) {
+        size_t home = (size_t)t->slots[j].key & t->mask;
+        if (((j - home) & t->mask) >= ((j - hole) & t->mask)) {
+            t->slots[hole] = t->slots[j];
+            hole = j;
+        }
+    }
+    t->slots[hole].s = NULL;
+    t->slots[hole].key = 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Lifecycle
+
+tsdb_head_t *
+tsdb_head_new(void)
+{
+    tsdb_head_t *self = fw_calloc(1, sizeof(*self));
+    self->maxt = INT64_MIN;
+    return self;
+}
+
+static void
+s_series_free(struct tsdb_head_series *s)
+{
+    fw_labels_clear(&s->labels);
+    tsdb_chunk_app_clear(&s->app);
+    free(s->late);
+    free(s);
+}
+
+void
+tsdb_head_destroy(tsdb_head_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    tsdb_head_t *self = *self_p;
+    for (size_t k = 0; self->by_id.mask && k <= self->by_id.mask; k++)
+        if (self->by_id.slots[k].s)
+            s_series_free(self->by_id.slots[k].s);
+    free(self->by_id.slots);
+    free(self->by_hash.slots);
+    free(self->pending);
+    free(self->sealed);
+    free(self->arena);
+    free(self);
+    *self_p = NULL;
+}
+
+void
+tsdb_head_set_ooo_window(tsdb_head_t *self, int64_t ms)
+{
+    self->ooo_window = ms > 0 ? ms : 0;
+}
+
+size_t
+tsdb_head_count(const tsdb_head_t *self)
+{
+    return self->count;
+}
+
+int64_t
+tsdb_head_maxt(const tsdb_head_t *self)
+{
+    return self->maxt;
+}
+
+// ---------------------------------------------------------------------------------------
+// Series
+
+struct tsdb_head_series *
+tsdb_head_find(const tsdb_head_t *self, const struct fw_labels *l, uint64_t hash)
+{
+    const s_table_t *t = &self->by_hash;
+    if (!t->mask)
+        return NULL;
+    for (size_t i = (size_t)hash & t->mask; t->slots[i].s; i = (i + 1) & t->mask)
+        if (t->slots[i].key == hash && fw_labels_cmp(&t->slots[i].s->labels, l) == 0)
+            return t->slots[i].s;
+    return NULL;
+}
+
+struct tsdb_head_series *
+tsdb_head_find_id(const tsdb_head_t *self, uint64_t id)
+{
+    const s_table_t *t = &self->by_id;
+    if (!t->mask)
+        return NULL;
+    uint64_t key = s_id_key(id);
+    for (size_t i = (size_t)key & t->mask; t->slots[i].s; i = (i + 1) & t->mask)
+        if (t->slots[i].s->id == id)
+            return t->slots[i].s;
+    return NULL;
+}
+
+static void
+s_queue(tsdb_head_t *self, struct tsdb_head_series *s)
+{
+    if (s->queued)
+        return;
+    fw_mem_grow((void **)&self->pending, &self->cap_pending, self->n_pending + 1,
+                sizeof(*self->pending));
+    self->pending[self->n_pending++] = s;
+    s->queued = true;
+}
+
+struct tsdb_head_series *
+tsdb_head_add(tsdb_head_t *self, const struct fw_labels *l, uint64_t hash, uint64_t id, bool is_new)
+{
+    struct tsdb_head_series *s = fw_calloc(1, sizeof(*s));
+    s->id = id;
+    s->hash = hash;
+    fw_labels_copy(&s->labels, l);
+    tsdb_chunk_app_init(&s->app);
+    s->is_new = is_new;
+    s_table_grow(&self->by_hash, self->count);
+    s_table_grow(&self->by_id, self->count);
+    s_table_put(&self->by_hash, hash, s);
+    s_table_put(&self->by_id, s_id_key(id), s);
+    self->count++;
+    if (is_new)
+        s_queue(self, s);
+    return s;
+}
+
+static void
+s_note_maxt(tsdb_head_t *self, int64_t t)
+{
+    if (t > self->maxt)
+        self->maxt = t;
+}
+
+int
+tsdb_head_load_open(tsdb_head_t *self, struct tsdb_head_series *s, const void *p, size_t len)
+{
+    struct tsdb_chunk_app a;
+    tsdb_chunk_app_init(&a);
+    int rc = tsdb_chunk_app_reopen(&a, p, len);
+    if (rc != 0 || tsdb_chunk_app_count(&a) == 0) {
+        tsdb_chunk_app_clear(&a);
+        return rc ? rc : FW_EPARSE;
+    }
+    // the last value: iterate the chunk (at most TSDB_CHUNK_MAX_SAMPLES samples)
+    struct tsdb_chunk_iter it;
+    size_t n;
+    const unsigned char *bytes = tsdb_chunk_app_bytes(&a, &n);
+    tsdb_chunk_iter_init(&it, bytes, n);
+    struct fw_sample first = {0, 0}, last = {0, 0};
+    for (unsigned k = 0; tsdb_chunk_iter_next(&it); k++) {
+        if (k == 0)
+            first = (struct fw_sample){it.t, it.v};
+        last = (struct fw_sample){it.t, it.v};
+    }
+    tsdb_chunk_app_clear(&s->app);
+    s->app = a;
+    s->open_mint = first.t_ms;
+    tsdb_head_load_last(self, s, last.t_ms, last.v, true);
+    return 0;
+}
+
+void
+tsdb_head_load_last(tsdb_head_t *self, struct tsdb_head_series *s, int64_t t, double v,
+                    bool v_known)
+{
+    s->has_last = true;
+    s->last_t = t;
+    s->last_v = v;
+    s->last_v_known = v_known;
+    s_note_maxt(self, t);
+}
+
+// ---------------------------------------------------------------------------------------
+// Appending
+
+// Seal the open chunk, queue its bytes for the commit and start an empty one.
+static void
+s_cut(tsdb_head_t *self, struct tsdb_head_series *s)
+{
+    if (tsdb_chunk_app_count(&s->app) == 0)
+        return;
+    tsdb_chunk_app_seal(&s->app);
+    size_t len;
+    const unsigned char *p = tsdb_chunk_app_bytes(&s->app, &len);
+    fw_mem_grow((void **)&self->arena, &self->arena_cap, self->arena_len + len, 1);
+    memcpy(self->arena + self->arena_len, p, len);
+    fw_mem_grow((void **)&self->sealed, &self->cap_sealed, self->n_sealed + 1,
+                sizeof(*self->sealed));
+    self->sealed[self->n_sealed++] =
+        (struct tsdb_head_sealed){s->id, s->open_mint, self->arena_len, len};
+    self->arena_len += len;
+    tsdb_chunk_app_reset(&s->app);
+    s->dirty = true;
+    s_queue(self, s);
+}
+
+// Append (t, v) after the open chunk's last sample, cutting first when it is full.
+static void
+s_push(tsdb_head_t *self, struct tsdb_head_series *s, int64_t t, double v)
+{
+    if (tsdb_chunk_app_count(&s->app) > 0 && tsdb_chunk_app_full(&s->app, t))
+        s_cut(self, s);
+    if (tsdb_chunk_app_count(&s->app) == 0)
+        s->open_mint = t;
+    if (tsdb_chunk_app_append(&s->app, t, v) != 0) {
+        // cannot happen after the checks above; an empty chunk takes any sample
+        s_cut(self, s);
+        s->open_mint = t;
+        (void)tsdb_chunk_app_append(&s->app, t, v);
+    }
+    s->dirty = true;
+    s_queue(self, s);
+}
+
+static bool
+s_same_bits(double a, double b)
+{
+    uint64_t x, y;
+    memcpy(&x, &a, sizeof(x));
+    memcpy(&y, &b, sizeof(y));
+    return x == y;
+}
+
+// A late sample at or after the open chunk's first: re-encode the open chunk with it.
+static void
+s_late_open(tsdb_head_t *self, struct tsdb_head_series *s, int64_t t, double v,
+            struct tsdb_store_stats *st)
+{
+    struct fw_sample a[TSDB_CHUNK_MAX_SAMPLES + 1];
+    size_t n = 0, len;
+    const unsigned char *p = tsdb_chunk_app_bytes(&s->app, &len);
+    struct tsdb_chunk_iter it;
+    tsdb_chunk_iter_init(&it, p, len);
+    while (n < TSDB_CHUNK_MAX_SAMPLES && tsdb_chunk_iter_next(&it))
+        a[n++] = (struct fw_sample){it.t, it.v};
+    size_t pos = 0;
+    while (pos < n && a[pos].t_ms < t)
+        pos++;
+    if (pos < n && a[pos].t_ms == t) {
+        if (s_same_bits(a[pos].v, v))
+            st->duplicates++;
+        else
+            st->conflicts++;
+        return;
+    }
+    memmove(&a[pos + 1], &a[pos], (n - pos) * sizeof(a[0]));
+    a[pos] = (struct fw_sample){t, v};
+    n++;
+    tsdb_chunk_app_reset(&s->app);
+    for (size_t k = 0; k < n; k++)
+        s_push(self, s, a[k].t_ms, a[k].v);
+    st->samples++;
+    st->late++;
+}
+
+// A late sample before the open chunk: into the sorted late list for the commit.
+static void
+s_late_list(tsdb_head_t *self, struct tsdb_head_series *s, int64_t t, double v,
+            struct tsdb_store_stats *st)
+{
+    uint32_t lo = 0, hi = s->n_late;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (s->late[mid].t_ms < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < s->n_late && s->late[lo].t_ms == t) {
+        if (s_same_bits(s->late[lo].v, v))
+            st->duplicates++;
+        else
+            st->conflicts++;
+        return;
+    }
+    if (s->n_late == s->cap_late) {
+        s->cap_late = s->cap_late ? s->cap_late * 2 : 8;
+        s->late = fw_realloc(s->late, s->cap_late * sizeof(*s->late));
+    }
+    memmove(&s->late[lo + 1], &s->late[lo], (s->n_late - lo) * sizeof(*s->late));
+    s->late[lo] = (struct fw_sample){t, v};
+    s->n_late++;
+    s_queue(self, s);
+    st->samples++;
+    st->late++;
+}
+
+void
+tsdb_head_append(tsdb_head_t *self, struct tsdb_head_series *s, const struct fw_sample *samples,
+                 size_t n, struct tsdb_store_stats *st)
+{
+    for (size_t k = 0; k < n; k++) {
+        int64_t t = samples[k].t_ms;
+        double v = samples[k].v;
+        if (!s->has_last || t > s->last_t) {
+            s_push(self, s, t, v);
+            s->has_last = true;
+            s->last_t = t;
+            s->last_v = v;
+            s->last_v_known = true;
+            s_note_maxt(self, t);
+            st->samples++;
+            continue;
+        }
+        if (t == s->last_t) {
+            if (s->last_v_known && s_same_bits(v, s->last_v))
+                st->duplicates++;
+            else
+                st->conflicts++;
+            continue;
+        }
+        if (self->ooo_window == 0) {
+            st->out_of_order++;
+            continue;
+        }
+        int64_t oldest;
+        if (__builtin_sub_overflow(self->maxt, self->ooo_window, &oldest))
+            oldest = INT64_MIN;
+        if (t < oldest) {
+            st->too_old++;
+            continue;
+        }
+        if (tsdb_chunk_app_count(&s->app) > 0 && t >= s->open_mint)
+            s_late_open(self, s, t, v, st);
+        else
+            s_late_list(self, s, t, v, st);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Commit and collection
+
+struct tsdb_head_series *const *
+tsdb_head_pending(const tsdb_head_t *self, size_t *n)
+{
+    *n = self->n_pending;
+    return self->pending;
+}
+
+const struct tsdb_head_sealed *
+tsdb_head_sealed(const tsdb_head_t *self, size_t *n)
+{
+    *n = self->n_sealed;
+    return self->sealed;
+}
+
+const unsigned char *
+tsdb_head_sealed_bytes(const tsdb_head_t *self, const struct tsdb_head_sealed *c)
+{
+    return self->arena + c->off;
+}
+
+void
+tsdb_head_committed(tsdb_head_t *self)
+{
+    for (size_t k = 0; k < self->n_pending; k++) {
+        struct tsdb_head_series *s = self->pending[k];
+        s->is_new = false;
+        s->dirty = false;
+        s->queued = false;
+        free(s->late); // late samples are rare: keep no memory for them
+        s->late = NULL;
+        s->n_late = s->cap_late = 0;
+    }
+    self->n_pending = 0;
+    self->n_sealed = 0;
+    self->arena_len = 0;
+    if (self->arena_cap > ((size_t)16 << 20)) { // a burst (e.g. an import) left a big arena
+        free(self->arena);
+        self->arena = NULL;
+        self->arena_cap = 0;
+    }
+}
+
+bool
+tsdb_head_remove(tsdb_head_t *self, struct tsdb_head_series *s)
+{
+    if (s->queued)
+        return false;
+    s_table_del(&self->by_hash, s->hash, s);
+    s_table_del(&self->by_id, s_id_key(s->id), s);
+    s_series_free(s);
+    self->count--;
+    return true;
+}
+
+size_t
+tsdb_head_gc(tsdb_head_t *self, int64_t before, void (*drop)(void *arg, uint64_t id), void *arg)
+{
+    size_t dropped = 0;
+    s_table_t *t = &self->by_id;
+    for (size_t k = 0; t->mask && k <= t->mask;) {
+        struct tsdb_head_series *s = t->slots[k].s;
+        if (!s || s->queued || (s->has_last && s->last_t >= before)) {
+            k++;
+            continue;
+        }
+        if (drop)
+            drop(arg, s->id);
+        s_table_del(&self->by_hash, s->hash, s);
+        s_table_del(t, t->slots[k].key, s); // may shift a later entry into slot k: look again
+        s_series_free(s);
+        self->count--;
+        dropped++;
+    }
+    return dropped;
+}

@@ -1,0 +1,127 @@
+/*  tsdb_head.h — the in-memory head: the active series, each with its open chunk.
+
+    The head is how ingest avoids LMDB: a series is found by the hash of its label set
+    (fw_labels_hash) in an open-addressing table, its samples go into its open chunk
+    (struct tsdb_chunk_app, XOR-encoded as they come) and nothing is read or written on disk
+    per sample or per scrape. A full chunk (TSDB_CHUNK_MAX_SAMPLES, or a sample
+    TSDB_CHUNK_MAX_SPAN_MS after its first) is sealed into its smallest form and queued for
+    the next commit, and a new open chunk starts. The store (tsdb_store.c) fills the head
+    lazily: a series it does not hold is looked up in the index once, and its stored open
+    chunk reopened (tsdb_head_load_open), so a restart costs nothing until series come back.
+
+    Samples follow Prometheus's rules for a series' newest in-order timestamp T:
+        t > T                   appended
+        t == T, same bits       a no-op, counted as a duplicate (so a resent batch is
+                                stored once)
+        t == T, other bits      rejected: "duplicate sample for timestamp"
+        t < T                   rejected as out of order, unless the out-of-order window
+                                w > 0 (storage.tsdb.out_of_order_time_window) and
+                                t >= maxt - w, where maxt is the head's newest timestamp
+                                over all series (as Prometheus's head max time): then the
+                                sample is accepted late. Older still: "too old sample".
+    A late sample inside the open chunk's range is merged into it at once (the chunk is
+    decoded and re-encoded, cut again if it grew past a chunk); one before it waits in the
+    series' late list, sorted and unique, until the commit merges it into the stored chunks
+    (tsdb_store_commit). Either way the chunks on disk never overlap, so readers walk one
+    sorted sequence.
+
+    What a commit must write is kept here: the pending series (new to the index, open chunk
+    changed, or late samples waiting) and the sealed chunks. tsdb_head_committed forgets it
+    once the commit is durable; until then a failed commit is simply retried later with
+    everything still in place.
+
+    Threads: the head belongs to the writer thread (tsdb's loop); readers never see it.
+*/
+#ifndef TSDB_HEAD_H
+#define TSDB_HEAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fw_labels.h"
+#include "fw_sample.h"
+#include "tsdb_chunk.h"
+
+struct tsdb_store_stats; // tsdb_store.h
+
+typedef struct tsdb_head tsdb_head_t;
+
+// One active series. Fields are the store's to read; only tsdb_head.c changes them.
+struct tsdb_head_series {
+    uint64_t id;
+    uint64_t hash;             // fw_labels_hash(labels)
+    struct fw_labels labels;   // owned
+    struct tsdb_chunk_app app; // the open chunk; empty right after a cut
+    int64_t open_mint;         // first timestamp of the open chunk, when it holds samples
+    int64_t last_t;            // the newest in-order sample, when has_last
+    double last_v;
+    struct fw_sample *late; // owned: late samples before the open chunk, sorted, unique
+    uint32_t n_late, cap_late;
+    bool has_last;
+    bool last_v_known; // false when the newest value could not be read back (damaged chunk)
+    bool is_new;       // not in the index yet
+    bool dirty;        // the open chunk changed since the last commit
+    bool queued;       // on the pending list
+};
+
+// A chunk sealed since the last commit: its bytes are tsdb_head_sealed_bytes().
+struct tsdb_head_sealed {
+    uint64_t id;
+    int64_t mint;
+    size_t off, len;
+};
+
+tsdb_head_t *tsdb_head_new(void);
+// Free every series (NULL-safe; sets *self_p to NULL).
+void tsdb_head_destroy(tsdb_head_t **self_p);
+
+// The out-of-order window in ms (0, the default, rejects every late sample).
+void tsdb_head_set_ooo_window(tsdb_head_t *self, int64_t ms);
+
+// The series with exactly labels l (hash = fw_labels_hash(l)), or NULL. Borrowed until it
+// is removed or the head destroyed.
+struct tsdb_head_series *tsdb_head_find(const tsdb_head_t *self, const struct fw_labels *l,
+                                        uint64_t hash);
+// The series with this id, or NULL.
+struct tsdb_head_series *tsdb_head_find_id(const tsdb_head_t *self, uint64_t id);
+
+// Add a series with a copy of l; is_new says the index does not hold it yet (the next
+// commit adds it). The caller makes sure it is not in the head already. Borrowed result.
+struct tsdb_head_series *tsdb_head_add(tsdb_head_t *self, const struct fw_labels *l, uint64_t hash,
+                                       uint64_t id, bool is_new);
+
+// After a restart: make the stored open chunk p[0..len) (borrowed) s's open chunk and its
+// last sample s's newest. 0, or the chunk's FW_E* error (s is then unchanged).
+int tsdb_head_load_open(tsdb_head_t *self, struct tsdb_head_series *s, const void *p, size_t len);
+// After a restart: s's newest sample is (t, v) (v_known false: only t is known).
+void tsdb_head_load_last(tsdb_head_t *self, struct tsdb_head_series *s, int64_t t, double v,
+                         bool v_known);
+
+// Apply samples[0..n) (any order) to s by the rules above, adding the counts to *st.
+void tsdb_head_append(tsdb_head_t *self, struct tsdb_head_series *s,
+                      const struct fw_sample *samples, size_t n, struct tsdb_store_stats *st);
+
+// Remove s from the head and free it, unless it has something to commit (then false).
+bool tsdb_head_remove(tsdb_head_t *self, struct tsdb_head_series *s);
+
+// Drop series whose newest sample is before `before` and that have nothing pending (they
+// are all on disk and are read back if they return). Returns how many were dropped, and
+// calls drop(arg, id) for each first (may be NULL).
+size_t tsdb_head_gc(tsdb_head_t *self, int64_t before, void (*drop)(void *arg, uint64_t id),
+                    void *arg);
+
+// What the next commit writes: the pending series, and the sealed chunks. Borrowed until
+// the next append or tsdb_head_committed.
+struct tsdb_head_series *const *tsdb_head_pending(const tsdb_head_t *self, size_t *n);
+const struct tsdb_head_sealed *tsdb_head_sealed(const tsdb_head_t *self, size_t *n);
+const unsigned char *tsdb_head_sealed_bytes(const tsdb_head_t *self,
+                                            const struct tsdb_head_sealed *c);
+// The commit holding all of that is durable: clear the pending state.
+void tsdb_head_committed(tsdb_head_t *self);
+
+// Series in the head; the newest timestamp appended or loaded (INT64_MIN when none).
+size_t tsdb_head_count(const tsdb_head_t *self);
+int64_t tsdb_head_maxt(const tsdb_head_t *self);
+
+#endif

@@ -1,0 +1,622 @@
+/*  tsdb_index.c — the series and postings index on LMDB (see tsdb_index.h).
+
+    Selection works on sorted id vectors: postings lists come out of LMDB sorted, a union of
+    several values' lists is sorted and made unique once, and intersection and difference
+    are linear merges. Matching a label value against a matcher needs it NUL-terminated,
+    so values are copied into one reused buffer, never allocated per value.
+*/
+#include "tsdb_index.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_hash.h"
+#include "fw_mem.h"
+
+// ---------------------------------------------------------------------------------------
+// Encoding
+
+static void
+s_put_u64be(unsigned char *p, uint64_t v)
+{
+    for (int k = 7; k >= 0; k--) {
+        p[k] = (unsigned char)(v & 0xff);
+        v >>= 8;
+    }
+}
+
+static uint64_t
+s_get_u64be(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int k = 0; k < 8; k++)
+        v = (v << 8) | p[k];
+    return v;
+}
+
+static size_t
+s_put_uvarint(unsigned char *p, uint64_t u)
+{
+    size_t n = 0;
+    while (u >= 0x80) {
+        p[n++] = (unsigned char)(u | 0x80);
+        u >>= 7;
+    }
+    p[n++] = (unsigned char)u;
+    return n;
+}
+
+// Read a uvarint at p[*off..len); false when truncated or longer than 10 bytes.
+static bool
+s_get_uvarint(const unsigned char *p, size_t len, size_t *off, uint64_t *out)
+{
+    uint64_t u = 0;
+    for (unsigned shift = 0, k = 0; k < 10; k++, shift += 7) {
+        if (*off >= len)
+            return false;
+        unsigned char b = p[(*off)++];
+        u |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *out = u;
+            return true;
+        }
+    }
+    return false;
+}
+
+// The series record of l into a new buffer; *len gets its size.
+static unsigned char *
+s_labels_encode(const struct fw_labels *l, size_t *len)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < l->len; k++)
+        n += 20 + strlen(l->items[k].name) + strlen(l->items[k].value);
+    unsigned char *buf = fw_malloc(n ? n : 1), *p = buf;
+    for (size_t k = 0; k < l->len; k++) {
+        const char *parts[2] = {l->items[k].name, l->items[k].value};
+        for (int j = 0; j < 2; j++) {
+            size_t m = strlen(parts[j]);
+            p += s_put_uvarint(p, m);
+            memcpy(p, parts[j], m);
+            p += m;
+        }
+    }
+    *len = (size_t)(p - buf);
+    return buf;
+}
+
+// Decode a series record into *out (cleared first). Names must come sorted and unique, as
+// they were written; anything else is a damaged record.
+static int
+s_labels_decode(const unsigned char *p, size_t n, struct fw_labels *out)
+{
+    fw_labels_clear(out);
+    size_t off = 0;
+    while (off < n) {
+        uint64_t lens[2];
+        size_t starts[2];
+        for (int j = 0; j < 2; j++) {
+            if (!s_get_uvarint(p, n, &off, &lens[j]) || lens[j] > n - off)
+                goto damaged;
+            starts[j] = off;
+            off += lens[j];
+        }
+        // a name or value with a NUL byte in it comes back shorter than written
+        char *name = fw_strndup((const char *)p + starts[0], lens[0]);
+        char *value = fw_strndup((const char *)p + starts[1], lens[1]);
+        if (!*name || strlen(name) != lens[0] || !*value || strlen(value) != lens[1] ||
+            (out->len > 0 && strcmp(out->items[out->len - 1].name, name) >= 0)) {
+            free(name);
+            free(value);
+            goto damaged;
+        }
+        fw_mem_grow((void **)&out->items, &out->cap, out->len + 1, sizeof(*out->items));
+        out->items[out->len].name = name;
+        out->items[out->len].value = value;
+        out->len++;
+    }
+    return out->len > 0 ? 0 : TSDB_INDEX_EDAMAGED;
+damaged:
+    fw_labels_clear(out);
+    return TSDB_INDEX_EDAMAGED;
+}
+
+// The postings key of name=value into buf (TSDB_INDEX_KEY_MAX bytes at least); returns
+// its length. name is at most TSDB_INDEX_NAME_MAX bytes.
+static size_t
+s_posting_key(char *buf, const char *name, const char *value)
+{
+    size_t nl = strlen(name), vl = strlen(value);
+    memcpy(buf, name, nl);
+    buf[nl] = '\xff';
+    if (nl + 1 + vl <= TSDB_INDEX_KEY_MAX) {
+        memcpy(buf + nl + 1, value, vl);
+        return nl + 1 + vl;
+    }
+    size_t cut = TSDB_INDEX_KEY_MAX - nl - 1 - 17;
+    memcpy(buf + nl + 1, value, cut);
+    char tail[24];
+    snprintf(tail, sizeof(tail), "\xfe%016llx", (unsigned long long)fw_hash64(value, vl));
+    memcpy(buf + nl + 1 + cut, tail, 17);
+    return nl + 1 + cut + 17;
+}
+
+const char *
+tsdb_index_strerror(int rc)
+{
+    if (rc == TSDB_INDEX_EDAMAGED)
+        return "damaged series record";
+    return mdb_strerror(rc);
+}
+
+// ---------------------------------------------------------------------------------------
+// Writing
+
+int
+tsdb_index_open(tsdb_index_t *ix, MDB_txn *txn, bool create)
+{
+    unsigned c = create ? MDB_CREATE : 0;
+    int rc;
+    if ((rc = mdb_dbi_open(txn, "series", c, &ix->series)) != 0 ||
+        (rc = mdb_dbi_open(txn, "by_hash", c | MDB_DUPSORT | MDB_DUPFIXED, &ix->by_hash)) != 0 ||
+        (rc = mdb_dbi_open(txn, "postings", c | MDB_DUPSORT | MDB_DUPFIXED, &ix->postings)) != 0)
+        return rc;
+    return 0;
+}
+
+int
+tsdb_index_check(const struct fw_labels *l, fw_err_t *err)
+{
+    if (l->len == 0) {
+        fw_err_set(err, "empty label set");
+        return -1;
+    }
+    for (size_t k = 0; k < l->len; k++) {
+        if (strlen(l->items[k].name) > TSDB_INDEX_NAME_MAX) {
+            fw_err_set(err, "label name of %zu bytes is longer than %d: cannot be indexed",
+                       strlen(l->items[k].name), TSDB_INDEX_NAME_MAX);
+            return -1;
+        }
+        if (k > 0 && strcmp(l->items[k - 1].name, l->items[k].name) >= 0) {
+            fw_err_set(err, "labels not sorted by name or repeated: \"%s\"", l->items[k].name);
+            return -1;
+        }
+        if (!*l->items[k].value) {
+            fw_err_set(err, "label \"%s\" has an empty value", l->items[k].name);
+            return -1;
+        }
+    }
+    return fw_labels_validate(l, err);
+}
+
+int
+tsdb_index_find(const tsdb_index_t *ix, MDB_txn *txn, const struct fw_labels *l, uint64_t hash,
+                uint64_t *id)
+{
+    unsigned char hkey[8];
+    s_put_u64be(hkey, hash);
+    MDB_val hk = {8, hkey}, hv;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, ix->by_hash, &cur);
+    if (rc != 0)
+        return rc;
+    size_t elen;
+    unsigned char *enc = s_labels_encode(l, &elen);
+    for (rc = mdb_cursor_get(cur, &hk, &hv, MDB_SET_KEY); rc == 0;
+         rc = mdb_cursor_get(cur, &hk, &hv, MDB_NEXT_DUP)) {
+        if (hv.mv_size != 8)
+            continue;
+        MDB_val sk = {8, hv.mv_data}, sv;
+        if (mdb_get(txn, ix->series, &sk, &sv) == 0 && sv.mv_size == elen &&
+            memcmp(sv.mv_data, enc, elen) == 0) {
+            *id = s_get_u64be(hv.mv_data);
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    free(enc);
+    return rc;
+}
+
+int
+tsdb_index_add(const tsdb_index_t *ix, MDB_txn *txn, uint64_t id, const struct fw_labels *l,
+               uint64_t hash)
+{
+    unsigned char idb[8], hkey[8];
+    s_put_u64be(idb, id);
+    s_put_u64be(hkey, hash);
+    size_t elen;
+    unsigned char *enc = s_labels_encode(l, &elen);
+    MDB_val ik = {8, idb}, ev = {elen, enc}, hk = {8, hkey}, iv = {8, idb};
+    int rc = mdb_put(txn, ix->series, &ik, &ev, 0);
+    free(enc);
+    if (rc == 0)
+        rc = mdb_put(txn, ix->by_hash, &hk, &iv, MDB_NODUPDATA);
+    char pk[TSDB_INDEX_KEY_MAX + 32];
+    for (size_t k = 0; rc == 0 && k < l->len; k++) {
+        MDB_val key = {s_posting_key(pk, l->items[k].name, l->items[k].value), pk};
+        iv = (MDB_val){8, idb};
+        rc = mdb_put(txn, ix->postings, &key, &iv, MDB_NODUPDATA);
+    }
+    return rc == MDB_KEYEXIST ? 0 : rc;
+}
+
+int
+tsdb_index_last_id(const tsdb_index_t *ix, MDB_txn *txn, uint64_t *id)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, ix->series, &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k, v;
+    *id = 0;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    if (rc == 0 && k.mv_size == 8)
+        *id = s_get_u64be(k.mv_data);
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+ssize_t
+tsdb_index_count(const tsdb_index_t *ix, MDB_txn *txn)
+{
+    MDB_stat st;
+    return mdb_stat(txn, ix->series, &st) == 0 ? (ssize_t)st.ms_entries : -1;
+}
+
+int
+tsdb_index_labels(const tsdb_index_t *ix, MDB_txn *txn, uint64_t id, struct fw_labels *out)
+{
+    unsigned char idb[8];
+    s_put_u64be(idb, id);
+    MDB_val k = {8, idb}, v;
+    int rc = mdb_get(txn, ix->series, &k, &v);
+    if (rc != 0) {
+        fw_labels_clear(out);
+        return rc;
+    }
+    return s_labels_decode(v.mv_data, v.mv_size, out);
+}
+
+// ---------------------------------------------------------------------------------------
+// Id vectors
+
+typedef struct {
+    uint64_t *ids;
+    size_t len, cap;
+} s_ids_t;
+
+static void
+s_ids_add_be(s_ids_t *s, const unsigned char *p, size_t count)
+{
+    fw_mem_grow((void **)&s->ids, &s->cap, s->len + count, sizeof(uint64_t));
+    for (size_t k = 0; k < count; k++)
+        s->ids[s->len++] = s_get_u64be(p + 8 * k);
+}
+
+static int
+s_u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void
+s_ids_sort_uniq(s_ids_t *s)
+{
+    if (s->len < 2)
+        return;
+    qsort(s->ids, s->len, sizeof(uint64_t), s_u64_cmp);
+    size_t w = 1;
+    for (size_t k = 1; k < s->len; k++)
+        if (s->ids[k] != s->ids[w - 1])
+            s->ids[w++] = s->ids[k];
+    s->len = w;
+}
+
+// a = a ∩ b (both sorted, unique).
+static void
+s_ids_intersect(s_ids_t *a, const s_ids_t *b)
+{
+    size_t i = 0, j = 0, w = 0;
+    while (i < a->len && j < b->len) {
+        if (a->ids[i] < b->ids[j])
+            i++;
+        else if (a->ids[i] > b->ids[j])
+            j++;
+        else {
+            a->ids[w++] = a->ids[i];
+            i++;
+            j++;
+        }
+    }
+    a->len = w;
+}
+
+// a = a \ b (both sorted, unique).
+static void
+s_ids_subtract(s_ids_t *a, const s_ids_t *b)
+{
+    size_t i = 0, j = 0, w = 0;
+    while (i < a->len) {
+        while (j < b->len && b->ids[j] < a->ids[i])
+            j++;
+        if (j < b->len && b->ids[j] == a->ids[i])
+            i++;
+        else
+            a->ids[w++] = a->ids[i++];
+    }
+    a->len = w;
+}
+
+// Every id of the postings entry the cursor is on (the first duplicate of its key).
+static int
+s_postings_here(MDB_cursor *cur, s_ids_t *out)
+{
+    MDB_val k, v = {0, NULL};
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_GET_MULTIPLE);
+    if (rc == 0 && !v.mv_data) {
+        // a key with a single id keeps it inline: GET_MULTIPLE succeeds and returns nothing
+        rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+        if (rc == 0 && v.mv_size == 8)
+            s_ids_add_be(out, v.mv_data, 1);
+        return rc;
+    }
+    while (rc == 0) {
+        s_ids_add_be(out, v.mv_data, v.mv_size / 8);
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_MULTIPLE);
+    }
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+// Every series id, from the series database's keys.
+static int
+s_all_ids(const tsdb_index_t *ix, MDB_txn *txn, s_ids_t *out)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, ix->series, &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        if (k.mv_size == 8)
+            s_ids_add_be(out, k.mv_data, 1);
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+// A reused NUL-terminated copy of a label value.
+typedef struct {
+    char *p;
+    size_t cap;
+} s_buf_t;
+
+static const char *
+s_buf_set(s_buf_t *b, const void *p, size_t n)
+{
+    fw_mem_grow((void **)&b->p, &b->cap, n + 1, 1);
+    memcpy(b->p, p, n);
+    b->p[n] = '\0';
+    return b->p;
+}
+
+// The whole value behind the postings key k (name is nl bytes): the key's own text, or for
+// a cut key the value read from the first series it lists. NULL when that series is gone
+// or damaged (the caller then treats the key as unknown).
+static const char *
+s_key_value(const tsdb_index_t *ix, MDB_txn *txn, const MDB_val *k, const MDB_val *first_id,
+            size_t nl, s_buf_t *buf)
+{
+    const char *val = (const char *)k->mv_data + nl + 1;
+    size_t vl = k->mv_size - nl - 1;
+    if (!memchr(val, '\xfe', vl))
+        return s_buf_set(buf, val, vl);
+    if (first_id->mv_size != 8)
+        return NULL;
+    struct fw_labels l = FW_LABELS_INIT;
+    const char *out = NULL;
+    char *name = fw_strndup(k->mv_data, nl);
+    if (tsdb_index_labels(ix, txn, s_get_u64be(first_id->mv_data), &l) == 0 &&
+        fw_labels_get(&l, name))
+        out = s_buf_set(buf, fw_labels_get(&l, name), strlen(fw_labels_get(&l, name)));
+    free(name);
+    fw_labels_clear(&l);
+    return out;
+}
+
+// The union of the postings of every value v of m's label with matches(m, v) == want,
+// sorted and unique, into out.
+static int
+s_values_postings(const tsdb_index_t *ix, MDB_txn *txn, MDB_cursor *cur, const struct fw_matcher *m,
+                  bool want, s_ids_t *out, s_buf_t *buf)
+{
+    char pk[TSDB_INDEX_KEY_MAX + 32];
+    size_t nl = strlen(m->name);
+    if (nl > TSDB_INDEX_NAME_MAX)
+        return 0; // no such label can be stored
+    if (m->op == FW_MATCH_EQ || m->op == FW_MATCH_NE) {
+        // one key decides: the postings of the literal, when it is the wanted side
+        if ((m->op == FW_MATCH_EQ) == want && *m->value) {
+            MDB_val k = {s_posting_key(pk, m->name, m->value), pk}, v;
+            int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+            if (rc == 0)
+                rc = s_postings_here(cur, out);
+            return rc == MDB_NOTFOUND ? 0 : rc;
+        }
+        if ((m->op == FW_MATCH_EQ) == want)
+            return 0; // = "" wanted: no stored value is ""
+        // every value but the literal (all values when it is "")
+    }
+    memcpy(pk, m->name, nl);
+    pk[nl] = '\xff';
+    MDB_val k = {nl + 1, pk}, v;
+    int rc;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_NODUP)) {
+        if (k.mv_size < nl + 1 || memcmp(k.mv_data, pk, nl + 1) != 0)
+            break;
+        const char *val = s_key_value(ix, txn, &k, &v, nl, buf);
+        if (!val)
+            continue;
+        if (fw_matcher_matches(m, val) != want)
+            continue;
+        if ((rc = s_postings_here(cur, out)) != 0)
+            return rc;
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    s_ids_sort_uniq(out);
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading
+
+int
+tsdb_index_select(const tsdb_index_t *ix, MDB_txn *txn, const struct fw_matcher *ms, size_t n,
+                  uint64_t **ids, size_t *n_ids)
+{
+    *ids = NULL;
+    *n_ids = 0;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, ix->postings, &cur);
+    if (rc != 0)
+        return rc;
+    s_ids_t acc = {0}, tmp = {0};
+    s_buf_t buf = {0};
+    bool have = false;
+    // Intersections first, equality before regex (cheapest and usually most selective),
+    // then subtractions from what is left.
+    for (int pass = 0; pass < 3 && rc == 0; pass++) {
+        if (pass == 2 && !have) {
+            if ((rc = s_all_ids(ix, txn, &acc)) != 0)
+                break;
+            have = true;
+        }
+        for (size_t k = 0; k < n && rc == 0; k++) {
+            const struct fw_matcher *m = &ms[k];
+            bool empty = fw_matcher_matches_empty(m);
+            if ((pass == 2) != empty || (pass == 0) != (!empty && m->op == FW_MATCH_EQ))
+                continue;
+            if (have && acc.len == 0)
+                break;
+            tmp.len = 0;
+            if ((rc = s_values_postings(ix, txn, cur, m, !empty, &tmp, &buf)) != 0)
+                break;
+            if (empty) {
+                s_ids_subtract(&acc, &tmp);
+            } else if (!have) {
+                s_ids_t t = acc;
+                acc = tmp;
+                tmp = t;
+                have = true;
+            } else {
+                s_ids_intersect(&acc, &tmp);
+            }
+        }
+    }
+    mdb_cursor_close(cur);
+    free(tmp.ids);
+    free(buf.p);
+    if (rc != 0) {
+        free(acc.ids);
+        return rc;
+    }
+    *ids = acc.ids;
+    *n_ids = acc.len;
+    return 0;
+}
+
+static int
+s_str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+tsdb_index_label_names(const tsdb_index_t *ix, MDB_txn *txn, char ***out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, ix->postings, &cur);
+    if (rc != 0)
+        return rc;
+    size_t cap = 0;
+    MDB_val k, v;
+    char next[TSDB_INDEX_NAME_MAX + 2];
+    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (rc == 0) {
+        const char *sep = memchr(k.mv_data, '\xff', k.mv_size);
+        size_t nl = sep ? (size_t)(sep - (const char *)k.mv_data) : 0;
+        if (!sep || nl > TSDB_INDEX_NAME_MAX) {
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_NODUP); // not ours: step over it
+            continue;
+        }
+        fw_mem_grow((void **)out, &cap, *n_out + 1, sizeof(char *));
+        (*out)[(*n_out)++] = fw_strndup(k.mv_data, nl);
+        // name 0xff 0xff sorts after every value of name (values never hold 0xff)
+        memcpy(next, k.mv_data, nl);
+        next[nl] = '\xff';
+        next[nl + 1] = '\xff';
+        k = (MDB_val){nl + 2, next};
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    }
+    mdb_cursor_close(cur);
+    if (rc != MDB_NOTFOUND) {
+        for (size_t j = 0; j < *n_out; j++)
+            free((*out)[j]);
+        free(*out);
+        *out = NULL;
+        *n_out = 0;
+        return rc;
+    }
+    qsort(*out, *n_out, sizeof(char *), s_str_cmp);
+    return 0;
+}
+
+int
+tsdb_index_label_values(const tsdb_index_t *ix, MDB_txn *txn, const char *name, char ***out,
+                        size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    size_t nl = strlen(name);
+    if (nl > TSDB_INDEX_NAME_MAX)
+        return 0;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, ix->postings, &cur);
+    if (rc != 0)
+        return rc;
+    char pk[TSDB_INDEX_NAME_MAX + 1];
+    memcpy(pk, name, nl);
+    pk[nl] = '\xff';
+    MDB_val k = {nl + 1, pk}, v;
+    size_t cap = 0;
+    s_buf_t buf = {0};
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_NODUP)) {
+        if (k.mv_size < nl + 1 || memcmp(k.mv_data, pk, nl + 1) != 0)
+            break;
+        const char *val = s_key_value(ix, txn, &k, &v, nl, &buf);
+        if (!val)
+            continue;
+        fw_mem_grow((void **)out, &cap, *n_out + 1, sizeof(char *));
+        (*out)[(*n_out)++] = fw_strdup(val);
+    }
+    mdb_cursor_close(cur);
+    free(buf.p);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        for (size_t j = 0; j < *n_out; j++)
+            free((*out)[j]);
+        free(*out);
+        *out = NULL;
+        *n_out = 0;
+        return rc;
+    }
+    // cut keys sort by their prefix, not by the whole value
+    qsort(*out, *n_out, sizeof(char *), s_str_cmp);
+    return 0;
+}
