@@ -220,22 +220,34 @@ START_TEST(test_tsdb_head_ooo_window)
 }
 END_TEST
 
-START_TEST(test_tsdb_head_late_sample_overflows_open_chunk)
+START_TEST(test_tsdb_head_late_sample_fills_open_chunk)
 {
     tsdb_head_t *h = tsdb_head_new();
     tsdb_head_set_ooo_window(h, 3600000);
     struct tsdb_head_series *s = s_add(h, 1, false);
     struct tsdb_store_stats st = {0};
-    for (int k = 0; k < 120; k++)
-        s_app(h, s, (int64_t)k * 1000, k, &st); // a full open chunk
-    s_app(h, s, 500, -1, &st);                  // 121 samples: re-cut into 120 + 1
+    for (int k = 0; k < 119; k++)
+        s_app(h, s, (int64_t)k * 1000, k, &st);
     size_t n;
+    tsdb_head_sealed(h, &n);
+    ck_assert_uint_eq(n, 0);
+    s_app(h, s, 500, -1, &st); // the 120th sample, merged in: the chunk is full and sealed
     const struct tsdb_head_sealed *c = tsdb_head_sealed(h, &n);
     ck_assert_uint_eq(n, 1);
     ck_assert_int_eq(c[0].mint, 0);
+    struct tsdb_chunk_info info;
+    ck_assert_int_eq(tsdb_chunk_info(tsdb_head_sealed_bytes(h, &c[0]), c[0].len, &info), 0);
+    ck_assert_uint_eq(info.n, 120);
+    ck_assert_uint_eq(tsdb_chunk_app_count(&s->app), 0);
+    s_app(h, s, 200, 1, &st); // no open chunk to merge into: the late list
+    ck_assert_uint_eq(s->n_late, 1);
+    s_app(h, s, 119000, 1, &st);
     ck_assert_int_eq(s->open_mint, 119000);
-    ck_assert_uint_eq(tsdb_chunk_app_count(&s->app), 1);
-    ck_assert_uint_eq(st.late, 1);
+    ck_assert_uint_eq(st.late, 2);
+    ck_assert_uint_eq(tsdb_head_seal_all(h), 1);
+    tsdb_head_sealed(h, &n);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_uint_eq(tsdb_chunk_app_count(&s->app), 0);
     tsdb_head_destroy(&h);
 }
 END_TEST
@@ -282,7 +294,7 @@ tsdb_head_suite(void)
     tcase_add_test(tc, test_tsdb_head_rules_for_old_and_repeated_samples);
     tcase_add_test(tc, test_tsdb_head_cuts_full_chunks);
     tcase_add_test(tc, test_tsdb_head_ooo_window);
-    tcase_add_test(tc, test_tsdb_head_late_sample_overflows_open_chunk);
+    tcase_add_test(tc, test_tsdb_head_late_sample_fills_open_chunk);
     tcase_add_test(tc, test_tsdb_head_load_open_and_last);
     suite_add_tcase(s, tc);
     return s;

@@ -358,13 +358,15 @@ START_TEST(test_tsdb_store_reopen_continues_open_chunk)
     ck_assert_uint_eq(s1.conflicts, 1);
     ck_assert_uint_eq(s1.samples, 0);
     ck_assert_uint_eq(s1.new_series, 0);
-    s_grid(st, "c{x=\"1\"}", 50 * 15000, 15000, 70, 1);
+    s_grid(st, "c{x=\"1\"}", 50 * 15000, 15000, 69, 1);
     s_commit(st);
-    // 50 + 70 = 120 samples: the same open chunk continued, still one record
+    // 50 + 69 = 119 samples: the same open chunk continued, still one record
     ck_assert_uint_eq(s_raw_entries("chunks"), 0);
-    s_grid(st, "c{x=\"1\"}", 120 * 15000, 15000, 1, 1);
+    ck_assert_uint_eq(s_raw_entries("head"), 1);
+    s_grid(st, "c{x=\"1\"}", 119 * 15000, 15000, 2, 1);
     s_commit(st);
-    ck_assert_uint_eq(s_raw_entries("chunks"), 1); // cut at 120 and sealed
+    ck_assert_uint_eq(s_raw_entries("chunks"), 1); // full at 120: sealed
+    ck_assert_uint_eq(s_raw_entries("head"), 1);   // the 121st opened the next one
     struct fw_sample *p;
     ck_assert_uint_eq(s_read(st, s_id(st, "c"), INT64_MIN, INT64_MAX, &p), 121);
     for (int k = 0; k < 121; k++)
@@ -790,6 +792,28 @@ START_TEST(test_tsdb_store_retention_deletes_whole_chunks)
 }
 END_TEST
 
+START_TEST(test_tsdb_store_seal_all)
+{
+    tsdb_store_t *st = s_open();
+    s_grid(st, "s{a=\"1\"}", 0, 1000, 50, 1);
+    s_grid(st, "s{a=\"2\"}", 0, 1000, 120, 1); // sealed already
+    ck_assert_uint_eq(tsdb_store_seal_all(st), 1);
+    s_commit(st);
+    ck_assert_uint_eq(s_raw_entries("chunks"), 2);
+    ck_assert_uint_eq(s_raw_entries("head"), 0);
+    s_grid(st, "s{a=\"1\"}", 50000, 1000, 10, 1); // a new chunk after the sealed one
+    s_commit(st);
+    struct fw_sample *p;
+    ck_assert_uint_eq(s_read(st, s_id(st, "s{a=\"1\"}"), INT64_MIN, INT64_MAX, &p), 60);
+    free(p);
+    tsdb_store_destroy(&st);
+    st = s_open(); // and after a restart, its newest sample comes from the sealed chunk
+    struct tsdb_store_stats s = s_put(st, "s{a=\"2\"}", 1, (int64_t[]){100000}, (double[]){1});
+    ck_assert_uint_eq(s.out_of_order, 1);
+    tsdb_store_destroy(&st);
+}
+END_TEST
+
 START_TEST(test_tsdb_store_head_gc_reloads)
 {
     tsdb_store_t *st = s_open();
@@ -877,6 +901,7 @@ tsdb_store_suite(void)
     tcase_add_test(tc, test_tsdb_store_long_label_values);
     tcase_add_test(tc, test_tsdb_store_refuses_bad_label_sets);
     tcase_add_test(tc, test_tsdb_store_retention_deletes_whole_chunks);
+    tcase_add_test(tc, test_tsdb_store_seal_all);
     tcase_add_test(tc, test_tsdb_store_head_gc_reloads);
     tcase_add_test(tc, test_tsdb_store_state_written_by_commit);
     tcase_add_test(tc, test_tsdb_store_open_fails_on_file);

@@ -301,6 +301,10 @@ s_push(tsdb_head_t *self, struct tsdb_head_series *s, int64_t t, double v)
     }
     s->dirty = true;
     s_queue(self, s);
+    // a chunk that can take no more samples is sealed now, not when the next one comes:
+    // it is stored in its smallest form at once and its memory is free for the next
+    if (tsdb_chunk_app_count(&s->app) >= TSDB_CHUNK_MAX_SAMPLES)
+        s_cut(self, s);
 }
 
 static bool
@@ -461,6 +465,20 @@ tsdb_head_committed(tsdb_head_t *self)
         self->arena = NULL;
         self->arena_cap = 0;
     }
+}
+
+size_t
+tsdb_head_seal_all(tsdb_head_t *self)
+{
+    size_t n = 0;
+    for (size_t k = 0; self->by_id.mask && k <= self->by_id.mask; k++) {
+        struct tsdb_head_series *s = self->by_id.slots[k].s;
+        if (s && tsdb_chunk_app_count(&s->app) > 0) {
+            s_cut(self, s);
+            n++;
+        }
+    }
+    return n;
 }
 
 bool

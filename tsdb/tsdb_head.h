@@ -3,9 +3,10 @@
     The head is how ingest avoids LMDB: a series is found by the hash of its label set
     (fw_labels_hash) in an open-addressing table, its samples go into its open chunk
     (struct tsdb_chunk_app, XOR-encoded as they come) and nothing is read or written on disk
-    per sample or per scrape. A full chunk (TSDB_CHUNK_MAX_SAMPLES, or a sample
-    TSDB_CHUNK_MAX_SPAN_MS after its first) is sealed into its smallest form and queued for
-    the next commit, and a new open chunk starts. The store (tsdb_store.c) fills the head
+    per sample or per scrape. A full chunk (TSDB_CHUNK_MAX_SAMPLES, sealed as soon as it
+    has them, or one that a sample TSDB_CHUNK_MAX_SPAN_MS after its first cannot join) is
+    sealed into its smallest form and queued for the next commit, and a new open chunk
+    starts. The store (tsdb_store.c) fills the head
     lazily: a series it does not hold is looked up in the index once, and its stored open
     chunk reopened (tsdb_head_load_open), so a restart costs nothing until series come back.
 
@@ -101,6 +102,11 @@ void tsdb_head_load_last(tsdb_head_t *self, struct tsdb_head_series *s, int64_t 
 // Apply samples[0..n) (any order) to s by the rules above, adding the counts to *st.
 void tsdb_head_append(tsdb_head_t *self, struct tsdb_head_series *s,
                       const struct fw_sample *samples, size_t n, struct tsdb_store_stats *st);
+
+// Seal every open chunk that holds samples (e.g. at the end of an import, whose series get
+// no more samples): they are stored in their smallest form by the next commit. Returns how
+// many were sealed.
+size_t tsdb_head_seal_all(tsdb_head_t *self);
 
 // Remove s from the head and free it, unless it has something to commit (then false).
 bool tsdb_head_remove(tsdb_head_t *self, struct tsdb_head_series *s);

@@ -958,6 +958,12 @@ tsdb_store_delete_before(tsdb_store_t *self, int64_t cutoff_ms, size_t max_delet
 }
 
 size_t
+tsdb_store_seal_all(tsdb_store_t *self)
+{
+    return tsdb_head_seal_all(self->head);
+}
+
+size_t
 tsdb_store_head_gc(tsdb_store_t *self, int64_t before_ms)
 {
     return tsdb_head_gc(self->head, before_ms, NULL, NULL);

@@ -154,6 +154,10 @@ int tsdb_store_get_state(tsdb_store_t *self, void **blob, size_t *len);
 int tsdb_store_delete_before(tsdb_store_t *self, int64_t cutoff_ms, size_t max_deletes,
                              size_t *deleted, fw_err_t *err);
 
+// Seal every open chunk now (see tsdb_head_seal_all): for imports and other writers whose
+// series receive no more samples. The next commit stores them. Returns how many.
+size_t tsdb_store_seal_all(tsdb_store_t *self);
+
 // Forget head series with no sample since before_ms and nothing to commit (they are read
 // back from disk if they return). Returns how many were dropped.
 size_t tsdb_store_head_gc(tsdb_store_t *self, int64_t before_ms);
