@@ -52,12 +52,20 @@ s_new(int type, const char *endpoint, bool bind, int64_t max_msg_size, fw_err_t 
     return s;
 }
 
-bool
-fw_zsock_fits(zsock_t *sock, zmsg_t *frames, size_t *largest)
+int64_t
+fw_zsock_max_msg_size(zsock_t *sock)
 {
     int64_t limit = -1;
     size_t len = sizeof(limit);
-    zmq_getsockopt(zsock_resolve(sock), ZMQ_MAXMSGSIZE, &limit, &len);
+    if (zmq_getsockopt(zsock_resolve(sock), ZMQ_MAXMSGSIZE, &limit, &len) < 0)
+        return -1;
+    return limit;
+}
+
+bool
+fw_zsock_fits(zsock_t *sock, zmsg_t *frames, size_t *largest)
+{
+    int64_t limit = fw_zsock_max_msg_size(sock);
     size_t max = 0;
     for (zframe_t *f = zmsg_first(frames); f; f = zmsg_next(frames))
         if (zframe_size(f) > max)
@@ -432,9 +440,7 @@ fw_zsock_guard_new(zsock_t *sock, const char *name, fw_metrics_t *metrics)
     struct s_watch *w = fw_calloc(1, sizeof(*w));
     w->name = fw_strdup(name);
     w->metrics = metrics;
-    size_t len = sizeof(w->limit);
-    if (zmq_getsockopt(zsock_resolve(sock), ZMQ_MAXMSGSIZE, &w->limit, &len) < 0)
-        w->limit = -1;
+    w->limit = fw_zsock_max_msg_size(sock);
     char ep[96];
     snprintf(ep, sizeof(ep), "inproc://fw-zsock-guard-%p-%lld", (void *)w,
              (long long)zclock_usecs());

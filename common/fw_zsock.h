@@ -61,6 +61,9 @@ zsock_t *fw_zsock_router(const char *endpoint, int64_t max_msg_size, fw_err_t *e
 // call before zsock_attach. 0, or -1 (errno).
 int fw_zsock_set_max_msg_size(zsock_t *sock, int64_t max_msg_size);
 
+// sock's inbound limit in bytes (ZMQ_MAXMSGSIZE; -1: none). czmq's getter truncates to int.
+int64_t fw_zsock_max_msg_size(zsock_t *sock);
+
 // True when no frame of frames is longer than sock's own ZMQ_MAXMSGSIZE: the limit a peer
 // with the same --zmq.max-msg-size applies. *largest (may be NULL) gets the longest frame.
 bool fw_zsock_fits(zsock_t *sock, zmsg_t *frames, size_t *largest);

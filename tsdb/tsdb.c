@@ -283,8 +283,8 @@ s_on_query(zloop_t *loop, zsock_t *sock, void *arg)
         // instead of reading it: answer with the reason.
         zmsg_destroy(&out);
         char why[160];
-        snprintf(why, sizeof(why), "query result of %zu bytes exceeds --zmq.max-msg-size (%d)",
-                 bytes, zsock_maxmsgsize(sock));
+        snprintf(why, sizeof(why), "query result of %zu bytes exceeds --zmq.max-msg-size (%lld)",
+                 bytes, (long long)fw_zsock_max_msg_size(sock));
         fw_warn("tsdb.query.too_large", "bytes=%zu err=%s", bytes, why);
         reply =
             fw_msg_new_json(FW_MSG_QUERY_RESULT, // steals the packed body

@@ -245,7 +245,7 @@ main(int argc, char **argv)
             fprintf(stderr,
                     "{\"reject\":\"a message part exceeded --zmq.max-msg-size (%lld "
                     "bytes); reconnecting\"}\n",
-                    (long long)zsock_maxmsgsize(sub));
+                    (long long)fw_zsock_max_msg_size(sub));
             zpoller_destroy(&poller);
             fw_zsock_guard_destroy(&guard);
             zsock_destroy(&sub);
