@@ -476,7 +476,7 @@ s_render_alert(const struct alertd_alert *a, void *arg)
         json_array_foreach(receivers, i, rv)
         {
             any = any || fw_matcher_matches(&r->receiver.items[0],
-                                              json_string_value(json_object_get(rv, "name")));
+                                            json_string_value(json_object_get(rv, "name")));
         }
         if (!any) {
             json_decref(silenced_by);

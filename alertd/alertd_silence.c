@@ -120,8 +120,7 @@ s_matchers_read(const json_t *arr, struct alertd_matchers *ms, fw_err_t *err)
             fw_err_set(err, "invalid label matcher %zu: invalid label value \"%s\"", i, value);
             return -1;
         }
-        fw_match_op_t t = re ? (eq ? FW_MATCH_RE : FW_MATCH_NRE)
-                                   : (eq ? FW_MATCH_EQ : FW_MATCH_NE);
+        fw_match_op_t t = re ? (eq ? FW_MATCH_RE : FW_MATCH_NRE) : (eq ? FW_MATCH_EQ : FW_MATCH_NE);
         fw_err_t rerr;
         fw_err_clear(&rerr);
         if (alertd_matchers_add(ms, t, name, value, &rerr) < 0) {
