@@ -372,6 +372,10 @@ static const struct fw_cfg_field s_fields[] = {
     {                                                                                              \
         (p), FW_SECRET_URL_USERINFO                                                                \
     }
+#define S_ORIGIN(p)                                                                                \
+    {                                                                                              \
+        (p), FW_SECRET_URL_ORIGIN                                                                  \
+    }
 
 // Every value of alertmanager.yml that Alertmanager (0.26 and later) holds as a Secret,
 // SecretURL or SecretTemplateURL, and so shows as "<secret>" (config.go, notifiers.go,
@@ -397,7 +401,9 @@ const struct fw_secret_path alertd_cfg_secrets[] = {
     S_SECRET("receivers[].pagerduty_configs[].service_key"),
     S_SECRET("receivers[].slack_configs[].api_url"),
     S_SECRET("receivers[].slack_configs[].app_token"),
-    S_SECRET("receivers[].webhook_configs[].url"),
+    // Alertmanager 0.26+ shows "<secret>"; 0.25's amtool reads this field as a URL and
+    // refuses that, so it is shown as "scheme://host:port/<secret>": a URL, its token hidden.
+    S_ORIGIN("receivers[].webhook_configs[].url"),
     S_SECRET("receivers[].wechat_configs[].api_secret"),
     S_SECRET("receivers[].opsgenie_configs[].api_key"),
     S_SECRET("receivers[].victorops_configs[].api_key"),

@@ -42,7 +42,7 @@
 #include "fw_time.h"
 
 // Most nodes one load may visit (aliases can make a small file expand enormously).
-#define S_NODE_BUDGET 2000000L
+#define S_NODE_BUDGET 500000L
 // Deepest chain of merge keys followed.
 #define S_MERGE_DEPTH 16
 // Longest section path kept for messages.

@@ -213,6 +213,21 @@ fw_secret_url_origin(const char *url)
     return fw_asprintf("%.*s%.*s", (int)(a - url), url, (int)(e - host), host);
 }
 
+char *
+fw_secret_url_masked(const char *url)
+{
+    const char *a, *e;
+    if (!url || !s_authority(url, &a, &e))
+        return fw_strdup(FW_SECRET_TOKEN);
+    char *origin = fw_secret_url_origin(url);
+    bool userinfo = memchr(a, '@', (size_t)(e - a)) != NULL;
+    bool rest = *e && strcmp(e, "/") != 0;
+    char *out =
+        userinfo || rest ? fw_asprintf("%s/%s", origin, FW_SECRET_TOKEN) : fw_strdup(origin);
+    free(origin);
+    return out;
+}
+
 // ---------------------------------------------------------------------------------------
 //  YAML
 
@@ -282,9 +297,11 @@ s_yaml_mask(s_walk_t *w, yaml_node_t *n, fw_secret_kind_t kind)
     bool ok = true;
     if (n->type == YAML_SCALAR_NODE && n->data.scalar.length == 0)
         return;
-    if (kind == FW_SECRET_URL_USERINFO && n->type == YAML_SCALAR_NODE) {
-        char *r = fw_secret_url_redacted((const char *)n->data.scalar.value);
-        if (strcmp(r, (const char *)n->data.scalar.value) != 0)
+    if (kind != FW_SECRET_VALUE && n->type == YAML_SCALAR_NODE) {
+        const char *v = (const char *)n->data.scalar.value;
+        char *r =
+            kind == FW_SECRET_URL_USERINFO ? fw_secret_url_redacted(v) : fw_secret_url_masked(v);
+        if (strcmp(r, v) != 0)
             ok = s_yaml_set(n, r);
         free(r);
     } else {
@@ -463,8 +480,9 @@ typedef struct {
 static json_t *
 s_json_masked(const json_t *v, fw_secret_kind_t kind)
 {
-    if (kind == FW_SECRET_URL_USERINFO && json_is_string(v)) {
-        char *r = fw_secret_url_redacted(json_string_value(v));
+    if (kind != FW_SECRET_VALUE && json_is_string(v)) {
+        char *r = kind == FW_SECRET_URL_USERINFO ? fw_secret_url_redacted(json_string_value(v))
+                                                 : fw_secret_url_masked(json_string_value(v));
         json_t *out = json_string(r);
         free(r);
         return out;

@@ -38,12 +38,13 @@
 // What replaces the password of a URL (Prometheus's config.URL, e.g. remote_write url).
 #define FW_SECRET_URL_PASSWORD "xxxxx"
 
-#define FW_SECRET_NODE_BUDGET 2000000L
+#define FW_SECRET_NODE_BUDGET 500000L
 #define FW_SECRET_MAX_DEPTH 128
 
 typedef enum {
     FW_SECRET_VALUE,        // the whole value becomes FW_SECRET_TOKEN (empty values stay empty)
     FW_SECRET_URL_USERINFO, // a URL whose password, if any, becomes FW_SECRET_URL_PASSWORD
+    FW_SECRET_URL_ORIGIN,   // a URL shown as its origin + "/<secret>" (fw_secret_url_masked)
 } fw_secret_kind_t;
 
 struct fw_secret_path {
@@ -75,5 +76,12 @@ char *fw_secret_url_redacted(const char *url);
 // a log line may name of a URL that is itself secret (a webhook URL holding a token). A new
 // string; "" when url has no "scheme://".
 char *fw_secret_url_origin(const char *url);
+
+// url shown as "scheme://host[:port]/<secret>": userinfo, path, query and fragment (where
+// webhook tokens live) hidden, the rest still a URL that a URL-typed field parses, so
+// amtool 0.25, whose webhook url is a plain URL, still reads /api/v2/status. A URL with
+// nothing after its origin (or only "/") is shown as its origin; a string without
+// "scheme://" as FW_SECRET_TOKEN. A new string.
+char *fw_secret_url_masked(const char *url);
 
 #endif

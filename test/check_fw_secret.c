@@ -202,17 +202,19 @@ END_TEST
 START_TEST(test_fw_secret_urls)
 {
     static const struct {
-        const char *in, *redacted, *origin;
+        const char *in, *redacted, *origin, *masked;
     } cases[] = {
         {"https://u:p@h.example:8443/x?y#z", "https://u:xxxxx@h.example:8443/x?y#z",
-         "https://h.example:8443"},
-        {"https://u@h/x", "https://u@h/x", "https://h"},
-        {"http://h:80", "http://h:80", "http://h:80"},
+         "https://h.example:8443", "https://h.example:8443/<secret>"},
+        {"https://u@h/x", "https://u@h/x", "https://h", "https://h/<secret>"},
+        {"http://h:80", "http://h:80", "http://h:80", "http://h:80"},
+        {"http://h:80/", "http://h:80/", "http://h:80", "http://h:80"},
+        {"http://h?token=T", "http://h?token=T", "http://h", "http://h/<secret>"},
         {"https://hooks.slack.com/services/T/B/TOKEN", "https://hooks.slack.com/services/T/B/TOKEN",
-         "https://hooks.slack.com"},
-        {"http://u:p@x@h/a@b", "http://u:xxxxx@h/a@b", "http://h"},
-        {"not a url", "not a url", ""},
-        {"h:1234", "h:1234", ""},
+         "https://hooks.slack.com", "https://hooks.slack.com/<secret>"},
+        {"http://u:p@x@h/a@b", "http://u:xxxxx@h/a@b", "http://h", "http://h/<secret>"},
+        {"not a url", "not a url", "", "<secret>"},
+        {"h:1234", "h:1234", "", "<secret>"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char *r = fw_secret_url_redacted(cases[i].in);
@@ -220,6 +222,9 @@ START_TEST(test_fw_secret_urls)
         free(r);
         r = fw_secret_url_origin(cases[i].in);
         ck_assert_str_eq(r, cases[i].origin);
+        free(r);
+        r = fw_secret_url_masked(cases[i].in);
+        ck_assert_str_eq(r, cases[i].masked);
         free(r);
     }
 }

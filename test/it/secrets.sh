@@ -62,6 +62,12 @@ if command -v amtool >/dev/null; then
     amtool --alertmanager.url="http://127.0.0.1:$AM" config show > "$IT_DIR/amtool.yml" 2>/dev/null
     no_secret "amtool config show" "$IT_DIR/amtool.yml"
     all_plain "amtool config show" "$AMS" "$IT_DIR/amtool.yml"
+    # amtool parses the shown config for its routing tree: a masked webhook url must still be
+    # a URL to amtool 0.25 (shown as scheme://host:port/<secret>).
+    it_check "amtool config routes parses the masked config" \
+        amtool --alertmanager.url="http://127.0.0.1:$AM" config routes
+    it_check "a webhook url is shown as its origin and <secret>" \
+        grep -q "url: http://127.0.0.1:$SINK/<secret>" "$IT_DIR/status.yml"
 fi
 
 curl -fs -XPOST -H 'Content-Type: application/json' "http://127.0.0.1:$AM/api/v2/alerts" \
