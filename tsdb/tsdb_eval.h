@@ -7,8 +7,14 @@
     stale markers end a series and are never returned, rate/increase/delta extrapolate as
     promql/functions.go extrapolatedRate does, arithmetic drops __name__.
 
-    Each selector's samples are read once per query for the whole query window (one read
-    transaction for the query), then sliced per step.
+    One read transaction per query. Selectors read through the store's iterators, decoding
+    chunks as they go: outside subqueries each series keeps a sliding window, so a range
+    query reads each sample once and holds one window per series, never the whole query
+    range. Label sets are interned per query and hashed with fw_labels_hash; after the
+    first step of a range query the evaluator allocates nothing per step or per point
+    (tsdb_eval_ctx.h). The parts: tsdb_eval.c (tree walk, subqueries, entry points),
+    tsdb_eval_ctx.c (context, interning, buffers), tsdb_eval_select.c, tsdb_eval_func.c,
+    tsdb_eval_agg.c, tsdb_eval_binop.c and tsdb_eval_math.c.
 */
 #ifndef TSDB_EVAL_H
 #define TSDB_EVAL_H
@@ -17,7 +23,7 @@
 
 #include "fw_err.h"
 #include "fw_labels.h"
-#include "fw_msg.h"
+#include "fw_sample.h"
 #include "fw_promql_ast.h"
 #include "tsdb_store.h"
 

@@ -1,0 +1,227 @@
+/*  tsdb_eval_agg.c — PromQL aggregations (see tsdb_eval_agg.h).
+
+    An element's group is the interned set of its grouping labels, memoised per aggregation
+    node and input set, so after the first step a range query finds each element's group
+    with one pointer-keyed lookup and no hashing of strings. Groups keep running values
+    (Kahan sums, Prometheus's mean, Welford's variance); topk, bottomk and quantile collect
+    their members in one array, ordered by group with a counting sort that keeps the input
+    order inside each group. Every array comes from the context's pool.
+*/
+#include "tsdb_eval_agg.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tsdb_eval_math.h"
+
+struct s_group {
+    const struct tsdb_eval_lset *ls; // the group's output labels
+    double v, comp, mean;
+    size_t count;
+    struct tsdb_eval_math_avg avg;
+};
+
+struct s_member {
+    size_t group;
+    struct tsdb_eval_elem el;
+};
+
+static bool
+s_listed(const char *name, char *const *list, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(list[k], name) == 0)
+            return true;
+    return false;
+}
+
+// The grouping labels of ls: by (listed ones) or without (all but listed and __name__).
+static const struct tsdb_eval_lset *
+s_group_key(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, const struct tsdb_eval_lset *ls)
+{
+    const struct tsdb_eval_lset *g = tsdb_eval_ctx_memo_get(c, e, ls, NULL);
+    if (g)
+        return g;
+    struct fw_labels v = tsdb_eval_ctx_view(c, ls->labels.len);
+    for (size_t k = 0; k < ls->labels.len; k++) {
+        const char *nm = ls->labels.items[k].name;
+        bool listed = s_listed(nm, e->labels, e->n_labels);
+        if (e->without ? listed || strcmp(nm, "__name__") == 0 : !listed)
+            continue;
+        v.items[v.len++] = ls->labels.items[k];
+    }
+    g = tsdb_eval_ctx_intern(c, &v);
+    tsdb_eval_ctx_memo_put(c, e, ls, NULL, g);
+    return g;
+}
+
+static int
+s_elem_cmp_desc(const void *a, const void *b)
+{
+    double x = ((const struct s_member *)a)->el.v, y = ((const struct s_member *)b)->el.v;
+    if (isnan(x))
+        return isnan(y) ? 0 : 1;
+    if (isnan(y))
+        return -1;
+    return x > y ? -1 : x < y;
+}
+
+static int
+s_elem_cmp_asc(const void *a, const void *b)
+{
+    double x = ((const struct s_member *)a)->el.v, y = ((const struct s_member *)b)->el.v;
+    if (isnan(x))
+        return isnan(y) ? 0 : 1;
+    if (isnan(y))
+        return -1;
+    return x < y ? -1 : x > y;
+}
+
+static void
+s_add(struct s_group *g, fw_pq_aggop_t op, double v)
+{
+    g->count++;
+    switch (op) {
+    case FW_PQ_AGG_SUM:
+        if (g->count == 1) {
+            g->v = v;
+            g->comp = 0;
+        } else {
+            g->v = tsdb_eval_math_kahan_inc(v, g->v, &g->comp);
+        }
+        break;
+    case FW_PQ_AGG_AVG: tsdb_eval_math_avg_add(&g->avg, v); break;
+    case FW_PQ_AGG_MIN:
+        if (v < g->v || isnan(g->v))
+            g->v = v;
+        break;
+    case FW_PQ_AGG_MAX:
+        if (v > g->v || isnan(g->v))
+            g->v = v;
+        break;
+    case FW_PQ_AGG_STDDEV:
+    case FW_PQ_AGG_STDVAR: {
+        if (g->count == 1) {
+            g->v = 0;
+            g->mean = 0;
+        }
+        double d = v - g->mean;
+        g->mean += d / (double)g->count;
+        g->v += d * (v - g->mean);
+        break;
+    }
+    default: break;
+    }
+}
+
+// topk, bottomk and quantile over the members of each group.
+static void
+s_members(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, double param,
+          const struct s_group *groups, size_t ng, struct s_member *m, size_t nm,
+          struct tsdb_eval_val *out)
+{
+    size_t *off = NULL, cap_off = 0, cap_s = 0, cap_v = 0;
+    struct s_member *sorted = NULL;
+    double *vals = NULL;
+    tsdb_eval_ctx_grow(c, (void **)&off, &cap_off, ng + 1, sizeof(*off));
+    memset(off, 0, (ng + 1) * sizeof(*off));
+    for (size_t k = 0; k < nm; k++)
+        off[m[k].group + 1]++;
+    for (size_t g = 0; g < ng; g++)
+        off[g + 1] += off[g];
+    tsdb_eval_ctx_grow(c, (void **)&sorted, &cap_s, nm, sizeof(*sorted));
+    for (size_t k = 0; k < nm; k++)
+        sorted[off[m[k].group]++] = m[k];
+    size_t from = 0;
+    for (size_t g = 0; g < ng; g++) {
+        struct s_member *gm = sorted + from;
+        size_t n = off[g] - from;
+        from = off[g];
+        if (e->agg == FW_PQ_AGG_QUANTILE) {
+            tsdb_eval_ctx_grow(c, (void **)&vals, &cap_v, n, sizeof(*vals));
+            for (size_t j = 0; j < n; j++)
+                vals[j] = gm[j].el.v;
+            tsdb_eval_ctx_push(c, &out->vec, groups[g].ls, t,
+                               tsdb_eval_math_quantile(param, vals, n));
+            continue;
+        }
+        if (isnan(param) || param < 1)
+            continue;
+        size_t k = param > (double)n ? n : (size_t)param;
+        qsort(gm, n, sizeof(*gm), e->agg == FW_PQ_AGG_TOPK ? s_elem_cmp_desc : s_elem_cmp_asc);
+        for (size_t j = 0; j < k; j++)
+            tsdb_eval_ctx_push(c, &out->vec, gm[j].el.ls, t, gm[j].el.v);
+    }
+    tsdb_eval_ctx_release(c, (void **)&off, &cap_off, sizeof(*off));
+    tsdb_eval_ctx_release(c, (void **)&sorted, &cap_s, sizeof(*sorted));
+    tsdb_eval_ctx_release(c, (void **)&vals, &cap_v, sizeof(*vals));
+}
+
+int
+tsdb_eval_agg(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, struct tsdb_eval_val *out)
+{
+    struct tsdb_eval_val in, param = {0};
+    if (tsdb_eval_node(c, e->args[0], t, &in) != 0)
+        return -1;
+    if (e->param && tsdb_eval_node(c, e->param, t, &param) != 0) {
+        tsdb_eval_ctx_val_clear(c, &in);
+        return -1;
+    }
+    out->type = FW_PQ_VECTOR;
+    if ((e->agg == FW_PQ_AGG_TOPK || e->agg == FW_PQ_AGG_BOTTOMK) && isnan(param.scalar)) {
+        tsdb_eval_ctx_val_clear(c, &in);
+        tsdb_eval_ctx_val_clear(c, &param);
+        return tsdb_eval_ctx_fail(c, "Parameter value is NaN");
+    }
+    bool members =
+        e->agg == FW_PQ_AGG_TOPK || e->agg == FW_PQ_AGG_BOTTOMK || e->agg == FW_PQ_AGG_QUANTILE;
+    struct s_group *groups = NULL;
+    struct s_member *m = NULL;
+    size_t ng = 0, cap_g = 0, nm = 0, cap_m = 0;
+    struct tsdb_eval_tab tab;
+    tsdb_eval_ctx_tab_init(c, &tab, in.vec.len);
+    for (size_t k = 0; k < in.vec.len; k++) {
+        const struct tsdb_eval_elem *el = &in.vec.items[k];
+        const struct tsdb_eval_lset *key = s_group_key(c, e, el->ls);
+        size_t gi = tsdb_eval_ctx_tab_get(&tab, key);
+        if (gi == SIZE_MAX) {
+            gi = ng++;
+            tsdb_eval_ctx_grow(c, (void **)&groups, &cap_g, ng, sizeof(*groups));
+            memset(&groups[gi], 0, sizeof(*groups));
+            groups[gi].ls = key;
+            groups[gi].v = el->v;
+            tsdb_eval_ctx_tab_put(c, &tab, key, gi);
+        }
+        if (members) {
+            tsdb_eval_ctx_grow(c, (void **)&m, &cap_m, nm + 1, sizeof(*m));
+            m[nm++] = (struct s_member){gi, *el};
+        } else {
+            s_add(&groups[gi], e->agg, el->v);
+        }
+    }
+    if (members) {
+        s_members(c, e, t, param.scalar, groups, ng, m, nm, out);
+    } else {
+        for (size_t gi = 0; gi < ng; gi++) {
+            const struct s_group *g = &groups[gi];
+            double v = g->v;
+            switch (e->agg) {
+            case FW_PQ_AGG_SUM: v = g->v + g->comp; break;
+            case FW_PQ_AGG_AVG: v = tsdb_eval_math_avg_result(&g->avg); break;
+            case FW_PQ_AGG_COUNT: v = (double)g->count; break;
+            case FW_PQ_AGG_GROUP: v = 1; break;
+            case FW_PQ_AGG_STDVAR: v = g->v / (double)g->count; break;
+            case FW_PQ_AGG_STDDEV: v = sqrt(g->v / (double)g->count); break;
+            default: break;
+            }
+            tsdb_eval_ctx_push(c, &out->vec, g->ls, t, v);
+        }
+    }
+    tsdb_eval_ctx_tab_free(c, &tab);
+    tsdb_eval_ctx_release(c, (void **)&groups, &cap_g, sizeof(*groups));
+    tsdb_eval_ctx_release(c, (void **)&m, &cap_m, sizeof(*m));
+    tsdb_eval_ctx_val_clear(c, &in);
+    tsdb_eval_ctx_val_clear(c, &param);
+    return 0;
+}

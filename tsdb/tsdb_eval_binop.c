@@ -1,0 +1,264 @@
+/*  tsdb_eval_binop.c — PromQL binary operators (see tsdb_eval_binop.h).
+
+    Vector matching works on signatures: the interned set of an element's matching labels
+    (on: the listed ones; ignoring: all but the listed ones and __name__), memoised per
+    operator node and input set. Since interned sets are equal exactly when their pointers
+    are, each side is indexed in a pointer-keyed table and no label set is ever formatted
+    or compared as a string. The labels of a result element (__name__ dropped, on/ignoring
+    applied, group_left/group_right's extra labels copied from the other side) are memoised
+    per node and input set(s) as well. Vector-scalar operations rewrite the vector in place.
+*/
+#include "tsdb_eval_binop.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+// Memo tags (unique addresses) telling a node's signatures from its result labels.
+static const char s_tag_sig, s_tag_res;
+
+// Apply op; *keep says whether a comparison holds (always true for arithmetic).
+static double
+s_apply(fw_pq_binop_t op, double l, double r, bool *keep)
+{
+    *keep = true;
+    switch (op) {
+    case FW_PQ_ADD: return l + r;
+    case FW_PQ_SUB: return l - r;
+    case FW_PQ_MUL: return l * r;
+    case FW_PQ_DIV: return l / r;
+    case FW_PQ_MOD: return fmod(l, r);
+    case FW_PQ_POW: return pow(l, r);
+    case FW_PQ_ATAN2: return atan2(l, r);
+    case FW_PQ_EQL: *keep = l == r; return l;
+    case FW_PQ_NEQ: *keep = l != r; return l;
+    case FW_PQ_GTR: *keep = l > r; return l;
+    case FW_PQ_LSS: *keep = l < r; return l;
+    case FW_PQ_GTE: *keep = l >= r; return l;
+    case FW_PQ_LTE: *keep = l <= r; return l;
+    default: return NAN;
+    }
+}
+
+static bool
+s_drops_name(const fw_promql_expr_t *e)
+{
+    return e->return_bool || !fw_promql_binop_is_comparison(e->op);
+}
+
+static bool
+s_listed(const char *name, char *const *list, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(list[k], name) == 0)
+            return true;
+    return false;
+}
+
+// The matching signature of ls under e's on/ignoring.
+static const struct tsdb_eval_lset *
+s_sig(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, const struct tsdb_eval_lset *ls)
+{
+    const struct tsdb_eval_lset *s = tsdb_eval_ctx_memo_get(c, e, ls, &s_tag_sig);
+    if (s)
+        return s;
+    struct fw_labels v = tsdb_eval_ctx_view(c, ls->labels.len);
+    for (size_t k = 0; k < ls->labels.len; k++) {
+        const char *nm = ls->labels.items[k].name;
+        bool listed = s_listed(nm, e->labels, e->n_labels);
+        if (e->on ? !listed : (listed || strcmp(nm, "__name__") == 0))
+            continue;
+        v.items[v.len++] = ls->labels.items[k];
+    }
+    s = tsdb_eval_ctx_intern(c, &v);
+    tsdb_eval_ctx_memo_put(c, e, ls, &s_tag_sig, s);
+    return s;
+}
+
+// The labels of the result of matching many-side set m with one-side set o.
+static const struct tsdb_eval_lset *
+s_result_labels(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, const struct tsdb_eval_lset *m,
+                const struct tsdb_eval_lset *o)
+{
+    const void *k2 = e->n_include ? (const void *)o : &s_tag_res;
+    const struct tsdb_eval_lset *r = tsdb_eval_ctx_memo_get(c, e, m, k2);
+    if (r)
+        return r;
+    struct fw_labels v = tsdb_eval_ctx_view(c, m->labels.len + e->n_include);
+    bool drop = s_drops_name(e);
+    for (size_t k = 0; k < m->labels.len; k++) {
+        const char *nm = m->labels.items[k].name;
+        if (drop && strcmp(nm, "__name__") == 0)
+            continue;
+        if (e->card == FW_PQ_CARD_ONE_TO_ONE && s_listed(nm, e->labels, e->n_labels) != e->on)
+            continue;
+        v.items[v.len++] = m->labels.items[k];
+    }
+    for (size_t j = 0; j < e->n_include; j++) {
+        const char *iv = fw_labels_get(&o->labels, e->include[j]);
+        tsdb_eval_ctx_view_set(&v, e->include[j], iv ? iv : "");
+    }
+    r = tsdb_eval_ctx_intern(c, &v);
+    tsdb_eval_ctx_memo_put(c, e, m, k2, r);
+    return r;
+}
+
+// and, or, unless
+static int
+s_set_op(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, const struct tsdb_eval_vec *l,
+         const struct tsdb_eval_vec *r, struct tsdb_eval_val *out)
+{
+    struct tsdb_eval_tab rt, lt;
+    tsdb_eval_ctx_tab_init(c, &rt, r->len);
+    tsdb_eval_ctx_tab_init(c, &lt, e->op == FW_PQ_OR ? l->len : 0);
+    for (size_t k = 0; k < r->len; k++) {
+        const struct tsdb_eval_lset *s = s_sig(c, e, r->items[k].ls);
+        if (tsdb_eval_ctx_tab_get(&rt, s) == SIZE_MAX)
+            tsdb_eval_ctx_tab_put(c, &rt, s, k);
+    }
+    out->type = FW_PQ_VECTOR;
+    for (size_t k = 0; k < l->len; k++) {
+        const struct tsdb_eval_lset *s = s_sig(c, e, l->items[k].ls);
+        if (e->op == FW_PQ_OR && tsdb_eval_ctx_tab_get(&lt, s) == SIZE_MAX)
+            tsdb_eval_ctx_tab_put(c, &lt, s, k);
+        bool in_r = tsdb_eval_ctx_tab_get(&rt, s) != SIZE_MAX;
+        if (e->op == FW_PQ_OR || (e->op == FW_PQ_AND) == in_r)
+            tsdb_eval_ctx_push(c, &out->vec, l->items[k].ls, l->items[k].t, l->items[k].v);
+    }
+    if (e->op == FW_PQ_OR)
+        for (size_t k = 0; k < r->len; k++)
+            if (tsdb_eval_ctx_tab_get(&lt, s_sig(c, e, r->items[k].ls)) == SIZE_MAX)
+                tsdb_eval_ctx_push(c, &out->vec, r->items[k].ls, r->items[k].t, r->items[k].v);
+    tsdb_eval_ctx_tab_free(c, &rt);
+    tsdb_eval_ctx_tab_free(c, &lt);
+    return 0;
+}
+
+static int
+s_vector_vector(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
+                const struct tsdb_eval_vec *lhs, const struct tsdb_eval_vec *rhs,
+                struct tsdb_eval_val *out)
+{
+    if (fw_promql_binop_is_set(e->op))
+        return s_set_op(c, e, lhs, rhs, out);
+    bool swap = e->card == FW_PQ_CARD_ONE_TO_MANY;
+    const struct tsdb_eval_vec *many = swap ? rhs : lhs, *one = swap ? lhs : rhs;
+    struct tsdb_eval_tab ot, matched, outt;
+    tsdb_eval_ctx_tab_init(c, &ot, one->len);
+    tsdb_eval_ctx_tab_init(c, &matched, e->card == FW_PQ_CARD_ONE_TO_ONE ? many->len : 0);
+    tsdb_eval_ctx_tab_init(c, &outt, e->card == FW_PQ_CARD_ONE_TO_ONE ? 0 : many->len);
+    int rc = 0;
+    out->type = FW_PQ_VECTOR;
+    for (size_t k = 0; k < one->len; k++) {
+        const struct tsdb_eval_lset *s = s_sig(c, e, one->items[k].ls);
+        size_t prev = tsdb_eval_ctx_tab_get(&ot, s);
+        if (prev != SIZE_MAX) {
+            char *a = fw_labels_format(&one->items[prev].ls->labels);
+            char *b = fw_labels_format(&one->items[k].ls->labels);
+            rc = tsdb_eval_ctx_fail(c,
+                                    "found duplicate series for the match group on the %s "
+                                    "hand-side of the operation: [%s, %s];many-to-many matching "
+                                    "not allowed: matching labels must be unique on one side",
+                                    swap ? "left" : "right", a, b);
+            free(a);
+            free(b);
+            goto out;
+        }
+        tsdb_eval_ctx_tab_put(c, &ot, s, k);
+    }
+    for (size_t k = 0; k < many->len; k++) {
+        const struct tsdb_eval_elem *me = &many->items[k];
+        const struct tsdb_eval_lset *s = s_sig(c, e, me->ls);
+        size_t oi = tsdb_eval_ctx_tab_get(&ot, s);
+        if (oi == SIZE_MAX)
+            continue;
+        double vl = me->v, vr = one->items[oi].v;
+        if (swap) {
+            double tmp = vl;
+            vl = vr;
+            vr = tmp;
+        }
+        // a second match on the many side is an error even when a comparison would drop it
+        if (e->card == FW_PQ_CARD_ONE_TO_ONE) {
+            if (tsdb_eval_ctx_tab_get(&matched, s) != SIZE_MAX) {
+                rc = tsdb_eval_ctx_fail(c, "multiple matches for labels: many-to-one matching "
+                                           "must be explicit (group_left/group_right)");
+                goto out;
+            }
+            tsdb_eval_ctx_tab_put(c, &matched, s, k);
+        }
+        bool keep;
+        double v = s_apply(e->op, vl, vr, &keep);
+        if (e->return_bool) {
+            v = keep ? 1 : 0;
+            keep = true;
+        }
+        if (!keep)
+            continue;
+        const struct tsdb_eval_lset *ls = s_result_labels(c, e, me->ls, one->items[oi].ls);
+        if (e->card != FW_PQ_CARD_ONE_TO_ONE) {
+            if (tsdb_eval_ctx_tab_get(&outt, ls) != SIZE_MAX) {
+                rc = tsdb_eval_ctx_fail(c, "multiple matches for labels: grouping labels must "
+                                           "ensure unique matches");
+                goto out;
+            }
+            tsdb_eval_ctx_tab_put(c, &outt, ls, out->vec.len);
+        }
+        tsdb_eval_ctx_push(c, &out->vec, ls, t, v);
+    }
+out:
+    tsdb_eval_ctx_tab_free(c, &ot);
+    tsdb_eval_ctx_tab_free(c, &matched);
+    tsdb_eval_ctx_tab_free(c, &outt);
+    return rc;
+}
+
+int
+tsdb_eval_binop(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, struct tsdb_eval_val *out)
+{
+    struct tsdb_eval_val l = {0}, r = {0};
+    int rc = -1;
+    if (tsdb_eval_node(c, e->args[0], t, &l) != 0 || tsdb_eval_node(c, e->args[1], t, &r) != 0)
+        goto out;
+    rc = 0;
+    if (l.type == FW_PQ_SCALAR && r.type == FW_PQ_SCALAR) {
+        bool keep;
+        double v = s_apply(e->op, l.scalar, r.scalar, &keep);
+        if (fw_promql_binop_is_comparison(e->op))
+            v = keep ? 1 : 0;
+        out->type = FW_PQ_SCALAR;
+        out->scalar = v;
+    } else if (l.type == FW_PQ_VECTOR && r.type == FW_PQ_VECTOR) {
+        rc = s_vector_vector(c, e, t, &l.vec, &r.vec, out);
+    } else {
+        bool swap = l.type == FW_PQ_SCALAR;
+        struct tsdb_eval_vec *vec = swap ? &r.vec : &l.vec;
+        double sc = swap ? l.scalar : r.scalar;
+        bool drop = s_drops_name(e);
+        size_t w = 0;
+        for (size_t k = 0; k < vec->len; k++) {
+            struct tsdb_eval_elem el = vec->items[k];
+            double lv = swap ? sc : el.v, rv = swap ? el.v : sc;
+            bool keep;
+            double v = s_apply(e->op, lv, rv, &keep);
+            if (fw_promql_binop_is_comparison(e->op) && swap)
+                v = rv;
+            if (e->return_bool) {
+                v = keep ? 1 : 0;
+                keep = true;
+            }
+            if (!keep)
+                continue;
+            vec->items[w++] =
+                (struct tsdb_eval_elem){drop ? tsdb_eval_ctx_drop_name(c, el.ls) : el.ls, t, v};
+        }
+        vec->len = w;
+        out->type = FW_PQ_VECTOR;
+        out->vec = *vec;
+        memset(vec, 0, sizeof(*vec));
+    }
+out:
+    tsdb_eval_ctx_val_clear(c, &l);
+    tsdb_eval_ctx_val_clear(c, &r);
+    return rc;
+}

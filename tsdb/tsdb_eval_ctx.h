@@ -1,0 +1,220 @@
+/*  tsdb_eval_ctx.h — the PromQL evaluator's core: one query's context, its interned label
+    sets, the values nodes hand each other, and the buffers they reuse.
+
+    Shared by the parts of the evaluator (tsdb_eval.c the tree walk and entry points,
+    tsdb_eval_select.c selectors, tsdb_eval_func.c functions, tsdb_eval_agg.c aggregations,
+    tsdb_eval_binop.c binary operators); nothing outside tsdb_eval*.c includes it.
+
+    Label sets are interned per query: every distinct set is stored once in the query's
+    arena as a struct tsdb_eval_lset and values point at it, so an element of a vector is
+    three words (set, time, value) and nothing is copied or freed per point. Two sets are
+    equal exactly when their pointers are, so grouping, vector matching and merging the
+    steps of a range query key hash tables by the pointer (hashed by the set's
+    fw_labels_hash, computed once). A derived set (without __name__, a grouping key, a
+    matching signature, label_replace's result) is built as a view of borrowed strings in a
+    scratch array, hashed with fw_labels_hash and looked up with fw_labels_cmp; only a set
+    never seen before is copied. Derivations that depend only on the node and its input
+    sets are memoised (tsdb_eval_ctx_memo_*), so a range query computes each once per
+    series, not once per step.
+
+    Buffers (vector and matrix arrays, points of subqueries, hash tables, scratch) come from
+    a per-query pool and go back to it when a value is cleared, so after the first step of
+    a range query the evaluator allocates nothing. Everything is freed with the context.
+
+    Threads: a context belongs to the thread that evaluates the query.
+*/
+#ifndef TSDB_EVAL_CTX_H
+#define TSDB_EVAL_CTX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fw_err.h"
+#include "fw_labels.h"
+#include "fw_promql_ast.h"
+#include "fw_sample.h"
+#include "tsdb_eval.h"
+#include "tsdb_store.h"
+
+// An interned label set. labels.items and every string live in the query's arena.
+struct tsdb_eval_lset {
+    struct fw_labels labels;        // arena; never passed to fw_labels_clear/set/del
+    uint64_t hash;                  // fw_labels_hash(&labels)
+    struct tsdb_eval_lset *no_name; // memo of tsdb_eval_ctx_drop_name, NULL until asked
+    double le;                      // the "le" label parsed (histogram_quantile) ...
+    signed char le_state;           // ... when 1; 0 not parsed yet; -1 absent or no number
+};
+
+// One element of an instant vector.
+struct tsdb_eval_elem {
+    const struct tsdb_eval_lset *ls;
+    int64_t t; // the sample's time (timestamp()); the evaluation time for computed elements
+    double v;
+};
+
+struct tsdb_eval_vec {
+    struct tsdb_eval_elem *items; // pool
+    size_t len, cap;
+};
+
+// One series of a range vector: points borrowed from a selector's window or owned by the
+// matrix (a subquery's own array), valid until the value is cleared.
+struct tsdb_eval_ser {
+    const struct tsdb_eval_lset *ls;
+    const struct fw_sample *pts;
+    size_t len;
+};
+
+struct tsdb_eval_mat {
+    struct tsdb_eval_ser *items; // pool
+    size_t len, cap;
+    struct fw_sample *own; // pool: the points when the matrix owns them (subqueries)
+    size_t own_cap;
+};
+
+struct tsdb_eval_val {
+    fw_pq_type_t type;
+    double scalar;
+    const char *str; // borrowed from the expression
+    struct tsdb_eval_vec vec;
+    struct tsdb_eval_mat mat;
+    const fw_promql_expr_t *sel; // MATRIX: the selector or subquery that made it
+};
+
+// A hash table from interned sets to indexes (open addressing on lset->hash).
+struct tsdb_eval_tab {
+    struct tsdb_eval_tab_slot {
+        const struct tsdb_eval_lset *key; // NULL: empty
+        size_t idx;
+    } * slots; // pool
+    size_t cap, used;
+};
+
+struct tsdb_eval_select;    // tsdb_eval_select.c
+struct tsdb_eval_arena;     // tsdb_eval_ctx.c
+struct tsdb_eval_memo_slot; // tsdb_eval_ctx.c
+
+typedef struct tsdb_eval_ctx {
+    tsdb_store_reader_t *rd;      // owned
+    int64_t start, end;           // the query's window; a subquery widens it while it runs
+    int64_t deadline;             // fw_time_mono_ms() clock; 0 for none
+    int subquery_depth;           // > 0 inside a subquery: times are no longer monotonic
+    fw_err_t *err;                // borrowed
+    int rc;                       // the first error: -1, FW_ETIMEOUT or FW_ESTORE; 0 while fine
+    struct tsdb_eval_select *sel; // owned: selector state (tsdb_eval_select.c)
+
+    // private to tsdb_eval_ctx.c
+    struct tsdb_eval_arena *arena;
+    struct tsdb_eval_lset **interned; // open addressing
+    size_t interned_cap, interned_len;
+    struct tsdb_eval_memo_slot *memo;
+    size_t memo_cap, memo_len;
+    struct tsdb_eval_pool_block {
+        void *p;
+        size_t bytes;
+    } * pool;
+    size_t pool_len, pool_cap;
+    struct fw_label *view; // scratch for tsdb_eval_ctx_view
+    size_t view_cap;
+    const struct tsdb_eval_lset *empty;
+} tsdb_eval_ctx_t;
+
+// Set up c for a query over [start, end] with a read transaction on store. 0, or FW_ESTORE
+// with err set.
+int tsdb_eval_ctx_open(tsdb_eval_ctx_t *c, tsdb_store_t *store, int64_t start, int64_t end,
+                       int64_t deadline, fw_err_t *err);
+// Free everything the query allocated and end its read transaction.
+void tsdb_eval_ctx_close(tsdb_eval_ctx_t *c);
+
+// Record an evaluation error (the first one wins) and return -1.
+int tsdb_eval_ctx_fail(tsdb_eval_ctx_t *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+// -1 (with FW_ETIMEOUT recorded) once the deadline has passed, else 0.
+int tsdb_eval_ctx_check_deadline(tsdb_eval_ctx_t *c);
+
+// Time arithmetic that saturates at the ends of int64: times, offsets and ranges may each
+// be any int64, and a window past the ends simply holds no samples.
+static inline int64_t
+tsdb_eval_ctx_tsub(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_sub_overflow(a, b, &r))
+        return b > 0 ? INT64_MIN : INT64_MAX;
+    return r;
+}
+
+static inline int64_t
+tsdb_eval_ctx_tadd(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
+// Is there room for another step after t before end (t <= end)? end - t can exceed
+// INT64_MAX.
+static inline bool
+tsdb_eval_ctx_step_fits(int64_t t, int64_t end, int64_t step)
+{
+    return (uint64_t)end - (uint64_t)t >= (uint64_t)step;
+}
+
+// --- label sets ---
+
+// A scratch view with room for n labels and len 0, valid until the next call. Build a
+// sorted set of borrowed strings in it, then intern it.
+struct fw_labels tsdb_eval_ctx_view(tsdb_eval_ctx_t *c, size_t n);
+// The interned set equal to view (sorted, names unique, strings borrowed), copied into the
+// arena the first time it is seen. Never NULL; lives until tsdb_eval_ctx_close.
+const struct tsdb_eval_lset *tsdb_eval_ctx_intern(tsdb_eval_ctx_t *c, const struct fw_labels *view);
+// The set with no labels.
+const struct tsdb_eval_lset *tsdb_eval_ctx_empty(tsdb_eval_ctx_t *c);
+// ls without __name__ (ls itself when it has none); memoised in ls.
+const struct tsdb_eval_lset *tsdb_eval_ctx_drop_name(tsdb_eval_ctx_t *c,
+                                                     const struct tsdb_eval_lset *ls);
+// Set name=value in a view built in the scratch array (keeps it sorted; an empty value
+// removes the label). The view must have room for one more label.
+void tsdb_eval_ctx_view_set(struct fw_labels *view, const char *name, const char *value);
+
+// Memo of derived sets keyed by up to three pointers (the node, one or two input sets):
+// the value put for the key, or NULL. A NULL value cannot be stored.
+const struct tsdb_eval_lset *tsdb_eval_ctx_memo_get(tsdb_eval_ctx_t *c, const void *k0,
+                                                    const void *k1, const void *k2);
+void tsdb_eval_ctx_memo_put(tsdb_eval_ctx_t *c, const void *k0, const void *k1, const void *k2,
+                            const struct tsdb_eval_lset *v);
+
+// A copy of s[0..n) and a NUL in the arena (for strings a new set will hold).
+const char *tsdb_eval_ctx_strndup(tsdb_eval_ctx_t *c, const char *s, size_t n);
+
+// --- buffers ---
+
+// Grow *items (*cap elements of size elem) to hold need, through the pool; contents kept.
+void tsdb_eval_ctx_grow(tsdb_eval_ctx_t *c, void **items, size_t *cap, size_t need, size_t elem);
+// Give *items (of *cap elements of size elem) back to the pool; *items NULL, *cap 0.
+void tsdb_eval_ctx_release(tsdb_eval_ctx_t *c, void **items, size_t *cap, size_t elem);
+
+// --- values ---
+
+void tsdb_eval_ctx_push(tsdb_eval_ctx_t *c, struct tsdb_eval_vec *v,
+                        const struct tsdb_eval_lset *ls, int64_t t, double val);
+// Clear a value, giving its buffers back to the pool.
+void tsdb_eval_ctx_val_clear(tsdb_eval_ctx_t *c, struct tsdb_eval_val *v);
+
+// --- tables ---
+
+void tsdb_eval_ctx_tab_init(tsdb_eval_ctx_t *c, struct tsdb_eval_tab *t, size_t expect);
+void tsdb_eval_ctx_tab_free(tsdb_eval_ctx_t *c, struct tsdb_eval_tab *t);
+// The index stored for key, or SIZE_MAX.
+size_t tsdb_eval_ctx_tab_get(const struct tsdb_eval_tab *t, const struct tsdb_eval_lset *key);
+// Store idx for key (not present yet).
+void tsdb_eval_ctx_tab_put(tsdb_eval_ctx_t *c, struct tsdb_eval_tab *t,
+                           const struct tsdb_eval_lset *key, size_t idx);
+
+// The tree walk (tsdb_eval.c): evaluate e at t into *out (cleared first). 0 or -1 with
+// c->rc set; out is empty on failure.
+int tsdb_eval_node(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
+                   struct tsdb_eval_val *out);
+
+#endif
