@@ -1,14 +1,17 @@
 /*  tsdb_main.c — tsdb's main(): flags, config, then tsdb_new/run/destroy.
 
-    Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
+    `tsdb import FILE...` is a subcommand (tsdb_import.h). Exit codes: 0 ok, 1 runtime
+    failure, 2 usage or configuration error.
 */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fw_flags.h"
 #include "fw_ports.h"
 #include "tsdb.h"
+#include "tsdb_import.h"
 
 static const struct fw_flag s_flags[] = {
     FW_FLAGS_COMMON(struct tsdb_opts, common, FW_HTTP_TSDB),
@@ -30,6 +33,8 @@ static const struct fw_flag s_flags[] = {
 int
 main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "import") == 0)
+        return tsdb_import_main(argc - 1, argv + 1, stdout, stderr);
     struct tsdb_opts opts = {0};
     int rc = fw_flags_parse(argc, argv, "tsdb", "time-series storage with the Prometheus query API",
                             s_flags, &opts);
