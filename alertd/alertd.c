@@ -716,7 +716,7 @@ s_silence_schema(const json_t *j, struct fw_http_response *resp)
     for (size_t i = 0; i < 2; i++) {
         const char *t = json_string_value(json_object_get(j, times[i]));
         int64_t ms;
-        if (fw_time_parse(t, &ms) < 0) {
+        if (fw_time_parse_rfc3339(t, &ms) < 0) {
             char msg[320];
             snprintf(msg, sizeof msg,
                      "parsing silence body from \"\" failed, because %s \"%.200s\" is not an "

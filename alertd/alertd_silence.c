@@ -73,7 +73,7 @@ static int
 s_time(const json_t *j, const char *key, int64_t *out, fw_err_t *err)
 {
     const char *s = json_string_value(json_object_get(j, key));
-    if (!s || fw_time_parse(s, out) < 0) {
+    if (!s || fw_time_parse_rfc3339(s, out) < 0) {
         fw_err_set(err, "%s: missing or invalid time", key);
         return -1;
     }

@@ -71,7 +71,7 @@ s_time(const json_t *j, const char *key, int64_t *out, fw_err_t *err)
     // Go's zero time means "unset".
     if (strncmp(s, "0001-01-01", 10) == 0 || !*s)
         return 0;
-    if (fw_time_parse(s, out) < 0) {
+    if (fw_time_parse_rfc3339(s, out) < 0) {
         fw_err_set(err, "%s: invalid time \"%s\"", key, s);
         return -1;
     }

@@ -191,6 +191,14 @@ fw_time_parse(const char *s, int64_t *ms_out)
     double secs = strtod(s, &end);
     if (*end == '\0' && !isspace((unsigned char)s[0]) && (errno == 0 || errno == ERANGE))
         return fw_time_from_secs(secs, ms_out);
+    return fw_time_parse_rfc3339(s, ms_out);
+}
+
+int
+fw_time_parse_rfc3339(const char *s, int64_t *ms_out)
+{
+    if (!s)
+        return -1;
     const char *p = s;
     int y, mo, d, h, mi, sec;
     if (s_digits(&p, 4, &y) || *p++ != '-' || s_digits(&p, 2, &mo) || *p++ != '-' ||

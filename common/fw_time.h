@@ -30,6 +30,9 @@ const char *fw_time_rfc3339(int64_t ms, char *buf, size_t size);
 // Prometheus API accepts for time parameters. Returns 0, or -1 when not a time, which
 // includes numbers whose milliseconds do not fit int64 (NaN, Inf, -1e308).
 int fw_time_parse(const char *s, int64_t *ms_out);
+// Parse RFC 3339 only (years 0000-9999, optional fraction, Z or an offset), as Alertmanager's
+// API (strfmt.DateTime) does: a bare number is not a time there. 0 or -1.
+int fw_time_parse_rfc3339(const char *s, int64_t *ms_out);
 // Unix seconds to milliseconds, rounded. Returns 0, or -1 when secs is NaN, infinite or
 // out of the int64 millisecond range (Prometheus's timestamps).
 int fw_time_from_secs(double secs, int64_t *ms_out);

@@ -231,6 +231,43 @@ START_TEST(test_alertd_silence_restore_skips_invalid)
 }
 END_TEST
 
+// Found by fuzzing: a bare number as endsAt ("20301111111111") was read as Unix seconds
+// (year 645286), accepted, and then lost at restart because the state file could not hold
+// it. Alertmanager's API takes RFC 3339 date-times only; what is accepted must round-trip.
+START_TEST(test_alertd_silence_times_rfc3339_and_round_trip)
+{
+    alertd_silences_t *ss = alertd_silences_new();
+    const char *m = "[{\"name\":\"line\",\"value\":\"L1\",\"isRegex\":false}]";
+    static const char *const bad[] = {"20301111111111", "1700000000", "1e10", "",
+                                      "2030-13-01T00:00:00Z"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        json_t *j = s_silence(m, "2023-11-14T00:00:00Z", bad[i]);
+        fw_err_t err;
+        fw_err_clear(&err);
+        char *id = alertd_silences_put(ss, j, S_NOW, &err);
+        ck_assert_msg(id == NULL, "endsAt %s accepted", bad[i]);
+        json_decref(j);
+    }
+    ck_assert_uint_eq(alertd_silences_active(ss, S_NOW), 0);
+
+    json_t *j = s_silence(m, "2023-11-14T00:00:00Z", "9999-12-31T23:59:59.999Z");
+    fw_err_t err;
+    char *id = alertd_silences_put(ss, j, S_NOW, &err);
+    ck_assert_msg(id != NULL, "%s", err.msg);
+    json_decref(j);
+    char *dump = alertd_silences_dump(ss, S_NOW);
+    alertd_silences_t *back = alertd_silences_new();
+    size_t skipped = 0;
+    ck_assert_int_eq(alertd_silences_restore(back, dump, &skipped, &err), 1);
+    ck_assert_uint_eq(skipped, 0);
+    ck_assert_uint_eq(alertd_silences_active(back, S_NOW), 1);
+    free(dump);
+    free(id);
+    alertd_silences_destroy(&back);
+    alertd_silences_destroy(&ss);
+}
+END_TEST
+
 Suite *
 alertd_silence_suite(void)
 {
@@ -241,6 +278,7 @@ alertd_silence_suite(void)
     tcase_add_test(tc, test_alertd_silence_accepts_narrow);
     tcase_add_test(tc, test_alertd_silence_validation_texts);
     tcase_add_test(tc, test_alertd_silence_restore_skips_invalid);
+    tcase_add_test(tc, test_alertd_silence_times_rfc3339_and_round_trip);
     suite_add_tcase(s, tc);
     return s;
 }
