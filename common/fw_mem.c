@@ -6,11 +6,13 @@
 #include "fw_mem.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static long s_fail_after = -1;
+static atomic_ulong s_allocations;
 
 static void *
 s_check(void *p, size_t size)
@@ -25,6 +27,7 @@ s_check(void *p, size_t size)
 static void
 s_maybe_fail(size_t size)
 {
+    atomic_fetch_add_explicit(&s_allocations, 1, memory_order_relaxed);
     if (s_fail_after < 0)
         return;
     if (s_fail_after-- == 0)
@@ -35,6 +38,12 @@ void
 fw_mem_fail_after(long n)
 {
     s_fail_after = n;
+}
+
+unsigned long
+fw_mem_allocations(void)
+{
+    return atomic_load_explicit(&s_allocations, memory_order_relaxed);
 }
 
 void *

@@ -21,6 +21,10 @@ char *fw_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 // Make the allocation after `n` more succeed... fail (abort). n < 0 disables. Tests only.
 void fw_mem_fail_after(long n);
 
+// Allocations made through fw_malloc/fw_calloc/fw_realloc (and so fw_strdup...) since the
+// process started, in all threads: tests and benchmarks compare it before and after a call.
+unsigned long fw_mem_allocations(void);
+
 // Grow *items (of *cap elements of elem_size) so that it holds at least need elements.
 void fw_mem_grow(void **items, size_t *cap, size_t need, size_t elem_size);
 

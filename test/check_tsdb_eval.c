@@ -405,6 +405,139 @@ START_TEST(test_tsdb_eval_regex_always_decides)
 }
 END_TEST
 
+// 20 series m{i, job} every 15 s over 2 h; series 3 has a gap (20 min) and series 7 a stale
+// marker, then resumes.
+static void
+s_load_many(void)
+{
+    fw_err_t err;
+    struct fw_sample pts[481];
+    for (int i = 0; i < 20; i++) {
+        struct fw_labels l = FW_LABELS_INIT;
+        char iv[8];
+        snprintf(iv, sizeof(iv), "%02d", i);
+        fw_labels_set(&l, "__name__", "m");
+        fw_labels_set(&l, "i", iv);
+        fw_labels_set(&l, "job", i % 2 ? "b" : "a");
+        size_t n = 0;
+        for (int k = 0; k <= 480; k++) {
+            int64_t t = (int64_t)k * 15000 + (i % 3) * 1000; // staggered scrapes
+            if (i == 3 && t > 1800000 && t < 3000000)
+                continue;
+            double v = (double)(k * (i + 1)) + 0.25 * (k % 7);
+            if (i == 7 && k == 200)
+                v = fw_stale_nan();
+            pts[n].t_ms = t;
+            pts[n].v = v;
+            n++;
+        }
+        ck_assert_int_eq(tsdb_store_append_series(s_st, &l, pts, n, NULL, &err), 0);
+        fw_labels_clear(&l);
+    }
+    ck_assert_msg(tsdb_store_commit(s_st, &err) == 0, "commit: %s", err.msg);
+}
+
+static void
+s_range(const char *q, int64_t start, int64_t end, int64_t step, struct tsdb_eval_result *r)
+{
+    fw_err_t err;
+    fw_promql_expr_t *e = fw_promql_parse(q, &err);
+    ck_assert_msg(e != NULL, "%s: %s", q, err.msg);
+    ck_assert_msg(tsdb_eval_range(s_st, e, start, end, step, 0, r, &err) == 0, "%s: %s", q,
+                  err.msg);
+    fw_promql_expr_destroy(&e);
+}
+
+// A range query evaluates each step exactly as an instant query at that time would: the
+// streaming windows (steps shorter and longer than the range, so the iterators both slide
+// and seek), offsets, gaps, stale markers and subqueries agree bit for bit with a fresh
+// evaluation per step.
+START_TEST(test_tsdb_eval_range_equals_instants)
+{
+    s_load_many();
+    static const char *const qs[] = {
+        "m",
+        "rate(m[1m])",
+        "avg_over_time(m[5m] offset 2m)",
+        "count_over_time(m[40s])",
+        "sum by (job) (increase(m[10m]))",
+        "max_over_time(rate(m[1m])[5m:30s])",
+        "m - on(i) group_left(job) (m offset 1m)",
+        "label_replace(deriv(m[3m]), \"k\", \"x$1\", \"i\", \"0(.)\")",
+    };
+    static const int64_t steps[] = {7000, 60000, 301000};
+    for (size_t qi = 0; qi < sizeof(qs) / sizeof(qs[0]); qi++) {
+        for (size_t si = 0; si < sizeof(steps) / sizeof(steps[0]); si++) {
+            struct tsdb_eval_result r;
+            int64_t start = 100000, end = 7300000;
+            s_range(qs[qi], start, end, steps[si], &r);
+            size_t points = 0;
+            for (int64_t t = start; t <= end; t += steps[si]) {
+                fw_err_t err;
+                fw_promql_expr_t *e = fw_promql_parse(qs[qi], &err);
+                struct tsdb_eval_result in;
+                ck_assert_int_eq(tsdb_eval_instant(s_st, e, t, 0, &in, &err), 0);
+                fw_promql_expr_destroy(&e);
+                for (size_t k = 0; k < in.len; k++) {
+                    const struct tsdb_eval_series *want = &in.series[k];
+                    const struct tsdb_eval_series *got = NULL;
+                    for (size_t j = 0; j < r.len && !got; j++)
+                        if (fw_labels_cmp(&r.series[j].labels, &want->labels) == 0)
+                            got = &r.series[j];
+                    ck_assert_msg(got != NULL, "%s step %lld: no series at %lld", qs[qi],
+                                  (long long)steps[si], (long long)t);
+                    bool found = false;
+                    for (size_t p = 0; p < got->len && !found; p++)
+                        if (got->pts[p].t_ms == t) {
+                            found = true;
+                            ck_assert_msg(
+                                memcmp(&got->pts[p].v, &want->pts[0].v, sizeof(double)) == 0,
+                                "%s step %lld at %lld: %.17g, instant %.17g", qs[qi],
+                                (long long)steps[si], (long long)t, got->pts[p].v, want->pts[0].v);
+                        }
+                    ck_assert_msg(found, "%s step %lld: no point at %lld", qs[qi],
+                                  (long long)steps[si], (long long)t);
+                    points++;
+                }
+                tsdb_eval_result_clear(&in);
+            }
+            // and nothing more than the instants gave
+            size_t total = 0;
+            for (size_t j = 0; j < r.len; j++)
+                total += r.series[j].len;
+            ck_assert_uint_eq(total, points);
+            ck_assert_uint_gt(points, 0);
+            tsdb_eval_result_clear(&r);
+        }
+    }
+}
+END_TEST
+
+// Allocations of a range query do not grow with its steps: label sets are interned once,
+// buffers come back from the pool, and only the result's own arrays grow (geometrically).
+START_TEST(test_tsdb_eval_range_allocates_per_series_not_per_step)
+{
+    s_load_many();
+    const char *q = "label_replace(sum by (job) (rate(m[2m])), \"j\", \"$1\", \"job\", \"(.*)\") "
+                    "/ on(job) group_left count by (job) (m > 10) "
+                    "or histogram_quantile(0.5, sum by (le) (label_replace(m, \"le\", \"$1\", "
+                    "\"i\", \"0(.)\")))";
+    struct tsdb_eval_result r;
+    unsigned long a0 = fw_mem_allocations();
+    s_range(q, 0, 3600000, 15000, &r); // 241 steps
+    tsdb_eval_result_clear(&r);
+    unsigned long a1 = fw_mem_allocations();
+    s_range(q, 0, 7200000, 15000, &r); // 481 steps
+    ck_assert_uint_ge(r.len, 3);
+    tsdb_eval_result_clear(&r);
+    unsigned long a2 = fw_mem_allocations();
+    unsigned long shorter = a1 - a0, longer = a2 - a1;
+    // 240 more steps over 20 series: one allocation per point would be ~5000 more
+    ck_assert_msg(longer <= shorter + 60, "241 steps: %lu allocations, 481 steps: %lu", shorter,
+                  longer);
+}
+END_TEST
+
 Suite *
 tsdb_eval_suite(void)
 {
@@ -422,6 +555,8 @@ tsdb_eval_suite(void)
     tcase_add_test(tc, test_tsdb_eval_range_query);
     tcase_add_test(tc, test_tsdb_eval_histogram_quantile_and_labels);
     tcase_add_test(tc, test_tsdb_eval_regex_always_decides);
+    tcase_add_test(tc, test_tsdb_eval_range_equals_instants);
+    tcase_add_test(tc, test_tsdb_eval_range_allocates_per_series_not_per_step);
     suite_add_tcase(s, tc);
     return s;
 }
