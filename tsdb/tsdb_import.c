@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fw_expfmt.h"
@@ -32,7 +33,15 @@
 
 #define S_DEFAULT_MAX_SAMPLES 1000000
 #define S_READ_CHUNK ((size_t)1 << 20)
-#define S_PROGRESS_MS 250
+#define S_PROGRESS_US 250000
+
+static int64_t
+s_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 // ---------------------------------------------------------------------------------------
 //  Reading lines
@@ -296,8 +305,8 @@ s_progress(struct s_imp *imp, bool importing, bool force)
 {
     if (!imp->opts->progress)
         return;
-    int64_t now = fw_time_mono_ms();
-    if (!force && now - imp->last_progress < S_PROGRESS_MS)
+    int64_t now = s_now_us();
+    if (!force && now - imp->last_progress < S_PROGRESS_US)
         return;
     imp->last_progress = now;
     double pct =
@@ -306,7 +315,7 @@ s_progress(struct s_imp *imp, bool importing, bool force)
         fprintf(imp->errout, "\rtsdb import: checking %5.1f%% of %.1f MB, %zu series", pct,
                 (double)imp->total_bytes / 1e6, imp->n_series);
     } else {
-        double secs = (double)(now - imp->t0) / 1000.0;
+        double secs = (double)(now - imp->t0) / 1e6;
         size_t done = imp->st->store.samples + imp->buffered;
         fprintf(imp->errout, "\rtsdb import: importing %5.1f%%, %zu samples, %.0f samples/s ", pct,
                 done, secs > 0 ? (double)done / secs : 0.0);
@@ -561,11 +570,11 @@ tsdb_import_files(tsdb_store_t *store, const char *const *paths, size_t n,
     st->files = n;
     st->bytes = imp.total_bytes;
 
-    int64_t t = fw_time_mono_ms();
+    int64_t t = s_now_us();
     for (size_t k = 0; k < n; k++)
         if (s_pass_file(&imp, paths[k], false, err) != 0)
             goto out;
-    st->check_ms = fw_time_mono_ms() - t;
+    st->check_us = s_now_us() - t;
     st->series = imp.n_series;
     s_progress_clear(&imp);
     if (st->bad_lines > 0) {
@@ -576,7 +585,7 @@ tsdb_import_files(tsdb_store_t *store, const char *const *paths, size_t n,
         goto out;
     }
 
-    imp.t0 = fw_time_mono_ms();
+    imp.t0 = s_now_us();
     imp.done_bytes = 0;
     tsdb_store_counters(store, &imp.counters0);
     for (size_t k = 0; k < n; k++)
@@ -587,7 +596,7 @@ tsdb_import_files(tsdb_store_t *store, const char *const *paths, size_t n,
     s_progress(&imp, true, true);
     rc = 0;
 out:
-    st->import_ms = imp.t0 ? fw_time_mono_ms() - imp.t0 : 0;
+    st->import_us = imp.t0 ? s_now_us() - imp.t0 : 0;
     s_progress_clear(&imp);
     s_imp_free(&imp);
     return rc;
@@ -635,13 +644,13 @@ static void
 s_summary(FILE *out, const struct tsdb_import_stats *st)
 {
     const struct tsdb_store_stats *s = &st->store;
-    double secs = (double)st->import_ms / 1000.0;
+    double secs = (double)st->import_us / 1e6;
     fprintf(out,
             "imported %zu samples of %zu read, %zu series (%zu new) from %zu file%s "
             "(%.1f MB) in %.2f s: %.0f samples/s (check pass %.2f s)\n",
             st->stored, st->read, st->series, s->new_series, st->files, st->files == 1 ? "" : "s",
             (double)st->bytes / 1e6, secs, secs > 0 ? (double)st->read / secs : 0.0,
-            (double)st->check_ms / 1000.0);
+            (double)st->check_us / 1e6);
     if (st->read > 0) {
         char a[40], b[40];
         fprintf(out, "time range %s .. %s; %zu commit%s\n", fw_time_rfc3339(st->mint, a, sizeof(a)),

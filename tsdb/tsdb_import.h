@@ -64,20 +64,20 @@ struct tsdb_import_opts {
 
 struct tsdb_import_stats {
     size_t files;
-    size_t bytes;                  // input bytes
-    size_t lines;                  // lines read in the import pass
-    size_t read;                   // samples read
-    size_t bad_lines;              // lines refused by the check pass (then nothing was imported)
-    size_t series;                 // distinct series in the input
-    size_t commits;                // transactions committed
-    size_t committed;              // samples accepted by the store and committed
-    size_t stored;                 // samples on disk that were not before: store.samples less the
-                                   // late ones a commit found already stored
-    size_t late_duplicates;        // late samples found stored with the same value
-    size_t late_conflicts;         // late samples found stored with another value (that stays)
-    int64_t mint, maxt;            // range of the samples read (ms; mint > maxt when none)
-    int64_t check_ms;              // wall time of the check pass
-    int64_t import_ms;             // wall time of the import pass (including the last commit)
+    size_t bytes;           // input bytes
+    size_t lines;           // lines read in the import pass
+    size_t read;            // samples read
+    size_t bad_lines;       // lines refused by the check pass (then nothing was imported)
+    size_t series;          // distinct series in the input
+    size_t commits;         // transactions committed
+    size_t committed;       // samples accepted by the store and committed
+    size_t stored;          // samples on disk that were not before: store.samples less the
+                            // late ones a commit found already stored
+    size_t late_duplicates; // late samples found stored with the same value
+    size_t late_conflicts;  // late samples found stored with another value (that stays)
+    int64_t mint, maxt;     // range of the samples read (ms; mint > maxt when none)
+    int64_t check_us;       // wall time of the check pass (microseconds)
+    int64_t import_us;      // wall time of the import pass, last commit included (microseconds)
     struct tsdb_store_stats store; // what the store did with the samples
 };
 
