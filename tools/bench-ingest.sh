@@ -5,21 +5,24 @@
 # 127.0.0.1. The Debian prometheus scrapes them for DURATION seconds, then floorwatch's
 # scraper + tsdb (from BIN_DIR) scrape the same targets for the same time, one after the
 # other, never concurrently. Both are measured by the same code: CPU (utime+stime from
-# /proc/PID/stat, summed over scraper and tsdb for floorwatch), samples appended (the
-# storage's own counter on /metrics), peak RSS (VmHWM, summed), and the bytes the data
-# directory holds on disk after a clean stop (du). "Window" figures exclude the first
+# /proc/PID/stat, per process and summed over scraper and tsdb for floorwatch), samples
+# appended (the storage's own counter on /metrics), resident memory (VmRSS at the end of
+# the window, per process and per series in storage; VmHWM, the peak), and the bytes the
+# data directory holds on disk after a clean stop (du). "Window" figures exclude the first
 # WARMUP seconds (start-up, discovery, series creation); "total" figures include them.
 #
 # Environment (defaults): INGEST_TARGETS (20), INGEST_SERIES (1000), INGEST_INTERVAL (1),
-# INGEST_DURATION (60), INGEST_WARMUP (15). Prints key=value figures for each side and a
-# table with ratios (higher ratio = floorwatch better). Ports are free loopback ports; every
-# process is started and stopped by PID; every wait is bounded; the temp dir is removed.
+# INGEST_DURATION (60), INGEST_WARMUP (15), INGEST_TITLE ("ingestion"). Prints key=value
+# figures for each side and a table with ratios (higher ratio = floorwatch better). Ports
+# are free loopback ports; every process is started and stopped by PID; every wait is
+# bounded; the temp dir is removed. bench.sh runs it twice: the ingestion section
+# (20 x 1000) and the memory section (50 x 2000 = 100,000 active series).
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 KIT_DIR BIN_DIR" >&2; exit 2; }
 KIT=$(cd "$1" && pwd)
 BIN=$(cd "$2" && pwd)
 NT=${INGEST_TARGETS:-20} NS=${INGEST_SERIES:-1000} IV=${INGEST_INTERVAL:-1}
-DUR=${INGEST_DURATION:-60} WARM=${INGEST_WARMUP:-15}
+DUR=${INGEST_DURATION:-60} WARM=${INGEST_WARMUP:-15} TITLE=${INGEST_TITLE:-ingestion}
 [ "$DUR" -gt "$WARM" ] || { echo "bench-ingest: INGEST_DURATION must exceed INGEST_WARMUP" >&2; exit 2; }
 . "$KIT/lib.sh"
 
@@ -54,6 +57,7 @@ sys.exit(1)
 EOF
 }
 cpu_sum() { local p t=0; for p in "$@"; do t=$(awk -v a="$t" -v b="$(cpu_seconds "$p")" 'BEGIN{print a+b}'); done; echo "$t"; }
+rss_sum() { local p t=0; for p in "$@"; do t=$((t + $(rss_kb "$p"))); done; echo "$t"; }
 hwm_sum() { local p t=0; for p in "$@"; do t=$((t + $(hwm_kb "$p"))); done; echo "$t"; }
 now() { date +%s.%N; }
 
@@ -79,18 +83,29 @@ kill -0 "$EXP_PID" 2>/dev/null && [ -s "$TMP/targets.txt" ] ||
 } >"$TMP/prometheus.yml"
 
 # measure SIDE READY_URL METRICS_URL SAMPLES_METRIC SERIES_METRIC PID...: run the window on
-# already started PIDs and write $TMP/SIDE.env (shell assignments)
+# already started PIDs and write $TMP/SIDE.env (shell assignments; cpu_win_K and rss_kb_K
+# are the window CPU and end-of-window VmRSS of the K-th PID, from 1)
 measure() {
     local side=$1 ready=$2 murl=$3 smetric=$4 sermetric=$5; shift 5
-    local t0 c1 s1 e1 t1 c2 s2 e2 t2 rem
+    local t0 c1 s1 e1 t1 c2 s2 e2 t2 rem p k
+    local -a pc1=()
     wait_http "$ready" 60 || { echo "bench-ingest: $side not ready" >&2; return 1; }
     t0=$(now)
     sleep "$WARM"
+    for p in "$@"; do pc1+=("$(cpu_seconds "$p")"); done
     c1=$(cpu_sum "$@") s1=$(metric_sum "$murl" "$smetric") e1=$(cpu_seconds "$EXP_PID") t1=$(now)
     rem=$(awk -v s="$t0" -v n="$(now)" -v d="$DUR" 'BEGIN{r=d-(n-s); print (r>0?r:0)}')
     sleep "$rem"
     c2=$(cpu_sum "$@") s2=$(metric_sum "$murl" "$smetric") e2=$(cpu_seconds "$EXP_PID") t2=$(now)
+    k=0
+    for p in "$@"; do
+        echo "cpu_win_$((k + 1))=$(awk -v a="${pc1[$k]}" -v b="$(cpu_seconds "$p")" 'BEGIN{print b-a}')"
+        echo "rss_kb_$((k + 1))=$(rss_kb "$p")"
+        k=$((k + 1))
+    done >"$TMP/$side.perpid"
     {
+        cat "$TMP/$side.perpid"
+        echo "rss_kb=$(rss_sum "$@")"
         echo "win_s=$(awk -v a="$t1" -v b="$t2" 'BEGIN{printf "%.2f", b-a}')"
         echo "cpu_total=$c2 cpu_win=$(awk -v a="$c1" -v b="$c2" 'BEGIN{print b-a}')"
         echo "samples_total=$s2 samples_win=$((s2 - s1))"
@@ -100,7 +115,7 @@ measure() {
     } >"$TMP/$side.env"
 }
 
-echo "   ingestion: $NT targets x $NS series every ${IV}s, ${DUR}s per side (window after ${WARM}s)"
+echo "   $TITLE: $NT targets x $NS series every ${IV}s, ${DUR}s per side (window after ${WARM}s)"
 
 # --- peer: Prometheus ---
 PP=$(free_port)
@@ -151,48 +166,69 @@ echo "disk_bytes=$(du -s --block-size=1 "$TMP/fw-data" | cut -f1)" >>"$TMP/ours.
 for side in peer ours; do
     echo "ingest_$side: $(tr '\n' ' ' <"$TMP/$side.env")"
 done
-# figures SIDE: samples/s, CPU us/sample window, CPU us/sample total, peak RSS MiB, disk B/sample
+# figures SIDE: samples/s, CPU us/sample window, CPU us/sample total, peak RSS MiB, disk B/sample,
+# samples, series, disk bytes, RSS MiB at the end of the window, RSS bytes per series
 figures() {
     (
         . "$TMP/$1.env"
         awk -v w="$win_s" -v cw="$cpu_win" -v ct="$cpu_total" -v sw="$samples_win" \
-            -v st="$samples_total" -v h="$hwm_kb" -v d="$disk_bytes" -v se="$series" '
+            -v st="$samples_total" -v h="$hwm_kb" -v d="$disk_bytes" -v se="$series" \
+            -v r="$rss_kb" '
             function div(a, b) { return b > 0 ? a / b : 0 }
-            BEGIN { printf "%.0f %.3f %.3f %.1f %.2f %d %d %.0f\n", div(sw, w), div(cw * 1e6, sw),
-                    div(ct * 1e6, st), h / 1024, div(d, st), st, se, d }'
+            BEGIN { printf "%.0f %.3f %.3f %.1f %.2f %d %d %.0f %.1f %.0f\n", div(sw, w),
+                    div(cw * 1e6, sw), div(ct * 1e6, st), h / 1024, div(d, st), st, se, d,
+                    r / 1024, div(r * 1024, se) }'
     )
 }
-read -r p_sps p_cw p_ct p_rss p_bps p_st p_se p_d < <(figures peer)
-read -r o_sps o_cw o_ct o_rss o_bps o_st o_se o_d < <(figures ours)
+read -r p_sps p_cw p_ct p_rss p_bps p_st p_se p_d p_res p_rps < <(figures peer)
+read -r o_sps o_cw o_ct o_rss o_bps o_st o_se o_d o_res o_rps < <(figures ours)
+# floorwatch per process: 1 = scraper, 2 = tsdb (the order measure() got them in)
+read -r s_cw t_cw s_res t_res s_rps t_rps < <(
+    . "$TMP/ours.env"
+    awk -v sw="$samples_win" -v se="$series" -v c1="$cpu_win_1" -v c2="$cpu_win_2" \
+        -v r1="$rss_kb_1" -v r2="$rss_kb_2" '
+        function div(a, b) { return b > 0 ? a / b : 0 }
+        BEGIN { printf "%.3f %.3f %.1f %.1f %.0f %.0f\n", div(c1 * 1e6, sw), div(c2 * 1e6, sw),
+                r1 / 1024, r2 / 1024, div(r1 * 1024, se), div(r2 * 1024, se) }')
 echo
-echo "ingestion, $NT targets x $NS series every ${IV}s, ${DUR}s each, same synth-exporter" \
-    "(higher ratio = floorwatch better):"
+echo "$TITLE, $NT targets x $NS series every ${IV}s, ${DUR}s each, same synth-exporter" \
+    "(higher ratio = floorwatch better; scraper and tsdb rows against Prometheus's whole):"
 awk -v ps="$p_sps" -v os="$o_sps" -v pcw="$p_cw" -v ocw="$o_cw" -v pct="$p_ct" -v oct="$o_ct" \
     -v pr="$p_rss" -v or="$o_rss" -v pb="$p_bps" -v ob="$o_bps" -v pst="$p_st" -v ost="$o_st" \
-    -v pse="$p_se" -v ose="$o_se" -v pd="$p_d" -v od="$o_d" '
+    -v pse="$p_se" -v ose="$o_se" -v pd="$p_d" -v od="$o_d" -v scw="$s_cw" -v tcw="$t_cw" \
+    -v pres="$p_res" -v ores="$o_res" -v sres="$s_res" -v tres="$t_res" -v prps="$p_rps" \
+    -v orps="$o_rps" -v srps="$s_rps" -v trps="$t_rps" '
     function r(a, b) { return (a > 0 && b > 0) ? sprintf("%.2fx", a / b) : "n/a" }
     BEGIN {
         OFS = "\t"
         print "metric", "prometheus", "floorwatch", "ratio"
         print "samples/s ingested (window)", ps, os, r(os, ps)
         print "CPU us per sample (window)", pcw, ocw, r(pcw, ocw)
+        print "  scraper alone", pcw, scw, r(pcw, scw)
+        print "  tsdb alone", pcw, tcw, r(pcw, tcw)
         print "CPU us per sample (total, incl. start-up)", pct, oct, r(pct, oct)
+        print "RSS MiB (end of window)", pres, ores, r(pres, ores)
+        print "  scraper alone", pres, sres, r(pres, sres)
+        print "  tsdb alone", pres, tres, r(pres, tres)
+        print "RSS bytes per active series", prps, orps, r(prps, orps)
+        print "  scraper alone", prps, srps, r(prps, srps)
+        print "  tsdb alone", prps, trps, r(prps, trps)
         print "peak RSS MiB", pr, or, r(pr, or)
         print "disk bytes per sample (end of run)", pb, ob, r(pb, ob)
         print "disk bytes (data dir, du)", pd, od, r(pd, od)
         print "samples ingested (total)", pst, ost, "-"
-        print "series in storage", pse, ose, "-"
+        print "active series in storage", pse, ose, "-"
     }' | column -t -s $'\t'
 (
     . "$TMP/ours.env"
-    echo "(floorwatch = scraper + tsdb summed: CPU scraper ${scraper_cpu}s + tsdb ${tsdb_cpu}s," \
-        "peak RSS scraper $((scraper_hwm_kb / 1024)) MiB + tsdb $((tsdb_hwm_kb / 1024)) MiB;" \
-        "scraper parsed $scraped_total exposition samples (its counter leaves out the 5" \
-        "health series per target and scrape), tsdb appended $samples_total," \
-        "batches dropped $batches_dropped, scrape failures $scrape_failures)"
+    echo "(floorwatch = scraper + tsdb summed; whole run: CPU scraper ${scraper_cpu}s + tsdb" \
+        "${tsdb_cpu}s, peak RSS scraper $((scraper_hwm_kb / 1024)) MiB + tsdb" \
+        "$((tsdb_hwm_kb / 1024)) MiB; scraper parsed $scraped_total exposition samples (its" \
+        "counter leaves out the 5 health series per target and scrape), tsdb appended" \
+        "$samples_total, batches dropped $batches_dropped, scrape failures $scrape_failures)"
 )
 echo "(totals differ because Prometheus starts scraping ~5 s after start-up (discovery" \
     "batching); compare the window rows)"
 echo "(disk: Prometheus' data dir holds the WAL + head chunks only, its 2 h head is not" \
-    "compacted into blocks in ${DUR}s; compacted blocks of this workload are ~3.2 B/sample" \
-    "(kit README section 2); floorwatch's figure is the LMDB directory, allocated blocks)"
+    "compacted into blocks in ${DUR}s; the storage section compares backfilled blocks;" \
+    "floorwatch's figure is the LMDB directory)"

@@ -3,17 +3,25 @@
 # same run on the same machine, printed as ratios (never asserted in tests).
 #
 # Uses the shared peer kit ($SHARED/bench, read-only: it is copied to a temp dir so its
-# results files land there). Two sections, chosen with BENCH_SECTIONS (default
-# "ingest alerting"):
+# results files land there). Four sections, chosen with BENCH_SECTIONS (default
+# "storage ingest memory alerting"; about 6 minutes in all):
+# - storage (tools/bench-storage.sh): the kit's OpenMetrics history (1000 series x 2 h at
+#   15 s) backfilled by promtool and by `tsdb import` (disk bytes per sample, import speed),
+#   then the 15 queries of the kit's queries.txt timed against prometheus on promtool's
+#   blocks and tsdb on the import, answers checked equal; sized by STORAGE_SERIES/HOURS/STEP
+#   and QUERY_RUNS.
 # - ingest (tools/bench-ingest.sh): the Debian prometheus and floorwatch's scraper+tsdb scrape
-#   the same synth-exporter targets one after the other (CPU per sample, samples/s, peak RSS,
-#   disk bytes per sample); sized by INGEST_TARGETS/SERIES/INTERVAL/DURATION/WARMUP.
+#   the same synth-exporter targets one after the other (CPU per sample, scraper and tsdb
+#   each and together, samples/s, RSS, disk bytes per sample); sized by
+#   INGEST_TARGETS/SERIES/INTERVAL/DURATION/WARMUP.
+# - memory: bench-ingest.sh again at 100,000 active series (MEMORY_TARGETS x MEMORY_SERIES,
+#   default 50 x 2000, every 1 s for MEMORY_DURATION 60 s): resident memory per series.
 # - alerting: the Debian Alertmanager and floorwatch's alertd+notifyd take the same load from
 #   am-load.py (new-group first notification latency, batched and one-per-request
 #   POST /api/v2/alerts throughput, CPU and peak RSS of the daemon under test, amtool checks).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-SECTIONS=${BENCH_SECTIONS:-ingest alerting}
+SECTIONS=${BENCH_SECTIONS:-storage ingest memory alerting}
 BIN=$(cd "${BUILD:-build}/bin" && pwd)
 SHARED=${SHARED:-../shared}
 K=${K_ALERTS:-10000} BATCH=${BATCH:-100} SINGLE=${SINGLE:-2000}
@@ -22,7 +30,8 @@ if [ ! -d "$SHARED/bench" ]; then
     exit 0
 fi
 need="python3 jq curl"
-case " $SECTIONS " in *" ingest "*) need="$need prometheus cc" ;; esac
+case " $SECTIONS " in *" ingest "* | *" memory "*) need="$need prometheus cc" ;; esac
+case " $SECTIONS " in *" storage "*) need="$need prometheus promtool" ;; esac
 case " $SECTIONS " in *" alerting "*) need="$need prometheus-alertmanager amtool" ;; esac
 for t in $need; do
     command -v "$t" >/dev/null || { echo "bench: skipped, $t is not installed"; exit 0; }
@@ -41,7 +50,18 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 echo "command: BUILD=${BUILD:-build} SHARED=$SHARED BENCH_SECTIONS=\"$SECTIONS\" bash tools/bench.sh" \
     "(INGEST_TARGETS=${INGEST_TARGETS:-20} INGEST_SERIES=${INGEST_SERIES:-1000}" \
     "INGEST_INTERVAL=${INGEST_INTERVAL:-1} INGEST_DURATION=${INGEST_DURATION:-60}" \
-    "INGEST_WARMUP=${INGEST_WARMUP:-15} K_ALERTS=$K BATCH=$BATCH SINGLE=$SINGLE)"
+    "INGEST_WARMUP=${INGEST_WARMUP:-15} MEMORY_TARGETS=${MEMORY_TARGETS:-50}" \
+    "MEMORY_SERIES=${MEMORY_SERIES:-2000} MEMORY_DURATION=${MEMORY_DURATION:-60}" \
+    "QUERY_RUNS=${QUERY_RUNS:-7} K_ALERTS=$K BATCH=$BATCH SINGLE=$SINGLE)"
+T_START=$(date +%s)
+
+if [[ " $SECTIONS " == *" storage "* ]]; then
+    echo "== storage: promtool tsdb create-blocks-from openmetrics + prometheus" \
+        "($(prometheus --version 2>&1 | head -1)) vs tsdb import + tsdb"
+    bash "$HERE/bench-storage.sh" "$TMP/kit" "$BIN" ||
+        { echo "bench: the storage comparison failed"; exit 1; }
+    echo
+fi
 
 if [[ " $SECTIONS " == *" ingest "* ]]; then
     echo "== ingestion: prometheus ($(prometheus --version 2>&1 | head -1)) vs scraper + tsdb"
@@ -49,7 +69,20 @@ if [[ " $SECTIONS " == *" ingest "* ]]; then
         { echo "bench: the ingestion comparison failed"; exit 1; }
     echo
 fi
-[[ " $SECTIONS " == *" alerting "* ]] || exit 0
+
+if [[ " $SECTIONS " == *" memory "* ]]; then
+    echo "== memory: prometheus vs scraper + tsdb at" \
+        "$((${MEMORY_TARGETS:-50} * ${MEMORY_SERIES:-2000})) active series"
+    INGEST_TITLE=memory INGEST_TARGETS=${MEMORY_TARGETS:-50} INGEST_SERIES=${MEMORY_SERIES:-2000} \
+        INGEST_INTERVAL=1 INGEST_DURATION=${MEMORY_DURATION:-60} INGEST_WARMUP=20 \
+        bash "$HERE/bench-ingest.sh" "$TMP/kit" "$BIN" ||
+        { echo "bench: the memory comparison failed"; exit 1; }
+    echo
+fi
+if [[ " $SECTIONS " != *" alerting "* ]]; then
+    echo "bench: done in $(($(date +%s) - T_START)) s"
+    exit 0
+fi
 
 echo "== peer: Alertmanager ($(prometheus-alertmanager --version 2>&1 | head -1))"
 AM_PORT=$(free_port) SINK_PORT=$(free_port) \
@@ -104,3 +137,4 @@ jq -rn --argjson p "$peer" --argjson o "$ours" '
   ] | (["metric", "alertmanager", "floorwatch", "ratio"] | @tsv), (.[] | map(if type == "number" then (. * 100 | round / 100) else . end) | @tsv)' |
   column -t -s $'\t'
 echo "(alertd's figures are the alertd process alone; notifyd delivers the webhooks)"
+echo "bench: done in $(($(date +%s) - T_START)) s"
