@@ -1,9 +1,11 @@
 /*  tsdb_head.c — the in-memory head (see tsdb_head.h).
 
-    Two open-addressing tables with linear probing point at the same series: one keyed by
-    the label hash (ingest), one by id (retention, garbage collection). Each slot caches its
-    key, so a probe compares label sets only when the 64-bit hashes are equal. Removal
-    shifts the following entries back (no tombstones), so probe lengths never degrade.
+    A series is one allocation: the struct, then its label array, then the label text, so a
+    lookup touches adjacent memory. Two open-addressing tables with linear probing point at
+    the same series: one keyed by the label hash (ingest), one by id (retention, garbage
+    collection). Each slot caches its key, so a probe compares label sets only when the
+    64-bit hashes are equal. Removal shifts the following entries back (no tombstones), so
+    probe lengths never degrade.
     Sealed chunks are copied into one byte arena that a commit consumes whole: one copy per
     120 samples, no allocation per chunk.
 */
@@ -115,7 +117,7 @@ tsdb_head_new(void)
 static void
 s_series_free(struct tsdb_head_series *s)
 {
-    fw_labels_clear(&s->labels);
+    // s->labels points into s's own allocation: nothing to free there
     tsdb_chunk_app_clear(&s->app);
     free(s->late);
     free(s);
@@ -199,10 +201,27 @@ s_queue(tsdb_head_t *self, struct tsdb_head_series *s)
 struct tsdb_head_series *
 tsdb_head_add(tsdb_head_t *self, const struct fw_labels *l, uint64_t hash, uint64_t id, bool is_new)
 {
-    struct tsdb_head_series *s = fw_calloc(1, sizeof(*s));
+    // one allocation for the series, its label array and the label text: a lookup touches
+    // a few adjacent cache lines, and a series costs one malloc
+    size_t text = 0;
+    for (size_t k = 0; k < l->len; k++)
+        text += strlen(l->items[k].name) + strlen(l->items[k].value) + 2;
+    struct tsdb_head_series *s = fw_calloc(1, sizeof(*s) + l->len * sizeof(struct fw_label) + text);
+    struct fw_label *items = (struct fw_label *)(s + 1);
+    char *p = (char *)(items + l->len);
+    for (size_t k = 0; k < l->len; k++) {
+        const char *parts[2] = {l->items[k].name, l->items[k].value};
+        char **dst[2] = {&items[k].name, &items[k].value};
+        for (int j = 0; j < 2; j++) {
+            size_t n = strlen(parts[j]) + 1;
+            memcpy(p, parts[j], n);
+            *dst[j] = p;
+            p += n;
+        }
+    }
+    s->labels = (struct fw_labels){items, l->len, l->len};
     s->id = id;
     s->hash = hash;
-    fw_labels_copy(&s->labels, l);
     tsdb_chunk_app_init(&s->app);
     s->is_new = is_new;
     s_table_grow(&self->by_hash, self->count);

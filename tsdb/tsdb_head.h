@@ -52,7 +52,7 @@ typedef struct tsdb_head tsdb_head_t;
 struct tsdb_head_series {
     uint64_t id;
     uint64_t hash;             // fw_labels_hash(labels)
-    struct fw_labels labels;   // owned
+    struct fw_labels labels;   // a view into the series' own allocation: never cleared
     struct tsdb_chunk_app app; // the open chunk; empty right after a cut
     int64_t open_mint;         // first timestamp of the open chunk, when it holds samples
     int64_t last_t;            // the newest in-order sample, when has_last
