@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fw_mem.h"
@@ -637,6 +639,47 @@ START_TEST(test_tsdb_store_damaged_chunk_skipped_and_reported)
 }
 END_TEST
 
+START_TEST(test_tsdb_store_fault_in_damaged_file_is_named)
+{
+    tsdb_store_t *st = s_open();
+    s_grid(st, "f", 0, 1000, 400, 1);
+    s_commit(st);
+    uint64_t id = s_id(st, "f");
+    tsdb_store_destroy(&st);
+    char log[256], data[256];
+    snprintf(log, sizeof(log), "%s/other.txt", s_dir);
+    snprintf(data, sizeof(data), "%s/data.mdb", s_dir);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        // the data file loses its pages under a running store, as a disk may lose blocks
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core);
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 2);
+        st = s_open();
+        if (truncate(data, 8192) != 0)
+            _exit(3);
+        struct fw_sample *p;
+        s_read(st, id, INT64_MIN, INT64_MAX, &p);
+        _exit(0); // not reached: LMDB faults on the missing pages
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(!WIFEXITED(status) || (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 3),
+                  "status %d", status);
+    char text[4096] = "";
+    FILE *f = fopen(log, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    ck_assert_msg(strstr(text, "event=tsdb.storage.damaged") && strstr(text, "data.mdb") &&
+                      strstr(text, "backup"),
+                  "%s", text);
+}
+END_TEST
+
 START_TEST(test_tsdb_store_select_every_matcher_kind)
 {
     tsdb_store_t *st = s_open();
@@ -897,6 +940,7 @@ tsdb_store_suite(void)
     tcase_add_test(tc, test_tsdb_store_refuses_truncated_file_and_second_process);
     tcase_add_test(tc, test_tsdb_store_map_full_keeps_samples);
     tcase_add_test(tc, test_tsdb_store_damaged_chunk_skipped_and_reported);
+    tcase_add_test(tc, test_tsdb_store_fault_in_damaged_file_is_named);
     tcase_add_test(tc, test_tsdb_store_select_every_matcher_kind);
     tcase_add_test(tc, test_tsdb_store_long_label_values);
     tcase_add_test(tc, test_tsdb_store_refuses_bad_label_sets);

@@ -52,7 +52,11 @@
       with the series id and labels, and tsdb_store_counters' damaged_chunks) and skip the
       rest of it; the samples before the damage are returned. Never a crash.
     - A damaged series record: skipped by selection and reported the same way.
-    - A data file shorter than LMDB's last page (truncated copy) is refused at open.
+    - A data file shorter than LMDB's last page (truncated copy) is refused at open. Other
+      damage inside data.mdb cannot always be caught: LMDB keeps no page checksums and may
+      fault on garbage. A fault in the map or in LMDB's code, and LMDB's own assertions, log
+      event=tsdb.storage.damaged naming the file before the process dies (it never goes on
+      with a damaged file); restore data.mdb from a backup.
     Functions return 0 or -1 with err set (the LMDB reason included); the caller logs.
 */
 #ifndef TSDB_STORE_H
