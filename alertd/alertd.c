@@ -509,6 +509,16 @@ s_bool_arg(const fw_http_request_t *req, const char *name, bool def)
     return strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
 }
 
+// A filter holding a NUL byte (%00) would be cut short and match more than asked: refuse it.
+static bool
+s_filter_has_nul(const char *filter, size_t len, fw_err_t *err)
+{
+    if (strlen(filter) == len)
+        return false;
+    fw_err_set(err, "bad matcher format: %s: unexpected character: '\\x00'", filter);
+    return true;
+}
+
 static int
 s_render_init(struct s_render *r, alertd_t *self, const fw_http_request_t *req,
               struct fw_http_response *resp)
@@ -524,11 +534,13 @@ s_render_init(struct s_render *r, alertd_t *self, const fw_http_request_t *req,
     s_inhibit_refresh_locked(self, r->now);
     pthread_mutex_unlock(&self->lock);
     const char *filters[32];
-    size_t n = fw_http_args(req, "filter", filters, 32);
+    size_t filter_len[32];
+    size_t n = fw_http_args_n(req, "filter", filters, filter_len, 32);
     for (size_t i = 0; i < n && i < 32; i++) {
         fw_err_t err;
         fw_err_clear(&err);
-        if (alertd_matchers_parse(&r->filter, filters[i], &err) < 0) {
+        if (s_filter_has_nul(filters[i], filter_len[i], &err) ||
+            alertd_matchers_parse(&r->filter, filters[i], &err) < 0) {
             s_json_error(resp, 400, err.msg);
             alertd_matchers_clear(&r->filter);
             return -1;
@@ -782,11 +794,13 @@ s_api_silences(const fw_http_request_t *req, struct fw_http_response *resp, void
     }
     struct alertd_matchers filter = {0};
     const char *filters[32];
-    size_t n = fw_http_args(req, "filter", filters, 32);
+    size_t filter_len[32];
+    size_t n = fw_http_args_n(req, "filter", filters, filter_len, 32);
     for (size_t i = 0; i < n && i < 32; i++) {
         fw_err_t err;
         fw_err_clear(&err);
-        if (alertd_matchers_parse(&filter, filters[i], &err) < 0) {
+        if (s_filter_has_nul(filters[i], filter_len[i], &err) ||
+            alertd_matchers_parse(&filter, filters[i], &err) < 0) {
             alertd_matchers_clear(&filter);
             s_json_error(resp, 400, err.msg);
             return 0;

@@ -785,7 +785,7 @@ struct s_argq {
     size_t max;
     size_t n;
     bool first_only;
-    size_t *len; // first_only: the value's length in bytes
+    size_t *len; // first_only: the value's length in bytes; else NULL or one per value
 };
 
 static enum MHD_Result
@@ -798,8 +798,10 @@ s_on_arg(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size, c
         return MHD_YES;
     if (q->n < q->max)
         q->out[q->n] = value ? value : "";
-    if (q->len)
+    if (q->len && q->first_only)
         *q->len = value ? value_size : 0;
+    else if (q->len && q->n < q->max)
+        q->len[q->n] = value ? value_size : 0;
     q->n++;
     return q->first_only ? MHD_NO : MHD_YES;
 }
@@ -831,20 +833,30 @@ fw_http_arg_n(const fw_http_request_t *req, const char *name, size_t *len)
 }
 
 size_t
-fw_http_args(const fw_http_request_t *req, const char *name, const char **out, size_t max)
+fw_http_args_n(const fw_http_request_t *req, const char *name, const char **out, size_t *lens,
+               size_t max)
 {
     if (!req || !name)
         return 0;
-    struct s_argq q = {name, out, out ? max : 0, 0, false, NULL};
+    struct s_argq q = {name, out, out ? max : 0, 0, false, lens};
     MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, s_on_arg, &q);
     for (size_t i = 0; i < req->form_len; i++) {
         if (strcmp(req->form_kv[i].key, name) != 0)
             continue;
-        if (q.n < q.max)
+        if (q.n < q.max) {
             out[q.n] = req->form_kv[i].value;
+            if (lens)
+                lens[q.n] = req->form_kv[i].value_len;
+        }
         q.n++;
     }
     return q.n;
+}
+
+size_t
+fw_http_args(const fw_http_request_t *req, const char *name, const char **out, size_t max)
+{
+    return fw_http_args_n(req, name, out, NULL, max);
 }
 
 const char *

@@ -69,6 +69,10 @@ const char *fw_http_arg_n(const fw_http_request_t *req, const char *name, size_t
 // Every value of a repeated argument (match[]=a&match[]=b), from query string then form
 // body; fills at most max and returns how many there are.
 size_t fw_http_args(const fw_http_request_t *req, const char *name, const char **out, size_t max);
+// The same, with each value's length in bytes in lens[] (more than strlen() when it holds a
+// NUL byte, which a caller must refuse rather than cut).
+size_t fw_http_args_n(const fw_http_request_t *req, const char *name, const char **out,
+                      size_t *lens, size_t max);
 // The raw request body (JSON APIs); len may be 0.
 const char *fw_http_body(const fw_http_request_t *req, size_t *len);
 const char *fw_http_header(const fw_http_request_t *req, const char *name);

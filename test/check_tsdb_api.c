@@ -276,6 +276,10 @@ START_TEST(test_tsdb_api_nul_refused)
     s_expect("/api/v1/query?query=up%00garbage&time=1", NULL, 400, nul);
     s_expect("/api/v1/query", "query=up%00garbage&time=1", 400, nul);
     s_expect("/api/v1/query_range?query=1%2B%00&start=0&end=1&step=1", NULL, 400, nul);
+    const char *nul_match = S_BAD_DATA "invalid parameter \\\"match[]\\\": 1:3: parse error: "
+                                       "unexpected character: '\\\\x00'\"}";
+    s_expect("/api/v1/series?match[]=up%00garbage", NULL, 400, nul_match);
+    s_expect("/api/v1/series", "match[]=up&match[]=up%00x", 400, nul_match);
     s_expect("/api/v1/query?query=up&time=1%00abc", NULL, 400,
              S_BAD_DATA "invalid parameter \\\"time\\\": invalid time value for 'time': cannot "
                         "parse \\\"1\\\\x00abc\\\" to a valid timestamp\"}");

@@ -727,11 +727,21 @@ s_on_series(const fw_http_request_t *req, struct fw_http_response *resp, void *a
 {
     tsdb_api_t *self = arg;
     const char *match[S_MAX_MATCH];
-    size_t n_match = fw_http_args(req, "match[]", match, S_MAX_MATCH);
+    size_t match_len[S_MAX_MATCH];
+    size_t n_match = fw_http_args_n(req, "match[]", match, match_len, S_MAX_MATCH);
     if (n_match == 0)
         return s_bad(resp, "no match[] parameter provided");
     if (n_match > S_MAX_MATCH)
         n_match = S_MAX_MATCH;
+    for (size_t k = 0; k < n_match; k++) {
+        // A %00 would cut the selector short: refuse it as the parser does for a query.
+        size_t nul = strlen(match[k]);
+        if (match_len[k] > nul)
+            return s_bad(resp,
+                         "invalid parameter \"match[]\": 1:%zu: parse error: unexpected "
+                         "character: '\\x00'",
+                         nul + 1);
+    }
     int64_t ignored;
     if (s_time_param(req, resp, "start", 0, &ignored) != 0 ||
         s_time_param(req, resp, "end", 0, &ignored) != 0)
