@@ -65,7 +65,7 @@ struct tsdb_import_opts {
 struct tsdb_import_stats {
     size_t files;
     size_t bytes;           // input bytes
-    size_t lines;           // lines read in the import pass
+    size_t lines;           // sample lines read in the import pass
     size_t read;            // samples read
     size_t bad_lines;       // lines refused by the check pass (then nothing was imported)
     size_t series;          // distinct series in the input
