@@ -93,7 +93,7 @@ s_eval(const char *q, int64_t t)
     fw_promql_expr_t *e = fw_promql_parse(q, &err);
     ck_assert_msg(e != NULL, "%s: %s", q, err.msg);
     struct tsdb_eval_result r;
-    int rc = tsdb_eval_instant(s_st, e, t, 0, &r, &err);
+    int rc = tsdb_eval_instant(s_st, e, t, NULL, &r, &err);
     fw_promql_expr_destroy(&e);
     if (rc != 0)
         return fw_asprintf("error:%d:%s", rc, err.msg);
@@ -110,7 +110,7 @@ s_value(const char *q, int64_t t)
     fw_promql_expr_t *e = fw_promql_parse(q, &err);
     ck_assert_msg(e != NULL, "%s: %s", q, err.msg);
     struct tsdb_eval_result r;
-    ck_assert_int_eq(tsdb_eval_instant(s_st, e, t, 0, &r, &err), 0);
+    ck_assert_int_eq(tsdb_eval_instant(s_st, e, t, NULL, &r, &err), 0);
     fw_promql_expr_destroy(&e);
     if (r.type == FW_PQ_SCALAR)
         return r.scalar;
@@ -320,7 +320,7 @@ START_TEST(test_tsdb_eval_range_query)
     fw_err_t err;
     fw_promql_expr_t *e = fw_promql_parse("m * 2", &err);
     struct tsdb_eval_result r;
-    ck_assert_int_eq(tsdb_eval_range(s_st, e, 0, 3 * MIN_MS, MIN_MS, 0, &r, &err), 0);
+    ck_assert_int_eq(tsdb_eval_range(s_st, e, 0, 3 * MIN_MS, MIN_MS, NULL, &r, &err), 0);
     char *json = tsdb_api_result_json(&r);
     ck_assert_str_eq(json, "{\"resultType\":\"matrix\",\"result\":[{\"metric\":{\"a\":\"1\"},"
                            "\"values\":[[0,\"0\"],[60,\"2\"],[120,\"4\"],[180,\"6\"]]}]}");
@@ -328,7 +328,7 @@ START_TEST(test_tsdb_eval_range_query)
     tsdb_eval_result_clear(&r);
     fw_promql_expr_destroy(&e);
     e = fw_promql_parse("time()", &err);
-    ck_assert_int_eq(tsdb_eval_range(s_st, e, 0, 60000, 30000, 0, &r, &err), 0);
+    ck_assert_int_eq(tsdb_eval_range(s_st, e, 0, 60000, 30000, NULL, &r, &err), 0);
     json = tsdb_api_result_json(&r);
     ck_assert_str_eq(json, "{\"resultType\":\"matrix\",\"result\":[{\"metric\":{},"
                            "\"values\":[[0,\"0\"],[30,\"30\"],[60,\"60\"]]}]}");
@@ -337,7 +337,9 @@ START_TEST(test_tsdb_eval_range_query)
     fw_promql_expr_destroy(&e);
     // a deadline in the past times out
     e = fw_promql_parse("m", &err);
-    ck_assert_int_eq(tsdb_eval_range(s_st, e, 0, 3 * MIN_MS, MIN_MS, 1, &r, &err), FW_ETIMEOUT);
+    ck_assert_int_eq(tsdb_eval_range(s_st, e, 0, 3 * MIN_MS, MIN_MS,
+                                     &(struct tsdb_eval_limit){1, NULL}, &r, &err),
+                     FW_ETIMEOUT);
     fw_promql_expr_destroy(&e);
 }
 END_TEST
@@ -443,7 +445,7 @@ s_range(const char *q, int64_t start, int64_t end, int64_t step, struct tsdb_eva
     fw_err_t err;
     fw_promql_expr_t *e = fw_promql_parse(q, &err);
     ck_assert_msg(e != NULL, "%s: %s", q, err.msg);
-    ck_assert_msg(tsdb_eval_range(s_st, e, start, end, step, 0, r, &err) == 0, "%s: %s", q,
+    ck_assert_msg(tsdb_eval_range(s_st, e, start, end, step, NULL, r, &err) == 0, "%s: %s", q,
                   err.msg);
     fw_promql_expr_destroy(&e);
 }
@@ -476,7 +478,7 @@ START_TEST(test_tsdb_eval_range_equals_instants)
                 fw_err_t err;
                 fw_promql_expr_t *e = fw_promql_parse(qs[qi], &err);
                 struct tsdb_eval_result in;
-                ck_assert_int_eq(tsdb_eval_instant(s_st, e, t, 0, &in, &err), 0);
+                ck_assert_int_eq(tsdb_eval_instant(s_st, e, t, NULL, &in, &err), 0);
                 fw_promql_expr_destroy(&e);
                 for (size_t k = 0; k < in.len; k++) {
                     const struct tsdb_eval_series *want = &in.series[k];

@@ -438,11 +438,11 @@ tsdb_api_query_json(tsdb_api_t *self, const struct tsdb_api_query *q, const char
         goto out;
     }
     int64_t timeout = q->timeout_ms > 0 ? q->timeout_ms : TSDB_API_DEFAULT_TIMEOUT_MS;
-    int64_t deadline = fw_time_mono_ms() + timeout;
+    struct tsdb_eval_limit limit = {fw_time_mono_ms() + timeout, q->cancel};
     struct tsdb_eval_result r;
-    int rc = q->range ? tsdb_eval_range(self->store, e, q->start_ms, q->end_ms, q->step_ms,
-                                        deadline, &r, &err)
-                      : tsdb_eval_instant(self->store, e, q->time_ms, deadline, &r, &err);
+    int rc = q->range ? tsdb_eval_range(self->store, e, q->start_ms, q->end_ms, q->step_ms, &limit,
+                                        &r, &err)
+                      : tsdb_eval_instant(self->store, e, q->time_ms, &limit, &r, &err);
     if (rc == 0) {
         char *data = tsdb_api_result_json(&r);
         body = s_success(data);

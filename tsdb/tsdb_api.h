@@ -11,6 +11,7 @@
 #ifndef TSDB_API_H
 #define TSDB_API_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,7 +33,9 @@ struct tsdb_api_query {
     bool range;        // query_range (start/end/step) rather than instant (time)
     int64_t time_ms;
     int64_t start_ms, end_ms, step_ms;
-    int64_t timeout_ms; // 0: TSDB_API_DEFAULT_TIMEOUT_MS
+    int64_t timeout_ms;        // 0: TSDB_API_DEFAULT_TIMEOUT_MS
+    const atomic_bool *cancel; // borrowed, may be NULL: another thread sets it to stop the
+                               // evaluation (answered as a timeout)
 };
 
 // An API over store and metrics (both borrowed; must outlive the API).

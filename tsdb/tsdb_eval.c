@@ -197,11 +197,11 @@ s_result_add(struct tsdb_eval_result *out, size_t *cap, const struct tsdb_eval_l
 
 int
 tsdb_eval_instant(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t t_ms,
-                  int64_t deadline_mono_ms, struct tsdb_eval_result *out, fw_err_t *err)
+                  const struct tsdb_eval_limit *limit, struct tsdb_eval_result *out, fw_err_t *err)
 {
     memset(out, 0, sizeof(*out));
     tsdb_eval_ctx_t c;
-    int rc = tsdb_eval_ctx_open(&c, store, t_ms, t_ms, deadline_mono_ms, err);
+    int rc = tsdb_eval_ctx_open(&c, store, t_ms, t_ms, limit, err);
     if (rc != 0)
         return rc;
     struct tsdb_eval_val v;
@@ -254,7 +254,7 @@ tsdb_eval_instant(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t t_ms,
 
 int
 tsdb_eval_range(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t start_ms, int64_t end_ms,
-                int64_t step_ms, int64_t deadline_mono_ms, struct tsdb_eval_result *out,
+                int64_t step_ms, const struct tsdb_eval_limit *limit, struct tsdb_eval_result *out,
                 fw_err_t *err)
 {
     memset(out, 0, sizeof(*out));
@@ -263,7 +263,7 @@ tsdb_eval_range(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t start_ms
         return -1;
     }
     tsdb_eval_ctx_t c;
-    int rc = tsdb_eval_ctx_open(&c, store, start_ms, end_ms, deadline_mono_ms, err);
+    int rc = tsdb_eval_ctx_open(&c, store, start_ms, end_ms, limit, err);
     if (rc != 0)
         return rc;
     out->type = FW_PQ_MATRIX;

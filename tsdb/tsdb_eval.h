@@ -19,6 +19,8 @@
 #ifndef TSDB_EVAL_H
 #define TSDB_EVAL_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "fw_err.h"
@@ -44,18 +46,25 @@ struct tsdb_eval_result {
     size_t len;
 };
 
-// Evaluate e at t_ms. deadline_mono_ms (fw_time_mono_ms() clock; 0 for none) bounds the
-// work. Returns 0 with *out filled (caller clears it), or:
+// What bounds one evaluation (limit may be NULL, members 0/NULL for none): a deadline on the
+// fw_time_mono_ms() clock, and a flag another thread may set to stop it (shutdown).
+struct tsdb_eval_limit {
+    int64_t deadline_mono_ms;
+    const atomic_bool *cancel; // borrowed; must outlive the evaluation
+};
+
+// Evaluate e at t_ms within limit. Returns 0 with *out filled (caller clears it), or:
 //   -1           an execution error (many-to-many matching, ...), reason in err
-//   FW_ETIMEOUT  the deadline passed
+//   FW_ETIMEOUT  the deadline passed or *cancel was set, reason in err
 //   FW_ESTORE    the store failed, reason in err
 int tsdb_eval_instant(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t t_ms,
-                      int64_t deadline_mono_ms, struct tsdb_eval_result *out, fw_err_t *err);
+                      const struct tsdb_eval_limit *limit, struct tsdb_eval_result *out,
+                      fw_err_t *err);
 
 // Evaluate e (scalar or instant vector typed) at start, start+step, ... <= end into a
 // matrix (a scalar expression gives one series with no labels). Same returns.
 int tsdb_eval_range(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t start_ms,
-                    int64_t end_ms, int64_t step_ms, int64_t deadline_mono_ms,
+                    int64_t end_ms, int64_t step_ms, const struct tsdb_eval_limit *limit,
                     struct tsdb_eval_result *out, fw_err_t *err);
 
 void tsdb_eval_result_clear(struct tsdb_eval_result *r);

@@ -34,12 +34,13 @@ struct tsdb_eval_memo_slot {
 
 int
 tsdb_eval_ctx_open(tsdb_eval_ctx_t *c, tsdb_store_t *store, int64_t start, int64_t end,
-                   int64_t deadline, fw_err_t *err)
+                   const struct tsdb_eval_limit *limit, fw_err_t *err)
 {
     memset(c, 0, sizeof(*c));
     c->start = start;
     c->end = end;
-    c->deadline = deadline;
+    c->deadline = limit ? limit->deadline_mono_ms : 0;
+    c->cancel = limit ? limit->cancel : NULL;
     c->err = err;
     c->rd = tsdb_store_reader_new(store, err);
     return c->rd ? 0 : FW_ESTORE;
@@ -83,6 +84,13 @@ tsdb_eval_ctx_fail(tsdb_eval_ctx_t *c, const char *fmt, ...)
 int
 tsdb_eval_ctx_check_deadline(tsdb_eval_ctx_t *c)
 {
+    if (c->cancel && atomic_load_explicit(c->cancel, memory_order_relaxed)) {
+        if (c->rc == 0) {
+            c->rc = FW_ETIMEOUT;
+            fw_err_set(c->err, "query cancelled: tsdb is stopping");
+        }
+        return -1;
+    }
     if (c->deadline > 0 && fw_time_mono_ms() > c->deadline) {
         if (c->rc == 0) {
             c->rc = FW_ETIMEOUT;

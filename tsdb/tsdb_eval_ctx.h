@@ -99,6 +99,7 @@ typedef struct tsdb_eval_ctx {
     tsdb_store_reader_t *rd;      // owned
     int64_t start, end;           // the query's window; a subquery widens it while it runs
     int64_t deadline;             // fw_time_mono_ms() clock; 0 for none
+    const atomic_bool *cancel;    // borrowed, may be NULL: set by another thread to stop
     int subquery_depth;           // > 0 inside a subquery: times are no longer monotonic
     fw_err_t *err;                // borrowed
     int rc;                       // the first error: -1, FW_ETIMEOUT or FW_ESTORE; 0 while fine
@@ -120,17 +121,17 @@ typedef struct tsdb_eval_ctx {
     const struct tsdb_eval_lset *empty;
 } tsdb_eval_ctx_t;
 
-// Set up c for a query over [start, end] with a read transaction on store. 0, or FW_ESTORE
-// with err set.
+// Set up c for a query over [start, end] within limit (may be NULL) with a read transaction
+// on store. 0, or FW_ESTORE with err set.
 int tsdb_eval_ctx_open(tsdb_eval_ctx_t *c, tsdb_store_t *store, int64_t start, int64_t end,
-                       int64_t deadline, fw_err_t *err);
+                       const struct tsdb_eval_limit *limit, fw_err_t *err);
 // Free everything the query allocated and end its read transaction.
 void tsdb_eval_ctx_close(tsdb_eval_ctx_t *c);
 
 // Record an evaluation error (the first one wins) and return -1.
 int tsdb_eval_ctx_fail(tsdb_eval_ctx_t *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-// -1 (with FW_ETIMEOUT recorded) once the deadline has passed, else 0.
+// -1 (with FW_ETIMEOUT recorded) once the deadline has passed or *cancel is set, else 0.
 int tsdb_eval_ctx_check_deadline(tsdb_eval_ctx_t *c);
 
 // Time arithmetic that saturates at the ends of int64: times, offsets and ranges may each
