@@ -3,11 +3,11 @@
     One zloop on the main thread. s_on_samples drains up to S_GROUP queued SAMPLES
     messages and stores them in ONE write transaction (group commit: the fsync cost is
     shared by everything that arrived meanwhile), then re-publishes the original frames on
-    PUB. s_on_query answers QUERY on the ROUTER with the same JSON the HTTP API gives
-    (tsdb_api_query_json). s_on_housekeeping (1 Hz) handles SIGHUP and /-/reload, updates
-    the gauges and enforces retention in bounded chunks. The HTTP API runs on fw_http's
-    threads and only reads. On SIGTERM the loop returns and tsdb_run drains what is
-    already queued on the PULL socket (bounded) before the store is closed.
+    PUB. QUERY on the query ROUTER is answered off this loop by tsdb_query's worker
+    threads, so a slow query never delays ingest. s_on_housekeeping (1 Hz) handles SIGHUP
+    and /-/reload, updates the gauges and enforces retention in bounded chunks. The HTTP
+    API runs on fw_http's threads and only reads. On SIGTERM the loop returns and tsdb_run
+    drains what is already queued on the PULL socket (bounded) before the store is closed.
 */
 #include "tsdb.h"
 
@@ -26,12 +26,12 @@
 #include "fw_time.h"
 #include "fw_zsock.h"
 #include "tsdb_api.h"
+#include "tsdb_query.h"
 #include "tsdb_store.h"
 
 #define S_GROUP 64              // SAMPLES messages per write transaction
 #define S_DRAIN_MAX 10000       // messages drained after SIGTERM
 #define S_RETENTION_CHUNK 20000 // samples deleted per housekeeping tick
-#define S_ZMQ_QUERY_TIMEOUT_MS 30000
 
 extern const char fw_embed_tsdb_default[];
 
@@ -40,6 +40,7 @@ struct tsdb {
     struct fw_promcfg cfg;                       // owned
     tsdb_store_t *store;                         // owned
     tsdb_api_t *api;                             // owned
+    tsdb_query_t *query;                         // owned: QUERY workers
     fw_metrics_t *metrics;                       // owned
     fw_http_t *http;                             // owned
     zsock_t *pull, *router, *pub;                // owned
@@ -196,120 +197,6 @@ s_on_samples(zloop_t *loop, zsock_t *sock, void *arg)
 }
 
 // ---------------------------------------------------------------------------------------
-// Queries
-
-static bool
-s_num(json_t *body, const char *key, double *out)
-{
-    json_t *v = json_object_get(body, key);
-    if (!json_is_number(v))
-        return false;
-    *out = json_number_value(v);
-    return true;
-}
-
-static char *
-s_answer_query(tsdb_t *self, json_t *body)
-{
-    struct tsdb_api_query q = {.query = json_string_value(json_object_get(body, "query")),
-                               .timeout_ms = S_ZMQ_QUERY_TIMEOUT_MS};
-    double t, start, end, step;
-    if (s_num(body, "start", &start) || s_num(body, "end", &end) || s_num(body, "step", &step)) {
-        if (!s_num(body, "start", &start) || !s_num(body, "end", &end) ||
-            !s_num(body, "step", &step))
-            return tsdb_api_error_json("bad_data", "a range query needs start, end and step");
-        q.range = true;
-        // A number that is no int64 ms time is refused, as the HTTP API refuses it.
-        if (fw_time_from_secs(start, &q.start_ms) != 0 || fw_time_from_secs(end, &q.end_ms) != 0 ||
-            fw_time_from_secs(step, &q.step_ms) != 0)
-            return tsdb_api_error_json("bad_data", "start, end and step must be times in "
-                                                   "seconds within the int64 millisecond range");
-        if (q.end_ms < q.start_ms)
-            return tsdb_api_error_json("bad_data", "invalid parameter \"end\": end timestamp "
-                                                   "must not be before start time");
-        if (q.step_ms <= 0)
-            return tsdb_api_error_json("bad_data", "invalid parameter \"step\": zero or "
-                                                   "negative query resolution step widths are "
-                                                   "not accepted. Try a positive integer");
-        if (((uint64_t)q.end_ms - (uint64_t)q.start_ms) / (uint64_t)q.step_ms > TSDB_API_MAX_POINTS)
-            return tsdb_api_error_json("bad_data", "exceeded maximum resolution of 11,000 "
-                                                   "points per timeseries. Try decreasing the "
-                                                   "query resolution (?step=XX)");
-    } else {
-        q.time_ms = fw_time_now_ms();
-        if (s_num(body, "time", &t) && fw_time_from_secs(t, &q.time_ms) != 0)
-            return tsdb_api_error_json("bad_data", "time must be in seconds within the int64 "
-                                                   "millisecond range");
-    }
-    int status;
-    return tsdb_api_query_json(self->api, &q, "zmq", &status);
-}
-
-static int
-s_on_query(zloop_t *loop, zsock_t *sock, void *arg)
-{
-    (void)loop;
-    tsdb_t *self = arg;
-    zmsg_t *z = zmsg_recv(sock);
-    if (!z)
-        return 0;
-    zframe_t *identity = zmsg_pop(z);
-    fw_err_t err;
-    struct fw_msg *m = NULL;
-    // Not fw_zsock_recv: the ROUTER's identity frame comes first and is needed for the reply.
-    if (!identity || fw_msg_decode(z, &m, &err) != 0) {
-        fw_zsock_reject(self->metrics, "unknown", identity ? err.msg : "no identity frame");
-        goto out;
-    }
-    if (m->type != FW_MSG_QUERY) {
-        fw_zsock_reject(self->metrics, fw_msg_type_str(m->type), "unexpected message type");
-        goto out;
-    }
-    char *answer = s_answer_query(self, m->body);
-    json_error_t jerr;
-    json_t *body = json_loads(answer, 0, &jerr);
-    free(answer);
-    if (!body) {
-        fw_error("tsdb.query.fail", "err=%s", jerr.text);
-        goto out;
-    }
-    json_object_set(body, "id", json_object_get(m->body, "id"));       // adds a reference
-    struct fw_msg *reply = fw_msg_new_json(FW_MSG_QUERY_RESULT, body); // steals body
-    zmsg_t *out = fw_msg_encode(reply, &err);
-    fw_msg_destroy(&reply);
-    size_t bytes;
-    if (out && !fw_zsock_fits(sock, out, &bytes)) {
-        // The asker's DEALER has the same --zmq.max-msg-size and would drop the connection
-        // instead of reading it: answer with the reason.
-        zmsg_destroy(&out);
-        char why[160];
-        snprintf(why, sizeof(why), "query result of %zu bytes exceeds --zmq.max-msg-size (%lld)",
-                 bytes, (long long)fw_zsock_max_msg_size(sock));
-        fw_warn("tsdb.query.too_large", "bytes=%zu err=%s", bytes, why);
-        reply =
-            fw_msg_new_json(FW_MSG_QUERY_RESULT, // steals the packed body
-                            json_pack("{sOssssss}", "id", json_object_get(m->body, "id"), "status",
-                                      "error", "errorType", "execution", "error", why));
-        out = fw_msg_encode(reply, &err);
-        fw_msg_destroy(&reply);
-    }
-    if (!out) {
-        fw_error("tsdb.query.fail", "err=%s", err.msg);
-        goto out;
-    }
-    zmsg_prepend(out, &identity);
-    if (zmsg_send(&out, sock) != 0) {
-        fw_warn("tsdb.query.send.fail", "err=%s", zmq_strerror(zmq_errno()));
-        zmsg_destroy(&out);
-    }
-out:
-    fw_msg_destroy(&m);
-    zframe_destroy(&identity);
-    zmsg_destroy(&z);
-    return 0;
-}
-
-// ---------------------------------------------------------------------------------------
 // Housekeeping
 
 static int
@@ -422,7 +309,14 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
     }
     self->loop = zloop_new();
     zloop_reader(self->loop, self->pull, s_on_samples, self);
-    zloop_reader(self->loop, self->router, s_on_query, self);
+    self->query = tsdb_query_new(
+        self->api, self->metrics,
+        &(struct tsdb_query_opts){(int)opts->zmq_query_workers, (int)opts->zmq_query_queue,
+                                  opts->zmq_query_timeout_ms, opts->common.zmq_max_msg_size});
+    if (tsdb_query_start(self->query, self->loop, self->router, &err) != 0) {
+        fw_error("tsdb.start.fail", "err=%s", err.msg);
+        goto fail;
+    }
     zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
     ssize_t series = tsdb_store_series_count(self->store);
     fw_metrics_set(self->metrics, "fw_tsdb_series", "", series > 0 ? (double)series : 0);
@@ -469,6 +363,7 @@ tsdb_destroy(tsdb_t **self_p)
         return;
     tsdb_t *self = *self_p;
     zloop_destroy(&self->loop);
+    tsdb_query_destroy(&self->query); // answers what it holds on the router
     fw_zsock_guard_destroy(&self->router_guard);
     fw_zsock_guard_destroy(&self->pull_guard);
     fw_http_destroy(&self->http); // waits for handlers, which read the store

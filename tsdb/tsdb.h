@@ -24,6 +24,11 @@ struct tsdb_opts {
     const char *zmq_samples;  // bind PULL
     const char *zmq_query;    // bind ROUTER
     const char *zmq_pub;      // bind PUB
+
+    // QUERY answered by worker threads (tsdb_query.h); 0 in each: the default
+    int64_t zmq_query_workers;    // --zmq.query-workers
+    int64_t zmq_query_queue;      // --zmq.query-queue
+    int64_t zmq_query_timeout_ms; // --zmq.query-timeout
 };
 
 typedef struct tsdb tsdb_t;
