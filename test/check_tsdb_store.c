@@ -857,6 +857,43 @@ START_TEST(test_tsdb_store_seal_all)
 }
 END_TEST
 
+START_TEST(test_tsdb_store_compact_copy)
+{
+    tsdb_store_t *st = s_open();
+    for (int k = 0; k < 30; k++) { // many small commits leave free pages behind
+        char sel[32];
+        snprintf(sel, sizeof(sel), "c{i=\"%d\"}", k);
+        s_grid(st, sel, 0, 1000, 240, k);
+        s_commit(st);
+    }
+    char dst[200], p[300];
+    snprintf(dst, sizeof(dst), "%s/copy", s_dir);
+    ck_assert_int_eq(mkdir(dst, 0755), 0);
+    fw_err_t err;
+    ck_assert_msg(tsdb_store_copy(st, dst, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(tsdb_store_copy(st, dst, &err), -1); // never over a data file
+    ck_assert_msg(strstr(err.msg, "already holds"), "%s", err.msg);
+    tsdb_store_destroy(&st);
+    struct stat a, b;
+    snprintf(p, sizeof(p), "%s/data.mdb", s_dir);
+    ck_assert_int_eq(stat(p, &a), 0);
+    snprintf(p, sizeof(p), "%s/data.mdb", dst);
+    ck_assert_int_eq(stat(p, &b), 0);
+    ck_assert_int_lt(b.st_size, a.st_size);
+    tsdb_store_t *copy = tsdb_store_new();
+    ck_assert_msg(tsdb_store_open(copy, dst, &err) == 0, "%s", err.msg);
+    struct fw_sample *pts;
+    ck_assert_uint_eq(s_read(copy, s_id(copy, "c{i=\"29\"}"), INT64_MIN, INT64_MAX, &pts), 240);
+    free(pts);
+    ck_assert_int_eq(tsdb_store_series_count(copy), 30);
+    tsdb_store_destroy(&copy);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s/lock.mdb", dst);
+    unlink(p);
+    rmdir(dst);
+}
+END_TEST
+
 START_TEST(test_tsdb_store_head_gc_reloads)
 {
     tsdb_store_t *st = s_open();
@@ -946,6 +983,7 @@ tsdb_store_suite(void)
     tcase_add_test(tc, test_tsdb_store_refuses_bad_label_sets);
     tcase_add_test(tc, test_tsdb_store_retention_deletes_whole_chunks);
     tcase_add_test(tc, test_tsdb_store_seal_all);
+    tcase_add_test(tc, test_tsdb_store_compact_copy);
     tcase_add_test(tc, test_tsdb_store_head_gc_reloads);
     tcase_add_test(tc, test_tsdb_store_state_written_by_commit);
     tcase_add_test(tc, test_tsdb_store_open_fails_on_file);

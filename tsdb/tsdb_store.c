@@ -1127,6 +1127,28 @@ tsdb_store_delete_before(tsdb_store_t *self, int64_t cutoff_ms, size_t max_delet
     return 0;
 }
 
+int
+tsdb_store_copy(tsdb_store_t *self, const char *dst_dir, fw_err_t *err)
+{
+    if (!self->env) {
+        fw_err_set(err, "store is not open");
+        return -1;
+    }
+    char p[4096];
+    struct stat st;
+    snprintf(p, sizeof(p), "%s/data.mdb", dst_dir);
+    if (stat(p, &st) == 0) {
+        fw_err_set(err, "%s already holds a data file: copy into an empty directory", dst_dir);
+        return -1;
+    }
+    int rc = mdb_env_copy2(self->env, dst_dir, MDB_CP_COMPACT);
+    if (rc != 0) {
+        fw_err_set(err, "copy of %s to %s: %s", self->dir, dst_dir, mdb_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
 size_t
 tsdb_store_seal_all(tsdb_store_t *self)
 {

@@ -162,6 +162,12 @@ int tsdb_store_delete_before(tsdb_store_t *self, int64_t cutoff_ms, size_t max_d
 // series receive no more samples. The next commit stores them. Returns how many.
 size_t tsdb_store_seal_all(tsdb_store_t *self);
 
+// Write a compacted copy of what is committed (free pages dropped, pages refilled) into
+// dst_dir, which must exist and hold no data.mdb; readers and the writer go on meanwhile
+// (a read transaction is the snapshot). E.g. the end of an import: close, then swap the
+// directories. 0, or -1 with err.
+int tsdb_store_copy(tsdb_store_t *self, const char *dst_dir, fw_err_t *err);
+
 // Forget head series with no sample since before_ms and nothing to commit (they are read
 // back from disk if they return). Returns how many were dropped.
 size_t tsdb_store_head_gc(tsdb_store_t *self, int64_t before_ms);
