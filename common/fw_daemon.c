@@ -71,7 +71,10 @@ fw_daemon_links_open(struct fw_daemon_links *links, const struct fw_daemon_eval_
                      int64_t max_msg_size, fw_metrics_t *metrics, fw_err_t *err)
 {
     links->query_timeout_ms = (int)opts->query_timeout_ms;
-    if (!(links->push_tsdb = fw_zsock_push(opts->tsdb_address, err)) ||
+    struct fw_sender_opts so = opts->sender;
+    so.endpoint = opts->tsdb_address;
+    links->sender = fw_sender_new(&so, metrics);
+    if (fw_sender_open(links->sender, err) != 0 ||
         !(links->push_alertd = fw_zsock_push(opts->alertd_address, err)) ||
         !(links->pub = fw_zsock_pub(opts->pub_address, err)))
         return -1;
@@ -89,7 +92,7 @@ fw_daemon_links_close(struct fw_daemon_links *links)
     fw_query_client_destroy(&links->query);
     zsock_destroy(&links->pub);
     zsock_destroy(&links->push_alertd);
-    zsock_destroy(&links->push_tsdb);
+    fw_sender_destroy(&links->sender);
     memset(links, 0, sizeof(*links));
 }
 

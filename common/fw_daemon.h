@@ -20,6 +20,7 @@
 #include "fw_metrics.h"
 #include "fw_msg.h"
 #include "fw_query.h"
+#include "fw_sender.h"
 
 // A daemon's reload: load and swap in the new configuration, 0; or keep the old one and
 // put the reason into errbuf (errsize bytes, NUL-terminated), -1.
@@ -46,20 +47,23 @@ void fw_daemon_reload_failed(const struct fw_cfg_errors *errs, char *errbuf, siz
 int fw_daemon_send(struct fw_msg **msg_p, zsock_t *push, zsock_t *pub, fw_metrics_t *metrics,
                    const char *drop_metric, const char *labels);
 
-// The evaluating daemons (ruled, slod) query tsdb over DEALER/ROUTER, PUSH the series they
-// compute to tsdb and their alerts to alertd, and PUBlish everything they send for taps.
-// Their flags --zmq.tsdb-address, --zmq.query-address, --zmq.alertd-address,
-// --zmq.pub-address and --query.timeout fill this (strings borrowed from argv or defaults).
+// The evaluating daemons (ruled, slod) query tsdb over DEALER/ROUTER, send the series they
+// compute to tsdb (fw_sender: acknowledged) and their alerts to alertd (PUSH), and PUBlish
+// everything they send for taps. Their flags --zmq.tsdb-address, --zmq.query-address,
+// --zmq.alertd-address, --zmq.pub-address, --query.timeout and FW_SENDER_FLAGS fill this
+// (strings borrowed from argv or defaults).
 struct fw_daemon_eval_opts {
-    const char *tsdb_address;   // connect PUSH (SAMPLES)
+    const char *tsdb_address;   // connect DEALER (SAMPLES, fw_sender)
     const char *query_address;  // connect DEALER (QUERY)
     const char *alertd_address; // connect PUSH (ALERTS)
     const char *pub_address;    // bind PUB
     int64_t query_timeout_ms;
+    struct fw_sender_opts sender; // buffer and timeout; the daemon sets name, the endpoint
+                                  // is tsdb_address
 };
 
 struct fw_daemon_links {
-    zsock_t *push_tsdb;       // owned: SAMPLES to tsdb (fw_zsock_push)
+    fw_sender_t *sender;      // owned: SAMPLES to tsdb, acknowledged (fw_sender)
     zsock_t *push_alertd;     // owned: ALERTS to alertd (fw_zsock_push)
     zsock_t *pub;             // owned: everything sent, for taps (fw_zsock_pub)
     fw_query_client_t *query; // owned: QUERY to tsdb
@@ -68,7 +72,9 @@ struct fw_daemon_links {
 
 // Open the links for opts (borrowed) into links, which the caller zeroed. The query link
 // accepts answers of up to max_msg_size bytes per part (--zmq.max-msg-size) and counts the
-// ones it drops in metrics (borrowed, may be NULL). 0, or -1 with err naming the endpoint;
+// ones it drops in metrics (borrowed, may be NULL); the sender counts into metrics too.
+// The sender is not attached to a loop: the daemon does that (fw_sender_attach) and
+// detaches it before destroying its loop. 0, or -1 with err naming the endpoint;
 // whatever was opened stays in links for fw_daemon_links_close().
 int fw_daemon_links_open(struct fw_daemon_links *links, const struct fw_daemon_eval_opts *opts,
                          int64_t max_msg_size, fw_metrics_t *metrics, fw_err_t *err);

@@ -107,6 +107,7 @@ struct fw_http {
     uint64_t reload_done_gen;  // tickets up to this one are answered
     int reload_rc;
     char reload_msg[1024];
+    char unready_reason[512]; // why /-/ready answers 503, when the daemon said
 };
 
 // =========================================================================================
@@ -314,7 +315,13 @@ s_on_ready(const fw_http_request_t *req, struct fw_http_response *resp, void *ar
         resp->status = 200;
         resp->body = fw_asprintf("%s is Ready.\n", self->title);
     } else {
-        fw_http_respond(resp, 503, NULL, "Service Unavailable");
+        pthread_mutex_lock(&self->lock);
+        char *body = self->unready_reason[0]
+                         ? fw_asprintf("Service Unavailable: %s\n", self->unready_reason)
+                         : fw_strdup("Service Unavailable");
+        pthread_mutex_unlock(&self->lock);
+        fw_http_respond(resp, 503, NULL, body);
+        free(body);
     }
     return 0;
 }
@@ -735,6 +742,17 @@ fw_http_set_ready(fw_http_t *self, bool ready)
 {
     if (self)
         atomic_store(&self->ready, ready);
+}
+
+void
+fw_http_set_unready(fw_http_t *self, const char *reason)
+{
+    if (!self)
+        return;
+    pthread_mutex_lock(&self->lock);
+    snprintf(self->unready_reason, sizeof(self->unready_reason), "%s", reason ? reason : "");
+    pthread_mutex_unlock(&self->lock);
+    atomic_store(&self->ready, false);
 }
 
 bool

@@ -52,6 +52,9 @@ int fw_http_port(const fw_http_t *self);
 
 // /-/ready answers 200 once set, 503 before.
 void fw_http_set_ready(fw_http_t *self, bool ready);
+// Answer /-/ready with 503 "Service Unavailable: <reason>" (reason copied, up to 511 bytes)
+// until fw_http_set_ready(self, true). Any thread.
+void fw_http_set_unready(fw_http_t *self, const char *reason);
 
 // True when a /-/reload request is waiting for the zloop thread.
 bool fw_http_reload_requested(fw_http_t *self);

@@ -10,15 +10,28 @@
     (A ROUTER socket prepends the peer identity frame; the ROUTER side pops it before
     fw_msg_decode and pushes it back before sending.)
 
-    SAMPLES v1 body, little-endian, no padding:
+    SAMPLES v2 body, little-endian, no padding:
 
-        u64 seq                      sender's batch counter
+        u16 sender_len               1..FW_MSG_SENDER_MAX
+        sender bytes                 printable ASCII without spaces (0x21..0x7e), unique
+                                     per sender incarnation, e.g. scraper/host/812.1764201
+        u64 seq                      this batch's number: 1, 2, 3... per sender
+        u64 oldest                   lowest seq the sender still holds unacknowledged;
+                                     1 <= oldest <= seq
         u32 series_count
         series_count times:
             u16 label_count          labels sorted by name, __name__ included
             label_count times:  u16 name_len, name bytes, u32 value_len, value bytes
             u32 sample_count
             sample_count times: i64 timestamp_ms, f64 value (IEEE 754 bits, NaNs kept)
+
+    tsdb answers each batch with SAMPLES_ACK (JSON) once the commit holding it is durable;
+    the sender side of that protocol is fw_sender.h, tsdb's is tsdb/tsdb_ingest.h.
+
+    A decoded batch is one arena: its series, their label views (NUL-terminated copies of
+    the names and values) and samples sit in one block allocated per message (a label with
+    an empty value is absent, as in Prometheus). Such a batch is read-only: add to batches
+    you built with fw_batch_new, never to decoded ones.
 
     fw_msg_decode() is strict (OpenSMTPD m_end): an unknown type, another version, a
     missing, mistyped or unknown JSON key, a truncated or over-long binary body, invalid
@@ -45,16 +58,21 @@ typedef enum {
     FW_MSG_COUNT
 } fw_msg_type_t;
 
+// Longest sender id of a SAMPLES batch.
+#define FW_MSG_SENDER_MAX 128
+
 struct fw_series {
-    struct fw_labels labels;   // owned
-    struct fw_sample *samples; // owned
+    struct fw_labels labels;   // owned (borrowed from the arena in a decoded batch)
+    struct fw_sample *samples; // owned (idem)
     size_t len, cap;
 };
 
 struct fw_batch {
-    uint64_t seq;
-    struct fw_series *series; // owned
+    char sender[FW_MSG_SENDER_MAX + 1]; // NUL-terminated; set by the sender (fw_sender)
+    uint64_t seq, oldest;
+    struct fw_series *series; // owned (in the arena in a decoded batch)
     size_t len, cap;
+    void *arena; // owned: a decoded batch's series, labels and samples; NULL when built
 };
 
 struct fw_msg {
@@ -68,6 +86,7 @@ struct fw_msg {
 struct fw_batch *fw_batch_new(void);
 void fw_batch_destroy(struct fw_batch **self_p);
 // Append a series with a copy of labels; returns it (borrowed, valid until the batch grows).
+// Not on a decoded batch (programmer error: asserted).
 struct fw_series *fw_batch_add_series(struct fw_batch *self, const struct fw_labels *labels);
 void fw_series_add(struct fw_series *s, int64_t t_ms, double v);
 // Total samples across the series.
@@ -86,6 +105,11 @@ zmsg_t *fw_msg_encode(const struct fw_msg *self, fw_err_t *err);
 // Decode frames (borrowed; not modified) into a new message. 0, or -1 with err.
 int fw_msg_decode(zmsg_t *frames, struct fw_msg **out, fw_err_t *err);
 
+// In encoded SAMPLES frames (fw_msg_encode), set the body's `oldest` field in place, so a
+// sender can resend a stored batch with what it holds now. 0, or -1 when frames are no
+// SAMPLES v2 message or oldest is not in 1..seq.
+int fw_msg_samples_set_oldest(zmsg_t *frames, uint64_t oldest);
+
 // Encode and send on sock; *self_p is destroyed either way. 0, or -1 with err.
 int fw_msg_send(struct fw_msg **self_p, zsock_t *sock, fw_err_t *err);
 // Receive one multipart from sock and decode it. 0, or -1 with err (interrupted: err says so
@@ -97,7 +121,8 @@ int fw_msg_recv(zsock_t *sock, struct fw_msg **out, fw_err_t *err);
 json_t *fw_msg_redacted(fw_msg_type_t type, const json_t *body);
 
 // One-line JSON for people (fwtail): {"type":..,"version":..,"body":..}; SAMPLES bodies are
-// decoded to {"seq":..,"series":[{"labels":{..},"samples":[[t_ms,"v"],..]}]}. Caller frees.
+// decoded to {"sender":..,"seq":..,"oldest":..,"series":[{"labels":{..},"samples":[[t_ms,
+// "v"],..]}]}. Caller frees.
 char *fw_msg_to_json(const struct fw_msg *self);
 
 const char *fw_msg_type_str(fw_msg_type_t type);

@@ -117,6 +117,28 @@ fw_zsock_router(const char *endpoint, int64_t max_msg_size, fw_err_t *err)
     return s;
 }
 
+zsock_t *
+fw_zsock_dealer(const char *endpoint, fw_err_t *err)
+{
+    zsock_t *s = zsock_new(ZMQ_DEALER);
+    if (!s) {
+        fw_err_set(err, "cannot create a ZeroMQ socket: %s", zmq_strerror(zmq_errno()));
+        return NULL;
+    }
+    // Options before connecting: ZMQ_IMMEDIATE applies to connections made afterwards.
+    zsock_set_immediate(s, 1);
+    zsock_set_sndhwm(s, FW_ZSOCK_HWM);
+    zsock_set_sndtimeo(s, 0);
+    zsock_set_linger(s, 0);
+    if (fw_zsock_set_max_msg_size(s, FW_ZSOCK_SEND_ONLY_MAX_MSG) < 0 || !endpoint ||
+        zsock_attach(s, endpoint, false) < 0) {
+        fw_err_set(err, "cannot connect %s: %s", endpoint ? endpoint : "(none)",
+                   zmq_strerror(zmq_errno()));
+        zsock_destroy(&s);
+    }
+    return s;
+}
+
 int
 fw_zloop_run(zloop_t *loop)
 {

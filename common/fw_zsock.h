@@ -9,8 +9,13 @@
       - PULL, ROUTER (bind): receive sides, each with a limit on one inbound message part
         (ZMQ_MAXMSGSIZE, from --zmq.max-msg-size).
       - PUB (bind): never blocks, no linger: taps are best-effort.
-    PUSH and PUB receive nothing but the peer's handshake and subscriptions, so their inbound
-    limit is the fixed FW_ZSOCK_SEND_ONLY_MAX_MSG. Endpoints may list several addresses,
+      - DEALER (connect) of an acknowledged sender (fw_sender.h): never blocks (send
+        timeout 0) and ZMQ_IMMEDIATE, so while tsdb is away a send fails at once instead of
+        queueing in libzmq, where a lost connection would take it along; no linger, as the
+        sender keeps every batch until it is acknowledged anyway.
+    PUSH and PUB receive nothing but the peer's handshake and subscriptions, and the sender's
+    DEALER only small acknowledgements, so their inbound limit is the fixed
+    FW_ZSOCK_SEND_ONLY_MAX_MSG. Endpoints may list several addresses,
     comma-separated, and may override bind/connect with czmq's '@'/'>' prefixes
     (zsock_attach).
 
@@ -55,6 +60,7 @@ zsock_t *fw_zsock_push(const char *endpoint, fw_err_t *err);
 zsock_t *fw_zsock_pull(const char *endpoint, int64_t max_msg_size, fw_err_t *err);
 zsock_t *fw_zsock_pub(const char *endpoint, fw_err_t *err);
 zsock_t *fw_zsock_router(const char *endpoint, int64_t max_msg_size, fw_err_t *err);
+zsock_t *fw_zsock_dealer(const char *endpoint, fw_err_t *err);
 
 // Set sock's inbound limit (ZMQ_MAXMSGSIZE, int64 bytes; czmq's setter takes an int; 0 or
 // less: the default of --zmq.max-msg-size). Takes effect for connections made afterwards:

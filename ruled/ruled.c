@@ -17,9 +17,11 @@
     each evaluation the zloop thread serialises the group's /api/v1/rules object and its
     alerts into the slot's snapshot strings under `lock`; handlers only join those strings.
 
-    Sends never block evaluation: the PUSH sockets have a zero send timeout (a full queue
-    drops the batch and counts it in fw_ruled_send_dropped_total) and a 2 s linger so
-    in-flight data is flushed at shutdown.
+    Sends never block evaluation. Recorded series go to tsdb through fw_sender, which keeps
+    each batch until tsdb acknowledges it (bounded by --zmq.send-buffer, resent as needed;
+    at shutdown tsdb gets S_FLUSH_MS to acknowledge what is held). ALERTS go on a PUSH
+    socket with a zero send timeout (a full queue drops the message and counts it in
+    fw_ruled_send_dropped_total) and a 2 s linger.
 */
 #include "ruled.h"
 
@@ -40,6 +42,7 @@
 #include "ruled_group.h"
 
 #define S_FIRST_EVAL_MS 500
+#define S_FLUSH_MS 2000 // at shutdown, how long tsdb gets to acknowledge what is held
 
 struct s_slot {
     ruled_t *self;        // borrowed: the owner
@@ -56,7 +59,7 @@ struct ruled {
     struct s_slot *slots;     // owned
     size_t n_slots;
     zloop_t *loop;                // owned
-    struct fw_daemon_links links; // owned: PUSH tsdb/alertd, PUB, query client
+    struct fw_daemon_links links; // owned: sender to tsdb, PUSH alertd, PUB, query client
     fw_metrics_t *metrics;        // owned
     fw_http_t *http;              // owned
     pthread_mutex_t lock;         // guards the slots' snapshot strings and n_slots for HTTP
@@ -122,6 +125,7 @@ ruled_destroy(ruled_t **self_p)
         return;
     ruled_t *self = *self_p;
     fw_http_destroy(&self->http);
+    fw_sender_detach(self->links.sender);
     zloop_destroy(&self->loop);
     s_slots_free(self->slots, self->n_slots);
     fw_daemon_links_close(&self->links);
@@ -236,8 +240,7 @@ s_on_group(zloop_t *loop, int timer_id, void *arg)
     if (res.batch->len > 0) {
         fw_metrics_add(self->metrics, "fw_ruled_samples_total", "",
                        (double)fw_batch_samples(res.batch));
-        struct fw_msg *m = fw_msg_new_samples(&res.batch);
-        s_send(self, &m, self->links.push_tsdb, "socket=\"tsdb\"");
+        (void)fw_sender_send(self->links.sender, &res.batch, self->links.pub);
     }
     if (json_array_size(res.alerts) > 0) {
         json_t *body = json_object();
@@ -351,8 +354,7 @@ s_mark_removed_stale(ruled_t *self)
     if (batch->len > 0) {
         fw_metrics_add(self->metrics, "fw_ruled_samples_total", "",
                        (double)fw_batch_samples(batch));
-        struct fw_msg *m = fw_msg_new_samples(&batch);
-        s_send(self, &m, self->links.push_tsdb, "socket=\"tsdb\"");
+        (void)fw_sender_send(self->links.sender, &batch, self->links.pub);
     }
     fw_batch_destroy(&batch);
 }
@@ -530,6 +532,7 @@ int
 ruled_open(ruled_t *self, fw_err_t *err)
 {
     const struct ruled_opts *o = &self->opts;
+    self->opts.eval.sender.name = "ruled";
     if (fw_daemon_links_open(&self->links, &o->eval, o->common.zmq_max_msg_size, self->metrics,
                              err) < 0)
         return -1;
@@ -554,8 +557,14 @@ ruled_run(ruled_t *self)
     self->loop = zloop_new();
     s_timers_start(self);
     zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
+    if (fw_sender_attach(self->links.sender, self->loop) != 0) {
+        fw_error("ruled.start.fail", "err=%s", "cannot attach the samples sender to the loop");
+        return -1;
+    }
     (void)fw_zloop_run(self->loop); // survives SIGHUP; SIGINT/SIGTERM end it
     s_timers_stop(self);
-    fw_info("ruled.stop", "groups=%zu", self->n_slots);
+    fw_sender_detach(self->links.sender);
+    size_t left = fw_sender_flush(self->links.sender, S_FLUSH_MS);
+    fw_info("ruled.stop", "groups=%zu unacked=%zu", self->n_slots, left);
     return 0;
 }

@@ -6,10 +6,10 @@
     scrape is still running. The actor answers on its pipe; the reader parses the body into
     the reused parser, merges target labels into a borrowed-string scratch view, and fills
     one fw_batch per scrape: the samples, stale markers for series that disappeared, and
-    the synthetic up / scrape_* series. The batch is encoded once and sent on the PUB socket
-    (drops when slow) and on the PUSH socket to tsdb (send timeout 0: when tsdb is away and
-    the high-water mark is reached, the batch is dropped and counted rather than blocking
-    the loop).
+    the synthetic up / scrape_* series. The batch goes to fw_sender, which numbers it,
+    publishes it on the PUB socket (drops when slow) and keeps it until tsdb acknowledges it,
+    resending as needed; its buffer is bounded (--zmq.send-buffer), and it never blocks the
+    loop.
 
     The HTTP thread reads the target list and health for /api/v1/targets under `mu`; the
     zloop thread takes `mu` only to swap the list (reload) and to write health fields.
@@ -37,6 +37,7 @@
 #include "fw_mem.h"
 #include "fw_metrics.h"
 #include "fw_msg.h"
+#include "fw_sender.h"
 #include "fw_time.h"
 #include "fw_zsock.h"
 #include "scraper_fetch.h"
@@ -46,7 +47,7 @@ struct scraper {
     const struct scraper_opts *opts; // borrowed
     struct fw_promcfg cfg;           // owned
     zloop_t *loop;                   // owned
-    zsock_t *push;                   // owned: SAMPLES to tsdb
+    fw_sender_t *sender;             // owned: SAMPLES to tsdb, acknowledged
     zsock_t *pub;                    // owned: SAMPLES to taps
     zactor_t *fetch;                 // owned
     fw_metrics_t *metrics;           // owned
@@ -58,9 +59,9 @@ struct scraper {
     size_t n_targets, cap_targets;
     zhashx_t *armed; // owned table, borrowed targets: zloop timer id -> target it scrapes
     uint64_t next_fetch_id;
-    uint64_t seq;
-    int64_t last_drop_log_ms;
 };
+
+#define S_FLUSH_MS 2000 // at shutdown, how long tsdb gets to acknowledge what is held
 
 static const char *const s_auto_names[] = {
     "up", "scrape_duration_seconds", "scrape_samples_scraped",
@@ -126,32 +127,8 @@ s_label_str(char *buf, size_t size, const char *name, const char *value)
 static void
 s_send_batch(scraper_t *self, struct fw_batch **batch_p)
 {
-    (*batch_p)->seq = ++self->seq;
-    size_t samples = fw_batch_samples(*batch_p);
-    struct fw_msg *msg = fw_msg_new_samples(batch_p);
-    fw_err_t err;
-    zmsg_t *frames = fw_msg_encode(msg, &err);
-    fw_msg_destroy(&msg);
-    if (!frames) {
-        fw_warn("scrape.encode.fail", "err=%s", err.msg);
-        fw_metrics_add(self->metrics, "fw_scraper_batches_dropped_total", "", 1);
-        return;
-    }
-    zmsg_t *copy = zmsg_dup(frames);
-    if (zmsg_send(&copy, self->pub) != 0)
-        zmsg_destroy(&copy);
-    if (zmsg_send(&frames, self->push) != 0) {
-        zmsg_destroy(&frames);
-        fw_metrics_add(self->metrics, "fw_scraper_batches_dropped_total", "", 1);
-        int64_t now = fw_time_mono_ms();
-        if (now - self->last_drop_log_ms > 10000) {
-            self->last_drop_log_ms = now;
-            fw_warn("samples.send.drop", "endpoint=%s reason=%s samples=%zu",
-                    self->opts->zmq_tsdb_address, "tsdb not keeping up (high-water mark)", samples);
-        }
-        return;
-    }
-    fw_metrics_add(self->metrics, "fw_scraper_batches_sent_total", "", 1);
+    if (fw_sender_send(self->sender, batch_p, self->pub) == 0)
+        fw_metrics_add(self->metrics, "fw_scraper_batches_sent_total", "", 1);
 }
 
 static void
@@ -527,16 +504,14 @@ scraper_new(const struct scraper_opts *opts)
                        "Samples scraped and sent (excluding up and scrape_* series).");
     fw_metrics_declare(m, "fw_scraper_targets", FW_METRIC_GAUGE, "Targets configured.");
     fw_metrics_declare(m, "fw_scraper_batches_sent_total", FW_METRIC_COUNTER,
-                       "SAMPLES batches handed to the tsdb PUSH socket.");
-    fw_metrics_declare(m, "fw_scraper_batches_dropped_total", FW_METRIC_COUNTER,
-                       "SAMPLES batches dropped because tsdb was not keeping up.");
+                       "SAMPLES batches handed to the sender (fw_sender_* count what became "
+                       "of them).");
     fw_metrics_declare(m, "fw_scraper_stale_markers_total", FW_METRIC_COUNTER,
                        "Staleness markers sent for series that disappeared.");
     fw_metrics_declare(m, "fw_scraper_config_last_reload_successful", FW_METRIC_GAUGE,
                        "Whether the last configuration reload succeeded.");
     fw_zsock_declare_metrics(m);
     fw_metrics_add(m, "fw_msg_rejected_total", "type=\"SAMPLES\"", 0);
-    fw_metrics_add(m, "fw_scraper_batches_dropped_total", "", 0);
     fw_metrics_add(m, "fw_scraper_samples_total", "", 0);
     fw_metrics_set(m, "fw_scraper_config_last_reload_successful", "", 1);
     return self;
@@ -548,7 +523,11 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
     self->cfg = *cfg;
     memset(cfg, 0, sizeof(*cfg));
 
-    if (!(self->push = fw_zsock_push(self->opts->zmq_tsdb_address, err)) ||
+    struct fw_sender_opts so = self->opts->sender;
+    so.endpoint = self->opts->zmq_tsdb_address;
+    so.name = "scraper";
+    self->sender = fw_sender_new(&so, self->metrics);
+    if (fw_sender_open(self->sender, err) != 0 ||
         !(self->pub = fw_zsock_pub(self->opts->zmq_pub_address, err)))
         return -1;
     self->fetch = scraper_fetch_new();
@@ -564,6 +543,10 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
     self->loop = zloop_new();
     zloop_reader(self->loop, (zsock_t *)self->fetch, s_on_fetch, self);
     zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
+    if (fw_sender_attach(self->sender, self->loop) != 0) {
+        fw_err_set(err, "cannot attach the samples sender to the loop");
+        return -1;
+    }
     struct scraper_target **targets;
     size_t n_targets;
     s_build_targets(&self->cfg, &targets, &n_targets);
@@ -575,9 +558,9 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
         s_target_start(self, self->targets[i]);
     fw_metrics_set(self->metrics, "fw_scraper_targets", "", (double)self->n_targets);
     fw_http_set_ready(self->http, true);
-    fw_info("scraper.start", "targets=%zu listen=%s push=%s pub=%s", self->n_targets,
+    fw_info("scraper.start", "targets=%zu listen=%s tsdb=%s pub=%s sender=%s", self->n_targets,
             self->opts->common.web_listen_address, self->opts->zmq_tsdb_address,
-            self->opts->zmq_pub_address);
+            self->opts->zmq_pub_address, fw_sender_id(self->sender));
     return 0;
 }
 
@@ -591,7 +574,11 @@ scraper_run(scraper_t *self, zsock_t *pipe)
     (void)fw_zloop_run(self->loop); // survives SIGHUP; SIGINT/SIGTERM or a -1 end it
     if (pipe)
         zloop_reader_end(self->loop, pipe);
-    fw_info("scraper.stop", "batches=%llu", (unsigned long long)self->seq);
+    // Detached, so that zloop_destroy does not touch the sender's socket afterwards.
+    fw_sender_detach(self->sender);
+    size_t left = fw_sender_flush(self->sender, S_FLUSH_MS);
+    fw_info("scraper.stop", "batches=%llu unacked=%zu",
+            (unsigned long long)fw_sender_last_seq(self->sender), left);
     return 0;
 }
 
@@ -608,6 +595,7 @@ scraper_destroy(scraper_t **self_p)
         return;
     scraper_t *self = *self_p;
     fw_http_destroy(&self->http);
+    fw_sender_detach(self->sender);
     zloop_destroy(&self->loop);
     zhashx_destroy(&self->armed);
     scraper_fetch_destroy(&self->fetch);
@@ -615,7 +603,7 @@ scraper_destroy(scraper_t **self_p)
         scraper_target_destroy(&self->targets[i]);
     free(self->targets);
     zsock_destroy(&self->pub);
-    zsock_destroy(&self->push);
+    fw_sender_destroy(&self->sender);
     scraper_lset_free(&self->lset);
     fw_expfmt_destroy(&self->parser);
     fw_metrics_destroy(&self->metrics);

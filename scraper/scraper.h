@@ -1,5 +1,6 @@
 /*  scraper.h — the scraper daemon: scrapes the targets of a prometheus.yml and sends every
-    scrape as one SAMPLES batch to tsdb (PUSH) and to its taps (PUB).
+    scrape as one SAMPLES batch to tsdb (fw_sender: acknowledged, resent until tsdb has
+    stored it) and to its taps (PUB).
 
     The class runs one zloop: a one-shot timer per target (re-armed for the next interval),
     a reader on the fetch actor (scraper_fetch.h) whose answers are parsed and batched on the
@@ -14,13 +15,15 @@
 #include "fw_err.h"
 #include "fw_flags.h"
 #include "fw_promcfg.h"
+#include "fw_sender.h"
 
 typedef struct scraper scraper_t;
 
 struct scraper_opts {
     struct fw_common_opts common;
-    const char *zmq_tsdb_address; // PUSH, connect
+    const char *zmq_tsdb_address; // DEALER, connect (fw_sender)
     const char *zmq_pub_address;  // PUB, bind
+    struct fw_sender_opts sender; // --zmq.send-buffer, ...; endpoint from zmq_tsdb_address
 };
 
 // The embedded default configuration (scraper/scraper.example.yml).
@@ -38,7 +41,7 @@ int scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err);
 // Run until SIGINT/SIGTERM, or, when pipe is not NULL (the scraper runs inside an actor),
 // until "$TERM" arrives on it. Returns 0, or -1 on a runtime failure.
 int scraper_run(scraper_t *self, zsock_t *pipe);
-// Stop, flush (the PUSH socket lingers up to 2 s) and free.
+// Stop, give tsdb a bounded time to acknowledge what is unacknowledged, and free.
 void scraper_destroy(scraper_t **self_p);
 
 // The HTTP port actually bound (after scraper_open).

@@ -11,12 +11,14 @@
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_ports.h"
+#include "fw_sender.h"
 #include "scraper.h"
 
 static const struct fw_flag s_flags[] = {
     FW_FLAGS_COMMON(struct scraper_opts, common, FW_HTTP_SCRAPER),
     {"zmq.tsdb-address", FW_FLAG_STR, offsetof(struct scraper_opts, zmq_tsdb_address),
-     FW_ZMQ_TSDB_SAMPLES, "tsdb's samples endpoint (PUSH, connect)"},
+     FW_ZMQ_TSDB_SAMPLES, "tsdb's samples endpoint (DEALER, connect; acknowledged)"},
+    FW_SENDER_FLAGS(struct scraper_opts, sender),
     {"zmq.pub-address", FW_FLAG_STR, offsetof(struct scraper_opts, zmq_pub_address),
      FW_ZMQ_SCRAPER_PUB, "endpoint publishing every scraped batch (PUB, bind)"},
     {NULL, FW_FLAG_STR, 0, NULL, NULL},

@@ -33,6 +33,7 @@
 #include "slod_eval.h"
 
 #define S_FIRST_EVAL_MS 500
+#define S_FLUSH_MS 2000 // at shutdown, how long tsdb gets to acknowledge what is held
 
 extern const char fw_embed_slod_default[];
 
@@ -42,7 +43,7 @@ struct slod {
     slod_eval_t *eval;     // owned
     zloop_t *loop;         // owned
     int timer_id, first_timer_id;
-    struct fw_daemon_links links; // owned: PUSH tsdb/alertd, PUB, query client
+    struct fw_daemon_links links; // owned: sender to tsdb, PUSH alertd, PUB, query client
     fw_metrics_t *metrics;        // owned
     fw_http_t *http;              // owned
     pthread_mutex_t lock;         // guards snapshot
@@ -93,6 +94,7 @@ slod_destroy(slod_t **self_p)
         return;
     slod_t *self = *self_p;
     fw_http_destroy(&self->http);
+    fw_sender_detach(self->links.sender);
     zloop_destroy(&self->loop);
     fw_daemon_links_close(&self->links);
     slod_eval_destroy(&self->eval);
@@ -209,8 +211,7 @@ s_on_eval(zloop_t *loop, int timer_id, void *arg)
     if (res.batch->len > 0) {
         fw_metrics_add(self->metrics, "fw_slod_samples_total", "",
                        (double)fw_batch_samples(res.batch));
-        struct fw_msg *m = fw_msg_new_samples(&res.batch);
-        s_send(self, &m, self->links.push_tsdb, "socket=\"tsdb\"");
+        (void)fw_sender_send(self->links.sender, &res.batch, self->links.pub);
     }
     if (json_array_size(res.alerts) > 0) {
         json_t *body = json_object();
@@ -304,6 +305,7 @@ int
 slod_open(slod_t *self, fw_err_t *err)
 {
     const struct slod_opts *o = &self->opts;
+    self->opts.eval.sender.name = "slod";
     if (fw_daemon_links_open(&self->links, &o->eval, o->common.zmq_max_msg_size, self->metrics,
                              err) < 0)
         return -1;
@@ -323,7 +325,13 @@ slod_run(slod_t *self)
     self->loop = zloop_new();
     s_timers_start(self);
     zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
+    if (fw_sender_attach(self->links.sender, self->loop) != 0) {
+        fw_error("slod.start.fail", "err=%s", "cannot attach the samples sender to the loop");
+        return -1;
+    }
     (void)fw_zloop_run(self->loop); // survives SIGHUP; SIGINT/SIGTERM end it
-    fw_info("slod.stop", "slos=%zu", self->cfg->n_slos);
+    fw_sender_detach(self->links.sender);
+    size_t left = fw_sender_flush(self->links.sender, S_FLUSH_MS);
+    fw_info("slod.stop", "slos=%zu unacked=%zu", self->cfg->n_slos, left);
     return 0;
 }

@@ -9,12 +9,14 @@
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_ports.h"
+#include "fw_sender.h"
 #include "slod.h"
 
 static const struct fw_flag s_flags[] = {
     FW_FLAGS_COMMON(struct slod_opts, common, FW_HTTP_SLOD),
     {"zmq.tsdb-address", FW_FLAG_STR, offsetof(struct slod_opts, eval.tsdb_address),
-     FW_ZMQ_TSDB_SAMPLES, "tsdb's samples endpoint (PUSH connects)"},
+     FW_ZMQ_TSDB_SAMPLES, "tsdb's samples endpoint (DEALER connects; acknowledged)"},
+    FW_SENDER_FLAGS(struct slod_opts, eval.sender),
     {"zmq.query-address", FW_FLAG_STR, offsetof(struct slod_opts, eval.query_address),
      FW_ZMQ_TSDB_QUERY, "tsdb's query endpoint (DEALER connects)"},
     {"zmq.alertd-address", FW_FLAG_STR, offsetof(struct slod_opts, eval.alertd_address),

@@ -198,8 +198,11 @@ START_TEST(test_fw_daemon_links_open_send_query_close)
     s_endpoint(tsdb, tsdb_ep, sizeof(tsdb_ep));
     s_endpoint(alertd, alertd_ep, sizeof(alertd_ep));
     // nothing answers queries there: the query times out
-    struct fw_daemon_eval_opts o = {tsdb_ep, "tcp://127.0.0.1:1", alertd_ep,
-                                    "tcp://127.0.0.1:*[50000-59999]", 200};
+    struct fw_daemon_eval_opts o = {.tsdb_address = tsdb_ep,
+                                    .query_address = "tcp://127.0.0.1:1",
+                                    .alertd_address = alertd_ep,
+                                    .pub_address = "tcp://127.0.0.1:*[50000-59999]",
+                                    .query_timeout_ms = 200};
     struct fw_daemon_links links;
     memset(&links, 0, sizeof(links));
     ck_assert_int_eq(fw_daemon_links_open(&links, &o, 0, NULL, &err), 0);
@@ -220,7 +223,7 @@ START_TEST(test_fw_daemon_links_open_send_query_close)
     fw_vector_clear(&v);
 
     fw_daemon_links_close(&links);
-    ck_assert_ptr_null(links.push_tsdb);
+    ck_assert_ptr_null(links.sender);
     fw_daemon_links_close(&links); // twice is fine
 
     // a bad endpoint fails with its name; what was opened is closed by close

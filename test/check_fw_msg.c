@@ -16,7 +16,9 @@ static struct fw_batch *
 s_sample_batch(void)
 {
     struct fw_batch *b = fw_batch_new();
+    snprintf(b->sender, sizeof(b->sender), "scraper/host-1/812.1764201600000");
     b->seq = 42;
+    b->oldest = 40;
     struct fw_labels l = FW_LABELS_INIT;
     fw_labels_set(&l, "__name__", "factory_units_produced_total");
     fw_labels_set(&l, "line", "line1");
@@ -42,8 +44,14 @@ START_TEST(test_fw_msg_samples_round_trip)
     struct fw_msg *d;
     ck_assert_int_eq(fw_msg_decode(z, &d, &err), 0);
     ck_assert_int_eq(d->type, FW_MSG_SAMPLES);
+    ck_assert_int_eq(d->version, 2);
+    ck_assert_str_eq(d->batch->sender, "scraper/host-1/812.1764201600000");
     ck_assert_uint_eq(d->batch->seq, 42);
+    ck_assert_uint_eq(d->batch->oldest, 40);
     ck_assert_uint_eq(d->batch->len, 2);
+    ck_assert_ptr_nonnull(d->batch->arena); // labels and samples are views into one block
+    ck_assert_uint_eq(d->batch->series[0].labels.len, 2);
+    ck_assert_str_eq(d->batch->series[0].labels.items[0].name, "__name__");
     ck_assert_str_eq(fw_labels_get(&d->batch->series[1].labels, "line"), "line2");
     ck_assert_uint_eq(d->batch->series[0].len, 2);
     ck_assert_int_eq(d->batch->series[0].samples[1].t_ms, 2000);
@@ -53,6 +61,8 @@ START_TEST(test_fw_msg_samples_round_trip)
     char *json = fw_msg_to_json(d);
     ck_assert_ptr_nonnull(strstr(json, "\"stale\""));
     ck_assert_ptr_nonnull(strstr(json, "\"line\":\"line1\""));
+    ck_assert_ptr_nonnull(strstr(json, "\"sender\":\"scraper/host-1/812.1764201600000\""));
+    ck_assert_ptr_nonnull(strstr(json, "\"oldest\":40"));
     free(json);
     zmsg_destroy(&z);
     fw_msg_destroy(&m);
@@ -152,21 +162,173 @@ START_TEST(test_fw_msg_decode_rejects_every_truncation)
     size_t n = zframe_size(body);
     // every strict prefix of a valid body is rejected, never read past its end
     for (size_t cut = 0; cut < n; cut++) {
-        zmsg_t *t = s_frames("SAMPLES", "1", zframe_data(body), cut);
+        zmsg_t *t = s_frames("SAMPLES", "2", zframe_data(body), cut);
         s_assert_rejected(t, "truncated");
     }
     // one trailing byte too many is rejected too
     unsigned char *longer = malloc(n + 1);
     memcpy(longer, zframe_data(body), n);
     longer[n] = 0;
-    s_assert_rejected(s_frames("SAMPLES", "1", longer, n + 1), "trailing");
+    s_assert_rejected(s_frames("SAMPLES", "2", longer, n + 1), "trailing");
     // a corrupted label name is rejected
+    size_t sl = strlen("scraper/host-1/812.1764201600000");
+    size_t first_name = 2 + sl + 8 + 8 + 4 + 2 + 2;
     memcpy(longer, zframe_data(body), n);
-    longer[8 + 4 + 2 + 2] = '-'; // first byte of the first label name ("__name__")
-    s_assert_rejected(s_frames("SAMPLES", "1", longer, n), "invalid");
+    longer[first_name] = '-'; // first byte of the first label name ("__name__")
+    s_assert_rejected(s_frames("SAMPLES", "2", longer, n), "invalid");
+    // names out of order: "__name__" after "line" (swap the first name's first byte)
+    memcpy(longer, zframe_data(body), n);
+    longer[first_name] = 'z';
+    s_assert_rejected(s_frames("SAMPLES", "2", longer, n), "out of order");
+    // a value with invalid UTF-8 (the first value's first byte)
+    memcpy(longer, zframe_data(body), n);
+    longer[first_name + 8 + 4] = (char)0xff;
+    s_assert_rejected(s_frames("SAMPLES", "2", longer, n), "UTF-8");
+    // the same body as version 1 is refused: receivers speak version 2 only
+    s_assert_rejected(s_frames("SAMPLES", "1", zframe_data(body), n), "unsupported version");
     free(longer);
     zmsg_destroy(&z);
     fw_msg_destroy(&m);
+}
+END_TEST
+
+// A SAMPLES v2 header: sender, seq, oldest, then series_count 0.
+static zmsg_t *
+s_header(const char *sender, size_t sl, uint64_t seq, uint64_t oldest)
+{
+    unsigned char buf[512];
+    size_t n = 0;
+    buf[n++] = (unsigned char)sl;
+    buf[n++] = (unsigned char)(sl >> 8);
+    memcpy(buf + n, sender, sl);
+    n += sl;
+    for (int i = 0; i < 8; i++)
+        buf[n++] = (unsigned char)(seq >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        buf[n++] = (unsigned char)(oldest >> (8 * i));
+    memset(buf + n, 0, 4);
+    n += 4;
+    return s_frames("SAMPLES", "2", buf, n);
+}
+
+START_TEST(test_fw_msg_samples_header_checked)
+{
+    // a well-formed empty batch decodes
+    zmsg_t *z = s_header("a/b", 3, 5, 5);
+    struct fw_msg *d = NULL;
+    fw_err_t err;
+    ck_assert_int_eq(fw_msg_decode(z, &d, &err), 0);
+    ck_assert_str_eq(d->batch->sender, "a/b");
+    ck_assert_uint_eq(d->batch->len, 0);
+    fw_msg_destroy(&d);
+    zmsg_destroy(&z);
+    char longid[FW_MSG_SENDER_MAX + 2];
+    memset(longid, 'x', sizeof(longid));
+    z = s_header(longid, FW_MSG_SENDER_MAX, 1, 1);
+    ck_assert_int_eq(fw_msg_decode(z, &d, &err), 0); // the longest id is fine
+    fw_msg_destroy(&d);
+    zmsg_destroy(&z);
+    s_assert_rejected(s_header(longid, FW_MSG_SENDER_MAX + 1, 1, 1), "sender id");
+    s_assert_rejected(s_header("", 0, 1, 1), "sender id");
+    s_assert_rejected(s_header("a b", 3, 1, 1), "sender id");
+    s_assert_rejected(s_header("a\nb", 3, 1, 1), "sender id");
+    s_assert_rejected(s_header("a\xc3\xa9", 3, 1, 1), "sender id");
+    s_assert_rejected(s_header("a", 1, 0, 0), "oldest");
+    s_assert_rejected(s_header("a", 1, 3, 0), "oldest");
+    s_assert_rejected(s_header("a", 1, 3, 4), "oldest");
+    // a series count far beyond what the body holds is a truncation, not an allocation
+    z = s_header("a", 1, 1, 1);
+    zframe_t *body = zmsg_last(z);
+    memset(zframe_data(body) + zframe_size(body) - 4, 0xff, 4);
+    s_assert_rejected(z, "truncated");
+
+    // the encoder refuses what the decoder would
+    struct fw_batch *b = fw_batch_new();
+    struct fw_msg *m = fw_msg_new_samples(&b);
+    ck_assert_ptr_null(fw_msg_encode(m, &err)); // no sender
+    ck_assert_ptr_nonnull(strstr(err.msg, "sender id"));
+    snprintf(m->batch->sender, sizeof(m->batch->sender), "s");
+    m->batch->seq = 2;
+    m->batch->oldest = 3;
+    ck_assert_ptr_null(fw_msg_encode(m, &err));
+    ck_assert_ptr_nonnull(strstr(err.msg, "oldest"));
+    fw_msg_destroy(&m);
+}
+END_TEST
+
+START_TEST(test_fw_msg_samples_empty_value_is_absent)
+{
+    struct fw_batch *b = fw_batch_new();
+    snprintf(b->sender, sizeof(b->sender), "s");
+    b->seq = b->oldest = 1;
+    // built by hand: fw_labels_set would drop the empty value before it reached the wire
+    struct fw_series *s = fw_batch_add_series(b, &(struct fw_labels)FW_LABELS_INIT);
+    char n0[] = "__name__", v0[] = "up", n1[] = "empty", v1[] = "", n2[] = "job", v2[] = "j";
+    struct fw_label items[3] = {{n0, v0}, {n1, v1}, {n2, v2}};
+    s->labels.items = items;
+    s->labels.len = 3;
+    fw_series_add(s, 1, 1);
+    struct fw_msg *m = fw_msg_new_samples(&b);
+    zmsg_t *z = fw_msg_encode(m, NULL);
+    m->batch->series[0].labels = (struct fw_labels)FW_LABELS_INIT; // items are the stack's
+    fw_msg_destroy(&m);
+    struct fw_msg *d;
+    ck_assert_int_eq(fw_msg_decode(z, &d, NULL), 0);
+    const struct fw_labels *l = &d->batch->series[0].labels;
+    ck_assert_uint_eq(l->len, 2);
+    ck_assert_str_eq(l->items[1].name, "job");
+    ck_assert_ptr_null(fw_labels_get(l, "empty"));
+    fw_msg_destroy(&d);
+    zmsg_destroy(&z);
+}
+END_TEST
+
+START_TEST(test_fw_msg_samples_set_oldest)
+{
+    struct fw_batch *b = s_sample_batch();
+    struct fw_msg *m = fw_msg_new_samples(&b);
+    zmsg_t *z = fw_msg_encode(m, NULL);
+    fw_msg_destroy(&m);
+    ck_assert_int_eq(fw_msg_samples_set_oldest(z, 42), 0);
+    ck_assert_int_eq(fw_msg_samples_set_oldest(z, 43), -1); // above seq
+    ck_assert_int_eq(fw_msg_samples_set_oldest(z, 0), -1);
+    struct fw_msg *d;
+    ck_assert_int_eq(fw_msg_decode(z, &d, NULL), 0);
+    ck_assert_uint_eq(d->batch->oldest, 42);
+    ck_assert_uint_eq(d->batch->seq, 42);
+    ck_assert_uint_eq(fw_batch_samples(d->batch), 3);
+    fw_msg_destroy(&d);
+    zmsg_destroy(&z);
+    zmsg_t *other = s_frames("ALERTS", "1", "{}", 2);
+    ck_assert_int_eq(fw_msg_samples_set_oldest(other, 1), -1);
+    zmsg_destroy(&other);
+    other = s_frames("SAMPLES", "2", "\x05", 1); // too short to hold the fields
+    ck_assert_int_eq(fw_msg_samples_set_oldest(other, 1), -1);
+    zmsg_destroy(&other);
+}
+END_TEST
+
+START_TEST(test_fw_msg_samples_ack_schema)
+{
+    struct fw_msg *m =
+        fw_msg_new_json(FW_MSG_SAMPLES_ACK, json_pack("{sssIsb}", "sender", "a/b", "acked",
+                                                      (json_int_t)7, "resend", 1));
+    fw_err_t err;
+    zmsg_t *z = fw_msg_encode(m, &err);
+    ck_assert_ptr_nonnull(z);
+    fw_msg_destroy(&m);
+    struct fw_msg *d;
+    ck_assert_int_eq(fw_msg_decode(z, &d, &err), 0);
+    ck_assert_int_eq(d->type, FW_MSG_SAMPLES_ACK);
+    ck_assert_int_eq(json_integer_value(json_object_get(d->body, "acked")), 7);
+    fw_msg_destroy(&d);
+    zmsg_destroy(&z);
+    const char *missing = "{\"sender\":\"a\"}";
+    s_assert_rejected(s_frames("SAMPLES_ACK", "1", missing, strlen(missing)), "acked");
+    const char *extra = "{\"sender\":\"a\",\"acked\":1,\"more\":2}";
+    s_assert_rejected(s_frames("SAMPLES_ACK", "1", extra, strlen(extra)), "unknown key");
+    const char *wrong = "{\"sender\":\"a\",\"acked\":1,\"resend\":1}";
+    s_assert_rejected(s_frames("SAMPLES_ACK", "1", wrong, strlen(wrong)), "must be");
 }
 END_TEST
 
@@ -178,7 +340,8 @@ START_TEST(test_fw_msg_decode_survives_random_bytes)
         size_t len = (size_t)(rand_r(&seed) % sizeof(buf));
         for (size_t i = 0; i < len; i++)
             buf[i] = (unsigned char)rand_r(&seed);
-        zmsg_t *z = s_frames(round % 2 ? "SAMPLES" : "NOTIFY", "1", buf, len);
+        zmsg_t *z =
+            round % 2 ? s_frames("SAMPLES", "2", buf, len) : s_frames("NOTIFY", "1", buf, len);
         struct fw_msg *d = NULL;
         if (fw_msg_decode(z, &d, NULL) == 0)
             fw_msg_destroy(&d); // a random body may decode; it must not crash
@@ -256,6 +419,10 @@ fw_msg_suite(void)
     tcase_add_test(tc, test_fw_msg_decode_rejects_bad_frames);
     tcase_add_test(tc, test_fw_msg_decode_rejects_deep_json);
     tcase_add_test(tc, test_fw_msg_decode_rejects_every_truncation);
+    tcase_add_test(tc, test_fw_msg_samples_header_checked);
+    tcase_add_test(tc, test_fw_msg_samples_empty_value_is_absent);
+    tcase_add_test(tc, test_fw_msg_samples_set_oldest);
+    tcase_add_test(tc, test_fw_msg_samples_ack_schema);
     tcase_add_test(tc, test_fw_msg_decode_survives_random_bytes);
     tcase_add_test(tc, test_fw_msg_send_recv_over_real_sockets);
     tcase_add_test(tc, test_fw_msg_redacted_for_taps);

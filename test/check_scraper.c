@@ -1,6 +1,7 @@
 /*  check_scraper.c — the scraper daemon end to end on loopback: a libmicrohttpd server in the
     test serves a good and a garbage target, the scraper runs in an actor, and the test's
-    PULL socket receives the SAMPLES batches (up, job/instance labels, exported_ labels,
+    ROUTER socket (standing in for tsdb, acknowledging each batch) receives the SAMPLES
+    batches (up, job/instance labels, exported_ labels,
     stale markers). /api/v1/targets, /metrics and /-/reload are checked over HTTP.
 */
 #include <check.h>
@@ -140,6 +141,30 @@ s_http(int port, const char *method, const char *path, long *status)
     return buf;
 }
 
+// Receive one SAMPLES batch on the ROUTER standing in for tsdb and acknowledge it, as tsdb
+// does once it is stored (batches arrive in order here, so acked is the batch's seq).
+static struct fw_msg *
+s_recv_acked(zsock_t *router)
+{
+    zmsg_t *z = zmsg_recv(router);
+    ck_assert_ptr_nonnull(z);
+    zframe_t *identity = zmsg_pop(z);
+    struct fw_msg *msg = NULL;
+    fw_err_t err;
+    ck_assert_msg(fw_msg_decode(z, &msg, &err) == 0, "%s", err.msg);
+    zmsg_destroy(&z);
+    ck_assert_int_eq(msg->type, FW_MSG_SAMPLES);
+    json_t *body =
+        json_pack("{sssI}", "sender", msg->batch->sender, "acked", (json_int_t)msg->batch->seq);
+    struct fw_msg *ack = fw_msg_new_json(FW_MSG_SAMPLES_ACK, body); // steals body
+    zmsg_t *out = fw_msg_encode(ack, &err);
+    fw_msg_destroy(&ack);
+    ck_assert_ptr_nonnull(out);
+    zmsg_prepend(out, &identity);
+    ck_assert_int_eq(zmsg_send(&out, router), 0);
+    return msg;
+}
+
 static const char *
 s_name(const struct fw_series *s)
 {
@@ -160,7 +185,7 @@ START_TEST(test_scraper_scrapes_good_and_garbage_targets)
 {
     struct s_srv srv = {0};
     s_srv_start(&srv);
-    zsock_t *pull = zsock_new(ZMQ_PULL);
+    zsock_t *pull = zsock_new(ZMQ_ROUTER);
     int push_port = zsock_bind(pull, "tcp://127.0.0.1:*");
     ck_assert_int_gt(push_port, 0);
 
@@ -194,10 +219,7 @@ START_TEST(test_scraper_scrapes_good_and_garbage_targets)
     while (fw_time_mono_ms() < deadline && !(good_after_bad >= 3 && stale > 0 && metric_ok > 0)) {
         if (!zpoller_wait(poller, 200))
             continue;
-        struct fw_msg *msg = NULL;
-        fw_err_t err;
-        ck_assert_int_eq(fw_msg_recv(pull, &msg, &err), 0);
-        ck_assert_int_eq(msg->type, FW_MSG_SAMPLES);
+        struct fw_msg *msg = s_recv_acked(pull);
         struct fw_batch *b = msg->batch;
         ck_assert(b->seq > last_seq);
         last_seq = b->seq;
@@ -325,7 +347,7 @@ START_TEST(test_scraper_reload_swaps_targets_and_keeps_old_on_error)
     s_write(path, "scrape_configs:\n"
                   "  - job_name: a\n    static_configs:\n      - targets: ['127.0.0.1:1']\n"
                   "  - job_name: b\n    static_configs:\n      - targets: ['127.0.0.1:2']\n");
-    zsock_t *pull = zsock_new(ZMQ_PULL);
+    zsock_t *pull = zsock_new(ZMQ_ROUTER);
     int push_port = zsock_bind(pull, "tcp://127.0.0.1:*");
     struct s_ctx ctx = {0};
     snprintf(ctx.push, sizeof(ctx.push), "tcp://127.0.0.1:%d", push_port);
@@ -414,7 +436,7 @@ START_TEST(test_scraper_reload_removes_targets_with_timers_due)
     char text[2048];
     s_churn_config(text, sizeof(text), "a");
     s_write(path, text);
-    zsock_t *pull = zsock_new(ZMQ_PULL);
+    zsock_t *pull = zsock_new(ZMQ_ROUTER);
     int push_port = zsock_bind(pull, "tcp://127.0.0.1:*");
     struct s_ctx ctx = {0};
     snprintf(ctx.push, sizeof(ctx.push), "tcp://127.0.0.1:%d", push_port);

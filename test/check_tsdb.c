@@ -1,6 +1,8 @@
 /*  check_tsdb.c — the tsdb daemon over real ZeroMQ sockets on ephemeral loopback ports:
-    SAMPLES pushed in are stored and re-published, a DEALER's QUERY gets a QUERY_RESULT with
-    its id and the Prometheus JSON shape, bad messages are counted as rejects. The daemon's
+    SAMPLES sent in are stored, acknowledged once committed and re-published, resent
+    batches are stored once (also across a restart), a full map acknowledges nothing and
+    makes tsdb not ready, a DEALER's QUERY gets a QUERY_RESULT with its id and the
+    Prometheus JSON shape, bad messages are counted as rejects. The daemon's
     zloop runs in a thread; the test stops it the way SIGTERM does (zsys_interrupted).
 */
 #include <check.h>
@@ -15,12 +17,14 @@
 
 #include "fw_mem.h"
 #include "fw_msg.h"
+#include "fw_sender.h"
 #include "fw_time.h"
 #include "fw_zsock.h"
 #include "../tsdb/tsdb.h"
 
 static char s_dir[128];
-static int64_t s_max_msg_size; // --zmq.max-msg-size for the next tsdb (0: the default)
+static int64_t s_max_msg_size;           // --zmq.max-msg-size for the next tsdb (0: the default)
+static const char *s_map_size = "64MiB"; // --storage.tsdb.map-size for the next tsdb
 static struct tsdb_opts s_opts;
 static tsdb_t *s_d;
 static pthread_t s_thread;
@@ -33,18 +37,16 @@ s_run(void *arg)
     return NULL;
 }
 
+// Start tsdb on s_dir (new or not) on fresh ports.
 static void
-s_setup(void)
+s_start(void)
 {
-    mkdir("test", 0755);
-    mkdir("test/tmp", 0755);
-    snprintf(s_dir, sizeof(s_dir), "test/tmp/tsdb_d.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(s_dir));
     memset(&s_opts, 0, sizeof(s_opts));
     s_opts.common.web_listen_address = "127.0.0.1:0";
     s_opts.storage_path = s_dir;
     s_opts.retention_ms = 15LL * 24 * 3600 * 1000;
-    s_opts.map_size = "64MiB";
+    s_opts.map_size = s_map_size;
+    s_opts.commit_interval_ms = 100;
     s_opts.zmq_samples = "tcp://127.0.0.1:*";
     s_opts.zmq_query = "tcp://127.0.0.1:*";
     s_opts.zmq_pub = "tcp://127.0.0.1:*";
@@ -62,12 +64,28 @@ s_setup(void)
 }
 
 static void
-s_teardown(void)
+s_stop(void)
 {
     zsys_interrupted = 1; // what SIGTERM does; the loop notices within its 1 s timer
     pthread_join(s_thread, NULL);
     zsys_interrupted = 0;
     tsdb_destroy(&s_d);
+}
+
+static void
+s_setup(void)
+{
+    mkdir("test", 0755);
+    mkdir("test/tmp", 0755);
+    snprintf(s_dir, sizeof(s_dir), "test/tmp/tsdb_d.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(s_dir));
+    s_start();
+}
+
+static void
+s_teardown(void)
+{
+    s_stop();
     char p[256];
     snprintf(p, sizeof(p), "%s/data.mdb", s_dir);
     unlink(p);
@@ -76,8 +94,29 @@ s_teardown(void)
     rmdir(s_dir);
 }
 
+// A sender to this tsdb (the real one scraper, ruled and slod use).
+static fw_sender_t *
+s_sender(void)
+{
+    struct fw_sender_opts o = {.endpoint = tsdb_samples_endpoint(s_d), .name = "check"};
+    fw_sender_t *s = fw_sender_new(&o, NULL);
+    fw_err_t err;
+    ck_assert_msg(fw_sender_open(s, &err) == 0, "%s", err.msg);
+    return s;
+}
+
+// Send *b (taken) and wait (bounded) until tsdb acknowledged it.
 static void
-s_push_up(zsock_t *push, int64_t t, double v)
+s_send_acked(fw_sender_t *s, struct fw_batch **b)
+{
+    ck_assert_int_eq(fw_sender_send(s, b, NULL), 0);
+    for (int i = 0; i < 500 && fw_sender_unacked(s) > 0; i++)
+        fw_sender_poll(s, 10);
+    ck_assert_uint_eq(fw_sender_unacked(s), 0);
+}
+
+static void
+s_push_up(fw_sender_t *s, int64_t t, double v)
 {
     struct fw_batch *b = fw_batch_new();
     struct fw_labels l = FW_LABELS_INIT;
@@ -85,9 +124,7 @@ s_push_up(zsock_t *push, int64_t t, double v)
     fw_labels_set(&l, "job", "zmq");
     fw_series_add(fw_batch_add_series(b, &l), t, v);
     fw_labels_clear(&l);
-    struct fw_msg *m = fw_msg_new_samples(&b);
-    fw_err_t err;
-    ck_assert_int_eq(fw_msg_send(&m, push, &err), 0);
+    s_send_acked(s, &b);
 }
 
 // Send QUERY body on dealer and wait (bounded) for the answer's body (caller decrefs).
@@ -108,8 +145,7 @@ s_query(zsock_t *dealer, json_t *body)
 
 START_TEST(test_tsdb_query_round_trip)
 {
-    zsock_t *push = zsock_new_push(NULL);
-    ck_assert_int_eq(zsock_attach(push, tsdb_samples_endpoint(s_d), false), 0);
+    fw_sender_t *push = s_sender();
     zsock_t *sub = zsock_new_sub(NULL, "SAMPLES");
     ck_assert_int_eq(zsock_attach(sub, tsdb_pub_endpoint(s_d), false), 0);
     zsock_t *dealer = zsock_new_dealer(NULL);
@@ -162,7 +198,7 @@ START_TEST(test_tsdb_query_round_trip)
 
     zsock_destroy(&dealer);
     zsock_destroy(&sub);
-    zsock_destroy(&push);
+    fw_sender_destroy(&push);
 }
 END_TEST
 
@@ -179,11 +215,12 @@ s_on_write(char *data, size_t size, size_t nmemb, void *arg)
 
 START_TEST(test_tsdb_rejects_counted)
 {
-    zsock_t *push = zsock_new_push(NULL);
-    ck_assert_int_eq(zsock_attach(push, tsdb_samples_endpoint(s_d), false), 0);
-    zstr_sendm(push, "SAMPLES");
-    zstr_sendm(push, "1");
-    zstr_send(push, "garbage");
+    zsock_t *raw = zsock_new_dealer(NULL);
+    ck_assert_int_eq(zsock_attach(raw, tsdb_samples_endpoint(s_d), false), 0);
+    zstr_sendm(raw, "SAMPLES");
+    zstr_sendm(raw, "2");
+    zstr_send(raw, "garbage");
+    fw_sender_t *push = s_sender();
     s_push_up(push, fw_time_now_ms(), 1); // still stored after the bad one
     char url[64], *body = NULL;
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", tsdb_http_port(s_d));
@@ -205,7 +242,226 @@ START_TEST(test_tsdb_rejects_counted)
     }
     ck_assert_msg(ok, "metrics: %s", body ? body : "(none)");
     free(body);
-    zsock_destroy(&push);
+    fw_sender_destroy(&push);
+    zsock_destroy(&raw);
+}
+END_TEST
+
+// GET path on tsdb's HTTP port; the body (caller frees) and *status.
+static char *
+s_http_get(const char *path, long *status)
+{
+    char url[256], *body = NULL;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", tsdb_http_port(s_d), path);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_on_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+    ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    curl_easy_cleanup(c);
+    return body ? body : fw_strdup("");
+}
+
+// Send, on a raw DEALER, batch seq of sender (holding oldest): n series name{i=..} with one
+// sample at t, each with a label of pad bytes (pad 0: none).
+static void
+s_raw_send(zsock_t *dealer, const char *sender, uint64_t seq, uint64_t oldest, const char *name,
+           int n, size_t pad, int64_t t)
+{
+    struct fw_batch *b = fw_batch_new();
+    snprintf(b->sender, sizeof(b->sender), "%s", sender);
+    b->seq = seq;
+    b->oldest = oldest;
+    char *padding = fw_malloc(pad + 32);
+    char idx[32];
+    for (int i = 0; i < n; i++) {
+        struct fw_labels l = FW_LABELS_INIT;
+        fw_labels_set(&l, "__name__", name);
+        snprintf(idx, sizeof(idx), "%d", i);
+        fw_labels_set(&l, "i", idx);
+        if (pad) {
+            int w = snprintf(padding, pad + 32, "%llu-", (unsigned long long)seq);
+            memset(padding + w, 'p', pad);
+            padding[w + (int)pad] = '\0';
+            fw_labels_set(&l, "pad", padding);
+        }
+        fw_series_add(fw_batch_add_series(b, &l), t, (double)seq);
+        fw_labels_clear(&l);
+    }
+    free(padding);
+    struct fw_msg *m = fw_msg_new_samples(&b);
+    fw_err_t err;
+    ck_assert_msg(fw_msg_send(&m, dealer, &err) == 0, "%s", err.msg);
+}
+
+// Wait up to ms for one SAMPLES_ACK on dealer: false when none came; else *acked, *resend.
+static bool
+s_raw_ack(zsock_t *dealer, int ms, uint64_t *acked, bool *resend)
+{
+    zsock_set_rcvtimeo(dealer, ms);
+    struct fw_msg *m = NULL;
+    fw_err_t err;
+    if (fw_msg_recv(dealer, &m, &err) != 0)
+        return false;
+    ck_assert_int_eq(m->type, FW_MSG_SAMPLES_ACK);
+    *acked = (uint64_t)json_integer_value(json_object_get(m->body, "acked"));
+    *resend = json_is_true(json_object_get(m->body, "resend"));
+    fw_msg_destroy(&m);
+    return true;
+}
+
+static void
+s_expect_ack(zsock_t *dealer, uint64_t want, bool want_resend)
+{
+    uint64_t acked = 0;
+    bool resend = false;
+    ck_assert_msg(s_raw_ack(dealer, 5000, &acked, &resend), "no SAMPLES_ACK for %llu",
+                  (unsigned long long)want);
+    ck_assert_uint_eq(acked, want);
+    ck_assert_int_eq(resend, want_resend);
+}
+
+// The value of instant query q as a string (caller frees), or NULL when the result is empty.
+static char *
+s_query_value(zsock_t *qd, const char *q)
+{
+    json_t *ans = s_query(qd, json_pack("{s:s, s:s, s:f}", "id", "v", "query", q, "time",
+                                        (double)fw_time_now_ms() / 1000.0));
+    json_t *r0 = json_array_get(json_object_get(json_object_get(ans, "data"), "result"), 0);
+    const char *v = json_string_value(json_array_get(json_object_get(r0, "value"), 1));
+    char *out = v ? fw_strdup(v) : NULL;
+    json_decref(ans);
+    return out;
+}
+
+static zsock_t *
+s_dealer(const char *endpoint)
+{
+    zsock_t *d = zsock_new_dealer(NULL);
+    ck_assert_int_eq(zsock_attach(d, endpoint, false), 0);
+    return d;
+}
+
+// The acknowledgement protocol at tsdb's end: an answer only after the commit, a resent
+// batch stored once and acknowledged again, a gap answered with resend.
+START_TEST(test_tsdb_acks_after_commit_and_stores_once)
+{
+    zsock_t *d = s_dealer(tsdb_samples_endpoint(s_d));
+    zsock_t *q = s_dealer(tsdb_query_endpoint(s_d));
+    int64_t t = fw_time_now_ms() - 10000;
+    s_raw_send(d, "check/acks", 1, 1, "acked_metric", 3, 0, t + 1);
+    s_expect_ack(d, 1, false);
+    s_raw_send(d, "check/acks", 1, 1, "acked_metric", 3, 0, t + 1); // resent
+    s_expect_ack(d, 1, false);
+    s_raw_send(d, "check/acks", 3, 2, "acked_metric", 3, 0, t + 3); // 2 lost on the way
+    s_expect_ack(d, 1, true);
+    s_raw_send(d, "check/acks", 2, 2, "acked_metric", 3, 0, t + 2);
+    s_expect_ack(d, 2, false);
+    s_raw_send(d, "check/acks", 3, 2, "acked_metric", 3, 0, t + 3);
+    s_expect_ack(d, 3, false);
+    // each series holds exactly the three batches' samples
+    for (int i = 0; i < 3; i++) {
+        char expr[96];
+        snprintf(expr, sizeof(expr), "count_over_time(acked_metric{i=\"%d\"}[1h])", i);
+        char *v = s_query_value(q, expr);
+        ck_assert_ptr_nonnull(v);
+        ck_assert_str_eq(v, "3");
+        free(v);
+    }
+    long status;
+    char *m = s_http_get("/metrics", &status);
+    ck_assert_ptr_nonnull(strstr(m, "fw_tsdb_batches_total{result=\"accepted\"} 3"));
+    ck_assert_ptr_nonnull(strstr(m, "fw_tsdb_batches_total{result=\"duplicate\"} 1"));
+    ck_assert_ptr_nonnull(strstr(m, "fw_tsdb_batches_total{result=\"gap\"} 1"));
+    ck_assert_ptr_nonnull(strstr(m, "fw_tsdb_samples_appended_total 9"));
+    free(m);
+    zsock_destroy(&q);
+    zsock_destroy(&d);
+}
+END_TEST
+
+// The table of senders is committed with the samples: a batch resent to a restarted tsdb
+// is a duplicate, not a second copy.
+START_TEST(test_tsdb_exactly_once_across_restart)
+{
+    zsock_t *d = s_dealer(tsdb_samples_endpoint(s_d));
+    int64_t t = fw_time_now_ms() - 10000;
+    s_raw_send(d, "check/restart", 1, 1, "restart_metric", 2, 0, t + 1);
+    s_expect_ack(d, 1, false);
+    s_raw_send(d, "check/restart", 2, 1, "restart_metric", 2, 0, t + 2);
+    s_expect_ack(d, 2, false);
+    zsock_destroy(&d);
+    s_stop();
+    s_start();
+    d = s_dealer(tsdb_samples_endpoint(s_d));
+    s_raw_send(d, "check/restart", 2, 2, "restart_metric", 2, 0, t + 2); // its ack was lost
+    s_expect_ack(d, 2, false);
+    s_raw_send(d, "check/restart", 3, 3, "restart_metric", 2, 0, t + 3);
+    s_expect_ack(d, 3, false);
+    zsock_t *q = s_dealer(tsdb_query_endpoint(s_d));
+    char *v = s_query_value(q, "sum(count_over_time(restart_metric[1h]))");
+    ck_assert_ptr_nonnull(v);
+    ck_assert_str_eq(v, "6"); // 2 series x 3 batches, none twice
+    free(v);
+    zsock_destroy(&q);
+    zsock_destroy(&d);
+}
+END_TEST
+
+static void
+s_setup_full(void)
+{
+    s_map_size = "1MiB";
+    s_setup();
+    s_map_size = "64MiB";
+}
+
+// A map that fills: tsdb acknowledges exactly what it committed, says it is not ready with
+// the reason, and takes no more batches (their senders keep them).
+START_TEST(test_tsdb_full_map_acknowledges_nothing_unstored)
+{
+    zsock_t *d = s_dealer(tsdb_samples_endpoint(s_d));
+    int64_t t = fw_time_now_ms() - 10000;
+    uint64_t acked = 0, seq;
+    for (seq = 1; seq <= 400; seq++) {
+        s_raw_send(d, "check/full", seq, acked + 1, "fill", 20, 400, t);
+        uint64_t a = 0;
+        bool resend = false;
+        if (!s_raw_ack(d, 3000, &a, &resend))
+            break;
+        ck_assert(!resend);
+        acked = a;
+        if (acked < seq)
+            break;
+    }
+    ck_assert_msg(seq <= 400, "a 1MiB map never filled");
+    ck_assert_uint_gt(acked, 0);
+    long status = 0;
+    char *body = s_http_get("/-/ready", &status);
+    ck_assert_int_eq(status, 503);
+    ck_assert_msg(strstr(body, "storage commit failed") != NULL, "%s", body);
+    free(body);
+    // the next batch is refused, not acknowledged
+    s_raw_send(d, "check/full", seq + 1, acked + 1, "fill", 20, 400, t);
+    uint64_t a = 0;
+    bool resend = false;
+    ck_assert(!s_raw_ack(d, 500, &a, &resend));
+    char *m = s_http_get("/metrics", &status);
+    ck_assert_ptr_nonnull(strstr(m, "fw_tsdb_storage_writable 0"));
+    ck_assert_ptr_null(strstr(m, "fw_tsdb_batches_total{result=\"refused\"} 0"));
+    free(m);
+    // every series of every acknowledged batch is stored, and nothing else
+    zsock_t *q = s_dealer(tsdb_query_endpoint(s_d));
+    char *v = s_query_value(q, "count(fill)");
+    ck_assert_ptr_nonnull(v);
+    char want[32];
+    snprintf(want, sizeof(want), "%llu", (unsigned long long)(acked * 20));
+    ck_assert_str_eq(v, want);
+    free(v);
+    zsock_destroy(&q);
+    zsock_destroy(&d);
 }
 END_TEST
 
@@ -222,8 +478,7 @@ s_setup_small(void)
 // one still works.
 START_TEST(test_tsdb_query_result_over_the_limit)
 {
-    zsock_t *push = zsock_new_push(NULL);
-    ck_assert_int_eq(zsock_attach(push, tsdb_samples_endpoint(s_d), false), 0);
+    fw_sender_t *push = s_sender();
     zsock_t *dealer = zsock_new_dealer(NULL);
     ck_assert_int_eq(fw_zsock_set_max_msg_size(dealer, 4096), 0);
     ck_assert_int_eq(zsock_attach(dealer, tsdb_query_endpoint(s_d), false), 0);
@@ -242,9 +497,7 @@ START_TEST(test_tsdb_query_result_over_the_limit)
             fw_series_add(fw_batch_add_series(b, &l), now - 1000, 1);
             fw_labels_clear(&l);
         }
-        struct fw_msg *m = fw_msg_new_samples(&b);
-        fw_err_t err;
-        ck_assert_int_eq(fw_msg_send(&m, push, &err), 0);
+        s_send_acked(push, &b);
     }
     double t = (double)now / 1000.0;
     json_t *ans = NULL;
@@ -271,7 +524,7 @@ START_TEST(test_tsdb_query_result_over_the_limit)
     ck_assert_str_eq(json_string_value(json_object_get(ans, "status")), "success");
     json_decref(ans);
     zsock_destroy(&dealer);
-    zsock_destroy(&push);
+    fw_sender_destroy(&push);
 }
 END_TEST
 
@@ -284,6 +537,13 @@ tsdb_suite(void)
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
     tcase_add_test(tc, test_tsdb_query_round_trip);
     tcase_add_test(tc, test_tsdb_rejects_counted);
+    tcase_add_test(tc, test_tsdb_acks_after_commit_and_stores_once);
+    tcase_add_test(tc, test_tsdb_exactly_once_across_restart);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("full");
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, s_setup_full, s_teardown);
+    tcase_add_test(tc, test_tsdb_full_map_acknowledges_nothing_unstored);
     suite_add_tcase(s, tc);
     tc = tcase_create("limits");
     tcase_set_timeout(tc, 30);

@@ -152,7 +152,7 @@ measure ours "http://127.0.0.1:$SH/-/ready" "http://127.0.0.1:$TH/metrics" \
     { tail -5 "$TMP/scraper.log" "$TMP/tsdb.log" >&2; exit 1; }
 {
     echo "scraped_total=$(metric_sum "http://127.0.0.1:$SH/metrics" fw_scraper_samples_total)"
-    echo "batches_dropped=$(metric_sum "http://127.0.0.1:$SH/metrics" fw_scraper_batches_dropped_total)"
+    echo "batches_dropped=$(metric_sum "http://127.0.0.1:$SH/metrics" fw_sender_dropped_batches_total)"
     echo "scrape_failures=$(metric_sum "http://127.0.0.1:$SH/metrics" fw_scraper_scrape_failures_total)"
     echo "scraper_hwm_kb=$(hwm_kb "$SCRAPER_PID") tsdb_hwm_kb=$(hwm_kb "$TSDB_PID")"
     echo "scraper_cpu=$(cpu_seconds "$SCRAPER_PID") tsdb_cpu=$(cpu_seconds "$TSDB_PID")"

@@ -1,13 +1,20 @@
-/*  tsdb.c — the tsdb daemon class: PULL samples into LMDB, answer queries, publish.
+/*  tsdb.c — the tsdb daemon class: ingest acknowledged samples, answer queries, publish.
 
-    One zloop on the main thread. s_on_samples drains up to S_GROUP queued SAMPLES
-    messages and stores them in ONE write transaction (group commit: the fsync cost is
-    shared by everything that arrived meanwhile), then re-publishes the original frames on
-    PUB. QUERY on the query ROUTER is answered off this loop by tsdb_query's worker
-    threads, so a slow query never delays ingest. s_on_housekeeping (1 Hz) handles SIGHUP
-    and /-/reload, updates the gauges and enforces retention in bounded chunks. The HTTP
-    API runs on fw_http's threads and only reads. On SIGTERM the loop returns and tsdb_run
-    drains what is already queued on the PULL socket (bounded) before the store is closed.
+    One zloop on the main thread. s_on_samples takes up to S_GROUP SAMPLES batches from the
+    samples ROUTER at a time; tsdb_ingest decides for each whether it is new (appended to
+    the head at once), a duplicate or past a gap (docs/wire.md "Acknowledged ingest"). A
+    commit (group commit: one write transaction, the fsync shared by everything appended
+    meanwhile) runs every --storage.tsdb.commit-interval, or sooner when S_COMMIT_BATCHES or
+    S_COMMIT_SAMPLES are pending; it carries the ingest table too. Only after it returned 0
+    are the batches acknowledged (SAMPLES_ACK to the DEALER they came from) and their
+    original frames re-published on PUB. A failed commit acknowledges nothing, turns
+    /-/ready to 503 with the reason, refuses new batches (their senders keep them) and is
+    retried every interval until it succeeds. QUERY on the query ROUTER is answered off this
+    loop by tsdb_query's worker threads, so a slow query never delays ingest.
+    s_on_housekeeping (1 Hz) handles SIGHUP and /-/reload, updates the gauges, forgets idle
+    senders and enforces retention in bounded chunks. The HTTP API runs on fw_http's threads
+    and only reads. On SIGTERM the loop returns and tsdb_run handles what is already queued
+    on the samples socket (bounded) and commits before the store is closed.
 */
 #include "tsdb.h"
 
@@ -26,26 +33,44 @@
 #include "fw_time.h"
 #include "fw_zsock.h"
 #include "tsdb_api.h"
+#include "tsdb_ingest.h"
 #include "tsdb_query.h"
 #include "tsdb_store.h"
 
-#define S_GROUP 64              // SAMPLES messages per write transaction
+#define S_GROUP 64              // SAMPLES messages handled per wake-up of the loop
+#define S_COMMIT_BATCHES 512    // commit before the interval once this many batches wait
+#define S_COMMIT_SAMPLES 500000 // or this many samples
 #define S_DRAIN_MAX 10000       // messages drained after SIGTERM
 #define S_RETENTION_CHUNK 20000 // samples deleted per housekeeping tick
 
 extern const char fw_embed_tsdb_default[];
 
+// An acknowledgement to send once the commit holding the sender's batches returned.
+struct s_pending_ack {
+    zframe_t *identity; // owned: the DEALER it goes to
+    char sender[FW_MSG_SENDER_MAX + 1];
+};
+
 struct tsdb {
-    const struct tsdb_opts *opts;                // borrowed
-    struct fw_promcfg cfg;                       // owned
-    tsdb_store_t *store;                         // owned
-    tsdb_api_t *api;                             // owned
-    tsdb_query_t *query;                         // owned: QUERY workers
-    fw_metrics_t *metrics;                       // owned
-    fw_http_t *http;                             // owned
-    zsock_t *pull, *router, *pub;                // owned
-    fw_zsock_guard_t *pull_guard, *router_guard; // owned: count oversized messages
-    zloop_t *loop;                               // owned
+    const struct tsdb_opts *opts;                   // borrowed
+    struct fw_promcfg cfg;                          // owned
+    tsdb_store_t *store;                            // owned
+    tsdb_api_t *api;                                // owned
+    tsdb_query_t *query;                            // owned: QUERY workers
+    fw_metrics_t *metrics;                          // owned
+    fw_http_t *http;                                // owned
+    zsock_t *samples, *router, *pub;                // owned: ROUTERs for SAMPLES, QUERY
+    fw_zsock_guard_t *samples_guard, *router_guard; // owned: count oversized messages
+    zloop_t *loop;                                  // owned
+
+    tsdb_ingest_t *ingest;         // owned: which batches to store and acknowledge
+    struct s_pending_ack *acks;    // owned: answers due after the next commit
+    size_t n_acks, cap_acks;       //
+    zmsg_t **publish;              // owned: accepted batches, re-published after the commit
+    size_t n_publish, cap_publish; //
+    size_t pending_samples;        // samples appended since the last commit
+    bool commit_failing;           // the last commit failed: not ready, refuse batches
+    int64_t last_commit_ms, fail_log_ms;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -109,78 +134,227 @@ tsdb_config_load(const char *path, struct fw_promcfg *cfg, char **text_out,
 }
 
 // ---------------------------------------------------------------------------------------
-// Samples
+// Samples: acknowledged ingest (docs/wire.md "Acknowledged ingest")
 
-// Store the SAMPLES messages in frames[0..n) (owned) in one transaction and publish them.
+// Answer sender on the samples ROUTER (identity borrowed) with what is durable of it.
 static void
-s_store_group(tsdb_t *self, zmsg_t **frames, size_t n)
+s_ack(tsdb_t *self, zframe_t *identity, const char *sender, bool resend)
 {
-    struct fw_msg *msgs[S_GROUP];
-    const struct fw_batch *batches[S_GROUP];
-    size_t nb = 0;
-    // Not fw_zsock_recv: the raw frames are kept to re-publish without re-encoding.
-    for (size_t k = 0; k < n; k++) {
-        fw_err_t err;
-        struct fw_msg *m = NULL;
-        if (fw_msg_decode(frames[k], &m, &err) != 0) {
-            char *type = zmsg_size(frames[k]) > 0 ? zframe_strdup(zmsg_first(frames[k])) : NULL;
-            bool known = type && fw_msg_type_parse(type, &(fw_msg_type_t){0}) == 0;
-            fw_zsock_reject(self->metrics, known ? type : "unknown", err.msg);
-            free(type);
-            zmsg_destroy(&frames[k]);
-            continue;
-        }
-        if (m->type != FW_MSG_SAMPLES || !m->batch) {
-            fw_zsock_reject(self->metrics, fw_msg_type_str(m->type), "unexpected message type");
-            fw_msg_destroy(&m);
-            zmsg_destroy(&frames[k]);
-            continue;
-        }
-        msgs[nb] = m;
-        batches[nb] = m->batch;
-        frames[nb] = frames[k]; // keep the raw frames to republish, aligned with msgs
-        if (nb != k)
-            frames[k] = NULL;
-        nb++;
+    json_t *body = json_pack("{sssI}", "sender", sender, "acked",
+                             (json_int_t)tsdb_ingest_acked(self->ingest, sender));
+    if (!body)
+        return;
+    if (resend)
+        json_object_set_new(body, "resend", json_true());         // steals the new value
+    struct fw_msg *m = fw_msg_new_json(FW_MSG_SAMPLES_ACK, body); // steals body
+    fw_err_t err;
+    zmsg_t *z = fw_msg_encode(m, &err);
+    fw_msg_destroy(&m);
+    if (!z) {
+        fw_error("tsdb.ack.fail", "sender=%s err=%s", sender, err.msg);
+        return;
     }
-    if (nb > 0) {
-        fw_err_t err;
-        struct tsdb_store_stats st = {0};
-        for (size_t b = 0; b < nb; b++)
-            for (size_t s = 0; s < batches[b]->len; s++)
-                if (tsdb_store_append_series(self->store, &batches[b]->series[s].labels,
-                                             batches[b]->series[s].samples,
-                                             batches[b]->series[s].len, &st, &err) != 0)
-                    fw_warn("tsdb.series.reject", "err=%s", err.msg);
-        if (tsdb_store_commit(self->store, &err) == 0) {
-            fw_metrics_add(self->metrics, "fw_tsdb_samples_appended_total", "", (double)st.samples);
-            fw_metrics_add(self->metrics, "fw_tsdb_commits_total", "", 1);
-            if (st.new_series)
-                fw_debug("tsdb.series.new", "count=%zu", st.new_series);
-            for (size_t k = 0; k < nb; k++)
-                zmsg_send(&frames[k], self->pub); // PUB never blocks: drops without readers
-        } else {
-            fw_metrics_add(self->metrics, "fw_tsdb_write_failures_total", "", 1);
-            fw_error("tsdb.write.fail", "batches=%zu err=%s", nb, err.msg);
-        }
-    }
-    for (size_t k = 0; k < nb; k++) {
-        fw_msg_destroy(&msgs[k]);
-        zmsg_destroy(&frames[k]);
-    }
+    zframe_t *id = zframe_dup(identity);
+    zmsg_prepend(z, &id);
+    // A ROUTER never blocks: an answer to a peer that left, or whose queue is full, is
+    // dropped, and the sender's timeout resends what the answer would have acknowledged.
+    if (zmsg_send(&z, self->samples) != 0)
+        zmsg_destroy(&z);
+    else
+        fw_metrics_add(self->metrics, "fw_tsdb_acks_sent_total", "", 1);
 }
 
-// Receive up to max messages without blocking (the first may be known to be ready).
+// Remember to acknowledge sender (to identity, taken) after the next successful commit.
+static void
+s_ack_later(tsdb_t *self, zframe_t **identity_p, const char *sender)
+{
+    for (size_t i = 0; i < self->n_acks; i++)
+        if (strcmp(self->acks[i].sender, sender) == 0 &&
+            zframe_eq(self->acks[i].identity, *identity_p)) {
+            zframe_destroy(identity_p);
+            return;
+        }
+    fw_mem_grow((void **)&self->acks, &self->cap_acks, self->n_acks + 1, sizeof(*self->acks));
+    struct s_pending_ack *a = &self->acks[self->n_acks++];
+    a->identity = *identity_p;
+    *identity_p = NULL;
+    snprintf(a->sender, sizeof(a->sender), "%s", sender);
+}
+
+static void
+s_count_stats(tsdb_t *self, const struct tsdb_store_stats *st)
+{
+    fw_metrics_t *m = self->metrics;
+    fw_metrics_add(m, "fw_tsdb_samples_appended_total", "", (double)st->samples);
+    if (st->late)
+        fw_metrics_add(m, "fw_tsdb_samples_late_total", "", (double)st->late);
+    if (st->duplicates)
+        fw_metrics_add(m, "fw_tsdb_samples_duplicate_total", "", (double)st->duplicates);
+    if (st->out_of_order)
+        fw_metrics_add(m, "fw_tsdb_samples_rejected_total", "reason=\"out_of_order\"",
+                       (double)st->out_of_order);
+    if (st->too_old)
+        fw_metrics_add(m, "fw_tsdb_samples_rejected_total", "reason=\"too_old\"",
+                       (double)st->too_old);
+    if (st->conflicts)
+        fw_metrics_add(m, "fw_tsdb_samples_rejected_total", "reason=\"duplicate_timestamp\"",
+                       (double)st->conflicts);
+    if (st->new_series)
+        fw_debug("tsdb.series.new", "count=%zu", st->new_series);
+}
+
+// Put an accepted batch into the head, series by series.
+static void
+s_append_batch(tsdb_t *self, const struct fw_batch *b)
+{
+    struct tsdb_store_stats st = {0};
+    for (size_t i = 0; i < b->len; i++) {
+        const struct fw_series *s = &b->series[i];
+        fw_err_t err;
+        if (tsdb_store_append_series(self->store, &s->labels, s->samples, s->len, &st, &err) != 0) {
+            fw_metrics_add(self->metrics, "fw_tsdb_series_rejected_total", "", 1);
+            fw_metrics_add(self->metrics, "fw_tsdb_samples_rejected_total", "reason=\"bad_series\"",
+                           (double)s->len);
+            fw_warn("tsdb.series.reject", "sender=%s seq=%llu err=%s", b->sender,
+                    (unsigned long long)b->seq, err.msg);
+        }
+    }
+    s_count_stats(self, &st);
+    self->pending_samples += fw_batch_samples(b);
+}
+
+// Write the ingest table and everything appended since the last commit in one transaction.
+// Only when it is durable are the batches acknowledged and re-published. A failure keeps it
+// all (the head retries it, the acknowledgements wait) and makes tsdb not ready.
+static void
+s_commit(tsdb_t *self)
+{
+    size_t len;
+    void *state = tsdb_ingest_save(self->ingest, &len);
+    tsdb_store_set_state(self->store, state, len);
+    free(state);
+    fw_err_t err;
+    fw_err_clear(&err);
+    int64_t start = fw_time_mono_ms();
+    self->last_commit_ms = start;
+    if (tsdb_store_commit(self->store, &err) != 0) {
+        fw_metrics_add(self->metrics, "fw_tsdb_write_failures_total", "", 1);
+        fw_metrics_set(self->metrics, "fw_tsdb_storage_writable", "", 0);
+        char reason[sizeof(err.msg) + 64];
+        snprintf(reason, sizeof(reason), "storage commit failed, nothing acknowledged: %s",
+                 err.msg);
+        fw_http_set_unready(self->http, reason);
+        if (!self->commit_failing || start - self->fail_log_ms >= 10000) {
+            fw_error("tsdb.write.fail", "batches=%zu samples=%zu err=%s",
+                     tsdb_ingest_pending_batches(self->ingest), self->pending_samples, err.msg);
+            self->fail_log_ms = start;
+        }
+        self->commit_failing = true;
+        return;
+    }
+    tsdb_ingest_committed(self->ingest);
+    fw_metrics_add(self->metrics, "fw_tsdb_commits_total", "", 1);
+    fw_metrics_set(self->metrics, "fw_tsdb_storage_writable", "", 1);
+    if (self->commit_failing) {
+        fw_info("tsdb.write.recover", "samples=%zu", self->pending_samples);
+        fw_http_set_ready(self->http, true);
+        self->commit_failing = false;
+    }
+    for (size_t i = 0; i < self->n_acks; i++) {
+        s_ack(self, self->acks[i].identity, self->acks[i].sender, false);
+        zframe_destroy(&self->acks[i].identity);
+    }
+    self->n_acks = 0;
+    for (size_t i = 0; i < self->n_publish; i++)
+        if (zmsg_send(&self->publish[i], self->pub) != 0) // PUB drops without readers
+            zmsg_destroy(&self->publish[i]);
+    self->n_publish = 0;
+    self->pending_samples = 0;
+}
+
+static bool
+s_commit_due(const tsdb_t *self)
+{
+    return tsdb_ingest_pending_batches(self->ingest) >= S_COMMIT_BATCHES ||
+           self->pending_samples >= S_COMMIT_SAMPLES;
+}
+
+// One message from the samples ROUTER (taken): decide, store, answer.
+static void
+s_ingest(tsdb_t *self, zmsg_t **frames_p)
+{
+    zmsg_t *frames = *frames_p;
+    zframe_t *identity = zmsg_pop(frames);
+    struct fw_msg *m = NULL;
+    fw_err_t err;
+    // Not fw_zsock_recv: the identity comes first, and the raw frames are re-published.
+    if (!identity || fw_msg_decode(frames, &m, &err) != 0) {
+        char *type = zmsg_size(frames) > 0 ? zframe_strdup(zmsg_first(frames)) : NULL;
+        bool known = type && fw_msg_type_parse(type, &(fw_msg_type_t){0}) == 0;
+        fw_zsock_reject(self->metrics, known ? type : "unknown",
+                        identity ? err.msg : "no identity frame");
+        free(type);
+        goto out;
+    }
+    if (m->type != FW_MSG_SAMPLES) {
+        fw_zsock_reject(self->metrics, fw_msg_type_str(m->type), "unexpected message type");
+        goto out;
+    }
+    const struct fw_batch *b = m->batch;
+    if (self->commit_failing) {
+        // Nothing more goes into the head until a commit succeeds: the sender keeps the
+        // batch and sends it again.
+        fw_metrics_add(self->metrics, "fw_tsdb_batches_total", "result=\"refused\"", 1);
+        goto out;
+    }
+    switch (tsdb_ingest_offer(self->ingest, b->sender, b->seq, b->oldest, fw_time_now_ms())) {
+    case TSDB_INGEST_ACCEPT:
+        fw_metrics_add(self->metrics, "fw_tsdb_batches_total", "result=\"accepted\"", 1);
+        s_append_batch(self, b);
+        s_ack_later(self, &identity, b->sender);
+        fw_mem_grow((void **)&self->publish, &self->cap_publish, self->n_publish + 1,
+                    sizeof(*self->publish));
+        self->publish[self->n_publish++] = frames;
+        *frames_p = NULL;
+        break;
+    case TSDB_INGEST_DUPLICATE:
+        fw_metrics_add(self->metrics, "fw_tsdb_batches_total", "result=\"duplicate\"", 1);
+        if (b->seq <= tsdb_ingest_acked(self->ingest, b->sender))
+            s_ack(self, identity, b->sender, false);
+        else
+            s_ack_later(self, &identity, b->sender); // accepted, its commit still to come
+        break;
+    case TSDB_INGEST_GAP:
+        fw_metrics_add(self->metrics, "fw_tsdb_batches_total", "result=\"gap\"", 1);
+        fw_debug("tsdb.ingest.gap", "sender=%s seq=%llu acked=%llu", b->sender,
+                 (unsigned long long)b->seq,
+                 (unsigned long long)tsdb_ingest_acked(self->ingest, b->sender));
+        s_ack(self, identity, b->sender, true);
+        break;
+    case TSDB_INGEST_INVALID:
+        fw_zsock_reject(self->metrics, "SAMPLES", "invalid sender or sequence numbers");
+        break;
+    }
+out:
+    fw_msg_destroy(&m);
+    zframe_destroy(&identity);
+    zmsg_destroy(frames_p);
+}
+
+// Handle up to S_GROUP waiting messages, then commit if enough is pending.
 static size_t
-s_recv_some(zsock_t *sock, zmsg_t **out, size_t max)
+s_ingest_some(tsdb_t *self)
 {
     size_t n = 0;
-    while (n < max && (zsock_events(sock) & ZMQ_POLLIN)) {
-        zmsg_t *m = zmsg_recv(sock);
-        if (!m)
+    while (n < S_GROUP && (zsock_events(self->samples) & ZMQ_POLLIN)) {
+        zmsg_t *frames = zmsg_recv(self->samples);
+        if (!frames)
             break;
-        out[n++] = m;
+        s_ingest(self, &frames);
+        n++;
     }
+    if (s_commit_due(self))
+        s_commit(self);
     return n;
 }
 
@@ -188,11 +362,20 @@ static int
 s_on_samples(zloop_t *loop, zsock_t *sock, void *arg)
 {
     (void)loop;
+    (void)sock;
+    s_ingest_some(arg);
+    return 0;
+}
+
+// The commit interval: commit what is pending, or retry a failed commit.
+static int
+s_on_commit_timer(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
     tsdb_t *self = arg;
-    zmsg_t *frames[S_GROUP];
-    size_t n = s_recv_some(sock, frames, S_GROUP);
-    if (n > 0)
-        s_store_group(self, frames, n);
+    if (tsdb_ingest_pending(self->ingest) || self->n_acks > 0 || self->commit_failing)
+        s_commit(self);
     return 0;
 }
 
@@ -231,6 +414,11 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
     ssize_t series = tsdb_store_series_count(self->store);
     if (series >= 0)
         fw_metrics_set(self->metrics, "fw_tsdb_series", "", (double)series);
+    size_t forgotten = tsdb_ingest_expire(self->ingest, fw_time_now_ms());
+    if (forgotten)
+        fw_info("tsdb.ingest.expire", "senders=%zu reason=\"idle for 24h\"", forgotten);
+    fw_metrics_set(self->metrics, "fw_tsdb_ingest_senders", "",
+                   (double)tsdb_ingest_count(self->ingest));
     if (self->opts->retention_ms > 0) {
         size_t deleted = 0;
         fw_err_t err;
@@ -255,12 +443,61 @@ s_declare_metrics(fw_metrics_t *m)
     fw_metrics_declare(m, "fw_tsdb_commits_total", FW_METRIC_COUNTER,
                        "Write transactions committed (each holds one or more batches).");
     fw_metrics_declare(m, "fw_tsdb_write_failures_total", FW_METRIC_COUNTER,
-                       "Write transactions that failed; their batches were dropped.");
+                       "Commits that failed; nothing of them was acknowledged, and the next "
+                       "commit retries them.");
+    fw_metrics_declare(m, "fw_tsdb_storage_writable", FW_METRIC_GAUGE,
+                       "1 while commits succeed, 0 after one failed (map or disk full) until "
+                       "one succeeds.");
+    fw_metrics_declare(m, "fw_tsdb_batches_total", FW_METRIC_COUNTER,
+                       "SAMPLES batches received, by result: accepted, duplicate (stored "
+                       "before, acknowledged again), gap (resend asked), refused (storage not "
+                       "writable).");
+    fw_metrics_declare(m, "fw_tsdb_acks_sent_total", FW_METRIC_COUNTER,
+                       "SAMPLES_ACK answers sent.");
+    fw_metrics_declare(m, "fw_tsdb_ingest_senders", FW_METRIC_GAUGE,
+                       "Senders whose sequence numbers tsdb keeps.");
+    fw_metrics_declare(m, "fw_tsdb_samples_late_total", FW_METRIC_COUNTER,
+                       "Samples accepted through the out-of-order window.");
+    fw_metrics_declare(m, "fw_tsdb_samples_duplicate_total", FW_METRIC_COUNTER,
+                       "Samples equal to their series' newest (same timestamp and value): "
+                       "no-ops.");
+    fw_metrics_declare(m, "fw_tsdb_samples_rejected_total", FW_METRIC_COUNTER,
+                       "Samples rejected, by reason: out_of_order, too_old, "
+                       "duplicate_timestamp (another value), bad_series.");
+    fw_metrics_declare(m, "fw_tsdb_series_rejected_total", FW_METRIC_COUNTER,
+                       "Series refused as a whole (a label set the index cannot hold).");
     fw_metrics_declare(m, "fw_tsdb_series", FW_METRIC_GAUGE, "Series in storage.");
     fw_metrics_declare(m, "fw_tsdb_retention_deleted_total", FW_METRIC_COUNTER,
                        "Samples deleted because they were older than the retention time.");
     fw_metrics_add(m, "fw_tsdb_samples_appended_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_commits_total", "", 0);
+    fw_metrics_add(m, "fw_tsdb_write_failures_total", "", 0);
+    fw_metrics_set(m, "fw_tsdb_storage_writable", "", 1);
+    static const char *const results[] = {"accepted", "duplicate", "gap", "refused"};
+    for (size_t i = 0; i < sizeof(results) / sizeof(results[0]); i++) {
+        char l[32];
+        snprintf(l, sizeof(l), "result=\"%s\"", results[i]);
+        fw_metrics_add(m, "fw_tsdb_batches_total", l, 0);
+    }
+    fw_metrics_add(m, "fw_msg_rejected_total", "type=\"SAMPLES\"", 0);
+}
+
+// The ingest table the last commit wrote. A damaged one is not fatal: every sender is
+// then unknown and resends from its oldest batch, which is stored (or found equal in the
+// head) and nothing acknowledged is lost.
+static void
+s_load_ingest_state(tsdb_t *self)
+{
+    void *blob = NULL;
+    size_t len = 0;
+    fw_err_t err;
+    fw_err_clear(&err);
+    if (tsdb_store_get_state(self->store, &blob, &len) != 0 ||
+        tsdb_ingest_load(self->ingest, blob, len, &err) != 0)
+        fw_warn("tsdb.ingest.state.damaged", "bytes=%zu err=\"%s\" action=%s", len,
+                err.msg[0] ? err.msg : "cannot read the ingest state",
+                "starting with no senders known: they resend what they hold");
+    free(blob);
 }
 
 tsdb_t *
@@ -289,16 +526,19 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
         goto fail;
     }
     tsdb_store_set_ooo_window(self->store, self->cfg.storage.out_of_order_time_window_ms);
+    self->ingest = tsdb_ingest_new(0, 0);
+    s_load_ingest_state(self);
     self->api = tsdb_api_new(self->store, self->metrics);
     tsdb_api_set_config_text(self->api, cfg_text);
 
-    if (!(self->pull = fw_zsock_pull(opts->zmq_samples, opts->common.zmq_max_msg_size, &err)) ||
+    if (!(self->samples =
+              fw_zsock_router(opts->zmq_samples, opts->common.zmq_max_msg_size, &err)) ||
         !(self->router = fw_zsock_router(opts->zmq_query, opts->common.zmq_max_msg_size, &err)) ||
         !(self->pub = fw_zsock_pub(opts->zmq_pub, &err))) {
         fw_error("zmq.attach.fail", "err=%s", err.msg);
         goto fail;
     }
-    self->pull_guard = fw_zsock_guard_new(self->pull, "samples", self->metrics);
+    self->samples_guard = fw_zsock_guard_new(self->samples, "samples", self->metrics);
     self->router_guard = fw_zsock_guard_new(self->router, "query", self->metrics);
 
     self->http = fw_http_new("tsdb", self->metrics);
@@ -308,7 +548,7 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
         goto fail;
     }
     self->loop = zloop_new();
-    zloop_reader(self->loop, self->pull, s_on_samples, self);
+    zloop_reader(self->loop, self->samples, s_on_samples, self);
     self->query = tsdb_query_new(
         self->api, self->metrics,
         &(struct tsdb_query_opts){(int)opts->zmq_query_workers, (int)opts->zmq_query_queue,
@@ -318,12 +558,15 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
         goto fail;
     }
     zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
+    int64_t interval = opts->commit_interval_ms > 0 ? opts->commit_interval_ms : 1000;
+    zloop_timer(self->loop, (size_t)interval, 0, s_on_commit_timer, self);
     ssize_t series = tsdb_store_series_count(self->store);
     fw_metrics_set(self->metrics, "fw_tsdb_series", "", series > 0 ? (double)series : 0);
     fw_http_set_ready(self->http, true);
-    fw_info("tsdb.start", "listen=%s path=%s samples=%s query=%s pub=%s series=%zd",
+    fw_info("tsdb.start", "listen=%s path=%s samples=%s query=%s pub=%s series=%zd senders=%zu",
             opts->common.web_listen_address, opts->storage_path, tsdb_samples_endpoint(self),
-            tsdb_query_endpoint(self), tsdb_pub_endpoint(self), series);
+            tsdb_query_endpoint(self), tsdb_pub_endpoint(self), series,
+            tsdb_ingest_count(self->ingest));
     return self;
 fail:
     tsdb_destroy(&self);
@@ -335,23 +578,13 @@ tsdb_run(tsdb_t *self)
 {
     // fw_zloop_run, not zloop_start: a SIGHUP (reload) must not end the loop.
     int rc = fw_zloop_run(self->loop);
-    // drain what is already queued, bounded, so an orderly shutdown loses nothing queued
-    size_t drained = 0;
-    zsock_set_rcvtimeo(self->pull, 0);
-    while (drained < S_DRAIN_MAX) {
-        zmsg_t *frames[S_GROUP];
-        size_t n = 0;
-        while (n < S_GROUP) {
-            zmsg_t *m = zmsg_recv(self->pull);
-            if (!m)
-                break;
-            frames[n++] = m;
-        }
-        if (n == 0)
-            break;
-        s_store_group(self, frames, n);
+    // Take what is already queued, bounded, and commit it: an orderly shutdown leaves the
+    // senders as little as possible to resend.
+    size_t drained = 0, n;
+    while (drained < S_DRAIN_MAX && (n = s_ingest_some(self)) > 0)
         drained += n;
-    }
+    if (tsdb_ingest_pending(self->ingest) || self->n_acks > 0)
+        s_commit(self);
     fw_info("tsdb.stop", "drained=%zu", drained);
     return rc == 0 || zsys_interrupted ? 0 : -1;
 }
@@ -365,11 +598,18 @@ tsdb_destroy(tsdb_t **self_p)
     zloop_destroy(&self->loop);
     tsdb_query_destroy(&self->query); // answers what it holds on the router
     fw_zsock_guard_destroy(&self->router_guard);
-    fw_zsock_guard_destroy(&self->pull_guard);
+    fw_zsock_guard_destroy(&self->samples_guard);
     fw_http_destroy(&self->http); // waits for handlers, which read the store
     zsock_destroy(&self->pub);
     zsock_destroy(&self->router);
-    zsock_destroy(&self->pull);
+    zsock_destroy(&self->samples);
+    for (size_t i = 0; i < self->n_acks; i++)
+        zframe_destroy(&self->acks[i].identity);
+    free(self->acks);
+    for (size_t i = 0; i < self->n_publish; i++)
+        zmsg_destroy(&self->publish[i]);
+    free(self->publish);
+    tsdb_ingest_destroy(&self->ingest);
     tsdb_api_destroy(&self->api);
     tsdb_store_destroy(&self->store);
     fw_metrics_destroy(&self->metrics);
@@ -381,7 +621,7 @@ tsdb_destroy(tsdb_t **self_p)
 const char *
 tsdb_samples_endpoint(tsdb_t *self)
 {
-    return self->pull ? zsock_endpoint(self->pull) : NULL;
+    return self->samples ? zsock_endpoint(self->samples) : NULL;
 }
 
 const char *

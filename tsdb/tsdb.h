@@ -1,8 +1,9 @@
 /*  tsdb.h — the time-series database daemon.
 
-    tsdb PULLs SAMPLES batches (scraper, ruled, slod) and stores them in LMDB
-    (tsdb_store), several queued batches per write transaction; stored batches are
-    re-PUBlished for fwtail. It answers QUERY messages on a ROUTER socket and serves the
+    tsdb takes SAMPLES batches (scraper, ruled, slod) on a ROUTER, stores each exactly once
+    in LMDB (tsdb_ingest, tsdb_store), many batches per write transaction, and acknowledges
+    them with SAMPLES_ACK once that transaction is durable; stored batches are re-PUBlished
+    for fwtail. It answers QUERY messages on a ROUTER socket and serves the
     Prometheus HTTP API (tsdb_api) on --web.listen-address, so Grafana and promtool talk to
     it as to Prometheus. The config file is a prometheus.yml (only `global` matters to
     tsdb); without --config.file the embedded tsdb/tsdb.example.yml is used.
@@ -18,12 +19,13 @@
 
 struct tsdb_opts {
     struct fw_common_opts common;
-    const char *storage_path; // --storage.tsdb.path
-    int64_t retention_ms;     // --storage.tsdb.retention.time; 0 keeps everything
-    const char *map_size;     // --storage.tsdb.map-size ("8GiB")
-    const char *zmq_samples;  // bind PULL
-    const char *zmq_query;    // bind ROUTER
-    const char *zmq_pub;      // bind PUB
+    const char *storage_path;   // --storage.tsdb.path
+    int64_t retention_ms;       // --storage.tsdb.retention.time; 0 keeps everything
+    const char *map_size;       // --storage.tsdb.map-size ("8GiB")
+    int64_t commit_interval_ms; // --storage.tsdb.commit-interval (0: 1s)
+    const char *zmq_samples;    // bind ROUTER (SAMPLES in, SAMPLES_ACK out)
+    const char *zmq_query;      // bind ROUTER
+    const char *zmq_pub;        // bind PUB
 
     // QUERY answered by worker threads (tsdb_query.h); 0 in each: the default
     int64_t zmq_query_workers;    // --zmq.query-workers
@@ -42,7 +44,7 @@ int tsdb_config_load(const char *path, struct fw_promcfg *cfg, char **text_out,
 // Takes ownership of *cfg (zeroed). Opens the store, binds the sockets, starts HTTP.
 // NULL on failure (logged).
 tsdb_t *tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_text);
-// Run the zloop until SIGINT/SIGTERM, then drain the queued samples and commit. 0 or -1.
+// Run the zloop until SIGINT/SIGTERM, then take the queued samples and commit. 0 or -1.
 int tsdb_run(tsdb_t *self);
 void tsdb_destroy(tsdb_t **self_p);
 

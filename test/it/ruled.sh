@@ -132,7 +132,7 @@ if [ $have_alertd = 1 ]; then
     ok "alertd received ItXHigh (with external label site=it)"
 fi
 
-curl -sf "http://127.0.0.1:$R_HTTP/metrics" | grep -q 'fw_ruled_rule_evaluations_total{rule_group=".*rules/a.yml;it"}' ||
+curl -sf "http://127.0.0.1:$R_HTTP/metrics" | grep 'fw_ruled_rule_evaluations_total{rule_group=".*rules/a.yml;it"}' >/dev/null ||
     fail "fw_ruled_rule_evaluations_total missing"
 ok "/metrics counts rule evaluations"
 
@@ -154,7 +154,7 @@ printf 'groups:\n  - name: x\n    rulez: []\n' > "$TMP/rules/b.yml"
 code=$(curl -s -o /dev/null -w '%{http_code}' -XPOST "http://127.0.0.1:$R_HTTP/-/reload")
 [ "$code" = 500 ] || fail "/-/reload of a broken rule file answered $code, want 500"
 curl -sf "http://127.0.0.1:$R_HTTP/api/v1/rules" | grep -q 'job:it_x:max' || fail "old rules dropped"
-curl -sf "http://127.0.0.1:$R_HTTP/metrics" | grep -q '^fw_ruled_config_last_reload_successful 0' ||
+curl -sf "http://127.0.0.1:$R_HTTP/metrics" | grep '^fw_ruled_config_last_reload_successful 0' >/dev/null ||
     fail "reload failure not reported in /metrics"
 ok "/-/reload of a broken rule file: 500, old rules kept"
 rm "$TMP/rules/b.yml"

@@ -93,7 +93,7 @@ if [ $have_alertd = 1 ]; then
     wait_for "SLOBurnRateHigh in alertd" paged
     ok "alertd received SLOBurnRateHigh"
 fi
-curl -sf "http://127.0.0.1:$S_HTTP/metrics" | grep -q 'fw_slod_evaluations_total{slo="it-availability"}' ||
+curl -sf "http://127.0.0.1:$S_HTTP/metrics" | grep 'fw_slod_evaluations_total{slo="it-availability"}' >/dev/null ||
     fail "fw_slod_evaluations_total missing"
 ok "/metrics counts evaluations"
 

@@ -2,13 +2,16 @@
 
     Reads lines `name{label="value",...} value [timestamp_ms]` from stdin (the Prometheus
     text exposition line shape; `#` lines and blank lines are skipped), groups them by
-    label set into one batch and PUSHes it to the endpoint (default tsdb's samples
-    address). The value may be a float, NaN, +Inf, -Inf or `stale` (the staleness marker);
-    a missing timestamp means now. Handy for tests and for poking a running stack:
+    label set into one batch and sends it to the endpoint (default tsdb's samples address)
+    as an acknowledged sender (fw_sender.h), waiting until tsdb acknowledges that the batch
+    is durably stored (--timeout, default 10s). The value may be a float, NaN, +Inf, -Inf or
+    `stale` (the staleness marker); a missing timestamp means now. Handy for tests and for
+    poking a running stack:
 
         echo 'up{job="x"} 1' | fwpush --endpoint=tcp://127.0.0.1:5560
 
-    Exit status: 0 sent, 1 send failure, 2 bad input or usage.
+    Exit status: 0 stored (acknowledged), 1 not acknowledged in time (tsdb away, or its
+    storage not writable: see its /-/ready), 2 bad input or usage.
 */
 #include <czmq.h>
 #include <errno.h>
@@ -18,9 +21,11 @@
 #include <string.h>
 
 #include "fw_labels.h"
+#include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_msg.h"
 #include "fw_ports.h"
+#include "fw_sender.h"
 #include "fw_time.h"
 
 static const char *
@@ -139,14 +144,19 @@ int
 main(int argc, char **argv)
 {
     const char *endpoint = FW_ZMQ_TSDB_SAMPLES;
+    int64_t timeout_ms = 10000;
     for (int i = 1; i < argc; i++) {
         if (strncmp(argv[i], "--endpoint=", 11) == 0) {
             endpoint = argv[i] + 11;
         } else if (strcmp(argv[i], "--endpoint") == 0 && i + 1 < argc) {
             endpoint = argv[++i];
+        } else if (strncmp(argv[i], "--timeout=", 10) == 0 &&
+                   fw_duration_parse(argv[i] + 10, &timeout_ms) == 0 && timeout_ms > 0) {
+            continue;
         } else {
-            fprintf(stderr, "usage: fwpush [--endpoint=tcp://host:port] < lines\n"
-                            "  lines: name{label=\"value\",...} value [timestamp_ms]\n");
+            fprintf(stderr, "usage: fwpush [--endpoint=tcp://host:port] [--timeout=10s] < lines\n"
+                            "  lines: name{label=\"value\",...} value [timestamp_ms]\n"
+                            "  waits until tsdb acknowledges the batch as stored\n");
             return strcmp(argv[i], "--help") == 0 ? 0 : 2;
         }
     }
@@ -178,24 +188,31 @@ main(int argc, char **argv)
         fw_labels_clear(&l);
     }
     size_t n = fw_batch_samples(batch);
-    zsock_t *push = zsock_new(ZMQ_PUSH);
-    if (!push || zsock_attach(push, endpoint, false) < 0) {
-        fprintf(stderr, "fwpush: cannot connect to %s\n", endpoint);
+    fw_log_init("fwpush", FW_LOG_WARN, FW_LOG_LOGFMT);
+    struct fw_sender_opts so = {.endpoint = endpoint, .name = "fwpush", .resend_ms = 1000};
+    fw_sender_t *sender = fw_sender_new(&so, NULL);
+    fw_err_t err;
+    if (fw_sender_open(sender, &err) != 0) {
+        fprintf(stderr, "fwpush: %s\n", err.msg);
         fw_batch_destroy(&batch);
-        zsock_destroy(&push);
+        fw_sender_destroy(&sender);
         return 2;
     }
-    zsock_set_linger(push, 5000);
-    zsock_set_sndtimeo(push, 5000);
-    batch->seq = (uint64_t)fw_time_now_ms();
-    struct fw_msg *m = fw_msg_new_samples(&batch);
-    fw_err_t err;
-    int rc = fw_msg_send(&m, push, &err);
-    zsock_destroy(&push); // lingers until delivered (bounded)
-    if (rc != 0) {
-        fprintf(stderr, "fwpush: send failed: %s\n", err.msg);
+    int64_t deadline = fw_time_mono_ms() + timeout_ms;
+    if (fw_sender_send(sender, &batch, NULL) != 0) {
+        fw_sender_destroy(&sender);
+        fprintf(stderr, "fwpush: the batch cannot be encoded\n");
+        return 2;
+    }
+    while (fw_sender_unacked(sender) > 0 && fw_time_mono_ms() < deadline)
+        fw_sender_poll(sender, 50);
+    size_t left = fw_sender_unacked(sender);
+    fw_sender_destroy(&sender);
+    if (left > 0) {
+        fprintf(stderr, "fwpush: %zu samples not acknowledged by tsdb at %s within %lld ms\n", n,
+                endpoint, (long long)timeout_ms);
         return 1;
     }
-    fprintf(stderr, "fwpush: sent %zu samples to %s\n", n, endpoint);
+    fprintf(stderr, "fwpush: %zu samples stored by tsdb at %s\n", n, endpoint);
     return 0;
 }

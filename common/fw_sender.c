@@ -1,0 +1,504 @@
+/*  fw_sender.c — acknowledged SAMPLES delivery (see fw_sender.h).
+
+    The unacknowledged batches are a queue of encoded frames, oldest first, whose seqs are
+    consecutive: acknowledgements and drops remove from the front, new batches go to the
+    back. `next_send` is the seq of the next batch to put on the socket; Go-Back-N sets it
+    back to the front's seq. Each send copies the stored frames (zmsg_dup) after writing the
+    current oldest into them (fw_msg_samples_set_oldest), so the stored copy is never
+    given away. Seqs stay consecutive because a batch that fails to encode does not take
+    one: a hole would be a gap tsdb waits for forever.
+*/
+#include "fw_sender.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fw_log.h"
+#include "fw_mem.h"
+#include "fw_time.h"
+#include "fw_zsock.h"
+
+#define S_DROP_LOG_MS 10000 // one event=sender.drop line per 10 s at most
+
+struct s_entry {
+    uint64_t seq;
+    zmsg_t *frames; // owned: the encoded SAMPLES message
+    size_t bytes;
+    size_t samples;
+};
+
+struct fw_sender {
+    struct fw_sender_opts opts; // strings borrowed
+    char id[FW_MSG_SENDER_MAX + 1];
+    fw_metrics_t *metrics; // borrowed, may be NULL
+    zsock_t *sock;         // owned: DEALER to tsdb
+    zloop_t *loop;         // borrowed while attached
+    int timer_id;
+
+    struct s_entry *q; // owned: live entries are q[head..len)
+    size_t head, len, cap;
+    size_t bytes;       // of the live entries
+    uint64_t seq;       // the last seq given out
+    uint64_t acked;     // the highest seq acknowledged
+    uint64_t next_send; // the seq of the next batch to send
+    uint64_t sent_high; // the highest seq ever sent (a lower one is a resend)
+
+    int64_t progress_ms;     // last acknowledgement that moved forward, or last go-back
+    int64_t timeout_ms;      // current resend timeout (grows while nothing moves)
+    uint64_t goback_from;    // where the last go-back on request started
+    int64_t goback_ms;       // and when
+    uint64_t drops_unlogged; // batches dropped since the last event=sender.drop line
+    size_t drop_samples_unlogged;
+    int64_t drop_log_ms;
+};
+
+// ---------------------------------------------------------------------------------------
+//  Queue
+
+static size_t
+s_count(const fw_sender_t *self)
+{
+    return self->len - self->head;
+}
+
+static struct s_entry *
+s_front(fw_sender_t *self)
+{
+    return self->head < self->len ? &self->q[self->head] : NULL;
+}
+
+static struct s_entry *
+s_at(fw_sender_t *self, uint64_t seq)
+{
+    struct s_entry *f = s_front(self);
+    if (!f || seq < f->seq || seq - f->seq >= s_count(self))
+        return NULL;
+    return &self->q[self->head + (size_t)(seq - f->seq)];
+}
+
+static void
+s_gauges(fw_sender_t *self)
+{
+    if (!self->metrics)
+        return;
+    fw_metrics_set(self->metrics, "fw_sender_unacked_batches", "", (double)s_count(self));
+    fw_metrics_set(self->metrics, "fw_sender_unacked_bytes", "", (double)self->bytes);
+}
+
+// Remove the front entry; the next batch to send is never before the new front.
+static void
+s_pop(fw_sender_t *self)
+{
+    struct s_entry *e = &self->q[self->head++];
+    self->bytes -= e->bytes;
+    zmsg_destroy(&e->frames);
+    if (self->head == self->len)
+        self->head = self->len = 0;
+    struct s_entry *f = s_front(self);
+    uint64_t first = f ? f->seq : self->seq + 1;
+    if (self->next_send < first)
+        self->next_send = first;
+}
+
+static void
+s_push(fw_sender_t *self, struct s_entry *e)
+{
+    if (self->len == self->cap && self->head > 0) {
+        memmove(self->q, self->q + self->head, s_count(self) * sizeof(*self->q));
+        self->len -= self->head;
+        self->head = 0;
+    }
+    fw_mem_grow((void **)&self->q, &self->cap, self->len + 1, sizeof(*self->q));
+    self->q[self->len++] = *e;
+    self->bytes += e->bytes;
+}
+
+static void
+s_drop_oldest(fw_sender_t *self)
+{
+    struct s_entry *e = s_front(self);
+    self->drops_unlogged++;
+    self->drop_samples_unlogged += e->samples;
+    if (self->metrics) {
+        fw_metrics_add(self->metrics, "fw_sender_dropped_batches_total", "", 1);
+        fw_metrics_add(self->metrics, "fw_sender_dropped_samples_total", "", (double)e->samples);
+    }
+    s_pop(self);
+}
+
+static void
+s_log_drops(fw_sender_t *self, int64_t now)
+{
+    if (self->drops_unlogged == 0 || (self->drop_log_ms && now - self->drop_log_ms < S_DROP_LOG_MS))
+        return;
+    fw_warn("sender.drop",
+            "sender=%s endpoint=%s batches=%llu samples=%zu unacked=%zu "
+            "reason=\"send buffer full: tsdb has not acknowledged (see --zmq.send-buffer)\"",
+            self->id, self->opts.endpoint, (unsigned long long)self->drops_unlogged,
+            self->drop_samples_unlogged, s_count(self));
+    self->drops_unlogged = 0;
+    self->drop_samples_unlogged = 0;
+    self->drop_log_ms = now;
+}
+
+// ---------------------------------------------------------------------------------------
+//  Sending
+
+// Send from next_send on until the socket refuses one (tsdb away, or libzmq's queue full);
+// the timer tries again. A batch lost with a connection is found by tsdb (the next batch
+// shows a gap, and it asks for a resend) or by the resend timeout.
+static void
+s_pump(fw_sender_t *self)
+{
+    struct s_entry *f = s_front(self);
+    while (f && self->next_send <= self->seq) {
+        struct s_entry *e = s_at(self, self->next_send);
+        if (!e)
+            break;
+        fw_msg_samples_set_oldest(e->frames, f->seq);
+        zmsg_t *copy = zmsg_dup(e->frames);
+        if (zmsg_send(&copy, self->sock) != 0) {
+            zmsg_destroy(&copy);
+            return;
+        }
+        bool again = e->seq <= self->sent_high;
+        if (!again)
+            self->sent_high = e->seq;
+        if (self->metrics)
+            fw_metrics_add(
+                self->metrics,
+                again ? "fw_sender_batches_resent_total" : "fw_sender_batches_sent_total", "", 1);
+        self->next_send++;
+    }
+}
+
+// Go-Back-N: everything unacknowledged again, from the oldest held.
+static void
+s_go_back(fw_sender_t *self, const char *reason)
+{
+    struct s_entry *f = s_front(self);
+    if (!f)
+        return;
+    fw_info("sender.resend", "sender=%s from=%llu to=%llu reason=%s", self->id,
+            (unsigned long long)f->seq, (unsigned long long)self->seq, reason);
+    self->next_send = f->seq;
+    self->progress_ms = fw_time_mono_ms();
+}
+
+// ---------------------------------------------------------------------------------------
+//  Acknowledgements
+
+static void
+s_on_ack_msg(fw_sender_t *self, struct fw_msg *msg)
+{
+    const char *sender = json_string_value(json_object_get(msg->body, "sender"));
+    json_t *acked_j = json_object_get(msg->body, "acked");
+    json_t *resend = json_object_get(msg->body, "resend");
+    if (!sender || strcmp(sender, self->id) != 0) {
+        fw_zsock_reject(self->metrics, "SAMPLES_ACK", "acknowledgement for another sender");
+        return;
+    }
+    if (!json_is_integer(acked_j) || json_integer_value(acked_j) < 0 ||
+        (uint64_t)json_integer_value(acked_j) > self->seq) {
+        fw_zsock_reject(self->metrics, "SAMPLES_ACK", "acked is not a seq this sender gave out");
+        return;
+    }
+    uint64_t acked = (uint64_t)json_integer_value(acked_j);
+    int64_t now = fw_time_mono_ms();
+    if (acked > self->acked) {
+        size_t n = 0;
+        for (struct s_entry *f = s_front(self); f && f->seq <= acked; f = s_front(self)) {
+            s_pop(self);
+            n++;
+        }
+        if (self->metrics && n)
+            fw_metrics_add(self->metrics, "fw_sender_batches_acked_total", "", (double)n);
+        self->acked = acked;
+        self->progress_ms = now;
+        self->timeout_ms = self->opts.resend_ms;
+    }
+    if (json_is_true(resend)) {
+        // tsdb answers resend for each batch past a gap; one go-back serves them all
+        struct s_entry *f = s_front(self);
+        if (f && !(self->goback_from == f->seq && now - self->goback_ms < self->opts.resend_ms)) {
+            self->goback_from = f->seq;
+            self->goback_ms = now;
+            s_go_back(self, "tsdb_gap");
+        }
+    }
+    s_pump(self);
+    s_gauges(self);
+}
+
+// Handle every acknowledgement waiting on the socket; returns how many.
+static int
+s_read_acks(fw_sender_t *self)
+{
+    int n = 0;
+    while (zsock_events(self->sock) & ZMQ_POLLIN) {
+        struct fw_msg *msg = NULL;
+        if (fw_zsock_recv(self->sock, FW_MSG_SAMPLES_ACK, self->metrics, &msg) == 0) {
+            s_on_ack_msg(self, msg);
+            n++;
+        }
+        fw_msg_destroy(&msg);
+    }
+    return n;
+}
+
+static void
+s_tick(fw_sender_t *self)
+{
+    int64_t now = fw_time_mono_ms();
+    if (s_count(self) > 0 && now - self->progress_ms >= self->timeout_ms) {
+        s_go_back(self, "timeout");
+        self->timeout_ms *= 2;
+        if (self->timeout_ms > FW_SENDER_RESEND_MAX_MS)
+            self->timeout_ms = FW_SENDER_RESEND_MAX_MS;
+        if (self->timeout_ms < self->opts.resend_ms)
+            self->timeout_ms = self->opts.resend_ms;
+    }
+    s_pump(self);
+    s_log_drops(self, now);
+    s_gauges(self);
+}
+
+static int
+s_on_readable(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void)loop;
+    (void)sock;
+    s_read_acks(arg);
+    return 0;
+}
+
+static int
+s_on_timer(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    s_tick(arg);
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+//  Lifecycle and API
+
+fw_sender_t *
+fw_sender_new(const struct fw_sender_opts *opts, fw_metrics_t *metrics)
+{
+    fw_sender_t *self = fw_calloc(1, sizeof(*self));
+    self->opts = *opts;
+    if (self->opts.buffer_batches == 0)
+        self->opts.buffer_batches = FW_SENDER_BUFFER_BATCHES;
+    if (self->opts.buffer_bytes == 0)
+        self->opts.buffer_bytes = FW_SENDER_BUFFER_BYTES;
+    if (self->opts.resend_ms == 0)
+        self->opts.resend_ms = FW_SENDER_RESEND_MS;
+    self->timeout_ms = self->opts.resend_ms;
+    self->timer_id = -1;
+    self->next_send = 1;
+    if (opts->id) {
+        snprintf(self->id, sizeof(self->id), "%s", opts->id);
+    } else {
+        char host[65] = "localhost";
+        if (gethostname(host, sizeof(host) - 1) != 0 || !host[0])
+            snprintf(host, sizeof(host), "localhost");
+        host[sizeof(host) - 1] = '\0';
+        // the wire allows printable ASCII without spaces; anything else becomes '_'
+        for (char *p = host; *p; p++)
+            if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e || *p == '/')
+                *p = '_';
+        snprintf(self->id, sizeof(self->id), "%s/%s/%ld.%lld", opts->name ? opts->name : "fw", host,
+                 (long)getpid(), (long long)fw_time_now_ms());
+    }
+    self->metrics = metrics;
+    if (metrics) {
+        fw_zsock_declare_metrics(metrics);
+        fw_metrics_declare(metrics, "fw_sender_batches_sent_total", FW_METRIC_COUNTER,
+                           "SAMPLES batches sent to tsdb the first time.");
+        fw_metrics_declare(metrics, "fw_sender_batches_resent_total", FW_METRIC_COUNTER,
+                           "SAMPLES batches sent to tsdb again (Go-Back-N).");
+        fw_metrics_declare(metrics, "fw_sender_batches_acked_total", FW_METRIC_COUNTER,
+                           "SAMPLES batches tsdb acknowledged as durably stored.");
+        fw_metrics_declare(metrics, "fw_sender_dropped_batches_total", FW_METRIC_COUNTER,
+                           "SAMPLES batches dropped unacknowledged because the send buffer "
+                           "was full.");
+        fw_metrics_declare(metrics, "fw_sender_dropped_samples_total", FW_METRIC_COUNTER,
+                           "Samples in the batches dropped unacknowledged.");
+        fw_metrics_declare(metrics, "fw_sender_unacked_batches", FW_METRIC_GAUGE,
+                           "SAMPLES batches held until tsdb acknowledges them.");
+        fw_metrics_declare(metrics, "fw_sender_unacked_bytes", FW_METRIC_GAUGE,
+                           "Bytes of the SAMPLES batches held until tsdb acknowledges them.");
+        const char *zero[] = {"fw_sender_batches_sent_total", "fw_sender_batches_resent_total",
+                              "fw_sender_batches_acked_total", "fw_sender_dropped_batches_total",
+                              "fw_sender_dropped_samples_total"};
+        for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++)
+            fw_metrics_add(metrics, zero[i], "", 0);
+        fw_metrics_add(metrics, "fw_msg_rejected_total", "type=\"SAMPLES_ACK\"", 0);
+        s_gauges(self);
+    }
+    return self;
+}
+
+int
+fw_sender_open(fw_sender_t *self, fw_err_t *err)
+{
+    if (self->opts.buffer_batches < 1 || self->opts.buffer_bytes < 1024 ||
+        self->opts.resend_ms < 10) {
+        fw_err_set(err, "invalid send buffer (--zmq.send-buffer at least 1, "
+                        "--zmq.send-buffer-bytes at least 1KiB, --zmq.resend-timeout at least "
+                        "10ms)");
+        return -1;
+    }
+    self->sock = fw_zsock_dealer(self->opts.endpoint, err);
+    return self->sock ? 0 : -1;
+}
+
+void
+fw_sender_destroy(fw_sender_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    fw_sender_t *self = *self_p;
+    fw_sender_detach(self);
+    while (s_count(self) > 0)
+        s_pop(self);
+    free(self->q);
+    zsock_destroy(&self->sock);
+    free(self);
+    *self_p = NULL;
+}
+
+int
+fw_sender_attach(fw_sender_t *self, zloop_t *loop)
+{
+    if (!self->sock || self->loop)
+        return -1;
+    if (zloop_reader(loop, self->sock, s_on_readable, self) != 0)
+        return -1;
+    self->timer_id = zloop_timer(loop, FW_SENDER_TICK_MS, 0, s_on_timer, self);
+    if (self->timer_id == -1) {
+        zloop_reader_end(loop, self->sock);
+        return -1;
+    }
+    self->loop = loop;
+    return 0;
+}
+
+void
+fw_sender_detach(fw_sender_t *self)
+{
+    if (!self || !self->loop)
+        return;
+    zloop_reader_end(self->loop, self->sock);
+    zloop_timer_end(self->loop, self->timer_id);
+    self->loop = NULL;
+    self->timer_id = -1;
+}
+
+int
+fw_sender_send(fw_sender_t *self, struct fw_batch **batch_p, zsock_t *pub)
+{
+    struct fw_batch *b = *batch_p;
+    size_t samples = fw_batch_samples(b);
+    snprintf(b->sender, sizeof(b->sender), "%s", self->id);
+    b->seq = self->seq + 1;
+    b->oldest = b->seq; // set again before every send
+    struct fw_msg *msg = fw_msg_new_samples(batch_p);
+    fw_err_t err;
+    fw_err_clear(&err);
+    zmsg_t *frames = fw_msg_encode(msg, &err);
+    fw_msg_destroy(&msg);
+    if (!frames) {
+        fw_warn("msg.encode.fail", "sender=%s samples=%zu err=%s", self->id, samples, err.msg);
+        if (self->metrics) {
+            fw_metrics_add(self->metrics, "fw_sender_dropped_batches_total", "", 1);
+            fw_metrics_add(self->metrics, "fw_sender_dropped_samples_total", "", (double)samples);
+        }
+        return -1;
+    }
+    struct s_entry e = {++self->seq, frames, zmsg_content_size(frames), samples};
+    if (pub) {
+        zmsg_t *copy = zmsg_dup(frames);
+        if (zmsg_send(&copy, pub) != 0)
+            zmsg_destroy(&copy);
+    }
+    // Make room: the oldest batches go first; the new one is always kept.
+    while (s_count(self) > 0 && (s_count(self) + 1 > (size_t)self->opts.buffer_batches ||
+                                 self->bytes + e.bytes > (size_t)self->opts.buffer_bytes))
+        s_drop_oldest(self);
+    if (s_count(self) == 0)
+        self->progress_ms = fw_time_mono_ms(); // the resend timeout starts now
+    s_push(self, &e);
+    s_pump(self);
+    s_log_drops(self, fw_time_mono_ms());
+    s_gauges(self);
+    return 0;
+}
+
+int
+fw_sender_poll(fw_sender_t *self, int timeout_ms)
+{
+    int n = 0;
+    if (!(zsock_events(self->sock) & ZMQ_POLLIN) && timeout_ms > 0) {
+        zpoller_t *p = zpoller_new(self->sock, NULL);
+        (void)zpoller_wait(p, timeout_ms);
+        zpoller_destroy(&p);
+    }
+    n = s_read_acks(self);
+    s_tick(self);
+    return n;
+}
+
+size_t
+fw_sender_flush(fw_sender_t *self, int timeout_ms)
+{
+    if (!self->sock)
+        return s_count(self);
+    int64_t deadline = fw_time_mono_ms() + timeout_ms;
+    if (s_count(self) > 0)
+        s_go_back(self, "shutdown");
+    for (int64_t now = fw_time_mono_ms(); s_count(self) > 0 && now < deadline;
+         now = fw_time_mono_ms()) {
+        int64_t wait = deadline - now < FW_SENDER_TICK_MS ? deadline - now : FW_SENDER_TICK_MS;
+        fw_sender_poll(self, (int)wait);
+    }
+    if (s_count(self) > 0)
+        fw_warn("sender.flush.incomplete", "sender=%s unacked=%zu endpoint=%s err=%s", self->id,
+                s_count(self), self->opts.endpoint,
+                "tsdb did not acknowledge these batches before shutdown; they are lost");
+    return s_count(self);
+}
+
+const char *
+fw_sender_id(const fw_sender_t *self)
+{
+    return self->id;
+}
+
+size_t
+fw_sender_unacked(const fw_sender_t *self)
+{
+    return s_count(self);
+}
+
+size_t
+fw_sender_unacked_bytes(const fw_sender_t *self)
+{
+    return self->bytes;
+}
+
+uint64_t
+fw_sender_acked(const fw_sender_t *self)
+{
+    return self->acked;
+}
+
+uint64_t
+fw_sender_last_seq(const fw_sender_t *self)
+{
+    return self->seq;
+}

@@ -1,0 +1,482 @@
+/*  check_fw_sender.c — acknowledged delivery over real ZeroMQ sockets.
+
+    A small stand-in for tsdb (s_tsdb) binds a ROUTER, decodes each SAMPLES batch, asks
+    the real decision table (tsdb_ingest) what to do with it, "stores" accepted batches by
+    counting them per seq, commits at once and answers SAMPLES_ACK as tsdb does. Switches
+    make it lose a batch, stay silent or lose its answers, so the tests can watch the
+    sender recover: acknowledgements, overflow dropping the oldest, Go-Back-N after a
+    timeout and on a resend request, and duplicates stored once.
+*/
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../tsdb/tsdb_ingest.h"
+#include "fw_metrics.h"
+#include "fw_msg.h"
+#include "fw_sender.h"
+#include "fw_time.h"
+
+#define S_MAX_SEQ 64
+
+struct s_tsdb {
+    zsock_t *router;
+    char endpoint[128];
+    tsdb_ingest_t *ingest;
+    int stored[S_MAX_SEQ + 1]; // times each seq was stored
+    size_t samples;            // samples stored
+    int received;              // SAMPLES batches received
+    uint64_t lose_seq;         // drop this seq the first time it comes, without an answer
+    bool lost;
+    bool silent;    // read and drop everything, answer nothing
+    bool mute_acks; // store, but lose every answer
+    uint64_t last_oldest;
+};
+
+static void
+s_tsdb_open(struct s_tsdb *t, const char *endpoint)
+{
+    memset(t, 0, sizeof(*t));
+    t->router = zsock_new(ZMQ_ROUTER);
+    ck_assert_ptr_nonnull(t->router);
+    // The port of a ROUTER just destroyed may take a moment to be free again.
+    int rc = -1;
+    for (int i = 0; i < 100 && (rc = zsock_bind(t->router, "%s", endpoint)) < 0; i++)
+        zclock_sleep(20);
+    ck_assert_int_ge(rc, 0);
+    char *ep = zsock_last_endpoint(t->router); // the caller frees it
+    snprintf(t->endpoint, sizeof(t->endpoint), "%s", ep);
+    free(ep);
+    t->ingest = tsdb_ingest_new(0, 0);
+}
+
+static void
+s_tsdb_close(struct s_tsdb *t)
+{
+    zsock_destroy(&t->router);
+    tsdb_ingest_destroy(&t->ingest);
+}
+
+static void
+s_tsdb_answer(struct s_tsdb *t, zframe_t *identity, const char *sender, bool resend)
+{
+    json_t *body = json_pack("{sssI}", "sender", sender, "acked",
+                             (json_int_t)tsdb_ingest_acked(t->ingest, sender));
+    if (resend)
+        json_object_set_new(body, "resend", json_true());         // steals
+    struct fw_msg *m = fw_msg_new_json(FW_MSG_SAMPLES_ACK, body); // steals body
+    zmsg_t *z = fw_msg_encode(m, NULL);
+    fw_msg_destroy(&m);
+    ck_assert_ptr_nonnull(z);
+    zframe_t *id = zframe_dup(identity);
+    zmsg_prepend(z, &id);
+    ck_assert_int_eq(zmsg_send(&z, t->router), 0);
+}
+
+// Handle every batch waiting.
+static void
+s_tsdb_serve(struct s_tsdb *t)
+{
+    while (zsock_events(t->router) & ZMQ_POLLIN) {
+        zmsg_t *z = zmsg_recv(t->router);
+        ck_assert_ptr_nonnull(z);
+        zframe_t *identity = zmsg_pop(z);
+        struct fw_msg *m = NULL;
+        fw_err_t err;
+        ck_assert_msg(fw_msg_decode(z, &m, &err) == 0, "%s", err.msg);
+        zmsg_destroy(&z);
+        ck_assert_int_eq(m->type, FW_MSG_SAMPLES);
+        const struct fw_batch *b = m->batch;
+        t->received++;
+        t->last_oldest = b->oldest;
+        if (t->silent || (b->seq == t->lose_seq && !t->lost)) {
+            t->lost = t->lost || b->seq == t->lose_seq;
+            goto next;
+        }
+        tsdb_ingest_verdict_t v = tsdb_ingest_offer(t->ingest, b->sender, b->seq, b->oldest, 0);
+        if (v == TSDB_INGEST_ACCEPT) {
+            ck_assert_uint_le(b->seq, S_MAX_SEQ);
+            t->stored[b->seq]++;
+            t->samples += fw_batch_samples(b);
+            tsdb_ingest_committed(t->ingest);
+        }
+        if (!t->mute_acks)
+            s_tsdb_answer(t, identity, b->sender, v == TSDB_INGEST_GAP);
+    next:
+        zframe_destroy(&identity);
+        fw_msg_destroy(&m);
+    }
+}
+
+// Serve and poll the sender until it holds nothing or ms pass; true when it emptied.
+static bool
+s_run_until_acked(struct s_tsdb *t, fw_sender_t *s, int ms)
+{
+    int64_t deadline = fw_time_mono_ms() + ms;
+    while (fw_time_mono_ms() < deadline) {
+        zpoller_t *p = zpoller_new(t->router, NULL);
+        (void)zpoller_wait(p, 5);
+        zpoller_destroy(&p);
+        s_tsdb_serve(t);
+        fw_sender_poll(s, 5);
+        if (fw_sender_unacked(s) == 0)
+            return true;
+    }
+    return false;
+}
+
+// A batch of n series with one sample each, values from base.
+static struct fw_batch *
+s_batch(size_t n, double base)
+{
+    struct fw_batch *b = fw_batch_new();
+    struct fw_labels l = FW_LABELS_INIT;
+    char v[32];
+    for (size_t i = 0; i < n; i++) {
+        fw_labels_set(&l, "__name__", "m");
+        snprintf(v, sizeof(v), "%zu", i);
+        fw_labels_set(&l, "i", v);
+        fw_series_add(fw_batch_add_series(b, &l), 1000, base + (double)i);
+    }
+    fw_labels_clear(&l);
+    return b;
+}
+
+static fw_sender_t *
+s_sender(const char *endpoint, fw_metrics_t *m, int64_t batches, int64_t bytes, int64_t resend_ms)
+{
+    struct fw_sender_opts o = {.endpoint = endpoint,
+                               .name = "test",
+                               .buffer_batches = batches,
+                               .buffer_bytes = bytes,
+                               .resend_ms = resend_ms};
+    fw_sender_t *s = fw_sender_new(&o, m);
+    fw_err_t err;
+    ck_assert_msg(fw_sender_open(s, &err) == 0, "%s", err.msg);
+    return s;
+}
+
+static void
+s_send(fw_sender_t *s, size_t n, double base)
+{
+    struct fw_batch *b = s_batch(n, base);
+    ck_assert_int_eq(fw_sender_send(s, &b, NULL), 0);
+    ck_assert_ptr_null(b);
+}
+
+START_TEST(test_fw_sender_new_send_ack_destroy)
+{
+    struct s_tsdb t;
+    s_tsdb_open(&t, "tcp://127.0.0.1:*[50000-59999]");
+    fw_metrics_t *m = fw_metrics_new();
+    fw_sender_t *s = s_sender(t.endpoint, m, 0, 0, 0);
+    ck_assert_ptr_nonnull(strstr(fw_sender_id(s), "test/"));
+    ck_assert_uint_le(strlen(fw_sender_id(s)), FW_MSG_SENDER_MAX);
+    zsock_t *pub = zsock_new_pub("inproc://check-fw-sender-pub");
+    zsock_t *sub = zsock_new_sub("inproc://check-fw-sender-pub", "SAMPLES");
+    zclock_sleep(50); // the subscription reaches the PUB
+    struct fw_batch *b = s_batch(4, 0);
+    ck_assert_int_eq(fw_sender_send(s, &b, pub), 0);
+    s_send(s, 4, 10);
+    s_send(s, 4, 20);
+    ck_assert_uint_eq(fw_sender_last_seq(s), 3);
+    ck_assert(s_run_until_acked(&t, s, 5000));
+    ck_assert_uint_eq(fw_sender_acked(s), 3);
+    ck_assert_uint_eq(fw_sender_unacked_bytes(s), 0);
+    for (int i = 1; i <= 3; i++)
+        ck_assert_int_eq(t.stored[i], 1);
+    ck_assert_uint_eq(t.samples, 12);
+    ck_assert(fw_metrics_get(m, "fw_sender_batches_sent_total", "") == 3);
+    ck_assert(fw_metrics_get(m, "fw_sender_batches_acked_total", "") == 3);
+    ck_assert(fw_metrics_get(m, "fw_sender_unacked_batches", "") == 0);
+    // the tap got the first batch, numbered
+    zsock_set_rcvtimeo(sub, 2000);
+    struct fw_msg *tap = NULL;
+    fw_err_t err;
+    ck_assert_int_eq(fw_msg_recv(sub, &tap, &err), 0);
+    ck_assert_uint_eq(tap->batch->seq, 1);
+    ck_assert_str_eq(tap->batch->sender, fw_sender_id(s));
+    fw_msg_destroy(&tap);
+    zsock_destroy(&sub);
+    zsock_destroy(&pub);
+    fw_sender_destroy(&s);
+    fw_sender_destroy(&s);
+    ck_assert_ptr_null(s);
+    fw_metrics_destroy(&m);
+    s_tsdb_close(&t);
+}
+END_TEST
+
+// tsdb away: sends never block, the buffer keeps the newest, drops are counted, and what
+// is kept is delivered once tsdb is back, starting at the sender's oldest.
+START_TEST(test_fw_sender_overflow_drops_oldest)
+{
+    struct s_tsdb t;
+    s_tsdb_open(&t, "tcp://127.0.0.1:*[50000-59999]");
+    char endpoint[128];
+    snprintf(endpoint, sizeof(endpoint), "%s", t.endpoint);
+    s_tsdb_close(&t); // nobody listens now
+    fw_metrics_t *m = fw_metrics_new();
+    fw_sender_t *s = s_sender(endpoint, m, 3, 0, 100);
+    int64_t start = fw_time_mono_ms();
+    for (int i = 0; i < 5; i++)
+        s_send(s, (size_t)i + 1, 0);                   // batch i holds i + 1 samples
+    ck_assert_int_lt(fw_time_mono_ms() - start, 1000); // never blocked
+    ck_assert_uint_eq(fw_sender_unacked(s), 3);
+    ck_assert(fw_metrics_get(m, "fw_sender_dropped_batches_total", "") == 2);
+    ck_assert(fw_metrics_get(m, "fw_sender_dropped_samples_total", "") == 1 + 2);
+    ck_assert(fw_metrics_get(m, "fw_sender_unacked_batches", "") == 3);
+    for (int i = 0; i < 3; i++)
+        fw_sender_poll(s, 10); // the timer retries, still nobody there
+    ck_assert_uint_eq(fw_sender_unacked(s), 3);
+
+    s_tsdb_open(&t, endpoint); // tsdb is back
+    ck_assert(s_run_until_acked(&t, s, 5000));
+    ck_assert_int_eq(t.stored[1] + t.stored[2], 0); // dropped: never sent
+    for (int i = 3; i <= 5; i++)
+        ck_assert_int_eq(t.stored[i], 1);
+    ck_assert_uint_eq(t.samples, 3 + 4 + 5);
+    ck_assert_uint_eq(t.last_oldest, 3);
+
+    // the byte bound: batches of ~600 bytes in 1KiB keep one
+    fw_metrics_t *m2 = fw_metrics_new();
+    fw_sender_t *bytes = s_sender("tcp://127.0.0.1:1", m2, 100, 1024, 100);
+    s_send(bytes, 20, 0);
+    s_send(bytes, 20, 0);
+    ck_assert_uint_eq(fw_sender_unacked(bytes), 1);
+    ck_assert_uint_le(fw_sender_unacked_bytes(bytes), 1024);
+    ck_assert(fw_metrics_get(m2, "fw_sender_dropped_batches_total", "") == 1);
+    ck_assert(fw_metrics_get(m2, "fw_sender_dropped_samples_total", "") == 20);
+    fw_sender_destroy(&bytes);
+    fw_metrics_destroy(&m2);
+    fw_sender_destroy(&s);
+    fw_metrics_destroy(&m);
+    s_tsdb_close(&t);
+}
+END_TEST
+
+// tsdb takes the batches but answers nothing: after the resend timeout everything goes
+// again, in order; once it answers, each batch is stored exactly once.
+START_TEST(test_fw_sender_go_back_after_timeout)
+{
+    struct s_tsdb t;
+    s_tsdb_open(&t, "tcp://127.0.0.1:*[50000-59999]");
+    fw_metrics_t *m = fw_metrics_new();
+    fw_sender_t *s = s_sender(t.endpoint, m, 0, 0, 200);
+    t.silent = true;
+    for (int i = 0; i < 4; i++)
+        s_send(s, 2, i * 10);
+    ck_assert(!s_run_until_acked(&t, s, 150)); // within the timeout: nothing resent
+    ck_assert_int_eq(t.received, 4);
+    ck_assert(fw_metrics_get(m, "fw_sender_batches_resent_total", "") == 0);
+    t.silent = false;
+    int64_t start = fw_time_mono_ms();
+    ck_assert(s_run_until_acked(&t, s, 5000));
+    ck_assert_int_ge(fw_time_mono_ms() - start, 20); // waited for the timeout
+    ck_assert_int_ge(t.received, 8);
+    ck_assert(fw_metrics_get(m, "fw_sender_batches_resent_total", "") >= 4);
+    for (int i = 1; i <= 4; i++)
+        ck_assert_int_eq(t.stored[i], 1);
+
+    // answers lost: tsdb stores them, the sender resends, tsdb stores nothing twice
+    t.mute_acks = true;
+    for (int i = 0; i < 3; i++)
+        s_send(s, 2, 100 + i);
+    ck_assert(!s_run_until_acked(&t, s, 600)); // at least one go-back happened
+    t.mute_acks = false;
+    ck_assert(s_run_until_acked(&t, s, 5000));
+    ck_assert_int_ge(t.received, 8 + 6);
+    for (int i = 5; i <= 7; i++)
+        ck_assert_int_eq(t.stored[i], 1);
+    ck_assert_uint_eq(t.samples, 7 * 2);
+    fw_sender_destroy(&s);
+    fw_metrics_destroy(&m);
+    s_tsdb_close(&t);
+}
+END_TEST
+
+// One batch lost on the way: the next shows tsdb a gap, it answers resend, and the sender
+// goes back at once, long before its 10 s timeout.
+START_TEST(test_fw_sender_go_back_on_resend)
+{
+    struct s_tsdb t;
+    s_tsdb_open(&t, "tcp://127.0.0.1:*[50000-59999]");
+    fw_metrics_t *m = fw_metrics_new();
+    fw_sender_t *s = s_sender(t.endpoint, m, 0, 0, 10000);
+    t.lose_seq = 2;
+    int64_t start = fw_time_mono_ms();
+    for (int i = 0; i < 5; i++)
+        s_send(s, 1, i);
+    ck_assert(s_run_until_acked(&t, s, 5000));
+    ck_assert_int_lt(fw_time_mono_ms() - start, 3000);
+    ck_assert(t.lost);
+    for (int i = 1; i <= 5; i++)
+        ck_assert_int_eq(t.stored[i], 1);
+    // 3, 4, 5 each asked for a resend; one go-back served them: 2..5 went twice at most
+    double resent = fw_metrics_get(m, "fw_sender_batches_resent_total", "");
+    ck_assert_msg(resent >= 4 && resent <= 8, "resent %g", resent);
+    fw_sender_destroy(&s);
+    fw_metrics_destroy(&m);
+    s_tsdb_close(&t);
+}
+END_TEST
+
+// tsdb restarts on the same address with the table it had committed: batches sent to the
+// old one and lost with it are resent, nothing is stored twice.
+START_TEST(test_fw_sender_survives_tsdb_restart)
+{
+    struct s_tsdb t;
+    s_tsdb_open(&t, "tcp://127.0.0.1:*[50000-59999]");
+    char endpoint[128];
+    snprintf(endpoint, sizeof(endpoint), "%s", t.endpoint);
+    fw_sender_t *s = s_sender(endpoint, NULL, 0, 0, 300);
+    s_send(s, 1, 0);
+    s_send(s, 1, 1);
+    ck_assert(s_run_until_acked(&t, s, 5000));
+    size_t len;
+    void *state = tsdb_ingest_save(t.ingest, &len);
+    int stored[S_MAX_SEQ + 1];
+    memcpy(stored, t.stored, sizeof(stored));
+    t.silent = true; // 3 and 4 reach a tsdb that dies before storing them
+    s_send(s, 1, 2);
+    s_send(s, 1, 3);
+    ck_assert(!s_run_until_acked(&t, s, 100));
+    s_tsdb_close(&t);
+    s_send(s, 1, 4); // sent while tsdb is away
+    s_tsdb_open(&t, endpoint);
+    ck_assert_int_eq(tsdb_ingest_load(t.ingest, state, len, NULL), 0);
+    free(state);
+    memcpy(t.stored, stored, sizeof(stored));
+    ck_assert(s_run_until_acked(&t, s, 5000));
+    for (int i = 1; i <= 5; i++)
+        ck_assert_msg(t.stored[i] == 1, "seq %d stored %d times", i, t.stored[i]);
+    fw_sender_destroy(&s);
+    s_tsdb_close(&t);
+}
+END_TEST
+
+START_TEST(test_fw_sender_rejects_bad_acks_and_bad_batches)
+{
+    struct s_tsdb t;
+    s_tsdb_open(&t, "tcp://127.0.0.1:*[50000-59999]");
+    fw_metrics_t *m = fw_metrics_new();
+    fw_sender_t *s = s_sender(t.endpoint, m, 0, 0, 10000);
+    t.silent = true;
+    s_send(s, 1, 0);
+    ck_assert(!s_run_until_acked(&t, s, 200));
+    // an answer for another sender, and one acknowledging a seq never given out
+    zmsg_t *z = zmsg_recv_nowait(t.router);
+    ck_assert_ptr_null(z);
+    s_send(s, 1, 1);
+    zpoller_t *p = zpoller_new(t.router, NULL);
+    ck_assert_ptr_eq(zpoller_wait(p, 2000), t.router);
+    zpoller_destroy(&p);
+    z = zmsg_recv(t.router);
+    zframe_t *identity = zmsg_pop(z);
+    zmsg_destroy(&z);
+    (void)tsdb_ingest_offer(t.ingest, "someone-else", 1, 1, 0);
+    tsdb_ingest_committed(t.ingest);
+    s_tsdb_answer(&t, identity, "someone-else", false);
+    zmsg_t *bogus = zmsg_new();
+    zmsg_addstr(bogus, "SAMPLES_ACK");
+    zmsg_addstr(bogus, "1");
+    char body[160];
+    snprintf(body, sizeof(body), "{\"sender\":\"%s\",\"acked\":99}", fw_sender_id(s));
+    zmsg_addstr(bogus, body);
+    zframe_t *id2 = zframe_dup(identity);
+    zmsg_prepend(bogus, &id2);
+    zmsg_send(&bogus, t.router);
+    zframe_destroy(&identity);
+    for (int i = 0;
+         i < 20 && fw_metrics_get(m, "fw_msg_rejected_total", "type=\"SAMPLES_ACK\"") < 2; i++)
+        fw_sender_poll(s, 50);
+    ck_assert(fw_metrics_get(m, "fw_msg_rejected_total", "type=\"SAMPLES_ACK\"") == 2);
+    ck_assert_uint_eq(fw_sender_unacked(s), 2);
+    ck_assert_uint_eq(fw_sender_acked(s), 0);
+
+    // a batch that cannot be encoded (here: an id the wire refuses) uses no seq
+    struct fw_sender_opts o = {.endpoint = t.endpoint, .id = "not valid"};
+    fw_sender_t *bad = fw_sender_new(&o, m);
+    fw_err_t err;
+    ck_assert_int_eq(fw_sender_open(bad, &err), 0);
+    struct fw_batch *b = s_batch(3, 0);
+    ck_assert_int_eq(fw_sender_send(bad, &b, NULL), -1);
+    ck_assert_ptr_null(b);
+    ck_assert_uint_eq(fw_sender_last_seq(bad), 0);
+    ck_assert_uint_eq(fw_sender_unacked(bad), 0);
+    ck_assert(fw_metrics_get(m, "fw_sender_dropped_samples_total", "") == 3);
+    fw_sender_destroy(&bad);
+    s_send(s, 1, 2);
+    ck_assert_uint_eq(fw_sender_last_seq(s), 3);
+    t.silent = false;
+    ck_assert(s_run_until_acked(&t, s, 5000));
+    ck_assert_int_eq(t.stored[1] + t.stored[2] + t.stored[3], 3);
+    fw_sender_destroy(&s);
+    fw_metrics_destroy(&m);
+    s_tsdb_close(&t);
+}
+END_TEST
+
+// Shutdown: what is unacknowledged goes out again and the flush waits for the answers.
+START_TEST(test_fw_sender_flush)
+{
+    struct s_tsdb t;
+    s_tsdb_open(&t, "tcp://127.0.0.1:*[50000-59999]");
+    fw_sender_t *s = s_sender(t.endpoint, NULL, 0, 0, 10000);
+    t.silent = true;
+    s_send(s, 1, 0);
+    ck_assert(!s_run_until_acked(&t, s, 100));
+    ck_assert_uint_eq(fw_sender_flush(s, 200), 1); // nobody answers: bounded, says so
+    t.silent = false;
+    // tsdb answers between short flushes (one thread here)
+    int64_t deadline = fw_time_mono_ms() + 5000;
+    size_t left = 1;
+    while (left > 0 && fw_time_mono_ms() < deadline) {
+        left = fw_sender_flush(s, 50);
+        s_tsdb_serve(&t);
+    }
+    ck_assert_uint_eq(left, 0);
+    ck_assert_int_eq(t.stored[1], 1);
+    fw_sender_destroy(&s);
+    s_tsdb_close(&t);
+}
+END_TEST
+
+START_TEST(test_fw_sender_refuses_bad_options)
+{
+    struct fw_sender_opts o = {.endpoint = "tcp://127.0.0.1:1", .name = "x", .buffer_batches = -1};
+    fw_sender_t *s = fw_sender_new(&o, NULL);
+    fw_err_t err;
+    ck_assert_int_eq(fw_sender_open(s, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "--zmq.send-buffer"));
+    fw_sender_destroy(&s);
+    o = (struct fw_sender_opts){.endpoint = "nonsense://x", .name = "x"};
+    s = fw_sender_new(&o, NULL);
+    ck_assert_int_eq(fw_sender_open(s, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "nonsense://x"));
+    fw_sender_destroy(&s);
+    o = (struct fw_sender_opts){.endpoint = "tcp://127.0.0.1:1", .id = "fixed/id"};
+    s = fw_sender_new(&o, NULL);
+    ck_assert_str_eq(fw_sender_id(s), "fixed/id");
+    fw_sender_destroy(&s);
+}
+END_TEST
+
+Suite *
+fw_sender_suite(void)
+{
+    Suite *s = suite_create("fw_sender");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_fw_sender_new_send_ack_destroy);
+    tcase_add_test(tc, test_fw_sender_overflow_drops_oldest);
+    tcase_add_test(tc, test_fw_sender_go_back_after_timeout);
+    tcase_add_test(tc, test_fw_sender_go_back_on_resend);
+    tcase_add_test(tc, test_fw_sender_survives_tsdb_restart);
+    tcase_add_test(tc, test_fw_sender_rejects_bad_acks_and_bad_batches);
+    tcase_add_test(tc, test_fw_sender_flush);
+    tcase_add_test(tc, test_fw_sender_refuses_bad_options);
+    suite_add_tcase(s, tc);
+    return s;
+}
