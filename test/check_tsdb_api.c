@@ -402,6 +402,18 @@ START_TEST(test_tsdb_api_format_value_like_go)
     ck_assert_str_eq(tsdb_api_format_value(-1.5e-9, b, sizeof(b)), "-1.5e-09");
     ck_assert_str_eq(tsdb_api_format_value(-2.25, b, sizeof(b)), "-2.25");
     ck_assert_str_eq(tsdb_api_format_value(0, b, sizeof(b)), "0");
+    // the shortest digits on every path: 15 or fewer, 16, 17, powers of two, subnormals
+    ck_assert_str_eq(tsdb_api_format_value(0.6501, b, sizeof(b)), "0.6501");
+    ck_assert_str_eq(tsdb_api_format_value(1.0 / 3, b, sizeof(b)), "0.3333333333333333");
+    ck_assert_str_eq(tsdb_api_format_value(0.1 + 0.2, b, sizeof(b)), "0.30000000000000004");
+    ck_assert_str_eq(tsdb_api_format_value(0x1p-20, b, sizeof(b)), "9.5367431640625e-07");
+    ck_assert_str_eq(tsdb_api_format_value(5e-324, b, sizeof(b)), "5e-324");
+    ck_assert_str_eq(tsdb_api_format_value(1e21, b, sizeof(b)), "1e+21");
+    ck_assert_str_eq(tsdb_api_format_value(1.2345678901234568e+20, b, sizeof(b)),
+                     "123456789012345680000");
+    ck_assert_str_eq(tsdb_api_format_value(4503599627370497.0, b, sizeof(b)), "4503599627370497");
+    ck_assert_str_eq(tsdb_api_format_value(-0.0, b, sizeof(b)), "-0");
+    ck_assert_str_eq(tsdb_api_format_value(2.5e-7, b, sizeof(b)), "2.5e-07");
     ck_assert_str_eq(tsdb_api_format_value(-0.0, b, sizeof(b)), "-0");
     ck_assert_str_eq(tsdb_api_format_value(123456789.123, b, sizeof(b)), "123456789.123");
     ck_assert_str_eq(tsdb_api_format_value(0.26666666666666666, b, sizeof(b)),

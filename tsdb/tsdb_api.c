@@ -8,6 +8,7 @@
 #include "tsdb_api.h"
 
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -167,6 +168,14 @@ s_go_quote(const char *s, size_t n)
     return b.p;
 }
 
+// Does v printed with prec digits after the point in 'e' form read back as v? sci gets it.
+static bool
+s_round_trips(double v, int prec, char *sci, size_t size)
+{
+    snprintf(sci, size, "%.*e", prec, v);
+    return strtod(sci, NULL) == v;
+}
+
 const char *
 tsdb_api_format_value(double v, char *buf, size_t size)
 {
@@ -178,20 +187,32 @@ tsdb_api_format_value(double v, char *buf, size_t size)
         snprintf(buf, size, v > 0 ? "+Inf" : "-Inf");
         return buf;
     }
-    // shortest digits that round-trip, as Go's -1 precision
-    char sci[40];
-    for (int prec = 0; prec < 17; prec++) {
-        snprintf(sci, sizeof(sci), "%.*e", prec, v);
-        if (strtod(sci, NULL) == v)
-            break;
-    }
-    // Prometheus (jsonutil.MarshalValue) switches to 'e' for very small and large values
     double abs = fabs(v);
-    if (abs != 0 && (abs < 1e-6 || abs >= 1e21)) {
-        snprintf(buf, size, "%s", sci);
+    if (abs < 1e15 && v == trunc(v)) {
+        // an integer: its digits are the shortest form ("-0" for negative zero, as Go)
+        snprintf(buf, size, "%.0f", v);
         return buf;
     }
-    // sci: [-]d[.ddd]e[+-]xx
+    // The fewest digits that round-trip (Go's -1 precision). The decimals that read back as
+    // v span one ulp, at most 2.2e-16 of v, and 15-digit decimals are at least 1e-15 of v
+    // apart, so at most one of them reads back as v: when v rounded to 15 digits does, that
+    // one is the shortest form once its trailing zeros go. Otherwise no shorter one does either
+    // (the decimals reading back as v lie symmetrically around it), so it is 16 or 17 digits,
+    // except below a power of two, where that interval is lopsided, and for subnormals, which have
+    // fewer digits: there, try them all.
+    char sci[40];
+    int frexp_e;
+    double m = frexp(v, &frexp_e);
+    if (m == 0.5 || m == -0.5 || abs < DBL_MIN) {
+        int prec = 0;
+        while (prec < 16 && !s_round_trips(v, prec, sci, sizeof(sci)))
+            prec++;
+        if (prec == 16)
+            s_round_trips(v, prec, sci, sizeof(sci));
+    } else if (!s_round_trips(v, 14, sci, sizeof(sci)) && !s_round_trips(v, 15, sci, sizeof(sci))) {
+        s_round_trips(v, 16, sci, sizeof(sci));
+    }
+    // sci: [-]d[.ddd]e[+-]xx; its digits without trailing zeros are the shortest form
     char digits[24];
     size_t nd = 0;
     const char *q = sci;
@@ -206,26 +227,40 @@ tsdb_api_format_value(double v, char *buf, size_t size)
     int exp = atoi(q + 1);
     while (nd > 1 && digits[nd - 1] == '0')
         nd--;
-    digits[nd] = '\0';
-    s_buf_t b = {0};
+    char out[64];
+    size_t n = 0;
     if (neg)
-        s_puts(&b, "-");
+        out[n++] = '-';
+    if (abs != 0 && (abs < 1e-6 || abs >= 1e21)) {
+        // Prometheus (jsonutil.MarshalValue) switches to 'e' for very small and large values
+        out[n++] = digits[0];
+        if (nd > 1) {
+            out[n++] = '.';
+            for (size_t k = 1; k < nd; k++)
+                out[n++] = digits[k];
+        }
+        snprintf(out + n, sizeof(out) - n, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+        snprintf(buf, size, "%s", out);
+        return buf;
+    }
     if (exp >= 0) {
-        // integer part: digits[0..exp], padded with zeros
         for (int k = 0; k <= exp; k++)
-            s_put(&b, (size_t)k < nd ? &digits[k] : "0", 1);
+            out[n++] = (size_t)k < nd ? digits[k] : '0';
         if ((size_t)exp + 1 < nd) {
-            s_puts(&b, ".");
-            s_puts(&b, digits + exp + 1);
+            out[n++] = '.';
+            for (size_t k = (size_t)exp + 1; k < nd; k++)
+                out[n++] = digits[k];
         }
     } else {
-        s_puts(&b, "0.");
+        out[n++] = '0';
+        out[n++] = '.';
         for (int k = 0; k < -exp - 1; k++)
-            s_puts(&b, "0");
-        s_puts(&b, digits);
+            out[n++] = '0';
+        for (size_t k = 0; k < nd; k++)
+            out[n++] = digits[k];
     }
-    snprintf(buf, size, "%s", b.p);
-    free(b.p);
+    out[n] = '\0';
+    snprintf(buf, size, "%s", out);
     return buf;
 }
 
