@@ -423,7 +423,8 @@ START_TEST(test_alertd_daemon_api_errors)
         {"GET", "/api/v2/alerts/groups?filter=%7Ba", NULL, "\"bad matcher format: {a"},
         {"GET", "/api/v2/silences?filter=a", NULL, "\"bad matcher format: a"},
         // A %00 would cut the filter to `a="b"` and match more than asked.
-        {"GET", "/api/v2/alerts?filter=a%3D%22b%22%00x", NULL, "\"bad matcher format: a=\\\"b\\\": "},
+        {"GET", "/api/v2/alerts?filter=a%3D%22b%22%00x", NULL,
+         "\"bad matcher format: a=\\\"b\\\": "},
         {"GET", "/api/v2/silences?filter=a%3Db%00", NULL, "\"bad matcher format: a=b: "},
         {"GET", "/api/v2/alerts?receiver=(", NULL, "\"failed to parse receiver param: "},
     };
