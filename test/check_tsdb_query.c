@@ -1,0 +1,338 @@
+/*  check_tsdb_query.c — QUERY over ZeroMQ is answered off the ingest loop: the tsdb daemon
+    on ephemeral loopback ports, a real sender (fw_sender) pushing acknowledged batches and
+    DEALERs asking. While a deliberately slow query runs (a nested subquery sized by timing
+    a small one first, so it takes seconds on any build), batches keep being committed and
+    acknowledged at the commit interval's pace and a quick query on another worker is
+    answered at once; the slow one still gets the exact answer. A full queue is refused at
+    once, a query that runs out of time is answered "timeout", and stopping tsdb does not wait
+    for a running query. The daemon's zloop runs in a thread, stopped as SIGTERM does.
+*/
+#include <check.h>
+#include <czmq.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fw_mem.h"
+#include "fw_msg.h"
+#include "fw_sender.h"
+#include "fw_time.h"
+#include "../tsdb/tsdb.h"
+
+static char s_dir[128];
+static struct tsdb_opts s_opts;
+static tsdb_t *s_d;
+static pthread_t s_thread;
+static int64_t s_workers = 2, s_queue = 4, s_timeout_ms = 120000; // for the next start
+
+static void *
+s_run(void *arg)
+{
+    (void)arg;
+    tsdb_run(s_d);
+    return NULL;
+}
+
+static void
+s_start(void)
+{
+    memset(&s_opts, 0, sizeof(s_opts));
+    s_opts.common.web_listen_address = "127.0.0.1:0";
+    s_opts.storage_path = s_dir;
+    s_opts.map_size = "64MiB";
+    s_opts.commit_interval_ms = 100;
+    s_opts.zmq_samples = "tcp://127.0.0.1:*";
+    s_opts.zmq_query = "tcp://127.0.0.1:*";
+    s_opts.zmq_pub = "tcp://127.0.0.1:*";
+    s_opts.zmq_query_workers = s_workers;
+    s_opts.zmq_query_queue = s_queue;
+    s_opts.zmq_query_timeout_ms = s_timeout_ms;
+    struct fw_cfg_errors errs;
+    memset(&errs, 0, sizeof(errs));
+    struct fw_promcfg cfg;
+    char *text = NULL;
+    ck_assert_int_eq(tsdb_config_load(NULL, &cfg, &text, &errs), 0);
+    s_d = tsdb_new(&s_opts, &cfg, text);
+    free(text);
+    ck_assert_ptr_nonnull(s_d);
+    zsys_interrupted = 0;
+    ck_assert_int_eq(pthread_create(&s_thread, NULL, s_run, NULL), 0);
+}
+
+// Stop tsdb as SIGTERM does; returns how long it took in ms.
+static int64_t
+s_stop(void)
+{
+    int64_t t0 = fw_time_mono_ms();
+    zsys_interrupted = 1; // the loop notices within its 1 s timer
+    pthread_join(s_thread, NULL);
+    zsys_interrupted = 0;
+    tsdb_destroy(&s_d);
+    return fw_time_mono_ms() - t0;
+}
+
+static void
+s_setup(void)
+{
+    mkdir("test", 0755);
+    mkdir("test/tmp", 0755);
+    snprintf(s_dir, sizeof(s_dir), "test/tmp/tsdb_q.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(s_dir));
+    s_workers = 2;
+    s_queue = 4;
+    s_timeout_ms = 120000;
+}
+
+static void
+s_teardown(void)
+{
+    if (s_d)
+        s_stop();
+    char p[256];
+    snprintf(p, sizeof(p), "%s/data.mdb", s_dir);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s/lock.mdb", s_dir);
+    unlink(p);
+    rmdir(s_dir);
+}
+
+static zsock_t *
+s_dealer(void)
+{
+    zsock_t *d = zsock_new_dealer(NULL);
+    ck_assert_int_eq(zsock_attach(d, tsdb_query_endpoint(s_d), false), 0);
+    return d;
+}
+
+// The slow query: Y outer steps of a 10,000-point inner subquery; its exact answer is
+// 10,000 * Y.
+static void
+s_ask_slow(zsock_t *dealer, const char *id, int y)
+{
+    char q[160];
+    snprintf(q, sizeof(q), "sum_over_time(count_over_time(vector(1)[10s:1ms])[%ds:1s])", y);
+    struct fw_msg *m =
+        fw_msg_new_json(FW_MSG_QUERY, json_pack("{s:s, s:s, s:f}", "id", id, "query", q, "time",
+                                                1000000.0)); // steals the body
+    fw_err_t err;
+    ck_assert_int_eq(fw_msg_send(&m, dealer, &err), 0);
+}
+
+// Ask q at the current time.
+static void
+s_ask(zsock_t *dealer, const char *id, const char *q)
+{
+    struct fw_msg *m =
+        fw_msg_new_json(FW_MSG_QUERY, json_pack("{s:s, s:s, s:f}", "id", id, "query", q, "time",
+                                                (double)fw_time_now_ms() / 1000.0));
+    fw_err_t err;
+    ck_assert_int_eq(fw_msg_send(&m, dealer, &err), 0);
+}
+
+// The next answer on dealer within timeout_ms (caller decrefs), or NULL.
+static json_t *
+s_answer(zsock_t *dealer, int timeout_ms)
+{
+    zsock_set_rcvtimeo(dealer, timeout_ms);
+    struct fw_msg *reply = NULL;
+    fw_err_t err;
+    if (fw_msg_recv(dealer, &reply, &err) != 0)
+        return NULL;
+    ck_assert_int_eq(reply->type, FW_MSG_QUERY_RESULT);
+    json_t *out = json_incref(reply->body);
+    fw_msg_destroy(&reply);
+    return out;
+}
+
+static double
+s_value(json_t *ans)
+{
+    ck_assert_str_eq(json_string_value(json_object_get(ans, "status")), "success");
+    json_t *r0 = json_array_get(json_object_get(json_object_get(ans, "data"), "result"), 0);
+    const char *v = json_string_value(json_array_get(json_object_get(r0, "value"), 1));
+    ck_assert_ptr_nonnull(v);
+    return strtod(v, NULL);
+}
+
+static const char *
+s_str(json_t *ans, const char *key)
+{
+    const char *s = json_string_value(json_object_get(ans, key));
+    return s ? s : "";
+}
+
+// Outer steps that make the slow query take about target_ms here (timed on a small one).
+static int
+s_calibrate(zsock_t *dealer, int target_ms)
+{
+    int y = 4;
+    for (int round = 0; round < 8; round++) {
+        int64_t t0 = fw_time_mono_ms();
+        s_ask_slow(dealer, "calibrate", y);
+        json_t *ans = s_answer(dealer, 60000);
+        ck_assert_ptr_nonnull(ans);
+        ck_assert_double_eq(s_value(ans), 10000.0 * y);
+        json_decref(ans);
+        int64_t took = fw_time_mono_ms() - t0;
+        if (took >= 100 || y >= 1 << 20) {
+            int64_t want = (int64_t)y * target_ms / (took > 0 ? took : 1);
+            return want > y ? (int)want : y;
+        }
+        y *= 8;
+    }
+    return y;
+}
+
+// Send one batch and wait (at most 3 s) for its acknowledgement; ms it took, or -1.
+static int64_t
+s_push(fw_sender_t *s, int64_t t)
+{
+    struct fw_batch *b = fw_batch_new();
+    struct fw_labels l = FW_LABELS_INIT;
+    fw_labels_set(&l, "__name__", "ingest_probe");
+    fw_series_add(fw_batch_add_series(b, &l), t, (double)t);
+    fw_labels_clear(&l);
+    int64_t t0 = fw_time_mono_ms();
+    ck_assert_int_eq(fw_sender_send(s, &b, NULL), 0);
+    while (fw_sender_unacked(s) > 0 && fw_time_mono_ms() - t0 < 3000)
+        fw_sender_poll(s, 10);
+    return fw_sender_unacked(s) == 0 ? fw_time_mono_ms() - t0 : -1;
+}
+
+START_TEST(test_tsdb_query_slow_query_does_not_stall_ingest)
+{
+    s_start();
+    struct fw_sender_opts o = {.endpoint = tsdb_samples_endpoint(s_d), .name = "check_query"};
+    fw_sender_t *sender = fw_sender_new(&o, NULL);
+    fw_err_t err;
+    ck_assert_msg(fw_sender_open(sender, &err) == 0, "%s", err.msg);
+    zsock_t *slow = s_dealer(), *quick = s_dealer();
+    int64_t base = fw_time_now_ms();
+    ck_assert_int_ge(s_push(sender, base), 0);
+
+    int y = s_calibrate(slow, 4000);
+    s_ask_slow(slow, "slow", y);
+    int64_t asked = fw_time_mono_ms();
+    // ingest goes on while the slow query runs: every batch acknowledged within a few
+    // commit intervals
+    int acked = 0;
+    int64_t worst = 0;
+    json_t *ans = NULL;
+    while (!(ans = s_answer(slow, 0)) && fw_time_mono_ms() - asked < 120000) {
+        int64_t took = s_push(sender, base + 1 + acked);
+        ck_assert_msg(took >= 0, "batch %d not acknowledged within 3 s during the slow query",
+                      acked + 1);
+        if (took > worst)
+            worst = took;
+        acked++;
+        if (acked == 3) {
+            // another worker answers a quick query meanwhile
+            int64_t q0 = fw_time_mono_ms();
+            s_ask(quick, "quick", "count(ingest_probe) + 1");
+            json_t *qa = s_answer(quick, 5000);
+            ck_assert_ptr_nonnull(qa);
+            ck_assert_str_eq(s_str(qa, "id"), "quick");
+            ck_assert_double_eq(s_value(qa), 2);
+            ck_assert_int_lt(fw_time_mono_ms() - q0, 1500);
+            json_decref(qa);
+        }
+    }
+    int64_t ran = fw_time_mono_ms() - asked;
+    ck_assert_msg(ans != NULL, "no answer to the slow query in 120 s");
+    ck_assert_msg(acked >= 5, "only %d batches acknowledged during the %lld ms slow query", acked,
+                  (long long)ran);
+    ck_assert_msg(worst < 1500, "an acknowledgement took %lld ms", (long long)worst);
+    ck_assert_str_eq(s_str(ans, "id"), "slow");
+    ck_assert_double_eq(s_value(ans), 10000.0 * y);
+    json_decref(ans);
+    // and every batch acknowledged is there
+    s_ask(quick, "count", "count_over_time(ingest_probe[1h])");
+    json_t *c = s_answer(quick, 5000);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_double_eq(s_value(c), acked + 1);
+    json_decref(c);
+    zsock_destroy(&quick);
+    zsock_destroy(&slow);
+    fw_sender_destroy(&sender);
+}
+END_TEST
+
+START_TEST(test_tsdb_query_queue_full_and_timeouts_answered)
+{
+    s_workers = 1;
+    s_queue = 1;
+    s_timeout_ms = 120000;
+    s_start();
+    zsock_t *d = s_dealer();
+    int y = s_calibrate(d, 1000);
+    zsock_destroy(&d);
+    s_stop();
+    // the same tsdb with a 1 s budget: one query runs, one waits, the third is refused
+    s_timeout_ms = 1000;
+    s_start();
+    zsock_t *a = s_dealer(), *b = s_dealer(), *c = s_dealer();
+    s_ask_slow(a, "a", y * 20);
+    zclock_sleep(50);
+    int64_t b0 = fw_time_mono_ms();
+    s_ask_slow(b, "b", y * 20);
+    zclock_sleep(50);
+    int64_t t0 = fw_time_mono_ms();
+    s_ask_slow(c, "c", 1);
+    json_t *ans = s_answer(c, 2000);
+    ck_assert_ptr_nonnull(ans);
+    ck_assert_int_lt(fw_time_mono_ms() - t0, 1000);
+    ck_assert_str_eq(s_str(ans, "id"), "c");
+    ck_assert_str_eq(s_str(ans, "status"), "error");
+    ck_assert_str_eq(s_str(ans, "errorType"), "unavailable");
+    ck_assert_ptr_nonnull(strstr(s_str(ans, "error"), "too many queries: 1 running and 1 waiting"));
+    json_decref(ans);
+    // the running one runs out of time while evaluating; the waiting one's budget counted
+    // from its arrival, so it ends about 1 s after it was sent, not 1 s after it started
+    ans = s_answer(a, 5000);
+    ck_assert_ptr_nonnull(ans);
+    ck_assert_str_eq(s_str(ans, "id"), "a");
+    ck_assert_str_eq(s_str(ans, "errorType"), "timeout");
+    ck_assert_str_eq(s_str(ans, "error"), "query timed out in expression evaluation");
+    json_decref(ans);
+    ans = s_answer(b, 5000);
+    ck_assert_ptr_nonnull(ans);
+    ck_assert_int_lt(fw_time_mono_ms() - b0, 1700);
+    ck_assert_str_eq(s_str(ans, "id"), "b");
+    ck_assert_str_eq(s_str(ans, "errorType"), "timeout");
+    ck_assert_ptr_nonnull(strstr(s_str(ans, "error"), "query timed out in "));
+    json_decref(ans);
+    zsock_destroy(&a);
+    zsock_destroy(&b);
+    zsock_destroy(&c);
+}
+END_TEST
+
+START_TEST(test_tsdb_query_stop_does_not_wait_for_a_query)
+{
+    s_start();
+    zsock_t *d = s_dealer();
+    int y = s_calibrate(d, 20000);
+    s_ask_slow(d, "long", y);
+    zclock_sleep(300); // it is running
+    int64_t took = s_stop();
+    ck_assert_msg(took < 3000, "stopping took %lld ms behind a ~20 s query", (long long)took);
+    zsock_destroy(&d);
+}
+END_TEST
+
+Suite *
+tsdb_query_suite(void)
+{
+    Suite *s = suite_create("tsdb_query");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 300);
+    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_test(tc, test_tsdb_query_slow_query_does_not_stall_ingest);
+    tcase_add_test(tc, test_tsdb_query_queue_full_and_timeouts_answered);
+    tcase_add_test(tc, test_tsdb_query_stop_does_not_wait_for_a_query);
+    suite_add_tcase(s, tc);
+    return s;
+}
