@@ -37,11 +37,12 @@
 #include "tsdb_query.h"
 #include "tsdb_store.h"
 
-#define S_GROUP 64              // SAMPLES messages handled per wake-up of the loop
-#define S_COMMIT_BATCHES 512    // commit before the interval once this many batches wait
-#define S_COMMIT_SAMPLES 500000 // or this many samples
-#define S_DRAIN_MAX 10000       // messages drained after SIGTERM
-#define S_RETENTION_CHUNK 20000 // samples deleted per housekeeping tick
+#define S_GROUP 64                      // SAMPLES messages handled per wake-up of the loop
+#define S_COMMIT_BATCHES 512            // commit before the interval once this many batches wait
+#define S_COMMIT_SAMPLES 500000         // or this many samples
+#define S_DRAIN_MAX 10000               // messages drained after SIGTERM
+#define S_RETENTION_CHUNK 20000         // chunks deleted per housekeeping tick
+#define S_HEAD_IDLE_MS (60 * 60 * 1000) // a series silent this long leaves the head
 
 extern const char fw_embed_tsdb_default[];
 
@@ -419,6 +420,16 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
         fw_info("tsdb.ingest.expire", "senders=%zu reason=\"idle for 24h\"", forgotten);
     fw_metrics_set(self->metrics, "fw_tsdb_ingest_senders", "",
                    (double)tsdb_ingest_count(self->ingest));
+    struct tsdb_store_counters c;
+    tsdb_store_counters(self->store, &c);
+    fw_metrics_set(self->metrics, "fw_tsdb_chunks_damaged_total", "", (double)c.damaged_chunks);
+    // A series silent for S_HEAD_IDLE_MS (deleted pods, retired lines) leaves memory; its
+    // open chunk is on disk and comes back if it does.
+    size_t dropped = tsdb_store_head_gc(self->store, fw_time_now_ms() - S_HEAD_IDLE_MS);
+    if (dropped)
+        fw_metrics_add(self->metrics, "fw_tsdb_head_series_dropped_total", "", (double)dropped);
+    fw_metrics_set(self->metrics, "fw_tsdb_head_series", "",
+                   (double)tsdb_store_head_series(self->store));
     if (self->opts->retention_ms > 0) {
         size_t deleted = 0;
         fw_err_t err;
@@ -468,10 +479,19 @@ s_declare_metrics(fw_metrics_t *m)
                        "Series refused as a whole (a label set the index cannot hold).");
     fw_metrics_declare(m, "fw_tsdb_series", FW_METRIC_GAUGE, "Series in storage.");
     fw_metrics_declare(m, "fw_tsdb_retention_deleted_total", FW_METRIC_COUNTER,
-                       "Samples deleted because they were older than the retention time.");
+                       "Chunks deleted because all their samples were older than the retention "
+                       "time.");
+    fw_metrics_declare(m, "fw_tsdb_chunks_damaged_total", FW_METRIC_COUNTER,
+                       "Chunks and series records found damaged (reported and skipped).");
+    fw_metrics_declare(m, "fw_tsdb_head_series", FW_METRIC_GAUGE,
+                       "Series held in memory with an open chunk.");
+    fw_metrics_declare(m, "fw_tsdb_head_series_dropped_total", FW_METRIC_COUNTER,
+                       "Idle series dropped from memory (read back from disk if they return).");
     fw_metrics_add(m, "fw_tsdb_samples_appended_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_commits_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_write_failures_total", "", 0);
+    fw_metrics_add(m, "fw_tsdb_chunks_damaged_total", "", 0);
+    fw_metrics_add(m, "fw_tsdb_head_series_dropped_total", "", 0);
     fw_metrics_set(m, "fw_tsdb_storage_writable", "", 1);
     static const char *const results[] = {"accepted", "duplicate", "gap", "refused"};
     for (size_t i = 0; i < sizeof(results) / sizeof(results[0]); i++) {

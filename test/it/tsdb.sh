@@ -123,6 +123,15 @@ fi
 metrics=$(curl -sf "$base/metrics")
 grep -q '^fw_tsdb_samples_appended_total 6' <<<"$metrics" || fail "samples metric"
 ok "fw_tsdb_samples_appended_total 6"
+# The head holds the 3 series pushed above (after the 1 Hz housekeeping ran); nothing damaged.
+for _ in $(seq 1 30); do
+    grep -q '^fw_tsdb_head_series 3$' <<<"$(curl -sf "$base/metrics")" && break
+    sleep 0.1
+done
+metrics=$(curl -sf "$base/metrics")
+grep -q '^fw_tsdb_head_series 3$' <<<"$metrics" || fail "head series gauge"
+grep -q '^fw_tsdb_chunks_damaged_total 0$' <<<"$metrics" || fail "damaged chunks counter"
+ok "fw_tsdb_head_series 3, fw_tsdb_chunks_damaged_total 0"
 
 # SIGHUP reloads: it must not stop the daemon (zloop_start returns on any signal).
 kill -HUP "$pid"
