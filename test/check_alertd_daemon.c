@@ -5,7 +5,6 @@
     setting czmq's zsys_interrupted (each Check test runs in its own fork).
 */
 #include <check.h>
-#include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 
 #include "../alertd/alertd.h"
 #include "fw_msg.h"
+#include "check_util.h"
 
 static const char *s_yaml = "route:\n"
                             "  receiver: hook\n"
@@ -101,46 +101,17 @@ s_teardown(void)
     rmdir(s_storage);
 }
 
-struct s_buf {
-    char *data;
-    size_t len;
-};
-
-static size_t
-s_collect(char *p, size_t size, size_t n, void *arg)
-{
-    struct s_buf *b = arg;
-    b->data = realloc(b->data, b->len + size * n + 1);
-    memcpy(b->data + b->len, p, size * n);
-    b->len += size * n;
-    b->data[b->len] = '\0';
-    return size * n;
-}
-
 // HTTP request to alertd; returns the status and the body (caller frees) in *out.
 static long
 s_http(const char *method, const char *path, const char *body, char **out)
 {
-    CURL *c = curl_easy_init();
     char url[256];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", s_port, path);
-    struct s_buf b = {calloc(1, 1), 0};
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    if (body)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
-    long code = 0;
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    *out = b.data;
-    return code;
+    struct check_util_http r;
+    (void)check_util_http_request(method, url, body, body ? strlen(body) : 0, "application/json",
+                                  NULL, 5000, &r);
+    *out = r.body;
+    return r.status;
 }
 
 static json_t *

@@ -3,7 +3,6 @@
     drops counted, and the evaluators' links.
 */
 #include <check.h>
-#include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include "fw_daemon.h"
 #include "fw_flags.h"
 #include "fw_zsock.h"
+#include "check_util.h"
 
 struct s_reloads {
     int calls;
@@ -60,36 +60,14 @@ END_TEST
 
 struct s_client {
     char url[128];
-    long status;
-    char body[256];
-    size_t len;
+    struct check_util_http r;
 };
-
-static size_t
-s_write(char *data, size_t size, size_t n, void *arg)
-{
-    struct s_client *c = arg;
-    size_t k = size * n;
-    size_t room = sizeof(c->body) - 1 - c->len;
-    memcpy(c->body + c->len, data, k < room ? k : room);
-    c->len += k < room ? k : room;
-    c->body[c->len] = '\0';
-    return k;
-}
 
 static void *
 s_post_reload(void *arg)
 {
     struct s_client *c = arg;
-    CURL *curl = curl_easy_init();
-    curl_easy_setopt(curl, CURLOPT_URL, c->url);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, s_write);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, c);
-    if (curl_easy_perform(curl) == CURLE_OK)
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &c->status);
-    curl_easy_cleanup(curl);
+    (void)check_util_http_request("POST", c->url, "", 0, NULL, NULL, 10000, &c->r);
     return NULL;
 }
 
@@ -100,7 +78,7 @@ START_TEST(test_fw_daemon_reload_step_answers_http)
     fw_err_t err;
     ck_assert_int_eq(fw_http_start(http, "127.0.0.1:0", &err), 0);
     struct s_reloads r = {0, -1};
-    struct s_client c = {.status = 0};
+    struct s_client c = {.url = ""};
     snprintf(c.url, sizeof(c.url), "http://127.0.0.1:%d/-/reload", fw_http_port(http));
     pthread_t t;
     ck_assert_int_eq(pthread_create(&t, NULL, s_post_reload, &c), 0);
@@ -112,8 +90,9 @@ START_TEST(test_fw_daemon_reload_step_answers_http)
     pthread_join(t, NULL);
     ck_assert_int_eq(r.calls, 1);
     ck_assert_int_eq(rc, -1);
-    ck_assert_int_eq(c.status, 500);
-    ck_assert_ptr_nonnull(strstr(c.body, "bad config"));
+    ck_assert_int_eq(c.r.status, 500);
+    ck_assert_ptr_nonnull(strstr(c.r.body, "bad config"));
+    check_util_http_clear(&c.r);
     fw_http_destroy(&http);
     fw_metrics_destroy(&m);
 }

@@ -6,7 +6,6 @@
     it polls fw_http_reload_requested() and answers with fw_http_reload_done().
 */
 #include <check.h>
-#include <curl/curl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,99 +18,26 @@
 #include "fw_http.h"
 #include "fw_mem.h"
 #include "fw_metrics.h"
+#include "check_util.h"
 
 static fw_metrics_t *s_metrics;
 static fw_http_t *s_http;
 static char s_base[64];
 
-struct s_resp {
-    long status;
-    char *body; // owned
-    size_t len;
-    char ctype[128];
-    char allow[64];
-};
-
-static size_t
-s_on_write(char *data, size_t size, size_t nmemb, void *arg)
-{
-    struct s_resp *r = arg;
-    size_t n = size * nmemb;
-    r->body = fw_realloc(r->body, r->len + n + 1);
-    memcpy(r->body + r->len, data, n);
-    r->len += n;
-    r->body[r->len] = '\0';
-    return n;
-}
-
-static size_t
-s_on_header(char *data, size_t size, size_t nmemb, void *arg)
-{
-    struct s_resp *r = arg;
-    size_t n = size * nmemb;
-    if (n > 7 && strncasecmp(data, "Allow: ", 7) == 0) {
-        size_t k = n - 7;
-        while (k > 0 && (data[7 + k - 1] == '\r' || data[7 + k - 1] == '\n'))
-            k--;
-        if (k >= sizeof(r->allow))
-            k = sizeof(r->allow) - 1;
-        memcpy(r->allow, data + 7, k);
-        r->allow[k] = '\0';
-    }
-    return n;
-}
-
 // One request to base+path. body NULL sends none; ctype sets Content-Type. 0 or -1.
 static int
 s_fetch_at(const char *base, const char *method, const char *path, const char *body,
-           size_t body_len, const char *ctype, struct s_resp *out)
+           size_t body_len, const char *ctype, struct check_util_http *out)
 {
-    memset(out, 0, sizeof(*out));
-    CURL *c = curl_easy_init();
-    if (!c)
-        return -1;
     char url[512];
     snprintf(url, sizeof(url), "%s%s", base, path);
-    struct curl_slist *hdrs = NULL;
-    char ct[160];
-    if (ctype) {
-        snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
-        hdrs = curl_slist_append(hdrs, ct);
-    }
-    hdrs = curl_slist_append(hdrs, "x-test: hello");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_on_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, s_on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-    }
-    if (strcmp(method, "GET") != 0 && !(body && strcmp(method, "POST") == 0))
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    if (strcmp(method, "HEAD") == 0)
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    CURLcode rc = curl_easy_perform(c);
-    if (rc == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
-        char *t = NULL;
-        curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &t);
-        snprintf(out->ctype, sizeof(out->ctype), "%s", t ? t : "");
-    }
-    if (!out->body)
-        out->body = fw_strdup("");
-    curl_slist_free_all(hdrs);
-    curl_easy_cleanup(c);
-    return rc == CURLE_OK ? 0 : -1;
+    const char *headers[] = {"x-test: hello", NULL};
+    return check_util_http_request(method, url, body, body_len, ctype, headers, 20000, out);
 }
 
 static void
 s_fetch(const char *method, const char *path, const char *body, const char *ctype,
-        struct s_resp *out)
+        struct check_util_http *out)
 {
     int rc = s_fetch_at(s_base, method, path, body, body ? strlen(body) : 0, ctype, out);
     ck_assert_msg(rc == 0, "%s %s: transfer failed", method, path);
@@ -209,7 +135,7 @@ END_TEST
 
 START_TEST(test_fw_http_metrics_route)
 {
-    struct s_resp r;
+    struct check_util_http r;
     s_fetch("GET", "/-/healthy", NULL, NULL, &r);
     free(r.body);
     s_fetch("GET", "/metrics", NULL, NULL, &r);
@@ -225,7 +151,7 @@ END_TEST
 
 START_TEST(test_fw_http_healthy)
 {
-    struct s_resp r;
+    struct check_util_http r;
     s_fetch("GET", "/-/healthy", NULL, NULL, &r);
     ck_assert_int_eq(r.status, 200);
     ck_assert_str_eq(r.body, "Testd is Healthy.\n");
@@ -240,7 +166,7 @@ END_TEST
 
 START_TEST(test_fw_http_ready)
 {
-    struct s_resp r;
+    struct check_util_http r;
     s_fetch("GET", "/-/ready", NULL, NULL, &r);
     ck_assert_int_eq(r.status, 503);
     ck_assert_str_eq(r.body, "Service Unavailable");
@@ -259,7 +185,7 @@ END_TEST
 
 START_TEST(test_fw_http_get_args)
 {
-    struct s_resp r;
+    struct check_util_http r;
     s_fetch("GET", "/echo?a=one%20two&m=1&match%5B%5D=up&m=2&match[]=rate(x%7Bj%3D%22a%22%7D)",
             NULL, NULL, &r);
     ck_assert_int_eq(r.status, 200);
@@ -273,7 +199,7 @@ END_TEST
 
 START_TEST(test_fw_http_post_form)
 {
-    struct s_resp r;
+    struct check_util_http r;
     s_fetch("POST", "/echo?a=fromquery&m=q", "a=frombody&m=y&m=z+w&b=%41%42%zz&c",
             "application/x-www-form-urlencoded", &r);
     ck_assert_int_eq(r.status, 200);
@@ -296,7 +222,7 @@ START_TEST(test_fw_http_body_too_large)
     size_t n = 17u * 1024u * 1024u;
     char *big = fw_malloc(n);
     memset(big, 'a', n);
-    struct s_resp r;
+    struct check_util_http r;
     int rc = s_fetch_at(s_base, "POST", "/echo", big, n, "application/octet-stream", &r);
     ck_assert_int_eq(rc, 0);
     ck_assert_int_eq(r.status, 413);
@@ -311,7 +237,7 @@ END_TEST
 
 START_TEST(test_fw_http_not_found_and_method)
 {
-    struct s_resp r;
+    struct check_util_http r;
     s_fetch("GET", "/nope", NULL, NULL, &r);
     ck_assert_int_eq(r.status, 404);
     free(r.body);
@@ -340,7 +266,7 @@ END_TEST
 
 START_TEST(test_fw_http_prefix_routes)
 {
-    struct s_resp r;
+    struct check_util_http r;
     // "/api/" was added after "/api/exact", so the prefix route wins for both.
     s_fetch("GET", "/api/exact", NULL, NULL, &r);
     ck_assert_int_eq(r.status, 202);
@@ -387,7 +313,7 @@ START_TEST(test_fw_http_reload_handshake)
     struct s_zloop z = {s_http, -1, "rules.yml:3:5: error: bad expr", false};
     pthread_t t;
     ck_assert_int_eq(pthread_create(&t, NULL, s_zloop_thread, &z), 0);
-    struct s_resp r;
+    struct check_util_http r;
     s_fetch("POST", "/-/reload", "", NULL, &r);
     pthread_join(t, NULL);
     ck_assert(z.answered);
@@ -414,7 +340,7 @@ END_TEST
 
 struct s_client {
     char base[64];
-    struct s_resp r;
+    struct check_util_http r;
     int rc;
 };
 
@@ -452,7 +378,7 @@ END_TEST
 
 START_TEST(test_fw_http_request_counter)
 {
-    struct s_resp r;
+    struct check_util_http r;
     for (int i = 0; i < 3; i++) {
         s_fetch("GET", "/-/healthy", NULL, NULL, &r);
         free(r.body);
@@ -501,7 +427,7 @@ START_TEST(test_fw_http_any_address)
     ck_assert_msg(fw_http_start(h, ":0", &err) == 0, "start: %s", err.msg);
     char base[64];
     snprintf(base, sizeof(base), "http://127.0.0.1:%d", fw_http_port(h));
-    struct s_resp r;
+    struct check_util_http r;
     ck_assert_int_eq(s_fetch_at(base, "GET", "/-/healthy", NULL, 0, NULL, &r), 0);
     ck_assert_int_eq(r.status, 200);
     ck_assert_str_eq(r.body, "Anyd is Healthy.\n");

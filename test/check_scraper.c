@@ -22,6 +22,7 @@
 #include "fw_msg.h"
 #include "fw_promcfg.h"
 #include "fw_time.h"
+#include "check_util.h"
 #include "../scraper/scraper.h"
 
 Suite *scraper_suite(void);
@@ -123,22 +124,11 @@ s_http(int port, const char *method, const char *path, long *status)
 {
     char url[128];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-    CURL *c = curl_easy_init();
-    FILE *mem;
-    char *buf = NULL;
-    size_t len = 0;
-    mem = open_memstream(&buf, &len);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, mem);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-    CURLcode cc = curl_easy_perform(c);
-    *status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-    curl_easy_cleanup(c);
-    fclose(mem);
-    ck_assert_msg(cc == CURLE_OK, "GET %s: %s", url, curl_easy_strerror(cc));
-    return buf;
+    struct check_util_http r;
+    int rc = check_util_http_request(method, url, NULL, 0, NULL, NULL, 10000, &r);
+    ck_assert_msg(rc == 0, "%s %s: no answer", method, url);
+    *status = r.status;
+    return r.body;
 }
 
 // Receive one SAMPLES batch on the ROUTER standing in for tsdb and acknowledge it, as tsdb

@@ -6,7 +6,6 @@
     zloop runs in a thread; the test stops it the way SIGTERM does (zsys_interrupted).
 */
 #include <check.h>
-#include <curl/curl.h>
 #include <czmq.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -20,6 +19,7 @@
 #include "fw_sender.h"
 #include "fw_time.h"
 #include "fw_zsock.h"
+#include "check_util.h"
 #include "../tsdb/tsdb.h"
 
 static char s_dir[128];
@@ -75,10 +75,7 @@ s_stop(void)
 static void
 s_setup(void)
 {
-    mkdir("test", 0755);
-    mkdir("test/tmp", 0755);
-    snprintf(s_dir, sizeof(s_dir), "test/tmp/tsdb_d.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(s_dir));
+    check_util_tmpdir_new(s_dir, sizeof(s_dir), "tsdb_d");
     s_start();
 }
 
@@ -86,12 +83,7 @@ static void
 s_teardown(void)
 {
     s_stop();
-    char p[256];
-    snprintf(p, sizeof(p), "%s/data.mdb", s_dir);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s/lock.mdb", s_dir);
-    unlink(p);
-    rmdir(s_dir);
+    ck_assert_int_eq(check_util_tmpdir_remove(s_dir), 0);
 }
 
 // A sender to this tsdb (the real one scraper, ruled and slod use).
@@ -202,17 +194,6 @@ START_TEST(test_tsdb_query_round_trip)
 }
 END_TEST
 
-static size_t
-s_on_write(char *data, size_t size, size_t nmemb, void *arg)
-{
-    char **buf = arg;
-    size_t n = size * nmemb, have = *buf ? strlen(*buf) : 0;
-    *buf = fw_realloc(*buf, have + n + 1);
-    memcpy(*buf + have, data, n);
-    (*buf)[have + n] = '\0';
-    return n;
-}
-
 START_TEST(test_tsdb_rejects_counted)
 {
     zsock_t *raw = zsock_new_dealer(NULL);
@@ -222,25 +203,13 @@ START_TEST(test_tsdb_rejects_counted)
     zstr_send(raw, "garbage");
     fw_sender_t *push = s_sender();
     s_push_up(push, fw_time_now_ms(), 1); // still stored after the bad one
-    char url[64], *body = NULL;
+    char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", tsdb_http_port(s_d));
-    bool ok = false;
-    for (int k = 0; k < 50 && !ok; k++) {
-        free(body);
-        body = NULL;
-        CURL *c = curl_easy_init();
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_on_write);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
-        curl_easy_perform(c);
-        curl_easy_cleanup(c);
-        ok = body && strstr(body, "fw_msg_rejected_total{type=\"SAMPLES\"} 1") &&
-             strstr(body, "fw_tsdb_samples_appended_total 1");
-        if (!ok)
-            zclock_sleep(100);
-    }
-    ck_assert_msg(ok, "metrics: %s", body ? body : "(none)");
+    const char *want[] = {"fw_msg_rejected_total{type=\"SAMPLES\"} 1",
+                          "fw_tsdb_samples_appended_total 1", NULL};
+    bool ok;
+    char *body = check_util_http_wait_for(url, want, 5000, &ok);
+    ck_assert_msg(ok, "metrics: %s", body);
     free(body);
     fw_sender_destroy(&push);
     zsock_destroy(&raw);
@@ -251,17 +220,11 @@ END_TEST
 static char *
 s_http_get(const char *path, long *status)
 {
-    char url[256], *body = NULL;
+    char url[256];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", tsdb_http_port(s_d), path);
-    CURL *c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_on_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
-    ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-    curl_easy_cleanup(c);
-    return body ? body : fw_strdup("");
+    struct check_util_http r = check_util_http_get(url);
+    *status = r.status;
+    return r.body;
 }
 
 // Send, on a raw DEALER, batch seq of sender (holding oldest): n series name{i=..} with one

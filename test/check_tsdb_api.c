@@ -3,19 +3,17 @@
     (GET and form POST, as promtool sends), plus Go-compatible value and time formatting.
 */
 #include <check.h>
-#include <curl/curl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "fw_http.h"
 #include "fw_mem.h"
 #include "fw_metrics.h"
 #include "fw_msg.h"
 #include "fw_promql.h"
+#include "check_util.h"
 #include "../tsdb/tsdb_api.h"
 #include "../tsdb/tsdb_store.h"
 
@@ -29,10 +27,7 @@ static char s_base[64];
 static void
 s_setup(void)
 {
-    mkdir("test", 0755);
-    mkdir("test/tmp", 0755);
-    snprintf(s_dir, sizeof(s_dir), "test/tmp/tsdb_api.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(s_dir));
+    check_util_tmpdir_new(s_dir, sizeof(s_dir), "tsdb_api");
     s_st = tsdb_store_new();
     tsdb_store_set_mapsize(s_st, (size_t)64 << 20);
     fw_err_t err;
@@ -72,67 +67,27 @@ s_teardown(void)
     tsdb_api_destroy(&s_api);
     fw_metrics_destroy(&s_metrics);
     tsdb_store_destroy(&s_st);
-    char p[256];
-    snprintf(p, sizeof(p), "%s/data.mdb", s_dir);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s/lock.mdb", s_dir);
-    unlink(p);
-    rmdir(s_dir);
-}
-
-struct s_resp {
-    long status;
-    char *body;
-    size_t len;
-    char ctype[128];
-};
-
-static size_t
-s_on_write(char *data, size_t size, size_t nmemb, void *arg)
-{
-    struct s_resp *r = arg;
-    size_t n = size * nmemb;
-    r->body = fw_realloc(r->body, r->len + n + 1);
-    memcpy(r->body + r->len, data, n);
-    r->len += n;
-    r->body[r->len] = '\0';
-    return n;
+    ck_assert_int_eq(check_util_tmpdir_remove(s_dir), 0);
 }
 
 // GET path (already URL-encoded), or POST form when form != NULL.
-static struct s_resp
+static struct check_util_http
 s_fetch(const char *path, const char *form)
 {
-    struct s_resp r = {0, fw_strdup(""), 0, ""};
     char url[2048];
     snprintf(url, sizeof(url), "%s%s", s_base, path);
-    CURL *c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_on_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-    if (form)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, form);
-    CURLcode rc = curl_easy_perform(c);
-    ck_assert_msg(rc == CURLE_OK, "%s: %s", url, curl_easy_strerror(rc));
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    char *ct = NULL;
-    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
-    if (ct)
-        snprintf(r.ctype, sizeof(r.ctype), "%s", ct);
-    curl_easy_cleanup(c);
-    return r;
+    return form ? check_util_http_post(url, form, NULL) : check_util_http_get(url);
 }
 
 static void
 s_expect(const char *path, const char *form, long status, const char *body)
 {
-    struct s_resp r = s_fetch(path, form);
+    struct check_util_http r = s_fetch(path, form);
     ck_assert_msg(r.status == status, "%s: status %ld, want %ld (%s)", path, r.status, status,
                   r.body);
     ck_assert_msg(strcmp(r.body, body) == 0, "%s\n got: %s\nwant: %s", path, r.body, body);
     ck_assert_str_eq(r.ctype, "application/json");
-    free(r.body);
+    check_util_http_clear(&r);
 }
 
 START_TEST(test_tsdb_api_vector)
@@ -369,10 +324,10 @@ START_TEST(test_tsdb_api_labels_series_buildinfo)
     s_expect("/api/v1/series", NULL, 400,
              "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"no match[] "
              "parameter provided\"}");
-    struct s_resp r = s_fetch("/api/v1/status/buildinfo", NULL);
+    struct check_util_http r = s_fetch("/api/v1/status/buildinfo", NULL);
     ck_assert_int_eq(r.status, 200);
     ck_assert_ptr_nonnull(strstr(r.body, "\"version\":\"2.42.0\""));
-    free(r.body);
+    check_util_http_clear(&r);
     s_expect("/api/v1/status/config", NULL, 200,
              "{\"status\":\"success\",\"data\":{\"yaml\":\"global:\\n  scrape_interval: "
              "15s\\n\"}}");
@@ -383,9 +338,9 @@ END_TEST
 
 START_TEST(test_tsdb_api_queries_counted)
 {
-    struct s_resp r = s_fetch("/api/v1/query?query=up", NULL);
+    struct check_util_http r = s_fetch("/api/v1/query?query=up", NULL);
     ck_assert_int_eq(r.status, 200);
-    free(r.body);
+    check_util_http_clear(&r);
     ck_assert(fw_metrics_get(s_metrics, "fw_tsdb_queries_total", "api=\"query\"") == 1);
 }
 END_TEST

@@ -17,6 +17,7 @@
 
 #include "fw_matcher.h"
 #include "fw_mem.h"
+#include "check_util.h"
 #include "../tsdb/tsdb_import.h"
 #include "../tsdb/tsdb_store.h"
 
@@ -28,10 +29,7 @@ static FILE *s_err;
 static void
 s_setup(void)
 {
-    mkdir("test", 0755);
-    mkdir("test/tmp", 0755);
-    snprintf(s_dir, sizeof(s_dir), "test/tmp/tsdb_import.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(s_dir));
+    check_util_tmpdir_new(s_dir, sizeof(s_dir), "tsdb_import");
     snprintf(s_data, sizeof(s_data), "%s/data", s_dir);
     memset(s_errbuf, 0, sizeof(s_errbuf));
     s_err = fmemopen(s_errbuf, sizeof(s_errbuf) - 1, "w");
@@ -43,19 +41,7 @@ static void
 s_teardown(void)
 {
     fclose(s_err);
-    char p[256];
-    const char *data[] = {"data.mdb", "lock.mdb"};
-    for (size_t k = 0; k < 2; k++) {
-        snprintf(p, sizeof(p), "%s/%s", s_data, data[k]);
-        unlink(p);
-    }
-    rmdir(s_data);
-    const char *files[] = {"a.om", "b.om", "c.txt", "d.txt", "e.om", "f.prom"};
-    for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
-        snprintf(p, sizeof(p), "%s/%s", s_dir, files[k]);
-        unlink(p);
-    }
-    rmdir(s_dir);
+    ck_assert_int_eq(check_util_tmpdir_remove(s_dir), 0);
 }
 
 // Write text to s_dir/name; returns the path (static buffer, one of 4 in rotation).

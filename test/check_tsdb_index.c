@@ -14,6 +14,7 @@
 
 #include "fw_hash.h"
 #include "fw_mem.h"
+#include "check_util.h"
 #include "../tsdb/tsdb_index.h"
 
 static char s_dir[128];
@@ -23,10 +24,7 @@ static tsdb_index_t s_ix;
 static void
 s_setup(void)
 {
-    mkdir("test", 0755);
-    mkdir("test/tmp", 0755);
-    snprintf(s_dir, sizeof(s_dir), "test/tmp/tsdb_index.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(s_dir));
+    check_util_tmpdir_new(s_dir, sizeof(s_dir), "tsdb_index");
     ck_assert_int_eq(mdb_env_create(&s_env), 0);
     mdb_env_set_maxdbs(s_env, 8);
     mdb_env_set_mapsize(s_env, (size_t)64 << 20);
@@ -41,12 +39,7 @@ static void
 s_teardown(void)
 {
     mdb_env_close(s_env);
-    char p[256];
-    snprintf(p, sizeof(p), "%s/data.mdb", s_dir);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s/lock.mdb", s_dir);
-    unlink(p);
-    rmdir(s_dir);
+    ck_assert_int_eq(check_util_tmpdir_remove(s_dir), 0);
 }
 
 static MDB_txn *

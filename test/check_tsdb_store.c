@@ -22,6 +22,7 @@
 #include "fw_promql.h"
 #include "fw_promql_ast.h"
 #include "fw_sample.h"
+#include "check_util.h"
 #include "../tsdb/tsdb_store.h"
 
 static char s_dir[128];
@@ -29,12 +30,10 @@ static char s_dir[128];
 static void
 s_setup(void)
 {
-    mkdir("test", 0755);
-    mkdir("test/tmp", 0755);
-    snprintf(s_dir, sizeof(s_dir), "test/tmp/tsdb_store.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(s_dir));
+    check_util_tmpdir_new(s_dir, sizeof(s_dir), "tsdb_store");
 }
 
+// Remove the file name of the test's directory (mid-test; the teardown removes everything).
 static void
 s_rm(const char *name)
 {
@@ -46,10 +45,7 @@ s_rm(const char *name)
 static void
 s_teardown(void)
 {
-    s_rm("data.mdb");
-    s_rm("lock.mdb");
-    s_rm("other.txt");
-    rmdir(s_dir);
+    ck_assert_int_eq(check_util_tmpdir_remove(s_dir), 0);
 }
 
 static tsdb_store_t *

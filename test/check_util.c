@@ -1,0 +1,233 @@
+/*  check_util.c — the fixtures the Check suites share (see check_util.h).
+
+    Directory removal walks with opendir/lstat rather than nftw so that it can stop at a
+    depth and an entry count, and it refuses anything outside test/tmp/ so that a fixture
+    bug can never remove more than a test made. HTTP goes through libcurl's easy interface,
+    one handle a request, with CURLOPT_NOSIGNAL so that requests from test threads are safe.
+*/
+#include "check_util.h"
+
+#include <check.h>
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fw_mem.h"
+
+enum { S_RM_DEPTH = 8, S_RM_ENTRIES = 10000 };
+
+// ---------------------------------------------------------------------------------------
+// Temporary directories
+
+void
+check_util_tmpdir_new(char *buf, size_t cap, const char *prefix)
+{
+    mkdir("test", 0755);
+    mkdir("test/tmp", 0755);
+    int w = snprintf(buf, cap, "test/tmp/%s.XXXXXX", prefix);
+    ck_assert_msg(w > 0 && (size_t)w < cap, "tmpdir: test/tmp/%s.XXXXXX does not fit", prefix);
+    ck_assert_msg(mkdtemp(buf) != NULL, "mkdtemp %s: %s", buf, strerror(errno));
+}
+
+static int
+s_rm(const char *path, int depth, int *entries)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : -1;
+    if (++*entries > S_RM_ENTRIES)
+        return -1;
+    if (!S_ISDIR(st.st_mode))
+        return unlink(path);
+    if (depth >= S_RM_DEPTH)
+        return -1;
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char child[1024];
+        int w = snprintf(child, sizeof(child), "%s/%s", path, e->d_name);
+        rc = w > 0 && (size_t)w < sizeof(child) ? s_rm(child, depth + 1, entries) : -1;
+    }
+    closedir(d);
+    return rc == 0 ? rmdir(path) : -1;
+}
+
+int
+check_util_tmpdir_remove(const char *dir)
+{
+    if (!dir || !*dir)
+        return 0;
+    if (strncmp(dir, "test/tmp/", 9) != 0 || strstr(dir, "..") || !dir[9]) {
+        fprintf(stderr, "check_util_tmpdir_remove: %s is not below test/tmp/, left alone\n", dir);
+        return -1;
+    }
+    int entries = 0;
+    if (s_rm(dir, 0, &entries) != 0) {
+        fprintf(stderr, "check_util_tmpdir_remove: %s: %s\n", dir,
+                entries > S_RM_ENTRIES ? "too many entries" : strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// HTTP
+
+static size_t
+s_on_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct check_util_http *r = arg;
+    size_t n = size * nmemb;
+    r->body = fw_realloc(r->body, r->len + n + 1);
+    memcpy(r->body + r->len, data, n);
+    r->len += n;
+    r->body[r->len] = '\0';
+    return n;
+}
+
+static size_t
+s_on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct check_util_http *r = arg;
+    size_t n = size * nmemb;
+    if (n > 7 && strncasecmp(data, "Allow: ", 7) == 0) {
+        size_t k = n - 7;
+        while (k > 0 && (data[7 + k - 1] == '\r' || data[7 + k - 1] == '\n'))
+            k--;
+        if (k >= sizeof(r->allow))
+            k = sizeof(r->allow) - 1;
+        memcpy(r->allow, data + 7, k);
+        r->allow[k] = '\0';
+    }
+    return n;
+}
+
+int
+check_util_http_request(const char *method, const char *url, const char *body, size_t body_len,
+                        const char *ctype, const char *const *headers, long timeout_ms,
+                        struct check_util_http *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->body = fw_strdup("");
+    CURL *c = curl_easy_init();
+    if (!c)
+        return -1;
+    struct curl_slist *hdrs = NULL;
+    char ct[160];
+    if (ctype) {
+        snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
+        hdrs = curl_slist_append(hdrs, ct);
+    }
+    for (size_t k = 0; headers && headers[k]; k++)
+        hdrs = curl_slist_append(hdrs, headers[k]);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 10000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_on_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, s_on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    }
+    if (strcmp(method, "GET") != 0 && !(body && strcmp(method, "POST") == 0))
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    CURLcode rc = curl_easy_perform(c);
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+        char *t = NULL;
+        curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &t);
+        snprintf(out->ctype, sizeof(out->ctype), "%s", t ? t : "");
+    } else {
+        out->status = 0;
+        out->len = 0;
+        out->body[0] = '\0';
+    }
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(c);
+    return rc == CURLE_OK ? 0 : -1;
+}
+
+struct check_util_http
+check_util_http_get(const char *url)
+{
+    struct check_util_http r;
+    int rc = check_util_http_request("GET", url, NULL, 0, NULL, NULL, 0, &r);
+    ck_assert_msg(rc == 0, "GET %s: no answer", url);
+    return r;
+}
+
+struct check_util_http
+check_util_http_post(const char *url, const char *body, const char *ctype)
+{
+    struct check_util_http r;
+    int rc = check_util_http_request("POST", url, body, strlen(body), ctype, NULL, 0, &r);
+    ck_assert_msg(rc == 0, "POST %s: no answer", url);
+    return r;
+}
+
+void
+check_util_http_clear(struct check_util_http *r)
+{
+    if (!r)
+        return;
+    free(r->body);
+    memset(r, 0, sizeof(*r));
+}
+
+char *
+check_util_http_wait_for(const char *url, const char *const *needles, long timeout_ms, bool *ok)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct check_util_http r = {0};
+    for (int round = 0; round < 100000; round++) {
+        check_util_http_clear(&r);
+        (void)check_util_http_request("GET", url, NULL, 0, NULL, NULL, 5000, &r);
+        *ok = true;
+        for (size_t k = 0; needles[k] && *ok; k++)
+            *ok = strstr(r.body, needles[k]) != NULL;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+        if (*ok || ms >= timeout_ms)
+            break;
+        usleep(100 * 1000);
+    }
+    return r.body;
+}
+
+// ---------------------------------------------------------------------------------------
+// Waiting
+
+bool
+check_util_wait(bool (*done)(void *arg), void *arg, long timeout_ms, long step_ms)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (long round = 0; round < 1000000; round++) {
+        if (done(arg))
+            return true;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+        if (ms >= timeout_ms)
+            break;
+        usleep((useconds_t)(step_ms > 0 ? step_ms : 1) * 1000);
+    }
+    return done(arg);
+}

@@ -1,0 +1,63 @@
+/*  check_util.h — the fixtures the Check suites share: temporary directories under test/tmp
+    and their removal, HTTP requests with libcurl, and bounded waits.
+
+    Every helper here fails the running test through ck_assert where the test could not go
+    on (a directory that cannot be made), and reports through its return value where the
+    test wants to look at the failure itself (an HTTP request that got no answer).
+    check_util.c defines no suite; test/module.mk links it into check_fw with the suites.
+*/
+#ifndef CHECK_UTIL_H
+#define CHECK_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+// Make a new directory test/tmp/<prefix>.XXXXXX (test/ and test/tmp/ are made when missing)
+// and write its path into buf (cap bytes). Fails the test when it cannot.
+void check_util_tmpdir_new(char *buf, size_t cap, const char *prefix);
+
+// Remove dir and everything below it (files, links, directories; links are not followed).
+// Refuses a path outside test/tmp/; gives up below 8 levels or past 10000 entries. NULL and
+// an empty or missing dir are fine. 0 when dir is gone, -1 (and a line on stderr) if not.
+int check_util_tmpdir_remove(const char *dir);
+
+// An HTTP answer. body is owned (free with check_util_http_clear), NUL-terminated and never
+// NULL after a request; status is 0 when no answer came.
+struct check_util_http {
+    long status;
+    char *body; // owned
+    size_t len;
+    char ctype[128]; // Content-Type, "" when none
+    char allow[64];  // the Allow header (405 answers), "" when none
+};
+
+// One request to url: method "GET", "POST", "HEAD", "DELETE", ... body (body_len bytes;
+// NULL sends none), ctype the Content-Type header (NULL: none, or curl's form type for a
+// POST body), headers further header lines ("Name: value") ending in NULL (or NULL), and a
+// timeout of timeout_ms (0: 10 s). 0 when an answer came, -1 when none (out is then
+// status 0 and an empty body). *out is overwritten.
+int check_util_http_request(const char *method, const char *url, const char *body, size_t body_len,
+                            const char *ctype, const char *const *headers, long timeout_ms,
+                            struct check_util_http *out);
+
+// GET url; fails the test when no answer came.
+struct check_util_http check_util_http_get(const char *url);
+
+// POST body (a NUL-terminated string) to url with Content-Type ctype (NULL: a form, as
+// curl and promtool send); fails the test when no answer came.
+struct check_util_http check_util_http_post(const char *url, const char *body, const char *ctype);
+
+// Free r's body and zero it; NULL is fine.
+void check_util_http_clear(struct check_util_http *r);
+
+// GET url every 100 ms until its body holds every one of the NULL-terminated needles, for
+// at most timeout_ms. Returns the last body (caller frees; "" when no answer came); *ok
+// says whether all needles were seen.
+char *check_util_http_wait_for(const char *url, const char *const *needles, long timeout_ms,
+                               bool *ok);
+
+// Call done(arg) every step_ms until it returns true, for at most timeout_ms. Returns what
+// done returned last (it is called once more at the deadline).
+bool check_util_wait(bool (*done)(void *arg), void *arg, long timeout_ms, long step_ms);
+
+#endif
