@@ -492,6 +492,8 @@ class Tsdb:
         args = [os.path.join(self.build, "bin", "tsdb"),
                 "--storage.tsdb.path=" + os.path.join(self.dir, "data"),
                 "--storage.tsdb.retention.time=0s", "--storage.tsdb.map-size=256MiB",
+                # each load waits for its commit: commit at once rather than each second
+                "--storage.tsdb.commit-interval=10ms",
                 "--web.listen-address=127.0.0.1:%d" % self.http,
                 "--zmq.samples-address=" + self.samples,
                 "--zmq.query-address=tcp://127.0.0.1:%d" % free_port(),
