@@ -211,23 +211,3 @@ check_util_http_wait_for(const char *url, const char *const *needles, long timeo
     }
     return r.body;
 }
-
-// ---------------------------------------------------------------------------------------
-// Waiting
-
-bool
-check_util_wait(bool (*done)(void *arg), void *arg, long timeout_ms, long step_ms)
-{
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (long round = 0; round < 1000000; round++) {
-        if (done(arg))
-            return true;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        long ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
-        if (ms >= timeout_ms)
-            break;
-        usleep((useconds_t)(step_ms > 0 ? step_ms : 1) * 1000);
-    }
-    return done(arg);
-}

@@ -1,5 +1,5 @@
 /*  check_util.h — the fixtures the Check suites share: temporary directories under test/tmp
-    and their removal, HTTP requests with libcurl, and bounded waits.
+    and their removal, HTTP requests with libcurl, and a bounded wait for an HTTP answer.
 
     Every helper here fails the running test through ck_assert where the test could not go
     on (a directory that cannot be made), and reports through its return value where the
@@ -55,9 +55,5 @@ void check_util_http_clear(struct check_util_http *r);
 // says whether all needles were seen.
 char *check_util_http_wait_for(const char *url, const char *const *needles, long timeout_ms,
                                bool *ok);
-
-// Call done(arg) every step_ms until it returns true, for at most timeout_ms. Returns what
-// done returned last (it is called once more at the deadline).
-bool check_util_wait(bool (*done)(void *arg), void *arg, long timeout_ms, long step_ms);
 
 #endif

@@ -13,9 +13,7 @@
 #include "alertd_cfg.h"
 #include "alertd_route.h"
 #include "alertd_store.h"
-#include "fw_log.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_util.h"
 
 #define S_NOW 1700000000000LL
 
@@ -48,7 +46,7 @@ s_tree(void)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fw_log_init("fuzz", FW_LOG_ERROR, FW_LOG_LOGFMT);
+    fuzz_util_init();
     json_error_t jerr;
     json_t *body = json_loadb((const char *)data, size, 0, &jerr);
     if (!json_is_array(body)) {

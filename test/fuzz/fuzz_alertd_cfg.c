@@ -8,17 +8,12 @@
 
 #include "alertd_cfg.h"
 #include "alertd_route.h"
-#include "fw_log.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_util.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fw_log_init("fuzz", FW_LOG_ERROR, FW_LOG_LOGFMT);
-    char *text = malloc(size + 1);
-    memcpy(text, data, size);
-    text[size] = '\0';
+    char *text = fuzz_util_text(data, size);
     struct fw_cfg_errors errs;
     memset(&errs, 0, sizeof(errs));
     struct alertd_cfg *cfg = alertd_cfg_load("fuzz.yml", text, &errs);

@@ -10,9 +10,7 @@
 #include <string.h>
 
 #include "alertd_silence.h"
-#include "fw_log.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_util.h"
 
 #define S_NOW 1700000000000LL
 
@@ -29,7 +27,7 @@ s_mute(alertd_silences_t *s, const char *name, const char *value)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fw_log_init("fuzz", FW_LOG_ERROR, FW_LOG_LOGFMT);
+    fuzz_util_init();
     alertd_silences_t *s = alertd_silences_new();
     fw_err_t err;
     fw_err_clear(&err);
@@ -38,9 +36,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (json_is_object(j)) {
         free(alertd_silences_put(s, j, S_NOW, &err));
     } else {
-        char *text = malloc(size + 1);
-        memcpy(text, data, size);
-        text[size] = '\0';
+        char *text = fuzz_util_text(data, size);
         (void)alertd_silences_restore(s, text, NULL, &err);
         free(text);
     }

@@ -7,15 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fw_log.h"
 #include "fw_msg.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_util.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fw_log_init("fuzz", FW_LOG_ERROR, FW_LOG_LOGFMT);
+    fuzz_util_init();
     zmsg_t *z = zmsg_new();
     size_t start = 0;
     for (size_t i = 0; i + 1 < size; i++)

@@ -8,15 +8,13 @@
 #include <string.h>
 
 #include "alertd_store.h"
-#include "fw_log.h"
 #include "fw_msg.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_util.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fw_log_init("fuzz", FW_LOG_ERROR, FW_LOG_LOGFMT);
+    fuzz_util_init();
     zmsg_t *z = zmsg_new();
     zmsg_addstr(z, "ALERTS");
     zmsg_addstr(z, "1");

@@ -5,18 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fw_log.h"
 #include "fw_promql.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_util.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fw_log_init("fuzz", FW_LOG_ERROR, FW_LOG_LOGFMT);
-    char *text = malloc(size + 1);
-    memcpy(text, data, size);
-    text[size] = '\0';
+    char *text = fuzz_util_text(data, size);
     fw_err_t err;
     fw_promql_expr_t *e = fw_promql_parse(text, &err);
     if (!e && (err.col < 0 || (size_t)err.col > strlen(text) + 1))

@@ -5,18 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fw_log.h"
 #include "ruled_rules.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_util.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fw_log_init("fuzz", FW_LOG_ERROR, FW_LOG_LOGFMT);
-    char *text = malloc(size + 1);
-    memcpy(text, data, size);
-    text[size] = '\0';
+    char *text = fuzz_util_text(data, size);
     struct fw_cfg_errors errs;
     memset(&errs, 0, sizeof(errs));
     struct ruled_rulefile rf;

@@ -8,14 +8,12 @@
 #include <string.h>
 
 #include "fw_expfmt.h"
-#include "fw_log.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_util.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fw_log_init("fuzz", FW_LOG_ERROR, FW_LOG_LOGFMT);
+    fuzz_util_init();
     if (size == 0)
         return 0;
     fw_expfmt_fmt_t fmt = data[0] & 1 ? FW_EXPFMT_OPENMETRICS : FW_EXPFMT_TEXT;
