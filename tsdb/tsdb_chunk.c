@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw_bytes.h"
 #include "fw_err.h"
 #include "fw_mem.h"
 
@@ -147,18 +148,6 @@ s_set_u32(unsigned char *p, uint32_t v)
 {
     for (int k = 0; k < 4; k++)
         p[k] = (unsigned char)(v >> (8 * k));
-}
-
-static size_t
-s_put_uvarint(unsigned char *p, uint64_t u)
-{
-    size_t n = 0;
-    while (u >= 0x80) {
-        p[n++] = (unsigned char)(u | 0x80);
-        u >>= 7;
-    }
-    p[n++] = (unsigned char)u;
-    return n;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -319,18 +308,11 @@ s_header(const unsigned char *p, size_t len, struct tsdb_chunk_info *out, size_t
         return FW_EPARSE; // timestamps strictly increase, in whole ms
     if (*tenc == S_T_REGULAR && n >= 2 && span % (n - 1))
         return FW_EPARSE; // the step would not be whole ms
-    uint64_t u = 0;
+    uint64_t u;
     size_t off = S_HDR_FIXED;
-    for (unsigned shift = 0;; shift += 7) {
-        if (off >= len)
-            return FW_ETRUNC;
-        unsigned char b = p[off++];
-        if (shift == 63 && b > 1)
-            return FW_EPARSE; // more than 64 bits
-        u |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80))
-            break;
-    }
+    int rc = fw_bytes_get_uvarint(p, len, &off, &u);
+    if (rc != 0)
+        return rc; // FW_ETRUNC, or FW_EPARSE for more than 64 bits
     int64_t mint = s_i64(s_unzz(u));
     if (mint > INT64_MAX - (int64_t)span)
         return FW_EPARSE;
@@ -716,7 +698,7 @@ tsdb_chunk_app_append(struct tsdb_chunk_app *a, int64_t t, double v)
         a->buf[0] = TSDB_CHUNK_XOR;
         s_set_u16(a->buf + 1, 1);
         s_set_u32(a->buf + 3, 0);
-        a->hlen = (uint8_t)(S_HDR_FIXED + s_put_uvarint(a->buf + S_HDR_FIXED, s_zz(t)));
+        a->hlen = (uint8_t)(S_HDR_FIXED + fw_bytes_put_uvarint(a->buf + S_HDR_FIXED, s_zz(t)));
         w.pos = (size_t)a->hlen * 8;
         s_put(&w, bits, 64);
         a->lead = 0xff;

@@ -11,59 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw_bytes.h"
 #include "fw_hash.h"
 #include "fw_mem.h"
 
 // ---------------------------------------------------------------------------------------
 // Encoding
-
-static void
-s_put_u64be(unsigned char *p, uint64_t v)
-{
-    for (int k = 7; k >= 0; k--) {
-        p[k] = (unsigned char)(v & 0xff);
-        v >>= 8;
-    }
-}
-
-static uint64_t
-s_get_u64be(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int k = 0; k < 8; k++)
-        v = (v << 8) | p[k];
-    return v;
-}
-
-static size_t
-s_put_uvarint(unsigned char *p, uint64_t u)
-{
-    size_t n = 0;
-    while (u >= 0x80) {
-        p[n++] = (unsigned char)(u | 0x80);
-        u >>= 7;
-    }
-    p[n++] = (unsigned char)u;
-    return n;
-}
-
-// Read a uvarint at p[*off..len); false when truncated or longer than 10 bytes.
-static bool
-s_get_uvarint(const unsigned char *p, size_t len, size_t *off, uint64_t *out)
-{
-    uint64_t u = 0;
-    for (unsigned shift = 0, k = 0; k < 10; k++, shift += 7) {
-        if (*off >= len)
-            return false;
-        unsigned char b = p[(*off)++];
-        u |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *out = u;
-            return true;
-        }
-    }
-    return false;
-}
 
 // The series record of l into a new buffer; *len gets its size.
 static unsigned char *
@@ -77,7 +30,7 @@ s_labels_encode(const struct fw_labels *l, size_t *len)
         const char *parts[2] = {l->items[k].name, l->items[k].value};
         for (int j = 0; j < 2; j++) {
             size_t m = strlen(parts[j]);
-            p += s_put_uvarint(p, m);
+            p += fw_bytes_put_uvarint(p, m);
             memcpy(p, parts[j], m);
             p += m;
         }
@@ -97,7 +50,7 @@ s_labels_decode(const unsigned char *p, size_t n, struct fw_labels *out)
         uint64_t lens[2];
         size_t starts[2];
         for (int j = 0; j < 2; j++) {
-            if (!s_get_uvarint(p, n, &off, &lens[j]) || lens[j] > n - off)
+            if (fw_bytes_get_uvarint(p, n, &off, &lens[j]) != 0 || lens[j] > n - off)
                 goto damaged;
             starts[j] = off;
             off += lens[j];
@@ -195,7 +148,7 @@ tsdb_index_find(const tsdb_index_t *ix, MDB_txn *txn, const struct fw_labels *l,
                 uint64_t *id)
 {
     unsigned char hkey[8];
-    s_put_u64be(hkey, hash);
+    fw_bytes_put_u64be(hkey, hash);
     MDB_val hk = {8, hkey}, hv;
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, ix->by_hash, &cur);
@@ -210,7 +163,7 @@ tsdb_index_find(const tsdb_index_t *ix, MDB_txn *txn, const struct fw_labels *l,
         MDB_val sk = {8, hv.mv_data}, sv;
         if (mdb_get(txn, ix->series, &sk, &sv) == 0 && sv.mv_size == elen &&
             memcmp(sv.mv_data, enc, elen) == 0) {
-            *id = s_get_u64be(hv.mv_data);
+            *id = fw_bytes_get_u64be(hv.mv_data);
             break;
         }
     }
@@ -224,8 +177,8 @@ tsdb_index_add(const tsdb_index_t *ix, MDB_txn *txn, uint64_t id, const struct f
                uint64_t hash)
 {
     unsigned char idb[8], hkey[8];
-    s_put_u64be(idb, id);
-    s_put_u64be(hkey, hash);
+    fw_bytes_put_u64be(idb, id);
+    fw_bytes_put_u64be(hkey, hash);
     size_t elen;
     unsigned char *enc = s_labels_encode(l, &elen);
     MDB_val ik = {8, idb}, ev = {elen, enc}, hk = {8, hkey}, iv = {8, idb};
@@ -253,7 +206,7 @@ tsdb_index_last_id(const tsdb_index_t *ix, MDB_txn *txn, uint64_t *id)
     *id = 0;
     rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
     if (rc == 0 && k.mv_size == 8)
-        *id = s_get_u64be(k.mv_data);
+        *id = fw_bytes_get_u64be(k.mv_data);
     mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
@@ -269,7 +222,7 @@ int
 tsdb_index_labels(const tsdb_index_t *ix, MDB_txn *txn, uint64_t id, struct fw_labels *out)
 {
     unsigned char idb[8];
-    s_put_u64be(idb, id);
+    fw_bytes_put_u64be(idb, id);
     MDB_val k = {8, idb}, v;
     int rc = mdb_get(txn, ix->series, &k, &v);
     if (rc != 0) {
@@ -292,7 +245,7 @@ s_ids_add_be(s_ids_t *s, const unsigned char *p, size_t count)
 {
     fw_mem_grow((void **)&s->ids, &s->cap, s->len + count, sizeof(uint64_t));
     for (size_t k = 0; k < count; k++)
-        s->ids[s->len++] = s_get_u64be(p + 8 * k);
+        s->ids[s->len++] = fw_bytes_get_u64be(p + 8 * k);
 }
 
 static int
@@ -418,7 +371,7 @@ s_key_value(const tsdb_index_t *ix, MDB_txn *txn, const MDB_val *k, const MDB_va
     struct fw_labels l = FW_LABELS_INIT;
     const char *out = NULL;
     char *name = fw_strndup(k->mv_data, nl);
-    if (tsdb_index_labels(ix, txn, s_get_u64be(first_id->mv_data), &l) == 0 &&
+    if (tsdb_index_labels(ix, txn, fw_bytes_get_u64be(first_id->mv_data), &l) == 0 &&
         fw_labels_get(&l, name))
         out = s_buf_set(buf, fw_labels_get(&l, name), strlen(fw_labels_get(&l, name)));
     free(name);

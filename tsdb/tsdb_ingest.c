@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw_bytes.h"
 #include "fw_mem.h"
 
 #define S_MAGIC "FWIG"
@@ -185,17 +186,14 @@ tsdb_ingest_count(const tsdb_ingest_t *self)
 static void
 s_put_u(unsigned char **p, uint64_t v, size_t bytes)
 {
-    for (size_t i = 0; i < bytes; i++)
-        (*p)[i] = (unsigned char)(v >> (8 * i));
+    fw_bytes_put_le(*p, v, bytes);
     *p += bytes;
 }
 
 static uint64_t
 s_get_u(const unsigned char **p, size_t bytes)
 {
-    uint64_t v = 0;
-    for (size_t i = 0; i < bytes; i++)
-        v |= (uint64_t)(*p)[i] << (8 * i);
+    uint64_t v = fw_bytes_get_le(*p, bytes);
     *p += bytes;
     return v;
 }

@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fw_bytes.h"
 #include "fw_hash.h"
 #include "fw_log.h"
 #include "fw_mem.h"
@@ -75,24 +76,6 @@ struct tsdb_store_reader {
 // ---------------------------------------------------------------------------------------
 // Keys
 
-static void
-s_put_u64be(unsigned char *p, uint64_t v)
-{
-    for (int k = 7; k >= 0; k--) {
-        p[k] = (unsigned char)(v & 0xff);
-        v >>= 8;
-    }
-}
-
-static uint64_t
-s_get_u64be(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int k = 0; k < 8; k++)
-        v = (v << 8) | p[k];
-    return v;
-}
-
 static uint64_t
 s_flip(int64_t t)
 {
@@ -108,8 +91,8 @@ s_unflip(uint64_t u)
 static void
 s_chunk_key(unsigned char key[16], uint64_t id, uint64_t flipped_mint)
 {
-    s_put_u64be(key, id);
-    s_put_u64be(key + 8, flipped_mint);
+    fw_bytes_put_u64be(key, id);
+    fw_bytes_put_u64be(key + 8, flipped_mint);
 }
 
 static int
@@ -623,8 +606,8 @@ s_load_last_sealed(tsdb_store_t *self, MDB_txn *txn, struct tsdb_head_series *s)
     MDB_val k = {16, key}, v;
     int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     rc = mdb_cursor_get(cur, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
-    if (rc == 0 && k.mv_size == 16 && s_get_u64be(k.mv_data) == s->id) {
-        int64_t kmint = s_unflip(s_get_u64be((const unsigned char *)k.mv_data + 8));
+    if (rc == 0 && k.mv_size == 16 && fw_bytes_get_u64be(k.mv_data) == s->id) {
+        int64_t kmint = s_unflip(fw_bytes_get_u64be((const unsigned char *)k.mv_data + 8));
         struct tsdb_chunk_iter it;
         struct tsdb_chunk_info info;
         bool any = false;
@@ -651,7 +634,7 @@ static void
 s_load_series(tsdb_store_t *self, MDB_txn *txn, struct tsdb_head_series *s)
 {
     unsigned char idb[8];
-    s_put_u64be(idb, s->id);
+    fw_bytes_put_u64be(idb, s->id);
     MDB_val k = {8, idb}, v;
     if (mdb_get(txn, self->head_db, &k, &v) == 0) {
         int rc = tsdb_head_load_open(self->head, s, v.mv_data, v.mv_size);
@@ -813,14 +796,14 @@ s_merge_late(tsdb_store_t *self, MDB_txn *txn, const struct tsdb_head_series *s)
         if (r == 0 && k.mv_size == 16 && memcmp(k.mv_data, key, 16) == 0) {
             have_c = true;
         } else {
-            if (r == 0 && k.mv_size == 16 && s_get_u64be(k.mv_data) == s->id)
-                bound = s_unflip(s_get_u64be((const unsigned char *)k.mv_data + 8));
+            if (r == 0 && k.mv_size == 16 && fw_bytes_get_u64be(k.mv_data) == s->id)
+                bound = s_unflip(fw_bytes_get_u64be((const unsigned char *)k.mv_data + 8));
             if (r != 0 && r != MDB_NOTFOUND) {
                 rc = r;
                 break;
             }
             r = mdb_cursor_get(cur, &k, &v, r == 0 ? MDB_PREV : MDB_LAST);
-            have_c = r == 0 && k.mv_size == 16 && s_get_u64be(k.mv_data) == s->id;
+            have_c = r == 0 && k.mv_size == 16 && fw_bytes_get_u64be(k.mv_data) == s->id;
         }
         if (have_c) {
             memcpy(ckey, k.mv_data, 16);
@@ -828,8 +811,8 @@ s_merge_late(tsdb_store_t *self, MDB_txn *txn, const struct tsdb_head_series *s)
             MDB_val nk, nv;
             r = mdb_cursor_get(cur, &nk, &nv, MDB_NEXT);
             bound = INT64_MAX;
-            if (r == 0 && nk.mv_size == 16 && s_get_u64be(nk.mv_data) == s->id)
-                bound = s_unflip(s_get_u64be((const unsigned char *)nk.mv_data + 8));
+            if (r == 0 && nk.mv_size == 16 && fw_bytes_get_u64be(nk.mv_data) == s->id)
+                bound = s_unflip(fw_bytes_get_u64be((const unsigned char *)nk.mv_data + 8));
         }
         uint32_t j = i;
         while (j < s->n_late && s->late[j].t_ms < bound)
@@ -863,7 +846,7 @@ s_merge_late(tsdb_store_t *self, MDB_txn *txn, const struct tsdb_head_series *s)
         }
         if (have_c && tsdb_chunk_iter_err(&it) != 0) {
             // the stored chunk is damaged: keep it as it is, the late samples are lost
-            s_report_damage(self, txn, s->id, "chunk", s_unflip(s_get_u64be(ckey + 8)),
+            s_report_damage(self, txn, s->id, "chunk", s_unflip(fw_bytes_get_u64be(ckey + 8)),
                             tsdb_chunk_iter_err(&it));
             atomic_fetch_add(&self->late_conflicts, j - i);
         } else if (n > stored) {
@@ -902,7 +885,7 @@ s_write_head(tsdb_store_t *self, MDB_txn *txn, const char **what)
         if (!s->dirty)
             continue;
         unsigned char idb[8];
-        s_put_u64be(idb, s->id);
+        fw_bytes_put_u64be(idb, s->id);
         MDB_val key = {8, idb};
         size_t len;
         const unsigned char *p = tsdb_chunk_app_bytes(&s->app, &len);
@@ -1017,8 +1000,8 @@ s_retain_chunks(tsdb_store_t *self, MDB_txn *txn, int64_t cutoff, size_t max_del
             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
             continue;
         }
-        uint64_t id = s_get_u64be(k.mv_data);
-        int64_t kmint = s_unflip(s_get_u64be((const unsigned char *)k.mv_data + 8));
+        uint64_t id = fw_bytes_get_u64be(k.mv_data);
+        int64_t kmint = s_unflip(fw_bytes_get_u64be((const unsigned char *)k.mv_data + 8));
         if (kmint >= cutoff) {
             // this and every later chunk of the series are newer: on to the next series
             if (id == UINT64_MAX)
@@ -1066,7 +1049,7 @@ s_retain_head(tsdb_store_t *self, MDB_txn *txn, int64_t cutoff, size_t max_delet
         (*visits)++;
         struct tsdb_chunk_info info;
         struct tsdb_head_series *s =
-            k.mv_size == 8 ? tsdb_head_find_id(self->head, s_get_u64be(k.mv_data)) : NULL;
+            k.mv_size == 8 ? tsdb_head_find_id(self->head, fw_bytes_get_u64be(k.mv_data)) : NULL;
         if (k.mv_size == 8 && tsdb_chunk_info(v.mv_data, v.mv_size, &info) == 0 &&
             info.maxt < cutoff && (!s || tsdb_head_remove(self->head, s))) {
             if ((rc = mdb_cursor_del(cur, 0)) != 0)
@@ -1341,7 +1324,7 @@ s_next_chunk(struct tsdb_store_iter *it)
             bool exact = rc == 0 && k.mv_size == 16 && memcmp(k.mv_data, key, 16) == 0;
             if (!exact && (rc == 0 || rc == MDB_NOTFOUND)) {
                 int p = mdb_cursor_get(r->cur, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
-                if (p == 0 && k.mv_size == 16 && s_get_u64be(k.mv_data) == it->id) {
+                if (p == 0 && k.mv_size == 16 && fw_bytes_get_u64be(k.mv_data) == it->id) {
                     rc = 0;
                 } else {
                     k = (MDB_val){16, key};
@@ -1353,7 +1336,7 @@ s_next_chunk(struct tsdb_store_iter *it)
             k = (MDB_val){16, key};
             rc = mdb_cursor_get(r->cur, &k, &v, MDB_SET_RANGE);
         }
-        if (rc != 0 || k.mv_size != 16 || s_get_u64be(k.mv_data) != it->id) {
+        if (rc != 0 || k.mv_size != 16 || fw_bytes_get_u64be(k.mv_data) != it->id) {
             if (rc != 0 && rc != MDB_NOTFOUND) {
                 it->err = rc;
                 it->phase = 2;
@@ -1362,7 +1345,7 @@ s_next_chunk(struct tsdb_store_iter *it)
             it->phase = 1;
             break;
         }
-        uint64_t fk = s_get_u64be((const unsigned char *)k.mv_data + 8);
+        uint64_t fk = fw_bytes_get_u64be((const unsigned char *)k.mv_data + 8);
         if (fk == UINT64_MAX)
             it->phase = 1; // the last possible key: nothing after it
         else
@@ -1378,7 +1361,7 @@ s_next_chunk(struct tsdb_store_iter *it)
     if (it->phase == 1) {
         it->phase = 2;
         unsigned char idb[8];
-        s_put_u64be(idb, it->id);
+        fw_bytes_put_u64be(idb, it->id);
         MDB_val k = {8, idb}, v;
         int rc = mdb_get(r->txn, r->store->head_db, &k, &v);
         if (rc == 0)
