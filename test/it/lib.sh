@@ -60,11 +60,57 @@ it_check() { local d=$1; shift; if "$@"; then it_pass "$d"; else it_fail "$d"; f
 # it_dump_logs: show the tail of every log (on failure).
 it_dump_logs() {
     local f
-    for f in "$IT_DIR"/*.log; do echo "--- $f"; tail -n 15 "$f"; done
+    for f in "$IT_DIR"/*.log; do [ -e "$f" ] || continue; echo "--- $f"; tail -n 20 "$f"; done
 }
 
 it_finish() {
     echo "$(basename "$0"): ${IT_PASSES} passed, ${IT_FAILS} failed"
     if [ "$IT_FAILS" != 0 ]; then it_dump_logs; return 1; fi
     return 0
+}
+
+# --- scripts that stop at the first failure (fail fast, no it_finish) ---------------------
+
+# it_skip REASON: this script cannot run here; say why and exit 77, which check-it counts as
+# skipped (never as passed).
+it_skip() { echo "$(basename "$0"): skipped: $*"; exit 77; }
+# it_need_bins NAME...: it_skip unless $BUILD/bin/NAME is built, for each NAME.
+it_need_bins() {
+    local b
+    for b in "$@"; do [ -x "${BUILD:-build}/bin/$b" ] || it_skip "${BUILD:-build}/bin/$b is not built"; done
+}
+# it_need_cmds CMD...: it_skip unless each CMD is on PATH.
+it_need_cmds() {
+    local c
+    for c in "$@"; do command -v "$c" >/dev/null || it_skip "$c is not installed"; done
+}
+# it_die MSG: print FAIL MSG and the tail of every log, then exit 1.
+it_die() { echo "FAIL: $*"; it_dump_logs; exit 1; }
+# it_ok MSG: one passed step.
+it_ok() { IT_PASSES=$((IT_PASSES + 1)); echo "ok: $*"; }
+# it_wait_for DESC CMD...: retry CMD every 0.1 s for up to 10 s, else it_die.
+it_wait_for() {
+    local desc=$1; shift
+    it_until 100 0.1 "$@" || it_die "timed out waiting for: $desc"
+}
+
+# it_start_tsdb_and_alertd: tsdb on T_HTTP/T_SAMPLES/T_QUERY/T_PUB (storage in
+# $IT_DIR/tsdb), and alertd on A_HTTP/A_ALERTS/A_NOTIFY/A_PUB when $BIN/alertd is built
+# (IT_HAVE_ALERTD says which). Needs BIN and it_tmpdir.
+it_start_tsdb_and_alertd() {
+    it_start tsdb "$BIN/tsdb" --web.listen-address=127.0.0.1:$T_HTTP --storage.tsdb.path="$IT_DIR/tsdb" \
+        --zmq.samples-address=tcp://127.0.0.1:$T_SAMPLES --zmq.query-address=tcp://127.0.0.1:$T_QUERY \
+        --zmq.pub-address=tcp://127.0.0.1:$T_PUB --storage.tsdb.map-size=64MiB
+    it_wait_for "tsdb ready" curl -sf "http://127.0.0.1:$T_HTTP/-/ready"
+    it_ok "tsdb up on :$T_HTTP"
+    IT_HAVE_ALERTD=0
+    if [ -x "$BIN/alertd" ]; then
+        it_start alertd "$BIN/alertd" --web.listen-address=127.0.0.1:$A_HTTP --storage.path="$IT_DIR/alertd" \
+            --zmq.alerts-address=tcp://127.0.0.1:$A_ALERTS \
+            --zmq.notifyd-address=tcp://127.0.0.1:$A_NOTIFY \
+            --zmq.pub-address=tcp://127.0.0.1:$A_PUB
+        it_wait_for "alertd ready" curl -sf "http://127.0.0.1:$A_HTTP/-/ready"
+        IT_HAVE_ALERTD=1
+        it_ok "alertd up on :$A_HTTP"
+    fi
 }
