@@ -13,6 +13,7 @@
 
 #include "fw_cfg.h"
 #include "fw_labels.h"
+#include "check_util.h"
 
 Suite *fw_cfg_suite(void);
 
@@ -168,19 +169,9 @@ static const struct fw_cfg_field s_tree_fields[] = {
 static char *
 s_nested_yaml(const char *key, const char *prefix, int n, const char *mid, const char *suffix)
 {
-    size_t lk = strlen(key), lp = strlen(prefix), lm = strlen(mid), ls = strlen(suffix);
-    char *out = malloc(lk + 2 + (lp + ls) * (size_t)n + lm + 2), *o = out;
-    memcpy(o, key, lk);
-    memcpy(o + lk, ": ", 2);
-    o += lk + 2;
-    for (int k = 0; k < n; k++, o += lp)
-        memcpy(o, prefix, lp);
-    memcpy(o, mid, lm);
-    o += lm;
-    for (int k = 0; k < n; k++, o += ls)
-        memcpy(o, suffix, ls);
-    memcpy(o, "\n", 2);
-    return out;
+    char before[128];
+    snprintf(before, sizeof(before), "%s: ", key);
+    return check_util_nest(before, prefix, n, mid, suffix, "\n");
 }
 
 // Load text into a fresh tree; -1 must come with "exceeded max depth" at line:col.

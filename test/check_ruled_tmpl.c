@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../ruled/ruled_tmpl.h"
+#include "check_util.h"
 
 Suite *ruled_tmpl_suite(void);
 
@@ -108,16 +109,7 @@ END_TEST
 static char *
 s_nest(const char *prefix, int n, const char *mid, const char *suffix)
 {
-    size_t lp = strlen(prefix), lm = strlen(mid), ls = strlen(suffix);
-    char *out = malloc((lp + ls) * (size_t)n + lm + 1), *o = out;
-    for (int k = 0; k < n; k++, o += lp)
-        memcpy(o, prefix, lp);
-    memcpy(o, mid, lm);
-    o += lm;
-    for (int k = 0; k < n; k++, o += ls)
-        memcpy(o, suffix, ls);
-    *o = '\0';
-    return out;
+    return check_util_nest(NULL, prefix, n, mid, suffix, NULL);
 }
 
 static void

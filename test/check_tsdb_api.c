@@ -175,18 +175,7 @@ END_TEST
 static char *
 s_nested_form(const char *prefix, int n, const char *mid, const char *suffix, const char *rest)
 {
-    size_t lp = strlen(prefix), lm = strlen(mid), ls = strlen(suffix), lr = strlen(rest);
-    char *out = fw_malloc(6 + (lp + ls) * (size_t)n + lm + lr + 1), *o = out;
-    memcpy(o, "query=", 6);
-    o += 6;
-    for (int k = 0; k < n; k++, o += lp)
-        memcpy(o, prefix, lp);
-    memcpy(o, mid, lm);
-    o += lm;
-    for (int k = 0; k < n; k++, o += ls)
-        memcpy(o, suffix, ls);
-    memcpy(o, rest, lr + 1);
-    return out;
+    return check_util_nest("query=", prefix, n, mid, suffix, rest);
 }
 
 // Issue 5: 100,000 minuses or 20,000 parentheses in a 40 KB query overflowed tsdb's stack.

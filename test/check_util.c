@@ -83,6 +83,30 @@ check_util_tmpdir_remove(const char *dir)
 }
 
 // ---------------------------------------------------------------------------------------
+// Inputs
+
+char *
+check_util_nest(const char *before, const char *prefix, int n, const char *mid, const char *suffix,
+                const char *after)
+{
+    before = before ? before : "";
+    after = after ? after : "";
+    size_t lb = strlen(before), lp = strlen(prefix), lm = strlen(mid), ls = strlen(suffix);
+    size_t la = strlen(after), reps = n > 0 ? (size_t)n : 0;
+    char *out = fw_malloc(lb + (lp + ls) * reps + lm + la + 1), *o = out;
+    memcpy(o, before, lb);
+    o += lb;
+    for (size_t k = 0; k < reps; k++, o += lp)
+        memcpy(o, prefix, lp);
+    memcpy(o, mid, lm);
+    o += lm;
+    for (size_t k = 0; k < reps; k++, o += ls)
+        memcpy(o, suffix, ls);
+    memcpy(o, after, la + 1);
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------
 // HTTP
 
 static size_t

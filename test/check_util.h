@@ -56,4 +56,10 @@ void check_util_http_clear(struct check_util_http *r);
 char *check_util_http_wait_for(const char *url, const char *const *needles, long timeout_ms,
                                bool *ok);
 
+// before + prefix n times + mid + suffix n times + after, as a new string (caller frees):
+// the deeply nested inputs the parsers' depth limits are tested with. NULL before or after
+// is "".
+char *check_util_nest(const char *before, const char *prefix, int n, const char *mid,
+                      const char *suffix, const char *after);
+
 #endif
