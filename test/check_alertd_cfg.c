@@ -11,6 +11,7 @@
 #include "../alertd/alertd_matcher.h"
 #include "../alertd/alertd_route.h"
 #include "fw_mem.h"
+#include "check_util.h"
 
 // The conformance count reached when this was written; the test fails below it.
 #define S_CONFORMANCE_FLOOR 46
@@ -244,16 +245,6 @@ START_TEST(test_alertd_cfg_matchers_parse)
 }
 END_TEST
 
-// How many times needle occurs in hay.
-static size_t
-s_count(const char *hay, const char *needle)
-{
-    size_t n = 0;
-    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    return n;
-}
-
 // How many times needle occurs in text outside comment lines.
 static size_t
 s_count_values(const char *text, const char *needle)
@@ -262,7 +253,7 @@ s_count_values(const char *text, const char *needle)
     char *copy = fw_strdup(text);
     for (char *save = NULL, *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
         if (l[strspn(l, " ")] != '#')
-            n += s_count(l, needle);
+            n += check_util_count(l, needle);
     free(copy);
     return n;
 }
@@ -274,8 +265,8 @@ s_assert_shown(const char *raw, const struct alertd_cfg *cfg)
     ck_assert_ptr_nonnull(cfg->original);
     ck_assert_msg(strstr(cfg->original, "SECRET-") == NULL, "a secret is shown:\n%s",
                   cfg->original);
-    ck_assert_uint_eq(s_count(cfg->original, "PLAIN-"), s_count_values(raw, "PLAIN-"));
-    ck_assert_uint_gt(s_count(cfg->original, "<secret>"), 0);
+    ck_assert_uint_eq(check_util_count(cfg->original, "PLAIN-"), s_count_values(raw, "PLAIN-"));
+    ck_assert_uint_gt(check_util_count(cfg->original, "<secret>"), 0);
 }
 
 START_TEST(test_alertd_cfg_secrets_masked)
@@ -292,7 +283,8 @@ START_TEST(test_alertd_cfg_secrets_masked)
     ck_assert_msg(cfg != NULL, "%s", errs.len ? errs.items[0].msg : "?");
     s_assert_shown(raw, cfg);
     // One "<secret>" per secret value; the proxy URL keeps its user, its password is xxxxx.
-    ck_assert_uint_eq(s_count(cfg->original, "<secret>"), s_count_values(raw, "SECRET-") - 1);
+    ck_assert_uint_eq(check_util_count(cfg->original, "<secret>"),
+                      s_count_values(raw, "SECRET-") - 1);
     ck_assert_ptr_nonnull(
         strstr(cfg->original, "http://PLAIN-proxy-user:xxxxx@proxy.example.org:3128"));
     // The secrets still reach delivery.

@@ -235,27 +235,6 @@ s_load(const char *text, struct t_cfg *cfg, struct fw_cfg_errors *errs)
     return fw_cfg_load("t.yml", text, s_fields, cfg, errs);
 }
 
-// Index of the first error whose message contains needle, or -1.
-static int
-s_find(const struct fw_cfg_errors *errs, const char *needle)
-{
-    for (size_t i = 0; i < errs->len; i++)
-        if (strstr(errs->items[i].msg, needle))
-            return (int)i;
-    return -1;
-}
-
-static void
-s_assert_error(const struct fw_cfg_errors *errs, const char *msg, int line, int col)
-{
-    int i = s_find(errs, msg);
-    ck_assert_msg(i >= 0, "no error containing \"%s\" (first: \"%s\")", msg,
-                  errs->len ? errs->items[0].msg : "none");
-    ck_assert_str_eq(errs->items[i].file, "t.yml");
-    ck_assert_int_eq(errs->items[i].line, line);
-    ck_assert_int_eq(errs->items[i].col, col);
-}
-
 START_TEST(test_fw_cfg_load_all_types)
 {
     static const char text[] = "name: demo\n"
@@ -396,16 +375,19 @@ START_TEST(test_fw_cfg_collects_all_errors)
     struct fw_cfg_errors errs;
     ck_assert_int_eq(s_load(text, &cfg, &errs), -1);
     ck_assert_uint_eq(errs.len, 10);
-    s_assert_error(&errs, "'many' is not an integer for key 'count'", 1, 8);
-    s_assert_error(&errs, "value 2 out of range [0, 1] for key 'ratio'", 2, 8);
-    s_assert_error(&errs, "'maybe' is not a boolean for key 'enabled'", 3, 10);
-    s_assert_error(&errs, "'abc' is not a duration for key 'timeout'", 4, 10);
-    s_assert_error(&errs, "'lots' is not a size for key 'max_bytes'", 5, 12);
-    s_assert_error(&errs, "'turbo' is not one of fast, safe for key 'mode'", 6, 7);
-    s_assert_error(&errs, "tag 'bad' is not allowed", 7, 12);
-    s_assert_error(&errs, "unknown key 'colour' in items[0]", 10, 5);
-    s_assert_error(&errs, "key 'name' is required in items[1]", 11, 5);
-    s_assert_error(&errs, "invalid label name '1abc'", 12, 10);
+    check_util_cfg_error_assert(&errs, "t.yml", "'many' is not an integer for key 'count'", 1, 8);
+    check_util_cfg_error_assert(&errs, "t.yml", "value 2 out of range [0, 1] for key 'ratio'", 2,
+                                8);
+    check_util_cfg_error_assert(&errs, "t.yml", "'maybe' is not a boolean for key 'enabled'", 3,
+                                10);
+    check_util_cfg_error_assert(&errs, "t.yml", "'abc' is not a duration for key 'timeout'", 4, 10);
+    check_util_cfg_error_assert(&errs, "t.yml", "'lots' is not a size for key 'max_bytes'", 5, 12);
+    check_util_cfg_error_assert(&errs, "t.yml", "'turbo' is not one of fast, safe for key 'mode'",
+                                6, 7);
+    check_util_cfg_error_assert(&errs, "t.yml", "tag 'bad' is not allowed", 7, 12);
+    check_util_cfg_error_assert(&errs, "t.yml", "unknown key 'colour' in items[0]", 10, 5);
+    check_util_cfg_error_assert(&errs, "t.yml", "key 'name' is required in items[1]", 11, 5);
+    check_util_cfg_error_assert(&errs, "t.yml", "invalid label name '1abc'", 12, 10);
     // Values that failed keep their default-free zero or their default.
     ck_assert_uint_eq(cfg.n_items, 2);
     ck_assert_str_eq(cfg.items[0].name, "a");
@@ -423,9 +405,9 @@ START_TEST(test_fw_cfg_duplicate_keys)
                             &cfg, &errs),
                      -1);
     ck_assert_uint_eq(errs.len, 3);
-    s_assert_error(&errs, "duplicate key 'name'", 3, 1);
-    s_assert_error(&errs, "duplicate key 'x' in labels", 6, 3);
-    s_assert_error(&errs, "duplicate key 'port' in sub", 9, 3);
+    check_util_cfg_error_assert(&errs, "t.yml", "duplicate key 'name'", 3, 1);
+    check_util_cfg_error_assert(&errs, "t.yml", "duplicate key 'x' in labels", 6, 3);
+    check_util_cfg_error_assert(&errs, "t.yml", "duplicate key 'port' in sub", 9, 3);
     ck_assert_str_eq(cfg.name, "a"); // the first one wins
     ck_assert_int_eq(cfg.sub.port, 1);
     fw_cfg_free(s_fields, &cfg);
@@ -444,18 +426,25 @@ START_TEST(test_fw_cfg_wrong_types)
     struct fw_cfg_errors errs;
     ck_assert_int_eq(s_load(text, &cfg, &errs), -1);
     ck_assert_uint_eq(errs.len, 6);
-    s_assert_error(&errs, "expected a mapping for key 'sub', got a sequence", 1, 6);
-    s_assert_error(&errs, "expected a sequence for key 'tags', got a scalar", 2, 7);
-    s_assert_error(&errs, "expected a scalar for key 'name', got a mapping", 3, 7);
-    s_assert_error(&errs, "expected a sequence for key 'items', got a mapping", 4, 8);
-    s_assert_error(&errs, "expected a mapping for key 'labels', got a sequence", 5, 9);
-    s_assert_error(&errs, "expected a scalar for key 'count', got a sequence", 6, 8);
+    check_util_cfg_error_assert(&errs, "t.yml", "expected a mapping for key 'sub', got a sequence",
+                                1, 6);
+    check_util_cfg_error_assert(&errs, "t.yml", "expected a sequence for key 'tags', got a scalar",
+                                2, 7);
+    check_util_cfg_error_assert(&errs, "t.yml", "expected a scalar for key 'name', got a mapping",
+                                3, 7);
+    check_util_cfg_error_assert(&errs, "t.yml",
+                                "expected a sequence for key 'items', got a mapping", 4, 8);
+    check_util_cfg_error_assert(&errs, "t.yml",
+                                "expected a mapping for key 'labels', got a sequence", 5, 9);
+    check_util_cfg_error_assert(&errs, "t.yml", "expected a scalar for key 'count', got a sequence",
+                                6, 8);
     ck_assert_str_eq(cfg.sub.host, "localhost"); // defaults despite the wrong type
     fw_cfg_free(s_fields, &cfg);
 
     ck_assert_int_eq(s_load("- a\n- b\n", &cfg, &errs), -1);
     ck_assert_uint_eq(errs.len, 1);
-    s_assert_error(&errs, "expected a mapping at the top level, got a sequence", 1, 1);
+    check_util_cfg_error_assert(&errs, "t.yml",
+                                "expected a mapping at the top level, got a sequence", 1, 1);
     fw_cfg_free(s_fields, &cfg);
 }
 END_TEST
@@ -466,16 +455,19 @@ START_TEST(test_fw_cfg_range)
     struct fw_cfg_errors errs;
     ck_assert_int_eq(s_load("count: 0\nsub:\n  port: 70000\ntimeout: 2h\n", &cfg, &errs), -1);
     ck_assert_uint_eq(errs.len, 3);
-    s_assert_error(&errs, "value 0 out of range [1, 100] for key 'count'", 1, 8);
-    s_assert_error(&errs, "value 70000 out of range [1, 65535] for key 'port'", 3, 9);
-    s_assert_error(&errs, "value 2h out of range [1s, 1h] for key 'timeout'", 4, 10);
+    check_util_cfg_error_assert(&errs, "t.yml", "value 0 out of range [1, 100] for key 'count'", 1,
+                                8);
+    check_util_cfg_error_assert(&errs, "t.yml",
+                                "value 70000 out of range [1, 65535] for key 'port'", 3, 9);
+    check_util_cfg_error_assert(&errs, "t.yml", "value 2h out of range [1s, 1h] for key 'timeout'",
+                                4, 10);
     fw_cfg_free(s_fields, &cfg);
 
     ck_assert_int_eq(s_load("count: 100\nratio: 1\n", &cfg, &errs), 0);
     ck_assert_int_eq(cfg.count, 100);
     fw_cfg_free(s_fields, &cfg);
     ck_assert_int_eq(s_load("count: 12abc\n", &cfg, &errs), -1); // strict: whole token
-    s_assert_error(&errs, "'12abc' is not an integer for key 'count'", 1, 8);
+    check_util_cfg_error_assert(&errs, "t.yml", "'12abc' is not an integer for key 'count'", 1, 8);
     fw_cfg_free(s_fields, &cfg);
 }
 END_TEST
@@ -486,8 +478,8 @@ START_TEST(test_fw_cfg_required)
     struct fw_cfg_errors errs;
     ck_assert_int_eq(s_load("items:\n  - weight: 2\n  - name: ~\n", &cfg, &errs), -1);
     ck_assert_uint_eq(errs.len, 2);
-    s_assert_error(&errs, "key 'name' is required in items[0]", 2, 5);
-    s_assert_error(&errs, "key 'name' is required in items[1]", 3, 5);
+    check_util_cfg_error_assert(&errs, "t.yml", "key 'name' is required in items[0]", 2, 5);
+    check_util_cfg_error_assert(&errs, "t.yml", "key 'name' is required in items[1]", 3, 5);
     ck_assert_int_eq(cfg.items[0].weight, 2);
     fw_cfg_free(s_fields, &cfg);
 }
@@ -582,7 +574,8 @@ START_TEST(test_fw_cfg_labels_and_bools)
     fw_cfg_free(s_fields, &cfg);
 
     ck_assert_int_eq(s_load("labels: {a: [1]}\n", &cfg, &errs), -1);
-    s_assert_error(&errs, "expected a scalar for label 'a', got a sequence", 1, 13);
+    check_util_cfg_error_assert(&errs, "t.yml", "expected a scalar for label 'a', got a sequence",
+                                1, 13);
     fw_cfg_free(s_fields, &cfg);
 }
 END_TEST

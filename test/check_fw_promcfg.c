@@ -13,27 +13,9 @@
 
 #include "fw_labels.h"
 #include "fw_promcfg.h"
+#include "check_util.h"
 
 Suite *fw_promcfg_suite(void);
-
-static int
-s_find(const struct fw_cfg_errors *errs, const char *needle)
-{
-    for (size_t i = 0; i < errs->len; i++)
-        if (strstr(errs->items[i].msg, needle))
-            return (int)i;
-    return -1;
-}
-
-static void
-s_assert_error(const struct fw_cfg_errors *errs, const char *msg, int line, int col)
-{
-    int i = s_find(errs, msg);
-    ck_assert_msg(i >= 0, "no error containing \"%s\" (first: \"%s\")", msg,
-                  errs->len ? errs->items[0].msg : "none");
-    ck_assert_int_eq(errs->items[i].line, line);
-    ck_assert_int_eq(errs->items[i].col, col);
-}
 
 static const char s_realistic[] = "global:\n"                                      // 1
                                   "  scrape_interval: 15s\n"                       // 2
@@ -187,7 +169,7 @@ START_TEST(test_fw_promcfg_storage_ooo_window)
                                      "    out_of_order_window: 30m\n",
                                      &cfg, &errs),
                      -1);
-    s_assert_error(&errs, "out_of_order_window", 3, 5);
+    check_util_cfg_error_assert(&errs, NULL, "out_of_order_window", 3, 5);
     fw_promcfg_free(&cfg);
 }
 END_TEST
@@ -204,7 +186,8 @@ START_TEST(test_fw_promcfg_duplicate_job)
                                      &cfg, &errs),
                      -1);
     ck_assert_uint_eq(errs.len, 1);
-    s_assert_error(&errs, "found multiple scrape configs with job name \"a\"", 4, 5);
+    check_util_cfg_error_assert(&errs, NULL, "found multiple scrape configs with job name \"a\"", 4,
+                                5);
     ck_assert_str_eq(errs.items[0].file, "p.yml");
     fw_promcfg_free(&cfg);
 }
@@ -230,7 +213,8 @@ START_TEST(test_fw_promcfg_timeout_above_interval)
     ck_assert_int_eq(fw_promcfg_load("p.yml", "global: {scrape_interval: 5s, scrape_timeout: 6s}\n",
                                      &cfg, &errs),
                      -1);
-    s_assert_error(&errs, "global scrape timeout greater than scrape interval", 1, 1);
+    check_util_cfg_error_assert(&errs, NULL, "global scrape timeout greater than scrape interval",
+                                1, 1);
     fw_promcfg_free(&cfg);
 }
 END_TEST
@@ -255,13 +239,13 @@ START_TEST(test_fw_promcfg_bad_targets)
                                      &cfg, &errs),
                      -1);
     ck_assert_uint_eq(errs.len, 7); // a bare "host" is fine: the scheme's port applies
-    s_assert_error(&errs, "\"http://h:9100\" is not a valid hostname", 5, 13);
-    s_assert_error(&errs, "\"no host\" is not a valid hostname", 6, 13);
-    s_assert_error(&errs, "target \":9100\" has an empty host", 7, 13);
-    s_assert_error(&errs, "target \"h:0\" has an invalid port", 8, 13);
-    s_assert_error(&errs, "target \"h:65536\" has an invalid port", 9, 13);
-    s_assert_error(&errs, "target \"h:port\" has an invalid port", 10, 13);
-    s_assert_error(&errs, "target \"[::1]9100\" is not host:port", 12, 13);
+    check_util_cfg_error_assert(&errs, NULL, "\"http://h:9100\" is not a valid hostname", 5, 13);
+    check_util_cfg_error_assert(&errs, NULL, "\"no host\" is not a valid hostname", 6, 13);
+    check_util_cfg_error_assert(&errs, NULL, "target \":9100\" has an empty host", 7, 13);
+    check_util_cfg_error_assert(&errs, NULL, "target \"h:0\" has an invalid port", 8, 13);
+    check_util_cfg_error_assert(&errs, NULL, "target \"h:65536\" has an invalid port", 9, 13);
+    check_util_cfg_error_assert(&errs, NULL, "target \"h:port\" has an invalid port", 10, 13);
+    check_util_cfg_error_assert(&errs, NULL, "target \"[::1]9100\" is not host:port", 12, 13);
     fw_promcfg_free(&cfg);
 }
 END_TEST
@@ -282,14 +266,18 @@ START_TEST(test_fw_promcfg_field_errors)
                                      "alerts: {}\n",                       // 9
                                      &cfg, &errs),
                      -1);
-    s_assert_error(&errs, "unknown key 'scrape_intervall' in global", 2, 3);
-    s_assert_error(&errs, "invalid label name '1bad'", 3, 21);
-    s_assert_error(&errs, "'soon' is not a duration for key 'scrape_interval'", 5, 22);
-    s_assert_error(&errs, "scheme must be \"http\" or \"https\", got \"ftp\"", 6, 13);
-    s_assert_error(&errs, "key 'job_name' is required in scrape_configs[0]", 5, 5);
-    s_assert_error(&errs, "job_name is empty", 7, 15);
-    s_assert_error(&errs, "expected a sequence for key 'static_configs', got a mapping", 8, 21);
-    s_assert_error(&errs, "unknown key 'alerts'", 9, 1);
+    check_util_cfg_error_assert(&errs, NULL, "unknown key 'scrape_intervall' in global", 2, 3);
+    check_util_cfg_error_assert(&errs, NULL, "invalid label name '1bad'", 3, 21);
+    check_util_cfg_error_assert(&errs, NULL, "'soon' is not a duration for key 'scrape_interval'",
+                                5, 22);
+    check_util_cfg_error_assert(&errs, NULL, "scheme must be \"http\" or \"https\", got \"ftp\"", 6,
+                                13);
+    check_util_cfg_error_assert(&errs, NULL, "key 'job_name' is required in scrape_configs[0]", 5,
+                                5);
+    check_util_cfg_error_assert(&errs, NULL, "job_name is empty", 7, 15);
+    check_util_cfg_error_assert(
+        &errs, NULL, "expected a sequence for key 'static_configs', got a mapping", 8, 21);
+    check_util_cfg_error_assert(&errs, NULL, "unknown key 'alerts'", 9, 1);
     ck_assert_uint_eq(errs.len, 8);
     fw_promcfg_free(&cfg);
 }
@@ -318,7 +306,7 @@ START_TEST(test_fw_promcfg_alias_bomb_is_bounded)
     struct fw_promcfg cfg;
     struct fw_cfg_errors errs;
     ck_assert_int_eq(fw_promcfg_load("p.yml", text, &cfg, &errs), -1);
-    ck_assert_int_ge(s_find(&errs, "document too large"), 0);
+    ck_assert_int_ge(check_util_cfg_error_find(&errs, "document too large"), 0);
     fw_promcfg_free(&cfg);
     free(text);
 }
@@ -346,15 +334,6 @@ START_TEST(test_fw_promcfg_debian_examples)
     }
 }
 END_TEST
-
-static size_t
-s_count(const char *hay, const char *needle)
-{
-    size_t n = 0;
-    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    return n;
-}
 
 // /api/v1/status/config shows the file re-emitted with every secret masked, as Prometheus
 // does: the fixture Prometheus 2.42 accepts, then the fields and SD configs it does not know.
@@ -417,7 +396,7 @@ START_TEST(test_fw_promcfg_shown_masks_secrets)
     shown = fw_promcfg_shown(newer, &err);
     ck_assert_msg(shown != NULL, "%s", err.msg);
     ck_assert_msg(strstr(shown, "SECRET-") == NULL, "a secret is shown:\n%s", shown);
-    ck_assert_uint_eq(s_count(shown, "PLAIN-"), s_count(newer, "PLAIN-"));
+    ck_assert_uint_eq(check_util_count(shown, "PLAIN-"), check_util_count(newer, "PLAIN-"));
     free(shown);
 }
 END_TEST

@@ -10,6 +10,7 @@
 
 #include "fw_mem.h"
 #include "fw_secret.h"
+#include "check_util.h"
 
 static const struct fw_secret_path s_paths[] = {
     {"top.password", FW_SECRET_VALUE},
@@ -31,15 +32,6 @@ s_redact(const char *text)
     ck_assert_msg(fw_secret_redact_yaml(text, s_paths, &out, &err) == 0, "redact: %s", err.msg);
     ck_assert_ptr_nonnull(out);
     return out;
-}
-
-static size_t
-s_count(const char *hay, const char *needle)
-{
-    size_t n = 0;
-    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    return n;
 }
 
 START_TEST(test_fw_secret_redact_yaml)
@@ -68,7 +60,7 @@ START_TEST(test_fw_secret_redact_yaml)
                       !strstr(out, "S4") && !strstr(out, "S5") && !strstr(out, "S6") &&
                       !strstr(out, "S7") && !strstr(out, "S8") && !strstr(out, "S9"),
                   "a secret shows:\n%s", out);
-    ck_assert_uint_eq(s_count(out, FW_SECRET_TOKEN), 7);
+    ck_assert_uint_eq(check_util_count(out, FW_SECRET_TOKEN), 7);
     // Everything else is shown as written.
     ck_assert_ptr_nonnull(strstr(out, "user: alice"));
     ck_assert_ptr_nonnull(strstr(out, "name: one"));

@@ -17,17 +17,9 @@
 
 #include "fw_mem.h"
 #include "../ruled/ruled_rules.h"
+#include "check_util.h"
 
 Suite *ruled_rules_suite(void);
-
-static int
-s_find(const struct fw_cfg_errors *errs, const char *needle)
-{
-    for (size_t i = 0; i < errs->len; i++)
-        if (strstr(errs->items[i].msg, needle))
-            return (int)i;
-    return -1;
-}
 
 // Load text; expect failure with an error containing msg at line:col.
 static void
@@ -36,7 +28,7 @@ s_expect_error(const char *text, const char *msg, int line, int col)
     struct ruled_rulefile rf;
     struct fw_cfg_errors *errs = fw_calloc(1, sizeof(*errs));
     ck_assert_int_eq(ruled_rules_load("r.yml", text, &rf, errs), -1);
-    int i = s_find(errs, msg);
+    int i = check_util_cfg_error_find(errs, msg);
     ck_assert_msg(i >= 0, "no error containing \"%s\" (first: \"%s\")", msg,
                   errs->len ? errs->items[0].msg : "none");
     ck_assert_str_eq(errs->items[i].file, "r.yml");

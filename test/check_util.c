@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fw_cfg.h"
 #include "fw_mem.h"
 
 enum { S_RM_DEPTH = 8, S_RM_ENTRIES = 10000 };
@@ -84,6 +85,39 @@ check_util_tmpdir_remove(const char *dir)
 
 // ---------------------------------------------------------------------------------------
 // Inputs
+
+int
+check_util_cfg_error_find(const struct fw_cfg_errors *errs, const char *needle)
+{
+    for (size_t i = 0; i < errs->len; i++)
+        if (strstr(errs->items[i].msg, needle))
+            return (int)i;
+    return -1;
+}
+
+void
+check_util_cfg_error_assert(const struct fw_cfg_errors *errs, const char *file, const char *msg,
+                            int line, int col)
+{
+    int i = check_util_cfg_error_find(errs, msg);
+    ck_assert_msg(i >= 0, "no error containing \"%s\" (first: \"%s\")", msg,
+                  errs->len ? errs->items[0].msg : "none");
+    if (file)
+        ck_assert_str_eq(errs->items[i].file, file);
+    ck_assert_int_eq(errs->items[i].line, line);
+    ck_assert_int_eq(errs->items[i].col, col);
+}
+
+size_t
+check_util_count(const char *hay, const char *needle)
+{
+    size_t n = 0, len = strlen(needle);
+    if (len == 0)
+        return 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += len)
+        n++;
+    return n;
+}
 
 char *
 check_util_nest(const char *before, const char *prefix, int n, const char *mid, const char *suffix,

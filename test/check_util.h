@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct fw_cfg_errors;
+
 // Make a new directory test/tmp/<prefix>.XXXXXX (test/ and test/tmp/ are made when missing)
 // and write its path into buf (cap bytes). Fails the test when it cannot.
 void check_util_tmpdir_new(char *buf, size_t cap, const char *prefix);
@@ -55,6 +57,17 @@ void check_util_http_clear(struct check_util_http *r);
 // says whether all needles were seen.
 char *check_util_http_wait_for(const char *url, const char *const *needles, long timeout_ms,
                                bool *ok);
+
+// Index of the first error whose message contains needle, or -1.
+int check_util_cfg_error_find(const struct fw_cfg_errors *errs, const char *needle);
+
+// Fail the test unless an error containing msg stands at line:col (and in file, unless
+// file is NULL).
+void check_util_cfg_error_assert(const struct fw_cfg_errors *errs, const char *file,
+                                 const char *msg, int line, int col);
+
+// How many times needle occurs in hay, not overlapping.
+size_t check_util_count(const char *hay, const char *needle);
 
 // before + prefix n times + mid + suffix n times + after, as a new string (caller frees):
 // the deeply nested inputs the parsers' depth limits are tested with. NULL before or after
