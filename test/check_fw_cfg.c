@@ -601,10 +601,7 @@ START_TEST(test_fw_cfg_file_and_report)
     mkdir("test/tmp", 0755);
     const char *path = "test/tmp/check_fw_cfg.yml";
     const char *out = "test/tmp/check_fw_cfg.stderr";
-    FILE *fp = fopen(path, "w");
-    ck_assert_ptr_nonnull(fp);
-    fputs("name: f\ncuont: 3\n", fp);
-    fclose(fp);
+    check_util_write_file(path, "name: f\ncuont: 3\n");
 
     struct t_cfg cfg;
     memset(&cfg, 0, sizeof(cfg));
@@ -618,7 +615,7 @@ START_TEST(test_fw_cfg_file_and_report)
     // Report: the compiler-style line on stderr (plus the log line, also on stderr).
     fflush(stderr);
     int saved = dup(2);
-    fp = fopen(out, "w");
+    FILE *fp = fopen(out, "w");
     ck_assert_ptr_nonnull(fp);
     dup2(fileno(fp), 2);
     fw_cfg_errors_report(&errs, true);

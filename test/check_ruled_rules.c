@@ -196,27 +196,18 @@ START_TEST(test_ruled_rules_embedded_default)
 }
 END_TEST
 
-static void
-s_write(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 START_TEST(test_ruled_rules_config_globs)
 {
     mkdir("test/tmp", 0755);
     mkdir("test/tmp/ruled_globs", 0755);
     mkdir("test/tmp/ruled_globs/rules", 0755);
-    s_write("test/tmp/ruled_globs/prom.yml",
-            "global:\n  evaluation_interval: 15s\n  external_labels: {site: x}\n"
-            "rule_files:\n  - rules/*.yml\n  - rules/a.yml\n  - missing/*.yml\n");
-    s_write("test/tmp/ruled_globs/rules/a.yml",
-            "groups:\n  - name: a\n    rules:\n      - record: a\n        expr: 1\n");
-    s_write("test/tmp/ruled_globs/rules/b.yml",
-            "groups:\n  - name: b\n    rules:\n      - record: b\n        expr: 2\n");
+    check_util_write_file("test/tmp/ruled_globs/prom.yml",
+                          "global:\n  evaluation_interval: 15s\n  external_labels: {site: x}\n"
+                          "rule_files:\n  - rules/*.yml\n  - rules/a.yml\n  - missing/*.yml\n");
+    check_util_write_file("test/tmp/ruled_globs/rules/a.yml",
+                          "groups:\n  - name: a\n    rules:\n      - record: a\n        expr: 1\n");
+    check_util_write_file("test/tmp/ruled_globs/rules/b.yml",
+                          "groups:\n  - name: b\n    rules:\n      - record: b\n        expr: 2\n");
     struct ruled_config cfg;
     struct fw_cfg_errors *errs = fw_calloc(1, sizeof(*errs));
     ck_assert_int_eq(ruled_rules_config_load("test/tmp/ruled_globs/prom.yml", &cfg, errs), 0);
@@ -227,7 +218,8 @@ START_TEST(test_ruled_rules_config_globs)
     ruled_rules_config_free(&cfg);
 
     // A bad rule file fails the whole configuration, with its own file name.
-    s_write("test/tmp/ruled_globs/rules/b.yml", "groups:\n  - name: b\n    rulez: []\n");
+    check_util_write_file("test/tmp/ruled_globs/rules/b.yml",
+                          "groups:\n  - name: b\n    rulez: []\n");
     memset(errs, 0, sizeof(*errs));
     ck_assert_int_eq(ruled_rules_config_load("test/tmp/ruled_globs/prom.yml", &cfg, errs), -1);
     ck_assert_str_eq(errs->items[0].file, "test/tmp/ruled_globs/rules/b.yml");

@@ -302,15 +302,6 @@ START_TEST(test_scraper_scrapes_good_and_garbage_targets)
 }
 END_TEST
 
-static void
-s_write(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static int
 s_strcmp_p(const void *a, const void *b)
 {
@@ -334,9 +325,10 @@ START_TEST(test_scraper_reload_swaps_targets_and_keeps_old_on_error)
 {
     const char *path = "test/tmp/check_scraper_reload.yml";
     mkdir("test/tmp", 0755); // make check-unit creates it; a bare run may not have
-    s_write(path, "scrape_configs:\n"
-                  "  - job_name: a\n    static_configs:\n      - targets: ['127.0.0.1:1']\n"
-                  "  - job_name: b\n    static_configs:\n      - targets: ['127.0.0.1:2']\n");
+    check_util_write_file(
+        path, "scrape_configs:\n"
+              "  - job_name: a\n    static_configs:\n      - targets: ['127.0.0.1:1']\n"
+              "  - job_name: b\n    static_configs:\n      - targets: ['127.0.0.1:2']\n");
     zsock_t *pull = zsock_new(ZMQ_ROUTER);
     int push_port = zsock_bind(pull, "tcp://127.0.0.1:*");
     struct s_ctx ctx = {0};
@@ -351,15 +343,16 @@ START_TEST(test_scraper_reload_swaps_targets_and_keeps_old_on_error)
     ck_assert_int_eq(ctx.rc, 0);
     ck_assert_uint_eq(s_count_targets(ctx.http_port), 2);
 
-    s_write(path, "scrape_configs:\n"
-                  "  - job_name: a\n    static_configs:\n      - targets: ['127.0.0.1:1']\n");
+    check_util_write_file(
+        path, "scrape_configs:\n"
+              "  - job_name: a\n    static_configs:\n      - targets: ['127.0.0.1:1']\n");
     long status;
     char *body = s_http(ctx.http_port, "POST", "/-/reload", &status);
     ck_assert_int_eq(status, 200);
     free(body);
     ck_assert_uint_eq(s_count_targets(ctx.http_port), 1);
 
-    s_write(path, "scrape_configs:\n  - job_nam: a\n");
+    check_util_write_file(path, "scrape_configs:\n  - job_nam: a\n");
     body = s_http(ctx.http_port, "POST", "/-/reload", &status);
     ck_assert_int_eq(status, 500);
     ck_assert_ptr_nonnull(strstr(body, "check_scraper_reload.yml:2:5"));
@@ -425,7 +418,7 @@ START_TEST(test_scraper_reload_removes_targets_with_timers_due)
     mkdir("test/tmp", 0755);
     char text[2048];
     s_churn_config(text, sizeof(text), "a");
-    s_write(path, text);
+    check_util_write_file(path, text);
     zsock_t *pull = zsock_new(ZMQ_ROUTER);
     int push_port = zsock_bind(pull, "tcp://127.0.0.1:*");
     struct s_ctx ctx = {0};
@@ -442,7 +435,7 @@ START_TEST(test_scraper_reload_removes_targets_with_timers_due)
     for (int round = 1; round <= 4; round++) {
         const char *p = round % 2 ? "b" : "a";
         s_churn_config(text, sizeof(text), p);
-        s_write(path, text);
+        check_util_write_file(path, text);
         long status;
         char *body = s_http(ctx.http_port, "POST", "/-/reload", &status);
         ck_assert_int_eq(status, 200);

@@ -52,10 +52,7 @@ s_file(const char *name, const char *text)
     static int next;
     char *p = paths[next++ % 4];
     snprintf(p, 256, "%s/%s", s_dir, name);
-    FILE *f = fopen(p, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
+    check_util_write_file(p, text);
     return p;
 }
 

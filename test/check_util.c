@@ -83,6 +83,16 @@ check_util_tmpdir_remove(const char *dir)
     return 0;
 }
 
+void
+check_util_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_msg(f != NULL, "write %s: %s", path, strerror(errno));
+    size_t n = strlen(text);
+    ck_assert_msg(fwrite(text, 1, n, f) == n, "write %s: %s", path, strerror(errno));
+    ck_assert_msg(fclose(f) == 0, "close %s: %s", path, strerror(errno));
+}
+
 // ---------------------------------------------------------------------------------------
 // Inputs
 

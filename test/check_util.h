@@ -58,6 +58,9 @@ void check_util_http_clear(struct check_util_http *r);
 char *check_util_http_wait_for(const char *url, const char *const *needles, long timeout_ms,
                                bool *ok);
 
+// Write text to path (created or truncated); fails the test when it cannot.
+void check_util_write_file(const char *path, const char *text);
+
 // Index of the first error whose message contains needle, or -1.
 int check_util_cfg_error_find(const struct fw_cfg_errors *errs, const char *needle);
 
