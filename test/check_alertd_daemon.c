@@ -114,6 +114,19 @@ s_http(const char *method, const char *path, const char *body, char **out)
     return r.status;
 }
 
+// POST a silence (JSON body) to alertd, expect 200, and copy its silenceID into id.
+static void
+s_post_silence(const char *body, char *id, size_t cap)
+{
+    char *out = NULL;
+    ck_assert_int_eq(s_http("POST", "/api/v2/silences", body, &out), 200);
+    json_t *r = json_loads(out, 0, NULL);
+    ck_assert_msg(r != NULL, "silence answer: %s", out);
+    free(out);
+    snprintf(id, cap, "%s", json_string_value(json_object_get(r, "silenceID")));
+    json_decref(r);
+}
+
 static json_t *
 s_recv_notify(void)
 {
@@ -219,18 +232,11 @@ END_TEST
 START_TEST(test_alertd_daemon_silence_mutes)
 {
     char *out = NULL;
-    ck_assert_int_eq(
-        s_http("POST", "/api/v2/silences",
-               "{\"matchers\":[{\"name\":\"line\",\"value\":\"L9\",\"isRegex\":false}],"
-               "\"startsAt\":\"2020-01-01T00:00:00Z\",\"endsAt\":\"2099-01-01T00:00:00Z\","
-               "\"createdBy\":\"test\",\"comment\":\"maintenance\"}",
-               &out),
-        200);
-    json_t *r = json_loads(out, 0, NULL);
-    free(out);
     char id[64];
-    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(r, "silenceID")));
-    json_decref(r);
+    s_post_silence("{\"matchers\":[{\"name\":\"line\",\"value\":\"L9\",\"isRegex\":false}],"
+                   "\"startsAt\":\"2020-01-01T00:00:00Z\",\"endsAt\":\"2099-01-01T00:00:00Z\","
+                   "\"createdBy\":\"test\",\"comment\":\"maintenance\"}",
+                   id, sizeof id);
     ck_assert_int_gt(strlen(id), 10);
     ck_assert_int_eq(s_http("POST", "/api/v2/alerts",
                             "[{\"labels\":{\"alertname\":\"Quiet\",\"line\":\"L9\"}},"
@@ -453,19 +459,13 @@ END_TEST
 START_TEST(test_alertd_daemon_silences_persist)
 {
     char *out = NULL;
-    ck_assert_int_eq(s_http("POST", "/api/v2/silences",
-                            "{\"matchers\":[{\"name\":\"job\",\"value\":\"node.*\","
-                            "\"isRegex\":true,\"isEqual\":false}],"
-                            "\"startsAt\":\"2020-01-01T00:00:00Z\","
-                            "\"endsAt\":\"2099-01-01T00:00:00Z\",\"createdBy\":\"me\","
-                            "\"comment\":\"keep\"}",
-                            &out),
-                     200);
-    json_t *r = json_loads(out, 0, NULL);
-    free(out);
     char id[64];
-    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(r, "silenceID")));
-    json_decref(r);
+    s_post_silence("{\"matchers\":[{\"name\":\"job\",\"value\":\"node.*\","
+                   "\"isRegex\":true,\"isEqual\":false}],"
+                   "\"startsAt\":\"2020-01-01T00:00:00Z\","
+                   "\"endsAt\":\"2099-01-01T00:00:00Z\",\"createdBy\":\"me\","
+                   "\"comment\":\"keep\"}",
+                   id, sizeof id);
     s_stop(); // saves silences.json on the way out
     struct stat st;
     ck_assert_int_eq(stat(s_silences_json, &st), 0);
