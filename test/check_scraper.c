@@ -111,6 +111,27 @@ s_scraper_actor(zsock_t *pipe, void *args)
     scraper_destroy(&s);
 }
 
+// A ROUTER on a free port standing in for tsdb, and ctx (zeroed) pointing a scraper at it
+// with its HTTP and PUB on free ports; with config_file, ctx->cfg loaded from that file.
+static zsock_t *
+s_ctx_init(struct s_ctx *ctx, const char *config_file)
+{
+    zsock_t *pull = zsock_new(ZMQ_ROUTER);
+    int push_port = zsock_bind(pull, "tcp://127.0.0.1:*");
+    ck_assert_int_gt(push_port, 0);
+    memset(ctx, 0, sizeof(*ctx));
+    snprintf(ctx->push, sizeof(ctx->push), "tcp://127.0.0.1:%d", push_port);
+    ctx->opts.zmq_tsdb_address = ctx->push;
+    ctx->opts.zmq_pub_address = "tcp://127.0.0.1:*";
+    ctx->opts.common.web_listen_address = "127.0.0.1:0";
+    ctx->opts.common.config_file = config_file;
+    if (config_file) {
+        struct fw_cfg_errors errs = {0};
+        ck_assert_int_eq(scraper_config_load(config_file, &ctx->cfg, &errs), 0);
+    }
+    return pull;
+}
+
 static void
 s_config(struct s_ctx *ctx, const char *text)
 {
@@ -175,15 +196,8 @@ START_TEST(test_scraper_scrapes_good_and_garbage_targets)
 {
     struct s_srv srv = {0};
     s_srv_start(&srv);
-    zsock_t *pull = zsock_new(ZMQ_ROUTER);
-    int push_port = zsock_bind(pull, "tcp://127.0.0.1:*");
-    ck_assert_int_gt(push_port, 0);
-
-    struct s_ctx ctx = {0};
-    snprintf(ctx.push, sizeof(ctx.push), "tcp://127.0.0.1:%d", push_port);
-    ctx.opts.zmq_tsdb_address = ctx.push;
-    ctx.opts.zmq_pub_address = "tcp://127.0.0.1:*";
-    ctx.opts.common.web_listen_address = "127.0.0.1:0";
+    struct s_ctx ctx;
+    zsock_t *pull = s_ctx_init(&ctx, NULL);
     char text[1024];
     snprintf(text, sizeof(text),
              "global:\n  scrape_interval: 200ms\n"
@@ -329,16 +343,8 @@ START_TEST(test_scraper_reload_swaps_targets_and_keeps_old_on_error)
         path, "scrape_configs:\n"
               "  - job_name: a\n    static_configs:\n      - targets: ['127.0.0.1:1']\n"
               "  - job_name: b\n    static_configs:\n      - targets: ['127.0.0.1:2']\n");
-    zsock_t *pull = zsock_new(ZMQ_ROUTER);
-    int push_port = zsock_bind(pull, "tcp://127.0.0.1:*");
-    struct s_ctx ctx = {0};
-    snprintf(ctx.push, sizeof(ctx.push), "tcp://127.0.0.1:%d", push_port);
-    ctx.opts.zmq_tsdb_address = ctx.push;
-    ctx.opts.zmq_pub_address = "tcp://127.0.0.1:*";
-    ctx.opts.common.web_listen_address = "127.0.0.1:0";
-    ctx.opts.common.config_file = path;
-    struct fw_cfg_errors errs = {0};
-    ck_assert_int_eq(scraper_config_load(path, &ctx.cfg, &errs), 0);
+    struct s_ctx ctx;
+    zsock_t *pull = s_ctx_init(&ctx, path);
     zactor_t *actor = zactor_new(s_scraper_actor, &ctx);
     ck_assert_int_eq(ctx.rc, 0);
     ck_assert_uint_eq(s_count_targets(ctx.http_port), 2);
@@ -419,16 +425,8 @@ START_TEST(test_scraper_reload_removes_targets_with_timers_due)
     char text[2048];
     s_churn_config(text, sizeof(text), "a");
     check_util_write_file(path, text);
-    zsock_t *pull = zsock_new(ZMQ_ROUTER);
-    int push_port = zsock_bind(pull, "tcp://127.0.0.1:*");
-    struct s_ctx ctx = {0};
-    snprintf(ctx.push, sizeof(ctx.push), "tcp://127.0.0.1:%d", push_port);
-    ctx.opts.zmq_tsdb_address = ctx.push;
-    ctx.opts.zmq_pub_address = "tcp://127.0.0.1:*";
-    ctx.opts.common.web_listen_address = "127.0.0.1:0";
-    ctx.opts.common.config_file = path;
-    struct fw_cfg_errors errs = {0};
-    ck_assert_int_eq(scraper_config_load(path, &ctx.cfg, &errs), 0);
+    struct s_ctx ctx;
+    zsock_t *pull = s_ctx_init(&ctx, path);
     zactor_t *actor = zactor_new(s_scraper_actor, &ctx);
     ck_assert_int_eq(ctx.rc, 0);
 
