@@ -610,8 +610,9 @@ START_TEST(test_tsdb_store_damaged_chunk_skipped_and_reported)
     s_commit(st);
     uint64_t id = s_id(st, "d{k=\"1\"}");
     tsdb_store_destroy(&st);
-    s_raw_damage("chunks", id, "\x01\x05\x00", 3);                   // the first chunk: truncated
-    s_raw_damage("head", id, "\x3f\x01\x00\x00\x00\x00\x00\x00", 8); // reserved encoding
+    s_raw_damage("chunks", id, "\x01\x05\x00", 3); // the first chunk: truncated
+    // a reserved encoding, in a head record padded as tsdb writes them (8 bytes after it)
+    s_raw_damage("head", id, "\x3f\x01\x00\x00\x00\x00\x00\x00\0\0\0\0\0\0\0\x08", 16);
     st = s_open();
     struct fw_sample *p;
     size_t n = s_read(st, id, INT64_MIN, INT64_MAX, &p);
@@ -911,6 +912,58 @@ START_TEST(test_tsdb_store_head_gc_reloads)
 }
 END_TEST
 
+// Append one sample (t, v) to the series sel at position pos of cache's batches.
+static void
+s_put_at(tsdb_store_t *st, tsdb_store_cache_t *c, size_t pos, const char *sel, int64_t t, double v)
+{
+    struct fw_labels l = FW_LABELS_INIT;
+    s_labels(&l, sel);
+    fw_err_t err;
+    ck_assert_msg(
+        tsdb_store_append_series_at(st, c, pos, &l, &(struct fw_sample){t, v}, 1, NULL, &err) == 0,
+        "append: %s", err.msg);
+    fw_labels_clear(&l);
+}
+
+START_TEST(test_tsdb_store_cache_by_position)
+{
+    tsdb_store_t *st = s_open();
+    tsdb_store_cache_t *c = tsdb_store_cache(st, 42, 1000);
+    ck_assert_ptr_eq(tsdb_store_cache(st, 42, 2000), c);
+    ck_assert_ptr_ne(tsdb_store_cache(st, 43, 2000), c);
+    s_put_at(st, c, 0, "c{a=\"1\"}", 1000, 1);
+    s_put_at(st, c, 1, "c{a=\"2\"}", 1000, 2);
+    // the series swap places: each sample must still reach its own series
+    s_put_at(st, c, 0, "c{a=\"2\"}", 2000, 20);
+    s_put_at(st, c, 1, "c{a=\"1\"}", 2000, 10);
+    s_put_at(st, c, 1, "c{a=\"1\"}", 3000, 100); // cached now
+    s_put_at(st, c, 5000, "c{a=\"3\"}", 1000, 3);
+    s_commit(st);
+    // the head frees every series: no cached pointer may be used after that
+    ck_assert_uint_eq(tsdb_store_head_gc(st, INT64_MAX), 3);
+    s_put_at(st, c, 1, "c{a=\"1\"}", 4000, 1000);
+    s_put_at(st, c, 0, "c{a=\"2\"}", 4000, 200);
+    s_commit(st);
+    struct fw_sample *p;
+    ck_assert_uint_eq(s_read(st, s_id(st, "c{a=\"1\"}"), INT64_MIN, INT64_MAX, &p), 4);
+    ck_assert(p[0].v == 1 && p[1].v == 10 && p[2].v == 100 && p[3].v == 1000);
+    free(p);
+    ck_assert_uint_eq(s_read(st, s_id(st, "c{a=\"2\"}"), INT64_MIN, INT64_MAX, &p), 3);
+    ck_assert(p[0].v == 2 && p[1].v == 20 && p[2].v == 200);
+    free(p);
+    ck_assert_uint_eq(s_read(st, s_id(st, "c{a=\"3\"}"), INT64_MIN, INT64_MAX, &p), 1);
+    free(p);
+    // expiry by last use, and a bound on the number of caches (the oldest go first)
+    ck_assert_uint_eq(tsdb_store_cache_expire(st, 1500), 0);
+    ck_assert_uint_eq(tsdb_store_cache_expire(st, 2001), 2);
+    for (int64_t k = 0; k <= TSDB_STORE_CACHES; k++)
+        (void)tsdb_store_cache(st, 1000 + (uint64_t)k, 10000 + k);
+    ck_assert_uint_eq(tsdb_store_cache_expire(st, 10001), 0); // cache 1000 was dropped
+    ck_assert_uint_eq(tsdb_store_cache_expire(st, INT64_MAX), TSDB_STORE_CACHES);
+    tsdb_store_destroy(&st);
+}
+END_TEST
+
 START_TEST(test_tsdb_store_state_written_by_commit)
 {
     tsdb_store_t *st = s_open();
@@ -981,6 +1034,7 @@ tsdb_store_suite(void)
     tcase_add_test(tc, test_tsdb_store_seal_all);
     tcase_add_test(tc, test_tsdb_store_compact_copy);
     tcase_add_test(tc, test_tsdb_store_head_gc_reloads);
+    tcase_add_test(tc, test_tsdb_store_cache_by_position);
     tcase_add_test(tc, test_tsdb_store_state_written_by_commit);
     tcase_add_test(tc, test_tsdb_store_open_fails_on_file);
     suite_add_tcase(s, tc);

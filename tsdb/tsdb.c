@@ -37,12 +37,14 @@
 #include "tsdb_query.h"
 #include "tsdb_store.h"
 
-#define S_GROUP 64                      // SAMPLES messages handled per wake-up of the loop
-#define S_COMMIT_BATCHES 512            // commit before the interval once this many batches wait
-#define S_COMMIT_SAMPLES 500000         // or this many samples
-#define S_DRAIN_MAX 10000               // messages drained after SIGTERM
-#define S_RETENTION_CHUNK 20000         // chunks deleted per housekeeping tick
-#define S_HEAD_IDLE_MS (60 * 60 * 1000) // a series silent this long leaves the head
+#define S_GROUP 64                       // SAMPLES messages handled per wake-up of the loop
+#define S_COMMIT_BATCHES 512             // commit before the interval once this many batches wait
+#define S_COMMIT_SAMPLES 500000          // or this many samples
+#define S_DRAIN_MAX 10000                // messages drained after SIGTERM
+#define S_RETENTION_CHUNK 20000          // chunks deleted per housekeeping tick
+#define S_HEAD_IDLE_MS (60 * 60 * 1000)  // a series silent this long leaves the head
+#define S_CACHE_IDLE_MS (15 * 60 * 1000) // a series cache unused this long is dropped
+#define S_RETENTION_EVERY 10             // housekeeping ticks between retention passes
 
 extern const char fw_embed_tsdb_default[];
 
@@ -71,6 +73,8 @@ struct tsdb {
     size_t n_publish, cap_publish; //
     size_t pending_samples;        // samples appended since the last commit
     bool commit_failing;           // the last commit failed: not ready, refuse batches
+    bool retention_busy;           // the last retention pass deleted something
+    uint64_t ticks;                // housekeeping ticks
     int64_t last_commit_ms, fail_log_ms;
 };
 
@@ -209,10 +213,17 @@ static void
 s_append_batch(tsdb_t *self, const struct fw_batch *b)
 {
     struct tsdb_store_stats st = {0};
+    // A sender sends a target's series in the same order every scrape: the cache of the
+    // batches starting with this series knows them by position (no hashing, no lookup).
+    tsdb_store_cache_t *cache =
+        b->len > 0
+            ? tsdb_store_cache(self->store, fw_labels_hash(&b->series[0].labels), fw_time_mono_ms())
+            : NULL;
     for (size_t i = 0; i < b->len; i++) {
         const struct fw_series *s = &b->series[i];
         fw_err_t err;
-        if (tsdb_store_append_series(self->store, &s->labels, s->samples, s->len, &st, &err) != 0) {
+        if (tsdb_store_append_series_at(self->store, cache, i, &s->labels, s->samples, s->len, &st,
+                                        &err) != 0) {
             fw_metrics_add(self->metrics, "fw_tsdb_series_rejected_total", "", 1);
             fw_metrics_add(self->metrics, "fw_tsdb_samples_rejected_total", "reason=\"bad_series\"",
                            (double)s->len);
@@ -415,6 +426,7 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
     ssize_t series = tsdb_store_series_count(self->store);
     if (series >= 0)
         fw_metrics_set(self->metrics, "fw_tsdb_series", "", (double)series);
+    (void)tsdb_store_cache_expire(self->store, fw_time_mono_ms() - S_CACHE_IDLE_MS);
     size_t forgotten = tsdb_ingest_expire(self->ingest, fw_time_now_ms());
     if (forgotten)
         fw_info("tsdb.ingest.expire", "senders=%zu reason=\"idle for 24h\"", forgotten);
@@ -425,12 +437,18 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
     fw_metrics_set(self->metrics, "fw_tsdb_chunks_damaged_total", "", (double)c.damaged_chunks);
     // A series silent for S_HEAD_IDLE_MS (deleted pods, retired lines) leaves memory; its
     // open chunk is on disk and comes back if it does.
-    size_t dropped = tsdb_store_head_gc(self->store, fw_time_now_ms() - S_HEAD_IDLE_MS);
+    // Both walks below visit every head series or record: once a minute and once every
+    // S_RETENTION_EVERY ticks (every tick while retention finds work) cost little per sample.
+    self->ticks++;
+    size_t dropped = self->ticks % 60 != 0
+                         ? 0
+                         : tsdb_store_head_gc(self->store, fw_time_now_ms() - S_HEAD_IDLE_MS);
     if (dropped)
         fw_metrics_add(self->metrics, "fw_tsdb_head_series_dropped_total", "", (double)dropped);
     fw_metrics_set(self->metrics, "fw_tsdb_head_series", "",
                    (double)tsdb_store_head_series(self->store));
-    if (self->opts->retention_ms > 0) {
+    if (self->opts->retention_ms > 0 &&
+        (self->retention_busy || self->ticks % S_RETENTION_EVERY == 0)) {
         size_t deleted = 0;
         fw_err_t err;
         if (tsdb_store_delete_before(self->store, fw_time_now_ms() - self->opts->retention_ms,
@@ -438,6 +456,7 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
             fw_warn("tsdb.retention.fail", "err=%s", err.msg);
         else if (deleted > 0)
             fw_metrics_add(self->metrics, "fw_tsdb_retention_deleted_total", "", (double)deleted);
+        self->retention_busy = deleted > 0;
     }
     return 0;
 }

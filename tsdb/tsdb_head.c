@@ -30,6 +30,7 @@ typedef struct {
 struct tsdb_head {
     s_table_t by_hash, by_id;
     size_t count;
+    uint64_t epoch; // bumped whenever a series is freed: pointers kept outside are checked
     struct tsdb_head_series **pending; // owned array of borrowed series
     size_t n_pending, cap_pending;
     struct tsdb_head_sealed *sealed; // owned
@@ -157,6 +158,12 @@ int64_t
 tsdb_head_maxt(const tsdb_head_t *self)
 {
     return self->maxt;
+}
+
+uint64_t
+tsdb_head_epoch(const tsdb_head_t *self)
+{
+    return self->epoch;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -509,6 +516,7 @@ tsdb_head_remove(tsdb_head_t *self, struct tsdb_head_series *s)
     s_table_del(&self->by_id, s_id_key(s->id), s);
     s_series_free(s);
     self->count--;
+    self->epoch++;
     return true;
 }
 
@@ -531,5 +539,7 @@ tsdb_head_gc(tsdb_head_t *self, int64_t before, void (*drop)(void *arg, uint64_t
         self->count--;
         dropped++;
     }
+    if (dropped)
+        self->epoch++;
     return dropped;
 }

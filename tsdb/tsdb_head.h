@@ -129,5 +129,8 @@ void tsdb_head_committed(tsdb_head_t *self);
 // Series in the head; the newest timestamp appended or loaded (INT64_MIN when none).
 size_t tsdb_head_count(const tsdb_head_t *self);
 int64_t tsdb_head_maxt(const tsdb_head_t *self);
+// Changes whenever a series is freed (tsdb_head_remove, tsdb_head_gc): a series pointer kept
+// across calls is valid only while the epoch it was taken in lasts.
+uint64_t tsdb_head_epoch(const tsdb_head_t *self);
 
 #endif

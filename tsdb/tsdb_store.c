@@ -37,12 +37,14 @@
 #include "tsdb_index.h"
 
 #define S_RETENTION_VISITS 20000 // records looked at per tsdb_store_delete_before call
+#define S_HEAD_PAD 16            // head records are padded to a multiple of this many bytes
 #define S_DAMAGE_LOG_FIRST 20    // damaged chunks logged one by one, then one in S_DAMAGE_LOG_EVERY
 #define S_DAMAGE_LOG_EVERY 1000
 
 struct tsdb_store {
     MDB_env *env; // owned
     MDB_dbi meta, chunks, head_db;
+    bool head_padded; // head records end in padding (meta "head" = "padded"; see s_head_val)
     tsdb_index_t ix;
     char *dir; // owned
     size_t mapsize;
@@ -65,6 +67,18 @@ struct tsdb_store {
     size_t ret_key_len;
     _Atomic bool writable;
     _Atomic uint64_t damaged, late_dups, late_conflicts, commits, commit_failures;
+    struct tsdb_store_cache **caches; // owned: open addressing by key, NULL empty
+    size_t caches_mask;               // capacity - 1, or 0 before the first
+    size_t n_caches;
+};
+
+// Position in a sender's batches -> head series (see tsdb_store_cache in tsdb_store.h).
+struct tsdb_store_cache {
+    uint64_t key;
+    uint64_t epoch; // the head's epoch the entries were taken in
+    int64_t used_ms;
+    struct tsdb_head_series **at; // owned array of borrowed series (NULL: unknown)
+    size_t n;
 };
 
 struct tsdb_store_reader {
@@ -527,9 +541,14 @@ tsdb_store_open(tsdb_store_t *self, const char *dir, fw_err_t *err)
         char f[8];
         snprintf(f, sizeof(f), "%d", TSDB_STORE_FORMAT);
         MDB_val k = {6, (void *)"format"}, v = {strlen(f), f};
-        if ((rc = mdb_put(txn, self->meta, &k, &v, 0)) != 0)
+        MDB_val hk = {4, (void *)"head"}, hv = {6, (void *)"padded"};
+        if ((rc = mdb_put(txn, self->meta, &k, &v, 0)) != 0 ||
+            (rc = mdb_put(txn, self->meta, &hk, &hv, 0)) != 0)
             goto fail_txn;
     }
+    MDB_val hk = {4, (void *)"head"}, hv;
+    self->head_padded = mdb_get(txn, self->meta, &hk, &hv) == 0 && hv.mv_size == 6 &&
+                        memcmp(hv.mv_data, "padded", 6) == 0;
     MDB_val sk = {5, (void *)"state"}, sv;
     if (mdb_get(txn, self->meta, &sk, &sv) == 0 && sv.mv_size > 0) {
         self->state = fw_malloc(sv.mv_size);
@@ -570,6 +589,8 @@ tsdb_store_destroy(tsdb_store_t **self_p)
         s_guard_set(self, 0);
         mdb_env_close(self->env);
     }
+    (void)tsdb_store_cache_expire(self, INT64_MAX);
+    free(self->caches);
     tsdb_head_destroy(&self->head);
     tsdb_chunk_app_clear(&self->scratch);
     free(self->merge);
@@ -628,6 +649,20 @@ s_load_last_sealed(tsdb_store_t *self, MDB_txn *txn, struct tsdb_head_series *s)
     mdb_cursor_close(cur);
 }
 
+// The open chunk in head record v (in place). A padded record (S_HEAD_PAD) is the chunk,
+// zero bytes, and a last byte counting the bytes after the chunk, itself included: a commit
+// then overwrites most records in place (LMDB moves nothing when the size stays), instead
+// of deleting and inserting each one as its chunk grows by a byte. A damaged count leaves
+// an empty chunk, which the chunk decoder reports as truncated.
+static void
+s_head_val(const tsdb_store_t *self, MDB_val *v)
+{
+    if (!self->head_padded)
+        return;
+    size_t pad = v->mv_size ? ((const unsigned char *)v->mv_data)[v->mv_size - 1] : 0;
+    v->mv_size = pad > 0 && pad <= v->mv_size ? v->mv_size - pad : 0;
+}
+
 // A series found in the index but not in the head: reopen its open chunk, or learn its
 // newest sample from its last sealed chunk.
 static void
@@ -637,6 +672,7 @@ s_load_series(tsdb_store_t *self, MDB_txn *txn, struct tsdb_head_series *s)
     fw_bytes_put_u64be(idb, s->id);
     MDB_val k = {8, idb}, v;
     if (mdb_get(txn, self->head_db, &k, &v) == 0) {
+        s_head_val(self, &v);
         int rc = tsdb_head_load_open(self->head, s, v.mv_data, v.mv_size);
         if (rc == 0)
             return;
@@ -653,25 +689,16 @@ s_load_series(tsdb_store_t *self, MDB_txn *txn, struct tsdb_head_series *s)
     s_load_last_sealed(self, txn, s);
 }
 
-int
-tsdb_store_append_series(tsdb_store_t *self, const struct fw_labels *labels,
-                         const struct fw_sample *samples, size_t n, struct tsdb_store_stats *st,
-                         fw_err_t *err)
+// The head series with labels: found, read back from the index, or new. NULL with err.
+static struct tsdb_head_series *
+s_series(tsdb_store_t *self, const struct fw_labels *labels, struct tsdb_store_stats *st,
+         fw_err_t *err)
 {
-    struct tsdb_store_stats dummy;
-    if (!st) {
-        memset(&dummy, 0, sizeof(dummy));
-        st = &dummy;
-    }
-    if (!self->env) {
-        fw_err_set(err, "store is not open");
-        return -1;
-    }
     uint64_t hash = fw_labels_hash(labels);
     struct tsdb_head_series *s = tsdb_head_find(self->head, labels, hash);
     if (!s) {
         if (tsdb_index_check(labels, err) != 0)
-            return -1;
+            return NULL;
         MDB_txn *txn;
         uint64_t id;
         int rc = s_rtxn(self, &txn);
@@ -687,9 +714,142 @@ tsdb_store_append_series(tsdb_store_t *self, const struct fw_labels *labels,
         if (txn)
             mdb_txn_reset(txn);
         if (!s)
-            return s_lmdb_fail(err, "series lookup", rc);
+            (void)s_lmdb_fail(err, "series lookup", rc);
     }
+    return s;
+}
+
+int
+tsdb_store_append_series(tsdb_store_t *self, const struct fw_labels *labels,
+                         const struct fw_sample *samples, size_t n, struct tsdb_store_stats *st,
+                         fw_err_t *err)
+{
+    return tsdb_store_append_series_at(self, NULL, 0, labels, samples, n, st, err);
+}
+
+// ---------------------------------------------------------------------------------------
+// Writing: series caches
+
+#define S_CACHE_POS_MAX (1u << 20) // positions past this are not cached
+
+static void
+s_caches_put(tsdb_store_t *self, struct tsdb_store_cache *c)
+{
+    size_t i = (size_t)c->key & self->caches_mask;
+    while (self->caches[i])
+        i = (i + 1) & self->caches_mask;
+    self->caches[i] = c;
+}
+
+// Rebuild the table with room for n caches, keeping those in old[0..old_cap) (taken).
+static void
+s_caches_rebuild(tsdb_store_t *self, size_t n)
+{
+    struct tsdb_store_cache **old = self->caches;
+    size_t old_cap = old ? self->caches_mask + 1 : 0, cap = 16;
+    while (cap < 2 * (n + 1))
+        cap *= 2;
+    self->caches = fw_calloc(cap, sizeof(*self->caches));
+    self->caches_mask = cap - 1;
+    for (size_t k = 0; k < old_cap; k++)
+        if (old[k])
+            s_caches_put(self, old[k]);
+    free(old);
+}
+
+static void
+s_cache_free(struct tsdb_store_cache *c)
+{
+    free(c->at);
+    free(c);
+}
+
+tsdb_store_cache_t *
+tsdb_store_cache(tsdb_store_t *self, uint64_t key, int64_t now_ms)
+{
+    if (self->caches)
+        for (size_t i = (size_t)key & self->caches_mask; self->caches[i];
+             i = (i + 1) & self->caches_mask)
+            if (self->caches[i]->key == key) {
+                self->caches[i]->used_ms = now_ms;
+                return self->caches[i];
+            }
+    if (self->n_caches >= TSDB_STORE_CACHES) {
+        int64_t oldest = INT64_MAX;
+        for (size_t k = 0; k <= self->caches_mask; k++)
+            if (self->caches[k] && self->caches[k]->used_ms < oldest)
+                oldest = self->caches[k]->used_ms;
+        (void)tsdb_store_cache_expire(self, oldest == INT64_MAX ? oldest : oldest + 1);
+    }
+    if (!self->caches || 2 * (self->n_caches + 1) > self->caches_mask + 1)
+        s_caches_rebuild(self, self->n_caches + 1);
+    struct tsdb_store_cache *c = fw_calloc(1, sizeof(*c));
+    c->key = key;
+    c->epoch = tsdb_head_epoch(self->head);
+    c->used_ms = now_ms;
+    s_caches_put(self, c);
+    self->n_caches++;
+    return c;
+}
+
+size_t
+tsdb_store_cache_expire(tsdb_store_t *self, int64_t before_ms)
+{
+    size_t n = 0;
+    for (size_t k = 0; self->caches && k <= self->caches_mask; k++)
+        if (self->caches[k] && self->caches[k]->used_ms < before_ms) {
+            s_cache_free(self->caches[k]);
+            self->caches[k] = NULL;
+            n++;
+        }
+    if (n) {
+        self->n_caches -= n;
+        s_caches_rebuild(self, self->n_caches); // no tombstones: re-place the rest
+    }
+    return n;
+}
+
+int
+tsdb_store_append_series_at(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos,
+                            const struct fw_labels *labels, const struct fw_sample *samples,
+                            size_t n, struct tsdb_store_stats *st, fw_err_t *err)
+{
+    struct tsdb_store_stats dummy;
+    if (!st) {
+        memset(&dummy, 0, sizeof(dummy));
+        st = &dummy;
+    }
+    if (!self->env) {
+        fw_err_set(err, "store is not open");
+        return -1;
+    }
+    if (cache && pos < S_CACHE_POS_MAX) {
+        uint64_t epoch = tsdb_head_epoch(self->head);
+        if (cache->epoch != epoch) { // series were freed: no kept pointer can be trusted
+            memset(cache->at, 0, cache->n * sizeof(*cache->at));
+            cache->epoch = epoch;
+        }
+        struct tsdb_head_series *s = pos < cache->n ? cache->at[pos] : NULL;
+        if (s && fw_labels_cmp(&s->labels, labels) == 0) {
+            tsdb_head_append(self->head, s, samples, n, st);
+            return 0;
+        }
+    }
+    struct tsdb_head_series *s = s_series(self, labels, st, err);
+    if (!s)
+        return -1;
     tsdb_head_append(self->head, s, samples, n, st);
+    if (!cache || pos >= S_CACHE_POS_MAX)
+        return 0;
+    if (pos >= cache->n) {
+        size_t cap = cache->n ? cache->n : 64;
+        while (cap <= pos)
+            cap *= 2;
+        cache->at = fw_realloc(cache->at, cap * sizeof(*cache->at));
+        memset(cache->at + cache->n, 0, (cap - cache->n) * sizeof(*cache->at));
+        cache->n = cap;
+    }
+    cache->at[pos] = s;
     return 0;
 }
 
@@ -889,7 +1049,16 @@ s_write_head(tsdb_store_t *self, MDB_txn *txn, const char **what)
         MDB_val key = {8, idb};
         size_t len;
         const unsigned char *p = tsdb_chunk_app_bytes(&s->app, &len);
-        if (len > 0) {
+        if (len > 0 && self->head_padded) {
+            size_t total = (len + S_HEAD_PAD) / S_HEAD_PAD * S_HEAD_PAD; // len + 1 .. len + 16
+            MDB_val val = {total, NULL};
+            if ((rc = mdb_put(txn, self->head_db, &key, &val, MDB_RESERVE)) == 0) {
+                unsigned char *d = val.mv_data;
+                memcpy(d, p, len);
+                memset(d + len, 0, total - len - 1);
+                d[total - 1] = (unsigned char)(total - len);
+            }
+        } else if (len > 0) {
             MDB_val val = {len, (void *)p};
             rc = mdb_put(txn, self->head_db, &key, &val, 0);
         } else {
@@ -1047,6 +1216,7 @@ s_retain_head(tsdb_store_t *self, MDB_txn *txn, int64_t cutoff, size_t max_delet
     rc = mdb_cursor_get(cur, &k, &v, self->ret_key_len ? MDB_SET_RANGE : MDB_FIRST);
     while (rc == 0 && *deleted < max_deletes && *visits < S_RETENTION_VISITS) {
         (*visits)++;
+        s_head_val(self, &v);
         struct tsdb_chunk_info info;
         struct tsdb_head_series *s =
             k.mv_size == 8 ? tsdb_head_find_id(self->head, fw_bytes_get_u64be(k.mv_data)) : NULL;
@@ -1364,6 +1534,8 @@ s_next_chunk(struct tsdb_store_iter *it)
         fw_bytes_put_u64be(idb, it->id);
         MDB_val k = {8, idb}, v;
         int rc = mdb_get(r->txn, r->store->head_db, &k, &v);
+        if (rc == 0)
+            s_head_val(r->store, &v);
         if (rc == 0)
             return s_enter(it, v.mv_data, v.mv_size, INT64_MIN) == 1;
         if (rc != MDB_NOTFOUND)

@@ -133,6 +133,25 @@ int tsdb_store_append_series(tsdb_store_t *self, const struct fw_labels *labels,
                              const struct fw_sample *samples, size_t n, struct tsdb_store_stats *st,
                              fw_err_t *err);
 
+// Series caches, so that a scrape like the last one costs no label hashing and no head
+// lookup: a sender sends a target's series in the same order scrape after scrape. A cache
+// belongs to the batches whose first series' labels hash to key (fw_labels_hash) and maps a
+// series' position in them to the head series seen there last time. A hit is checked by
+// comparing the label sets in full, never trusted by hash alone; a miss takes the normal
+// path and updates the cache. tsdb_store_cache() finds or creates the cache for key,
+// stamped with now_ms; it is borrowed until tsdb_store_cache_expire() or the store is
+// destroyed. At most TSDB_STORE_CACHES are kept (the one used longest ago goes first).
+#define TSDB_STORE_CACHES 4096
+typedef struct tsdb_store_cache tsdb_store_cache_t;
+tsdb_store_cache_t *tsdb_store_cache(tsdb_store_t *self, uint64_t key, int64_t now_ms);
+// tsdb_store_append_series for the series at position pos of a batch of cache (may be NULL:
+// no cache), with the same results.
+int tsdb_store_append_series_at(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos,
+                                const struct fw_labels *labels, const struct fw_sample *samples,
+                                size_t n, struct tsdb_store_stats *st, fw_err_t *err);
+// Forget the caches last used before before_ms; returns how many.
+size_t tsdb_store_cache_expire(tsdb_store_t *self, int64_t before_ms);
+
 // Write everything appended since the last successful commit, and the state blob, in one
 // transaction (see "Writing"). 0 when it is durable (also when there was nothing to
 // write); -1 with err when nothing of it was stored, the head keeping it all for the next
