@@ -488,6 +488,17 @@ s_str_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+// Free the n strings of *v and *v, and empty both (an answer abandoned on an error).
+static void
+s_strv_free(char ***v, size_t *n)
+{
+    for (size_t j = 0; j < *n; j++)
+        free((*v)[j]);
+    free(*v);
+    *v = NULL;
+    *n = 0;
+}
+
 int
 tsdb_index_label_names(const tsdb_index_t *ix, MDB_txn *txn, char ***out, size_t *n_out)
 {
@@ -519,11 +530,7 @@ tsdb_index_label_names(const tsdb_index_t *ix, MDB_txn *txn, char ***out, size_t
     }
     mdb_cursor_close(cur);
     if (rc != MDB_NOTFOUND) {
-        for (size_t j = 0; j < *n_out; j++)
-            free((*out)[j]);
-        free(*out);
-        *out = NULL;
-        *n_out = 0;
+        s_strv_free(out, n_out);
         return rc;
     }
     qsort(*out, *n_out, sizeof(char *), s_str_cmp);
@@ -562,11 +569,7 @@ tsdb_index_label_values(const tsdb_index_t *ix, MDB_txn *txn, const char *name, 
     mdb_cursor_close(cur);
     free(buf.p);
     if (rc != 0 && rc != MDB_NOTFOUND) {
-        for (size_t j = 0; j < *n_out; j++)
-            free((*out)[j]);
-        free(*out);
-        *out = NULL;
-        *n_out = 0;
+        s_strv_free(out, n_out);
         return rc;
     }
     // cut keys sort by their prefix, not by the whole value
