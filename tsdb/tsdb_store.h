@@ -10,7 +10,12 @@
         by_hash     u64 fw_labels_hash       -> u64 ids (dup)  } tsdb_index.h has the
         postings    name 0xff value          -> u64 ids (dup)  } encodings
         chunks      u64 id, i64 min t        -> a sealed chunk (tsdb_chunk.h format)
-        head        u64 id                   -> the series' open chunk (tsdb_chunk.h format)
+        head        u64 id                   -> the series' open chunk (tsdb_chunk.h format);
+                                                when meta "head" is "padded" (directories
+                                                created since), followed by zeros and a
+                                                byte counting the bytes after the chunk (1
+                                                to 16, to a multiple of 16), so that most
+                                                commits overwrite the record in place
 
     A series' sealed chunks are adjacent and in time order, so its samples in a time range
     are one cursor walk over `chunks`, then its open chunk from `head`, whose samples are all
