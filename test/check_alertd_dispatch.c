@@ -11,6 +11,7 @@
 #include "../alertd/alertd_inhibit.h"
 #include "../alertd/alertd_route.h"
 #include "../alertd/alertd_store.h"
+#include "check_util.h"
 
 static const char *s_yaml = "global:\n"
                             "  resolve_timeout: 5m\n"
@@ -61,18 +62,24 @@ s_teardown(void)
     alertd_cfg_destroy(&s_cfg);
 }
 
+// The labels of "k=v,k=v" as a JSON object (new reference).
+static json_t *
+s_labels_json(const char *spec)
+{
+    struct fw_labels fl = FW_LABELS_INIT;
+    check_util_labels(&fl, spec);
+    json_t *l = json_object();
+    for (size_t k = 0; k < fl.len; k++)
+        json_object_set_new(l, fl.items[k].name, json_string(fl.items[k].value)); // steals
+    fw_labels_clear(&fl);
+    return l;
+}
+
 // An alert from "k=v,k=v" starting at starts, ending at ends (0: now + 5m, firing).
 static void
 s_insert(const char *labels, int64_t starts, int64_t ends, int64_t now)
 {
-    json_t *l = json_object();
-    char *copy = strdup(labels), *save = NULL;
-    for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(kv, '=');
-        *eq = '\0';
-        json_object_set_new(l, kv, json_string(eq + 1));
-    }
-    free(copy);
+    json_t *l = s_labels_json(labels);
     char sb[40], eb[40];
     json_t *j = json_pack("{s:o, s:{s:s}, s:s}", "labels", l, "annotations", "summary", "s",
                           "startsAt", alertd_time_str(starts, sb, sizeof sb));
@@ -325,14 +332,7 @@ END_TEST
 static void
 s_put(alertd_store_t *st, const char *labels, int64_t ends)
 {
-    json_t *l = json_object();
-    char *copy = strdup(labels), *save = NULL;
-    for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(kv, '=');
-        *eq = '\0';
-        json_object_set_new(l, kv, json_string(eq + 1));
-    }
-    free(copy);
+    json_t *l = s_labels_json(labels);
     char eb[40];
     json_t *j = json_pack("{s:o, s:s, s:s}", "labels", l, "startsAt", "2027-01-15T07:00:00Z",
                           "endsAt", alertd_time_str(ends, eb, sizeof eb));
@@ -346,13 +346,7 @@ static bool
 s_mutes(alertd_inhibit_t *ih, const char *labels)
 {
     struct fw_labels l = FW_LABELS_INIT;
-    char *copy = strdup(labels), *save = NULL;
-    for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(kv, '=');
-        *eq = '\0';
-        fw_labels_set(&l, kv, eq + 1);
-    }
-    free(copy);
+    check_util_labels(&l, labels);
     bool m = alertd_inhibit_mutes(ih, &l);
     fw_labels_clear(&l);
     return m;

@@ -11,6 +11,7 @@
 #include "../alertd/alertd_route.h"
 #include "fw_mem.h"
 #include "fw_time.h"
+#include "check_util.h"
 
 static struct alertd_route *
 s_tree(const char *yaml, struct alertd_cfg **cfg_out)
@@ -20,18 +21,6 @@ s_tree(const char *yaml, struct alertd_cfg **cfg_out)
     ck_assert_msg(cfg != NULL, "config: %s", errs.len ? errs.items[0].msg : "?");
     *cfg_out = cfg;
     return alertd_route_build(&cfg->route);
-}
-
-static void
-s_labels(struct fw_labels *l, const char *spec)
-{
-    char *copy = fw_strdup(spec), *save = NULL;
-    for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(kv, '=');
-        *eq = '\0';
-        fw_labels_set(l, kv, eq + 1);
-    }
-    free(copy);
 }
 
 static const char *s_yaml = "route:\n"
@@ -71,19 +60,19 @@ START_TEST(test_alertd_route_build_and_match)
 
     const struct alertd_route *out[8];
     struct fw_labels l = FW_LABELS_INIT;
-    s_labels(&l, "alertname=A,team=db,sev=critical");
+    check_util_labels(&l, "alertname=A,team=db,sev=critical");
     // db matched (continue) -> its child db-pager; then the next sibling `shared`.
     size_t n = alertd_route_match(root, &l, out, 8);
     ck_assert_int_eq(n, 2);
     ck_assert_str_eq(out[0]->receiver, "db-pager");
     ck_assert_str_eq(out[1]->receiver, "shared");
     fw_labels_clear(&l);
-    s_labels(&l, "alertname=A,team=db,env=test");
+    check_util_labels(&l, "alertname=A,team=db,env=test");
     n = alertd_route_match(root, &l, out, 8);
     ck_assert_int_eq(n, 1);
     ck_assert_str_eq(out[0]->receiver, "db");
     fw_labels_clear(&l);
-    s_labels(&l, "alertname=A");
+    check_util_labels(&l, "alertname=A");
     n = alertd_route_match(root, &l, out, 8);
     ck_assert_int_eq(n, 1);
     ck_assert_str_eq(out[0]->receiver, "root");

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "fw_cfg.h"
+#include "fw_labels.h"
 #include "fw_mem.h"
 
 enum { S_RM_DEPTH = 8, S_RM_ENTRIES = 10000 };
@@ -95,6 +96,19 @@ check_util_write_file(const char *path, const char *text)
 
 // ---------------------------------------------------------------------------------------
 // Inputs
+
+void
+check_util_labels(struct fw_labels *l, const char *spec)
+{
+    char *copy = fw_strdup(spec), *save = NULL;
+    for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        ck_assert_msg(eq != NULL, "label spec \"%s\": \"%s\" has no '='", spec, kv);
+        *eq = '\0';
+        fw_labels_set(l, kv, eq + 1);
+    }
+    free(copy);
+}
 
 int
 check_util_cfg_error_find(const struct fw_cfg_errors *errs, const char *needle)

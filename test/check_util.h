@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 struct fw_cfg_errors;
+struct fw_labels;
 
 // Make a new directory test/tmp/<prefix>.XXXXXX (test/ and test/tmp/ are made when missing)
 // and write its path into buf (cap bytes). Fails the test when it cannot.
@@ -60,6 +61,10 @@ char *check_util_http_wait_for(const char *url, const char *const *needles, long
 
 // Write text to path (created or truncated); fails the test when it cannot.
 void check_util_write_file(const char *path, const char *text);
+
+// Set the labels of spec, "name=value,name=value" (no escapes; values hold no comma), in
+// l; fails the test on an item without '='.
+void check_util_labels(struct fw_labels *l, const char *spec);
 
 // Index of the first error whose message contains needle, or -1.
 int check_util_cfg_error_find(const struct fw_cfg_errors *errs, const char *needle);
