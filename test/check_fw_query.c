@@ -21,6 +21,35 @@ struct s_server {
     const char *const *replies; // data JSON per request, or "error"; NULL ends
 };
 
+// One QUERY from router: the message (caller destroys) and its sender's identity frame in
+// *identity (caller's), or NULL when the socket closed or the frames do not decode.
+static struct fw_msg *
+s_recv_query(zsock_t *router, zframe_t **identity)
+{
+    zmsg_t *req = zmsg_recv(router);
+    if (!req)
+        return NULL;
+    *identity = zmsg_pop(req);
+    struct fw_msg *q = NULL;
+    if (fw_msg_decode(req, &q, NULL) < 0) {
+        zframe_destroy(identity);
+        q = NULL;
+    }
+    zmsg_destroy(&req);
+    return q;
+}
+
+// Send a QUERY_RESULT with body (taken) to *identity (taken) on router.
+static void
+s_answer(zsock_t *router, zframe_t **identity, json_t *body)
+{
+    struct fw_msg *r = fw_msg_new_json(FW_MSG_QUERY_RESULT, body);
+    zmsg_t *out = fw_msg_encode(r, NULL);
+    zmsg_prepend(out, identity);
+    zmsg_send(&out, router);
+    fw_msg_destroy(&r);
+}
+
 // Answer each QUERY in turn with the next canned reply; the second reply is preceded by a
 // stale answer with a wrong id, which the client must skip.
 static void *
@@ -28,16 +57,10 @@ s_serve(void *arg)
 {
     struct s_server *s = arg;
     for (int i = 0; s->replies[i]; i++) {
-        zmsg_t *req = zmsg_recv(s->router);
-        if (!req)
+        zframe_t *identity;
+        struct fw_msg *q = s_recv_query(s->router, &identity);
+        if (!q)
             return NULL;
-        zframe_t *identity = zmsg_pop(req);
-        struct fw_msg *q;
-        if (fw_msg_decode(req, &q, NULL) < 0) {
-            zmsg_destroy(&req);
-            zframe_destroy(&identity);
-            return NULL;
-        }
         const char *id = json_string_value(json_object_get(q->body, "id"));
         if (i == 1) {
             struct fw_msg *old = fw_msg_new_json(
@@ -55,13 +78,8 @@ s_serve(void *arg)
         else
             body = json_pack("{ssssso}", "id", id, "status", "success", "data", // steals
                              json_loads(s->replies[i], 0, NULL));
-        struct fw_msg *r = fw_msg_new_json(FW_MSG_QUERY_RESULT, body);
-        zmsg_t *out = fw_msg_encode(r, NULL);
-        zmsg_prepend(out, &identity);
-        zmsg_send(&out, s->router);
-        fw_msg_destroy(&r);
+        s_answer(s->router, &identity, body);
         fw_msg_destroy(&q);
-        zmsg_destroy(&req);
     }
     return NULL;
 }
@@ -73,16 +91,10 @@ s_serve_small_big_small(void *arg)
 {
     zsock_t *router = arg;
     for (int i = 0; i < 3; i++) {
-        zmsg_t *req = zmsg_recv(router);
-        if (!req)
+        zframe_t *identity;
+        struct fw_msg *q = s_recv_query(router, &identity);
+        if (!q)
             return NULL;
-        zframe_t *identity = zmsg_pop(req);
-        struct fw_msg *q;
-        if (fw_msg_decode(req, &q, NULL) < 0) {
-            zmsg_destroy(&req);
-            zframe_destroy(&identity);
-            return NULL;
-        }
         size_t pad = i == 1 ? 16 * 1024 : 10;
         if (i == 1)
             zclock_sleep(100);
@@ -92,15 +104,9 @@ s_serve_small_big_small(void *arg)
                                  "big", value, "value", 1700000000.0, "1");
         free(value);
         const char *id = json_string_value(json_object_get(q->body, "id"));
-        struct fw_msg *r = fw_msg_new_json(
-            FW_MSG_QUERY_RESULT, json_pack("{ssssso}", "id", id, "status", "success", "data",
-                                           data)); // steals data, then the body
-        zmsg_t *out = fw_msg_encode(r, NULL);
-        zmsg_prepend(out, &identity);
-        zmsg_send(&out, router);
-        fw_msg_destroy(&r);
+        s_answer(router, &identity,
+                 json_pack("{ssssso}", "id", id, "status", "success", "data", data)); // steals
         fw_msg_destroy(&q);
-        zmsg_destroy(&req);
     }
     return NULL;
 }
