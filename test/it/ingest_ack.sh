@@ -68,6 +68,7 @@ start_tsdb() {
     for tries in 1 2 3 4 5; do
         it_start "tsdb$TSDB_RUNS" "$BIN/tsdb" --storage.tsdb.path="$IT_DIR/data" \
             --storage.tsdb.map-size=256MiB \
+            --storage.tsdb.commit-interval=2s \
             --web.listen-address="127.0.0.1:$TSDB_WEB" \
             --zmq.samples-address="tcp://127.0.0.1:$SAMPLES" \
             --zmq.query-address="tcp://127.0.0.1:$QUERY" \
@@ -96,7 +97,9 @@ it_start scraper "$BIN/scraper" --config.file="$IT_DIR/prometheus.yml" \
     --zmq.resend-timeout=1s
 it_wait_http "http://127.0.0.1:$SCRAPER_WEB/-/ready"
 
-# steady ingest, then two SIGKILLs of tsdb, each followed by a restart on the same data
+# steady ingest, then two SIGKILLs of tsdb, each followed by a restart on the same data.
+# Commits come every 2 s and a kill 3 s after a start, so each kill loses about a second
+# of received, unacknowledged batches that the scraper must resend.
 sleep 3
 kill_tsdb
 sleep 1.5 # the scraper holds what it scrapes meanwhile
