@@ -169,9 +169,7 @@ fi
 # SIGTERM: every daemon exits 0 and promptly
 for d in scraper ruled slod alertd notifyd tsdb; do
     eval "pid=\$PID_$d"
-    kill -TERM "$pid"
-    rc=0; for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    wait "$pid" || rc=$?
-    it_check "$d exits 0 on SIGTERM (rc=$rc)" test "$rc" = 0
+    it_term "$pid"
+    it_check "$d exits 0 on SIGTERM (rc=$IT_RC)" test "$IT_RC" = 0
 done
 it_finish

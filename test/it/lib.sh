@@ -94,10 +94,28 @@ it_wait_for() {
     it_until 100 0.1 "$@" || it_die "timed out waiting for: $desc"
 }
 
+# it_term PID: SIGTERM PID (one this script started), wait up to 10 s for it to exit (then
+# SIGKILL it), and leave its exit status in IT_RC (137 after a SIGKILL).
+it_term() {
+    local pid=$1
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
+    IT_RC=0
+    wait "$pid" || IT_RC=$?
+    local p keep=()
+    for p in "${IT_PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+    IT_PIDS=(${keep[@]+"${keep[@]}"}) # stopped: it_cleanup leaves it alone
+}
+
 # it_start_tsdb_and_alertd: tsdb on T_HTTP/T_SAMPLES/T_QUERY/T_PUB (storage in
 # $IT_DIR/tsdb), and alertd on A_HTTP/A_ALERTS/A_NOTIFY/A_PUB when $BIN/alertd is built
-# (IT_HAVE_ALERTD says which). Needs BIN and it_tmpdir.
+# (IT_HAVE_ALERTD says which); ports not set are picked free. Needs BIN and it_tmpdir.
 it_start_tsdb_and_alertd() {
+    local v
+    for v in T_HTTP T_SAMPLES T_QUERY T_PUB A_HTTP A_ALERTS A_NOTIFY A_PUB; do
+        [ -n "${!v:-}" ] || printf -v "$v" '%s' "$(it_free_port)"
+    done
     it_start tsdb "$BIN/tsdb" --web.listen-address=127.0.0.1:$T_HTTP --storage.tsdb.path="$IT_DIR/tsdb" \
         --zmq.samples-address=tcp://127.0.0.1:$T_SAMPLES --zmq.query-address=tcp://127.0.0.1:$T_QUERY \
         --zmq.pub-address=tcp://127.0.0.1:$T_PUB --storage.tsdb.map-size=64MiB

@@ -51,11 +51,8 @@ echo "$out" | grep -q "bad.rules.yml:5:15: error: could not parse expression" ||
 it_ok "broken rule file refused at bad.rules.yml:5:15 with exit 2"
 
 # --- 2. tsdb + ruled (+ alertd) -----------------------------------------------------
-for b in tsdb fwpush; do
-    [ -x "$BIN/$b" ] || it_skip "$BUILD/bin/$b not built; end-to-end part skipped"
-done
-T_HTTP=$(it_free_port); T_SAMPLES=$(it_free_port); T_QUERY=$(it_free_port); T_PUB=$(it_free_port)
-R_HTTP=$(it_free_port); R_PUB=$(it_free_port); A_HTTP=$(it_free_port); A_ALERTS=$(it_free_port); A_NOTIFY=$(it_free_port); A_PUB=$(it_free_port)
+it_need_bins tsdb fwpush
+R_HTTP=$(it_free_port); R_PUB=$(it_free_port)
 
 it_start_tsdb_and_alertd
 
@@ -174,8 +171,7 @@ it_wait_for "job:it_x:max marked stale" gone
 it_ok "removed rule's series marked stale (tsdb no longer returns job:it_x:max)"
 
 # --- 4. shutdown --------------------------------------------------------------------
-kill -TERM $RULED
-rc=0; wait $RULED || rc=$?
-[ $rc = 0 ] || it_die "ruled exited $rc on SIGTERM"
+it_term $RULED
+[ $IT_RC = 0 ] || it_die "ruled exited $IT_RC on SIGTERM"
 it_ok "SIGTERM: ruled exited 0"
 echo "ruled.sh: all passed"

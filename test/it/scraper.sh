@@ -141,11 +141,7 @@ it_check "bad config on /-/reload answers 500" [ "$code" = 500 ]
 it_check "and the old targets stay" ntargets 1
 
 # --- SIGTERM: clean exit ---
-kill -TERM "$PID_scraper"
-set +e
-wait "$PID_scraper"
-rc=$?
-set -e
-it_check "SIGTERM exits 0" [ "$rc" = 0 ]
+it_term "$PID_scraper"
+it_check "SIGTERM exits 0" [ "$IT_RC" = 0 ]
 
 it_finish

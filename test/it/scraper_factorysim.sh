@@ -118,10 +118,6 @@ fw_up() {
 }
 it_check "floorwatch scraper scrapes factorysim (health up)" it_until 50 0.1 fw_up
 
-kill -TERM "$PID_factorysim"
-set +e
-wait "$PID_factorysim"
-rc=$?
-set -e
-it_check "factorysim exits 0 on SIGTERM" [ "$rc" = 0 ]
+it_term "$PID_factorysim"
+it_check "factorysim exits 0 on SIGTERM" [ "$IT_RC" = 0 ]
 it_finish

@@ -37,11 +37,8 @@ echo "$out" | grep -q "bad.yml:2:5: error: .*objective 100" || it_die "bad objec
 it_ok "objective 100 refused at bad.yml:2:5 with exit 2"
 
 # --- 2. tsdb + slod (+ alertd) ------------------------------------------------------
-for b in tsdb fwpush; do
-    [ -x "$BIN/$b" ] || it_skip "$BUILD/bin/$b not built; end-to-end part skipped"
-done
-T_HTTP=$(it_free_port); T_SAMPLES=$(it_free_port); T_QUERY=$(it_free_port); T_PUB=$(it_free_port)
-S_HTTP=$(it_free_port); S_PUB=$(it_free_port); A_HTTP=$(it_free_port); A_ALERTS=$(it_free_port); A_NOTIFY=$(it_free_port); A_PUB=$(it_free_port)
+it_need_bins tsdb fwpush
+S_HTTP=$(it_free_port); S_PUB=$(it_free_port)
 
 it_start_tsdb_and_alertd
 
@@ -113,8 +110,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -XPOST "http://127.0.0.1:$S_HTTP/-
 it_ok "/-/reload of a broken config: 500, old SLOs kept"
 
 # --- 3. shutdown --------------------------------------------------------------------
-kill -TERM $SLOD
-rc=0; wait $SLOD || rc=$?
-[ $rc = 0 ] || it_die "slod exited $rc on SIGTERM"
+it_term $SLOD
+[ $IT_RC = 0 ] || it_die "slod exited $IT_RC on SIGTERM"
 it_ok "SIGTERM: slod exited 0"
 echo "slod.sh: all passed"

@@ -131,8 +131,8 @@ grep -q 'event=config.reload' "$tmp/tsdb.log" || it_die "SIGHUP did not reload t
 [ "$(q up | jq -r '.data.result | length')" = 2 ] || it_die "query after SIGHUP"
 it_ok "SIGHUP: still running 1 s later, /-/healthy answers, config reloaded"
 
-kill -TERM "$pid"
-rc=0; wait "$pid" || rc=$?
+it_term "$pid"
+rc=$IT_RC
 pid=
 IT_PIDS=()
 [ $rc = 0 ] || it_die "tsdb exit $rc after SIGTERM"
