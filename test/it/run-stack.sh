@@ -10,8 +10,7 @@ cd "$(dirname "$0")/../.."
 BIN=${BUILD:-build}/bin
 for port in 9090 9093 9201 9202 9203 9204 9210 9211 5560 5561 5562 5563 5564 5565 5566 5567 5568 5569; do
     if ss -ltnH "( sport = :$port )" 2>/dev/null | grep -q .; then
-        echo "run-stack.sh: skipped, default port $port is in use on this machine"
-        exit 0
+        it_skip "default port $port is in use on this machine"
     fi
 done
 it_tmpdir
