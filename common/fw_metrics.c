@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,14 +131,17 @@ s_buf_help(struct s_buf *b, const char *help)
     }
 }
 
-// Index of name, or where it would go (*found false).
+// Binary search of the n records of size bytes at base, sorted by the string their char *
+// member at off points to: the index of key, or where it would go (*found false).
 static size_t
-s_family_find(const fw_metrics_t *self, const char *name, bool *found)
+s_find(const void *base, size_t n, size_t size, size_t off, const char *key, bool *found)
 {
-    size_t lo = 0, hi = self->len;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(self->families[mid].name, name);
+        const char *k;
+        memcpy(&k, (const char *)base + mid * size + off, sizeof(k));
+        int c = strcmp(k, key);
         if (c == 0) {
             *found = true;
             return mid;
@@ -151,24 +155,19 @@ s_family_find(const fw_metrics_t *self, const char *name, bool *found)
     return lo;
 }
 
+// Index of name, or where it would go (*found false).
+static size_t
+s_family_find(const fw_metrics_t *self, const char *name, bool *found)
+{
+    return s_find(self->families, self->len, sizeof(struct s_family),
+                  offsetof(struct s_family, name), name, found);
+}
+
 static size_t
 s_series_find(const struct s_family *fam, const char *labels, bool *found)
 {
-    size_t lo = 0, hi = fam->len;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(fam->series[mid].labels, labels);
-        if (c == 0) {
-            *found = true;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = false;
-    return lo;
+    return s_find(fam->series, fam->len, sizeof(struct s_series), offsetof(struct s_series, labels),
+                  labels, found);
 }
 
 // The series for labels in family fam, created at 0 when absent.
