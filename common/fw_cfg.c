@@ -550,6 +550,17 @@ s_lookup(const struct fw_cfg_field *table, const char *key, size_t *idx)
     return NULL;
 }
 
+// Walk the nested struct of field f in base against mapping v (NULL: absent, defaults only),
+// in section sect.f->key.
+static void
+s_struct(s_ctx_t *ctx, const struct fw_cfg_field *f, void *base, yaml_node_t *v,
+         struct fw_cfg_pos pos, const char *sect)
+{
+    char sub[S_SECT_MAX];
+    snprintf(sub, sizeof(sub), "%s%s%s", sect, sect[0] ? "." : "", f->key);
+    s_map(ctx, f->child, (char *)base + f->off, v, pos, sub);
+}
+
 static void
 s_value(s_ctx_t *ctx, const struct fw_cfg_field *f, void *base, yaml_node_t *v, const char *sect)
 {
@@ -574,15 +585,10 @@ s_value(s_ctx_t *ctx, const struct fw_cfg_field *f, void *base, yaml_node_t *v, 
         if (v->type != YAML_MAPPING_NODE) {
             fw_cfg_errors_add(ctx->errs, ctx->file, s_pos(v),
                               "expected a mapping for key '%s', got %s", f->key, s_kind(v));
-            // Still give the struct its defaults.
-            char sub[S_SECT_MAX];
-            snprintf(sub, sizeof(sub), "%s%s%s", sect, sect[0] ? "." : "", f->key);
-            s_map(ctx, f->child, (char *)base + f->off, NULL, s_pos(v), sub);
+            s_struct(ctx, f, base, NULL, s_pos(v), sect); // still give it its defaults
             break;
         }
-        char sub[S_SECT_MAX];
-        snprintf(sub, sizeof(sub), "%s%s%s", sect, sect[0] ? "." : "", f->key);
-        s_map(ctx, f->child, (char *)base + f->off, v, s_pos(v), sub);
+        s_struct(ctx, f, base, v, s_pos(v), sect);
         break;
     }
     case FW_CFG_LIST: s_list(ctx, f, base, v, sect); break;
@@ -612,12 +618,7 @@ s_absent(s_ctx_t *ctx, const struct fw_cfg_field *f, void *base, struct fw_cfg_p
         if (f->def)
             s_scalar(ctx, f, base, f->def, pos);
         break;
-    case FW_CFG_STRUCT: {
-        char sub[S_SECT_MAX];
-        snprintf(sub, sizeof(sub), "%s%s%s", sect, sect[0] ? "." : "", f->key);
-        s_map(ctx, f->child, (char *)base + f->off, NULL, pos, sub);
-        break;
-    }
+    case FW_CFG_STRUCT: s_struct(ctx, f, base, NULL, pos, sect); break;
     default: break;
     }
 }
