@@ -17,7 +17,7 @@ BUILD=${BUILD:-build}
 TSDB=$BUILD/bin/tsdb
 # shellcheck source=test/it/lib.sh
 source test/it/lib.sh
-[ -x "$TSDB" ] || { echo "import.sh: skip: $TSDB is not built"; exit 77; }
+it_need_bins tsdb
 it_tmpdir
 D=$IT_DIR
 

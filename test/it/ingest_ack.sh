@@ -16,10 +16,8 @@ BUILD=${BUILD:-build}
 BIN=$BUILD/bin
 # shellcheck source=test/it/lib.sh
 source test/it/lib.sh
-for b in tsdb scraper fwtail; do
-    [ -x "$BIN/$b" ] || { echo "ingest_ack.sh: skipped, $BIN/$b is not built"; exit 77; }
-done
-command -v python3 >/dev/null || { echo "ingest_ack.sh: skipped, python3 is missing"; exit 77; }
+it_need_bins tsdb scraper fwtail
+it_need_cmds python3
 it_tmpdir
 
 EXP_PORT=$(it_free_port)

@@ -26,9 +26,7 @@ BUILD=${BUILD:-build}
 BIN=$BUILD/bin
 # shellcheck source=test/it/lib.sh
 source test/it/lib.sh
-for b in scraper tsdb ruled slod; do
-    [ -x "$BIN/$b" ] || { echo "reload.sh: skip: $BIN/$b not built"; exit 77; }
-done
+it_need_bins scraper tsdb ruled slod
 it_tmpdir
 ROUNDS=${RELOAD_ROUNDS:-24}
 
