@@ -124,6 +124,14 @@ fw_is_stale_nan(double v)
 
 // --- batches ------------------------------------------------------------------------------
 
+#define S_BLOCK_SIZE (64 * 1024)
+
+struct s_block {
+    struct s_block *next;
+    size_t used, cap;
+    _Alignas(8) char data[];
+};
+
 struct fw_batch *
 fw_batch_new(void)
 {
@@ -139,14 +147,45 @@ fw_batch_destroy(struct fw_batch **self_p)
     if (self->arena) {
         free(self->arena); // holds the series, their labels and samples
     } else {
-        for (size_t i = 0; i < self->len; i++) {
-            fw_labels_clear(&self->series[i].labels);
+        for (size_t i = 0; i < self->len; i++)
             free(self->series[i].samples);
-        }
         free(self->series);
+    }
+    for (struct s_block *b = self->blocks, *next; b; b = next) {
+        next = b->next;
+        free(b);
     }
     free(self);
     *self_p = NULL;
+}
+
+// Room for n bytes (8-aligned) in the batch's blocks: a scrape's labels take a few blocks
+// instead of one allocation per label name and value.
+static void *
+s_block_alloc(struct fw_batch *self, size_t n)
+{
+    n = (n + 7) & ~(size_t)7;
+    struct s_block *b = self->blocks;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > S_BLOCK_SIZE ? n : S_BLOCK_SIZE;
+        b = fw_malloc(sizeof(*b) + cap);
+        b->next = self->blocks;
+        b->used = 0;
+        b->cap = cap;
+        self->blocks = b;
+    }
+    void *p = b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+static char *
+s_block_str(struct fw_batch *self, const char *str)
+{
+    size_t n = strlen(str) + 1;
+    char *p = s_block_alloc(self, n);
+    memcpy(p, str, n);
+    return p;
 }
 
 struct fw_series *
@@ -156,7 +195,14 @@ fw_batch_add_series(struct fw_batch *self, const struct fw_labels *labels)
     fw_mem_grow((void **)&self->series, &self->cap, self->len + 1, sizeof(*self->series));
     struct fw_series *s = &self->series[self->len++];
     memset(s, 0, sizeof(*s));
-    fw_labels_copy(&s->labels, labels);
+    if (labels->len > 0) {
+        struct fw_label *items = s_block_alloc(self, labels->len * sizeof(*items));
+        for (size_t i = 0; i < labels->len; i++) {
+            items[i].name = s_block_str(self, labels->items[i].name);
+            items[i].value = s_block_str(self, labels->items[i].value);
+        }
+        s->labels = (struct fw_labels){items, labels->len, labels->len};
+    }
     return s;
 }
 

@@ -62,7 +62,7 @@ typedef enum {
 #define FW_MSG_SENDER_MAX 128
 
 struct fw_series {
-    struct fw_labels labels;   // owned (borrowed from the arena in a decoded batch)
+    struct fw_labels labels;   // borrowed from the batch's arena or blocks: never modify them
     struct fw_sample *samples; // owned (idem)
     size_t len, cap;
 };
@@ -72,7 +72,8 @@ struct fw_batch {
     uint64_t seq, oldest;
     struct fw_series *series; // owned (in the arena in a decoded batch)
     size_t len, cap;
-    void *arena; // owned: a decoded batch's series, labels and samples; NULL when built
+    void *arena;  // owned: a decoded batch's series, labels and samples; NULL when built
+    void *blocks; // owned: a built batch's label arrays and text (blocks that never move)
 };
 
 struct fw_msg {
@@ -86,7 +87,8 @@ struct fw_msg {
 struct fw_batch *fw_batch_new(void);
 void fw_batch_destroy(struct fw_batch **self_p);
 // Append a series with a copy of labels; returns it (borrowed, valid until the batch grows).
-// Not on a decoded batch (programmer error: asserted).
+// The copy lives in the batch's blocks (a few allocations per batch, none per label) and is
+// read-only. Not on a decoded batch (programmer error: asserted).
 struct fw_series *fw_batch_add_series(struct fw_batch *self, const struct fw_labels *labels);
 void fw_series_add(struct fw_series *s, int64_t t_ms, double v);
 // Total samples across the series.
