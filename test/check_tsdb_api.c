@@ -28,10 +28,8 @@ static void
 s_setup(void)
 {
     check_util_tmpdir_new(s_dir, sizeof(s_dir), "tsdb_api");
-    s_st = tsdb_store_new();
-    tsdb_store_set_mapsize(s_st, (size_t)64 << 20);
+    s_st = check_util_store_open(s_dir, 0);
     fw_err_t err;
-    ck_assert_int_eq(tsdb_store_open(s_st, s_dir, &err), 0);
     // up{job="a"} 1 at 0s..60s every 10s; up{job="b"} 0 at 0s
     struct fw_batch *b = fw_batch_new();
     struct fw_labels l = FW_LABELS_INIT;

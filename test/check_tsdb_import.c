@@ -59,11 +59,8 @@ s_file(const char *name, const char *text)
 static tsdb_store_t *
 s_open(void)
 {
-    tsdb_store_t *st = tsdb_store_new();
-    tsdb_store_set_mapsize(st, (size_t)64 << 20);
+    tsdb_store_t *st = check_util_store_open(s_data, 0);
     tsdb_store_set_ooo_window(st, INT64_MAX);
-    fw_err_t err;
-    ck_assert_msg(tsdb_store_open(st, s_data, &err) == 0, "open: %s", err.msg);
     return st;
 }
 

@@ -51,11 +51,7 @@ s_teardown(void)
 static tsdb_store_t *
 s_open_size(size_t mapsize)
 {
-    tsdb_store_t *st = tsdb_store_new();
-    tsdb_store_set_mapsize(st, mapsize);
-    fw_err_t err;
-    ck_assert_msg(tsdb_store_open(st, s_dir, &err) == 0, "open: %s", err.msg);
-    return st;
+    return check_util_store_open(s_dir, mapsize);
 }
 
 static tsdb_store_t *

@@ -84,6 +84,16 @@ check_util_tmpdir_remove(const char *dir)
     return 0;
 }
 
+tsdb_store_t *
+check_util_store_open(const char *dir, size_t mapsize)
+{
+    tsdb_store_t *st = tsdb_store_new();
+    tsdb_store_set_mapsize(st, mapsize ? mapsize : (size_t)64 << 20);
+    fw_err_t err;
+    ck_assert_msg(tsdb_store_open(st, dir, &err) == 0, "open %s: %s", dir, err.msg);
+    return st;
+}
+
 void
 check_util_write_file(const char *path, const char *text)
 {

@@ -1,5 +1,6 @@
 /*  check_util.h — the fixtures the Check suites share: temporary directories under test/tmp
-    and their removal, HTTP requests with libcurl, and a bounded wait for an HTTP answer.
+    and their removal, an open tsdb store, HTTP requests with libcurl and a bounded wait for
+    an HTTP answer, input files, label specs, config-error lookups and nested inputs.
 
     Every helper here fails the running test through ck_assert where the test could not go
     on (a directory that cannot be made), and reports through its return value where the
@@ -11,6 +12,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "../tsdb/tsdb_store.h"
 
 struct fw_cfg_errors;
 struct fw_labels;
@@ -58,6 +61,10 @@ void check_util_http_clear(struct check_util_http *r);
 // says whether all needles were seen.
 char *check_util_http_wait_for(const char *url, const char *const *needles, long timeout_ms,
                                bool *ok);
+
+// A tsdb store on dir (new or not) with a map of mapsize bytes (0: 64 MiB), opened; fails
+// the test, with the reason, when it cannot open. tsdb_store_destroy it.
+tsdb_store_t *check_util_store_open(const char *dir, size_t mapsize);
 
 // Write text to path (created or truncated); fails the test when it cannot.
 void check_util_write_file(const char *path, const char *text);
