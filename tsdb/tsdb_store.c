@@ -1040,6 +1040,12 @@ s_write_head(tsdb_store_t *self, MDB_txn *txn, const char **what)
     for (size_t k = 0; k < ns && rc == 0; k++)
         rc = s_put_chunk(self, txn, sealed[k].id, sealed[k].mint,
                          tsdb_head_sealed_bytes(self->head, &sealed[k]), sealed[k].len);
+    // One cursor for every head record: the series of a batch come in ascending ids, and
+    // LMDB then finds the next key on the leaf page the cursor is on, without a descent
+    // from the root.
+    MDB_cursor *cur = NULL;
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, self->head_db, &cur);
     for (size_t k = 0; k < np && rc == 0; k++) {
         const struct tsdb_head_series *s = pending[k];
         if (!s->dirty)
@@ -1052,7 +1058,7 @@ s_write_head(tsdb_store_t *self, MDB_txn *txn, const char **what)
         if (len > 0 && self->head_padded) {
             size_t total = (len + S_HEAD_PAD) / S_HEAD_PAD * S_HEAD_PAD; // len + 1 .. len + 16
             MDB_val val = {total, NULL};
-            if ((rc = mdb_put(txn, self->head_db, &key, &val, MDB_RESERVE)) == 0) {
+            if ((rc = mdb_cursor_put(cur, &key, &val, MDB_RESERVE)) == 0) {
                 unsigned char *d = val.mv_data;
                 memcpy(d, p, len);
                 memset(d + len, 0, total - len - 1);
@@ -1060,13 +1066,15 @@ s_write_head(tsdb_store_t *self, MDB_txn *txn, const char **what)
             }
         } else if (len > 0) {
             MDB_val val = {len, (void *)p};
-            rc = mdb_put(txn, self->head_db, &key, &val, 0);
+            rc = mdb_cursor_put(cur, &key, &val, 0);
         } else {
-            rc = mdb_del(txn, self->head_db, &key, NULL);
+            rc = mdb_del(txn, self->head_db, &key, NULL); // the cursor is adjusted by LMDB
             if (rc == MDB_NOTFOUND)
                 rc = 0;
         }
     }
+    if (cur)
+        mdb_cursor_close(cur);
     *what = "late sample merge";
     for (size_t k = 0; k < np && rc == 0; k++)
         if (pending[k]->n_late > 0)
