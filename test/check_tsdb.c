@@ -7,7 +7,6 @@
 */
 #include <check.h>
 #include <czmq.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,56 +19,29 @@
 #include "fw_time.h"
 #include "fw_zsock.h"
 #include "check_util.h"
+#include "check_util_tsdb.h"
 #include "../tsdb/tsdb.h"
 
 static char s_dir[128];
 static int64_t s_max_msg_size;           // --zmq.max-msg-size for the next tsdb (0: the default)
 static const char *s_map_size = "64MiB"; // --storage.tsdb.map-size for the next tsdb
 static struct tsdb_opts s_opts;
-static tsdb_t *s_d;
-static pthread_t s_thread;
-
-static void *
-s_run(void *arg)
-{
-    (void)arg;
-    tsdb_run(s_d);
-    return NULL;
-}
+static struct check_util_tsdb s_t;
 
 // Start tsdb on s_dir (new or not) on fresh ports.
 static void
 s_start(void)
 {
-    memset(&s_opts, 0, sizeof(s_opts));
-    s_opts.common.web_listen_address = "127.0.0.1:0";
-    s_opts.storage_path = s_dir;
-    s_opts.retention_ms = 15LL * 24 * 3600 * 1000;
+    check_util_tsdb_opts(&s_opts, s_dir);
     s_opts.map_size = s_map_size;
-    s_opts.commit_interval_ms = 100;
-    s_opts.zmq_samples = "tcp://127.0.0.1:*";
-    s_opts.zmq_query = "tcp://127.0.0.1:*";
-    s_opts.zmq_pub = "tcp://127.0.0.1:*";
     s_opts.common.zmq_max_msg_size = s_max_msg_size;
-    struct fw_cfg_errors errs;
-    memset(&errs, 0, sizeof(errs));
-    struct fw_promcfg cfg;
-    char *text = NULL;
-    ck_assert_int_eq(tsdb_config_load(NULL, &cfg, &text, &errs), 0);
-    s_d = tsdb_new(&s_opts, &cfg, text);
-    free(text);
-    ck_assert_ptr_nonnull(s_d);
-    zsys_interrupted = 0;
-    ck_assert_int_eq(pthread_create(&s_thread, NULL, s_run, NULL), 0);
+    check_util_tsdb_start(&s_t, &s_opts);
 }
 
 static void
 s_stop(void)
 {
-    zsys_interrupted = 1; // what SIGTERM does; the loop notices within its 1 s timer
-    pthread_join(s_thread, NULL);
-    zsys_interrupted = 0;
-    tsdb_destroy(&s_d);
+    check_util_tsdb_stop(&s_t);
 }
 
 static void
@@ -86,25 +58,12 @@ s_teardown(void)
     ck_assert_int_eq(check_util_tmpdir_remove(s_dir), 0);
 }
 
-// A sender to this tsdb (the real one scraper, ruled and slod use).
-static fw_sender_t *
-s_sender(void)
-{
-    struct fw_sender_opts o = {.endpoint = tsdb_samples_endpoint(s_d), .name = "check"};
-    fw_sender_t *s = fw_sender_new(&o, NULL);
-    fw_err_t err;
-    ck_assert_msg(fw_sender_open(s, &err) == 0, "%s", err.msg);
-    return s;
-}
-
 // Send *b (taken) and wait (bounded) until tsdb acknowledged it.
 static void
 s_send_acked(fw_sender_t *s, struct fw_batch **b)
 {
     ck_assert_int_eq(fw_sender_send(s, b, NULL), 0);
-    for (int i = 0; i < 500 && fw_sender_unacked(s) > 0; i++)
-        fw_sender_poll(s, 10);
-    ck_assert_uint_eq(fw_sender_unacked(s), 0);
+    ck_assert_int_ge(check_util_tsdb_wait_acked(s, 5000), 0);
 }
 
 static void
@@ -123,25 +82,18 @@ s_push_up(fw_sender_t *s, int64_t t, double v)
 static json_t *
 s_query(zsock_t *dealer, json_t *body)
 {
-    struct fw_msg *m = fw_msg_new_json(FW_MSG_QUERY, body);
-    fw_err_t err;
-    ck_assert_int_eq(fw_msg_send(&m, dealer, &err), 0);
-    zsock_set_rcvtimeo(dealer, 5000);
-    struct fw_msg *reply = NULL;
-    ck_assert_msg(fw_msg_recv(dealer, &reply, &err) == 0, "recv: %s", err.msg);
-    ck_assert_int_eq(reply->type, FW_MSG_QUERY_RESULT);
-    json_t *out = json_incref(reply->body);
-    fw_msg_destroy(&reply);
+    check_util_tsdb_ask(dealer, body);
+    json_t *out = check_util_tsdb_answer(dealer, 5000);
+    ck_assert_msg(out != NULL, "no answer to QUERY within 5 s");
     return out;
 }
 
 START_TEST(test_tsdb_query_round_trip)
 {
-    fw_sender_t *push = s_sender();
+    fw_sender_t *push = check_util_tsdb_sender(s_t.d, "check");
     zsock_t *sub = zsock_new_sub(NULL, "SAMPLES");
-    ck_assert_int_eq(zsock_attach(sub, tsdb_pub_endpoint(s_d), false), 0);
-    zsock_t *dealer = zsock_new_dealer(NULL);
-    ck_assert_int_eq(zsock_attach(dealer, tsdb_query_endpoint(s_d), false), 0);
+    ck_assert_int_eq(zsock_attach(sub, tsdb_pub_endpoint(s_t.d), false), 0);
+    zsock_t *dealer = check_util_tsdb_dealer(tsdb_query_endpoint(s_t.d));
     zclock_sleep(200); // let the SUB connect before data flows
 
     int64_t now = fw_time_now_ms();
@@ -196,15 +148,14 @@ END_TEST
 
 START_TEST(test_tsdb_rejects_counted)
 {
-    zsock_t *raw = zsock_new_dealer(NULL);
-    ck_assert_int_eq(zsock_attach(raw, tsdb_samples_endpoint(s_d), false), 0);
+    zsock_t *raw = check_util_tsdb_dealer(tsdb_samples_endpoint(s_t.d));
     zstr_sendm(raw, "SAMPLES");
     zstr_sendm(raw, "2");
     zstr_send(raw, "garbage");
-    fw_sender_t *push = s_sender();
+    fw_sender_t *push = check_util_tsdb_sender(s_t.d, "check");
     s_push_up(push, fw_time_now_ms(), 1); // still stored after the bad one
     char url[64];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", tsdb_http_port(s_d));
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", tsdb_http_port(s_t.d));
     const char *want[] = {"fw_msg_rejected_total{type=\"SAMPLES\"} 1",
                           "fw_tsdb_samples_appended_total 1", NULL};
     bool ok;
@@ -221,7 +172,7 @@ static char *
 s_http_get(const char *path, long *status)
 {
     char url[256];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", tsdb_http_port(s_d), path);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", tsdb_http_port(s_t.d), path);
     struct check_util_http r = check_util_http_get(url);
     *status = r.status;
     return r.body;
@@ -292,27 +243,18 @@ s_query_value(zsock_t *qd, const char *q)
 {
     json_t *ans = s_query(qd, json_pack("{s:s, s:s, s:f}", "id", "v", "query", q, "time",
                                         (double)fw_time_now_ms() / 1000.0));
-    json_t *r0 = json_array_get(json_object_get(json_object_get(ans, "data"), "result"), 0);
-    const char *v = json_string_value(json_array_get(json_object_get(r0, "value"), 1));
+    const char *v = check_util_tsdb_value(ans);
     char *out = v ? fw_strdup(v) : NULL;
     json_decref(ans);
     return out;
-}
-
-static zsock_t *
-s_dealer(const char *endpoint)
-{
-    zsock_t *d = zsock_new_dealer(NULL);
-    ck_assert_int_eq(zsock_attach(d, endpoint, false), 0);
-    return d;
 }
 
 // The acknowledgement protocol at tsdb's end: an answer only after the commit, a resent
 // batch stored once and acknowledged again, a gap answered with resend.
 START_TEST(test_tsdb_acks_after_commit_and_stores_once)
 {
-    zsock_t *d = s_dealer(tsdb_samples_endpoint(s_d));
-    zsock_t *q = s_dealer(tsdb_query_endpoint(s_d));
+    zsock_t *d = check_util_tsdb_dealer(tsdb_samples_endpoint(s_t.d));
+    zsock_t *q = check_util_tsdb_dealer(tsdb_query_endpoint(s_t.d));
     int64_t t = fw_time_now_ms() - 10000;
     s_raw_send(d, "check/acks", 1, 1, "acked_metric", 3, 0, t + 1);
     s_expect_ack(d, 1, false);
@@ -349,7 +291,7 @@ END_TEST
 // is a duplicate, not a second copy.
 START_TEST(test_tsdb_exactly_once_across_restart)
 {
-    zsock_t *d = s_dealer(tsdb_samples_endpoint(s_d));
+    zsock_t *d = check_util_tsdb_dealer(tsdb_samples_endpoint(s_t.d));
     int64_t t = fw_time_now_ms() - 10000;
     s_raw_send(d, "check/restart", 1, 1, "restart_metric", 2, 0, t + 1);
     s_expect_ack(d, 1, false);
@@ -358,12 +300,12 @@ START_TEST(test_tsdb_exactly_once_across_restart)
     zsock_destroy(&d);
     s_stop();
     s_start();
-    d = s_dealer(tsdb_samples_endpoint(s_d));
+    d = check_util_tsdb_dealer(tsdb_samples_endpoint(s_t.d));
     s_raw_send(d, "check/restart", 2, 2, "restart_metric", 2, 0, t + 2); // its ack was lost
     s_expect_ack(d, 2, false);
     s_raw_send(d, "check/restart", 3, 3, "restart_metric", 2, 0, t + 3);
     s_expect_ack(d, 3, false);
-    zsock_t *q = s_dealer(tsdb_query_endpoint(s_d));
+    zsock_t *q = check_util_tsdb_dealer(tsdb_query_endpoint(s_t.d));
     char *v = s_query_value(q, "sum(count_over_time(restart_metric[1h]))");
     ck_assert_ptr_nonnull(v);
     ck_assert_str_eq(v, "6"); // 2 series x 3 batches, none twice
@@ -385,7 +327,7 @@ s_setup_full(void)
 // the reason, and takes no more batches (their senders keep them).
 START_TEST(test_tsdb_full_map_acknowledges_nothing_unstored)
 {
-    zsock_t *d = s_dealer(tsdb_samples_endpoint(s_d));
+    zsock_t *d = check_util_tsdb_dealer(tsdb_samples_endpoint(s_t.d));
     int64_t t = fw_time_now_ms() - 10000;
     uint64_t acked = 0, seq;
     for (seq = 1; seq <= 400; seq++) {
@@ -416,7 +358,7 @@ START_TEST(test_tsdb_full_map_acknowledges_nothing_unstored)
     ck_assert_ptr_null(strstr(m, "fw_tsdb_batches_total{result=\"refused\"} 0"));
     free(m);
     // every series of every acknowledged batch is stored, and nothing else
-    zsock_t *q = s_dealer(tsdb_query_endpoint(s_d));
+    zsock_t *q = check_util_tsdb_dealer(tsdb_query_endpoint(s_t.d));
     char *v = s_query_value(q, "count(fill)");
     ck_assert_ptr_nonnull(v);
     char want[32];
@@ -441,10 +383,10 @@ s_setup_small(void)
 // one still works.
 START_TEST(test_tsdb_query_result_over_the_limit)
 {
-    fw_sender_t *push = s_sender();
+    fw_sender_t *push = check_util_tsdb_sender(s_t.d, "check");
     zsock_t *dealer = zsock_new_dealer(NULL);
     ck_assert_int_eq(fw_zsock_set_max_msg_size(dealer, 4096), 0);
-    ck_assert_int_eq(zsock_attach(dealer, tsdb_query_endpoint(s_d), false), 0);
+    ck_assert_int_eq(zsock_attach(dealer, tsdb_query_endpoint(s_t.d), false), 0);
     int64_t now = fw_time_now_ms();
     char pad[101], idx[8];
     memset(pad, 'p', 100);

@@ -10,8 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "fw_mem.h"
 #include "fw_msg.h"
@@ -19,6 +17,7 @@
 #include "../tsdb/tsdb_api.h"
 #include "../tsdb/tsdb_eval.h"
 #include "../tsdb/tsdb_store.h"
+#include "check_util.h"
 
 #define MIN_MS (60 * 1000)
 
@@ -28,26 +27,15 @@ static tsdb_store_t *s_st;
 static void
 s_setup(void)
 {
-    mkdir("test", 0755);
-    mkdir("test/tmp", 0755);
-    snprintf(s_dir, sizeof(s_dir), "test/tmp/tsdb_eval.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(s_dir));
-    s_st = tsdb_store_new();
-    tsdb_store_set_mapsize(s_st, (size_t)64 << 20);
-    fw_err_t err;
-    ck_assert_int_eq(tsdb_store_open(s_st, s_dir, &err), 0);
+    check_util_tmpdir_new(s_dir, sizeof(s_dir), "tsdb_eval");
+    s_st = check_util_store_open(s_dir, 0);
 }
 
 static void
 s_teardown(void)
 {
     tsdb_store_destroy(&s_st);
-    char p[256];
-    snprintf(p, sizeof(p), "%s/data.mdb", s_dir);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s/lock.mdb", s_dir);
-    unlink(p);
-    rmdir(s_dir);
+    ck_assert_int_eq(check_util_tmpdir_remove(s_dir), 0);
 }
 
 // Load "sel" with n values at 0, step, 2*step, ... (promqltest's `load`).

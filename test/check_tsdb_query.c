@@ -9,78 +9,37 @@
 */
 #include <check.h>
 #include <czmq.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "fw_mem.h"
 #include "fw_msg.h"
 #include "fw_sender.h"
 #include "fw_time.h"
 #include "../tsdb/tsdb.h"
+#include "check_util.h"
+#include "check_util_tsdb.h"
 
 static char s_dir[128];
 static struct tsdb_opts s_opts;
-static tsdb_t *s_d;
-static pthread_t s_thread;
+static struct check_util_tsdb s_t;
 static int64_t s_workers = 2, s_queue = 4, s_timeout_ms = 120000; // for the next start
-
-static void *
-s_run(void *arg)
-{
-    (void)arg;
-    tsdb_run(s_d);
-    return NULL;
-}
 
 static void
 s_start(void)
 {
-    memset(&s_opts, 0, sizeof(s_opts));
-    s_opts.common.web_listen_address = "127.0.0.1:0";
-    s_opts.storage_path = s_dir;
-    s_opts.map_size = "64MiB";
-    s_opts.commit_interval_ms = 100;
-    s_opts.zmq_samples = "tcp://127.0.0.1:*";
-    s_opts.zmq_query = "tcp://127.0.0.1:*";
-    s_opts.zmq_pub = "tcp://127.0.0.1:*";
+    check_util_tsdb_opts(&s_opts, s_dir);
     s_opts.zmq_query_workers = s_workers;
     s_opts.zmq_query_queue = s_queue;
     s_opts.zmq_query_timeout_ms = s_timeout_ms;
-    struct fw_cfg_errors errs;
-    memset(&errs, 0, sizeof(errs));
-    struct fw_promcfg cfg;
-    char *text = NULL;
-    ck_assert_int_eq(tsdb_config_load(NULL, &cfg, &text, &errs), 0);
-    s_d = tsdb_new(&s_opts, &cfg, text);
-    free(text);
-    ck_assert_ptr_nonnull(s_d);
-    zsys_interrupted = 0;
-    ck_assert_int_eq(pthread_create(&s_thread, NULL, s_run, NULL), 0);
-}
-
-// Stop tsdb as SIGTERM does; returns how long it took in ms.
-static int64_t
-s_stop(void)
-{
-    int64_t t0 = fw_time_mono_ms();
-    zsys_interrupted = 1; // the loop notices within its 1 s timer
-    pthread_join(s_thread, NULL);
-    zsys_interrupted = 0;
-    tsdb_destroy(&s_d);
-    return fw_time_mono_ms() - t0;
+    check_util_tsdb_start(&s_t, &s_opts);
 }
 
 static void
 s_setup(void)
 {
-    mkdir("test", 0755);
-    mkdir("test/tmp", 0755);
-    snprintf(s_dir, sizeof(s_dir), "test/tmp/tsdb_q.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(s_dir));
+    check_util_tmpdir_new(s_dir, sizeof(s_dir), "tsdb_q");
     s_workers = 2;
     s_queue = 4;
     s_timeout_ms = 120000;
@@ -89,22 +48,15 @@ s_setup(void)
 static void
 s_teardown(void)
 {
-    if (s_d)
-        s_stop();
-    char p[256];
-    snprintf(p, sizeof(p), "%s/data.mdb", s_dir);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s/lock.mdb", s_dir);
-    unlink(p);
-    rmdir(s_dir);
+    check_util_tsdb_stop(&s_t);
+    ck_assert_int_eq(check_util_tmpdir_remove(s_dir), 0);
 }
 
+// A DEALER on this tsdb's query endpoint.
 static zsock_t *
 s_dealer(void)
 {
-    zsock_t *d = zsock_new_dealer(NULL);
-    ck_assert_int_eq(zsock_attach(d, tsdb_query_endpoint(s_d), false), 0);
-    return d;
+    return check_util_tsdb_dealer(tsdb_query_endpoint(s_t.d));
 }
 
 // The slow query: Y outer steps of a 10,000-point inner subquery; its exact answer is
@@ -114,45 +66,23 @@ s_ask_slow(zsock_t *dealer, const char *id, int y)
 {
     char q[160];
     snprintf(q, sizeof(q), "sum_over_time(count_over_time(vector(1)[10s:1ms])[%ds:1s])", y);
-    struct fw_msg *m =
-        fw_msg_new_json(FW_MSG_QUERY, json_pack("{s:s, s:s, s:f}", "id", id, "query", q, "time",
-                                                1000000.0)); // steals the body
-    fw_err_t err;
-    ck_assert_int_eq(fw_msg_send(&m, dealer, &err), 0);
+    check_util_tsdb_ask(dealer,
+                        json_pack("{s:s, s:s, s:f}", "id", id, "query", q, "time", 1000000.0));
 }
 
 // Ask q at the current time.
 static void
 s_ask(zsock_t *dealer, const char *id, const char *q)
 {
-    struct fw_msg *m =
-        fw_msg_new_json(FW_MSG_QUERY, json_pack("{s:s, s:s, s:f}", "id", id, "query", q, "time",
-                                                (double)fw_time_now_ms() / 1000.0));
-    fw_err_t err;
-    ck_assert_int_eq(fw_msg_send(&m, dealer, &err), 0);
-}
-
-// The next answer on dealer within timeout_ms (caller decrefs), or NULL.
-static json_t *
-s_answer(zsock_t *dealer, int timeout_ms)
-{
-    zsock_set_rcvtimeo(dealer, timeout_ms);
-    struct fw_msg *reply = NULL;
-    fw_err_t err;
-    if (fw_msg_recv(dealer, &reply, &err) != 0)
-        return NULL;
-    ck_assert_int_eq(reply->type, FW_MSG_QUERY_RESULT);
-    json_t *out = json_incref(reply->body);
-    fw_msg_destroy(&reply);
-    return out;
+    check_util_tsdb_ask(dealer, json_pack("{s:s, s:s, s:f}", "id", id, "query", q, "time",
+                                          (double)fw_time_now_ms() / 1000.0));
 }
 
 static double
 s_value(json_t *ans)
 {
     ck_assert_str_eq(json_string_value(json_object_get(ans, "status")), "success");
-    json_t *r0 = json_array_get(json_object_get(json_object_get(ans, "data"), "result"), 0);
-    const char *v = json_string_value(json_array_get(json_object_get(r0, "value"), 1));
+    const char *v = check_util_tsdb_value(ans);
     ck_assert_ptr_nonnull(v);
     return strtod(v, NULL);
 }
@@ -172,7 +102,7 @@ s_calibrate(zsock_t *dealer, int target_ms)
     for (int round = 0; round < 8; round++) {
         int64_t t0 = fw_time_mono_ms();
         s_ask_slow(dealer, "calibrate", y);
-        json_t *ans = s_answer(dealer, 60000);
+        json_t *ans = check_util_tsdb_answer(dealer, 60000);
         ck_assert_ptr_nonnull(ans);
         ck_assert_double_eq(s_value(ans), 10000.0 * y);
         json_decref(ans);
@@ -195,20 +125,14 @@ s_push(fw_sender_t *s, int64_t t)
     fw_labels_set(&l, "__name__", "ingest_probe");
     fw_series_add(fw_batch_add_series(b, &l), t, (double)t);
     fw_labels_clear(&l);
-    int64_t t0 = fw_time_mono_ms();
     ck_assert_int_eq(fw_sender_send(s, &b, NULL), 0);
-    while (fw_sender_unacked(s) > 0 && fw_time_mono_ms() - t0 < 3000)
-        fw_sender_poll(s, 10);
-    return fw_sender_unacked(s) == 0 ? fw_time_mono_ms() - t0 : -1;
+    return check_util_tsdb_wait_acked(s, 3000);
 }
 
 START_TEST(test_tsdb_query_slow_query_does_not_stall_ingest)
 {
     s_start();
-    struct fw_sender_opts o = {.endpoint = tsdb_samples_endpoint(s_d), .name = "check_query"};
-    fw_sender_t *sender = fw_sender_new(&o, NULL);
-    fw_err_t err;
-    ck_assert_msg(fw_sender_open(sender, &err) == 0, "%s", err.msg);
+    fw_sender_t *sender = check_util_tsdb_sender(s_t.d, "check_query");
     zsock_t *slow = s_dealer(), *quick = s_dealer();
     int64_t base = fw_time_now_ms();
     ck_assert_int_ge(s_push(sender, base), 0);
@@ -221,7 +145,7 @@ START_TEST(test_tsdb_query_slow_query_does_not_stall_ingest)
     int acked = 0;
     int64_t worst = 0;
     json_t *ans = NULL;
-    while (!(ans = s_answer(slow, 0)) && fw_time_mono_ms() - asked < 120000) {
+    while (!(ans = check_util_tsdb_answer(slow, 0)) && fw_time_mono_ms() - asked < 120000) {
         int64_t took = s_push(sender, base + 1 + acked);
         ck_assert_msg(took >= 0, "batch %d not acknowledged within 3 s during the slow query",
                       acked + 1);
@@ -232,7 +156,7 @@ START_TEST(test_tsdb_query_slow_query_does_not_stall_ingest)
             // another worker answers a quick query meanwhile
             int64_t q0 = fw_time_mono_ms();
             s_ask(quick, "quick", "count(ingest_probe) + 1");
-            json_t *qa = s_answer(quick, 5000);
+            json_t *qa = check_util_tsdb_answer(quick, 5000);
             ck_assert_ptr_nonnull(qa);
             ck_assert_str_eq(s_str(qa, "id"), "quick");
             ck_assert_double_eq(s_value(qa), 2);
@@ -250,7 +174,7 @@ START_TEST(test_tsdb_query_slow_query_does_not_stall_ingest)
     json_decref(ans);
     // and every batch acknowledged is there
     s_ask(quick, "count", "count_over_time(ingest_probe[1h])");
-    json_t *c = s_answer(quick, 5000);
+    json_t *c = check_util_tsdb_answer(quick, 5000);
     ck_assert_ptr_nonnull(c);
     ck_assert_double_eq(s_value(c), acked + 1);
     json_decref(c);
@@ -269,7 +193,7 @@ START_TEST(test_tsdb_query_queue_full_and_timeouts_answered)
     zsock_t *d = s_dealer();
     int y = s_calibrate(d, 1000);
     zsock_destroy(&d);
-    s_stop();
+    check_util_tsdb_stop(&s_t);
     // the same tsdb with a 1 s budget: one query runs, one waits, the third is refused
     s_timeout_ms = 1000;
     s_start();
@@ -281,7 +205,7 @@ START_TEST(test_tsdb_query_queue_full_and_timeouts_answered)
     zclock_sleep(50);
     int64_t t0 = fw_time_mono_ms();
     s_ask_slow(c, "c", 1);
-    json_t *ans = s_answer(c, 2000);
+    json_t *ans = check_util_tsdb_answer(c, 2000);
     ck_assert_ptr_nonnull(ans);
     ck_assert_int_lt(fw_time_mono_ms() - t0, 1000);
     ck_assert_str_eq(s_str(ans, "id"), "c");
@@ -291,13 +215,13 @@ START_TEST(test_tsdb_query_queue_full_and_timeouts_answered)
     json_decref(ans);
     // the running one runs out of time while evaluating; the waiting one's budget counted
     // from its arrival, so it ends about 1 s after it was sent, not 1 s after it started
-    ans = s_answer(a, 5000);
+    ans = check_util_tsdb_answer(a, 5000);
     ck_assert_ptr_nonnull(ans);
     ck_assert_str_eq(s_str(ans, "id"), "a");
     ck_assert_str_eq(s_str(ans, "errorType"), "timeout");
     ck_assert_str_eq(s_str(ans, "error"), "query timed out in expression evaluation");
     json_decref(ans);
-    ans = s_answer(b, 5000);
+    ans = check_util_tsdb_answer(b, 5000);
     ck_assert_ptr_nonnull(ans);
     ck_assert_int_lt(fw_time_mono_ms() - b0, 1700);
     ck_assert_str_eq(s_str(ans, "id"), "b");
@@ -317,7 +241,7 @@ START_TEST(test_tsdb_query_stop_does_not_wait_for_a_query)
     int y = s_calibrate(d, 20000);
     s_ask_slow(d, "long", y);
     zclock_sleep(300); // it is running
-    int64_t took = s_stop();
+    int64_t took = check_util_tsdb_stop(&s_t);
     ck_assert_msg(took < 3000, "stopping took %lld ms behind a ~20 s query", (long long)took);
     zsock_destroy(&d);
 }
