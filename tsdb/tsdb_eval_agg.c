@@ -27,55 +27,25 @@ struct s_member {
     struct tsdb_eval_elem el;
 };
 
-static bool
-s_listed(const char *name, char *const *list, size_t n)
-{
-    for (size_t k = 0; k < n; k++)
-        if (strcmp(list[k], name) == 0)
-            return true;
-    return false;
-}
-
 // The grouping labels of ls: by (listed ones) or without (all but listed and __name__).
 static const struct tsdb_eval_lset *
 s_group_key(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, const struct tsdb_eval_lset *ls)
 {
-    const struct tsdb_eval_lset *g = tsdb_eval_ctx_memo_get(c, e, ls, NULL);
-    if (g)
-        return g;
-    struct fw_labels v = tsdb_eval_ctx_view(c, ls->labels.len);
-    for (size_t k = 0; k < ls->labels.len; k++) {
-        const char *nm = ls->labels.items[k].name;
-        bool listed = s_listed(nm, e->labels, e->n_labels);
-        if (e->without ? listed || strcmp(nm, "__name__") == 0 : !listed)
-            continue;
-        v.items[v.len++] = ls->labels.items[k];
-    }
-    g = tsdb_eval_ctx_intern(c, &v);
-    tsdb_eval_ctx_memo_put(c, e, ls, NULL, g);
-    return g;
+    return tsdb_eval_ctx_project(c, e, ls, NULL, !e->without);
 }
 
 static int
 s_elem_cmp_desc(const void *a, const void *b)
 {
-    double x = ((const struct s_member *)a)->el.v, y = ((const struct s_member *)b)->el.v;
-    if (isnan(x))
-        return isnan(y) ? 0 : 1;
-    if (isnan(y))
-        return -1;
-    return x > y ? -1 : x < y;
+    return tsdb_eval_math_cmp_nan_last(((const struct s_member *)a)->el.v,
+                                       ((const struct s_member *)b)->el.v, true);
 }
 
 static int
 s_elem_cmp_asc(const void *a, const void *b)
 {
-    double x = ((const struct s_member *)a)->el.v, y = ((const struct s_member *)b)->el.v;
-    if (isnan(x))
-        return isnan(y) ? 0 : 1;
-    if (isnan(y))
-        return -1;
-    return x < y ? -1 : x > y;
+    return tsdb_eval_math_cmp_nan_last(((const struct s_member *)a)->el.v,
+                                       ((const struct s_member *)b)->el.v, false);
 }
 
 static void

@@ -46,33 +46,11 @@ s_drops_name(const fw_promql_expr_t *e)
     return e->return_bool || !fw_promql_binop_is_comparison(e->op);
 }
 
-static bool
-s_listed(const char *name, char *const *list, size_t n)
-{
-    for (size_t k = 0; k < n; k++)
-        if (strcmp(list[k], name) == 0)
-            return true;
-    return false;
-}
-
 // The matching signature of ls under e's on/ignoring.
 static const struct tsdb_eval_lset *
 s_sig(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, const struct tsdb_eval_lset *ls)
 {
-    const struct tsdb_eval_lset *s = tsdb_eval_ctx_memo_get(c, e, ls, &s_tag_sig);
-    if (s)
-        return s;
-    struct fw_labels v = tsdb_eval_ctx_view(c, ls->labels.len);
-    for (size_t k = 0; k < ls->labels.len; k++) {
-        const char *nm = ls->labels.items[k].name;
-        bool listed = s_listed(nm, e->labels, e->n_labels);
-        if (e->on ? !listed : (listed || strcmp(nm, "__name__") == 0))
-            continue;
-        v.items[v.len++] = ls->labels.items[k];
-    }
-    s = tsdb_eval_ctx_intern(c, &v);
-    tsdb_eval_ctx_memo_put(c, e, ls, &s_tag_sig, s);
-    return s;
+    return tsdb_eval_ctx_project(c, e, ls, &s_tag_sig, e->on);
 }
 
 // The labels of the result of matching many-side set m with one-side set o.
@@ -90,7 +68,8 @@ s_result_labels(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, const struct tsdb
         const char *nm = m->labels.items[k].name;
         if (drop && strcmp(nm, "__name__") == 0)
             continue;
-        if (e->card == FW_PQ_CARD_ONE_TO_ONE && s_listed(nm, e->labels, e->n_labels) != e->on)
+        if (e->card == FW_PQ_CARD_ONE_TO_ONE &&
+            tsdb_eval_ctx_listed(nm, e->labels, e->n_labels) != e->on)
             continue;
         v.items[v.len++] = m->labels.items[k];
     }

@@ -250,6 +250,35 @@ tsdb_eval_ctx_drop_name(tsdb_eval_ctx_t *c, const struct tsdb_eval_lset *ls)
     return r;
 }
 
+bool
+tsdb_eval_ctx_listed(const char *name, char *const *list, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(list[k], name) == 0)
+            return true;
+    return false;
+}
+
+const struct tsdb_eval_lset *
+tsdb_eval_ctx_project(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e,
+                      const struct tsdb_eval_lset *ls, const void *tag, bool keep)
+{
+    const struct tsdb_eval_lset *r = tsdb_eval_ctx_memo_get(c, e, ls, tag);
+    if (r)
+        return r;
+    struct fw_labels v = tsdb_eval_ctx_view(c, ls->labels.len);
+    for (size_t k = 0; k < ls->labels.len; k++) {
+        const char *nm = ls->labels.items[k].name;
+        bool listed = tsdb_eval_ctx_listed(nm, e->labels, e->n_labels);
+        if (keep ? !listed : listed || strcmp(nm, "__name__") == 0)
+            continue;
+        v.items[v.len++] = ls->labels.items[k];
+    }
+    r = tsdb_eval_ctx_intern(c, &v);
+    tsdb_eval_ctx_memo_put(c, e, ls, tag, r);
+    return r;
+}
+
 // ---------------------------------------------------------------------------------------
 // Memo
 

@@ -175,6 +175,14 @@ const struct tsdb_eval_lset *tsdb_eval_ctx_empty(tsdb_eval_ctx_t *c);
 // ls without __name__ (ls itself when it has none); memoised in ls.
 const struct tsdb_eval_lset *tsdb_eval_ctx_drop_name(tsdb_eval_ctx_t *c,
                                                      const struct tsdb_eval_lset *ls);
+// Whether name is one of list[0..n).
+bool tsdb_eval_ctx_listed(const char *name, char *const *list, size_t n);
+// The labels of ls that e's label list (e->labels) leaves: with keep (by, on) only the
+// listed ones; without it (without, ignoring) all but the listed ones and __name__.
+// Memoised under (e, ls, tag); tag tells apart two uses of one node.
+const struct tsdb_eval_lset *tsdb_eval_ctx_project(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e,
+                                                   const struct tsdb_eval_lset *ls, const void *tag,
+                                                   bool keep);
 // Set name=value in a view built in the scratch array (keeps it sorted; an empty value
 // removes the label). The view must have room for one more label.
 void tsdb_eval_ctx_view_set(struct fw_labels *view, const char *name, const char *value);

@@ -617,23 +617,15 @@ s_label_join(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, struct tsdb_eval_val
 static int
 s_elem_cmp_desc(const void *a, const void *b)
 {
-    double x = ((const struct tsdb_eval_elem *)a)->v, y = ((const struct tsdb_eval_elem *)b)->v;
-    if (isnan(x))
-        return isnan(y) ? 0 : 1;
-    if (isnan(y))
-        return -1;
-    return x > y ? -1 : x < y;
+    return tsdb_eval_math_cmp_nan_last(((const struct tsdb_eval_elem *)a)->v,
+                                       ((const struct tsdb_eval_elem *)b)->v, true);
 }
 
 static int
 s_elem_cmp_asc(const void *a, const void *b)
 {
-    double x = ((const struct tsdb_eval_elem *)a)->v, y = ((const struct tsdb_eval_elem *)b)->v;
-    if (isnan(x))
-        return isnan(y) ? 0 : 1;
-    if (isnan(y))
-        return -1;
-    return x < y ? -1 : x > y;
+    return tsdb_eval_math_cmp_nan_last(((const struct tsdb_eval_elem *)a)->v,
+                                       ((const struct tsdb_eval_elem *)b)->v, false);
 }
 
 // ---------------------------------------------------------------------------------------

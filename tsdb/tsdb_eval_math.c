@@ -68,6 +68,16 @@ tsdb_eval_math_dbl_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+int
+tsdb_eval_math_cmp_nan_last(double x, double y, bool desc)
+{
+    if (isnan(x))
+        return isnan(y) ? 0 : 1;
+    if (isnan(y))
+        return -1;
+    return desc ? (x > y ? -1 : x < y) : (x < y ? -1 : x > y);
+}
+
 double
 tsdb_eval_math_quantile(double q, double *vals, size_t n)
 {

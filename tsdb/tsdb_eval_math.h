@@ -30,6 +30,10 @@ double tsdb_eval_math_quantile(double q, double *vals, size_t n);
 // qsort comparators: doubles ascending with NaN first (Go's slices.Sort).
 int tsdb_eval_math_dbl_cmp(const void *a, const void *b);
 
+// Order x and y by value, NaN last either way (Prometheus's sort, sort_desc, topk and
+// bottomk): <0, 0 or >0, ascending or, with desc, descending.
+int tsdb_eval_math_cmp_nan_last(double x, double y, bool desc);
+
 // Go's math.Max / math.Min: NaN wins.
 double tsdb_eval_math_max(double a, double b);
 double tsdb_eval_math_min(double a, double b);
