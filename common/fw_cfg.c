@@ -561,23 +561,34 @@ s_struct(s_ctx_t *ctx, const struct fw_cfg_field *f, void *base, yaml_node_t *v,
     s_map(ctx, f->child, (char *)base + f->off, v, pos, sub);
 }
 
-static void
-s_value(s_ctx_t *ctx, const struct fw_cfg_field *f, void *base, yaml_node_t *v, const char *sect)
+// Whether a field of type t holds one scalar value (read by s_scalar).
+static bool
+s_is_scalar(fw_cfg_type_t t)
 {
-    switch (f->type) {
+    switch (t) {
     case FW_CFG_STR:
     case FW_CFG_INT:
     case FW_CFG_FLOAT:
     case FW_CFG_BOOL:
     case FW_CFG_DURATION:
     case FW_CFG_SIZE:
-    case FW_CFG_ENUM:
+    case FW_CFG_ENUM: return true;
+    default: return false;
+    }
+}
+
+static void
+s_value(s_ctx_t *ctx, const struct fw_cfg_field *f, void *base, yaml_node_t *v, const char *sect)
+{
+    if (s_is_scalar(f->type)) {
         if (v->type != YAML_SCALAR_NODE)
             fw_cfg_errors_add(ctx->errs, ctx->file, s_pos(v),
                               "expected a scalar for key '%s', got %s", f->key, s_kind(v));
         else
             s_scalar(ctx, f, base, s_text(v), s_pos(v));
-        break;
+        return;
+    }
+    switch (f->type) {
     case FW_CFG_STR_LIST: s_str_list(ctx, f, base, v, sect); break;
     case FW_CFG_LABELS:
     case FW_CFG_STR_MAP: s_labels(ctx, f, base, v); break;
@@ -592,8 +603,7 @@ s_value(s_ctx_t *ctx, const struct fw_cfg_field *f, void *base, yaml_node_t *v, 
         break;
     }
     case FW_CFG_LIST: s_list(ctx, f, base, v, sect); break;
-    case FW_CFG_POS:
-    case FW_CFG_IGNORE: break;
+    default: break; // scalars above; FW_CFG_POS and FW_CFG_IGNORE take no value
     }
 }
 
@@ -607,20 +617,10 @@ s_absent(s_ctx_t *ctx, const struct fw_cfg_field *f, void *base, struct fw_cfg_p
                           sect);
         return;
     }
-    switch (f->type) {
-    case FW_CFG_STR:
-    case FW_CFG_INT:
-    case FW_CFG_FLOAT:
-    case FW_CFG_BOOL:
-    case FW_CFG_DURATION:
-    case FW_CFG_SIZE:
-    case FW_CFG_ENUM:
-        if (f->def)
-            s_scalar(ctx, f, base, f->def, pos);
-        break;
-    case FW_CFG_STRUCT: s_struct(ctx, f, base, NULL, pos, sect); break;
-    default: break;
-    }
+    if (s_is_scalar(f->type) && f->def)
+        s_scalar(ctx, f, base, f->def, pos);
+    else if (f->type == FW_CFG_STRUCT)
+        s_struct(ctx, f, base, NULL, pos, sect);
 }
 
 // Walk mapping node (NULL: absent) against table, filling base. pos is the mapping's own
