@@ -148,7 +148,8 @@ fw_batch_destroy(struct fw_batch **self_p)
         free(self->arena); // holds the series, their labels and samples
     } else {
         for (size_t i = 0; i < self->len; i++)
-            free(self->series[i].samples);
+            if (!self->series[i].samples_in_block)
+                free(self->series[i].samples);
         free(self->series);
     }
     for (struct s_block *b = self->blocks, *next; b; b = next) {
@@ -203,12 +204,23 @@ fw_batch_add_series(struct fw_batch *self, const struct fw_labels *labels)
         }
         s->labels = (struct fw_labels){items, labels->len, labels->len};
     }
+    // most series of a scrape or an evaluation get one sample: its slot comes from the blocks
+    s->samples = s_block_alloc(self, sizeof(*s->samples));
+    s->cap = 1;
+    s->samples_in_block = true;
     return s;
 }
 
 void
 fw_series_add(struct fw_series *s, int64_t t_ms, double v)
 {
+    if (s->samples_in_block && s->len + 1 > s->cap) {
+        struct fw_sample *a = fw_malloc(2 * s->cap * sizeof(*a));
+        memcpy(a, s->samples, s->len * sizeof(*a));
+        s->samples = a;
+        s->cap *= 2;
+        s->samples_in_block = false;
+    }
     fw_mem_grow((void **)&s->samples, &s->cap, s->len + 1, sizeof(*s->samples));
     s->samples[s->len].t_ms = t_ms;
     s->samples[s->len].v = v;

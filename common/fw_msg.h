@@ -43,6 +43,7 @@
 
 #include <czmq.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "fw_err.h"
@@ -63,8 +64,9 @@ typedef enum {
 
 struct fw_series {
     struct fw_labels labels;   // borrowed from the batch's arena or blocks: never modify them
-    struct fw_sample *samples; // owned (idem)
+    struct fw_sample *samples; // owned (idem), or in the batch's blocks while samples_in_block
     size_t len, cap;
+    bool samples_in_block; // a built series' first sample slot, until it grows
 };
 
 struct fw_batch {
