@@ -23,15 +23,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             i++;
         }
     zmsg_addmem(z, data + start, size - start);
-    struct fw_msg *m = NULL;
-    if (fw_msg_decode(z, &m, NULL) == 0) {
-        zmsg_t *again = fw_msg_encode(m, NULL);
-        if (!again)
-            abort(); // whatever decodes must encode
-        zmsg_destroy(&again);
-        free(fw_msg_to_json(m));
-        fw_msg_destroy(&m);
-    }
-    zmsg_destroy(&z);
+    struct fw_msg *m = fuzz_util_msg_roundtrip(&z);
+    fw_msg_destroy(&m);
     return 0;
 }

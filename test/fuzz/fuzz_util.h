@@ -1,5 +1,6 @@
 /*  fuzz_util.h — what every fuzz target in test/fuzz/ shares: the libFuzzer entry point's
-    prototype, quiet logging, and the input as a C string.
+    prototype, quiet logging, the input as a C string, and the check every message target
+    makes (what decodes must encode again).
 
     Static inline so that each target stays one translation unit, linked either with
     replay.c (make check-fuzz) or with libFuzzer (make fuzz), with no extra object.
@@ -9,10 +10,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -34,6 +37,26 @@ fuzz_util_text(const uint8_t *data, size_t size)
         memcpy(text, data, size);
     text[size] = '\0';
     return text;
+}
+
+// Decode z with fw_msg_decode, then destroy it (*z NULL). A message that decodes must
+// encode again (abort otherwise, so the fuzzer reports it) and render as JSON. The decoded
+// message (caller fw_msg_destroys it), or NULL when z did not decode.
+static inline struct fw_msg *
+fuzz_util_msg_roundtrip(zmsg_t **z)
+{
+    struct fw_msg *m = NULL;
+    if (fw_msg_decode(*z, &m, NULL) == 0) {
+        zmsg_t *again = fw_msg_encode(m, NULL);
+        if (!again)
+            abort(); // whatever decodes must encode
+        zmsg_destroy(&again);
+        free(fw_msg_to_json(m));
+    } else {
+        m = NULL;
+    }
+    zmsg_destroy(z);
+    return m;
 }
 
 #endif
