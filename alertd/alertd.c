@@ -519,6 +519,28 @@ s_filter_has_nul(const char *filter, size_t len, fw_err_t *err)
     return true;
 }
 
+// The request's filter=... matchers (at most 32) added to m. 0, or -1 after a 400 answer
+// naming the bad one (m is then cleared).
+static int
+s_filters_parse(const fw_http_request_t *req, struct fw_http_response *resp,
+                struct alertd_matchers *m)
+{
+    const char *filters[32];
+    size_t filter_len[32];
+    size_t n = fw_http_args_n(req, "filter", filters, filter_len, 32);
+    for (size_t i = 0; i < n && i < 32; i++) {
+        fw_err_t err;
+        fw_err_clear(&err);
+        if (s_filter_has_nul(filters[i], filter_len[i], &err) ||
+            alertd_matchers_parse(m, filters[i], &err) < 0) {
+            alertd_matchers_clear(m);
+            s_json_error(resp, 400, err.msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int
 s_render_init(struct s_render *r, alertd_t *self, const fw_http_request_t *req,
               struct fw_http_response *resp)
@@ -533,19 +555,8 @@ s_render_init(struct s_render *r, alertd_t *self, const fw_http_request_t *req,
     pthread_mutex_lock(&self->lock);
     s_inhibit_refresh_locked(self, r->now);
     pthread_mutex_unlock(&self->lock);
-    const char *filters[32];
-    size_t filter_len[32];
-    size_t n = fw_http_args_n(req, "filter", filters, filter_len, 32);
-    for (size_t i = 0; i < n && i < 32; i++) {
-        fw_err_t err;
-        fw_err_clear(&err);
-        if (s_filter_has_nul(filters[i], filter_len[i], &err) ||
-            alertd_matchers_parse(&r->filter, filters[i], &err) < 0) {
-            s_json_error(resp, 400, err.msg);
-            alertd_matchers_clear(&r->filter);
-            return -1;
-        }
-    }
+    if (s_filters_parse(req, resp, &r->filter) < 0)
+        return -1;
     const char *rcv = fw_http_arg(req, "receiver");
     if (rcv && *rcv) {
         fw_err_t err;
@@ -793,19 +804,8 @@ s_api_silences(const fw_http_request_t *req, struct fw_http_response *resp, void
         return 0;
     }
     struct alertd_matchers filter = {0};
-    const char *filters[32];
-    size_t filter_len[32];
-    size_t n = fw_http_args_n(req, "filter", filters, filter_len, 32);
-    for (size_t i = 0; i < n && i < 32; i++) {
-        fw_err_t err;
-        fw_err_clear(&err);
-        if (s_filter_has_nul(filters[i], filter_len[i], &err) ||
-            alertd_matchers_parse(&filter, filters[i], &err) < 0) {
-            alertd_matchers_clear(&filter);
-            s_json_error(resp, 400, err.msg);
-            return 0;
-        }
-    }
+    if (s_filters_parse(req, resp, &filter) < 0)
+        return 0;
     pthread_mutex_lock(&self->lock);
     json_t *all = alertd_silences_list_json(self->silences, now);
     pthread_mutex_unlock(&self->lock);
