@@ -1035,6 +1035,19 @@ fail:
     return NULL;
 }
 
+// An aggregation's "by (...)" or "without (...)", when the next token starts one, into e;
+// *grouped is set when there was one. 0, or -1 on a parse error.
+static int
+s_parse_grouping(s_parser_t *p, fw_promql_expr_t *e, bool *grouped)
+{
+    if (!s_is_kw(s_peek(p), "by") && !s_is_kw(s_peek(p), "without"))
+        return 0;
+    e->without = s_is_kw(s_peek(p), "without");
+    s_next(p);
+    *grouped = true;
+    return s_parse_label_list(p, &e->labels, &e->n_labels, "grouping opts") != 0 ? -1 : 0;
+}
+
 static fw_promql_expr_t *
 s_parse_agg(s_parser_t *p, size_t ai)
 {
@@ -1042,13 +1055,8 @@ s_parse_agg(s_parser_t *p, size_t ai)
     fw_promql_expr_t *e = s_node(FW_PQ_AGG, FW_PQ_VECTOR, t->pos);
     e->agg = s_aggs[ai].op;
     bool grouped = false;
-    if (s_is_kw(s_peek(p), "by") || s_is_kw(s_peek(p), "without")) {
-        e->without = s_is_kw(s_peek(p), "without");
-        s_next(p);
-        if (s_parse_label_list(p, &e->labels, &e->n_labels, "grouping opts") != 0)
-            goto fail;
-        grouped = true;
-    }
+    if (s_parse_grouping(p, e, &grouped) != 0)
+        goto fail;
     if (!s_expect(p, T_LPAREN, "aggregation"))
         goto fail;
     if (s_aggs[ai].param) {
@@ -1065,12 +1073,8 @@ s_parse_agg(s_parser_t *p, size_t ai)
     s_add_arg(e, a);
     if (!s_expect(p, T_RPAREN, "aggregation"))
         goto fail;
-    if (!grouped && (s_is_kw(s_peek(p), "by") || s_is_kw(s_peek(p), "without"))) {
-        e->without = s_is_kw(s_peek(p), "without");
-        s_next(p);
-        if (s_parse_label_list(p, &e->labels, &e->n_labels, "grouping opts") != 0)
-            goto fail;
-    }
+    if (!grouped && s_parse_grouping(p, e, &grouped) != 0)
+        goto fail;
     if (a->type != FW_PQ_VECTOR) {
         s_fail(p, a->pos, "expected type instant vector in aggregation expression, got %s",
                s_type_str(a->type));
