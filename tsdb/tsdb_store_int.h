@@ -1,0 +1,113 @@
+/*  tsdb_store_int.h — private to the storage engine: the store's structs and shared helpers.
+
+    Only tsdb_store*.c include this header (tsdb_store.c, tsdb_store_guard.c,
+    tsdb_store_retain.c, tsdb_store_read.c); everyone else uses tsdb_store.h, where
+    tsdb_store_t and tsdb_store_reader_t are opaque. The helpers here are the ones more than
+    one of those files needs, named tsdb_store_int_*; each file keeps its own s_* statics.
+*/
+#ifndef TSDB_STORE_INT_H
+#define TSDB_STORE_INT_H
+
+#include <lmdb.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fw_bytes.h"
+#include "fw_err.h"
+#include "tsdb_chunk.h"
+#include "tsdb_head.h"
+#include "tsdb_index.h"
+#include "tsdb_store.h"
+
+struct tsdb_store {
+    MDB_env *env; // owned
+    MDB_dbi meta, chunks, head_db;
+    bool head_padded; // head records end in padding (meta "head" = "padded"; see
+                      // tsdb_store_int_head_val)
+    tsdb_index_t ix;
+    char *dir; // owned
+    size_t mapsize;
+    tsdb_head_t *head;    // owned
+    MDB_txn *rtxn;        // owned: the writer's read transaction for lookups, reset when idle
+    uint64_t next_id;     // the next series id
+    int lock_fd;          // data.mdb, flocked
+    int guard;            // 1 + the guard slot watching the map (tsdb_store_guard.c), 0 none
+    unsigned char *state; // owned: what the last commit wrote (or open found)
+    size_t state_len;
+    unsigned char *pending; // owned: written by the next commit
+    size_t pending_len;
+    bool has_pending;
+    struct tsdb_chunk_app scratch; // late merges: re-encoding
+    struct fw_sample *merge;       // owned: late merges: decoded samples
+    size_t merge_cap;
+    // retention: where the next call resumes
+    int ret_phase; // 0 chunks, 1 head
+    unsigned char ret_key[16];
+    size_t ret_key_len;
+    _Atomic bool writable;
+    _Atomic uint64_t damaged, late_dups, late_conflicts, commits, commit_failures;
+    struct tsdb_store_cache **caches; // owned: open addressing by key, NULL empty
+    size_t caches_mask;               // capacity - 1, or 0 before the first
+    size_t n_caches;
+};
+
+// Position in a sender's batches -> head series (see tsdb_store_cache in tsdb_store.h).
+struct tsdb_store_cache {
+    uint64_t key;
+    uint64_t epoch; // the head's epoch the entries were taken in
+    int64_t used_ms;
+    struct tsdb_head_series **at; // owned array of borrowed series (NULL: unknown)
+    size_t n;
+};
+
+struct tsdb_store_reader {
+    tsdb_store_t *store; // borrowed
+    MDB_txn *txn;        // owned
+    MDB_cursor *cur;     // owned: on chunks, shared by the reader's iterators
+};
+// ---------------------------------------------------------------------------------------
+// Keys
+
+static inline uint64_t
+tsdb_store_int_flip(int64_t t)
+{
+    return (uint64_t)t ^ 0x8000000000000000ULL;
+}
+
+static inline int64_t
+tsdb_store_int_unflip(uint64_t u)
+{
+    return (int64_t)(u ^ 0x8000000000000000ULL);
+}
+
+static inline void
+tsdb_store_int_chunk_key(unsigned char key[16], uint64_t id, uint64_t flipped_mint)
+{
+    fw_bytes_put_u64be(key, id);
+    fw_bytes_put_u64be(key + 8, flipped_mint);
+}
+
+// fw_err_set(err, "lmdb <what>: <reason>") and -1.
+int tsdb_store_int_lmdb_fail(fw_err_t *err, const char *what, int rc);
+
+// Count a damaged chunk or series record and log it (the first ones, then a sample). txn
+// (may be NULL) is used to name the series' labels.
+void tsdb_store_int_report_damage(tsdb_store_t *self, MDB_txn *txn, uint64_t id, const char *what,
+                                  int64_t mint, int code);
+
+// The open chunk in head record v (in place): strips a padded record's padding.
+void tsdb_store_int_head_val(const tsdb_store_t *self, MDB_val *v);
+
+// A failed write transaction: counted; a full map or disk makes the store read-only.
+// Fills err and returns -1.
+int tsdb_store_int_commit_fail(tsdb_store_t *self, fw_err_t *err, const char *what, int rc);
+
+// Damaged data files (tsdb_store_guard.c). Watch the store: mode 0 stops, 1 names it for
+// faults in LMDB's code (while its map is not known yet), 2 also watches its map.
+void tsdb_store_int_guard_set(tsdb_store_t *self, int mode);
+// LMDB's assert callback (mdb_env_set_assert): logs that the data file is damaged.
+void tsdb_store_int_assert(MDB_env *env, const char *msg);
+
+#endif

@@ -1,0 +1,302 @@
+/*  tsdb_store_read.c — the storage engine's read side: readers, selection, iteration.
+
+    A reader (tsdb_store_reader_t) is one LMDB read transaction, a snapshot that commits
+    do not disturb, and one cursor on the chunks database shared by its iterators. Series
+    are selected through the index (tsdb_index.c) by matchers, and their labels, label
+    names and values read from it. An iterator walks one series' samples in [mint, maxt]:
+    first its sealed chunks, found by key (series id, then first timestamp with its sign
+    bit flipped) and decoded one at a time, then its stored open chunk from the head
+    database. A damaged chunk is reported (tsdb_store_int_report_damage) and skipped, never
+    an error; only an LMDB failure ends an iteration with one.
+*/
+#include <lmdb.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_mem.h"
+#include "tsdb_store_int.h"
+
+tsdb_store_reader_t *
+tsdb_store_reader_new(tsdb_store_t *self, fw_err_t *err)
+{
+    if (!self->env) {
+        fw_err_set(err, "store is not open");
+        return NULL;
+    }
+    tsdb_store_reader_t *r = fw_calloc(1, sizeof(*r));
+    r->store = self;
+    int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &r->txn);
+    if (rc == 0 && (rc = mdb_cursor_open(r->txn, self->chunks, &r->cur)) != 0)
+        mdb_txn_abort(r->txn);
+    if (rc != 0) {
+        tsdb_store_int_lmdb_fail(err, "read txn", rc);
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void
+tsdb_store_reader_destroy(tsdb_store_reader_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    mdb_cursor_close((*self_p)->cur);
+    mdb_txn_abort((*self_p)->txn);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+int
+tsdb_store_select_ids(tsdb_store_reader_t *r, const struct fw_matcher *matchers, size_t n,
+                      uint64_t **ids, size_t *n_ids, fw_err_t *err)
+{
+    int rc = tsdb_index_select(&r->store->ix, r->txn, matchers, n, ids, n_ids);
+    return rc == 0 ? 0 : tsdb_store_int_lmdb_fail(err, "select", rc);
+}
+
+int
+tsdb_store_select(tsdb_store_reader_t *r, const struct fw_matcher *matchers, size_t n,
+                  struct tsdb_store_series **out, size_t *n_out, fw_err_t *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    uint64_t *ids;
+    size_t n_ids;
+    if (tsdb_store_select_ids(r, matchers, n, &ids, &n_ids, err) != 0)
+        return -1;
+    struct tsdb_store_series *res = n_ids ? fw_malloc(n_ids * sizeof(*res)) : NULL;
+    size_t len = 0;
+    for (size_t k = 0; k < n_ids; k++) {
+        res[len].id = ids[k];
+        res[len].labels = (struct fw_labels)FW_LABELS_INIT;
+        int rc = tsdb_index_labels(&r->store->ix, r->txn, ids[k], &res[len].labels);
+        if (rc == TSDB_INDEX_EDAMAGED || rc == MDB_NOTFOUND) {
+            tsdb_store_int_report_damage(r->store, r->txn, ids[k], "series", 0, FW_EPARSE);
+            continue;
+        }
+        if (rc != 0) {
+            free(ids);
+            tsdb_store_series_free(res, len);
+            return tsdb_store_int_lmdb_fail(err, "series read", rc);
+        }
+        len++;
+    }
+    free(ids);
+    if (len == 0) {
+        free(res);
+        res = NULL;
+    }
+    *out = res;
+    *n_out = len;
+    return 0;
+}
+
+void
+tsdb_store_series_free(struct tsdb_store_series *s, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        fw_labels_clear(&s[k].labels);
+    free(s);
+}
+
+int
+tsdb_store_series_labels(tsdb_store_reader_t *r, uint64_t id, struct fw_labels *out, fw_err_t *err)
+{
+    int rc = tsdb_index_labels(&r->store->ix, r->txn, id, out);
+    if (rc == MDB_NOTFOUND) {
+        fw_err_set(err, "no series %llu", (unsigned long long)id);
+        return -1;
+    }
+    return rc == 0 ? 0 : tsdb_store_int_lmdb_fail(err, "series read", rc);
+}
+
+// ---------------------------------------------------------------------------------------
+// Iterating
+
+void
+tsdb_store_iter_init(struct tsdb_store_iter *it, tsdb_store_reader_t *r, uint64_t id, int64_t mint,
+                     int64_t maxt)
+{
+    memset(it, 0, sizeof(*it));
+    it->r = r;
+    it->id = id;
+    it->mint = mint;
+    it->maxt = maxt;
+    it->next_key = 0; // 0: not positioned yet
+    it->phase = mint > maxt ? 2 : 0;
+}
+
+// Enter the chunk p[0..len) (key min t kmint) if it may hold samples in range: 1 entered,
+// 0 skipped, -1 past the range (nothing later can be in it).
+static int
+s_enter(struct tsdb_store_iter *it, const void *p, size_t len, int64_t kmint)
+{
+    struct tsdb_chunk_info info;
+    int rc = tsdb_chunk_info(p, len, &info);
+    if (rc != 0) {
+        tsdb_store_int_report_damage(it->r->store, it->r->txn, it->id, "chunk", kmint, rc);
+        return 0;
+    }
+    if (info.mint > it->maxt)
+        return -1;
+    if (info.maxt < it->mint)
+        return 0;
+    it->chunk_mint = info.mint;
+    tsdb_chunk_iter_init(&it->ci, p, len);
+    it->in_chunk = true;
+    it->fresh = true;
+    return 1;
+}
+
+// Position on the next chunk that may hold samples in range. False when there is none.
+static bool
+s_next_chunk(struct tsdb_store_iter *it)
+{
+    tsdb_store_reader_t *r = it->r;
+    while (it->phase == 0) {
+        unsigned char key[16];
+        MDB_val k, v;
+        int rc;
+        if (it->next_key == 0) {
+            // first: the chunk with the greatest key <= mint may span mint
+            tsdb_store_int_chunk_key(key, it->id, tsdb_store_int_flip(it->mint));
+            k = (MDB_val){16, key};
+            rc = mdb_cursor_get(r->cur, &k, &v, MDB_SET_RANGE);
+            bool exact = rc == 0 && k.mv_size == 16 && memcmp(k.mv_data, key, 16) == 0;
+            if (!exact && (rc == 0 || rc == MDB_NOTFOUND)) {
+                int p = mdb_cursor_get(r->cur, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
+                if (p == 0 && k.mv_size == 16 && fw_bytes_get_u64be(k.mv_data) == it->id) {
+                    rc = 0;
+                } else {
+                    k = (MDB_val){16, key};
+                    rc = mdb_cursor_get(r->cur, &k, &v, MDB_SET_RANGE);
+                }
+            }
+        } else {
+            tsdb_store_int_chunk_key(key, it->id, it->next_key);
+            k = (MDB_val){16, key};
+            rc = mdb_cursor_get(r->cur, &k, &v, MDB_SET_RANGE);
+        }
+        if (rc != 0 || k.mv_size != 16 || fw_bytes_get_u64be(k.mv_data) != it->id) {
+            if (rc != 0 && rc != MDB_NOTFOUND) {
+                it->err = rc;
+                it->phase = 2;
+                return false;
+            }
+            it->phase = 1;
+            break;
+        }
+        uint64_t fk = fw_bytes_get_u64be((const unsigned char *)k.mv_data + 8);
+        if (fk == UINT64_MAX)
+            it->phase = 1; // the last possible key: nothing after it
+        else
+            it->next_key = fk + 1;
+        int e = s_enter(it, v.mv_data, v.mv_size, tsdb_store_int_unflip(fk));
+        if (e == 1)
+            return true;
+        if (e == -1) {
+            it->phase = 2;
+            return false;
+        }
+    }
+    if (it->phase == 1) {
+        it->phase = 2;
+        unsigned char idb[8];
+        fw_bytes_put_u64be(idb, it->id);
+        MDB_val k = {8, idb}, v;
+        int rc = mdb_get(r->txn, r->store->head_db, &k, &v);
+        if (rc == 0)
+            tsdb_store_int_head_val(r->store, &v);
+        if (rc == 0)
+            return s_enter(it, v.mv_data, v.mv_size, INT64_MIN) == 1;
+        if (rc != MDB_NOTFOUND)
+            it->err = rc;
+    }
+    return false;
+}
+
+// The current chunk's next sample in range (first entry: the first at or after mint).
+static bool
+s_chunk_step(struct tsdb_store_iter *it)
+{
+    bool ok = it->fresh ? tsdb_chunk_iter_seek(&it->ci, it->mint) : tsdb_chunk_iter_next(&it->ci);
+    it->fresh = false;
+    if (ok && it->ci.t <= it->maxt) {
+        it->t = it->ci.t;
+        it->v = it->ci.v;
+        it->cur = true;
+        return true;
+    }
+    it->in_chunk = false;
+    if (ok) {
+        it->phase = 2; // past maxt: so is everything after it
+    } else if (tsdb_chunk_iter_err(&it->ci) != 0) {
+        tsdb_store_int_report_damage(it->r->store, it->r->txn, it->id, "chunk", it->chunk_mint,
+                                     tsdb_chunk_iter_err(&it->ci));
+    }
+    return false;
+}
+
+bool
+tsdb_store_iter_next(struct tsdb_store_iter *it)
+{
+    for (;;) {
+        if (it->in_chunk && s_chunk_step(it))
+            return true;
+        if (it->phase == 2 || !s_next_chunk(it)) {
+            it->cur = false;
+            return false;
+        }
+    }
+}
+
+bool
+tsdb_store_iter_seek(struct tsdb_store_iter *it, int64_t x)
+{
+    if (it->cur && it->t >= x)
+        return true;
+    if (x > it->mint)
+        it->mint = x;
+    if (it->in_chunk)
+        it->fresh = true; // s_chunk_step seeks forward to it->mint in the current chunk
+    return tsdb_store_iter_next(it);
+}
+
+int
+tsdb_store_iter_err(const struct tsdb_store_iter *it)
+{
+    return it->err;
+}
+
+int
+tsdb_store_samples(tsdb_store_reader_t *r, uint64_t id, int64_t mint, int64_t maxt,
+                   struct fw_sample **pts, size_t *len, size_t *cap, fw_err_t *err)
+{
+    struct tsdb_store_iter it;
+    tsdb_store_iter_init(&it, r, id, mint, maxt);
+    while (tsdb_store_iter_next(&it)) {
+        fw_mem_grow((void **)pts, cap, *len + 1, sizeof(**pts));
+        (*pts)[*len].t_ms = it.t;
+        (*pts)[*len].v = it.v;
+        (*len)++;
+    }
+    if (tsdb_store_iter_err(&it) != 0)
+        return tsdb_store_int_lmdb_fail(err, "samples", tsdb_store_iter_err(&it));
+    return 0;
+}
+
+int
+tsdb_store_label_names(tsdb_store_reader_t *r, char ***out, size_t *n_out, fw_err_t *err)
+{
+    int rc = tsdb_index_label_names(&r->store->ix, r->txn, out, n_out);
+    return rc == 0 ? 0 : tsdb_store_int_lmdb_fail(err, "label names", rc);
+}
+
+int
+tsdb_store_label_values(tsdb_store_reader_t *r, const char *name, char ***out, size_t *n_out,
+                        fw_err_t *err)
+{
+    int rc = tsdb_index_label_values(&r->store->ix, r->txn, name, out, n_out);
+    return rc == 0 ? 0 : tsdb_store_int_lmdb_fail(err, "label values", rc);
+}

@@ -1,0 +1,182 @@
+/*  tsdb_store_retain.c — the storage engine's housekeeping: retention, copy, seal, head gc.
+
+    Retention deletes sealed chunks and open-chunk records whose newest sample is older
+    than a cutoff, in bounded passes: each tsdb_store_delete_before call looks at no more
+    than S_RETENTION_VISITS records in one write transaction and remembers where it stopped
+    (the store's ret_phase and ret_key), so a large deletion is spread over many calls and
+    never holds the writer for long. A failed retention commit is reported like any other
+    (tsdb_store_int_commit_fail: a full map makes the store read-only). A copy is LMDB's
+    compacting copy into an empty directory; sealing and head gc are the head's.
+*/
+#include <lmdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "tsdb_store_int.h"
+
+#define S_RETENTION_VISITS 20000 // records looked at per tsdb_store_delete_before call
+
+// One bounded pass over chunks from ret_key: delete sealed chunks older than cutoff.
+// Returns 0 and sets *wrapped when the end was reached.
+static int
+s_retain_chunks(tsdb_store_t *self, MDB_txn *txn, int64_t cutoff, size_t max_deletes,
+                size_t *deleted, size_t *visits, bool *wrapped)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, self->chunks, &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k = {self->ret_key_len, self->ret_key}, v;
+    rc = mdb_cursor_get(cur, &k, &v, self->ret_key_len ? MDB_SET_RANGE : MDB_FIRST);
+    while (rc == 0 && *deleted < max_deletes && *visits < S_RETENTION_VISITS) {
+        (*visits)++;
+        if (k.mv_size != 16) {
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+            continue;
+        }
+        uint64_t id = fw_bytes_get_u64be(k.mv_data);
+        int64_t kmint =
+            tsdb_store_int_unflip(fw_bytes_get_u64be((const unsigned char *)k.mv_data + 8));
+        if (kmint >= cutoff) {
+            // this and every later chunk of the series are newer: on to the next series
+            if (id == UINT64_MAX)
+                break;
+            tsdb_store_int_chunk_key(self->ret_key, id + 1, 0);
+            k = (MDB_val){16, self->ret_key};
+            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+            continue;
+        }
+        struct tsdb_chunk_info info;
+        if (tsdb_chunk_info(v.mv_data, v.mv_size, &info) == 0 && info.maxt < cutoff) {
+            // deleting under a cursor: MDB_NEXT then returns the record after this one
+            if ((rc = mdb_cursor_del(cur, 0)) != 0)
+                break;
+            (*deleted)++;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (rc == 0 && k.mv_size <= sizeof(self->ret_key)) {
+        memmove(self->ret_key, k.mv_data, k.mv_size);
+        self->ret_key_len = k.mv_size;
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND) {
+        *wrapped = true;
+        self->ret_key_len = 0;
+        return 0;
+    }
+    return rc;
+}
+
+// One bounded pass over head records from ret_key: drop open chunks older than cutoff with
+// their head series (unless it has something to commit).
+static int
+s_retain_head(tsdb_store_t *self, MDB_txn *txn, int64_t cutoff, size_t max_deletes, size_t *deleted,
+              size_t *visits, bool *wrapped)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, self->head_db, &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k = {self->ret_key_len, self->ret_key}, v;
+    rc = mdb_cursor_get(cur, &k, &v, self->ret_key_len ? MDB_SET_RANGE : MDB_FIRST);
+    while (rc == 0 && *deleted < max_deletes && *visits < S_RETENTION_VISITS) {
+        (*visits)++;
+        tsdb_store_int_head_val(self, &v);
+        struct tsdb_chunk_info info;
+        struct tsdb_head_series *s =
+            k.mv_size == 8 ? tsdb_head_find_id(self->head, fw_bytes_get_u64be(k.mv_data)) : NULL;
+        if (k.mv_size == 8 && tsdb_chunk_info(v.mv_data, v.mv_size, &info) == 0 &&
+            info.maxt < cutoff && (!s || tsdb_head_remove(self->head, s))) {
+            if ((rc = mdb_cursor_del(cur, 0)) != 0)
+                break;
+            (*deleted)++;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (rc == 0 && k.mv_size <= sizeof(self->ret_key)) {
+        memmove(self->ret_key, k.mv_data, k.mv_size);
+        self->ret_key_len = k.mv_size;
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND) {
+        *wrapped = true;
+        self->ret_key_len = 0;
+        return 0;
+    }
+    return rc;
+}
+
+int
+tsdb_store_delete_before(tsdb_store_t *self, int64_t cutoff_ms, size_t max_deletes, size_t *deleted,
+                         fw_err_t *err)
+{
+    *deleted = 0;
+    if (!self->env) {
+        fw_err_set(err, "store is not open");
+        return -1;
+    }
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+    if (rc != 0)
+        return tsdb_store_int_lmdb_fail(err, "txn_begin", rc);
+    size_t visits = 0;
+    for (int pass = 0; pass < 2 && rc == 0 && *deleted < max_deletes; pass++) {
+        bool wrapped = false;
+        if (self->ret_phase == 0)
+            rc = s_retain_chunks(self, txn, cutoff_ms, max_deletes, deleted, &visits, &wrapped);
+        else
+            rc = s_retain_head(self, txn, cutoff_ms, max_deletes, deleted, &visits, &wrapped);
+        if (rc != 0 || !wrapped)
+            break;
+        self->ret_phase ^= 1;
+        if (self->ret_phase == 0)
+            break; // a whole round done: the next call starts over
+    }
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        *deleted = 0;
+        self->ret_key_len = 0;
+        return tsdb_store_int_lmdb_fail(err, "retention", rc);
+    }
+    if ((rc = mdb_txn_commit(txn)) != 0) {
+        *deleted = 0;
+        return tsdb_store_int_commit_fail(self, err, "retention commit", rc);
+    }
+    return 0;
+}
+
+int
+tsdb_store_copy(tsdb_store_t *self, const char *dst_dir, fw_err_t *err)
+{
+    if (!self->env) {
+        fw_err_set(err, "store is not open");
+        return -1;
+    }
+    char p[4096];
+    struct stat st;
+    snprintf(p, sizeof(p), "%s/data.mdb", dst_dir);
+    if (stat(p, &st) == 0) {
+        fw_err_set(err, "%s already holds a data file: copy into an empty directory", dst_dir);
+        return -1;
+    }
+    int rc = mdb_env_copy2(self->env, dst_dir, MDB_CP_COMPACT);
+    if (rc != 0) {
+        fw_err_set(err, "copy of %s to %s: %s", self->dir, dst_dir, mdb_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+size_t
+tsdb_store_seal_all(tsdb_store_t *self)
+{
+    return tsdb_head_seal_all(self->head);
+}
+
+size_t
+tsdb_store_head_gc(tsdb_store_t *self, int64_t before_ms)
+{
+    return tsdb_head_gc(self->head, before_ms, NULL, NULL);
+}
