@@ -1,0 +1,165 @@
+/*  fw_promql_print.c — PromQL syntax trees back to text: fw_promql_format (fw_promql_ast.h).
+
+    Used for logs and tests. One recursive walk appends each node's text to a growing heap
+    buffer that the caller frees; the depth of that walk is bounded by the parser's
+    FW_PROMQL_MAX_DEPTH. Split from fw_promql.c, which builds the trees this prints.
+*/
+#include "fw_promql_ast.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_mem.h"
+#include "fw_time.h"
+
+static void
+s_cat(char **buf, size_t *len, size_t *cap, const char *s)
+{
+    size_t n = strlen(s);
+    fw_mem_grow((void **)buf, cap, *len + n + 1, 1);
+    memcpy(*buf + *len, s, n + 1);
+    *len += n;
+}
+
+static void
+s_format(const fw_promql_expr_t *e, char **b, size_t *l, size_t *c)
+{
+    char tmp[64];
+    switch (e->kind) {
+    case FW_PQ_NUMBER:
+        for (int prec = 1; prec <= 17; prec++) { // shortest text that reads back the same
+            snprintf(tmp, sizeof(tmp), "%.*g", prec, e->num);
+            if (strtod(tmp, NULL) == e->num || isnan(e->num))
+                break;
+        }
+        s_cat(b, l, c, tmp);
+        return;
+    case FW_PQ_STR:
+        s_cat(b, l, c, "\"");
+        s_cat(b, l, c, e->str);
+        s_cat(b, l, c, "\"");
+        return;
+    case FW_PQ_SELECTOR: {
+        static const char *const ops[] = {"=", "!=", "=~", "!~"};
+        if (e->metric)
+            s_cat(b, l, c, e->metric);
+        bool any = false;
+        for (size_t k = e->metric ? 1 : 0; k < e->n_matchers; k++) {
+            s_cat(b, l, c, any ? ", " : "{");
+            any = true;
+            s_cat(b, l, c, e->matchers[k].name);
+            s_cat(b, l, c, ops[e->matchers[k].op]);
+            s_cat(b, l, c, "\"");
+            s_cat(b, l, c, e->matchers[k].value);
+            s_cat(b, l, c, "\"");
+        }
+        if (any)
+            s_cat(b, l, c, "}");
+        if (e->range_ms) {
+            s_cat(b, l, c, "[");
+            s_cat(b, l, c, fw_duration_format(e->range_ms, tmp, sizeof(tmp)));
+            s_cat(b, l, c, "]");
+        }
+        if (e->offset_ms) {
+            s_cat(b, l, c, " offset ");
+            if (e->offset_ms < 0)
+                s_cat(b, l, c, "-");
+            s_cat(b, l, c, fw_duration_format(llabs(e->offset_ms), tmp, sizeof(tmp)));
+        }
+        return;
+    }
+    case FW_PQ_CALL:
+        s_cat(b, l, c, e->func_name);
+        s_cat(b, l, c, "(");
+        for (size_t k = 0; k < e->n_args; k++) {
+            if (k)
+                s_cat(b, l, c, ", ");
+            s_format(e->args[k], b, l, c);
+        }
+        s_cat(b, l, c, ")");
+        return;
+    case FW_PQ_AGG:
+        s_cat(b, l, c, fw_promql_aggop_str(e->agg));
+        if (e->n_labels || e->without) {
+            s_cat(b, l, c, e->without ? " without (" : " by (");
+            for (size_t k = 0; k < e->n_labels; k++) {
+                if (k)
+                    s_cat(b, l, c, ", ");
+                s_cat(b, l, c, e->labels[k]);
+            }
+            s_cat(b, l, c, ")");
+        }
+        s_cat(b, l, c, " (");
+        if (e->param) {
+            s_format(e->param, b, l, c);
+            s_cat(b, l, c, ", ");
+        }
+        s_format(e->args[0], b, l, c);
+        s_cat(b, l, c, ")");
+        return;
+    case FW_PQ_BINARY:
+        s_format(e->args[0], b, l, c);
+        s_cat(b, l, c, " ");
+        s_cat(b, l, c, fw_promql_binop_str(e->op));
+        if (e->return_bool)
+            s_cat(b, l, c, " bool");
+        if (e->has_matching) {
+            s_cat(b, l, c, e->on ? " on (" : " ignoring (");
+            for (size_t k = 0; k < e->n_labels; k++) {
+                if (k)
+                    s_cat(b, l, c, ", ");
+                s_cat(b, l, c, e->labels[k]);
+            }
+            s_cat(b, l, c, ")");
+            if (e->card == FW_PQ_CARD_MANY_TO_ONE || e->card == FW_PQ_CARD_ONE_TO_MANY) {
+                s_cat(b, l, c,
+                      e->card == FW_PQ_CARD_MANY_TO_ONE ? " group_left (" : " group_right (");
+                for (size_t k = 0; k < e->n_include; k++) {
+                    if (k)
+                        s_cat(b, l, c, ", ");
+                    s_cat(b, l, c, e->include[k]);
+                }
+                s_cat(b, l, c, ")");
+            }
+        }
+        s_cat(b, l, c, " ");
+        s_format(e->args[1], b, l, c);
+        return;
+    case FW_PQ_NEG:
+        s_cat(b, l, c, "-");
+        s_format(e->args[0], b, l, c);
+        return;
+    case FW_PQ_PAREN:
+        s_cat(b, l, c, "(");
+        s_format(e->args[0], b, l, c);
+        s_cat(b, l, c, ")");
+        return;
+    case FW_PQ_SUBQUERY:
+        s_format(e->args[0], b, l, c);
+        s_cat(b, l, c, "[");
+        s_cat(b, l, c, fw_duration_format(e->range_ms, tmp, sizeof(tmp)));
+        s_cat(b, l, c, ":");
+        if (e->step_ms)
+            s_cat(b, l, c, fw_duration_format(e->step_ms, tmp, sizeof(tmp)));
+        s_cat(b, l, c, "]");
+        if (e->offset_ms) {
+            s_cat(b, l, c, " offset ");
+            if (e->offset_ms < 0)
+                s_cat(b, l, c, "-");
+            s_cat(b, l, c, fw_duration_format(llabs(e->offset_ms), tmp, sizeof(tmp)));
+        }
+        return;
+    }
+}
+
+char *
+fw_promql_format(const fw_promql_expr_t *e)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    s_cat(&buf, &len, &cap, "");
+    s_format(e, &buf, &len, &cap);
+    return buf;
+}
