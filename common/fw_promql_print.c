@@ -23,6 +23,17 @@ s_cat(char **buf, size_t *len, size_t *cap, const char *s)
     *len += n;
 }
 
+// " offset <d>" (with a minus for a negative offset), or nothing for none.
+static void
+s_cat_offset(int64_t offset_ms, char **b, size_t *l, size_t *c)
+{
+    if (!offset_ms)
+        return;
+    char tmp[64];
+    s_cat(b, l, c, offset_ms < 0 ? " offset -" : " offset ");
+    s_cat(b, l, c, fw_duration_format(llabs(offset_ms), tmp, sizeof(tmp)));
+}
+
 static void
 s_format(const fw_promql_expr_t *e, char **b, size_t *l, size_t *c)
 {
@@ -62,12 +73,7 @@ s_format(const fw_promql_expr_t *e, char **b, size_t *l, size_t *c)
             s_cat(b, l, c, fw_duration_format(e->range_ms, tmp, sizeof(tmp)));
             s_cat(b, l, c, "]");
         }
-        if (e->offset_ms) {
-            s_cat(b, l, c, " offset ");
-            if (e->offset_ms < 0)
-                s_cat(b, l, c, "-");
-            s_cat(b, l, c, fw_duration_format(llabs(e->offset_ms), tmp, sizeof(tmp)));
-        }
+        s_cat_offset(e->offset_ms, b, l, c);
         return;
     }
     case FW_PQ_CALL:
@@ -144,12 +150,7 @@ s_format(const fw_promql_expr_t *e, char **b, size_t *l, size_t *c)
         if (e->step_ms)
             s_cat(b, l, c, fw_duration_format(e->step_ms, tmp, sizeof(tmp)));
         s_cat(b, l, c, "]");
-        if (e->offset_ms) {
-            s_cat(b, l, c, " offset ");
-            if (e->offset_ms < 0)
-                s_cat(b, l, c, "-");
-            s_cat(b, l, c, fw_duration_format(llabs(e->offset_ms), tmp, sizeof(tmp)));
-        }
+        s_cat_offset(e->offset_ms, b, l, c);
         return;
     }
 }

@@ -17,6 +17,24 @@
 
 #define S_RETENTION_VISITS 20000 // records looked at per tsdb_store_delete_before call
 
+// End a bounded pass: remember where to resume (the key the cursor stopped at), close the
+// cursor, and turn "ran off the end" into a wrap to the start for the next pass.
+static int
+s_pass_end(tsdb_store_t *self, MDB_cursor *cur, int rc, const MDB_val *k, bool *wrapped)
+{
+    if (rc == 0 && k->mv_size <= sizeof(self->ret_key)) {
+        memmove(self->ret_key, k->mv_data, k->mv_size);
+        self->ret_key_len = k->mv_size;
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND) {
+        *wrapped = true;
+        self->ret_key_len = 0;
+        return 0;
+    }
+    return rc;
+}
+
 // One bounded pass over chunks from ret_key: delete sealed chunks older than cutoff.
 // Returns 0 and sets *wrapped when the end was reached.
 static int
@@ -56,17 +74,7 @@ s_retain_chunks(tsdb_store_t *self, MDB_txn *txn, int64_t cutoff, size_t max_del
         }
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
-    if (rc == 0 && k.mv_size <= sizeof(self->ret_key)) {
-        memmove(self->ret_key, k.mv_data, k.mv_size);
-        self->ret_key_len = k.mv_size;
-    }
-    mdb_cursor_close(cur);
-    if (rc == MDB_NOTFOUND) {
-        *wrapped = true;
-        self->ret_key_len = 0;
-        return 0;
-    }
-    return rc;
+    return s_pass_end(self, cur, rc, &k, wrapped);
 }
 
 // One bounded pass over head records from ret_key: drop open chunks older than cutoff with
@@ -95,17 +103,7 @@ s_retain_head(tsdb_store_t *self, MDB_txn *txn, int64_t cutoff, size_t max_delet
         }
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
-    if (rc == 0 && k.mv_size <= sizeof(self->ret_key)) {
-        memmove(self->ret_key, k.mv_data, k.mv_size);
-        self->ret_key_len = k.mv_size;
-    }
-    mdb_cursor_close(cur);
-    if (rc == MDB_NOTFOUND) {
-        *wrapped = true;
-        self->ret_key_len = 0;
-        return 0;
-    }
-    return rc;
+    return s_pass_end(self, cur, rc, &k, wrapped);
 }
 
 int
