@@ -32,7 +32,7 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { python3 "$(dirname "${BASH_SOURCE[0]}")/free_port.py"; }
 fsum() { find "$@" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}'; }
 
 echo "   storage: gen-openmetrics.py --series $NS --hours $HOURS --step $STEP --seed 1"

@@ -46,7 +46,7 @@ cleanup() {
 trap cleanup EXIT
 cp -r "$SHARED/bench" "$TMP/kit"
 chmod -R u+w "$TMP/kit"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { python3 "$(dirname "${BASH_SOURCE[0]}")/free_port.py"; }
 echo "command: BUILD=${BUILD:-build} SHARED=$SHARED BENCH_SECTIONS=\"$SECTIONS\" bash tools/bench.sh" \
     "(INGEST_TARGETS=${INGEST_TARGETS:-20} INGEST_SERIES=${INGEST_SERIES:-1000}" \
     "INGEST_INTERVAL=${INGEST_INTERVAL:-1} INGEST_DURATION=${INGEST_DURATION:-60}" \

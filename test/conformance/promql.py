@@ -43,7 +43,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -467,10 +466,8 @@ def parse_file(path):
 # ---------------------------------------------------------------------------------------
 # One tsdb process
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from free_port import free_port  # noqa: E402  (outside the ephemeral port range)
 
 
 class Tsdb:

@@ -22,9 +22,10 @@ it_cleanup() {
     rmdir test/tmp 2>/dev/null || true
 }
 
-# it_free_port: print a TCP port on 127.0.0.1 that nobody listens on right now.
+# it_free_port: print a TCP port on 127.0.0.1 that nobody listens on right now, outside the
+# ephemeral range so no outgoing connection can take it first (tools/free_port.py).
 it_free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+    python3 "$(dirname "${BASH_SOURCE[0]}")/../../tools/free_port.py"
 }
 
 # it_start NAME CMD...: start CMD in the background, stderr+stdout to $IT_DIR/NAME.log.
