@@ -22,6 +22,8 @@
         'abc' is not a duration for key 'k'
         value 0 out of range [1, 100] for key 'k'
         invalid label name '1abc'
+        scrape_configs[0].consul_sd_configs: not supported by floorwatch[ (note)]
+        section.key: 'v' is not supported by floorwatch (only 'a', 'b'[; note])
     where section is a path like `scrape_configs[0].static_configs[1]`.
 */
 #include "fw_cfg.h"
@@ -442,6 +444,54 @@ s_labels(s_ctx_t *ctx, const struct fw_cfg_field *f, void *base, yaml_node_t *v)
     }
 }
 
+// A mapping of sequences of scalars, stored flat as name, value pairs.
+static void
+s_str_list_map(s_ctx_t *ctx, const struct fw_cfg_field *f, void *base, yaml_node_t *v)
+{
+    if (v->type != YAML_MAPPING_NODE) {
+        fw_cfg_errors_add(ctx->errs, ctx->file, s_pos(v), "expected a mapping for key '%s', got %s",
+                          f->key, s_kind(v));
+        return;
+    }
+    char ***items = (char ***)((char *)base + f->off);
+    size_t *count = (size_t *)((char *)base + f->count_off);
+    size_t cap = *count;
+    for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++) {
+        yaml_node_t *k = yaml_document_get_node(ctx->doc, pr->key);
+        yaml_node_t *seq = yaml_document_get_node(ctx->doc, pr->value);
+        if (!k || !seq || !s_spend(ctx, s_pos(v)))
+            return;
+        if (k->type != YAML_SCALAR_NODE) {
+            fw_cfg_errors_add(ctx->errs, ctx->file, s_pos(k), "expected a scalar name in '%s', got %s",
+                              f->key, s_kind(k));
+            continue;
+        }
+        if (s_is_null(seq))
+            continue;
+        if (seq->type != YAML_SEQUENCE_NODE) {
+            fw_cfg_errors_add(ctx->errs, ctx->file, s_pos(seq),
+                              "expected a sequence for '%s' in '%s', got %s", s_text(k), f->key,
+                              s_kind(seq));
+            continue;
+        }
+        for (yaml_node_item_t *it = seq->data.sequence.items.start;
+             it < seq->data.sequence.items.top; it++) {
+            yaml_node_t *val = yaml_document_get_node(ctx->doc, *it);
+            if (!val || !s_spend(ctx, s_pos(seq)))
+                return;
+            if (!s_is_null(val) && val->type != YAML_SCALAR_NODE) {
+                fw_cfg_errors_add(ctx->errs, ctx->file, s_pos(val),
+                                  "expected a scalar for '%s' in '%s', got %s", s_text(k), f->key,
+                                  s_kind(val));
+                continue;
+            }
+            fw_mem_grow((void **)items, &cap, *count + 2, sizeof(char *));
+            (*items)[(*count)++] = fw_strdup(s_text(k));
+            (*items)[(*count)++] = fw_strdup(s_is_null(val) ? "" : s_text(val));
+        }
+    }
+}
+
 static void
 s_list(s_ctx_t *ctx, const struct fw_cfg_field *f, void *base, yaml_node_t *v, const char *sect)
 {
@@ -592,6 +642,7 @@ s_value(s_ctx_t *ctx, const struct fw_cfg_field *f, void *base, yaml_node_t *v, 
     case FW_CFG_STR_LIST: s_str_list(ctx, f, base, v, sect); break;
     case FW_CFG_LABELS:
     case FW_CFG_STR_MAP: s_labels(ctx, f, base, v); break;
+    case FW_CFG_STR_LIST_MAP: s_str_list_map(ctx, f, base, v); break;
     case FW_CFG_STRUCT: {
         if (v->type != YAML_MAPPING_NODE) {
             fw_cfg_errors_add(ctx->errs, ctx->file, s_pos(v),
@@ -603,8 +654,43 @@ s_value(s_ctx_t *ctx, const struct fw_cfg_field *f, void *base, yaml_node_t *v, 
         break;
     }
     case FW_CFG_LIST: s_list(ctx, f, base, v, sect); break;
-    default: break; // scalars above; FW_CFG_POS and FW_CFG_IGNORE take no value
+    default: break; // scalars above; FW_CFG_POS, _IGNORE and _UNSUPPORTED take no value
     }
+}
+
+// A key the program knows but does not do: refused at the key, naming it with its section,
+// unless the value is one the field lists as matching what the program does anyway.
+static void
+s_unsupported(s_ctx_t *ctx, const struct fw_cfg_field *f, yaml_node_t *k, yaml_node_t *v,
+              const char *sect)
+{
+    const char *dot = sect[0] ? "." : "";
+    const char *open = f->note ? " (" : "", *note = f->note ? f->note : "";
+    const char *close = f->note ? ")" : "";
+    if (!f->enum_names) {
+        fw_cfg_errors_add(ctx->errs, ctx->file, s_pos(k),
+                          "%s%s%s: not supported by floorwatch%s%s%s", sect, dot, f->key, open,
+                          note, close);
+        return;
+    }
+    if (v->type == YAML_SCALAR_NODE)
+        for (int i = 0; f->enum_names[i]; i++)
+            if (strcmp(s_text(v), f->enum_names[i]) == 0)
+                return;
+    char list[200] = "";
+    size_t n = 0;
+    for (int j = 0; f->enum_names[j] && n < sizeof(list); j++) {
+        const char *sep = j ? ", " : "";
+        n += (size_t)snprintf(list + n, sizeof(list) - n, "%s'%s'", sep, f->enum_names[j]);
+    }
+    if (v->type == YAML_SCALAR_NODE)
+        fw_cfg_errors_add(ctx->errs, ctx->file, s_pos(k),
+                          "%s%s%s: '%.64s' is not supported by floorwatch (only %s%s%s)", sect, dot,
+                          f->key, s_text(v), list, f->note ? "; " : "", note);
+    else
+        fw_cfg_errors_add(ctx->errs, ctx->file, s_pos(k),
+                          "%s%s%s: %s is not supported by floorwatch (only %s%s%s)", sect, dot,
+                          f->key, s_kind(v), list, f->note ? "; " : "", note);
 }
 
 // An absent (or null) key: the required error, the default, or a nested struct's defaults.
@@ -682,7 +768,10 @@ s_map(s_ctx_t *ctx, const struct fw_cfg_field *table, void *base, yaml_node_t *n
         if (s_is_null(v))
             continue; // absent: handled below with the defaults
         seen[idx] = true;
-        s_value(ctx, f, base, v, sect);
+        if (f->type == FW_CFG_UNSUPPORTED)
+            s_unsupported(ctx, f, k, v, sect);
+        else
+            s_value(ctx, f, base, v, sect);
     }
 
     for (size_t i = 0; i < n; i++) {
@@ -875,7 +964,8 @@ fw_cfg_free(const struct fw_cfg_field *table, void *out)
             *s = NULL;
             break;
         }
-        case FW_CFG_STR_LIST: {
+        case FW_CFG_STR_LIST:
+        case FW_CFG_STR_LIST_MAP: {
             char ***items = p;
             size_t *count = (size_t *)((char *)out + f->count_off);
             for (size_t i = 0; *items && i < *count; i++)

@@ -10,7 +10,11 @@
     (OpenSMTPD parse.y). Positions are 1-based.
 
     Keys a daemon accepts but does not use (the rest of a user's prometheus.yml) are listed
-    with FW_CFG_IGNORE so that real config files load while typos are still caught.
+    with FW_CFG_IGNORE so that real config files load while typos are still caught. Keys that
+    mean something the program does not do are FW_CFG_UNSUPPORTED instead: the key is known
+    (so the message can name it), and any non-null value is an error, "sect.key: not supported
+    by floorwatch", unless it is one of the field's enum_names (the values whose behaviour is
+    what the program does anyway, e.g. `enable_http2: true`).
 
     A YAML null (`key:` or `key: ~`) counts as absent: the default applies.
 
@@ -56,11 +60,18 @@ typedef enum {
     FW_CFG_STR_LIST, // char ** at off, size_t at count_off: a sequence of scalars
     FW_CFG_LABELS,   // struct fw_labels           mapping; names must be valid label names
     FW_CFG_STR_MAP,  // struct fw_labels           mapping of scalars; names not validated
+    FW_CFG_STR_LIST_MAP, // char ** at off, size_t at count_off: a mapping of sequences of
+                         // scalars (URL query params), kept as name, value, name, value, ...
+                         // (a name once per value, in file order); count counts strings
     FW_CFG_STRUCT,   // nested struct at off       mapping, fields in child
     FW_CFG_LIST,     // T * at off, size_t at count_off: a sequence of mappings, each a T of
                      // elem_size bytes (zeroed, then filled through child)
     FW_CFG_POS,      // struct fw_cfg_pos: no key; receives the enclosing mapping's position
     FW_CFG_IGNORE,   // known key, any value, not used
+    // Known key, refused at the key: "sect.key: not supported by floorwatch[ (note)]". A null
+    // value is absent and accepted, and so is a scalar listed in enum_names (the values that
+    // describe what the program does anyway).
+    FW_CFG_UNSUPPORTED,
 } fw_cfg_type_t;
 
 struct fw_cfg_field;
@@ -82,8 +93,10 @@ struct fw_cfg_field {
     const char *def;                  // default as YAML scalar text, NULL for none (zero)
     bool required;
     double min, max;               // range check when max > min (durations in ms)
-    const char *const *enum_names; // FW_CFG_ENUM: NULL-terminated
+    const char *const *enum_names; // FW_CFG_ENUM: NULL-terminated; FW_CFG_UNSUPPORTED: the
+                                   // scalar values accepted (NULL: none)
     fw_cfg_check_fn check;         // optional
+    const char *note;              // FW_CFG_UNSUPPORTED: why, or what to use instead (optional)
 };
 
 // Load YAML into out (which the caller zeroed) following table. `name` is the file name

@@ -1,9 +1,10 @@
 /*  fw_promcfg.c — prometheus.yml, as floorwatch reads it.
 
     The file is described by the fw_cfg tables below and loaded with fw_cfg_load(). Every
-    key Prometheus accepts is listed, so a user's file loads unchanged; the parts floorwatch
-    does not implement are FW_CFG_IGNORE entries, which still lets typos be caught as
-    unknown keys.
+    key Prometheus accepts is listed: the parts floorwatch does not implement are
+    FW_CFG_UNSUPPORTED entries, refused by name ("scrape_configs[0].consul_sd_configs: not
+    supported by floorwatch") at their file:line:column, so a config is never half applied
+    in silence; unknown keys (typos) are errors too.
 
     After the table walk come Prometheus's own cross-field rules, in the order its
     config.go applies them: the global scrape_interval/evaluation_interval fall back to 1m
@@ -15,6 +16,7 @@
 #include "fw_promcfg.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +101,49 @@ s_check_scheme(const char *value, const char *file, struct fw_cfg_pos pos,
     return -1;
 }
 
+// A size as Prometheus's body_size_limit reads it (alecthomas/units Base2Bytes: KB, MB,
+// GB, TB and KiB, MiB, ... are all powers of 1024; B or no unit are bytes). -1 if invalid.
+static int64_t
+s_base2_bytes(const char *s)
+{
+    static const char *const units[] = {"B", "KB", "MB", "GB", "TB", "PB", NULL};
+    char *end;
+    errno = 0;
+    long long n = strtoll(s, &end, 10);
+    if (end == s || errno != 0 || n < 0 || !isdigit((unsigned char)s[0]))
+        return -1;
+    if (*end == '\0')
+        return n;
+    char unit[4] = "";
+    size_t len = strlen(end);
+    if (len == 3 && end[1] == 'i' && end[2] == 'B') // KiB, MiB, ...: same as KB, MB
+        snprintf(unit, sizeof(unit), "%cB", end[0]);
+    else if (len <= 2)
+        snprintf(unit, sizeof(unit), "%s", end);
+    for (int i = 0; units[i]; i++) {
+        if (strcmp(unit, units[i]) != 0)
+            continue;
+        int64_t v = n;
+        for (int j = 0; j < i; j++) {
+            if (v > INT64_MAX / 1024)
+                return -1;
+            v *= 1024;
+        }
+        return v;
+    }
+    return -1;
+}
+
+static int
+s_check_base2_bytes(const char *value, const char *file, struct fw_cfg_pos pos,
+                    struct fw_cfg_errors *errs)
+{
+    if (s_base2_bytes(value) >= 0)
+        return 0;
+    fw_cfg_errors_add(errs, file, pos, "'%s' is not a size for key 'body_size_limit'", value);
+    return -1;
+}
+
 static int
 s_check_job_name(const char *value, const char *file, struct fw_cfg_pos pos,
                  struct fw_cfg_errors *errs)
@@ -112,9 +157,44 @@ s_check_job_name(const char *value, const char *file, struct fw_cfg_pos pos,
 // ---------------------------------------------------------------------------------------
 //  Tables
 
-#define S_IGNORE(k)                                                                                \
+// A key floorwatch knows and does not do: refused with "<section>.<key>: not supported by
+// floorwatch". S_ONLY accepts the listed values, the ones that describe what floorwatch
+// does anyway; S_WHY adds a note saying what to use instead.
+#define S_UNSUP(k)                                                                                 \
     {                                                                                              \
-        .key = (k), .type = FW_CFG_IGNORE                                                          \
+        .key = (k), .type = FW_CFG_UNSUPPORTED                                                     \
+    }
+#define S_WHY(k, why)                                                                              \
+    {                                                                                              \
+        .key = (k), .type = FW_CFG_UNSUPPORTED, .note = (why)                                      \
+    }
+#define S_ONLY(k, vals, why)                                                                       \
+    {                                                                                              \
+        .key = (k), .type = FW_CFG_UNSUPPORTED, .enum_names = (vals), .note = (why)                \
+    }
+
+static const char *const s_true[] = {"true", NULL};
+static const char *const s_false[] = {"false", NULL};
+static const char *const s_bools[] = {"true", "false", NULL};
+static const char *const s_zero[] = {"0", NULL};
+static const char *const s_legacy[] = {"legacy", NULL};
+
+// The limits, in a job and in global alike (a job's 0 or absent key takes global's).
+static const char *const s_limit_modes[] = {"(unset)", "fail", "drop_excess", NULL};
+#define S_LIMIT(T, k)                                                                              \
+    {                                                                                              \
+        .key = #k, .type = FW_CFG_INT, .off = offsetof(T, k), .def = "0", .min = 0, .max = 1e15    \
+    }
+#define S_LIMIT_FIELDS(T)                                                                          \
+    S_LIMIT(T, sample_limit), S_LIMIT(T, label_limit), S_LIMIT(T, label_name_length_limit),        \
+        S_LIMIT(T, label_value_length_limit), S_LIMIT(T, target_limit),                            \
+        {.key = "body_size_limit",                                                                 \
+         .type = FW_CFG_STR,                                                                       \
+         .off = offsetof(T, body_size_limit_text),                                                 \
+         .check = s_check_base2_bytes},                                                            \
+    {                                                                                              \
+        .key = "sample_limit_mode", .type = FW_CFG_ENUM, .off = offsetof(T, sample_limit_mode),    \
+        .enum_names = s_limit_modes                                                                \
     }
 
 static const struct fw_cfg_field s_static_fields[] = {
@@ -157,12 +237,20 @@ static const struct fw_cfg_field s_scrape_fields[] = {
      .type = FW_CFG_BOOL,
      .off = offsetof(struct fw_scrape_config, honor_timestamps),
      .def = "true"},
-    {.key = "sample_limit",
-     .type = FW_CFG_INT,
-     .off = offsetof(struct fw_scrape_config, sample_limit),
-     .def = "0",
-     .min = 0,
-     .max = 1e15},
+    {.key = "track_timestamps_staleness",
+     .type = FW_CFG_BOOL,
+     .off = offsetof(struct fw_scrape_config, track_timestamps_staleness),
+     .def = "false"},
+    {.key = "enable_compression",
+     .type = FW_CFG_BOOL,
+     .off = offsetof(struct fw_scrape_config, enable_compression),
+     .def = "true"},
+    {.key = "params",
+     .type = FW_CFG_STR_LIST_MAP,
+     .off = offsetof(struct fw_scrape_config, params),
+     .count_off = offsetof(struct fw_scrape_config, n_params)},
+    FW_PROMCFG_HTTP_FIELDS(struct fw_scrape_config, http),
+    S_LIMIT_FIELDS(struct fw_scrape_config),
     {.key = "static_configs",
      .type = FW_CFG_LIST,
      .off = offsetof(struct fw_scrape_config, static_configs),
@@ -170,72 +258,69 @@ static const struct fw_cfg_field s_scrape_fields[] = {
      .elem_size = sizeof(struct fw_static_config),
      .child = s_static_fields},
     {.key = "", .type = FW_CFG_POS, .off = offsetof(struct fw_scrape_config, pos)},
-    // Accepted, not implemented (yet).
-    S_IGNORE("params"),
-    S_IGNORE("basic_auth"),
-    S_IGNORE("authorization"),
-    S_IGNORE("bearer_token"),
-    S_IGNORE("bearer_token_file"),
-    S_IGNORE("oauth2"),
-    S_IGNORE("tls_config"),
-    S_IGNORE("proxy_url"),
-    S_IGNORE("no_proxy"),
-    S_IGNORE("proxy_from_environment"),
-    S_IGNORE("proxy_connect_header"),
-    S_IGNORE("follow_redirects"),
-    S_IGNORE("enable_http2"),
-    S_IGNORE("http_headers"),
-    S_IGNORE("relabel_configs"),
-    S_IGNORE("metric_relabel_configs"),
-    S_IGNORE("scrape_protocols"),
-    S_IGNORE("fallback_scrape_protocol"),
-    S_IGNORE("body_size_limit"),
-    S_IGNORE("label_limit"),
-    S_IGNORE("label_name_length_limit"),
-    S_IGNORE("label_value_length_limit"),
-    S_IGNORE("target_limit"),
-    S_IGNORE("keep_dropped_targets"),
-    S_IGNORE("track_timestamps_staleness"),
-    S_IGNORE("enable_compression"),
-    S_IGNORE("scrape_classic_histograms"),
-    S_IGNORE("always_scrape_classic_histograms"),
-    S_IGNORE("scrape_native_histograms"),
-    S_IGNORE("native_histogram_bucket_limit"),
-    S_IGNORE("native_histogram_min_bucket_factor"),
-    S_IGNORE("convert_classic_histograms_to_nhcb"),
-    S_IGNORE("metric_name_validation_scheme"),
-    S_IGNORE("metric_name_escaping_scheme"),
-    S_IGNORE("scrape_failure_log_file"),
-    S_IGNORE("extra_scrape_metrics"),
-    S_IGNORE("azure_sd_configs"),
-    S_IGNORE("consul_sd_configs"),
-    S_IGNORE("digitalocean_sd_configs"),
-    S_IGNORE("docker_sd_configs"),
-    S_IGNORE("dockerswarm_sd_configs"),
-    S_IGNORE("dns_sd_configs"),
-    S_IGNORE("ec2_sd_configs"),
-    S_IGNORE("eureka_sd_configs"),
-    S_IGNORE("file_sd_configs"),
-    S_IGNORE("gce_sd_configs"),
-    S_IGNORE("hetzner_sd_configs"),
-    S_IGNORE("http_sd_configs"),
-    S_IGNORE("ionos_sd_configs"),
-    S_IGNORE("kubernetes_sd_configs"),
-    S_IGNORE("kuma_sd_configs"),
-    S_IGNORE("lightsail_sd_configs"),
-    S_IGNORE("linode_sd_configs"),
-    S_IGNORE("marathon_sd_configs"),
-    S_IGNORE("nerve_sd_configs"),
-    S_IGNORE("nomad_sd_configs"),
-    S_IGNORE("openstack_sd_configs"),
-    S_IGNORE("ovhcloud_sd_configs"),
-    S_IGNORE("puppetdb_sd_configs"),
-    S_IGNORE("scaleway_sd_configs"),
-    S_IGNORE("serverset_sd_configs"),
-    S_IGNORE("stackit_sd_configs"),
-    S_IGNORE("triton_sd_configs"),
-    S_IGNORE("uyuni_sd_configs"),
-    S_IGNORE("vultr_sd_configs"),
+    // Refused until implemented: each line is one key, to be replaced by its entry.
+    S_UNSUP("oauth2"),
+    S_UNSUP("no_proxy"),
+    S_UNSUP("proxy_from_environment"),
+    S_UNSUP("proxy_connect_header"),
+    S_ONLY("enable_http2", s_true, "libcurl negotiates HTTP/2 over TLS, as Prometheus does"),
+    S_UNSUP("http_headers"),
+    S_UNSUP("relabel_configs"),
+    S_UNSUP("metric_relabel_configs"),
+    S_UNSUP("scrape_protocols"),
+    S_UNSUP("fallback_scrape_protocol"),
+    S_ONLY("keep_dropped_targets", s_zero, NULL),
+    S_ONLY("scrape_classic_histograms", s_bools, NULL),
+    S_ONLY("always_scrape_classic_histograms", s_bools, NULL),
+    S_ONLY("scrape_native_histograms", s_false, "floorwatch stores classic histograms only"),
+    S_WHY("native_histogram_bucket_limit", "floorwatch stores classic histograms only"),
+    S_WHY("native_histogram_min_bucket_factor", "floorwatch stores classic histograms only"),
+    S_ONLY("convert_classic_histograms_to_nhcb", s_false, NULL),
+    S_ONLY("metric_name_validation_scheme", s_legacy, NULL),
+    S_UNSUP("metric_name_escaping_scheme"),
+    S_UNSUP("scrape_failure_log_file"),
+    S_ONLY("extra_scrape_metrics", s_false, NULL),
+    // Service discovery: file and kubernetes are implemented in fw_promcfg_sd.c; the other
+    // mechanisms are refused by name.
+    S_UNSUP("azure_sd_configs"),
+    S_UNSUP("consul_sd_configs"),
+    S_UNSUP("digitalocean_sd_configs"),
+    S_UNSUP("docker_sd_configs"),
+    S_UNSUP("dockerswarm_sd_configs"),
+    S_UNSUP("dns_sd_configs"),
+    S_UNSUP("ec2_sd_configs"),
+    S_UNSUP("eureka_sd_configs"),
+    {.key = "file_sd_configs",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct fw_scrape_config, file_sd_configs),
+     .count_off = offsetof(struct fw_scrape_config, n_file_sd_configs),
+     .elem_size = sizeof(struct fw_file_sd_config),
+     .child = fw_promcfg_file_sd_fields},
+    S_UNSUP("gce_sd_configs"),
+    S_UNSUP("hetzner_sd_configs"),
+    S_UNSUP("http_sd_configs"),
+    S_UNSUP("ionos_sd_configs"),
+    {.key = "kubernetes_sd_configs",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct fw_scrape_config, kubernetes_sd_configs),
+     .count_off = offsetof(struct fw_scrape_config, n_kubernetes_sd_configs),
+     .elem_size = sizeof(struct fw_kube_sd_config),
+     .child = fw_promcfg_kube_sd_fields},
+    S_UNSUP("kuma_sd_configs"),
+    S_UNSUP("lightsail_sd_configs"),
+    S_UNSUP("linode_sd_configs"),
+    S_UNSUP("marathon_sd_configs"),
+    S_UNSUP("nerve_sd_configs"),
+    S_UNSUP("nomad_sd_configs"),
+    S_UNSUP("openstack_sd_configs"),
+    S_UNSUP("ovhcloud_sd_configs"),
+    S_UNSUP("puppetdb_sd_configs"),
+    S_UNSUP("scaleway_sd_configs"),
+    S_UNSUP("serverset_sd_configs"),
+    S_UNSUP("stackit_sd_configs"),
+    S_UNSUP("triton_sd_configs"),
+    S_UNSUP("uyuni_sd_configs"),
+    S_UNSUP("vultr_sd_configs"),
     {.key = NULL},
 };
 
@@ -255,23 +340,18 @@ static const struct fw_cfg_field s_global_fields[] = {
     {.key = "external_labels",
      .type = FW_CFG_LABELS,
      .off = offsetof(struct fw_global_config, external_labels)},
-    S_IGNORE("rule_query_offset"),
-    S_IGNORE("query_log_file"),
-    S_IGNORE("scrape_failure_log_file"),
-    S_IGNORE("scrape_protocols"),
-    S_IGNORE("body_size_limit"),
-    S_IGNORE("sample_limit"),
-    S_IGNORE("label_limit"),
-    S_IGNORE("label_name_length_limit"),
-    S_IGNORE("label_value_length_limit"),
-    S_IGNORE("target_limit"),
-    S_IGNORE("keep_dropped_targets"),
-    S_IGNORE("metric_name_validation_scheme"),
-    S_IGNORE("metric_name_escaping_scheme"),
-    S_IGNORE("always_scrape_classic_histograms"),
-    S_IGNORE("scrape_native_histograms"),
-    S_IGNORE("convert_classic_histograms_to_nhcb"),
-    S_IGNORE("extra_scrape_metrics"),
+    S_WHY("rule_query_offset", "set query_offset on each rule group"),
+    S_UNSUP("query_log_file"),
+    S_UNSUP("scrape_failure_log_file"),
+    S_UNSUP("scrape_protocols"),
+    S_LIMIT_FIELDS(struct fw_global_config),
+    S_ONLY("keep_dropped_targets", s_zero, NULL),
+    S_ONLY("metric_name_validation_scheme", s_legacy, NULL),
+    S_UNSUP("metric_name_escaping_scheme"),
+    S_ONLY("always_scrape_classic_histograms", s_bools, NULL),
+    S_ONLY("scrape_native_histograms", s_false, "floorwatch stores classic histograms only"),
+    S_ONLY("convert_classic_histograms_to_nhcb", s_false, NULL),
+    S_ONLY("extra_scrape_metrics", s_false, NULL),
     {.key = NULL},
 };
 
@@ -285,7 +365,111 @@ static const struct fw_cfg_field s_storage_tsdb_fields[] = {
 
 static const struct fw_cfg_field s_storage_fields[] = {
     {.key = "tsdb", .type = FW_CFG_STRUCT, .off = 0, .child = s_storage_tsdb_fields},
-    S_IGNORE("exemplars"),
+    S_UNSUP("exemplars"),
+    {.key = NULL},
+};
+
+// ruled does not talk to Alertmanagers: it sends each alert state to alertd over ZeroMQ
+// (ruled --zmq.alertd-address), and alertd routes, groups and notifies as alertmanager.yml
+// says. An alertmanagers entry that names no Alertmanager (Debian's example file has one)
+// does nothing in Prometheus either and is accepted; any target, discovery or client
+// setting in it is refused with that note rather than accepted and not used.
+#define S_AM_NOTE                                                                                  \
+    "ruled sends alerts to alertd over ZeroMQ, set by ruled --zmq.alertd-address; alertd "         \
+    "routes them as alertmanager.yml says"
+
+static int
+s_check_am_target(const char *value, const char *file, struct fw_cfg_pos pos,
+                  struct fw_cfg_errors *errs)
+{
+    fw_cfg_errors_add(errs, file, pos,
+                      "alerting.alertmanagers: target \"%.64s\" not supported by floorwatch "
+                      "(" S_AM_NOTE ")",
+                      value);
+    return -1;
+}
+
+static const struct fw_cfg_field s_am_static_fields[] = {
+    {.key = "targets",
+     .type = FW_CFG_STR_LIST,
+     .off = offsetof(struct fw_static_config, targets),
+     .count_off = offsetof(struct fw_static_config, n_targets),
+     .check = s_check_am_target},
+    {.key = "labels", .type = FW_CFG_LABELS, .off = offsetof(struct fw_static_config, labels)},
+    {.key = "", .type = FW_CFG_POS, .off = offsetof(struct fw_static_config, pos)},
+    {.key = NULL},
+};
+
+#define S_AM(k) S_WHY(k, S_AM_NOTE)
+
+static const struct fw_cfg_field s_am_fields[] = {
+    {.key = "static_configs",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct fw_alertmanager_config, static_configs),
+     .count_off = offsetof(struct fw_alertmanager_config, n_static_configs),
+     .elem_size = sizeof(struct fw_static_config),
+     .child = s_am_static_fields},
+    {.key = "", .type = FW_CFG_POS, .off = offsetof(struct fw_alertmanager_config, pos)},
+    S_AM("timeout"),
+    S_AM("api_version"),
+    S_AM("path_prefix"),
+    S_AM("scheme"),
+    S_AM("relabel_configs"),
+    S_AM("alert_relabel_configs"),
+    S_AM("basic_auth"),
+    S_AM("authorization"),
+    S_AM("bearer_token"),
+    S_AM("bearer_token_file"),
+    S_AM("oauth2"),
+    S_AM("sigv4"),
+    S_AM("tls_config"),
+    S_AM("proxy_url"),
+    S_AM("no_proxy"),
+    S_AM("proxy_from_environment"),
+    S_AM("proxy_connect_header"),
+    S_AM("follow_redirects"),
+    S_AM("enable_http2"),
+    S_AM("http_headers"),
+    S_AM("azure_sd_configs"),
+    S_AM("consul_sd_configs"),
+    S_AM("digitalocean_sd_configs"),
+    S_AM("docker_sd_configs"),
+    S_AM("dockerswarm_sd_configs"),
+    S_AM("dns_sd_configs"),
+    S_AM("ec2_sd_configs"),
+    S_AM("eureka_sd_configs"),
+    S_AM("file_sd_configs"),
+    S_AM("gce_sd_configs"),
+    S_AM("hetzner_sd_configs"),
+    S_AM("http_sd_configs"),
+    S_AM("ionos_sd_configs"),
+    S_AM("kubernetes_sd_configs"),
+    S_AM("kuma_sd_configs"),
+    S_AM("lightsail_sd_configs"),
+    S_AM("linode_sd_configs"),
+    S_AM("marathon_sd_configs"),
+    S_AM("nerve_sd_configs"),
+    S_AM("nomad_sd_configs"),
+    S_AM("openstack_sd_configs"),
+    S_AM("ovhcloud_sd_configs"),
+    S_AM("puppetdb_sd_configs"),
+    S_AM("scaleway_sd_configs"),
+    S_AM("serverset_sd_configs"),
+    S_AM("stackit_sd_configs"),
+    S_AM("triton_sd_configs"),
+    S_AM("uyuni_sd_configs"),
+    S_AM("vultr_sd_configs"),
+    {.key = NULL},
+};
+
+static const struct fw_cfg_field s_alerting_fields[] = {
+    {.key = "alertmanagers",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct fw_promcfg, alertmanagers),
+     .count_off = offsetof(struct fw_promcfg, n_alertmanagers),
+     .elem_size = sizeof(struct fw_alertmanager_config),
+     .child = s_am_fields},
+    S_UNSUP("alert_relabel_configs"),
     {.key = NULL},
 };
 
@@ -304,17 +488,17 @@ static const struct fw_cfg_field s_top_fields[] = {
      .count_off = offsetof(struct fw_promcfg, n_scrape_configs),
      .elem_size = sizeof(struct fw_scrape_config),
      .child = s_scrape_fields},
-    S_IGNORE("alerting"),
-    S_IGNORE("remote_write"),
-    S_IGNORE("remote_read"),
+    {.key = "alerting", .type = FW_CFG_STRUCT, .off = 0, .child = s_alerting_fields},
+    S_UNSUP("remote_write"),
+    S_UNSUP("remote_read"),
     {.key = "storage",
      .type = FW_CFG_STRUCT,
      .off = offsetof(struct fw_promcfg, storage),
      .child = s_storage_fields},
-    S_IGNORE("tracing"),
-    S_IGNORE("scrape_config_files"),
-    S_IGNORE("otlp"),
-    S_IGNORE("runtime"),
+    S_UNSUP("tracing"),
+    S_UNSUP("scrape_config_files"),
+    S_UNSUP("otlp"),
+    S_WHY("runtime", "Go runtime settings have no meaning for floorwatch"),
     {.key = NULL},
 };
 
@@ -426,6 +610,44 @@ s_resolve(struct fw_promcfg *cfg, struct fw_cfg_errors *errs)
     }
 }
 
+// Each job's limits inherit global's where the job says 0 (Prometheus's
+// ScrapeConfig.Validate), and its HTTP client settings get Prometheus's cross-field rules,
+// with *_file paths made relative to the config file's directory.
+static void
+s_resolve_scrape_clients(struct fw_promcfg *cfg, struct fw_cfg_errors *errs)
+{
+    struct fw_global_config *g = &cfg->global;
+    g->body_size_limit = g->body_size_limit_text ? s_base2_bytes(g->body_size_limit_text) : 0;
+    if (g->sample_limit_mode == FW_SAMPLE_LIMIT_UNSET)
+        g->sample_limit_mode = FW_SAMPLE_LIMIT_FAIL;
+    char *dir = fw_strdup(cfg->path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        dir[0] = '\0';
+    for (size_t i = 0; i < cfg->n_scrape_configs; i++) {
+        struct fw_scrape_config *sc = &cfg->scrape_configs[i];
+        sc->body_size_limit = sc->body_size_limit_text ? s_base2_bytes(sc->body_size_limit_text) : 0;
+        if (sc->body_size_limit <= 0)
+            sc->body_size_limit = g->body_size_limit > 0 ? g->body_size_limit : 0;
+        if (sc->sample_limit == 0)
+            sc->sample_limit = g->sample_limit;
+        if (sc->label_limit == 0)
+            sc->label_limit = g->label_limit;
+        if (sc->label_name_length_limit == 0)
+            sc->label_name_length_limit = g->label_name_length_limit;
+        if (sc->label_value_length_limit == 0)
+            sc->label_value_length_limit = g->label_value_length_limit;
+        if (sc->target_limit == 0)
+            sc->target_limit = g->target_limit;
+        if (sc->sample_limit_mode == FW_SAMPLE_LIMIT_UNSET)
+            sc->sample_limit_mode = g->sample_limit_mode;
+        fw_promcfg_http_resolve(&sc->http, dir, cfg->path, sc->pos, errs);
+    }
+    free(dir);
+}
+
 // ---------------------------------------------------------------------------------------
 //  Public API
 
@@ -442,6 +664,8 @@ fw_promcfg_load(const char *name, const char *text, struct fw_promcfg *out,
     int rc = fw_cfg_load(name, text, s_top_fields, out, errs);
     out->path = fw_strdup(name);
     s_resolve(out, errs);
+    s_resolve_scrape_clients(out, errs);
+    fw_promcfg_sd_check(out, errs);
     return rc == 0 && errs->len == 0 && errs->dropped == 0 ? 0 : -1;
 }
 

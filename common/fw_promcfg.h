@@ -2,9 +2,11 @@
 
     scraper, tsdb and ruled all take the user's prometheus.yml unchanged: scraper uses
     `global` and `scrape_configs`, ruled `global` and `rule_files`, tsdb `global` and
-    `storage.tsdb` (and, later, `remote_write`). Every top-level key Prometheus accepts is
-    known, so a real file loads; the parts a daemon does not implement yet are accepted and
-    ignored, while unknown keys (typos) are errors with file:line:column.
+    `storage.tsdb` (and, later, `remote_write`). Every key Prometheus accepts is known: what
+    floorwatch implements is loaded, what it does not (other service discoveries,
+    remote_write, alerting.alertmanagers, ...) is refused by name, "<section>.<key>: not
+    supported by floorwatch", at its file:line:column, by all three daemons alike; unknown
+    keys (typos) are errors too.
 
     After loading, per-job values that Prometheus inherits from `global` (scrape_interval,
     scrape_timeout) are resolved, so readers never look at global for them.
@@ -18,6 +20,8 @@
 
 #include "fw_cfg.h"
 #include "fw_labels.h"
+#include "fw_promcfg_http.h"
+#include "fw_promcfg_sd.h"
 #include "fw_secret.h"
 
 struct fw_static_config {
@@ -35,10 +39,44 @@ struct fw_scrape_config {
     char *scheme;               // "http" or "https"
     bool honor_labels;
     bool honor_timestamps;                   // default true
-    int64_t sample_limit;                    // 0: none
+    bool track_timestamps_staleness;         // default false
+    bool enable_compression;                 // default true: Accept-Encoding gzip
+    struct fw_http_client_config http;       // basic_auth, authorization, tls_config, ...
+    char **params;   // owned: URL query parameters as name, value, name, value, ...
+    size_t n_params; // strings in params (twice the number of values)
+    // Limits (0: none; a job's 0 takes the global value, as in Prometheus). Applied after
+    // metric relabeling; see scraper(8).
+    int64_t sample_limit;
+    int64_t label_limit;
+    int64_t label_name_length_limit;
+    int64_t label_value_length_limit;
+    int64_t body_size_limit;     // bytes of the decoded body, from body_size_limit_text
+    char *body_size_limit_text;  // owned: as written ("10MB": base-2 units, as Prometheus)
+    int64_t target_limit;
+    int sample_limit_mode; // FW_SAMPLE_LIMIT_*; floorwatch extension, default from global
     struct fw_static_config *static_configs; // owned
     size_t n_static_configs;
+    struct fw_file_sd_config *file_sd_configs; // owned (fw_promcfg_sd.h)
+    size_t n_file_sd_configs;
+    struct fw_kube_sd_config *kubernetes_sd_configs; // owned (fw_promcfg_sd.h)
+    size_t n_kubernetes_sd_configs;
     struct fw_cfg_pos pos;
+};
+
+// alerting.alertmanagers[]: ruled sends alerts to alertd over ZeroMQ instead, so an entry
+// is accepted only while it names no Alertmanager (the Debian example file's empty one);
+// every target, discovery or client setting in it is refused as not supported.
+struct fw_alertmanager_config {
+    struct fw_static_config *static_configs; // owned; never with targets
+    size_t n_static_configs;
+    struct fw_cfg_pos pos;
+};
+
+// sample_limit_mode (a floorwatch extension): what exceeding sample_limit does.
+enum {
+    FW_SAMPLE_LIMIT_UNSET,       // a job without the key: the global mode applies
+    FW_SAMPLE_LIMIT_FAIL,        // the scrape fails, up 0 (Prometheus's behaviour; default)
+    FW_SAMPLE_LIMIT_DROP_EXCESS, // the target's first sample_limit series are kept
 };
 
 struct fw_global_config {
@@ -46,9 +84,18 @@ struct fw_global_config {
     int64_t scrape_timeout_ms;      // default 10s
     int64_t evaluation_interval_ms; // default 1m
     struct fw_labels external_labels;
+    // Default limits for every job (0: none); see struct fw_scrape_config.
+    int64_t sample_limit;
+    int64_t label_limit;
+    int64_t label_name_length_limit;
+    int64_t label_value_length_limit;
+    int64_t body_size_limit;
+    char *body_size_limit_text; // owned
+    int64_t target_limit;
+    int sample_limit_mode;
 };
 
-// storage: (tsdb reads it; `exemplars` is accepted and ignored)
+// storage: (tsdb reads it; `exemplars` is refused as not supported)
 struct fw_storage_config {
     int64_t out_of_order_time_window_ms; // storage.tsdb.out_of_order_time_window; 0: off
 };
@@ -61,6 +108,8 @@ struct fw_promcfg {
     size_t n_rule_files;
     struct fw_scrape_config *scrape_configs; // owned
     size_t n_scrape_configs;
+    struct fw_alertmanager_config *alertmanagers; // owned; see fw_alertmanager_config
+    size_t n_alertmanagers;
 };
 
 // Load a prometheus.yml from `name` (or from text, with name used in messages) into out

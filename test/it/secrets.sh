@@ -110,19 +110,38 @@ no_secret "alertd --check-config errors" "$IT_DIR/check.out"
 no_secret "alertd /-/reload errors" "$IT_DIR/reload.out"
 no_secret "alertd's log after the bad reload" "$IT_DIR/alertd.log"
 
-# --- tsdb: /api/v1/status/config ---------------------------------------------------------
-TS=$(it_free_port); ZS=$(it_free_port); ZQ=$(it_free_port); ZP=$(it_free_port)
-it_start tsdb "$BIN/tsdb" --config.file="$PROMS" --web.listen-address=127.0.0.1:$TS \
-    --storage.tsdb.path="$IT_DIR/tsdb" --storage.tsdb.map-size=64MiB \
-    --zmq.samples-address=tcp://127.0.0.1:$ZS --zmq.query-address=tcp://127.0.0.1:$ZQ \
-    --zmq.pub-address=tcp://127.0.0.1:$ZP --log.level=debug
-it_wait_http "http://127.0.0.1:$TS/-/ready"
-curl -fs "http://127.0.0.1:$TS/api/v1/status/config" | jq -r .data.yaml > "$IT_DIR/tsdb.yml"
-no_secret "tsdb /api/v1/status/config" "$IT_DIR/tsdb.yml"
-all_plain "tsdb /api/v1/status/config" "$PROMS" "$IT_DIR/tsdb.yml"
-it_check "tsdb shows a URL's password as xxxxx" \
-    grep -q 'https://PLAIN-rw-user:xxxxx@rw.example.org' "$IT_DIR/tsdb.yml"
-no_secret "tsdb's log (debug)" "$IT_DIR/tsdb.log"
+# --- tsdb: --check-config, /api/v1/status/config -----------------------------------------
+# Most of the fixture (oauth2, the service discoveries, remote_write, remote_read,
+# alertmanagers) is what floorwatch does not do: tsdb refuses the file by naming each key,
+# without showing a value. /api/v1/status/config is then shown for the part of the fixture
+# floorwatch implements: global and the scrape jobs up to the first refused one.
+set +e
+"$BIN/tsdb" --check-config --config.file="$PROMS" > "$IT_DIR/tsdb.check" 2>&1; rc=$?
+set -e
+it_check "tsdb --check-config refuses the fixture (exit $rc)" test "$rc" = 2
+it_check "tsdb --check-config names the keys not supported" \
+    grep -q 'scrape_configs\[2\]\.oauth2: not supported by floorwatch' "$IT_DIR/tsdb.check"
+no_secret "tsdb --check-config errors" "$IT_DIR/tsdb.check"
+awk '/^  - job_name: oauth/ {exit} {print}' "$PROMS" > "$IT_DIR/prom-supported.yml"
+if "$BIN/tsdb" --check-config --config.file="$IT_DIR/prom-supported.yml" >/dev/null 2>&1; then
+    TS=$(it_free_port); ZS=$(it_free_port); ZQ=$(it_free_port); ZP=$(it_free_port)
+    it_start tsdb "$BIN/tsdb" --config.file="$IT_DIR/prom-supported.yml" \
+        --web.listen-address=127.0.0.1:$TS \
+        --storage.tsdb.path="$IT_DIR/tsdb" --storage.tsdb.map-size=64MiB \
+        --zmq.samples-address=tcp://127.0.0.1:$ZS --zmq.query-address=tcp://127.0.0.1:$ZQ \
+        --zmq.pub-address=tcp://127.0.0.1:$ZP --log.level=debug
+    it_wait_http "http://127.0.0.1:$TS/-/ready"
+    curl -fs "http://127.0.0.1:$TS/api/v1/status/config" | jq -r .data.yaml > "$IT_DIR/tsdb.yml"
+    no_secret "tsdb /api/v1/status/config" "$IT_DIR/tsdb.yml"
+    all_plain "tsdb /api/v1/status/config" "$IT_DIR/prom-supported.yml" "$IT_DIR/tsdb.yml"
+    it_check "tsdb shows a URL's password as xxxxx" \
+        grep -q 'http://PLAIN-proxy-user:xxxxx@proxy.example.org' "$IT_DIR/tsdb.yml"
+    no_secret "tsdb's log (debug)" "$IT_DIR/tsdb.log"
+else
+    # basic_auth, authorization and proxy_url are being implemented (issue 7, item 4);
+    # until then floorwatch refuses them too, and there is no secret tsdb could show.
+    echo "  note tsdb /api/v1/status/config not checked: $IT_DIR/prom-supported.yml is refused"
+fi
 
 # --- the real peers, on the same files ---------------------------------------------------
 if command -v prometheus-alertmanager >/dev/null; then
