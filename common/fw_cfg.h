@@ -60,9 +60,6 @@ typedef enum {
     FW_CFG_STR_LIST, // char ** at off, size_t at count_off: a sequence of scalars
     FW_CFG_LABELS,   // struct fw_labels           mapping; names must be valid label names
     FW_CFG_STR_MAP,  // struct fw_labels           mapping of scalars; names not validated
-    FW_CFG_STR_LIST_MAP, // char ** at off, size_t at count_off: a mapping of sequences of
-                         // scalars (URL query params), kept as name, value, name, value, ...
-                         // (a name once per value, in file order); count counts strings
     FW_CFG_STRUCT,   // nested struct at off       mapping, fields in child
     FW_CFG_LIST,     // T * at off, size_t at count_off: a sequence of mappings, each a T of
                      // elem_size bytes (zeroed, then filled through child)
