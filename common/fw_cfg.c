@@ -444,6 +444,54 @@ s_labels(s_ctx_t *ctx, const struct fw_cfg_field *f, void *base, yaml_node_t *v)
     }
 }
 
+// A mapping of sequences of scalars, stored flat as name, value pairs.
+static void
+s_str_list_map(s_ctx_t *ctx, const struct fw_cfg_field *f, void *base, yaml_node_t *v)
+{
+    if (v->type != YAML_MAPPING_NODE) {
+        fw_cfg_errors_add(ctx->errs, ctx->file, s_pos(v), "expected a mapping for key '%s', got %s",
+                          f->key, s_kind(v));
+        return;
+    }
+    char ***items = (char ***)((char *)base + f->off);
+    size_t *count = (size_t *)((char *)base + f->count_off);
+    size_t cap = *count;
+    for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++) {
+        yaml_node_t *k = yaml_document_get_node(ctx->doc, pr->key);
+        yaml_node_t *seq = yaml_document_get_node(ctx->doc, pr->value);
+        if (!k || !seq || !s_spend(ctx, s_pos(v)))
+            return;
+        if (k->type != YAML_SCALAR_NODE) {
+            fw_cfg_errors_add(ctx->errs, ctx->file, s_pos(k),
+                              "expected a scalar name in '%s', got %s", f->key, s_kind(k));
+            continue;
+        }
+        if (s_is_null(seq))
+            continue;
+        if (seq->type != YAML_SEQUENCE_NODE) {
+            fw_cfg_errors_add(ctx->errs, ctx->file, s_pos(seq),
+                              "expected a sequence for '%s' in '%s', got %s", s_text(k), f->key,
+                              s_kind(seq));
+            continue;
+        }
+        for (yaml_node_item_t *it = seq->data.sequence.items.start;
+             it < seq->data.sequence.items.top; it++) {
+            yaml_node_t *val = yaml_document_get_node(ctx->doc, *it);
+            if (!val || !s_spend(ctx, s_pos(seq)))
+                return;
+            if (!s_is_null(val) && val->type != YAML_SCALAR_NODE) {
+                fw_cfg_errors_add(ctx->errs, ctx->file, s_pos(val),
+                                  "expected a scalar for '%s' in '%s', got %s", s_text(k), f->key,
+                                  s_kind(val));
+                continue;
+            }
+            fw_mem_grow((void **)items, &cap, *count + 2, sizeof(char *));
+            (*items)[(*count)++] = fw_strdup(s_text(k));
+            (*items)[(*count)++] = fw_strdup(s_is_null(val) ? "" : s_text(val));
+        }
+    }
+}
+
 static void
 s_list(s_ctx_t *ctx, const struct fw_cfg_field *f, void *base, yaml_node_t *v, const char *sect)
 {
@@ -594,6 +642,7 @@ s_value(s_ctx_t *ctx, const struct fw_cfg_field *f, void *base, yaml_node_t *v, 
     case FW_CFG_STR_LIST: s_str_list(ctx, f, base, v, sect); break;
     case FW_CFG_LABELS:
     case FW_CFG_STR_MAP: s_labels(ctx, f, base, v); break;
+    case FW_CFG_STR_LIST_MAP: s_str_list_map(ctx, f, base, v); break;
     case FW_CFG_STRUCT: {
         if (v->type != YAML_MAPPING_NODE) {
             fw_cfg_errors_add(ctx->errs, ctx->file, s_pos(v),
@@ -915,7 +964,8 @@ fw_cfg_free(const struct fw_cfg_field *table, void *out)
             *s = NULL;
             break;
         }
-        case FW_CFG_STR_LIST: {
+        case FW_CFG_STR_LIST:
+        case FW_CFG_STR_LIST_MAP: {
             char ***items = p;
             size_t *count = (size_t *)((char *)out + f->count_off);
             for (size_t i = 0; *items && i < *count; i++)

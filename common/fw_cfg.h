@@ -50,21 +50,24 @@ struct fw_cfg_errors {
 };
 
 typedef enum {
-    FW_CFG_STR,      // char *                     any scalar, as text
-    FW_CFG_INT,      // int64_t                    integer in [min, max] when max > min
-    FW_CFG_FLOAT,    // double                     in [min, max] when max > min
-    FW_CFG_BOOL,     // bool                       true/false
-    FW_CFG_DURATION, // int64_t milliseconds       Prometheus duration, in [min, max] ms
-    FW_CFG_SIZE,     // int64_t bytes              "64MiB", "1GB", plain bytes
-    FW_CFG_ENUM,     // int                        index into enum_names
-    FW_CFG_STR_LIST, // char ** at off, size_t at count_off: a sequence of scalars
-    FW_CFG_LABELS,   // struct fw_labels           mapping; names must be valid label names
-    FW_CFG_STR_MAP,  // struct fw_labels           mapping of scalars; names not validated
-    FW_CFG_STRUCT,   // nested struct at off       mapping, fields in child
-    FW_CFG_LIST,     // T * at off, size_t at count_off: a sequence of mappings, each a T of
-                     // elem_size bytes (zeroed, then filled through child)
-    FW_CFG_POS,      // struct fw_cfg_pos: no key; receives the enclosing mapping's position
-    FW_CFG_IGNORE,   // known key, any value, not used
+    FW_CFG_STR,          // char *                     any scalar, as text
+    FW_CFG_INT,          // int64_t                    integer in [min, max] when max > min
+    FW_CFG_FLOAT,        // double                     in [min, max] when max > min
+    FW_CFG_BOOL,         // bool                       true/false
+    FW_CFG_DURATION,     // int64_t milliseconds       Prometheus duration, in [min, max] ms
+    FW_CFG_SIZE,         // int64_t bytes              "64MiB", "1GB", plain bytes
+    FW_CFG_ENUM,         // int                        index into enum_names
+    FW_CFG_STR_LIST,     // char ** at off, size_t at count_off: a sequence of scalars
+    FW_CFG_LABELS,       // struct fw_labels           mapping; names must be valid label names
+    FW_CFG_STR_MAP,      // struct fw_labels           mapping of scalars; names not validated
+    FW_CFG_STR_LIST_MAP, // char ** at off, size_t at count_off: a mapping of sequences of
+                         // scalars (URL query params), kept as name, value, name, value, ...
+                         // (a name once per value, in file order); count counts strings
+    FW_CFG_STRUCT,       // nested struct at off       mapping, fields in child
+    FW_CFG_LIST,         // T * at off, size_t at count_off: a sequence of mappings, each a T of
+                         // elem_size bytes (zeroed, then filled through child)
+    FW_CFG_POS,          // struct fw_cfg_pos: no key; receives the enclosing mapping's position
+    FW_CFG_IGNORE,       // known key, any value, not used
     // Known key, refused at the key: "sect.key: not supported by floorwatch[ (note)]". A null
     // value is absent and accepted, and so is a scalar listed in enum_names (the values that
     // describe what the program does anyway).

@@ -16,6 +16,7 @@
 #include "fw_promcfg.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,49 @@ s_check_scheme(const char *value, const char *file, struct fw_cfg_pos pos,
     return -1;
 }
 
+// A size as Prometheus's body_size_limit reads it (alecthomas/units Base2Bytes: KB, MB,
+// GB, TB and KiB, MiB, ... are all powers of 1024; B or no unit are bytes). -1 if invalid.
+static int64_t
+s_base2_bytes(const char *s)
+{
+    static const char *const units[] = {"B", "KB", "MB", "GB", "TB", "PB", NULL};
+    char *end;
+    errno = 0;
+    long long n = strtoll(s, &end, 10);
+    if (end == s || errno != 0 || n < 0 || !isdigit((unsigned char)s[0]))
+        return -1;
+    if (*end == '\0')
+        return n;
+    char unit[4] = "";
+    size_t len = strlen(end);
+    if (len == 3 && end[1] == 'i' && end[2] == 'B') // KiB, MiB, ...: same as KB, MB
+        snprintf(unit, sizeof(unit), "%cB", end[0]);
+    else if (len <= 2)
+        snprintf(unit, sizeof(unit), "%s", end);
+    for (int i = 0; units[i]; i++) {
+        if (strcmp(unit, units[i]) != 0)
+            continue;
+        int64_t v = n;
+        for (int j = 0; j < i; j++) {
+            if (v > INT64_MAX / 1024)
+                return -1;
+            v *= 1024;
+        }
+        return v;
+    }
+    return -1;
+}
+
+static int
+s_check_base2_bytes(const char *value, const char *file, struct fw_cfg_pos pos,
+                    struct fw_cfg_errors *errs)
+{
+    if (s_base2_bytes(value) >= 0)
+        return 0;
+    fw_cfg_errors_add(errs, file, pos, "'%s' is not a size for key 'body_size_limit'", value);
+    return -1;
+}
+
 static int
 s_check_job_name(const char *value, const char *file, struct fw_cfg_pos pos,
                  struct fw_cfg_errors *errs)
@@ -134,6 +178,24 @@ static const char *const s_false[] = {"false", NULL};
 static const char *const s_bools[] = {"true", "false", NULL};
 static const char *const s_zero[] = {"0", NULL};
 static const char *const s_legacy[] = {"legacy", NULL};
+
+// The limits, in a job and in global alike (a job's 0 or absent key takes global's).
+static const char *const s_limit_modes[] = {"(unset)", "fail", "drop_excess", NULL};
+#define S_LIMIT(T, k)                                                                              \
+    {                                                                                              \
+        .key = #k, .type = FW_CFG_INT, .off = offsetof(T, k), .def = "0", .min = 0, .max = 1e15    \
+    }
+#define S_LIMIT_FIELDS(T)                                                                          \
+    S_LIMIT(T, sample_limit), S_LIMIT(T, label_limit), S_LIMIT(T, label_name_length_limit),        \
+        S_LIMIT(T, label_value_length_limit), S_LIMIT(T, target_limit),                            \
+        {.key = "body_size_limit",                                                                 \
+         .type = FW_CFG_STR,                                                                       \
+         .off = offsetof(T, body_size_limit_text),                                                 \
+         .check = s_check_base2_bytes},                                                            \
+    {                                                                                              \
+        .key = "sample_limit_mode", .type = FW_CFG_ENUM, .off = offsetof(T, sample_limit_mode),    \
+        .enum_names = s_limit_modes                                                                \
+    }
 
 static const struct fw_cfg_field s_static_fields[] = {
     {.key = "targets",
@@ -175,12 +237,20 @@ static const struct fw_cfg_field s_scrape_fields[] = {
      .type = FW_CFG_BOOL,
      .off = offsetof(struct fw_scrape_config, honor_timestamps),
      .def = "true"},
-    {.key = "sample_limit",
-     .type = FW_CFG_INT,
-     .off = offsetof(struct fw_scrape_config, sample_limit),
-     .def = "0",
-     .min = 0,
-     .max = 1e15},
+    {.key = "track_timestamps_staleness",
+     .type = FW_CFG_BOOL,
+     .off = offsetof(struct fw_scrape_config, track_timestamps_staleness),
+     .def = "false"},
+    {.key = "enable_compression",
+     .type = FW_CFG_BOOL,
+     .off = offsetof(struct fw_scrape_config, enable_compression),
+     .def = "true"},
+    {.key = "params",
+     .type = FW_CFG_STR_LIST_MAP,
+     .off = offsetof(struct fw_scrape_config, params),
+     .count_off = offsetof(struct fw_scrape_config, n_params)},
+    FW_PROMCFG_HTTP_FIELDS(struct fw_scrape_config, http),
+    S_LIMIT_FIELDS(struct fw_scrape_config),
     {.key = "static_configs",
      .type = FW_CFG_LIST,
      .off = offsetof(struct fw_scrape_config, static_configs),
@@ -189,32 +259,17 @@ static const struct fw_cfg_field s_scrape_fields[] = {
      .child = s_static_fields},
     {.key = "", .type = FW_CFG_POS, .off = offsetof(struct fw_scrape_config, pos)},
     // Refused until implemented: each line is one key, to be replaced by its entry.
-    S_UNSUP("params"),
-    S_UNSUP("basic_auth"),
-    S_UNSUP("authorization"),
-    S_UNSUP("bearer_token"),
-    S_UNSUP("bearer_token_file"),
     S_UNSUP("oauth2"),
-    S_UNSUP("tls_config"),
-    S_UNSUP("proxy_url"),
     S_UNSUP("no_proxy"),
     S_UNSUP("proxy_from_environment"),
     S_UNSUP("proxy_connect_header"),
-    S_UNSUP("follow_redirects"),
     S_ONLY("enable_http2", s_true, "libcurl negotiates HTTP/2 over TLS, as Prometheus does"),
     S_UNSUP("http_headers"),
     S_UNSUP("relabel_configs"),
     S_UNSUP("metric_relabel_configs"),
     S_UNSUP("scrape_protocols"),
     S_UNSUP("fallback_scrape_protocol"),
-    S_UNSUP("body_size_limit"),
-    S_UNSUP("label_limit"),
-    S_UNSUP("label_name_length_limit"),
-    S_UNSUP("label_value_length_limit"),
-    S_UNSUP("target_limit"),
     S_ONLY("keep_dropped_targets", s_zero, NULL),
-    S_UNSUP("track_timestamps_staleness"),
-    S_UNSUP("enable_compression"),
     S_ONLY("scrape_classic_histograms", s_bools, NULL),
     S_ONLY("always_scrape_classic_histograms", s_bools, NULL),
     S_ONLY("scrape_native_histograms", s_false, "floorwatch stores classic histograms only"),
@@ -278,12 +333,7 @@ static const struct fw_cfg_field s_global_fields[] = {
     S_UNSUP("query_log_file"),
     S_UNSUP("scrape_failure_log_file"),
     S_UNSUP("scrape_protocols"),
-    S_UNSUP("body_size_limit"),
-    S_UNSUP("sample_limit"),
-    S_UNSUP("label_limit"),
-    S_UNSUP("label_name_length_limit"),
-    S_UNSUP("label_value_length_limit"),
-    S_UNSUP("target_limit"),
+    S_LIMIT_FIELDS(struct fw_global_config),
     S_ONLY("keep_dropped_targets", s_zero, NULL),
     S_ONLY("metric_name_validation_scheme", s_legacy, NULL),
     S_UNSUP("metric_name_escaping_scheme"),
@@ -549,6 +599,45 @@ s_resolve(struct fw_promcfg *cfg, struct fw_cfg_errors *errs)
     }
 }
 
+// Each job's limits inherit global's where the job says 0 (Prometheus's
+// ScrapeConfig.Validate), and its HTTP client settings get Prometheus's cross-field rules,
+// with *_file paths made relative to the config file's directory.
+static void
+s_resolve_scrape_clients(struct fw_promcfg *cfg, struct fw_cfg_errors *errs)
+{
+    struct fw_global_config *g = &cfg->global;
+    g->body_size_limit = g->body_size_limit_text ? s_base2_bytes(g->body_size_limit_text) : 0;
+    if (g->sample_limit_mode == FW_SAMPLE_LIMIT_UNSET)
+        g->sample_limit_mode = FW_SAMPLE_LIMIT_FAIL;
+    char *dir = fw_strdup(cfg->path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        dir[0] = '\0';
+    for (size_t i = 0; i < cfg->n_scrape_configs; i++) {
+        struct fw_scrape_config *sc = &cfg->scrape_configs[i];
+        sc->body_size_limit =
+            sc->body_size_limit_text ? s_base2_bytes(sc->body_size_limit_text) : 0;
+        if (sc->body_size_limit <= 0)
+            sc->body_size_limit = g->body_size_limit > 0 ? g->body_size_limit : 0;
+        if (sc->sample_limit == 0)
+            sc->sample_limit = g->sample_limit;
+        if (sc->label_limit == 0)
+            sc->label_limit = g->label_limit;
+        if (sc->label_name_length_limit == 0)
+            sc->label_name_length_limit = g->label_name_length_limit;
+        if (sc->label_value_length_limit == 0)
+            sc->label_value_length_limit = g->label_value_length_limit;
+        if (sc->target_limit == 0)
+            sc->target_limit = g->target_limit;
+        if (sc->sample_limit_mode == FW_SAMPLE_LIMIT_UNSET)
+            sc->sample_limit_mode = g->sample_limit_mode;
+        fw_promcfg_http_resolve(&sc->http, dir, cfg->path, sc->pos, errs);
+    }
+    free(dir);
+}
+
 // ---------------------------------------------------------------------------------------
 //  Public API
 
@@ -565,6 +654,7 @@ fw_promcfg_load(const char *name, const char *text, struct fw_promcfg *out,
     int rc = fw_cfg_load(name, text, s_top_fields, out, errs);
     out->path = fw_strdup(name);
     s_resolve(out, errs);
+    s_resolve_scrape_clients(out, errs);
     return rc == 0 && errs->len == 0 && errs->dropped == 0 ? 0 : -1;
 }
 

@@ -20,6 +20,7 @@
 
 #include "fw_cfg.h"
 #include "fw_labels.h"
+#include "fw_promcfg_http.h"
 #include "fw_secret.h"
 
 struct fw_static_config {
@@ -36,8 +37,22 @@ struct fw_scrape_config {
     char *metrics_path;         // default "/metrics"
     char *scheme;               // "http" or "https"
     bool honor_labels;
-    bool honor_timestamps;                   // default true
-    int64_t sample_limit;                    // 0: none
+    bool honor_timestamps;             // default true
+    bool track_timestamps_staleness;   // default false
+    bool enable_compression;           // default true: Accept-Encoding gzip
+    struct fw_http_client_config http; // basic_auth, authorization, tls_config, ...
+    char **params;   // owned: URL query parameters as name, value, name, value, ...
+    size_t n_params; // strings in params (twice the number of values)
+    // Limits (0: none; a job's 0 takes the global value, as in Prometheus). Applied after
+    // metric relabeling; see scraper(8).
+    int64_t sample_limit;
+    int64_t label_limit;
+    int64_t label_name_length_limit;
+    int64_t label_value_length_limit;
+    int64_t body_size_limit;    // bytes of the decoded body, from body_size_limit_text
+    char *body_size_limit_text; // owned: as written ("10MB": base-2 units, as Prometheus)
+    int64_t target_limit;
+    int sample_limit_mode; // FW_SAMPLE_LIMIT_*; floorwatch extension, default from global
     struct fw_static_config *static_configs; // owned
     size_t n_static_configs;
     struct fw_cfg_pos pos;
@@ -52,11 +67,27 @@ struct fw_alertmanager_config {
     struct fw_cfg_pos pos;
 };
 
+// sample_limit_mode (a floorwatch extension): what exceeding sample_limit does.
+enum {
+    FW_SAMPLE_LIMIT_UNSET,       // a job without the key: the global mode applies
+    FW_SAMPLE_LIMIT_FAIL,        // the scrape fails, up 0 (Prometheus's behaviour; default)
+    FW_SAMPLE_LIMIT_DROP_EXCESS, // the target's first sample_limit series are kept
+};
+
 struct fw_global_config {
     int64_t scrape_interval_ms;     // default 1m
     int64_t scrape_timeout_ms;      // default 10s
     int64_t evaluation_interval_ms; // default 1m
     struct fw_labels external_labels;
+    // Default limits for every job (0: none); see struct fw_scrape_config.
+    int64_t sample_limit;
+    int64_t label_limit;
+    int64_t label_name_length_limit;
+    int64_t label_value_length_limit;
+    int64_t body_size_limit;
+    char *body_size_limit_text; // owned
+    int64_t target_limit;
+    int sample_limit_mode;
 };
 
 // storage: (tsdb reads it; `exemplars` is refused as not supported)
