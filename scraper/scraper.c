@@ -162,6 +162,8 @@ s_timer_key_cmp(const void *a, const void *b)
 }
 
 static int s_on_target_timer(zloop_t *loop, int timer_id, void *arg);
+static void s_scrape_done(scraper_t *self, struct scraper_target *t,
+                          struct scraper_fetch_result *res);
 
 static void
 s_target_arm(scraper_t *self, struct scraper_target *t)
@@ -231,10 +233,23 @@ s_on_target_timer(zloop_t *loop, int timer_id, void *arg)
     zhashx_delete(self->armed, S_TIMER_KEY(timer_id));
     t->timer_id = -1;
     int64_t now = fw_time_mono_ms();
-    if (t->inflight == 0) {
+    if (t->inflight == 0 && t->forced_error[0]) {
+        // target_limit exceeded: fail the scrape without asking the target, as Prometheus.
+        struct scraper_fetch_result res = {.error = fw_strdup(t->forced_error)};
+        t->start_ms = fw_time_now_ms();
+        s_scrape_done(self, t, &res);
+        scraper_fetch_result_clear(&res);
+    } else if (t->inflight == 0) {
         t->inflight = ++self->next_fetch_id;
         t->start_ms = fw_time_now_ms();
-        if (scraper_fetch_start(self->fetch, t->inflight, t->url, t->timeout_ms) != 0) {
+        struct scraper_fetch_opts o = {
+            .timeout_ms = t->timeout_ms,
+            .body_size_limit = t->client.body_size_limit > 0 ? t->client.body_size_limit
+                                                             : self->opts->limits.body_size_limit,
+            .enable_compression = t->client.enable_compression,
+            .http = &t->client.http,
+        };
+        if (scraper_fetch_start(self->fetch, t->inflight, t->url, &o) != 0) {
             fw_warn("scrape.start.fail", "target=%s", t->url);
             t->inflight = 0;
         }
@@ -248,6 +263,69 @@ s_on_target_timer(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+// What one scrape's samples came to.
+struct s_tally {
+    size_t post;    // samples after metric relabeling
+    size_t added;   // series new since the last scrape
+    size_t dropped; // sample_limit_mode drop_excess: samples of series beyond the limit
+    const char *limit; // the limit that failed the scrape ("sample_limit", ...), or NULL
+};
+
+// Merge, relabel, limit and batch the n parsed samples of t's scrape at ts into b. NULL, or
+// the error (in err, or a constant) that fails the whole scrape; b then holds junk and is
+// dropped by the caller.
+static const char *
+s_append_samples(scraper_t *self, struct scraper_target *t, size_t n, int64_t ts,
+                 struct fw_batch *b, struct s_tally *tally, char *err, size_t size)
+{
+    const struct scraper_client *c = &t->client;
+    int64_t limit = c->sample_limit > 0 ? c->sample_limit : self->opts->limits.sample_limit;
+    bool drop_excess = c->sample_limit_mode == FW_SAMPLE_LIMIT_DROP_EXCESS;
+    // drop_excess keeps the series the target had (at most limit of them were kept) and
+    // admits new ones into the room left, so the kept set is stable from scrape to scrape.
+    size_t known = scraper_target_series(t);
+    size_t room = limit > 0 && (size_t)limit > known ? (size_t)limit - known : 0;
+    const char *error = NULL;
+    struct fw_expfmt_sample s;
+    for (size_t i = 0; i < n; i++) {
+        fw_expfmt_get(self->parser, i, &s);
+        scraper_target_merge(&self->lset, &t->labels, t->honor_labels, &s);
+        // >>> metric_relabel_configs apply HERE, to self->lset.view, once the relabel module
+        // is in: a sample whose labels come out empty is dropped (`continue`) before it counts
+        // towards scrape_samples_post_metric_relabeling and the limits below. <<<
+        tally->post++;
+        if (error)
+            continue; // sample_limit failed: only counting, as Prometheus does
+        if (scraper_client_check_labels(c, self->opts->limits.label_value_length_limit,
+                                        &self->lset.view, err, size) != 0) {
+            tally->limit = "label";
+            return err; // as Prometheus, the first bad label set ends the scrape
+        }
+        bool tracked = limit > 0 && scraper_target_tracked(t, &self->lset.view);
+        if (limit > 0 && !drop_excess && (int64_t)tally->post > limit) {
+            error = "sample limit exceeded";
+            tally->limit = "sample_limit";
+            continue;
+        }
+        if (limit > 0 && drop_excess && !tracked) {
+            if (room == 0) {
+                tally->dropped++;
+                continue;
+            }
+            room--;
+        }
+        int64_t st = s.has_t && t->honor_timestamps ? s.t_ms : ts;
+        fw_series_add(fw_batch_add_series(b, &self->lset.view), st, s.v);
+        // A sample with its own timestamp gets no stale marker unless the job asks for one
+        // (track_timestamps_staleness), as in Prometheus.
+        if (s.has_t && t->honor_timestamps && !c->track_timestamps_staleness)
+            continue;
+        if (scraper_target_track(t, &self->lset.view))
+            tally->added++;
+    }
+    return error;
+}
+
 static void
 s_scrape_done(scraper_t *self, struct scraper_target *t, struct scraper_fetch_result *res)
 {
@@ -255,39 +333,48 @@ s_scrape_done(scraper_t *self, struct scraper_target *t, struct scraper_fetch_re
     int64_t ts = t->start_ms;
     const char *error = res->error;
     fw_err_t perr;
+    char lerr[256];
     ssize_t n = 0;
-    size_t added = 0, stale = 0;
+    size_t stale = 0;
+    struct s_tally tally = {0};
     if (!error) {
         n = fw_expfmt_parse(self->parser, (const char *)zframe_data(res->body),
                             zframe_size(res->body), fw_expfmt_format(res->content_type), &perr);
-        if (n < 0)
+        if (n < 0) {
             error = perr.msg;
-        else if (t->sample_limit > 0 && n > t->sample_limit)
-            error = "sample limit exceeded";
-    }
-    if (error) {
-        stale = scraper_target_stale_all(t, b, ts);
-        n = 0;
-    } else {
-        struct fw_expfmt_sample s;
-        for (ssize_t i = 0; i < n; i++) {
-            fw_expfmt_get(self->parser, (size_t)i, &s);
-            scraper_target_merge(&self->lset, &t->labels, t->honor_labels, &s);
-            int64_t st = s.has_t && t->honor_timestamps ? s.t_ms : ts;
-            fw_series_add(fw_batch_add_series(b, &self->lset.view), st, s.v);
-            if (scraper_target_track(t, &self->lset.view))
-                added++;
+            n = 0;
         }
-        stale = scraper_target_sweep(t, b, ts);
     }
-    double vals[S_N_AUTO] = {error ? 0 : 1, res->duration_s, (double)n, (double)n, (double)added};
+    if (!error) {
+        error = s_append_samples(self, t, (size_t)n, ts, b, &tally, lerr, sizeof(lerr));
+        if (error) { // nothing of a failed scrape is stored: a fresh batch for the markers
+            fw_batch_destroy(&b);
+            b = fw_batch_new();
+            tally.added = 0;
+        }
+    }
+    if (error)
+        stale = scraper_target_stale_all(t, b, ts);
+    else
+        stale = scraper_target_sweep(t, b, ts);
+    double vals[S_N_AUTO] = {error ? 0 : 1, res->duration_s, (double)n, (double)tally.post,
+                             (double)tally.added};
     for (size_t i = 0; i < S_N_AUTO; i++)
         s_add_auto(self, b, t, i, vals[i], ts);
 
     char job[320];
     s_label_str(job, sizeof(job), "job", t->job);
     fw_metrics_add(self->metrics, "fw_scraper_scrapes_total", job, 1);
-    fw_metrics_add(self->metrics, "fw_scraper_samples_total", "", (double)n);
+    fw_metrics_add(self->metrics, "fw_scraper_samples_total", "",
+                   error ? 0 : (double)(tally.post - tally.dropped));
+    if (tally.dropped)
+        fw_metrics_add(self->metrics, "fw_scraper_samples_dropped_excess_total", job,
+                       (double)tally.dropped);
+    if (tally.limit || (error && res->error && strncmp(res->error, "body size limit", 15) == 0)) {
+        char lim[400];
+        snprintf(lim, sizeof(lim), "%s,limit=\"%s\"", job, tally.limit ? tally.limit : "body_size");
+        fw_metrics_add(self->metrics, "fw_scraper_limit_exceeded_total", lim, 1);
+    }
     if (stale)
         fw_metrics_add(self->metrics, "fw_scraper_stale_markers_total", "", (double)stale);
     if (error) {
@@ -308,6 +395,37 @@ s_scrape_done(scraper_t *self, struct scraper_target *t, struct scraper_fetch_re
     t->last_duration_s = res->duration_s;
     pthread_mutex_unlock(&self->mu);
     s_send_batch(self, &b);
+}
+
+// target_limit: every target of a job with more targets than its limit fails each scrape
+// with Prometheus's error, without a request, until the job is back under it. Run on each
+// housekeeping tick (and at start), so it follows discovery within a second.
+static void
+s_apply_target_limits(scraper_t *self)
+{
+    zhashx_t *count = zhashx_new(); // job -> number of targets, as a pointer-sized integer
+    zhashx_set_destructor(count, NULL);
+    zhashx_set_duplicator(count, NULL);
+    for (size_t i = 0; i < self->n_targets; i++) {
+        const struct scraper_target *t = self->targets[i];
+        if (t->client.target_limit <= 0)
+            continue;
+        uintptr_t c = (uintptr_t)zhashx_lookup(count, t->job);
+        zhashx_update(count, t->job, (void *)(c + 1));
+    }
+    pthread_mutex_lock(&self->mu);
+    for (size_t i = 0; i < self->n_targets; i++) {
+        struct scraper_target *t = self->targets[i];
+        uintptr_t c = t->client.target_limit > 0 ? (uintptr_t)zhashx_lookup(count, t->job) : 0;
+        if (t->client.target_limit > 0 && (int64_t)c > t->client.target_limit)
+            snprintf(t->forced_error, sizeof(t->forced_error),
+                     "target_limit exceeded (number of targets: %zu, limit: %lld)", (size_t)c,
+                     (long long)t->client.target_limit);
+        else
+            t->forced_error[0] = '\0';
+    }
+    pthread_mutex_unlock(&self->mu);
+    zhashx_destroy(&count);
 }
 
 static int
@@ -396,6 +514,7 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
     (void)timer_id;
     scraper_t *self = arg;
     (void)fw_daemon_reload_step(self->http, s_reload, self);
+    s_apply_target_limits(self);
     fw_metrics_set(self->metrics, "fw_scraper_targets", "", (double)self->n_targets);
     return 0;
 }
@@ -503,6 +622,11 @@ scraper_new(const struct scraper_opts *opts)
     fw_metrics_declare(m, "fw_scraper_samples_total", FW_METRIC_COUNTER,
                        "Samples scraped and sent (excluding up and scrape_* series).");
     fw_metrics_declare(m, "fw_scraper_targets", FW_METRIC_GAUGE, "Targets configured.");
+    fw_metrics_declare(m, "fw_scraper_limit_exceeded_total", FW_METRIC_COUNTER,
+                       "Scrapes failed by a limit (limit: sample_limit, label, body_size).");
+    fw_metrics_declare(m, "fw_scraper_samples_dropped_excess_total", FW_METRIC_COUNTER,
+                       "Samples dropped by sample_limit_mode: drop_excess (series beyond a "
+                       "target's sample_limit).");
     fw_metrics_declare(m, "fw_scraper_batches_sent_total", FW_METRIC_COUNTER,
                        "SAMPLES batches handed to the sender (fw_sender_* count what became "
                        "of them).");
@@ -554,6 +678,7 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
     self->targets = targets;
     self->n_targets = self->cap_targets = n_targets;
     pthread_mutex_unlock(&self->mu);
+    s_apply_target_limits(self);
     for (size_t i = 0; i < self->n_targets; i++)
         s_target_start(self, self->targets[i]);
     fw_metrics_set(self->metrics, "fw_scraper_targets", "", (double)self->n_targets);

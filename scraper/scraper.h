@@ -16,6 +16,7 @@
 #include "fw_flags.h"
 #include "fw_promcfg.h"
 #include "fw_sender.h"
+#include "scraper_client.h"
 
 typedef struct scraper scraper_t;
 
@@ -24,6 +25,7 @@ struct scraper_opts {
     const char *zmq_tsdb_address; // DEALER, connect (fw_sender)
     const char *zmq_pub_address;  // PUB, bind
     struct fw_sender_opts sender; // --zmq.send-buffer, ...; endpoint from zmq_tsdb_address
+    struct scraper_client_defaults limits; // --scrape.default-*: limits a config leaves at 0
 };
 
 // The embedded default configuration (scraper/scraper.example.yml).

@@ -6,8 +6,10 @@
     pipe plus those raw descriptors, so ZeroMQ and curl share one wait. Ready descriptors go
     to curl_multi_socket_action(); finished transfers (curl_multi_info_read) are answered on
     the pipe as "DONE" messages: id, error ("" for none), content type, duration, body. The
-    request on the pipe is "FETCH" id url timeout_ms; "$TERM" ends the actor, dropping what
-    is in flight.
+    request on the pipe is "FETCH" id url opts, where opts is the address of a heap copy of
+    the request's settings (struct s_req) that the actor takes over; "$TERM" ends the actor,
+    dropping what is in flight. Messages on the pipe are read in order and $TERM comes last,
+    so every s_req sent is freed by the actor.
 */
 #include "scraper_fetch.h"
 
@@ -23,12 +25,23 @@
 
 #define S_USER_AGENT "floorwatch-scraper/" FW_VERSION
 
+// A request's settings, copied on the zloop thread and freed by the actor.
+struct s_req {
+    int64_t timeout_ms;
+    int64_t body_size_limit;
+    bool enable_compression;
+    bool has_http;
+    struct fw_http_client_config http; // owned copy
+};
+
 struct s_xfer {
     uint64_t id;
-    CURL *easy;                 // owned
-    struct curl_slist *headers; // owned
-    char *body;                 // owned
+    CURL *easy;                    // owned
+    struct curl_slist *headers;    // owned
+    struct curl_slist *connect_to; // owned: tls_config.server_name's CONNECT_TO entry
+    char *body;                    // owned
     size_t len, cap;
+    size_t limit; // body size limit, decoded bytes
     bool too_big;
     int64_t start_mono;
     char errbuf[CURL_ERROR_SIZE];
@@ -58,7 +71,7 @@ s_on_write(char *data, size_t size, size_t nmemb, void *userp)
 {
     struct s_xfer *x = userp;
     size_t n = size * nmemb;
-    if (x->len + n > SCRAPER_FETCH_MAX_BODY) {
+    if (x->len + n > x->limit) {
         x->too_big = true;
         return 0; // aborts the transfer with CURLE_WRITE_ERROR
     }
@@ -112,6 +125,7 @@ s_xfer_destroy(struct s_xfer **x_p)
     if (x->easy)
         curl_easy_cleanup(x->easy);
     curl_slist_free_all(x->headers);
+    curl_slist_free_all(x->connect_to);
     free(x->body);
     free(x);
     *x_p = NULL;
@@ -132,11 +146,159 @@ s_reply(struct s_actor *self, uint64_t id, const char *error, const char *ctype,
 }
 
 static void
-s_start(struct s_actor *self, uint64_t id, const char *url, int64_t timeout_ms)
+s_req_free(struct s_req **req_p)
+{
+    struct s_req *req = *req_p;
+    if (!req)
+        return;
+    fw_promcfg_http_free(&req->http);
+    free(req);
+    *req_p = NULL;
+}
+
+// The value of an inline secret, or of its file read now; NULL and err when the file
+// cannot be read. A new string, or NULL when neither is set.
+static char *
+s_secret(const char *value, const char *file, const char *what, char *err, size_t size, bool *bad)
+{
+    if (file && *file) {
+        char *out = NULL;
+        fw_err_t e;
+        if (fw_promcfg_http_read_secret(file, &out, &e) != 0) {
+            snprintf(err, size, "unable to read %s: %s", what, e.msg);
+            *bad = true;
+            return NULL;
+        }
+        return out;
+    }
+    return value ? fw_strdup(value) : NULL;
+}
+
+static long
+s_tls_version(const char *v, bool max)
+{
+    static const char *const names[] = {"TLS10", "TLS11", "TLS12", "TLS13"};
+    static const long mins[] = {CURL_SSLVERSION_TLSv1_0, CURL_SSLVERSION_TLSv1_1,
+                                CURL_SSLVERSION_TLSv1_2, CURL_SSLVERSION_TLSv1_3};
+    static const long maxs[] = {CURL_SSLVERSION_MAX_TLSv1_0, CURL_SSLVERSION_MAX_TLSv1_1,
+                                CURL_SSLVERSION_MAX_TLSv1_2, CURL_SSLVERSION_MAX_TLSv1_3};
+    for (size_t i = 0; v && i < 4; i++)
+        if (strcmp(v, names[i]) == 0)
+            return max ? maxs[i] : mins[i];
+    return max ? CURL_SSLVERSION_MAX_DEFAULT : CURL_SSLVERSION_TLSv1_2; // Go's client default
+}
+
+static void
+s_blob(CURL *e, CURLoption opt, const char *pem)
+{
+    struct curl_blob b = {(void *)pem, strlen(pem), CURL_BLOB_COPY};
+    curl_easy_setopt(e, opt, &b);
+}
+
+// tls_config.server_name: connect to the URL's host but speak TLS (SNI and verification)
+// to server_name, through curl's CONNECT_TO; the Host header keeps the URL's host, as Go's
+// tls.Config.ServerName does.
+static void
+s_server_name(struct s_xfer *x, const char *url, const char *server_name)
+{
+    CURLU *u = curl_url();
+    char *host = NULL, *port = NULL, *rewritten = NULL;
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
+        goto out;
+    char *hosthdr = fw_asprintf("Host: %s:%s", host, port);
+    x->headers = curl_slist_append(x->headers, hosthdr);
+    free(hosthdr);
+    char *entry = fw_asprintf("%s:%s:%s:%s", server_name, port, host, port);
+    x->connect_to = curl_slist_append(x->connect_to, entry);
+    free(entry);
+    if (curl_url_set(u, CURLUPART_HOST, server_name, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_URL, &rewritten, 0) != CURLUE_OK)
+        goto out;
+    curl_easy_setopt(x->easy, CURLOPT_URL, rewritten);
+    curl_easy_setopt(x->easy, CURLOPT_CONNECT_TO, x->connect_to);
+out:
+    curl_free(rewritten);
+    curl_free(port);
+    curl_free(host);
+    curl_url_cleanup(u);
+}
+
+// Apply the job's HTTP client settings to x. 0, or -1 with err (a secret file unreadable).
+static int
+s_apply_http(struct s_xfer *x, const char *url, const struct fw_http_client_config *h, char *err,
+             size_t size)
+{
+    CURL *e = x->easy;
+    bool bad = false;
+    const struct fw_basic_auth *ba = &h->basic_auth;
+    if (ba->username || ba->username_file || ba->password || ba->password_file) {
+        char *user =
+            s_secret(ba->username, ba->username_file, "basic auth username", err, size, &bad);
+        char *pass =
+            bad ? NULL
+                : s_secret(ba->password, ba->password_file, "basic auth password", err, size, &bad);
+        if (!bad) {
+            curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+            curl_easy_setopt(e, CURLOPT_USERNAME, user ? user : "");
+            curl_easy_setopt(e, CURLOPT_PASSWORD, pass ? pass : "");
+        }
+        free(user);
+        free(pass);
+        if (bad)
+            return -1;
+    }
+    const struct fw_authorization *au = &h->authorization;
+    if (au->credentials || au->credentials_file) {
+        char *cred = s_secret(au->credentials, au->credentials_file, "authorization credentials",
+                              err, size, &bad);
+        if (bad)
+            return -1;
+        if (strpbrk(cred, "\r\n")) { // a header of its own would follow
+            snprintf(err, size, "unable to use authorization credentials: they hold a line break");
+            free(cred);
+            return -1;
+        }
+        char *hdr = fw_asprintf("Authorization: %s %s", au->type ? au->type : "Bearer", cred);
+        x->headers = curl_slist_append(x->headers, hdr);
+        free(hdr);
+        free(cred);
+    }
+    const struct fw_tls_config *t = &h->tls_config;
+    if (t->ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
+    else if (t->ca)
+        s_blob(e, CURLOPT_CAINFO_BLOB, t->ca);
+    if (t->cert_file)
+        curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert_file);
+    else if (t->cert)
+        s_blob(e, CURLOPT_SSLCERT_BLOB, t->cert);
+    if (t->key_file)
+        curl_easy_setopt(e, CURLOPT_SSLKEY, t->key_file);
+    else if (t->key)
+        s_blob(e, CURLOPT_SSLKEY_BLOB, t->key);
+    if (t->insecure_skip_verify) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    curl_easy_setopt(e, CURLOPT_SSLVERSION,
+                     s_tls_version(t->min_version, false) | s_tls_version(t->max_version, true));
+    if (t->server_name && *t->server_name)
+        s_server_name(x, url, t->server_name);
+    if (h->proxy_url)
+        curl_easy_setopt(e, CURLOPT_PROXY, h->proxy_url);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, h->follow_redirects ? 1L : 0L);
+    return 0;
+}
+
+static void
+s_start(struct s_actor *self, uint64_t id, const char *url, struct s_req *req)
 {
     struct s_xfer *x = fw_calloc(1, sizeof(*x));
     x->id = id;
     x->start_mono = fw_time_mono_ms();
+    x->limit = req->body_size_limit > 0 ? (size_t)req->body_size_limit : SCRAPER_FETCH_MAX_BODY;
     x->easy = curl_easy_init();
     if (!x->easy) {
         s_reply(self, id, "curl_easy_init failed", NULL, 0, NULL, 0);
@@ -145,25 +307,34 @@ s_start(struct s_actor *self, uint64_t id, const char *url, int64_t timeout_ms)
     }
     char hdr[96];
     snprintf(hdr, sizeof(hdr), "X-Prometheus-Scrape-Timeout-Seconds: %g",
-             (double)timeout_ms / 1000.0);
+             (double)req->timeout_ms / 1000.0);
     x->headers = curl_slist_append(x->headers, "Accept: " SCRAPER_FETCH_ACCEPT);
     x->headers = curl_slist_append(x->headers, hdr);
     CURL *e = x->easy;
     curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
     curl_easy_setopt(e, CURLOPT_USERAGENT, S_USER_AGENT);
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    // curl decodes what it announced (and a gzip body a server sends anyway, as Prometheus
+    // does); s_on_write counts the decoded bytes against the limit.
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, req->enable_compression ? "gzip" : "identity");
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     // Prometheus ignores http_proxy & co. unless a job asks for a proxy; so do we.
     curl_easy_setopt(e, CURLOPT_PROXY, "");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, s_on_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    char err[CURL_ERROR_SIZE + 320];
+    if (req->has_http && s_apply_http(x, url, &req->http, err, sizeof(err)) != 0) {
+        s_reply(self, id, err, NULL, 0, NULL, 0);
+        s_xfer_destroy(&x);
+        return;
+    }
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
     if (curl_multi_add_handle(self->multi, e) != CURLM_OK) {
         s_reply(self, id, "curl_multi_add_handle failed", NULL, 0, NULL, 0);
         s_xfer_destroy(&x);
@@ -200,7 +371,7 @@ s_finish(struct s_actor *self, CURL *easy, CURLcode code)
     char err[CURL_ERROR_SIZE + 64];
     const char *error = NULL;
     if (x->too_big) {
-        snprintf(err, sizeof(err), "body size limit exceeded (%u bytes)", SCRAPER_FETCH_MAX_BODY);
+        snprintf(err, sizeof(err), "body size limit exceeded (limit: %zu bytes)", x->limit);
         error = err;
     } else if (code != CURLE_OK) {
         snprintf(err, sizeof(err), "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(code));
@@ -239,12 +410,17 @@ s_on_pipe(struct s_actor *self)
     } else if (cmd && strcmp(cmd, "FETCH") == 0 && zmsg_size(m) == 3) {
         zframe_t *idf = zmsg_pop(m);
         char *url = zmsg_popstr(m);
-        char *tmo = zmsg_popstr(m);
+        zframe_t *reqf = zmsg_pop(m);
         uint64_t id = 0;
+        struct s_req *req = NULL;
         if (zframe_size(idf) == sizeof(id))
             memcpy(&id, zframe_data(idf), sizeof(id));
-        s_start(self, id, url, strtoll(tmo, NULL, 10));
-        zstr_free(&tmo);
+        if (zframe_size(reqf) == sizeof(req))
+            memcpy(&req, zframe_data(reqf), sizeof(req));
+        if (req)
+            s_start(self, id, url, req);
+        s_req_free(&req);
+        zframe_destroy(&reqf);
         zstr_free(&url);
         zframe_destroy(&idf);
     } else {
@@ -349,14 +525,28 @@ scraper_fetch_destroy(zactor_t **actor_p)
 }
 
 int
-scraper_fetch_start(zactor_t *actor, uint64_t id, const char *url, int64_t timeout_ms)
+scraper_fetch_start(zactor_t *actor, uint64_t id, const char *url,
+                    const struct scraper_fetch_opts *o)
 {
+    struct s_req *req = fw_calloc(1, sizeof(*req));
+    req->timeout_ms = o->timeout_ms;
+    req->body_size_limit = o->body_size_limit;
+    req->enable_compression = o->enable_compression;
+    if (o->http) {
+        req->has_http = true;
+        fw_promcfg_http_copy(&req->http, o->http);
+    }
     zmsg_t *m = zmsg_new();
     zmsg_addstr(m, "FETCH");
     zmsg_addmem(m, &id, sizeof(id));
     zmsg_addstr(m, url);
-    zmsg_addstrf(m, "%" PRId64, timeout_ms);
-    return zmsg_send(&m, actor);
+    zmsg_addmem(m, &req, sizeof(req)); // the actor takes req over
+    if (zmsg_send(&m, actor) != 0) {
+        zmsg_destroy(&m);
+        s_req_free(&req);
+        return -1;
+    }
+    return 0;
 }
 
 int

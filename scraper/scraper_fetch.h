@@ -7,18 +7,28 @@
     each answer with scraper_fetch_recv() from a zloop reader on the actor.
 
     Requests carry Prometheus's headers: an Accept preferring OpenMetrics then text 0.0.4,
-    Accept-Encoding (gzip, decoded by curl), X-Prometheus-Scrape-Timeout-Seconds and
-    User-Agent floorwatch-scraper/<version>. A transfer fails on a connection error, on the
-    per-request timeout, on an HTTP status other than 2xx, or when the body exceeds
-    SCRAPER_FETCH_MAX_BODY.
+    Accept-Encoding (gzip, decoded by curl, or identity when the job disables compression),
+    X-Prometheus-Scrape-Timeout-Seconds and User-Agent floorwatch-scraper/<version>, and the
+    job's HTTP client settings (fw_promcfg_http.h): basic auth, an Authorization header, TLS
+    (CA, client certificate, server name, verification, versions), a proxy, redirects. Secret
+    files (password_file, credentials_file, username_file) are read by the actor when each
+    request starts, as Prometheus re-reads them per request. A transfer fails on a
+    connection or TLS error, on the per-request timeout (which also cuts off a slow
+    trickle), on an HTTP status other than 2xx, on an unreadable secret file, or when the
+    decoded body exceeds the request's body size limit: the bytes are counted as curl
+    decodes them, so a gzip bomb stops at the limit, never inflated in memory.
 */
 #ifndef SCRAPER_FETCH_H
 #define SCRAPER_FETCH_H
 
 #include <czmq.h>
+#include <stdbool.h>
 #include <stdint.h>
 
-#define SCRAPER_FETCH_MAX_BODY (256u * 1024 * 1024)
+#include "fw_promcfg_http.h"
+
+// The body size limit of a request that sets none.
+#define SCRAPER_FETCH_MAX_BODY (256 * 1024 * 1024)
 #define SCRAPER_FETCH_ACCEPT                                                                       \
     "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,"             \
     "*/*;q=0.1"
@@ -39,9 +49,18 @@ void scraper_fetch_destroy(zactor_t **actor_p);
 // The actor function itself (args unused), exposed for zactor_new().
 void scraper_fetch_actor(zsock_t *pipe, void *args);
 
-// Ask the actor to GET url with a timeout; the answer carries id. 0, or -1 when the
-// request could not be queued.
-int scraper_fetch_start(zactor_t *actor, uint64_t id, const char *url, int64_t timeout_ms);
+// How one request is made.
+struct scraper_fetch_opts {
+    int64_t timeout_ms;
+    int64_t body_size_limit; // bytes of the decoded body; <= 0: SCRAPER_FETCH_MAX_BODY
+    bool enable_compression; // Accept-Encoding: gzip (else identity)
+    const struct fw_http_client_config *http; // borrowed (copied); NULL: plain GET
+};
+
+// Ask the actor to GET url as o says; the answer carries id. 0, or -1 when the request
+// could not be queued.
+int scraper_fetch_start(zactor_t *actor, uint64_t id, const char *url,
+                        const struct scraper_fetch_opts *o);
 
 // Read one answer from the actor (call when it is readable). 0, or -1 when the message was
 // not an answer (out is then empty). Release out with scraper_fetch_result_clear().

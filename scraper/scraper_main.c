@@ -21,6 +21,14 @@ static const struct fw_flag s_flags[] = {
     FW_SENDER_FLAGS(struct scraper_opts, sender),
     {"zmq.pub-address", FW_FLAG_STR, offsetof(struct scraper_opts, zmq_pub_address),
      FW_ZMQ_SCRAPER_PUB, "endpoint publishing every scraped batch (PUB, bind)"},
+    {"scrape.default-body-size-limit", FW_FLAG_SIZE,
+     offsetof(struct scraper_opts, limits.body_size_limit), "64MiB",
+     "body_size_limit of a job that sets none (decoded bytes; a bigger body fails the scrape)"},
+    {"scrape.default-sample-limit", FW_FLAG_INT, offsetof(struct scraper_opts, limits.sample_limit),
+     "500000", "sample_limit of a job that sets none (0: none)"},
+    {"scrape.default-label-value-length-limit", FW_FLAG_INT,
+     offsetof(struct scraper_opts, limits.label_value_length_limit), "65536",
+     "label_value_length_limit of a job that sets none (0: none)"},
     {NULL, FW_FLAG_STR, 0, NULL, NULL},
 };
 

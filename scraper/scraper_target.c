@@ -20,6 +20,7 @@ struct s_entry {
     uint64_t hash;
     struct fw_labels labels; // owned; len 0 marks a free slot
     uint32_t gen;
+    bool fresh; // tracked in the current scrape and not in an earlier one: never sent yet
 };
 
 struct scraper_seen {
@@ -42,6 +43,9 @@ scraper_target_new(const struct fw_scrape_config *sc, const char *address,
     self->job = fw_strdup(sc->job_name);
     self->address = fw_strdup(address);
     self->url = fw_asprintf("%s://%s%s%s", scheme, address, path[0] == '/' ? "" : "/", path);
+    char *with_query = scraper_client_url(self->url, sc, NULL); // params
+    free(self->url);
+    self->url = with_query;
     fw_labels_set(&self->labels, "job", sc->job_name);
     fw_labels_set(&self->labels, "instance", address);
     for (size_t i = 0; static_labels && i < static_labels->len; i++)
@@ -53,6 +57,7 @@ scraper_target_new(const struct fw_scrape_config *sc, const char *address,
     self->sample_limit = sc->sample_limit;
     self->honor_labels = sc->honor_labels;
     self->honor_timestamps = sc->honor_timestamps;
+    scraper_client_init(&self->client, sc);
 
     char buf[32];
     fw_labels_set(&self->discovered, "__address__", address);
@@ -63,6 +68,7 @@ scraper_target_new(const struct fw_scrape_config *sc, const char *address,
     fw_labels_set(&self->discovered, "__scrape_timeout__",
                   fw_duration_format(self->timeout_ms, buf, sizeof(buf)));
     fw_labels_set(&self->discovered, "job", sc->job_name);
+    scraper_client_param_defaults(&self->discovered, sc);
     for (size_t i = 0; static_labels && i < static_labels->len; i++)
         fw_labels_set(&self->discovered, static_labels->items[i].name,
                       static_labels->items[i].value);
@@ -92,6 +98,7 @@ scraper_target_destroy(struct scraper_target **self_p)
         return;
     struct scraper_target *self = *self_p;
     s_seen_free(self->seen);
+    scraper_client_clear(&self->client);
     fw_labels_clear(&self->discovered);
     fw_labels_clear(&self->labels);
     free(self->url);
@@ -107,7 +114,8 @@ scraper_target_same(const struct scraper_target *a, const struct scraper_target 
     return strcmp(a->job, b->job) == 0 && strcmp(a->url, b->url) == 0 &&
            fw_labels_cmp(&a->labels, &b->labels) == 0 && a->interval_ms == b->interval_ms &&
            a->timeout_ms == b->timeout_ms && a->sample_limit == b->sample_limit &&
-           a->honor_labels == b->honor_labels && a->honor_timestamps == b->honor_timestamps;
+           a->honor_labels == b->honor_labels && a->honor_timestamps == b->honor_timestamps &&
+           scraper_client_equal(&a->client, &b->client);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -241,6 +249,7 @@ scraper_target_track(struct scraper_target *self, const struct fw_labels *labels
     e->hash = h;
     fw_labels_copy(&e->labels, labels);
     e->gen = self->gen;
+    e->fresh = true;
     s->len++;
     return true;
 }
@@ -255,12 +264,16 @@ s_sweep(struct scraper_target *self, struct fw_batch *batch, int64_t t_ms, bool 
         if (e->labels.len == 0)
             continue;
         if (all || e->gen != self->gen) {
-            struct fw_series *series = fw_batch_add_series(batch, &e->labels);
-            fw_series_add(series, t_ms, fw_stale_nan());
+            // A series first tracked by a scrape that then failed was never sent: no marker.
+            if (!e->fresh) {
+                struct fw_series *series = fw_batch_add_series(batch, &e->labels);
+                fw_series_add(series, t_ms, fw_stale_nan());
+                marked++;
+            }
             fw_labels_clear(&e->labels);
             s->len--;
-            marked++;
         } else {
+            e->fresh = false;
             s_seen_insert_moved(s->spare, s->cap, e);
             e->labels = (struct fw_labels)FW_LABELS_INIT;
         }
@@ -282,6 +295,22 @@ size_t
 scraper_target_stale_all(struct scraper_target *self, struct fw_batch *batch, int64_t t_ms)
 {
     return s_sweep(self, batch, t_ms, true);
+}
+
+bool
+scraper_target_tracked(const struct scraper_target *self, const struct fw_labels *labels)
+{
+    const struct scraper_seen *s = self->seen;
+    if (s->cap == 0)
+        return false;
+    uint64_t h = fw_labels_hash(labels);
+    for (size_t i = (size_t)h & (s->cap - 1); s->slots[i].labels.len != 0;
+         i = (i + 1) & (s->cap - 1)) {
+        const struct s_entry *e = &s->slots[i];
+        if (e->hash == h && fw_labels_cmp(&e->labels, labels) == 0)
+            return true;
+    }
+    return false;
 }
 
 size_t

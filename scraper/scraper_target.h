@@ -25,6 +25,7 @@
 #include "fw_labels.h"
 #include "fw_msg.h"
 #include "fw_promcfg.h"
+#include "scraper_client.h"
 
 typedef enum { SCRAPER_HEALTH_UNKNOWN, SCRAPER_HEALTH_UP, SCRAPER_HEALTH_DOWN } scraper_health_t;
 
@@ -41,6 +42,8 @@ struct scraper_target {
     int64_t sample_limit;
     bool honor_labels;
     bool honor_timestamps;
+    struct scraper_client client; // owned: HTTP client settings and limits (scraper_client.h)
+    char forced_error[128];       // "": scrape; else fail every scrape with it (target_limit)
 
     // scrape state, zloop thread only
     void *owner;               // borrowed: the scraper running this target
@@ -95,6 +98,9 @@ bool scraper_target_track(struct scraper_target *self, const struct fw_labels *l
 size_t scraper_target_sweep(struct scraper_target *self, struct fw_batch *batch, int64_t t_ms);
 // Add a stale marker for every remembered series and forget them all. Returns how many.
 size_t scraper_target_stale_all(struct scraper_target *self, struct fw_batch *batch, int64_t t_ms);
+// Whether labels is among the series remembered from the last scrape (or tracked in this
+// one): a lookup that marks nothing.
+bool scraper_target_tracked(const struct scraper_target *self, const struct fw_labels *labels);
 // How many series the target remembers.
 size_t scraper_target_series(const struct scraper_target *self);
 
