@@ -1,0 +1,104 @@
+/*  fw_relabel.h — Prometheus relabeling: relabel_configs, metric_relabel_configs (and later
+    alert_relabel_configs, write_relabel_configs), with Prometheus's semantics.
+
+    A list of struct fw_relabel_config is loaded from YAML through fw_relabel_fields (the
+    child table of an FW_CFG_LIST), then fw_relabel_prepare() checks it with Prometheus's
+    rules and texts (model/relabel/relabel.go Validate, e.g. "relabel configuration for
+    hashmod requires non-zero modulus") at each rule's file:line:column and compiles its
+    regex through fw_regex (RE2, fully anchored as "^(?s:re)$").
+
+    fw_relabel_process() applies the rules in order to one label set, as Prometheus's
+    relabel.ProcessBuilder does: replace, keep, drop, keepequal, dropequal, hashmod (md5 of
+    the joined value, big-endian uint64 of bytes 8..16, mod modulus), labelmap, labeldrop,
+    labelkeep, lowercase, uppercase. The source value is the source labels' values (absent:
+    "") joined by separator (default ";"); regex defaults to "(.*)", replacement to "$1",
+    expanded as Go's Regexp.Expand ($1, ${1}, $name, ${name}); a replace whose expanded
+    target is not a valid label name writes nothing; an empty result deletes the label.
+    Deliberate differences: lowercase/uppercase map ASCII letters only; labelmap walks the
+    set in name order (Prometheus: the original labels, then those added by earlier rules).
+
+    fw_relabel_cache_t remembers, per input label set, what the rules made of it, so a
+    scrape of the same series applies metric_relabel_configs without allocating.
+
+    Thread safety: prepared configs are immutable and may be shared; a cache belongs to one
+    thread.
+*/
+#ifndef FW_RELABEL_H
+#define FW_RELABEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fw_cfg.h"
+#include "fw_labels.h"
+#include "fw_regex.h"
+
+typedef enum {
+    FW_RELABEL_REPLACE,
+    FW_RELABEL_KEEP,
+    FW_RELABEL_DROP,
+    FW_RELABEL_KEEPEQUAL,
+    FW_RELABEL_DROPEQUAL,
+    FW_RELABEL_HASHMOD,
+    FW_RELABEL_LABELMAP,
+    FW_RELABEL_LABELDROP,
+    FW_RELABEL_LABELKEEP,
+    FW_RELABEL_LOWERCASE,
+    FW_RELABEL_UPPERCASE,
+} fw_relabel_action_t;
+
+struct fw_relabel_config {
+    char **source_labels; // owned
+    size_t n_source_labels;
+    char *separator; // owned; default ";"
+    char *regex;     // owned; NULL: absent, the default "(.*)"
+    int64_t modulus;
+    char *target_label; // owned; NULL: ""
+    char *replacement;  // owned; default "$1"
+    char *action;       // owned; default "replace", any case
+    struct fw_cfg_pos pos;
+    // set by fw_relabel_prepare():
+    fw_relabel_action_t act;
+    fw_regex_t *re; // owned
+};
+
+// The fields of one relabel config, for an FW_CFG_LIST of struct fw_relabel_config.
+extern const struct fw_cfg_field fw_relabel_fields[];
+
+// Check n loaded rules with Prometheus's rules, adding each problem to errs at the rule's
+// position in file, and compile their regexes. 0, or -1 when a rule is invalid (the valid
+// ones are still prepared). Call fw_relabel_release() in any case.
+int fw_relabel_prepare(struct fw_relabel_config *rc, size_t n, const char *file,
+                       struct fw_cfg_errors *errs);
+// Free what fw_relabel_prepare() compiled (the strings are fw_cfg_free's).
+void fw_relabel_release(struct fw_relabel_config *rc, size_t n);
+
+// Apply n prepared rules to lset in order. False when a rule drops the set (lset is then
+// left as the rules had made it so far).
+bool fw_relabel_process(const struct fw_relabel_config *rc, size_t n, struct fw_labels *lset);
+
+// One rule as text, "action=replace source_labels=[a,b] ..." for logs (caller frees).
+char *fw_relabel_describe(const struct fw_relabel_config *rc);
+
+// ---------------------------------------------------------------------------------------
+//  Cache: input label set -> result, for metric relabeling
+
+typedef struct fw_relabel_cache fw_relabel_cache_t;
+
+// A cache of at most max_entries results (it is emptied when full).
+fw_relabel_cache_t *fw_relabel_cache_new(size_t max_entries);
+void fw_relabel_cache_destroy(fw_relabel_cache_t **self_p);
+// Forget every entry (the rules changed).
+void fw_relabel_cache_clear(fw_relabel_cache_t *self);
+// The result of the n rules for `in` (whose strings may be borrowed): the relabeled set
+// (borrowed; lives until the next call on self), or NULL when the rules drop it. Entries
+// are keyed by the full label set, so rc must be the same rules on every call (clear the
+// cache when they change).
+const struct fw_labels *fw_relabel_cache_apply(fw_relabel_cache_t *self,
+                                               const struct fw_relabel_config *rc, size_t n,
+                                               const struct fw_labels *in);
+// Entries held.
+size_t fw_relabel_cache_len(const fw_relabel_cache_t *self);
+
+#endif
