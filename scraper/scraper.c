@@ -265,9 +265,9 @@ s_on_target_timer(zloop_t *loop, int timer_id, void *arg)
 
 // What one scrape's samples came to.
 struct s_tally {
-    size_t post;    // samples after metric relabeling
-    size_t added;   // series new since the last scrape
-    size_t dropped; // sample_limit_mode drop_excess: samples of series beyond the limit
+    size_t post;       // samples after metric relabeling
+    size_t added;      // series new since the last scrape
+    size_t dropped;    // sample_limit_mode drop_excess: samples of series beyond the limit
     const char *limit; // the limit that failed the scrape ("sample_limit", ...), or NULL
 };
 
