@@ -22,9 +22,9 @@ typedef struct scraper scraper_t;
 
 struct scraper_opts {
     struct fw_common_opts common;
-    const char *zmq_tsdb_address; // DEALER, connect (fw_sender)
-    const char *zmq_pub_address;  // PUB, bind
-    struct fw_sender_opts sender; // --zmq.send-buffer, ...; endpoint from zmq_tsdb_address
+    const char *zmq_tsdb_address;          // DEALER, connect (fw_sender)
+    const char *zmq_pub_address;           // PUB, bind
+    struct fw_sender_opts sender;          // --zmq.send-buffer, ...; endpoint from zmq_tsdb_address
     struct scraper_client_defaults limits; // --scrape.default-*: limits a config leaves at 0
 };
 
