@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "fw_mem.h"
+#include "fw_relabel.h"
 #include "fw_secret.h"
 
 #define S_DEFAULT_INTERVAL_MS 60000
@@ -266,7 +267,12 @@ static const struct fw_cfg_field s_scrape_fields[] = {
     S_ONLY("enable_http2", s_true, "libcurl negotiates HTTP/2 over TLS, as Prometheus does"),
     S_UNSUP("http_headers"),
     S_UNSUP("relabel_configs"),
-    S_UNSUP("metric_relabel_configs"),
+    {.key = "metric_relabel_configs",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct fw_scrape_config, metric_relabel_configs),
+     .count_off = offsetof(struct fw_scrape_config, n_metric_relabel_configs),
+     .elem_size = sizeof(struct fw_relabel_config),
+     .child = fw_relabel_fields},
     S_UNSUP("scrape_protocols"),
     S_UNSUP("fallback_scrape_protocol"),
     S_ONLY("keep_dropped_targets", s_zero, NULL),
@@ -584,6 +590,9 @@ s_resolve(struct fw_promcfg *cfg, struct fw_cfg_errors *errs)
             sc->scrape_timeout_ms = g->scrape_timeout_ms > sc->scrape_interval_ms
                                         ? sc->scrape_interval_ms
                                         : g->scrape_timeout_ms;
+        fw_relabel_prepare(sc->relabel_configs, sc->n_relabel_configs, cfg->path, errs);
+        fw_relabel_prepare(sc->metric_relabel_configs, sc->n_metric_relabel_configs, cfg->path,
+                           errs);
         if (!sc->job_name)
             continue;
         for (size_t j = 0; j < i; j++) {
@@ -663,6 +672,11 @@ fw_promcfg_free(struct fw_promcfg *cfg)
 {
     if (!cfg)
         return;
+    for (size_t i = 0; cfg->scrape_configs && i < cfg->n_scrape_configs; i++) {
+        struct fw_scrape_config *sc = &cfg->scrape_configs[i];
+        fw_relabel_release(sc->relabel_configs, sc->n_relabel_configs);
+        fw_relabel_release(sc->metric_relabel_configs, sc->n_metric_relabel_configs);
+    }
     fw_cfg_free(s_top_fields, cfg);
     free(cfg->path);
     cfg->path = NULL;

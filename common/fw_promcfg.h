@@ -20,6 +20,7 @@
 
 #include "fw_cfg.h"
 #include "fw_labels.h"
+#include "fw_relabel.h"
 #include "fw_promcfg_http.h"
 #include "fw_secret.h"
 
@@ -55,6 +56,10 @@ struct fw_scrape_config {
     int sample_limit_mode; // FW_SAMPLE_LIMIT_*; floorwatch extension, default from global
     struct fw_static_config *static_configs; // owned
     size_t n_static_configs;
+    struct fw_relabel_config *relabel_configs; // owned, prepared (fw_relabel.h): targets
+    size_t n_relabel_configs;
+    struct fw_relabel_config *metric_relabel_configs; // owned, prepared: every scraped sample
+    size_t n_metric_relabel_configs;
     struct fw_cfg_pos pos;
 };
 

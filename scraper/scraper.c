@@ -38,6 +38,7 @@
 #include "fw_metrics.h"
 #include "fw_msg.h"
 #include "fw_sender.h"
+#include "fw_relabel.h"
 #include "fw_time.h"
 #include "fw_zsock.h"
 #include "scraper_fetch.h"
@@ -53,6 +54,9 @@ struct scraper {
     fw_metrics_t *metrics;           // owned
     fw_http_t *http;                 // owned
     fw_expfmt_t *parser;             // owned
+    fw_relabel_cache_t **mcache;     // owned, one per scrape config (or NULL): what its
+                                     // metric_relabel_configs made of each series
+    size_t n_mcache;
     struct scraper_lset lset;        // owned scratch
     pthread_mutex_t mu;              // guards targets (the array) and their health fields
     struct scraper_target **targets; // owned
@@ -263,6 +267,41 @@ s_on_target_timer(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+// Forget every job's metric relabeling results (the config changed, or shutdown).
+static void
+s_mcache_reset(scraper_t *self)
+{
+    for (size_t i = 0; i < self->n_mcache; i++)
+        fw_relabel_cache_destroy(&self->mcache[i]);
+    free(self->mcache);
+    self->mcache = NULL;
+    self->n_mcache = 0;
+}
+
+// The scrape config of job t->job with its metric relabeling cache, or NULL when the job
+// has no metric_relabel_configs. The cache holds at most 200000 results per job, and is
+// emptied when full.
+static fw_relabel_cache_t *
+s_mcache(scraper_t *self, const struct scraper_target *t, const struct fw_scrape_config **sc_out)
+{
+    if (!self->mcache) {
+        self->n_mcache = self->cfg.n_scrape_configs;
+        self->mcache = fw_calloc(self->n_mcache + 1, sizeof(*self->mcache));
+    }
+    for (size_t j = 0; j < self->n_mcache; j++) {
+        const struct fw_scrape_config *sc = &self->cfg.scrape_configs[j];
+        if (!sc->job_name || !t->job || strcmp(sc->job_name, t->job) != 0)
+            continue;
+        if (sc->n_metric_relabel_configs == 0)
+            return NULL;
+        if (!self->mcache[j])
+            self->mcache[j] = fw_relabel_cache_new(200000);
+        *sc_out = sc;
+        return self->mcache[j];
+    }
+    return NULL;
+}
+
 // What one scrape's samples came to.
 struct s_tally {
     size_t post;       // samples after metric relabeling
@@ -287,21 +326,29 @@ s_append_samples(scraper_t *self, struct scraper_target *t, size_t n, int64_t ts
     size_t room = limit > 0 && (size_t)limit > known ? (size_t)limit - known : 0;
     const char *error = NULL;
     struct fw_expfmt_sample s;
+    const struct fw_scrape_config *msc = NULL;
+    fw_relabel_cache_t *mcache = s_mcache(self, t, &msc);
     for (size_t i = 0; i < n; i++) {
         fw_expfmt_get(self->parser, i, &s);
         scraper_target_merge(&self->lset, &t->labels, t->honor_labels, &s);
-        // >>> metric_relabel_configs apply HERE, to self->lset.view, once the relabel module
-        // is in: a sample whose labels come out empty is dropped (`continue`) before it counts
-        // towards scrape_samples_post_metric_relabeling and the limits below. <<<
+        // metric_relabel_configs, through the job's cache: a series seen before costs a
+        // lookup. A sample they drop, or leave without labels, is not counted or stored.
+        const struct fw_labels *lv = &self->lset.view;
+        if (mcache) {
+            lv = fw_relabel_cache_apply(mcache, msc->metric_relabel_configs,
+                                        msc->n_metric_relabel_configs, lv);
+            if (!lv || lv->len == 0)
+                continue;
+        }
         tally->post++;
         if (error)
             continue; // sample_limit failed: only counting, as Prometheus does
-        if (scraper_client_check_labels(c, self->opts->limits.label_value_length_limit,
-                                        &self->lset.view, err, size) != 0) {
+        if (scraper_client_check_labels(c, self->opts->limits.label_value_length_limit, lv, err,
+                                        size) != 0) {
             tally->limit = "label";
             return err; // as Prometheus, the first bad label set ends the scrape
         }
-        bool tracked = limit > 0 && scraper_target_tracked(t, &self->lset.view);
+        bool tracked = limit > 0 && scraper_target_tracked(t, lv);
         if (limit > 0 && !drop_excess && (int64_t)tally->post > limit) {
             error = "sample limit exceeded";
             tally->limit = "sample_limit";
@@ -315,12 +362,12 @@ s_append_samples(scraper_t *self, struct scraper_target *t, size_t n, int64_t ts
             room--;
         }
         int64_t st = s.has_t && t->honor_timestamps ? s.t_ms : ts;
-        fw_series_add(fw_batch_add_series(b, &self->lset.view), st, s.v);
+        fw_series_add(fw_batch_add_series(b, lv), st, s.v);
         // A sample with its own timestamp gets no stale marker unless the job asks for one
         // (track_timestamps_staleness), as in Prometheus.
         if (s.has_t && t->honor_timestamps && !c->track_timestamps_staleness)
             continue;
-        if (scraper_target_track(t, &self->lset.view))
+        if (scraper_target_track(t, lv))
             tally->added++;
     }
     return error;
@@ -502,6 +549,7 @@ s_reload(void *arg, char *errmsg, size_t size)
     }
     fw_promcfg_free(&self->cfg);
     self->cfg = cfg;
+    s_mcache_reset(self);
     fw_metrics_set(self->metrics, "fw_scraper_config_last_reload_successful", "", 1);
     fw_info("config.reload", "targets=%zu kept=%zu", n_fresh, kept);
     return 0;
@@ -729,6 +777,7 @@ scraper_destroy(scraper_t **self_p)
     free(self->targets);
     zsock_destroy(&self->pub);
     fw_sender_destroy(&self->sender);
+    s_mcache_reset(self);
     scraper_lset_free(&self->lset);
     fw_expfmt_destroy(&self->parser);
     fw_metrics_destroy(&self->metrics);
