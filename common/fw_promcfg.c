@@ -286,7 +286,8 @@ static const struct fw_cfg_field s_scrape_fields[] = {
     S_UNSUP("metric_name_escaping_scheme"),
     S_UNSUP("scrape_failure_log_file"),
     S_ONLY("extra_scrape_metrics", s_false, NULL),
-    // Service discovery: the mechanisms floorwatch does not implement are refused by name.
+    // Service discovery: file and kubernetes are implemented in fw_promcfg_sd.c; the other
+    // mechanisms are refused by name.
     S_UNSUP("azure_sd_configs"),
     S_UNSUP("consul_sd_configs"),
     S_UNSUP("digitalocean_sd_configs"),
@@ -295,12 +296,22 @@ static const struct fw_cfg_field s_scrape_fields[] = {
     S_UNSUP("dns_sd_configs"),
     S_UNSUP("ec2_sd_configs"),
     S_UNSUP("eureka_sd_configs"),
-    S_UNSUP("file_sd_configs"),
+    {.key = "file_sd_configs",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct fw_scrape_config, file_sd_configs),
+     .count_off = offsetof(struct fw_scrape_config, n_file_sd_configs),
+     .elem_size = sizeof(struct fw_file_sd_config),
+     .child = fw_promcfg_file_sd_fields},
     S_UNSUP("gce_sd_configs"),
     S_UNSUP("hetzner_sd_configs"),
     S_UNSUP("http_sd_configs"),
     S_UNSUP("ionos_sd_configs"),
-    S_UNSUP("kubernetes_sd_configs"),
+    {.key = "kubernetes_sd_configs",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct fw_scrape_config, kubernetes_sd_configs),
+     .count_off = offsetof(struct fw_scrape_config, n_kubernetes_sd_configs),
+     .elem_size = sizeof(struct fw_kube_sd_config),
+     .child = fw_promcfg_kube_sd_fields},
     S_UNSUP("kuma_sd_configs"),
     S_UNSUP("lightsail_sd_configs"),
     S_UNSUP("linode_sd_configs"),
@@ -664,6 +675,7 @@ fw_promcfg_load(const char *name, const char *text, struct fw_promcfg *out,
     out->path = fw_strdup(name);
     s_resolve(out, errs);
     s_resolve_scrape_clients(out, errs);
+    fw_promcfg_sd_check(out, errs);
     return rc == 0 && errs->len == 0 && errs->dropped == 0 ? 0 : -1;
 }
 

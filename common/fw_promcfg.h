@@ -22,6 +22,7 @@
 #include "fw_labels.h"
 #include "fw_relabel.h"
 #include "fw_promcfg_http.h"
+#include "fw_promcfg_sd.h"
 #include "fw_secret.h"
 
 struct fw_static_config {
@@ -56,6 +57,10 @@ struct fw_scrape_config {
     int sample_limit_mode; // FW_SAMPLE_LIMIT_*; floorwatch extension, default from global
     struct fw_static_config *static_configs; // owned
     size_t n_static_configs;
+    struct fw_file_sd_config *file_sd_configs; // owned (fw_promcfg_sd.h)
+    size_t n_file_sd_configs;
+    struct fw_kube_sd_config *kubernetes_sd_configs; // owned (fw_promcfg_sd.h)
+    size_t n_kubernetes_sd_configs;
     struct fw_relabel_config *relabel_configs; // owned, prepared (fw_relabel.h): targets
     size_t n_relabel_configs;
     struct fw_relabel_config *metric_relabel_configs; // owned, prepared: every scraped sample

@@ -42,11 +42,13 @@
 #include "fw_time.h"
 #include "fw_zsock.h"
 #include "scraper_fetch.h"
+#include "scraper_sd.h"
 #include "scraper_target.h"
 
 struct scraper {
     const struct scraper_opts *opts; // borrowed
     struct fw_promcfg cfg;           // owned
+    scraper_sd_t *sd;                // owned: the discovery of cfg's SD configs
     zloop_t *loop;                   // owned
     fw_sender_t *sender;             // owned: SAMPLES to tsdb, acknowledged
     zsock_t *pub;                    // owned: SAMPLES to taps
@@ -83,23 +85,54 @@ scraper_config_load(const char *file, struct fw_promcfg *out, struct fw_cfg_erro
     return fw_promcfg_load("scraper.example.yml (embedded)", fw_embed_scraper_default, out, errs);
 }
 
+struct s_build {
+    const struct fw_scrape_config *sc; // borrowed
+    struct scraper_target **arr;       // owned
+    size_t n, cap;
+    size_t dropped;
+};
+
 static void
-s_build_targets(const struct fw_promcfg *cfg, struct scraper_target ***out, size_t *n_out)
+s_build_add(const struct fw_labels *group, const struct fw_labels *target, void *arg)
 {
-    struct scraper_target **arr = NULL;
-    size_t n = 0, cap = 0;
+    struct s_build *b = arg;
+    fw_err_t err = {0};
+    struct scraper_target *t = scraper_target_from_group(b->sc, group, target, &err);
+    if (!t) {
+        b->dropped++;
+        fw_debug("target.drop", "job=%s err=%s", b->sc->job_name, err.msg);
+        return;
+    }
+    fw_mem_grow((void **)&b->arr, &b->cap, b->n + 1, sizeof(*b->arr));
+    b->arr[b->n++] = t;
+}
+
+// Every target of cfg: its static_configs, then what sd (may be NULL) discovered for it.
+static void
+s_build_targets(const struct fw_promcfg *cfg, scraper_sd_t *sd, struct scraper_target ***out,
+                size_t *n_out)
+{
+    struct s_build b = {0};
+    struct fw_labels t = FW_LABELS_INIT;
     for (size_t j = 0; j < cfg->n_scrape_configs; j++) {
         const struct fw_scrape_config *sc = &cfg->scrape_configs[j];
+        b.sc = sc;
         for (size_t k = 0; k < sc->n_static_configs; k++) {
             const struct fw_static_config *st = &sc->static_configs[k];
             for (size_t i = 0; i < st->n_targets; i++) {
-                fw_mem_grow((void **)&arr, &cap, n + 1, sizeof(*arr));
-                arr[n++] = scraper_target_new(sc, st->targets[i], &st->labels);
+                fw_labels_set(&t, "__address__", st->targets[i]);
+                s_build_add(&st->labels, &t, &b);
             }
         }
+        if (sd)
+            scraper_sd_each(sd, j, s_build_add, &b);
     }
-    *out = arr;
-    *n_out = n;
+    fw_labels_clear(&t);
+    if (b.dropped)
+        fw_warn("target.drop", "targets=%zu reason=%s", b.dropped,
+                "invalid __address__ or scrape interval/timeout (see debug log)");
+    *out = b.arr;
+    *n_out = b.n;
 }
 
 // 'name="value"' with the value escaped as in the exposition format.
@@ -501,26 +534,35 @@ s_on_fetch(zloop_t *loop, zsock_t *reader, void *arg)
 // ---------------------------------------------------------------------------------------
 //  Reload and housekeeping
 
-static int
-s_reload(void *arg, char *errmsg, size_t size)
+// Make fresh (owned, moved in) the target list: a fresh target equal to a running one
+// (scraper_target_same) is replaced by it, keeping its schedule and series memory; the
+// running targets left over stop (stale markers) and go. Returns how many were kept.
+static size_t
+s_swap_targets(scraper_t *self, struct scraper_target **fresh, size_t n_fresh)
 {
-    scraper_t *self = arg;
-    struct fw_promcfg cfg;
-    struct fw_cfg_errors errs = {0};
-    if (scraper_config_load(self->opts->common.config_file, &cfg, &errs) != 0) {
-        fw_daemon_reload_failed(&errs, errmsg, size);
-        fw_promcfg_free(&cfg);
-        fw_metrics_set(self->metrics, "fw_scraper_config_last_reload_successful", "", 0);
-        return -1;
+    // Running targets by URL, so matching is linear in the number of targets.
+    zhashx_t *by_url = zhashx_new();
+    zhashx_set_key_duplicator(by_url, NULL);
+    zhashx_set_key_destructor(by_url, NULL);
+    zhashx_set_duplicator(by_url, NULL);
+    zhashx_set_destructor(by_url, NULL);
+    zlistx_t **lists = fw_calloc(self->n_targets + 1, sizeof(*lists));
+    size_t n_lists = 0;
+    for (size_t j = 0; j < self->n_targets; j++) {
+        zlistx_t *l = zhashx_lookup(by_url, self->targets[j]->url);
+        if (!l) {
+            l = lists[n_lists++] = zlistx_new();
+            zhashx_insert(by_url, self->targets[j]->url, l);
+        }
+        zlistx_add_end(l, (void *)(uintptr_t)(j + 1));
     }
-    struct scraper_target **fresh;
-    size_t n_fresh;
-    s_build_targets(&cfg, &fresh, &n_fresh);
     size_t kept = 0;
     // Under the lock from here: the HTTP thread must not see the half-moved old array.
     pthread_mutex_lock(&self->mu);
     for (size_t i = 0; i < n_fresh; i++) {
-        for (size_t j = 0; j < self->n_targets; j++) {
+        zlistx_t *l = zhashx_lookup(by_url, fresh[i]->url);
+        for (void *it = l ? zlistx_first(l) : NULL; it; it = zlistx_next(l)) {
+            size_t j = (size_t)(uintptr_t)it - 1;
             struct scraper_target *old = self->targets[j];
             if (old && scraper_target_same(old, fresh[i])) {
                 scraper_target_destroy(&fresh[i]);
@@ -536,6 +578,10 @@ s_reload(void *arg, char *errmsg, size_t size)
     self->targets = fresh;
     self->n_targets = self->cap_targets = n_fresh;
     pthread_mutex_unlock(&self->mu);
+    for (size_t i = 0; i < n_lists; i++)
+        zlistx_destroy(&lists[i]);
+    free(lists);
+    zhashx_destroy(&by_url);
     for (size_t j = 0; j < n_old; j++) {
         if (old[j]) {
             s_target_retire(self, old[j]);
@@ -547,9 +593,51 @@ s_reload(void *arg, char *errmsg, size_t size)
         if (!fresh[i]->owner)
             s_target_start(self, fresh[i]);
     }
+    return kept;
+}
+
+// Discovery changed: rebuild the targets of the current config.
+static void
+s_sync_discovered(scraper_t *self)
+{
+    struct scraper_target **fresh;
+    size_t n_fresh;
+    s_build_targets(&self->cfg, self->sd, &fresh, &n_fresh);
+    size_t n_before = self->n_targets;
+    size_t kept = s_swap_targets(self, fresh, n_fresh);
+    fw_info("sd.targets", "targets=%zu kept=%zu added=%zu removed=%zu", n_fresh, kept,
+            n_fresh - kept, n_before - kept);
+}
+
+static int
+s_reload(void *arg, char *errmsg, size_t size)
+{
+    scraper_t *self = arg;
+    struct fw_promcfg cfg;
+    struct fw_cfg_errors errs = {0};
+    if (scraper_config_load(self->opts->common.config_file, &cfg, &errs) != 0) {
+        fw_daemon_reload_failed(&errs, errmsg, size);
+        fw_promcfg_free(&cfg);
+        fw_metrics_set(self->metrics, "fw_scraper_config_last_reload_successful", "", 0);
+        return -1;
+    }
+    scraper_sd_t *sd = scraper_sd_new();
+    fw_err_t err = {0};
+    if (scraper_sd_start(sd, &cfg, self->sd, self->loop, &err) != 0) {
+        snprintf(errmsg, size, "%s", err.msg);
+        scraper_sd_destroy(&sd);
+        fw_promcfg_free(&cfg);
+        fw_metrics_set(self->metrics, "fw_scraper_config_last_reload_successful", "", 0);
+        return -1;
+    }
+    struct scraper_target **fresh;
+    size_t n_fresh;
+    s_build_targets(&cfg, sd, &fresh, &n_fresh);
+    size_t kept = s_swap_targets(self, fresh, n_fresh);
+    scraper_sd_destroy(&self->sd); // before the config its providers borrow goes
+    self->sd = sd;
     fw_promcfg_free(&self->cfg);
     self->cfg = cfg;
-    s_mcache_reset(self);
     fw_metrics_set(self->metrics, "fw_scraper_config_last_reload_successful", "", 1);
     fw_info("config.reload", "targets=%zu kept=%zu", n_fresh, kept);
     return 0;
@@ -562,6 +650,8 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
     (void)timer_id;
     scraper_t *self = arg;
     (void)fw_daemon_reload_step(self->http, s_reload, self);
+    if (self->sd && scraper_sd_take_changed(self->sd))
+        s_sync_discovered(self);
     s_apply_target_limits(self);
     fw_metrics_set(self->metrics, "fw_scraper_targets", "", (double)self->n_targets);
     return 0;
@@ -719,9 +809,12 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
         fw_err_set(err, "cannot attach the samples sender to the loop");
         return -1;
     }
+    self->sd = scraper_sd_new();
+    if (scraper_sd_start(self->sd, &self->cfg, NULL, self->loop, err) != 0)
+        return -1;
     struct scraper_target **targets;
     size_t n_targets;
-    s_build_targets(&self->cfg, &targets, &n_targets);
+    s_build_targets(&self->cfg, self->sd, &targets, &n_targets);
     pthread_mutex_lock(&self->mu); // the HTTP thread is already serving /api/v1/targets
     self->targets = targets;
     self->n_targets = self->cap_targets = n_targets;
@@ -769,6 +862,7 @@ scraper_destroy(scraper_t **self_p)
     scraper_t *self = *self_p;
     fw_http_destroy(&self->http);
     fw_sender_detach(self->sender);
+    scraper_sd_destroy(&self->sd); // its readers leave the loop
     zloop_destroy(&self->loop);
     zhashx_destroy(&self->armed);
     scraper_fetch_destroy(&self->fetch);

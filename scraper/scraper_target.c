@@ -33,49 +33,151 @@ struct scraper_seen {
 // ---------------------------------------------------------------------------------------
 //  Construction
 
-struct scraper_target *
-scraper_target_new(const struct fw_scrape_config *sc, const char *address,
-                   const struct fw_labels *static_labels)
+// The labels Prometheus adds to every discovered target before relabeling, each only when
+// discovery did not set it (scrape.PopulateLabels).
+static void
+s_scrape_defaults(struct fw_labels *lb, const struct fw_scrape_config *sc)
 {
-    struct scraper_target *self = fw_calloc(1, sizeof(*self));
+    char buf[32];
     const char *scheme = sc->scheme ? sc->scheme : "http";
     const char *path = sc->metrics_path ? sc->metrics_path : "/metrics";
+    int64_t interval = sc->scrape_interval_ms > 0 ? sc->scrape_interval_ms : 60000;
+    int64_t timeout = sc->scrape_timeout_ms > 0 ? sc->scrape_timeout_ms : 10000;
+    const char *const defaults[][2] = {
+        {"job", sc->job_name},
+        {"__scheme__", scheme},
+        {"__metrics_path__", path},
+        {"__scrape_interval__", fw_duration_format(interval, buf, sizeof(buf))},
+    };
+    for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+        const char *v = fw_labels_get(lb, defaults[i][0]);
+        if (!v || !*v)
+            fw_labels_set(lb, defaults[i][0], defaults[i][1]);
+    }
+    const char *v = fw_labels_get(lb, "__scrape_timeout__");
+    if (!v || !*v)
+        fw_labels_set(lb, "__scrape_timeout__", fw_duration_format(timeout, buf, sizeof(buf)));
+}
+
+// A host:port from discovery: no scheme or path, no spaces (config.CheckTargetAddress).
+static bool
+s_address_ok(const char *a)
+{
+    if (!*a)
+        return false;
+    for (const char *p = a; *p; p++)
+        if (*p == '/' || *p == ' ' || *p == '\t' || *p == '\n')
+            return false;
+    return true;
+}
+
+struct scraper_target *
+scraper_target_from_group(const struct fw_scrape_config *sc, const struct fw_labels *group,
+                          const struct fw_labels *target, fw_err_t *err)
+{
+    // Discovered labels: the target's own over its group's, then the scrape defaults.
+    struct fw_labels lb = FW_LABELS_INIT;
+    if (group)
+        fw_labels_copy(&lb, group);
+    for (size_t i = 0; target && i < target->len; i++)
+        fw_labels_set(&lb, target->items[i].name, target->items[i].value);
+    // An empty value is no label (Prometheus's labels.Builder deletes on Set with "").
+    for (size_t i = lb.len; i-- > 0;)
+        if (!lb.items[i].value[0]) {
+            char *name = fw_strdup(lb.items[i].name);
+            fw_labels_del(&lb, name);
+            free(name);
+        }
+    s_scrape_defaults(&lb, sc);
+    scraper_client_param_defaults(&lb, sc);
+
+    struct scraper_target *self = fw_calloc(1, sizeof(*self));
+    fw_labels_copy(&self->discovered, &lb);
+
+    // Target relabeling (relabel_configs) applies here, to lb: it may drop the target or
+    // change __address__, __scheme__, __metrics_path__, __scrape_interval__,
+    // __scrape_timeout__ and __param_*; the rest below reads only lb.
+    if (!fw_relabel_process(sc->relabel_configs, sc->n_relabel_configs, &lb)) {
+        fw_err_set(err, "dropped by relabel_configs");
+        goto fail;
+    }
+
+    const char *address = fw_labels_get(&lb, "__address__");
+    int64_t interval = 0, timeout = 0;
+    if (!address || !s_address_ok(address)) {
+        fw_err_set(err, "\"%s\" is not a valid hostname", address ? address : "");
+        goto fail;
+    }
+    if (fw_duration_parse(fw_labels_get(&lb, "__scrape_interval__"), &interval) != 0 ||
+        interval <= 0) {
+        fw_err_set(err, "error parsing scrape interval \"%s\"",
+                   fw_labels_get(&lb, "__scrape_interval__"));
+        goto fail;
+    }
+    if (fw_duration_parse(fw_labels_get(&lb, "__scrape_timeout__"), &timeout) != 0 ||
+        timeout <= 0) {
+        fw_err_set(err, "error parsing scrape timeout \"%s\"",
+                   fw_labels_get(&lb, "__scrape_timeout__"));
+        goto fail;
+    }
+    if (timeout > interval) {
+        fw_err_set(err, "scrape timeout cannot be greater than scrape interval");
+        goto fail;
+    }
+    const char *scheme = fw_labels_get(&lb, "__scheme__");
+    const char *path = fw_labels_get(&lb, "__metrics_path__");
     self->job = fw_strdup(sc->job_name);
     self->address = fw_strdup(address);
     self->url = fw_asprintf("%s://%s%s%s", scheme, address, path[0] == '/' ? "" : "/", path);
-    char *with_query = scraper_client_url(self->url, sc, NULL); // params
+    char *with_query = scraper_client_url(self->url, sc, &lb); // params and __param_*
     free(self->url);
     self->url = with_query;
-    fw_labels_set(&self->labels, "job", sc->job_name);
-    fw_labels_set(&self->labels, "instance", address);
-    for (size_t i = 0; static_labels && i < static_labels->len; i++)
-        fw_labels_set(&self->labels, static_labels->items[i].name, static_labels->items[i].value);
-    self->interval_ms = sc->scrape_interval_ms > 0 ? sc->scrape_interval_ms : 60000;
-    self->timeout_ms = sc->scrape_timeout_ms > 0 ? sc->scrape_timeout_ms : 10000;
-    if (self->timeout_ms > self->interval_ms)
-        self->timeout_ms = self->interval_ms;
+    self->interval_ms = interval;
+    self->timeout_ms = timeout;
     self->sample_limit = sc->sample_limit;
     self->honor_labels = sc->honor_labels;
     self->honor_timestamps = sc->honor_timestamps;
     scraper_client_init(&self->client, sc);
 
-    char buf[32];
-    fw_labels_set(&self->discovered, "__address__", address);
-    fw_labels_set(&self->discovered, "__metrics_path__", path);
-    fw_labels_set(&self->discovered, "__scheme__", scheme);
-    fw_labels_set(&self->discovered, "__scrape_interval__",
-                  fw_duration_format(self->interval_ms, buf, sizeof(buf)));
-    fw_labels_set(&self->discovered, "__scrape_timeout__",
-                  fw_duration_format(self->timeout_ms, buf, sizeof(buf)));
-    fw_labels_set(&self->discovered, "job", sc->job_name);
-    scraper_client_param_defaults(&self->discovered, sc);
-    for (size_t i = 0; static_labels && i < static_labels->len; i++)
-        fw_labels_set(&self->discovered, static_labels->items[i].name,
-                      static_labels->items[i].value);
+    // Target labels: every label not starting with "__" (__meta_*, __tmp* and the scrape
+    // settings are dropped), and instance defaults to the address.
+    for (size_t i = 0; i < lb.len; i++)
+        if (strncmp(lb.items[i].name, "__", 2) != 0)
+            fw_labels_set(&self->labels, lb.items[i].name, lb.items[i].value);
+    const char *instance = fw_labels_get(&self->labels, "instance");
+    if (!instance || !*instance)
+        fw_labels_set(&self->labels, "instance", address);
+    fw_labels_clear(&lb);
 
     self->timer_id = -1;
     self->gen = 1;
     self->seen = fw_calloc(1, sizeof(*self->seen));
+    return self;
+fail:
+    fw_labels_clear(&lb);
+    scraper_target_destroy(&self);
+    return NULL;
+}
+
+struct scraper_target *
+scraper_target_new(const struct fw_scrape_config *sc, const char *address,
+                   const struct fw_labels *static_labels)
+{
+    struct fw_labels t = FW_LABELS_INIT;
+    fw_labels_set(&t, "__address__", address);
+    struct scraper_target *self = scraper_target_from_group(sc, static_labels, &t, NULL);
+    fw_labels_clear(&t);
+    if (!self) { // config checks keep static targets valid; keep the contract anyway
+        self = fw_calloc(1, sizeof(*self));
+        self->job = fw_strdup(sc->job_name);
+        self->address = fw_strdup(address);
+        self->url = fw_asprintf("http://%s/metrics", address);
+        self->interval_ms = 60000;
+        self->timeout_ms = 10000;
+        self->timer_id = -1;
+        self->gen = 1;
+        self->seen = fw_calloc(1, sizeof(*self->seen));
+    }
     return self;
 }
 

@@ -1,10 +1,11 @@
 /*  scraper_target.h — one scrape target: its settings, labels, health and series memory.
 
-    A target is one address of one static_config of one scrape job. Its target labels are
-    `job` (the job name), `instance` (the address) and the static_config's labels, which
-    win over the first two as in Prometheus. Scraped samples get the target labels through
-    scraper_target_merge(): a clash renames the scraped label to exported_<name> (again
-    prefixed while that name is taken), unless honor_labels keeps the scraped value.
+    A target is one target of one target group (a static_config, or one a discovery source
+    found) of one scrape job. Its target labels are `job` (the job name), `instance` (the
+    address) and the group's labels, which win over the first two as in Prometheus. Scraped samples
+   get the target labels through scraper_target_merge(): a clash renames the scraped label to
+   exported_<name> (again prefixed while that name is taken), unless honor_labels keeps the scraped
+   value.
 
     For staleness the target remembers the label sets it sent in its last successful scrape
     (a hash table of owned copies). scraper_target_track() marks one as seen in this scrape
@@ -61,8 +62,21 @@ struct scraper_target {
     double last_duration_s;
 };
 
+// A target of job sc from one target of a target group (static_configs or discovery,
+// scraper_sd.h): its discovered labels are `target` (borrowed; holds __address__ and, from
+// discovery, __meta_* labels) over `group` (borrowed, the group's labels; may be NULL),
+// plus job, __scheme__, __metrics_path__, __scrape_interval__ and __scrape_timeout__ from
+// sc where discovery did not set them. That set is kept in `discovered`; the scrape URL,
+// interval and timeout come from its __ labels, and the target labels are every label not
+// starting with "__", with instance defaulting to __address__. This is where target
+// relabeling applies. NULL, with err, when __address__ is missing or not host[:port], or a
+// duration label does not parse (Prometheus drops such a target with that error).
+struct scraper_target *scraper_target_from_group(const struct fw_scrape_config *sc,
+                                                 const struct fw_labels *group,
+                                                 const struct fw_labels *target, fw_err_t *err);
 // A target for one address of job sc with the static_config labels static_labels
-// (borrowed; may be NULL). Never NULL.
+// (borrowed; may be NULL): scraper_target_from_group() with __address__ = address. Never
+// NULL (static targets were checked when the config was loaded).
 struct scraper_target *scraper_target_new(const struct fw_scrape_config *sc, const char *address,
                                           const struct fw_labels *static_labels);
 void scraper_target_destroy(struct scraper_target **self_p);

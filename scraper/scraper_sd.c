@@ -1,0 +1,347 @@
+/*  scraper_sd.c — target groups, their updates, and the discovery manager.
+
+    Design: each provider is one zactor (scraper_sd_file.h, scraper_sd_kube.h) whose pipe is
+    a reader on the scraper's zloop. An update carries a heap pointer over the pipe (czmq's
+    "p" picture: both ends are in this process), so a large group set crosses threads
+    without copying. The reader applies it to the provider's table of groups by source and
+    raises `changed`; the scraper rebuilds its targets from the tables on its next
+    housekeeping tick, which bounds that work to once a second however often a cluster
+    churns.
+*/
+#include "scraper_sd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_log.h"
+#include "fw_mem.h"
+#include "scraper_sd_file.h"
+#include "scraper_sd_kube.h"
+
+// ---------------------------------------------------------------------------------------
+//  Groups and updates
+
+struct scraper_sd_update *
+scraper_sd_update_new(bool full)
+{
+    struct scraper_sd_update *self = fw_calloc(1, sizeof(*self));
+    self->full = full;
+    return self;
+}
+
+void
+scraper_sd_group_clear(struct scraper_sd_group *g)
+{
+    if (!g)
+        return;
+    free(g->source);
+    fw_labels_clear(&g->labels);
+    for (size_t i = 0; i < g->n_targets; i++)
+        fw_labels_clear(&g->targets[i]);
+    free(g->targets);
+    memset(g, 0, sizeof(*g));
+}
+
+void
+scraper_sd_update_destroy(struct scraper_sd_update **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    struct scraper_sd_update *self = *self_p;
+    for (size_t i = 0; i < self->n_groups; i++)
+        scraper_sd_group_clear(&self->groups[i]);
+    free(self->groups);
+    free(self);
+    *self_p = NULL;
+}
+
+struct scraper_sd_group *
+scraper_sd_update_add(struct scraper_sd_update *self, const char *source)
+{
+    fw_mem_grow((void **)&self->groups, &self->cap_groups, self->n_groups + 1,
+                sizeof(*self->groups));
+    struct scraper_sd_group *g = &self->groups[self->n_groups++];
+    memset(g, 0, sizeof(*g));
+    g->source = fw_strdup(source);
+    return g;
+}
+
+struct fw_labels *
+scraper_sd_group_add_target(struct scraper_sd_group *g)
+{
+    fw_mem_grow((void **)&g->targets, &g->cap_targets, g->n_targets + 1, sizeof(*g->targets));
+    struct fw_labels *t = &g->targets[g->n_targets++];
+    memset(t, 0, sizeof(*t));
+    return t;
+}
+
+int
+scraper_sd_update_send(zsock_t *pipe, struct scraper_sd_update **update_p)
+{
+    struct scraper_sd_update *u = *update_p;
+    *update_p = NULL;
+    if (zsock_send(pipe, "sp", "UPDATE", (void *)u) != 0) {
+        scraper_sd_update_destroy(&u);
+        return -1;
+    }
+    return 0;
+}
+
+struct scraper_sd_update *
+scraper_sd_update_recv(zsock_t *sock)
+{
+    zmsg_t *msg = zmsg_recv(sock);
+    if (!msg)
+        return NULL;
+    struct scraper_sd_update *u = NULL;
+    char *cmd = zmsg_popstr(msg);
+    zframe_t *f = zmsg_pop(msg);
+    if (cmd && strcmp(cmd, "UPDATE") == 0 && f && zframe_size(f) == sizeof(void *))
+        memcpy(&u, zframe_data(f), sizeof(void *));
+    zframe_destroy(&f);
+    free(cmd);
+    zmsg_destroy(&msg);
+    return u;
+}
+
+// ---------------------------------------------------------------------------------------
+//  The manager
+
+typedef enum { S_FILE, S_KUBE } s_kind_t;
+
+struct s_provider {
+    scraper_sd_t *owner; // borrowed
+    size_t job;          // index into cfg->scrape_configs
+    const char *job_name;
+    s_kind_t kind;
+    size_t index;       // position in its job's list of this kind
+    const void *config; // borrowed from the manager's cfg
+    zactor_t *actor;    // owned
+    zhashx_t *groups;   // owned: source -> struct scraper_sd_group * (owned)
+};
+
+struct scraper_sd {
+    const struct fw_promcfg *cfg; // borrowed
+    zloop_t *loop;                // borrowed
+    struct s_provider **providers;
+    size_t n_providers, cap_providers;
+    bool changed;
+};
+
+static void
+s_group_free(void **item)
+{
+    struct scraper_sd_group *g = *item;
+    if (g) {
+        scraper_sd_group_clear(g);
+        free(g);
+    }
+    *item = NULL;
+}
+
+static void
+s_apply(struct s_provider *p, struct scraper_sd_update *u)
+{
+    if (u->full)
+        zhashx_purge(p->groups);
+    for (size_t i = 0; i < u->n_groups; i++) {
+        struct scraper_sd_group *g = &u->groups[i];
+        if (g->n_targets == 0) {
+            zhashx_delete(p->groups, g->source);
+            continue;
+        }
+        struct scraper_sd_group *kept = fw_malloc(sizeof(*kept));
+        *kept = *g; // moved: the update keeps an emptied group
+        memset(g, 0, sizeof(*g));
+        zhashx_update(p->groups, kept->source, kept);
+    }
+}
+
+static int
+s_on_update(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void)loop;
+    (void)reader;
+    struct s_provider *p = arg;
+    struct scraper_sd_update *u = scraper_sd_update_recv((zsock_t *)p->actor);
+    if (!u)
+        return 0;
+    s_apply(p, u);
+    p->owner->changed = true;
+    fw_debug("sd.update", "job=%s mechanism=%s groups=%zu full=%d total=%zu", p->job_name,
+             p->kind == S_FILE ? "file" : "kubernetes", u->n_groups, u->full,
+             zhashx_size(p->groups));
+    scraper_sd_update_destroy(&u);
+    return 0;
+}
+
+scraper_sd_t *
+scraper_sd_new(void)
+{
+    return fw_calloc(1, sizeof(scraper_sd_t));
+}
+
+static bool
+s_same(const struct s_provider *a, const struct s_provider *b)
+{
+    if (a->kind != b->kind || a->index != b->index || strcmp(a->job_name, b->job_name) != 0)
+        return false;
+    if (a->kind == S_FILE)
+        return fw_file_sd_same(a->config, b->config);
+    return fw_kube_sd_same(a->config, b->config);
+}
+
+static int
+s_add(scraper_sd_t *self, size_t job, s_kind_t kind, size_t index, const void *config,
+      scraper_sd_t *prev, fw_err_t *err)
+{
+    const struct fw_scrape_config *sc = &self->cfg->scrape_configs[job];
+    struct s_provider *p = fw_calloc(1, sizeof(*p));
+    p->owner = self;
+    p->job = job;
+    p->job_name = sc->job_name;
+    p->kind = kind;
+    p->index = index;
+    p->config = config;
+    p->groups = zhashx_new();
+    zhashx_set_destructor(p->groups, s_group_free);
+    fw_mem_grow((void **)&self->providers, &self->cap_providers, self->n_providers + 1,
+                sizeof(*self->providers));
+    self->providers[self->n_providers++] = p;
+
+    for (size_t i = 0; prev && i < prev->n_providers; i++) {
+        struct s_provider *old = prev->providers[i];
+        if (old->groups && s_same(old, p)) {
+            zhashx_destroy(&p->groups);
+            p->groups = old->groups; // carried over; the old provider keeps none
+            old->groups = NULL;
+            self->changed = true;
+            break;
+        }
+    }
+    p->actor = kind == S_FILE ? scraper_sd_file_new(config, sc->job_name)
+                              : scraper_sd_kube_new(config, sc->job_name);
+    if (!p->actor) {
+        fw_err_set(err, "cannot start the discovery of job \"%s\"", sc->job_name);
+        return -1;
+    }
+    if (zloop_reader(self->loop, (zsock_t *)p->actor, s_on_update, p) != 0) {
+        fw_err_set(err, "cannot read the discovery of job \"%s\"", sc->job_name);
+        return -1;
+    }
+    return 0;
+}
+
+int
+scraper_sd_start(scraper_sd_t *self, const struct fw_promcfg *cfg, scraper_sd_t *prev,
+                 zloop_t *loop, fw_err_t *err)
+{
+    self->cfg = cfg;
+    self->loop = loop;
+    for (size_t j = 0; j < cfg->n_scrape_configs; j++) {
+        const struct fw_scrape_config *sc = &cfg->scrape_configs[j];
+        for (size_t i = 0; i < sc->n_file_sd_configs; i++)
+            if (s_add(self, j, S_FILE, i, &sc->file_sd_configs[i], prev, err) != 0)
+                return -1;
+        for (size_t i = 0; i < sc->n_kubernetes_sd_configs; i++)
+            if (s_add(self, j, S_KUBE, i, &sc->kubernetes_sd_configs[i], prev, err) != 0)
+                return -1;
+    }
+    return 0;
+}
+
+bool
+scraper_sd_take_changed(scraper_sd_t *self)
+{
+    bool c = self->changed;
+    self->changed = false;
+    return c;
+}
+
+static int
+s_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void
+scraper_sd_each(scraper_sd_t *self, size_t job, scraper_sd_target_fn *fn, void *arg)
+{
+    for (size_t i = 0; i < self->n_providers; i++) {
+        struct s_provider *p = self->providers[i];
+        if (p->job != job || !p->groups)
+            continue;
+        // Sources in order, so the target list (and /api/v1/targets) is stable.
+        size_t n = zhashx_size(p->groups), k = 0;
+        const char **keys = fw_calloc(n + 1, sizeof(*keys));
+        for (void *g = zhashx_first(p->groups); g && k < n; g = zhashx_next(p->groups))
+            keys[k++] = zhashx_cursor(p->groups);
+        qsort(keys, k, sizeof(*keys), s_cmp_str);
+        for (size_t j = 0; j < k; j++) {
+            const struct scraper_sd_group *g = zhashx_lookup(p->groups, keys[j]);
+            for (size_t t = 0; g && t < g->n_targets; t++)
+                fn(&g->labels, &g->targets[t], arg);
+        }
+        free(keys);
+    }
+}
+
+// Updates still queued on a provider's pipe carry heap pointers, which zactor_destroy would
+// drop: ask the actor to stop sending ("STOP"; it answers "STOPPED" last) and free what
+// comes before, waiting SCRAPER_SD_STOP_MS at most.
+static void
+s_provider_stop(struct s_provider *p)
+{
+    if (!p->actor || zstr_send(p->actor, "STOP") != 0)
+        return;
+    zpoller_t *poller = zpoller_new(p->actor, NULL);
+    zpoller_set_nonstop(poller, true); // runs at shutdown, after SIGTERM
+    int64_t deadline = zclock_mono() + SCRAPER_SD_STOP_MS;
+    while (zclock_mono() < deadline) {
+        if (!zpoller_wait(poller, (int)(deadline - zclock_mono())))
+            break;
+        zmsg_t *msg = zmsg_recv(p->actor);
+        if (!msg)
+            break;
+        char *cmd = zmsg_popstr(msg);
+        zframe_t *f = zmsg_pop(msg);
+        bool stopped = cmd && strcmp(cmd, "STOPPED") == 0;
+        if (cmd && strcmp(cmd, "UPDATE") == 0 && f && zframe_size(f) == sizeof(void *)) {
+            struct scraper_sd_update *u;
+            memcpy(&u, zframe_data(f), sizeof(void *));
+            scraper_sd_update_destroy(&u);
+        }
+        zframe_destroy(&f);
+        free(cmd);
+        zmsg_destroy(&msg);
+        if (stopped)
+            break;
+    }
+    zpoller_destroy(&poller);
+}
+
+size_t
+scraper_sd_providers(const scraper_sd_t *self)
+{
+    return self ? self->n_providers : 0;
+}
+
+void
+scraper_sd_destroy(scraper_sd_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    scraper_sd_t *self = *self_p;
+    for (size_t i = self->n_providers; i-- > 0;) {
+        struct s_provider *p = self->providers[i];
+        if (p->actor && self->loop)
+            zloop_reader_end(self->loop, (zsock_t *)p->actor);
+        s_provider_stop(p);
+        zactor_destroy(&p->actor);
+        zhashx_destroy(&p->groups);
+        free(p);
+    }
+    free(self->providers);
+    free(self);
+    *self_p = NULL;
+}

@@ -1,0 +1,50 @@
+/*  scraper_sd_kube_api.h — how a kubernetes_sd_config reaches its API server.
+
+    Either `api_server` with the config's HTTP client settings (basic_auth, authorization
+    or bearer_token, tls_config, proxy_url, follow_redirects, enable_http2), or, without
+    it, in-cluster as client-go's rest.InClusterConfig: https://$KUBERNETES_SERVICE_HOST:
+    $KUBERNETES_SERVICE_PORT, the service account's token as a Bearer credential and its CA,
+    from /var/run/secrets/kubernetes.io/serviceaccount/ (the directory can be moved with the
+    environment variable FLOORWATCH_KUBE_SERVICEACCOUNT_DIR, for tests). Files (the token,
+    password_file, credentials_file) are read again for every request, so a rotated token
+    is used as soon as it changes. A tls_config server_name becomes the host curl verifies
+    and sends as SNI (CURLOPT_CONNECT_TO to the real address).
+*/
+#ifndef SCRAPER_SD_KUBE_API_H
+#define SCRAPER_SD_KUBE_API_H
+
+#include <curl/curl.h>
+#include <stdbool.h>
+
+#include "fw_err.h"
+#include "fw_promcfg_sd.h"
+
+#define SCRAPER_SD_KUBE_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+
+struct scraper_sd_kube_api {
+    char *base;       // owned: "scheme://host[:port]" plus any path prefix, no trailing '/'
+    char *connect_to; // owned: CURLOPT_CONNECT_TO entry for server_name, or NULL
+    struct curl_slist *connect_to_list; // owned: that entry as the list libcurl borrows
+    char *username, *username_file, *password, *password_file; // owned
+    char *auth_type, *credentials, *credentials_file;          // owned
+    char *ca, *ca_file, *cert, *cert_file, *key, *key_file;    // owned
+    bool insecure;
+    long tls_min, tls_max; // CURLOPT_SSLVERSION bits
+    char *proxy_url;       // owned
+    bool follow_redirects, http2;
+    char *own_namespace; // owned: in-cluster with namespaces.own_namespace, else NULL
+};
+
+// Fill api from c (api zeroed by the caller; strings copied). 0, or -1 with err (not in a
+// cluster, or its own namespace unknown).
+int scraper_sd_kube_api_init(struct scraper_sd_kube_api *api, const struct fw_kube_sd_config *c,
+                             fw_err_t *err);
+void scraper_sd_kube_api_clear(struct scraper_sd_kube_api *api);
+
+// Set easy up to GET base + path (path starts with '/' and holds the query), with the
+// credentials read now and *headers (owned by the caller, free with curl_slist_free_all).
+// 0, or -1 with err (a credentials file cannot be read).
+int scraper_sd_kube_api_setup(const struct scraper_sd_kube_api *api, CURL *easy, const char *path,
+                              struct curl_slist **headers, fw_err_t *err);
+
+#endif
