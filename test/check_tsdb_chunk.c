@@ -1,7 +1,8 @@
 /*  check_tsdb_chunk.c — the chunk codec on its own: append/iterate/seal, bit-exact special
     values, the decimal choice, timestamp edge cases, seek, every truncation and a catalogue
     of damaged chunks rejected cleanly, reopening, and size bounds that hold the format to
-    its promise.
+    its promise. Every chunk decoded with next is decoded again with tsdb_chunk_iter_read
+    (batches), which must give the same samples and stop at the same error.
 */
 #include <check.h>
 #include <float.h>
@@ -52,6 +53,40 @@ s_fill(struct tsdb_chunk_app *a, const int64_t *t, const double *v, unsigned n)
                       (long long)t[i]);
 }
 
+// tsdb_chunk_iter_read, in batches of every size from 1 to 9 and of 32 and 200 (the fast
+// decimal loop, its hand-over to next at the end, batches ending anywhere), gives exactly
+// these samples and leaves it->t and it->v on the last one of each batch.
+static void
+s_expect_read(const unsigned char *p, size_t len, const int64_t *t, const double *v, unsigned n)
+{
+    static const size_t sizes[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 32, 200};
+    int64_t bt[200];
+    double bv[200];
+    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        struct tsdb_chunk_iter it;
+        ck_assert_int_eq(tsdb_chunk_iter_init(&it, p, len), 0);
+        unsigned i = 0;
+        size_t got;
+        while ((got = tsdb_chunk_iter_read(&it, bt, bv, sizes[s])) > 0) {
+            // plain ifs: every ck_assert writes a checkpoint, too slow for every sample
+            if (got > sizes[s] || i + got > n)
+                ck_abort_msg("batch %zu: %zu samples after %u of %u", sizes[s], got, i, n);
+            for (size_t k = 0; k < got; k++, i++)
+                if (bt[k] != t[i] || s_bits(bv[k]) != s_bits(v[i]))
+                    ck_abort_msg("batch %zu, sample %u: %lld %016llx, want %lld %016llx", sizes[s],
+                                 i, (long long)bt[k], (unsigned long long)s_bits(bv[k]),
+                                 (long long)t[i], (unsigned long long)s_bits(v[i]));
+            if (it.t != bt[got - 1] || s_bits(it.v) != s_bits(bv[got - 1]))
+                ck_abort_msg("batch %zu: it->t and it->v are not the last sample", sizes[s]);
+            if (got < sizes[s])
+                break;
+        }
+        ck_assert_int_eq(tsdb_chunk_iter_err(&it), 0);
+        ck_assert_uint_eq(i, n);
+        ck_assert_uint_eq(tsdb_chunk_iter_read(&it, bt, bv, sizes[s]), 0);
+    }
+}
+
 // The chunk at p[0..len) holds exactly these samples, bit for bit.
 static void
 s_expect(const unsigned char *p, size_t len, const int64_t *t, const double *v, unsigned n)
@@ -70,6 +105,7 @@ s_expect(const unsigned char *p, size_t len, const int64_t *t, const double *v, 
     ck_assert_int_eq(tsdb_chunk_iter_err(&it), 0);
     ck_assert_uint_eq(i, n);
     ck_assert(!tsdb_chunk_iter_next(&it)); // stays at the end
+    s_expect_read(p, len, t, v, n);
     struct tsdb_chunk_info info;
     ck_assert_int_eq(tsdb_chunk_info(p, len, &info), 0);
     ck_assert_uint_eq(info.n, n);
@@ -444,9 +480,31 @@ s_drain(const unsigned char *p, size_t len, unsigned *seen)
         ck_assert(!tsdb_chunk_iter_seek(&it, INT64_MIN));
         return tsdb_chunk_iter_err(&it);
     }
-    while (tsdb_chunk_iter_next(&it))
-        ck_assert_uint_le(++*seen, 65535);
+    static int64_t t[65536];
+    static double v[65536];
+    while (tsdb_chunk_iter_next(&it)) {
+        if (++*seen > 65535)
+            ck_abort_msg("more than 65535 samples");
+        t[*seen - 1] = it.t;
+        v[*seen - 1] = it.v;
+    }
     ck_assert(!tsdb_chunk_iter_next(&it));
+    // tsdb_chunk_iter_read in batches of 5 stops at the same sample with the same error
+    struct tsdb_chunk_iter rd;
+    ck_assert_int_eq(tsdb_chunk_iter_init(&rd, p, len), 0);
+    int64_t bt[5];
+    double bv[5];
+    unsigned i = 0;
+    size_t got;
+    while ((got = tsdb_chunk_iter_read(&rd, bt, bv, 5)) > 0) {
+        for (size_t k = 0; k < got; k++, i++)
+            if (i >= *seen || bt[k] != t[i] || s_bits(bv[k]) != s_bits(v[i]))
+                ck_abort_msg("read: sample %u of %u differs from next's", i, *seen);
+        if (got < 5)
+            break;
+    }
+    ck_assert_uint_eq(i, *seen);
+    ck_assert_int_eq(tsdb_chunk_iter_err(&rd), tsdb_chunk_iter_err(&it));
     return tsdb_chunk_iter_err(&it);
 }
 

@@ -391,6 +391,21 @@ s_on_commit_timer(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+// The checkpoint interval: the next commit writes every changed open chunk and empties the
+// log, which bounds what a start replays. It commits now, so that an idle tsdb checkpoints
+// too.
+static int
+s_on_checkpoint_timer(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    tsdb_t *self = arg;
+    tsdb_store_checkpoint_next(self->store);
+    if (!self->commit_failing)
+        s_commit(self);
+    return 0;
+}
+
 // ---------------------------------------------------------------------------------------
 // Housekeeping
 
@@ -435,6 +450,8 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
     struct tsdb_store_counters c;
     tsdb_store_counters(self->store, &c);
     fw_metrics_set(self->metrics, "fw_tsdb_chunks_damaged_total", "", (double)c.damaged_chunks);
+    fw_metrics_set(self->metrics, "fw_tsdb_checkpoints_total", "", (double)c.checkpoints);
+    fw_metrics_set(self->metrics, "fw_tsdb_wal_records_total", "", (double)c.wal_records);
     // A series silent for S_HEAD_IDLE_MS (deleted pods, retired lines) leaves memory; its
     // open chunk is on disk and comes back if it does.
     // Both walks below visit every head series or record: once a minute and once every
@@ -502,6 +519,10 @@ s_declare_metrics(fw_metrics_t *m)
                        "time.");
     fw_metrics_declare(m, "fw_tsdb_chunks_damaged_total", FW_METRIC_COUNTER,
                        "Chunks and series records found damaged (reported and skipped).");
+    fw_metrics_declare(m, "fw_tsdb_checkpoints_total", FW_METRIC_COUNTER,
+                       "Commits that wrote every changed open chunk and emptied the log.");
+    fw_metrics_declare(m, "fw_tsdb_wal_records_total", FW_METRIC_COUNTER,
+                       "Commits that wrote one log record of the samples appended instead.");
     fw_metrics_declare(m, "fw_tsdb_head_series", FW_METRIC_GAUGE,
                        "Series held in memory with an open chunk.");
     fw_metrics_declare(m, "fw_tsdb_head_series_dropped_total", FW_METRIC_COUNTER,
@@ -510,6 +531,8 @@ s_declare_metrics(fw_metrics_t *m)
     fw_metrics_add(m, "fw_tsdb_commits_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_write_failures_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_chunks_damaged_total", "", 0);
+    fw_metrics_add(m, "fw_tsdb_checkpoints_total", "", 0);
+    fw_metrics_add(m, "fw_tsdb_wal_records_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_head_series_dropped_total", "", 0);
     fw_metrics_set(m, "fw_tsdb_storage_writable", "", 1);
     static const char *const results[] = {"accepted", "duplicate", "gap", "refused"};
@@ -560,6 +583,8 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
         }
         tsdb_store_set_mapsize(self->store, (size_t)bytes);
     }
+    if (opts->checkpoint_interval_ms > 0)
+        tsdb_store_set_wal(self->store, true, 0);
     if (tsdb_store_open(self->store, opts->storage_path, &err) != 0) {
         fw_error("tsdb.open.fail", "path=%s err=%s", opts->storage_path, err.msg);
         goto fail;
@@ -599,6 +624,9 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
     zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
     int64_t interval = opts->commit_interval_ms > 0 ? opts->commit_interval_ms : 1000;
     zloop_timer(self->loop, (size_t)interval, 0, s_on_commit_timer, self);
+    if (opts->checkpoint_interval_ms > 0)
+        zloop_timer(self->loop, (size_t)opts->checkpoint_interval_ms, 0, s_on_checkpoint_timer,
+                    self);
     ssize_t series = tsdb_store_series_count(self->store);
     fw_metrics_set(self->metrics, "fw_tsdb_series", "", series > 0 ? (double)series : 0);
     fw_http_set_ready(self->http, true);

@@ -19,13 +19,14 @@
 
 struct tsdb_opts {
     struct fw_common_opts common;
-    const char *storage_path;   // --storage.tsdb.path
-    int64_t retention_ms;       // --storage.tsdb.retention.time; 0 keeps everything
-    const char *map_size;       // --storage.tsdb.map-size ("8GiB")
-    int64_t commit_interval_ms; // --storage.tsdb.commit-interval (0: 1s)
-    const char *zmq_samples;    // bind ROUTER (SAMPLES in, SAMPLES_ACK out)
-    const char *zmq_query;      // bind ROUTER
-    const char *zmq_pub;        // bind PUB
+    const char *storage_path;       // --storage.tsdb.path
+    int64_t retention_ms;           // --storage.tsdb.retention.time; 0 keeps everything
+    const char *map_size;           // --storage.tsdb.map-size ("8GiB")
+    int64_t commit_interval_ms;     // --storage.tsdb.commit-interval (0: 1s)
+    int64_t checkpoint_interval_ms; // --storage.tsdb.checkpoint-interval (0: no log)
+    const char *zmq_samples;        // bind ROUTER (SAMPLES in, SAMPLES_ACK out)
+    const char *zmq_query;          // bind ROUTER
+    const char *zmq_pub;            // bind PUB
 
     // QUERY answered by worker threads (tsdb_query.h); 0 in each: the default
     int64_t zmq_query_workers;    // --zmq.query-workers

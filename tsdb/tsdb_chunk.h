@@ -208,6 +208,11 @@ int tsdb_chunk_iter_init(struct tsdb_chunk_iter *it, const void *p, size_t len);
 // with tsdb_chunk_iter_err. Once false, it stays false.
 bool tsdb_chunk_iter_next(struct tsdb_chunk_iter *it);
 
+// Decode up to max of the next samples into t[0..) and v[0..), as that many calls of next
+// would (it->t and it->v end on the last one). Returns how many; fewer than max only at the
+// end or on damage (tsdb_chunk_iter_err tells them apart).
+size_t tsdb_chunk_iter_read(struct tsdb_chunk_iter *it, int64_t *t, double *v, size_t max);
+
 // Move forward to the first sample with t >= mint; stay when the current one already is.
 // False when there is none (or on damage), as for next. Never moves backwards.
 bool tsdb_chunk_iter_seek(struct tsdb_chunk_iter *it, int64_t mint);

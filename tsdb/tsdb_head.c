@@ -6,14 +6,17 @@
     collection). Each slot caches its key, so a probe compares label sets only when the
     64-bit hashes are equal. Removal shifts the following entries back (no tombstones), so
     probe lengths never degrade.
-    Sealed chunks are copied into one byte arena that a commit consumes whole: one copy per
-    120 samples, no allocation per chunk.
+    A sealed chunk is one allocation (struct tsdb_head_chunk) on its series' kept list: the
+    commit writes it, and it stays until every reader that started before that commit is
+    gone (tsdb_head_release), so such a reader, whose snapshot lacks the chunk, still finds
+    its samples here (tsdb_head_view).
 */
 #include "tsdb_head.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw_bytes.h"
 #include "fw_mem.h"
 #include "tsdb_store.h"
 
@@ -33,10 +36,10 @@ struct tsdb_head {
     uint64_t epoch; // bumped whenever a series is freed: pointers kept outside are checked
     struct tsdb_head_series **pending; // owned array of borrowed series
     size_t n_pending, cap_pending;
-    struct tsdb_head_sealed *sealed; // owned
+    struct tsdb_head_sealed *sealed; // owned: the chunks sealed since the last commit
     size_t n_sealed, cap_sealed;
-    unsigned char *arena; // owned: the sealed chunks' bytes
-    size_t arena_len, arena_cap;
+    struct tsdb_head_series **kept; // owned array of borrowed series with kept chunks
+    size_t n_kept, cap_kept;
     int64_t ooo_window;
     int64_t maxt;
 };
@@ -120,6 +123,11 @@ s_series_free(struct tsdb_head_series *s)
 {
     // s->labels points into s's own allocation: nothing to free there
     tsdb_chunk_app_clear(&s->app);
+    while (s->kept) {
+        struct tsdb_head_chunk *c = s->kept;
+        s->kept = c->next;
+        free(c);
+    }
     free(s->late);
     free(s);
 }
@@ -137,7 +145,7 @@ tsdb_head_destroy(tsdb_head_t **self_p)
     free(self->by_hash.slots);
     free(self->pending);
     free(self->sealed);
-    free(self->arena);
+    free(self->kept);
     free(self);
     *self_p = NULL;
 }
@@ -290,7 +298,8 @@ tsdb_head_load_last(tsdb_head_t *self, struct tsdb_head_series *s, int64_t t, do
 // ---------------------------------------------------------------------------------------
 // Appending
 
-// Seal the open chunk, queue its bytes for the commit and start an empty one.
+// Seal the open chunk, keep its bytes for the commit (and the readers) and start an empty
+// one.
 static void
 s_cut(tsdb_head_t *self, struct tsdb_head_series *s)
 {
@@ -299,13 +308,19 @@ s_cut(tsdb_head_t *self, struct tsdb_head_series *s)
     tsdb_chunk_app_seal(&s->app);
     size_t len;
     const unsigned char *p = tsdb_chunk_app_bytes(&s->app, &len);
-    fw_mem_grow((void **)&self->arena, &self->arena_cap, self->arena_len + len, 1);
-    memcpy(self->arena + self->arena_len, p, len);
+    struct tsdb_head_chunk *c = fw_malloc(sizeof(*c) + len);
+    c->next = NULL;
+    c->txn = TSDB_HEAD_UNCOMMITTED;
+    c->mint = s->open_mint;
+    c->len = (uint32_t)len;
+    memcpy(c->bytes, p, len);
+    struct tsdb_head_chunk **tail = &s->kept;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = c;
     fw_mem_grow((void **)&self->sealed, &self->cap_sealed, self->n_sealed + 1,
                 sizeof(*self->sealed));
-    self->sealed[self->n_sealed++] =
-        (struct tsdb_head_sealed){s->id, s->open_mint, self->arena_len, len};
-    self->arena_len += len;
+    self->sealed[self->n_sealed++] = (struct tsdb_head_sealed){s->id, c->mint, c->len, c};
     tsdb_chunk_app_reset(&s->app);
     s->dirty = true;
     s_queue(self, s);
@@ -468,29 +483,101 @@ tsdb_head_sealed(const tsdb_head_t *self, size_t *n)
 const unsigned char *
 tsdb_head_sealed_bytes(const tsdb_head_t *self, const struct tsdb_head_sealed *c)
 {
-    return self->arena + c->off;
+    (void)self;
+    return c->chunk->bytes;
+}
+
+static void
+s_note_kept(tsdb_head_t *self, struct tsdb_head_series *s)
+{
+    if (s->on_kept)
+        return;
+    fw_mem_grow((void **)&self->kept, &self->cap_kept, self->n_kept + 1, sizeof(*self->kept));
+    self->kept[self->n_kept++] = s;
+    s->on_kept = true;
 }
 
 void
-tsdb_head_committed(tsdb_head_t *self)
+tsdb_head_committed(tsdb_head_t *self, uint64_t txn, bool checkpoint)
 {
+    size_t keep = 0;
     for (size_t k = 0; k < self->n_pending; k++) {
         struct tsdb_head_series *s = self->pending[k];
         s->is_new = false;
-        s->dirty = false;
-        s->queued = false;
         free(s->late); // late samples are rare: keep no memory for them
         s->late = NULL;
         s->n_late = s->cap_late = 0;
+        if (!checkpoint && s->dirty) {
+            self->pending[keep++] = s; // its open chunk waits for the checkpoint
+            continue;
+        }
+        s->dirty = false;
+        s->queued = false;
     }
-    self->n_pending = 0;
+    self->n_pending = keep;
+    for (size_t k = 0; k < self->n_sealed; k++) {
+        self->sealed[k].chunk->txn = txn;
+        struct tsdb_head_series *s = tsdb_head_find_id(self, self->sealed[k].id);
+        if (s)
+            s_note_kept(self, s);
+    }
     self->n_sealed = 0;
-    self->arena_len = 0;
-    if (self->arena_cap > ((size_t)16 << 20)) { // a burst (e.g. an import) left a big arena
-        free(self->arena);
-        self->arena = NULL;
-        self->arena_cap = 0;
+}
+
+size_t
+tsdb_head_release(tsdb_head_t *self, uint64_t oldest_reader_txn)
+{
+    size_t freed = 0, keep = 0;
+    for (size_t k = 0; k < self->n_kept; k++) {
+        struct tsdb_head_series *s = self->kept[k];
+        while (s->kept && s->kept->txn <= oldest_reader_txn) {
+            struct tsdb_head_chunk *c = s->kept;
+            s->kept = c->next;
+            free(c);
+            freed++;
+        }
+        // a chunk sealed but not committed yet goes on the list again at its commit
+        if (s->kept && s->kept->txn != TSDB_HEAD_UNCOMMITTED)
+            self->kept[keep++] = s;
+        else
+            s->on_kept = false;
     }
+    self->n_kept = keep;
+    return freed;
+}
+
+bool
+tsdb_head_view(const tsdb_head_t *self, uint64_t id, uint64_t reader_txn,
+               struct tsdb_head_view *out)
+{
+    out->len = 0;
+    out->n = 0;
+    const struct tsdb_head_series *s = tsdb_head_find_id(self, id);
+    if (!s)
+        return false;
+    size_t open_len;
+    const unsigned char *open = tsdb_chunk_app_bytes(&s->app, &open_len);
+    if (tsdb_chunk_app_count(&s->app) == 0)
+        open_len = 0;
+    size_t need = open_len + 4;
+    for (const struct tsdb_head_chunk *c = s->kept; c; c = c->next)
+        need += c->len + 4;
+    fw_mem_grow((void **)&out->p, &out->cap, need, 1);
+    for (const struct tsdb_head_chunk *c = s->kept; c; c = c->next) {
+        if (c->txn <= reader_txn)
+            continue; // the reader's snapshot holds it
+        fw_bytes_put_le(out->p + out->len, c->len, 4);
+        memcpy(out->p + out->len + 4, c->bytes, c->len);
+        out->len += 4 + (size_t)c->len;
+        out->n++;
+    }
+    if (open_len > 0) {
+        fw_bytes_put_le(out->p + out->len, open_len, 4);
+        memcpy(out->p + out->len + 4, open, open_len);
+        out->len += 4 + open_len;
+        out->n++;
+    }
+    return true;
 }
 
 size_t
@@ -510,7 +597,7 @@ tsdb_head_seal_all(tsdb_head_t *self)
 bool
 tsdb_head_remove(tsdb_head_t *self, struct tsdb_head_series *s)
 {
-    if (s->queued)
+    if (s->queued || s->kept)
         return false;
     s_table_del(&self->by_hash, s->hash, s);
     s_table_del(&self->by_id, s_id_key(s->id), s);
@@ -527,7 +614,7 @@ tsdb_head_gc(tsdb_head_t *self, int64_t before, void (*drop)(void *arg, uint64_t
     s_table_t *t = &self->by_id;
     for (size_t k = 0; t->mask && k <= t->mask;) {
         struct tsdb_head_series *s = t->slots[k].s;
-        if (!s || s->queued || (s->has_last && s->last_t >= before)) {
+        if (!s || s->queued || s->kept || (s->has_last && s->last_t >= before)) {
             k++;
             continue;
         }

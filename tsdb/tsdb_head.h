@@ -29,9 +29,18 @@
     What a commit must write is kept here: the pending series (new to the index, open chunk
     changed, or late samples waiting) and the sealed chunks. tsdb_head_committed forgets it
     once the commit is durable; until then a failed commit is simply retried later with
-    everything still in place.
+    everything still in place. A commit that is not a checkpoint (tsdb_store.h,
+    "Durability") leaves the series whose open chunk changed pending, for the checkpoint.
 
-    Threads: the head belongs to the writer thread (tsdb's loop); readers never see it.
+    Readers see the head too: the open chunk holds the newest samples, which only the log
+    has on disk. A sealed chunk stays on its series' kept list after its commit, marked with
+    that commit's transaction id, until no reader with an older snapshot is left
+    (tsdb_head_release); tsdb_head_view gives a reader exactly the kept chunks its snapshot
+    lacks, then the open chunk.
+
+    Threads: the head belongs to the writer thread (tsdb's loop). Readers call only
+    tsdb_head_view, and only under the store's head lock, which the writer holds whenever it
+    changes the head.
 */
 #ifndef TSDB_HEAD_H
 #define TSDB_HEAD_H
@@ -48,6 +57,18 @@ struct tsdb_store_stats; // tsdb_store.h
 
 typedef struct tsdb_head tsdb_head_t;
 
+// The txn of a sealed chunk no commit has written yet.
+#define TSDB_HEAD_UNCOMMITTED UINT64_MAX
+
+// A sealed chunk the head keeps: until its commit, then for readers older than it.
+struct tsdb_head_chunk {
+    struct tsdb_head_chunk *next; // the series' next (newer) kept chunk
+    uint64_t txn;                 // the LMDB write txn that stored it, or TSDB_HEAD_UNCOMMITTED
+    int64_t mint;
+    uint32_t len;
+    unsigned char bytes[]; // the chunk, tsdb_chunk.h format
+};
+
 // One active series. Fields are the store's to read; only tsdb_head.c changes them.
 struct tsdb_head_series {
     uint64_t id;
@@ -57,20 +78,31 @@ struct tsdb_head_series {
     int64_t open_mint;         // first timestamp of the open chunk, when it holds samples
     int64_t last_t;            // the newest in-order sample, when has_last
     double last_v;
-    struct fw_sample *late; // owned: late samples before the open chunk, sorted, unique
+    struct fw_sample *late;       // owned: late samples before the open chunk, sorted, unique
+    struct tsdb_head_chunk *kept; // owned list, oldest first: sealed chunks kept (see above)
     uint32_t n_late, cap_late;
     bool has_last;
     bool last_v_known; // false when the newest value could not be read back (damaged chunk)
     bool is_new;       // not in the index yet
     bool dirty;        // the open chunk changed since the last commit
     bool queued;       // on the pending list
+    bool on_kept;      // on the head's list of series with committed kept chunks
 };
 
 // A chunk sealed since the last commit: its bytes are tsdb_head_sealed_bytes().
 struct tsdb_head_sealed {
     uint64_t id;
     int64_t mint;
-    size_t off, len;
+    size_t len;
+    struct tsdb_head_chunk *chunk; // borrowed: on the series' kept list
+};
+
+// What tsdb_head_view copies for a reader: n chunks, each a 4-byte little-endian length
+// and the chunk's bytes, in time order. Zero it to start; the caller frees p.
+struct tsdb_head_view {
+    unsigned char *p;
+    size_t len, cap;
+    size_t n;
 };
 
 tsdb_head_t *tsdb_head_new(void);
@@ -108,7 +140,8 @@ void tsdb_head_append(tsdb_head_t *self, struct tsdb_head_series *s,
 // many were sealed.
 size_t tsdb_head_seal_all(tsdb_head_t *self);
 
-// Remove s from the head and free it, unless it has something to commit (then false).
+// Remove s from the head and free it, unless it has something to commit or kept chunks
+// (then false).
 bool tsdb_head_remove(tsdb_head_t *self, struct tsdb_head_series *s);
 
 // Drop series whose newest sample is before `before` and that have nothing pending (they
@@ -123,8 +156,17 @@ struct tsdb_head_series *const *tsdb_head_pending(const tsdb_head_t *self, size_
 const struct tsdb_head_sealed *tsdb_head_sealed(const tsdb_head_t *self, size_t *n);
 const unsigned char *tsdb_head_sealed_bytes(const tsdb_head_t *self,
                                             const struct tsdb_head_sealed *c);
-// The commit holding all of that is durable: clear the pending state.
-void tsdb_head_committed(tsdb_head_t *self);
+// The commit holding all of that (LMDB write txn txn) is durable: clear the pending state;
+// unless it was a checkpoint, series whose open chunk changed stay pending.
+void tsdb_head_committed(tsdb_head_t *self, uint64_t txn, bool checkpoint);
+// Free the kept chunks every live reader's snapshot holds: those stored by a txn at or
+// before oldest_reader_txn (UINT64_MAX - 1 with no reader alive). Returns how many.
+size_t tsdb_head_release(tsdb_head_t *self, uint64_t oldest_reader_txn);
+// For a reader whose snapshot is txn reader_txn: copy series id's kept chunks that
+// snapshot lacks, then its open chunk, into *out. False when the head does not hold the
+// series (its stored state is then all the reader needs).
+bool tsdb_head_view(const tsdb_head_t *self, uint64_t id, uint64_t reader_txn,
+                    struct tsdb_head_view *out);
 
 // Series in the head; the newest timestamp appended or loaded (INT64_MIN when none).
 size_t tsdb_head_count(const tsdb_head_t *self);

@@ -24,6 +24,10 @@ static const struct fw_flag s_flags[] = {
     {"storage.tsdb.commit-interval", FW_FLAG_DURATION,
      offsetof(struct tsdb_opts, commit_interval_ms), "1s",
      "commit (and then acknowledge) ingested samples at least this often"},
+    {"storage.tsdb.checkpoint-interval", FW_FLAG_DURATION,
+     offsetof(struct tsdb_opts, checkpoint_interval_ms), "30s",
+     "write every changed open chunk this often; commits between write only a log of the new "
+     "samples, which a start replays (0s: no log, every commit writes the open chunks)"},
     {"zmq.samples-address", FW_FLAG_STR, offsetof(struct tsdb_opts, zmq_samples),
      FW_ZMQ_TSDB_SAMPLES, "bind ROUTER here for SAMPLES (answered with SAMPLES_ACK)"},
     {"zmq.query-address", FW_FLAG_STR, offsetof(struct tsdb_opts, zmq_query), FW_ZMQ_TSDB_QUERY,

@@ -36,6 +36,7 @@
 #include "fw_hash.h"
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_time.h"
 #include "tsdb_head.h"
 #include "tsdb_index.h"
 #include "tsdb_store_int.h"
@@ -77,6 +78,8 @@ tsdb_store_int_report_damage(tsdb_store_t *self, MDB_txn *txn, uint64_t id, cons
     free(labels);
 }
 
+static int s_replay(tsdb_store_t *self);
+
 // ---------------------------------------------------------------------------------------
 // Lifecycle
 
@@ -90,7 +93,25 @@ tsdb_store_new(void)
     self->head = tsdb_head_new();
     tsdb_chunk_app_init(&self->scratch);
     atomic_init(&self->writable, true);
+    self->wal_max_bytes = TSDB_STORE_WAL_MAX_BYTES;
+    pthread_mutex_init(&self->head_mu, NULL);
+    pthread_mutex_init(&self->readers_mu, NULL);
+    for (size_t k = 0; k < TSDB_STORE_READERS; k++)
+        self->reader_txn[k] = UINT64_MAX;
     return self;
+}
+
+void
+tsdb_store_set_wal(tsdb_store_t *self, bool on, size_t max_bytes)
+{
+    self->wal_on = on;
+    self->wal_max_bytes = max_bytes ? max_bytes : TSDB_STORE_WAL_MAX_BYTES;
+}
+
+void
+tsdb_store_checkpoint_next(tsdb_store_t *self)
+{
+    self->checkpoint_due = true;
 }
 
 void
@@ -171,14 +192,15 @@ s_check_dir(const char *dir, fw_err_t *err)
     return other ? -1 : 0;
 }
 
-// Which format does the environment hold? 0 ok (existing format 2, or *fresh set for an
-// empty one); -1 with err saying what to do.
+// Which format does the environment hold? 0 ok (existing format 3; format 2 with *upgrade
+// set; or *fresh set for an empty one); -1 with err saying what to do.
 static int
-s_check_format(tsdb_store_t *self, bool *fresh, fw_err_t *err)
+s_check_format(tsdb_store_t *self, bool *fresh, bool *upgrade, fw_err_t *err)
 {
     MDB_txn *txn;
     MDB_dbi dbi;
     *fresh = false;
+    *upgrade = false;
     int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
     if (rc != 0)
         return tsdb_store_int_lmdb_fail(err, "read txn", rc);
@@ -199,6 +221,10 @@ s_check_format(tsdb_store_t *self, bool *fresh, fw_err_t *err)
         snprintf(want, sizeof(want), "%d", TSDB_STORE_FORMAT);
         if (strcmp(fmt, want) == 0)
             return 0;
+        if (strcmp(fmt, "2") == 0) {
+            *upgrade = true; // format 2 is format 3 without a log: upgraded at open
+            return 0;
+        }
         fw_err_set(err,
                    "data directory %s holds floorwatch storage format \"%s\"; this tsdb reads "
                    "format %d: run the tsdb release that wrote it, or move the directory away "
@@ -272,7 +298,7 @@ tsdb_store_open(tsdb_store_t *self, const char *dir, fw_err_t *err)
 {
     int rc;
     MDB_txn *txn = NULL;
-    bool fresh;
+    bool fresh, upgrade;
     free(self->dir);
     self->dir = fw_strdup(dir);
     if (s_mkdir_p(dir) != 0) {
@@ -306,7 +332,7 @@ tsdb_store_open(tsdb_store_t *self, const char *dir, fw_err_t *err)
         self->lock_fd = -1;
         goto fail_quiet;
     }
-    if (s_check_size(self, err) != 0 || s_check_format(self, &fresh, err) != 0)
+    if (s_check_size(self, err) != 0 || s_check_format(self, &fresh, &upgrade, err) != 0)
         goto fail_quiet;
     if ((rc = mdb_txn_begin(self->env, NULL, 0, &txn)) != 0)
         goto fail_env;
@@ -314,15 +340,19 @@ tsdb_store_open(tsdb_store_t *self, const char *dir, fw_err_t *err)
     if ((rc = mdb_dbi_open(txn, "meta", c, &self->meta)) != 0 ||
         (rc = mdb_dbi_open(txn, "chunks", c, &self->chunks)) != 0 ||
         (rc = mdb_dbi_open(txn, "head", c, &self->head_db)) != 0 ||
+        (rc = mdb_dbi_open(txn, "wal", MDB_CREATE, &self->wal_db)) != 0 ||
         (rc = tsdb_index_open(&self->ix, txn, fresh)) != 0)
         goto fail_txn;
-    if (fresh) {
+    if (fresh || upgrade) {
         char f[8];
         snprintf(f, sizeof(f), "%d", TSDB_STORE_FORMAT);
         MDB_val k = {6, (void *)"format"}, v = {strlen(f), f};
+        if ((rc = mdb_put(txn, self->meta, &k, &v, 0)) != 0)
+            goto fail_txn;
+    }
+    if (fresh) {
         MDB_val hk = {4, (void *)"head"}, hv = {6, (void *)"padded"};
-        if ((rc = mdb_put(txn, self->meta, &k, &v, 0)) != 0 ||
-            (rc = mdb_put(txn, self->meta, &hk, &hv, 0)) != 0)
+        if ((rc = mdb_put(txn, self->meta, &hk, &hv, 0)) != 0)
             goto fail_txn;
     }
     MDB_val hk = {4, (void *)"head"}, hv;
@@ -343,6 +373,12 @@ tsdb_store_open(tsdb_store_t *self, const char *dir, fw_err_t *err)
         goto fail_env;
     }
     tsdb_store_int_guard_set(self, 2);
+    if (upgrade)
+        fw_info("tsdb.storage.upgrade", "dir=%s from=2 to=%d", dir, TSDB_STORE_FORMAT);
+    if ((rc = s_replay(self)) != 0) {
+        fw_err_set(err, "lmdb replaying the log in %s: %s", dir, mdb_strerror(rc));
+        goto fail_quiet;
+    }
     return 0;
 fail_txn:
     mdb_txn_abort(txn);
@@ -371,6 +407,9 @@ tsdb_store_destroy(tsdb_store_t **self_p)
     (void)tsdb_store_cache_expire(self, INT64_MAX);
     free(self->caches);
     tsdb_head_destroy(&self->head);
+    tsdb_wal_buf_clear(&self->wal);
+    pthread_mutex_destroy(&self->head_mu);
+    pthread_mutex_destroy(&self->readers_mu);
     tsdb_chunk_app_clear(&self->scratch);
     free(self->merge);
     free(self->state);
@@ -501,6 +540,94 @@ s_series(tsdb_store_t *self, const struct fw_labels *labels, struct tsdb_store_s
     return s;
 }
 
+// The head series with this id: in the head, or read back from the index (the log names
+// series by id). NULL when the index does not hold it (*rc then says why: MDB_NOTFOUND, or
+// an LMDB error, or TSDB_INDEX_EDAMAGED).
+static struct tsdb_head_series *
+s_series_by_id(tsdb_store_t *self, MDB_txn *txn, uint64_t id, int *rc)
+{
+    struct tsdb_head_series *s = tsdb_head_find_id(self->head, id);
+    if (s)
+        return s;
+    struct fw_labels l = FW_LABELS_INIT;
+    *rc = tsdb_index_labels(&self->ix, txn, id, &l);
+    if (*rc == 0) {
+        uint64_t hash = fw_labels_hash(&l);
+        s = tsdb_head_find(self->head, &l, hash);
+        if (!s) {
+            s = tsdb_head_add(self->head, &l, hash, id, false);
+            s_load_series(self, txn, s);
+        }
+    }
+    fw_labels_clear(&l);
+    return s;
+}
+
+// Replay the log written since the last checkpoint into the head (at open, before anyone
+// reads or writes): the head is then what it was at the last commit. The records stay
+// until the next checkpoint, which writes their open chunks. A damaged record or a series
+// the index lacks is reported and skipped. 0, or an LMDB error.
+static int
+s_replay(tsdb_store_t *self)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0)
+        return rc;
+    if ((rc = mdb_cursor_open(txn, self->wal_db, &cur)) != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    int64_t start = fw_time_mono_ms();
+    size_t records = 0, samples = 0, damaged = 0, unknown = 0, cap = 0;
+    struct fw_sample *buf = NULL;
+    struct tsdb_store_stats st = {0};
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size == 8)
+            self->wal_seq = fw_bytes_get_u64be(k.mv_data) + 1;
+        struct tsdb_wal_iter it;
+        tsdb_wal_iter_init(&it, v.mv_data, v.mv_size);
+        uint64_t id;
+        size_t n;
+        while (tsdb_wal_next(&it, &id, &buf, &cap, &n)) {
+            int lrc = 0;
+            struct tsdb_head_series *s = s_series_by_id(self, txn, id, &lrc);
+            if (!s) {
+                if (lrc != MDB_NOTFOUND && lrc != TSDB_INDEX_EDAMAGED)
+                    break;
+                unknown++;
+                continue;
+            }
+            tsdb_head_append(self->head, s, buf, n, &st);
+            samples += n;
+        }
+        if (tsdb_wal_iter_err(&it) != 0) {
+            damaged++;
+            fw_warn("tsdb.wal.damaged",
+                    "dir=%s record=%llu err=%s: the samples after the "
+                    "damage in this record are lost",
+                    self->dir, (unsigned long long)(self->wal_seq - 1),
+                    fw_strerror(tsdb_wal_iter_err(&it)));
+        }
+        self->wal_bytes += v.mv_size;
+        records++;
+    }
+    free(buf);
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    if (records)
+        fw_info("tsdb.wal.replay",
+                "records=%zu samples=%zu series=%zu damaged_records=%zu unknown_series=%zu ms=%lld",
+                records, samples, tsdb_head_count(self->head), damaged, unknown,
+                (long long)(fw_time_mono_ms() - start));
+    return 0;
+}
+
 int
 tsdb_store_append_series(tsdb_store_t *self, const struct fw_labels *labels,
                          const struct fw_sample *samples, size_t n, struct tsdb_store_stats *st,
@@ -591,6 +718,10 @@ tsdb_store_cache_expire(tsdb_store_t *self, int64_t before_ms)
     return n;
 }
 
+static int s_append_locked(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos,
+                           const struct fw_labels *labels, const struct fw_sample *samples,
+                           size_t n, struct tsdb_store_stats *st, fw_err_t *err);
+
 int
 tsdb_store_append_series_at(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos,
                             const struct fw_labels *labels, const struct fw_sample *samples,
@@ -605,6 +736,27 @@ tsdb_store_append_series_at(tsdb_store_t *self, tsdb_store_cache_t *cache, size_
         fw_err_set(err, "store is not open");
         return -1;
     }
+    pthread_mutex_lock(&self->head_mu);
+    int rc = s_append_locked(self, cache, pos, labels, samples, n, st, err);
+    pthread_mutex_unlock(&self->head_mu);
+    return rc;
+}
+
+// Append to series s, logging what was appended when the log is on.
+static void
+s_append(tsdb_store_t *self, struct tsdb_head_series *s, const struct fw_sample *samples, size_t n,
+         struct tsdb_store_stats *st)
+{
+    tsdb_head_append(self->head, s, samples, n, st);
+    if (self->wal_on)
+        tsdb_wal_add(&self->wal, s->id, samples, n);
+}
+
+static int
+s_append_locked(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos,
+                const struct fw_labels *labels, const struct fw_sample *samples, size_t n,
+                struct tsdb_store_stats *st, fw_err_t *err)
+{
     if (cache && pos < S_CACHE_POS_MAX) {
         uint64_t epoch = tsdb_head_epoch(self->head);
         if (cache->epoch != epoch) { // series were freed: no kept pointer can be trusted
@@ -613,14 +765,14 @@ tsdb_store_append_series_at(tsdb_store_t *self, tsdb_store_cache_t *cache, size_
         }
         struct tsdb_head_series *s = pos < cache->n ? cache->at[pos] : NULL;
         if (s && fw_labels_cmp(&s->labels, labels) == 0) {
-            tsdb_head_append(self->head, s, samples, n, st);
+            s_append(self, s, samples, n, st);
             return 0;
         }
     }
     struct tsdb_head_series *s = s_series(self, labels, st, err);
     if (!s)
         return -1;
-    tsdb_head_append(self->head, s, samples, n, st);
+    s_append(self, s, samples, n, st);
     if (!cache || pos >= S_CACHE_POS_MAX)
         return 0;
     if (pos >= cache->n) {
@@ -808,29 +960,16 @@ s_merge_late(tsdb_store_t *self, MDB_txn *txn, const struct tsdb_head_series *s)
     return rc;
 }
 
-// Write everything the head holds for the commit into txn.
+// Write the open chunks that changed since the last checkpoint, and drop the log.
 static int
-s_write_head(tsdb_store_t *self, MDB_txn *txn, const char **what)
+s_write_checkpoint(tsdb_store_t *self, MDB_txn *txn, struct tsdb_head_series *const *pending,
+                   size_t np)
 {
-    size_t np, ns;
-    struct tsdb_head_series *const *pending = tsdb_head_pending(self->head, &np);
-    const struct tsdb_head_sealed *sealed = tsdb_head_sealed(self->head, &ns);
-    int rc = 0;
-    *what = "series write";
-    for (size_t k = 0; k < np && rc == 0; k++)
-        if (pending[k]->is_new)
-            rc = tsdb_index_add(&self->ix, txn, pending[k]->id, &pending[k]->labels,
-                                pending[k]->hash);
-    *what = "chunk write";
-    for (size_t k = 0; k < ns && rc == 0; k++)
-        rc = s_put_chunk(self, txn, sealed[k].id, sealed[k].mint,
-                         tsdb_head_sealed_bytes(self->head, &sealed[k]), sealed[k].len);
     // One cursor for every head record: the series of a batch come in ascending ids, and
     // LMDB then finds the next key on the leaf page the cursor is on, without a descent
     // from the root.
     MDB_cursor *cur = NULL;
-    if (rc == 0)
-        rc = mdb_cursor_open(txn, self->head_db, &cur);
+    int rc = mdb_cursor_open(txn, self->head_db, &cur);
     for (size_t k = 0; k < np && rc == 0; k++) {
         const struct tsdb_head_series *s = pending[k];
         if (!s->dirty)
@@ -860,6 +999,40 @@ s_write_head(tsdb_store_t *self, MDB_txn *txn, const char **what)
     }
     if (cur)
         mdb_cursor_close(cur);
+    if (rc == 0)
+        rc = mdb_drop(txn, self->wal_db, 0); // empty it: the open chunks now hold it all
+    return rc;
+}
+
+// Write everything the head holds for the commit into txn: a checkpoint writes the open
+// chunks, any other commit one log record of what was appended.
+static int
+s_write_head(tsdb_store_t *self, MDB_txn *txn, bool checkpoint, const char **what)
+{
+    size_t np, ns;
+    struct tsdb_head_series *const *pending = tsdb_head_pending(self->head, &np);
+    const struct tsdb_head_sealed *sealed = tsdb_head_sealed(self->head, &ns);
+    int rc = 0;
+    *what = "series write";
+    for (size_t k = 0; k < np && rc == 0; k++)
+        if (pending[k]->is_new)
+            rc = tsdb_index_add(&self->ix, txn, pending[k]->id, &pending[k]->labels,
+                                pending[k]->hash);
+    *what = "chunk write";
+    for (size_t k = 0; k < ns && rc == 0; k++)
+        rc = s_put_chunk(self, txn, sealed[k].id, sealed[k].mint,
+                         tsdb_head_sealed_bytes(self->head, &sealed[k]), sealed[k].len);
+    if (checkpoint) {
+        *what = "checkpoint write";
+        if (rc == 0)
+            rc = s_write_checkpoint(self, txn, pending, np);
+    } else if (rc == 0 && self->wal.len > 0) {
+        *what = "log write";
+        unsigned char kb[8];
+        fw_bytes_put_u64be(kb, self->wal_seq);
+        MDB_val k = {8, kb}, v = {self->wal.len, self->wal.p};
+        rc = mdb_put(txn, self->wal_db, &k, &v, MDB_APPEND);
+    }
     *what = "late sample merge";
     for (size_t k = 0; k < np && rc == 0; k++)
         if (pending[k]->n_late > 0)
@@ -899,30 +1072,63 @@ tsdb_store_int_commit_fail(tsdb_store_t *self, fw_err_t *err, const char *what, 
     return tsdb_store_int_lmdb_fail(err, what, rc);
 }
 
+// The oldest snapshot a live reader holds (0 while one is starting; UINT64_MAX - 1 with
+// none).
+static uint64_t
+s_oldest_reader(tsdb_store_t *self)
+{
+    uint64_t oldest = UINT64_MAX - 1;
+    pthread_mutex_lock(&self->readers_mu);
+    for (size_t k = 0; k < TSDB_STORE_READERS; k++)
+        if (self->reader_txn[k] < oldest)
+            oldest = self->reader_txn[k];
+    pthread_mutex_unlock(&self->readers_mu);
+    return oldest;
+}
+
 int
 tsdb_store_commit(tsdb_store_t *self, fw_err_t *err)
 {
     size_t np, ns;
     tsdb_head_pending(self->head, &np);
     tsdb_head_sealed(self->head, &ns);
-    if (np == 0 && ns == 0 && !self->has_pending)
-        return 0;
+    bool checkpoint =
+        !self->wal_on || self->checkpoint_due || self->wal_bytes >= self->wal_max_bytes;
     if (!self->env) {
         fw_err_set(err, "store is not open");
         return -1;
     }
+    // Between checkpoints the pending list keeps the series whose open chunk changed: only
+    // new data (a log record, sealed chunks, new series, late samples, the state) makes a
+    // commit worth writing.
+    if (!self->has_pending && ns == 0 && self->wal.len == 0 && (np == 0 || !checkpoint))
+        return 0;
     MDB_txn *txn;
     const char *what = "txn begin";
     int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
     if (rc != 0)
         return tsdb_store_int_commit_fail(self, err, what, rc);
-    if ((rc = s_write_head(self, txn, &what)) != 0) {
+    uint64_t txn_id = (uint64_t)mdb_txn_id(txn);
+    if ((rc = s_write_head(self, txn, checkpoint, &what)) != 0) {
         mdb_txn_abort(txn);
         return tsdb_store_int_commit_fail(self, err, what, rc);
     }
     if ((rc = mdb_txn_commit(txn)) != 0)
         return tsdb_store_int_commit_fail(self, err, "commit", rc);
-    tsdb_head_committed(self->head);
+    pthread_mutex_lock(&self->head_mu);
+    tsdb_head_committed(self->head, txn_id, checkpoint);
+    (void)tsdb_head_release(self->head, s_oldest_reader(self));
+    pthread_mutex_unlock(&self->head_mu);
+    if (checkpoint) {
+        self->wal_bytes = 0;
+        self->checkpoint_due = false;
+        atomic_fetch_add(&self->checkpoints, 1);
+    } else if (self->wal.len > 0) {
+        self->wal_bytes += self->wal.len;
+        self->wal_seq++;
+        atomic_fetch_add(&self->wal_records, 1);
+    }
+    tsdb_wal_buf_reset(&self->wal);
     if (self->has_pending) {
         free(self->state);
         self->state = self->pending;
@@ -969,4 +1175,106 @@ tsdb_store_counters(tsdb_store_t *self, struct tsdb_store_counters *out)
     out->late_conflicts = atomic_load(&self->late_conflicts);
     out->commits = atomic_load(&self->commits);
     out->commit_failures = atomic_load(&self->commit_failures);
+    out->checkpoints = atomic_load(&self->checkpoints);
+    out->wal_records = atomic_load(&self->wal_records);
+}
+
+// ---------------------------------------------------------------------------------------
+// Readers: registration and the head's chunks
+
+int
+tsdb_store_int_reader_begin(tsdb_store_t *self, tsdb_store_reader_t *r)
+{
+    // Registered as 0 before the snapshot is taken: a commit meanwhile frees no kept chunk
+    // this reader may still need.
+    pthread_mutex_lock(&self->readers_mu);
+    size_t k = 0;
+    while (k < TSDB_STORE_READERS && self->reader_txn[k] != UINT64_MAX)
+        k++;
+    if (k < TSDB_STORE_READERS)
+        self->reader_txn[k] = 0;
+    pthread_mutex_unlock(&self->readers_mu);
+    r->slot = k; // TSDB_STORE_READERS: none
+    if (k == TSDB_STORE_READERS)
+        return MDB_READERS_FULL;
+    int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &r->txn);
+    pthread_mutex_lock(&self->readers_mu);
+    self->reader_txn[k] = rc == 0 ? (uint64_t)mdb_txn_id(r->txn) : UINT64_MAX;
+    pthread_mutex_unlock(&self->readers_mu);
+    if (rc != 0)
+        r->slot = TSDB_STORE_READERS;
+    r->txn_id = rc == 0 ? (uint64_t)mdb_txn_id(r->txn) : 0;
+    return rc;
+}
+
+void
+tsdb_store_int_reader_end(tsdb_store_t *self, tsdb_store_reader_t *r)
+{
+    if (r->slot < TSDB_STORE_READERS) {
+        pthread_mutex_lock(&self->readers_mu);
+        self->reader_txn[r->slot] = UINT64_MAX;
+        pthread_mutex_unlock(&self->readers_mu);
+        r->slot = TSDB_STORE_READERS;
+    }
+    while (r->block) {
+        struct tsdb_store_block *b = r->block;
+        r->block = b->next;
+        free(b);
+    }
+    free(r->view.p);
+}
+
+// Room for len bytes that stay put while the reader lives.
+static unsigned char *
+s_block_alloc(tsdb_store_reader_t *r, size_t len)
+{
+    struct tsdb_store_block *b = r->block;
+    if (!b || b->cap - b->len < len) {
+        size_t cap = len > ((size_t)64 << 10) ? len : ((size_t)64 << 10);
+        b = fw_malloc(sizeof(*b) + cap);
+        b->len = 0;
+        b->cap = cap;
+        b->next = r->block;
+        r->block = b;
+    }
+    unsigned char *p = b->bytes + b->len;
+    b->len += len;
+    return p;
+}
+
+int
+tsdb_store_int_head_chunks(tsdb_store_reader_t *r, uint64_t id, const unsigned char **p,
+                           size_t *len)
+{
+    tsdb_store_t *self = r->store;
+    *p = NULL;
+    *len = 0;
+    pthread_mutex_lock(&self->head_mu);
+    bool held = tsdb_head_view(self->head, id, r->txn_id, &r->view);
+    pthread_mutex_unlock(&self->head_mu);
+    if (held) {
+        if (r->view.len > 0) {
+            unsigned char *d = s_block_alloc(r, r->view.len);
+            memcpy(d, r->view.p, r->view.len);
+            *p = d;
+            *len = r->view.len;
+        }
+        return 0;
+    }
+    // Not in the head: nothing was appended since it was last stored.
+    unsigned char idb[8];
+    fw_bytes_put_u64be(idb, id);
+    MDB_val k = {8, idb}, v;
+    int rc = mdb_get(r->txn, self->head_db, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    tsdb_store_int_head_val(self, &v);
+    unsigned char *d = s_block_alloc(r, v.mv_size + 4);
+    fw_bytes_put_le(d, v.mv_size, 4);
+    memcpy(d + 4, v.mv_data, v.mv_size);
+    *p = d;
+    *len = v.mv_size + 4;
+    return 0;
 }

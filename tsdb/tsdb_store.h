@@ -79,7 +79,7 @@
 #include "tsdb_chunk.h"
 
 // The storage format this build reads and writes (meta "format").
-#define TSDB_STORE_FORMAT 2
+#define TSDB_STORE_FORMAT 3
 
 typedef struct tsdb_store tsdb_store_t;
 typedef struct tsdb_store_reader tsdb_store_reader_t;
@@ -109,7 +109,12 @@ struct tsdb_store_counters {
     uint64_t late_conflicts;  // late samples a commit found stored with another value (kept)
     uint64_t commits;         // successful commits
     uint64_t commit_failures; // failed commits (all retried)
+    uint64_t checkpoints;     // commits that wrote the open chunks (all, with the log off)
+    uint64_t wal_records;     // commits that wrote a log record instead
 };
+
+// Log bytes after which a commit is a checkpoint even if none was asked for.
+#define TSDB_STORE_WAL_MAX_BYTES ((size_t)64 << 20)
 
 // A store not yet opened; cannot fail.
 tsdb_store_t *tsdb_store_new(void);
@@ -118,6 +123,13 @@ void tsdb_store_set_mapsize(tsdb_store_t *self, size_t bytes);
 // Resize the map of the open store, e.g. to retry a commit that found it full. No reader
 // of this process may be alive. 0, or -1 with err.
 int tsdb_store_resize(tsdb_store_t *self, size_t bytes, fw_err_t *err);
+// The write-ahead log (see "Durability"): on, commits write a log record and only every
+// checkpoint the open chunks; off (the default, e.g. for imports), every commit is a
+// checkpoint. A commit is a checkpoint anyway once max_bytes (0: TSDB_STORE_WAL_MAX_BYTES)
+// of log were written since the last. Before open.
+void tsdb_store_set_wal(tsdb_store_t *self, bool on, size_t max_bytes);
+// Make the next commit a checkpoint (the caller's clock: e.g. every 30 s).
+void tsdb_store_checkpoint_next(tsdb_store_t *self);
 // The out-of-order window in ms (0, the default, rejects late samples); any time.
 void tsdb_store_set_ooo_window(tsdb_store_t *self, int64_t ms);
 // Create dir if needed and open the store in it (see "Format"). 0, or -1 with err.
@@ -235,12 +247,14 @@ struct tsdb_store_iter {
     int64_t mint, maxt;
     uint64_t next_key; // flipped min t of the next chunk record to look at
     struct tsdb_chunk_iter ci;
-    int64_t chunk_mint; // the current chunk's first timestamp
-    int phase;          // 0 sealed chunks, 1 the open chunk, 2 done
-    bool in_chunk;      // ci is a chunk being read
-    bool fresh;         // ci is not positioned yet: seek it to mint
-    bool cur;           // t and v hold a sample
-    int err;            // an LMDB error that ended it
+    int64_t chunk_mint;        // the current chunk's first timestamp
+    int phase;                 // 0 sealed chunks, 1 the open chunk, 2 done
+    bool in_chunk;             // ci is a chunk being read
+    bool fresh;                // ci is not positioned yet: seek it to mint
+    bool cur;                  // t and v hold a sample
+    int err;                   // an LMDB error that ended it
+    const unsigned char *view; // phase 1: the head's chunks (tsdb_store_int_head_chunks)
+    size_t view_len, view_off;
 };
 
 // Position it before the first sample of series id in [mint, maxt]. Cannot fail.

@@ -9,6 +9,7 @@
 #define TSDB_STORE_INT_H
 
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,10 +21,14 @@
 #include "tsdb_head.h"
 #include "tsdb_index.h"
 #include "tsdb_store.h"
+#include "tsdb_wal.h"
+
+// Readers registered at once (LMDB's maxreaders for the environment).
+#define TSDB_STORE_READERS 1024
 
 struct tsdb_store {
     MDB_env *env; // owned
-    MDB_dbi meta, chunks, head_db;
+    MDB_dbi meta, chunks, head_db, wal_db;
     bool head_padded; // head records end in padding (meta "head" = "padded"; see
                       // tsdb_store_int_head_val)
     tsdb_index_t ix;
@@ -51,6 +56,19 @@ struct tsdb_store {
     struct tsdb_store_cache **caches; // owned: open addressing by key, NULL empty
     size_t caches_mask;               // capacity - 1, or 0 before the first
     size_t n_caches;
+    // the write-ahead log (tsdb_store.h "Durability"); off: every commit is a checkpoint
+    bool wal_on;
+    bool checkpoint_due;     // the next commit is a checkpoint
+    size_t wal_max_bytes;    // log bytes after which a commit is a checkpoint anyway
+    size_t wal_bytes;        // log bytes written since the last checkpoint
+    uint64_t wal_seq;        // the key of the next log record
+    struct tsdb_wal_buf wal; // the next log record: what was appended since the last commit
+    _Atomic uint64_t checkpoints, wal_records;
+    // readers: the head lock, and each live reader's snapshot txn (tsdb_head.h, "Readers")
+    pthread_mutex_t head_mu; // held by the writer while it changes the head, by a reader
+                             // while it copies from it
+    pthread_mutex_t readers_mu;
+    uint64_t reader_txn[TSDB_STORE_READERS]; // 0: starting (holds everything), UINT64_MAX: free
 };
 
 // Position in a sender's batches -> head series (see tsdb_store_cache in tsdb_store.h).
@@ -63,9 +81,21 @@ struct tsdb_store_cache {
 };
 
 struct tsdb_store_reader {
-    tsdb_store_t *store; // borrowed
-    MDB_txn *txn;        // owned
-    MDB_cursor *cur;     // owned: on chunks, shared by the reader's iterators
+    tsdb_store_t *store;            // borrowed
+    MDB_txn *txn;                   // owned
+    MDB_cursor *cur;                // owned: on chunks, shared by the reader's iterators
+    uint64_t txn_id;                // the snapshot: the last write txn it sees
+    size_t slot;                    // in store->reader_txn
+    struct tsdb_head_view view;     // scratch for tsdb_head_view
+    struct tsdb_store_block *block; // owned list: copies of head chunks, stable while the
+                                    // reader lives (iterators point into them)
+};
+
+// A block of head chunk copies owned by a reader (tsdb_store_int_head_chunks).
+struct tsdb_store_block {
+    struct tsdb_store_block *next;
+    size_t len, cap;
+    unsigned char bytes[];
 };
 // ---------------------------------------------------------------------------------------
 // Keys
@@ -99,6 +129,19 @@ void tsdb_store_int_report_damage(tsdb_store_t *self, MDB_txn *txn, uint64_t id,
 
 // The open chunk in head record v (in place): strips a padded record's padding.
 void tsdb_store_int_head_val(const tsdb_store_t *self, MDB_val *v);
+
+// Register r and begin its read transaction (r->txn, r->txn_id, r->slot); then end it:
+// unregister and free its copies (the caller aborts the transaction). An LMDB error, or
+// MDB_READERS_FULL.
+int tsdb_store_int_reader_begin(tsdb_store_t *self, tsdb_store_reader_t *r);
+void tsdb_store_int_reader_end(tsdb_store_t *self, tsdb_store_reader_t *r);
+
+// Series id's chunks newer than the reader's stored ones: the head's kept chunks the
+// reader's snapshot lacks and its open chunk, or, when the head does not hold the series,
+// its stored open chunk. *p (n chunks, each a 4-byte little-endian length and the bytes)
+// stays valid while the reader lives. 0, or an LMDB error.
+int tsdb_store_int_head_chunks(tsdb_store_reader_t *r, uint64_t id, const unsigned char **p,
+                               size_t *len);
 
 // A failed write transaction: counted; a full map or disk makes the store read-only.
 // Fills err and returns -1.

@@ -5,9 +5,11 @@
     are selected through the index (tsdb_index.c) by matchers, and their labels, label
     names and values read from it. An iterator walks one series' samples in [mint, maxt]:
     first its sealed chunks, found by key (series id, then first timestamp with its sign
-    bit flipped) and decoded one at a time, then its stored open chunk from the head
-    database. A damaged chunk is reported (tsdb_store_int_report_damage) and skipped, never
-    an error; only an LMDB failure ends an iteration with one.
+    bit flipped) and decoded one at a time, then the chunks newer than the snapshot's
+    from the in-memory head (the sealed chunks the snapshot lacks, and the open chunk), or,
+    for a series the head does not hold, its stored open chunk from the head database. A damaged
+   chunk is reported (tsdb_store_int_report_damage) and skipped, never an error; only an LMDB
+   failure ends an iteration with one.
 */
 #include <lmdb.h>
 #include <stdlib.h>
@@ -25,11 +27,12 @@ tsdb_store_reader_new(tsdb_store_t *self, fw_err_t *err)
     }
     tsdb_store_reader_t *r = fw_calloc(1, sizeof(*r));
     r->store = self;
-    int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &r->txn);
+    int rc = tsdb_store_int_reader_begin(self, r);
     if (rc == 0 && (rc = mdb_cursor_open(r->txn, self->chunks, &r->cur)) != 0)
         mdb_txn_abort(r->txn);
     if (rc != 0) {
         tsdb_store_int_lmdb_fail(err, "read txn", rc);
+        tsdb_store_int_reader_end(self, r);
         free(r);
         return NULL;
     }
@@ -43,6 +46,7 @@ tsdb_store_reader_destroy(tsdb_store_reader_t **self_p)
         return;
     mdb_cursor_close((*self_p)->cur);
     mdb_txn_abort((*self_p)->txn);
+    tsdb_store_int_reader_end((*self_p)->store, *self_p);
     free(*self_p);
     *self_p = NULL;
 }
@@ -200,19 +204,27 @@ s_next_chunk(struct tsdb_store_iter *it)
             return false;
         }
     }
-    if (it->phase == 1) {
-        it->phase = 2;
-        unsigned char idb[8];
-        fw_bytes_put_u64be(idb, it->id);
-        MDB_val k = {8, idb}, v;
-        int rc = mdb_get(r->txn, r->store->head_db, &k, &v);
-        if (rc == 0)
-            tsdb_store_int_head_val(r->store, &v);
-        if (rc == 0)
-            return s_enter(it, v.mv_data, v.mv_size, INT64_MIN) == 1;
-        if (rc != MDB_NOTFOUND)
+    if (it->phase == 1 && !it->view) {
+        // the chunks newer than the snapshot's: from the head (tsdb_store_int_head_chunks)
+        int rc = tsdb_store_int_head_chunks(r, it->id, &it->view, &it->view_len);
+        if (rc != 0) {
             it->err = rc;
+            it->phase = 2;
+            return false;
+        }
+        it->view_off = 0;
     }
+    while (it->phase == 1 && it->view_len - it->view_off >= 4) {
+        size_t len = (size_t)fw_bytes_get_le(it->view + it->view_off, 4);
+        const unsigned char *p = it->view + it->view_off + 4;
+        it->view_off += 4 + len; // the head wrote it: len fits
+        int e = s_enter(it, p, len, INT64_MIN);
+        if (e == 1)
+            return true;
+        if (e == -1)
+            break;
+    }
+    it->phase = 2;
     return false;
 }
 

@@ -89,6 +89,7 @@ s_retain_head(tsdb_store_t *self, MDB_txn *txn, int64_t cutoff, size_t max_delet
         return rc;
     MDB_val k = {self->ret_key_len, self->ret_key}, v;
     rc = mdb_cursor_get(cur, &k, &v, self->ret_key_len ? MDB_SET_RANGE : MDB_FIRST);
+    pthread_mutex_lock(&self->head_mu); // head series may be removed: readers must wait
     while (rc == 0 && *deleted < max_deletes && *visits < S_RETENTION_VISITS) {
         (*visits)++;
         tsdb_store_int_head_val(self, &v);
@@ -103,6 +104,7 @@ s_retain_head(tsdb_store_t *self, MDB_txn *txn, int64_t cutoff, size_t max_delet
         }
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
+    pthread_mutex_unlock(&self->head_mu);
     return s_pass_end(self, cur, rc, &k, wrapped);
 }
 
@@ -170,11 +172,17 @@ tsdb_store_copy(tsdb_store_t *self, const char *dst_dir, fw_err_t *err)
 size_t
 tsdb_store_seal_all(tsdb_store_t *self)
 {
-    return tsdb_head_seal_all(self->head);
+    pthread_mutex_lock(&self->head_mu);
+    size_t n = tsdb_head_seal_all(self->head);
+    pthread_mutex_unlock(&self->head_mu);
+    return n;
 }
 
 size_t
 tsdb_store_head_gc(tsdb_store_t *self, int64_t before_ms)
 {
-    return tsdb_head_gc(self->head, before_ms, NULL, NULL);
+    pthread_mutex_lock(&self->head_mu);
+    size_t n = tsdb_head_gc(self->head, before_ms, NULL, NULL);
+    pthread_mutex_unlock(&self->head_mu);
+    return n;
 }

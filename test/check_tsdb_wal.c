@@ -1,0 +1,349 @@
+/*  check_tsdb_wal.c — the write-ahead log: its record codec (bit-exact values, any
+    timestamps, every truncation refused), and the store with the log on, on real LMDB
+    files under test/tmp: commits between checkpoints write log records and no open chunk,
+    a reopen after a SIGKILL-like close replays them (every committed sample back, nothing
+    twice), a checkpoint empties the log, readers see what was appended, a reader older
+    than the commit that stored a sealed chunk still finds the chunk's samples (in the
+    head) and a newer one finds them once, and a format 2 directory is upgraded in place.
+*/
+#include <check.h>
+#include <lmdb.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_err.h"
+#include "fw_labels.h"
+#include "fw_matcher.h"
+#include "fw_mem.h"
+#include "check_util.h"
+#include "../tsdb/tsdb_store.h"
+#include "../tsdb/tsdb_wal.h"
+
+static char s_dir[128];
+
+static void
+s_setup(void)
+{
+    check_util_tmpdir_new(s_dir, sizeof(s_dir), "tsdb_wal");
+}
+
+static void
+s_teardown(void)
+{
+    ck_assert_int_eq(check_util_tmpdir_remove(s_dir), 0);
+}
+
+static uint64_t
+s_bits(double v)
+{
+    uint64_t b;
+    memcpy(&b, &v, sizeof(b));
+    return b;
+}
+
+// --- the codec ---
+
+START_TEST(test_tsdb_wal_codec_round_trip_and_truncation)
+{
+    const double stale = (union {
+                             uint64_t u;
+                             double d;
+                         }){0x7ff0000000000002ULL}
+                             .d;
+    struct fw_sample a[] = {{1700000000000, 1.5},
+                            {1700000015000, stale},
+                            {INT64_MIN, -0.0},
+                            {INT64_MAX, INFINITY},
+                            {-5, NAN},
+                            {0, -INFINITY}};
+    struct fw_sample b[] = {{1700000000001, 0.1}};
+    struct tsdb_wal_buf w = {0};
+    tsdb_wal_add(&w, 7, a, 6);
+    tsdb_wal_add(&w, UINT64_MAX, b, 1);
+    tsdb_wal_add(&w, 9, b, 0); // nothing
+    ck_assert_uint_eq(w.samples, 7);
+
+    struct tsdb_wal_iter it;
+    struct fw_sample *out = NULL;
+    size_t cap = 0, n;
+    uint64_t id;
+    tsdb_wal_iter_init(&it, w.p, w.len);
+    ck_assert(tsdb_wal_next(&it, &id, &out, &cap, &n));
+    ck_assert_uint_eq(id, 7);
+    ck_assert_uint_eq(n, 6);
+    for (size_t k = 0; k < 6; k++) {
+        ck_assert_int_eq(out[k].t_ms, a[k].t_ms);
+        ck_assert_uint_eq(s_bits(out[k].v), s_bits(a[k].v));
+    }
+    ck_assert(tsdb_wal_next(&it, &id, &out, &cap, &n));
+    ck_assert_uint_eq(id, UINT64_MAX);
+    ck_assert_uint_eq(n, 1);
+    ck_assert(!tsdb_wal_next(&it, &id, &out, &cap, &n));
+    ck_assert_int_eq(tsdb_wal_iter_err(&it), 0);
+
+    // every shorter record ends in an error (after the whole entries it holds), never a
+    // read past its end (ASan watches)
+    for (size_t len = 0; len < w.len; len++) {
+        unsigned char *cut = fw_malloc(len ? len : 1);
+        memcpy(cut, w.p, len);
+        tsdb_wal_iter_init(&it, cut, len);
+        size_t entries = 0;
+        while (tsdb_wal_next(&it, &id, &out, &cap, &n))
+            entries++;
+        // a cut at an entry's end (the version byte alone, or after the first entry) is a
+        // shorter valid record; any other cut is an error
+        bool boundary = len == 1 || entries == 1;
+        ck_assert_msg(tsdb_wal_iter_err(&it) != 0 || boundary, "len %zu", len);
+        ck_assert_msg(tsdb_wal_iter_err(&it) == 0 || len != 1, "len %zu", len);
+        ck_assert_uint_le(entries, 1);
+        free(cut);
+    }
+    // another version
+    w.p[0] = 2;
+    tsdb_wal_iter_init(&it, w.p, w.len);
+    ck_assert(!tsdb_wal_next(&it, &id, &out, &cap, &n));
+    ck_assert_int_eq(tsdb_wal_iter_err(&it), FW_EPARSE);
+    free(out);
+    tsdb_wal_buf_clear(&w);
+}
+END_TEST
+
+// --- the store with the log on ---
+
+static tsdb_store_t *
+s_open_wal(void)
+{
+    tsdb_store_t *st = tsdb_store_new();
+    tsdb_store_set_mapsize(st, (size_t)64 << 20);
+    tsdb_store_set_wal(st, true, 0);
+    fw_err_t err;
+    ck_assert_msg(tsdb_store_open(st, s_dir, &err) == 0, "open: %s", err.msg);
+    return st;
+}
+
+// Sample k of series s: t = k * 1000, a value that tells them apart.
+static void
+s_append(tsdb_store_t *st, int s, int k)
+{
+    struct fw_labels l = FW_LABELS_INIT;
+    char v[16];
+    snprintf(v, sizeof(v), "%d", s);
+    fw_labels_set(&l, "__name__", "w");
+    fw_labels_set(&l, "s", v);
+    struct fw_sample smp = {(int64_t)k * 1000, s * 1000.0 + k};
+    fw_err_t err;
+    ck_assert_msg(tsdb_store_append_series(st, &l, &smp, 1, NULL, &err) == 0, "%s", err.msg);
+    fw_labels_clear(&l);
+}
+
+static void
+s_commit(tsdb_store_t *st)
+{
+    fw_err_t err;
+    ck_assert_msg(tsdb_store_commit(st, &err) == 0, "commit: %s", err.msg);
+}
+
+// Series s's samples through reader r (NULL: a new one), checked to be k = 0..n-1.
+static void
+s_check_series(tsdb_store_t *st, tsdb_store_reader_t *r, int s, int n)
+{
+    fw_err_t err;
+    tsdb_store_reader_t *own = r ? NULL : tsdb_store_reader_new(st, &err);
+    tsdb_store_reader_t *rd = r ? r : own;
+    ck_assert_ptr_nonnull(rd);
+    struct fw_matcher m[2];
+    char v[16];
+    snprintf(v, sizeof(v), "%d", s);
+    ck_assert_int_eq(
+        fw_matcher_init(&m[0], FW_MATCH_EQ, "__name__", "w", FW_REGEX_PROMETHEUS, &err), 0);
+    ck_assert_int_eq(fw_matcher_init(&m[1], FW_MATCH_EQ, "s", v, FW_REGEX_PROMETHEUS, &err), 0);
+    uint64_t *ids;
+    size_t n_ids;
+    ck_assert_int_eq(tsdb_store_select_ids(rd, m, 2, &ids, &n_ids, &err), 0);
+    ck_assert_uint_eq(n_ids, 1);
+    struct fw_sample *pts = NULL;
+    size_t len = 0, cap = 0;
+    ck_assert_int_eq(tsdb_store_samples(rd, ids[0], INT64_MIN, INT64_MAX, &pts, &len, &cap, &err),
+                     0);
+    ck_assert_uint_eq(len, (size_t)n);
+    for (int k = 0; k < n; k++) {
+        ck_assert_int_eq(pts[k].t_ms, (int64_t)k * 1000);
+        ck_assert(pts[k].v == s * 1000.0 + k);
+    }
+    free(pts);
+    free(ids);
+    fw_matcher_clear(&m[0]);
+    fw_matcher_clear(&m[1]);
+    tsdb_store_reader_destroy(&own);
+}
+
+// Entries of the named database, read with raw LMDB as an operator's tool would.
+static size_t
+s_raw_entries(const char *db)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_stat stat;
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    mdb_env_set_mapsize(env, (size_t)64 << 20);
+    ck_assert_int_eq(mdb_env_open(env, s_dir, 0, 0644), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, db, 0, &dbi), 0);
+    ck_assert_int_eq(mdb_stat(txn, dbi, &stat), 0);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return stat.ms_entries;
+}
+
+START_TEST(test_tsdb_wal_replay_after_kill)
+{
+    tsdb_store_t *st = s_open_wal();
+    // 3 series, 50 samples each, a commit every 10 samples: 5 log records, no checkpoint
+    for (int k = 0; k < 50; k++) {
+        for (int s = 0; s < 3; s++)
+            s_append(st, s, k);
+        if (k % 10 == 9)
+            s_commit(st);
+    }
+    struct tsdb_store_counters c;
+    tsdb_store_counters(st, &c);
+    ck_assert_uint_eq(c.wal_records, 5);
+    ck_assert_uint_eq(c.checkpoints, 0);
+    s_append(st, 0, 50); // appended, never committed: lost with the process
+    tsdb_store_destroy(&st);
+    ck_assert_uint_eq(s_raw_entries("wal"), 5);
+    ck_assert_uint_eq(s_raw_entries("head"), 0); // no open chunk written yet
+
+    st = s_open_wal(); // SIGKILL-like: only commits stay; the start replays the log
+    ck_assert_uint_eq(tsdb_store_head_series(st), 3);
+    for (int s = 0; s < 3; s++)
+        s_check_series(st, NULL, s, 50);
+    // the replayed head goes on where it was: the next sample continues each series, a
+    // resent one is a duplicate
+    struct tsdb_store_stats stats = {0};
+    struct fw_labels l = FW_LABELS_INIT;
+    fw_labels_set(&l, "__name__", "w");
+    fw_labels_set(&l, "s", "1");
+    fw_err_t err;
+    ck_assert_int_eq(
+        tsdb_store_append_series(st, &l, &(struct fw_sample){49000, 1049.0}, 1, &stats, &err), 0);
+    ck_assert_uint_eq(stats.duplicates, 1);
+    fw_labels_clear(&l);
+    for (int s = 0; s < 3; s++)
+        s_append(st, s, 50);
+    s_commit(st);
+    // a checkpoint writes the open chunks and empties the log
+    tsdb_store_checkpoint_next(st);
+    s_commit(st);
+    tsdb_store_counters(st, &c);
+    ck_assert_uint_eq(c.checkpoints, 1);
+    tsdb_store_destroy(&st);
+    ck_assert_uint_eq(s_raw_entries("wal"), 0);
+    ck_assert_uint_eq(s_raw_entries("head"), 3);
+    st = s_open_wal();
+    ck_assert_uint_eq(tsdb_store_head_series(st), 0); // nothing to replay: filled lazily
+    for (int s = 0; s < 3; s++)
+        s_check_series(st, NULL, s, 51);
+    tsdb_store_destroy(&st);
+}
+END_TEST
+
+START_TEST(test_tsdb_wal_readers_and_sealed_chunks)
+{
+    tsdb_store_t *st = s_open_wal();
+    s_append(st, 0, 0);
+    s_commit(st);
+    fw_err_t err;
+    tsdb_store_reader_t *old = tsdb_store_reader_new(st, &err);
+    ck_assert_ptr_nonnull(old);
+    // 130 samples: the first 120 make a chunk that is sealed, then committed after `old`
+    // began, so old's snapshot lacks it
+    for (int k = 1; k < 130; k++)
+        s_append(st, 0, k);
+    s_check_series(st, NULL, 0, 130); // appended, not committed: readers see it
+    s_commit(st);
+    ck_assert_uint_eq(s_raw_entries("chunks"), 1);
+    s_check_series(st, old, 0, 130);  // the sealed chunk from the head
+    s_check_series(st, NULL, 0, 130); // from LMDB, and not twice
+    tsdb_store_reader_destroy(&old);
+    // with the old reader gone the next commit frees the kept chunk; reads stay whole
+    s_append(st, 0, 130);
+    s_commit(st);
+    s_check_series(st, NULL, 0, 131);
+    // the log off (tsdb import): every commit is a checkpoint
+    tsdb_store_destroy(&st);
+    st = tsdb_store_new();
+    fw_err_t e2;
+    ck_assert_int_eq(tsdb_store_open(st, s_dir, &e2), 0); // replays the log, off from now
+    s_append(st, 0, 131);
+    s_commit(st);
+    struct tsdb_store_counters c;
+    tsdb_store_counters(st, &c);
+    ck_assert_uint_eq(c.checkpoints, 1);
+    ck_assert_uint_eq(c.wal_records, 0);
+    tsdb_store_destroy(&st);
+    ck_assert_uint_eq(s_raw_entries("wal"), 0);
+    st = s_open_wal();
+    s_check_series(st, NULL, 0, 132);
+    tsdb_store_destroy(&st);
+}
+END_TEST
+
+START_TEST(test_tsdb_wal_upgrades_format_2)
+{
+    tsdb_store_t *st = s_open_wal();
+    s_append(st, 4, 0);
+    tsdb_store_checkpoint_next(st);
+    s_commit(st);
+    tsdb_store_destroy(&st);
+    // make it what format 2 wrote: format "2" and no log database
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta, wal;
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    ck_assert_int_eq(mdb_env_open(env, s_dir, 0, 0644), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "wal", 0, &wal), 0);
+    ck_assert_int_eq(mdb_drop(txn, wal, 1), 0);
+    MDB_val k = {6, (void *)"format"}, v = {1, (void *)"2"};
+    ck_assert_int_eq(mdb_put(txn, meta, &k, &v, 0), 0);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    st = s_open_wal();
+    s_check_series(st, NULL, 4, 1);
+    tsdb_store_destroy(&st);
+    ck_assert_uint_eq(s_raw_entries("wal"), 0); // created
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    ck_assert_int_eq(mdb_env_open(env, s_dir, MDB_RDONLY, 0644), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    ck_assert_int_eq(mdb_get(txn, meta, &k, &v), 0);
+    ck_assert_uint_eq(v.mv_size, 1);
+    ck_assert_int_eq(((const char *)v.mv_data)[0], '0' + TSDB_STORE_FORMAT);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+}
+END_TEST
+
+Suite *
+tsdb_wal_suite(void)
+{
+    Suite *s = suite_create("tsdb_wal");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_tsdb_wal_codec_round_trip_and_truncation);
+    tcase_add_test(tc, test_tsdb_wal_replay_after_kill);
+    tcase_add_test(tc, test_tsdb_wal_readers_and_sealed_chunks);
+    tcase_add_test(tc, test_tsdb_wal_upgrades_format_2);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,125 @@
+/*  tsdb_wal.c — the write-ahead log's record codec (see tsdb_wal.h). */
+#include "tsdb_wal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_bytes.h"
+#include "fw_err.h"
+#include "fw_mem.h"
+
+#define S_KEEP_MAX ((size_t)4 << 20) // a reset buffer bigger than this gives its memory back
+#define S_SAMPLE_MAX (FW_BYTES_UVARINT_MAX + 8)
+
+static uint64_t
+s_zigzag(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static int64_t
+s_unzigzag(uint64_t u)
+{
+    return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+void
+tsdb_wal_add(struct tsdb_wal_buf *b, uint64_t id, const struct fw_sample *samples, size_t n)
+{
+    if (n == 0)
+        return;
+    size_t need = b->len + 1 + 2 * FW_BYTES_UVARINT_MAX + n * S_SAMPLE_MAX;
+    fw_mem_grow((void **)&b->p, &b->cap, need, 1);
+    if (b->len == 0) {
+        b->p[b->len++] = TSDB_WAL_VERSION;
+        b->prev_t = 0;
+    }
+    unsigned char *p = b->p + b->len;
+    p += fw_bytes_put_uvarint(p, id);
+    p += fw_bytes_put_uvarint(p, n);
+    for (size_t k = 0; k < n; k++) {
+        // wrap-around subtraction: any two int64 timestamps have a delta the decoder undoes
+        int64_t dt = (int64_t)((uint64_t)samples[k].t_ms - (uint64_t)b->prev_t);
+        p += fw_bytes_put_uvarint(p, s_zigzag(dt));
+        uint64_t bits;
+        memcpy(&bits, &samples[k].v, sizeof(bits));
+        fw_bytes_put_le(p, bits, 8);
+        p += 8;
+        b->prev_t = samples[k].t_ms;
+    }
+    b->len = (size_t)(p - b->p);
+    b->samples += n;
+}
+
+void
+tsdb_wal_buf_reset(struct tsdb_wal_buf *b)
+{
+    if (b->cap > S_KEEP_MAX) {
+        free(b->p);
+        b->p = NULL;
+        b->cap = 0;
+    }
+    b->len = 0;
+    b->prev_t = 0;
+    b->samples = 0;
+}
+
+void
+tsdb_wal_buf_clear(struct tsdb_wal_buf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof(*b));
+}
+
+void
+tsdb_wal_iter_init(struct tsdb_wal_iter *it, const void *p, size_t len)
+{
+    it->p = p;
+    it->len = len;
+    it->off = 1;
+    it->prev_t = 0;
+    it->err = len == 0 || it->p[0] != TSDB_WAL_VERSION ? FW_EPARSE : 0;
+}
+
+bool
+tsdb_wal_next(struct tsdb_wal_iter *it, uint64_t *id, struct fw_sample **out, size_t *cap,
+              size_t *n)
+{
+    *n = 0;
+    if (it->err || it->off >= it->len)
+        return false;
+    uint64_t count;
+    int rc = fw_bytes_get_uvarint(it->p, it->len, &it->off, id);
+    if (rc == 0)
+        rc = fw_bytes_get_uvarint(it->p, it->len, &it->off, &count);
+    // every sample takes at least 9 bytes: a count the rest cannot hold is damage
+    if (rc == 0 && (count == 0 || count > (it->len - it->off) / 9))
+        rc = FW_EPARSE;
+    if (rc != 0) {
+        it->err = rc;
+        return false;
+    }
+    fw_mem_grow((void **)out, cap, (size_t)count, sizeof(**out));
+    for (size_t k = 0; k < count; k++) {
+        uint64_t zz;
+        if ((rc = fw_bytes_get_uvarint(it->p, it->len, &it->off, &zz)) != 0 ||
+            it->len - it->off < 8) {
+            it->err = rc ? rc : FW_ETRUNC;
+            return false;
+        }
+        int64_t t = (int64_t)((uint64_t)it->prev_t + (uint64_t)s_unzigzag(zz));
+        uint64_t bits = fw_bytes_get_le(it->p + it->off, 8);
+        it->off += 8;
+        (*out)[k].t_ms = t;
+        memcpy(&(*out)[k].v, &bits, sizeof(bits));
+        it->prev_t = t;
+    }
+    *n = (size_t)count;
+    return true;
+}
+
+int
+tsdb_wal_iter_err(const struct tsdb_wal_iter *it)
+{
+    return it->err;
+}

@@ -1,0 +1,66 @@
+/*  tsdb_wal.h — the write-ahead log's record codec: the samples one commit appended.
+
+    Between checkpoints a commit does not rewrite the open chunks of every series it
+    touched (a few hundred bytes each, one LMDB page per ~20 series): it writes ONE log
+    record holding just the samples appended since the previous commit, about 10 bytes a
+    sample, in the same transaction as everything else (tsdb_store.h, "Durability"). A
+    start replays the records written since the last checkpoint into the head.
+
+    A record is what tsdb_store_append_series* was given, in order, series by series:
+
+        record  := version(1 byte, = 1) entry*
+        entry   := uvarint(series id) uvarint(n >= 1) sample{n}
+        sample  := svarint(t - previous t) value(8 bytes, little-endian IEEE 754 bits)
+
+    "previous t" is the record's previous sample's timestamp (0 before the first), so the
+    timestamps of one scrape, close to one another, take a byte or two; svarint is the
+    zigzag form of a signed delta as a uvarint. Values are kept bit for bit (stale markers,
+    NaN payloads, -0.0), uncompressed: the log lives only until the next checkpoint.
+
+    Pure code: no LMDB, no allocation but the buffer's own growth. The decoder checks every
+    length against the record's end, so a damaged record ends with an error, never a read
+    past it (fuzzed: test/fuzz/fuzz_tsdb_wal.c).
+*/
+#ifndef TSDB_WAL_H
+#define TSDB_WAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fw_sample.h"
+
+#define TSDB_WAL_VERSION 1
+
+// A record being built. Zero it to start; tsdb_wal_buf_clear frees it.
+struct tsdb_wal_buf {
+    unsigned char *p; // owned
+    size_t len, cap;
+    int64_t prev_t;
+    size_t samples; // in the record
+};
+
+// Append series id's samples[0..n) (n > 0) to the record.
+void tsdb_wal_add(struct tsdb_wal_buf *b, uint64_t id, const struct fw_sample *samples, size_t n);
+// Empty the record, keeping its memory (bounded: a big buffer is freed).
+void tsdb_wal_buf_reset(struct tsdb_wal_buf *b);
+void tsdb_wal_buf_clear(struct tsdb_wal_buf *b);
+
+// Reading a record p[0..len) (borrowed).
+struct tsdb_wal_iter {
+    const unsigned char *p;
+    size_t len, off;
+    int64_t prev_t;
+    int err; // 0, or the FW_E* code that ended the walk
+};
+
+// Start reading; a record with another version or none fails the first next with FW_EPARSE.
+void tsdb_wal_iter_init(struct tsdb_wal_iter *it, const void *p, size_t len);
+// The next entry: its series id, and its samples in (*out)[0..*n), *out grown as needed
+// (fw_mem_grow with *cap; the caller frees *out). False at the end or on damage
+// (tsdb_wal_iter_err then says which).
+bool tsdb_wal_next(struct tsdb_wal_iter *it, uint64_t *id, struct fw_sample **out, size_t *cap,
+                   size_t *n);
+int tsdb_wal_iter_err(const struct tsdb_wal_iter *it);
+
+#endif
