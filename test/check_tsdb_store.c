@@ -528,7 +528,7 @@ START_TEST(test_tsdb_store_refuses_old_and_unknown_formats)
     ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
     ck_assert_int_eq(mdb_dbi_open(txn, "series", MDB_CREATE, &dbi), 0);
     ck_assert_int_eq(mdb_dbi_open(txn, "samples", MDB_CREATE, &dbi), 0);
-    char kb[] = "0123456789abcdef", vb[] = "\0\0\0\0\0\0\xf0\x3f", fk[] = "format", f3[] = "3";
+    char kb[] = "0123456789abcdef", vb[] = "\0\0\0\0\0\0\xf0\x3f", fk[] = "format", f3[] = "9";
     MDB_val k = {16, kb}, v = {8, vb};
     ck_assert_int_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
     ck_assert_int_eq(mdb_txn_commit(txn), 0);
@@ -539,7 +539,7 @@ START_TEST(test_tsdb_store_refuses_old_and_unknown_formats)
     ck_assert_int_eq(stat(data, &before), 0);
     tsdb_store_t *st = tsdb_store_new();
     ck_assert_int_eq(tsdb_store_open(st, s_dir, &err), -1);
-    ck_assert_msg(strstr(err.msg, "format 1") && strstr(err.msg, "reads format 2") &&
+    ck_assert_msg(strstr(err.msg, "format 1") && strstr(err.msg, "reads format 3") &&
                       strstr(err.msg, "move it away"),
                   "%s", err.msg);
     tsdb_store_destroy(&st);
@@ -558,7 +558,7 @@ START_TEST(test_tsdb_store_refuses_old_and_unknown_formats)
     mdb_env_close(env);
     st = tsdb_store_new();
     ck_assert_int_eq(tsdb_store_open(st, s_dir, &err), -1);
-    ck_assert_msg(strstr(err.msg, "format \"3\""), "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "format \"9\""), "%s", err.msg);
     tsdb_store_destroy(&st);
     s_rm("data.mdb");
     s_rm("lock.mdb");
