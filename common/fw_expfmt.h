@@ -12,9 +12,18 @@
     name text" and "# TYPE name type" (validated), metric names, label sets with escapes
     (\\ \" \n; other escapes are kept verbatim, as Prometheus does) and a trailing comma,
     values as Go's ParseFloat reads them (+Inf, -Inf, NaN, exponents), and an optional
-    integer timestamp in milliseconds. In OpenMetrics mode timestamps are float seconds,
-    "# UNIT" lines are accepted, exemplars (" # {...} v") are skipped and "# EOF" ends the
-    body. In text mode "# EOF" is an ordinary comment. OpenMetrics timestamps become
+    integer timestamp in milliseconds. In text mode "# EOF" is an ordinary comment.
+
+    OpenMetrics (1.0) is parsed strictly, as its specification and the upstream parser suite
+    say: timestamps are float seconds, "# UNIT" lines are accepted, "# EOF" ends the body and
+    nothing may follow it; each metric family's metadata comes once and before its samples,
+    its lines are contiguous, its names clash with no other family's, and its type's rules
+    hold (sample names, le/quantile/stateset labels, counter-like values neither NaN nor
+    negative, histogram buckets in order with a +Inf bucket equal to _count, info values 1,
+    stateset values 0 or 1, a group's timestamps present on all or none of its samples and
+    never going back). Exemplars (" # {labels} value [timestamp]") are parsed, checked (on
+    counter _total and histogram _bucket samples only, at most 128 characters of label names
+    and values) and handed out with their sample. OpenMetrics timestamps become
     milliseconds as Prometheus makes them: int64(seconds * 1000), truncated toward zero.
 
     Line at a time: fw_expfmt_begin(), then fw_expfmt_line() for each line of a file too
@@ -36,6 +45,16 @@ typedef struct fw_expfmt fw_expfmt_t;
 
 typedef enum { FW_EXPFMT_TEXT, FW_EXPFMT_OPENMETRICS } fw_expfmt_fmt_t;
 
+// An OpenMetrics exemplar of a sample: labels borrowed as the sample's.
+struct fw_expfmt_exemplar {
+    const char *const *label_names;  // n_labels entries
+    const char *const *label_values; // n_labels entries
+    size_t n_labels;
+    double v;
+    bool has_t;
+    int64_t t_ms; // as the sample's: int64(seconds * 1000)
+};
+
 // One parsed sample. Strings are borrowed from the parser, valid until its next run or
 // destroy; labels are in exposition order (not sorted), names unique.
 struct fw_expfmt_sample {
@@ -48,13 +67,16 @@ struct fw_expfmt_sample {
     double v;
     bool has_t;
     int64_t t_ms;
+    bool has_exemplar;                  // OpenMetrics only
+    struct fw_expfmt_exemplar exemplar; // valid when has_exemplar
 };
 
 // fw_expfmt_begin flags.
 enum {
-    // OpenMetrics without the metric-family structure checks (metadata once and before the
-    // samples, a family's lines contiguous): Prometheus's own parser, and so promtool's
-    // backfill, does not make them, and backfill files interleave families by time.
+    // OpenMetrics without the metric-family rules (metadata once and before the samples, a
+    // family's lines contiguous, the type rules): Prometheus's own parser, and so promtool's
+    // backfill, does not make them, and backfill files interleave families by time. The
+    // syntax (exemplars included) is checked as strictly as without the flag.
     FW_EXPFMT_LAX_FAMILIES = 1,
 };
 

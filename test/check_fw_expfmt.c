@@ -161,6 +161,46 @@ START_TEST(test_fw_expfmt_values)
         else
             ck_assert_msg(s.v == want[i], "sample %zu: %g", i, s.v);
     }
+    // Random decimals, in both formats: accepted exactly when strtod takes the whole text
+    // without overflow, and then the same double bit for bit (the parser's fast path for
+    // short decimals must not differ from the full conversion).
+    unsigned seed = 7;
+    for (int i = 0; i < 100000; i++) {
+        char num[80], body[128];
+        size_t k = 0;
+        if (rand_r(&seed) % 4 == 0)
+            num[k++] = "+-"[rand_r(&seed) % 2];
+        for (int j = rand_r(&seed) % 22; j > 0; j--)
+            num[k++] = (char)(j > 16 && rand_r(&seed) % 2 ? '0' : '0' + rand_r(&seed) % 10);
+        if (rand_r(&seed) % 2) {
+            num[k++] = '.';
+            for (int j = rand_r(&seed) % 22; j > 0; j--)
+                num[k++] = (char)('0' + rand_r(&seed) % 10);
+        }
+        if (rand_r(&seed) % 3 == 0) {
+            num[k++] = "eE"[rand_r(&seed) % 2];
+            if (rand_r(&seed) % 2)
+                num[k++] = "+-"[rand_r(&seed) % 2];
+            for (int j = rand_r(&seed) % 4; j > 0; j--)
+                num[k++] = (char)('0' + rand_r(&seed) % 10);
+        }
+        num[k] = '\0';
+        char *end;
+        double want_v = strtod(num, &end);
+        bool valid = k > 0 && end == num + k && !isinf(want_v);
+        for (int om = 0; om < 2; om++) {
+            snprintf(body, sizeof(body), "a %s\n%s", num, om ? "# EOF\n" : "");
+            fw_err_t e = {0};
+            ssize_t n = fw_expfmt_parse(parser, body, strlen(body),
+                                        om ? FW_EXPFMT_OPENMETRICS : FW_EXPFMT_TEXT, &e);
+            ck_assert_msg(n == (valid ? 1 : -1), "\"%s\": %zd (%s)", num, n, e.msg);
+            if (n == 1) {
+                fw_expfmt_get(parser, 0, &s);
+                ck_assert_msg(memcmp(&s.v, &want_v, sizeof(double)) == 0,
+                              "\"%s\": %.17g, not %.17g", num, s.v, want_v);
+            }
+        }
+    }
 }
 END_TEST
 
@@ -218,18 +258,29 @@ START_TEST(test_fw_expfmt_comments_and_eof)
     // Text format: plain comments, "#HELP" without a blank, "# EOF" are all comments.
     fw_err_t err = {0};
     ck_assert_int_eq(s_run("#no blank\n# some comment\n#HELP x\n# EOF\nafter_eof 1\n", &err), 1);
-    // OpenMetrics: float-second timestamps, UNIT, exemplars skipped, EOF ends the body.
-    const char *om = "# TYPE foo counter\n# UNIT foo seconds\n# HELP foo Help.\n"
-                     "foo_total{a=\"b\"} 17 1520879607.789 # {trace_id=\"x\"} 1\n"
-                     "foo_created 1520430000.123\n# TYPE i info\ni_info{v=\"1\"} 1\n"
-                     "# EOF\nignored garbage {{{\n";
+    // OpenMetrics: float-second timestamps, UNIT (the name's suffix), exemplars, EOF ends
+    // the body and nothing may follow it.
+    const char *om = "# TYPE foo_seconds counter\n# UNIT foo_seconds seconds\n"
+                     "# HELP foo_seconds Help.\n"
+                     "foo_seconds_total{a=\"b\"} 17 1520879607.789 # {trace_id=\"x\"} 1\n"
+                     "foo_seconds_created 1520430000.123\n# TYPE i info\ni_info{v=\"1\"} 1\n"
+                     "# EOF\n";
     ssize_t n = fw_expfmt_parse(parser, om, strlen(om), FW_EXPFMT_OPENMETRICS, &err);
     ck_assert_msg(n == 3, "n=%zd err=%s", n, err.msg);
     struct fw_expfmt_sample s;
     fw_expfmt_get(parser, 0, &s);
-    ck_assert_str_eq(s.name, "foo_total");
+    ck_assert_str_eq(s.name, "foo_seconds_total");
     ck_assert(s.has_t);
     ck_assert(s.t_ms == 1520879607789LL);
+    ck_assert(s.has_exemplar);
+    fw_expfmt_get(parser, 1, &s);
+    ck_assert(!s.has_exemplar);
+    char after[512];
+    snprintf(after, sizeof(after), "%signored garbage {{{\n", om);
+    ck_assert_int_eq(fw_expfmt_parse(parser, after, strlen(after), FW_EXPFMT_OPENMETRICS, &err),
+                     -1);
+    ck_assert_str_eq(err.msg, "line 9: unexpected data after \"# EOF\" at column 1");
+    ck_assert_uint_eq(fw_expfmt_count(parser), 0);
     ck_assert_int_eq(fw_expfmt_format("application/openmetrics-text; version=1.0.0"),
                      FW_EXPFMT_OPENMETRICS);
     ck_assert_int_eq(fw_expfmt_format("text/plain; version=0.0.4"), FW_EXPFMT_TEXT);
@@ -488,6 +539,196 @@ START_TEST(test_fw_expfmt_om_timestamps_truncate_as_prometheus)
 }
 END_TEST
 
+static ssize_t
+s_om(const char *text, fw_err_t *err)
+{
+    return fw_expfmt_parse(parser, text, strlen(text), FW_EXPFMT_OPENMETRICS, err);
+}
+
+START_TEST(test_fw_expfmt_om_exemplars)
+{
+    // Exemplars are handed out with their sample: labels unescaped, value, optional time.
+    const char *om = "# TYPE rq_seconds histogram\n# UNIT rq_seconds seconds\n"
+                     "rq_seconds_bucket{le=\"0.5\"} 3 # {trace_id=\"a\\\"b\",span=\"\"} 0.25\n"
+                     "rq_seconds_bucket{le=\"+Inf\"} 4 # {} 9.5 1520879607.7891\n"
+                     "rq_seconds_count 4\nrq_seconds_sum 10.25\n# EOF\n";
+    fw_err_t err = {0};
+    ck_assert_msg(s_om(om, &err) == 4, "%s", err.msg);
+    struct fw_expfmt_sample s;
+    fw_expfmt_get(parser, 0, &s);
+    ck_assert(s.has_exemplar);
+    ck_assert_uint_eq(s.n_labels, 1);
+    ck_assert_str_eq(s.label_values[0], "0.5");
+    ck_assert_uint_eq(s.exemplar.n_labels, 2);
+    ck_assert_str_eq(s.exemplar.label_names[0], "trace_id");
+    ck_assert_str_eq(s.exemplar.label_values[0], "a\"b");
+    ck_assert_str_eq(s.exemplar.label_names[1], "span");
+    ck_assert_str_eq(s.exemplar.label_values[1], "");
+    ck_assert(s.exemplar.v == 0.25 && !s.exemplar.has_t);
+    fw_expfmt_get(parser, 1, &s);
+    ck_assert(s.has_exemplar && s.exemplar.n_labels == 0 && s.exemplar.v == 9.5);
+    ck_assert(s.exemplar.has_t && s.exemplar.t_ms == 1520879607789LL);
+    fw_expfmt_get(parser, 2, &s);
+    ck_assert(!s.has_exemplar);
+
+    // Bad exemplars fail the body, with the column of the fault.
+    static const struct s_bad bad[] = {
+        {"# TYPE a counter\na_total 1 #{} 1\n# EOF\n",
+         "line 2: expected \"# {\" to start an exemplar at column 11", 2, 11},
+        {"# TYPE a counter\na_total 1 # {}1\n# EOF\n",
+         "line 2: expected a single space before the exemplar value at column 15", 2, 15},
+        {"# TYPE a counter\na_total 1 # {} 0x1\n# EOF\n",
+         "line 2: invalid exemplar value at column 16", 2, 16},
+        {"# TYPE a counter\na_total 1 # {} 1 NaN\n# EOF\n",
+         "line 2: invalid exemplar timestamp at column 18", 2, 18},
+        {"# TYPE a counter\na_total 1 # {} 1 1 \n# EOF\n",
+         "line 2: unexpected text after exemplar at column 19", 2, 19},
+        {"# TYPE a counter\na_total 1 # {a=\"1\",a=\"2\"} 1\n# EOF\n",
+         "line 2: duplicate label name at column 20", 2, 20},
+        {"# TYPE a gauge\na 1 # {} 1\n# EOF\n",
+         "line 2: gauge family \"a\": an exemplar on a sample other than _total or _bucket at "
+         "column 1",
+         2, 1},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        fw_err_t e = {0};
+        ck_assert_int_eq(s_om(bad[i].text, &e), -1);
+        ck_assert_str_eq(e.msg, bad[i].msg);
+        ck_assert_int_eq(e.line, bad[i].line);
+        ck_assert_int_eq(e.col, bad[i].col);
+    }
+    // 128 characters of label names and values, counted in code points, not bytes: "é" is
+    // two bytes. One more character fails.
+    char big[512], val[300];
+    size_t n = 0;
+    n += (size_t)snprintf(val + n, sizeof(val) - n, "\xc3\xa9");
+    for (int i = 0; i < 126; i++)
+        val[n++] = 'x';
+    val[n] = '\0';
+    snprintf(big, sizeof(big), "# TYPE a counter\na_total 1 # {a=\"%s\"} 1\n# EOF\n", val);
+    ck_assert_msg(s_om(big, &err) == 1, "%s", err.msg);
+    snprintf(big, sizeof(big), "# TYPE a counter\na_total 1 # {a=\"%sx\"} 1\n# EOF\n", val);
+    ck_assert_int_eq(s_om(big, &err), -1);
+    ck_assert_str_eq(err.msg, "line 2: exemplar labels longer than 128 characters at column 13");
+
+    // Line at a time, lax families (tsdb import): syntax still checked, any sample may have
+    // one, and the exemplar comes with the sample.
+    struct fw_expfmt_sample last = {0};
+    int errors;
+    ck_assert_int_eq(s_lines("g 1 # {t=\"x\"} 2 3\nh 1 # {}\n# EOF\n", FW_EXPFMT_OPENMETRICS,
+                             FW_EXPFMT_LAX_FAMILIES, &last, &errors, &err),
+                     1);
+    ck_assert_int_eq(errors, 1);
+    ck_assert_int_eq(err.line, 2);
+    ck_assert_str_eq(err.msg, "expected a single space before the exemplar value");
+    fw_expfmt_begin(parser, FW_EXPFMT_OPENMETRICS, FW_EXPFMT_LAX_FAMILIES);
+    const char *line = "g 1 # {t=\"x\"} 2 3";
+    ck_assert_int_eq(fw_expfmt_line(parser, line, strlen(line), &last, &err), 1);
+    ck_assert(last.has_exemplar && last.exemplar.n_labels == 1 && last.exemplar.t_ms == 3000);
+    ck_assert_str_eq(last.exemplar.label_values[0], "x");
+    // The text format has no exemplars.
+    ck_assert_int_eq(s_run("a_total 1 # {} 1\n", &err), -1);
+}
+END_TEST
+
+// One OpenMetrics body per rule of the metric families, valid and invalid; the text format
+// takes every one of them (as Prometheus does).
+START_TEST(test_fw_expfmt_om_family_rules)
+{
+    static const struct {
+        const char *text; // without "# EOF\n"
+        const char *msg;  // NULL: valid
+    } cases[] = {
+        {"# TYPE a counter\na_total NaN\n", "line 2: counter family \"a\": a NaN counter, count, "
+                                            "sum or bucket at column 1"},
+        {"# TYPE a counter\na_total -1\n", "line 2: counter family \"a\": a negative counter, "
+                                           "count, sum or bucket at column 1"},
+        {"# TYPE a counter\na_total 1\na_created 1.5\n", NULL},
+        {"# TYPE a_created gauge\n# TYPE a counter\n",
+         "line 3: counter family \"a\": a sample name of the family clashes with another family "
+         "at column 1"},
+        {"# TYPE a counter\na_total{x=\"1\"} 1\na_total{x=\"2\"} 1\na_total{x=\"1\"} 1\n",
+         "line 4: counter family \"a\": a group's samples are not together at column 1"},
+        {"# TYPE a counter\na_total 1\n# TYPE b gauge\na_total 1\n",
+         "line 4: metric family name clashes with an earlier family's samples at column 1"},
+        {"# UNIT a seconds\n",
+         "line 1: the metric name does not end with '_' and the unit at column 10"},
+        {"# UNIT a_b b\n# TYPE a_b info\n",
+         "line 2: info family \"a_b\": a unit on an info or stateset family at column 1"},
+        {"# TYPE a histogram\na_bucket{le=\"1\"} 0\na_bucket{le=\"+Inf\"} 2\na_count 2\n"
+         "a_sum 1.5\na_created 1\n",
+         NULL},
+        {"# TYPE a histogram\na_bucket{le=\"1\"} 0\n",
+         "line 3: histogram family \"a\": a point without a +Inf bucket at column 1"},
+        {"# TYPE a histogram\na_bucket{le=\"2\"} 0\na_bucket{le=\"1\"} 0\n",
+         "line 3: histogram family \"a\": buckets out of order at column 1"},
+        {"# TYPE a histogram\na_bucket{le=\"1\"} 2\na_bucket{le=\"+Inf\"} 1\n",
+         "line 3: histogram family \"a\": a bucket smaller than the one before at column 1"},
+        {"# TYPE a histogram\na_bucket{le=\"+Inf\"} 1.5\n",
+         "line 2: histogram family \"a\": a count or bucket that is not an integer at column 1"},
+        {"# TYPE a histogram\na_bucket{le=\"+inf\"} 1\n",
+         "line 2: histogram family \"a\": a bucket without a valid le label at column 1"},
+        {"# TYPE a histogram\na_bucket{le=\"+Inf\"} 1\na_count 2\na_sum 1\n",
+         "line 5: histogram family \"a\": the count differs from the +Inf bucket at column 1"},
+        {"# TYPE a histogram\na_bucket{le=\"-1\"} 1\na_bucket{le=\"+Inf\"} 1\na_count 1\n"
+         "a_sum 1\n",
+         "line 6: histogram family \"a\": _sum with negative buckets at column 1"},
+        // Two points of one group, each with its own timestamp: checked one by one.
+        {"# TYPE a gaugehistogram\na_bucket{le=\"+Inf\"} 1 1\na_gcount 1 1\na_gsum 1 1\n"
+         "a_bucket{le=\"+Inf\"} 2 2\na_gcount 2 2\na_gsum 2 2\n",
+         NULL},
+        {"# TYPE a gaugehistogram\na_bucket{le=\"+Inf\"} 1 1\na_gcount 1 1\na_gsum 1 1\n"
+         "a_bucket{le=\"+Inf\"} 2 2\na_gcount 2 2\n",
+         "line 7: gaugehistogram family \"a\": a count without a sum at column 1"},
+        {"# TYPE a summary\na{quantile=\"0.5\"} NaN\na{quantile=\"1\"} 2\na_sum 3\na_count 2\n",
+         NULL},
+        {"# TYPE a summary\na{quantile=\"1.5\"} 1\n",
+         "line 2: summary family \"a\": a quantile label missing, invalid or not in [0, 1] at "
+         "column 1"},
+        {"# TYPE a summary\na_count 1.5\n",
+         "line 2: summary family \"a\": a count or bucket that is not an integer at column 1"},
+        {"# TYPE a stateset\na{a=\"x\"} 1\na{a=\"y\"} 0\n", NULL},
+        {"# TYPE a stateset\na{a=\"x\"} 0.5\n",
+         "line 2: stateset family \"a\": a value other than 0 or 1 at column 1"},
+        {"# TYPE a info\na_info{v=\"1\"} 1 2\na_info{v=\"2\"} 1 1\n", NULL},
+        {"# TYPE a info\na_info{v=\"1\"} 2\n",
+         "line 2: info family \"a\": a value other than 1 at column 1"},
+        // A series' points in time order (labels in any order); none without a timestamp.
+        {"a{x=\"1\",y=\"2\"} 1 1\na{y=\"2\",x=\"1\"} 1 1\na{x=\"1\",y=\"2\"} 1 2\n", NULL},
+        {"a{x=\"1\",y=\"2\"} 1 2\na{y=\"2\",x=\"1\"} 1 1\n",
+         "line 2: unknown family \"a\": a group's timestamps go back at column 1"},
+        {"a 1 2\na 1\n", "line 2: unknown family \"a\": a group with and without timestamps at "
+                         "column 1"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char body[1024];
+        snprintf(body, sizeof(body), "%s# EOF\n", cases[i].text);
+        fw_err_t err = {0};
+        ssize_t n = s_om(body, &err);
+        if (cases[i].msg) {
+            ck_assert_msg(n == -1, "case %zu accepted", i);
+            ck_assert_str_eq(err.msg, cases[i].msg);
+        } else {
+            ck_assert_msg(n >= 0, "case %zu: %s", i, err.msg);
+        }
+        bool text_type = !strstr(body, " info\n") && !strstr(body, " stateset\n") &&
+                         !strstr(body, " gaugehistogram\n");
+        ck_assert_msg(!text_type || s_run(body, &err) >= 0, "case %zu in text: %s", i, err.msg);
+    }
+    // The same families, line at a time: errors at the same lines, lax mode takes them all.
+    struct fw_expfmt_sample last;
+    int errors;
+    fw_err_t err = {0};
+    const char *bad = "# TYPE a counter\na_total -1\n# TYPE s stateset\ns 3\n# EOF\n";
+    ck_assert_int_eq(s_lines(bad, FW_EXPFMT_OPENMETRICS, 0, &last, &errors, &err), 0);
+    ck_assert_int_eq(errors, 2);
+    ck_assert_int_eq(err.line, 2);
+    ck_assert_int_eq(
+        s_lines(bad, FW_EXPFMT_OPENMETRICS, FW_EXPFMT_LAX_FAMILIES, &last, &errors, &err), 2);
+    ck_assert_int_eq(errors, 0);
+}
+END_TEST
+
 Suite *
 fw_expfmt_suite(void)
 {
@@ -505,6 +746,8 @@ fw_expfmt_suite(void)
     tcase_add_test(tc, test_fw_expfmt_line_at_a_time);
     tcase_add_test(tc, test_fw_expfmt_line_errors_and_eof);
     tcase_add_test(tc, test_fw_expfmt_om_timestamps_truncate_as_prometheus);
+    tcase_add_test(tc, test_fw_expfmt_om_exemplars);
+    tcase_add_test(tc, test_fw_expfmt_om_family_rules);
     suite_add_tcase(s, tc);
     return s;
 }

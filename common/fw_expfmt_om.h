@@ -1,0 +1,146 @@
+/*  fw_expfmt_om.h — PRIVATE to the exposition parser (fw_expfmt.c, fw_expfmt_om.c): the
+    parser object, its sample records and line scan state, and the OpenMetrics metric-family
+    rules. Nothing else includes it; the public interface is fw_expfmt.h.
+
+    fw_expfmt.c scans lines (syntax: names, labels, numbers, timestamps, exemplars) into the
+    records; after each OpenMetrics line that scanned, fw_expfmt_om_line() applies the rules
+    that need the metric family's state (metadata placement, name clashes, each type's
+    sample names, labels and values, groups of samples, histogram buckets), and
+    fw_expfmt_om_eof() closes the last family at "# EOF".
+*/
+#ifndef FW_EXPFMT_OM_H
+#define FW_EXPFMT_OM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fw_err.h"
+#include "fw_expfmt.h"
+
+struct fw_expfmt_lab {
+    size_t name_off; // into arena; the value follows the name's NUL there
+    size_t value_off;
+};
+
+// One sample. Its exemplar's labels (ex_n_labels) follow its own labels in the label array.
+struct fw_expfmt_rec {
+    size_t name_off;
+    size_t label_first; // index into labels
+    const char *series; // borrowed from the body or line: "name{...}" as written
+    size_t series_len;
+    double v;
+    int64_t t_ms;
+    double ex_v;
+    int64_t ex_t_ms;
+    uint32_t n_labels;
+    uint32_t ex_n_labels;
+    bool has_t, has_ex, ex_has_t;
+};
+
+// A family name, or a family name and a suffix of its type, in fam_arena (base: the family
+// name's length); len 0 is an empty slot or none.
+struct fw_expfmt_fam {
+    size_t off, len, base;
+};
+
+// A group's hash in the set of one family's groups; entries of another generation (an
+// earlier family) are empty slots, so a new family starts with an empty set in O(1).
+struct fw_expfmt_grp {
+    uint64_t hash;
+    uint32_t gen;
+};
+
+// The checks of one histogram or gauge histogram point: the samples of one group with one
+// timestamp, in exposition order.
+struct fw_expfmt_hrun {
+    bool on;
+    uint64_t group;
+    bool has_t;
+    double t;
+    bool has_bucket, has_count, has_sum, has_gsum, neg_bucket, neg_gsum;
+    double le;       // the last bucket's bound
+    double bucket_v; // the last bucket's value
+    double count;
+};
+
+struct fw_expfmt {
+    char *arena; // owned: every string of a run (or line), NUL-terminated
+    size_t arena_len, arena_cap;
+    struct fw_expfmt_lab *labels; // owned
+    size_t labels_len, labels_cap;
+    struct fw_expfmt_rec *samples; // owned
+    size_t samples_len, samples_cap;
+    const char **names;  // owned array; entries borrowed from arena
+    const char **values; // owned array; entries borrowed from arena
+    size_t names_cap, values_cap;
+    // The sample line just scanned, for the family rules: its metric name's length, its
+    // timestamp in seconds and the sum of its labels' hashes (each over "name\0value").
+    size_t line_name_len;
+    double line_t;
+    uint64_t line_lsum;
+    // OpenMetrics metric families, valid during one run or stream of lines.
+    char *fam_arena; // owned: family names, and names with their type's suffixes
+    size_t fam_arena_len, fam_arena_cap;
+    struct fw_expfmt_fam *fams; // owned open-addressing set of the names finished families use
+    size_t fams_cap, fams_len;
+    struct fw_expfmt_fam cur; // the current family's name (len 0: none yet)
+    int cur_type;             // FW_EXPFMT_OM_* type
+    unsigned cur_seen;        // FW_EXPFMT_OM_SEEN_* bits
+    bool cur_unit;            // a non-empty unit was given
+    // The current family's groups (a sample's labels without le, quantile or the stateset
+    // label): the set of their hashes, the last one and its timestamp.
+    struct fw_expfmt_grp *groups; // owned open-addressing set
+    size_t groups_cap, groups_len;
+    uint32_t groups_gen;
+    bool have_group;
+    uint64_t group;
+    bool group_has_t;
+    double group_t;
+    struct fw_expfmt_hrun hrun;
+    // Line-at-a-time mode (fw_expfmt_begin/line/end).
+    fw_expfmt_fmt_t line_fmt;
+    unsigned line_flags; // FW_EXPFMT_*
+    int lineno;          // lines given so far
+    bool line_eof;       // OpenMetrics "# EOF" seen
+};
+
+// The scan state of one line.
+struct fw_expfmt_scan {
+    const char *p; // line start
+    size_t len;    // without the line end
+    size_t pos;    // cursor
+    int lineno;
+    bool bare; // line mode: the message leaves the position to err->line and err->col
+    fw_err_t *err;
+};
+
+// OpenMetrics metric types (indexes into fw_expfmt_om.c's table).
+enum {
+    FW_EXPFMT_OM_UNKNOWN,
+    FW_EXPFMT_OM_GAUGE,
+    FW_EXPFMT_OM_COUNTER,
+    FW_EXPFMT_OM_HISTOGRAM,
+    FW_EXPFMT_OM_GAUGEHISTOGRAM,
+    FW_EXPFMT_OM_SUMMARY,
+    FW_EXPFMT_OM_INFO,
+    FW_EXPFMT_OM_STATESET,
+};
+
+// Fail the line at the cursor with reason what: -1, err set ("line N: what at column C", or
+// the bare reason in line mode).
+int fw_expfmt_fail(struct fw_expfmt_scan *l, const char *what);
+// A number as Go's ParseFloat reads it, decimal only (OpenMetrics). 0 or -1.
+int fw_expfmt_om_number(const char *s, size_t n, double *out);
+
+// Forget the families of an earlier run.
+void fw_expfmt_om_reset(fw_expfmt_t *self);
+// The family rules for line l, which scanned (a metadata line, or a sample line whose record
+// is the last of self->samples). 0 or -1 with the line failed.
+int fw_expfmt_om_line(fw_expfmt_t *self, struct fw_expfmt_scan *l);
+// "# EOF" (line l): close the last family. 0 or -1.
+int fw_expfmt_om_eof(fw_expfmt_t *self, struct fw_expfmt_scan *l);
+// Free the family state's buffers.
+void fw_expfmt_om_free(fw_expfmt_t *self);
+
+#endif
