@@ -236,8 +236,11 @@ int tsdb_store_series_labels(tsdb_store_reader_t *r, uint64_t id, struct fw_labe
 // An iterator over one series' samples with mint <= t <= maxt, in time order, stale markers
 // included. It lives on the caller's stack (or in the caller's array), allocates nothing,
 // copies nothing: it walks the chunk records with the reader's cursor and decodes each
-// chunk as it goes, skipping chunks outside the range by their header. Several iterators
-// of one reader may be used in turn. Fields other than t and v are private.
+// chunk as it goes, TSDB_STORE_ITER_BATCH samples at a time into its own buffer, skipping
+// chunks outside the range by their header. Several iterators of one reader may be used in
+// turn. Fields other than t and v are private.
+#define TSDB_STORE_ITER_BATCH 32
+
 struct tsdb_store_iter {
     int64_t t; // the current sample, valid after next or seek returned true
     double v;
@@ -255,14 +258,30 @@ struct tsdb_store_iter {
     int err;                   // an LMDB error that ended it
     const unsigned char *view; // phase 1: the head's chunks (tsdb_store_int_head_chunks)
     size_t view_len, view_off;
+    // the decoded samples not yet returned, all in range: bt/bv[bi..bn)
+    unsigned bi, bn;
+    int64_t bt[TSDB_STORE_ITER_BATCH];
+    double bv[TSDB_STORE_ITER_BATCH];
 };
 
 // Position it before the first sample of series id in [mint, maxt]. Cannot fail.
 void tsdb_store_iter_init(struct tsdb_store_iter *it, tsdb_store_reader_t *r, uint64_t id,
                           int64_t mint, int64_t maxt);
 // The next sample (it->t, it->v). False at the end of the range, or on an LMDB error
-// (tsdb_store_iter_err). A damaged chunk is reported and skipped, not an error.
-bool tsdb_store_iter_next(struct tsdb_store_iter *it);
+// (tsdb_store_iter_err). A damaged chunk is reported and skipped, not an error. Inline: a
+// sample already decoded costs a few loads; tsdb_store_iter_next_batch decodes the next ones.
+bool tsdb_store_iter_next_batch(struct tsdb_store_iter *it);
+static inline bool
+tsdb_store_iter_next(struct tsdb_store_iter *it)
+{
+    if (it->bi < it->bn) {
+        it->t = it->bt[it->bi];
+        it->v = it->bv[it->bi];
+        it->bi++;
+        return true;
+    }
+    return tsdb_store_iter_next_batch(it);
+}
 // Move forward to the first sample with t >= x (never backwards; stays when the current
 // one already is). False when there is none in the range.
 bool tsdb_store_iter_seek(struct tsdb_store_iter *it, int64_t x);

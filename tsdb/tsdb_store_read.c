@@ -7,11 +7,14 @@
     first its sealed chunks, found by key (series id, then first timestamp with its sign
     bit flipped) and decoded one at a time, then the chunks newer than the snapshot's
     from the in-memory head (the sealed chunks the snapshot lacks, and the open chunk), or,
-    for a series the head does not hold, its stored open chunk from the head database. A damaged
-   chunk is reported (tsdb_store_int_report_damage) and skipped, never an error; only an LMDB
-   failure ends an iteration with one.
+    for a series the head does not hold, its stored open chunk from the head database.
+    Chunks are decoded a batch at a time (tsdb_chunk_iter_read) into the iterator's
+    buffer, which tsdb_store_iter_next (inline) serves. A damaged chunk is reported
+    (tsdb_store_int_report_damage) and skipped, never an error; only an LMDB failure ends
+    an iteration with one.
 */
 #include <lmdb.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,7 +125,8 @@ void
 tsdb_store_iter_init(struct tsdb_store_iter *it, tsdb_store_reader_t *r, uint64_t id, int64_t mint,
                      int64_t maxt)
 {
-    memset(it, 0, sizeof(*it));
+    // everything but the sample buffers, which only hold what bi..bn says
+    memset(it, 0, offsetof(struct tsdb_store_iter, bt));
     it->r = r;
     it->id = id;
     it->mint = mint;
@@ -228,34 +232,51 @@ s_next_chunk(struct tsdb_store_iter *it)
     return false;
 }
 
-// The current chunk's next sample in range (first entry: the first at or after mint).
+// Decode the current chunk's next samples in range into the buffer (on first entry from
+// the first at or after mint, skipping the ones before it a batch at a time): true when
+// there is at least one.
 static bool
-s_chunk_step(struct tsdb_store_iter *it)
+s_chunk_fill(struct tsdb_store_iter *it)
 {
-    bool ok = it->fresh ? tsdb_chunk_iter_seek(&it->ci, it->mint) : tsdb_chunk_iter_next(&it->ci);
+    unsigned n, lo;
+    do {
+        n = (unsigned)tsdb_chunk_iter_read(&it->ci, it->bt, it->bv, TSDB_STORE_ITER_BATCH);
+        lo = 0;
+        if (it->fresh)
+            while (lo < n && it->bt[lo] < it->mint)
+                lo++;
+    } while (lo == n && n == TSDB_STORE_ITER_BATCH);
     it->fresh = false;
-    if (ok && it->ci.t <= it->maxt) {
-        it->t = it->ci.t;
-        it->v = it->ci.v;
-        it->cur = true;
-        return true;
-    }
-    it->in_chunk = false;
-    if (ok) {
+    unsigned in = n;
+    while (in > lo && it->bt[in - 1] > it->maxt)
+        in--;
+    it->bi = lo;
+    it->bn = in;
+    if (in < n) {
+        it->in_chunk = false;
         it->phase = 2; // past maxt: so is everything after it
-    } else if (tsdb_chunk_iter_err(&it->ci) != 0) {
-        tsdb_store_int_report_damage(it->r->store, it->r->txn, it->id, "chunk", it->chunk_mint,
-                                     tsdb_chunk_iter_err(&it->ci));
+    } else if (n < TSDB_STORE_ITER_BATCH) {
+        it->in_chunk = false;
+        if (tsdb_chunk_iter_err(&it->ci) != 0)
+            tsdb_store_int_report_damage(it->r->store, it->r->txn, it->id, "chunk", it->chunk_mint,
+                                         tsdb_chunk_iter_err(&it->ci));
     }
-    return false;
+    return in > lo;
 }
 
 bool
-tsdb_store_iter_next(struct tsdb_store_iter *it)
+tsdb_store_iter_next_batch(struct tsdb_store_iter *it)
 {
     for (;;) {
-        if (it->in_chunk && s_chunk_step(it))
+        if (it->bi < it->bn) {
+            it->t = it->bt[it->bi];
+            it->v = it->bv[it->bi];
+            it->bi++;
+            it->cur = true;
             return true;
+        }
+        if (it->in_chunk && s_chunk_fill(it))
+            continue;
         if (it->phase == 2 || !s_next_chunk(it)) {
             it->cur = false;
             return false;
@@ -270,8 +291,10 @@ tsdb_store_iter_seek(struct tsdb_store_iter *it, int64_t x)
         return true;
     if (x > it->mint)
         it->mint = x;
-    if (it->in_chunk)
-        it->fresh = true; // s_chunk_step seeks forward to it->mint in the current chunk
+    while (it->bi < it->bn && it->bt[it->bi] < x)
+        it->bi++;
+    if (it->bi == it->bn && it->in_chunk)
+        it->fresh = true; // s_chunk_fill seeks forward to it->mint in the current chunk
     return tsdb_store_iter_next(it);
 }
 
