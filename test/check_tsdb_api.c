@@ -4,6 +4,8 @@
 */
 #include <check.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -375,6 +377,79 @@ START_TEST(test_tsdb_api_format_value_like_go)
 }
 END_TEST
 
+// The significant digits of a formatted value (no sign, point, leading zeros or exponent).
+static void
+s_sig_digits(const char *s, char *out)
+{
+    size_t n = 0;
+    bool lead = true;
+    for (; *s && *s != 'e'; s++) {
+        if (*s < '0' || *s > '9' || (lead && *s == '0'))
+            continue;
+        lead = false;
+        out[n++] = *s;
+    }
+    while (n > 1 && out[n - 1] == '0')
+        n--;
+    out[n] = '\0';
+}
+
+// The shortest digits that read back as v, the closest of them (printf rounds correctly):
+// the reference the fast path (long double, s_digits) must agree with.
+static void
+s_shortest_ref(double v, char *out)
+{
+    char sci[48];
+    for (int prec = 0; prec <= 16; prec++) {
+        snprintf(sci, sizeof(sci), "%.*e", prec, v);
+        if (strtod(sci, NULL) == v)
+            break;
+    }
+    s_sig_digits(sci, out);
+}
+
+// tsdb_api_format_value gives the shortest, closest digits for 300k values of the kinds
+// queries return (rates, ratios, short decimals, counters, any bits in the plain range),
+// and its text reads back as the value.
+START_TEST(test_tsdb_api_format_value_shortest_random)
+{
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    char b[64], got[32], want[32];
+    for (int i = 0; i < 300000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double v;
+        switch (i % 5) {
+        case 0: // a rate: increase over a window
+            v = (double)(x % 100000) / (double)(1 + (x >> 20) % 3600);
+            break;
+        case 1: // a short decimal
+            v = (double)(int64_t)(x % 2000001 - 1000000) / pow(10, (double)((x >> 24) % 8));
+            break;
+        case 2: // a ratio of two of them
+            v = (double)(x % 1000 + 1) / (double)((x >> 12) % 1000 + 1) * 0.001;
+            break;
+        case 3: { // any bits with a plain-range exponent
+            uint64_t bits = (x & 0x800FFFFFFFFFFFFFULL) | ((uint64_t)(1003 + (x >> 52) % 90) << 52);
+            memcpy(&v, &bits, sizeof(v));
+            break;
+        }
+        default: // a large counter
+            v = (double)(x >> 11) * 0.5;
+            break;
+        }
+        tsdb_api_format_value(v, b, sizeof(b));
+        if (strtod(b, NULL) != v)
+            ck_abort_msg("%.17g formatted as %s, which reads back as %.17g", v, b, strtod(b, NULL));
+        s_sig_digits(b, got);
+        s_shortest_ref(v, want);
+        if (strcmp(got, want) != 0)
+            ck_abort_msg("%.17g formatted as %s: digits %s, want %s", v, b, got, want);
+    }
+}
+END_TEST
+
 Suite *
 tsdb_api_suite(void)
 {
@@ -394,6 +469,7 @@ tsdb_api_suite(void)
     suite_add_tcase(s, tc);
     TCase *tf = tcase_create("format");
     tcase_add_test(tf, test_tsdb_api_format_value_like_go);
+    tcase_add_test(tf, test_tsdb_api_format_value_shortest_random);
     suite_add_tcase(s, tf);
     return s;
 }

@@ -176,6 +176,79 @@ s_round_trips(double v, int prec, char *sci, size_t size)
     return strtod(sci, NULL) == v;
 }
 
+// Copy the string s into buf[0..size) as snprintf("%s") would, without its cost.
+static void
+s_copy_out(char *buf, size_t size, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    if (n <= size) {
+        memcpy(buf, s, n);
+    } else if (size > 0) {
+        memcpy(buf, s, size - 1);
+        buf[size - 1] = '\0';
+    }
+}
+
+// 10^0 .. 10^27: every one exact in a long double (5^27 < 2^64).
+static const long double s_p10l[28] = {
+    1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+    1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+    1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L,
+};
+
+// x * 10^k in long double: one rounding, so within x * 2^-64 of the exact product.
+static long double
+s_scale(long double x, int k)
+{
+    return k >= 0 ? x * s_p10l[k] : x / s_p10l[-k];
+}
+
+// The fast path of tsdb_api_format_value for a positive normal v, not a power of two, in
+// [1e-6, 1e21): the digits printf's %.{p-1}e would give, correctly rounded, and whether they
+// read back as v, decided in long double (64-bit significand) instead of printf and strtod.
+// Products below 10^17 are then exact to within 0.006, so a rounding or a comparison that
+// lands within 0.02 of a half or of the interval's ends is left to the slow path: returns
+// 1 (*n, *e set: p digits, the first at 10^e) when they round-trip, 0 when they do not,
+// -1 when unsure.
+static int
+s_digits(double v, int p, int *e, uint64_t *n)
+{
+    // the margins need a 64-bit significand: not so where long double is double, nor under
+    // valgrind, which computes it in double
+    volatile long double one = 1, tiny = 0x1p-63L;
+    if (LDBL_MANT_DIG < 64 || one + tiny == one)
+        return -1;
+    for (int tries = 0; tries < 3; tries++) {
+        int k = p - 1 - *e;
+        if (k < -27 || k > 27)
+            return -1;
+        long double x = s_scale(v, k);
+        if (x >= 0x1p63L)
+            return -1;
+        uint64_t d = (uint64_t)x; // x > 0: the cast is floor, and cheaper than floorl
+        long double r = x - (long double)d;
+        if (fabsl(r - 0.5L) < 0.02L)
+            return -1;
+        d += r > 0.5L;
+        if (d >= (uint64_t)s_p10l[p]) {
+            (*e)++; // rounded up to 10^p, or e was guessed low
+            continue;
+        }
+        if (d < (uint64_t)s_p10l[p - 1]) {
+            (*e)--;
+            continue;
+        }
+        *n = d;
+        // v's rounding interval: half an ulp either side (v is not a power of two)
+        long double half = ((long double)nextafter(v, INFINITY) - v) / 2;
+        long double lo = s_scale(v - half, k), hi = s_scale(v + half, k), dn = (long double)d;
+        if (fabsl(dn - lo) < 0.02L || fabsl(hi - dn) < 0.02L)
+            return -1;
+        return dn > lo && dn < hi;
+    }
+    return -1;
+}
+
 const char *
 tsdb_api_format_value(double v, char *buf, size_t size)
 {
@@ -203,6 +276,27 @@ tsdb_api_format_value(double v, char *buf, size_t size)
     char sci[40];
     int frexp_e;
     double m = frexp(v, &frexp_e);
+    char digits[24];
+    size_t nd = 0;
+    int exp = 0;
+    bool neg = v < 0;
+    if (m != 0.5 && m != -0.5 && abs >= 1e-6 && abs < 1e21) {
+        int e = (int)floor(log10(abs)), rc = 0;
+        uint64_t n = 0;
+        int p = 15;
+        for (; p <= 17; p++) {
+            rc = s_digits(abs, p, &e, &n);
+            if (rc != 0)
+                break; // 1: round-trips (17 digits always do); -1: unsure
+        }
+        if (rc == 1) {
+            for (int k = p - 1; k >= 0; k--, n /= 10)
+                digits[k] = (char)('0' + n % 10);
+            nd = (size_t)p;
+            exp = e;
+            goto digits_done;
+        }
+    }
     if (m == 0.5 || m == -0.5 || abs < DBL_MIN) {
         int prec = 0;
         while (prec < 16 && !s_round_trips(v, prec, sci, sizeof(sci)))
@@ -213,18 +307,14 @@ tsdb_api_format_value(double v, char *buf, size_t size)
         s_round_trips(v, 16, sci, sizeof(sci));
     }
     // sci: [-]d[.ddd]e[+-]xx; its digits without trailing zeros are the shortest form
-    char digits[24];
-    size_t nd = 0;
     const char *q = sci;
-    bool neg = false;
-    if (*q == '-') {
-        neg = true;
+    if (*q == '-')
         q++;
-    }
     for (; *q && *q != 'e'; q++)
         if (*q != '.')
             digits[nd++] = *q;
-    int exp = atoi(q + 1);
+    exp = atoi(q + 1);
+digits_done:
     while (nd > 1 && digits[nd - 1] == '0')
         nd--;
     char out[64];
@@ -260,7 +350,7 @@ tsdb_api_format_value(double v, char *buf, size_t size)
             out[n++] = digits[k];
     }
     out[n] = '\0';
-    snprintf(buf, size, "%s", out);
+    s_copy_out(buf, size, out);
     return buf;
 }
 
@@ -274,10 +364,20 @@ tsdb_api_format_time(int64_t ms, char *buf, size_t size)
         u = (uint64_t)0 - u;
     }
     unsigned frac = (unsigned)(u % 1000);
-    if (frac)
-        snprintf(buf, size, "%s%llu.%03u", sign, (unsigned long long)(u / 1000), frac);
-    else
-        snprintf(buf, size, "%s%llu", sign, (unsigned long long)(u / 1000));
+    char tmp[32], *q = tmp + sizeof(tmp); // written backwards: digits by hand, not snprintf
+    *--q = '\0';
+    if (frac) {
+        for (int k = 0; k < 3; k++, frac /= 10)
+            *--q = (char)('0' + frac % 10);
+        *--q = '.';
+    }
+    u /= 1000;
+    do
+        *--q = (char)('0' + u % 10);
+    while ((u /= 10) > 0);
+    if (*sign)
+        *--q = '-';
+    s_copy_out(buf, size, q);
     return buf;
 }
 
