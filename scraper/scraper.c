@@ -63,6 +63,7 @@ struct scraper {
     pthread_mutex_t mu;              // guards targets (the array) and their health fields
     struct scraper_target **targets; // owned
     size_t n_targets, cap_targets;
+    struct scraper_target_drops drops; // owned, under mu: what relabel_configs dropped
     zhashx_t *armed; // owned table, borrowed targets: zloop timer id -> target it scrapes
     uint64_t next_fetch_id;
 };
@@ -89,7 +90,8 @@ struct s_build {
     const struct fw_scrape_config *sc; // borrowed
     struct scraper_target **arr;       // owned
     size_t n, cap;
-    size_t dropped;
+    struct scraper_target_drops drops; // owned: dropped by relabel_configs
+    size_t invalid;                    // invalid after relabeling (logged at debug)
 };
 
 static void
@@ -97,26 +99,34 @@ s_build_add(const struct fw_labels *group, const struct fw_labels *target, void 
 {
     struct s_build *b = arg;
     fw_err_t err = {0};
-    struct scraper_target *t = scraper_target_from_group(b->sc, group, target, &err);
+    struct fw_labels dropped = FW_LABELS_INIT;
+    struct scraper_target *t = scraper_target_from_group(b->sc, group, target, &dropped, &err);
+    if (dropped.len) {
+        scraper_target_drops_add(&b->drops, b->sc->job_name, &dropped);
+        return;
+    }
     if (!t) {
-        b->dropped++;
-        fw_debug("target.drop", "job=%s err=%s", b->sc->job_name, err.msg);
+        b->invalid++;
+        fw_debug("target.invalid", "job=%s err=%s", b->sc->job_name, err.msg);
         return;
     }
     fw_mem_grow((void **)&b->arr, &b->cap, b->n + 1, sizeof(*b->arr));
     b->arr[b->n++] = t;
 }
 
-// Every target of cfg: its static_configs, then what sd (may be NULL) discovered for it.
+// Every target of cfg: its static_configs, then what sd (may be NULL) discovered for it;
+// those relabel_configs dropped go to *drops (moved out, with every job's count).
 static void
 s_build_targets(const struct fw_promcfg *cfg, scraper_sd_t *sd, struct scraper_target ***out,
-                size_t *n_out)
+                size_t *n_out, struct scraper_target_drops *drops)
 {
     struct s_build b = {0};
     struct fw_labels t = FW_LABELS_INIT;
     for (size_t j = 0; j < cfg->n_scrape_configs; j++) {
         const struct fw_scrape_config *sc = &cfg->scrape_configs[j];
         b.sc = sc;
+        if (sc->job_name)
+            (void)scraper_target_drops_job(&b.drops, sc->job_name);
         for (size_t k = 0; k < sc->n_static_configs; k++) {
             const struct fw_static_config *st = &sc->static_configs[k];
             for (size_t i = 0; i < st->n_targets; i++) {
@@ -128,11 +138,13 @@ s_build_targets(const struct fw_promcfg *cfg, scraper_sd_t *sd, struct scraper_t
             scraper_sd_each(sd, j, s_build_add, &b);
     }
     fw_labels_clear(&t);
-    if (b.dropped)
-        fw_warn("target.drop", "targets=%zu reason=%s", b.dropped,
-                "invalid __address__ or scrape interval/timeout (see debug log)");
+    if (b.invalid)
+        fw_warn("target.invalid", "targets=%zu reason=%s", b.invalid,
+                "no or invalid __address__, or invalid scrape interval/timeout after "
+                "relabeling (see debug log)");
     *out = b.arr;
     *n_out = b.n;
+    *drops = b.drops;
 }
 
 // 'name="value"' with the value escaped as in the exposition format.
@@ -534,11 +546,13 @@ s_on_fetch(zloop_t *loop, zsock_t *reader, void *arg)
 // ---------------------------------------------------------------------------------------
 //  Reload and housekeeping
 
-// Make fresh (owned, moved in) the target list: a fresh target equal to a running one
-// (scraper_target_same) is replaced by it, keeping its schedule and series memory; the
-// running targets left over stop (stale markers) and go. Returns how many were kept.
+// Make fresh (owned, moved in) the target list and drops (moved in) the dropped ones: a
+// fresh target equal to a running one (scraper_target_same) is replaced by it, keeping its
+// schedule and series memory; the running targets left over stop (stale markers) and go.
+// Returns how many were kept.
 static size_t
-s_swap_targets(scraper_t *self, struct scraper_target **fresh, size_t n_fresh)
+s_swap_targets(scraper_t *self, struct scraper_target **fresh, size_t n_fresh,
+               struct scraper_target_drops *drops)
 {
     // Running targets by URL, so matching is linear in the number of targets.
     zhashx_t *by_url = zhashx_new();
@@ -577,7 +591,11 @@ s_swap_targets(scraper_t *self, struct scraper_target **fresh, size_t n_fresh)
     size_t n_old = self->n_targets;
     self->targets = fresh;
     self->n_targets = self->cap_targets = n_fresh;
+    struct scraper_target_drops old_drops = self->drops;
+    self->drops = *drops;
+    memset(drops, 0, sizeof(*drops));
     pthread_mutex_unlock(&self->mu);
+    scraper_target_drops_clear(&old_drops);
     for (size_t i = 0; i < n_lists; i++)
         zlistx_destroy(&lists[i]);
     free(lists);
@@ -602,9 +620,10 @@ s_sync_discovered(scraper_t *self)
 {
     struct scraper_target **fresh;
     size_t n_fresh;
-    s_build_targets(&self->cfg, self->sd, &fresh, &n_fresh);
+    struct scraper_target_drops drops;
+    s_build_targets(&self->cfg, self->sd, &fresh, &n_fresh, &drops);
     size_t n_before = self->n_targets;
-    size_t kept = s_swap_targets(self, fresh, n_fresh);
+    size_t kept = s_swap_targets(self, fresh, n_fresh, &drops);
     fw_info("sd.targets", "targets=%zu kept=%zu added=%zu removed=%zu", n_fresh, kept,
             n_fresh - kept, n_before - kept);
 }
@@ -632,8 +651,9 @@ s_reload(void *arg, char *errmsg, size_t size)
     }
     struct scraper_target **fresh;
     size_t n_fresh;
-    s_build_targets(&cfg, sd, &fresh, &n_fresh);
-    size_t kept = s_swap_targets(self, fresh, n_fresh);
+    struct scraper_target_drops drops;
+    s_build_targets(&cfg, sd, &fresh, &n_fresh, &drops);
+    size_t kept = s_swap_targets(self, fresh, n_fresh, &drops);
     scraper_sd_destroy(&self->sd); // before the config its providers borrow goes
     self->sd = sd;
     fw_promcfg_free(&self->cfg);
@@ -712,19 +732,35 @@ s_on_api_targets(const fw_http_request_t *req, struct fw_http_response *resp, vo
     scraper_t *self = arg;
     const char *state = fw_http_arg(req, "state");
     const char *pool = fw_http_arg(req, "scrapePool");
-    bool active = !state || !*state || strcmp(state, "active") == 0 || strcmp(state, "any") == 0;
-    json_t *list = json_array();
+    bool any = !state || !*state || strcmp(state, "any") == 0;
+    bool active = any || strcmp(state, "active") == 0;
+    bool dropped = any || strcmp(state, "dropped") == 0;
+    bool all_pools = !pool || !*pool;
+    json_t *list = json_array(), *dlist = json_array(), *counts = json_object();
     pthread_mutex_lock(&self->mu);
     for (size_t i = 0; active && i < self->n_targets; i++) {
         const struct scraper_target *t = self->targets[i];
-        if (!pool || !*pool || strcmp(pool, t->job) == 0)
+        if (all_pools || strcmp(pool, t->job) == 0)
             json_array_append_new(list, s_target_json(t)); // steals
+    }
+    // As Prometheus: droppedTargetCounts for every pool, droppedTargets of the asked one.
+    const struct scraper_target_drops *d = &self->drops;
+    for (size_t j = 0; dropped && j < d->n_jobs; j++)
+        json_object_set_new(counts, d->jobs[j], json_integer((json_int_t)d->counts[j]));
+    for (size_t i = 0; dropped && i < d->n; i++) {
+        const char *job = d->jobs[d->items[i].job];
+        if (!all_pools && strcmp(pool, job) != 0)
+            continue;
+        json_t *o = json_object();
+        json_object_set_new(o, "discoveredLabels", s_labels_json(&d->items[i].labels));
+        json_object_set_new(o, "scrapePool", json_string(job));
+        json_array_append_new(dlist, o); // every _new above and here steals
     }
     pthread_mutex_unlock(&self->mu);
     json_t *data = json_object();
-    json_object_set_new(data, "activeTargets", list);                // steals
-    json_object_set_new(data, "droppedTargets", json_array());       // steals
-    json_object_set_new(data, "droppedTargetCounts", json_object()); // steals
+    json_object_set_new(data, "activeTargets", list);         // steals
+    json_object_set_new(data, "droppedTargets", dlist);       // steals
+    json_object_set_new(data, "droppedTargetCounts", counts); // steals
     json_t *root = json_object();
     json_object_set_new(root, "status", json_string("success")); // steals
     json_object_set_new(root, "data", data);                     // steals
@@ -814,10 +850,12 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
         return -1;
     struct scraper_target **targets;
     size_t n_targets;
-    s_build_targets(&self->cfg, self->sd, &targets, &n_targets);
+    struct scraper_target_drops drops;
+    s_build_targets(&self->cfg, self->sd, &targets, &n_targets, &drops);
     pthread_mutex_lock(&self->mu); // the HTTP thread is already serving /api/v1/targets
     self->targets = targets;
     self->n_targets = self->cap_targets = n_targets;
+    self->drops = drops;
     pthread_mutex_unlock(&self->mu);
     s_apply_target_limits(self);
     for (size_t i = 0; i < self->n_targets; i++)
@@ -869,6 +907,7 @@ scraper_destroy(scraper_t **self_p)
     for (size_t i = 0; i < self->n_targets; i++)
         scraper_target_destroy(&self->targets[i]);
     free(self->targets);
+    scraper_target_drops_clear(&self->drops);
     zsock_destroy(&self->pub);
     fw_sender_destroy(&self->sender);
     s_mcache_reset(self);

@@ -71,9 +71,27 @@ s_address_ok(const char *a)
     return true;
 }
 
+// A duration label of a relabeled target: Prometheus's texts when it does not parse or is 0.
+static int
+s_duration_label(const struct fw_labels *lb, const char *name, const char *what, int64_t *ms,
+                 fw_err_t *err)
+{
+    const char *v = fw_labels_get(lb, name);
+    if (!v || fw_duration_parse(v, ms) != 0 || *ms < 0) {
+        fw_err_set(err, "error parsing scrape %s: not a valid duration string: \"%s\"", what,
+                   v ? v : "");
+        return -1;
+    }
+    if (*ms == 0) {
+        fw_err_set(err, "scrape %s cannot be 0", what);
+        return -1;
+    }
+    return 0;
+}
+
 struct scraper_target *
 scraper_target_from_group(const struct fw_scrape_config *sc, const struct fw_labels *group,
-                          const struct fw_labels *target, fw_err_t *err)
+                          const struct fw_labels *target, struct fw_labels *dropped, fw_err_t *err)
 {
     // Discovered labels: the target's own over its group's, then the scrape defaults.
     struct fw_labels lb = FW_LABELS_INIT;
@@ -94,38 +112,42 @@ scraper_target_from_group(const struct fw_scrape_config *sc, const struct fw_lab
     struct scraper_target *self = fw_calloc(1, sizeof(*self));
     fw_labels_copy(&self->discovered, &lb);
 
-    // Target relabeling (relabel_configs) applies here, to lb: it may drop the target or
-    // change __address__, __scheme__, __metrics_path__, __scrape_interval__,
-    // __scrape_timeout__ and __param_*; the rest below reads only lb.
+    // Target relabeling: it may drop the target, or change any label, __address__,
+    // __scheme__, __metrics_path__, __scrape_interval__, __scrape_timeout__ and __param_*
+    // included; everything below reads only the relabeled lb.
     if (!fw_relabel_process(sc->relabel_configs, sc->n_relabel_configs, &lb)) {
-        fw_err_set(err, "dropped by relabel_configs");
+        if (dropped)
+            fw_labels_copy(dropped, &self->discovered);
         goto fail;
     }
 
     const char *address = fw_labels_get(&lb, "__address__");
     int64_t interval = 0, timeout = 0;
-    if (!address || !s_address_ok(address)) {
-        fw_err_set(err, "\"%s\" is not a valid hostname", address ? address : "");
+    if (!address) {
+        fw_err_set(err, "no address");
         goto fail;
     }
-    if (fw_duration_parse(fw_labels_get(&lb, "__scrape_interval__"), &interval) != 0 ||
-        interval <= 0) {
-        fw_err_set(err, "error parsing scrape interval \"%s\"",
+    if (!s_address_ok(address)) {
+        fw_err_set(err, "\"%s\" is not a valid hostname", address);
+        goto fail;
+    }
+    if (s_duration_label(&lb, "__scrape_interval__", "interval", &interval, err) != 0 ||
+        s_duration_label(&lb, "__scrape_timeout__", "timeout", &timeout, err) != 0)
+        goto fail;
+    if (timeout > interval) {
+        fw_err_set(err, "scrape timeout cannot be greater than scrape interval (\"%s\" > \"%s\")",
+                   fw_labels_get(&lb, "__scrape_timeout__"),
                    fw_labels_get(&lb, "__scrape_interval__"));
         goto fail;
     }
-    if (fw_duration_parse(fw_labels_get(&lb, "__scrape_timeout__"), &timeout) != 0 ||
-        timeout <= 0) {
-        fw_err_set(err, "error parsing scrape timeout \"%s\"",
-                   fw_labels_get(&lb, "__scrape_timeout__"));
-        goto fail;
-    }
-    if (timeout > interval) {
-        fw_err_set(err, "scrape timeout cannot be greater than scrape interval");
-        goto fail;
-    }
+    // Relabeling may delete __scheme__ or __metrics_path__: Go's URL then has no scheme
+    // (the scrape fails) or an empty path; keep ours well formed with the defaults.
     const char *scheme = fw_labels_get(&lb, "__scheme__");
     const char *path = fw_labels_get(&lb, "__metrics_path__");
+    if (!scheme)
+        scheme = "http";
+    if (!path)
+        path = "";
     self->job = fw_strdup(sc->job_name);
     self->address = fw_strdup(address);
     self->url = fw_asprintf("%s://%s%s%s", scheme, address, path[0] == '/' ? "" : "/", path);
@@ -165,20 +187,48 @@ scraper_target_new(const struct fw_scrape_config *sc, const char *address,
 {
     struct fw_labels t = FW_LABELS_INIT;
     fw_labels_set(&t, "__address__", address);
-    struct scraper_target *self = scraper_target_from_group(sc, static_labels, &t, NULL);
+    struct scraper_target *self = scraper_target_from_group(sc, static_labels, &t, NULL, NULL);
     fw_labels_clear(&t);
-    if (!self) { // config checks keep static targets valid; keep the contract anyway
-        self = fw_calloc(1, sizeof(*self));
-        self->job = fw_strdup(sc->job_name);
-        self->address = fw_strdup(address);
-        self->url = fw_asprintf("http://%s/metrics", address);
-        self->interval_ms = 60000;
-        self->timeout_ms = 10000;
-        self->timer_id = -1;
-        self->gen = 1;
-        self->seen = fw_calloc(1, sizeof(*self->seen));
-    }
     return self;
+}
+
+size_t
+scraper_target_drops_job(struct scraper_target_drops *d, const char *job)
+{
+    for (size_t i = 0; i < d->n_jobs; i++)
+        if (strcmp(d->jobs[i], job) == 0)
+            return i;
+    size_t cap = d->cap_jobs;
+    fw_mem_grow((void **)&d->jobs, &d->cap_jobs, d->n_jobs + 1, sizeof(*d->jobs));
+    fw_mem_grow((void **)&d->counts, &cap, d->n_jobs + 1, sizeof(*d->counts));
+    d->jobs[d->n_jobs] = fw_strdup(job);
+    d->counts[d->n_jobs] = 0;
+    return d->n_jobs++;
+}
+
+void
+scraper_target_drops_add(struct scraper_target_drops *d, const char *job, struct fw_labels *labels)
+{
+    size_t j = scraper_target_drops_job(d, job);
+    d->counts[j]++;
+    fw_mem_grow((void **)&d->items, &d->cap, d->n + 1, sizeof(*d->items));
+    d->items[d->n].job = j;
+    d->items[d->n].labels = *labels;
+    *labels = (struct fw_labels)FW_LABELS_INIT;
+    d->n++;
+}
+
+void
+scraper_target_drops_clear(struct scraper_target_drops *d)
+{
+    for (size_t i = 0; i < d->n; i++)
+        fw_labels_clear(&d->items[i].labels);
+    for (size_t i = 0; i < d->n_jobs; i++)
+        free(d->jobs[i]);
+    free(d->items);
+    free(d->jobs);
+    free(d->counts);
+    memset(d, 0, sizeof(*d));
 }
 
 static void

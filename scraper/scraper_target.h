@@ -63,23 +63,53 @@ struct scraper_target {
 };
 
 // A target of job sc from one target of a target group (static_configs or discovery,
-// scraper_sd.h): its discovered labels are `target` (borrowed; holds __address__ and, from
-// discovery, __meta_* labels) over `group` (borrowed, the group's labels; may be NULL),
-// plus job, __scheme__, __metrics_path__, __scrape_interval__ and __scrape_timeout__ from
-// sc where discovery did not set them. That set is kept in `discovered`; the scrape URL,
-// interval and timeout come from its __ labels, and the target labels are every label not
-// starting with "__", with instance defaulting to __address__. This is where target
-// relabeling applies. NULL, with err, when __address__ is missing or not host[:port], or a
-// duration label does not parse (Prometheus drops such a target with that error).
+// scraper_sd.h), built as Prometheus's PopulateLabels does. Its discovered labels are
+// `target` (borrowed; holds __address__ and, from discovery, __meta_* labels) over `group`
+// (borrowed, the group's labels; may be NULL), empty values dropped, plus job, __scheme__,
+// __metrics_path__, __scrape_interval__, __scrape_timeout__ and __param_<name> (the first
+// value of each of sc's params) from sc where they are not set; that set is kept in
+// `discovered`. Then sc's relabel_configs apply to it: they may drop the target, or change
+// any label, the __ ones included. The scrape URL (__scheme__://__address____metrics_path__
+// with sc's params, each __param_<name> replacing the first value of <name> or adding it),
+// interval and timeout come from the relabeled __ labels; the target labels are every label
+// not starting with "__" (__meta_*, __tmp* and the settings are dropped), with instance
+// defaulting to __address__.
+// NULL when relabeling drops the target: `dropped` (when not NULL; empty on entry) then
+// receives the discovered labels (the caller clears them), and err is left alone. NULL with
+// err, dropped left empty, when the relabeled set has no __address__ ("no address") or one
+// that is not host[:port], or a duration label does not parse or is 0, or the timeout
+// exceeds the interval (Prometheus logs such a target's error and forgets it).
 struct scraper_target *scraper_target_from_group(const struct fw_scrape_config *sc,
                                                  const struct fw_labels *group,
-                                                 const struct fw_labels *target, fw_err_t *err);
+                                                 const struct fw_labels *target,
+                                                 struct fw_labels *dropped, fw_err_t *err);
 // A target for one address of job sc with the static_config labels static_labels
-// (borrowed; may be NULL): scraper_target_from_group() with __address__ = address. Never
-// NULL (static targets were checked when the config was loaded).
+// (borrowed; may be NULL): scraper_target_from_group() with __address__ = address. NULL
+// when relabel_configs drop it or make it invalid.
 struct scraper_target *scraper_target_new(const struct fw_scrape_config *sc, const char *address,
                                           const struct fw_labels *static_labels);
 void scraper_target_destroy(struct scraper_target **self_p);
+
+// Targets that relabel_configs dropped, for /api/v1/targets (droppedTargets with their
+// discovered labels, droppedTargetCounts): every job registered with its count, and every
+// dropped target's discovered labels (keep_dropped_targets 0: all are kept, as Prometheus).
+struct scraper_target_drop {
+    size_t job;              // index into jobs
+    struct fw_labels labels; // owned: the discovered labels
+};
+struct scraper_target_drops {
+    char **jobs;    // owned
+    size_t *counts; // owned, per job
+    size_t n_jobs, cap_jobs;
+    struct scraper_target_drop *items; // owned
+    size_t n, cap;
+};
+// Index of job in d, registering it with a count of 0 when new.
+size_t scraper_target_drops_job(struct scraper_target_drops *d, const char *job);
+// Record a target of job dropped by relabeling, taking its discovered labels (left empty).
+void scraper_target_drops_add(struct scraper_target_drops *d, const char *job,
+                              struct fw_labels *labels);
+void scraper_target_drops_clear(struct scraper_target_drops *d);
 
 // True when a and b scrape the same URL with the same settings and labels, so a reload
 // can keep a's state.

@@ -344,7 +344,7 @@ START_TEST(test_scraper_sd_target_from_group)
     fw_labels_set(&target, "env", "target-wins");
     fw_labels_set(&target, "__metrics_path__", "/probe");
     fw_err_t err = {0};
-    struct scraper_target *t = scraper_target_from_group(&sc, &group, &target, &err);
+    struct scraper_target *t = scraper_target_from_group(&sc, &group, &target, NULL, &err);
     ck_assert_msg(t != NULL, "%s", err.msg);
     ck_assert_str_eq(t->url, "http://10.0.0.1:9100/probe");
     ck_assert_uint_eq(t->labels.len, 3); // job, instance, env: no __*, no empty label
@@ -355,7 +355,7 @@ START_TEST(test_scraper_sd_target_from_group)
     scraper_target_destroy(&t);
     // No usable __address__: dropped with Prometheus's reason.
     fw_labels_set(&target, "__address__", "http://x/metrics");
-    ck_assert_ptr_null(scraper_target_from_group(&sc, &group, &target, &err));
+    ck_assert_ptr_null(scraper_target_from_group(&sc, &group, &target, NULL, &err));
     ck_assert_ptr_nonnull(strstr(err.msg, "is not a valid hostname"));
     fw_labels_clear(&group);
     fw_labels_clear(&target);

@@ -1,9 +1,13 @@
-/*  check_scraper_target.c — target labels, label merging (exported_ prefix, honor_labels)
-    and the staleness memory.
+/*  check_scraper_target.c — target labels, target relabeling (relabel_configs with
+    Prometheus's conventions), label merging (exported_ prefix, honor_labels) and the
+    staleness memory.
 */
 #include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "fw_cfg.h"
 #include "fw_labels.h"
 #include "fw_msg.h"
 #include "fw_promcfg.h"
@@ -207,6 +211,309 @@ START_TEST(test_scraper_target_staleness)
 }
 END_TEST
 
+// ---------------------------------------------------------------------------------------
+//  Target relabeling (relabel_configs)
+
+// The first job of a prometheus.yml whose scrape_configs are `jobs`, loaded and prepared as
+// the scraper loads it (relabel_configs checked and compiled).
+static void
+s_load(struct fw_promcfg *cfg, const char *jobs)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    fprintf(f, "scrape_configs:\n%s", jobs);
+    fclose(f);
+    struct fw_cfg_errors errs;
+    int rc = fw_promcfg_load("relabel.yml", text, cfg, &errs);
+    ck_assert_msg(rc == 0 && errs.len == 0, "%s", errs.len ? errs.items[0].msg : "load failed");
+    free(text);
+    ck_assert_uint_ge(cfg->n_scrape_configs, 1);
+}
+
+// Build a target of cfg's first job from a group and a target, given as "a=1|b=2".
+static struct scraper_target *
+s_build(const struct fw_promcfg *cfg, const char *group, const char *target,
+        struct fw_labels *dropped, fw_err_t *err)
+{
+    struct fw_labels g = FW_LABELS_INIT, t = FW_LABELS_INIT;
+    struct fw_labels *sets[] = {&g, &t};
+    const char *texts[] = {group, target};
+    for (int k = 0; k < 2; k++) {
+        char *copy = strdup(texts[k] ? texts[k] : "");
+        char *save = NULL;
+        for (char *kv = strtok_r(copy, "|", &save); kv; kv = strtok_r(NULL, "|", &save)) {
+            char *eq = strchr(kv, '=');
+            ck_assert_ptr_nonnull(eq);
+            *eq = '\0';
+            fw_labels_set(sets[k], kv, eq + 1);
+        }
+        free(copy);
+    }
+    struct scraper_target *self =
+        scraper_target_from_group(&cfg->scrape_configs[0], &g, &t, dropped, err);
+    fw_labels_clear(&g);
+    fw_labels_clear(&t);
+    return self;
+}
+
+// Every target label as "a=1|b=2", in name order.
+static const char *
+s_str(const struct fw_labels *l)
+{
+    static char buf[1024];
+    size_t w = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < l->len && w < sizeof(buf); i++)
+        w += (size_t)snprintf(buf + w, sizeof(buf) - w, "%s%s=%s", i ? "|" : "", l->items[i].name,
+                              l->items[i].value);
+    return buf;
+}
+
+START_TEST(test_scraper_target_relabel_keep_drop)
+{
+    struct fw_promcfg cfg;
+    s_load(&cfg, "  - job_name: k8s\n"
+                 "    relabel_configs:\n"
+                 "      - source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_scrape]\n"
+                 "        action: keep\n"
+                 "        regex: 'true'\n"
+                 "      - source_labels: [__meta_kubernetes_namespace]\n"
+                 "        action: drop\n"
+                 "        regex: kube-.*\n");
+    fw_err_t err = {0};
+    struct fw_labels dropped = FW_LABELS_INIT;
+    struct scraper_target *t = s_build(
+        &cfg, "__meta_kubernetes_namespace=shop",
+        "__address__=10.0.0.1:8080|__meta_kubernetes_pod_annotation_prometheus_io_scrape=true",
+        &dropped, &err);
+    ck_assert_msg(t != NULL, "%s", err.msg);
+    ck_assert_uint_eq(dropped.len, 0);
+    ck_assert_str_eq(s_str(&t->labels), "instance=10.0.0.1:8080|job=k8s");
+    ck_assert_str_eq(t->url, "http://10.0.0.1:8080/metrics");
+    scraper_target_destroy(&t);
+
+    // keep does not match: dropped, with the discovered labels handed back and no error.
+    t = s_build(&cfg, "__meta_kubernetes_namespace=shop", "__address__=10.0.0.2:8080", &dropped,
+                &err);
+    ck_assert_ptr_null(t);
+    ck_assert_str_eq(s_str(&dropped),
+                     "__address__=10.0.0.2:8080|__meta_kubernetes_namespace=shop|"
+                     "__metrics_path__=/metrics|__scheme__=http|__scrape_interval__=1m|"
+                     "__scrape_timeout__=10s|job=k8s");
+    fw_labels_clear(&dropped);
+
+    // drop matches (fully anchored: "kube-system", not "my-kube-ns").
+    t = s_build(
+        &cfg, "__meta_kubernetes_namespace=kube-system",
+        "__address__=10.0.0.3:8080|__meta_kubernetes_pod_annotation_prometheus_io_scrape=true",
+        &dropped, &err);
+    ck_assert_ptr_null(t);
+    ck_assert_uint_gt(dropped.len, 0);
+    fw_labels_clear(&dropped);
+    t = s_build(
+        &cfg, "__meta_kubernetes_namespace=my-kube-ns",
+        "__address__=10.0.0.3:8080|__meta_kubernetes_pod_annotation_prometheus_io_scrape=true",
+        &dropped, &err);
+    ck_assert_ptr_nonnull(t);
+    scraper_target_destroy(&t);
+
+    // A static target goes through the same rules: scraper_target_new drops it too.
+    ck_assert_ptr_null(scraper_target_new(&cfg.scrape_configs[0], "10.0.0.4:8080", NULL));
+    fw_promcfg_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_scraper_target_relabel_hashmod_shards)
+{
+    // The usual sharding recipe: hashmod into __tmp_hash, keep one value. "baz" hashes to
+    // 976 mod 1000 (Prometheus's relabel_test.go).
+    struct fw_promcfg cfg;
+    s_load(&cfg, "  - job_name: shard\n"
+                 "    relabel_configs:\n"
+                 "      - {source_labels: [k], target_label: __tmp_hash, modulus: 1000, "
+                 "action: hashmod}\n"
+                 "      - {source_labels: [__tmp_hash], regex: '976', action: keep}\n");
+    fw_err_t err = {0};
+    struct scraper_target *t = s_build(&cfg, "k=baz", "__address__=a:1", NULL, &err);
+    ck_assert_msg(t != NULL, "%s", err.msg);
+    ck_assert_str_eq(s_str(&t->labels), "instance=a:1|job=shard|k=baz"); // no __tmp_hash
+    ck_assert_str_eq(fw_labels_get(&t->discovered, "k"), "baz");
+    ck_assert_ptr_null(fw_labels_get(&t->discovered, "__tmp_hash"));
+    scraper_target_destroy(&t);
+    struct fw_labels dropped = FW_LABELS_INIT;
+    ck_assert_ptr_null(s_build(&cfg, "k=bar", "__address__=a:1", &dropped, &err));
+    ck_assert_uint_gt(dropped.len, 0);
+    fw_labels_clear(&dropped);
+    fw_promcfg_free(&cfg);
+
+    // Three shards over 60 addresses: each target kept by exactly one, none empty.
+    size_t per_shard[3] = {0};
+    for (int shard = 0; shard < 3; shard++) {
+        char jobs[512];
+        snprintf(jobs, sizeof(jobs),
+                 "  - job_name: shard\n"
+                 "    relabel_configs:\n"
+                 "      - {source_labels: [__address__], target_label: __tmp_hash, modulus: 3, "
+                 "action: hashmod}\n"
+                 "      - {source_labels: [__tmp_hash], regex: '%d', action: keep}\n",
+                 shard);
+        s_load(&cfg, jobs);
+        for (int i = 0; i < 60; i++) {
+            char addr[64];
+            snprintf(addr, sizeof(addr), "__address__=10.1.0.%d:9100", i);
+            t = s_build(&cfg, NULL, addr, NULL, &err);
+            if (t)
+                per_shard[shard]++;
+            scraper_target_destroy(&t);
+        }
+        fw_promcfg_free(&cfg);
+    }
+    ck_assert_uint_eq(per_shard[0] + per_shard[1] + per_shard[2], 60);
+    for (int shard = 0; shard < 3; shard++)
+        ck_assert_uint_gt(per_shard[shard], 5);
+}
+END_TEST
+
+START_TEST(test_scraper_target_relabel_kubernetes_conventions)
+{
+    // The kubernetes-pods job of Prometheus's example config: address, path and scheme
+    // from annotations, pod labels mapped, a __param_ added, __tmp used and dropped.
+    struct fw_promcfg cfg;
+    s_load(&cfg,
+           "  - job_name: kubernetes-pods\n"
+           "    params: {module: [http_2xx]}\n"
+           "    relabel_configs:\n"
+           "      - source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_path]\n"
+           "        action: replace\n"
+           "        target_label: __metrics_path__\n"
+           "        regex: (.+)\n"
+           "      - source_labels: [__address__, "
+           "__meta_kubernetes_pod_annotation_prometheus_io_port]\n"
+           "        action: replace\n"
+           "        regex: '([^:]+)(?::\\d+)?;(\\d+)'\n"
+           "        replacement: ${1}:${2}\n"
+           "        target_label: __address__\n"
+           "      - source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_scheme]\n"
+           "        target_label: __scheme__\n"
+           "        regex: (https?)\n"
+           "      - action: labelmap\n"
+           "        regex: __meta_kubernetes_pod_label_(.+)\n"
+           "      - source_labels: [__meta_kubernetes_namespace]\n"
+           "        target_label: namespace\n"
+           "      - source_labels: [__meta_kubernetes_pod_name]\n"
+           "        target_label: __tmp_pod\n"
+           "      - source_labels: [__tmp_pod]\n"
+           "        target_label: __param_target\n"
+           "      - {target_label: __param_module, replacement: tcp_connect}\n"
+           "      - {source_labels: [__tmp_pod], target_label: pod, replacement: 'pod-${1}'}\n"
+           "      - {target_label: __scrape_interval__, replacement: 30s}\n"
+           "      - {target_label: __scrape_timeout__, replacement: 5s}\n");
+    fw_err_t err = {0};
+    struct scraper_target *t =
+        s_build(&cfg, "__meta_kubernetes_namespace=shop",
+                "__address__=10.0.0.7:8080|__meta_kubernetes_pod_name=web-1|"
+                "__meta_kubernetes_pod_label_app=web|__meta_kubernetes_pod_label_tier=front|"
+                "__meta_kubernetes_pod_annotation_prometheus_io_path=/admin/metrics|"
+                "__meta_kubernetes_pod_annotation_prometheus_io_port=9102|"
+                "__meta_kubernetes_pod_annotation_prometheus_io_scheme=https",
+                NULL, &err);
+    ck_assert_msg(t != NULL, "%s", err.msg);
+    // Every __ label gone (__meta_*, __tmp_pod, __param_*, the settings), instance from
+    // the relabeled __address__.
+    ck_assert_str_eq(s_str(&t->labels), "app=web|instance=10.0.0.7:9102|job=kubernetes-pods|"
+                                        "namespace=shop|pod=pod-web-1|tier=front");
+    ck_assert_str_eq(t->url, "https://10.0.0.7:9102/admin/metrics?module=tcp_connect&target=web-1");
+    ck_assert_str_eq(t->address, "10.0.0.7:9102");
+    ck_assert_int_eq(t->interval_ms, 30000);
+    ck_assert_int_eq(t->timeout_ms, 5000);
+    // discoveredLabels are the set before relabeling, with the param's default.
+    ck_assert_str_eq(fw_labels_get(&t->discovered, "__address__"), "10.0.0.7:8080");
+    ck_assert_str_eq(fw_labels_get(&t->discovered, "__param_module"), "http_2xx");
+    ck_assert_str_eq(fw_labels_get(&t->discovered, "__scheme__"), "http");
+    scraper_target_destroy(&t);
+
+    // Without the annotations: the defaults stay (regex (.+) does not match "").
+    t = s_build(&cfg, NULL, "__address__=10.0.0.8:8080|__meta_kubernetes_pod_name=db-0", NULL,
+                &err);
+    ck_assert_msg(t != NULL, "%s", err.msg);
+    ck_assert_str_eq(t->url, "http://10.0.0.8:8080/metrics?module=tcp_connect&target=db-0");
+    ck_assert_str_eq(s_str(&t->labels), "instance=10.0.0.8:8080|job=kubernetes-pods|pod=pod-db-0");
+    scraper_target_destroy(&t);
+    fw_promcfg_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_scraper_target_relabel_invalid_results)
+{
+    // What relabeling makes invalid is an error, not a drop: Prometheus's texts.
+    struct fw_promcfg cfg;
+    s_load(&cfg, "  - job_name: bad\n"
+                 "    relabel_configs:\n"
+                 "      - {source_labels: [mode], regex: noaddr, target_label: __address__, "
+                 "replacement: ''}\n"
+                 "      - {source_labels: [mode], regex: url, target_label: __address__, "
+                 "replacement: 'http://x/y'}\n"
+                 "      - {source_labels: [mode], regex: zero, target_label: "
+                 "__scrape_interval__, replacement: 0s}\n"
+                 "      - {source_labels: [mode], regex: junk, target_label: "
+                 "__scrape_timeout__, replacement: soon}\n"
+                 "      - {source_labels: [mode], regex: long, target_label: "
+                 "__scrape_timeout__, replacement: 2m}\n"
+                 "      - {source_labels: [mode], regex: inst, target_label: instance, "
+                 "replacement: mine}\n");
+    static const struct {
+        const char *mode, *err;
+    } cases[] = {
+        {"noaddr", "no address"},
+        {"url", "\"http://x/y\" is not a valid hostname"},
+        {"zero", "scrape interval cannot be 0"},
+        {"junk", "error parsing scrape timeout: not a valid duration string: \"soon\""},
+        {"long", "scrape timeout cannot be greater than scrape interval (\"2m\" > \"1m\")"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char group[64];
+        snprintf(group, sizeof(group), "mode=%s", cases[i].mode);
+        fw_err_t err = {0};
+        struct fw_labels dropped = FW_LABELS_INIT;
+        ck_assert_ptr_null(s_build(&cfg, group, "__address__=h:1", &dropped, &err));
+        ck_assert_str_eq(err.msg, cases[i].err);
+        ck_assert_uint_eq(dropped.len, 0);
+    }
+    // An instance set by relabeling wins over the address.
+    fw_err_t err = {0};
+    struct scraper_target *t = s_build(&cfg, "mode=inst", "__address__=h:1", NULL, &err);
+    ck_assert_msg(t != NULL, "%s", err.msg);
+    ck_assert_str_eq(s_str(&t->labels), "instance=mine|job=bad|mode=inst");
+    scraper_target_destroy(&t);
+    fw_promcfg_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_scraper_target_drops)
+{
+    struct scraper_target_drops d = {0};
+    ck_assert_uint_eq(scraper_target_drops_job(&d, "a"), 0);
+    ck_assert_uint_eq(scraper_target_drops_job(&d, "b"), 1);
+    ck_assert_uint_eq(scraper_target_drops_job(&d, "a"), 0);
+    for (int i = 0; i < 20; i++) {
+        struct fw_labels l = FW_LABELS_INIT;
+        fw_labels_set(&l, "__address__", "h:1");
+        scraper_target_drops_add(&d, i % 2 ? "b" : "c", &l);
+        ck_assert_uint_eq(l.len, 0); // taken
+    }
+    ck_assert_uint_eq(d.n_jobs, 3);
+    ck_assert_uint_eq(d.counts[0], 0);
+    ck_assert_uint_eq(d.counts[1], 10);
+    ck_assert_uint_eq(d.counts[2], 10);
+    ck_assert_uint_eq(d.n, 20);
+    ck_assert_str_eq(d.jobs[d.items[3].job], "b");
+    scraper_target_drops_clear(&d);
+    ck_assert_uint_eq(d.n, 0);
+    scraper_target_drops_clear(&d);
+}
+END_TEST
+
 Suite *
 scraper_target_suite(void)
 {
@@ -218,6 +525,11 @@ scraper_target_suite(void)
     tcase_add_test(tc, test_scraper_target_merge_exported_prefix);
     tcase_add_test(tc, test_scraper_target_merge_honor_labels);
     tcase_add_test(tc, test_scraper_target_staleness);
+    tcase_add_test(tc, test_scraper_target_relabel_keep_drop);
+    tcase_add_test(tc, test_scraper_target_relabel_hashmod_shards);
+    tcase_add_test(tc, test_scraper_target_relabel_kubernetes_conventions);
+    tcase_add_test(tc, test_scraper_target_relabel_invalid_results);
+    tcase_add_test(tc, test_scraper_target_drops);
     suite_add_tcase(s, tc);
     return s;
 }
