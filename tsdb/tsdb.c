@@ -33,6 +33,7 @@
 #include "fw_time.h"
 #include "fw_zsock.h"
 #include "tsdb_api.h"
+#include "tsdb_targets.h"
 #include "tsdb_ingest.h"
 #include "tsdb_query.h"
 #include "tsdb_store.h"
@@ -59,6 +60,7 @@ struct tsdb {
     struct fw_promcfg cfg;                          // owned
     tsdb_store_t *store;                            // owned
     tsdb_api_t *api;                                // owned
+    tsdb_targets_t *targets;                        // owned: /api/v1/targets via scrapers
     tsdb_query_t *query;                            // owned: QUERY workers
     fw_metrics_t *metrics;                          // owned
     fw_http_t *http;                                // owned
@@ -607,6 +609,12 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
 
     self->http = fw_http_new("tsdb", self->metrics);
     tsdb_api_routes(self->api, self->http);
+    self->targets = tsdb_targets_new(opts->scraper_urls, opts->scraper_timeout_ms, &err);
+    if (!self->targets) {
+        fw_error("tsdb.start.fail", "err=%s", err.msg);
+        goto fail;
+    }
+    tsdb_targets_routes(self->targets, self->http);
     if (fw_http_start(self->http, opts->common.web_listen_address, &err) != 0) {
         fw_error("http.start.fail", "address=%s err=%s", opts->common.web_listen_address, err.msg);
         goto fail;
@@ -678,6 +686,7 @@ tsdb_destroy(tsdb_t **self_p)
     free(self->publish);
     tsdb_ingest_destroy(&self->ingest);
     tsdb_api_destroy(&self->api);
+    tsdb_targets_destroy(&self->targets);
     tsdb_store_destroy(&self->store);
     fw_metrics_destroy(&self->metrics);
     fw_promcfg_free(&self->cfg);

@@ -32,6 +32,10 @@ struct tsdb_opts {
     int64_t zmq_query_workers;    // --zmq.query-workers
     int64_t zmq_query_queue;      // --zmq.query-queue
     int64_t zmq_query_timeout_ms; // --zmq.query-timeout
+
+    // /api/v1/targets, asked of the scrapers (tsdb_targets.h)
+    const char *scraper_urls;   // --scraper.url: comma-separated base URLs ("": none)
+    int64_t scraper_timeout_ms; // --scraper.timeout: per scraper and request
 };
 
 typedef struct tsdb tsdb_t;

@@ -40,6 +40,13 @@ static const struct fw_flag s_flags[] = {
      "a QUERY's time from arrival, waiting included; then it is answered \"timeout\""},
     {"zmq.pub-address", FW_FLAG_STR, offsetof(struct tsdb_opts, zmq_pub), FW_ZMQ_TSDB_PUB,
      "bind PUB here (stored sample batches)"},
+    {"scraper.url", FW_FLAG_STR, offsetof(struct tsdb_opts, scraper_urls),
+     "http://" FW_HTTP_SCRAPER,
+     "scrapers whose targets /api/v1/targets shows, as comma-separated base URLs (one per "
+     "shard; empty: none)"},
+    {"scraper.timeout", FW_FLAG_DURATION, offsetof(struct tsdb_opts, scraper_timeout_ms), "2s",
+     "how long /api/v1/targets waits for each scraper; one that does not answer is named in "
+     "the answer's warnings"},
     {NULL, FW_FLAG_STR, 0, NULL, NULL},
 };
 
