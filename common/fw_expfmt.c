@@ -26,6 +26,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -310,6 +311,13 @@ s_om_sep(struct fw_expfmt_scan *l, const char *what)
     return 0;
 }
 
+// FW_EXPFMT_PROMETHEUS: read OpenMetrics as Prometheus's scrape does.
+static bool
+s_prom(const fw_expfmt_t *self)
+{
+    return (self->scan_flags & FW_EXPFMT_PROMETHEUS) == FW_EXPFMT_PROMETHEUS;
+}
+
 // OpenMetrics numbers are decimal; Go's ParseFloat would also take hex ("0x1p-3").
 static bool
 s_om_hex(const char *p, size_t len)
@@ -475,6 +483,15 @@ s_parse_label_value(fw_expfmt_t *self, struct fw_expfmt_scan *l, size_t *off)
     return 0;
 }
 
+// Blanks inside a label set: the text format allows them, OpenMetrics (and Prometheus's
+// parser of it) does not.
+static void
+s_label_blanks(struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt)
+{
+    if (fmt != FW_EXPFMT_OPENMETRICS)
+        s_skip_blanks(l);
+}
+
 // Scan a label set (cursor on '{') into labels[first, first + *n): *n counts the labels
 // added. With lsum, each label's hash (over "name\0value" in the arena) is added to it.
 static int
@@ -483,12 +500,13 @@ s_parse_labels(fw_expfmt_t *self, struct fw_expfmt_scan *l, size_t first, uint32
 {
     l->pos++; // '{'
     for (;;) {
-        s_skip_blanks(l);
+        s_label_blanks(l, fmt);
         if (s_at_end(l))
             return fw_expfmt_fail(l, "expected label name or '}'");
         if (l->p[l->pos] == '}') {
             // OpenMetrics allows no trailing comma ("a{b=\"1\",}").
-            if (fmt == FW_EXPFMT_OPENMETRICS && *n > 0 && l->p[l->pos - 1] == ',')
+            // Prometheus 3's parser allows it ("free trailing commas are allowed").
+            if (fmt == FW_EXPFMT_OPENMETRICS && *n > 0 && l->p[l->pos - 1] == ',' && !s_prom(self))
                 return fw_expfmt_fail(l, "trailing comma in label set");
             l->pos++;
             return 0;
@@ -505,15 +523,19 @@ s_parse_labels(fw_expfmt_t *self, struct fw_expfmt_scan *l, size_t first, uint32
         for (size_t i = 0; i < *n; i++) {
             const char *prev = self->arena + self->labels[first + i].name_off;
             if (strlen(prev) == name_len && memcmp(prev, name, name_len) == 0) {
+                if (self->scan_ex_dup) { // an exemplar's, that Prometheus keeps: dropped
+                    *self->scan_ex_dup = true;
+                    break;
+                }
                 l->pos = name_col;
                 return fw_expfmt_fail(l, "duplicate label name");
             }
         }
-        s_skip_blanks(l);
+        s_label_blanks(l, fmt);
         if (s_at_end(l) || l->p[l->pos] != '=')
             return fw_expfmt_fail(l, "expected '=' after label name");
         l->pos++;
-        s_skip_blanks(l);
+        s_label_blanks(l, fmt);
         if (s_at_end(l) || l->p[l->pos] != '"')
             return fw_expfmt_fail(l, "expected '\"' to open label value");
         fw_mem_grow((void **)&self->labels, &self->labels_cap, self->labels_len + 1,
@@ -526,7 +548,7 @@ s_parse_labels(fw_expfmt_t *self, struct fw_expfmt_scan *l, size_t first, uint32
             *lsum += fw_hash64(self->arena + lab->name_off, self->arena_len - 1 - lab->name_off);
         self->labels_len++;
         (*n)++;
-        s_skip_blanks(l);
+        s_label_blanks(l, fmt);
         if (s_at_end(l))
             return fw_expfmt_fail(l, "expected ',' or '}' after label value");
         if (l->p[l->pos] == ',') {
@@ -568,7 +590,11 @@ s_parse_exemplar(fw_expfmt_t *self, struct fw_expfmt_scan *l, struct fw_expfmt_r
         return fw_expfmt_fail(l, "expected \"# {\" to start an exemplar");
     l->pos += 2;
     size_t open = l->pos, first = self->labels_len;
-    if (s_parse_labels(self, l, first, &s->ex_n_labels, NULL, FW_EXPFMT_OPENMETRICS) != 0)
+    bool dup = false;
+    self->scan_ex_dup = s_prom(self) ? &dup : NULL;
+    int rc = s_parse_labels(self, l, first, &s->ex_n_labels, NULL, FW_EXPFMT_OPENMETRICS);
+    self->scan_ex_dup = NULL;
+    if (rc != 0)
         return -1;
     size_t runes = 0;
     for (size_t i = first; i < self->labels_len; i++) {
@@ -576,7 +602,9 @@ s_parse_exemplar(fw_expfmt_t *self, struct fw_expfmt_scan *l, struct fw_expfmt_r
         for (const char *c = self->arena + self->labels[i].value_off; *c; c++)
             runes += ((unsigned char)*c & 0xC0) != 0x80;
     }
-    if (runes > S_EXEMPLAR_MAX_RUNES) {
+    // Prometheus parses it and its exemplar storage refuses it; the sample stays.
+    bool drop = (runes > S_EXEMPLAR_MAX_RUNES && s_prom(self)) || dup;
+    if (runes > S_EXEMPLAR_MAX_RUNES && !drop) {
         l->pos = open;
         return fw_expfmt_fail(l, "exemplar labels longer than 128 characters");
     }
@@ -602,7 +630,12 @@ s_parse_exemplar(fw_expfmt_t *self, struct fw_expfmt_scan *l, struct fw_expfmt_r
         if (!s_at_end(l))
             return fw_expfmt_fail(l, "unexpected text after exemplar");
     }
-    s->has_ex = true;
+    s->has_ex = !drop;
+    if (drop) {
+        self->labels_len = first; // the exemplar's labels go
+        s->ex_n_labels = 0;
+        self->ex_dropped++;
+    }
     return 0;
 }
 
@@ -689,14 +722,47 @@ s_reset(fw_expfmt_t *self)
     fw_expfmt_om_reset(self);
 }
 
-// Scan one line (line end removed, a trailing '\r' still there). 0 (a sample, if the line
-// held one, appended to samples), 1 at OpenMetrics' "# EOF", or -1 with err. families: apply
-// OpenMetrics' metric-family rules.
+// The checks Prometheus's OpenMetrics parser makes on a metadata line that scanned
+// ("# HELP|TYPE|UNIT name rest"), with its texts.
 static int
-s_scan_line(fw_expfmt_t *self, struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt, bool families)
+s_prom_metadata(struct fw_expfmt_scan *l)
+{
+    char kw = l->p[2];
+    size_t start = 7, end = start;
+    while (end < l->len && l->p[end] != ' ')
+        end++;
+    const char *name = l->p + start, *rest = l->p + end + 1;
+    size_t name_len = end - start, rest_len = end < l->len ? l->len - end - 1 : 0;
+    char msg[200];
+    if (kw == 'H' && !fw_utf8_valid(rest, rest_len)) {
+        l->pos = end + 1;
+        snprintf(msg, sizeof(msg), "help text \"%.*s\" is not a valid utf8 string",
+                 (int)(rest_len > 100 ? 100 : rest_len), rest);
+        return fw_expfmt_fail(l, msg);
+    }
+    if (kw == 'U' && rest_len > 0 &&
+        (name_len <= rest_len + 1 || name[name_len - rest_len - 1] != '_' ||
+         memcmp(name + name_len - rest_len, rest, rest_len) != 0)) {
+        l->pos = end + 1;
+        snprintf(msg, sizeof(msg), "unit \"%.*s\" not a suffix of metric \"%.*s\"",
+                 (int)(rest_len > 80 ? 80 : rest_len), rest, (int)(name_len > 80 ? 80 : name_len),
+                 name);
+        return fw_expfmt_fail(l, msg);
+    }
+    return 0;
+}
+
+// Scan one line (line end removed, a trailing '\r' still there). 0 (a sample, if the line
+// held one, appended to samples), 1 at OpenMetrics' "# EOF", or -1 with err. OpenMetrics'
+// metric-family rules apply unless self->scan_flags has FW_EXPFMT_LAX_FAMILIES.
+static int
+s_scan_line(fw_expfmt_t *self, struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt)
 {
     bool om = fmt == FW_EXPFMT_OPENMETRICS;
-    if (l->len > 0 && l->p[l->len - 1] == '\r')
+    bool families = !(self->scan_flags & FW_EXPFMT_LAX_FAMILIES);
+    // OpenMetrics lines end with '\n' alone; Prometheus's parser reads a '\r' as part of the
+    // line's last token, which then fails.
+    if (l->len > 0 && l->p[l->len - 1] == '\r' && !(om && s_prom(self)))
         l->len--;
     if (om && l->len > 0 && s_blank(l->p[0]))
         return fw_expfmt_fail(l, "leading blank in OpenMetrics line");
@@ -712,6 +778,8 @@ s_scan_line(fw_expfmt_t *self, struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt, bo
         rc = s_parse_comment(l, fmt);
         if (rc == 1)
             return families && fw_expfmt_om_eof(self, l) != 0 ? -1 : 1;
+        if (rc == 0 && om && s_prom(self) && l->len > 7)
+            rc = s_prom_metadata(l);
     } else {
         rc = s_parse_sample(self, l, fmt, om && families);
     }
@@ -735,7 +803,22 @@ s_publish(fw_expfmt_t *self)
 ssize_t
 fw_expfmt_parse(fw_expfmt_t *self, const char *body, size_t len, fw_expfmt_fmt_t fmt, fw_err_t *err)
 {
+    return fw_expfmt_parse_flags(self, body, len, fmt, 0, err);
+}
+
+size_t
+fw_expfmt_exemplars_dropped(const fw_expfmt_t *self)
+{
+    return self->ex_dropped;
+}
+
+ssize_t
+fw_expfmt_parse_flags(fw_expfmt_t *self, const char *body, size_t len, fw_expfmt_fmt_t fmt,
+                      unsigned flags, fw_err_t *err)
+{
     s_reset(self);
+    self->scan_flags = flags;
+    self->ex_dropped = 0;
     size_t at = 0;
     int lineno = 0;
     bool eof = false;
@@ -744,7 +827,7 @@ fw_expfmt_parse(fw_expfmt_t *self, const char *body, size_t len, fw_expfmt_fmt_t
         size_t end = nl ? (size_t)(nl - body) : len;
         struct fw_expfmt_scan l = {body + at, end - at, 0, ++lineno, false, err};
         at = nl ? end + 1 : len;
-        int rc = s_scan_line(self, &l, fmt, true);
+        int rc = s_scan_line(self, &l, fmt);
         if (rc == 1) {
             eof = true;
             break;
@@ -759,8 +842,12 @@ fw_expfmt_parse(fw_expfmt_t *self, const char *body, size_t len, fw_expfmt_fmt_t
         // and after it nothing may follow (not even a blank line).
         struct fw_expfmt_scan l = {body,  0,  0, eof ? lineno + 1 : lineno > 0 ? lineno : 1,
                                    false, err};
-        fw_expfmt_fail(&l, eof ? "unexpected data after \"# EOF\""
-                               : "missing \"# EOF\" at the end of an OpenMetrics body");
+        if (s_prom(self)) // Prometheus's texts, without a position
+            fw_err_set(err, "%s",
+                       eof ? "unexpected data after # EOF" : "data does not end with # EOF");
+        else
+            fw_expfmt_fail(&l, eof ? "unexpected data after \"# EOF\""
+                                   : "missing \"# EOF\" at the end of an OpenMetrics body");
         s_reset(self);
         return -1;
     }
@@ -808,6 +895,7 @@ fw_expfmt_begin(fw_expfmt_t *self, fw_expfmt_fmt_t fmt, unsigned flags)
     s_reset(self);
     self->line_fmt = fmt;
     self->line_flags = flags;
+    self->scan_flags = flags;
     self->lineno = 0;
     self->line_eof = false;
 }
@@ -824,7 +912,7 @@ fw_expfmt_line(fw_expfmt_t *self, const char *line, size_t len, struct fw_expfmt
     self->arena_len = 0;
     self->labels_len = 0;
     self->samples_len = 0;
-    int rc = s_scan_line(self, &l, self->line_fmt, !(self->line_flags & FW_EXPFMT_LAX_FAMILIES));
+    int rc = s_scan_line(self, &l, self->line_fmt);
     if (rc < 0) {
         self->samples_len = 0;
         return -1;

@@ -78,6 +78,16 @@ enum {
     // backfill, does not make them, and backfill files interleave families by time. The
     // syntax (exemplars included) is checked as strictly as without the flag.
     FW_EXPFMT_LAX_FAMILIES = 1,
+    // OpenMetrics as Prometheus 3's scrape reads it (model/textparse/openmetricsparse.go and
+    // the scrape loop): LAX_FAMILIES, plus the few rules that parser does make and the few
+    // freedoms it takes. Failed with Prometheus's texts: a body not ending with "# EOF" ("data
+    // does not end with # EOF"), data after it ("unexpected data after # EOF"), a UNIT that is
+    // not the name's suffix ("unit \"u\" not a suffix of metric \"m\""), HELP text that is
+    // not UTF-8. Accepted: a trailing comma in a label set; an exemplar whose labels are
+    // longer than 128 characters loses its exemplar (Prometheus's exemplar storage refuses
+    // it and the scrape goes on), as does one with a repeated label name; both are counted
+    // (fw_expfmt_exemplars_dropped).
+    FW_EXPFMT_PROMETHEUS = 2 | FW_EXPFMT_LAX_FAMILIES,
 };
 
 fw_expfmt_t *fw_expfmt_new(void);
@@ -91,6 +101,11 @@ fw_expfmt_fmt_t fw_expfmt_format(const char *content_type);
 // err->col set too); after an error the parser holds no samples.
 ssize_t fw_expfmt_parse(fw_expfmt_t *self, const char *body, size_t len, fw_expfmt_fmt_t fmt,
                         fw_err_t *err);
+// fw_expfmt_parse with flags (FW_EXPFMT_*; fw_expfmt_parse is flags 0, every rule).
+ssize_t fw_expfmt_parse_flags(fw_expfmt_t *self, const char *body, size_t len, fw_expfmt_fmt_t fmt,
+                              unsigned flags, fw_err_t *err);
+// FW_EXPFMT_PROMETHEUS: the exemplars the last run dropped (too long, or a repeated name).
+size_t fw_expfmt_exemplars_dropped(const fw_expfmt_t *self);
 
 // Samples of the last successful run.
 size_t fw_expfmt_count(const fw_expfmt_t *self);

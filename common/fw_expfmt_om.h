@@ -101,6 +101,9 @@ struct fw_expfmt {
     // Line-at-a-time mode (fw_expfmt_begin/line/end).
     fw_expfmt_fmt_t line_fmt;
     unsigned line_flags; // FW_EXPFMT_*
+    unsigned scan_flags; // FW_EXPFMT_* of the run (fw_expfmt_parse_flags) or stream of lines
+    size_t ex_dropped;   // FW_EXPFMT_PROMETHEUS: exemplars dropped in the run
+    bool *scan_ex_dup;   // while an exemplar's labels scan: set on a repeated name, not failed
     int lineno;          // lines given so far
     bool line_eof;       // OpenMetrics "# EOF" seen
 };

@@ -430,8 +430,11 @@ s_scrape_done(scraper_t *self, struct scraper_target *t, struct scraper_fetch_re
     size_t stale = 0;
     struct s_tally tally = {0};
     if (!error) {
-        n = fw_expfmt_parse(self->parser, (const char *)zframe_data(res->body),
-                            zframe_size(res->body), fw_expfmt_format(res->content_type), &perr);
+        // OpenMetrics as Prometheus reads it: what its scrape accepts stays up here too
+        // (a NaN counter, families out of order); the strict rules are for conformance.
+        n = fw_expfmt_parse_flags(self->parser, (const char *)zframe_data(res->body),
+                                  zframe_size(res->body), fw_expfmt_format(res->content_type),
+                                  FW_EXPFMT_PROMETHEUS, &perr);
         if (n < 0) {
             error = perr.msg;
             n = 0;

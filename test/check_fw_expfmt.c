@@ -729,6 +729,82 @@ START_TEST(test_fw_expfmt_om_family_rules)
 }
 END_TEST
 
+// FW_EXPFMT_PROMETHEUS reads OpenMetrics as Prometheus 3's scrape does (checked against the
+// Debian prometheus 2.42 scraping the same bodies; the 2.42-only refusals noted).
+START_TEST(test_fw_expfmt_om_prometheus_mode)
+{
+    static const struct {
+        const char *body;
+        ssize_t n;       // samples, or -1
+        const char *msg; // the error (a prefix), or NULL
+    } cases[] = {
+        // Family rules Prometheus does not make: accepted.
+        {"# TYPE a counter\na_total NaN\n# EOF\n", 1, NULL},
+        {"# TYPE a counter\na_total -1\n# EOF\n", 1, NULL},
+        {"# TYPE a histogram\na_bucket{le=\"1\"} 2\na_bucket{le=\"+Inf\"} 1\n# EOF\n", 2, NULL},
+        {"a 1\nb 1\na 2\n# EOF\n", 3, NULL},
+        {"a 1\n# TYPE a gauge\n# TYPE a counter\n# EOF\n", 1, NULL},
+        {"# TYPE x_u info\n# UNIT x_u u\n# EOF\n", 0, NULL},
+        // Exemplars on any sample (Prometheus >= 2.43; 2.42 refused them).
+        {"# TYPE g gauge\ng 1 # {t=\"x\"} 2 3\n# EOF\n", 1, NULL},
+        // Prometheus 3 allows a trailing comma (2.42 did not).
+        {"a{b=\"1\",} 1\n# EOF\n", 1, NULL},
+        // What Prometheus refuses, with its texts where they are not the lexer's.
+        {"a 1\n", -1, "data does not end with # EOF"},
+        {"a 1\n# EOF\n\n", -1, "unexpected data after # EOF"},
+        {"# UNIT a_x seconds\na_x 1\n# EOF\n", -1,
+         "line 1: unit \"seconds\" not a suffix of metric \"a_x\""},
+        {"# HELP a x\377y\na 1\n# EOF\n", -1, "line 1: help text"},
+        {"# TYPE a untyped\n# EOF\n", -1, "line 1: invalid metric type"},
+        {"a{ b=\"1\"} 1\n# EOF\n", -1, "line 1: expected label name"},
+        {"a{b = \"1\"} 1\n# EOF\n", -1, "line 1: expected '='"},
+        {"a 1\r\n# EOF\n", -1, "line 1: invalid value"},
+        {"a{b=\"1\",b=\"2\"} 1\n# EOF\n", -1, "line 1: duplicate label name"},
+        {"a 1 NaN\n# EOF\n", -1, "line 1: invalid timestamp"},
+        {"a 1\n\n# EOF\n", -1, "line 2: blank line"},
+        {"# hello\na 1\n# EOF\n", -1, "line 1: unknown metadata keyword"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        fw_err_t err = {0};
+        ssize_t n = fw_expfmt_parse_flags(parser, cases[i].body, strlen(cases[i].body),
+                                          FW_EXPFMT_OPENMETRICS, FW_EXPFMT_PROMETHEUS, &err);
+        ck_assert_msg(n == cases[i].n, "case %zu: %zd samples (%s)", i, n, err.msg);
+        if (cases[i].msg)
+            ck_assert_msg(strncmp(err.msg, cases[i].msg, strlen(cases[i].msg)) == 0, "case %zu: %s",
+                          i, err.msg);
+    }
+    // The strict mode refuses the family-rule breaches and the trailing comma.
+    fw_err_t err = {0};
+    const char *nan = "# TYPE a counter\na_total NaN\n# EOF\n";
+    ck_assert_int_eq(fw_expfmt_parse(parser, nan, strlen(nan), FW_EXPFMT_OPENMETRICS, &err), -1);
+    const char *comma = "a{b=\"1\",} 1\n# EOF\n";
+    ck_assert_int_eq(fw_expfmt_parse(parser, comma, strlen(comma), FW_EXPFMT_OPENMETRICS, &err),
+                     -1);
+    // An exemplar Prometheus's storage refuses (labels over 128 characters, a repeated name)
+    // is dropped and counted; its sample stays.
+    char body[512];
+    snprintf(body, sizeof(body),
+             "a_total 1 # {t=\"%0130d\"} 2\nb_total 1 # {t=\"x\",t=\"y\"} 2\n"
+             "c_total 1 # {t=\"x\"} 2 5.5\n# EOF\n",
+             0);
+    ck_assert_int_eq(fw_expfmt_parse_flags(parser, body, strlen(body), FW_EXPFMT_OPENMETRICS,
+                                           FW_EXPFMT_PROMETHEUS, &err),
+                     3);
+    ck_assert_uint_eq(fw_expfmt_exemplars_dropped(parser), 2);
+    struct fw_expfmt_sample s;
+    fw_expfmt_get(parser, 0, &s);
+    ck_assert(!s.has_exemplar);
+    fw_expfmt_get(parser, 1, &s);
+    ck_assert(!s.has_exemplar);
+    fw_expfmt_get(parser, 2, &s);
+    ck_assert(s.has_exemplar);
+    ck_assert_uint_eq(s.exemplar.n_labels, 1);
+    ck_assert_str_eq(s.exemplar.label_values[0], "x");
+    ck_assert_int_eq(s.exemplar.t_ms, 5500);
+    ck_assert_int_eq(fw_expfmt_parse(parser, body, strlen(body), FW_EXPFMT_OPENMETRICS, &err), -1);
+}
+END_TEST
+
 Suite *
 fw_expfmt_suite(void)
 {
@@ -748,6 +824,7 @@ fw_expfmt_suite(void)
     tcase_add_test(tc, test_fw_expfmt_om_timestamps_truncate_as_prometheus);
     tcase_add_test(tc, test_fw_expfmt_om_exemplars);
     tcase_add_test(tc, test_fw_expfmt_om_family_rules);
+    tcase_add_test(tc, test_fw_expfmt_om_prometheus_mode);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# scraper_openmetrics.sh — the content type decides how strictly a scrape is read.
+# scraper_openmetrics.sh — OpenMetrics is scraped as Prometheus 3 scrapes it.
 #
-# One local HTTP server (python3's http.server, in this script) answers four paths: a valid
-# OpenMetrics body (histogram with exemplars, counter, info, stateset), the same kind of body
-# with a NaN counter (OpenMetrics forbids it), that NaN counter as Prometheus text (0.0.4
-# allows it, as Prometheus does), and OpenMetrics without "# EOF". Asserts, through the
-# scraper's /api/v1/targets and its PUB socket (fwtail), that the valid OpenMetrics target
-# and the text target are up with their samples, and that the two broken OpenMetrics targets
-# are down with the rule and its line and column in lastError.
+# One local HTTP server (python3's http.server, in this script) answers five paths: a valid
+# OpenMetrics body (histogram with exemplars, counter, info, stateset), an OpenMetrics body
+# with a NaN counter (the OpenMetrics spec forbids it, Prometheus scrapes it), that NaN
+# counter as Prometheus text 0.0.4, OpenMetrics without "# EOF" and OpenMetrics with a UNIT
+# that is not the name's suffix (both refused by Prometheus's parser). Asserts, through the
+# scraper's /api/v1/targets and its PUB socket (fwtail), that the first three are up with
+# their samples and the last two down with Prometheus's error texts in lastError.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -41,6 +41,7 @@ printf '# TYPE jobs counter\njobs_total 7\njobs_total{queue="x"} NaN\n# EOF\n' \
     > "$IT_DIR/www/nan.om"
 printf '# TYPE jobs counter\njobs_total 7\njobs_total{queue="x"} NaN\n' > "$IT_DIR/www/nantext.txt"
 printf '# TYPE jobs counter\njobs_total 7\n' > "$IT_DIR/www/noeof.om"
+printf '# TYPE a_x gauge\n# UNIT a_x seconds\na_x 1\n# EOF\n' > "$IT_DIR/www/badunit.om"
 
 # Answers /<name> with www/<name>.om as OpenMetrics or www/<name>.txt as text 0.0.4.
 cat > "$IT_DIR/serve.py" <<'PY'
@@ -77,7 +78,7 @@ global:
   scrape_timeout: 1s
 scrape_configs:
 YML
-for job in good nan noeof nantext; do
+for job in good nan noeof nantext badunit; do
     printf '  - job_name: %s\n    metrics_path: /%s\n    static_configs:\n      - targets: ["127.0.0.1:%s"]\n' \
         "${job/nantext/text}" "$job" "$SRV_PORT" >> "$IT_DIR/prometheus.yml"
 done
@@ -97,14 +98,18 @@ health_is() { [ "$(field "$1" health)" = "$2" ]; }
 it_check "valid OpenMetrics target is up" it_until 50 0.1 health_is good up
 it_check "text target with a NaN counter is up (0.0.4 is lenient)" \
     it_until 50 0.1 health_is text up
-it_check "OpenMetrics target with a NaN counter is down" it_until 50 0.1 health_is nan down
+it_check "OpenMetrics target with a NaN counter is up (as in Prometheus)" \
+    it_until 50 0.1 health_is nan up
 it_check "OpenMetrics target without # EOF is down" it_until 50 0.1 health_is noeof down
-it_check "lastError names the OpenMetrics rule, line and column" \
-    [ "$(field nan lastError)" \
-      = 'line 3: counter family "jobs": a NaN counter, count, sum or bucket at column 1' ]
-it_check "lastError says # EOF is missing" \
-    grep -q 'missing "# EOF"' <<<"$(field noeof lastError)"
-it_check "the valid target has no lastError" [ -z "$(field good lastError)" ]
+it_check "OpenMetrics target with a UNIT not its name's suffix is down" \
+    it_until 50 0.1 health_is badunit down
+it_check "lastError is Prometheus's text for a missing # EOF" \
+    [ "$(field noeof lastError)" = 'data does not end with # EOF' ]
+it_check "lastError is Prometheus's text for the unit, with line and column" \
+    [ "$(field badunit lastError)" \
+      = 'line 2: unit "seconds" not a suffix of metric "a_x" at column 12' ]
+it_check "the valid and the NaN targets have no lastError" \
+    [ -z "$(field good lastError)$(field nan lastError)" ]
 
 if [ -x "$BIN/fwtail" ]; then
     "$BIN/fwtail" --type=SAMPLES --count=8 --timeout=6s "tcp://127.0.0.1:$PUB_PORT" \
@@ -118,8 +123,9 @@ if [ -x "$BIN/fwtail" ]; then
         has_series rq_seconds_bucket good
     it_check "PUB carries the stateset sample" has_series mode good
     it_check "PUB carries the text target's NaN counter" has_series jobs_total text
+    it_check "PUB carries the OpenMetrics target's NaN counter" has_series jobs_total nan
     no_series() { ! has_series "$@"; }
-    it_check "PUB carries nothing of the rejected OpenMetrics body" no_series jobs_total nan
+    it_check "PUB carries nothing of the rejected OpenMetrics body" no_series a_x badunit
 fi
 
 it_term "$PID_scraper"
