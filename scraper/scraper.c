@@ -41,8 +41,10 @@
 #include "fw_relabel.h"
 #include "fw_time.h"
 #include "fw_zsock.h"
+#include "scraper_api.h"
 #include "scraper_fetch.h"
 #include "scraper_sd.h"
+#include "scraper_shard.h"
 #include "scraper_target.h"
 
 struct scraper {
@@ -64,6 +66,7 @@ struct scraper {
     struct scraper_target **targets; // owned
     size_t n_targets, cap_targets;
     struct scraper_target_drops drops; // owned, under mu: what relabel_configs dropped
+    size_t n_other_shards;             // under mu: targets left to the other shards
     zhashx_t *armed; // owned table, borrowed targets: zloop timer id -> target it scrapes
     uint64_t next_fetch_id;
 };
@@ -92,6 +95,8 @@ struct s_build {
     size_t n, cap;
     struct scraper_target_drops drops; // owned: dropped by relabel_configs
     size_t invalid;                    // invalid after relabeling (logged at debug)
+    const struct scraper_shard *shard; // borrowed: which targets are ours
+    size_t other;                      // targets (active or dropped) of other shards
 };
 
 static void
@@ -102,7 +107,13 @@ s_build_add(const struct fw_labels *group, const struct fw_labels *target, void 
     struct fw_labels dropped = FW_LABELS_INIT;
     struct scraper_target *t = scraper_target_from_group(b->sc, group, target, &dropped, &err);
     if (dropped.len) {
-        scraper_target_drops_add(&b->drops, b->sc->job_name, &dropped);
+        // A dropped target has no final labels: its shard is that of its discovered ones,
+        // so that N shards list it once between them.
+        if (scraper_shard_owns(b->shard, &dropped))
+            scraper_target_drops_add(&b->drops, b->sc->job_name, &dropped);
+        else
+            b->other++;
+        fw_labels_clear(&dropped);
         return;
     }
     if (!t) {
@@ -110,17 +121,24 @@ s_build_add(const struct fw_labels *group, const struct fw_labels *target, void 
         fw_debug("target.invalid", "job=%s err=%s", b->sc->job_name, err.msg);
         return;
     }
+    if (!scraper_shard_owns(b->shard, &t->labels)) { // another replica scrapes it
+        b->other++;
+        scraper_target_destroy(&t);
+        return;
+    }
     fw_mem_grow((void **)&b->arr, &b->cap, b->n + 1, sizeof(*b->arr));
     b->arr[b->n++] = t;
 }
 
 // Every target of cfg: its static_configs, then what sd (may be NULL) discovered for it;
-// those relabel_configs dropped go to *drops (moved out, with every job's count).
+// those relabel_configs dropped go to *drops (moved out, with every job's count). Only the
+// targets of shard are kept; *other counts the rest.
 static void
-s_build_targets(const struct fw_promcfg *cfg, scraper_sd_t *sd, struct scraper_target ***out,
-                size_t *n_out, struct scraper_target_drops *drops)
+s_build_targets(const struct fw_promcfg *cfg, scraper_sd_t *sd, const struct scraper_shard *shard,
+                struct scraper_target ***out, size_t *n_out, struct scraper_target_drops *drops,
+                size_t *other)
 {
-    struct s_build b = {0};
+    struct s_build b = {.shard = shard};
     struct fw_labels t = FW_LABELS_INIT;
     for (size_t j = 0; j < cfg->n_scrape_configs; j++) {
         const struct fw_scrape_config *sc = &cfg->scrape_configs[j];
@@ -145,6 +163,15 @@ s_build_targets(const struct fw_promcfg *cfg, scraper_sd_t *sd, struct scraper_t
     *out = b.arr;
     *n_out = b.n;
     *drops = b.drops;
+    *other = b.other;
+}
+
+static void
+s_set_other_shards(scraper_t *self, size_t n)
+{
+    pthread_mutex_lock(&self->mu);
+    self->n_other_shards = n;
+    pthread_mutex_unlock(&self->mu);
 }
 
 // 'name="value"' with the value escaped as in the exposition format.
@@ -624,9 +651,11 @@ s_sync_discovered(scraper_t *self)
     struct scraper_target **fresh;
     size_t n_fresh;
     struct scraper_target_drops drops;
-    s_build_targets(&self->cfg, self->sd, &fresh, &n_fresh, &drops);
+    size_t other;
+    s_build_targets(&self->cfg, self->sd, &self->opts->shard, &fresh, &n_fresh, &drops, &other);
     size_t n_before = self->n_targets;
     size_t kept = s_swap_targets(self, fresh, n_fresh, &drops);
+    s_set_other_shards(self, other);
     fw_info("sd.targets", "targets=%zu kept=%zu added=%zu removed=%zu", n_fresh, kept,
             n_fresh - kept, n_before - kept);
 }
@@ -655,12 +684,16 @@ s_reload(void *arg, char *errmsg, size_t size)
     struct scraper_target **fresh;
     size_t n_fresh;
     struct scraper_target_drops drops;
-    s_build_targets(&cfg, sd, &fresh, &n_fresh, &drops);
+    size_t other;
+    s_build_targets(&cfg, sd, &self->opts->shard, &fresh, &n_fresh, &drops, &other);
     size_t kept = s_swap_targets(self, fresh, n_fresh, &drops);
+    s_set_other_shards(self, other);
     scraper_sd_destroy(&self->sd); // before the config its providers borrow goes
     self->sd = sd;
+    pthread_mutex_lock(&self->mu); // relabel_steps reads the config on the HTTP thread
     fw_promcfg_free(&self->cfg);
     self->cfg = cfg;
+    pthread_mutex_unlock(&self->mu);
     fw_metrics_set(self->metrics, "fw_scraper_config_last_reload_successful", "", 1);
     fw_info("config.reload", "targets=%zu kept=%zu", n_fresh, kept);
     return 0;
@@ -692,87 +725,38 @@ s_on_pipe(zloop_t *loop, zsock_t *reader, void *arg)
 }
 
 // ---------------------------------------------------------------------------------------
-//  GET /api/v1/targets
-
-static json_t *
-s_labels_json(const struct fw_labels *l)
-{
-    json_t *o = json_object();
-    for (size_t i = 0; i < l->len; i++) // steals the new string
-        json_object_set_new(o, l->items[i].name, json_string(l->items[i].value));
-    return o;
-}
-
-static json_t *
-s_target_json(const struct scraper_target *t)
-{
-    static const char *const health[] = {"unknown", "up", "down"};
-    char buf[64];
-    json_t *o = json_object();
-    // Every json_object_set_new below steals the new value.
-    json_object_set_new(o, "discoveredLabels", s_labels_json(&t->discovered));
-    json_object_set_new(o, "labels", s_labels_json(&t->labels));
-    json_object_set_new(o, "scrapePool", json_string(t->job));
-    json_object_set_new(o, "scrapeUrl", json_string(t->url));
-    json_object_set_new(o, "globalUrl", json_string(t->url));
-    json_object_set_new(o, "lastError", json_string(t->last_error));
-    json_object_set_new(o, "lastScrape",
-                        json_string(t->last_scrape_ms
-                                        ? fw_time_rfc3339(t->last_scrape_ms, buf, sizeof(buf))
-                                        : "0001-01-01T00:00:00Z"));
-    json_object_set_new(o, "lastScrapeDuration", json_real(t->last_duration_s));
-    json_object_set_new(o, "health", json_string(health[t->health]));
-    json_object_set_new(o, "scrapeInterval",
-                        json_string(fw_duration_format(t->interval_ms, buf, sizeof(buf))));
-    json_object_set_new(o, "scrapeTimeout",
-                        json_string(fw_duration_format(t->timeout_ms, buf, sizeof(buf))));
-    return o;
-}
+//  GET /api/v1/targets and /api/v1/targets/relabel_steps (JSON in scraper_api.c)
 
 static int
 s_on_api_targets(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
 {
     scraper_t *self = arg;
-    const char *state = fw_http_arg(req, "state");
-    const char *pool = fw_http_arg(req, "scrapePool");
-    bool any = !state || !*state || strcmp(state, "any") == 0;
-    bool active = any || strcmp(state, "active") == 0;
-    bool dropped = any || strcmp(state, "dropped") == 0;
-    bool all_pools = !pool || !*pool;
-    json_t *list = json_array(), *dlist = json_array(), *counts = json_object();
     pthread_mutex_lock(&self->mu);
-    for (size_t i = 0; active && i < self->n_targets; i++) {
-        const struct scraper_target *t = self->targets[i];
-        if (all_pools || strcmp(pool, t->job) == 0)
-            json_array_append_new(list, s_target_json(t)); // steals
-    }
-    // As Prometheus: droppedTargetCounts for every pool, droppedTargets of the asked one.
-    const struct scraper_target_drops *d = &self->drops;
-    for (size_t j = 0; dropped && j < d->n_jobs; j++)
-        json_object_set_new(counts, d->jobs[j], json_integer((json_int_t)d->counts[j]));
-    for (size_t i = 0; dropped && i < d->n; i++) {
-        const char *job = d->jobs[d->items[i].job];
-        if (!all_pools && strcmp(pool, job) != 0)
-            continue;
-        json_t *o = json_object();
-        json_object_set_new(o, "discoveredLabels", s_labels_json(&d->items[i].labels));
-        json_object_set_new(o, "scrapePool", json_string(job));
-        json_array_append_new(dlist, o); // every _new above and here steals
-    }
+    struct scraper_api_view v = {.active = self->targets,
+                                 .n_active = self->n_targets,
+                                 .drops = &self->drops,
+                                 .shard = &self->opts->shard,
+                                 .n_other_shards = self->n_other_shards};
+    char *text = scraper_api_targets(&v, fw_http_arg(req, "state"), fw_http_arg(req, "scrapePool"));
     pthread_mutex_unlock(&self->mu);
-    json_t *data = json_object();
-    json_object_set_new(data, "activeTargets", list);         // steals
-    json_object_set_new(data, "droppedTargets", dlist);       // steals
-    json_object_set_new(data, "droppedTargetCounts", counts); // steals
-    json_t *root = json_object();
-    json_object_set_new(root, "status", json_string("success")); // steals
-    json_object_set_new(root, "data", data);                     // steals
-    char *text = json_dumps(root, JSON_COMPACT);
-    json_decref(root);
-    if (!text)
-        return -1;
-    fw_http_respond(resp, 200, "application/json", text);
-    free(text);
+    resp->status = 200;
+    resp->body = text; // moved
+    resp->content_type = "application/json";
+    return 0;
+}
+
+static int
+s_on_api_relabel_steps(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    scraper_t *self = arg;
+    int status = 200;
+    pthread_mutex_lock(&self->mu); // the config a reload may swap
+    char *text = scraper_api_relabel_steps(&self->cfg, fw_http_arg(req, "scrapePool"),
+                                           fw_http_arg(req, "labels"), &status);
+    pthread_mutex_unlock(&self->mu);
+    resp->status = status;
+    resp->body = text; // moved
+    resp->content_type = "application/json";
     return 0;
 }
 
@@ -838,6 +822,7 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
     }
     self->http = fw_http_new("scraper", self->metrics);
     fw_http_route(self->http, "GET", "/api/v1/targets", s_on_api_targets, self);
+    fw_http_route(self->http, "GET", "/api/v1/targets/relabel_steps", s_on_api_relabel_steps, self);
     if (fw_http_start(self->http, self->opts->common.web_listen_address, err) != 0)
         return -1;
 
@@ -854,11 +839,13 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
     struct scraper_target **targets;
     size_t n_targets;
     struct scraper_target_drops drops;
-    s_build_targets(&self->cfg, self->sd, &targets, &n_targets, &drops);
+    size_t other;
+    s_build_targets(&self->cfg, self->sd, &self->opts->shard, &targets, &n_targets, &drops, &other);
     pthread_mutex_lock(&self->mu); // the HTTP thread is already serving /api/v1/targets
     self->targets = targets;
     self->n_targets = self->cap_targets = n_targets;
     self->drops = drops;
+    self->n_other_shards = other;
     pthread_mutex_unlock(&self->mu);
     s_apply_target_limits(self);
     for (size_t i = 0; i < self->n_targets; i++)

@@ -17,6 +17,7 @@
 #include "fw_promcfg.h"
 #include "fw_sender.h"
 #include "scraper_client.h"
+#include "scraper_shard.h"
 
 typedef struct scraper scraper_t;
 
@@ -26,6 +27,10 @@ struct scraper_opts {
     const char *zmq_pub_address;           // PUB, bind
     struct fw_sender_opts sender;          // --zmq.send-buffer, ...; endpoint from zmq_tsdb_address
     struct scraper_client_defaults limits; // --scrape.default-*: limits a config leaves at 0
+    const char *shard_spec;                // --shard=I/N
+    const char *shard_pod_name;            // --shard.pod-name (else HOSTNAME)
+    int64_t shard_count;                   // --shard.count: N with I from the pod name
+    struct scraper_shard shard;            // from the three above (scraper_shard_setup)
 };
 
 // The embedded default configuration (scraper/scraper.example.yml).

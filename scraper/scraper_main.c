@@ -29,6 +29,14 @@ static const struct fw_flag s_flags[] = {
     {"scrape.default-label-value-length-limit", FW_FLAG_INT,
      offsetof(struct scraper_opts, limits.label_value_length_limit), "65536",
      "label_value_length_limit of a job that sets none (0: none)"},
+    {"shard", FW_FLAG_STR, offsetof(struct scraper_opts, shard_spec), NULL,
+     "I/N: scrape only the targets of shard I of N (by a hash of their labels after "
+     "relabeling); every replica gets the same config and its own I"},
+    {"shard.count", FW_FLAG_INT, offsetof(struct scraper_opts, shard_count), "0",
+     "N replicas, with this one's I from its StatefulSet pod name (scraper-2: 2); 0: no "
+     "sharding unless --shard"},
+    {"shard.pod-name", FW_FLAG_STR, offsetof(struct scraper_opts, shard_pod_name), NULL,
+     "pod name whose -<ordinal> suffix is I with --shard.count (default: $HOSTNAME)"},
     {NULL, FW_FLAG_STR, 0, NULL, NULL},
 };
 
@@ -43,6 +51,12 @@ main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     if (fw_flags_init_log("scraper", &opts.common) != 0)
         return 2;
+    fw_err_t err;
+    if (scraper_shard_setup(opts.shard_spec, opts.shard_pod_name, opts.shard_count, &opts.shard,
+                            &err) != 0) {
+        fprintf(stderr, "scraper: %s\n", err.msg);
+        return 2;
+    }
 
     struct fw_promcfg cfg;
     struct fw_cfg_errors *errs = fw_calloc(1, sizeof(*errs));
@@ -61,7 +75,6 @@ main(int argc, char **argv)
 
     fw_signal_install();
     scraper_t *scraper = scraper_new(&opts);
-    fw_err_t err;
     if (scraper_open(scraper, &cfg, &err) != 0) {
         fw_error("scraper.start.fail", "err=%s", err.msg);
         rc = 1;
