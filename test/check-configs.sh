@@ -28,5 +28,23 @@ for d in scraper tsdb ruled alertd notifyd slod; do
     fi
     rm -f "$tmp"
 done
+# The scraper StatefulSet's flags (manifests/scraper/workload.yaml) start a shard of the
+# ConfigMap's config, as its last pod would (HOSTNAME=scraper-<replicas-1>); --shard.count
+# equals replicas; tsdb's --scraper.url names each replica once.
+wl=manifests/scraper/workload.yaml
+replicas=$(sed -n 's/^  replicas: *\([0-9]*\).*/\1/p' "$wl")
+args=$(sed -n 's/^ *- \(--[^ ]*\).*/\1/p' "$wl" | sed 's|^--config.file=.*|--config.file=manifests/scraper/scraper.yml|')
+n=$((n + 1))
+# shellcheck disable=SC2086 # one flag per word
+if ! out=$(HOSTNAME=scraper-$((replicas - 1)) "$bin/scraper" $args --check-config 2>&1); then
+    echo "check-config: the scraper StatefulSet's flags are refused: $out"; fail=1
+fi
+count=$(sed -n 's/^ *- --shard.count=\([0-9]*\).*/\1/p' "$wl")
+urls=$(sed -n 's/^ *- --scraper.url=\([^ ]*\).*/\1/p' manifests/tsdb/workload.yaml)
+want=$(i=0; while [ $i -lt "$replicas" ]; do printf '%shttp://scraper-%d.scraper-pods:9201' "${sep:-}" $i; sep=,; i=$((i + 1)); done)
+n=$((n + 1))
+if [ "$count" != "$replicas" ] || [ "$urls" != "$want" ]; then
+    echo "check-config: scraper replicas ($replicas), --shard.count ($count) and tsdb's --scraper.url ($urls) disagree"; fail=1
+fi
 [ $fail = 0 ] && echo "check-config: $n config checks passed"
 exit $fail
