@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 struct fw_sample {
     int64_t t_ms;
@@ -19,5 +20,14 @@ struct fw_sample {
 #define FW_STALE_NAN_BITS 0x7ff0000000000002ULL
 double fw_stale_nan(void);
 bool fw_is_stale_nan(double v);
+
+// fw_is_stale_nan inline, for loops over samples (the evaluator's windows).
+static inline bool
+fw_sample_is_stale(double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof(bits));
+    return bits == FW_STALE_NAN_BITS;
+}
 
 #endif

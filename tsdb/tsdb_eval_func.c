@@ -121,6 +121,25 @@ s_linreg(const struct tsdb_eval_ser *s, int64_t intercept_t, double *slope, doub
     *intercept = sy / n - *slope * sx / n;
 }
 
+// avg_over_time of p[0..n) (n > 0) while its Kahan sum stays finite, the common case: the
+// operations of tsdb_eval_math_avg_add in the same order (so the same bits) without its
+// per-sample call and state. False, with *out untouched, once the sum overflows: the
+// caller then takes the general path (incremental mean) from the start.
+static bool
+s_avg_sum(const struct fw_sample *p, size_t n, double *out)
+{
+    double sum = p[0].v, comp = 0;
+    for (size_t i = 1; i < n; i++) {
+        double x = p[i].v, t = sum + x;
+        if (isinf(t))
+            return false;
+        comp += fabs(sum) >= fabs(x) ? (sum - t) + x : (x - t) + sum;
+        sum = t;
+    }
+    *out = (sum + comp) / (double)n;
+    return true;
+}
+
 // The value of function fn over one series' points; false when it has none.
 static bool
 s_over_time(tsdb_eval_ctx_t *c, fw_pq_func_t fn, const struct tsdb_eval_ser *s,
@@ -155,6 +174,8 @@ s_over_time(tsdb_eval_ctx_t *c, fw_pq_func_t fn, const struct tsdb_eval_ser *s,
                 v++;
         break;
     case FW_PQ_FN_AVG_OVER_TIME: {
+        if (s_avg_sum(p, s->len, &v))
+            break;
         struct tsdb_eval_math_avg a = {0, 0, 0, 0, false};
         for (size_t i = 0; i < s->len; i++)
             tsdb_eval_math_avg_add(&a, p[i].v);

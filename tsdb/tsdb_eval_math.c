@@ -7,19 +7,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-double
-tsdb_eval_math_kahan_inc(double inc, double sum, double *comp)
-{
-    double t = sum + inc;
-    if (isinf(t))
-        *comp = 0;
-    else if (fabs(sum) >= fabs(inc))
-        *comp += (sum - t) + inc;
-    else
-        *comp += (inc - t) + sum;
-    return t;
-}
-
 void
 tsdb_eval_math_avg_add(struct tsdb_eval_math_avg *a, double v)
 {

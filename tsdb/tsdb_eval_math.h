@@ -6,11 +6,24 @@
 #ifndef TSDB_EVAL_MATH_H
 #define TSDB_EVAL_MATH_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 
-// Add inc to sum with Kahan compensation kept in *comp (Prometheus's kahanSumInc).
-double tsdb_eval_math_kahan_inc(double inc, double sum, double *comp);
+// Add inc to sum with Kahan compensation kept in *comp (Prometheus's kahanSumInc). Inline:
+// the functions over time call it once per sample.
+static inline double
+tsdb_eval_math_kahan_inc(double inc, double sum, double *comp)
+{
+    double t = sum + inc;
+    if (isinf(t))
+        *comp = 0;
+    else if (fabs(sum) >= fabs(inc))
+        *comp += (sum - t) + inc;
+    else
+        *comp += (inc - t) + sum;
+    return t;
+}
 
 // Prometheus's mean: a Kahan sum while it stays finite, then an incremental mean, with
 // infinities handled so that avg(Inf, 1) is Inf rather than NaN.

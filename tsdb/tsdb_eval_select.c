@@ -91,7 +91,7 @@ s_materialise(tsdb_eval_ctx_t *c, struct s_series *s, int64_t mint, int64_t maxt
 {
     tsdb_store_iter_init(&s->it, c->rd, s->id, mint, maxt);
     while (tsdb_store_iter_next(&s->it))
-        if (keep_stale || !fw_is_stale_nan(s->it.v))
+        if (keep_stale || !fw_sample_is_stale(s->it.v))
             s_append(s, s->it.t, s->it.v);
     if (tsdb_store_iter_err(&s->it) != 0)
         return s_store_fail(c, s->id, tsdb_store_iter_err(&s->it));
@@ -201,7 +201,7 @@ s_advance(tsdb_eval_ctx_t *c, const struct s_node *nd, struct s_series *s, int64
         s->pending = false;
         s->last_t = s->it.t;
         s->last_v = s->it.v;
-        if (window && s->it.t >= from && !fw_is_stale_nan(s->it.v))
+        if (window && s->it.t >= from && !fw_sample_is_stale(s->it.v))
             s_append(s, s->it.t, s->it.v);
     }
     return 0;
@@ -251,7 +251,7 @@ tsdb_eval_select_vector(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t
             st = s->last_t;
             sv = s->last_v;
         }
-        if (st < from || fw_is_stale_nan(sv))
+        if (st < from || fw_sample_is_stale(sv))
             continue;
         tsdb_eval_ctx_push(c, &out->vec, s->ls, st, sv);
     }
