@@ -2,15 +2,7 @@
 
     The type enum, type names, versions and JSON field tables all come from fw_msg.def, so a
     message cannot be added in one place and forgotten in another. The SAMPLES body is
-    read with bounds checks on every field (s_reader); any shortfall, trailing byte or
-    invalid label rejects the whole message, because a half-applied batch would be worse
-    than a dropped one.
-
-    Decoding a SAMPLES body takes two passes over it. The first validates everything and
-    counts the series, labels, samples and string bytes; the second fills one block (the
-    batch's arena) with the series, their label views, samples and NUL-terminated strings.
-    A batch of any size thus costs the message, the batch and one arena: three
-    allocations, where a label set per series once cost about 28 (5 labels).
+    encoded and decoded by fw_msg_samples.c.
 */
 #include "fw_msg.h"
 
@@ -20,6 +12,7 @@
 #include <string.h>
 
 #include "fw_mem.h"
+#include "fw_msg_samples.h"
 #include "fw_secret.h"
 
 // --- schema tables from fw_msg.def ------------------------------------------------------
@@ -270,354 +263,6 @@ fw_msg_destroy(struct fw_msg **self_p)
     *self_p = NULL;
 }
 
-// --- SAMPLES binary body -------------------------------------------------------------------
-
-struct s_writer {
-    unsigned char *p;
-    size_t len, cap;
-};
-
-static void
-s_put(struct s_writer *w, const void *src, size_t n)
-{
-    fw_mem_grow((void **)&w->p, &w->cap, w->len + n, 1);
-    memcpy(w->p + w->len, src, n);
-    w->len += n;
-}
-
-static void
-s_put_u(struct s_writer *w, uint64_t v, size_t bytes)
-{
-    unsigned char b[8];
-    for (size_t i = 0; i < bytes; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
-    s_put(w, b, bytes);
-}
-
-// A sender id as the wire allows it: 1..FW_MSG_SENDER_MAX printable ASCII bytes, no space.
-static bool
-s_sender_ok(const char *p, size_t n)
-{
-    if (n == 0 || n > FW_MSG_SENDER_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)p[i] < 0x21 || (unsigned char)p[i] > 0x7e)
-            return false;
-    return true;
-}
-
-static int
-s_encode_batch(const struct fw_batch *batch, struct s_writer *w, fw_err_t *err)
-{
-    size_t sl = strnlen(batch->sender, sizeof(batch->sender));
-    if (!s_sender_ok(batch->sender, sl)) {
-        fw_err_set(err, "SAMPLES: sender id \"%.64s\" must be 1 to %d printable characters",
-                   batch->sender, FW_MSG_SENDER_MAX);
-        return -1;
-    }
-    if (batch->seq == 0 || batch->oldest == 0 || batch->oldest > batch->seq) {
-        fw_err_set(err, "SAMPLES: need 1 <= oldest (%llu) <= seq (%llu)",
-                   (unsigned long long)batch->oldest, (unsigned long long)batch->seq);
-        return -1;
-    }
-    s_put_u(w, sl, 2);
-    s_put(w, batch->sender, sl);
-    s_put_u(w, batch->seq, 8);
-    s_put_u(w, batch->oldest, 8);
-    if (batch->len > UINT32_MAX) {
-        fw_err_set(err, "too many series in one batch");
-        return -1;
-    }
-    s_put_u(w, batch->len, 4);
-    for (size_t i = 0; i < batch->len; i++) {
-        const struct fw_series *s = &batch->series[i];
-        if (s->labels.len > UINT16_MAX || s->len > UINT32_MAX) {
-            fw_err_set(err, "series %zu too large to encode", i);
-            return -1;
-        }
-        s_put_u(w, s->labels.len, 2);
-        for (size_t j = 0; j < s->labels.len; j++) {
-            size_t nl = strlen(s->labels.items[j].name);
-            size_t vl = strlen(s->labels.items[j].value);
-            if (nl > UINT16_MAX || vl > UINT32_MAX) {
-                fw_err_set(err, "label %s too long to encode", s->labels.items[j].name);
-                return -1;
-            }
-            s_put_u(w, nl, 2);
-            s_put(w, s->labels.items[j].name, nl);
-            s_put_u(w, vl, 4);
-            s_put(w, s->labels.items[j].value, vl);
-        }
-        s_put_u(w, s->len, 4);
-        for (size_t k = 0; k < s->len; k++) {
-            uint64_t bits;
-            memcpy(&bits, &s->samples[k].v, sizeof(bits));
-            s_put_u(w, (uint64_t)s->samples[k].t_ms, 8);
-            s_put_u(w, bits, 8);
-        }
-    }
-    return 0;
-}
-
-struct s_reader {
-    const unsigned char *p;
-    size_t left;
-    bool short_read;
-};
-
-static uint64_t
-s_get_u(struct s_reader *r, size_t bytes)
-{
-    if (r->left < bytes) {
-        r->short_read = true;
-        r->left = 0;
-        return 0;
-    }
-    uint64_t v = 0;
-    for (size_t i = 0; i < bytes; i++)
-        v |= (uint64_t)r->p[i] << (8 * i);
-    r->p += bytes;
-    r->left -= bytes;
-    return v;
-}
-
-static const char *
-s_get_bytes(struct s_reader *r, size_t n)
-{
-    if (r->left < n) {
-        r->short_read = true;
-        r->left = 0;
-        return NULL;
-    }
-    const char *p = (const char *)r->p;
-    r->p += n;
-    r->left -= n;
-    return p;
-}
-
-// fw_label_name_valid for n bytes that are not NUL-terminated.
-static bool
-s_name_ok(const char *p, size_t n)
-{
-    if (n == 0)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = p[i];
-        bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-        if (!alpha && !(i > 0 && c >= '0' && c <= '9'))
-            return false;
-    }
-    return true;
-}
-
-// strcmp's order for two names of known lengths.
-static int
-s_name_cmp(const char *a, size_t an, const char *b, size_t bn)
-{
-    int c = memcmp(a, b, an < bn ? an : bn);
-    return c ? c : (an > bn) - (an < bn);
-}
-
-// What the validating pass counts: the arena's contents.
-struct s_counts {
-    size_t labels, samples, strings;
-};
-
-// Where the filling pass puts them (NULL in the validating pass).
-struct s_fill {
-    struct fw_series *series;
-    struct fw_label *labels;
-    struct fw_sample *samples;
-    char *strings;
-};
-
-static char *
-s_fill_str(struct s_fill *f, const char *p, size_t n)
-{
-    char *s = f->strings;
-    memcpy(s, p, n);
-    s[n] = '\0';
-    f->strings += n + 1;
-    return s;
-}
-
-// One pass over the series of a SAMPLES body (r just past series_count). Without f, check
-// everything and count into *c; with f, fill it (the body was checked by the first pass).
-// 0, or -1 with err (r->short_read set for a truncation).
-static int
-s_walk_series(struct s_reader *r, uint64_t nseries, struct s_fill *f, struct s_counts *c,
-              fw_err_t *err)
-{
-    for (uint64_t i = 0; i < nseries && !r->short_read; i++) {
-        uint64_t nlabels = s_get_u(r, 2);
-        struct fw_series *s = f ? &f->series[i] : NULL;
-        if (s) {
-            memset(s, 0, sizeof(*s));
-            s->labels.items = f->labels;
-        }
-        const char *prev = NULL; // the previous name, to enforce sorted unique names
-        size_t prev_len = 0;
-        for (uint64_t j = 0; j < nlabels && !r->short_read; j++) {
-            size_t nl = s_get_u(r, 2);
-            const char *name = s_get_bytes(r, nl);
-            size_t vl = s_get_u(r, 4);
-            const char *value = s_get_bytes(r, vl);
-            if (r->short_read)
-                return -1;
-            if (!f) {
-                if (!s_name_ok(name, nl) || (prev && s_name_cmp(prev, prev_len, name, nl) >= 0)) {
-                    fw_err_set(err,
-                               "SAMPLES series %llu: label name \"%.*s\" invalid or out of "
-                               "order",
-                               (unsigned long long)i, (int)(nl < 64 ? nl : 64), name);
-                    return -1;
-                }
-                if (!fw_utf8_valid(value, vl)) {
-                    fw_err_set(err, "SAMPLES series %llu: label %.*s has invalid UTF-8",
-                               (unsigned long long)i, (int)(nl < 64 ? nl : 64), name);
-                    return -1;
-                }
-                prev = name;
-                prev_len = nl;
-            }
-            if (vl == 0)
-                continue; // an empty label is an absent one
-            if (f) {
-                struct fw_label *l = f->labels++;
-                l->name = s_fill_str(f, name, nl);
-                l->value = s_fill_str(f, value, vl);
-                s->labels.len++;
-            } else {
-                c->labels++;
-                c->strings += nl + vl + 2;
-            }
-        }
-        uint64_t nsamples = s_get_u(r, 4);
-        if (r->short_read || nsamples > r->left / 16) {
-            r->short_read = true;
-            return -1;
-        }
-        if (f) {
-            s->labels.cap = s->labels.len;
-            s->samples = f->samples;
-            s->len = s->cap = nsamples;
-            for (uint64_t k = 0; k < nsamples; k++) {
-                f->samples[k].t_ms = (int64_t)s_get_u(r, 8);
-                uint64_t bits = s_get_u(r, 8);
-                memcpy(&f->samples[k].v, &bits, sizeof(double));
-            }
-            f->samples += nsamples;
-        } else {
-            r->p += nsamples * 16;
-            r->left -= nsamples * 16;
-            c->samples += nsamples;
-        }
-    }
-    return r->short_read ? -1 : 0;
-}
-
-// The header of a SAMPLES v2 body into b (may be NULL: checked only) and *nseries.
-static int
-s_read_header(struct s_reader *r, struct fw_batch *b, uint64_t *nseries, fw_err_t *err)
-{
-    size_t sl = s_get_u(r, 2);
-    const char *sender = s_get_bytes(r, sl);
-    uint64_t seq = s_get_u(r, 8);
-    uint64_t oldest = s_get_u(r, 8);
-    *nseries = s_get_u(r, 4);
-    if (r->short_read)
-        return -1;
-    if (!s_sender_ok(sender, sl)) {
-        fw_err_set(err, "SAMPLES: sender id must be 1 to %d printable characters",
-                   FW_MSG_SENDER_MAX);
-        return -1;
-    }
-    if (seq == 0 || oldest == 0 || oldest > seq) {
-        fw_err_set(err, "SAMPLES: need 1 <= oldest (%llu) <= seq (%llu)",
-                   (unsigned long long)oldest, (unsigned long long)seq);
-        return -1;
-    }
-    if (b) {
-        memcpy(b->sender, sender, sl);
-        b->sender[sl] = '\0';
-        b->seq = seq;
-        b->oldest = oldest;
-    }
-    return 0;
-}
-
-static int
-s_decode_batch(const unsigned char *body, size_t size, struct fw_batch **out, fw_err_t *err)
-{
-    struct s_reader r = {body, size, false};
-    uint64_t nseries;
-    struct s_counts c = {0, 0, 0};
-    if (s_read_header(&r, NULL, &nseries, err) < 0) {
-        if (r.short_read)
-            goto truncated;
-        return -1;
-    }
-    // Each series needs at least 6 bytes, so a huge count in a short body is caught
-    // before anything is allocated for it.
-    if (nseries > r.left / 6 + 1)
-        goto truncated;
-    if (s_walk_series(&r, nseries, NULL, &c, err) < 0) {
-        if (r.short_read)
-            goto truncated;
-        return -1;
-    }
-    if (r.left != 0) {
-        fw_err_set(err, "SAMPLES body has %zu trailing bytes", r.left);
-        return -1;
-    }
-    // Every count is bounded by the body's size, so these sums cannot overflow on 64-bit;
-    // refuse a body for which they could elsewhere.
-    if (size > SIZE_MAX / 16) {
-        fw_err_set(err, "SAMPLES body of %zu bytes too large", size);
-        return -1;
-    }
-    size_t off_labels = (size_t)nseries * sizeof(struct fw_series);
-    size_t off_samples = off_labels + c.labels * sizeof(struct fw_label);
-    size_t off_strings = off_samples + c.samples * sizeof(struct fw_sample);
-    struct fw_batch *b = fw_batch_new();
-    b->arena = fw_malloc(off_strings + c.strings);
-    char *a = b->arena;
-    struct s_fill f = {(struct fw_series *)(void *)a, (struct fw_label *)(void *)(a + off_labels),
-                       (struct fw_sample *)(void *)(a + off_samples), a + off_strings};
-    r = (struct s_reader){body, size, false};
-    (void)s_read_header(&r, b, &nseries, err);
-    (void)s_walk_series(&r, nseries, &f, &c, err);
-    b->series = (struct fw_series *)(void *)a;
-    b->len = b->cap = (size_t)nseries;
-    *out = b;
-    return 0;
-truncated:
-    fw_err_set(err, "SAMPLES body truncated (%zu bytes)", size);
-    return -1;
-}
-
-int
-fw_msg_samples_set_oldest(zmsg_t *frames, uint64_t oldest)
-{
-    if (zmsg_size(frames) != 3)
-        return -1;
-    zframe_t *ft = zmsg_first(frames);
-    zframe_t *fv = zmsg_next(frames);
-    zframe_t *fb = zmsg_next(frames);
-    if (!zframe_streq(ft, "SAMPLES") || !zframe_streq(fv, "2"))
-        return -1;
-    struct s_reader r = {zframe_data(fb), zframe_size(fb), false};
-    size_t sl = s_get_u(&r, 2);
-    (void)s_get_bytes(&r, sl);
-    uint64_t seq = s_get_u(&r, 8);
-    if (r.short_read || r.left < 8 || oldest == 0 || oldest > seq)
-        return -1;
-    unsigned char *p = zframe_data(fb) + 2 + sl + 8;
-    for (size_t i = 0; i < 8; i++)
-        p[i] = (unsigned char)(oldest >> (8 * i));
-    return 0;
-}
-
 // --- JSON bodies --------------------------------------------------------------------------
 
 static const char *
@@ -756,16 +401,16 @@ fw_msg_encode(const struct fw_msg *self, fw_err_t *err)
     zmsg_addstr(z, s_types[self->type].name);
     zmsg_addstrf(z, "%d", s_types[self->type].version);
     if (s_types[self->type].body == FW_BODY_BINARY) {
-        struct s_writer w = {NULL, 0, 0};
-        if (!self->batch || s_encode_batch(self->batch, &w, err) < 0) {
+        unsigned char *body = NULL;
+        size_t len = 0;
+        if (!self->batch || fw_msg_samples_encode(self->batch, &body, &len, err) < 0) {
             if (!self->batch)
                 fw_err_set(err, "SAMPLES message without a batch");
-            free(w.p);
             zmsg_destroy(&z);
             return NULL;
         }
-        zmsg_addmem(z, w.p, w.len);
-        free(w.p);
+        zmsg_addmem(z, body, len);
+        free(body);
     } else {
         if (s_check_json(self->type, self->body, err) < 0) {
             zmsg_destroy(&z);
@@ -820,7 +465,7 @@ fw_msg_decode(zmsg_t *frames, struct fw_msg **out, fw_err_t *err)
     m->type = type;
     m->version = (int)version;
     if (s_types[type].body == FW_BODY_BINARY) {
-        if (s_decode_batch(zframe_data(fb), zframe_size(fb), &m->batch, err) < 0)
+        if (fw_msg_samples_decode(zframe_data(fb), zframe_size(fb), &m->batch, err) < 0)
             goto fail;
     } else {
         json_error_t jerr;

@@ -27,7 +27,9 @@
 #include "fw_daemon.h"
 #include "fw_http.h"
 #include "fw_log.h"
+#include "fw_hash.h"
 #include "fw_mem.h"
+#include "fw_msg_samples.h"
 #include "fw_metrics.h"
 #include "fw_msg.h"
 #include "fw_time.h"
@@ -78,6 +80,17 @@ struct tsdb {
     bool retention_busy;           // the last retention pass deleted something
     uint64_t ticks;                // housekeeping ticks
     int64_t last_commit_ms, fail_log_ms;
+    // scratch for a SAMPLES body read in place (s_ingest_samples), reused batch to batch
+    struct fw_samples_series *series; // the body's series, from fw_samples_view_init
+    size_t cap_series;
+    bool *hit; // per series: the cache's series at its position has its labels
+    size_t cap_hit;
+    struct fw_label *items; // a missed series' decoded labels
+    size_t cap_items;
+    char *text;
+    size_t cap_text;
+    struct fw_sample *smp; // a series' samples
+    size_t cap_smp;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -210,31 +223,78 @@ s_count_stats(tsdb_t *self, const struct tsdb_store_stats *st)
         fw_debug("tsdb.series.new", "count=%zu", st->new_series);
 }
 
-// Put an accepted batch into the head, series by series.
+// A SAMPLES body read in place (fw_msg_samples.h): a sender sends a target's series in the
+// same order every scrape, so the store's cache for the batches starting with this series
+// knows each one by position. Pass 1 compares each series' label bytes with the labels of
+// the series the cache holds there (no decoding, no hashing) and checks only those that
+// differ; a bad label rejects the whole batch before anything is stored. Pass 2 appends: a
+// known series straight from the body, another through a decoded label set.
+static tsdb_store_cache_t *
+s_view_cache(tsdb_t *self, const struct fw_samples_view *v)
+{
+    if (v->nseries == 0)
+        return NULL;
+    const struct fw_samples_series *first = &self->series[0];
+    return tsdb_store_cache(self->store, fw_hash64(first->labels, first->labels_len),
+                            fw_time_mono_ms());
+}
+
+// Pass 1. 0, or -1 with err naming the first bad series.
+static int
+s_check_view(tsdb_t *self, const struct fw_samples_view *v, tsdb_store_cache_t *cache,
+             fw_err_t *err)
+{
+    fw_mem_grow((void **)&self->hit, &self->cap_hit, v->nseries, sizeof(*self->hit));
+    for (size_t i = 0; i < v->nseries; i++) {
+        const struct fw_samples_series *s = &self->series[i];
+        const struct fw_labels *known = tsdb_store_cache_labels(self->store, cache, i);
+        self->hit[i] = known && fw_samples_series_equal(s, known);
+        if (self->hit[i])
+            tsdb_store_cache_prefetch(self->store, cache, i);
+        else if (fw_samples_series_check(s, i, NULL, NULL, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static const struct fw_sample *
+s_view_samples(tsdb_t *self, const struct fw_samples_series *s)
+{
+    fw_mem_grow((void **)&self->smp, &self->cap_smp, s->nsamples, sizeof(*self->smp));
+    for (uint32_t k = 0; k < s->nsamples; k++)
+        self->smp[k] = fw_samples_series_at(s, k);
+    return self->smp;
+}
+
+// Pass 2: put an accepted batch into the head, series by series.
 static void
-s_append_batch(tsdb_t *self, const struct fw_batch *b)
+s_append_view(tsdb_t *self, const struct fw_samples_view *v, tsdb_store_cache_t *cache)
 {
     struct tsdb_store_stats st = {0};
-    // A sender sends a target's series in the same order every scrape: the cache of the
-    // batches starting with this series knows them by position (no hashing, no lookup).
-    tsdb_store_cache_t *cache =
-        b->len > 0
-            ? tsdb_store_cache(self->store, fw_labels_hash(&b->series[0].labels), fw_time_mono_ms())
-            : NULL;
-    for (size_t i = 0; i < b->len; i++) {
-        const struct fw_series *s = &b->series[i];
+    for (size_t i = 0; i < v->nseries; i++) {
+        const struct fw_samples_series s = self->series[i];
+        const struct fw_sample *smp = s_view_samples(self, &s);
+        self->pending_samples += s.nsamples;
+        if (self->hit[i]) {
+            tsdb_store_append_cached(self->store, cache, i, smp, s.nsamples, &st);
+            continue;
+        }
+        size_t n, bytes;
+        (void)fw_samples_series_check(&s, i, &n, &bytes, NULL); // passed in pass 1
+        fw_mem_grow((void **)&self->items, &self->cap_items, n, sizeof(*self->items));
+        fw_mem_grow((void **)&self->text, &self->cap_text, bytes + 1, 1);
+        struct fw_labels labels = fw_samples_series_labels(&s, self->items, self->text);
         fw_err_t err;
-        if (tsdb_store_append_series_at(self->store, cache, i, &s->labels, s->samples, s->len, &st,
+        if (tsdb_store_append_series_at(self->store, cache, i, &labels, smp, s.nsamples, &st,
                                         &err) != 0) {
             fw_metrics_add(self->metrics, "fw_tsdb_series_rejected_total", "", 1);
             fw_metrics_add(self->metrics, "fw_tsdb_samples_rejected_total", "reason=\"bad_series\"",
-                           (double)s->len);
-            fw_warn("tsdb.series.reject", "sender=%s seq=%llu err=%s", b->sender,
-                    (unsigned long long)b->seq, err.msg);
+                           (double)s.nsamples);
+            fw_warn("tsdb.series.reject", "sender=%s seq=%llu err=%s", v->sender,
+                    (unsigned long long)v->seq, err.msg);
         }
     }
     s_count_stats(self, &st);
-    self->pending_samples += fw_batch_samples(b);
 }
 
 // Write the ingest table and everything appended since the last commit in one transaction.
@@ -293,63 +353,96 @@ s_commit_due(const tsdb_t *self)
            self->pending_samples >= S_COMMIT_SAMPLES;
 }
 
+// The body frame of a SAMPLES v2 message, or NULL (then fw_msg_decode says what is wrong).
+static zframe_t *
+s_samples_body(zmsg_t *frames)
+{
+    if (zmsg_size(frames) != 3)
+        return NULL;
+    zframe_t *ft = zmsg_first(frames);
+    zframe_t *fv = zmsg_next(frames);
+    zframe_t *fb = zmsg_next(frames);
+    return zframe_streq(ft, "SAMPLES") && zframe_streq(fv, "2") ? fb : NULL;
+}
+
+// One SAMPLES batch: decide, store, answer. The identity and the frames are taken when
+// kept (for the acknowledgement, for re-publishing); the caller destroys what is left.
+static void
+s_ingest_samples(tsdb_t *self, zframe_t **identity_p, zmsg_t **frames_p, zframe_t *body)
+{
+    struct fw_samples_view v;
+    fw_err_t err;
+    if (fw_samples_view_init(&v, zframe_data(body), zframe_size(body), &self->series,
+                             &self->cap_series, &err) != 0) {
+        fw_zsock_reject(self->metrics, "SAMPLES", err.msg);
+        return;
+    }
+    tsdb_store_cache_t *cache = s_view_cache(self, &v);
+    if (s_check_view(self, &v, cache, &err) != 0) {
+        fw_zsock_reject(self->metrics, "SAMPLES", err.msg);
+        return;
+    }
+    if (self->commit_failing) {
+        // Nothing more goes into the head until a commit succeeds: the sender keeps the
+        // batch and sends it again.
+        fw_metrics_add(self->metrics, "fw_tsdb_batches_total", "result=\"refused\"", 1);
+        return;
+    }
+    switch (tsdb_ingest_offer(self->ingest, v.sender, v.seq, v.oldest, fw_time_now_ms())) {
+    case TSDB_INGEST_ACCEPT:
+        fw_metrics_add(self->metrics, "fw_tsdb_batches_total", "result=\"accepted\"", 1);
+        s_append_view(self, &v, cache);
+        s_ack_later(self, identity_p, v.sender);
+        fw_mem_grow((void **)&self->publish, &self->cap_publish, self->n_publish + 1,
+                    sizeof(*self->publish));
+        self->publish[self->n_publish++] = *frames_p; // body and v stay valid: not freed
+        *frames_p = NULL;
+        break;
+    case TSDB_INGEST_DUPLICATE:
+        fw_metrics_add(self->metrics, "fw_tsdb_batches_total", "result=\"duplicate\"", 1);
+        if (v.seq <= tsdb_ingest_acked(self->ingest, v.sender))
+            s_ack(self, *identity_p, v.sender, false);
+        else
+            s_ack_later(self, identity_p, v.sender); // accepted, its commit still to come
+        break;
+    case TSDB_INGEST_GAP:
+        fw_metrics_add(self->metrics, "fw_tsdb_batches_total", "result=\"gap\"", 1);
+        fw_debug("tsdb.ingest.gap", "sender=%s seq=%llu acked=%llu", v.sender,
+                 (unsigned long long)v.seq,
+                 (unsigned long long)tsdb_ingest_acked(self->ingest, v.sender));
+        s_ack(self, *identity_p, v.sender, true);
+        break;
+    case TSDB_INGEST_INVALID:
+        fw_zsock_reject(self->metrics, "SAMPLES", "invalid sender or sequence numbers");
+        break;
+    }
+}
+
 // One message from the samples ROUTER (taken): decide, store, answer.
 static void
 s_ingest(tsdb_t *self, zmsg_t **frames_p)
 {
     zmsg_t *frames = *frames_p;
     zframe_t *identity = zmsg_pop(frames);
+    zframe_t *body = identity ? s_samples_body(frames) : NULL;
+    if (body) {
+        s_ingest_samples(self, &identity, frames_p, body);
+        zframe_destroy(&identity);
+        zmsg_destroy(frames_p);
+        return;
+    }
+    // Not SAMPLES v2: decoded only to say why it is refused.
     struct fw_msg *m = NULL;
     fw_err_t err;
-    // Not fw_zsock_recv: the identity comes first, and the raw frames are re-published.
     if (!identity || fw_msg_decode(frames, &m, &err) != 0) {
         char *type = zmsg_size(frames) > 0 ? zframe_strdup(zmsg_first(frames)) : NULL;
         bool known = type && fw_msg_type_parse(type, &(fw_msg_type_t){0}) == 0;
         fw_zsock_reject(self->metrics, known ? type : "unknown",
                         identity ? err.msg : "no identity frame");
         free(type);
-        goto out;
-    }
-    if (m->type != FW_MSG_SAMPLES) {
+    } else {
         fw_zsock_reject(self->metrics, fw_msg_type_str(m->type), "unexpected message type");
-        goto out;
     }
-    const struct fw_batch *b = m->batch;
-    if (self->commit_failing) {
-        // Nothing more goes into the head until a commit succeeds: the sender keeps the
-        // batch and sends it again.
-        fw_metrics_add(self->metrics, "fw_tsdb_batches_total", "result=\"refused\"", 1);
-        goto out;
-    }
-    switch (tsdb_ingest_offer(self->ingest, b->sender, b->seq, b->oldest, fw_time_now_ms())) {
-    case TSDB_INGEST_ACCEPT:
-        fw_metrics_add(self->metrics, "fw_tsdb_batches_total", "result=\"accepted\"", 1);
-        s_append_batch(self, b);
-        s_ack_later(self, &identity, b->sender);
-        fw_mem_grow((void **)&self->publish, &self->cap_publish, self->n_publish + 1,
-                    sizeof(*self->publish));
-        self->publish[self->n_publish++] = frames;
-        *frames_p = NULL;
-        break;
-    case TSDB_INGEST_DUPLICATE:
-        fw_metrics_add(self->metrics, "fw_tsdb_batches_total", "result=\"duplicate\"", 1);
-        if (b->seq <= tsdb_ingest_acked(self->ingest, b->sender))
-            s_ack(self, identity, b->sender, false);
-        else
-            s_ack_later(self, &identity, b->sender); // accepted, its commit still to come
-        break;
-    case TSDB_INGEST_GAP:
-        fw_metrics_add(self->metrics, "fw_tsdb_batches_total", "result=\"gap\"", 1);
-        fw_debug("tsdb.ingest.gap", "sender=%s seq=%llu acked=%llu", b->sender,
-                 (unsigned long long)b->seq,
-                 (unsigned long long)tsdb_ingest_acked(self->ingest, b->sender));
-        s_ack(self, identity, b->sender, true);
-        break;
-    case TSDB_INGEST_INVALID:
-        fw_zsock_reject(self->metrics, "SAMPLES", "invalid sender or sequence numbers");
-        break;
-    }
-out:
     fw_msg_destroy(&m);
     zframe_destroy(&identity);
     zmsg_destroy(frames_p);
@@ -684,6 +777,11 @@ tsdb_destroy(tsdb_t **self_p)
     for (size_t i = 0; i < self->n_publish; i++)
         zmsg_destroy(&self->publish[i]);
     free(self->publish);
+    free(self->series);
+    free(self->hit);
+    free(self->items);
+    free(self->text);
+    free(self->smp);
     tsdb_ingest_destroy(&self->ingest);
     tsdb_api_destroy(&self->api);
     tsdb_targets_destroy(&self->targets);

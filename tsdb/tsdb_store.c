@@ -718,6 +718,56 @@ tsdb_store_cache_expire(tsdb_store_t *self, int64_t before_ms)
     return n;
 }
 
+// The series cache holds at pos, or NULL (also when series were freed since it was filled).
+static struct tsdb_head_series *
+s_cached(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos)
+{
+    if (!cache || pos >= S_CACHE_POS_MAX)
+        return NULL;
+    uint64_t epoch = tsdb_head_epoch(self->head);
+    if (cache->epoch != epoch) { // series were freed: no kept pointer can be trusted
+        memset(cache->at, 0, cache->n * sizeof(*cache->at));
+        cache->epoch = epoch;
+    }
+    return pos < cache->n ? cache->at[pos] : NULL;
+}
+
+const struct fw_labels *
+tsdb_store_cache_labels(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos)
+{
+    struct tsdb_head_series *s = s_cached(self, cache, pos);
+    return s ? &s->labels : NULL;
+}
+
+void
+tsdb_store_cache_prefetch(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos)
+{
+    struct tsdb_head_series *s = s_cached(self, cache, pos);
+    if (!s || !s->app.buf)
+        return;
+    __builtin_prefetch(s->app.buf, 1);
+    __builtin_prefetch(s->app.buf + (s->app.nbits >> 3), 1);
+}
+
+static void s_append(tsdb_store_t *self, struct tsdb_head_series *s,
+                     const struct fw_sample *samples, size_t n, struct tsdb_store_stats *st);
+
+void
+tsdb_store_append_cached(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos,
+                         const struct fw_sample *samples, size_t n, struct tsdb_store_stats *st)
+{
+    struct tsdb_store_stats dummy;
+    if (!st) {
+        memset(&dummy, 0, sizeof(dummy));
+        st = &dummy;
+    }
+    pthread_mutex_lock(&self->head_mu);
+    struct tsdb_head_series *s = s_cached(self, cache, pos);
+    if (s) // the caller's check made sure; a miss here is a caller bug, and appends nothing
+        s_append(self, s, samples, n, st);
+    pthread_mutex_unlock(&self->head_mu);
+}
+
 static int s_append_locked(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos,
                            const struct fw_labels *labels, const struct fw_sample *samples,
                            size_t n, struct tsdb_store_stats *st, fw_err_t *err);
@@ -757,17 +807,10 @@ s_append_locked(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos,
                 const struct fw_labels *labels, const struct fw_sample *samples, size_t n,
                 struct tsdb_store_stats *st, fw_err_t *err)
 {
-    if (cache && pos < S_CACHE_POS_MAX) {
-        uint64_t epoch = tsdb_head_epoch(self->head);
-        if (cache->epoch != epoch) { // series were freed: no kept pointer can be trusted
-            memset(cache->at, 0, cache->n * sizeof(*cache->at));
-            cache->epoch = epoch;
-        }
-        struct tsdb_head_series *s = pos < cache->n ? cache->at[pos] : NULL;
-        if (s && fw_labels_cmp(&s->labels, labels) == 0) {
-            s_append(self, s, samples, n, st);
-            return 0;
-        }
+    struct tsdb_head_series *cached = s_cached(self, cache, pos);
+    if (cached && fw_labels_cmp(&cached->labels, labels) == 0) {
+        s_append(self, cached, samples, n, st);
+        return 0;
     }
     struct tsdb_head_series *s = s_series(self, labels, st, err);
     if (!s)

@@ -166,6 +166,22 @@ tsdb_store_cache_t *tsdb_store_cache(tsdb_store_t *self, uint64_t key, int64_t n
 int tsdb_store_append_series_at(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos,
                                 const struct fw_labels *labels, const struct fw_sample *samples,
                                 size_t n, struct tsdb_store_stats *st, fw_err_t *err);
+// The labels of the series cache saw at position pos, if the head still holds it (borrowed
+// until the head drops series: tsdb_store_head_gc, retention), or NULL. With
+// tsdb_store_append_cached, a caller that can compare a series with these labels cheaply
+// (tsdb's ingest: the label bytes of a SAMPLES body) appends without building a label set.
+const struct fw_labels *tsdb_store_cache_labels(tsdb_store_t *self, tsdb_store_cache_t *cache,
+                                                size_t pos);
+// Ask the CPU to fetch what appending to the series at pos of cache will touch (its open
+// chunk's first and last bytes), so that a batch's appends, done after a pass over the
+// whole batch, do not wait for memory one series at a time. A hint: nothing changes.
+void tsdb_store_cache_prefetch(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos);
+// Append samples[0..n) to the series at position pos of cache, which
+// tsdb_store_cache_labels just returned; the same rules and counts as
+// tsdb_store_append_series.
+void tsdb_store_append_cached(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos,
+                              const struct fw_sample *samples, size_t n,
+                              struct tsdb_store_stats *st);
 // Forget the caches last used before before_ms; returns how many.
 size_t tsdb_store_cache_expire(tsdb_store_t *self, int64_t before_ms);
 

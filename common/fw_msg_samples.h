@@ -1,0 +1,95 @@
+/*  fw_msg_samples.h — the SAMPLES v2 body (layout in fw_msg.h): encoded, decoded into a
+    batch, or read in place.
+
+    fw_msg_encode and fw_msg_decode use the first two. tsdb's ingest uses the third: a
+    scrape sends the same series in the same order every time, and tsdb already holds
+    them, so it compares each series' label bytes in the body with the labels of the series
+    it found at that position last time (fw_samples_series_equal) and reads the samples
+    where they lie, instead of copying every label into a decoded batch first. Only a series
+    that differs is checked (fw_samples_series_check) and decoded.
+
+    Checks are split accordingly: fw_samples_view_init checks the header and the structure
+    (every length inside the body, no trailing byte); the labels of each series (names
+    valid, sorted and unique, values UTF-8) are checked by fw_samples_series_check. A body
+    passes fw_msg_decode exactly when it passes both for every series.
+*/
+#ifndef FW_MSG_SAMPLES_H
+#define FW_MSG_SAMPLES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "fw_err.h"
+#include "fw_labels.h"
+#include "fw_msg.h"
+#include "fw_sample.h"
+
+// The body of batch as SAMPLES v2 bytes in *out (caller frees) and *len. 0, or -1 with err
+// (a bad sender id or sequence numbers, a label or series too large to encode).
+int fw_msg_samples_encode(const struct fw_batch *batch, unsigned char **out, size_t *len,
+                          fw_err_t *err);
+// Decode body[0..size) into a new batch (one arena, see fw_msg.h). 0, or -1 with err.
+int fw_msg_samples_decode(const unsigned char *body, size_t size, struct fw_batch **out,
+                          fw_err_t *err);
+
+// A body read in place: its header, and where its series start.
+struct fw_samples_view {
+    char sender[FW_MSG_SENDER_MAX + 1];
+    uint64_t seq, oldest;
+    uint32_t nseries;
+    const unsigned char *body; // borrowed
+    size_t size, first;
+};
+
+// One series of a view: its encoded labels and samples, pointing into the body.
+struct fw_samples_series {
+    const unsigned char *labels;  // nlabels times: u16 name_len, name, u32 value_len, value
+    size_t labels_len;            // bytes
+    const unsigned char *samples; // nsamples times 16 bytes: i64 t_ms, f64 bits
+    uint32_t nsamples;
+    uint16_t nlabels;
+};
+
+// Read the header and check the structure of body[0..size) (borrowed; it must outlive v).
+// When series is not NULL, *series (grown with fw_mem_grow and *cap; the caller frees it)
+// gets every series in order, as fw_samples_view_next would give them, from the same
+// pass. 0, or -1 with err ("SAMPLES body truncated ...", "... trailing bytes", a bad
+// header).
+int fw_samples_view_init(struct fw_samples_view *v, const unsigned char *body, size_t size,
+                         struct fw_samples_series **series, size_t *cap, fw_err_t *err);
+// The series at *off (start with v->first) into *s, moving *off past it. False after the
+// last. Only on a view fw_samples_view_init accepted.
+bool fw_samples_view_next(const struct fw_samples_view *v, size_t *off,
+                          struct fw_samples_series *s);
+
+// Check s's labels; index names the series in err. 0, or -1 with err. *labels and *bytes
+// (may be NULL) get the number of labels with a value and their names' and values' bytes,
+// NULs included: what fw_samples_series_labels needs.
+int fw_samples_series_check(const struct fw_samples_series *s, uint64_t index, size_t *labels,
+                            size_t *bytes, fw_err_t *err);
+// True when s holds exactly the label set l, with no label of empty value (such a series
+// is never taken as equal: it goes through the check). Checked or not.
+bool fw_samples_series_equal(const struct fw_samples_series *s, const struct fw_labels *l);
+// s's labels (checked) as views into items[] (room for the count fw_samples_series_check
+// gave) and NUL-terminated copies in text (room for its byte count). Returns the set.
+struct fw_labels fw_samples_series_labels(const struct fw_samples_series *s, struct fw_label *items,
+                                          char *text);
+
+// Sample k of s.
+static inline struct fw_sample
+fw_samples_series_at(const struct fw_samples_series *s, size_t k)
+{
+    const unsigned char *p = s->samples + 16 * k;
+    uint64_t t = 0, bits = 0;
+    for (int i = 7; i >= 0; i--) {
+        t = (t << 8) | p[i];
+        bits = (bits << 8) | p[8 + i];
+    }
+    struct fw_sample out = {(int64_t)t, 0};
+    memcpy(&out.v, &bits, sizeof(bits));
+    return out;
+}
+
+#endif
