@@ -368,6 +368,10 @@ s_str_list(s_ctx_t *ctx, const struct fw_cfg_field *f, void *base, yaml_node_t *
     if (n == 0)
         return;
     *items = fw_realloc(*items, (*count + n) * sizeof(char *));
+    struct fw_cfg_pos **where =
+        f->pos_off ? (struct fw_cfg_pos **)((char *)base + f->pos_off) : NULL;
+    if (where)
+        *where = fw_realloc(*where, (*count + n) * sizeof(**where));
     for (size_t i = 0; i < n; i++) {
         yaml_node_t *it = yaml_document_get_node(ctx->doc, v->data.sequence.items.start[i]);
         if (!it || !s_spend(ctx, s_pos(v)))
@@ -384,6 +388,8 @@ s_str_list(s_ctx_t *ctx, const struct fw_cfg_field *f, void *base, yaml_node_t *
             s = s_text(it);
         }
         char *copy = fw_strdup(s);
+        if (where)
+            (*where)[*count] = s_pos(it);
         (*items)[(*count)++] = copy;
         if (f->check)
             f->check(copy, ctx->file, s_pos(it), ctx->errs);
@@ -973,6 +979,11 @@ fw_cfg_free(const struct fw_cfg_field *table, void *out)
             free(*items);
             *items = NULL;
             *count = 0;
+            if (f->type == FW_CFG_STR_LIST && f->pos_off) {
+                struct fw_cfg_pos **where = (struct fw_cfg_pos **)((char *)out + f->pos_off);
+                free(*where);
+                *where = NULL;
+            }
             break;
         }
         case FW_CFG_LABELS:

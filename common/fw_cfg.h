@@ -97,6 +97,10 @@ struct fw_cfg_field {
                                    // scalar values accepted (NULL: none)
     fw_cfg_check_fn check;         // optional
     const char *note;              // FW_CFG_UNSUPPORTED: why, or what to use instead (optional)
+    // FW_CFG_STR_LIST: offsetof a struct fw_cfg_pos * (owned) that receives each element's
+    // position, parallel to the strings, for checks that depend on other keys (0: none, so
+    // it is never a struct's first member)
+    size_t pos_off;
 };
 
 // Load YAML into out (which the caller zeroed) following table. `name` is the file name

@@ -203,7 +203,7 @@ static const struct fw_cfg_field s_static_fields[] = {
      .type = FW_CFG_STR_LIST,
      .off = offsetof(struct fw_static_config, targets),
      .count_off = offsetof(struct fw_static_config, n_targets),
-     .check = s_check_target},
+     .pos_off = offsetof(struct fw_static_config, target_pos)}, // s_check_target in s_resolve
     {.key = "labels", .type = FW_CFG_LABELS, .off = offsetof(struct fw_static_config, labels)},
     {.key = "", .type = FW_CFG_POS, .off = offsetof(struct fw_static_config, pos)},
     {.key = NULL},
@@ -606,6 +606,13 @@ s_resolve(struct fw_promcfg *cfg, struct fw_cfg_errors *errs)
             sc->scrape_timeout_ms = g->scrape_timeout_ms > sc->scrape_interval_ms
                                         ? sc->scrape_interval_ms
                                         : g->scrape_timeout_ms;
+        // Static targets must be host[:port] unless relabel_configs may make them so (the
+        // blackbox exporter's recipe lists URLs), as Prometheus's ScrapeConfig.Validate.
+        for (size_t k = 0; sc->n_relabel_configs == 0 && k < sc->n_static_configs; k++) {
+            const struct fw_static_config *st = &sc->static_configs[k];
+            for (size_t t = 0; t < st->n_targets; t++)
+                s_check_target(st->targets[t], cfg->path, st->target_pos[t], errs);
+        }
         fw_relabel_prepare(sc->relabel_configs, sc->n_relabel_configs, cfg->path, errs);
         fw_relabel_prepare(sc->metric_relabel_configs, sc->n_metric_relabel_configs, cfg->path,
                            errs);

@@ -26,9 +26,10 @@
 #include "fw_secret.h"
 
 struct fw_static_config {
-    char **targets; // owned; "host:port"
+    char **targets; // owned; "host:port" (anything relabel_configs can use, when it has some)
     size_t n_targets;
-    struct fw_labels labels; // owned
+    struct fw_cfg_pos *target_pos; // owned: where each target is in the file
+    struct fw_labels labels;       // owned
     struct fw_cfg_pos pos;
 };
 
