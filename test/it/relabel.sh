@@ -9,7 +9,7 @@
 # labelmap, labeldrop, keep/drop (on target labels and on __name__), dropequal, hashmod,
 # uppercase/lowercase, __metrics_path__ and __param_ from labels, __tmp_ labels.
 # Compared: /api/v1/targets (active targets' labels and scrapeUrl, dropped targets'
-# discoveredLabels), every series of the job from /api/v1/series (sorted label sets, one
+# discoveredLabels), every series of the jobs from /api/v1/series (sorted label sets, one
 # assertion per series, both ways), and scrape_samples_post_metric_relabeling per target.
 #
 # Debian's prometheus is 2.42 (prometheus --version): it has keepequal/dropequal (2.41+) and
@@ -61,8 +61,9 @@ class H(http.server.BaseHTTPRequestHandler):
             return
         q = urllib.parse.parse_qs(u.query)
         module = q.get("module", [""])[0]
-        body = (BODY + 'probe_request{path="%s",module="%s",port="%d"} 1\n'
-                % (u.path, module, self.server.server_address[1])).encode()
+        target = q.get("target", [""])[0].replace("\\", "").replace('"', "")
+        body = (BODY + 'probe_request{path="%s",module="%s",target="%s",port="%d"} 1\n'
+                % (u.path, module, target, self.server.server_address[1])).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain; version=0.0.4")
         self.send_header("Content-Length", str(len(body)))
@@ -79,7 +80,9 @@ for s in servers:
 time.sleep(600)  # bounded: the script stops us long before
 PY
 
-# The same scrape config for both. Groups: two web pods kept; a db pod kept, scraped at
+# The same scrape config for both. Job blackbox is the blackbox exporter's recipe: URLs as
+# static targets (accepted only because the job has relabel_configs) moved into
+# __param_target, __address__ set to the "exporter". Groups: two web pods kept; a db pod kept, scraped at
 # /alt/metrics?module=tcp; one dropped by keep (scrape: false), one by drop (drop_me), one
 # by dropequal (app == tier).
 cat > "$IT_DIR/prometheus.yml" <<YML
@@ -131,6 +134,14 @@ scrape_configs:
       - {source_labels: [path], target_label: path_bucket, modulus: 8, action: hashmod}
       - {action: labelmap, regex: "pod_(app|tier)", replacement: "app_\${1}"}
       - {action: labeldrop, regex: "pod_tier"}
+  - job_name: blackbox
+    params: {module: [http_2xx]}
+    static_configs:
+      - targets: ["https://plant.example/healthz?a=b&c=d e", "andon.plant.example:8443"]
+    relabel_configs:
+      - {source_labels: [__address__], target_label: __param_target}
+      - {source_labels: [__param_target], target_label: instance}
+      - {target_label: __address__, replacement: "127.0.0.1:$P4"}
 YML
 
 promtool_ok() { promtool check config "$1" >"$IT_DIR/promtool.log" 2>&1; }
@@ -161,12 +172,12 @@ FW_URL="http://127.0.0.1:$T_HTTP"
 SCR_URL="http://127.0.0.1:$WEB"
 
 # Both have scraped each of the 3 kept targets up, at least twice (bounded: 30 s).
-up3() {
-    curl -fsS "$1/api/v1/query" --data-urlencode 'query=count(count_over_time(up{job="relabel"}[1m]) >= 2)' |
-        jq -e '.data.result[0].value[1] == "3"' >/dev/null
+up5() {
+    curl -fsS "$1/api/v1/query" --data-urlencode 'query=count(count_over_time(up[1m]) >= 2)' |
+        jq -e '.data.result[0].value[1] == "5"' >/dev/null
 }
-it_check "prometheus scraped the 3 kept targets" it_until 150 0.2 up3 "$PROM_URL"
-it_check "floorwatch scraped the 3 kept targets" it_until 150 0.2 up3 "$FW_URL"
+it_check "prometheus scraped the 3 kept targets and 2 probes" it_until 150 0.2 up5 "$PROM_URL"
+it_check "floorwatch scraped the 3 kept targets and 2 probes" it_until 150 0.2 up5 "$FW_URL"
 
 # --- targets ---
 targets() { curl -fsS "$1/api/v1/targets"; }
@@ -174,10 +185,13 @@ targets "$PROM_URL" > "$IT_DIR/prom-targets.json"
 targets "$SCR_URL" > "$IT_DIR/fw-targets.json"
 active() { jq -c -S '[.data.activeTargets[] | {labels, scrapeUrl, health}] | sort_by(.scrapeUrl)' "$1"; }
 dropped() { jq -c -S '[.data.droppedTargets[] | .discoveredLabels] | sort_by(tostring)' "$1"; }
-it_check "3 active targets, all up, at Prometheus" \
-    jqe '[.data.activeTargets[] | select(.health == "up")] | length == 3' "$IT_DIR/prom-targets.json"
+it_check "5 active targets, all up, at Prometheus" \
+    jqe '[.data.activeTargets[] | select(.health == "up")] | length == 5' "$IT_DIR/prom-targets.json"
 it_check "active targets: the same labels, scrapeUrl and health" \
     [ "$(active "$IT_DIR/prom-targets.json")" = "$(active "$IT_DIR/fw-targets.json")" ]
+it_check "a probe is scraped with the URL in target= (Go's query encoding)" \
+    jqe --arg u "http://127.0.0.1:$P4/metrics?module=http_2xx&target=https%3A%2F%2Fplant.example%2Fhealthz%3Fa%3Db%26c%3Dd+e" \
+    '[.data.activeTargets[] | select(.scrapeUrl == $u)] | length == 1' "$IT_DIR/fw-targets.json"
 it_check "the db target is scraped at /alt/metrics?module=tcp" \
     jqe --arg u "http://127.0.0.1:$P3/alt/metrics?module=tcp" \
     '[.data.activeTargets[] | select(.scrapeUrl == $u)] | length == 1' "$IT_DIR/fw-targets.json"
@@ -201,23 +215,27 @@ it_check "no dropped target logged as invalid" \
 # --- series ---
 now=$(date +%s)
 series() {
-    curl -fsS "$1/api/v1/series" --data-urlencode 'match[]={job="relabel"}' \
+    curl -fsS "$1/api/v1/series" --data-urlencode 'match[]={job=~"relabel|blackbox"}' \
         --data-urlencode "start=$((now - 300))" --data-urlencode "end=$((now + 60))" |
         jq -c -S '.data[]' | sort
 }
 series "$PROM_URL" > "$IT_DIR/prom-series.txt"
 series "$FW_URL" > "$IT_DIR/fw-series.txt"
 n=$(wc -l < "$IT_DIR/prom-series.txt")
-# 3 targets x (3 http_requests_total + 2 temperature_celsius + 1 probe_request + 5 synthetic)
-it_check "prometheus stored 33 series for the job ($n)" [ "$n" = 33 ]
+# relabel: 3 targets x (3 http_requests_total + 2 temperature_celsius + 1 probe_request + 5
+# synthetic); blackbox: 2 x (3 + 1 go_goroutines + 1 junk_metric + 2 + 1 + 5)
+it_check "prometheus stored 59 series for the jobs ($n)" [ "$n" = 59 ]
 while IFS= read -r s; do
     it_check "floorwatch has $s" grep -qxF -- "$s" "$IT_DIR/fw-series.txt"
 done < "$IT_DIR/prom-series.txt"
 while IFS= read -r s; do
     grep -qxF -- "$s" "$IT_DIR/prom-series.txt" || it_fail "floorwatch has a series prometheus lacks: $s"
 done < "$IT_DIR/fw-series.txt"
-it_check "no go_*/junk_* series and no trace_id/Sensor label anywhere" \
-    bash -c "! grep -Eq 'go_goroutines|junk_metric|trace_id|\"Sensor\"' '$IT_DIR/fw-series.txt'"
+it_check "job relabel: no go_*/junk_* series and no trace_id/Sensor label" \
+    bash -c "! grep -F '\"job\":\"relabel\"' '$IT_DIR/fw-series.txt' |
+             grep -Eq 'go_goroutines|junk_metric|trace_id|\"Sensor\"'"
+it_check "job blackbox (no metric_relabel_configs): go_goroutines kept" \
+    grep -q '"__name__":"go_goroutines".*"job":"blackbox"' "$IT_DIR/fw-series.txt"
 it_check "code_class from \${1} (2xx, 4xx, 5xx) on http_requests_total" \
     [ "$(grep -o '"code_class":"[0-9]xx"' "$IT_DIR/fw-series.txt" | sort -u | tr -d '\n')" \
       = '"code_class":"2xx""code_class":"4xx""code_class":"5xx"' ]
