@@ -374,9 +374,19 @@ static const struct fw_cfg_field s_storage_tsdb_fields[] = {
     {.key = NULL},
 };
 
+// storage.exemplars: the size of tsdb's exemplar ring (Prometheus's default, 100000; 0 or
+// less keeps none, as Prometheus's exemplar storage with a size below 1).
+static const struct fw_cfg_field s_storage_exemplars_fields[] = {
+    {.key = "max_exemplars",
+     .type = FW_CFG_INT,
+     .off = offsetof(struct fw_storage_config, max_exemplars),
+     .def = "100000"},
+    {.key = NULL},
+};
+
 static const struct fw_cfg_field s_storage_fields[] = {
     {.key = "tsdb", .type = FW_CFG_STRUCT, .off = 0, .child = s_storage_tsdb_fields},
-    S_UNSUP("exemplars"),
+    {.key = "exemplars", .type = FW_CFG_STRUCT, .off = 0, .child = s_storage_exemplars_fields},
     {.key = NULL},
 };
 

@@ -101,9 +101,10 @@ struct fw_global_config {
     int sample_limit_mode;
 };
 
-// storage: (tsdb reads it; `exemplars` is refused as not supported)
+// storage: (tsdb reads it)
 struct fw_storage_config {
     int64_t out_of_order_time_window_ms; // storage.tsdb.out_of_order_time_window; 0: off
+    int64_t max_exemplars; // storage.exemplars.max_exemplars (100000); <= 0: none kept
 };
 
 struct fw_promcfg {

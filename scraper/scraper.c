@@ -42,6 +42,7 @@
 #include "fw_time.h"
 #include "fw_zsock.h"
 #include "scraper_api.h"
+#include "scraper_exemplars.h"
 #include "scraper_fetch.h"
 #include "scraper_sd.h"
 #include "scraper_shard.h"
@@ -58,6 +59,7 @@ struct scraper {
     fw_metrics_t *metrics;           // owned
     fw_http_t *http;                 // owned
     fw_expfmt_t *parser;             // owned
+    scraper_exemplars_t *exemplars;  // owned: a scrape's exemplars, to tsdb on their own DEALER
     fw_relabel_cache_t **mcache;     // owned, one per scrape config (or NULL): what its
                                      // metric_relabel_configs made of each series
     size_t n_mcache;
@@ -435,6 +437,8 @@ s_append_samples(scraper_t *self, struct scraper_target *t, size_t n, int64_t ts
         }
         int64_t st = s.has_t && t->honor_timestamps ? s.t_ms : ts;
         fw_series_add(fw_batch_add_series(b, lv), st, s.v);
+        if (s.has_exemplar)
+            scraper_exemplars_add(self->exemplars, lv, &s.exemplar, st);
         // A sample with its own timestamp gets no stale marker unless the job asks for one
         // (track_timestamps_staleness), as in Prometheus.
         if (s.has_t && t->honor_timestamps && !c->track_timestamps_staleness)
@@ -470,6 +474,7 @@ s_scrape_done(scraper_t *self, struct scraper_target *t, struct scraper_fetch_re
     if (!error) {
         error = s_append_samples(self, t, (size_t)n, ts, b, &tally, lerr, sizeof(lerr));
         if (error) { // nothing of a failed scrape is stored: a fresh batch for the markers
+            scraper_exemplars_reset(self->exemplars);
             fw_batch_destroy(&b);
             b = fw_batch_new();
             tally.added = 0;
@@ -517,6 +522,11 @@ s_scrape_done(scraper_t *self, struct scraper_target *t, struct scraper_fetch_re
     t->last_duration_s = res->duration_s;
     pthread_mutex_unlock(&self->mu);
     s_send_batch(self, &b);
+    size_t ex_dropped = n > 0 ? fw_expfmt_exemplars_dropped(self->parser) : 0;
+    if (ex_dropped)
+        fw_metrics_add(self->metrics, "fw_scraper_exemplars_total", "result=\"parse_dropped\"",
+                       (double)ex_dropped);
+    scraper_exemplars_send(self->exemplars, fw_sender_id(self->sender), self->pub);
 }
 
 // target_limit: every target of a job with more targets than its limit fails each scrape
@@ -812,7 +822,9 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
     so.endpoint = self->opts->zmq_tsdb_address;
     so.name = "scraper";
     self->sender = fw_sender_new(&so, self->metrics);
+    self->exemplars = scraper_exemplars_new(self->metrics);
     if (fw_sender_open(self->sender, err) != 0 ||
+        scraper_exemplars_open(self->exemplars, self->opts->zmq_tsdb_address, err) != 0 ||
         !(self->pub = fw_zsock_pub(self->opts->zmq_pub_address, err)))
         return -1;
     self->fetch = scraper_fetch_new();
@@ -900,6 +912,7 @@ scraper_destroy(scraper_t **self_p)
     scraper_target_drops_clear(&self->drops);
     zsock_destroy(&self->pub);
     fw_sender_destroy(&self->sender);
+    scraper_exemplars_destroy(&self->exemplars);
     s_mcache_reset(self);
     scraper_lset_free(&self->lset);
     fw_expfmt_destroy(&self->parser);

@@ -154,19 +154,22 @@ START_TEST(test_fw_promcfg_storage_ooo_window)
     struct fw_cfg_errors errs;
     ck_assert_int_eq(fw_promcfg_load("p.yml", "", &cfg, &errs), 0);
     ck_assert_int_eq(cfg.storage.out_of_order_time_window_ms, 0); // off, as Prometheus
+    ck_assert_int_eq(cfg.storage.max_exemplars, 100000);          // Prometheus's default
     fw_promcfg_free(&cfg);
     ck_assert_int_eq(fw_promcfg_load("p.yml",
                                      "storage:\n"
                                      "  tsdb:\n"
                                      "    out_of_order_time_window: 30m\n"
                                      "  exemplars:\n"
-                                     "    max_exemplars: 100000\n",
+                                     "    max_exemplars: 2500\n",
                                      &cfg, &errs),
-                     -1);
-    ck_assert_uint_eq(errs.len, 1);
-    check_util_cfg_error_assert(&errs, NULL, "storage.exemplars: not supported by floorwatch", 4,
-                                3);
+                     0);
     ck_assert_int_eq(cfg.storage.out_of_order_time_window_ms, 30 * 60 * 1000);
+    ck_assert_int_eq(cfg.storage.max_exemplars, 2500);
+    fw_promcfg_free(&cfg);
+    ck_assert_int_eq(
+        fw_promcfg_load("p.yml", "storage:\n  exemplars:\n    max_exemplar: 1\n", &cfg, &errs), -1);
+    check_util_cfg_error_assert(&errs, NULL, "max_exemplar", 3, 5);
     fw_promcfg_free(&cfg);
     ck_assert_int_eq(fw_promcfg_load("p.yml",
                                      "storage:\n"

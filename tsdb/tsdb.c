@@ -35,6 +35,8 @@
 #include "fw_time.h"
 #include "fw_zsock.h"
 #include "tsdb_api.h"
+#include "tsdb_exemplars.h"
+#include "tsdb_exemplars_api.h"
 #include "tsdb_targets.h"
 #include "tsdb_ingest.h"
 #include "tsdb_query.h"
@@ -62,6 +64,7 @@ struct tsdb {
     struct fw_promcfg cfg;                          // owned
     tsdb_store_t *store;                            // owned
     tsdb_api_t *api;                                // owned
+    tsdb_exemplars_t *exemplars;                    // owned: EXEMPLARS, query_exemplars
     tsdb_targets_t *targets;                        // owned: /api/v1/targets via scrapers
     tsdb_query_t *query;                            // owned: QUERY workers
     fw_metrics_t *metrics;                          // owned
@@ -440,6 +443,13 @@ s_ingest(tsdb_t *self, zmsg_t **frames_p)
         fw_zsock_reject(self->metrics, known ? type : "unknown",
                         identity ? err.msg : "no identity frame");
         free(type);
+    } else if (m->type == FW_MSG_EXEMPLARS) {
+        size_t dropped;
+        if (tsdb_exemplars_ingest(self->exemplars, m->body, &dropped, &err) < 0)
+            fw_zsock_reject(self->metrics, "EXEMPLARS", err.msg);
+        else if (dropped)
+            fw_debug("exemplars.drop", "n=%zu reason=%s", dropped,
+                     "labels over 128 characters, out of order, or max_exemplars 0");
     } else {
         fw_zsock_reject(self->metrics, fw_msg_type_str(m->type), "unexpected message type");
     }
@@ -520,6 +530,7 @@ s_reload(void *arg, char *errbuf, size_t errsize)
     fw_promcfg_free(&self->cfg);
     self->cfg = cfg;
     tsdb_store_set_ooo_window(self->store, self->cfg.storage.out_of_order_time_window_ms);
+    tsdb_exemplars_resize(self->exemplars, self->cfg.storage.max_exemplars);
     tsdb_api_set_config_text(self->api, text);
     free(text);
     fw_info("config.reload", "file=%s", self->opts->common.config_file);
@@ -702,6 +713,8 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
 
     self->http = fw_http_new("tsdb", self->metrics);
     tsdb_api_routes(self->api, self->http);
+    self->exemplars = tsdb_exemplars_new(self->cfg.storage.max_exemplars);
+    tsdb_exemplars_routes(self->exemplars, self->http);
     self->targets = tsdb_targets_new(opts->scraper_urls, opts->scraper_timeout_ms, &err);
     if (!self->targets) {
         fw_error("tsdb.start.fail", "err=%s", err.msg);
@@ -784,6 +797,7 @@ tsdb_destroy(tsdb_t **self_p)
     free(self->smp);
     tsdb_ingest_destroy(&self->ingest);
     tsdb_api_destroy(&self->api);
+    tsdb_exemplars_destroy(&self->exemplars); // after the HTTP threads that read it
     tsdb_targets_destroy(&self->targets);
     tsdb_store_destroy(&self->store);
     fw_metrics_destroy(&self->metrics);
