@@ -8,7 +8,6 @@
 #include "tsdb_api.h"
 
 #include <ctype.h>
-#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -168,228 +167,11 @@ s_go_quote(const char *s, size_t n)
     return b.p;
 }
 
-// Does v printed with prec digits after the point in 'e' form read back as v? sci gets it.
-static bool
-s_round_trips(double v, int prec, char *sci, size_t size)
-{
-    snprintf(sci, size, "%.*e", prec, v);
-    return strtod(sci, NULL) == v;
-}
-
-// Copy the string s into buf[0..size) as snprintf("%s") would, without its cost.
-static void
-s_copy_out(char *buf, size_t size, const char *s)
-{
-    size_t n = strlen(s) + 1;
-    if (n <= size) {
-        memcpy(buf, s, n);
-    } else if (size > 0) {
-        memcpy(buf, s, size - 1);
-        buf[size - 1] = '\0';
-    }
-}
-
-// 10^0 .. 10^27: every one exact in a long double (5^27 < 2^64).
-static const long double s_p10l[28] = {
-    1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
-    1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
-    1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L,
-};
-
-// x * 10^k in long double: one rounding, so within x * 2^-64 of the exact product.
-static long double
-s_scale(long double x, int k)
-{
-    return k >= 0 ? x * s_p10l[k] : x / s_p10l[-k];
-}
-
-// The fast path of tsdb_api_format_value for a positive normal v, not a power of two, in
-// [1e-6, 1e21): the digits printf's %.{p-1}e would give, correctly rounded, and whether they
-// read back as v, decided in long double (64-bit significand) instead of printf and strtod.
-// Products below 10^17 are then exact to within 0.006, so a rounding or a comparison that
-// lands within 0.02 of a half or of the interval's ends is left to the slow path: returns
-// 1 (*n, *e set: p digits, the first at 10^e) when they round-trip, 0 when they do not,
-// -1 when unsure.
-static int
-s_digits(double v, int p, int *e, uint64_t *n)
-{
-    // the margins need a 64-bit significand: not so where long double is double, nor under
-    // valgrind, which computes it in double
-    volatile long double one = 1, tiny = 0x1p-63L;
-    if (LDBL_MANT_DIG < 64 || one + tiny == one)
-        return -1;
-    for (int tries = 0; tries < 3; tries++) {
-        int k = p - 1 - *e;
-        if (k < -27 || k > 27)
-            return -1;
-        long double x = s_scale(v, k);
-        if (x >= 0x1p63L)
-            return -1;
-        uint64_t d = (uint64_t)x; // x > 0: the cast is floor, and cheaper than floorl
-        long double r = x - (long double)d;
-        if (fabsl(r - 0.5L) < 0.02L)
-            return -1;
-        d += r > 0.5L;
-        if (d >= (uint64_t)s_p10l[p]) {
-            (*e)++; // rounded up to 10^p, or e was guessed low
-            continue;
-        }
-        if (d < (uint64_t)s_p10l[p - 1]) {
-            (*e)--;
-            continue;
-        }
-        *n = d;
-        // v's rounding interval: half an ulp either side (v is not a power of two)
-        long double half = ((long double)nextafter(v, INFINITY) - v) / 2;
-        long double lo = s_scale(v - half, k), hi = s_scale(v + half, k), dn = (long double)d;
-        if (fabsl(dn - lo) < 0.02L || fabsl(hi - dn) < 0.02L)
-            return -1;
-        return dn > lo && dn < hi;
-    }
-    return -1;
-}
-
-const char *
-tsdb_api_format_value(double v, char *buf, size_t size)
-{
-    if (isnan(v)) {
-        snprintf(buf, size, "NaN");
-        return buf;
-    }
-    if (isinf(v)) {
-        snprintf(buf, size, v > 0 ? "+Inf" : "-Inf");
-        return buf;
-    }
-    double abs = fabs(v);
-    if (abs < 1e15 && v == trunc(v)) {
-        // an integer: its digits are the shortest form ("-0" for negative zero, as Go)
-        snprintf(buf, size, "%.0f", v);
-        return buf;
-    }
-    // The fewest digits that round-trip (Go's -1 precision). The decimals that read back as
-    // v span one ulp, at most 2.2e-16 of v, and 15-digit decimals are at least 1e-15 of v
-    // apart, so at most one of them reads back as v: when v rounded to 15 digits does, that
-    // one is the shortest form once its trailing zeros go. Otherwise no shorter one does either
-    // (the decimals reading back as v lie symmetrically around it), so it is 16 or 17 digits,
-    // except below a power of two, where that interval is lopsided, and for subnormals, which have
-    // fewer digits: there, try them all.
-    char sci[40];
-    int frexp_e;
-    double m = frexp(v, &frexp_e);
-    char digits[24];
-    size_t nd = 0;
-    int exp = 0;
-    bool neg = v < 0;
-    if (m != 0.5 && m != -0.5 && abs >= 1e-6 && abs < 1e21) {
-        int e = (int)floor(log10(abs)), rc = 0;
-        uint64_t n = 0;
-        int p = 15;
-        for (; p <= 17; p++) {
-            rc = s_digits(abs, p, &e, &n);
-            if (rc != 0)
-                break; // 1: round-trips (17 digits always do); -1: unsure
-        }
-        if (rc == 1) {
-            for (int k = p - 1; k >= 0; k--, n /= 10)
-                digits[k] = (char)('0' + n % 10);
-            nd = (size_t)p;
-            exp = e;
-            goto digits_done;
-        }
-    }
-    if (m == 0.5 || m == -0.5 || abs < DBL_MIN) {
-        int prec = 0;
-        while (prec < 16 && !s_round_trips(v, prec, sci, sizeof(sci)))
-            prec++;
-        if (prec == 16)
-            s_round_trips(v, prec, sci, sizeof(sci));
-    } else if (!s_round_trips(v, 14, sci, sizeof(sci)) && !s_round_trips(v, 15, sci, sizeof(sci))) {
-        s_round_trips(v, 16, sci, sizeof(sci));
-    }
-    // sci: [-]d[.ddd]e[+-]xx; its digits without trailing zeros are the shortest form
-    const char *q = sci;
-    if (*q == '-')
-        q++;
-    for (; *q && *q != 'e'; q++)
-        if (*q != '.')
-            digits[nd++] = *q;
-    exp = atoi(q + 1);
-digits_done:
-    while (nd > 1 && digits[nd - 1] == '0')
-        nd--;
-    char out[64];
-    size_t n = 0;
-    if (neg)
-        out[n++] = '-';
-    if (abs != 0 && (abs < 1e-6 || abs >= 1e21)) {
-        // Prometheus (jsonutil.MarshalValue) switches to 'e' for very small and large values
-        out[n++] = digits[0];
-        if (nd > 1) {
-            out[n++] = '.';
-            for (size_t k = 1; k < nd; k++)
-                out[n++] = digits[k];
-        }
-        snprintf(out + n, sizeof(out) - n, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
-        snprintf(buf, size, "%s", out);
-        return buf;
-    }
-    if (exp >= 0) {
-        for (int k = 0; k <= exp; k++)
-            out[n++] = (size_t)k < nd ? digits[k] : '0';
-        if ((size_t)exp + 1 < nd) {
-            out[n++] = '.';
-            for (size_t k = (size_t)exp + 1; k < nd; k++)
-                out[n++] = digits[k];
-        }
-    } else {
-        out[n++] = '0';
-        out[n++] = '.';
-        for (int k = 0; k < -exp - 1; k++)
-            out[n++] = '0';
-        for (size_t k = 0; k < nd; k++)
-            out[n++] = digits[k];
-    }
-    out[n] = '\0';
-    s_copy_out(buf, size, out);
-    return buf;
-}
-
-const char *
-tsdb_api_format_time(int64_t ms, char *buf, size_t size)
-{
-    const char *sign = "";
-    uint64_t u = (uint64_t)ms;
-    if (ms < 0) {
-        sign = "-";
-        u = (uint64_t)0 - u;
-    }
-    unsigned frac = (unsigned)(u % 1000);
-    char tmp[32], *q = tmp + sizeof(tmp); // written backwards: digits by hand, not snprintf
-    *--q = '\0';
-    if (frac) {
-        for (int k = 0; k < 3; k++, frac /= 10)
-            *--q = (char)('0' + frac % 10);
-        *--q = '.';
-    }
-    u /= 1000;
-    do
-        *--q = (char)('0' + u % 10);
-    while ((u /= 10) > 0);
-    if (*sign)
-        *--q = '-';
-    s_copy_out(buf, size, q);
-    return buf;
-}
-
 static void
 s_put_point(s_buf_t *b, int64_t t, double v)
 {
-    char tb[48], vb[64];
-    s_puts(b, "[");
-    s_puts(b, tsdb_api_format_time(t, tb, sizeof(tb)));
-    s_puts(b, ",\"");
-    s_puts(b, tsdb_api_format_value(v, vb, sizeof(vb)));
-    s_puts(b, "\"]");
+    fw_mem_grow((void **)&b->p, &b->cap, b->len + TSDB_API_FORMAT_POINT_MAX, 1);
+    b->len += tsdb_api_format_point(t, v, b->p + b->len);
 }
 
 static void
@@ -983,4 +765,6 @@ tsdb_api_routes(tsdb_api_t *self, fw_http_t *http)
                   (void *)"{\"status\":\"success\",\"data\":{\"groups\":[]}}");
     fw_http_route(http, "GET", "/api/v1/alerts", s_on_static,
                   (void *)"{\"status\":\"success\",\"data\":{\"alerts\":[]}}");
+    fw_http_route(http, "GET,POST", "/api/v1/query_exemplars", s_on_static,
+                  (void *)"{\"status\":\"success\",\"data\":[]}");
 }

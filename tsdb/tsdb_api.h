@@ -18,6 +18,7 @@
 
 #include "fw_http.h"
 #include "fw_metrics.h"
+#include "tsdb_api_format.h"
 #include "tsdb_eval.h"
 #include "tsdb_store.h"
 
@@ -57,12 +58,6 @@ char *tsdb_api_query_json(tsdb_api_t *self, const struct tsdb_api_query *q, cons
 // {"status":"error","errorType":type,"error":msg}; caller frees.
 char *tsdb_api_error_json(const char *type, const char *msg);
 
-// Format v as Prometheus's JSON does: Go's strconv.FormatFloat(v, 'f', -1, 64) ("1", "0.5",
-// "1000000"), or 'e' when |v| < 1e-6 or >= 1e21 ("1e-07", "1e+21"); "NaN", "+Inf", "-Inf".
-// buf should hold 64 bytes; returns buf.
-const char *tsdb_api_format_value(double v, char *buf, size_t size);
-// Format ms as Prometheus's JSON timestamp (seconds, ".123" only when ms != 0); returns buf.
-const char *tsdb_api_format_time(int64_t ms, char *buf, size_t size);
 // The JSON "data" member of a successful query answer for r; caller frees.
 char *tsdb_api_result_json(const struct tsdb_eval_result *r);
 
