@@ -765,6 +765,4 @@ tsdb_api_routes(tsdb_api_t *self, fw_http_t *http)
                   (void *)"{\"status\":\"success\",\"data\":{\"groups\":[]}}");
     fw_http_route(http, "GET", "/api/v1/alerts", s_on_static,
                   (void *)"{\"status\":\"success\",\"data\":{\"alerts\":[]}}");
-    fw_http_route(http, "GET,POST", "/api/v1/query_exemplars", s_on_static,
-                  (void *)"{\"status\":\"success\",\"data\":[]}");
 }
