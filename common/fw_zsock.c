@@ -109,6 +109,68 @@ fw_zsock_pub(const char *endpoint, fw_err_t *err)
 }
 
 zsock_t *
+fw_zsock_xpub(const char *endpoint, fw_err_t *err)
+{
+    zsock_t *s = s_new(ZMQ_XPUB, endpoint, true, FW_ZSOCK_SEND_ONLY_MAX_MSG, err);
+    if (s) {
+        zsock_set_sndhwm(s, FW_ZSOCK_HWM);
+        zsock_set_sndtimeo(s, 0);
+        zsock_set_linger(s, 0);
+    }
+    return s;
+}
+
+void
+fw_zsock_topics_read(zsock_t *xpub, struct fw_zsock_topics *t)
+{
+    zframe_t *f = zframe_recv(xpub);
+    if (!f)
+        return;
+    const char *d = (const char *)zframe_data(f);
+    size_t len = zframe_size(f);
+    if (len >= 1 && (d[0] == 0 || d[0] == 1)) {
+        bool subscribe = d[0] == 1;
+        size_t k = 0;
+        while (k < t->n &&
+               !(strlen(t->items[k]) == len - 1 && memcmp(t->items[k], d + 1, len - 1) == 0))
+            k++;
+        if (subscribe && k == t->n) {
+            if (t->n < FW_ZSOCK_TOPICS_MAX) {
+                t->items[t->n] = fw_malloc(len);
+                memcpy(t->items[t->n], d + 1, len - 1);
+                t->items[t->n][len - 1] = '\0';
+                t->n++;
+            } else {
+                t->overflow = true;
+            }
+        } else if (!subscribe && k < t->n) {
+            free(t->items[k]);
+            t->items[k] = t->items[--t->n];
+        }
+    }
+    zframe_destroy(&f);
+}
+
+bool
+fw_zsock_topics_want(const struct fw_zsock_topics *t, const char *type)
+{
+    if (t->overflow)
+        return true;
+    for (size_t k = 0; k < t->n; k++)
+        if (strncmp(type, t->items[k], strlen(t->items[k])) == 0)
+            return true;
+    return false;
+}
+
+void
+fw_zsock_topics_clear(struct fw_zsock_topics *t)
+{
+    for (size_t k = 0; k < t->n; k++)
+        free(t->items[k]);
+    memset(t, 0, sizeof(*t));
+}
+
+zsock_t *
 fw_zsock_router(const char *endpoint, int64_t max_msg_size, fw_err_t *err)
 {
     zsock_t *s = s_new(ZMQ_ROUTER, endpoint, true, max_msg_size, err);

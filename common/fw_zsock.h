@@ -8,7 +8,9 @@
         linger 2 s so SIGTERM flushes what is queued.
       - PULL, ROUTER (bind): receive sides, each with a limit on one inbound message part
         (ZMQ_MAXMSGSIZE, from --zmq.max-msg-size).
-      - PUB (bind): never blocks, no linger: taps are best-effort.
+      - PUB (bind): never blocks, no linger: taps are best-effort. XPUB is the same and also
+        reads its subscriptions (fw_zsock_topics), so a publisher can skip holding what no
+        one listens to.
       - DEALER (connect) of an acknowledged sender (fw_sender.h): never blocks (send
         timeout 0) and ZMQ_IMMEDIATE, so while tsdb is away a send fails at once instead of
         queueing in libzmq, where a lost connection would take it along; no linger, as the
@@ -57,6 +59,7 @@
 // receiving roles refuse any inbound message part longer than max_msg_size bytes (0 or
 // less: the default of --zmq.max-msg-size): the peer is disconnected (see above).
 zsock_t *fw_zsock_push(const char *endpoint, fw_err_t *err);
+zsock_t *fw_zsock_xpub(const char *endpoint, fw_err_t *err);
 zsock_t *fw_zsock_pull(const char *endpoint, int64_t max_msg_size, fw_err_t *err);
 zsock_t *fw_zsock_pub(const char *endpoint, fw_err_t *err);
 zsock_t *fw_zsock_router(const char *endpoint, int64_t max_msg_size, fw_err_t *err);
@@ -113,5 +116,21 @@ int fw_zsock_recv(zsock_t *sock, fw_msg_type_t want, fw_metrics_t *metrics, stru
 
 // Count and log one rejected message of `type` (a type token, or "unknown").
 void fw_zsock_reject(fw_metrics_t *metrics, const char *type, const char *why);
+
+// The topics subscribed on an XPUB socket. libzmq passes up the first subscription to a
+// topic and the last unsubscription from it, so the set is exact; past
+// FW_ZSOCK_TOPICS_MAX distinct topics it answers "wanted" to everything from then on.
+#define FW_ZSOCK_TOPICS_MAX 64
+struct fw_zsock_topics {
+    char *items[FW_ZSOCK_TOPICS_MAX]; // owned
+    size_t n;
+    bool overflow;
+};
+// Read one subscription message from xpub (when it is readable) into t; anything else is
+// ignored.
+void fw_zsock_topics_read(zsock_t *xpub, struct fw_zsock_topics *t);
+// True when a subscriber wants messages of this type: a subscribed topic is a prefix of it.
+bool fw_zsock_topics_want(const struct fw_zsock_topics *t, const char *type);
+void fw_zsock_topics_clear(struct fw_zsock_topics *t);
 
 #endif

@@ -189,6 +189,43 @@ START_TEST(test_fw_zsock_loop_survives_sighup)
 }
 END_TEST
 
+// Read subscription messages from xpub into t for up to 2 s, until want(type) == expect.
+static bool
+s_topics_until(zsock_t *xpub, struct fw_zsock_topics *t, const char *type, bool expect)
+{
+    for (int k = 0; k < 40 && fw_zsock_topics_want(t, type) != expect; k++)
+        if (zsock_events(xpub) & ZMQ_POLLIN)
+            fw_zsock_topics_read(xpub, t);
+        else
+            zclock_sleep(50);
+    return fw_zsock_topics_want(t, type) == expect;
+}
+
+// An XPUB knows what its subscribers want: a topic is wanted while one subscriber holds
+// it, by prefix, and no longer once the last one leaves.
+START_TEST(test_fw_zsock_xpub_topics)
+{
+    fw_err_t err;
+    zsock_t *xpub = fw_zsock_xpub("tcp://127.0.0.1:*[50000-59999]", &err);
+    ck_assert_msg(xpub != NULL, "%s", err.msg);
+    struct fw_zsock_topics t = {0};
+    ck_assert(!fw_zsock_topics_want(&t, "SAMPLES"));
+    zsock_t *sub = zsock_new_sub(zsock_endpoint(xpub), "SAMP");
+    ck_assert_ptr_nonnull(sub);
+    ck_assert(s_topics_until(xpub, &t, "SAMPLES", true));
+    ck_assert(!fw_zsock_topics_want(&t, "ALERTS"));
+    zsock_t *all = zsock_new_sub(zsock_endpoint(xpub), "");
+    ck_assert(s_topics_until(xpub, &t, "ALERTS", true));
+    zsock_destroy(&all);
+    ck_assert(s_topics_until(xpub, &t, "ALERTS", false));
+    ck_assert(fw_zsock_topics_want(&t, "SAMPLES"));
+    zsock_destroy(&sub);
+    ck_assert(s_topics_until(xpub, &t, "SAMPLES", false));
+    fw_zsock_topics_clear(&t);
+    zsock_destroy(&xpub);
+}
+END_TEST
+
 Suite *
 fw_zsock_suite(void)
 {
@@ -197,6 +234,7 @@ fw_zsock_suite(void)
     tcase_add_test(tc, test_fw_zsock_push_pull_and_reject);
     tcase_add_test(tc, test_fw_zsock_oversize_refused_and_counted);
     tcase_add_test(tc, test_fw_zsock_loop_survives_sighup);
+    tcase_add_test(tc, test_fw_zsock_xpub_topics);
     suite_add_tcase(s, tc);
     return s;
 }

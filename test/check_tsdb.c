@@ -88,6 +88,8 @@ s_query(zsock_t *dealer, json_t *body)
     return out;
 }
 
+static char *s_http_get(const char *path, long *status);
+
 START_TEST(test_tsdb_query_round_trip)
 {
     fw_sender_t *push = check_util_tsdb_sender(s_t.d, "check");
@@ -107,6 +109,10 @@ START_TEST(test_tsdb_query_round_trip)
     ck_assert_int_eq(pub->type, FW_MSG_SAMPLES);
     ck_assert_uint_eq(fw_batch_samples(pub->batch), 1);
     fw_msg_destroy(&pub);
+    long status;
+    char *metrics = s_http_get("/metrics", &status);
+    ck_assert_ptr_nonnull(strstr(metrics, "fw_tsdb_batches_published_total 1"));
+    free(metrics);
 
     json_t *ans = s_query(dealer, json_pack("{s:s, s:s, s:f}", "id", "q1", "query", "up * 3",
                                             "time", (double)now / 1000.0));
@@ -354,6 +360,8 @@ START_TEST(test_tsdb_acks_after_commit_and_stores_once)
     ck_assert_ptr_nonnull(strstr(m, "fw_tsdb_batches_total{result=\"duplicate\"} 1"));
     ck_assert_ptr_nonnull(strstr(m, "fw_tsdb_batches_total{result=\"gap\"} 1"));
     ck_assert_ptr_nonnull(strstr(m, "fw_tsdb_samples_appended_total 9"));
+    // no subscriber: nothing was held for re-publishing
+    ck_assert_ptr_nonnull(strstr(m, "fw_tsdb_batches_published_total 0"));
     free(m);
     zsock_destroy(&q);
     zsock_destroy(&d);

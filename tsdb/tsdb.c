@@ -78,6 +78,7 @@ struct tsdb {
     size_t n_acks, cap_acks;       //
     zmsg_t **publish;              // owned: accepted batches, re-published after the commit
     size_t n_publish, cap_publish; //
+    struct fw_zsock_topics topics; // subscribed on pub: none, and nothing is held to publish
     size_t pending_samples;        // samples appended since the last commit
     bool commit_failing;           // the last commit failed: not ready, refuse batches
     bool retention_busy;           // the last retention pass deleted something
@@ -342,9 +343,12 @@ s_commit(tsdb_t *self)
         zframe_destroy(&self->acks[i].identity);
     }
     self->n_acks = 0;
-    for (size_t i = 0; i < self->n_publish; i++)
+    for (size_t i = 0; i < self->n_publish; i++) {
         if (zmsg_send(&self->publish[i], self->pub) != 0) // PUB drops without readers
             zmsg_destroy(&self->publish[i]);
+        else
+            fw_metrics_add(self->metrics, "fw_tsdb_batches_published_total", "", 1);
+    }
     self->n_publish = 0;
     self->pending_samples = 0;
 }
@@ -396,10 +400,12 @@ s_ingest_samples(tsdb_t *self, zframe_t **identity_p, zmsg_t **frames_p, zframe_
         fw_metrics_add(self->metrics, "fw_tsdb_batches_total", "result=\"accepted\"", 1);
         s_append_view(self, &v, cache);
         s_ack_later(self, identity_p, v.sender);
-        fw_mem_grow((void **)&self->publish, &self->cap_publish, self->n_publish + 1,
-                    sizeof(*self->publish));
-        self->publish[self->n_publish++] = *frames_p; // body and v stay valid: not freed
-        *frames_p = NULL;
+        if (fw_zsock_topics_want(&self->topics, "SAMPLES")) { // else nobody listens
+            fw_mem_grow((void **)&self->publish, &self->cap_publish, self->n_publish + 1,
+                        sizeof(*self->publish));
+            self->publish[self->n_publish++] = *frames_p; // body and v stay valid: not freed
+            *frames_p = NULL;
+        }
         break;
     case TSDB_INGEST_DUPLICATE:
         fw_metrics_add(self->metrics, "fw_tsdb_batches_total", "result=\"duplicate\"", 1);
@@ -473,6 +479,16 @@ s_ingest_some(tsdb_t *self)
     if (s_commit_due(self))
         s_commit(self);
     return n;
+}
+
+// A subscription or unsubscription on pub.
+static int
+s_on_subscription(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void)loop;
+    tsdb_t *self = arg;
+    fw_zsock_topics_read(sock, &self->topics);
+    return 0;
 }
 
 static int
@@ -595,6 +611,9 @@ s_declare_metrics(fw_metrics_t *m)
                        "Samples committed to storage.");
     fw_metrics_declare(m, "fw_tsdb_commits_total", FW_METRIC_COUNTER,
                        "Write transactions committed (each holds one or more batches).");
+    fw_metrics_declare(m, "fw_tsdb_batches_published_total", FW_METRIC_COUNTER,
+                       "Stored batches re-published on the PUB socket (only while a "
+                       "subscriber wants SAMPLES: otherwise none is held for it).");
     fw_metrics_declare(m, "fw_tsdb_write_failures_total", FW_METRIC_COUNTER,
                        "Commits that failed; nothing of them was acknowledged, and the next "
                        "commit retries them.");
@@ -635,6 +654,7 @@ s_declare_metrics(fw_metrics_t *m)
                        "Idle series dropped from memory (read back from disk if they return).");
     fw_metrics_add(m, "fw_tsdb_samples_appended_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_commits_total", "", 0);
+    fw_metrics_add(m, "fw_tsdb_batches_published_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_write_failures_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_chunks_damaged_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_checkpoints_total", "", 0);
@@ -704,7 +724,7 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
     if (!(self->samples =
               fw_zsock_router(opts->zmq_samples, opts->common.zmq_max_msg_size, &err)) ||
         !(self->router = fw_zsock_router(opts->zmq_query, opts->common.zmq_max_msg_size, &err)) ||
-        !(self->pub = fw_zsock_pub(opts->zmq_pub, &err))) {
+        !(self->pub = fw_zsock_xpub(opts->zmq_pub, &err))) {
         fw_error("zmq.attach.fail", "err=%s", err.msg);
         goto fail;
     }
@@ -727,6 +747,7 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
     }
     self->loop = zloop_new();
     zloop_reader(self->loop, self->samples, s_on_samples, self);
+    zloop_reader(self->loop, self->pub, s_on_subscription, self);
     self->query = tsdb_query_new(
         self->api, self->metrics,
         &(struct tsdb_query_opts){(int)opts->zmq_query_workers, (int)opts->zmq_query_queue,
@@ -790,6 +811,7 @@ tsdb_destroy(tsdb_t **self_p)
     for (size_t i = 0; i < self->n_publish; i++)
         zmsg_destroy(&self->publish[i]);
     free(self->publish);
+    fw_zsock_topics_clear(&self->topics);
     free(self->series);
     free(self->hit);
     free(self->items);
