@@ -49,7 +49,7 @@ s_append(const char *name, int i, const struct fw_sample *pts, size_t n)
 {
     fw_err_t err;
     struct fw_labels l = FW_LABELS_INIT;
-    char iv[8];
+    char iv[16]; // an int in full: -Wformat-truncation under -O with sanitizers
     snprintf(iv, sizeof(iv), "%02d", i);
     fw_labels_set(&l, "__name__", name);
     fw_labels_set(&l, "i", iv);
