@@ -161,7 +161,7 @@ s_check(const char *fn, int64_t range, int64_t start, int64_t end, int64_t step)
     fw_promql_expr_destroy(&e);
     size_t checked = 0;
     for (int i = 0; i < S_SERIES; i++) {
-        char iv[8];
+        char iv[16];
         snprintf(iv, sizeof(iv), "%02d", i);
         const struct tsdb_eval_series *got = NULL;
         for (size_t j = 0; j < r.len && !got; j++)
@@ -267,6 +267,34 @@ START_TEST(test_tsdb_eval_fast_over_time_prometheus_values)
 }
 END_TEST
 
+// histogram_quantile sorts each group's buckets by le (in place, insertion sort for small
+// groups): the series come ordered by their label strings ("+Inf" < "0.1" < "0.5" < "1" <
+// "10"), not by bound, and a duplicate bound ("1.0" beside "1") is coalesced.
+START_TEST(test_tsdb_eval_fast_bucket_order)
+{
+    static const struct {
+        const char *le;
+        double count;
+    } b[] = {{"+Inf", 40}, {"0.1", 10}, {"0.5", 20}, {"1", 25}, {"1.0", 5}, {"10", 40}};
+    struct fw_sample pts[2] = {{0, 0}, {60000, 0}};
+    fw_err_t err;
+    for (size_t k = 0; k < sizeof(b) / sizeof(b[0]); k++) {
+        struct fw_labels l = FW_LABELS_INIT;
+        fw_labels_set(&l, "__name__", "h_bucket");
+        fw_labels_set(&l, "le", b[k].le);
+        pts[0].v = pts[1].v = b[k].count;
+        ck_assert_int_eq(tsdb_store_append_series(s_st, &l, pts, 2, NULL, &err), 0);
+        fw_labels_clear(&l);
+    }
+    ck_assert_msg(tsdb_store_commit(s_st, &err) == 0, "commit: %s", err.msg);
+    // counts by bound after coalescing: 0.1:10 0.5:20 1:30 10:40 +Inf:40
+    ck_assert_double_eq(s_value("histogram_quantile(0.25, h_bucket)", 30000), 0.1);
+    ck_assert_double_eq(s_value("histogram_quantile(0.5, h_bucket)", 30000), 0.5);
+    ck_assert_double_eq_tol(s_value("histogram_quantile(0.6, h_bucket)", 30000), 0.7, 1e-15);
+    ck_assert_double_eq_tol(s_value("histogram_quantile(0.99, h_bucket)", 30000), 9.64, 1e-14);
+}
+END_TEST
+
 Suite *
 tsdb_eval_fast_suite(void)
 {
@@ -276,6 +304,7 @@ tsdb_eval_fast_suite(void)
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
     tcase_add_test(tc, test_tsdb_eval_fast_over_time_equals_plain);
     tcase_add_test(tc, test_tsdb_eval_fast_over_time_prometheus_values);
+    tcase_add_test(tc, test_tsdb_eval_fast_bucket_order);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -427,7 +427,22 @@ s_bucket_quantile(double q, struct s_bucket *b, size_t n)
         return -INFINITY;
     if (q > 1)
         return INFINITY;
-    qsort(b, n, sizeof(*b), s_bucket_cmp);
+    bool nan_le = false;
+    for (size_t k = 0; k < n; k++)
+        nan_le |= isnan(b[k].le);
+    if (n <= 64 && !nan_le) {
+        // insertion sort (stable, as glibc's qsort): the buckets of a group come in the
+        // same order at every step, usually sorted already or nearly
+        for (size_t k = 1; k < n; k++) {
+            struct s_bucket x = b[k];
+            size_t j = k;
+            for (; j > 0 && b[j - 1].le > x.le; j--)
+                b[j] = b[j - 1];
+            b[j] = x;
+        }
+    } else {
+        qsort(b, n, sizeof(*b), s_bucket_cmp);
+    }
     if (n == 0 || !isinf(b[n - 1].le) || b[n - 1].le < 0)
         return NAN;
     size_t w = 0; // coalesce equal bounds

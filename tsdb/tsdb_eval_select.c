@@ -161,9 +161,11 @@ s_upper(const struct fw_sample *p, size_t n, int64_t x)
 }
 
 // Streaming: consume s's samples up to ref. from is the first time the step needs; samples
-// before it are skipped (by seeking when nothing read so far is still needed). Range
-// selectors (window true) keep the non-stale samples in the window buffer, instant ones
-// only the newest sample consumed. 0 or -1.
+// before it are skipped (by seeking when nothing read so far is still needed: every sample
+// the window holds is >= from, so that is when the newest consumed is older than from).
+// Range selectors (window true) keep the non-stale samples in the window buffer, instant
+// ones only the newest sample consumed. The loop keeps its state in locals and appends in
+// place while the buffer has room. 0 or -1.
 static int
 s_advance(tsdb_eval_ctx_t *c, const struct s_node *nd, struct s_series *s, int64_t from,
           int64_t ref, bool window)
@@ -179,30 +181,41 @@ s_advance(tsdb_eval_ctx_t *c, const struct s_node *nd, struct s_series *s, int64
                              tsdb_eval_ctx_tsub(c->end, nd->e->offset_ms));
         s->started = true;
     }
-    for (;;) {
-        if (!s->pending) {
-            if (s->done)
-                break;
-            bool stale_window = window ? s->lo == s->hi : s->last_t < from;
-            bool ok = stale_window && s->last_t < from ? tsdb_store_iter_seek(&s->it, from)
-                                                       : tsdb_store_iter_next(&s->it);
-            if (!ok) {
-                s->done = true;
-                if (tsdb_store_iter_err(&s->it) != 0)
-                    return s_store_fail(c, s->id, tsdb_store_iter_err(&s->it));
-                break;
-            }
-            if (s->it.t <= s->last_t)
-                continue; // a seek that stayed on a sample already consumed
-            s->pending = true;
-        }
-        if (s->it.t > ref)
-            break;
+    struct tsdb_store_iter *it = &s->it;
+    int64_t last_t = s->last_t;
+    double last_v = s->last_v;
+    bool ok;
+    if (s->pending) {
+        ok = true; // it->t, it->v: read by an earlier step, not consumed yet
         s->pending = false;
-        s->last_t = s->it.t;
-        s->last_v = s->it.v;
-        if (window && s->it.t >= from && !fw_sample_is_stale(s->it.v))
-            s_append(s, s->it.t, s->it.v);
+    } else if (s->done) {
+        return 0;
+    } else {
+        ok = last_t < from ? tsdb_store_iter_seek(it, from) : tsdb_store_iter_next(it);
+    }
+    while (ok) {
+        int64_t t = it->t;
+        double v = it->v;
+        if (t > ref) {
+            s->pending = true;
+            break;
+        }
+        last_t = t;
+        last_v = v;
+        if (window && t >= from && !fw_sample_is_stale(v)) {
+            if (s->hi < s->cap)
+                s->buf[s->hi++] = (struct fw_sample){t, v};
+            else
+                s_append(s, t, v);
+        }
+        ok = last_t < from ? tsdb_store_iter_seek(it, from) : tsdb_store_iter_next(it);
+    }
+    s->last_t = last_t;
+    s->last_v = last_v;
+    if (!ok && !s->pending) {
+        s->done = true;
+        if (tsdb_store_iter_err(it) != 0)
+            return s_store_fail(c, s->id, tsdb_store_iter_err(it));
     }
     return 0;
 }
