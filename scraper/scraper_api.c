@@ -205,12 +205,10 @@ scraper_api_relabel_steps(const struct fw_promcfg *cfg, const char *pool, const 
     json_object_foreach(in, name, value)
     {
         if (!json_is_string(value)) {
+            snprintf(msg, sizeof(msg), // before in, which owns name, goes
+                     "error parsing labels: the value of \"%.200s\" is not a string", name);
             fw_labels_clear(&lb);
             json_decref(in);
-            snprintf(msg, sizeof(msg),
-                     "error parsing labels: the value of \"%.200s\" is not a "
-                     "string",
-                     name);
             return s_error(status, msg);
         }
         fw_labels_set(&lb, name, json_string_value(value));
