@@ -230,7 +230,7 @@ START_TEST(test_tsdb_import_bad_lines_reported_nothing_imported)
     // Each with its file, line, column and reason; the good file's lines are not reported.
     char want[1024];
     snprintf(want, sizeof(want),
-             "%s:3:9: error: expected ',' or '}' after label value\n"
+             "%s:3:8: error: expected ',' or '}' after label value\n"
              "%s:4:11: error: sample without a timestamp (tsdb import needs one on every "
              "sample)\n"
              "%s:5:10: error: invalid value\n"
