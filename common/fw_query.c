@@ -191,7 +191,9 @@ fw_query_vector(fw_query_client_t *self, const char *query, int64_t t_ms, int ti
     }
     char id[24];
     snprintf(id, sizeof(id), "%llu", (unsigned long long)self->next_id++);
-    json_t *body = json_pack("{sssssf}", "id", id, "query", query, "time", (double)t_ms / 1000.0);
+    // timeout_ms: tsdb stops working on it when we stop waiting (docs/wire.md, QUERY v1)
+    json_t *body = json_pack("{sssssfsi}", "id", id, "query", query, "time", (double)t_ms / 1000.0,
+                             "timeout_ms", timeout_ms > 0 ? timeout_ms : 1);
     struct fw_msg *req = fw_msg_new_json(FW_MSG_QUERY, body); // steals body
     if (fw_msg_send(&req, self->dealer, err) < 0)
         return -1;

@@ -4,7 +4,8 @@
     (bounded) for the QUERY_RESULT with the same id, dropping stale answers to earlier,
     timed-out requests. The wait blocks the caller's thread for at most timeout_ms: rule
     evaluation is the zloop's timer work, and a query that does not answer in time fails
-    that rule's evaluation, not the daemon.
+    that rule's evaluation, not the daemon. The QUERY carries timeout_ms too, so tsdb
+    answers "timeout" and stops evaluating when the caller stops waiting.
 
     The DEALER refuses a QUERY_RESULT part longer than max_msg_size (--zmq.max-msg-size).
     libzmq then drops the connection and, on a connecting socket, never makes it again, so

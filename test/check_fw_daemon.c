@@ -176,9 +176,15 @@ START_TEST(test_fw_daemon_links_open_send_query_close)
     char tsdb_ep[128], alertd_ep[128];
     s_endpoint(tsdb, tsdb_ep, sizeof(tsdb_ep));
     s_endpoint(alertd, alertd_ep, sizeof(alertd_ep));
-    // nothing answers queries there: the query times out
+    // a ROUTER that reads the QUERY and never answers: the query times out, and the QUERY
+    // told tsdb how long ruled and slod wait (timeout_ms, their --query.timeout)
+    zsock_t *router = zsock_new_router("@tcp://127.0.0.1:*[50000-59999]");
+    ck_assert_ptr_nonnull(router);
+    zsock_set_rcvtimeo(router, 5000);
+    char query_ep[128];
+    s_endpoint(router, query_ep, sizeof(query_ep));
     struct fw_daemon_eval_opts o = {.tsdb_address = tsdb_ep,
-                                    .query_address = "tcp://127.0.0.1:1",
+                                    .query_address = query_ep,
                                     .alertd_address = alertd_ep,
                                     .pub_address = "tcp://127.0.0.1:*[50000-59999]",
                                     .query_timeout_ms = 200};
@@ -200,6 +206,19 @@ START_TEST(test_fw_daemon_links_open_send_query_close)
     ck_assert_int_eq(fw_daemon_links_query(&links, "up", 0, &v, &err), -1);
     ck_assert(zclock_mono() - t0 < 5000); // bounded by the links' timeout
     fw_vector_clear(&v);
+    zmsg_t *req = zmsg_recv(router);
+    ck_assert_ptr_nonnull(req);
+    zframe_t *identity = zmsg_pop(req);
+    zframe_destroy(&identity);
+    struct fw_msg *q = NULL;
+    ck_assert_int_eq(fw_msg_decode(req, &q, &err), 0);
+    zmsg_destroy(&req);
+    ck_assert_int_eq(q->type, FW_MSG_QUERY);
+    ck_assert_str_eq(json_string_value(json_object_get(q->body, "query")), "up");
+    ck_assert(json_is_integer(json_object_get(q->body, "timeout_ms")));
+    ck_assert_int_eq(json_integer_value(json_object_get(q->body, "timeout_ms")), 200);
+    fw_msg_destroy(&q);
+    zsock_destroy(&router);
 
     fw_daemon_links_close(&links);
     ck_assert_ptr_null(links.sender);

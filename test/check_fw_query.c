@@ -19,6 +19,7 @@
 struct s_server {
     zsock_t *router;
     const char *const *replies; // data JSON per request, or "error"; NULL ends
+    json_int_t timeout_ms[4];   // each request's timeout_ms (-1: absent or not an integer)
 };
 
 // One QUERY from router: the message (caller destroys) and its sender's identity frame in
@@ -62,6 +63,8 @@ s_serve(void *arg)
         if (!q)
             return NULL;
         const char *id = json_string_value(json_object_get(q->body, "id"));
+        json_t *tmo = json_object_get(q->body, "timeout_ms");
+        s->timeout_ms[i] = json_is_integer(tmo) ? json_integer_value(tmo) : -1;
         if (i == 1) {
             struct fw_msg *old = fw_msg_new_json(
                 FW_MSG_QUERY_RESULT, json_pack("{ssss}", "id", "stale", "status", "success"));
@@ -155,7 +158,7 @@ START_TEST(test_fw_query_vector_scalar_error_and_timeout)
         "error",
         NULL,
     };
-    struct s_server s = {zsock_new_router("@tcp://127.0.0.1:*[50000-59999]"), replies};
+    struct s_server s = {zsock_new_router("@tcp://127.0.0.1:*[50000-59999]"), replies, {0}};
     ck_assert_ptr_nonnull(s.router);
     char *endpoint = zsock_last_endpoint(s.router); // czmq: the caller frees it
     fw_query_client_t *c = fw_query_client_new(endpoint, 0, NULL);
@@ -170,7 +173,7 @@ START_TEST(test_fw_query_vector_scalar_error_and_timeout)
     ck_assert_str_eq(fw_labels_get(&v.items[0].labels, "job"), "a");
     ck_assert_int_eq(v.items[0].t_ms, 1700000000500);
     ck_assert(isinf(v.items[1].v));
-    ck_assert_int_eq(fw_query_vector(c, "0.25", 1700000000000, 5000, &v, &err), 0);
+    ck_assert_int_eq(fw_query_vector(c, "0.25", 1700000000000, 4000, &v, &err), 0);
     ck_assert_uint_eq(v.len, 1); // a scalar is one unlabelled sample
     ck_assert_uint_eq(v.items[0].labels.len, 0);
     ck_assert(v.items[0].v == 0.25);
@@ -178,6 +181,10 @@ START_TEST(test_fw_query_vector_scalar_error_and_timeout)
     ck_assert_str_eq(err.msg, "bad_data: 1:5: parse error: boom");
     ck_assert_uint_eq(v.len, 0);
     pthread_join(t, NULL);
+    // every QUERY told tsdb how long the caller waits for it
+    ck_assert_int_eq(s.timeout_ms[0], 5000);
+    ck_assert_int_eq(s.timeout_ms[1], 4000);
+    ck_assert_int_eq(s.timeout_ms[2], 5000);
     // nobody answers now: the wait is bounded
     ck_assert_int_eq(fw_query_vector(c, "up", 0, 200, &v, &err), -1);
     ck_assert_ptr_nonnull(strstr(err.msg, "timed out"));

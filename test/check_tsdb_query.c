@@ -234,6 +234,69 @@ START_TEST(test_tsdb_query_queue_full_and_timeouts_answered)
 }
 END_TEST
 
+// The QUERY's timeout_ms (the asker's wait) shortens tsdb's own budget, counted from
+// arrival: with a 120 s budget, a slow query asking 200 ms is answered "timeout" in about
+// 200 ms while evaluating, and one asking 200 ms behind it while it waits in the queue; a
+// timeout_ms above the budget leaves the budget; one that is no positive number is refused.
+START_TEST(test_tsdb_query_timeout_ms_asked)
+{
+    s_workers = 1;
+    s_queue = 4;
+    s_timeout_ms = 120000;
+    s_start();
+    zsock_t *a = s_dealer(), *b = s_dealer();
+    int y = s_calibrate(a, 3000);
+    char q[160];
+    snprintf(q, sizeof(q), "sum_over_time(count_over_time(vector(1)[10s:1ms])[%ds:1s])", y);
+    int64_t t0 = fw_time_mono_ms();
+    check_util_tsdb_ask(a, json_pack("{s:s, s:s, s:f, s:i}", "id", "a", "query", q, "time",
+                                     1000000.0, "timeout_ms", 200));
+    zclock_sleep(20);
+    int64_t b0 = fw_time_mono_ms();
+    check_util_tsdb_ask(b, json_pack("{s:s, s:s, s:f, s:i}", "id", "b", "query", q, "time",
+                                     1000000.0, "timeout_ms", 200));
+    json_t *ans = check_util_tsdb_answer(a, 5000);
+    ck_assert_ptr_nonnull(ans);
+    int64_t took = fw_time_mono_ms() - t0;
+    ck_assert_msg(took >= 180 && took < 1000, "answered after %lld ms", (long long)took);
+    ck_assert_str_eq(s_str(ans, "id"), "a");
+    ck_assert_str_eq(s_str(ans, "errorType"), "timeout");
+    ck_assert_str_eq(s_str(ans, "error"), "query timed out in expression evaluation");
+    json_decref(ans);
+    // b waited behind a (one worker); its 200 ms ran out in the queue (the 100 ms tick)
+    ans = check_util_tsdb_answer(b, 5000);
+    ck_assert_ptr_nonnull(ans);
+    took = fw_time_mono_ms() - b0;
+    ck_assert_msg(took >= 180 && took < 1000, "answered after %lld ms", (long long)took);
+    ck_assert_str_eq(s_str(ans, "id"), "b");
+    ck_assert_str_eq(s_str(ans, "errorType"), "timeout");
+    ck_assert_ptr_nonnull(strstr(s_str(ans, "error"), "query timed out in "));
+    json_decref(ans);
+    // more than tsdb's budget: the budget stays, the quick query is answered
+    check_util_tsdb_ask(a, json_pack("{s:s, s:s, s:f, s:f}", "id", "c", "query", "vector(2)",
+                                     "time", 1000000.0, "timeout_ms", 1e12));
+    ans = check_util_tsdb_answer(a, 5000);
+    ck_assert_ptr_nonnull(ans);
+    ck_assert_str_eq(s_str(ans, "id"), "c");
+    ck_assert_double_eq(s_value(ans), 2.0);
+    json_decref(ans);
+    const double bad[] = {0, -5, 0.5};
+    for (size_t k = 0; k < 3; k++) {
+        check_util_tsdb_ask(a, json_pack("{s:s, s:s, s:f, s:f}", "id", "d", "query", "1", "time",
+                                         1000000.0, "timeout_ms", bad[k]));
+        ans = check_util_tsdb_answer(a, 5000);
+        ck_assert_ptr_nonnull(ans);
+        ck_assert_str_eq(s_str(ans, "id"), "d");
+        ck_assert_str_eq(s_str(ans, "errorType"), "bad_data");
+        ck_assert_str_eq(s_str(ans, "error"),
+                         "timeout_ms must be a positive number of milliseconds");
+        json_decref(ans);
+    }
+    zsock_destroy(&a);
+    zsock_destroy(&b);
+}
+END_TEST
+
 START_TEST(test_tsdb_query_stop_does_not_wait_for_a_query)
 {
     s_start();
@@ -256,6 +319,7 @@ tsdb_query_suite(void)
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
     tcase_add_test(tc, test_tsdb_query_slow_query_does_not_stall_ingest);
     tcase_add_test(tc, test_tsdb_query_queue_full_and_timeouts_answered);
+    tcase_add_test(tc, test_tsdb_query_timeout_ms_asked);
     tcase_add_test(tc, test_tsdb_query_stop_does_not_wait_for_a_query);
     suite_add_tcase(s, tc);
     return s;

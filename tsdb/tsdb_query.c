@@ -31,6 +31,7 @@ struct s_job {
     struct fw_msg *m;   // owned: the QUERY
     char *id;           // owned: its id
     int64_t arrived;    // fw_time_mono_ms()
+    int64_t budget_ms;  // min(--zmq.query-timeout, the QUERY's timeout_ms), from arrival
     zmsg_t *reply;      // owned: the QUERY_RESULT frames, made by the worker
 };
 
@@ -193,7 +194,7 @@ s_worker_main(void *arg)
         bool term = !cmd || streq(cmd, "$TERM");
         if (!term && streq(cmd, "QUERY") && p) {
             struct s_job *job = p;
-            int64_t left = job->arrived + self->o.timeout_ms - fw_time_mono_ms();
+            int64_t left = job->arrived + job->budget_ms - fw_time_mono_ms();
             if (left > 0) {
                 char *answer = s_run(self, job->m->body, left);
                 job->reply = s_encode(self, job->id, answer);
@@ -292,15 +293,18 @@ s_dispatch(tsdb_query_t *self, struct s_worker *w, struct s_job **job_p)
     }
 }
 
-// Answer the queued jobs whose budget has run out.
+// Answer the queued jobs whose budget has run out. Budgets differ (timeout_ms), so every
+// waiting job is looked at; the others keep their arrival order.
 static void
 s_expire(tsdb_query_t *self, int64_t now)
 {
-    while (self->len > 0) {
-        struct s_job *job = self->queue[self->head];
-        if (job->arrived + self->o.timeout_ms > now)
-            break;
-        self->head = (self->head + 1) % self->cap;
+    size_t kept = 0, n = self->len;
+    for (size_t k = 0; k < n; k++) {
+        struct s_job *job = self->queue[(self->head + k) % self->cap];
+        if (job->arrived + job->budget_ms > now) {
+            self->queue[(self->head + kept++) % self->cap] = job;
+            continue;
+        }
         self->len--;
         s_refuse(self, &job, "queue_timeout", "timeout", "query timed out in query queue");
     }
@@ -348,6 +352,18 @@ s_on_router(zloop_t *loop, zsock_t *sock, void *arg)
     job->m = m;
     m = NULL;
     job->arrived = fw_time_mono_ms();
+    job->budget_ms = self->o.timeout_ms;
+    json_t *asked = json_object_get(job->m->body, "timeout_ms");
+    if (asked) {
+        double ms = json_number_value(asked);
+        if (!(ms >= 1)) { // NaN too
+            s_refuse(self, &job, "bad_timeout", "bad_data",
+                     "timeout_ms must be a positive number of milliseconds");
+            goto gauges;
+        }
+        if (ms < (double)job->budget_ms)
+            job->budget_ms = (int64_t)ms;
+    }
     struct s_worker *w = self->len == 0 ? s_idle(self) : NULL;
     if (w) {
         s_dispatch(self, w, &job);
@@ -362,6 +378,7 @@ s_on_router(zloop_t *loop, zsock_t *sock, void *arg)
                  self->running, self->len);
         s_refuse(self, &job, "queue_full", "unavailable", why);
     }
+gauges:
     s_gauges(self);
 out:
     fw_msg_destroy(&m);
@@ -415,7 +432,7 @@ tsdb_query_declare_metrics(fw_metrics_t *m)
                        "QUERY messages waiting for a query worker.");
     fw_metrics_declare(m, "fw_tsdb_zmq_queries_refused_total", FW_METRIC_COUNTER,
                        "QUERY messages answered with an error without evaluation, by reason "
-                       "(queue_full, queue_timeout, shutdown).");
+                       "(queue_full, queue_timeout, bad_timeout, shutdown).");
 }
 
 tsdb_query_t *

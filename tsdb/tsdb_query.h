@@ -5,10 +5,12 @@
     QUERY, hands it to an idle worker, or queues it when every worker is busy, and sends
     the workers' answers. A queue already holding --zmq.query-queue queries refuses the next
     one at once (errorType "unavailable"). Each query has --zmq.query-timeout from its
-    arrival: one that waits that long in the queue is answered "query timed out in query
-    queue" (errorType "timeout", Prometheus's text), one that runs out while evaluating
-    gets the evaluator's timeout answer. Every QUERY gets exactly one QUERY_RESULT; none
-    is ever dropped silently (a shutdown answers the queued ones "unavailable").
+    arrival, or the QUERY's own timeout_ms when shorter (the asker's wait: no work for an
+    asker that gave up; not a positive number: "bad_data"): one that waits that long in the
+    queue is answered "query timed out in query queue" (errorType "timeout", Prometheus's
+    text), one that runs out while evaluating gets the evaluator's timeout answer. Every
+    QUERY gets exactly one QUERY_RESULT; none is ever dropped silently (a shutdown answers
+    the queued ones "unavailable").
 
     Workers (--zmq.query-workers threads) follow the actor contract (czmq zactor: a PAIR
     pipe, a ready signal, $TERM), on threads of their own with an 8 MiB stack as fw_http's
