@@ -1,7 +1,7 @@
 /*  tsdb_main.c — tsdb's main(): flags, config, then tsdb_new/run/destroy.
 
-    `tsdb import FILE...` is a subcommand (tsdb_import.h). Exit codes: 0 ok, 1 runtime
-    failure, 2 usage or configuration error.
+    `tsdb import FILE...` (tsdb_import.h) and `tsdb check` (tsdb_check.h) are subcommands.
+    Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
 */
 #include <stddef.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include "fw_flags.h"
 #include "fw_ports.h"
 #include "tsdb.h"
+#include "tsdb_check.h"
 #include "tsdb_import.h"
 
 static const struct fw_flag s_flags[] = {
@@ -55,6 +56,8 @@ main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "import") == 0)
         return tsdb_import_main(argc - 1, argv + 1, stdout, stderr);
+    if (argc > 1 && strcmp(argv[1], "check") == 0)
+        return tsdb_check_main(argc - 1, argv + 1, stdout, stderr);
     struct tsdb_opts opts = {0};
     int rc = fw_flags_parse(argc, argv, "tsdb", "time-series storage with the Prometheus query API",
                             s_flags, &opts);
