@@ -149,7 +149,7 @@ it_check "a file with bad lines exits 1" [ "$rc" = 1 ]
 it_check "line 3 named: no timestamp" \
     grep -qF "$D/bad.om:3:21: error: sample without a timestamp" "$D/bad.err"
 it_check "line 4 named: the syntax error" \
-    grep -qF "$D/bad.om:4:19: error: expected ',' or '}' after label value" "$D/bad.err"
+    grep -qF "$D/bad.om:4:18: error: expected ',' or '}' after label value" "$D/bad.err"
 it_check "and nothing was imported" grep -qF "2 bad lines: nothing was imported" "$D/bad.err"
 
 # --- queries: tsdb on each import against prometheus on promtool's blocks ---
