@@ -113,6 +113,10 @@ int fw_msg_decode(zmsg_t *frames, struct fw_msg **out, fw_err_t *err);
 // sender can resend a stored batch with what it holds now. 0, or -1 when frames are no
 // SAMPLES v2 message or oldest is not in 1..seq.
 int fw_msg_samples_set_oldest(zmsg_t *frames, uint64_t oldest);
+// The same for `seq` and `oldest` together, for frames encoded before their number was known
+// (the scraper encodes on worker threads; its sender numbers them). 0, or -1 when frames are
+// no SAMPLES v2 message or oldest is not in 1..seq.
+int fw_msg_samples_set_seq(zmsg_t *frames, uint64_t seq, uint64_t oldest);
 
 // Encode and send on sock; *self_p is destroyed either way. 0, or -1 with err.
 int fw_msg_send(struct fw_msg **self_p, zsock_t *sock, fw_err_t *err);

@@ -405,6 +405,29 @@ fw_msg_samples_decode(const unsigned char *body, size_t size, struct fw_batch **
 }
 
 int
+fw_msg_samples_set_seq(zmsg_t *frames, uint64_t seq, uint64_t oldest)
+{
+    if (zmsg_size(frames) != 3 || oldest == 0 || oldest > seq)
+        return -1;
+    zframe_t *ft = zmsg_first(frames);
+    zframe_t *fv = zmsg_next(frames);
+    zframe_t *fb = zmsg_next(frames);
+    if (!zframe_streq(ft, "SAMPLES") || !zframe_streq(fv, "2"))
+        return -1;
+    struct s_reader r = {zframe_data(fb), zframe_size(fb), false};
+    size_t sl = s_get_u(&r, 2);
+    (void)s_skip(&r, sl);
+    if (r.short_read || r.left < 16)
+        return -1;
+    unsigned char *p = zframe_data(fb) + 2 + sl;
+    for (size_t i = 0; i < 8; i++) {
+        p[i] = (unsigned char)(seq >> (8 * i));
+        p[8 + i] = (unsigned char)(oldest >> (8 * i));
+    }
+    return 0;
+}
+
+int
 fw_msg_samples_set_oldest(zmsg_t *frames, uint64_t oldest)
 {
     if (zmsg_size(frames) != 3)

@@ -420,6 +420,24 @@ fw_sender_send(fw_sender_t *self, struct fw_batch **batch_p, zsock_t *pub)
         }
         return -1;
     }
+    return fw_sender_send_frames(self, &frames, samples, pub);
+}
+
+int
+fw_sender_send_frames(fw_sender_t *self, zmsg_t **frames_p, size_t samples, zsock_t *pub)
+{
+    zmsg_t *frames = *frames_p;
+    *frames_p = NULL;
+    if (fw_msg_samples_set_seq(frames, self->seq + 1, self->seq + 1) != 0) {
+        fw_warn("msg.encode.fail", "sender=%s samples=%zu err=%s", self->id, samples,
+                "not a SAMPLES v2 message");
+        zmsg_destroy(&frames);
+        if (self->metrics) {
+            fw_metrics_add(self->metrics, "fw_sender_dropped_batches_total", "", 1);
+            fw_metrics_add(self->metrics, "fw_sender_dropped_samples_total", "", (double)samples);
+        }
+        return -1;
+    }
     struct s_entry e = {++self->seq, frames, zmsg_content_size(frames), samples};
     if (pub) {
         zmsg_t *copy = zmsg_dup(frames);

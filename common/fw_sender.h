@@ -94,6 +94,10 @@ void fw_sender_detach(fw_sender_t *self);
 // (sent now or by the timer), -1 when it could not be encoded (logged as
 // event=msg.encode.fail and counted as dropped; no number is used up).
 int fw_sender_send(fw_sender_t *self, struct fw_batch **batch_p, zsock_t *pub);
+// The same for a batch already encoded (fw_msg_encode, by another thread, with this sender's
+// id and any seq/oldest) holding `samples` samples: *frames_p (taken; set to NULL) gets the
+// next seq. -1 when the frames are no SAMPLES v2 message (dropped and counted as above).
+int fw_sender_send_frames(fw_sender_t *self, zmsg_t **frames_p, size_t samples, zsock_t *pub);
 
 // Without a loop (tests, shutdown): handle acknowledgements arriving within timeout_ms,
 // then do the timer's work once. Returns the number of acknowledgements handled.

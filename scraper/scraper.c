@@ -1,15 +1,18 @@
 /*  scraper.c — the scraper daemon class.
 
-    Design: everything but the network runs on the zloop thread. Each target has a one-shot
-    zloop timer re-armed at its next due time (start + k * interval, so the cadence does not
-    drift); when it fires the target's URL goes to the fetch actor, unless the previous
-    scrape is still running. The actor answers on its pipe; the reader parses the body into
-    the reused parser, merges target labels into a borrowed-string scratch view, and fills
-    one fw_batch per scrape: the samples, stale markers for series that disappeared, and
-    the synthetic up / scrape_* series. The batch goes to fw_sender, which numbers it,
-    publishes it on the PUB socket (drops when slow) and keeps it until tsdb acknowledges it,
-    resending as needed; its buffer is bounded (--zmq.send-buffer), and it never blocks the
-    loop.
+    Design: the zloop thread keeps the timers, the target list and the sender; the network
+    runs on the fetch actor and a scrape's CPU work on the worker pool. Each target has a
+    one-shot zloop timer re-armed at its next due time (start + k * interval, so the cadence
+    does not drift); when it fires the target's URL goes to the fetch actor, unless the
+    previous scrape is still being fetched or processed (then the scrape is skipped and
+    counted, as Prometheus skips overlapping scrapes). The actor answers on its pipe; the
+    body goes to the target's worker (scraper_work.h), which parses it, merges target labels,
+    applies metric_relabel_configs and the limits, adds stale markers and the synthetic up /
+    scrape_* series and encodes the SAMPLES batch in parts. The finished job comes back to
+    the loop, whose fw_sender numbers the parts, publishes them on the PUB socket (drops when
+    slow) and keeps them until tsdb acknowledges them, resending as needed; its buffer is
+    bounded (--zmq.send-buffer), and it never blocks the loop. So a target of 400,000
+    series costs the loop a few pointer hand-overs, not a second of parsing.
 
     The HTTP thread reads the target list and health for /api/v1/targets under `mu`; the
     zloop thread takes `mu` only to swap the list (reload) and to write health fields.
@@ -17,7 +20,10 @@
     Nothing outside the target list points at a target, so a reload can free the targets it
     removes at once. A scrape in flight is matched back by its fetch id, and a timer by its
     zloop timer id through `armed`; a result or timer that finds no target belonged to a
-    removed one and is dropped. This matters because czmq's zloop_timer_end() only queues
+    removed one and is dropped. A target removed while a worker holds its scrape waits among
+    the zombies until the job is back (the worker uses its series memory), then is retired;
+    the config a job's metric relabel rules come from is kept until that generation's jobs
+    are all back. This matters because czmq's zloop_timer_end() only queues
     the id until the loop iteration ends: a timer ended by a reload (run from the
     housekeeping timer) still fires later in the same iteration when it is due.
 */
@@ -47,6 +53,7 @@
 #include "scraper_sd.h"
 #include "scraper_shard.h"
 #include "scraper_target.h"
+#include "scraper_work.h"
 
 struct scraper {
     const struct scraper_opts *opts; // borrowed
@@ -58,11 +65,14 @@ struct scraper {
     zactor_t *fetch;                 // owned
     fw_metrics_t *metrics;           // owned
     fw_http_t *http;                 // owned
-    fw_expfmt_t *parser;             // owned
+    scraper_work_t *work;            // owned: the scrapes' CPU work (scraper_work.h)
     scraper_exemplars_t *exemplars;  // owned: a scrape's exemplars, to tsdb on their own DEALER
-    fw_relabel_cache_t **mcache;     // owned, one per scrape config (or NULL): what its
-                                     // metric_relabel_configs made of each series
-    size_t n_mcache;
+    uint64_t cfg_gen;                // generation of cfg, for the workers' caches
+    size_t cfg_jobs;                 // jobs out with this generation's relabel rules
+    struct s_retired *retired;       // owned: older configs that jobs out still use
+    size_t n_retired;
+    struct scraper_target **zombies; // owned: removed targets whose scrape a worker holds
+    size_t n_zombies, cap_zombies;
     struct scraper_lset lset;        // owned scratch
     pthread_mutex_t mu;              // guards targets (the array) and their health fields
     struct scraper_target **targets; // owned
@@ -74,6 +84,12 @@ struct scraper {
 };
 
 #define S_FLUSH_MS 2000 // at shutdown, how long tsdb gets to acknowledge what is held
+
+struct s_retired {
+    struct fw_promcfg cfg; // owned
+    uint64_t gen;
+    size_t jobs; // jobs out that borrow its rules
+};
 
 static const char *const s_auto_names[] = {
     "up", "scrape_duration_seconds", "scrape_samples_scraped",
@@ -240,8 +256,8 @@ s_timer_key_cmp(const void *a, const void *b)
 }
 
 static int s_on_target_timer(zloop_t *loop, int timer_id, void *arg);
-static void s_scrape_done(scraper_t *self, struct scraper_target *t,
-                          struct scraper_fetch_result *res);
+static void s_scrape_process(scraper_t *self, struct scraper_target *t,
+                             struct scraper_fetch_result *res);
 
 static void
 s_target_arm(scraper_t *self, struct scraper_target *t)
@@ -314,8 +330,9 @@ s_on_target_timer(zloop_t *loop, int timer_id, void *arg)
     if (t->inflight == 0 && t->forced_error[0]) {
         // target_limit exceeded: fail the scrape without asking the target, as Prometheus.
         struct scraper_fetch_result res = {.error = fw_strdup(t->forced_error)};
+        t->inflight = ++self->next_fetch_id;
         t->start_ms = fw_time_now_ms();
-        s_scrape_done(self, t, &res);
+        s_scrape_process(self, t, &res);
         scraper_fetch_result_clear(&res);
     } else if (t->inflight == 0) {
         t->inflight = ++self->next_fetch_id;
@@ -332,7 +349,12 @@ s_on_target_timer(zloop_t *loop, int timer_id, void *arg)
             t->inflight = 0;
         }
     } else {
-        fw_debug("scrape.skip", "target=%s reason=%s", t->url, "previous scrape still running");
+        char job[320];
+        s_label_str(job, sizeof(job), "job", t->job);
+        fw_metrics_add(self->metrics, "fw_scraper_scrapes_skipped_total", job, 1);
+        fw_debug("scrape.skip", "target=%s reason=%s", t->url,
+                 t->working ? "previous scrape still being processed"
+                            : "previous scrape still running");
     }
     t->next_mono += t->interval_ms;
     if (t->next_mono <= now)
@@ -341,171 +363,103 @@ s_on_target_timer(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-// Forget every job's metric relabeling results (the config changed, or shutdown).
-static void
-s_mcache_reset(scraper_t *self)
+// The metric_relabel_configs of job t->job (index *index in cfg), or NULL when it has none.
+static const struct fw_scrape_config *
+s_job_config(const scraper_t *self, const struct scraper_target *t, size_t *index)
 {
-    for (size_t i = 0; i < self->n_mcache; i++)
-        fw_relabel_cache_destroy(&self->mcache[i]);
-    free(self->mcache);
-    self->mcache = NULL;
-    self->n_mcache = 0;
-}
-
-// The scrape config of job t->job with its metric relabeling cache, or NULL when the job
-// has no metric_relabel_configs. The cache holds at most 200000 results per job, and is
-// emptied when full.
-static fw_relabel_cache_t *
-s_mcache(scraper_t *self, const struct scraper_target *t, const struct fw_scrape_config **sc_out)
-{
-    if (!self->mcache) {
-        self->n_mcache = self->cfg.n_scrape_configs;
-        self->mcache = fw_calloc(self->n_mcache + 1, sizeof(*self->mcache));
-    }
-    for (size_t j = 0; j < self->n_mcache; j++) {
+    for (size_t j = 0; j < self->cfg.n_scrape_configs; j++) {
         const struct fw_scrape_config *sc = &self->cfg.scrape_configs[j];
-        if (!sc->job_name || !t->job || strcmp(sc->job_name, t->job) != 0)
-            continue;
-        if (sc->n_metric_relabel_configs == 0)
-            return NULL;
-        if (!self->mcache[j])
-            self->mcache[j] = fw_relabel_cache_new(200000);
-        *sc_out = sc;
-        return self->mcache[j];
+        if (sc->job_name && t->job && strcmp(sc->job_name, t->job) == 0) {
+            *index = j;
+            return sc->n_metric_relabel_configs ? sc : NULL;
+        }
     }
     return NULL;
 }
 
-// What one scrape's samples came to.
-struct s_tally {
-    size_t post;       // samples after metric relabeling
-    size_t added;      // series new since the last scrape
-    size_t dropped;    // sample_limit_mode drop_excess: samples of series beyond the limit
-    const char *limit; // the limit that failed the scrape ("sample_limit", ...), or NULL
-};
-
-// Merge, relabel, limit and batch the n parsed samples of t's scrape at ts into b. NULL, or
-// the error (in err, or a constant) that fails the whole scrape; b then holds junk and is
-// dropped by the caller.
-static const char *
-s_append_samples(scraper_t *self, struct scraper_target *t, size_t n, int64_t ts,
-                 struct fw_batch *b, struct s_tally *tally, char *err, size_t size)
+// Hand t's fetched scrape (res, moved out) to t's worker. The target stays in flight
+// until the job is back (s_on_work_done).
+static void
+s_scrape_process(scraper_t *self, struct scraper_target *t, struct scraper_fetch_result *res)
 {
-    const struct scraper_client *c = &t->client;
-    int64_t limit = c->sample_limit > 0 ? c->sample_limit : self->opts->limits.sample_limit;
-    bool drop_excess = c->sample_limit_mode == FW_SAMPLE_LIMIT_DROP_EXCESS;
-    // drop_excess keeps the series the target had (at most limit of them were kept) and
-    // admits new ones into the room left, so the kept set is stable from scrape to scrape.
-    size_t known = scraper_target_series(t);
-    size_t room = limit > 0 && (size_t)limit > known ? (size_t)limit - known : 0;
-    const char *error = NULL;
-    struct fw_expfmt_sample s;
-    const struct fw_scrape_config *msc = NULL;
-    fw_relabel_cache_t *mcache = s_mcache(self, t, &msc);
-    for (size_t i = 0; i < n; i++) {
-        fw_expfmt_get(self->parser, i, &s);
-        scraper_target_merge(&self->lset, &t->labels, t->honor_labels, &s);
-        // metric_relabel_configs, through the job's cache: a series seen before costs a
-        // lookup. A sample they drop, or leave without labels, is not counted or stored.
-        const struct fw_labels *lv = &self->lset.view;
-        if (mcache) {
-            lv = fw_relabel_cache_apply(mcache, msc->metric_relabel_configs,
-                                        msc->n_metric_relabel_configs, lv);
-            if (!lv || lv->len == 0)
-                continue;
-        }
-        tally->post++;
-        if (error)
-            continue; // sample_limit failed: only counting, as Prometheus does
-        if (scraper_client_check_labels(c, self->opts->limits.label_value_length_limit, lv, err,
-                                        size) != 0) {
-            tally->limit = "label";
-            return err; // as Prometheus, the first bad label set ends the scrape
-        }
-        bool tracked = limit > 0 && scraper_target_tracked(t, lv);
-        if (limit > 0 && !drop_excess && (int64_t)tally->post > limit) {
-            error = "sample limit exceeded";
-            tally->limit = "sample_limit";
-            continue;
-        }
-        if (limit > 0 && drop_excess && !tracked) {
-            if (room == 0) {
-                tally->dropped++;
-                continue;
-            }
-            room--;
-        }
-        int64_t st = s.has_t && t->honor_timestamps ? s.t_ms : ts;
-        fw_series_add(fw_batch_add_series(b, lv), st, s.v);
-        if (s.has_exemplar)
-            scraper_exemplars_add(self->exemplars, lv, &s.exemplar, st);
-        // A sample with its own timestamp gets no stale marker unless the job asks for one
-        // (track_timestamps_staleness), as in Prometheus.
-        if (s.has_t && t->honor_timestamps && !c->track_timestamps_staleness)
-            continue;
-        if (scraper_target_track(t, lv))
-            tally->added++;
+    struct scraper_work_job *job = scraper_work_job_new();
+    job->target = t;
+    job->res = *res;
+    memset(res, 0, sizeof(*res));
+    job->ts = t->start_ms;
+    const struct fw_scrape_config *sc = s_job_config(self, t, &job->job_index);
+    if (sc) {
+        job->mrc = sc->metric_relabel_configs;
+        job->n_mrc = sc->n_metric_relabel_configs;
     }
-    return error;
+    job->gen = self->cfg_gen;
+    job->sample_limit = self->opts->limits.sample_limit;
+    job->label_value_length_limit = self->opts->limits.label_value_length_limit;
+    job->sender = fw_sender_id(self->sender);
+    if (scraper_work_submit(self->work, &job) != 0) { // more jobs queued than targets
+        char lj[320];
+        s_label_str(lj, sizeof(lj), "job", t->job);
+        fw_metrics_add(self->metrics, "fw_scraper_scrapes_skipped_total", lj, 1);
+        fw_warn("scrape.skip", "target=%s reason=%s", t->url, "worker queue full");
+        scraper_work_job_destroy(&job);
+        t->inflight = 0;
+        return;
+    }
+    t->working = true;
+    self->cfg_jobs++;
+}
+
+// A job of config generation gen is back: free a retired config nobody uses any more.
+static void
+s_config_release(scraper_t *self, uint64_t gen)
+{
+    if (gen == self->cfg_gen) {
+        self->cfg_jobs--;
+        return;
+    }
+    for (size_t i = 0; i < self->n_retired; i++) {
+        struct s_retired *r = &self->retired[i];
+        if (r->gen != gen)
+            continue;
+        if (--r->jobs == 0) {
+            fw_promcfg_free(&r->cfg);
+            self->retired[i] = self->retired[--self->n_retired];
+        }
+        return;
+    }
 }
 
 static void
-s_scrape_done(scraper_t *self, struct scraper_target *t, struct scraper_fetch_result *res)
+s_on_work_done(struct scraper_work_job *job, void *arg)
 {
-    struct fw_batch *b = fw_batch_new();
-    int64_t ts = t->start_ms;
-    const char *error = res->error;
-    fw_err_t perr;
-    char lerr[256];
-    ssize_t n = 0;
-    size_t stale = 0;
-    struct s_tally tally = {0};
-    if (!error) {
-        // OpenMetrics as Prometheus reads it: what its scrape accepts stays up here too
-        // (a NaN counter, families out of order); the strict rules are for conformance.
-        n = fw_expfmt_parse_flags(self->parser, (const char *)zframe_data(res->body),
-                                  zframe_size(res->body), fw_expfmt_format(res->content_type),
-                                  FW_EXPFMT_PROMETHEUS, &perr);
-        if (n < 0) {
-            error = perr.msg;
-            n = 0;
-        }
-    }
-    if (!error) {
-        error = s_append_samples(self, t, (size_t)n, ts, b, &tally, lerr, sizeof(lerr));
-        if (error) { // nothing of a failed scrape is stored: a fresh batch for the markers
-            scraper_exemplars_reset(self->exemplars);
-            fw_batch_destroy(&b);
-            b = fw_batch_new();
-            tally.added = 0;
-        }
-    }
-    if (error)
-        stale = scraper_target_stale_all(t, b, ts);
-    else
-        stale = scraper_target_sweep(t, b, ts);
-    double vals[S_N_AUTO] = {error ? 0 : 1, res->duration_s, (double)n, (double)tally.post,
-                             (double)tally.added};
-    for (size_t i = 0; i < S_N_AUTO; i++)
-        s_add_auto(self, b, t, i, vals[i], ts);
+    scraper_t *self = arg;
+    struct scraper_target *t = job->target;
+    struct scraper_fetch_result *res = &job->res;
+    const char *error = job->failed ? job->error : NULL;
+    const struct scraper_work_tally *tally = &job->tally;
+    t->working = false;
+    t->inflight = 0;
+    s_config_release(self, job->gen);
 
-    char job[320];
-    s_label_str(job, sizeof(job), "job", t->job);
-    fw_metrics_add(self->metrics, "fw_scraper_scrapes_total", job, 1);
+    char lj[320];
+    s_label_str(lj, sizeof(lj), "job", t->job);
+    fw_metrics_add(self->metrics, "fw_scraper_scrapes_total", lj, 1);
+    fw_metrics_add(self->metrics, "fw_scraper_work_seconds_total", "", job->work_s);
     fw_metrics_add(self->metrics, "fw_scraper_samples_total", "",
-                   error ? 0 : (double)(tally.post - tally.dropped));
-    if (tally.dropped)
-        fw_metrics_add(self->metrics, "fw_scraper_samples_dropped_excess_total", job,
-                       (double)tally.dropped);
-    if (tally.limit || (error && res->error && strncmp(res->error, "body size limit", 15) == 0)) {
+                   error ? 0 : (double)(tally->post - tally->dropped));
+    if (tally->dropped)
+        fw_metrics_add(self->metrics, "fw_scraper_samples_dropped_excess_total", lj,
+                       (double)tally->dropped);
+    if (tally->limit || (error && res->error && strncmp(res->error, "body size limit", 15) == 0)) {
         char lim[400];
-        snprintf(lim, sizeof(lim), "%s,limit=\"%s\"", job, tally.limit ? tally.limit : "body_size");
+        snprintf(lim, sizeof(lim), "%s,limit=\"%s\"", lj,
+                 tally->limit ? tally->limit : "body_size");
         fw_metrics_add(self->metrics, "fw_scraper_limit_exceeded_total", lim, 1);
     }
-    if (stale)
-        fw_metrics_add(self->metrics, "fw_scraper_stale_markers_total", "", (double)stale);
+    if (job->stale)
+        fw_metrics_add(self->metrics, "fw_scraper_stale_markers_total", "", (double)job->stale);
     if (error) {
-        fw_metrics_add(self->metrics, "fw_scraper_scrape_failures_total", job, 1);
+        fw_metrics_add(self->metrics, "fw_scraper_scrape_failures_total", lj, 1);
         // Warn on a change of state or error, so a dead target does not flood the log.
         if (t->health != SCRAPER_HEALTH_DOWN || strcmp(t->last_error, error) != 0)
             fw_warn("scrape.fail", "target=%s err=%s dur_ms=%.0f", t->url, error,
@@ -513,20 +467,35 @@ s_scrape_done(scraper_t *self, struct scraper_target *t, struct scraper_fetch_re
         else
             fw_debug("scrape.fail", "target=%s err=%s", t->url, error);
     } else if (t->health == SCRAPER_HEALTH_DOWN) {
-        fw_info("scrape.recover", "target=%s samples=%zd", t->url, n);
+        fw_info("scrape.recover", "target=%s samples=%zd", t->url, job->n);
     }
     pthread_mutex_lock(&self->mu);
     t->health = error ? SCRAPER_HEALTH_DOWN : SCRAPER_HEALTH_UP;
     snprintf(t->last_error, sizeof(t->last_error), "%s", error ? error : "");
-    t->last_scrape_ms = ts;
+    t->last_scrape_ms = job->ts;
     t->last_duration_s = res->duration_s;
     pthread_mutex_unlock(&self->mu);
-    s_send_batch(self, &b);
-    size_t ex_dropped = n > 0 ? fw_expfmt_exemplars_dropped(self->parser) : 0;
-    if (ex_dropped)
+    size_t batches = 0;
+    for (size_t i = 0; i < job->n_frames; i++)
+        if (fw_sender_send_frames(self->sender, &job->frames[i], job->frame_samples[i],
+                                  self->pub) == 0)
+            batches++;
+    if (batches)
+        fw_metrics_add(self->metrics, "fw_scraper_batches_sent_total", "", (double)batches);
+    if (job->exemplars_dropped)
         fw_metrics_add(self->metrics, "fw_scraper_exemplars_total", "result=\"parse_dropped\"",
-                       (double)ex_dropped);
+                       (double)job->exemplars_dropped);
+    scraper_exemplars_give(self->exemplars, &job->exemplars);
     scraper_exemplars_send(self->exemplars, fw_sender_id(self->sender), self->pub);
+    scraper_work_job_destroy(&job);
+    for (size_t i = 0; i < self->n_zombies; i++) { // removed by a reload while processed
+        if (self->zombies[i] == t) {
+            self->zombies[i] = self->zombies[--self->n_zombies];
+            s_target_retire(self, t);
+            scraper_target_destroy(&t);
+            break;
+        }
+    }
 }
 
 // target_limit: every target of a job with more targets than its limit fails each scrape
@@ -573,9 +542,8 @@ s_on_fetch(zloop_t *loop, zsock_t *reader, void *arg)
     }
     for (size_t i = 0; i < self->n_targets; i++) {
         struct scraper_target *t = self->targets[i];
-        if (t->inflight == res.id) {
-            t->inflight = 0;
-            s_scrape_done(self, t, &res);
+        if (t->inflight == res.id && !t->working) {
+            s_scrape_process(self, t, &res);
             break;
         }
     } // else: the target was removed by a reload while its scrape ran
@@ -641,7 +609,12 @@ s_swap_targets(scraper_t *self, struct scraper_target **fresh, size_t n_fresh,
     free(lists);
     zhashx_destroy(&by_url);
     for (size_t j = 0; j < n_old; j++) {
-        if (old[j]) {
+        if (old[j] && old[j]->working) { // a worker uses it: retired when the job is back
+            s_target_disarm(self, old[j]);
+            fw_mem_grow((void **)&self->zombies, &self->cap_zombies, self->n_zombies + 1,
+                        sizeof(*self->zombies));
+            self->zombies[self->n_zombies++] = old[j];
+        } else if (old[j]) {
             s_target_retire(self, old[j]);
             scraper_target_destroy(&old[j]);
         }
@@ -701,9 +674,19 @@ s_reload(void *arg, char *errmsg, size_t size)
     scraper_sd_destroy(&self->sd); // before the config its providers borrow goes
     self->sd = sd;
     pthread_mutex_lock(&self->mu); // relabel_steps reads the config on the HTTP thread
-    fw_promcfg_free(&self->cfg);
+    struct fw_promcfg old = self->cfg;
     self->cfg = cfg;
     pthread_mutex_unlock(&self->mu);
+    if (self->cfg_jobs) { // workers still use its metric relabel rules
+        self->retired = realloc(self->retired, (self->n_retired + 1) * sizeof(*self->retired));
+        if (!self->retired)
+            abort();
+        self->retired[self->n_retired++] = (struct s_retired){old, self->cfg_gen, self->cfg_jobs};
+    } else {
+        fw_promcfg_free(&old);
+    }
+    self->cfg_gen++;
+    self->cfg_jobs = 0;
     fw_metrics_set(self->metrics, "fw_scraper_config_last_reload_successful", "", 1);
     fw_info("config.reload", "targets=%zu kept=%zu", n_fresh, kept);
     return 0;
@@ -784,7 +767,6 @@ scraper_new(const struct scraper_opts *opts)
     zhashx_set_key_comparator(self->armed, s_timer_key_cmp);
     zhashx_set_key_duplicator(self->armed, NULL);
     zhashx_set_key_destructor(self->armed, NULL);
-    self->parser = fw_expfmt_new();
     self->metrics = fw_metrics_new();
     fw_metrics_t *m = self->metrics;
     fw_metrics_declare(m, "fw_scraper_scrapes_total", FW_METRIC_COUNTER, "Scrapes finished.");
@@ -803,6 +785,12 @@ scraper_new(const struct scraper_opts *opts)
                        "of them).");
     fw_metrics_declare(m, "fw_scraper_stale_markers_total", FW_METRIC_COUNTER,
                        "Staleness markers sent for series that disappeared.");
+    fw_metrics_declare(m, "fw_scraper_scrapes_skipped_total", FW_METRIC_COUNTER,
+                       "Scrapes skipped because the target's previous scrape was still being "
+                       "fetched or processed.");
+    fw_metrics_declare(m, "fw_scraper_work_seconds_total", FW_METRIC_COUNTER,
+                       "CPU seconds the workers spent on scrapes (parse, relabel, limits, "
+                       "encode).");
     fw_metrics_declare(m, "fw_scraper_config_last_reload_successful", FW_METRIC_GAUGE,
                        "Whether the last configuration reload succeeded.");
     fw_zsock_declare_metrics(m);
@@ -827,8 +815,9 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
         scraper_exemplars_open(self->exemplars, self->opts->zmq_tsdb_address, err) != 0 ||
         !(self->pub = fw_zsock_pub(self->opts->zmq_pub_address, err)))
         return -1;
+    self->work = scraper_work_new(self->opts->workers > 0 ? (size_t)self->opts->workers : 1);
     self->fetch = scraper_fetch_new();
-    if (!self->fetch) {
+    if (!self->work || !self->fetch) {
         fw_err_set(err, "cannot start the fetch actor");
         return -1;
     }
@@ -840,6 +829,10 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
 
     self->loop = zloop_new();
     zloop_reader(self->loop, (zsock_t *)self->fetch, s_on_fetch, self);
+    if (scraper_work_attach(self->work, self->loop, s_on_work_done, self) != 0) {
+        fw_err_set(err, "cannot attach the scrape workers to the loop");
+        return -1;
+    }
     zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
     if (fw_sender_attach(self->sender, self->loop) != 0) {
         fw_err_set(err, "cannot attach the samples sender to the loop");
@@ -902,20 +895,26 @@ scraper_destroy(scraper_t **self_p)
     scraper_t *self = *self_p;
     fw_http_destroy(&self->http);
     fw_sender_detach(self->sender);
-    scraper_sd_destroy(&self->sd); // its readers leave the loop
+    scraper_work_detach(self->work, self->loop);
+    scraper_work_destroy(&self->work); // frees the jobs not back: before the targets go
+    scraper_sd_destroy(&self->sd);     // its readers leave the loop
     zloop_destroy(&self->loop);
     zhashx_destroy(&self->armed);
     scraper_fetch_destroy(&self->fetch);
     for (size_t i = 0; i < self->n_targets; i++)
         scraper_target_destroy(&self->targets[i]);
     free(self->targets);
+    for (size_t i = 0; i < self->n_zombies; i++)
+        scraper_target_destroy(&self->zombies[i]);
+    free(self->zombies);
+    for (size_t i = 0; i < self->n_retired; i++)
+        fw_promcfg_free(&self->retired[i].cfg);
+    free(self->retired);
     scraper_target_drops_clear(&self->drops);
     zsock_destroy(&self->pub);
     fw_sender_destroy(&self->sender);
     scraper_exemplars_destroy(&self->exemplars);
-    s_mcache_reset(self);
     scraper_lset_free(&self->lset);
-    fw_expfmt_destroy(&self->parser);
     fw_metrics_destroy(&self->metrics);
     fw_promcfg_free(&self->cfg);
     pthread_mutex_destroy(&self->mu);

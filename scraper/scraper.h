@@ -1,10 +1,11 @@
 /*  scraper.h — the scraper daemon: scrapes the targets of a prometheus.yml and sends every
-    scrape as one SAMPLES batch to tsdb (fw_sender: acknowledged, resent until tsdb has
+    scrape as SAMPLES batches to tsdb (fw_sender: acknowledged, resent until tsdb has
     stored it) and to its taps (PUB).
 
     The class runs one zloop: a one-shot timer per target (re-armed for the next interval),
-    a reader on the fetch actor (scraper_fetch.h) whose answers are parsed and batched on the
-    zloop thread, and the 1 Hz housekeeping timer (self-metrics, SIGHUP and /-/reload). HTTP
+    a reader on the fetch actor (scraper_fetch.h) whose answers go to the worker pool
+    (scraper_work.h) to be parsed, relabeled and encoded off the loop, readers for the
+    finished jobs, and the 1 Hz housekeeping timer (self-metrics, SIGHUP and /-/reload). HTTP
     serves /metrics and a Prometheus-compatible GET /api/v1/targets.
 */
 #ifndef SCRAPER_H
@@ -31,6 +32,7 @@ struct scraper_opts {
     const char *shard_pod_name;            // --shard.pod-name (else HOSTNAME)
     int64_t shard_count;                   // --shard.count: N with I from the pod name
     struct scraper_shard shard;            // from the three above (scraper_shard_setup)
+    int64_t workers;                       // --scrape.workers: threads for the scrapes' CPU work
 };
 
 // The embedded default configuration (scraper/scraper.example.yml).

@@ -90,6 +90,26 @@ scraper_exemplars_add(scraper_exemplars_t *self, const struct fw_labels *series,
     json_array_append_new(self->list, o);
 }
 
+json_t *
+scraper_exemplars_take(scraper_exemplars_t *self)
+{
+    if (json_array_size(self->list) == 0)
+        return NULL;
+    json_t *list = self->list;
+    self->list = json_array();
+    return list;
+}
+
+void
+scraper_exemplars_give(scraper_exemplars_t *self, json_t **list_p)
+{
+    if (!*list_p)
+        return;
+    json_array_extend(self->list, *list_p);
+    json_decref(*list_p);
+    *list_p = NULL;
+}
+
 int
 scraper_exemplars_send(scraper_exemplars_t *self, const char *sender, zsock_t *pub)
 {

@@ -12,6 +12,7 @@
 #define SCRAPER_EXEMPLARS_H
 
 #include <czmq.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "fw_err.h"
@@ -30,6 +31,11 @@ int scraper_exemplars_open(scraper_exemplars_t *self, const char *endpoint, fw_e
 void scraper_exemplars_reset(scraper_exemplars_t *self);
 void scraper_exemplars_add(scraper_exemplars_t *self, const struct fw_labels *series,
                            const struct fw_expfmt_exemplar *e, int64_t sample_t_ms);
+// Move what was added since the last reset out, as a JSON array (the caller owns it; NULL
+// when nothing was added), so a worker thread's collection can be sent by the loop's.
+json_t *scraper_exemplars_take(scraper_exemplars_t *self);
+// Add the exemplars of *list_p (taken; set to NULL; NULL is nothing) to what is to be sent.
+void scraper_exemplars_give(scraper_exemplars_t *self, json_t **list_p);
 // Send what was added since the last reset or send (nothing when none), from sender, and
 // publish it on pub (may be NULL). Returns the exemplars sent, 0 for none, -1 when dropped.
 int scraper_exemplars_send(scraper_exemplars_t *self, const char *sender, zsock_t *pub);

@@ -29,6 +29,9 @@ static const struct fw_flag s_flags[] = {
     {"scrape.default-label-value-length-limit", FW_FLAG_INT,
      offsetof(struct scraper_opts, limits.label_value_length_limit), "65536",
      "label_value_length_limit of a job that sets none (0: none)"},
+    {"scrape.workers", FW_FLAG_INT, offsetof(struct scraper_opts, workers), "2",
+     "threads that parse, relabel and encode scrapes, off the loop (a target always goes to "
+     "the same one)"},
     {"shard", FW_FLAG_STR, offsetof(struct scraper_opts, shard_spec), NULL,
      "I/N: scrape only the targets of shard I of N (by a hash of their labels after "
      "relabeling); every replica gets the same config and its own I"},

@@ -49,7 +49,8 @@ struct scraper_target {
     // scrape state, zloop thread only
     void *owner;               // borrowed: the scraper running this target
     int timer_id;              // -1: none
-    uint64_t inflight;         // id of the running fetch, 0: none
+    uint64_t inflight;         // id of the running fetch, 0: none (also while working)
+    bool working;              // a worker holds its scrape (scraper_work.h): hands off
     int64_t start_ms;          // wall-clock start of the running (or last) scrape
     int64_t next_mono;         // monotonic ms of the next scrape
     struct scraper_seen *seen; // owned

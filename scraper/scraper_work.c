@@ -1,0 +1,455 @@
+/*  scraper_work.c — a scrape's CPU work on worker threads (see scraper_work.h).
+ */
+#include "scraper_work.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fw_expfmt.h"
+#include "fw_log.h"
+#include "fw_mem.h"
+#include "fw_msg.h"
+#include "fw_sample.h"
+#include "scraper_exemplars.h"
+
+static const char *const s_auto_names[] = {
+    "up", "scrape_duration_seconds", "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling", "scrape_series_added"};
+#define S_N_AUTO (sizeof(s_auto_names) / sizeof(s_auto_names[0]))
+
+struct scraper_work_state {
+    fw_expfmt_t *parser;            // owned
+    struct scraper_lset lset;       // owned scratch
+    fw_relabel_cache_t **mcache;    // owned, by job index: what metric relabeling made of
+    size_t n_mcache;                // each series
+    uint64_t gen;                   // the config generation the caches hold
+    scraper_exemplars_t *exemplars; // owned: collects one scrape's exemplars
+    struct fw_batch *b;             // owned: the batch being built
+    struct scraper_work_job *job;   // borrowed: the job being run
+};
+
+struct scraper_work {
+    zactor_t **workers; // owned
+    size_t n;
+    zloop_t *loop; // borrowed, while attached
+    scraper_work_done_fn *done;
+    void *done_arg;
+    size_t outstanding;
+    zhashx_t *out; // job pointer -> itself: the jobs handed out
+};
+
+// ---------------------------------------------------------------------------------------
+//  The work
+
+scraper_work_state_t *
+scraper_work_state_new(void)
+{
+    scraper_work_state_t *self = fw_calloc(1, sizeof(*self));
+    self->parser = fw_expfmt_new();
+    self->exemplars = scraper_exemplars_new(NULL);
+    return self;
+}
+
+static void
+s_mcache_reset(scraper_work_state_t *self)
+{
+    for (size_t i = 0; i < self->n_mcache; i++)
+        fw_relabel_cache_destroy(&self->mcache[i]);
+    free(self->mcache);
+    self->mcache = NULL;
+    self->n_mcache = 0;
+}
+
+void
+scraper_work_state_destroy(scraper_work_state_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    scraper_work_state_t *self = *self_p;
+    fw_batch_destroy(&self->b);
+    scraper_exemplars_destroy(&self->exemplars);
+    s_mcache_reset(self);
+    scraper_lset_free(&self->lset);
+    fw_expfmt_destroy(&self->parser);
+    free(self);
+    *self_p = NULL;
+}
+
+// The metric relabeling cache of the job's scrape config, or NULL when it has no rules.
+// The cache holds at most 200000 results per job and is emptied when full.
+static fw_relabel_cache_t *
+s_mcache(scraper_work_state_t *self, const struct scraper_work_job *job)
+{
+    if (job->n_mrc == 0)
+        return NULL;
+    if (job->gen != self->gen) { // a reload: the rules may have changed
+        s_mcache_reset(self);
+        self->gen = job->gen;
+    }
+    if (job->job_index >= self->n_mcache) {
+        size_t n = job->job_index + 1;
+        self->mcache = realloc(self->mcache, n * sizeof(*self->mcache));
+        if (!self->mcache)
+            abort();
+        memset(self->mcache + self->n_mcache, 0, (n - self->n_mcache) * sizeof(*self->mcache));
+        self->n_mcache = n;
+    }
+    if (!self->mcache[job->job_index])
+        self->mcache[job->job_index] = fw_relabel_cache_new(200000);
+    return self->mcache[job->job_index];
+}
+
+static void
+s_add_auto(scraper_work_state_t *self, const struct scraper_target *t, size_t i, double v,
+           int64_t ts)
+{
+    struct fw_expfmt_sample s = {.name = s_auto_names[i]};
+    scraper_target_merge(&self->lset, &t->labels, false, &s);
+    fw_series_add(fw_batch_add_series(self->b, &self->lset.view), ts, v);
+}
+
+// Merge, relabel, limit and batch the n parsed samples of the job's target into self->b.
+// NULL, or the error (in job->error, or a constant) that fails the whole scrape; the batch
+// then holds junk and is dropped by the caller.
+static const char *
+s_append_samples(scraper_work_state_t *self, struct scraper_work_job *job, size_t n)
+{
+    struct scraper_target *t = job->target;
+    struct scraper_work_tally *tally = &job->tally;
+    const struct scraper_client *c = &t->client;
+    int64_t limit = c->sample_limit > 0 ? c->sample_limit : job->sample_limit;
+    bool drop_excess = c->sample_limit_mode == FW_SAMPLE_LIMIT_DROP_EXCESS;
+    // drop_excess keeps the series the target had (at most limit of them were kept) and
+    // admits new ones into the room left, so the kept set is stable from scrape to scrape.
+    size_t known = scraper_target_series(t);
+    size_t room = limit > 0 && (size_t)limit > known ? (size_t)limit - known : 0;
+    const char *error = NULL;
+    struct fw_expfmt_sample s;
+    fw_relabel_cache_t *mcache = s_mcache(self, job);
+    for (size_t i = 0; i < n; i++) {
+        fw_expfmt_get(self->parser, i, &s);
+        scraper_target_merge(&self->lset, &t->labels, t->honor_labels, &s);
+        // metric_relabel_configs, through the job's cache: a series seen before costs a
+        // lookup. A sample they drop, or leave without labels, is not counted or stored.
+        const struct fw_labels *lv = &self->lset.view;
+        if (mcache) {
+            lv = fw_relabel_cache_apply(mcache, job->mrc, job->n_mrc, lv);
+            if (!lv || lv->len == 0)
+                continue;
+        }
+        tally->post++;
+        if (error)
+            continue; // sample_limit failed: only counting, as Prometheus does
+        if (scraper_client_check_labels(c, job->label_value_length_limit, lv, job->error,
+                                        sizeof(job->error)) != 0) {
+            tally->limit = "label";
+            return job->error; // as Prometheus, the first bad label set ends the scrape
+        }
+        bool tracked = limit > 0 && scraper_target_tracked(t, lv);
+        if (limit > 0 && !drop_excess && (int64_t)tally->post > limit) {
+            error = "sample limit exceeded";
+            tally->limit = "sample_limit";
+            continue;
+        }
+        if (limit > 0 && drop_excess && !tracked) {
+            if (room == 0) {
+                tally->dropped++;
+                continue;
+            }
+            room--;
+        }
+        int64_t st = s.has_t && t->honor_timestamps ? s.t_ms : job->ts;
+        fw_series_add(fw_batch_add_series(self->b, lv), st, s.v);
+        if (s.has_exemplar)
+            scraper_exemplars_add(self->exemplars, lv, &s.exemplar, st);
+        // A sample with its own timestamp gets no stale marker unless the job asks for one
+        // (track_timestamps_staleness), as in Prometheus.
+        if (s.has_t && t->honor_timestamps && !c->track_timestamps_staleness)
+            continue;
+        if (scraper_target_track(t, lv))
+            tally->added++;
+    }
+    return error;
+}
+
+static void
+s_add_frames(struct scraper_work_job *job, zmsg_t *frames, size_t samples)
+{
+    job->frames = realloc(job->frames, (job->n_frames + 1) * sizeof(*job->frames));
+    job->frame_samples =
+        realloc(job->frame_samples, (job->n_frames + 1) * sizeof(*job->frame_samples));
+    if (!job->frames || !job->frame_samples)
+        abort();
+    job->frames[job->n_frames] = frames;
+    job->frame_samples[job->n_frames++] = samples;
+}
+
+// Encode self->b into the job's frames, in parts of at most SCRAPER_WORK_BATCH_SERIES
+// series or about SCRAPER_WORK_BATCH_BYTES of label text each.
+static void
+s_encode(scraper_work_state_t *self, struct scraper_work_job *job)
+{
+    const struct fw_batch *b = self->b;
+    struct fw_batch part = {.seq = 1, .oldest = 1}; // numbered on the loop
+    snprintf(part.sender, sizeof(part.sender), "%s", job->sender ? job->sender : "");
+    size_t i0 = 0, bytes = 0, samples = 0;
+    for (size_t i = 0; i <= b->len; i++) {
+        if (i < b->len && i - i0 < SCRAPER_WORK_BATCH_SERIES && bytes < SCRAPER_WORK_BATCH_BYTES) {
+            const struct fw_labels *l = &b->series[i].labels;
+            for (size_t k = 0; k < l->len; k++)
+                bytes += strlen(l->items[k].name) + strlen(l->items[k].value) + 4;
+            bytes += 16 * b->series[i].len;
+            samples += b->series[i].len;
+            continue;
+        }
+        if (i == i0 && i == b->len && b->len > 0)
+            break;
+        part.series = b->series + i0;
+        part.len = part.cap = i - i0;
+        struct fw_msg m = {.type = FW_MSG_SAMPLES, .batch = &part};
+        fw_err_t err;
+        fw_err_clear(&err);
+        zmsg_t *frames = fw_msg_encode(&m, &err);
+        if (frames)
+            s_add_frames(job, frames, samples);
+        else
+            fw_warn("msg.encode.fail", "target=%s samples=%zu err=%s", job->target->url, samples,
+                    err.msg);
+        if (i == b->len)
+            break;
+        i0 = i;
+        bytes = samples = 0;
+        i--; // this series starts the next part
+    }
+}
+
+static double
+s_thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+scraper_work_run(scraper_work_state_t *self, struct scraper_work_job *job)
+{
+    double cpu0 = s_thread_cpu_s();
+    struct scraper_target *t = job->target;
+    struct scraper_fetch_result *res = &job->res;
+    self->job = job;
+    if (!self->b)
+        self->b = fw_batch_new();
+    int64_t ts = job->ts;
+    const char *error = res->error;
+    fw_err_t perr;
+    ssize_t n = 0;
+    if (!error) {
+        // OpenMetrics as Prometheus reads it: what its scrape accepts stays up here too
+        // (a NaN counter, families out of order); the strict rules are for conformance.
+        n = fw_expfmt_parse_flags(self->parser, (const char *)zframe_data(res->body),
+                                  zframe_size(res->body), fw_expfmt_format(res->content_type),
+                                  FW_EXPFMT_PROMETHEUS, &perr);
+        if (n < 0) {
+            error = perr.msg;
+            n = 0;
+        }
+    }
+    if (!error) {
+        error = s_append_samples(self, job, (size_t)n);
+        if (error) { // nothing of a failed scrape is stored: a fresh batch for the markers
+            scraper_exemplars_reset(self->exemplars);
+            fw_batch_destroy(&self->b);
+            self->b = fw_batch_new();
+            job->tally.added = 0;
+        }
+    }
+    if (error)
+        job->stale = scraper_target_stale_all(t, self->b, ts);
+    else
+        job->stale = scraper_target_sweep(t, self->b, ts);
+    double vals[S_N_AUTO] = {error ? 0 : 1, res->duration_s, (double)n, (double)job->tally.post,
+                             (double)job->tally.added};
+    for (size_t i = 0; i < S_N_AUTO; i++)
+        s_add_auto(self, t, i, vals[i], ts);
+    job->failed = error != NULL;
+    if (error && error != job->error)
+        snprintf(job->error, sizeof(job->error), "%s", error);
+    job->n = n;
+    job->exemplars_dropped = n > 0 ? fw_expfmt_exemplars_dropped(self->parser) : 0;
+    job->exemplars = scraper_exemplars_take(self->exemplars);
+    s_encode(self, job);
+    fw_batch_destroy(&self->b); // encoded: its labels and samples are not needed any more
+    self->job = NULL;
+    job->work_s = s_thread_cpu_s() - cpu0;
+}
+
+// ---------------------------------------------------------------------------------------
+//  Jobs
+
+struct scraper_work_job *
+scraper_work_job_new(void)
+{
+    return fw_calloc(1, sizeof(struct scraper_work_job));
+}
+
+void
+scraper_work_job_destroy(struct scraper_work_job **job_p)
+{
+    if (!job_p || !*job_p)
+        return;
+    struct scraper_work_job *job = *job_p;
+    scraper_fetch_result_clear(&job->res);
+    for (size_t i = 0; i < job->n_frames; i++)
+        zmsg_destroy(&job->frames[i]);
+    free(job->frames);
+    free(job->frame_samples);
+    json_decref(job->exemplars);
+    free(job);
+    *job_p = NULL;
+}
+
+// ---------------------------------------------------------------------------------------
+//  The pool
+
+static void
+s_worker(zsock_t *pipe, void *args)
+{
+    (void)args;
+    scraper_work_state_t *state = scraper_work_state_new();
+    zsock_signal(pipe, 0);
+    while (true) {
+        char *cmd = NULL;
+        void *job = NULL;
+        if (zsock_recv(pipe, "sp", &cmd, &job) != 0)
+            break; // interrupted
+        bool term = !cmd || strcmp(cmd, "$TERM") == 0;
+        zstr_free(&cmd);
+        if (term)
+            break;
+        if (!job)
+            continue;
+        scraper_work_run(state, job);
+        if (zsock_send(pipe, "sp", "DONE", job) != 0)
+            break; // the pool is going; it frees the job
+    }
+    scraper_work_state_destroy(&state);
+}
+
+static size_t
+s_ptr_hash(const void *key)
+{
+    return (size_t)(uintptr_t)key >> 4;
+}
+
+static int
+s_ptr_cmp(const void *a, const void *b)
+{
+    return (uintptr_t)a < (uintptr_t)b ? -1 : (uintptr_t)a > (uintptr_t)b;
+}
+
+scraper_work_t *
+scraper_work_new(size_t n)
+{
+    scraper_work_t *self = fw_calloc(1, sizeof(*self));
+    self->n = n ? n : 1;
+    self->workers = fw_calloc(self->n, sizeof(*self->workers));
+    self->out = zhashx_new();
+    zhashx_set_key_duplicator(self->out, NULL);
+    zhashx_set_key_destructor(self->out, NULL);
+    zhashx_set_key_hasher(self->out, s_ptr_hash);
+    zhashx_set_key_comparator(self->out, s_ptr_cmp);
+    zhashx_set_destructor(self->out, NULL);
+    zhashx_set_duplicator(self->out, NULL);
+    for (size_t i = 0; i < self->n; i++) {
+        self->workers[i] = zactor_new(s_worker, NULL);
+        if (!self->workers[i]) {
+            scraper_work_destroy(&self);
+            return NULL;
+        }
+        zsock_set_sndtimeo(zactor_sock(self->workers[i]), 0); // submit never blocks
+    }
+    return self;
+}
+
+void
+scraper_work_destroy(scraper_work_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    scraper_work_t *self = *self_p;
+    for (size_t i = 0; i < self->n; i++)
+        zactor_destroy(&self->workers[i]); // each finishes the job it is on
+    free(self->workers);
+    if (self->out) {
+        for (void *j = zhashx_first(self->out); j; j = zhashx_next(self->out)) {
+            struct scraper_work_job *job = j;
+            scraper_work_job_destroy(&job);
+        }
+        zhashx_destroy(&self->out);
+    }
+    free(self);
+    *self_p = NULL;
+}
+
+static int
+s_on_done(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void)loop;
+    scraper_work_t *self = arg;
+    char *cmd = NULL;
+    void *job = NULL;
+    if (zsock_recv(reader, "sp", &cmd, &job) != 0)
+        return 0;
+    bool ok = cmd && strcmp(cmd, "DONE") == 0 && job && zhashx_lookup(self->out, job);
+    zstr_free(&cmd);
+    if (!ok)
+        return 0;
+    zhashx_delete(self->out, job);
+    self->outstanding--;
+    self->done(job, self->done_arg);
+    return 0;
+}
+
+int
+scraper_work_attach(scraper_work_t *self, zloop_t *loop, scraper_work_done_fn *done, void *arg)
+{
+    self->loop = loop;
+    self->done = done;
+    self->done_arg = arg;
+    for (size_t i = 0; i < self->n; i++)
+        if (zloop_reader(loop, (zsock_t *)self->workers[i], s_on_done, self) != 0)
+            return -1;
+    return 0;
+}
+
+void
+scraper_work_detach(scraper_work_t *self, zloop_t *loop)
+{
+    if (!self || !loop)
+        return;
+    for (size_t i = 0; i < self->n; i++)
+        zloop_reader_end(loop, (zsock_t *)self->workers[i]);
+    self->loop = NULL;
+}
+
+int
+scraper_work_submit(scraper_work_t *self, struct scraper_work_job **job_p)
+{
+    struct scraper_work_job *job = *job_p;
+    size_t w = (size_t)(fw_labels_hash(&job->target->labels) % self->n);
+    if (zsock_send(self->workers[w], "sp", "JOB", job) != 0)
+        return -1;
+    zhashx_insert(self->out, job, job);
+    self->outstanding++;
+    *job_p = NULL;
+    return 0;
+}
+
+size_t
+scraper_work_outstanding(const scraper_work_t *self)
+{
+    return self ? self->outstanding : 0;
+}

@@ -1,0 +1,107 @@
+/*  scraper_work.h — a scrape's CPU work, off the scraper's loop: a pool of worker threads.
+
+    What a scrape costs beyond the network — parsing the body, merging target labels,
+    metric_relabel_configs, limits, staleness, building and encoding the SAMPLES batches —
+    grows with the target's size: a target of 400,000 series takes the better part of a
+    second. On the zloop thread that would hold every other target's timer and the sender's
+    acknowledgements, so the loop hands each fetched body to a worker instead and gets the
+    finished job back: encoded SAMPLES frames (not yet numbered; fw_sender_send_frames does
+    that on the loop, as fw_sender is not thread-safe), the exemplars, and the figures for
+    health and metrics.
+
+    Each worker is a zactor with its own parser, label scratch and metric relabeling caches.
+    A target always goes to the same worker (a hash of its labels), so its series are cached
+    once. Jobs travel as pointers on the actor pipes; a target has at most one job in the
+    pipeline (the loop skips a target's scrape while its previous one is fetched or
+    processed, as Prometheus skips overlapping scrapes), so the queues are bounded by the
+    number of targets. While a job is out the worker owns the target's series memory
+    (scraper_target_track/sweep): the loop must neither touch it nor free the target until
+    the job is back. The metric relabel rules are borrowed from the config of generation
+    `gen`, which the loop keeps until every job of that generation is back; a worker drops
+    its caches when it sees a newer generation.
+
+    A SAMPLES batch is encoded in parts of at most SCRAPER_WORK_BATCH_SERIES series or about
+    SCRAPER_WORK_BATCH_BYTES of labels, so a large target fits tsdb's --zmq.max-msg-size.
+*/
+#ifndef SCRAPER_WORK_H
+#define SCRAPER_WORK_H
+
+#include <czmq.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "fw_relabel.h"
+#include "scraper_fetch.h"
+#include "scraper_target.h"
+
+#define SCRAPER_WORK_BATCH_SERIES 20000
+#define SCRAPER_WORK_BATCH_BYTES (8 << 20)
+
+// What one scrape's samples came to.
+struct scraper_work_tally {
+    size_t post;       // samples after metric relabeling
+    size_t added;      // series new since the last scrape
+    size_t dropped;    // sample_limit_mode drop_excess: samples of series beyond the limit
+    const char *limit; // the limit that failed the scrape ("sample_limit", "label"), or NULL
+};
+
+struct scraper_work_job {
+    // in, set by the loop
+    struct scraper_target *target;       // borrowed: kept alive and untouched until the job is back
+    struct scraper_fetch_result res;     // owned: the fetch's answer (moved in)
+    int64_t ts;                          // the scrape's wall-clock start, ms
+    const struct fw_relabel_config *mrc; // borrowed (config generation gen): the job's
+    size_t n_mrc;                        // metric_relabel_configs
+    size_t job_index;                    // the job's index in the config (the cache's key)
+    uint64_t gen;                        // the config's generation
+    int64_t sample_limit;                // the default when the target sets none
+    int64_t label_value_length_limit;    // the default when the target sets none
+    const char *sender;                  // borrowed: the SAMPLES sender id
+    // out, set by the worker
+    bool failed;     // the scrape failed (up 0)
+    char error[256]; // why, when failed
+    ssize_t n;       // samples parsed
+    struct scraper_work_tally tally;
+    size_t stale;             // stale markers added
+    size_t exemplars_dropped; // by the parser
+    zmsg_t **frames;          // owned: encoded SAMPLES parts, seq not yet set
+    size_t *frame_samples;    // samples in each
+    size_t n_frames;
+    json_t *exemplars; // owned, or NULL: the scrape's exemplars
+    double work_s;     // CPU time of the job on its worker (thread clock)
+};
+
+typedef struct scraper_work scraper_work_t;
+
+// n worker threads (at least 1). NULL only if czmq fails.
+scraper_work_t *scraper_work_new(size_t n);
+// Stop the workers (each finishes the job it is on); jobs not returned are freed with the
+// pool: the caller must not free them again (scraper_work_outstanding says which are out).
+void scraper_work_destroy(scraper_work_t **self_p);
+
+// Called on the loop thread for each finished job; it takes the job (free it with
+// scraper_work_job_destroy).
+typedef void(scraper_work_done_fn)(struct scraper_work_job *job, void *arg);
+// Read finished jobs from loop (one reader per worker). 0 or -1.
+int scraper_work_attach(scraper_work_t *self, zloop_t *loop, scraper_work_done_fn *done, void *arg);
+void scraper_work_detach(scraper_work_t *self, zloop_t *loop);
+
+// Hand *job_p (taken; set to NULL) to its target's worker. Never blocks: 0, or -1 when the
+// worker's queue is full (the job is then left with the caller).
+int scraper_work_submit(scraper_work_t *self, struct scraper_work_job **job_p);
+// Jobs handed out and not yet back.
+size_t scraper_work_outstanding(const scraper_work_t *self);
+
+struct scraper_work_job *scraper_work_job_new(void);
+void scraper_work_job_destroy(struct scraper_work_job **job_p);
+
+// The work itself, on the calling thread with its own state (tests, benchmarks): what a
+// worker does with one job.
+typedef struct scraper_work_state scraper_work_state_t;
+scraper_work_state_t *scraper_work_state_new(void);
+void scraper_work_state_destroy(scraper_work_state_t **self_p);
+void scraper_work_run(scraper_work_state_t *self, struct scraper_work_job *job);
+
+#endif

@@ -1,0 +1,193 @@
+/*  check_scraper_work.c — a scrape's work off the loop: parse, staleness, the synthetic
+    series and SAMPLES encoded in parts (numbered later by fw_sender_send_frames), on one
+    state and through the worker pool.
+*/
+#include <check.h>
+#include <czmq.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_labels.h"
+#include "fw_msg.h"
+#include "fw_promcfg.h"
+#include "../scraper/scraper_target.h"
+#include "../scraper/scraper_work.h"
+
+Suite *scraper_work_suite(void);
+
+static struct fw_scrape_config
+s_job(const char *name)
+{
+    struct fw_scrape_config sc = {0};
+    sc.job_name = (char *)name;
+    sc.scrape_interval_ms = 15000;
+    sc.scrape_timeout_ms = 10000;
+    sc.honor_timestamps = true;
+    return sc;
+}
+
+// A job for t with a text body of n series m{i="<k>"} k.
+static struct scraper_work_job *
+s_job_for(struct scraper_target *t, size_t n)
+{
+    size_t cap = n * 32 + 16, len = 0;
+    char *body = malloc(cap);
+    for (size_t k = 0; k < n; k++)
+        len += (size_t)snprintf(body + len, cap - len, "m{i=\"%zu\"} %zu\n", k, k);
+    struct scraper_work_job *job = scraper_work_job_new();
+    job->target = t;
+    job->res.body = zframe_new(body, len);
+    job->res.content_type = strdup("text/plain; version=0.0.4");
+    job->res.duration_s = 0.25;
+    job->ts = 1700000000000;
+    job->sample_limit = 500000;
+    job->sender = "test/sender";
+    free(body);
+    return job;
+}
+
+// Decode the job's frames (numbering them 1, 2, ... first) and count series and samples.
+static void
+s_decode_all(struct scraper_work_job *job, size_t *series, size_t *samples, size_t *stale)
+{
+    *series = *samples = *stale = 0;
+    for (size_t i = 0; i < job->n_frames; i++) {
+        ck_assert_int_eq(fw_msg_samples_set_seq(job->frames[i], i + 7, i + 7), 0);
+        struct fw_msg *m = NULL;
+        fw_err_t err;
+        ck_assert_msg(fw_msg_decode(job->frames[i], &m, &err) == 0, "%s", err.msg);
+        ck_assert_uint_eq(m->batch->seq, i + 7);
+        ck_assert_uint_eq(m->batch->oldest, i + 7);
+        ck_assert_str_eq(m->batch->sender, "test/sender");
+        size_t part = 0;
+        for (size_t s = 0; s < m->batch->len; s++) {
+            part += m->batch->series[s].len;
+            for (size_t k = 0; k < m->batch->series[s].len; k++)
+                if (fw_is_stale_nan(m->batch->series[s].samples[k].v))
+                    (*stale)++;
+        }
+        ck_assert_uint_eq(part, job->frame_samples[i]);
+        ck_assert_uint_le(m->batch->len, SCRAPER_WORK_BATCH_SERIES);
+        *series += m->batch->len;
+        *samples += part;
+        fw_msg_destroy(&m);
+    }
+}
+
+START_TEST(test_scraper_work_parts_and_staleness)
+{
+    struct fw_scrape_config sc = s_job("big");
+    struct scraper_target *t = scraper_target_new(&sc, "h:1", NULL);
+    scraper_work_state_t *st = scraper_work_state_new();
+    size_t n = 2 * SCRAPER_WORK_BATCH_SERIES + 5;
+    struct scraper_work_job *job = s_job_for(t, n);
+    scraper_work_run(st, job);
+    ck_assert(!job->failed);
+    ck_assert_int_eq(job->n, (ssize_t)n);
+    ck_assert_uint_eq(job->tally.post, n);
+    ck_assert_uint_eq(job->tally.added, n);
+    ck_assert_uint_eq(job->n_frames, 3); // 20000 + 20000 + 5 and the 5 synthetic series
+    size_t series, samples, stale;
+    s_decode_all(job, &series, &samples, &stale);
+    ck_assert_uint_eq(series, n + 5);
+    ck_assert_uint_eq(samples, n + 5);
+    ck_assert_uint_eq(stale, 0);
+    scraper_work_job_destroy(&job);
+
+    // The next scrape has 10 series fewer: 10 stale markers, nothing new.
+    job = s_job_for(t, n - 10);
+    job->ts += 15000;
+    scraper_work_run(st, job);
+    ck_assert_uint_eq(job->tally.added, 0);
+    ck_assert_uint_eq(job->stale, 10);
+    s_decode_all(job, &series, &samples, &stale);
+    ck_assert_uint_eq(series, n - 10 + 10 + 5);
+    ck_assert_uint_eq(stale, 10);
+    scraper_work_job_destroy(&job);
+
+    // A body that does not parse: up 0, every series stale, the error kept.
+    job = scraper_work_job_new();
+    job->target = t;
+    job->res.body = zframe_new("m{ 1\n", 5);
+    job->res.content_type = strdup("text/plain");
+    job->sender = "test/sender";
+    scraper_work_run(st, job);
+    ck_assert(job->failed);
+    ck_assert(job->error[0] != '\0');
+    ck_assert_uint_eq(job->stale, n - 10);
+    scraper_work_job_destroy(&job);
+
+    scraper_work_state_destroy(&st);
+    scraper_target_destroy(&t);
+}
+END_TEST
+
+static size_t s_done;
+static void
+s_on_done(struct scraper_work_job *job, void *arg)
+{
+    (void)arg;
+    ck_assert(!job->failed);
+    ck_assert_uint_ge(job->n_frames, 1);
+    s_done++;
+    scraper_work_job_destroy(&job);
+}
+
+static int
+s_stop_when_done(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    return s_done >= *(size_t *)arg ? -1 : 0;
+}
+
+START_TEST(test_scraper_work_pool)
+{
+    struct fw_scrape_config sc = s_job("pool");
+    enum { N = 6 };
+    struct scraper_target *t[N];
+    char addr[32];
+    for (size_t i = 0; i < N; i++) {
+        snprintf(addr, sizeof(addr), "h:%zu", i + 1);
+        t[i] = scraper_target_new(&sc, addr, NULL);
+    }
+    scraper_work_t *w = scraper_work_new(2);
+    ck_assert_ptr_nonnull(w);
+    zloop_t *loop = zloop_new();
+    ck_assert_int_eq(scraper_work_attach(w, loop, s_on_done, NULL), 0);
+    s_done = 0;
+    for (size_t i = 0; i < N; i++) {
+        struct scraper_work_job *job = s_job_for(t[i], 1000 * (i + 1));
+        ck_assert_int_eq(scraper_work_submit(w, &job), 0);
+        ck_assert_ptr_null(job);
+    }
+    ck_assert_uint_eq(scraper_work_outstanding(w), N);
+    size_t want = N;
+    zloop_timer(loop, 10, 1000, s_stop_when_done, &want); // at most 10 s
+    zloop_start(loop);
+    ck_assert_uint_eq(s_done, N);
+    ck_assert_uint_eq(scraper_work_outstanding(w), 0);
+    // Jobs still out when the pool goes are freed with it.
+    struct scraper_work_job *job = s_job_for(t[0], 50000);
+    ck_assert_int_eq(scraper_work_submit(w, &job), 0);
+    scraper_work_detach(w, loop);
+    scraper_work_destroy(&w);
+    ck_assert_ptr_null(w);
+    zloop_destroy(&loop);
+    for (size_t i = 0; i < N; i++)
+        scraper_target_destroy(&t[i]);
+}
+END_TEST
+
+Suite *
+scraper_work_suite(void)
+{
+    Suite *s = suite_create("scraper_work");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_scraper_work_parts_and_staleness);
+    tcase_add_test(tc, test_scraper_work_pool);
+    suite_add_tcase(s, tc);
+    return s;
+}

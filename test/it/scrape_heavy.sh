@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# scrape_heavy.sh — a heavy target does not take the scraper's loop from the others.
+#
+# One local python3 HTTP server (threaded) serves a pre-built body of HEAVY_SERIES (400,000)
+# series, about 40 MB of text 0.0.4 (just under the default sample limit of 500,000), and a
+# light one-line body. The scraper scrapes both every 1 s and pushes to a real tsdb. While
+# the heavy target is scraped beside it for WINDOW seconds, the light target must finish at
+# least WINDOW - 1 scrapes (its fw_scraper_scrapes_total, and count_over_time of its `up` in
+# tsdb), the heavy target must be stored (its samples in tsdb) and its overlapping scrapes
+# skipped and counted, and the peak RSS (VmHWM) of the scraper and of tsdb must stay under
+# SCRAPER_MAX_MB and TSDB_MAX_MB. Every wait is bounded.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+BIN=$BUILD/bin
+# shellcheck source=test/it/lib.sh
+source test/it/lib.sh
+it_need_bins scraper tsdb
+it_need_cmds python3 jq curl
+it_tmpdir
+NS=${HEAVY_SERIES:-400000} WINDOW=${HEAVY_WINDOW:-20}
+SCRAPER_MAX_MB=${SCRAPER_MAX_MB:-1024} TSDB_MAX_MB=${TSDB_MAX_MB:-1536}
+
+SRV=$(it_free_port); WEB=$(it_free_port); PUB=$(it_free_port)
+cat > "$IT_DIR/targets.py" <<'PY'
+import http.server, socketserver, sys, threading
+n = int(sys.argv[2])
+# ~100 bytes a line: three labels, a float value.
+HEAVY = b"".join(b'heavy_requests_total{instance_id="i-%08d",path="/api/v1/items/%d/detail",'
+                 b'code="%d"} %d.5\n' % (i, i % 977, 200 + i % 5, i) for i in range(n))
+LIGHT = b"light_metric 1\n"
+count = {}
+lock = threading.Lock()
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_GET(self):
+        p = self.path.split("?")[0]
+        body = {"/heavy": HEAVY, "/light": LIGHT}.get(p)
+        if p == "/count":
+            with lock: body = ("%d %d\n" % (count.get("/light", 0), count.get("/heavy", 0))).encode()
+        if body is None: return self.send_error(404)
+        with lock: count[p] = count.get(p, 0) + 1
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try: self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError): pass
+class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+sys.stderr.write("heavy body %d bytes\n" % len(HEAVY)); sys.stderr.flush()
+S(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+it_start targets python3 "$IT_DIR/targets.py" "$SRV" "$NS"
+it_wait_http "http://127.0.0.1:$SRV/light" 300 || it_die "target server did not start"
+
+T_HTTP=$(it_free_port); T_SAMPLES=$(it_free_port); T_QUERY=$(it_free_port); T_PUB=$(it_free_port)
+it_start tsdb "$BIN/tsdb" --web.listen-address="127.0.0.1:$T_HTTP" \
+    --storage.tsdb.path="$IT_DIR/tsdb" --zmq.samples-address="tcp://127.0.0.1:$T_SAMPLES" \
+    --zmq.query-address="tcp://127.0.0.1:$T_QUERY" --zmq.pub-address="tcp://127.0.0.1:$T_PUB"
+it_wait_http "http://127.0.0.1:$T_HTTP/-/ready" || it_die "tsdb not ready"
+cat > "$IT_DIR/prometheus.yml" <<YML
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - {job_name: light, metrics_path: /light, static_configs: [{targets: ["127.0.0.1:$SRV"]}]}
+  - {job_name: heavy, metrics_path: /heavy, static_configs: [{targets: ["127.0.0.1:$SRV"]}]}
+YML
+it_start scraper "$BIN/scraper" --config.file="$IT_DIR/prometheus.yml" \
+    --web.listen-address="127.0.0.1:$WEB" --zmq.tsdb-address="tcp://127.0.0.1:$T_SAMPLES" \
+    --zmq.pub-address="tcp://127.0.0.1:$PUB"
+it_wait_http "http://127.0.0.1:$WEB/-/ready" || it_die "scraper not ready"
+
+# metric NAME JOB: the scraper's counter NAME{job="JOB"} (0 when absent)
+metric() {
+    curl -fsS --max-time 5 "http://127.0.0.1:$WEB/metrics" |
+        awk -v n="$1" -v j="job=\"$2\"" 'index($0, n "{") == 1 && index($0, j) { s += $NF } END { print s + 0 }'
+}
+query() {
+    curl -fsS --max-time 5 "http://127.0.0.1:$T_HTTP/api/v1/query" --data-urlencode "query=$1" |
+        jq -r '.data.result[0].value[1] // "0"'
+}
+heavy_stored() { [ "$(query 'count(heavy_requests_total)')" = "$NS" ]; }
+it_check "the heavy target's $NS series reach tsdb" it_until 120 0.5 heavy_stored
+
+l0=$(metric fw_scraper_scrapes_total light)
+h0=$(metric fw_scraper_scrapes_total heavy)
+sleep "$WINDOW"
+l1=$(metric fw_scraper_scrapes_total light)
+h1=$(metric fw_scraper_scrapes_total heavy)
+light=$((l1 - l0)) heavy=$((h1 - h0))
+echo "   in ${WINDOW}s: light scrapes $light, heavy scrapes $heavy," \
+    "heavy skipped $(metric fw_scraper_scrapes_skipped_total heavy)"
+it_check "the light target finished >= $((WINDOW - 1)) scrapes in ${WINDOW}s ($light)" \
+    [ "$light" -ge $((WINDOW - 1)) ]
+it_check "the heavy target was scraped meanwhile ($heavy)" [ "$heavy" -ge 2 ]
+up_n=$(query "count_over_time(up{job=\"light\"}[${WINDOW}s])")
+it_check "tsdb holds >= $((WINDOW - 1)) light up samples in the last ${WINDOW}s ($up_n)" \
+    [ "${up_n%.*}" -ge $((WINDOW - 1)) ]
+# The loop is never held: each light scrape starts on its 1 s cadence (a loop busy with
+# the heavy body for 0.5 s would start one 0.5 s late and the next on time).
+jit=$(curl -fsS --max-time 5 "http://127.0.0.1:$T_HTTP/api/v1/query" \
+    --data-urlencode "query=up{job=\"light\"}[${WINDOW}s]" |
+    jq '[.data.result[0].values | map(.[0]) | . as $t | range(1; length) |
+         (($t[.] - $t[. - 1]) * 1000 - 1000) | fabs] | max | floor')
+it_check "the light scrapes start on time: largest gap deviation ${jit} ms < 250 ms" \
+    [ "$jit" -lt 250 ]
+it_check "the heavy target is up" [ "$(query 'up{job="heavy"}')" = 1 ]
+skipped=$(metric fw_scraper_scrapes_skipped_total heavy)
+fetched=$(curl -fsS "http://127.0.0.1:$SRV/count" | cut -d' ' -f2)
+echo "   heavy requests served $fetched, scrapes skipped (previous still running) $skipped"
+s_hwm=$(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$PID_scraper/status")
+t_hwm=$(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$PID_tsdb/status")
+it_check "scraper peak RSS ${s_hwm} MiB < ${SCRAPER_MAX_MB} MiB" [ "$s_hwm" -lt "$SCRAPER_MAX_MB" ]
+it_check "tsdb peak RSS ${t_hwm} MiB < ${TSDB_MAX_MB} MiB" [ "$t_hwm" -lt "$TSDB_MAX_MB" ]
+
+it_term "$PID_scraper"
+it_check "scraper SIGTERM exits 0" [ "$IT_RC" = 0 ]
+it_finish
