@@ -22,6 +22,7 @@
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_time.h"
+#include "scraper_http.h"
 
 #define S_USER_AGENT "floorwatch-scraper/" FW_VERSION
 
@@ -174,27 +175,6 @@ s_secret(const char *value, const char *file, const char *what, char *err, size_
     return value ? fw_strdup(value) : NULL;
 }
 
-static long
-s_tls_version(const char *v, bool max)
-{
-    static const char *const names[] = {"TLS10", "TLS11", "TLS12", "TLS13"};
-    static const long mins[] = {CURL_SSLVERSION_TLSv1_0, CURL_SSLVERSION_TLSv1_1,
-                                CURL_SSLVERSION_TLSv1_2, CURL_SSLVERSION_TLSv1_3};
-    static const long maxs[] = {CURL_SSLVERSION_MAX_TLSv1_0, CURL_SSLVERSION_MAX_TLSv1_1,
-                                CURL_SSLVERSION_MAX_TLSv1_2, CURL_SSLVERSION_MAX_TLSv1_3};
-    for (size_t i = 0; v && i < 4; i++)
-        if (strcmp(v, names[i]) == 0)
-            return max ? maxs[i] : mins[i];
-    return max ? CURL_SSLVERSION_MAX_DEFAULT : CURL_SSLVERSION_TLSv1_2; // Go's client default
-}
-
-static void
-s_blob(CURL *e, CURLoption opt, const char *pem)
-{
-    struct curl_blob b = {(void *)pem, strlen(pem), CURL_BLOB_COPY};
-    curl_easy_setopt(e, opt, &b);
-}
-
 // tls_config.server_name: connect to the URL's host but speak TLS (SNI and verification)
 // to server_name, through curl's CONNECT_TO; the Host header keeps the URL's host, as Go's
 // tls.Config.ServerName does.
@@ -266,24 +246,7 @@ s_apply_http(struct s_xfer *x, const char *url, const struct fw_http_client_conf
         free(cred);
     }
     const struct fw_tls_config *t = &h->tls_config;
-    if (t->ca_file)
-        curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
-    else if (t->ca)
-        s_blob(e, CURLOPT_CAINFO_BLOB, t->ca);
-    if (t->cert_file)
-        curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert_file);
-    else if (t->cert)
-        s_blob(e, CURLOPT_SSLCERT_BLOB, t->cert);
-    if (t->key_file)
-        curl_easy_setopt(e, CURLOPT_SSLKEY, t->key_file);
-    else if (t->key)
-        s_blob(e, CURLOPT_SSLKEY_BLOB, t->key);
-    if (t->insecure_skip_verify) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    curl_easy_setopt(e, CURLOPT_SSLVERSION,
-                     s_tls_version(t->min_version, false) | s_tls_version(t->max_version, true));
+    scraper_http_tls(e, t);
     if (t->server_name && *t->server_name)
         s_server_name(x, url, t->server_name);
     if (h->proxy_url)

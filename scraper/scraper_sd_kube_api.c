@@ -11,6 +11,7 @@
 #include "fw_flags.h"
 #include "fw_mem.h"
 #include "fw_promcfg_http.h"
+#include "scraper_http.h"
 
 #define S_USER_AGENT "floorwatch-scraper/" FW_VERSION
 
@@ -25,22 +26,6 @@ s_read_secret(const char *path, fw_err_t *err)
 {
     char *out = NULL;
     return fw_promcfg_http_read_secret(path, &out, err) == 0 ? out : NULL;
-}
-
-// tls_config min_version / max_version as curl's CURLOPT_SSLVERSION bits (TLS 1.2 minimum
-// when unset, as Go's client).
-static long
-s_tls_version(const char *v, bool max)
-{
-    static const char *const names[] = {"TLS10", "TLS11", "TLS12", "TLS13"};
-    static const long mins[] = {CURL_SSLVERSION_TLSv1_0, CURL_SSLVERSION_TLSv1_1,
-                                CURL_SSLVERSION_TLSv1_2, CURL_SSLVERSION_TLSv1_3};
-    static const long maxs[] = {CURL_SSLVERSION_MAX_TLSv1_0, CURL_SSLVERSION_MAX_TLSv1_1,
-                                CURL_SSLVERSION_MAX_TLSv1_2, CURL_SSLVERSION_MAX_TLSv1_3};
-    for (size_t i = 0; v && i < 4; i++)
-        if (strcmp(v, names[i]) == 0)
-            return max ? maxs[i] : mins[i];
-    return max ? CURL_SSLVERSION_MAX_DEFAULT : CURL_SSLVERSION_TLSv1_2;
 }
 
 static const char *
@@ -100,13 +85,11 @@ scraper_sd_kube_api_init(struct scraper_sd_kube_api *api, const struct fw_kube_s
         const char *sa = s_sa_dir();
         api->base = strchr(host, ':') ? fw_asprintf("https://[%s]:%s", host, port)
                                       : fw_asprintf("https://%s:%s", host, port);
-        api->auth_type = fw_strdup("Bearer");
-        api->credentials_file = fw_asprintf("%s/token", sa);
-        api->ca_file = fw_asprintf("%s/ca.crt", sa);
-        api->follow_redirects = true;
+        api->http.authorization.type = fw_strdup("Bearer");
+        api->http.authorization.credentials_file = fw_asprintf("%s/token", sa);
+        api->http.tls_config.ca_file = fw_asprintf("%s/ca.crt", sa);
+        api->http.follow_redirects = true;
         api->http2 = true;
-        api->tls_min = CURL_SSLVERSION_TLSv1_2;
-        api->tls_max = CURL_SSLVERSION_MAX_DEFAULT;
         if (c->namespaces.own_namespace) {
             char *path = fw_asprintf("%s/namespace", sa);
             api->own_namespace = s_read_secret(path, err);
@@ -120,24 +103,7 @@ scraper_sd_kube_api_init(struct scraper_sd_kube_api *api, const struct fw_kube_s
         return 0;
     }
     s_set_base(api, c->api_server, h->tls_config.server_name);
-    api->username = s_dup(h->basic_auth.username);
-    api->username_file = s_dup(h->basic_auth.username_file);
-    api->password = s_dup(h->basic_auth.password);
-    api->password_file = s_dup(h->basic_auth.password_file);
-    api->auth_type = s_dup(h->authorization.type);
-    api->credentials = s_dup(h->authorization.credentials);
-    api->credentials_file = s_dup(h->authorization.credentials_file);
-    api->ca = s_dup(h->tls_config.ca);
-    api->ca_file = s_dup(h->tls_config.ca_file);
-    api->cert = s_dup(h->tls_config.cert);
-    api->cert_file = s_dup(h->tls_config.cert_file);
-    api->key = s_dup(h->tls_config.key);
-    api->key_file = s_dup(h->tls_config.key_file);
-    api->insecure = h->tls_config.insecure_skip_verify;
-    api->tls_min = s_tls_version(h->tls_config.min_version, false);
-    api->tls_max = s_tls_version(h->tls_config.max_version, true);
-    api->proxy_url = s_dup(h->proxy_url);
-    api->follow_redirects = h->follow_redirects;
+    fw_promcfg_http_copy(&api->http, h);
     api->http2 = c->enable_http2;
     return 0;
 }
@@ -145,36 +111,14 @@ scraper_sd_kube_api_init(struct scraper_sd_kube_api *api, const struct fw_kube_s
 void
 scraper_sd_kube_api_clear(struct scraper_sd_kube_api *api)
 {
-    char **strs[] = {&api->base,
-                     &api->connect_to,
-                     &api->username,
-                     &api->username_file,
-                     &api->password,
-                     &api->password_file,
-                     &api->auth_type,
-                     &api->credentials,
-                     &api->credentials_file,
-                     &api->ca,
-                     &api->ca_file,
-                     &api->cert,
-                     &api->cert_file,
-                     &api->key,
-                     &api->key_file,
-                     &api->proxy_url,
-                     &api->own_namespace};
+    char **strs[] = {&api->base, &api->connect_to, &api->own_namespace};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         free(*strs[i]);
         *strs[i] = NULL;
     }
+    fw_promcfg_http_free(&api->http);
     curl_slist_free_all(api->connect_to_list);
     api->connect_to_list = NULL;
-}
-
-static void
-s_blob(CURL *e, CURLoption opt, const char *pem)
-{
-    struct curl_blob b = {(void *)pem, strlen(pem), CURL_BLOB_COPY};
-    curl_easy_setopt(e, opt, &b);
 }
 
 int
@@ -190,35 +134,22 @@ scraper_sd_kube_api_setup(const struct scraper_sd_kube_api *api, CURL *e, const 
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, api->follow_redirects ? 1L : 0L);
+    const struct fw_http_client_config *h = &api->http;
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, h->follow_redirects ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
                      api->http2 ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_1_1);
-    curl_easy_setopt(e, CURLOPT_PROXY, api->proxy_url ? api->proxy_url : "");
+    curl_easy_setopt(e, CURLOPT_PROXY, h->proxy_url ? h->proxy_url : "");
     if (api->connect_to_list)
         curl_easy_setopt(e, CURLOPT_CONNECT_TO, api->connect_to_list);
     *headers = curl_slist_append(*headers, "Accept: application/json");
-    if (api->ca_file)
-        curl_easy_setopt(e, CURLOPT_CAINFO, api->ca_file);
-    else if (api->ca)
-        s_blob(e, CURLOPT_CAINFO_BLOB, api->ca);
-    if (api->cert_file)
-        curl_easy_setopt(e, CURLOPT_SSLCERT, api->cert_file);
-    else if (api->cert)
-        s_blob(e, CURLOPT_SSLCERT_BLOB, api->cert);
-    if (api->key_file)
-        curl_easy_setopt(e, CURLOPT_SSLKEY, api->key_file);
-    else if (api->key)
-        s_blob(e, CURLOPT_SSLKEY_BLOB, api->key);
-    curl_easy_setopt(e, CURLOPT_SSLVERSION, api->tls_min | api->tls_max);
-    if (api->insecure) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    if (api->username || api->username_file || api->password || api->password_file) {
-        char *user = api->username_file ? s_read_secret(api->username_file, err)
-                                        : s_dup(api->username ? api->username : "");
-        char *pass = api->password_file ? s_read_secret(api->password_file, err)
-                                        : s_dup(api->password ? api->password : "");
+    scraper_http_tls(e, &h->tls_config);
+    const struct fw_basic_auth *ba = &h->basic_auth;
+    const struct fw_authorization *au = &h->authorization;
+    if (ba->username || ba->username_file || ba->password || ba->password_file) {
+        char *user = ba->username_file ? s_read_secret(ba->username_file, err)
+                                       : s_dup(ba->username ? ba->username : "");
+        char *pass = ba->password_file ? s_read_secret(ba->password_file, err)
+                                       : s_dup(ba->password ? ba->password : "");
         if (user && pass) {
             curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
             curl_easy_setopt(e, CURLOPT_USERNAME, user);
@@ -229,12 +160,12 @@ scraper_sd_kube_api_setup(const struct scraper_sd_kube_api *api, CURL *e, const 
         free(pass);
         if (!ok)
             return -1;
-    } else if (api->auth_type) {
-        char *cred = api->credentials_file ? s_read_secret(api->credentials_file, err)
-                                           : s_dup(api->credentials ? api->credentials : "");
+    } else if (au->type) {
+        char *cred = au->credentials_file ? s_read_secret(au->credentials_file, err)
+                                          : s_dup(au->credentials ? au->credentials : "");
         if (!cred)
             return -1;
-        char *hdr = fw_asprintf("Authorization: %s %s", api->auth_type, cred);
+        char *hdr = fw_asprintf("Authorization: %s %s", au->type, cred);
         *headers = curl_slist_append(*headers, hdr);
         free(hdr);
         free(cred);

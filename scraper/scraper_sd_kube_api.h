@@ -17,6 +17,7 @@
 #include <stdbool.h>
 
 #include "fw_err.h"
+#include "fw_promcfg_http.h"
 #include "fw_promcfg_sd.h"
 
 #define SCRAPER_SD_KUBE_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -25,13 +26,8 @@ struct scraper_sd_kube_api {
     char *base;       // owned: "scheme://host[:port]" plus any path prefix, no trailing '/'
     char *connect_to; // owned: CURLOPT_CONNECT_TO entry for server_name, or NULL
     struct curl_slist *connect_to_list; // owned: that entry as the list libcurl borrows
-    char *username, *username_file, *password, *password_file; // owned
-    char *auth_type, *credentials, *credentials_file;          // owned
-    char *ca, *ca_file, *cert, *cert_file, *key, *key_file;    // owned
-    bool insecure;
-    long tls_min, tls_max; // CURLOPT_SSLVERSION bits
-    char *proxy_url;       // owned
-    bool follow_redirects, http2;
+    struct fw_http_client_config http;  // owned copy: auth, TLS, proxy, redirects
+    bool http2;
     char *own_namespace; // owned: in-cluster with namespaces.own_namespace, else NULL
 };
 

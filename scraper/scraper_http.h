@@ -1,0 +1,20 @@
+/*  scraper_http.h — the TLS part of prometheus.yml's HTTP client settings on a curl handle.
+
+    Shared by every scraper HTTP client that takes a tls_config: the scrape transfers
+    (scraper_fetch.c) and the Kubernetes API server connection (scraper_sd_kube_api.c).
+    server_name is not handled here: each caller reaches the server under that name in its
+    own way (CURLOPT_CONNECT_TO built per request or once per API server).
+*/
+#ifndef SCRAPER_HTTP_H
+#define SCRAPER_HTTP_H
+
+#include <curl/curl.h>
+
+#include "fw_promcfg_http.h"
+
+// Set t's CA, client certificate and key (a file, else the PEM text, copied by curl),
+// insecure_skip_verify and min_version/max_version (TLS 1.2 minimum and no maximum when
+// unset, as Go's client) on easy.
+void scraper_http_tls(CURL *easy, const struct fw_tls_config *t);
+
+#endif
