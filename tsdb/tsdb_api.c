@@ -19,6 +19,7 @@
 #include "fw_mem.h"
 #include "fw_promql.h"
 #include "fw_time.h"
+#include "tsdb_json.h"
 
 struct tsdb_api {
     tsdb_store_t *store;   // borrowed
@@ -28,27 +29,7 @@ struct tsdb_api {
 };
 
 // ---------------------------------------------------------------------------------------
-// JSON buffer
-
-typedef struct {
-    char *p;
-    size_t len, cap;
-} s_buf_t;
-
-static void
-s_put(s_buf_t *b, const char *s, size_t n)
-{
-    fw_mem_grow((void **)&b->p, &b->cap, b->len + n + 1, 1);
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void
-s_puts(s_buf_t *b, const char *s)
-{
-    s_put(b, s, strlen(s));
-}
+// JSON
 
 // Length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0 when invalid.
 static size_t
@@ -81,9 +62,9 @@ s_utf8_len(const unsigned char *p)
 
 // A JSON string as Go's encoding/json writes it (HTML-safe).
 static void
-s_put_str(s_buf_t *b, const char *s)
+s_put_str(struct tsdb_json *b, const char *s)
 {
-    s_put(b, "\"", 1);
+    tsdb_json_put(b, "\"", 1);
     const unsigned char *p = (const unsigned char *)s;
     size_t run = 0;
     for (size_t i = 0;; i++) {
@@ -109,22 +90,22 @@ s_put_str(s_buf_t *b, const char *s)
             esc = "\\ufffd"; // invalid UTF-8, as Go's encoding/json writes it
         } else if (c == 0xE2 && p[i + 1] == 0x80 && (p[i + 2] == 0xA8 || p[i + 2] == 0xA9)) {
             snprintf(tmp, sizeof(tmp), "\\u202%c", p[i + 2] == 0xA8 ? '8' : '9');
-            s_put(b, s + run, i - run);
-            s_puts(b, tmp);
+            tsdb_json_put(b, s + run, i - run);
+            tsdb_json_puts(b, tmp);
             i += 2;
             run = i + 1;
             continue;
         }
         if (esc) {
-            s_put(b, s + run, i - run);
-            s_puts(b, esc);
+            tsdb_json_put(b, s + run, i - run);
+            tsdb_json_puts(b, esc);
             run = i + 1;
         } else if (c >= 0x80) {
             i += s_utf8_len(p + i) - 1; // a valid sequence: copy it as is
         }
     }
-    s_puts(b, s + run);
-    s_put(b, "\"", 1);
+    tsdb_json_puts(b, s + run);
+    tsdb_json_put(b, "\"", 1);
 }
 
 // The n bytes at s (NUL-terminated after them) quoted as Go's %q does, the way Prometheus
@@ -133,8 +114,8 @@ s_put_str(s_buf_t *b, const char *s)
 static char *
 s_go_quote(const char *s, size_t n)
 {
-    s_buf_t b = {0};
-    s_put(&b, "\"", 1);
+    struct tsdb_json b = {0};
+    tsdb_json_put(&b, "\"", 1);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         char tmp[8];
@@ -157,84 +138,84 @@ s_go_quote(const char *s, size_t n)
             esc = tmp;
         }
         if (esc) {
-            s_puts(&b, esc);
+            tsdb_json_puts(&b, esc);
         } else {
-            s_put(&b, s + i, seq);
+            tsdb_json_put(&b, s + i, seq);
             i += seq - 1;
         }
     }
-    s_put(&b, "\"", 1);
+    tsdb_json_put(&b, "\"", 1);
     return b.p;
 }
 
 static void
-s_put_point(s_buf_t *b, int64_t t, double v)
+s_put_point(struct tsdb_json *b, int64_t t, double v)
 {
     fw_mem_grow((void **)&b->p, &b->cap, b->len + TSDB_API_FORMAT_POINT_MAX, 1);
     b->len += tsdb_api_format_point(t, v, b->p + b->len);
 }
 
 static void
-s_put_labels(s_buf_t *b, const struct fw_labels *l)
+s_put_labels(struct tsdb_json *b, const struct fw_labels *l)
 {
-    s_puts(b, "{");
+    tsdb_json_puts(b, "{");
     for (size_t k = 0; k < l->len; k++) {
         if (k)
-            s_puts(b, ",");
+            tsdb_json_puts(b, ",");
         s_put_str(b, l->items[k].name);
-        s_puts(b, ":");
+        tsdb_json_puts(b, ":");
         s_put_str(b, l->items[k].value);
     }
-    s_puts(b, "}");
+    tsdb_json_puts(b, "}");
 }
 
 char *
 tsdb_api_result_json(const struct tsdb_eval_result *r)
 {
-    s_buf_t b = {0};
+    struct tsdb_json b = {0};
     char tb[48];
     switch (r->type) {
     case FW_PQ_SCALAR:
-        s_puts(&b, "{\"resultType\":\"scalar\",\"result\":");
+        tsdb_json_puts(&b, "{\"resultType\":\"scalar\",\"result\":");
         s_put_point(&b, r->t_ms, r->scalar);
-        s_puts(&b, "}");
+        tsdb_json_puts(&b, "}");
         break;
     case FW_PQ_STRING:
-        s_puts(&b, "{\"resultType\":\"string\",\"result\":[");
-        s_puts(&b, tsdb_api_format_time(r->t_ms, tb, sizeof(tb)));
-        s_puts(&b, ",");
+        tsdb_json_puts(&b, "{\"resultType\":\"string\",\"result\":[");
+        tsdb_json_puts(&b, tsdb_api_format_time(r->t_ms, tb, sizeof(tb)));
+        tsdb_json_puts(&b, ",");
         s_put_str(&b, r->str ? r->str : "");
-        s_puts(&b, "]}");
+        tsdb_json_puts(&b, "]}");
         break;
     case FW_PQ_VECTOR:
     case FW_PQ_MATRIX: {
         bool vec = r->type == FW_PQ_VECTOR;
-        s_puts(&b, vec ? "{\"resultType\":\"vector\",\"result\":["
-                       : "{\"resultType\":\"matrix\",\"result\":[");
+        tsdb_json_puts(&b, vec ? "{\"resultType\":\"vector\",\"result\":["
+                               : "{\"resultType\":\"matrix\",\"result\":[");
         for (size_t k = 0; k < r->len; k++) {
             const struct tsdb_eval_series *s = &r->series[k];
             if (k)
-                s_puts(&b, ",");
-            s_puts(&b, "{\"metric\":");
+                tsdb_json_puts(&b, ",");
+            tsdb_json_puts(&b, "{\"metric\":");
             s_put_labels(&b, &s->labels);
             if (vec) {
-                s_puts(&b, ",\"value\":");
+                tsdb_json_puts(&b, ",\"value\":");
                 if (s->len > 0)
                     s_put_point(&b, s->pts[0].t_ms, s->pts[0].v);
                 else
                     s_put_point(&b, r->t_ms, NAN);
             } else {
-                s_puts(&b, ",\"values\":[");
+                tsdb_json_puts(&b, ",\"values\":[");
                 for (size_t j = 0; j < s->len; j++) {
                     if (j)
-                        s_puts(&b, ",");
+                        tsdb_json_puts(&b, ",");
                     s_put_point(&b, s->pts[j].t_ms, s->pts[j].v);
                 }
-                s_puts(&b, "]");
+                tsdb_json_puts(&b, "]");
             }
-            s_puts(&b, "}");
+            tsdb_json_puts(&b, "}");
         }
-        s_puts(&b, "]}");
+        tsdb_json_puts(&b, "]}");
         break;
     }
     }
@@ -244,22 +225,22 @@ tsdb_api_result_json(const struct tsdb_eval_result *r)
 char *
 tsdb_api_error_json(const char *type, const char *msg)
 {
-    s_buf_t b = {0};
-    s_puts(&b, "{\"status\":\"error\",\"errorType\":");
+    struct tsdb_json b = {0};
+    tsdb_json_puts(&b, "{\"status\":\"error\",\"errorType\":");
     s_put_str(&b, type);
-    s_puts(&b, ",\"error\":");
+    tsdb_json_puts(&b, ",\"error\":");
     s_put_str(&b, msg);
-    s_puts(&b, "}");
+    tsdb_json_puts(&b, "}");
     return b.p;
 }
 
 static char *
 s_success(const char *data)
 {
-    s_buf_t b = {0};
-    s_puts(&b, "{\"status\":\"success\",\"data\":");
-    s_puts(&b, data);
-    s_puts(&b, "}");
+    struct tsdb_json b = {0};
+    tsdb_json_puts(&b, "{\"status\":\"success\",\"data\":");
+    tsdb_json_puts(&b, data);
+    tsdb_json_puts(&b, "}");
     return b.p;
 }
 
@@ -542,15 +523,15 @@ s_on_query_range(const fw_http_request_t *req, struct fw_http_response *resp, vo
 }
 
 static void
-s_put_str_array(s_buf_t *b, char **v, size_t n)
+s_put_str_array(struct tsdb_json *b, char **v, size_t n)
 {
-    s_puts(b, "[");
+    tsdb_json_puts(b, "[");
     for (size_t k = 0; k < n; k++) {
         if (k)
-            s_puts(b, ",");
+            tsdb_json_puts(b, ",");
         s_put_str(b, v[k]);
     }
-    s_puts(b, "]");
+    tsdb_json_puts(b, "]");
 }
 
 static void
@@ -583,10 +564,10 @@ s_on_labels(const fw_http_request_t *req, struct fw_http_response *resp, void *a
         return s_internal(resp, &err);
     }
     tsdb_store_reader_destroy(&r);
-    s_buf_t b = {0};
-    s_puts(&b, "{\"status\":\"success\",\"data\":");
+    struct tsdb_json b = {0};
+    tsdb_json_puts(&b, "{\"status\":\"success\",\"data\":");
     s_put_str_array(&b, names, n);
-    s_puts(&b, "}");
+    tsdb_json_puts(&b, "}");
     s_strv_free(names, n);
     s_respond_json(resp, 200, b.p);
     return 0;
@@ -621,10 +602,10 @@ s_on_label_values(const fw_http_request_t *req, struct fw_http_response *resp, v
     }
     tsdb_store_reader_destroy(&r);
     free(ln);
-    s_buf_t b = {0};
-    s_puts(&b, "{\"status\":\"success\",\"data\":");
+    struct tsdb_json b = {0};
+    tsdb_json_puts(&b, "{\"status\":\"success\",\"data\":");
     s_put_str_array(&b, vals, n);
-    s_puts(&b, "}");
+    tsdb_json_puts(&b, "}");
     s_strv_free(vals, n);
     s_respond_json(resp, 200, b.p);
     return 0;
@@ -696,18 +677,18 @@ s_on_series(const fw_http_request_t *req, struct fw_http_response *resp, void *a
     tsdb_store_reader_destroy(&r);
     if (n_all > 1)
         qsort(all, n_all, sizeof(*all), s_labels_cmp);
-    s_buf_t b = {0};
-    s_puts(&b, "{\"status\":\"success\",\"data\":[");
+    struct tsdb_json b = {0};
+    tsdb_json_puts(&b, "{\"status\":\"success\",\"data\":[");
     bool first = true;
     for (size_t k = 0; k < n_all; k++) {
         if (k > 0 && fw_labels_cmp(&all[k].labels, &all[k - 1].labels) == 0)
             continue;
         if (!first)
-            s_puts(&b, ",");
+            tsdb_json_puts(&b, ",");
         first = false;
         s_put_labels(&b, &all[k].labels);
     }
-    s_puts(&b, "]}");
+    tsdb_json_puts(&b, "]}");
     tsdb_store_series_free(all, n_all);
     s_respond_json(resp, 200, b.p);
     return 0;
@@ -739,12 +720,12 @@ s_on_config(const fw_http_request_t *req, struct fw_http_response *resp, void *a
 {
     tsdb_api_t *self = arg;
     (void)req;
-    s_buf_t b = {0};
-    s_puts(&b, "{\"status\":\"success\",\"data\":{\"yaml\":");
+    struct tsdb_json b = {0};
+    tsdb_json_puts(&b, "{\"status\":\"success\",\"data\":{\"yaml\":");
     pthread_mutex_lock(&self->lock);
     s_put_str(&b, self->config_text ? self->config_text : "");
     pthread_mutex_unlock(&self->lock);
-    s_puts(&b, "}}");
+    tsdb_json_puts(&b, "}}");
     s_respond_json(resp, 200, b.p);
     return 0;
 }

@@ -18,6 +18,7 @@
 
 #include "fw_mem.h"
 #include "tsdb_api.h"
+#include "tsdb_json.h"
 
 #define S_NONE (-1)
 
@@ -341,81 +342,61 @@ tsdb_exemplars_max(tsdb_exemplars_t *self)
 // ---------------------------------------------------------------------------------------
 //  Selecting
 
-typedef struct {
-    char *p;
-    size_t len, cap;
-} s_buf_t;
-
-static void
-s_putn(s_buf_t *b, const char *s, size_t n)
-{
-    fw_mem_grow((void **)&b->p, &b->cap, b->len + n + 1, 1);
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void
-s_puts(s_buf_t *b, const char *s)
-{
-    s_putn(b, s, strlen(s));
-}
-
 // A JSON string as Go's encoding/json writes it (<, >, & and control characters escaped).
 static void
-s_put_str(s_buf_t *b, const char *s)
+s_put_str(struct tsdb_json *b, const char *s)
 {
-    s_putn(b, "\"", 1);
+    tsdb_json_put(b, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         char esc[8];
         if (*p == '"' || *p == '\\') {
             esc[0] = '\\';
             esc[1] = (char)*p;
-            s_putn(b, esc, 2);
+            tsdb_json_put(b, esc, 2);
         } else if (*p == '\n') {
-            s_puts(b, "\\n");
+            tsdb_json_puts(b, "\\n");
         } else if (*p == '\r') {
-            s_puts(b, "\\r");
+            tsdb_json_puts(b, "\\r");
         } else if (*p == '\t') {
-            s_puts(b, "\\t");
+            tsdb_json_puts(b, "\\t");
         } else if (*p < 0x20 || *p == '<' || *p == '>' || *p == '&') {
             snprintf(esc, sizeof(esc), "\\u%04x", *p);
-            s_puts(b, esc);
+            tsdb_json_puts(b, esc);
         } else {
-            s_putn(b, (const char *)p, 1);
+            tsdb_json_put(b, (const char *)p, 1);
         }
     }
-    s_putn(b, "\"", 1);
+    tsdb_json_put(b, "\"", 1);
 }
 
 static void
-s_put_labels(s_buf_t *b, const struct fw_labels *l)
+s_put_labels(struct tsdb_json *b, const struct fw_labels *l)
 {
-    s_puts(b, "{");
+    tsdb_json_puts(b, "{");
     for (size_t i = 0; i < l->len; i++) {
         if (i)
-            s_puts(b, ",");
+            tsdb_json_puts(b, ",");
         s_put_str(b, l->items[i].name);
-        s_puts(b, ":");
+        tsdb_json_puts(b, ":");
         s_put_str(b, l->items[i].value);
     }
-    s_puts(b, "}");
+    tsdb_json_puts(b, "}");
 }
 
 static void
-s_put_encoded(s_buf_t *b, const char *enc, uint32_t n_labels)
+s_put_encoded(struct tsdb_json *b, const char *enc, uint32_t n_labels)
 {
-    s_puts(b, "{");
+    tsdb_json_puts(b, "{");
     for (uint32_t i = 0; i < n_labels; i++) {
         if (i)
-            s_puts(b, ",");
+            tsdb_json_puts(b, ",");
         s_put_str(b, enc);
         enc += strlen(enc) + 1;
-        s_puts(b, ":");
+        tsdb_json_puts(b, ":");
         s_put_str(b, enc);
         enc += strlen(enc) + 1;
     }
-    s_puts(b, "}");
+    tsdb_json_puts(b, "}");
 }
 
 static const tsdb_exemplars_t *s_sort_self; // only under the read lock, for qsort
@@ -434,8 +415,8 @@ char *
 tsdb_exemplars_select_json(tsdb_exemplars_t *self, const struct tsdb_exemplars_sel *sets, size_t n,
                            int64_t start_ms, int64_t end_ms)
 {
-    s_buf_t b = {0};
-    s_puts(&b, "[");
+    struct tsdb_json b = {0};
+    tsdb_json_puts(&b, "[");
     pthread_rwlock_rdlock(&self->lock);
     int32_t *pick = fw_malloc((self->n_series + 1) * sizeof(*pick));
     size_t n_pick = 0;
@@ -465,28 +446,28 @@ tsdb_exemplars_select_json(tsdb_exemplars_t *self, const struct tsdb_exemplars_s
             if (e->t_ms < start_ms)
                 continue;
             if (first) {
-                s_puts(&b, first_series ? "{\"seriesLabels\":" : ",{\"seriesLabels\":");
+                tsdb_json_puts(&b, first_series ? "{\"seriesLabels\":" : ",{\"seriesLabels\":");
                 s_put_labels(&b, &s->labels);
-                s_puts(&b, ",\"exemplars\":[");
+                tsdb_json_puts(&b, ",\"exemplars\":[");
                 first_series = false;
             } else {
-                s_puts(&b, ",");
+                tsdb_json_puts(&b, ",");
             }
             first = false;
             char num[64];
-            s_puts(&b, "{\"labels\":");
+            tsdb_json_puts(&b, "{\"labels\":");
             s_put_encoded(&b, e->labels, e->n_labels);
-            s_puts(&b, ",\"value\":\"");
-            s_puts(&b, tsdb_api_format_value(e->v, num, sizeof(num)));
-            s_puts(&b, "\",\"timestamp\":");
-            s_puts(&b, tsdb_api_format_time(e->t_ms, num, sizeof(num)));
-            s_puts(&b, "}");
+            tsdb_json_puts(&b, ",\"value\":\"");
+            tsdb_json_puts(&b, tsdb_api_format_value(e->v, num, sizeof(num)));
+            tsdb_json_puts(&b, "\",\"timestamp\":");
+            tsdb_json_puts(&b, tsdb_api_format_time(e->t_ms, num, sizeof(num)));
+            tsdb_json_puts(&b, "}");
         }
         if (!first)
-            s_puts(&b, "]}");
+            tsdb_json_puts(&b, "]}");
     }
     pthread_rwlock_unlock(&self->lock);
     free(pick);
-    s_puts(&b, "]");
+    tsdb_json_puts(&b, "]");
     return b.p;
 }
