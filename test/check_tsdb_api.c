@@ -377,37 +377,6 @@ START_TEST(test_tsdb_api_format_value_like_go)
 }
 END_TEST
 
-// The significant digits of a formatted value (no sign, point, leading zeros or exponent).
-static void
-s_sig_digits(const char *s, char *out)
-{
-    size_t n = 0;
-    bool lead = true;
-    for (; *s && *s != 'e'; s++) {
-        if (*s < '0' || *s > '9' || (lead && *s == '0'))
-            continue;
-        lead = false;
-        out[n++] = *s;
-    }
-    while (n > 1 && out[n - 1] == '0')
-        n--;
-    out[n] = '\0';
-}
-
-// The shortest digits that read back as v, the closest of them (printf rounds correctly):
-// the reference the fast path (long double, s_digits) must agree with.
-static void
-s_shortest_ref(double v, char *out)
-{
-    char sci[48];
-    for (int prec = 0; prec <= 16; prec++) {
-        snprintf(sci, sizeof(sci), "%.*e", prec, v);
-        if (strtod(sci, NULL) == v)
-            break;
-    }
-    s_sig_digits(sci, out);
-}
-
 // tsdb_api_format_value gives the shortest, closest digits for 300k values of the kinds
 // queries return (rates, ratios, short decimals, counters, any bits in the plain range),
 // and its text reads back as the value.
@@ -442,8 +411,8 @@ START_TEST(test_tsdb_api_format_value_shortest_random)
         tsdb_api_format_value(v, b, sizeof(b));
         if (strtod(b, NULL) != v)
             ck_abort_msg("%.17g formatted as %s, which reads back as %.17g", v, b, strtod(b, NULL));
-        s_sig_digits(b, got);
-        s_shortest_ref(v, want);
+        check_util_sig_digits(b, got);
+        check_util_shortest_digits(v, want);
         if (strcmp(got, want) != 0)
             ck_abort_msg("%.17g formatted as %s: digits %s, want %s", v, b, got, want);
     }

@@ -12,36 +12,7 @@
 #include <string.h>
 
 #include "../tsdb/tsdb_api_format.h"
-
-// The significant digits (no sign, point, exponent or trailing zeros) of a formatted value.
-static void
-s_sig(const char *s, char *out)
-{
-    size_t n = 0;
-    bool lead = true;
-    for (; *s && *s != 'e'; s++) {
-        if (*s < '0' || *s > '9' || (lead && *s == '0'))
-            continue;
-        lead = false;
-        out[n++] = *s;
-    }
-    while (n > 1 && out[n - 1] == '0')
-        n--;
-    out[n] = '\0';
-}
-
-// printf's shortest digits that read back as v (the reference).
-static void
-s_ref(double v, char *out)
-{
-    char sci[48];
-    for (int prec = 0; prec <= 16; prec++) {
-        snprintf(sci, sizeof(sci), "%.*e", prec, v);
-        if (strtod(sci, NULL) == v)
-            break;
-    }
-    s_sig(sci, out);
-}
+#include "check_util.h"
 
 static void
 s_check(double v)
@@ -50,8 +21,8 @@ s_check(double v)
     tsdb_api_format_value(v, b, sizeof(b));
     ck_assert_msg(strtod(b, NULL) == v, "%.17g formatted as %s, reads back as %.17g", v, b,
                   strtod(b, NULL));
-    s_sig(b, got);
-    s_ref(v, want);
+    check_util_sig_digits(b, got);
+    check_util_shortest_digits(v, want);
     ck_assert_msg(strcmp(got, want) == 0, "%.17g formatted as %s: digits %s, want %s", v, b, got,
                   want);
 }

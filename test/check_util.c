@@ -303,3 +303,31 @@ check_util_http_wait_for(const char *url, const char *const *needles, long timeo
     }
     return r.body;
 }
+
+void
+check_util_sig_digits(const char *s, char *out)
+{
+    size_t n = 0;
+    bool lead = true;
+    for (; *s && *s != 'e'; s++) {
+        if (*s < '0' || *s > '9' || (lead && *s == '0'))
+            continue;
+        lead = false;
+        out[n++] = *s;
+    }
+    while (n > 1 && out[n - 1] == '0')
+        n--;
+    out[n] = '\0';
+}
+
+void
+check_util_shortest_digits(double v, char *out)
+{
+    char sci[48];
+    for (int prec = 0; prec <= 16; prec++) {
+        snprintf(sci, sizeof(sci), "%.*e", prec, v);
+        if (strtod(sci, NULL) == v)
+            break;
+    }
+    check_util_sig_digits(sci, out);
+}

@@ -1,6 +1,7 @@
 /*  check_util.h — the fixtures the Check suites share: temporary directories under test/tmp
     and their removal, an open tsdb store, HTTP requests with libcurl and a bounded wait for
-    an HTTP answer, input files, label specs, config-error lookups and nested inputs.
+    an HTTP answer, input files, label specs, config-error lookups, nested inputs and the
+    shortest digits of a double.
 
     Every helper here fails the running test through ck_assert where the test could not go
     on (a directory that cannot be made), and reports through its return value where the
@@ -89,5 +90,13 @@ size_t check_util_count(const char *hay, const char *needle);
 // is "".
 char *check_util_nest(const char *before, const char *prefix, int n, const char *mid,
                       const char *suffix, const char *after);
+
+// The significant digits of the formatted number s (no sign, point, exponent, leading or
+// trailing zeros) into out, which has room for strlen(s) + 1 bytes.
+void check_util_sig_digits(const char *s, char *out);
+
+// The shortest significant digits that read back as v, the closest of them (printf rounds
+// correctly), into out (32 bytes): the reference a number formatter is checked against.
+void check_util_shortest_digits(double v, char *out);
 
 #endif
