@@ -12,7 +12,9 @@
 # WARMUP seconds (start-up, discovery, series creation); "total" figures include them.
 #
 # Environment (defaults): INGEST_TARGETS (20), INGEST_SERIES (1000), INGEST_INTERVAL (1),
-# INGEST_DURATION (60), INGEST_WARMUP (15), INGEST_TITLE ("ingestion"). Prints key=value
+# INGEST_DURATION (60), INGEST_WARMUP (15), INGEST_TITLE ("ingestion"), INGEST_RESTART (0; 1:
+# at the end of each side's window, SIGKILL the storage process - prometheus, tsdb - and time
+# its restart on the same data to /-/ready: Prometheus replays its WAL, tsdb its log). Prints key=value
 # figures for each side and a table with ratios (higher ratio = floorwatch better). Ports
 # are free loopback ports; every process is started and stopped by PID; every wait is
 # bounded; the temp dir is removed. bench.sh runs it twice: the ingestion section
@@ -129,6 +131,27 @@ measure peer "http://127.0.0.1:$PP/-/ready" "http://127.0.0.1:$PP/metrics" \
 echo "peer_scraped_per_cycle=$(prom_scalar "http://127.0.0.1:$PP" 'sum(scrape_samples_scraped)')" \
     >>"$TMP/peer.env"
 echo "peer_up=$(prom_scalar "http://127.0.0.1:$PP" 'sum(up)')" >>"$TMP/peer.env"
+# restart_after_kill PID_VAR READY_URL CMD...: SIGKILL $PID_VAR's process, start CMD, set
+# RESTART_S to the seconds to READY_URL and PID_VAR to the new process (not in a subshell: the
+# new PID must reach RUN_PIDS, which the cleanup stops)
+restart_after_kill() {
+    local var=$1 url=$2 t0 t1; shift 2
+    kill -9 "${!var}" 2>/dev/null || true
+    wait "${!var}" 2>/dev/null || true
+    t0=$(now)
+    "$@" &
+    printf -v "$var" '%s' "$!"
+    RUN_PIDS+=("${!var}")
+    wait_http "$url" 120 || { echo "bench-ingest: no restart of $1" >&2; return 1; }
+    t1=$(now)
+    RESTART_S=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}')
+}
+if [ "${INGEST_RESTART:-0}" = 1 ]; then
+    restart_after_kill PROM_PID "http://127.0.0.1:$PP/-/ready" prometheus \
+        --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/prom-data" \
+        --web.listen-address="127.0.0.1:$PP" 2>>"$TMP/prometheus.log" || exit 1
+    echo "restart_s=$RESTART_S" >>"$TMP/peer.env"
+fi
 stop_pid "$PROM_PID" 60
 RUN_PIDS=()
 echo "disk_bytes=$(du -s --block-size=1 "$TMP/prom-data" | cut -f1)" >>"$TMP/peer.env"
@@ -157,6 +180,13 @@ measure ours "http://127.0.0.1:$SH/-/ready" "http://127.0.0.1:$TH/metrics" \
     echo "scraper_hwm_kb=$(hwm_kb "$SCRAPER_PID") tsdb_hwm_kb=$(hwm_kb "$TSDB_PID")"
     echo "scraper_cpu=$(cpu_seconds "$SCRAPER_PID") tsdb_cpu=$(cpu_seconds "$TSDB_PID")"
 } >>"$TMP/ours.env"
+if [ "${INGEST_RESTART:-0}" = 1 ]; then
+    restart_after_kill TSDB_PID "http://127.0.0.1:$TH/-/ready" "$BIN/tsdb" --log.level=warn \
+        --web.listen-address="127.0.0.1:$TH" --storage.tsdb.path="$TMP/fw-data" \
+        --zmq.samples-address="tcp://127.0.0.1:$ZS" --zmq.query-address="tcp://127.0.0.1:$ZQ" \
+        --zmq.pub-address="tcp://127.0.0.1:$ZP" 2>>"$TMP/tsdb.log" || exit 1
+    echo "restart_s=$RESTART_S" >>"$TMP/ours.env"
+fi
 stop_pid "$SCRAPER_PID" 30
 stop_pid "$TSDB_PID" 60
 RUN_PIDS=()
@@ -227,6 +257,11 @@ awk -v ps="$p_sps" -v os="$o_sps" -v pcw="$p_cw" -v ocw="$o_cw" -v pct="$p_ct" -
         "counter leaves out the 5 health series per target and scrape), tsdb appended" \
         "$samples_total, batches dropped $batches_dropped, scrape failures $scrape_failures)"
 )
+if [ "${INGEST_RESTART:-0}" = 1 ]; then
+    pr=$(. "$TMP/peer.env"; echo "$restart_s") or=$(. "$TMP/ours.env"; echo "$restart_s")
+    echo "restart after SIGKILL at the end of the window, s to /-/ready: prometheus $pr," \
+        "tsdb $or ($(awk -v a="$pr" -v b="$or" 'BEGIN{print (b > 0) ? sprintf("%.2fx", a / b) : "n/a"}'))"
+fi
 echo "(totals differ because Prometheus starts scraping ~5 s after start-up (discovery" \
     "batching); compare the window rows)"
 echo "(disk: Prometheus' data dir holds the WAL + head chunks only, its 2 h head is not" \

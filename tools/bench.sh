@@ -74,7 +74,7 @@ if [[ " $SECTIONS " == *" memory "* ]]; then
     echo "== memory: prometheus vs scraper + tsdb at" \
         "$((${MEMORY_TARGETS:-50} * ${MEMORY_SERIES:-2000})) active series"
     INGEST_TITLE=memory INGEST_TARGETS=${MEMORY_TARGETS:-50} INGEST_SERIES=${MEMORY_SERIES:-2000} \
-        INGEST_INTERVAL=1 INGEST_DURATION=${MEMORY_DURATION:-60} INGEST_WARMUP=20 \
+        INGEST_INTERVAL=1 INGEST_DURATION=${MEMORY_DURATION:-60} INGEST_WARMUP=20 INGEST_RESTART=1 \
         bash "$HERE/bench-ingest.sh" "$TMP/kit" "$BIN" ||
         { echo "bench: the memory comparison failed"; exit 1; }
     echo
