@@ -20,39 +20,6 @@
 
 Suite *fw_relabel_suite(void);
 
-struct t_rules {
-    struct fw_relabel_config *r;
-    size_t n;
-};
-
-static const struct fw_cfg_field s_top[] = {
-    {.key = "r",
-     .type = FW_CFG_LIST,
-     .off = offsetof(struct t_rules, r),
-     .count_off = offsetof(struct t_rules, n),
-     .elem_size = sizeof(struct fw_relabel_config),
-     .child = fw_relabel_fields},
-    {.key = NULL},
-};
-
-// Load "r: [rules]" and prepare them; 0 or -1 with errs.
-static int
-s_rules(const char *yaml, struct t_rules *out, struct fw_cfg_errors *errs)
-{
-    memset(out, 0, sizeof(*out));
-    int rc = fw_cfg_load("r.yml", yaml, s_top, out, errs);
-    if (fw_relabel_prepare(out->r, out->n, "r.yml", errs) != 0)
-        rc = -1;
-    return rc;
-}
-
-static void
-s_rules_free(struct t_rules *t)
-{
-    fw_relabel_release(t->r, t->n);
-    fw_cfg_free(s_top, t);
-}
-
 // "a=foo|b=bar" into l.
 static void
 s_parse(const char *spec, struct fw_labels *l)
@@ -206,9 +173,9 @@ START_TEST(test_fw_relabel_cases)
     const struct t_case *c = &s_cases[_i];
     char yaml[2048];
     snprintf(yaml, sizeof(yaml), "r: %s\n", c->rules);
-    struct t_rules t;
+    struct check_util_rules t;
     struct fw_cfg_errors errs;
-    int rc = s_rules(yaml, &t, &errs);
+    int rc = check_util_rules_load(yaml, &t, &errs);
     ck_assert_msg(rc == 0, "%s: %s", c->name, errs.len ? errs.items[0].msg : "?");
     struct fw_labels l = FW_LABELS_INIT;
     s_parse(c->in, &l);
@@ -237,7 +204,7 @@ START_TEST(test_fw_relabel_cases)
     ck_assert_ptr_null(cache);
     fw_labels_clear(&in);
     fw_labels_clear(&l);
-    s_rules_free(&t);
+    check_util_rules_free(&t);
 }
 END_TEST
 
@@ -276,11 +243,11 @@ static const struct t_bad s_bad[] = {
 START_TEST(test_fw_relabel_validation)
 {
     const struct t_bad *b = &s_bad[_i];
-    struct t_rules t;
+    struct check_util_rules t;
     struct fw_cfg_errors errs;
-    ck_assert_int_eq(s_rules(b->rules, &t, &errs), -1);
+    ck_assert_int_eq(check_util_rules_load(b->rules, &t, &errs), -1);
     check_util_cfg_error_assert(&errs, "r.yml", b->msg, b->line, b->col);
-    s_rules_free(&t);
+    check_util_rules_free(&t);
 }
 END_TEST
 
@@ -310,10 +277,11 @@ END_TEST
 // A full cache is emptied and refilled, so it stays bounded.
 START_TEST(test_fw_relabel_cache_bounded)
 {
-    struct t_rules t;
+    struct check_util_rules t;
     struct fw_cfg_errors errs;
-    ck_assert_int_eq(s_rules("r: [{source_labels: [a], regex: '1.*', action: drop}]\n", &t, &errs),
-                     0);
+    ck_assert_int_eq(
+        check_util_rules_load("r: [{source_labels: [a], regex: '1.*', action: drop}]\n", &t, &errs),
+        0);
     fw_relabel_cache_t *cache = fw_relabel_cache_new(100);
     for (int i = 0; i < 1000; i++) {
         char v[16];
@@ -333,7 +301,7 @@ START_TEST(test_fw_relabel_cache_bounded)
     ck_assert_ptr_nonnull(strstr(d, "action=drop"));
     ck_assert_ptr_nonnull(strstr(d, "source_labels=a"));
     free(d);
-    s_rules_free(&t);
+    check_util_rules_free(&t);
 }
 END_TEST
 

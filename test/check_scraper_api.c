@@ -9,27 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_util.h"
 #include "fw_cfg.h"
 #include "fw_promcfg.h"
 #include "fw_relabel.h"
 #include "../scraper/scraper_api.h"
 
 Suite *scraper_api_suite(void);
-
-struct t_rules {
-    struct fw_relabel_config *r;
-    size_t n;
-};
-
-static const struct fw_cfg_field s_top[] = {
-    {.key = "r",
-     .type = FW_CFG_LIST,
-     .off = offsetof(struct t_rules, r),
-     .count_off = offsetof(struct t_rules, n),
-     .elem_size = sizeof(struct fw_relabel_config),
-     .child = fw_relabel_fields},
-    {.key = NULL},
-};
 
 static struct fw_scrape_config
 s_job(const char *name)
@@ -170,22 +156,19 @@ END_TEST
 
 START_TEST(test_scraper_api_relabel_steps)
 {
-    struct t_rules rules;
+    struct check_util_rules rules;
     struct fw_cfg_errors errs = {0};
-    memset(&rules, 0, sizeof(rules));
-    ck_assert_int_eq(fw_cfg_load("r.yml",
-                                 "r:\n"
-                                 "  - target_label: __address__\n"
-                                 "    replacement: example.com:443\n"
-                                 "  - action: Drop\n"
-                                 "    source_labels: [__address__]\n"
-                                 "    regex: 'example\\.com:.*'\n"
-                                 "  - target_label: job\n"
-                                 "    regex: '.*'\n"
-                                 "    replacement: should_not_apply\n",
-                                 s_top, &rules, &errs),
+    ck_assert_int_eq(check_util_rules_load("r:\n"
+                                           "  - target_label: __address__\n"
+                                           "    replacement: example.com:443\n"
+                                           "  - action: Drop\n"
+                                           "    source_labels: [__address__]\n"
+                                           "    regex: 'example\\.com:.*'\n"
+                                           "  - target_label: job\n"
+                                           "    regex: '.*'\n"
+                                           "    replacement: should_not_apply\n",
+                                           &rules, &errs),
                      0);
-    ck_assert_int_eq(fw_relabel_prepare(rules.r, rules.n, "r.yml", &errs), 0);
     struct fw_scrape_config jobs[2] = {s_job("testpool3"), s_job("hashing")};
     jobs[0].relabel_configs = rules.r;
     jobs[0].n_relabel_configs = rules.n;
@@ -231,8 +214,7 @@ START_TEST(test_scraper_api_relabel_steps)
                       "case %zu: %s", i, text);
         free(text);
     }
-    fw_relabel_release(rules.r, rules.n);
-    fw_cfg_free(s_top, &rules);
+    check_util_rules_free(&rules);
 }
 END_TEST
 

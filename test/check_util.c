@@ -22,6 +22,7 @@
 #include "fw_cfg.h"
 #include "fw_labels.h"
 #include "fw_mem.h"
+#include "fw_relabel.h"
 
 enum { S_RM_DEPTH = 8, S_RM_ENTRIES = 10000 };
 
@@ -118,6 +119,33 @@ check_util_labels(struct fw_labels *l, const char *spec)
         fw_labels_set(l, kv, eq + 1);
     }
     free(copy);
+}
+
+static const struct fw_cfg_field s_rules_top[] = {
+    {.key = "r",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct check_util_rules, r),
+     .count_off = offsetof(struct check_util_rules, n),
+     .elem_size = sizeof(struct fw_relabel_config),
+     .child = fw_relabel_fields},
+    {.key = NULL},
+};
+
+int
+check_util_rules_load(const char *yaml, struct check_util_rules *out, struct fw_cfg_errors *errs)
+{
+    memset(out, 0, sizeof(*out));
+    int rc = fw_cfg_load("r.yml", yaml, s_rules_top, out, errs);
+    if (fw_relabel_prepare(out->r, out->n, "r.yml", errs) != 0)
+        rc = -1;
+    return rc;
+}
+
+void
+check_util_rules_free(struct check_util_rules *t)
+{
+    fw_relabel_release(t->r, t->n);
+    fw_cfg_free(s_rules_top, t);
 }
 
 int

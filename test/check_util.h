@@ -1,6 +1,7 @@
 /*  check_util.h — the fixtures the Check suites share: temporary directories under test/tmp
     and their removal, an open tsdb store, HTTP requests with libcurl and a bounded wait for
-    an HTTP answer, input files, label specs, config-error lookups, nested inputs and the
+    an HTTP answer, input files, label specs, relabel rules, config-error
+    lookups, nested inputs and the
     shortest digits of a double.
 
     Every helper here fails the running test through ck_assert where the test could not go
@@ -18,6 +19,7 @@
 
 struct fw_cfg_errors;
 struct fw_labels;
+struct fw_relabel_config;
 
 // Make a new directory test/tmp/<prefix>.XXXXXX (test/ and test/tmp/ are made when missing)
 // and write its path into buf (cap bytes). Fails the test when it cannot.
@@ -73,6 +75,18 @@ void check_util_write_file(const char *path, const char *text);
 // Set the labels of spec, "name=value,name=value" (no escapes; values hold no comma), in
 // l; fails the test on an item without '='.
 void check_util_labels(struct fw_labels *l, const char *spec);
+
+// relabel_configs loaded from the YAML "r: [rules]" (as file r.yml) and prepared.
+struct check_util_rules {
+    struct fw_relabel_config *r; // owned: free with check_util_rules_free
+    size_t n;
+};
+
+// Load yaml into out (overwritten) and prepare the rules; 0, or -1 with errs (a load or
+// prepare error). check_util_rules_free it either way.
+int check_util_rules_load(const char *yaml, struct check_util_rules *out,
+                          struct fw_cfg_errors *errs);
+void check_util_rules_free(struct check_util_rules *t);
 
 // Index of the first error whose message contains needle, or -1.
 int check_util_cfg_error_find(const struct fw_cfg_errors *errs, const char *needle);
