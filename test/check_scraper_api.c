@@ -17,16 +17,6 @@
 
 Suite *scraper_api_suite(void);
 
-static struct fw_scrape_config
-s_job(const char *name)
-{
-    struct fw_scrape_config sc = {0};
-    sc.job_name = (char *)name;
-    sc.scrape_interval_ms = 15000;
-    sc.scrape_timeout_ms = 10000;
-    return sc;
-}
-
 static json_t *
 s_parse(const char *text)
 {
@@ -44,7 +34,8 @@ s_str(json_t *o, const char *key)
 
 START_TEST(test_scraper_api_targets)
 {
-    struct fw_scrape_config node = s_job("node"), plc = s_job("plc");
+    struct fw_scrape_config node = check_util_scrape_job("node", false),
+                            plc = check_util_scrape_job("plc", false);
     struct scraper_target *t[3] = {
         scraper_target_new(&plc, "10.0.0.2:9100", NULL),
         scraper_target_new(&node, "10.0.0.1:9100", NULL),
@@ -169,7 +160,8 @@ START_TEST(test_scraper_api_relabel_steps)
                                            "    replacement: should_not_apply\n",
                                            &rules, &errs),
                      0);
-    struct fw_scrape_config jobs[2] = {s_job("testpool3"), s_job("hashing")};
+    struct fw_scrape_config jobs[2] = {check_util_scrape_job("testpool3", false),
+                                       check_util_scrape_job("hashing", false)};
     jobs[0].relabel_configs = rules.r;
     jobs[0].n_relabel_configs = rules.n;
     struct fw_promcfg cfg = {0};

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "check_util.h"
 #include "fw_promcfg.h"
 #include "../scraper/scraper_sd.h"
 #include "../scraper/scraper_sd_file.h"
@@ -332,10 +333,7 @@ END_TEST
 
 START_TEST(test_scraper_sd_target_from_group)
 {
-    struct fw_scrape_config sc = {0};
-    sc.job_name = (char *)"k8s";
-    sc.scrape_interval_ms = 15000;
-    sc.scrape_timeout_ms = 10000;
+    struct fw_scrape_config sc = check_util_scrape_job("k8s", false);
     struct fw_labels group = FW_LABELS_INIT, target = FW_LABELS_INIT;
     fw_labels_set(&group, "__meta_kubernetes_namespace", "shop");
     fw_labels_set(&group, "env", "prod");

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_util.h"
 #include "fw_cfg.h"
 #include "fw_labels.h"
 #include "fw_msg.h"
@@ -14,17 +15,6 @@
 #include "../scraper/scraper_target.h"
 
 Suite *scraper_target_suite(void);
-
-static struct fw_scrape_config
-s_job(const char *name)
-{
-    struct fw_scrape_config sc = {0};
-    sc.job_name = (char *)name;
-    sc.scrape_interval_ms = 15000;
-    sc.scrape_timeout_ms = 10000;
-    sc.honor_timestamps = true;
-    return sc;
-}
 
 static struct fw_expfmt_sample
 s_sample(const char *name, const char *const *names, const char *const *values, size_t n)
@@ -36,7 +26,7 @@ s_sample(const char *name, const char *const *names, const char *const *values, 
 
 START_TEST(test_scraper_target_new_destroy)
 {
-    struct fw_scrape_config sc = s_job("node");
+    struct fw_scrape_config sc = check_util_scrape_job("node", true);
     struct scraper_target *t = scraper_target_new(&sc, "10.0.0.1:9100", NULL);
     ck_assert_ptr_nonnull(t);
     ck_assert_str_eq(t->url, "http://10.0.0.1:9100/metrics");
@@ -53,7 +43,7 @@ END_TEST
 
 START_TEST(test_scraper_target_static_labels_and_url)
 {
-    struct fw_scrape_config sc = s_job("db");
+    struct fw_scrape_config sc = check_util_scrape_job("db", true);
     sc.scheme = (char *)"https";
     sc.metrics_path = (char *)"/probe";
     struct fw_labels st = FW_LABELS_INIT;
@@ -79,7 +69,7 @@ END_TEST
 
 START_TEST(test_scraper_target_merge_adds_target_labels)
 {
-    struct fw_scrape_config sc = s_job("j");
+    struct fw_scrape_config sc = check_util_scrape_job("j", true);
     struct scraper_target *t = scraper_target_new(&sc, "h:1", NULL);
     struct scraper_lset ls = {0};
     const char *names[] = {"b", "a", "empty"};
@@ -102,7 +92,7 @@ END_TEST
 
 START_TEST(test_scraper_target_merge_exported_prefix)
 {
-    struct fw_scrape_config sc = s_job("j");
+    struct fw_scrape_config sc = check_util_scrape_job("j", true);
     struct fw_labels st = FW_LABELS_INIT;
     fw_labels_set(&st, "env", "prod");
     struct scraper_target *t = scraper_target_new(&sc, "h:1", &st);
@@ -131,7 +121,7 @@ END_TEST
 
 START_TEST(test_scraper_target_merge_honor_labels)
 {
-    struct fw_scrape_config sc = s_job("federate");
+    struct fw_scrape_config sc = check_util_scrape_job("federate", true);
     struct scraper_target *t = scraper_target_new(&sc, "h:1", NULL);
     struct scraper_lset ls = {0};
     const char *names[] = {"job", "a"};
@@ -162,7 +152,7 @@ s_track(struct scraper_target *t, struct scraper_lset *ls, const char *name, boo
 
 START_TEST(test_scraper_target_staleness)
 {
-    struct fw_scrape_config sc = s_job("j");
+    struct fw_scrape_config sc = check_util_scrape_job("j", true);
     struct scraper_target *t = scraper_target_new(&sc, "h:1", NULL);
     struct scraper_lset ls = {0};
     struct fw_batch *b = fw_batch_new();

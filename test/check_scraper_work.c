@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_util.h"
 #include "fw_labels.h"
 #include "fw_msg.h"
 #include "fw_promcfg.h"
@@ -15,17 +16,6 @@
 #include "../scraper/scraper_work.h"
 
 Suite *scraper_work_suite(void);
-
-static struct fw_scrape_config
-s_job(const char *name)
-{
-    struct fw_scrape_config sc = {0};
-    sc.job_name = (char *)name;
-    sc.scrape_interval_ms = 15000;
-    sc.scrape_timeout_ms = 10000;
-    sc.honor_timestamps = true;
-    return sc;
-}
 
 // A job for t with a text body of n series m{i="<k>"} k.
 static struct scraper_work_job *
@@ -77,7 +67,7 @@ s_decode_all(struct scraper_work_job *job, size_t *series, size_t *samples, size
 
 START_TEST(test_scraper_work_parts_and_staleness)
 {
-    struct fw_scrape_config sc = s_job("big");
+    struct fw_scrape_config sc = check_util_scrape_job("big", true);
     struct scraper_target *t = scraper_target_new(&sc, "h:1", NULL);
     scraper_work_state_t *st = scraper_work_state_new();
     size_t n = 2 * SCRAPER_WORK_BATCH_SERIES + 5;
@@ -144,7 +134,7 @@ s_stop_when_done(zloop_t *loop, int timer_id, void *arg)
 
 START_TEST(test_scraper_work_pool)
 {
-    struct fw_scrape_config sc = s_job("pool");
+    struct fw_scrape_config sc = check_util_scrape_job("pool", true);
     enum { N = 6 };
     struct scraper_target *t[N];
     char addr[32];

@@ -22,6 +22,7 @@
 #include "fw_cfg.h"
 #include "fw_labels.h"
 #include "fw_mem.h"
+#include "fw_promcfg.h"
 #include "fw_relabel.h"
 
 enum { S_RM_DEPTH = 8, S_RM_ENTRIES = 10000 };
@@ -119,6 +120,17 @@ check_util_labels(struct fw_labels *l, const char *spec)
         fw_labels_set(l, kv, eq + 1);
     }
     free(copy);
+}
+
+struct fw_scrape_config
+check_util_scrape_job(const char *name, bool honor_timestamps)
+{
+    struct fw_scrape_config sc = {0};
+    sc.job_name = (char *)name;
+    sc.scrape_interval_ms = 15000;
+    sc.scrape_timeout_ms = 10000;
+    sc.honor_timestamps = honor_timestamps;
+    return sc;
 }
 
 static const struct fw_cfg_field s_rules_top[] = {

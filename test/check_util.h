@@ -1,6 +1,6 @@
 /*  check_util.h — the fixtures the Check suites share: temporary directories under test/tmp
     and their removal, an open tsdb store, HTTP requests with libcurl and a bounded wait for
-    an HTTP answer, input files, label specs, relabel rules, config-error
+    an HTTP answer, input files, label specs, scrape jobs, relabel rules, config-error
     lookups, nested inputs and the
     shortest digits of a double.
 
@@ -20,6 +20,7 @@
 struct fw_cfg_errors;
 struct fw_labels;
 struct fw_relabel_config;
+struct fw_scrape_config;
 
 // Make a new directory test/tmp/<prefix>.XXXXXX (test/ and test/tmp/ are made when missing)
 // and write its path into buf (cap bytes). Fails the test when it cannot.
@@ -87,6 +88,10 @@ struct check_util_rules {
 int check_util_rules_load(const char *yaml, struct check_util_rules *out,
                           struct fw_cfg_errors *errs);
 void check_util_rules_free(struct check_util_rules *t);
+
+// A scrape job named name (borrowed) scraped every 15 s with a 10 s timeout, the rest
+// zero but honor_timestamps.
+struct fw_scrape_config check_util_scrape_job(const char *name, bool honor_timestamps);
 
 // Index of the first error whose message contains needle, or -1.
 int check_util_cfg_error_find(const struct fw_cfg_errors *errs, const char *needle);
