@@ -33,6 +33,7 @@ struct scraper_opts {
     int64_t shard_count;                   // --shard.count: N with I from the pod name
     struct scraper_shard shard;            // from the three above (scraper_shard_setup)
     int64_t workers;                       // --scrape.workers: threads for the scrapes' CPU work
+    const char *bench_parse;               // --bench-parse=FILE (scraper_bench.h)
 };
 
 // The embedded default configuration (scraper/scraper.example.yml).

@@ -13,6 +13,7 @@
 #include "fw_ports.h"
 #include "fw_sender.h"
 #include "scraper.h"
+#include "scraper_bench.h"
 
 static const struct fw_flag s_flags[] = {
     FW_FLAGS_COMMON(struct scraper_opts, common, FW_HTTP_SCRAPER),
@@ -29,6 +30,9 @@ static const struct fw_flag s_flags[] = {
     {"scrape.default-label-value-length-limit", FW_FLAG_INT,
      offsetof(struct scraper_opts, limits.label_value_length_limit), "65536",
      "label_value_length_limit of a job that sets none (0: none)"},
+    {"bench-parse", FW_FLAG_STR, offsetof(struct scraper_opts, bench_parse), NULL,
+     "FILE: print the parse throughput and the CPU per sample of a scrape's whole work on "
+     "this exposition body (the config's first job's metric_relabel_configs), then exit"},
     {"scrape.workers", FW_FLAG_INT, offsetof(struct scraper_opts, workers), "2",
      "threads that parse, relabel and encode scrapes, off the loop (a target always goes to "
      "the same one)"},
@@ -70,6 +74,11 @@ main(int argc, char **argv)
         return 2;
     }
     free(errs);
+    if (opts.bench_parse) {
+        rc = scraper_bench_parse(opts.bench_parse, &cfg) == 0 ? 0 : 1;
+        fw_promcfg_free(&cfg);
+        return rc;
+    }
     if (opts.common.check_config) {
         printf("configuration OK\n");
         fw_promcfg_free(&cfg);

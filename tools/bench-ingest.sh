@@ -14,7 +14,9 @@
 # Environment (defaults): INGEST_TARGETS (20), INGEST_SERIES (1000), INGEST_INTERVAL (1),
 # INGEST_DURATION (60), INGEST_WARMUP (15), INGEST_TITLE ("ingestion"), INGEST_RESTART (0; 1:
 # at the end of each side's window, SIGKILL the storage process - prometheus, tsdb - and time
-# its restart on the same data to /-/ready: Prometheus replays its WAL, tsdb its log). Prints key=value
+# its restart on the same data to /-/ready: Prometheus replays its WAL, tsdb its log),
+# INGEST_METRIC_RELABEL (1: the job has 10 metric_relabel_configs that keep every series; 0:
+# none). Prints key=value
 # figures for each side and a table with ratios (higher ratio = floorwatch better). Ports
 # are free loopback ports; every process is started and stopped by PID; every wait is
 # bounded; the temp dir is removed. bench.sh runs it twice: the ingestion section
@@ -82,6 +84,26 @@ kill -0 "$EXP_PID" 2>/dev/null && [ -s "$TMP/targets.txt" ] ||
     echo "    static_configs:"
     echo "      - targets:"
     sed 's/.*/          - "&"/' "$TMP/targets.txt"
+    # Ten metric_relabel_configs that keep every series the exporter serves (so both sides
+    # store the same samples) but make each side apply them to every sample: a copy of the
+    # name into __tmp_, a lowercase of it, a hashmod, a keep matching every name, a drop,
+    # labelmap, labeldrop and a replace matching nothing, one label added, the __tmp_ ones
+    # dropped.
+    if [ "${INGEST_METRIC_RELABEL:-1}" = 1 ]; then
+        cat <<'YML'
+    metric_relabel_configs:
+      - {source_labels: [__name__], regex: "(.*)", target_label: __tmp_name, replacement: "$1"}
+      - {action: lowercase, source_labels: [__tmp_name], target_label: __tmp_lower}
+      - {action: hashmod, source_labels: [instance], modulus: 8, target_label: __tmp_hash}
+      - {action: keep, source_labels: [__name__], regex: ".+"}
+      - {action: drop, source_labels: [__name__], regex: "bench_never_.*"}
+      - {action: labelmap, regex: "bench_absent_(.*)", replacement: "$1"}
+      - {action: labeldrop, regex: "bench_absent_label"}
+      - {source_labels: [__name__], regex: "bench_nomatch_(.*)", target_label: nomatch, replacement: "$1"}
+      - {target_label: bench, replacement: relabeled}
+      - {action: labeldrop, regex: "__tmp_.*"}
+YML
+    fi
 } >"$TMP/prometheus.yml"
 
 # measure SIDE READY_URL METRICS_URL SAMPLES_METRIC SERIES_METRIC PID...: run the window on
@@ -118,6 +140,13 @@ measure() {
 }
 
 echo "   $TITLE: $NT targets x $NS series every ${IV}s, ${DUR}s per side (window after ${WARM}s)"
+
+# The scraper's own parse throughput and per-sample work on one target's body, with the
+# job's metric_relabel_configs (scraper --bench-parse, single-threaded, nothing sent).
+curl -fsS --max-time 10 -o "$TMP/body.txt" "http://$(head -1 "$TMP/targets.txt")/metrics" &&
+    "$BIN/scraper" --log.level=warn --config.file="$TMP/prometheus.yml" \
+        --bench-parse="$TMP/body.txt" | sed 's/^/   scraper --bench-parse: /' ||
+    echo "   scraper --bench-parse: failed"
 
 # --- peer: Prometheus ---
 PP=$(free_port)

@@ -1,0 +1,19 @@
+/*  scraper_bench.h — `scraper --bench-parse=FILE`: the scraper's own CPU per sample on one
+    exposition body, for `make bench` (tools/bench-ingest.sh).
+
+    Parses FILE (text 0.0.4, or OpenMetrics when it ends with "# EOF") over and over for
+    about a second of thread CPU time and prints the parse throughput (MB/s, ns per sample);
+    then runs the whole per-scrape work of a worker (scraper_work_run: parse, target labels,
+    the first job's metric_relabel_configs through its cache, limits, staleness, the SAMPLES
+    parts encoded) as a target of the config's first job scraping FILE every time, and prints
+    its ns per sample. Single-threaded; nothing is sent.
+*/
+#ifndef SCRAPER_BENCH_H
+#define SCRAPER_BENCH_H
+
+#include "fw_promcfg.h"
+
+// 0, or -1 when FILE cannot be read or does not parse (told on stderr).
+int scraper_bench_parse(const char *file, const struct fw_promcfg *cfg);
+
+#endif
