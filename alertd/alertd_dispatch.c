@@ -218,15 +218,6 @@ alertd_alert_webhook_json(const struct alertd_alert *a, int64_t now)
 }
 
 static json_t *
-s_kv_object(const struct fw_labels *l)
-{
-    json_t *o = json_object();
-    for (size_t i = 0; i < l->len; i++)
-        json_object_set_new(o, l->items[i].name, json_string(l->items[i].value)); // steals
-    return o;
-}
-
-static json_t *
 s_common_annotations(struct alertd_alert **v, size_t n)
 {
     json_t *common = json_object();
@@ -266,8 +257,8 @@ s_payload(alertd_dispatch_t *self, struct s_group *g, struct alertd_alert **v, s
     json_t *p = json_pack(
         "{s:s, s:s, s:i, s:s, s:s, s:o, s:o, s:o, s:s, s:o}", "version", "4", "groupKey", g->key,
         "truncatedAlerts", 0, "status", firing ? "firing" : "resolved", "receiver",
-        g->route->receiver, "groupLabels", s_kv_object(&g->labels), "commonLabels",
-        s_kv_object(&common), "commonAnnotations", s_common_annotations(v, n), "externalURL",
+        g->route->receiver, "groupLabels", fw_labels_json(&g->labels), "commonLabels",
+        fw_labels_json(&common), "commonAnnotations", s_common_annotations(v, n), "externalURL",
         self->external_url, "alerts", alerts); // "o" steals each object
     fw_labels_clear(&common);
     return p;
@@ -436,7 +427,7 @@ alertd_dispatch_groups_json(alertd_dispatch_t *self, alertd_alert_render_fn fn, 
                 json_array_append_new(alerts, j); // steals
         }
         json_array_append_new(arr,
-                              json_pack("{s:o, s:{s:s}, s:o}", "labels", s_kv_object(&g->labels),
+                              json_pack("{s:o, s:{s:s}, s:o}", "labels", fw_labels_json(&g->labels),
                                         "receiver", "name", g->route->receiver, "alerts", alerts));
     }
     return arr;

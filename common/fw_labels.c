@@ -5,6 +5,7 @@
 */
 #include "fw_labels.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +176,15 @@ s_buf_put(struct s_buf *b, const char *s, size_t n)
     memcpy(b->p + b->len, s, n);
     b->len += n;
     b->p[b->len] = '\0';
+}
+
+json_t *
+fw_labels_json(const struct fw_labels *l)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < l->len; i++) // json_object_set_new steals the new string
+        json_object_set_new(o, l->items[i].name, json_string(l->items[i].value));
+    return o;
 }
 
 char *

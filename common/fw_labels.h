@@ -16,6 +16,8 @@
 
 #include "fw_err.h"
 
+struct json_t;
+
 struct fw_label {
     char *name;  // owned
     char *value; // owned
@@ -59,6 +61,9 @@ uint64_t fw_labels_fingerprint(const struct fw_labels *l);
 // Render as {a="b", c="d"} (with the __name__ value in front when present:
 // up{job="x"}), escaping as Prometheus does. Returns a new string the caller frees.
 char *fw_labels_format(const struct fw_labels *l);
+// The set as a JSON object {"name": "value", ...} in name order: a new jansson reference
+// (json_t) the caller owns.
+struct json_t *fw_labels_json(const struct fw_labels *l);
 // Validate every name and value; on failure err names the bad label.
 int fw_labels_validate(const struct fw_labels *l, fw_err_t *err);
 

@@ -545,15 +545,6 @@ s_query_escape(const char *s)
 
 // jansson: json_object_set_new steals the new string/object references below.
 static json_t *
-s_labels_json(const struct fw_labels *l)
-{
-    json_t *o = json_object();
-    for (size_t i = 0; i < l->len; i++)
-        json_object_set_new(o, l->items[i].name, json_string(l->items[i].value));
-    return o;
-}
-
-static json_t *
 s_time_json(int64_t ms)
 {
     char buf[40];
@@ -584,8 +575,8 @@ s_collect_alerts(const ruled_group_t *self, const struct s_rule *r, int64_t ts, 
                     fw_labels_set(&l, self->env.external_labels->items[j].name,
                                   self->env.external_labels->items[j].value);
         json_t *o = json_object();
-        json_object_set_new(o, "labels", s_labels_json(&l));
-        json_object_set_new(o, "annotations", s_labels_json(&a->annotations));
+        json_object_set_new(o, "labels", fw_labels_json(&l));
+        json_object_set_new(o, "annotations", fw_labels_json(&a->annotations));
         json_object_set_new(o, "startsAt", s_time_json(a->active_at_ms));
         json_object_set_new(o, "endsAt", s_time_json(firing ? ts + 4 * delta : a->resolved_at_ms));
         char *url = fw_asprintf("%s/graph?g0.expr=%s&g0.tab=1",
@@ -712,8 +703,8 @@ static json_t *
 s_alert_json(const struct s_alert *a)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "labels", s_labels_json(&a->labels));
-    json_object_set_new(o, "annotations", s_labels_json(&a->annotations));
+    json_object_set_new(o, "labels", fw_labels_json(&a->labels));
+    json_object_set_new(o, "annotations", fw_labels_json(&a->annotations));
     json_object_set_new(o, "state", json_string(s_state_str(a->state)));
     json_object_set_new(o, "activeAt", s_time_json(a->active_at_ms));
     if (a->keep_firing_since_ms)
@@ -729,7 +720,7 @@ s_rule_json(const struct s_rule *r)
     bool alert = ruled_rules_is_alert(r->cfg);
     json_object_set_new(o, "name", json_string(s_rule_name(r)));
     json_object_set_new(o, "query", json_string(r->cfg->expr));
-    json_object_set_new(o, "labels", s_labels_json(&r->labels));
+    json_object_set_new(o, "labels", fw_labels_json(&r->labels));
     if (alert) {
         ruled_alert_state_t st = RULED_ALERT_INACTIVE;
         json_t *alerts = json_array();
@@ -744,7 +735,7 @@ s_rule_json(const struct s_rule *r)
         json_object_set_new(o, "duration", json_real((double)r->cfg->for_ms / 1000.0));
         json_object_set_new(o, "keepFiringFor",
                             json_real((double)r->cfg->keep_firing_for_ms / 1000.0));
-        json_object_set_new(o, "annotations", s_labels_json(&r->cfg->annotations));
+        json_object_set_new(o, "annotations", fw_labels_json(&r->cfg->annotations));
         json_object_set_new(o, "alerts", alerts);
     }
     json_object_set_new(o, "health",

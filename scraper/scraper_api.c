@@ -26,23 +26,14 @@ s_dump(json_t *root)
 }
 
 static json_t *
-s_labels_json(const struct fw_labels *l)
-{
-    json_t *o = json_object();
-    for (size_t i = 0; i < l->len; i++) // steals the new string
-        json_object_set_new(o, l->items[i].name, json_string(l->items[i].value));
-    return o;
-}
-
-static json_t *
 s_target_json(const struct scraper_target *t)
 {
     static const char *const health[] = {"unknown", "up", "down"};
     char buf[64];
     json_t *o = json_object();
     // Every json_object_set_new below steals the new value.
-    json_object_set_new(o, "discoveredLabels", s_labels_json(&t->discovered));
-    json_object_set_new(o, "labels", s_labels_json(&t->labels));
+    json_object_set_new(o, "discoveredLabels", fw_labels_json(&t->discovered));
+    json_object_set_new(o, "labels", fw_labels_json(&t->labels));
     json_object_set_new(o, "scrapePool", json_string(t->job));
     json_object_set_new(o, "scrapeUrl", json_string(t->url));
     json_object_set_new(o, "globalUrl", json_string(t->url));
@@ -112,7 +103,7 @@ scraper_api_targets(const struct scraper_api_view *v, const char *state, const c
             if (!shown)
                 continue;
             json_t *o = json_object(); // set_new steals each value
-            json_object_set_new(o, "discoveredLabels", s_labels_json(&d->items[i].labels));
+            json_object_set_new(o, "discoveredLabels", fw_labels_json(&d->items[i].labels));
             json_object_set_new(o, "scrapePool", json_string(pools[p]));
             json_array_append_new(dropped, o);
         }
@@ -231,7 +222,7 @@ scraper_api_relabel_steps(const struct fw_promcfg *cfg, const char *pool, const 
             keep = fw_relabel_process(&sc->relabel_configs[i], 1, &lb);
         json_t *step = json_object(); // set_new steals each value
         json_object_set_new(step, "rule", scraper_api_rule_json(&sc->relabel_configs[i]));
-        json_object_set_new(step, "output", keep ? s_labels_json(&lb) : json_object());
+        json_object_set_new(step, "output", keep ? fw_labels_json(&lb) : json_object());
         json_object_set_new(step, "keep", json_boolean(keep));
         json_array_append_new(steps, step);
     }

@@ -63,15 +63,6 @@ scraper_exemplars_reset(scraper_exemplars_t *self)
     json_array_clear(self->list);
 }
 
-static json_t *
-s_labels_json(const struct fw_labels *l)
-{
-    json_t *o = json_object();
-    for (size_t i = 0; i < l->len; i++)
-        json_object_set_new(o, l->items[i].name, json_string(l->items[i].value));
-    return o;
-}
-
 void
 scraper_exemplars_add(scraper_exemplars_t *self, const struct fw_labels *series,
                       const struct fw_expfmt_exemplar *e, int64_t sample_t_ms)
@@ -83,8 +74,8 @@ scraper_exemplars_add(scraper_exemplars_t *self, const struct fw_labels *series,
     char v[40];
     snprintf(v, sizeof(v), "%.17g", e->v);
     json_t *o = json_object();
-    json_object_set_new(o, "series", s_labels_json(series));
-    json_object_set_new(o, "labels", s_labels_json(&self->tmp));
+    json_object_set_new(o, "series", fw_labels_json(series));
+    json_object_set_new(o, "labels", fw_labels_json(&self->tmp));
     json_object_set_new(o, "value", json_string(v));
     json_object_set_new(o, "timestamp", json_integer(e->has_t ? e->t_ms : sample_t_ms));
     json_array_append_new(self->list, o);
