@@ -109,6 +109,18 @@ it_term() {
     IT_PIDS=(${keep[@]+"${keep[@]}"}) # stopped: it_cleanup leaves it alone
 }
 
+# it_start_scraper CONFIG WEB [TSDB [PUB]]: start $BIN/scraper on CONFIG with its web API on
+# 127.0.0.1:WEB, its samples to tcp://127.0.0.1:TSDB and its PUB on tcp://127.0.0.1:PUB
+# (TSDB and PUB picked free when not given: nobody listens there), wait until it is ready
+# and set API to its /api/v1/targets. 1 when it did not come up.
+it_start_scraper() {
+    local cfg=$1 web=$2 tsdb=${3:-$(it_free_port)} pub=${4:-$(it_free_port)}
+    it_start scraper "$BIN/scraper" --config.file="$cfg" --web.listen-address="127.0.0.1:$web" \
+        --zmq.tsdb-address="tcp://127.0.0.1:$tsdb" --zmq.pub-address="tcp://127.0.0.1:$pub"
+    it_wait_http "http://127.0.0.1:$web/-/ready" || return 1
+    API="http://127.0.0.1:$web/api/v1/targets"
+}
+
 # it_start_tsdb_and_alertd: tsdb on T_HTTP/T_SAMPLES/T_QUERY/T_PUB (storage in
 # $IT_DIR/tsdb), and alertd on A_HTTP/A_ALERTS/A_NOTIFY/A_PUB when $BIN/alertd is built
 # (IT_HAVE_ALERTD says which); ports not set are picked free. Needs BIN and it_tmpdir.

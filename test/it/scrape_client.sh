@@ -76,10 +76,7 @@ scrape_configs:
   - {job_name: params, scheme: https, metrics_path: /gzip, tls_config: $CA, params: {module: [http_2xx], target: ["a b"]}, static_configs: [{targets: $A}]}
 YML
 it_check "--check-config accepts the client settings" "$BIN/scraper" --check-config --config.file="$D/prometheus.yml"
-it_start scraper "$BIN/scraper" --config.file="$D/prometheus.yml" --web.listen-address="127.0.0.1:$WEB" \
-    --zmq.tsdb-address="tcp://127.0.0.1:$PUSH" --zmq.pub-address="tcp://127.0.0.1:$PUB"
-it_wait_http "http://127.0.0.1:$WEB/-/ready"
-API="http://127.0.0.1:$WEB/api/v1/targets"
+it_start_scraper "$D/prometheus.yml" "$WEB" "$PUSH" "$PUB"
 err() { curl -fsS "$API" | jq -r --arg j "$1" '.data.activeTargets[] | select(.labels.job==$j) | .health + " " + .lastError'; }
 has() { local got; got=$(err "$1"); [[ "$got" == $2 ]] || { echo "    $1: $got"; return 1; }; }
 waits() { it_until 40 0.25 has "$@"; }

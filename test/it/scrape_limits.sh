@@ -88,11 +88,7 @@ scrape_configs:
   - {job_name: toomany, metrics_path: /good, target_limit: 1, static_configs: [{targets: ["127.0.0.1:$SRV", "localhost:$SRV"]}]}
 YML
 it_check "--check-config accepts the limits" "$BIN/scraper" --check-config --config.file="$IT_DIR/prometheus.yml"
-it_start scraper "$BIN/scraper" --config.file="$IT_DIR/prometheus.yml" \
-    --web.listen-address="127.0.0.1:$WEB" --zmq.tsdb-address="tcp://127.0.0.1:$PUSH" \
-    --zmq.pub-address="tcp://127.0.0.1:$PUB"
-it_wait_http "http://127.0.0.1:$WEB/-/ready"
-API="http://127.0.0.1:$WEB/api/v1/targets"
+it_start_scraper "$IT_DIR/prometheus.yml" "$WEB" "$PUSH" "$PUB"
 metric() { curl -fsS "http://127.0.0.1:$WEB/metrics" | awk -v k="$1" '$1 == k {print $2}'; }
 scrapes0=$(metric 'fw_scraper_scrapes_total{job="fast"}'); scrapes0=${scrapes0:-0}
 sleep 8

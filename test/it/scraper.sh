@@ -71,13 +71,8 @@ scrape_configs:
 YML
 it_wait_http "http://127.0.0.1:$NODE_PORT/metrics"
 it_wait_http "http://127.0.0.1:$GARBAGE_PORT/metrics.txt"
-it_start scraper "$BIN/scraper" --config.file="$IT_DIR/prometheus.yml" \
-    --web.listen-address="127.0.0.1:$WEB_PORT" \
-    --zmq.tsdb-address="tcp://127.0.0.1:$PUSH_PORT" \
-    --zmq.pub-address="tcp://127.0.0.1:$PUB_PORT"
-it_wait_http "http://127.0.0.1:$WEB_PORT/-/ready"
+it_start_scraper "$IT_DIR/prometheus.yml" "$WEB_PORT" "$PUSH_PORT" "$PUB_PORT"
 
-API="http://127.0.0.1:$WEB_PORT/api/v1/targets"
 health() { curl -fsS "$API" | jq -r --arg j "$1" '.data.activeTargets[] | select(.labels.job==$j) | .health'; }
 health_is() { [ "$(health "$1")" = "$2" ]; }
 it_check "node exporter target is up" it_until 50 0.1 health_is node up

@@ -108,11 +108,7 @@ scrape_configs:
     static_configs:
       - targets: ["127.0.0.1:$FS_PORT"]
 YML
-it_start scraper "$BIN/scraper" --config.file="$IT_DIR/fw.yml" \
-    --web.listen-address="127.0.0.1:$WEB_PORT" \
-    --zmq.tsdb-address="tcp://127.0.0.1:$(it_free_port)" \
-    --zmq.pub-address="tcp://127.0.0.1:$(it_free_port)"
-it_wait_http "http://127.0.0.1:$WEB_PORT/-/ready"
+it_start_scraper "$IT_DIR/fw.yml" "$WEB_PORT"
 fw_up() {
     [ "$(curl -fsS "http://127.0.0.1:$WEB_PORT/api/v1/targets" | jq -r '.data.activeTargets[0].health')" = up ]
 }

@@ -83,13 +83,8 @@ for job in good nan noeof nantext badunit; do
         "${job/nantext/text}" "$job" "$SRV_PORT" >> "$IT_DIR/prometheus.yml"
 done
 
-it_start scraper "$BIN/scraper" --config.file="$IT_DIR/prometheus.yml" \
-    --web.listen-address="127.0.0.1:$WEB_PORT" \
-    --zmq.tsdb-address="tcp://127.0.0.1:$PUSH_PORT" \
-    --zmq.pub-address="tcp://127.0.0.1:$PUB_PORT"
-it_wait_http "http://127.0.0.1:$WEB_PORT/-/ready"
+it_start_scraper "$IT_DIR/prometheus.yml" "$WEB_PORT" "$PUSH_PORT" "$PUB_PORT"
 
-API="http://127.0.0.1:$WEB_PORT/api/v1/targets"
 field() {
     curl -fsS "$API" | jq -r --arg j "$1" --arg f "$2" \
         '.data.activeTargets[] | select(.labels.job==$j) | .[$f]'

@@ -48,12 +48,7 @@ out=$("$BIN/scraper" --check-config --config.file="$IT_DIR/prometheus.yml")
 [ "$out" = "configuration OK" ] || it_die "check-config: $out"
 it_ok "kubernetes_sd_configs accepted by --check-config"
 
-it_start scraper "$BIN/scraper" --config.file="$IT_DIR/prometheus.yml" \
-    --web.listen-address="127.0.0.1:$WEB_PORT" \
-    --zmq.tsdb-address="tcp://127.0.0.1:$(it_free_port)" \
-    --zmq.pub-address="tcp://127.0.0.1:$(it_free_port)"
-it_wait_http "http://127.0.0.1:$WEB_PORT/-/ready"
-API="http://127.0.0.1:$WEB_PORT/api/v1/targets"
+it_start_scraper "$IT_DIR/prometheus.yml" "$WEB_PORT"
 
 # targets_have ADDRESS: /api/v1/targets lists a target with __address__ ADDRESS.
 targets_have() {
