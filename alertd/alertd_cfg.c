@@ -1,10 +1,13 @@
 /*  alertd_cfg.c — alertmanager.yml field tables, loading and Alertmanager's cross-checks.
 
     Tables mirror Alertmanager's config structs (config/config.go). Keys alertd does not act
-    on yet (other integrations, templates' contents, parts of http_config) are
-    FW_CFG_IGNORE so users' files load unchanged while typos in the keys alertd reads are
-    still reported. After fw_cfg_load(), s_check() walks the result for the rules that span
-    several keys, reporting at the position fw_cfg recorded for the enclosing mapping.
+    on (the integrations nobody delivers yet, templates, parts of http_config, tracing) are
+    FW_CFG_UNSUPPORTED: refused at the key with file:line:column and "not supported by
+    floorwatch", never accepted and ignored. The global credentials of those integrations
+    stay table fields, since Alertmanager's checks read them (at most one of X and X_file, a
+    receiver's key from global); alertd_cfgcheck refuses them at their key. After
+    fw_cfg_load(), s_check() walks the result for the rules that span several keys,
+    reporting at the position fw_cfg recorded for the enclosing mapping.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,13 +71,26 @@ s_check_label_name(const char *value, const char *file, struct fw_cfg_pos pos,
 
 // --- tables ---
 
+static const char *const s_true[] = {"true", NULL};
+
 #define F_STR(k, T, m)                                                                             \
     {                                                                                              \
         .key = k, .type = FW_CFG_STR, .off = offsetof(T, m)                                        \
     }
-#define F_IGN(k)                                                                                   \
+// A key alertd knows and does not do: refused at the key, "sect.key: not supported by
+// floorwatch" (fw_cfg). F_ONLY accepts the listed values, which describe what alertd does
+// anyway; F_WHY adds a note.
+#define F_NO(k)                                                                                    \
     {                                                                                              \
-        .key = k, .type = FW_CFG_IGNORE                                                            \
+        .key = (k), .type = FW_CFG_UNSUPPORTED                                                     \
+    }
+#define F_WHY(k, why)                                                                              \
+    {                                                                                              \
+        .key = (k), .type = FW_CFG_UNSUPPORTED, .note = (why)                                      \
+    }
+#define F_ONLY(k, vals, why)                                                                       \
+    {                                                                                              \
+        .key = (k), .type = FW_CFG_UNSUPPORTED, .enum_names = (vals), .note = (why)                \
     }
 #define F_POS(T, m)                                                                                \
     {                                                                                              \
@@ -91,8 +107,8 @@ static const struct fw_cfg_field s_basic_auth_fields[] = {
     F_STR("username_file", struct alertd_cfg_http, basic_username_file),
     F_STR("password", struct alertd_cfg_http, basic_password),
     F_STR("password_file", struct alertd_cfg_http, basic_password_file),
-    F_IGN("username_ref"),
-    F_IGN("password_ref"),
+    F_NO("username_ref"),
+    F_NO("password_ref"),
     {NULL},
 };
 
@@ -100,7 +116,7 @@ static const struct fw_cfg_field s_authorization_fields[] = {
     F_STR("type", struct alertd_cfg_http, auth_type),
     F_STR("credentials", struct alertd_cfg_http, auth_credentials),
     F_STR("credentials_file", struct alertd_cfg_http, auth_credentials_file),
-    F_IGN("credentials_ref"),
+    F_NO("credentials_ref"),
     {NULL},
 };
 
@@ -116,14 +132,14 @@ static const struct fw_cfg_field s_http_fields[] = {
      .type = FW_CFG_BOOL,
      .off = offsetof(struct alertd_cfg_http, follow_redirects),
      .def = "true"},
-    F_IGN("oauth2"),
-    F_IGN("tls_config"),
-    F_IGN("proxy_url"),
-    F_IGN("no_proxy"),
-    F_IGN("proxy_from_environment"),
-    F_IGN("proxy_connect_header"),
-    F_IGN("enable_http2"),
-    F_IGN("http_headers"),
+    F_NO("oauth2"),
+    F_NO("tls_config"),
+    F_NO("proxy_url"),
+    F_NO("no_proxy"),
+    F_NO("proxy_from_environment"),
+    F_NO("proxy_connect_header"),
+    F_ONLY("enable_http2", s_true, "notifyd lets libcurl negotiate HTTP/2 over TLS"),
+    F_NO("http_headers"),
     {NULL},
 };
 
@@ -145,7 +161,7 @@ static const struct fw_cfg_field s_webhook_fields[] = {
      .type = FW_CFG_STRUCT,
      .off = offsetof(struct alertd_cfg_webhook, http),
      .child = s_http_fields},
-    F_IGN("timeout"),
+    F_NO("timeout"),
     {NULL},
 };
 
@@ -161,23 +177,23 @@ static const struct fw_cfg_field s_receiver_fields[] = {
      .count_off = offsetof(struct alertd_cfg_receiver, webhooks_len),
      .elem_size = sizeof(struct alertd_cfg_webhook),
      .child = s_webhook_fields},
-    F_IGN("email_configs"),
-    F_IGN("pagerduty_configs"),
-    F_IGN("slack_configs"),
-    F_IGN("opsgenie_configs"),
-    F_IGN("wechat_configs"),
-    F_IGN("pushover_configs"),
-    F_IGN("victorops_configs"),
-    F_IGN("sns_configs"),
-    F_IGN("telegram_configs"),
-    F_IGN("webex_configs"),
-    F_IGN("discord_configs"),
-    F_IGN("msteams_configs"),
-    F_IGN("msteamsv2_configs"),
-    F_IGN("jira_configs"),
-    F_IGN("rocketchat_configs"),
-    F_IGN("mattermost_configs"),
-    F_IGN("incidentio_configs"),
+    F_NO("email_configs"),
+    F_NO("pagerduty_configs"),
+    F_NO("slack_configs"),
+    F_NO("msteams_configs"),
+    F_NO("msteamsv2_configs"),
+    F_NO("opsgenie_configs"),
+    F_NO("wechat_configs"),
+    F_NO("pushover_configs"),
+    F_NO("victorops_configs"),
+    F_NO("sns_configs"),
+    F_NO("telegram_configs"),
+    F_NO("webex_configs"),
+    F_NO("discord_configs"),
+    F_NO("jira_configs"),
+    F_NO("rocketchat_configs"),
+    F_NO("mattermost_configs"),
+    F_NO("incidentio_configs"),
     {NULL},
 };
 
@@ -277,14 +293,14 @@ static const struct fw_cfg_field s_global_fields[] = {
      .min = 1,
      .max = 1e12},
     {.key = "http_config", .type = FW_CFG_STRUCT, .off = offsetof(T, http), .child = s_http_fields},
-    F_IGN("smtp_from"),
-    F_IGN("smtp_hello"),
-    F_IGN("smtp_smarthost"),
-    F_IGN("smtp_auth_username"),
-    F_IGN("smtp_auth_identity"),
-    F_IGN("smtp_require_tls"),
-    F_IGN("smtp_tls_config"),
-    F_IGN("smtp_force_implicit_tls"),
+    F_NO("smtp_from"),
+    F_NO("smtp_hello"),
+    F_NO("smtp_smarthost"),
+    F_NO("smtp_auth_username"),
+    F_NO("smtp_auth_identity"),
+    F_NO("smtp_require_tls"),
+    F_NO("smtp_tls_config"),
+    F_NO("smtp_force_implicit_tls"),
     F_STR("smtp_auth_password", T, smtp_auth_password),
     F_STR("smtp_auth_password_file", T, smtp_auth_password_file),
     F_STR("smtp_auth_secret", T, smtp_auth_secret),
@@ -293,33 +309,33 @@ static const struct fw_cfg_field s_global_fields[] = {
     F_STR("slack_api_url_file", T, slack_api_url_file),
     F_STR("slack_app_token", T, slack_app_token),
     F_STR("slack_app_token_file", T, slack_app_token_file),
-    F_IGN("slack_app_url"),
+    F_NO("slack_app_url"),
     F_STR("opsgenie_api_key", T, opsgenie_api_key),
     F_STR("opsgenie_api_key_file", T, opsgenie_api_key_file),
-    F_IGN("opsgenie_api_url"),
+    F_NO("opsgenie_api_url"),
     F_STR("victorops_api_key", T, victorops_api_key),
     F_STR("victorops_api_key_file", T, victorops_api_key_file),
-    F_IGN("victorops_api_url"),
+    F_NO("victorops_api_url"),
     F_STR("wechat_api_secret", T, wechat_api_secret),
     F_STR("wechat_api_secret_file", T, wechat_api_secret_file),
-    F_IGN("wechat_api_url"),
-    F_IGN("wechat_api_corp_id"),
+    F_NO("wechat_api_url"),
+    F_NO("wechat_api_corp_id"),
     F_STR("telegram_bot_token", T, telegram_bot_token),
     F_STR("telegram_bot_token_file", T, telegram_bot_token_file),
-    F_IGN("telegram_api_url"),
+    F_NO("telegram_api_url"),
     F_STR("rocketchat_token", T, rocketchat_token),
     F_STR("rocketchat_token_file", T, rocketchat_token_file),
     F_STR("rocketchat_token_id", T, rocketchat_token_id),
     F_STR("rocketchat_token_id_file", T, rocketchat_token_id_file),
-    F_IGN("rocketchat_api_url"),
+    F_NO("rocketchat_api_url"),
     F_STR("mattermost_webhook_url", T, mattermost_webhook_url),
     F_STR("mattermost_webhook_url_file", T, mattermost_webhook_url_file),
-    F_IGN("pagerduty_url"),
-    F_IGN("webex_api_url"),
-    F_IGN("jira_api_url"),
-    F_IGN("discord_webhook_url"),
-    F_IGN("msteams_webhook_url"),
-    F_IGN("incidentio_url"),
+    F_NO("pagerduty_url"),
+    F_NO("webex_api_url"),
+    F_NO("jira_api_url"),
+    F_NO("discord_webhook_url"),
+    F_NO("msteams_webhook_url"),
+    F_NO("incidentio_url"),
     {NULL},
 };
 #undef T
@@ -344,7 +360,7 @@ static const struct fw_cfg_field s_fields[] = {
      .count_off = offsetof(T, receivers_len),
      .elem_size = sizeof(struct alertd_cfg_receiver),
      .child = s_receiver_fields},
-    F_LIST("templates", T, templates, NULL),
+    F_WHY("templates", "not supported yet: the template engine is coming"),
     {.key = "time_intervals",
      .type = FW_CFG_LIST,
      .off = offsetof(T, time_intervals),
@@ -357,7 +373,7 @@ static const struct fw_cfg_field s_fields[] = {
      .count_off = offsetof(T, mute_time_intervals_len),
      .elem_size = sizeof(struct alertd_cfg_time_interval),
      .child = s_time_interval_fields},
-    F_IGN("tracing"),
+    F_NO("tracing"),
     {NULL},
 };
 #undef T

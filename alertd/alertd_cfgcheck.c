@@ -156,6 +156,49 @@ s_receivers(struct s_walk *w, const yaml_node_t *rs)
     }
 }
 
+// Global credentials read by Alertmanager's checks (alertd_cfg keeps them as table fields)
+// for integrations alertd does not deliver: refused at their key.
+static const char *const s_refused_globals[] = {
+    "smtp_auth_password",
+    "smtp_auth_password_file",
+    "smtp_auth_secret",
+    "smtp_auth_secret_file",
+    "opsgenie_api_key",
+    "opsgenie_api_key_file",
+    "victorops_api_key",
+    "victorops_api_key_file",
+    "wechat_api_secret",
+    "wechat_api_secret_file",
+    "telegram_bot_token",
+    "telegram_bot_token_file",
+    "rocketchat_token",
+    "rocketchat_token_file",
+    "rocketchat_token_id",
+    "rocketchat_token_id_file",
+    "mattermost_webhook_url",
+    "mattermost_webhook_url_file",
+    NULL,
+};
+
+static void
+s_globals(struct s_walk *w, const yaml_node_t *g)
+{
+    if (!g || g->type != YAML_MAPPING_NODE)
+        return;
+    for (yaml_node_pair_t *p = g->data.mapping.pairs.start; p < g->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
+        if (!k || k->type != YAML_SCALAR_NODE || s_null(v))
+            continue;
+        for (size_t i = 0; s_refused_globals[i]; i++)
+            if (strcmp((const char *)k->data.scalar.value, s_refused_globals[i]) == 0) {
+                fw_cfg_errors_add(w->errs, w->file, s_pos(k),
+                                  "global.%s: not supported by floorwatch", s_refused_globals[i]);
+                w->added++;
+            }
+    }
+}
+
 static void
 s_null_values(struct s_walk *w, const yaml_node_t *map, const char *what)
 {
@@ -206,6 +249,7 @@ alertd_cfgcheck_run(const char *file, const char *text, const struct alertd_cfg_
     }
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (root && root->type == YAML_MAPPING_NODE) {
+        s_globals(&w, s_get(&doc, root, "global"));
         s_receivers(&w, s_get(&doc, root, "receivers"));
         s_route(&w, s_get(&doc, root, "route"), 0);
         const yaml_node_t *ir = s_get(&doc, root, "inhibit_rules");
