@@ -20,7 +20,9 @@ struct alertd_opts {
     const char *zmq_alerts;   // bind PULL
     const char *zmq_notifyd;  // connect PUSH
     const char *zmq_pub;      // bind PUB
-    const char *storage_path; // silences.json lives here; NULL or "": not persisted
+    const char *storage_path; // the state (LMDB): alerts, silences, notification log; NULL or
+                              // "": kept in memory only
+    int64_t data_retention;   // ms a notification log entry is kept
     const char *external_url;
 };
 

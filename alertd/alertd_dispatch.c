@@ -2,8 +2,8 @@
 
     Groups live in a zhashx keyed by their group key; each holds copies of its alerts keyed
     by fingerprint, the time of its next flush, and what its last notification contained
-    (the notification log entry of Alertmanager's nflog, kept in memory). Nothing here
-    blocks or reads the clock.
+    (looked up in the notification log, alertd_nflog, which outlives groups, reloads and,
+    with a state, restarts). Nothing here blocks or reads the clock.
 */
 #include <czmq.h>
 #include <stdio.h>
@@ -21,10 +21,6 @@ struct s_group {
     zhashx_t *alerts;                 // owned: fp hex -> struct alertd_alert * (copies)
     int64_t next_flush;
     bool has_flushed;
-    bool logged;                 // a notification was sent (nflog entry exists)
-    uint64_t *firing, *resolved; // owned: sorted fps of the last notification
-    size_t firing_len, resolved_len;
-    int64_t logged_at;
 };
 
 struct alertd_dispatch {
@@ -34,7 +30,9 @@ struct alertd_dispatch {
     zhashx_t *groups;                // owned: key -> struct s_group *
     alertd_muted_fn muted;
     void *muted_arg;
-    int64_t next; // earliest next_flush of any group (kept current)
+    int64_t next;          // earliest next_flush of any group (kept current)
+    alertd_nflog_t *nflog; // borrowed (set_nflog) or own_nflog
+    alertd_nflog_t *own_nflog;
 };
 
 static void
@@ -45,8 +43,6 @@ s_group_free(void **item)
         free(g->key);
         fw_labels_clear(&g->labels);
         zhashx_destroy(&g->alerts);
-        free(g->firing);
-        free(g->resolved);
         free(g);
     }
     *item = NULL;
@@ -63,7 +59,15 @@ alertd_dispatch_new(const struct alertd_cfg *cfg, const struct alertd_route *tre
     self->groups = zhashx_new();
     zhashx_set_destructor(self->groups, s_group_free);
     self->next = INT64_MAX;
+    self->own_nflog = alertd_nflog_new(NULL, INT64_MAX / 4);
+    self->nflog = self->own_nflog;
     return self;
+}
+
+void
+alertd_dispatch_set_nflog(alertd_dispatch_t *self, alertd_nflog_t *nflog)
+{
+    self->nflog = nflog ? nflog : self->own_nflog;
 }
 
 void
@@ -73,6 +77,7 @@ alertd_dispatch_destroy(alertd_dispatch_t **self_p)
         return;
     alertd_dispatch_t *self = *self_p;
     zhashx_destroy(&self->groups);
+    alertd_nflog_destroy(&self->own_nflog);
     free(self->external_url);
     free(self);
     *self_p = NULL;
@@ -320,20 +325,22 @@ s_flush(alertd_dispatch_t *self, struct s_group *g, int64_t now, json_t *out, si
     const struct alertd_cfg_receiver *rcv = alertd_cfg_receiver(self->cfg, g->route->receiver);
     bool send_resolved = s_send_resolved(rcv);
     bool needs;
+    const struct alertd_nflog_entry *e =
+        alertd_nflog_get(self->nflog, g->route->receiver, g->key, now);
     // A muted time drops the notification without recording it, so it goes out once the
     // interval ends (if still relevant).
     if (n == 0 || s_route_time_muted(self, g->route, now))
         needs = false;
-    else if (!g->logged)
+    else if (!e)
         needs = nf > 0;
-    else if (!s_subset(g->firing, g->firing_len, firing, nf))
+    else if (!s_subset(e->firing, e->firing_len, firing, nf))
         needs = true;
     else if (nf == 0)
-        needs = g->firing_len > 0;
-    else if (send_resolved && !s_subset(g->resolved, g->resolved_len, resolved, nr))
+        needs = e->firing_len > 0;
+    else if (send_resolved && !s_subset(e->resolved, e->resolved_len, resolved, nr))
         needs = true;
     else
-        needs = g->logged_at + g->route->repeat_interval_ms <= now;
+        needs = e->at + g->route->repeat_interval_ms <= now;
     if (needs) {
         qsort(v, n, sizeof *v, s_alert_order);
         json_t *payload = s_payload(self, g, v, n, nf > 0, now);
@@ -341,14 +348,7 @@ s_flush(alertd_dispatch_t *self, struct s_group *g, int64_t now, json_t *out, si
                                              "webhook_configs", s_webhook_configs(rcv), "payload",
                                              payload)); // "o" and append steal
         (*count)++;
-        free(g->firing);
-        free(g->resolved);
-        g->firing = firing;
-        g->resolved = resolved;
-        g->firing_len = nf;
-        g->resolved_len = nr;
-        g->logged = true;
-        g->logged_at = now;
+        alertd_nflog_log(self->nflog, g->route->receiver, g->key, firing, nf, resolved, nr, now);
     } else {
         free(firing);
         free(resolved);

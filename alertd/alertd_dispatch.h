@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "alertd_cfg.h"
+#include "alertd_nflog.h"
 #include "alertd_route.h"
 #include "alertd_store.h"
 
@@ -36,6 +37,9 @@ alertd_dispatch_t *alertd_dispatch_new(const struct alertd_cfg *cfg,
                                        const struct alertd_route *tree, const char *external_url);
 void alertd_dispatch_destroy(alertd_dispatch_t **self_p);
 void alertd_dispatch_set_muted(alertd_dispatch_t *self, alertd_muted_fn fn, void *arg);
+// Decide and log notifications with nflog (borrowed; NULL: the dispatcher's own, in memory).
+// Each notification tick() makes is logged there before tick() returns.
+void alertd_dispatch_set_nflog(alertd_dispatch_t *self, alertd_nflog_t *nflog);
 
 // Route a (borrowed, copied) alert into its groups.
 void alertd_dispatch_insert(alertd_dispatch_t *self, const struct alertd_alert *a, int64_t now);

@@ -18,7 +18,10 @@ static const struct fw_flag s_flags[] = {
     {"zmq.pub-address", FW_FLAG_STR, offsetof(struct alertd_opts, zmq_pub), FW_ZMQ_ALERTD_PUB,
      "bind PUB here (alerts received, notifications sent)"},
     {"storage.path", FW_FLAG_STR, offsetof(struct alertd_opts, storage_path), "data/alertd",
-     "state directory: silences.json (the notification log is not persisted)"},
+     "state directory (LMDB): alerts, silences and the notification log; \"\" keeps them in "
+     "memory only"},
+    {"data.retention", FW_FLAG_DURATION, offsetof(struct alertd_opts, data_retention), "120h",
+     "how long a notification log entry is kept"},
     {"web.external-url", FW_FLAG_STR, offsetof(struct alertd_opts, external_url),
      "http://127.0.0.1:9093", "URL alertd is reachable at (externalURL in notifications)"},
     {NULL, FW_FLAG_STR, 0, NULL, NULL},

@@ -3,6 +3,7 @@
     A zlist of records, scanned per alert: silences are few and matching is cheap.
 */
 #include <czmq.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "alertd_matcher.h"
@@ -375,4 +376,83 @@ alertd_silences_restore(alertd_silences_t *self, const char *text, size_t *skipp
     }
     json_decref(all);
     return n;
+}
+
+void
+alertd_silences_persist(alertd_silences_t *self, alertd_state_t *state, int64_t now)
+{
+    if (!state)
+        return;
+    char *text = alertd_silences_dump(self, now);
+    alertd_state_put(state, ALERTD_STATE_SILENCES, "table", INT64_MAX, text, strlen(text));
+    free(text);
+}
+
+struct s_load {
+    alertd_silences_t *self;
+    size_t *skipped;
+    fw_err_t *err;
+    ssize_t got;
+};
+
+static int
+s_load_table(const char *key, size_t key_len, int64_t expires_at, const char *val, size_t len,
+             void *arg)
+{
+    (void)expires_at;
+    struct s_load *l = arg;
+    if (key_len != 5 || memcmp(key, "table", 5) != 0)
+        return 0;
+    char *text = fw_malloc(len + 1);
+    memcpy(text, val, len);
+    text[len] = '\0';
+    l->got = alertd_silences_restore(l->self, text, l->skipped, l->err);
+    free(text);
+    return 1;
+}
+
+static char *
+s_read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char *text = NULL;
+    size_t cap = 0, len = 0, n;
+    do {
+        fw_mem_grow((void **)&text, &cap, len + 65536, 1);
+        n = fread(text + len, 1, cap - len - 1, f);
+        len += n;
+    } while (n > 0);
+    text[len] = '\0';
+    fclose(f);
+    return text;
+}
+
+ssize_t
+alertd_silences_load(alertd_silences_t *self, alertd_state_t *state, const char *legacy_file,
+                     size_t *skipped, fw_err_t *err)
+{
+    struct s_load l = {self, skipped, err, -2};
+    if (alertd_state_load(state, ALERTD_STATE_SILENCES, s_load_table, &l, err) < 0)
+        return -1;
+    if (l.got != -2 || !legacy_file)
+        return l.got == -2 ? 0 : l.got;
+    char *text = s_read_file(legacy_file);
+    if (!text)
+        return 0;
+    ssize_t got = alertd_silences_restore(self, text, skipped, err);
+    free(text);
+    if (got < 0 || !state)
+        return got;
+    if (alertd_state_begin(state, err) < 0)
+        return -1;
+    alertd_silences_persist(self, state, fw_time_now_ms());
+    if (alertd_state_commit(state, true, err) < 0)
+        return -1;
+    char *done = fw_asprintf("%s.imported", legacy_file);
+    if (rename(legacy_file, done) == 0)
+        fw_info("silences.import", "file=%s count=%zd renamed=%s", legacy_file, got, done);
+    free(done);
+    return got;
 }

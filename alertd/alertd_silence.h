@@ -2,8 +2,8 @@
 
     A silence mutes alerts whose labels match all its matchers between startsAt and
     endsAt. Deleting one expires it (endsAt = now), as Alertmanager does. alertd persists
-    the table as JSON (alertd_silences_dump / _restore) under --storage.path whenever it
-    changed. Not thread-safe: alertd guards it with its lock.
+    the table as JSON (alertd_silences_dump / _restore) in its state (alertd_state.h, LMDB
+    under --storage.path) whenever it changed. Not thread-safe: alertd guards it with its lock.
 
     Validation is Alertmanager's (silence.validateSilence and the API v2 handler), with its
     error texts: every matcher needs a valid label name and, for = and !=, a valid UTF-8
@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "alertd_state.h"
 #include "fw_err.h"
 #include "fw_labels.h"
 
@@ -59,5 +60,15 @@ char *alertd_silences_dump(alertd_silences_t *self, int64_t now);
 // were restored, or -1 with err when text is not a JSON array.
 ssize_t alertd_silences_restore(alertd_silences_t *self, const char *text, size_t *skipped,
                                 fw_err_t *err);
+
+// Write the table into the state's open batch (one record, "table"; alertd commits it with
+// sync before the API answers). A NULL state does nothing.
+void alertd_silences_persist(alertd_silences_t *self, alertd_state_t *state, int64_t now);
+// Restore the table from the state. When the state holds none and legacy_file (the
+// silences.json of older releases; may be NULL) exists, restore that instead and write it
+// into the state (committed); the file is then renamed to legacy_file + ".imported".
+// Returns how many silences were restored, or -1 with err.
+ssize_t alertd_silences_load(alertd_silences_t *self, alertd_state_t *state,
+                             const char *legacy_file, size_t *skipped, fw_err_t *err);
 
 #endif

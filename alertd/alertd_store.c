@@ -249,3 +249,96 @@ alertd_store_gc(alertd_store_t *self, int64_t before)
     zlist_destroy(&dead);
     return n;
 }
+
+// --- persistence: {"labels","annotations","startsAt","endsAt","updatedAt" (ms),
+// "timeout", "generatorURL"} ---
+
+void
+alertd_store_persist(const struct alertd_alert *a, alertd_state_t *state)
+{
+    if (!state)
+        return;
+    json_t *j = json_pack("{s:o, s:O, s:I, s:I, s:I, s:b}", "labels", fw_labels_json(&a->labels),
+                          "annotations", a->annotations, "startsAt", (json_int_t)a->starts_at,
+                          "endsAt", (json_int_t)a->ends_at, "updatedAt", (json_int_t)a->updated_at,
+                          "timeout", a->timeout);
+    if (a->generator_url)
+        json_object_set_new(j, "generatorURL", json_string(a->generator_url)); // steals
+    char *text = json_dumps(j, JSON_COMPACT);
+    char key[17];
+    alertd_state_put(state, ALERTD_STATE_ALERTS, alertd_fp_str(a->fp, key), a->ends_at, text,
+                     strlen(text));
+    free(text);
+    json_decref(j);
+}
+
+static int
+s_decode(const char *val, size_t len, struct alertd_alert *out)
+{
+    memset(out, 0, sizeof *out);
+    json_t *j = json_loadb(val, len, 0, NULL);
+    const json_t *labels = json_object_get(j, "labels"), *ann = json_object_get(j, "annotations");
+    const json_t *s = json_object_get(j, "startsAt"), *e = json_object_get(j, "endsAt");
+    const json_t *u = json_object_get(j, "updatedAt");
+    int rc = -1;
+    if (!json_is_object(labels) || json_object_size(labels) == 0 || !json_is_object(ann) ||
+        !json_is_integer(s) || !json_is_integer(e) || !json_is_integer(u))
+        goto out;
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)labels, k, v)
+    {
+        if (!json_is_string(v))
+            goto out;
+        fw_labels_set(&out->labels, k, json_string_value(v));
+    }
+    out->annotations = json_deep_copy(ann);
+    out->starts_at = json_integer_value(s);
+    out->ends_at = json_integer_value(e);
+    out->updated_at = json_integer_value(u);
+    out->timeout = json_is_true(json_object_get(j, "timeout"));
+    const char *gu = json_string_value(json_object_get(j, "generatorURL"));
+    out->generator_url = gu ? fw_strdup(gu) : NULL;
+    out->fp = fw_labels_fingerprint(&out->labels);
+    rc = 0;
+out:
+    json_decref(j);
+    if (rc < 0)
+        alertd_alert_clear(out);
+    return rc;
+}
+
+struct s_load {
+    alertd_store_t *self;
+    size_t bad;
+};
+
+static int
+s_load_one(const char *key, size_t key_len, int64_t expires_at, const char *val, size_t len,
+           void *arg)
+{
+    (void)key;
+    (void)key_len;
+    (void)expires_at;
+    struct s_load *l = arg;
+    struct alertd_alert a;
+    if (s_decode(val, len, &a) < 0) {
+        l->bad++;
+        return 0;
+    }
+    char k[17];
+    struct alertd_alert *copy = fw_malloc(sizeof *copy);
+    *copy = a;
+    zhashx_update(l->self->alerts, alertd_fp_str(a.fp, k), copy);
+    return 0;
+}
+
+ssize_t
+alertd_store_load(alertd_store_t *self, alertd_state_t *state, size_t *bad, fw_err_t *err)
+{
+    struct s_load l = {self, 0};
+    ssize_t n = alertd_state_load(state, ALERTD_STATE_ALERTS, s_load_one, &l, err);
+    if (bad)
+        *bad = l.bad;
+    return n < 0 ? -1 : n - (ssize_t)l.bad;
+}

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "alertd_state.h"
 #include "fw_err.h"
 #include "fw_labels.h"
 
@@ -58,5 +59,12 @@ const struct alertd_alert *alertd_store_first(alertd_store_t *self);
 const struct alertd_alert *alertd_store_next(alertd_store_t *self);
 // Drop alerts resolved before `before`; returns how many.
 size_t alertd_store_gc(alertd_store_t *self, int64_t before);
+
+// Write a stored alert into the state's open batch (key: its fingerprint; expires at its
+// endsAt, so alertd_state_gc with the store's gc bound drops it with the store's copy).
+void alertd_store_persist(const struct alertd_alert *a, alertd_state_t *state);
+// Put every alert the state holds into the store as it was stored (no merge). Returns how
+// many, or -1 with err; a record that does not decode is skipped and counted in *bad.
+ssize_t alertd_store_load(alertd_store_t *self, alertd_state_t *state, size_t *bad, fw_err_t *err);
 
 #endif

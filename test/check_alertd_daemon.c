@@ -97,7 +97,13 @@ s_teardown(void)
     zsock_destroy(&s_notify);
     for (int i = 0; i < 3; i++)
         unlink(s_ep[i] + strlen("ipc://"));
-    unlink(s_silences_json);
+    static const char *const files[] = {"data.mdb", "lock.mdb", "silences.json",
+                                        "silences.json.imported"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char p[200];
+        snprintf(p, sizeof p, "%s/%s", s_storage, files[i]);
+        unlink(p);
+    }
     rmdir(s_storage);
 }
 
@@ -419,8 +425,9 @@ START_TEST(test_alertd_daemon_api_errors)
 }
 END_TEST
 
-// A state file with silences that match every alert (written before alertd refused them):
-// they are skipped, logged and counted; the good one loads and mutes.
+// A silences.json of an older release, with silences that match every alert (written before
+// alertd refused them), is imported into the state once: they are skipped, logged and
+// counted; the good one loads and mutes.
 START_TEST(test_alertd_daemon_restore_skips_bad_silence)
 {
     s_stop();
@@ -446,6 +453,8 @@ START_TEST(test_alertd_daemon_restore_skips_bad_silence)
     ck_assert_int_eq(s_http("GET", "/metrics", NULL, &out), 200);
     ck_assert_msg(strstr(out, "fw_alertd_silences_invalid_total 1") != NULL, "%s", out);
     free(out);
+    struct stat st;
+    ck_assert_int_ne(stat(s_silences_json, &st), 0); // renamed to .imported, now in the state
     // An alert the bad silence would have muted is notified.
     ck_assert_int_eq(
         s_http("POST", "/api/v2/alerts", "[{\"labels\":{\"alertname\":\"Loud\"}}]", &out), 200);
@@ -466,9 +475,12 @@ START_TEST(test_alertd_daemon_silences_persist)
                    "\"endsAt\":\"2099-01-01T00:00:00Z\",\"createdBy\":\"me\","
                    "\"comment\":\"keep\"}",
                    id, sizeof id);
-    s_stop(); // saves silences.json on the way out
+    s_stop();
     struct stat st;
-    ck_assert_int_eq(stat(s_silences_json, &st), 0);
+    char mdb[200];
+    snprintf(mdb, sizeof mdb, "%s/data.mdb", s_storage);
+    ck_assert_int_eq(stat(mdb, &st), 0); // in the state, not silences.json
+    ck_assert_int_ne(stat(s_silences_json, &st), 0);
     s_start();
     char path[128];
     snprintf(path, sizeof path, "/api/v2/silence/%s", id);

@@ -1,0 +1,240 @@
+/*  alertd_nflog.c — the notification log in memory (a zhashx keyed "receiver\ngroup key")
+    and its records in the state's "nflog" database.
+
+    A record's key is the 16-hex-digit XXH3 of "receiver\0group key" (LMDB keys are short;
+    group keys are not); its value is JSON: {"receiver","groupKey","at","firing":[fp hex],
+    "resolved":[fp hex]}, so a record names its entry fully and a hash collision is harmless
+    (the later entry replaces the earlier, which costs at most one repeated notification).
+*/
+#include <czmq.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alertd_nflog.h"
+#include "fw_hash.h"
+#include "fw_mem.h"
+
+struct alertd_nflog {
+    alertd_state_t *state; // borrowed, may be NULL
+    int64_t retention_ms;
+    zhashx_t *entries; // owned: "receiver\ngroup key" -> struct s_entry *
+};
+
+struct s_entry {
+    struct alertd_nflog_entry e;
+    char *receiver, *group_key; // owned
+};
+
+static void
+s_entry_free(void **item)
+{
+    struct s_entry *x = *item;
+    if (x) {
+        free(x->e.firing);
+        free(x->e.resolved);
+        free(x->receiver);
+        free(x->group_key);
+        free(x);
+    }
+    *item = NULL;
+}
+
+alertd_nflog_t *
+alertd_nflog_new(alertd_state_t *state, int64_t retention_ms)
+{
+    alertd_nflog_t *self = fw_calloc(1, sizeof *self);
+    self->state = state;
+    self->retention_ms = retention_ms;
+    self->entries = zhashx_new();
+    zhashx_set_destructor(self->entries, s_entry_free);
+    return self;
+}
+
+void
+alertd_nflog_destroy(alertd_nflog_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    zhashx_destroy(&(*self_p)->entries);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+static void
+s_record_key(const char *receiver, const char *group_key, char out[17])
+{
+    size_t rl = strlen(receiver), gl = strlen(group_key);
+    char *buf = fw_malloc(rl + gl + 1);
+    memcpy(buf, receiver, rl + 1);
+    memcpy(buf + rl + 1, group_key, gl);
+    snprintf(out, 17, "%016llx", (unsigned long long)fw_hash64(buf, rl + 1 + gl));
+    free(buf);
+}
+
+static json_t *
+s_fps_json(const uint64_t *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char b[17];
+        snprintf(b, sizeof b, "%016llx", (unsigned long long)v[i]);
+        json_array_append_new(a, json_string(b)); // steals
+    }
+    return a;
+}
+
+static int
+s_u64cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+// Sorted fingerprints from a JSON array of hex strings; -1 when anything is off.
+static int
+s_fps_parse(const json_t *a, uint64_t **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    if (!json_is_array(a))
+        return -1;
+    size_t n = json_array_size(a), i;
+    uint64_t *v = fw_calloc(n + 1, sizeof *v);
+    const json_t *s;
+    json_array_foreach(a, i, s)
+    {
+        const char *t = json_string_value(s);
+        char *end;
+        if (!t || strlen(t) != 16) {
+            free(v);
+            return -1;
+        }
+        v[i] = strtoull(t, &end, 16);
+        if (*end) {
+            free(v);
+            return -1;
+        }
+    }
+    qsort(v, n, sizeof *v, s_u64cmp);
+    *out = v;
+    *len = n;
+    return 0;
+}
+
+static void
+s_set(alertd_nflog_t *self, struct s_entry *x)
+{
+    char *k = fw_asprintf("%s\n%s", x->receiver, x->group_key);
+    zhashx_update(self->entries, k, x);
+    free(k);
+}
+
+struct s_load {
+    alertd_nflog_t *self;
+    int64_t now;
+    size_t bad;
+};
+
+static int
+s_load_one(const char *key, size_t key_len, int64_t expires_at, const char *val, size_t len,
+           void *arg)
+{
+    (void)key;
+    (void)key_len;
+    struct s_load *l = arg;
+    if (expires_at <= l->now)
+        return 0;
+    json_t *j = json_loadb(val, len, 0, NULL);
+    const char *rcv = json_string_value(json_object_get(j, "receiver"));
+    const char *gk = json_string_value(json_object_get(j, "groupKey"));
+    json_t *at = json_object_get(j, "at");
+    struct s_entry *x = fw_calloc(1, sizeof *x);
+    if (!rcv || !gk || !json_is_integer(at) ||
+        s_fps_parse(json_object_get(j, "firing"), &x->e.firing, &x->e.firing_len) < 0 ||
+        s_fps_parse(json_object_get(j, "resolved"), &x->e.resolved, &x->e.resolved_len) < 0) {
+        void *p = x;
+        s_entry_free(&p);
+        json_decref(j);
+        l->bad++;
+        return 0;
+    }
+    x->receiver = fw_strdup(rcv);
+    x->group_key = fw_strdup(gk);
+    x->e.at = json_integer_value(at);
+    x->e.expires_at = expires_at;
+    s_set(l->self, x);
+    json_decref(j);
+    return 0;
+}
+
+ssize_t
+alertd_nflog_load(alertd_nflog_t *self, int64_t now, size_t *bad, fw_err_t *err)
+{
+    struct s_load l = {self, now, 0};
+    ssize_t n = alertd_state_load(self->state, ALERTD_STATE_NFLOG, s_load_one, &l, err);
+    if (bad)
+        *bad = l.bad;
+    return n < 0 ? -1 : (ssize_t)zhashx_size(self->entries);
+}
+
+const struct alertd_nflog_entry *
+alertd_nflog_get(alertd_nflog_t *self, const char *receiver, const char *group_key, int64_t now)
+{
+    char *k = fw_asprintf("%s\n%s", receiver, group_key);
+    struct s_entry *x = zhashx_lookup(self->entries, k);
+    free(k);
+    return x && x->e.expires_at > now ? &x->e : NULL;
+}
+
+void
+alertd_nflog_log(alertd_nflog_t *self, const char *receiver, const char *group_key,
+                 uint64_t *firing, size_t firing_len, uint64_t *resolved, size_t resolved_len,
+                 int64_t now)
+{
+    struct s_entry *x = fw_calloc(1, sizeof *x);
+    x->receiver = fw_strdup(receiver);
+    x->group_key = fw_strdup(group_key);
+    x->e.firing = firing;
+    x->e.firing_len = firing_len;
+    x->e.resolved = resolved;
+    x->e.resolved_len = resolved_len;
+    x->e.at = now;
+    x->e.expires_at = now + self->retention_ms;
+    if (self->state) {
+        json_t *j =
+            json_pack("{s:s, s:s, s:I, s:o, s:o}", "receiver", receiver, "groupKey", group_key,
+                      "at", (json_int_t)now, "firing", s_fps_json(firing, firing_len), "resolved",
+                      s_fps_json(resolved, resolved_len)); // "o" steals
+        char *text = json_dumps(j, JSON_COMPACT);
+        char key[17];
+        s_record_key(receiver, group_key, key);
+        alertd_state_put(self->state, ALERTD_STATE_NFLOG, key, x->e.expires_at, text, strlen(text));
+        free(text);
+        json_decref(j);
+    }
+    s_set(self, x);
+}
+
+size_t
+alertd_nflog_gc(alertd_nflog_t *self, int64_t now)
+{
+    zlist_t *dead = zlist_new();
+    zlist_autofree(dead);
+    for (struct s_entry *x = zhashx_first(self->entries); x; x = zhashx_next(self->entries))
+        if (x->e.expires_at <= now)
+            zlist_append(dead, (void *)zhashx_cursor(self->entries));
+    size_t n = zlist_size(dead);
+    for (char *k = zlist_first(dead); k; k = zlist_next(dead))
+        zhashx_delete(self->entries, k);
+    zlist_destroy(&dead);
+    if (n > 0)
+        (void)alertd_state_gc(self->state, ALERTD_STATE_NFLOG, now + 1, NULL);
+    return n;
+}
+
+size_t
+alertd_nflog_size(alertd_nflog_t *self)
+{
+    return zhashx_size(self->entries);
+}

@@ -1,0 +1,400 @@
+/*  alertd_state.c — the LMDB environment behind alertd_state.h.
+
+    A record's value is 8 bytes of expires_at (little-endian) followed by the module's text.
+*/
+#include <dirent.h>
+#include <errno.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "alertd_state.h"
+#include "fw_mem.h"
+
+#define S_MAPSIZE ((size_t)1 << 30) // 1 GiB of address space; the file grows as used
+
+static const char *const s_db_names[ALERTD_STATE_DBS] = {"alerts", "silences", "nflog"};
+
+struct alertd_state {
+    char *dir; // owned
+    MDB_env *env;
+    MDB_dbi meta, dbs[ALERTD_STATE_DBS];
+    MDB_txn *txn; // the open batch, NULL when none
+    int txn_rc;   // first error of the batch
+};
+
+alertd_state_t *
+alertd_state_new(void)
+{
+    return fw_calloc(1, sizeof(alertd_state_t));
+}
+
+const char *
+alertd_state_dir(const alertd_state_t *self)
+{
+    return self ? self->dir : NULL;
+}
+
+static int
+s_mkdir_p(const char *dir)
+{
+    char *tmp = fw_strdup(dir);
+    int rc = 0;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            rc = -1;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        rc = -1;
+    free(tmp);
+    return rc;
+}
+
+// A directory without data.mdb may only hold lost+found, lock.mdb and the silences.json of
+// older alertd releases (imported by alertd at start).
+static int
+s_check_dir(const char *dir, fw_err_t *err)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s/data.mdb", dir);
+    struct stat st;
+    if (stat(p, &st) == 0)
+        return 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        fw_err_set(err, "cannot read storage directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    struct dirent *e;
+    const char *other = NULL;
+    while (!other && (e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+            strcmp(e->d_name, "lost+found") != 0 && strcmp(e->d_name, "lock.mdb") != 0 &&
+            strncmp(e->d_name, "silences.json", 13) != 0)
+            other = e->d_name;
+    if (other)
+        fw_err_set(err,
+                   "storage directory %s is not empty (it holds \"%s\") and holds no alertd "
+                   "state (data.mdb): give --storage.path an empty or new directory",
+                   dir, other);
+    closedir(d);
+    return other ? -1 : 0;
+}
+
+static int
+s_lmdb_fail(fw_err_t *err, const char *dir, const char *what, int rc)
+{
+    fw_err_set(err, "lmdb %s in %s: %s", what, dir, mdb_strerror(rc));
+    return -1;
+}
+
+// The data file must hold every page the meta page names (a truncated copy would fault).
+static int
+s_check_size(alertd_state_t *self, fw_err_t *err)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    struct stat fs;
+    int fd;
+    if (mdb_env_info(self->env, &info) != 0 || mdb_env_stat(self->env, &st) != 0 ||
+        mdb_env_get_fd(self->env, &fd) != 0 || fstat(fd, &fs) != 0)
+        return 0;
+    uint64_t need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    if ((uint64_t)fs.st_size >= need)
+        return 0;
+    fw_err_set(err,
+               "data file %s/data.mdb is truncated: %lld bytes, but its database needs %llu: "
+               "restore it from a backup, or move the directory away to start empty",
+               self->dir, (long long)fs.st_size, (unsigned long long)need);
+    return -1;
+}
+
+// 0 with *fresh for an empty environment, 0 for our format, -1 with err otherwise.
+static int
+s_check_format(alertd_state_t *self, bool *fresh, fw_err_t *err)
+{
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    *fresh = false;
+    int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0)
+        return s_lmdb_fail(err, self->dir, "read txn", rc);
+    rc = mdb_dbi_open(txn, "meta", 0, &dbi);
+    if (rc == 0) {
+        MDB_val k = {6, (void *)"format"}, v;
+        rc = mdb_get(txn, dbi, &k, &v);
+        char fmt[32] = "";
+        if (rc == 0)
+            snprintf(fmt, sizeof fmt, "%.*s", (int)(v.mv_size < 16 ? v.mv_size : 16),
+                     (const char *)v.mv_data);
+        mdb_txn_abort(txn);
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            return s_lmdb_fail(err, self->dir, "format", rc);
+        char want[8];
+        snprintf(want, sizeof want, "%d", ALERTD_STATE_FORMAT);
+        if (rc == 0 && strcmp(fmt, want) == 0)
+            return 0;
+        fw_err_set(err,
+                   "storage directory %s holds alertd state format \"%s\"; this alertd reads "
+                   "format %d: run the alertd release that wrote it, or move the directory "
+                   "away to start empty",
+                   self->dir, fmt, ALERTD_STATE_FORMAT);
+        return -1;
+    }
+    MDB_cursor *cur;
+    MDB_val k, v;
+    bool empty = true;
+    if (rc == MDB_NOTFOUND && (rc = mdb_dbi_open(txn, NULL, 0, &dbi)) == 0 &&
+        (rc = mdb_cursor_open(txn, dbi, &cur)) == 0) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        empty = rc == MDB_NOTFOUND;
+        mdb_cursor_close(cur);
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
+    }
+    mdb_txn_abort(txn);
+    if (rc != 0)
+        return s_lmdb_fail(err, self->dir, "format", rc);
+    if (empty) {
+        *fresh = true;
+        return 0;
+    }
+    fw_err_set(err,
+               "storage directory %s holds an LMDB database that is not alertd state: give "
+               "--storage.path another directory",
+               self->dir);
+    return -1;
+}
+
+int
+alertd_state_open(alertd_state_t *self, const char *dir, fw_err_t *err)
+{
+    int rc;
+    bool fresh;
+    MDB_txn *txn = NULL;
+    free(self->dir);
+    self->dir = fw_strdup(dir);
+    if (s_mkdir_p(dir) != 0) {
+        fw_err_set(err, "cannot create storage directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (s_check_dir(dir, err) != 0)
+        return -1;
+    if ((rc = mdb_env_create(&self->env)) != 0)
+        return s_lmdb_fail(err, dir, "env_create", rc);
+    mdb_env_set_maxdbs(self->env, 8);
+    if ((rc = mdb_env_set_mapsize(self->env, S_MAPSIZE)) != 0)
+        goto fail_env;
+    if ((rc = mdb_env_open(self->env, dir, MDB_NOTLS | MDB_NOSYNC, 0644)) != 0) {
+        if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED) {
+            fw_err_set(err,
+                       "data file %s/data.mdb is damaged or not an LMDB database (%s): restore "
+                       "it from a backup, or move the directory away to start empty",
+                       dir, mdb_strerror(rc));
+            goto fail_quiet;
+        }
+        goto fail_env;
+    }
+    int fd;
+    if (mdb_env_get_fd(self->env, &fd) != 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        fw_err_set(err, "storage directory %s is in use by another alertd", dir);
+        goto fail_quiet;
+    }
+    if (s_check_size(self, err) != 0 || s_check_format(self, &fresh, err) != 0)
+        goto fail_quiet;
+    if ((rc = mdb_txn_begin(self->env, NULL, 0, &txn)) != 0)
+        goto fail_env;
+    if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &self->meta)) != 0)
+        goto fail_txn;
+    for (int i = 0; i < ALERTD_STATE_DBS; i++)
+        if ((rc = mdb_dbi_open(txn, s_db_names[i], MDB_CREATE, &self->dbs[i])) != 0)
+            goto fail_txn;
+    if (fresh) {
+        char f[8];
+        snprintf(f, sizeof f, "%d", ALERTD_STATE_FORMAT);
+        MDB_val k = {6, (void *)"format"}, v = {strlen(f), f};
+        if ((rc = mdb_put(txn, self->meta, &k, &v, 0)) != 0)
+            goto fail_txn;
+    }
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (rc != 0 || (rc = mdb_env_sync(self->env, 1)) != 0)
+        goto fail_env;
+    return 0;
+fail_txn:
+    mdb_txn_abort(txn);
+fail_env:
+    s_lmdb_fail(err, dir, "open", rc);
+fail_quiet:
+    mdb_env_close(self->env); // also releases the flock
+    self->env = NULL;
+    return -1;
+}
+
+void
+alertd_state_destroy(alertd_state_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    alertd_state_t *self = *self_p;
+    if (self->txn)
+        mdb_txn_abort(self->txn);
+    if (self->env) {
+        (void)mdb_env_sync(self->env, 1);
+        mdb_env_close(self->env);
+    }
+    free(self->dir);
+    free(self);
+    *self_p = NULL;
+}
+
+int
+alertd_state_begin(alertd_state_t *self, fw_err_t *err)
+{
+    if (!self || !self->env || self->txn)
+        return 0;
+    self->txn_rc = 0;
+    int rc = mdb_txn_begin(self->env, NULL, 0, &self->txn);
+    if (rc != 0) {
+        self->txn = NULL;
+        return s_lmdb_fail(err, self->dir, "write txn", rc);
+    }
+    return 0;
+}
+
+void
+alertd_state_put(alertd_state_t *self, enum alertd_state_db db, const char *key, int64_t expires_at,
+                 const void *val, size_t len)
+{
+    if (!self || !self->txn || self->txn_rc != 0)
+        return;
+    MDB_val k = {strlen(key), (void *)key}, v = {len + 8, NULL};
+    int rc = mdb_put(self->txn, self->dbs[db], &k, &v, MDB_RESERVE);
+    if (rc != 0) {
+        self->txn_rc = rc;
+        return;
+    }
+    uint64_t e = (uint64_t)expires_at;
+    unsigned char *p = v.mv_data;
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(e >> (8 * i));
+    if (len)
+        memcpy(p + 8, val, len);
+}
+
+void
+alertd_state_del(alertd_state_t *self, enum alertd_state_db db, const char *key)
+{
+    if (!self || !self->txn || self->txn_rc != 0)
+        return;
+    MDB_val k = {strlen(key), (void *)key};
+    int rc = mdb_del(self->txn, self->dbs[db], &k, NULL);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        self->txn_rc = rc;
+}
+
+int
+alertd_state_commit(alertd_state_t *self, bool sync, fw_err_t *err)
+{
+    if (!self || !self->txn)
+        return 0;
+    MDB_txn *txn = self->txn;
+    self->txn = NULL;
+    if (self->txn_rc != 0) {
+        mdb_txn_abort(txn);
+        return s_lmdb_fail(err, self->dir, "write", self->txn_rc);
+    }
+    int rc = mdb_txn_commit(txn);
+    if (rc != 0)
+        return s_lmdb_fail(err, self->dir, "commit", rc);
+    return sync ? alertd_state_sync(self, err) : 0;
+}
+
+int
+alertd_state_sync(alertd_state_t *self, fw_err_t *err)
+{
+    if (!self || !self->env)
+        return 0;
+    int rc = mdb_env_sync(self->env, 1);
+    return rc == 0 ? 0 : s_lmdb_fail(err, self->dir, "sync", rc);
+}
+
+static int64_t
+s_expiry(const MDB_val *v)
+{
+    const unsigned char *p = v->mv_data;
+    uint64_t e = 0;
+    for (int i = 0; i < 8; i++)
+        e |= (uint64_t)p[i] << (8 * i);
+    return (int64_t)e;
+}
+
+ssize_t
+alertd_state_load(alertd_state_t *self, enum alertd_state_db db, alertd_state_fn fn, void *arg,
+                  fw_err_t *err)
+{
+    if (!self || !self->env)
+        return 0;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    ssize_t n = 0;
+    int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0)
+        return s_lmdb_fail(err, self->dir, "read txn", rc);
+    if ((rc = mdb_cursor_open(txn, self->dbs[db], &cur)) != 0) {
+        mdb_txn_abort(txn);
+        return s_lmdb_fail(err, self->dir, "cursor", rc);
+    }
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (v.mv_size < 8)
+            continue; // not a record of ours: skipped (check_alertd_state)
+        n++;
+        if (fn(k.mv_data, k.mv_size, s_expiry(&v), (const char *)v.mv_data + 8, v.mv_size - 8,
+               arg) != 0) {
+            rc = MDB_NOTFOUND;
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    if (rc != MDB_NOTFOUND)
+        return s_lmdb_fail(err, self->dir, "read", rc);
+    return n;
+}
+
+ssize_t
+alertd_state_gc(alertd_state_t *self, enum alertd_state_db db, int64_t before, fw_err_t *err)
+{
+    if (!self || !self->env)
+        return 0;
+    bool own = !self->txn;
+    if (own && alertd_state_begin(self, err) != 0)
+        return -1;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    ssize_t n = 0;
+    int rc = mdb_cursor_open(self->txn, self->dbs[db], &cur);
+    if (rc == 0) {
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+            if ((v.mv_size < 8 || s_expiry(&v) < before) && (rc = mdb_cursor_del(cur, 0)) == 0)
+                n++;
+            else if (rc != 0)
+                break;
+        mdb_cursor_close(cur);
+    }
+    if (rc != MDB_NOTFOUND && self->txn_rc == 0)
+        self->txn_rc = rc;
+    if (own && alertd_state_commit(self, false, err) != 0)
+        return -1;
+    return n;
+}

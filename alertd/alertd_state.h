@@ -1,0 +1,73 @@
+/*  alertd_state.h — alertd's durable state: one LMDB environment under --storage.path.
+
+    Three databases hold what must survive a restart: "alerts" (the alerts received, by
+    fingerprint), "silences" and "nflog" (the notification log: what each group last told
+    each receiver). Every record carries the time it may be dropped (expires_at, ms since the
+    epoch), so alertd_state_gc() can expire any database without decoding its values; the
+    values themselves are the owning module's text (alertd_store, alertd_silence,
+    alertd_nflog). "meta" holds the format ("1"); an environment holding another format, a
+    damaged or truncated data file, another LMDB database or a directory with other files is
+    refused at open with what to do, as tsdb's store does.
+
+    Durability: the environment is opened MDB_NOSYNC, so a commit is one write() and no
+    fsync: nothing committed is lost when alertd is killed (the kernel holds the pages).
+    alertd_state_commit(self, true, ...) adds an fsync (mdb_env_sync), used for the
+    notification log before a notification goes out and for silences before the API
+    answers; alertd_state_sync() flushes the rest (alerts) once a second. A power loss may
+    thus lose up to a second of received alerts (ruled and Prometheus send them again).
+
+    Writes are batched: alertd_state_begin() opens one write transaction, _put/_del add to
+    it, _commit ends it (a POST of many alerts is one commit). Not thread-safe: alertd calls
+    it under its lock, and one batch is begun and committed by the same thread. A NULL self
+    (no --storage.path) makes every call a no-op that succeeds.
+*/
+#ifndef ALERTD_STATE_H
+#define ALERTD_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "fw_err.h"
+
+#define ALERTD_STATE_FORMAT 1
+
+enum alertd_state_db {
+    ALERTD_STATE_ALERTS,
+    ALERTD_STATE_SILENCES,
+    ALERTD_STATE_NFLOG,
+    ALERTD_STATE_DBS
+};
+
+typedef struct alertd_state alertd_state_t;
+
+alertd_state_t *alertd_state_new(void);
+// Open (creating the directory and an empty environment when needed). 0, or -1 with err.
+int alertd_state_open(alertd_state_t *self, const char *dir, fw_err_t *err);
+void alertd_state_destroy(alertd_state_t **self_p);
+const char *alertd_state_dir(const alertd_state_t *self);
+
+// A write batch. begin is idempotent while a batch is open. put/del errors are kept and
+// returned by commit (the batch is then aborted). 0, or -1 with err.
+int alertd_state_begin(alertd_state_t *self, fw_err_t *err);
+void alertd_state_put(alertd_state_t *self, enum alertd_state_db db, const char *key,
+                      int64_t expires_at, const void *val, size_t len);
+void alertd_state_del(alertd_state_t *self, enum alertd_state_db db, const char *key);
+// Commit the batch; with sync, also fsync the environment before returning.
+int alertd_state_commit(alertd_state_t *self, bool sync, fw_err_t *err);
+// fsync what was committed without sync. 0, or -1 with err.
+int alertd_state_sync(alertd_state_t *self, fw_err_t *err);
+
+// Call fn for every record of db in key order (val borrowed for the call); a nonzero return
+// stops. Returns how many records were visited, or -1 with err.
+typedef int (*alertd_state_fn)(const char *key, size_t key_len, int64_t expires_at, const char *val,
+                               size_t len, void *arg);
+ssize_t alertd_state_load(alertd_state_t *self, enum alertd_state_db db, alertd_state_fn fn,
+                          void *arg, fw_err_t *err);
+// Delete the records of db that expire before `before`, in one commit. Returns how many,
+// or -1 with err.
+ssize_t alertd_state_gc(alertd_state_t *self, enum alertd_state_db db, int64_t before,
+                        fw_err_t *err);
+
+#endif

@@ -1,0 +1,451 @@
+/*  check_alertd_state.c — alertd's durable state: the LMDB environment (round trips, expiry,
+    refusals), and the alert store, silences and notification log written through it and
+    read back as a restarted alertd reads them. A "restart" here is closing the environment
+    without any shutdown step and opening it again.
+*/
+#include <check.h>
+#include <jansson.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../alertd/alertd_cfg.h"
+#include "../alertd/alertd_dispatch.h"
+#include "../alertd/alertd_nflog.h"
+#include "../alertd/alertd_route.h"
+#include "../alertd/alertd_silence.h"
+#include "../alertd/alertd_state.h"
+#include "../alertd/alertd_store.h"
+#include "fw_time.h"
+
+#define T0 1800000000000LL
+#define H (3600 * 1000LL)
+
+static char s_dir[128];
+
+static void
+s_rm_dir(void)
+{
+    static const char *const files[] = {"data.mdb", "lock.mdb", "other.txt", "silences.json",
+                                        "silences.json.imported"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char p[200];
+        snprintf(p, sizeof p, "%s/%s", s_dir, files[i]);
+        unlink(p);
+    }
+    rmdir(s_dir);
+}
+
+static void
+s_setup(void)
+{
+    (void)mkdir("test/tmp", 0755);
+    snprintf(s_dir, sizeof s_dir, "test/tmp/alertd-state-%d", (int)getpid());
+    s_rm_dir();
+}
+
+static void
+s_teardown(void)
+{
+    s_rm_dir();
+}
+
+static alertd_state_t *
+s_open(void)
+{
+    alertd_state_t *st = alertd_state_new();
+    fw_err_t err;
+    fw_err_clear(&err);
+    ck_assert_msg(alertd_state_open(st, s_dir, &err) == 0, "open: %s", err.msg);
+    return st;
+}
+
+// The error alertd_state_open gives for s_dir (must fail).
+static void
+s_open_fails(const char *want)
+{
+    alertd_state_t *st = alertd_state_new();
+    fw_err_t err;
+    fw_err_clear(&err);
+    ck_assert_int_eq(alertd_state_open(st, s_dir, &err), -1);
+    ck_assert_msg(strstr(err.msg, want) != NULL, "error '%s' lacks '%s'", err.msg, want);
+    alertd_state_destroy(&st);
+}
+
+struct s_rec {
+    char keys[8][32];
+    int64_t exp[8];
+    char vals[8][32];
+    size_t n;
+};
+
+static int
+s_collect(const char *key, size_t key_len, int64_t expires_at, const char *val, size_t len,
+          void *arg)
+{
+    struct s_rec *r = arg;
+    if (r->n < 8) {
+        snprintf(r->keys[r->n], 32, "%.*s", (int)key_len, key);
+        snprintf(r->vals[r->n], 32, "%.*s", (int)len, val);
+        r->exp[r->n] = expires_at;
+        r->n++;
+    }
+    return 0;
+}
+
+START_TEST(test_alertd_state_round_trip_and_gc)
+{
+    alertd_state_t *st = s_open();
+    ck_assert_int_eq(alertd_state_begin(st, NULL), 0);
+    alertd_state_put(st, ALERTD_STATE_NFLOG, "b", T0 + 5, "two", 3);
+    alertd_state_put(st, ALERTD_STATE_NFLOG, "a", T0 - 5, "one", 3);
+    alertd_state_put(st, ALERTD_STATE_ALERTS, "a", INT64_MAX, "", 0);
+    ck_assert_int_eq(alertd_state_commit(st, true, NULL), 0);
+    alertd_state_destroy(&st);
+    st = s_open();
+    struct s_rec r = {0};
+    ck_assert_int_eq(alertd_state_load(st, ALERTD_STATE_NFLOG, s_collect, &r, NULL), 2);
+    ck_assert_str_eq(r.keys[0], "a");
+    ck_assert_str_eq(r.vals[0], "one");
+    ck_assert(r.exp[0] == T0 - 5);
+    ck_assert_str_eq(r.vals[1], "two");
+    ck_assert(r.exp[1] == T0 + 5);
+    // Databases are separate; an empty value is kept.
+    memset(&r, 0, sizeof r);
+    ck_assert_int_eq(alertd_state_load(st, ALERTD_STATE_ALERTS, s_collect, &r, NULL), 1);
+    ck_assert(r.exp[0] == INT64_MAX);
+    ck_assert_int_eq(alertd_state_load(st, ALERTD_STATE_SILENCES, s_collect, &r, NULL), 0);
+    // Expiry: only the record expiring before T0 goes.
+    ck_assert_int_eq(alertd_state_gc(st, ALERTD_STATE_NFLOG, T0, NULL), 1);
+    memset(&r, 0, sizeof r);
+    ck_assert_int_eq(alertd_state_load(st, ALERTD_STATE_NFLOG, s_collect, &r, NULL), 1);
+    ck_assert_str_eq(r.keys[0], "b");
+    // A delete inside a batch, and an aborted batch (a failed put) keeps the old records.
+    ck_assert_int_eq(alertd_state_begin(st, NULL), 0);
+    alertd_state_del(st, ALERTD_STATE_NFLOG, "b");
+    ck_assert_int_eq(alertd_state_commit(st, false, NULL), 0);
+    ck_assert_int_eq(alertd_state_load(st, ALERTD_STATE_NFLOG, s_collect, &r, NULL), 0);
+    ck_assert_int_eq(alertd_state_begin(st, NULL), 0);
+    alertd_state_put(st, ALERTD_STATE_NFLOG, "c", 1, "x", 1);
+    alertd_state_put(st, ALERTD_STATE_NFLOG, "", 1, "x", 1); // empty key: refused by LMDB
+    fw_err_t err;
+    fw_err_clear(&err);
+    ck_assert_int_eq(alertd_state_commit(st, false, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "lmdb write"));
+    ck_assert_int_eq(alertd_state_load(st, ALERTD_STATE_NFLOG, s_collect, &r, NULL), 0);
+    // A second opener of the same directory is refused.
+    s_open_fails("in use by another alertd");
+    alertd_state_destroy(&st);
+    // NULL state: every call succeeds and does nothing.
+    ck_assert_int_eq(alertd_state_begin(NULL, NULL), 0);
+    alertd_state_put(NULL, ALERTD_STATE_ALERTS, "a", 0, "x", 1);
+    ck_assert_int_eq(alertd_state_commit(NULL, true, NULL), 0);
+    ck_assert_int_eq(alertd_state_load(NULL, ALERTD_STATE_ALERTS, s_collect, &r, NULL), 0);
+}
+END_TEST
+
+START_TEST(test_alertd_state_refuses)
+{
+    // An unknown format.
+    alertd_state_t *st = s_open();
+    alertd_state_destroy(&st);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 8);
+    ck_assert_int_eq(mdb_env_open(env, s_dir, 0, 0644), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    MDB_val k = {6, (void *)"format"}, v = {2, (void *)"99"};
+    ck_assert_int_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    s_open_fails("holds alertd state format \"99\"; this alertd reads format 1");
+    // Another LMDB database (no meta).
+    s_rm_dir();
+    (void)mkdir(s_dir, 0755);
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    ck_assert_int_eq(mdb_env_open(env, s_dir, 0, 0644), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
+    MDB_val k2 = {5, (void *)"hello"};
+    ck_assert_int_eq(mdb_put(txn, dbi, &k2, &v, 0), 0);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    s_open_fails("is not alertd state");
+    // A damaged data file (not LMDB at all).
+    s_rm_dir();
+    (void)mkdir(s_dir, 0755);
+    char p[200];
+    snprintf(p, sizeof p, "%s/data.mdb", s_dir);
+    FILE *f = fopen(p, "w");
+    ck_assert_ptr_nonnull(f);
+    for (int i = 0; i < 4096; i++)
+        fputc('Z', f);
+    fclose(f);
+    s_open_fails("is damaged or not an LMDB database");
+    // A truncated copy.
+    s_rm_dir();
+    st = s_open();
+    ck_assert_int_eq(alertd_state_begin(st, NULL), 0);
+    char big[4000];
+    memset(big, 'x', sizeof big);
+    for (int i = 0; i < 64; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%03d", i);
+        alertd_state_put(st, ALERTD_STATE_ALERTS, key, 0, big, sizeof big);
+    }
+    ck_assert_int_eq(alertd_state_commit(st, true, NULL), 0);
+    alertd_state_destroy(&st);
+    ck_assert_int_eq(truncate(p, 8 * 4096), 0);
+    s_open_fails("is truncated");
+    // A directory holding something else.
+    s_rm_dir();
+    (void)mkdir(s_dir, 0755);
+    snprintf(p, sizeof p, "%s/other.txt", s_dir);
+    f = fopen(p, "w");
+    fclose(f);
+    s_open_fails("is not empty (it holds \"other.txt\")");
+}
+END_TEST
+
+START_TEST(test_alertd_state_alerts_and_silences)
+{
+    alertd_state_t *st = s_open();
+    alertd_store_t *store = alertd_store_new();
+    json_t *j = json_loads("{\"labels\":{\"alertname\":\"Hot\",\"line\":\"L1\"},"
+                           "\"annotations\":{\"summary\":\"hot\"},"
+                           "\"generatorURL\":\"http://g/1\"}",
+                           0, NULL);
+    struct alertd_alert a;
+    ck_assert_int_eq(alertd_alert_parse(j, T0, 5 * 60000, &a, NULL), 0);
+    json_decref(j);
+    ck_assert_int_eq(alertd_state_begin(st, NULL), 0);
+    const struct alertd_alert *in = alertd_store_put(store, &a, T0);
+    alertd_store_persist(in, st);
+    ck_assert_int_eq(alertd_state_commit(st, false, NULL), 0); // no fsync: survives a kill
+    alertd_silences_t *sil = alertd_silences_new();
+    j = json_loads("{\"matchers\":[{\"name\":\"line\",\"value\":\"L1\",\"isRegex\":false}],"
+                   "\"startsAt\":\"2020-01-01T00:00:00Z\",\"endsAt\":\"2099-01-01T00:00:00Z\","
+                   "\"createdBy\":\"t\",\"comment\":\"c\"}",
+                   0, NULL);
+    char *id = alertd_silences_put(sil, j, T0, NULL);
+    json_decref(j);
+    ck_assert_ptr_nonnull(id);
+    ck_assert_int_eq(alertd_state_begin(st, NULL), 0);
+    alertd_silences_persist(sil, st, T0);
+    ck_assert_int_eq(alertd_state_commit(st, true, NULL), 0);
+    alertd_state_destroy(&st);
+
+    st = s_open();
+    alertd_store_t *back = alertd_store_new();
+    size_t bad = 9;
+    ck_assert_int_eq(alertd_store_load(back, st, &bad, NULL), 1);
+    ck_assert_uint_eq(bad, 0);
+    const struct alertd_alert *got = alertd_store_get(back, in->fp);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_int_eq(fw_labels_cmp(&got->labels, &in->labels), 0);
+    ck_assert(got->starts_at == in->starts_at && got->ends_at == in->ends_at);
+    ck_assert(got->updated_at == in->updated_at && got->timeout == in->timeout);
+    ck_assert(json_equal(got->annotations, in->annotations));
+    ck_assert_str_eq(got->generator_url, "http://g/1");
+    alertd_silences_t *sil2 = alertd_silences_new();
+    ck_assert_int_eq(alertd_silences_load(sil2, st, NULL, NULL, NULL), 1);
+    json_t *ids = alertd_silences_muting(sil2, &got->labels, T0);
+    ck_assert_uint_eq(json_array_size(ids), 1);
+    ck_assert_str_eq(json_string_value(json_array_get(ids, 0)), id);
+    json_decref(ids);
+    // An alert record that does not decode is skipped and counted.
+    ck_assert_int_eq(alertd_state_begin(st, NULL), 0);
+    alertd_state_put(st, ALERTD_STATE_ALERTS, "zz", 1, "{nope", 5);
+    ck_assert_int_eq(alertd_state_commit(st, false, NULL), 0);
+    alertd_store_t *third = alertd_store_new();
+    ck_assert_int_eq(alertd_store_load(third, st, &bad, NULL), 1);
+    ck_assert_uint_eq(bad, 1);
+    // The alert's record expires with its endsAt (the store's gc bound).
+    ck_assert_int_eq(alertd_state_gc(st, ALERTD_STATE_ALERTS, in->ends_at, NULL), 1); // "zz"
+    ck_assert_int_eq(alertd_state_gc(st, ALERTD_STATE_ALERTS, in->ends_at + 1, NULL), 1);
+    free(id);
+    alertd_store_destroy(&third);
+    alertd_store_destroy(&back);
+    alertd_store_destroy(&store);
+    alertd_silences_destroy(&sil2);
+    alertd_silences_destroy(&sil);
+    alertd_state_destroy(&st);
+}
+END_TEST
+
+START_TEST(test_alertd_state_nflog_expiry)
+{
+    alertd_state_t *st = s_open();
+    alertd_nflog_t *log = alertd_nflog_new(st, 120 * H);
+    uint64_t *f = calloc(2, sizeof *f), *r = calloc(1, sizeof *r);
+    f[0] = 1;
+    f[1] = 0xfedcba9876543210ULL;
+    ck_assert_int_eq(alertd_state_begin(st, NULL), 0);
+    alertd_nflog_log(log, "hook", "{}:{alertname=\"Hot\"}", f, 2, r, 0, T0);
+    ck_assert_int_eq(alertd_state_commit(st, true, NULL), 0);
+    alertd_nflog_destroy(&log);
+    alertd_state_destroy(&st);
+
+    st = s_open();
+    log = alertd_nflog_new(st, 120 * H);
+    size_t bad = 9;
+    ck_assert_int_eq(alertd_nflog_load(log, T0 + H, &bad, NULL), 1);
+    ck_assert_uint_eq(bad, 0);
+    const struct alertd_nflog_entry *e =
+        alertd_nflog_get(log, "hook", "{}:{alertname=\"Hot\"}", T0 + H);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_uint_eq(e->firing_len, 2);
+    ck_assert(e->firing[0] == 1 && e->firing[1] == 0xfedcba9876543210ULL);
+    ck_assert_uint_eq(e->resolved_len, 0);
+    ck_assert(e->at == T0 && e->expires_at == T0 + 120 * H);
+    ck_assert_ptr_null(alertd_nflog_get(log, "other", "{}:{alertname=\"Hot\"}", T0 + H));
+    // Past the retention: gone from get, from a load, and gc drops the record.
+    ck_assert_ptr_null(alertd_nflog_get(log, "hook", "{}:{alertname=\"Hot\"}", T0 + 120 * H));
+    alertd_nflog_t *late = alertd_nflog_new(st, 120 * H);
+    ck_assert_int_eq(alertd_nflog_load(late, T0 + 121 * H, NULL, NULL), 0);
+    alertd_nflog_destroy(&late);
+    ck_assert_uint_eq(alertd_nflog_gc(log, T0 + 121 * H), 1);
+    struct s_rec rec = {0};
+    ck_assert_int_eq(alertd_state_load(st, ALERTD_STATE_NFLOG, s_collect, &rec, NULL), 0);
+    alertd_nflog_destroy(&log);
+    alertd_state_destroy(&st);
+}
+END_TEST
+
+// The restart the daemon makes, on the dispatcher: a group notified before the "kill" is not
+// notified again for the same state; its alert resolved while down gives exactly one
+// resolved notification.
+static const char *s_yaml = "route:\n"
+                            "  receiver: hook\n"
+                            "  group_by: [alertname]\n"
+                            "  group_wait: 10s\n"
+                            "  group_interval: 1m\n"
+                            "  repeat_interval: 4h\n"
+                            "receivers:\n"
+                            "  - name: hook\n"
+                            "    webhook_configs:\n"
+                            "      - url: http://127.0.0.1:1/hook\n"
+                            "        send_resolved: true\n";
+
+struct s_daemon {
+    struct alertd_cfg *cfg;
+    struct alertd_route *tree;
+    alertd_state_t *st;
+    alertd_nflog_t *log;
+    alertd_store_t *store;
+    alertd_dispatch_t *d;
+};
+
+static void
+s_daemon_start(struct s_daemon *x, int64_t now)
+{
+    struct fw_cfg_errors errs = {0};
+    x->cfg = alertd_cfg_load("state.yml", s_yaml, &errs);
+    ck_assert_ptr_nonnull(x->cfg);
+    x->tree = alertd_route_build(&x->cfg->route);
+    x->st = s_open();
+    x->log = alertd_nflog_new(x->st, 120 * H);
+    ck_assert_int_ge(alertd_nflog_load(x->log, now, NULL, NULL), 0);
+    x->store = alertd_store_new();
+    ck_assert_int_ge(alertd_store_load(x->store, x->st, NULL, NULL), 0);
+    x->d = alertd_dispatch_new(x->cfg, x->tree, "http://am");
+    alertd_dispatch_set_nflog(x->d, x->log);
+    for (const struct alertd_alert *a = alertd_store_first(x->store); a;
+         a = alertd_store_next(x->store))
+        alertd_dispatch_insert(x->d, a, now);
+}
+
+// No shutdown step: what is not committed is lost, as with SIGKILL.
+static void
+s_daemon_kill(struct s_daemon *x)
+{
+    alertd_dispatch_destroy(&x->d);
+    alertd_store_destroy(&x->store);
+    alertd_nflog_destroy(&x->log);
+    alertd_state_destroy(&x->st);
+    alertd_route_destroy(&x->tree);
+    alertd_cfg_destroy(&x->cfg);
+}
+
+static void
+s_daemon_post(struct s_daemon *x, const char *text, int64_t now)
+{
+    json_t *j = json_loads(text, 0, NULL);
+    struct alertd_alert a;
+    ck_assert_int_eq(alertd_alert_parse(j, now, 5 * 60000, &a, NULL), 0);
+    json_decref(j);
+    ck_assert_int_eq(alertd_state_begin(x->st, NULL), 0);
+    const struct alertd_alert *in = alertd_store_put(x->store, &a, now);
+    alertd_store_persist(in, x->st);
+    ck_assert_int_eq(alertd_state_commit(x->st, false, NULL), 0);
+    alertd_dispatch_insert(x->d, in, now);
+}
+
+static size_t
+s_daemon_tick(struct s_daemon *x, int64_t now, const char **status)
+{
+    json_t *out = json_array();
+    ck_assert_int_eq(alertd_state_begin(x->st, NULL), 0);
+    size_t n = alertd_dispatch_tick(x->d, now, out);
+    ck_assert_int_eq(alertd_state_commit(x->st, n > 0, NULL), 0);
+    *status = n ? (json_string_value(json_object_get(
+                       json_object_get(json_array_get(out, 0), "payload"), "status"))[0] == 'f'
+                       ? "firing"
+                       : "resolved")
+                : "";
+    json_decref(out);
+    return n;
+}
+
+START_TEST(test_alertd_state_restart_dispatch)
+{
+    struct s_daemon x = {0};
+    const char *status;
+    s_daemon_start(&x, T0);
+    s_daemon_post(&x,
+                  "{\"labels\":{\"alertname\":\"Hot\"},\"startsAt\":\"2027-01-15T08:00:00Z\","
+                  "\"endsAt\":\"2027-01-15T09:00:00Z\"}",
+                  T0);
+    ck_assert_uint_eq(s_daemon_tick(&x, T0 + 10000, &status), 1);
+    ck_assert_str_eq(status, "firing");
+    s_daemon_kill(&x);
+    // Restarted 5 minutes later, the alert still firing: no second notification, through
+    // several group intervals.
+    s_daemon_start(&x, T0 + 5 * 60000);
+    for (int i = 0; i < 5; i++)
+        ck_assert_uint_eq(s_daemon_tick(&x, T0 + 5 * 60000 + 11000 + i * 60000, &status), 0);
+    s_daemon_kill(&x);
+    // Restarted after its endsAt (2027-01-15T09:00:00Z = T0 + ...): one resolved, then none.
+    int64_t ends = 0;
+    ck_assert_int_eq(fw_time_parse_rfc3339("2027-01-15T09:00:00Z", &ends), 0);
+    s_daemon_start(&x, ends + 1000);
+    ck_assert_uint_eq(s_daemon_tick(&x, ends + 1000 + 11000, &status), 1);
+    ck_assert_str_eq(status, "resolved");
+    ck_assert_uint_eq(s_daemon_tick(&x, ends + 1000 + 71000, &status), 0);
+    s_daemon_kill(&x);
+    s_daemon_start(&x, ends + 2000);
+    ck_assert_uint_eq(s_daemon_tick(&x, ends + 2000 + 11000, &status), 0);
+    s_daemon_kill(&x);
+}
+END_TEST
+
+Suite *
+alertd_state_suite(void)
+{
+    Suite *s = suite_create("alertd_state");
+    TCase *tc = tcase_create("state");
+    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_test(tc, test_alertd_state_round_trip_and_gc);
+    tcase_add_test(tc, test_alertd_state_refuses);
+    tcase_add_test(tc, test_alertd_state_alerts_and_silences);
+    tcase_add_test(tc, test_alertd_state_nflog_expiry);
+    tcase_add_test(tc, test_alertd_state_restart_dispatch);
+    suite_add_tcase(s, tc);
+    return s;
+}
