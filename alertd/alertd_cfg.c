@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "alertd_cfg.h"
+#include "alertd_cfg_receivers.h"
 #include "alertd_cfgcheck.h"
 #include "alertd_matcher.h"
 #include "fw_mem.h"
@@ -178,8 +179,18 @@ static const struct fw_cfg_field s_receiver_fields[] = {
      .elem_size = sizeof(struct alertd_cfg_webhook),
      .child = s_webhook_fields},
     F_NO("email_configs"),
-    F_NO("pagerduty_configs"),
-    F_NO("slack_configs"),
+    {.key = "pagerduty_configs",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct alertd_cfg_receiver, pagerduty),
+     .count_off = offsetof(struct alertd_cfg_receiver, pagerduty_len),
+     .elem_size = sizeof(struct alertd_cfg_pagerduty),
+     .child = alertd_cfg_pagerduty_fields},
+    {.key = "slack_configs",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct alertd_cfg_receiver, slack),
+     .count_off = offsetof(struct alertd_cfg_receiver, slack_len),
+     .elem_size = sizeof(struct alertd_cfg_slack),
+     .child = alertd_cfg_slack_fields},
     F_NO("msteams_configs"),
     F_NO("msteamsv2_configs"),
     F_NO("opsgenie_configs"),
@@ -679,6 +690,7 @@ s_check(struct alertd_cfg *cfg, struct fw_cfg_errors *errs)
             continue;
         if (!*r->name)
             fw_cfg_errors_add(errs, cfg->file, r->pos, "missing name in receiver");
+        alertd_cfg_receivers_check(r, &cfg->global, cfg->file, errs);
         for (size_t j = 0; j < i; j++)
             if (cfg->receivers[j].name && strcmp(cfg->receivers[j].name, r->name) == 0)
                 fw_cfg_errors_add(errs, cfg->file, r->pos,
@@ -788,9 +800,11 @@ alertd_cfg_destroy(struct alertd_cfg **self_p)
     if (!self_p || !*self_p)
         return;
     struct alertd_cfg *self = *self_p;
-    for (size_t i = 0; i < self->receivers_len; i++)
+    for (size_t i = 0; i < self->receivers_len; i++) {
         for (size_t j = 0; j < self->receivers[i].webhooks_len; j++)
             free(self->receivers[i].webhooks[j].authorization);
+        alertd_cfg_receivers_clear(&self->receivers[i]);
+    }
     fw_cfg_free(s_fields, self);
     free(self->file);
     free(self->original);

@@ -52,6 +52,10 @@ struct alertd_cfg_receiver {
     char *name;                          // owned
     struct alertd_cfg_webhook *webhooks; // owned
     size_t webhooks_len;
+    struct alertd_cfg_slack *slack; // owned (alertd_cfg_receivers.h)
+    size_t slack_len;
+    struct alertd_cfg_pagerduty *pagerduty; // owned (alertd_cfg_receivers.h)
+    size_t pagerduty_len;
 };
 
 struct alertd_cfg_route {

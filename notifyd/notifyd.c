@@ -17,6 +17,9 @@
 #include "fw_msg.h"
 #include "fw_zsock.h"
 #include "notifyd.h"
+#include "notifyd_pagerduty.h"
+#include "notifyd_slack.h"
+#include "notifyd_text.h"
 #include "notifyd_webhook.h"
 
 struct notifyd {
@@ -76,6 +79,61 @@ notifyd_prepare_body(const json_t *payload, const json_t *webhook_config)
     return out;
 }
 
+// The HTTP integrations besides webhooks: NOTIFY's array, the metrics label, the builder.
+static const struct {
+    const char *array, *integration;
+    int (*build)(const json_t *config, const json_t *data, struct notifyd_req *out, fw_err_t *err);
+} s_integrations[] = {
+    {"slack_configs", "slack", notifyd_slack_build},
+    {"pagerduty_configs", "pagerduty", notifyd_pagerduty_build},
+};
+
+// Build and queue every integration config of s_integrations in the NOTIFY body; a config
+// that cannot be built is logged and counted as failed, never as delivered.
+static void
+s_deliver_integrations(notifyd_t *self, const json_t *body)
+{
+    const char *receiver = json_string_value(json_object_get(body, "receiver"));
+    json_t *payload = json_object_get(body, "payload");
+    for (size_t k = 0; k < sizeof s_integrations / sizeof s_integrations[0]; k++) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(body, s_integrations[k].array), i, c)
+        {
+            const json_t *sr = json_object_get(c, "send_resolved");
+            json_t *data = notifyd_text_data(payload, !sr || json_is_true(sr));
+            if (!data)
+                continue; // only resolved alerts, and send_resolved false
+            struct notifyd_req req;
+            fw_err_t err;
+            fw_err_clear(&err);
+            if (s_integrations[k].build(c, data, &req, &err) < 0) {
+                json_decref(data);
+                char labels[300];
+                snprintf(labels, sizeof labels,
+                         "receiver=\"%s\",integration=\"%s\",reason=\"bad_config\"", receiver,
+                         s_integrations[k].integration);
+                fw_metrics_add(self->metrics, "fw_notifyd_notifications_failed_total", labels, 1);
+                fw_warn("notify.fail", "receiver=%s integration=%s err=%s", receiver,
+                        s_integrations[k].integration, err.msg);
+                continue;
+            }
+            json_decref(data);
+            uint64_t id = ++self->next_id;
+            char key[24];
+            snprintf(key, sizeof key, "%llu", (unsigned long long)id);
+            json_t *one =
+                json_pack("{s:s, s:[], s:[O], s:O}", "receiver", receiver, "webhook_configs",
+                          s_integrations[k].array, c, "payload", payload);
+            zhashx_insert(self->pending, key, fw_msg_redacted(FW_MSG_NOTIFY, one));
+            json_decref(one);
+            notifyd_webhook_post(self->webhook, id, receiver, s_integrations[k].integration, &req,
+                                 NULL, true);
+            notifyd_req_clear(&req);
+        }
+    }
+}
+
 static int
 s_on_notify(zloop_t *loop, zsock_t *sock, void *arg)
 {
@@ -112,6 +170,7 @@ s_on_notify(zloop_t *loop, zsock_t *sock, void *arg)
         notifyd_webhook_send(self->webhook, id, receiver, url, body, auth, !fr || json_is_true(fr));
         free(body);
     }
+    s_deliver_integrations(self, msg->body);
     fw_msg_destroy(&msg);
     return 0;
 }

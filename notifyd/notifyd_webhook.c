@@ -23,6 +23,8 @@ struct s_job {
     uint64_t id;
     char *receiver, *url, *body; // owned
     char *authorization;         // owned, NULL for none
+    char *integration;           // owned: "webhook", "slack", ... (metrics label)
+    char *extra_headers;         // owned: "Name: value" lines joined by \n, "" for none
     bool follow_redirects;
     int attempts;
     int64_t next_at;            // mono ms of the next attempt
@@ -50,6 +52,8 @@ s_job_free(struct s_job **jp)
     free(j->url);
     free(j->body);
     free(j->authorization);
+    free(j->integration);
+    free(j->extra_headers);
     free(j);
     *jp = NULL;
 }
@@ -70,6 +74,12 @@ s_start(CURLM *multi, struct s_job *j, const struct s_args *a)
     j->headers = curl_slist_append(NULL, "Content-Type: application/json");
     if (j->authorization) {
         char *h = fw_asprintf("Authorization: %s", j->authorization);
+        j->headers = curl_slist_append(j->headers, h);
+        free(h);
+    }
+    for (char *line = j->extra_headers, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        char *h = nl ? fw_asprintf("%.*s", (int)(nl - line), line) : fw_strdup(line);
         j->headers = curl_slist_append(j->headers, h);
         free(h);
     }
@@ -107,11 +117,12 @@ s_report(zsock_t *pipe, const struct s_job *j, bool ok, const char *reason, cons
 {
     char labels[512];
     if (ok) {
-        snprintf(labels, sizeof labels, "receiver=\"%s\",integration=\"webhook\"", j->receiver);
+        snprintf(labels, sizeof labels, "receiver=\"%s\",integration=\"%s\"", j->receiver,
+                 j->integration);
         fw_metrics_add(a->metrics, "fw_notifyd_notifications_total", labels, 1);
     } else {
-        snprintf(labels, sizeof labels, "receiver=\"%s\",integration=\"webhook\",reason=\"%s\"",
-                 j->receiver, reason);
+        snprintf(labels, sizeof labels, "receiver=\"%s\",integration=\"%s\",reason=\"%s\"",
+                 j->receiver, j->integration, reason);
         fw_metrics_add(a->metrics, "fw_notifyd_notifications_failed_total", labels, 1);
     }
     zsock_send(pipe, "s8sssi", "RESULT", j->id, j->receiver, ok ? "ok" : "fail", reason,
@@ -138,8 +149,8 @@ s_done(CURLM *multi, CURLMsg *m, zlist_t *queue, zsock_t *pipe, const struct s_a
     // name only its origin.
     char *origin = fw_secret_url_origin(j->url);
     if (res == CURLE_OK && code >= 200 && code < 300) {
-        fw_debug("webhook.ok", "receiver=%s origin=%s status=%ld attempts=%d", j->receiver, origin,
-                 code, j->attempts);
+        fw_debug("webhook.ok", "receiver=%s integration=%s origin=%s status=%ld attempts=%d",
+                 j->receiver, j->integration, origin, code, j->attempts);
         free(origin);
         s_report(pipe, j, true, "", a);
         s_job_free(&j);
@@ -160,8 +171,8 @@ s_done(CURLM *multi, CURLMsg *m, zlist_t *queue, zsock_t *pipe, const struct s_a
     } else {
         reason = code >= 400 ? "http_4xx" : "http_other";
     }
-    fw_warn("webhook.fail", "receiver=%s origin=%s status=%ld err=%s attempt=%d", j->receiver,
-            origin, code,
+    fw_warn("webhook.fail", "receiver=%s integration=%s origin=%s status=%ld err=%s attempt=%d",
+            j->receiver, j->integration, origin, code,
             res != CURLE_OK ? (*j->errbuf ? j->errbuf : curl_easy_strerror(res)) : reason,
             j->attempts);
     free(origin);
@@ -187,7 +198,7 @@ s_drain_pipe(zsock_t *pipe, zlist_t *queue)
             return false;
         char *cmd = zmsg_popstr(msg);
         bool term = cmd && strcmp(cmd, "$TERM") == 0;
-        if (cmd && strcmp(cmd, "SEND") == 0 && zmsg_size(msg) == 6) {
+        if (cmd && strcmp(cmd, "SEND") == 0 && zmsg_size(msg) == 8) {
             struct s_job *j = fw_calloc(1, sizeof *j);
             char *id = zmsg_popstr(msg);
             j->id = id ? strtoull(id, NULL, 10) : 0;
@@ -203,6 +214,8 @@ s_drain_pipe(zsock_t *pipe, zlist_t *queue)
             char *fr = zmsg_popstr(msg);
             j->follow_redirects = fr && strcmp(fr, "1") == 0;
             free(fr);
+            j->integration = zmsg_popstr(msg);
+            j->extra_headers = zmsg_popstr(msg);
             j->next_at = 0;
             zlist_append(queue, j);
         }
@@ -316,10 +329,24 @@ int
 notifyd_webhook_send(notifyd_webhook_t *self, uint64_t id, const char *receiver, const char *url,
                      const char *body, const char *authorization, bool follow_redirects)
 {
+    struct notifyd_req req = {.url = (char *)url, .body = (char *)body};
+    return notifyd_webhook_post(self, id, receiver, "webhook", &req, authorization,
+                                follow_redirects);
+}
+
+int
+notifyd_webhook_post(notifyd_webhook_t *self, uint64_t id, const char *receiver,
+                     const char *integration, const struct notifyd_req *req,
+                     const char *authorization, bool follow_redirects)
+{
     char idbuf[24];
     snprintf(idbuf, sizeof idbuf, "%llu", (unsigned long long)id);
-    return zsock_send(self->actor, "sssssss", "SEND", idbuf, receiver, url, body,
-                      authorization ? authorization : "", follow_redirects ? "1" : "0");
+    char *headers = notifyd_req_headers_text(req);
+    int rc = zsock_send(self->actor, "sssssssss", "SEND", idbuf, receiver, req->url, req->body,
+                        authorization ? authorization : "", follow_redirects ? "1" : "0",
+                        integration, headers);
+    free(headers);
+    return rc;
 }
 
 zsock_t *

@@ -1,4 +1,5 @@
-/*  notifyd_webhook.h — webhook delivery in a zactor driving libcurl's multi interface.
+/*  notifyd_webhook.h — HTTP delivery in a zactor driving libcurl's multi interface, for
+    webhooks and every HTTP integration (Slack, PagerDuty, Teams, Azure SMS).
 
     The zloop thread hands each delivery (receiver, url, JSON body) to the actor and never
     blocks. The actor POSTs with Content-Type application/json and User-Agent
@@ -7,8 +8,8 @@
     (initial_backoff doubling up to max_backoff, times a random factor in [0.5, 1]) up to
     max_attempts; any other 4xx fails at once. At most 8 connections per host are opened
     and kept alive; more requests to one host queue inside libcurl. It counts into the borrowed
-   metrics registry (thread-safe): fw_notifyd_notifications_total{receiver,integration="webhook"}
-   delivered fw_notifyd_notifications_failed_total{receiver,integration="webhook",reason}
+   metrics registry (thread-safe): fw_notifyd_notifications_total{receiver,integration}
+   delivered fw_notifyd_notifications_failed_total{receiver,integration,reason}
         fw_notifyd_retries_total{receiver}
     and reports each final outcome on the actor's pipe as a message of frames
         "RESULT", id (uint64, zsock picture "8"), receiver, "ok"|"fail", reason, attempts ("i")
@@ -22,6 +23,7 @@
 
 #include "fw_metrics.h"
 #include "notifyd_cfg.h"
+#include "notifyd_req.h"
 
 typedef struct notifyd_webhook notifyd_webhook_t;
 
@@ -43,6 +45,11 @@ void notifyd_webhook_destroy(notifyd_webhook_t **self_p);
 int notifyd_webhook_send(notifyd_webhook_t *self, uint64_t id, const char *receiver,
                          const char *url, const char *body, const char *authorization,
                          bool follow_redirects);
+// Queue one delivery of any HTTP integration (strings copied): req's url, body and extra
+// headers; integration names the metrics' integration label ("slack", "pagerduty", ...).
+int notifyd_webhook_post(notifyd_webhook_t *self, uint64_t id, const char *receiver,
+                         const char *integration, const struct notifyd_req *req,
+                         const char *authorization, bool follow_redirects);
 // The socket to poll for results (borrowed).
 zsock_t *notifyd_webhook_sock(notifyd_webhook_t *self);
 // Read one result from the actor; 0, or -1 (interrupted or malformed). Free with

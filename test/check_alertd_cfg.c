@@ -201,8 +201,9 @@ START_TEST(test_alertd_cfg_unsupported_refused)
         "is not supported by floorwatch (only 'true'",
         "bad.yml:17:11: error: receivers[0].webhook_configs[0].http_config.oauth2: not supported",
         "bad.yml:18:5: error: receivers[0].email_configs: not supported",
-        "bad.yml:19:5: error: receivers[0].slack_configs: not supported",
-        "bad.yml:20:5: error: receivers[0].pagerduty_configs: not supported",
+        "bad.yml:19:21: error: slack_configs.title: a template other than Alertmanager's default "
+        "is not supported yet",
+        "bad.yml:20:26: error: receivers[0].pagerduty_configs[0].service_key: not supported",
         "bad.yml:21:5: error: receivers[0].msteamsv2_configs: not supported",
         "bad.yml:22:5: error: receivers[0].discord_configs: not supported",
         "bad.yml:23:5: error: receivers[0].incidentio_configs: not supported",
@@ -225,8 +226,8 @@ START_TEST(test_alertd_cfg_unsupported_refused)
                     "          enable_http2: false\n"                                        // 16
                     "          oauth2: {client_id: i, token_url: 'http://t/'}\n"             // 17
                     "    email_configs: [{to: a@b}]\n"                                       // 18
-                    "    slack_configs: [{api_url: 'http://s/', channel: c}]\n"              // 19
-                    "    pagerduty_configs: [{routing_key: k}]\n"                            // 20
+                    "    slack_configs: [{api_url: 'http://s/', title: '{{ .X }}'}]\n"       // 19
+                    "    pagerduty_configs: [{service_key: k}]\n"                            // 20
                     "    msteamsv2_configs: [{webhook_url: 'http://t/'}]\n"                  // 21
                     "    discord_configs: [{webhook_url: 'http://d/'}]\n"                    // 22
                     "    incidentio_configs: [{url: 'http://i/', alert_source_token: t}]\n", // 23

@@ -1,0 +1,517 @@
+/*  alertd_cfg_receivers.c — slack_configs and pagerduty_configs (see alertd_cfg_receivers.h):
+    tables after Alertmanager's config/notifiers.go, checks after its UnmarshalYAML methods.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alertd_cfg.h"
+#include "alertd_cfg_receivers.h"
+#include "fw_mem.h"
+
+#define F_STR(k, T, m)                                                                             \
+    {                                                                                              \
+        .key = k, .type = FW_CFG_STR, .off = offsetof(T, m)                                        \
+    }
+#define F_POS(T, m)                                                                                \
+    {                                                                                              \
+        .key = "", .type = FW_CFG_POS, .off = offsetof(T, m)                                       \
+    }
+#define F_BOOL(k, T, m, d)                                                                         \
+    {                                                                                              \
+        .key = k, .type = FW_CFG_BOOL, .off = offsetof(T, m), .def = d                             \
+    }
+#define F_WHY(k, why)                                                                              \
+    {                                                                                              \
+        .key = (k), .type = FW_CFG_UNSUPPORTED, .note = (why)                                      \
+    }
+#define F_LIST(k, T, m, E, child_)                                                                 \
+    {                                                                                              \
+        .key = k, .type = FW_CFG_LIST, .off = offsetof(T, m), .count_off = offsetof(T, m##_len),   \
+        .elem_size = sizeof(E), .child = child_                                                    \
+    }
+
+static const char s_http_why[] = "http_config of this integration is not supported yet";
+
+#define T struct alertd_cfg_slack_field
+static const struct fw_cfg_field s_slack_field_fields[] = {
+    F_POS(T, pos), F_STR("title", T, title), F_STR("value", T, value), F_STR("short", T, short_),
+    {NULL},
+};
+#undef T
+
+#define T struct alertd_cfg_slack_confirm
+static const struct fw_cfg_field s_slack_confirm_fields[] = {
+    F_POS(T, pos),
+    F_STR("text", T, text),
+    F_STR("title", T, title),
+    F_STR("ok_text", T, ok_text),
+    F_STR("dismiss_text", T, dismiss_text),
+    {NULL},
+};
+#undef T
+
+#define T struct alertd_cfg_slack_action
+static const struct fw_cfg_field s_slack_action_fields[] = {
+    F_POS(T, pos),
+    F_STR("type", T, type),
+    F_STR("text", T, text),
+    F_STR("url", T, url),
+    F_STR("style", T, style),
+    F_STR("name", T, name),
+    F_STR("value", T, value),
+    {.key = "confirm",
+     .type = FW_CFG_STRUCT,
+     .off = offsetof(T, confirm),
+     .child = s_slack_confirm_fields},
+    {NULL},
+};
+#undef T
+
+#define T struct alertd_cfg_slack
+const struct fw_cfg_field alertd_cfg_slack_fields[] = {
+    F_POS(T, pos),
+    F_BOOL("send_resolved", T, send_resolved, "false"),
+    F_STR("api_url", T, api_url),
+    F_STR("api_url_file", T, api_url_file),
+    F_STR("channel", T, channel),
+    F_STR("username", T, username),
+    F_STR("color", T, color),
+    F_STR("title", T, title),
+    F_STR("title_link", T, title_link),
+    F_STR("pretext", T, pretext),
+    F_STR("text", T, text),
+    F_STR("footer", T, footer),
+    F_STR("fallback", T, fallback),
+    F_STR("callback_id", T, callback_id),
+    F_STR("icon_emoji", T, icon_emoji),
+    F_STR("icon_url", T, icon_url),
+    F_STR("image_url", T, image_url),
+    F_STR("thumb_url", T, thumb_url),
+    F_LIST("fields", T, fields, struct alertd_cfg_slack_field, s_slack_field_fields),
+    F_BOOL("short_fields", T, short_fields, "false"),
+    F_BOOL("link_names", T, link_names, "false"),
+    {.key = "mrkdwn_in",
+     .type = FW_CFG_STR_LIST,
+     .off = offsetof(T, mrkdwn_in),
+     .count_off = offsetof(T, mrkdwn_in_len)},
+    F_LIST("actions", T, actions, struct alertd_cfg_slack_action, s_slack_action_fields),
+    F_WHY("http_config", s_http_why),
+    F_WHY("app_token", "the Slack chat.postMessage API is not supported yet"),
+    F_WHY("app_token_file", "the Slack chat.postMessage API is not supported yet"),
+    F_WHY("timeout", "notifyd's timeout applies"),
+    F_WHY("message_text", "not supported yet"),
+    {NULL},
+};
+#undef T
+
+#define T struct alertd_cfg_pd_image
+static const struct fw_cfg_field s_pd_image_fields[] = {
+    F_POS(T, pos), F_STR("src", T, src), F_STR("alt", T, alt), F_STR("href", T, href), {NULL},
+};
+#undef T
+
+#define T struct alertd_cfg_pd_link
+static const struct fw_cfg_field s_pd_link_fields[] = {
+    F_POS(T, pos),
+    F_STR("href", T, href),
+    F_STR("text", T, text),
+    {NULL},
+};
+#undef T
+
+#define T struct alertd_cfg_pagerduty
+const struct fw_cfg_field alertd_cfg_pagerduty_fields[] = {
+    F_POS(T, pos),
+    F_BOOL("send_resolved", T, send_resolved, "true"),
+    F_STR("routing_key", T, routing_key),
+    F_STR("routing_key_file", T, routing_key_file),
+    F_STR("url", T, url),
+    F_STR("client", T, client),
+    F_STR("client_url", T, client_url),
+    F_STR("description", T, description),
+    F_STR("source", T, source),
+    F_STR("severity", T, severity),
+    F_STR("class", T, class_),
+    F_STR("component", T, component),
+    F_STR("group", T, group),
+    {.key = "details", .type = FW_CFG_STR_MAP, .off = offsetof(T, details)},
+    F_LIST("images", T, images, struct alertd_cfg_pd_image, s_pd_image_fields),
+    F_LIST("links", T, links, struct alertd_cfg_pd_link, s_pd_link_fields),
+    F_WHY("service_key", "the Events API v1 is not supported: use routing_key (Events API v2)"),
+    F_WHY("service_key_file", "the Events API v1 is not supported: use routing_key_file"),
+    F_WHY("http_config", s_http_why),
+    F_WHY("timeout", "notifyd's timeout applies"),
+    {NULL},
+};
+#undef T
+
+// --- checks ---
+
+struct s_ctx {
+    const char *file;
+    struct fw_cfg_errors *errs;
+};
+
+static char *
+s_read_secret_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *s = buf;
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+        s++;
+    while (n > 0 &&
+           (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+        buf[--n] = '\0';
+    return fw_strdup(s);
+}
+
+// value with every blank removed equals want (a default template expression)?
+static bool
+s_same_expr(const char *value, const char *want)
+{
+    const char *v = value, *w = want;
+    for (;;) {
+        while (*v == ' ' || *v == '\t' || *v == '\n')
+            v++;
+        while (*w == ' ')
+            w++;
+        if (!*v || !*w)
+            return !*v && !*w;
+        if (*v++ != *w++)
+            return false;
+    }
+}
+
+// A text key: NULL stays NULL (default); the default expression becomes NULL; a literal is
+// kept; any other template is refused.
+static void
+s_text(struct s_ctx *c, char **value, const char *def_expr, struct fw_cfg_pos pos, const char *what)
+{
+    if (!*value)
+        return;
+    if (def_expr && s_same_expr(*value, def_expr)) {
+        free(*value);
+        *value = NULL;
+        return;
+    }
+    if (strstr(*value, "{{"))
+        fw_cfg_errors_add(c->errs, c->file, pos,
+                          "%s: a template other than Alertmanager's default is not supported yet "
+                          "(the template engine is not in floorwatch yet)",
+                          what);
+}
+
+static char *
+s_secret(struct s_ctx *c, const char *inline_value, const char *file_name, struct fw_cfg_pos pos,
+         const char *what)
+{
+    if (inline_value && *inline_value && file_name && *file_name) {
+        fw_cfg_errors_add(c->errs, c->file, pos, "at most one of %s & %s_file must be configured",
+                          what, what);
+        return NULL;
+    }
+    if (inline_value && *inline_value)
+        return fw_strdup(inline_value);
+    if (file_name && *file_name) {
+        char *v = s_read_secret_file(file_name);
+        if (!v)
+            fw_cfg_errors_add(c->errs, c->file, pos, "cannot read %s_file \"%s\"", what, file_name);
+        return v;
+    }
+    return NULL;
+}
+
+static bool
+s_http_url(const char *u)
+{
+    return u && (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0);
+}
+
+static void
+s_check_slack(struct s_ctx *c, struct alertd_cfg_slack *s, const struct alertd_cfg_global *g)
+{
+    free(s->url);
+    s->url = s_secret(c, s->api_url, s->api_url_file, s->pos, "api_url");
+    if (!s->url && !(s->api_url_file && *s->api_url_file))
+        s->url = s_secret(c, g->slack_api_url, g->slack_api_url_file, g->pos, "slack_api_url");
+    if (!s->url && !(s->api_url_file && *s->api_url_file) &&
+        !(g->slack_api_url_file && *g->slack_api_url_file))
+        fw_cfg_errors_add(c->errs, c->file, s->pos, "no global Slack API URL set");
+    else if (s->url && !s_http_url(s->url))
+        // The URL is a secret: name only its scheme.
+        fw_cfg_errors_add(c->errs, c->file, s->pos, "unsupported scheme \"%.*s\" in slack api_url",
+                          (int)strcspn(s->url, ":/"), s->url);
+#define TEXT(m, def) s_text(c, &s->m, def, s->pos, "slack_configs." #m)
+    TEXT(channel, NULL);
+    TEXT(username, "{{ template \"slack.default.username\" . }}");
+    TEXT(color, "{{ if eq .Status \"firing\" }}danger{{ else }}good{{ end }}");
+    TEXT(title, "{{ template \"slack.default.title\" . }}");
+    TEXT(title_link, "{{ template \"slack.default.titlelink\" . }}");
+    TEXT(pretext, "{{ template \"slack.default.pretext\" . }}");
+    TEXT(text, "{{ template \"slack.default.text\" . }}");
+    TEXT(footer, "{{ template \"slack.default.footer\" . }}");
+    TEXT(fallback, "{{ template \"slack.default.fallback\" . }}");
+    TEXT(callback_id, "{{ template \"slack.default.callbackid\" . }}");
+    TEXT(icon_emoji, "{{ template \"slack.default.iconemoji\" . }}");
+    TEXT(icon_url, "{{ template \"slack.default.iconurl\" . }}");
+    TEXT(image_url, NULL);
+    TEXT(thumb_url, NULL);
+#undef TEXT
+    for (size_t i = 0; i < s->fields_len; i++) {
+        struct alertd_cfg_slack_field *f = &s->fields[i];
+        s_text(c, &f->title, NULL, f->pos, "slack_configs.fields.title");
+        s_text(c, &f->value, NULL, f->pos, "slack_configs.fields.value");
+        if (f->short_ && strcmp(f->short_, "true") != 0 && strcmp(f->short_, "false") != 0)
+            fw_cfg_errors_add(c->errs, c->file, f->pos, "short: not a boolean: \"%s\"", f->short_);
+        if (!f->title || !*f->title)
+            fw_cfg_errors_add(c->errs, c->file, f->pos,
+                              "missing title in Slack field configuration");
+        if (!f->value || !*f->value)
+            fw_cfg_errors_add(c->errs, c->file, f->pos,
+                              "missing value in Slack field configuration");
+    }
+    for (size_t i = 0; i < s->actions_len; i++) {
+        struct alertd_cfg_slack_action *a = &s->actions[i];
+        char **t[] = {&a->type,
+                      &a->text,
+                      &a->url,
+                      &a->style,
+                      &a->name,
+                      &a->value,
+                      &a->confirm.text,
+                      &a->confirm.title,
+                      &a->confirm.ok_text,
+                      &a->confirm.dismiss_text};
+        for (size_t k = 0; k < sizeof t / sizeof t[0]; k++)
+            s_text(c, t[k], NULL, a->pos, "slack_configs.actions");
+        if (!a->type || !*a->type)
+            fw_cfg_errors_add(c->errs, c->file, a->pos,
+                              "missing type in Slack action configuration");
+        if (!a->text || !*a->text)
+            fw_cfg_errors_add(c->errs, c->file, a->pos,
+                              "missing text in Slack action configuration");
+        if ((!a->url || !*a->url) && (!a->name || !*a->name))
+            fw_cfg_errors_add(c->errs, c->file, a->pos,
+                              "missing name or url in Slack action configuration");
+    }
+}
+
+static const char *const s_pd_detail_defaults[][2] = {
+    {"firing", "{{ template \"pagerduty.default.instances\" .Alerts.Firing }}"},
+    {"resolved", "{{ template \"pagerduty.default.instances\" .Alerts.Resolved }}"},
+    {"num_firing", "{{ .Alerts.Firing | len }}"},
+    {"num_resolved", "{{ .Alerts.Resolved | len }}"},
+};
+
+static void
+s_check_pagerduty(struct s_ctx *c, struct alertd_cfg_pagerduty *p)
+{
+    free(p->key);
+    p->key = s_secret(c, p->routing_key, p->routing_key_file, p->pos, "routing_key");
+    if (!p->key && !(p->routing_key_file && *p->routing_key_file))
+        fw_cfg_errors_add(c->errs, c->file, p->pos,
+                          "missing service or routing key in PagerDuty config");
+    else if (p->key && strstr(p->key, "{{"))
+        fw_cfg_errors_add(c->errs, c->file, p->pos, "routing_key: a template is not supported yet");
+    if (p->url && !s_http_url(p->url))
+        fw_cfg_errors_add(c->errs, c->file, p->pos, "unsupported scheme in pagerduty url");
+#define TEXT(m, def) s_text(c, &p->m, def, p->pos, "pagerduty_configs." #m)
+    TEXT(client, "{{ template \"pagerduty.default.client\" . }}");
+    TEXT(client_url, "{{ template \"pagerduty.default.clientURL\" . }}");
+    TEXT(description, "{{ template \"pagerduty.default.description\" .}}");
+    TEXT(source, "{{ template \"pagerduty.default.client\" . }}");
+    TEXT(severity, NULL);
+    TEXT(class_, NULL);
+    TEXT(component, NULL);
+    TEXT(group, NULL);
+#undef TEXT
+    for (size_t i = 0; i < p->details.len; i++) {
+        struct fw_label *l = &p->details.items[i];
+        const char *def = NULL;
+        for (size_t k = 0; k < 4; k++)
+            if (strcmp(l->name, s_pd_detail_defaults[k][0]) == 0)
+                def = s_pd_detail_defaults[k][1];
+        if (def && s_same_expr(l->value, def)) {
+            fw_labels_del(&p->details, l->name);
+            i--;
+        } else if (strstr(l->value, "{{")) {
+            fw_cfg_errors_add(c->errs, c->file, p->pos,
+                              "pagerduty_configs.details.%s: a template other than Alertmanager's "
+                              "default is not supported yet",
+                              l->name);
+        }
+    }
+    for (size_t i = 0; i < p->images_len; i++) {
+        s_text(c, &p->images[i].src, NULL, p->images[i].pos, "pagerduty_configs.images.src");
+        s_text(c, &p->images[i].alt, NULL, p->images[i].pos, "pagerduty_configs.images.alt");
+        s_text(c, &p->images[i].href, NULL, p->images[i].pos, "pagerduty_configs.images.href");
+    }
+    for (size_t i = 0; i < p->links_len; i++) {
+        s_text(c, &p->links[i].href, NULL, p->links[i].pos, "pagerduty_configs.links.href");
+        s_text(c, &p->links[i].text, NULL, p->links[i].pos, "pagerduty_configs.links.text");
+    }
+}
+
+void
+alertd_cfg_receivers_check(struct alertd_cfg_receiver *r, const struct alertd_cfg_global *g,
+                           const char *file, struct fw_cfg_errors *errs)
+{
+    struct s_ctx c = {file, errs};
+    for (size_t i = 0; i < r->slack_len; i++)
+        s_check_slack(&c, &r->slack[i], g);
+    for (size_t i = 0; i < r->pagerduty_len; i++)
+        s_check_pagerduty(&c, &r->pagerduty[i]);
+}
+
+void
+alertd_cfg_receivers_clear(struct alertd_cfg_receiver *r)
+{
+    for (size_t i = 0; i < r->slack_len; i++) {
+        free(r->slack[i].url);
+        r->slack[i].url = NULL;
+    }
+    for (size_t i = 0; i < r->pagerduty_len; i++) {
+        free(r->pagerduty[i].key);
+        r->pagerduty[i].key = NULL;
+    }
+}
+
+// --- NOTIFY ---
+
+static void
+s_put(json_t *o, const char *key, const char *value)
+{
+    if (value)
+        json_object_set_new(o, key, json_string(value));
+}
+
+static json_t *
+s_slack_json(const struct alertd_cfg_slack *s)
+{
+    json_t *o = json_pack("{s:b, s:s, s:b, s:b}", "send_resolved", s->send_resolved, "api_url",
+                          s->url ? s->url : "", "short_fields", s->short_fields, "link_names",
+                          s->link_names);
+    s_put(o, "channel", s->channel);
+    s_put(o, "username", s->username);
+    s_put(o, "color", s->color);
+    s_put(o, "title", s->title);
+    s_put(o, "title_link", s->title_link);
+    s_put(o, "pretext", s->pretext);
+    s_put(o, "text", s->text);
+    s_put(o, "footer", s->footer);
+    s_put(o, "fallback", s->fallback);
+    s_put(o, "callback_id", s->callback_id);
+    s_put(o, "icon_emoji", s->icon_emoji);
+    s_put(o, "icon_url", s->icon_url);
+    s_put(o, "image_url", s->image_url);
+    s_put(o, "thumb_url", s->thumb_url);
+    if (s->fields_len) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < s->fields_len; i++) {
+            json_t *f = json_object();
+            s_put(f, "title", s->fields[i].title);
+            s_put(f, "value", s->fields[i].value);
+            if (s->fields[i].short_)
+                json_object_set_new(f, "short",
+                                    json_boolean(strcmp(s->fields[i].short_, "true") == 0));
+            json_array_append_new(a, f);
+        }
+        json_object_set_new(o, "fields", a);
+    }
+    if (s->mrkdwn_in_len) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < s->mrkdwn_in_len; i++)
+            json_array_append_new(a, json_string(s->mrkdwn_in[i]));
+        json_object_set_new(o, "mrkdwn_in", a);
+    }
+    if (s->actions_len) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < s->actions_len; i++) {
+            const struct alertd_cfg_slack_action *x = &s->actions[i];
+            json_t *j = json_object();
+            s_put(j, "type", x->type);
+            s_put(j, "text", x->text);
+            s_put(j, "url", x->url);
+            s_put(j, "style", x->style);
+            s_put(j, "name", x->name);
+            s_put(j, "value", x->value);
+            if (x->confirm.pos.line != x->pos.line || x->confirm.pos.col != x->pos.col) {
+                json_t *cf = json_object();
+                s_put(cf, "text", x->confirm.text);
+                s_put(cf, "title", x->confirm.title);
+                s_put(cf, "ok_text", x->confirm.ok_text);
+                s_put(cf, "dismiss_text", x->confirm.dismiss_text);
+                json_object_set_new(j, "confirm", cf);
+            }
+            json_array_append_new(a, j);
+        }
+        json_object_set_new(o, "actions", a);
+    }
+    return o;
+}
+
+static json_t *
+s_pagerduty_json(const struct alertd_cfg_pagerduty *p)
+{
+    json_t *o = json_pack("{s:b, s:s}", "send_resolved", p->send_resolved, "routing_key",
+                          p->key ? p->key : "");
+    s_put(o, "url", p->url);
+    s_put(o, "client", p->client);
+    s_put(o, "client_url", p->client_url);
+    s_put(o, "description", p->description);
+    s_put(o, "source", p->source);
+    s_put(o, "severity", p->severity);
+    s_put(o, "class", p->class_);
+    s_put(o, "component", p->component);
+    s_put(o, "group", p->group);
+    if (p->details.len)
+        json_object_set_new(o, "details", fw_labels_json(&p->details));
+    if (p->images_len) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < p->images_len; i++) {
+            json_t *j = json_object();
+            s_put(j, "src", p->images[i].src);
+            s_put(j, "alt", p->images[i].alt);
+            s_put(j, "href", p->images[i].href);
+            json_array_append_new(a, j);
+        }
+        json_object_set_new(o, "images", a);
+    }
+    if (p->links_len) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < p->links_len; i++) {
+            json_t *j = json_object();
+            s_put(j, "href", p->links[i].href);
+            s_put(j, "text", p->links[i].text);
+            json_array_append_new(a, j);
+        }
+        json_object_set_new(o, "links", a);
+    }
+    return o;
+}
+
+void
+alertd_cfg_receivers_notify(const struct alertd_cfg_receiver *r, json_t *notify)
+{
+    if (!r)
+        return;
+    if (r->slack_len) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < r->slack_len; i++)
+            json_array_append_new(a, s_slack_json(&r->slack[i]));
+        json_object_set_new(notify, "slack_configs", a);
+    }
+    if (r->pagerduty_len) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < r->pagerduty_len; i++)
+            json_array_append_new(a, s_pagerduty_json(&r->pagerduty[i]));
+        json_object_set_new(notify, "pagerduty_configs", a);
+    }
+}

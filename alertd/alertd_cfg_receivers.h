@@ -1,0 +1,95 @@
+/*  alertd_cfg_receivers.h — alertmanager.yml's slack_configs and pagerduty_configs: their
+    field tables, the load-time checks (credentials inline or from *_file, read at every load
+    and so on every reload; texts that need the template engine refused "not supported yet")
+    and their JSON for NOTIFY (docs/wire.md), built by notifyd_slack / notifyd_pagerduty.
+
+    Texts: a key absent, or set to exactly the default template expression
+    (`{{ template "slack.default.title" . }}` ...), is sent absent and notifyd renders
+    Alertmanager's default in C (notifyd_text); a text without "{{" is sent as the literal it
+    renders to; any other template is refused at load until common/fw_tmpl renders it.
+*/
+#ifndef ALERTD_CFG_RECEIVERS_H
+#define ALERTD_CFG_RECEIVERS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "fw_cfg.h"
+#include "fw_labels.h"
+
+struct alertd_cfg_receiver;
+struct alertd_cfg_global;
+
+struct alertd_cfg_slack_field {
+    struct fw_cfg_pos pos;
+    char *title, *value, *short_; // owned; short_ "true"/"false"/NULL (short_fields)
+};
+
+struct alertd_cfg_slack_confirm {
+    struct fw_cfg_pos pos;
+    char *text, *title, *ok_text, *dismiss_text; // owned
+};
+
+struct alertd_cfg_slack_action {
+    struct fw_cfg_pos pos;
+    char *type, *text, *url, *style, *name, *value; // owned
+    struct alertd_cfg_slack_confirm confirm;        // given when its pos differs from pos
+};
+
+struct alertd_cfg_slack {
+    struct fw_cfg_pos pos;
+    bool send_resolved;                                     // default false
+    char *api_url, *api_url_file;                           // owned
+    char *channel, *username, *color, *title, *title_link;  // owned
+    char *pretext, *text, *footer, *fallback, *callback_id; // owned
+    char *icon_emoji, *icon_url, *image_url, *thumb_url;    // owned
+    struct alertd_cfg_slack_field *fields;                  // owned
+    size_t fields_len;
+    bool short_fields, link_names;
+    char **mrkdwn_in; // owned
+    size_t mrkdwn_in_len;
+    struct alertd_cfg_slack_action *actions; // owned
+    size_t actions_len;
+    char *url; // owned, derived at load: api_url, api_url_file's content or global's
+};
+
+struct alertd_cfg_pd_image {
+    struct fw_cfg_pos pos;
+    char *src, *alt, *href; // owned
+};
+
+struct alertd_cfg_pd_link {
+    struct fw_cfg_pos pos;
+    char *href, *text; // owned
+};
+
+struct alertd_cfg_pagerduty {
+    struct fw_cfg_pos pos;
+    bool send_resolved;                               // default true
+    char *routing_key, *routing_key_file, *url;       // owned
+    char *client, *client_url, *description, *source; // owned
+    char *severity, *class_, *component, *group;      // owned
+    struct fw_labels details;                         // owned
+    struct alertd_cfg_pd_image *images;               // owned
+    size_t images_len;
+    struct alertd_cfg_pd_link *links; // owned
+    size_t links_len;
+    char *key; // owned, derived at load: routing_key or routing_key_file's content
+};
+
+// The list entries for struct alertd_cfg_receiver's table (members slack, slack_len,
+// pagerduty, pagerduty_len).
+extern const struct fw_cfg_field alertd_cfg_slack_fields[];
+extern const struct fw_cfg_field alertd_cfg_pagerduty_fields[];
+
+// Check receiver r's integrations, read their *_file secrets and derive what NOTIFY
+// carries; errors into errs with file:line:col. g gives global.slack_api_url(_file).
+void alertd_cfg_receivers_check(struct alertd_cfg_receiver *r, const struct alertd_cfg_global *g,
+                                const char *file, struct fw_cfg_errors *errs);
+// Free what alertd_cfg_receivers_check derived (the table's own members are fw_cfg's).
+void alertd_cfg_receivers_clear(struct alertd_cfg_receiver *r);
+// Add r's slack_configs and pagerduty_configs arrays (when it has any) to a NOTIFY body.
+void alertd_cfg_receivers_notify(const struct alertd_cfg_receiver *r, json_t *notify);
+
+#endif

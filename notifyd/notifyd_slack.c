@@ -1,0 +1,132 @@
+/*  notifyd_slack.c — see notifyd_slack.h. Keys are emitted as Go's encoding/json emits
+    Alertmanager's request structs: omitempty ones only when non-empty, the others always.
+*/
+#include <string.h>
+
+#include "fw_log.h"
+#include "fw_mem.h"
+#include "notifyd_slack.h"
+#include "notifyd_text.h"
+
+#define S_MAX_TITLE_RUNES 1024
+
+// The config's literal text for key, else the default text def (NULL: empty).
+static char *
+s_text(const json_t *config, const char *key, const char *def, const json_t *data)
+{
+    const char *v = json_string_value(json_object_get(config, key));
+    if (v)
+        return fw_strdup(v);
+    char *d = def ? notifyd_text_default(def, data) : NULL;
+    return d ? d : fw_strdup("");
+}
+
+// Set key to the text (stolen) when non-empty, or always when `always`.
+static void
+s_set(json_t *obj, const char *key, char *text, bool always)
+{
+    if (always || *text)
+        json_object_set_new(obj, key, json_string(text));
+    free(text);
+}
+
+static json_t *
+s_fields(const json_t *config)
+{
+    const json_t *fields = json_object_get(config, "fields");
+    bool short_default = json_is_true(json_object_get(config, "short_fields"));
+    json_t *out = json_array();
+    size_t i;
+    json_t *f;
+    json_array_foreach(fields, i, f)
+    {
+        json_t *o = json_object();
+        s_set(o, "title", s_text(f, "title", NULL, NULL), false);
+        s_set(o, "value", s_text(f, "value", NULL, NULL), false);
+        const json_t *sh = json_object_get(f, "short");
+        json_object_set_new(o, "short", json_boolean(sh ? json_is_true(sh) : short_default));
+        json_array_append_new(out, o);
+    }
+    return out;
+}
+
+static json_t *
+s_actions(const json_t *config)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(config, "actions"), i, a)
+    {
+        json_t *o = json_object();
+        static const char *const keys[] = {"type", "text", "url", "style", "name", "value"};
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+            s_set(o, keys[k], s_text(a, keys[k], NULL, NULL), false);
+        const json_t *c = json_object_get(a, "confirm");
+        if (json_is_object(c)) {
+            json_t *co = json_object();
+            static const char *const ck[] = {"text", "title", "ok_text", "dismiss_text"};
+            for (size_t k = 0; k < sizeof ck / sizeof ck[0]; k++)
+                s_set(co, ck[k], s_text(c, ck[k], NULL, NULL), false);
+            json_object_set_new(o, "confirm", co);
+        }
+        json_array_append_new(out, o);
+    }
+    return out;
+}
+
+int
+notifyd_slack_build(const json_t *config, const json_t *data, struct notifyd_req *out,
+                    fw_err_t *err)
+{
+    memset(out, 0, sizeof *out);
+    const char *url = json_string_value(json_object_get(config, "api_url"));
+    if (!url || !*url) {
+        fw_err_set(err, "slack_config without api_url");
+        return -1;
+    }
+    json_t *att = json_object();
+    bool cut = false;
+    char *title = s_text(config, "title", "slack.default.title", data);
+    char *t = notifyd_text_truncate_runes(title, S_MAX_TITLE_RUNES, &cut);
+    free(title);
+    if (cut)
+        fw_warn("slack.title.truncated", "max_runes=%d", S_MAX_TITLE_RUNES);
+    s_set(att, "title", t, false);
+    s_set(att, "title_link", s_text(config, "title_link", "slack.default.titlelink", data), false);
+    s_set(att, "pretext", s_text(config, "pretext", "slack.default.pretext", data), false);
+    s_set(att, "text", s_text(config, "text", "slack.default.text", data), true);
+    s_set(att, "fallback", s_text(config, "fallback", "slack.default.fallback", data), true);
+    s_set(att, "callback_id", s_text(config, "callback_id", "slack.default.callbackid", data),
+          true);
+    json_t *fields = s_fields(config);
+    if (json_array_size(fields))
+        json_object_set(att, "fields", fields);
+    json_decref(fields);
+    json_t *actions = s_actions(config);
+    if (json_array_size(actions))
+        json_object_set(att, "actions", actions);
+    json_decref(actions);
+    s_set(att, "image_url", s_text(config, "image_url", NULL, data), false);
+    s_set(att, "thumb_url", s_text(config, "thumb_url", NULL, data), false);
+    s_set(att, "footer", s_text(config, "footer", "slack.default.footer", data), true);
+    s_set(att, "color", s_text(config, "color", "slack.default.color", data), false);
+    const json_t *md = json_object_get(config, "mrkdwn_in");
+    json_object_set_new(att, "mrkdwn_in",
+                        json_array_size(md) ? json_deep_copy(md)
+                                            : json_pack("[s,s,s]", "fallback", "pretext", "text"));
+    json_t *req = json_object();
+    s_set(req, "channel", s_text(config, "channel", NULL, data), false);
+    s_set(req, "username", s_text(config, "username", "slack.default.username", data), false);
+    s_set(req, "icon_emoji", s_text(config, "icon_emoji", "slack.default.iconemoji", data), false);
+    s_set(req, "icon_url", s_text(config, "icon_url", "slack.default.iconurl", data), false);
+    if (json_is_true(json_object_get(config, "link_names")))
+        json_object_set_new(req, "link_names", json_true());
+    json_object_set_new(req, "attachments", json_pack("[o]", att));
+    char *body = json_dumps(req, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(req);
+    out->url = fw_strdup(url);
+    out->body = fw_strdup(body);
+    free(body);
+    return 0;
+}
