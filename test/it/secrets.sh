@@ -42,7 +42,7 @@ set +e
 set -e
 it_check "alertd --check-config refuses the whole fixture (exit $rc)" test "$rc" = 2
 it_check "alertd --check-config names the integrations not supported" \
-    grep -q "$AMS:[0-9]*:5: error: receivers\[2\]\.pagerduty_configs: not supported" "$IT_DIR/alertd.check"
+    grep -q "$AMS:[0-9]*:9: error: receivers\[2\]\.pagerduty_configs\[1\]\.service_key: not supported" "$IT_DIR/alertd.check"
 no_secret "alertd --check-config errors on the whole fixture" "$IT_DIR/alertd.check"
 SINK=$(it_free_port); AM=$(it_free_port); NOTIFYD=$(it_free_port)
 Z1=$(it_free_port); Z2=$(it_free_port); Z3=$(it_free_port); Z4=$(it_free_port)
