@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# receivers.sh — alertd + notifyd deliver Slack and PagerDuty notifications, compared with the
+# real Debian Alertmanager (0.25) sending the same alerts with the same config.
+#
+# Slack and PagerDuty cannot run here: test/it/receivers_capture.py plays their endpoints
+# (checks each request against the documented payload, answers as they do) and records every
+# request. Two capture servers, one per side; both sides get the same config (but the port)
+# and the same alerts (two firing alerts of one group, then both resolved), and every request
+# body floorwatch sends must equal Alertmanager's field by field. Then a receiver whose Slack
+# answers 400 is counted failed (never delivered) and a PagerDuty answering 503 once is retried.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+BUILD=${BUILD:-build}
+BIN=$BUILD/bin
+HERE=$(cd "$(dirname "$0")/../.." && pwd)
+PY=/usr/bin/python3
+it_need_cmds prometheus-alertmanager curl jq
+it_tmpdir
+
+CAP_FW=$(it_free_port); CAP_AM=$(it_free_port)
+AM=$(it_free_port); AMREF=$(it_free_port); NOTIFYD=$(it_free_port)
+Z1=$(it_free_port); Z2=$(it_free_port); Z3=$(it_free_port); Z4=$(it_free_port)
+EXT=http://alerts.example:9093
+
+# One config per side; only the capture port differs. Secrets partly from *_file keys.
+mkcfg() { # PORT DIR
+    mkdir -p "$2"
+    echo "http://127.0.0.1:$1/slack/custom" > "$2/slack_url"
+    echo "fedcba9876543210fedcba9876543210" > "$2/pd_key"
+    cat > "$2/am.yml" <<YML
+route:
+  receiver: team
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 2s
+  repeat_interval: 4h
+  routes:
+    - receiver: broken
+      matchers: ['line="L9"']
+receivers:
+  - name: team
+    slack_configs:
+      - api_url: http://127.0.0.1:$1/slack/default
+        send_resolved: true
+      - api_url_file: $2/slack_url
+        send_resolved: true
+        channel: '#plant'
+        username: floorbot
+        title: Line stopped
+        text: 'Line stopped, see the runbook'
+        color: '#ff0000'
+        icon_emoji: ':factory:'
+        link_names: true
+        short_fields: true
+        fields:
+          - {title: Plant, value: P, short: false}
+          - {title: Shift, value: night}
+        actions:
+          - {type: button, text: Runbook, url: 'https://runbooks.example/line', style: primary}
+    pagerduty_configs:
+      - routing_key: 0123456789abcdef0123456789abcdef
+        url: http://127.0.0.1:$1/pd/default
+      - routing_key_file: $2/pd_key
+        url: http://127.0.0.1:$1/pd/custom
+        severity: critical
+        class: line
+        component: conveyor
+        group: plant-p
+        client: floor
+        details: {shift: night}
+        links: [{href: 'https://runbooks.example/line', text: Runbook}]
+        images: [{src: 'https://img.example/x.png', alt: chart, href: 'https://img.example/'}]
+  - name: broken
+    slack_configs:
+      - api_url: http://127.0.0.1:$1/slack/fail400
+    pagerduty_configs:
+      - routing_key: 0123456789abcdef0123456789abcdef
+        url: http://127.0.0.1:$1/pd/flaky503
+YML
+}
+mkcfg "$CAP_FW" "$IT_DIR/fw"
+mkcfg "$CAP_AM" "$IT_DIR/am"
+
+it_start cap_fw $PY "$HERE/test/it/receivers_capture.py" "$CAP_FW" "$IT_DIR/fw.jsonl"
+it_start cap_am $PY "$HERE/test/it/receivers_capture.py" "$CAP_AM" "$IT_DIR/am.jsonl"
+it_start notifyd "$BIN/notifyd" --web.listen-address=127.0.0.1:$NOTIFYD \
+    --zmq.notify-address=tcp://127.0.0.1:$Z1 --zmq.pub-address=tcp://127.0.0.1:$Z2
+it_start alertd "$BIN/alertd" --config.file="$IT_DIR/fw/am.yml" --web.listen-address=127.0.0.1:$AM \
+    --storage.path="$IT_DIR/alertd" --web.external-url=$EXT \
+    --zmq.alerts-address=tcp://127.0.0.1:$Z3 --zmq.notifyd-address=tcp://127.0.0.1:$Z1 \
+    --zmq.pub-address=tcp://127.0.0.1:$Z4
+it_start amref prometheus-alertmanager --config.file="$IT_DIR/am/am.yml" \
+    --storage.path="$IT_DIR/amref" --web.listen-address=127.0.0.1:$AMREF \
+    --cluster.listen-address= --web.external-url=$EXT
+for u in "http://127.0.0.1:$CAP_FW/" "http://127.0.0.1:$CAP_AM/" "http://127.0.0.1:$NOTIFYD/-/ready" \
+    "http://127.0.0.1:$AM/-/ready" "http://127.0.0.1:$AMREF/-/ready"; do
+    it_wait_http "$u" || it_die "$u did not come up"
+done
+it_ok "capture servers, notifyd, alertd and Alertmanager $(prometheus-alertmanager --version 2>&1 | head -1 | awk '{print $3}') up"
+
+START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%S.000Z)
+alerts() { # ENDS_AT (empty: firing)
+    local ends=${1:+,\"endsAt\":\"$1\"}
+    printf '[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{"summary":"line 1 stopped"},"startsAt":"%s","generatorURL":"http://prom.example/g1"%s},' "$START" "$ends"
+    printf '{"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{"summary":"line 2 stopped"},"startsAt":"%s","generatorURL":"http://prom.example/g2"%s}]' "$START" "$ends"
+}
+post() { # PORT BODY
+    curl -fsS -o /dev/null -H 'Content-Type: application/json' -d "$2" "http://127.0.0.1:$1/api/v2/alerts"
+}
+count() { # FILE PATH-PREFIX KEY TEXT: requests to the path whose body KEY contains TEXT
+    [ -s "$1" ] || { echo 0; return; }
+    jq -s --arg p "$2" --arg k "$3" --arg v "$4" \
+        '[.[] | select((.path | startswith($p)) and (((.body | getpath($k | split(".") | map(tonumber? // .))) // "" | tostring) | contains($v)))] | length' "$1"
+}
+post $AM "$(alerts)"; post $AMREF "$(alerts)"
+wait_n() { # FILE PATH KEY VALUE N
+    for _ in $(seq 150); do [ "$(count "$@")" -ge "$5" ] 2>/dev/null && return 0; sleep 0.1; done
+    [ -s "$1" ] && jq -c '[.path, .status, .err, (.body | tostring | .[0:300])]' "$1"
+    return 1
+}
+for f in fw am; do
+    wait_n "$IT_DIR/$f.jsonl" /slack/ attachments.0.fallback "[FIRING:2]" 2 || it_die "$f: 2 firing Slack requests"
+    wait_n "$IT_DIR/$f.jsonl" /pd/ event_action trigger 2 || it_die "$f: 2 PagerDuty triggers"
+done
+it_ok "firing: both sides sent 2 Slack messages and 2 PagerDuty triggers"
+
+END=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+post $AM "$(alerts "$END")"; post $AMREF "$(alerts "$END")"
+for f in fw am; do
+    wait_n "$IT_DIR/$f.jsonl" /slack/ attachments.0.fallback "[RESOLVED]" 2 || it_die "$f: 2 resolved Slack messages"
+    wait_n "$IT_DIR/$f.jsonl" /pd/ event_action resolve 2 || it_die "$f: 2 PagerDuty resolves"
+done
+it_ok "resolved: both sides sent the resolved Slack messages and 2 PagerDuty resolves"
+grep -q '"err": "[a-z]' "$IT_DIR/fw.jsonl" && it_die "floorwatch sent a request the capture server refused: $(grep '"err": "[a-z]' "$IT_DIR/fw.jsonl" | head -1)"
+it_ok "every floorwatch request has the documented shape (capture server checks)"
+
+# Field by field: the nth request to each path on one side against the nth on the other.
+$PY - "$IT_DIR/fw.jsonl" "$IT_DIR/am.jsonl" <<'PY' || it_die "request bodies differ from Alertmanager's"
+import json, sys
+def load(p):
+    out = {}
+    for l in open(p):
+        r = json.loads(l)
+        out.setdefault(r["path"], []).append(r)
+    return out
+fw, am = load(sys.argv[1]), load(sys.argv[2])
+def diff(a, b, at, out):
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a: out.append(f"{at}.{k}: missing in floorwatch (Alertmanager: {b[k]!r})")
+            elif k not in b: out.append(f"{at}.{k}: only in floorwatch ({a[k]!r})")
+            else: diff(a[k], b[k], f"{at}.{k}", out)
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)): diff(x, y, f"{at}[{i}]", out)
+    elif a != b:
+        out.append(f"{at}: floorwatch {a!r} != Alertmanager {b!r}")
+bad, n = [], 0
+for path in sorted(set(fw) | set(am)):
+    if "fail400" in path or "flaky503" in path: continue
+    f, m = fw.get(path, []), am.get(path, [])
+    if len(f) != len(m): bad.append(f"{path}: {len(f)} requests, Alertmanager {len(m)}"); continue
+    for i, (x, y) in enumerate(zip(f, m)):
+        n += 1
+        diff(x["body"], y["body"], f"{path}#{i}", bad)
+        for h in ("Content-Type",):
+            if x["headers"].get(h) != y["headers"].get(h):
+                bad.append(f"{path}#{i} header {h}: {x['headers'].get(h)} != {y['headers'].get(h)}")
+for b in bad: print("  diff:", b)
+print(f"  {n} request bodies compared, {len(bad)} differences")
+sys.exit(1 if bad or n == 0 else 0)
+PY
+it_ok "every Slack and PagerDuty request body equals Alertmanager's, field by field"
+
+# A 4xx is a failed delivery, never counted as delivered; a 503 is retried.
+L9='[{"labels":{"alertname":"Broken","line":"L9"},"startsAt":"'$START'"}]'
+post $AM "$L9"
+metrics() { curl -fsS "http://127.0.0.1:$NOTIFYD/metrics"; }
+it_until 100 0.1 sh -c "curl -fsS http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_failed_total{receiver=\"broken\",integration=\"slack\",reason=\"http_4xx\"} 1'" \
+    || it_die "Slack 400: failed_total: $(metrics | grep notifications)"
+metrics | grep -q 'fw_notifyd_notifications_total{receiver="broken",integration="slack"}' \
+    && it_die "Slack 400 counted as delivered"
+it_ok "Slack answering 400: counted failed (reason http_4xx), not delivered, not retried"
+it_until 100 0.1 sh -c "curl -fsS http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_total{receiver=\"broken\",integration=\"pagerduty\"} 1'" \
+    || it_die "PagerDuty 503 then 202: $(metrics | grep notif)"
+[ "$(count "$IT_DIR/fw.jsonl" /pd/flaky503 event_action trigger)" = 2 ] || it_die "want 2 attempts at /pd/flaky503"
+[ "$(count "$IT_DIR/fw.jsonl" /slack/fail400 username Alertmanager)" = 1 ] || it_die "want 1 attempt at /slack/fail400"
+it_ok "PagerDuty answering 503 once: retried and delivered (2 attempts)"
+metrics | grep -q 'fw_notifyd_notifications_total{receiver="team",integration="slack"} 4' \
+    || it_die "team slack delivered: $(metrics | grep notifications_total)"
+metrics | grep -q 'fw_notifyd_notifications_total{receiver="team",integration="pagerduty"} 4' \
+    || it_die "team pagerduty delivered: $(metrics | grep notifications_total)"
+it_ok "metrics: team's 4 Slack and 4 PagerDuty deliveries counted by integration"
+echo "receivers.sh: all checks passed"
