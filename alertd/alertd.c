@@ -6,6 +6,11 @@
     silences, and sets the gauges. The HTTP thread serves /api/v2/...; everything both
     threads touch (store, dispatcher, silences, config) sits behind self->lock, taken for
     short, non-blocking sections only. Sockets are used by the zloop thread alone.
+
+    State that must survive a restart (alerts, silences, the notification log) is written
+    through alertd_state (LMDB under --storage.path): alerts in one batch per ALERTS message
+    or POST, the notification log of a flush committed with fsync before its NOTIFY messages
+    leave, silences committed with fsync before the API answers.
 */
 #include <czmq.h>
 #include <errno.h>
@@ -20,8 +25,10 @@
 #include "alertd_dispatch.h"
 #include "alertd_inhibit.h"
 #include "alertd_matcher.h"
+#include "alertd_nflog.h"
 #include "alertd_route.h"
 #include "alertd_silence.h"
+#include "alertd_state.h"
 #include "alertd_store.h"
 #include "fw_daemon.h"
 #include "fw_http.h"
@@ -55,7 +62,9 @@ struct alertd {
     fw_metrics_t *metrics;          // owned
     fw_http_t *http;                // owned
     int64_t started_ms;
-    char *silences_file;     // owned: <storage.path>/silences.json, NULL when not persisting
+    alertd_state_t *state;   // owned: NULL when not persisting
+    alertd_nflog_t *nflog;   // owned
+    bool state_unsynced;     // alerts committed without fsync since the last sync
     uint64_t silences_saved; // alertd_silences_version() of the last successful save
 };
 
@@ -104,7 +113,23 @@ s_ingest_locked(alertd_t *self, struct alertd_alert *a, int64_t now)
                    alertd_alert_resolved(a, now) ? "status=\"resolved\"" : "status=\"firing\"", 1);
     self->generation++;
     const struct alertd_alert *stored = alertd_store_put(self->store, a, now);
+    alertd_store_persist(stored, self->state);
     alertd_dispatch_insert(self->dispatch, stored, now);
+}
+
+// Commit the open state batch; a failure is logged and counted, and alertd carries on from
+// memory (a page is better sent twice than not at all).
+static void
+s_state_commit_locked(alertd_t *self, bool sync)
+{
+    fw_err_t err;
+    fw_err_clear(&err);
+    if (alertd_state_commit(self->state, sync, &err) < 0) {
+        fw_warn("storage.fail", "err=%s", err.msg);
+        fw_metrics_add(self->metrics, "fw_alertd_storage_failures_total", "", 1);
+    } else if (!sync) {
+        self->state_unsynced = true;
+    }
 }
 
 // Most bytes of rejection reasons one API answer carries.
@@ -138,6 +163,7 @@ s_ingest_array(alertd_t *self, const json_t *arr, const char *source, char **rea
     const json_t *j;
     int64_t now = fw_time_now_ms();
     pthread_mutex_lock(&self->lock);
+    (void)alertd_state_begin(self->state, NULL);
     json_array_foreach(arr, i, j)
     {
         struct alertd_alert a;
@@ -152,6 +178,7 @@ s_ingest_array(alertd_t *self, const json_t *arr, const char *source, char **rea
         }
         s_ingest_locked(self, &a, now);
     }
+    s_state_commit_locked(self, false);
     pthread_mutex_unlock(&self->lock);
     return bad;
 }
@@ -218,7 +245,9 @@ s_on_flush(zloop_t *loop, int timer_id, void *arg)
     pthread_mutex_lock(&self->lock);
     if (alertd_dispatch_next(self->dispatch) <= now) {
         s_inhibit_refresh_locked(self, now);
-        alertd_dispatch_tick(self->dispatch, now, out);
+        (void)alertd_state_begin(self->state, NULL);
+        // The log entries of these notifications reach the disk before they leave.
+        s_state_commit_locked(self, alertd_dispatch_tick(self->dispatch, now, out) > 0);
     }
     pthread_mutex_unlock(&self->lock);
     size_t i;
@@ -254,11 +283,13 @@ s_apply_config_locked(alertd_t *self, struct alertd_cfg *cfg)
     self->tree = alertd_route_build(&cfg->route);
     self->dispatch = alertd_dispatch_new(cfg, self->tree, self->opts->external_url);
     alertd_dispatch_set_muted(self->dispatch, s_muted, self);
+    alertd_dispatch_set_nflog(self->dispatch, self->nflog);
+    // Resolved alerts too: one that resolved while alertd was down (or reloading) still owes
+    // its group's resolved notification; the notification log says whether it went out.
     int64_t now = fw_time_now_ms();
     for (const struct alertd_alert *a = alertd_store_first(self->store); a;
          a = alertd_store_next(self->store))
-        if (!alertd_alert_resolved(a, now))
-            alertd_dispatch_insert(self->dispatch, a, now);
+        alertd_dispatch_insert(self->dispatch, a, now);
 }
 
 static int
@@ -280,91 +311,68 @@ s_reload(void *arg, char *errmsg, size_t size)
     return 0;
 }
 
-// --- persistence (silences only; the notification log stays in memory) ---
+// --- persistence (alertd_state) ---
 
+// Open the state and read it back: silences, the notification log, the alerts. -1 (logged)
+// when the state cannot be used: alertd then refuses to start rather than forget.
 static int
-s_mkdir_p(const char *dir)
-{
-    char *path = fw_strdup(dir);
-    int rc = 0;
-    for (char *p = path + 1; *p && rc == 0; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(path, 0755) < 0 && errno != EEXIST)
-                rc = -1;
-            *p = '/';
-        }
-    if (rc == 0 && mkdir(path, 0755) < 0 && errno != EEXIST)
-        rc = -1;
-    free(path);
-    return rc;
-}
-
-static void
-s_silences_open(alertd_t *self)
+s_state_open(alertd_t *self)
 {
     const char *dir = self->opts->storage_path;
-    if (!dir || !*dir)
-        return;
-    // The directory is made on the first save, so a daemon that never sees a silence
-    // leaves no trace.
-    self->silences_file = fw_asprintf("%s/silences.json", dir);
-    FILE *f = fopen(self->silences_file, "r");
-    if (!f)
-        return;
-    char *text = NULL;
-    size_t cap = 0, len = 0, n;
-    do {
-        fw_mem_grow((void **)&text, &cap, len + 65536, 1);
-        n = fread(text + len, 1, cap - len - 1, f);
-        len += n;
-    } while (n > 0);
-    text[len] = '\0';
-    fclose(f);
     fw_err_t err;
     fw_err_clear(&err);
-    size_t skipped = 0;
-    ssize_t got = alertd_silences_restore(self->silences, text, &skipped, &err);
-    free(text);
+    if (!dir || !*dir) {
+        self->nflog = alertd_nflog_new(NULL, self->opts->data_retention);
+        return 0;
+    }
+    self->state = alertd_state_new();
+    if (alertd_state_open(self->state, dir, &err) < 0) {
+        fw_error("storage.open.fail", "path=%s err=%s", dir, err.msg);
+        return -1;
+    }
+    self->nflog = alertd_nflog_new(self->state, self->opts->data_retention);
+    char *legacy = fw_asprintf("%s/silences.json", dir);
+    size_t skipped = 0, bad_nflog = 0, bad_alerts = 0;
+    ssize_t sil = alertd_silences_load(self->silences, self->state, legacy, &skipped, &err);
+    free(legacy);
     // Each skipped silence was logged (event=silence.invalid); the rest are in force.
     fw_metrics_add(self->metrics, "fw_alertd_silences_invalid_total", "", (double)skipped);
-    if (got < 0)
-        fw_warn("storage.fail", "file=%s err=%s", self->silences_file, err.msg);
+    self->silences_saved = alertd_silences_version(self->silences);
+    ssize_t nfl = sil < 0 ? -1 : alertd_nflog_load(self->nflog, fw_time_now_ms(), &bad_nflog, &err);
+    ssize_t alerts = nfl < 0 ? -1 : alertd_store_load(self->store, self->state, &bad_alerts, &err);
+    if (alerts < 0) {
+        fw_error("storage.open.fail", "path=%s err=%s", dir, err.msg);
+        return -1;
+    }
+    fw_info("state.restore",
+            "path=%s silences=%zd skipped=%zu nflog=%zd alerts=%zd undecodable=%zu", dir, sil,
+            skipped, nfl, alerts, bad_nflog + bad_alerts);
+    return 0;
+}
+
+// Write the silences when they changed, fsync'd. Called with the lock held.
+static void
+s_silences_save_locked(alertd_t *self)
+{
+    uint64_t version = alertd_silences_version(self->silences);
+    if (!self->state || version == self->silences_saved)
+        return;
+    (void)alertd_state_begin(self->state, NULL);
+    alertd_silences_persist(self->silences, self->state, fw_time_now_ms());
+    fw_err_t err;
+    fw_err_clear(&err);
+    if (alertd_state_commit(self->state, true, &err) == 0)
+        self->silences_saved = version;
     else
-        fw_info("silences.restore", "file=%s count=%zd skipped=%zu", self->silences_file, got,
-                skipped);
+        fw_warn("storage.fail", "what=silences err=%s", err.msg);
 }
 
 static void
 s_silences_save(alertd_t *self)
 {
-    if (!self->silences_file)
-        return;
     pthread_mutex_lock(&self->lock);
-    uint64_t version = alertd_silences_version(self->silences);
-    char *text = version != self->silences_saved
-                     ? alertd_silences_dump(self->silences, fw_time_now_ms())
-                     : NULL;
+    s_silences_save_locked(self);
     pthread_mutex_unlock(&self->lock);
-    if (!text)
-        return;
-    if (s_mkdir_p(self->opts->storage_path) < 0) {
-        fw_log_errno(FW_LOG_WARN, "storage.fail", "path=%s", self->opts->storage_path);
-        free(text);
-        return;
-    }
-    // Write a temp file and rename it, so a crash leaves the old or the new table.
-    char *tmp = fw_asprintf("%s.tmp", self->silences_file);
-    FILE *f = fopen(tmp, "w");
-    bool ok = f && fputs(text, f) >= 0 && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    if (f && fclose(f) != 0)
-        ok = false;
-    if (ok && rename(tmp, self->silences_file) == 0)
-        self->silences_saved = version;
-    else
-        fw_log_errno(FW_LOG_WARN, "storage.fail", "file=%s", self->silences_file);
-    free(tmp);
-    free(text);
 }
 
 static int
@@ -377,8 +385,14 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
     int64_t now = fw_time_now_ms();
     size_t active = 0, suppressed = 0;
     pthread_mutex_lock(&self->lock);
-    if (alertd_store_gc(self->store, now - S_RESOLVED_RETENTION_MS) > 0)
+    if (alertd_store_gc(self->store, now - S_RESOLVED_RETENTION_MS) > 0) {
         self->generation++;
+        (void)alertd_state_gc(self->state, ALERTD_STATE_ALERTS, now - S_RESOLVED_RETENTION_MS,
+                              NULL);
+    }
+    alertd_nflog_gc(self->nflog, now);
+    if (self->state_unsynced && alertd_state_sync(self->state, NULL) == 0)
+        self->state_unsynced = false;
     s_inhibit_refresh_locked(self, now);
     alertd_silences_gc(self->silences, now - S_RESOLVED_RETENTION_MS);
     for (const struct alertd_alert *a = alertd_store_first(self->store); a;
@@ -795,6 +809,8 @@ s_api_silences(const fw_http_request_t *req, struct fw_http_response *resp, void
         fw_err_clear(&err);
         pthread_mutex_lock(&self->lock);
         char *id = alertd_silences_put(self->silences, j, now, &err);
+        if (id)
+            s_silences_save_locked(self); // durable before the client hears of it
         pthread_mutex_unlock(&self->lock);
         json_decref(j);
         if (!id) {
@@ -866,6 +882,8 @@ s_api_silence(const fw_http_request_t *req, struct fw_http_response *resp, void 
     if (strcmp(fw_http_method(req), "DELETE") == 0) {
         pthread_mutex_lock(&self->lock);
         int rc = alertd_silences_expire(self->silences, id, now);
+        if (rc == 0)
+            s_silences_save_locked(self);
         pthread_mutex_unlock(&self->lock);
         if (rc < 0)
             s_json_error(resp, 404, "silence not found");
@@ -902,6 +920,8 @@ s_declare_metrics(fw_metrics_t *m)
     fw_metrics_declare(m, "fw_alertd_silences_invalid_total", FW_METRIC_COUNTER,
                        "Stored silences refused when loading the state file (invalid, e.g. "
                        "matching every alert).");
+    fw_metrics_declare(m, "fw_alertd_storage_failures_total", FW_METRIC_COUNTER,
+                       "State writes (alerts, silences, notification log) that failed.");
     fw_zsock_declare_metrics(m);
     fw_metrics_declare(m, "fw_config_last_reload_successful", FW_METRIC_GAUGE,
                        "Whether the last configuration reload succeeded.");
@@ -918,7 +938,10 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
     self->silences = alertd_silences_new();
     self->metrics = fw_metrics_new();
     s_declare_metrics(self->metrics);
-    s_silences_open(self);
+    if (s_state_open(self) < 0) {
+        alertd_cfg_destroy(cfg_p);
+        goto fail;
+    }
     s_apply_config_locked(self, *cfg_p);
     *cfg_p = NULL;
     fw_metrics_set(self->metrics, "fw_config_last_reload_successful", "", 1);
@@ -999,9 +1022,10 @@ alertd_destroy(alertd_t **self_p)
     alertd_cfg_destroy(&self->cfg);
     alertd_silences_destroy(&self->silences);
     alertd_store_destroy(&self->store);
+    alertd_nflog_destroy(&self->nflog);
+    alertd_state_destroy(&self->state);
     fw_metrics_destroy(&self->metrics);
     pthread_mutex_destroy(&self->lock);
-    free(self->silences_file);
     free(self);
     *self_p = NULL;
 }
