@@ -7,8 +7,10 @@
 
     The cache is an open-addressing table (linear probing, power-of-two size, at most half
     full) keyed by fw_labels_hash of the input set and compared in full on a hit. Entries
-    own copies of their input and output sets; when max_entries is reached the table is
-    emptied and refilled, which bounds its memory without per-entry bookkeeping.
+    own packed copies (fw_labels_pack.h, one allocation each) of their input and output sets
+    and the output's hash, so a hit costs one contiguous comparison and the caller need not
+    hash the result again; when max_entries is reached the table is emptied and refilled,
+    which bounds its memory without per-entry bookkeeping.
 */
 #include "fw_relabel.h"
 
@@ -18,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fw_labels_pack.h"
 #include "fw_md5.h"
 #include "fw_mem.h"
 
@@ -380,11 +383,11 @@ fw_relabel_describe(const struct fw_relabel_config *rc)
 //  Cache
 
 struct s_entry {
-    uint64_t hash;
-    bool used;
-    bool keep;
-    struct fw_labels in;  // owned
-    struct fw_labels out; // owned
+    uint64_t hash;        // of in
+    uint64_t out_hash;    // of out
+    struct fw_label *in;  // owned, packed (fw_labels_pack.h); NULL marks a free slot
+    struct fw_label *out; // owned, packed; NULL when the rules drop the set
+    uint32_t in_len, out_len;
 };
 
 struct fw_relabel_cache {
@@ -392,6 +395,7 @@ struct fw_relabel_cache {
     size_t cap;            // power of two
     size_t len;
     size_t max;
+    struct fw_labels view; // the last result: a view of an entry's out
 };
 
 fw_relabel_cache_t *
@@ -410,11 +414,11 @@ fw_relabel_cache_clear(fw_relabel_cache_t *self)
     if (!self)
         return;
     for (size_t i = 0; i < self->cap; i++) {
-        if (!self->slots[i].used)
+        if (!self->slots[i].in)
             continue;
-        fw_labels_clear(&self->slots[i].in);
-        fw_labels_clear(&self->slots[i].out);
-        self->slots[i].used = false;
+        free(self->slots[i].in);
+        free(self->slots[i].out);
+        memset(&self->slots[i], 0, sizeof(self->slots[i]));
     }
     self->len = 0;
 }
@@ -445,40 +449,66 @@ s_grow(fw_relabel_cache_t *self)
     self->cap *= 2;
     self->slots = fw_calloc(self->cap, sizeof(*self->slots));
     for (size_t i = 0; i < old_cap; i++) {
-        if (!old[i].used)
+        if (!old[i].in)
             continue;
         size_t j = old[i].hash & (self->cap - 1);
-        while (self->slots[j].used)
+        while (self->slots[j].in)
             j = (j + 1) & (self->cap - 1);
         self->slots[j] = old[i];
     }
     free(old);
 }
 
-const struct fw_labels *
-fw_relabel_cache_apply(fw_relabel_cache_t *self, const struct fw_relabel_config *rc, size_t n,
-                       const struct fw_labels *in)
+static const struct fw_labels *
+s_result(fw_relabel_cache_t *self, const struct s_entry *e, uint64_t *out_hash)
 {
-    uint64_t h = fw_labels_hash(in);
+    if (!e->out)
+        return NULL;
+    self->view = fw_labels_pack_view(e->out, e->out_len);
+    if (out_hash)
+        *out_hash = e->out_hash;
+    return &self->view;
+}
+
+const struct fw_labels *
+fw_relabel_cache_apply_hashed(fw_relabel_cache_t *self, const struct fw_relabel_config *rc,
+                              size_t n, const struct fw_labels *in, uint64_t h, uint64_t *out_hash)
+{
     size_t j = h & (self->cap - 1);
-    for (; self->slots[j].used; j = (j + 1) & (self->cap - 1)) {
+    for (; self->slots[j].in; j = (j + 1) & (self->cap - 1)) {
         struct s_entry *e = &self->slots[j];
-        if (e->hash == h && fw_labels_cmp(&e->in, in) == 0)
-            return e->keep ? &e->out : NULL;
+        if (e->hash == h && e->in_len == in->len) {
+            struct fw_labels key = fw_labels_pack_view(e->in, e->in_len);
+            if (fw_labels_cmp(&key, in) == 0)
+                return s_result(self, e, out_hash);
+        }
     }
     if (self->len >= self->max)
         fw_relabel_cache_clear(self);
     if ((self->len + 1) * 2 > self->cap)
         s_grow(self);
     j = h & (self->cap - 1);
-    while (self->slots[j].used)
+    while (self->slots[j].in)
         j = (j + 1) & (self->cap - 1);
     struct s_entry *e = &self->slots[j];
-    e->used = true;
+    struct fw_labels out = FW_LABELS_INIT;
+    fw_labels_copy(&out, in);
+    if (fw_relabel_process(rc, n, &out)) {
+        e->out = fw_labels_pack(&out);
+        e->out_len = (uint32_t)out.len;
+        e->out_hash = fw_labels_hash(&out);
+    }
+    fw_labels_clear(&out);
+    e->in = fw_labels_pack(in);
+    e->in_len = (uint32_t)in->len;
     e->hash = h;
-    fw_labels_copy(&e->in, in);
-    fw_labels_copy(&e->out, in);
-    e->keep = fw_relabel_process(rc, n, &e->out);
     self->len++;
-    return e->keep ? &e->out : NULL;
+    return s_result(self, e, out_hash);
+}
+
+const struct fw_labels *
+fw_relabel_cache_apply(fw_relabel_cache_t *self, const struct fw_relabel_config *rc, size_t n,
+                       const struct fw_labels *in)
+{
+    return fw_relabel_cache_apply_hashed(self, rc, n, in, fw_labels_hash(in), NULL);
 }

@@ -98,6 +98,12 @@ void fw_relabel_cache_clear(fw_relabel_cache_t *self);
 const struct fw_labels *fw_relabel_cache_apply(fw_relabel_cache_t *self,
                                                const struct fw_relabel_config *rc, size_t n,
                                                const struct fw_labels *in);
+// The same with `in`'s fw_labels_hash h given (the caller has it); *out_hash (when not NULL)
+// receives the result's fw_labels_hash when the set is kept.
+const struct fw_labels *fw_relabel_cache_apply_hashed(fw_relabel_cache_t *self,
+                                                      const struct fw_relabel_config *rc, size_t n,
+                                                      const struct fw_labels *in, uint64_t h,
+                                                      uint64_t *out_hash);
 // Entries held.
 size_t fw_relabel_cache_len(const fw_relabel_cache_t *self);
 

@@ -3,9 +3,10 @@
     Design: merging builds a borrowed-string view (struct scraper_lset) so the per-sample
     path allocates nothing once the scratch arrays have grown; the only copies are the ones
     fw_batch_add_series() makes for the batch. The staleness memory is an open-addressing
-    hash table keyed by fw_labels_hash() of the merged set, holding owned copies (allocated
-    only for series new since the last scrape). A sweep moves the survivors into a spare
-    table of the same size, which also clears tombstones, then swaps the two.
+    hash table keyed by fw_labels_hash() of the merged set, holding packed copies
+    (fw_labels_pack.h, one allocation each, made only for series new since the last scrape). A sweep
+   moves the survivors into a spare table of the same size, which also clears tombstones, then swaps
+   the two.
 */
 #include "scraper_target.h"
 
@@ -13,14 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw_labels_pack.h"
 #include "fw_mem.h"
 #include "fw_time.h"
 
 struct s_entry {
     uint64_t hash;
-    struct fw_labels labels; // owned; len 0 marks a free slot
-    uint32_t gen;
-    bool fresh; // tracked in the current scrape and not in an earlier one: never sent yet
+    struct fw_label *items; // owned, packed (fw_labels_pack.h); NULL marks a free slot
+    uint32_t len;
+    uint32_t gen : 31;
+    uint32_t fresh : 1; // tracked in the current scrape and not in an earlier one: never sent
 };
 
 struct scraper_seen {
@@ -237,7 +240,7 @@ s_seen_free(struct scraper_seen *s)
     if (!s)
         return;
     for (size_t i = 0; i < s->cap; i++)
-        fw_labels_clear(&s->slots[i].labels);
+        free(s->slots[i].items);
     free(s->slots);
     free(s->spare);
     free(s);
@@ -360,7 +363,7 @@ static void
 s_seen_insert_moved(struct s_entry *slots, size_t cap, struct s_entry *e)
 {
     size_t i = (size_t)e->hash & (cap - 1);
-    while (slots[i].labels.len != 0)
+    while (slots[i].items)
         i = (i + 1) & (cap - 1);
     slots[i] = *e;
 }
@@ -371,7 +374,7 @@ s_seen_grow(struct scraper_seen *s)
     size_t cap = s->cap ? s->cap * 2 : 64;
     struct s_entry *slots = fw_calloc(cap, sizeof(*slots));
     for (size_t i = 0; i < s->cap; i++) {
-        if (s->slots[i].labels.len != 0)
+        if (s->slots[i].items)
             s_seen_insert_moved(slots, cap, &s->slots[i]);
     }
     free(s->slots);
@@ -381,29 +384,44 @@ s_seen_grow(struct scraper_seen *s)
     s->cap = cap;
 }
 
+// The entry of labels (hash h), or the free slot where it would go.
+static struct s_entry *
+s_seen_find(const struct scraper_seen *s, const struct fw_labels *labels, uint64_t h)
+{
+    size_t i = (size_t)h & (s->cap - 1);
+    for (; s->slots[i].items; i = (i + 1) & (s->cap - 1)) {
+        struct s_entry *e = &s->slots[i];
+        if (e->hash == h && e->len == labels->len) {
+            struct fw_labels v = fw_labels_pack_view(e->items, e->len);
+            if (fw_labels_cmp(&v, labels) == 0)
+                break;
+        }
+    }
+    return &s->slots[i];
+}
+
 bool
-scraper_target_track(struct scraper_target *self, const struct fw_labels *labels)
+scraper_target_track_hashed(struct scraper_target *self, const struct fw_labels *labels, uint64_t h)
 {
     struct scraper_seen *s = self->seen;
     if ((s->len + 1) * 2 > s->cap)
         s_seen_grow(s);
-    uint64_t h = fw_labels_hash(labels);
-    size_t i = (size_t)h & (s->cap - 1);
-    while (s->slots[i].labels.len != 0) {
-        struct s_entry *e = &s->slots[i];
-        if (e->hash == h && fw_labels_cmp(&e->labels, labels) == 0) {
-            e->gen = self->gen;
-            return false;
-        }
-        i = (i + 1) & (s->cap - 1);
-    }
-    struct s_entry *e = &s->slots[i];
-    e->hash = h;
-    fw_labels_copy(&e->labels, labels);
+    struct s_entry *e = s_seen_find(s, labels, h);
     e->gen = self->gen;
+    if (e->items)
+        return false;
+    e->hash = h;
+    e->items = fw_labels_pack(labels);
+    e->len = (uint32_t)labels->len;
     e->fresh = true;
     s->len++;
     return true;
+}
+
+bool
+scraper_target_track(struct scraper_target *self, const struct fw_labels *labels)
+{
+    return scraper_target_track_hashed(self, labels, fw_labels_hash(labels));
 }
 
 static size_t
@@ -411,29 +429,31 @@ s_sweep(struct scraper_target *self, struct fw_batch *batch, int64_t t_ms, bool 
 {
     struct scraper_seen *s = self->seen;
     size_t marked = 0;
+    uint32_t gen = self->gen & 0x7fffffff;
     for (size_t i = 0; i < s->cap; i++) {
         struct s_entry *e = &s->slots[i];
-        if (e->labels.len == 0)
+        if (!e->items)
             continue;
-        if (all || e->gen != self->gen) {
+        if (all || e->gen != gen) {
             // A series first tracked by a scrape that then failed was never sent: no marker.
             if (!e->fresh) {
-                struct fw_series *series = fw_batch_add_series(batch, &e->labels);
+                struct fw_labels v = fw_labels_pack_view(e->items, e->len);
+                struct fw_series *series = fw_batch_add_series(batch, &v);
                 fw_series_add(series, t_ms, fw_stale_nan());
                 marked++;
             }
-            fw_labels_clear(&e->labels);
+            free(e->items);
             s->len--;
         } else {
             e->fresh = false;
             s_seen_insert_moved(s->spare, s->cap, e);
-            e->labels = (struct fw_labels)FW_LABELS_INIT;
         }
+        memset(e, 0, sizeof(*e));
     }
     struct s_entry *tmp = s->slots;
     s->slots = s->spare;
     s->spare = tmp;
-    self->gen++;
+    self->gen = (self->gen + 1) & 0x7fffffff;
     return marked;
 }
 
@@ -450,19 +470,17 @@ scraper_target_stale_all(struct scraper_target *self, struct fw_batch *batch, in
 }
 
 bool
-scraper_target_tracked(const struct scraper_target *self, const struct fw_labels *labels)
+scraper_target_tracked_hashed(const struct scraper_target *self, const struct fw_labels *labels,
+                              uint64_t h)
 {
     const struct scraper_seen *s = self->seen;
-    if (s->cap == 0)
-        return false;
-    uint64_t h = fw_labels_hash(labels);
-    for (size_t i = (size_t)h & (s->cap - 1); s->slots[i].labels.len != 0;
-         i = (i + 1) & (s->cap - 1)) {
-        const struct s_entry *e = &s->slots[i];
-        if (e->hash == h && fw_labels_cmp(&e->labels, labels) == 0)
-            return true;
-    }
-    return false;
+    return s->cap > 0 && s_seen_find(s, labels, h)->items != NULL;
+}
+
+bool
+scraper_target_tracked(const struct scraper_target *self, const struct fw_labels *labels)
+{
+    return scraper_target_tracked_hashed(self, labels, fw_labels_hash(labels));
 }
 
 size_t

@@ -8,10 +8,11 @@
    value.
 
     For staleness the target remembers the label sets it sent in its last successful scrape
-    (a hash table of owned copies). scraper_target_track() marks one as seen in this scrape
-    and says whether it is new; scraper_target_sweep() then emits a stale marker for every
-    remembered series that was not seen and forgets it; scraper_target_stale_all() does the
-    same for all of them (target down or removed).
+    (a hash table of packed copies, fw_labels_pack.h: one allocation per series).
+    scraper_target_track() marks one as seen in this scrape and says whether it is new;
+    scraper_target_sweep() then emits a stale marker for every remembered series that was
+    not seen and forgets it; scraper_target_stale_all() does the same for all of them
+    (target down or removed).
 
     Health fields are written by the zloop thread under the scraper's state mutex and read
     by the HTTP thread under the same mutex.
@@ -138,6 +139,9 @@ void scraper_target_merge(struct scraper_lset *out, const struct fw_labels *targ
 
 // Mark labels as sent in the current scrape; true when the series was not in the last one.
 bool scraper_target_track(struct scraper_target *self, const struct fw_labels *labels);
+// The same with the labels' fw_labels_hash h given (the scrape has it already).
+bool scraper_target_track_hashed(struct scraper_target *self, const struct fw_labels *labels,
+                                 uint64_t h);
 // End the current scrape: add a stale marker at t_ms to batch for every remembered series
 // not tracked since the last sweep, and forget those. Returns how many were marked.
 size_t scraper_target_sweep(struct scraper_target *self, struct fw_batch *batch, int64_t t_ms);
@@ -146,6 +150,8 @@ size_t scraper_target_stale_all(struct scraper_target *self, struct fw_batch *ba
 // Whether labels is among the series remembered from the last scrape (or tracked in this
 // one): a lookup that marks nothing.
 bool scraper_target_tracked(const struct scraper_target *self, const struct fw_labels *labels);
+bool scraper_target_tracked_hashed(const struct scraper_target *self,
+                                   const struct fw_labels *labels, uint64_t h);
 // How many series the target remembers.
 size_t scraper_target_series(const struct scraper_target *self);
 

@@ -133,9 +133,12 @@ s_append_samples(scraper_work_state_t *self, struct scraper_work_job *job, size_
         scraper_target_merge(&self->lset, &t->labels, t->honor_labels, &s);
         // metric_relabel_configs, through the job's cache: a series seen before costs a
         // lookup. A sample they drop, or leave without labels, is not counted or stored.
+        // The set's hash is taken once: the cache gives the relabeled set's, and the
+        // staleness memory looks it up with it.
         const struct fw_labels *lv = &self->lset.view;
+        uint64_t h = fw_labels_hash(lv);
         if (mcache) {
-            lv = fw_relabel_cache_apply(mcache, job->mrc, job->n_mrc, lv);
+            lv = fw_relabel_cache_apply_hashed(mcache, job->mrc, job->n_mrc, lv, h, &h);
             if (!lv || lv->len == 0)
                 continue;
         }
@@ -147,7 +150,7 @@ s_append_samples(scraper_work_state_t *self, struct scraper_work_job *job, size_
             tally->limit = "label";
             return job->error; // as Prometheus, the first bad label set ends the scrape
         }
-        bool tracked = limit > 0 && scraper_target_tracked(t, lv);
+        bool tracked = limit > 0 && scraper_target_tracked_hashed(t, lv, h);
         if (limit > 0 && !drop_excess && (int64_t)tally->post > limit) {
             error = "sample limit exceeded";
             tally->limit = "sample_limit";
@@ -168,7 +171,7 @@ s_append_samples(scraper_work_state_t *self, struct scraper_work_job *job, size_
         // (track_timestamps_staleness), as in Prometheus.
         if (s.has_t && t->honor_timestamps && !c->track_timestamps_staleness)
             continue;
-        if (scraper_target_track(t, lv))
+        if (scraper_target_track_hashed(t, lv, h))
             tally->added++;
     }
     return error;
