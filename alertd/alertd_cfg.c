@@ -16,6 +16,7 @@
 
 #include "alertd_cfg.h"
 #include "alertd_cfg_receivers.h"
+#include "alertd_cfg_teams.h"
 #include "alertd_cfgcheck.h"
 #include "alertd_matcher.h"
 #include "fw_mem.h"
@@ -191,8 +192,26 @@ static const struct fw_cfg_field s_receiver_fields[] = {
      .count_off = offsetof(struct alertd_cfg_receiver, slack_len),
      .elem_size = sizeof(struct alertd_cfg_slack),
      .child = alertd_cfg_slack_fields},
-    F_NO("msteams_configs"),
-    F_NO("msteamsv2_configs"),
+    {.key = "msteams_configs",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct alertd_cfg_receiver, msteams),
+     .count_off = offsetof(struct alertd_cfg_receiver, msteams_len),
+     .elem_size = sizeof(struct alertd_cfg_msteams),
+     .child = alertd_cfg_msteams_fields},
+    {.key = "msteamsv2_configs",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct alertd_cfg_receiver, msteamsv2),
+     .count_off = offsetof(struct alertd_cfg_receiver, msteamsv2_len),
+     .elem_size = sizeof(struct alertd_cfg_msteams),
+     .child = alertd_cfg_msteamsv2_fields},
+    // floorwatch's own receiver type (alertd_cfg_teams.h): SMS through Azure Communication
+    // Services.
+    {.key = "azuresms_configs",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct alertd_cfg_receiver, azuresms),
+     .count_off = offsetof(struct alertd_cfg_receiver, azuresms_len),
+     .elem_size = sizeof(struct alertd_cfg_azuresms),
+     .child = alertd_cfg_azuresms_fields},
     F_NO("opsgenie_configs"),
     F_NO("wechat_configs"),
     F_NO("pushover_configs"),
@@ -441,6 +460,9 @@ const struct fw_secret_path alertd_cfg_secrets[] = {
     S_SECRET("receivers[].discord_configs[].webhook_url"),
     S_SECRET("receivers[].msteams_configs[].webhook_url"),
     S_SECRET("receivers[].msteamsv2_configs[].webhook_url"),
+    // floorwatch's azuresms_configs holds no secret inline (access_key_file only); the key
+    // is listed in case a file is given inline by mistake, so it is never shown.
+    S_SECRET("receivers[].azuresms_configs[].access_key"),
     S_SECRET("receivers[].rocketchat_configs[].token"),
     S_SECRET("receivers[].rocketchat_configs[].token_id"),
     S_SECRET("receivers[].mattermost_configs[].webhook_url"),

@@ -56,6 +56,12 @@ struct alertd_cfg_receiver {
     size_t slack_len;
     struct alertd_cfg_pagerduty *pagerduty; // owned (alertd_cfg_receivers.h)
     size_t pagerduty_len;
+    struct alertd_cfg_msteams *msteams; // owned (alertd_cfg_teams.h)
+    size_t msteams_len;
+    struct alertd_cfg_msteams *msteamsv2; // owned (alertd_cfg_teams.h)
+    size_t msteamsv2_len;
+    struct alertd_cfg_azuresms *azuresms; // owned (alertd_cfg_teams.h): floorwatch's own
+    size_t azuresms_len;
 };
 
 struct alertd_cfg_route {

@@ -7,6 +7,7 @@
 
 #include "alertd_cfg.h"
 #include "alertd_cfg_receivers.h"
+#include "alertd_cfg_teams.h"
 #include "fw_mem.h"
 
 #define F_STR(k, T, m)                                                                             \
@@ -368,6 +369,23 @@ alertd_cfg_receivers_check(struct alertd_cfg_receiver *r, const struct alertd_cf
         s_check_slack(&c, &r->slack[i], g);
     for (size_t i = 0; i < r->pagerduty_len; i++)
         s_check_pagerduty(&c, &r->pagerduty[i]);
+    alertd_cfg_teams_check(r, file, errs);
+}
+
+void
+alertd_cfg_receivers_text(const char *file, struct fw_cfg_errors *errs, char **value,
+                          const char *def_expr, struct fw_cfg_pos pos, const char *what)
+{
+    struct s_ctx c = {file, errs};
+    s_text(&c, value, def_expr, pos, what);
+}
+
+char *
+alertd_cfg_receivers_secret(const char *file, struct fw_cfg_errors *errs, const char *inline_value,
+                            const char *file_name, struct fw_cfg_pos pos, const char *what)
+{
+    struct s_ctx c = {file, errs};
+    return s_secret(&c, inline_value, file_name, pos, what);
 }
 
 void
@@ -381,6 +399,7 @@ alertd_cfg_receivers_clear(struct alertd_cfg_receiver *r)
         free(r->pagerduty[i].key);
         r->pagerduty[i].key = NULL;
     }
+    alertd_cfg_teams_clear(r);
 }
 
 // --- NOTIFY ---
@@ -514,4 +533,5 @@ alertd_cfg_receivers_notify(const struct alertd_cfg_receiver *r, json_t *notify)
             json_array_append_new(a, s_pagerduty_json(&r->pagerduty[i]));
         json_object_set_new(notify, "pagerduty_configs", a);
     }
+    alertd_cfg_teams_notify(r, notify);
 }

@@ -83,13 +83,25 @@ struct alertd_cfg_pagerduty {
 extern const struct fw_cfg_field alertd_cfg_slack_fields[];
 extern const struct fw_cfg_field alertd_cfg_pagerduty_fields[];
 
-// Check receiver r's integrations, read their *_file secrets and derive what NOTIFY
-// carries; errors into errs with file:line:col. g gives global.slack_api_url(_file).
+// Check receiver r's integrations (alertd_cfg_teams_check's too), read their *_file
+// secrets and derive what NOTIFY carries; errors into errs with file:line:col. g gives
+// global.slack_api_url(_file).
 void alertd_cfg_receivers_check(struct alertd_cfg_receiver *r, const struct alertd_cfg_global *g,
                                 const char *file, struct fw_cfg_errors *errs);
 // Free what alertd_cfg_receivers_check derived (the table's own members are fw_cfg's).
 void alertd_cfg_receivers_clear(struct alertd_cfg_receiver *r);
-// Add r's slack_configs and pagerduty_configs arrays (when it has any) to a NOTIFY body.
+// Add r's slack_configs and pagerduty_configs arrays (when it has any) to a NOTIFY body,
+// and alertd_cfg_teams_notify's.
 void alertd_cfg_receivers_notify(const struct alertd_cfg_receiver *r, json_t *notify);
+
+// For the other integrations' checks (alertd_cfg_teams): a text key as described above
+// (*value freed and set NULL for the default expression def_expr; refused when it needs the
+// template engine), and a secret given inline or as a file (a new string, NULL when neither
+// or on error, reported as "WHAT" / "WHAT_file"; inline_value may be NULL).
+void alertd_cfg_receivers_text(const char *file, struct fw_cfg_errors *errs, char **value,
+                               const char *def_expr, struct fw_cfg_pos pos, const char *what);
+char *alertd_cfg_receivers_secret(const char *file, struct fw_cfg_errors *errs,
+                                  const char *inline_value, const char *file_name,
+                                  struct fw_cfg_pos pos, const char *what);
 
 #endif

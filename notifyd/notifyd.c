@@ -17,6 +17,8 @@
 #include "fw_msg.h"
 #include "fw_zsock.h"
 #include "notifyd.h"
+#include "notifyd_azuresms.h"
+#include "notifyd_msteams.h"
 #include "notifyd_pagerduty.h"
 #include "notifyd_slack.h"
 #include "notifyd_text.h"
@@ -86,6 +88,9 @@ static const struct {
 } s_integrations[] = {
     {"slack_configs", "slack", notifyd_slack_build},
     {"pagerduty_configs", "pagerduty", notifyd_pagerduty_build},
+    {"msteams_configs", "msteams", notifyd_msteams_build},
+    {"msteamsv2_configs", "msteamsv2", notifyd_msteamsv2_build},
+    {"azuresms_configs", "azuresms", notifyd_azuresms_build},
 };
 
 // Build and queue every integration config of s_integrations in the NOTIFY body; a config

@@ -203,6 +203,18 @@ s_fallback(const json_t *data)
     return out;
 }
 
+// floorwatch's azuresms default message: the default title (__subject) without the
+// trailing blank __subject leaves when the common labels are the group's.
+static char *
+s_sms_message(const json_t *data)
+{
+    char *s = s_subject(data);
+    size_t n = strlen(s);
+    while (n > 0 && s[n - 1] == ' ')
+        s[--n] = '\0';
+    return s;
+}
+
 static char *
 s_alertmanager(const json_t *data)
 {
@@ -276,6 +288,7 @@ static const struct {
     {"msteams.default.text", s_teams_text},
     {"msteamsv2.default.title", s_subject},
     {"msteamsv2.default.text", s_teams_text},
+    {"azuresms.default.message", s_sms_message},
 };
 
 char *

@@ -28,7 +28,8 @@ json_t *notifyd_text_data(const json_t *payload, bool send_resolved);
 // "pagerduty.details.resolved", "pagerduty.details.num_firing",
 // "pagerduty.details.num_resolved" (DefaultPagerdutyDetails), "msteams.default.title",
 // "msteams.default.summary", "msteams.default.text", "msteamsv2.default.title",
-// "msteamsv2.default.text", and every "*.default.*" text default.tmpl leaves empty
+// "msteamsv2.default.text", "azuresms.default.message" (floorwatch's: __subject without its
+// trailing blank), and every "*.default.*" text default.tmpl leaves empty
 // (slack.default.text, pretext, footer, callbackid, iconemoji, iconurl).
 char *notifyd_text_default(const char *name, const json_t *data);
 

@@ -204,7 +204,7 @@ START_TEST(test_alertd_cfg_unsupported_refused)
         "bad.yml:19:21: error: slack_configs.title: a template other than Alertmanager's default "
         "is not supported yet",
         "bad.yml:20:26: error: receivers[0].pagerduty_configs[0].service_key: not supported",
-        "bad.yml:21:5: error: receivers[0].msteamsv2_configs: not supported",
+        "bad.yml:21:5: error: receivers[0].telegram_configs: not supported",
         "bad.yml:22:5: error: receivers[0].discord_configs: not supported",
         "bad.yml:23:5: error: receivers[0].incidentio_configs: not supported",
     };
@@ -228,7 +228,7 @@ START_TEST(test_alertd_cfg_unsupported_refused)
                     "    email_configs: [{to: a@b}]\n"                                       // 18
                     "    slack_configs: [{api_url: 'http://s/', title: '{{ .X }}'}]\n"       // 19
                     "    pagerduty_configs: [{service_key: k}]\n"                            // 20
-                    "    msteamsv2_configs: [{webhook_url: 'http://t/'}]\n"                  // 21
+                    "    telegram_configs: [{bot_token: t, chat_id: 1}]\n"                   // 21
                     "    discord_configs: [{webhook_url: 'http://d/'}]\n"                    // 22
                     "    incidentio_configs: [{url: 'http://i/', alert_source_token: t}]\n", // 23
                     want, sizeof want / sizeof *want);
