@@ -71,9 +71,11 @@ s_invalid_utf8(const char *s)
 fw_regex_t *
 fw_regex_new(const char *pattern, fw_regex_dialect_t dialect, fw_err_t *err)
 {
-    std::string anchored(dialect == FW_REGEX_PROMETHEUS ? "^(?s:" : "^(?:");
+    std::string anchored(dialect == FW_REGEX_PROMETHEUS   ? "^(?s:"
+                         : dialect == FW_REGEX_UNANCHORED ? ""
+                                                          : "^(?:");
     anchored += pattern;
-    anchored += ")$";
+    anchored += dialect == FW_REGEX_UNANCHORED ? "" : ")$";
 
     re2::RE2::Options opts;
     opts.set_log_errors(false); // errors go to the caller, never to stderr
@@ -204,6 +206,37 @@ s_append(char **out, size_t *len, size_t *cap, const char *s, size_t n)
     (*out)[*len] = '\0';
 }
 
+// Append tmpl expanded with the submatches in groups (Go's Regexp.Expand).
+static void
+s_expand(const re2::RE2 *re, const re2::StringPiece *groups, const char *tmpl, char **res,
+         size_t *len, size_t *cap)
+{
+    for (const char *p = tmpl; *p;) {
+        const char *dollar = strchr(p, '$');
+        if (!dollar) {
+            s_append(res, len, cap, p, strlen(p));
+            break;
+        }
+        s_append(res, len, cap, p, (size_t)(dollar - p));
+        p = dollar + 1;
+        if (*p == '$') {
+            s_append(res, len, cap, "$", 1);
+            p++;
+            continue;
+        }
+        const char *name;
+        size_t name_len;
+        if (!s_extract(&p, &name, &name_len)) {
+            s_append(res, len, cap, "$", 1); // malformed: the dollar is plain text
+            continue;
+        }
+        int idx = s_group_index(re, name, name_len);
+        // A group that did not take part has a NULL data pointer.
+        if (idx >= 0 && groups[idx].data() != NULL)
+            s_append(res, len, cap, groups[idx].data(), groups[idx].size());
+    }
+}
+
 bool
 fw_regex_replace(const fw_regex_t *self, const char *subject, const char *tmpl, char **out)
 {
@@ -217,33 +250,50 @@ fw_regex_replace(const fw_regex_t *self, const char *subject, const char *tmpl, 
         size_t len = 0, cap = 0;
         char *res = NULL;
         s_append(&res, &len, &cap, "", 0);
-        for (const char *p = tmpl; *p;) {
-            const char *dollar = strchr(p, '$');
-            if (!dollar) {
-                s_append(&res, &len, &cap, p, strlen(p));
-                break;
-            }
-            s_append(&res, &len, &cap, p, (size_t)(dollar - p));
-            p = dollar + 1;
-            if (*p == '$') {
-                s_append(&res, &len, &cap, "$", 1);
-                p++;
-                continue;
-            }
-            const char *name;
-            size_t name_len;
-            if (!s_extract(&p, &name, &name_len)) {
-                s_append(&res, &len, &cap, "$", 1); // malformed: the dollar is plain text
-                continue;
-            }
-            int idx = s_group_index(self->re, name, name_len);
-            // A group that did not take part has a NULL data pointer.
-            if (idx >= 0 && groups[idx].data() != NULL)
-                s_append(&res, &len, &cap, groups[idx].data(), groups[idx].size());
-        }
+        s_expand(self->re, groups, tmpl, &res, &len, &cap);
         *out = res;
     }
     if (groups != stack_groups)
         delete[] groups;
     return hit;
+}
+
+char *
+fw_regex_replace_all(const fw_regex_t *self, const char *subject, const char *tmpl)
+{
+    enum { S_STACK_GROUPS = 16 };
+    re2::StringPiece stack_groups[S_STACK_GROUPS];
+    int n = 1 + self->re->NumberOfCapturingGroups();
+    re2::StringPiece *groups = n <= S_STACK_GROUPS ? stack_groups : new re2::StringPiece[n];
+    re2::StringPiece text(subject ? subject : "");
+    size_t len = 0, cap = 0, last_end = 0, search = 0, end = text.size();
+    char *res = NULL;
+    s_append(&res, &len, &cap, "", 0);
+    while (search <= end) {
+        if (!self->re->Match(text, search, end, re2::RE2::UNANCHORED, groups, n))
+            break;
+        size_t a0 = (size_t)(groups[0].data() - text.data()), a1 = a0 + groups[0].size();
+        s_append(&res, &len, &cap, text.data() + last_end, a0 - last_end);
+        // no replacement for an empty match right after another match (Go's replaceAll)
+        if (a1 > last_end || a0 == 0)
+            s_expand(self->re, groups, tmpl, &res, &len, &cap);
+        last_end = a1;
+        size_t width = 1;
+        if (search < end) {
+            unsigned char c = (unsigned char)text[search];
+            width = c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+            if (search + width > end)
+                width = 1;
+        }
+        if (search + width > a1)
+            search += width;
+        else if (search + 1 > a1)
+            search++;
+        else
+            search = a1;
+    }
+    s_append(&res, &len, &cap, text.data() + last_end, end - last_end);
+    if (groups != stack_groups)
+        delete[] groups;
+    return res;
 }

@@ -36,6 +36,7 @@ typedef struct fw_regex fw_regex_t;
 typedef enum {
     FW_REGEX_ALERTMANAGER = 0, // ^(?:re)$ — Alertmanager matchers, silences, inhibit rules
     FW_REGEX_PROMETHEUS = 1,   // ^(?s:re)$ — PromQL, label_replace, relabeling (Prometheus 3)
+    FW_REGEX_UNANCHORED = 2,   // re as is, searched: Go's regexp.Compile (template functions)
 } fw_regex_dialect_t;
 
 // Compile `pattern` in `dialect`. Returns the compiled regex, or NULL with err set to Go's
@@ -60,6 +61,11 @@ bool fw_regex_match_n(const fw_regex_t *self, const char *s, size_t len);
 // exist, expands to nothing; `$1x` names group "1x") into a new string in *out (caller frees)
 // and return true. Without a match return false and leave *out alone.
 bool fw_regex_replace(const fw_regex_t *self, const char *subject, const char *tmpl, char **out);
+
+// Go's Regexp.ReplaceAllString: every non-overlapping match of the pattern in subject replaced
+// by tmpl expanded as above (an empty match right after a match is not replaced). Meant for
+// FW_REGEX_UNANCHORED patterns. Returns a new string (caller frees).
+char *fw_regex_replace_all(const fw_regex_t *self, const char *subject, const char *tmpl);
 
 #ifdef __cplusplus
 }

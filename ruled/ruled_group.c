@@ -314,7 +314,8 @@ static char *
 s_expand(const ruled_group_t *self, const char *rule, const char *text,
          const struct fw_labels *labels, double value)
 {
-    struct ruled_tmpl_data d = {labels, self->env.external_labels, self->env.external_url, value};
+    struct ruled_tmpl_data d = {labels, self->env.external_labels, self->env.external_url, value,
+                                rule};
     fw_err_t err = {0};
     char *s = ruled_tmpl_expand(text, &d, &err);
     if (s)

@@ -1,23 +1,22 @@
-/*  ruled_tmpl.h — the small subset of Go templates that alert labels and annotations use.
+/*  ruled_tmpl.h — alert label and annotation templates: Go's text/template as Prometheus runs
+    them, over the project's engine (common/fw_tmpl.h).
 
     Prometheus expands annotations (and label values) of alerting rules with Go's
-    text/template. ruled implements the subset that rule files use in practice:
+    text/template; so does ruled, with the same data and variables:
 
         {{ $labels.NAME }}  {{ .Labels.NAME }}     a label of the alert ("<no value>" if absent)
         {{ $value }}        {{ .Value }}           the sample value, formatted as Go's %v
-        {{ $externalLabels.NAME }}                 a global.external_labels value
+        {{ $externalLabels.NAME }}  {{ .ExternalLabels.NAME }}   global.external_labels
         {{ $externalURL }}  {{ .ExternalURL }}     --web.external-url
-        "text"  12.5                               literals
-        {{ X | humanize }}  {{ humanize X }}       functions, called or piped: humanize,
-                                                   humanize1024, humanizePercentage,
-                                                   humanizeDuration, toUpper, toLower,
-                                                   printf "FMT" X (one verb: %s %v %d %f %g %e)
-        {{- X -}}  {{/ * comment * /}}             whitespace trimming, comments (no spaces)
 
-    Control actions (if, range, with, define) and variable assignment are not supported: the
-    expansion fails and the caller shows "<error expanding template: ...>" as Prometheus
-    does. ruled_tmpl_check() validates a template at load time the way promtool catches the
-    common mistakes: unclosed actions and undefined variables ($label instead of $labels).
+    and the whole language (if/else, range, with, define/template, variables, pipelines,
+    Go's builtins) with Prometheus's functions (humanize, humanize1024, humanizeDuration,
+    humanizePercentage, humanizeTimestamp, toUpper, toLower, title, match, reReplaceAll,
+    printf, first, label, value, sortByLabel, ...). `query` is accepted at load and fails when
+    run: ruled does not query from templates. A failed expansion leaves the error to the caller,
+    which shows "<error expanding template: ...>" as Prometheus does. ruled_tmpl_check() parses
+    a template at load time as Prometheus's rule loader does: unclosed actions, undefined
+    variables ($label instead of $labels) and functions, bad syntax.
 */
 #ifndef RULED_TMPL_H
 #define RULED_TMPL_H
@@ -32,14 +31,15 @@ struct ruled_tmpl_data {
     const struct fw_labels *external_labels; // borrowed; may be NULL
     const char *external_url;                // borrowed; may be NULL
     double value;
+    const char *rule_name; // borrowed; may be NULL (the template is "__alert_<rule_name>")
 };
 
-// Expand text with data. Returns a new string (caller frees), or NULL with err on a
-// construct outside the subset or a malformed action.
+// Expand text with data. Returns a new string (caller frees), or NULL with err as Prometheus
+// words it ("error executing template __alert_X: template: __alert_X:1:130: executing ...").
 char *ruled_tmpl_expand(const char *text, const struct ruled_tmpl_data *data, fw_err_t *err);
 
-// Check text without data: actions closed, variables defined. 0, or -1 with err (col is
-// the 1-based byte offset of the problem in text).
+// Parse text without data. 0, or -1 with err (Go's message; line is the line in text, col the
+// 1-based byte offset of the problem in text).
 int ruled_tmpl_check(const char *text, fw_err_t *err);
 
 // Format v as Go's %v does for a float64 ("0.5", "1e+06", "NaN", "+Inf") into buf.

@@ -1,0 +1,137 @@
+/*  fw_tmpl.h — Go's text/template language over JSON data: the project's one template engine.
+
+    Alertmanager (notification texts, `templates:` files) and Prometheus (alerting rule labels
+    and annotations) use Go's text/template. This module implements that language as they use
+    it: text and {{ actions }}, trim markers {{- -}}, comments {{/ * * /}}, pipelines with |,
+    parenthesised pipelines, variables ($x := ..., $x = ..., $ the root), fields and map keys
+    (.A.B, $labels.x, (pipe).F), if / else if / else, range (arrays, objects in key order, with
+    $i, $v := and else, break, continue), with / else with / else, define / template / block, and
+    Go's builtins (and, or, not, eq with several operands, ne, lt, le, gt, ge, len, index, slice,
+    print, printf, println, html, js, urlquery). Function libraries (fw_tmpl_funcs.c) add
+    Alertmanager's and Prometheus's functions.
+
+    Data model: the dot is a jansson json_t. Printing follows Go's fmt %v: strings as is,
+    integers in decimal, reals as Go prints a float64 ("0.5", "1e+06"), true/false, arrays as
+    [a b], objects as map[k:v] in key order, JSON null as <nil>, a missing key as <no value>
+    (or "" with FW_TMPL_MISSINGKEY_ZERO, Alertmanager's missingkey=zero on its string maps).
+    JSON integers are Go ints and reals float64s: `eq 1 1.0` fails as in Go ("incompatible types
+    for comparison"). Go methods are "methods" of a set (fw_tmpl_set_method): Alertmanager's
+    KV.SortedPairs/Names/Values/Remove and Alerts.Firing/Resolved come with
+    fw_tmpl_set_use_alertmanager(). Data for Alertmanager templates uses the Go field names
+    (Receiver, Status, Alerts, GroupLabels, CommonLabels, CommonAnnotations, ExternalURL; each
+    alert Status, Labels, Annotations, StartsAt, EndsAt, GeneratorURL, Fingerprint), built from
+    the webhook payload by fw_tmpl_am_data().
+
+    Errors are Go's texts: parse errors at load, "template: NAME:LINE: function \"x\" not
+    defined"; execution errors "template: NAME:LINE:COL: executing \"NAME\" at <.A>: ..." (COL
+    is the 0-based byte offset in the line, as Go's). err->line/col carry the position too.
+
+    Limits (Go has none of the first three; a template is user input and may loop): nesting of
+    blocks and parentheses and {{template}} calls at most FW_TMPL_MAX_DEPTH deep; output at most
+    fw_tmpl_set_limits()' max_output bytes (default 16 MiB) and at most max_iterations range
+    iterations per execution (default 1,000,000): past them execution fails with "template
+    output too large" / "too many range iterations". printf width and precision at most 10000.
+    Not implemented: html/template's contextual escaping (Alertmanager's email.html is run through
+    html/template upstream; here it is text/template: escape with `html` where needed), complex
+    numbers, `call`, methods other than the registered ones, Go's time.Time type (times are
+    RFC 3339 strings, as in the webhook payload).
+
+    How notifiers call it (issue 8):
+        fw_tmpl_set_t *set = fw_tmpl_set_new();
+        fw_tmpl_set_use_alertmanager(set);               // functions, methods, missingkey=zero
+        fw_tmpl_parse(set, "default.tmpl", fw_tmpl_am_default_tmpl, &err);  // when it lands
+        fw_tmpl_parse(set, path, text_of_templates_file, &err);  // each `templates:` glob match
+        json_t *data = fw_tmpl_am_data(webhook_payload);
+        char *title;
+        if (fw_tmpl_exec(set, "slack.default.title", data, &title, &err) < 0) ... log err
+        // a config field such as slack_configs[].title is itself a template text:
+        fw_tmpl_exec_text(set, "title", cfg_title, data, &title, &err);
+    A set is not thread-safe while parsing; after loading, any number of threads may execute
+    templates of it at once (execution keeps its state on the caller's side).
+*/
+#ifndef FW_TMPL_H
+#define FW_TMPL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "fw_err.h"
+
+#define FW_TMPL_MAX_DEPTH 1000
+
+typedef struct fw_tmpl_set fw_tmpl_set_t;
+
+typedef enum {
+    FW_TMPL_MISSINGKEY_DEFAULT = 0, // a missing key is <no value> (Prometheus)
+    FW_TMPL_MISSINGKEY_ZERO,        // "" (Alertmanager: missingkey=zero on map[string]string)
+    FW_TMPL_MISSINGKEY_ERROR,       // error: map has no entry for key "x"
+} fw_tmpl_missingkey_t;
+
+// A function: args[0..nargs) are borrowed (NULL is Go's invalid value, <no value>). Set
+// *result to a new reference (NULL for no value) and return 0, or write Go's error text to
+// errbuf and return -1. user is the pointer given at registration.
+typedef int fw_tmpl_func_fn(void *user, json_t *const *args, size_t nargs, json_t **result,
+                            char *errbuf, size_t errsize);
+
+// A new set with Go's builtins only; fw_tmpl_set_destroy() frees it (NULL-safe).
+fw_tmpl_set_t *fw_tmpl_set_new(void);
+void fw_tmpl_set_destroy(fw_tmpl_set_t **self_p);
+
+void fw_tmpl_set_missingkey(fw_tmpl_set_t *self, fw_tmpl_missingkey_t mode);
+// Bounds on one execution (0 keeps the current value).
+void fw_tmpl_set_limits(fw_tmpl_set_t *self, size_t max_output, size_t max_iterations);
+
+// Register (or replace) function `name`; nargs_min..nargs_max (-1: variadic) are checked at
+// execution with Go's "wrong number of args for NAME: want N got M".
+void fw_tmpl_set_func(fw_tmpl_set_t *self, const char *name, fw_tmpl_func_fn *fn, void *user,
+                      int nargs_min, int nargs_max);
+// Register a method: `.NAME` (with optional arguments) on a value for which fn succeeds is fn
+// called with args[0] = the receiver. fn returns 1 when it does not apply to the receiver (the
+// field is then looked up as a key), 0 with *result set, -1 with errbuf.
+void fw_tmpl_set_method(fw_tmpl_set_t *self, const char *name, fw_tmpl_func_fn *fn, void *user);
+
+// Alertmanager's functions (toUpper, toLower, title, trimSpace, join, match, reReplaceAll,
+// safeHtml, safeUrl, urlUnescape, stringSlice, date, tz, since, humanizeDuration) and methods
+// (KV SortedPairs, Names, Values, Remove; Pairs Names, Values; Alerts Firing, Resolved), and
+// missingkey=zero.
+void fw_tmpl_set_use_alertmanager(fw_tmpl_set_t *self);
+
+// Prometheus's rule template functions without a query (humanize, humanize1024,
+// humanizeDuration, humanizePercentage, humanizeTimestamp, toTime, toDuration, title, toUpper,
+// toLower, match, reReplaceAll, safeHtml, stripPort, stripDomain, parseDuration, first, label,
+// value, strvalue, sortByLabel, args, pathPrefix, externalURL). query(expr) calls `query` when
+// it is not NULL; without it `query` is not defined. external_url feeds externalURL/pathPrefix.
+void fw_tmpl_set_use_prometheus(fw_tmpl_set_t *self, const char *external_url,
+                                fw_tmpl_func_fn *query, void *query_user);
+
+// Parse text as template `name` (and every {{define}} in it) into the set; a later definition
+// of a name replaces the earlier one, as in Go (an empty body does not replace a non-empty one).
+// 0, or -1 with err ("template: NAME:LINE: ..."; err->file NAME, err->line, err->col).
+int fw_tmpl_parse(fw_tmpl_set_t *self, const char *name, const char *text, fw_err_t *err);
+
+// True when the set defines template `name`.
+bool fw_tmpl_has(const fw_tmpl_set_t *self, const char *name);
+
+// Execute template `name` with data as the dot and $ (NULL data is Go's nil). 0 and a new
+// string in *out (caller frees), or -1 with err and *out NULL.
+int fw_tmpl_exec(const fw_tmpl_set_t *self, const char *name, json_t *data, char **out,
+                 fw_err_t *err);
+
+// Parse text as template `name` for this call only (its {{define}}s too), seeing the set's
+// definitions, and execute it (Alertmanager's ExecuteTextString). The set is not changed.
+int fw_tmpl_exec_text(const fw_tmpl_set_t *self, const char *name, const char *text, json_t *data,
+                      char **out, fw_err_t *err);
+
+// Parse text only (load-time check): 0 or -1 with err. Undefined variables and functions are
+// parse errors, as in Go.
+int fw_tmpl_check(const fw_tmpl_set_t *self, const char *name, const char *text, fw_err_t *err);
+
+// Go's %v of a float64 into buf ("0.5", "1e+06", "NaN", "+Inf").
+const char *fw_tmpl_format_float(double v, char *buf, size_t size);
+
+// Alertmanager's template data from a webhook payload (receiver, status, alerts[],
+// groupLabels, ...): the same values under Go's field names. New reference.
+json_t *fw_tmpl_am_data(const json_t *payload);
+
+#endif

@@ -1,0 +1,811 @@
+/*  fw_tmpl_funcs.c — Go's builtin template functions, fmt's %v printing and Sprintf over JSON
+    values (see fw_tmpl.h for the value model).
+*/
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_mem.h"
+#include "fw_tmpl_int.h"
+
+// Sprintf builds C formats from the template's verbs and flags (checked: only flags, a
+// precision and one verb of the right type each).
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+
+void
+fw_tmpl_buf_add(fw_tmpl_buf_t *b, const char *s, size_t n)
+{
+    fw_mem_grow((void **)&b->s, &b->cap, b->len + n + 1, 1);
+    if (n)
+        memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+static void
+s_adds(fw_tmpl_buf_t *b, const char *s)
+{
+    fw_tmpl_buf_add(b, s, strlen(s));
+}
+
+const char *
+fw_tmpl_format_float(double v, char *buf, size_t size)
+{
+    if (isnan(v)) {
+        snprintf(buf, size, "NaN");
+        return buf;
+    }
+    if (isinf(v)) {
+        snprintf(buf, size, "%sInf", v > 0 ? "+" : "-");
+        return buf;
+    }
+    if (v == 0) {
+        snprintf(buf, size, "%s", signbit(v) ? "-0" : "0");
+        return buf;
+    }
+    // Shortest %e that reads back as v, then strconv's 'g' rule for the shortest precision:
+    // exponent form when the decimal exponent is < -4 or >= 6 (fmt prints 1e6 as 1e+06).
+    char tmp[64];
+    int prec = 1;
+    for (; prec <= 17; prec++) {
+        snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
+        if (strtod(tmp, NULL) == v)
+            break;
+    }
+    const char *e = strchr(tmp, 'e');
+    int exp = e ? atoi(e + 1) : 0;
+    if (exp < -4 || exp >= 6)
+        snprintf(buf, size, "%s", tmp);
+    else
+        snprintf(buf, size, "%.*f", prec - 1 - exp > 0 ? prec - 1 - exp : 0, v);
+    return buf;
+}
+
+const char *
+fw_tmpl_type_name(const json_t *v)
+{
+    if (!v || json_is_null(v))
+        return "<nil>";
+    switch (json_typeof(v)) {
+    case JSON_STRING: return "string";
+    case JSON_INTEGER: return "int";
+    case JSON_REAL: return "float64";
+    case JSON_TRUE:
+    case JSON_FALSE: return "bool";
+    case JSON_ARRAY: return "[]interface {}";
+    default: return "map[string]interface {}";
+    }
+}
+
+bool
+fw_tmpl_truth(const json_t *v)
+{
+    if (!v)
+        return false;
+    switch (json_typeof(v)) {
+    case JSON_STRING: return json_string_length(v) > 0;
+    case JSON_INTEGER: return json_integer_value(v) != 0;
+    case JSON_REAL: return json_real_value(v) != 0;
+    case JSON_TRUE: return true;
+    case JSON_ARRAY: return json_array_size(v) > 0;
+    case JSON_OBJECT: return json_object_size(v) > 0;
+    default: return false;
+    }
+}
+
+static int
+s_keycmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void
+fw_tmpl_print(fw_tmpl_buf_t *b, const json_t *v)
+{
+    char num[64];
+    if (!v) {
+        s_adds(b, "<no value>");
+        return;
+    }
+    switch (json_typeof(v)) {
+    case JSON_STRING: fw_tmpl_buf_add(b, json_string_value(v), json_string_length(v)); break;
+    case JSON_INTEGER:
+        snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+        s_adds(b, num);
+        break;
+    case JSON_REAL: s_adds(b, fw_tmpl_format_float(json_real_value(v), num, sizeof(num))); break;
+    case JSON_TRUE: s_adds(b, "true"); break;
+    case JSON_FALSE: s_adds(b, "false"); break;
+    case JSON_NULL: s_adds(b, "<nil>"); break;
+    case JSON_ARRAY:
+        s_adds(b, "[");
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if (i)
+                s_adds(b, " ");
+            fw_tmpl_print(b, json_array_get(v, i));
+        }
+        s_adds(b, "]");
+        break;
+    case JSON_OBJECT: {
+        size_t n = json_object_size(v), k = 0;
+        const char **keys = fw_calloc(n + 1, sizeof(char *));
+        const char *key;
+        json_t *val;
+        json_object_foreach((json_t *)v, key, val) keys[k++] = key;
+        qsort(keys, n, sizeof(char *), s_keycmp);
+        s_adds(b, "map[");
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                s_adds(b, " ");
+            s_adds(b, keys[i]);
+            s_adds(b, ":");
+            fw_tmpl_print(b, json_object_get(v, keys[i]));
+        }
+        s_adds(b, "]");
+        free(keys);
+        break;
+    }
+    }
+}
+
+// ---- Sprintf ----
+
+static void
+s_pad(fw_tmpl_buf_t *b, const char *s, size_t n, int width, bool minus, bool zero)
+{
+    size_t w = width > 0 ? (size_t)width : 0;
+    if (n >= w) {
+        fw_tmpl_buf_add(b, s, n);
+        return;
+    }
+    if (minus) {
+        fw_tmpl_buf_add(b, s, n);
+        for (size_t i = n; i < w; i++)
+            fw_tmpl_buf_add(b, " ", 1);
+        return;
+    }
+    size_t lead = 0;
+    if (zero && n && (s[0] == '-' || s[0] == '+')) {
+        fw_tmpl_buf_add(b, s, 1);
+        lead = 1;
+    }
+    for (size_t i = n; i < w; i++)
+        fw_tmpl_buf_add(b, zero ? "0" : " ", 1);
+    fw_tmpl_buf_add(b, s + lead, n - lead);
+}
+
+static void
+s_bad_verb(fw_tmpl_buf_t *b, char verb, const json_t *v)
+{
+    char head[8];
+    snprintf(head, sizeof(head), "%%!%c(", verb);
+    s_adds(b, head);
+    if (!v || json_is_null(v)) {
+        s_adds(b, "<nil>)");
+        return;
+    }
+    s_adds(b, fw_tmpl_type_name(v));
+    s_adds(b, "=");
+    fw_tmpl_print(b, v);
+    s_adds(b, ")");
+}
+
+static void
+s_quote(fw_tmpl_buf_t *b, const char *s, size_t n)
+{
+    s_adds(b, "\"");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[8];
+        switch (c) {
+        case '"': s_adds(b, "\\\""); break;
+        case '\\': s_adds(b, "\\\\"); break;
+        case '\n': s_adds(b, "\\n"); break;
+        case '\t': s_adds(b, "\\t"); break;
+        case '\r': s_adds(b, "\\r"); break;
+        default:
+            if (c < 0x20 || c == 0x7f) {
+                snprintf(esc, sizeof(esc), "\\x%02x", c);
+                s_adds(b, esc);
+            } else {
+                fw_tmpl_buf_add(b, (const char *)&c, 1);
+            }
+        }
+    }
+    s_adds(b, "\"");
+}
+
+void
+fw_tmpl_sprintf(fw_tmpl_buf_t *b, const char *fmt, json_t *const *args, size_t nargs)
+{
+    size_t ai = 0;
+    s_adds(b, "");
+    for (const char *p = fmt; *p;) {
+        if (*p != '%') {
+            const char *q = strchr(p, '%');
+            size_t n = q ? (size_t)(q - p) : strlen(p);
+            fw_tmpl_buf_add(b, p, n);
+            p += n;
+            continue;
+        }
+        p++;
+        bool minus = false, plus = false, zero = false, space = false, sharp = false;
+        for (;; p++) {
+            if (*p == '-')
+                minus = true;
+            else if (*p == '+')
+                plus = true;
+            else if (*p == '0')
+                zero = !minus;
+            else if (*p == ' ')
+                space = true;
+            else if (*p == '#')
+                sharp = true;
+            else
+                break;
+        }
+        int width = -1, prec = -1;
+        if (isdigit((unsigned char)*p)) {
+            width = 0;
+            while (isdigit((unsigned char)*p) && width < 10000)
+                width = width * 10 + (*p++ - '0');
+            while (isdigit((unsigned char)*p))
+                p++;
+        }
+        if (*p == '.') {
+            p++;
+            prec = 0;
+            while (isdigit((unsigned char)*p) && prec < 10000)
+                prec = prec * 10 + (*p++ - '0');
+            while (isdigit((unsigned char)*p))
+                p++;
+        }
+        char verb = *p;
+        if (!verb) {
+            s_adds(b, "%!(NOVERB)");
+            break;
+        }
+        p++;
+        if (verb == '%') {
+            s_adds(b, "%");
+            continue;
+        }
+        if (ai >= nargs) {
+            char m[24];
+            snprintf(m, sizeof(m), "%%!%c(MISSING)", verb);
+            s_adds(b, m);
+            continue;
+        }
+        const json_t *v = args[ai++];
+        fw_tmpl_buf_t t = {0};
+        char num[128], f[32];
+        bool is_int = json_is_integer(v), is_real = json_is_real(v), is_str = json_is_string(v);
+        switch (verb) {
+        case 'v':
+            if (is_real && prec >= 0) {
+                snprintf(f, sizeof(f), "%%%s%s.*g", plus ? "+" : "", space ? " " : "");
+                snprintf(num, sizeof(num), f, prec, json_real_value(v));
+                s_adds(&t, num);
+            } else if (is_int && plus) {
+                snprintf(num, sizeof(num), "%+lld", (long long)json_integer_value(v));
+                s_adds(&t, num);
+            } else if (!v || json_is_null(v)) {
+                s_adds(&t, "<nil>");
+            } else {
+                fw_tmpl_print(&t, v);
+            }
+            break;
+        case 's':
+        case 'q':
+            if (is_str || json_is_array(v)) {
+                if (verb == 'q' && is_str)
+                    s_quote(&t, json_string_value(v), json_string_length(v));
+                else
+                    fw_tmpl_print(&t, v);
+                if (prec >= 0 && verb == 's' && t.len > (size_t)prec)
+                    t.len = (size_t)prec; // bytes, not runes: close enough for ASCII
+            } else if (verb == 'q' && is_int) {
+                snprintf(num, sizeof(num), "'%c'", (int)json_integer_value(v));
+                s_adds(&t, num);
+            } else {
+                s_bad_verb(&t, verb, v);
+            }
+            break;
+        case 'd':
+        case 'x':
+        case 'X':
+        case 'o':
+        case 'b':
+        case 'c':
+            if (is_int) {
+                long long iv = json_integer_value(v);
+                if (verb == 'd') {
+                    snprintf(f, sizeof(f), "%%%s%s.*lld", plus ? "+" : "", space ? " " : "");
+                    snprintf(num, sizeof(num), f, prec < 0 ? 1 : prec, iv);
+                } else if (verb == 'c') {
+                    snprintf(num, sizeof(num), "%c", (int)(iv & 0x7f));
+                } else if (verb == 'b') {
+                    char bits[80];
+                    int k = 79;
+                    bits[k] = '\0';
+                    unsigned long long u =
+                        iv < 0 ? (unsigned long long)-iv : (unsigned long long)iv;
+                    do
+                        bits[--k] = (char)('0' + (u & 1));
+                    while ((u >>= 1) && k > 0);
+                    snprintf(num, sizeof(num), "%s%s", iv < 0 ? "-" : "", bits + k);
+                } else {
+                    unsigned long long u =
+                        iv < 0 ? (unsigned long long)-iv : (unsigned long long)iv;
+                    snprintf(f, sizeof(f), "%%s%s%%ll%c",
+                             sharp ? (verb == 'o'   ? "0"
+                                      : verb == 'x' ? "0x"
+                                                    : "0X")
+                                   : "",
+                             verb);
+                    snprintf(num, sizeof(num), f, iv < 0 ? "-" : "", u);
+                }
+                s_adds(&t, num);
+            } else if (is_str && (verb == 'x' || verb == 'X')) {
+                for (size_t i = 0; i < json_string_length(v); i++) {
+                    snprintf(num, sizeof(num), verb == 'x' ? "%02x" : "%02X",
+                             (unsigned char)json_string_value(v)[i]);
+                    s_adds(&t, num);
+                }
+            } else {
+                s_bad_verb(&t, verb, v);
+            }
+            break;
+        case 'f':
+        case 'F':
+        case 'e':
+        case 'E':
+        case 'g':
+        case 'G':
+            if (is_real) {
+                double d = json_real_value(v);
+                if (isnan(d) || isinf(d)) {
+                    s_adds(&t, isnan(d) ? "NaN" : d > 0 ? (plus ? "+Inf" : "+Inf") : "-Inf");
+                    if (isinf(d) && d > 0 && !plus) {
+                        t.len = 0;
+                        s_adds(&t, "+Inf");
+                    }
+                } else if ((verb == 'g' || verb == 'G') && prec < 0) {
+                    s_adds(&t, fw_tmpl_format_float(d, num, sizeof(num)));
+                    if (plus && d >= 0) {
+                        fw_tmpl_buf_t u = {0};
+                        s_adds(&u, "+");
+                        s_adds(&u, t.s);
+                        free(t.s);
+                        t = u;
+                    }
+                } else {
+                    snprintf(f, sizeof(f), "%%%s%s%s.*%c", plus ? "+" : "", space ? " " : "",
+                             sharp ? "#" : "", verb == 'F' ? 'f' : verb);
+                    char *big = fw_asprintf(f, prec < 0 ? 6 : prec, d);
+                    s_adds(&t, big);
+                    free(big);
+                }
+            } else {
+                s_bad_verb(&t, verb, v);
+            }
+            break;
+        case 't':
+            if (json_is_boolean(v))
+                s_adds(&t, json_is_true(v) ? "true" : "false");
+            else
+                s_bad_verb(&t, verb, v);
+            break;
+        case 'T': s_adds(&t, !v || json_is_null(v) ? "<nil>" : fw_tmpl_type_name(v)); break;
+        default: s_bad_verb(&t, verb, v);
+        }
+        s_pad(b, t.s ? t.s : "", t.len, width, minus, zero && verb != 's' && verb != 'v');
+        free(t.s);
+    }
+    if (ai < nargs) {
+        s_adds(b, "%!(EXTRA ");
+        for (size_t i = ai; i < nargs; i++) {
+            if (i > ai)
+                s_adds(b, ", ");
+            if (!args[i] || json_is_null(args[i])) {
+                s_adds(b, "<nil>");
+                continue;
+            }
+            s_adds(b, fw_tmpl_type_name(args[i]));
+            s_adds(b, "=");
+            fw_tmpl_print(b, args[i]);
+        }
+        s_adds(b, ")");
+    }
+}
+
+void
+fw_tmpl_sprint(fw_tmpl_buf_t *b, json_t *const *args, size_t nargs, bool ln)
+{
+    s_adds(b, "");
+    for (size_t i = 0; i < nargs; i++) {
+        // Sprint: a space between operands when neither is a string; Sprintln: always
+        if (i > 0 && (ln || (!json_is_string(args[i]) && !json_is_string(args[i - 1]))))
+            s_adds(b, " ");
+        if (!args[i] || json_is_null(args[i]))
+            s_adds(b, "<nil>");
+        else
+            fw_tmpl_print(b, args[i]);
+    }
+    if (ln)
+        s_adds(b, "\n");
+}
+
+// ---- builtins ----
+
+#define S_FN(name)                                                                                 \
+    static int name(void *user, json_t *const *a, size_t n, json_t **res, char *e, size_t es)
+
+static json_t *
+s_take(fw_tmpl_buf_t *b)
+{
+    json_t *s = json_stringn_nocheck(b->s ? b->s : "", b->len);
+    free(b->s);
+    return s;
+}
+
+S_FN(s_not)
+{
+    (void)user, (void)n, (void)e, (void)es;
+    *res = json_boolean(!fw_tmpl_truth(a[0]));
+    return 0;
+}
+
+// Go's eq/lt on basic kinds: -2 incompatible, -3 invalid type, else -1/0/1 (2: unordered NaN).
+static int
+s_cmp(const json_t *x, const json_t *y, bool ordered)
+{
+    bool xn = !x || json_is_null(x), yn = !y || json_is_null(y);
+    if (xn || yn)
+        return ordered ? -3 : (xn && yn ? 0 : 1);
+    if (json_is_array(x) || json_is_object(x) || json_is_array(y) || json_is_object(y))
+        return -3;
+    if (json_is_boolean(x) || json_is_boolean(y)) {
+        if (ordered)
+            return -3;
+        if (!json_is_boolean(x) || !json_is_boolean(y))
+            return -2;
+        return json_is_true(x) == json_is_true(y) ? 0 : 1;
+    }
+    if (json_is_string(x) != json_is_string(y) || json_is_integer(x) != json_is_integer(y))
+        return -2;
+    if (json_is_string(x)) {
+        int c = strcmp(json_string_value(x), json_string_value(y));
+        return c < 0 ? -1 : c > 0;
+    }
+    if (json_is_integer(x)) {
+        json_int_t p = json_integer_value(x), q = json_integer_value(y);
+        return p < q ? -1 : p > q;
+    }
+    double p = json_real_value(x), q = json_real_value(y);
+    return p < q ? -1 : p > q ? 1 : p == q ? 0 : 2;
+}
+
+static int
+s_cmp_err(int c, char *e, size_t es)
+{
+    snprintf(e, es, "%s",
+             c == -2 ? "incompatible types for comparison" : "invalid type for comparison");
+    return -1;
+}
+
+S_FN(s_eq)
+{
+    (void)user;
+    bool any = false;
+    for (size_t i = 1; i < n && !any; i++) {
+        int c = s_cmp(a[0], a[i], false);
+        if (c <= -2)
+            return s_cmp_err(c, e, es);
+        any = c == 0;
+    }
+    *res = json_boolean(any);
+    return 0;
+}
+
+S_FN(s_ne)
+{
+    (void)user, (void)n;
+    int c = s_cmp(a[0], a[1], false);
+    if (c <= -2)
+        return s_cmp_err(c, e, es);
+    *res = json_boolean(c != 0);
+    return 0;
+}
+
+static int
+s_order(json_t *const *a, json_t **res, char *e, size_t es, int want)
+{
+    int c = s_cmp(a[0], a[1], true);
+    if (c <= -2)
+        return s_cmp_err(c, e, es);
+    bool r = want == 0   ? c == -1
+             : want == 1 ? (c == -1 || c == 0)
+             : want == 2 ? c == 1
+                         : (c == 1 || c == 0);
+    *res = json_boolean(r);
+    return 0;
+}
+
+S_FN(s_lt)
+{
+    (void)user, (void)n;
+    return s_order(a, res, e, es, 0);
+}
+S_FN(s_le)
+{
+    (void)user, (void)n;
+    return s_order(a, res, e, es, 1);
+}
+S_FN(s_gt)
+{
+    (void)user, (void)n;
+    return s_order(a, res, e, es, 2);
+}
+S_FN(s_ge)
+{
+    (void)user, (void)n;
+    return s_order(a, res, e, es, 3);
+}
+
+S_FN(s_len)
+{
+    (void)user, (void)n;
+    const json_t *v = a[0];
+    if (json_is_string(v))
+        *res = json_integer((json_int_t)json_string_length(v));
+    else if (json_is_array(v))
+        *res = json_integer((json_int_t)json_array_size(v));
+    else if (json_is_object(v))
+        *res = json_integer((json_int_t)json_object_size(v));
+    else if (!v || json_is_null(v)) {
+        snprintf(e, es, "len of nil pointer");
+        return -1;
+    } else {
+        snprintf(e, es, "len of type %s", fw_tmpl_type_name(v));
+        return -1;
+    }
+    return 0;
+}
+
+static int
+s_int_arg(const json_t *v, long long *out, char *e, size_t es)
+{
+    if (!json_is_integer(v)) {
+        if (!v || json_is_null(v))
+            snprintf(e, es, "cannot index slice/array with nil");
+        else
+            snprintf(e, es, "cannot index slice/array with type %s", fw_tmpl_type_name(v));
+        return -1;
+    }
+    *out = json_integer_value(v);
+    return 0;
+}
+
+S_FN(s_index)
+{
+    json_t *v = a[0];
+    if (!v || json_is_null(v)) {
+        snprintf(e, es, "index of untyped nil");
+        return -1;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if (json_is_array(v) || json_is_string(v)) {
+            long long k;
+            if (s_int_arg(a[i], &k, e, es) < 0)
+                return -1;
+            size_t len = json_is_array(v) ? json_array_size(v) : json_string_length(v);
+            if (k < 0 || (size_t)k >= len) {
+                snprintf(e, es, "index out of range: %lld", k);
+                return -1;
+            }
+            if (json_is_string(v)) {
+                *res = json_integer((unsigned char)json_string_value(v)[k]); // a byte
+                return 0;
+            }
+            v = json_array_get(v, (size_t)k);
+        } else if (json_is_object(v)) {
+            if (!json_is_string(a[i])) {
+                snprintf(e, es, "value has type %s; should be string", fw_tmpl_type_name(a[i]));
+                return -1;
+            }
+            json_t *next = json_object_get(v, json_string_value(a[i]));
+            if (!next) {
+                const fw_tmpl_set_t *set = user;
+                *res = set->missingkey == FW_TMPL_MISSINGKEY_ZERO ? json_string("") : json_null();
+                return 0;
+            }
+            v = next;
+        } else {
+            snprintf(e, es, "can't index item of type %s", fw_tmpl_type_name(v));
+            return -1;
+        }
+    }
+    *res = json_incref(v);
+    return 0;
+}
+
+S_FN(s_slice)
+{
+    (void)user;
+    json_t *v = a[0];
+    if (!json_is_array(v) && !json_is_string(v)) {
+        snprintf(e, es, "can't slice item of type %s", fw_tmpl_type_name(v));
+        return -1;
+    }
+    size_t len = json_is_array(v) ? json_array_size(v) : json_string_length(v);
+    long long idx[3] = {0, (long long)len, (long long)len};
+    if (n > 4 || (n == 4 && json_is_string(v))) {
+        snprintf(e, es, n > 4 ? "too many slice indexes: %zu" : "cannot 3-index slice a string",
+                 n - 1);
+        return -1;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if (s_int_arg(a[i], &idx[i - 1], e, es) < 0)
+            return -1;
+        if (idx[i - 1] < 0 || idx[i - 1] > (long long)len) {
+            snprintf(e, es, "index out of range: %lld", idx[i - 1]);
+            return -1;
+        }
+    }
+    if (idx[0] > idx[1]) {
+        snprintf(e, es, "invalid slice index: %lld > %lld", idx[0], idx[1]);
+        return -1;
+    }
+    if (json_is_string(v)) {
+        *res = json_stringn_nocheck(json_string_value(v) + idx[0], (size_t)(idx[1] - idx[0]));
+        return 0;
+    }
+    json_t *out = json_array();
+    for (long long i = idx[0]; i < idx[1]; i++)
+        json_array_append(out, json_array_get(v, (size_t)i));
+    *res = out;
+    return 0;
+}
+
+S_FN(s_print)
+{
+    (void)user, (void)e, (void)es;
+    fw_tmpl_buf_t b = {0};
+    fw_tmpl_sprint(&b, a, n, false);
+    *res = s_take(&b);
+    return 0;
+}
+
+S_FN(s_println)
+{
+    (void)user, (void)e, (void)es;
+    fw_tmpl_buf_t b = {0};
+    fw_tmpl_sprint(&b, a, n, true);
+    *res = s_take(&b);
+    return 0;
+}
+
+S_FN(s_printf)
+{
+    (void)user;
+    if (!json_is_string(a[0])) {
+        snprintf(e, es, "wrong type for value; expected string; got %s", fw_tmpl_type_name(a[0]));
+        return -1;
+    }
+    fw_tmpl_buf_t b = {0};
+    fw_tmpl_sprintf(&b, json_string_value(a[0]), a + 1, n - 1);
+    *res = s_take(&b);
+    return 0;
+}
+
+// html, js, urlquery: Go's evalArgs (a lone string as is, else Sprint), then the escaper.
+static char *
+s_joined(json_t *const *a, size_t n)
+{
+    fw_tmpl_buf_t b = {0};
+    if (n == 1 && json_is_string(a[0]))
+        fw_tmpl_buf_add(&b, json_string_value(a[0]), json_string_length(a[0]));
+    else
+        fw_tmpl_sprint(&b, a, n, false);
+    fw_tmpl_buf_add(&b, "", 0);
+    return b.s;
+}
+
+S_FN(s_html)
+{
+    (void)user, (void)e, (void)es;
+    char *s = s_joined(a, n);
+    fw_tmpl_buf_t b = {0};
+    s_adds(&b, "");
+    for (const char *p = s; *p; p++) {
+        switch (*p) {
+        case '<': s_adds(&b, "&lt;"); break;
+        case '>': s_adds(&b, "&gt;"); break;
+        case '&': s_adds(&b, "&amp;"); break;
+        case '\'': s_adds(&b, "&#39;"); break;
+        case '"': s_adds(&b, "&#34;"); break;
+        default: fw_tmpl_buf_add(&b, p, 1);
+        }
+    }
+    free(s);
+    *res = s_take(&b);
+    return 0;
+}
+
+S_FN(s_js)
+{
+    (void)user, (void)e, (void)es;
+    char *s = s_joined(a, n);
+    fw_tmpl_buf_t b = {0};
+    s_adds(&b, "");
+    char esc[8];
+    for (const char *p = s; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        switch (c) {
+        case '\\': s_adds(&b, "\\\\"); break;
+        case '\'': s_adds(&b, "\\'"); break;
+        case '"': s_adds(&b, "\\\""); break;
+        case '<': s_adds(&b, "\\u003C"); break;
+        case '>': s_adds(&b, "\\u003E"); break;
+        case '&': s_adds(&b, "\\u0026"); break;
+        case '=': s_adds(&b, "\\u003D"); break;
+        default:
+            if (c < ' ') {
+                snprintf(esc, sizeof(esc), "\\u%04X", c);
+                s_adds(&b, esc);
+            } else {
+                fw_tmpl_buf_add(&b, p, 1);
+            }
+        }
+    }
+    free(s);
+    *res = s_take(&b);
+    return 0;
+}
+
+S_FN(s_urlquery)
+{
+    (void)user, (void)e, (void)es;
+    char *s = s_joined(a, n);
+    fw_tmpl_buf_t b = {0};
+    s_adds(&b, "");
+    char esc[4];
+    for (const char *p = s; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            fw_tmpl_buf_add(&b, p, 1);
+        } else if (c == ' ') {
+            s_adds(&b, "+");
+        } else {
+            snprintf(esc, sizeof(esc), "%%%02X", c);
+            s_adds(&b, esc);
+        }
+    }
+    free(s);
+    *res = s_take(&b);
+    return 0;
+}
+
+void
+fw_tmpl_funcs_builtin(fw_tmpl_set_t *set)
+{
+    fw_tmpl_set_func(set, "not", s_not, NULL, 1, 1);
+    fw_tmpl_set_func(set, "eq", s_eq, NULL, 2, -1); // Go: want at least 1 (arg1 is required)
+    fw_tmpl_set_func(set, "ne", s_ne, NULL, 2, 2);
+    fw_tmpl_set_func(set, "lt", s_lt, NULL, 2, 2);
+    fw_tmpl_set_func(set, "le", s_le, NULL, 2, 2);
+    fw_tmpl_set_func(set, "gt", s_gt, NULL, 2, 2);
+    fw_tmpl_set_func(set, "ge", s_ge, NULL, 2, 2);
+    fw_tmpl_set_func(set, "len", s_len, NULL, 1, 1);
+    fw_tmpl_set_func(set, "index", s_index, set, 1, -1);
+    fw_tmpl_set_func(set, "slice", s_slice, NULL, 1, -1);
+    fw_tmpl_set_func(set, "print", s_print, NULL, 0, -1);
+    fw_tmpl_set_func(set, "println", s_println, NULL, 0, -1);
+    fw_tmpl_set_func(set, "printf", s_printf, NULL, 1, -1);
+    fw_tmpl_set_func(set, "html", s_html, NULL, 0, -1);
+    fw_tmpl_set_func(set, "js", s_js, NULL, 0, -1);
+    fw_tmpl_set_func(set, "urlquery", s_urlquery, NULL, 0, -1);
+}

@@ -1,0 +1,121 @@
+/*  fw_tmpl_int.h — fw_tmpl's parse tree and set, shared by its parser (fw_tmpl_parse.c),
+    executor (fw_tmpl_exec.c) and function library (fw_tmpl_funcs.c). Not a public API.
+*/
+#ifndef FW_TMPL_INT_H
+#define FW_TMPL_INT_H
+
+#include "fw_tmpl.h"
+
+typedef enum {
+    FW_TMPL_ARG_FIELD, // .A.B: chain on the dot (nchain 0: the dot itself)
+    FW_TMPL_ARG_VAR,   // $x.A: name, then chain
+    FW_TMPL_ARG_IDENT, // a function name
+    FW_TMPL_ARG_PIPE,  // (pipeline).A
+    FW_TMPL_ARG_LIT,   // string, number, bool: lit
+    FW_TMPL_ARG_NIL,   // nil
+} fw_tmpl_arg_kind_t;
+
+struct fw_tmpl_pipe;
+
+struct fw_tmpl_arg {
+    fw_tmpl_arg_kind_t kind;
+    int pos;
+    char *name; // var or ident
+    char **chain;
+    int nchain;
+    json_t *lit;               // LIT: owned
+    struct fw_tmpl_pipe *pipe; // PIPE: owned
+    char *text;                // as Go's String() shows it
+};
+
+struct fw_tmpl_cmd {
+    int pos;
+    struct fw_tmpl_arg *args;
+    int nargs;
+};
+
+struct fw_tmpl_pipe {
+    int pos;
+    bool decl;   // :=
+    bool assign; // =
+    char *vars[2];
+    int nvars;
+    struct fw_tmpl_cmd *cmds;
+    int ncmds;
+};
+
+typedef enum {
+    FW_TMPL_NODE_TEXT,
+    FW_TMPL_NODE_ACTION,
+    FW_TMPL_NODE_IF,
+    FW_TMPL_NODE_RANGE,
+    FW_TMPL_NODE_WITH,
+    FW_TMPL_NODE_TEMPLATE,
+    FW_TMPL_NODE_BREAK,
+    FW_TMPL_NODE_CONTINUE,
+} fw_tmpl_node_kind_t;
+
+struct fw_tmpl_node {
+    fw_tmpl_node_kind_t kind;
+    int pos;
+    char *text; // TEXT: bytes; TEMPLATE: the template's name
+    size_t len;
+    struct fw_tmpl_pipe *pipe;       // may be NULL for TEMPLATE
+    struct fw_tmpl_node *list, *alt; // body, else
+    struct fw_tmpl_node *next;
+};
+
+// A parsed template: its name, the text it came from (for positions) and its body.
+struct fw_tmpl_tree {
+    char *name;
+    char *parse_name; // the name of the top-level template it was parsed in
+    char *src;        // shared by the trees of one parse (refcounted by src_refs)
+    int *src_refs;
+    struct fw_tmpl_node *root;
+    struct fw_tmpl_tree *next;
+};
+
+struct fw_tmpl_func {
+    char *name;
+    fw_tmpl_func_fn *fn;
+    void *user;
+    int nmin, nmax;
+    bool method;
+    struct fw_tmpl_func *next;
+};
+
+struct fw_tmpl_set {
+    struct fw_tmpl_tree *trees;
+    struct fw_tmpl_func *funcs;
+    fw_tmpl_missingkey_t missingkey;
+    size_t max_output, max_iterations;
+    char *external_url;
+};
+
+// Parse text; the trees (the top one named name, then every define) go to *trees. The
+// functions of set (and the builtins) are the known ones. 0 or -1 with err.
+int fw_tmpl_parse_trees(const fw_tmpl_set_t *set, const char *name, const char *text,
+                        struct fw_tmpl_tree **trees, fw_err_t *err);
+void fw_tmpl_trees_free(struct fw_tmpl_tree *t);
+bool fw_tmpl_is_builtin(const char *name);
+const struct fw_tmpl_func *fw_tmpl_func_find(const fw_tmpl_set_t *set, const char *name,
+                                             bool method);
+
+// Go's %v of a value appended to a growing buffer; truthiness; type name for errors.
+typedef struct {
+    char *s;
+    size_t len, cap;
+} fw_tmpl_buf_t;
+void fw_tmpl_buf_add(fw_tmpl_buf_t *b, const char *s, size_t n);
+void fw_tmpl_print(fw_tmpl_buf_t *b, const json_t *v);
+const char *fw_tmpl_type_name(const json_t *v);
+bool fw_tmpl_truth(const json_t *v);
+// Go's fmt.Sprintf / Sprint / Sprintln over values.
+void fw_tmpl_sprintf(fw_tmpl_buf_t *b, const char *fmt, json_t *const *args, size_t nargs);
+void fw_tmpl_sprint(fw_tmpl_buf_t *b, json_t *const *args, size_t nargs, bool ln);
+
+// The builtin functions with lazy arguments are handled by the executor (and, or); the rest
+// are registered into every new set.
+void fw_tmpl_funcs_builtin(fw_tmpl_set_t *set);
+
+#endif

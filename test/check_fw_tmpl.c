@@ -1,0 +1,610 @@
+/*  check_fw_tmpl.c — unit tests for the Go text/template engine (common/fw_tmpl*).
+
+    The table cases are taken from Go's src/text/template/exec_test.go (execTests) and
+    parse_test.go (parseTests), with the Go test data (tVal) expressed as JSON: X "x",
+    U.V "v", I 17, SI [3,4,5], SIEmpty [], MSI {one:1,two:2,three:3}, MSIone {one:1},
+    MSIEmpty {}, S "xyz", FloatZero 0.0, True true. Where a JSON value cannot be the Go
+    type (index of a missing key of map[string]int gives 0 in Go; of a JSON object nil),
+    the expected text is the JSON one and the case says so. Alertmanager's default.tmpl is
+    rendered from the Debian prometheus-alertmanager 0.25 file; the expected strings are
+    what its Go templates give for the sample payload (worked out from the Go semantics).
+*/
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/fw_tmpl.h"
+
+Suite *fw_tmpl_suite(void);
+
+#define s_assert_has(s, sub)                                                                       \
+    ck_assert_msg((s) && strstr((s), (sub)) != NULL, "\"%s\" lacks \"%s\"", (s), (sub))
+
+static const char *const s_tval =
+    "{\"X\":\"x\",\"U\":{\"V\":\"v\"},\"I\":17,\"SI\":[3,4,5],\"SIEmpty\":[],"
+    "\"MSI\":{\"one\":1,\"two\":2,\"three\":3},\"MSIone\":{\"one\":1},\"MSIEmpty\":{},"
+    "\"S\":\"xyz\",\"FloatZero\":0.0,\"True\":true,\"F\":1.5,\"Null\":null,"
+    "\"SB\":[true,false],\"Str\":\"It'd be nice.\"}";
+
+struct s_case {
+    const char *name, *text, *want; // want NULL: execution (or parse) fails
+};
+
+// exec_test.go execTests, as far as they apply to JSON data.
+static const struct s_case s_exec_cases[] = {
+    {"empty", "", ""},
+    {"text", "some text", "some text"},
+    {".X", "-{{.X}}-", "-x-"},
+    {".U.V", "-{{.U.V}}-", "-v-"},
+    {"map .one", "{{.MSI.one}}", "1"},
+    {"map .two", "{{.MSI.two}}", "2"},
+    {"map .NO", "{{.MSI.NO}}", "<no value>"},
+    {"map .one interface", "{{.MSIone.one}}", "1"},
+    {"dot map", "<{{.MSIone}}>", "<map[one:1]>"},
+    {"dot slice", "<{{.SI}}>", "<[3 4 5]>"},
+    {"dot float", "<{{.F}}>", "<1.5>"},
+    {"dot bool", "<{{.True}}>", "<true>"},
+    {"null", "<{{.Null}}>", "<<nil>>"},
+    {"$ int", "{{$.I}}", "17"},
+    {"$.U.V", "{{$.U.V}}", "v"},
+    {"declare in action", "{{$x := $.U.V}}{{$x}}", "v"},
+    {"simple assignment", "{{$x := 2}}{{$x = 3}}{{$x}}", "3"},
+    {"nested assignment", "{{$x := 2}}{{if true}}{{$x = 3}}{{end}}{{$x}}", "3"},
+    {"nested assignment changes the last declaration",
+     "{{$x := 1}}{{if true}}{{$x := 2}}{{if true}}{{$x = 3}}{{end}}{{end}}{{$x}}", "1"},
+    {"if true", "{{if true}}TRUE{{end}}", "TRUE"},
+    {"if false", "{{if false}}TRUE{{else}}FALSE{{end}}", "FALSE"},
+    {"if nil", "{{if nil}}TRUE{{end}}", NULL},
+    {"if 1", "{{if 1}}NON-ZERO{{else}}ZERO{{end}}", "NON-ZERO"},
+    {"if 0", "{{if 0}}NON-ZERO{{else}}ZERO{{end}}", "ZERO"},
+    {"if 1.5", "{{if 1.5}}NON-ZERO{{else}}ZERO{{end}}", "NON-ZERO"},
+    {"if 0.0", "{{if .FloatZero}}NON-ZERO{{else}}ZERO{{end}}", "ZERO"},
+    {"if emptystring", "{{if ``}}NON-EMPTY{{else}}EMPTY{{end}}", "EMPTY"},
+    {"if string", "{{if `notempty`}}NON-EMPTY{{else}}EMPTY{{end}}", "NON-EMPTY"},
+    {"if emptyslice", "{{if .SIEmpty}}NON-EMPTY{{else}}EMPTY{{end}}", "EMPTY"},
+    {"if slice", "{{if .SI}}NON-EMPTY{{else}}EMPTY{{end}}", "NON-EMPTY"},
+    {"if emptymap", "{{if .MSIEmpty}}NON-EMPTY{{else}}EMPTY{{end}}", "EMPTY"},
+    {"if map", "{{if .MSI}}NON-EMPTY{{else}}EMPTY{{end}}", "NON-EMPTY"},
+    {"if $x with $y int", "{{if $x := true}}{{with $y := .I}}{{$x}},{{$y}}{{end}}{{end}}",
+     "true,17"},
+    {"if else if", "{{if false}}FALSE{{else if true}}TRUE{{end}}", "TRUE"},
+    {"if else chain", "{{if eq 1 3}}1{{else if eq 2 3}}2{{else if eq 3 3}}3{{end}}", "3"},
+    {"print", "{{print \"hello, print\"}}", "hello, print"},
+    {"print 123", "{{print 1 2 3}}", "1 2 3"},
+    {"print nil", "{{print nil}}", "<nil>"},
+    {"println", "{{println 1 2 3}}", "1 2 3\n"},
+    {"printf int", "{{printf \"%04x\" 127}}", "007f"},
+    {"printf float", "{{printf \"%g\" 3.5}}", "3.5"},
+    {"printf string", "{{printf \"%s\" \"hello\"}}", "hello"},
+    {"printf dot", "{{with .I}}{{printf \"%d\" .}}{{end}}", "17"},
+    {"printf var", "{{with $x := .I}}{{printf \"%d\" $x}}{{end}}", "17"},
+    {"printf lots", "{{printf \"%d %s %g %s\" 127 \"hello\" 7.5 .X}}", "127 hello 7.5 x"},
+    {"printf bad verb", "{{printf \"%d\" \"s\"}}", "%!d(string=s)"},
+    {"printf missing", "{{printf \"%d %d\" 1}}", "1 %!d(MISSING)"},
+    {"printf extra", "{{printf \"%d\" 1 2}}", "1%!(EXTRA int=2)"},
+    {"html", "{{html \"<script>alert(\\\"XSS\\\");</script>\"}}",
+     "&lt;script&gt;alert(&#34;XSS&#34;);&lt;/script&gt;"},
+    {"html pipeline", "{{printf \"<script>alert(\\\"XSS\\\");</script>\" | html}}",
+     "&lt;script&gt;alert(&#34;XSS&#34;);&lt;/script&gt;"},
+    {"js", "{{js .Str}}", "It\\'d be nice."},
+    {"urlquery", "{{\"http://www.example.org/\"|urlquery}}", "http%3A%2F%2Fwww.example.org%2F"},
+    {"not", "{{not true}} {{not false}}", "false true"},
+    {"and", "{{and false 0}} {{and 1 0}} {{and 0 true}} {{and 1 1}}", "false 0 0 1"},
+    {"or", "{{or 0 0}} {{or 1 0}} {{or 0 true}} {{or 1 1}}", "0 1 true 1"},
+    {"or short-circuit", "{{or 1 (index .SI 99)}}", "1"},
+    {"and short-circuit", "{{and 0 (index .SI 99)}}", "0"},
+    {"slice[0]", "{{index .SI 0}}", "3"},
+    {"slice[1]", "{{index .SI 1}}", "4"},
+    {"slice[HUGE]", "{{index .SI 10}}", NULL},
+    {"slice[WRONG]", "{{index .SI `hello`}}", NULL},
+    {"map[one]", "{{index .MSI `one`}}", "1"},
+    {"map[NO] (JSON: nil, Go's map[string]int: 0)", "{{index .MSI `XXX`}}", "<nil>"},
+    {"nil[1]", "{{index nil 1}}", NULL},
+    {"slice[:]", "{{slice .SI}}", "[3 4 5]"},
+    {"slice[1:]", "{{slice .SI 1}}", "[4 5]"},
+    {"slice[1:2]", "{{slice .SI 1 2}}", "[4]"},
+    {"slice[-1:]", "{{slice .SI -1}}", NULL},
+    {"slice[1:4]", "{{slice .SI 1 4}}", NULL},
+    {"string[:]", "{{slice .S}}", "xyz"},
+    {"string[0:1]", "{{slice .S 0 1}}", "x"},
+    {"string[1:]", "{{slice .S 1}}", "yz"},
+    {"len slice", "{{len .SI}}", "3"},
+    {"len map", "{{len .MSI }}", "3"},
+    {"len of int", "{{len 3}}", NULL},
+    {"len of nothing", "{{len .Empty0}}", NULL},
+    {"range []int", "{{range .SI}}-{{.}}-{{end}}", "-3--4--5-"},
+    {"range empty no else", "{{range .SIEmpty}}-{{.}}-{{end}}", ""},
+    {"range []int else", "{{range .SI}}-{{.}}-{{else}}EMPTY{{end}}", "-3--4--5-"},
+    {"range empty else", "{{range .SIEmpty}}-{{.}}-{{else}}EMPTY{{end}}", "EMPTY"},
+    {"range []bool", "{{range .SB}}-{{.}}-{{end}}", "-true--false-"},
+    {"range map", "{{range .MSI}}-{{.}}-{{end}}", "-1--3--2-"},
+    {"range empty map no else", "{{range .MSIEmpty}}-{{.}}-{{end}}", ""},
+    {"range map else", "{{range .MSI}}-{{.}}-{{else}}EMPTY{{end}}", "-1--3--2-"},
+    {"range empty map else", "{{range .MSIEmpty}}-{{.}}-{{else}}EMPTY{{end}}", "EMPTY"},
+    {"range empty interface", "{{range .Empty3}}-{{.}}-{{else}}EMPTY{{end}}", "EMPTY"},
+    {"range $x SI", "{{range $x := .SI}}<{{$x}}>{{end}}", "<3><4><5>"},
+    {"range $x $y SI", "{{range $x, $y := .SI}}<{{$x}}={{$y}}>{{end}}", "<0=3><1=4><2=5>"},
+    {"range $x MSIone", "{{range $x := .MSIone}}<{{$x}}>{{end}}", "<1>"},
+    {"range $x $y MSIone", "{{range $x, $y := .MSIone}}<{{$x}}={{$y}}>{{end}}", "<one=1>"},
+    {"range quick break", "{{range .SI}}{{break}}{{.}}{{end}}", ""},
+    {"range break after two", "{{range $i, $x := .SI}}{{if ge $i 2}}{{break}}{{end}}{{.}}{{end}}",
+     "34"},
+    {"range continue", "{{range .SI}}{{continue}}{{.}}{{end}}", ""},
+    {"range continue condition", "{{range .SI}}{{if eq . 3 }}{{continue}}{{end}}{{.}}{{end}}",
+     "45"},
+    {"range int", "{{range $i := 3}}{{$i}}{{end}}", "012"},
+    {"range string", "{{range .S}}x{{end}}", NULL},
+    {"with true", "{{with true}}{{.}}{{end}}", "true"},
+    {"with false", "{{with false}}{{.}}{{else}}FALSE{{end}}", "FALSE"},
+    {"with 1", "{{with 1}}{{.}}{{else}}ZERO{{end}}", "1"},
+    {"with 0", "{{with 0}}{{.}}{{else}}ZERO{{end}}", "ZERO"},
+    {"with emptyslice", "{{with .SIEmpty}}{{.}}{{else}}EMPTY{{end}}", "EMPTY"},
+    {"with slice", "{{with .SI}}{{.}}{{else}}EMPTY{{end}}", "[3 4 5]"},
+    {"with $x int", "{{with $x := .I}}{{$x}}{{end}}", "17"},
+    {"with variable and action", "{{with $x := $}}{{$y := $.U.V}}{{$y}}{{end}}", "v"},
+    {"with else with", "{{with 0}}{{.}}{{else with true}}{{.}}{{end}}", "true"},
+    {"with else with chain",
+     "{{with 0}}{{.}}{{else with false}}{{.}}{{else with `notempty`}}{{.}}{{end}}", "notempty"},
+    {"template", "{{define \"x\"}}X{{.}}{{end}}{{template \"x\" 3}}", "X3"},
+    {"template no data", "{{define \"x\"}}[{{.}}]{{end}}{{template \"x\"}}", "[<no value>]"},
+    {"template $ is its data", "{{define \"x\"}}{{$}}{{end}}{{template \"x\" .I}}", "17"},
+    {"block", "a({{block \"inner\" .}}bar({{.X}})baz{{end}})b", "a(bar(x)baz)b"},
+    {"undefined template", "{{template \"nope\"}}", NULL},
+    {"comment", "{{/* a comment */}}", ""},
+    {"comment trim left", "x \r\n\t{{- /* hi */}}", "x"},
+    {"comment trim right", "{{/* hi */ -}}\n\n\ty", "y"},
+    {"trim", "{{23 -}} < {{- 45}}", "23<45"},
+    {"trim left", "a {{- 1}}", "a1"},
+    {"negative number is not trim", "{{-3}}", "-3"},
+    {"eq 1 1", "{{eq 1 1}}", "true"},
+    {"eq 1 2", "{{eq 1 2}}", "false"},
+    {"eq `xy` `xy`", "{{eq `xy` `xy`}}", "true"},
+    {"eq 1.5 1.5", "{{eq 1.5 1.5}}", "true"},
+    {"eq multi", "{{eq 3 4 5 6 3}}", "true"},
+    {"eq multi false", "{{eq 3 4 5 6 7}}", "false"},
+    {"ne 1 2", "{{ne 1 2}}", "true"},
+    {"lt 1 2", "{{lt 1 2}}", "true"},
+    {"lt 1.5 1.5", "{{lt 1.5 1.5}}", "false"},
+    {"le 1.5 1.5", "{{le 1.5 1.5}}", "true"},
+    {"gt `xy` `xz`", "{{gt `xy` `xz`}}", "false"},
+    {"ge 2 1", "{{ge 2 1}}", "true"},
+    {"eq .I 17", "{{eq .I 17}}", "true"},
+    {"eq 1 1.0 (incompatible)", "{{eq 1 1.0}}", NULL},
+    {"lt true false (invalid)", "{{lt true false}}", NULL},
+    {"eq .SI .SI (invalid)", "{{eq .SI .SI}}", NULL},
+    {"parenthesized", "{{(printf \"%d\" 1)}}", "1"},
+    {"parens in args", "{{printf \"%s-%s\" (printf \"%d\" 1) (print .X)}}", "1-x"},
+    {"parens field", "{{(index .U \"V\")}}", "v"},
+    {"chain on parens", "{{(.U).V}}", "v"},
+    {"pipeline", "{{.X | printf \"%s!\"}}", "x!"},
+    {"pipeline chain", "{{1 | printf \"%d\" | printf \"%s%s\" \"a\"}}", "a1"},
+    {"variable chain", "{{$u := .U}}{{$u.V}}", "v"},
+    {"char constant", "{{'a'}}", "97"},
+    {"hex", "{{0x1F}}", "31"},
+    {"float exp", "{{1e6}}", "1e+06"},
+    {"raw string", "{{`a\\nb`}}", "a\\nb"},
+    {"escaped string", "{{\"a\\tb\\u00e9\"}}", "a\tb\xc3\xa9"},
+    {"field of string", "{{.X.Y}}", NULL},
+    {"field of nil", "{{.Null.Y}}", NULL},
+    {"field with args", "{{.X 1}}", NULL},
+    {"nil command", "{{nil}}", NULL},
+};
+
+static json_t *
+s_data(void)
+{
+    json_error_t je;
+    json_t *d = json_loads(s_tval, 0, &je);
+    ck_assert_ptr_nonnull(d);
+    return d;
+}
+
+static char *
+s_run(const char *text, json_t *data, fw_err_t *err)
+{
+    fw_tmpl_set_t *set = fw_tmpl_set_new();
+    char *out = NULL;
+    if (fw_tmpl_parse(set, "t", text, err) == 0)
+        fw_tmpl_exec(set, "t", data, &out, err);
+    fw_tmpl_set_destroy(&set);
+    return out;
+}
+
+START_TEST(test_fw_tmpl_exec_table)
+{
+    json_t *data = s_data();
+    for (size_t i = 0; i < sizeof(s_exec_cases) / sizeof(s_exec_cases[0]); i++) {
+        const struct s_case *c = &s_exec_cases[i];
+        fw_err_t err = {0};
+        char *out = s_run(c->text, data, &err);
+        if (c->want) {
+            ck_assert_msg(out != NULL, "%s: failed: %s", c->name, err.msg);
+            ck_assert_msg(strcmp(out, c->want) == 0, "%s: got \"%s\" want \"%s\"", c->name, out,
+                          c->want);
+        } else {
+            ck_assert_msg(out == NULL, "%s: want an error, got \"%s\"", c->name, out);
+            ck_assert_msg(strncmp(err.msg, "template: t:", 12) == 0, "%s: error \"%s\"", c->name,
+                          err.msg);
+        }
+        free(out);
+    }
+    json_decref(data);
+}
+END_TEST
+
+// parse_test.go parseTests that must fail, and its errorTests' messages.
+static const struct s_case s_parse_errors[] = {
+    {"unclosed action", "hello{{range", "template: t:1: unclosed action"},
+    {"unmatched end", "{{end}}", "template: t:1: unexpected {{end}}"},
+    {"unmatched else", "{{else}}", "template: t:1: unexpected {{else}}"},
+    {"missing end", "hello{{range .x}}", "template: t:1: unexpected EOF"},
+    {"missing end after else", "hello{{range .x}}{{else}}", "template: t:1: unexpected EOF"},
+    {"undefined function", "hello{{undefined}}",
+     "template: t:1: function \"undefined\" not defined"},
+    {"undefined variable", "{{$x}}", "template: t:1: undefined variable \"$x\""},
+    {"variable undefined after end", "{{with $x := 4}}{{end}}{{$x}}",
+     "template: t:1: undefined variable \"$x\""},
+    {"variable undefined in template", "{{template $v}}", NULL},
+    {"declare with field", "{{with $x.Y := 4}}{{end}}", NULL},
+    {"template with field ref", "{{template .X}}", NULL},
+    {"invalid punctuation", "{{printf 3, 4}}", NULL},
+    {"multidecl outside range", "{{with $v, $u := 3}}{{end}}", NULL},
+    {"too many decls in range", "{{range $u, $v, $w := 3}}{{end}}", NULL},
+    {"adjacent args", "{{printf 3`x`}}", NULL},
+    {"extra end after if", "{{if .X}}a{{else if .Y}}b{{end}}{{end}}",
+     "template: t:1: unexpected {{end}}"},
+    {"break outside range", "{{range .}}{{end}} {{break}}",
+     "template: t:1: {{break}} outside {{range}}"},
+    {"continue outside range", "{{range .}}{{end}} {{continue}}",
+     "template: t:1: {{continue}} outside {{range}}"},
+    {"break in range else", "{{range .}}{{else}}{{break}}{{end}}",
+     "template: t:1: {{break}} outside {{range}}"},
+    {"unclosed comment", "{{/*}}", NULL},
+    {"number syntax", "{{3k}}", "template: t:1: bad number syntax: \"3k\""},
+    {"empty pipeline", "{{printf \"%d\" ( ) }}", NULL},
+    {"unterminated string", "{{\"abc}}", "template: t:1: unterminated quoted string"},
+    {"non executable command", "{{ .X | 3 }}",
+     "template: t:1: non executable command in pipeline stage 2"},
+    {"missing value for if", "{{if}}x{{end}}", "template: t:1: missing value for if"},
+    {"error on line 3", "a\nb\n{{ nope }}", "template: t:3: function \"nope\" not defined"},
+    {"define inside if", "{{if 1}}{{define \"x\"}}{{end}}{{end}}", NULL},
+};
+
+START_TEST(test_fw_tmpl_parse_errors)
+{
+    for (size_t i = 0; i < sizeof(s_parse_errors) / sizeof(s_parse_errors[0]); i++) {
+        const struct s_case *c = &s_parse_errors[i];
+        fw_tmpl_set_t *set = fw_tmpl_set_new();
+        fw_err_t err = {0};
+        ck_assert_msg(fw_tmpl_parse(set, "t", c->text, &err) == -1, "%s: parsed", c->name);
+        if (c->want)
+            ck_assert_msg(strcmp(err.msg, c->want) == 0, "%s: got \"%s\" want \"%s\"", c->name,
+                          err.msg, c->want);
+        else
+            ck_assert_msg(strncmp(err.msg, "template: t:", 12) == 0, "%s: \"%s\"", c->name,
+                          err.msg);
+        ck_assert_str_eq(err.file, "t");
+        ck_assert_int_gt(err.line, 0);
+        fw_tmpl_set_destroy(&set);
+    }
+}
+END_TEST
+
+// Execution errors carry Go's position (0-based column) and context.
+START_TEST(test_fw_tmpl_exec_errors)
+{
+    json_t *data = s_data();
+    static const struct s_case cases[] = {
+        {"index", "{{index .SI 10}}",
+         "template: t:1:2: executing \"t\" at <index .SI 10>: error calling index: index out of "
+         "range: 10"},
+        {"field", "ab\n  {{.X.Y}}",
+         "template: t:2:6: executing \"t\" at <.X.Y>: can't evaluate field Y in type string"},
+        {"eq", "{{eq 1 1.0}}",
+         "template: t:1:2: executing \"t\" at <eq 1 1.0>: error calling eq: incompatible types "
+         "for comparison"},
+        {"len", "{{len 3}}",
+         "template: t:1:2: executing \"t\" at <len 3>: error calling len: len of type int"},
+        {"nested template", "{{define \"x\"}}\n{{index . 5}}{{end}}{{template \"x\" .SI}}",
+         "template: t:2:2: executing \"x\" at <index . 5>: error calling index: index out of "
+         "range: 5"},
+        {"wrong args", "{{printf}}",
+         "template: t:1:2: executing \"t\" at <printf>: wrong number of args for printf: want at "
+         "least 1 got 0"},
+        {"final arg", "{{printf \"%s\" 1 2 3 4 5 6 7 8 9 | len 3}}",
+         "template: t:1:34: executing \"t\" at <len 3>: wrong number of args for len: want 1 got "
+         "2"},
+        {"long context", "{{index .SI 10 11 12 13 14}}",
+         "template: t:1:2: executing \"t\" at <index .SI 10 11 12 1...>: error calling index: "
+         "index out of range: 10"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        fw_err_t err = {0};
+        char *out = s_run(cases[i].text, data, &err);
+        ck_assert_msg(out == NULL, "%s: no error", cases[i].name);
+        ck_assert_msg(strcmp(err.msg, cases[i].want) == 0, "%s: got \"%s\"", cases[i].name,
+                      err.msg);
+    }
+    json_decref(data);
+}
+END_TEST
+
+// Limits: range iterations, output size, nesting.
+START_TEST(test_fw_tmpl_limits)
+{
+    fw_tmpl_set_t *set = fw_tmpl_set_new();
+    fw_tmpl_set_limits(set, 1000, 50);
+    fw_err_t err = {0};
+    char *out = NULL;
+    ck_assert_int_eq(
+        fw_tmpl_parse(set, "loop", "{{range $i := 10}}{{range $j := 10}}x{{end}}{{end}}", &err), 0);
+    ck_assert_int_eq(fw_tmpl_exec(set, "loop", NULL, &out, &err), -1);
+    s_assert_has(err.msg, "too many range iterations");
+    ck_assert_int_eq(fw_tmpl_parse(set, "big",
+                                   "{{range $i := 40}}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{{end}}",
+                                   &err),
+                     0);
+    ck_assert_int_eq(fw_tmpl_exec(set, "big", NULL, &out, &err), -1);
+    s_assert_has(err.msg, "template output too large");
+    // a template that calls itself
+    ck_assert_int_eq(fw_tmpl_parse(set, "rec", "{{define \"r\"}}{{template \"r\" .}}{{end}}", &err),
+                     0);
+    ck_assert_int_eq(fw_tmpl_exec(set, "r", NULL, &out, &err), -1);
+    s_assert_has(err.msg, "exceeded maximum template depth (1000)");
+    // 100,000 nested blocks or parentheses: a parse error, never a stack overflow
+    size_t n = 100000;
+    char *deep = malloc(n * 16 + 16);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += (size_t)sprintf(deep + k, "{{if true}}");
+    deep[k] = '\0';
+    ck_assert_int_eq(fw_tmpl_parse(set, "deep", deep, &err), -1);
+    s_assert_has(err.msg, "max expression depth exceeded");
+    k = (size_t)sprintf(deep, "{{");
+    for (size_t i = 0; i < n; i++)
+        deep[k++] = '(';
+    deep[k] = '\0';
+    ck_assert_int_eq(fw_tmpl_parse(set, "deep", deep, &err), -1);
+    free(deep);
+    ck_assert_ptr_null(out);
+    fw_tmpl_set_destroy(&set);
+}
+END_TEST
+
+static const char *const s_payload =
+    "{\"receiver\":\"team-x\",\"status\":\"firing\",\"externalURL\":\"http://am:9093\","
+    "\"groupLabels\":{\"alertname\":\"LineDown\"},"
+    "\"commonLabels\":{\"alertname\":\"LineDown\",\"severity\":\"page\"},"
+    "\"commonAnnotations\":{\"summary\":\"line down\"},"
+    "\"alerts\":[{\"status\":\"firing\",\"labels\":{\"alertname\":\"LineDown\",\"line\":\"1\","
+    "\"severity\":\"page\"},\"annotations\":{\"summary\":\"line down\"},"
+    "\"startsAt\":\"2026-01-02T03:04:05.5Z\",\"endsAt\":\"0001-01-01T00:00:00Z\","
+    "\"generatorURL\":\"http://prom/g\",\"fingerprint\":\"abc\"},"
+    "{\"status\":\"resolved\",\"labels\":{\"alertname\":\"LineDown\",\"line\":\"2\","
+    "\"severity\":\"page\"},\"annotations\":{\"summary\":\"line down\"},"
+    "\"startsAt\":\"2026-01-02T03:00:00Z\",\"endsAt\":\"2026-01-02T03:05:00Z\","
+    "\"generatorURL\":\"http://prom/g2\",\"fingerprint\":\"def\"}]}";
+
+static fw_tmpl_set_t *
+s_am_set(json_t **data)
+{
+    fw_tmpl_set_t *set = fw_tmpl_set_new();
+    fw_tmpl_set_use_alertmanager(set);
+    json_error_t je;
+    json_t *payload = json_loads(s_payload, 0, &je);
+    ck_assert_ptr_nonnull(payload);
+    *data = fw_tmpl_am_data(payload);
+    json_decref(payload);
+    return set;
+}
+
+static void
+s_am_expect(fw_tmpl_set_t *set, json_t *data, const char *text, const char *want)
+{
+    fw_err_t err = {0};
+    char *out = NULL;
+    int rc = fw_tmpl_exec_text(set, "x", text, data, &out, &err);
+    ck_assert_msg(rc == 0, "%s: %s", text, err.msg);
+    ck_assert_msg(strcmp(out, want) == 0, "%s: got \"%s\" want \"%s\"", text, out, want);
+    free(out);
+}
+
+// Alertmanager's functions and data (template.go: DefaultFuncs, KV, Alerts).
+START_TEST(test_fw_tmpl_alertmanager_funcs)
+{
+    json_t *data;
+    fw_tmpl_set_t *set = s_am_set(&data);
+    s_am_expect(set, data, "{{ .Status | toUpper }} {{ .Receiver | title }}", "FIRING Team-X");
+    s_am_expect(set, data, "{{ .Alerts.Firing | len }}/{{ len .Alerts.Resolved }}", "1/1");
+    s_am_expect(set, data, "{{ .CommonLabels.SortedPairs.Values | join \",\" }}", "LineDown,page");
+    s_am_expect(set, data, "{{ .CommonLabels.Names }}", "[alertname severity]");
+    s_am_expect(set, data, "{{ (.CommonLabels.Remove (stringSlice \"severity\")).Names }}",
+                "[alertname]");
+    s_am_expect(set, data, "{{ .CommonLabels.nosuch }}|", "|"); // missingkey=zero
+    s_am_expect(set, data, "{{ range .Alerts }}{{ .Labels.line }}{{ end }}", "12");
+    s_am_expect(set, data,
+                "{{ range .CommonLabels.SortedPairs }}{{ .Name }}={{ .Value }};{{ end }}",
+                "alertname=LineDown;severity=page;");
+    s_am_expect(set, data,
+                "{{ match \"^Line\" .CommonLabels.alertname }} {{ match \"own$\" \"x\" }}",
+                "true false");
+    s_am_expect(set, data, "{{ reReplaceAll \"(a)(b)?\" \"[$1$2]\" \"xabyaz\" }}", "x[ab]y[a]z");
+    s_am_expect(set, data, "{{ reReplaceAll \"a*\" \"-\" \"baaac\" }}", "-b-c-");
+    s_am_expect(set, data, "{{ \"  x  \" | trimSpace }}{{ \"hELLO wORLD\" | title }}",
+                "xHello World");
+    s_am_expect(set, data, "{{ (index .Alerts 0).StartsAt }}", "2026-01-02 03:04:05.5 +0000 UTC");
+    s_am_expect(set, data,
+                "{{ (index .Alerts 0).StartsAt | date \"2006-01-02T15:04:05Z07:00 Mon Jan\" }}",
+                "2026-01-02T03:04:05Z Fri Jan");
+    s_am_expect(set, data, "{{ \"x\" | safeHtml }}{{ .ExternalURL }}", "xhttp://am:9093");
+    fw_err_t err = {0};
+    char *out = NULL;
+    ck_assert_int_eq(
+        fw_tmpl_exec_text(set, "x", "{{ reReplaceAll \"(\" \"\" \"\" }}", data, &out, &err), -1);
+    s_assert_has(err.msg, "error calling reReplaceAll: regexp: Compile(`(`): error parsing "
+                          "regexp: missing closing ): `(`");
+    fw_tmpl_set_destroy(&set);
+    json_decref(data);
+}
+END_TEST
+
+// Debian prometheus-alertmanager 0.25's default.tmpl rendered for the sample payload.
+START_TEST(test_fw_tmpl_alertmanager_default_tmpl)
+{
+    // Alertmanager loads default.tmpl and email.tmpl (template.FromGlobs)
+    static const char *const files[] = {"/usr/share/prometheus/alertmanager/default.tmpl",
+                                        "/usr/share/prometheus/alertmanager/email.tmpl"};
+    json_t *data;
+    fw_tmpl_set_t *set = s_am_set(&data);
+    fw_err_t err = {0};
+    for (size_t i = 0; i < 2; i++) {
+        FILE *f = fopen(files[i], "r");
+        if (!f) {
+            fprintf(stderr, "check_fw_tmpl: %s absent, default templates not rendered\n", files[i]);
+            fw_tmpl_set_destroy(&set);
+            json_decref(data);
+            return;
+        }
+        char *text = calloc(1, 1 << 20);
+        size_t n = fread(text, 1, (1 << 20) - 1, f);
+        fclose(f);
+        ck_assert_int_gt((int)n, 1000);
+        ck_assert_msg(fw_tmpl_parse(set, files[i] + 35, text, &err) == 0, "%s", err.msg);
+        free(text);
+    }
+    static const struct s_case want[] = {
+        {"slack.default.title", NULL, "[FIRING:1] LineDown (page)"},
+        {"slack.default.username", NULL, "Alertmanager"},
+        {"slack.default.fallback", NULL,
+         "[FIRING:1] LineDown (page) | http://am:9093/#/alerts?receiver=team-x"},
+        {"slack.default.titlelink", NULL, "http://am:9093/#/alerts?receiver=team-x"},
+        {"slack.default.text", NULL, ""},
+        {"email.default.subject", NULL, "[FIRING:1] LineDown (page)"},
+        {"pagerduty.default.description", NULL, "[FIRING:1] LineDown (page)"},
+        {"pagerduty.default.instances", "{{ template \"pagerduty.default.instances\" .Alerts }}",
+         "Labels:\n - alertname = LineDown\n - line = 1\n - severity = page\nAnnotations:\n"
+         " - summary = line down\nSource: http://prom/g\nLabels:\n - alertname = LineDown\n"
+         " - line = 2\n - severity = page\nAnnotations:\n - summary = line down\n"
+         "Source: http://prom/g2\n"},
+        {"opsgenie.default.description", NULL,
+         "line down\nAlerts Firing:\nLabels:\n - alertname = LineDown\n - line = 1\n"
+         " - severity = page\nAnnotations:\n - summary = line down\nSource: http://prom/g\n"
+         "\nAlerts Resolved:\nLabels:\n - alertname = LineDown\n - line = 2\n - severity = page\n"
+         "Annotations:\n - summary = line down\nSource: http://prom/g2\n"},
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        char *out = NULL;
+        int rc = want[i].text ? fw_tmpl_exec_text(set, "t", want[i].text, data, &out, &err)
+                              : fw_tmpl_exec(set, want[i].name, data, &out, &err);
+        ck_assert_msg(rc == 0, "%s: %s", want[i].name, err.msg);
+        ck_assert_msg(strcmp(out, want[i].want) == 0, "%s: got \"%s\"", want[i].name, out);
+        free(out);
+    }
+    // email.default.html runs to the end
+    char *html = NULL;
+    ck_assert_msg(fw_tmpl_exec(set, "email.default.html", data, &html, &err) == 0, "%s", err.msg);
+    s_assert_has(html, "[1] Firing");
+    s_assert_has(html, "line = 2<br");
+    free(html);
+    // resolved: no count
+    json_object_set_new(data, "Status", json_string("resolved"));
+    char *title = NULL;
+    ck_assert_int_eq(fw_tmpl_exec(set, "slack.default.title", data, &title, &err), 0);
+    ck_assert_str_eq(title, "[RESOLVED] LineDown (page)");
+    free(title);
+    // a config text over the definitions (ExecuteTextString)
+    char *t2 = NULL;
+    ck_assert_int_eq(fw_tmpl_exec_text(set, "title", "{{ template \"slack.default.title\" . }}!",
+                                       data, &t2, &err),
+                     0);
+    ck_assert_str_eq(t2, "[RESOLVED] LineDown (page)!");
+    free(t2);
+    fw_tmpl_set_destroy(&set);
+    json_decref(data);
+}
+END_TEST
+
+// Prometheus's functions (template.go): humanize*, first/label/value over query results.
+START_TEST(test_fw_tmpl_prometheus_funcs)
+{
+    fw_tmpl_set_t *set = fw_tmpl_set_new();
+    fw_tmpl_set_use_prometheus(set, "http://prom:9090/sub", NULL, NULL);
+    json_t *data = json_pack("{s:{s:s},s:f,s:[{s:{s:s},s:f},{s:{s:s},s:f}]}", "Labels", "line",
+                             "l1", "Value", 1234567.0, "R", "Labels", "i", "b", "Value", 2.0,
+                             "Labels", "i", "a", "Value", 1.0);
+    static const struct s_case cases[] = {
+        {"humanize", "{{ .Value | humanize }}", "1.235M"},
+        {"humanize1024", "{{ humanize1024 2048.0 }}", "2ki"},
+        {"humanizePercentage", "{{ humanizePercentage 0.4567 }}", "45.67%"},
+        {"humanizeDuration", "{{ humanizeDuration 3725.0 }}", "1h 2m 5s"},
+        {"humanizeDuration string", "{{ humanizeDuration \"90061\" }}", "1d 1h 1m 1s"},
+        {"humanizeTimestamp", "{{ humanizeTimestamp 1435065584.128 }}",
+         "2015-06-23 13:19:44.128 +0000 UTC"},
+        {"first label value", "{{ with .R | first }}{{ label \"i\" . }}={{ value . }}{{ end }}",
+         "b=2"},
+        {"sortByLabel", "{{ range sortByLabel \"i\" .R }}{{ label \"i\" . }}{{ end }}", "ab"},
+        {"stripPort", "{{ stripPort \"host:9100\" }} {{ stripPort \"[::1]:80\" }}", "host ::1"},
+        {"stripDomain", "{{ stripDomain \"a.b.c:80\" }} {{ stripDomain \"10.0.0.1\" }}",
+         "a:80 10.0.0.1"},
+        {"parseDuration", "{{ parseDuration \"1h30m\" }}", "5400"},
+        {"externalURL pathPrefix", "{{ externalURL }} {{ pathPrefix }}",
+         "http://prom:9090/sub /sub"},
+        {"args", "{{ with args 1 \"x\" }}{{ .arg0 }}{{ .arg1 }}{{ end }}", "1x"},
+        {"title keeps case", "{{ title \"hELLO\" }}", "HELLO"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        fw_err_t err = {0};
+        char *out = NULL;
+        ck_assert_msg(fw_tmpl_exec_text(set, "t", cases[i].text, data, &out, &err) == 0, "%s: %s",
+                      cases[i].name, err.msg);
+        ck_assert_msg(strcmp(out, cases[i].want) == 0, "%s: got \"%s\"", cases[i].name, out);
+        free(out);
+    }
+    fw_err_t err = {0};
+    char *out = NULL;
+    ck_assert_int_eq(fw_tmpl_exec_text(set, "t", "{{ humanize \"abc\" }}", data, &out, &err), -1);
+    s_assert_has(err.msg, "strconv.ParseFloat: parsing \"abc\": invalid syntax");
+    ck_assert_int_eq(fw_tmpl_check(set, "t", "{{ query \"up\" }}", &err), -1);
+    ck_assert_str_eq(err.msg, "template: t:1: function \"query\" not defined");
+    fw_tmpl_set_destroy(&set);
+    json_decref(data);
+}
+END_TEST
+
+// Later definitions replace earlier ones; an empty body does not replace a non-empty one.
+START_TEST(test_fw_tmpl_redefine)
+{
+    fw_tmpl_set_t *set = fw_tmpl_set_new();
+    fw_err_t err = {0};
+    char *out = NULL;
+    ck_assert_int_eq(fw_tmpl_parse(set, "a", "{{define \"x\"}}one{{end}}", &err), 0);
+    ck_assert_int_eq(fw_tmpl_parse(set, "b", "{{define \"x\"}}two{{end}}", &err), 0);
+    ck_assert_int_eq(fw_tmpl_parse(set, "c", "{{define \"x\"}} {{end}}", &err), 0);
+    ck_assert(fw_tmpl_has(set, "x"));
+    ck_assert(!fw_tmpl_has(set, "y"));
+    ck_assert_int_eq(fw_tmpl_exec(set, "x", NULL, &out, &err), 0);
+    ck_assert_str_eq(out, "two");
+    free(out);
+    ck_assert_int_eq(fw_tmpl_exec(set, "y", NULL, &out, &err), -1);
+    fw_tmpl_set_destroy(&set);
+}
+END_TEST
+
+Suite *
+fw_tmpl_suite(void)
+{
+    Suite *s = suite_create("fw_tmpl");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_fw_tmpl_exec_table);
+    tcase_add_test(tc, test_fw_tmpl_parse_errors);
+    tcase_add_test(tc, test_fw_tmpl_exec_errors);
+    tcase_add_test(tc, test_fw_tmpl_limits);
+    tcase_add_test(tc, test_fw_tmpl_alertmanager_funcs);
+    tcase_add_test(tc, test_fw_tmpl_alertmanager_default_tmpl);
+    tcase_add_test(tc, test_fw_tmpl_prometheus_funcs);
+    tcase_add_test(tc, test_fw_tmpl_redefine);
+    suite_add_tcase(s, tc);
+    return s;
+}
