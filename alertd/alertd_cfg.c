@@ -17,6 +17,7 @@
 #include "alertd_cfg.h"
 #include "alertd_cfg_receivers.h"
 #include "alertd_cfg_teams.h"
+#include "alertd_cfg_email.h"
 #include "alertd_cfgcheck.h"
 #include "alertd_matcher.h"
 #include "fw_mem.h"
@@ -179,7 +180,12 @@ static const struct fw_cfg_field s_receiver_fields[] = {
      .count_off = offsetof(struct alertd_cfg_receiver, webhooks_len),
      .elem_size = sizeof(struct alertd_cfg_webhook),
      .child = s_webhook_fields},
-    F_NO("email_configs"),
+    {.key = "email_configs",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct alertd_cfg_receiver, email),
+     .count_off = offsetof(struct alertd_cfg_receiver, email_len),
+     .elem_size = sizeof(struct alertd_cfg_email),
+     .child = alertd_cfg_email_fields},
     {.key = "pagerduty_configs",
      .type = FW_CFG_LIST,
      .off = offsetof(struct alertd_cfg_receiver, pagerduty),
@@ -323,14 +329,23 @@ static const struct fw_cfg_field s_global_fields[] = {
      .min = 1,
      .max = 1e12},
     {.key = "http_config", .type = FW_CFG_STRUCT, .off = offsetof(T, http), .child = s_http_fields},
-    F_NO("smtp_from"),
-    F_NO("smtp_hello"),
-    F_NO("smtp_smarthost"),
-    F_NO("smtp_auth_username"),
-    F_NO("smtp_auth_identity"),
-    F_NO("smtp_require_tls"),
-    F_NO("smtp_tls_config"),
-    F_NO("smtp_force_implicit_tls"),
+    F_STR("smtp_from", T, smtp.from),
+    F_STR("smtp_hello", T, smtp.hello),
+    F_STR("smtp_smarthost", T, smtp.smarthost),
+    F_STR("smtp_auth_username", T, smtp.auth_username),
+    F_STR("smtp_auth_identity", T, smtp.auth_identity),
+    {.key = "smtp_require_tls",
+     .type = FW_CFG_BOOL,
+     .off = offsetof(T, smtp.require_tls),
+     .def = "true"},
+    {.key = "smtp_tls_config",
+     .type = FW_CFG_STRUCT,
+     .off = offsetof(T, smtp.tls),
+     .child = alertd_cfg_smtp_tls_fields},
+    {.key = "smtp_force_implicit_tls",
+     .type = FW_CFG_STR,
+     .off = offsetof(T, smtp.force_implicit_tls),
+     .check = alertd_cfg_check_bool_text},
     F_STR("smtp_auth_password", T, smtp_auth_password),
     F_STR("smtp_auth_password_file", T, smtp_auth_password_file),
     F_STR("smtp_auth_secret", T, smtp_auth_secret),
@@ -684,6 +699,20 @@ s_http_authorization(struct s_ctx *c, const struct alertd_cfg_http *h)
     return out;
 }
 
+// email_configs, resolved with global's smtp_* keys.
+static void
+s_check_email(struct s_ctx *c)
+{
+    const struct alertd_cfg_global *g = &c->cfg->global;
+    for (size_t i = 0; i < c->cfg->receivers_len; i++) {
+        struct alertd_cfg_receiver *r = &c->cfg->receivers[i];
+        for (size_t j = 0; j < r->email_len; j++)
+            alertd_cfg_email_check(&r->email[j], &g->smtp, g->smtp_auth_password,
+                                   g->smtp_auth_password_file, g->smtp_auth_secret,
+                                   g->smtp_auth_secret_file, c->file, c->errs);
+    }
+}
+
 static void
 s_check(struct alertd_cfg *cfg, struct fw_cfg_errors *errs)
 {
@@ -743,6 +772,7 @@ s_check(struct alertd_cfg *cfg, struct fw_cfg_errors *errs)
             w->follow_redirects = h->follow_redirects;
         }
     }
+    s_check_email(&c);
     for (size_t i = 0; i < cfg->time_intervals_len; i++)
         for (size_t j = 0; j < i; j++)
             if (cfg->time_intervals[i].name && cfg->time_intervals[j].name &&
@@ -826,6 +856,8 @@ alertd_cfg_destroy(struct alertd_cfg **self_p)
         for (size_t j = 0; j < self->receivers[i].webhooks_len; j++)
             free(self->receivers[i].webhooks[j].authorization);
         alertd_cfg_receivers_clear(&self->receivers[i]);
+        for (size_t j = 0; j < self->receivers[i].email_len; j++)
+            alertd_cfg_email_clear(&self->receivers[i].email[j]);
     }
     fw_cfg_free(s_fields, self);
     free(self->file);

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alertd_cfg_email.h"
 #include "alertd_timeinterval.h"
 #include "fw_cfg.h"
 #include "fw_labels.h"
@@ -52,6 +53,8 @@ struct alertd_cfg_receiver {
     char *name;                          // owned
     struct alertd_cfg_webhook *webhooks; // owned
     size_t webhooks_len;
+    struct alertd_cfg_email *email; // owned (alertd_cfg_email.h)
+    size_t email_len;
     struct alertd_cfg_slack *slack; // owned (alertd_cfg_receivers.h)
     size_t slack_len;
     struct alertd_cfg_pagerduty *pagerduty; // owned (alertd_cfg_receivers.h)
@@ -107,6 +110,7 @@ struct alertd_cfg_time_interval {
 struct alertd_cfg_global {
     int64_t resolve_timeout; // ms, default 5m
     struct alertd_cfg_http http;
+    struct alertd_cfg_smtp_global smtp; // smtp_* but the password and secret below
     // Credential pairs Alertmanager forbids setting together (X and X_file).
     char *smtp_auth_password, *smtp_auth_password_file;
     char *smtp_auth_secret, *smtp_auth_secret_file;

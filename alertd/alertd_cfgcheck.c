@@ -159,25 +159,11 @@ s_receivers(struct s_walk *w, const yaml_node_t *rs)
 // Global credentials read by Alertmanager's checks (alertd_cfg keeps them as table fields)
 // for integrations alertd does not deliver: refused at their key.
 static const char *const s_refused_globals[] = {
-    "smtp_auth_password",
-    "smtp_auth_password_file",
-    "smtp_auth_secret",
-    "smtp_auth_secret_file",
-    "opsgenie_api_key",
-    "opsgenie_api_key_file",
-    "victorops_api_key",
-    "victorops_api_key_file",
-    "wechat_api_secret",
-    "wechat_api_secret_file",
-    "telegram_bot_token",
-    "telegram_bot_token_file",
-    "rocketchat_token",
-    "rocketchat_token_file",
-    "rocketchat_token_id",
-    "rocketchat_token_id_file",
-    "mattermost_webhook_url",
-    "mattermost_webhook_url_file",
-    NULL,
+    "opsgenie_api_key",       "opsgenie_api_key_file",       "victorops_api_key",
+    "victorops_api_key_file", "wechat_api_secret",           "wechat_api_secret_file",
+    "telegram_bot_token",     "telegram_bot_token_file",     "rocketchat_token",
+    "rocketchat_token_file",  "rocketchat_token_id",         "rocketchat_token_id_file",
+    "mattermost_webhook_url", "mattermost_webhook_url_file", NULL,
 };
 
 static void

@@ -344,9 +344,11 @@ s_flush(alertd_dispatch_t *self, struct s_group *g, int64_t now, json_t *out, si
     if (needs) {
         qsort(v, n, sizeof *v, s_alert_order);
         json_t *payload = s_payload(self, g, v, n, nf > 0, now);
-        json_array_append_new(out, json_pack("{s:s, s:o, s:o}", "receiver", g->route->receiver,
-                                             "webhook_configs", s_webhook_configs(rcv), "payload",
-                                             payload)); // "o" and append steal
+        json_t *notify = json_pack("{s:s, s:o, s:o}", "receiver", g->route->receiver,
+                                   "webhook_configs", s_webhook_configs(rcv), "payload",
+                                   payload); // "o" steals
+        alertd_cfg_email_notify(rcv, notify);
+        json_array_append_new(out, notify);
         (*count)++;
         alertd_nflog_log(self->nflog, g->route->receiver, g->key, firing, nf, resolved, nr, now);
     } else {

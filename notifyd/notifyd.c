@@ -19,6 +19,7 @@
 #include "notifyd.h"
 #include "notifyd_azuresms.h"
 #include "notifyd_msteams.h"
+#include "notifyd_email.h"
 #include "notifyd_pagerduty.h"
 #include "notifyd_slack.h"
 #include "notifyd_text.h"
@@ -30,6 +31,7 @@ struct notifyd {
     zsock_t *pull, *pub;             // owned
     fw_zsock_guard_t *pull_guard;    // owned: counts oversized messages
     notifyd_webhook_t *webhook;      // owned
+    notifyd_email_t *email;          // owned
     zloop_t *loop;                   // owned
     fw_metrics_t *metrics;           // owned
     fw_http_t *http;                 // owned
@@ -139,6 +141,42 @@ s_deliver_integrations(notifyd_t *self, const json_t *body)
     }
 }
 
+// Build and queue every email_configs element; a message that cannot be built is logged and
+// counted as failed, never as delivered.
+static void
+s_deliver_email(notifyd_t *self, const json_t *body)
+{
+    const char *receiver = json_string_value(json_object_get(body, "receiver"));
+    json_t *payload = json_object_get(body, "payload");
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(body, "email_configs"), i, c)
+    {
+        json_t *data =
+            notifyd_text_data(payload, json_is_true(json_object_get(c, "send_resolved")));
+        if (!data)
+            continue; // only resolved alerts, and send_resolved false
+        uint64_t id = ++self->next_id;
+        char key[24];
+        snprintf(key, sizeof key, "%llu", (unsigned long long)id);
+        json_t *one = json_pack("{s:s, s:[], s:[O], s:O}", "receiver", receiver, "webhook_configs",
+                                "email_configs", c, "payload", payload);
+        zhashx_insert(self->pending, key, fw_msg_redacted(FW_MSG_NOTIFY, one));
+        json_decref(one);
+        fw_err_t err;
+        fw_err_clear(&err);
+        if (notifyd_email_send(self->email, id, receiver, c, data, &err) < 0) {
+            char labels[300];
+            snprintf(labels, sizeof labels,
+                     "receiver=\"%s\",integration=\"email\",reason=\"bad_config\"", receiver);
+            fw_metrics_add(self->metrics, "fw_notifyd_notifications_failed_total", labels, 1);
+            fw_warn("notify.fail", "receiver=%s integration=email err=%s", receiver, err.msg);
+            zhashx_delete(self->pending, key);
+        }
+        json_decref(data);
+    }
+}
+
 static int
 s_on_notify(zloop_t *loop, zsock_t *sock, void *arg)
 {
@@ -176,6 +214,7 @@ s_on_notify(zloop_t *loop, zsock_t *sock, void *arg)
         free(body);
     }
     s_deliver_integrations(self, msg->body);
+    s_deliver_email(self, msg->body);
     fw_msg_destroy(&msg);
     return 0;
 }
@@ -187,7 +226,8 @@ s_on_result(zloop_t *loop, zsock_t *sock, void *arg)
     (void)sock;
     notifyd_t *self = arg;
     struct notifyd_result r;
-    if (notifyd_webhook_recv(self->webhook, &r) < 0)
+    if ((sock == notifyd_webhook_sock(self->webhook) ? notifyd_webhook_recv(self->webhook, &r)
+                                                     : notifyd_email_recv(self->email, &r)) < 0)
         return 0;
     char key[24];
     snprintf(key, sizeof key, "%llu", (unsigned long long)r.id);
@@ -212,6 +252,8 @@ s_start_webhook(notifyd_t *self)
 {
     self->webhook = notifyd_webhook_new(self->cfg, self->metrics);
     zloop_reader(self->loop, notifyd_webhook_sock(self->webhook), s_on_result, self);
+    self->email = notifyd_email_new(self->cfg, self->metrics);
+    zloop_reader(self->loop, notifyd_email_sock(self->email), s_on_result, self);
 }
 
 static int
@@ -226,6 +268,8 @@ s_reload(void *arg, char *errbuf, size_t errsize)
     }
     zloop_reader_end(self->loop, notifyd_webhook_sock(self->webhook));
     notifyd_webhook_destroy(&self->webhook);
+    zloop_reader_end(self->loop, notifyd_email_sock(self->email));
+    notifyd_email_destroy(&self->email);
     if (zhashx_size(self->pending) > 0)
         fw_warn("notify.abandon", "count=%zu reason=%s", zhashx_size(self->pending), "reload");
     zhashx_purge(self->pending);
@@ -310,6 +354,7 @@ notifyd_destroy(notifyd_t **self_p)
     notifyd_t *self = *self_p;
     fw_http_destroy(&self->http);
     notifyd_webhook_destroy(&self->webhook);
+    notifyd_email_destroy(&self->email);
     zloop_destroy(&self->loop);
     fw_zsock_guard_destroy(&self->pull_guard);
     zsock_destroy(&self->pub);

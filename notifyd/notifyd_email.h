@@ -1,0 +1,57 @@
+/*  notifyd_email.h — email delivery (NOTIFY's email_configs) over SMTP with libcurl, as
+    Alertmanager's email notifier sends it (notify/email/email.go).
+
+    notifyd_email_message() builds the message in the zloop thread: the config's headers
+    (Alertmanager's defaults To, From and Subject = email.default.subject), Message-Id, Date,
+    Content-Type multipart/alternative, MIME-Version, then a text/plain part when `text` is
+    set and a text/html part (`html`, else email.default.html), each quoted-printable.
+
+    The actor (a zactor with one libcurl multi) sends it: smtps:// when force_implicit_tls
+    or, unset, port 465; else smtp:// with STARTTLS required when require_tls (an SMTP
+    server that does not offer it fails the delivery); EHLO with `hello`; AUTH (libcurl
+    picks PLAIN, LOGIN or CRAM-MD5 among the server's) with auth_username and auth_password
+    (auth_secret when no password), auth_identity as the PLAIN authorisation identity; MAIL
+    FROM the `from` address, RCPT TO each `to` address. Failures (connection, TLS, AUTH,
+    a refused command) are retried with the webhook actor's backoff up to max_attempts, then
+    reported failed; nothing is counted delivered unless the server accepted the DATA.
+    Metrics as notifyd_webhook's, integration="email". Results on the pipe in
+    notifyd_webhook's RESULT frames (read with notifyd_email_recv into notifyd_result).
+*/
+#ifndef NOTIFYD_EMAIL_H
+#define NOTIFYD_EMAIL_H
+
+#include <czmq.h>
+#include <jansson.h>
+#include <stdint.h>
+
+#include "fw_err.h"
+#include "fw_metrics.h"
+#include "notifyd_cfg.h"
+#include "notifyd_webhook.h"
+
+typedef struct notifyd_email notifyd_email_t;
+
+// Alertmanager's email.default.html for data (a notification payload): a new string.
+char *notifyd_email_default_html(const json_t *data);
+
+// The whole message (headers CRLF, blank line, MIME body) for config and data, dated now
+// (ms since the epoch), with a Message-Id at hostname; boundary fixes the MIME boundary
+// (NULL: random). A new string, or NULL with err.
+char *notifyd_email_message(const json_t *config, const json_t *data, int64_t now_ms,
+                            const char *hostname, const char *boundary, fw_err_t *err);
+
+// The addresses of an RFC 5322 address list ("A <a@x>, b@y"): a new NULL-terminated array
+// of new strings, or NULL with err when an element has no address.
+char **notifyd_email_addresses(const char *list, fw_err_t *err);
+void notifyd_email_addresses_free(char **a);
+
+notifyd_email_t *notifyd_email_new(const struct notifyd_cfg *cfg, fw_metrics_t *metrics);
+void notifyd_email_destroy(notifyd_email_t **self_p);
+// Build and queue one email delivery for config (an email_configs element) and data; -1
+// with err when the message cannot be built (the caller counts it failed).
+int notifyd_email_send(notifyd_email_t *self, uint64_t id, const char *receiver,
+                       const json_t *config, const json_t *data, fw_err_t *err);
+zsock_t *notifyd_email_sock(notifyd_email_t *self);
+int notifyd_email_recv(notifyd_email_t *self, struct notifyd_result *out);
+
+#endif
