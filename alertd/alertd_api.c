@@ -1,0 +1,306 @@
+/*  alertd_api.c — Alertmanager's HTTP API v2 (HTTP thread): alerts, alert groups, status,
+    receivers, and the answers every handler shares; the silences are in alertd_api_silences.c.
+
+    Handlers take self->lock for short sections only (alertd.c's rule).
+*/
+#include <czmq.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "alertd.h"
+#include "alertd_api.h"
+#include "alertd_api_silences.h"
+#include "alertd_dispatch.h"
+#include "alertd_inhibit.h"
+#include "alertd_int.h"
+#include "alertd_matcher.h"
+#include "alertd_silence.h"
+#include "alertd_store.h"
+#include "fw_http.h"
+#include "fw_mem.h"
+#include "fw_time.h"
+
+void
+alertd_api_json_respond(struct fw_http_response *resp, int status, json_t *j)
+{
+    // JSON_ENCODE_ANY: error bodies are bare JSON strings.
+    char *text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(j);
+    resp->status = status;
+    resp->body = fw_strdup(text ? text : "null");
+    free(text);
+    resp->content_type = "application/json";
+}
+
+void
+alertd_api_json_error(struct fw_http_response *resp, int status, const char *msg)
+{
+    // Alertmanager's handlers answer errors as a JSON string.
+    alertd_api_json_respond(resp, status, json_string(msg));
+}
+
+// The answer Alertmanager's generated API layer (go-swagger) gives before a handler runs: a
+// body that does not parse (400, code 400) or breaks the schema (422, code 6xx).
+void
+alertd_api_error(struct fw_http_response *resp, int status, int code, const char *msg)
+{
+    alertd_api_json_respond(resp, status, json_pack("{s:i, s:s}", "code", code, "message", msg));
+}
+
+// Parse a request body as JSON; on failure answer as go-swagger does and return NULL.
+json_t *
+alertd_api_body_json(const fw_http_request_t *req, const char *what, struct fw_http_response *resp)
+{
+    size_t len = 0;
+    const char *body = fw_http_body(req, &len);
+    json_error_t jerr;
+    json_t *j = body ? json_loadb(body, len, 0, &jerr) : NULL;
+    if (!j) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "parsing %s body from \"\" failed, because %s", what,
+                 body ? jerr.text : "the body is empty");
+        alertd_api_error(resp, 400, 400, msg);
+    }
+    return j;
+}
+
+struct s_render {
+    alertd_t *self;
+    int64_t now;
+    bool active, silenced, inhibited, unprocessed;
+    struct alertd_matchers filter;
+    struct alertd_matchers receiver;
+};
+
+static json_t *
+s_render_alert(const struct alertd_alert *a, void *arg)
+{
+    struct s_render *r = arg;
+    if (alertd_alert_resolved(a, r->now))
+        return NULL;
+    if (!alertd_matchers_match(&r->filter, &a->labels))
+        return NULL;
+    json_t *silenced_by = alertd_silences_muting(r->self->silences, &a->labels, r->now);
+    bool silenced = json_array_size(silenced_by) > 0;
+    bool inhibited = alertd_inhibit_mutes(r->self->inhibit, &a->labels);
+    bool suppressed = silenced || inhibited;
+    if ((silenced && !r->silenced) || (inhibited && !r->inhibited) || (!suppressed && !r->active)) {
+        json_decref(silenced_by);
+        return NULL;
+    }
+    json_t *receivers = alertd_dispatch_receivers_of(r->self->dispatch, &a->labels);
+    if (r->receiver.len > 0) {
+        bool any = false;
+        size_t i;
+        json_t *rv;
+        json_array_foreach(receivers, i, rv)
+        {
+            any = any || fw_matcher_matches(&r->receiver.items[0],
+                                            json_string_value(json_object_get(rv, "name")));
+        }
+        if (!any) {
+            json_decref(silenced_by);
+            json_decref(receivers);
+            return NULL;
+        }
+    }
+    char sb[40], eb[40], ub[40], fp[17];
+    json_t *labels = json_object();
+    for (size_t i = 0; i < a->labels.len; i++)
+        json_object_set_new(labels, a->labels.items[i].name, // steals
+                            json_string(a->labels.items[i].value));
+    // json_pack "o" steals each object.
+    return json_pack("{s:o, s:s, s:s, s:o, s:s, s:{s:[], s:o, s:s}, s:s, s:s, s:o}", "annotations",
+                     json_deep_copy(a->annotations), "endsAt",
+                     alertd_time_str(a->ends_at, eb, sizeof eb), "fingerprint",
+                     alertd_fp_str(a->fp, fp), "receivers", receivers, "startsAt",
+                     alertd_time_str(a->starts_at, sb, sizeof sb), "status", "inhibitedBy",
+                     "silencedBy", silenced_by, "state", suppressed ? "suppressed" : "active",
+                     "updatedAt", alertd_time_str(a->updated_at, ub, sizeof ub), "generatorURL",
+                     a->generator_url ? a->generator_url : "", "labels", labels);
+}
+
+static bool
+s_bool_arg(const fw_http_request_t *req, const char *name, bool def)
+{
+    const char *v = fw_http_arg(req, name);
+    if (!v)
+        return def;
+    return strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
+}
+
+// A filter holding a NUL byte (%00) would be cut short and match more than asked: refuse it.
+static bool
+s_filter_has_nul(const char *filter, size_t len, fw_err_t *err)
+{
+    if (strlen(filter) == len)
+        return false;
+    fw_err_set(err, "bad matcher format: %s: unexpected character: '\\x00'", filter);
+    return true;
+}
+
+// The request's filter=... matchers (at most 32) added to m. 0, or -1 after a 400 answer
+// naming the bad one (m is then cleared).
+int
+alertd_api_filters_parse(const fw_http_request_t *req, struct fw_http_response *resp,
+                         struct alertd_matchers *m)
+{
+    const char *filters[32];
+    size_t filter_len[32];
+    size_t n = fw_http_args_n(req, "filter", filters, filter_len, 32);
+    for (size_t i = 0; i < n && i < 32; i++) {
+        fw_err_t err;
+        fw_err_clear(&err);
+        if (s_filter_has_nul(filters[i], filter_len[i], &err) ||
+            alertd_matchers_parse(m, filters[i], &err) < 0) {
+            alertd_matchers_clear(m);
+            alertd_api_json_error(resp, 400, err.msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+s_render_init(struct s_render *r, alertd_t *self, const fw_http_request_t *req,
+              struct fw_http_response *resp)
+{
+    memset(r, 0, sizeof *r);
+    r->self = self;
+    r->now = fw_time_now_ms();
+    r->active = s_bool_arg(req, "active", true);
+    r->silenced = s_bool_arg(req, "silenced", true);
+    r->inhibited = s_bool_arg(req, "inhibited", true);
+    r->unprocessed = s_bool_arg(req, "unprocessed", true);
+    pthread_mutex_lock(&self->lock);
+    alertd_refresh_inhibit_locked(self, r->now);
+    pthread_mutex_unlock(&self->lock);
+    if (alertd_api_filters_parse(req, resp, &r->filter) < 0)
+        return -1;
+    const char *rcv = fw_http_arg(req, "receiver");
+    if (rcv && *rcv) {
+        fw_err_t err;
+        fw_err_clear(&err);
+        if (alertd_matchers_add(&r->receiver, FW_MATCH_RE, "receiver", rcv, &err) < 0) {
+            char msg[320];
+            snprintf(msg, sizeof msg, "failed to parse receiver param: %s", err.msg);
+            alertd_api_json_error(resp, 400, msg);
+            alertd_matchers_clear(&r->filter);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void
+s_render_fini(struct s_render *r)
+{
+    alertd_matchers_clear(&r->filter);
+    alertd_matchers_clear(&r->receiver);
+}
+
+static int
+s_api_alerts(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    alertd_t *self = arg;
+    if (strcmp(fw_http_method(req), "POST") == 0) {
+        json_t *arr = alertd_api_body_json(req, "alerts", resp);
+        if (!arr)
+            return 0;
+        if (!json_is_array(arr)) {
+            json_decref(arr);
+            alertd_api_error(resp, 400, 400,
+                             "parsing alerts body from \"\" failed, because the body is not a JSON "
+                             "array of alerts");
+            return 0;
+        }
+        char *reasons = NULL;
+        size_t bad = alertd_ingest_array(self, arr, "api", &reasons);
+        json_decref(arr);
+        // A group due now (group_wait 0s, or an old alert) is flushed at once, not on the
+        // next 50 ms tick.
+        pthread_mutex_lock(&self->lock);
+        if (alertd_dispatch_next(self->dispatch) <= fw_time_now_ms())
+            zstr_send(self->wake_push, "W");
+        pthread_mutex_unlock(&self->lock);
+        if (bad > 0)
+            alertd_api_json_error(resp, 400, reasons);
+        else
+            fw_http_respond(resp, 200, "application/json", "");
+        free(reasons);
+        return 0;
+    }
+    struct s_render r;
+    if (s_render_init(&r, self, req, resp) < 0)
+        return 0;
+    json_t *arr = json_array();
+    pthread_mutex_lock(&self->lock);
+    for (const struct alertd_alert *a = alertd_store_first(self->store); a;
+         a = alertd_store_next(self->store)) {
+        json_t *j = s_render_alert(a, &r);
+        if (j)
+            json_array_append_new(arr, j); // steals
+    }
+    pthread_mutex_unlock(&self->lock);
+    s_render_fini(&r);
+    alertd_api_json_respond(resp, 200, arr);
+    return 0;
+}
+
+static int
+s_api_groups(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    alertd_t *self = arg;
+    struct s_render r;
+    if (s_render_init(&r, self, req, resp) < 0)
+        return 0;
+    pthread_mutex_lock(&self->lock);
+    json_t *arr = alertd_dispatch_groups_json(self->dispatch, s_render_alert, &r);
+    pthread_mutex_unlock(&self->lock);
+    s_render_fini(&r);
+    alertd_api_json_respond(resp, 200, arr);
+    return 0;
+}
+
+static int
+s_api_status(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    (void)req;
+    alertd_t *self = arg;
+    char up[40];
+    pthread_mutex_lock(&self->lock);
+    json_t *j = json_pack("{s:{s:s, s:[], s:s}, s:{s:s}, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s}}",
+                          "cluster", "name", "", "peers", "status", "disabled", "config",
+                          "original", self->cfg->original ? self->cfg->original : "", "uptime",
+                          fw_time_rfc3339(self->started_ms, up, sizeof up), "versionInfo", "branch",
+                          "HEAD", "buildDate", "", "buildUser", "floorwatch", "goVersion",
+                          "none (C)", "revision", "", "version", FW_VERSION);
+    pthread_mutex_unlock(&self->lock);
+    alertd_api_json_respond(resp, 200, j);
+    return 0;
+}
+
+static int
+s_api_receivers(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    (void)req;
+    alertd_t *self = arg;
+    json_t *arr = json_array();
+    pthread_mutex_lock(&self->lock);
+    for (size_t i = 0; i < self->cfg->receivers_len; i++)
+        json_array_append_new(arr, json_pack("{s:s}", "name", self->cfg->receivers[i].name));
+    pthread_mutex_unlock(&self->lock);
+    alertd_api_json_respond(resp, 200, arr);
+    return 0;
+}
+
+void
+alertd_api_routes(fw_http_t *http, alertd_t *self)
+{
+    fw_http_route(http, "GET,POST", "/api/v2/alerts", s_api_alerts, self);
+    fw_http_route(http, "GET", "/api/v2/alerts/groups", s_api_groups, self);
+    fw_http_route(http, "GET", "/api/v2/status", s_api_status, self);
+    fw_http_route(http, "GET", "/api/v2/receivers", s_api_receivers, self);
+    alertd_api_silences_routes(http, self);
+}

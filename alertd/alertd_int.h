@@ -1,0 +1,59 @@
+/*  alertd_int.h — the alertd daemon's insides, shared by alertd.c and the API handlers
+    (alertd_api.c, alertd_api_silences.c). Not for other modules.
+*/
+#ifndef ALERTD_INT_H
+#define ALERTD_INT_H
+
+#include <czmq.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "alertd.h"
+#include "alertd_dispatch.h"
+#include "alertd_inhibit.h"
+#include "alertd_nflog.h"
+#include "alertd_route.h"
+#include "alertd_silence.h"
+#include "alertd_state.h"
+#include "alertd_store.h"
+#include "fw_http.h"
+#include "fw_metrics.h"
+#include "fw_zsock.h"
+
+struct alertd {
+    const struct alertd_opts *opts; // borrowed
+    pthread_mutex_t lock;           // guards cfg, tree, store, dispatch, silences
+    struct alertd_cfg *cfg;         // owned
+    struct alertd_route *tree;      // owned
+    alertd_store_t *store;          // owned
+    alertd_dispatch_t *dispatch;    // owned
+    alertd_silences_t *silences;    // owned
+    alertd_inhibit_t *inhibit;      // owned
+    uint64_t generation;            // bumped on every store change
+    uint64_t inhibit_generation;    // generation the inhibit index was built at
+    int64_t inhibit_at;             // when it was built
+    zsock_t *pull, *push, *pub;     // owned
+    fw_zsock_guard_t *pull_guard;   // owned: counts oversized messages
+    zsock_t *wake_pull, *wake_push; // owned: the HTTP thread wakes the loop for due groups
+    zloop_t *loop;                  // owned
+    fw_metrics_t *metrics;          // owned
+    fw_http_t *http;                // owned
+    int64_t started_ms;
+    alertd_state_t *state;   // owned: NULL when not persisting
+    alertd_nflog_t *nflog;   // owned
+    bool state_unsynced;     // alerts committed without fsync since the last sync
+    uint64_t silences_saved; // alertd_silences_version() of the last successful save
+};
+
+// Rebuild the inhibit index when the store changed or a second passed (alerts resolve by
+// the clock). Lock held.
+void alertd_refresh_inhibit_locked(alertd_t *self, int64_t now);
+// Parse and ingest an array of postable alerts (takes the lock); the valid ones are kept.
+// Returns how many were rejected; their reasons go into *reasons (may be NULL; caller frees).
+size_t alertd_ingest_array(alertd_t *self, const json_t *arr, const char *source, char **reasons);
+// Write the silences when they changed, fsync'd. Lock held.
+void alertd_save_silences_locked(alertd_t *self);
+
+#endif
