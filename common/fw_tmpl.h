@@ -13,7 +13,9 @@
     Data model: the dot is a jansson json_t. Printing follows Go's fmt %v: strings as is,
     integers in decimal, reals as Go prints a float64 ("0.5", "1e+06"), true/false, arrays as
     [a b], objects as map[k:v] in key order, JSON null as <nil>, a missing key as <no value>
-    (or "" with FW_TMPL_MISSINGKEY_ZERO, Alertmanager's missingkey=zero on its string maps).
+    (or "" with FW_TMPL_MISSINGKEY_ZERO, Alertmanager's missingkey=zero on its string maps); an
+    object of exactly two strings Name and Value prints as the Go struct Alertmanager's Pair is,
+    {name value}.
     JSON integers are Go ints and reals float64s: `eq 1 1.0` fails as in Go ("incompatible types
     for comparison"). Go methods are "methods" of a set (fw_tmpl_set_method): Alertmanager's
     KV.SortedPairs/Names/Values/Remove and Alerts.Firing/Resolved come with

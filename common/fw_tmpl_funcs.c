@@ -130,6 +130,16 @@ fw_tmpl_print(fw_tmpl_buf_t *b, const json_t *v)
         break;
     case JSON_OBJECT: {
         size_t n = json_object_size(v), k = 0;
+        json_t *pn = json_object_get(v, "Name"), *pv = json_object_get(v, "Value");
+        if (n == 2 && json_is_string(pn) && json_is_string(pv)) {
+            // Alertmanager's template.Pair, a Go struct: {name value}
+            s_adds(b, "{");
+            fw_tmpl_print(b, pn);
+            s_adds(b, " ");
+            fw_tmpl_print(b, pv);
+            s_adds(b, "}");
+            break;
+        }
         const char **keys = fw_calloc(n + 1, sizeof(char *));
         const char *key;
         json_t *val;

@@ -92,20 +92,29 @@ struct fw_tmpl_set {
     char *external_url;
 };
 
+typedef struct {
+    char *s;
+    size_t len, cap;
+} fw_tmpl_buf_t;
+
 // Parse text; the trees (the top one named name, then every define) go to *trees. The
 // functions of set (and the builtins) are the known ones. 0 or -1 with err.
 int fw_tmpl_parse_trees(const fw_tmpl_set_t *set, const char *name, const char *text,
                         struct fw_tmpl_tree **trees, fw_err_t *err);
 void fw_tmpl_trees_free(struct fw_tmpl_tree *t);
+void fw_tmpl_list_free(struct fw_tmpl_node *n);
+void fw_tmpl_pipe_free(struct fw_tmpl_pipe *pp);
+void fw_tmpl_arg_free(struct fw_tmpl_arg *a);
+// Decode a Go string, raw string or character literal (quotes included) into out: 0, or -1
+// on a bad escape. A number literal as Go's idealConstant makes it (int unless it has a
+// '.', exponent or is hex with 'p'); NULL when it is not one.
+int fw_tmpl_unquote(const char *s, size_t n, fw_tmpl_buf_t *out);
+json_t *fw_tmpl_number(const char *s, size_t n);
 bool fw_tmpl_is_builtin(const char *name);
 const struct fw_tmpl_func *fw_tmpl_func_find(const fw_tmpl_set_t *set, const char *name,
                                              bool method);
 
 // Go's %v of a value appended to a growing buffer; truthiness; type name for errors.
-typedef struct {
-    char *s;
-    size_t len, cap;
-} fw_tmpl_buf_t;
 void fw_tmpl_buf_add(fw_tmpl_buf_t *b, const char *s, size_t n);
 void fw_tmpl_print(fw_tmpl_buf_t *b, const json_t *v);
 const char *fw_tmpl_type_name(const json_t *v);

@@ -256,110 +256,6 @@ s_tok_desc(const s_p_t *p, const s_tok_t *t, char *buf, size_t size)
     }
 }
 
-// Decode a Go string or character literal (quotes included in t). -1 on a bad escape.
-static int
-s_unquote(const char *s, size_t n, fw_tmpl_buf_t *out)
-{
-    if (s[0] == '`') {
-        for (size_t i = 1; i + 1 < n; i++)
-            if (s[i] != '\r')
-                fw_tmpl_buf_add(out, s + i, 1);
-        return 0;
-    }
-    for (size_t i = 1; i + 1 < n; i++) {
-        char c = s[i];
-        if (c != '\\') {
-            fw_tmpl_buf_add(out, &c, 1);
-            continue;
-        }
-        c = s[++i];
-        const char *map = "a\ab\bf\fn\nr\rt\tv\v\\\\\"\"''";
-        const char *m = strchr(map, c);
-        if (m && (m - map) % 2 == 0 && c) {
-            fw_tmpl_buf_add(out, m + 1, 1);
-            continue;
-        }
-        unsigned long cp = 0;
-        int digits = c == 'x' ? 2 : c == 'u' ? 4 : c == 'U' ? 8 : (c >= '0' && c <= '7') ? 3 : 0;
-        if (!digits)
-            return -1;
-        int base = c >= '0' && c <= '7' ? 8 : 16;
-        if (base == 8)
-            i--;
-        for (int d = 0; d < digits; d++) {
-            char h = s[++i];
-            if (i + 1 >= n || !isxdigit((unsigned char)h) || (base == 8 && (h < '0' || h > '7')))
-                return -1;
-            cp = cp * (unsigned long)base +
-                 (unsigned long)(isdigit((unsigned char)h) ? h - '0' : (tolower(h) - 'a' + 10));
-        }
-        if (c == 'x' || base == 8) {
-            if (cp > 255)
-                return -1;
-            char ch = (char)cp;
-            fw_tmpl_buf_add(out, &ch, 1);
-            continue;
-        }
-        if (cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000))
-            return -1;
-        char u[4];
-        size_t k;
-        if (cp < 0x80)
-            u[0] = (char)cp, k = 1;
-        else if (cp < 0x800)
-            u[0] = (char)(0xC0 | (cp >> 6)), u[1] = (char)(0x80 | (cp & 0x3F)), k = 2;
-        else if (cp < 0x10000)
-            u[0] = (char)(0xE0 | (cp >> 12)), u[1] = (char)(0x80 | ((cp >> 6) & 0x3F)),
-            u[2] = (char)(0x80 | (cp & 0x3F)), k = 3;
-        else
-            u[0] = (char)(0xF0 | (cp >> 18)), u[1] = (char)(0x80 | ((cp >> 12) & 0x3F)),
-            u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)), u[3] = (char)(0x80 | (cp & 0x3F)), k = 4;
-        fw_tmpl_buf_add(out, u, k);
-    }
-    return 0;
-}
-
-// A number literal as Go's idealConstant gives it to an interface{} parameter.
-static json_t *
-s_number(const char *s, size_t n)
-{
-    char buf[128];
-    size_t k = 0;
-    if (n >= sizeof(buf))
-        return NULL;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != '_')
-            buf[k++] = s[i];
-    buf[k] = '\0';
-    const char *d = buf + (buf[0] == '+' || buf[0] == '-');
-    bool hex = d[0] == '0' && (d[1] == 'x' || d[1] == 'X');
-    bool is_float = hex ? strpbrk(d, ".pP") != NULL : strpbrk(d, ".eE") != NULL;
-    char *end;
-    errno = 0;
-    if (!is_float) {
-        int base = 10;
-        const char *digits = d;
-        if (d[0] == '0' && (d[1] == 'x' || d[1] == 'X'))
-            base = 16, digits = d + 2;
-        else if (d[0] == '0' && (d[1] == 'o' || d[1] == 'O'))
-            base = 8, digits = d + 2;
-        else if (d[0] == '0' && (d[1] == 'b' || d[1] == 'B'))
-            base = 2, digits = d + 2;
-        else if (d[0] == '0' && d[1])
-            base = 8, digits = d + 1;
-        if (!*digits)
-            return NULL;
-        long long v = strtoll(digits, &end, base);
-        if (*end || errno)
-            return NULL;
-        return json_integer(buf[0] == '-' ? -v : v);
-    }
-    double v = strtod(buf, &end);
-    if (*end || (errno && v != 0))
-        return NULL;
-    return json_real(v);
-}
-
 // ---- variables ----
 
 static void
@@ -383,69 +279,6 @@ s_var_known(const s_p_t *p, const char *name)
         if (strcmp(p->vars[i], name) == 0)
             return true;
     return false;
-}
-
-// ---- tree ----
-
-static void s_pipe_free(struct fw_tmpl_pipe *pp);
-
-static void
-s_arg_free(struct fw_tmpl_arg *a)
-{
-    free(a->name);
-    for (int i = 0; i < a->nchain; i++)
-        free(a->chain[i]);
-    free(a->chain);
-    json_decref(a->lit);
-    s_pipe_free(a->pipe);
-    free(a->text);
-}
-
-static void
-s_pipe_free(struct fw_tmpl_pipe *pp)
-{
-    if (!pp)
-        return;
-    for (int i = 0; i < pp->nvars; i++)
-        free(pp->vars[i]);
-    for (int c = 0; c < pp->ncmds; c++) {
-        for (int a = 0; a < pp->cmds[c].nargs; a++)
-            s_arg_free(&pp->cmds[c].args[a]);
-        free(pp->cmds[c].args);
-    }
-    free(pp->cmds);
-    free(pp);
-}
-
-static void
-s_list_free(struct fw_tmpl_node *n)
-{
-    while (n) {
-        struct fw_tmpl_node *next = n->next;
-        free(n->text);
-        s_pipe_free(n->pipe);
-        s_list_free(n->list);
-        s_list_free(n->alt);
-        free(n);
-        n = next;
-    }
-}
-
-void
-fw_tmpl_trees_free(struct fw_tmpl_tree *t)
-{
-    while (t) {
-        struct fw_tmpl_tree *next = t->next;
-        s_list_free(t->root);
-        free(t->name);
-        free(t->parse_name);
-        if (--*t->src_refs == 0) {
-            free(t->src);
-            free(t->src_refs);
-        }
-        free(t);
-        t = next;
-    }
 }
 
 // ---- parser ----
@@ -547,7 +380,7 @@ s_operand(s_p_t *p, struct fw_tmpl_arg *a, const char *context)
         s_lex(p, &t);
         fw_tmpl_buf_t b = {0};
         fw_tmpl_buf_add(&b, "", 0);
-        if (s_unquote(p->src + t.start, t.len, &b) < 0) {
+        if (fw_tmpl_unquote(p->src + t.start, t.len, &b) < 0) {
             free(b.s);
             s_fail(p, t.start, "invalid syntax");
             return -1;
@@ -571,7 +404,7 @@ s_operand(s_p_t *p, struct fw_tmpl_arg *a, const char *context)
     case T_NUMBER:
         s_lex(p, &t);
         a->kind = FW_TMPL_ARG_LIT;
-        a->lit = s_number(p->src + t.start, t.len);
+        a->lit = fw_tmpl_number(p->src + t.start, t.len);
         if (!a->lit) {
             s_fail(p, t.start, "bad number syntax: \"%.*s\"", (int)t.len, p->src + t.start);
             return -1;
@@ -637,7 +470,7 @@ s_pipeline(s_p_t *p, const char *context, bool in_paren)
             s_lex(p, &d);
             if (v2.kind != T_VAR || (d.kind != T_DECLARE && d.kind != T_ASSIGN)) {
                 s_fail(p, v2.start, "range can only initialize variables");
-                s_pipe_free(pp);
+                fw_tmpl_pipe_free(pp);
                 return NULL;
             }
             pp->vars[pp->nvars++] = s_tok_text(p, &v1);
@@ -650,7 +483,7 @@ s_pipeline(s_p_t *p, const char *context, bool in_paren)
             for (int i = 0; i < pp->nvars; i++) {
                 if (pp->assign && !s_var_known(p, pp->vars[i])) {
                     s_fail(p, v1.start, "undefined variable \"%s\"", pp->vars[i]);
-                    s_pipe_free(pp);
+                    fw_tmpl_pipe_free(pp);
                     return NULL;
                 }
             }
@@ -670,7 +503,7 @@ s_pipeline(s_p_t *p, const char *context, bool in_paren)
             struct fw_tmpl_arg a;
             int r = s_operand(p, &a, context);
             if (r < 0) {
-                s_arg_free(&a);
+                fw_tmpl_arg_free(&a);
                 goto fail_cmd;
             }
             if (r == 0)
@@ -722,20 +555,20 @@ s_pipeline(s_p_t *p, const char *context, bool in_paren)
             s_fail(p, t.start, "unexpected %s in %s", s_tok_desc(p, &t, buf, sizeof(buf)), context);
     fail_cmd:
         for (int a = 0; a < cmd.nargs; a++)
-            s_arg_free(&cmd.args[a]);
+            fw_tmpl_arg_free(&cmd.args[a]);
         free(cmd.args);
-        s_pipe_free(pp);
+        fw_tmpl_pipe_free(pp);
         return NULL;
     }
     if (pp->ncmds == 0 && pp->nvars == 0 && strcmp(context, "command") != 0 &&
         strcmp(context, "template clause") != 0) {
         s_fail(p, (size_t)pp->pos, "missing value for %s", context);
-        s_pipe_free(pp);
+        fw_tmpl_pipe_free(pp);
         return NULL;
     }
     if (pp->ncmds == 0 && pp->nvars > 0) {
         s_fail(p, (size_t)pp->pos, "missing value for %s", context);
-        s_pipe_free(pp);
+        fw_tmpl_pipe_free(pp);
         return NULL;
     }
     if (pp->decl)
@@ -827,7 +660,7 @@ s_template(s_p_t *p, bool block, size_t pos)
     }
     fw_tmpl_buf_t b = {0};
     fw_tmpl_buf_add(&b, "", 0);
-    s_unquote(p->src + t.start, t.len, &b);
+    fw_tmpl_unquote(p->src + t.start, t.len, &b);
     struct fw_tmpl_node *n = fw_calloc(1, sizeof(*n));
     n->kind = FW_TMPL_NODE_TEMPLATE;
     n->pos = (int)pos;
@@ -948,7 +781,7 @@ s_define(s_p_t *p, size_t pos)
     }
     fw_tmpl_buf_t b = {0};
     fw_tmpl_buf_add(&b, "", 0);
-    s_unquote(p->src + t.start, t.len, &b);
+    fw_tmpl_unquote(p->src + t.start, t.len, &b);
     s_expect_rdelim(p, "define clause");
     if (p->failed) {
         free(b.s);

@@ -450,6 +450,49 @@ START_TEST(test_fw_tmpl_alertmanager_funcs)
 }
 END_TEST
 
+// A config text with if/else if, range with $i, $v and else, with, Remove/SortedPairs,
+// printf/print/println, index, reReplaceAll, title, js, urlquery, html, slice and a missing
+// key, sent through the real Debian prometheus-alertmanager 0.25 (slack_configs[].text, the
+// alerts of s_payload firing, receiver "slack", --web.external-url=http://am:9093) to a local
+// capture server: s_am_text_want is the attachments[0].text it posted.
+static const char *const s_am_text =
+    "{{ range $i, $a := .Alerts }}{{ $i }}:{{ $a.Labels.line }}:{{ .Annotations.summary |"
+    " toUpper }} {{ else }}none{{ end }}|{{ with .CommonLabels.Remove .GroupLabels.Names "
+    "}}{{ .SortedPairs }}{{ end }}|{{ printf \"%5.2f|%q|%v\" 3.14159 \"a\" .GroupLabels }"
+    "}|{{ len .Alerts.Firing }}|{{ if and (eq .Status \"firing\") (gt (len .Alerts) 1) }}"
+    "many{{ else if eq .Status \"firing\" }}one{{ end }}|{{ .CommonLabels.nope }}|{{ inde"
+    "x .CommonLabels \"severity\" }}|{{ reReplaceAll \"(\\\\d+)\" \"<$1>\" \"a1b22\" }}|{"
+    "{ title \"hELLO wORLD\" }}|{{ .Alerts | len }}|{{ (index .Alerts 0).StartsAt }}|{{ j"
+    "s \"<a=b>\" }}|{{ urlquery \"a b&c\" }}|{{ html \"<x>\" }}|{{ println 1 \"a\" 2 }}|{"
+    "{ print 1 2 \"a\" \"b\" 3 }}|{{ slice \"abcdef\" 1 3 }}|{{ .Receiver }}";
+static const char *const s_am_text_want =
+    "0:1:LINE DOWN 1:2:LINE DOWN |[{severity page}]| 3.14|\"a\"|map[alertname:LineDown]|2"
+    "|many||page|a<1>b<22>|Hello World|2|2026-01-02 03:04:05.5 +0000 UTC|\\u003Ca\\u003Db"
+    "\\u003E|a+b%26c|&lt;x&gt;|1 a 2\n|1 2ab3|bc|slack";
+
+START_TEST(test_fw_tmpl_alertmanager_real)
+{
+    json_error_t je;
+    json_t *payload = json_loads(s_payload, 0, &je);
+    ck_assert_ptr_nonnull(payload);
+    json_object_set_new(payload, "receiver", json_string("slack"));
+    json_t *second = json_array_get(json_object_get(payload, "alerts"), 1);
+    json_object_set_new(second, "status", json_string("firing"));
+    json_object_set_new(second, "endsAt", json_string("0001-01-01T00:00:00Z"));
+    json_t *data = fw_tmpl_am_data(payload);
+    json_decref(payload);
+    fw_tmpl_set_t *set = fw_tmpl_set_new();
+    fw_tmpl_set_use_alertmanager(set);
+    fw_err_t err = {0};
+    char *out = NULL;
+    ck_assert_msg(fw_tmpl_exec_text(set, "text", s_am_text, data, &out, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(out, s_am_text_want);
+    free(out);
+    fw_tmpl_set_destroy(&set);
+    json_decref(data);
+}
+END_TEST
+
 // Debian prometheus-alertmanager 0.25's default.tmpl rendered for the sample payload.
 START_TEST(test_fw_tmpl_alertmanager_default_tmpl)
 {
@@ -603,6 +646,7 @@ fw_tmpl_suite(void)
     tcase_add_test(tc, test_fw_tmpl_limits);
     tcase_add_test(tc, test_fw_tmpl_alertmanager_funcs);
     tcase_add_test(tc, test_fw_tmpl_alertmanager_default_tmpl);
+    tcase_add_test(tc, test_fw_tmpl_alertmanager_real);
     tcase_add_test(tc, test_fw_tmpl_prometheus_funcs);
     tcase_add_test(tc, test_fw_tmpl_redefine);
     suite_add_tcase(s, tc);
