@@ -385,6 +385,12 @@ s_lookup(const s_x_t *x, const char *name)
     return NULL;
 }
 
+static int
+s_keycmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static void
 s_range(s_x_t *x, const struct fw_tmpl_node *n, json_t *v, json_t *dot)
 {
@@ -409,12 +415,7 @@ s_range(s_x_t *x, const struct fw_tmpl_node *n, json_t *v, json_t *dot)
         const char *key;
         json_t *val;
         json_object_foreach(v, key, val) keys[k++] = key;
-        for (size_t i = 1; i < count; i++) // insertion sort: Go ranges over keys in order
-            for (size_t j = i; j > 0 && strcmp(keys[j - 1], keys[j]) > 0; j--) {
-                const char *t = keys[j];
-                keys[j] = keys[j - 1];
-                keys[j - 1] = t;
-            }
+        qsort(keys, count, sizeof(char *), s_keycmp); // Go ranges over a map's keys in order
     }
     for (size_t i = 0; i < count && !x->failed; i++) {
         if (++x->iterations > x->set->max_iterations) {
@@ -427,25 +428,18 @@ s_range(s_x_t *x, const struct fw_tmpl_node *n, json_t *v, json_t *dot)
                        : json_is_array(v) ? s_ref(json_array_get(v, i))
                                           : json_integer((json_int_t)i);
         size_t mark = x->nvars;
-        if (pp->nvars == 1) {
+        json_t *vals[2] = {pp->nvars == 2 ? key : elem, elem};
+        for (int k = 0; k < pp->nvars; k++) {
             if (pp->decl) {
-                s_var_push(x, pp->vars[0], s_ref(elem));
+                s_var_push(x, pp->vars[k], s_ref(vals[k]));
             } else {
-                s_var_t *var = s_var_find(x, pp->vars[0]);
+                s_var_t *var = s_var_find(x, pp->vars[k]);
+                if (!var) {
+                    s_fail(x, n->pos, "range", "undefined variable: %s", pp->vars[k]);
+                    break;
+                }
                 json_decref(var->v);
-                var->v = s_ref(elem);
-            }
-        } else if (pp->nvars == 2) {
-            if (pp->decl) {
-                s_var_push(x, pp->vars[0], s_ref(key));
-                s_var_push(x, pp->vars[1], s_ref(elem));
-            } else {
-                s_var_t *k = s_var_find(x, pp->vars[0]);
-                json_decref(k->v);
-                k->v = s_ref(key);
-                s_var_t *e = s_var_find(x, pp->vars[1]);
-                json_decref(e->v);
-                e->v = s_ref(elem);
+                var->v = s_ref(vals[k]);
             }
         }
         s_walk(x, n->list, elem);

@@ -498,14 +498,11 @@ S_FN(s_strvalue)
     return 0;
 }
 
-static const char *s_sort_label;
-
 static int
-s_sort_cmp(const void *x, const void *y)
+s_sort_cmp(json_t *a, json_t *b, const char *label)
 {
-    json_t *a = *(json_t *const *)x, *b = *(json_t *const *)y;
-    json_t *la = json_object_get(json_object_get(a, "Labels"), s_sort_label);
-    json_t *lb = json_object_get(json_object_get(b, "Labels"), s_sort_label);
+    json_t *la = json_object_get(json_object_get(a, "Labels"), label);
+    json_t *lb = json_object_get(json_object_get(b, "Labels"), label);
     return strcmp(json_is_string(la) ? json_string_value(la) : "",
                   json_is_string(lb) ? json_string_value(lb) : "");
 }
@@ -526,9 +523,8 @@ S_FN(s_sort_by_label)
     for (size_t i = 0; i < k; i++)
         items[i] = json_array_get(a[1], i);
     // qsort is not stable: insertion sort keeps equal labels in order (sort.Stable)
-    s_sort_label = name;
     for (size_t i = 1; i < k; i++)
-        for (size_t j = i; j > 0 && s_sort_cmp(&items[j - 1], &items[j]) > 0; j--) {
+        for (size_t j = i; j > 0 && s_sort_cmp(items[j - 1], items[j], name) > 0; j--) {
             json_t *t = items[j];
             items[j] = items[j - 1];
             items[j - 1] = t;

@@ -53,6 +53,7 @@ typedef struct {
     int depth;
     char **vars;
     size_t nvars, capvars;
+    size_t var_floor;           // a define's body sees only the variables above this
     struct fw_tmpl_tree **defs; // defines, in order
     size_t ndefs, capdefs;
     bool trim_next;
@@ -275,7 +276,7 @@ s_var_pop(s_p_t *p, size_t mark)
 static bool
 s_var_known(const s_p_t *p, const char *name)
 {
-    for (size_t i = p->nvars; i-- > 0;)
+    for (size_t i = p->nvars; i-- > p->var_floor;)
         if (strcmp(p->vars[i], name) == 0)
             return true;
     return false;
@@ -681,12 +682,14 @@ s_template(s_p_t *p, bool block, size_t pos)
             s_fail(p, pos, "max expression depth exceeded");
             return n;
         }
-        size_t mark = p->nvars;
+        size_t mark = p->nvars, floor = p->var_floor;
+        p->var_floor = p->nvars;
         s_var_push(p, "$");
         s_end_t how;
         size_t end_pos;
         struct fw_tmpl_node *body = s_list(p, &how, &end_pos, false);
         s_var_pop(p, mark);
+        p->var_floor = floor;
         p->depth--;
         if (!p->failed && how != END_END)
             s_fail(p, how == END_ELSE ? end_pos : p->n,
@@ -787,12 +790,14 @@ s_define(s_p_t *p, size_t pos)
         free(b.s);
         return;
     }
-    size_t mark = p->nvars;
+    size_t mark = p->nvars, floor = p->var_floor;
+    p->var_floor = p->nvars;
     s_var_push(p, "$");
     s_end_t how;
     size_t end_pos;
     struct fw_tmpl_node *body = s_list(p, &how, &end_pos, false);
     s_var_pop(p, mark);
+    p->var_floor = floor;
     if (!p->failed && how != END_END)
         s_fail(p, how == END_ELSE ? end_pos : p->n,
                how == END_ELSE ? "unexpected {{else}}" : "unexpected EOF");

@@ -269,6 +269,8 @@ static const struct s_case s_parse_errors[] = {
      "template: t:1: non executable command in pipeline stage 2"},
     {"missing value for if", "{{if}}x{{end}}", "template: t:1: missing value for if"},
     {"error on line 3", "a\nb\n{{ nope }}", "template: t:3: function \"nope\" not defined"},
+    {"outer variable in define", "{{$x := 1}}{{define \"a\"}}{{$x}}{{end}}",
+     "template: t:1: undefined variable \"$x\""},
     {"define inside if", "{{if 1}}{{define \"x\"}}{{end}}{{end}}", NULL},
 };
 
