@@ -253,6 +253,7 @@ scraper_target_destroy(struct scraper_target **self_p)
         return;
     struct scraper_target *self = *self_p;
     s_seen_free(self->seen);
+    fw_relabel_cache_destroy(&self->mcache);
     scraper_client_clear(&self->client);
     fw_labels_clear(&self->discovered);
     fw_labels_clear(&self->labels);

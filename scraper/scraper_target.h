@@ -27,6 +27,7 @@
 #include "fw_labels.h"
 #include "fw_msg.h"
 #include "fw_promcfg.h"
+#include "fw_relabel.h"
 #include "scraper_client.h"
 
 typedef enum { SCRAPER_HEALTH_UNKNOWN, SCRAPER_HEALTH_UP, SCRAPER_HEALTH_DOWN } scraper_health_t;
@@ -56,6 +57,11 @@ struct scraper_target {
     int64_t next_mono;         // monotonic ms of the next scrape
     struct scraper_seen *seen; // owned
     uint32_t gen;
+    // what the job's metric_relabel_configs made of each of this target's series (owned,
+    // or NULL), from config generation mcache_gen; the worker holding a scrape owns it, as
+    // `seen`. Per target, so a scrape's lookups stay within a table of its own series.
+    fw_relabel_cache_t *mcache;
+    uint64_t mcache_gen;
 
     // health, under the scraper's state mutex
     scraper_health_t health;

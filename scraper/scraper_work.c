@@ -22,9 +22,6 @@ static const char *const s_auto_names[] = {
 struct scraper_work_state {
     fw_expfmt_t *parser;            // owned
     struct scraper_lset lset;       // owned scratch
-    fw_relabel_cache_t **mcache;    // owned, by job index: what metric relabeling made of
-    size_t n_mcache;                // each series
-    uint64_t gen;                   // the config generation the caches hold
     scraper_exemplars_t *exemplars; // owned: collects one scrape's exemplars
     struct fw_batch *b;             // owned: the batch being built
     struct scraper_work_job *job;   // borrowed: the job being run
@@ -52,16 +49,6 @@ scraper_work_state_new(void)
     return self;
 }
 
-static void
-s_mcache_reset(scraper_work_state_t *self)
-{
-    for (size_t i = 0; i < self->n_mcache; i++)
-        fw_relabel_cache_destroy(&self->mcache[i]);
-    free(self->mcache);
-    self->mcache = NULL;
-    self->n_mcache = 0;
-}
-
 void
 scraper_work_state_destroy(scraper_work_state_t **self_p)
 {
@@ -70,35 +57,26 @@ scraper_work_state_destroy(scraper_work_state_t **self_p)
     scraper_work_state_t *self = *self_p;
     fw_batch_destroy(&self->b);
     scraper_exemplars_destroy(&self->exemplars);
-    s_mcache_reset(self);
     scraper_lset_free(&self->lset);
     fw_expfmt_destroy(&self->parser);
     free(self);
     *self_p = NULL;
 }
 
-// The metric relabeling cache of the job's scrape config, or NULL when it has no rules.
-// The cache holds at most 200000 results per job and is emptied when full.
+// The metric relabeling cache of the job's target, or NULL when its job has no rules. It
+// holds at most 200000 results and is emptied when full, or when the config changed.
 static fw_relabel_cache_t *
-s_mcache(scraper_work_state_t *self, const struct scraper_work_job *job)
+s_mcache(const struct scraper_work_job *job)
 {
+    struct scraper_target *t = job->target;
     if (job->n_mrc == 0)
         return NULL;
-    if (job->gen != self->gen) { // a reload: the rules may have changed
-        s_mcache_reset(self);
-        self->gen = job->gen;
-    }
-    if (job->job_index >= self->n_mcache) {
-        size_t n = job->job_index + 1;
-        self->mcache = realloc(self->mcache, n * sizeof(*self->mcache));
-        if (!self->mcache)
-            abort();
-        memset(self->mcache + self->n_mcache, 0, (n - self->n_mcache) * sizeof(*self->mcache));
-        self->n_mcache = n;
-    }
-    if (!self->mcache[job->job_index])
-        self->mcache[job->job_index] = fw_relabel_cache_new(200000);
-    return self->mcache[job->job_index];
+    if (t->mcache && t->mcache_gen != job->gen) // a reload: the rules may have changed
+        fw_relabel_cache_clear(t->mcache);
+    if (!t->mcache)
+        t->mcache = fw_relabel_cache_new(200000);
+    t->mcache_gen = job->gen;
+    return t->mcache;
 }
 
 static void
@@ -127,7 +105,7 @@ s_append_samples(scraper_work_state_t *self, struct scraper_work_job *job, size_
     size_t room = limit > 0 && (size_t)limit > known ? (size_t)limit - known : 0;
     const char *error = NULL;
     struct fw_expfmt_sample s;
-    fw_relabel_cache_t *mcache = s_mcache(self, job);
+    fw_relabel_cache_t *mcache = s_mcache(job);
     for (size_t i = 0; i < n; i++) {
         fw_expfmt_get(self->parser, i, &s);
         scraper_target_merge(&self->lset, &t->labels, t->honor_labels, &s);

@@ -9,16 +9,16 @@
     that on the loop, as fw_sender is not thread-safe), the exemplars, and the figures for
     health and metrics.
 
-    Each worker is a zactor with its own parser, label scratch and metric relabeling caches.
-    A target always goes to the same worker (a hash of its labels), so its series are cached
-    once. Jobs travel as pointers on the actor pipes; a target has at most one job in the
-    pipeline (the loop skips a target's scrape while its previous one is fetched or
-    processed, as Prometheus skips overlapping scrapes), so the queues are bounded by the
-    number of targets. While a job is out the worker owns the target's series memory
-    (scraper_target_track/sweep): the loop must neither touch it nor free the target until
-    the job is back. The metric relabel rules are borrowed from the config of generation
-    `gen`, which the loop keeps until every job of that generation is back; a worker drops
-    its caches when it sees a newer generation.
+    Each worker is a zactor with its own parser and label scratch. A target always goes to
+    the same worker (a hash of its labels). Jobs travel as pointers on the actor pipes; a
+    target has at most one job in the pipeline (the loop skips a target's scrape while its
+    previous one is fetched or processed, as Prometheus skips overlapping scrapes), so the
+    queues are bounded by the number of targets. While a job is out the worker owns the
+    target's series memory (scraper_target_track/sweep) and its metric relabeling cache
+    (t->mcache): the loop must neither touch them nor free the target until the job is back.
+    The metric relabel rules are borrowed from the config of generation `gen`, which the
+    loop keeps until every job of that generation is back; a target's cache is emptied when
+    its scrape comes with a newer generation.
 
     A SAMPLES batch is encoded in parts of at most SCRAPER_WORK_BATCH_SERIES series or about
     SCRAPER_WORK_BATCH_BYTES of labels, so a large target fits tsdb's --zmq.max-msg-size.
@@ -54,7 +54,7 @@ struct scraper_work_job {
     int64_t ts;                          // the scrape's wall-clock start, ms
     const struct fw_relabel_config *mrc; // borrowed (config generation gen): the job's
     size_t n_mrc;                        // metric_relabel_configs
-    size_t job_index;                    // the job's index in the config (the cache's key)
+    size_t job_index;                    // the job's index in the config
     uint64_t gen;                        // the config's generation
     int64_t sample_limit;                // the default when the target sets none
     int64_t label_value_length_limit;    // the default when the target sets none

@@ -170,6 +170,19 @@ START_TEST(test_scraper_work_allocations)
     // are per scrape, a few hundred at most for 5000 samples).
     ck_assert_msg(per_scrape[1] < n / 10, "second scrape: %lu allocations", per_scrape[1]);
     ck_assert_msg(per_scrape[2] < n / 10, "third scrape: %lu allocations", per_scrape[2]);
+    // The target's own relabeling cache holds its n series; a scrape of a newer config
+    // generation (a reload: the rules may differ) empties and refills it.
+    ck_assert_uint_eq(fw_relabel_cache_len(t->mcache), n);
+    struct scraper_work_job *job = s_job_for(t, n);
+    job->mrc = r.r;
+    job->n_mrc = r.n;
+    job->gen = 2;
+    unsigned long a0 = fw_mem_allocations();
+    scraper_work_run(st, job);
+    ck_assert_uint_gt(fw_mem_allocations() - a0, 2 * n);
+    ck_assert_uint_eq(fw_relabel_cache_len(t->mcache), n);
+    ck_assert_uint_eq(job->tally.added, 0);
+    scraper_work_job_destroy(&job);
     scraper_work_state_destroy(&st);
     scraper_target_destroy(&t);
     check_util_rules_free(&r);
