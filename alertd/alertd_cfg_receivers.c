@@ -99,6 +99,7 @@ const struct fw_cfg_field alertd_cfg_slack_fields[] = {
     F_LIST("actions", T, actions, struct alertd_cfg_slack_action, s_slack_action_fields),
     F_WHY("http_config", s_http_why),
     F_WHY("app_token", "the Slack chat.postMessage API is not supported yet"),
+    F_WHY("app_url", "the Slack chat.postMessage API is not supported yet"),
     F_WHY("app_token_file", "the Slack chat.postMessage API is not supported yet"),
     F_WHY("timeout", "notifyd's timeout applies"),
     F_WHY("message_text", "not supported yet"),
@@ -239,13 +240,26 @@ static void
 s_check_slack(struct s_ctx *c, struct alertd_cfg_slack *s, const struct alertd_cfg_global *g)
 {
     free(s->url);
-    s->url = s_secret(c, s->api_url, s->api_url_file, s->pos, "api_url");
-    if (!s->url && !(s->api_url_file && *s->api_url_file))
-        s->url = s_secret(c, g->slack_api_url, g->slack_api_url_file, g->pos, "slack_api_url");
-    if (!s->url && !(s->api_url_file && *s->api_url_file) &&
-        !(g->slack_api_url_file && *g->slack_api_url_file))
+    free(s->url_file);
+    s->url = s->url_file = NULL;
+    // As Alertmanager: the receiver's own api_url or api_url_file, else the global ones; a
+    // file is read when a notification is sent (a file that is not there yet at load is
+    // fine, and a rotated URL is picked up at once).
+    bool own_url = s->api_url && *s->api_url, own_file = s->api_url_file && *s->api_url_file;
+    if (own_url && own_file)
+        fw_cfg_errors_add(c->errs, c->file, s->pos,
+                          "at most one of api_url & api_url_file must be configured");
+    else if (own_url)
+        s->url = fw_strdup(s->api_url);
+    else if (own_file)
+        s->url_file = fw_strdup(s->api_url_file);
+    else if (g->slack_api_url && *g->slack_api_url)
+        s->url = fw_strdup(g->slack_api_url);
+    else if (g->slack_api_url_file && *g->slack_api_url_file)
+        s->url_file = fw_strdup(g->slack_api_url_file);
+    else
         fw_cfg_errors_add(c->errs, c->file, s->pos, "no global Slack API URL set");
-    else if (s->url && !s_http_url(s->url))
+    if (s->url && !s_http_url(s->url))
         // The URL is a secret: name only its scheme.
         fw_cfg_errors_add(c->errs, c->file, s->pos, "unsupported scheme \"%.*s\" in slack api_url",
                           (int)strcspn(s->url, ":/"), s->url);
@@ -393,6 +407,7 @@ alertd_cfg_receivers_clear(struct alertd_cfg_receiver *r)
 {
     for (size_t i = 0; i < r->slack_len; i++) {
         free(r->slack[i].url);
+        free(r->slack[i].url_file);
         r->slack[i].url = NULL;
     }
     for (size_t i = 0; i < r->pagerduty_len; i++) {
@@ -414,9 +429,10 @@ s_put(json_t *o, const char *key, const char *value)
 static json_t *
 s_slack_json(const struct alertd_cfg_slack *s)
 {
-    json_t *o = json_pack("{s:b, s:s, s:b, s:b}", "send_resolved", s->send_resolved, "api_url",
-                          s->url ? s->url : "", "short_fields", s->short_fields, "link_names",
-                          s->link_names);
+    json_t *o = json_pack("{s:b, s:b, s:b}", "send_resolved", s->send_resolved, "short_fields",
+                          s->short_fields, "link_names", s->link_names);
+    s_put(o, "api_url", s->url);
+    s_put(o, "api_url_file", s->url_file);
     s_put(o, "channel", s->channel);
     s_put(o, "username", s->username);
     s_put(o, "color", s->color);

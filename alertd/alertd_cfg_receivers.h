@@ -51,7 +51,9 @@ struct alertd_cfg_slack {
     size_t mrkdwn_in_len;
     struct alertd_cfg_slack_action *actions; // owned
     size_t actions_len;
-    char *url; // owned, derived at load: api_url, api_url_file's content or global's
+    char *url;      // owned, derived at load: api_url or global slack_api_url, when inline
+    char *url_file; // owned, derived at load: else api_url_file or global slack_api_url_file,
+                    // which notifyd reads at each delivery (as Alertmanager reads it)
 };
 
 struct alertd_cfg_pd_image {

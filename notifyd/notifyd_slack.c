@@ -5,6 +5,7 @@
 
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_promcfg_http.h"
 #include "notifyd_slack.h"
 #include "notifyd_text.h"
 
@@ -80,8 +81,17 @@ notifyd_slack_build(const json_t *config, const json_t *data, struct notifyd_req
                     fw_err_t *err)
 {
     memset(out, 0, sizeof *out);
+    // api_url, or api_url_file read now (Alertmanager reads it at each notification)
     const char *url = json_string_value(json_object_get(config, "api_url"));
+    const char *url_file = json_string_value(json_object_get(config, "api_url_file"));
+    char *from_file = NULL;
+    if ((!url || !*url) && url_file && *url_file) {
+        if (fw_promcfg_http_read_secret(url_file, &from_file, err) != 0)
+            return -1;
+        url = from_file;
+    }
     if (!url || !*url) {
+        free(from_file);
         fw_err_set(err, "slack_config without api_url");
         return -1;
     }
@@ -128,5 +138,6 @@ notifyd_slack_build(const json_t *config, const json_t *data, struct notifyd_req
     out->url = fw_strdup(url);
     out->body = fw_strdup(body);
     free(body);
+    free(from_file);
     return 0;
 }

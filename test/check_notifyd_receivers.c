@@ -7,7 +7,9 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "check_util.h"
 #include "../notifyd/notifyd_pagerduty.h"
 #include "../notifyd/notifyd_slack.h"
 #include "../notifyd/notifyd_text.h"
@@ -114,6 +116,20 @@ START_TEST(test_notifyd_slack_default_body)
     fw_err_clear(&err);
     ck_assert_int_eq(notifyd_slack_build(cfg, p, &r, &err), -1);
     ck_assert_ptr_nonnull(strstr(err.msg, "api_url"));
+    // api_url_file is read when the notification is built (Alertmanager reads it at send
+    // time): a missing file fails this delivery, a written one is used, trimmed
+    char path[] = "test/tmp/slack_url.XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    unlink(path);
+    json_object_set_new(cfg, "api_url_file", json_string(path));
+    ck_assert_int_eq(notifyd_slack_build(cfg, p, &r, &err), -1);
+    check_util_write_file(path, "http://hooks/from-file\n");
+    ck_assert_int_eq(notifyd_slack_build(cfg, p, &r, &err), 0);
+    ck_assert_str_eq(r.url, "http://hooks/from-file");
+    notifyd_req_clear(&r);
+    unlink(path);
     json_decref(cfg);
     json_decref(p);
 }
