@@ -203,10 +203,18 @@ s_send_notify(alertd_t *self, json_t *body)
     fw_err_t err;
     fw_err_clear(&err);
     struct fw_msg *m = fw_msg_new_json(FW_MSG_NOTIFY, json_incref(body));
+    const char *result = "sent";
     if (fw_msg_send(&m, self->push, &err) < 0) {
         fw_warn("notify.drop", "receiver=%s err=%s", receiver, err.msg);
         fw_metrics_add(self->metrics, "fw_alertd_notifications_dropped_total", labels, 1);
+        result = "dropped";
     }
+    // The queryable log (GET /api/v2/notifications); no fsync: it is history, not state.
+    pthread_mutex_lock(&self->lock);
+    (void)alertd_state_begin(self->state, NULL);
+    alertd_nflog_record(self->nflog, body, result, fw_time_now_ms());
+    s_state_commit_locked(self, false);
+    pthread_mutex_unlock(&self->lock);
     // Taps see the notification without its secrets (fw_msg.def's FW_SECRET list).
     m = fw_msg_new_json(FW_MSG_NOTIFY, fw_msg_redacted(FW_MSG_NOTIFY, body));
     (void)fw_msg_send(&m, self->pub, NULL);

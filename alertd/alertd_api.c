@@ -10,7 +10,9 @@
 
 #include "alertd.h"
 #include "alertd_api.h"
+#include "alertd_api_notifications.h"
 #include "alertd_api_silences.h"
+#include "alertd_buildinfo.h"
 #include "alertd_dispatch.h"
 #include "alertd_inhibit.h"
 #include "alertd_int.h"
@@ -83,7 +85,8 @@ s_render_alert(const struct alertd_alert *a, void *arg)
         return NULL;
     json_t *silenced_by = alertd_silences_muting(r->self->silences, &a->labels, r->now);
     bool silenced = json_array_size(silenced_by) > 0;
-    bool inhibited = alertd_inhibit_mutes(r->self->inhibit, &a->labels);
+    uint64_t by = 0;
+    bool inhibited = alertd_inhibit_mutes_by(r->self->inhibit, &a->labels, &by);
     bool suppressed = silenced || inhibited;
     if ((silenced && !r->silenced) || (inhibited && !r->inhibited) || (!suppressed && !r->active)) {
         json_decref(silenced_by);
@@ -105,20 +108,23 @@ s_render_alert(const struct alertd_alert *a, void *arg)
             return NULL;
         }
     }
-    char sb[40], eb[40], ub[40], fp[17];
+    char sb[40], eb[40], ub[40], fp[17], byfp[17];
+    json_t *inhibited_by = json_array();
+    if (inhibited)
+        json_array_append_new(inhibited_by, json_string(alertd_fp_str(by, byfp))); // steals
     json_t *labels = json_object();
     for (size_t i = 0; i < a->labels.len; i++)
         json_object_set_new(labels, a->labels.items[i].name, // steals
                             json_string(a->labels.items[i].value));
     // json_pack "o" steals each object.
-    return json_pack("{s:o, s:s, s:s, s:o, s:s, s:{s:[], s:o, s:s}, s:s, s:s, s:o}", "annotations",
-                     json_deep_copy(a->annotations), "endsAt",
-                     alertd_time_str(a->ends_at, eb, sizeof eb), "fingerprint",
-                     alertd_fp_str(a->fp, fp), "receivers", receivers, "startsAt",
-                     alertd_time_str(a->starts_at, sb, sizeof sb), "status", "inhibitedBy",
-                     "silencedBy", silenced_by, "state", suppressed ? "suppressed" : "active",
-                     "updatedAt", alertd_time_str(a->updated_at, ub, sizeof ub), "generatorURL",
-                     a->generator_url ? a->generator_url : "", "labels", labels);
+    return json_pack(
+        "{s:o, s:s, s:s, s:o, s:s, s:{s:o, s:o, s:s}, s:s, s:s, s:o}", "annotations",
+        json_deep_copy(a->annotations), "endsAt", alertd_time_str(a->ends_at, eb, sizeof eb),
+        "fingerprint", alertd_fp_str(a->fp, fp), "receivers", receivers, "startsAt",
+        alertd_time_str(a->starts_at, sb, sizeof sb), "status", "inhibitedBy", inhibited_by,
+        "silencedBy", silenced_by, "state", suppressed ? "suppressed" : "active", "updatedAt",
+        alertd_time_str(a->updated_at, ub, sizeof ub), "generatorURL",
+        a->generator_url ? a->generator_url : "", "labels", labels);
 }
 
 static bool
@@ -263,6 +269,11 @@ s_api_groups(const fw_http_request_t *req, struct fw_http_response *resp, void *
     return 0;
 }
 
+// Alertmanager's status: cluster as a node without clustering shows it (status "disabled",
+// no peers), the config re-emitted with secrets as <secret>, and versionInfo saying what
+// this is: floorwatch's version (semver build metadata "+floorwatch"), the git revision,
+// branch, user@host and date of the build (alertd_buildinfo.h, tools/buildinfo.sh), and no
+// Go at all.
 static int
 s_api_status(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
 {
@@ -274,8 +285,9 @@ s_api_status(const fw_http_request_t *req, struct fw_http_response *resp, void *
                           "cluster", "name", "", "peers", "status", "disabled", "config",
                           "original", self->cfg->original ? self->cfg->original : "", "uptime",
                           fw_time_rfc3339(self->started_ms, up, sizeof up), "versionInfo", "branch",
-                          "HEAD", "buildDate", "", "buildUser", "floorwatch", "goVersion",
-                          "none (C)", "revision", "", "version", FW_VERSION);
+                          FW_BUILD_BRANCH, "buildDate", FW_BUILD_DATE, "buildUser", FW_BUILD_USER,
+                          "goVersion", "none (C)", "revision", FW_BUILD_REVISION, "version",
+                          FW_VERSION "+floorwatch");
     pthread_mutex_unlock(&self->lock);
     alertd_api_json_respond(resp, 200, j);
     return 0;
@@ -303,4 +315,5 @@ alertd_api_routes(fw_http_t *http, alertd_t *self)
     fw_http_route(http, "GET", "/api/v2/status", s_api_status, self);
     fw_http_route(http, "GET", "/api/v2/receivers", s_api_receivers, self);
     alertd_api_silences_routes(http, self);
+    alertd_api_notifications_routes(http, self);
 }

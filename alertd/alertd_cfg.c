@@ -276,6 +276,11 @@ static const struct fw_cfg_field s_inhibit_fields[] = {
     {.key = "target_match_re", .type = FW_CFG_STR_MAP, .off = offsetof(T, target_match_re)},
     F_LIST("target_matchers", T, target_matchers, s_check_matcher),
     F_LIST("equal", T, equal, s_check_label_name),
+    // floorwatch's own key (Alertmanager refuses it as an unknown field).
+    {.key = "equal_required",
+     .type = FW_CFG_BOOL,
+     .off = offsetof(T, equal_required),
+     .def = "false"},
     {NULL},
 };
 #undef T

@@ -98,6 +98,7 @@ struct alertd_cfg_inhibit {
     size_t target_matchers_len;
     char **equal; // owned
     size_t equal_len;
+    bool equal_required; // floorwatch: every `equal` label must be present on both sides
 };
 
 struct alertd_cfg_time_interval {

@@ -1,8 +1,9 @@
 /*  alertd_inhibit.c — inhibit rules and their index of firing source alerts.
 
-    Per rule, two zhashx sets keyed by the `equal` label values joined with 0xff: every
+    Per rule, two zhashx maps keyed by the `equal` label values joined with 0xff: every
     firing source alert's key, and the keys of those sources that do not match the rule's
-    target matchers (used when the target is itself a source).
+    target matchers (used when the target is itself a source). Each key maps to the lowest
+    fingerprint of its sources, the one inhibitedBy names.
 */
 #include <czmq.h>
 #include <string.h>
@@ -15,7 +16,8 @@ struct s_rule {
     struct alertd_matchers source, target; // owned
     char **equal;                          // owned
     size_t equal_len;
-    zhashx_t *any;        // owned: key -> (void *)1
+    bool equal_required;  // a side lacking an `equal` label takes no part
+    zhashx_t *any;        // owned: key -> uint64_t * (lowest source fingerprint)
     zhashx_t *not_target; // owned
 };
 
@@ -36,6 +38,13 @@ s_add_side(struct alertd_matchers *ms, const struct fw_labels *eq, const struct 
         (void)alertd_matchers_parse(ms, strs[i], NULL);
 }
 
+static void
+s_fp_free(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
 alertd_inhibit_t *
 alertd_inhibit_new(const struct alertd_cfg *cfg)
 {
@@ -53,8 +62,11 @@ alertd_inhibit_new(const struct alertd_cfg *cfg)
         r->equal = fw_calloc(c->equal_len + 1, sizeof(char *));
         for (size_t k = 0; k < c->equal_len; k++)
             r->equal[k] = fw_strdup(c->equal[k]);
+        r->equal_required = c->equal_required;
         r->any = zhashx_new();
         r->not_target = zhashx_new();
+        zhashx_set_destructor(r->any, s_fp_free);
+        zhashx_set_destructor(r->not_target, s_fp_free);
     }
     return self;
 }
@@ -102,6 +114,33 @@ s_key(const struct s_rule *r, const struct fw_labels *l)
     return key;
 }
 
+// Whether l carries every `equal` label of r (always true unless equal_required).
+static bool
+s_has_equal(const struct s_rule *r, const struct fw_labels *l)
+{
+    if (!r->equal_required)
+        return true;
+    for (size_t k = 0; k < r->equal_len; k++)
+        if (!fw_labels_get(l, r->equal[k]))
+            return false;
+    return true;
+}
+
+// Keep the lowest fingerprint seen under key.
+static void
+s_index(zhashx_t *h, const char *key, uint64_t fp)
+{
+    uint64_t *have = zhashx_lookup(h, key);
+    if (have) {
+        if (fp < *have)
+            *have = fp;
+        return;
+    }
+    uint64_t *v = fw_malloc(sizeof *v);
+    *v = fp;
+    zhashx_insert(h, key, v);
+}
+
 void
 alertd_inhibit_update(alertd_inhibit_t *self, alertd_store_t *store, int64_t now)
 {
@@ -117,12 +156,12 @@ alertd_inhibit_update(alertd_inhibit_t *self, alertd_store_t *store, int64_t now
             continue;
         for (size_t i = 0; i < self->len; i++) {
             struct s_rule *r = &self->rules[i];
-            if (!alertd_matchers_match(&r->source, &a->labels))
+            if (!alertd_matchers_match(&r->source, &a->labels) || !s_has_equal(r, &a->labels))
                 continue;
             char *key = s_key(r, &a->labels);
-            zhashx_update(r->any, key, (void *)1);
+            s_index(r->any, key, a->fp);
             if (!alertd_matchers_match(&r->target, &a->labels))
-                zhashx_update(r->not_target, key, (void *)1);
+                s_index(r->not_target, key, a->fp);
             free(key);
         }
     }
@@ -131,16 +170,25 @@ alertd_inhibit_update(alertd_inhibit_t *self, alertd_store_t *store, int64_t now
 bool
 alertd_inhibit_mutes(alertd_inhibit_t *self, const struct fw_labels *l)
 {
+    return alertd_inhibit_mutes_by(self, l, NULL);
+}
+
+bool
+alertd_inhibit_mutes_by(alertd_inhibit_t *self, const struct fw_labels *l, uint64_t *by)
+{
     for (size_t i = 0; i < self->len; i++) {
         struct s_rule *r = &self->rules[i];
-        if (zhashx_size(r->any) == 0 || !alertd_matchers_match(&r->target, l))
+        if (zhashx_size(r->any) == 0 || !alertd_matchers_match(&r->target, l) || !s_has_equal(r, l))
             continue;
         char *key = s_key(r, l);
         bool two_sided = alertd_matchers_match(&r->source, l);
-        bool hit = zhashx_lookup(two_sided ? r->not_target : r->any, key) != NULL;
+        const uint64_t *fp = zhashx_lookup(two_sided ? r->not_target : r->any, key);
         free(key);
-        if (hit)
+        if (fp) {
+            if (by)
+                *by = *fp;
             return true;
+        }
     }
     return false;
 }

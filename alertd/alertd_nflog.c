@@ -5,6 +5,10 @@
     group keys are not); its value is JSON: {"receiver","groupKey","at","firing":[fp hex],
     "resolved":[fp hex]}, so a record names its entry fully and a hash collision is harmless
     (the later entry replaces the earlier, which costs at most one repeated notification).
+
+    The history's records are keyed "h" + 16 hex digits of the time (ms) + 8 of a sequence,
+    so they sort after the entries and in time order; the value is the record's JSON as the
+    query answers it. In memory they are a zlist in time order.
 */
 #include <czmq.h>
 #include <jansson.h>
@@ -12,14 +16,38 @@
 #include <string.h>
 
 #include "alertd_nflog.h"
+#include "alertd_store.h"
 #include "fw_hash.h"
+#include "fw_labels.h"
 #include "fw_mem.h"
+
+#define S_HISTORY_KEY_LEN 25 // "h" + 16 + 8
 
 struct alertd_nflog {
     alertd_state_t *state; // borrowed, may be NULL
     int64_t retention_ms;
     zhashx_t *entries; // owned: "receiver\ngroup key" -> struct s_entry *
+    zlist_t *history;  // owned: struct s_note *, oldest first
+    uint32_t seq;      // the next history key's sequence
 };
+
+// One notification record of the history.
+struct s_note {
+    int64_t at, expires_at;
+    char key[S_HISTORY_KEY_LEN + 1];
+    json_t *j; // owned: the record as the query shows it
+};
+
+static void
+s_note_free(void **item)
+{
+    struct s_note *n = *item;
+    if (n) {
+        json_decref(n->j);
+        free(n);
+    }
+    *item = NULL;
+}
 
 struct s_entry {
     struct alertd_nflog_entry e;
@@ -48,6 +76,7 @@ alertd_nflog_new(alertd_state_t *state, int64_t retention_ms)
     self->retention_ms = retention_ms;
     self->entries = zhashx_new();
     zhashx_set_destructor(self->entries, s_entry_free);
+    self->history = zlist_new();
     return self;
 }
 
@@ -57,6 +86,10 @@ alertd_nflog_destroy(alertd_nflog_t **self_p)
     if (!self_p || !*self_p)
         return;
     zhashx_destroy(&(*self_p)->entries);
+    zlist_t *h = (*self_p)->history;
+    for (void *n = zlist_first(h); n; n = zlist_next(h))
+        s_note_free(&n);
+    zlist_destroy(&(*self_p)->history);
     free(*self_p);
     *self_p = NULL;
 }
@@ -136,15 +169,47 @@ struct s_load {
     size_t bad;
 };
 
+static void s_history_append(alertd_nflog_t *self, struct s_note *n);
+
+// A history record read back: its time and sequence from the key, the JSON as stored.
+static void
+s_load_note(struct s_load *l, const char *key, int64_t expires_at, const char *val, size_t len)
+{
+    char at_hex[17], seq_hex[9], *end1, *end2;
+    memcpy(at_hex, key + 1, 16);
+    at_hex[16] = '\0';
+    memcpy(seq_hex, key + 17, 8);
+    seq_hex[8] = '\0';
+    unsigned long long at = strtoull(at_hex, &end1, 16);
+    unsigned long seq = strtoul(seq_hex, &end2, 16);
+    json_t *j = json_loadb(val, len, 0, NULL);
+    if (*end1 || *end2 || !json_is_object(j) ||
+        !json_is_string(json_object_get(json_object_get(j, "receiver"), "name"))) {
+        json_decref(j);
+        l->bad++;
+        return;
+    }
+    struct s_note *n = fw_calloc(1, sizeof *n);
+    n->at = (int64_t)at;
+    n->expires_at = expires_at;
+    memcpy(n->key, key, S_HISTORY_KEY_LEN);
+    n->j = j;
+    s_history_append(l->self, n);
+    if ((uint32_t)seq >= l->self->seq)
+        l->self->seq = (uint32_t)seq + 1;
+}
+
 static int
 s_load_one(const char *key, size_t key_len, int64_t expires_at, const char *val, size_t len,
            void *arg)
 {
-    (void)key;
-    (void)key_len;
     struct s_load *l = arg;
     if (expires_at <= l->now)
         return 0;
+    if (key_len == S_HISTORY_KEY_LEN && key[0] == 'h') {
+        s_load_note(l, key, expires_at, val, len);
+        return 0;
+    }
     json_t *j = json_loadb(val, len, 0, NULL);
     const char *rcv = json_string_value(json_object_get(j, "receiver"));
     const char *gk = json_string_value(json_object_get(j, "groupKey"));
@@ -228,6 +293,12 @@ alertd_nflog_gc(alertd_nflog_t *self, int64_t now)
     for (char *k = zlist_first(dead); k; k = zlist_next(dead))
         zhashx_delete(self->entries, k);
     zlist_destroy(&dead);
+    for (struct s_note *x = zlist_first(self->history); x && x->expires_at <= now;
+         x = zlist_first(self->history)) {
+        void *p = zlist_pop(self->history);
+        s_note_free(&p);
+        n++;
+    }
     if (n > 0)
         (void)alertd_state_gc(self->state, ALERTD_STATE_NFLOG, now + 1, NULL);
     return n;
@@ -237,4 +308,128 @@ size_t
 alertd_nflog_size(alertd_nflog_t *self)
 {
     return zhashx_size(self->entries);
+}
+
+// --- the history ---
+
+// Append n (oldest first), dropping the oldest past ALERTD_NFLOG_HISTORY_MAX (also from
+// the state's open batch when there is one).
+static void
+s_history_append(alertd_nflog_t *self, struct s_note *n)
+{
+    zlist_append(self->history, n);
+    while (zlist_size(self->history) > ALERTD_NFLOG_HISTORY_MAX) {
+        void *p = zlist_pop(self->history);
+        alertd_state_del(self->state, ALERTD_STATE_NFLOG, ((struct s_note *)p)->key);
+        s_note_free(&p);
+    }
+}
+
+// The NOTIFY arrays that name an integration, in the order of Alertmanager's config docs.
+static const char *const s_integrations[][2] = {
+    {"email_configs", "email"},         {"msteams_configs", "msteams"},
+    {"msteamsv2_configs", "msteamsv2"}, {"pagerduty_configs", "pagerduty"},
+    {"slack_configs", "slack"},         {"webhook_configs", "webhook"},
+    {"azuresms_configs", "azuresms"},
+};
+
+void
+alertd_nflog_record(alertd_nflog_t *self, const json_t *notify, const char *result, int64_t now)
+{
+    const json_t *payload = json_object_get(notify, "payload");
+    const char *receiver = json_string_value(json_object_get(notify, "receiver"));
+    const char *gk = json_string_value(json_object_get(payload, "groupKey"));
+    const char *status = json_string_value(json_object_get(payload, "status"));
+    const json_t *gl = json_object_get(payload, "groupLabels");
+    json_t *integrations = json_array();
+    for (size_t i = 0; i < sizeof s_integrations / sizeof s_integrations[0]; i++)
+        if (json_array_size(json_object_get(notify, s_integrations[i][0])) > 0)
+            json_array_append_new(integrations, json_string(s_integrations[i][1])); // steals
+    json_t *alerts = json_array();
+    size_t i;
+    const json_t *a;
+    json_array_foreach(json_object_get(payload, "alerts"), i, a)
+    {
+        const char *fp = json_string_value(json_object_get(a, "fingerprint"));
+        const char *st = json_string_value(json_object_get(a, "status"));
+        json_array_append_new(alerts, json_pack("{s:s, s:s}", "fingerprint", fp ? fp : "", "status",
+                                                st ? st : "")); // steals
+    }
+    char ts[40];
+    struct s_note *n = fw_calloc(1, sizeof *n);
+    n->at = now;
+    n->expires_at = now + self->retention_ms;
+    snprintf(n->key, sizeof n->key, "h%016llx%08lx", (unsigned long long)now,
+             (unsigned long)self->seq++);
+    // json_pack "o" steals.
+    n->j = json_pack("{s:s, s:{s:s}, s:s, s:o, s:s, s:s, s:o, s:o}", "timestamp",
+                     alertd_time_str(now, ts, sizeof ts), "receiver", "name",
+                     receiver ? receiver : "", "groupKey", gk ? gk : "", "groupLabels",
+                     json_is_object(gl) ? json_deep_copy(gl) : json_object(), "status",
+                     status ? status : "", "result", result, "integrations", integrations, "alerts",
+                     alerts);
+    if (self->state) {
+        char *text = json_dumps(n->j, JSON_COMPACT);
+        alertd_state_put(self->state, ALERTD_STATE_NFLOG, n->key, n->expires_at, text,
+                         strlen(text));
+        free(text);
+    }
+    s_history_append(self, n);
+}
+
+// j's string member key, "" when absent or not a string.
+static const char *
+s_str(const json_t *j, const char *key)
+{
+    const char *s = json_string_value(json_object_get(j, key));
+    return s ? s : "";
+}
+
+// Whether the record n passes f.
+static bool
+s_note_keeps(const struct s_note *n, const struct alertd_nflog_filter *f)
+{
+    if (n->at < f->since || (f->until > 0 && n->at > f->until))
+        return false;
+    const json_t *j = n->j;
+    if ((f->result && strcmp(f->result, s_str(j, "result")) != 0) ||
+        (f->status && strcmp(f->status, s_str(j, "status")) != 0) ||
+        (f->group_key && strcmp(f->group_key, s_str(j, "groupKey")) != 0))
+        return false;
+    bool keep = true;
+    if (f->receiver && f->receiver->len > 0) {
+        struct fw_labels l = FW_LABELS_INIT;
+        fw_labels_set(&l, "receiver", s_str(json_object_get(j, "receiver"), "name"));
+        keep = alertd_matchers_match(f->receiver, &l);
+        fw_labels_clear(&l);
+    }
+    if (keep && f->group && f->group->len > 0) {
+        struct fw_labels l = FW_LABELS_INIT;
+        const char *k;
+        const json_t *v;
+        json_object_foreach((json_t *)json_object_get(j, "groupLabels"), k, v)
+        {
+            if (json_is_string(v))
+                fw_labels_set(&l, k, json_string_value(v));
+        }
+        keep = alertd_matchers_match(f->group, &l);
+        fw_labels_clear(&l);
+    }
+    return keep;
+}
+
+json_t *
+alertd_nflog_query(alertd_nflog_t *self, const struct alertd_nflog_filter *f)
+{
+    json_t *out = json_array();
+    for (struct s_note *n = zlist_first(self->history); n; n = zlist_next(self->history))
+        if (s_note_keeps(n, f))
+            json_array_append(out, n->j);
+    return out;
+}
+
+size_t
+alertd_nflog_history_size(alertd_nflog_t *self)
+{
+    return zlist_size(self->history);
 }

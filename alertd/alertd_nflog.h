@@ -8,6 +8,14 @@
     makes. With a state (alertd_state.h) every log is also written into the state's open
     batch, so the caller commits it (with sync) before the notification leaves; _load reads
     the entries back after a restart. Not thread-safe: alertd guards it with its lock.
+
+    Beside that state, the log keeps the history of the notifications themselves, queryable
+    (GET /api/v2/notifications, alertd_api_notifications.c): one record per NOTIFY alertd
+    made, with when, the receiver, the group (key and labels), the status, the alerts'
+    fingerprints and statuses, the integrations, and the result. Records expire with the
+    retention; at most ALERTD_NFLOG_HISTORY_MAX are kept (the oldest go first). With a state
+    they are written to the same database (keys "h" + time + sequence) and read back by
+    _load.
 */
 #ifndef ALERTD_NFLOG_H
 #define ALERTD_NFLOG_H
@@ -16,8 +24,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "alertd_matcher.h"
 #include "alertd_state.h"
 #include "fw_err.h"
+
+// Most notification records kept (memory and state).
+#define ALERTD_NFLOG_HISTORY_MAX 10000
 
 struct alertd_nflog_entry {
     uint64_t *firing, *resolved; // owned: sorted fingerprints
@@ -44,5 +59,26 @@ void alertd_nflog_log(alertd_nflog_t *self, const char *receiver, const char *gr
 // Drop entries expired at now (also from the state's open batch). Returns how many.
 size_t alertd_nflog_gc(alertd_nflog_t *self, int64_t now);
 size_t alertd_nflog_size(alertd_nflog_t *self);
+
+// Record the notification body (a NOTIFY body: receiver, payload, *_configs; borrowed) made
+// at now, with its result ("sent": handed to notifyd; "dropped": it could not be queued).
+void alertd_nflog_record(alertd_nflog_t *self, const json_t *notify, const char *result,
+                         int64_t now);
+
+// Which records a query keeps; a field left zero or NULL keeps everything.
+struct alertd_nflog_filter {
+    const struct alertd_matchers *receiver; // matched against {receiver="<name>"}
+    const char *group_key;                  // exact
+    const struct alertd_matchers *group;    // matched against the group labels
+    int64_t since, until;                   // at within [since, until] (until 0: none)
+    const char *result;                     // exact
+    const char *status;                     // "firing" or "resolved"
+};
+
+// The records f keeps, oldest first, as a JSON array (new reference): each {"timestamp",
+// "receiver":{"name"}, "groupKey", "groupLabels", "status", "result", "integrations":[...],
+// "alerts":[{"fingerprint","status"}]}.
+json_t *alertd_nflog_query(alertd_nflog_t *self, const struct alertd_nflog_filter *f);
+size_t alertd_nflog_history_size(alertd_nflog_t *self);
 
 #endif
