@@ -35,6 +35,8 @@ s_set(const char *external_url)
 {
     fw_tmpl_set_t *set = fw_tmpl_set_new();
     fw_tmpl_set_use_prometheus(set, external_url, s_query, NULL);
+    // rules/alerting.go expands with missingkey=zero: a missing label is "" (promtool 2.42)
+    fw_tmpl_set_missingkey(set, FW_TMPL_MISSINGKEY_ZERO);
     return set;
 }
 

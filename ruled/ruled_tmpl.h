@@ -4,7 +4,7 @@
     Prometheus expands annotations (and label values) of alerting rules with Go's
     text/template; so does ruled, with the same data and variables:
 
-        {{ $labels.NAME }}  {{ .Labels.NAME }}     a label of the alert ("<no value>" if absent)
+        {{ $labels.NAME }}  {{ .Labels.NAME }}     a label of the alert ("" if absent)
         {{ $value }}        {{ .Value }}           the sample value, formatted as Go's %v
         {{ $externalLabels.NAME }}  {{ .ExternalLabels.NAME }}   global.external_labels
         {{ $externalURL }}  {{ .ExternalURL }}     --web.external-url

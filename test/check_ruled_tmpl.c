@@ -43,7 +43,7 @@ START_TEST(test_ruled_tmpl_expand_labels_value)
     s_expect("OEE on {{ $labels.line }} is below 60%", 0, "OEE on line-1 is below 60%");
     s_expect("OEE is {{ $value }}", 0.45, "OEE is 0.45");
     s_expect("{{$labels.instance}}/{{ .Labels.line }}", 0, "host:9100/line-1");
-    s_expect("{{ $labels.nope }}", 0, "<no value>");
+    s_expect("{{ $labels.nope }}", 0, ""); // missingkey=zero, as promtool 2.42 expands it
     s_expect("{{ $externalLabels.site }} {{ $externalURL }}", 0, "plant-1 http://prom:9090");
     s_expect("no actions", 0, "no actions");
     s_expect("a  {{- \" b \" -}}  c", 0, "a b c");
@@ -125,6 +125,41 @@ START_TEST(test_ruled_tmpl_control)
 }
 END_TEST
 
+// test/data/ruled_tmpl/rules.yml's templates expand as the real promtool 2.42 expands them
+// (test/it/ruled_tmpl_promtool.sh runs promtool on the same strings).
+START_TEST(test_ruled_tmpl_promtool)
+{
+    static const char *const cases[][2] = {
+        {"{{ if gt $value 0.5 }}high{{ else if gt $value 0.1 }}mid{{ else }}low{{ end }}", "mid"},
+        {"{{ range $k, $v := $labels }}{{ $k }}={{ $v }};{{ end }}",
+         "__name__=load;instance=host:9100;line=line-1;"},
+        {"{{ with $labels.line }}on {{ . }}{{ else }}no line{{ end }}", "on line-1"},
+        {"{{ with $labels.nope }}x{{ else }}none{{ end }}", "none"},
+        {"{{ $x := printf \"%.1f\" $value }}{{ $x }}!", "0.3!"},
+        {"{{ define \"d\" }}[{{ . }}]{{ end }}{{ template \"d\" $labels.line }}", "[line-1]"},
+        {"{{ reReplaceAll \"(.*):.*\" \"$1\" $labels.instance | toUpper }}", "HOST"},
+        {"{{ $labels.instance | stripPort }} {{ .ExternalLabels.site }}|{{ $externalURL }}",
+         "host |"},
+        {"{{ len $labels }} {{ index $labels \"line\" }} {{ $labels.nope }}", "3 line-1 "},
+        {"{{ humanizeTimestamp 0 }} {{ $value }} {{ humanize 1234567.0 }} {{ title \"hELLO\" }}",
+         "1970-01-01 00:00:00 +0000 UTC 0.3 1.235M HELLO"},
+    };
+    struct fw_labels l = FW_LABELS_INIT;
+    fw_labels_set(&l, "__name__", "load");
+    fw_labels_set(&l, "instance", "host:9100");
+    fw_labels_set(&l, "line", "line-1");
+    struct ruled_tmpl_data d = {&l, NULL, "", 0.3, "HighLoad"};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        fw_err_t err = {0};
+        char *out = ruled_tmpl_expand(cases[i][0], &d, &err);
+        ck_assert_msg(out != NULL, "%s: %s", cases[i][0], err.msg);
+        ck_assert_str_eq(out, cases[i][1]);
+        free(out);
+    }
+    fw_labels_clear(&l);
+}
+END_TEST
+
 START_TEST(test_ruled_tmpl_errors)
 {
     ck_assert_ptr_null(s_expand("{{ $labels.a", 1));
@@ -202,6 +237,7 @@ ruled_tmpl_suite(void)
     tcase_add_test(tc, test_ruled_tmpl_value_format);
     tcase_add_test(tc, test_ruled_tmpl_humanize);
     tcase_add_test(tc, test_ruled_tmpl_control);
+    tcase_add_test(tc, test_ruled_tmpl_promtool);
     tcase_add_test(tc, test_ruled_tmpl_errors);
     tcase_add_test(tc, test_ruled_tmpl_deep_nesting);
     suite_add_tcase(s, tc);
