@@ -11,6 +11,7 @@
 */
 #include "ruled_tmpl.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,35 @@ s_set(const char *external_url)
     return set;
 }
 
+// Sets are read-only once built (expansion uses fw_tmpl_exec_text, which does not change
+// them), so one per external URL is shared by every thread and kept until exit; past a few
+// URLs (reloads changing --web.external-url do not happen often) a set is built per call.
+enum { S_CACHED_SETS = 4 };
+static pthread_mutex_t s_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    char *url;
+    fw_tmpl_set_t *set;
+} s_cache[S_CACHED_SETS];
+
+static fw_tmpl_set_t *
+s_set_get(const char *external_url, bool *owned)
+{
+    const char *url = external_url ? external_url : "";
+    fw_tmpl_set_t *set = NULL;
+    pthread_mutex_lock(&s_cache_lock);
+    for (size_t i = 0; i < S_CACHED_SETS && !set; i++) {
+        if (!s_cache[i].url) {
+            s_cache[i].url = fw_strdup(url);
+            s_cache[i].set = s_set(url);
+        }
+        if (strcmp(s_cache[i].url, url) == 0)
+            set = s_cache[i].set;
+    }
+    pthread_mutex_unlock(&s_cache_lock);
+    *owned = set == NULL;
+    return set ? set : s_set(url);
+}
+
 static json_t *
 s_labels(const struct fw_labels *l)
 {
@@ -60,14 +90,17 @@ ruled_tmpl_expand(const char *text, const struct ruled_tmpl_data *data, fw_err_t
     json_object_set_new(d, "ExternalURL",
                         json_string(data->external_url ? data->external_url : ""));
     json_object_set_new(d, "Value", json_real(data->value));
-    fw_tmpl_set_t *set = s_set(data->external_url);
+    bool owned;
+    fw_tmpl_set_t *set = s_set_get(data->external_url, &owned);
     char *out = NULL;
     fw_err_t e = {0};
-    if (fw_tmpl_parse(set, name, full, &e) < 0)
-        fw_err_set(err, "error parsing template %s: %s", name, e.msg);
-    else if (fw_tmpl_exec(set, name, d, &out, &e) < 0)
-        fw_err_set(err, "error executing template %s: %s", name, e.msg);
-    fw_tmpl_set_destroy(&set);
+    if (fw_tmpl_exec_text(set, name, full, d, &out, &e) < 0) {
+        fw_err_t pe;
+        bool parse = fw_tmpl_check(set, name, full, &pe) < 0;
+        fw_err_set(err, "error %s template %s: %s", parse ? "parsing" : "executing", name, e.msg);
+    }
+    if (owned)
+        fw_tmpl_set_destroy(&set);
     json_decref(d);
     free(full);
     free(name);
@@ -78,10 +111,12 @@ int
 ruled_tmpl_check(const char *text, fw_err_t *err)
 {
     char *full = fw_asprintf("%s%s", s_prefix, text);
-    fw_tmpl_set_t *set = s_set(NULL);
+    bool owned;
+    fw_tmpl_set_t *set = s_set_get(NULL, &owned);
     fw_err_t e = {0};
     int rc = fw_tmpl_check(set, "__alert_", full, &e);
-    fw_tmpl_set_destroy(&set);
+    if (owned)
+        fw_tmpl_set_destroy(&set);
     free(full);
     if (rc == 0)
         return 0;
@@ -102,7 +137,8 @@ ruled_tmpl_check(const char *text, fw_err_t *err)
 static const char *
 s_call(const char *fn, double v, char *buf, size_t size)
 {
-    fw_tmpl_set_t *set = s_set(NULL);
+    bool owned;
+    fw_tmpl_set_t *set = s_set_get(NULL, &owned);
     char *text = fw_asprintf("{{ %s . }}", fn);
     json_t *d = json_real(v);
     char *out = NULL;
@@ -114,7 +150,8 @@ s_call(const char *fn, double v, char *buf, size_t size)
     free(out);
     json_decref(d);
     free(text);
-    fw_tmpl_set_destroy(&set);
+    if (owned)
+        fw_tmpl_set_destroy(&set);
     return buf;
 }
 
