@@ -33,8 +33,8 @@
     fw_tmpl_set_limits()' max_output bytes (default 16 MiB) and at most max_iterations range
     iterations per execution (default 1,000,000): past them execution fails with "template
     output too large" / "too many range iterations". printf width and precision at most 10000.
-    Not implemented: html/template's contextual escaping (Alertmanager's email.html is run through
-    html/template upstream; here it is text/template: escape with `html` where needed), complex
+    Not implemented: html/template's JS and CSS contexts (fw_tmpl_set_html covers text and
+    attributes), complex
     numbers, `call`, methods other than the registered ones, Go's time.Time type (times are
     RFC 3339 strings, as in the webhook payload).
 
@@ -81,6 +81,12 @@ fw_tmpl_set_t *fw_tmpl_set_new(void);
 void fw_tmpl_set_destroy(fw_tmpl_set_t **self_p);
 
 void fw_tmpl_set_missingkey(fw_tmpl_set_t *self, fw_tmpl_missingkey_t mode);
+// HTML mode (Alertmanager's email HTML, html/template upstream): each action's output is
+// escaped for where it lands (text, quoted attribute, URL attribute), HTML comments in the
+// template text are dropped, no value prints nothing; actions in <script>, <style>, inside a
+// tag or an unquoted attribute fail as not supported. See fw_tmpl_html.c.
+void fw_tmpl_set_html(fw_tmpl_set_t *self, bool on);
+
 // Bounds on one execution (0 keeps the current value).
 void fw_tmpl_set_limits(fw_tmpl_set_t *self, size_t max_output, size_t max_iterations);
 

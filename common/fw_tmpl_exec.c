@@ -463,16 +463,36 @@ s_walk(s_x_t *x, const struct fw_tmpl_node *n, json_t *dot)
 {
     for (; n && !x->failed && !x->loop; n = n->next) {
         switch (n->kind) {
-        case FW_TMPL_NODE_TEXT: s_emit(x, n->text, n->len, n->pos); break;
+        case FW_TMPL_NODE_TEXT:
+            if (x->set->html) {
+                fw_tmpl_buf_t t = {0};
+                fw_tmpl_html_text(&t, n->text, n->len);
+                s_emit(x, t.s ? t.s : "", t.len, n->pos);
+                free(t.s);
+            } else {
+                s_emit(x, n->text, n->len, n->pos);
+            }
+            break;
         case FW_TMPL_NODE_ACTION: {
             json_t *v = s_pipe(x, n->pipe, dot);
             if (!x->failed && n->pipe->nvars == 0) {
                 fw_tmpl_buf_t b = {0};
                 if (v)
                     fw_tmpl_print(&b, v);
-                else
+                else if (!x->set->html) // html/template prints nothing for no value
                     fw_tmpl_buf_add(&b, "<no value>", 10);
-                s_emit(x, b.s ? b.s : "", b.len, n->pos);
+                if (x->set->html) {
+                    fw_tmpl_buf_t h = {0};
+                    char ebuf[160];
+                    if (fw_tmpl_html_escape(&x->out, v, b.s ? b.s : "", b.len, &h, ebuf,
+                                            sizeof(ebuf)) < 0)
+                        s_fail(x, n->pos, "", "%s", ebuf);
+                    else
+                        s_emit(x, h.s ? h.s : "", h.len, n->pos);
+                    free(h.s);
+                } else {
+                    s_emit(x, b.s ? b.s : "", b.len, n->pos);
+                }
                 free(b.s);
             }
             json_decref(v);
@@ -601,6 +621,12 @@ void
 fw_tmpl_set_missingkey(fw_tmpl_set_t *self, fw_tmpl_missingkey_t mode)
 {
     self->missingkey = mode;
+}
+
+void
+fw_tmpl_set_html(fw_tmpl_set_t *self, bool on)
+{
+    self->html = on;
 }
 
 void

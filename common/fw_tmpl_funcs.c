@@ -131,6 +131,11 @@ fw_tmpl_print(fw_tmpl_buf_t *b, const json_t *v)
     case JSON_OBJECT: {
         size_t n = json_object_size(v), k = 0;
         json_t *pn = json_object_get(v, "Name"), *pv = json_object_get(v, "Value");
+        json_t *safe = json_object_get(v, "\x01html");
+        if (n == 1 && json_is_string(safe)) { // safeHtml's value (html/template's HTML type)
+            fw_tmpl_print(b, safe);
+            break;
+        }
         if (n == 2 && json_is_string(pn) && json_is_string(pv)) {
             // Alertmanager's template.Pair, a Go struct: {name value}
             s_adds(b, "{");

@@ -90,6 +90,7 @@ struct fw_tmpl_set {
     fw_tmpl_missingkey_t missingkey;
     size_t max_output, max_iterations;
     char *external_url;
+    bool html; // html/template's escaping (fw_tmpl_html.c)
 };
 
 typedef struct {
@@ -122,6 +123,12 @@ bool fw_tmpl_truth(const json_t *v);
 // Go's fmt.Sprintf / Sprint / Sprintln over values.
 void fw_tmpl_sprintf(fw_tmpl_buf_t *b, const char *fmt, json_t *const *args, size_t nargs);
 void fw_tmpl_sprint(fw_tmpl_buf_t *b, json_t *const *args, size_t nargs, bool ln);
+
+// HTML mode: escape s (v printed) for where it lands after out into dst (0), or -1 with err;
+// template text without HTML comments into dst.
+int fw_tmpl_html_escape(const fw_tmpl_buf_t *out, const json_t *v, const char *s, size_t n,
+                        fw_tmpl_buf_t *dst, char *err, size_t errsize);
+void fw_tmpl_html_text(fw_tmpl_buf_t *dst, const char *s, size_t n);
 
 // The builtin functions with lazy arguments are handled by the executor (and, or); the rest
 // are registered into every new set.

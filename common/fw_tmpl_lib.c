@@ -177,6 +177,17 @@ S_FN(s_identity)
     return 0;
 }
 
+// html/template's HTML type: printed as is, and not escaped in text by an HTML-mode set.
+S_FN(s_safe_html)
+{
+    (void)user, (void)n;
+    const char *s;
+    if (s_str(a[0], &s, e, es) < 0)
+        return -1;
+    *res = json_pack("{s:O}", "\x01html", a[0]);
+    return 0;
+}
+
 S_FN(s_string_slice)
 {
     (void)user;
@@ -840,7 +851,7 @@ fw_tmpl_set_use_alertmanager(fw_tmpl_set_t *self)
     fw_tmpl_set_func(self, "join", s_join, NULL, 2, 2);
     fw_tmpl_set_func(self, "match", s_match, NULL, 2, 2);
     fw_tmpl_set_func(self, "reReplaceAll", s_re_replace_all, NULL, 3, 3);
-    fw_tmpl_set_func(self, "safeHtml", s_identity, NULL, 1, 1);
+    fw_tmpl_set_func(self, "safeHtml", s_safe_html, NULL, 1, 1);
     fw_tmpl_set_func(self, "safeUrl", s_identity, NULL, 1, 1);
     fw_tmpl_set_func(self, "stringSlice", s_string_slice, NULL, 0, -1);
     fw_tmpl_set_func(self, "date", s_date, NULL, 2, 2);

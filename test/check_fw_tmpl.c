@@ -11,6 +11,7 @@
 */
 #include <check.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -571,6 +572,109 @@ START_TEST(test_fw_tmpl_alertmanager_default_tmpl)
 }
 END_TEST
 
+// Alertmanager loads default.tmpl and email.tmpl (template.FromGlobs): false when the Debian
+// package's copies are absent.
+static bool
+s_load_am_defaults(fw_tmpl_set_t *set)
+{
+    static const char *const files[] = {"/usr/share/prometheus/alertmanager/default.tmpl",
+                                        "/usr/share/prometheus/alertmanager/email.tmpl"};
+    for (size_t i = 0; i < 2; i++) {
+        FILE *f = fopen(files[i], "r");
+        if (!f) {
+            fprintf(stderr, "check_fw_tmpl: %s absent, default templates not rendered\n", files[i]);
+            return false;
+        }
+        char *text = calloc(1, 1 << 20);
+        size_t n = fread(text, 1, (1 << 20) - 1, f);
+        fclose(f);
+        ck_assert_int_gt((int)n, 1000);
+        fw_err_t err = {0};
+        ck_assert_msg(fw_tmpl_parse(set, files[i] + 35, text, &err) == 0, "%s", err.msg);
+        free(text);
+    }
+    return true;
+}
+
+static char *
+s_read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "%s", path);
+    char *text = calloc(1, 1 << 20);
+    size_t n = fread(text, 1, (1 << 20) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    return text;
+}
+
+// HTML mode: html/template's escaping by context (fw_tmpl_html.c).
+START_TEST(test_fw_tmpl_html)
+{
+    fw_tmpl_set_t *set = fw_tmpl_set_new();
+    fw_tmpl_set_use_alertmanager(set);
+    fw_tmpl_set_html(set, true);
+    json_t *d = json_pack("{s:s,s:s,s:s}", "V", "a<b&c\"d'e+f", "U", "http://x/a b?q=1&r=2", "J",
+                          "javascript:alert(1)");
+    static const struct s_case cases[] = {
+        {"text", "<p>{{ .V }}</p>", "<p>a&lt;b&amp;c&#34;d&#39;e&#43;f</p>"},
+        {"attribute", "<p title=\"{{ .V }}\">", "<p title=\"a&lt;b&amp;c&#34;d&#39;e&#43;f\">"},
+        {"url attribute", "<a href=\"{{ .U }}\">", "<a href=\"http://x/a%20b?q=1&amp;r=2\">"},
+        {"url query part", "<a href=\"/x?q={{ .V }}\">", "<a href=\"/x?q=a%3cb%26c%22d%27e%2bf\">"},
+        {"url filter", "<a href='{{ .J }}'>", "<a href='#ZgotmplZ'>"},
+        {"safeHtml", "<p>{{ .V | safeHtml }}</p>", "<p>a<b&c\"d'e+f</p>"},
+        {"comment dropped", "a<!-- x -->b{{ .Nope }}c", "abc"},
+        {"script", "<script>{{ .V }}</script>", NULL},
+        {"inside tag", "<p {{ .V }}>", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        fw_err_t err = {0};
+        char *out = NULL;
+        int rc = fw_tmpl_exec_text(set, "h", cases[i].text, d, &out, &err);
+        if (cases[i].want) {
+            ck_assert_msg(rc == 0, "%s: %s", cases[i].name, err.msg);
+            ck_assert_msg(strcmp(out, cases[i].want) == 0, "%s: got %s", cases[i].name, out);
+        } else {
+            ck_assert_msg(rc == -1, "%s: no error", cases[i].name);
+            s_assert_has(err.msg, "not supported");
+        }
+        free(out);
+    }
+    json_decref(d);
+    fw_tmpl_set_destroy(&set);
+}
+END_TEST
+
+// email.default.html in HTML mode for test/data/fw_tmpl/am025_email_payload.json (label and
+// annotation values with < & " ' +, generator URLs with a blank, + and &) is, byte for byte,
+// the text/html part the real Debian prometheus-alertmanager 0.25 sent to a local SMTP server
+// (test/it/smtp_sink.py) for the same alerts (test/data/fw_tmpl/am025_email.html, CRLF as LF).
+START_TEST(test_fw_tmpl_html_email_am025)
+{
+    fw_tmpl_set_t *set = fw_tmpl_set_new();
+    fw_tmpl_set_use_alertmanager(set);
+    fw_tmpl_set_html(set, true);
+    if (!s_load_am_defaults(set)) {
+        fw_tmpl_set_destroy(&set);
+        return;
+    }
+    json_error_t je;
+    json_t *payload = json_load_file("test/data/fw_tmpl/am025_email_payload.json", 0, &je);
+    ck_assert_ptr_nonnull(payload);
+    json_t *d = fw_tmpl_am_data(payload);
+    fw_err_t err = {0};
+    char *out = NULL;
+    ck_assert_msg(fw_tmpl_exec(set, "email.default.html", d, &out, &err) == 0, "%s", err.msg);
+    char *want = s_read_file("test/data/fw_tmpl/am025_email.html");
+    ck_assert_str_eq(out, want);
+    free(want);
+    free(out);
+    json_decref(d);
+    json_decref(payload);
+    fw_tmpl_set_destroy(&set);
+}
+END_TEST
+
 // Prometheus's functions (template.go): humanize*, first/label/value over query results.
 START_TEST(test_fw_tmpl_prometheus_funcs)
 {
@@ -649,6 +753,8 @@ fw_tmpl_suite(void)
     tcase_add_test(tc, test_fw_tmpl_alertmanager_funcs);
     tcase_add_test(tc, test_fw_tmpl_alertmanager_default_tmpl);
     tcase_add_test(tc, test_fw_tmpl_alertmanager_real);
+    tcase_add_test(tc, test_fw_tmpl_html);
+    tcase_add_test(tc, test_fw_tmpl_html_email_am025);
     tcase_add_test(tc, test_fw_tmpl_prometheus_funcs);
     tcase_add_test(tc, test_fw_tmpl_redefine);
     suite_add_tcase(s, tc);

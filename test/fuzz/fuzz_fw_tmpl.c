@@ -1,6 +1,6 @@
 /*  fuzz_fw_tmpl.c — the Go template engine (common/fw_tmpl*): parse arbitrary text with
-    Alertmanager's and Prometheus's functions, then execute every template it defines on a
-    small fixed data object.
+    Alertmanager's and Prometheus's functions, then execute the templates it defines on a
+    small fixed data object, and the top one once more in HTML mode.
 
     Bounded: a template can loop (range over 1e9, templates calling each other), so the set
     runs with at most 64 KiB of output and 10,000 range iterations per execution; nesting
@@ -34,6 +34,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (fw_tmpl_has(set, s_names[i]) && fw_tmpl_exec(set, s_names[i], d, &out, &err) == 0)
                 free(out);
         }
+        // and html/template's escaping (email HTML)
+        fw_tmpl_set_html(set, true);
+        char *out = NULL;
+        if (fw_tmpl_exec(set, "t", d, &out, &err) == 0)
+            free(out);
     }
     json_decref(d);
     fw_tmpl_set_destroy(&set);
