@@ -46,6 +46,9 @@
         json_t *data = fw_tmpl_am_data(webhook_payload);
         char *title;
         if (fw_tmpl_exec(set, "slack.default.title", data, &title, &err) < 0) ... log err
+        // email HTML: a second set (or the same one switched) in HTML mode, as upstream's
+        // html/template: fw_tmpl_set_html(html_set, true); "email.default.html" then gives
+        // what Alertmanager 0.25 sends (check_fw_tmpl compares it byte for byte)
         // a config field such as slack_configs[].title is itself a template text:
         fw_tmpl_exec_text(set, "title", cfg_title, data, &title, &err);
     A set is not thread-safe while parsing; after loading, any number of threads may execute
