@@ -36,6 +36,8 @@ struct tsdb_head {
     uint64_t epoch; // bumped whenever a series is freed: pointers kept outside are checked
     struct tsdb_head_series **pending; // owned array of borrowed series
     size_t n_pending, cap_pending;
+    bool pending_more; // a pending series is new or has late samples: not just a changed
+                       // open chunk (between checkpoints a commit then need not walk them)
     struct tsdb_head_sealed *sealed; // owned: the chunks sealed since the last commit
     size_t n_sealed, cap_sealed;
     struct tsdb_head_series **kept; // owned array of borrowed series with kept chunks
@@ -244,8 +246,10 @@ tsdb_head_add(tsdb_head_t *self, const struct fw_labels *l, uint64_t hash, uint6
     s_table_put(&self->by_hash, hash, s);
     s_table_put(&self->by_id, s_id_key(id), s);
     self->count++;
-    if (is_new)
+    if (is_new) {
         s_queue(self, s);
+        self->pending_more = true;
+    }
     return s;
 }
 
@@ -417,6 +421,7 @@ s_late_list(tsdb_head_t *self, struct tsdb_head_series *s, int64_t t, double v,
     s->late[lo] = (struct fw_sample){t, v};
     s->n_late++;
     s_queue(self, s);
+    self->pending_more = true;
     st->samples++;
     st->late++;
 }
@@ -466,6 +471,12 @@ tsdb_head_append(tsdb_head_t *self, struct tsdb_head_series *s, const struct fw_
 // ---------------------------------------------------------------------------------------
 // Commit and collection
 
+bool
+tsdb_head_pending_more(const tsdb_head_t *self)
+{
+    return self->pending_more;
+}
+
 struct tsdb_head_series *const *
 tsdb_head_pending(const tsdb_head_t *self, size_t *n)
 {
@@ -501,7 +512,9 @@ void
 tsdb_head_committed(tsdb_head_t *self, uint64_t txn, bool checkpoint)
 {
     size_t keep = 0;
-    for (size_t k = 0; k < self->n_pending; k++) {
+    // Between checkpoints every pending series stays pending for its open chunk; only new
+    // series and late samples need clearing, and often there are none.
+    for (size_t k = 0; (checkpoint || self->pending_more) && k < self->n_pending; k++) {
         struct tsdb_head_series *s = self->pending[k];
         s->is_new = false;
         free(s->late); // late samples are rare: keep no memory for them
@@ -514,7 +527,9 @@ tsdb_head_committed(tsdb_head_t *self, uint64_t txn, bool checkpoint)
         s->dirty = false;
         s->queued = false;
     }
-    self->n_pending = keep;
+    if (checkpoint || self->pending_more)
+        self->n_pending = keep;
+    self->pending_more = false;
     for (size_t k = 0; k < self->n_sealed; k++) {
         self->sealed[k].chunk->txn = txn;
         struct tsdb_head_series *s = tsdb_head_find_id(self, self->sealed[k].id);

@@ -154,6 +154,9 @@ size_t tsdb_head_gc(tsdb_head_t *self, int64_t before, void (*drop)(void *arg, u
 // the next append or tsdb_head_committed.
 struct tsdb_head_series *const *tsdb_head_pending(const tsdb_head_t *self, size_t *n);
 const struct tsdb_head_sealed *tsdb_head_sealed(const tsdb_head_t *self, size_t *n);
+// True when a pending series is new to the index or has late samples (not only a changed
+// open chunk) since the last commit.
+bool tsdb_head_pending_more(const tsdb_head_t *self);
 const unsigned char *tsdb_head_sealed_bytes(const tsdb_head_t *self,
                                             const struct tsdb_head_sealed *c);
 // The commit holding all of that (LMDB write txn txn) is durable: clear the pending state;

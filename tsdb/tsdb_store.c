@@ -1056,8 +1056,11 @@ s_write_head(tsdb_store_t *self, MDB_txn *txn, bool checkpoint, const char **wha
     struct tsdb_head_series *const *pending = tsdb_head_pending(self->head, &np);
     const struct tsdb_head_sealed *sealed = tsdb_head_sealed(self->head, &ns);
     int rc = 0;
+    // Between checkpoints the pending series are all those with a changed open chunk: walk
+    // them for new series and late samples only when there are some.
+    bool walk = checkpoint || tsdb_head_pending_more(self->head);
     *what = "series write";
-    for (size_t k = 0; k < np && rc == 0; k++)
+    for (size_t k = 0; walk && k < np && rc == 0; k++)
         if (pending[k]->is_new)
             rc = tsdb_index_add(&self->ix, txn, pending[k]->id, &pending[k]->labels,
                                 pending[k]->hash);
@@ -1077,7 +1080,7 @@ s_write_head(tsdb_store_t *self, MDB_txn *txn, bool checkpoint, const char **wha
         rc = mdb_put(txn, self->wal_db, &k, &v, MDB_APPEND);
     }
     *what = "late sample merge";
-    for (size_t k = 0; k < np && rc == 0; k++)
+    for (size_t k = 0; walk && k < np && rc == 0; k++)
         if (pending[k]->n_late > 0)
             rc = s_merge_late(self, txn, pending[k]);
     *what = "state write";
