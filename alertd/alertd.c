@@ -192,6 +192,8 @@ s_send_notify(alertd_t *self, json_t *body)
     const char *receiver = json_string_value(json_object_get(body, "receiver"));
     // Slack, PagerDuty, ... configs (only this thread replaces self->cfg).
     alertd_cfg_receivers_notify(receiver ? alertd_cfg_receiver(self->cfg, receiver) : NULL, body);
+    if (json_array_size(self->cfg->template_files)) // the `templates:` files' texts
+        json_object_set(body, "templates", self->cfg->template_files);
     char labels[256];
     snprintf(labels, sizeof labels, "receiver=\"%s\"", receiver ? receiver : "");
     fw_metrics_add(self->metrics, "fw_alertd_notifications_total", labels, 1);

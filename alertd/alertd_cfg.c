@@ -17,6 +17,7 @@
 #include "alertd_cfg.h"
 #include "alertd_cfg_receivers.h"
 #include "alertd_cfg_teams.h"
+#include "alertd_cfg_tmpl.h"
 #include "alertd_cfg_email.h"
 #include "alertd_cfgcheck.h"
 #include "alertd_matcher.h"
@@ -410,7 +411,7 @@ static const struct fw_cfg_field s_fields[] = {
      .count_off = offsetof(T, receivers_len),
      .elem_size = sizeof(struct alertd_cfg_receiver),
      .child = s_receiver_fields},
-    F_WHY("templates", "not supported yet: the template engine is coming"),
+    F_LIST("templates", T, templates, NULL),
     {.key = "time_intervals",
      .type = FW_CFG_LIST,
      .off = offsetof(T, time_intervals),
@@ -834,6 +835,7 @@ alertd_cfg_load(const char *name, const char *text, struct fw_cfg_errors *errs)
     // Cross-checks run even after table errors so one run shows every problem; they
     // tolerate the missing pieces of a partial load.
     s_check(cfg, errs);
+    cfg->template_files = alertd_cfg_tmpl_load(cfg->templates, cfg->templates_len, cfg->file, errs);
     alertd_cfgcheck_run(cfg->file, raw, &cfg->global, errs);
     if (rc == 0 && errs->len + errs->dropped == before && raw) {
         // A config that cannot be shown masked is refused rather than ever shown raw.
@@ -865,6 +867,7 @@ alertd_cfg_destroy(struct alertd_cfg **self_p)
             alertd_cfg_email_clear(&self->receivers[i].email[j]);
     }
     fw_cfg_free(s_fields, self);
+    json_decref(self->template_files);
     free(self->file);
     free(self->original);
     free(self);

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "alertd_cfg_email.h"
 #include "alertd_timeinterval.h"
 #include "fw_cfg.h"
@@ -132,8 +134,9 @@ struct alertd_cfg {
     size_t inhibit_rules_len;
     struct alertd_cfg_receiver *receivers; // owned
     size_t receivers_len;
-    char **templates; // owned
+    char **templates; // owned: the globs as written
     size_t templates_len;
+    json_t *template_files; // owned: [{name, text}] of the files they matched (alertd_cfg_tmpl)
     struct alertd_cfg_time_interval *time_intervals; // owned
     size_t time_intervals_len;
     struct alertd_cfg_time_interval *mute_time_intervals; // owned (legacy name)

@@ -7,6 +7,7 @@
 
 #include "alertd_cfg.h"
 #include "alertd_cfg_receivers.h"
+#include "alertd_cfg_tmpl.h"
 #include "alertd_cfg_teams.h"
 #include "fw_mem.h"
 
@@ -192,7 +193,7 @@ s_same_expr(const char *value, const char *want)
 }
 
 // A text key: NULL stays NULL (default); the default expression becomes NULL; a literal is
-// kept; any other template is refused.
+// kept; any other template is parsed (alertd_cfg_tmpl_check_text), a parse error refused.
 static void
 s_text(struct s_ctx *c, char **value, const char *def_expr, struct fw_cfg_pos pos, const char *what)
 {
@@ -203,11 +204,7 @@ s_text(struct s_ctx *c, char **value, const char *def_expr, struct fw_cfg_pos po
         *value = NULL;
         return;
     }
-    if (strstr(*value, "{{"))
-        fw_cfg_errors_add(c->errs, c->file, pos,
-                          "%s: a template other than Alertmanager's default is not supported yet "
-                          "(the template engine is not in floorwatch yet)",
-                          what);
+    alertd_cfg_tmpl_check_text(*value, c->file, pos, what, c->errs);
 }
 
 static char *
@@ -356,11 +353,10 @@ s_check_pagerduty(struct s_ctx *c, struct alertd_cfg_pagerduty *p)
         if (def && s_same_expr(l->value, def)) {
             fw_labels_del(&p->details, l->name);
             i--;
-        } else if (strstr(l->value, "{{")) {
-            fw_cfg_errors_add(c->errs, c->file, p->pos,
-                              "pagerduty_configs.details.%s: a template other than Alertmanager's "
-                              "default is not supported yet",
-                              l->name);
+        } else {
+            char what[160];
+            snprintf(what, sizeof what, "pagerduty_configs.details.%s", l->name);
+            alertd_cfg_tmpl_check_text(l->value, c->file, p->pos, what, c->errs);
         }
     }
     for (size_t i = 0; i < p->images_len; i++) {

@@ -23,6 +23,7 @@
 #include "notifyd_pagerduty.h"
 #include "notifyd_slack.h"
 #include "notifyd_text.h"
+#include "notifyd_tmpl.h"
 #include "notifyd_webhook.h"
 
 struct notifyd {
@@ -102,6 +103,7 @@ s_deliver_integrations(notifyd_t *self, const json_t *body)
 {
     const char *receiver = json_string_value(json_object_get(body, "receiver"));
     json_t *payload = json_object_get(body, "payload");
+    notifyd_tmpl_use(json_object_get(body, "templates"));
     for (size_t k = 0; k < sizeof s_integrations / sizeof s_integrations[0]; k++) {
         size_t i;
         json_t *c;
@@ -362,6 +364,7 @@ notifyd_destroy(notifyd_t **self_p)
     zhashx_destroy(&self->pending);
     notifyd_cfg_destroy(&self->cfg);
     fw_metrics_destroy(&self->metrics);
+    notifyd_tmpl_shutdown();
     free(self);
     *self_p = NULL;
 }

@@ -8,6 +8,7 @@
 #include "fw_mem.h"
 #include "notifyd_azuresms.h"
 #include "notifyd_text.h"
+#include "notifyd_tmpl.h"
 
 void
 notifyd_azuresms_date(time_t t, char out[40])
@@ -101,7 +102,8 @@ notifyd_azuresms_build_at(const json_t *config, const json_t *data, time_t now,
         return -1;
     }
     const char *msg = json_string_value(json_object_get(config, "message"));
-    char *text = msg ? fw_strdup(msg) : notifyd_text_default("azuresms.default.message", data);
+    char *text = msg ? notifyd_tmpl_text("message", msg, data, "azuresms.default.message")
+                     : notifyd_text_default("azuresms.default.message", data);
     json_t *rcpt = json_array();
     size_t i;
     json_t *t;

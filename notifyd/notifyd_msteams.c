@@ -6,6 +6,7 @@
 #include "fw_mem.h"
 #include "notifyd_msteams.h"
 #include "notifyd_text.h"
+#include "notifyd_tmpl.h"
 
 // The config's literal text for key, else the default text def.
 static char *
@@ -13,7 +14,7 @@ s_text(const json_t *config, const char *key, const char *def, const json_t *dat
 {
     const char *v = json_string_value(json_object_get(config, key));
     if (v)
-        return fw_strdup(v);
+        return notifyd_tmpl_text(key, v, data, def);
     char *d = notifyd_text_default(def, data);
     return d ? d : fw_strdup("");
 }

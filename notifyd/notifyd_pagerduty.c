@@ -7,6 +7,7 @@
 #include "fw_mem.h"
 #include "notifyd_pagerduty.h"
 #include "notifyd_text.h"
+#include "notifyd_tmpl.h"
 
 #define S_MAX_SUMMARY_RUNES 1024
 
@@ -15,7 +16,7 @@ s_text(const json_t *config, const char *key, const char *def, const json_t *dat
 {
     const char *v = json_string_value(json_object_get(config, key));
     if (v)
-        return fw_strdup(v);
+        return notifyd_tmpl_text(key, v, data, def);
     char *d = def ? notifyd_text_default(def, data) : NULL;
     return d ? d : fw_strdup("");
 }
@@ -54,14 +55,17 @@ s_details(const json_t *config, const json_t *data)
     json_t *v;
     json_object_foreach((json_t *)json_object_get(config, "details"), k, v)
     {
-        if (json_is_string(v))
-            json_object_set(d, k, v);
+        if (json_is_string(v)) {
+            char *t = notifyd_tmpl_text(k, json_string_value(v), data, NULL);
+            json_object_set_new(d, k, json_string(t));
+            free(t);
+        }
     }
     return d;
 }
 
 static json_t *
-s_list(const json_t *items, const char *const *keys, size_t n)
+s_list(const json_t *items, const char *const *keys, size_t n, const json_t *data)
 {
     json_t *out = json_array();
     size_t i;
@@ -73,7 +77,7 @@ s_list(const json_t *items, const char *const *keys, size_t n)
             continue;
         json_t *o = json_object();
         for (size_t k = 0; k < n; k++)
-            s_set(o, keys[k], s_text(it, keys[k], NULL, NULL), true);
+            s_set(o, keys[k], s_text(it, keys[k], NULL, data), true);
         json_array_append_new(out, o);
     }
     return out;
@@ -126,8 +130,8 @@ notifyd_pagerduty_build(const json_t *config, const json_t *data, struct notifyd
           false);
     static const char *const ik[] = {"src", "alt", "href"};
     static const char *const lk[] = {"href", "text"};
-    json_t *images = s_list(json_object_get(config, "images"), ik, 3);
-    json_t *links = s_list(json_object_get(config, "links"), lk, 2);
+    json_t *images = s_list(json_object_get(config, "images"), ik, 3, data);
+    json_t *links = s_list(json_object_get(config, "links"), lk, 2, data);
     if (json_array_size(images))
         json_object_set(msg, "images", images);
     if (json_array_size(links))

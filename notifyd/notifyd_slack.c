@@ -8,6 +8,7 @@
 #include "fw_promcfg_http.h"
 #include "notifyd_slack.h"
 #include "notifyd_text.h"
+#include "notifyd_tmpl.h"
 
 #define S_MAX_TITLE_RUNES 1024
 
@@ -17,7 +18,7 @@ s_text(const json_t *config, const char *key, const char *def, const json_t *dat
 {
     const char *v = json_string_value(json_object_get(config, key));
     if (v)
-        return fw_strdup(v);
+        return notifyd_tmpl_text(key, v, data, def);
     char *d = def ? notifyd_text_default(def, data) : NULL;
     return d ? d : fw_strdup("");
 }
@@ -32,7 +33,7 @@ s_set(json_t *obj, const char *key, char *text, bool always)
 }
 
 static json_t *
-s_fields(const json_t *config)
+s_fields(const json_t *config, const json_t *data)
 {
     const json_t *fields = json_object_get(config, "fields");
     bool short_default = json_is_true(json_object_get(config, "short_fields"));
@@ -42,8 +43,8 @@ s_fields(const json_t *config)
     json_array_foreach(fields, i, f)
     {
         json_t *o = json_object();
-        s_set(o, "title", s_text(f, "title", NULL, NULL), false);
-        s_set(o, "value", s_text(f, "value", NULL, NULL), false);
+        s_set(o, "title", s_text(f, "title", NULL, data), false);
+        s_set(o, "value", s_text(f, "value", NULL, data), false);
         const json_t *sh = json_object_get(f, "short");
         json_object_set_new(o, "short", json_boolean(sh ? json_is_true(sh) : short_default));
         json_array_append_new(out, o);
@@ -52,7 +53,7 @@ s_fields(const json_t *config)
 }
 
 static json_t *
-s_actions(const json_t *config)
+s_actions(const json_t *config, const json_t *data)
 {
     json_t *out = json_array();
     size_t i;
@@ -62,13 +63,13 @@ s_actions(const json_t *config)
         json_t *o = json_object();
         static const char *const keys[] = {"type", "text", "url", "style", "name", "value"};
         for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
-            s_set(o, keys[k], s_text(a, keys[k], NULL, NULL), false);
+            s_set(o, keys[k], s_text(a, keys[k], NULL, data), false);
         const json_t *c = json_object_get(a, "confirm");
         if (json_is_object(c)) {
             json_t *co = json_object();
             static const char *const ck[] = {"text", "title", "ok_text", "dismiss_text"};
             for (size_t k = 0; k < sizeof ck / sizeof ck[0]; k++)
-                s_set(co, ck[k], s_text(c, ck[k], NULL, NULL), false);
+                s_set(co, ck[k], s_text(c, ck[k], NULL, data), false);
             json_object_set_new(o, "confirm", co);
         }
         json_array_append_new(out, o);
@@ -109,11 +110,11 @@ notifyd_slack_build(const json_t *config, const json_t *data, struct notifyd_req
     s_set(att, "fallback", s_text(config, "fallback", "slack.default.fallback", data), true);
     s_set(att, "callback_id", s_text(config, "callback_id", "slack.default.callbackid", data),
           true);
-    json_t *fields = s_fields(config);
+    json_t *fields = s_fields(config, data);
     if (json_array_size(fields))
         json_object_set(att, "fields", fields);
     json_decref(fields);
-    json_t *actions = s_actions(config);
+    json_t *actions = s_actions(config, data);
     if (json_array_size(actions))
         json_object_set(att, "actions", actions);
     json_decref(actions);

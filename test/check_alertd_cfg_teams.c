@@ -130,8 +130,8 @@ START_TEST(test_alertd_cfg_teams_refused)
 {
     static const char *const want[] = {
         "bad.yml:5:9: error: one of webhook_url or webhook_url_file must be configured",
-        "bad.yml:5:9: error: msteams_configs.title: a template other than Alertmanager's "
-        "default is not supported yet",
+        "bad.yml:5:9: error: msteams_configs.title: template: msteams_configs.title:1: function "
+        "\"nofunc\" not defined",
         "bad.yml:7:9: error: at most one of webhook_url & webhook_url_file must be configured",
         "bad.yml:9:9: error: receivers[0].msteamsv2_configs[0].http_config: not supported",
         "bad.yml:10:9: error: unsupported scheme \"ftp\" in msteamsv2_configs webhook_url",
@@ -140,8 +140,8 @@ START_TEST(test_alertd_cfg_teams_refused)
         "/notkey\" does not hold a base64 access key",
         "bad.yml:12:9: error: azuresms_configs: from must be configured",
         "bad.yml:12:9: error: azuresms_configs: to \"555\" is not an E.164 phone number",
-        "bad.yml:12:9: error: azuresms_configs.message: a template other than Alertmanager's "
-        "default is not supported yet",
+        "bad.yml:12:9: error: azuresms_configs.message: template: azuresms_configs.message:1: "
+        "unexpected EOF",
         "bad.yml:18:9: error: azuresms_configs: endpoint must be configured",
         "bad.yml:18:9: error: azuresms_configs: access_key_file must be configured",
         "bad.yml:18:9: error: azuresms_configs: to must list at least one phone number",
@@ -151,7 +151,7 @@ START_TEST(test_alertd_cfg_teams_refused)
              "receivers:\n"                                              // 2
              "  - name: t\n"                                             // 3
              "    msteams_configs:\n"                                    // 4
-             "      - title: '{{ .CommonLabels.x }}'\n"                  // 5
+             "      - title: '{{ .CommonLabels.x | nofunc }}'\n"         // 5
              "    msteamsv2_configs:\n"                                  // 6
              "      - webhook_url: https://a/SECRET-a\n"                 // 7
              "        webhook_url_file: " S_DIR "/url\n"                 // 8
@@ -162,7 +162,7 @@ START_TEST(test_alertd_cfg_teams_refused)
              "        access_key: SECRET-c\n"                            // 13
              "        access_key_file: " S_DIR "/notkey\n"               // 14
              "        to: ['555', '+1']\n"                               // 15
-             "        message: '{{ .Status }}'\n"                        // 16
+             "        message: '{{ if .Status }}'\n"                     // 16
              "        send_resolved: true\n"                             // 17
              "      - from: x\n"                                         // 18
              "      - {endpoint: 'https://e', from: x, to: ['+1'], access_key_file: " S_DIR
