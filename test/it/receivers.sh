@@ -27,7 +27,12 @@ mkcfg() { # PORT DIR
     mkdir -p "$2"
     echo "http://127.0.0.1:$1/slack/custom" > "$2/slack_url"
     echo "fedcba9876543210fedcba9876543210" > "$2/pd_key"
+    mkdir -p "$2/tmpl"
+    cat > "$2/tmpl/plant.tmpl" <<'TMPL'
+{{ define "plant.lines" }}{{ range $i, $a := .Alerts }}{{ if $i }}, {{ end }}{{ $a.Labels.line }}: {{ if eq $a.Status "firing" }}{{ $a.Annotations.summary }}{{ else }}ok{{ end }}{{ end }}{{ end }}
+TMPL
     cat > "$2/am.yml" <<YML
+templates: ['tmpl/*.tmpl']
 route:
   receiver: team
   group_by: [alertname]
@@ -57,6 +62,10 @@ receivers:
           - {title: Shift, value: night}
         actions:
           - {type: button, text: Runbook, url: 'https://runbooks.example/line', style: primary}
+      - api_url: http://127.0.0.1:$1/slack/tmpl
+        send_resolved: true
+        title: '{{ .Status | toUpper }} {{ .CommonLabels.alertname }}{{ if .Alerts.Firing }} ({{ len .Alerts.Firing }} firing){{ end }}'
+        text: '{{ template "plant.lines" . }}'
     pagerduty_configs:
       - routing_key: 0123456789abcdef0123456789abcdef
         url: http://127.0.0.1:$1/pd/default
@@ -119,7 +128,7 @@ wait_n() { # FILE PATH KEY VALUE N
     return 1
 }
 for f in fw am; do
-    wait_n "$IT_DIR/$f.jsonl" /slack/ attachments.0.fallback "[FIRING:2]" 2 || it_die "$f: 2 firing Slack requests"
+    wait_n "$IT_DIR/$f.jsonl" /slack/ attachments.0.fallback "[FIRING:2]" 3 || it_die "$f: 2 firing Slack requests"
     wait_n "$IT_DIR/$f.jsonl" /pd/ event_action trigger 2 || it_die "$f: 2 PagerDuty triggers"
 done
 it_ok "firing: both sides sent 2 Slack messages and 2 PagerDuty triggers"
@@ -127,7 +136,7 @@ it_ok "firing: both sides sent 2 Slack messages and 2 PagerDuty triggers"
 END=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
 post $AM "$(alerts "$END")"; post $AMREF "$(alerts "$END")"
 for f in fw am; do
-    wait_n "$IT_DIR/$f.jsonl" /slack/ attachments.0.fallback "[RESOLVED]" 2 || it_die "$f: 2 resolved Slack messages"
+    wait_n "$IT_DIR/$f.jsonl" /slack/ attachments.0.fallback "[RESOLVED]" 3 || it_die "$f: 2 resolved Slack messages"
     wait_n "$IT_DIR/$f.jsonl" /pd/ event_action resolve 2 || it_die "$f: 2 PagerDuty resolves"
 done
 it_ok "resolved: both sides sent the resolved Slack messages and 2 PagerDuty resolves"
@@ -170,6 +179,11 @@ print(f"  {n} request bodies compared, {len(bad)} differences")
 sys.exit(1 if bad or n == 0 else 0)
 PY
 it_ok "every Slack and PagerDuty request body equals Alertmanager's, field by field"
+[ "$(count "$IT_DIR/fw.jsonl" /slack/tmpl attachments.0.text "L1: line 1 stopped, L2: line 2 stopped")" = 1 ] &&
+    [ "$(count "$IT_DIR/fw.jsonl" /slack/tmpl attachments.0.title "FIRING LineStopped (2 firing)")" = 1 ] &&
+    [ "$(count "$IT_DIR/fw.jsonl" /slack/tmpl attachments.0.text "L1: ok, L2: ok")" = 1 ] ||
+    it_die "custom title/text with a templates: file: $(grep /slack/tmpl "$IT_DIR/fw.jsonl" | head -2)"
+it_ok "custom Slack title and text (range, if, a template from a templates: file) rendered as Alertmanager does"
 
 # A 4xx is a failed delivery, never counted as delivered; a 503 is retried.
 L9='[{"labels":{"alertname":"Broken","line":"L9"},"startsAt":"'$START'"}]'
@@ -185,9 +199,9 @@ it_until 100 0.1 sh -c "curl -fsS http://127.0.0.1:$NOTIFYD/metrics | grep -q 'f
 [ "$(count "$IT_DIR/fw.jsonl" /pd/flaky503 event_action trigger)" = 2 ] || it_die "want 2 attempts at /pd/flaky503"
 [ "$(count "$IT_DIR/fw.jsonl" /slack/fail400 username Alertmanager)" = 1 ] || it_die "want 1 attempt at /slack/fail400"
 it_ok "PagerDuty answering 503 once: retried and delivered (2 attempts)"
-metrics | grep -q 'fw_notifyd_notifications_total{receiver="team",integration="slack"} 4' \
+metrics | grep -q 'fw_notifyd_notifications_total{receiver="team",integration="slack"} 6' \
     || it_die "team slack delivered: $(metrics | grep notifications_total)"
 metrics | grep -q 'fw_notifyd_notifications_total{receiver="team",integration="pagerduty"} 4' \
     || it_die "team pagerduty delivered: $(metrics | grep notifications_total)"
-it_ok "metrics: team's 4 Slack and 4 PagerDuty deliveries counted by integration"
+it_ok "metrics: team's 6 Slack and 4 PagerDuty deliveries counted by integration"
 echo "receivers.sh: all checks passed"
