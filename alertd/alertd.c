@@ -204,6 +204,11 @@ s_send_notify(alertd_t *self, json_t *body)
             json_array_size(json_object_get(payload, "alerts")));
     fw_err_t err;
     fw_err_clear(&err);
+    // The id notifyd's NOTIFY_RESULT answers (unique across restarts: the start time).
+    char id[48];
+    snprintf(id, sizeof id, "%llx-%llu", (unsigned long long)self->start_ms,
+             (unsigned long long)++self->notify_seq);
+    json_object_set_new(body, "id", json_string(id)); // steals
     struct fw_msg *m = fw_msg_new_json(FW_MSG_NOTIFY, json_incref(body));
     const char *result = "sent";
     if (fw_msg_send(&m, self->push, &err) < 0) {
@@ -242,6 +247,37 @@ s_on_flush(zloop_t *loop, int timer_id, void *arg)
     json_t *body;
     json_array_foreach(out, i, body) s_send_notify(self, body);
     json_decref(out);
+    return 0;
+}
+
+// notifyd's outcome of a notification: into the notification log (alertd_nflog_result).
+static int
+s_on_notify_result(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void)loop;
+    alertd_t *self = arg;
+    struct fw_msg *msg = NULL;
+    if (fw_zsock_recv(sock, FW_MSG_NOTIFY_RESULT, self->metrics, &msg) < 0)
+        return 0; // rejected, logged and counted
+    const char *id = json_string_value(json_object_get(msg->body, "id"));
+    const char *result = json_string_value(json_object_get(msg->body, "result"));
+    const char *reason = json_string_value(json_object_get(msg->body, "reason"));
+    if (strcmp(result, "delivered") != 0 && strcmp(result, "failed") != 0) {
+        fw_warn("notify.result.reject", "id=%s err=unknown result \"%s\"", id, result);
+        fw_msg_destroy(&msg);
+        return 0;
+    }
+    pthread_mutex_lock(&self->lock);
+    (void)alertd_state_begin(self->state, NULL);
+    int rc = alertd_nflog_result(self->nflog, id, result, reason);
+    // A failure must survive a restart, or the group would wait for repeat_interval.
+    s_state_commit_locked(self, rc == 0 && result[0] == 'f');
+    pthread_mutex_unlock(&self->lock);
+    if (result[0] == 'f')
+        fw_warn("notify.failed", "id=%s receiver=%s reason=\"%s\" known=%d", id,
+                json_string_value(json_object_get(msg->body, "receiver")), reason ? reason : "",
+                rc == 0);
+    fw_msg_destroy(&msg);
     return 0;
 }
 
@@ -433,6 +469,7 @@ alertd_t *
 alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
 {
     alertd_t *self = fw_calloc(1, sizeof *self);
+    self->start_ms = fw_time_now_ms();
     self->opts = opts;
     pthread_mutex_init(&self->lock, NULL);
     self->started_ms = fw_time_now_ms();
@@ -451,7 +488,11 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
     fw_err_clear(&err);
     if (!(self->pull = fw_zsock_pull(opts->zmq_alerts, opts->common.zmq_max_msg_size, &err)) ||
         !(self->push = fw_zsock_push(opts->zmq_notifyd, &err)) ||
-        !(self->pub = fw_zsock_pub(opts->zmq_pub, &err))) {
+        !(self->pub = fw_zsock_pub(opts->zmq_pub, &err)) ||
+        !(self->notifyd_sub = zsock_new(ZMQ_SUB)) ||
+        zsock_attach(self->notifyd_sub, opts->zmq_notifyd_pub, false) < 0) {
+        if (!err.msg[0])
+            fw_err_set(&err, "cannot connect SUB to \"%s\"", opts->zmq_notifyd_pub);
         fw_error("zmq.attach.fail", "err=%s", err.msg);
         goto fail;
     }
@@ -476,6 +517,8 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
     self->loop = zloop_new();
     zloop_reader(self->loop, self->pull, s_on_alerts, self);
     zloop_reader(self->loop, self->wake_pull, s_on_wake, self);
+    zsock_set_subscribe(self->notifyd_sub, "NOTIFY_RESULT");
+    zloop_reader(self->loop, self->notifyd_sub, s_on_notify_result, self);
     zloop_timer(self->loop, 50, 0, s_on_flush, self);
     zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
     fw_http_set_ready(self->http, true);
@@ -511,6 +554,7 @@ alertd_destroy(alertd_t **self_p)
     zsock_destroy(&self->wake_push);
     zsock_destroy(&self->wake_pull);
     zsock_destroy(&self->pub);
+    zsock_destroy(&self->notifyd_sub);
     zsock_destroy(&self->push);
     zsock_destroy(&self->pull);
     alertd_dispatch_destroy(&self->dispatch);

@@ -17,12 +17,13 @@
 
 struct alertd_opts {
     struct fw_common_opts common;
-    const char *zmq_alerts;   // bind PULL
-    const char *zmq_notifyd;  // connect PUSH
-    const char *zmq_pub;      // bind PUB
-    const char *storage_path; // the state (LMDB): alerts, silences, notification log; NULL or
-                              // "": kept in memory only
-    int64_t data_retention;   // ms a notification log entry is kept
+    const char *zmq_alerts;      // bind PULL
+    const char *zmq_notifyd;     // connect PUSH
+    const char *zmq_pub;         // bind PUB
+    const char *zmq_notifyd_pub; // connect SUB here for NOTIFY_RESULT
+    const char *storage_path;    // the state (LMDB): alerts, silences, notification log; NULL or
+                                 // "": kept in memory only
+    int64_t data_retention;      // ms a notification log entry is kept
     const char *external_url;
 };
 

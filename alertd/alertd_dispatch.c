@@ -333,6 +333,8 @@ s_flush(alertd_dispatch_t *self, struct s_group *g, int64_t now, json_t *out, si
         needs = false;
     else if (!e)
         needs = nf > 0;
+    else if (e->failed)
+        needs = true; // the last notification failed: as if it had not been logged
     else if (!s_subset(e->firing, e->firing_len, firing, nf))
         needs = true;
     else if (nf == 0)

@@ -35,6 +35,9 @@ struct alertd {
     uint64_t inhibit_generation;    // generation the inhibit index was built at
     int64_t inhibit_at;             // when it was built
     zsock_t *pull, *push, *pub;     // owned
+    zsock_t *notifyd_sub;           // owned: NOTIFY_RESULT from notifyd's PUB
+    int64_t start_ms;               // when alertd started (notification ids)
+    uint64_t notify_seq;            // the last notification id's sequence
     fw_zsock_guard_t *pull_guard;   // owned: counts oversized messages
     zsock_t *wake_pull, *wake_push; // owned: the HTTP thread wakes the loop for due groups
     zloop_t *loop;                  // owned

@@ -17,6 +17,10 @@ static const struct fw_flag s_flags[] = {
      FW_ZMQ_NOTIFYD_NOTIFY, "connect PUSH here for NOTIFY to notifyd"},
     {"zmq.pub-address", FW_FLAG_STR, offsetof(struct alertd_opts, zmq_pub), FW_ZMQ_ALERTD_PUB,
      "bind PUB here (alerts received, notifications sent)"},
+    {"zmq.notifyd-pub-address", FW_FLAG_STR, offsetof(struct alertd_opts, zmq_notifyd_pub),
+     FW_ZMQ_NOTIFYD_PUB,
+     "connect SUB here for notifyd's NOTIFY_RESULT (delivered or failed, into the notification "
+     "log)"},
     {"storage.path", FW_FLAG_STR, offsetof(struct alertd_opts, storage_path), "data/alertd",
      "state directory (LMDB): alerts, silences and the notification log; \"\" keeps them in "
      "memory only"},

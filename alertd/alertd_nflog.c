@@ -28,6 +28,7 @@ struct alertd_nflog {
     int64_t retention_ms;
     zhashx_t *entries; // owned: "receiver\ngroup key" -> struct s_entry *
     zlist_t *history;  // owned: struct s_note *, oldest first
+    zhashx_t *by_id;   // the history's notes by notification id (borrowed from history)
     uint32_t seq;      // the next history key's sequence
 };
 
@@ -52,6 +53,7 @@ s_note_free(void **item)
 struct s_entry {
     struct alertd_nflog_entry e;
     char *receiver, *group_key; // owned
+    char *nid;                  // owned: the id of the NOTIFY that logged it, or NULL
 };
 
 static void
@@ -63,6 +65,7 @@ s_entry_free(void **item)
         free(x->e.resolved);
         free(x->receiver);
         free(x->group_key);
+        free(x->nid);
         free(x);
     }
     *item = NULL;
@@ -77,6 +80,7 @@ alertd_nflog_new(alertd_state_t *state, int64_t retention_ms)
     self->entries = zhashx_new();
     zhashx_set_destructor(self->entries, s_entry_free);
     self->history = zlist_new();
+    self->by_id = zhashx_new();
     return self;
 }
 
@@ -86,6 +90,7 @@ alertd_nflog_destroy(alertd_nflog_t **self_p)
     if (!self_p || !*self_p)
         return;
     zhashx_destroy(&(*self_p)->entries);
+    zhashx_destroy(&(*self_p)->by_id);
     zlist_t *h = (*self_p)->history;
     for (void *n = zlist_first(h); n; n = zlist_next(h))
         s_note_free(&n);
@@ -171,6 +176,15 @@ struct s_load {
 
 static void s_history_append(alertd_nflog_t *self, struct s_note *n);
 
+// Drop n from the id index (when it is the note indexed under its id).
+static void
+s_note_unindex(alertd_nflog_t *self, const struct s_note *n)
+{
+    const char *nid = json_string_value(json_object_get(n->j, "id"));
+    if (nid && zhashx_lookup(self->by_id, nid) == n)
+        zhashx_delete(self->by_id, nid);
+}
+
 // A history record read back: its time and sequence from the key, the JSON as stored.
 static void
 s_load_note(struct s_load *l, const char *key, int64_t expires_at, const char *val, size_t len)
@@ -228,6 +242,9 @@ s_load_one(const char *key, size_t key_len, int64_t expires_at, const char *val,
     x->group_key = fw_strdup(gk);
     x->e.at = json_integer_value(at);
     x->e.expires_at = expires_at;
+    x->e.failed = json_is_true(json_object_get(j, "failed"));
+    const char *nid = json_string_value(json_object_get(j, "id"));
+    x->nid = nid ? fw_strdup(nid) : NULL;
     s_set(l->self, x);
     json_decref(j);
     return 0;
@@ -252,6 +269,28 @@ alertd_nflog_get(alertd_nflog_t *self, const char *receiver, const char *group_k
     return x && x->e.expires_at > now ? &x->e : NULL;
 }
 
+// Write x into the state's open batch (when there is a state).
+static void
+s_entry_put(alertd_nflog_t *self, const struct s_entry *x)
+{
+    if (!self->state)
+        return;
+    json_t *j =
+        json_pack("{s:s, s:s, s:I, s:o, s:o}", "receiver", x->receiver, "groupKey", x->group_key,
+                  "at", (json_int_t)x->e.at, "firing", s_fps_json(x->e.firing, x->e.firing_len),
+                  "resolved", s_fps_json(x->e.resolved, x->e.resolved_len)); // "o" steals
+    if (x->nid)
+        json_object_set_new(j, "id", json_string(x->nid)); // steals
+    if (x->e.failed)
+        json_object_set_new(j, "failed", json_true()); // steals
+    char *text = json_dumps(j, JSON_COMPACT);
+    char key[17];
+    s_record_key(x->receiver, x->group_key, key);
+    alertd_state_put(self->state, ALERTD_STATE_NFLOG, key, x->e.expires_at, text, strlen(text));
+    free(text);
+    json_decref(j);
+}
+
 void
 alertd_nflog_log(alertd_nflog_t *self, const char *receiver, const char *group_key,
                  uint64_t *firing, size_t firing_len, uint64_t *resolved, size_t resolved_len,
@@ -266,18 +305,7 @@ alertd_nflog_log(alertd_nflog_t *self, const char *receiver, const char *group_k
     x->e.resolved_len = resolved_len;
     x->e.at = now;
     x->e.expires_at = now + self->retention_ms;
-    if (self->state) {
-        json_t *j =
-            json_pack("{s:s, s:s, s:I, s:o, s:o}", "receiver", receiver, "groupKey", group_key,
-                      "at", (json_int_t)now, "firing", s_fps_json(firing, firing_len), "resolved",
-                      s_fps_json(resolved, resolved_len)); // "o" steals
-        char *text = json_dumps(j, JSON_COMPACT);
-        char key[17];
-        s_record_key(receiver, group_key, key);
-        alertd_state_put(self->state, ALERTD_STATE_NFLOG, key, x->e.expires_at, text, strlen(text));
-        free(text);
-        json_decref(j);
-    }
+    s_entry_put(self, x);
     s_set(self, x);
 }
 
@@ -296,6 +324,7 @@ alertd_nflog_gc(alertd_nflog_t *self, int64_t now)
     for (struct s_note *x = zlist_first(self->history); x && x->expires_at <= now;
          x = zlist_first(self->history)) {
         void *p = zlist_pop(self->history);
+        s_note_unindex(self, p);
         s_note_free(&p);
         n++;
     }
@@ -318,8 +347,12 @@ static void
 s_history_append(alertd_nflog_t *self, struct s_note *n)
 {
     zlist_append(self->history, n);
+    const char *nid = json_string_value(json_object_get(n->j, "id"));
+    if (nid)
+        zhashx_update(self->by_id, nid, n);
     while (zlist_size(self->history) > ALERTD_NFLOG_HISTORY_MAX) {
         void *p = zlist_pop(self->history);
+        s_note_unindex(self, p);
         alertd_state_del(self->state, ALERTD_STATE_NFLOG, ((struct s_note *)p)->key);
         s_note_free(&p);
     }
@@ -332,6 +365,25 @@ static const char *const s_integrations[][2] = {
     {"slack_configs", "slack"},         {"webhook_configs", "webhook"},
     {"azuresms_configs", "azuresms"},
 };
+
+// j's string member key, "" when absent or not a string.
+static const char *
+s_str(const json_t *j, const char *key)
+{
+    const char *s = json_string_value(json_object_get(j, key));
+    return s ? s : "";
+}
+
+// Write the note into the state's open batch (when there is a state).
+static void
+s_note_put(alertd_nflog_t *self, const struct s_note *n)
+{
+    if (!self->state)
+        return;
+    char *text = json_dumps(n->j, JSON_COMPACT);
+    alertd_state_put(self->state, ALERTD_STATE_NFLOG, n->key, n->expires_at, text, strlen(text));
+    free(text);
+}
 
 void
 alertd_nflog_record(alertd_nflog_t *self, const json_t *notify, const char *result, int64_t now)
@@ -368,21 +420,43 @@ alertd_nflog_record(alertd_nflog_t *self, const json_t *notify, const char *resu
                      json_is_object(gl) ? json_deep_copy(gl) : json_object(), "status",
                      status ? status : "", "result", result, "integrations", integrations, "alerts",
                      alerts);
-    if (self->state) {
-        char *text = json_dumps(n->j, JSON_COMPACT);
-        alertd_state_put(self->state, ALERTD_STATE_NFLOG, n->key, n->expires_at, text,
-                         strlen(text));
-        free(text);
+    const char *nid = json_string_value(json_object_get(notify, "id"));
+    if (nid) {
+        json_object_set_new(n->j, "id", json_string(nid)); // steals
+        // The entry this notification logged (the dispatcher logs it just before) names it.
+        char *k = fw_asprintf("%s\n%s", receiver ? receiver : "", gk ? gk : "");
+        struct s_entry *x = zhashx_lookup(self->entries, k);
+        free(k);
+        if (x) {
+            free(x->nid);
+            x->nid = fw_strdup(nid);
+            x->e.failed = false;
+            s_entry_put(self, x);
+        }
     }
+    s_note_put(self, n);
     s_history_append(self, n);
 }
 
-// j's string member key, "" when absent or not a string.
-static const char *
-s_str(const json_t *j, const char *key)
+int
+alertd_nflog_result(alertd_nflog_t *self, const char *id, const char *result, const char *reason)
 {
-    const char *s = json_string_value(json_object_get(j, key));
-    return s ? s : "";
+    struct s_note *n = zhashx_lookup(self->by_id, id);
+    if (!n)
+        return -1;
+    json_object_set_new(n->j, "result", json_string(result)); // steals
+    if (reason && *reason)
+        json_object_set_new(n->j, "reason", json_string(reason)); // steals
+    s_note_put(self, n);
+    const json_t *rcv = json_object_get(n->j, "receiver");
+    char *k = fw_asprintf("%s\n%s", s_str(rcv, "name"), s_str(n->j, "groupKey"));
+    struct s_entry *x = zhashx_lookup(self->entries, k);
+    free(k);
+    if (x && x->nid && strcmp(x->nid, id) == 0) {
+        x->e.failed = strcmp(result, "failed") == 0;
+        s_entry_put(self, x);
+    }
+    return 0;
 }
 
 // Whether the record n passes f.

@@ -39,6 +39,8 @@ struct alertd_nflog_entry {
     size_t firing_len, resolved_len;
     int64_t at;         // when the notification was made (ms)
     int64_t expires_at; // at + retention
+    bool failed;        // notifyd reported the notification failed: notify again at the next
+                        // flush (Alertmanager logs only successful notifications)
 };
 
 typedef struct alertd_nflog alertd_nflog_t;
@@ -61,9 +63,18 @@ size_t alertd_nflog_gc(alertd_nflog_t *self, int64_t now);
 size_t alertd_nflog_size(alertd_nflog_t *self);
 
 // Record the notification body (a NOTIFY body: receiver, payload, *_configs; borrowed) made
-// at now, with its result ("sent": handed to notifyd; "dropped": it could not be queued).
+// at now, with its result ("sent": handed to notifyd; "dropped": it could not be queued;
+// alertd_nflog_result turns "sent" into "delivered" or "failed"). With an "id" the record
+// keeps it (and "reason" once failed) and the entry of (receiver, group key) is named by it.
 void alertd_nflog_record(alertd_nflog_t *self, const json_t *notify, const char *result,
                          int64_t now);
+
+// notifyd's outcome (NOTIFY_RESULT) of the notification whose NOTIFY carried id: the
+// record's result becomes result ("delivered" or "failed") with reason, and the entry it
+// logged (unless a later notification replaced it) is marked failed or not. Writes into the
+// state's open batch. -1 when no record has that id.
+int alertd_nflog_result(alertd_nflog_t *self, const char *id, const char *result,
+                        const char *reason);
 
 // Which records a query keeps; a field left zero or NULL keeps everything.
 struct alertd_nflog_filter {

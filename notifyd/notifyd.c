@@ -17,6 +17,7 @@
 #include "fw_msg.h"
 #include "fw_zsock.h"
 #include "notifyd.h"
+#include "notifyd_am_metrics.h"
 #include "notifyd_azuresms.h"
 #include "notifyd_msteams.h"
 #include "notifyd_email.h"
@@ -37,8 +38,84 @@ struct notifyd {
     fw_metrics_t *metrics;           // owned
     fw_http_t *http;                 // owned
     zhashx_t *pending;               // owned: id text -> json_t * (NOTIFY body to publish)
+    zhashx_t *owner;                 // owned: id text -> struct s_owner * (its NOTIFY's outcome)
+    zhashx_t *outcomes;              // owned: NOTIFY id -> struct s_outcome * (NOTIFY_RESULT due)
+    struct s_outcome *current;       // the outcome of the NOTIFY s_on_notify is handling
     uint64_t next_id;
 };
+
+// The outcome of one NOTIFY with an id: deliveries still out, the first failure.
+struct s_outcome {
+    char *id, *receiver; // owned
+    char *reason;        // owned: "<integration>: <reason>" of the first failure, or NULL
+    size_t outstanding;
+};
+
+// Which outcome a queued delivery counts towards, and its integration (metrics label).
+struct s_owner {
+    char *nid;         // owned, NULL when its NOTIFY had no id
+    char *integration; // owned
+};
+
+static void
+s_outcome_free(void **item)
+{
+    struct s_outcome *o = *item;
+    if (o) {
+        free(o->id);
+        free(o->receiver);
+        free(o->reason);
+        free(o);
+    }
+    *item = NULL;
+}
+
+static void
+s_owner_free(void **item)
+{
+    struct s_owner *o = *item;
+    if (o) {
+        free(o->nid);
+        free(o->integration);
+        free(o);
+    }
+    *item = NULL;
+}
+
+// The delivery key was queued for integration: count it towards the current NOTIFY.
+static void
+s_owned(notifyd_t *self, const char *key, const char *integration)
+{
+    struct s_owner *o = fw_calloc(1, sizeof *o);
+    o->integration = fw_strdup(integration);
+    if (self->current) {
+        o->nid = fw_strdup(self->current->id);
+        self->current->outstanding++;
+    }
+    zhashx_update(self->owner, key, o);
+}
+
+static void
+s_outcome_failed(struct s_outcome *o, const char *integration, const char *reason)
+{
+    if (o && !o->reason)
+        o->reason = fw_asprintf("%s: %s", integration, reason);
+}
+
+// PUBlish NOTIFY_RESULT for o when nothing of it is out any more, and forget it.
+static void
+s_outcome_maybe_done(notifyd_t *self, struct s_outcome *o)
+{
+    if (!o || o->outstanding > 0)
+        return;
+    json_t *b = json_pack("{s:s, s:s, s:s}", "id", o->id, "receiver", o->receiver, "result",
+                          o->reason ? "failed" : "delivered");
+    if (o->reason)
+        json_object_set_new(b, "reason", json_string(o->reason)); // steals
+    struct fw_msg *m = fw_msg_new_json(FW_MSG_NOTIFY_RESULT, b);
+    (void)fw_msg_send(&m, self->pub, NULL);
+    zhashx_delete(self->outcomes, o->id);
+}
 
 char *
 notifyd_prepare_body(const json_t *payload, const json_t *webhook_config)
@@ -125,6 +202,7 @@ s_deliver_integrations(notifyd_t *self, const json_t *body)
                 fw_metrics_add(self->metrics, "fw_notifyd_notifications_failed_total", labels, 1);
                 fw_warn("notify.fail", "receiver=%s integration=%s err=%s", receiver,
                         s_integrations[k].integration, err.msg);
+                s_outcome_failed(self->current, s_integrations[k].integration, "bad_config");
                 continue;
             }
             json_decref(data);
@@ -136,6 +214,7 @@ s_deliver_integrations(notifyd_t *self, const json_t *body)
                           s_integrations[k].array, c, "payload", payload);
             zhashx_insert(self->pending, key, fw_msg_redacted(FW_MSG_NOTIFY, one));
             json_decref(one);
+            s_owned(self, key, s_integrations[k].integration);
             notifyd_webhook_post(self->webhook, id, receiver, s_integrations[k].integration, &req,
                                  NULL, true);
             notifyd_req_clear(&req);
@@ -165,6 +244,7 @@ s_deliver_email(notifyd_t *self, const json_t *body)
                                 "email_configs", c, "payload", payload);
         zhashx_insert(self->pending, key, fw_msg_redacted(FW_MSG_NOTIFY, one));
         json_decref(one);
+        s_owned(self, key, "email");
         fw_err_t err;
         fw_err_clear(&err);
         if (notifyd_email_send(self->email, id, receiver, c, data, &err) < 0) {
@@ -174,6 +254,11 @@ s_deliver_email(notifyd_t *self, const json_t *body)
             fw_metrics_add(self->metrics, "fw_notifyd_notifications_failed_total", labels, 1);
             fw_warn("notify.fail", "receiver=%s integration=email err=%s", receiver, err.msg);
             zhashx_delete(self->pending, key);
+            zhashx_delete(self->owner, key);
+            if (self->current) {
+                self->current->outstanding--;
+                s_outcome_failed(self->current, "email", "bad_config");
+            }
         }
         json_decref(data);
     }
@@ -190,6 +275,15 @@ s_on_notify(zloop_t *loop, zsock_t *sock, void *arg)
     const char *receiver = json_string_value(json_object_get(msg->body, "receiver"));
     json_t *payload = json_object_get(msg->body, "payload");
     json_t *configs = json_object_get(msg->body, "webhook_configs");
+    const char *nid = json_string_value(json_object_get(msg->body, "id"));
+    self->current = NULL;
+    if (nid && !zhashx_lookup(self->outcomes, nid)) {
+        struct s_outcome *o = fw_calloc(1, sizeof *o);
+        o->id = fw_strdup(nid);
+        o->receiver = fw_strdup(receiver ? receiver : "");
+        zhashx_insert(self->outcomes, nid, o);
+        self->current = o;
+    }
     size_t i;
     json_t *wc;
     json_array_foreach(configs, i, wc)
@@ -197,6 +291,7 @@ s_on_notify(zloop_t *loop, zsock_t *sock, void *arg)
         const char *url = json_string_value(json_object_get(wc, "url"));
         if (!url || !*url) {
             fw_warn("notify.skip", "receiver=%s err=%s", receiver, "webhook_config without url");
+            s_outcome_failed(self->current, "webhook", "bad_config");
             continue;
         }
         char *body = notifyd_prepare_body(payload, wc);
@@ -210,6 +305,7 @@ s_on_notify(zloop_t *loop, zsock_t *sock, void *arg)
         // Taps never see the secrets (fw_msg.def's FW_SECRET list).
         zhashx_insert(self->pending, key, fw_msg_redacted(FW_MSG_NOTIFY, one));
         json_decref(one);
+        s_owned(self, key, "webhook");
         const char *auth = json_string_value(json_object_get(wc, "authorization"));
         const json_t *fr = json_object_get(wc, "follow_redirects");
         notifyd_webhook_send(self->webhook, id, receiver, url, body, auth, !fr || json_is_true(fr));
@@ -217,6 +313,9 @@ s_on_notify(zloop_t *loop, zsock_t *sock, void *arg)
     }
     s_deliver_integrations(self, msg->body);
     s_deliver_email(self, msg->body);
+    struct s_outcome *o = self->current;
+    self->current = NULL;
+    s_outcome_maybe_done(self, o); // nothing queued (all skipped or failed at once)
     fw_msg_destroy(&msg);
     return 0;
 }
@@ -245,8 +344,33 @@ s_on_result(zloop_t *loop, zsock_t *sock, void *arg)
                 r.attempts);
     }
     zhashx_delete(self->pending, key);
+    struct s_owner *own = zhashx_lookup(self->owner, key);
+    struct s_outcome *o = own && own->nid ? zhashx_lookup(self->outcomes, own->nid) : NULL;
+    if (own)
+        notifyd_am_notification(self->metrics, own->integration, r.ok, r.reason);
+    if (o) {
+        if (!r.ok)
+            s_outcome_failed(o, own->integration, r.reason);
+        o->outstanding--;
+        s_outcome_maybe_done(self, o);
+    }
+    zhashx_delete(self->owner, key);
     notifyd_result_clear(&r);
     return 0;
+}
+
+// Every outcome still due fails: its deliveries were abandoned (reload).
+static void
+s_outcomes_abandon(notifyd_t *self)
+{
+    zlistx_t *keys = zhashx_keys(self->outcomes);
+    for (char *k = zlistx_first(keys); k; k = zlistx_next(keys)) {
+        struct s_outcome *o = zhashx_lookup(self->outcomes, k);
+        s_outcome_failed(o, "notifyd", "abandoned");
+        o->outstanding = 0;
+        s_outcome_maybe_done(self, o);
+    }
+    zlistx_destroy(&keys);
 }
 
 static void
@@ -275,6 +399,8 @@ s_reload(void *arg, char *errbuf, size_t errsize)
     if (zhashx_size(self->pending) > 0)
         fw_warn("notify.abandon", "count=%zu reason=%s", zhashx_size(self->pending), "reload");
     zhashx_purge(self->pending);
+    zhashx_purge(self->owner);
+    s_outcomes_abandon(self);
     notifyd_cfg_destroy(&self->cfg);
     self->cfg = cfg;
     s_start_webhook(self);
@@ -309,8 +435,13 @@ notifyd_new(const struct notifyd_opts *opts, struct notifyd_cfg **cfg_p)
     *cfg_p = NULL;
     self->pending = zhashx_new();
     zhashx_set_destructor(self->pending, s_json_free);
+    self->owner = zhashx_new();
+    zhashx_set_destructor(self->owner, s_owner_free);
+    self->outcomes = zhashx_new();
+    zhashx_set_destructor(self->outcomes, s_outcome_free);
     self->metrics = fw_metrics_new();
     fw_zsock_declare_metrics(self->metrics);
+    notifyd_am_declare(self->metrics);
     fw_metrics_declare(self->metrics, "fw_notifyd_pending", FW_METRIC_GAUGE,
                        "Deliveries queued or in flight.");
     fw_err_t err;
@@ -362,6 +493,8 @@ notifyd_destroy(notifyd_t **self_p)
     zsock_destroy(&self->pub);
     zsock_destroy(&self->pull);
     zhashx_destroy(&self->pending);
+    zhashx_destroy(&self->owner);
+    zhashx_destroy(&self->outcomes);
     notifyd_cfg_destroy(&self->cfg);
     fw_metrics_destroy(&self->metrics);
     notifyd_tmpl_shutdown();

@@ -9,6 +9,7 @@
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_time.h"
+#include "notifyd_am_metrics.h"
 #include "notifyd_email.h"
 
 struct notifyd_email {
@@ -190,6 +191,7 @@ s_done(CURLM *multi, CURLMsg *m, zlist_t *queue, zsock_t *pipe, const struct s_a
     curl_multi_remove_handle(multi, j->easy);
     curl_easy_cleanup(j->easy);
     j->easy = NULL;
+    notifyd_am_request(a->metrics, "email", res == CURLE_OK);
     if (res == CURLE_OK) {
         fw_debug("email.ok", "receiver=%s smarthost=%s attempts=%d", j->f[F_RECEIVER],
                  j->f[F_SMARTHOST], j->attempts);

@@ -13,6 +13,7 @@
 #include "fw_mem.h"
 #include "fw_secret.h"
 #include "fw_time.h"
+#include "notifyd_am_metrics.h"
 #include "notifyd_webhook.h"
 
 struct notifyd_webhook {
@@ -143,6 +144,7 @@ s_done(CURLM *multi, CURLMsg *m, zlist_t *queue, zsock_t *pipe, const struct s_a
     j->easy = NULL;
     curl_slist_free_all(j->headers);
     j->headers = NULL;
+    notifyd_am_request(a->metrics, j->integration, res == CURLE_OK && code >= 200 && code < 300);
     const char *reason = "";
     bool retry = false;
     // The webhook URL is a secret (it may carry a token, as Alertmanager holds it): logs
