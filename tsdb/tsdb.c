@@ -44,7 +44,7 @@
 
 #define S_GROUP 64                       // SAMPLES messages handled per wake-up of the loop
 #define S_COMMIT_BATCHES 512             // commit before the interval once this many batches wait
-#define S_COMMIT_SAMPLES 500000          // or this many samples
+#define S_COMMIT_SAMPLES 100000          // or this many (bounds a write transaction's dirty pages)
 #define S_DRAIN_MAX 10000                // messages drained after SIGTERM
 #define S_RETENTION_CHUNK 20000          // chunks deleted per housekeeping tick
 #define S_HEAD_IDLE_MS (60 * 60 * 1000)  // a series silent this long leaves the head
