@@ -32,14 +32,18 @@
 #include "fw_mem.h"
 
 struct s_series {
-    char *labels; // owned, exposition form without braces
-    double value;
+    char *labels;    // owned, exposition form without braces
+    double value;    // a histogram's count
+    double *buckets; // owned, histograms only: per bucket (not cumulative), +Inf last
+    double sum;      // histograms only
 };
 
 struct s_family {
     char *name; // owned
     char *help; // owned
     fw_metric_type_t type;
+    double *bounds; // owned, histograms only: upper bounds, ascending, +Inf not included
+    size_t nbounds;
     struct s_series *series; // owned, sorted by labels
     size_t len;
     size_t cap;
@@ -180,8 +184,10 @@ s_series_get(struct s_family *fam, const char *labels)
         return &fam->series[i];
     fw_mem_grow((void **)&fam->series, &fam->cap, fam->len + 1, sizeof(*fam->series));
     memmove(&fam->series[i + 1], &fam->series[i], (fam->len - i) * sizeof(*fam->series));
+    memset(&fam->series[i], 0, sizeof(fam->series[i]));
     fam->series[i].labels = fw_strdup(labels);
-    fam->series[i].value = 0;
+    if (fam->type == FW_METRIC_HISTOGRAM)
+        fam->series[i].buckets = fw_calloc(fam->nbounds + 1, sizeof(double));
     fam->len++;
     return &fam->series[i];
 }
@@ -306,9 +312,12 @@ fw_metrics_destroy(fw_metrics_t **self_p)
     fw_metrics_t *self = *self_p;
     for (size_t i = 0; i < self->len; i++) {
         struct s_family *fam = &self->families[i];
-        for (size_t k = 0; k < fam->len; k++)
+        for (size_t k = 0; k < fam->len; k++) {
             free(fam->series[k].labels);
+            free(fam->series[k].buckets);
+        }
         free(fam->series);
+        free(fam->bounds);
         free(fam->help);
         free(fam->name);
     }
@@ -350,8 +359,48 @@ fw_metrics_add(fw_metrics_t *self, const char *name, const char *labels, double 
         return;
     pthread_mutex_lock(&self->lock);
     struct s_family *fam = s_family_lookup(self, name);
-    if (fam)
-        s_series_get(fam, labels ? labels : "")->value += delta;
+    if (fam) {
+        struct s_series *s = s_series_get(fam, labels ? labels : "");
+        if (fam->type != FW_METRIC_HISTOGRAM)
+            s->value += delta;
+    }
+    pthread_mutex_unlock(&self->lock);
+}
+
+void
+fw_metrics_declare_histogram(fw_metrics_t *self, const char *name, const char *help,
+                             const double *bounds, size_t n)
+{
+    if (!self || !name)
+        return;
+    fw_metrics_declare(self, name, FW_METRIC_HISTOGRAM, help);
+    pthread_mutex_lock(&self->lock);
+    bool found;
+    struct s_family *fam = &self->families[s_family_find(self, name, &found)];
+    if (found && fam->type == FW_METRIC_HISTOGRAM && fam->len == 0 && !fam->bounds && n > 0) {
+        fam->bounds = fw_calloc(n, sizeof(double));
+        memcpy(fam->bounds, bounds, n * sizeof(double));
+        fam->nbounds = n;
+    }
+    pthread_mutex_unlock(&self->lock);
+}
+
+void
+fw_metrics_observe(fw_metrics_t *self, const char *name, const char *labels, double v)
+{
+    if (!self || !name)
+        return;
+    pthread_mutex_lock(&self->lock);
+    struct s_family *fam = s_family_lookup(self, name);
+    if (fam && fam->type == FW_METRIC_HISTOGRAM) {
+        struct s_series *s = s_series_get(fam, labels ? labels : "");
+        size_t b = 0;
+        while (b < fam->nbounds && v > fam->bounds[b])
+            b++;
+        s->buckets[b] += 1;
+        s->sum += v;
+        s->value += 1;
+    }
     pthread_mutex_unlock(&self->lock);
 }
 
@@ -362,8 +411,11 @@ fw_metrics_set(fw_metrics_t *self, const char *name, const char *labels, double 
         return;
     pthread_mutex_lock(&self->lock);
     struct s_family *fam = s_family_lookup(self, name);
-    if (fam)
-        s_series_get(fam, labels ? labels : "")->value = value;
+    if (fam) {
+        struct s_series *s = s_series_get(fam, labels ? labels : "");
+        if (fam->type != FW_METRIC_HISTOGRAM)
+            s->value = value;
+    }
     pthread_mutex_unlock(&self->lock);
 }
 
@@ -384,6 +436,47 @@ fw_metrics_get(fw_metrics_t *self, const char *name, const char *labels)
     }
     pthread_mutex_unlock(&self->lock);
     return v;
+}
+
+// One line "name<suffix>{labels[,extra]} value".
+static void
+s_render_line(struct s_buf *b, const char *name, const char *suffix, const char *labels,
+              const char *extra, double v)
+{
+    char num[64];
+    s_buf_puts(b, name);
+    s_buf_puts(b, suffix);
+    if (labels[0] || extra) {
+        s_buf_puts(b, "{");
+        s_buf_puts(b, labels);
+        if (extra) {
+            if (labels[0])
+                s_buf_puts(b, ",");
+            s_buf_puts(b, extra);
+        }
+        s_buf_puts(b, "}");
+    }
+    s_format_value(v, num, sizeof(num));
+    s_buf_puts(b, " ");
+    s_buf_puts(b, num);
+    s_buf_puts(b, "\n");
+}
+
+// A histogram series as Prometheus's Go client renders it: cumulative buckets, +Inf, sum,
+// count.
+static void
+s_render_histogram(struct s_buf *b, const struct s_family *fam, const struct s_series *s)
+{
+    char le[80], num[64];
+    double cum = 0;
+    for (size_t i = 0; i <= fam->nbounds; i++) {
+        cum += s->buckets[i];
+        s_format_value(i < fam->nbounds ? fam->bounds[i] : INFINITY, num, sizeof(num));
+        snprintf(le, sizeof le, "le=\"%s\"", num);
+        s_render_line(b, fam->name, "_bucket", s->labels, le, cum);
+    }
+    s_render_line(b, fam->name, "_sum", s->labels, NULL, s->sum);
+    s_render_line(b, fam->name, "_count", s->labels, NULL, s->value);
 }
 
 char *
@@ -409,7 +502,14 @@ fw_metrics_render(fw_metrics_t *self)
         s_buf_help(&b, fam->help);
         s_buf_puts(&b, "\n# TYPE ");
         s_buf_puts(&b, fam->name);
-        s_buf_puts(&b, fam->type == FW_METRIC_COUNTER ? " counter\n" : " gauge\n");
+        s_buf_puts(&b, fam->type == FW_METRIC_COUNTER     ? " counter\n"
+                       : fam->type == FW_METRIC_HISTOGRAM ? " histogram\n"
+                                                          : " gauge\n");
+        if (fam->type == FW_METRIC_HISTOGRAM) {
+            for (size_t k = 0; k < fam->len; k++)
+                s_render_histogram(&b, fam, &fam->series[k]);
+            continue;
+        }
         for (size_t k = 0; k < fam->len; k++) {
             const struct s_series *s = &fam->series[k];
             s_buf_puts(&b, fam->name);

@@ -10,9 +10,11 @@
 #ifndef FW_METRICS_H
 #define FW_METRICS_H
 
+#include <stddef.h>
+
 typedef struct fw_metrics fw_metrics_t;
 
-typedef enum { FW_METRIC_COUNTER, FW_METRIC_GAUGE } fw_metric_type_t;
+typedef enum { FW_METRIC_COUNTER, FW_METRIC_GAUGE, FW_METRIC_HISTOGRAM } fw_metric_type_t;
 
 fw_metrics_t *fw_metrics_new(void);
 void fw_metrics_destroy(fw_metrics_t **self_p);
@@ -22,6 +24,14 @@ void fw_metrics_declare(fw_metrics_t *self, const char *name, fw_metric_type_t t
                         const char *help);
 // Add delta to a series (created at 0); the family must be declared (else: logged, ignored).
 void fw_metrics_add(fw_metrics_t *self, const char *name, const char *labels, double delta);
+// Declare a histogram family with the n upper bounds (ascending; +Inf is implied), copied.
+// Each series renders as name_bucket{...,le="b"} (cumulative), name_sum and name_count. A
+// histogram series is created (all zero) by fw_metrics_add with delta 0, and fed only by
+// fw_metrics_observe; fw_metrics_add and _set with other values leave it alone.
+void fw_metrics_declare_histogram(fw_metrics_t *self, const char *name, const char *help,
+                                  const double *bounds, size_t n);
+// Observe v in a histogram series (created when absent).
+void fw_metrics_observe(fw_metrics_t *self, const char *name, const char *labels, double v);
 // Set a series to value.
 void fw_metrics_set(fw_metrics_t *self, const char *name, const char *labels, double value);
 // Current value of a series, 0 when absent. For tests and housekeeping.

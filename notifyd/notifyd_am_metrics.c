@@ -10,8 +10,8 @@ static const char *const s_integrations[] = {
     "email", "msteams", "msteamsv2", "pagerduty", "slack", "webhook", "azuresms",
 };
 
-static const char *const s_reasons[] = {"clientError", "serverError", "contextDeadlineExceeded",
-                                        "other"};
+static const char *const s_reasons[] = {"clientError", "serverError", "contextCanceled",
+                                        "contextDeadlineExceeded", "other"};
 
 // Alertmanager's failure reason for floorwatch's (notifyd_webhook.h, notifyd_email.h).
 static const char *
@@ -39,12 +39,17 @@ notifyd_am_declare(fw_metrics_t *m)
                        "The total number of attempted notification requests.");
     fw_metrics_declare(m, "alertmanager_notification_requests_failed_total", FW_METRIC_COUNTER,
                        "The total number of failed notification requests.");
+    static const double buckets[] = {1, 5, 10, 15, 20}; // Alertmanager's
+    fw_metrics_declare_histogram(m, "alertmanager_notification_latency_seconds",
+                                 "The latency of notifications in seconds.", buckets,
+                                 sizeof buckets / sizeof buckets[0]);
     char l[128];
     for (size_t i = 0; i < sizeof s_integrations / sizeof s_integrations[0]; i++) {
         snprintf(l, sizeof l, "integration=\"%s\"", s_integrations[i]);
         fw_metrics_add(m, "alertmanager_notifications_total", l, 0);
         fw_metrics_add(m, "alertmanager_notification_requests_total", l, 0);
         fw_metrics_add(m, "alertmanager_notification_requests_failed_total", l, 0);
+        fw_metrics_add(m, "alertmanager_notification_latency_seconds", l, 0);
         for (size_t k = 0; k < sizeof s_reasons / sizeof s_reasons[0]; k++) {
             snprintf(l, sizeof l, "integration=\"%s\",reason=\"%s\"", s_integrations[i],
                      s_reasons[k]);
@@ -66,10 +71,11 @@ notifyd_am_notification(fw_metrics_t *m, const char *integration, bool ok, const
 }
 
 void
-notifyd_am_request(fw_metrics_t *m, const char *integration, bool ok)
+notifyd_am_request(fw_metrics_t *m, const char *integration, bool ok, double seconds)
 {
     char l[160];
     snprintf(l, sizeof l, "integration=\"%s\"", integration);
+    fw_metrics_observe(m, "alertmanager_notification_latency_seconds", l, seconds);
     fw_metrics_add(m, "alertmanager_notification_requests_total", l, 1);
     if (!ok)
         fw_metrics_add(m, "alertmanager_notification_requests_failed_total", l, 1);

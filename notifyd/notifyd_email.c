@@ -187,11 +187,13 @@ s_done(CURLM *multi, CURLMsg *m, zlist_t *queue, zsock_t *pipe, const struct s_a
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
     long code = 0;
     curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+    curl_off_t took_us = 0; // the attempt's latency (Alertmanager observes each request)
+    curl_easy_getinfo(m->easy_handle, CURLINFO_TOTAL_TIME_T, &took_us);
     CURLcode res = m->data.result;
     curl_multi_remove_handle(multi, j->easy);
     curl_easy_cleanup(j->easy);
     j->easy = NULL;
-    notifyd_am_request(a->metrics, "email", res == CURLE_OK);
+    notifyd_am_request(a->metrics, "email", res == CURLE_OK, (double)took_us / 1e6);
     if (res == CURLE_OK) {
         fw_debug("email.ok", "receiver=%s smarthost=%s attempts=%d", j->f[F_RECEIVER],
                  j->f[F_SMARTHOST], j->attempts);

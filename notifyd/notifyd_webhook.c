@@ -138,13 +138,16 @@ s_done(CURLM *multi, CURLMsg *m, zlist_t *queue, zsock_t *pipe, const struct s_a
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
     long code = 0;
     curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+    curl_off_t took_us = 0; // the attempt's latency (Alertmanager observes each request)
+    curl_easy_getinfo(m->easy_handle, CURLINFO_TOTAL_TIME_T, &took_us);
     CURLcode res = m->data.result;
     curl_multi_remove_handle(multi, j->easy);
     curl_easy_cleanup(j->easy);
     j->easy = NULL;
     curl_slist_free_all(j->headers);
     j->headers = NULL;
-    notifyd_am_request(a->metrics, j->integration, res == CURLE_OK && code >= 200 && code < 300);
+    notifyd_am_request(a->metrics, j->integration, res == CURLE_OK && code >= 200 && code < 300,
+                       (double)took_us / 1e6);
     const char *reason = "";
     bool retry = false;
     // The webhook URL is a secret (it may carry a token, as Alertmanager holds it): logs

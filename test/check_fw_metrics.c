@@ -211,6 +211,47 @@ START_TEST(test_fw_metrics_concurrent_adds)
 }
 END_TEST
 
+// A histogram renders as Prometheus's Go client does (Alertmanager's latency buckets).
+START_TEST(test_fw_metrics_histogram)
+{
+    fw_metrics_t *m = fw_metrics_new();
+    static const double b[] = {1, 5, 10, 15, 20};
+    fw_metrics_declare_histogram(m, "fw_lat_seconds", "Latency.", b, 5);
+    fw_metrics_add(m, "fw_lat_seconds", "integration=\"email\"", 0); // all zero
+    fw_metrics_observe(m, "fw_lat_seconds", "integration=\"webhook\"", 0.25);
+    fw_metrics_observe(m, "fw_lat_seconds", "integration=\"webhook\"", 5);
+    fw_metrics_observe(m, "fw_lat_seconds", "integration=\"webhook\"", 30);
+    fw_metrics_add(m, "fw_lat_seconds", "integration=\"webhook\"", 7); // ignored
+    fw_metrics_set(m, "fw_lat_seconds", "integration=\"webhook\"", 7); // ignored
+    char *text = s_render_head(m);
+    ck_assert_str_eq(text, "# HELP fw_lat_seconds Latency.\n"
+                           "# TYPE fw_lat_seconds histogram\n"
+                           "fw_lat_seconds_bucket{integration=\"email\",le=\"1\"} 0\n"
+                           "fw_lat_seconds_bucket{integration=\"email\",le=\"5\"} 0\n"
+                           "fw_lat_seconds_bucket{integration=\"email\",le=\"10\"} 0\n"
+                           "fw_lat_seconds_bucket{integration=\"email\",le=\"15\"} 0\n"
+                           "fw_lat_seconds_bucket{integration=\"email\",le=\"20\"} 0\n"
+                           "fw_lat_seconds_bucket{integration=\"email\",le=\"+Inf\"} 0\n"
+                           "fw_lat_seconds_sum{integration=\"email\"} 0\n"
+                           "fw_lat_seconds_count{integration=\"email\"} 0\n"
+                           "fw_lat_seconds_bucket{integration=\"webhook\",le=\"1\"} 1\n"
+                           "fw_lat_seconds_bucket{integration=\"webhook\",le=\"5\"} 2\n"
+                           "fw_lat_seconds_bucket{integration=\"webhook\",le=\"10\"} 2\n"
+                           "fw_lat_seconds_bucket{integration=\"webhook\",le=\"15\"} 2\n"
+                           "fw_lat_seconds_bucket{integration=\"webhook\",le=\"20\"} 2\n"
+                           "fw_lat_seconds_bucket{integration=\"webhook\",le=\"+Inf\"} 3\n"
+                           "fw_lat_seconds_sum{integration=\"webhook\"} 35.25\n"
+                           "fw_lat_seconds_count{integration=\"webhook\"} 3\n");
+    free(text);
+    fw_metrics_observe(m, "fw_lat_seconds", "", 2); // no labels
+    text = s_render_head(m);
+    ck_assert_ptr_nonnull(strstr(text, "fw_lat_seconds_bucket{le=\"5\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(text, "fw_lat_seconds_count 1\n"));
+    free(text);
+    fw_metrics_destroy(&m);
+}
+END_TEST
+
 Suite *
 fw_metrics_suite(void)
 {
@@ -223,6 +264,7 @@ fw_metrics_suite(void)
     tcase_add_test(tc, test_fw_metrics_process_builtins);
     tcase_add_test(tc, test_fw_metrics_promtool_accepts);
     tcase_add_test(tc, test_fw_metrics_concurrent_adds);
+    tcase_add_test(tc, test_fw_metrics_histogram);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -90,5 +90,11 @@ want "alertmanager_notification_requests_total{integration=\"webhook\"} $((faile
 want "alertmanager_notification_requests_failed_total{integration=\"webhook\"} $failed"
 want "alertmanager_notifications_total{integration=\"email\"} 0"
 want "# TYPE alertmanager_notifications_total counter"
-it_ok "notifyd /metrics: alertmanager_notifications_total, _failed_total{reason}, requests (${failed} failed, ${okp} ok)"
+want "# TYPE alertmanager_notification_latency_seconds histogram"
+want "alertmanager_notification_latency_seconds_count{integration=\"webhook\"} $((failed + okp))"
+want "alertmanager_notification_latency_seconds_bucket{integration=\"webhook\",le=\"1\"} $((failed + okp))"
+want "alertmanager_notification_latency_seconds_bucket{integration=\"webhook\",le=\"+Inf\"} $((failed + okp))"
+want "alertmanager_notification_latency_seconds_count{integration=\"email\"} 0"
+want "alertmanager_notifications_failed_total{integration=\"webhook\",reason=\"contextCanceled\"} 0"
+it_ok "notifyd /metrics: alertmanager_notifications_total, _failed_total{reason}, requests, latency histogram (${failed} failed, ${okp} ok)"
 it_finish
