@@ -114,7 +114,13 @@ it_check "target_limit: every target of the job down with Prometheus's text" \
 it_check "limit failures counted" \
     awk -v v="$(metric 'fw_scraper_limit_exceeded_total{job="many",limit="sample_limit"}')" 'BEGIN {exit !(v >= 1)}'
 rss=$(awk '/VmHWM/ {print $2}' "/proc/$PID_scraper/status")
-it_check "the scraper's peak memory stays bounded (${rss} kB < 300 MB)" [ "$rss" -lt 300000 ]
+# The bound is the release build's; under AddressSanitizer (make asan) redzones and the
+# quarantine of freed memory multiply a process's footprint, so the bound is three times as
+# large there (it still catches a body held whole or a limit not enforced).
+max_kb=300000
+if ldd "$BIN/scraper" 2>/dev/null | grep -q libasan; then max_kb=900000; fi
+it_check "the scraper's peak memory stays bounded (${rss} kB < $((max_kb / 1000)) MB)" \
+    [ "$rss" -lt "$max_kb" ]
 it_term "$PID_scraper"
 it_check "SIGTERM exits 0" [ "$IT_RC" = 0 ]
 it_finish
