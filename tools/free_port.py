@@ -6,7 +6,13 @@ a port the kernel hands out for bind(0) is one it may also give, a moment later,
 outgoing connection as its source port. A daemon that connects to a peer not bound yet
 can then hold (or even self-connect on) the very port the peer was about to bind, and
 the test fails with "Address already in use". Tests and benchmarks pick ports here.
+
+Nothing holds a port between this pick and the daemon's bind, so a script that picks
+twenty ports could be handed one of them twice: with FW_PORTS_FILE set (test/it/lib.sh sets
+it to a file in the test's directory), every port handed out is written there and never
+handed out again to the same script.
 """
+import os
 import random
 import socket
 
@@ -20,12 +26,25 @@ def _ephemeral():
         return 32768, 60999
 
 
+def _given(path):
+    try:
+        with open(path) as f:
+            return {int(x) for x in f.read().split() if x.isdigit()}
+    except OSError:
+        return set()
+
+
 def free_port():
     lo, hi = _ephemeral()
     ranges = [r for r in ((10000, lo - 1), (hi + 1, 65535)) if r[1] - r[0] > 100]
+    # every free port equally likely: weight each range by its size
+    weights = [b - a + 1 for a, b in ranges]
+    given = _given(os.environ["FW_PORTS_FILE"]) if os.environ.get("FW_PORTS_FILE") else set()
     for _ in range(200):
-        a, b = random.choice(ranges) if ranges else (lo, hi)
+        a, b = random.choices(ranges, weights)[0] if ranges else (lo, hi)
         port = random.randint(a, b)
+        if port in given:
+            continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
@@ -38,4 +57,8 @@ def free_port():
 
 
 if __name__ == "__main__":
-    print(free_port())
+    p = free_port()
+    if os.environ.get("FW_PORTS_FILE"):
+        with open(os.environ["FW_PORTS_FILE"], "a") as f:
+            f.write("%d\n" % p)
+    print(p)

@@ -25,7 +25,8 @@ it_cleanup() {
 # it_free_port: print a TCP port on 127.0.0.1 that nobody listens on right now, outside the
 # ephemeral range so no outgoing connection can take it first (tools/free_port.py).
 it_free_port() {
-    python3 "$(dirname "${BASH_SOURCE[0]}")/../../tools/free_port.py"
+    # FW_PORTS_FILE: never the same port twice to one script (tools/free_port.py)
+    FW_PORTS_FILE=${IT_DIR:+$IT_DIR/.ports} python3 "$(dirname "${BASH_SOURCE[0]}")/../../tools/free_port.py"
 }
 
 # it_start NAME CMD...: start CMD in the background, stderr+stdout to $IT_DIR/NAME.log.
