@@ -1,16 +1,26 @@
 #!/usr/bin/python3
-"""receivers_capture.py PORT OUT — plays the Slack, PagerDuty (Events API v2) endpoints for
-test/it/receivers.sh. None of these services can run here, so this server checks each request
+"""receivers_capture.py PORT OUT [ACS_KEY] — plays the Slack, PagerDuty (Events API v2),
+Microsoft Teams (Office 365 connector MessageCard, Workflows Adaptive Card) and Azure
+Communication Services SMS endpoints for test/it/receivers.sh and receivers_teams.sh. None of these services can run here, so this server checks each request
 against the shape their documentation gives and answers as they do: 200 "ok" (Slack) or 202
 (PagerDuty) for a good request, 400 for a bad one. Every request is appended to OUT as one JSON
 line {path, headers, body, status}. Paths: /slack/..., /pd/...; a path holding "/fail400" is
 answered 400 (a 4xx must count as failed), one holding "/flaky503" 503 on its first request.
+/teams/... answers 200 "1" as a connector does, /teamsv2/... 202 as a Workflow does. /acs/...
+checks the HMAC-SHA256 signature with ACS_KEY (base64, as the ACS resource's access key) and
+answers 202 with the per-recipient result, or 401 when the signature does not match.
 """
+import base64
+import email.utils
+import hashlib
+import hmac
 import json
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORT, OUT = int(sys.argv[1]), sys.argv[2]
+ACS_KEY = sys.argv[3] if len(sys.argv) > 3 else ""
 seen = set()
 
 
@@ -41,6 +51,58 @@ def check_pd(b, headers):
     return None
 
 
+def check_teams(b):
+    # Office 365 connector card (what Alertmanager's notify/msteams sends)
+    if b.get("@context") != "http://schema.org/extensions" or b.get("type") != "MessageCard":
+        return "not a MessageCard"
+    for k in ("title", "summary", "text", "themeColor"):
+        if not isinstance(b.get(k), str):
+            return k
+    return None
+
+
+def check_teamsv2(b):
+    # Workflows "post to a channel when a webhook request is received": a message whose one
+    # attachment is an Adaptive Card
+    a = b.get("attachments")
+    if b.get("type") != "message" or not isinstance(a, list) or len(a) != 1:
+        return "not a message with one attachment"
+    if a[0].get("contentType") != "application/vnd.microsoft.card.adaptive":
+        return "contentType"
+    c = a[0].get("content") or {}
+    if c.get("type") != "AdaptiveCard" or not isinstance(c.get("body"), list) or not c["body"]:
+        return "not an AdaptiveCard with a body"
+    return None
+
+
+def check_acs(b, raw, path, headers):
+    # https://learn.microsoft.com/rest/api/communication/authentication (HMAC-SHA256) and
+    # .../communication/sms/sms/send: POST {endpoint}/sms?api-version=2021-03-07
+    if not path.endswith("/sms?api-version=2021-03-07"):
+        return 400, "path"
+    if not headers.get("Content-Type", "").startswith("application/json"):
+        return 400, "content type"
+    if not b.get("from") or not b.get("smsRecipients") or not isinstance(b.get("message"), str):
+        return 400, "from / smsRecipients / message"
+    date, host = headers.get("x-ms-date", ""), headers.get("Host", "")
+    h = base64.b64encode(hashlib.sha256(raw).digest()).decode()
+    if headers.get("x-ms-content-sha256") != h:
+        return 401, "x-ms-content-sha256 does not match the body"
+    try:
+        t = email.utils.parsedate_to_datetime(date).timestamp()
+    except (TypeError, ValueError):
+        return 401, "x-ms-date"
+    if abs(t - time.time()) > 15 * 60:
+        return 401, "x-ms-date more than 15 minutes off"
+    sts = f"POST\n{path}\n{date};{host};{h}"
+    sig = base64.b64encode(hmac.new(base64.b64decode(ACS_KEY), sts.encode(),
+                                    hashlib.sha256).digest()).decode()
+    want = f"HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature={sig}"
+    if headers.get("Authorization") != want:
+        return 401, "signature"
+    return 202, None
+
+
 class H(BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
@@ -63,7 +125,13 @@ class H(BaseHTTPRequestHandler):
             err = check_slack(body)
         elif self.path.startswith("/pd"):
             err = check_pd(body, self.headers)
-        status = 400 if err else (202 if self.path.startswith("/pd") else 200)
+        elif self.path.startswith("/teams/"):
+            err = check_teams(body)
+        elif self.path.startswith("/teamsv2/"):
+            err = check_teamsv2(body)
+        status = 400 if err else (202 if self.path.startswith(("/pd", "/teamsv2/")) else 200)
+        if body is not None and self.path.startswith("/acs/"):
+            status, err = check_acs(body, raw, self.path, self.headers)
         if "/fail400" in self.path:
             status = 400
         if "/flaky503" in self.path and self.path not in seen:
@@ -75,7 +143,15 @@ class H(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
-        self.wfile.write(b'{"status":"success"}' if status < 300 else b'{"status":"invalid"}')
+        if self.path.startswith("/teams/"):
+            self.wfile.write(b"1" if status < 300 else b"Bad payload")
+        elif self.path.startswith("/acs/"):
+            self.wfile.write(json.dumps({"value": [
+                {"to": r.get("to"), "messageId": "Outgoing_1", "httpStatusCode": 202,
+                 "successful": True} for r in body.get("smsRecipients", [])]} if status == 202
+                else {"error": {"code": "Denied", "message": err}}).encode())
+        else:
+            self.wfile.write(b'{"status":"success"}' if status < 300 else b'{"status":"invalid"}')
 
 
 ThreadingHTTPServer(("127.0.0.1", PORT), H).serve_forever()

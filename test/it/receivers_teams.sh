@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# receivers_teams.sh — alertd + notifyd deliver msteams_configs, msteamsv2_configs and
+# azuresms_configs notifications (a firing group of two alerts, then the group resolved).
+#
+# Neither Microsoft Teams nor Azure Communication Services can run here (and Debian's
+# Alertmanager 0.25 has no Teams receiver to compare with), so test/it/receivers_capture.py
+# plays their endpoints: it checks each request against the documented payload (Office 365
+# connector MessageCard as Alertmanager's notify/msteams sends it; a Workflows message with one
+# Adaptive Card; ACS SMS send) and for ACS recomputes the HMAC-SHA256 signature from x-ms-date,
+# Host, x-ms-content-sha256 and the path+query with the test access key, answering 202, or 401
+# when it does not match. A second azuresms receiver signs with a wrong key: its 401s must be
+# counted failed in notifyd's metrics, never delivered.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+BUILD=${BUILD:-build}
+BIN=$BUILD/bin
+HERE=$(cd "$(dirname "$0")/../.." && pwd)
+PY=/usr/bin/python3
+it_need_cmds curl jq
+it_tmpdir
+
+CAP=$(it_free_port); AM=$(it_free_port); NOTIFYD=$(it_free_port)
+Z1=$(it_free_port); Z2=$(it_free_port); Z3=$(it_free_port); Z4=$(it_free_port)
+KEY=Zmxvb3J3YXRjaC10ZXN0LWFjY2Vzcy1rZXktMzJieSE=  # base64("floorwatch-test-access-key-32by!")
+BADKEY=d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXkhIQ==
+echo "$KEY" > "$IT_DIR/key"
+echo "$BADKEY" > "$IT_DIR/badkey"
+cat > "$IT_DIR/am.yml" <<YML
+route:
+  receiver: teams
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 2s
+  repeat_interval: 4h
+  routes:
+    - receiver: teams
+      matchers: ['plant="P"']
+      continue: true
+    - receiver: badkey
+      matchers: ['alertname="LineStopped"']
+receivers:
+  - name: teams
+    msteams_configs:
+      - webhook_url: http://127.0.0.1:$CAP/teams/hook
+    msteamsv2_configs:
+      - webhook_url: http://127.0.0.1:$CAP/teamsv2/workflow
+    azuresms_configs:
+      - endpoint: http://127.0.0.1:$CAP/acs/good
+        access_key_file: $IT_DIR/key
+        from: '+18005550100'
+        to: ['+15555550101', '+15555550102']
+  - name: badkey
+    azuresms_configs:
+      - endpoint: http://127.0.0.1:$CAP/acs/bad
+        access_key_file: $IT_DIR/badkey
+        from: '+18005550100'
+        to: ['+15555550101']
+YML
+
+it_start cap $PY "$HERE/test/it/receivers_capture.py" "$CAP" "$IT_DIR/cap.jsonl" "$KEY"
+it_start notifyd "$BIN/notifyd" --web.listen-address=127.0.0.1:$NOTIFYD \
+    --zmq.notify-address=tcp://127.0.0.1:$Z1 --zmq.pub-address=tcp://127.0.0.1:$Z2
+it_start alertd "$BIN/alertd" --config.file="$IT_DIR/am.yml" --web.listen-address=127.0.0.1:$AM \
+    --storage.path="$IT_DIR/alertd" --web.external-url=http://alerts.example:9093 \
+    --zmq.alerts-address=tcp://127.0.0.1:$Z3 --zmq.notifyd-address=tcp://127.0.0.1:$Z1 \
+    --zmq.pub-address=tcp://127.0.0.1:$Z4
+for u in "http://127.0.0.1:$CAP/" "http://127.0.0.1:$NOTIFYD/-/ready" "http://127.0.0.1:$AM/-/ready"; do
+    it_wait_http "$u" || it_die "$u did not come up"
+done
+it_ok "capture server (plays Teams and ACS), notifyd and alertd up"
+
+START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%S.000Z)
+alerts() { # ENDS_AT (empty: firing)
+    local ends=${1:+,\"endsAt\":\"$1\"}
+    printf '[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{"summary":"line 1 stopped"},"startsAt":"%s","generatorURL":"http://prom.example/g1"%s},' "$START" "$ends"
+    printf '{"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{"summary":"line 2 stopped"},"startsAt":"%s","generatorURL":"http://prom.example/g2"%s}]' "$START" "$ends"
+}
+post() { curl -fsS -o /dev/null -H 'Content-Type: application/json' -d "$1" "http://127.0.0.1:$AM/api/v2/alerts"; }
+CAPF=$IT_DIR/cap.jsonl
+# q JQ-FILTER: the number of captured requests the filter selects (0 before any)
+q() { [ -s "$CAPF" ] || { echo 0; return; }; jq -s "[.[] | select($1)] | length" "$CAPF"; }
+wait_q() { # FILTER N: up to 15 s for N matching requests
+    for _ in $(seq 150); do [ "$(q "$1")" -ge "$2" ] 2>/dev/null && return 0; sleep 0.1; done
+    [ -s "$CAPF" ] && jq -c '[.path, .status, .err, (.body | tostring | .[0:300])]' "$CAPF"
+    return 1
+}
+metrics() { curl -fsS --max-time 2 "http://127.0.0.1:$NOTIFYD/metrics"; }
+
+MC_FIRING='.path == "/teams/hook" and .body.type == "MessageCard" and .body["@context"] == "http://schema.org/extensions" and .body.title == "[FIRING:2] LineStopped (P)" and .body.summary == "[FIRING:2] LineStopped (P)" and .body.themeColor == "8C1A1A" and (.body.text | contains("# Alerts Firing:") and contains("  - line = L1") and contains("  - summary = line 2 stopped") and contains("Source: http://prom.example/g1")) and .status == 200'
+MC_RESOLVED='.path == "/teams/hook" and .body.type == "MessageCard" and .body.title == "[RESOLVED] LineStopped (P)" and .body.themeColor == "2DC72D" and (.body.text | startswith("\n\n\n# Alerts Resolved:\n") and contains("  - line = L2")) and .status == 200'
+AC='.path == "/teamsv2/workflow" and .body.type == "message" and (.body.attachments | length) == 1 and .body.attachments[0].contentType == "application/vnd.microsoft.card.adaptive" and .body.attachments[0].contentUrl == null and .body.attachments[0].content["$schema"] == "http://adaptivecards.io/schemas/adaptive-card.json" and .body.attachments[0].content.type == "AdaptiveCard" and .body.attachments[0].content.version == "1.2" and .body.attachments[0].content.msteams.width == "full" and (.body.attachments[0].content.body | length) == 2 and .body.attachments[0].content.body[0].type == "TextBlock" and .body.attachments[0].content.body[0].weight == "Bolder" and .body.attachments[0].content.body[0].size == "Medium" and .body.attachments[0].content.body[0].wrap == true and .body.attachments[0].content.body[0].style == "heading" and .body.attachments[0].content.body[1].type == "TextBlock" and .body.attachments[0].content.body[1].wrap == true and .status == 202'
+AC_FIRING="$AC"' and .body.attachments[0].content.body[0].text == "[FIRING:2] LineStopped (P)" and .body.attachments[0].content.body[0].color == "Attention" and (.body.attachments[0].content.body[1].text | contains("# Alerts Firing:"))'
+AC_RESOLVED="$AC"' and .body.attachments[0].content.body[0].text == "[RESOLVED] LineStopped (P)" and .body.attachments[0].content.body[0].color == "Good" and (.body.attachments[0].content.body[1].text | contains("# Alerts Resolved:"))'
+SMS='.path == "/acs/good/sms?api-version=2021-03-07" and .status == 202 and .err == null and .body.from == "+18005550100" and .body.smsRecipients == [{"to":"+15555550101"},{"to":"+15555550102"}] and .body.smsSendOptions == {"enableDeliveryReport":false}'
+BAD='.path == "/acs/bad/sms?api-version=2021-03-07"'
+
+post "$(alerts)"
+wait_q "$MC_FIRING" 1 || it_die "no firing MessageCard with the default title, text and red themeColor"
+it_ok "msteams: firing MessageCard (type, @context, title, summary, text, themeColor 8C1A1A), 200"
+wait_q "$AC_FIRING" 1 || it_die "no firing Adaptive Card"
+it_ok "msteamsv2: firing Adaptive Card (message, one attachment, heading color Attention), 202"
+wait_q "$SMS"' and (.body.message | contains("FIRING"))' 1 || it_die "no firing SMS with a valid signature"
+it_ok "azuresms: firing SMS signed HMAC-SHA256 with the access key, verified by the server, 202"
+wait_q "$BAD"' and .status == 401 and .err == "signature"' 1 || it_die "wrong key: no 401"
+it_until 100 0.1 sh -c "curl -fsS --max-time 2 http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_failed_total{receiver=\"badkey\",integration=\"azuresms\",reason=\"http_4xx\"} 1'" \
+    || it_die "azuresms 401: failed_total: $(metrics | grep notifications)"
+it_ok "azuresms with a wrong key: answered 401, counted failed (reason http_4xx)"
+
+END=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+post "$(alerts "$END")"
+wait_q "$MC_RESOLVED" 1 || it_die "no resolved MessageCard (green themeColor)"
+it_ok "msteams: resolved MessageCard, themeColor 2DC72D"
+wait_q "$AC_RESOLVED" 1 || it_die "no resolved Adaptive Card"
+it_ok "msteamsv2: resolved Adaptive Card, heading color Good"
+wait_q "$SMS"' and (.body.message | contains("RESOLVED"))' 1 || it_die "no resolved SMS"
+it_ok "azuresms: resolved SMS signed and accepted"
+it_until 100 0.1 sh -c "curl -fsS --max-time 2 http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_failed_total{receiver=\"badkey\",integration=\"azuresms\",reason=\"http_4xx\"} 2'" \
+    || it_die "azuresms 401 (resolved): failed_total: $(metrics | grep notifications)"
+
+# Totals: no extra request, nothing refused, 401 never retried nor counted delivered.
+[ "$(q '.err != null and (.path | startswith("/acs/bad") | not)')" = 0 ] ||
+    it_die "a request the capture server refused: $(jq -c 'select(.err != null)' "$CAPF" | head -2)"
+[ "$(q '.path == "/teams/hook"')" = 2 ] && [ "$(q '.path == "/teamsv2/workflow"')" = 2 ] &&
+    [ "$(q '.path | startswith("/acs/good")')" = 2 ] && [ "$(q "$BAD")" = 2 ] ||
+    it_die "want 2 requests per receiver: $(jq -c '[.path, .status, .err]' "$CAPF")"
+M=$(metrics)
+for i in msteams msteamsv2 azuresms; do
+    grep -q "fw_notifyd_notifications_total{receiver=\"teams\",integration=\"$i\"} 2" <<<"$M" ||
+        it_die "teams $i delivered: $(grep notifications <<<"$M")"
+done
+grep -q 'fw_notifyd_notifications_total{receiver="badkey"' <<<"$M" &&
+    it_die "azuresms 401 counted as delivered: $(grep badkey <<<"$M")"
+it_ok "metrics: 2 deliveries each for msteams, msteamsv2, azuresms; the wrong key 2 failed, 0 delivered, no retry"
+echo "receivers_teams.sh: all checks passed"
