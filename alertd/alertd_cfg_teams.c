@@ -11,24 +11,8 @@
 #include "alertd_cfg.h"
 #include "alertd_cfg_receivers.h"
 #include "alertd_cfg_teams.h"
+#include "alertd_cfg_fields.h"
 #include "fw_mem.h"
-
-#define F_STR(k, T, m)                                                                             \
-    {                                                                                              \
-        .key = k, .type = FW_CFG_STR, .off = offsetof(T, m)                                        \
-    }
-#define F_POS(T, m)                                                                                \
-    {                                                                                              \
-        .key = "", .type = FW_CFG_POS, .off = offsetof(T, m)                                       \
-    }
-#define F_BOOL(k, T, m, d)                                                                         \
-    {                                                                                              \
-        .key = k, .type = FW_CFG_BOOL, .off = offsetof(T, m), .def = d                             \
-    }
-#define F_WHY(k, why)                                                                              \
-    {                                                                                              \
-        .key = (k), .type = FW_CFG_UNSUPPORTED, .note = (why)                                      \
-    }
 
 #define S_AZURE_MAX_TO 100 // the SMS API's limit per request
 
