@@ -1,6 +1,8 @@
 /*  alertd_dispatch.c — aggregation groups and the notification decision.
 
-    Groups live in a zhashx keyed by their group key; each holds copies of its alerts keyed
+    Groups live in a zhashx keyed by their route's id and their group key (two sibling
+    routes with the same matchers give the same group key, yet each has its groups, as in
+    Alertmanager's aggrGroupsPerRoute); each holds copies of its alerts keyed
     by fingerprint, the time of its next flush, and what its last notification contained
     (looked up in the notification log, alertd_nflog, which outlives groups, reloads and,
     with a state, restarts). Nothing here blocks or reads the clock.
@@ -16,7 +18,8 @@
 
 struct s_group {
     const struct alertd_route *route; // borrowed from the tree
-    char *key;                        // owned
+    char *key;                        // owned: the group key (payload, notification log)
+    char *slot;                       // owned: route id + "\n" + key, the key in groups
     struct fw_labels labels;          // owned: the group labels
     zhashx_t *alerts;                 // owned: fp hex -> struct alertd_alert * (copies)
     int64_t next_flush;
@@ -27,7 +30,7 @@ struct alertd_dispatch {
     const struct alertd_cfg *cfg;    // borrowed
     const struct alertd_route *tree; // borrowed
     char *external_url;              // owned
-    zhashx_t *groups;                // owned: key -> struct s_group *
+    zhashx_t *groups;                // owned: slot -> struct s_group *
     alertd_muted_fn muted;
     void *muted_arg;
     int64_t next;          // earliest next_flush of any group (kept current)
@@ -41,6 +44,7 @@ s_group_free(void **item)
     struct s_group *g = *item;
     if (g) {
         free(g->key);
+        free(g->slot);
         fw_labels_clear(&g->labels);
         zhashx_destroy(&g->alerts);
         free(g);
@@ -128,20 +132,24 @@ alertd_dispatch_insert(alertd_dispatch_t *self, const struct alertd_alert *a, in
         struct fw_labels gl = FW_LABELS_INIT;
         s_group_labels(r, &a->labels, &gl);
         char *key = alertd_group_key(r, &gl);
-        struct s_group *g = zhashx_lookup(self->groups, key);
+        char *slot = fw_asprintf("%s\n%s", r->id, key);
+        struct s_group *g = zhashx_lookup(self->groups, slot);
         if (!g) {
             g = fw_calloc(1, sizeof *g);
             g->route = r;
             g->key = key;
             key = NULL;
+            g->slot = slot;
+            slot = NULL;
             g->labels = gl;
             gl = (struct fw_labels)FW_LABELS_INIT;
             g->alerts = zhashx_new();
             zhashx_set_destructor(g->alerts, alertd_alert_free);
             g->next_flush = now + r->group_wait_ms;
-            zhashx_insert(self->groups, g->key, g);
+            zhashx_insert(self->groups, g->slot, g);
         }
         free(key);
+        free(slot);
         fw_labels_clear(&gl);
         struct alertd_alert *copy = fw_malloc(sizeof *copy);
         alertd_alert_copy(copy, a);
@@ -380,7 +388,7 @@ alertd_dispatch_tick(alertd_dispatch_t *self, int64_t now, json_t *out)
     zlist_autofree(empty);
     for (struct s_group *g = zhashx_first(self->groups); g; g = zhashx_next(self->groups))
         if (g->next_flush <= now && s_flush(self, g, now, out, &count))
-            zlist_append(empty, g->key);
+            zlist_append(empty, g->slot);
     for (char *k = zlist_first(empty); k; k = zlist_next(empty))
         zhashx_delete(self->groups, k);
     zlist_destroy(&empty);

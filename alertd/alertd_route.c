@@ -26,9 +26,13 @@ s_dur(const char *text, int64_t inherited)
 }
 
 static void
-s_build(struct alertd_route *r, const struct alertd_cfg_route *c, struct alertd_route *parent)
+s_build(struct alertd_route *r, const struct alertd_cfg_route *c, struct alertd_route *parent,
+        size_t index)
 {
     r->parent = parent;
+    r->id = !parent       ? fw_strdup("")
+            : *parent->id ? fw_asprintf("%s/%zu", parent->id, index)
+                          : fw_asprintf("%zu", index);
     r->receiver = fw_strdup(c->receiver ? c->receiver : parent ? parent->receiver : "");
     if (c->group_by_len > 0 || !parent) {
         r->group_by = fw_calloc(c->group_by_len + 1, sizeof(char *));
@@ -76,14 +80,14 @@ s_build(struct alertd_route *r, const struct alertd_cfg_route *c, struct alertd_
     r->routes_len = c->routes_len;
     r->routes = fw_calloc(c->routes_len ? c->routes_len : 1, sizeof *r->routes);
     for (size_t i = 0; i < c->routes_len; i++)
-        s_build(&r->routes[i], &c->routes[i], r);
+        s_build(&r->routes[i], &c->routes[i], r, i);
 }
 
 struct alertd_route *
 alertd_route_build(const struct alertd_cfg_route *cfg)
 {
     struct alertd_route *root = fw_calloc(1, sizeof *root);
-    s_build(root, cfg, NULL);
+    s_build(root, cfg, NULL, 0);
     return root;
 }
 
@@ -104,6 +108,7 @@ s_free(struct alertd_route *r)
     free(r->active_time_intervals);
     free(r->receiver);
     free(r->key);
+    free(r->id);
     alertd_matchers_clear(&r->matchers);
 }
 

@@ -3,7 +3,10 @@
     Each node holds its effective settings: receiver, group_by and timers are inherited
     from the parent when the node leaves them unset (Alertmanager dispatch/route.go). Its
     matchers come from match, match_re and matchers, sorted as Alertmanager sorts them, and
-    its key ({}/{team="db"}) is the route part of a group key.
+    its key ({}/{team="db"}) is the route part of a group key. Alertmanager 0.25's key holds
+    no position, so siblings with the same matchers share it; id (the child indexes from the
+    root, "" for the root, "0/2" for the root's first child's third) tells them apart, as
+    0.25's dispatcher keeps aggregation groups per route object.
 */
 #ifndef ALERTD_ROUTE_H
 #define ALERTD_ROUTE_H
@@ -26,6 +29,7 @@ struct alertd_route {
     bool cont;
     struct alertd_matchers matchers; // owned
     char *key;                       // owned
+    char *id;                        // owned: position path, unique in the tree
     char **mute_time_intervals;      // owned names; not inherited (Alertmanager)
     size_t mute_time_intervals_len;
     char **active_time_intervals; // owned names; not inherited

@@ -42,14 +42,24 @@ static struct alertd_route *s_tree;
 static alertd_dispatch_t *s_d;
 static json_t *s_out;
 
+// Replace the fixture's config, tree and dispatcher by ones for yaml.
+static void
+s_use(const char *yaml, const char *external_url)
+{
+    alertd_dispatch_destroy(&s_d);
+    alertd_route_destroy(&s_tree);
+    alertd_cfg_destroy(&s_cfg);
+    struct fw_cfg_errors errs = {0};
+    s_cfg = alertd_cfg_load("dispatch.yml", yaml, &errs);
+    ck_assert_msg(s_cfg != NULL, "config: %s", errs.len ? errs.items[0].msg : "?");
+    s_tree = alertd_route_build(&s_cfg->route);
+    s_d = alertd_dispatch_new(s_cfg, s_tree, external_url);
+}
+
 static void
 s_setup(void)
 {
-    struct fw_cfg_errors errs = {0};
-    s_cfg = alertd_cfg_load("dispatch.yml", s_yaml, &errs);
-    ck_assert_msg(s_cfg != NULL, "config: %s", errs.len ? errs.items[0].msg : "?");
-    s_tree = alertd_route_build(&s_cfg->route);
-    s_d = alertd_dispatch_new(s_cfg, s_tree, "http://am.example");
+    s_use(s_yaml, "http://am.example");
     s_out = json_array();
 }
 
@@ -201,6 +211,45 @@ START_TEST(test_alertd_dispatch_resolved_only_is_not_sent)
     s_insert("alertname=A,line=L1", T0 - 100000, T0 - 1000, T0);
     ck_assert_int_eq(s_tick(T0), 0);
     ck_assert_int_eq(alertd_dispatch_groups(s_d), 0);
+}
+END_TEST
+
+// Sibling routes with the same matchers, the first with continue: one aggregation group per
+// route (Alertmanager's aggrGroupsPerRoute is keyed by the route), so both receivers are
+// notified, under the same group key (0.25's route Key() holds no position).
+static const char *s_sib_yaml = "route:\n"
+                                "  receiver: hook\n"
+                                "  group_by: [alertname]\n"
+                                "  group_wait: 10s\n"
+                                "  routes:\n"
+                                "    - matchers: ['env=\"prod\"']\n"
+                                "      receiver: first\n"
+                                "      continue: true\n"
+                                "    - matchers: ['env=\"prod\"']\n"
+                                "      receiver: second\n"
+                                "receivers:\n"
+                                "  - name: hook\n"
+                                "  - name: first\n"
+                                "  - name: second\n";
+
+START_TEST(test_alertd_dispatch_sibling_routes)
+{
+    s_use(s_sib_yaml, "");
+    s_insert("alertname=X,env=prod", T0, T0 + 86400000LL, T0);
+    ck_assert_int_eq(alertd_dispatch_groups(s_d), 2);
+    ck_assert_int_eq(s_tick(T0 + 10000), 2);
+    bool first = false, second = false;
+    for (size_t i = 0; i < 2; i++) {
+        const char *r = json_string_value(json_object_get(s_payload(i), "receiver"));
+        first = first || strcmp(r, "first") == 0;
+        second = second || strcmp(r, "second") == 0;
+        ck_assert_str_eq(json_string_value(json_object_get(s_payload(i), "groupKey")),
+                         "{}/{env=\"prod\"}:{alertname=\"X\"}");
+    }
+    ck_assert(first && second);
+    // Both logged: nothing more until repeat_interval (4h by default).
+    ck_assert_int_eq(s_tick(T0 + 10000 + 300000), 0);
+    ck_assert_int_eq(s_tick(T0 + 10000 + 4 * 3600000LL), 2);
 }
 END_TEST
 
@@ -404,16 +453,11 @@ static const char *s_ti_yaml = "route:\n"
 START_TEST(test_alertd_dispatch_time_intervals)
 {
     // T0 is Friday 2027-01-15 08:00 UTC: inside friday-morning.
-    struct fw_cfg_errors errs = {0};
-    struct alertd_cfg *cfg = alertd_cfg_load("ti.yml", s_ti_yaml, &errs);
-    ck_assert_msg(cfg != NULL, "%s", errs.len ? errs.items[0].msg : "?");
-    ck_assert(alertd_cfg_in_interval(cfg, "friday-morning", T0));
-    ck_assert(!alertd_cfg_in_interval(cfg, "friday-morning", T0 + 3600000));
-    ck_assert(!alertd_cfg_in_interval(cfg, "friday-morning", T0 - 86400000LL));
-    ck_assert(!alertd_cfg_in_interval(cfg, "no-such", T0));
-    struct alertd_route *tree = alertd_route_build(&cfg->route);
-    alertd_dispatch_t *saved = s_d;
-    s_d = alertd_dispatch_new(cfg, tree, "");
+    s_use(s_ti_yaml, "");
+    ck_assert(alertd_cfg_in_interval(s_cfg, "friday-morning", T0));
+    ck_assert(!alertd_cfg_in_interval(s_cfg, "friday-morning", T0 + 3600000));
+    ck_assert(!alertd_cfg_in_interval(s_cfg, "friday-morning", T0 - 86400000LL));
+    ck_assert(!alertd_cfg_in_interval(s_cfg, "no-such", T0));
     s_insert("alertname=A,team=ops", T0, T0 + 86400000LL, T0);
     s_insert("alertname=B,team=dev", T0, T0 + 86400000LL, T0);
     // ops is muted now; dev is active now.
@@ -430,10 +474,6 @@ START_TEST(test_alertd_dispatch_time_intervals)
         sent += n;
     }
     ck_assert_int_eq(sent, 1);
-    alertd_dispatch_destroy(&s_d);
-    s_d = saved;
-    alertd_route_destroy(&tree);
-    alertd_cfg_destroy(&cfg);
 }
 END_TEST
 
@@ -513,6 +553,7 @@ alertd_dispatch_suite(void)
     tcase_add_test(tc, test_alertd_dispatch_group_key);
     tcase_add_test(tc, test_alertd_dispatch_store_merge);
     tcase_add_test(tc, test_alertd_dispatch_time_intervals);
+    tcase_add_test(tc, test_alertd_dispatch_sibling_routes);
     suite_add_tcase(s, tc);
     TCase *ti = tcase_create("rules");
     tcase_add_test(ti, test_alertd_dispatch_inhibit_rules);

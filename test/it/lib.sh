@@ -146,3 +146,23 @@ it_start_tsdb_and_alertd() {
         it_ok "alertd up on :$A_HTTP"
     fi
 }
+
+# it_start_notifyd_alertd CONFIG [ALERTD-ARG...]: notifyd (its web on NOTIFYD) and alertd on
+# CONFIG (its web on AM, storage in $IT_DIR/alertd, extra flags ALERTD-ARG) wired PUSH->PULL
+# on free ports; NOTIFYD and AM are picked free when not set. Waits until both are ready
+# (it_die otherwise). NOTIFYD_ARGS (an array, may be unset) adds notifyd flags.
+it_start_notifyd_alertd() {
+    local cfg=$1; shift
+    local z1 z2 z3 z4
+    z1=$(it_free_port); z2=$(it_free_port); z3=$(it_free_port); z4=$(it_free_port)
+    [ -n "${NOTIFYD:-}" ] || NOTIFYD=$(it_free_port)
+    [ -n "${AM:-}" ] || AM=$(it_free_port)
+    it_start notifyd "$BIN/notifyd" --web.listen-address=127.0.0.1:$NOTIFYD \
+        --zmq.notify-address=tcp://127.0.0.1:$z1 --zmq.pub-address=tcp://127.0.0.1:$z2 \
+        ${NOTIFYD_ARGS[@]+"${NOTIFYD_ARGS[@]}"}
+    it_start alertd "$BIN/alertd" --config.file="$cfg" --web.listen-address=127.0.0.1:$AM \
+        --storage.path="$IT_DIR/alertd" --zmq.alerts-address=tcp://127.0.0.1:$z3 \
+        --zmq.notifyd-address=tcp://127.0.0.1:$z1 --zmq.pub-address=tcp://127.0.0.1:$z4 "$@"
+    it_wait_http "http://127.0.0.1:$NOTIFYD/-/ready" || it_die "notifyd did not come up"
+    it_wait_http "http://127.0.0.1:$AM/-/ready" || it_die "alertd did not come up"
+}

@@ -18,8 +18,7 @@ it_need_cmds prometheus-alertmanager curl jq
 it_tmpdir
 
 CAP_FW=$(it_free_port); CAP_AM=$(it_free_port)
-AM=$(it_free_port); AMREF=$(it_free_port); NOTIFYD=$(it_free_port)
-Z1=$(it_free_port); Z2=$(it_free_port); Z3=$(it_free_port); Z4=$(it_free_port)
+AMREF=$(it_free_port)
 EXT=http://alerts.example:9093
 
 # One config per side; only the capture port differs. Secrets partly from *_file keys.
@@ -92,17 +91,11 @@ mkcfg "$CAP_AM" "$IT_DIR/am"
 
 it_start cap_fw $PY "$HERE/test/it/receivers_capture.py" "$CAP_FW" "$IT_DIR/fw.jsonl"
 it_start cap_am $PY "$HERE/test/it/receivers_capture.py" "$CAP_AM" "$IT_DIR/am.jsonl"
-it_start notifyd "$BIN/notifyd" --web.listen-address=127.0.0.1:$NOTIFYD \
-    --zmq.notify-address=tcp://127.0.0.1:$Z1 --zmq.pub-address=tcp://127.0.0.1:$Z2
-it_start alertd "$BIN/alertd" --config.file="$IT_DIR/fw/am.yml" --web.listen-address=127.0.0.1:$AM \
-    --storage.path="$IT_DIR/alertd" --web.external-url=$EXT \
-    --zmq.alerts-address=tcp://127.0.0.1:$Z3 --zmq.notifyd-address=tcp://127.0.0.1:$Z1 \
-    --zmq.pub-address=tcp://127.0.0.1:$Z4
+it_start_notifyd_alertd "$IT_DIR/fw/am.yml" --web.external-url=$EXT
 it_start amref prometheus-alertmanager --config.file="$IT_DIR/am/am.yml" \
     --storage.path="$IT_DIR/amref" --web.listen-address=127.0.0.1:$AMREF \
     --cluster.listen-address= --web.external-url=$EXT
-for u in "http://127.0.0.1:$CAP_FW/" "http://127.0.0.1:$CAP_AM/" "http://127.0.0.1:$NOTIFYD/-/ready" \
-    "http://127.0.0.1:$AM/-/ready" "http://127.0.0.1:$AMREF/-/ready"; do
+for u in "http://127.0.0.1:$CAP_FW/" "http://127.0.0.1:$CAP_AM/" "http://127.0.0.1:$AMREF/-/ready"; do
     it_wait_http "$u" || it_die "$u did not come up"
 done
 it_ok "capture servers, notifyd, alertd and Alertmanager $(prometheus-alertmanager --version 2>&1 | head -1 | awk '{print $3}') up"

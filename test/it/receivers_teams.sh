@@ -19,8 +19,7 @@ PY=/usr/bin/python3
 it_need_cmds curl jq
 it_tmpdir
 
-CAP=$(it_free_port); AM=$(it_free_port); NOTIFYD=$(it_free_port)
-Z1=$(it_free_port); Z2=$(it_free_port); Z3=$(it_free_port); Z4=$(it_free_port)
+CAP=$(it_free_port)
 KEY=Zmxvb3J3YXRjaC10ZXN0LWFjY2Vzcy1rZXktMzJieSE=  # base64("floorwatch-test-access-key-32by!")
 BADKEY=d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXkhIQ==
 echo "$KEY" > "$IT_DIR/key"
@@ -58,15 +57,8 @@ receivers:
 YML
 
 it_start cap $PY "$HERE/test/it/receivers_capture.py" "$CAP" "$IT_DIR/cap.jsonl" "$KEY"
-it_start notifyd "$BIN/notifyd" --web.listen-address=127.0.0.1:$NOTIFYD \
-    --zmq.notify-address=tcp://127.0.0.1:$Z1 --zmq.pub-address=tcp://127.0.0.1:$Z2
-it_start alertd "$BIN/alertd" --config.file="$IT_DIR/am.yml" --web.listen-address=127.0.0.1:$AM \
-    --storage.path="$IT_DIR/alertd" --web.external-url=http://alerts.example:9093 \
-    --zmq.alerts-address=tcp://127.0.0.1:$Z3 --zmq.notifyd-address=tcp://127.0.0.1:$Z1 \
-    --zmq.pub-address=tcp://127.0.0.1:$Z4
-for u in "http://127.0.0.1:$CAP/" "http://127.0.0.1:$NOTIFYD/-/ready" "http://127.0.0.1:$AM/-/ready"; do
-    it_wait_http "$u" || it_die "$u did not come up"
-done
+it_start_notifyd_alertd "$IT_DIR/am.yml" --web.external-url=http://alerts.example:9093
+it_wait_http "http://127.0.0.1:$CAP/" || it_die "the capture server did not come up"
 it_ok "capture server (plays Teams and ACS), notifyd and alertd up"
 
 START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%S.000Z)
