@@ -216,8 +216,7 @@ s_deliver_integrations(notifyd_t *self, const json_t *body)
             json_decref(one);
             s_owned(self, key, s_integrations[k].integration);
             notifyd_webhook_post(self->webhook, id, receiver, s_integrations[k].integration, &req,
-                                 NULL, true);
-            notifyd_req_clear(&req);
+                                 true);
         }
     }
 }
@@ -340,8 +339,8 @@ s_on_result(zloop_t *loop, zsock_t *sock, void *arg)
             (void)fw_msg_send(&m, self->pub, NULL);
         }
     } else {
-        fw_warn("notify.fail", "receiver=%s reason=%s attempts=%d", r.receiver, r.reason,
-                r.attempts);
+        fw_warn("notify.fail", "receiver=%s reason=%s detail=%s attempts=%d", r.receiver, r.reason,
+                r.detail, r.attempts);
     }
     zhashx_delete(self->pending, key);
     struct s_owner *own = zhashx_lookup(self->owner, key);
@@ -349,8 +348,13 @@ s_on_result(zloop_t *loop, zsock_t *sock, void *arg)
     if (own)
         notifyd_am_notification(self->metrics, own->integration, r.ok, r.reason);
     if (o) {
-        if (!r.ok)
+        if (!r.ok && *r.detail) {
+            char *why = fw_asprintf("%s (%s)", r.reason, r.detail);
+            s_outcome_failed(o, own->integration, why);
+            free(why);
+        } else if (!r.ok) {
             s_outcome_failed(o, own->integration, r.reason);
+        }
         o->outstanding--;
         s_outcome_maybe_done(self, o);
     }

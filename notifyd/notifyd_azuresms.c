@@ -1,4 +1,5 @@
 /*  notifyd_azuresms.c — see notifyd_azuresms.h. */
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
@@ -51,28 +52,38 @@ notifyd_azuresms_sign(const char *key_b64, const char *host, const char *path_an
                        sig);
 }
 
-// Split endpoint "scheme://authority/path/" into host (authority without the scheme's
-// default port) and the base path without a trailing '/'. -1 when it is not such a URL.
-static int
-s_split(const char *endpoint, char *host, size_t host_size, char *path, size_t path_size)
+// The authority of url "scheme://authority/rest" without the scheme's default port, into
+// host; returns rest (the path and query), or NULL when url is not such a URL.
+static const char *
+s_authority(const char *url, char *host, size_t host_size)
 {
     const char *a;
     const char *def_port;
-    if (strncmp(endpoint, "https://", 8) == 0)
-        a = endpoint + 8, def_port = ":443";
-    else if (strncmp(endpoint, "http://", 7) == 0)
-        a = endpoint + 7, def_port = ":80";
+    if (strncmp(url, "https://", 8) == 0)
+        a = url + 8, def_port = ":443";
+    else if (strncmp(url, "http://", 7) == 0)
+        a = url + 7, def_port = ":80";
     else
-        return -1;
+        return NULL;
     size_t alen = strcspn(a, "/?#");
-    if (alen == 0 || alen >= host_size || a[alen] == '?' || a[alen] == '#' || memchr(a, '@', alen))
-        return -1;
+    if (alen == 0 || alen >= host_size || memchr(a, '@', alen))
+        return NULL;
     memcpy(host, a, alen);
     host[alen] = '\0';
     size_t dl = strlen(def_port);
     if (alen > dl && strcmp(host + alen - dl, def_port) == 0 && host[0] != '[')
         host[alen - dl] = '\0';
-    const char *p = a + alen;
+    return a + alen;
+}
+
+// Split endpoint "scheme://authority/path/" into host (authority without the scheme's
+// default port) and the base path without a trailing '/'. -1 when it is not such a URL.
+static int
+s_split(const char *endpoint, char *host, size_t host_size, char *path, size_t path_size)
+{
+    const char *p = s_authority(endpoint, host, host_size);
+    if (!p || *p == '?' || *p == '#')
+        return -1;
     size_t plen = strlen(p);
     while (plen > 0 && p[plen - 1] == '/')
         plen--;
@@ -80,6 +91,24 @@ s_split(const char *endpoint, char *host, size_t host_size, char *path, size_t p
         return -1;
     memcpy(path, p, plen);
     path[plen] = '\0';
+    return 0;
+}
+
+// Sign r (its url, body and key) at now: set x-ms-date, x-ms-content-sha256 and
+// Authorization. -1 when the key is not base64.
+static int
+s_sign(struct notifyd_req *r, time_t now)
+{
+    char host[256], date[40], hash[45];
+    const char *pq = s_authority(r->url, host, sizeof host);
+    notifyd_azuresms_date(now, date);
+    char *auth = pq && r->key ? notifyd_azuresms_sign(r->key, host, pq, date, r->body, hash) : NULL;
+    if (!auth)
+        return -1;
+    notifyd_req_header(r, "x-ms-date", date);
+    notifyd_req_header(r, "x-ms-content-sha256", hash);
+    notifyd_req_header(r, "Authorization", auth);
+    free(auth);
     return 0;
 }
 
@@ -118,26 +147,105 @@ notifyd_azuresms_build_at(const json_t *config, const json_t *data, time_t now,
     free(text);
     char *body = json_dumps(req, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(req);
-    char date[40], hash[45];
-    notifyd_azuresms_date(now, date);
-    char *pq = fw_asprintf("%s%s", path, NOTIFYD_AZURESMS_API);
-    char *auth = key ? notifyd_azuresms_sign(key, host, pq, date, body, hash) : NULL;
-    if (!auth) {
-        fw_err_set(err, "azuresms_config: the access key is not base64");
-        free(pq);
-        free(body);
-        return -1;
-    }
     size_t scheme = strncmp(endpoint, "https://", 8) == 0 ? 8 : 7;
-    out->url = fw_asprintf("%.*s%s", (int)(scheme + strcspn(endpoint + scheme, "/")), endpoint, pq);
+    out->url = fw_asprintf("%.*s%s%s", (int)(scheme + strcspn(endpoint + scheme, "/")), endpoint,
+                           path, NOTIFYD_AZURESMS_API);
     out->body = fw_strdup(body);
     free(body);
-    free(pq);
-    notifyd_req_header(out, "x-ms-date", date);
-    notifyd_req_header(out, "x-ms-content-sha256", hash);
-    notifyd_req_header(out, "Authorization", auth);
-    free(auth);
+    out->key = key ? fw_strdup(key) : NULL;
+    out->answer = notifyd_azuresms_answer;
+    if (s_sign(out, now) < 0) {
+        fw_err_set(err, "azuresms_config: the access key is not base64");
+        notifyd_req_clear(out);
+        return -1;
+    }
     return 0;
+}
+
+// The element of the answer's value[] for recipient to, or NULL.
+static const json_t *
+s_result_for(const json_t *value, const char *to)
+{
+    size_t i;
+    const json_t *v;
+    json_array_foreach(value, i, v)
+    {
+        const char *t = json_string_value(json_object_get(v, "to"));
+        if (t && strcmp(t, to) == 0)
+            return v;
+    }
+    return NULL;
+}
+
+// Append "to: why" to detail (bounded, "; " between entries).
+static void
+s_detail_add(char *detail, size_t size, const char *to, const char *why)
+{
+    size_t n = strlen(detail);
+    if (n + 4 < size)
+        snprintf(detail + n, size - n, "%s%s: %s", n ? "; " : "", to, why);
+}
+
+void
+notifyd_azuresms_answer_at(struct notifyd_req *req, const char *body, time_t now,
+                           struct notifyd_answer *out)
+{
+    json_t *sent = json_loads(req->body, 0, NULL);
+    json_t *ans = json_loads(body, 0, NULL);
+    const json_t *value = json_object_get(ans, "value");
+    json_t *again = json_array();
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(sent, "smsRecipients"), i, r)
+    {
+        const char *to = json_string_value(json_object_get(r, "to"));
+        if (!to)
+            continue;
+        const json_t *res = s_result_for(value, to);
+        if (res && json_is_true(json_object_get(res, "successful"))) {
+            out->delivered++;
+            continue;
+        }
+        out->failed++;
+        json_int_t status = json_integer_value(json_object_get(res, "httpStatusCode"));
+        const char *msg = json_string_value(json_object_get(res, "errorMessage"));
+        char why[160];
+        snprintf(why, sizeof why, "%s (%lld)",
+                 msg   ? msg
+                 : res ? "not successful"
+                       : "not in the answer",
+                 (long long)status);
+        s_detail_add(out->detail, sizeof out->detail, to, why);
+        // As for a whole request: 429, 5xx and no verdict are worth another try; any other
+        // status will not change, so that recipient has failed for good.
+        if (!res || status == 0 || status == 429 || status >= 500)
+            json_array_append(again, r);
+        else if (!req->failed)
+            req->failed = fw_asprintf("%s: %s", to, why);
+    }
+    snprintf(out->reason, sizeof out->reason, "recipient");
+    if (out->failed == 0) {
+        out->verdict = NOTIFYD_ANSWER_DELIVERED;
+    } else if (json_array_size(again) == 0 || !sent) {
+        out->verdict = NOTIFYD_ANSWER_FAILED;
+    } else {
+        // Send again to those only, signed anew (the service refuses an old x-ms-date).
+        json_object_set(sent, "smsRecipients", again);
+        char *b = json_dumps(sent, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        free(req->body);
+        req->body = fw_strdup(b);
+        free(b);
+        out->verdict = s_sign(req, now) == 0 ? NOTIFYD_ANSWER_RESEND : NOTIFYD_ANSWER_FAILED;
+    }
+    json_decref(again);
+    json_decref(ans);
+    json_decref(sent);
+}
+
+void
+notifyd_azuresms_answer(struct notifyd_req *req, const char *body, struct notifyd_answer *out)
+{
+    notifyd_azuresms_answer_at(req, body, time(NULL), out);
 }
 
 int

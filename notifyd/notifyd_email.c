@@ -159,7 +159,7 @@ s_report(zsock_t *pipe, const struct s_job *j, bool ok, const char *reason, cons
     fw_metrics_add(a->metrics,
                    ok ? "fw_notifyd_notifications_total" : "fw_notifyd_notifications_failed_total",
                    labels, 1);
-    zsock_send(pipe, "s8sssi", "RESULT", j->id, j->f[F_RECEIVER], ok ? "ok" : "fail", reason,
+    zsock_send(pipe, "s8ssssi", "RESULT", j->id, j->f[F_RECEIVER], ok ? "ok" : "fail", reason, "",
                j->attempts);
 }
 
@@ -430,8 +430,8 @@ notifyd_email_recv(notifyd_email_t *self, struct notifyd_result *out)
 {
     memset(out, 0, sizeof *out);
     char *cmd = NULL, *ok = NULL;
-    if (zsock_recv(self->actor, "s8sssi", &cmd, &out->id, &out->receiver, &ok, &out->reason,
-                   &out->attempts) < 0)
+    if (zsock_recv(self->actor, "s8ssssi", &cmd, &out->id, &out->receiver, &ok, &out->reason,
+                   &out->detail, &out->attempts) < 0)
         return -1;
     bool good = cmd && strcmp(cmd, "RESULT") == 0 && ok;
     out->ok = good && strcmp(ok, "ok") == 0;

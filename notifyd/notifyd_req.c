@@ -1,6 +1,7 @@
 /*  notifyd_req.c — see notifyd_req.h. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fw_mem.h"
 #include "notifyd_req.h"
@@ -8,25 +9,27 @@
 int
 notifyd_req_header(struct notifyd_req *r, const char *name, const char *value)
 {
+    size_t nl = strlen(name);
+    for (size_t i = 0; i < r->headers_len; i++)
+        if (strncasecmp(r->headers[i], name, nl) == 0 && r->headers[i][nl] == ':') {
+            free(r->headers[i]);
+            r->headers[i] = fw_asprintf("%s: %s", name, value);
+            return 0;
+        }
     if (r->headers_len >= NOTIFYD_REQ_MAX_HEADERS)
         return -1;
     r->headers[r->headers_len++] = fw_asprintf("%s: %s", name, value);
     return 0;
 }
 
-char *
-notifyd_req_headers_text(const struct notifyd_req *r)
+void
+notifyd_req_move(struct notifyd_req *dst, struct notifyd_req *src)
 {
-    size_t n = 1;
-    for (size_t i = 0; i < r->headers_len; i++)
-        n += strlen(r->headers[i]) + 1;
-    char *out = fw_calloc(1, n);
-    for (size_t i = 0; i < r->headers_len; i++) {
-        if (i)
-            strcat(out, "\n");
-        strcat(out, r->headers[i]);
-    }
-    return out;
+    if (dst == src)
+        return;
+    notifyd_req_clear(dst);
+    *dst = *src;
+    memset(src, 0, sizeof *src);
 }
 
 void
@@ -36,5 +39,9 @@ notifyd_req_clear(struct notifyd_req *r)
     free(r->body);
     for (size_t i = 0; i < r->headers_len; i++)
         free(r->headers[i]);
+    if (r->key)
+        memset(r->key, 0, strlen(r->key));
+    free(r->key);
+    free(r->failed);
     memset(r, 0, sizeof *r);
 }

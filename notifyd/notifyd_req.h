@@ -1,25 +1,57 @@
 /*  notifyd_req.h — one HTTP request an integration builder produces: the URL to POST to,
     the body and any headers beyond Content-Type (application/json) and User-Agent, which
     the delivery actor (notifyd_webhook) always sends.
+
+    An integration whose 2xx answer can still report failures (Azure SMS lists a result per
+    recipient) sets `answer`: the actor, in its own thread, hands it each 2xx answer's body
+    (up to NOTIFYD_REQ_MAX_ANSWER bytes) and it says whether everything was delivered, or
+    rewrites the request to hold only what must be sent again, or gives up. `key` is what it
+    needs to rebuild the request (a secret: never logged).
 */
 #ifndef NOTIFYD_REQ_H
 #define NOTIFYD_REQ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define NOTIFYD_REQ_MAX_HEADERS 8
+#define NOTIFYD_REQ_MAX_ANSWER (64 * 1024)
+
+struct notifyd_req;
+
+// What an answer function made of a 2xx answer.
+struct notifyd_answer {
+    enum {
+        NOTIFYD_ANSWER_DELIVERED, // everything in this request went through
+        NOTIFYD_ANSWER_RESEND,    // req now holds only what must be retried
+        NOTIFYD_ANSWER_FAILED,    // nothing is left worth retrying, and part of it failed
+    } verdict;
+    size_t delivered, failed; // parts (recipients) delivered and failed in this answer
+    char reason[32];          // class for the metrics' reason label, e.g. "recipient"
+    char detail[256];         // what the answer said, for logs and NOTIFY_RESULT
+};
+
+// Read a 2xx answer's body (NUL-terminated, possibly truncated) to req; fill *out. May
+// replace req's body and headers (RESEND). Runs in the delivery actor's thread.
+typedef void (*notifyd_req_answer_fn)(struct notifyd_req *req, const char *body,
+                                      struct notifyd_answer *out);
 
 struct notifyd_req {
     char *url;                              // owned
     char *body;                             // owned
     char *headers[NOTIFYD_REQ_MAX_HEADERS]; // owned: "Name: value", NULL-padded
     size_t headers_len;
+    notifyd_req_answer_fn answer; // NULL: any 2xx answer is a delivery
+    char *key;                    // owned secret for answer, or NULL
+    char *failed;                 // owned: set when a part failed for good (the outcome is
+                                  // then failed even if the rest goes through), or NULL
 };
 
-// Append "name: value" (copied); -1 when the request already has NOTIFYD_REQ_MAX_HEADERS.
+// Append "name: value" (copied), or replace the value of the header already named name
+// (case-insensitive); -1 when the request already has NOTIFYD_REQ_MAX_HEADERS.
 int notifyd_req_header(struct notifyd_req *r, const char *name, const char *value);
-// The headers joined by "\n" (a new string, "" for none), for the actor's pipe.
-char *notifyd_req_headers_text(const struct notifyd_req *r);
+// Move src's contents into dst (dst's old contents freed); src is left empty.
+void notifyd_req_move(struct notifyd_req *dst, struct notifyd_req *src);
 void notifyd_req_clear(struct notifyd_req *r);
 
 #endif

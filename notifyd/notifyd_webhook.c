@@ -22,15 +22,16 @@ struct notifyd_webhook {
 
 struct s_job {
     uint64_t id;
-    char *receiver, *url, *body; // owned
-    char *authorization;         // owned, NULL for none
-    char *integration;           // owned: "webhook", "slack", ... (metrics label)
-    char *extra_headers;         // owned: "Name: value" lines joined by \n, "" for none
+    char *receiver;         // owned
+    char *integration;      // owned: "webhook", "slack", ... (metrics label)
+    struct notifyd_req req; // owned: url, body, headers, answer
     bool follow_redirects;
     int attempts;
     int64_t next_at;            // mono ms of the next attempt
     CURL *easy;                 // owned while running
     struct curl_slist *headers; // owned while running
+    char *answer;               // owned: this attempt's answer body (bounded), or NULL
+    size_t answer_len;
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -50,21 +51,29 @@ s_job_free(struct s_job **jp)
         curl_easy_cleanup(j->easy);
     curl_slist_free_all(j->headers);
     free(j->receiver);
-    free(j->url);
-    free(j->body);
-    free(j->authorization);
     free(j->integration);
-    free(j->extra_headers);
+    notifyd_req_clear(&j->req);
+    free(j->answer);
     free(j);
     *jp = NULL;
 }
 
+// Keep the answer body only for an integration that reads it, and at most
+// NOTIFYD_REQ_MAX_ANSWER bytes of it.
 static size_t
-s_discard(char *ptr, size_t size, size_t n, void *arg)
+s_keep(char *ptr, size_t size, size_t n, void *arg)
 {
-    (void)ptr;
-    (void)arg;
-    return size * n;
+    struct s_job *j = arg;
+    size_t len = size * n;
+    if (!j->req.answer || j->answer_len >= NOTIFYD_REQ_MAX_ANSWER)
+        return len;
+    size_t room = NOTIFYD_REQ_MAX_ANSWER - j->answer_len;
+    size_t k = len < room ? len : room;
+    j->answer = fw_realloc(j->answer, j->answer_len + k + 1);
+    memcpy(j->answer + j->answer_len, ptr, k);
+    j->answer_len += k;
+    j->answer[j->answer_len] = '\0';
+    return len;
 }
 
 static void
@@ -72,30 +81,25 @@ s_start(CURLM *multi, struct s_job *j, const struct s_args *a)
 {
     j->attempts++;
     j->easy = curl_easy_init();
+    free(j->answer);
+    j->answer = NULL;
+    j->answer_len = 0;
     j->headers = curl_slist_append(NULL, "Content-Type: application/json");
-    if (j->authorization) {
-        char *h = fw_asprintf("Authorization: %s", j->authorization);
-        j->headers = curl_slist_append(j->headers, h);
-        free(h);
-    }
-    for (char *line = j->extra_headers, *nl; line && *line; line = nl ? nl + 1 : NULL) {
-        nl = strchr(line, '\n');
-        char *h = nl ? fw_asprintf("%.*s", (int)(nl - line), line) : fw_strdup(line);
-        j->headers = curl_slist_append(j->headers, h);
-        free(h);
-    }
+    for (size_t i = 0; i < j->req.headers_len; i++)
+        j->headers = curl_slist_append(j->headers, j->req.headers[i]);
     curl_easy_setopt(j->easy, CURLOPT_FOLLOWLOCATION, j->follow_redirects ? 1L : 0L);
     curl_easy_setopt(j->easy, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(j->easy, CURLOPT_URL, j->url);
+    curl_easy_setopt(j->easy, CURLOPT_URL, j->req.url);
     curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->headers);
     curl_easy_setopt(j->easy, CURLOPT_USERAGENT,
                      "floorwatch-notifyd/"
                      "0.1.0");
-    curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, j->body);
-    curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(j->body));
+    curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, j->req.body);
+    curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(j->req.body));
     curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS, (long)a->timeout_ms);
     curl_easy_setopt(j->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, s_discard);
+    curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, s_keep);
+    curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, j);
     curl_easy_setopt(j->easy, CURLOPT_ERRORBUFFER, j->errbuf);
     curl_easy_setopt(j->easy, CURLOPT_PRIVATE, j);
     curl_multi_add_handle(multi, j->easy);
@@ -114,7 +118,8 @@ s_backoff(const struct s_args *a, int attempts)
 }
 
 static void
-s_report(zsock_t *pipe, const struct s_job *j, bool ok, const char *reason, const struct s_args *a)
+s_report(zsock_t *pipe, const struct s_job *j, bool ok, const char *reason, const char *detail,
+         const struct s_args *a)
 {
     char labels[512];
     if (ok) {
@@ -126,8 +131,39 @@ s_report(zsock_t *pipe, const struct s_job *j, bool ok, const char *reason, cons
                  j->receiver, j->integration, reason);
         fw_metrics_add(a->metrics, "fw_notifyd_notifications_failed_total", labels, 1);
     }
-    zsock_send(pipe, "s8sssi", "RESULT", j->id, j->receiver, ok ? "ok" : "fail", reason,
-               j->attempts);
+    zsock_send(pipe, "s8ssssi", "RESULT", j->id, j->receiver, ok ? "ok" : "fail", reason,
+               detail ? detail : "", j->attempts);
+}
+
+// A 2xx answer to a request with an answer function: count its parts and say whether it
+// was delivered (""), is to be sent again (*retry) or failed (the reason class).
+static const char *
+s_read_answer(struct s_job *j, bool *retry, char *detail, size_t detail_size,
+              const struct s_args *a)
+{
+    struct notifyd_answer an;
+    memset(&an, 0, sizeof an);
+    j->req.answer(&j->req, j->answer ? j->answer : "", &an);
+    char labels[512];
+    for (int k = 0; k < 2; k++) {
+        size_t n = k ? an.failed : an.delivered;
+        snprintf(labels, sizeof labels, "receiver=\"%s\",integration=\"%s\",result=\"%s\"",
+                 j->receiver, j->integration, k ? "failed" : "delivered");
+        if (n)
+            fw_metrics_add(a->metrics, "fw_notifyd_recipients_total", labels, (double)n);
+    }
+    snprintf(detail, detail_size, "%s", an.detail);
+    const char *reason = *an.reason ? an.reason : "recipient";
+    if (an.verdict == NOTIFYD_ANSWER_RESEND) {
+        *retry = true;
+        return reason;
+    }
+    if (an.verdict == NOTIFYD_ANSWER_FAILED || j->req.failed) {
+        if (j->req.failed)
+            snprintf(detail, detail_size, "%s", j->req.failed);
+        return reason;
+    }
+    return "";
 }
 
 // A transfer finished: report, or schedule a retry by putting the job back on the queue.
@@ -146,22 +182,27 @@ s_done(CURLM *multi, CURLMsg *m, zlist_t *queue, zsock_t *pipe, const struct s_a
     j->easy = NULL;
     curl_slist_free_all(j->headers);
     j->headers = NULL;
-    notifyd_am_request(a->metrics, j->integration, res == CURLE_OK && code >= 200 && code < 300,
-                       (double)took_us / 1e6);
+    bool http_ok = res == CURLE_OK && code >= 200 && code < 300;
+    notifyd_am_request(a->metrics, j->integration, http_ok, (double)took_us / 1e6);
     const char *reason = "";
+    char detail[256] = "";
     bool retry = false;
     // The webhook URL is a secret (it may carry a token, as Alertmanager holds it): logs
     // name only its origin.
-    char *origin = fw_secret_url_origin(j->url);
-    if (res == CURLE_OK && code >= 200 && code < 300) {
+    char *origin = fw_secret_url_origin(j->req.url);
+    if (http_ok && j->req.answer)
+        reason = s_read_answer(j, &retry, detail, sizeof detail, a);
+    if (http_ok && !*reason) {
         fw_debug("webhook.ok", "receiver=%s integration=%s origin=%s status=%ld attempts=%d",
                  j->receiver, j->integration, origin, code, j->attempts);
         free(origin);
-        s_report(pipe, j, true, "", a);
+        s_report(pipe, j, true, "", "", a);
         s_job_free(&j);
         return;
     }
-    if (res == CURLE_OPERATION_TIMEDOUT) {
+    if (http_ok) {
+        // reason, detail and retry come from the answer
+    } else if (res == CURLE_OPERATION_TIMEDOUT) {
         reason = "timeout";
         retry = true;
     } else if (res != CURLE_OK) {
@@ -176,10 +217,11 @@ s_done(CURLM *multi, CURLMsg *m, zlist_t *queue, zsock_t *pipe, const struct s_a
     } else {
         reason = code >= 400 ? "http_4xx" : "http_other";
     }
+    const char *err = res != CURLE_OK ? (*j->errbuf ? j->errbuf : curl_easy_strerror(res))
+                      : *detail       ? detail
+                                      : reason;
     fw_warn("webhook.fail", "receiver=%s integration=%s origin=%s status=%ld err=%s attempt=%d",
-            j->receiver, j->integration, origin, code,
-            res != CURLE_OK ? (*j->errbuf ? j->errbuf : curl_easy_strerror(res)) : reason,
-            j->attempts);
+            j->receiver, j->integration, origin, code, err, j->attempts);
     free(origin);
     if (retry && j->attempts < a->retry.max_attempts) {
         char labels[300];
@@ -189,7 +231,7 @@ s_done(CURLM *multi, CURLMsg *m, zlist_t *queue, zsock_t *pipe, const struct s_a
         zlist_append(queue, j);
         return;
     }
-    s_report(pipe, j, false, reason, a);
+    s_report(pipe, j, false, reason, detail, a);
     s_job_free(&j);
 }
 
@@ -203,26 +245,14 @@ s_drain_pipe(zsock_t *pipe, zlist_t *queue)
             return false;
         char *cmd = zmsg_popstr(msg);
         bool term = cmd && strcmp(cmd, "$TERM") == 0;
-        if (cmd && strcmp(cmd, "SEND") == 0 && zmsg_size(msg) == 8) {
-            struct s_job *j = fw_calloc(1, sizeof *j);
-            char *id = zmsg_popstr(msg);
-            j->id = id ? strtoull(id, NULL, 10) : 0;
-            free(id);
-            j->receiver = zmsg_popstr(msg);
-            j->url = zmsg_popstr(msg);
-            j->body = zmsg_popstr(msg);
-            j->authorization = zmsg_popstr(msg);
-            if (j->authorization && !*j->authorization) {
-                free(j->authorization);
-                j->authorization = NULL;
-            }
-            char *fr = zmsg_popstr(msg);
-            j->follow_redirects = fr && strcmp(fr, "1") == 0;
-            free(fr);
-            j->integration = zmsg_popstr(msg);
-            j->extra_headers = zmsg_popstr(msg);
-            j->next_at = 0;
-            zlist_append(queue, j);
+        if (cmd && strcmp(cmd, "SEND") == 0 && zmsg_size(msg) == 1) {
+            zframe_t *f = zmsg_pop(msg);
+            struct s_job *j = NULL;
+            if (zframe_size(f) == sizeof j)
+                memcpy(&j, zframe_data(f), sizeof j); // the actor owns the job from here
+            zframe_destroy(&f);
+            if (j)
+                zlist_append(queue, j);
         }
         free(cmd);
         zmsg_destroy(&msg);
@@ -310,6 +340,9 @@ notifyd_webhook_new(const struct notifyd_cfg *cfg, fw_metrics_t *metrics)
                        "Notifications that failed for good, by receiver, integration, reason.");
     fw_metrics_declare(metrics, "fw_notifyd_retries_total", FW_METRIC_COUNTER,
                        "Delivery attempts retried, by receiver.");
+    fw_metrics_declare(metrics, "fw_notifyd_recipients_total", FW_METRIC_COUNTER,
+                       "Recipients an answer reported delivered or failed (azuresms), by "
+                       "receiver, integration, result.");
     struct s_args *a = fw_calloc(1, sizeof *a);
     a->retry = cfg->retry;
     a->timeout_ms = cfg->timeout;
@@ -334,24 +367,29 @@ int
 notifyd_webhook_send(notifyd_webhook_t *self, uint64_t id, const char *receiver, const char *url,
                      const char *body, const char *authorization, bool follow_redirects)
 {
-    struct notifyd_req req = {.url = (char *)url, .body = (char *)body};
-    return notifyd_webhook_post(self, id, receiver, "webhook", &req, authorization,
-                                follow_redirects);
+    struct notifyd_req req = {.url = fw_strdup(url), .body = fw_strdup(body)};
+    if (authorization)
+        (void)notifyd_req_header(&req, "Authorization", authorization);
+    return notifyd_webhook_post(self, id, receiver, "webhook", &req, follow_redirects);
 }
 
 int
 notifyd_webhook_post(notifyd_webhook_t *self, uint64_t id, const char *receiver,
-                     const char *integration, const struct notifyd_req *req,
-                     const char *authorization, bool follow_redirects)
+                     const char *integration, struct notifyd_req *req, bool follow_redirects)
 {
-    char idbuf[24];
-    snprintf(idbuf, sizeof idbuf, "%llu", (unsigned long long)id);
-    char *headers = notifyd_req_headers_text(req);
-    int rc = zsock_send(self->actor, "sssssssss", "SEND", idbuf, receiver, req->url, req->body,
-                        authorization ? authorization : "", follow_redirects ? "1" : "0",
-                        integration, headers);
-    free(headers);
-    return rc;
+    struct s_job *j = fw_calloc(1, sizeof *j);
+    j->id = id;
+    j->receiver = fw_strdup(receiver);
+    j->integration = fw_strdup(integration);
+    notifyd_req_move(&j->req, req);
+    j->follow_redirects = follow_redirects;
+    // The job's address travels in one frame. The pipe is ordered, so the actor reads every
+    // SEND before the $TERM that destroy sends, and none is left behind.
+    if (zsock_send(self->actor, "sb", "SEND", &j, sizeof j) < 0) {
+        s_job_free(&j);
+        return -1;
+    }
+    return 0;
 }
 
 zsock_t *
@@ -365,8 +403,8 @@ notifyd_webhook_recv(notifyd_webhook_t *self, struct notifyd_result *out)
 {
     memset(out, 0, sizeof *out);
     char *cmd = NULL, *ok = NULL;
-    if (zsock_recv(self->actor, "s8sssi", &cmd, &out->id, &out->receiver, &ok, &out->reason,
-                   &out->attempts) < 0)
+    if (zsock_recv(self->actor, "s8ssssi", &cmd, &out->id, &out->receiver, &ok, &out->reason,
+                   &out->detail, &out->attempts) < 0)
         return -1;
     bool good = cmd && strcmp(cmd, "RESULT") == 0 && ok;
     out->ok = good && strcmp(ok, "ok") == 0;
@@ -384,5 +422,6 @@ notifyd_result_clear(struct notifyd_result *r)
 {
     free(r->receiver);
     free(r->reason);
+    free(r->detail);
     memset(r, 0, sizeof *r);
 }

@@ -6,13 +6,18 @@
     floorwatch-notifyd/0.1.0, at most max_in_flight at once. A 2xx answer is success; a
     5xx, a 429, a timeout or a connection error is retried with exponential backoff
     (initial_backoff doubling up to max_backoff, times a random factor in [0.5, 1]) up to
-    max_attempts; any other 4xx fails at once. At most 8 connections per host are opened
+    max_attempts; any other 4xx fails at once. A request with an answer function
+    (notifyd_req.h) is judged by it on a 2xx: it may report parts (recipients) failed, and
+    rewrite the request so that only the failed parts are sent again, with the same backoff
+    and max_attempts. At most 8 connections per host are opened
     and kept alive; more requests to one host queue inside libcurl. It counts into the borrowed
    metrics registry (thread-safe): fw_notifyd_notifications_total{receiver,integration}
    delivered fw_notifyd_notifications_failed_total{receiver,integration,reason}
         fw_notifyd_retries_total{receiver}
+        fw_notifyd_recipients_total{receiver,integration,result}  (answers with parts)
     and reports each final outcome on the actor's pipe as a message of frames
-        "RESULT", id (uint64, zsock picture "8"), receiver, "ok"|"fail", reason, attempts ("i")
+        "RESULT", id (uint64, zsock picture "8"), receiver, "ok"|"fail", reason, detail,
+        attempts ("i")
     which notifyd_webhook_recv() reads.
 */
 #ifndef NOTIFYD_WEBHOOK_H
@@ -31,7 +36,9 @@ struct notifyd_result {
     uint64_t id;
     char *receiver; // owned
     bool ok;
-    char *reason; // owned: "" on success; http_4xx, http_5xx, http_429, timeout, connection
+    char *reason; // owned: "" on success; http_4xx, http_5xx, http_429, timeout, connection,
+                  // recipient (an answer reported a part failed)
+    char *detail; // owned: what the answer said ("" when nothing), for logs and NOTIFY_RESULT
     int attempts;
 };
 
@@ -45,11 +52,10 @@ void notifyd_webhook_destroy(notifyd_webhook_t **self_p);
 int notifyd_webhook_send(notifyd_webhook_t *self, uint64_t id, const char *receiver,
                          const char *url, const char *body, const char *authorization,
                          bool follow_redirects);
-// Queue one delivery of any HTTP integration (strings copied): req's url, body and extra
-// headers; integration names the metrics' integration label ("slack", "pagerduty", ...).
+// Queue one delivery of any HTTP integration: takes req's contents (req is left empty,
+// even on failure); integration names the metrics' integration label ("slack", ...).
 int notifyd_webhook_post(notifyd_webhook_t *self, uint64_t id, const char *receiver,
-                         const char *integration, const struct notifyd_req *req,
-                         const char *authorization, bool follow_redirects);
+                         const char *integration, struct notifyd_req *req, bool follow_redirects);
 // The socket to poll for results (borrowed).
 zsock_t *notifyd_webhook_sock(notifyd_webhook_t *self);
 // Read one result from the actor; 0, or -1 (interrupted or malformed). Free with

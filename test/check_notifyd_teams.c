@@ -222,6 +222,83 @@ START_TEST(test_notifyd_azuresms_build)
 }
 END_TEST
 
+// The 202's per-recipient results: the notification is delivered only when every recipient
+// succeeded; 429/5xx/missing recipients are sent again alone, signed anew; a 400 fails for
+// good with the service's errorMessage.
+START_TEST(test_notifyd_azuresms_answer)
+{
+    json_t *p = s_payload();
+    json_t *cfg = json_pack("{s:s, s:s, s:s, s:[s,s,s]}", "endpoint",
+                            "https://plant.communication.azure.com/", "access_key", S_KEY, "from",
+                            "+18005550100", "to", "+15555550101", "+15555550102", "+15555550103");
+    struct notifyd_req r;
+    ck_assert_int_eq(notifyd_azuresms_build_at(cfg, p, 1796032800, &r, NULL), 0);
+    ck_assert(r.answer == notifyd_azuresms_answer);
+    struct notifyd_answer an = {0};
+    notifyd_azuresms_answer_at(&r,
+                               "{\"value\":[{\"to\":\"+15555550101\",\"httpStatusCode\":202,"
+                               "\"successful\":true},{\"to\":\"+15555550102\",\"httpStatusCode\":"
+                               "500,\"successful\":false,\"errorMessage\":\"Busy.\"},{\"to\":\"+"
+                               "15555550103\",\"httpStatusCode\":400,\"successful\":false,"
+                               "\"errorMessage\":\"Invalid To phone number format.\"}]}",
+                               1796032900, &an);
+    ck_assert_int_eq(an.verdict, NOTIFYD_ANSWER_RESEND);
+    ck_assert_uint_eq(an.delivered, 1);
+    ck_assert_uint_eq(an.failed, 2);
+    ck_assert_str_eq(an.reason, "recipient");
+    ck_assert_str_eq(an.detail, "+15555550102: Busy. (500); +15555550103: Invalid To phone number "
+                                "format. (400)");
+    ck_assert_str_eq(r.failed, "+15555550103: Invalid To phone number format. (400)");
+    // Only the 500 is sent again, with a new date, hash and signature over the new body.
+    json_t *b = json_loads(r.body, 0, NULL);
+    json_t *want = json_pack("[{s:s}]", "to", "+15555550102");
+    ck_assert(json_equal(json_object_get(b, "smsRecipients"), want));
+    json_decref(want);
+    json_decref(b);
+    ck_assert_uint_eq(r.headers_len, 3);
+    ck_assert_str_eq(r.headers[0], "x-ms-date: Mon, 30 Nov 2026 10:01:40 GMT");
+    char hash[45];
+    char *auth =
+        notifyd_azuresms_sign(S_KEY, "plant.communication.azure.com", "/sms?api-version=2021-03-07",
+                              "Mon, 30 Nov 2026 10:01:40 GMT", r.body, hash);
+    ck_assert_str_eq(r.headers[1] + strlen("x-ms-content-sha256: "), hash);
+    ck_assert_str_eq(r.headers[2] + strlen("Authorization: "), auth);
+    free(auth);
+    // The retry succeeds, yet the 400 recipient keeps the outcome failed (r.failed).
+    memset(&an, 0, sizeof an);
+    notifyd_azuresms_answer_at(
+        &r, "{\"value\":[{\"to\":\"+15555550102\",\"httpStatusCode\":202,\"successful\":true}]}",
+        1796032901, &an);
+    ck_assert_int_eq(an.verdict, NOTIFYD_ANSWER_DELIVERED);
+    ck_assert_uint_eq(an.delivered, 1);
+    ck_assert_ptr_nonnull(r.failed);
+    notifyd_req_clear(&r);
+    // An answer without per-recipient results delivers nothing: all are sent again.
+    ck_assert_int_eq(notifyd_azuresms_build_at(cfg, p, 1796032800, &r, NULL), 0);
+    char *first = strdup(r.body);
+    memset(&an, 0, sizeof an);
+    notifyd_azuresms_answer_at(&r, "accepted", 1796032800, &an);
+    ck_assert_int_eq(an.verdict, NOTIFYD_ANSWER_RESEND);
+    ck_assert_uint_eq(an.failed, 3);
+    ck_assert_str_eq(r.body, first);
+    ck_assert_ptr_null(r.failed);
+    free(first);
+    // Only refusals: failed, nothing to send again.
+    memset(&an, 0, sizeof an);
+    notifyd_azuresms_answer_at(&r,
+                               "{\"value\":[{\"to\":\"+15555550101\",\"httpStatusCode\":400,"
+                               "\"successful\":false},{\"to\":\"+15555550102\",\"httpStatusCode\":"
+                               "400,\"successful\":false},{\"to\":\"+15555550103\","
+                               "\"httpStatusCode\":202,\"successful\":true}]}",
+                               1796032800, &an);
+    ck_assert_int_eq(an.verdict, NOTIFYD_ANSWER_FAILED);
+    ck_assert_str_eq(r.failed, "+15555550101: not successful (400)");
+    notifyd_req_clear(&r);
+    json_decref(cfg);
+    json_decref(p);
+}
+END_TEST
+
 Suite *
 notifyd_teams_suite(void)
 {
@@ -231,6 +308,7 @@ notifyd_teams_suite(void)
     tcase_add_test(tc, test_notifyd_msteamsv2_adaptive_card);
     tcase_add_test(tc, test_notifyd_azuresms_sign_known);
     tcase_add_test(tc, test_notifyd_azuresms_build);
+    tcase_add_test(tc, test_notifyd_azuresms_answer);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -8,7 +8,11 @@ line {path, headers, body, status}. Paths: /slack/..., /pd/...; a path holding "
 answered 400 (a 4xx must count as failed), one holding "/flaky503" 503 on its first request.
 /teams/... answers 200 "1" as a connector does, /teamsv2/... 202 as a Workflow does. /acs/...
 checks the HMAC-SHA256 signature with ACS_KEY (base64, as the ACS resource's access key) and
-answers 202 with the per-recipient result, or 401 when the signature does not match.
+answers 202 with the per-recipient result, or 401 when the signature does not match. The
+per-recipient result is as the SMS API documents it (value[] of to, messageId,
+httpStatusCode, successful, errorMessage): +15555550199 always fails with 400 "Invalid To
+phone number format.", +15555550198 fails with 500 the first time it is sent to, every other
+number succeeds.
 """
 import base64
 import email.utils
@@ -22,6 +26,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 PORT, OUT = int(sys.argv[1]), sys.argv[2]
 ACS_KEY = sys.argv[3] if len(sys.argv) > 3 else ""
 seen = set()
+BAD_NUMBER, FLAKY_NUMBER = "+15555550199", "+15555550198"
+
+
+def acs_result(to):
+    if to == BAD_NUMBER:
+        return {"to": to, "httpStatusCode": 400, "successful": False,
+                "errorMessage": "Invalid To phone number format."}
+    if to == FLAKY_NUMBER and to not in seen:
+        seen.add(to)
+        return {"to": to, "httpStatusCode": 500, "successful": False,
+                "errorMessage": "Service temporarily unavailable."}
+    return {"to": to, "messageId": "Outgoing_1", "httpStatusCode": 202, "successful": True}
 
 
 def check_slack(b):
@@ -146,10 +162,9 @@ class H(BaseHTTPRequestHandler):
         if self.path.startswith("/teams/"):
             self.wfile.write(b"1" if status < 300 else b"Bad payload")
         elif self.path.startswith("/acs/"):
-            self.wfile.write(json.dumps({"value": [
-                {"to": r.get("to"), "messageId": "Outgoing_1", "httpStatusCode": 202,
-                 "successful": True} for r in body.get("smsRecipients", [])]} if status == 202
-                else {"error": {"code": "Denied", "message": err}}).encode())
+            self.wfile.write(json.dumps(
+                {"value": [acs_result(r.get("to")) for r in body.get("smsRecipients", [])]}
+                if status == 202 else {"error": {"code": "Denied", "message": err}}).encode())
         else:
             self.wfile.write(b'{"status":"success"}' if status < 300 else b'{"status":"invalid"}')
 

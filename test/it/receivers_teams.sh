@@ -9,7 +9,10 @@
 # Adaptive Card; ACS SMS send) and for ACS recomputes the HMAC-SHA256 signature from x-ms-date,
 # Host, x-ms-content-sha256 and the path+query with the test access key, answering 202, or 401
 # when it does not match. A second azuresms receiver signs with a wrong key: its 401s must be
-# counted failed in notifyd's metrics, never delivered.
+# counted failed in notifyd's metrics, never delivered. Two more read the 202's per-recipient
+# results: one number the service fails with 500 once is sent again alone (the number that
+# succeeded is not) and the notification is then delivered; one it refuses with 400 makes
+# the notification fail with the service's errorMessage, without a retry.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 BUILD=${BUILD:-build}
@@ -35,6 +38,12 @@ route:
     - receiver: teams
       matchers: ['plant="P"']
       continue: true
+    - receiver: partial
+      matchers: ['plant="P"']
+      continue: true
+    - receiver: invalid
+      matchers: ['plant="P"']
+      continue: true
     - receiver: badkey
       matchers: ['alertname="LineStopped"']
 receivers:
@@ -48,6 +57,18 @@ receivers:
         access_key_file: $IT_DIR/key
         from: '+18005550100'
         to: ['+15555550101', '+15555550102']
+  - name: partial
+    azuresms_configs:
+      - endpoint: http://127.0.0.1:$CAP/acs/partial
+        access_key_file: $IT_DIR/key
+        from: '+18005550100'
+        to: ['+15555550101', '+15555550198']
+  - name: invalid
+    azuresms_configs:
+      - endpoint: http://127.0.0.1:$CAP/acs/invalid
+        access_key_file: $IT_DIR/key
+        from: '+18005550100'
+        to: ['+15555550101', '+15555550199']
   - name: badkey
     azuresms_configs:
       - endpoint: http://127.0.0.1:$CAP/acs/bad
@@ -57,6 +78,8 @@ receivers:
 YML
 
 it_start cap $PY "$HERE/test/it/receivers_capture.py" "$CAP" "$IT_DIR/cap.jsonl" "$KEY"
+NOTIFYD_ARGS=(--config.file="$IT_DIR/notifyd.yml")
+printf 'retry:\n  initial_backoff: 100ms\n  max_backoff: 200ms\n' > "$IT_DIR/notifyd.yml"
 it_start_notifyd_alertd "$IT_DIR/am.yml" --web.external-url=http://alerts.example:9093
 it_wait_http "http://127.0.0.1:$CAP/" || it_die "the capture server did not come up"
 it_ok "capture server (plays Teams and ACS), notifyd and alertd up"
@@ -97,6 +120,17 @@ wait_q "$BAD"' and .status == 401 and .err == "signature"' 1 || it_die "wrong ke
 it_until 100 0.1 sh -c "curl -fsS --max-time 2 http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_failed_total{receiver=\"badkey\",integration=\"azuresms\",reason=\"http_4xx\"} 1'" \
     || it_die "azuresms 401: failed_total: $(metrics | grep notifications)"
 it_ok "azuresms with a wrong key: answered 401, counted failed (reason http_4xx)"
+PART='.path == "/acs/partial/sms?api-version=2021-03-07" and .status == 202 and .err == null'
+wait_q "$PART"' and .body.smsRecipients == [{"to":"+15555550198"}]' 1 ||
+    it_die "the number that failed with 500 was not sent again alone"
+it_until 100 0.1 sh -c "curl -fsS --max-time 2 http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_total{receiver=\"partial\",integration=\"azuresms\"} 1'" \
+    || it_die "azuresms partial: not delivered after the retry: $(metrics | grep -E 'notifications|recipients')"
+it_ok "azuresms: a recipient failed with 500 in the 202 answer is sent again alone, then delivered"
+it_until 100 0.1 sh -c "curl -fsS --max-time 2 http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_failed_total{receiver=\"invalid\",integration=\"azuresms\",reason=\"recipient\"} 1'" \
+    || it_die "azuresms 400 recipient: not counted failed: $(metrics | grep -E 'notifications|recipients')"
+grep -q 'event=notify.fail receiver=invalid reason=recipient detail="+15555550199: Invalid To phone number format. (400)"' "$IT_DIR/notifyd.log" ||
+    it_die "the failure does not carry the answer's errorMessage: $(grep notify.fail "$IT_DIR/notifyd.log")"
+it_ok "azuresms: a recipient refused with 400 in the 202 answer fails the notification with the answer's errorMessage"
 
 END=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
 post "$(alerts "$END")"
@@ -113,8 +147,9 @@ it_until 100 0.1 sh -c "curl -fsS --max-time 2 http://127.0.0.1:$NOTIFYD/metrics
 [ "$(q '.err != null and (.path | startswith("/acs/bad") | not)')" = 0 ] ||
     it_die "a request the capture server refused: $(jq -c 'select(.err != null)' "$CAPF" | head -2)"
 [ "$(q '.path == "/teams/hook"')" = 2 ] && [ "$(q '.path == "/teamsv2/workflow"')" = 2 ] &&
-    [ "$(q '.path | startswith("/acs/good")')" = 2 ] && [ "$(q "$BAD")" = 2 ] ||
-    it_die "want 2 requests per receiver: $(jq -c '[.path, .status, .err]' "$CAPF")"
+    [ "$(q '.path | startswith("/acs/good")')" = 2 ] && [ "$(q "$BAD")" = 2 ] &&
+    [ "$(q '.path | startswith("/acs/partial")')" = 3 ] && [ "$(q '.path | startswith("/acs/invalid")')" = 2 ] ||
+    it_die "want 2 requests per receiver (partial 3): $(jq -c '[.path, .status, .err]' "$CAPF")"
 M=$(metrics)
 for i in msteams msteamsv2 azuresms; do
     grep -q "fw_notifyd_notifications_total{receiver=\"teams\",integration=\"$i\"} 2" <<<"$M" ||
@@ -122,5 +157,14 @@ for i in msteams msteamsv2 azuresms; do
 done
 grep -q 'fw_notifyd_notifications_total{receiver="badkey"' <<<"$M" &&
     it_die "azuresms 401 counted as delivered: $(grep badkey <<<"$M")"
-it_ok "metrics: 2 deliveries each for msteams, msteamsv2, azuresms; the wrong key 2 failed, 0 delivered, no retry"
+grep -q 'fw_notifyd_notifications_total{receiver="invalid"' <<<"$M" &&
+    it_die "azuresms with a refused recipient counted as delivered: $(grep invalid <<<"$M")"
+for want in 'notifications_total{receiver="partial",integration="azuresms"} 2' \
+    'notifications_failed_total{receiver="invalid",integration="azuresms",reason="recipient"} 2' \
+    'recipients_total{receiver="partial",integration="azuresms",result="delivered"} 4' \
+    'recipients_total{receiver="partial",integration="azuresms",result="failed"} 1' \
+    'recipients_total{receiver="invalid",integration="azuresms",result="failed"} 2'; do
+    grep -qF "fw_notifyd_$want" <<<"$M" || it_die "want fw_notifyd_$want: $(grep -E 'partial|invalid' <<<"$M")"
+done
+it_ok "metrics: 2 deliveries each for msteams, msteamsv2, azuresms; the wrong key 2 failed, 0 delivered, no retry; per-recipient counts"
 echo "receivers_teams.sh: all checks passed"
