@@ -8,6 +8,7 @@
 
 #include "alertd_cfg.h"
 #include "alertd_cfg_email.h"
+#include "alertd_cfg_tmpl.h"
 #include "fw_mem.h"
 
 #define T struct alertd_cfg_smtp_tls
@@ -103,12 +104,13 @@ s_canonical(char *h)
     }
 }
 
-// A text template: NULL for the default (absent or exactly the default expression), else the
-// literal. *refused when it needs the template engine.
+// A template text (notifyd renders it, Alertmanager's way): NULL for the default (absent or
+// exactly the default expression), else the text, parsed now so that a parse error is
+// reported at load (at the email config, what naming the key).
 static const char *
-s_text(const char *v, const char *def_expr, bool *refused)
+s_text(const char *v, const char *def_expr, const char *file, struct fw_cfg_pos pos,
+       const char *what, struct fw_cfg_errors *errs)
 {
-    *refused = false;
     if (!v)
         return NULL;
     const char *a = v + strspn(v, " \t\n");
@@ -117,8 +119,7 @@ s_text(const char *v, const char *def_expr, bool *refused)
         n--;
     if (def_expr && strlen(def_expr) == n && strncmp(a, def_expr, n) == 0)
         return NULL;
-    if (strstr(v, "{{"))
-        *refused = true;
+    alertd_cfg_tmpl_check_text(v, file, pos, what, errs);
     return v;
 }
 
@@ -163,18 +164,13 @@ alertd_cfg_email_check(struct alertd_cfg_email *e, const struct alertd_cfg_smtp_
         s_canonical(name);
         if (json_object_get(h, name))
             fw_cfg_errors_add(errs, file, e->pos, "duplicate header \"%s\" in email config", name);
-        bool refused;
         const char *def =
             strcmp(name, "Subject") == 0 ? "{{ template \"email.default.subject\" . }}" : NULL;
-        const char *v = s_text(e->headers.items[i].value, def, &refused);
-        if (refused)
-            fw_cfg_errors_add(
-                errs, file, e->pos,
-                "email_configs.headers.%s: a template other than the default is not supported "
-                "yet (the template engine is coming)",
-                name);
-        else if (v)
+        char *what = fw_asprintf("email_configs.headers.%s", name);
+        const char *v = s_text(e->headers.items[i].value, def, file, e->pos, what, errs);
+        if (v)
             json_object_set_new(h, name, json_string(v));
+        free(what);
         free(name);
     }
     const char *smarthost = s_set(e->smarthost) ? e->smarthost : g->smarthost;
@@ -212,28 +208,15 @@ alertd_cfg_email_check(struct alertd_cfg_email *e, const struct alertd_cfg_smtp_
             free(fk);
         }
     }
-    bool refused;
-    const char *html = s_text(e->html, "{{ template \"email.default.html\" . }}", &refused);
-    if (refused)
-        fw_cfg_errors_add(
-            errs, file, e->pos,
-            "email_configs.html: a template other than the default is not supported yet (the "
-            "template engine is coming)");
-    else if (html)
+    const char *html = s_text(e->html, "{{ template \"email.default.html\" . }}", file, e->pos,
+                              "email_configs.html", errs);
+    if (html)
         json_object_set_new(o, "html", json_string(html));
-    const char *text = s_text(e->text, NULL, &refused);
-    if (refused)
-        fw_cfg_errors_add(
-            errs, file, e->pos,
-            "email_configs.text: a template is not supported yet (the template engine is "
-            "coming)");
-    else if (text && *text)
+    const char *text = s_text(e->text, NULL, file, e->pos, "email_configs.text", errs);
+    if (text && *text)
         json_object_set_new(o, "text", json_string(text));
-    if (strstr(e->to, "{{") || (from && strstr(from, "{{")))
-        fw_cfg_errors_add(
-            errs, file, e->pos,
-            "email_configs.to, from: a template is not supported yet (the template engine is "
-            "coming)");
+    s_text(e->to, NULL, file, e->pos, "email_configs.to", errs);
+    s_text(from, NULL, file, e->pos, "email_configs.from", errs);
     // Alertmanager's header defaults.
     if (!json_object_get(h, "To"))
         json_object_set_new(h, "To", json_string(e->to));

@@ -41,14 +41,14 @@
     How notifiers call it (issue 8):
         fw_tmpl_set_t *set = fw_tmpl_set_new();
         fw_tmpl_set_use_alertmanager(set);               // functions, methods, missingkey=zero
-        fw_tmpl_parse(set, "default.tmpl", fw_tmpl_am_default_tmpl, &err);  // when it lands
+        fw_tmpl_set_use_am_defaults(set);                // floorwatch's default.tmpl
         fw_tmpl_parse(set, path, text_of_templates_file, &err);  // each `templates:` glob match
         json_t *data = fw_tmpl_am_data(webhook_payload);
         char *title;
         if (fw_tmpl_exec(set, "slack.default.title", data, &title, &err) < 0) ... log err
-        // email HTML: a second set (or the same one switched) in HTML mode, as upstream's
-        // html/template: fw_tmpl_set_html(html_set, true); "email.default.html" then gives
-        // what Alertmanager 0.25 sends (check_fw_tmpl compares it byte for byte)
+        // email HTML: the same set in HTML mode, as upstream's html/template:
+        // fw_tmpl_exec_html(set, "email.default.html", NULL, data, &html, &err) gives what
+        // Alertmanager 0.25 sends (check_fw_tmpl_default compares it byte for byte)
         // a config field such as slack_configs[].title is itself a template text:
         fw_tmpl_exec_text(set, "title", cfg_title, data, &title, &err);
     A set is not thread-safe while parsing; after loading, any number of threads may execute
@@ -134,9 +134,20 @@ int fw_tmpl_exec(const fw_tmpl_set_t *self, const char *name, json_t *data, char
 int fw_tmpl_exec_text(const fw_tmpl_set_t *self, const char *name, const char *text, json_t *data,
                       char **out, fw_err_t *err);
 
+// fw_tmpl_exec_text (text NULL: fw_tmpl_exec of name) in HTML mode whatever the set's mode:
+// Alertmanager's ExecuteHTMLString, over the same definitions as the text mode uses.
+int fw_tmpl_exec_html(const fw_tmpl_set_t *self, const char *name, const char *text, json_t *data,
+                      char **out, fw_err_t *err);
+
 // Parse text only (load-time check): 0 or -1 with err. Undefined variables and functions are
 // parse errors, as in Go.
 int fw_tmpl_check(const fw_tmpl_set_t *self, const char *name, const char *text, fw_err_t *err);
+
+// Parse floorwatch's default notification templates (common/fw_tmpl_default.tmpl, compiled
+// in) into the set as "default.tmpl": every name Alertmanager 0.25's default.tmpl and
+// email.tmpl define, rendering what they render. Call it after fw_tmpl_set_use_alertmanager
+// and before parsing `templates:` files, which may then call and redefine those names.
+void fw_tmpl_set_use_am_defaults(fw_tmpl_set_t *self);
 
 // Go's %v of a float64 into buf ("0.5", "1e+06", "NaN", "+Inf").
 const char *fw_tmpl_format_float(double v, char *buf, size_t size);

@@ -27,7 +27,8 @@ typedef struct {
     size_t iterations;
     fw_err_t *err;
     bool failed;
-    int loop; // 1 break, 2 continue
+    bool html; // html/template's escaping (the set's mode, or fw_tmpl_exec_html)
+    int loop;  // 1 break, 2 continue
 } s_x_t;
 
 static void s_fail(s_x_t *x, int pos, const char *ctx, const char *fmt, ...)
@@ -464,7 +465,7 @@ s_walk(s_x_t *x, const struct fw_tmpl_node *n, json_t *dot)
     for (; n && !x->failed && !x->loop; n = n->next) {
         switch (n->kind) {
         case FW_TMPL_NODE_TEXT:
-            if (x->set->html) {
+            if (x->html) {
                 fw_tmpl_buf_t t = {0};
                 fw_tmpl_html_text(&t, n->text, n->len);
                 s_emit(x, t.s ? t.s : "", t.len, n->pos);
@@ -479,9 +480,9 @@ s_walk(s_x_t *x, const struct fw_tmpl_node *n, json_t *dot)
                 fw_tmpl_buf_t b = {0};
                 if (v)
                     fw_tmpl_print(&b, v);
-                else if (!x->set->html) // html/template prints nothing for no value
+                else if (!x->html) // html/template prints nothing for no value
                     fw_tmpl_buf_add(&b, "<no value>", 10);
-                if (x->set->html) {
+                if (x->html) {
                     fw_tmpl_buf_t h = {0};
                     char ebuf[160];
                     if (fw_tmpl_html_escape(&x->out, v, b.s ? b.s : "", b.len, &h, ebuf,
@@ -564,10 +565,10 @@ s_walk(s_x_t *x, const struct fw_tmpl_node *n, json_t *dot)
 
 static int
 s_run(const fw_tmpl_set_t *set, const struct fw_tmpl_tree *extra, const char *name, json_t *data,
-      char **out, fw_err_t *err)
+      bool html, char **out, fw_err_t *err)
 {
     *out = NULL;
-    s_x_t x = {.set = set, .extra = extra, .err = err};
+    s_x_t x = {.set = set, .extra = extra, .err = err, .html = html};
     const struct fw_tmpl_tree *t = s_lookup(&x, name);
     if (!t) {
         fw_err_set(err, "template: no template \"%s\" associated with template \"%s\"", name, name);
@@ -736,20 +737,36 @@ fw_tmpl_has(const fw_tmpl_set_t *self, const char *name)
 int
 fw_tmpl_exec(const fw_tmpl_set_t *self, const char *name, json_t *data, char **out, fw_err_t *err)
 {
-    return s_run(self, NULL, name, data, out, err);
+    return s_run(self, NULL, name, data, self->html, out, err);
+}
+
+static int
+s_exec_text(const fw_tmpl_set_t *self, const char *name, const char *text, json_t *data, bool html,
+            char **out, fw_err_t *err)
+{
+    struct fw_tmpl_tree *trees;
+    *out = NULL;
+    if (fw_tmpl_parse_trees(self, name, text, &trees, err) < 0)
+        return -1;
+    int rc = s_run(self, trees, name, data, html, out, err);
+    fw_tmpl_trees_free(trees);
+    return rc;
 }
 
 int
 fw_tmpl_exec_text(const fw_tmpl_set_t *self, const char *name, const char *text, json_t *data,
                   char **out, fw_err_t *err)
 {
-    struct fw_tmpl_tree *trees;
-    *out = NULL;
-    if (fw_tmpl_parse_trees(self, name, text, &trees, err) < 0)
-        return -1;
-    int rc = s_run(self, trees, name, data, out, err);
-    fw_tmpl_trees_free(trees);
-    return rc;
+    return s_exec_text(self, name, text, data, self->html, out, err);
+}
+
+int
+fw_tmpl_exec_html(const fw_tmpl_set_t *self, const char *name, const char *text, json_t *data,
+                  char **out, fw_err_t *err)
+{
+    if (!text)
+        return s_run(self, NULL, name, data, true, out, err);
+    return s_exec_text(self, name, text, data, true, out, err);
 }
 
 int

@@ -23,7 +23,6 @@
 #include "notifyd_email.h"
 #include "notifyd_pagerduty.h"
 #include "notifyd_slack.h"
-#include "notifyd_text.h"
 #include "notifyd_tmpl.h"
 #include "notifyd_webhook.h"
 
@@ -130,15 +129,7 @@ notifyd_prepare_body(const json_t *payload, const json_t *webhook_config)
         return NULL;
     }
     if (!send_resolved) {
-        json_t *firing = json_array();
-        size_t i;
-        json_t *a;
-        json_array_foreach(alerts, i, a)
-        {
-            const char *st = json_string_value(json_object_get(a, "status"));
-            if (!st || strcmp(st, "resolved") != 0)
-                json_array_append(firing, a);
-        }
+        json_t *firing = notifyd_tmpl_firing(alerts);
         if (json_array_size(firing) == 0) {
             json_decref(firing);
             json_decref(p);
@@ -180,14 +171,13 @@ s_deliver_integrations(notifyd_t *self, const json_t *body)
 {
     const char *receiver = json_string_value(json_object_get(body, "receiver"));
     json_t *payload = json_object_get(body, "payload");
-    notifyd_tmpl_use(json_object_get(body, "templates"));
     for (size_t k = 0; k < sizeof s_integrations / sizeof s_integrations[0]; k++) {
         size_t i;
         json_t *c;
         json_array_foreach(json_object_get(body, s_integrations[k].array), i, c)
         {
             const json_t *sr = json_object_get(c, "send_resolved");
-            json_t *data = notifyd_text_data(payload, !sr || json_is_true(sr));
+            json_t *data = notifyd_tmpl_data(payload, !sr || json_is_true(sr));
             if (!data)
                 continue; // only resolved alerts, and send_resolved false
             struct notifyd_req req;
@@ -233,7 +223,7 @@ s_deliver_email(notifyd_t *self, const json_t *body)
     json_array_foreach(json_object_get(body, "email_configs"), i, c)
     {
         json_t *data =
-            notifyd_text_data(payload, json_is_true(json_object_get(c, "send_resolved")));
+            notifyd_tmpl_data(payload, json_is_true(json_object_get(c, "send_resolved")));
         if (!data)
             continue; // only resolved alerts, and send_resolved false
         uint64_t id = ++self->next_id;
@@ -310,6 +300,7 @@ s_on_notify(zloop_t *loop, zsock_t *sock, void *arg)
         notifyd_webhook_send(self->webhook, id, receiver, url, body, auth, !fr || json_is_true(fr));
         free(body);
     }
+    notifyd_tmpl_use(json_object_get(msg->body, "templates")); // for both below
     s_deliver_integrations(self, msg->body);
     s_deliver_email(self, msg->body);
     struct s_outcome *o = self->current;

@@ -8,7 +8,6 @@
 
 #include "fw_mem.h"
 #include "notifyd_azuresms.h"
-#include "notifyd_text.h"
 #include "notifyd_tmpl.h"
 
 void
@@ -130,9 +129,7 @@ notifyd_azuresms_build_at(const json_t *config, const json_t *data, time_t now,
         fw_err_set(err, "azuresms_config without from or to");
         return -1;
     }
-    const char *msg = json_string_value(json_object_get(config, "message"));
-    char *text = msg ? notifyd_tmpl_text("message", msg, data, "azuresms.default.message")
-                     : notifyd_text_default("azuresms.default.message", data);
+    char *text = notifyd_tmpl_key(config, "message", "azuresms.default.message", data);
     json_t *rcpt = json_array();
     size_t i;
     json_t *t;

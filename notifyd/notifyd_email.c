@@ -11,6 +11,7 @@
 #include "fw_time.h"
 #include "notifyd_am_metrics.h"
 #include "notifyd_email.h"
+#include "notifyd_tmpl.h"
 
 struct notifyd_email {
     zactor_t *actor;
@@ -353,7 +354,9 @@ notifyd_email_send(notifyd_email_t *self, uint64_t id, const char *receiver, con
         fw_err_set(err, "smarthost \"%s\" has no port", smarthost);
         return -1;
     }
-    char **from = notifyd_email_addresses(s_str(config, "from"), err);
+    char *from_text = notifyd_tmpl_key(config, "from", NULL, data);
+    char **from = notifyd_email_addresses(from_text, err);
+    free(from_text);
     if (!from)
         return -1;
     if (from[1]) {
@@ -361,7 +364,9 @@ notifyd_email_send(notifyd_email_t *self, uint64_t id, const char *receiver, con
         notifyd_email_addresses_free(from);
         return -1;
     }
-    char **to = notifyd_email_addresses(s_str(config, "to"), err);
+    char *to_text = notifyd_tmpl_key(config, "to", NULL, data);
+    char **to = notifyd_email_addresses(to_text, err);
+    free(to_text);
     if (!to) {
         notifyd_email_addresses_free(from);
         return -1;

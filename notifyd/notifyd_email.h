@@ -4,7 +4,9 @@
     notifyd_email_message() builds the message in the zloop thread: the config's headers
     (Alertmanager's defaults To, From and Subject = email.default.subject), Message-Id, Date,
     Content-Type multipart/alternative, MIME-Version, then a text/plain part when `text` is
-    set and a text/html part (`html`, else email.default.html), each quoted-printable.
+    set and a text/html part (`html`, else email.default.html), each quoted-printable. Header
+    values, `text`, `html`, `to` and `from` are template texts (notifyd_tmpl: `html` in HTML
+    mode), rendered with the NOTIFY's `templates:` files as Alertmanager renders them.
 
     The actor (a zactor with one libcurl multi) sends it: smtps:// when force_implicit_tls
     or, unset, port 465; else smtp:// with STARTTLS required when require_tls (an SMTP
@@ -30,9 +32,6 @@
 #include "notifyd_webhook.h"
 
 typedef struct notifyd_email notifyd_email_t;
-
-// Alertmanager's email.default.html for data (a notification payload): a new string.
-char *notifyd_email_default_html(const json_t *data);
 
 // The whole message (headers CRLF, blank line, MIME body) for config and data, dated now
 // (ms since the epoch), with a Message-Id at hostname; boundary fixes the MIME boundary

@@ -12,7 +12,7 @@
 
 #include "fw_mem.h"
 #include "notifyd_email.h"
-#include "notifyd_text.h"
+#include "notifyd_tmpl.h"
 
 // --- quoted-printable (mime/quotedprintable.Writer, Binary false) ---
 
@@ -167,15 +167,19 @@ notifyd_email_message(const json_t *config, const json_t *data, int64_t now_ms,
     qsort(names, n, sizeof *names, s_cmp);
     bool subject = false, msgid = false;
     for (i = 0; i < n; i++) {
-        const char *value = json_string_value(json_object_get(headers, names[i]));
-        s_header(f, names[i], value ? value : "");
-        subject = subject || strcmp(names[i], "Subject") == 0;
+        // every value is a template text (Subject's default: email.default.subject)
+        bool is_subject = strcmp(names[i], "Subject") == 0;
+        char *value =
+            notifyd_tmpl_key(headers, names[i], is_subject ? "email.default.subject" : NULL, data);
+        s_header(f, names[i], value);
+        free(value);
+        subject = subject || is_subject;
         msgid = msgid || strcmp(names[i], "Message-Id") == 0;
     }
     free(names);
     if (!subject) {
-        char *s = notifyd_text_default("__subject", data);
-        s_header(f, "Subject", s ? s : "");
+        char *s = notifyd_tmpl_default("email.default.subject", data);
+        s_header(f, "Subject", s);
         free(s);
     }
     if (!msgid) {
@@ -200,10 +204,12 @@ notifyd_email_message(const json_t *config, const json_t *data, int64_t now_ms,
     }
     fprintf(f, "Content-Type: multipart/alternative;  boundary=%s\r\n", boundary);
     fputs("MIME-Version: 1.0\r\n\r\n", f);
-    const char *text = json_string_value(json_object_get(config, "text"));
-    const json_t *hj = json_object_get(config, "html");
-    char *html = hj ? fw_strdup(json_string_value(hj) ? json_string_value(hj) : "")
-                    : notifyd_email_default_html(data);
+    // text: a template text (absent: no text part); html: one rendered in HTML mode,
+    // Alertmanager's ExecuteHTMLString (absent: email.default.html; "": no HTML part)
+    char *text = notifyd_tmpl_key(config, "text", NULL, data);
+    const char *hj = json_string_value(json_object_get(config, "html"));
+    char *html =
+        notifyd_tmpl_html(hj ? "html" : "email.default.html", hj, data, "email.default.html");
     bool first = true;
     for (int k = 0; k < 2; k++) {
         const char *body = k ? html : text;
@@ -219,6 +225,7 @@ notifyd_email_message(const json_t *config, const json_t *data, int64_t now_ms,
         s_qp_write(&q, body);
     }
     fprintf(f, "\r\n--%s--\r\n", boundary);
+    free(text);
     free(html);
     fclose(f);
     return buf;

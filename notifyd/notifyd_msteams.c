@@ -5,19 +5,7 @@
 
 #include "fw_mem.h"
 #include "notifyd_msteams.h"
-#include "notifyd_text.h"
 #include "notifyd_tmpl.h"
-
-// The config's literal text for key, else the default text def.
-static char *
-s_text(const json_t *config, const char *key, const char *def, const json_t *data)
-{
-    const char *v = json_string_value(json_object_get(config, key));
-    if (v)
-        return notifyd_tmpl_text(key, v, data, def);
-    char *d = notifyd_text_default(def, data);
-    return d ? d : fw_strdup("");
-}
 
 static const char *
 s_url(const json_t *config, fw_err_t *err, const char *kind)
@@ -59,13 +47,13 @@ notifyd_msteams_build(const json_t *config, const json_t *data, struct notifyd_r
     json_t *m = json_object();
     json_object_set_new(m, "@context", json_string("http://schema.org/extensions"));
     json_object_set_new(m, "type", json_string("MessageCard"));
-    char *t = s_text(config, "title", "msteams.default.title", data);
+    char *t = notifyd_tmpl_key(config, "title", "msteams.default.title", data);
     json_object_set_new(m, "title", json_string(t));
     free(t);
-    t = s_text(config, "summary", "msteams.default.summary", data);
+    t = notifyd_tmpl_key(config, "summary", "msteams.default.summary", data);
     json_object_set_new(m, "summary", json_string(t));
     free(t);
-    t = s_text(config, "text", "msteams.default.text", data);
+    t = notifyd_tmpl_key(config, "text", "msteams.default.text", data);
     json_object_set_new(m, "text", json_string(t));
     free(t);
     json_object_set_new(m, "themeColor", json_string(s_firing(data) ? "8C1A1A" : "2DC72D"));
@@ -80,8 +68,8 @@ notifyd_msteamsv2_build(const json_t *config, const json_t *data, struct notifyd
     const char *url = s_url(config, err, "msteamsv2_config");
     if (!url)
         return -1;
-    char *title = s_text(config, "title", "msteamsv2.default.title", data);
-    char *text = s_text(config, "text", "msteamsv2.default.text", data);
+    char *title = notifyd_tmpl_key(config, "title", "msteamsv2.default.title", data);
+    char *text = notifyd_tmpl_key(config, "text", "msteamsv2.default.text", data);
     json_t *head = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s}", "type", "TextBlock", "text",
                              title, "weight", "Bolder", "size", "Medium", "wrap", 1, "style",
                              "heading", "color", s_firing(data) ? "Attention" : "Good");

@@ -20,7 +20,7 @@
 #include "fw_err.h"
 #include "notifyd_req.h"
 
-// Build the request for data (a payload as notifyd_text_data returns it). 0, or -1 with err
+// Build the request for data (a payload as notifyd_tmpl_data returns it). 0, or -1 with err
 // (no webhook_url).
 int notifyd_msteams_build(const json_t *config, const json_t *data, struct notifyd_req *out,
                           fw_err_t *err);

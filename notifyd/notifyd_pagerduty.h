@@ -21,7 +21,7 @@
 
 #define NOTIFYD_PAGERDUTY_URL "https://events.pagerduty.com/v2/enqueue"
 
-// Build the request for data (a payload as notifyd_text_data returns it). 0, or -1 with err
+// Build the request for data (a payload as notifyd_tmpl_data returns it). 0, or -1 with err
 // (no routing_key, no groupKey).
 int notifyd_pagerduty_build(const json_t *config, const json_t *data, struct notifyd_req *out,
                             fw_err_t *err);

@@ -199,8 +199,8 @@ START_TEST(test_alertd_cfg_unsupported_refused)
         "bad.yml:16:11: error: receivers[0].webhook_configs[0].http_config.enable_http2: 'false' "
         "is not supported by floorwatch (only 'true'",
         "bad.yml:17:11: error: receivers[0].webhook_configs[0].http_config.oauth2: not supported",
-        "bad.yml:18:21: error: email_configs.html: a template other than the default is not "
-        "supported yet",
+        "bad.yml:18:21: error: email_configs.html: template: email_configs.html:1: function "
+        "\"zz\" not defined",
         "bad.yml:19:21: error: slack_configs.title: template: slack_configs.title:1: function "
         "\"nofunc\" not defined",
         "bad.yml:20:26: error: receivers[0].pagerduty_configs[0].service_key: not supported",
@@ -226,7 +226,7 @@ START_TEST(test_alertd_cfg_unsupported_refused)
         "          proxy_url: http://p:3128/\n"                                            // 15
         "          enable_http2: false\n"                                                  // 16
         "          oauth2: {client_id: i, token_url: 'http://t/'}\n"                       // 17
-        "    email_configs: [{to: a@b, smarthost: 'h:25', from: f@b, html: '{{ .X }}'}]\n" // 18
+        "    email_configs: [{to: a@b, smarthost: 'h:25', from: f@b, html: '{{ zz }}'}]\n" // 18
         "    slack_configs: [{api_url: 'http://s/', title: '{{ .X | nofunc }}'}]\n"        // 19
         "    pagerduty_configs: [{service_key: k}]\n"                                      // 20
         "    telegram_configs: [{bot_token: t, chat_id: 1}]\n"                             // 21

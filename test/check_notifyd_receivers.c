@@ -1,7 +1,7 @@
 /*  check_notifyd_receivers.c — the Slack and PagerDuty request builders and the default texts
-    (notifyd_text) against the payloads Alertmanager 0.25 sends for the same data (its
-    notify/slack and notify/pagerduty code and template/default.tmpl; test/it/receivers.sh
-    compares with a running Alertmanager too).
+    (notifyd_tmpl, on common/fw_tmpl_default.tmpl) against the payloads Alertmanager 0.25 sends for
+   the same data (its notify/slack and notify/pagerduty code and template/default.tmpl;
+   test/it/receivers.sh compares with a running Alertmanager too).
 */
 #include <check.h>
 #include <jansson.h>
@@ -12,7 +12,7 @@
 #include "check_util.h"
 #include "../notifyd/notifyd_pagerduty.h"
 #include "../notifyd/notifyd_slack.h"
-#include "../notifyd/notifyd_text.h"
+#include "../notifyd/notifyd_tmpl.h"
 
 static json_t *
 s_payload(const char *status2)
@@ -36,33 +36,50 @@ s_payload(const char *status2)
     return p;
 }
 
-START_TEST(test_notifyd_text_defaults)
+START_TEST(test_notifyd_tmpl_defaults)
 {
     json_t *p = s_payload(NULL);
-    char *s = notifyd_text_default("__subject", p);
+    notifyd_tmpl_use(NULL);
+    char *s = notifyd_tmpl_default("__subject", p);
     ck_assert_str_eq(s, "[FIRING:2] LineStopped (P)");
     free(s);
-    s = notifyd_text_default("slack.default.fallback", p);
+    s = notifyd_tmpl_default("slack.default.fallback", p);
     ck_assert_str_eq(s, "[FIRING:2] LineStopped (P) | http://am:9093/#/alerts?receiver=team+a");
     free(s);
-    s = notifyd_text_default("pagerduty.details.firing", p);
+    s = notifyd_tmpl_default("pagerduty.details.firing", p);
     ck_assert_str_eq(s, "Labels:\n - alertname = LineStopped\n - line = L1\n - plant = P\n"
                         "Annotations:\n - summary = one\nSource: http://g/1\n"
                         "Labels:\n - alertname = LineStopped\n - line = L2\n - plant = P\n"
                         "Annotations:\nSource: http://g/2\n");
     free(s);
-    ck_assert_ptr_null(notifyd_text_default("no.such.text", p));
+    s = notifyd_tmpl_default("no.such.text", p); // logged, sent empty
+    ck_assert_str_eq(s, "");
+    free(s);
+    // a config text that fails sends the default; a templates: file redefines a default
+    s = notifyd_tmpl_text("title", "{{ .NoSuch.Field.x }}{{ template \"nope\" . }}", p,
+                          "slack.default.title");
+    ck_assert_str_eq(s, "[FIRING:2] LineStopped (P)");
+    free(s);
+    json_t *files = json_pack("[{s:s, s:s}]", "name", "t.tmpl", "text",
+                              "{{ define \"__subject\" }}{{ len .Alerts }} on "
+                              "{{ .CommonLabels.plant }}{{ end }}");
+    notifyd_tmpl_use(files);
+    s = notifyd_tmpl_default("slack.default.fallback", p);
+    ck_assert_str_eq(s, "2 on P | http://am:9093/#/alerts?receiver=team+a");
+    free(s);
+    s = notifyd_tmpl_text("title", "<{{ template \"slack.default.title\" . }}>", p, NULL);
+    ck_assert_str_eq(s, "<2 on P>");
+    free(s);
+    notifyd_tmpl_use(NULL);
+    json_decref(files);
     // No label beyond the group's: the trailing blank stays (default.tmpl's __subject).
     json_object_set_new(p, "commonLabels", json_pack("{s:s}", "alertname", "LineStopped"));
     json_object_set_new(p, "status", json_string("resolved"));
-    s = notifyd_text_default("__subject", p);
+    s = notifyd_tmpl_default("__subject", p);
     ck_assert_str_eq(s, "[RESOLVED] LineStopped ");
     free(s);
-    s = notifyd_text_urlquery("a b/ü~");
-    ck_assert_str_eq(s, "a+b%2F%C3%BC~");
-    free(s);
     bool cut;
-    s = notifyd_text_truncate_runes("äbcdef", 5, &cut);
+    s = notifyd_tmpl_truncate_runes("äbcdef", 5, &cut);
     ck_assert(cut);
     ck_assert_str_eq(s, "äbcd\xE2\x80\xA6");
     free(s);
@@ -70,22 +87,22 @@ START_TEST(test_notifyd_text_defaults)
 }
 END_TEST
 
-START_TEST(test_notifyd_text_data_send_resolved)
+START_TEST(test_notifyd_tmpl_data_send_resolved)
 {
     json_t *p = s_payload("resolved");
-    json_t *d = notifyd_text_data(p, false);
+    json_t *d = notifyd_tmpl_data(p, false);
     ck_assert_int_eq(json_array_size(json_object_get(d, "alerts")), 1);
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(d, "commonLabels"), "line")),
                      "L1");
     json_decref(d);
-    d = notifyd_text_data(p, true);
+    d = notifyd_tmpl_data(p, true);
     ck_assert_int_eq(json_array_size(json_object_get(d, "alerts")), 2);
     json_decref(d);
     json_decref(p);
     p = s_payload("resolved");
     json_object_set_new(json_array_get(json_object_get(p, "alerts"), 0), "status",
                         json_string("resolved"));
-    ck_assert_ptr_null(notifyd_text_data(p, false));
+    ck_assert_ptr_null(notifyd_tmpl_data(p, false));
     json_decref(p);
 }
 END_TEST
@@ -225,8 +242,8 @@ notifyd_receivers_suite(void)
 {
     Suite *s = suite_create("notifyd_receivers");
     TCase *tc = tcase_create("builders");
-    tcase_add_test(tc, test_notifyd_text_defaults);
-    tcase_add_test(tc, test_notifyd_text_data_send_resolved);
+    tcase_add_test(tc, test_notifyd_tmpl_defaults);
+    tcase_add_test(tc, test_notifyd_tmpl_data_send_resolved);
     tcase_add_test(tc, test_notifyd_slack_default_body);
     tcase_add_test(tc, test_notifyd_slack_fields_actions);
     tcase_add_test(tc, test_notifyd_pagerduty_trigger_resolve);

@@ -18,7 +18,7 @@
 
 #include "../notifyd/notifyd_azuresms.h"
 #include "../notifyd/notifyd_msteams.h"
-#include "../notifyd/notifyd_text.h"
+#include "../notifyd/notifyd_tmpl.h"
 
 #define S_KEY "Zmxvb3J3YXRjaC10ZXN0LWFjY2Vzcy1rZXktMzJieSE="
 
@@ -198,7 +198,7 @@ START_TEST(test_notifyd_azuresms_build)
     // Resolved, no common labels beyond the group's: no trailing blank; a literal message.
     json_object_set_new(p, "status", json_string("resolved"));
     json_object_set_new(p, "commonLabels", json_pack("{s:s}", "alertname", "LineStopped"));
-    char *m = notifyd_text_default("azuresms.default.message", p);
+    char *m = notifyd_tmpl_default("azuresms.default.message", p);
     ck_assert_str_eq(m, "[RESOLVED] LineStopped");
     free(m);
     json_object_set_new(cfg, "message", json_string("Line 1 stopped"));
