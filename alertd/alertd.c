@@ -24,6 +24,7 @@
 #include "alertd.h"
 #include "alertd_api.h"
 #include "alertd_cfg_receivers.h"
+#include "alertd_cluster.h"
 #include "alertd_dispatch.h"
 #include "alertd_inhibit.h"
 #include "alertd_int.h"
@@ -235,6 +236,11 @@ s_on_flush(zloop_t *loop, int timer_id, void *arg)
     alertd_t *self = arg;
     json_t *out = json_array();
     int64_t now = fw_time_now_ms();
+    // A replica that has not heard its peers' state yet could repeat what they sent.
+    if (self->cluster && !alertd_cluster_settled(self->cluster, now)) {
+        json_decref(out);
+        return 0;
+    }
     pthread_mutex_lock(&self->lock);
     if (alertd_dispatch_next(self->dispatch) <= now) {
         alertd_refresh_inhibit_locked(self, now);
@@ -293,6 +299,75 @@ s_on_wake(zloop_t *loop, zsock_t *sock, void *arg)
     return s_on_flush(loop, 0, arg);
 }
 
+// --- the cluster (alertd_cluster.h) ---
+
+static int64_t
+s_cluster_wait(void *arg, int64_t now)
+{
+    return alertd_cluster_wait(arg, now);
+}
+
+static void
+s_cluster_full_state(void *arg, json_t **silences, json_t **nflog)
+{
+    alertd_t *self = arg;
+    int64_t now = fw_time_now_ms();
+    pthread_mutex_lock(&self->lock);
+    *silences = alertd_silences_list_json(self->silences, now);
+    *nflog = alertd_nflog_entries_json(self->nflog, now);
+    pthread_mutex_unlock(&self->lock);
+}
+
+static void
+s_cluster_changes(void *arg, json_t **silences, json_t **nflog)
+{
+    alertd_t *self = arg;
+    int64_t now = fw_time_now_ms();
+    pthread_mutex_lock(&self->lock);
+    *silences = alertd_silences_take_changes(self->silences, now);
+    *nflog = alertd_nflog_take_changes(self->nflog, now);
+    pthread_mutex_unlock(&self->lock);
+}
+
+// A peer's silences and log entries: newest wins (alertd_silences_merge, alertd_nflog_merge);
+// what was taken is committed (silences fsync'd) before the next message is read.
+static void
+s_cluster_merge(void *arg, const char *peer, const json_t *silences, const json_t *nflog)
+{
+    alertd_t *self = arg;
+    int64_t now = fw_time_now_ms();
+    size_t i, taken = 0, bad = 0;
+    const json_t *j;
+    fw_err_t err;
+    pthread_mutex_lock(&self->lock);
+    (void)alertd_state_begin(self->state, NULL);
+    json_array_foreach(nflog, i, j)
+    {
+        fw_err_clear(&err);
+        int rc = alertd_nflog_merge(self->nflog, j, now, &err);
+        taken += rc > 0;
+        bad += rc < 0;
+    }
+    s_state_commit_locked(self, false);
+    json_array_foreach(silences, i, j)
+    {
+        fw_err_clear(&err);
+        int rc = alertd_silences_merge(self->silences, j, now, S_RESOLVED_RETENTION_MS, &err);
+        taken += rc > 0;
+        if (rc < 0) {
+            bad++;
+            fw_warn("cluster.silence.invalid", "peer=%s id=%s err=%s", peer,
+                    json_string_value(json_object_get(j, "id")), err.msg);
+        }
+    }
+    alertd_save_silences_locked(self);
+    pthread_mutex_unlock(&self->lock);
+    if (bad > 0)
+        fw_metrics_add(self->metrics, "fw_alertd_cluster_invalid_total", "", (double)bad);
+    if (taken > 0)
+        fw_debug("cluster.merge", "peer=%s taken=%zu", peer, taken);
+}
+
 // Swap in a new config: rebuild the tree and the dispatcher, re-route every live alert.
 static void
 s_apply_config_locked(alertd_t *self, struct alertd_cfg *cfg)
@@ -308,6 +383,8 @@ s_apply_config_locked(alertd_t *self, struct alertd_cfg *cfg)
     self->dispatch = alertd_dispatch_new(cfg, self->tree, self->opts->external_url);
     alertd_dispatch_set_muted(self->dispatch, s_muted, self);
     alertd_dispatch_set_nflog(self->dispatch, self->nflog);
+    if (self->cluster)
+        alertd_dispatch_set_wait(self->dispatch, s_cluster_wait, self->cluster);
     // Resolved alerts too: one that resolved while alertd was down (or reloading) still owes
     // its group's resolved notification; the notification log says whether it went out.
     int64_t now = fw_time_now_ms();
@@ -458,6 +535,8 @@ s_declare_metrics(fw_metrics_t *m)
     fw_metrics_declare(m, "fw_alertd_silences_invalid_total", FW_METRIC_COUNTER,
                        "Stored silences refused when loading the state file (invalid, e.g. "
                        "matching every alert).");
+    fw_metrics_declare(m, "fw_alertd_cluster_invalid_total", FW_METRIC_COUNTER,
+                       "Silences and notification log entries from peers refused as invalid.");
     fw_metrics_declare(m, "fw_alertd_storage_failures_total", FW_METRIC_COUNTER,
                        "State writes (alerts, silences, notification log) that failed.");
     fw_zsock_declare_metrics(m);
@@ -481,11 +560,21 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
         alertd_cfg_destroy(cfg_p);
         goto fail;
     }
+    fw_err_t err;
+    fw_err_clear(&err);
+    if (opts->cluster.listen && *opts->cluster.listen) {
+        self->cluster = alertd_cluster_new(&opts->cluster, self->metrics);
+        if (alertd_cluster_open(self->cluster, &err) < 0) {
+            fw_error("cluster.open.fail", "err=%s", err.msg);
+            alertd_cfg_destroy(cfg_p);
+            goto fail;
+        }
+        alertd_silences_track_changes(self->silences, true);
+        alertd_nflog_track_changes(self->nflog, true);
+    }
     s_apply_config_locked(self, *cfg_p);
     *cfg_p = NULL;
     fw_metrics_set(self->metrics, "fw_config_last_reload_successful", "", 1);
-    fw_err_t err;
-    fw_err_clear(&err);
     if (!(self->pull = fw_zsock_pull(opts->zmq_alerts, opts->common.zmq_max_msg_size, &err)) ||
         !(self->push = fw_zsock_push(opts->zmq_notifyd, &err)) ||
         !(self->pub = fw_zsock_pub(opts->zmq_pub, &err)) ||
@@ -521,6 +610,11 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
     zloop_reader(self->loop, self->notifyd_sub, s_on_notify_result, self);
     zloop_timer(self->loop, 50, 0, s_on_flush, self);
     zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
+    if (self->cluster) {
+        struct alertd_cluster_hooks hooks = {s_cluster_full_state, s_cluster_changes,
+                                             s_cluster_merge, self};
+        alertd_cluster_attach(self->cluster, self->loop, &hooks);
+    }
     fw_http_set_ready(self->http, true);
     fw_info("alertd.start", "listen=%s alerts=%s notifyd=%s pub=%s storage=%s",
             opts->common.web_listen_address, opts->zmq_alerts, opts->zmq_notifyd, opts->zmq_pub,
@@ -550,6 +644,7 @@ alertd_destroy(alertd_t **self_p)
     alertd_t *self = *self_p;
     fw_http_destroy(&self->http);
     zloop_destroy(&self->loop);
+    alertd_cluster_destroy(&self->cluster);
     fw_zsock_guard_destroy(&self->pull_guard);
     zsock_destroy(&self->wake_push);
     zsock_destroy(&self->wake_pull);

@@ -12,6 +12,7 @@
 #define ALERTD_H
 
 #include "alertd_cfg.h"
+#include "alertd_cluster.h"
 #include "fw_cfg.h"
 #include "fw_flags.h"
 
@@ -25,6 +26,8 @@ struct alertd_opts {
                                  // "": kept in memory only
     int64_t data_retention;      // ms a notification log entry is kept
     const char *external_url;
+    struct fw_flag_list cluster_peers;  // --cluster.peer (repeatable)
+    struct alertd_cluster_opts cluster; // listen NULL or "": no cluster; peers: cluster_peers
 };
 
 typedef struct alertd alertd_t;

@@ -269,25 +269,28 @@ s_api_groups(const fw_http_request_t *req, struct fw_http_response *resp, void *
     return 0;
 }
 
-// Alertmanager's status: cluster as a node without clustering shows it (status "disabled",
-// no peers), the config re-emitted with secrets as <secret>, and versionInfo saying what
-// this is: floorwatch's version (semver build metadata "+floorwatch"), the git revision,
-// branch, user@host and date of the build (alertd_buildinfo.h, tools/buildinfo.sh), and no
-// Go at all.
+// Alertmanager's status: the cluster (without --cluster.listen-address a node without
+// clustering, status "disabled" and no peers; else alertd_cluster_status_json), the config
+// re-emitted with secrets as <secret>, and versionInfo saying what this is: floorwatch's
+// version (semver build metadata "+floorwatch"), the git revision, branch, user@host and
+// date of the build (alertd_buildinfo.h, tools/buildinfo.sh), and no Go at all.
 static int
 s_api_status(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
 {
     (void)req;
     alertd_t *self = arg;
     char up[40];
+    json_t *cluster =
+        self->cluster ? alertd_cluster_status_json(self->cluster, fw_time_now_ms())
+                      : json_pack("{s:s, s:[], s:s}", "name", "", "peers", "status", "disabled");
     pthread_mutex_lock(&self->lock);
-    json_t *j = json_pack("{s:{s:s, s:[], s:s}, s:{s:s}, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s}}",
-                          "cluster", "name", "", "peers", "status", "disabled", "config",
-                          "original", self->cfg->original ? self->cfg->original : "", "uptime",
-                          fw_time_rfc3339(self->started_ms, up, sizeof up), "versionInfo", "branch",
-                          FW_BUILD_BRANCH, "buildDate", FW_BUILD_DATE, "buildUser", FW_BUILD_USER,
-                          "goVersion", "none (C)", "revision", FW_BUILD_REVISION, "version",
-                          FW_VERSION "+floorwatch");
+    // json_pack "o" steals cluster.
+    json_t *j = json_pack(
+        "{s:o, s:{s:s}, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s}}", "cluster", cluster, "config",
+        "original", self->cfg->original ? self->cfg->original : "", "uptime",
+        fw_time_rfc3339(self->started_ms, up, sizeof up), "versionInfo", "branch", FW_BUILD_BRANCH,
+        "buildDate", FW_BUILD_DATE, "buildUser", FW_BUILD_USER, "goVersion", "none (C)", "revision",
+        FW_BUILD_REVISION, "version", FW_VERSION "+floorwatch");
     pthread_mutex_unlock(&self->lock);
     alertd_api_json_respond(resp, 200, j);
     return 0;

@@ -24,6 +24,8 @@ struct s_group {
     zhashx_t *alerts;                 // owned: fp hex -> struct alertd_alert * (copies)
     int64_t next_flush;
     bool has_flushed;
+    bool waiting;   // due since due_at, waiting out the cluster wait
+    int64_t due_at; // when it fell due (waiting)
 };
 
 struct alertd_dispatch {
@@ -36,6 +38,8 @@ struct alertd_dispatch {
     int64_t next;          // earliest next_flush of any group (kept current)
     alertd_nflog_t *nflog; // borrowed (set_nflog) or own_nflog
     alertd_nflog_t *own_nflog;
+    alertd_wait_fn wait; // NULL: no wait
+    void *wait_arg;
 };
 
 static void
@@ -85,6 +89,13 @@ alertd_dispatch_destroy(alertd_dispatch_t **self_p)
     free(self->external_url);
     free(self);
     *self_p = NULL;
+}
+
+void
+alertd_dispatch_set_wait(alertd_dispatch_t *self, alertd_wait_fn fn, void *arg)
+{
+    self->wait = fn;
+    self->wait_arg = arg;
 }
 
 void
@@ -156,7 +167,8 @@ alertd_dispatch_insert(alertd_dispatch_t *self, const struct alertd_alert *a, in
         char fp[17];
         zhashx_update(g->alerts, alertd_fp_str(a->fp, fp), copy);
         // An alert older than group_wait is not held back (aggrGroup.insert).
-        if (!g->has_flushed && a->starts_at + r->group_wait_ms < now && g->next_flush > now)
+        if (!g->has_flushed && !g->waiting && a->starts_at + r->group_wait_ms < now &&
+            g->next_flush > now)
             g->next_flush = now;
         if (g->next_flush < self->next)
             self->next = g->next_flush;
@@ -313,7 +325,13 @@ s_route_time_muted(alertd_dispatch_t *self, const struct alertd_route *r, int64_
 static bool
 s_flush(alertd_dispatch_t *self, struct s_group *g, int64_t now, json_t *out, size_t *count)
 {
-    g->next_flush = now + g->route->group_interval_ms;
+    // Alertmanager resets the group's timer before the flush's wait, so the next flush comes
+    // group_interval after the group fell due, or at once when the wait took longer.
+    int64_t base = g->waiting ? g->due_at : now;
+    g->next_flush = base + g->route->group_interval_ms;
+    if (g->next_flush < now)
+        g->next_flush = now;
+    g->waiting = false;
     g->has_flushed = true;
     size_t total = zhashx_size(g->alerts), n = 0, nf = 0, nr = 0;
     struct alertd_alert **v = fw_calloc(total + 1, sizeof *v);
@@ -386,9 +404,23 @@ alertd_dispatch_tick(alertd_dispatch_t *self, int64_t now, json_t *out)
     size_t count = 0;
     zlist_t *empty = zlist_new();
     zlist_autofree(empty);
-    for (struct s_group *g = zhashx_first(self->groups); g; g = zhashx_next(self->groups))
-        if (g->next_flush <= now && s_flush(self, g, now, out, &count))
+    int64_t wait = -1; // asked once per tick, when a group falls due
+    for (struct s_group *g = zhashx_first(self->groups); g; g = zhashx_next(self->groups)) {
+        if (g->next_flush > now)
+            continue;
+        if (!g->waiting && self->wait) {
+            if (wait < 0)
+                wait = self->wait(self->wait_arg, now);
+            if (wait > 0) {
+                g->waiting = true;
+                g->due_at = now;
+                g->next_flush = now + wait;
+                continue;
+            }
+        }
+        if (s_flush(self, g, now, out, &count))
             zlist_append(empty, g->slot);
+    }
     for (char *k = zlist_first(empty); k; k = zlist_next(empty))
         zhashx_delete(self->groups, k);
     zlist_destroy(&empty);

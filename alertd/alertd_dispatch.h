@@ -41,6 +41,13 @@ void alertd_dispatch_set_muted(alertd_dispatch_t *self, alertd_muted_fn fn, void
 // Each notification tick() makes is logged there before tick() returns.
 void alertd_dispatch_set_nflog(alertd_dispatch_t *self, alertd_nflog_t *nflog);
 
+// How long a due group waits before it is flushed (its notification decided against the
+// log) at now: a cluster replica's position x --cluster.peer-timeout (alertd_cluster.h;
+// Alertmanager's WaitStage). NULL fn (the default): no wait. The group's next flush stays
+// group_interval after it fell due (at once when the wait was longer).
+typedef int64_t (*alertd_wait_fn)(void *arg, int64_t now);
+void alertd_dispatch_set_wait(alertd_dispatch_t *self, alertd_wait_fn fn, void *arg);
+
 // Route a (borrowed, copied) alert into its groups.
 void alertd_dispatch_insert(alertd_dispatch_t *self, const struct alertd_alert *a, int64_t now);
 

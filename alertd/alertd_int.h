@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "alertd.h"
+#include "alertd_cluster.h"
 #include "alertd_dispatch.h"
 #include "alertd_inhibit.h"
 #include "alertd_nflog.h"
@@ -48,6 +49,8 @@ struct alertd {
     alertd_nflog_t *nflog;   // owned
     bool state_unsynced;     // alerts committed without fsync since the last sync
     uint64_t silences_saved; // alertd_silences_version() of the last successful save
+
+    alertd_cluster_t *cluster; // owned: NULL without --cluster.listen-address
 };
 
 // Rebuild the inhibit index when the store changed or a second passed (alerts resolve by

@@ -28,6 +28,29 @@ static const struct fw_flag s_flags[] = {
      "how long a notification log entry is kept"},
     {"web.external-url", FW_FLAG_STR, offsetof(struct alertd_opts, external_url),
      "http://127.0.0.1:9093", "URL alertd is reachable at (externalURL in notifications)"},
+    {"cluster.listen-address", FW_FLAG_STR, offsetof(struct alertd_opts, cluster.listen), "",
+     "host:port (or tcp:// endpoint) the cluster ROUTER binds; \"\" (the default) disables high "
+     "availability"},
+    {"cluster.advertise-address", FW_FLAG_STR, offsetof(struct alertd_opts, cluster.advertise), "",
+     "this replica's name and address in the cluster (default: the listen address, a wildcard "
+     "host replaced by the host name)"},
+    {"cluster.peer", FW_FLAG_LIST, offsetof(struct alertd_opts, cluster_peers), NULL,
+     "a peer replica's host:port (comma lists too); this replica's own address is skipped"},
+    {"cluster.peer-timeout", FW_FLAG_DURATION,
+     offsetof(struct alertd_opts, cluster.peer_timeout_ms), "15s",
+     "time to wait between peers to send notifications (x this replica's position)"},
+    {"cluster.gossip-interval", FW_FLAG_DURATION,
+     offsetof(struct alertd_opts, cluster.gossip_interval_ms), "200ms",
+     "interval between gossip messages carrying changed silences and log entries"},
+    {"cluster.pushpull-interval", FW_FLAG_DURATION,
+     offsetof(struct alertd_opts, cluster.pushpull_interval_ms), "1m",
+     "interval between full state syncs with each peer"},
+    {"cluster.probe-interval", FW_FLAG_DURATION,
+     offsetof(struct alertd_opts, cluster.probe_interval_ms), "1s",
+     "interval between heartbeats; a peer silent for 5 of them is down"},
+    {"cluster.settle-timeout", FW_FLAG_DURATION,
+     offsetof(struct alertd_opts, cluster.settle_timeout_ms), "1m",
+     "longest wait for the peers' state before notifications are sent"},
     {NULL, FW_FLAG_STR, 0, NULL, NULL},
 };
 
@@ -43,6 +66,14 @@ main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     if (fw_flags_init_log("alertd", &opts.common) < 0)
         return 2;
+    opts.cluster.peers = &opts.cluster_peers;
+    opts.cluster.max_msg_size = opts.common.zmq_max_msg_size;
+    if (opts.cluster.gossip_interval_ms <= 0 || opts.cluster.pushpull_interval_ms <= 0 ||
+        opts.cluster.probe_interval_ms <= 0 || opts.cluster.peer_timeout_ms < 0) {
+        fprintf(stderr, "alertd: --cluster.gossip-interval, --cluster.pushpull-interval and "
+                        "--cluster.probe-interval must be above 0s\n");
+        return 2;
+    }
     struct fw_cfg_errors errs = {0};
     struct alertd_cfg *cfg = alertd_config_load(opts.common.config_file, &errs);
     if (!cfg) {

@@ -30,6 +30,7 @@ struct alertd_nflog {
     zlist_t *history;  // owned: struct s_note *, oldest first
     zhashx_t *by_id;   // the history's notes by notification id (borrowed from history)
     uint32_t seq;      // the next history key's sequence
+    zhashx_t *changed; // owned, or NULL when not tracking: keys of entries changed here
 };
 
 // One notification record of the history.
@@ -91,6 +92,7 @@ alertd_nflog_destroy(alertd_nflog_t **self_p)
         return;
     zhashx_destroy(&(*self_p)->entries);
     zhashx_destroy(&(*self_p)->by_id);
+    zhashx_destroy(&(*self_p)->changed);
     zlist_t *h = (*self_p)->history;
     for (void *n = zlist_first(h); n; n = zlist_next(h))
         s_note_free(&n);
@@ -168,6 +170,53 @@ s_set(alertd_nflog_t *self, struct s_entry *x)
     free(k);
 }
 
+// x as JSON: {"receiver","groupKey","at","firing","resolved"}, "failed" when it failed,
+// and with local, the id of the NOTIFY that logged it; else (the mesh form) "expiresAt".
+static json_t *
+s_entry_json(const struct s_entry *x, bool local)
+{
+    json_t *j =
+        json_pack("{s:s, s:s, s:I, s:o, s:o}", "receiver", x->receiver, "groupKey", x->group_key,
+                  "at", (json_int_t)x->e.at, "firing", s_fps_json(x->e.firing, x->e.firing_len),
+                  "resolved", s_fps_json(x->e.resolved, x->e.resolved_len)); // "o" steals
+    if (local && x->nid)
+        json_object_set_new(j, "id", json_string(x->nid)); // steals
+    if (!local)
+        json_object_set_new(j, "expiresAt", json_integer(x->e.expires_at)); // steals
+    if (x->e.failed)
+        json_object_set_new(j, "failed", json_true()); // steals
+    return j;
+}
+
+// An entry from its JSON (s_entry_json's forms; local: the id may be there, else expiresAt
+// must be), or NULL when anything is off.
+static struct s_entry *
+s_entry_parse(const json_t *j, bool local)
+{
+    const char *rcv = json_string_value(json_object_get(j, "receiver"));
+    const char *gk = json_string_value(json_object_get(j, "groupKey"));
+    const json_t *at = json_object_get(j, "at");
+    const json_t *exp = json_object_get(j, "expiresAt");
+    const json_t *failed = json_object_get(j, "failed");
+    struct s_entry *x = fw_calloc(1, sizeof *x);
+    if (!rcv || !gk || !json_is_integer(at) || (!local && !json_is_integer(exp)) ||
+        (failed && !json_is_boolean(failed)) ||
+        s_fps_parse(json_object_get(j, "firing"), &x->e.firing, &x->e.firing_len) < 0 ||
+        s_fps_parse(json_object_get(j, "resolved"), &x->e.resolved, &x->e.resolved_len) < 0) {
+        void *p = x;
+        s_entry_free(&p);
+        return NULL;
+    }
+    x->receiver = fw_strdup(rcv);
+    x->group_key = fw_strdup(gk);
+    x->e.at = json_integer_value(at);
+    x->e.expires_at = local ? 0 : json_integer_value(exp);
+    x->e.failed = json_is_true(failed);
+    const char *nid = local ? json_string_value(json_object_get(j, "id")) : NULL;
+    x->nid = nid ? fw_strdup(nid) : NULL;
+    return x;
+}
+
 struct s_load {
     alertd_nflog_t *self;
     int64_t now;
@@ -225,28 +274,14 @@ s_load_one(const char *key, size_t key_len, int64_t expires_at, const char *val,
         return 0;
     }
     json_t *j = json_loadb(val, len, 0, NULL);
-    const char *rcv = json_string_value(json_object_get(j, "receiver"));
-    const char *gk = json_string_value(json_object_get(j, "groupKey"));
-    json_t *at = json_object_get(j, "at");
-    struct s_entry *x = fw_calloc(1, sizeof *x);
-    if (!rcv || !gk || !json_is_integer(at) ||
-        s_fps_parse(json_object_get(j, "firing"), &x->e.firing, &x->e.firing_len) < 0 ||
-        s_fps_parse(json_object_get(j, "resolved"), &x->e.resolved, &x->e.resolved_len) < 0) {
-        void *p = x;
-        s_entry_free(&p);
-        json_decref(j);
+    struct s_entry *x = s_entry_parse(j, true);
+    json_decref(j);
+    if (!x) {
         l->bad++;
         return 0;
     }
-    x->receiver = fw_strdup(rcv);
-    x->group_key = fw_strdup(gk);
-    x->e.at = json_integer_value(at);
     x->e.expires_at = expires_at;
-    x->e.failed = json_is_true(json_object_get(j, "failed"));
-    const char *nid = json_string_value(json_object_get(j, "id"));
-    x->nid = nid ? fw_strdup(nid) : NULL;
     s_set(l->self, x);
-    json_decref(j);
     return 0;
 }
 
@@ -271,24 +306,30 @@ alertd_nflog_get(alertd_nflog_t *self, const char *receiver, const char *group_k
 
 // Write x into the state's open batch (when there is a state).
 static void
-s_entry_put(alertd_nflog_t *self, const struct s_entry *x)
+s_entry_store(alertd_nflog_t *self, const struct s_entry *x)
 {
     if (!self->state)
         return;
-    json_t *j =
-        json_pack("{s:s, s:s, s:I, s:o, s:o}", "receiver", x->receiver, "groupKey", x->group_key,
-                  "at", (json_int_t)x->e.at, "firing", s_fps_json(x->e.firing, x->e.firing_len),
-                  "resolved", s_fps_json(x->e.resolved, x->e.resolved_len)); // "o" steals
-    if (x->nid)
-        json_object_set_new(j, "id", json_string(x->nid)); // steals
-    if (x->e.failed)
-        json_object_set_new(j, "failed", json_true()); // steals
+    json_t *j = s_entry_json(x, true);
     char *text = json_dumps(j, JSON_COMPACT);
     char key[17];
     s_record_key(x->receiver, x->group_key, key);
     alertd_state_put(self->state, ALERTD_STATE_NFLOG, key, x->e.expires_at, text, strlen(text));
     free(text);
     json_decref(j);
+}
+
+// Write x into the state's open batch (when there is a state), and note it changed here
+// (when tracking changes for the cluster).
+static void
+s_entry_put(alertd_nflog_t *self, const struct s_entry *x)
+{
+    if (self->changed) {
+        char *k = fw_asprintf("%s\n%s", x->receiver, x->group_key);
+        zhashx_update(self->changed, k, (void *)"");
+        free(k);
+    }
+    s_entry_store(self, x);
 }
 
 void
@@ -337,6 +378,68 @@ size_t
 alertd_nflog_size(alertd_nflog_t *self)
 {
     return zhashx_size(self->entries);
+}
+
+// --- the cluster (alertd_cluster.h): what changed here, and merging a peer's entries ---
+
+void
+alertd_nflog_track_changes(alertd_nflog_t *self, bool on)
+{
+    if (on && !self->changed)
+        self->changed = zhashx_new();
+    else if (!on)
+        zhashx_destroy(&self->changed);
+}
+
+json_t *
+alertd_nflog_take_changes(alertd_nflog_t *self, int64_t now)
+{
+    json_t *out = json_array();
+    if (!self->changed)
+        return out;
+    for (void *v = zhashx_first(self->changed); v; v = zhashx_next(self->changed)) {
+        struct s_entry *x = zhashx_lookup(self->entries, zhashx_cursor(self->changed));
+        if (x && x->e.expires_at > now)
+            json_array_append_new(out, s_entry_json(x, false)); // steals
+    }
+    zhashx_purge(self->changed);
+    return out;
+}
+
+json_t *
+alertd_nflog_entries_json(alertd_nflog_t *self, int64_t now)
+{
+    json_t *out = json_array();
+    for (struct s_entry *x = zhashx_first(self->entries); x; x = zhashx_next(self->entries))
+        if (x->e.expires_at > now)
+            json_array_append_new(out, s_entry_json(x, false)); // steals
+    return out;
+}
+
+int
+alertd_nflog_merge(alertd_nflog_t *self, const json_t *entry, int64_t now, fw_err_t *err)
+{
+    struct s_entry *x = s_entry_parse(entry, false);
+    if (!x) {
+        fw_err_set(err, "invalid notification log entry");
+        return -1;
+    }
+    char *k = fw_asprintf("%s\n%s", x->receiver, x->group_key);
+    const struct s_entry *prev = zhashx_lookup(self->entries, k);
+    free(k);
+    // Alertmanager's nflog merge: an expired entry is ignored, the newer one wins. A tie
+    // goes to the one marked failed: a failure is only learnt after the notification.
+    bool take =
+        x->e.expires_at > now && (!prev || x->e.at > prev->e.at ||
+                                  (x->e.at == prev->e.at && x->e.failed && !prev->e.failed));
+    if (!take) {
+        void *p = x;
+        s_entry_free(&p);
+        return 0;
+    }
+    s_entry_store(self, x);
+    s_set(self, x);
+    return 1;
 }
 
 // --- the history ---

@@ -76,6 +76,25 @@ void alertd_nflog_record(alertd_nflog_t *self, const json_t *notify, const char 
 int alertd_nflog_result(alertd_nflog_t *self, const char *id, const char *result,
                         const char *reason);
 
+// --- the cluster (alertd_cluster.h) ---
+// A mesh entry is the JSON a peer gets: {"receiver", "groupKey", "at" (ms), "expiresAt"
+// (ms), "firing", "resolved" (sorted fingerprints, 16 hex digits each), "failed" (optional
+// bool)}. The notification history (records) stays with the replica that notified.
+
+// Track the entries this replica changes (alertd_nflog_log, _record, _result), not those
+// merged from peers, for alertd_nflog_take_changes. Off by default (nothing is kept).
+void alertd_nflog_track_changes(alertd_nflog_t *self, bool on);
+// The tracked entries changed since the last call and not expired at now, as a new JSON
+// array of mesh entries; the set is emptied.
+json_t *alertd_nflog_take_changes(alertd_nflog_t *self, int64_t now);
+// Every entry not expired at now, as a new JSON array of mesh entries.
+json_t *alertd_nflog_entries_json(alertd_nflog_t *self, int64_t now);
+// Merge a peer's mesh entry (borrowed) as Alertmanager's nflog does: ignored when expired at
+// now; taken when this log has none for (receiver, group key) or its own is older ("at"),
+// and on a tie when the peer's is marked failed and ours is not. 1 taken (written into the
+// state's open batch), 0 ours kept, -1 not a valid entry (err).
+int alertd_nflog_merge(alertd_nflog_t *self, const json_t *entry, int64_t now, fw_err_t *err);
+
 // Which records a query keeps; a field left zero or NULL keeps everything.
 struct alertd_nflog_filter {
     const struct alertd_matchers *receiver; // matched against {receiver="<name>"}

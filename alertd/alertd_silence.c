@@ -23,7 +23,16 @@ struct s_silence {
 struct alertd_silences {
     zlist_t *items; // owned: struct s_silence *
     uint64_t version;
+    zhashx_t *changed; // owned, or NULL when not tracking: ids changed here (put, expire)
 };
+
+// Note that the silence id changed here (when tracking changes for the cluster).
+static void
+s_changed(alertd_silences_t *self, const char *id)
+{
+    if (self->changed)
+        zhashx_update(self->changed, id, (void *)"");
+}
 
 static void
 s_free(struct s_silence **sp)
@@ -57,6 +66,7 @@ alertd_silences_destroy(alertd_silences_t **self_p)
     while ((s = zlist_pop(self->items)))
         s_free(&s);
     zlist_destroy(&self->items);
+    zhashx_destroy(&self->changed);
     free(self);
     *self_p = NULL;
 }
@@ -193,6 +203,7 @@ alertd_silences_put(alertd_silences_t *self, const json_t *j, int64_t now, fw_er
     s->created_by = fw_strdup(cb ? cb : "");
     s->comment = fw_strdup(cm ? cm : "");
     self->version++;
+    s_changed(self, s->id);
     return fw_strdup(s->id);
 fail:
     alertd_matchers_clear(&tmp.matchers);
@@ -211,6 +222,7 @@ alertd_silences_expire(alertd_silences_t *self, const char *id, int64_t now)
         s->starts_at = now;
     s->updated_at = now;
     self->version++;
+    s_changed(self, s->id);
     return 0;
 }
 
@@ -311,17 +323,14 @@ alertd_silences_dump(alertd_silences_t *self, int64_t now)
     return out;
 }
 
-// Parse one stored silence into tmp; 0, or -1 with the reason in err.
+// Parse one stored or gossiped silence (gettable form) into tmp; 0, or -1 with the reason
+// in err.
 static int
-s_restore_one(alertd_silences_t *self, const json_t *j, struct s_silence *tmp, fw_err_t *err)
+s_restore_one(const json_t *j, struct s_silence *tmp, fw_err_t *err)
 {
     const char *id = json_string_value(json_object_get(j, "id"));
     if (!id || !*id) {
         fw_err_set(err, "no id");
-        return -1;
-    }
-    if (s_find(self, id)) {
-        fw_err_set(err, "duplicate id");
         return -1;
     }
     if (s_time(j, "startsAt", &tmp->starts_at, err) < 0 ||
@@ -333,7 +342,14 @@ s_restore_one(alertd_silences_t *self, const json_t *j, struct s_silence *tmp, f
         fw_err_set(err, "end time must not be before start time");
         return -1;
     }
-    return s_matchers_read(json_object_get(j, "matchers"), &tmp->matchers, err);
+    if (s_matchers_read(json_object_get(j, "matchers"), &tmp->matchers, err) < 0)
+        return -1;
+    const char *cb = json_string_value(json_object_get(j, "createdBy"));
+    const char *cm = json_string_value(json_object_get(j, "comment"));
+    tmp->id = fw_strdup(id);
+    tmp->created_by = fw_strdup(cb ? cb : "");
+    tmp->comment = fw_strdup(cm ? cm : "");
+    return 0;
 }
 
 ssize_t
@@ -357,25 +373,75 @@ alertd_silences_restore(alertd_silences_t *self, const char *text, size_t *skipp
         fw_err_t e;
         fw_err_clear(&e);
         const char *id = json_string_value(json_object_get(j, "id"));
-        if (s_restore_one(self, j, &tmp, &e) < 0) {
+        if (id && s_find(self, id))
+            fw_err_set(&e, "duplicate id");
+        if (e.msg[0] || s_restore_one(j, &tmp, &e) < 0) {
             fw_warn("silence.invalid", "index=%zu id=%s err=%s", i, id ? id : "", e.msg);
-            alertd_matchers_clear(&tmp.matchers);
+            struct s_silence *t = fw_malloc(sizeof *t);
+            *t = tmp;
+            s_free(&t);
             if (skipped)
                 (*skipped)++;
             continue;
         }
-        struct s_silence *s = fw_calloc(1, sizeof *s);
+        struct s_silence *s = fw_malloc(sizeof *s);
         *s = tmp;
-        s->id = fw_strdup(id);
-        const char *cb = json_string_value(json_object_get(j, "createdBy"));
-        const char *cm = json_string_value(json_object_get(j, "comment"));
-        s->created_by = fw_strdup(cb ? cb : "");
-        s->comment = fw_strdup(cm ? cm : "");
         zlist_append(self->items, s);
         n++;
     }
     json_decref(all);
     return n;
+}
+
+// --- the cluster (alertd_cluster.h) ---
+
+void
+alertd_silences_track_changes(alertd_silences_t *self, bool on)
+{
+    if (on && !self->changed)
+        self->changed = zhashx_new();
+    else if (!on)
+        zhashx_destroy(&self->changed);
+}
+
+json_t *
+alertd_silences_take_changes(alertd_silences_t *self, int64_t now)
+{
+    json_t *out = json_array();
+    if (!self->changed)
+        return out;
+    for (void *v = zhashx_first(self->changed); v; v = zhashx_next(self->changed)) {
+        json_t *j = alertd_silences_get_json(self, zhashx_cursor(self->changed), now);
+        if (j)
+            json_array_append_new(out, j); // steals
+    }
+    zhashx_purge(self->changed);
+    return out;
+}
+
+int
+alertd_silences_merge(alertd_silences_t *self, const json_t *j, int64_t now, int64_t retention_ms,
+                      fw_err_t *err)
+{
+    struct s_silence *in = fw_calloc(1, sizeof *in);
+    if (s_restore_one(j, in, err) < 0) {
+        s_free(&in);
+        return -1;
+    }
+    struct s_silence *prev = s_find(self, in->id);
+    // Alertmanager's silence merge: one expired past the retention is ignored, the one
+    // updated last wins.
+    if (in->ends_at + retention_ms < now || (prev && in->updated_at <= prev->updated_at)) {
+        s_free(&in);
+        return 0;
+    }
+    if (prev) {
+        zlist_remove(self->items, prev);
+        s_free(&prev);
+    }
+    zlist_append(self->items, in);
+    self->version++;
+    return 1;
 }
 
 void

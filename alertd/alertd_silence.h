@@ -61,6 +61,21 @@ char *alertd_silences_dump(alertd_silences_t *self, int64_t now);
 ssize_t alertd_silences_restore(alertd_silences_t *self, const char *text, size_t *skipped,
                                 fw_err_t *err);
 
+// --- the cluster (alertd_cluster.h): silences travel in their gettable form ---
+
+// Track the ids this table changes (alertd_silences_put, _expire), not those merged from
+// peers, for alertd_silences_take_changes. Off by default (nothing is kept).
+void alertd_silences_track_changes(alertd_silences_t *self, bool on);
+// The tracked silences changed since the last call, as a new JSON array of gettable
+// silences; the set is emptied.
+json_t *alertd_silences_take_changes(alertd_silences_t *self, int64_t now);
+// Merge a peer's silence (gettable form, borrowed) as Alertmanager's silences do: ignored
+// when it ended more than retention_ms before now; taken when the id is new here or the
+// peer's updatedAt is later than ours (the table's version is bumped, so alertd persists
+// it). 1 taken, 0 ours kept, -1 invalid (err: the silence rules above, as for restore).
+int alertd_silences_merge(alertd_silences_t *self, const json_t *j, int64_t now,
+                          int64_t retention_ms, fw_err_t *err);
+
 // Write the table into the state's open batch (one record, "table"; alertd commits it with
 // sync before the API answers). A NULL state does nothing.
 void alertd_silences_persist(alertd_silences_t *self, alertd_state_t *state, int64_t now);

@@ -9,6 +9,7 @@
 
 #include "fw_flags.h"
 #include "fw_log.h"
+#include "fw_mem.h"
 #include "fw_zsock.h"
 
 int
@@ -44,6 +45,13 @@ int
 fw_daemon_send(struct fw_msg **msg_p, zsock_t *push, zsock_t *pub, fw_metrics_t *metrics,
                const char *drop_metric, const char *labels)
 {
+    return fw_daemon_send_each(msg_p, &push, push ? 1 : 0, pub, metrics, drop_metric, labels);
+}
+
+int
+fw_daemon_send_each(struct fw_msg **msg_p, zsock_t *const *push, size_t n, zsock_t *pub,
+                    fw_metrics_t *metrics, const char *drop_metric, const char *labels)
+{
     fw_err_t err;
     fw_err_clear(&err);
     zmsg_t *frames = fw_msg_encode(*msg_p, &err);
@@ -53,17 +61,53 @@ fw_daemon_send(struct fw_msg **msg_p, zsock_t *push, zsock_t *pub, fw_metrics_t 
         return -1;
     }
     int rc = 0;
-    zmsg_t *copy = pub ? zmsg_dup(frames) : NULL;
-    if (push && zmsg_send(&frames, push) < 0) {
-        if (metrics && drop_metric)
-            fw_metrics_add(metrics, drop_metric, labels, 1);
-        fw_warn("send.drop", "what=%s", labels);
+    for (size_t i = 0; i < n; i++) {
+        zmsg_t *copy = zmsg_dup(frames);
+        if (zmsg_send(&copy, push[i]) < 0) {
+            zmsg_destroy(&copy);
+            if (metrics && drop_metric)
+                fw_metrics_add(metrics, drop_metric, labels, 1);
+            fw_warn("send.drop", "what=%s peer=%zu", labels, i);
+            rc = -1;
+        }
+    }
+    if (pub && zmsg_send(&frames, pub) < 0)
+        zmsg_destroy(&frames);
+    zmsg_destroy(&frames);
+    return rc;
+}
+
+// One PUSH per replica of the comma-separated list (one PUSH with several endpoints would
+// deal the alerts round-robin). 0, or -1 with err.
+static int
+s_alertd_open(struct fw_daemon_links *links, const char *list, fw_err_t *err)
+{
+    char *copy = fw_strdup(list ? list : ""), *save = NULL;
+    int rc = 0;
+    for (char *ep = strtok_r(copy, ",", &save); ep && rc == 0; ep = strtok_r(NULL, ",", &save)) {
+        if (links->n_alertd == FW_DAEMON_ALERTD_MAX) {
+            fw_err_set(err, "--zmq.alertd-address lists more than %d alertd replicas",
+                       FW_DAEMON_ALERTD_MAX);
+            rc = -1;
+        } else if (!(links->push_alertd[links->n_alertd] = fw_zsock_push(ep, err)))
+            rc = -1;
+        else
+            links->n_alertd++;
+    }
+    if (rc == 0 && links->n_alertd == 0) {
+        fw_err_set(err, "--zmq.alertd-address is empty");
         rc = -1;
     }
-    zmsg_destroy(&frames);
-    if (copy && zmsg_send(&copy, pub) < 0)
-        zmsg_destroy(&copy);
+    free(copy);
     return rc;
+}
+
+int
+fw_daemon_links_send_alerts(struct fw_daemon_links *links, struct fw_msg **msg_p,
+                            fw_metrics_t *metrics, const char *drop_metric)
+{
+    return fw_daemon_send_each(msg_p, links->push_alertd, links->n_alertd, links->pub, metrics,
+                               drop_metric, "socket=\"alertd\"");
 }
 
 int
@@ -75,7 +119,7 @@ fw_daemon_links_open(struct fw_daemon_links *links, const struct fw_daemon_eval_
     so.endpoint = opts->tsdb_address;
     links->sender = fw_sender_new(&so, metrics);
     if (fw_sender_open(links->sender, err) != 0 ||
-        !(links->push_alertd = fw_zsock_push(opts->alertd_address, err)) ||
+        s_alertd_open(links, opts->alertd_address, err) < 0 ||
         !(links->pub = fw_zsock_pub(opts->pub_address, err)))
         return -1;
     links->query = fw_query_client_new(opts->query_address, max_msg_size, metrics);
@@ -91,7 +135,8 @@ fw_daemon_links_close(struct fw_daemon_links *links)
 {
     fw_query_client_destroy(&links->query);
     zsock_destroy(&links->pub);
-    zsock_destroy(&links->push_alertd);
+    for (size_t i = 0; i < links->n_alertd; i++)
+        zsock_destroy(&links->push_alertd[i]);
     fw_sender_destroy(&links->sender);
     memset(links, 0, sizeof(*links));
 }

@@ -46,25 +46,35 @@ void fw_daemon_reload_failed(const struct fw_cfg_errors *errs, char *errbuf, siz
 // (logged as event=msg.encode.fail).
 int fw_daemon_send(struct fw_msg **msg_p, zsock_t *push, zsock_t *pub, fw_metrics_t *metrics,
                    const char *drop_metric, const char *labels);
+// As fw_daemon_send, to each of the n PUSH sockets of push (every one gets the message: not
+// round-robin). Returns 0 when every one took it, -1 when any dropped it or it could not be
+// encoded.
+int fw_daemon_send_each(struct fw_msg **msg_p, zsock_t *const *push, size_t n, zsock_t *pub,
+                        fw_metrics_t *metrics, const char *drop_metric, const char *labels);
 
 // The evaluating daemons (ruled, slod) query tsdb over DEALER/ROUTER, send the series they
-// compute to tsdb (fw_sender: acknowledged) and their alerts to alertd (PUSH), and PUBlish
-// everything they send for taps. Their flags --zmq.tsdb-address, --zmq.query-address,
-// --zmq.alertd-address, --zmq.pub-address, --query.timeout and FW_SENDER_FLAGS fill this
-// (strings borrowed from argv or defaults).
+// compute to tsdb (fw_sender: acknowledged) and their alerts to alertd (PUSH; to every
+// replica of a comma-separated --zmq.alertd-address, as Prometheus sends every alert to
+// every Alertmanager), and PUBlish everything they send for taps. Their flags
+// --zmq.tsdb-address, --zmq.query-address, --zmq.alertd-address, --zmq.pub-address,
+// --query.timeout and FW_SENDER_FLAGS fill this (strings borrowed from argv or defaults).
 struct fw_daemon_eval_opts {
     const char *tsdb_address;   // connect DEALER (SAMPLES, fw_sender)
     const char *query_address;  // connect DEALER (QUERY)
-    const char *alertd_address; // connect PUSH (ALERTS)
+    const char *alertd_address; // connect PUSH (ALERTS), one per comma-separated replica
     const char *pub_address;    // bind PUB
     int64_t query_timeout_ms;
     struct fw_sender_opts sender; // buffer and timeout; the daemon sets name, the endpoint
                                   // is tsdb_address
 };
 
+// Most alertd replicas --zmq.alertd-address may list.
+#define FW_DAEMON_ALERTD_MAX 16
+
 struct fw_daemon_links {
-    fw_sender_t *sender;      // owned: SAMPLES to tsdb, acknowledged (fw_sender)
-    zsock_t *push_alertd;     // owned: ALERTS to alertd (fw_zsock_push)
+    fw_sender_t *sender;                        // owned: SAMPLES to tsdb, acknowledged (fw_sender)
+    zsock_t *push_alertd[FW_DAEMON_ALERTD_MAX]; // owned: ALERTS to each alertd (fw_zsock_push)
+    size_t n_alertd;
     zsock_t *pub;             // owned: everything sent, for taps (fw_zsock_pub)
     fw_query_client_t *query; // owned: QUERY to tsdb
     int query_timeout_ms;
@@ -78,6 +88,10 @@ struct fw_daemon_links {
 // whatever was opened stays in links for fw_daemon_links_close().
 int fw_daemon_links_open(struct fw_daemon_links *links, const struct fw_daemon_eval_opts *opts,
                          int64_t max_msg_size, fw_metrics_t *metrics, fw_err_t *err);
+
+// Send *msg_p (taken) to every alertd replica and the PUB (fw_daemon_send_each).
+int fw_daemon_links_send_alerts(struct fw_daemon_links *links, struct fw_msg **msg_p,
+                                fw_metrics_t *metrics, const char *drop_metric);
 
 // Close every link that is open and zero links. Safe to call twice.
 void fw_daemon_links_close(struct fw_daemon_links *links);

@@ -48,8 +48,9 @@ s_usage(FILE *out, const char *daemon, const char *about, const struct fw_flag *
 {
     fprintf(out, "usage: %s [flags]\n\n%s\n\nflags:\n", daemon, about);
     for (const struct fw_flag *f = table; f->name; f++)
-        fprintf(out, "  --%-32s %s%s%s%s\n", f->name, f->help, f->def ? " (default: " : "",
-                f->def ? f->def : "", f->def ? ")" : "");
+        fprintf(out, "  --%-32s %s%s%s%s%s\n", f->name, f->help, f->def ? " (default: " : "",
+                f->def ? f->def : "", f->def ? ")" : "",
+                f->type == FW_FLAG_LIST ? " (repeatable)" : "");
     fprintf(out, "  --%-32s %s\n  --%-32s %s\n", "help", "show this help and exit", "version",
             "show the version and exit");
 }
@@ -87,6 +88,16 @@ s_set(const struct fw_flag *f, const char *value, void *opts, const char *daemon
         if (fw_size_parse(value, &bytes) < 0 || bytes < 1024)
             break;
         *(int64_t *)target = bytes;
+        return 0;
+    }
+    case FW_FLAG_LIST: {
+        struct fw_flag_list *l = (struct fw_flag_list *)target;
+        if (l->n == FW_FLAG_LIST_MAX) {
+            fprintf(stderr, "%s: flag --%s given more than %d times\n", daemon, f->name,
+                    FW_FLAG_LIST_MAX);
+            return -1;
+        }
+        l->items[l->n++] = value;
         return 0;
     }
     }

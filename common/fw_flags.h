@@ -19,12 +19,21 @@ typedef enum {
     FW_FLAG_INT,
     FW_FLAG_DURATION,
     FW_FLAG_SIZE, // bytes in Prometheus units ("64MiB", "1GB", plain bytes), at least 1KiB
+    FW_FLAG_LIST, // repeatable string: each occurrence appends to a struct fw_flag_list
 } fw_flag_type_t;
+
+// The target of a FW_FLAG_LIST flag: the values in the order given (borrowed from argv).
+#define FW_FLAG_LIST_MAX 32
+struct fw_flag_list {
+    const char *items[FW_FLAG_LIST_MAX];
+    size_t n;
+};
 
 struct fw_flag {
     const char *name; // without the leading "--"; NULL ends a table
     fw_flag_type_t type;
-    size_t off;      // offsetof the target: const char *, bool, int64_t, int64_t ms, int64_t
+    size_t off;      // offsetof the target: const char *, bool, int64_t, int64_t ms, int64_t,
+                     // struct fw_flag_list
     const char *def; // default as flag text; NULL leaves the target zero
     const char *help;
 };

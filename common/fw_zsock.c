@@ -182,6 +182,12 @@ fw_zsock_router(const char *endpoint, int64_t max_msg_size, fw_err_t *err)
 zsock_t *
 fw_zsock_dealer(const char *endpoint, fw_err_t *err)
 {
+    return fw_zsock_dealer_sized(endpoint, FW_ZSOCK_SEND_ONLY_MAX_MSG, err);
+}
+
+zsock_t *
+fw_zsock_dealer_sized(const char *endpoint, int64_t max_msg_size, fw_err_t *err)
+{
     zsock_t *s = zsock_new(ZMQ_DEALER);
     if (!s) {
         fw_err_set(err, "cannot create a ZeroMQ socket: %s", zmq_strerror(zmq_errno()));
@@ -192,7 +198,7 @@ fw_zsock_dealer(const char *endpoint, fw_err_t *err)
     zsock_set_sndhwm(s, FW_ZSOCK_HWM);
     zsock_set_sndtimeo(s, 0);
     zsock_set_linger(s, 0);
-    if (fw_zsock_set_max_msg_size(s, FW_ZSOCK_SEND_ONLY_MAX_MSG) < 0 || !endpoint ||
+    if (fw_zsock_set_max_msg_size(s, max_msg_size) < 0 || !endpoint ||
         zsock_attach(s, endpoint, false) < 0) {
         fw_err_set(err, "cannot connect %s: %s", endpoint ? endpoint : "(none)",
                    zmq_strerror(zmq_errno()));

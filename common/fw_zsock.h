@@ -64,6 +64,9 @@ zsock_t *fw_zsock_pull(const char *endpoint, int64_t max_msg_size, fw_err_t *err
 zsock_t *fw_zsock_pub(const char *endpoint, fw_err_t *err);
 zsock_t *fw_zsock_router(const char *endpoint, int64_t max_msg_size, fw_err_t *err);
 zsock_t *fw_zsock_dealer(const char *endpoint, fw_err_t *err);
+// A DEALER as fw_zsock_dealer whose answers may be up to max_msg_size bytes per part (0 or
+// less: the default of --zmq.max-msg-size), e.g. alertd's cluster pulls of a full state.
+zsock_t *fw_zsock_dealer_sized(const char *endpoint, int64_t max_msg_size, fw_err_t *err);
 
 // Set sock's inbound limit (ZMQ_MAXMSGSIZE, int64 bytes; czmq's setter takes an int; 0 or
 // less: the default of --zmq.max-msg-size). Takes effect for connections made afterwards:

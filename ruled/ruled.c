@@ -171,14 +171,6 @@ s_snapshot(struct s_slot *slot)
     pthread_mutex_unlock(&slot->self->lock);
 }
 
-// Send msg on push (dropped and counted when its queue is full) and publish it.
-static void
-s_send(ruled_t *self, struct fw_msg **msg_p, zsock_t *push, const char *what)
-{
-    (void)fw_daemon_send(msg_p, push, self->links.pub, self->metrics, "fw_ruled_send_dropped_total",
-                         what);
-}
-
 static void
 s_update_alert_gauges(ruled_t *self)
 {
@@ -248,7 +240,8 @@ s_on_group(zloop_t *loop, int timer_id, void *arg)
         json_object_set(body, "alerts", res.alerts); // not stolen: res keeps its reference
         struct fw_msg *m = fw_msg_new_json(FW_MSG_ALERTS, body); // steals body
         fw_metrics_add(self->metrics, "fw_ruled_alert_messages_total", "", 1);
-        s_send(self, &m, self->links.push_alertd, "socket=\"alertd\"");
+        (void)fw_daemon_links_send_alerts(&self->links, &m, self->metrics,
+                                          "fw_ruled_send_dropped_total");
     }
     ruled_group_result_clear(&res);
     s_snapshot(slot);

@@ -113,14 +113,6 @@ slod_destroy(slod_t **self_p)
 //  Evaluation
 // =================================================================================
 
-// Send msg on push (dropped and counted when its queue is full) and publish it.
-static void
-s_send(slod_t *self, struct fw_msg **msg_p, zsock_t *push, const char *what)
-{
-    (void)fw_daemon_send(msg_p, push, self->links.pub, self->metrics, "fw_slod_send_dropped_total",
-                         what);
-}
-
 static char *
 s_slo_label(const char *name)
 {
@@ -218,7 +210,8 @@ s_on_eval(zloop_t *loop, int timer_id, void *arg)
         json_object_set_new(body, "source", json_string("slod"));
         json_object_set(body, "alerts", res.alerts); // not stolen: res keeps its reference
         struct fw_msg *m = fw_msg_new_json(FW_MSG_ALERTS, body); // steals body
-        s_send(self, &m, self->links.push_alertd, "socket=\"alertd\"");
+        (void)fw_daemon_links_send_alerts(&self->links, &m, self->metrics,
+                                          "fw_slod_send_dropped_total");
     }
     slod_eval_result_clear(&res);
     return 0;

@@ -169,13 +169,20 @@ START_TEST(test_fw_daemon_links_open_send_query_close)
 {
     fw_err_t err;
     zsock_t *tsdb = fw_zsock_pull("tcp://127.0.0.1:*[50000-59999]", 0, &err);
+    // two alertd replicas: every ALERTS message goes to each (not round-robin)
     zsock_t *alertd = fw_zsock_pull("tcp://127.0.0.1:*[50000-59999]", 0, &err);
+    zsock_t *alertd2 = fw_zsock_pull("tcp://127.0.0.1:*[50000-59999]", 0, &err);
     ck_assert_ptr_nonnull(tsdb);
     ck_assert_ptr_nonnull(alertd);
+    ck_assert_ptr_nonnull(alertd2);
     zsock_set_rcvtimeo(alertd, 5000);
-    char tsdb_ep[128], alertd_ep[128];
+    zsock_set_rcvtimeo(alertd2, 5000);
+    char tsdb_ep[128], alertd_ep[300], alertd2_ep[128];
     s_endpoint(tsdb, tsdb_ep, sizeof(tsdb_ep));
     s_endpoint(alertd, alertd_ep, sizeof(alertd_ep));
+    s_endpoint(alertd2, alertd2_ep, sizeof(alertd2_ep));
+    strcat(alertd_ep, ",");
+    strcat(alertd_ep, alertd2_ep);
     // a ROUTER that reads the QUERY and never answers: the query times out, and the QUERY
     // told tsdb how long ruled and slod wait (timeout_ms, their --query.timeout)
     zsock_t *router = zsock_new_router("@tcp://127.0.0.1:*[50000-59999]");
@@ -194,12 +201,19 @@ START_TEST(test_fw_daemon_links_open_send_query_close)
     ck_assert_ptr_nonnull(links.pub);
     ck_assert_ptr_nonnull(links.query);
 
-    struct fw_msg *msg =
-        fw_msg_new_json(FW_MSG_ALERTS, json_pack("{ss s[]}", "source", "t", "alerts"));
-    ck_assert_int_eq(fw_daemon_send(&msg, links.push_alertd, links.pub, NULL, NULL, ""), 0);
-    struct fw_msg *got;
-    ck_assert_int_eq(fw_zsock_recv(alertd, FW_MSG_ALERTS, NULL, &got), 0);
-    fw_msg_destroy(&got);
+    ck_assert_uint_eq(links.n_alertd, 2);
+    for (int i = 0; i < 4; i++) {
+        struct fw_msg *msg =
+            fw_msg_new_json(FW_MSG_ALERTS, json_pack("{ss s[]}", "source", "t", "alerts"));
+        ck_assert_int_eq(fw_daemon_links_send_alerts(&links, &msg, NULL, NULL), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        struct fw_msg *got;
+        ck_assert_int_eq(fw_zsock_recv(alertd, FW_MSG_ALERTS, NULL, &got), 0);
+        fw_msg_destroy(&got);
+        ck_assert_int_eq(fw_zsock_recv(alertd2, FW_MSG_ALERTS, NULL, &got), 0);
+        fw_msg_destroy(&got);
+    }
 
     struct fw_vector v = {0};
     int64_t t0 = zclock_mono();
@@ -230,6 +244,7 @@ START_TEST(test_fw_daemon_links_open_send_query_close)
     ck_assert_ptr_nonnull(strstr(err.msg, "nonsense://x"));
     fw_daemon_links_close(&links);
     zsock_destroy(&alertd);
+    zsock_destroy(&alertd2);
     zsock_destroy(&tsdb);
 }
 END_TEST
