@@ -46,5 +46,26 @@ n=$((n + 1))
 if [ "$count" != "$replicas" ] || [ "$urls" != "$want" ]; then
     echo "check-config: scraper replicas ($replicas), --shard.count ($count) and tsdb's --scraper.url ($urls) disagree"; fail=1
 fi
+# The alertd StatefulSet (manifests/alertd/workload.yaml) is a cluster: its flags are
+# accepted, --cluster.peer names each replica once, and ruled and slod send every alert to
+# each replica (--zmq.alertd-address), as alertd(8) HIGH AVAILABILITY asks.
+wl=manifests/alertd/workload.yaml
+replicas=$(sed -n 's/^  replicas: *\([0-9]*\).*/\1/p' "$wl")
+args=$(sed -n 's/^ *- \(--[^ ]*\).*/\1/p' "$wl" | sed 's|^--config.file=.*|--config.file=manifests/alertd/alertd.yml|')
+n=$((n + 1))
+# shellcheck disable=SC2086 # one flag per word
+if ! out=$("$bin/alertd" $args --check-config 2>&1); then
+    echo "check-config: the alertd StatefulSet's flags are refused: $out"; fail=1
+fi
+peers=$(sed -n 's/^ *- --cluster.peer=\([^ ]*\).*/\1/p' "$wl" | paste -sd, -)
+want=$(i=0; while [ $i -lt "$replicas" ]; do printf '%salertd-%d.alertd-cluster:9094' "${sep2:-}" $i; sep2=,; i=$((i + 1)); done)
+n=$((n + 1))
+[ "$peers" = "$want" ] || { echo "check-config: alertd replicas ($replicas) and --cluster.peer ($peers) disagree"; fail=1; }
+want=$(echo "$want" | sed 's|\([^,]*\):9094|tcp://\1:5566|g')
+for d in ruled slod; do
+    n=$((n + 1))
+    got=$(sed -n 's/^ *- --zmq.alertd-address=\([^ ]*\).*/\1/p' manifests/$d/workload.yaml)
+    [ "$got" = "$want" ] || { echo "check-config: $d's --zmq.alertd-address ($got) is not every alertd replica ($want)"; fail=1; }
+done
 [ $fail = 0 ] && echo "check-config: $n config checks passed"
 exit $fail
