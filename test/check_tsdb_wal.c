@@ -252,6 +252,101 @@ START_TEST(test_tsdb_wal_replay_after_kill)
 }
 END_TEST
 
+// A whole file copied (the data file of a stopped store).
+static void
+s_copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    ck_assert_ptr_nonnull(in);
+    ck_assert_ptr_nonnull(out);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+        ck_assert_uint_eq(fwrite(buf, 1, n, out), n);
+    ck_assert_int_eq(fclose(in), 0);
+    ck_assert_int_eq(fclose(out), 0);
+}
+
+static MDB_env *
+s_raw_env(const char *dir)
+{
+    MDB_env *env;
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    mdb_env_set_mapsize(env, (size_t)64 << 20);
+    ck_assert_int_eq(mdb_env_open(env, dir, 0, 0644), 0);
+    return env;
+}
+
+#define S_MANY 5000 // more series than one write txn of a checkpoint takes (4096)
+
+START_TEST(test_tsdb_wal_sliced_checkpoint_and_crash_between_slices)
+{
+    tsdb_store_t *st = s_open_wal();
+    for (int k = 0; k < 10; k++) {
+        for (int s = 0; s < S_MANY; s++)
+            s_append(st, s, k);
+        if (k == 4 || k == 9)
+            s_commit(st);
+    }
+    tsdb_store_destroy(&st);
+    ck_assert_uint_eq(s_raw_entries("wal"), 2);
+    char saved_dir[128], path[256], saved[256];
+    check_util_tmpdir_new(saved_dir, sizeof(saved_dir), "tsdb_wal_saved");
+    snprintf(path, sizeof(path), "%s/data.mdb", s_dir);
+    snprintf(saved, sizeof(saved), "%s/data.mdb", saved_dir);
+    s_copy_file(path, saved); // the log, no open chunk yet: the state before a checkpoint
+
+    // a checkpoint of 5000 series takes two write txns; the second empties the log
+    st = s_open_wal();
+    tsdb_store_checkpoint_next(st);
+    s_commit(st);
+    struct tsdb_store_counters c;
+    tsdb_store_counters(st, &c);
+    ck_assert_uint_eq(c.checkpoints, 1);
+    ck_assert_uint_eq(c.commits, 1); // the slices count as one commit
+    tsdb_store_destroy(&st);
+    ck_assert_uint_eq(s_raw_entries("wal"), 0);
+    ck_assert_uint_eq(s_raw_entries("head"), S_MANY);
+    st = s_open_wal();
+    for (int s = 0; s < S_MANY; s += 7)
+        s_check_series(st, NULL, s, 10);
+    tsdb_store_destroy(&st);
+
+    // A crash after the first slice: the saved log, and the open chunks of the first 4096
+    // series (in key order) already written over it. Replaying the log over them stores
+    // every sample once.
+    MDB_env *done = s_raw_env(s_dir), *crashed = s_raw_env(saved_dir);
+    MDB_txn *rt, *wt;
+    MDB_dbi rh, wh;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    ck_assert_int_eq(mdb_txn_begin(done, NULL, MDB_RDONLY, &rt), 0);
+    ck_assert_int_eq(mdb_txn_begin(crashed, NULL, 0, &wt), 0);
+    ck_assert_int_eq(mdb_dbi_open(rt, "head", 0, &rh), 0);
+    ck_assert_int_eq(mdb_dbi_open(wt, "head", MDB_CREATE, &wh), 0);
+    ck_assert_int_eq(mdb_cursor_open(rt, rh, &cur), 0);
+    size_t copied = 0;
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && copied < 4096;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), copied++)
+        ck_assert_int_eq(mdb_put(wt, wh, &k, &v, 0), 0);
+    ck_assert_uint_eq(copied, 4096);
+    mdb_cursor_close(cur);
+    mdb_txn_abort(rt);
+    ck_assert_int_eq(mdb_txn_commit(wt), 0);
+    mdb_env_close(done);
+    mdb_env_close(crashed);
+    s_copy_file(saved, path);
+    ck_assert_uint_eq(s_raw_entries("wal"), 2);
+    ck_assert_uint_eq(s_raw_entries("head"), 4096);
+    st = s_open_wal();
+    for (int s = 0; s < S_MANY; s++)
+        s_check_series(st, NULL, s, 10);
+    tsdb_store_destroy(&st);
+    ck_assert_int_eq(check_util_tmpdir_remove(saved_dir), 0);
+}
+END_TEST
+
 START_TEST(test_tsdb_wal_readers_and_sealed_chunks)
 {
     tsdb_store_t *st = s_open_wal();
@@ -342,6 +437,7 @@ tsdb_wal_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_tsdb_wal_codec_round_trip_and_truncation);
     tcase_add_test(tc, test_tsdb_wal_replay_after_kill);
+    tcase_add_test(tc, test_tsdb_wal_sliced_checkpoint_and_crash_between_slices);
     tcase_add_test(tc, test_tsdb_wal_readers_and_sealed_chunks);
     tcase_add_test(tc, test_tsdb_wal_upgrades_format_2);
     suite_add_tcase(s, tc);

@@ -509,6 +509,13 @@ s_note_kept(tsdb_head_t *self, struct tsdb_head_series *s)
 }
 
 void
+tsdb_head_indexed(tsdb_head_t *self, struct tsdb_head_series *s)
+{
+    (void)self;
+    s->is_new = false;
+}
+
+void
 tsdb_head_committed(tsdb_head_t *self, uint64_t txn, bool checkpoint)
 {
     size_t keep = 0;

@@ -159,6 +159,9 @@ const struct tsdb_head_sealed *tsdb_head_sealed(const tsdb_head_t *self, size_t 
 bool tsdb_head_pending_more(const tsdb_head_t *self);
 const unsigned char *tsdb_head_sealed_bytes(const tsdb_head_t *self,
                                             const struct tsdb_head_sealed *c);
+// s (pending, new to the index) was added to the index by a commit that is durable; the rest
+// of its pending state stays for the next commit.
+void tsdb_head_indexed(tsdb_head_t *self, struct tsdb_head_series *s);
 // The commit holding all of that (LMDB write txn txn) is durable: clear the pending state;
 // unless it was a checkpoint, series whose open chunk changed stay pending.
 void tsdb_head_committed(tsdb_head_t *self, uint64_t txn, bool checkpoint);

@@ -41,8 +41,9 @@
 #include "tsdb_index.h"
 #include "tsdb_store_int.h"
 
-#define S_HEAD_PAD 16         // head records are padded to a multiple of this many bytes
-#define S_DAMAGE_LOG_FIRST 20 // damaged chunks logged one by one, then one in S_DAMAGE_LOG_EVERY
+#define S_HEAD_PAD 16           // head records are padded to a multiple of this many bytes
+#define S_CHECKPOINT_SLICE 4096 // open chunks or new series written per write txn
+#define S_DAMAGE_LOG_FIRST 20   // damaged chunks logged one by one, then one in S_DAMAGE_LOG_EVERY
 #define S_DAMAGE_LOG_EVERY 1000
 
 // ---------------------------------------------------------------------------------------
@@ -1003,10 +1004,11 @@ s_merge_late(tsdb_store_t *self, MDB_txn *txn, const struct tsdb_head_series *s)
     return rc;
 }
 
-// Write the open chunks that changed since the last checkpoint, and drop the log.
+// Write the open chunks of pending[0..np) that changed since the last checkpoint; then, when
+// drop_log, empty the log.
 static int
 s_write_checkpoint(tsdb_store_t *self, MDB_txn *txn, struct tsdb_head_series *const *pending,
-                   size_t np)
+                   size_t np, bool drop_log)
 {
     // One cursor for every head record: the series of a batch come in ascending ids, and
     // LMDB then finds the next key on the leaf page the cursor is on, without a descent
@@ -1042,7 +1044,7 @@ s_write_checkpoint(tsdb_store_t *self, MDB_txn *txn, struct tsdb_head_series *co
     }
     if (cur)
         mdb_cursor_close(cur);
-    if (rc == 0)
+    if (rc == 0 && drop_log)
         rc = mdb_drop(txn, self->wal_db, 0); // empty it: the open chunks now hold it all
     return rc;
 }
@@ -1071,7 +1073,7 @@ s_write_head(tsdb_store_t *self, MDB_txn *txn, bool checkpoint, const char **wha
     if (checkpoint) {
         *what = "checkpoint write";
         if (rc == 0)
-            rc = s_write_checkpoint(self, txn, pending, np);
+            rc = s_write_checkpoint(self, txn, pending, np, true);
     } else if (rc == 0 && self->wal.len > 0) {
         *what = "log write";
         unsigned char kb[8];
@@ -1132,18 +1134,124 @@ s_oldest_reader(tsdb_store_t *self)
     return oldest;
 }
 
+static int s_commit(tsdb_store_t *self, bool checkpoint, fw_err_t *err);
+
+// After a commit or checkpoint that was LMDB write txn txn_id is durable.
+static void
+s_committed(tsdb_store_t *self, uint64_t txn_id, bool checkpoint)
+{
+    pthread_mutex_lock(&self->head_mu);
+    tsdb_head_committed(self->head, txn_id, checkpoint);
+    (void)tsdb_head_release(self->head, s_oldest_reader(self));
+    pthread_mutex_unlock(&self->head_mu);
+    if (checkpoint) {
+        self->wal_bytes = 0;
+        self->checkpoint_due = false;
+        atomic_fetch_add(&self->checkpoints, 1);
+    }
+    atomic_fetch_add(&self->commits, 1);
+    atomic_store(&self->writable, true);
+}
+
+// A checkpoint of many series, in slices of S_CHECKPOINT_SLICE series a write txn, after a
+// commit of everything else (a log record of the newest samples, sealed chunks, new series,
+// the state): LMDB keeps the dirty pages of its largest write txn allocated for good, so one
+// txn for every open chunk (100,000 series: tens of MiB) would stay in tsdb's memory. Only
+// the last slice empties the log. A crash between slices leaves some open chunks on disk
+// newer than the log that is replayed over them: the log's samples for those series are then
+// duplicates or older than their newest, which replay skips, so nothing is lost or doubled.
+static int
+s_checkpoint_sliced(tsdb_store_t *self, fw_err_t *err)
+{
+    if (s_commit(self, false, err) != 0)
+        return -1;
+    size_t np;
+    struct tsdb_head_series *const *pending = tsdb_head_pending(self->head, &np);
+    uint64_t txn_id = 0;
+    for (size_t off = 0; off < np || off == 0; off += S_CHECKPOINT_SLICE) {
+        size_t n = np - off < S_CHECKPOINT_SLICE ? np - off : S_CHECKPOINT_SLICE;
+        bool last = off + n >= np;
+        MDB_txn *txn;
+        int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+        if (rc != 0)
+            return tsdb_store_int_commit_fail(self, err, "txn begin", rc);
+        txn_id = (uint64_t)mdb_txn_id(txn);
+        if ((rc = s_write_checkpoint(self, txn, pending + off, n, last)) != 0) {
+            mdb_txn_abort(txn);
+            return tsdb_store_int_commit_fail(self, err, "checkpoint write", rc);
+        }
+        if ((rc = mdb_txn_commit(txn)) != 0)
+            return tsdb_store_int_commit_fail(self, err, "commit", rc);
+        if (last)
+            break;
+    }
+    s_committed(self, txn_id, true);
+    return 0;
+}
+
+// Add the pending new series to the index in write txns of S_CHECKPOINT_SLICE series each,
+// before the commit that writes their samples, when there are more than that: the dirty
+// pages of a txn adding the 100,000 series of a first scrape would stay allocated for good
+// (see s_checkpoint_sliced). A crash before that commit leaves series in the index that have
+// no samples yet; their senders resend the unacknowledged batches, which find them there.
+static int
+s_index_sliced(tsdb_store_t *self, fw_err_t *err)
+{
+    size_t np;
+    struct tsdb_head_series *const *pending = tsdb_head_pending(self->head, &np);
+    size_t k = 0;
+    while (k < np) {
+        MDB_txn *txn;
+        int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+        if (rc != 0)
+            return tsdb_store_int_commit_fail(self, err, "txn begin", rc);
+        size_t start = k, added = 0;
+        for (; k < np && added < S_CHECKPOINT_SLICE && rc == 0; k++)
+            if (pending[k]->is_new) {
+                rc = tsdb_index_add(&self->ix, txn, pending[k]->id, &pending[k]->labels,
+                                    pending[k]->hash);
+                added++;
+            }
+        if (rc != 0) {
+            mdb_txn_abort(txn);
+            return tsdb_store_int_commit_fail(self, err, "series write", rc);
+        }
+        if ((rc = mdb_txn_commit(txn)) != 0)
+            return tsdb_store_int_commit_fail(self, err, "commit", rc);
+        for (size_t j = start; j < k; j++)
+            tsdb_head_indexed(self->head, pending[j]);
+    }
+    return 0;
+}
+
 int
 tsdb_store_commit(tsdb_store_t *self, fw_err_t *err)
 {
-    size_t np, ns;
-    tsdb_head_pending(self->head, &np);
-    tsdb_head_sealed(self->head, &ns);
-    bool checkpoint =
-        !self->wal_on || self->checkpoint_due || self->wal_bytes >= self->wal_max_bytes;
     if (!self->env) {
         fw_err_set(err, "store is not open");
         return -1;
     }
+    size_t n_new = 0, np;
+    struct tsdb_head_series *const *pending = tsdb_head_pending(self->head, &np);
+    for (size_t k = 0; tsdb_head_pending_more(self->head) && k < np; k++)
+        n_new += pending[k]->is_new;
+    if (n_new > S_CHECKPOINT_SLICE && s_index_sliced(self, err) != 0)
+        return -1;
+    bool checkpoint =
+        !self->wal_on || self->checkpoint_due || self->wal_bytes >= self->wal_max_bytes;
+    if (checkpoint && self->wal_on && np > S_CHECKPOINT_SLICE)
+        return s_checkpoint_sliced(self, err);
+    return s_commit(self, checkpoint, err);
+}
+
+// One write txn: a log record of what was appended since the last commit, or, for a
+// checkpoint, the open chunks; and the rest of the head's pending state.
+static int
+s_commit(tsdb_store_t *self, bool checkpoint, fw_err_t *err)
+{
+    size_t np, ns;
+    tsdb_head_pending(self->head, &np);
+    tsdb_head_sealed(self->head, &ns);
     // Between checkpoints the pending list keeps the series whose open chunk changed: only
     // new data (a log record, sealed chunks, new series, late samples, the state) makes a
     // commit worth writing.
@@ -1161,15 +1269,8 @@ tsdb_store_commit(tsdb_store_t *self, fw_err_t *err)
     }
     if ((rc = mdb_txn_commit(txn)) != 0)
         return tsdb_store_int_commit_fail(self, err, "commit", rc);
-    pthread_mutex_lock(&self->head_mu);
-    tsdb_head_committed(self->head, txn_id, checkpoint);
-    (void)tsdb_head_release(self->head, s_oldest_reader(self));
-    pthread_mutex_unlock(&self->head_mu);
-    if (checkpoint) {
-        self->wal_bytes = 0;
-        self->checkpoint_due = false;
-        atomic_fetch_add(&self->checkpoints, 1);
-    } else if (self->wal.len > 0) {
+    s_committed(self, txn_id, checkpoint);
+    if (!checkpoint && self->wal.len > 0) {
         self->wal_bytes += self->wal.len;
         self->wal_seq++;
         atomic_fetch_add(&self->wal_records, 1);
@@ -1182,8 +1283,6 @@ tsdb_store_commit(tsdb_store_t *self, fw_err_t *err)
         self->pending = NULL;
         s_state_clear_pending(self);
     }
-    atomic_fetch_add(&self->commits, 1);
-    atomic_store(&self->writable, true);
     return 0;
 }
 
