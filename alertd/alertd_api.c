@@ -11,6 +11,7 @@
 #include "alertd.h"
 #include "alertd_api.h"
 #include "alertd_api_notifications.h"
+#include "alertd_api_tmpl.h"
 #include "alertd_api_silences.h"
 #include "alertd_buildinfo.h"
 #include "alertd_dispatch.h"
@@ -319,4 +320,5 @@ alertd_api_routes(fw_http_t *http, alertd_t *self)
     fw_http_route(http, "GET", "/api/v2/receivers", s_api_receivers, self);
     alertd_api_silences_routes(http, self);
     alertd_api_notifications_routes(http, self);
+    alertd_api_tmpl_routes(http, self);
 }

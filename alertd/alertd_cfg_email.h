@@ -7,8 +7,9 @@
 
     Texts: `html` absent or exactly `{{ template "email.default.html" . }}` and the Subject
     header absent or exactly `{{ template "email.default.subject" . }}` are sent absent and
-    notifyd renders Alertmanager's default in C; a text without "{{" is sent as the literal
-    it renders to; any other template is refused at load until common/fw_tmpl renders it.
+    notifyd renders the default; any other html, text, header value, to or from is a
+    template, parsed at load (a parse error is reported at the email config) and rendered by
+    notifyd (notifyd_tmpl) with the `templates:` files.
 */
 #ifndef ALERTD_CFG_EMAIL_H
 #define ALERTD_CFG_EMAIL_H

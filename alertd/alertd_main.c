@@ -4,8 +4,10 @@
 */
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "alertd.h"
+#include "alertd_tmpl.h"
 #include "fw_flags.h"
 #include "fw_ports.h"
 
@@ -57,6 +59,8 @@ static const struct fw_flag s_flags[] = {
 int
 main(int argc, char **argv)
 {
+    if (argc >= 3 && strcmp(argv[1], "template") == 0 && strcmp(argv[2], "render") == 0)
+        return alertd_tmpl_main(argc - 2, argv + 2); // `alertd template render ...`
     struct alertd_opts opts = {0};
     int rc = fw_flags_parse(argc, argv, "alertd",
                             "Alertmanager-compatible alert grouping and "

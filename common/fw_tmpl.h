@@ -149,6 +149,20 @@ int fw_tmpl_check(const fw_tmpl_set_t *self, const char *name, const char *text,
 // and before parsing `templates:` files, which may then call and redefine those names.
 void fw_tmpl_set_use_am_defaults(fw_tmpl_set_t *self);
 
+// The text keys of Alertmanager's integration configs and the default template of each (NULL:
+// empty by default), the one table of them: notifyd renders with it, alertd's template
+// render lists them. array is NOTIFY's ("slack_configs"); a key "details.X" or "headers.X"
+// is X of the config's details or headers map. html: rendered in HTML mode. Ends with
+// {NULL}.
+struct fw_tmpl_am_key {
+    const char *array, *key, *def;
+    bool html;
+};
+extern const struct fw_tmpl_am_key fw_tmpl_am_keys[];
+
+// The default template of key in array's configs, or NULL (none, or not in the table).
+const char *fw_tmpl_am_key_default(const char *array, const char *key);
+
 // Go's %v of a float64 into buf ("0.5", "1e+06", "NaN", "+Inf").
 const char *fw_tmpl_format_float(double v, char *buf, size_t size);
 

@@ -8,6 +8,7 @@
 */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fw_tmpl.h"
 
@@ -22,4 +23,54 @@ fw_tmpl_set_use_am_defaults(fw_tmpl_set_t *self)
         fprintf(stderr, "fw_tmpl_default.tmpl does not parse: %s\n", err.msg);
         abort();
     }
+}
+
+// Alertmanager's config defaults (config/notifiers.go Default*Config, DefaultPagerdutyDetails)
+// and floorwatch's for azuresms.
+const struct fw_tmpl_am_key fw_tmpl_am_keys[] = {
+    {"slack_configs", "title", "slack.default.title", false},
+    {"slack_configs", "title_link", "slack.default.titlelink", false},
+    {"slack_configs", "pretext", "slack.default.pretext", false},
+    {"slack_configs", "text", "slack.default.text", false},
+    {"slack_configs", "fallback", "slack.default.fallback", false},
+    {"slack_configs", "callback_id", "slack.default.callbackid", false},
+    {"slack_configs", "footer", "slack.default.footer", false},
+    {"slack_configs", "color", "slack.default.color", false},
+    {"slack_configs", "channel", NULL, false},
+    {"slack_configs", "username", "slack.default.username", false},
+    {"slack_configs", "icon_emoji", "slack.default.iconemoji", false},
+    {"slack_configs", "icon_url", "slack.default.iconurl", false},
+    {"slack_configs", "image_url", NULL, false},
+    {"slack_configs", "thumb_url", NULL, false},
+    {"pagerduty_configs", "description", "pagerduty.default.description", false},
+    {"pagerduty_configs", "client", "pagerduty.default.client", false},
+    {"pagerduty_configs", "client_url", "pagerduty.default.clientURL", false},
+    {"pagerduty_configs", "class", NULL, false},
+    {"pagerduty_configs", "component", NULL, false},
+    {"pagerduty_configs", "group", NULL, false},
+    {"pagerduty_configs", "details.firing", "pagerduty.details.firing", false},
+    {"pagerduty_configs", "details.num_firing", "pagerduty.details.num_firing", false},
+    {"pagerduty_configs", "details.num_resolved", "pagerduty.details.num_resolved", false},
+    {"pagerduty_configs", "details.resolved", "pagerduty.details.resolved", false},
+    {"msteams_configs", "title", "msteams.default.title", false},
+    {"msteams_configs", "summary", "msteams.default.summary", false},
+    {"msteams_configs", "text", "msteams.default.text", false},
+    {"msteamsv2_configs", "title", "msteamsv2.default.title", false},
+    {"msteamsv2_configs", "text", "msteamsv2.default.text", false},
+    {"azuresms_configs", "message", "azuresms.default.message", false},
+    {"email_configs", "to", NULL, false},
+    {"email_configs", "from", NULL, false},
+    {"email_configs", "headers.Subject", "email.default.subject", false},
+    {"email_configs", "text", NULL, false},
+    {"email_configs", "html", "email.default.html", true},
+    {NULL, NULL, NULL, false},
+};
+
+const char *
+fw_tmpl_am_key_default(const char *array, const char *key)
+{
+    for (const struct fw_tmpl_am_key *k = fw_tmpl_am_keys; array && k->array; k++)
+        if (strcmp(k->array, array) == 0 && strcmp(k->key, key) == 0)
+            return k->def;
+    return NULL;
 }

@@ -129,7 +129,7 @@ notifyd_azuresms_build_at(const json_t *config, const json_t *data, time_t now,
         fw_err_set(err, "azuresms_config without from or to");
         return -1;
     }
-    char *text = notifyd_tmpl_key(config, "message", "azuresms.default.message", data);
+    char *text = notifyd_tmpl_key(config, "azuresms_configs", "message", data);
     json_t *rcpt = json_array();
     size_t i;
     json_t *t;

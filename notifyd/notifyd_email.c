@@ -354,7 +354,7 @@ notifyd_email_send(notifyd_email_t *self, uint64_t id, const char *receiver, con
         fw_err_set(err, "smarthost \"%s\" has no port", smarthost);
         return -1;
     }
-    char *from_text = notifyd_tmpl_key(config, "from", NULL, data);
+    char *from_text = notifyd_tmpl_key(config, "email_configs", "from", data);
     char **from = notifyd_email_addresses(from_text, err);
     free(from_text);
     if (!from)
@@ -364,7 +364,7 @@ notifyd_email_send(notifyd_email_t *self, uint64_t id, const char *receiver, con
         notifyd_email_addresses_free(from);
         return -1;
     }
-    char *to_text = notifyd_tmpl_key(config, "to", NULL, data);
+    char *to_text = notifyd_tmpl_key(config, "email_configs", "to", data);
     char **to = notifyd_email_addresses(to_text, err);
     free(to_text);
     if (!to) {

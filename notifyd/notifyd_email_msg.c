@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "fw_mem.h"
+#include "fw_tmpl.h"
 #include "notifyd_email.h"
 #include "notifyd_tmpl.h"
 
@@ -169,8 +170,11 @@ notifyd_email_message(const json_t *config, const json_t *data, int64_t now_ms,
     for (i = 0; i < n; i++) {
         // every value is a template text (Subject's default: email.default.subject)
         bool is_subject = strcmp(names[i], "Subject") == 0;
+        char *hk = fw_asprintf("headers.%s", names[i]);
         char *value =
-            notifyd_tmpl_key(headers, names[i], is_subject ? "email.default.subject" : NULL, data);
+            notifyd_tmpl_text(names[i], json_string_value(json_object_get(headers, names[i])), data,
+                              fw_tmpl_am_key_default("email_configs", hk));
+        free(hk);
         s_header(f, names[i], value);
         free(value);
         subject = subject || is_subject;
@@ -178,7 +182,8 @@ notifyd_email_message(const json_t *config, const json_t *data, int64_t now_ms,
     }
     free(names);
     if (!subject) {
-        char *s = notifyd_tmpl_default("email.default.subject", data);
+        char *s =
+            notifyd_tmpl_default(fw_tmpl_am_key_default("email_configs", "headers.Subject"), data);
         s_header(f, "Subject", s);
         free(s);
     }
@@ -206,10 +211,10 @@ notifyd_email_message(const json_t *config, const json_t *data, int64_t now_ms,
     fputs("MIME-Version: 1.0\r\n\r\n", f);
     // text: a template text (absent: no text part); html: one rendered in HTML mode,
     // Alertmanager's ExecuteHTMLString (absent: email.default.html; "": no HTML part)
-    char *text = notifyd_tmpl_key(config, "text", NULL, data);
+    char *text = notifyd_tmpl_key(config, "email_configs", "text", data);
     const char *hj = json_string_value(json_object_get(config, "html"));
-    char *html =
-        notifyd_tmpl_html(hj ? "html" : "email.default.html", hj, data, "email.default.html");
+    const char *html_def = fw_tmpl_am_key_default("email_configs", "html");
+    char *html = notifyd_tmpl_html(hj ? "html" : html_def, hj, data, html_def);
     bool first = true;
     for (int k = 0; k < 2; k++) {
         const char *body = k ? html : text;

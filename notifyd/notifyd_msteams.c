@@ -47,13 +47,13 @@ notifyd_msteams_build(const json_t *config, const json_t *data, struct notifyd_r
     json_t *m = json_object();
     json_object_set_new(m, "@context", json_string("http://schema.org/extensions"));
     json_object_set_new(m, "type", json_string("MessageCard"));
-    char *t = notifyd_tmpl_key(config, "title", "msteams.default.title", data);
+    char *t = notifyd_tmpl_key(config, "msteams_configs", "title", data);
     json_object_set_new(m, "title", json_string(t));
     free(t);
-    t = notifyd_tmpl_key(config, "summary", "msteams.default.summary", data);
+    t = notifyd_tmpl_key(config, "msteams_configs", "summary", data);
     json_object_set_new(m, "summary", json_string(t));
     free(t);
-    t = notifyd_tmpl_key(config, "text", "msteams.default.text", data);
+    t = notifyd_tmpl_key(config, "msteams_configs", "text", data);
     json_object_set_new(m, "text", json_string(t));
     free(t);
     json_object_set_new(m, "themeColor", json_string(s_firing(data) ? "8C1A1A" : "2DC72D"));
@@ -68,8 +68,8 @@ notifyd_msteamsv2_build(const json_t *config, const json_t *data, struct notifyd
     const char *url = s_url(config, err, "msteamsv2_config");
     if (!url)
         return -1;
-    char *title = notifyd_tmpl_key(config, "title", "msteamsv2.default.title", data);
-    char *text = notifyd_tmpl_key(config, "text", "msteamsv2.default.text", data);
+    char *title = notifyd_tmpl_key(config, "msteamsv2_configs", "title", data);
+    char *text = notifyd_tmpl_key(config, "msteamsv2_configs", "text", data);
     json_t *head = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s}", "type", "TextBlock", "text",
                              title, "weight", "Bolder", "size", "Medium", "wrap", 1, "style",
                              "heading", "color", s_firing(data) ? "Attention" : "Good");

@@ -5,6 +5,7 @@
 
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_tmpl.h"
 #include "notifyd_pagerduty.h"
 #include "notifyd_tmpl.h"
 
@@ -35,8 +36,8 @@ s_details(const json_t *config, const json_t *data)
     static const char *const keys[] = {"firing", "num_firing", "num_resolved", "resolved"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         char name[64];
-        snprintf(name, sizeof name, "pagerduty.details.%s", keys[i]);
-        char *t = notifyd_tmpl_default(name, data);
+        snprintf(name, sizeof name, "details.%s", keys[i]);
+        char *t = notifyd_tmpl_default(fw_tmpl_am_key_default("pagerduty_configs", name), data);
         json_object_set_new(d, keys[i], json_string(t));
         free(t);
     }
@@ -66,7 +67,7 @@ s_list(const json_t *items, const char *const *keys, size_t n, const json_t *dat
             continue;
         json_t *o = json_object();
         for (size_t k = 0; k < n; k++)
-            s_set(o, keys[k], notifyd_tmpl_key(it, keys[k], NULL, data), true);
+            s_set(o, keys[k], notifyd_tmpl_key(it, NULL, keys[k], data), true);
         json_array_append_new(out, o);
     }
     return out;
@@ -98,25 +99,25 @@ notifyd_pagerduty_build(const json_t *config, const json_t *data, struct notifyd
     json_object_set_new(msg, "event_action", json_string(resolved ? "resolve" : "trigger"));
     json_t *p = json_object();
     bool cut = false;
-    char *desc = notifyd_tmpl_key(config, "description", "pagerduty.default.description", data);
+    char *desc = notifyd_tmpl_key(config, "pagerduty_configs", "description", data);
     char *summary = notifyd_tmpl_truncate_runes(desc, S_MAX_SUMMARY_RUNES, &cut);
     free(desc);
     if (cut)
         fw_warn("pagerduty.summary.truncated", "max_runes=%d", S_MAX_SUMMARY_RUNES);
     s_set(p, "summary", summary, true);
-    char *client = notifyd_tmpl_key(config, "client", "pagerduty.default.client", data);
+    char *client = notifyd_tmpl_key(config, "pagerduty_configs", "client", data);
     const char *src = json_string_value(json_object_get(config, "source"));
     s_set(p, "source", fw_strdup(src && *src ? src : client), true);
     const char *sev = json_string_value(json_object_get(config, "severity"));
     s_set(p, "severity", fw_strdup(sev && *sev ? sev : "error"), true);
-    s_set(p, "class", notifyd_tmpl_key(config, "class", NULL, data), false);
-    s_set(p, "component", notifyd_tmpl_key(config, "component", NULL, data), false);
-    s_set(p, "group", notifyd_tmpl_key(config, "group", NULL, data), false);
+    s_set(p, "class", notifyd_tmpl_key(config, "pagerduty_configs", "class", data), false);
+    s_set(p, "component", notifyd_tmpl_key(config, "pagerduty_configs", "component", data), false);
+    s_set(p, "group", notifyd_tmpl_key(config, "pagerduty_configs", "group", data), false);
     json_object_set_new(p, "custom_details", s_details(config, data));
     json_object_set_new(msg, "payload", p);
     s_set(msg, "client", client, false);
-    s_set(msg, "client_url",
-          notifyd_tmpl_key(config, "client_url", "pagerduty.default.clientURL", data), false);
+    s_set(msg, "client_url", notifyd_tmpl_key(config, "pagerduty_configs", "client_url", data),
+          false);
     static const char *const ik[] = {"src", "alt", "href"};
     static const char *const lk[] = {"href", "text"};
     json_t *images = s_list(json_object_get(config, "images"), ik, 3, data);

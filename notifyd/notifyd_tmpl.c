@@ -129,9 +129,10 @@ notifyd_tmpl_text(const char *name, const char *text, const json_t *data, const 
 }
 
 char *
-notifyd_tmpl_key(const json_t *config, const char *key, const char *def, const json_t *data)
+notifyd_tmpl_key(const json_t *config, const char *array, const char *key, const json_t *data)
 {
-    return s_render(key, json_string_value(json_object_get(config, key)), data, def, false);
+    return s_render(key, json_string_value(json_object_get(config, key)), data,
+                    fw_tmpl_am_key_default(array, key), false);
 }
 
 char *

@@ -42,8 +42,10 @@ char *notifyd_tmpl_default(const char *def, const json_t *data);
 // as is.
 char *notifyd_tmpl_text(const char *name, const char *text, const json_t *data, const char *def);
 
-// notifyd_tmpl_text of config's string at key (absent: NULL, the default def).
-char *notifyd_tmpl_key(const json_t *config, const char *key, const char *def, const json_t *data);
+// notifyd_tmpl_text of config's string at key (absent: NULL), the default the one of key in
+// array's configs (fw_tmpl_am_key_default; array NULL: none).
+char *notifyd_tmpl_key(const json_t *config, const char *array, const char *key,
+                       const json_t *data);
 
 // notifyd_tmpl_text in HTML mode (html/template's escaping; email html): NULL text renders
 // def, as do errors.

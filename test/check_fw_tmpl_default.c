@@ -303,6 +303,22 @@ START_TEST(test_fw_tmpl_default_texts_and_overrides)
 }
 END_TEST
 
+// Every default of fw_tmpl_am_keys (what notifyd renders a key with) is defined.
+START_TEST(test_fw_tmpl_default_keys_defined)
+{
+    fw_tmpl_set_t *fw = s_fw_set();
+    size_t n = 0;
+    for (const struct fw_tmpl_am_key *k = fw_tmpl_am_keys; k->array; k++, n++)
+        ck_assert_msg(!k->def || fw_tmpl_has(fw, k->def), "%s %s: no template \"%s\"", k->array,
+                      k->key, k->def);
+    ck_assert_uint_gt(n, 30);
+    ck_assert_str_eq(fw_tmpl_am_key_default("slack_configs", "title"), "slack.default.title");
+    ck_assert_ptr_null(fw_tmpl_am_key_default("slack_configs", "channel"));
+    ck_assert_ptr_null(fw_tmpl_am_key_default(NULL, "title"));
+    fw_tmpl_set_destroy(&fw);
+}
+END_TEST
+
 // Render cost of the defaults one notification needs (Slack's seven texts and PagerDuty's
 // six), to compare with the C functions they replace: printed, and bounded loosely so a
 // pathological slowdown fails.
@@ -349,6 +365,7 @@ fw_tmpl_default_suite(void)
     tcase_add_test(tc, test_fw_tmpl_default_same_as_am025);
     tcase_add_test(tc, test_fw_tmpl_default_email_html_am025);
     tcase_add_test(tc, test_fw_tmpl_default_texts_and_overrides);
+    tcase_add_test(tc, test_fw_tmpl_default_keys_defined);
     tcase_add_test(tc, test_fw_tmpl_default_render_cost);
     suite_add_tcase(s, tc);
     return s;
