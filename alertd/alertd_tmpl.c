@@ -173,7 +173,8 @@ fail:
 // ---- alertd template render ----
 
 struct s_opts {
-    const char *config_file, *receiver, *text, *type, *data, *glob;
+    const char *config_file, *receiver, *text, *type, *data;
+    struct fw_flag_list globs;
 };
 
 static const struct fw_flag s_flags[] = {
@@ -188,23 +189,22 @@ static const struct fw_flag s_flags[] = {
     {"template.data", FW_FLAG_STR, offsetof(struct s_opts, data), NULL,
      "JSON file with the data (Alertmanager's template.Data / webhook payload layout); "
      "default: amtool's sample alerts"},
-    {"template.glob", FW_FLAG_STR, offsetof(struct s_opts, glob), NULL,
-     "more template files (a glob), parsed after the config's"},
+    {"template.glob", FW_FLAG_LIST, offsetof(struct s_opts, globs), NULL,
+     "more template files (a glob, repeatable), parsed after the config's"},
     {NULL, FW_FLAG_STR, 0, NULL, NULL},
 };
 
-// The template files: the config's, then the glob's. NULL after printing errors.
+// The template files: the config's, then the globs'. NULL after printing errors.
 static json_t *
-s_files(const struct alertd_cfg *cfg, const char *glob)
+s_files(const struct alertd_cfg *cfg, const struct fw_flag_list *globs)
 {
     json_t *files = json_array();
     if (cfg)
         json_array_extend(files, cfg->template_files);
-    if (!glob)
+    if (globs->n == 0)
         return files;
     struct fw_cfg_errors errs = {0};
-    char *g = (char *)glob;
-    json_t *more = alertd_cfg_tmpl_load(&g, 1, NULL, &errs);
+    json_t *more = alertd_cfg_tmpl_load((char *const *)globs->items, globs->n, NULL, &errs);
     if (errs.len) {
         fw_cfg_errors_report(&errs, true);
         json_decref(more);
@@ -272,7 +272,7 @@ alertd_tmpl_main(int argc, char **argv)
     const char *receiver = o.receiver;
     if (!receiver && !o.text)
         receiver = cfg ? cfg->route.receiver : NULL;
-    json_t *files = s_files(cfg, o.glob), *payload = NULL, *notify = NULL;
+    json_t *files = s_files(cfg, &o.globs), *payload = NULL, *notify = NULL;
     rc = 2;
     if (!files)
         goto out;

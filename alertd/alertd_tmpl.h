@@ -1,6 +1,6 @@
 /*  alertd_tmpl.h — alertmanager.yml's notification texts rendered with sample alerts:
     `alertd template render` (amtool template render's counterpart) and the floorwatch
-    extension POST /api/v2/template/render (alertd_api.c).
+    extension POST /api/v2/template/render (alertd_api_tmpl.c).
 
     Rendering uses what notifyd uses (common/fw_tmpl): Alertmanager's functions, floorwatch's
     default templates (fw_tmpl_set_use_am_defaults), then the `templates:` files, over

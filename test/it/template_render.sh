@@ -23,6 +23,8 @@ cat > "$IT_DIR/plant.tmpl" <<'TMPL'
 {{ define "plant.lines" }}{{ range .Alerts }}{{ .Labels.instance }}{{ .Labels.foo }} [{{ .Annotations.annotation1 }}] & {{ end }}{{ end }}
 {{ define "__alertmanager" }}Floorwatch{{ end }}
 TMPL
+printf '{{ define "extra" }}E{{ .Receiver }}{{ end }}\n' > "$IT_DIR/extra1.tmpl"
+printf '{{ define "extra" }}F{{ .Receiver }}{{ end }}{{ define "extra2" }}2{{ end }}\n' > "$IT_DIR/extra2.tmpl"
 cat > "$IT_DIR/am.yml" <<'YML'
 templates: ['plant.tmpl']
 global: {smtp_smarthost: 'localhost:25', smtp_from: 'am@example.org'}
@@ -44,12 +46,14 @@ YML
 
 # --- the CLI against amtool --------------------------------------------------------------
 if command -v amtool >/dev/null && [ -f "$AMTMPL/default.tmpl" ]; then
-    T='{{ template "slack.default.title" . }}|{{ template "plant.lines" . }}|{{ .Receiver }}|{{ range .Alerts }}{{ .Status }} {{ .Labels.SortedPairs }} {{ .Annotations.SortedPairs.Values }} {{ .Fingerprint }};{{ end }}|{{ template "pagerduty.default.instances" .Alerts }}|{{ template "__alertmanagerURL" . }}|{{ .CommonLabels.Names }}'
-    "$BIN/alertd" template render --config.file="$IT_DIR/am.yml" --template.text="$T" > "$IT_DIR/fw.txt"
+    T='{{ template "slack.default.title" . }}|{{ template "plant.lines" . }}|{{ .Receiver }}|{{ range .Alerts }}{{ .Status }} {{ .Labels.SortedPairs }} {{ .Annotations.SortedPairs.Values }} {{ .Fingerprint }};{{ end }}|{{ template "pagerduty.default.instances" .Alerts }}|{{ template "__alertmanagerURL" . }}|{{ .CommonLabels.Names }}|{{ template "extra" . }}{{ template "extra2" . }}'
+    "$BIN/alertd" template render --config.file="$IT_DIR/am.yml" --template.glob="$IT_DIR/extra1.tmpl" \
+        --template.glob="$IT_DIR/extra2.tmpl" --template.text="$T" > "$IT_DIR/fw.txt"
     amtool template render --template.glob="$AMTMPL/*.tmpl" --template.glob="$IT_DIR/plant.tmpl" \
+        --template.glob="$IT_DIR/extra1.tmpl" --template.glob="$IT_DIR/extra2.tmpl" \
         --template.text="$T" > "$IT_DIR/am.txt"
-    it_check "text: the same bytes as amtool $(amtool --version 2>&1 | head -1 | awk '{print $3}')" \
-        cmp "$IT_DIR/fw.txt" "$IT_DIR/am.txt"
+    it_check "text: the same bytes as amtool $(amtool --version 2>&1 | head -1 | awk '{print $3}') (two --template.glob, the later define wins)" \
+        bash -c 'cmp "$1" "$2" && grep -q "|Freceiver2$" "$1"' _ "$IT_DIR/fw.txt" "$IT_DIR/am.txt"
     for t in '{{ template "email.default.html" . }}' '<a href="{{ .ExternalURL }}/?r={{ .Receiver }}">{{ template "plant.lines" . }}</a>'; do
         "$BIN/alertd" template render --config.file="$IT_DIR/am.yml" --template.type=html \
             --template.text="$t" > "$IT_DIR/fw.html"
