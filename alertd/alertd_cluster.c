@@ -47,7 +47,7 @@ struct alertd_cluster {
     size_t n_peers;
     struct alertd_cluster_hooks hooks;
     int64_t started;
-    pthread_mutex_t lock; // guards members and settled
+    pthread_mutex_t lock; // guards members, and settled for other threads' reads
     zhashx_t *members;    // owned: name -> struct s_member *
     bool settled;
 };
@@ -262,13 +262,9 @@ alertd_cluster_wait(alertd_cluster_t *self, int64_t now)
 bool
 alertd_cluster_settled(alertd_cluster_t *self, int64_t now)
 {
-    pthread_mutex_lock(&self->lock);
-    bool settled = self->settled;
-    pthread_mutex_unlock(&self->lock);
-    if (settled)
+    if (self->settled) // written by this thread only
         return true;
     int64_t age = now - self->started;
-    settled = age >= self->opts->settle_timeout_ms;
     size_t waiting = 0;
     for (size_t i = 0; i < self->n_peers; i++) {
         const struct s_peer *p = &self->peers[i];
@@ -276,7 +272,7 @@ alertd_cluster_settled(alertd_cluster_t *self, int64_t now)
         if (!p->answered && (p->ever_sent || age < s_dead_after(self)))
             waiting++;
     }
-    if (!settled && waiting > 0)
+    if (waiting > 0 && age < self->opts->settle_timeout_ms)
         return false;
     pthread_mutex_lock(&self->lock);
     self->settled = true;
@@ -289,11 +285,11 @@ alertd_cluster_settled(alertd_cluster_t *self, int64_t now)
 json_t *
 alertd_cluster_status_json(alertd_cluster_t *self, int64_t now)
 {
-    bool settled = alertd_cluster_settled(self, now);
     json_t *peers = json_array();
     json_array_append_new(peers, json_pack("{s:s, s:s}", "name", self->name, "address",
                                            self->name)); // steals
     pthread_mutex_lock(&self->lock);
+    bool settled = self->settled;
     for (struct s_member *m = zhashx_first(self->members); m; m = zhashx_next(self->members))
         if (s_live(self, m, now)) {
             const char *n = zhashx_cursor(self->members);

@@ -30,7 +30,7 @@
     and at most --cluster.settle-timeout; alertd sends no notification before, so a
     restarted replica does not repeat what its peers sent while it was down.
 
-    Threads: open, attach and the hooks run on the loop thread; _position, _wait, _settled
+    Threads: open, attach, _settled and the hooks run on the loop thread; _position, _wait
     and _status_json may be called from any thread (the members sit behind a mutex).
 */
 #ifndef ALERTD_CLUSTER_H
@@ -86,7 +86,7 @@ const char *alertd_cluster_name(const alertd_cluster_t *self);
 int alertd_cluster_position(alertd_cluster_t *self, int64_t now);
 // How long a notification waits before the log is checked: position x peer timeout.
 int64_t alertd_cluster_wait(alertd_cluster_t *self, int64_t now);
-// True once settled (see above); stays true.
+// True once settled (see above); stays true. Loop thread only (it reads the peers).
 bool alertd_cluster_settled(alertd_cluster_t *self, int64_t now);
 // /api/v2/status's cluster: {"name", "status": "settling" or "ready", "peers": [{"name",
 // "address"}]} (this replica and every live member). New reference.
