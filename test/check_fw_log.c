@@ -110,6 +110,33 @@ START_TEST(test_fw_flags_parse_prometheus_style)
 }
 END_TEST
 
+START_TEST(test_fw_flags_list_repeats)
+{
+    struct l_opts {
+        struct fw_flag_list peers;
+    };
+    static const struct fw_flag table[] = {
+        {"cluster.peer", FW_FLAG_LIST, offsetof(struct l_opts, peers), NULL, "x"},
+        {NULL, 0, 0, NULL, NULL},
+    };
+    char a0[] = "d", a1[] = "--cluster.peer=a:1", a2[] = "--cluster.peer", a3[] = "b:1,c:1";
+    char *argv[] = {a0, a1, a2, a3, NULL};
+    struct l_opts o = {0};
+    ck_assert_int_eq(fw_flags_parse(4, argv, "d", "about", table, &o), 0);
+    ck_assert_uint_eq(o.peers.n, 2);
+    ck_assert_str_eq(o.peers.items[0], "a:1");
+    ck_assert_str_eq(o.peers.items[1], "b:1,c:1");
+    // more than FW_FLAG_LIST_MAX occurrences is a usage error, not a silent drop
+    char *many[FW_FLAG_LIST_MAX + 3];
+    many[0] = a0;
+    for (int i = 1; i <= FW_FLAG_LIST_MAX + 1; i++)
+        many[i] = a1;
+    many[FW_FLAG_LIST_MAX + 2] = NULL;
+    struct l_opts o2 = {0};
+    ck_assert_int_eq(fw_flags_parse(FW_FLAG_LIST_MAX + 2, many, "d", "about", table, &o2), -1);
+}
+END_TEST
+
 Suite *
 fw_log_suite(void)
 {
@@ -118,6 +145,7 @@ fw_log_suite(void)
     tcase_add_test(tc, test_fw_log_logfmt_quotes_values);
     tcase_add_test(tc, test_fw_log_json_is_one_object);
     tcase_add_test(tc, test_fw_flags_parse_prometheus_style);
+    tcase_add_test(tc, test_fw_flags_list_repeats);
     suite_add_tcase(s, tc);
     return s;
 }
