@@ -612,56 +612,24 @@ s_set(const char *s)
     return s && *s;
 }
 
-static char *
-s_read_file_line(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    char buf[4096];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-        buf[--n] = '\0';
-    return fw_strdup(buf);
-}
-
 static bool
 s_pos_eq(struct fw_cfg_pos a, struct fw_cfg_pos b)
 {
     return a.line == b.line && a.col == b.col;
 }
 
-// A secret given inline or as a file (the file's first line); NULL when neither.
-static char *
-s_secret(const char *inline_value, const char *file, struct s_ctx *c, struct fw_cfg_pos pos,
-         const char *what)
-{
-    if (inline_value && *inline_value && file && *file) {
-        fw_cfg_errors_add(c->errs, c->file, pos, "at most one of %s & %s_file must be configured",
-                          what, what);
-        return NULL;
-    }
-    if (inline_value && *inline_value)
-        return fw_strdup(inline_value);
-    if (file && *file) {
-        char *v = s_read_file_line(file);
-        if (!v)
-            fw_cfg_errors_add(c->errs, c->file, pos, "cannot read %s_file \"%s\"", what, file);
-        return v;
-    }
-    return NULL;
-}
-
 // The Authorization header value for an http_config, or NULL (errors into c).
 static char *
 s_http_authorization(struct s_ctx *c, const struct alertd_cfg_http *h)
 {
-    char *user = s_secret(h->basic_username, h->basic_username_file, c, h->pos, "username");
-    char *pass = s_secret(h->basic_password, h->basic_password_file, c, h->pos, "password");
-    char *cred = s_secret(h->auth_credentials, h->auth_credentials_file, c, h->pos, "credentials");
-    char *bearer = s_secret(h->bearer_token, h->bearer_token_file, c, h->pos, "bearer_token");
+    char *user = alertd_cfg_receivers_secret(c->file, c->errs, h->basic_username,
+                                             h->basic_username_file, h->pos, "username");
+    char *pass = alertd_cfg_receivers_secret(c->file, c->errs, h->basic_password,
+                                             h->basic_password_file, h->pos, "password");
+    char *cred = alertd_cfg_receivers_secret(c->file, c->errs, h->auth_credentials,
+                                             h->auth_credentials_file, h->pos, "credentials");
+    char *bearer = alertd_cfg_receivers_secret(c->file, c->errs, h->bearer_token,
+                                               h->bearer_token_file, h->pos, "bearer_token");
     char *out = NULL;
     int kinds = (user || pass) + (cred || h->auth_type) + (bearer != NULL);
     if (kinds > 1) {
@@ -754,14 +722,13 @@ s_check(struct alertd_cfg *cfg, struct fw_cfg_errors *errs)
                                   "notification config name \"%s\" is not unique", r->name);
         for (size_t j = 0; j < r->webhooks_len; j++) {
             struct alertd_cfg_webhook *w = &r->webhooks[j];
-            if (w->url && w->url_file)
-                fw_cfg_errors_add(errs, cfg->file, w->pos,
-                                  "at most one of url & url_file must be configured");
-            else if (w->url_file) {
-                w->url = s_read_file_line(w->url_file);
-                if (!w->url)
-                    fw_cfg_errors_add(errs, cfg->file, w->pos, "cannot read url_file \"%s\"",
-                                      w->url_file);
+            if (w->url_file) {
+                char *u = alertd_cfg_receivers_secret(cfg->file, errs, w->url, w->url_file, w->pos,
+                                                      "url");
+                if (u) {
+                    free(w->url);
+                    w->url = u;
+                }
             } else if (!w->url || !*w->url)
                 fw_cfg_errors_add(errs, cfg->file, w->pos,
                                   "one of url or url_file must be configured");

@@ -11,6 +11,7 @@
 #include "alertd_cfg_teams.h"
 #include "alertd_cfg_fields.h"
 #include "fw_mem.h"
+#include "fw_promcfg_http.h"
 #define F_LIST(k, T, m, E, child_)                                                                 \
     {                                                                                              \
         .key = k, .type = FW_CFG_LIST, .off = offsetof(T, m), .count_off = offsetof(T, m##_len),   \
@@ -140,25 +141,6 @@ struct s_ctx {
     struct fw_cfg_errors *errs;
 };
 
-static char *
-s_read_secret_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    char buf[4096];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *s = buf;
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-        s++;
-    while (n > 0 &&
-           (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
-        buf[--n] = '\0';
-    return fw_strdup(s);
-}
-
 // value with every blank removed equals want (a default template expression)?
 static bool
 s_same_expr(const char *value, const char *want)
@@ -203,8 +185,9 @@ s_secret(struct s_ctx *c, const char *inline_value, const char *file_name, struc
     if (inline_value && *inline_value)
         return fw_strdup(inline_value);
     if (file_name && *file_name) {
-        char *v = s_read_secret_file(file_name);
-        if (!v)
+        char *v = NULL;
+        fw_err_t err;
+        if (fw_promcfg_http_read_secret(file_name, &v, &err) < 0)
             fw_cfg_errors_add(c->errs, c->file, pos, "cannot read %s_file \"%s\"", what, file_name);
         return v;
     }

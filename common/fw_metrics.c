@@ -352,8 +352,9 @@ fw_metrics_declare(fw_metrics_t *self, const char *name, fw_metric_type_t type, 
     pthread_mutex_unlock(&self->lock);
 }
 
-void
-fw_metrics_add(fw_metrics_t *self, const char *name, const char *labels, double delta)
+// Add v to a counter or gauge series (created at 0), or set it to v.
+static void
+s_update(fw_metrics_t *self, const char *name, const char *labels, double v, bool add)
 {
     if (!self || !name)
         return;
@@ -362,9 +363,15 @@ fw_metrics_add(fw_metrics_t *self, const char *name, const char *labels, double 
     if (fam) {
         struct s_series *s = s_series_get(fam, labels ? labels : "");
         if (fam->type != FW_METRIC_HISTOGRAM)
-            s->value += delta;
+            s->value = add ? s->value + v : v;
     }
     pthread_mutex_unlock(&self->lock);
+}
+
+void
+fw_metrics_add(fw_metrics_t *self, const char *name, const char *labels, double delta)
+{
+    s_update(self, name, labels, delta, true);
 }
 
 void
@@ -407,16 +414,7 @@ fw_metrics_observe(fw_metrics_t *self, const char *name, const char *labels, dou
 void
 fw_metrics_set(fw_metrics_t *self, const char *name, const char *labels, double value)
 {
-    if (!self || !name)
-        return;
-    pthread_mutex_lock(&self->lock);
-    struct s_family *fam = s_family_lookup(self, name);
-    if (fam) {
-        struct s_series *s = s_series_get(fam, labels ? labels : "");
-        if (fam->type != FW_METRIC_HISTOGRAM)
-            s->value = value;
-    }
-    pthread_mutex_unlock(&self->lock);
+    s_update(self, name, labels, value, false);
 }
 
 double

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw_bytes.h"
 #include "fw_mem.h"
 
 // --- writing -------------------------------------------------------------------------------
@@ -36,8 +37,7 @@ static void
 s_put_u(struct s_writer *w, uint64_t v, size_t bytes)
 {
     unsigned char b[8];
-    for (size_t i = 0; i < bytes; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
+    fw_bytes_put_le(b, v, bytes);
     s_put(w, b, bytes);
 }
 
@@ -404,47 +404,47 @@ fw_msg_samples_decode(const unsigned char *body, size_t size, struct fw_batch **
     return 0;
 }
 
-int
-fw_msg_samples_set_seq(zmsg_t *frames, uint64_t seq, uint64_t oldest)
+// The body of a SAMPLES v2 message (type, version, body frames) just past its sender
+// string, where seq and oldest (8 bytes each, little-endian) start; NULL when frames are
+// not such a message or the body ends before both. *seq gets the stored seq.
+static unsigned char *
+s_seq_at(zmsg_t *frames, uint64_t *seq)
 {
-    if (zmsg_size(frames) != 3 || oldest == 0 || oldest > seq)
-        return -1;
+    if (zmsg_size(frames) != 3)
+        return NULL;
     zframe_t *ft = zmsg_first(frames);
     zframe_t *fv = zmsg_next(frames);
     zframe_t *fb = zmsg_next(frames);
     if (!zframe_streq(ft, "SAMPLES") || !zframe_streq(fv, "2"))
-        return -1;
+        return NULL;
     struct s_reader r = {zframe_data(fb), zframe_size(fb), false};
     size_t sl = s_get_u(&r, 2);
     (void)s_skip(&r, sl);
-    if (r.short_read || r.left < 16)
+    *seq = s_get_u(&r, 8);
+    if (r.short_read || r.left < 8)
+        return NULL;
+    return zframe_data(fb) + 2 + sl;
+}
+
+int
+fw_msg_samples_set_seq(zmsg_t *frames, uint64_t seq, uint64_t oldest)
+{
+    uint64_t old_seq;
+    unsigned char *p = s_seq_at(frames, &old_seq);
+    if (!p || oldest == 0 || oldest > seq)
         return -1;
-    unsigned char *p = zframe_data(fb) + 2 + sl;
-    for (size_t i = 0; i < 8; i++) {
-        p[i] = (unsigned char)(seq >> (8 * i));
-        p[8 + i] = (unsigned char)(oldest >> (8 * i));
-    }
+    fw_bytes_put_le(p, seq, 8);
+    fw_bytes_put_le(p + 8, oldest, 8);
     return 0;
 }
 
 int
 fw_msg_samples_set_oldest(zmsg_t *frames, uint64_t oldest)
 {
-    if (zmsg_size(frames) != 3)
+    uint64_t seq;
+    unsigned char *p = s_seq_at(frames, &seq);
+    if (!p || oldest == 0 || oldest > seq)
         return -1;
-    zframe_t *ft = zmsg_first(frames);
-    zframe_t *fv = zmsg_next(frames);
-    zframe_t *fb = zmsg_next(frames);
-    if (!zframe_streq(ft, "SAMPLES") || !zframe_streq(fv, "2"))
-        return -1;
-    struct s_reader r = {zframe_data(fb), zframe_size(fb), false};
-    size_t sl = s_get_u(&r, 2);
-    (void)s_skip(&r, sl);
-    uint64_t seq = s_get_u(&r, 8);
-    if (r.short_read || r.left < 8 || oldest == 0 || oldest > seq)
-        return -1;
-    unsigned char *p = zframe_data(fb) + 2 + sl + 8;
-    for (size_t i = 0; i < 8; i++)
-        p[i] = (unsigned char)(oldest >> (8 * i));
+    fw_bytes_put_le(p + 8, oldest, 8);
     return 0;
 }

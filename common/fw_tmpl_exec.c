@@ -255,6 +255,25 @@ s_free_args(json_t **v, size_t n)
     free(v);
 }
 
+// The values of the command's words after its first, then final when has_final: a new
+// array of n (+1, never NULL) new references, or NULL when one failed (x->failed).
+static json_t **
+s_cmd_args(s_x_t *x, const struct fw_tmpl_cmd *c, json_t *dot, json_t *final, bool has_final,
+           size_t n)
+{
+    json_t **args = fw_calloc(n + 1, sizeof(json_t *));
+    for (int i = 1; i < c->nargs; i++) {
+        args[i - 1] = s_arg(x, &c->args[i], dot, NULL, 0, false);
+        if (x->failed) {
+            s_free_args(args, n);
+            return NULL;
+        }
+    }
+    if (has_final)
+        args[n - 1] = s_ref(final);
+    return args;
+}
+
 // A function call: args are the command's words after the name, then final.
 static json_t *
 s_call(s_x_t *x, const struct fw_tmpl_cmd *c, json_t *dot, json_t *final, bool has_final)
@@ -298,16 +317,9 @@ s_call(s_x_t *x, const struct fw_tmpl_cmd *c, json_t *dot, json_t *final, bool h
                    f->nmax, n);
         return NULL;
     }
-    json_t **args = fw_calloc(n + 1, sizeof(json_t *));
-    for (int i = 1; i < c->nargs; i++) {
-        args[i - 1] = s_arg(x, &c->args[i], dot, NULL, 0, false);
-        if (x->failed) {
-            s_free_args(args, n);
-            return NULL;
-        }
-    }
-    if (has_final)
-        args[n - 1] = s_ref(final);
+    json_t **args = s_cmd_args(x, c, dot, final, has_final, n);
+    if (!args)
+        return NULL;
     json_t *res = NULL;
     char ebuf[256] = "";
     if (f->fn(f->user, args, n, &res, ebuf, sizeof(ebuf)) < 0)
@@ -330,16 +342,9 @@ s_cmd(s_x_t *x, const struct fw_tmpl_cmd *c, json_t *dot, json_t *final, bool ha
         s_fail(x, c->pos, ctx, "can't give argument to non-function %s", a->text);
         return NULL;
     }
-    json_t **args = n ? fw_calloc(n, sizeof(json_t *)) : NULL;
-    for (int i = 1; i < c->nargs; i++) {
-        args[i - 1] = s_arg(x, &c->args[i], dot, NULL, 0, false);
-        if (x->failed) {
-            s_free_args(args, n);
-            return NULL;
-        }
-    }
-    if (has_final)
-        args[n - 1] = s_ref(final);
+    json_t **args = s_cmd_args(x, c, dot, final, has_final, n);
+    if (!args)
+        return NULL;
     json_t *v = s_arg(x, a, dot, args, n, true);
     s_free_args(args, n);
     return v;

@@ -32,32 +32,31 @@ s_str(const json_t *v, const char **out, char *e, size_t es)
 
 // ---- strings ----
 
-S_FN(s_to_upper)
+// toUpper and toLower: the string with each ASCII letter mapped by to.
+static int
+s_map_case(json_t *a, json_t **res, char *e, size_t es, int (*to)(int))
 {
-    (void)user, (void)n;
     const char *s;
-    if (s_str(a[0], &s, e, es) < 0)
+    if (s_str(a, &s, e, es) < 0)
         return -1;
     char *c = fw_strdup(s);
     for (char *p = c; *p; p++)
-        *p = (char)toupper((unsigned char)*p);
+        *p = (char)to((unsigned char)*p);
     *res = json_string_nocheck(c);
     free(c);
     return 0;
 }
 
+S_FN(s_to_upper)
+{
+    (void)user, (void)n;
+    return s_map_case(a[0], res, e, es, toupper);
+}
+
 S_FN(s_to_lower)
 {
     (void)user, (void)n;
-    const char *s;
-    if (s_str(a[0], &s, e, es) < 0)
-        return -1;
-    char *c = fw_strdup(s);
-    for (char *p = c; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-    *res = json_string_nocheck(c);
-    free(c);
-    return 0;
+    return s_map_case(a[0], res, e, es, tolower);
 }
 
 // title: the first letter of each word upper case; user != NULL also lowers the rest

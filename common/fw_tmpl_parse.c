@@ -648,6 +648,29 @@ out:
 }
 
 // {{template "name" [pipeline]}} / {{block "name" pipeline}}...{{end}}
+// The body of a {{define}} or {{block}} up to its {{end}}, as a new template named name
+// (taken): its own variable scope starting with "$".
+static void
+s_define_body(s_p_t *p, char *name)
+{
+    size_t mark = p->nvars, floor = p->var_floor;
+    p->var_floor = p->nvars;
+    s_var_push(p, "$");
+    s_end_t how;
+    size_t end_pos;
+    struct fw_tmpl_node *body = s_list(p, &how, &end_pos, false);
+    s_var_pop(p, mark);
+    p->var_floor = floor;
+    if (!p->failed && how != END_END)
+        s_fail(p, how == END_ELSE ? end_pos : p->n,
+               how == END_ELSE ? "unexpected {{else}}" : "unexpected EOF");
+    struct fw_tmpl_tree *tr = fw_calloc(1, sizeof(*tr));
+    tr->name = name;
+    tr->root = body;
+    fw_mem_grow((void **)&p->defs, &p->capdefs, p->ndefs + 1, sizeof(*p->defs));
+    p->defs[p->ndefs++] = tr;
+}
+
 static struct fw_tmpl_node *
 s_template(s_p_t *p, bool block, size_t pos)
 {
@@ -682,23 +705,8 @@ s_template(s_p_t *p, bool block, size_t pos)
             s_fail(p, pos, "max expression depth exceeded");
             return n;
         }
-        size_t mark = p->nvars, floor = p->var_floor;
-        p->var_floor = p->nvars;
-        s_var_push(p, "$");
-        s_end_t how;
-        size_t end_pos;
-        struct fw_tmpl_node *body = s_list(p, &how, &end_pos, false);
-        s_var_pop(p, mark);
-        p->var_floor = floor;
+        s_define_body(p, fw_strdup(n->text));
         p->depth--;
-        if (!p->failed && how != END_END)
-            s_fail(p, how == END_ELSE ? end_pos : p->n,
-                   how == END_ELSE ? "unexpected {{else}}" : "unexpected EOF");
-        struct fw_tmpl_tree *tr = fw_calloc(1, sizeof(*tr));
-        tr->name = fw_strdup(n->text);
-        tr->root = body;
-        fw_mem_grow((void **)&p->defs, &p->capdefs, p->ndefs + 1, sizeof(*p->defs));
-        p->defs[p->ndefs++] = tr;
     }
     return n;
 }
@@ -790,23 +798,8 @@ s_define(s_p_t *p, size_t pos)
         free(b.s);
         return;
     }
-    size_t mark = p->nvars, floor = p->var_floor;
-    p->var_floor = p->nvars;
-    s_var_push(p, "$");
-    s_end_t how;
-    size_t end_pos;
-    struct fw_tmpl_node *body = s_list(p, &how, &end_pos, false);
-    s_var_pop(p, mark);
-    p->var_floor = floor;
-    if (!p->failed && how != END_END)
-        s_fail(p, how == END_ELSE ? end_pos : p->n,
-               how == END_ELSE ? "unexpected {{else}}" : "unexpected EOF");
     (void)pos;
-    struct fw_tmpl_tree *tr = fw_calloc(1, sizeof(*tr));
-    tr->name = b.s;
-    tr->root = body;
-    fw_mem_grow((void **)&p->defs, &p->capdefs, p->ndefs + 1, sizeof(*p->defs));
-    p->defs[p->ndefs++] = tr;
+    s_define_body(p, b.s);
 }
 
 static struct fw_tmpl_node *

@@ -1,13 +1,16 @@
 /*  notifyd.c — the notifyd daemon class: PULL NOTIFY, hand deliveries to the actor,
     publish outcomes.
 
-    One zloop: s_on_notify reads the PULL socket, s_on_result reads the delivery actor's
-    pipe, s_on_housekeeping (1 Hz) handles SIGHUP and /-/reload (a new config restarts the
-    actor; deliveries in flight at that moment are abandoned and logged as such). Pending
-    deliveries are kept by id so a success can be re-published with its webhook_config.
+    One zloop: s_on_notify reads the PULL socket and turns each integration config of the
+    NOTIFY into one request (notifyd_req) for the delivery actor (notifyd_deliver, HTTP and
+    SMTP alike), s_on_result reads the actor's pipe, s_on_housekeeping (1 Hz) handles SIGHUP and
+   /-/reload (a new config restarts the actor; deliveries in flight at that moment are abandoned and
+   logged as such). Pending deliveries are kept by id so a success can be re-published with its
+   webhook_config.
 */
 #include <czmq.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fw_daemon.h"
 #include "fw_http.h"
@@ -18,21 +21,21 @@
 #include "fw_zsock.h"
 #include "notifyd.h"
 #include "notifyd_am_metrics.h"
+#include "fw_time.h"
 #include "notifyd_azuresms.h"
-#include "notifyd_msteams.h"
+#include "notifyd_deliver.h"
 #include "notifyd_email.h"
+#include "notifyd_msteams.h"
 #include "notifyd_pagerduty.h"
 #include "notifyd_slack.h"
 #include "notifyd_tmpl.h"
-#include "notifyd_webhook.h"
 
 struct notifyd {
     const struct notifyd_opts *opts; // borrowed
     struct notifyd_cfg *cfg;         // owned
     zsock_t *pull, *pub;             // owned
     fw_zsock_guard_t *pull_guard;    // owned: counts oversized messages
-    notifyd_webhook_t *webhook;      // owned
-    notifyd_email_t *email;          // owned
+    notifyd_deliver_t *deliver;      // owned: the delivery actor
     zloop_t *loop;                   // owned
     fw_metrics_t *metrics;           // owned
     fw_http_t *http;                 // owned
@@ -41,6 +44,7 @@ struct notifyd {
     zhashx_t *outcomes;              // owned: NOTIFY id -> struct s_outcome * (NOTIFY_RESULT due)
     struct s_outcome *current;       // the outcome of the NOTIFY s_on_notify is handling
     uint64_t next_id;
+    char hostname[256]; // for email Message-Ids
 };
 
 // The outcome of one NOTIFY with an id: deliveries still out, the first failure.
@@ -152,16 +156,50 @@ notifyd_prepare_body(const json_t *payload, const json_t *webhook_config)
     return out;
 }
 
-// The HTTP integrations besides webhooks: NOTIFY's array, the metrics label, the builder.
+// A config of integration could not be made a request: log, count failed, never delivered.
+static void
+s_bad_config(notifyd_t *self, const char *receiver, const char *integration, const char *why)
+{
+    char labels[300];
+    snprintf(labels, sizeof labels, "receiver=\"%s\",integration=\"%s\",reason=\"bad_config\"",
+             receiver, integration);
+    fw_metrics_add(self->metrics, "fw_notifyd_notifications_failed_total", labels, 1);
+    fw_warn("notify.fail", "receiver=%s integration=%s err=%s", receiver, integration, why);
+    s_outcome_failed(self->current, integration, "bad_config");
+}
+
+// Queue req (taken) for integration: remember the one-config NOTIFY (array: [config]) to
+// re-PUBlish when it is delivered, and count it towards the current NOTIFY's outcome.
+static void
+s_queue(notifyd_t *self, const char *receiver, const char *integration, const char *array,
+        const json_t *config, const json_t *payload, struct notifyd_req *req)
+{
+    uint64_t id = ++self->next_id;
+    char key[24];
+    snprintf(key, sizeof key, "%llu", (unsigned long long)id);
+    json_t *one =
+        json_pack("{s:s, s:O, s:[]}", "receiver", receiver, "payload", payload, "webhook_configs");
+    json_object_set_new(one, array, json_pack("[O]", config)); // steals
+    // Taps never see the secrets (fw_msg.def's FW_SECRET list).
+    zhashx_insert(self->pending, key, fw_msg_redacted(FW_MSG_NOTIFY, one));
+    json_decref(one);
+    s_owned(self, key, integration);
+    (void)notifyd_deliver_send(self->deliver, id, receiver, integration, req);
+}
+
+// The integrations besides webhooks: NOTIFY's array, the metrics label, the builder (NULL:
+// notifyd_email_build, which needs the host name), send_resolved when the config omits it.
 static const struct {
     const char *array, *integration;
     int (*build)(const json_t *config, const json_t *data, struct notifyd_req *out, fw_err_t *err);
+    bool send_resolved;
 } s_integrations[] = {
-    {"slack_configs", "slack", notifyd_slack_build},
-    {"pagerduty_configs", "pagerduty", notifyd_pagerduty_build},
-    {"msteams_configs", "msteams", notifyd_msteams_build},
-    {"msteamsv2_configs", "msteamsv2", notifyd_msteamsv2_build},
-    {"azuresms_configs", "azuresms", notifyd_azuresms_build},
+    {"slack_configs", "slack", notifyd_slack_build, true},
+    {"pagerduty_configs", "pagerduty", notifyd_pagerduty_build, true},
+    {"msteams_configs", "msteams", notifyd_msteams_build, true},
+    {"msteamsv2_configs", "msteamsv2", notifyd_msteamsv2_build, true},
+    {"azuresms_configs", "azuresms", notifyd_azuresms_build, true},
+    {"email_configs", "email", NULL, false},
 };
 
 // Build and queue every integration config of s_integrations in the NOTIFY body; a config
@@ -177,79 +215,23 @@ s_deliver_integrations(notifyd_t *self, const json_t *body)
         json_array_foreach(json_object_get(body, s_integrations[k].array), i, c)
         {
             const json_t *sr = json_object_get(c, "send_resolved");
-            json_t *data = notifyd_tmpl_data(payload, !sr || json_is_true(sr));
+            json_t *data =
+                notifyd_tmpl_data(payload, sr ? json_is_true(sr) : s_integrations[k].send_resolved);
             if (!data)
                 continue; // only resolved alerts, and send_resolved false
             struct notifyd_req req;
             fw_err_t err;
             fw_err_clear(&err);
-            if (s_integrations[k].build(c, data, &req, &err) < 0) {
-                json_decref(data);
-                char labels[300];
-                snprintf(labels, sizeof labels,
-                         "receiver=\"%s\",integration=\"%s\",reason=\"bad_config\"", receiver,
-                         s_integrations[k].integration);
-                fw_metrics_add(self->metrics, "fw_notifyd_notifications_failed_total", labels, 1);
-                fw_warn("notify.fail", "receiver=%s integration=%s err=%s", receiver,
-                        s_integrations[k].integration, err.msg);
-                s_outcome_failed(self->current, s_integrations[k].integration, "bad_config");
-                continue;
-            }
+            int rc = s_integrations[k].build ? s_integrations[k].build(c, data, &req, &err)
+                                             : notifyd_email_build(c, data, fw_time_now_ms(),
+                                                                   self->hostname, &req, &err);
             json_decref(data);
-            uint64_t id = ++self->next_id;
-            char key[24];
-            snprintf(key, sizeof key, "%llu", (unsigned long long)id);
-            json_t *one =
-                json_pack("{s:s, s:[], s:[O], s:O}", "receiver", receiver, "webhook_configs",
-                          s_integrations[k].array, c, "payload", payload);
-            zhashx_insert(self->pending, key, fw_msg_redacted(FW_MSG_NOTIFY, one));
-            json_decref(one);
-            s_owned(self, key, s_integrations[k].integration);
-            notifyd_webhook_post(self->webhook, id, receiver, s_integrations[k].integration, &req,
-                                 true);
+            if (rc < 0)
+                s_bad_config(self, receiver, s_integrations[k].integration, err.msg);
+            else
+                s_queue(self, receiver, s_integrations[k].integration, s_integrations[k].array, c,
+                        payload, &req);
         }
-    }
-}
-
-// Build and queue every email_configs element; a message that cannot be built is logged and
-// counted as failed, never as delivered.
-static void
-s_deliver_email(notifyd_t *self, const json_t *body)
-{
-    const char *receiver = json_string_value(json_object_get(body, "receiver"));
-    json_t *payload = json_object_get(body, "payload");
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(body, "email_configs"), i, c)
-    {
-        json_t *data =
-            notifyd_tmpl_data(payload, json_is_true(json_object_get(c, "send_resolved")));
-        if (!data)
-            continue; // only resolved alerts, and send_resolved false
-        uint64_t id = ++self->next_id;
-        char key[24];
-        snprintf(key, sizeof key, "%llu", (unsigned long long)id);
-        json_t *one = json_pack("{s:s, s:[], s:[O], s:O}", "receiver", receiver, "webhook_configs",
-                                "email_configs", c, "payload", payload);
-        zhashx_insert(self->pending, key, fw_msg_redacted(FW_MSG_NOTIFY, one));
-        json_decref(one);
-        s_owned(self, key, "email");
-        fw_err_t err;
-        fw_err_clear(&err);
-        if (notifyd_email_send(self->email, id, receiver, c, data, &err) < 0) {
-            char labels[300];
-            snprintf(labels, sizeof labels,
-                     "receiver=\"%s\",integration=\"email\",reason=\"bad_config\"", receiver);
-            fw_metrics_add(self->metrics, "fw_notifyd_notifications_failed_total", labels, 1);
-            fw_warn("notify.fail", "receiver=%s integration=email err=%s", receiver, err.msg);
-            zhashx_delete(self->pending, key);
-            zhashx_delete(self->owner, key);
-            if (self->current) {
-                self->current->outstanding--;
-                s_outcome_failed(self->current, "email", "bad_config");
-            }
-        }
-        json_decref(data);
     }
 }
 
@@ -286,23 +268,16 @@ s_on_notify(zloop_t *loop, zsock_t *sock, void *arg)
         char *body = notifyd_prepare_body(payload, wc);
         if (!body)
             continue;
-        uint64_t id = ++self->next_id;
-        char key[24];
-        snprintf(key, sizeof key, "%llu", (unsigned long long)id);
-        json_t *one = json_pack("{s:s, s:[O], s:O}", "receiver", receiver, "webhook_configs", wc,
-                                "payload", payload);
-        // Taps never see the secrets (fw_msg.def's FW_SECRET list).
-        zhashx_insert(self->pending, key, fw_msg_redacted(FW_MSG_NOTIFY, one));
-        json_decref(one);
-        s_owned(self, key, "webhook");
         const char *auth = json_string_value(json_object_get(wc, "authorization"));
         const json_t *fr = json_object_get(wc, "follow_redirects");
-        notifyd_webhook_send(self->webhook, id, receiver, url, body, auth, !fr || json_is_true(fr));
-        free(body);
+        struct notifyd_req req = {.url = fw_strdup(url), .body = body};
+        req.follow_redirects = !fr || json_is_true(fr);
+        if (auth)
+            (void)notifyd_req_header(&req, "Authorization", auth);
+        s_queue(self, receiver, "webhook", "webhook_configs", wc, payload, &req);
     }
-    notifyd_tmpl_use(json_object_get(msg->body, "templates")); // for both below
+    notifyd_tmpl_use(json_object_get(msg->body, "templates"));
     s_deliver_integrations(self, msg->body);
-    s_deliver_email(self, msg->body);
     struct s_outcome *o = self->current;
     self->current = NULL;
     s_outcome_maybe_done(self, o); // nothing queued (all skipped or failed at once)
@@ -317,8 +292,7 @@ s_on_result(zloop_t *loop, zsock_t *sock, void *arg)
     (void)sock;
     notifyd_t *self = arg;
     struct notifyd_result r;
-    if ((sock == notifyd_webhook_sock(self->webhook) ? notifyd_webhook_recv(self->webhook, &r)
-                                                     : notifyd_email_recv(self->email, &r)) < 0)
+    if (notifyd_deliver_recv(self->deliver, &r) < 0)
         return 0;
     char key[24];
     snprintf(key, sizeof key, "%llu", (unsigned long long)r.id);
@@ -369,12 +343,10 @@ s_outcomes_abandon(notifyd_t *self)
 }
 
 static void
-s_start_webhook(notifyd_t *self)
+s_start_deliver(notifyd_t *self)
 {
-    self->webhook = notifyd_webhook_new(self->cfg, self->metrics);
-    zloop_reader(self->loop, notifyd_webhook_sock(self->webhook), s_on_result, self);
-    self->email = notifyd_email_new(self->cfg, self->metrics);
-    zloop_reader(self->loop, notifyd_email_sock(self->email), s_on_result, self);
+    self->deliver = notifyd_deliver_new(self->cfg, self->metrics);
+    zloop_reader(self->loop, notifyd_deliver_sock(self->deliver), s_on_result, self);
 }
 
 static int
@@ -387,10 +359,8 @@ s_reload(void *arg, char *errbuf, size_t errsize)
         fw_daemon_reload_failed(&errs, errbuf, errsize);
         return -1;
     }
-    zloop_reader_end(self->loop, notifyd_webhook_sock(self->webhook));
-    notifyd_webhook_destroy(&self->webhook);
-    zloop_reader_end(self->loop, notifyd_email_sock(self->email));
-    notifyd_email_destroy(&self->email);
+    zloop_reader_end(self->loop, notifyd_deliver_sock(self->deliver));
+    notifyd_deliver_destroy(&self->deliver);
     if (zhashx_size(self->pending) > 0)
         fw_warn("notify.abandon", "count=%zu reason=%s", zhashx_size(self->pending), "reload");
     zhashx_purge(self->pending);
@@ -398,7 +368,7 @@ s_reload(void *arg, char *errbuf, size_t errsize)
     s_outcomes_abandon(self);
     notifyd_cfg_destroy(&self->cfg);
     self->cfg = cfg;
-    s_start_webhook(self);
+    s_start_deliver(self);
     fw_info("config.reload", "file=%s", self->opts->common.config_file);
     return 0;
 }
@@ -434,6 +404,8 @@ notifyd_new(const struct notifyd_opts *opts, struct notifyd_cfg **cfg_p)
     zhashx_set_destructor(self->owner, s_owner_free);
     self->outcomes = zhashx_new();
     zhashx_set_destructor(self->outcomes, s_outcome_free);
+    if (gethostname(self->hostname, sizeof self->hostname - 1) < 0 || !*self->hostname)
+        strcpy(self->hostname, "localhost");
     self->metrics = fw_metrics_new();
     fw_zsock_declare_metrics(self->metrics);
     notifyd_am_declare(self->metrics);
@@ -455,7 +427,7 @@ notifyd_new(const struct notifyd_opts *opts, struct notifyd_cfg **cfg_p)
     self->loop = zloop_new();
     zloop_reader(self->loop, self->pull, s_on_notify, self);
     zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
-    s_start_webhook(self);
+    s_start_deliver(self);
     fw_http_set_ready(self->http, true);
     fw_info("notifyd.start", "listen=%s notify=%s pub=%s", opts->common.web_listen_address,
             opts->zmq_notify, opts->zmq_pub);
@@ -481,8 +453,7 @@ notifyd_destroy(notifyd_t **self_p)
         return;
     notifyd_t *self = *self_p;
     fw_http_destroy(&self->http);
-    notifyd_webhook_destroy(&self->webhook);
-    notifyd_email_destroy(&self->email);
+    notifyd_deliver_destroy(&self->deliver);
     zloop_destroy(&self->loop);
     fw_zsock_guard_destroy(&self->pull_guard);
     zsock_destroy(&self->pub);

@@ -3,7 +3,7 @@
     notifyd PULLs NOTIFY messages from alertd. For each webhook_config of the message it
     prepares the body (resolved alerts dropped unless send_resolved, the list cut to
     max_alerts with truncatedAlerts set) and hands it to the delivery actor
-    (notifyd_webhook). A delivered notification is re-PUBlished as a NOTIFY carrying that
+    (notifyd_deliver). A delivered notification is re-PUBlished as a NOTIFY carrying that
     one webhook_config; a failed one is logged (event=notify.fail) and counted.
 */
 #ifndef NOTIFYD_H

@@ -13,7 +13,7 @@ static const char *const s_integrations[] = {
 static const char *const s_reasons[] = {"clientError", "serverError", "contextCanceled",
                                         "contextDeadlineExceeded", "other"};
 
-// Alertmanager's failure reason for floorwatch's (notifyd_webhook.h, notifyd_email.h).
+// Alertmanager's failure reason for floorwatch's (notifyd_deliver.h).
 static const char *
 s_am_reason(const char *reason)
 {

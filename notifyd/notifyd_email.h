@@ -8,30 +8,24 @@
     values, `text`, `html`, `to` and `from` are template texts (notifyd_tmpl: `html` in HTML
     mode), rendered with the NOTIFY's `templates:` files as Alertmanager renders them.
 
-    The actor (a zactor with one libcurl multi) sends it: smtps:// when force_implicit_tls
-    or, unset, port 465; else smtp:// with STARTTLS required when require_tls (an SMTP
-    server that does not offer it fails the delivery); EHLO with `hello`; AUTH (libcurl
-    picks PLAIN, LOGIN or CRAM-MD5 among the server's) with auth_username and auth_password
-    (auth_secret when no password), auth_identity as the PLAIN authorisation identity; MAIL
-    FROM the `from` address, RCPT TO each `to` address. Failures (connection, TLS, AUTH,
-    a refused command) are retried with the webhook actor's backoff up to max_attempts, then
-    reported failed; nothing is counted delivered unless the server accepted the DATA.
-    Metrics as notifyd_webhook's, integration="email". Results on the pipe in
-    notifyd_webhook's RESULT frames (read with notifyd_email_recv into notifyd_result).
+    notifyd_email_build() makes it one SMTP delivery for the delivery actor
+    (notifyd_deliver): smtps:// when force_implicit_tls or, unset, port 465; else smtp://
+    with STARTTLS required when require_tls (an SMTP server that does not offer it fails the
+    delivery); EHLO with `hello`; AUTH (libcurl picks PLAIN, LOGIN or CRAM-MD5 among the
+    server's) with auth_username and auth_password (auth_secret when no password; the
+    *_file forms read now, trimmed), auth_identity as the PLAIN authorisation identity; MAIL
+    FROM the `from` address, RCPT TO each `to` address. The actor retries failures and
+    counts them (integration="email"); nothing is delivered unless the server accepted the
+    DATA.
 */
 #ifndef NOTIFYD_EMAIL_H
 #define NOTIFYD_EMAIL_H
 
-#include <czmq.h>
 #include <jansson.h>
 #include <stdint.h>
 
 #include "fw_err.h"
-#include "fw_metrics.h"
-#include "notifyd_cfg.h"
-#include "notifyd_webhook.h"
-
-typedef struct notifyd_email notifyd_email_t;
+#include "notifyd_req.h"
 
 // The whole message (headers CRLF, blank line, MIME body) for config and data, dated now
 // (ms since the epoch), with a Message-Id at hostname; boundary fixes the MIME boundary
@@ -44,13 +38,10 @@ char *notifyd_email_message(const json_t *config, const json_t *data, int64_t no
 char **notifyd_email_addresses(const char *list, fw_err_t *err);
 void notifyd_email_addresses_free(char **a);
 
-notifyd_email_t *notifyd_email_new(const struct notifyd_cfg *cfg, fw_metrics_t *metrics);
-void notifyd_email_destroy(notifyd_email_t **self_p);
-// Build and queue one email delivery for config (an email_configs element) and data; -1
-// with err when the message cannot be built (the caller counts it failed).
-int notifyd_email_send(notifyd_email_t *self, uint64_t id, const char *receiver,
-                       const json_t *config, const json_t *data, fw_err_t *err);
-zsock_t *notifyd_email_sock(notifyd_email_t *self);
-int notifyd_email_recv(notifyd_email_t *self, struct notifyd_result *out);
+// The SMTP delivery for config (an email_configs element) and data (borrowed), the message
+// dated now_ms with a Message-Id at hostname, into *out (clear with notifyd_req_clear); -1
+// with err when it cannot be built (the caller counts it failed).
+int notifyd_email_build(const json_t *config, const json_t *data, int64_t now_ms,
+                        const char *hostname, struct notifyd_req *out, fw_err_t *err);
 
 #endif

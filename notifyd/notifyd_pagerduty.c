@@ -7,17 +7,10 @@
 #include "fw_mem.h"
 #include "fw_tmpl.h"
 #include "notifyd_pagerduty.h"
+#include "notifyd_body.h"
 #include "notifyd_tmpl.h"
 
 #define S_MAX_SUMMARY_RUNES 1024
-
-static void
-s_set(json_t *obj, const char *key, char *text, bool always)
-{
-    if (always || *text)
-        json_object_set_new(obj, key, json_string(text));
-    free(text);
-}
 
 void
 notifyd_pagerduty_dedup_key(const char *group_key, char out[65])
@@ -67,7 +60,7 @@ s_list(const json_t *items, const char *const *keys, size_t n, const json_t *dat
             continue;
         json_t *o = json_object();
         for (size_t k = 0; k < n; k++)
-            s_set(o, keys[k], notifyd_tmpl_key(it, NULL, keys[k], data), true);
+            notifyd_body_set(o, keys[k], notifyd_tmpl_key(it, NULL, keys[k], data), true);
         json_array_append_new(out, o);
     }
     return out;
@@ -104,20 +97,23 @@ notifyd_pagerduty_build(const json_t *config, const json_t *data, struct notifyd
     free(desc);
     if (cut)
         fw_warn("pagerduty.summary.truncated", "max_runes=%d", S_MAX_SUMMARY_RUNES);
-    s_set(p, "summary", summary, true);
+    notifyd_body_set(p, "summary", summary, true);
     char *client = notifyd_tmpl_key(config, "pagerduty_configs", "client", data);
     const char *src = json_string_value(json_object_get(config, "source"));
-    s_set(p, "source", fw_strdup(src && *src ? src : client), true);
+    notifyd_body_set(p, "source", fw_strdup(src && *src ? src : client), true);
     const char *sev = json_string_value(json_object_get(config, "severity"));
-    s_set(p, "severity", fw_strdup(sev && *sev ? sev : "error"), true);
-    s_set(p, "class", notifyd_tmpl_key(config, "pagerduty_configs", "class", data), false);
-    s_set(p, "component", notifyd_tmpl_key(config, "pagerduty_configs", "component", data), false);
-    s_set(p, "group", notifyd_tmpl_key(config, "pagerduty_configs", "group", data), false);
+    notifyd_body_set(p, "severity", fw_strdup(sev && *sev ? sev : "error"), true);
+    notifyd_body_set(p, "class", notifyd_tmpl_key(config, "pagerduty_configs", "class", data),
+                     false);
+    notifyd_body_set(p, "component",
+                     notifyd_tmpl_key(config, "pagerduty_configs", "component", data), false);
+    notifyd_body_set(p, "group", notifyd_tmpl_key(config, "pagerduty_configs", "group", data),
+                     false);
     json_object_set_new(p, "custom_details", s_details(config, data));
     json_object_set_new(msg, "payload", p);
-    s_set(msg, "client", client, false);
-    s_set(msg, "client_url", notifyd_tmpl_key(config, "pagerduty_configs", "client_url", data),
-          false);
+    notifyd_body_set(msg, "client", client, false);
+    notifyd_body_set(msg, "client_url",
+                     notifyd_tmpl_key(config, "pagerduty_configs", "client_url", data), false);
     static const char *const ik[] = {"src", "alt", "href"};
     static const char *const lk[] = {"href", "text"};
     json_t *images = s_list(json_object_get(config, "images"), ik, 3, data);

@@ -32,16 +32,34 @@ notifyd_req_move(struct notifyd_req *dst, struct notifyd_req *src)
     memset(src, 0, sizeof *src);
 }
 
+static void
+s_free_secret(char *s)
+{
+    if (s)
+        memset(s, 0, strlen(s));
+    free(s);
+}
+
 void
 notifyd_req_clear(struct notifyd_req *r)
 {
+    struct notifyd_req_smtp *m = &r->smtp;
+    free(m->from);
+    for (size_t i = 0; m->rcpts && m->rcpts[i]; i++)
+        free(m->rcpts[i]);
+    free(m->rcpts);
+    free(m->username);
+    s_free_secret(m->password);
+    free(m->authzid);
+    free(m->ca_file);
+    free(m->cert_file);
+    free(m->key_file);
+    free(m->smarthost);
     free(r->url);
     free(r->body);
     for (size_t i = 0; i < r->headers_len; i++)
         free(r->headers[i]);
-    if (r->key)
-        memset(r->key, 0, strlen(r->key));
-    free(r->key);
+    s_free_secret(r->key);
     free(r->failed);
     memset(r, 0, sizeof *r);
 }

@@ -1,6 +1,7 @@
-/*  notifyd_req.h — one HTTP request an integration builder produces: the URL to POST to,
-    the body and any headers beyond Content-Type (application/json) and User-Agent, which
-    the delivery actor (notifyd_webhook) always sends.
+/*  notifyd_req.h — one delivery an integration builder produces for the delivery actor
+    (notifyd_deliver): an HTTP POST (url, JSON body, headers beyond Content-Type
+    application/json and User-Agent, which the actor always sends) or an SMTP transaction
+    (url smtp[s]://host:port/hello, body the whole message, and the envelope in `smtp`).
 
     An integration whose 2xx answer can still report failures (Azure SMS lists a result per
     recipient) sets `answer`: the actor, in its own thread, hands it each 2xx answer's body
@@ -36,11 +37,25 @@ struct notifyd_answer {
 typedef void (*notifyd_req_answer_fn)(struct notifyd_req *req, const char *body,
                                       struct notifyd_answer *out);
 
+// The SMTP envelope and session settings of an email delivery.
+struct notifyd_req_smtp {
+    char *from;                           // owned: MAIL FROM address
+    char **rcpts;                         // owned, NULL-terminated: RCPT TO addresses
+    char *username, *password, *authzid;  // owned, NULL for none; password is a secret
+    bool starttls;                        // STARTTLS required (else not used)
+    char *ca_file, *cert_file, *key_file; // owned, NULL for none
+    bool insecure_skip_verify;
+    char *smarthost; // owned: host:port, for logs
+};
+
 struct notifyd_req {
+    enum { NOTIFYD_REQ_HTTP, NOTIFYD_REQ_SMTP } kind;
     char *url;                              // owned
     char *body;                             // owned
-    char *headers[NOTIFYD_REQ_MAX_HEADERS]; // owned: "Name: value", NULL-padded
+    char *headers[NOTIFYD_REQ_MAX_HEADERS]; // owned: "Name: value", NULL-padded (HTTP)
     size_t headers_len;
+    bool follow_redirects;        // HTTP: follow 3xx answers (up to 10)
+    struct notifyd_req_smtp smtp; // SMTP only
     notifyd_req_answer_fn answer; // NULL: any 2xx answer is a delivery
     char *key;                    // owned secret for answer, or NULL
     char *failed;                 // owned: set when a part failed for good (the outcome is

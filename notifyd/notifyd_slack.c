@@ -7,18 +7,10 @@
 #include "fw_mem.h"
 #include "fw_promcfg_http.h"
 #include "notifyd_slack.h"
+#include "notifyd_body.h"
 #include "notifyd_tmpl.h"
 
 #define S_MAX_TITLE_RUNES 1024
-
-// Set key to the text (stolen) when non-empty, or always when `always`.
-static void
-s_set(json_t *obj, const char *key, char *text, bool always)
-{
-    if (always || *text)
-        json_object_set_new(obj, key, json_string(text));
-    free(text);
-}
 
 static json_t *
 s_fields(const json_t *config, const json_t *data)
@@ -31,8 +23,8 @@ s_fields(const json_t *config, const json_t *data)
     json_array_foreach(fields, i, f)
     {
         json_t *o = json_object();
-        s_set(o, "title", notifyd_tmpl_key(f, NULL, "title", data), false);
-        s_set(o, "value", notifyd_tmpl_key(f, NULL, "value", data), false);
+        notifyd_body_set(o, "title", notifyd_tmpl_key(f, NULL, "title", data), false);
+        notifyd_body_set(o, "value", notifyd_tmpl_key(f, NULL, "value", data), false);
         const json_t *sh = json_object_get(f, "short");
         json_object_set_new(o, "short", json_boolean(sh ? json_is_true(sh) : short_default));
         json_array_append_new(out, o);
@@ -51,13 +43,13 @@ s_actions(const json_t *config, const json_t *data)
         json_t *o = json_object();
         static const char *const keys[] = {"type", "text", "url", "style", "name", "value"};
         for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
-            s_set(o, keys[k], notifyd_tmpl_key(a, NULL, keys[k], data), false);
+            notifyd_body_set(o, keys[k], notifyd_tmpl_key(a, NULL, keys[k], data), false);
         const json_t *c = json_object_get(a, "confirm");
         if (json_is_object(c)) {
             json_t *co = json_object();
             static const char *const ck[] = {"text", "title", "ok_text", "dismiss_text"};
             for (size_t k = 0; k < sizeof ck / sizeof ck[0]; k++)
-                s_set(co, ck[k], notifyd_tmpl_key(c, NULL, ck[k], data), false);
+                notifyd_body_set(co, ck[k], notifyd_tmpl_key(c, NULL, ck[k], data), false);
             json_object_set_new(o, "confirm", co);
         }
         json_array_append_new(out, o);
@@ -91,12 +83,16 @@ notifyd_slack_build(const json_t *config, const json_t *data, struct notifyd_req
     free(title);
     if (cut)
         fw_warn("slack.title.truncated", "max_runes=%d", S_MAX_TITLE_RUNES);
-    s_set(att, "title", t, false);
-    s_set(att, "title_link", notifyd_tmpl_key(config, "slack_configs", "title_link", data), false);
-    s_set(att, "pretext", notifyd_tmpl_key(config, "slack_configs", "pretext", data), false);
-    s_set(att, "text", notifyd_tmpl_key(config, "slack_configs", "text", data), true);
-    s_set(att, "fallback", notifyd_tmpl_key(config, "slack_configs", "fallback", data), true);
-    s_set(att, "callback_id", notifyd_tmpl_key(config, "slack_configs", "callback_id", data), true);
+    notifyd_body_set(att, "title", t, false);
+    notifyd_body_set(att, "title_link",
+                     notifyd_tmpl_key(config, "slack_configs", "title_link", data), false);
+    notifyd_body_set(att, "pretext", notifyd_tmpl_key(config, "slack_configs", "pretext", data),
+                     false);
+    notifyd_body_set(att, "text", notifyd_tmpl_key(config, "slack_configs", "text", data), true);
+    notifyd_body_set(att, "fallback", notifyd_tmpl_key(config, "slack_configs", "fallback", data),
+                     true);
+    notifyd_body_set(att, "callback_id",
+                     notifyd_tmpl_key(config, "slack_configs", "callback_id", data), true);
     json_t *fields = s_fields(config, data);
     if (json_array_size(fields))
         json_object_set(att, "fields", fields);
@@ -105,19 +101,26 @@ notifyd_slack_build(const json_t *config, const json_t *data, struct notifyd_req
     if (json_array_size(actions))
         json_object_set(att, "actions", actions);
     json_decref(actions);
-    s_set(att, "image_url", notifyd_tmpl_key(config, "slack_configs", "image_url", data), false);
-    s_set(att, "thumb_url", notifyd_tmpl_key(config, "slack_configs", "thumb_url", data), false);
-    s_set(att, "footer", notifyd_tmpl_key(config, "slack_configs", "footer", data), true);
-    s_set(att, "color", notifyd_tmpl_key(config, "slack_configs", "color", data), false);
+    notifyd_body_set(att, "image_url", notifyd_tmpl_key(config, "slack_configs", "image_url", data),
+                     false);
+    notifyd_body_set(att, "thumb_url", notifyd_tmpl_key(config, "slack_configs", "thumb_url", data),
+                     false);
+    notifyd_body_set(att, "footer", notifyd_tmpl_key(config, "slack_configs", "footer", data),
+                     true);
+    notifyd_body_set(att, "color", notifyd_tmpl_key(config, "slack_configs", "color", data), false);
     const json_t *md = json_object_get(config, "mrkdwn_in");
     json_object_set_new(att, "mrkdwn_in",
                         json_array_size(md) ? json_deep_copy(md)
                                             : json_pack("[s,s,s]", "fallback", "pretext", "text"));
     json_t *req = json_object();
-    s_set(req, "channel", notifyd_tmpl_key(config, "slack_configs", "channel", data), false);
-    s_set(req, "username", notifyd_tmpl_key(config, "slack_configs", "username", data), false);
-    s_set(req, "icon_emoji", notifyd_tmpl_key(config, "slack_configs", "icon_emoji", data), false);
-    s_set(req, "icon_url", notifyd_tmpl_key(config, "slack_configs", "icon_url", data), false);
+    notifyd_body_set(req, "channel", notifyd_tmpl_key(config, "slack_configs", "channel", data),
+                     false);
+    notifyd_body_set(req, "username", notifyd_tmpl_key(config, "slack_configs", "username", data),
+                     false);
+    notifyd_body_set(req, "icon_emoji",
+                     notifyd_tmpl_key(config, "slack_configs", "icon_emoji", data), false);
+    notifyd_body_set(req, "icon_url", notifyd_tmpl_key(config, "slack_configs", "icon_url", data),
+                     false);
     if (json_is_true(json_object_get(config, "link_names")))
         json_object_set_new(req, "link_names", json_true());
     json_object_set_new(req, "attachments", json_pack("[o]", att));

@@ -11,7 +11,7 @@
 
 #include "../notifyd/notifyd.h"
 #include "../notifyd/notifyd_cfg.h"
-#include "../notifyd/notifyd_webhook.h"
+#include "../notifyd/notifyd_deliver.h"
 #include "fw_metrics.h"
 
 // --- a tiny HTTP server: answers `fail_status` to the first `fail_n` requests, then 200 ---
@@ -117,14 +117,26 @@ s_cfg(const char *text)
 
 // Wait (bounded, 10 s) for one result from the actor.
 static int
-s_wait_result(notifyd_webhook_t *w, struct notifyd_result *r)
+s_wait_result(notifyd_deliver_t *w, struct notifyd_result *r)
 {
-    zpoller_t *p = zpoller_new(notifyd_webhook_sock(w), NULL);
+    zpoller_t *p = zpoller_new(notifyd_deliver_sock(w), NULL);
     void *ready = zpoller_wait(p, 10000);
     zpoller_destroy(&p);
     if (!ready)
         return -1;
-    return notifyd_webhook_recv(w, r);
+    return notifyd_deliver_recv(w, r);
+}
+
+// Queue a webhook POST of body to url (Authorization auth when not NULL).
+static int
+s_send(notifyd_deliver_t *w, uint64_t id, const char *receiver, const char *url, const char *body,
+       const char *auth, bool follow_redirects)
+{
+    struct notifyd_req req = {.url = strdup(url), .body = strdup(body)};
+    req.follow_redirects = follow_redirects;
+    if (auth)
+        notifyd_req_header(&req, "Authorization", auth);
+    return notifyd_deliver_send(w, id, receiver, "webhook", &req);
 }
 
 START_TEST(test_notifyd_example_config)
@@ -183,11 +195,10 @@ START_TEST(test_notifyd_webhook_retries_503)
     struct notifyd_cfg *cfg = s_cfg("timeout: 2s\nretry:\n  initial_backoff: 10ms\n"
                                     "  max_backoff: 50ms\n  max_attempts: 5\n");
     fw_metrics_t *m = fw_metrics_new();
-    notifyd_webhook_t *w = notifyd_webhook_new(cfg, m);
+    notifyd_deliver_t *w = notifyd_deliver_new(cfg, m);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", srv.port);
-    ck_assert_int_eq(
-        notifyd_webhook_send(w, 42, "team", url, "{\"version\":\"4\"}", "Bearer s3cret", true), 0);
+    ck_assert_int_eq(s_send(w, 42, "team", url, "{\"version\":\"4\"}", "Bearer s3cret", true), 0);
     struct notifyd_result r;
     ck_assert_int_eq(s_wait_result(w, &r), 0);
     ck_assert(r.ok);
@@ -203,7 +214,7 @@ START_TEST(test_notifyd_webhook_retries_503)
     ck_assert(fw_metrics_get(m, "fw_notifyd_retries_total", "receiver=\"team\"") == 2);
     ck_assert(fw_metrics_get(m, "fw_notifyd_notifications_total",
                              "receiver=\"team\",integration=\"webhook\"") == 1);
-    notifyd_webhook_destroy(&w);
+    notifyd_deliver_destroy(&w);
     fw_metrics_destroy(&m);
     notifyd_cfg_destroy(&cfg);
     s_srv_stop(&srv);
@@ -216,10 +227,10 @@ START_TEST(test_notifyd_webhook_4xx_is_permanent)
     s_srv_start(&srv, 100, 400);
     struct notifyd_cfg *cfg = s_cfg("retry:\n  initial_backoff: 10ms\n  max_attempts: 5\n");
     fw_metrics_t *m = fw_metrics_new();
-    notifyd_webhook_t *w = notifyd_webhook_new(cfg, m);
+    notifyd_deliver_t *w = notifyd_deliver_new(cfg, m);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", srv.port);
-    notifyd_webhook_send(w, 1, "team", url, "{}", NULL, true);
+    s_send(w, 1, "team", url, "{}", NULL, true);
     struct notifyd_result r;
     ck_assert_int_eq(s_wait_result(w, &r), 0);
     ck_assert(!r.ok);
@@ -229,7 +240,7 @@ START_TEST(test_notifyd_webhook_4xx_is_permanent)
     ck_assert(fw_metrics_get(m, "fw_notifyd_notifications_failed_total",
                              "receiver=\"team\",integration=\"webhook\",reason=\"http_4xx\"") == 1);
     ck_assert(fw_metrics_get(m, "fw_notifyd_retries_total", "receiver=\"team\"") == 0);
-    notifyd_webhook_destroy(&w);
+    notifyd_deliver_destroy(&w);
     fw_metrics_destroy(&m);
     notifyd_cfg_destroy(&cfg);
     s_srv_stop(&srv);
@@ -242,10 +253,10 @@ START_TEST(test_notifyd_webhook_429_retried_then_gives_up)
     s_srv_start(&srv, 100, 429);
     struct notifyd_cfg *cfg = s_cfg("retry:\n  initial_backoff: 5ms\n  max_attempts: 3\n");
     fw_metrics_t *m = fw_metrics_new();
-    notifyd_webhook_t *w = notifyd_webhook_new(cfg, m);
+    notifyd_deliver_t *w = notifyd_deliver_new(cfg, m);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", srv.port);
-    notifyd_webhook_send(w, 7, "ops", url, "{}", NULL, true);
+    s_send(w, 7, "ops", url, "{}", NULL, true);
     struct notifyd_result r;
     ck_assert_int_eq(s_wait_result(w, &r), 0);
     ck_assert(!r.ok);
@@ -254,7 +265,7 @@ START_TEST(test_notifyd_webhook_429_retried_then_gives_up)
     notifyd_result_clear(&r);
     ck_assert_int_eq(srv.requests, 3);
     ck_assert(fw_metrics_get(m, "fw_notifyd_retries_total", "receiver=\"ops\"") == 2);
-    notifyd_webhook_destroy(&w);
+    notifyd_deliver_destroy(&w);
     fw_metrics_destroy(&m);
     notifyd_cfg_destroy(&cfg);
     s_srv_stop(&srv);
@@ -270,23 +281,23 @@ START_TEST(test_notifyd_webhook_connection_refused)
     s_srv_stop(&srv);
     struct notifyd_cfg *cfg = s_cfg("retry:\n  initial_backoff: 5ms\n  max_attempts: 2\n");
     fw_metrics_t *m = fw_metrics_new();
-    notifyd_webhook_t *w = notifyd_webhook_new(cfg, m);
+    notifyd_deliver_t *w = notifyd_deliver_new(cfg, m);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", port);
-    notifyd_webhook_send(w, 9, "ops", url, "{}", NULL, true);
+    s_send(w, 9, "ops", url, "{}", NULL, true);
     struct notifyd_result r;
     ck_assert_int_eq(s_wait_result(w, &r), 0);
     ck_assert(!r.ok);
     ck_assert_str_eq(r.reason, "connection");
     ck_assert_int_eq(r.attempts, 2);
     notifyd_result_clear(&r);
-    notifyd_webhook_destroy(&w);
+    notifyd_deliver_destroy(&w);
     fw_metrics_destroy(&m);
     notifyd_cfg_destroy(&cfg);
 }
 END_TEST
 
-START_TEST(test_notifyd_webhook_destroy_in_flight)
+START_TEST(test_notifyd_deliver_destroy_in_flight)
 {
     // A listening socket that never answers: the request stays in flight.
     zsock_t *hold = zsock_new(ZMQ_STREAM);
@@ -294,13 +305,13 @@ START_TEST(test_notifyd_webhook_destroy_in_flight)
     ck_assert_int_gt(port, 0);
     struct notifyd_cfg *cfg = s_cfg("timeout: 30s\n");
     fw_metrics_t *m = fw_metrics_new();
-    notifyd_webhook_t *w = notifyd_webhook_new(cfg, m);
+    notifyd_deliver_t *w = notifyd_deliver_new(cfg, m);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", port);
-    notifyd_webhook_send(w, 1, "x", url, "{}", NULL, true);
-    notifyd_webhook_send(w, 2, "x", url, "{}", NULL, true);
+    s_send(w, 1, "x", url, "{}", NULL, true);
+    s_send(w, 2, "x", url, "{}", NULL, true);
     zclock_sleep(200);
-    notifyd_webhook_destroy(&w); // abandons both without leaking (ASan checks)
+    notifyd_deliver_destroy(&w); // abandons both without leaking (ASan checks)
     ck_assert_ptr_null(w);
     fw_metrics_destroy(&m);
     notifyd_cfg_destroy(&cfg);
@@ -319,7 +330,7 @@ notifyd_suite(void)
     tcase_add_test(tc, test_notifyd_webhook_4xx_is_permanent);
     tcase_add_test(tc, test_notifyd_webhook_429_retried_then_gives_up);
     tcase_add_test(tc, test_notifyd_webhook_connection_refused);
-    tcase_add_test(tc, test_notifyd_webhook_destroy_in_flight);
+    tcase_add_test(tc, test_notifyd_deliver_destroy_in_flight);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;

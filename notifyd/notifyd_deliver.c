@@ -1,9 +1,11 @@
-/*  notifyd_webhook.c — the delivery actor: a queue, libcurl multi, and retry timers.
+/*  notifyd_deliver.c — the delivery actor: a queue, libcurl multi, and retry timers.
 
     The actor's loop waits in curl_multi_wait() with the pipe's ZMQ_FD as an extra
     descriptor and a timeout of at most 50 ms (ZMQ_FD is edge-triggered, so the pipe is
     also drained on every pass). Jobs wait in `queue` until their next attempt time and a
     free slot; running ones are attached to the multi handle with the job as CURLOPT_PRIVATE.
+    What differs between HTTP and SMTP is only how a transfer is set up (s_setup_http,
+    s_setup_smtp) and how its end is judged (s_judge_http, s_judge_smtp).
 */
 #include <curl/curl.h>
 #include <stdlib.h>
@@ -14,24 +16,24 @@
 #include "fw_secret.h"
 #include "fw_time.h"
 #include "notifyd_am_metrics.h"
-#include "notifyd_webhook.h"
+#include "notifyd_deliver.h"
 
-struct notifyd_webhook {
+struct notifyd_deliver {
     zactor_t *actor; // owned
 };
 
 struct s_job {
     uint64_t id;
     char *receiver;         // owned
-    char *integration;      // owned: "webhook", "slack", ... (metrics label)
-    struct notifyd_req req; // owned: url, body, headers, answer
-    bool follow_redirects;
+    char *integration;      // owned: "webhook", "slack", "email", ... (metrics label)
+    struct notifyd_req req; // owned
     int attempts;
     int64_t next_at;            // mono ms of the next attempt
     CURL *easy;                 // owned while running
-    struct curl_slist *headers; // owned while running
-    char *answer;               // owned: this attempt's answer body (bounded), or NULL
+    struct curl_slist *headers; // owned while running: HTTP headers or SMTP recipients
+    char *answer;               // owned: this attempt's HTTP answer body (bounded), or NULL
     size_t answer_len;
+    size_t sent; // SMTP: bytes of the message libcurl read in this attempt
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -39,6 +41,14 @@ struct s_args {
     struct notifyd_cfg_retry retry;
     int64_t timeout_ms, max_in_flight;
     fw_metrics_t *metrics; // borrowed
+};
+
+// How one attempt ended.
+struct s_verdict {
+    bool ok, retry;
+    const char *reason;  // class: metrics label and RESULT reason ("" when ok)
+    char own_reason[32]; // an answer function's reason, which reason may point to
+    char detail[256];    // what the peer said, or ""
 };
 
 static void
@@ -58,7 +68,9 @@ s_job_free(struct s_job **jp)
     *jp = NULL;
 }
 
-// Keep the answer body only for an integration that reads it, and at most
+// --- setting up a transfer ---
+
+// Keep the answer body only for a request that reads it, and at most
 // NOTIFYD_REQ_MAX_ANSWER bytes of it.
 static size_t
 s_keep(char *ptr, size_t size, size_t n, void *arg)
@@ -76,6 +88,78 @@ s_keep(char *ptr, size_t size, size_t n, void *arg)
     return len;
 }
 
+// Feed the message to libcurl's SMTP upload.
+static size_t
+s_read(char *buf, size_t size, size_t n, void *arg)
+{
+    struct s_job *j = arg;
+    size_t left = strlen(j->req.body) - j->sent, want = size * n;
+    size_t k = left < want ? left : want;
+    memcpy(buf, j->req.body + j->sent, k);
+    j->sent += k;
+    return k;
+}
+
+static void
+s_setup_http(struct s_job *j)
+{
+    CURL *e = j->easy;
+    j->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    for (size_t i = 0; i < j->req.headers_len; i++)
+        j->headers = curl_slist_append(j->headers, j->req.headers[i]);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, j->req.follow_redirects ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->headers);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "floorwatch-notifyd/0.1.0");
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->req.body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(j->req.body));
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, s_keep);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
+}
+
+static void
+s_opt_str(CURL *e, CURLoption o, const char *v)
+{
+    if (v && *v)
+        curl_easy_setopt(e, o, v);
+}
+
+static void
+s_setup_smtp(struct s_job *j)
+{
+    CURL *e = j->easy;
+    const struct notifyd_req_smtp *m = &j->req.smtp;
+    j->sent = 0;
+    char *from = fw_asprintf("<%s>", m->from ? m->from : "");
+    curl_easy_setopt(e, CURLOPT_MAIL_FROM, from); // libcurl copies strings
+    free(from);
+    for (size_t i = 0; m->rcpts && m->rcpts[i]; i++) {
+        char *one = fw_asprintf("<%s>", m->rcpts[i]);
+        j->headers = curl_slist_append(j->headers, one);
+        free(one);
+    }
+    curl_easy_setopt(e, CURLOPT_MAIL_RCPT, j->headers);
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, s_read);
+    curl_easy_setopt(e, CURLOPT_READDATA, j);
+    curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)strlen(j->req.body));
+    if (m->username && *m->username) {
+        curl_easy_setopt(e, CURLOPT_USERNAME, m->username);
+        curl_easy_setopt(e, CURLOPT_PASSWORD, m->password ? m->password : "");
+        s_opt_str(e, CURLOPT_SASL_AUTHZID, m->authzid);
+    }
+    // STARTTLS required, or none at all (Alertmanager does not use it when not required).
+    curl_easy_setopt(e, CURLOPT_USE_SSL,
+                     m->starttls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
+    s_opt_str(e, CURLOPT_CAINFO, m->ca_file);
+    s_opt_str(e, CURLOPT_SSLCERT, m->cert_file);
+    s_opt_str(e, CURLOPT_SSLKEY, m->key_file);
+    if (m->insecure_skip_verify) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+}
+
 static void
 s_start(CURLM *multi, struct s_job *j, const struct s_args *a)
 {
@@ -84,25 +168,95 @@ s_start(CURLM *multi, struct s_job *j, const struct s_args *a)
     free(j->answer);
     j->answer = NULL;
     j->answer_len = 0;
-    j->headers = curl_slist_append(NULL, "Content-Type: application/json");
-    for (size_t i = 0; i < j->req.headers_len; i++)
-        j->headers = curl_slist_append(j->headers, j->req.headers[i]);
-    curl_easy_setopt(j->easy, CURLOPT_FOLLOWLOCATION, j->follow_redirects ? 1L : 0L);
-    curl_easy_setopt(j->easy, CURLOPT_MAXREDIRS, 10L);
+    j->errbuf[0] = '\0';
     curl_easy_setopt(j->easy, CURLOPT_URL, j->req.url);
-    curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->headers);
-    curl_easy_setopt(j->easy, CURLOPT_USERAGENT,
-                     "floorwatch-notifyd/"
-                     "0.1.0");
-    curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, j->req.body);
-    curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(j->req.body));
+    if (j->req.kind == NOTIFYD_REQ_SMTP)
+        s_setup_smtp(j);
+    else
+        s_setup_http(j);
     curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS, (long)a->timeout_ms);
     curl_easy_setopt(j->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, s_keep);
-    curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, j);
     curl_easy_setopt(j->easy, CURLOPT_ERRORBUFFER, j->errbuf);
     curl_easy_setopt(j->easy, CURLOPT_PRIVATE, j);
     curl_multi_add_handle(multi, j->easy);
+}
+
+// --- judging a finished transfer ---
+
+// A 2xx answer to a request with an answer function: count its parts and judge it.
+static void
+s_read_answer(struct s_job *j, struct s_verdict *v, const struct s_args *a)
+{
+    struct notifyd_answer an;
+    memset(&an, 0, sizeof an);
+    j->req.answer(&j->req, j->answer ? j->answer : "", &an);
+    char labels[512];
+    for (int k = 0; k < 2; k++) {
+        size_t n = k ? an.failed : an.delivered;
+        snprintf(labels, sizeof labels, "receiver=\"%s\",integration=\"%s\",result=\"%s\"",
+                 j->receiver, j->integration, k ? "failed" : "delivered");
+        if (n)
+            fw_metrics_add(a->metrics, "fw_notifyd_recipients_total", labels, (double)n);
+    }
+    snprintf(v->detail, sizeof v->detail, "%s", an.detail);
+    snprintf(v->own_reason, sizeof v->own_reason, "%s", *an.reason ? an.reason : "recipient");
+    v->reason = v->own_reason;
+    if (an.verdict == NOTIFYD_ANSWER_RESEND) {
+        v->retry = true;
+    } else if (an.verdict == NOTIFYD_ANSWER_FAILED || j->req.failed) {
+        if (j->req.failed)
+            snprintf(v->detail, sizeof v->detail, "%s", j->req.failed);
+    } else {
+        v->ok = true;
+        v->reason = "";
+    }
+}
+
+static void
+s_judge_http(struct s_job *j, CURLcode res, long code, struct s_verdict *v, const struct s_args *a)
+{
+    if (res == CURLE_OK && code >= 200 && code < 300) {
+        v->ok = true;
+        v->reason = "";
+        if (j->req.answer) {
+            v->ok = false;
+            s_read_answer(j, v, a);
+        }
+    } else if (res == CURLE_OPERATION_TIMEDOUT) {
+        v->reason = "timeout";
+        v->retry = true;
+    } else if (res != CURLE_OK) {
+        v->reason = "connection";
+        v->retry = true;
+    } else if (code == 429) {
+        v->reason = "http_429";
+        v->retry = true;
+    } else if (code >= 500) {
+        v->reason = "http_5xx";
+        v->retry = true;
+    } else {
+        v->reason = code >= 400 ? "http_4xx" : "http_other";
+    }
+}
+
+static void
+s_judge_smtp(CURLcode res, struct s_verdict *v)
+{
+    v->ok = res == CURLE_OK;
+    v->retry = !v->ok;
+    switch (res) {
+    case CURLE_OK: v->reason = ""; break;
+    case CURLE_OPERATION_TIMEDOUT: v->reason = "timeout"; break;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT: v->reason = "connection"; break;
+    case CURLE_LOGIN_DENIED: v->reason = "auth"; break;
+    case CURLE_USE_SSL_FAILED:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CACERT_BADFILE: v->reason = "tls"; break;
+    default: v->reason = "smtp"; break;
+    }
 }
 
 static int64_t
@@ -118,52 +272,47 @@ s_backoff(const struct s_args *a, int attempts)
 }
 
 static void
-s_report(zsock_t *pipe, const struct s_job *j, bool ok, const char *reason, const char *detail,
-         const struct s_args *a)
+s_report(zsock_t *pipe, const struct s_job *j, const struct s_verdict *v, const struct s_args *a)
 {
     char labels[512];
-    if (ok) {
+    if (v->ok) {
         snprintf(labels, sizeof labels, "receiver=\"%s\",integration=\"%s\"", j->receiver,
                  j->integration);
         fw_metrics_add(a->metrics, "fw_notifyd_notifications_total", labels, 1);
     } else {
         snprintf(labels, sizeof labels, "receiver=\"%s\",integration=\"%s\",reason=\"%s\"",
-                 j->receiver, j->integration, reason);
+                 j->receiver, j->integration, v->reason);
         fw_metrics_add(a->metrics, "fw_notifyd_notifications_failed_total", labels, 1);
     }
-    zsock_send(pipe, "s8ssssi", "RESULT", j->id, j->receiver, ok ? "ok" : "fail", reason,
-               detail ? detail : "", j->attempts);
+    zsock_send(pipe, "s8ssssi", "RESULT", j->id, j->receiver, v->ok ? "ok" : "fail", v->reason,
+               v->detail, j->attempts);
 }
 
-// A 2xx answer to a request with an answer function: count its parts and say whether it
-// was delivered (""), is to be sent again (*retry) or failed (the reason class).
-static const char *
-s_read_answer(struct s_job *j, bool *retry, char *detail, size_t detail_size,
-              const struct s_args *a)
+// Log one attempt's end. HTTP URLs are secrets (they may carry a token, as Alertmanager
+// holds them): logs name only their origin; SMTP logs name the smarthost.
+static void
+s_log(const struct s_job *j, CURLcode res, long code, const struct s_verdict *v)
 {
-    struct notifyd_answer an;
-    memset(&an, 0, sizeof an);
-    j->req.answer(&j->req, j->answer ? j->answer : "", &an);
-    char labels[512];
-    for (int k = 0; k < 2; k++) {
-        size_t n = k ? an.failed : an.delivered;
-        snprintf(labels, sizeof labels, "receiver=\"%s\",integration=\"%s\",result=\"%s\"",
-                 j->receiver, j->integration, k ? "failed" : "delivered");
-        if (n)
-            fw_metrics_add(a->metrics, "fw_notifyd_recipients_total", labels, (double)n);
-    }
-    snprintf(detail, detail_size, "%s", an.detail);
-    const char *reason = *an.reason ? an.reason : "recipient";
-    if (an.verdict == NOTIFYD_ANSWER_RESEND) {
-        *retry = true;
-        return reason;
-    }
-    if (an.verdict == NOTIFYD_ANSWER_FAILED || j->req.failed) {
-        if (j->req.failed)
-            snprintf(detail, detail_size, "%s", j->req.failed);
-        return reason;
-    }
-    return "";
+    const char *err = res != CURLE_OK ? (*j->errbuf ? j->errbuf : curl_easy_strerror(res))
+                      : *v->detail    ? v->detail
+                                      : v->reason;
+    if (j->req.kind == NOTIFYD_REQ_SMTP && v->ok)
+        fw_debug("email.ok", "receiver=%s smarthost=%s attempts=%d", j->receiver,
+                 j->req.smtp.smarthost, j->attempts);
+    else if (j->req.kind == NOTIFYD_REQ_SMTP)
+        fw_warn("email.fail", "receiver=%s smarthost=%s reason=%s smtp_code=%ld err=%s attempt=%d",
+                j->receiver, j->req.smtp.smarthost, v->reason, code, err, j->attempts);
+    if (j->req.kind == NOTIFYD_REQ_SMTP)
+        return;
+    char *origin = fw_secret_url_origin(j->req.url);
+    if (v->ok)
+        fw_debug("webhook.ok", "receiver=%s integration=%s origin=%s status=%ld attempts=%d",
+                 j->receiver, j->integration, origin, code, j->attempts);
+    else
+        fw_warn("webhook.fail",
+                "receiver=%s integration=%s origin=%s status=%ld reason=%s err=%s attempt=%d",
+                j->receiver, j->integration, origin, code, v->reason, err, j->attempts);
+    free(origin);
 }
 
 // A transfer finished: report, or schedule a retry by putting the job back on the queue.
@@ -182,48 +331,16 @@ s_done(CURLM *multi, CURLMsg *m, zlist_t *queue, zsock_t *pipe, const struct s_a
     j->easy = NULL;
     curl_slist_free_all(j->headers);
     j->headers = NULL;
-    bool http_ok = res == CURLE_OK && code >= 200 && code < 300;
-    notifyd_am_request(a->metrics, j->integration, http_ok, (double)took_us / 1e6);
-    const char *reason = "";
-    char detail[256] = "";
-    bool retry = false;
-    // The webhook URL is a secret (it may carry a token, as Alertmanager holds it): logs
-    // name only its origin.
-    char *origin = fw_secret_url_origin(j->req.url);
-    if (http_ok && j->req.answer)
-        reason = s_read_answer(j, &retry, detail, sizeof detail, a);
-    if (http_ok && !*reason) {
-        fw_debug("webhook.ok", "receiver=%s integration=%s origin=%s status=%ld attempts=%d",
-                 j->receiver, j->integration, origin, code, j->attempts);
-        free(origin);
-        s_report(pipe, j, true, "", "", a);
-        s_job_free(&j);
-        return;
-    }
-    if (http_ok) {
-        // reason, detail and retry come from the answer
-    } else if (res == CURLE_OPERATION_TIMEDOUT) {
-        reason = "timeout";
-        retry = true;
-    } else if (res != CURLE_OK) {
-        reason = "connection";
-        retry = true;
-    } else if (code == 429) {
-        reason = "http_429";
-        retry = true;
-    } else if (code >= 500) {
-        reason = "http_5xx";
-        retry = true;
-    } else {
-        reason = code >= 400 ? "http_4xx" : "http_other";
-    }
-    const char *err = res != CURLE_OK ? (*j->errbuf ? j->errbuf : curl_easy_strerror(res))
-                      : *detail       ? detail
-                                      : reason;
-    fw_warn("webhook.fail", "receiver=%s integration=%s origin=%s status=%ld err=%s attempt=%d",
-            j->receiver, j->integration, origin, code, err, j->attempts);
-    free(origin);
-    if (retry && j->attempts < a->retry.max_attempts) {
+    struct s_verdict v = {.reason = ""};
+    if (j->req.kind == NOTIFYD_REQ_SMTP)
+        s_judge_smtp(res, &v);
+    else
+        s_judge_http(j, res, code, &v, a);
+    notifyd_am_request(a->metrics, j->integration,
+                       res == CURLE_OK && (j->req.kind == NOTIFYD_REQ_SMTP || code / 100 == 2),
+                       (double)took_us / 1e6);
+    s_log(j, res, code, &v);
+    if (!v.ok && v.retry && j->attempts < a->retry.max_attempts) {
         char labels[300];
         snprintf(labels, sizeof labels, "receiver=\"%s\"", j->receiver);
         fw_metrics_add(a->metrics, "fw_notifyd_retries_total", labels, 1);
@@ -231,9 +348,11 @@ s_done(CURLM *multi, CURLMsg *m, zlist_t *queue, zsock_t *pipe, const struct s_a
         zlist_append(queue, j);
         return;
     }
-    s_report(pipe, j, false, reason, detail, a);
+    s_report(pipe, j, &v, a);
     s_job_free(&j);
 }
+
+// --- the actor ---
 
 // Read every pending command from the pipe; returns false on $TERM.
 static bool
@@ -275,9 +394,7 @@ s_actor(zsock_t *pipe, void *arg)
     int running = 0;
     zsock_signal(pipe, 0);
     int fd = zsock_fd(pipe);
-    for (;;) {
-        if (!s_drain_pipe(pipe, queue))
-            break;
+    while (s_drain_pipe(pipe, queue)) {
         // Start due jobs while there is room.
         int64_t now = fw_time_mono_ms(), next = now + 50;
         size_t n = zlist_size(queue);
@@ -294,10 +411,7 @@ s_actor(zsock_t *pipe, void *arg)
             }
         }
         struct curl_waitfd extra = {.fd = fd, .events = CURL_WAIT_POLLIN};
-        int wait_ms = (int)(next - now);
-        if (wait_ms < 0)
-            wait_ms = 0;
-        curl_multi_wait(multi, &extra, 1, wait_ms, NULL);
+        curl_multi_wait(multi, &extra, 1, next > now ? (int)(next - now) : 0, NULL);
         int still = 0;
         curl_multi_perform(multi, &still);
         CURLMsg *m;
@@ -326,8 +440,8 @@ s_actor(zsock_t *pipe, void *arg)
     free(a);
 }
 
-notifyd_webhook_t *
-notifyd_webhook_new(const struct notifyd_cfg *cfg, fw_metrics_t *metrics)
+notifyd_deliver_t *
+notifyd_deliver_new(const struct notifyd_cfg *cfg, fw_metrics_t *metrics)
 {
     static bool curl_ready;
     if (!curl_ready) {
@@ -348,13 +462,13 @@ notifyd_webhook_new(const struct notifyd_cfg *cfg, fw_metrics_t *metrics)
     a->timeout_ms = cfg->timeout;
     a->max_in_flight = cfg->max_in_flight;
     a->metrics = metrics;
-    notifyd_webhook_t *self = fw_calloc(1, sizeof *self);
+    notifyd_deliver_t *self = fw_calloc(1, sizeof *self);
     self->actor = zactor_new(s_actor, a);
     return self;
 }
 
 void
-notifyd_webhook_destroy(notifyd_webhook_t **self_p)
+notifyd_deliver_destroy(notifyd_deliver_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -364,25 +478,14 @@ notifyd_webhook_destroy(notifyd_webhook_t **self_p)
 }
 
 int
-notifyd_webhook_send(notifyd_webhook_t *self, uint64_t id, const char *receiver, const char *url,
-                     const char *body, const char *authorization, bool follow_redirects)
-{
-    struct notifyd_req req = {.url = fw_strdup(url), .body = fw_strdup(body)};
-    if (authorization)
-        (void)notifyd_req_header(&req, "Authorization", authorization);
-    return notifyd_webhook_post(self, id, receiver, "webhook", &req, follow_redirects);
-}
-
-int
-notifyd_webhook_post(notifyd_webhook_t *self, uint64_t id, const char *receiver,
-                     const char *integration, struct notifyd_req *req, bool follow_redirects)
+notifyd_deliver_send(notifyd_deliver_t *self, uint64_t id, const char *receiver,
+                     const char *integration, struct notifyd_req *req)
 {
     struct s_job *j = fw_calloc(1, sizeof *j);
     j->id = id;
     j->receiver = fw_strdup(receiver);
     j->integration = fw_strdup(integration);
     notifyd_req_move(&j->req, req);
-    j->follow_redirects = follow_redirects;
     // The job's address travels in one frame. The pipe is ordered, so the actor reads every
     // SEND before the $TERM that destroy sends, and none is left behind.
     if (zsock_send(self->actor, "sb", "SEND", &j, sizeof j) < 0) {
@@ -393,13 +496,13 @@ notifyd_webhook_post(notifyd_webhook_t *self, uint64_t id, const char *receiver,
 }
 
 zsock_t *
-notifyd_webhook_sock(notifyd_webhook_t *self)
+notifyd_deliver_sock(notifyd_deliver_t *self)
 {
     return zactor_sock(self->actor);
 }
 
 int
-notifyd_webhook_recv(notifyd_webhook_t *self, struct notifyd_result *out)
+notifyd_deliver_recv(notifyd_deliver_t *self, struct notifyd_result *out)
 {
     memset(out, 0, sizeof *out);
     char *cmd = NULL, *ok = NULL;
