@@ -78,23 +78,21 @@ s_encode(const struct fw_batch *batch, struct s_writer *w, fw_err_t *err)
     s_put_u(w, batch->len, 4);
     for (size_t i = 0; i < batch->len; i++) {
         const struct fw_series *s = &batch->series[i];
+        size_t lb = fw_samples_labels_size(&s->labels);
         if (s->labels.len > UINT16_MAX || s->len > UINT32_MAX) {
             fw_err_set(err, "series %zu too large to encode", i);
             return -1;
         }
-        s_put_u(w, s->labels.len, 2);
-        for (size_t j = 0; j < s->labels.len; j++) {
-            size_t nl = strlen(s->labels.items[j].name);
-            size_t vl = strlen(s->labels.items[j].value);
-            if (nl > UINT16_MAX || vl > UINT32_MAX) {
+        for (size_t j = 0; lb == 0 && j < s->labels.len; j++) {
+            if (strlen(s->labels.items[j].name) > UINT16_MAX ||
+                strlen(s->labels.items[j].value) > UINT32_MAX) {
                 fw_err_set(err, "label %s too long to encode", s->labels.items[j].name);
                 return -1;
             }
-            s_put_u(w, nl, 2);
-            s_put(w, s->labels.items[j].name, nl);
-            s_put_u(w, vl, 4);
-            s_put(w, s->labels.items[j].value, vl);
         }
+        fw_mem_grow((void **)&w->p, &w->cap, w->len + lb, 1);
+        fw_samples_labels_put(w->p + w->len, &s->labels);
+        w->len += lb;
         s_put_u(w, s->len, 4);
         for (size_t k = 0; k < s->len; k++) {
             uint64_t bits;
@@ -104,6 +102,74 @@ s_encode(const struct fw_batch *batch, struct s_writer *w, fw_err_t *err)
         }
     }
     return 0;
+}
+
+size_t
+fw_samples_labels_size(const struct fw_labels *l)
+{
+    if (l->len > UINT16_MAX)
+        return 0;
+    size_t n = 2;
+    for (size_t j = 0; j < l->len; j++) {
+        size_t nl = strlen(l->items[j].name);
+        size_t vl = strlen(l->items[j].value);
+        if (nl > UINT16_MAX || vl > UINT32_MAX)
+            return 0;
+        n += 2 + nl + 4 + vl;
+    }
+    return n;
+}
+
+static unsigned char *
+s_put_le(unsigned char *p, uint64_t v, size_t bytes)
+{
+    for (size_t i = 0; i < bytes; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+    return p + bytes;
+}
+
+void
+fw_samples_labels_put(unsigned char *dst, const struct fw_labels *l)
+{
+    unsigned char *p = s_put_le(dst, l->len, 2);
+    for (size_t j = 0; j < l->len; j++) {
+        size_t nl = strlen(l->items[j].name);
+        size_t vl = strlen(l->items[j].value);
+        p = s_put_le(p, nl, 2);
+        memcpy(p, l->items[j].name, nl);
+        p = s_put_le(p + nl, vl, 4);
+        memcpy(p, l->items[j].value, vl);
+        p += vl;
+    }
+}
+
+zmsg_t *
+fw_msg_samples_frames(const char *sender, uint64_t seq, uint64_t oldest, size_t nseries,
+                      size_t series_bytes, unsigned char **series, fw_err_t *err)
+{
+    size_t sl = strnlen(sender, FW_MSG_SENDER_MAX + 1);
+    if (!s_sender_ok(sender, sl)) {
+        fw_err_set(err, "SAMPLES: sender id \"%.64s\" must be 1 to %d printable characters", sender,
+                   FW_MSG_SENDER_MAX);
+        return NULL;
+    }
+    if (seq == 0 || oldest == 0 || oldest > seq || nseries > UINT32_MAX) {
+        fw_err_set(err, "SAMPLES: need 1 <= oldest (%llu) <= seq (%llu), at most 2^32-1 series",
+                   (unsigned long long)oldest, (unsigned long long)seq);
+        return NULL;
+    }
+    size_t head = 2 + sl + 8 + 8 + 4;
+    zframe_t *body = zframe_new(NULL, head + series_bytes);
+    unsigned char *p = s_put_le(zframe_data(body), sl, 2);
+    memcpy(p, sender, sl);
+    p = s_put_le(p + sl, seq, 8);
+    p = s_put_le(p, oldest, 8);
+    *series = s_put_le(p, nseries, 4);
+    zmsg_t *z = zmsg_new();
+    zmsg_addstr(z, "SAMPLES");
+    zmsg_addstr(z, "2");
+    zmsg_append(z, &body);
+    return z;
 }
 
 int

@@ -30,6 +30,32 @@
 // (a bad sender id or sequence numbers, a label or series too large to encode).
 int fw_msg_samples_encode(const struct fw_batch *batch, unsigned char **out, size_t *len,
                           fw_err_t *err);
+// The encoded labels of one series as SAMPLES v2 lays them out (u16 count, then per label
+// u16 name length, name, u32 value length, value): their size in bytes, or 0 when the set
+// cannot be encoded (more than 65535 labels, a name over 65535 bytes).
+size_t fw_samples_labels_size(const struct fw_labels *l);
+// Write them at dst (room for fw_samples_labels_size(l) bytes, which must not be 0).
+void fw_samples_labels_put(unsigned char *dst, const struct fw_labels *l);
+// One series of one sample after its encoded labels (u32 1, i64 t_ms, f64 bits): 20 bytes.
+static inline unsigned char *
+fw_samples_put_one(unsigned char *p, int64_t t_ms, double v)
+{
+    uint64_t t = (uint64_t)t_ms, bits;
+    memcpy(&bits, &v, sizeof(bits));
+    p[0] = 1;
+    p[1] = p[2] = p[3] = 0;
+    for (int i = 0; i < 8; i++) {
+        p[4 + i] = (unsigned char)(t >> (8 * i));
+        p[12 + i] = (unsigned char)(bits >> (8 * i));
+    }
+    return p + 20;
+}
+// The frames of a SAMPLES v2 message whose header (sender, seq, oldest, nseries) is
+// written and whose series_bytes of encoded series the caller writes at *series, in the
+// body frame, so a batch built from pre-encoded label blocks is written once and never
+// copied. NULL with err on a bad sender id, seq or oldest.
+zmsg_t *fw_msg_samples_frames(const char *sender, uint64_t seq, uint64_t oldest, size_t nseries,
+                              size_t series_bytes, unsigned char **series, fw_err_t *err);
 // Decode body[0..size) into a new batch (one arena, see fw_msg.h). 0, or -1 with err.
 int fw_msg_samples_decode(const unsigned char *body, size_t size, struct fw_batch **out,
                           fw_err_t *err);

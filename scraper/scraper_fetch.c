@@ -53,8 +53,21 @@ struct s_sock {
     int what; // CURL_POLL_IN / OUT / INOUT
 };
 
+// A finished transfer's handle and body buffer, kept for the next one: curl_easy_init()
+// allocates and clears a large handle and curl's download buffer per call, and a body
+// grown from nothing reallocates several times per scrape.
+struct s_idle {
+    CURL *easy; // owned, curl_easy_reset
+    char *body; // owned
+    size_t cap;
+};
+#define S_MAX_IDLE 64
+#define S_MAX_IDLE_BODY (8 << 20)
+
 struct s_actor {
-    zsock_t *pipe;        // borrowed
+    zsock_t *pipe; // borrowed
+    struct s_idle idle[S_MAX_IDLE];
+    size_t n_idle;
     CURLM *multi;         // owned
     struct s_sock *socks; // owned
     size_t n_socks, cap_socks;
@@ -117,12 +130,25 @@ s_on_timer(CURLM *multi, long timeout_ms, void *userp)
 
 // ---------------------------------------------------------------------------------------
 
+// Free x; its handle (not in the multi any more) and body buffer go back to self's idle
+// list when there is room (self may be NULL: never).
 static void
-s_xfer_destroy(struct s_xfer **x_p)
+s_xfer_destroy(struct s_actor *self, struct s_xfer **x_p)
 {
     struct s_xfer *x = *x_p;
     if (!x)
         return;
+    if (x->cap > S_MAX_IDLE_BODY) { // a rare large body: not kept
+        free(x->body);
+        x->body = NULL;
+        x->cap = 0;
+    }
+    if (self && x->easy && self->n_idle < S_MAX_IDLE) {
+        curl_easy_reset(x->easy);
+        self->idle[self->n_idle++] = (struct s_idle){x->easy, x->body, x->cap};
+        x->easy = NULL;
+        x->body = NULL;
+    }
     if (x->easy)
         curl_easy_cleanup(x->easy);
     curl_slist_free_all(x->headers);
@@ -262,10 +288,17 @@ s_start(struct s_actor *self, uint64_t id, const char *url, struct s_req *req)
     x->id = id;
     x->start_mono = fw_time_mono_ms();
     x->limit = req->body_size_limit > 0 ? (size_t)req->body_size_limit : SCRAPER_FETCH_MAX_BODY;
-    x->easy = curl_easy_init();
+    if (self->n_idle > 0) {
+        struct s_idle *idle = &self->idle[--self->n_idle];
+        x->easy = idle->easy;
+        x->body = idle->body;
+        x->cap = idle->cap;
+    } else {
+        x->easy = curl_easy_init();
+    }
     if (!x->easy) {
         s_reply(self, id, "curl_easy_init failed", NULL, 0, NULL, 0);
-        s_xfer_destroy(&x);
+        s_xfer_destroy(self, &x);
         return;
     }
     char hdr[96];
@@ -294,13 +327,13 @@ s_start(struct s_actor *self, uint64_t id, const char *url, struct s_req *req)
     char err[CURL_ERROR_SIZE + 320];
     if (req->has_http && s_apply_http(x, url, &req->http, err, sizeof(err)) != 0) {
         s_reply(self, id, err, NULL, 0, NULL, 0);
-        s_xfer_destroy(&x);
+        s_xfer_destroy(self, &x);
         return;
     }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
     if (curl_multi_add_handle(self->multi, e) != CURLM_OK) {
         s_reply(self, id, "curl_multi_add_handle failed", NULL, 0, NULL, 0);
-        s_xfer_destroy(&x);
+        s_xfer_destroy(self, &x);
         return;
     }
     fw_mem_grow((void **)&self->xfers, &self->cap_xfers, self->n_xfers + 1, sizeof(*self->xfers));
@@ -345,7 +378,7 @@ s_finish(struct s_actor *self, CURL *easy, CURLcode code)
     }
     s_reply(self, x->id, error, ctype, dur, error ? NULL : x->body, x->len);
     s_forget(self, x);
-    s_xfer_destroy(&x);
+    s_xfer_destroy(self, &x);
 }
 
 static void
@@ -399,7 +432,7 @@ s_free_all(struct s_actor *self)
     // Transfers still running at $TERM are dropped without an answer.
     for (size_t i = 0; i < self->n_xfers; i++) {
         curl_multi_remove_handle(self->multi, self->xfers[i]->easy);
-        s_xfer_destroy(&self->xfers[i]);
+        s_xfer_destroy(NULL, &self->xfers[i]);
     }
     self->n_xfers = 0;
     free(self->xfers);
@@ -463,6 +496,10 @@ scraper_fetch_actor(zsock_t *pipe, void *args)
             s_on_pipe(&self);
     }
     s_free_all(&self);
+    for (size_t i = 0; i < self.n_idle; i++) {
+        curl_easy_cleanup(self.idle[i].easy);
+        free(self.idle[i].body);
+    }
     curl_multi_cleanup(self.multi);
     free(self.socks);
     free(items);

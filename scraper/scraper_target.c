@@ -17,6 +17,7 @@
 #include "fw_labels_pack.h"
 #include "fw_mem.h"
 #include "fw_time.h"
+#include "scraper_cache.h"
 
 struct s_entry {
     uint64_t hash;
@@ -31,6 +32,7 @@ struct scraper_seen {
     struct s_entry *spare; // owned, same cap, all free
     size_t cap;            // power of two
     size_t len;
+    uint32_t epoch; // changes whenever an entry moves or goes (never 0)
 };
 
 // ---------------------------------------------------------------------------------------
@@ -253,7 +255,7 @@ scraper_target_destroy(struct scraper_target **self_p)
         return;
     struct scraper_target *self = *self_p;
     s_seen_free(self->seen);
-    fw_relabel_cache_destroy(&self->mcache);
+    scraper_cache_destroy(&self->cache);
     scraper_client_clear(&self->client);
     fw_labels_clear(&self->discovered);
     fw_labels_clear(&self->labels);
@@ -370,6 +372,13 @@ s_seen_insert_moved(struct s_entry *slots, size_t cap, struct s_entry *e)
 }
 
 static void
+s_seen_moved(struct scraper_seen *s)
+{
+    if (++s->epoch == 0)
+        s->epoch = 1;
+}
+
+static void
 s_seen_grow(struct scraper_seen *s)
 {
     size_t cap = s->cap ? s->cap * 2 : 64;
@@ -383,6 +392,7 @@ s_seen_grow(struct scraper_seen *s)
     s->slots = slots;
     s->spare = fw_calloc(cap, sizeof(*s->spare));
     s->cap = cap;
+    s_seen_moved(s);
 }
 
 // The entry of labels (hash h), or the free slot where it would go.
@@ -419,6 +429,48 @@ scraper_target_track_hashed(struct scraper_target *self, const struct fw_labels 
     return true;
 }
 
+// The entry a hint names, while the memory's layout is the one it was taken in.
+static struct s_entry *
+s_seen_hinted(const struct scraper_seen *s, uint32_t slot, uint32_t epoch)
+{
+    if (epoch == 0 || epoch != s->epoch || slot >= s->cap || !s->slots[slot].items)
+        return NULL;
+    return &s->slots[slot];
+}
+
+bool
+scraper_target_track_hint(struct scraper_target *self, const struct fw_labels *labels, uint64_t h,
+                          uint32_t *slot, uint32_t *epoch)
+{
+    struct scraper_seen *s = self->seen;
+    struct s_entry *e = s_seen_hinted(s, *slot, *epoch);
+    if (e) {
+        e->gen = self->gen;
+        return false;
+    }
+    bool added = scraper_target_track_hashed(self, labels, h);
+    *slot = (uint32_t)(s_seen_find(s, labels, h) - s->slots);
+    *epoch = s->epoch;
+    return added;
+}
+
+bool
+scraper_target_tracked_hint(const struct scraper_target *self, const struct fw_labels *labels,
+                            uint64_t h, uint32_t *slot, uint32_t *epoch)
+{
+    const struct scraper_seen *s = self->seen;
+    if (s_seen_hinted(s, *slot, *epoch))
+        return true;
+    if (s->cap == 0)
+        return false;
+    struct s_entry *e = s_seen_find(s, labels, h);
+    if (!e->items)
+        return false;
+    *slot = (uint32_t)(e - s->slots);
+    *epoch = s->epoch;
+    return true;
+}
+
 bool
 scraper_target_track(struct scraper_target *self, const struct fw_labels *labels)
 {
@@ -431,6 +483,16 @@ s_sweep(struct scraper_target *self, struct fw_batch *batch, int64_t t_ms, bool 
     struct scraper_seen *s = self->seen;
     size_t marked = 0;
     uint32_t gen = self->gen & 0x7fffffff;
+    bool keep_all = !all; // every remembered series was tracked: nothing moves or goes
+    for (size_t i = 0; keep_all && i < s->cap; i++)
+        keep_all = !s->slots[i].items || s->slots[i].gen == gen;
+    if (keep_all) {
+        for (size_t i = 0; i < s->cap; i++)
+            s->slots[i].fresh = false;
+        self->gen = (self->gen + 1) & 0x7fffffff;
+        return 0;
+    }
+    s_seen_moved(s);
     for (size_t i = 0; i < s->cap; i++) {
         struct s_entry *e = &s->slots[i];
         if (!e->items)

@@ -57,11 +57,13 @@ struct scraper_target {
     int64_t next_mono;         // monotonic ms of the next scrape
     struct scraper_seen *seen; // owned
     uint32_t gen;
-    // what the job's metric_relabel_configs made of each of this target's series (owned,
-    // or NULL), from config generation mcache_gen; the worker holding a scrape owns it, as
-    // `seen`. Per target, so a scrape's lookups stay within a table of its own series.
-    fw_relabel_cache_t *mcache;
-    uint64_t mcache_gen;
+    // the scrape cache (scraper_cache.h: what each series text of the body becomes, after
+    // the merge and the job's metric_relabel_configs; owned, or NULL), from config
+    // generation cache_gen and body format cache_fmt; the worker holding a scrape owns it,
+    // as `seen`.
+    struct scraper_cache *cache;
+    uint64_t cache_gen;
+    int cache_fmt;
 
     // health, under the scraper's state mutex
     scraper_health_t health;
@@ -148,6 +150,11 @@ bool scraper_target_track(struct scraper_target *self, const struct fw_labels *l
 // The same with the labels' fw_labels_hash h given (the scrape has it already).
 bool scraper_target_track_hashed(struct scraper_target *self, const struct fw_labels *labels,
                                  uint64_t h);
+// As scraper_target_track_hashed, with a hint where the set was last found (*slot and
+// *epoch, which it refreshes; epoch 0: none): while the memory's layout stays (no series
+// forgotten, no growth: a steady target) the hint finds the entry without a comparison.
+bool scraper_target_track_hint(struct scraper_target *self, const struct fw_labels *labels,
+                               uint64_t h, uint32_t *slot, uint32_t *epoch);
 // End the current scrape: add a stale marker at t_ms to batch for every remembered series
 // not tracked since the last sweep, and forget those. Returns how many were marked.
 size_t scraper_target_sweep(struct scraper_target *self, struct fw_batch *batch, int64_t t_ms);
@@ -158,6 +165,9 @@ size_t scraper_target_stale_all(struct scraper_target *self, struct fw_batch *ba
 bool scraper_target_tracked(const struct scraper_target *self, const struct fw_labels *labels);
 bool scraper_target_tracked_hashed(const struct scraper_target *self,
                                    const struct fw_labels *labels, uint64_t h);
+// scraper_target_tracked_hashed with a hint as scraper_target_track_hint's.
+bool scraper_target_tracked_hint(const struct scraper_target *self, const struct fw_labels *labels,
+                                 uint64_t h, uint32_t *slot, uint32_t *epoch);
 // How many series the target remembers.
 size_t scraper_target_series(const struct scraper_target *self);
 

@@ -10,8 +10,11 @@
 #include "fw_expfmt.h"
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_labels_pack.h"
 #include "fw_msg.h"
+#include "fw_msg_samples.h"
 #include "fw_sample.h"
+#include "scraper_cache.h"
 #include "scraper_exemplars.h"
 
 static const char *const s_auto_names[] = {
@@ -19,12 +22,28 @@ static const char *const s_auto_names[] = {
     "scrape_samples_post_metric_relabeling", "scrape_series_added"};
 #define S_N_AUTO (sizeof(s_auto_names) / sizeof(s_auto_names[0]))
 
+// One series of one sample of the batch being built: its encoded labels (a cache entry's,
+// or at off in the state's scratch when enc is NULL), the splitting estimate, the sample.
+struct s_item {
+    const unsigned char *enc;
+    size_t off;
+    uint32_t enc_len;
+    uint32_t est;
+    int64_t t;
+    double v;
+};
+
 struct scraper_work_state {
     fw_expfmt_t *parser;            // owned
     struct scraper_lset lset;       // owned scratch
+    struct fw_labels relabeled;     // owned scratch: a new series' metric relabeling
     scraper_exemplars_t *exemplars; // owned: collects one scrape's exemplars
-    struct fw_batch *b;             // owned: the batch being built
-    struct scraper_work_job *job;   // borrowed: the job being run
+    struct fw_batch *b;             // owned: stale markers and synthetic series
+    struct s_item *items;           // owned: the scrape's series, in order
+    size_t n_items, cap_items;
+    unsigned char *scratch; // owned: the encoded labels of b's series
+    size_t scratch_len, scratch_cap;
+    struct scraper_work_job *job; // borrowed: the job being run
 };
 
 struct scraper_work {
@@ -56,43 +75,72 @@ scraper_work_state_destroy(scraper_work_state_t **self_p)
         return;
     scraper_work_state_t *self = *self_p;
     fw_batch_destroy(&self->b);
+    free(self->items);
+    free(self->scratch);
     scraper_exemplars_destroy(&self->exemplars);
+    fw_labels_clear(&self->relabeled);
     scraper_lset_free(&self->lset);
     fw_expfmt_destroy(&self->parser);
     free(self);
     *self_p = NULL;
 }
 
-// The metric relabeling cache of the job's target, or NULL when its job has no rules. It
-// holds at most 200000 results and is emptied when full, or when the config changed.
-static fw_relabel_cache_t *
-s_mcache(const struct scraper_work_job *job)
+// The job's target's scrape cache, emptied when the config (the rules may have changed) or
+// the body's format changed since its last scrape.
+static scraper_cache_t *
+s_cache(const struct scraper_work_job *job, fw_expfmt_fmt_t fmt)
 {
     struct scraper_target *t = job->target;
-    if (job->n_mrc == 0)
-        return NULL;
-    if (t->mcache && t->mcache_gen != job->gen) // a reload: the rules may have changed
-        fw_relabel_cache_clear(t->mcache);
-    if (!t->mcache)
-        t->mcache = fw_relabel_cache_new(200000);
-    t->mcache_gen = job->gen;
-    return t->mcache;
+    if (!t->cache)
+        t->cache = scraper_cache_new();
+    else if (t->cache_gen != job->gen || t->cache_fmt != (int)fmt)
+        scraper_cache_clear(t->cache);
+    t->cache_gen = job->gen;
+    t->cache_fmt = (int)fmt;
+    return t->cache;
 }
 
-static void
-s_add_auto(scraper_work_state_t *self, const struct scraper_target *t, size_t i, double v,
-           int64_t ts)
+static inline void
+s_item_add(scraper_work_state_t *self, const unsigned char *enc, size_t off, size_t enc_len,
+           size_t est, int64_t t, double v)
 {
-    struct fw_expfmt_sample s = {.name = s_auto_names[i]};
-    scraper_target_merge(&self->lset, &t->labels, false, &s);
-    fw_series_add(fw_batch_add_series(self->b, &self->lset.view), ts, v);
+    if (self->n_items == self->cap_items)
+        fw_mem_grow((void **)&self->items, &self->cap_items, self->n_items + 1,
+                    sizeof(*self->items));
+    self->items[self->n_items++] = (struct s_item){
+        enc, off, (uint32_t)enc_len, (uint32_t)(est > UINT32_MAX ? UINT32_MAX : est), t, v};
 }
 
-// Merge, relabel, limit and batch the n parsed samples of the job's target into self->b.
-// NULL, or the error (in job->error, or a constant) that fails the whole scrape; the batch
-// then holds junk and is dropped by the caller.
+// A series text seen for the first time: merge it with the target labels, apply the job's
+// metric_relabel_configs and remember the result in the cache. NULL with job->error when the
+// result cannot be encoded.
+static struct scraper_cache_entry *
+s_learn(scraper_work_state_t *self, struct scraper_work_job *job, scraper_cache_t *cache,
+        const struct fw_expfmt_sample *s, uint64_t key_hash)
+{
+    struct scraper_target *t = job->target;
+    scraper_target_merge(&self->lset, &t->labels, t->honor_labels, s);
+    const struct fw_labels *lv = &self->lset.view;
+    if (job->n_mrc > 0) {
+        fw_labels_copy(&self->relabeled, lv);
+        lv = fw_relabel_process(job->mrc, job->n_mrc, &self->relabeled) ? &self->relabeled : NULL;
+    }
+    struct scraper_cache_entry *e = scraper_cache_add(cache, s->series, s->series_len, key_hash, lv,
+                                                      lv && lv->len ? fw_labels_hash(lv) : 0);
+    fw_labels_clear(&self->relabeled);
+    if (!e)
+        snprintf(job->error, sizeof(job->error), "label set too large to encode (metric: %s)",
+                 s->name);
+    return e;
+}
+
+// Merge, relabel, limit and list the n parsed samples of the job's target in self->items,
+// through the target's scrape cache: a series text seen before costs a hash and a lookup.
+// NULL, or the error (in job->error, or a constant) that fails the whole scrape; the items
+// then hold junk and are dropped by the caller.
 static const char *
-s_append_samples(scraper_work_state_t *self, struct scraper_work_job *job, size_t n)
+s_append_samples(scraper_work_state_t *self, struct scraper_work_job *job, scraper_cache_t *cache,
+                 size_t n)
 {
     struct scraper_target *t = job->target;
     struct scraper_work_tally *tally = &job->tally;
@@ -105,30 +153,29 @@ s_append_samples(scraper_work_state_t *self, struct scraper_work_job *job, size_
     size_t room = limit > 0 && (size_t)limit > known ? (size_t)limit - known : 0;
     const char *error = NULL;
     struct fw_expfmt_sample s;
-    fw_relabel_cache_t *mcache = s_mcache(job);
     for (size_t i = 0; i < n; i++) {
         fw_expfmt_get(self->parser, i, &s);
-        scraper_target_merge(&self->lset, &t->labels, t->honor_labels, &s);
-        // metric_relabel_configs, through the job's cache: a series seen before costs a
-        // lookup. A sample they drop, or leave without labels, is not counted or stored.
-        // The set's hash is taken once: the cache gives the relabeled set's, and the
-        // staleness memory looks it up with it.
-        const struct fw_labels *lv = &self->lset.view;
-        uint64_t h = fw_labels_hash(lv);
-        if (mcache) {
-            lv = fw_relabel_cache_apply_hashed(mcache, job->mrc, job->n_mrc, lv, h, &h);
-            if (!lv || lv->len == 0)
-                continue;
-        }
+        uint64_t kh = scraper_cache_key_hash(s.series, s.series_len);
+        struct scraper_cache_entry *e = scraper_cache_find(cache, s.series, s.series_len, kh);
+        if (!e && !(e = s_learn(self, job, cache, &s, kh)))
+            return job->error;
+        // A sample the rules drop, or leave without labels, is not counted or stored.
+        if (e->dropped)
+            continue;
+        struct fw_labels lv = fw_labels_pack_view(e->items, e->len);
         tally->post++;
         if (error)
             continue; // sample_limit failed: only counting, as Prometheus does
-        if (scraper_client_check_labels(c, job->label_value_length_limit, lv, job->error,
-                                        sizeof(job->error)) != 0) {
-            tally->limit = "label";
-            return job->error; // as Prometheus, the first bad label set ends the scrape
+        if (!e->checked) {
+            if (scraper_client_check_labels(c, job->label_value_length_limit, &lv, job->error,
+                                            sizeof(job->error)) != 0) {
+                tally->limit = "label";
+                return job->error; // as Prometheus, the first bad label set ends the scrape
+            }
+            e->checked = true;
         }
-        bool tracked = limit > 0 && scraper_target_tracked_hashed(t, lv, h);
+        bool tracked = limit > 0 &&
+                       scraper_target_tracked_hint(t, &lv, e->hash, &e->seen_slot, &e->seen_epoch);
         if (limit > 0 && !drop_excess && (int64_t)tally->post > limit) {
             error = "sample limit exceeded";
             tally->limit = "sample_limit";
@@ -142,17 +189,46 @@ s_append_samples(scraper_work_state_t *self, struct scraper_work_job *job, size_
             room--;
         }
         int64_t st = s.has_t && t->honor_timestamps ? s.t_ms : job->ts;
-        fw_series_add(fw_batch_add_series(self->b, lv), st, s.v);
+        s_item_add(self, e->enc, 0, e->enc_len, e->est, st, s.v);
         if (s.has_exemplar)
-            scraper_exemplars_add(self->exemplars, lv, &s.exemplar, st);
+            scraper_exemplars_add(self->exemplars, &lv, &s.exemplar, st);
         // A sample with its own timestamp gets no stale marker unless the job asks for one
         // (track_timestamps_staleness), as in Prometheus.
         if (s.has_t && t->honor_timestamps && !c->track_timestamps_staleness)
             continue;
-        if (scraper_target_track_hashed(t, lv, h))
+        if (scraper_target_track_hint(t, &lv, e->hash, &e->seen_slot, &e->seen_epoch))
             tally->added++;
     }
     return error;
+}
+
+static void
+s_add_auto(scraper_work_state_t *self, const struct scraper_target *t, size_t i, double v,
+           int64_t ts)
+{
+    struct fw_expfmt_sample s = {.name = s_auto_names[i]};
+    scraper_target_merge(&self->lset, &t->labels, false, &s);
+    fw_series_add(fw_batch_add_series(self->b, &self->lset.view), ts, v);
+}
+
+// List self->b's series (stale markers, synthetic series) after the scrape's, their labels
+// encoded into the scratch.
+static void
+s_items_from_batch(scraper_work_state_t *self)
+{
+    const struct fw_batch *b = self->b;
+    for (size_t i = 0; i < b->len; i++) {
+        const struct fw_series *sr = &b->series[i];
+        size_t len = fw_samples_labels_size(&sr->labels);
+        if (len == 0 || sr->len == 0)
+            continue; // never: these sets came through the cache or are the target's own
+        fw_mem_grow((void **)&self->scratch, &self->scratch_cap, self->scratch_len + len, 1);
+        fw_samples_labels_put(self->scratch + self->scratch_len, &sr->labels);
+        for (size_t k = 0; k < sr->len; k++)
+            s_item_add(self, NULL, self->scratch_len, len, len - 2 - 2 * sr->labels.len,
+                       sr->samples[k].t_ms, sr->samples[k].v);
+        self->scratch_len += len;
+    }
 }
 
 static void
@@ -167,43 +243,48 @@ s_add_frames(struct scraper_work_job *job, zmsg_t *frames, size_t samples)
     job->frame_samples[job->n_frames++] = samples;
 }
 
-// Encode self->b into the job's frames, in parts of at most SCRAPER_WORK_BATCH_SERIES
+// Encode items [i0, i1) as one SAMPLES part of the job (seq numbered on the loop): the
+// body is sized first and each series written once, straight into its frame.
+static void
+s_encode_part(scraper_work_state_t *self, struct scraper_work_job *job, size_t i0, size_t i1)
+{
+    size_t bytes = 0;
+    for (size_t i = i0; i < i1; i++)
+        bytes += self->items[i].enc_len + 20;
+    fw_err_t err;
+    fw_err_clear(&err);
+    unsigned char *p = NULL;
+    zmsg_t *frames =
+        fw_msg_samples_frames(job->sender ? job->sender : "", 1, 1, i1 - i0, bytes, &p, &err);
+    if (!frames) {
+        fw_warn("msg.encode.fail", "target=%s samples=%zu err=%s", job->target->url, i1 - i0,
+                err.msg);
+        return;
+    }
+    for (size_t i = i0; i < i1; i++) {
+        const struct s_item *it = &self->items[i];
+        memcpy(p, it->enc ? it->enc : self->scratch + it->off, it->enc_len);
+        p = fw_samples_put_one(p + it->enc_len, it->t, it->v);
+    }
+    s_add_frames(job, frames, i1 - i0);
+}
+
+// Encode the items into the job's frames, in parts of at most SCRAPER_WORK_BATCH_SERIES
 // series or about SCRAPER_WORK_BATCH_BYTES of label text each.
 static void
 s_encode(scraper_work_state_t *self, struct scraper_work_job *job)
 {
-    const struct fw_batch *b = self->b;
-    struct fw_batch part = {.seq = 1, .oldest = 1}; // numbered on the loop
-    snprintf(part.sender, sizeof(part.sender), "%s", job->sender ? job->sender : "");
-    size_t i0 = 0, bytes = 0, samples = 0;
-    for (size_t i = 0; i <= b->len; i++) {
-        if (i < b->len && i - i0 < SCRAPER_WORK_BATCH_SERIES && bytes < SCRAPER_WORK_BATCH_BYTES) {
-            const struct fw_labels *l = &b->series[i].labels;
-            for (size_t k = 0; k < l->len; k++)
-                bytes += strlen(l->items[k].name) + strlen(l->items[k].value) + 4;
-            bytes += 16 * b->series[i].len;
-            samples += b->series[i].len;
-            continue;
+    size_t i0 = 0, bytes = 0;
+    for (size_t i = 0; i < self->n_items; i++) {
+        if (i - i0 == SCRAPER_WORK_BATCH_SERIES || bytes >= SCRAPER_WORK_BATCH_BYTES) {
+            s_encode_part(self, job, i0, i);
+            i0 = i;
+            bytes = 0;
         }
-        if (i == i0 && i == b->len && b->len > 0)
-            break;
-        part.series = b->series + i0;
-        part.len = part.cap = i - i0;
-        struct fw_msg m = {.type = FW_MSG_SAMPLES, .batch = &part};
-        fw_err_t err;
-        fw_err_clear(&err);
-        zmsg_t *frames = fw_msg_encode(&m, &err);
-        if (frames)
-            s_add_frames(job, frames, samples);
-        else
-            fw_warn("msg.encode.fail", "target=%s samples=%zu err=%s", job->target->url, samples,
-                    err.msg);
-        if (i == b->len)
-            break;
-        i0 = i;
-        bytes = samples = 0;
-        i--; // this series starts the next part
+        bytes += self->items[i].est + 16;
     }
+    if (self->n_items > i0 || self->n_items == 0)
+        s_encode_part(self, job, i0, self->n_items);
 }
 
 static double
@@ -223,27 +304,30 @@ scraper_work_run(scraper_work_state_t *self, struct scraper_work_job *job)
     self->job = job;
     if (!self->b)
         self->b = fw_batch_new();
+    self->n_items = self->scratch_len = 0;
     int64_t ts = job->ts;
     const char *error = res->error;
     fw_err_t perr;
     ssize_t n = 0;
+    scraper_cache_t *cache = NULL;
     if (!error) {
         // OpenMetrics as Prometheus reads it: what its scrape accepts stays up here too
         // (a NaN counter, families out of order); the strict rules are for conformance.
+        fw_expfmt_fmt_t fmt = fw_expfmt_format(res->content_type);
         n = fw_expfmt_parse_flags(self->parser, (const char *)zframe_data(res->body),
-                                  zframe_size(res->body), fw_expfmt_format(res->content_type),
-                                  FW_EXPFMT_PROMETHEUS, &perr);
+                                  zframe_size(res->body), fmt, FW_EXPFMT_PROMETHEUS, &perr);
         if (n < 0) {
             error = perr.msg;
             n = 0;
+        } else {
+            cache = s_cache(job, fmt);
         }
     }
     if (!error) {
-        error = s_append_samples(self, job, (size_t)n);
-        if (error) { // nothing of a failed scrape is stored: a fresh batch for the markers
+        error = s_append_samples(self, job, cache, (size_t)n);
+        if (error) { // nothing of a failed scrape is stored: only the markers
             scraper_exemplars_reset(self->exemplars);
-            fw_batch_destroy(&self->b);
-            self->b = fw_batch_new();
+            self->n_items = 0;
             job->tally.added = 0;
         }
     }
@@ -261,8 +345,12 @@ scraper_work_run(scraper_work_state_t *self, struct scraper_work_job *job)
     job->n = n;
     job->exemplars_dropped = n > 0 ? fw_expfmt_exemplars_dropped(self->parser) : 0;
     job->exemplars = scraper_exemplars_take(self->exemplars);
+    s_items_from_batch(self);
     s_encode(self, job);
+    if (cache) // the items pointed into it: only now may it forget what this scrape left out
+        scraper_cache_iter_done(cache, !error);
     fw_batch_destroy(&self->b); // encoded: its labels and samples are not needed any more
+    self->n_items = self->scratch_len = 0;
     self->job = NULL;
     job->work_s = s_thread_cpu_s() - cpu0;
 }

@@ -14,11 +14,14 @@
     target has at most one job in the pipeline (the loop skips a target's scrape while its
     previous one is fetched or processed, as Prometheus skips overlapping scrapes), so the
     queues are bounded by the number of targets. While a job is out the worker owns the
-    target's series memory (scraper_target_track/sweep) and its metric relabeling cache
-    (t->mcache): the loop must neither touch them nor free the target until the job is back.
-    The metric relabel rules are borrowed from the config of generation `gen`, which the
-    loop keeps until every job of that generation is back; a target's cache is emptied when
-    its scrape comes with a newer generation.
+    target's series memory (scraper_target_track/sweep) and its scrape cache (t->cache,
+    scraper_cache.h: what each series text became after the merge and metric relabeling):
+    the loop must neither touch them nor free the target until the job is back. The metric
+    relabel rules are borrowed from the config of generation `gen`, which the loop keeps
+    until every job of that generation is back; a target's cache is emptied when its scrape
+    comes with a newer generation. A known series costs a hash of its text and a lookup; its
+    encoded labels are copied from the cache straight into the SAMPLES frame, which is sized
+    before it is written, so a scrape of known series allocates nothing per sample.
 
     A SAMPLES batch is encoded in parts of at most SCRAPER_WORK_BATCH_SERIES series or about
     SCRAPER_WORK_BATCH_BYTES of labels, so a large target fits tsdb's --zmq.max-msg-size.

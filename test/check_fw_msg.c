@@ -12,6 +12,7 @@
 
 #include "fw_mem.h"
 #include "fw_msg.h"
+#include "fw_msg_samples.h"
 
 static struct fw_batch *
 s_sample_batch(void)
@@ -69,6 +70,55 @@ START_TEST(test_fw_msg_samples_round_trip)
     fw_msg_destroy(&m);
     fw_msg_destroy(&d);
     fw_msg_destroy(&d); // twice is fine
+}
+END_TEST
+
+// A body written from pre-encoded label blocks (fw_msg_samples_frames,
+// fw_samples_labels_put, fw_samples_put_one: the scraper's path) is byte for byte what
+// fw_msg_encode makes of the same batch, and a bad header is refused.
+START_TEST(test_fw_msg_samples_frames_written_in_place)
+{
+    struct fw_batch *b = fw_batch_new();
+    snprintf(b->sender, sizeof(b->sender), "scraper/h/1.2");
+    b->seq = 9;
+    b->oldest = 3;
+    struct fw_labels l = FW_LABELS_INIT;
+    fw_labels_set(&l, "__name__", "up");
+    fw_labels_set(&l, "instance", "h:1");
+    fw_series_add(fw_batch_add_series(b, &l), 1000, 1);
+    fw_labels_set(&l, "job", "caf\xc3\xa9");
+    fw_series_add(fw_batch_add_series(b, &l), -5, fw_stale_nan());
+    struct fw_msg m = {.type = FW_MSG_SAMPLES, .batch = b};
+    fw_err_t err;
+    zmsg_t *want = fw_msg_encode(&m, &err);
+    ck_assert_ptr_nonnull(want);
+
+    size_t bytes = 0;
+    for (size_t i = 0; i < b->len; i++)
+        bytes += fw_samples_labels_size(&b->series[i].labels) + 20;
+    unsigned char *p = NULL;
+    zmsg_t *got = fw_msg_samples_frames("scraper/h/1.2", 9, 3, b->len, bytes, &p, &err);
+    ck_assert_ptr_nonnull(got);
+    for (size_t i = 0; i < b->len; i++) {
+        const struct fw_series *sr = &b->series[i];
+        fw_samples_labels_put(p, &sr->labels);
+        p = fw_samples_put_one(p + fw_samples_labels_size(&sr->labels), sr->samples[0].t_ms,
+                               sr->samples[0].v);
+    }
+    ck_assert_uint_eq(zmsg_size(got), 3);
+    zframe_t *fw = zmsg_first(want), *fg = zmsg_first(got);
+    for (; fw && fg; fw = zmsg_next(want), fg = zmsg_next(got))
+        ck_assert(zframe_eq(fw, fg));
+    ck_assert_ptr_eq(p, zframe_data(zmsg_last(got)) + zframe_size(zmsg_last(got)));
+    zmsg_destroy(&got);
+    zmsg_destroy(&want);
+
+    ck_assert_ptr_null(fw_msg_samples_frames("", 1, 1, 0, 0, &p, &err));
+    ck_assert_ptr_nonnull(strstr(err.msg, "sender id"));
+    ck_assert_ptr_null(fw_msg_samples_frames("s", 2, 3, 0, 0, &p, &err));
+    ck_assert_ptr_nonnull(strstr(err.msg, "oldest"));
+    fw_labels_clear(&l);
+    fw_batch_destroy(&b);
 }
 END_TEST
 
@@ -457,6 +507,7 @@ fw_msg_suite(void)
     Suite *s = suite_create("fw_msg");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_fw_msg_samples_round_trip);
+    tcase_add_test(tc, test_fw_msg_samples_frames_written_in_place);
     tcase_add_test(tc, test_fw_msg_json_round_trip_and_schema);
     tcase_add_test(tc, test_fw_msg_decode_rejects_bad_frames);
     tcase_add_test(tc, test_fw_msg_decode_rejects_deep_json);

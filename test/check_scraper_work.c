@@ -13,6 +13,7 @@
 #include "fw_mem.h"
 #include "fw_msg.h"
 #include "fw_promcfg.h"
+#include "../scraper/scraper_cache.h"
 #include "../scraper/scraper_target.h"
 #include "../scraper/scraper_work.h"
 
@@ -114,6 +115,95 @@ START_TEST(test_scraper_work_parts_and_staleness)
 }
 END_TEST
 
+// Run one scrape of body (text format) on st for t at ts; the job, to destroy.
+static struct scraper_work_job *
+s_run_body(scraper_work_state_t *st, struct scraper_target *t, const char *body, int64_t ts,
+           const struct check_util_rules *r)
+{
+    struct scraper_work_job *job = scraper_work_job_new();
+    job->target = t;
+    job->res.body = zframe_new(body, strlen(body));
+    job->res.content_type = strdup("text/plain; version=0.0.4");
+    job->ts = ts;
+    job->sample_limit = 500000;
+    job->sender = "test/sender";
+    job->gen = 1;
+    if (r) {
+        job->mrc = r->r;
+        job->n_mrc = r->n;
+    }
+    scraper_work_run(st, job);
+    return job;
+}
+
+// The scrape cache keys a series by its text: two texts of one label set (a label of empty
+// value is absent) are two entries of one series, which stays fresh while either is
+// scraped; a text the rules drop is remembered as dropped; staleness stays right when the
+// memory's layout changes under the cache's hints; and texts a scrape left out are
+// forgotten, so the cache holds one scrape's series.
+START_TEST(test_scraper_work_cache_by_text)
+{
+    struct check_util_rules r;
+    struct fw_cfg_errors errs;
+    ck_assert_int_eq(check_util_rules_load("r:\n  - {action: drop, source_labels: [__name__], "
+                                           "regex: gone}\n",
+                                           &r, &errs),
+                     0);
+    struct fw_scrape_config sc = check_util_scrape_job("cache", true);
+    struct scraper_target *t = scraper_target_new(&sc, "h:1", NULL);
+    scraper_work_state_t *st = scraper_work_state_new();
+    int64_t ts = 1700000000000;
+    struct scraper_work_job *job =
+        s_run_body(st, t, "m{a=\"1\"} 1\nm{a=\"1\",b=\"\"} 2\ngone 3\nk 4\n", ts, &r);
+    ck_assert(!job->failed);
+    ck_assert_uint_eq(job->tally.post, 3);  // "gone" dropped
+    ck_assert_uint_eq(job->tally.added, 2); // m{a="1"} (twice) and k
+    ck_assert_uint_eq(scraper_cache_len(t->cache), 4);
+    size_t series, samples, stale;
+    s_decode_all(job, &series, &samples, &stale);
+    ck_assert_uint_eq(series, 3 + 5);
+    scraper_work_job_destroy(&job);
+
+    // Only the second text of m{a="1"}: the series is still there, nothing stale; the texts
+    // left out are forgotten.
+    job = s_run_body(st, t, "m{a=\"1\",b=\"\"} 5\ngone 6\nk 7\n", ts + 1000, &r);
+    ck_assert_uint_eq(job->tally.added, 0);
+    ck_assert_uint_eq(job->stale, 0);
+    ck_assert_uint_eq(scraper_cache_len(t->cache), 3);
+    scraper_work_job_destroy(&job);
+
+    // k goes (the memory forgets it and moves the rest: every hint is stale), then comes
+    // back: new again, and m stays known through its hint's slow path.
+    job = s_run_body(st, t, "m{a=\"1\",b=\"\"} 8\n", ts + 2000, &r);
+    ck_assert_uint_eq(job->stale, 1);
+    ck_assert_uint_eq(job->tally.added, 0);
+    scraper_work_job_destroy(&job);
+    job = s_run_body(st, t, "m{a=\"1\",b=\"\"} 9\nk 10\n", ts + 3000, &r);
+    ck_assert_uint_eq(job->stale, 0);
+    ck_assert_uint_eq(job->tally.added, 1);
+    scraper_work_job_destroy(&job);
+    job = s_run_body(st, t, "m{a=\"1\",b=\"\"} 9\nk 10\n", ts + 4000, &r);
+    ck_assert_uint_eq(job->stale, 0);
+    ck_assert_uint_eq(job->tally.added, 0);
+    ck_assert_uint_eq(scraper_target_series(t), 2);
+    s_decode_all(job, &series, &samples, &stale);
+    ck_assert_uint_eq(series, 2 + 5);
+    ck_assert_uint_eq(stale, 0);
+    scraper_work_job_destroy(&job);
+
+    // A failed scrape (a label limit) forgets nothing.
+    t->client.label_limit = 1;
+    job = s_run_body(st, t, "x{a=\"1\",b=\"2\"} 1\n", ts + 5000, &r);
+    ck_assert(job->failed);
+    ck_assert_uint_eq(scraper_cache_len(t->cache), 3);
+    scraper_work_job_destroy(&job);
+
+    scraper_work_state_destroy(&st);
+    scraper_target_destroy(&t);
+    check_util_rules_free(&r);
+}
+END_TEST
+
 static size_t s_done;
 static void
 s_on_done(struct scraper_work_job *job, void *arg)
@@ -162,17 +252,17 @@ START_TEST(test_scraper_work_allocations)
         ck_assert_uint_eq(job->tally.added, k == 0 ? n : 0);
         scraper_work_job_destroy(&job);
     }
-    // New series: the relabel cache's packed in and out and the staleness memory's packed
-    // copy kept, the rules' working copy (1 + 2 x 4 labels and the one added) freed: 17 a
-    // series (34 when every copy allocated each string apart).
-    ck_assert_msg(per_scrape[0] < 20 * n, "first scrape: %lu allocations", per_scrape[0]);
+    // New series: the scrape cache's entry and packed labels and the staleness memory's
+    // packed copy kept, the rules' working copy (1 + 2 x 4 labels and the one added)
+    // freed: 15 a series (34 when every copy allocated each string apart).
+    ck_assert_msg(per_scrape[0] < 18 * n, "first scrape: %lu allocations", per_scrape[0]);
     // Known series: no allocation per sample (the batch's blocks and the encoder's buffer
     // are per scrape, a few hundred at most for 5000 samples).
     ck_assert_msg(per_scrape[1] < n / 10, "second scrape: %lu allocations", per_scrape[1]);
     ck_assert_msg(per_scrape[2] < n / 10, "third scrape: %lu allocations", per_scrape[2]);
-    // The target's own relabeling cache holds its n series; a scrape of a newer config
+    // The target's own scrape cache holds its n series texts; a scrape of a newer config
     // generation (a reload: the rules may differ) empties and refills it.
-    ck_assert_uint_eq(fw_relabel_cache_len(t->mcache), n);
+    ck_assert_uint_eq(scraper_cache_len(t->cache), n);
     struct scraper_work_job *job = s_job_for(t, n);
     job->mrc = r.r;
     job->n_mrc = r.n;
@@ -180,7 +270,7 @@ START_TEST(test_scraper_work_allocations)
     unsigned long a0 = fw_mem_allocations();
     scraper_work_run(st, job);
     ck_assert_uint_gt(fw_mem_allocations() - a0, 2 * n);
-    ck_assert_uint_eq(fw_relabel_cache_len(t->mcache), n);
+    ck_assert_uint_eq(scraper_cache_len(t->cache), n);
     ck_assert_uint_eq(job->tally.added, 0);
     scraper_work_job_destroy(&job);
     scraper_work_state_destroy(&st);
@@ -235,6 +325,7 @@ scraper_work_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_scraper_work_parts_and_staleness);
     tcase_add_test(tc, test_scraper_work_allocations);
+    tcase_add_test(tc, test_scraper_work_cache_by_text);
     tcase_add_test(tc, test_scraper_work_pool);
     suite_add_tcase(s, tc);
     return s;

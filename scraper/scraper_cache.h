@@ -1,0 +1,70 @@
+/*  scraper_cache.h — a target's scrape cache: what each series text of its body becomes.
+
+    A target serves the same series every scrape, written the same way. What a sample's
+    series text ("name{labels}" as written, fw_expfmt_sample.series) turns into — the merge
+    with the target labels, the job's metric_relabel_configs, the label limits, the final
+    set's hash and its SAMPLES encoding — depends on nothing else while the target and the
+    config generation stay, so the worker works it out on a series' first sight and keeps
+    it here, as Prometheus's scrape cache does (keyed by the raw series bytes). A known
+    series then costs one hash of its text and one comparison: no label merge, relabeling,
+    label hashing or encoding.
+
+    An entry holds its key, the final label set (packed, fw_labels_pack.h) or "dropped",
+    that set's fw_labels_hash and its encoded labels (fw_samples_labels_put) with the byte
+    estimate the batch splitting uses, and a hint where the target's staleness memory keeps
+    the set (scraper_target_track_hint). Entries never move while they live, so a scrape may
+    keep pointers to them until scraper_cache_iter_done() ends it, which forgets the entries
+    a successful scrape did not use (bounding the cache by one scrape's series). Empty it when the
+    relabel rules or the exposition format change.
+
+    One cache per target; the worker holding the target's scrape owns it (scraper_work.h).
+*/
+#ifndef SCRAPER_CACHE_H
+#define SCRAPER_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fw_labels.h"
+
+struct scraper_cache_entry {
+    uint64_t key_hash;
+    const char *key; // the series text (in this entry's block)
+    uint32_t key_len;
+    uint32_t iter;            // the last scrape that used the entry
+    bool dropped;             // the rules dropped the series (or left it without labels)
+    bool checked;             // the label limits passed
+    uint32_t len;             // labels
+    struct fw_label *items;   // owned, packed; NULL when dropped
+    uint64_t hash;            // fw_labels_hash of the labels
+    const unsigned char *enc; // the encoded labels (in this entry's block)
+    uint32_t enc_len;
+    size_t est; // the batch splitting's byte estimate: name and value bytes + 4 per label
+    uint32_t seen_slot, seen_epoch; // scraper_target_track_hint's hint; epoch 0: none
+};
+
+typedef struct scraper_cache scraper_cache_t;
+
+scraper_cache_t *scraper_cache_new(void);
+void scraper_cache_destroy(scraper_cache_t **self_p);
+// Forget every entry (new rules, another format).
+void scraper_cache_clear(scraper_cache_t *self);
+size_t scraper_cache_len(const scraper_cache_t *self);
+
+// The hash of a series text, for find and add.
+uint64_t scraper_cache_key_hash(const char *key, size_t len);
+// The entry of key (len bytes, hash h), marked used by this scrape; NULL when unknown.
+struct scraper_cache_entry *scraper_cache_find(scraper_cache_t *self, const char *key, size_t len,
+                                               uint64_t h);
+// Add key (not present) with its final labels (copied; NULL or empty: dropped) and their
+// hash. The entry, marked used by this scrape; NULL only when the labels cannot be encoded
+// (more than 65535 labels, a name over 65535 bytes: then nothing is kept).
+struct scraper_cache_entry *scraper_cache_add(scraper_cache_t *self, const char *key, size_t len,
+                                              uint64_t h, const struct fw_labels *labels,
+                                              uint64_t labels_hash);
+// A scrape is over: when `forget` (it succeeded), forget the entries it did not use; then
+// start the next.
+void scraper_cache_iter_done(scraper_cache_t *self, bool forget);
+
+#endif
