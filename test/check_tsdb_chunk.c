@@ -123,7 +123,8 @@ s_round_trip(struct tsdb_chunk_app *a, const int64_t *t, const double *v, unsign
     s_fill(a, t, v, n);
     size_t len;
     const unsigned char *p = tsdb_chunk_app_bytes(a, &len);
-    ck_assert_int_eq(p[0], TSDB_CHUNK_XOR); // open chunks are XOR
+    // open chunks are XOR, or decimal steps while every value is a decimal
+    ck_assert(p[0] == TSDB_CHUNK_XOR || p[0] == TSDB_CHUNK_DECSTEP);
     s_expect(p, len, t, v, n);
     int enc = tsdb_chunk_app_seal(a);
     size_t slen;
@@ -164,7 +165,7 @@ START_TEST(test_tsdb_chunk_append_iterate_seal)
     const unsigned char *p = tsdb_chunk_app_bytes(&a, &len);
     struct tsdb_chunk_info info;
     ck_assert_int_eq(tsdb_chunk_info(p, len, &info), 0);
-    ck_assert_int_eq(info.enc, TSDB_CHUNK_XOR);
+    ck_assert_int_eq(info.enc, TSDB_CHUNK_DECSTEP); // decimals so far
     ck_assert_uint_eq(info.n, 3);
     ck_assert_int_eq(info.mint, T0);
     ck_assert_int_eq(info.maxt, T0 + 30000);
@@ -206,6 +207,14 @@ START_TEST(test_tsdb_chunk_append_iterate_seal)
     ck_assert_int_eq(tsdb_chunk_app_seal(&a), 0); // empty: nothing to seal
 }
 END_TEST
+
+// Either decimal encoding: the Rice column (2), or the steps an open chunk uses (3) when
+// sealing finds nothing smaller.
+static bool
+s_is_dec(int enc)
+{
+    return enc == TSDB_CHUNK_DECIMAL || enc == TSDB_CHUNK_DECSTEP;
+}
 
 START_TEST(test_tsdb_chunk_special_values_bit_exact)
 {
@@ -259,7 +268,7 @@ START_TEST(test_tsdb_chunk_special_values_bit_exact)
     // +0.0 is a decimal (m = 0), -0.0 is not.
     for (unsigned i = 0; i < TSDB_CHUNK_MAX_SAMPLES; i++)
         v[i] = 0.0;
-    ck_assert_int_eq(s_round_trip(&a, t, v, TSDB_CHUNK_MAX_SAMPLES, NULL), TSDB_CHUNK_DECIMAL);
+    ck_assert(s_is_dec(s_round_trip(&a, t, v, TSDB_CHUNK_MAX_SAMPLES, NULL)));
     v[5] = -0.0;
     ck_assert_int_eq(s_round_trip(&a, t, v, TSDB_CHUNK_MAX_SAMPLES, NULL), TSDB_CHUNK_XOR);
     // The largest decimal magnitude still fits; one past it does not.
@@ -307,13 +316,13 @@ START_TEST(test_tsdb_chunk_decimal_chosen_and_exact)
             v[i] = s_decimal(x, kinds[k].dec);
         }
         int enc = s_round_trip(&a, t, v, n, &len);
-        ck_assert_msg(enc == TSDB_CHUNK_DECIMAL, "%s: encoding %d", kinds[k].what, enc);
+        ck_assert_msg(s_is_dec(enc), "%s: encoding %d", kinds[k].what, enc);
         ck_assert_msg(len < 2 * n, "%s: %zu bytes", kinds[k].what, len);
     }
     // Counters that reset and gauges that step keep decimal, paying for the jump only.
     for (unsigned i = 0; i < n; i++)
         v[i] = i < 70 ? 5e6 + 9 * i : 3 * (i - 70);
-    ck_assert_int_eq(s_round_trip(&a, t, v, n, &len), TSDB_CHUNK_DECIMAL);
+    ck_assert(s_is_dec(s_round_trip(&a, t, v, n, &len)));
     ck_assert_uint_le(len, 50);
     // Random doubles are not decimals.
     for (unsigned i = 0; i < n; i++)
@@ -322,8 +331,8 @@ START_TEST(test_tsdb_chunk_decimal_chosen_and_exact)
     // One sample, two samples.
     ck_assert_int_eq(s_round_trip(&a, t, v + 7, 1, NULL), TSDB_CHUNK_XOR);
     double two[2] = {3, 4};
-    ck_assert_int_eq(s_round_trip(&a, t, two, 1, NULL), TSDB_CHUNK_DECIMAL);
-    ck_assert_int_eq(s_round_trip(&a, t, two, 2, NULL), TSDB_CHUNK_DECIMAL);
+    ck_assert(s_is_dec(s_round_trip(&a, t, two, 1, NULL)));
+    ck_assert(s_is_dec(s_round_trip(&a, t, two, 2, NULL)));
     tsdb_chunk_app_clear(&a);
 }
 END_TEST
@@ -595,7 +604,7 @@ START_TEST(test_tsdb_chunk_damage_rejected)
     }
     size_t len = s_sample_chunk(0, buf, sizeof(buf), &(int){0});
     // unknown encodings, later types among them
-    static const unsigned char encs[] = {0, 3, 4, 0x3f, 0x40, 0x7f, 0x80, 0x83, 0xc1, 0xc2, 0xff};
+    static const unsigned char encs[] = {0, 4, 5, 0x3f, 0x40, 0x7f, 0x80, 0x84, 0xc1, 0xc3, 0xff};
     for (size_t k = 0; k < sizeof(encs); k++) {
         memcpy(bad, buf, len);
         bad[0] = encs[k];
@@ -696,6 +705,73 @@ START_TEST(test_tsdb_chunk_damage_rejected)
 }
 END_TEST
 
+START_TEST(test_tsdb_chunk_open_decimal_steps)
+{
+    struct tsdb_chunk_app a;
+    tsdb_chunk_app_init(&a);
+    int64_t t[16];
+    s_grid(t, 16, T0, 1000);
+    // More places re-code the open chunk at the larger scale; every step is a chunk.
+    double v[16] = {1, 1.5, 1.25, 1.125, 2, -7, 1e-3, 123456.789, 0.1, 0.2, 0.3};
+    for (unsigned i = 0; i < 11; i++) {
+        ck_assert_int_eq(tsdb_chunk_app_append(&a, t[i], v[i]), 0);
+        size_t len;
+        const unsigned char *p = tsdb_chunk_app_bytes(&a, &len);
+        ck_assert_int_eq(p[0], TSDB_CHUNK_DECSTEP);
+        s_expect(p, len, t, v, i + 1);
+    }
+    // A value that is no decimal (the stale marker) re-codes it as XOR, for good.
+    v[11] = s_from_bits(0x7ff0000000000002ULL);
+    v[12] = 4.5;
+    v[13] = -0.0;
+    for (unsigned i = 11; i < 14; i++) {
+        ck_assert_int_eq(tsdb_chunk_app_append(&a, t[i], v[i]), 0);
+        size_t len;
+        const unsigned char *p = tsdb_chunk_app_bytes(&a, &len);
+        ck_assert_int_eq(p[0], TSDB_CHUNK_XOR);
+        s_expect(p, len, t, v, i + 1);
+    }
+    ck_assert_int_eq(tsdb_chunk_app_seal(&a), TSDB_CHUNK_XOR);
+    // -0.0, 0.1 + 0.2 (17 places) and a value whose m at the scale needed passes 2^53 are no
+    // decimals: XOR from there on.
+    double firsts[3][2] = {{-0.0, 1}, {0.1 + 0.2, 1}, {1e15, 1e15 + 0.5}};
+    for (unsigned k = 0; k < 3; k++) {
+        tsdb_chunk_app_reset(&a);
+        s_fill(&a, t, firsts[k], 2);
+        size_t len;
+        const unsigned char *p = tsdb_chunk_app_bytes(&a, &len);
+        ck_assert_msg(p[0] == TSDB_CHUNK_XOR, "case %u: encoding %d", k, p[0]);
+        s_expect(p, len, t, firsts[k], 2);
+    }
+    // The step widths: the same value costs 1 bit, a step that fits the width 2 + w.
+    tsdb_chunk_app_reset(&a);
+    double w[4] = {100, 100, 103, 101};
+    s_fill(&a, t, w, 4);
+    size_t len;
+    tsdb_chunk_app_bytes(&a, &len);
+    // header 13 bytes (T0 takes a 6-byte varint); d 4 bits, U(100) 14; sample 1: first delta
+    // 14, same value 1; sample 2: dod 1, a new width 2 + 6 + 3; sample 3: dod 1, the width
+    // reused 2 + 3; 51 bits in all
+    ck_assert_uint_eq(len, 13 + (4 + 14 + 14 + 1 + 1 + 11 + 1 + 5 + 7) / 8);
+    s_expect(tsdb_chunk_app_bytes(&a, &len), len, t, w, 4);
+    tsdb_chunk_app_clear(&a);
+
+    // Hand-made steps, one defect each: a reused width before any; width 0; width 56.
+    unsigned seen;
+    static const uint64_t bad_ctl[][2] = {{2, 2}, {3 << 6 | 0, 8}, {3 << 6 | 56, 8}};
+    for (unsigned k = 0; k < 3; k++) {
+        struct s_bb b;
+        s_bb_header(&b, TSDB_CHUNK_DECSTEP, 2, 1000);
+        s_bb_put(&b, 2, 4);                        // d = 2
+        s_bb_put(&b, 9, 6), s_bb_put(&b, 400, 9);  // U(200)
+        s_bb_put(&b, 9, 5), s_bb_put(&b, 1000, 9); // first delta 1000
+        s_bb_put(&b, bad_ctl[k][0], (unsigned)bad_ctl[k][1]);
+        s_bb_put(&b, 0, 64);
+        ck_assert_int_eq(s_drain(b.b, s_bb_len(&b), &seen), FW_EPARSE);
+    }
+}
+END_TEST
+
 START_TEST(test_tsdb_chunk_reopen)
 {
     struct tsdb_chunk_app a, b;
@@ -749,7 +825,7 @@ START_TEST(test_tsdb_chunk_size_bounds)
     double c = 98765;
     for (unsigned i = 0; i < n; i++)
         v[i] = c += (double)(s_rand() % 31);
-    ck_assert_int_eq(s_round_trip(&a, t, v, n, &len), TSDB_CHUNK_DECIMAL);
+    ck_assert(s_is_dec(s_round_trip(&a, t, v, n, &len)));
     ck_assert_msg(len <= 110, "counter: %zu bytes", len);
     // A constant: the header, the value and 1 bit a sample.
     for (unsigned i = 0; i < n; i++)
@@ -760,12 +836,20 @@ START_TEST(test_tsdb_chunk_size_bounds)
     double g = 0.75;
     for (unsigned i = 0; i < n; i++)
         v[i] = s_decimal(g += 0.01 * ((double)(s_rand() % 2001) / 1000 - 1), 4);
-    ck_assert_int_eq(s_round_trip(&a, t, v, n, &len), TSDB_CHUNK_DECIMAL);
+    ck_assert(s_is_dec(s_round_trip(&a, t, v, n, &len)));
     ck_assert_msg(len <= 180, "OEE: %zu bytes", len);
-    // The same as XOR would be some 6 bytes a sample: decimal is what makes it small.
+    // Open, it is decimal steps of ~16 bits a sample; the same as XOR would be some 6 bytes
+    // a sample (a NaN first makes the chunk XOR): decimals are what make it small.
     tsdb_chunk_app_reset(&a);
     s_fill(&a, t, v, n);
-    tsdb_chunk_app_bytes(&a, &len);
+    const unsigned char *p = tsdb_chunk_app_bytes(&a, &len);
+    ck_assert_int_eq(p[0], TSDB_CHUNK_DECSTEP);
+    ck_assert_msg(len <= 270, "OEE, open: %zu bytes", len);
+    tsdb_chunk_app_reset(&a);
+    ck_assert_int_eq(tsdb_chunk_app_append(&a, t[0] - 1000, NAN), 0);
+    s_fill(&a, t, v, n - 1);
+    p = tsdb_chunk_app_bytes(&a, &len);
+    ck_assert_int_eq(p[0], TSDB_CHUNK_XOR);
     ck_assert_msg(len >= 500, "OEE as XOR: %zu bytes", len);
     // Timestamps with 0..3 ms of jitter cost about 6 bits each in the open chunk and half
     // that once sealed (a Rice-coded column, time encoding 1).
@@ -775,8 +859,8 @@ START_TEST(test_tsdb_chunk_size_bounds)
     }
     tsdb_chunk_app_reset(&a);
     s_fill(&a, t, v, n);
-    const unsigned char *p = tsdb_chunk_app_bytes(&a, &len);
-    ck_assert_msg(len >= 36 + n * 5 / 8, "jitter, open: %zu bytes", len);
+    p = tsdb_chunk_app_bytes(&a, &len);
+    ck_assert_msg(len >= 10 + n * 5 / 8, "jitter, open: %zu bytes", len);
     s_round_trip(&a, t, v, n, &len);
     p = tsdb_chunk_app_bytes(&a, &len);
     ck_assert_int_eq(p[0] >> 6, 1);
@@ -834,6 +918,7 @@ tsdb_chunk_suite(void)
     tcase_add_test(tc, test_tsdb_chunk_append_iterate_seal);
     tcase_add_test(tc, test_tsdb_chunk_special_values_bit_exact);
     tcase_add_test(tc, test_tsdb_chunk_decimal_chosen_and_exact);
+    tcase_add_test(tc, test_tsdb_chunk_open_decimal_steps);
     tcase_add_test(tc, test_tsdb_chunk_timestamp_edges);
     tcase_add_test(tc, test_tsdb_chunk_seek);
     tcase_add_test(tc, test_tsdb_chunk_every_truncation_rejected);

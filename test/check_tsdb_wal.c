@@ -425,6 +425,29 @@ START_TEST(test_tsdb_wal_upgrades_format_2)
     ck_assert_int_eq(((const char *)v.mv_data)[0], '0' + TSDB_STORE_FORMAT);
     mdb_txn_abort(txn);
     mdb_env_close(env);
+
+    // format 3 (the log, no decimal steps) is upgraded the same way, its data kept
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    ck_assert_int_eq(mdb_env_open(env, s_dir, 0, 0644), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    v = (MDB_val){1, (void *)"3"};
+    ck_assert_int_eq(mdb_put(txn, meta, &k, &v, 0), 0);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    st = s_open_wal();
+    s_check_series(st, NULL, 4, 1);
+    tsdb_store_destroy(&st);
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    ck_assert_int_eq(mdb_env_open(env, s_dir, MDB_RDONLY, 0644), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    ck_assert_int_eq(mdb_get(txn, meta, &k, &v), 0);
+    ck_assert_int_eq(((const char *)v.mv_data)[0], '4');
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
 }
 END_TEST
 

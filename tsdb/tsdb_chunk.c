@@ -163,6 +163,63 @@ s_put_xor(struct s_bw *w, uint64_t prev, uint8_t *wlead, uint8_t *wtrail, uint64
     *wtrail = (uint8_t)trail;
 }
 
+// The decimal-step code of m after prev (encoding 3); *width holds the current width (0xff:
+// none yet). Both |m| and |prev| are below 2^53.
+static void
+s_put_decstep(struct s_bw *w, int64_t prev, uint8_t *width, int64_t m)
+{
+    uint64_t u = s_zz(m - prev);
+    if (u == 0) {
+        s_put(w, 0, 1);
+        return;
+    }
+    unsigned l = s_bitlen(u);
+    // keep the width while it costs no more than a new one (6 bits dearer)
+    if (*width != 0xff && l <= *width && *width <= l + 6) {
+        s_put(w, 2, 2);
+        s_put(w, u, *width);
+        return;
+    }
+    s_put(w, 3, 2);
+    s_put(w, l, 6);
+    s_put(w, u, l);
+    *width = (uint8_t)l;
+}
+
+// ---------------------------------------------------------------------------------------
+// Decimals
+
+// m with s_dec_value(m, d) bit-identical to v (whose bits are bits), or false.
+static bool
+s_dec_fit(double v, uint64_t bits, unsigned d, int64_t *m)
+{
+    double x = v * s_pow10[d];
+    if (!(x >= -0x1p53 && x <= 0x1p53))
+        return false; // also NaN and the infinities; the candidates are checked below
+    int64_t c = (int64_t)(x < 0 ? x - 0.5 : x + 0.5);
+    // x carries the rounding of v and of the product: the m sought is c or next to it
+    for (int64_t dc = 0; dc <= 2; dc++) {
+        int64_t cand = dc == 2 ? c + 1 : c - dc;
+        if (cand >= -S_M_MAX && cand <= S_M_MAX && s_f2u(s_dec_value(cand, d)) == bits) {
+            *m = cand;
+            return true;
+        }
+    }
+    return false;
+}
+
+// The smallest scale d >= from at which v is exact, with its m; false when there is none.
+static bool
+s_dec_first(double v, uint64_t bits, unsigned from, unsigned *d, int64_t *m)
+{
+    for (unsigned k = from; k <= TSDB_CHUNK_MAX_SCALE; k++)
+        if (s_dec_fit(v, bits, k, m)) {
+            *d = k;
+            return true;
+        }
+    return false;
+}
+
 // ---------------------------------------------------------------------------------------
 // Appender
 
@@ -202,6 +259,81 @@ tsdb_chunk_app_full(const struct tsdb_chunk_app *a, int64_t t)
     return gap >= TSDB_CHUNK_MAX_SPAN_MS - span;
 }
 
+// Append (t, v), whose bits are bits, in value encoding enc: XOR, or decimal steps at scale
+// d (then m is v's scaled integer there). The caller has checked t and reserved the bytes.
+// In the decimal steps a->vbits holds the last m, a->lead the width and a->trail d.
+static void
+s_append(struct tsdb_chunk_app *a, int64_t t, uint64_t bits, unsigned enc, unsigned d, int64_t m)
+{
+    struct s_bw w = {a->buf, a->nbits};
+    if (a->n == 0) {
+        a->buf[0] = (unsigned char)enc;
+        s_set_u16(a->buf + 1, 1);
+        s_set_u32(a->buf + 3, 0);
+        a->hlen = (uint8_t)(S_HDR_FIXED + fw_bytes_put_uvarint(a->buf + S_HDR_FIXED, s_zz(t)));
+        w.pos = (size_t)a->hlen * 8;
+        a->lead = 0xff;
+        if (enc == TSDB_CHUNK_XOR) {
+            s_put(&w, bits, 64);
+        } else {
+            s_put(&w, d, 4);
+            s_put_u(&w, m);
+            a->trail = (uint8_t)d;
+        }
+    } else {
+        uint64_t delta = (uint64_t)t - (uint64_t)a->t; // < TSDB_CHUNK_MAX_SPAN_MS (not full)
+        s_put_ts(&w, a->n, delta, a->delta);
+        if (enc == TSDB_CHUNK_XOR)
+            s_put_xor(&w, a->vbits, &a->lead, &a->trail, bits);
+        else
+            s_put_decstep(&w, s_i64(a->vbits), &a->lead, m);
+        s_set_u16(a->buf + 1, a->n + 1u);
+        s_set_u32(a->buf + 3, s_get_u32(a->buf + 3) + (uint32_t)delta);
+        a->delta = (uint32_t)delta;
+    }
+    a->n++;
+    a->t = t;
+    a->vbits = enc == TSDB_CHUNK_XOR ? bits : (uint64_t)m;
+    a->nbits = (uint32_t)w.pos;
+}
+
+// Code the open chunk again with the value v (bits bits) at t appended: at the smallest
+// scale that takes every value when there is one, else as XOR.
+static void
+s_recode(struct tsdb_chunk_app *a, int64_t t, uint64_t bits)
+{
+    int64_t ts[TSDB_CHUNK_MAX_SAMPLES];
+    uint64_t vb[TSDB_CHUNK_MAX_SAMPLES], mm[TSDB_CHUNK_MAX_SAMPLES];
+    unsigned n = 0;
+    size_t len;
+    const unsigned char *p = tsdb_chunk_app_bytes(a, &len);
+    struct tsdb_chunk_iter it;
+    tsdb_chunk_iter_init(&it, p, len);
+    while (n < TSDB_CHUNK_MAX_SAMPLES - 1 && tsdb_chunk_iter_next(&it)) {
+        ts[n] = it.t;
+        vb[n++] = s_f2u(it.v);
+    }
+    assert(n == a->n && !tsdb_chunk_iter_err(&it)); // our own bytes
+    ts[n] = t;
+    vb[n++] = bits;
+    unsigned enc = TSDB_CHUNK_XOR, d = 0;
+    int64_t m = 0;
+    if (s_dec_first(s_u2f(bits), bits, a->trail, &d, &m)) {
+        enc = TSDB_CHUNK_DECSTEP;
+        for (unsigned i = 0; i < n && enc != TSDB_CHUNK_XOR; i++)
+            if (s_dec_fit(s_u2f(vb[i]), vb[i], d, &m))
+                mm[i] = (uint64_t)m;
+            else
+                enc = TSDB_CHUNK_XOR;
+    }
+    tsdb_chunk_app_reset(a);
+    for (unsigned i = 0; i < n; i++) {
+        // XOR takes at most 13 + 64 bits a sample over the decimal steps' 64 + 10
+        s_reserve(a, (a->nbits >> 3) + S_APP_SLACK);
+        s_append(a, ts[i], vb[i], enc, d, enc == TSDB_CHUNK_XOR ? 0 : s_i64(mm[i]));
+    }
+}
+
 int
 tsdb_chunk_app_append(struct tsdb_chunk_app *a, int64_t t, double v)
 {
@@ -210,27 +342,18 @@ tsdb_chunk_app_append(struct tsdb_chunk_app *a, int64_t t, double v)
     uint64_t bits = s_f2u(v);
     // a sample takes at most the header and 115 bits; the writer needs 8 bytes of slack
     s_reserve(a, (a->nbits >> 3) + S_APP_SLACK);
-    struct s_bw w = {a->buf, a->nbits};
+    unsigned d = 0;
+    int64_t m = 0;
     if (a->n == 0) {
-        a->buf[0] = TSDB_CHUNK_XOR;
-        s_set_u16(a->buf + 1, 1);
-        s_set_u32(a->buf + 3, 0);
-        a->hlen = (uint8_t)(S_HDR_FIXED + fw_bytes_put_uvarint(a->buf + S_HDR_FIXED, s_zz(t)));
-        w.pos = (size_t)a->hlen * 8;
-        s_put(&w, bits, 64);
-        a->lead = 0xff;
+        bool dec = s_dec_first(v, bits, 0, &d, &m);
+        s_append(a, t, bits, dec ? TSDB_CHUNK_DECSTEP : TSDB_CHUNK_XOR, d, m);
+    } else if ((a->buf[0] & S_VENC_MASK) == TSDB_CHUNK_XOR) {
+        s_append(a, t, bits, TSDB_CHUNK_XOR, 0, 0);
+    } else if (s_dec_fit(v, bits, a->trail, &m)) {
+        s_append(a, t, bits, TSDB_CHUNK_DECSTEP, a->trail, m);
     } else {
-        uint64_t delta = (uint64_t)t - (uint64_t)a->t; // < TSDB_CHUNK_MAX_SPAN_MS (not full)
-        s_put_ts(&w, a->n, delta, a->delta);
-        s_put_xor(&w, a->vbits, &a->lead, &a->trail, bits);
-        s_set_u16(a->buf + 1, a->n + 1u);
-        s_set_u32(a->buf + 3, s_get_u32(a->buf + 3) + (uint32_t)delta);
-        a->delta = (uint32_t)delta;
+        s_recode(a, t, bits); // more places than so far, or no decimal at all
     }
-    a->n++;
-    a->t = t;
-    a->vbits = bits;
-    a->nbits = (uint32_t)w.pos;
     return 0;
 }
 
@@ -290,25 +413,6 @@ tsdb_chunk_app_reopen(struct tsdb_chunk_app *a, const void *p, size_t len)
 
 // ---------------------------------------------------------------------------------------
 // Sealing
-
-// m with s_dec_value(m, d) bit-identical to v (whose bits are bits), or false.
-static bool
-s_dec_fit(double v, uint64_t bits, unsigned d, int64_t *m)
-{
-    double x = v * s_pow10[d];
-    if (!(x >= -0x1p53 && x <= 0x1p53))
-        return false; // also NaN and the infinities; the candidates are checked below
-    int64_t c = (int64_t)(x < 0 ? x - 0.5 : x + 0.5);
-    // x carries the rounding of v and of the product: the m sought is c or next to it
-    for (int64_t dc = 0; dc <= 2; dc++) {
-        int64_t cand = dc == 2 ? c + 1 : c - dc;
-        if (cand >= -S_M_MAX && cand <= S_M_MAX && s_f2u(s_dec_value(cand, d)) == bits) {
-            *m = cand;
-            return true;
-        }
-    }
-    return false;
-}
 
 // The smallest scale d at which every value is exact; m[] gets the scaled integers.
 static bool
@@ -469,7 +573,8 @@ s_write(unsigned char *out, const unsigned char *hdr, size_t hlen, const struct 
     } else {
         s_put(&w, f->d, 4);
         s_put_u(&w, f->m[0]);
-        s_col_put_params(&w, f->vc, f->n);
+        if (f->venc == TSDB_CHUNK_DECIMAL)
+            s_col_put_params(&w, f->vc, f->n);
     }
     for (unsigned i = 1; i < f->n; i++) {
         if (f->tenc == S_T_DOD)
@@ -479,8 +584,10 @@ s_write(unsigned char *out, const unsigned char *hdr, size_t hlen, const struct 
             s_col_put(&w, f->tc, i);
         if (f->venc == TSDB_CHUNK_XOR)
             s_put_xor(&w, f->vb[i - 1], &lead, &trail, f->vb[i]);
-        else
+        else if (f->venc == TSDB_CHUNK_DECIMAL)
             s_col_put(&w, f->vc, i);
+        else
+            s_put_decstep(&w, f->m[i - 1], &lead, f->m[i]);
     }
     return w.pos;
 }
@@ -505,10 +612,12 @@ tsdb_chunk_app_seal(struct tsdb_chunk_app *a)
         ts[n] = it.t;
         vb[n++] = s_f2u(it.v);
     }
+    unsigned open_enc = a->buf[0] & S_VENC_MASK;
     if (n != a->n || tsdb_chunk_iter_err(&it))
-        return TSDB_CHUNK_XOR; // cannot be: these are our own bytes
+        return (int)open_enc; // cannot be: these are our own bytes
 
-    // Price the forms. The open chunk is the header, dod-bucket timestamps and XOR values.
+    // Price the forms. The open chunk is the header, dod-bucket timestamps and its values
+    // (XOR or decimal steps, which keep their cost in any time encoding).
     struct s_form f = {.n = n, .ts = ts, .m = m, .vb = vb, .tc = &tc, .vc = &vc};
     size_t hbits = (size_t)a->hlen * 8, tbits = 0;
     bool regular = n >= 2;
@@ -519,7 +628,7 @@ tsdb_chunk_app_seal(struct tsdb_chunk_app *a)
     }
     size_t vbits = a->nbits - hbits - tbits, best_t = tbits;
     f.tenc = S_T_DOD;
-    f.venc = TSDB_CHUNK_XOR;
+    f.venc = open_enc;
     if (regular) {
         f.tenc = S_T_REGULAR;
         best_t = 0;
@@ -530,7 +639,11 @@ tsdb_chunk_app_seal(struct tsdb_chunk_app *a)
             best_t = tc.bits;
         }
     }
-    if (s_dec_scale(vb, n, m, &f.d)) {
+    // decimal steps have the smallest scale that takes every value: s_dec_scale's
+    bool dec = s_dec_scale(vb, n, m, &f.d);
+    if (!dec && open_enc == TSDB_CHUNK_DECSTEP)
+        return (int)open_enc; // cannot be: its values are decimals
+    if (dec) {
         s_col_plan(&vc, m, n);
         size_t dbits = 10 + s_bitlen(s_zz(m[0])) + vc.bits;
         if (dbits < vbits) {
@@ -540,7 +653,7 @@ tsdb_chunk_app_seal(struct tsdb_chunk_app *a)
     }
     size_t bits = hbits + best_t + vbits;
     if ((bits + 7) / 8 >= len)
-        return TSDB_CHUNK_XOR;
+        return (int)open_enc;
     // Smaller, so it fits where the open chunk was, slack included.
     unsigned char hdr[S_HDR_MAX];
     memcpy(hdr, a->buf, a->hlen);

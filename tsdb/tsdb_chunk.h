@@ -8,11 +8,10 @@
     uvarint of the zigzag-mapped value, at most 10 bytes either way):
 
         off 0   u8       bits 0-5, the value encoding: 1 = XOR (Gorilla floats),
-                         2 = decimal (scaled integers), 0 and 3..63 reserved (native
-                         histograms, ...); bits 6-7, the time encoding: 0 = dod buckets,
-                         1 = a Rice-coded column, 2 = regular, 3 reserved. This build refuses
-                         reserved ones with FW_ETYPE.
-        off 1   u16      n, the number of samples, 1..65535
+                         2 = decimal (scaled integers), 3 = decimal steps (scaled
+                         integers, appendable), 0 and 4..63 reserved (native histograms, ...); bits
+   6-7, the time encoding: 0 = dod buckets, 1 = a Rice-coded column, 2 = regular, 3 reserved. This
+   build refuses reserved ones with FW_ETYPE. off 1   u16      n, the number of samples, 1..65535
         off 3   u32      span = max t - min t in ms (0 when n = 1)
         off 7   zvarint  min t, the first sample's timestamp in ms
         then    a bit stream, most significant bit first, padded with 0 bits to a byte;
@@ -21,11 +20,13 @@
     The fixed-width fields come first so that the open chunk can update n and span in place
     after every append: the bytes of an open chunk are a complete, decodable chunk at all
     times. max t = min t + span is in the header, so a reader skips a chunk by time range
-    without decoding it (tsdb_chunk_info). Open chunks are always byte 0 = 1 (XOR, dod
-    buckets); sealing picks the smallest of the other forms.
+    without decoding it (tsdb_chunk_info). Open chunks use dod-bucket timestamps and decimal
+    steps while every value so far is a rounded decimal, XOR otherwise; sealing picks the
+    smallest form.
 
     The bit stream: the time column's parameters (time encoding 1), the value column's
-    parameters (decimal) or sample 0's 64 value bits (XOR), then for each sample i >= 1 its
+    parameters (decimal), 4 bits d and U(m_0) (decimal steps) or sample 0's 64 value bits
+    (XOR), then for each sample i >= 1 its
     timestamp code and its value code. Sample 0's timestamp is min t.
 
     Integer columns (time encoding 1 over the timestamps, decimal over the m_i):
@@ -72,6 +73,18 @@
     very expression, so it is as exact as XOR; NaNs (the stale marker among them), -0.0,
     +-Inf, denormals and non-decimal floats make a chunk stay XOR.
 
+    Values, encoding 3 (decimal steps): the same v_i = (double)m_i / 10^d, but coded one by
+    one so that an open chunk can take the next sample without knowing the later ones (the
+    median a Rice column needs): 4 bits d and U(m_0), then for each sample i >= 1, with
+    u = zigzag(m_i - m_(i-1)) and w the current width (none at first):
+                          '0'                     u = 0, same value
+                          '10' + w bits           u < 2^w
+                          '11' + 6 bits w' + w' bits   a new width w' = bit length of u
+    A gauge with 2 decimals walking by a few units takes ~12 bits a sample, against ~40 as
+    XOR. The appender starts a chunk this way when its first value is a decimal with up to
+    15 places; a later value with more places re-codes the chunk at the larger d, and one
+    that is no decimal at all (a NaN, the stale marker) re-codes it as XOR.
+
     Errors (FW_E* from fw_err.h): FW_ETRUNC, the bytes end before the chunk does (every
     truncation of a chunk is one); FW_ETYPE, an encoding this build does not know; FW_EPARSE,
     anything else that cannot be a chunk (non-increasing or out-of-span timestamps, a window
@@ -92,6 +105,7 @@
 enum tsdb_chunk_enc {
     TSDB_CHUNK_XOR = 1,     // float64 values XOR-ed with their predecessor (Gorilla)
     TSDB_CHUNK_DECIMAL = 2, // values as scaled integers m / 10^d
+    TSDB_CHUNK_DECSTEP = 3, // the same, each m coded after its predecessor (open chunks)
 };
 
 // The appender cuts no chunk itself: it refuses a sample once the chunk holds this many

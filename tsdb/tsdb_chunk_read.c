@@ -28,7 +28,7 @@ s_header(const unsigned char *p, size_t len, struct tsdb_chunk_info *out, size_t
         return FW_ETRUNC;
     unsigned venc = p[0] & S_VENC_MASK;
     *tenc = p[0] >> S_TENC_SHIFT;
-    if ((venc != TSDB_CHUNK_XOR && venc != TSDB_CHUNK_DECIMAL) || *tenc > S_T_REGULAR)
+    if (venc < TSDB_CHUNK_XOR || venc > TSDB_CHUNK_DECSTEP || *tenc > S_T_REGULAR)
         return FW_ETYPE;
     if (len < S_HDR_FIXED)
         return FW_ETRUNC;
@@ -239,7 +239,9 @@ s_first(struct tsdb_chunk_iter *it)
     if (!s_get(it, 4, &x))
         return FW_ETRUNC;
     it->scale = (uint8_t)x;
-    if ((rc = s_get_u(it, &it->vbits)) || (rc = s_get_col(it, &it->order, &it->k, &it->vd)))
+    if ((rc = s_get_u(it, &it->vbits)))
+        return rc;
+    if (it->enc == TSDB_CHUNK_DECIMAL && (rc = s_get_col(it, &it->order, &it->k, &it->vd)))
         return rc;
     if (!s_m_ok(it->vbits))
         return FW_EPARSE;
@@ -327,6 +329,37 @@ s_next_dec(struct tsdb_chunk_iter *it)
     return 0;
 }
 
+// A decimal step (encoding 3); it->lead holds the width, 0xff before the first.
+static inline __attribute__((always_inline)) int
+s_next_decstep(struct tsdb_chunk_iter *it)
+{
+    uint64_t ctl, w, u;
+    if (!s_get(it, 1, &ctl))
+        return FW_ETRUNC;
+    if (ctl == 0)
+        return 0; // same value
+    if (!s_get(it, 1, &ctl))
+        return FW_ETRUNC;
+    if (ctl == 0) {
+        if (it->lead == 0xff)
+            return FW_EPARSE; // no width yet
+        w = it->lead;
+    } else {
+        if (!s_get(it, 6, &w))
+            return FW_ETRUNC;
+        if (w == 0 || w > 55)
+            return FW_EPARSE; // a step between two |m| < 2^53 has at most 55 bits zigzagged
+        it->lead = (uint8_t)w;
+    }
+    if (!s_get(it, (unsigned)w, &u))
+        return FW_ETRUNC;
+    it->vbits += s_unzz(u);
+    if (!s_m_ok(it->vbits))
+        return FW_EPARSE;
+    it->v = s_dec_value(s_i64(it->vbits), it->scale);
+    return 0;
+}
+
 // After the last sample: it ends at max t and nothing but zero padding follows.
 static int
 s_end(const struct tsdb_chunk_iter *it)
@@ -350,7 +383,9 @@ s_next(struct tsdb_chunk_iter *it)
     if (it->i == 0)
         rc = s_first(it);
     else if (!(rc = s_next_t(it)))
-        rc = it->enc == TSDB_CHUNK_XOR ? s_next_xor(it) : s_next_dec(it);
+        rc = it->enc == TSDB_CHUNK_XOR       ? s_next_xor(it)
+             : it->enc == TSDB_CHUNK_DECIMAL ? s_next_dec(it)
+                                             : s_next_decstep(it);
     if (!rc && ++it->i == it->n)
         rc = s_end(it);
     if (rc) {

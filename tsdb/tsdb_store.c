@@ -193,10 +193,10 @@ s_check_dir(const char *dir, fw_err_t *err)
     return other ? -1 : 0;
 }
 
-// Which format does the environment hold? 0 ok (existing format 3; format 2 with *upgrade
+// Which format does the environment hold? 0 ok (existing format 4; 2 or 3 with *upgrade
 // set; or *fresh set for an empty one); -1 with err saying what to do.
 static int
-s_check_format(tsdb_store_t *self, bool *fresh, bool *upgrade, fw_err_t *err)
+s_check_format(tsdb_store_t *self, bool *fresh, bool *upgrade, char from[8], fw_err_t *err)
 {
     MDB_txn *txn;
     MDB_dbi dbi;
@@ -222,8 +222,11 @@ s_check_format(tsdb_store_t *self, bool *fresh, bool *upgrade, fw_err_t *err)
         snprintf(want, sizeof(want), "%d", TSDB_STORE_FORMAT);
         if (strcmp(fmt, want) == 0)
             return 0;
-        if (strcmp(fmt, "2") == 0) {
-            *upgrade = true; // format 2 is format 3 without a log: upgraded at open
+        if (strcmp(fmt, "2") == 0 || strcmp(fmt, "3") == 0) {
+            // format 2 is format 3 without a log, and format 3 is format 4 without decimal
+            // steps: upgraded at open by writing the new number
+            *upgrade = true;
+            snprintf(from, 8, "%s", fmt);
             return 0;
         }
         fw_err_set(err,
@@ -300,6 +303,7 @@ tsdb_store_open(tsdb_store_t *self, const char *dir, fw_err_t *err)
     int rc;
     MDB_txn *txn = NULL;
     bool fresh, upgrade;
+    char upgrade_from[8] = "";
     free(self->dir);
     self->dir = fw_strdup(dir);
     if (s_mkdir_p(dir) != 0) {
@@ -333,7 +337,8 @@ tsdb_store_open(tsdb_store_t *self, const char *dir, fw_err_t *err)
         self->lock_fd = -1;
         goto fail_quiet;
     }
-    if (s_check_size(self, err) != 0 || s_check_format(self, &fresh, &upgrade, err) != 0)
+    if (s_check_size(self, err) != 0 ||
+        s_check_format(self, &fresh, &upgrade, upgrade_from, err) != 0)
         goto fail_quiet;
     if ((rc = mdb_txn_begin(self->env, NULL, 0, &txn)) != 0)
         goto fail_env;
@@ -375,7 +380,8 @@ tsdb_store_open(tsdb_store_t *self, const char *dir, fw_err_t *err)
     }
     tsdb_store_int_guard_set(self, 2);
     if (upgrade)
-        fw_info("tsdb.storage.upgrade", "dir=%s from=2 to=%d", dir, TSDB_STORE_FORMAT);
+        fw_info("tsdb.storage.upgrade", "dir=%s from=%s to=%d", dir, upgrade_from,
+                TSDB_STORE_FORMAT);
     if ((rc = s_replay(self)) != 0) {
         fw_err_set(err, "lmdb replaying the log in %s: %s", dir, mdb_strerror(rc));
         goto fail_quiet;

@@ -78,8 +78,9 @@
 #include "fw_sample.h"
 #include "tsdb_chunk.h"
 
-// The storage format this build reads and writes (meta "format").
-#define TSDB_STORE_FORMAT 3
+// The storage format this build reads and writes (meta "format"). Format 4 adds the chunk
+// value encoding 3 (decimal steps, tsdb_chunk.h); formats 2 and 3 are upgraded at open.
+#define TSDB_STORE_FORMAT 4
 
 typedef struct tsdb_store tsdb_store_t;
 typedef struct tsdb_store_reader tsdb_store_reader_t;
