@@ -219,6 +219,16 @@ static const struct fw_cfg_field s_receiver_fields[] = {
      .count_off = offsetof(struct alertd_cfg_receiver, azuresms_len),
      .elem_size = sizeof(struct alertd_cfg_azuresms),
      .child = alertd_cfg_azuresms_fields},
+    // floorwatch's delivery extensions (alertd_cfg_delivery.h)
+    {.key = "fw_timeout",
+     .type = FW_CFG_DURATION,
+     .off = offsetof(struct alertd_cfg_receiver, fw_timeout),
+     .min = 1,
+     .max = 3600000},
+    {.key = "fw_rate_limit",
+     .type = FW_CFG_STRUCT,
+     .off = offsetof(struct alertd_cfg_receiver, fw_rate_limit),
+     .child = alertd_cfg_rate_limit_fields},
     F_NO("opsgenie_configs"),
     F_NO("wechat_configs"),
     F_NO("pushover_configs"),
@@ -716,6 +726,7 @@ s_check(struct alertd_cfg *cfg, struct fw_cfg_errors *errs)
         if (!*r->name)
             fw_cfg_errors_add(errs, cfg->file, r->pos, "missing name in receiver");
         alertd_cfg_receivers_check(r, &cfg->global, cfg->file, errs);
+        alertd_cfg_delivery_check(r, cfg->file, errs);
         for (size_t j = 0; j < i; j++)
             if (cfg->receivers[j].name && strcmp(cfg->receivers[j].name, r->name) == 0)
                 fw_cfg_errors_add(errs, cfg->file, r->pos,

@@ -21,6 +21,7 @@
 
 #include "alertd_cfg_email.h"
 #include "alertd_timeinterval.h"
+#include "alertd_cfg_delivery.h"
 #include "fw_cfg.h"
 #include "fw_labels.h"
 #include "fw_secret.h"
@@ -67,6 +68,9 @@ struct alertd_cfg_receiver {
     size_t msteamsv2_len;
     struct alertd_cfg_azuresms *azuresms; // owned (alertd_cfg_teams.h): floorwatch's own
     size_t azuresms_len;
+    // floorwatch's delivery extensions (alertd_cfg_delivery.h)
+    int64_t fw_timeout; // ms per attempt; 0: notifyd's timeout
+    struct alertd_cfg_rate_limit fw_rate_limit;
 };
 
 struct alertd_cfg_route {

@@ -513,4 +513,5 @@ alertd_cfg_receivers_notify(const struct alertd_cfg_receiver *r, json_t *notify)
         json_object_set_new(notify, "pagerduty_configs", a);
     }
     alertd_cfg_teams_notify(r, notify);
+    alertd_cfg_delivery_notify(r, notify);
 }

@@ -93,7 +93,7 @@ void alertd_cfg_receivers_check(struct alertd_cfg_receiver *r, const struct aler
 // Free what alertd_cfg_receivers_check derived (the table's own members are fw_cfg's).
 void alertd_cfg_receivers_clear(struct alertd_cfg_receiver *r);
 // Add r's slack_configs and pagerduty_configs arrays (when it has any) to a NOTIFY body,
-// and alertd_cfg_teams_notify's.
+// alertd_cfg_teams_notify's and alertd_cfg_delivery_notify's.
 void alertd_cfg_receivers_notify(const struct alertd_cfg_receiver *r, json_t *notify);
 
 // For the other integrations' checks (alertd_cfg_teams): a text key as described above

@@ -43,6 +43,7 @@ struct notifyd {
     zhashx_t *owner;                 // owned: id text -> struct s_owner * (its NOTIFY's outcome)
     zhashx_t *outcomes;              // owned: NOTIFY id -> struct s_outcome * (NOTIFY_RESULT due)
     struct s_outcome *current;       // the outcome of the NOTIFY s_on_notify is handling
+    const json_t *delivery;          // borrowed: that NOTIFY's `delivery` settings, or NULL
     uint64_t next_id;
     char hostname[256]; // for email Message-Ids
 };
@@ -168,6 +169,32 @@ s_bad_config(notifyd_t *self, const char *receiver, const char *integration, con
     s_outcome_failed(self->current, integration, "bad_config");
 }
 
+// The current NOTIFY's `delivery` (the receiver's fw_timeout and fw_rate_limit) into req.
+// Values alertd would never send are logged and ignored.
+static void
+s_delivery_settings(notifyd_t *self, const char *receiver, struct notifyd_req *req)
+{
+    if (!self->delivery)
+        return;
+    const json_t *t = json_object_get(self->delivery, "timeout_ms");
+    const json_t *rl = json_object_get(self->delivery, "rate_limit");
+    struct notifyd_req_rate r = {
+        .requests = json_integer_value(json_object_get(rl, "requests")),
+        .interval_ms = json_integer_value(json_object_get(rl, "interval_ms")),
+        .queue = json_integer_value(json_object_get(rl, "queue")),
+    };
+    if (t && json_integer_value(t) > 0)
+        req->timeout_ms = json_integer_value(t);
+    else if (t)
+        fw_warn("notify.delivery.ignored", "receiver=%s err=%s", receiver,
+                "timeout_ms is not a positive integer");
+    if (rl && r.requests > 0 && r.interval_ms > 0 && r.queue >= 0)
+        req->rate = r;
+    else if (rl)
+        fw_warn("notify.delivery.ignored", "receiver=%s err=%s", receiver,
+                "rate_limit needs positive requests and interval_ms, queue >= 0");
+}
+
 // Queue req (taken) for integration: remember the one-config NOTIFY (array: [config]) to
 // re-PUBlish when it is delivered, and count it towards the current NOTIFY's outcome.
 static void
@@ -184,6 +211,7 @@ s_queue(notifyd_t *self, const char *receiver, const char *integration, const ch
     zhashx_insert(self->pending, key, fw_msg_redacted(FW_MSG_NOTIFY, one));
     json_decref(one);
     s_owned(self, key, integration);
+    s_delivery_settings(self, receiver, req);
     (void)notifyd_deliver_send(self->deliver, id, receiver, integration, req);
 }
 
@@ -248,6 +276,7 @@ s_on_notify(zloop_t *loop, zsock_t *sock, void *arg)
     json_t *configs = json_object_get(msg->body, "webhook_configs");
     const char *nid = json_string_value(json_object_get(msg->body, "id"));
     self->current = NULL;
+    self->delivery = json_object_get(msg->body, "delivery");
     if (nid && !zhashx_lookup(self->outcomes, nid)) {
         struct s_outcome *o = fw_calloc(1, sizeof *o);
         o->id = fw_strdup(nid);
@@ -280,6 +309,7 @@ s_on_notify(zloop_t *loop, zsock_t *sock, void *arg)
     s_deliver_integrations(self, msg->body);
     struct s_outcome *o = self->current;
     self->current = NULL;
+    self->delivery = NULL;
     s_outcome_maybe_done(self, o); // nothing queued (all skipped or failed at once)
     fw_msg_destroy(&msg);
     return 0;

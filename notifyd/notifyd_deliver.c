@@ -6,6 +6,14 @@
     free slot; running ones are attached to the multi handle with the job as CURLOPT_PRIVATE.
     What differs between HTTP and SMTP is only how a transfer is set up (s_setup_http,
     s_setup_smtp) and how its end is judged (s_judge_http, s_judge_smtp).
+
+    Per receiver (struct s_limit, created at its first job): how many of its jobs are in
+    flight, at most half of max_in_flight (at least 1), so a receiver that hangs never holds
+    every slot; and, with a rate limit, a token bucket (`requests` tokens, refilled evenly
+    over `interval_ms`, one taken per attempt). A due job without a token waits in the
+    queue; a new job finding `queue` of its receiver's jobs already waiting fails at once
+    (rate_limited). Each pass over the queue counts the waiting jobs anew, in queue order
+    (oldest first), so a job once admitted to wait keeps its place.
 */
 #include <curl/curl.h>
 #include <stdlib.h>
@@ -41,6 +49,27 @@ struct s_args {
     struct notifyd_cfg_retry retry;
     int64_t timeout_ms, max_in_flight;
     fw_metrics_t *metrics; // borrowed
+};
+
+// One receiver's share of the actor (see the header comment).
+struct s_limit {
+    int64_t inflight;
+    double tokens;   // rate limit: tokens left at last_ms
+    int64_t last_ms; // mono ms of the last refill; 0 before the first
+    uint64_t pass;   // the pass `waiting` counts for
+    int64_t waiting; // jobs waiting for a token in that pass
+};
+
+// The actor's state, owned by its thread.
+struct s_state {
+    const struct s_args *a;
+    zsock_t *pipe;     // borrowed
+    CURLM *multi;      // owned
+    zlist_t *queue;    // owned jobs waiting for their time, a token or a free slot
+    zlist_t *inflight; // owned jobs attached to multi
+    zhashx_t *limits;  // owned: receiver -> struct s_limit *
+    int64_t running;
+    uint64_t pass;
 };
 
 // How one attempt ended.
@@ -174,7 +203,8 @@ s_start(CURLM *multi, struct s_job *j, const struct s_args *a)
         s_setup_smtp(j);
     else
         s_setup_http(j);
-    curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS, (long)a->timeout_ms);
+    curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS,
+                     (long)(j->req.timeout_ms > 0 ? j->req.timeout_ms : a->timeout_ms));
     curl_easy_setopt(j->easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(j->easy, CURLOPT_ERRORBUFFER, j->errbuf);
     curl_easy_setopt(j->easy, CURLOPT_PRIVATE, j);
@@ -315,18 +345,68 @@ s_log(const struct s_job *j, CURLcode res, long code, const struct s_verdict *v)
     free(origin);
 }
 
+static struct s_limit *
+s_limit_of(struct s_state *st, const struct s_job *j)
+{
+    struct s_limit *l = zhashx_lookup(st->limits, j->receiver);
+    if (!l) {
+        l = fw_calloc(1, sizeof *l);
+        zhashx_insert(st->limits, j->receiver, l);
+    }
+    return l;
+}
+
+// Take a token of j's receiver at now: 0, or the ms until one is due.
+static int64_t
+s_take_token(struct s_limit *l, const struct notifyd_req_rate *r, int64_t now)
+{
+    double max = (double)r->requests;
+    if (l->last_ms == 0)
+        l->tokens = max; // a receiver starts with a full bucket
+    else
+        l->tokens += (double)(now - l->last_ms) * max / (double)r->interval_ms;
+    if (l->tokens > max)
+        l->tokens = max;
+    l->last_ms = now;
+    if (l->tokens >= 1) {
+        l->tokens -= 1;
+        return 0;
+    }
+    int64_t due = (int64_t)((1 - l->tokens) * (double)r->interval_ms / max) + 1;
+    return due > 0 ? due : 1;
+}
+
+// A new job found its receiver's queue full: it fails at once, never sent.
+static void
+s_refuse(struct s_state *st, struct s_job *j)
+{
+    struct s_verdict v = {.reason = "rate_limited"};
+    snprintf(v.detail, sizeof v.detail,
+             "%lld notifications already wait for the receiver's rate limit (%lld per %lld ms)",
+             (long long)j->req.rate.queue, (long long)j->req.rate.requests,
+             (long long)j->req.rate.interval_ms);
+    fw_warn("delivery.rate_limited", "receiver=%s integration=%s err=%s", j->receiver,
+            j->integration, v.detail);
+    s_report(st->pipe, j, &v, st->a);
+    s_job_free(&j);
+}
+
 // A transfer finished: report, or schedule a retry by putting the job back on the queue.
 static void
-s_done(CURLM *multi, CURLMsg *m, zlist_t *queue, zsock_t *pipe, const struct s_args *a)
+s_done(struct s_state *st, CURLMsg *m)
 {
+    const struct s_args *a = st->a;
     struct s_job *j = NULL;
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+    zlist_remove(st->inflight, j);
+    st->running--;
+    s_limit_of(st, j)->inflight--;
     long code = 0;
     curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
     curl_off_t took_us = 0; // the attempt's latency (Alertmanager observes each request)
     curl_easy_getinfo(m->easy_handle, CURLINFO_TOTAL_TIME_T, &took_us);
     CURLcode res = m->data.result;
-    curl_multi_remove_handle(multi, j->easy);
+    curl_multi_remove_handle(st->multi, j->easy);
     curl_easy_cleanup(j->easy);
     j->easy = NULL;
     curl_slist_free_all(j->headers);
@@ -345,10 +425,10 @@ s_done(CURLM *multi, CURLMsg *m, zlist_t *queue, zsock_t *pipe, const struct s_a
         snprintf(labels, sizeof labels, "receiver=\"%s\"", j->receiver);
         fw_metrics_add(a->metrics, "fw_notifyd_retries_total", labels, 1);
         j->next_at = fw_time_mono_ms() + s_backoff(a, j->attempts);
-        zlist_append(queue, j);
+        zlist_append(st->queue, j);
         return;
     }
-    s_report(pipe, j, &v, a);
+    s_report(st->pipe, j, &v, a);
     s_job_free(&j);
 }
 
@@ -381,63 +461,100 @@ s_drain_pipe(zsock_t *pipe, zlist_t *queue)
     return true;
 }
 
+// One pass over the queue: start every job that is due and finds a slot (and a token); the
+// earliest time something waits for goes into *next.
+static void
+s_start_due(struct s_state *st, int64_t now, int64_t *next)
+{
+    const struct s_args *a = st->a;
+    int64_t per_receiver = a->max_in_flight / 2 > 0 ? a->max_in_flight / 2 : 1;
+    st->pass++;
+    size_t n = zlist_size(st->queue);
+    for (size_t i = 0; i < n; i++) {
+        struct s_job *j = zlist_pop(st->queue);
+        struct s_limit *l = s_limit_of(st, j);
+        if (j->next_at > now) {
+            if (j->next_at < *next)
+                *next = j->next_at;
+            zlist_append(st->queue, j);
+            continue;
+        }
+        if (st->running >= a->max_in_flight || l->inflight >= per_receiver) {
+            zlist_append(st->queue, j);
+            continue;
+        }
+        if (j->req.rate.requests > 0) {
+            int64_t wait = s_take_token(l, &j->req.rate, now);
+            if (wait > 0) {
+                if (l->pass != st->pass) {
+                    l->pass = st->pass;
+                    l->waiting = 0;
+                }
+                if (j->attempts == 0 && l->waiting >= j->req.rate.queue) {
+                    s_refuse(st, j);
+                    continue;
+                }
+                l->waiting++;
+                if (now + wait < *next)
+                    *next = now + wait;
+                zlist_append(st->queue, j);
+                continue;
+            }
+        }
+        s_start(st->multi, j, a);
+        zlist_append(st->inflight, j);
+        st->running++;
+        l->inflight++;
+    }
+}
+
+static void
+s_limit_free(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
 static void
 s_actor(zsock_t *pipe, void *arg)
 {
-    struct s_args *a = arg;
-    CURLM *multi = curl_multi_init();
+    struct s_state st = {.a = arg, .pipe = pipe};
+    st.multi = curl_multi_init();
     // Few keep-alive connections per host, reused, rather than a burst of new ones: a flush
     // of many groups must not overflow a receiver's listen backlog (SYN retries cost 1 s).
-    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
-    zlist_t *queue = zlist_new();    // jobs waiting for their time or a free slot
-    zlist_t *inflight = zlist_new(); // jobs attached to multi
-    int running = 0;
+    curl_multi_setopt(st.multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
+    st.queue = zlist_new();
+    st.inflight = zlist_new();
+    st.limits = zhashx_new();
+    zhashx_set_destructor(st.limits, s_limit_free);
     zsock_signal(pipe, 0);
     int fd = zsock_fd(pipe);
-    while (s_drain_pipe(pipe, queue)) {
-        // Start due jobs while there is room.
+    while (s_drain_pipe(pipe, st.queue)) {
         int64_t now = fw_time_mono_ms(), next = now + 50;
-        size_t n = zlist_size(queue);
-        for (size_t i = 0; i < n; i++) {
-            struct s_job *j = zlist_pop(queue);
-            if (j->next_at <= now && running < a->max_in_flight) {
-                s_start(multi, j, a);
-                zlist_append(inflight, j);
-                running++;
-            } else {
-                if (j->next_at > now && j->next_at < next)
-                    next = j->next_at;
-                zlist_append(queue, j);
-            }
-        }
+        s_start_due(&st, now, &next);
         struct curl_waitfd extra = {.fd = fd, .events = CURL_WAIT_POLLIN};
-        curl_multi_wait(multi, &extra, 1, next > now ? (int)(next - now) : 0, NULL);
+        curl_multi_wait(st.multi, &extra, 1, next > now ? (int)(next - now) : 0, NULL);
         int still = 0;
-        curl_multi_perform(multi, &still);
+        curl_multi_perform(st.multi, &still);
         CURLMsg *m;
         int left;
-        while ((m = curl_multi_info_read(multi, &left))) {
-            if (m->msg != CURLMSG_DONE)
-                continue;
-            running--;
-            struct s_job *done = NULL;
-            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&done);
-            zlist_remove(inflight, done);
-            s_done(multi, m, queue, pipe, a);
-        }
+        while ((m = curl_multi_info_read(st.multi, &left)))
+            if (m->msg == CURLMSG_DONE)
+                s_done(&st, m);
     }
     // Abandon what is left: running transfers and queued jobs.
     struct s_job *j;
-    while ((j = zlist_pop(inflight))) {
-        curl_multi_remove_handle(multi, j->easy);
+    while ((j = zlist_pop(st.inflight))) {
+        curl_multi_remove_handle(st.multi, j->easy);
         s_job_free(&j);
     }
-    while ((j = zlist_pop(queue)))
+    while ((j = zlist_pop(st.queue)))
         s_job_free(&j);
-    curl_multi_cleanup(multi);
-    zlist_destroy(&inflight);
-    zlist_destroy(&queue);
-    free(a);
+    curl_multi_cleanup(st.multi);
+    zlist_destroy(&st.inflight);
+    zlist_destroy(&st.queue);
+    zhashx_destroy(&st.limits);
+    free((void *)st.a);
 }
 
 notifyd_deliver_t *

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define NOTIFYD_REQ_MAX_HEADERS 8
 #define NOTIFYD_REQ_MAX_ANSWER (64 * 1024)
@@ -48,6 +49,13 @@ struct notifyd_req_smtp {
     char *smarthost; // owned: host:port, for logs
 };
 
+// A receiver's rate limit (alertmanager.yml's fw_rate_limit): at most `requests` requests
+// per `interval_ms` (a token bucket holding up to `requests`), at most `queue`
+// notifications waiting for it.
+struct notifyd_req_rate {
+    int64_t requests, interval_ms, queue;
+};
+
 struct notifyd_req {
     enum { NOTIFYD_REQ_HTTP, NOTIFYD_REQ_SMTP } kind;
     char *url;                              // owned
@@ -55,6 +63,8 @@ struct notifyd_req {
     char *headers[NOTIFYD_REQ_MAX_HEADERS]; // owned: "Name: value", NULL-padded (HTTP)
     size_t headers_len;
     bool follow_redirects;        // HTTP: follow 3xx answers (up to 10)
+    int64_t timeout_ms;           // each attempt; 0: notifyd's timeout
+    struct notifyd_req_rate rate; // the receiver's rate limit; requests 0: none
     struct notifyd_req_smtp smtp; // SMTP only
     notifyd_req_answer_fn answer; // NULL: any 2xx answer is a delivery
     char *key;                    // owned secret for answer, or NULL

@@ -12,7 +12,8 @@ answers 202 with the per-recipient result, or 401 when the signature does not ma
 per-recipient result is as the SMS API documents it (value[] of to, messageId,
 httpStatusCode, successful, errorMessage): +15555550199 always fails with 400 "Invalid To
 phone number format.", +15555550198 fails with 500 the first time it is sent to, every other
-number succeeds.
+number succeeds. A path holding "/hang" is recorded, then never answered (the connection
+stays open for 60 s), as a receiver that hangs. Each line also has "t", the time it came.
 """
 import base64
 import email.utils
@@ -155,7 +156,10 @@ class H(BaseHTTPRequestHandler):
             status = 503
         with open(OUT, "a") as f:
             f.write(json.dumps({"path": self.path, "headers": dict(self.headers), "body": body,
-                                "status": status, "err": err}) + "\n")
+                                "status": status, "err": err, "t": time.time()}) + "\n")
+        if "/hang" in self.path:
+            time.sleep(60)
+            return
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
