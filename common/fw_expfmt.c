@@ -639,6 +639,56 @@ s_parse_exemplar(fw_expfmt_t *self, struct fw_expfmt_scan *l, struct fw_expfmt_r
     return 0;
 }
 
+// The end of the label set at the cursor ('{'): the position after its closing brace,
+// quotes and escapes respected, or 0 when the line ends first.
+static size_t
+s_skip_labels(const struct fw_expfmt_scan *l)
+{
+    bool quoted = false;
+    for (size_t i = l->pos + 1; i < l->len; i++) {
+        char c = l->p[i];
+        if (quoted && c == '\\')
+            i++;
+        else if (c == '"')
+            quoted = !quoted;
+        else if (!quoted && c == '}')
+            return i + 1;
+    }
+    return 0;
+}
+
+// Ask the known-series callback about the series text at name_start (the cursor after the
+// name): its answer, with the cursor after the text; NULL with the cursor left alone.
+static void *
+s_known(fw_expfmt_t *self, struct fw_expfmt_scan *l, size_t name_start, bool om)
+{
+    size_t pos = l->pos;
+    if (!om)
+        while (pos < l->len && s_blank(l->p[pos]))
+            pos++;
+    size_t end = l->pos; // no label set: the name alone
+    if (!om && pos == l->pos && pos < l->len && l->p[pos] != '{')
+        return NULL; // the name runs into another character: the parser's error
+    if (pos < l->len && l->p[pos] == '{') {
+        struct fw_expfmt_scan at = *l;
+        at.pos = pos;
+        if ((end = s_skip_labels(&at)) == 0)
+            return NULL;
+    }
+    void *tag =
+        self->known(self->known_arg, self->samples_len, l->p + name_start, end - name_start);
+    if (tag)
+        l->pos = end;
+    return tag;
+}
+
+void
+fw_expfmt_set_known(fw_expfmt_t *self, fw_expfmt_known_fn *fn, void *arg)
+{
+    self->known = fn;
+    self->known_arg = arg;
+}
+
 static int
 s_parse_sample(fw_expfmt_t *self, struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt, bool families)
 {
@@ -653,7 +703,14 @@ s_parse_sample(fw_expfmt_t *self, struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt,
     self->line_name_len = name_len;
     self->line_lsum = 0;
     size_t after_name = l->pos;
-    if (om) {
+    if (self->known && s_prom(self) && !families)
+        s.tag = s_known(self, l, name_start, om);
+    if (s.tag) {
+        if (om && s_om_sep(l, "expected a single space before the value") != 0)
+            return -1;
+        if (!om)
+            s_skip_blanks(l);
+    } else if (om) {
         if (!s_at_end(l) && l->p[l->pos] == '{' &&
             s_parse_labels(self, l, s.label_first, &s.n_labels, families ? &self->line_lsum : NULL,
                            fmt) != 0)
@@ -875,6 +932,7 @@ fw_expfmt_get(fw_expfmt_t *self, size_t i, struct fw_expfmt_sample *out)
     out->has_t = s->has_t;
     out->t_ms = s->t_ms;
     out->has_exemplar = s->has_ex;
+    out->tag = s->tag;
     size_t ex_first = s->label_first + s->n_labels;
     out->exemplar = (struct fw_expfmt_exemplar){
         .label_names = self->names + ex_first,

@@ -69,6 +69,7 @@ struct fw_expfmt_sample {
     int64_t t_ms;
     bool has_exemplar;                  // OpenMetrics only
     struct fw_expfmt_exemplar exemplar; // valid when has_exemplar
+    void *tag; // fw_expfmt_set_known's answer for the series text; NULL: labels parsed
 };
 
 // fw_expfmt_begin flags.
@@ -104,6 +105,18 @@ ssize_t fw_expfmt_parse(fw_expfmt_t *self, const char *body, size_t len, fw_expf
 // fw_expfmt_parse with flags (FW_EXPFMT_*; fw_expfmt_parse is flags 0, every rule).
 ssize_t fw_expfmt_parse_flags(fw_expfmt_t *self, const char *body, size_t len, fw_expfmt_fmt_t fmt,
                               unsigned flags, fw_err_t *err);
+// A caller that remembers the series texts it has seen (a scrape cache) may spare the
+// parser their labels: fw_expfmt_parse_flags with FW_EXPFMT_PROMETHEUS asks known(arg, i,
+// series, len) about sample i's series text (as fw_expfmt_sample.series) before parsing
+// its labels. A non-NULL answer says the caller parsed exactly this text before: its labels
+// are then only skipped (to the closing brace, quotes and escapes respected), and the
+// sample comes with that answer as `tag`, its name and no labels. Only a text that parsed
+// once may be answered for (it then parses the same way: label syntax and checks depend on
+// the text alone; the metric-family rules of strict OpenMetrics do not, so they never ask).
+// NULL fn: every label is parsed (the default).
+typedef void *(fw_expfmt_known_fn)(void *arg, size_t i, const char *series, size_t len);
+void fw_expfmt_set_known(fw_expfmt_t *self, fw_expfmt_known_fn *fn, void *arg);
+
 // FW_EXPFMT_PROMETHEUS: the exemplars the last run dropped (too long, or a repeated name).
 size_t fw_expfmt_exemplars_dropped(const fw_expfmt_t *self);
 

@@ -36,6 +36,7 @@ struct fw_expfmt_rec {
     uint32_t n_labels;
     uint32_t ex_n_labels;
     bool has_t, has_ex, ex_has_t;
+    void *tag; // what the known-series callback gave (its labels were then not parsed)
 };
 
 // A family name, or a family name and a suffix of its type, in fam_arena (base: the family
@@ -104,8 +105,10 @@ struct fw_expfmt {
     unsigned scan_flags; // FW_EXPFMT_* of the run (fw_expfmt_parse_flags) or stream of lines
     size_t ex_dropped;   // FW_EXPFMT_PROMETHEUS: exemplars dropped in the run
     bool *scan_ex_dup;   // while an exemplar's labels scan: set on a repeated name, not failed
-    int lineno;          // lines given so far
-    bool line_eof;       // OpenMetrics "# EOF" seen
+    fw_expfmt_known_fn *known; // borrowed, or NULL: fw_expfmt_set_known
+    void *known_arg;
+    int lineno;    // lines given so far
+    bool line_eof; // OpenMetrics "# EOF" seen
 };
 
 // The scan state of one line.

@@ -17,6 +17,9 @@
 #include "fw_mem.h"
 #include "fw_msg_samples.h"
 
+// How many samples ahead scraper_cache_lookup fetches the last scrape's entries.
+#define S_AHEAD 8
+
 struct s_slot {
     uint64_t h;
     struct scraper_cache_entry *e; // owned; NULL: free
@@ -28,6 +31,11 @@ struct scraper_cache {
     size_t len;
     size_t used; // entries used by the current scrape
     uint32_t iter;
+    // the entry of each sample of the last scrape and of this one, in body order: a target
+    // serves its series in the same order every time, so sample i is first looked for
+    // where it was last time, without hashing, and the next ones are fetched ahead
+    struct scraper_cache_entry **prev, **cur; // owned arrays, borrowed entries
+    size_t n_prev, n_cur, cap_prev, cap_cur;
 };
 
 scraper_cache_t *
@@ -58,6 +66,7 @@ scraper_cache_clear(scraper_cache_t *self)
         self->slots[i].e = NULL;
     }
     self->len = self->used = 0;
+    self->n_prev = self->n_cur = 0;
 }
 
 void
@@ -67,6 +76,8 @@ scraper_cache_destroy(scraper_cache_t **self_p)
         return;
     scraper_cache_t *self = *self_p;
     scraper_cache_clear(self);
+    free(self->prev);
+    free(self->cur);
     free(self->slots);
     free(self);
     *self_p = NULL;
@@ -116,24 +127,62 @@ s_rebuild(scraper_cache_t *self, size_t cap, bool keep_used_only)
     self->len = len;
 }
 
-struct scraper_cache_entry *
-scraper_cache_find(scraper_cache_t *self, const char *key, size_t len, uint64_t h)
+// e is sample i's entry in this scrape.
+static inline void
+s_used(scraper_cache_t *self, struct scraper_cache_entry *e, size_t i)
+{
+    if (e->iter != self->iter) {
+        e->iter = self->iter;
+        self->used++;
+    }
+    if (i >= self->n_cur) {
+        fw_mem_grow((void **)&self->cur, &self->cap_cur, i + 1, sizeof(*self->cur));
+        memset(self->cur + self->n_cur, 0, (i + 1 - self->n_cur) * sizeof(*self->cur));
+        self->n_cur = i + 1;
+    }
+    self->cur[i] = e;
+}
+
+static struct scraper_cache_entry *
+s_find(scraper_cache_t *self, const char *key, size_t len, uint64_t h)
 {
     for (size_t j = (size_t)h & (self->cap - 1); self->slots[j].e; j = (j + 1) & (self->cap - 1)) {
         struct scraper_cache_entry *e = self->slots[j].e;
-        if (self->slots[j].h == h && e->key_len == len && memcmp(e->key, key, len) == 0) {
-            if (e->iter != self->iter) {
-                e->iter = self->iter;
-                self->used++;
-            }
+        if (self->slots[j].h == h && e->key_len == len && memcmp(e->key, key, len) == 0)
             return e;
-        }
     }
     return NULL;
 }
 
 struct scraper_cache_entry *
-scraper_cache_add(scraper_cache_t *self, const char *key, size_t len, uint64_t h,
+scraper_cache_lookup(scraper_cache_t *self, size_t i, const char *key, size_t len, uint64_t *h)
+{
+    if (i + S_AHEAD < self->n_prev && self->prev[i + S_AHEAD]) {
+        // the record and its key text, which follows it in the block (no load of the
+        // record itself, which would wait for it)
+        const char *ahead = (const char *)self->prev[i + S_AHEAD];
+        __builtin_prefetch(ahead);
+        __builtin_prefetch(ahead + 64);
+        __builtin_prefetch(ahead + 128);
+    }
+    struct scraper_cache_entry *e = i < self->n_prev ? self->prev[i] : NULL;
+    if (!e || e->key_len != len || memcmp(e->key, key, len) != 0) {
+        *h = scraper_cache_key_hash(key, len);
+        if (!(e = s_find(self, key, len, *h)))
+            return NULL;
+    }
+    s_used(self, e, i);
+    return e;
+}
+
+struct scraper_cache_entry *
+scraper_cache_peek(const scraper_cache_t *self, size_t i)
+{
+    return i < self->n_prev ? self->prev[i] : NULL;
+}
+
+struct scraper_cache_entry *
+scraper_cache_add(scraper_cache_t *self, size_t i, const char *key, size_t len, uint64_t h,
                   const struct fw_labels *labels, uint64_t labels_hash)
 {
     bool dropped = !labels || labels->len == 0;
@@ -149,7 +198,6 @@ scraper_cache_add(scraper_cache_t *self, const char *key, size_t len, uint64_t h
     e->key = text;
     e->key_len = (uint32_t)len;
     e->key_hash = h;
-    e->iter = self->iter;
     e->dropped = dropped;
     if (!dropped) {
         unsigned char *enc = (unsigned char *)text + len;
@@ -164,15 +212,31 @@ scraper_cache_add(scraper_cache_t *self, const char *key, size_t len, uint64_t h
     }
     s_put(self->slots, self->cap, h, e);
     self->len++;
-    self->used++;
+    s_used(self, e, i);
     return e;
 }
 
 void
 scraper_cache_iter_done(scraper_cache_t *self, bool forget)
 {
-    if (forget && self->used < self->len)
+    if (!forget) { // the last good scrape's order stays the guess; nothing was freed since
+        self->n_cur = 0;
+        self->used = 0;
+        if (++self->iter == 0)
+            self->iter = 1;
+        return;
+    }
+    if (self->used < self->len)
         s_rebuild(self, self->cap, true);
+    // every entry this scrape used is still there: they are the next one's guesses
+    struct scraper_cache_entry **tmp = self->prev;
+    size_t cap = self->cap_prev;
+    self->prev = self->cur;
+    self->cap_prev = self->cap_cur;
+    self->n_prev = self->n_cur;
+    self->cur = tmp;
+    self->cap_cur = cap;
+    self->n_cur = 0;
     self->used = 0;
     self->iter++;
     if (self->iter == 0)

@@ -54,17 +54,22 @@ size_t scraper_cache_len(const scraper_cache_t *self);
 
 // The hash of a series text, for find and add.
 uint64_t scraper_cache_key_hash(const char *key, size_t len);
-// The entry of key (len bytes, hash h), marked used by this scrape; NULL when unknown.
-struct scraper_cache_entry *scraper_cache_find(scraper_cache_t *self, const char *key, size_t len,
-                                               uint64_t h);
-// Add key (not present) with its final labels (copied; NULL or empty: dropped) and their
-// hash. The entry, marked used by this scrape; NULL only when the labels cannot be encoded
-// (more than 65535 labels, a name over 65535 bytes: then nothing is kept).
-struct scraper_cache_entry *scraper_cache_add(scraper_cache_t *self, const char *key, size_t len,
-                                              uint64_t h, const struct fw_labels *labels,
-                                              uint64_t labels_hash);
-// A scrape is over: when `forget` (it succeeded), forget the entries it did not use; then
-// start the next.
+// The entry of sample i's key (len bytes), marked used by this scrape as sample i; NULL
+// when unknown, with *h set to the key's hash for scraper_cache_add. The entry the last
+// good scrape had at sample i is tried first (no hash when it matches), and later ones are
+// fetched ahead.
+struct scraper_cache_entry *scraper_cache_lookup(scraper_cache_t *self, size_t i, const char *key,
+                                                 size_t len, uint64_t *h);
+// The entry the last good scrape had at sample i (a guess, to fetch memory ahead), or NULL.
+struct scraper_cache_entry *scraper_cache_peek(const scraper_cache_t *self, size_t i);
+// Add key (not present; hash h) as sample i's, with its final labels (copied; NULL or
+// empty: dropped) and their hash. The entry, marked used; NULL only when the labels cannot
+// be encoded (more than 65535 labels, a name over 65535 bytes: then nothing is kept).
+struct scraper_cache_entry *scraper_cache_add(scraper_cache_t *self, size_t i, const char *key,
+                                              size_t len, uint64_t h,
+                                              const struct fw_labels *labels, uint64_t labels_hash);
+// A scrape is over: when `forget` (it succeeded), forget the entries it did not use and
+// take its order as the next scrape's guess; then start the next.
 void scraper_cache_iter_done(scraper_cache_t *self, bool forget);
 
 #endif

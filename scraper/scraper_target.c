@@ -438,6 +438,14 @@ s_seen_hinted(const struct scraper_seen *s, uint32_t slot, uint32_t epoch)
     return &s->slots[slot];
 }
 
+void
+scraper_target_prefetch_hint(const struct scraper_target *self, uint32_t slot, uint32_t epoch)
+{
+    const struct scraper_seen *s = self->seen;
+    if (epoch != 0 && epoch == s->epoch && slot < s->cap)
+        __builtin_prefetch(&s->slots[slot], 1);
+}
+
 bool
 scraper_target_track_hint(struct scraper_target *self, const struct fw_labels *labels, uint64_t h,
                           uint32_t *slot, uint32_t *epoch)

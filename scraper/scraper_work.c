@@ -100,6 +100,14 @@ s_cache(const struct scraper_work_job *job, fw_expfmt_fmt_t fmt)
     return t->cache;
 }
 
+// The parser's question (fw_expfmt_set_known): the cache entry of sample i's series text.
+static void *
+s_known(void *arg, size_t i, const char *series, size_t len)
+{
+    uint64_t h;
+    return scraper_cache_lookup(arg, i, series, len, &h);
+}
+
 static inline void
 s_item_add(scraper_work_state_t *self, const unsigned char *enc, size_t off, size_t enc_len,
            size_t est, int64_t t, double v)
@@ -115,7 +123,7 @@ s_item_add(scraper_work_state_t *self, const unsigned char *enc, size_t off, siz
 // metric_relabel_configs and remember the result in the cache. NULL with job->error when the
 // result cannot be encoded.
 static struct scraper_cache_entry *
-s_learn(scraper_work_state_t *self, struct scraper_work_job *job, scraper_cache_t *cache,
+s_learn(scraper_work_state_t *self, struct scraper_work_job *job, scraper_cache_t *cache, size_t i,
         const struct fw_expfmt_sample *s, uint64_t key_hash)
 {
     struct scraper_target *t = job->target;
@@ -125,8 +133,8 @@ s_learn(scraper_work_state_t *self, struct scraper_work_job *job, scraper_cache_
         fw_labels_copy(&self->relabeled, lv);
         lv = fw_relabel_process(job->mrc, job->n_mrc, &self->relabeled) ? &self->relabeled : NULL;
     }
-    struct scraper_cache_entry *e = scraper_cache_add(cache, s->series, s->series_len, key_hash, lv,
-                                                      lv && lv->len ? fw_labels_hash(lv) : 0);
+    struct scraper_cache_entry *e = scraper_cache_add(cache, i, s->series, s->series_len, key_hash,
+                                                      lv, lv && lv->len ? fw_labels_hash(lv) : 0);
     fw_labels_clear(&self->relabeled);
     if (!e)
         snprintf(job->error, sizeof(job->error), "label set too large to encode (metric: %s)",
@@ -155,10 +163,16 @@ s_append_samples(scraper_work_state_t *self, struct scraper_work_job *job, scrap
     struct fw_expfmt_sample s;
     for (size_t i = 0; i < n; i++) {
         fw_expfmt_get(self->parser, i, &s);
-        uint64_t kh = scraper_cache_key_hash(s.series, s.series_len);
-        struct scraper_cache_entry *e = scraper_cache_find(cache, s.series, s.series_len, kh);
-        if (!e && !(e = s_learn(self, job, cache, &s, kh)))
+        // The parser found most in the cache already (s_known); a text seen first in this
+        // scrape may have been learnt since, from an earlier sample.
+        struct scraper_cache_entry *e = s.tag;
+        uint64_t kh = 0;
+        if (!e && !(e = scraper_cache_lookup(cache, i, s.series, s.series_len, &kh)) &&
+            !(e = s_learn(self, job, cache, i, &s, kh)))
             return job->error;
+        const struct scraper_cache_entry *ahead = scraper_cache_peek(cache, i + 4);
+        if (ahead) // its staleness memory slot, wanted a few samples from now
+            scraper_target_prefetch_hint(t, ahead->seen_slot, ahead->seen_epoch);
         // A sample the rules drop, or leave without labels, is not counted or stored.
         if (e->dropped)
             continue;
@@ -312,15 +326,17 @@ scraper_work_run(scraper_work_state_t *self, struct scraper_work_job *job)
     scraper_cache_t *cache = NULL;
     if (!error) {
         // OpenMetrics as Prometheus reads it: what its scrape accepts stays up here too
-        // (a NaN counter, families out of order); the strict rules are for conformance.
+        // (a NaN counter, families out of order); the strict rules are for conformance. The
+        // labels of a series text the cache knows are not parsed again.
         fw_expfmt_fmt_t fmt = fw_expfmt_format(res->content_type);
+        cache = s_cache(job, fmt);
+        fw_expfmt_set_known(self->parser, s_known, cache);
         n = fw_expfmt_parse_flags(self->parser, (const char *)zframe_data(res->body),
                                   zframe_size(res->body), fmt, FW_EXPFMT_PROMETHEUS, &perr);
+        fw_expfmt_set_known(self->parser, NULL, NULL);
         if (n < 0) {
             error = perr.msg;
             n = 0;
-        } else {
-            cache = s_cache(job, fmt);
         }
     }
     if (!error) {

@@ -731,6 +731,72 @@ END_TEST
 
 // FW_EXPFMT_PROMETHEUS reads OpenMetrics as Prometheus 3's scrape does (checked against the
 // Debian prometheus 2.42 scraping the same bodies; the 2.42-only refusals noted).
+// The known-series callback: it answers for the texts it lists, by index; those samples
+// come tagged, with their name, value and timestamp but no labels (braces and escaped
+// quotes inside values skipped right); other samples parse as always; a text that would not
+// parse is never skipped into a different error; and strict OpenMetrics never asks.
+static const char *const s_known_texts[] = {"a{x=\"}\\\"{\"}", "b", "c {y=\"1\"}"};
+static size_t s_known_asked;
+static void *
+s_known_fn(void *arg, size_t i, const char *series, size_t len)
+{
+    (void)arg;
+    s_known_asked++;
+    for (size_t k = 0; k < 3; k++)
+        if (strlen(s_known_texts[k]) == len && memcmp(s_known_texts[k], series, len) == 0)
+            return (void *)(s_known_texts + k + (i > 99 ? 1 : 0));
+    return NULL;
+}
+
+START_TEST(test_fw_expfmt_known_series_skip_labels)
+{
+    fw_expfmt_t *p = fw_expfmt_new();
+    fw_err_t err;
+    fw_expfmt_set_known(p, s_known_fn, NULL);
+    const char *body = "a{x=\"}\\\"{\"} 1 1000\nb 2\nc {y=\"1\"}  3\nd{z=\"}\"} 4\n";
+    s_known_asked = 0;
+    ck_assert_int_eq(
+        fw_expfmt_parse_flags(p, body, strlen(body), FW_EXPFMT_TEXT, FW_EXPFMT_PROMETHEUS, &err),
+        4);
+    ck_assert_uint_eq(s_known_asked, 4);
+    struct fw_expfmt_sample s;
+    for (size_t i = 0; i < 3; i++) {
+        fw_expfmt_get(p, i, &s);
+        ck_assert_ptr_eq(s.tag, s_known_texts + i);
+        ck_assert_uint_eq(s.n_labels, 0);
+        ck_assert_str_eq(s.name, i == 0 ? "a" : i == 1 ? "b" : "c");
+        ck_assert_uint_eq(s.series_len, strlen(s_known_texts[i]));
+        ck_assert(s.v == (double)(i + 1));
+    }
+    fw_expfmt_get(p, 0, &s);
+    ck_assert(s.has_t);
+    ck_assert_int_eq(s.t_ms, 1000);
+    fw_expfmt_get(p, 3, &s); // not known: parsed in full
+    ck_assert_ptr_null(s.tag);
+    ck_assert_uint_eq(s.n_labels, 1);
+    ck_assert_str_eq(s.label_values[0], "}");
+
+    // "b" is known, but "b$ 1" does not parse: the parser's own error, not a value error.
+    const char *bad = "b$ 1\n";
+    ck_assert_int_eq(
+        fw_expfmt_parse_flags(p, bad, strlen(bad), FW_EXPFMT_TEXT, FW_EXPFMT_PROMETHEUS, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "invalid character in metric name"));
+    // Without FW_EXPFMT_PROMETHEUS (every OpenMetrics family rule) nobody is asked.
+    s_known_asked = 0;
+    const char *om = "b 2\n# EOF\n";
+    ck_assert_int_eq(fw_expfmt_parse_flags(p, om, strlen(om), FW_EXPFMT_OPENMETRICS, 0, &err), 1);
+    ck_assert_uint_eq(s_known_asked, 0);
+    // OpenMetrics as Prometheus reads it asks, and keeps the value and exemplar.
+    const char *omp = "b_total 2 # {t=\"x\"} 1\n# EOF\n";
+    ck_assert_int_eq(fw_expfmt_parse_flags(p, omp, strlen(omp), FW_EXPFMT_OPENMETRICS,
+                                           FW_EXPFMT_PROMETHEUS, &err),
+                     1);
+    ck_assert_uint_eq(s_known_asked, 1);
+    fw_expfmt_set_known(p, NULL, NULL);
+    fw_expfmt_destroy(&p);
+}
+END_TEST
+
 START_TEST(test_fw_expfmt_om_prometheus_mode)
 {
     static const struct {
@@ -825,6 +891,7 @@ fw_expfmt_suite(void)
     tcase_add_test(tc, test_fw_expfmt_om_exemplars);
     tcase_add_test(tc, test_fw_expfmt_om_family_rules);
     tcase_add_test(tc, test_fw_expfmt_om_prometheus_mode);
+    tcase_add_test(tc, test_fw_expfmt_known_series_skip_labels);
     suite_add_tcase(s, tc);
     return s;
 }
