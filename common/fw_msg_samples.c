@@ -390,6 +390,32 @@ fw_samples_series_equal(const struct fw_samples_series *s, const struct fw_label
     return true;
 }
 
+bool
+fw_samples_series_equal_text(const struct fw_samples_series *s, size_t nlabels, const char *text,
+                             size_t text_len)
+{
+    // The body's lengths were checked to add up to labels_len, so equal totals keep every
+    // read below inside text.
+    if (s->nlabels != nlabels || s->labels_len != text_len + 4 * nlabels)
+        return false;
+    const unsigned char *p = s->labels;
+    size_t off = 0;
+    for (size_t j = 0; j < nlabels; j++) {
+        size_t nl = (size_t)p[0] | (size_t)p[1] << 8;
+        if (memcmp(p + 2, text + off, nl) != 0 || text[off + nl] != '\0')
+            return false;
+        off += nl + 1;
+        p += 2 + nl;
+        size_t vl = (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 | (size_t)p[3] << 24;
+        // a stored value is never empty, so an empty one here differs
+        if (vl == 0 || memcmp(p + 4, text + off, vl) != 0 || text[off + vl] != '\0')
+            return false;
+        off += vl + 1;
+        p += 4 + vl;
+    }
+    return true;
+}
+
 struct fw_labels
 fw_samples_series_labels(const struct fw_samples_series *s, struct fw_label *items, char *text)
 {

@@ -98,6 +98,10 @@ int fw_samples_series_check(const struct fw_samples_series *s, uint64_t index, s
 // True when s holds exactly the label set l, with no label of empty value (such a series
 // is never taken as equal: it goes through the check). Checked or not.
 bool fw_samples_series_equal(const struct fw_samples_series *s, const struct fw_labels *l);
+// The same against a label set kept as its text: nlabels names and values, each followed by
+// a NUL ("name\0value\0..."), text_len bytes in all. No strlen: two memcmp a label.
+bool fw_samples_series_equal_text(const struct fw_samples_series *s, size_t nlabels,
+                                  const char *text, size_t text_len);
 // s's labels (checked) as views into items[] (room for the count fw_samples_series_check
 // gave) and NUL-terminated copies in text (room for its byte count). Returns the set.
 struct fw_labels fw_samples_series_labels(const struct fw_samples_series *s, struct fw_label *items,

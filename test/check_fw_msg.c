@@ -307,6 +307,37 @@ START_TEST(test_fw_msg_samples_header_checked)
 }
 END_TEST
 
+// fw_samples_series_equal_text: the label text of a stored series against the body's bytes.
+START_TEST(test_fw_msg_samples_equal_text)
+{
+    struct fw_batch *b = s_sample_batch(); // {__name__, line=line1}, {__name__, line=line2}
+    struct fw_msg *m = fw_msg_new_samples(&b);
+    zmsg_t *z = fw_msg_encode(m, NULL);
+    fw_msg_destroy(&m);
+    zframe_t *body = zmsg_last(z);
+    struct fw_samples_view v;
+    struct fw_samples_series *series = NULL;
+    size_t cap = 0;
+    fw_err_t err;
+    ck_assert_int_eq(
+        fw_samples_view_init(&v, zframe_data(body), zframe_size(body), &series, &cap, &err), 0);
+    ck_assert_uint_eq(v.nseries, 2);
+    static const char same[] = "__name__\0factory_units_produced_total\0line\0line1";
+    static const char other[] = "__name__\0factory_units_produced_total\0line\0line3";
+    static const char split[] = "__name__\0factory_units_produced_total\0lin\0eline1";
+    static const char one[] = "__name__\0factory_units_produced_total";
+    ck_assert(fw_samples_series_equal_text(&series[0], 2, same, sizeof(same)));
+    ck_assert(!fw_samples_series_equal_text(&series[1], 2, same, sizeof(same)));
+    ck_assert(!fw_samples_series_equal_text(&series[0], 2, other, sizeof(other)));
+    // the same bytes in all, cut elsewhere between name and value
+    ck_assert(!fw_samples_series_equal_text(&series[0], 2, split, sizeof(split)));
+    ck_assert(!fw_samples_series_equal_text(&series[0], 1, one, sizeof(one)));
+    ck_assert(!fw_samples_series_equal_text(&series[0], 2, same, sizeof(same) - 1));
+    free(series);
+    zmsg_destroy(&z);
+}
+END_TEST
+
 START_TEST(test_fw_msg_samples_empty_value_is_absent)
 {
     struct fw_batch *b = fw_batch_new();
@@ -513,6 +544,7 @@ fw_msg_suite(void)
     tcase_add_test(tc, test_fw_msg_decode_rejects_deep_json);
     tcase_add_test(tc, test_fw_msg_decode_rejects_every_truncation);
     tcase_add_test(tc, test_fw_msg_samples_header_checked);
+    tcase_add_test(tc, test_fw_msg_samples_equal_text);
     tcase_add_test(tc, test_fw_msg_samples_empty_value_is_absent);
     tcase_add_test(tc, test_fw_msg_samples_set_oldest);
     tcase_add_test(tc, test_fw_msg_samples_ack_schema);

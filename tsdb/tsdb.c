@@ -251,8 +251,15 @@ s_check_view(tsdb_t *self, const struct fw_samples_view *v, tsdb_store_cache_t *
     fw_mem_grow((void **)&self->hit, &self->cap_hit, v->nseries, sizeof(*self->hit));
     for (size_t i = 0; i < v->nseries; i++) {
         const struct fw_samples_series *s = &self->series[i];
-        const struct fw_labels *known = tsdb_store_cache_labels(self->store, cache, i);
-        self->hit[i] = known && fw_samples_series_equal(s, known);
+        size_t text_len;
+        const char *text = tsdb_store_cache_text(self->store, cache, i, &text_len);
+        if (text) {
+            const struct fw_labels *known = tsdb_store_cache_labels(self->store, cache, i);
+            self->hit[i] = fw_samples_series_equal_text(s, known->len, text, text_len);
+        } else {
+            const struct fw_labels *known = tsdb_store_cache_labels(self->store, cache, i);
+            self->hit[i] = known && fw_samples_series_equal(s, known);
+        }
         if (self->hit[i])
             tsdb_store_cache_prefetch(self->store, cache, i);
         else if (fw_samples_series_check(s, i, NULL, NULL, err) != 0)
@@ -275,14 +282,21 @@ static void
 s_append_view(tsdb_t *self, const struct fw_samples_view *v, tsdb_store_cache_t *cache)
 {
     struct tsdb_store_stats st = {0};
+    bool held = false; // the head, over each run of known series
     for (size_t i = 0; i < v->nseries; i++) {
         const struct fw_samples_series s = self->series[i];
         const struct fw_sample *smp = s_view_samples(self, &s);
         self->pending_samples += s.nsamples;
         if (self->hit[i]) {
-            tsdb_store_append_cached(self->store, cache, i, smp, s.nsamples, &st);
+            if (!held)
+                tsdb_store_hold(self->store);
+            held = true;
+            tsdb_store_append_cached_held(self->store, cache, i, smp, s.nsamples, &st);
             continue;
         }
+        if (held)
+            tsdb_store_release(self->store);
+        held = false;
         size_t n, bytes;
         (void)fw_samples_series_check(&s, i, &n, &bytes, NULL); // passed in pass 1
         fw_mem_grow((void **)&self->items, &self->cap_items, n, sizeof(*self->items));
@@ -298,6 +312,8 @@ s_append_view(tsdb_t *self, const struct fw_samples_view *v, tsdb_store_cache_t 
                     (unsigned long long)v->seq, err.msg);
         }
     }
+    if (held)
+        tsdb_store_release(self->store);
     s_count_stats(self, &st);
 }
 

@@ -266,6 +266,7 @@ tsdb_head_add(tsdb_head_t *self, const struct fw_labels *l, uint64_t hash, uint6
         }
     }
     s->labels = (struct fw_labels){items, l->len, l->len};
+    s->text_len = text < TSDB_HEAD_TEXT_LONG ? (uint16_t)text : TSDB_HEAD_TEXT_LONG;
     s->id = id;
     s->hash = hash;
     tsdb_chunk_app_init(&s->app);

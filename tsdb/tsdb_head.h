@@ -57,6 +57,9 @@ struct tsdb_store_stats; // tsdb_store.h
 
 typedef struct tsdb_head tsdb_head_t;
 
+// text_len of a series whose label text is longer than 65534 bytes.
+#define TSDB_HEAD_TEXT_LONG UINT16_MAX
+
 // The txn of a sealed chunk no commit has written yet.
 #define TSDB_HEAD_UNCOMMITTED UINT64_MAX
 
@@ -81,6 +84,8 @@ struct tsdb_head_series {
     struct fw_sample *late;       // owned: late samples before the open chunk, sorted, unique
     struct tsdb_head_chunk *kept; // owned list, oldest first: sealed chunks kept (see above)
     uint32_t n_late, cap_late;
+    uint16_t text_len; // bytes of the label text (names and values, NUL after each) that
+                       // labels points into, or TSDB_HEAD_TEXT_LONG
     bool has_last;
     bool last_v_known; // false when the newest value could not be read back (damaged chunk)
     bool is_new;       // not in the index yet

@@ -746,6 +746,16 @@ tsdb_store_cache_labels(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t po
     return s ? &s->labels : NULL;
 }
 
+const char *
+tsdb_store_cache_text(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos, size_t *len)
+{
+    struct tsdb_head_series *s = s_cached(self, cache, pos);
+    if (!s || s->text_len == TSDB_HEAD_TEXT_LONG || s->labels.len == 0)
+        return NULL;
+    *len = s->text_len;
+    return s->labels.items[0].name;
+}
+
 void
 tsdb_store_cache_prefetch(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos)
 {
@@ -769,10 +779,30 @@ tsdb_store_append_cached(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t p
         st = &dummy;
     }
     pthread_mutex_lock(&self->head_mu);
+    tsdb_store_append_cached_held(self, cache, pos, samples, n, st);
+    pthread_mutex_unlock(&self->head_mu);
+}
+
+void
+tsdb_store_hold(tsdb_store_t *self)
+{
+    pthread_mutex_lock(&self->head_mu);
+}
+
+void
+tsdb_store_release(tsdb_store_t *self)
+{
+    pthread_mutex_unlock(&self->head_mu);
+}
+
+void
+tsdb_store_append_cached_held(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos,
+                              const struct fw_sample *samples, size_t n,
+                              struct tsdb_store_stats *st)
+{
     struct tsdb_head_series *s = s_cached(self, cache, pos);
     if (s) // the caller's check made sure; a miss here is a caller bug, and appends nothing
         s_append(self, s, samples, n, st);
-    pthread_mutex_unlock(&self->head_mu);
 }
 
 static int s_append_locked(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos,

@@ -175,6 +175,11 @@ int tsdb_store_append_series_at(tsdb_store_t *self, tsdb_store_cache_t *cache, s
 // (tsdb's ingest: the label bytes of a SAMPLES body) appends without building a label set.
 const struct fw_labels *tsdb_store_cache_labels(tsdb_store_t *self, tsdb_store_cache_t *cache,
                                                 size_t pos);
+// The same series' label text ("name\0value\0..." in label order, *len bytes; borrowed
+// likewise), or NULL when the cache does not know pos or the text is too long to be kept
+// with its length (then compare tsdb_store_cache_labels).
+const char *tsdb_store_cache_text(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos,
+                                  size_t *len);
 // Ask the CPU to fetch what appending to the series at pos of cache will touch (its open
 // chunk's first and last bytes), so that a batch's appends, done after a pass over the
 // whole batch, do not wait for memory one series at a time. A hint: nothing changes.
@@ -185,6 +190,14 @@ void tsdb_store_cache_prefetch(tsdb_store_t *self, tsdb_store_cache_t *cache, si
 void tsdb_store_append_cached(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos,
                               const struct fw_sample *samples, size_t n,
                               struct tsdb_store_stats *st);
+// Hold the head for a run of tsdb_store_append_cached_held calls (a batch's known series):
+// one lock for the run instead of one per series; readers wait for the run. Release before
+// any other call on the store.
+void tsdb_store_hold(tsdb_store_t *self);
+void tsdb_store_append_cached_held(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos,
+                                   const struct fw_sample *samples, size_t n,
+                                   struct tsdb_store_stats *st);
+void tsdb_store_release(tsdb_store_t *self);
 // Forget the caches last used before before_ms; returns how many.
 size_t tsdb_store_cache_expire(tsdb_store_t *self, int64_t before_ms);
 
