@@ -5,12 +5,14 @@
 */
 #include "fw_flags.h"
 
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fw_log.h"
+#include "fw_mem.h"
 #include "fw_time.h"
 
 static volatile sig_atomic_t s_hup;
@@ -168,4 +170,46 @@ fw_flags_init_log(const char *daemon, const struct fw_common_opts *common)
     }
     fw_log_init(daemon, level, format);
     return 0;
+}
+
+char *
+fw_flags_json(const struct fw_flag *table, const void *opts)
+{
+    json_t *o = json_object(); // set_new steals each value
+    for (const struct fw_flag *f = table; f->name; f++) {
+        const char *target = (const char *)opts + f->off;
+        char buf[64];
+        const char *v = buf;
+        switch (f->type) {
+        case FW_FLAG_STR:
+            v = *(const char *const *)target ? *(const char *const *)target : "";
+            break;
+        case FW_FLAG_BOOL: v = *(const bool *)target ? "true" : "false"; break;
+        case FW_FLAG_INT:
+            snprintf(buf, sizeof(buf), "%lld", (long long)*(const int64_t *)target);
+            break;
+        case FW_FLAG_SIZE:
+            snprintf(buf, sizeof(buf), "%lldB", (long long)*(const int64_t *)target);
+            break;
+        case FW_FLAG_DURATION:
+            fw_duration_format(*(const int64_t *)target, buf, sizeof(buf));
+            break;
+        case FW_FLAG_LIST: {
+            const struct fw_flag_list *l = (const struct fw_flag_list *)target;
+            char *joined = fw_strdup("");
+            for (size_t k = 0; k < l->n; k++) {
+                char *next = fw_asprintf("%s%s%s", joined, k ? "," : "", l->items[k]);
+                free(joined);
+                joined = next;
+            }
+            json_object_set_new(o, f->name, json_string(joined));
+            free(joined);
+            continue;
+        }
+        }
+        json_object_set_new(o, f->name, json_string(v));
+    }
+    char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return text ? text : fw_strdup("{}");
 }

@@ -72,6 +72,11 @@ struct fw_common_opts {
 int fw_flags_parse(int argc, char **argv, const char *daemon, const char *about,
                    const struct fw_flag *table, void *opts);
 
+// The flags' values in opts (after fw_flags_parse) as a JSON object of strings, keyed by
+// flag name, sorted, as Prometheus's /api/v1/status/flags shows them: strings as given,
+// booleans "true"/"false", durations as Prometheus durations ("15d"), sizes in bytes
+// ("67108864B"), repeated flags joined by ",". Caller frees.
+char *fw_flags_json(const struct fw_flag *table, const void *opts);
 // Apply --log.level and --log.format and start logging as `daemon`. Returns 0 or -1 (printed).
 int fw_flags_init_log(const char *daemon, const struct fw_common_opts *common);
 

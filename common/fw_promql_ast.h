@@ -186,5 +186,12 @@ bool fw_promql_binop_is_comparison(fw_pq_binop_t op);
 bool fw_promql_binop_is_set(fw_pq_binop_t op);
 // Render the tree back as PromQL text (for logs and tests). The caller frees the result.
 char *fw_promql_format(const fw_promql_expr_t *e);
+// The n bytes at s (NUL bytes included) quoted as Go's strconv.Quote (and %q) does: control
+// bytes and invalid UTF-8 escaped. Caller frees.
+char *fw_promql_quote(const char *s, size_t n);
+// The tree as Prometheus 3 prints it (its String(); fw_promql_pretty.c). Caller frees.
+char *fw_promql_string(const fw_promql_expr_t *e);
+// The tree as Prometheus 3's Prettify lays it out (/api/v1/format_query). Caller frees.
+char *fw_promql_pretty(const fw_promql_expr_t *e);
 
 #endif

@@ -320,8 +320,126 @@ START_TEST(test_tsdb_api_labels_series_buildinfo)
     s_expect("/api/v1/status/config", NULL, 200,
              "{\"status\":\"success\",\"data\":{\"yaml\":\"global:\\n  scrape_interval: "
              "15s\\n\"}}");
-    s_expect("/api/v1/metadata", NULL, 200, "{\"status\":\"success\",\"data\":{}}");
     ck_assert(fw_metrics_get(s_metrics, "fw_tsdb_queries_total", "api=\"query\"") == 0);
+}
+END_TEST
+
+// Grafana's variable queries: match[], start, end and limit narrow the answers.
+START_TEST(test_tsdb_api_labels_match_range_limit)
+{
+    const char *ok = "{\"status\":\"success\",\"data\":";
+    char want[512];
+    snprintf(want, sizeof(want), "%s[\"a\"]}", ok);
+    s_expect("/api/v1/label/job/values?match%5B%5D=up%7Bjob%3D%22a%22%7D", NULL, 200, want);
+    s_expect("/api/v1/label/job/values?start=30&end=60", NULL, 200, want); // b: only at 0s
+    s_expect("/api/v1/label/job/values?start=30", NULL, 200, want);
+    snprintf(want, sizeof(want), "%s[\"b\"]}", ok);
+    s_expect("/api/v1/label/job/values?match%5B%5D=up%7Bjob%21%3D%22a%22%7D&end=5", NULL, 200,
+             want);
+    snprintf(want, sizeof(want), "%s[]}", ok);
+    s_expect("/api/v1/label/job/values?match%5B%5D=nothing", NULL, 200, want);
+    s_expect("/api/v1/label/job/values?start=100", NULL, 200, want);
+    s_expect("/api/v1/labels?start=100", NULL, 200, want);
+    snprintf(want, sizeof(want), "%s[\"__name__\",\"job\"]}", ok);
+    s_expect("/api/v1/labels?match%5B%5D=up&start=0&end=60", NULL, 200, want);
+    s_expect("/api/v1/labels", "match%5B%5D=up&start=0&end=60", 200, want); // form POST
+    snprintf(want, sizeof(want),
+             "%s[\"__name__\"],\"warnings\":[\"results truncated due to limit\"]}", ok);
+    s_expect("/api/v1/labels?limit=1", NULL, 200, want);
+    snprintf(want, sizeof(want), "%s[\"a\",\"b\"]}", ok);
+    s_expect("/api/v1/label/job/values?end=5", NULL, 200, want);
+    s_expect("/api/v1/label/job/values?limit=2", NULL, 200, want);
+    s_expect("/api/v1/label/job/values?limit=0", NULL, 200, want);
+    // series: the time range and the limit
+    snprintf(want, sizeof(want), "%s[{\"__name__\":\"up\",\"job\":\"a\"}]}", ok);
+    s_expect("/api/v1/series?match%5B%5D=up&start=10&end=20", NULL, 200, want);
+    snprintf(want, sizeof(want),
+             "%s[{\"__name__\":\"up\",\"job\":\"a\"}],\"warnings\":[\"results truncated "
+             "due to limit\"]}",
+             ok);
+    s_expect("/api/v1/series?match%5B%5D=up&limit=1", NULL, 200, want);
+    snprintf(want, sizeof(want), "%s[]}", ok);
+    s_expect("/api/v1/series?match%5B%5D=up&start=61", NULL, 200, want);
+    // errors, in Prometheus 3's words
+    const char *bad = "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":";
+    snprintf(want, sizeof(want),
+             "%s\"invalid parameter \\\"limit\\\": limit must be non-negative\"}", bad);
+    s_expect("/api/v1/labels?limit=-1", NULL, 400, want);
+    snprintf(want, sizeof(want),
+             "%s\"invalid parameter \\\"limit\\\": strconv.Atoi: parsing \\\"x\\\": invalid "
+             "syntax\"}",
+             bad);
+    s_expect("/api/v1/series?match%5B%5D=up&limit=x", NULL, 400, want);
+    snprintf(want, sizeof(want),
+             "%s\"invalid parameter \\\"start\\\": invalid time value for 'start': cannot parse "
+             "\\\"x\\\" to a valid timestamp\"}",
+             bad);
+    s_expect("/api/v1/label/job/values?start=x", NULL, 400, want);
+    struct check_util_http r = s_fetch("/api/v1/labels?match%5B%5D=up%7B", NULL);
+    ck_assert_int_eq(r.status, 400);
+    ck_assert_msg(strstr(r.body, "\"error\":\"1:4: parse error: ") != NULL, "%s", r.body);
+    check_util_http_clear(&r);
+    r = s_fetch("/api/v1/series?match%5B%5D=rate(up%5B5m%5D)", NULL);
+    ck_assert_int_eq(r.status, 400);
+    ck_assert_msg(strstr(r.body, "\"error\":\"invalid parameter \\\"match[]\\\": 1:1: ") != NULL,
+                  "%s", r.body);
+    check_util_http_clear(&r);
+}
+END_TEST
+
+START_TEST(test_tsdb_api_status_and_format_query)
+{
+    tsdb_api_set_info(s_api, "{\"storage.tsdb.retention.time\":\"15d\"}", "15d");
+    s_expect("/api/v1/status/flags", NULL, 200,
+             "{\"status\":\"success\",\"data\":{\"storage.tsdb.retention.time\":\"15d\"}}");
+    struct check_util_http r = s_fetch("/api/v1/status/runtimeinfo", NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_msg(strstr(r.body, "\"reloadConfigSuccess\":true") &&
+                      strstr(r.body, "\"storageRetention\":\"15d\"") &&
+                      strstr(r.body, "\"corruptionCount\":0,") && strstr(r.body, "\"CWD\":\"/"),
+                  "%s", r.body);
+    check_util_http_clear(&r);
+    tsdb_api_set_reload_failed(s_api);
+    r = s_fetch("/api/v1/status/runtimeinfo", NULL);
+    ck_assert_msg(strstr(r.body, "\"reloadConfigSuccess\":false"), "%s", r.body);
+    check_util_http_clear(&r);
+    // status/tsdb: 2 series (both open chunks in memory), pairs __name__=up (2), job=a (1),
+    // job=b (1); samples from 0 s to 60 s; bytes per pair (1+len(name)+1+len(value))*series
+    s_expect("/api/v1/status/tsdb?limit=2", NULL, 200,
+             "{\"status\":\"success\",\"data\":{\"headStats\":{\"numSeries\":2,"
+             "\"numLabelPairs\":3,\"chunkCount\":2,\"minTime\":0,\"maxTime\":60000},"
+             "\"seriesCountByMetricName\":[{\"name\":\"up\",\"value\":2}],"
+             "\"labelValueCountByLabelName\":[{\"name\":\"job\",\"value\":2},"
+             "{\"name\":\"__name__\",\"value\":1}],"
+             "\"memoryInBytesByLabelName\":[{\"name\":\"__name__\",\"value\":24},"
+             "{\"name\":\"job\",\"value\":12}],"
+             "\"seriesCountByLabelValuePair\":[{\"name\":\"__name__=up\",\"value\":2},"
+             "{\"name\":\"job=b\",\"value\":1}]}}"); // a tie replaces the minimum, as Prometheus
+    s_expect("/api/v1/status/tsdb?limit=0", NULL, 400,
+             "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"limit must be a "
+             "positive number\"}");
+    s_expect("/api/v1/status/tsdb?limit=10001", NULL, 400,
+             "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"limit must not "
+             "exceed 10000\"}");
+    // format_query: Prometheus's spelling, split past 100 characters
+    s_expect(
+        "/api/v1/"
+        "format_query?query=sum%20by(job)(rate(up%7Bb%3D%22x%22,a%3D~%22y%22%7D%5B5m%5D))%2A1e6",
+        NULL, 200,
+        "{\"status\":\"success\",\"data\":\"sum by (job) (rate(up{a=~\\\"y\\\",b=\\\"x\\\"}[5m])) "
+        "* 1000000\"}");
+    s_expect("/api/v1/format_query", "query=up%20%2B", 400,
+             "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter "
+             "\\\"query\\\": 1:5: parse error: unexpected end of input\"}");
+    r = s_fetch(
+        "/api/v1/format_query?query=sum(rate(a_very_long_metric_name_for_testing_total%5B5m%5D))"
+        "%2Bsum(rate(another_very_long_metric_name_total%5B5m%5D))",
+        NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "{\"status\":\"success\",\"data\":\"  sum(rate("
+                             "a_very_long_metric_name_for_testing_total[5m]))\\n+\\n  sum(rate("
+                             "another_very_long_metric_name_total[5m]))\"}");
+    check_util_http_clear(&r);
 }
 END_TEST
 
@@ -434,6 +552,8 @@ tsdb_api_suite(void)
     tcase_add_test(tc, test_tsdb_api_nul_refused);
     tcase_add_test(tc, test_tsdb_api_times_out_of_range);
     tcase_add_test(tc, test_tsdb_api_labels_series_buildinfo);
+    tcase_add_test(tc, test_tsdb_api_labels_match_range_limit);
+    tcase_add_test(tc, test_tsdb_api_status_and_format_query);
     tcase_add_test(tc, test_tsdb_api_queries_counted);
     suite_add_tcase(s, tc);
     TCase *tf = tcase_create("format");

@@ -557,6 +557,7 @@ s_reload(void *arg, char *errbuf, size_t errsize)
     if (tsdb_config_load(self->opts->common.config_file, &cfg, &text, &errs) != 0) {
         fw_daemon_reload_failed(&errs, errbuf, errsize);
         fw_promcfg_free(&cfg);
+        tsdb_api_set_reload_failed(self->api);
         return -1;
     }
     fw_promcfg_free(&self->cfg);
@@ -736,6 +737,12 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
     s_load_ingest_state(self);
     self->api = tsdb_api_new(self->store, self->metrics);
     tsdb_api_set_config_text(self->api, cfg_text);
+    char *flags = opts->flags ? fw_flags_json(opts->flags, opts) : NULL;
+    char retention[64] = "";
+    if (opts->retention_ms > 0)
+        fw_duration_format(opts->retention_ms, retention, sizeof(retention));
+    tsdb_api_set_info(self->api, flags, retention);
+    free(flags);
 
     if (!(self->samples =
               fw_zsock_router(opts->zmq_samples, opts->common.zmq_max_msg_size, &err)) ||

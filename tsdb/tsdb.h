@@ -36,6 +36,9 @@ struct tsdb_opts {
     // /api/v1/targets, asked of the scrapers (tsdb_targets.h)
     const char *scraper_urls;   // --scraper.url: comma-separated base URLs ("": none)
     int64_t scraper_timeout_ms; // --scraper.timeout: per scraper and request
+
+    const struct fw_flag *flags; // borrowed, may be NULL: the table opts was parsed with
+                                 // (shown by /api/v1/status/flags)
 };
 
 typedef struct tsdb tsdb_t;

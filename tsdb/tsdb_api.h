@@ -35,6 +35,7 @@ struct tsdb_api_query {
     int64_t time_ms;
     int64_t start_ms, end_ms, step_ms;
     int64_t timeout_ms;        // 0: TSDB_API_DEFAULT_TIMEOUT_MS
+    size_t limit;              // > 0: answer the first `limit` series, and warn when cut
     const atomic_bool *cancel; // borrowed, may be NULL: another thread sets it to stop the
                                // evaluation (answered as a timeout)
 };
@@ -48,6 +49,14 @@ void tsdb_api_routes(tsdb_api_t *self, fw_http_t *http);
 
 // The YAML shown by /api/v1/status/config (copied). Thread-safe.
 void tsdb_api_set_config_text(tsdb_api_t *self, const char *yaml);
+
+// /-/reload failed: status/runtimeinfo's reloadConfigSuccess turns false until the next
+// tsdb_api_set_config_text. Thread-safe.
+void tsdb_api_set_reload_failed(tsdb_api_t *self);
+
+// What status/flags and status/runtimeinfo show: the flags as a JSON object of strings
+// (fw_flags_json) and the retention ("15d", "" for none); both copied. Thread-safe.
+void tsdb_api_set_info(tsdb_api_t *self, const char *flags_json, const char *retention);
 
 // Run q and return the complete Prometheus JSON answer (caller frees); *http_status gets
 // 200, 400 (bad_data), 422 (execution), 503 (timeout) or 500 (internal). `api` names the

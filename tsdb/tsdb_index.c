@@ -538,6 +538,30 @@ tsdb_index_label_names(const tsdb_index_t *ix, MDB_txn *txn, char ***out, size_t
 }
 
 int
+tsdb_index_postings_walk(const tsdb_index_t *ix, MDB_txn *txn, tsdb_index_walk_fn fn, void *arg)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, ix->postings, &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_NODUP)) {
+        const char *key = k.mv_data, *sep = memchr(key, '\xff', k.mv_size);
+        size_t n = 0;
+        if (!sep || (rc = mdb_cursor_count(cur, &n)) != 0)
+            continue; // not ours: step over it
+        size_t nl = (size_t)(sep - key);
+        if (fn(key, nl, sep + 1, k.mv_size - nl - 1, n, arg) != 0) {
+            rc = MDB_NOTFOUND; // stopped by fn: done
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int
 tsdb_index_label_values(const tsdb_index_t *ix, MDB_txn *txn, const char *name, char ***out,
                         size_t *n_out)
 {

@@ -92,6 +92,16 @@ int tsdb_index_label_names(const tsdb_index_t *ix, MDB_txn *txn, char ***out, si
 int tsdb_index_label_values(const tsdb_index_t *ix, MDB_txn *txn, const char *name, char ***out,
                             size_t *n_out);
 
+// Called by tsdb_index_postings_walk for each postings key: the label name and value (not
+// NUL-terminated; a cut value as the key holds it) and the number of series carrying them.
+// Nonzero stops the walk.
+typedef int (*tsdb_index_walk_fn)(const char *name, size_t name_len, const char *value,
+                                  size_t value_len, size_t series, void *arg);
+// Call fn for every postings key in key order (by name, then value) until it returns
+// nonzero. 0 or an error.
+int tsdb_index_postings_walk(const tsdb_index_t *ix, MDB_txn *txn, tsdb_index_walk_fn fn,
+                             void *arg);
+
 // mdb_strerror, plus TSDB_INDEX_EDAMAGED.
 const char *tsdb_index_strerror(int rc);
 

@@ -58,7 +58,7 @@ main(int argc, char **argv)
         return tsdb_import_main(argc - 1, argv + 1, stdout, stderr);
     if (argc > 1 && strcmp(argv[1], "check") == 0)
         return tsdb_check_main(argc - 1, argv + 1, stdout, stderr);
-    struct tsdb_opts opts = {0};
+    struct tsdb_opts opts = {.flags = s_flags};
     int rc = fw_flags_parse(argc, argv, "tsdb", "time-series storage with the Prometheus query API",
                             s_flags, &opts);
     if (rc != 0)

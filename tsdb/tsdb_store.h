@@ -77,6 +77,7 @@
 #include "fw_matcher.h"
 #include "fw_sample.h"
 #include "tsdb_chunk.h"
+#include "tsdb_index.h"
 
 // The storage format this build reads and writes (meta "format"). Format 4 adds the chunk
 // value encoding 3 (decimal steps, tsdb_chunk.h); formats 2 and 3 are upgraded at open.
@@ -327,6 +328,11 @@ int tsdb_store_samples(tsdb_store_reader_t *r, uint64_t id, int64_t mint, int64_
 
 // Sorted distinct label names (caller frees each and the array). 0 or -1.
 int tsdb_store_label_names(tsdb_store_reader_t *r, char ***out, size_t *n_out, fw_err_t *err);
+// Call fn for every label name=value pair of the index with its number of series, in key
+// order (tsdb_index_postings_walk; strings borrowed for the call) until it returns nonzero.
+// 0, or -1 with err.
+int tsdb_store_postings_walk(tsdb_store_reader_t *r, tsdb_index_walk_fn fn, void *arg,
+                             fw_err_t *err);
 // Sorted distinct values of label name (caller frees each and the array). 0 or -1.
 int tsdb_store_label_values(tsdb_store_reader_t *r, const char *name, char ***out, size_t *n_out,
                             fw_err_t *err);

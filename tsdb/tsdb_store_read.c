@@ -335,3 +335,10 @@ tsdb_store_label_values(tsdb_store_reader_t *r, const char *name, char ***out, s
     int rc = tsdb_index_label_values(&r->store->ix, r->txn, name, out, n_out);
     return rc == 0 ? 0 : tsdb_store_int_lmdb_fail(err, "label values", rc);
 }
+
+int
+tsdb_store_postings_walk(tsdb_store_reader_t *r, tsdb_index_walk_fn fn, void *arg, fw_err_t *err)
+{
+    int rc = tsdb_index_postings_walk(&r->store->ix, r->txn, fn, arg);
+    return rc == 0 ? 0 : tsdb_store_int_lmdb_fail(err, "postings walk", rc);
+}
