@@ -23,7 +23,6 @@
 
 #include "alertd.h"
 #include "alertd_api.h"
-#include "alertd_cfg_receivers.h"
 #include "alertd_cluster.h"
 #include "alertd_dispatch.h"
 #include "alertd_inhibit.h"
@@ -191,8 +190,6 @@ static void
 s_send_notify(alertd_t *self, json_t *body)
 {
     const char *receiver = json_string_value(json_object_get(body, "receiver"));
-    // Slack, PagerDuty, ... configs (only this thread replaces self->cfg).
-    alertd_cfg_receivers_notify(receiver ? alertd_cfg_receiver(self->cfg, receiver) : NULL, body);
     if (json_array_size(self->cfg->template_files)) // the `templates:` files' texts
         json_object_set(body, "templates", self->cfg->template_files);
     char labels[256];
@@ -275,7 +272,8 @@ s_on_notify_result(zloop_t *loop, zsock_t *sock, void *arg)
     }
     pthread_mutex_lock(&self->lock);
     (void)alertd_state_begin(self->state, NULL);
-    int rc = alertd_nflog_result(self->nflog, id, result, reason);
+    int rc = alertd_nflog_result(self->nflog, id, result, reason,
+                                 json_object_get(msg->body, "failed_integrations"));
     // A failure must survive a restart, or the group would wait for repeat_interval.
     s_state_commit_locked(self, rc == 0 && result[0] == 'f');
     pthread_mutex_unlock(&self->lock);

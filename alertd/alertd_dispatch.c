@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alertd_cfg_receivers.h"
 #include "alertd_dispatch.h"
 #include "fw_mem.h"
 
@@ -213,17 +214,6 @@ s_alert_order(const void *pa, const void *pb)
     return fw_labels_cmp(&a->labels, &b->labels);
 }
 
-static bool
-s_send_resolved(const struct alertd_cfg_receiver *rcv)
-{
-    if (!rcv || rcv->webhooks_len == 0)
-        return true;
-    for (size_t i = 0; i < rcv->webhooks_len; i++)
-        if (rcv->webhooks[i].send_resolved)
-            return true;
-    return false;
-}
-
 json_t *
 alertd_alert_webhook_json(const struct alertd_alert *a, int64_t now)
 {
@@ -321,6 +311,86 @@ s_route_time_muted(alertd_dispatch_t *self, const struct alertd_route *r, int64_
     return true;
 }
 
+static void *
+s_key_dup(const void *item)
+{
+    return fw_strdup(item);
+}
+
+static void
+s_key_free(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+// Whether an integration whose log entry is e (NULL: none) needs this flush's notification
+// (Alertmanager's DedupStage.needsUpdate).
+static bool
+s_needs(const struct alertd_nflog_entry *e, bool send_resolved, const uint64_t *firing, size_t nf,
+        const uint64_t *resolved, size_t nr, int64_t repeat_ms, int64_t now)
+{
+    if (!e)
+        return nf > 0;
+    if (e->failed)
+        return true; // the last notification failed: as if it had not been logged
+    if (!s_subset(e->firing, e->firing_len, firing, nf))
+        return true;
+    if (nf == 0)
+        return e->firing_len > 0;
+    if (send_resolved && !s_subset(e->resolved, e->resolved_len, resolved, nr))
+        return true;
+    return e->at + repeat_ms <= now;
+}
+
+// Keep in notify's integration arrays only the configs whose own log entry (receiver +
+// "/" + integration + "/" + index, Alertmanager's nflog receiver key; before it, an entry
+// of the whole receiver, which is what older alertd logged) says they need this flush, and
+// set "integrations" to each kept array's config indexes. A receiver without integrations
+// is judged by its own entry. Appends the log keys of what is kept to keys; returns how many.
+static size_t
+s_due(alertd_dispatch_t *self, const struct s_group *g, json_t *notify, const uint64_t *firing,
+      size_t nf, const uint64_t *resolved, size_t nr, int64_t now, zlistx_t *keys)
+{
+    const char *receiver = g->route->receiver;
+    int64_t repeat = g->route->repeat_interval_ms;
+    const struct alertd_nflog_entry *legacy = alertd_nflog_get(self->nflog, receiver, g->key, now);
+    json_t *map = json_object();
+    size_t configs = 0;
+    for (size_t k = 0; k < ALERTD_NFLOG_INTEGRATIONS; k++) {
+        const char *array = alertd_nflog_integrations[k][0];
+        json_t *arr = json_object_get(notify, array);
+        if (json_array_size(arr) == 0)
+            continue;
+        json_t *kept = json_array(), *idx = json_array();
+        size_t i;
+        json_t *c;
+        json_array_foreach(arr, i, c)
+        {
+            configs++;
+            char *key = fw_asprintf("%s/%s/%zu", receiver, alertd_nflog_integrations[k][1], i);
+            const struct alertd_nflog_entry *e = alertd_nflog_get(self->nflog, key, g->key, now);
+            const json_t *sr = json_object_get(c, "send_resolved");
+            if (s_needs(e ? e : legacy, !sr || json_is_true(sr), firing, nf, resolved, nr, repeat,
+                        now)) {
+                json_array_append(kept, c);
+                json_array_append_new(idx, json_integer((json_int_t)i)); // steals
+                zlistx_add_end(keys, key);
+            }
+            free(key);
+        }
+        json_object_set_new(notify, array, kept); // steals
+        if (json_array_size(idx) > 0)
+            json_object_set_new(map, array, idx); // steals
+        else
+            json_decref(idx);
+    }
+    if (configs == 0 && s_needs(legacy, true, firing, nf, resolved, nr, repeat, now))
+        zlistx_add_end(keys, (void *)receiver);
+    json_object_set_new(notify, "integrations", map); // steals
+    return zlistx_size(keys);
+}
+
 // Flush one group; returns true when it is now empty.
 static bool
 s_flush(alertd_dispatch_t *self, struct s_group *g, int64_t now, json_t *out, size_t *count)
@@ -349,40 +419,32 @@ s_flush(alertd_dispatch_t *self, struct s_group *g, int64_t now, json_t *out, si
     qsort(firing, nf, sizeof *firing, s_u64cmp);
     qsort(resolved, nr, sizeof *resolved, s_u64cmp);
     const struct alertd_cfg_receiver *rcv = alertd_cfg_receiver(self->cfg, g->route->receiver);
-    bool send_resolved = s_send_resolved(rcv);
-    bool needs;
-    const struct alertd_nflog_entry *e =
-        alertd_nflog_get(self->nflog, g->route->receiver, g->key, now);
+    zlistx_t *keys = zlistx_new();
+    zlistx_set_duplicator(keys, s_key_dup);
+    zlistx_set_destructor(keys, s_key_free);
+    json_t *notify = json_pack("{s:s, s:o}", "receiver", g->route->receiver, "webhook_configs",
+                               s_webhook_configs(rcv)); // "o" steals
+    alertd_cfg_email_notify(rcv, notify);
+    alertd_cfg_receivers_notify(rcv, notify);
     // A muted time drops the notification without recording it, so it goes out once the
     // interval ends (if still relevant).
-    if (n == 0 || s_route_time_muted(self, g->route, now))
-        needs = false;
-    else if (!e)
-        needs = nf > 0;
-    else if (e->failed)
-        needs = true; // the last notification failed: as if it had not been logged
-    else if (!s_subset(e->firing, e->firing_len, firing, nf))
-        needs = true;
-    else if (nf == 0)
-        needs = e->firing_len > 0;
-    else if (send_resolved && !s_subset(e->resolved, e->resolved_len, resolved, nr))
-        needs = true;
-    else
-        needs = e->at + g->route->repeat_interval_ms <= now;
-    if (needs) {
+    if (n > 0 && !s_route_time_muted(self, g->route, now) &&
+        s_due(self, g, notify, firing, nf, resolved, nr, now, keys) > 0) {
         qsort(v, n, sizeof *v, s_alert_order);
-        json_t *payload = s_payload(self, g, v, n, nf > 0, now);
-        json_t *notify = json_pack("{s:s, s:o, s:o}", "receiver", g->route->receiver,
-                                   "webhook_configs", s_webhook_configs(rcv), "payload",
-                                   payload); // "o" steals
-        alertd_cfg_email_notify(rcv, notify);
-        json_array_append_new(out, notify);
+        json_object_set_new(notify, "payload", s_payload(self, g, v, n, nf > 0, now)); // steals
+        json_array_append(out, notify);
         (*count)++;
-        alertd_nflog_log(self->nflog, g->route->receiver, g->key, firing, nf, resolved, nr, now);
-    } else {
-        free(firing);
-        free(resolved);
+        for (const char *k = zlistx_first(keys); k; k = zlistx_next(keys)) {
+            uint64_t *f = fw_calloc(nf + 1, sizeof *f), *r = fw_calloc(nr + 1, sizeof *r);
+            memcpy(f, firing, nf * sizeof *f);
+            memcpy(r, resolved, nr * sizeof *r);
+            alertd_nflog_log(self->nflog, k, g->key, f, nf, r, nr, now);
+        }
     }
+    json_decref(notify);
+    zlistx_destroy(&keys);
+    free(firing);
+    free(resolved);
     free(v);
     // Resolved alerts leave the group once flushed (aggrGroup.flush DeleteIfNotModified).
     zlist_t *dead = zlist_new();

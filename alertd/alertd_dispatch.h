@@ -5,12 +5,13 @@
     every call takes `now` (ms since epoch), so tests drive group_wait, group_interval and
     repeat_interval without sleeping. alertd_dispatch_tick() flushes every group that is
     due: a new group first after group_wait (at once when its alert is already older than
-    that), then every group_interval; a flush notifies when the group's firing alerts are
-    not a subset of the last notification's, when it went from firing to all-resolved, when
-    resolved alerts changed and the receiver wants them, or when repeat_interval passed
-    (Alertmanager's DedupStage). Nothing is sent while one of the route's
-    mute_time_intervals holds or, when it has active_time_intervals, while none does.
-    Resolved alerts leave the group once flushed, and an empty group is dropped.
+    that), then every group_interval; a flush notifies an integration of the receiver when
+    the group's firing alerts are not a subset of that integration's last notification's,
+    when it went from firing to all-resolved, when resolved alerts changed and the
+    integration wants them (send_resolved), when its last notification failed, or when
+    repeat_interval passed (Alertmanager's DedupStage, one log entry per integration). Nothing is
+   sent while one of the route's mute_time_intervals holds or, when it has active_time_intervals,
+   while none does. Resolved alerts leave the group once flushed, and an empty group is dropped.
 
     Not thread-safe: alertd guards it with its lock.
 */
@@ -51,10 +52,14 @@ void alertd_dispatch_set_wait(alertd_dispatch_t *self, alertd_wait_fn fn, void *
 // Route a (borrowed, copied) alert into its groups.
 void alertd_dispatch_insert(alertd_dispatch_t *self, const struct alertd_alert *a, int64_t now);
 
-// Flush due groups. Appends one NOTIFY body ({"receiver","webhook_configs","payload"}) per
-// notification to `out` (a JSON array). Each webhook_config is {"url", "send_resolved",
-// "max_alerts", "follow_redirects"} plus "authorization" (the header value) when the
-// effective http_config has credentials. Returns how many were appended.
+// Flush due groups. Appends one NOTIFY body ({"receiver","webhook_configs","payload",
+// "integrations"} and the receiver's other *_configs arrays and "delivery",
+// alertd_cfg_receivers_notify) per notification to `out` (a JSON array). Each
+// webhook_config is {"url", "send_resolved", "max_alerts", "follow_redirects"} plus
+// "authorization" (the header value) when the effective http_config has credentials. As
+// Alertmanager, each integration config is deduplicated on its own log entry
+// ("<receiver>/<integration>/<index>"): the arrays carry only the configs that need this
+// flush, "integrations" their indexes. Returns how many were appended.
 size_t alertd_dispatch_tick(alertd_dispatch_t *self, int64_t now, json_t *out);
 
 // The earliest scheduled flush, or INT64_MAX when none.

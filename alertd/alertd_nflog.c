@@ -461,8 +461,7 @@ s_history_append(alertd_nflog_t *self, struct s_note *n)
     }
 }
 
-// The NOTIFY arrays that name an integration, in the order of Alertmanager's config docs.
-static const char *const s_integrations[][2] = {
+const char *const alertd_nflog_integrations[ALERTD_NFLOG_INTEGRATIONS][2] = {
     {"email_configs", "email"},         {"msteams_configs", "msteams"},
     {"msteamsv2_configs", "msteamsv2"}, {"pagerduty_configs", "pagerduty"},
     {"slack_configs", "slack"},         {"webhook_configs", "webhook"},
@@ -488,6 +487,51 @@ s_note_put(alertd_nflog_t *self, const struct s_note *n)
     free(text);
 }
 
+// The entry of (receiver, group key), or NULL.
+static struct s_entry *
+s_entry_of(alertd_nflog_t *self, const char *receiver, const char *group_key)
+{
+    char *k = fw_asprintf("%s\n%s", receiver, group_key);
+    struct s_entry *x = zhashx_lookup(self->entries, k);
+    free(k);
+    return x;
+}
+
+// Name x (may be NULL) by the notification nid that logged it, not failed.
+static void
+s_name(alertd_nflog_t *self, struct s_entry *x, const char *nid)
+{
+    if (!x)
+        return;
+    free(x->nid);
+    x->nid = fw_strdup(nid);
+    x->e.failed = false;
+    s_entry_put(self, x);
+}
+
+// Name by nid the entries the notification logged (the dispatcher logs them just before):
+// one per config of its arrays, or the receiver's own when it has none.
+static void
+s_name_entries(alertd_nflog_t *self, const json_t *notify, const char *receiver, const char *gk,
+               const char *nid)
+{
+    const json_t *map = json_object_get(notify, "integrations");
+    size_t configs = 0;
+    for (size_t k = 0; k < ALERTD_NFLOG_INTEGRATIONS; k++) {
+        const json_t *idx = json_object_get(map, alertd_nflog_integrations[k][0]);
+        size_t n = json_array_size(json_object_get(notify, alertd_nflog_integrations[k][0]));
+        for (size_t p = 0; p < n; p++, configs++) {
+            const json_t *i = json_array_get(idx, p);
+            char *key = fw_asprintf("%s/%s/%lld", receiver, alertd_nflog_integrations[k][1],
+                                    i ? (long long)json_integer_value(i) : (long long)p);
+            s_name(self, s_entry_of(self, key, gk), nid);
+            free(key);
+        }
+    }
+    if (configs == 0)
+        s_name(self, s_entry_of(self, receiver, gk), nid);
+}
+
 void
 alertd_nflog_record(alertd_nflog_t *self, const json_t *notify, const char *result, int64_t now)
 {
@@ -497,9 +541,10 @@ alertd_nflog_record(alertd_nflog_t *self, const json_t *notify, const char *resu
     const char *status = json_string_value(json_object_get(payload, "status"));
     const json_t *gl = json_object_get(payload, "groupLabels");
     json_t *integrations = json_array();
-    for (size_t i = 0; i < sizeof s_integrations / sizeof s_integrations[0]; i++)
-        if (json_array_size(json_object_get(notify, s_integrations[i][0])) > 0)
-            json_array_append_new(integrations, json_string(s_integrations[i][1])); // steals
+    for (size_t i = 0; i < ALERTD_NFLOG_INTEGRATIONS; i++)
+        if (json_array_size(json_object_get(notify, alertd_nflog_integrations[i][0])) > 0)
+            json_array_append_new(integrations,
+                                  json_string(alertd_nflog_integrations[i][1])); // steals
     json_t *alerts = json_array();
     size_t i;
     const json_t *a;
@@ -526,23 +571,25 @@ alertd_nflog_record(alertd_nflog_t *self, const json_t *notify, const char *resu
     const char *nid = json_string_value(json_object_get(notify, "id"));
     if (nid) {
         json_object_set_new(n->j, "id", json_string(nid)); // steals
-        // The entry this notification logged (the dispatcher logs it just before) names it.
-        char *k = fw_asprintf("%s\n%s", receiver ? receiver : "", gk ? gk : "");
-        struct s_entry *x = zhashx_lookup(self->entries, k);
-        free(k);
-        if (x) {
-            free(x->nid);
-            x->nid = fw_strdup(nid);
-            x->e.failed = false;
-            s_entry_put(self, x);
-        }
+        s_name_entries(self, notify, receiver ? receiver : "", gk ? gk : "", nid);
     }
     s_note_put(self, n);
     s_history_append(self, n);
 }
 
+// Mark x (when the notification id logged it) failed or not.
+static void
+s_mark(alertd_nflog_t *self, struct s_entry *x, const char *id, bool failed)
+{
+    if (x && x->nid && strcmp(x->nid, id) == 0 && x->e.failed != failed) {
+        x->e.failed = failed;
+        s_entry_put(self, x);
+    }
+}
+
 int
-alertd_nflog_result(alertd_nflog_t *self, const char *id, const char *result, const char *reason)
+alertd_nflog_result(alertd_nflog_t *self, const char *id, const char *result, const char *reason,
+                    const json_t *failed)
 {
     struct s_note *n = zhashx_lookup(self->by_id, id);
     if (!n)
@@ -551,14 +598,28 @@ alertd_nflog_result(alertd_nflog_t *self, const char *id, const char *result, co
     if (reason && *reason)
         json_object_set_new(n->j, "reason", json_string(reason)); // steals
     s_note_put(self, n);
-    const json_t *rcv = json_object_get(n->j, "receiver");
-    char *k = fw_asprintf("%s\n%s", s_str(rcv, "name"), s_str(n->j, "groupKey"));
-    struct s_entry *x = zhashx_lookup(self->entries, k);
-    free(k);
-    if (x && x->nid && strcmp(x->nid, id) == 0) {
-        x->e.failed = strcmp(result, "failed") == 0;
-        s_entry_put(self, x);
+    const char *receiver = s_str(json_object_get(n->j, "receiver"), "name");
+    const char *gk = s_str(n->j, "groupKey");
+    bool fail = strcmp(result, "failed") == 0;
+    if (fail && json_array_size(failed) > 0) {
+        size_t i;
+        const json_t *f;
+        json_array_foreach(failed, i, f)
+        {
+            if (!json_is_string(f))
+                continue;
+            char *key = fw_asprintf("%s/%s", receiver, json_string_value(f));
+            s_mark(self, s_entry_of(self, key, gk), id, true);
+            free(key);
+        }
+        return 0;
     }
+    if (!fail)
+        return 0; // its entries were logged (and named) as not failed
+    // Without the list (a notifyd before it): every entry it logged failed.
+    for (struct s_entry *x = zhashx_first(self->entries); x; x = zhashx_next(self->entries))
+        if (strcmp(x->group_key, gk) == 0)
+            s_mark(self, x, id, true);
     return 0;
 }
 

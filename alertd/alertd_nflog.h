@@ -34,6 +34,13 @@
 // Most notification records kept (memory and state).
 #define ALERTD_NFLOG_HISTORY_MAX 10000
 
+// The NOTIFY arrays that name an integration and the integration's name, in the order of
+// Alertmanager's config docs. An entry's receiver is "<receiver>/<integration>/<index>"
+// (Alertmanager's nflog receiver key: one entry per integration), or the receiver's name
+// for a receiver without integrations (and in logs older alertd wrote).
+#define ALERTD_NFLOG_INTEGRATIONS 7
+extern const char *const alertd_nflog_integrations[ALERTD_NFLOG_INTEGRATIONS][2];
+
 struct alertd_nflog_entry {
     uint64_t *firing, *resolved; // owned: sorted fingerprints
     size_t firing_len, resolved_len;
@@ -65,16 +72,20 @@ size_t alertd_nflog_size(alertd_nflog_t *self);
 // Record the notification body (a NOTIFY body: receiver, payload, *_configs; borrowed) made
 // at now, with its result ("sent": handed to notifyd; "dropped": it could not be queued;
 // alertd_nflog_result turns "sent" into "delivered" or "failed"). With an "id" the record
-// keeps it (and "reason" once failed) and the entry of (receiver, group key) is named by it.
+// keeps it (and "reason" once failed) and the entries it logged are named by it: one per
+// config of its arrays ("integrations" gives their indexes; without it, their positions),
+// or the receiver's own when it has none.
 void alertd_nflog_record(alertd_nflog_t *self, const json_t *notify, const char *result,
                          int64_t now);
 
 // notifyd's outcome (NOTIFY_RESULT) of the notification whose NOTIFY carried id: the
-// record's result becomes result ("delivered" or "failed") with reason, and the entry it
-// logged (unless a later notification replaced it) is marked failed or not. Writes into the
+// record's result becomes result ("delivered" or "failed") with reason, and the entries it
+// logged (unless a later notification replaced them) are marked failed or not: with
+// `failed` (NOTIFY_RESULT's failed_integrations, "<integration>/<index>" strings; borrowed,
+// may be NULL) only those fail, so the next flush re-sends them alone. Writes into the
 // state's open batch. -1 when no record has that id.
 int alertd_nflog_result(alertd_nflog_t *self, const char *id, const char *result,
-                        const char *reason);
+                        const char *reason, const json_t *failed);
 
 // --- the cluster (alertd_cluster.h) ---
 // A mesh entry is the JSON a peer gets: {"receiver", "groupKey", "at" (ms), "expiresAt"

@@ -44,6 +44,7 @@ struct notifyd {
     zhashx_t *outcomes;              // owned: NOTIFY id -> struct s_outcome * (NOTIFY_RESULT due)
     struct s_outcome *current;       // the outcome of the NOTIFY s_on_notify is handling
     const json_t *delivery;          // borrowed: that NOTIFY's `delivery` settings, or NULL
+    const json_t *integrations;      // borrowed: that NOTIFY's `integrations` indexes, or NULL
     uint64_t next_id;
     char hostname[256]; // for email Message-Ids
 };
@@ -52,13 +53,17 @@ struct notifyd {
 struct s_outcome {
     char *id, *receiver; // owned
     char *reason;        // owned: "<integration>: <reason>" of the first failure, or NULL
+    json_t *failed;      // owned: "<integration>/<index>" of each failed config; NULL once
+                         // a failure cannot be named (then alertd counts them all failed)
     size_t outstanding;
 };
 
-// Which outcome a queued delivery counts towards, and its integration (metrics label).
+// Which outcome a queued delivery counts towards, its integration (metrics label) and the
+// config's name in NOTIFY_RESULT's failed_integrations.
 struct s_owner {
     char *nid;         // owned, NULL when its NOTIFY had no id
     char *integration; // owned
+    char *ikey;        // owned: "<integration>/<index>"
 };
 
 static void
@@ -69,6 +74,7 @@ s_outcome_free(void **item)
         free(o->id);
         free(o->receiver);
         free(o->reason);
+        json_decref(o->failed);
         free(o);
     }
     *item = NULL;
@@ -81,17 +87,20 @@ s_owner_free(void **item)
     if (o) {
         free(o->nid);
         free(o->integration);
+        free(o->ikey);
         free(o);
     }
     *item = NULL;
 }
 
-// The delivery key was queued for integration: count it towards the current NOTIFY.
+// The delivery key was queued for integration (config ikey): count it towards the current
+// NOTIFY.
 static void
-s_owned(notifyd_t *self, const char *key, const char *integration)
+s_owned(notifyd_t *self, const char *key, const char *integration, const char *ikey)
 {
     struct s_owner *o = fw_calloc(1, sizeof *o);
     o->integration = fw_strdup(integration);
+    o->ikey = fw_strdup(ikey);
     if (self->current) {
         o->nid = fw_strdup(self->current->id);
         self->current->outstanding++;
@@ -99,11 +108,28 @@ s_owned(notifyd_t *self, const char *key, const char *integration)
     zhashx_update(self->owner, key, o);
 }
 
+// The config ikey (NULL: one that cannot be named) of o failed with reason.
 static void
-s_outcome_failed(struct s_outcome *o, const char *integration, const char *reason)
+s_outcome_failed(struct s_outcome *o, const char *integration, const char *reason, const char *ikey)
 {
-    if (o && !o->reason)
+    if (!o)
+        return;
+    if (!o->reason)
         o->reason = fw_asprintf("%s: %s", integration, reason);
+    if (ikey && o->failed)
+        json_array_append_new(o->failed, json_string(ikey)); // steals
+    else
+        json_decref(o->failed), o->failed = NULL;
+}
+
+// The name in failed_integrations of the config at position pos of the current NOTIFY's
+// array (its index in the receiver's config, from `integrations`), into out.
+static void
+s_ikey(const notifyd_t *self, const char *array, const char *integration, size_t pos, char out[64])
+{
+    const json_t *i = json_array_get(json_object_get(self->integrations, array), pos);
+    snprintf(out, 64, "%s/%lld", integration,
+             i ? (long long)json_integer_value(i) : (long long)pos);
 }
 
 // PUBlish NOTIFY_RESULT for o when nothing of it is out any more, and forget it.
@@ -116,6 +142,8 @@ s_outcome_maybe_done(notifyd_t *self, struct s_outcome *o)
                           o->reason ? "failed" : "delivered");
     if (o->reason)
         json_object_set_new(b, "reason", json_string(o->reason)); // steals
+    if (o->reason && json_array_size(o->failed) > 0)
+        json_object_set(b, "failed_integrations", o->failed);
     struct fw_msg *m = fw_msg_new_json(FW_MSG_NOTIFY_RESULT, b);
     (void)fw_msg_send(&m, self->pub, NULL);
     zhashx_delete(self->outcomes, o->id);
@@ -157,16 +185,18 @@ notifyd_prepare_body(const json_t *payload, const json_t *webhook_config)
     return out;
 }
 
-// A config of integration could not be made a request: log, count failed, never delivered.
+// A config (ikey) of integration could not be made a request: log, count failed, never
+// delivered.
 static void
-s_bad_config(notifyd_t *self, const char *receiver, const char *integration, const char *why)
+s_bad_config(notifyd_t *self, const char *receiver, const char *integration, const char *ikey,
+             const char *why)
 {
     char labels[300];
     snprintf(labels, sizeof labels, "receiver=\"%s\",integration=\"%s\",reason=\"bad_config\"",
              receiver, integration);
     fw_metrics_add(self->metrics, "fw_notifyd_notifications_failed_total", labels, 1);
     fw_warn("notify.fail", "receiver=%s integration=%s err=%s", receiver, integration, why);
-    s_outcome_failed(self->current, integration, "bad_config");
+    s_outcome_failed(self->current, integration, "bad_config", ikey);
 }
 
 // The current NOTIFY's `delivery` (the receiver's fw_timeout and fw_rate_limit) into req.
@@ -195,11 +225,12 @@ s_delivery_settings(notifyd_t *self, const char *receiver, struct notifyd_req *r
                 "rate_limit needs positive requests and interval_ms, queue >= 0");
 }
 
-// Queue req (taken) for integration: remember the one-config NOTIFY (array: [config]) to
-// re-PUBlish when it is delivered, and count it towards the current NOTIFY's outcome.
+// Queue req (taken) for integration (config ikey): remember the one-config NOTIFY (array:
+// [config]) to re-PUBlish when it is delivered, and count it towards the current NOTIFY's
+// outcome.
 static void
-s_queue(notifyd_t *self, const char *receiver, const char *integration, const char *array,
-        const json_t *config, const json_t *payload, struct notifyd_req *req)
+s_queue(notifyd_t *self, const char *receiver, const char *integration, const char *ikey,
+        const char *array, const json_t *config, const json_t *payload, struct notifyd_req *req)
 {
     uint64_t id = ++self->next_id;
     char key[24];
@@ -210,7 +241,7 @@ s_queue(notifyd_t *self, const char *receiver, const char *integration, const ch
     // Taps never see the secrets (fw_msg.def's FW_SECRET list).
     zhashx_insert(self->pending, key, fw_msg_redacted(FW_MSG_NOTIFY, one));
     json_decref(one);
-    s_owned(self, key, integration);
+    s_owned(self, key, integration, ikey);
     s_delivery_settings(self, receiver, req);
     (void)notifyd_deliver_send(self->deliver, id, receiver, integration, req);
 }
@@ -254,11 +285,13 @@ s_deliver_integrations(notifyd_t *self, const json_t *body)
                                              : notifyd_email_build(c, data, fw_time_now_ms(),
                                                                    self->hostname, &req, &err);
             json_decref(data);
+            char ikey[64];
+            s_ikey(self, s_integrations[k].array, s_integrations[k].integration, i, ikey);
             if (rc < 0)
-                s_bad_config(self, receiver, s_integrations[k].integration, err.msg);
+                s_bad_config(self, receiver, s_integrations[k].integration, ikey, err.msg);
             else
-                s_queue(self, receiver, s_integrations[k].integration, s_integrations[k].array, c,
-                        payload, &req);
+                s_queue(self, receiver, s_integrations[k].integration, ikey,
+                        s_integrations[k].array, c, payload, &req);
         }
     }
 }
@@ -277,9 +310,11 @@ s_on_notify(zloop_t *loop, zsock_t *sock, void *arg)
     const char *nid = json_string_value(json_object_get(msg->body, "id"));
     self->current = NULL;
     self->delivery = json_object_get(msg->body, "delivery");
+    self->integrations = json_object_get(msg->body, "integrations");
     if (nid && !zhashx_lookup(self->outcomes, nid)) {
         struct s_outcome *o = fw_calloc(1, sizeof *o);
         o->id = fw_strdup(nid);
+        o->failed = json_array();
         o->receiver = fw_strdup(receiver ? receiver : "");
         zhashx_insert(self->outcomes, nid, o);
         self->current = o;
@@ -289,9 +324,11 @@ s_on_notify(zloop_t *loop, zsock_t *sock, void *arg)
     json_array_foreach(configs, i, wc)
     {
         const char *url = json_string_value(json_object_get(wc, "url"));
+        char ikey[64];
+        s_ikey(self, "webhook_configs", "webhook", i, ikey);
         if (!url || !*url) {
             fw_warn("notify.skip", "receiver=%s err=%s", receiver, "webhook_config without url");
-            s_outcome_failed(self->current, "webhook", "bad_config");
+            s_outcome_failed(self->current, "webhook", "bad_config", ikey);
             continue;
         }
         char *body = notifyd_prepare_body(payload, wc);
@@ -303,13 +340,14 @@ s_on_notify(zloop_t *loop, zsock_t *sock, void *arg)
         req.follow_redirects = !fr || json_is_true(fr);
         if (auth)
             (void)notifyd_req_header(&req, "Authorization", auth);
-        s_queue(self, receiver, "webhook", "webhook_configs", wc, payload, &req);
+        s_queue(self, receiver, "webhook", ikey, "webhook_configs", wc, payload, &req);
     }
     notifyd_tmpl_use(json_object_get(msg->body, "templates"));
     s_deliver_integrations(self, msg->body);
     struct s_outcome *o = self->current;
     self->current = NULL;
     self->delivery = NULL;
+    self->integrations = NULL;
     s_outcome_maybe_done(self, o); // nothing queued (all skipped or failed at once)
     fw_msg_destroy(&msg);
     return 0;
@@ -345,10 +383,10 @@ s_on_result(zloop_t *loop, zsock_t *sock, void *arg)
     if (o) {
         if (!r.ok && *r.detail) {
             char *why = fw_asprintf("%s (%s)", r.reason, r.detail);
-            s_outcome_failed(o, own->integration, why);
+            s_outcome_failed(o, own->integration, why, own->ikey);
             free(why);
         } else if (!r.ok) {
-            s_outcome_failed(o, own->integration, r.reason);
+            s_outcome_failed(o, own->integration, r.reason, own->ikey);
         }
         o->outstanding--;
         s_outcome_maybe_done(self, o);
@@ -365,7 +403,7 @@ s_outcomes_abandon(notifyd_t *self)
     zlistx_t *keys = zhashx_keys(self->outcomes);
     for (char *k = zlistx_first(keys); k; k = zlistx_next(keys)) {
         struct s_outcome *o = zhashx_lookup(self->outcomes, k);
-        s_outcome_failed(o, "notifyd", "abandoned");
+        s_outcome_failed(o, "notifyd", "abandoned", NULL); // which ones: unknown
         o->outstanding = 0;
         s_outcome_maybe_done(self, o);
     }

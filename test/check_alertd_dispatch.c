@@ -116,6 +116,12 @@ s_payload(size_t i)
     return json_object_get(json_array_get(s_out, i), "payload");
 }
 
+static const char *
+s_group_key(size_t i)
+{
+    return json_string_value(json_object_get(s_payload(i), "groupKey"));
+}
+
 START_TEST(test_alertd_dispatch_group_wait)
 {
     s_insert("alertname=A,line=L1,i=1", T0, 0, T0);
@@ -253,6 +259,88 @@ START_TEST(test_alertd_dispatch_sibling_routes)
 }
 END_TEST
 
+// Alertmanager's per-integration dedup: each config has its own log entry
+// ("<receiver>/<integration>/<index>"), so when one of a receiver's two webhooks failed only
+// that one is sent again at the next flush, and the other is not repeated.
+static const char *s_two_yaml = "route:\n"
+                                "  receiver: two\n"
+                                "  group_by: [alertname]\n"
+                                "  group_wait: 10s\n"
+                                "  group_interval: 1m\n"
+                                "receivers:\n"
+                                "  - name: two\n"
+                                "    webhook_configs:\n"
+                                "      - url: http://127.0.0.1:1/ok\n"
+                                "      - url: http://127.0.0.1:1/flaky\n";
+
+START_TEST(test_alertd_dispatch_per_integration)
+{
+    s_use(s_two_yaml, "");
+    alertd_nflog_t *log = alertd_nflog_new(NULL, 3600000);
+    alertd_dispatch_set_nflog(s_d, log);
+    s_insert("alertname=X", T0, T0 + 86400000LL, T0);
+    ck_assert_int_eq(s_tick(T0 + 10000), 1);
+    json_t *n = json_array_get(s_out, 0);
+    ck_assert_int_eq(json_array_size(json_object_get(n, "webhook_configs")), 2);
+    char *gk = strdup(s_group_key(0));
+    json_object_set_new(n, "id", json_string("n1")); // as alertd sends it
+    alertd_nflog_record(log, n, "sent", T0 + 10000);
+    ck_assert_ptr_nonnull(alertd_nflog_get(log, "two/webhook/0", gk, T0 + 10000));
+    ck_assert_ptr_nonnull(alertd_nflog_get(log, "two/webhook/1", gk, T0 + 10000));
+    // notifyd: the second webhook failed.
+    json_t *failed = json_pack("[s]", "webhook/1");
+    ck_assert_int_eq(alertd_nflog_result(log, "n1", "failed", "webhook: http_5xx", failed), 0);
+    json_decref(failed);
+    ck_assert(!alertd_nflog_get(log, "two/webhook/0", gk, T0 + 10000)->failed);
+    ck_assert(alertd_nflog_get(log, "two/webhook/1", gk, T0 + 10000)->failed);
+    ck_assert_int_eq(s_tick(T0 + 70000), 1);
+    n = json_array_get(s_out, 0);
+    json_t *wc = json_object_get(n, "webhook_configs");
+    ck_assert_int_eq(json_array_size(wc), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(wc, 0), "url")),
+                     "http://127.0.0.1:1/flaky");
+    json_t *want = json_pack("{s:[i]}", "webhook_configs", 1);
+    ck_assert(json_equal(json_object_get(n, "integrations"), want));
+    json_decref(want);
+    json_object_set_new(n, "id", json_string("n2"));
+    alertd_nflog_record(log, n, "sent", T0 + 70000);
+    ck_assert_int_eq(alertd_nflog_result(log, "n2", "delivered", NULL, NULL), 0);
+    ck_assert_int_eq(s_tick(T0 + 130000), 0); // both logged, nothing new
+    // A failure without the list (a notifyd before it) fails every entry of the notification.
+    ck_assert_int_eq(alertd_nflog_result(log, "n2", "failed", "x", NULL), 0);
+    ck_assert(alertd_nflog_get(log, "two/webhook/1", gk, T0 + 10000)->failed);
+    ck_assert(!alertd_nflog_get(log, "two/webhook/0", gk, T0 + 10000)->failed);
+    free(gk);
+    alertd_dispatch_set_nflog(s_d, NULL);
+    alertd_nflog_destroy(&log);
+}
+END_TEST
+
+// An entry of the whole receiver (what alertd logged before per-integration entries) still
+// counts, so an upgrade does not repeat every group's notification.
+START_TEST(test_alertd_dispatch_legacy_entry)
+{
+    s_use(s_two_yaml, "");
+    alertd_nflog_t *log = alertd_nflog_new(NULL, 3600000);
+    alertd_dispatch_set_nflog(s_d, log);
+    s_insert("alertname=X", T0, T0 + 86400000LL, T0);
+    char *gk = strdup("{}:{alertname=\"X\"}");
+    uint64_t *f = calloc(2, sizeof *f), *r = calloc(1, sizeof *r);
+    ck_assert_int_eq(s_tick(T0 + 10000), 1); // learn the fingerprint from the payload
+    f[0] = strtoull(json_string_value(json_object_get(
+                        json_array_get(json_object_get(s_payload(0), "alerts"), 0), "fingerprint")),
+                    NULL, 16);
+    alertd_nflog_destroy(&log);
+    log = alertd_nflog_new(NULL, 3600000);
+    alertd_dispatch_set_nflog(s_d, log);
+    alertd_nflog_log(log, "two", gk, f, 1, r, 0, T0 + 10000);
+    ck_assert_int_eq(s_tick(T0 + 70000), 0);
+    free(gk);
+    alertd_dispatch_set_nflog(s_d, NULL);
+    alertd_nflog_destroy(&log);
+}
+END_TEST
+
 static bool
 s_mute_i2(const struct alertd_alert *a, int64_t now, void *arg)
 {
@@ -283,7 +371,10 @@ START_TEST(test_alertd_dispatch_payload_shape)
     s_insert("alertname=A,line=L1,i=2", T0, 0, T0);
     ck_assert_int_eq(s_tick(T0 + 10000), 1);
     json_t *n = json_array_get(s_out, 0);
-    ck_assert_int_eq(json_object_size(n), 3);
+    ck_assert_int_eq(json_object_size(n), 4);
+    json_t *want = json_pack("{s:[i]}", "webhook_configs", 0);
+    ck_assert(json_equal(json_object_get(n, "integrations"), want));
+    json_decref(want);
     json_t *wc = json_object_get(n, "webhook_configs");
     ck_assert_int_eq(json_array_size(wc), 1);
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(wc, 0), "url")),
@@ -554,6 +645,8 @@ alertd_dispatch_suite(void)
     tcase_add_test(tc, test_alertd_dispatch_store_merge);
     tcase_add_test(tc, test_alertd_dispatch_time_intervals);
     tcase_add_test(tc, test_alertd_dispatch_sibling_routes);
+    tcase_add_test(tc, test_alertd_dispatch_per_integration);
+    tcase_add_test(tc, test_alertd_dispatch_legacy_entry);
     suite_add_tcase(s, tc);
     TCase *ti = tcase_create("rules");
     tcase_add_test(ti, test_alertd_dispatch_inhibit_rules);

@@ -147,14 +147,16 @@ it_start_tsdb_and_alertd() {
     fi
 }
 
-# it_start_notifyd_alertd CONFIG [ALERTD-ARG...]: notifyd (its web on NOTIFYD) and alertd on
-# CONFIG (its web on AM, storage in $IT_DIR/alertd, extra flags ALERTD-ARG) wired PUSH->PULL
-# on free ports; NOTIFYD and AM are picked free when not set. Waits until both are ready
-# (it_die otherwise). NOTIFYD_ARGS (an array, may be unset) adds notifyd flags.
+# it_start_notifyd_alertd CONFIG [ALERTD-ARG...]: notifyd (its web on NOTIFYD, its PUB on
+# NOTIFYD_PUB) and alertd on CONFIG (its web on AM, storage in $IT_DIR/alertd, extra flags
+# ALERTD-ARG) wired PUSH->PULL on free ports; NOTIFYD, NOTIFYD_PUB and AM are picked free when
+# not set (pass --zmq.notifyd-pub-address=tcp://127.0.0.1:$NOTIFYD_PUB, with NOTIFYD_PUB set
+# first, for alertd to hear notifyd's outcomes). Waits until both are ready (it_die
+# otherwise). NOTIFYD_ARGS (an array, may be unset) adds notifyd flags.
 it_start_notifyd_alertd() {
     local cfg=$1; shift
     local z1 z2 z3 z4
-    z1=$(it_free_port); z2=$(it_free_port); z3=$(it_free_port); z4=$(it_free_port)
+    z1=$(it_free_port); z2=${NOTIFYD_PUB:-$(it_free_port)}; z3=$(it_free_port); z4=$(it_free_port)
     [ -n "${NOTIFYD:-}" ] || NOTIFYD=$(it_free_port)
     [ -n "${AM:-}" ] || AM=$(it_free_port)
     it_start notifyd "$BIN/notifyd" --web.listen-address=127.0.0.1:$NOTIFYD \
