@@ -614,24 +614,82 @@ s_parse_primary(fw_promql_parser_t *p)
     }
 }
 
-// Postfix: [range], [range:step] (unsupported), offset d, @ (unsupported).
+// "@ <time>", "@ start()" or "@ end()" after a selector or subquery e (the "@" is next).
+static int
+s_parse_at(fw_promql_parser_t *p, fw_promql_expr_t *e)
+{
+    s_next(p); // @
+    if (e->kind != FW_PQ_SELECTOR && e->kind != FW_PQ_SUBQUERY) {
+        fw_promql_lex_fail(p, e->pos,
+                           "@ modifier must be preceded by an instant vector selector or range "
+                           "vector selector or a subquery");
+        return -1;
+    }
+    if (e->at != FW_PQ_AT_NONE) {
+        fw_promql_lex_fail(p, e->pos, "@ <timestamp> may not be set multiple times");
+        return -1;
+    }
+    fw_promql_tok_t *t = s_peek(p);
+    if (t->type == T_IDENT && (strcmp(t->str, "start") == 0 || strcmp(t->str, "end") == 0) &&
+        s_peek2(p)->type == T_LPAREN) {
+        e->at = strcmp(t->str, "start") == 0 ? FW_PQ_AT_START : FW_PQ_AT_END;
+        s_next(p);
+        s_next(p);
+        return s_expect(p, T_RPAREN, "@") ? 0 : -1;
+    }
+    double sign = 1;
+    if (t->type == T_ADD || t->type == T_SUB) {
+        sign = t->type == T_SUB ? -1 : 1;
+        s_next(p);
+        t = s_peek(p);
+    }
+    double secs;
+    if (t->type == T_NUM)
+        secs = t->num;
+    else if (t->type == T_DUR)
+        secs = (double)t->ms / 1000.0;
+    else {
+        s_unexpected(p, t, "@", "timestamp");
+        return -1;
+    }
+    s_next(p);
+    secs *= sign;
+    if (!isfinite(secs) || secs >= 9223372036854775807.0 || secs <= -9223372036854775808.0) {
+        char num[64]; // Go's %f
+        if (isnan(secs) || isinf(secs))
+            snprintf(num, sizeof(num), "%s", isnan(secs) ? "NaN" : secs > 0 ? "+Inf" : "-Inf");
+        else
+            snprintf(num, sizeof(num), "%f", secs);
+        fw_promql_lex_fail(p, e->pos, "timestamp out of bounds for @ modifier: %s", num);
+        return -1;
+    }
+    double ms = round(secs * 1000.0); // Prometheus's timestamp.FromFloatSeconds
+    e->at = FW_PQ_AT_TIME;
+    e->at_ms = ms >= 9.2e18 ? INT64_MAX : ms <= -9.2e18 ? INT64_MIN : (int64_t)ms;
+    return 0;
+}
+
+// Postfix: [range], [range:step], offset d, @ t.
 static fw_promql_expr_t *
 s_parse_postfix(fw_promql_parser_t *p, fw_promql_expr_t *e)
 {
     for (;;) {
         fw_promql_tok_t *t = s_peek(p);
         if (t->type == T_LBRACK) {
-            bool plain = e->kind == FW_PQ_SELECTOR && e->range_ms == 0 && e->offset_ms == 0;
+            bool plain = e->kind == FW_PQ_SELECTOR && e->range_ms == 0 && e->offset_ms == 0 &&
+                         e->at == FW_PQ_AT_NONE;
             s_next(p);
             int64_t ms;
             if (s_parse_duration(p, &ms, plain ? "range selector" : "subquery selector") != 0)
                 goto fail;
             if (s_peek(p)->type != T_COLON) {
                 if (!plain) {
-                    fw_promql_lex_fail(p, t->pos,
-                                       e->kind == FW_PQ_SELECTOR
-                                           ? "no offset or range modifiers allowed before range"
-                                           : "ranges only allowed for vector selectors");
+                    fw_promql_lex_fail(p, t->pos, "%s",
+                                       e->kind != FW_PQ_SELECTOR ? "ranges only allowed for vector "
+                                                                   "selectors"
+                                       : e->range_ms  ? "no range modifiers allowed before range"
+                                       : e->offset_ms ? "no offset modifiers allowed before range"
+                                                      : "no @ modifiers allowed before range");
                     goto fail;
                 }
                 if (!s_expect(p, T_RBRACK, "range selector"))
@@ -690,8 +748,9 @@ s_parse_postfix(fw_promql_parser_t *p, fw_promql_expr_t *e)
             continue;
         }
         if (t->type == T_AT) {
-            fw_promql_lex_fail(p, t->pos, "the @ modifier is not supported by floorwatch yet");
-            goto fail;
+            if (s_parse_at(p, e) != 0)
+                goto fail;
+            continue;
         }
         return e;
     }

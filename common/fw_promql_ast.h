@@ -80,6 +80,15 @@ typedef enum {
     FW_PQ_CARD_MANY_TO_MANY, // set operators
 } fw_pq_card_t;
 
+// The @ modifier of a selector or subquery: none, a fixed time (at_ms), or the query's
+// start()/end() (an instant query's both are its time).
+typedef enum {
+    FW_PQ_AT_NONE,
+    FW_PQ_AT_TIME,
+    FW_PQ_AT_START,
+    FW_PQ_AT_END,
+} fw_pq_at_t;
+
 // The functions the evaluator implements; the parser knows their signatures.
 typedef enum {
     FW_PQ_FN_ABS,
@@ -152,6 +161,8 @@ struct fw_promql_expr {
     int64_t range_ms;  // > 0 for a range selector (and SUBQUERY's range)
     int64_t offset_ms; // SELECTOR and SUBQUERY
     int64_t step_ms;   // SUBQUERY: resolution, 0 for the default
+    fw_pq_at_t at;     // SELECTOR and SUBQUERY: the @ modifier
+    int64_t at_ms;     // FW_PQ_AT_TIME: the time in milliseconds
 
     // CALL
     fw_pq_func_t func;

@@ -34,6 +34,25 @@ s_cat_offset(int64_t offset_ms, char **b, size_t *l, size_t *c)
     s_cat(b, l, c, fw_duration_format(llabs(offset_ms), tmp, sizeof(tmp)));
 }
 
+// " @ <t>" / " @ start()" / " @ end()" for e's @ modifier, or nothing.
+static void
+s_cat_at(const fw_promql_expr_t *e, char **b, size_t *l, size_t *c)
+{
+    char tmp[64];
+    switch (e->at) {
+    case FW_PQ_AT_NONE: return;
+    case FW_PQ_AT_START: s_cat(b, l, c, " @ start()"); return;
+    case FW_PQ_AT_END: s_cat(b, l, c, " @ end()"); return;
+    case FW_PQ_AT_TIME:
+        snprintf(tmp, sizeof(tmp), " @ %lld.%03lld", (long long)(e->at_ms / 1000),
+                 (long long)llabs(e->at_ms % 1000));
+        if (e->at_ms < 0 && e->at_ms > -1000)
+            snprintf(tmp, sizeof(tmp), " @ -0.%03lld", (long long)llabs(e->at_ms));
+        s_cat(b, l, c, tmp);
+        return;
+    }
+}
+
 static void
 s_format(const fw_promql_expr_t *e, char **b, size_t *l, size_t *c)
 {
@@ -74,6 +93,7 @@ s_format(const fw_promql_expr_t *e, char **b, size_t *l, size_t *c)
             s_cat(b, l, c, "]");
         }
         s_cat_offset(e->offset_ms, b, l, c);
+        s_cat_at(e, b, l, c);
         return;
     }
     case FW_PQ_CALL:
@@ -151,6 +171,7 @@ s_format(const fw_promql_expr_t *e, char **b, size_t *l, size_t *c)
             s_cat(b, l, c, fw_duration_format(e->step_ms, tmp, sizeof(tmp)));
         s_cat(b, l, c, "]");
         s_cat_offset(e->offset_ms, b, l, c);
+        s_cat_at(e, b, l, c);
         return;
     }
 }

@@ -57,6 +57,10 @@ START_TEST(test_fw_promql_selectors)
     s_roundtrip("http_requests_total{code!~'5..'}[5m]", "http_requests_total{code!~\"5..\"}[5m]");
     s_roundtrip("foo offset 1h", "foo offset 1h");
     s_roundtrip("foo[1h30m] offset 5m", "foo[1h30m] offset 5m");
+    s_roundtrip("foo @ 100", "foo @ 100.000");
+    s_roundtrip("foo[5m] offset 1m @ -1.5", "foo[5m] offset 1m @ -1.500");
+    s_roundtrip("foo[5m:] @ end()", "foo[5m:] @ end()");
+    s_roundtrip("foo @ start() offset 1m", "foo offset 1m @ start()");
     s_roundtrip("foo:bar:rate5m", "foo:bar:rate5m");
     s_roundtrip("up{on=\"x\"}", "up{on=\"x\"}"); // keywords are fine as label names
     s_roundtrip("{__name__=\"up\"}", "{__name__=\"up\"}");
@@ -203,9 +207,13 @@ START_TEST(test_fw_promql_errors_have_positions)
     s_bad("up{a=\"b\"", 9, "unexpected end of input");
     s_bad("x\n  + by", 7, "unexpected identifier \"by\"");
     s_bad("abs(x, 1)", 1, "expected 1 argument(s) in call to \"abs\", got 2");
-    s_bad("x @ 100", 3, "the @ modifier is not supported");
+    s_bad("x @ foo", 5, "unexpected identifier \"foo\" in @, expected timestamp");
+    s_bad("sum(x) @ 100", 1, "@ modifier must be preceded by an instant vector selector");
+    s_bad("x @ 1 @ 2", 1, "@ <timestamp> may not be set multiple times");
+    s_bad("x @ Inf", 1, "timestamp out of bounds for @ modifier: +Inf");
+    s_bad("x @ 100 [5m]", 9, "no @ modifiers allowed before range");
     s_bad("x[5m][1m:]", 1, "subquery is only allowed on instant vector, got range vector");
-    s_bad("x offset 1m [5m]", 13, "no offset or range modifiers allowed before range");
+    s_bad("x offset 1m [5m]", 13, "no offset modifiers allowed before range");
     s_bad("sum(x)[5m]", 7, "ranges only allowed for vector selectors");
     s_bad("x[5m:1m] + 1", 1, "binary expression must contain only scalar and instant vector");
     fw_err_t err;

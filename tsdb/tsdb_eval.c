@@ -40,15 +40,15 @@ static int
 s_subquery(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, struct tsdb_eval_val *out)
 {
     int64_t step = e->step_ms > 0 ? e->step_ms : 60000;
-    int64_t end = tsdb_eval_ctx_tsub(t, e->offset_ms), from = tsdb_eval_ctx_tsub(end, e->range_ms);
+    int64_t end = tsdb_eval_ctx_ref(c, e, t), from = tsdb_eval_ctx_tsub(end, e->range_ms);
     int64_t start = step * (from / step);
     if (start <= from)
         start = tsdb_eval_ctx_tadd(start, step);
     // selectors inside see the whole window this subquery can ask for over the query
     int64_t os = c->start, oe = c->end;
-    c->start = tsdb_eval_ctx_tsub(
-        tsdb_eval_ctx_tsub(tsdb_eval_ctx_tsub(os, e->offset_ms), e->range_ms), step);
-    c->end = tsdb_eval_ctx_tsub(oe, e->offset_ms);
+    c->start =
+        tsdb_eval_ctx_tsub(tsdb_eval_ctx_tsub(tsdb_eval_ctx_ref(c, e, os), e->range_ms), step);
+    c->end = tsdb_eval_ctx_ref(c, e, oe);
     c->subquery_depth++;
     out->type = FW_PQ_MATRIX;
     out->sel = e;

@@ -37,8 +37,8 @@ tsdb_eval_ctx_open(tsdb_eval_ctx_t *c, tsdb_store_t *store, int64_t start, int64
                    const struct tsdb_eval_limit *limit, fw_err_t *err)
 {
     memset(c, 0, sizeof(*c));
-    c->start = start;
-    c->end = end;
+    c->start = c->q_start = start;
+    c->end = c->q_end = end;
     c->deadline = limit ? limit->deadline_mono_ms : 0;
     c->cancel = limit ? limit->cancel : NULL;
     c->err = err;

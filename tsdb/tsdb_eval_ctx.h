@@ -98,6 +98,7 @@ struct tsdb_eval_memo_slot; // tsdb_eval_ctx.c
 typedef struct tsdb_eval_ctx {
     tsdb_store_reader_t *rd;      // owned
     int64_t start, end;           // the query's window; a subquery widens it while it runs
+    int64_t q_start, q_end;       // the query's own start and end: start() and end() for @
     int64_t deadline;             // fw_time_mono_ms() clock; 0 for none
     const atomic_bool *cancel;    // borrowed, may be NULL: set by another thread to stop
     int subquery_depth;           // > 0 inside a subquery: times are no longer monotonic
@@ -160,6 +161,20 @@ static inline bool
 tsdb_eval_ctx_step_fits(int64_t t, int64_t end, int64_t step)
 {
     return (uint64_t)end - (uint64_t)t >= (uint64_t)step;
+}
+
+// The time selector or subquery e reads at when evaluated at t: its @ time (or t without
+// one) minus its offset.
+static inline int64_t
+tsdb_eval_ctx_ref(const tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t)
+{
+    switch (e->at) {
+    case FW_PQ_AT_TIME: t = e->at_ms; break;
+    case FW_PQ_AT_START: t = c->q_start; break;
+    case FW_PQ_AT_END: t = c->q_end; break;
+    case FW_PQ_AT_NONE: break;
+    }
+    return tsdb_eval_ctx_tsub(t, e->offset_ms);
 }
 
 // --- label sets ---

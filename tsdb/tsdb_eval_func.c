@@ -28,12 +28,11 @@ static const char s_regex_ok;
 
 // Prometheus's extrapolatedRate: rate, increase and delta over the selector's range.
 static bool
-s_extrapolated(const struct tsdb_eval_ser *s, const fw_promql_expr_t *sel, int64_t t, bool counter,
-               bool is_rate, double *out)
+s_extrapolated(const struct tsdb_eval_ser *s, const fw_promql_expr_t *sel, int64_t range_end,
+               bool counter, bool is_rate, double *out)
 {
     if (s->len < 2)
         return false;
-    int64_t range_end = tsdb_eval_ctx_tsub(t, sel->offset_ms);
     int64_t range_start = tsdb_eval_ctx_tsub(range_end, sel->range_ms);
     const struct fw_sample *p = s->pts;
     double result = p[s->len - 1].v - p[0].v;
@@ -149,9 +148,12 @@ s_over_time(tsdb_eval_ctx_t *c, fw_pq_func_t fn, const struct tsdb_eval_ser *s,
     const struct fw_sample *p = s->pts;
     double v = 0;
     switch (fn) {
-    case FW_PQ_FN_RATE: return s_extrapolated(s, sel, t, true, true, out);
-    case FW_PQ_FN_INCREASE: return s_extrapolated(s, sel, t, true, false, out);
-    case FW_PQ_FN_DELTA: return s_extrapolated(s, sel, t, false, false, out);
+    case FW_PQ_FN_RATE:
+        return s_extrapolated(s, sel, tsdb_eval_ctx_ref(c, sel, t), true, true, out);
+    case FW_PQ_FN_INCREASE:
+        return s_extrapolated(s, sel, tsdb_eval_ctx_ref(c, sel, t), true, false, out);
+    case FW_PQ_FN_DELTA:
+        return s_extrapolated(s, sel, tsdb_eval_ctx_ref(c, sel, t), false, false, out);
     case FW_PQ_FN_IRATE: return s_instant_value(s, true, out);
     case FW_PQ_FN_IDELTA: return s_instant_value(s, false, out);
     case FW_PQ_FN_DERIV: {

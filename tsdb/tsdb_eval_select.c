@@ -133,9 +133,9 @@ s_node(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e)
         return nd;
     // Inside a subquery: the whole window this selector can be asked for, once.
     int64_t window = e->range_ms > 0 ? e->range_ms : TSDB_EVAL_LOOKBACK_MS;
-    int64_t mint = tsdb_eval_ctx_tadd(
-        tsdb_eval_ctx_tsub(tsdb_eval_ctx_tsub(c->start, e->offset_ms), window), 1);
-    int64_t maxt = tsdb_eval_ctx_tsub(c->end, e->offset_ms);
+    int64_t mint =
+        tsdb_eval_ctx_tadd(tsdb_eval_ctx_tsub(tsdb_eval_ctx_ref(c, e, c->start), window), 1);
+    int64_t maxt = tsdb_eval_ctx_ref(c, e, c->end);
     for (size_t k = 0; k < n; k++) {
         if (s_materialise(c, &nd->series[k], mint, maxt, e->range_ms == 0) != 0)
             return NULL;
@@ -177,8 +177,7 @@ s_advance(tsdb_eval_ctx_t *c, const struct s_node *nd, struct s_series *s, int64
             s->lo = s->hi = 0;
     }
     if (!s->started) {
-        tsdb_store_iter_init(&s->it, c->rd, s->id, from,
-                             tsdb_eval_ctx_tsub(c->end, nd->e->offset_ms));
+        tsdb_store_iter_init(&s->it, c->rd, s->id, from, tsdb_eval_ctx_ref(c, nd->e, c->end));
         s->started = true;
     }
     struct tsdb_store_iter *it = &s->it;
@@ -238,7 +237,7 @@ tsdb_eval_select_vector(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t
     struct s_node *nd = s_node(c, e);
     if (!nd)
         return -1;
-    int64_t ref = tsdb_eval_ctx_tsub(t, e->offset_ms);
+    int64_t ref = tsdb_eval_ctx_ref(c, e, t);
     int64_t from = tsdb_eval_ctx_tadd(tsdb_eval_ctx_tsub(ref, TSDB_EVAL_LOOKBACK_MS), 1);
     out->type = FW_PQ_VECTOR;
     if (!nd->materialised && ref < nd->last_ref)
@@ -278,7 +277,7 @@ tsdb_eval_select_matrix(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t
     struct s_node *nd = s_node(c, e);
     if (!nd)
         return -1;
-    int64_t ref = tsdb_eval_ctx_tsub(t, e->offset_ms);
+    int64_t ref = tsdb_eval_ctx_ref(c, e, t);
     int64_t from = tsdb_eval_ctx_tadd(tsdb_eval_ctx_tsub(ref, e->range_ms), 1);
     out->type = FW_PQ_MATRIX;
     out->sel = e;
