@@ -480,9 +480,7 @@ s_parse_call(fw_promql_parser_t *p)
         goto fail;
     }
     for (size_t k = 0; k < e->n_args; k++) {
-        size_t ti = k;
-        if (max < 0 && ti > 3)
-            ti = 3; // label_join's source labels
+        size_t ti = k < (size_t)f->n_types ? k : (size_t)f->n_types - 1; // variadic: the last
         if (e->args[k]->type != f->args[ti]) {
             fw_promql_lex_fail(p, e->args[k]->pos,
                                "expected type %s in call to function \"%s\", got %s",

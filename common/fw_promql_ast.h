@@ -89,60 +89,13 @@ typedef enum {
     FW_PQ_AT_END,
 } fw_pq_at_t;
 
-// The functions the evaluator implements; the parser knows their signatures.
+// The PromQL functions, one per row of fw_promql_funcs.def.
+#define FW_PQ_FUNC(name, id, ...) FW_PQ_FN_##id,
 typedef enum {
-    FW_PQ_FN_ABS,
-    FW_PQ_FN_CEIL,
-    FW_PQ_FN_FLOOR,
-    FW_PQ_FN_SQRT,
-    FW_PQ_FN_EXP,
-    FW_PQ_FN_LN,
-    FW_PQ_FN_LOG2,
-    FW_PQ_FN_LOG10,
-    FW_PQ_FN_ROUND,
-    FW_PQ_FN_CLAMP,
-    FW_PQ_FN_CLAMP_MIN,
-    FW_PQ_FN_CLAMP_MAX,
-    FW_PQ_FN_TIME,
-    FW_PQ_FN_VECTOR,
-    FW_PQ_FN_SCALAR,
-    FW_PQ_FN_TIMESTAMP,
-    FW_PQ_FN_RATE,
-    FW_PQ_FN_IRATE,
-    FW_PQ_FN_INCREASE,
-    FW_PQ_FN_DELTA,
-    FW_PQ_FN_IDELTA,
-    FW_PQ_FN_CHANGES,
-    FW_PQ_FN_RESETS,
-    FW_PQ_FN_AVG_OVER_TIME,
-    FW_PQ_FN_MIN_OVER_TIME,
-    FW_PQ_FN_MAX_OVER_TIME,
-    FW_PQ_FN_SUM_OVER_TIME,
-    FW_PQ_FN_COUNT_OVER_TIME,
-    FW_PQ_FN_LAST_OVER_TIME,
-    FW_PQ_FN_PRESENT_OVER_TIME,
-    FW_PQ_FN_ABSENT,
-    FW_PQ_FN_SGN,
-    FW_PQ_FN_DERIV,
-    FW_PQ_FN_PREDICT_LINEAR,
-    FW_PQ_FN_STDDEV_OVER_TIME,
-    FW_PQ_FN_STDVAR_OVER_TIME,
-    FW_PQ_FN_QUANTILE_OVER_TIME,
-    FW_PQ_FN_ABSENT_OVER_TIME,
-    FW_PQ_FN_HISTOGRAM_QUANTILE,
-    FW_PQ_FN_LABEL_REPLACE,
-    FW_PQ_FN_LABEL_JOIN,
-    FW_PQ_FN_SORT,
-    FW_PQ_FN_SORT_DESC,
-    FW_PQ_FN_YEAR,
-    FW_PQ_FN_MONTH,
-    FW_PQ_FN_DAY_OF_MONTH,
-    FW_PQ_FN_DAY_OF_WEEK,
-    FW_PQ_FN_DAY_OF_YEAR,
-    FW_PQ_FN_DAYS_IN_MONTH,
-    FW_PQ_FN_HOUR,
-    FW_PQ_FN_MINUTE,
+#include "fw_promql_funcs.def"
+    FW_PQ_FN_COUNT
 } fw_pq_func_t;
+#undef FW_PQ_FUNC
 
 struct fw_promql_expr {
     fw_pq_kind_t kind;

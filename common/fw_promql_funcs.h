@@ -1,5 +1,5 @@
 /*  fw_promql_funcs.h — PRIVATE to the PromQL parser (fw_promql.c, fw_promql_funcs.c): the
-    table of PromQL functions floorwatch evaluates, with their argument and result types.
+    table of PromQL functions (fw_promql_funcs.def) with their argument and result types.
     Nothing outside those files includes it; the public interface is fw_promql.h and
     fw_promql_ast.h.
 */
@@ -14,7 +14,8 @@ typedef struct {
     const char *name;
     fw_pq_func_t fn;
     fw_pq_type_t args[5];   // the last listed type repeats for variadic functions
-    int min_args, max_args; // max_args -1: variadic
+    int n_types;            // types listed in args
+    int min_args, max_args; // max_args -1: any number
     fw_pq_type_t ret;
 } fw_promql_func_info_t;
 

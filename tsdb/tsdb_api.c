@@ -209,6 +209,39 @@ tsdb_api_success(const char *data, const char *const *warnings, size_t n)
     return b.p;
 }
 
+// A query's success answer: data, then "warnings" (warn, when not NULL, and the
+// evaluation's) and "infos" when there are any (Prometheus omits empty ones), the
+// evaluation's annotations worded with their positions in text.
+static char *
+s_success_annotated(const char *data, const char *warn, const struct tsdb_eval_result *r,
+                    const char *text)
+{
+    struct tsdb_json b = {0};
+    tsdb_json_puts(&b, "{\"status\":\"success\",\"data\":");
+    tsdb_json_puts(&b, data);
+    for (int info = 0; info < 2; info++) {
+        bool any = false;
+        if (!info && warn) {
+            tsdb_json_puts(&b, ",\"warnings\":[");
+            tsdb_api_put_str(&b, warn);
+            any = true;
+        }
+        for (size_t k = 0; k < r->n_annos; k++) {
+            if (r->annos[k].info != (info == 1))
+                continue;
+            tsdb_json_puts(&b, any ? "," : info ? ",\"infos\":[" : ",\"warnings\":[");
+            any = true;
+            char *msg = tsdb_eval_anno_text(&r->annos[k], text);
+            tsdb_api_put_str(&b, msg);
+            free(msg);
+        }
+        if (any)
+            tsdb_json_puts(&b, "]");
+    }
+    tsdb_json_puts(&b, "}");
+    return b.p;
+}
+
 // ---------------------------------------------------------------------------------------
 // Queries
 
@@ -346,7 +379,7 @@ tsdb_api_query_json(tsdb_api_t *self, const struct tsdb_api_query *q, const char
             warn = "results truncated due to limit";
         }
         char *data = tsdb_api_result_json(&r);
-        body = tsdb_api_success(data, &warn, warn ? 1 : 0);
+        body = s_success_annotated(data, warn, &r, text);
         free(data);
         tsdb_eval_result_clear(&r);
         *http_status = 200;

@@ -5,7 +5,7 @@
     vector) at one timestamp, handing selectors, calls, aggregations and binary operators
     to their modules (tsdb_eval_select.c, tsdb_eval_func.c, tsdb_eval_agg.c,
     tsdb_eval_binop.c). Values point at label sets interned for the query and their arrays
-    come from the query's buffer pool (tsdb_eval_ctx.h), so a step allocates nothing once
+    come from the query's buffer pool (tsdb_eval_int.h), so a step allocates nothing once
     the first step has filled the pool and the intern table. A range query is the instant
     evaluation repeated per step, merged into one series per label set through a table keyed
     by the interned set; only the result handed to the caller owns copies of its labels.
@@ -19,11 +19,7 @@
 #include <string.h>
 
 #include "fw_mem.h"
-#include "tsdb_eval_agg.h"
-#include "tsdb_eval_binop.h"
-#include "tsdb_eval_ctx.h"
-#include "tsdb_eval_func.h"
-#include "tsdb_eval_select.h"
+#include "tsdb_eval_int.h"
 
 // ---------------------------------------------------------------------------------------
 // Subqueries
@@ -155,6 +151,31 @@ tsdb_eval_node(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, struct 
 // ---------------------------------------------------------------------------------------
 // Entry points
 
+char *
+tsdb_eval_anno_text(const struct tsdb_eval_anno *a, const char *query)
+{
+    int line = 1, col = 1;
+    for (int k = 0; query && k < a->pos && query[k]; k++) {
+        if (query[k] == '\n') {
+            line++;
+            col = 1;
+        } else {
+            col++;
+        }
+    }
+    return fw_asprintf("PromQL %s: %s (%d:%d)", a->info ? "info" : "warning", a->msg, line, col);
+}
+
+// Hand the annotations gathered in c to out.
+static void
+s_take_annos(tsdb_eval_ctx_t *c, struct tsdb_eval_result *out)
+{
+    out->annos = c->annos;
+    out->n_annos = c->n_annos;
+    c->annos = NULL;
+    c->n_annos = c->cap_annos = 0;
+}
+
 static void
 s_close(tsdb_eval_ctx_t *c)
 {
@@ -178,6 +199,9 @@ tsdb_eval_result_clear(struct tsdb_eval_result *r)
     }
     free(r->series);
     free(r->str);
+    for (size_t k = 0; k < r->n_annos; k++)
+        free(r->annos[k].msg);
+    free(r->annos);
     memset(r, 0, sizeof(*r));
 }
 
@@ -234,12 +258,15 @@ tsdb_eval_instant(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t t_ms,
         break;
     }
     tsdb_eval_ctx_val_clear(&c, &v);
+    s_take_annos(&c, out);
     s_close(&c);
     const fw_promql_expr_t *top = e;
     while (top->kind == FW_PQ_PAREN)
         top = top->args[0];
     bool ordered =
-        top->kind == FW_PQ_CALL && (top->func == FW_PQ_FN_SORT || top->func == FW_PQ_FN_SORT_DESC);
+        top->kind == FW_PQ_CALL &&
+        (top->func == FW_PQ_FN_SORT || top->func == FW_PQ_FN_SORT_DESC ||
+         top->func == FW_PQ_FN_SORT_BY_LABEL || top->func == FW_PQ_FN_SORT_BY_LABEL_DESC);
     if (out->len > 1 && !ordered)
         qsort(out->series, out->len, sizeof(*out->series), s_series_cmp);
     if (!ordered && (out->type == FW_PQ_VECTOR || out->type == FW_PQ_MATRIX))
@@ -266,6 +293,7 @@ tsdb_eval_range(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t start_ms
     int rc = tsdb_eval_ctx_open(&c, store, start_ms, end_ms, limit, err);
     if (rc != 0)
         return rc;
+    c.q_step = step_ms;
     out->type = FW_PQ_MATRIX;
     size_t cap = 0;
     struct tsdb_eval_tab tab;
@@ -304,6 +332,7 @@ tsdb_eval_range(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t start_ms
     }
     tsdb_eval_ctx_tab_free(&c, &tab);
     rc = c.rc;
+    s_take_annos(&c, out);
     s_close(&c);
     if (rc != 0) {
         tsdb_eval_result_clear(out);

@@ -12,7 +12,7 @@
     query reads each sample once and holds one window per series, never the whole query
     range. Label sets are interned per query and hashed with fw_labels_hash; after the
     first step of a range query the evaluator allocates nothing per step or per point
-    (tsdb_eval_ctx.h). The parts: tsdb_eval.c (tree walk, subqueries, entry points),
+    (tsdb_eval_int.h). The parts: tsdb_eval.c (tree walk, subqueries, entry points),
     tsdb_eval_ctx.c (context, interning, buffers), tsdb_eval_select.c, tsdb_eval_func.c,
     tsdb_eval_agg.c, tsdb_eval_binop.c and tsdb_eval_math.c.
 */
@@ -37,6 +37,13 @@ struct tsdb_eval_series {
     size_t len, cap;
 };
 
+// An annotation for the answer's "warnings" or "infos" (Prometheus's util/annotations).
+struct tsdb_eval_anno {
+    bool info; // an info rather than a warning
+    int pos;   // byte offset in the query of the expression it is about
+    char *msg; // owned: the text after "PromQL warning: " or "PromQL info: "
+};
+
 struct tsdb_eval_result {
     fw_pq_type_t type;               // FW_PQ_SCALAR, FW_PQ_VECTOR, FW_PQ_MATRIX or FW_PQ_STRING
     int64_t t_ms;                    // evaluation time of an instant query
@@ -44,6 +51,8 @@ struct tsdb_eval_result {
     char *str;                       // owned; FW_PQ_STRING
     struct tsdb_eval_series *series; // owned; FW_PQ_VECTOR and FW_PQ_MATRIX, sorted by labels
     size_t len;
+    struct tsdb_eval_anno *annos; // owned; distinct, in the order they arose
+    size_t n_annos;
 };
 
 // What bounds one evaluation (limit may be NULL, members 0/NULL for none): a deadline on the
@@ -68,5 +77,9 @@ int tsdb_eval_range(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t star
                     struct tsdb_eval_result *out, fw_err_t *err);
 
 void tsdb_eval_result_clear(struct tsdb_eval_result *r);
+
+// An annotation of a query as Prometheus words it in "warnings"/"infos":
+// "PromQL warning: <msg> (<line>:<col>)", the position in query. The caller frees it.
+char *tsdb_eval_anno_text(const struct tsdb_eval_anno *a, const char *query);
 
 #endif

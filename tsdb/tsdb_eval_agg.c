@@ -1,4 +1,4 @@
-/*  tsdb_eval_agg.c — PromQL aggregations (see tsdb_eval_agg.h).
+/*  tsdb_eval_agg.c — PromQL aggregations (see tsdb_eval_int.h).
 
     An element's group is the interned set of its grouping labels, memoised per aggregation
     node and input set, so after the first step a range query finds each element's group
@@ -7,13 +7,11 @@
     their members in one array, ordered by group with a counting sort that keeps the input
     order inside each group. Every array comes from the context's pool.
 */
-#include "tsdb_eval_agg.h"
+#include "tsdb_eval_int.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "tsdb_eval_math.h"
 
 struct s_group {
     const struct tsdb_eval_lset *ls; // the group's output labels

@@ -1,4 +1,4 @@
-/*  tsdb_eval_binop.c — PromQL binary operators (see tsdb_eval_binop.h).
+/*  tsdb_eval_binop.c — PromQL binary operators (see tsdb_eval_int.h).
 
     Vector matching works on signatures: the interned set of an element's matching labels
     (on: the listed ones; ignoring: all but the listed ones and __name__), memoised per
@@ -8,7 +8,7 @@
     applied, group_left/group_right's extra labels copied from the other side) are memoised
     per node and input set(s) as well. Vector-scalar operations rewrite the vector in place.
 */
-#include "tsdb_eval_binop.h"
+#include "tsdb_eval_int.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/*  tsdb_eval_ctx.c — the evaluator's query context (see tsdb_eval_ctx.h).
+/*  tsdb_eval_ctx.c — the evaluator's query context (see tsdb_eval_int.h).
 
     The arena is a list of blocks that only grows during a query and is freed whole at the
     end: interned sets and their strings never move, so pointers to them stay valid. The
@@ -6,7 +6,7 @@
     out the smallest one that fits, so the buffers a step of a range query uses come back
     for the next step. The intern and memo tables are open addressing at most half full.
 */
-#include "tsdb_eval_ctx.h"
+#include "tsdb_eval_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,6 +60,9 @@ tsdb_eval_ctx_close(tsdb_eval_ctx_t *c)
         free(c->pool[k].p);
     free(c->pool);
     free(c->view);
+    for (size_t k = 0; k < c->n_annos; k++)
+        free(c->annos[k].msg);
+    free(c->annos);
     tsdb_store_reader_destroy(&c->rd);
     memset(c, 0, sizeof(*c));
 }
@@ -79,6 +82,37 @@ tsdb_eval_ctx_fail(tsdb_eval_ctx_t *c, const char *fmt, ...)
         }
     }
     return -1;
+}
+
+static void
+s_annotate(tsdb_eval_ctx_t *c, bool info, const fw_promql_expr_t *at, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    int pos = at ? at->pos : 0;
+    for (size_t k = 0; k < c->n_annos; k++)
+        if (c->annos[k].info == info && c->annos[k].pos == pos && strcmp(c->annos[k].msg, msg) == 0)
+            return;
+    fw_mem_grow((void **)&c->annos, &c->cap_annos, c->n_annos + 1, sizeof(*c->annos));
+    c->annos[c->n_annos++] = (struct tsdb_eval_anno){info, pos, fw_strdup(msg)};
+}
+
+void
+tsdb_eval_ctx_warn(tsdb_eval_ctx_t *c, const fw_promql_expr_t *at, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    s_annotate(c, false, at, fmt, ap);
+    va_end(ap);
+}
+
+void
+tsdb_eval_ctx_info(tsdb_eval_ctx_t *c, const fw_promql_expr_t *at, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    s_annotate(c, true, at, fmt, ap);
+    va_end(ap);
 }
 
 int

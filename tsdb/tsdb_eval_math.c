@@ -1,11 +1,13 @@
-/*  tsdb_eval_math.c — the evaluator's shared numerics (see tsdb_eval_math.h), transcribed
+/*  tsdb_eval_math.c — the evaluator's shared numerics (see tsdb_eval_int.h), transcribed
     from Prometheus's promql/functions.go and aggregations so results match bit for bit
     where the order of operations is the same.
 */
-#include "tsdb_eval_math.h"
+#include "tsdb_eval_int.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void
 tsdb_eval_math_avg_add(struct tsdb_eval_math_avg *a, double v)
@@ -95,4 +97,28 @@ tsdb_eval_math_min(double a, double b)
     if (isnan(a) || isnan(b))
         return NAN;
     return a < b ? a : b;
+}
+
+const char *
+tsdb_eval_math_format_g(double v, char *buf, size_t size)
+{
+    if (isnan(v) || isinf(v)) {
+        snprintf(buf, size, "%s", isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf");
+        return buf;
+    }
+    // the fewest significant digits that read back as v
+    int digits = 1;
+    char tmp[40];
+    for (; digits < 17; digits++) {
+        snprintf(tmp, sizeof(tmp), "%.*e", digits - 1, v);
+        if (strtod(tmp, NULL) == v)
+            break;
+    }
+    snprintf(tmp, sizeof(tmp), "%.*e", digits - 1, v);
+    int exp = atoi(strchr(tmp, 'e') + 1);
+    if (exp < -4 || exp >= 6) // Go: %e when the exponent is < -4 or >= 6 (shortest digits)
+        snprintf(buf, size, "%s", tmp);
+    else
+        snprintf(buf, size, "%.*f", digits - 1 - exp > 0 ? digits - 1 - exp : 0, v);
+    return buf;
 }

@@ -1,4 +1,4 @@
-/*  tsdb_eval_select.c — selectors over the store's iterators (see tsdb_eval_select.h).
+/*  tsdb_eval_select.c — selectors over the store's iterators (see tsdb_eval_int.h).
 
     Each selector node of the query gets a state on first use: its series (interned label
     set, id) and, per series, either a streaming cursor (an iterator, the sample it has read
@@ -8,7 +8,7 @@
     the iterator seeks instead of decoding the samples in between. An instant selector
     keeps only the newest sample read.
 */
-#include "tsdb_eval_select.h"
+#include "tsdb_eval_int.h"
 
 #include <lmdb.h>
 #include <stdlib.h>

@@ -1,9 +1,12 @@
-/*  tsdb_eval_ctx.h — the PromQL evaluator's core: one query's context, its interned label
-    sets, the values nodes hand each other, and the buffers they reuse.
+/*  tsdb_eval_int.h — PRIVATE to the PromQL evaluator (tsdb_eval*.c), its one header: one
+    query's context, its interned label sets, the values nodes hand each other, the buffers
+    they reuse, and the interfaces of its parts (selectors, functions, aggregations, binary
+    operators, shared numerics).
 
     Shared by the parts of the evaluator (tsdb_eval.c the tree walk and entry points,
-    tsdb_eval_select.c selectors, tsdb_eval_func.c functions, tsdb_eval_agg.c aggregations,
-    tsdb_eval_binop.c binary operators); nothing outside tsdb_eval*.c includes it.
+    tsdb_eval_ctx.c this context, tsdb_eval_select.c selectors, tsdb_eval_func*.c functions,
+    tsdb_eval_agg.c aggregations, tsdb_eval_binop.c binary operators, tsdb_eval_math.c
+    numerics); nothing outside tsdb_eval*.c includes it (the unit tests aside).
 
     Label sets are interned per query: every distinct set is stored once in the query's
     arena as a struct tsdb_eval_lset and values point at it, so an element of a vector is
@@ -23,9 +26,10 @@
 
     Threads: a context belongs to the thread that evaluates the query.
 */
-#ifndef TSDB_EVAL_CTX_H
-#define TSDB_EVAL_CTX_H
+#ifndef TSDB_EVAL_INT_H
+#define TSDB_EVAL_INT_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -105,6 +109,9 @@ typedef struct tsdb_eval_ctx {
     fw_err_t *err;                // borrowed
     int rc;                       // the first error: -1, FW_ETIMEOUT or FW_ESTORE; 0 while fine
     struct tsdb_eval_select *sel; // owned: selector state (tsdb_eval_select.c)
+    int64_t q_step;               // a range query's step; 0 for an instant query
+    struct tsdb_eval_anno *annos; // owned: warnings and infos so far, distinct
+    size_t n_annos, cap_annos;
 
     // private to tsdb_eval_ctx.c
     struct tsdb_eval_arena *arena;
@@ -132,6 +139,12 @@ void tsdb_eval_ctx_close(tsdb_eval_ctx_t *c);
 // Record an evaluation error (the first one wins) and return -1.
 int tsdb_eval_ctx_fail(tsdb_eval_ctx_t *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+// Add a warning (or info) annotation about node at unless the same one is there already;
+// nothing is allocated for a repeat (a range query meets one at every step).
+void tsdb_eval_ctx_warn(tsdb_eval_ctx_t *c, const fw_promql_expr_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void tsdb_eval_ctx_info(tsdb_eval_ctx_t *c, const fw_promql_expr_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 // -1 (with FW_ETIMEOUT recorded) once the deadline has passed or *cancel is set, else 0.
 int tsdb_eval_ctx_check_deadline(tsdb_eval_ctx_t *c);
 
@@ -240,5 +253,158 @@ void tsdb_eval_ctx_tab_put(tsdb_eval_ctx_t *c, struct tsdb_eval_tab *t,
 // c->rc set; out is empty on failure.
 int tsdb_eval_node(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
                    struct tsdb_eval_val *out);
+
+// ---------------------------------------------------------------------------------------
+// Selectors (tsdb_eval_select.c)
+/*  Selectors: which series a selector names and their samples at a step.
+
+    A selector's series are selected (tsdb_store_select) and their label sets interned the
+    first time it is evaluated in a query; its samples are then read with the store's
+    iterators (tsdb_store_iter), which decode chunks as they go. Outside subqueries the
+    evaluation times of a query only increase, so each series keeps an iterator and a sliding
+    window of the samples the current step needs: a range query reads every sample once and
+    holds no more than one window per series. Inside a subquery the times go back and forth,
+    so each series' samples over the whole window the query can ask for are read once into
+    an array and sliced by binary search per step.
+
+    Semantics (Prometheus 3): an instant selector at t gives each series' newest sample in
+    the left-open interval (t - offset - 5m, t - offset] unless that sample is a stale
+    marker; a range selector gives each series' samples in (t - offset - range, t - offset]
+    with stale markers left out, and no series that has none.
+*/
+
+// The instant selector e (range_ms 0) at t into out (a vector). 0, or -1 with c->rc set
+// (FW_ESTORE with c->err on a storage error, FW_ETIMEOUT).
+int tsdb_eval_select_vector(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
+                            struct tsdb_eval_val *out);
+
+// The range selector e at t into out (a matrix whose points are borrowed from the
+// selector's window: valid until e is evaluated again or the query ends). Same returns.
+int tsdb_eval_select_matrix(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
+                            struct tsdb_eval_val *out);
+
+// Free the selectors' state (before tsdb_eval_ctx_close, which ends the read transaction).
+void tsdb_eval_select_free(tsdb_eval_ctx_t *c);
+
+// ---------------------------------------------------------------------------------------
+// Functions (tsdb_eval_func*.c)
+/*  Every PromQL function is one row of common/fw_promql_funcs.def: name, types, how it is
+    called (kind) and its implementation tsdb_eval_fn_<impl>, declared below from that row.
+    tsdb_eval_func.c builds the dispatch table from the rows, evaluates a call's arguments and
+    hands them to the implementation as its kind says; the implementations live in
+    tsdb_eval_func_elem.c (element-wise math and dates), tsdb_eval_func_range.c (functions
+    of range vectors), tsdb_eval_func_label.c (labels, sorting, absent, info) and
+    tsdb_eval_func_hist.c (classic histograms), computed as Prometheus 3's
+    promql/functions.go does.
+*/
+
+// Evaluate the call e (kind FW_PQ_CALL) at t into out. 0, or -1 with c->rc set.
+int tsdb_eval_func_call(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
+                        struct tsdb_eval_val *out);
+
+// kind elem: the new value of one element *v given the call's scalar arguments p[] in order;
+// false drops the element.
+typedef bool tsdb_eval_fn_elem_t(double *v, const double *p);
+
+// kind range and keep: one series of the call's range-vector argument.
+struct tsdb_eval_fn_range {
+    tsdb_eval_ctx_t *c;
+    const struct fw_sample *pts; // the series' points in time order; len > 0
+    size_t len;
+    const fw_promql_expr_t *sel; // the selector or subquery that read them
+    int64_t t;                   // the evaluation time
+    const double *p;             // the call's scalar arguments in order
+    double *scratch;             // a pool buffer an implementation may grow and use
+    size_t scratch_cap;
+};
+// The function's value for the series into *out; false for none (or after
+// tsdb_eval_ctx_fail).
+typedef bool tsdb_eval_fn_range_t(struct tsdb_eval_fn_range *a, double *out);
+typedef tsdb_eval_fn_range_t tsdb_eval_fn_keep_t;
+
+// kind call: the evaluated arguments args[0..na) (the implementation may take their
+// buffers) into out, whose type is set to the call's. 0, or -1 after tsdb_eval_ctx_fail.
+typedef int tsdb_eval_fn_call_t(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
+                                struct tsdb_eval_val *args, size_t na, struct tsdb_eval_val *out);
+
+#define FW_PQ_FUNC(name, id, ret, min, max, kind, impl, ...)                                       \
+    tsdb_eval_fn_##kind##_t tsdb_eval_fn_##impl;
+#include "fw_promql_funcs.def"
+#undef FW_PQ_FUNC
+
+// ---------------------------------------------------------------------------------------
+// Aggregations (tsdb_eval_agg.c)
+/*  PromQL aggregations (sum, avg, min, max, count, group, stddev, stdvar,
+    topk, bottomk, quantile) with by/without grouping, as Prometheus 3 computes them.
+*/
+
+// Evaluate the aggregation e (kind FW_PQ_AGG) at t into out. 0, or -1 with c->rc set.
+int tsdb_eval_agg(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
+                  struct tsdb_eval_val *out);
+
+// ---------------------------------------------------------------------------------------
+// Binary operators (tsdb_eval_binop.c)
+/*  PromQL binary operators: arithmetic, comparisons (filtering or
+    `bool`) and the set operators and/or/unless, between scalars and instant vectors, with
+    on/ignoring matching and group_left/group_right, as Prometheus 3 defines them.
+*/
+
+// Evaluate the binary expression e (kind FW_PQ_BINARY) at t into out. 0, or -1 with c->rc
+// set (many-to-many matching and duplicate output series are execution errors).
+int tsdb_eval_binop(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
+                    struct tsdb_eval_val *out);
+
+// ---------------------------------------------------------------------------------------
+// Numerics (tsdb_eval_math.c)
+/*  The numerics PromQL's functions and aggregations share, as Prometheus
+    computes them: Kahan-compensated sums, its mean (which stays finite where a plain sum
+    overflows), quantiles, and Go's orderings of floats (NaN first when sorting values,
+    last when ranking elements).
+*/
+
+// Add inc to sum with Kahan compensation kept in *comp (Prometheus's kahanSumInc). Inline:
+// the functions over time call it once per sample.
+static inline double
+tsdb_eval_math_kahan_inc(double inc, double sum, double *comp)
+{
+    double t = sum + inc;
+    if (isinf(t))
+        *comp = 0;
+    else if (fabs(sum) >= fabs(inc))
+        *comp += (sum - t) + inc;
+    else
+        *comp += (inc - t) + sum;
+    return t;
+}
+
+// Prometheus's mean: a Kahan sum while it stays finite, then an incremental mean, with
+// infinities handled so that avg(Inf, 1) is Inf rather than NaN.
+struct tsdb_eval_math_avg {
+    double sum, comp, mean;
+    double n;
+    bool incremental;
+};
+
+void tsdb_eval_math_avg_add(struct tsdb_eval_math_avg *a, double v);
+double tsdb_eval_math_avg_result(const struct tsdb_eval_math_avg *a);
+
+// Prometheus's quantile of vals[0..n) (sorted here, NaN first): NaN for no values or a NaN
+// q, -Inf below 0, +Inf above 1, else linear interpolation between the closest ranks.
+double tsdb_eval_math_quantile(double q, double *vals, size_t n);
+
+// qsort comparators: doubles ascending with NaN first (Go's slices.Sort).
+int tsdb_eval_math_dbl_cmp(const void *a, const void *b);
+
+// Order x and y by value, NaN last either way (Prometheus's sort, sort_desc, topk and
+// bottomk): <0, 0 or >0, ascending or, with desc, descending.
+int tsdb_eval_math_cmp_nan_last(double x, double y, bool desc);
+
+// v as Go's strconv.FormatFloat(v, 'g', -1, 64) and fmt's %g write it ("0.5", "1e+06",
+// "NaN", "+Inf"); returns buf (40 bytes are enough).
+const char *tsdb_eval_math_format_g(double v, char *buf, size_t size);
+
+// Go's math.Max / math.Min: NaN wins.
+double tsdb_eval_math_max(double a, double b);
+double tsdb_eval_math_min(double a, double b);
 
 #endif
