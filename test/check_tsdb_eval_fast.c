@@ -17,7 +17,7 @@
 #include "fw_msg.h"
 #include "fw_promql.h"
 #include "../tsdb/tsdb_eval.h"
-#include "../tsdb/tsdb_eval_math.h"
+#include "../tsdb/tsdb_eval_int.h"
 #include "../tsdb/tsdb_store.h"
 #include "check_util.h"
 
