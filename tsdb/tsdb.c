@@ -49,6 +49,7 @@
 #define S_RETENTION_CHUNK 20000          // chunks deleted per housekeeping tick
 #define S_HEAD_IDLE_MS (60 * 60 * 1000)  // a series silent this long leaves the head
 #define S_CACHE_IDLE_MS (15 * 60 * 1000) // a series cache unused this long is dropped
+#define S_SAMPLES_QUEUE 64                // batches queued per sender before tsdb reads them
 #define S_RETENTION_EVERY 10             // housekeeping ticks between retention passes
 
 extern const char fw_embed_tsdb_default[];
@@ -751,6 +752,12 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
         fw_error("zmq.attach.fail", "err=%s", err.msg);
         goto fail;
     }
+    // Each sender's queue of batches tsdb has not read yet is bounded in messages: past it
+    // libzmq stops reading that connection, the sender's sends fail and it keeps the
+    // batches (fw_sender.h). Without it a slow commit (400,000 new series) let resent
+    // copies of a sender's whole buffer pile up here, GBs of them. Pipes made after this
+    // (every sender's, which connect later) take it.
+    zsock_set_rcvhwm(self->samples, S_SAMPLES_QUEUE);
     self->samples_guard = fw_zsock_guard_new(self->samples, "samples", self->metrics);
     self->router_guard = fw_zsock_guard_new(self->router, "query", self->metrics);
 
