@@ -3,10 +3,13 @@
     The unacknowledged batches are a queue of encoded frames, oldest first, whose seqs are
     consecutive: acknowledgements and drops remove from the front, new batches go to the
     back. `next_send` is the seq of the next batch to put on the socket; Go-Back-N sets it
-    back to the front's seq. Each send copies the stored frames (zmsg_dup) after writing the
-    current oldest into them (fw_msg_samples_set_oldest), so the stored copy is never
-    given away. Seqs stay consecutive because a batch that fails to encode does not take
-    one: a hole would be a gap tsdb waits for forever.
+    back to the front's seq. Each send writes the current oldest into the stored frames
+    (fw_msg_samples_set_oldest) and gives libzmq a reference to them, not a copy
+    (ZFRAME_REUSE: zmq_msg_copy shares the buffer), so the stored frames are never given
+    away and a batch's bytes are not copied per send. Frames libzmq may still hold are
+    never written: before writing a resent batch's oldest, the entry takes a private copy. Seqs stay
+   consecutive because a batch that fails to encode does not take one: a hole would be a gap tsdb
+   waits for forever.
 */
 #include "fw_sender.h"
 
@@ -27,6 +30,7 @@ struct s_entry {
     zmsg_t *frames; // owned: the encoded SAMPLES message
     size_t bytes;
     size_t samples;
+    bool shared; // libzmq was given references to frames' buffers
 };
 
 struct fw_sender {
@@ -149,6 +153,20 @@ s_log_drops(fw_sender_t *self, int64_t now)
 // Send from next_send on until the socket refuses one (tsdb away, or libzmq's queue full);
 // the timer tries again. A batch lost with a connection is found by tsdb (the next batch
 // shows a gap, and it asks for a resend) or by the resend timeout.
+// Send frames on sock by reference (each frame's buffer shared with libzmq). 0, or -1
+// when the socket refuses the message (nothing of it was sent).
+static int
+s_send_shared(zmsg_t *frames, zsock_t *sock)
+{
+    size_t n = zmsg_size(frames), i = 0;
+    for (zframe_t *f = zmsg_first(frames); f; f = zmsg_next(frames), i++) {
+        // libzmq takes a multipart message whole once its first part is accepted
+        if (zframe_send(&f, sock, ZFRAME_REUSE | (i + 1 < n ? ZFRAME_MORE : 0)) != 0 && i == 0)
+            return -1;
+    }
+    return 0;
+}
+
 static void
 s_pump(fw_sender_t *self)
 {
@@ -157,12 +175,16 @@ s_pump(fw_sender_t *self)
         struct s_entry *e = s_at(self, self->next_send);
         if (!e)
             break;
-        fw_msg_samples_set_oldest(e->frames, f->seq);
-        zmsg_t *copy = zmsg_dup(e->frames);
-        if (zmsg_send(&copy, self->sock) != 0) {
-            zmsg_destroy(&copy);
-            return;
+        if (e->shared) { // a resend: libzmq may still hold the bytes we are about to write
+            zmsg_t *own = zmsg_dup(e->frames);
+            zmsg_destroy(&e->frames);
+            e->frames = own;
+            e->shared = false;
         }
+        fw_msg_samples_set_oldest(e->frames, f->seq);
+        if (s_send_shared(e->frames, self->sock) != 0)
+            return;
+        e->shared = true;
         bool again = e->seq <= self->sent_high;
         if (!again)
             self->sent_high = e->seq;
@@ -438,7 +460,7 @@ fw_sender_send_frames(fw_sender_t *self, zmsg_t **frames_p, size_t samples, zsoc
         }
         return -1;
     }
-    struct s_entry e = {++self->seq, frames, zmsg_content_size(frames), samples};
+    struct s_entry e = {++self->seq, frames, zmsg_content_size(frames), samples, false};
     if (pub) {
         zmsg_t *copy = zmsg_dup(frames);
         if (zmsg_send(&copy, pub) != 0)

@@ -61,7 +61,8 @@ struct scraper {
     scraper_sd_t *sd;                // owned: the discovery of cfg's SD configs
     zloop_t *loop;                   // owned
     fw_sender_t *sender;             // owned: SAMPLES to tsdb, acknowledged
-    zsock_t *pub;                    // owned: SAMPLES to taps
+    zsock_t *pub;                    // owned: XPUB, SAMPLES and EXEMPLARS to taps
+    struct fw_zsock_topics topics;   // owned: what the taps subscribed to
     zactor_t *fetch;                 // owned
     fw_metrics_t *metrics;           // owned
     fw_http_t *http;                 // owned
@@ -218,10 +219,27 @@ s_label_str(char *buf, size_t size, const char *name, const char *value)
 // ---------------------------------------------------------------------------------------
 //  Sending
 
+// The tap socket when a tap wants messages of type, else NULL: a batch nobody listens to
+// is not copied for the PUB socket (which would drop it).
+static zsock_t *
+s_pub(const scraper_t *self, const char *type)
+{
+    return fw_zsock_topics_want(&self->topics, type) ? self->pub : NULL;
+}
+
+static int
+s_on_subscription(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void)loop;
+    scraper_t *self = arg;
+    fw_zsock_topics_read(reader, &self->topics);
+    return 0;
+}
+
 static void
 s_send_batch(scraper_t *self, struct fw_batch **batch_p)
 {
-    if (fw_sender_send(self->sender, batch_p, self->pub) == 0)
+    if (fw_sender_send(self->sender, batch_p, s_pub(self, "SAMPLES")) == 0)
         fw_metrics_add(self->metrics, "fw_scraper_batches_sent_total", "", 1);
 }
 
@@ -478,7 +496,7 @@ s_on_work_done(struct scraper_work_job *job, void *arg)
     size_t batches = 0;
     for (size_t i = 0; i < job->n_frames; i++)
         if (fw_sender_send_frames(self->sender, &job->frames[i], job->frame_samples[i],
-                                  self->pub) == 0)
+                                  s_pub(self, "SAMPLES")) == 0)
             batches++;
     if (batches)
         fw_metrics_add(self->metrics, "fw_scraper_batches_sent_total", "", (double)batches);
@@ -486,7 +504,7 @@ s_on_work_done(struct scraper_work_job *job, void *arg)
         fw_metrics_add(self->metrics, "fw_scraper_exemplars_total", "result=\"parse_dropped\"",
                        (double)job->exemplars_dropped);
     scraper_exemplars_give(self->exemplars, &job->exemplars);
-    scraper_exemplars_send(self->exemplars, fw_sender_id(self->sender), self->pub);
+    scraper_exemplars_send(self->exemplars, fw_sender_id(self->sender), s_pub(self, "EXEMPLARS"));
     scraper_work_job_destroy(&job);
     for (size_t i = 0; i < self->n_zombies; i++) { // removed by a reload while processed
         if (self->zombies[i] == t) {
@@ -813,7 +831,7 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
     self->exemplars = scraper_exemplars_new(self->metrics);
     if (fw_sender_open(self->sender, err) != 0 ||
         scraper_exemplars_open(self->exemplars, self->opts->zmq_tsdb_address, err) != 0 ||
-        !(self->pub = fw_zsock_pub(self->opts->zmq_pub_address, err)))
+        !(self->pub = fw_zsock_xpub(self->opts->zmq_pub_address, err)))
         return -1;
     self->work = scraper_work_new(self->opts->workers > 0 ? (size_t)self->opts->workers : 1);
     self->fetch = scraper_fetch_new();
@@ -829,6 +847,7 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
 
     self->loop = zloop_new();
     zloop_reader(self->loop, (zsock_t *)self->fetch, s_on_fetch, self);
+    zloop_reader(self->loop, self->pub, s_on_subscription, self);
     if (scraper_work_attach(self->work, self->loop, s_on_work_done, self) != 0) {
         fw_err_set(err, "cannot attach the scrape workers to the loop");
         return -1;
@@ -912,6 +931,7 @@ scraper_destroy(scraper_t **self_p)
     free(self->retired);
     scraper_target_drops_clear(&self->drops);
     zsock_destroy(&self->pub);
+    fw_zsock_topics_clear(&self->topics);
     fw_sender_destroy(&self->sender);
     scraper_exemplars_destroy(&self->exemplars);
     scraper_lset_free(&self->lset);

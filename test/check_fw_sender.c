@@ -8,6 +8,7 @@
     timeout and on a resend request, and duplicates stored once.
 */
 #include <check.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,6 +297,65 @@ START_TEST(test_fw_sender_go_back_after_timeout)
 }
 END_TEST
 
+// Sends give libzmq references to the stored frames, not copies; a resend that writes a new
+// oldest into a batch must not touch bytes a receiver still holds. Over inproc libzmq hands
+// the receiver the sender's very buffer, so a batch received before the resend shows it.
+START_TEST(test_fw_sender_resend_leaves_sent_bytes_alone)
+{
+    zsock_t *router = zsock_new(ZMQ_ROUTER);
+    ck_assert_int_eq(zsock_bind(router, "inproc://fw-sender-shared"), 0);
+    fw_sender_t *s = s_sender("inproc://fw-sender-shared", NULL, 0, 0, 100);
+    s_send(s, 50, 0);
+    s_send(s, 50, 100);
+    zmsg_t *got[2] = {NULL, NULL};
+    zframe_t *identity = NULL;
+    for (int k = 0; k < 2; k++) {
+        zpoller_t *p = zpoller_new(router, NULL);
+        ck_assert_ptr_nonnull(zpoller_wait(p, 2000));
+        zpoller_destroy(&p);
+        got[k] = zmsg_recv(router);
+        ck_assert_ptr_nonnull(got[k]);
+        zframe_destroy(&identity);
+        identity = zmsg_pop(got[k]);
+    }
+    // acknowledge batch 1: batch 2 is now the oldest held, and its resend says so
+    json_t *body = json_pack("{sssI}", "sender", fw_sender_id(s), "acked", (json_int_t)1);
+    struct fw_msg *m = fw_msg_new_json(FW_MSG_SAMPLES_ACK, body);
+    zmsg_t *ack = fw_msg_encode(m, NULL);
+    fw_msg_destroy(&m);
+    zmsg_prepend(ack, &identity);
+    ck_assert_int_eq(zmsg_send(&ack, router), 0);
+    zmsg_t *again = NULL;
+    for (int k = 0; k < 200 && !again; k++) {
+        fw_sender_poll(s, 10);
+        if (zsock_events(router) & ZMQ_POLLIN) {
+            again = zmsg_recv(router);
+            zframe_t *id = zmsg_pop(again);
+            zframe_destroy(&id);
+        }
+    }
+    ck_assert_ptr_nonnull(again); // the resend timeout sent batch 2 again
+    struct fw_msg *first = NULL, *second = NULL, *resent = NULL;
+    fw_err_t err;
+    ck_assert_int_eq(fw_msg_decode(got[0], &first, &err), 0);
+    ck_assert_int_eq(fw_msg_decode(got[1], &second, &err), 0);
+    ck_assert_int_eq(fw_msg_decode(again, &resent, &err), 0);
+    ck_assert_uint_eq(first->batch->seq, 1);
+    ck_assert_uint_eq(second->batch->seq, 2);
+    ck_assert_uint_eq(second->batch->oldest, 1); // as it was sent
+    ck_assert_uint_eq(resent->batch->seq, 2);
+    ck_assert_uint_eq(resent->batch->oldest, 2);
+    fw_msg_destroy(&first);
+    fw_msg_destroy(&second);
+    fw_msg_destroy(&resent);
+    zmsg_destroy(&got[0]);
+    zmsg_destroy(&got[1]);
+    zmsg_destroy(&again);
+    fw_sender_destroy(&s);
+    zsock_destroy(&router);
+}
+END_TEST
+
 // One batch lost on the way: the next shows tsdb a gap, it answers resend, and the sender
 // goes back at once, long before its 10 s timeout.
 START_TEST(test_fw_sender_go_back_on_resend)
@@ -473,6 +533,7 @@ fw_sender_suite(void)
     tcase_add_test(tc, test_fw_sender_overflow_drops_oldest);
     tcase_add_test(tc, test_fw_sender_go_back_after_timeout);
     tcase_add_test(tc, test_fw_sender_go_back_on_resend);
+    tcase_add_test(tc, test_fw_sender_resend_leaves_sent_bytes_alone);
     tcase_add_test(tc, test_fw_sender_survives_tsdb_restart);
     tcase_add_test(tc, test_fw_sender_rejects_bad_acks_and_bad_batches);
     tcase_add_test(tc, test_fw_sender_flush);
