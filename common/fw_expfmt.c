@@ -809,6 +809,45 @@ s_prom_metadata(struct fw_expfmt_scan *l)
     return 0;
 }
 
+// Give the metadata line that parsed at p[hash] ('#') to the caller's fw_expfmt_meta_fn.
+static void
+s_emit_meta(fw_expfmt_t *self, const struct fw_expfmt_scan *l, size_t hash)
+{
+    const char *p = l->p, *end = l->p + l->len;
+    const char *q = p + hash + 1;
+    while (q < end && s_blank(*q))
+        q++;
+    bool meta =
+        end - q >= 5 && s_blank(q[4]) &&
+        (memcmp(q, "HELP", 4) == 0 || memcmp(q, "TYPE", 4) == 0 || memcmp(q, "UNIT", 4) == 0);
+    if (!meta)
+        return; // a free comment
+    char kind = q[0];
+    q += 4;
+    while (q < end && s_blank(*q))
+        q++;
+    const char *name = q;
+    while (q < end && !s_blank(*q))
+        q++;
+    size_t name_len = (size_t)(q - name);
+    if (q < end)
+        q++; // the one separating blank: a HELP text may start with more
+    if (kind != 'H')
+        while (q < end && s_blank(*q))
+            q++;
+    const char *text_end = end;
+    while (kind != 'H' && text_end > q && s_blank(text_end[-1]))
+        text_end--;
+    self->meta(self->meta_arg, kind, name, name_len, q, (size_t)(text_end - q));
+}
+
+void
+fw_expfmt_set_meta(fw_expfmt_t *self, fw_expfmt_meta_fn *fn, void *arg)
+{
+    self->meta = fn;
+    self->meta_arg = arg;
+}
+
 // Scan one line (line end removed, a trailing '\r' still there). 0 (a sample, if the line
 // held one, appended to samples), 1 at OpenMetrics' "# EOF", or -1 with err. OpenMetrics'
 // metric-family rules apply unless self->scan_flags has FW_EXPFMT_LAX_FAMILIES.
@@ -832,11 +871,14 @@ s_scan_line(fw_expfmt_t *self, struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt)
     }
     int rc;
     if (l->p[l->pos] == '#') {
+        size_t hash = l->pos;
         rc = s_parse_comment(l, fmt);
         if (rc == 1)
             return families && fw_expfmt_om_eof(self, l) != 0 ? -1 : 1;
         if (rc == 0 && om && s_prom(self) && l->len > 7)
             rc = s_prom_metadata(l);
+        if (rc == 0 && self->meta)
+            s_emit_meta(self, l, hash);
     } else {
         rc = s_parse_sample(self, l, fmt, om && families);
     }

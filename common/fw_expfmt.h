@@ -117,6 +117,15 @@ ssize_t fw_expfmt_parse_flags(fw_expfmt_t *self, const char *body, size_t len, f
 typedef void *(fw_expfmt_known_fn)(void *arg, size_t i, const char *series, size_t len);
 void fw_expfmt_set_known(fw_expfmt_t *self, fw_expfmt_known_fn *fn, void *arg);
 
+// A caller that wants the metric families' metadata sets fn (NULL: none, the default): it
+// is called for each "# HELP", "# TYPE" or "# UNIT" line that parsed, with kind 'H', 'T' or
+// 'U', the family name and the rest of the line as written (HELP text still escaped: "\\"
+// and "\n", in OpenMetrics also "\""; the type as written, "untyped" included). Both are
+// borrowed for the call. Only comment lines call it: samples cost nothing more.
+typedef void(fw_expfmt_meta_fn)(void *arg, char kind, const char *name, size_t name_len,
+                                const char *text, size_t text_len);
+void fw_expfmt_set_meta(fw_expfmt_t *self, fw_expfmt_meta_fn *fn, void *arg);
+
 // FW_EXPFMT_PROMETHEUS: the exemplars the last run dropped (too long, or a repeated name).
 size_t fw_expfmt_exemplars_dropped(const fw_expfmt_t *self);
 

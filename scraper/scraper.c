@@ -49,6 +49,7 @@
 #include "fw_zsock.h"
 #include "scraper_api.h"
 #include "scraper_exemplars.h"
+#include "scraper_meta.h"
 #include "scraper_fetch.h"
 #include "scraper_sd.h"
 #include "scraper_shard.h"
@@ -505,6 +506,15 @@ s_on_work_done(struct scraper_work_job *job, void *arg)
                        (double)job->exemplars_dropped);
     scraper_exemplars_give(self->exemplars, &job->exemplars);
     scraper_exemplars_send(self->exemplars, fw_sender_id(self->sender), s_pub(self, "EXEMPLARS"));
+    if (job->metadata) {
+        char *target = fw_asprintf("%s %s", t->job, t->url);
+        int sent = scraper_meta_send(scraper_exemplars_sock(self->exemplars),
+                                     s_pub(self, "METADATA"), fw_sender_id(self->sender), target,
+                                     &job->metadata);
+        fw_metrics_add(self->metrics, "fw_scraper_metadata_messages_total",
+                       sent == 0 ? "result=\"sent\"" : "result=\"dropped\"", 1);
+        free(target);
+    }
     scraper_work_job_destroy(&job);
     for (size_t i = 0; i < self->n_zombies; i++) { // removed by a reload while processed
         if (self->zombies[i] == t) {
@@ -801,6 +811,9 @@ scraper_new(const struct scraper_opts *opts)
     fw_metrics_declare(m, "fw_scraper_batches_sent_total", FW_METRIC_COUNTER,
                        "SAMPLES batches handed to the sender (fw_sender_* count what became "
                        "of them).");
+    fw_metrics_declare(m, "fw_scraper_metadata_messages_total", FW_METRIC_COUNTER,
+                       "METADATA messages (a target's HELP, TYPE and UNIT, when they change "
+                       "and every 5m) by result: sent, dropped (tsdb's queue full or away).");
     fw_metrics_declare(m, "fw_scraper_stale_markers_total", FW_METRIC_COUNTER,
                        "Staleness markers sent for series that disappeared.");
     fw_metrics_declare(m, "fw_scraper_scrapes_skipped_total", FW_METRIC_COUNTER,

@@ -57,6 +57,12 @@ scraper_exemplars_open(scraper_exemplars_t *self, const char *endpoint, fw_err_t
     return 0;
 }
 
+zsock_t *
+scraper_exemplars_sock(scraper_exemplars_t *self)
+{
+    return self->sock;
+}
+
 void
 scraper_exemplars_reset(scraper_exemplars_t *self)
 {

@@ -29,6 +29,8 @@ void scraper_exemplars_destroy(scraper_exemplars_t **self_p);
 int scraper_exemplars_open(scraper_exemplars_t *self, const char *endpoint, fw_err_t *err);
 
 void scraper_exemplars_reset(scraper_exemplars_t *self);
+// The DEALER to tsdb (NULL before open), borrowed: METADATA goes on it too (scraper_meta.h).
+zsock_t *scraper_exemplars_sock(scraper_exemplars_t *self);
 void scraper_exemplars_add(scraper_exemplars_t *self, const struct fw_labels *series,
                            const struct fw_expfmt_exemplar *e, int64_t sample_t_ms);
 // Move what was added since the last reset out, as a JSON array (the caller owns it; NULL

@@ -64,6 +64,10 @@ struct scraper_target {
     struct scraper_cache *cache;
     uint64_t cache_gen;
     int cache_fmt;
+    // the metadata last sent to tsdb (scraper_meta.h): its hash and when; the worker
+    // holding a scrape owns them, as `seen`
+    uint64_t meta_hash;
+    int64_t meta_sent_ms;
 
     // health, under the scraper's state mutex
     scraper_health_t health;

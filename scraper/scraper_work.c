@@ -11,6 +11,7 @@
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_labels_pack.h"
+#include "scraper_meta.h"
 #include "fw_msg.h"
 #include "fw_msg_samples.h"
 #include "fw_sample.h"
@@ -38,6 +39,7 @@ struct scraper_work_state {
     struct scraper_lset lset;       // owned scratch
     struct fw_labels relabeled;     // owned scratch: a new series' metric relabeling
     scraper_exemplars_t *exemplars; // owned: collects one scrape's exemplars
+    scraper_meta_t *meta;           // owned: collects one scrape's metric metadata
     struct fw_batch *b;             // owned: stale markers and synthetic series
     struct s_item *items;           // owned: the scrape's series, in order
     size_t n_items, cap_items;
@@ -65,6 +67,7 @@ scraper_work_state_new(void)
     scraper_work_state_t *self = fw_calloc(1, sizeof(*self));
     self->parser = fw_expfmt_new();
     self->exemplars = scraper_exemplars_new(NULL);
+    self->meta = scraper_meta_new();
     return self;
 }
 
@@ -78,6 +81,7 @@ scraper_work_state_destroy(scraper_work_state_t **self_p)
     free(self->items);
     free(self->scratch);
     scraper_exemplars_destroy(&self->exemplars);
+    scraper_meta_destroy(&self->meta);
     fw_labels_clear(&self->relabeled);
     scraper_lset_free(&self->lset);
     fw_expfmt_destroy(&self->parser);
@@ -331,9 +335,12 @@ scraper_work_run(scraper_work_state_t *self, struct scraper_work_job *job)
         fw_expfmt_fmt_t fmt = fw_expfmt_format(res->content_type);
         cache = s_cache(job, fmt);
         fw_expfmt_set_known(self->parser, s_known, cache);
+        scraper_meta_begin(self->meta, self->parser, fmt);
         n = fw_expfmt_parse_flags(self->parser, (const char *)zframe_data(res->body),
                                   zframe_size(res->body), fmt, FW_EXPFMT_PROMETHEUS, &perr);
         fw_expfmt_set_known(self->parser, NULL, NULL);
+        job->metadata = scraper_meta_finish(self->meta, self->parser, n >= 0, &t->meta_hash,
+                                            &t->meta_sent_ms, ts);
         if (n < 0) {
             error = perr.msg;
             n = 0;
@@ -392,6 +399,7 @@ scraper_work_job_destroy(struct scraper_work_job **job_p)
     free(job->frames);
     free(job->frame_samples);
     json_decref(job->exemplars);
+    json_decref(job->metadata);
     free(job);
     *job_p = NULL;
 }

@@ -73,6 +73,7 @@ struct scraper_work_job {
     size_t *frame_samples;    // samples in each
     size_t n_frames;
     json_t *exemplars; // owned, or NULL: the scrape's exemplars
+    json_t *metadata;  // owned, or NULL: METADATA's list, when it is to be sent (scraper_meta.h)
     double work_s;     // CPU time of the job on its worker (thread clock)
 };
 

@@ -14,6 +14,8 @@ promtool and Grafana send it). MODE says what must be equal:
 
   exact       status, and the whole JSON answer
   data        status and "data" (warnings may differ)
+  set         status and "data", each list taken as a set (Prometheus builds some from Go
+              maps, in no order: metadata's entries of one metric)
   error       status and errorType (the texts differ between Prometheus versions)
   error-text  status, errorType and error
   limit:N     b's data is a's first N items (a ignores limit, as Prometheus 2.42 does),
@@ -102,6 +104,15 @@ def same(a, b, rel, where="data"):
     return None if a == b else "%s: %r vs %r" % (where, a, b)
 
 
+def as_sets(v):
+    """v with every list sorted, so that lists compare as sets."""
+    if isinstance(v, dict):
+        return {k: as_sets(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return sorted((as_sets(x) for x in v), key=lambda x: json.dumps(x, sort_keys=True))
+    return v
+
+
 def compare(mode, ra, rb, rel):
     (sa, ja), (sb, jb) = ra, rb
     if sa != sb:
@@ -112,6 +123,8 @@ def compare(mode, ra, rb, rel):
         return same(ja, jb, rel, "answer")
     if mode == "data":
         return same(ja.get("data"), jb.get("data"), rel)
+    if mode == "set":
+        return same(as_sets(ja.get("data")), as_sets(jb.get("data")), rel)
     if mode in ("error", "error-text"):
         if ja.get("errorType") != jb.get("errorType"):
             return "errorType %r vs %r (%r vs %r)" % (ja.get("errorType"), jb.get("errorType"),

@@ -39,6 +39,7 @@
 #include "tsdb_exemplars_api.h"
 #include "tsdb_targets.h"
 #include "tsdb_ingest.h"
+#include "tsdb_metadata.h"
 #include "tsdb_query.h"
 #include "tsdb_store.h"
 
@@ -66,6 +67,7 @@ struct tsdb {
     tsdb_store_t *store;                            // owned
     tsdb_api_t *api;                                // owned
     tsdb_exemplars_t *exemplars;                    // owned: EXEMPLARS, query_exemplars
+    tsdb_metadata_t *metadata;                      // owned: METADATA, /api/v1/metadata
     tsdb_targets_t *targets;                        // owned: /api/v1/targets via scrapers
     tsdb_query_t *query;                            // owned: QUERY workers
     fw_metrics_t *metrics;                          // owned
@@ -473,6 +475,9 @@ s_ingest(tsdb_t *self, zmsg_t **frames_p)
         else if (dropped)
             fw_debug("exemplars.drop", "n=%zu reason=%s", dropped,
                      "labels over 128 characters, out of order, or max_exemplars 0");
+    } else if (m->type == FW_MSG_METADATA) {
+        if (tsdb_metadata_ingest(self->metadata, m->body, fw_time_now_ms(), &err) < 0)
+            fw_zsock_reject(self->metrics, "METADATA", err.msg);
     } else {
         fw_zsock_reject(self->metrics, fw_msg_type_str(m->type), "unexpected message type");
     }
@@ -582,6 +587,7 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
     if (series >= 0)
         fw_metrics_set(self->metrics, "fw_tsdb_series", "", (double)series);
     (void)tsdb_store_cache_expire(self->store, fw_time_mono_ms() - S_CACHE_IDLE_MS);
+    (void)tsdb_metadata_expire(self->metadata, fw_time_now_ms());
     size_t forgotten = tsdb_ingest_expire(self->ingest, fw_time_now_ms());
     if (forgotten)
         fw_info("tsdb.ingest.expire", "senders=%zu reason=\"idle for 24h\"", forgotten);
@@ -765,6 +771,8 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
     tsdb_api_routes(self->api, self->http);
     self->exemplars = tsdb_exemplars_new(self->cfg.storage.max_exemplars);
     tsdb_exemplars_routes(self->exemplars, self->http);
+    self->metadata = tsdb_metadata_new();
+    tsdb_metadata_routes(self->metadata, self->http);
     self->targets = tsdb_targets_new(opts->scraper_urls, opts->scraper_timeout_ms, &err);
     if (!self->targets) {
         fw_error("tsdb.start.fail", "err=%s", err.msg);
@@ -850,6 +858,7 @@ tsdb_destroy(tsdb_t **self_p)
     tsdb_ingest_destroy(&self->ingest);
     tsdb_api_destroy(&self->api);
     tsdb_exemplars_destroy(&self->exemplars); // after the HTTP threads that read it
+    tsdb_metadata_destroy(&self->metadata);
     tsdb_targets_destroy(&self->targets);
     tsdb_store_destroy(&self->store);
     fw_metrics_destroy(&self->metrics);

@@ -397,9 +397,7 @@ tsdb_api_status_routes(tsdb_api_t *self, fw_http_t *http)
     fw_http_route(http, "GET", "/api/v1/status/runtimeinfo", s_on_runtimeinfo, self);
     fw_http_route(http, "GET", "/api/v1/status/tsdb", s_on_tsdb, self);
     fw_http_route(http, "GET,POST", "/api/v1/format_query", s_on_format_query, self);
-    // Replaced by tsdb_metadata and tsdb_rules where tsdb.c adds them (later routes win).
-    fw_http_route(http, "GET", "/api/v1/metadata", s_on_static,
-                  (void *)"{\"status\":\"success\",\"data\":{}}");
+    // Replaced by tsdb_rules where tsdb.c adds it (later routes win).
     fw_http_route(http, "GET", "/api/v1/rules", s_on_static,
                   (void *)"{\"status\":\"success\",\"data\":{\"groups\":[]}}");
     fw_http_route(http, "GET", "/api/v1/alerts", s_on_static,

@@ -3,7 +3,7 @@
 # /api/v1/query_exemplars, compared with the real Debian prometheus (started with
 # --enable-feature=exemplar-storage) scraping the same target with the same prometheus.yml.
 #
-# The target is a local python3 HTTP server (in this script) answering OpenMetrics with
+# The target is test/it/serve_metrics.py answering OpenMetrics with
 # exemplars on two histogram buckets and a counter, each with its own timestamp, and one
 # counter whose exemplar has none (it takes the scrape's time, so each scrape adds one;
 # left out of the comparison, checked on its own). Prometheus 2.42 refuses exemplars on other
@@ -35,24 +35,10 @@ jobs_total{queue="x"} 7 # {trace_id="ccc333"} 1e3 $T3.25
 nots_total 1 # {trace_id="ddd444"} 2
 # EOF
 OM
-cat > "$IT_DIR/serve.py" <<'PY'
-import http.server, sys
-body = open(sys.argv[2], "rb").read()
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Type", "application/openmetrics-text; version=1.0.0; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-PY
 
 SRV=$(it_free_port) SCR=$(it_free_port) TSDB=$(it_free_port) PROM=$(it_free_port)
 ZS=$(it_free_port) ZQ=$(it_free_port) ZP=$(it_free_port) ZSP=$(it_free_port)
-it_start target python3 "$IT_DIR/serve.py" "$SRV" "$IT_DIR/metrics.om"
+it_start target python3 test/it/serve_metrics.py "$SRV" /metrics="$IT_DIR/metrics.om"
 cat > "$IT_DIR/prometheus.yml" <<YML
 global: {scrape_interval: 1s, scrape_timeout: 1s}
 storage:

@@ -1,0 +1,232 @@
+/*  check_tsdb_metadata.c — METADATA into tsdb and /api/v1/metadata out, served by a real
+    fw_http server; and the scraper's side: a scrape's HELP, TYPE and UNIT collected from
+    the parser (scraper_meta), sent only when they change or are due again.
+*/
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_expfmt.h"
+#include "fw_http.h"
+#include "fw_mem.h"
+#include "fw_metrics.h"
+#include "check_util.h"
+#include "../scraper/scraper_meta.h"
+#include "../tsdb/tsdb_metadata.h"
+
+static tsdb_metadata_t *s_md;
+static fw_http_t *s_http;
+static fw_metrics_t *s_metrics;
+static char s_base[64];
+
+static void
+s_setup(void)
+{
+    s_md = tsdb_metadata_new();
+    s_metrics = fw_metrics_new();
+    s_http = fw_http_new("tsdb", s_metrics);
+    tsdb_metadata_routes(s_md, s_http);
+    fw_err_t err;
+    ck_assert_msg(fw_http_start(s_http, "127.0.0.1:0", &err) == 0, "%s", err.msg);
+    snprintf(s_base, sizeof(s_base), "http://127.0.0.1:%d", fw_http_port(s_http));
+}
+
+static void
+s_teardown(void)
+{
+    fw_http_destroy(&s_http);
+    tsdb_metadata_destroy(&s_md);
+    fw_metrics_destroy(&s_metrics);
+}
+
+static ssize_t
+s_ingest(const char *json, int64_t now_ms)
+{
+    json_error_t jerr;
+    json_t *body = json_loads(json, 0, &jerr);
+    ck_assert_msg(body, "%s", jerr.text);
+    fw_err_t err;
+    ssize_t n = tsdb_metadata_ingest(s_md, body, now_ms, &err);
+    json_decref(body);
+    return n;
+}
+
+static void
+s_expect(const char *query, long status, const char *want)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "%s/api/v1/metadata%s", s_base, query);
+    struct check_util_http r = check_util_http_get(url);
+    ck_assert_msg(r.status == status, "%s: %ld %s", query, r.status, r.body);
+    ck_assert_msg(strcmp(r.body, want) == 0, "%s\n got: %s\nwant: %s", query, r.body, want);
+    check_util_http_clear(&r);
+}
+
+#define S_A "{\"sender\":\"s1\",\"target\":\"node http://a/metrics\",\"metadata\":["
+#define S_UP "{\"metric\":\"up_thing\",\"type\":\"gauge\",\"help\":\"Up <&>.\",\"unit\":\"\"}"
+#define S_REQ "{\"metric\":\"req\",\"type\":\"counter\",\"help\":\"Requests.\",\"unit\":\"\"}"
+
+START_TEST(test_tsdb_metadata_ingest_and_answer)
+{
+    s_expect("", 200, "{\"status\":\"success\",\"data\":{}}");
+    ck_assert_int_eq(s_ingest(S_A S_UP "," S_REQ "]}", 1000), 2);
+    // a second target: the same triple once, another help for req
+    ck_assert_int_eq(
+        s_ingest("{\"sender\":\"s1\",\"target\":\"node http://b/metrics\",\"metadata\":[" S_UP
+                 ",{\"metric\":\"req\",\"type\":\"counter\",\"help\":\"Other.\","
+                 "\"unit\":\"\"},{\"metric\":\"t_celsius\",\"type\":\"gauge\","
+                 "\"help\":\"T.\",\"unit\":\"celsius\"}]}",
+                 1000),
+        3);
+    ck_assert_uint_eq(tsdb_metadata_size(s_md), 5);
+    const char *req = "\"req\":[{\"type\":\"counter\",\"unit\":\"\",\"help\":\"Other.\"},"
+                      "{\"type\":\"counter\",\"unit\":\"\",\"help\":\"Requests.\"}]";
+    const char *t = "\"t_celsius\":[{\"type\":\"gauge\",\"unit\":\"celsius\",\"help\":\"T.\"}]";
+    const char *up =
+        "\"up_thing\":[{\"type\":\"gauge\",\"unit\":\"\",\"help\":\"Up \\u003c\\u0026\\u003e.\"}]";
+    char want[1024];
+    snprintf(want, sizeof(want), "{\"status\":\"success\",\"data\":{%s,%s,%s}}", req, t, up);
+    s_expect("", 200, want);
+    snprintf(want, sizeof(want), "{\"status\":\"success\",\"data\":{%s}}", t);
+    s_expect("?metric=t_celsius", 200, want);
+    s_expect("?metric=nothing", 200, "{\"status\":\"success\",\"data\":{}}");
+    snprintf(want, sizeof(want), "{\"status\":\"success\",\"data\":{%s,%s}}", req, t);
+    s_expect("?limit=2", 200, want);
+    s_expect("?limit=0", 200, "{\"status\":\"success\",\"data\":{}}");
+    snprintf(want, sizeof(want),
+             "{\"status\":\"success\",\"data\":{\"req\":[{\"type\":\"counter\",\"unit\":\"\","
+             "\"help\":\"Other.\"}]}}");
+    s_expect("?metric=req&limit_per_metric=1", 200, want);
+    s_expect("?limit=x", 400,
+             "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"limit must be a "
+             "number\"}");
+    s_expect("?limit_per_metric=1.5", 400,
+             "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"limit_per_metric "
+             "must be a number\"}");
+    // a new list replaces the target's; an empty one forgets it
+    ck_assert_int_eq(s_ingest(S_A S_REQ "]}", 2000), 1);
+    ck_assert_uint_eq(tsdb_metadata_size(s_md), 4);
+    ck_assert_int_eq(s_ingest(S_A "]}", 2000), 0);
+    ck_assert_uint_eq(tsdb_metadata_size(s_md), 3);
+    // targets not heard of for the TTL go
+    ck_assert_uint_eq(tsdb_metadata_expire(s_md, 1000 + TSDB_METADATA_TTL_MS), 0);
+    ck_assert_uint_eq(tsdb_metadata_expire(s_md, 1001 + TSDB_METADATA_TTL_MS), 1);
+    s_expect("", 200, "{\"status\":\"success\",\"data\":{}}");
+}
+END_TEST
+
+START_TEST(test_tsdb_metadata_refuses_bad_input)
+{
+    ck_assert_int_eq(s_ingest("{\"sender\":\"s\",\"metadata\":[]}", 1), -1);
+    ck_assert_int_eq(
+        s_ingest(S_A "{\"metric\":\"x\",\"type\":\"weird\",\"help\":\"\",\"unit\":\"\"}]}", 1), -1);
+    ck_assert_int_eq(
+        s_ingest(S_A "{\"metric\":\"\",\"type\":\"gauge\",\"help\":\"\",\"unit\":\"\"}]}", 1), -1);
+    ck_assert_int_eq(s_ingest(S_A "{\"metric\":\"x\",\"type\":\"gauge\",\"unit\":\"\"}]}", 1), -1);
+    // a help text past the bound
+    char *big = fw_calloc(1, TSDB_METADATA_MAX_TEXT + 200);
+    snprintf(big, TSDB_METADATA_MAX_TEXT + 200,
+             S_A "{\"metric\":\"x\",\"type\":\"gauge\",\"unit\":\"\",\"help\":\"");
+    memset(big + strlen(big), 'h', TSDB_METADATA_MAX_TEXT + 1);
+    strcat(big, "\"}]}");
+    ck_assert_int_eq(s_ingest(big, 1), -1);
+    free(big);
+    ck_assert_uint_eq(tsdb_metadata_size(s_md), 0);
+    // more families than the bound over all targets: refused whole, the others kept
+    json_t *list = json_array();
+    for (int k = 0; k < TSDB_METADATA_MAX_ENTRIES / 2 + 1; k++) {
+        char name[32];
+        snprintf(name, sizeof(name), "m%d", k);
+        json_array_append_new(
+            list, json_pack("{ssssssss}", "metric", name, "type", "gauge", "help", "", "unit", ""));
+    }
+    fw_err_t err;
+    for (int t = 0; t < 2; t++) {
+        json_t *body = json_pack("{sssisO}", "sender", "s", "target", t, "metadata", list);
+        json_object_set_new(body, "target", json_string(t ? "b" : "a"));
+        ssize_t n = tsdb_metadata_ingest(s_md, body, 1, &err);
+        json_decref(body);
+        ck_assert_int_eq(n, t ? -1 : TSDB_METADATA_MAX_ENTRIES / 2 + 1);
+    }
+    ck_assert_ptr_nonnull(strstr(err.msg, "more than"));
+    json_decref(list);
+    ck_assert_uint_eq(tsdb_metadata_size(s_md), TSDB_METADATA_MAX_ENTRIES / 2 + 1);
+}
+END_TEST
+
+// The scraper's collector: parse a body, take what would be sent.
+static json_t *
+s_scrape(scraper_meta_t *m, fw_expfmt_t *p, const char *body, fw_expfmt_fmt_t fmt, uint64_t *hash,
+         int64_t *sent, int64_t now)
+{
+    fw_err_t err;
+    scraper_meta_begin(m, p, fmt);
+    ssize_t n = fw_expfmt_parse_flags(p, body, strlen(body), fmt, FW_EXPFMT_PROMETHEUS, &err);
+    ck_assert_msg(n >= 0, "%s", err.msg);
+    return scraper_meta_finish(m, p, true, hash, sent, now);
+}
+
+START_TEST(test_scraper_meta_collects_and_sends_on_change)
+{
+    scraper_meta_t *m = scraper_meta_new();
+    fw_expfmt_t *p = fw_expfmt_new();
+    uint64_t hash = 0;
+    int64_t sent = 0;
+    const char *text = "# HELP a_total A \\\\ \"b\"\\nc.\n# TYPE a_total counter\na_total 1\n"
+                       "# TYPE u untyped\nu 2\n# HELP h_only  two blanks\nh_only 3\nnone 4\n";
+    json_t *l = s_scrape(m, p, text, FW_EXPFMT_TEXT, &hash, &sent, 1000);
+    ck_assert_ptr_nonnull(l);
+    char *s = json_dumps(l, JSON_COMPACT);
+    ck_assert_str_eq(
+        s, "[{\"metric\":\"a_total\",\"type\":\"counter\",\"help\":\"A \\\\ \\\"b\\\"\\nc.\","
+           "\"unit\":\"\"},{\"metric\":\"u\",\"type\":\"unknown\",\"help\":\"\","
+           "\"unit\":\"\"},{\"metric\":\"h_only\",\"type\":\"unknown\",\"help\":\" two "
+           "blanks\",\"unit\":\"\"}]");
+    free(s);
+    json_decref(l);
+    ck_assert_int_eq(sent, 1000);
+    // unchanged: nothing until the resend is due
+    ck_assert_ptr_null(s_scrape(m, p, text, FW_EXPFMT_TEXT, &hash, &sent, 2000));
+    l = s_scrape(m, p, text, FW_EXPFMT_TEXT, &hash, &sent, 1000 + SCRAPER_META_RESEND_MS);
+    ck_assert_ptr_nonnull(l);
+    json_decref(l);
+    // OpenMetrics: the unit, \" unescaped
+    const char *om =
+        "# TYPE t_celsius gauge\n# UNIT t_celsius celsius\n# HELP t_celsius The \\\"t\\\".\n"
+        "t_celsius 1\n# EOF\n";
+    l = s_scrape(m, p, om, FW_EXPFMT_OPENMETRICS, &hash, &sent, 3000 + SCRAPER_META_RESEND_MS);
+    ck_assert_ptr_nonnull(l);
+    s = json_dumps(l, JSON_COMPACT);
+    ck_assert_str_eq(s, "[{\"metric\":\"t_celsius\",\"type\":\"gauge\",\"help\":\"The \\\"t\\\".\","
+                        "\"unit\":\"celsius\"}]");
+    free(s);
+    json_decref(l);
+    // all metadata gone: an empty list, once
+    l = s_scrape(m, p, "x 1\n", FW_EXPFMT_TEXT, &hash, &sent, 4000 + SCRAPER_META_RESEND_MS);
+    ck_assert_ptr_nonnull(l);
+    ck_assert_uint_eq(json_array_size(l), 0);
+    json_decref(l);
+    ck_assert_ptr_null(
+        s_scrape(m, p, "x 1\n", FW_EXPFMT_TEXT, &hash, &sent, 9 * SCRAPER_META_RESEND_MS));
+    // a failed scrape sends nothing
+    scraper_meta_begin(m, p, FW_EXPFMT_TEXT);
+    ck_assert_ptr_null(scraper_meta_finish(m, p, false, &hash, &sent, 10 * SCRAPER_META_RESEND_MS));
+    fw_expfmt_destroy(&p);
+    scraper_meta_destroy(&m);
+}
+END_TEST
+
+Suite *
+tsdb_metadata_suite(void)
+{
+    Suite *s = suite_create("tsdb_metadata");
+    TCase *tc = tcase_create("metadata");
+    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_test(tc, test_tsdb_metadata_ingest_and_answer);
+    tcase_add_test(tc, test_tsdb_metadata_refuses_bad_input);
+    tcase_add_test(tc, test_scraper_meta_collects_and_sends_on_change);
+    suite_add_tcase(s, tc);
+    return s;
+}
