@@ -508,9 +508,9 @@ s_on_work_done(struct scraper_work_job *job, void *arg)
     scraper_exemplars_send(self->exemplars, fw_sender_id(self->sender), s_pub(self, "EXEMPLARS"));
     if (job->metadata) {
         char *target = fw_asprintf("%s %s", t->job, t->url);
-        int sent = scraper_meta_send(scraper_exemplars_sock(self->exemplars),
-                                     s_pub(self, "METADATA"), fw_sender_id(self->sender), target,
-                                     &job->metadata);
+        int sent =
+            scraper_meta_send(scraper_exemplars_sock(self->exemplars), s_pub(self, "METADATA"),
+                              fw_sender_id(self->sender), target, &job->metadata);
         fw_metrics_add(self->metrics, "fw_scraper_metadata_messages_total",
                        sent == 0 ? "result=\"sent\"" : "result=\"dropped\"", 1);
         free(target);
