@@ -472,7 +472,7 @@ s_walk(s_x_t *x, const struct fw_tmpl_node *n, json_t *dot)
         case FW_TMPL_NODE_TEXT:
             if (x->html) {
                 fw_tmpl_buf_t t = {0};
-                fw_tmpl_html_text(&t, n->text, n->len);
+                fw_tmpl_html_text(&x->out, &t, n->text, n->len);
                 s_emit(x, t.s ? t.s : "", t.len, n->pos);
                 free(t.s);
             } else {

@@ -6,7 +6,8 @@
       - a quoted attribute value: the same, and for URL attributes (href, src, action, ...)
         first the URL filter (a scheme other than http, https, mailto gives #ZgotmplZ, at the
         start of the value), the normalizer before '?' or '#', percent-encoding after;
-      - anywhere else (inside a tag, an unquoted value, <script>, <style>): an error, where
+      - where an attribute's name goes: a plain lowercase name, else ZgotmplZ (htmlNameFilter);
+      - anywhere else (a tag's name, an unquoted value, <script>, <style>): an error, where
         html/template would use its JS/CSS escapers: not supported here.
     HTML comments in template text are removed, as html/template removes them. A value of
     safeHtml is written as is in text context.
@@ -66,6 +67,30 @@ s_url_attr(const char *name, size_t n)
     return false;
 }
 
+// An action where a tag's attribute name goes: html/template's htmlNameFilter writes a
+// plain name of ASCII letters and digits, lowercased, and ZgotmplZ for anything else (a
+// name of a URL, script or style attribute among them, so that a value cannot choose one).
+static void
+s_attr_name(fw_tmpl_buf_t *dst, const char *s, size_t n)
+{
+    char low[64];
+    bool ok = n > 0 && n < sizeof(low);
+    for (size_t i = 0; ok && i < n; i++) {
+        low[i] = (char)tolower((unsigned char)s[i]);
+        ok = isdigit((unsigned char)low[i]) || (low[i] >= 'a' && low[i] <= 'z');
+    }
+    if (ok) {
+        low[n] = '\0';
+        ok = !s_url_attr(low, n) && strncmp(low, "on", 2) != 0 && strcmp(low, "style") != 0 &&
+             strcmp(low, "srcdoc") != 0 && !strstr(low, "src") && !strstr(low, "uri") &&
+             !strstr(low, "url");
+    }
+    if (ok)
+        fw_tmpl_buf_add(dst, low, n);
+    else
+        fw_tmpl_buf_add(dst, "ZgotmplZ", 8);
+}
+
 static const char *
 s_last(const char *out, size_t len, const char *needle)
 {
@@ -77,22 +102,40 @@ s_last(const char *out, size_t len, const char *needle)
     return last;
 }
 
-int
-fw_tmpl_html_escape(const fw_tmpl_buf_t *out, const json_t *v, const char *s, size_t n,
-                    fw_tmpl_buf_t *dst, char *err, size_t errsize)
+// Does a tag start at p[0..n) (just after a '<')? As html/template's tText: a letter, or '/'
+// and a letter; anything else, the end of the output included, leaves '<' as text.
+static bool
+s_tag_start(const char *p, size_t n)
 {
-    const char *o = out->s ? out->s : "";
-    size_t len = out->len;
+    if (n >= 1 && isalpha((unsigned char)p[0]))
+        return true;
+    return n >= 2 && p[0] == '/' && isalpha((unsigned char)p[1]);
+}
+
+// The '<' of the tag the output o[0..len) ends inside, or NULL when it ends in text.
+static const char *
+s_open_tag(const char *o, size_t len)
+{
     const char *lt = NULL, *gt = NULL;
     for (size_t i = len; i-- > 0 && !(lt && gt);) {
-        if (!lt && o[i] == '<')
+        if (!lt && o[i] == '<' && s_tag_start(o + i + 1, len - i - 1))
             lt = o + i;
         if (!gt && o[i] == '>')
             gt = o + i;
         if (gt && !lt)
             break;
     }
-    if (!lt || (gt && gt > lt)) {
+    return !lt || (gt && gt > lt) ? NULL : lt;
+}
+
+int
+fw_tmpl_html_escape(const fw_tmpl_buf_t *out, const json_t *v, const char *s, size_t n,
+                    fw_tmpl_buf_t *dst, char *err, size_t errsize)
+{
+    const char *o = out->s ? out->s : "";
+    size_t len = out->len;
+    const char *lt = s_open_tag(o, len);
+    if (!lt) {
         // text: not inside <script> or <style>
         const char *ss = s_last(o, len, "<script"), *se = s_last(o, len, "</script");
         const char *ts = s_last(o, len, "<style"), *te = s_last(o, len, "</style");
@@ -138,9 +181,13 @@ fw_tmpl_html_escape(const fw_tmpl_buf_t *out, const json_t *v, const char *s, si
             }
         }
     }
+    if (!quote && len > 0 && isspace((unsigned char)o[len - 1])) {
+        s_attr_name(dst, s, n); // where an attribute's name goes
+        return 0;
+    }
     if (!quote || !val) {
         snprintf(err, errsize,
-                 "html mode: an action inside a tag or an unquoted attribute "
+                 "html mode: an action in a tag's name or an unquoted attribute "
                  "value is not supported");
         return -1;
     }
@@ -172,34 +219,49 @@ fw_tmpl_html_escape(const fw_tmpl_buf_t *out, const json_t *v, const char *s, si
 }
 
 void
-fw_tmpl_html_text(fw_tmpl_buf_t *dst, const char *s, size_t n)
+fw_tmpl_html_text(const fw_tmpl_buf_t *out, fw_tmpl_buf_t *dst, const char *s, size_t n)
 {
-    // template text without its HTML comments
+    // Template text as html/template writes it: HTML comments removed, and in text a '<'
+    // that starts no tag (nor <!DOCTYPE) written as &lt;. Inside a tag (this text may go on
+    // one an earlier node opened) everything is kept up to the '>' that closes it outside
+    // quotes.
+    const char *o = out->s ? out->s : "";
+    const char *lt = s_open_tag(o, out->len);
+    bool in_tag = lt != NULL;
+    char quote = 0;
+    for (const char *p = lt; p && p < o + out->len; p++)
+        if (quote ? *p == quote : (*p == '"' || *p == '\''))
+            quote = quote ? 0 : *p;
     size_t i = 0;
     while (i < n) {
-        const char *c = NULL;
-        for (size_t k = i; k + 4 <= n; k++)
-            if (memcmp(s + k, "<!--", 4) == 0) {
-                c = s + k;
-                break;
-            }
-        if (!c) {
-            fw_tmpl_buf_add(dst, s + i, n - i);
-            return;
+        if (in_tag) {
+            if (quote ? s[i] == quote : (s[i] == '"' || s[i] == '\''))
+                quote = quote ? 0 : s[i];
+            else if (!quote && s[i] == '>')
+                in_tag = false;
+            fw_tmpl_buf_add(dst, s + i++, 1);
+            continue;
         }
-        fw_tmpl_buf_add(dst, s + i, (size_t)(c - (s + i)));
-        const char *e = NULL;
-        for (size_t k = (size_t)(c - s) + 4; k + 3 <= n; k++)
-            if (memcmp(s + k, "-->", 3) == 0) {
-                e = s + k;
-                break;
+        if (n - i >= 4 && memcmp(s + i, "<!--", 4) == 0) {
+            size_t e = i + 4;
+            while (e + 3 <= n && memcmp(s + e, "-->", 3) != 0)
+                e++;
+            if (e + 3 > n) { // a comment that does not end in this text: kept
+                fw_tmpl_buf_add(dst, s + i, n - i);
+                return;
             }
-        if (!e) // a comment that does not end in this text: kept
-            e = NULL;
-        if (!e) {
-            fw_tmpl_buf_add(dst, c, n - (size_t)(c - s));
-            return;
+            i = e + 3;
+            continue;
         }
-        i = (size_t)(e - s) + 3;
+        if (s[i] == '<' && s_tag_start(s + i + 1, n - i - 1)) {
+            in_tag = true;
+            quote = 0;
+            fw_tmpl_buf_add(dst, "<", 1);
+        } else if (s[i] == '<' && (n - i < 9 || strncasecmp(s + i, "<!doctype", 9) != 0)) {
+            fw_tmpl_buf_add(dst, "&lt;", 4);
+        } else {
+            fw_tmpl_buf_add(dst, s + i, 1);
+        }
+        i++;
     }
 }

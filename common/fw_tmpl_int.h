@@ -128,7 +128,7 @@ void fw_tmpl_sprint(fw_tmpl_buf_t *b, json_t *const *args, size_t nargs, bool ln
 // template text without HTML comments into dst.
 int fw_tmpl_html_escape(const fw_tmpl_buf_t *out, const json_t *v, const char *s, size_t n,
                         fw_tmpl_buf_t *dst, char *err, size_t errsize);
-void fw_tmpl_html_text(fw_tmpl_buf_t *dst, const char *s, size_t n);
+void fw_tmpl_html_text(const fw_tmpl_buf_t *out, fw_tmpl_buf_t *dst, const char *s, size_t n);
 
 // The builtin functions with lazy arguments are handled by the executor (and, or); the rest
 // are registered into every new set.

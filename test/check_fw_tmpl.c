@@ -625,7 +625,23 @@ START_TEST(test_fw_tmpl_html)
         {"safeHtml", "<p>{{ .V | safeHtml }}</p>", "<p>a<b&c\"d'e+f</p>"},
         {"comment dropped", "a<!-- x -->b{{ .Nope }}c", "abc"},
         {"script", "<script>{{ .V }}</script>", NULL},
-        {"inside tag", "<p {{ .V }}>", NULL},
+        {"attribute name", "<p {{ .V }}>", "<p ZgotmplZ>"},
+        {"plain attribute name", "<input {{ \"Checked\" }}>", "<input checked>"},
+        {"url attribute name", "<a {{ \"href\" }}=x>", "<a ZgotmplZ=x>"},
+        {"unquoted value", "<p id={{ .V }}>", NULL},
+        // a '<' that starts no tag is text, written &lt; as html/template does (the outputs
+        // of amtool 0.25's template render --template.type=html for these texts)
+        {"lt before an action", "<{{ .V }}>", "&lt;a&lt;b&amp;c&#34;d&#39;e&#43;f>"},
+        {"lt slash before an action", "</{{ .V }}", "&lt;/a&lt;b&amp;c&#34;d&#39;e&#43;f"},
+        {"lt and a blank", "x < {{ .V }}", "x &lt; a&lt;b&amp;c&#34;d&#39;e&#43;f"},
+        {"lt and a digit", "<1{{ .V }}", "&lt;1a&lt;b&amp;c&#34;d&#39;e&#43;f"},
+        {"doctype kept", "<!DOCTYPE html><p>{{ .V }}",
+         "<!DOCTYPE html><p>a&lt;b&amp;c&#34;d&#39;e&#43;f"},
+        {"tag over two text nodes", "<p title=\"a>b{{ .V }}\">x<y>",
+         "<p title=\"a>ba&lt;b&amp;c&#34;d&#39;e&#43;f\">x<y>"},
+        {"quoted > in a tag", "<p title=\"a>b\" id=\"{{ .V }}\">1 < 2",
+         "<p title=\"a>b\" id=\"a&lt;b&amp;c&#34;d&#39;e&#43;f\">1 &lt; 2"},
+        {"end tag", "</p {{ .V }}>", "</p ZgotmplZ>"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         fw_err_t err = {0};
