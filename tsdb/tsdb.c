@@ -50,7 +50,7 @@
 #define S_RETENTION_CHUNK 20000          // chunks deleted per housekeeping tick
 #define S_HEAD_IDLE_MS (60 * 60 * 1000)  // a series silent this long leaves the head
 #define S_CACHE_IDLE_MS (15 * 60 * 1000) // a series cache unused this long is dropped
-#define S_SAMPLES_QUEUE 64                // batches queued per sender before tsdb reads them
+#define S_SAMPLES_QUEUE 64               // batches queued per sender before tsdb reads them
 #define S_RETENTION_EVERY 10             // housekeeping ticks between retention passes
 
 extern const char fw_embed_tsdb_default[];
