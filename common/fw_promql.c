@@ -72,8 +72,8 @@ fw_promql_binop_is_set(fw_pq_binop_t op)
     return op == FW_PQ_AND || op == FW_PQ_OR || op == FW_PQ_UNLESS;
 }
 
-static const char *
-s_type_str(fw_pq_type_t t)
+const char *
+fw_promql_type_str(fw_pq_type_t t)
 {
     switch (t) {
     case FW_PQ_SCALAR: return "scalar";
@@ -87,8 +87,8 @@ s_type_str(fw_pq_type_t t)
 // ---------------------------------------------------------------------------------------
 // Nodes
 
-static fw_promql_expr_t *
-s_node(fw_pq_kind_t kind, fw_pq_type_t type, int pos)
+fw_promql_expr_t *
+fw_promql_node(fw_pq_kind_t kind, fw_pq_type_t type, int pos)
 {
     fw_promql_expr_t *e = fw_calloc(1, sizeof(*e));
     e->kind = kind;
@@ -106,8 +106,8 @@ s_grow_height(fw_promql_expr_t *e, const fw_promql_expr_t *child)
         e->height = child->height + 1;
 }
 
-static void
-s_add_arg(fw_promql_expr_t *e, fw_promql_expr_t *arg)
+void
+fw_promql_add_arg(fw_promql_expr_t *e, fw_promql_expr_t *arg)
 {
     e->args = fw_realloc(e->args, (e->n_args + 1) * sizeof(*e->args));
     e->args[e->n_args++] = arg;
@@ -132,6 +132,9 @@ fw_promql_expr_destroy(fw_promql_expr_t **self_p)
         fw_promql_expr_destroy(&e->args[k]);
     free(e->args);
     fw_promql_expr_destroy(&e->param);
+    fw_promql_expr_destroy(&e->range_expr);
+    fw_promql_expr_destroy(&e->offset_expr);
+    fw_promql_expr_destroy(&e->step_expr);
     for (size_t k = 0; k < e->n_matchers; k++)
         fw_matcher_clear(&e->matchers[k]);
     free(e->matchers);
@@ -146,36 +149,9 @@ fw_promql_expr_destroy(fw_promql_expr_t **self_p)
 // ---------------------------------------------------------------------------------------
 // Parser
 
-static fw_promql_tok_t *
-s_peek(fw_promql_parser_t *p)
-{
-    return &p->toks[p->i];
-}
-
-static fw_promql_tok_t *
-s_peek2(fw_promql_parser_t *p)
-{
-    return &p->toks[p->i + 1 < p->n ? p->i + 1 : p->n - 1];
-}
-
-static fw_promql_tok_t *
-s_next(fw_promql_parser_t *p)
-{
-    fw_promql_tok_t *t = &p->toks[p->i];
-    if (p->i + 1 < p->n)
-        p->i++;
-    return t;
-}
-
-static bool
-s_is_kw(const fw_promql_tok_t *t, const char *kw)
-{
-    return t->type == T_IDENT && strcasecmp(t->str, kw) == 0;
-}
-
-static void
-s_unexpected(fw_promql_parser_t *p, const fw_promql_tok_t *t, const char *where,
-             const char *expected)
+void
+fw_promql_unexpected(fw_promql_parser_t *p, const fw_promql_tok_t *t, const char *where,
+                     const char *expected)
 {
     char what[128];
     if (t->type == T_IDENT)
@@ -189,14 +165,14 @@ s_unexpected(fw_promql_parser_t *p, const fw_promql_tok_t *t, const char *where,
                        where ? where : "", expected ? ", expected " : "", expected ? expected : "");
 }
 
-static bool
-s_expect(fw_promql_parser_t *p, fw_promql_tok_type_t type, const char *where)
+bool
+fw_promql_expect(fw_promql_parser_t *p, fw_promql_tok_type_t type, const char *where)
 {
-    if (s_peek(p)->type == type) {
-        s_next(p);
+    if (fw_promql_peek(p)->type == type) {
+        fw_promql_next(p);
         return true;
     }
-    s_unexpected(p, s_peek(p), where, fw_promql_lex_tok_desc(type));
+    fw_promql_unexpected(p, fw_promql_peek(p), where, fw_promql_lex_tok_desc(type));
     return false;
 }
 
@@ -219,19 +195,19 @@ s_binop_of(const fw_promql_tok_t *t, fw_pq_binop_t *op)
     case T_GTE: *op = FW_PQ_GTE; return 3;
     case T_LTE: *op = FW_PQ_LTE; return 3;
     case T_IDENT:
-        if (s_is_kw(t, "and")) {
+        if (fw_promql_is_kw(t, "and")) {
             *op = FW_PQ_AND;
             return 2;
         }
-        if (s_is_kw(t, "unless")) {
+        if (fw_promql_is_kw(t, "unless")) {
             *op = FW_PQ_UNLESS;
             return 2;
         }
-        if (s_is_kw(t, "or")) {
+        if (fw_promql_is_kw(t, "or")) {
             *op = FW_PQ_OR;
             return 1;
         }
-        if (s_is_kw(t, "atan2")) {
+        if (fw_promql_is_kw(t, "atan2")) {
             *op = FW_PQ_ATAN2;
             return 5;
         }
@@ -259,28 +235,28 @@ s_is_keyword(const char *s)
 static int
 s_parse_label_list(fw_promql_parser_t *p, char ***out, size_t *n_out, const char *where)
 {
-    if (!s_expect(p, T_LPAREN, where))
+    if (!fw_promql_expect(p, T_LPAREN, where))
         return -1;
     for (;;) {
-        fw_promql_tok_t *t = s_peek(p);
+        fw_promql_tok_t *t = fw_promql_peek(p);
         if (t->type == T_RPAREN) {
-            s_next(p);
+            fw_promql_next(p);
             return 0;
         }
         if (t->type != T_IDENT || strchr(t->str, ':')) {
-            s_unexpected(p, t, where, "label");
+            fw_promql_unexpected(p, t, where, "label");
             return -1;
         }
-        s_next(p);
+        fw_promql_next(p);
         *out = fw_realloc(*out, (*n_out + 1) * sizeof(char *));
         (*out)[(*n_out)++] = fw_strdup(t->str);
-        t = s_peek(p);
+        t = fw_promql_peek(p);
         if (t->type == T_COMMA) {
-            s_next(p);
+            fw_promql_next(p);
             continue;
         }
         if (t->type != T_RPAREN) {
-            s_unexpected(p, t, where, "\",\" or \")\"");
+            fw_promql_unexpected(p, t, where, "\",\" or \")\"");
             return -1;
         }
     }
@@ -305,11 +281,11 @@ s_add_matcher(fw_promql_parser_t *p, fw_promql_expr_t *e, const char *name, fw_m
 static int
 s_parse_matchers(fw_promql_parser_t *p, fw_promql_expr_t *e)
 {
-    s_next(p); // {
+    fw_promql_next(p); // {
     for (;;) {
-        fw_promql_tok_t *t = s_peek(p);
+        fw_promql_tok_t *t = fw_promql_peek(p);
         if (t->type == T_RBRACE) {
-            s_next(p);
+            fw_promql_next(p);
             return 0;
         }
         const char *name;
@@ -319,11 +295,11 @@ s_parse_matchers(fw_promql_parser_t *p, fw_promql_expr_t *e)
         } else if (t->type == T_STR) {
             name = t->str; // quoted label names (UTF-8 names, Prometheus 3)
         } else {
-            s_unexpected(p, t, "label matching", "label matching operator");
+            fw_promql_unexpected(p, t, "label matching", "label matching operator");
             return -1;
         }
-        s_next(p);
-        fw_promql_tok_t *opt = s_peek(p);
+        fw_promql_next(p);
+        fw_promql_tok_t *opt = fw_promql_peek(p);
         fw_match_op_t op;
         switch (opt->type) {
         case T_ASSIGN: op = FW_MATCH_EQ; break;
@@ -343,28 +319,28 @@ s_parse_matchers(fw_promql_parser_t *p, fw_promql_expr_t *e)
                 if (s_add_matcher(p, e, "__name__", FW_MATCH_EQ, name, npos) != 0)
                     return -1;
                 if (opt->type == T_COMMA)
-                    s_next(p);
+                    fw_promql_next(p);
                 continue;
             }
-            s_unexpected(p, opt, "label matching", "label matching operator");
+            fw_promql_unexpected(p, opt, "label matching", "label matching operator");
             return -1;
         }
-        s_next(p);
-        fw_promql_tok_t *v = s_peek(p);
+        fw_promql_next(p);
+        fw_promql_tok_t *v = fw_promql_peek(p);
         if (v->type != T_STR) {
-            s_unexpected(p, v, "label matching", "string");
+            fw_promql_unexpected(p, v, "label matching", "string");
             return -1;
         }
-        s_next(p);
+        fw_promql_next(p);
         if (s_add_matcher(p, e, name, op, v->str, v->pos) != 0)
             return -1;
-        t = s_peek(p);
+        t = fw_promql_peek(p);
         if (t->type == T_COMMA) {
-            s_next(p);
+            fw_promql_next(p);
             continue;
         }
         if (t->type != T_RBRACE) {
-            s_unexpected(p, t, "label matching", "\",\" or \"}\"");
+            fw_promql_unexpected(p, t, "label matching", "\",\" or \"}\"");
             return -1;
         }
     }
@@ -373,15 +349,15 @@ s_parse_matchers(fw_promql_parser_t *p, fw_promql_expr_t *e)
 static fw_promql_expr_t *
 s_parse_selector(fw_promql_parser_t *p)
 {
-    fw_promql_tok_t *t = s_peek(p);
-    fw_promql_expr_t *e = s_node(FW_PQ_SELECTOR, FW_PQ_VECTOR, t->pos);
+    fw_promql_tok_t *t = fw_promql_peek(p);
+    fw_promql_expr_t *e = fw_promql_node(FW_PQ_SELECTOR, FW_PQ_VECTOR, t->pos);
     if (t->type == T_IDENT) {
         e->metric = fw_strdup(t->str);
-        s_next(p);
+        fw_promql_next(p);
         if (s_add_matcher(p, e, "__name__", FW_MATCH_EQ, e->metric, t->pos) != 0)
             goto fail;
     }
-    if (s_peek(p)->type == T_LBRACE && s_parse_matchers(p, e) != 0)
+    if (fw_promql_peek(p)->type == T_LBRACE && s_parse_matchers(p, e) != 0)
         goto fail;
     if (!e->metric) {
         bool nonempty = false;
@@ -407,29 +383,36 @@ fail:
     return NULL;
 }
 
-// A duration where one is required: "5m", or a plain number of seconds (Prometheus 3).
+// A duration where one is required (fw_promql_parse_duration): a value known now into
+// *ms, or the expression the evaluator works out per query into *expr (*ms 0). 0 or -1.
 static int
-s_parse_duration(fw_promql_parser_t *p, int64_t *ms, const char *where)
+s_parse_duration(fw_promql_parser_t *p, bool offset, const char *where, int64_t *ms,
+                 fw_promql_expr_t **expr)
 {
-    fw_promql_tok_t *t = s_peek(p);
-    if (t->type == T_DUR) {
-        *ms = t->ms;
-        s_next(p);
+    fw_promql_expr_t *d = fw_promql_parse_duration(p, offset, where);
+    if (!d)
+        return -1;
+    *ms = 0;
+    *expr = NULL;
+    if (d->kind != FW_PQ_NUMBER) {
+        *expr = d;
         return 0;
     }
-    if (t->type == T_NUM && isfinite(t->num) && t->num >= 0 && t->num < 1e15) {
-        *ms = (int64_t)llround(t->num * 1000.0);
-        s_next(p);
-        return 0;
+    double v = d->num * 1000.0;
+    int pos = d->pos;
+    fw_promql_expr_destroy(&d);
+    if (!(fabs(v) < 9.2e15)) { // Prometheus: beyond time.Duration's nanoseconds
+        fw_promql_lex_fail(p, pos, "duration out of range");
+        return -1;
     }
-    s_unexpected(p, t, where, "duration");
-    return -1;
+    *ms = (int64_t)llround(v);
+    return 0;
 }
 
 static fw_promql_expr_t *
 s_parse_call(fw_promql_parser_t *p)
 {
-    fw_promql_tok_t *t = s_next(p);
+    fw_promql_tok_t *t = fw_promql_next(p);
     const fw_promql_func_info_t *f = fw_promql_funcs_find(t->str);
     if (!f) {
         if (fw_promql_funcs_unsupported(t->str)) {
@@ -440,24 +423,24 @@ s_parse_call(fw_promql_parser_t *p)
         fw_promql_lex_fail(p, t->pos, "unknown function with name \"%s\"", t->str);
         return NULL;
     }
-    fw_promql_expr_t *e = s_node(FW_PQ_CALL, f->ret, t->pos);
+    fw_promql_expr_t *e = fw_promql_node(FW_PQ_CALL, f->ret, t->pos);
     e->func = f->fn;
     e->func_name = f->name;
-    s_next(p); // (
-    if (s_peek(p)->type != T_RPAREN) {
+    fw_promql_next(p); // (
+    if (fw_promql_peek(p)->type != T_RPAREN) {
         for (;;) {
             fw_promql_expr_t *a = s_parse_expr(p, 0);
             if (!a)
                 goto fail;
-            s_add_arg(e, a);
-            if (s_peek(p)->type == T_COMMA) {
-                s_next(p);
+            fw_promql_add_arg(e, a);
+            if (fw_promql_peek(p)->type == T_COMMA) {
+                fw_promql_next(p);
                 continue;
             }
             break;
         }
     }
-    if (!s_expect(p, T_RPAREN, "function call"))
+    if (!fw_promql_expect(p, T_RPAREN, "function call"))
         goto fail;
     int n = (int)e->n_args, max = f->max_args;
     if (n < f->min_args) {
@@ -484,7 +467,8 @@ s_parse_call(fw_promql_parser_t *p)
         if (e->args[k]->type != f->args[ti]) {
             fw_promql_lex_fail(p, e->args[k]->pos,
                                "expected type %s in call to function \"%s\", got %s",
-                               s_type_str(f->args[ti]), e->func_name, s_type_str(e->args[k]->type));
+                               fw_promql_type_str(f->args[ti]), e->func_name,
+                               fw_promql_type_str(e->args[k]->type));
             goto fail;
         }
     }
@@ -499,10 +483,10 @@ fail:
 static int
 s_parse_grouping(fw_promql_parser_t *p, fw_promql_expr_t *e, bool *grouped)
 {
-    if (!s_is_kw(s_peek(p), "by") && !s_is_kw(s_peek(p), "without"))
+    if (!fw_promql_is_kw(fw_promql_peek(p), "by") && !fw_promql_is_kw(fw_promql_peek(p), "without"))
         return 0;
-    e->without = s_is_kw(s_peek(p), "without");
-    s_next(p);
+    e->without = fw_promql_is_kw(fw_promql_peek(p), "without");
+    fw_promql_next(p);
     *grouped = true;
     return s_parse_label_list(p, &e->labels, &e->n_labels, "grouping opts") != 0 ? -1 : 0;
 }
@@ -510,40 +494,40 @@ s_parse_grouping(fw_promql_parser_t *p, fw_promql_expr_t *e, bool *grouped)
 static fw_promql_expr_t *
 s_parse_agg(fw_promql_parser_t *p, size_t ai)
 {
-    fw_promql_tok_t *t = s_next(p);
-    fw_promql_expr_t *e = s_node(FW_PQ_AGG, FW_PQ_VECTOR, t->pos);
+    fw_promql_tok_t *t = fw_promql_next(p);
+    fw_promql_expr_t *e = fw_promql_node(FW_PQ_AGG, FW_PQ_VECTOR, t->pos);
     e->agg = s_aggs[ai].op;
     bool grouped = false;
     if (s_parse_grouping(p, e, &grouped) != 0)
         goto fail;
-    if (!s_expect(p, T_LPAREN, "aggregation"))
+    if (!fw_promql_expect(p, T_LPAREN, "aggregation"))
         goto fail;
     if (s_aggs[ai].param) {
         e->param = s_parse_expr(p, 0);
         if (!e->param)
             goto fail;
         s_grow_height(e, e->param);
-        if (!s_expect(p, T_COMMA, "aggregation"))
+        if (!fw_promql_expect(p, T_COMMA, "aggregation"))
             goto fail;
     }
     fw_promql_expr_t *a = s_parse_expr(p, 0);
     if (!a)
         goto fail;
-    s_add_arg(e, a);
-    if (!s_expect(p, T_RPAREN, "aggregation"))
+    fw_promql_add_arg(e, a);
+    if (!fw_promql_expect(p, T_RPAREN, "aggregation"))
         goto fail;
     if (!grouped && s_parse_grouping(p, e, &grouped) != 0)
         goto fail;
     if (a->type != FW_PQ_VECTOR) {
         fw_promql_lex_fail(p, a->pos,
                            "expected type instant vector in aggregation expression, got %s",
-                           s_type_str(a->type));
+                           fw_promql_type_str(a->type));
         goto fail;
     }
     if (e->param && e->param->type != FW_PQ_SCALAR) {
         fw_promql_lex_fail(p, e->param->pos,
                            "expected type scalar in aggregation parameter, got %s",
-                           s_type_str(e->param->type));
+                           fw_promql_type_str(e->param->type));
         goto fail;
     }
     return e;
@@ -555,43 +539,44 @@ fail:
 static fw_promql_expr_t *
 s_parse_primary(fw_promql_parser_t *p)
 {
-    fw_promql_tok_t *t = s_peek(p);
+    fw_promql_tok_t *t = fw_promql_peek(p);
     fw_promql_expr_t *e;
     switch (t->type) {
     case T_NUM:
-        e = s_node(FW_PQ_NUMBER, FW_PQ_SCALAR, t->pos);
+        e = fw_promql_node(FW_PQ_NUMBER, FW_PQ_SCALAR, t->pos);
         e->num = t->num;
-        s_next(p);
+        fw_promql_next(p);
         return e;
     case T_DUR:
-        e = s_node(FW_PQ_NUMBER, FW_PQ_SCALAR, t->pos);
+        e = fw_promql_node(FW_PQ_NUMBER, FW_PQ_SCALAR, t->pos);
         e->num = (double)t->ms / 1000.0;
-        s_next(p);
+        fw_promql_next(p);
         return e;
     case T_STR:
-        e = s_node(FW_PQ_STR, FW_PQ_STRING, t->pos);
+        e = fw_promql_node(FW_PQ_STR, FW_PQ_STRING, t->pos);
         e->str = fw_strdup(t->str);
-        s_next(p);
+        fw_promql_next(p);
         return e;
     case T_LPAREN: {
-        s_next(p);
+        fw_promql_next(p);
         fw_promql_expr_t *in = s_parse_expr(p, 0);
         if (!in)
             return NULL;
-        if (!s_expect(p, T_RPAREN, "paren expression")) {
+        if (!fw_promql_expect(p, T_RPAREN, "paren expression")) {
             fw_promql_expr_destroy(&in);
             return NULL;
         }
-        e = s_node(FW_PQ_PAREN, in->type, t->pos);
-        s_add_arg(e, in);
+        e = fw_promql_node(FW_PQ_PAREN, in->type, t->pos);
+        fw_promql_add_arg(e, in);
         return e;
     }
     case T_LBRACE: return s_parse_selector(p);
     case T_IDENT: {
         for (size_t k = 0; k < sizeof(s_aggs) / sizeof(s_aggs[0]); k++)
             if (strcasecmp(t->str, s_aggs[k].name) == 0) {
-                fw_promql_tok_t *n = s_peek2(p);
-                if (n->type == T_LPAREN || s_is_kw(n, "by") || s_is_kw(n, "without"))
+                fw_promql_tok_t *n = fw_promql_peek2(p);
+                if (n->type == T_LPAREN || fw_promql_is_kw(n, "by") ||
+                    fw_promql_is_kw(n, "without"))
                     return s_parse_agg(p, k);
             }
         if (strcasecmp(t->str, "count_values") == 0 || strcasecmp(t->str, "limitk") == 0 ||
@@ -600,23 +585,35 @@ s_parse_primary(fw_promql_parser_t *p)
                                t->str);
             return NULL;
         }
-        if (s_peek2(p)->type == T_LPAREN)
+        if (fw_promql_peek2(p)->type == T_LPAREN)
             return s_parse_call(p);
         if (s_is_keyword(t->str)) {
-            s_unexpected(p, t, NULL, NULL);
+            fw_promql_unexpected(p, t, NULL, NULL);
             return NULL;
         }
         return s_parse_selector(p);
     }
-    default: s_unexpected(p, t, NULL, NULL); return NULL;
+    default: fw_promql_unexpected(p, t, NULL, NULL); return NULL;
     }
+}
+
+// A range (or subquery range) must be positive: a literal one now, an expression when the
+// evaluator works it out. 0, or -1 after fw_promql_lex_fail.
+static int
+s_positive(fw_promql_parser_t *p, int pos, const char *what, int64_t ms,
+           const fw_promql_expr_t *expr)
+{
+    if (expr || ms > 0)
+        return 0;
+    fw_promql_lex_fail(p, pos, "%s must be positive", what);
+    return -1;
 }
 
 // "@ <time>", "@ start()" or "@ end()" after a selector or subquery e (the "@" is next).
 static int
 s_parse_at(fw_promql_parser_t *p, fw_promql_expr_t *e)
 {
-    s_next(p); // @
+    fw_promql_next(p); // @
     if (e->kind != FW_PQ_SELECTOR && e->kind != FW_PQ_SUBQUERY) {
         fw_promql_lex_fail(p, e->pos,
                            "@ modifier must be preceded by an instant vector selector or range "
@@ -627,19 +624,19 @@ s_parse_at(fw_promql_parser_t *p, fw_promql_expr_t *e)
         fw_promql_lex_fail(p, e->pos, "@ <timestamp> may not be set multiple times");
         return -1;
     }
-    fw_promql_tok_t *t = s_peek(p);
+    fw_promql_tok_t *t = fw_promql_peek(p);
     if (t->type == T_IDENT && (strcmp(t->str, "start") == 0 || strcmp(t->str, "end") == 0) &&
-        s_peek2(p)->type == T_LPAREN) {
+        fw_promql_peek2(p)->type == T_LPAREN) {
         e->at = strcmp(t->str, "start") == 0 ? FW_PQ_AT_START : FW_PQ_AT_END;
-        s_next(p);
-        s_next(p);
-        return s_expect(p, T_RPAREN, "@") ? 0 : -1;
+        fw_promql_next(p);
+        fw_promql_next(p);
+        return fw_promql_expect(p, T_RPAREN, "@") ? 0 : -1;
     }
     double sign = 1;
     if (t->type == T_ADD || t->type == T_SUB) {
         sign = t->type == T_SUB ? -1 : 1;
-        s_next(p);
-        t = s_peek(p);
+        fw_promql_next(p);
+        t = fw_promql_peek(p);
     }
     double secs;
     if (t->type == T_NUM)
@@ -647,10 +644,10 @@ s_parse_at(fw_promql_parser_t *p, fw_promql_expr_t *e)
     else if (t->type == T_DUR)
         secs = (double)t->ms / 1000.0;
     else {
-        s_unexpected(p, t, "@", "timestamp");
+        fw_promql_unexpected(p, t, "@", "timestamp");
         return -1;
     }
-    s_next(p);
+    fw_promql_next(p);
     secs *= sign;
     if (!isfinite(secs) || secs >= 9223372036854775807.0 || secs <= -9223372036854775808.0) {
         char num[64]; // Go's %f
@@ -672,77 +669,78 @@ static fw_promql_expr_t *
 s_parse_postfix(fw_promql_parser_t *p, fw_promql_expr_t *e)
 {
     for (;;) {
-        fw_promql_tok_t *t = s_peek(p);
+        fw_promql_tok_t *t = fw_promql_peek(p);
         if (t->type == T_LBRACK) {
-            bool plain = e->kind == FW_PQ_SELECTOR && e->range_ms == 0 && e->offset_ms == 0 &&
-                         e->at == FW_PQ_AT_NONE;
-            s_next(p);
+            bool plain = e->kind == FW_PQ_SELECTOR && e->range_ms == 0 && !e->range_expr &&
+                         e->offset_ms == 0 && !e->offset_expr && e->at == FW_PQ_AT_NONE;
+            fw_promql_next(p);
             int64_t ms;
-            if (s_parse_duration(p, &ms, plain ? "range selector" : "subquery selector") != 0)
+            fw_promql_expr_t *rexpr = NULL, *sexpr = NULL;
+            if (s_parse_duration(p, false, "subquery or range selector", &ms, &rexpr) != 0)
                 goto fail;
-            if (s_peek(p)->type != T_COLON) {
+            if (fw_promql_peek(p)->type != T_COLON) {
                 if (!plain) {
+                    fw_promql_expr_destroy(&rexpr);
                     fw_promql_lex_fail(p, t->pos, "%s",
                                        e->kind != FW_PQ_SELECTOR ? "ranges only allowed for vector "
                                                                    "selectors"
-                                       : e->range_ms  ? "no range modifiers allowed before range"
-                                       : e->offset_ms ? "no offset modifiers allowed before range"
-                                                      : "no @ modifiers allowed before range");
+                                       : e->range_ms || e->range_expr
+                                           ? "no range modifiers allowed before range"
+                                       : e->offset_ms || e->offset_expr
+                                           ? "no offset modifiers allowed before range"
+                                           : "no @ modifiers allowed before range");
                     goto fail;
                 }
-                if (!s_expect(p, T_RBRACK, "range selector"))
-                    goto fail;
-                if (ms <= 0) {
-                    fw_promql_lex_fail(p, t->pos, "range selector must be positive");
+                if (!fw_promql_expect(p, T_RBRACK, "range selector") ||
+                    s_positive(p, t->pos, "range selector", ms, rexpr) != 0) {
+                    fw_promql_expr_destroy(&rexpr);
                     goto fail;
                 }
                 e->range_ms = ms;
+                e->range_expr = rexpr;
                 e->type = FW_PQ_MATRIX;
                 continue;
             }
-            s_next(p); // :
+            fw_promql_next(p); // :
             int64_t step = 0;
-            if (s_peek(p)->type != T_RBRACK && s_parse_duration(p, &step, "subquery selector") != 0)
+            if ((fw_promql_peek(p)->type != T_RBRACK &&
+                 s_parse_duration(p, false, "subquery selector", &step, &sexpr) != 0) ||
+                !fw_promql_expect(p, T_RBRACK, "subquery selector") ||
+                s_positive(p, t->pos, "subquery range", ms, rexpr) != 0) {
+                fw_promql_expr_destroy(&rexpr);
+                fw_promql_expr_destroy(&sexpr);
                 goto fail;
-            if (!s_expect(p, T_RBRACK, "subquery selector"))
-                goto fail;
+            }
             if (e->type != FW_PQ_VECTOR) {
                 fw_promql_lex_fail(p, e->pos, "subquery is only allowed on instant vector, got %s",
-                                   s_type_str(e->type));
+                                   fw_promql_type_str(e->type));
+                fw_promql_expr_destroy(&rexpr);
+                fw_promql_expr_destroy(&sexpr);
                 goto fail;
             }
-            if (ms <= 0) {
-                fw_promql_lex_fail(p, t->pos, "subquery range must be positive");
-                goto fail;
-            }
-            fw_promql_expr_t *sq = s_node(FW_PQ_SUBQUERY, FW_PQ_MATRIX, e->pos);
+            fw_promql_expr_t *sq = fw_promql_node(FW_PQ_SUBQUERY, FW_PQ_MATRIX, e->pos);
             sq->range_ms = ms;
+            sq->range_expr = rexpr;
             sq->step_ms = step;
-            s_add_arg(sq, e);
+            sq->step_expr = sexpr;
+            fw_promql_add_arg(sq, e);
             e = sq;
             continue;
         }
-        if (s_is_kw(t, "offset")) {
+        if (fw_promql_is_kw(t, "offset")) {
             if (e->kind != FW_PQ_SELECTOR && e->kind != FW_PQ_SUBQUERY) {
                 fw_promql_lex_fail(p, t->pos,
                                    "offset modifier must be preceded by an instant vector "
                                    "selector or range vector selector or a subquery");
                 goto fail;
             }
-            if (e->offset_ms != 0) {
+            if (e->offset_ms != 0 || e->offset_expr) {
                 fw_promql_lex_fail(p, t->pos, "offset may not be set multiple times");
                 goto fail;
             }
-            s_next(p);
-            bool neg = false;
-            if (s_peek(p)->type == T_SUB) {
-                neg = true;
-                s_next(p);
-            }
-            int64_t ms;
-            if (s_parse_duration(p, &ms, "offset") != 0)
+            fw_promql_next(p);
+            if (s_parse_duration(p, true, "offset", &e->offset_ms, &e->offset_expr) != 0)
                 goto fail;
-            e->offset_ms = neg ? -ms : ms;
             continue;
         }
         if (t->type == T_AT) {
@@ -766,8 +764,8 @@ s_parse_unary(fw_promql_parser_t *p)
     const fw_promql_tok_t *last = NULL;
     int first_neg = -1, last_neg = -1;
     size_t n_neg = 0;
-    while (s_peek(p)->type == T_SUB || s_peek(p)->type == T_ADD) {
-        last = s_next(p);
+    while (fw_promql_peek(p)->type == T_SUB || fw_promql_peek(p)->type == T_ADD) {
+        last = fw_promql_next(p);
         if (last->type == T_SUB) {
             if (first_neg < 0)
                 first_neg = last->pos;
@@ -788,7 +786,7 @@ s_parse_unary(fw_promql_parser_t *p)
         fw_promql_lex_fail(p, last->pos,
                            "unary expression only allowed on expressions of type scalar or "
                            "instant vector, got %s",
-                           s_type_str(in->type));
+                           fw_promql_type_str(in->type));
         fw_promql_expr_destroy(&in);
         return NULL;
     }
@@ -801,12 +799,12 @@ s_parse_unary(fw_promql_parser_t *p)
         return in;
     }
     if (n_neg % 2 == 0) {
-        fw_promql_expr_t *inner = s_node(FW_PQ_NEG, in->type, last_neg);
-        s_add_arg(inner, in);
+        fw_promql_expr_t *inner = fw_promql_node(FW_PQ_NEG, in->type, last_neg);
+        fw_promql_add_arg(inner, in);
         in = inner;
     }
-    fw_promql_expr_t *e = s_node(FW_PQ_NEG, in->type, first_neg);
-    s_add_arg(e, in);
+    fw_promql_expr_t *e = fw_promql_node(FW_PQ_NEG, in->type, first_neg);
+    fw_promql_add_arg(e, in);
     return e;
 }
 
@@ -814,30 +812,33 @@ s_parse_unary(fw_promql_parser_t *p)
 static int
 s_parse_modifiers(fw_promql_parser_t *p, fw_promql_expr_t *e)
 {
-    if (s_is_kw(s_peek(p), "bool")) {
+    if (fw_promql_is_kw(fw_promql_peek(p), "bool")) {
         if (!fw_promql_binop_is_comparison(e->op)) {
-            fw_promql_lex_fail(p, s_peek(p)->pos,
+            fw_promql_lex_fail(p, fw_promql_peek(p)->pos,
                                "bool modifier can only be used on comparison operators");
             return -1;
         }
-        s_next(p);
+        fw_promql_next(p);
         e->return_bool = true;
     }
-    if (s_is_kw(s_peek(p), "on") || s_is_kw(s_peek(p), "ignoring")) {
-        e->on = s_is_kw(s_peek(p), "on");
+    if (fw_promql_is_kw(fw_promql_peek(p), "on") ||
+        fw_promql_is_kw(fw_promql_peek(p), "ignoring")) {
+        e->on = fw_promql_is_kw(fw_promql_peek(p), "on");
         e->has_matching = true;
-        s_next(p);
+        fw_promql_next(p);
         if (s_parse_label_list(p, &e->labels, &e->n_labels, "grouping opts") != 0)
             return -1;
-        if (s_is_kw(s_peek(p), "group_left") || s_is_kw(s_peek(p), "group_right")) {
-            fw_promql_tok_t *g = s_next(p);
+        if (fw_promql_is_kw(fw_promql_peek(p), "group_left") ||
+            fw_promql_is_kw(fw_promql_peek(p), "group_right")) {
+            fw_promql_tok_t *g = fw_promql_next(p);
             if (fw_promql_binop_is_set(e->op)) {
                 fw_promql_lex_fail(p, g->pos, "no grouping allowed for \"%s\" operation",
                                    fw_promql_binop_str(e->op));
                 return -1;
             }
-            e->card = s_is_kw(g, "group_left") ? FW_PQ_CARD_MANY_TO_ONE : FW_PQ_CARD_ONE_TO_MANY;
-            if (s_peek(p)->type == T_LPAREN &&
+            e->card =
+                fw_promql_is_kw(g, "group_left") ? FW_PQ_CARD_MANY_TO_ONE : FW_PQ_CARD_ONE_TO_MANY;
+            if (fw_promql_peek(p)->type == T_LPAREN &&
                 s_parse_label_list(p, &e->include, &e->n_include, "grouping opts") != 0)
                 return -1;
         }
@@ -865,15 +866,15 @@ s_parse_expr_at(fw_promql_parser_t *p, int min_prec)
         return NULL;
     for (;;) {
         fw_pq_binop_t op;
-        fw_promql_tok_t *t = s_peek(p);
+        fw_promql_tok_t *t = fw_promql_peek(p);
         int prec = s_binop_of(t, &op);
         if (prec == 0 || prec < min_prec)
             return lhs;
-        s_next(p);
-        fw_promql_expr_t *e = s_node(FW_PQ_BINARY, FW_PQ_SCALAR, lhs->pos);
+        fw_promql_next(p);
+        fw_promql_expr_t *e = fw_promql_node(FW_PQ_BINARY, FW_PQ_SCALAR, lhs->pos);
         e->op = op;
         e->card = fw_promql_binop_is_set(op) ? FW_PQ_CARD_MANY_TO_MANY : FW_PQ_CARD_ONE_TO_ONE;
-        s_add_arg(e, lhs);
+        fw_promql_add_arg(e, lhs);
         // A chain `a + b + c …` grows the tree without recursing: check every link.
         if (s_too_deep(p, e, t->pos) || s_parse_modifiers(p, e) != 0) {
             fw_promql_expr_destroy(&e);
@@ -885,7 +886,7 @@ s_parse_expr_at(fw_promql_parser_t *p, int min_prec)
             fw_promql_expr_destroy(&e);
             return NULL;
         }
-        s_add_arg(e, rhs);
+        fw_promql_add_arg(e, rhs);
         if (s_too_deep(p, e, t->pos)) {
             fw_promql_expr_destroy(&e);
             return NULL;
@@ -929,7 +930,7 @@ s_parse_expr_at(fw_promql_parser_t *p, int min_prec)
 static fw_promql_expr_t *
 s_parse_expr(fw_promql_parser_t *p, int min_prec)
 {
-    int pos = s_peek(p)->pos;
+    int pos = fw_promql_peek(p)->pos;
     if (p->depth >= FW_PROMQL_MAX_DEPTH) {
         fw_promql_lex_fail(p, pos, "expression nests too deeply (more than %d levels)",
                            FW_PROMQL_MAX_DEPTH);
@@ -951,13 +952,13 @@ fw_promql_parse(const char *text, fw_err_t *err)
     fw_promql_expr_t *e = NULL;
     if (fw_promql_lex(&p) != 0)
         goto out;
-    if (s_peek(&p)->type == T_EOF) {
+    if (fw_promql_peek(&p)->type == T_EOF) {
         fw_promql_lex_fail(&p, 0, "no expression found in input");
         goto out;
     }
     e = s_parse_expr(&p, 0);
-    if (e && s_peek(&p)->type != T_EOF) {
-        s_unexpected(&p, s_peek(&p), NULL, NULL);
+    if (e && fw_promql_peek(&p)->type != T_EOF) {
+        fw_promql_unexpected(&p, fw_promql_peek(&p), NULL, NULL);
         fw_promql_expr_destroy(&e);
     }
 out:

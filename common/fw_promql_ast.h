@@ -114,8 +114,12 @@ struct fw_promql_expr {
     int64_t range_ms;  // > 0 for a range selector (and SUBQUERY's range)
     int64_t offset_ms; // SELECTOR and SUBQUERY
     int64_t step_ms;   // SUBQUERY: resolution, 0 for the default
-    fw_pq_at_t at;     // SELECTOR and SUBQUERY: the @ modifier
-    int64_t at_ms;     // FW_PQ_AT_TIME: the time in milliseconds
+    // SELECTOR and SUBQUERY: a range, offset or step written as a duration expression
+    // that depends on the query (step(), range()): the evaluator works it out into
+    // range_ms, offset_ms or step_ms when a query starts. NULL for a literal.
+    struct fw_promql_expr *range_expr, *offset_expr, *step_expr; // owned
+    fw_pq_at_t at; // SELECTOR and SUBQUERY: the @ modifier
+    int64_t at_ms; // FW_PQ_AT_TIME: the time in milliseconds
 
     // CALL
     fw_pq_func_t func;
@@ -148,6 +152,9 @@ const char *fw_promql_binop_str(fw_pq_binop_t op);
 const char *fw_promql_aggop_str(fw_pq_aggop_t op);
 bool fw_promql_binop_is_comparison(fw_pq_binop_t op);
 bool fw_promql_binop_is_set(fw_pq_binop_t op);
+// The value in seconds of a duration expression (range_expr, offset_expr, step_expr) for a
+// query whose step() and range() are step_s and range_s; NaN after a division by zero.
+double fw_promql_duration_eval(const fw_promql_expr_t *d, double step_s, double range_s);
 // Render the tree back as PromQL text (for logs and tests). The caller frees the result.
 char *fw_promql_format(const fw_promql_expr_t *e);
 // The n bytes at s (NUL bytes included) quoted as Go's strconv.Quote (and %q) does: control

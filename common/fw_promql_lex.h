@@ -12,8 +12,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <strings.h>
 
 #include "fw_err.h"
+#include "fw_promql_ast.h"
 
 typedef enum {
     T_EOF,
@@ -76,5 +78,56 @@ void fw_promql_lex_fail(fw_promql_parser_t *p, int pos, const char *fmt, ...)
 // Tokenize p->text into p->toks (ending with T_EOF). Returns 0, or -1 after
 // fw_promql_lex_fail. The token strings are owned by p->toks; the caller frees them.
 int fw_promql_lex(fw_promql_parser_t *p);
+
+// ---------------------------------------------------------------------------------------
+// Shared by the parser's files (fw_promql.c, fw_promql_dur.c)
+
+static inline fw_promql_tok_t *
+fw_promql_peek(fw_promql_parser_t *p)
+{
+    return &p->toks[p->i];
+}
+
+static inline fw_promql_tok_t *
+fw_promql_peek2(fw_promql_parser_t *p)
+{
+    return &p->toks[p->i + 1 < p->n ? p->i + 1 : p->n - 1];
+}
+
+// The next token, consumed (T_EOF stays).
+static inline fw_promql_tok_t *
+fw_promql_next(fw_promql_parser_t *p)
+{
+    fw_promql_tok_t *t = &p->toks[p->i];
+    if (p->i + 1 < p->n)
+        p->i++;
+    return t;
+}
+
+// Is t the keyword kw (case-insensitive, as Prometheus's keywords are)?
+static inline bool
+fw_promql_is_kw(const fw_promql_tok_t *t, const char *kw)
+{
+    return t->type == T_IDENT && strcasecmp(t->str, kw) == 0;
+}
+
+// fw_promql.c: a new node; a child added to e's args (and height); "unexpected <t> in
+// <where>, expected <expected>" at t (where and expected may be NULL); consume a token of
+// type or fail like that; a value type as Prometheus names it.
+fw_promql_expr_t *fw_promql_node(fw_pq_kind_t kind, fw_pq_type_t type, int pos);
+void fw_promql_add_arg(fw_promql_expr_t *e, fw_promql_expr_t *arg);
+void fw_promql_unexpected(fw_promql_parser_t *p, const fw_promql_tok_t *t, const char *where,
+                          const char *expected);
+bool fw_promql_expect(fw_promql_parser_t *p, fw_promql_tok_type_t type, const char *where);
+const char *fw_promql_type_str(fw_pq_type_t t);
+
+// fw_promql_dur.c: a duration where a range, a subquery step or (with offset) an offset is
+// written: a number or duration literal, or an expression of them with + - * / % ^,
+// parentheses, step(), range(), min_of() and max_of() (Prometheus 3's experimental
+// duration expressions); an offset takes a signed literal, call or parenthesised
+// expression only, so `x offset 1m + 1` adds 1 to the selector. The result is a
+// FW_PQ_NUMBER node (seconds) when the value is known now, else a tree the evaluator works
+// out per query. NULL after fw_promql_lex_fail.
+fw_promql_expr_t *fw_promql_parse_duration(fw_promql_parser_t *p, bool offset, const char *where);
 
 #endif

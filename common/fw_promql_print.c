@@ -23,15 +23,32 @@ s_cat(char **buf, size_t *len, size_t *cap, const char *s)
     *len += n;
 }
 
+static void s_format(const fw_promql_expr_t *e, char **b, size_t *l, size_t *c);
+
+// A duration: the expression when there is one, else ms as "5m".
+static void
+s_cat_duration(int64_t ms, const fw_promql_expr_t *expr, char **b, size_t *l, size_t *c)
+{
+    char tmp[64];
+    if (expr)
+        s_format(expr, b, l, c);
+    else
+        s_cat(b, l, c, fw_duration_format(ms, tmp, sizeof(tmp)));
+}
+
 // " offset <d>" (with a minus for a negative offset), or nothing for none.
 static void
-s_cat_offset(int64_t offset_ms, char **b, size_t *l, size_t *c)
+s_cat_offset(const fw_promql_expr_t *e, char **b, size_t *l, size_t *c)
 {
-    if (!offset_ms)
+    if (e->offset_expr) {
+        s_cat(b, l, c, " offset ");
+        s_format(e->offset_expr, b, l, c);
         return;
-    char tmp[64];
-    s_cat(b, l, c, offset_ms < 0 ? " offset -" : " offset ");
-    s_cat(b, l, c, fw_duration_format(llabs(offset_ms), tmp, sizeof(tmp)));
+    }
+    if (!e->offset_ms)
+        return;
+    s_cat(b, l, c, e->offset_ms < 0 ? " offset -" : " offset ");
+    s_cat_duration(llabs(e->offset_ms), NULL, b, l, c);
 }
 
 // " @ <t>" / " @ start()" / " @ end()" for e's @ modifier, or nothing.
@@ -64,6 +81,8 @@ s_format(const fw_promql_expr_t *e, char **b, size_t *l, size_t *c)
             if (strtod(tmp, NULL) == e->num || isnan(e->num))
                 break;
         }
+        if (e->num == floor(e->num) && fabs(e->num) < 1e15)
+            snprintf(tmp, sizeof(tmp), "%.0f", e->num); // 60, not 6e+01
         s_cat(b, l, c, tmp);
         return;
     case FW_PQ_STR:
@@ -87,12 +106,12 @@ s_format(const fw_promql_expr_t *e, char **b, size_t *l, size_t *c)
         }
         if (any)
             s_cat(b, l, c, "}");
-        if (e->range_ms) {
+        if (e->range_ms || e->range_expr) {
             s_cat(b, l, c, "[");
-            s_cat(b, l, c, fw_duration_format(e->range_ms, tmp, sizeof(tmp)));
+            s_cat_duration(e->range_ms, e->range_expr, b, l, c);
             s_cat(b, l, c, "]");
         }
-        s_cat_offset(e->offset_ms, b, l, c);
+        s_cat_offset(e, b, l, c);
         s_cat_at(e, b, l, c);
         return;
     }
@@ -165,12 +184,12 @@ s_format(const fw_promql_expr_t *e, char **b, size_t *l, size_t *c)
     case FW_PQ_SUBQUERY:
         s_format(e->args[0], b, l, c);
         s_cat(b, l, c, "[");
-        s_cat(b, l, c, fw_duration_format(e->range_ms, tmp, sizeof(tmp)));
+        s_cat_duration(e->range_ms, e->range_expr, b, l, c);
         s_cat(b, l, c, ":");
-        if (e->step_ms)
-            s_cat(b, l, c, fw_duration_format(e->step_ms, tmp, sizeof(tmp)));
+        if (e->step_ms || e->step_expr)
+            s_cat_duration(e->step_ms, e->step_expr, b, l, c);
         s_cat(b, l, c, "]");
-        s_cat_offset(e->offset_ms, b, l, c);
+        s_cat_offset(e, b, l, c);
         s_cat_at(e, b, l, c);
         return;
     }

@@ -61,6 +61,14 @@ START_TEST(test_fw_promql_selectors)
     s_roundtrip("foo[5m] offset 1m @ -1.5", "foo[5m] offset 1m @ -1.500");
     s_roundtrip("foo[5m:] @ end()", "foo[5m:] @ end()");
     s_roundtrip("foo @ start() offset 1m", "foo offset 1m @ start()");
+    // duration expressions: constant ones fold, step()/range() ones stay for the evaluator
+    s_roundtrip("foo[2m*(10+5)]", "foo[30m]");
+    s_roundtrip("foo[-5m+35m] offset -(1m+1m)", "foo[30m] offset -2m");
+    s_roundtrip("foo[step()+1ms]", "foo[step() + 0.001]");
+    s_roundtrip("foo[5m:min_of(STEP(), 1m)] offset range()",
+                "foo[5m:min_of(step(), 60)] offset range()");
+    s_roundtrip("foo offset 100 + 2", "foo offset 1m40s + 2");
+    s_roundtrip("foo offset -2 ^ 2", "foo offset -2s ^ 2");
     s_roundtrip("foo:bar:rate5m", "foo:bar:rate5m");
     s_roundtrip("up{on=\"x\"}", "up{on=\"x\"}"); // keywords are fine as label names
     s_roundtrip("{__name__=\"up\"}", "{__name__=\"up\"}");
@@ -207,6 +215,11 @@ START_TEST(test_fw_promql_errors_have_positions)
     s_bad("up{a=\"b\"", 9, "unexpected end of input");
     s_bad("x\n  + by", 7, "unexpected identifier \"by\"");
     s_bad("abs(x, 1)", 1, "expected 1 argument(s) in call to \"abs\", got 2");
+    s_bad("x[1m/0]", 5, "division by zero");
+    s_bad("x[1m-1m]", 2, "range selector must be positive");
+    s_bad("x offset foo", 10,
+          "unexpected identifier \"foo\" in offset, expected number, "
+          "duration, step(), or range()");
     s_bad("x @ foo", 5, "unexpected identifier \"foo\" in @, expected timestamp");
     s_bad("sum(x) @ 100", 1, "@ modifier must be preceded by an instant vector selector");
     s_bad("x @ 1 @ 2", 1, "@ <timestamp> may not be set multiple times");

@@ -15,6 +15,7 @@
 */
 #include "tsdb_eval.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,8 +121,8 @@ tsdb_eval_node(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, struct 
         break;
     case FW_PQ_PAREN: rc = tsdb_eval_node(c, e->args[0], t, out); break;
     case FW_PQ_SELECTOR:
-        rc = e->range_ms > 0 ? tsdb_eval_select_matrix(c, e, t, out)
-                             : tsdb_eval_select_vector(c, e, t, out);
+        rc = e->type == FW_PQ_MATRIX ? tsdb_eval_select_matrix(c, e, t, out)
+                                     : tsdb_eval_select_vector(c, e, t, out);
         break;
     case FW_PQ_NEG:
         rc = tsdb_eval_node(c, e->args[0], t, out);
@@ -146,6 +147,43 @@ tsdb_eval_node(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, struct 
         return -1;
     }
     return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Duration expressions
+
+// The value of duration expression d for this query in milliseconds into *ms (as
+// Prometheus: seconds times 1000, truncated). 0, or -1 with the error recorded.
+static int
+s_duration(tsdb_eval_ctx_t *c, const fw_promql_expr_t *d, bool may_be_negative, int64_t *ms)
+{
+    double v = fw_promql_duration_eval(d, (double)c->q_step / 1000.0,
+                                       ((double)c->q_end - (double)c->q_start) / 1000.0);
+    if (!isfinite(v))
+        return tsdb_eval_ctx_fail(c, "%d:%d: duration is NaN or infinite", d->pos, d->pos);
+    if (v <= 0 && !may_be_negative)
+        return tsdb_eval_ctx_fail(c, "%d:%d: duration must be greater than 0", d->pos, d->pos);
+    if (fabs(v) > 9.2e9)
+        return tsdb_eval_ctx_fail(c, "%d:%d: duration is out of range", d->pos, d->pos);
+    *ms = (int64_t)(v * 1000.0);
+    return 0;
+}
+
+// Work out the ranges, offsets and steps of e written as expressions of step() and range()
+// for this query: they are stored in the tree's range_ms, offset_ms and step_ms, which is
+// why one tree is never evaluated by two queries at once (each query parses its own).
+static int
+s_resolve_durations(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e)
+{
+    fw_promql_expr_t *w = (fw_promql_expr_t *)e; // the cached duration fields only
+    if ((e->range_expr && s_duration(c, e->range_expr, false, &w->range_ms) != 0) ||
+        (e->offset_expr && s_duration(c, e->offset_expr, true, &w->offset_ms) != 0) ||
+        (e->step_expr && s_duration(c, e->step_expr, false, &w->step_ms) != 0))
+        return -1;
+    for (size_t k = 0; k < e->n_args; k++)
+        if (s_resolve_durations(c, e->args[k]) != 0)
+            return -1;
+    return e->param ? s_resolve_durations(c, e->param) : 0;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -229,7 +267,7 @@ tsdb_eval_instant(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t t_ms,
     if (rc != 0)
         return rc;
     struct tsdb_eval_val v;
-    if (tsdb_eval_node(&c, e, t_ms, &v) != 0) {
+    if (s_resolve_durations(&c, e) != 0 || tsdb_eval_node(&c, e, t_ms, &v) != 0) {
         rc = c.rc ? c.rc : -1;
         s_close(&c);
         return rc;
@@ -295,6 +333,11 @@ tsdb_eval_range(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t start_ms
         return rc;
     c.q_step = step_ms;
     out->type = FW_PQ_MATRIX;
+    if (s_resolve_durations(&c, e) != 0) {
+        rc = c.rc;
+        s_close(&c);
+        return rc;
+    }
     size_t cap = 0;
     struct tsdb_eval_tab tab;
     tsdb_eval_ctx_tab_init(&c, &tab, 64);
