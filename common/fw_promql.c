@@ -398,14 +398,12 @@ s_parse_duration(fw_promql_parser_t *p, bool offset, const char *where, int64_t 
         *expr = d;
         return 0;
     }
-    double v = d->num * 1000.0;
-    int pos = d->pos;
+    double v = round(d->num * 1000.0);
     fw_promql_expr_destroy(&d);
-    if (!(fabs(v) < 9.2e15)) { // Prometheus: beyond time.Duration's nanoseconds
-        fw_promql_lex_fail(p, pos, "duration out of range");
-        return -1;
-    }
-    *ms = (int64_t)llround(v);
+    // times saturate at the ends of int64 milliseconds (tsdb_eval_ctx_tsub), so may durations
+    *ms = v >= 9223372036854775807.0    ? INT64_MAX
+          : v <= -9223372036854775808.0 ? INT64_MIN
+                                        : (int64_t)v;
     return 0;
 }
 
