@@ -41,6 +41,7 @@
 #include "tsdb_ingest.h"
 #include "tsdb_metadata.h"
 #include "tsdb_query.h"
+#include "tsdb_rules.h"
 #include "tsdb_store.h"
 
 #define S_GROUP 64                       // SAMPLES messages handled per wake-up of the loop
@@ -69,6 +70,7 @@ struct tsdb {
     tsdb_exemplars_t *exemplars;                    // owned: EXEMPLARS, query_exemplars
     tsdb_metadata_t *metadata;                      // owned: METADATA, /api/v1/metadata
     tsdb_targets_t *targets;                        // owned: /api/v1/targets via scrapers
+    tsdb_rules_t *rules;                            // owned: /api/v1/rules, alerts via ruled
     tsdb_query_t *query;                            // owned: QUERY workers
     fw_metrics_t *metrics;                          // owned
     fw_http_t *http;                                // owned
@@ -779,6 +781,12 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
         goto fail;
     }
     tsdb_targets_routes(self->targets, self->http);
+    self->rules = tsdb_rules_new(opts->ruled_urls, opts->ruled_timeout_ms, &err);
+    if (!self->rules) {
+        fw_error("tsdb.start.fail", "err=%s", err.msg);
+        goto fail;
+    }
+    tsdb_rules_routes(self->rules, self->http);
     if (fw_http_start(self->http, opts->common.web_listen_address, &err) != 0) {
         fw_error("http.start.fail", "address=%s err=%s", opts->common.web_listen_address, err.msg);
         goto fail;
@@ -860,6 +868,7 @@ tsdb_destroy(tsdb_t **self_p)
     tsdb_exemplars_destroy(&self->exemplars); // after the HTTP threads that read it
     tsdb_metadata_destroy(&self->metadata);
     tsdb_targets_destroy(&self->targets);
+    tsdb_rules_destroy(&self->rules);
     tsdb_store_destroy(&self->store);
     fw_metrics_destroy(&self->metrics);
     fw_promcfg_free(&self->cfg);

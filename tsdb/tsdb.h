@@ -37,6 +37,10 @@ struct tsdb_opts {
     const char *scraper_urls;   // --scraper.url: comma-separated base URLs ("": none)
     int64_t scraper_timeout_ms; // --scraper.timeout: per scraper and request
 
+    // /api/v1/rules and /api/v1/alerts, asked of ruled (tsdb_rules.h)
+    const char *ruled_urls;   // --ruled.url: comma-separated base URLs ("": none)
+    int64_t ruled_timeout_ms; // --ruled.timeout: per ruled and request
+
     const struct fw_flag *flags; // borrowed, may be NULL: the table opts was parsed with
                                  // (shown by /api/v1/status/flags)
 };

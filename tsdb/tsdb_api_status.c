@@ -380,14 +380,6 @@ s_on_format_query(const fw_http_request_t *req, struct fw_http_response *resp, v
     return 0;
 }
 
-static int
-s_on_static(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
-{
-    (void)req;
-    tsdb_api_respond(resp, 200, fw_strdup(arg));
-    return 0;
-}
-
 void
 tsdb_api_status_routes(tsdb_api_t *self, fw_http_t *http)
 {
@@ -397,9 +389,4 @@ tsdb_api_status_routes(tsdb_api_t *self, fw_http_t *http)
     fw_http_route(http, "GET", "/api/v1/status/runtimeinfo", s_on_runtimeinfo, self);
     fw_http_route(http, "GET", "/api/v1/status/tsdb", s_on_tsdb, self);
     fw_http_route(http, "GET,POST", "/api/v1/format_query", s_on_format_query, self);
-    // Replaced by tsdb_rules where tsdb.c adds it (later routes win).
-    fw_http_route(http, "GET", "/api/v1/rules", s_on_static,
-                  (void *)"{\"status\":\"success\",\"data\":{\"groups\":[]}}");
-    fw_http_route(http, "GET", "/api/v1/alerts", s_on_static,
-                  (void *)"{\"status\":\"success\",\"data\":{\"alerts\":[]}}");
 }

@@ -48,6 +48,12 @@ static const struct fw_flag s_flags[] = {
     {"scraper.timeout", FW_FLAG_DURATION, offsetof(struct tsdb_opts, scraper_timeout_ms), "2s",
      "how long /api/v1/targets waits for each scraper; one that does not answer is named in "
      "the answer's warnings"},
+    {"ruled.url", FW_FLAG_STR, offsetof(struct tsdb_opts, ruled_urls), "http://" FW_HTTP_RULED,
+     "ruled instances whose rule groups and alerts /api/v1/rules and /api/v1/alerts show, as "
+     "comma-separated base URLs (empty: none)"},
+    {"ruled.timeout", FW_FLAG_DURATION, offsetof(struct tsdb_opts, ruled_timeout_ms), "2s",
+     "how long /api/v1/rules and /api/v1/alerts wait for each ruled; one that does not answer "
+     "is named in the answer's warnings"},
     {NULL, FW_FLAG_STR, 0, NULL, NULL},
 };
 

@@ -123,8 +123,9 @@ it_start_scraper() {
 }
 
 # it_start_tsdb_and_alertd: tsdb on T_HTTP/T_SAMPLES/T_QUERY/T_PUB (storage in
-# $IT_DIR/tsdb), and alertd on A_HTTP/A_ALERTS/A_NOTIFY/A_PUB when $BIN/alertd is built
-# (IT_HAVE_ALERTD says which); ports not set are picked free. Needs BIN and it_tmpdir.
+# $IT_DIR/tsdb; more flags in the array TSDB_ARGS, may be unset), and alertd on
+# A_HTTP/A_ALERTS/A_NOTIFY/A_PUB when $BIN/alertd is built (IT_HAVE_ALERTD says which);
+# ports not set are picked free. Needs BIN and it_tmpdir.
 it_start_tsdb_and_alertd() {
     local v
     for v in T_HTTP T_SAMPLES T_QUERY T_PUB A_HTTP A_ALERTS A_NOTIFY A_PUB; do
@@ -132,7 +133,8 @@ it_start_tsdb_and_alertd() {
     done
     it_start tsdb "$BIN/tsdb" --web.listen-address=127.0.0.1:$T_HTTP --storage.tsdb.path="$IT_DIR/tsdb" \
         --zmq.samples-address=tcp://127.0.0.1:$T_SAMPLES --zmq.query-address=tcp://127.0.0.1:$T_QUERY \
-        --zmq.pub-address=tcp://127.0.0.1:$T_PUB --storage.tsdb.map-size=64MiB
+        --zmq.pub-address=tcp://127.0.0.1:$T_PUB --storage.tsdb.map-size=64MiB \
+        ${TSDB_ARGS[@]+"${TSDB_ARGS[@]}"}
     it_wait_for "tsdb ready" curl -sf "http://127.0.0.1:$T_HTTP/-/ready"
     it_ok "tsdb up on :$T_HTTP"
     IT_HAVE_ALERTD=0

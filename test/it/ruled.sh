@@ -54,6 +54,7 @@ it_ok "broken rule file refused at bad.rules.yml:5:15 with exit 2"
 it_need_bins tsdb fwpush
 R_HTTP=$(it_free_port); R_PUB=$(it_free_port)
 
+TSDB_ARGS=(--ruled.url=127.0.0.1:$R_HTTP) # Grafana asks tsdb's :9090 for rules and alerts
 it_start_tsdb_and_alertd
 
 mkdir -p "$IT_DIR/rules"
@@ -125,6 +126,18 @@ named=$(curl -sf -G "http://127.0.0.1:$R_HTTP/api/v1/rules" --data-urlencode 'ru
 echo "$named" | grep -q 'ItXHigh' && it_die "rule_name[] filter: $named"
 echo "$named" | grep -q 'job:it_x:sum' || it_die "rule_name[] filter lost the rule: $named"
 it_ok "/api/v1/rules filters: type=alert, exclude_alerts=true, rule_name[]"
+
+# tsdb answers /api/v1/rules and /api/v1/alerts with ruled's (evaluation times aside, which
+# move between the two requests)
+strip='del(.. | .lastEvaluation?, .evaluationTime?)'
+same_api() {
+    [ "$(curl -sf "http://127.0.0.1:$T_HTTP$1" | jq -cS "$strip")" = \
+      "$(curl -sf "http://127.0.0.1:$R_HTTP$1" | jq -cS "$strip")" ]
+}
+it_until 20 0.2 same_api /api/v1/rules || it_die "tsdb's /api/v1/rules is not ruled's"
+it_until 20 0.2 same_api '/api/v1/rules?type=record' || it_die "tsdb's rules?type=record"
+it_until 20 0.2 same_api /api/v1/alerts || it_die "tsdb's /api/v1/alerts is not ruled's"
+it_ok "tsdb's /api/v1/rules and /api/v1/alerts are ruled's (--ruled.url)"
 
 if [ $IT_HAVE_ALERTD = 1 ]; then
     in_alertd() { curl -sf "http://127.0.0.1:$A_HTTP/api/v2/alerts" | grep -q '"alertname":"ItXHigh"'; }
