@@ -862,6 +862,23 @@ START_TEST(test_tsdb_store_refuses_bad_label_sets)
 }
 END_TEST
 
+// How many values label name has in the index.
+static size_t
+s_label_values_n(tsdb_store_t *st, const char *name)
+{
+    fw_err_t err;
+    tsdb_store_reader_t *r = tsdb_store_reader_new(st, &err);
+    ck_assert_ptr_nonnull(r);
+    char **vals;
+    size_t n;
+    ck_assert_int_eq(tsdb_store_label_values(r, name, &vals, &n, &err), 0);
+    for (size_t i = 0; i < n; i++)
+        free(vals[i]);
+    free(vals);
+    tsdb_store_reader_destroy(&r);
+    return n;
+}
+
 START_TEST(test_tsdb_store_retention_deletes_whole_chunks)
 {
     tsdb_store_t *st = s_open();
@@ -880,15 +897,30 @@ START_TEST(test_tsdb_store_retention_deletes_whole_chunks)
     ck_assert_uint_eq(s_read(st, s_id(st, "r{a=\"1\"}"), INT64_MIN, INT64_MAX, &p), 160);
     ck_assert_int_eq(p[0].t_ms, 240000); // the chunk holding the cut-off stays whole
     free(p);
-    ck_assert_uint_eq(s_read(st, s_id(st, "r{a=\"2\"}"), INT64_MIN, INT64_MAX, &p), 0);
-    free(p);
-    // r2 left the head with its chunk: it starts afresh when it returns
+    // r2 has no sample left: it left the head and the index, so label lookups no longer
+    // offer it and a selector finds nothing
+    ck_assert_uint_eq(s_id(st, "r{a=\"2\"}"), 0);
+    ck_assert_uint_eq(s_label_values_n(st, "a"), 1);
+    ck_assert_int_eq(tsdb_store_series_count(st), 1);
+    struct tsdb_store_counters c;
+    tsdb_store_counters(st, &c);
+    ck_assert_uint_eq(c.series_removed, 1);
+    uint64_t old_id = s_id(st, "r{a=\"1\"}") + 1; // r2 was added after r1
+    // it starts afresh, as a new series with a new id, when it returns
     struct tsdb_store_stats s = s_put(st, "r{a=\"2\"}", 1, (int64_t[]){5000}, (double[]){3});
     ck_assert_uint_eq(s.samples, 1);
-    ck_assert_uint_eq(s.new_series, 0);
+    ck_assert_uint_eq(s.new_series, 1);
     s_commit(st);
+    ck_assert_uint_gt(s_id(st, "r{a=\"2\"}"), old_id);
     ck_assert_uint_eq(s_read(st, s_id(st, "r{a=\"2\"}"), INT64_MIN, INT64_MAX, &p), 1);
     free(p);
+    ck_assert_uint_eq(s_label_values_n(st, "a"), 2);
+    tsdb_store_destroy(&st);
+    // an id once removed is not given again after a restart either
+    st = s_open();
+    ck_assert_uint_eq(s_put(st, "r{a=\"3\"}", 1, (int64_t[]){6000}, (double[]){1}).new_series, 1);
+    s_commit(st);
+    ck_assert_uint_gt(s_id(st, "r{a=\"3\"}"), s_id(st, "r{a=\"2\"}"));
     tsdb_store_destroy(&st);
 }
 END_TEST

@@ -600,6 +600,7 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
     fw_metrics_set(self->metrics, "fw_tsdb_chunks_damaged_total", "", (double)c.damaged_chunks);
     fw_metrics_set(self->metrics, "fw_tsdb_checkpoints_total", "", (double)c.checkpoints);
     fw_metrics_set(self->metrics, "fw_tsdb_wal_records_total", "", (double)c.wal_records);
+    fw_metrics_set(self->metrics, "fw_tsdb_series_removed_total", "", (double)c.series_removed);
     // A series silent for S_HEAD_IDLE_MS (deleted pods, retired lines) leaves memory; its
     // open chunk is on disk and comes back if it does.
     // Both walks below visit every head series or record: once a minute and once every
@@ -674,6 +675,8 @@ s_declare_metrics(fw_metrics_t *m)
                        "Commits that wrote every changed open chunk and emptied the log.");
     fw_metrics_declare(m, "fw_tsdb_wal_records_total", FW_METRIC_COUNTER,
                        "Commits that wrote one log record of the samples appended instead.");
+    fw_metrics_declare(m, "fw_tsdb_series_removed_total", FW_METRIC_COUNTER,
+                       "Series removed from the index by retention once no sample was left.");
     fw_metrics_declare(m, "fw_tsdb_head_series", FW_METRIC_GAUGE,
                        "Series held in memory with an open chunk.");
     fw_metrics_declare(m, "fw_tsdb_head_series_dropped_total", FW_METRIC_COUNTER,
@@ -685,6 +688,7 @@ s_declare_metrics(fw_metrics_t *m)
     fw_metrics_add(m, "fw_tsdb_chunks_damaged_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_checkpoints_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_wal_records_total", "", 0);
+    fw_metrics_add(m, "fw_tsdb_series_removed_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_head_series_dropped_total", "", 0);
     fw_metrics_set(m, "fw_tsdb_storage_writable", "", 1);
     static const char *const results[] = {"accepted", "duplicate", "gap", "refused"};

@@ -196,6 +196,32 @@ tsdb_index_add(const tsdb_index_t *ix, MDB_txn *txn, uint64_t id, const struct f
 }
 
 int
+tsdb_index_remove(const tsdb_index_t *ix, MDB_txn *txn, uint64_t id)
+{
+    struct fw_labels l = FW_LABELS_INIT;
+    int rc = tsdb_index_labels(ix, txn, id, &l);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    unsigned char idb[8], hkey[8];
+    fw_bytes_put_u64be(idb, id);
+    MDB_val ik = {8, idb}, iv = {8, idb};
+    if (rc == 0) { // a damaged entry loses only the series row: its postings cannot be named
+        fw_bytes_put_u64be(hkey, fw_labels_hash(&l));
+        MDB_val hk = {8, hkey};
+        rc = mdb_del(txn, ix->by_hash, &hk, &iv);
+        char pk[TSDB_INDEX_KEY_MAX + 32];
+        for (size_t k = 0; (rc == 0 || rc == MDB_NOTFOUND) && k < l.len; k++) {
+            MDB_val key = {s_posting_key(pk, l.items[k].name, l.items[k].value), pk};
+            rc = mdb_del(txn, ix->postings, &key, &iv);
+        }
+    }
+    fw_labels_clear(&l);
+    if (rc == 0 || rc == MDB_NOTFOUND || rc == TSDB_INDEX_EDAMAGED)
+        rc = mdb_del(txn, ix->series, &ik, NULL);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int
 tsdb_index_last_id(const tsdb_index_t *ix, MDB_txn *txn, uint64_t *id)
 {
     MDB_cursor *cur;

@@ -71,6 +71,10 @@ int tsdb_index_find(const tsdb_index_t *ix, MDB_txn *txn, const struct fw_labels
 int tsdb_index_add(const tsdb_index_t *ix, MDB_txn *txn, uint64_t id, const struct fw_labels *l,
                    uint64_t hash);
 
+// Remove series id from all three databases in the write transaction txn (retention, once
+// it has no sample left). 0 (also when it is not there), or an error.
+int tsdb_index_remove(const tsdb_index_t *ix, MDB_txn *txn, uint64_t id);
+
 // The highest id stored (0 when none) in *id. 0 or an error.
 int tsdb_index_last_id(const tsdb_index_t *ix, MDB_txn *txn, uint64_t *id);
 

@@ -374,6 +374,10 @@ tsdb_store_open(tsdb_store_t *self, const char *dir, fw_err_t *err)
     if ((rc = tsdb_index_last_id(&self->ix, txn, &last)) != 0)
         goto fail_txn;
     self->next_id = last + 1;
+    MDB_val nk = {7, (void *)"next_id"}, nv;
+    if (mdb_get(txn, self->meta, &nk, &nv) == 0 && nv.mv_size == 8 &&
+        fw_bytes_get_u64be(nv.mv_data) > self->next_id)
+        self->next_id = fw_bytes_get_u64be(nv.mv_data); // ids of removed series stay used
     if ((rc = mdb_txn_commit(txn)) != 0) {
         txn = NULL;
         goto fail_env;
@@ -415,6 +419,7 @@ tsdb_store_destroy(tsdb_store_t **self_p)
     free(self->caches);
     tsdb_head_destroy(&self->head);
     tsdb_wal_buf_clear(&self->wal);
+    free(self->ret_emptied);
     pthread_mutex_destroy(&self->head_mu);
     pthread_mutex_destroy(&self->readers_mu);
     tsdb_chunk_app_clear(&self->scratch);
@@ -1358,6 +1363,7 @@ tsdb_store_counters(tsdb_store_t *self, struct tsdb_store_counters *out)
     out->commit_failures = atomic_load(&self->commit_failures);
     out->checkpoints = atomic_load(&self->checkpoints);
     out->wal_records = atomic_load(&self->wal_records);
+    out->series_removed = atomic_load(&self->series_removed);
 }
 
 // ---------------------------------------------------------------------------------------

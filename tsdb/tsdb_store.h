@@ -113,6 +113,7 @@ struct tsdb_store_counters {
     uint64_t commit_failures; // failed commits (all retried)
     uint64_t checkpoints;     // commits that wrote the open chunks (all, with the log off)
     uint64_t wal_records;     // commits that wrote a log record instead
+    uint64_t series_removed;  // series removed from the index by retention (no sample left)
 };
 
 // Log bytes after which a commit is a checkpoint even if none was asked for. It bounds the

@@ -48,7 +48,10 @@ struct tsdb_store {
     struct fw_sample *merge;       // owned: late merges: decoded samples
     size_t merge_cap;
     // retention: where the next call resumes
-    int ret_phase; // 0 chunks, 1 head
+    int ret_phase;         // 0 chunks, 1 head
+    uint64_t *ret_emptied; // owned: series a retention pass deleted from, to check for removal
+    size_t n_ret_emptied, cap_ret_emptied;
+    _Atomic uint64_t series_removed; // series retention removed from the index
     unsigned char ret_key[16];
     size_t ret_key_len;
     _Atomic bool writable;

@@ -1,10 +1,13 @@
 /*  tsdb_store_retain.c — the storage engine's housekeeping: retention, copy, seal, head gc.
 
     Retention deletes sealed chunks and open-chunk records whose newest sample is older
-    than a cutoff, in bounded passes: each tsdb_store_delete_before call looks at no more
-    than S_RETENTION_VISITS records in one write transaction and remembers where it stopped
-    (the store's ret_phase and ret_key), so a large deletion is spread over many calls and
-    never holds the writer for long. A failed retention commit is reported like any other
+    than a cutoff, and then removes from the index (series, by_hash, postings) every series
+    it deleted from that has nothing left: no chunk, no open-chunk record, not in the head.
+    Label lookups then stop offering a pod that went away; its id is never given again
+    (meta "next_id"). It works in bounded passes: each tsdb_store_delete_before call looks at no
+   more than S_RETENTION_VISITS records in one write transaction and remembers where it stopped (the
+   store's ret_phase and ret_key), so a large deletion is spread over many calls and never holds the
+   writer for long. A failed retention commit is reported like any other
     (tsdb_store_int_commit_fail: a full map makes the store read-only). A copy is LMDB's
     compacting copy into an empty directory; sealing and head gc are the head's.
 */
@@ -13,9 +16,65 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fw_mem.h"
 #include "tsdb_store_int.h"
 
 #define S_RETENTION_VISITS 20000 // records looked at per tsdb_store_delete_before call
+
+// Note that a pass deleted from series id (once per run of its records).
+static void
+s_emptied(tsdb_store_t *self, uint64_t id)
+{
+    if (self->n_ret_emptied && self->ret_emptied[self->n_ret_emptied - 1] == id)
+        return;
+    fw_mem_grow((void **)&self->ret_emptied, &self->cap_ret_emptied, self->n_ret_emptied + 1,
+                sizeof(*self->ret_emptied));
+    self->ret_emptied[self->n_ret_emptied++] = id;
+}
+
+// Remove from the index the series the pass deleted from that have nothing left. 0, or an
+// LMDB error.
+static int
+s_remove_emptied(tsdb_store_t *self, MDB_txn *txn, size_t *removed)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, self->chunks, &cur);
+    for (size_t i = 0; rc == 0 && i < self->n_ret_emptied; i++) {
+        uint64_t id = self->ret_emptied[i];
+        unsigned char key[16], idb[8];
+        tsdb_store_int_chunk_key(key, id, 0); // its first chunk, if any
+        MDB_val k = {16, key}, v;
+        int crc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (crc == 0 && k.mv_size == 16 && fw_bytes_get_u64be(k.mv_data) == id)
+            continue; // chunks left
+        if (crc != 0 && crc != MDB_NOTFOUND) {
+            rc = crc;
+            break;
+        }
+        fw_bytes_put_u64be(idb, id);
+        MDB_val hk = {8, idb};
+        if ((crc = mdb_get(txn, self->head_db, &hk, &v)) != MDB_NOTFOUND) {
+            rc = crc == 0 ? 0 : crc; // an open chunk left
+            continue;
+        }
+        pthread_mutex_lock(&self->head_mu);
+        bool in_head = tsdb_head_find_id(self->head, id) != NULL;
+        pthread_mutex_unlock(&self->head_mu);
+        if (in_head)
+            continue;
+        if ((rc = tsdb_index_remove(&self->ix, txn, id)) == 0)
+            (*removed)++;
+    }
+    mdb_cursor_close(cur);
+    if (rc == 0 && *removed > 0) {
+        unsigned char nb[8];
+        fw_bytes_put_u64be(nb, self->next_id);
+        MDB_val nk = {7, (void *)"next_id"}, nv = {8, nb};
+        rc = mdb_put(txn, self->meta, &nk, &nv, 0);
+    }
+    self->n_ret_emptied = 0;
+    return rc;
+}
 
 // End a bounded pass: remember where to resume (the key the cursor stopped at), close the
 // cursor, and turn "ran off the end" into a wrap to the start for the next pass.
@@ -71,6 +130,7 @@ s_retain_chunks(tsdb_store_t *self, MDB_txn *txn, int64_t cutoff, size_t max_del
             if ((rc = mdb_cursor_del(cur, 0)) != 0)
                 break;
             (*deleted)++;
+            s_emptied(self, id);
         }
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
@@ -101,6 +161,7 @@ s_retain_head(tsdb_store_t *self, MDB_txn *txn, int64_t cutoff, size_t max_delet
             if ((rc = mdb_cursor_del(cur, 0)) != 0)
                 break;
             (*deleted)++;
+            s_emptied(self, fw_bytes_get_u64be(k.mv_data));
         }
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
@@ -134,6 +195,10 @@ tsdb_store_delete_before(tsdb_store_t *self, int64_t cutoff_ms, size_t max_delet
         if (self->ret_phase == 0)
             break; // a whole round done: the next call starts over
     }
+    size_t removed = 0;
+    if (rc == 0)
+        rc = s_remove_emptied(self, txn, &removed);
+    self->n_ret_emptied = 0;
     if (rc != 0) {
         mdb_txn_abort(txn);
         *deleted = 0;
@@ -144,6 +209,7 @@ tsdb_store_delete_before(tsdb_store_t *self, int64_t cutoff_ms, size_t max_delet
         *deleted = 0;
         return tsdb_store_int_commit_fail(self, err, "retention commit", rc);
     }
+    atomic_fetch_add(&self->series_removed, removed);
     return 0;
 }
 
