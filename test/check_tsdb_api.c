@@ -557,6 +557,9 @@ tsdb_api_suite(void)
     tcase_add_test(tc, test_tsdb_api_queries_counted);
     suite_add_tcase(s, tc);
     TCase *tf = tcase_create("format");
+    // 300,000 values formatted and read back take about a second alone; Check's default of
+    // 4 s ran out in make check on a loaded 2-core machine
+    tcase_set_timeout(tf, 60);
     tcase_add_test(tf, test_tsdb_api_format_value_like_go);
     tcase_add_test(tf, test_tsdb_api_format_value_shortest_random);
     suite_add_tcase(s, tf);
