@@ -221,20 +221,15 @@ s_label_str(char *buf, size_t size, const char *name, const char *value)
 //  Sending
 
 // The tap socket when a tap wants messages of type, else NULL: a batch nobody listens to
-// is not copied for the PUB socket (which would drop it).
+// is not copied for the PUB socket (which would drop it). The subscriptions are read here,
+// when there is something to publish, not by a loop reader: every socket the loop polls
+// costs each of its iterations a system call.
 static zsock_t *
-s_pub(const scraper_t *self, const char *type)
+s_pub(scraper_t *self, const char *type)
 {
+    for (int i = 0; i < 100 && (zsock_events(self->pub) & ZMQ_POLLIN); i++)
+        fw_zsock_topics_read(self->pub, &self->topics);
     return fw_zsock_topics_want(&self->topics, type) ? self->pub : NULL;
-}
-
-static int
-s_on_subscription(zloop_t *loop, zsock_t *reader, void *arg)
-{
-    (void)loop;
-    scraper_t *self = arg;
-    fw_zsock_topics_read(reader, &self->topics);
-    return 0;
 }
 
 static void
@@ -495,9 +490,9 @@ s_on_work_done(struct scraper_work_job *job, void *arg)
     t->last_duration_s = res->duration_s;
     pthread_mutex_unlock(&self->mu);
     size_t batches = 0;
+    zsock_t *pub = s_pub(self, "SAMPLES");
     for (size_t i = 0; i < job->n_frames; i++)
-        if (fw_sender_send_frames(self->sender, &job->frames[i], job->frame_samples[i],
-                                  s_pub(self, "SAMPLES")) == 0)
+        if (fw_sender_send_frames(self->sender, &job->frames[i], job->frame_samples[i], pub) == 0)
             batches++;
     if (batches)
         fw_metrics_add(self->metrics, "fw_scraper_batches_sent_total", "", (double)batches);
@@ -860,7 +855,6 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
 
     self->loop = zloop_new();
     zloop_reader(self->loop, (zsock_t *)self->fetch, s_on_fetch, self);
-    zloop_reader(self->loop, self->pub, s_on_subscription, self);
     if (scraper_work_attach(self->work, self->loop, s_on_work_done, self) != 0) {
         fw_err_set(err, "cannot attach the scrape workers to the loop");
         return -1;

@@ -51,6 +51,10 @@ struct scraper_work_state {
 struct scraper_work {
     zactor_t **workers; // owned
     size_t n;
+    // finished jobs from every worker (each has a PUSH to it): one socket for the loop to
+    // poll, however many workers there are
+    zsock_t *done_sock; // owned: PULL
+    char done_endpoint[64];
     zloop_t *loop; // borrowed, while attached
     scraper_work_done_fn *done;
     void *done_arg;
@@ -410,7 +414,14 @@ scraper_work_job_destroy(struct scraper_work_job **job_p)
 static void
 s_worker(zsock_t *pipe, void *args)
 {
-    (void)args;
+    const char *done_endpoint = args; // lives in the pool, which waits for the signal
+    zsock_t *done = zsock_new(ZMQ_PUSH);
+    zsock_set_sndhwm(done, 0); // bounded by the jobs handed out (one per target)
+    if (!done || zsock_connect(done, "%s", done_endpoint) != 0) {
+        zsock_destroy(&done);
+        zsock_signal(pipe, 1);
+        return;
+    }
     scraper_work_state_t *state = scraper_work_state_new();
     zsock_signal(pipe, 0);
     while (true) {
@@ -425,10 +436,11 @@ s_worker(zsock_t *pipe, void *args)
         if (!job)
             continue;
         scraper_work_run(state, job);
-        if (zsock_send(pipe, "sp", "DONE", job) != 0)
+        if (zsock_send(done, "sp", "DONE", job) != 0)
             break; // the pool is going; it frees the job
     }
     scraper_work_state_destroy(&state);
+    zsock_destroy(&done);
 }
 
 static size_t
@@ -456,8 +468,16 @@ scraper_work_new(size_t n)
     zhashx_set_key_comparator(self->out, s_ptr_cmp);
     zhashx_set_destructor(self->out, NULL);
     zhashx_set_duplicator(self->out, NULL);
+    snprintf(self->done_endpoint, sizeof(self->done_endpoint), "inproc://scraper-work-%p",
+             (void *)self);
+    self->done_sock = zsock_new(ZMQ_PULL);
+    if (!self->done_sock || zsock_bind(self->done_sock, "%s", self->done_endpoint) != 0) {
+        scraper_work_destroy(&self);
+        return NULL;
+    }
+    zsock_set_rcvhwm(self->done_sock, 0);
     for (size_t i = 0; i < self->n; i++) {
-        self->workers[i] = zactor_new(s_worker, NULL);
+        self->workers[i] = zactor_new(s_worker, self->done_endpoint);
         if (!self->workers[i]) {
             scraper_work_destroy(&self);
             return NULL;
@@ -476,6 +496,7 @@ scraper_work_destroy(scraper_work_t **self_p)
     for (size_t i = 0; i < self->n; i++)
         zactor_destroy(&self->workers[i]); // each finishes the job it is on
     free(self->workers);
+    zsock_destroy(&self->done_sock); // with the pointers of jobs not read: freed below
     if (self->out) {
         for (void *j = zhashx_first(self->out); j; j = zhashx_next(self->out)) {
             struct scraper_work_job *job = j;
@@ -494,7 +515,7 @@ s_on_done(zloop_t *loop, zsock_t *reader, void *arg)
     scraper_work_t *self = arg;
     char *cmd = NULL;
     void *job = NULL;
-    if (zsock_recv(reader, "sp", &cmd, &job) != 0)
+    if (zsock_recv(reader, "sp", &cmd, &job) != 0) // reader: the pool's PULL
         return 0;
     bool ok = cmd && strcmp(cmd, "DONE") == 0 && job && zhashx_lookup(self->out, job);
     zstr_free(&cmd);
@@ -512,10 +533,7 @@ scraper_work_attach(scraper_work_t *self, zloop_t *loop, scraper_work_done_fn *d
     self->loop = loop;
     self->done = done;
     self->done_arg = arg;
-    for (size_t i = 0; i < self->n; i++)
-        if (zloop_reader(loop, (zsock_t *)self->workers[i], s_on_done, self) != 0)
-            return -1;
-    return 0;
+    return zloop_reader(loop, self->done_sock, s_on_done, self);
 }
 
 void
@@ -523,8 +541,7 @@ scraper_work_detach(scraper_work_t *self, zloop_t *loop)
 {
     if (!self || !loop)
         return;
-    for (size_t i = 0; i < self->n; i++)
-        zloop_reader_end(loop, (zsock_t *)self->workers[i]);
+    zloop_reader_end(loop, self->done_sock);
     self->loop = NULL;
 }
 

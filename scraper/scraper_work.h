@@ -10,7 +10,9 @@
     health and metrics.
 
     Each worker is a zactor with its own parser and label scratch. A target always goes to
-    the same worker (a hash of its labels). Jobs travel as pointers on the actor pipes; a
+    the same worker (a hash of its labels). Jobs travel as pointers: to a worker on its actor
+    pipe, back on one PUSH/PULL pair shared by the workers (so the loop polls one socket for
+    them all, whatever their number: each polled socket costs every loop iteration); a
     target has at most one job in the pipeline (the loop skips a target's scrape while its
     previous one is fetched or processed, as Prometheus skips overlapping scrapes), so the
     queues are bounded by the number of targets. While a job is out the worker owns the
