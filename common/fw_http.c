@@ -11,8 +11,8 @@
     else 413), then once more to dispatch. Dispatch picks the latest route whose path matches
     (exactly, or as a prefix when the route ends in '/') and whose methods include the
     request's (HEAD counts as GET); a path match with no method match is 405, no match 404.
-    Every answer is counted in fw_http_requests_total{handler,code} and timed in
-    fw_http_request_duration_seconds_sum/_count{handler}, handler being the route path or
+    Every answer is counted in fw_http_requests_total{handler,code} and timed in the
+    histogram fw_http_request_duration_seconds{handler}, handler being the route path or
     "other". Query arguments come from libmicrohttpd; an application/x-www-form-urlencoded
     body is decoded here once, before the handler runs, so the accessors stay read-only.
 
@@ -275,8 +275,7 @@ s_count(fw_http_t *self, const char *handler, int status, double seconds)
     fw_metrics_add(self->metrics, "fw_http_requests_total", labels, 1);
     free(labels);
     labels = fw_asprintf("handler=\"%s\"", h);
-    fw_metrics_add(self->metrics, "fw_http_request_duration_seconds_sum", labels, seconds);
-    fw_metrics_add(self->metrics, "fw_http_request_duration_seconds_count", labels, 1);
+    fw_metrics_observe(self->metrics, "fw_http_request_duration_seconds", labels, seconds);
     free(labels);
     free(h);
 }
@@ -639,10 +638,11 @@ fw_http_new(const char *daemon, fw_metrics_t *metrics)
     if (metrics) {
         fw_metrics_declare(metrics, "fw_http_requests_total", FW_METRIC_COUNTER,
                            "HTTP requests answered, by route and status code.");
-        fw_metrics_declare(metrics, "fw_http_request_duration_seconds_sum", FW_METRIC_COUNTER,
-                           "Total time spent answering HTTP requests, by route.");
-        fw_metrics_declare(metrics, "fw_http_request_duration_seconds_count", FW_METRIC_COUNTER,
-                           "HTTP requests timed, by route.");
+        // Prometheus's prometheus_http_request_duration_seconds buckets
+        static const double bounds[] = {0.1, 0.2, 0.4, 1, 3, 8, 20, 60, 120};
+        fw_metrics_declare_histogram(metrics, "fw_http_request_duration_seconds",
+                                     "Time spent answering HTTP requests, by route.", bounds,
+                                     sizeof(bounds) / sizeof(bounds[0]));
     }
     fw_http_route(self, "GET", "/metrics", s_on_metrics, self);
     fw_http_route(self, "GET", "/-/healthy", s_on_healthy, self);

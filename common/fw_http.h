@@ -6,8 +6,8 @@
     route handlers run on that thread, never on the daemon's zloop thread: a handler may only
     touch state that is safe to share (LMDB read transactions, the metrics registry, data
     behind the daemon's own mutex). Every request is counted in
-    fw_http_requests_total{handler,code} and timed in fw_http_request_duration_seconds_sum
-    and _count{handler}.
+    fw_http_requests_total{handler,code} and timed in the histogram
+    fw_http_request_duration_seconds{handler} (buckets 0.1 s to 120 s, as Prometheus's own).
 
     /-/reload (POST or PUT) asks the zloop thread to reload: the request waits (at most 30 s)
     until the daemon calls fw_http_reload_done(), and answers 200, or 500 with the error.
