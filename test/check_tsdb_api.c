@@ -350,6 +350,18 @@ START_TEST(test_tsdb_api_labels_match_range_limit)
     s_expect("/api/v1/label/job/values?end=5", NULL, 200, want);
     s_expect("/api/v1/label/job/values?limit=2", NULL, 200, want);
     s_expect("/api/v1/label/job/values?limit=0", NULL, 200, want);
+    // query and query_range: the first `limit` series, and the warning
+    s_expect("/api/v1/query?query=up&time=60.5&limit=1", NULL, 200,
+             "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":"
+             "[{\"metric\":{\"__name__\":\"up\",\"job\":\"a\"},\"value\":[60.500,\"1\"]}]},"
+             "\"warnings\":[\"results truncated due to limit\"]}");
+    s_expect("/api/v1/query_range", "query=up&start=0&end=0&step=1&limit=1", 200,
+             "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":"
+             "[{\"metric\":{\"__name__\":\"up\",\"job\":\"a\"},\"values\":[[0,\"1\"]]}]},"
+             "\"warnings\":[\"results truncated due to limit\"]}");
+    s_expect("/api/v1/query?query=1&time=1&limit=1", NULL, 200,
+             "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":"
+             "[1,\"1\"]}}");
     // series: the time range and the limit
     snprintf(want, sizeof(want), "%s[{\"__name__\":\"up\",\"job\":\"a\"}]}", ok);
     s_expect("/api/v1/series?match%5B%5D=up&start=10&end=20", NULL, 200, want);

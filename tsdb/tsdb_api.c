@@ -360,7 +360,9 @@ tsdb_api_query_json(tsdb_api_t *self, const struct tsdb_api_query *q, const char
         body = tsdb_api_error_json("bad_data", msg);
         goto out;
     }
-    int64_t timeout = q->timeout_ms > 0 ? q->timeout_ms : TSDB_API_DEFAULT_TIMEOUT_MS;
+    int64_t timeout = q->timeout_ms > 0    ? q->timeout_ms
+                      : q->timeout_ms == 0 ? TSDB_API_DEFAULT_TIMEOUT_MS
+                                           : -1;
     struct tsdb_eval_limit limit = {fw_time_mono_ms() + timeout, q->cancel};
     struct tsdb_eval_result r;
     int rc = q->range ? tsdb_eval_range(self->store, e, q->start_ms, q->end_ms, q->step_ms, &limit,
@@ -536,7 +538,13 @@ s_timeout_param(const fw_http_request_t *req, struct fw_http_response *resp, int
     *out = 0;
     if (!s || len == 0)
         return 0;
-    return s_duration_param(resp, "timeout", s, len, out);
+    if (s_duration_param(resp, "timeout", s, len, out) != 0)
+        return -1;
+    // A timeout of 0 or less (or under a millisecond) has passed already, as Prometheus's
+    // context deadline has: the query times out instead of running without one.
+    if (*out <= 0)
+        *out = -1;
+    return 0;
 }
 
 static int

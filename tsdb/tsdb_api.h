@@ -34,7 +34,7 @@ struct tsdb_api_query {
     bool range;        // query_range (start/end/step) rather than instant (time)
     int64_t time_ms;
     int64_t start_ms, end_ms, step_ms;
-    int64_t timeout_ms;        // 0: TSDB_API_DEFAULT_TIMEOUT_MS
+    int64_t timeout_ms;        // 0: TSDB_API_DEFAULT_TIMEOUT_MS; < 0: already passed
     size_t limit;              // > 0: answer the first `limit` series, and warn when cut
     const atomic_bool *cancel; // borrowed, may be NULL: another thread sets it to stop the
                                // evaluation (answered as a timeout)

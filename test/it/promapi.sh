@@ -136,12 +136,20 @@ e_series_end      | error     | GET /api/v1/series?${M}up&end=x
 e_query_parse     | error     | GET /api/v1/query?query=sum(
 e_query_time      | error     | GET /api/v1/query?query=up&time=x
 e_query_timeout   | error-text| GET /api/v1/query?query=up&timeout=x
+e_query_timed_out | error     | GET /api/v1/query?query=count_over_time(%7B__name__%3D~%22.%2B%22%7D%5B6h%5D)&time=$AQ&timeout=0.000000001
+e_range_timed_out | error     | POST /api/v1/query_range | query=up&start=$A1&end=$A2&step=15&timeout=-1s
 e_query_exec      | error     | GET /api/v1/query?query=http_requests_total+%2B+on(job)+http_requests_total&time=$AQ
 e_range_order     | error-text| GET /api/v1/query_range?query=up&start=10&end=5&step=1
 e_range_step      | error-text| GET /api/v1/query_range?query=up&start=1&end=5&step=0
 e_range_points    | error-text| GET /api/v1/query_range?query=up&start=0&end=100000&step=1
 e_range_type      | error-text| POST /api/v1/query_range | query=up%5B5m%5D&start=1&end=5&step=1
 e_range_start     | error-text| GET /api/v1/query_range?query=up&start=x&end=5&step=1
+e_no_route        | exact     | GET /api/v1/nothing
+e_label_path      | exact     | GET /api/v1/label/job/nothing
+e_method          | exact     | DELETE /api/v1/query?query=up
+e_query_empty     | error-text| GET /api/v1/query
+e_exemplars_order | error-text| GET /api/v1/query_exemplars?query=up&start=10&end=5
+e_labels_empty_m  | error     | GET /api/v1/labels?${M}%7Bjob%3D~%22.%2A%22%7D
 # --- format_query and the rest
 format_short      | exact     | GET /api/v1/format_query?query=sum+by(job)(rate(http_requests_total%7Bcode%3D%22500%22,job%3D~%22a.%2A%22%7D%5B5m%5D))
 format_long       | exact     | POST /api/v1/format_query | query=sum+by(job)(rate(http_requests_total%7Bcode%3D%22500%22%7D%5B5m%5D))/sum+by(job)(rate(http_requests_total%5B5m%5D))%3E0.01
