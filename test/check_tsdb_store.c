@@ -925,6 +925,52 @@ START_TEST(test_tsdb_store_retention_deletes_whole_chunks)
 }
 END_TEST
 
+// Retention by size: the cutoff moves forward from the oldest sample until the data takes
+// less than the limit; the newest samples stay, and each series' oldest goes.
+START_TEST(test_tsdb_store_retention_by_size)
+{
+    tsdb_store_t *st = s_open();
+    enum { S = 200, N = 2880 }; // 12 h at 15 s: 24 sealed chunks and an open one each
+    char sel[32];
+    for (int i = 0; i < S; i++) {
+        snprintf(sel, sizeof(sel), "z{i=\"%d\"}", i);
+        s_grid(st, sel, 0, 15000, N, i);
+    }
+    s_commit(st);
+    fw_err_t err;
+    uint64_t used0, used;
+    ck_assert_int_eq(tsdb_store_used_bytes(st, &used0, &err), 0);
+    ck_assert_uint_gt(used0, 100 * 4096);
+    uint64_t limit = used0 / 2;
+    int64_t now = (int64_t)N * 15000, cutoff = INT64_MIN;
+    bool moved = true;
+    int steps = 0;
+    for (; moved && steps < 100; steps++) {
+        ck_assert_int_eq(tsdb_store_size_cutoff(st, limit, now, &cutoff, &moved, &err), 0);
+        size_t deleted = 1;
+        for (int k = 0; k < 1000 && deleted > 0; k++)
+            ck_assert_int_eq(tsdb_store_delete_before(st, cutoff, 100000, &deleted, &err), 0);
+    }
+    ck_assert_msg(!moved, "still over the limit after %d steps", steps);
+    ck_assert_int_eq(tsdb_store_used_bytes(st, &used, &err), 0);
+    ck_assert_msg(used <= limit, "used %llu > limit %llu", (unsigned long long)used,
+                  (unsigned long long)limit);
+    ck_assert_int_gt(cutoff, 0);
+    ck_assert_int_lt(cutoff, now);
+    for (int i = 0; i < S; i += 37) {
+        snprintf(sel, sizeof(sel), "z{i=\"%d\"}", i);
+        struct fw_sample *p;
+        size_t n = s_read(st, s_id(st, sel), INT64_MIN, INT64_MAX, &p);
+        ck_assert_uint_gt(n, 0);
+        ck_assert_uint_lt(n, N);
+        ck_assert_int_eq(p[n - 1].t_ms, (int64_t)(N - 1) * 15000); // the newest stays
+        ck_assert_int_gt(p[0].t_ms, 0);                            // the oldest went
+        free(p);
+    }
+    tsdb_store_destroy(&st);
+}
+END_TEST
+
 START_TEST(test_tsdb_store_seal_all)
 {
     tsdb_store_t *st = s_open();
@@ -1125,6 +1171,7 @@ tsdb_store_suite(void)
     tcase_add_test(tc, test_tsdb_store_long_label_values);
     tcase_add_test(tc, test_tsdb_store_refuses_bad_label_sets);
     tcase_add_test(tc, test_tsdb_store_retention_deletes_whole_chunks);
+    tcase_add_test(tc, test_tsdb_store_retention_by_size);
     tcase_add_test(tc, test_tsdb_store_seal_all);
     tcase_add_test(tc, test_tsdb_store_compact_copy);
     tcase_add_test(tc, test_tsdb_store_head_gc_reloads);

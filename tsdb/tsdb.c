@@ -51,8 +51,9 @@
 #define S_RETENTION_CHUNK 20000          // chunks deleted per housekeeping tick
 #define S_HEAD_IDLE_MS (60 * 60 * 1000)  // a series silent this long leaves the head
 #define S_CACHE_IDLE_MS (15 * 60 * 1000) // a series cache unused this long is dropped
-#define S_SAMPLES_QUEUE 64               // batches queued per sender before tsdb reads them
-#define S_RETENTION_EVERY 10             // housekeeping ticks between retention passes
+#define S_RETENTION_SIZE_MIN ((int64_t)32 << 20) // the smallest --storage.tsdb.retention.size
+#define S_SAMPLES_QUEUE 64                       // batches queued per sender before tsdb reads them
+#define S_RETENTION_EVERY 10                     // housekeeping ticks between retention passes
 
 extern const char fw_embed_tsdb_default[];
 
@@ -87,6 +88,8 @@ struct tsdb {
     size_t pending_samples;        // samples appended since the last commit
     bool commit_failing;           // the last commit failed: not ready, refuse batches
     bool retention_busy;           // the last retention pass deleted something
+    uint64_t retention_bytes;      // --storage.tsdb.retention.size, 0: off
+    int64_t size_cutoff;           // retention by size deletes what ends before this (ms)
     uint64_t ticks;                // housekeeping ticks
     int64_t last_commit_ms, fail_log_ms;
     // scratch for a SAMPLES body read in place (s_ingest_samples), reused batch to batch
@@ -613,12 +616,25 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
         fw_metrics_add(self->metrics, "fw_tsdb_head_series_dropped_total", "", (double)dropped);
     fw_metrics_set(self->metrics, "fw_tsdb_head_series", "",
                    (double)tsdb_store_head_series(self->store));
-    if (self->opts->retention_ms > 0 &&
-        (self->retention_busy || self->ticks % S_RETENTION_EVERY == 0)) {
+    bool by_time = self->opts->retention_ms > 0, by_size = self->retention_bytes > 0;
+    fw_err_t err;
+    if (by_size && self->ticks % S_RETENTION_EVERY == 0) {
+        bool moved;
+        uint64_t used;
+        if (tsdb_store_size_cutoff(self->store, self->retention_bytes, fw_time_now_ms(),
+                                   &self->size_cutoff, &moved, &err) != 0)
+            fw_warn("tsdb.retention.fail", "err=%s", err.msg);
+        else if (moved)
+            fw_metrics_add(self->metrics, "fw_tsdb_size_retentions_total", "", 1);
+        if (tsdb_store_used_bytes(self->store, &used, &err) == 0)
+            fw_metrics_set(self->metrics, "fw_tsdb_storage_used_bytes", "", (double)used);
+    }
+    if ((by_time || by_size) && (self->retention_busy || self->ticks % S_RETENTION_EVERY == 0)) {
         size_t deleted = 0;
-        fw_err_t err;
-        if (tsdb_store_delete_before(self->store, fw_time_now_ms() - self->opts->retention_ms,
-                                     S_RETENTION_CHUNK, &deleted, &err) != 0)
+        int64_t cutoff = by_time ? fw_time_now_ms() - self->opts->retention_ms : INT64_MIN;
+        if (by_size && self->size_cutoff > cutoff)
+            cutoff = self->size_cutoff;
+        if (tsdb_store_delete_before(self->store, cutoff, S_RETENTION_CHUNK, &deleted, &err) != 0)
             fw_warn("tsdb.retention.fail", "err=%s", err.msg);
         else if (deleted > 0)
             fw_metrics_add(self->metrics, "fw_tsdb_retention_deleted_total", "", (double)deleted);
@@ -675,6 +691,12 @@ s_declare_metrics(fw_metrics_t *m)
                        "Commits that wrote every changed open chunk and emptied the log.");
     fw_metrics_declare(m, "fw_tsdb_wal_records_total", FW_METRIC_COUNTER,
                        "Commits that wrote one log record of the samples appended instead.");
+    fw_metrics_declare(m, "fw_tsdb_storage_used_bytes", FW_METRIC_GAUGE,
+                       "Bytes of the data in use (LMDB pages of every database; with "
+                       "--storage.tsdb.retention.size).");
+    fw_metrics_declare(m, "fw_tsdb_size_retentions_total", FW_METRIC_COUNTER,
+                       "Times retention by size moved its cutoff forward (the data took more "
+                       "than --storage.tsdb.retention.size).");
     fw_metrics_declare(m, "fw_tsdb_series_removed_total", FW_METRIC_COUNTER,
                        "Series removed from the index by retention once no sample was left.");
     fw_metrics_declare(m, "fw_tsdb_head_series", FW_METRIC_GAUGE,
@@ -689,6 +711,7 @@ s_declare_metrics(fw_metrics_t *m)
     fw_metrics_add(m, "fw_tsdb_checkpoints_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_wal_records_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_series_removed_total", "", 0);
+    fw_metrics_add(m, "fw_tsdb_size_retentions_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_head_series_dropped_total", "", 0);
     fw_metrics_set(m, "fw_tsdb_storage_writable", "", 1);
     static const char *const results[] = {"accepted", "duplicate", "gap", "refused"};
@@ -738,6 +761,26 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
             goto fail;
         }
         tsdb_store_set_mapsize(self->store, (size_t)bytes);
+    }
+    if (opts->retention_size && *opts->retention_size && strcmp(opts->retention_size, "0") != 0) {
+        int64_t bytes;
+        if (fw_size_parse(opts->retention_size, &bytes) != 0 || bytes <= 0) {
+            fw_error("tsdb.start.fail", "err=%s value=%s",
+                     "invalid --storage.tsdb.retention.size (bytes with a unit, e.g. 512MB)",
+                     opts->retention_size);
+            goto fail;
+        }
+        if (bytes < S_RETENTION_SIZE_MIN) {
+            // the index and a full log alone can take that: retention would delete every
+            // sample and still find the data too big
+            fw_error("tsdb.start.fail", "err=%s value=%s",
+                     "--storage.tsdb.retention.size below 32MiB would delete everything (the "
+                     "index and the log alone can take that): give at least 32MiB, or 0 to "
+                     "keep by time only",
+                     opts->retention_size);
+            goto fail;
+        }
+        self->retention_bytes = (uint64_t)bytes;
     }
     if (opts->checkpoint_interval_ms > 0)
         tsdb_store_set_wal(self->store, true, 0);

@@ -20,6 +20,9 @@ static const struct fw_flag s_flags[] = {
      "directory of the LMDB database"},
     {"storage.tsdb.retention.time", FW_FLAG_DURATION, offsetof(struct tsdb_opts, retention_ms),
      "15d", "delete samples older than this (0s keeps everything)"},
+    {"storage.tsdb.retention.size", FW_FLAG_STR, offsetof(struct tsdb_opts, retention_size), "0",
+     "delete the oldest samples while the data takes more than this many bytes (Prometheus "
+     "units, 1KB = 1024B; at least 32MiB; 0 keeps by time only)"},
     {"storage.tsdb.map-size", FW_FLAG_STR, offsetof(struct tsdb_opts, map_size), "8GiB",
      "LMDB map size: the largest the database may grow"},
     {"storage.tsdb.commit-interval", FW_FLAG_DURATION,

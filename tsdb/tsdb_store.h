@@ -221,6 +221,15 @@ void tsdb_store_set_state(tsdb_store_t *self, const void *blob, size_t len);
 // caller frees (NULL and *len 0 when none was ever written). 0 or -1.
 int tsdb_store_get_state(tsdb_store_t *self, void **blob, size_t *len);
 
+// The bytes the data takes: every page of every database in use (freed pages, which LMDB
+// reuses, not counted; the file keeps its size). 0, or -1 with err.
+int tsdb_store_used_bytes(tsdb_store_t *self, uint64_t *bytes, fw_err_t *err);
+// Retention by size: when the data takes more than limit bytes, move *cutoff (ms; only ever
+// forward, and never past now_ms) from the oldest sample stored by a sixteenth of what is
+// left to now, at least a minute; tsdb_store_delete_before at the new cutoff then frees it.
+// *moved says whether it moved. 0, or -1 with err.
+int tsdb_store_size_cutoff(tsdb_store_t *self, uint64_t limit, int64_t now_ms, int64_t *cutoff,
+                           bool *moved, fw_err_t *err);
 // Retention, in bounded steps: delete up to max_deletes sealed chunks whose newest sample
 // is before cutoff_ms, visiting a bounded number of records and resuming where the previous
 // call stopped; open chunks that old are deleted with their series' head entry. *deleted

@@ -214,6 +214,113 @@ tsdb_store_delete_before(tsdb_store_t *self, int64_t cutoff_ms, size_t max_delet
 }
 
 int
+tsdb_store_used_bytes(tsdb_store_t *self, uint64_t *bytes, fw_err_t *err)
+{
+    if (!self->env) {
+        fw_err_set(err, "store is not open");
+        return -1;
+    }
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0)
+        return tsdb_store_int_lmdb_fail(err, "read txn", rc);
+    const MDB_dbi dbis[] = {0,
+                            self->meta,
+                            self->chunks,
+                            self->head_db,
+                            self->wal_db,
+                            self->ix.series,
+                            self->ix.by_hash,
+                            self->ix.postings};
+    uint64_t pages = 0;
+    MDB_stat st;
+    for (size_t k = 0; rc == 0 && k < sizeof(dbis) / sizeof(dbis[0]); k++)
+        if ((rc = mdb_stat(txn, dbis[k], &st)) == 0) {
+            pages += st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
+            *bytes = pages * st.ms_psize;
+        }
+    mdb_txn_abort(txn);
+    return rc == 0 ? 0 : tsdb_store_int_lmdb_fail(err, "stat", rc);
+}
+
+// The oldest first timestamp of any stored chunk or open-chunk record (INT64_MAX: none):
+// one cursor seek per series.
+static int
+s_oldest(tsdb_store_t *self, MDB_txn *txn, int64_t *oldest)
+{
+    *oldest = INT64_MAX;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, self->chunks, &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;) {
+        if (k.mv_size != 16) {
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+            continue;
+        }
+        uint64_t id = fw_bytes_get_u64be(k.mv_data);
+        int64_t mint =
+            tsdb_store_int_unflip(fw_bytes_get_u64be((const unsigned char *)k.mv_data + 8));
+        if (mint < *oldest)
+            *oldest = mint; // a series' first chunk is its oldest
+        if (id == UINT64_MAX)
+            break;
+        unsigned char next[16];
+        tsdb_store_int_chunk_key(next, id + 1, 0);
+        k = (MDB_val){16, next};
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    }
+    mdb_cursor_close(cur);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    if ((rc = mdb_cursor_open(txn, self->head_db, &cur)) != 0)
+        return rc;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        tsdb_store_int_head_val(self, &v);
+        struct tsdb_chunk_info info;
+        if (tsdb_chunk_info(v.mv_data, v.mv_size, &info) == 0 && info.mint < *oldest)
+            *oldest = info.mint;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int
+tsdb_store_size_cutoff(tsdb_store_t *self, uint64_t limit, int64_t now_ms, int64_t *cutoff,
+                       bool *moved, fw_err_t *err)
+{
+    uint64_t used;
+    *moved = false;
+    if (tsdb_store_used_bytes(self, &used, err) != 0)
+        return -1;
+    if (used <= limit)
+        return 0;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0)
+        return tsdb_store_int_lmdb_fail(err, "read txn", rc);
+    int64_t oldest;
+    rc = s_oldest(self, txn, &oldest);
+    mdb_txn_abort(txn);
+    if (rc != 0)
+        return tsdb_store_int_lmdb_fail(err, "oldest sample", rc);
+    if (oldest == INT64_MAX)
+        return 0; // only the index and the log are left
+    int64_t from = *cutoff > oldest ? *cutoff : oldest;
+    int64_t step = (now_ms - from) / 16;
+    if (step < 60000)
+        step = 60000;
+    int64_t next = from > now_ms - step ? now_ms : from + step;
+    if (next > *cutoff) {
+        *cutoff = next;
+        *moved = true;
+    }
+    return 0;
+}
+
+int
 tsdb_store_copy(tsdb_store_t *self, const char *dst_dir, fw_err_t *err)
 {
     if (!self->env) {
