@@ -806,7 +806,68 @@ s_parse_unary(fw_promql_parser_t *p)
     return e;
 }
 
-// Binary operator modifiers: bool, on/ignoring(...), group_left/right(...).
+// "(v)" after fill, fill_left or fill_right: a signed number or duration into *v.
+static int
+s_parse_fill_value(fw_promql_parser_t *p, double *v)
+{
+    if (!fw_promql_expect(p, T_LPAREN, "fill modifier"))
+        return -1;
+    double sign = 1;
+    if (fw_promql_peek(p)->type == T_ADD || fw_promql_peek(p)->type == T_SUB)
+        sign = fw_promql_next(p)->type == T_SUB ? -1 : 1;
+    fw_promql_tok_t *t = fw_promql_peek(p);
+    if (t->type != T_NUM && t->type != T_DUR) {
+        fw_promql_unexpected(p, t, "fill modifier", "number or duration");
+        return -1;
+    }
+    fw_promql_next(p);
+    *v = sign * (t->type == T_NUM ? t->num : (double)t->ms / 1000.0);
+    return fw_promql_expect(p, T_RPAREN, "fill modifier") ? 0 : -1;
+}
+
+// fill(v), fill_left(v), fill_right(v) or fill_left(v) fill_right(v) (either order) after
+// the other modifiers (Prometheus 3's experimental fill modifiers, enabled in floorwatch).
+static int
+s_parse_fill(fw_promql_parser_t *p, fw_promql_expr_t *e)
+{
+    for (int n = 0; n < 2; n++) {
+        fw_promql_tok_t *t = fw_promql_peek(p);
+        if (fw_promql_peek2(p)->type != T_LPAREN)
+            return 0;
+        bool both = fw_promql_is_kw(t, "fill"), left = fw_promql_is_kw(t, "fill_left"),
+             right = fw_promql_is_kw(t, "fill_right");
+        if (!both && !left && !right)
+            return 0;
+        if (both && n > 0) // fill() after fill_left()/fill_right(): the right operand "fill"
+            return 0;
+        if ((left && e->fill_l) || (right && e->fill_r)) {
+            fw_promql_unexpected(p, t, "fill modifier", NULL);
+            return -1;
+        }
+        if (fw_promql_binop_is_set(e->op)) {
+            fw_promql_lex_fail(p, t->pos,
+                               "filling in missing series not allowed for set operators");
+            return -1;
+        }
+        fw_promql_next(p);
+        double v;
+        if (s_parse_fill_value(p, &v) != 0)
+            return -1;
+        if (both || left) {
+            e->fill_l = true;
+            e->fill_lv = v;
+        }
+        if (both || right) {
+            e->fill_r = true;
+            e->fill_rv = v;
+        }
+        if (both)
+            return 0;
+    }
+    return 0;
+}
+
+// Binary operator modifiers: bool, on/ignoring(...), group_left/right(...), fill(...).
 static int
 s_parse_modifiers(fw_promql_parser_t *p, fw_promql_expr_t *e)
 {
@@ -841,7 +902,7 @@ s_parse_modifiers(fw_promql_parser_t *p, fw_promql_expr_t *e)
                 return -1;
         }
     }
-    return 0;
+    return s_parse_fill(p, e);
 }
 
 // Is e taller than FW_PROMQL_MAX_DEPTH? Then fail at pos: every walk of the tree (the
@@ -908,6 +969,12 @@ s_parse_expr_at(fw_promql_parser_t *p, int min_prec)
         if (fw_promql_binop_is_comparison(op) && !e->return_bool && lt == FW_PQ_SCALAR &&
             rt == FW_PQ_SCALAR) {
             fw_promql_lex_fail(p, e->pos, "comparisons between scalars must use BOOL modifier");
+            fw_promql_expr_destroy(&e);
+            return NULL;
+        }
+        if ((e->fill_l || e->fill_r) && (lt != FW_PQ_VECTOR || rt != FW_PQ_VECTOR)) {
+            fw_promql_lex_fail(p, e->pos,
+                               "filling in missing series only allowed between instant vectors");
             fw_promql_expr_destroy(&e);
             return NULL;
         }

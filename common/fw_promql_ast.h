@@ -140,6 +140,8 @@ struct fw_promql_expr {
     fw_pq_card_t card;
     char **include; // owned; group_left(...) / group_right(...) labels
     size_t n_include;
+    bool fill_l, fill_r;     // fill_left(v) / fill_right(v) (fill(v) sets both)
+    double fill_lv, fill_rv; // the fill values
 
     // children: CALL args; AGG args[0]; BINARY args[0] lhs, args[1] rhs; NEG/PAREN/SUBQUERY
     // args[0]

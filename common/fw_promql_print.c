@@ -70,6 +70,16 @@ s_cat_at(const fw_promql_expr_t *e, char **b, size_t *l, size_t *c)
     }
 }
 
+// " fill(v)" and the like: what then v as a number.
+static void
+s_cat_fill(const char *what, double v, char **b, size_t *l, size_t *c)
+{
+    char tmp[64];
+    snprintf(tmp, sizeof(tmp), "%.17g)", v);
+    s_cat(b, l, c, what);
+    s_cat(b, l, c, tmp);
+}
+
 static void
 s_format(const fw_promql_expr_t *e, char **b, size_t *l, size_t *c)
 {
@@ -168,6 +178,14 @@ s_format(const fw_promql_expr_t *e, char **b, size_t *l, size_t *c)
                 }
                 s_cat(b, l, c, ")");
             }
+        }
+        if (e->fill_l && e->fill_r && e->fill_lv == e->fill_rv) {
+            s_cat_fill(" fill(", e->fill_lv, b, l, c);
+        } else {
+            if (e->fill_l)
+                s_cat_fill(" fill_left(", e->fill_lv, b, l, c);
+            if (e->fill_r)
+                s_cat_fill(" fill_right(", e->fill_rv, b, l, c);
         }
         s_cat(b, l, c, " ");
         s_format(e->args[1], b, l, c);

@@ -69,6 +69,12 @@ START_TEST(test_fw_promql_selectors)
                 "foo[5m:min_of(step(), 60)] offset range()");
     s_roundtrip("foo offset 100 + 2", "foo offset 1m40s + 2");
     s_roundtrip("foo offset -2 ^ 2", "foo offset -2s ^ 2");
+    // fill modifiers; "fill" alone stays a metric name
+    s_roundtrip("a + fill(0) b", "a + fill(0) b");
+    s_roundtrip("a + on (x) group_left fill_right(-1) fill_left(5m) b",
+                "a + on (x) group_left () fill_left(300) fill_right(-1) b");
+    s_roundtrip("a + fill", "a + fill");
+    s_roundtrip("a + fill(1) fill", "a + fill(1) fill");
     s_roundtrip("foo:bar:rate5m", "foo:bar:rate5m");
     s_roundtrip("up{on=\"x\"}", "up{on=\"x\"}"); // keywords are fine as label names
     s_roundtrip("{__name__=\"up\"}", "{__name__=\"up\"}");
@@ -216,6 +222,9 @@ START_TEST(test_fw_promql_errors_have_positions)
     s_bad("x\n  + by", 7, "unexpected identifier \"by\"");
     s_bad("abs(x, 1)", 1, "expected 1 argument(s) in call to \"abs\", got 2");
     s_bad("x[1m/0]", 5, "division by zero");
+    s_bad("a and fill(0) b", 7, "filling in missing series not allowed for set operators");
+    s_bad("1 + fill(0) b", 1, "filling in missing series only allowed between instant vectors");
+    s_bad("a + fill(x) b", 10, "unexpected identifier \"x\" in fill modifier");
     s_bad("x[1m-1m]", 2, "range selector must be positive");
     s_bad("x offset foo", 10,
           "unexpected identifier \"foo\" in offset, expected number, "

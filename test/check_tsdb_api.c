@@ -147,8 +147,9 @@ START_TEST(test_tsdb_api_errors)
              "timestamp\"}");
     s_expect("/api/v1/query?query=up%20%2B%20on()%20up&time=1", NULL, 422,
              "{\"status\":\"error\",\"errorType\":\"execution\",\"error\":\"found duplicate "
-             "series for the match group on the right hand-side of the operation: "
-             "[up{job=\\\"a\\\"}, up{job=\\\"b\\\"}];many-to-many matching not allowed: "
+             "series for the match group {} on the right hand-side of the operation: "
+             "[{__name__=\\\"up\\\", job=\\\"a\\\"}, {__name__=\\\"up\\\", job=\\\"b\\\"}];"
+             "many-to-many matching not allowed: "
              "matching labels must be unique on one side\"}");
     s_expect("/api/v1/query_range?query=up&start=0&end=100000&step=1", NULL, 400,
              "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"exceeded maximum "

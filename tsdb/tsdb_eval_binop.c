@@ -11,8 +11,11 @@
 #include "tsdb_eval_int.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "fw_mem.h"
 
 // Memo tags (unique addresses) telling a node's signatures from its result labels.
 static const char s_tag_sig, s_tag_res;
@@ -113,6 +116,103 @@ s_set_op(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, const struct tsdb_eval_v
     return 0;
 }
 
+// One matching of vector matching: the state s_match shares with s_vector_vector.
+struct s_matching {
+    const fw_promql_expr_t *e;
+    int64_t t;
+    bool swap; // group_right: the many side is the right-hand one
+    struct tsdb_eval_tab matched, outt;
+};
+
+// Apply e to the many-side element (mls, mv) and the one-side element (ols, ov) whose
+// matching signature is sig, and push the result unless a comparison drops it. 0, or -1
+// after tsdb_eval_ctx_fail (a one-to-one signature matched twice, a duplicate output).
+static int
+s_match(tsdb_eval_ctx_t *c, struct s_matching *mt, const struct tsdb_eval_lset *sig,
+        const struct tsdb_eval_lset *mls, double mv, const struct tsdb_eval_lset *ols, double ov,
+        struct tsdb_eval_val *out)
+{
+    const fw_promql_expr_t *e = mt->e;
+    double vl = mt->swap ? ov : mv, vr = mt->swap ? mv : ov;
+    // a second match on the many side is an error even when a comparison would drop it
+    if (e->card == FW_PQ_CARD_ONE_TO_ONE) {
+        if (tsdb_eval_ctx_tab_get(&mt->matched, sig) != SIZE_MAX)
+            return tsdb_eval_ctx_fail(c, "multiple matches for labels: many-to-one matching "
+                                         "must be explicit (group_left/group_right)");
+        tsdb_eval_ctx_tab_put(c, &mt->matched, sig, 0);
+    }
+    bool keep;
+    double v = s_apply(e->op, vl, vr, &keep);
+    if (e->return_bool) {
+        v = keep ? 1 : 0;
+        keep = true;
+    }
+    const struct tsdb_eval_lset *ls = s_result_labels(c, e, mls, ols);
+    if (e->card != FW_PQ_CARD_ONE_TO_ONE) {
+        if (tsdb_eval_ctx_tab_get(&mt->outt, ls) != SIZE_MAX)
+            return tsdb_eval_ctx_fail(c, "multiple matches for labels: grouping labels must "
+                                         "ensure unique matches");
+        tsdb_eval_ctx_tab_put(c, &mt->outt, ls, 0);
+    }
+    if (keep)
+        tsdb_eval_ctx_push(c, &out->vec, ls, mt->t, v);
+    return 0;
+}
+
+// ls as Prometheus's labels.String() writes it: {__name__="m", a="b"}. The caller frees it.
+static char *
+s_labels_string(const struct tsdb_eval_lset *ls)
+{
+    size_t cap = 3;
+    for (size_t k = 0; k < ls->labels.len; k++)
+        cap += strlen(ls->labels.items[k].name) + 2 * strlen(ls->labels.items[k].value) + 6;
+    char *out = fw_malloc(cap), *w = out;
+    *w++ = '{';
+    for (size_t k = 0; k < ls->labels.len; k++) {
+        w += sprintf(w, "%s%s=\"", k ? ", " : "", ls->labels.items[k].name);
+        for (const char *v = ls->labels.items[k].value; *v; v++) {
+            const char *esc = *v == '"' ? "\\\"" : *v == '\\' ? "\\\\" : *v == '\n' ? "\\n" : NULL;
+            if (esc) {
+                strcpy(w, esc);
+                w += 2;
+            } else {
+                *w++ = *v;
+            }
+        }
+        *w++ = '"';
+    }
+    *w++ = '}';
+    *w = '\0';
+    return out;
+}
+
+// The duplicate-series error for the one side: the two series in a stable order.
+static int
+s_duplicate(tsdb_eval_ctx_t *c, bool swap, const struct tsdb_eval_lset *sig,
+            const struct tsdb_eval_lset *x, const struct tsdb_eval_lset *y)
+{
+    char *a = s_labels_string(x), *b = s_labels_string(y), *g = s_labels_string(sig);
+    if (strcmp(a, b) > 0) {
+        char *tmp = a;
+        a = b;
+        b = tmp;
+    }
+    tsdb_eval_ctx_fail(c,
+                       "found duplicate series for the match group %s on the %s hand-side of the "
+                       "operation: [%s, %s];many-to-many matching not allowed: matching labels "
+                       "must be unique on one side",
+                       g, swap ? "left" : "right", a, b);
+    free(a);
+    free(b);
+    free(g);
+    return -1;
+}
+
+// Vector matching as Prometheus's VectorBinop: the one side indexed by signature, each
+// element of the many side matched against it; with fill modifiers a missing partner is
+// made up from the fill value, labelled with the signature. Prometheus applies them after
+// swapping the sides for group_right: fill_right stands in for the one side, fill_left for
+// the many side.
 static int
 s_vector_vector(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
                 const struct tsdb_eval_vec *lhs, const struct tsdb_eval_vec *rhs,
@@ -120,75 +220,54 @@ s_vector_vector(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
 {
     if (fw_promql_binop_is_set(e->op))
         return s_set_op(c, e, lhs, rhs, out);
-    bool swap = e->card == FW_PQ_CARD_ONE_TO_MANY;
-    const struct tsdb_eval_vec *many = swap ? rhs : lhs, *one = swap ? lhs : rhs;
-    struct tsdb_eval_tab ot, matched, outt;
+    struct s_matching mt = {.e = e, .t = t, .swap = e->card == FW_PQ_CARD_ONE_TO_MANY};
+    const struct tsdb_eval_vec *many = mt.swap ? rhs : lhs, *one = mt.swap ? lhs : rhs;
+    struct tsdb_eval_tab ot;
+    bool *used = NULL; // one side: matched by some element of the many side
+    size_t cap_used = 0;
     tsdb_eval_ctx_tab_init(c, &ot, one->len);
-    tsdb_eval_ctx_tab_init(c, &matched, e->card == FW_PQ_CARD_ONE_TO_ONE ? many->len : 0);
-    tsdb_eval_ctx_tab_init(c, &outt, e->card == FW_PQ_CARD_ONE_TO_ONE ? 0 : many->len);
+    tsdb_eval_ctx_tab_init(c, &mt.matched, e->card == FW_PQ_CARD_ONE_TO_ONE ? many->len : 0);
+    tsdb_eval_ctx_tab_init(c, &mt.outt, e->card == FW_PQ_CARD_ONE_TO_ONE ? 0 : many->len);
     int rc = 0;
     out->type = FW_PQ_VECTOR;
+    if (e->fill_l) {
+        tsdb_eval_ctx_grow(c, (void **)&used, &cap_used, one->len, sizeof(*used));
+        memset(used, 0, one->len * sizeof(*used));
+    }
     for (size_t k = 0; k < one->len; k++) {
         const struct tsdb_eval_lset *s = s_sig(c, e, one->items[k].ls);
         size_t prev = tsdb_eval_ctx_tab_get(&ot, s);
         if (prev != SIZE_MAX) {
-            char *a = fw_labels_format(&one->items[prev].ls->labels);
-            char *b = fw_labels_format(&one->items[k].ls->labels);
-            rc = tsdb_eval_ctx_fail(c,
-                                    "found duplicate series for the match group on the %s "
-                                    "hand-side of the operation: [%s, %s];many-to-many matching "
-                                    "not allowed: matching labels must be unique on one side",
-                                    swap ? "left" : "right", a, b);
-            free(a);
-            free(b);
+            rc = s_duplicate(c, mt.swap, s, one->items[prev].ls, one->items[k].ls);
             goto out;
         }
         tsdb_eval_ctx_tab_put(c, &ot, s, k);
     }
-    for (size_t k = 0; k < many->len; k++) {
+    for (size_t k = 0; k < many->len && rc == 0; k++) {
         const struct tsdb_eval_elem *me = &many->items[k];
         const struct tsdb_eval_lset *s = s_sig(c, e, me->ls);
         size_t oi = tsdb_eval_ctx_tab_get(&ot, s);
-        if (oi == SIZE_MAX)
+        if (oi != SIZE_MAX) {
+            if (used)
+                used[oi] = true;
+            rc = s_match(c, &mt, s, me->ls, me->v, one->items[oi].ls, one->items[oi].v, out);
+        } else if (e->fill_r) {
+            rc = s_match(c, &mt, s, me->ls, me->v, s, e->fill_rv, out);
+        }
+    }
+    for (size_t k = 0; used && k < one->len && rc == 0; k++) {
+        if (used[k])
             continue;
-        double vl = me->v, vr = one->items[oi].v;
-        if (swap) {
-            double tmp = vl;
-            vl = vr;
-            vr = tmp;
-        }
-        // a second match on the many side is an error even when a comparison would drop it
-        if (e->card == FW_PQ_CARD_ONE_TO_ONE) {
-            if (tsdb_eval_ctx_tab_get(&matched, s) != SIZE_MAX) {
-                rc = tsdb_eval_ctx_fail(c, "multiple matches for labels: many-to-one matching "
-                                           "must be explicit (group_left/group_right)");
-                goto out;
-            }
-            tsdb_eval_ctx_tab_put(c, &matched, s, k);
-        }
-        bool keep;
-        double v = s_apply(e->op, vl, vr, &keep);
-        if (e->return_bool) {
-            v = keep ? 1 : 0;
-            keep = true;
-        }
-        if (!keep)
+        const struct tsdb_eval_lset *s = s_sig(c, e, one->items[k].ls);
+        if (e->card == FW_PQ_CARD_ONE_TO_ONE && tsdb_eval_ctx_tab_get(&mt.matched, s) != SIZE_MAX)
             continue;
-        const struct tsdb_eval_lset *ls = s_result_labels(c, e, me->ls, one->items[oi].ls);
-        if (e->card != FW_PQ_CARD_ONE_TO_ONE) {
-            if (tsdb_eval_ctx_tab_get(&outt, ls) != SIZE_MAX) {
-                rc = tsdb_eval_ctx_fail(c, "multiple matches for labels: grouping labels must "
-                                           "ensure unique matches");
-                goto out;
-            }
-            tsdb_eval_ctx_tab_put(c, &outt, ls, out->vec.len);
-        }
-        tsdb_eval_ctx_push(c, &out->vec, ls, t, v);
+        rc = s_match(c, &mt, s, s, e->fill_lv, one->items[k].ls, one->items[k].v, out);
     }
 out:
+    tsdb_eval_ctx_release(c, (void **)&used, &cap_used, sizeof(*used));
     tsdb_eval_ctx_tab_free(c, &ot);
-    tsdb_eval_ctx_tab_free(c, &matched);
-    tsdb_eval_ctx_tab_free(c, &outt);
+    tsdb_eval_ctx_tab_free(c, &mt.matched);
+    tsdb_eval_ctx_tab_free(c, &mt.outt);
     return rc;
 }
 
