@@ -797,6 +797,21 @@ fw_http_path(const fw_http_request_t *req)
     return req ? req->path : NULL;
 }
 
+const char *
+fw_http_client_ip(const fw_http_request_t *req, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    const union MHD_ConnectionInfo *ci =
+        req ? MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
+    if (!ci || !ci->client_addr)
+        return buf;
+    socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                           : sizeof(struct sockaddr_in);
+    if (getnameinfo(ci->client_addr, len, buf, (socklen_t)size, NULL, 0, NI_NUMERICHOST) != 0)
+        buf[0] = '\0';
+    return buf;
+}
+
 struct s_argq {
     const char *name;
     const char **out;

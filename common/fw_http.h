@@ -64,6 +64,8 @@ void fw_http_reload_done(fw_http_t *self, int rc, const char *errmsg);
 // Request accessors. Strings are borrowed for the handler's duration.
 const char *fw_http_method(const fw_http_request_t *req);
 const char *fw_http_path(const fw_http_request_t *req);
+// The client's address without the port ("127.0.0.1", "::1") into buf; "" when unknown.
+const char *fw_http_client_ip(const fw_http_request_t *req, char *buf, size_t size);
 // A query-string argument, else an application/x-www-form-urlencoded body field; or NULL.
 const char *fw_http_arg(const fw_http_request_t *req, const char *name);
 // The same, with the value's length in bytes in *len (0 when absent): more than strlen()

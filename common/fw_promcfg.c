@@ -352,7 +352,9 @@ static const struct fw_cfg_field s_global_fields[] = {
      .type = FW_CFG_LABELS,
      .off = offsetof(struct fw_global_config, external_labels)},
     S_WHY("rule_query_offset", "set query_offset on each rule group"),
-    S_UNSUP("query_log_file"),
+    {.key = "query_log_file",
+     .type = FW_CFG_STR,
+     .off = offsetof(struct fw_global_config, query_log_file)},
     S_UNSUP("scrape_failure_log_file"),
     S_UNSUP("scrape_protocols"),
     S_LIMIT_FIELDS(struct fw_global_config),
@@ -657,6 +659,11 @@ s_resolve_scrape_clients(struct fw_promcfg *cfg, struct fw_cfg_errors *errs)
         *slash = '\0';
     else
         dir[0] = '\0';
+    if (g->query_log_file && g->query_log_file[0] && g->query_log_file[0] != '/' && dir[0]) {
+        char *joined = fw_asprintf("%s/%s", dir, g->query_log_file); // Prometheus's JoinDir
+        free(g->query_log_file);
+        g->query_log_file = joined;
+    }
     for (size_t i = 0; i < cfg->n_scrape_configs; i++) {
         struct fw_scrape_config *sc = &cfg->scrape_configs[i];
         sc->body_size_limit =

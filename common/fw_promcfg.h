@@ -99,6 +99,8 @@ struct fw_global_config {
     char *body_size_limit_text; // owned
     int64_t target_limit;
     int sample_limit_mode;
+    char *query_log_file; // owned: tsdb's query log, relative to the config file's directory;
+                          // NULL: none
 };
 
 // storage: (tsdb reads it)

@@ -326,7 +326,7 @@ START_TEST(test_tsdb_eval_range_query)
     // a deadline in the past times out
     e = fw_promql_parse("m", &err);
     ck_assert_int_eq(tsdb_eval_range(s_st, e, 0, 3 * MIN_MS, MIN_MS,
-                                     &(struct tsdb_eval_limit){1, NULL}, &r, &err),
+                                     &(struct tsdb_eval_limit){.deadline_mono_ms = 1}, &r, &err),
                      FW_ETIMEOUT);
     fw_promql_expr_destroy(&e);
 }

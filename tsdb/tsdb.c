@@ -571,6 +571,16 @@ s_reload(void *arg, char *errbuf, size_t errsize)
         tsdb_api_set_reload_failed(self->api);
         return -1;
     }
+    fw_err_t err;
+    if (tsdb_api_set_query_log(self->api, cfg.global.query_log_file, &err) != 0) {
+        snprintf(errbuf, errsize, "%s", err.msg);
+        fw_error("config.reload.fail", "file=%s err=\"%s\"", self->opts->common.config_file,
+                 err.msg);
+        fw_promcfg_free(&cfg);
+        free(text);
+        tsdb_api_set_reload_failed(self->api);
+        return -1;
+    }
     fw_promcfg_free(&self->cfg);
     self->cfg = cfg;
     tsdb_store_set_ooo_window(self->store, self->cfg.storage.out_of_order_time_window_ms);
@@ -793,6 +803,20 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
     s_load_ingest_state(self);
     self->api = tsdb_api_new(self->store, self->metrics);
     tsdb_api_set_config_text(self->api, cfg_text);
+    if (opts->query_timeout_ms < 0 || opts->query_max_samples < 0 ||
+        opts->query_max_concurrency < 0 || opts->query_max_concurrency > 100000) {
+        fw_error("tsdb.start.fail", "err=\"%s\"",
+                 "--query.timeout and --query.max-samples must not be negative, "
+                 "--query.max-concurrency 0 to 100000 (0: the default)");
+        goto fail;
+    }
+    tsdb_api_set_limits(self->api,
+                        &(struct tsdb_api_limits){opts->query_timeout_ms, opts->query_max_samples,
+                                                  (int)opts->query_max_concurrency});
+    if (tsdb_api_set_query_log(self->api, self->cfg.global.query_log_file, &err) != 0) {
+        fw_error("tsdb.start.fail", "err=\"%s\"", err.msg);
+        goto fail;
+    }
     char *flags = opts->flags ? fw_flags_json(opts->flags, opts) : NULL;
     char retention[64] = "";
     if (opts->retention_ms > 0)

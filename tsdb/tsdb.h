@@ -34,6 +34,11 @@ struct tsdb_opts {
     int64_t zmq_query_queue;      // --zmq.query-queue
     int64_t zmq_query_timeout_ms; // --zmq.query-timeout
 
+    // Limits of every query, HTTP and QUERY (struct tsdb_api_limits); 0 in each: the default
+    int64_t query_timeout_ms;      // --query.timeout
+    int64_t query_max_samples;     // --query.max-samples
+    int64_t query_max_concurrency; // --query.max-concurrency
+
     // /api/v1/targets, asked of the scrapers (tsdb_targets.h)
     const char *scraper_urls;   // --scraper.url: comma-separated base URLs ("": none)
     int64_t scraper_timeout_ms; // --scraper.timeout: per scraper and request

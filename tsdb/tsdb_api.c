@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fw_log.h"
 #include "fw_mem.h"
@@ -253,10 +254,37 @@ tsdb_api_new(tsdb_store_t *store, fw_metrics_t *metrics)
     self->metrics = metrics;
     self->start_ms = fw_time_now_ms();
     pthread_mutex_init(&self->lock, NULL);
-    if (metrics)
+    self->qlog = tsdb_api_querylog_new();
+    tsdb_api_set_limits(self, NULL);
+    if (metrics) {
         fw_metrics_declare(metrics, "fw_tsdb_queries_total", FW_METRIC_COUNTER,
                            "Queries evaluated, by API (query, query_range, zmq).");
+        fw_metrics_declare(metrics, "fw_tsdb_queries_limited_total", FW_METRIC_COUNTER,
+                           "Queries failed by a limit (limit: timeout, queue_timeout, "
+                           "max_samples).");
+    }
     return self;
+}
+
+void
+tsdb_api_set_limits(tsdb_api_t *self, const struct tsdb_api_limits *limits)
+{
+    struct tsdb_api_limits l = limits ? *limits : (struct tsdb_api_limits){0};
+    if (l.timeout_ms <= 0)
+        l.timeout_ms = TSDB_API_DEFAULT_TIMEOUT_MS;
+    if (l.max_samples <= 0)
+        l.max_samples = TSDB_API_DEFAULT_MAX_SAMPLES;
+    if (l.max_concurrency <= 0)
+        l.max_concurrency = TSDB_API_DEFAULT_MAX_CONCURRENCY;
+    self->limits = l;
+    tsdb_gate_destroy(&self->gate);
+    self->gate = tsdb_gate_new(l.max_concurrency);
+}
+
+int
+tsdb_api_set_query_log(tsdb_api_t *self, const char *path, fw_err_t *err)
+{
+    return tsdb_api_querylog_open(self->qlog, path, err);
 }
 
 void
@@ -266,6 +294,8 @@ tsdb_api_destroy(tsdb_api_t **self_p)
         return;
     tsdb_api_t *self = *self_p;
     pthread_mutex_destroy(&self->lock);
+    tsdb_gate_destroy(&self->gate);
+    tsdb_api_querylog_destroy(&self->qlog);
     free(self->config_text);
     free(self->flags_json);
     free(self->retention);
@@ -318,11 +348,30 @@ tsdb_api_parse_error(const char *query, const fw_err_t *err)
     return fw_asprintf("%d:%d: parse error: %s", line, col, err->msg);
 }
 
+static int64_t
+s_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+s_count_limit(tsdb_api_t *self, const char *limit)
+{
+    if (!self->metrics)
+        return;
+    char lbl[64];
+    snprintf(lbl, sizeof(lbl), "limit=\"%s\"", limit);
+    fw_metrics_add(self->metrics, "fw_tsdb_queries_limited_total", lbl, 1);
+}
+
 char *
 tsdb_api_query_json(tsdb_api_t *self, const struct tsdb_api_query *q, const char *api,
                     int *http_status)
 {
     fw_err_t err;
+    int64_t t_start = s_mono_us(), t_in = 0;
     char *msg = NULL, *body = NULL;
     fw_promql_expr_t *e = NULL;
     if (self->metrics) {
@@ -360,14 +409,56 @@ tsdb_api_query_json(tsdb_api_t *self, const struct tsdb_api_query *q, const char
         body = tsdb_api_error_json("bad_data", msg);
         goto out;
     }
-    int64_t timeout = q->timeout_ms > 0    ? q->timeout_ms
-                      : q->timeout_ms == 0 ? TSDB_API_DEFAULT_TIMEOUT_MS
-                                           : -1;
-    struct tsdb_eval_limit limit = {fw_time_mono_ms() + timeout, q->cancel};
+    // A timeout parameter of 0 or less has passed already (timeout_ms -1), as Prometheus's
+    // context deadline has; a shorter one than --query.timeout wins.
+    int64_t timeout = self->limits.timeout_ms;
+    if (q->timeout_ms < 0)
+        timeout = -1;
+    else if (q->timeout_ms > 0 && q->timeout_ms < timeout)
+        timeout = q->timeout_ms;
+    int64_t deadline = fw_time_mono_ms() + timeout, t_parsed = s_mono_us();
+    struct tsdb_eval_stats stats = {0};
     struct tsdb_eval_result r;
-    int rc = q->range ? tsdb_eval_range(self->store, e, q->start_ms, q->end_ms, q->step_ms, &limit,
+    int rc;
+    if (tsdb_gate_enter(self->gate, deadline, q->cancel) != 0) {
+        // Prometheus 2's text and code (Prometheus 3 answers 422 "context deadline exceeded")
+        rc = FW_ETIMEOUT;
+        fw_err_set(&err, "query timed out in query queue");
+        s_count_limit(self, "queue_timeout");
+    } else {
+        struct tsdb_eval_limit limit = {deadline, q->cancel, self->limits.max_samples, &stats};
+        t_in = s_mono_us();
+        rc = q->range ? tsdb_eval_range(self->store, e, q->start_ms, q->end_ms, q->step_ms, &limit,
                                         &r, &err)
                       : tsdb_eval_instant(self->store, e, q->time_ms, &limit, &r, &err);
+        tsdb_gate_leave(self->gate);
+        if (rc == FW_ETIMEOUT) {
+            fw_err_set(&err, "query timed out in expression evaluation");
+            s_count_limit(self, "timeout");
+        } else if (rc == -1 && strcmp(err.msg, TSDB_EVAL_TOO_MANY_SAMPLES) == 0) {
+            s_count_limit(self, "max_samples");
+        }
+    }
+    if (tsdb_api_querylog_enabled(self->qlog)) {
+        int64_t now = s_mono_us();
+        const struct tsdb_api_querylog_entry le = {
+            .query = text,
+            .range = q->range,
+            .start_ms = q->range ? q->start_ms : q->time_ms,
+            .end_ms = q->range ? q->end_ms : q->time_ms,
+            .step_ms = q->step_ms,
+            .error = rc == 0 ? NULL : err.msg,
+            .stats = stats,
+            .queue_us = (t_in ? t_in : now) - t_parsed,
+            .prepare_us = t_parsed - t_start,
+            .eval_us = t_in ? now - t_in : 0,
+            .total_us = now - t_start,
+            .client_ip = q->client_ip,
+            .method = q->method,
+            .path = q->path,
+        };
+        tsdb_api_querylog_write(self->qlog, &le);
+    }
     if (rc == 0) {
         const char *warn = NULL;
         if (q->limit > 0 && (r.type == FW_PQ_VECTOR || r.type == FW_PQ_MATRIX) &&
@@ -387,7 +478,7 @@ tsdb_api_query_json(tsdb_api_t *self, const struct tsdb_api_query *q, const char
         *http_status = 200;
     } else if (rc == FW_ETIMEOUT) {
         *http_status = 503;
-        body = tsdb_api_error_json("timeout", "query timed out in expression evaluation");
+        body = tsdb_api_error_json("timeout", err.msg);
     } else if (rc == FW_ESTORE) {
         *http_status = 500;
         fw_warn("tsdb.query.fail", "query=%s err=%s", text, err.msg);
@@ -557,6 +648,10 @@ s_on_query(const fw_http_request_t *req, struct fw_http_response *resp, void *ar
         tsdb_api_time_param(req, resp, "time", fw_time_now_ms(), &q.time_ms, NULL) != 0 ||
         s_timeout_param(req, resp, &q.timeout_ms) != 0)
         return 0;
+    char ip[64];
+    q.client_ip = fw_http_client_ip(req, ip, sizeof(ip));
+    q.method = fw_http_method(req);
+    q.path = fw_http_path(req);
     int status;
     char *body = tsdb_api_query_json(self, &q, "query", &status);
     tsdb_api_respond(resp, status, body);
@@ -593,6 +688,10 @@ s_on_query_range(const fw_http_request_t *req, struct fw_http_response *resp, vo
                             "decreasing the query resolution (?step=XX)");
     if (s_timeout_param(req, resp, &q.timeout_ms) != 0)
         return 0;
+    char ip[64];
+    q.client_ip = fw_http_client_ip(req, ip, sizeof(ip));
+    q.method = fw_http_method(req);
+    q.path = fw_http_path(req);
     int status;
     char *body = tsdb_api_query_json(self, &q, "query_range", &status);
     tsdb_api_respond(resp, status, body);

@@ -24,6 +24,19 @@
 
 #define TSDB_API_MAX_POINTS 11000
 #define TSDB_API_DEFAULT_TIMEOUT_MS (2 * 60 * 1000)
+#define TSDB_API_DEFAULT_MAX_SAMPLES 50000000
+#define TSDB_API_DEFAULT_MAX_CONCURRENCY 20
+
+// The limits every query is held to, HTTP and ZeroMQ alike (Prometheus's --query.* flags);
+// 0 in a field means its default.
+struct tsdb_api_limits {
+    int64_t timeout_ms;  // --query.timeout: a query's time at most, waiting at the gate
+                         // included ("query timed out in query queue" / "... in expression
+                         // evaluation", 503 timeout); a shorter timeout parameter wins
+    int64_t max_samples; // --query.max-samples: samples held in memory at once (422
+                         // execution, "query processing would load too many samples ...")
+    int max_concurrency; // --query.max-concurrency: queries evaluated at once; more wait
+};
 
 typedef struct tsdb_api tsdb_api_t;
 
@@ -34,15 +47,24 @@ struct tsdb_api_query {
     bool range;        // query_range (start/end/step) rather than instant (time)
     int64_t time_ms;
     int64_t start_ms, end_ms, step_ms;
-    int64_t timeout_ms;        // 0: TSDB_API_DEFAULT_TIMEOUT_MS; < 0: already passed
+    int64_t timeout_ms;        // 0: --query.timeout; < 0: already passed
     size_t limit;              // > 0: answer the first `limit` series, and warn when cut
     const atomic_bool *cancel; // borrowed, may be NULL: another thread sets it to stop the
                                // evaluation (answered as a timeout)
+    const char *client_ip, *method, *path; // borrowed, NULL but for HTTP: for the query log
 };
 
 // An API over store and metrics (both borrowed; must outlive the API).
 tsdb_api_t *tsdb_api_new(tsdb_store_t *store, fw_metrics_t *metrics);
 void tsdb_api_destroy(tsdb_api_t **self_p);
+
+// Set the query limits (before the first query; NULL: the defaults).
+void tsdb_api_set_limits(tsdb_api_t *self, const struct tsdb_api_limits *limits);
+
+// Log every query evaluated to path from now on (global.query_log_file; NULL or "": none),
+// reopening it when it is the same file (a reload). 0, or -1 with err (Prometheus's "can't
+// create json log file: ..."; the log before stays). Thread-safe.
+int tsdb_api_set_query_log(tsdb_api_t *self, const char *path, fw_err_t *err);
 
 // Add the /api/v1/... routes to http (before fw_http_start).
 void tsdb_api_routes(tsdb_api_t *self, fw_http_t *http);
@@ -58,9 +80,9 @@ void tsdb_api_set_reload_failed(tsdb_api_t *self);
 // (fw_flags_json) and the retention ("15d", "" for none); both copied. Thread-safe.
 void tsdb_api_set_info(tsdb_api_t *self, const char *flags_json, const char *retention);
 
-// Run q and return the complete Prometheus JSON answer (caller frees); *http_status gets
-// 200, 400 (bad_data), 422 (execution), 503 (timeout) or 500 (internal). `api` names the
-// caller for fw_tsdb_queries_total{api=...} ("query", "query_range", "zmq").
+// Run q within the limits and return the complete Prometheus JSON answer (caller frees);
+// *http_status gets 200, 400 (bad_data), 422 (execution), 503 (timeout) or 500 (internal).
+// `api` names the caller for fw_tsdb_queries_total{api=...} ("query", "query_range", "zmq").
 char *tsdb_api_query_json(tsdb_api_t *self, const struct tsdb_api_query *q, const char *api,
                           int *http_status);
 

@@ -17,6 +17,8 @@
 #include "fw_labels.h"
 #include "fw_metrics.h"
 #include "tsdb_api.h"
+#include "tsdb_api_querylog.h"
+#include "tsdb_gate.h"
 #include "tsdb_json.h"
 #include "tsdb_store.h"
 
@@ -34,6 +36,11 @@ struct tsdb_api {
     char *retention;        // owned: runtimeinfo's storageRetention ("15d", "")
     int64_t last_reload_ms; // the last config loaded (runtimeinfo's lastConfigTime)
     bool reload_ok;         // the last reload succeeded
+
+    // the query limits (tsdb_api_set_limits, before the first query, then read-only)
+    struct tsdb_api_limits limits;
+    tsdb_gate_t *gate;         // owned: --query.max-concurrency
+    tsdb_api_querylog_t *qlog; // owned: global.query_log_file
 };
 
 // A JSON string as Go's encoding/json writes it (HTML-safe).

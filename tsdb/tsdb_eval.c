@@ -75,6 +75,10 @@ s_subquery(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, struct tsdb
             pts[n_pts++] = (struct s_point){si, ts, el->v};
         }
         tsdb_eval_ctx_val_clear(c, &v);
+        if (tsdb_eval_ctx_samples_check(c, (int64_t)n_pts) != 0) {
+            rc = -1;
+            break;
+        }
         if (!tsdb_eval_ctx_step_fits(ts, end, step))
             break;
     }
@@ -349,6 +353,10 @@ tsdb_eval_range(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t start_ms
             break;
         if (v.type == FW_PQ_SCALAR)
             tsdb_eval_ctx_push(&c, &v.vec, tsdb_eval_ctx_empty(&c), t, v.scalar);
+        if (tsdb_eval_ctx_samples_hold(&c, (int64_t)v.vec.len) != 0) {
+            tsdb_eval_ctx_val_clear(&c, &v);
+            break;
+        }
         for (size_t k = 0; k < v.vec.len; k++) {
             const struct tsdb_eval_elem *el = &v.vec.items[k];
             size_t si = tsdb_eval_ctx_tab_get(&tab, el->ls);

@@ -55,15 +55,32 @@ struct tsdb_eval_result {
     size_t n_annos;
 };
 
-// What bounds one evaluation (limit may be NULL, members 0/NULL for none): a deadline on the
-// fw_time_mono_ms() clock, and a flag another thread may set to stop it (shutdown).
-struct tsdb_eval_limit {
-    int64_t deadline_mono_ms;
-    const atomic_bool *cancel; // borrowed; must outlive the evaluation
+// What one evaluation loaded (Prometheus's query stats "samples"): every sample read from
+// the store, and the most samples held in memory at once.
+struct tsdb_eval_stats {
+    int64_t total_samples; // totalQueryableSamples
+    int64_t peak_samples;  // peakSamples
 };
 
+// What bounds one evaluation (limit may be NULL, members 0/NULL for none): a deadline on the
+// fw_time_mono_ms() clock, a flag another thread may set to stop it (shutdown), and the
+// most samples it may hold in memory at once (--query.max-samples, counted as Prometheus
+// counts them: the samples of selector windows, of instant-vector selections and of the
+// result being built; above it the evaluation fails with Prometheus's "query processing
+// would load too many samples into memory in query execution").
+struct tsdb_eval_limit {
+    int64_t deadline_mono_ms;
+    const atomic_bool *cancel;     // borrowed; must outlive the evaluation
+    int64_t max_samples;           // 0: none
+    struct tsdb_eval_stats *stats; // borrowed, may be NULL: filled when the evaluation ends
+};
+
+#define TSDB_EVAL_TOO_MANY_SAMPLES                                                                 \
+    "query processing would load too many samples into memory in query execution"
+
 // Evaluate e at t_ms within limit. Returns 0 with *out filled (caller clears it), or:
-//   -1           an execution error (many-to-many matching, ...), reason in err
+//   -1           an execution error (many-to-many matching, too many samples, ...), reason
+//                in err
 //   FW_ETIMEOUT  the deadline passed or *cancel was set, reason in err
 //   FW_ESTORE    the store failed, reason in err
 int tsdb_eval_instant(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t t_ms,

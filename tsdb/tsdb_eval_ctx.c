@@ -41,6 +41,8 @@ tsdb_eval_ctx_open(tsdb_eval_ctx_t *c, tsdb_store_t *store, int64_t start, int64
     c->end = c->q_end = end;
     c->deadline = limit ? limit->deadline_mono_ms : 0;
     c->cancel = limit ? limit->cancel : NULL;
+    c->max_samples = limit ? limit->max_samples : 0;
+    c->stats_out = limit ? limit->stats : NULL;
     c->err = err;
     c->rd = tsdb_store_reader_new(store, err);
     return c->rd ? 0 : FW_ESTORE;
@@ -49,6 +51,8 @@ tsdb_eval_ctx_open(tsdb_eval_ctx_t *c, tsdb_store_t *store, int64_t start, int64
 void
 tsdb_eval_ctx_close(tsdb_eval_ctx_t *c)
 {
+    if (c->stats_out)
+        *c->stats_out = c->stats;
     while (c->arena) {
         struct tsdb_eval_arena *next = c->arena->next;
         free(c->arena);
@@ -132,6 +136,26 @@ tsdb_eval_ctx_check_deadline(tsdb_eval_ctx_t *c)
         }
         return -1;
     }
+    return 0;
+}
+
+int
+tsdb_eval_ctx_samples_check(tsdb_eval_ctx_t *c, int64_t n)
+{
+    int64_t now = c->samples + n;
+    if (now > c->stats.peak_samples)
+        c->stats.peak_samples = now;
+    if (c->max_samples > 0 && now > c->max_samples)
+        return tsdb_eval_ctx_fail(c, TSDB_EVAL_TOO_MANY_SAMPLES);
+    return 0;
+}
+
+int
+tsdb_eval_ctx_samples_hold(tsdb_eval_ctx_t *c, int64_t n)
+{
+    if (n > 0 && tsdb_eval_ctx_samples_check(c, n) != 0)
+        return -1;
+    c->samples += n;
     return 0;
 }
 

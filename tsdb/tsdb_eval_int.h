@@ -113,6 +113,12 @@ typedef struct tsdb_eval_ctx {
     struct tsdb_eval_anno *annos; // owned: warnings and infos so far, distinct
     size_t n_annos, cap_annos;
 
+    // --query.max-samples (tsdb_eval_ctx_samples_*) and what the query loaded
+    int64_t max_samples;               // the limit's; 0 for none
+    int64_t samples;                   // samples held now
+    struct tsdb_eval_stats stats;      // so far
+    struct tsdb_eval_stats *stats_out; // borrowed, may be NULL: gets stats at close
+
     // private to tsdb_eval_ctx.c
     struct tsdb_eval_arena *arena;
     struct tsdb_eval_lset **interned; // open addressing
@@ -147,6 +153,13 @@ void tsdb_eval_ctx_info(tsdb_eval_ctx_t *c, const fw_promql_expr_t *at, const ch
     __attribute__((format(printf, 3, 4)));
 // -1 (with FW_ETIMEOUT recorded) once the deadline has passed or *cancel is set, else 0.
 int tsdb_eval_ctx_check_deadline(tsdb_eval_ctx_t *c);
+
+// Samples accounting (--query.max-samples): hold n more samples (negative n releases them;
+// that never fails), or check that n more could be held now without holding them (a
+// transient value such as one step's instant-vector selection). -1 with Prometheus's
+// too-many-samples execution error recorded when c->samples + n exceeds the limit, else 0.
+int tsdb_eval_ctx_samples_hold(tsdb_eval_ctx_t *c, int64_t n);
+int tsdb_eval_ctx_samples_check(tsdb_eval_ctx_t *c, int64_t n);
 
 // Time arithmetic that saturates at the ends of int64: times, offsets and ranges may each
 // be any int64, and a window past the ends simply holds no samples.

@@ -1,12 +1,26 @@
 /*  tsdb_eval_select.c — selectors over the store's iterators (see tsdb_eval_int.h).
 
-    Each selector node of the query gets a state on first use: its series (interned label
-    set, id) and, per series, either a streaming cursor (an iterator, the sample it has read
-    ahead, and a window buffer) or a materialised array. A streaming window holds the
-    samples in (from - 1, ref] where ref only grows: each step drops what fell out at the
-    left and reads up to ref, and when the window has emptied (a step longer than the range)
-    the iterator seeks instead of decoding the samples in between. An instant selector
-    keeps only the newest sample read.
+    Each selector node of the query gets a state on first use: its series, each an interned
+    label set and an id (24 bytes: the labels are decoded one series at a time into one
+    reused set and interned in the query's arena, so a selection of 400,000 series holds no
+    per-series heap strings), and then one of three ways of reading their samples:
+
+    - one-shot (an instant query, outside subqueries: each selector is evaluated once, at one
+      time): each series is read with the node's one iterator in turn, an instant selector
+      keeping only the newest sample, a range selector appending its window to one buffer
+      shared by the node's series. Nothing is kept per series.
+    - streaming (a range query, outside subqueries: times only increase): each series keeps
+      an iterator (allocated on first use) and a sliding window of the samples the current
+      step needs, (from - 1, ref], so a range query reads each sample once. Each step drops
+      what fell out at the left and reads up to ref; when the window has emptied (a step
+      longer than the range) the iterator seeks instead of decoding the samples in between.
+    - materialised (inside a subquery: times go back and forth): each series' samples over
+      the whole window the query can ask for are read once into an array and sliced by
+      binary search per step.
+
+    Every sample a window or array holds, and every element of an instant-vector selection,
+    counts against --query.max-samples (tsdb_eval_ctx_samples_*), so what a query holds is
+    bounded by the limit whatever it selects.
 */
 #include "tsdb_eval_int.h"
 
@@ -16,25 +30,34 @@
 
 #include "fw_mem.h"
 
-struct s_series {
-    const struct tsdb_eval_lset *ls;
-    uint64_t id;
+// A streaming window or a materialised array of one series.
+struct s_win {
     struct fw_sample *buf; // owned: the window buf[lo..hi), or the materialised samples
     size_t lo, hi, cap;
-    struct tsdb_store_iter it;
-    int64_t last_t; // the newest sample consumed from it (INT64_MIN: none)
+    struct tsdb_store_iter *it; // owned: streaming only
+    int64_t last_t;             // the newest sample consumed from it (INT64_MIN: none)
     double last_v;
-    bool started; // it initialised
-    bool pending; // it.t/it.v read but not consumed (past the last ref)
+    bool pending; // it->t/it->v read but not consumed (past the last ref)
     bool done;    // it exhausted
 };
 
+struct s_series {
+    const struct tsdb_eval_lset *ls;
+    uint64_t id;
+    struct s_win *w; // owned; NULL until the series is streamed or materialised
+};
+
+enum s_mode { S_ONESHOT, S_STREAM, S_MATERIAL };
+
 struct s_node {
     const fw_promql_expr_t *e;
-    bool materialised;
+    enum s_mode mode;
     int64_t last_ref;        // streaming: the ref of the previous step
     struct s_series *series; // owned
-    size_t n;
+    size_t n, cap;
+    struct tsdb_store_iter *it; // owned: one-shot and materialising reads
+    struct fw_sample *buf;      // owned: one-shot range windows of the last evaluation
+    size_t len, buf_cap;
 };
 
 struct tsdb_eval_select {
@@ -49,9 +72,18 @@ tsdb_eval_select_free(tsdb_eval_ctx_t *c)
     if (!s)
         return;
     for (size_t k = 0; k < s->n; k++) {
-        for (size_t j = 0; j < s->nodes[k].n; j++)
-            free(s->nodes[k].series[j].buf);
-        free(s->nodes[k].series);
+        struct s_node *nd = &s->nodes[k];
+        for (size_t j = 0; j < nd->n; j++) {
+            struct s_win *w = nd->series[j].w;
+            if (w) {
+                free(w->buf);
+                free(w->it);
+                free(w);
+            }
+        }
+        free(nd->series);
+        free(nd->it);
+        free(nd->buf);
     }
     free(s->nodes);
     free(s);
@@ -69,32 +101,66 @@ s_store_fail(tsdb_eval_ctx_t *c, uint64_t id, int rc)
 }
 
 static void
-s_append(struct s_series *s, int64_t t, double v)
+s_append(struct s_win *w, int64_t t, double v)
 {
-    if (s->hi == s->cap) {
-        if (s->lo > 0 && s->hi - s->lo <= s->cap / 2) {
-            memmove(s->buf, s->buf + s->lo, (s->hi - s->lo) * sizeof(*s->buf));
-            s->hi -= s->lo;
-            s->lo = 0;
+    if (w->hi == w->cap) {
+        if (w->lo > 0 && w->hi - w->lo <= w->cap / 2) {
+            memmove(w->buf, w->buf + w->lo, (w->hi - w->lo) * sizeof(*w->buf));
+            w->hi -= w->lo;
+            w->lo = 0;
         } else {
-            fw_mem_grow((void **)&s->buf, &s->cap, s->hi + 1, sizeof(*s->buf));
+            fw_mem_grow((void **)&w->buf, &w->cap, w->hi + 1, sizeof(*w->buf));
         }
     }
-    s->buf[s->hi].t_ms = t;
-    s->buf[s->hi].v = v;
-    s->hi++;
+    w->buf[w->hi].t_ms = t;
+    w->buf[w->hi].v = v;
+    w->hi++;
 }
 
-// Read all samples of s in [mint, maxt] into its buffer (stale markers too when keep_stale).
-static int
-s_materialise(tsdb_eval_ctx_t *c, struct s_series *s, int64_t mint, int64_t maxt, bool keep_stale)
+static struct s_win *
+s_win(struct s_series *s)
 {
-    tsdb_store_iter_init(&s->it, c->rd, s->id, mint, maxt);
-    while (tsdb_store_iter_next(&s->it))
-        if (keep_stale || !fw_sample_is_stale(s->it.v))
-            s_append(s, s->it.t, s->it.v);
-    if (tsdb_store_iter_err(&s->it) != 0)
-        return s_store_fail(c, s->id, tsdb_store_iter_err(&s->it));
+    if (!s->w) {
+        s->w = fw_calloc(1, sizeof(*s->w));
+        s->w->last_t = INT64_MIN;
+    }
+    return s->w;
+}
+
+// Read all samples of s in [mint, maxt] into its array (stale markers too when keep_stale).
+static int
+s_materialise(tsdb_eval_ctx_t *c, struct s_node *nd, struct s_series *s, int64_t mint, int64_t maxt,
+              bool keep_stale)
+{
+    struct s_win *w = s_win(s);
+    struct tsdb_store_iter *it = nd->it;
+    int64_t read = 0;
+    tsdb_store_iter_init(it, c->rd, s->id, mint, maxt);
+    while (tsdb_store_iter_next(it)) {
+        read++;
+        if (keep_stale || !fw_sample_is_stale(it->v))
+            s_append(w, it->t, it->v);
+    }
+    c->stats.total_samples += read;
+    if (tsdb_store_iter_err(it) != 0)
+        return s_store_fail(c, s->id, tsdb_store_iter_err(it));
+    return tsdb_eval_ctx_samples_hold(c, (int64_t)w->hi);
+}
+
+struct s_add {
+    tsdb_eval_ctx_t *c;
+    struct s_node *nd;
+};
+
+static int
+s_add_series(void *arg, uint64_t id, const struct fw_labels *labels)
+{
+    struct s_add *a = arg;
+    struct s_node *nd = a->nd;
+    if ((nd->n & 1023) == 1023 && tsdb_eval_ctx_check_deadline(a->c) != 0)
+        return -1;
+    fw_mem_grow((void **)&nd->series, &nd->cap, nd->n + 1, sizeof(*nd->series));
+    nd->series[nd->n++] = (struct s_series){tsdb_eval_ctx_intern(a->c, labels), id, NULL};
     return 0;
 }
 
@@ -109,35 +175,28 @@ s_node(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e)
             return &sel->nodes[k];
     if (tsdb_eval_ctx_check_deadline(c) != 0)
         return NULL;
-    struct tsdb_store_series *found = NULL;
-    size_t n = 0;
-    if (tsdb_store_select(c->rd, e->matchers, e->n_matchers, &found, &n, c->err) != 0) {
-        c->rc = FW_ESTORE;
-        return NULL;
-    }
     fw_mem_grow((void **)&sel->nodes, &sel->cap, sel->n + 1, sizeof(*sel->nodes));
     struct s_node *nd = &sel->nodes[sel->n++];
     memset(nd, 0, sizeof(*nd));
     nd->e = e;
-    nd->materialised = c->subquery_depth > 0;
+    nd->mode = c->subquery_depth > 0 ? S_MATERIAL : c->q_step == 0 ? S_ONESHOT : S_STREAM;
     nd->last_ref = INT64_MIN;
-    nd->n = n;
-    nd->series = fw_calloc(n ? n : 1, sizeof(*nd->series));
-    for (size_t k = 0; k < n; k++) {
-        nd->series[k].ls = tsdb_eval_ctx_intern(c, &found[k].labels);
-        nd->series[k].id = found[k].id;
-        nd->series[k].last_t = INT64_MIN;
+    nd->it = fw_malloc(sizeof(*nd->it));
+    struct s_add a = {c, nd};
+    if (tsdb_store_select_each(c->rd, e->matchers, e->n_matchers, s_add_series, &a, c->err) != 0) {
+        if (c->rc == 0)
+            c->rc = FW_ESTORE;
+        return NULL;
     }
-    tsdb_store_series_free(found, n);
-    if (!nd->materialised)
+    if (nd->mode != S_MATERIAL)
         return nd;
     // Inside a subquery: the whole window this selector can be asked for, once.
     int64_t window = e->range_ms > 0 ? e->range_ms : TSDB_EVAL_LOOKBACK_MS;
     int64_t mint =
         tsdb_eval_ctx_tadd(tsdb_eval_ctx_tsub(tsdb_eval_ctx_ref(c, e, c->start), window), 1);
     int64_t maxt = tsdb_eval_ctx_ref(c, e, c->end);
-    for (size_t k = 0; k < n; k++) {
-        if (s_materialise(c, &nd->series[k], mint, maxt, e->range_ms == 0) != 0)
+    for (size_t k = 0; k < nd->n; k++) {
+        if (s_materialise(c, nd, &nd->series[k], mint, maxt, e->range_ms == 0) != 0)
             return NULL;
         if ((k & 255) == 255 && tsdb_eval_ctx_check_deadline(c) != 0)
             return NULL;
@@ -160,6 +219,32 @@ s_upper(const struct fw_sample *p, size_t n, int64_t x)
     return lo;
 }
 
+// One-shot: read s's samples in [from, ref] with the node's iterator. A range selector
+// (window true) appends the non-stale ones to the node's buffer; *last_t/*last_v get the
+// newest read (INT64_MIN: none). 0 or -1.
+static int
+s_read_once(tsdb_eval_ctx_t *c, struct s_node *nd, const struct s_series *s, int64_t from,
+            int64_t ref, bool window, int64_t *last_t, double *last_v)
+{
+    struct tsdb_store_iter *it = nd->it;
+    int64_t read = 0;
+    *last_t = INT64_MIN;
+    tsdb_store_iter_init(it, c->rd, s->id, from, ref);
+    while (tsdb_store_iter_next(it)) {
+        read++;
+        *last_t = it->t;
+        *last_v = it->v;
+        if (window && !fw_sample_is_stale(it->v)) {
+            fw_mem_grow((void **)&nd->buf, &nd->buf_cap, nd->len + 1, sizeof(*nd->buf));
+            nd->buf[nd->len++] = (struct fw_sample){it->t, it->v};
+        }
+    }
+    c->stats.total_samples += read;
+    if (tsdb_store_iter_err(it) != 0)
+        return s_store_fail(c, s->id, tsdb_store_iter_err(it));
+    return 0;
+}
+
 // Streaming: consume s's samples up to ref. from is the first time the step needs; samples
 // before it are skipped (by seeking when nothing read so far is still needed: every sample
 // the window holds is >= from, so that is when the newest consumed is older than from).
@@ -170,25 +255,27 @@ static int
 s_advance(tsdb_eval_ctx_t *c, const struct s_node *nd, struct s_series *s, int64_t from,
           int64_t ref, bool window)
 {
+    struct s_win *w = s_win(s);
+    size_t held = w->hi - w->lo;
     if (window) {
-        while (s->lo < s->hi && s->buf[s->lo].t_ms < from)
-            s->lo++;
-        if (s->lo == s->hi)
-            s->lo = s->hi = 0;
+        while (w->lo < w->hi && w->buf[w->lo].t_ms < from)
+            w->lo++;
+        if (w->lo == w->hi)
+            w->lo = w->hi = 0;
     }
-    if (!s->started) {
-        tsdb_store_iter_init(&s->it, c->rd, s->id, from, tsdb_eval_ctx_ref(c, nd->e, c->end));
-        s->started = true;
+    if (!w->it) {
+        w->it = fw_malloc(sizeof(*w->it));
+        tsdb_store_iter_init(w->it, c->rd, s->id, from, tsdb_eval_ctx_ref(c, nd->e, c->end));
     }
-    struct tsdb_store_iter *it = &s->it;
-    int64_t last_t = s->last_t;
-    double last_v = s->last_v;
+    struct tsdb_store_iter *it = w->it;
+    int64_t last_t = w->last_t, read = 0;
+    double last_v = w->last_v;
     bool ok;
-    if (s->pending) {
+    if (w->pending) {
         ok = true; // it->t, it->v: read by an earlier step, not consumed yet
-        s->pending = false;
-    } else if (s->done) {
-        return 0;
+        w->pending = false;
+    } else if (w->done) {
+        ok = false;
     } else {
         ok = last_t < from ? tsdb_store_iter_seek(it, from) : tsdb_store_iter_next(it);
     }
@@ -196,38 +283,59 @@ s_advance(tsdb_eval_ctx_t *c, const struct s_node *nd, struct s_series *s, int64
         int64_t t = it->t;
         double v = it->v;
         if (t > ref) {
-            s->pending = true;
+            w->pending = true;
             break;
         }
+        read++;
         last_t = t;
         last_v = v;
         if (window && t >= from && !fw_sample_is_stale(v)) {
-            if (s->hi < s->cap)
-                s->buf[s->hi++] = (struct fw_sample){t, v};
+            if (w->hi < w->cap)
+                w->buf[w->hi++] = (struct fw_sample){t, v};
             else
-                s_append(s, t, v);
+                s_append(w, t, v);
         }
         ok = last_t < from ? tsdb_store_iter_seek(it, from) : tsdb_store_iter_next(it);
     }
-    s->last_t = last_t;
-    s->last_v = last_v;
-    if (!ok && !s->pending) {
-        s->done = true;
+    w->last_t = last_t;
+    w->last_v = last_v;
+    c->stats.total_samples += read;
+    if (!ok && !w->pending && !w->done) {
+        w->done = true;
         if (tsdb_store_iter_err(it) != 0)
             return s_store_fail(c, s->id, tsdb_store_iter_err(it));
     }
-    return 0;
+    return tsdb_eval_ctx_samples_hold(c, (int64_t)(w->hi - w->lo) - (int64_t)held);
 }
 
 static void
-s_restart(struct s_node *nd)
+s_restart(tsdb_eval_ctx_t *c, struct s_node *nd)
 {
     for (size_t k = 0; k < nd->n; k++) {
-        struct s_series *s = &nd->series[k];
-        s->lo = s->hi = 0;
-        s->last_t = INT64_MIN;
-        s->started = s->pending = s->done = false;
+        struct s_win *w = nd->series[k].w;
+        if (!w)
+            continue;
+        tsdb_eval_ctx_samples_hold(c, -(int64_t)(w->hi - w->lo));
+        w->lo = w->hi = 0;
+        w->last_t = INT64_MIN;
+        w->pending = w->done = false;
+        free(w->it);
+        w->it = NULL;
     }
+}
+
+// Start an evaluation of nd at ref: a streaming node whose time went back starts over, a
+// one-shot node lets go of the windows of its previous evaluation.
+static void
+s_begin(tsdb_eval_ctx_t *c, struct s_node *nd, int64_t ref)
+{
+    if (nd->mode == S_STREAM && ref < nd->last_ref)
+        s_restart(c, nd);
+    if (nd->mode == S_ONESHOT) {
+        tsdb_eval_ctx_samples_hold(c, -(int64_t)nd->len);
+        nd->len = 0;
+    }
+    nd->last_ref = ref;
 }
 
 int
@@ -240,34 +348,32 @@ tsdb_eval_select_vector(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t
     int64_t ref = tsdb_eval_ctx_ref(c, e, t);
     int64_t from = tsdb_eval_ctx_tadd(tsdb_eval_ctx_tsub(ref, TSDB_EVAL_LOOKBACK_MS), 1);
     out->type = FW_PQ_VECTOR;
-    if (!nd->materialised && ref < nd->last_ref)
-        s_restart(nd);
-    nd->last_ref = ref;
+    s_begin(c, nd, ref);
     for (size_t k = 0; k < nd->n; k++) {
         struct s_series *s = &nd->series[k];
         int64_t st;
-        double sv;
-        if (nd->materialised) {
-            size_t i = s_upper(s->buf, s->hi, ref);
-            if (i == 0)
-                continue;
-            st = s->buf[i - 1].t_ms;
-            sv = s->buf[i - 1].v;
+        double sv = 0;
+        if (nd->mode == S_MATERIAL) {
+            size_t i = s_upper(s->w->buf, s->w->hi, ref);
+            st = i == 0 ? INT64_MIN : s->w->buf[i - 1].t_ms;
+            sv = i == 0 ? 0 : s->w->buf[i - 1].v;
+        } else if (nd->mode == S_ONESHOT) {
+            if (s_read_once(c, nd, s, from, ref, false, &st, &sv) != 0)
+                return -1;
         } else {
             if (s_advance(c, nd, s, from, ref, false) != 0)
                 return -1;
-            if ((k & 255) == 255 && tsdb_eval_ctx_check_deadline(c) != 0)
-                return -1;
-            if (s->last_t == INT64_MIN)
-                continue;
-            st = s->last_t;
-            sv = s->last_v;
+            st = s->w->last_t;
+            sv = s->w->last_v;
         }
-        if (st < from || fw_sample_is_stale(sv))
+        if ((k & 255) == 255 && (tsdb_eval_ctx_check_deadline(c) != 0 ||
+                                 tsdb_eval_ctx_samples_check(c, (int64_t)out->vec.len) != 0))
+            return -1;
+        if (st == INT64_MIN || st < from || fw_sample_is_stale(sv))
             continue;
         tsdb_eval_ctx_push(c, &out->vec, s->ls, st, sv);
     }
-    return 0;
+    return tsdb_eval_ctx_samples_check(c, (int64_t)out->vec.len);
 }
 
 int
@@ -281,32 +387,47 @@ tsdb_eval_select_matrix(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t
     int64_t from = tsdb_eval_ctx_tadd(tsdb_eval_ctx_tsub(ref, e->range_ms), 1);
     out->type = FW_PQ_MATRIX;
     out->sel = e;
-    if (!nd->materialised && ref < nd->last_ref)
-        s_restart(nd);
-    nd->last_ref = ref;
+    s_begin(c, nd, ref);
+    struct tsdb_eval_mat *m = &out->mat;
     for (size_t k = 0; k < nd->n; k++) {
         struct s_series *s = &nd->series[k];
-        const struct fw_sample *p;
+        const struct fw_sample *p = NULL;
         size_t len;
-        if (nd->materialised) {
-            size_t hi = s_upper(s->buf, s->hi, ref);
-            size_t lo = s_upper(s->buf, s->hi, tsdb_eval_ctx_tsub(ref, e->range_ms));
-            p = s->buf + lo;
+        if (nd->mode == S_MATERIAL) {
+            size_t hi = s_upper(s->w->buf, s->w->hi, ref);
+            size_t lo = s_upper(s->w->buf, s->w->hi, tsdb_eval_ctx_tsub(ref, e->range_ms));
+            p = s->w->buf + lo;
             len = hi - lo;
+        } else if (nd->mode == S_ONESHOT) {
+            // The window goes to the node's buffer, which may move as it grows: the points
+            // are set once every window is read.
+            size_t before = nd->len;
+            int64_t lt;
+            double lv;
+            if (s_read_once(c, nd, s, from, ref, true, &lt, &lv) != 0 ||
+                tsdb_eval_ctx_samples_hold(c, (int64_t)(nd->len - before)) != 0)
+                return -1;
+            len = nd->len - before;
         } else {
             if (s_advance(c, nd, s, from, ref, true) != 0)
                 return -1;
-            if ((k & 255) == 255 && tsdb_eval_ctx_check_deadline(c) != 0)
-                return -1;
-            p = s->buf + s->lo;
-            len = s->hi - s->lo;
+            p = s->w->buf + s->w->lo;
+            len = s->w->hi - s->w->lo;
         }
+        if ((k & 255) == 255 && tsdb_eval_ctx_check_deadline(c) != 0)
+            return -1;
         if (len == 0)
             continue;
-        struct tsdb_eval_mat *m = &out->mat;
         if (m->len == m->cap)
             tsdb_eval_ctx_grow(c, (void **)&m->items, &m->cap, m->len + 1, sizeof(*m->items));
         m->items[m->len++] = (struct tsdb_eval_ser){s->ls, p, len};
+    }
+    if (nd->mode == S_ONESHOT) {
+        size_t off = 0;
+        for (size_t k = 0; k < m->len; k++) {
+            m->items[k].pts = nd->buf + off;
+            off += m->items[k].len;
+        }
     }
     return 0;
 }

@@ -269,6 +269,13 @@ void tsdb_store_reader_destroy(tsdb_store_reader_t **self_p);
 int tsdb_store_select(tsdb_store_reader_t *r, const struct fw_matcher *matchers, size_t n,
                       struct tsdb_store_series **out, size_t *n_out, fw_err_t *err);
 void tsdb_store_series_free(struct tsdb_store_series *s, size_t n);
+// The same selection one series at a time: fn(arg, id, labels) for each, labels borrowed
+// until fn returns (decoded into one reused set, so a large selection costs no memory per
+// series here). fn returns 0 to go on, -1 to stop: then -1 (fn's reason is its own).
+// Damaged series are reported and skipped. 0, or -1 with err on a storage error.
+typedef int tsdb_store_series_fn(void *arg, uint64_t id, const struct fw_labels *labels);
+int tsdb_store_select_each(tsdb_store_reader_t *r, const struct fw_matcher *matchers, size_t n,
+                           tsdb_store_series_fn *fn, void *arg, fw_err_t *err);
 // The same selection as ids only (sorted; the caller frees *ids). 0 or -1.
 int tsdb_store_select_ids(tsdb_store_reader_t *r, const struct fw_matcher *matchers, size_t n,
                           uint64_t **ids, size_t *n_ids, fw_err_t *err);

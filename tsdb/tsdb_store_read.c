@@ -63,39 +63,61 @@ tsdb_store_select_ids(tsdb_store_reader_t *r, const struct fw_matcher *matchers,
 }
 
 int
-tsdb_store_select(tsdb_store_reader_t *r, const struct fw_matcher *matchers, size_t n,
-                  struct tsdb_store_series **out, size_t *n_out, fw_err_t *err)
+tsdb_store_select_each(tsdb_store_reader_t *r, const struct fw_matcher *matchers, size_t n,
+                       tsdb_store_series_fn *fn, void *arg, fw_err_t *err)
 {
-    *out = NULL;
-    *n_out = 0;
     uint64_t *ids;
     size_t n_ids;
     if (tsdb_store_select_ids(r, matchers, n, &ids, &n_ids, err) != 0)
         return -1;
-    struct tsdb_store_series *res = n_ids ? fw_malloc(n_ids * sizeof(*res)) : NULL;
-    size_t len = 0;
-    for (size_t k = 0; k < n_ids; k++) {
-        res[len].id = ids[k];
-        res[len].labels = (struct fw_labels)FW_LABELS_INIT;
-        int rc = tsdb_index_labels(&r->store->ix, r->txn, ids[k], &res[len].labels);
+    struct fw_labels labels = FW_LABELS_INIT;
+    int ret = 0;
+    for (size_t k = 0; k < n_ids && ret == 0; k++) {
+        int rc = tsdb_index_labels(&r->store->ix, r->txn, ids[k], &labels);
         if (rc == TSDB_INDEX_EDAMAGED || rc == MDB_NOTFOUND) {
             tsdb_store_int_report_damage(r->store, r->txn, ids[k], "series", 0, FW_EPARSE);
             continue;
         }
-        if (rc != 0) {
-            free(ids);
-            tsdb_store_series_free(res, len);
-            return tsdb_store_int_lmdb_fail(err, "series read", rc);
-        }
-        len++;
+        if (rc != 0)
+            ret = tsdb_store_int_lmdb_fail(err, "series read", rc);
+        else if (fn(arg, ids[k], &labels) != 0)
+            ret = -1;
     }
+    fw_labels_clear(&labels);
     free(ids);
-    if (len == 0) {
-        free(res);
-        res = NULL;
+    return ret;
+}
+
+struct s_collect {
+    struct tsdb_store_series *res;
+    size_t len, cap;
+};
+
+static int
+s_collect(void *arg, uint64_t id, const struct fw_labels *labels)
+{
+    struct s_collect *c = arg;
+    fw_mem_grow((void **)&c->res, &c->cap, c->len + 1, sizeof(*c->res));
+    c->res[c->len].id = id;
+    c->res[c->len].labels = (struct fw_labels)FW_LABELS_INIT;
+    fw_labels_copy(&c->res[c->len].labels, labels);
+    c->len++;
+    return 0;
+}
+
+int
+tsdb_store_select(tsdb_store_reader_t *r, const struct fw_matcher *matchers, size_t n,
+                  struct tsdb_store_series **out, size_t *n_out, fw_err_t *err)
+{
+    struct s_collect c = {0};
+    *out = NULL;
+    *n_out = 0;
+    if (tsdb_store_select_each(r, matchers, n, s_collect, &c, err) != 0) {
+        tsdb_store_series_free(c.res, c.len);
+        return -1;
     }
-    *out = res;
-    *n_out = len;
+    *out = c.res;
+    *n_out = c.len;
     return 0;
 }
 
