@@ -42,6 +42,7 @@
 #include "tsdb_metadata.h"
 #include "tsdb_query.h"
 #include "tsdb_rules.h"
+#include "tsdb_rwrite.h"
 #include "tsdb_store.h"
 
 #define S_GROUP 64                       // SAMPLES messages handled per wake-up of the loop
@@ -73,6 +74,7 @@ struct tsdb {
     tsdb_targets_t *targets;                        // owned: /api/v1/targets via scrapers
     tsdb_rules_t *rules;                            // owned: /api/v1/rules, alerts via ruled
     tsdb_query_t *query;                            // owned: QUERY workers
+    tsdb_rwrite_t *rwrite;                          // owned: POST /api/v1/write
     fw_metrics_t *metrics;                          // owned
     fw_http_t *http;                                // owned
     zsock_t *samples, *router, *pub;                // owned: ROUTERs for SAMPLES, QUERY
@@ -858,6 +860,11 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
         goto fail;
     }
     tsdb_rules_routes(self->rules, self->http);
+    if (!(self->rwrite = tsdb_rwrite_new(self->samples, self->store, self->metrics, &err))) {
+        fw_error("tsdb.start.fail", "err=%s", err.msg);
+        goto fail;
+    }
+    tsdb_rwrite_routes(self->rwrite, self->http);
     if (fw_http_start(self->http, opts->common.web_listen_address, &err) != 0) {
         fw_error("http.start.fail", "address=%s err=%s", opts->common.web_listen_address, err.msg);
         goto fail;
@@ -918,7 +925,9 @@ tsdb_destroy(tsdb_t **self_p)
     tsdb_query_destroy(&self->query); // answers what it holds on the router
     fw_zsock_guard_destroy(&self->router_guard);
     fw_zsock_guard_destroy(&self->samples_guard);
+    tsdb_rwrite_stop(self->rwrite);
     fw_http_destroy(&self->http); // waits for handlers, which read the store
+    tsdb_rwrite_destroy(&self->rwrite);
     zsock_destroy(&self->pub);
     zsock_destroy(&self->router);
     zsock_destroy(&self->samples);

@@ -1,0 +1,77 @@
+/*  tsdb_rwproto.h — the Prometheus remote-write 1.0 WriteRequest (prompb), read in place.
+
+    The subset of prompb's remote.proto and types.proto that remote write 1.0 carries:
+
+        message WriteRequest { repeated TimeSeries timeseries = 1; reserved 2;
+                               repeated MetricMetadata metadata = 3; }
+        message TimeSeries   { repeated Label labels = 1; repeated Sample samples = 2;
+                               repeated Exemplar exemplars = 3; repeated Histogram histograms = 4; }
+        message Label        { string name = 1; string value = 2; }
+        message Sample       { double value = 1; int64 timestamp = 2; }
+
+    Written by hand instead of generated with protobuf-c (README "Libraries"): four messages
+    of two field kinds each; a generated unpacker copies every label into its own allocation
+    (a 32 MiB body is millions of them), while this reader points into the decompressed body
+    and allocates nothing, and a pure function of a byte string is easy to fuzz
+    (test/fuzz/fuzz_tsdb_rwproto.c). Unknown fields are skipped as protobuf requires;
+    exemplars, histograms and metadata are counted and not read (floorwatch stores float
+    samples only).
+
+    tsdb_rwproto_check walks the whole body once and refuses it with the text Prometheus's
+    gogo-protobuf unmarshaller gives ("unexpected EOF", "proto: wrong wireType = 0 for
+    field Labels", ...), so that the iterators after it cannot fail. Pure: no I/O, one
+    thread per body.
+*/
+#ifndef TSDB_RWPROTO_H
+#define TSDB_RWPROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fw_err.h"
+#include "fw_sample.h"
+#include "tsdb_json.h"
+
+// What a checked WriteRequest holds.
+struct tsdb_rwproto_counts {
+    size_t series, labels, samples;
+    size_t exemplars, histograms, metadata; // skipped
+};
+
+// One label, pointing into the body (not NUL-terminated).
+struct tsdb_rwproto_label {
+    const char *name, *value;
+    size_t name_len, value_len;
+};
+
+// One TimeSeries of a checked body: its bytes, to read its labels and samples from.
+struct tsdb_rwproto_series {
+    const unsigned char *p; // borrowed: the TimeSeries message
+    size_t len;
+};
+
+// Check body[0..len) as a WriteRequest; *c (may be NULL) gets its counts. 0, or -1 with err.
+int tsdb_rwproto_check(const unsigned char *body, size_t len, struct tsdb_rwproto_counts *c,
+                       fw_err_t *err);
+
+// The TimeSeries of a checked body in order: start with *off 0. False after the last.
+bool tsdb_rwproto_next_series(const unsigned char *body, size_t len, size_t *off,
+                              struct tsdb_rwproto_series *s);
+// The labels of s in the order sent (start with *off 0); false after the last.
+bool tsdb_rwproto_next_label(const struct tsdb_rwproto_series *s, size_t *off,
+                             struct tsdb_rwproto_label *l);
+// The samples of s in the order sent (start with *off 0); false after the last.
+bool tsdb_rwproto_next_sample(const struct tsdb_rwproto_series *s, size_t *off,
+                              struct fw_sample *out);
+
+// --- encoding (the remote-write sender) ---
+
+// Append to b (tsdb_json.h's growing buffer, used for bytes here) a WriteRequest's TimeSeries of n
+// labels (names and values NUL-terminated, in the order given: sorted by name, as remote write 1.0
+// requires) and samples[0..ns).
+void tsdb_rwproto_put_series(struct tsdb_json *b, const char *const *names,
+                             const char *const *values, size_t n, const struct fw_sample *samples,
+                             size_t ns);
+
+#endif

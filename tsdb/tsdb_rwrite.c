@@ -1,0 +1,609 @@
+/*  tsdb_rwrite.c — POST /api/v1/write: remote write 1.0 into tsdb (see tsdb_rwrite.h).
+
+    Per request, on its HTTP thread: headers, snappy (libsnappy's C API), the protobuf check
+    (tsdb_rwproto), then two passes over the series: the first sorts and checks each one's
+    labels and its samples' times, the second encodes the valid ones as SAMPLES series,
+    cutting a batch every TSDB_RWRITE_BATCH_BYTES. Each batch goes out on the request's
+    channel (a DEALER connected to tsdb's samples ROUTER over inproc, with its own sender id
+    and sequence numbers) as soon as it is full; at most S_INFLIGHT batches wait for their
+    acknowledgement at a time, so a large request holds a bounded amount in tsdb's queue.
+*/
+#include "tsdb_rwrite.h"
+
+#include <pthread.h>
+#include <snappy-c.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "fw_bytes.h"
+#include "fw_log.h"
+#include "fw_mem.h"
+#include "fw_msg.h"
+#include "fw_msg_samples.h"
+#include "fw_promql_ast.h"
+#include "fw_time.h"
+#include "fw_zsock.h"
+#include "tsdb_json.h"
+#include "tsdb_rwproto.h"
+
+#define S_CT_PROTO "application/x-protobuf"
+#define S_MSG_V1 "prometheus.WriteRequest"
+#define S_MSG_V2 "io.prometheus.write.v2.Request"
+#define S_MAX_AHEAD_MS (10 * 60 * 1000) // Prometheus's maxAheadTime
+#define S_INFLIGHT 4                    // batches of one request unacknowledged at a time
+#define S_POLL_MS 200                   // how often a waiting request looks at the stop flag
+#define S_LOG_EVERY_MS 10000            // at most one log line per this for bad requests
+
+struct s_chan {
+    zsock_t *sock; // owned: DEALER to the samples ROUTER
+    char id[FW_MSG_SENDER_MAX + 1];
+    uint64_t seq; // the last batch number given out
+    bool busy;    // taken by a request
+};
+
+struct tsdb_rwrite {
+    tsdb_store_t *store;   // borrowed
+    fw_metrics_t *metrics; // borrowed
+    char endpoint[64];     // the inproc endpoint bound on the samples ROUTER
+    pthread_mutex_t lock;  // guards the members below
+    pthread_cond_t free;   // a channel was given back, or stop
+    struct s_chan chans[TSDB_RWRITE_CHANNELS];
+    size_t n_chans;
+    bool stopping;
+    int64_t log_ms; // the last bad request logged
+    size_t unlogged;
+};
+
+// One request's work: the decompressed body and scratch reused series to series.
+struct s_req {
+    const unsigned char *pb; // the WriteRequest
+    size_t pb_len;
+    struct tsdb_rwproto_label *labels; // one series' labels, sorted
+    size_t n_labels, cap_labels;
+    char *scratch; // a NUL-terminated copy of a name or value
+    size_t cap_scratch;
+    struct tsdb_json enc; // the batch's encoded series (bytes)
+    size_t enc_series;
+    char *invalid; // the first invalid series' reason (owned)
+    size_t invalid_samples, samples;
+};
+
+// ---------------------------------------------------------------------------------------
+// Labels
+
+static int
+s_label_cmp(const void *a, const void *b)
+{
+    const struct tsdb_rwproto_label *x = a, *y = b;
+    size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+    int c = memcmp(x->name, y->name, n);
+    return c ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
+}
+
+static const char *
+s_cstr(struct s_req *r, const char *p, size_t n)
+{
+    fw_mem_grow((void **)&r->scratch, &r->cap_scratch, n + 1, 1);
+    memcpy(r->scratch, p, n);
+    r->scratch[n] = '\0';
+    return r->scratch;
+}
+
+// Prometheus's labels.String() of the series' labels (values quoted as Go's %q), bounded.
+static char *
+s_labels_text(const struct s_req *r)
+{
+    char *out = fw_strdup("{");
+    for (size_t i = 0; i < r->n_labels && strlen(out) < 1024; i++) {
+        const struct tsdb_rwproto_label *l = &r->labels[i];
+        char *q = fw_promql_quote(l->value, l->value_len);
+        char *next = fw_asprintf("%s%s%.*s=%s", out, i ? ", " : "",
+                                 (int)(l->name_len < 256 ? l->name_len : 256), l->name, q);
+        free(q);
+        free(out);
+        out = next;
+    }
+    char *done = fw_asprintf("%s}", out);
+    free(out);
+    return done;
+}
+
+// Gather s's labels into r->labels, sorted by name, those with an empty value left out
+// (absent, as in floorwatch's label sets). True when the set is valid: a metric name, every
+// name and the metric name in Prometheus's legacy character set, values UTF-8 without NUL,
+// no name twice.
+static bool
+s_gather(struct s_req *r, const struct tsdb_rwproto_series *s)
+{
+    struct tsdb_rwproto_label l;
+    size_t off = 0;
+    bool ok = true;
+    r->n_labels = 0;
+    while (tsdb_rwproto_next_label(s, &off, &l)) {
+        if (l.value_len == 0 && l.name_len > 0)
+            continue;
+        fw_mem_grow((void **)&r->labels, &r->cap_labels, r->n_labels + 1, sizeof(*r->labels));
+        r->labels[r->n_labels++] = l;
+    }
+    qsort(r->labels, r->n_labels, sizeof(*r->labels), s_label_cmp);
+    bool named = false;
+    for (size_t i = 0; i < r->n_labels && ok; i++) {
+        const struct tsdb_rwproto_label *x = &r->labels[i];
+        if (!fw_label_name_valid(s_cstr(r, x->name, x->name_len)) ||
+            (i > 0 && s_label_cmp(&r->labels[i - 1], x) == 0) ||
+            !fw_utf8_valid(x->value, x->value_len) || memchr(x->value, '\0', x->value_len))
+            ok = false;
+        if (x->name_len == 8 && memcmp(x->name, "__name__", 8) == 0) {
+            named = true;
+            ok = ok && fw_metric_name_valid(s_cstr(r, x->value, x->value_len));
+        }
+    }
+    return ok && named;
+}
+
+// ---------------------------------------------------------------------------------------
+// Channels
+
+static struct s_chan *
+s_chan_take(tsdb_rwrite_t *self, fw_err_t *err)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += TSDB_RWRITE_ACK_TIMEOUT_MS / 1000;
+    pthread_mutex_lock(&self->lock);
+    struct s_chan *c = NULL;
+    while (!c && !self->stopping) {
+        for (size_t i = 0; i < self->n_chans && !c; i++)
+            if (!self->chans[i].busy)
+                c = &self->chans[i];
+        if (!c && self->n_chans < TSDB_RWRITE_CHANNELS) {
+            c = &self->chans[self->n_chans];
+            c->sock = zsock_new(ZMQ_DEALER);
+            zsock_set_linger(c->sock, 0);
+            zsock_set_sndtimeo(c->sock, TSDB_RWRITE_ACK_TIMEOUT_MS);
+            if (!c->sock || zsock_connect(c->sock, "%s", self->endpoint) != 0) {
+                zsock_destroy(&c->sock);
+                fw_err_set(err, "cannot connect to tsdb's samples socket");
+                pthread_mutex_unlock(&self->lock);
+                return NULL;
+            }
+            snprintf(c->id, sizeof(c->id), "remote_write/%ld.%lld/%zu", (long)getpid(),
+                     (long long)fw_time_now_ms(), self->n_chans);
+            c->seq = 0;
+            self->n_chans++;
+        }
+        if (!c && pthread_cond_timedwait(&self->free, &self->lock, &until) != 0)
+            break;
+    }
+    if (c)
+        c->busy = true;
+    else
+        fw_err_set(err, self->stopping ? "tsdb is shutting down" : "every channel is busy");
+    pthread_mutex_unlock(&self->lock);
+    return c;
+}
+
+static void
+s_chan_give(tsdb_rwrite_t *self, struct s_chan *c)
+{
+    pthread_mutex_lock(&self->lock);
+    c->busy = false;
+    pthread_cond_signal(&self->free);
+    pthread_mutex_unlock(&self->lock);
+}
+
+static bool
+s_stopping(tsdb_rwrite_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    bool s = self->stopping;
+    pthread_mutex_unlock(&self->lock);
+    return s || zsys_interrupted;
+}
+
+// Read acknowledgements on c until *acked >= want. 0, or -1 with err (timeout, stop, or
+// tsdb asking for a resend: a batch went missing).
+static int
+s_wait_acks(tsdb_rwrite_t *self, struct s_chan *c, uint64_t want, uint64_t *acked, int64_t deadline,
+            fw_err_t *err)
+{
+    while (*acked < want) {
+        if (s_stopping(self))
+            return fw_err_set(err, "tsdb is shutting down"), -1;
+        int64_t left = deadline - fw_time_mono_ms();
+        if (left <= 0)
+            return fw_err_set(err, "no acknowledgement from tsdb's storage within %d ms",
+                              TSDB_RWRITE_ACK_TIMEOUT_MS),
+                   -1;
+        zmq_pollitem_t item = {zsock_resolve(c->sock), 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, left < S_POLL_MS ? left : S_POLL_MS) <= 0)
+            continue;
+        struct fw_msg *m = NULL;
+        if (fw_zsock_recv(c->sock, FW_MSG_SAMPLES_ACK, self->metrics, &m) != 0)
+            continue;
+        json_t *a = json_object_get(m->body, "acked");
+        bool resend = json_is_true(json_object_get(m->body, "resend"));
+        if (json_is_integer(a) && (uint64_t)json_integer_value(a) > *acked)
+            *acked = (uint64_t)json_integer_value(a);
+        fw_msg_destroy(&m);
+        if (resend && *acked < want)
+            return fw_err_set(err, "tsdb lost a batch of the request"), -1;
+    }
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Batches
+
+// Append v's n low bytes little-endian.
+static void
+s_put_le(struct s_req *r, uint64_t v, size_t n)
+{
+    unsigned char b[8];
+    fw_bytes_put_le(b, v, n);
+    tsdb_json_put(&r->enc, (const char *)b, n);
+}
+
+// Encode the gathered labels and s's samples as one SAMPLES v2 series.
+static void
+s_encode_series(struct s_req *r, const struct tsdb_rwproto_series *s, size_t nsamples)
+{
+    s_put_le(r, r->n_labels, 2);
+    for (size_t i = 0; i < r->n_labels; i++) {
+        s_put_le(r, r->labels[i].name_len, 2);
+        tsdb_json_put(&r->enc, r->labels[i].name, r->labels[i].name_len);
+        s_put_le(r, r->labels[i].value_len, 4);
+        tsdb_json_put(&r->enc, r->labels[i].value, r->labels[i].value_len);
+    }
+    s_put_le(r, nsamples, 4);
+    struct fw_sample smp;
+    size_t off = 0;
+    while (tsdb_rwproto_next_sample(s, &off, &smp)) {
+        uint64_t bits;
+        memcpy(&bits, &smp.v, sizeof(bits));
+        s_put_le(r, (uint64_t)smp.t_ms, 8);
+        s_put_le(r, bits, 8);
+    }
+    r->enc_series++;
+}
+
+static size_t
+s_count_samples(const struct tsdb_rwproto_series *s, int64_t max_t, bool *ahead)
+{
+    struct fw_sample smp;
+    size_t off = 0, n = 0;
+    while (tsdb_rwproto_next_sample(s, &off, &smp)) {
+        n++;
+        if (smp.t_ms > max_t)
+            *ahead = true;
+    }
+    return n;
+}
+
+// Send the encoded series as batch c->seq + 1 of the request whose first batch is first.
+static int
+s_send(struct s_req *r, struct s_chan *c, uint64_t first, fw_err_t *err)
+{
+    unsigned char *dst;
+    zmsg_t *z =
+        fw_msg_samples_frames(c->id, c->seq + 1, first, r->enc_series, r->enc.len, &dst, err);
+    if (!z)
+        return -1;
+    memcpy(dst, r->enc.p, r->enc.len);
+    if (zmsg_send(&z, c->sock) != 0) {
+        zmsg_destroy(&z);
+        return fw_err_set(err, "tsdb's samples socket takes no more batches"), -1;
+    }
+    c->seq++;
+    r->enc.len = 0;
+    r->enc_series = 0;
+    return 0;
+}
+
+// Pass 2: every valid series into batches on c, then wait for all acknowledgements.
+static int
+s_store(tsdb_rwrite_t *self, struct s_req *r, const bool *valid, struct s_chan *c, fw_err_t *err)
+{
+    int64_t deadline = fw_time_mono_ms() + TSDB_RWRITE_ACK_TIMEOUT_MS;
+    uint64_t first = c->seq + 1, acked = c->seq;
+    struct tsdb_rwproto_series s;
+    size_t off = 0;
+    bool any = false;
+    for (size_t i = 0; tsdb_rwproto_next_series(r->pb, r->pb_len, &off, &s); i++) {
+        bool ahead = false;
+        size_t n = valid[i] ? s_count_samples(&s, INT64_MAX, &ahead) : 0;
+        if (n == 0)
+            continue;
+        (void)s_gather(r, &s);
+        s_encode_series(r, &s, n);
+        if (r->enc.len < TSDB_RWRITE_BATCH_BYTES)
+            continue;
+        if (s_send(r, c, first, err) != 0 ||
+            s_wait_acks(self, c, c->seq > S_INFLIGHT ? c->seq - S_INFLIGHT : 0, &acked, deadline,
+                        err) != 0)
+            return -1;
+        any = true;
+    }
+    if (r->enc_series > 0) {
+        if (s_send(r, c, first, err) != 0)
+            return -1;
+        any = true;
+    }
+    return any ? s_wait_acks(self, c, c->seq, &acked, deadline, err) : 0;
+}
+
+// Pass 1: which series are valid; the first invalid one's reason. -1 when a valid series
+// has a sample too far ahead (Prometheus refuses the whole request then).
+static int
+s_check(struct s_req *r, bool *valid)
+{
+    int64_t max_t = fw_time_now_ms() + S_MAX_AHEAD_MS;
+    struct tsdb_rwproto_series s;
+    size_t off = 0;
+    bool ahead = false;
+    for (size_t i = 0; tsdb_rwproto_next_series(r->pb, r->pb_len, &off, &s); i++) {
+        valid[i] = s_gather(r, &s);
+        size_t n = s_count_samples(&s, max_t, valid[i] ? &ahead : &(bool){false});
+        if (valid[i]) {
+            r->samples += n;
+            continue;
+        }
+        r->invalid_samples += n;
+        if (!r->invalid)
+            r->invalid = s_labels_text(r);
+    }
+    return ahead ? -1 : 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Requests
+
+static int s_refuse(tsdb_rwrite_t *self, int status, const char *reason, char **text,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int
+s_refuse(tsdb_rwrite_t *self, int status, const char *reason, char **text, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char msg[1200];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    char lbl[64];
+    snprintf(lbl, sizeof(lbl), "reason=\"%s\"", reason);
+    fw_metrics_add(self->metrics, "fw_tsdb_remote_write_rejected_total", lbl, 1);
+    int64_t now = fw_time_mono_ms();
+    pthread_mutex_lock(&self->lock);
+    bool log = now - self->log_ms >= S_LOG_EVERY_MS;
+    size_t skipped = self->unlogged;
+    if (log) {
+        self->log_ms = now;
+        self->unlogged = 0;
+    } else {
+        self->unlogged++;
+    }
+    pthread_mutex_unlock(&self->lock);
+    if (log)
+        fw_warn("remote_write.reject", "code=%d reason=%s err=\"%s\" not_logged=%zu", status,
+                reason, msg, skipped);
+    *text = fw_asprintf("%s\n", msg);
+    return status;
+}
+
+// Prometheus's parseProtoMsg: 0 (v1), or a 415 answer.
+static int
+s_content_type(tsdb_rwrite_t *self, const char *ct, char **text)
+{
+    if (!ct || !*ct)
+        return 0;
+    char *dup = fw_strdup(ct), *p = dup, *end = dup + strlen(dup);
+    while (*p == ' ' || *p == '\t')
+        p++;
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+        *--end = '\0';
+    int rc = 0;
+    char *save = NULL, *part = strtok_r(p, ";", &save);
+    if (!part || strcmp(part, S_CT_PROTO) != 0) {
+        rc = s_refuse(self, 415, "content_type", text,
+                      "expected %s as the first (media) part, got %s content-type", S_CT_PROTO, p);
+        goto out;
+    }
+    while ((part = strtok_r(NULL, ";", &save))) {
+        char *eq = strchr(part, '=');
+        if (!eq || strchr(eq + 1, '=')) {
+            rc = s_refuse(self, 415, "content_type", text,
+                          "as per https://www.rfc-editor.org/rfc/rfc9110#parameter expected "
+                          "parameters to be key-values, got %s in %s content-type",
+                          part, p);
+            goto out;
+        }
+        *eq = '\0';
+        if (strcmp(part, "proto") != 0)
+            continue;
+        const char *msg = eq + 1;
+        if (strcmp(msg, S_MSG_V1) == 0)
+            break;
+        if (strcmp(msg, S_MSG_V2) == 0)
+            rc = s_refuse(self, 415, "content_type", text,
+                          "%s protobuf message is not accepted by this server; accepted [%s]",
+                          S_MSG_V2, S_MSG_V1);
+        else
+            rc = s_refuse(self, 415, "content_type", text,
+                          "got %s content type; unknown remote write protobuf message %s, "
+                          "supported: %s, %s",
+                          ct, msg, S_MSG_V1, S_MSG_V2);
+        break;
+    }
+out:
+    free(dup);
+    return rc;
+}
+
+static void
+s_req_clear(struct s_req *r)
+{
+    free(r->labels);
+    free(r->scratch);
+    free(r->enc.p);
+    free(r->invalid);
+}
+
+int
+tsdb_rwrite_handle(tsdb_rwrite_t *self, const char *content_type, const char *encoding,
+                   const unsigned char *body, size_t len, char **text)
+{
+    *text = NULL;
+    int rc = s_content_type(self, content_type, text);
+    if (rc)
+        return rc;
+    if (encoding && *encoding && strcasecmp(encoding, "snappy") != 0)
+        return s_refuse(self, 415, "content_encoding", text,
+                        "%s encoding (compression) is not accepted by this server; only snappy "
+                        "is acceptable",
+                        encoding);
+    size_t n;
+    if (snappy_uncompressed_length((const char *)body, len, &n) != SNAPPY_OK)
+        return s_refuse(self, 400, "snappy", text, "snappy: corrupt input");
+    if (n > TSDB_RWRITE_MAX_DECODED)
+        return s_refuse(self, 413, "too_large", text,
+                        "decompressed body of %zu bytes is over the limit of %zu bytes", n,
+                        TSDB_RWRITE_MAX_DECODED);
+    char *pb = fw_malloc(n ? n : 1);
+    struct s_req r = {.pb = (const unsigned char *)pb, .pb_len = n};
+    bool *valid = NULL;
+    struct tsdb_rwproto_counts counts;
+    fw_err_t err;
+    if (snappy_uncompress((const char *)body, len, pb, &n) != SNAPPY_OK || n != r.pb_len) {
+        rc = s_refuse(self, 400, "snappy", text, "snappy: corrupt input");
+        goto out;
+    }
+    if (tsdb_rwproto_check(r.pb, r.pb_len, &counts, &err) != 0) {
+        rc = s_refuse(self, 400, "protobuf", text, "%s", err.msg);
+        goto out;
+    }
+    valid = fw_calloc(counts.series + 1, sizeof(*valid));
+    if (s_check(&r, valid) != 0) {
+        rc = s_refuse(self, 400, "out_of_bounds", text, "out of bounds");
+        goto out;
+    }
+    if (!tsdb_store_writable(self->store)) {
+        rc = s_refuse(self, 503, "unavailable", text, "storage not writable: commits fail");
+        goto out;
+    }
+    struct s_chan *c = s_chan_take(self, &err);
+    if (!c || s_store(self, &r, valid, c, &err) != 0) {
+        rc = s_refuse(self, 503, "unavailable", text, "%s", err.msg);
+        if (c)
+            s_chan_give(self, c);
+        goto out;
+    }
+    s_chan_give(self, c);
+    fw_metrics_add(self->metrics, "fw_tsdb_remote_write_samples_total", "", (double)r.samples);
+    if (counts.exemplars || counts.histograms)
+        fw_metrics_add(self->metrics, "fw_tsdb_remote_write_ignored_total", "",
+                       (double)(counts.exemplars + counts.histograms));
+    if (r.invalid) {
+        fw_metrics_add(self->metrics, "fw_tsdb_remote_write_invalid_labels_samples_total", "",
+                       (double)r.invalid_samples);
+        rc =
+            s_refuse(self, 400, "labels", text, "invalid metric name or labels, got %s", r.invalid);
+        goto out;
+    }
+    rc = 204;
+out:
+    free(valid);
+    free(pb);
+    s_req_clear(&r);
+    return rc;
+}
+
+static int
+s_on_write(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    tsdb_rwrite_t *self = arg;
+    size_t len;
+    const char *body = fw_http_body(req, &len);
+    char *text = NULL;
+    int status = tsdb_rwrite_handle(
+        self, fw_http_header(req, "Content-Type"), fw_http_header(req, "Content-Encoding"),
+        (const unsigned char *)(body ? body : ""), body ? len : 0, &text);
+    char lbl[32];
+    snprintf(lbl, sizeof(lbl), "code=\"%d\"", status);
+    fw_metrics_add(self->metrics, "fw_tsdb_remote_write_requests_total", lbl, 1);
+    resp->status = status;
+    resp->body = text;
+    resp->body_len = 0;
+    resp->content_type = "text/plain; charset=utf-8";
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Lifecycle
+
+tsdb_rwrite_t *
+tsdb_rwrite_new(zsock_t *samples, tsdb_store_t *store, fw_metrics_t *metrics, fw_err_t *err)
+{
+    tsdb_rwrite_t *self = fw_calloc(1, sizeof(*self));
+    self->store = store;
+    self->metrics = metrics;
+    snprintf(self->endpoint, sizeof(self->endpoint), "inproc://tsdb-remote-write-%p", (void *)self);
+    if (zsock_bind(samples, "%s", self->endpoint) != 0) {
+        fw_err_set(err, "cannot bind %s on the samples socket", self->endpoint);
+        free(self);
+        return NULL;
+    }
+    pthread_mutex_init(&self->lock, NULL);
+    pthread_cond_init(&self->free, NULL);
+    fw_metrics_declare(metrics, "fw_tsdb_remote_write_requests_total", FW_METRIC_COUNTER,
+                       "Remote-write requests on /api/v1/write, by HTTP status answered.");
+    fw_metrics_declare(metrics, "fw_tsdb_remote_write_samples_total", FW_METRIC_COUNTER,
+                       "Samples received by remote write and stored (acknowledged by storage).");
+    fw_metrics_declare(metrics, "fw_tsdb_remote_write_rejected_total", FW_METRIC_COUNTER,
+                       "Remote-write requests refused, by reason: content_type, "
+                       "content_encoding, snappy, protobuf, too_large, out_of_bounds, labels "
+                       "(some series refused), unavailable.");
+    fw_metrics_declare(metrics, "fw_tsdb_remote_write_invalid_labels_samples_total",
+                       FW_METRIC_COUNTER,
+                       "Remote-write samples dropped because their series' labels are invalid.");
+    fw_metrics_declare(metrics, "fw_tsdb_remote_write_ignored_total", FW_METRIC_COUNTER,
+                       "Remote-write exemplars and native histograms received and not stored.");
+    fw_metrics_add(metrics, "fw_tsdb_remote_write_samples_total", "", 0);
+    fw_metrics_add(metrics, "fw_tsdb_remote_write_invalid_labels_samples_total", "", 0);
+    fw_metrics_add(metrics, "fw_tsdb_remote_write_ignored_total", "", 0);
+    return self;
+}
+
+void
+tsdb_rwrite_stop(tsdb_rwrite_t *self)
+{
+    if (!self)
+        return;
+    pthread_mutex_lock(&self->lock);
+    self->stopping = true;
+    pthread_cond_broadcast(&self->free);
+    pthread_mutex_unlock(&self->lock);
+}
+
+void
+tsdb_rwrite_destroy(tsdb_rwrite_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    tsdb_rwrite_t *self = *self_p;
+    for (size_t i = 0; i < self->n_chans; i++)
+        zsock_destroy(&self->chans[i].sock);
+    pthread_cond_destroy(&self->free);
+    pthread_mutex_destroy(&self->lock);
+    free(self);
+    *self_p = NULL;
+}
+
+void
+tsdb_rwrite_routes(tsdb_rwrite_t *self, fw_http_t *http)
+{
+    fw_http_route(http, "POST", "/api/v1/write", s_on_write, self);
+}

@@ -1,0 +1,63 @@
+/*  tsdb_rwrite.h — the Prometheus remote-write receiver: POST /api/v1/write.
+
+    A remote-write 1.0 request (snappy-compressed prompb.WriteRequest, tsdb_rwproto.h) is
+    decompressed, checked and turned into SAMPLES batches on the HTTP thread that took it,
+    never on tsdb's ingest loop. The batches go to tsdb's own samples ROUTER over an inproc
+    endpoint bound beside its TCP one, through a DEALER of a small pool, so they take exactly
+    the path of a scraper's batches: tsdb_ingest's exactly-once decisions, the store's
+    append rules (out-of-order window, duplicates) and counters, the group commit. The
+    request is answered 204 only once tsdb acknowledged every batch, i.e. once the commit
+    holding them is durable; a sender that never hears back retries, and what was already
+    stored is stored once (a repeated sample is a no-op).
+
+    Answers, as Prometheus's storage/remote/write_handler.go gives them (text/plain):
+        204  stored
+        400  body not snappy ("snappy: corrupt input"), not a WriteRequest (gogo-protobuf's
+             text, e.g. "unexpected EOF"), a sample more than 10 minutes ahead of now ("out
+             of bounds", nothing stored), or series with invalid labels ("invalid metric
+             name or labels, got {...}"; the valid series of the request are stored)
+        413  compressed body over 16 MiB (fw_http's limit) or decompressed over
+             TSDB_RWRITE_MAX_DECODED
+        415  a Content-Type other than application/x-protobuf (proto=prometheus.WriteRequest
+             or none), a Content-Encoding other than snappy (remote write 2.0 is refused so)
+        503  storage not writable, shutting down, or no acknowledgement within
+             TSDB_RWRITE_ACK_TIMEOUT_MS (the sender retries)
+    Each request is counted in fw_tsdb_remote_write_requests_total{code}, each refusal in
+    fw_tsdb_remote_write_rejected_total{reason}.
+*/
+#ifndef TSDB_RWRITE_H
+#define TSDB_RWRITE_H
+
+#include <czmq.h>
+
+#include "fw_err.h"
+#include "fw_http.h"
+#include "fw_metrics.h"
+#include "tsdb_store.h"
+
+#define TSDB_RWRITE_MAX_DECODED ((size_t)32 << 20) // decompressed WriteRequest bytes
+#define TSDB_RWRITE_ACK_TIMEOUT_MS 20000           // wait for tsdb's acknowledgement
+#define TSDB_RWRITE_BATCH_BYTES ((size_t)4 << 20)  // SAMPLES body bytes per batch
+#define TSDB_RWRITE_CHANNELS 16                    // DEALERs (concurrent requests)
+
+typedef struct tsdb_rwrite tsdb_rwrite_t;
+
+// A receiver feeding samples (tsdb's samples ROUTER, borrowed: an inproc endpoint is bound
+// on it here, on the caller's thread, before its loop runs), checking store (borrowed) is
+// writable, counting into metrics (borrowed). NULL with err when the bind fails.
+tsdb_rwrite_t *tsdb_rwrite_new(zsock_t *samples, tsdb_store_t *store, fw_metrics_t *metrics,
+                               fw_err_t *err);
+// Make waiting requests give up (503) and new ones be refused: before fw_http_destroy.
+void tsdb_rwrite_stop(tsdb_rwrite_t *self);
+// After fw_http_destroy (no handler may run). NULL-safe.
+void tsdb_rwrite_destroy(tsdb_rwrite_t **self_p);
+
+// Add POST /api/v1/write.
+void tsdb_rwrite_routes(tsdb_rwrite_t *self, fw_http_t *http);
+
+// The answer to one request (status, text body the caller frees, NULL for 204), without
+// HTTP: content_type and encoding may be NULL (absent headers).
+int tsdb_rwrite_handle(tsdb_rwrite_t *self, const char *content_type, const char *encoding,
+                       const unsigned char *body, size_t len, char **text);
+
+#endif
