@@ -368,11 +368,33 @@ static const struct fw_cfg_field s_global_fields[] = {
     {.key = NULL},
 };
 
+static const struct fw_cfg_field s_retention_policy_fields[] = {
+    {.key = "match",
+     .type = FW_CFG_STR,
+     .off = offsetof(struct fw_retention_policy, match),
+     .required = true},
+    {.key = "time",
+     .type = FW_CFG_DURATION,
+     .off = offsetof(struct fw_retention_policy, time_ms),
+     .required = true,
+     .min = 1,
+     .max = 1e15},
+    {.key = "", .type = FW_CFG_POS, .off = offsetof(struct fw_retention_policy, pos)},
+    {.key = NULL},
+};
+
 static const struct fw_cfg_field s_storage_tsdb_fields[] = {
     {.key = "out_of_order_time_window",
      .type = FW_CFG_DURATION,
      .off = offsetof(struct fw_storage_config, out_of_order_time_window_ms),
      .def = "0s"},
+    // floorwatch's extension: per-matcher retention (tsdb(8) STORAGE)
+    {.key = "fw_retention",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct fw_storage_config, retention),
+     .count_off = offsetof(struct fw_storage_config, n_retention),
+     .elem_size = sizeof(struct fw_retention_policy),
+     .child = s_retention_policy_fields},
     {.key = NULL},
 };
 

@@ -103,10 +103,20 @@ struct fw_global_config {
                           // NULL: none
 };
 
+// storage.tsdb.fw_retention, a floorwatch extension: per-matcher retention (tsdb checks the
+// selector; the first policy a series matches decides)
+struct fw_retention_policy {
+    char *match;     // owned: a series selector, e.g. {__name__=~"ms5:.*"}
+    int64_t time_ms; // keep matching series this long
+    struct fw_cfg_pos pos;
+};
+
 // storage: (tsdb reads it)
 struct fw_storage_config {
     int64_t out_of_order_time_window_ms; // storage.tsdb.out_of_order_time_window; 0: off
     int64_t max_exemplars; // storage.exemplars.max_exemplars (100000); <= 0: none kept
+    struct fw_retention_policy *retention; // owned: storage.tsdb.fw_retention
+    size_t n_retention;
 };
 
 struct fw_promcfg {

@@ -971,6 +971,55 @@ START_TEST(test_tsdb_store_retention_by_size)
 }
 END_TEST
 
+// Per-matcher retention: the first policy a series matches decides its cutoff; one that
+// matches none takes the default; the size floor cuts every series.
+START_TEST(test_tsdb_store_retention_policies)
+{
+    tsdb_store_t *st = s_open();
+    const int64_t day = 86400000;
+    s_grid(st, "ms5:oee{line=\"1\"}", 0, 60000, 3 * 1440, 1); // 3 days at 1 m
+    s_grid(st, "up{job=\"x\"}", 0, 60000, 3 * 1440, 1);
+    s_grid(st, "up{job=\"keep\"}", 0, 60000, 3 * 1440, 1);
+    s_commit(st);
+    fw_err_t err;
+    struct fw_matcher m1, m2;
+    ck_assert_int_eq(
+        fw_matcher_init(&m1, FW_MATCH_RE, "__name__", "ms5:.*", FW_REGEX_PROMETHEUS, &err), 0);
+    ck_assert_int_eq(fw_matcher_init(&m2, FW_MATCH_EQ, "job", "keep", FW_REGEX_PROMETHEUS, &err),
+                     0);
+    struct tsdb_store_policy pol[2] = {{&m1, 1, 10 * day}, {&m2, 1, 2 * day}};
+    tsdb_store_set_policies(st, pol, 2);
+    fw_matcher_clear(&m1);
+    fw_matcher_clear(&m2);
+    // now = day 3; the default keeps one day, ms5:* ten days, job="keep" two
+    struct tsdb_store_cutoffs c = {.now_ms = 3 * day, .cutoff_ms = 2 * day, .floor_ms = INT64_MIN};
+    size_t deleted = 1;
+    for (int k = 0; k < 100 && deleted > 0; k++)
+        ck_assert_int_eq(tsdb_store_retain(st, &c, 100000, &deleted, &err), 0);
+    struct fw_sample *p;
+    size_t n = s_read(st, s_id(st, "ms5:oee{line=\"1\"}"), INT64_MIN, INT64_MAX, &p);
+    ck_assert_uint_eq(n, 3 * 1440); // all kept
+    free(p);
+    n = s_read(st, s_id(st, "up{job=\"x\"}"), INT64_MIN, INT64_MAX, &p);
+    ck_assert_uint_lt(n, 1440 + 120); // the last day and the chunk holding the cutoff
+    ck_assert_int_ge(p[0].t_ms, 2 * day - 120 * 60000);
+    free(p);
+    n = s_read(st, s_id(st, "up{job=\"keep\"}"), INT64_MIN, INT64_MAX, &p);
+    ck_assert_int_ge(p[0].t_ms, day - 120 * 60000);
+    ck_assert_int_lt(p[0].t_ms, day + 1);
+    free(p);
+    // the size floor cuts through every policy
+    c.floor_ms = 3 * day - 60 * 60000;
+    deleted = 1;
+    for (int k = 0; k < 100 && deleted > 0; k++)
+        ck_assert_int_eq(tsdb_store_retain(st, &c, 100000, &deleted, &err), 0);
+    n = s_read(st, s_id(st, "ms5:oee{line=\"1\"}"), INT64_MIN, INT64_MAX, &p);
+    ck_assert_uint_lt(n, 200);
+    free(p);
+    tsdb_store_destroy(&st);
+}
+END_TEST
+
 START_TEST(test_tsdb_store_seal_all)
 {
     tsdb_store_t *st = s_open();
@@ -1172,6 +1221,7 @@ tsdb_store_suite(void)
     tcase_add_test(tc, test_tsdb_store_refuses_bad_label_sets);
     tcase_add_test(tc, test_tsdb_store_retention_deletes_whole_chunks);
     tcase_add_test(tc, test_tsdb_store_retention_by_size);
+    tcase_add_test(tc, test_tsdb_store_retention_policies);
     tcase_add_test(tc, test_tsdb_store_seal_all);
     tcase_add_test(tc, test_tsdb_store_compact_copy);
     tcase_add_test(tc, test_tsdb_store_head_gc_reloads);

@@ -133,6 +133,42 @@ s_read_file(const char *path, fw_err_t *err)
     return buf;
 }
 
+// storage.tsdb.fw_retention: each match a plain series selector. With store, the policies
+// become the store's. 0, or -1 with the problems in errs (at their positions in file).
+static int
+s_policies(const struct fw_promcfg *cfg, const char *file, struct fw_cfg_errors *errs,
+           tsdb_store_t *store)
+{
+    size_t n = cfg->storage.n_retention;
+    fw_promql_expr_t **e = fw_calloc(n ? n : 1, sizeof(*e));
+    struct tsdb_store_policy *p = fw_calloc(n ? n : 1, sizeof(*p));
+    int rc = 0;
+    for (size_t k = 0; k < n; k++) {
+        const struct fw_retention_policy *r = &cfg->storage.retention[k];
+        fw_err_t err;
+        e[k] = fw_promql_parse(r->match, &err);
+        bool plain = e[k] && e[k]->kind == FW_PQ_SELECTOR && e[k]->range_ms == 0 &&
+                     !e[k]->range_expr && e[k]->offset_ms == 0 && !e[k]->offset_expr &&
+                     e[k]->at == FW_PQ_AT_NONE;
+        if (e[k] && !plain)
+            fw_err_set(&err, "a series selector without range, offset or @ is needed");
+        if (!plain) {
+            fw_cfg_errors_add(errs, file, r->pos, "storage.tsdb.fw_retention[%zu].match %s: %s", k,
+                              r->match, err.msg);
+            rc = -1;
+            continue;
+        }
+        p[k] = (struct tsdb_store_policy){e[k]->matchers, e[k]->n_matchers, r->time_ms};
+    }
+    if (rc == 0 && store)
+        tsdb_store_set_policies(store, p, n);
+    for (size_t k = 0; k < n; k++)
+        fw_promql_expr_destroy(&e[k]);
+    free(e);
+    free(p);
+    return rc;
+}
+
 int
 tsdb_config_load(const char *path, struct fw_promcfg *cfg, char **text_out,
                  struct fw_cfg_errors *errs)
@@ -151,6 +187,10 @@ tsdb_config_load(const char *path, struct fw_promcfg *cfg, char **text_out,
         text = fw_strdup(fw_embed_tsdb_default);
     }
     int rc = fw_promcfg_load(name, text, cfg, errs);
+    if (rc == 0 && s_policies(cfg, name, errs, NULL) != 0) {
+        fw_promcfg_free(cfg);
+        rc = -1;
+    }
     if (rc == 0 && text_out) {
         // What /api/v1/status/config shows: never the raw file, whose secrets it would leak.
         fw_err_t err;
@@ -587,6 +627,7 @@ s_reload(void *arg, char *errbuf, size_t errsize)
     self->cfg = cfg;
     tsdb_store_set_ooo_window(self->store, self->cfg.storage.out_of_order_time_window_ms);
     tsdb_exemplars_resize(self->exemplars, self->cfg.storage.max_exemplars);
+    (void)s_policies(&self->cfg, self->cfg.path, &errs, self->store); // checked by the load
     tsdb_api_set_config_text(self->api, text);
     free(text);
     fw_info("config.reload", "file=%s", self->opts->common.config_file);
@@ -628,7 +669,8 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
         fw_metrics_add(self->metrics, "fw_tsdb_head_series_dropped_total", "", (double)dropped);
     fw_metrics_set(self->metrics, "fw_tsdb_head_series", "",
                    (double)tsdb_store_head_series(self->store));
-    bool by_time = self->opts->retention_ms > 0, by_size = self->retention_bytes > 0;
+    bool by_time = self->opts->retention_ms > 0, by_size = self->retention_bytes > 0,
+         by_policy = self->cfg.storage.n_retention > 0;
     fw_err_t err;
     if (by_size && self->ticks % S_RETENTION_EVERY == 0) {
         bool moved;
@@ -641,12 +683,16 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
         if (tsdb_store_used_bytes(self->store, &used, &err) == 0)
             fw_metrics_set(self->metrics, "fw_tsdb_storage_used_bytes", "", (double)used);
     }
-    if ((by_time || by_size) && (self->retention_busy || self->ticks % S_RETENTION_EVERY == 0)) {
+    if ((by_time || by_size || by_policy) &&
+        (self->retention_busy || self->ticks % S_RETENTION_EVERY == 0)) {
         size_t deleted = 0;
-        int64_t cutoff = by_time ? fw_time_now_ms() - self->opts->retention_ms : INT64_MIN;
-        if (by_size && self->size_cutoff > cutoff)
-            cutoff = self->size_cutoff;
-        if (tsdb_store_delete_before(self->store, cutoff, S_RETENTION_CHUNK, &deleted, &err) != 0)
+        int64_t now = fw_time_now_ms();
+        struct tsdb_store_cutoffs cut = {
+            .now_ms = now,
+            .cutoff_ms = by_time ? now - self->opts->retention_ms : INT64_MIN,
+            .floor_ms = by_size && self->size_cutoff ? self->size_cutoff : INT64_MIN,
+        };
+        if (tsdb_store_retain(self->store, &cut, S_RETENTION_CHUNK, &deleted, &err) != 0)
             fw_warn("tsdb.retention.fail", "err=%s", err.msg);
         else if (deleted > 0)
             fw_metrics_add(self->metrics, "fw_tsdb_retention_deleted_total", "", (double)deleted);
@@ -801,6 +847,8 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
         goto fail;
     }
     tsdb_store_set_ooo_window(self->store, self->cfg.storage.out_of_order_time_window_ms);
+    struct fw_cfg_errors perrs = {0};
+    (void)s_policies(&self->cfg, self->cfg.path, &perrs, self->store); // checked by the load
     self->ingest = tsdb_ingest_new(0, 0);
     s_load_ingest_state(self);
     self->api = tsdb_api_new(self->store, self->metrics);

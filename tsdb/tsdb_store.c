@@ -420,6 +420,7 @@ tsdb_store_destroy(tsdb_store_t **self_p)
     tsdb_head_destroy(&self->head);
     tsdb_wal_buf_clear(&self->wal);
     free(self->ret_emptied);
+    tsdb_store_set_policies(self, NULL, 0);
     pthread_mutex_destroy(&self->head_mu);
     pthread_mutex_destroy(&self->readers_mu);
     tsdb_chunk_app_clear(&self->scratch);

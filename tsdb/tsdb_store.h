@@ -232,10 +232,31 @@ int tsdb_store_size_cutoff(tsdb_store_t *self, uint64_t limit, int64_t now_ms, i
                            bool *moved, fw_err_t *err);
 // Retention, in bounded steps: delete up to max_deletes sealed chunks whose newest sample
 // is before cutoff_ms, visiting a bounded number of records and resuming where the previous
-// call stopped; open chunks that old are deleted with their series' head entry. *deleted
-// gets the count of chunks deleted. Series and postings stay. 0 or -1.
+// call stopped; open chunks that old are deleted with their series' head entry, and a
+// series left with nothing leaves the index. *deleted gets the count of chunks deleted.
+// Retention policies are not applied (see tsdb_store_retain). 0 or -1.
 int tsdb_store_delete_before(tsdb_store_t *self, int64_t cutoff_ms, size_t max_deletes,
                              size_t *deleted, fw_err_t *err);
+
+// Per-matcher retention (storage.tsdb.fw_retention, a floorwatch extension): a series that
+// matches all of a policy's matchers is kept keep_ms; the first policy it matches decides.
+struct tsdb_store_policy {
+    const struct fw_matcher *ms; // borrowed for the call: the store keeps copies
+    size_t n;
+    int64_t keep_ms; // > 0
+};
+// Replace the policies (n = 0: none).
+void tsdb_store_set_policies(tsdb_store_t *self, const struct tsdb_store_policy *p, size_t n);
+// The cutoffs of a retention step: a series is cut at its policy's now_ms - keep_ms, or at
+// cutoff_ms when it matches none; never below floor_ms (retention by size).
+struct tsdb_store_cutoffs {
+    int64_t now_ms;
+    int64_t cutoff_ms; // INT64_MIN: series without a policy are kept (retention.time 0)
+    int64_t floor_ms;  // INT64_MIN: none
+};
+// tsdb_store_delete_before with policies and a floor.
+int tsdb_store_retain(tsdb_store_t *self, const struct tsdb_store_cutoffs *c, size_t max_deletes,
+                      size_t *deleted, fw_err_t *err);
 
 // Seal every open chunk now (see tsdb_head_seal_all): for imports and other writers whose
 // series receive no more samples. The next commit stores them. Returns how many.

@@ -52,6 +52,15 @@ struct tsdb_store {
     uint64_t *ret_emptied; // owned: series a retention pass deleted from, to check for removal
     size_t n_ret_emptied, cap_ret_emptied;
     _Atomic uint64_t series_removed; // series retention removed from the index
+    struct s_store_policy {
+        struct fw_matcher *ms; // owned
+        size_t n;
+        int64_t keep_ms;
+    } * policies; // owned: per-matcher retention, first match wins
+    size_t n_policies;
+    const struct tsdb_store_cutoffs *ret_cut; // the step's cutoffs, during tsdb_store_retain
+    uint64_t ret_cut_id;                      // the series ret_cut_ms is for (0: none yet)
+    int64_t ret_cut_ms;
     unsigned char ret_key[16];
     size_t ret_key_len;
     _Atomic bool writable;

@@ -13,13 +13,61 @@
 */
 #include <lmdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fw_matcher.h"
 #include "fw_mem.h"
 #include "tsdb_store_int.h"
 
 #define S_RETENTION_VISITS 20000 // records looked at per tsdb_store_delete_before call
+
+// Series id's cutoff in this step: its policy's, or the default, raised to the floor. The
+// labels are read from the index once per run of the series' records.
+static int64_t
+s_cutoff_for(tsdb_store_t *self, MDB_txn *txn, uint64_t id)
+{
+    const struct tsdb_store_cutoffs *c = self->ret_cut;
+    if (self->ret_cut_id == id && id != 0)
+        return self->ret_cut_ms;
+    int64_t cut = c->cutoff_ms;
+    if (self->n_policies > 0) {
+        struct fw_labels l = FW_LABELS_INIT;
+        if (tsdb_index_labels(&self->ix, txn, id, &l) == 0)
+            for (size_t k = 0; k < self->n_policies; k++)
+                if (fw_matchers_match(self->policies[k].ms, self->policies[k].n, &l)) {
+                    cut = c->now_ms - self->policies[k].keep_ms;
+                    break;
+                }
+        fw_labels_clear(&l);
+    }
+    if (cut < c->floor_ms)
+        cut = c->floor_ms;
+    self->ret_cut_id = id;
+    self->ret_cut_ms = cut;
+    return cut;
+}
+
+void
+tsdb_store_set_policies(tsdb_store_t *self, const struct tsdb_store_policy *p, size_t n)
+{
+    for (size_t k = 0; k < self->n_policies; k++) {
+        for (size_t j = 0; j < self->policies[k].n; j++)
+            fw_matcher_clear(&self->policies[k].ms[j]);
+        free(self->policies[k].ms);
+    }
+    free(self->policies);
+    self->policies = n ? fw_calloc(n, sizeof(*self->policies)) : NULL;
+    self->n_policies = n;
+    for (size_t k = 0; k < n; k++) {
+        self->policies[k].ms = fw_calloc(p[k].n ? p[k].n : 1, sizeof(struct fw_matcher));
+        for (size_t j = 0; j < p[k].n; j++)
+            fw_matcher_copy(&self->policies[k].ms[j], &p[k].ms[j]);
+        self->policies[k].n = p[k].n;
+        self->policies[k].keep_ms = p[k].keep_ms;
+    }
+}
 
 // Note that a pass deleted from series id (once per run of its records).
 static void
@@ -97,8 +145,8 @@ s_pass_end(tsdb_store_t *self, MDB_cursor *cur, int rc, const MDB_val *k, bool *
 // One bounded pass over chunks from ret_key: delete sealed chunks older than cutoff.
 // Returns 0 and sets *wrapped when the end was reached.
 static int
-s_retain_chunks(tsdb_store_t *self, MDB_txn *txn, int64_t cutoff, size_t max_deletes,
-                size_t *deleted, size_t *visits, bool *wrapped)
+s_retain_chunks(tsdb_store_t *self, MDB_txn *txn, size_t max_deletes, size_t *deleted,
+                size_t *visits, bool *wrapped)
 {
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, self->chunks, &cur);
@@ -115,6 +163,7 @@ s_retain_chunks(tsdb_store_t *self, MDB_txn *txn, int64_t cutoff, size_t max_del
         uint64_t id = fw_bytes_get_u64be(k.mv_data);
         int64_t kmint =
             tsdb_store_int_unflip(fw_bytes_get_u64be((const unsigned char *)k.mv_data + 8));
+        int64_t cutoff = s_cutoff_for(self, txn, id);
         if (kmint >= cutoff) {
             // this and every later chunk of the series are newer: on to the next series
             if (id == UINT64_MAX)
@@ -140,8 +189,8 @@ s_retain_chunks(tsdb_store_t *self, MDB_txn *txn, int64_t cutoff, size_t max_del
 // One bounded pass over head records from ret_key: drop open chunks older than cutoff with
 // their head series (unless it has something to commit).
 static int
-s_retain_head(tsdb_store_t *self, MDB_txn *txn, int64_t cutoff, size_t max_deletes, size_t *deleted,
-              size_t *visits, bool *wrapped)
+s_retain_head(tsdb_store_t *self, MDB_txn *txn, size_t max_deletes, size_t *deleted, size_t *visits,
+              bool *wrapped)
 {
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, self->head_db, &cur);
@@ -157,7 +206,8 @@ s_retain_head(tsdb_store_t *self, MDB_txn *txn, int64_t cutoff, size_t max_delet
         struct tsdb_head_series *s =
             k.mv_size == 8 ? tsdb_head_find_id(self->head, fw_bytes_get_u64be(k.mv_data)) : NULL;
         if (k.mv_size == 8 && tsdb_chunk_info(v.mv_data, v.mv_size, &info) == 0 &&
-            info.maxt < cutoff && (!s || tsdb_head_remove(self->head, s))) {
+            info.maxt < s_cutoff_for(self, txn, fw_bytes_get_u64be(k.mv_data)) &&
+            (!s || tsdb_head_remove(self->head, s))) {
             if ((rc = mdb_cursor_del(cur, 0)) != 0)
                 break;
             (*deleted)++;
@@ -173,7 +223,22 @@ int
 tsdb_store_delete_before(tsdb_store_t *self, int64_t cutoff_ms, size_t max_deletes, size_t *deleted,
                          fw_err_t *err)
 {
+    size_t n = self->n_policies;
+    self->n_policies = 0; // not applied here
+    struct tsdb_store_cutoffs c = {
+        .now_ms = cutoff_ms, .cutoff_ms = cutoff_ms, .floor_ms = INT64_MIN};
+    int rc = tsdb_store_retain(self, &c, max_deletes, deleted, err);
+    self->n_policies = n;
+    return rc;
+}
+
+int
+tsdb_store_retain(tsdb_store_t *self, const struct tsdb_store_cutoffs *c, size_t max_deletes,
+                  size_t *deleted, fw_err_t *err)
+{
     *deleted = 0;
+    self->ret_cut = c;
+    self->ret_cut_id = 0;
     if (!self->env) {
         fw_err_set(err, "store is not open");
         return -1;
@@ -186,9 +251,9 @@ tsdb_store_delete_before(tsdb_store_t *self, int64_t cutoff_ms, size_t max_delet
     for (int pass = 0; pass < 2 && rc == 0 && *deleted < max_deletes; pass++) {
         bool wrapped = false;
         if (self->ret_phase == 0)
-            rc = s_retain_chunks(self, txn, cutoff_ms, max_deletes, deleted, &visits, &wrapped);
+            rc = s_retain_chunks(self, txn, max_deletes, deleted, &visits, &wrapped);
         else
-            rc = s_retain_head(self, txn, cutoff_ms, max_deletes, deleted, &visits, &wrapped);
+            rc = s_retain_head(self, txn, max_deletes, deleted, &visits, &wrapped);
         if (rc != 0 || !wrapped)
             break;
         self->ret_phase ^= 1;
