@@ -14,3 +14,9 @@ fw_hash64_seed(const void *data, size_t len, uint64_t seed)
 {
     return XXH3_64bits_withSeed(data, len, seed);
 }
+
+uint64_t
+fw_hash_xxh64(const void *data, size_t len)
+{
+    return XXH64(data, len, 0);
+}

@@ -21,4 +21,9 @@ uint64_t fw_hash64(const void *data, size_t len);
 // pieces this way is deterministic for the same pieces (not equal to hashing them joined).
 uint64_t fw_hash64_seed(const void *data, size_t len, uint64_t seed);
 
+// XXH64 (seed 0) of data[0..len): not the project's hash, but Prometheus's (Go's
+// cespare/xxhash Sum64, labels.Labels.Hash), for results that must match Prometheus's
+// (limit_ratio's sampling).
+uint64_t fw_hash_xxh64(const void *data, size_t len);
+
 #endif

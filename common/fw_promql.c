@@ -38,7 +38,8 @@ static const struct {
     {"count", FW_PQ_AGG_COUNT, false},      {"group", FW_PQ_AGG_GROUP, false},
     {"stddev", FW_PQ_AGG_STDDEV, false},    {"stdvar", FW_PQ_AGG_STDVAR, false},
     {"topk", FW_PQ_AGG_TOPK, true},         {"bottomk", FW_PQ_AGG_BOTTOMK, true},
-    {"quantile", FW_PQ_AGG_QUANTILE, true},
+    {"quantile", FW_PQ_AGG_QUANTILE, true}, {"count_values", FW_PQ_AGG_COUNT_VALUES, true},
+    {"limitk", FW_PQ_AGG_LIMITK, true},     {"limit_ratio", FW_PQ_AGG_LIMIT_RATIO, true},
 };
 
 static const char *const s_binop_names[] = {
@@ -522,10 +523,10 @@ s_parse_agg(fw_promql_parser_t *p, size_t ai)
                            fw_promql_type_str(a->type));
         goto fail;
     }
-    if (e->param && e->param->type != FW_PQ_SCALAR) {
-        fw_promql_lex_fail(p, e->param->pos,
-                           "expected type scalar in aggregation parameter, got %s",
-                           fw_promql_type_str(e->param->type));
+    fw_pq_type_t want = e->agg == FW_PQ_AGG_COUNT_VALUES ? FW_PQ_STRING : FW_PQ_SCALAR;
+    if (e->param && e->param->type != want) {
+        fw_promql_lex_fail(p, e->param->pos, "expected type %s in aggregation parameter, got %s",
+                           fw_promql_type_str(want), fw_promql_type_str(e->param->type));
         goto fail;
     }
     return e;
@@ -577,12 +578,6 @@ s_parse_primary(fw_promql_parser_t *p)
                     fw_promql_is_kw(n, "without"))
                     return s_parse_agg(p, k);
             }
-        if (strcasecmp(t->str, "count_values") == 0 || strcasecmp(t->str, "limitk") == 0 ||
-            strcasecmp(t->str, "limit_ratio") == 0) {
-            fw_promql_lex_fail(p, t->pos, "aggregation \"%s\" is not supported by floorwatch yet",
-                               t->str);
-            return NULL;
-        }
         if (fw_promql_peek2(p)->type == T_LPAREN)
             return s_parse_call(p);
         if (s_is_keyword(t->str)) {

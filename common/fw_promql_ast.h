@@ -71,6 +71,9 @@ typedef enum {
     FW_PQ_AGG_TOPK,
     FW_PQ_AGG_BOTTOMK,
     FW_PQ_AGG_QUANTILE,
+    FW_PQ_AGG_COUNT_VALUES,
+    FW_PQ_AGG_LIMITK,      // experimental in Prometheus 3, enabled in floorwatch
+    FW_PQ_AGG_LIMIT_RATIO, // experimental in Prometheus 3, enabled in floorwatch
 } fw_pq_aggop_t;
 
 typedef enum {
@@ -130,7 +133,7 @@ struct fw_promql_expr {
     size_t n_labels;
     bool without; // AGG: without (...) instead of by (...)
     fw_pq_aggop_t agg;
-    struct fw_promql_expr *param; // owned; AGG: topk/bottomk/quantile parameter
+    struct fw_promql_expr *param; // owned; AGG: the parameter of topk, quantile, count_values...
 
     // BINARY
     fw_pq_binop_t op;

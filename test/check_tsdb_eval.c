@@ -528,6 +528,76 @@ START_TEST(test_tsdb_eval_range_allocates_per_series_not_per_step)
 }
 END_TEST
 
+// The annotations of q at t, as the API words them, joined by "|" (caller frees).
+static char *
+s_annotations(const char *q, int64_t t)
+{
+    fw_err_t err;
+    fw_promql_expr_t *e = fw_promql_parse(q, &err);
+    ck_assert_msg(e != NULL, "%s: %s", q, err.msg);
+    struct tsdb_eval_result r;
+    ck_assert_int_eq(tsdb_eval_instant(s_st, e, t, NULL, &r, &err), 0);
+    fw_promql_expr_destroy(&e);
+    char *all = fw_strdup("");
+    for (size_t k = 0; k < r.n_annos; k++) {
+        char *one = tsdb_eval_anno_text(&r.annos[k], q);
+        char *joined = fw_asprintf("%s%s%s", all, k ? "|" : "", one);
+        free(one);
+        free(all);
+        all = joined;
+    }
+    tsdb_eval_result_clear(&r);
+    return all;
+}
+
+// count_values, limitk, limit_ratio and the warnings of quantile, sort and limit_ratio.
+START_TEST(test_tsdb_eval_aggregations_and_annotations)
+{
+    s_load_http();
+    int64_t t = 50 * MIN_MS;
+    s_expect("count_values(\"v\", http_requests_total{job=\"api-server\"} > 250)", t,
+             "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"v\":\"300\"},"
+             "\"value\":[3000,\"1\"]},{\"metric\":{\"v\":\"400\"},\"value\":[3000,\"1\"]}]}");
+    ck_assert_double_eq_tol(s_value("count(count_values by (job) (\"v\", "
+                                    "http_requests_total))",
+                                    t),
+                            8, 1e-9);
+    ck_assert_double_eq_tol(s_value("count(limitk by (job) (1, http_requests_total))", t), 2, 1e-9);
+    ck_assert_double_eq_tol(s_value("count(limit_ratio(1, http_requests_total))", t), 8, 1e-9);
+    ck_assert_double_eq_tol(s_value("count(limit_ratio(0.5, http_requests_total)) + "
+                                    "count(limit_ratio(-0.5, http_requests_total))",
+                                    t),
+                            8, 1e-9); // complements
+    char *got = s_eval("limitk(NaN, http_requests_total)", t);
+    ck_assert_str_eq(got, "error:-1:Parameter value is NaN");
+    free(got);
+    got = s_annotations("quantile(2, http_requests_total)", t);
+    ck_assert_str_eq(got, "PromQL warning: quantile value should be between 0 and 1, got 2 (1:10)");
+    free(got);
+    got = s_annotations("count(limit_ratio(\n  1.5, http_requests_total))", t);
+    ck_assert_str_eq(got, "PromQL warning: ratio value should be between -1 and 1, got 1.5, "
+                          "capping to 1 (2:3)");
+    free(got);
+    got = s_annotations("sum(http_requests_total)", t);
+    ck_assert_str_eq(got, "");
+    free(got);
+}
+END_TEST
+
+// The @ modifier and fill(): a selector read at a fixed time, a missing side made up.
+START_TEST(test_tsdb_eval_at_and_fill)
+{
+    s_load_seq("m{a=\"1\"}", MIN_MS, 0, 1, 10);
+    s_load_seq("n{a=\"2\"}", MIN_MS, 100, 0, 10);
+    ck_assert_double_eq_tol(s_value("m @ 120", 10 * MIN_MS), 2, 1e-12);
+    ck_assert_double_eq_tol(s_value("m @ end() offset 1m", 5 * MIN_MS), 4, 1e-12);
+    ck_assert_double_eq_tol(s_value("sum_over_time(m[3m] @ 300)", 0), 3 + 4 + 5, 1e-12);
+    ck_assert_double_eq_tol(s_value("sum(m + ignoring(__name__) fill(1000) n)", 5 * MIN_MS),
+                            5 + 1000 + 1000 + 100, 1e-12);
+    ck_assert_double_eq_tol(s_value("count(m + fill_right(0) n)", 5 * MIN_MS), 1, 1e-12);
+}
+END_TEST
+
 Suite *
 tsdb_eval_suite(void)
 {
@@ -547,6 +617,8 @@ tsdb_eval_suite(void)
     tcase_add_test(tc, test_tsdb_eval_regex_always_decides);
     tcase_add_test(tc, test_tsdb_eval_range_equals_instants);
     tcase_add_test(tc, test_tsdb_eval_range_allocates_per_series_not_per_step);
+    tcase_add_test(tc, test_tsdb_eval_aggregations_and_annotations);
+    tcase_add_test(tc, test_tsdb_eval_at_and_fill);
     suite_add_tcase(s, tc);
     return s;
 }

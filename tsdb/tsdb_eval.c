@@ -305,10 +305,12 @@ tsdb_eval_instant(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t t_ms,
     const fw_promql_expr_t *top = e;
     while (top->kind == FW_PQ_PAREN)
         top = top->args[0];
+    // sort*(), topk() and bottomk() answer in their own order, the rest sorted by labels
     bool ordered =
-        top->kind == FW_PQ_CALL &&
-        (top->func == FW_PQ_FN_SORT || top->func == FW_PQ_FN_SORT_DESC ||
-         top->func == FW_PQ_FN_SORT_BY_LABEL || top->func == FW_PQ_FN_SORT_BY_LABEL_DESC);
+        (top->kind == FW_PQ_CALL &&
+         (top->func == FW_PQ_FN_SORT || top->func == FW_PQ_FN_SORT_DESC ||
+          top->func == FW_PQ_FN_SORT_BY_LABEL || top->func == FW_PQ_FN_SORT_BY_LABEL_DESC)) ||
+        (top->kind == FW_PQ_AGG && (top->agg == FW_PQ_AGG_TOPK || top->agg == FW_PQ_AGG_BOTTOMK));
     if (out->len > 1 && !ordered)
         qsort(out->series, out->len, sizeof(*out->series), s_series_cmp);
     if (!ordered && (out->type == FW_PQ_VECTOR || out->type == FW_PQ_MATRIX))

@@ -7,6 +7,7 @@
     their members in one array, ordered by group with a counting sort that keeps the input
     order inside each group. Every array comes from the context's pool.
 */
+#include "fw_hash.h"
 #include "tsdb_eval_int.h"
 
 #include <math.h>
@@ -117,13 +118,107 @@ s_members(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, double param
         if (isnan(param) || param < 1)
             continue;
         size_t k = param > (double)n ? n : (size_t)param;
-        qsort(gm, n, sizeof(*gm), e->agg == FW_PQ_AGG_TOPK ? s_elem_cmp_desc : s_elem_cmp_asc);
+        if (e->agg != FW_PQ_AGG_LIMITK) // limitk: the first k in input order
+            qsort(gm, n, sizeof(*gm), e->agg == FW_PQ_AGG_TOPK ? s_elem_cmp_desc : s_elem_cmp_asc);
         for (size_t j = 0; j < k; j++)
             tsdb_eval_ctx_push(c, &out->vec, gm[j].el.ls, t, gm[j].el.v);
     }
     tsdb_eval_ctx_release(c, (void **)&off, &cap_off, sizeof(*off));
     tsdb_eval_ctx_release(c, (void **)&sorted, &cap_s, sizeof(*sorted));
     tsdb_eval_ctx_release(c, (void **)&vals, &cap_v, sizeof(*vals));
+}
+
+// Prometheus's labels.Labels.Hash: XXH64 of name 0xff value 0xff ...
+static uint64_t
+s_prom_hash(tsdb_eval_ctx_t *c, const struct tsdb_eval_lset *ls)
+{
+    char stack[1024], *buf = stack;
+    size_t need = 0, cap = 0;
+    for (size_t k = 0; k < ls->labels.len; k++)
+        need += strlen(ls->labels.items[k].name) + strlen(ls->labels.items[k].value) + 2;
+    if (need > sizeof(stack)) {
+        buf = NULL;
+        tsdb_eval_ctx_grow(c, (void **)&buf, &cap, need, 1);
+    }
+    size_t n = 0;
+    for (size_t k = 0; k < ls->labels.len; k++) {
+        const char *parts[2] = {ls->labels.items[k].name, ls->labels.items[k].value};
+        for (int j = 0; j < 2; j++) {
+            size_t l = strlen(parts[j]);
+            memcpy(buf + n, parts[j], l);
+            n += l;
+            buf[n++] = (char)0xff;
+        }
+    }
+    uint64_t h = fw_hash_xxh64(buf, n);
+    if (buf != stack)
+        tsdb_eval_ctx_release(c, (void **)&buf, &cap, 1);
+    return h;
+}
+
+// limit_ratio(r, v): the elements Prometheus's HashRatioSampler keeps, a share |r| of them
+// chosen by the hash of their labels (r < 0 keeps the complement of -r's choice).
+static void
+s_limit_ratio(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, double r,
+              const struct tsdb_eval_vec *in, struct tsdb_eval_val *out)
+{
+    char rs[40];
+    if (r > 1 || r < -1) {
+        tsdb_eval_ctx_warn(c, e->param,
+                           "ratio value should be between -1 and 1, got %s, "
+                           "capping to %d",
+                           tsdb_eval_math_format_g(r, rs, sizeof(rs)), r > 1 ? 1 : -1);
+        r = r > 1 ? 1 : -1;
+    }
+    if (r == 0)
+        return;
+    for (size_t k = 0; k < in->len; k++) {
+        double off = (double)s_prom_hash(c, in->items[k].ls) / 18446744073709551615.0;
+        if ((r >= 0 && off < r) || (r < 0 && off >= 1.0 + r))
+            tsdb_eval_ctx_push(c, &out->vec, in->items[k].ls, t, in->items[k].v);
+    }
+}
+
+// count_values("label", v): per group, how many elements have each value, the value (as
+// Go's FormatFloat 'f') in the label.
+static int
+s_count_values(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, const char *label,
+               const struct tsdb_eval_vec *in, struct tsdb_eval_val *out)
+{
+    if (!fw_label_name_valid(label))
+        return tsdb_eval_ctx_fail(c, "invalid label name \"%s\"", label);
+    struct tsdb_eval_tab tab;
+    tsdb_eval_ctx_tab_init(c, &tab, in->len);
+    for (size_t k = 0; k < in->len; k++) {
+        const struct tsdb_eval_elem *el = &in->items[k];
+        char vs[400];
+        tsdb_eval_math_format_f(el->v, vs, sizeof(vs));
+        struct fw_labels v = tsdb_eval_ctx_view(c, el->ls->labels.len + 1);
+        memcpy(v.items, el->ls->labels.items, el->ls->labels.len * sizeof(*v.items));
+        v.len = el->ls->labels.len;
+        tsdb_eval_ctx_view_set(&v, label, vs);
+        const struct tsdb_eval_lset *ls = tsdb_eval_ctx_intern(c, &v), *key;
+        if (e->without) {
+            key = s_group_key(c, e, ls);
+        } else { // by (...) groups by the listed labels and the value label
+            struct fw_labels g = tsdb_eval_ctx_view(c, ls->labels.len);
+            for (size_t j = 0; j < ls->labels.len; j++) {
+                const char *nm = ls->labels.items[j].name;
+                if (strcmp(nm, label) == 0 || tsdb_eval_ctx_listed(nm, e->labels, e->n_labels))
+                    g.items[g.len++] = ls->labels.items[j];
+            }
+            key = tsdb_eval_ctx_intern(c, &g);
+        }
+        size_t i = tsdb_eval_ctx_tab_get(&tab, key);
+        if (i == SIZE_MAX) {
+            tsdb_eval_ctx_tab_put(c, &tab, key, out->vec.len);
+            tsdb_eval_ctx_push(c, &out->vec, key, t, 1);
+        } else {
+            out->vec.items[i].v++;
+        }
+    }
+    tsdb_eval_ctx_tab_free(c, &tab);
+    return 0;
 }
 
 int
@@ -137,13 +232,38 @@ tsdb_eval_agg(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, struct t
         return -1;
     }
     out->type = FW_PQ_VECTOR;
-    if ((e->agg == FW_PQ_AGG_TOPK || e->agg == FW_PQ_AGG_BOTTOMK) && isnan(param.scalar)) {
+    int rc = 0;
+    switch (e->agg) {
+    case FW_PQ_AGG_TOPK:
+    case FW_PQ_AGG_BOTTOMK:
+    case FW_PQ_AGG_LIMITK:
+        if (isnan(param.scalar))
+            rc = tsdb_eval_ctx_fail(c, "Parameter value is NaN");
+        break;
+    case FW_PQ_AGG_LIMIT_RATIO:
+        if (isnan(param.scalar))
+            rc = tsdb_eval_ctx_fail(c, "Ratio value is NaN");
+        else
+            s_limit_ratio(c, e, t, param.scalar, &in.vec, out);
+        break;
+    case FW_PQ_AGG_COUNT_VALUES: rc = s_count_values(c, e, t, param.str, &in.vec, out); break;
+    case FW_PQ_AGG_QUANTILE: {
+        char qs[40];
+        double q = param.scalar;
+        if (isnan(q) || q < 0 || q > 1)
+            tsdb_eval_ctx_warn(c, e->param, "quantile value should be between 0 and 1, got %s",
+                               tsdb_eval_math_format_g(q, qs, sizeof(qs)));
+        break;
+    }
+    default: break;
+    }
+    if (rc != 0 || e->agg == FW_PQ_AGG_LIMIT_RATIO || e->agg == FW_PQ_AGG_COUNT_VALUES) {
         tsdb_eval_ctx_val_clear(c, &in);
         tsdb_eval_ctx_val_clear(c, &param);
-        return tsdb_eval_ctx_fail(c, "Parameter value is NaN");
+        return rc;
     }
-    bool members =
-        e->agg == FW_PQ_AGG_TOPK || e->agg == FW_PQ_AGG_BOTTOMK || e->agg == FW_PQ_AGG_QUANTILE;
+    bool members = e->agg == FW_PQ_AGG_TOPK || e->agg == FW_PQ_AGG_BOTTOMK ||
+                   e->agg == FW_PQ_AGG_QUANTILE || e->agg == FW_PQ_AGG_LIMITK;
     struct s_group *groups = NULL;
     struct s_member *m = NULL;
     size_t ng = 0, cap_g = 0, nm = 0, cap_m = 0;

@@ -348,7 +348,8 @@ typedef int tsdb_eval_fn_call_t(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, i
 // ---------------------------------------------------------------------------------------
 // Aggregations (tsdb_eval_agg.c)
 /*  PromQL aggregations (sum, avg, min, max, count, group, stddev, stdvar,
-    topk, bottomk, quantile) with by/without grouping, as Prometheus 3 computes them.
+    topk, bottomk, quantile, count_values, limitk, limit_ratio) with by/without grouping,
+    as Prometheus 3 computes them.
 */
 
 // Evaluate the aggregation e (kind FW_PQ_AGG) at t into out. 0, or -1 with c->rc set.
@@ -415,6 +416,9 @@ int tsdb_eval_math_cmp_nan_last(double x, double y, bool desc);
 // v as Go's strconv.FormatFloat(v, 'g', -1, 64) and fmt's %g write it ("0.5", "1e+06",
 // "NaN", "+Inf"); returns buf (40 bytes are enough).
 const char *tsdb_eval_math_format_g(double v, char *buf, size_t size);
+// v as Go's strconv.FormatFloat(v, 'f', -1, 64) ("0.5", "1000000", "NaN"); buf of 400
+// bytes holds any double.
+const char *tsdb_eval_math_format_f(double v, char *buf, size_t size);
 
 // Go's math.Max / math.Min: NaN wins.
 double tsdb_eval_math_max(double a, double b);

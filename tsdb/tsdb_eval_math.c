@@ -99,8 +99,10 @@ tsdb_eval_math_min(double a, double b)
     return a < b ? a : b;
 }
 
-const char *
-tsdb_eval_math_format_g(double v, char *buf, size_t size)
+// Go's shortest formatting of v: 'g' (exponent form when the exponent is < -4 or >= 6) or
+// 'f' (never).
+static const char *
+s_format_shortest(double v, bool g, char *buf, size_t size)
 {
     if (isnan(v) || isinf(v)) {
         snprintf(buf, size, "%s", isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf");
@@ -116,9 +118,21 @@ tsdb_eval_math_format_g(double v, char *buf, size_t size)
     }
     snprintf(tmp, sizeof(tmp), "%.*e", digits - 1, v);
     int exp = atoi(strchr(tmp, 'e') + 1);
-    if (exp < -4 || exp >= 6) // Go: %e when the exponent is < -4 or >= 6 (shortest digits)
+    if (g && (exp < -4 || exp >= 6))
         snprintf(buf, size, "%s", tmp);
     else
         snprintf(buf, size, "%.*f", digits - 1 - exp > 0 ? digits - 1 - exp : 0, v);
     return buf;
+}
+
+const char *
+tsdb_eval_math_format_g(double v, char *buf, size_t size)
+{
+    return s_format_shortest(v, true, buf, size);
+}
+
+const char *
+tsdb_eval_math_format_f(double v, char *buf, size_t size)
+{
+    return s_format_shortest(v, false, buf, size);
 }
