@@ -413,12 +413,11 @@ s_parse_call(fw_promql_parser_t *p)
 {
     fw_promql_tok_t *t = fw_promql_next(p);
     const fw_promql_func_info_t *f = fw_promql_funcs_find(t->str);
+    if (fw_promql_funcs_unsupported(t->str)) {
+        fw_promql_lex_fail(p, t->pos, "function \"%s\" is not supported by floorwatch yet", t->str);
+        return NULL;
+    }
     if (!f) {
-        if (fw_promql_funcs_unsupported(t->str)) {
-            fw_promql_lex_fail(p, t->pos, "function \"%s\" is not supported by floorwatch yet",
-                               t->str);
-            return NULL;
-        }
         fw_promql_lex_fail(p, t->pos, "unknown function with name \"%s\"", t->str);
         return NULL;
     }
@@ -740,6 +739,12 @@ s_parse_postfix(fw_promql_parser_t *p, fw_promql_expr_t *e)
             if (s_parse_at(p, e) != 0)
                 goto fail;
             continue;
+        }
+        if ((fw_promql_is_kw(t, "anchored") || fw_promql_is_kw(t, "smoothed")) &&
+            (e->kind == FW_PQ_SELECTOR || e->kind == FW_PQ_SUBQUERY)) {
+            fw_promql_lex_fail(p, t->pos, "the %s modifier is not supported by floorwatch yet",
+                               fw_promql_is_kw(t, "anchored") ? "anchored" : "smoothed");
+            goto fail;
         }
         return e;
     }

@@ -24,9 +24,11 @@ static const fw_promql_func_info_t s_funcs[] = {
 };
 #undef FW_PQ_FUNC
 
-// Prometheus functions floorwatch knows by name but does not evaluate: a clear parse error.
+// Prometheus functions floorwatch knows by name but does not evaluate: a clear parse error
+// (checked before the table, which describes them all).
 static const char *const s_unsupported_funcs[] = {
     "start_timestamp", // needs the start timestamps floorwatch does not store
+    "info",            // not implemented yet (tsdb_eval_fn_info refuses it too)
     NULL,
 };
 

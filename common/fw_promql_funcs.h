@@ -23,8 +23,8 @@ typedef struct {
 // evaluate it. The entry is static: its name may be kept in a syntax tree.
 const fw_promql_func_info_t *fw_promql_funcs_find(const char *name);
 
-// Whether name is a Prometheus function floorwatch knows but does not evaluate yet (so the
-// parser says "not supported" rather than "unknown function").
+// Whether name is a Prometheus function floorwatch does not evaluate yet (so the parser says
+// "not supported" rather than "unknown function" or evaluating it).
 bool fw_promql_funcs_unsupported(const char *name);
 
 #endif

@@ -222,6 +222,8 @@ START_TEST(test_fw_promql_errors_have_positions)
     s_bad("x\n  + by", 7, "unexpected identifier \"by\"");
     s_bad("abs(x, 1)", 1, "expected 1 argument(s) in call to \"abs\", got 2");
     s_bad("x[1m/0]", 5, "division by zero");
+    s_bad("rate(x[5m] anchored)", 12, "the anchored modifier is not supported by floorwatch yet");
+    s_bad("info(x)", 1, "function \"info\" is not supported by floorwatch yet");
     s_bad("a and fill(0) b", 7, "filling in missing series not allowed for set operators");
     s_bad("1 + fill(0) b", 1, "filling in missing series only allowed between instant vectors");
     s_bad("a + fill(x) b", 10, "unexpected identifier \"x\" in fill modifier");
