@@ -362,7 +362,7 @@ s_update(fw_metrics_t *self, const char *name, const char *labels, double v, boo
     struct s_family *fam = s_family_lookup(self, name);
     if (fam) {
         struct s_series *s = s_series_get(fam, labels ? labels : "");
-        if (fam->type != FW_METRIC_HISTOGRAM)
+        if (fam->type != FW_METRIC_HISTOGRAM && fam->type != FW_METRIC_SUMMARY)
             s->value = add ? s->value + v : v;
     }
     pthread_mutex_unlock(&self->lock);
@@ -399,7 +399,11 @@ fw_metrics_observe(fw_metrics_t *self, const char *name, const char *labels, dou
         return;
     pthread_mutex_lock(&self->lock);
     struct s_family *fam = s_family_lookup(self, name);
-    if (fam && fam->type == FW_METRIC_HISTOGRAM) {
+    if (fam && fam->type == FW_METRIC_SUMMARY) {
+        struct s_series *s = s_series_get(fam, labels ? labels : "");
+        s->sum += v;
+        s->value += 1;
+    } else if (fam && fam->type == FW_METRIC_HISTOGRAM) {
         struct s_series *s = s_series_get(fam, labels ? labels : "");
         size_t b = 0;
         while (b < fam->nbounds && v > fam->bounds[b])
@@ -434,6 +438,28 @@ fw_metrics_get(fw_metrics_t *self, const char *name, const char *labels)
     }
     pthread_mutex_unlock(&self->lock);
     return v;
+}
+
+void
+fw_metrics_label(char *buf, size_t size, const char *name, const char *value)
+{
+    size_t w = (size_t)snprintf(buf, size, "%s=\"", name);
+    for (const char *p = value; *p && w + 4 < size; p++) {
+        if (*p == '"' || *p == '\\')
+            buf[w++] = '\\';
+        if (*p == '\n') {
+            buf[w++] = '\\';
+            buf[w++] = 'n';
+            continue;
+        }
+        buf[w++] = *p;
+    }
+    if (w + 2 <= size) {
+        buf[w++] = '"';
+        buf[w] = '\0';
+    } else {
+        buf[size - 1] = '\0';
+    }
 }
 
 // One line "name<suffix>{labels[,extra]} value".
@@ -502,10 +528,18 @@ fw_metrics_render(fw_metrics_t *self)
         s_buf_puts(&b, fam->name);
         s_buf_puts(&b, fam->type == FW_METRIC_COUNTER     ? " counter\n"
                        : fam->type == FW_METRIC_HISTOGRAM ? " histogram\n"
+                       : fam->type == FW_METRIC_SUMMARY   ? " summary\n"
                                                           : " gauge\n");
-        if (fam->type == FW_METRIC_HISTOGRAM) {
-            for (size_t k = 0; k < fam->len; k++)
-                s_render_histogram(&b, fam, &fam->series[k]);
+        if (fam->type == FW_METRIC_HISTOGRAM || fam->type == FW_METRIC_SUMMARY) {
+            for (size_t k = 0; k < fam->len; k++) {
+                const struct s_series *s = &fam->series[k];
+                if (fam->type == FW_METRIC_HISTOGRAM) {
+                    s_render_histogram(&b, fam, s);
+                    continue;
+                }
+                s_render_line(&b, fam->name, "_sum", s->labels, NULL, s->sum);
+                s_render_line(&b, fam->name, "_count", s->labels, NULL, s->value);
+            }
             continue;
         }
         for (size_t k = 0; k < fam->len; k++) {

@@ -14,7 +14,14 @@
 
 typedef struct fw_metrics fw_metrics_t;
 
-typedef enum { FW_METRIC_COUNTER, FW_METRIC_GAUGE, FW_METRIC_HISTOGRAM } fw_metric_type_t;
+// FW_METRIC_SUMMARY is a summary without quantiles (a valid Prometheus summary): each series
+// renders as name_sum and name_count, fed by fw_metrics_observe.
+typedef enum {
+    FW_METRIC_COUNTER,
+    FW_METRIC_GAUGE,
+    FW_METRIC_HISTOGRAM,
+    FW_METRIC_SUMMARY
+} fw_metric_type_t;
 
 fw_metrics_t *fw_metrics_new(void);
 void fw_metrics_destroy(fw_metrics_t **self_p);
@@ -30,12 +37,15 @@ void fw_metrics_add(fw_metrics_t *self, const char *name, const char *labels, do
 // fw_metrics_observe; fw_metrics_add and _set with other values leave it alone.
 void fw_metrics_declare_histogram(fw_metrics_t *self, const char *name, const char *help,
                                   const double *bounds, size_t n);
-// Observe v in a histogram series (created when absent).
+// Observe v in a histogram or summary series (created when absent).
 void fw_metrics_observe(fw_metrics_t *self, const char *name, const char *labels, double v);
 // Set a series to value.
 void fw_metrics_set(fw_metrics_t *self, const char *name, const char *labels, double value);
 // Current value of a series, 0 when absent. For tests and housekeeping.
 double fw_metrics_get(fw_metrics_t *self, const char *name, const char *labels);
+// 'name="value"' into buf (size bytes), the value escaped as the exposition format wants: a
+// series' labels for the calls above. A value too long for buf is cut.
+void fw_metrics_label(char *buf, size_t size, const char *name, const char *value);
 // Render every family; the caller frees the result.
 char *fw_metrics_render(fw_metrics_t *self);
 

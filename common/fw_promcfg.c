@@ -177,7 +177,6 @@ s_check_job_name(const char *value, const char *file, struct fw_cfg_pos pos,
 static const char *const s_true[] = {"true", NULL};
 static const char *const s_false[] = {"false", NULL};
 static const char *const s_bools[] = {"true", "false", NULL};
-static const char *const s_zero[] = {"0", NULL};
 static const char *const s_legacy[] = {"legacy", NULL};
 
 // The limits, in a job and in global alike (a job's 0 or absent key takes global's).
@@ -189,6 +188,7 @@ static const char *const s_limit_modes[] = {"(unset)", "fail", "drop_excess", NU
 #define S_LIMIT_FIELDS(T)                                                                          \
     S_LIMIT(T, sample_limit), S_LIMIT(T, label_limit), S_LIMIT(T, label_name_length_limit),        \
         S_LIMIT(T, label_value_length_limit), S_LIMIT(T, target_limit),                            \
+        S_LIMIT(T, keep_dropped_targets),                                                          \
         {.key = "body_size_limit",                                                                 \
          .type = FW_CFG_STR,                                                                       \
          .off = offsetof(T, body_size_limit_text),                                                 \
@@ -280,7 +280,6 @@ static const struct fw_cfg_field s_scrape_fields[] = {
      .child = fw_relabel_fields},
     S_UNSUP("scrape_protocols"),
     S_UNSUP("fallback_scrape_protocol"),
-    S_ONLY("keep_dropped_targets", s_zero, NULL),
     S_ONLY("scrape_classic_histograms", s_bools, NULL),
     S_ONLY("always_scrape_classic_histograms", s_bools, NULL),
     S_ONLY("scrape_native_histograms", s_false, "floorwatch stores classic histograms only"),
@@ -358,7 +357,6 @@ static const struct fw_cfg_field s_global_fields[] = {
     S_UNSUP("scrape_failure_log_file"),
     S_UNSUP("scrape_protocols"),
     S_LIMIT_FIELDS(struct fw_global_config),
-    S_ONLY("keep_dropped_targets", s_zero, NULL),
     S_ONLY("metric_name_validation_scheme", s_legacy, NULL),
     S_UNSUP("metric_name_escaping_scheme"),
     S_ONLY("always_scrape_classic_histograms", s_bools, NULL),
@@ -702,6 +700,8 @@ s_resolve_scrape_clients(struct fw_promcfg *cfg, struct fw_cfg_errors *errs)
             sc->label_value_length_limit = g->label_value_length_limit;
         if (sc->target_limit == 0)
             sc->target_limit = g->target_limit;
+        if (sc->keep_dropped_targets == 0)
+            sc->keep_dropped_targets = g->keep_dropped_targets;
         if (sc->sample_limit_mode == FW_SAMPLE_LIMIT_UNSET)
             sc->sample_limit_mode = g->sample_limit_mode;
         fw_promcfg_http_resolve(&sc->http, dir, cfg->path, sc->pos, errs);

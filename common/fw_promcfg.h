@@ -55,7 +55,8 @@ struct fw_scrape_config {
     int64_t body_size_limit;    // bytes of the decoded body, from body_size_limit_text
     char *body_size_limit_text; // owned: as written ("10MB": base-2 units, as Prometheus)
     int64_t target_limit;
-    int sample_limit_mode; // FW_SAMPLE_LIMIT_*; floorwatch extension, default from global
+    int64_t keep_dropped_targets; // targets dropped by relabeling kept for the API; 0: all
+    int sample_limit_mode;        // FW_SAMPLE_LIMIT_*; floorwatch extension, default from global
     struct fw_static_config *static_configs; // owned
     size_t n_static_configs;
     struct fw_file_sd_config *file_sd_configs; // owned (fw_promcfg_sd.h)
@@ -98,6 +99,7 @@ struct fw_global_config {
     int64_t body_size_limit;
     char *body_size_limit_text; // owned
     int64_t target_limit;
+    int64_t keep_dropped_targets;
     int sample_limit_mode;
     char *query_log_file; // owned: tsdb's query log, relative to the config file's directory;
                           // NULL: none

@@ -5,7 +5,8 @@
     UnmarshalYAML methods (discovery/file, discovery/kubernetes and prometheus/common's
     HTTPClientConfig.Validate), with the same messages, at the section's position. Keys
     Prometheus knows that floorwatch does not do (kubeconfig_file, oauth2, proxy headers,
-    attach_metadata, ...) are FW_CFG_UNSUPPORTED: refused by name, never silently ignored.
+    attach_metadata's deployment/job/cronjob, ...) are FW_CFG_UNSUPPORTED: refused by name, never
+   silently ignored.
 */
 #include "fw_promcfg_sd.h"
 
@@ -82,9 +83,17 @@ static const struct fw_cfg_field s_selector_fields[] = {
     {.key = NULL},
 };
 
+// attach_metadata: node (pod, endpoints, endpointslice) and namespace (every role but
+// node) are implemented; the pod owner lookups of Prometheus 3 are not.
 static const struct fw_cfg_field s_attach_fields[] = {
-    S_ONLY("node", s_false, "no node metadata is attached"),
-    S_ONLY("namespace", s_false, "no namespace metadata is attached"),
+    {.key = "node",
+     .type = FW_CFG_BOOL,
+     .off = offsetof(struct fw_kube_attach_metadata, node),
+     .def = "false"},
+    {.key = "namespace",
+     .type = FW_CFG_BOOL,
+     .off = offsetof(struct fw_kube_attach_metadata, namespace_),
+     .def = "false"},
     S_ONLY("deployment", s_false, "no deployment metadata is attached"),
     S_ONLY("job", s_false, "no job metadata is attached"),
     S_ONLY("cronjob", s_false, "no cronjob metadata is attached"),
@@ -348,6 +357,8 @@ fw_kube_sd_same(const struct fw_kube_sd_config *a, const struct fw_kube_sd_confi
         !s_list_eq(a->namespaces.names, a->namespaces.n_names, b->namespaces.names,
                    b->namespaces.n_names) ||
         a->n_selectors != b->n_selectors || a->enable_http2 != b->enable_http2 ||
+        a->attach_metadata.node != b->attach_metadata.node ||
+        a->attach_metadata.namespace_ != b->attach_metadata.namespace_ ||
         !fw_promcfg_http_equal(&a->http, &b->http))
         return false;
     for (size_t i = 0; i < a->n_selectors; i++) {

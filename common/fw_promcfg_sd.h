@@ -54,7 +54,10 @@ struct fw_kube_namespaces {
     size_t n_names;
 };
 
-// attach_metadata: only `false` is accepted for each (refused otherwise).
+// attach_metadata: `node` adds the labels and annotations of the node a target runs on
+// (roles pod, endpoints, endpointslice), `namespace` those of the target's namespace (every
+// role but node); other roles ignore them, as Prometheus. deployment, job and cronjob are
+// refused unless false.
 struct fw_kube_attach_metadata {
     bool node, namespace_, deployment, job, cronjob;
 };

@@ -129,9 +129,15 @@ s_build_add(const struct fw_labels *group, const struct fw_labels *target, void 
     if (dropped.len) {
         // A dropped target has no final labels: its shard is that of its discovered ones,
         // so that N shards list it once between them.
-        if (scraper_shard_owns(b->shard, &dropped))
-            scraper_target_drops_add(&b->drops, b->sc->job_name, &dropped);
-        else
+        if (scraper_shard_owns(b->shard, &dropped)) {
+            // keep_dropped_targets: past it only counted (droppedTargetCounts), as Prometheus.
+            size_t j = scraper_target_drops_job(&b->drops, b->sc->job_name);
+            if (b->sc->keep_dropped_targets > 0 &&
+                b->drops.counts[j] >= (size_t)b->sc->keep_dropped_targets)
+                b->drops.counts[j]++;
+            else
+                scraper_target_drops_add(&b->drops, b->sc->job_name, &dropped);
+        } else
             b->other++;
         fw_labels_clear(&dropped);
         return;
@@ -152,16 +158,18 @@ s_build_add(const struct fw_labels *group, const struct fw_labels *target, void 
 
 // Every target of cfg: its static_configs, then what sd (may be NULL) discovered for it;
 // those relabel_configs dropped go to *drops (moved out, with every job's count). Only the
-// targets of shard are kept; *other counts the rest.
+// targets of shard are kept; *other counts the rest. Each job's time goes to m's
+// prometheus_target_sync_length_seconds{scrape_job}.
 static void
-s_build_targets(const struct fw_promcfg *cfg, scraper_sd_t *sd, const struct scraper_shard *shard,
-                struct scraper_target ***out, size_t *n_out, struct scraper_target_drops *drops,
-                size_t *other)
+s_build_targets(fw_metrics_t *m, const struct fw_promcfg *cfg, scraper_sd_t *sd,
+                const struct scraper_shard *shard, struct scraper_target ***out, size_t *n_out,
+                struct scraper_target_drops *drops, size_t *other)
 {
     struct s_build b = {.shard = shard};
     struct fw_labels t = FW_LABELS_INIT;
     for (size_t j = 0; j < cfg->n_scrape_configs; j++) {
         const struct fw_scrape_config *sc = &cfg->scrape_configs[j];
+        int64_t t0 = zclock_usecs();
         b.sc = sc;
         if (sc->job_name)
             (void)scraper_target_drops_job(&b.drops, sc->job_name);
@@ -174,6 +182,10 @@ s_build_targets(const struct fw_promcfg *cfg, scraper_sd_t *sd, const struct scr
         }
         if (sd)
             scraper_sd_each(sd, j, s_build_add, &b);
+        char lj[320];
+        fw_metrics_label(lj, sizeof(lj), "scrape_job", sc->job_name ? sc->job_name : "");
+        fw_metrics_observe(m, "prometheus_target_sync_length_seconds", lj,
+                           (double)(zclock_usecs() - t0) / 1e6);
     }
     fw_labels_clear(&t);
     if (b.invalid)
@@ -192,29 +204,6 @@ s_set_other_shards(scraper_t *self, size_t n)
     pthread_mutex_lock(&self->mu);
     self->n_other_shards = n;
     pthread_mutex_unlock(&self->mu);
-}
-
-// 'name="value"' with the value escaped as in the exposition format.
-static void
-s_label_str(char *buf, size_t size, const char *name, const char *value)
-{
-    size_t w = (size_t)snprintf(buf, size, "%s=\"", name);
-    for (const char *p = value; *p && w + 4 < size; p++) {
-        if (*p == '"' || *p == '\\')
-            buf[w++] = '\\';
-        if (*p == '\n') {
-            buf[w++] = '\\';
-            buf[w++] = 'n';
-            continue;
-        }
-        buf[w++] = *p;
-    }
-    if (w + 2 <= size) {
-        buf[w++] = '"';
-        buf[w] = '\0';
-    } else {
-        buf[size - 1] = '\0';
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -364,7 +353,7 @@ s_on_target_timer(zloop_t *loop, int timer_id, void *arg)
         }
     } else {
         char job[320];
-        s_label_str(job, sizeof(job), "job", t->job);
+        fw_metrics_label(job, sizeof(job), "job", t->job);
         fw_metrics_add(self->metrics, "fw_scraper_scrapes_skipped_total", job, 1);
         fw_debug("scrape.skip", "target=%s reason=%s", t->url,
                  t->working ? "previous scrape still being processed"
@@ -412,7 +401,7 @@ s_scrape_process(scraper_t *self, struct scraper_target *t, struct scraper_fetch
     job->sender = fw_sender_id(self->sender);
     if (scraper_work_submit(self->work, &job) != 0) { // more jobs queued than targets
         char lj[320];
-        s_label_str(lj, sizeof(lj), "job", t->job);
+        fw_metrics_label(lj, sizeof(lj), "job", t->job);
         fw_metrics_add(self->metrics, "fw_scraper_scrapes_skipped_total", lj, 1);
         fw_warn("scrape.skip", "target=%s reason=%s", t->url, "worker queue full");
         scraper_work_job_destroy(&job);
@@ -456,7 +445,7 @@ s_on_work_done(struct scraper_work_job *job, void *arg)
     s_config_release(self, job->gen);
 
     char lj[320];
-    s_label_str(lj, sizeof(lj), "job", t->job);
+    fw_metrics_label(lj, sizeof(lj), "job", t->job);
     fw_metrics_add(self->metrics, "fw_scraper_scrapes_total", lj, 1);
     fw_metrics_add(self->metrics, "fw_scraper_work_seconds_total", "", job->work_s);
     fw_metrics_add(self->metrics, "fw_scraper_samples_total", "",
@@ -610,6 +599,12 @@ s_swap_targets(scraper_t *self, struct scraper_target **fresh, size_t n_fresh,
             size_t j = (size_t)(uintptr_t)it - 1;
             struct scraper_target *old = self->targets[j];
             if (old && scraper_target_same(old, fresh[i])) {
+                // Kept, with the discovered labels of now (a node label or annotation that
+                // relabeling does not use changes only these), as Prometheus's
+                // SetDiscoveredLabels.
+                struct fw_labels d = old->discovered;
+                old->discovered = fresh[i]->discovered;
+                fresh[i]->discovered = d;
                 scraper_target_destroy(&fresh[i]);
                 fresh[i] = old;
                 self->targets[j] = NULL;
@@ -658,7 +653,8 @@ s_sync_discovered(scraper_t *self)
     size_t n_fresh;
     struct scraper_target_drops drops;
     size_t other;
-    s_build_targets(&self->cfg, self->sd, &self->opts->shard, &fresh, &n_fresh, &drops, &other);
+    s_build_targets(self->metrics, &self->cfg, self->sd, &self->opts->shard, &fresh, &n_fresh,
+                    &drops, &other);
     size_t n_before = self->n_targets;
     size_t kept = s_swap_targets(self, fresh, n_fresh, &drops);
     s_set_other_shards(self, other);
@@ -678,7 +674,7 @@ s_reload(void *arg, char *errmsg, size_t size)
         fw_metrics_set(self->metrics, "fw_scraper_config_last_reload_successful", "", 0);
         return -1;
     }
-    scraper_sd_t *sd = scraper_sd_new();
+    scraper_sd_t *sd = scraper_sd_new(self->metrics);
     fw_err_t err = {0};
     if (scraper_sd_start(sd, &cfg, self->sd, self->loop, &err) != 0) {
         snprintf(errmsg, size, "%s", err.msg);
@@ -691,7 +687,7 @@ s_reload(void *arg, char *errmsg, size_t size)
     size_t n_fresh;
     struct scraper_target_drops drops;
     size_t other;
-    s_build_targets(&cfg, sd, &self->opts->shard, &fresh, &n_fresh, &drops, &other);
+    s_build_targets(self->metrics, &cfg, sd, &self->opts->shard, &fresh, &n_fresh, &drops, &other);
     size_t kept = s_swap_targets(self, fresh, n_fresh, &drops);
     s_set_other_shards(self, other);
     scraper_sd_destroy(&self->sd); // before the config its providers borrow goes
@@ -817,6 +813,8 @@ scraper_new(const struct scraper_opts *opts)
     fw_metrics_declare(m, "fw_scraper_work_seconds_total", FW_METRIC_COUNTER,
                        "CPU seconds the workers spent on scrapes (parse, relabel, limits, "
                        "encode).");
+    fw_metrics_declare(m, "prometheus_target_sync_length_seconds", FW_METRIC_SUMMARY,
+                       "Actual interval to sync the scrape pool.");
     fw_metrics_declare(m, "fw_scraper_config_last_reload_successful", FW_METRIC_GAUGE,
                        "Whether the last configuration reload succeeded.");
     fw_zsock_declare_metrics(m);
@@ -864,14 +862,15 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
         fw_err_set(err, "cannot attach the samples sender to the loop");
         return -1;
     }
-    self->sd = scraper_sd_new();
+    self->sd = scraper_sd_new(self->metrics);
     if (scraper_sd_start(self->sd, &self->cfg, NULL, self->loop, err) != 0)
         return -1;
     struct scraper_target **targets;
     size_t n_targets;
     struct scraper_target_drops drops;
     size_t other;
-    s_build_targets(&self->cfg, self->sd, &self->opts->shard, &targets, &n_targets, &drops, &other);
+    s_build_targets(self->metrics, &self->cfg, self->sd, &self->opts->shard, &targets, &n_targets,
+                    &drops, &other);
     pthread_mutex_lock(&self->mu); // the HTTP thread is already serving /api/v1/targets
     self->targets = targets;
     self->n_targets = self->cap_targets = n_targets;

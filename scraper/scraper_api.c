@@ -51,6 +51,17 @@ s_target_json(const struct scraper_target *t)
     return o;
 }
 
+// How many targets of job relabeling dropped: all of them, also those keep_dropped_targets
+// did not keep.
+static size_t
+s_drop_count(const struct scraper_target_drops *d, const char *job)
+{
+    for (size_t i = 0; d && i < d->n_jobs; i++)
+        if (strcmp(d->jobs[i], job) == 0)
+            return d->counts[i];
+    return 0;
+}
+
 static int
 s_cmp_str(const void *a, const void *b)
 {
@@ -91,16 +102,12 @@ scraper_api_targets(const struct scraper_api_view *v, const char *state, const c
     json_t *counts = show_dropped ? json_object() : json_null();
     for (size_t p = 0; p < n_pools; p++) {
         bool shown = all_pools || strcmp(pools[p], pool) == 0;
-        size_t n_drop = 0;
         for (size_t i = 0; shown && show_active && i < v->n_active; i++)
             if (strcmp(v->active[i]->job, pools[p]) == 0)
                 json_array_append_new(active, s_target_json(v->active[i])); // steals
         const struct scraper_target_drops *d = v->drops;
         for (size_t i = 0; d && show_dropped && i < d->n; i++) {
-            if (strcmp(d->jobs[d->items[i].job], pools[p]) != 0)
-                continue;
-            n_drop++;
-            if (!shown)
+            if (!shown || strcmp(d->jobs[d->items[i].job], pools[p]) != 0)
                 continue;
             json_t *o = json_object(); // set_new steals each value
             json_object_set_new(o, "discoveredLabels", fw_labels_json(&d->items[i].labels));
@@ -108,7 +115,8 @@ scraper_api_targets(const struct scraper_api_view *v, const char *state, const c
             json_array_append_new(dropped, o);
         }
         if (show_dropped) // every pool, whatever the filter, as Prometheus
-            json_object_set_new(counts, pools[p], json_integer((json_int_t)n_drop));
+            json_object_set_new(counts, pools[p],
+                                json_integer((json_int_t)s_drop_count(d, pools[p])));
     }
     free(pools);
     json_t *data = json_object(); // set_new steals each value

@@ -15,6 +15,7 @@
 
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_metrics.h"
 #include "scraper_sd_file.h"
 #include "scraper_sd_kube.h"
 
@@ -118,11 +119,13 @@ struct s_provider {
     const void *config; // borrowed from the manager's cfg
     zactor_t *actor;    // owned
     zhashx_t *groups;   // owned: source -> struct scraper_sd_group * (owned)
+    size_t n_targets;   // in groups
 };
 
 struct scraper_sd {
     const struct fw_promcfg *cfg; // borrowed
     zloop_t *loop;                // borrowed
+    fw_metrics_t *metrics;        // borrowed, may be NULL
     struct s_provider **providers;
     size_t n_providers, cap_providers;
     bool changed;
@@ -142,10 +145,15 @@ s_group_free(void **item)
 static void
 s_apply(struct s_provider *p, struct scraper_sd_update *u)
 {
-    if (u->full)
+    if (u->full) {
         zhashx_purge(p->groups);
+        p->n_targets = 0;
+    }
     for (size_t i = 0; i < u->n_groups; i++) {
         struct scraper_sd_group *g = &u->groups[i];
+        const struct scraper_sd_group *old = zhashx_lookup(p->groups, g->source);
+        if (old)
+            p->n_targets -= old->n_targets;
         if (g->n_targets == 0) {
             zhashx_delete(p->groups, g->source);
             continue;
@@ -153,8 +161,35 @@ s_apply(struct s_provider *p, struct scraper_sd_update *u)
         struct scraper_sd_group *kept = fw_malloc(sizeof(*kept));
         *kept = *g; // moved: the update keeps an emptied group
         memset(g, 0, sizeof(*g));
+        p->n_targets += kept->n_targets;
         zhashx_update(p->groups, kept->source, kept);
     }
+}
+
+static void
+s_discovered(fw_metrics_t *m, const char *job, double n)
+{
+    char labels[400];
+    fw_metrics_label(labels, sizeof(labels) - 16, "config", job);
+    strcat(labels, ",name=\"scrape\"");
+    fw_metrics_set(m, "prometheus_sd_discovered_targets", labels, n);
+}
+
+// prometheus_sd_discovered_targets{config=<job>,name="scrape"}: as in Prometheus, where
+// static_configs are a provider too, every target of the job before relabeling.
+static void
+s_publish(scraper_sd_t *self, size_t job)
+{
+    if (!self->metrics || !self->cfg || job >= self->cfg->n_scrape_configs)
+        return;
+    const struct fw_scrape_config *sc = &self->cfg->scrape_configs[job];
+    size_t n = 0;
+    for (size_t i = 0; i < sc->n_static_configs; i++)
+        n += sc->static_configs[i].n_targets;
+    for (size_t i = 0; i < self->n_providers; i++)
+        if (self->providers[i]->job == job && self->providers[i]->groups)
+            n += self->providers[i]->n_targets;
+    s_discovered(self->metrics, sc->job_name, (double)n);
 }
 
 static int
@@ -168,6 +203,8 @@ s_on_update(zloop_t *loop, zsock_t *reader, void *arg)
         return 0;
     s_apply(p, u);
     p->owner->changed = true;
+    fw_metrics_add(p->owner->metrics, "prometheus_sd_received_updates_total", "name=\"scrape\"", 1);
+    s_publish(p->owner, p->job);
     fw_debug("sd.update", "job=%s mechanism=%s groups=%zu full=%d total=%zu", p->job_name,
              p->kind == S_FILE ? "file" : "kubernetes", u->n_groups, u->full,
              zhashx_size(p->groups));
@@ -175,10 +212,48 @@ s_on_update(zloop_t *loop, zsock_t *reader, void *arg)
     return 0;
 }
 
-scraper_sd_t *
-scraper_sd_new(void)
+void
+scraper_sd_declare_metrics(fw_metrics_t *m)
 {
-    return fw_calloc(1, sizeof(scraper_sd_t));
+    if (!m)
+        return;
+    fw_metrics_declare(m, "prometheus_sd_discovered_targets", FW_METRIC_GAUGE,
+                       "Current number of discovered targets.");
+    fw_metrics_declare(m, "prometheus_sd_received_updates_total", FW_METRIC_COUNTER,
+                       "Total number of update events received from the SD providers.");
+    fw_metrics_declare(m, "prometheus_sd_updates_total", FW_METRIC_COUNTER,
+                       "Total number of update events sent to the SD consumers.");
+    fw_metrics_declare(m, "prometheus_sd_kubernetes_events_total", FW_METRIC_COUNTER,
+                       "The number of Kubernetes events handled.");
+    fw_metrics_declare(m, "prometheus_sd_kubernetes_http_request_total", FW_METRIC_COUNTER,
+                       "Total number of HTTP requests to the Kubernetes API by status code.");
+    fw_metrics_declare(m, "prometheus_sd_file_read_errors_total", FW_METRIC_COUNTER,
+                       "The number of File-SD read errors.");
+    fw_metrics_declare(m, "prometheus_sd_file_scan_duration_seconds", FW_METRIC_SUMMARY,
+                       "The duration of the File-SD scan in seconds.");
+    // Present from the start, as Prometheus registers them.
+    fw_metrics_add(m, "prometheus_sd_received_updates_total", "name=\"scrape\"", 0);
+    fw_metrics_add(m, "prometheus_sd_updates_total", "name=\"scrape\"", 0);
+    fw_metrics_add(m, "prometheus_sd_file_read_errors_total", "", 0);
+    fw_metrics_add(m, "prometheus_sd_file_scan_duration_seconds", "", 0);
+    static const char *const roles[] = {"endpointslice", "endpoints", "node",
+                                        "pod",           "service",   "ingress"};
+    static const char *const events[] = {"add", "delete", "update"};
+    for (size_t r = 0; r < 6; r++)
+        for (size_t e = 0; e < 3; e++) {
+            char labels[64];
+            snprintf(labels, sizeof(labels), "event=\"%s\",role=\"%s\"", events[e], roles[r]);
+            fw_metrics_add(m, "prometheus_sd_kubernetes_events_total", labels, 0);
+        }
+}
+
+scraper_sd_t *
+scraper_sd_new(fw_metrics_t *metrics)
+{
+    scraper_sd_t *self = fw_calloc(1, sizeof(scraper_sd_t));
+    self->metrics = metrics;
+    scraper_sd_declare_metrics(metrics);
+    return self;
 }
 
 static bool
@@ -214,13 +289,14 @@ s_add(scraper_sd_t *self, size_t job, s_kind_t kind, size_t index, const void *c
         if (old->groups && s_same(old, p)) {
             zhashx_destroy(&p->groups);
             p->groups = old->groups; // carried over; the old provider keeps none
+            p->n_targets = old->n_targets;
             old->groups = NULL;
             self->changed = true;
             break;
         }
     }
-    p->actor = kind == S_FILE ? scraper_sd_file_new(config, sc->job_name)
-                              : scraper_sd_kube_new(config, sc->job_name);
+    p->actor = kind == S_FILE ? scraper_sd_file_new(config, sc->job_name, self->metrics)
+                              : scraper_sd_kube_new(config, sc->job_name, self->metrics);
     if (!p->actor) {
         fw_err_set(err, "cannot start the discovery of job \"%s\"", sc->job_name);
         return -1;
@@ -247,6 +323,17 @@ scraper_sd_start(scraper_sd_t *self, const struct fw_promcfg *cfg, scraper_sd_t 
             if (s_add(self, j, S_KUBE, i, &sc->kubernetes_sd_configs[i], prev, err) != 0)
                 return -1;
     }
+    for (size_t j = 0; j < cfg->n_scrape_configs; j++)
+        s_publish(self, j);
+    // Jobs the previous config had and this one has not: nothing discovered any more.
+    for (size_t j = 0; prev && prev->cfg && j < prev->cfg->n_scrape_configs; j++) {
+        const char *name = prev->cfg->scrape_configs[j].job_name;
+        bool kept = false;
+        for (size_t k = 0; k < cfg->n_scrape_configs && !kept; k++)
+            kept = strcmp(cfg->scrape_configs[k].job_name, name) == 0;
+        if (!kept)
+            s_discovered(self->metrics, name, 0);
+    }
     return 0;
 }
 
@@ -255,6 +342,8 @@ scraper_sd_take_changed(scraper_sd_t *self)
 {
     bool c = self->changed;
     self->changed = false;
+    if (c)
+        fw_metrics_add(self->metrics, "prometheus_sd_updates_total", "name=\"scrape\"", 1);
     return c;
 }
 

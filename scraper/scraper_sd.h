@@ -26,6 +26,7 @@
 #include <stddef.h>
 
 #include "fw_labels.h"
+#include "fw_metrics.h"
 #include "fw_promcfg.h"
 
 // How long stopping a provider waits for its actor to confirm it sends nothing more.
@@ -72,8 +73,16 @@ typedef struct scraper_sd scraper_sd_t;
 typedef void(scraper_sd_target_fn)(const struct fw_labels *group, const struct fw_labels *target,
                                    void *arg);
 
-// A manager with no providers. Never NULL.
-scraper_sd_t *scraper_sd_new(void);
+// Declare in m (may be NULL) the discovery metrics Prometheus has, under its names, at their
+// initial values: prometheus_sd_discovered_targets{config,name}, _received_updates_total,
+// _updates_total, prometheus_sd_kubernetes_events_total{event,role} (every role and event
+// at 0), prometheus_sd_kubernetes_http_request_total{status_code},
+// prometheus_sd_file_read_errors_total, prometheus_sd_file_scan_duration_seconds (a
+// summary without quantiles).
+void scraper_sd_declare_metrics(fw_metrics_t *m);
+// A manager with no providers, counting into metrics (borrowed, may be NULL; must outlive
+// the manager; scraper_sd_declare_metrics is called on it). Never NULL.
+scraper_sd_t *scraper_sd_new(fw_metrics_t *metrics);
 // Start a provider for each file_sd_config and kubernetes_sd_config of cfg (borrowed: must
 // outlive the manager) with its actor's pipe read on loop. The groups of each provider of
 // prev (may be NULL) whose job name, mechanism, position and config are the same carry over.

@@ -275,10 +275,11 @@ struct s_file {
 };
 
 typedef struct {
-    zsock_t *pipe;   // borrowed
-    zloop_t *loop;   // owned
-    char *job;       // owned
-    char **patterns; // owned
+    zsock_t *pipe;         // borrowed
+    zloop_t *loop;         // owned
+    fw_metrics_t *metrics; // borrowed, may be NULL
+    char *job;             // owned
+    char **patterns;       // owned
     size_t n_patterns;
     int64_t refresh_ms;
     int inotify_fd;
@@ -353,6 +354,7 @@ s_read_file(s_actor_t *self, struct s_file *f)
     struct scraper_sd_update *u = text ? scraper_sd_file_parse(f->path, text, len, &err) : NULL;
     free(text);
     if (!u) {
+        fw_metrics_add(self->metrics, "prometheus_sd_file_read_errors_total", "", 1);
         // Keep the last good groups; say why once per version of the file.
         if (!text || h != f->hash || !f->hash) {
             char buf[512];
@@ -401,6 +403,7 @@ s_watch_dirs(s_actor_t *self)
 static void
 s_refresh(s_actor_t *self)
 {
+    int64_t t0 = zclock_usecs();
     bool changed = false;
     for (size_t i = 0; i < self->n_files; i++)
         self->files[i].seen = false;
@@ -434,6 +437,8 @@ s_refresh(s_actor_t *self)
         self->files[i] = self->files[--self->n_files];
     }
     s_watch_dirs(self);
+    fw_metrics_observe(self->metrics, "prometheus_sd_file_scan_duration_seconds", "",
+                       (double)(zclock_usecs() - t0) / 1e6);
     if ((!changed && self->sent_once) || self->stopped)
         return;
     struct scraper_sd_update *u = scraper_sd_update_new(true);
@@ -500,6 +505,7 @@ s_on_pipe(zloop_t *loop, zsock_t *reader, void *arg)
 
 struct s_args {
     char *job;
+    fw_metrics_t *metrics;
     char **patterns;
     size_t n_patterns;
     int64_t refresh_ms;
@@ -511,6 +517,7 @@ s_actor(zsock_t *pipe, void *arg)
     struct s_args *a = arg;
     s_actor_t self = {.pipe = pipe,
                       .job = a->job,
+                      .metrics = a->metrics,
                       .patterns = a->patterns,
                       .n_patterns = a->n_patterns,
                       .refresh_ms = a->refresh_ms,
@@ -546,10 +553,11 @@ s_actor(zsock_t *pipe, void *arg)
 }
 
 zactor_t *
-scraper_sd_file_new(const struct fw_file_sd_config *c, const char *job)
+scraper_sd_file_new(const struct fw_file_sd_config *c, const char *job, fw_metrics_t *metrics)
 {
     struct s_args *a = fw_calloc(1, sizeof(*a));
     a->job = fw_strdup(job);
+    a->metrics = metrics;
     a->n_patterns = c->n_files;
     a->patterns = fw_calloc(c->n_files + 1, sizeof(char *));
     for (size_t i = 0; i < c->n_files; i++)

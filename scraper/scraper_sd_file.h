@@ -21,15 +21,20 @@
 #include <czmq.h>
 
 #include "fw_err.h"
+#include "fw_metrics.h"
 #include "fw_promcfg.h"
 #include "scraper_sd.h"
 
 // Largest file read; a larger one is an error (its last good groups stay).
 #define SCRAPER_SD_FILE_MAX_BYTES (64u * 1024 * 1024)
 
-// Start the provider actor for c (copied: the actor owns what it needs) of job (for logs).
-// NULL only if czmq fails.
-zactor_t *scraper_sd_file_new(const struct fw_file_sd_config *c, const char *job);
+// Start the provider actor for c (copied: the actor owns what it needs) of job (for logs),
+// counting into metrics (borrowed, may be NULL; must outlive the actor; families declared
+// by scraper_sd_new): prometheus_sd_file_read_errors_total (every failed read or parse of
+// a refresh) and prometheus_sd_file_scan_duration_seconds (each refresh). NULL only if
+// czmq fails.
+zactor_t *scraper_sd_file_new(const struct fw_file_sd_config *c, const char *job,
+                              fw_metrics_t *metrics);
 
 // Parse the text (len bytes) of file `path` (its extension picks JSON or YAML) into a new
 // update (not full) holding its groups, or NULL with err (the file, and the line and column

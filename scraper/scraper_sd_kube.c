@@ -18,10 +18,12 @@
 
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_metrics.h"
 #include "fw_time.h"
 #include "scraper_sd.h"
 #include "scraper_sd_kube_api.h"
 #include "scraper_sd_kube_cache.h"
+#include "scraper_sd_kube_list.h"
 #include "scraper_sd_kube_role.h"
 
 typedef enum { S_IDLE, S_LIST, S_WATCH } s_state_t;
@@ -36,9 +38,10 @@ typedef struct {
     s_state_t state;
     CURL *easy;                 // owned while a request runs
     struct curl_slist *headers; // owned while a request runs
-    char *buf;                  // owned: the list body, or the watch's partial line
+    char *buf;                  // owned: the list page's body, or the watch's partial line
     size_t len, cap;
-    char *rv; // owned: resourceVersion to watch from
+    struct scraper_sd_kube_list list; // owned: the list being paged
+    char *rv;                         // owned: resourceVersion to watch from
     bool synced, relist, failed;
     char why[256];
     int64_t retry_at, backoff_ms, resync_at;
@@ -49,6 +52,8 @@ struct s_actor {
     zsock_t *pipe; // borrowed
     char *job;     // owned
     fw_kube_role_t role;
+    struct fw_kube_attach_metadata attach;
+    fw_metrics_t *metrics; // borrowed: outlives the actor
     struct scraper_sd_kube_api api;
     CURLM *multi;
     s_watch_t *w; // owned
@@ -58,12 +63,25 @@ struct s_actor {
     bool all_dirty, stopped, term;
 };
 
-static const char *const s_kind_role[SCRAPER_KUBE_KINDS] = {"pod",           "service", "endpoints",
-                                                            "endpointslice", "node",    "ingress"};
+static const char *const s_kind_role[SCRAPER_KUBE_KINDS] = {
+    "pod", "service", "endpoints", "endpointslice", "node", "ingress", "namespace"};
 static const char *const s_kind_path[SCRAPER_KUBE_KINDS][2] = {
     {"/api/v1", "pods"},      {"/api/v1", "services"},
     {"/api/v1", "endpoints"}, {"/apis/discovery.k8s.io/v1", "endpointslices"},
-    {"/api/v1", "nodes"},     {"/apis/networking.k8s.io/v1", "ingresses"}};
+    {"/api/v1", "nodes"},     {"/apis/networking.k8s.io/v1", "ingresses"},
+    {"/api/v1", "namespaces"}};
+
+// prometheus_sd_kubernetes_events_total{event, role}: Prometheus counts what its informers
+// hand over (list items as adds, then watch events); namespaces are not counted.
+static void
+s_count(s_actor_t *self, scraper_kube_kind_t kind, const char *event, double n)
+{
+    if (kind == SCRAPER_KUBE_NAMESPACES || n == 0)
+        return;
+    char labels[64];
+    snprintf(labels, sizeof(labels), "event=\"%s\",role=\"%s\"", event, s_kind_role[kind]);
+    fw_metrics_add(self->metrics, "prometheus_sd_kubernetes_events_total", labels, n);
+}
 
 // ---------------------------------------------------------------------------------------
 //  Groups
@@ -80,12 +98,30 @@ s_mark_ns(s_actor_t *self, const char *ns)
     }
 }
 
+// Node metadata changed: mark the groups of the objects on that node.
+static void
+s_mark_node(s_actor_t *self, const char *node)
+{
+    zhashx_t *prim = self->cache.objs[scraper_sd_kube_role_kind(self->role)];
+    for (const json_t *o = zhashx_first(prim); o; o = zhashx_next(prim))
+        if (scraper_sd_kube_role_on_node(self->role, o, node))
+            zhashx_update(self->dirty, zhashx_cursor(prim), (void *)1);
+}
+
 // An object of kind changed (or went): mark the groups it shows in.
 static void
 s_mark(s_actor_t *self, scraper_kube_kind_t kind, const char *key, const char *ns)
 {
     if (kind == scraper_sd_kube_role_kind(self->role)) {
         zhashx_update(self->dirty, key, (void *)1);
+        return;
+    }
+    if (kind == SCRAPER_KUBE_NODES) { // attach_metadata.node
+        s_mark_node(self, key);
+        return;
+    }
+    if (kind == SCRAPER_KUBE_NAMESPACES) { // attach_metadata.namespace
+        s_mark_ns(self, key);
         return;
     }
     // A Service or Pod that Endpoints/EndpointSlices of its namespace may point to.
@@ -113,13 +149,14 @@ s_flush(s_actor_t *self)
     if (self->all_dirty) {
         zhashx_t *prim = self->cache.objs[kind];
         for (const json_t *o = zhashx_first(prim); o; o = zhashx_next(prim))
-            scraper_sd_kube_role_group(self->role, zhashx_cursor(prim), o, &self->cache, u);
+            scraper_sd_kube_role_group(self->role, zhashx_cursor(prim), o, &self->cache,
+                                       &self->attach, u);
     } else {
         for (void *d = zhashx_first(self->dirty); d; d = zhashx_next(self->dirty)) {
             const char *key = zhashx_cursor(self->dirty);
             scraper_sd_kube_role_group(self->role, key,
                                        scraper_sd_kube_cache_get(&self->cache, kind, key),
-                                       &self->cache, u);
+                                       &self->cache, &self->attach, u);
         }
     }
     fw_debug("sd.kube.update", "job=%s role=%s groups=%zu full=%d", self->job,
@@ -152,6 +189,32 @@ s_fail(s_watch_t *w, const char *what, const char *detail)
 {
     w->failed = true;
     snprintf(w->why, sizeof(w->why), "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
+}
+
+// Whether kind is watched only for the metadata it attaches (nodes of a role other than
+// node, namespaces).
+static bool
+s_meta_only(const s_actor_t *self, scraper_kube_kind_t kind)
+{
+    return kind == SCRAPER_KUBE_NAMESPACES ||
+           (kind == SCRAPER_KUBE_NODES && self->role != FW_KUBE_ROLE_NODE);
+}
+
+// Whether a and b have the same name, labels and annotations: all attached metadata shows
+// (a node's status heartbeats then rebuild nothing).
+static bool
+s_same_meta(const json_t *a, const json_t *b)
+{
+    if (!a || !b)
+        return false;
+    const json_t *ma = json_object_get(a, "metadata"), *mb = json_object_get(b, "metadata");
+    static const char *const keys[] = {"name", "labels", "annotations"};
+    for (size_t i = 0; i < 3; i++) {
+        const json_t *x = json_object_get(ma, keys[i]), *y = json_object_get(mb, keys[i]);
+        if (!(x == y || (x && y && json_equal((json_t *)x, (json_t *)y))))
+            return false;
+    }
+    return true;
 }
 
 // Apply one watch event line. false to end the watch (an ERROR event).
@@ -190,45 +253,64 @@ s_event(s_watch_t *w, const char *line, size_t len)
     } else {
         const char *ns =
             json_string_value(json_object_get(json_object_get(obj, "metadata"), "namespace"));
+        bool changed = !s_meta_only(self, w->kind) ||
+                       !s_same_meta(scraper_sd_kube_cache_get(&self->cache, w->kind, key), obj);
         if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0) {
+            s_count(self, w->kind, type[0] == 'A' ? "add" : "update", 1);
             scraper_sd_kube_cache_put(&self->cache, w->kind, obj);
         } else if (strcmp(type, "DELETED") == 0) {
+            s_count(self, w->kind, "delete", 1);
             scraper_sd_kube_cache_del(&self->cache, w->kind, key);
+            changed = true;
         } else {
             fw_debug("sd.kube.event.unknown", "job=%s type=%s", self->job, type);
         }
-        s_mark(self, w->kind, key, ns ? ns : "");
+        if (changed)
+            s_mark(self, w->kind, key, ns ? ns : "");
         s_set_rv(w, s_rv_of(obj));
     }
     json_decref(ev);
     return go_on;
 }
 
+// The list of w is complete: it replaces what the cache held of that resource and
+// namespace. Counted as Prometheus's informers report a relist: known objects as updates,
+// new ones as adds, the missing ones as deletes.
 static void
 s_list_done(s_watch_t *w)
 {
     s_actor_t *self = w->owner;
-    json_error_t je;
-    json_t *list = json_loadb(w->buf ? w->buf : "", w->len, 0, &je);
-    json_t *items = json_object_get(list, "items");
-    const char *rv = s_rv_of(list);
-    if (!list || !json_is_array(items) || !rv) {
-        s_fail(w, "list response is not a Kubernetes list", list ? "no items" : je.text);
-        json_decref(list);
-        return;
+    json_t *items = w->list.items;
+    zhashx_t *objs = self->cache.objs[w->kind];
+    size_t before = 0, known = 0, n = strlen(w->ns);
+    for (void *o = zhashx_first(objs); o; o = zhashx_next(objs)) {
+        const char *k = zhashx_cursor(objs);
+        before += !n || (strncmp(k, w->ns, n) == 0 && k[n] == '/');
     }
-    scraper_sd_kube_cache_purge(&self->cache, w->kind, w->ns);
     size_t i;
     json_t *o;
+    char key[512];
+    json_array_foreach(items, i, o)
+    {
+        if (scraper_sd_kube_cache_key(o, key, sizeof(key)) &&
+            scraper_sd_kube_cache_get(&self->cache, w->kind, key))
+            known++;
+    }
+    scraper_sd_kube_cache_purge(&self->cache, w->kind, w->ns);
     json_array_foreach(items, i, o) scraper_sd_kube_cache_put(&self->cache, w->kind, o);
-    s_set_rv(w, rv);
-    if (!w->synced || w->backoff_ms > SCRAPER_SD_KUBE_BACKOFF_MIN_MS)
-        fw_info("sd.kube.list", "job=%s resource=%s namespace=%s objects=%zu", self->job,
-                s_kind_path[w->kind][1], w->ns[0] ? w->ns : "(all)", json_array_size(items));
+    s_count(self, w->kind, "add", (double)(json_array_size(items) - known));
+    s_count(self, w->kind, "update", (double)known);
+    s_count(self, w->kind, "delete", (double)(before - known));
+    s_set_rv(w, w->list.rv);
+    if (!w->synced || w->backoff_ms > SCRAPER_SD_KUBE_BACKOFF_MIN_MS || w->list.expired)
+        fw_info("sd.kube.list",
+                "job=%s resource=%s namespace=%s objects=%zu pages=%zu expired_continue=%zu",
+                self->job, s_kind_path[w->kind][1], w->ns[0] ? w->ns : "(all)",
+                json_array_size(items), w->list.pages, w->list.expired);
     w->synced = true;
     w->backoff_ms = 0;
     self->all_dirty = true;
-    json_decref(list);
+    scraper_sd_kube_list_clear(&w->list);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -276,8 +358,14 @@ s_path(const s_watch_t *w, bool watch, int timeout_s)
     char ns[300] = "";
     if (w->ns[0])
         snprintf(ns, sizeof(ns), "/namespaces/%s", w->ns);
-    if (!watch)
-        return fw_asprintf("%s%s/%s?%s", kp[0], ns, kp[1], w->selector[0] ? w->selector + 1 : "");
+    if (!watch) {
+        char *page = scraper_sd_kube_list_query(&w->list);
+        char *q = fw_asprintf("%s%s", page, w->selector);
+        char *path = fw_asprintf("%s%s/%s?%s", kp[0], ns, kp[1], q[0] == '&' ? q + 1 : q);
+        free(q);
+        free(page);
+        return path;
+    }
     return fw_asprintf("%s%s/%s?watch=true&resourceVersion=%s&allowWatchBookmarks=true"
                        "&timeoutSeconds=%d%s",
                        kp[0], ns, kp[1], w->rv ? w->rv : "0", timeout_s, w->selector);
@@ -343,17 +431,39 @@ s_done(s_watch_t *w, CURLcode rc)
     w->headers = NULL;
     s_state_t was = w->state;
     w->state = S_IDLE;
+    char status[32];
+    snprintf(status, sizeof(status), "status_code=\"%ld\"", code);
+    fw_metrics_add(self->metrics, "prometheus_sd_kubernetes_http_request_total",
+                   rc == CURLE_OK || code ? status : "status_code=\"<error>\"", 1);
     if (!w->failed && !w->relist) {
-        if (rc != CURLE_OK)
+        if (rc != CURLE_OK) {
             s_fail(w, w->errbuf[0] ? w->errbuf : curl_easy_strerror(rc), NULL);
-        else if (code != 200) {
+        } else if (was == S_WATCH && code == 410) {
+            w->relist = true; // the watch's resourceVersion is too old: list again now
+            fw_info("sd.kube.relist", "job=%s resource=%s namespace=%s reason=%s", self->job,
+                    s_kind_path[w->kind][1], w->ns, "watch HTTP 410 Gone");
+        } else if (was == S_WATCH && code != 200) {
             char detail[200];
             snprintf(detail, sizeof(detail), "HTTP %ld: %.150s", code, w->buf ? w->buf : "");
             s_fail(w, detail, NULL);
+        } else if (was == S_LIST) {
+            fw_err_t err = {0};
+            size_t expired = w->list.expired;
+            switch (scraper_sd_kube_list_page(&w->list, code, w->buf, w->len, &err)) {
+            case SCRAPER_KUBE_LIST_NEXT:
+                if (w->list.expired != expired)
+                    fw_info("sd.kube.relist", "job=%s resource=%s namespace=%s reason=%s",
+                            self->job, s_kind_path[w->kind][1], w->ns,
+                            "continue token expired (410 Gone): one list without limit");
+                s_start(w, S_LIST); // the next page
+                return;
+            case SCRAPER_KUBE_LIST_DONE: s_list_done(w); break;
+            case SCRAPER_KUBE_LIST_FAIL: s_fail(w, err.msg, NULL); break;
+            }
         }
     }
-    if (was == S_LIST && !w->failed)
-        s_list_done(w);
+    if (w->failed || w->relist)
+        scraper_sd_kube_list_clear(&w->list);
     w->len = 0;
     int64_t now = fw_time_mono_ms();
     if (w->failed) {
@@ -382,7 +492,7 @@ s_add_watch(s_actor_t *self, scraper_kube_kind_t kind, const char *ns,
     memset(w, 0, sizeof(*w));
     w->owner = self;
     w->kind = kind;
-    w->ns = fw_strdup(kind == SCRAPER_KUBE_NODES ? "" : ns);
+    w->ns = fw_strdup(ns);
     w->selector = fw_strdup("");
     for (size_t i = 0; i < c->n_selectors; i++) {
         const struct fw_kube_selector *s = &c->selectors[i];
@@ -424,10 +534,19 @@ s_setup(s_actor_t *self, const struct fw_kube_sd_config *c)
         ns[0] = "";
         n_ns = 1;
     }
-    self->w = fw_calloc(nk * n_ns, sizeof(*self->w));
+    // attach_metadata: cluster-wide watches of what the roles that take it attach.
+    bool nodes = self->attach.node &&
+                 (self->role == FW_KUBE_ROLE_POD || self->role == FW_KUBE_ROLE_ENDPOINTS ||
+                  self->role == FW_KUBE_ROLE_ENDPOINTSLICE);
+    bool namespaces = self->attach.namespace_ && self->role != FW_KUBE_ROLE_NODE;
+    self->w = fw_calloc(nk * n_ns + 2, sizeof(*self->w));
     for (size_t k = 0; k < nk; k++)
         for (size_t i = 0; i < n_ns; i++)
             s_add_watch(self, kinds[k], ns[i], c);
+    if (nodes)
+        s_add_watch(self, SCRAPER_KUBE_NODES, "", c);
+    if (namespaces)
+        s_add_watch(self, SCRAPER_KUBE_NAMESPACES, "", c);
     free(ns);
 }
 
@@ -453,6 +572,7 @@ s_pipe(s_actor_t *self)
 struct s_args {
     struct fw_kube_sd_config cfg; // shallow: strings copied into the api below
     char *job;
+    fw_metrics_t *metrics; // borrowed
     struct scraper_sd_kube_api api;
     bool api_ok;
     char why[256];
@@ -481,7 +601,12 @@ static void
 s_actor(zsock_t *pipe, void *arg)
 {
     struct s_args *a = arg;
-    s_actor_t self = {.pipe = pipe, .job = a->job, .role = a->cfg.role, .api = a->api};
+    s_actor_t self = {.pipe = pipe,
+                      .job = a->job,
+                      .role = a->cfg.role,
+                      .attach = a->cfg.attach_metadata,
+                      .metrics = a->metrics,
+                      .api = a->api};
     zsock_signal(pipe, 0);
     if (!a->api_ok) {
         fw_warn("sd.kube.fail", "job=%s role=%s err=\"%s\"", self.job, fw_kube_role_name(self.role),
@@ -517,9 +642,10 @@ s_actor(zsock_t *pipe, void *arg)
             s_watch_t *w = &self.w[i];
             if (w->state != S_IDLE)
                 continue;
-            if (w->retry_at <= now)
+            if (w->retry_at <= now) {
+                scraper_sd_kube_list_begin(&w->list);
                 s_start(w, S_LIST);
-            else if (w->retry_at - now < wait)
+            } else if (w->retry_at - now < wait)
                 wait = w->retry_at - now;
         }
         int running = 0;
@@ -546,6 +672,7 @@ s_actor(zsock_t *pipe, void *arg)
         }
         curl_slist_free_all(w->headers);
         free(w->buf);
+        scraper_sd_kube_list_clear(&w->list);
         free(w->rv);
         free(w->ns);
         free(w->selector);
@@ -562,11 +689,13 @@ out:
 }
 
 zactor_t *
-scraper_sd_kube_new(const struct fw_kube_sd_config *c, const char *job)
+scraper_sd_kube_new(const struct fw_kube_sd_config *c, const char *job, fw_metrics_t *metrics)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT); // counted; released when the actor ends
     struct s_args *a = fw_calloc(1, sizeof(*a));
     a->cfg.role = c->role;
+    a->cfg.attach_metadata = c->attach_metadata;
+    a->metrics = metrics;
     a->cfg.namespaces.own_namespace = c->namespaces.own_namespace;
     a->job = fw_strdup(job);
     fw_err_t err = {0};

@@ -3,17 +3,27 @@
     One actor per kubernetes_sd_config runs every request of that config on one libcurl
     multi handle: for each resource the role needs (pod: pods; service: services;
     endpoints: endpoints, services, pods; endpointslice: endpointslices, services, pods;
-    node: nodes; ingress: ingresses) in each namespace (`namespaces.names`, the pod's own
-    with `own_namespace`, or all), with that resource's selector, it LISTs
-    (GET .../pods?labelSelector=...&fieldSelector=...), keeps the objects
-    (scraper_sd_kube_cache.h), then WATCHes from the list's resourceVersion
-    (?watch=true&resourceVersion=N&allowWatchBookmarks=true&timeoutSeconds=T), applying
-    ADDED, MODIFIED and DELETED events as they stream in and moving its resourceVersion on
-    with every event and BOOKMARK. A watch the server ends normally is resumed from there;
-    an ERROR event with code 410 (Gone: the version is too old) relists at once; any other
-    failure (connection, HTTP status, ERROR event, a body over the limits) logs
-    event=sd.kube.fail and relists after a backoff (1 s doubling to 30 s). Every
+    node: nodes; ingress: ingresses; plus, cluster-wide, nodes with attach_metadata.node for
+    pod, endpoints and endpointslice, and namespaces with attach_metadata.namespace for all
+    roles but node) in each namespace (`namespaces.names`, the pod's own with
+    `own_namespace`, or all), with that resource's selector, it LISTs in pages of 500
+    (GET .../pods?limit=500&labelSelector=...&fieldSelector=..., then &continue=TOKEN while
+    the server returns one; scraper_sd_kube_list.h, which also says what an expired token
+    does), keeps the objects (scraper_sd_kube_cache.h), then WATCHes from the list's
+    resourceVersion (?watch=true&resourceVersion=N&allowWatchBookmarks=true&timeoutSeconds=T),
+    applying ADDED, MODIFIED and DELETED events as they stream in and moving its
+    resourceVersion on with every event and BOOKMARK. A watch the server ends normally is
+    resumed from there; an ERROR event with code 410 (Gone: the version is too old), or a
+    watch answered 410, relists at once; any other failure (connection, HTTP status, ERROR
+    event, a body over the limits) logs event=sd.kube.fail and relists after a backoff
+    (1 s doubling to 30 s). Every
     SCRAPER_SD_KUBE_RESYNC_MS a resource is relisted anyway (resync).
+
+    A node's or namespace's change rebuilds the groups that show its metadata, and only when
+    its name, labels or annotations changed (status updates rebuild nothing).
+
+    Metrics (Prometheus's names): prometheus_sd_kubernetes_events_total{event,role} (list
+    items and watch events), prometheus_sd_kubernetes_http_request_total{status_code}.
 
     Groups go to the scraper once every resource has listed: all of them (a full update)
     after any list, otherwise only those whose objects (or, for endpoints and
@@ -25,6 +35,7 @@
 
 #include <czmq.h>
 
+#include "fw_metrics.h"
 #include "fw_promcfg.h"
 
 #define SCRAPER_SD_KUBE_RESYNC_MS (10 * 60 * 1000)
@@ -33,9 +44,11 @@
 #define SCRAPER_SD_KUBE_MAX_LIST (512u * 1024 * 1024) // largest list body
 #define SCRAPER_SD_KUBE_MAX_EVENT (64u * 1024 * 1024) // largest watch event line
 
-// Start the provider actor for c (copied: the actor owns what it needs) of job (for logs).
-// NULL only if czmq fails. A config that cannot reach a server (not in a cluster) logs
-// event=sd.kube.fail and the actor produces nothing.
-zactor_t *scraper_sd_kube_new(const struct fw_kube_sd_config *c, const char *job);
+// Start the provider actor for c (copied: the actor owns what it needs) of job (for logs),
+// counting into metrics (borrowed, may be NULL; must outlive the actor; the families are
+// declared by scraper_sd_new). NULL only if czmq fails. A config that cannot reach a server
+// (not in a cluster) logs event=sd.kube.fail and the actor produces nothing.
+zactor_t *scraper_sd_kube_new(const struct fw_kube_sd_config *c, const char *job,
+                              fw_metrics_t *metrics);
 
 #endif

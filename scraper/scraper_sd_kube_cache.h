@@ -1,8 +1,8 @@
 /*  scraper_sd_kube_cache.h — the Kubernetes objects one kubernetes_sd_config knows.
 
     What the list and watch calls of scraper_sd_kube.c return, by kind, keyed
-    "<namespace>/<name>" ("<name>" for nodes), each a jansson object as the API server sent
-    it. The role mapping (scraper_sd_kube_role.h) reads it to build target groups, and
+    "<namespace>/<name>" ("<name>" for nodes and namespaces), each a jansson object as the API
+   server sent it. The role mapping (scraper_sd_kube_role.h) reads it to build target groups, and
     looks up related objects (an Endpoints' Service and Pods) in it. One thread only.
 */
 #ifndef SCRAPER_SD_KUBE_CACHE_H
@@ -18,6 +18,7 @@ typedef enum {
     SCRAPER_KUBE_ENDPOINTSLICES,
     SCRAPER_KUBE_NODES,
     SCRAPER_KUBE_INGRESSES,
+    SCRAPER_KUBE_NAMESPACES, // only with attach_metadata.namespace
     SCRAPER_KUBE_KINDS
 } scraper_kube_kind_t;
 

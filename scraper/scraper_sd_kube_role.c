@@ -112,6 +112,65 @@ s_group(struct scraper_sd_update *u, const char *role, const char *key)
 }
 
 // ---------------------------------------------------------------------------------------
+//  attach_metadata
+
+// addNodeLabels (Prometheus 3): the name, labels and annotations of the node, if known.
+static void
+s_node_meta(struct fw_labels *l, const struct scraper_sd_kube_cache *cache, const char *node)
+{
+    const json_t *n =
+        cache && *node ? scraper_sd_kube_cache_get(cache, SCRAPER_KUBE_NODES, node) : NULL;
+    if (n)
+        s_object_meta(l, n, "node");
+}
+
+// addNamespaceLabels: the labels and annotations of the namespace, if known.
+static void
+s_namespace_meta(struct fw_labels *l, const struct scraper_sd_kube_cache *cache, const char *ns)
+{
+    const json_t *n =
+        cache && *ns ? scraper_sd_kube_cache_get(cache, SCRAPER_KUBE_NAMESPACES, ns) : NULL;
+    if (n)
+        s_labels_annotations(l, s_get(n, "metadata"), "namespace");
+}
+
+// Whether a list of addresses (Endpoints) or endpoints (EndpointSlice) names node.
+static bool
+s_refs_node(const json_t *list, const char *node)
+{
+    size_t i;
+    json_t *a;
+    json_array_foreach((json_t *)list, i, a)
+    {
+        const json_t *ref = s_get(a, "targetRef");
+        if (strcmp(s_str(a, "nodeName"), node) == 0 ||
+            (strcmp(s_str(ref, "kind"), "Node") == 0 && strcmp(s_str(ref, "name"), node) == 0))
+            return true;
+    }
+    return false;
+}
+
+bool
+scraper_sd_kube_role_on_node(fw_kube_role_t role, const json_t *obj, const char *node)
+{
+    size_t i;
+    json_t *ss;
+    switch (role) {
+    case FW_KUBE_ROLE_POD: return strcmp(s_str(s_get(obj, "spec"), "nodeName"), node) == 0;
+    case FW_KUBE_ROLE_ENDPOINTS:
+        json_array_foreach((json_t *)s_get(obj, "subsets"), i, ss)
+        {
+            if (s_refs_node(s_get(ss, "addresses"), node) ||
+                s_refs_node(s_get(ss, "notReadyAddresses"), node))
+                return true;
+        }
+        return false;
+    case FW_KUBE_ROLE_ENDPOINTSLICE: return s_refs_node(s_get(obj, "endpoints"), node);
+    default: return false;
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 //  Pods
 
 // The pod's containers then its init containers: i < n_containers are the former.
@@ -409,7 +468,8 @@ s_unseen_ports(struct scraper_sd_group *g, const struct s_seen *seen)
 
 static void
 s_endpoints_add(struct scraper_sd_group *g, struct s_seen *seen, const json_t *addr,
-                const json_t *port, const char *ready, const struct scraper_sd_kube_cache *cache)
+                const json_t *port, const char *ready, const struct scraper_sd_kube_cache *cache,
+                bool with_node)
 {
     long long pnum = json_integer_value(s_get(port, "port"));
     char a[300];
@@ -428,6 +488,10 @@ s_endpoints_add(struct scraper_sd_group *g, struct s_seen *seen, const json_t *a
         s_set(t, "endpoint_node_name", s_str(addr, "nodeName"));
     if (*s_str(addr, "hostname"))
         s_set(t, "endpoint_hostname", s_str(addr, "hostname"));
+    if (with_node && json_is_string(s_get(addr, "nodeName")))
+        s_node_meta(t, cache, s_str(addr, "nodeName"));
+    else if (with_node && strcmp(s_str(ref, "kind"), "Node") == 0)
+        s_node_meta(t, cache, s_str(ref, "name"));
     const json_t *pod = s_pod_ref(ref, cache);
     if (!pod)
         return;
@@ -438,7 +502,7 @@ s_endpoints_add(struct scraper_sd_group *g, struct s_seen *seen, const json_t *a
 
 static void
 s_role_endpoints(struct scraper_sd_group *g, const char *key, const json_t *eps,
-                 const struct scraper_sd_kube_cache *cache)
+                 const struct scraper_sd_kube_cache *cache, bool with_node)
 {
     s_set(&g->labels, "namespace", s_str(s_get(eps, "metadata"), "namespace"));
     const json_t *svc = scraper_sd_kube_cache_get(cache, SCRAPER_KUBE_SERVICES, key);
@@ -457,9 +521,9 @@ s_role_endpoints(struct scraper_sd_group *g, const char *key, const json_t *eps,
             size_t j;
             json_t *addr;
             json_array_foreach((json_t *)s_get(ss, "addresses"), j, addr)
-                s_endpoints_add(g, &seen, addr, port, "true", cache);
+                s_endpoints_add(g, &seen, addr, port, "true", cache, with_node);
             json_array_foreach((json_t *)s_get(ss, "notReadyAddresses"), j, addr)
-                s_endpoints_add(g, &seen, addr, port, "false", cache);
+                s_endpoints_add(g, &seen, addr, port, "false", cache, with_node);
         }
     }
     s_unseen_ports(g, &seen);
@@ -468,7 +532,7 @@ s_role_endpoints(struct scraper_sd_group *g, const char *key, const json_t *eps,
 
 static void
 s_slice_add(struct scraper_sd_group *g, struct s_seen *seen, const char *addr, const json_t *ep,
-            const json_t *port, const struct scraper_sd_kube_cache *cache)
+            const json_t *port, const struct scraper_sd_kube_cache *cache, bool with_node)
 {
     const json_t *pn = s_get(port, "port");
     bool has_port = json_is_integer(pn);
@@ -520,6 +584,10 @@ s_slice_add(struct scraper_sd_group *g, struct s_seen *seen, const char *addr, c
         snprintf(name, sizeof(name), "endpointslice_endpoint_topology_present_%s", san);
         s_set(t, name, "true");
     }
+    if (with_node && strcmp(s_str(ref, "kind"), "Node") == 0)
+        s_node_meta(t, cache, s_str(ref, "name"));
+    else if (with_node && json_is_string(s_get(ep, "nodeName")))
+        s_node_meta(t, cache, s_str(ep, "nodeName"));
     const json_t *pod = s_pod_ref(ref, cache);
     if (!pod)
         return;
@@ -546,7 +614,7 @@ s_non_primary_family(const json_t *svc, const json_t *slice)
 
 static void
 s_role_endpointslice(struct scraper_sd_group *g, const json_t *slice,
-                     const struct scraper_sd_kube_cache *cache)
+                     const struct scraper_sd_kube_cache *cache, bool with_node)
 {
     const json_t *md = s_get(slice, "metadata");
     const char *ns = s_str(md, "namespace");
@@ -578,7 +646,7 @@ s_role_endpointslice(struct scraper_sd_group *g, const json_t *slice,
             json_array_foreach((json_t *)s_get(ep, "addresses"), j, addr)
             {
                 if (json_is_string(addr))
-                    s_slice_add(g, &seen, json_string_value(addr), ep, port, cache);
+                    s_slice_add(g, &seen, json_string_value(addr), ep, port, cache, with_node);
             }
         }
     }
@@ -718,8 +786,11 @@ scraper_sd_kube_role_kind(fw_kube_role_t role)
 
 bool
 scraper_sd_kube_role_group(fw_kube_role_t role, const char *key, const json_t *obj,
-                           const struct scraper_sd_kube_cache *cache, struct scraper_sd_update *u)
+                           const struct scraper_sd_kube_cache *cache,
+                           const struct fw_kube_attach_metadata *attach,
+                           struct scraper_sd_update *u)
 {
+    bool with_node = attach && attach->node;
     if (role == FW_KUBE_ROLE_NODE && obj) {
         struct scraper_sd_update *tmp = scraper_sd_update_new(false);
         struct scraper_sd_group *g = s_group(tmp, "node", key);
@@ -737,12 +808,19 @@ scraper_sd_kube_role_group(fw_kube_role_t role, const char *key, const json_t *o
     if (!obj)
         return true;
     switch (role) {
-    case FW_KUBE_ROLE_POD: s_role_pod(g, obj); break;
+    case FW_KUBE_ROLE_POD:
+        s_role_pod(g, obj);
+        if (with_node && g->n_targets)
+            s_node_meta(&g->labels, cache, s_str(s_get(obj, "spec"), "nodeName"));
+        break;
     case FW_KUBE_ROLE_SERVICE: s_role_service(g, obj); break;
-    case FW_KUBE_ROLE_ENDPOINTS: s_role_endpoints(g, key, obj, cache); break;
-    case FW_KUBE_ROLE_ENDPOINTSLICE: s_role_endpointslice(g, obj, cache); break;
+    case FW_KUBE_ROLE_ENDPOINTS: s_role_endpoints(g, key, obj, cache, with_node); break;
+    case FW_KUBE_ROLE_ENDPOINTSLICE: s_role_endpointslice(g, obj, cache, with_node); break;
     case FW_KUBE_ROLE_INGRESS: s_role_ingress(g, obj); break;
     default: break;
     }
+    // Added last, as Prometheus merges them in; no name clashes with the role's labels.
+    if (attach && attach->namespace_ && g->n_targets)
+        s_namespace_meta(&g->labels, cache, s_str(s_get(obj, "metadata"), "namespace"));
     return true;
 }

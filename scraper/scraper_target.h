@@ -106,7 +106,8 @@ void scraper_target_destroy(struct scraper_target **self_p);
 
 // Targets that relabel_configs dropped, for /api/v1/targets (droppedTargets with their
 // discovered labels, droppedTargetCounts): every job registered with its count, and every
-// dropped target's discovered labels (keep_dropped_targets 0: all are kept, as Prometheus).
+// dropped target's discovered labels (at most the job's keep_dropped_targets, 0: all; the
+// counts count every one, as Prometheus).
 struct scraper_target_drop {
     size_t job;              // index into jobs
     struct fw_labels labels; // owned: the discovered labels

@@ -252,6 +252,28 @@ START_TEST(test_fw_metrics_histogram)
 }
 END_TEST
 
+// A summary without quantiles renders _sum and _count only (Prometheus's summaries with no
+// objectives, e.g. prometheus_target_sync_length_seconds here).
+START_TEST(test_fw_metrics_summary)
+{
+    fw_metrics_t *m = fw_metrics_new();
+    fw_metrics_declare(m, "fw_sync_seconds", FW_METRIC_SUMMARY, "Sync.");
+    fw_metrics_add(m, "fw_sync_seconds", "job=\"a\"", 0); // all zero
+    fw_metrics_observe(m, "fw_sync_seconds", "job=\"b\"", 0.5);
+    fw_metrics_observe(m, "fw_sync_seconds", "job=\"b\"", 0.25);
+    fw_metrics_set(m, "fw_sync_seconds", "job=\"b\"", 9); // ignored
+    char *text = s_render_head(m);
+    ck_assert_str_eq(text, "# HELP fw_sync_seconds Sync.\n"
+                           "# TYPE fw_sync_seconds summary\n"
+                           "fw_sync_seconds_sum{job=\"a\"} 0\n"
+                           "fw_sync_seconds_count{job=\"a\"} 0\n"
+                           "fw_sync_seconds_sum{job=\"b\"} 0.75\n"
+                           "fw_sync_seconds_count{job=\"b\"} 2\n");
+    free(text);
+    fw_metrics_destroy(&m);
+}
+END_TEST
+
 Suite *
 fw_metrics_suite(void)
 {
@@ -265,6 +287,7 @@ fw_metrics_suite(void)
     tcase_add_test(tc, test_fw_metrics_promtool_accepts);
     tcase_add_test(tc, test_fw_metrics_concurrent_adds);
     tcase_add_test(tc, test_fw_metrics_histogram);
+    tcase_add_test(tc, test_fw_metrics_summary);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -459,6 +459,73 @@ START_TEST(test_scraper_reload_removes_targets_with_timers_due)
 }
 END_TEST
 
+// keep_dropped_targets: at most that many dropped targets per job in droppedTargets (a job's
+// 0 takes global's; 0 everywhere keeps all), while droppedTargetCounts counts every one, as
+// Prometheus. Also the discovery metrics under Prometheus's names on /metrics.
+START_TEST(test_scraper_keep_dropped_targets)
+{
+    struct s_ctx ctx;
+    zsock_t *pull = s_ctx_init(&ctx, NULL);
+    s_config(&ctx,
+             "global: {keep_dropped_targets: 2}\n"
+             "scrape_configs:\n"
+             "  - job_name: a\n" // global's 2 of 4
+             "    static_configs: [{targets: ['127.0.0.1:1', '127.0.0.1:2', '127.0.0.1:3',"
+             " '127.0.0.1:4']}]\n"
+             "    relabel_configs: [{action: drop, source_labels: [__address__],"
+             " regex: '.*:[1-4]'}]\n"
+             "  - job_name: b\n" // its own 1 of 2; one target stays active
+             "    keep_dropped_targets: 1\n"
+             "    static_configs: [{targets: ['127.0.0.1:5', '127.0.0.1:6', '127.0.0.1:7']}]\n"
+             "    relabel_configs: [{action: drop, source_labels: [__address__],"
+             " regex: '.*:[56]'}]\n");
+    ck_assert_int_eq(ctx.cfg.scrape_configs[0].keep_dropped_targets, 2);
+    ck_assert_int_eq(ctx.cfg.scrape_configs[1].keep_dropped_targets, 1);
+    zactor_t *actor = zactor_new(s_scraper_actor, &ctx);
+    ck_assert_int_eq(ctx.rc, 0);
+    long status;
+    char *body = s_http(ctx.http_port, "GET", "/api/v1/targets?state=dropped", &status);
+    ck_assert_int_eq(status, 200);
+    json_t *root = json_loads(body, 0, NULL);
+    ck_assert_ptr_nonnull(root);
+    json_t *data = json_object_get(root, "data");
+    json_t *dropped = json_object_get(data, "droppedTargets");
+    size_t n_a = 0, n_b = 0;
+    for (size_t i = 0; i < json_array_size(dropped); i++) {
+        const char *pool =
+            json_string_value(json_object_get(json_array_get(dropped, i), "scrapePool"));
+        n_a += strcmp(pool, "a") == 0;
+        n_b += strcmp(pool, "b") == 0;
+    }
+    ck_assert_uint_eq(n_a, 2);
+    ck_assert_uint_eq(n_b, 1);
+    json_t *counts = json_object_get(data, "droppedTargetCounts");
+    ck_assert_int_eq(json_integer_value(json_object_get(counts, "a")), 4);
+    ck_assert_int_eq(json_integer_value(json_object_get(counts, "b")), 2);
+    json_decref(root);
+    free(body);
+
+    body = s_http(ctx.http_port, "GET", "/metrics", &status);
+    ck_assert_int_eq(status, 200);
+    ck_assert_ptr_nonnull(
+        strstr(body, "prometheus_sd_discovered_targets{config=\"a\",name=\"scrape\"} 4\n"));
+    ck_assert_ptr_nonnull(
+        strstr(body, "prometheus_sd_discovered_targets{config=\"b\",name=\"scrape\"} 3\n"));
+    ck_assert_ptr_nonnull(strstr(body, "# TYPE prometheus_target_sync_length_seconds summary\n"));
+    ck_assert_ptr_nonnull(
+        strstr(body, "prometheus_target_sync_length_seconds_count{scrape_job=\"a\"} 1\n"));
+    ck_assert_ptr_nonnull(
+        strstr(body, "prometheus_sd_kubernetes_events_total{event=\"add\",role=\"pod\"} 0\n"));
+    ck_assert_ptr_nonnull(strstr(body, "prometheus_sd_file_read_errors_total 0\n"));
+    ck_assert_ptr_nonnull(strstr(body, "prometheus_sd_file_scan_duration_seconds_count 0\n"));
+    free(body);
+
+    zactor_destroy(&actor);
+    zsock_destroy(&pull);
+    fw_promcfg_free(&ctx.cfg);
+}
+END_TEST
+
 START_TEST(test_scraper_embedded_config_loads)
 {
     struct fw_promcfg cfg;
@@ -492,6 +559,7 @@ scraper_suite(void)
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_scraper_embedded_config_loads);
+    tcase_add_test(tc, test_scraper_keep_dropped_targets);
     tcase_add_test(tc, test_scraper_scrapes_good_and_garbage_targets);
     tcase_add_test(tc, test_scraper_reload_swaps_targets_and_keeps_old_on_error);
     tcase_add_test(tc, test_scraper_reload_removes_targets_with_timers_due);

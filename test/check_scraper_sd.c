@@ -10,6 +10,7 @@
 #include "fw_promcfg.h"
 #include "../scraper/scraper_sd.h"
 #include "../scraper/scraper_sd_file.h"
+#include "../scraper/scraper_sd_kube_cache.h"
 #include "../scraper/scraper_sd_kube_role.h"
 #include "../scraper/scraper_target.h"
 
@@ -121,7 +122,7 @@ s_group(fw_kube_role_t role, const char *name, struct scraper_sd_kube_cache *cac
     char key[256];
     ck_assert_ptr_nonnull(scraper_sd_kube_cache_key(obj, key, sizeof(key)));
     struct scraper_sd_update *u = scraper_sd_update_new(false);
-    ck_assert(scraper_sd_kube_role_group(role, key, obj, cache, u));
+    ck_assert(scraper_sd_kube_role_group(role, key, obj, cache, NULL, u));
     json_decref(obj);
     ck_assert_uint_eq(u->n_groups, 1);
     return u;
@@ -194,7 +195,7 @@ START_TEST(test_scraper_sd_kube_pod)
 
     // Gone: an empty group under the same source removes it.
     u = scraper_sd_update_new(false);
-    ck_assert(scraper_sd_kube_role_group(FW_KUBE_ROLE_POD, "shop/web-0", NULL, NULL, u));
+    ck_assert(scraper_sd_kube_role_group(FW_KUBE_ROLE_POD, "shop/web-0", NULL, NULL, NULL, u));
     ck_assert_str_eq(u->groups[0].source, "pod/shop/web-0");
     ck_assert_uint_eq(u->groups[0].n_targets, 0);
     scraper_sd_update_destroy(&u);
@@ -297,6 +298,103 @@ START_TEST(test_scraper_sd_kube_endpointslice)
 }
 END_TEST
 
+// attach_metadata: node (name, labels, annotations; pod on the group, endpoints and
+// endpointslice per target) and namespace (labels, annotations) from the cache, as
+// Prometheus 3's addNodeLabels and addNamespaceLabels; nothing without it or when the
+// object is not known.
+START_TEST(test_scraper_sd_kube_attach_metadata)
+{
+    struct scraper_sd_kube_cache cache;
+    scraper_sd_kube_cache_init(&cache);
+    json_t *node = s_fixture("node.json");
+    json_object_set_new(json_object_get(node, "metadata"), "annotations",
+                        json_pack("{s:s}", "node.alpha/ttl", "0"));
+    json_t *ns = json_pack("{s:{s:s,s:{s:s},s:{s:s}}}", "metadata", "name", "shop", "labels",
+                           "team.io/name", "web", "annotations", "owner", "ops");
+    json_t *svc = s_fixture("service.json"), *pod = s_fixture("endpoints-pod.json");
+    scraper_sd_kube_cache_put(&cache, SCRAPER_KUBE_NODES, node);
+    scraper_sd_kube_cache_put(&cache, SCRAPER_KUBE_NAMESPACES, ns);
+    scraper_sd_kube_cache_put(&cache, SCRAPER_KUBE_SERVICES, svc);
+    scraper_sd_kube_cache_put(&cache, SCRAPER_KUBE_PODS, pod);
+    json_decref(svc);
+    json_decref(pod);
+    json_decref(ns);
+    const struct fw_kube_attach_metadata both = {.node = true, .namespace_ = true};
+
+    json_t *obj = s_fixture("pod.json");
+    struct scraper_sd_update *u = scraper_sd_update_new(false);
+    ck_assert(scraper_sd_kube_role_group(FW_KUBE_ROLE_POD, "shop/web-0", obj, &cache, &both, u));
+    const struct fw_labels *l = &u->groups[0].labels;
+    ck_assert_str_eq(s_get(l, "__meta_kubernetes_node_name"), "n1");
+    ck_assert_str_eq(s_get(l, "__meta_kubernetes_node_label_kubernetes_io_hostname"), "n1");
+    ck_assert_str_eq(s_get(l, "__meta_kubernetes_node_labelpresent_kubernetes_io_hostname"),
+                     "true");
+    ck_assert_str_eq(s_get(l, "__meta_kubernetes_node_annotation_node_alpha_ttl"), "0");
+    ck_assert_str_eq(s_get(l, "__meta_kubernetes_node_annotationpresent_node_alpha_ttl"), "true");
+    ck_assert_str_eq(s_get(l, "__meta_kubernetes_namespace_label_team_io_name"), "web");
+    ck_assert_str_eq(s_get(l, "__meta_kubernetes_namespace_labelpresent_team_io_name"), "true");
+    ck_assert_str_eq(s_get(l, "__meta_kubernetes_namespace_annotation_owner"), "ops");
+    ck_assert_str_eq(s_get(l, "__meta_kubernetes_namespace"), "shop");
+    ck_assert_str_eq(s_get(&u->groups[0].targets[0], "__meta_kubernetes_node_name"), "(absent)");
+    scraper_sd_update_destroy(&u);
+    // Without attach_metadata, and with an unknown node: nothing attached.
+    u = scraper_sd_update_new(false);
+    ck_assert(scraper_sd_kube_role_group(FW_KUBE_ROLE_POD, "shop/web-0", obj, &cache, NULL, u));
+    ck_assert_str_eq(s_get(&u->groups[0].labels, "__meta_kubernetes_node_name"), "(absent)");
+    ck_assert_str_eq(s_get(&u->groups[0].labels, "__meta_kubernetes_namespace_label_team_io_name"),
+                     "(absent)");
+    scraper_sd_update_destroy(&u);
+    json_object_set_new(json_object_get(obj, "spec"), "nodeName", json_string("n9"));
+    u = scraper_sd_update_new(false);
+    ck_assert(scraper_sd_kube_role_group(FW_KUBE_ROLE_POD, "shop/web-0", obj, &cache, &both, u));
+    ck_assert_str_eq(s_get(&u->groups[0].labels, "__meta_kubernetes_node_name"), "(absent)");
+    scraper_sd_update_destroy(&u);
+    ck_assert(scraper_sd_kube_role_on_node(FW_KUBE_ROLE_POD, obj, "n9"));
+    ck_assert(!scraper_sd_kube_role_on_node(FW_KUBE_ROLE_POD, obj, "n1"));
+    json_decref(obj);
+
+    // Endpoints: per target, by the address's nodeName; the not-ready address has none.
+    obj = s_fixture("endpoints.json");
+    u = scraper_sd_update_new(false);
+    ck_assert(
+        scraper_sd_kube_role_group(FW_KUBE_ROLE_ENDPOINTS, "shop/web", obj, &cache, &both, u));
+    const struct scraper_sd_group *g = &u->groups[0];
+    ck_assert_str_eq(s_get(s_target(g, "10.1.0.5:8080"), "__meta_kubernetes_node_name"), "n1");
+    ck_assert_str_eq(
+        s_get(s_target(g, "10.1.0.5:8080"), "__meta_kubernetes_node_annotation_node_alpha_ttl"),
+        "0");
+    ck_assert_str_eq(s_get(s_target(g, "10.1.0.6:8080"), "__meta_kubernetes_node_name"),
+                     "(absent)");
+    ck_assert_str_eq(s_get(&g->labels, "__meta_kubernetes_namespace_annotation_owner"), "ops");
+    ck_assert(scraper_sd_kube_role_on_node(FW_KUBE_ROLE_ENDPOINTS, obj, "n1"));
+    ck_assert(!scraper_sd_kube_role_on_node(FW_KUBE_ROLE_ENDPOINTS, obj, "n2"));
+    scraper_sd_update_destroy(&u);
+    json_decref(obj);
+
+    // EndpointSlice: per target, by the endpoint's nodeName.
+    obj = s_fixture("endpointslice.json");
+    u = scraper_sd_update_new(false);
+    ck_assert(scraper_sd_kube_role_group(FW_KUBE_ROLE_ENDPOINTSLICE, "shop/web-abc", obj, &cache,
+                                         &both, u));
+    ck_assert_str_eq(s_get(s_target(&u->groups[0], "10.1.0.5:8080"),
+                           "__meta_kubernetes_node_label_kubernetes_io_hostname"),
+                     "n1");
+    ck_assert(scraper_sd_kube_role_on_node(FW_KUBE_ROLE_ENDPOINTSLICE, obj, "n1"));
+    ck_assert(!scraper_sd_kube_role_on_node(FW_KUBE_ROLE_SERVICE, obj, "n1"));
+    scraper_sd_update_destroy(&u);
+    json_decref(obj);
+
+    // The node role itself takes no namespace metadata (nodes have no namespace).
+    u = scraper_sd_update_new(false);
+    ck_assert(scraper_sd_kube_role_group(FW_KUBE_ROLE_NODE, "n1", node, &cache, &both, u));
+    ck_assert_str_eq(s_get(&u->groups[0].labels, "__meta_kubernetes_namespace_label_team_io_name"),
+                     "(absent)");
+    scraper_sd_update_destroy(&u);
+    json_decref(node);
+    scraper_sd_kube_cache_clear(&cache);
+}
+END_TEST
+
 START_TEST(test_scraper_sd_kube_node_ingress)
 {
     struct scraper_sd_update *u = s_group(FW_KUBE_ROLE_NODE, "node.json", NULL);
@@ -385,8 +483,8 @@ START_TEST(test_scraper_sd_config_checks)
                       "      - role: pod\n"      // 12
                       "        api_server: http://k:6443\n"
                       "        namespaces: {own_namespace: true}\n"
-                      "        attach_metadata: {node: true}\n" // 15
-                      "        kubeconfig_file: k.yml\n";       // 16
+                      "        attach_metadata: {node: true, deployment: true}\n" // 15
+                      "        kubeconfig_file: k.yml\n";                         // 16
     struct fw_promcfg cfg;
     struct fw_cfg_errors errs = {0};
     ck_assert_int_eq(fw_promcfg_load("p.yml", yml, &cfg, &errs), -1);
@@ -396,7 +494,7 @@ START_TEST(test_scraper_sd_config_checks)
     ck_assert(
         s_has_error(&errs, "endpoints role supports only pod, service, endpoints selectors", 11));
     ck_assert(s_has_error(&errs, "cannot use 'api_server' and 'namespaces.own_namespace'", 12));
-    ck_assert(s_has_error(&errs, "attach_metadata.node: 'true' is not supported", 15));
+    ck_assert(s_has_error(&errs, "attach_metadata.deployment: 'true' is not supported", 15));
     ck_assert(s_has_error(&errs, "kubeconfig_file: not supported by floorwatch", 16));
     fw_promcfg_free(&cfg);
 
@@ -463,6 +561,7 @@ scraper_sd_suite(void)
     tcase_add_test(tc, test_scraper_sd_kube_endpoints);
     tcase_add_test(tc, test_scraper_sd_kube_endpointslice);
     tcase_add_test(tc, test_scraper_sd_kube_node_ingress);
+    tcase_add_test(tc, test_scraper_sd_kube_attach_metadata);
     tcase_add_test(tc, test_scraper_sd_target_from_group);
     tcase_add_test(tc, test_scraper_sd_config_checks);
     tcase_add_test(tc, test_scraper_sd_secrets_masked);

@@ -3,18 +3,34 @@
 
 No cluster can run here, so this script answers the requests kubernetes_sd_configs makes,
 shaped as the Kubernetes API documents them (API Concepts: "Efficient detection of
-changes", "Watch bookmarks", "410 Gone"): a LIST returns a PodList with
-metadata.resourceVersion; a request with ?watch=true streams one JSON watch event per line
-({"type": "ADDED"|"MODIFIED"|"DELETED"|"BOOKMARK"|"ERROR", "object": ...}) over a chunked
-response that stays open. Only pods are served (role: pod).
+changes", "Watch bookmarks", "Retrieving large results sets in chunks", "410 Gone"):
 
-The test drives it over /control/... (POST): add?name=N&ip=I&port=P, delete?name=N, gone
-(an ERROR event with a 410 Status ends every open watch, so the client must list again),
-and reads what it saw from GET /control/stats (lists, watches, the last Authorization
-header, the last query string).
+- a LIST returns a PodList (NodeList, NamespaceList) with metadata.resourceVersion; with
+  ?limit=N it returns at most min(N, PAGE) items (PAGE is this server's own page size, the
+  third argument, small so that a handful of pods takes several pages) and, while more
+  remain, metadata.continue: an opaque token the next request passes back (&continue=).
+  Unlike a real server the pages are not one consistent snapshot: the test changes nothing
+  while a list is paged.
+- a request with ?watch=true streams one JSON watch event per line ({"type": "ADDED" |
+  "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR", "object": ...}) over a chunked response
+  that stays open, starting with a BOOKMARK of the client's resourceVersion.
 
-Usage: kube_api.py PORT TOKEN_FILE (the Bearer token it requires, read per request)
+Served: pods of namespace default (and of all namespaces), nodes, namespaces.
+
+The test drives it over /control/... (POST): add?name=N&ip=I&port=P, delete?name=N,
+label_node?name=N&key=K&value=V (a MODIFIED node), gone (an ERROR event with a 410 Status
+ends every open watch, so the client must list again), expire (the next request with a
+continue token is answered 410 Gone, reason Expired, as once etcd compacted past the
+list's version). GET /control/stats says what it saw: lists (pod lists begun: requests
+without a continue token), pages (all pod list requests),
+unpaged (pod lists without limit), expired (410s answered to continue tokens), watches,
+node_lists, namespace_lists, the last Authorization header of a pod request, and the
+query strings of the pod watches (watch_queries).
+
+Usage: kube_api.py PORT TOKEN_FILE [PAGE] (TOKEN_FILE: the Bearer token it requires, read
+per request; PAGE default 2)
 """
+import base64
 import json
 import sys
 import threading
@@ -23,28 +39,43 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 LOCK = threading.Condition()
-STATE = {"rv": 100, "pods": {}, "events": [], "lists": 0, "watches": 0, "auth": "", "query": ""}
+STATE = {"rv": 100, "pods": {}, "nodes": {}, "namespaces": {}, "events": [],
+         "expire_next": False}
+STATS = {"lists": 0, "pages": 0, "unpaged": 0, "expired": 0, "watches": 0, "node_lists": 0,
+         "namespace_lists": 0, "auth": "", "watch_queries": []}
 WATCH_MAX_S = 60  # a watch never outlives this, whatever the client asks
+PAGE = 2
+PATHS = {
+    "/api/v1/namespaces/default/pods": ("pods", "Pod"),
+    "/api/v1/pods": ("pods", "Pod"),
+    "/api/v1/nodes": ("nodes", "Node"),
+    "/api/v1/namespaces": ("namespaces", "Namespace"),
+}
 
 
-def pod(name, ip, port):
+def meta(name, namespace=None):
+    m = {"name": name, "uid": "uid-" + name, "resourceVersion": str(STATE["rv"])}
+    if namespace:
+        m["namespace"] = namespace
+    return m
+
+
+def pod(name, ip, port, node="node-1"):
+    m = meta(name, "default")
+    m.update({
+        "labels": {"app": "web", "app.kubernetes.io/name": name},
+        "annotations": {"prometheus.io/scrape": "true"},
+        "ownerReferences": [
+            {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-5d9",
+             "uid": "rs", "controller": True}
+        ],
+    })
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {
-            "name": name,
-            "namespace": "default",
-            "uid": "uid-" + name,
-            "resourceVersion": str(STATE["rv"]),
-            "labels": {"app": "web", "app.kubernetes.io/name": name},
-            "annotations": {"prometheus.io/scrape": "true"},
-            "ownerReferences": [
-                {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-5d9",
-                 "uid": "rs", "controller": True}
-            ],
-        },
+        "metadata": m,
         "spec": {
-            "nodeName": "node-1",
+            "nodeName": node,
             "containers": [
                 {"name": "app", "image": "example/app:1",
                  "ports": [{"name": "metrics", "containerPort": port, "protocol": "TCP"}]}
@@ -60,10 +91,34 @@ def pod(name, ip, port):
     }
 
 
-def push(ev_type, obj):
-    """Record an event for open watches (caller holds LOCK)."""
-    STATE["events"].append((STATE["rv"], {"type": ev_type, "object": obj}))
+def node(name, zone):
+    m = meta(name)
+    m.update({"labels": {"kubernetes.io/hostname": name, "topology.kubernetes.io/zone": zone},
+              "annotations": {"node.alpha.kubernetes.io/ttl": "0"}})
+    return {"apiVersion": "v1", "kind": "Node", "metadata": m,
+            "spec": {"providerID": "kind://" + name},
+            "status": {"addresses": [{"type": "InternalIP", "address": "192.0.2.1"},
+                                     {"type": "Hostname", "address": name}],
+                       "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}}}}
+
+
+def namespace(name):
+    m = meta(name)
+    m.update({"labels": {"kubernetes.io/metadata.name": name, "team": "shop"},
+              "annotations": {"owner": "ops@example.com"}})
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": m,
+            "status": {"phase": "Active"}}
+
+
+def push(resource, ev_type, obj):
+    """Record an event for open watches of resource ("*": all) (caller holds LOCK)."""
+    STATE["events"].append((STATE["rv"], resource, {"type": ev_type, "object": obj}))
     LOCK.notify_all()
+
+
+def gone_status(message):
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": message, "reason": "Expired", "code": 410}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -93,15 +148,20 @@ class Handler(BaseHTTPRequestHandler):
             if u.path == "/control/add":
                 p = pod(q["name"], q["ip"], int(q["port"]))
                 STATE["pods"][q["name"]] = p
-                push("ADDED", p)
+                push("pods", "ADDED", p)
             elif u.path == "/control/delete":
                 p = STATE["pods"].pop(q["name"])
                 p["metadata"]["resourceVersion"] = str(STATE["rv"])
-                push("DELETED", p)
+                push("pods", "DELETED", p)
+            elif u.path == "/control/label_node":
+                n = STATE["nodes"][q["name"]]
+                n["metadata"]["labels"][q["key"]] = q["value"]
+                n["metadata"]["resourceVersion"] = str(STATE["rv"])
+                push("nodes", "MODIFIED", n)
             elif u.path == "/control/gone":
-                push("ERROR", {"kind": "Status", "apiVersion": "v1", "status": "Failure",
-                               "message": "too old resource version", "reason": "Expired",
-                               "code": 410})
+                push("*", "ERROR", gone_status("too old resource version"))
+            elif u.path == "/control/expire":
+                STATE["expire_next"] = True
             else:
                 return self.reply(404, {"error": "unknown control"})
         self.reply(200, {"ok": True})
@@ -111,32 +171,66 @@ class Handler(BaseHTTPRequestHandler):
         q = {k: v[0] for k, v in parse_qs(u.query).items()}
         if u.path == "/control/stats":
             with LOCK:
-                return self.reply(200, {k: STATE[k] for k in ("lists", "watches", "auth", "query")})
-        if u.path not in ("/api/v1/namespaces/default/pods", "/api/v1/pods"):
+                return self.reply(200, dict(STATS))
+        if u.path not in PATHS:
             return self.reply(404, {"kind": "Status", "code": 404, "message": "not found"})
+        resource, kind = PATHS[u.path]
+        auth = self.headers.get("Authorization", "")
         with LOCK:
-            STATE["auth"] = self.headers.get("Authorization", "")
-            STATE["query"] = u.query
-        if STATE["auth"] != "Bearer " + open(TOKEN_FILE).read().strip():
+            if resource == "pods":
+                STATS["auth"] = auth
+                if q.get("watch"):
+                    STATS["watch_queries"].append(u.query)
+        if auth != "Bearer " + open(TOKEN_FILE).read().strip():
             return self.reply(401, {"kind": "Status", "code": 401, "message": "Unauthorized"})
-        if q.get("watch") != "true":
-            with LOCK:
-                STATE["lists"] += 1
-                body = {"kind": "PodList", "apiVersion": "v1",
-                        "metadata": {"resourceVersion": str(STATE["rv"])},
-                        "items": list(STATE["pods"].values())}
-            return self.reply(200, body)
-        # A watch: events after the client's resourceVersion, as they come.
+        if q.get("watch") not in ("true", "1"):
+            return self.list(resource, kind, q)
+        return self.watch(resource, kind, q)
+
+    def list(self, resource, kind, q):
+        limit = int(q.get("limit", "0") or "0")
+        cont = q.get("continue")
         with LOCK:
-            STATE["watches"] += 1
-            since = int(q.get("resourceVersion", "0"))
+            if resource == "pods":
+                STATS["pages"] += 1
+                STATS["lists"] += 0 if cont else 1
+                STATS["unpaged"] += 0 if limit else 1
+            elif not cont:
+                STATS["node_lists" if resource == "nodes" else "namespace_lists"] += 1
+            start, rv = 0, str(STATE["rv"])
+            if cont:
+                if STATE["expire_next"]:
+                    STATE["expire_next"] = False
+                    STATS["expired"] += 1
+                    return self.reply(410, gone_status(
+                        "The provided continue parameter is too old to display a consistent "
+                        "list result. You can start a new list without the continue "
+                        "parameter."))
+                tok = json.loads(base64.b64decode(cont))
+                start, rv = tok["start"], tok["rv"]
+            items = [STATE[resource][k] for k in sorted(STATE[resource])]
+            size = min(limit, PAGE) if limit else len(items)
+            page = items[start:start + size]
+            md = {"resourceVersion": rv}
+            if start + size < len(items):
+                md["continue"] = base64.b64encode(json.dumps(
+                    {"rv": rv, "start": start + size}).encode()).decode()
+                md["remainingItemCount"] = len(items) - start - size
+            body = {"kind": kind + "List", "apiVersion": "v1", "metadata": md, "items": page}
+        return self.reply(200, body)
+
+    def watch(self, resource, kind, q):
+        # Events after the client's resourceVersion, as they come.
+        with LOCK:
+            STATS["watches"] += 1
+            since = int(q.get("resourceVersion", "0") or "0")
             seen = len([e for e in STATE["events"] if e[0] <= since])
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         self.chunk({"type": "BOOKMARK",
-                    "object": {"kind": "Pod", "apiVersion": "v1",
+                    "object": {"kind": kind, "apiVersion": "v1",
                                "metadata": {"resourceVersion": str(since)}}})
         deadline = time.time() + min(WATCH_MAX_S, int(q.get("timeoutSeconds", "60")))
         try:
@@ -145,7 +239,9 @@ class Handler(BaseHTTPRequestHandler):
                     LOCK.wait(timeout=0.5)
                     new = STATE["events"][seen:]
                     seen = len(STATE["events"])
-                for _, ev in new:
+                for _, res, ev in new:
+                    if res not in (resource, "*"):
+                        continue
                     self.chunk(ev)
                     if ev["type"] == "ERROR":
                         raise StopIteration
@@ -160,8 +256,19 @@ class Handler(BaseHTTPRequestHandler):
 
 if __name__ == "__main__":
     TOKEN_FILE = sys.argv[2]
+    if len(sys.argv) > 3:
+        PAGE = int(sys.argv[3])
     with LOCK:
+        # Five pods (three pages of 2): web-a and web-c on node-1, web-d and web-e on node-2,
+        # web-f on a node the server does not know; the two nodes; the namespace.
         STATE["pods"]["web-a"] = pod("web-a", "127.0.0.2", 9100)
+        STATE["pods"]["web-c"] = pod("web-c", "127.0.0.4", 9100)
+        STATE["pods"]["web-d"] = pod("web-d", "127.0.0.5", 9100, node="node-2")
+        STATE["pods"]["web-e"] = pod("web-e", "127.0.0.6", 9100, node="node-2")
+        STATE["pods"]["web-f"] = pod("web-f", "127.0.0.7", 9100, node="node-9")  # no such node
+        STATE["nodes"]["node-1"] = node("node-1", "z1")
+        STATE["nodes"]["node-2"] = node("node-2", "z2")
+        STATE["namespaces"]["default"] = namespace("default")
     srv = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
     srv.daemon_threads = True
     srv.serve_forever()

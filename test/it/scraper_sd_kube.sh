@@ -2,15 +2,24 @@
 # scraper_sd_kube.sh — kubernetes_sd_configs (role pod) against a played API server.
 #
 # No Kubernetes cluster can run here: test/it/kube_api.py plays the API server's documented
-# list and watch responses (PodList with resourceVersion, a chunked watch stream of
-# ADDED/DELETED/BOOKMARK/ERROR events). Asserts that the scraper lists, then watches from
-# the list's resourceVersion with allowWatchBookmarks; that the pod's target shows in
-# /api/v1/targets with Prometheus's labels (job, instance) and __meta_kubernetes_* discovered
-# labels (namespace, pod name, sanitized label/annotation names, _labelpresent_, container
-# port, controller); that a pod added during the watch becomes a target and a pod deleted
-# during it stops being one; that a 410 Gone ERROR event makes it list again and the
-# targets stay; that the bearer token file is read again per request (rotated token used);
-# and that the API server going away keeps the last targets.
+# list and watch responses (PodList/NodeList/NamespaceList with resourceVersion, served in
+# pages of 2 with continue tokens; a chunked watch stream of ADDED/MODIFIED/DELETED/
+# BOOKMARK/ERROR events; 410 Gone for an expired continue token). The real Debian
+# prometheus cannot be compared here: Debian builds 2.42 without kubernetes_sd_configs
+# ("field kubernetes_sd_configs not found in type config.ScrapeConfig"), so the expected
+# labels are those Prometheus's discovery/kubernetes documents and tests (pod_test.go).
+# Asserts: the scraper lists in pages (limit=500, then continue=) and watches from the
+# list's resourceVersion with allowWatchBookmarks and the selector; its pod targets have
+# Prometheus's labels and __meta_kubernetes_* discovered labels, with the node's name,
+# labels and annotations (attach_metadata.node, as Prometheus 3's addNodeLabels; 2.42
+# attached no annotations); a pod on an unknown node gets no node labels;
+# attach_metadata.namespace adds the namespace's
+# labels and annotations; a node's label change reaches its pods' targets; a pod added
+# during the watch becomes a target and a pod deleted during it stops being one; a 410 Gone
+# ERROR event makes it list again, and a continue token answered 410 makes that list one
+# unpaged request, with the targets unchanged; the bearer token file is read again per
+# request (rotated token used); the discovery metrics count under Prometheus's names; and
+# the API server going away keeps the last targets.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -18,13 +27,13 @@ BIN=$BUILD/bin
 # shellcheck source=test/it/lib.sh
 source test/it/lib.sh
 it_need_bins scraper
-it_need_cmds curl /usr/bin/python3
+it_need_cmds curl jq /usr/bin/python3
 it_tmpdir
 
 API_PORT=$(it_free_port)
 WEB_PORT=$(it_free_port)
 echo tok1 > "$IT_DIR/token"
-it_start kube /usr/bin/python3 test/it/kube_api.py "$API_PORT" "$IT_DIR/token"
+it_start kube /usr/bin/python3 test/it/kube_api.py "$API_PORT" "$IT_DIR/token" 2
 it_wait_for "fake API server" curl -sf "http://127.0.0.1:$API_PORT/control/stats"
 
 cat > "$IT_DIR/prometheus.yml" <<YML
@@ -43,33 +52,41 @@ scrape_configs:
         selectors:
           - role: pod
             label: "app=web"
+        attach_metadata:
+          node: true
+  - job_name: k8s-ns
+    kubernetes_sd_configs:
+      - role: pod
+        api_server: http://127.0.0.1:$API_PORT
+        authorization:
+          credentials_file: $IT_DIR/token
+        namespaces:
+          names: [default]
+        attach_metadata:
+          namespace: true
 YML
 out=$("$BIN/scraper" --check-config --config.file="$IT_DIR/prometheus.yml")
 [ "$out" = "configuration OK" ] || it_die "check-config: $out"
-it_ok "kubernetes_sd_configs accepted by --check-config"
+it_ok "kubernetes_sd_configs with attach_metadata accepted by --check-config"
 
 it_start_scraper "$IT_DIR/prometheus.yml" "$WEB_PORT"
 
-# targets_have ADDRESS: /api/v1/targets lists a target with __address__ ADDRESS.
-targets_have() {
-    curl -sf "$API" | /usr/bin/python3 -c '
-import json, sys
-d = json.load(sys.stdin)["data"]["activeTargets"]
-sys.exit(0 if any(t["discoveredLabels"].get("__address__") == sys.argv[1] for t in d) else 1)' "$1"
+# targets URL POOL: the active targets of POOL as {address: discoveredLabels}.
+targets() {
+    curl -sf "$1" | jq -S --arg p "$2" \
+        '[.data.activeTargets[] | select(.scrapePool == $p) | {key: .discoveredLabels.__address__, value: .discoveredLabels}] | from_entries'
 }
-count_targets() {
-    curl -sf "$API" | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]["activeTargets"]))'
-}
-stat() { curl -sf "http://127.0.0.1:$API_PORT/control/stats" | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+count_targets() { targets "$API" "${1:-k8s}" | jq 'length'; }
+targets_have() { targets "$API" "${2:-k8s}" | jq -e --arg a "$1" 'has($a)' >/dev/null; }
+label_of() { targets "$API" "$3" | jq -r --arg a "$1" --arg l "$2" '.[$a][$l] // "(absent)"'; }
+stat() { curl -sf "http://127.0.0.1:$API_PORT/control/stats" | jq -r ".$1"; }
+five() { [ "$(count_targets k8s)" = 5 ] && [ "$(count_targets k8s-ns)" = 5 ]; }
 
-it_wait_for "pod web-a as a target" targets_have 127.0.0.2:9100
-curl -sf "$API" | /usr/bin/python3 -c '
-import json, sys
-t = json.load(sys.stdin)["data"]["activeTargets"][0]
-want_labels = {"job": "k8s", "instance": "127.0.0.2:9100"}
-assert t["labels"] == want_labels, t["labels"]
-d = t["discoveredLabels"]
-want = {
+it_wait_for "5 pods as targets of k8s and k8s-ns" five
+
+curl -sf "$API" | jq -e '.data.activeTargets[] | select(.scrapePool == "k8s" and .discoveredLabels.__address__ == "127.0.0.2:9100") | .labels == {"job": "k8s", "instance": "127.0.0.2:9100"}' >/dev/null \
+    || it_die "target labels of web-a"
+targets "$API" k8s | jq -e '.["127.0.0.2:9100"] as $d | {
     "__address__": "127.0.0.2:9100",
     "__meta_kubernetes_namespace": "default",
     "__meta_kubernetes_pod_name": "web-a",
@@ -82,31 +99,48 @@ want = {
     "__meta_kubernetes_pod_label_app": "web",
     "__meta_kubernetes_pod_labelpresent_app": "true",
     "__meta_kubernetes_pod_label_app_kubernetes_io_name": "web-a",
-    "__meta_kubernetes_pod_labelpresent_app_kubernetes_io_name": "true",
     "__meta_kubernetes_pod_annotation_prometheus_io_scrape": "true",
-    "__meta_kubernetes_pod_annotationpresent_prometheus_io_scrape": "true",
     "__meta_kubernetes_pod_controller_kind": "ReplicaSet",
-    "__meta_kubernetes_pod_controller_name": "web-5d9",
-    "__meta_kubernetes_pod_container_name": "app",
-    "__meta_kubernetes_pod_container_id": "containerd://abcweb-a",
-    "__meta_kubernetes_pod_container_image": "example/app:1",
-    "__meta_kubernetes_pod_container_port_name": "metrics",
     "__meta_kubernetes_pod_container_port_number": "9100",
-    "__meta_kubernetes_pod_container_port_protocol": "TCP",
-    "__meta_kubernetes_pod_container_init": "false",
-    "job": "k8s",
-    "__scheme__": "http",
-    "__metrics_path__": "/metrics",
-}
-for k, v in want.items():
-    assert d.get(k) == v, (k, d.get(k), v)
-' || it_die "labels of the pod target"
-it_ok "pod web-a: labels and __meta_kubernetes_* discovered labels as Prometheus"
-[ "$(stat lists)" = 1 ] || it_die "expected one list, got $(stat lists)"
-q=$(stat query)
-grep -q "watch=true" <<<"$q" && grep -q "allowWatchBookmarks=true" <<<"$q" && grep -q "resourceVersion=100" <<<"$q" \
-    && grep -q "labelSelector=app%3Dweb" <<<"$q" || it_die "watch query: $q"
-it_ok "listed once, then watching from resourceVersion 100 with bookmarks and the selector"
+    "__meta_kubernetes_node_name": "node-1",
+    "__meta_kubernetes_node_label_topology_kubernetes_io_zone": "z1",
+    "__meta_kubernetes_node_labelpresent_kubernetes_io_hostname": "true",
+    "__meta_kubernetes_node_annotation_node_alpha_kubernetes_io_ttl": "0",
+    "__meta_kubernetes_node_annotationpresent_node_alpha_kubernetes_io_ttl": "true",
+    "job": "k8s"} | to_entries | all(.value == $d[.key])' >/dev/null \
+    || it_die "discovered labels of web-a: $(targets "$API" k8s | jq -c '.["127.0.0.2:9100"]')"
+it_ok "pod web-a: labels, __meta_kubernetes_* and node metadata (labels, annotations)"
+
+[ "$(label_of 127.0.0.5:9100 __meta_kubernetes_node_label_topology_kubernetes_io_zone k8s)" = z2 ] \
+    || it_die "web-d: node-2's labels"
+[ "$(label_of 127.0.0.7:9100 __meta_kubernetes_node_name k8s)" = "(absent)" ] \
+    || it_die "a pod on an unknown node got node labels"
+it_ok "each pod has its own node's metadata; none for a pod on an unknown node"
+
+[ "$(stat lists)" = 2 ] || it_die "expected one pod list per job, got $(stat lists)"
+[ "$(stat pages)" = 6 ] || it_die "expected 3 pages per pod list, got $(stat pages)"
+[ "$(stat node_lists)" = 1 ] && [ "$(stat namespace_lists)" = 1 ] \
+    || it_die "node/namespace lists: $(stat node_lists) $(stat namespace_lists)"
+q=$(stat watch_queries)
+jq -e 'any(.[]; test("watch=true") and test("allowWatchBookmarks=true") and test("resourceVersion=100")
+    and test("labelSelector=app%3Dweb"))' <<<"$q" >/dev/null || it_die "watch queries: $q"
+grep -q 'event=sd.kube.list .*resource=pods .*objects=5 pages=3 expired_continue=0' "$IT_DIR/scraper.log" \
+    || it_die "no paged list logged"
+it_ok "listed in 3 pages of 2 (limit, continue), nodes and namespaces once, then watching from resourceVersion 100"
+
+[ "$(label_of 127.0.0.2:9100 __meta_kubernetes_namespace_label_team k8s-ns)" = shop ] \
+    && [ "$(label_of 127.0.0.2:9100 __meta_kubernetes_namespace_annotation_owner k8s-ns)" = ops@example.com ] \
+    && [ "$(label_of 127.0.0.2:9100 __meta_kubernetes_namespace_labelpresent_team k8s-ns)" = true ] \
+    && [ "$(label_of 127.0.0.2:9100 __meta_kubernetes_node_name k8s-ns)" = "(absent)" ] \
+    || it_die "namespace metadata: $(targets "$API" k8s-ns | jq -c '.["127.0.0.2:9100"]')"
+it_ok "attach_metadata.namespace: the namespace's labels and annotations"
+
+curl -sf -X POST "http://127.0.0.1:$API_PORT/control/label_node?name=node-1&key=team&value=blue" >/dev/null
+relabeled() { [ "$(label_of 127.0.0.2:9100 __meta_kubernetes_node_label_team k8s)" = blue ]; }
+it_wait_for "node-1's new label on web-a" relabeled
+[ "$(label_of 127.0.0.5:9100 __meta_kubernetes_node_label_team k8s)" = "(absent)" ] \
+    || it_die "node-2's pod got node-1's label"
+it_ok "a node's label change reaches the targets of its pods only"
 
 curl -sf -X POST "http://127.0.0.1:$API_PORT/control/add?name=web-b&ip=127.0.0.3&port=9200" >/dev/null
 it_wait_for "pod web-b added during the watch" targets_have 127.0.0.3:9200
@@ -114,17 +148,41 @@ it_ok "a pod added during the watch becomes a target"
 curl -sf -X POST "http://127.0.0.1:$API_PORT/control/delete?name=web-a" >/dev/null
 gone_a() { ! targets_have 127.0.0.2:9100; }
 it_wait_for "pod web-a deleted during the watch" gone_a
-[ "$(count_targets)" = 1 ] || it_die "expected 1 target, got $(count_targets)"
-[ "$(stat lists)" = 1 ] || it_die "add/delete must not relist"
+[ "$(count_targets)" = 5 ] || it_die "expected 5 targets, got $(count_targets)"
+[ "$(stat lists)" = 2 ] || it_die "add/delete must not relist"
 it_ok "a pod deleted during the watch stops being a target (no relist)"
 
+# 410 Gone on the watch: both jobs list again; the first continue token asked for is
+# answered 410 Expired, so that list is redone unpaged.
 echo tok2 > "$IT_DIR/token"
+curl -sf -X POST "http://127.0.0.1:$API_PORT/control/expire" >/dev/null
 curl -sf -X POST "http://127.0.0.1:$API_PORT/control/gone" >/dev/null
-relisted() { [ "$(stat lists)" -ge 2 ] && [ "$(stat watches)" -ge 2 ]; }
-it_wait_for "a new list and watch after 410 Gone" relisted
+relisted() { [ "$(stat lists)" -ge 5 ] && [ "$(stat watches)" -ge 8 ]; }
+it_wait_for "new lists and watches after 410 Gone" relisted
+[ "$(stat expired)" = 1 ] && [ "$(stat unpaged)" = 1 ] \
+    || it_die "expired continue: expired=$(stat expired) unpaged=$(stat unpaged)"
 [ "$(stat auth)" = "Bearer tok2" ] || it_die "rotated token not used: $(stat auth)"
-targets_have 127.0.0.3:9200 && [ "$(count_targets)" = 1 ] || it_die "targets after relist"
-it_ok "410 Gone: listed again with the rotated token, targets unchanged"
+grep -q 'event=sd.kube.relist .*continue token expired' "$IT_DIR/scraper.log" \
+    && grep -q 'event=sd.kube.list .*resource=pods .*objects=5 pages=1 expired_continue=1' "$IT_DIR/scraper.log" \
+    || it_die "expired continue token not logged"
+sleep 1
+targets_have 127.0.0.3:9200 && [ "$(count_targets)" = 5 ] && [ "$(count_targets k8s-ns)" = 5 ] \
+    || it_die "targets after relist: $(count_targets) $(count_targets k8s-ns)"
+it_ok "410 Gone: listed again with the rotated token; an expired continue token: one unpaged list; targets unchanged"
+
+# Events: list items are adds the first time, updates on a relist (known objects), as
+# informers report them: pods 2 x 5 + web-b (in both jobs) added, 2 x 5 updated by the
+# relists, web-a deleted from both jobs; node-1 updated by its label, both by the relist.
+m=$(curl -sf "http://127.0.0.1:$WEB_PORT/metrics")
+grep -qx 'prometheus_sd_discovered_targets{config="k8s",name="scrape"} 5' <<<"$m" \
+    && grep -qx 'prometheus_sd_kubernetes_events_total{event="delete",role="pod"} 2' <<<"$m" \
+    && grep -qx 'prometheus_sd_kubernetes_events_total{event="update",role="node"} 3' <<<"$m" \
+    && grep -qx 'prometheus_sd_kubernetes_events_total{event="update",role="pod"} 10' <<<"$m" \
+    && grep -qx 'prometheus_sd_kubernetes_http_request_total{status_code="410"} 1' <<<"$m" \
+    && grep -qx 'prometheus_sd_kubernetes_events_total{event="add",role="pod"} 12' <<<"$m" \
+    && grep -q '^prometheus_target_sync_length_seconds_count{scrape_job="k8s"} [1-9]' <<<"$m" \
+    || it_die "discovery metrics: $(grep '^prometheus_' <<<"$m")"
+it_ok "discovery metrics under Prometheus's names (discovered targets, events, HTTP codes, sync)"
 
 it_term "$PID_kube"
 sleep 2
