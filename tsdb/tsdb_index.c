@@ -559,7 +559,8 @@ tsdb_index_label_names(const tsdb_index_t *ix, MDB_txn *txn, char ***out, size_t
         s_strv_free(out, n_out);
         return rc;
     }
-    qsort(*out, *n_out, sizeof(char *), s_str_cmp);
+    if (*n_out > 1) // none: *out is NULL, which qsort may not take
+        qsort(*out, *n_out, sizeof(char *), s_str_cmp);
     return 0;
 }
 
@@ -623,6 +624,7 @@ tsdb_index_label_values(const tsdb_index_t *ix, MDB_txn *txn, const char *name, 
         return rc;
     }
     // cut keys sort by their prefix, not by the whole value
-    qsort(*out, *n_out, sizeof(char *), s_str_cmp);
+    if (*n_out > 1) // none: *out is NULL, which qsort may not take
+        qsort(*out, *n_out, sizeof(char *), s_str_cmp);
     return 0;
 }
