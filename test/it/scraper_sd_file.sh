@@ -7,7 +7,8 @@
 # its last good targets and the reason is logged with file:line; fixing it applies the fix;
 # deleting a file removes its targets; a file changed while inotify sees nothing (a
 # directory outside the watched one, moved in place by rename) is still read at the next
-# refresh_interval.
+# refresh_interval; and the discovery metrics (prometheus_sd_file_read_errors_total,
+# prometheus_sd_file_scan_duration_seconds, prometheus_sd_discovered_targets) count it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -71,6 +72,12 @@ it_wait_for "broken b.yml logged with file:line" logged "b.yml:2:3: error: field
 sleep 1.5
 is_targets "127.0.0.2:9100=stage 127.0.0.4:9100=dev" || it_die "broken files must keep the last good targets: $(targets)"
 it_ok "broken files: last good targets kept, reason logged with file:line:col"
+metric() { curl -sf "http://127.0.0.1:$WEB_PORT/metrics" | awk -v n="$1" '$1 == n {print $2}'; }
+[ "$(metric prometheus_sd_file_read_errors_total)" -ge 2 ] \
+    && [ "$(metric prometheus_sd_file_scan_duration_seconds_count)" -ge 3 ] \
+    && [ "$(metric 'prometheus_sd_discovered_targets{config="files",name="scrape"}')" = 2 ] \
+    || it_die "file SD metrics: $(curl -sf "http://127.0.0.1:$WEB_PORT/metrics" | grep '^prometheus_sd_')"
+it_ok "prometheus_sd_file_read_errors_total counts the broken reads; scans and targets counted"
 
 echo '[{"targets": ["127.0.0.5:9100"], "labels": {"env": "fixed"}}]' > "$IT_DIR/sd/a.json"
 it_wait_for "a.json fixed" is_targets "127.0.0.4:9100=dev 127.0.0.5:9100=fixed"
