@@ -30,6 +30,7 @@ struct scraper_cache {
     size_t cap;           // power of two
     size_t len;
     size_t used; // entries used by the current scrape
+    size_t max;
     uint32_t iter;
     // the entry of each sample of the last scrape and of this one, in body order: a target
     // serves its series in the same order every time, so sample i is first looked for
@@ -39,9 +40,10 @@ struct scraper_cache {
 };
 
 scraper_cache_t *
-scraper_cache_new(void)
+scraper_cache_new(size_t max)
 {
     scraper_cache_t *self = fw_calloc(1, sizeof(*self));
+    self->max = max ? max : 1;
     self->cap = 64;
     self->slots = fw_calloc(self->cap, sizeof(*self->slots));
     self->iter = 1;
@@ -87,6 +89,12 @@ size_t
 scraper_cache_len(const scraper_cache_t *self)
 {
     return self ? self->len : 0;
+}
+
+bool
+scraper_cache_full(const scraper_cache_t *self)
+{
+    return self->len >= self->max;
 }
 
 uint64_t

@@ -46,11 +46,16 @@ struct scraper_cache_entry {
 
 typedef struct scraper_cache scraper_cache_t;
 
-scraper_cache_t *scraper_cache_new(void);
+// The entries a target's cache holds at most (SCRAPER_CACHE_MAX for the scraper's): past
+// it, new series are worked out without being kept (scraper_cache_full).
+#define SCRAPER_CACHE_MAX 500000
+scraper_cache_t *scraper_cache_new(size_t max);
 void scraper_cache_destroy(scraper_cache_t **self_p);
 // Forget every entry (new rules, another format).
 void scraper_cache_clear(scraper_cache_t *self);
 size_t scraper_cache_len(const scraper_cache_t *self);
+// True when the cache holds its maximum: add nothing more this scrape.
+bool scraper_cache_full(const scraper_cache_t *self);
 
 // The hash of a series text, for find and add.
 uint64_t scraper_cache_key_hash(const char *key, size_t len);

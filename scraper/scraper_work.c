@@ -43,9 +43,11 @@ struct scraper_work_state {
     struct fw_batch *b;             // owned: stale markers and synthetic series
     struct s_item *items;           // owned: the scrape's series, in order
     size_t n_items, cap_items;
-    unsigned char *scratch; // owned: the encoded labels of b's series
+    unsigned char *scratch; // owned: the encoded labels of b's series and of transient ones
     size_t scratch_len, scratch_cap;
-    struct scraper_work_job *job; // borrowed: the job being run
+    struct scraper_cache_entry transient; // a series worked out but not kept (s_transient)
+    size_t transient_off;                 // its encoded labels in the scratch
+    struct scraper_work_job *job;         // borrowed: the job being run
 };
 
 struct scraper_work {
@@ -100,7 +102,7 @@ s_cache(const struct scraper_work_job *job, fw_expfmt_fmt_t fmt)
 {
     struct scraper_target *t = job->target;
     if (!t->cache)
-        t->cache = scraper_cache_new();
+        t->cache = scraper_cache_new(SCRAPER_CACHE_MAX);
     else if (t->cache_gen != job->gen || t->cache_fmt != (int)fmt)
         scraper_cache_clear(t->cache);
     t->cache_gen = job->gen;
@@ -150,6 +152,43 @@ s_learn(scraper_work_state_t *self, struct scraper_work_job *job, scraper_cache_
     return e;
 }
 
+// A series the cache does not take (it is full, or the scrape already failed its sample
+// limit and only counts): merged and relabeled as s_learn does, into self->transient (valid
+// until the next call), its labels encoded into the scratch when `encode`. NULL with
+// job->error when they cannot be encoded.
+static struct scraper_cache_entry *
+s_transient(scraper_work_state_t *self, struct scraper_work_job *job,
+            const struct fw_expfmt_sample *s, bool encode)
+{
+    struct scraper_target *t = job->target;
+    struct scraper_cache_entry *e = &self->transient;
+    memset(e, 0, sizeof(*e));
+    scraper_target_merge(&self->lset, &t->labels, t->honor_labels, s);
+    fw_labels_copy(&self->relabeled, &self->lset.view);
+    e->dropped = (job->n_mrc > 0 && !fw_relabel_process(job->mrc, job->n_mrc, &self->relabeled)) ||
+                 self->relabeled.len == 0;
+    if (e->dropped)
+        return e;
+    e->items = self->relabeled.items;
+    e->len = (uint32_t)self->relabeled.len;
+    e->hash = fw_labels_hash(&self->relabeled);
+    if (!encode)
+        return e;
+    size_t len = fw_samples_labels_size(&self->relabeled);
+    if (len == 0) {
+        snprintf(job->error, sizeof(job->error), "label set too large to encode (metric: %s)",
+                 s->name);
+        return NULL;
+    }
+    fw_mem_grow((void **)&self->scratch, &self->scratch_cap, self->scratch_len + len, 1);
+    fw_samples_labels_put(self->scratch + self->scratch_len, &self->relabeled);
+    self->transient_off = self->scratch_len;
+    self->scratch_len += len;
+    e->enc_len = (uint32_t)len;
+    e->est = len - 2 - 2 * self->relabeled.len;
+    return e;
+}
+
 // Merge, relabel, limit and list the n parsed samples of the job's target in self->items,
 // through the target's scrape cache: a series text seen before costs a hash and a lookup.
 // NULL, or the error (in job->error, or a constant) that fails the whole scrape; the items
@@ -175,9 +214,13 @@ s_append_samples(scraper_work_state_t *self, struct scraper_work_job *job, scrap
         // scrape may have been learnt since, from an earlier sample.
         struct scraper_cache_entry *e = s.tag;
         uint64_t kh = 0;
-        if (!e && !(e = scraper_cache_lookup(cache, i, s.series, s.series_len, &kh)) &&
-            !(e = s_learn(self, job, cache, i, &s, kh)))
-            return job->error;
+        if (!e && !(e = scraper_cache_lookup(cache, i, s.series, s.series_len, &kh))) {
+            // a new series: kept, unless the cache is full or the scrape only counts now
+            e = error || scraper_cache_full(cache) ? s_transient(self, job, &s, !error)
+                                                   : s_learn(self, job, cache, i, &s, kh);
+            if (!e)
+                return job->error;
+        }
         const struct scraper_cache_entry *ahead = scraper_cache_peek(cache, i + 4);
         if (ahead) // its staleness memory slot, wanted a few samples from now
             scraper_target_prefetch_hint(t, ahead->seen_slot, ahead->seen_epoch);
@@ -211,7 +254,8 @@ s_append_samples(scraper_work_state_t *self, struct scraper_work_job *job, scrap
             room--;
         }
         int64_t st = s.has_t && t->honor_timestamps ? s.t_ms : job->ts;
-        s_item_add(self, e->enc, 0, e->enc_len, e->est, st, s.v);
+        s_item_add(self, e->enc, e == &self->transient ? self->transient_off : 0, e->enc_len,
+                   e->est, st, s.v);
         if (s.has_exemplar)
             scraper_exemplars_add(self->exemplars, &lv, &s.exemplar, st);
         // A sample with its own timestamp gets no stale marker unless the job asks for one

@@ -204,6 +204,49 @@ START_TEST(test_scraper_work_cache_by_text)
 }
 END_TEST
 
+// The scrape cache is bounded: past its maximum new series are worked out and stored but
+// not kept, and a scrape that failed its sample limit counts the rest without keeping them.
+START_TEST(test_scraper_work_cache_bounded)
+{
+    struct fw_scrape_config sc = check_util_scrape_job("bounded", true);
+    struct scraper_target *t = scraper_target_new(&sc, "h:1", NULL);
+    scraper_work_state_t *st = scraper_work_state_new();
+    t->cache = scraper_cache_new(10);
+    t->cache_gen = 0; // as s_job_for's jobs: no reload
+    size_t series, samples, stale;
+    for (int k = 0; k < 2; k++) {
+        struct scraper_work_job *job = s_job_for(t, 30);
+        job->ts += k * 1000;
+        scraper_work_run(st, job);
+        ck_assert(!job->failed);
+        ck_assert_uint_eq(job->tally.post, 30);
+        ck_assert_uint_eq(job->tally.added, k == 0 ? 30 : 0);
+        ck_assert_uint_eq(job->stale, 0);
+        ck_assert_uint_eq(scraper_cache_len(t->cache), 10);
+        s_decode_all(job, &series, &samples, &stale);
+        ck_assert_uint_eq(series, 30 + 5);
+        scraper_work_job_destroy(&job);
+    }
+    scraper_work_state_destroy(&st);
+    scraper_target_destroy(&t);
+
+    // sample_limit 5 of 30 series: the scrape fails and counts all 30 after relabeling, the
+    // cache keeps the 6 it worked out before the limit failed
+    t = scraper_target_new(&sc, "h:2", NULL);
+    st = scraper_work_state_new();
+    struct scraper_work_job *job = s_job_for(t, 30);
+    job->sample_limit = 5;
+    scraper_work_run(st, job);
+    ck_assert(job->failed);
+    ck_assert_str_eq(job->error, "sample limit exceeded");
+    ck_assert_uint_eq(job->tally.post, 30);
+    ck_assert_uint_eq(scraper_cache_len(t->cache), 6);
+    scraper_work_job_destroy(&job);
+    scraper_work_state_destroy(&st);
+    scraper_target_destroy(&t);
+}
+END_TEST
+
 static size_t s_done;
 static void
 s_on_done(struct scraper_work_job *job, void *arg)
@@ -326,6 +369,7 @@ scraper_work_suite(void)
     tcase_add_test(tc, test_scraper_work_parts_and_staleness);
     tcase_add_test(tc, test_scraper_work_allocations);
     tcase_add_test(tc, test_scraper_work_cache_by_text);
+    tcase_add_test(tc, test_scraper_work_cache_bounded);
     tcase_add_test(tc, test_scraper_work_pool);
     suite_add_tcase(s, tc);
     return s;
