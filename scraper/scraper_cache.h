@@ -14,7 +14,8 @@
     estimate the batch splitting uses, and a hint where the target's staleness memory keeps
     the set (scraper_target_track_hint). Entries never move while they live, so a scrape may
     keep pointers to them until scraper_cache_iter_done() ends it, which forgets the entries
-    a successful scrape did not use (bounding the cache by one scrape's series). Empty it when the
+    a successful scrape did not use (bounding the cache by one scrape's series, and by
+    SCRAPER_CACHE_MAX entries). Empty it when the
     relabel rules or the exposition format change.
 
     One cache per target; the worker holding the target's scrape owns it (scraper_work.h).
