@@ -109,16 +109,17 @@ s_series_cmp(const void *a, const void *b)
 }
 
 // The selected series, sorted by labels, each once, into *out (tsdb_store_series_free).
-// 0, or -1 with err.
+// Without match[], every series that has label `having` (NULL: __name__): label values ask
+// only the series that can contribute one. 0, or -1 with err.
 static int
-s_select(tsdb_store_reader_t *r, const struct s_sel *sel, struct tsdb_store_series **out,
-         size_t *n_out, fw_err_t *err)
+s_select(tsdb_store_reader_t *r, const struct s_sel *sel, const char *having,
+         struct tsdb_store_series **out, size_t *n_out, fw_err_t *err)
 {
     struct tsdb_store_series *all = NULL;
     size_t n_all = 0, cap = 0;
     struct fw_matcher any = {0};
-    if (sel->n_sets == 0 &&
-        fw_matcher_init(&any, FW_MATCH_RE, "__name__", ".+", FW_REGEX_PROMETHEUS, err) != 0)
+    if (sel->n_sets == 0 && fw_matcher_init(&any, FW_MATCH_RE, having ? having : "__name__", ".+",
+                                            FW_REGEX_PROMETHEUS, err) != 0)
         return -1;
     size_t n_sets = sel->n_sets ? sel->n_sets : 1;
     int rc = 0;
@@ -210,7 +211,7 @@ s_strings(tsdb_api_t *self, const struct s_sel *sel, const char *name, char ***o
     }
     struct tsdb_store_series *ss;
     size_t n_ss;
-    rc = s_select(r, sel, &ss, &n_ss, err);
+    rc = s_select(r, sel, name, &ss, &n_ss, err);
     tsdb_store_reader_destroy(&r);
     if (rc != 0)
         return -1;
@@ -318,7 +319,7 @@ s_on_series(const fw_http_request_t *req, struct fw_http_response *resp, void *a
     tsdb_store_reader_t *r = tsdb_store_reader_new(self->store, &err);
     struct tsdb_store_series *ss = NULL;
     size_t n = 0;
-    int rc = r ? s_select(r, &sel, &ss, &n, &err) : -1;
+    int rc = r ? s_select(r, &sel, NULL, &ss, &n, &err) : -1;
     tsdb_store_reader_destroy(&r);
     s_sel_clear(&sel);
     if (rc != 0)
