@@ -1,7 +1,7 @@
 /*  check_tsdb_eval_fast.c — the evaluator's fast paths give the plain path's bits.
 
     The functions over time have fast paths (avg_over_time's and sum_over_time's inlined
-    Kahan loop; see tsdb_eval_func.c). Each is checked point by point, bit for bit, against
+    Kahan loop; see tsdb_eval_func_range.c). Each is checked point by point, bit for bit, against
     a reference computed here from the loaded samples by the plain code (tsdb_eval_math's
     avg and Kahan sum, plain loops for the rest), over series with stale markers, gaps,
     windows that open before the first sample, NaN, +-Inf and sums that overflow; and on the

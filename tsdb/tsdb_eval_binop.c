@@ -69,7 +69,7 @@ s_result_labels(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, const struct tsdb
     bool drop = s_drops_name(e);
     for (size_t k = 0; k < m->labels.len; k++) {
         const char *nm = m->labels.items[k].name;
-        if (drop && strcmp(nm, "__name__") == 0)
+        if (drop && tsdb_eval_ctx_is_metadata(nm))
             continue;
         if (e->card == FW_PQ_CARD_ONE_TO_ONE &&
             tsdb_eval_ctx_listed(nm, e->labels, e->n_labels) != e->on)

@@ -293,15 +293,14 @@ tsdb_eval_ctx_drop_name(tsdb_eval_ctx_t *c, const struct tsdb_eval_lset *ls)
     struct tsdb_eval_lset *m = (struct tsdb_eval_lset *)ls; // the memo field only
     if (m->no_name)
         return m->no_name;
-    ssize_t i = fw_labels_index(&ls->labels, "__name__");
-    if (i < 0) {
+    struct fw_labels v = tsdb_eval_ctx_view(c, ls->labels.len);
+    for (size_t k = 0; k < ls->labels.len; k++)
+        if (!tsdb_eval_ctx_is_metadata(ls->labels.items[k].name))
+            v.items[v.len++] = ls->labels.items[k];
+    if (v.len == ls->labels.len) {
         m->no_name = m;
         return ls;
     }
-    struct fw_labels v = tsdb_eval_ctx_view(c, ls->labels.len);
-    for (size_t k = 0; k < ls->labels.len; k++)
-        if (k != (size_t)i)
-            v.items[v.len++] = ls->labels.items[k];
     struct tsdb_eval_lset *r = (struct tsdb_eval_lset *)tsdb_eval_ctx_intern(c, &v);
     r->no_name = r;
     m->no_name = r;

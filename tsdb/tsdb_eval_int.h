@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "fw_err.h"
 #include "fw_labels.h"
@@ -213,7 +214,18 @@ struct fw_labels tsdb_eval_ctx_view(tsdb_eval_ctx_t *c, size_t n);
 const struct tsdb_eval_lset *tsdb_eval_ctx_intern(tsdb_eval_ctx_t *c, const struct fw_labels *view);
 // The set with no labels.
 const struct tsdb_eval_lset *tsdb_eval_ctx_empty(tsdb_eval_ctx_t *c);
-// ls without __name__ (ls itself when it has none); memoised in ls.
+// Is name one of the labels that describe the metric rather than the series: __name__,
+// and __type__ and __unit__ (Prometheus's type-and-unit labels)? Functions and operators
+// that change a value drop them together (Prometheus's DropReserved(IsMetadataLabel)).
+static inline bool
+tsdb_eval_ctx_is_metadata(const char *name)
+{
+    return name[0] == '_' && name[1] == '_' &&
+           (strcmp(name, "__name__") == 0 || strcmp(name, "__type__") == 0 ||
+            strcmp(name, "__unit__") == 0);
+}
+
+// ls without its metadata labels (ls itself when it has none); memoised in ls.
 const struct tsdb_eval_lset *tsdb_eval_ctx_drop_name(tsdb_eval_ctx_t *c,
                                                      const struct tsdb_eval_lset *ls);
 // Whether name is one of list[0..n).
