@@ -532,7 +532,12 @@ static const struct fw_cfg_field s_top_fields[] = {
      .elem_size = sizeof(struct fw_scrape_config),
      .child = s_scrape_fields},
     {.key = "alerting", .type = FW_CFG_STRUCT, .off = 0, .child = s_alerting_fields},
-    S_UNSUP("remote_write"),
+    {.key = "remote_write",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct fw_promcfg, remote_writes),
+     .count_off = offsetof(struct fw_promcfg, n_remote_writes),
+     .elem_size = sizeof(struct fw_remote_write_config),
+     .child = fw_promcfg_rw_fields},
     S_UNSUP("remote_read"),
     {.key = "storage",
      .type = FW_CFG_STRUCT,
@@ -727,6 +732,7 @@ fw_promcfg_load(const char *name, const char *text, struct fw_promcfg *out,
     s_resolve(out, errs);
     s_resolve_scrape_clients(out, errs);
     fw_promcfg_sd_check(out, errs);
+    fw_promcfg_rw_check(out, errs);
     return rc == 0 && errs->len == 0 && errs->dropped == 0 ? 0 : -1;
 }
 
@@ -740,6 +746,7 @@ fw_promcfg_free(struct fw_promcfg *cfg)
         fw_relabel_release(sc->relabel_configs, sc->n_relabel_configs);
         fw_relabel_release(sc->metric_relabel_configs, sc->n_metric_relabel_configs);
     }
+    fw_promcfg_rw_release(cfg);
     fw_cfg_free(s_top_fields, cfg);
     free(cfg->path);
     cfg->path = NULL;

@@ -22,6 +22,7 @@
 #include "fw_labels.h"
 #include "fw_relabel.h"
 #include "fw_promcfg_http.h"
+#include "fw_promcfg_rw.h"
 #include "fw_promcfg_sd.h"
 #include "fw_secret.h"
 
@@ -131,6 +132,8 @@ struct fw_promcfg {
     size_t n_scrape_configs;
     struct fw_alertmanager_config *alertmanagers; // owned; see fw_alertmanager_config
     size_t n_alertmanagers;
+    struct fw_remote_write_config *remote_writes; // owned: remote_write[] (tsdb sends them)
+    size_t n_remote_writes;
 };
 
 // Load a prometheus.yml from `name` (or from text, with name used in messages) into out

@@ -22,7 +22,7 @@
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_time.h"
-#include "scraper_http.h"
+#include "fw_http_tls.h"
 
 #define S_USER_AGENT "floorwatch-scraper/" FW_VERSION
 
@@ -272,7 +272,7 @@ s_apply_http(struct s_xfer *x, const char *url, const struct fw_http_client_conf
         free(cred);
     }
     const struct fw_tls_config *t = &h->tls_config;
-    scraper_http_tls(e, t);
+    fw_http_tls(e, t);
     if (t->server_name && *t->server_name)
         s_server_name(x, url, t->server_name);
     if (h->proxy_url)

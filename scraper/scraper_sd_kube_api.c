@@ -11,7 +11,7 @@
 #include "fw_flags.h"
 #include "fw_mem.h"
 #include "fw_promcfg_http.h"
-#include "scraper_http.h"
+#include "fw_http_tls.h"
 
 #define S_USER_AGENT "floorwatch-scraper/" FW_VERSION
 
@@ -142,7 +142,7 @@ scraper_sd_kube_api_setup(const struct scraper_sd_kube_api *api, CURL *e, const 
     if (api->connect_to_list)
         curl_easy_setopt(e, CURLOPT_CONNECT_TO, api->connect_to_list);
     *headers = curl_slist_append(*headers, "Accept: application/json");
-    scraper_http_tls(e, &h->tls_config);
+    fw_http_tls(e, &h->tls_config);
     const struct fw_basic_auth *ba = &h->basic_auth;
     const struct fw_authorization *au = &h->authorization;
     if (ba->username || ba->username_file || ba->password || ba->password_file) {

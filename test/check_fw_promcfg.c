@@ -446,7 +446,7 @@ START_TEST(test_fw_promcfg_walk_real_world)
         {"refused.yml", 8, 5, "scrape_configs[0].consul_sd_configs: not supported by floorwatch"},
         {"refused.yml", 16, 5, "scrape_configs[1].ec2_sd_configs: not supported by floorwatch"},
         {"refused.yml", 24, 5, "scrape_configs[2].oauth2: not supported by floorwatch"},
-        {"refused.yml", 31, 1, "remote_write: not supported by floorwatch"},
+        {"refused.yml", 33, 5, "remote_write[0].sigv4: not supported by floorwatch"},
         {"urls-without-relabel.yml", 8, 13,
          "\"https://dashboard.plant.example/healthz\" is not a valid hostname"},
     };

@@ -43,6 +43,7 @@
 #include "tsdb_query.h"
 #include "tsdb_rules.h"
 #include "tsdb_rwrite.h"
+#include "tsdb_rwsend.h"
 #include "tsdb_store.h"
 
 #define S_GROUP 64                       // SAMPLES messages handled per wake-up of the loop
@@ -75,6 +76,7 @@ struct tsdb {
     tsdb_rules_t *rules;                            // owned: /api/v1/rules, alerts via ruled
     tsdb_query_t *query;                            // owned: QUERY workers
     tsdb_rwrite_t *rwrite;                          // owned: POST /api/v1/write
+    tsdb_rwsend_t *rwsend;                          // owned: remote_write queues
     fw_metrics_t *metrics;                          // owned
     fw_http_t *http;                                // owned
     zsock_t *samples, *router, *pub;                // owned: ROUTERs for SAMPLES, QUERY
@@ -623,6 +625,8 @@ s_reload(void *arg, char *errbuf, size_t errsize)
         tsdb_api_set_reload_failed(self->api);
         return -1;
     }
+    if (tsdb_rwsend_apply(self->rwsend, &cfg, &err) != 0) // the old queues stop first
+        fw_error("remote_write.reload.fail", "err=%s", err.msg);
     fw_promcfg_free(&self->cfg);
     self->cfg = cfg;
     tsdb_store_set_ooo_window(self->store, self->cfg.storage.out_of_order_time_window_ms);
@@ -913,6 +917,13 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
         goto fail;
     }
     tsdb_rwrite_routes(self->rwrite, self->http);
+    char *rw_dir = fw_asprintf("%s/remote_write", opts->storage_path);
+    self->rwsend = tsdb_rwsend_new(self->store, rw_dir, self->metrics);
+    free(rw_dir);
+    if (tsdb_rwsend_apply(self->rwsend, &self->cfg, &err) != 0) {
+        fw_error("tsdb.start.fail", "err=%s", err.msg);
+        goto fail;
+    }
     if (fw_http_start(self->http, opts->common.web_listen_address, &err) != 0) {
         fw_error("http.start.fail", "address=%s err=%s", opts->common.web_listen_address, err.msg);
         goto fail;
@@ -976,6 +987,7 @@ tsdb_destroy(tsdb_t **self_p)
     tsdb_rwrite_stop(self->rwrite);
     fw_http_destroy(&self->http); // waits for handlers, which read the store
     tsdb_rwrite_destroy(&self->rwrite);
+    tsdb_rwsend_destroy(&self->rwsend); // its shards read the store
     zsock_destroy(&self->pub);
     zsock_destroy(&self->router);
     zsock_destroy(&self->samples);

@@ -1,7 +1,7 @@
-/*  scraper_http.c — the TLS part of prometheus.yml's HTTP client settings on a curl handle
+/*  fw_http_tls.c — the TLS part of prometheus.yml's HTTP client settings on a curl handle
     (see the header).
 */
-#include "scraper_http.h"
+#include "fw_http_tls.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -29,7 +29,7 @@ s_blob(CURL *e, CURLoption opt, const char *pem)
 }
 
 void
-scraper_http_tls(CURL *easy, const struct fw_tls_config *t)
+fw_http_tls(CURL *easy, const struct fw_tls_config *t)
 {
     if (t->ca_file)
         curl_easy_setopt(easy, CURLOPT_CAINFO, t->ca_file);

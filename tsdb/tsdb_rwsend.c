@@ -1,0 +1,770 @@
+/*  tsdb_rwsend.c — remote_write: shards that read the store and send (see tsdb_rwsend.h).
+ */
+#include "tsdb_rwsend.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <snappy-c.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fw_http_tls.h"
+#include "fw_log.h"
+#include "fw_matcher.h"
+#include "fw_mem.h"
+#include "fw_time.h"
+#include "tsdb_json.h"
+#include "tsdb_rwproto.h"
+
+#define S_IDLE_MS 1000         // a shard that caught up looks again after this at least
+#define S_TOKEN_MARGIN_S 300   // an azuread token is renewed this long before it expires
+#define S_TOKEN_BODY_MAX 65536 // the token endpoint's answer
+#define S_USER_AGENT "floorwatch-tsdb/0.1.0"
+
+struct s_queue;
+
+struct s_shard {
+    struct s_queue *q; // borrowed: the queue it belongs to
+    size_t index;
+    pthread_t thread;
+    bool started;
+    CURL *easy; // owned
+};
+
+// One remote_write entry.
+struct s_queue {
+    tsdb_rwsend_t *owner;                      // borrowed
+    const struct fw_remote_write_config *conf; // borrowed from the running config
+    struct fw_labels external;                 // owned copy of global.external_labels
+    char *path;                                // owned: the position file
+    char *metric_labels;                       // owned: remote_name="..."
+    pthread_mutex_t lock;                      // guards what follows
+    pthread_cond_t wake;                       // stop
+    bool stopping;
+    int64_t *pos; // per shard: everything up to this timestamp is done
+    size_t n_shards;
+    struct s_shard *shards;
+    char *token; // owned: azuread access token, or NULL
+    int64_t token_expiry_s;
+};
+
+struct tsdb_rwsend {
+    tsdb_store_t *store;   // borrowed
+    char *dir;             // owned
+    fw_metrics_t *metrics; // borrowed
+    struct s_queue **queues;
+    size_t n_queues;
+};
+
+// A sample read for sending: which series (index into the cycle's kept sets), when, what.
+struct s_entry {
+    uint32_t series;
+    int64_t t;
+    double v;
+};
+
+// One cycle's series of a shard, relabeled.
+struct s_cycle {
+    struct fw_labels *sets; // owned: the kept series' labels as sent
+    size_t n_sets, cap_sets;
+    struct s_entry *e; // owned
+    size_t n, cap;
+};
+
+// ---------------------------------------------------------------------------------------
+// Positions
+
+static void
+s_pos_save(struct s_queue *q)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", q->path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        fw_warn("remote_write.pos.fail", "file=%s err=\"%s\"", tmp, strerror(errno));
+        return;
+    }
+    fprintf(f, "1 %zu\n", q->n_shards);
+    for (size_t i = 0; i < q->n_shards; i++)
+        fprintf(f, "%lld\n", (long long)q->pos[i]);
+    bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, q->path) != 0)
+        fw_warn("remote_write.pos.fail", "file=%s err=\"%s\"", q->path, strerror(errno));
+}
+
+// The positions on disk; a file for another number of shards resumes every shard from the
+// lowest (what a shard already sent again is the receiver's no-op). No file: now.
+static void
+s_pos_load(struct s_queue *q)
+{
+    int64_t start = fw_time_now_ms() - TSDB_RWSEND_DELAY_MS;
+    for (size_t i = 0; i < q->n_shards; i++)
+        q->pos[i] = start;
+    FILE *f = fopen(q->path, "r");
+    if (!f)
+        return;
+    size_t n = 0;
+    long long v, min = 0;
+    bool ok = fscanf(f, "1 %zu", &n) == 1 && n > 0 && n <= TSDB_RWSEND_SHARDS_MAX;
+    int64_t *got = fw_calloc(n ? n : 1, sizeof(*got));
+    for (size_t i = 0; ok && i < n; i++) {
+        ok = fscanf(f, "%lld", &v) == 1;
+        got[i] = v;
+        if (i == 0 || v < min)
+            min = v;
+    }
+    fclose(f);
+    if (!ok) {
+        fw_warn("remote_write.pos.damaged", "file=%s action=\"starting from now\"", q->path);
+    } else {
+        for (size_t i = 0; i < q->n_shards; i++)
+            q->pos[i] = n == q->n_shards ? got[i] : min;
+        fw_info("remote_write.resume", "remote_name=%s from_ms=%lld shards=%zu", q->conf->name, min,
+                q->n_shards);
+    }
+    free(got);
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading
+
+static int
+s_entry_cmp(const void *a, const void *b)
+{
+    const struct s_entry *x = a, *y = b;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return (x->series > y->series) - (x->series < y->series);
+}
+
+static int
+s_entry_series_cmp(const void *a, const void *b)
+{
+    const struct s_entry *x = a, *y = b;
+    if (x->series != y->series)
+        return x->series < y->series ? -1 : 1;
+    return (x->t > y->t) - (x->t < y->t);
+}
+
+static void
+s_cycle_clear(struct s_cycle *c)
+{
+    for (size_t i = 0; i < c->n_sets; i++)
+        fw_labels_clear(&c->sets[i]);
+    c->n_sets = 0;
+    c->n = 0;
+}
+
+// The labels as sent: external labels added (the series' own win), relabeled. False when
+// write_relabel_configs drop the series.
+static bool
+s_relabel(const struct s_queue *q, const struct fw_labels *in, struct fw_labels *out)
+{
+    fw_labels_copy(out, in);
+    for (size_t i = 0; i < q->external.len; i++)
+        if (!fw_labels_get(out, q->external.items[i].name))
+            fw_labels_set(out, q->external.items[i].name, q->external.items[i].value);
+    const struct fw_remote_write_config *rw = q->conf;
+    if (fw_relabel_process(rw->write_relabel_configs, rw->n_write_relabel_configs, out) &&
+        out->len > 0)
+        return true;
+    fw_labels_clear(out);
+    return false;
+}
+
+// Shard s's samples in (from, *to], sorted by time, at most capacity (plus those sharing
+// the last timestamp): *to moves back to the last one kept when there were more. 0 or -1.
+static int
+s_read(struct s_shard *s, int64_t from, int64_t *to, struct s_cycle *c, size_t *dropped,
+       fw_err_t *err)
+{
+    struct s_queue *q = s->q;
+    struct fw_matcher all;
+    if (fw_matcher_init(&all, FW_MATCH_RE, "__name__", ".+", FW_REGEX_PROMETHEUS, err) != 0)
+        return -1;
+    tsdb_store_reader_t *r = tsdb_store_reader_new(q->owner->store, err);
+    if (!r) {
+        fw_matcher_clear(&all);
+        return -1;
+    }
+    struct tsdb_store_series *series = NULL;
+    size_t n_series = 0;
+    int rc = tsdb_store_select(r, &all, 1, &series, &n_series, err);
+    int64_t age_min = q->conf->queue_config.sample_age_limit_ms > 0
+                          ? fw_time_now_ms() - q->conf->queue_config.sample_age_limit_ms
+                          : INT64_MIN;
+    for (size_t i = 0; rc == 0 && i < n_series; i++) {
+        if (fw_labels_hash(&series[i].labels) % q->n_shards != s->index)
+            continue;
+        struct tsdb_store_iter it;
+        tsdb_store_iter_init(&it, r, series[i].id, from + 1, *to);
+        size_t first = c->n;
+        while (tsdb_store_iter_next(&it)) {
+            if (it.t < age_min) {
+                (*dropped)++;
+                continue;
+            }
+            fw_mem_grow((void **)&c->e, &c->cap, c->n + 1, sizeof(*c->e));
+            c->e[c->n++] = (struct s_entry){(uint32_t)c->n_sets, it.t, it.v};
+        }
+        if (tsdb_store_iter_err(&it) != 0) {
+            fw_err_set(err, "reading series %llu: %s", (unsigned long long)series[i].id,
+                       mdb_strerror(tsdb_store_iter_err(&it)));
+            rc = -1;
+        }
+        if (c->n == first)
+            continue;
+        fw_mem_grow((void **)&c->sets, &c->cap_sets, c->n_sets + 1, sizeof(*c->sets));
+        struct fw_labels *out = &c->sets[c->n_sets];
+        *out = (struct fw_labels)FW_LABELS_INIT;
+        if (s_relabel(q, &series[i].labels, out)) {
+            c->n_sets++;
+        } else {
+            *dropped += c->n - first;
+            c->n = first;
+        }
+    }
+    tsdb_store_series_free(series, n_series);
+    tsdb_store_reader_destroy(&r);
+    fw_matcher_clear(&all);
+    if (rc != 0)
+        return -1;
+    qsort(c->e, c->n, sizeof(*c->e), s_entry_cmp);
+    size_t cap = (size_t)q->conf->queue_config.capacity;
+    if (c->n > cap) {
+        int64_t cut = c->e[cap - 1].t;
+        size_t keep = cap;
+        while (keep < c->n && c->e[keep].t == cut)
+            keep++;
+        c->n = keep;
+        *to = cut;
+    }
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Sending
+
+static bool
+s_stopping(struct s_queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    bool s = q->stopping;
+    pthread_mutex_unlock(&q->lock);
+    return s;
+}
+
+// Sleep up to ms, or less when the queue stops. False when it stops.
+static bool
+s_sleep(struct s_queue *q, int64_t ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&q->lock);
+    while (!q->stopping && pthread_cond_timedwait(&q->wake, &q->lock, &until) == 0)
+        ;
+    bool going = !q->stopping;
+    pthread_mutex_unlock(&q->lock);
+    return going;
+}
+
+static int
+s_on_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+    (void)a;
+    (void)b;
+    (void)c;
+    (void)d;
+    return s_stopping(arg) ? 1 : 0; // a non-zero return aborts the transfer
+}
+
+struct s_body {
+    struct tsdb_json b;
+    size_t max;
+};
+
+static size_t
+s_on_body(char *p, size_t size, size_t n, void *arg)
+{
+    struct s_body *b = arg;
+    size_t len = size * n, room = b->max > b->b.len ? b->max - b->b.len : 0;
+    tsdb_json_put(&b->b, p, len < room ? len : room);
+    return len;
+}
+
+// The azuread bearer token, fetched or cached. NULL with err.
+static char *
+s_azure_token(struct s_queue *q, CURL *e, fw_err_t *err)
+{
+    const struct fw_rw_azuread_config *az = &q->conf->azuread;
+    int64_t now = fw_time_now_ms() / 1000;
+    pthread_mutex_lock(&q->lock);
+    char *tok = q->token && now < q->token_expiry_s ? fw_strdup(q->token) : NULL;
+    pthread_mutex_unlock(&q->lock);
+    if (tok)
+        return tok;
+    const char *cloud = az->cloud ? az->cloud : "AzurePublic";
+    bool china = strcmp(cloud, "AzureChina") == 0, gov = strcmp(cloud, "AzureGovernment") == 0;
+    char *url = az->token_url ? fw_strdup(az->token_url)
+                              : fw_asprintf("https://%s/%s/oauth2/v2.0/token",
+                                            china ? "login.chinacloudapi.cn"
+                                            : gov ? "login.microsoftonline.us"
+                                                  : "login.microsoftonline.com",
+                                            az->oauth.tenant_id);
+    const char *scope = china ? "https://monitor.azure.cn//.default"
+                        : gov ? "https://monitor.azure.us//.default"
+                              : "https://monitor.azure.com//.default";
+    char *id = curl_easy_escape(e, az->oauth.client_id, 0);
+    char *secret = curl_easy_escape(e, az->oauth.client_secret, 0);
+    char *sc = curl_easy_escape(e, scope, 0);
+    char *form = fw_asprintf("grant_type=client_credentials&client_id=%s&client_secret=%s&scope=%s",
+                             id, secret, sc);
+    curl_free(id);
+    curl_free(secret);
+    curl_free(sc);
+    struct s_body body = {{0}, S_TOKEN_BODY_MAX};
+    curl_easy_reset(e);
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, form);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, s_on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)q->conf->remote_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, S_USER_AGENT);
+    CURLcode cc = curl_easy_perform(e);
+    long code = 0;
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+    json_t *j = cc == CURLE_OK && body.b.p ? json_loads(body.b.p, 0, NULL) : NULL;
+    const char *access = json_string_value(json_object_get(j, "access_token"));
+    json_t *exp = json_object_get(j, "expires_in");
+    int64_t expires = json_is_integer(exp)  ? (int64_t)json_integer_value(exp)
+                      : json_is_string(exp) ? atoll(json_string_value(exp))
+                                            : 3600;
+    if (cc != CURLE_OK || code != 200 || !access) {
+        fw_err_set(err, "azuread token from %s: %s", url,
+                   cc != CURLE_OK ? curl_easy_strerror(cc)
+                   : code != 200  ? "HTTP error status"
+                                  : "no access_token in the answer");
+    } else {
+        tok = fw_strdup(access);
+        pthread_mutex_lock(&q->lock);
+        free(q->token);
+        q->token = fw_strdup(access);
+        q->token_expiry_s = now + expires - S_TOKEN_MARGIN_S;
+        pthread_mutex_unlock(&q->lock);
+    }
+    json_decref(j);
+    free(body.b.p);
+    free(form);
+    free(url);
+    return tok;
+}
+
+// The Authorization header of a request, or NULL when none; -1 with err.
+static int
+s_auth_header(struct s_queue *q, CURL *e, char **out, fw_err_t *err)
+{
+    const struct fw_http_client_config *h = &q->conf->http;
+    *out = NULL;
+    if (q->conf->azuread_on) {
+        char *tok = s_azure_token(q, e, err);
+        if (!tok)
+            return -1;
+        *out = fw_asprintf("Authorization: Bearer %s", tok);
+        free(tok);
+        return 0;
+    }
+    char *cred = NULL;
+    if (h->authorization.credentials_file) {
+        if (fw_promcfg_http_read_secret(h->authorization.credentials_file, &cred, err) != 0)
+            return -1;
+    } else if (h->authorization.credentials) {
+        cred = fw_strdup(h->authorization.credentials);
+    }
+    if (cred) {
+        *out = fw_asprintf("Authorization: %s %s",
+                           h->authorization.type ? h->authorization.type : "Bearer", cred);
+        free(cred);
+    }
+    return 0;
+}
+
+// The basic_auth user and password on e (files read now). 0 or -1 with err.
+static int
+s_basic_auth(const struct fw_basic_auth *b, CURL *e, fw_err_t *err)
+{
+    if (!b->username && !b->username_file && !b->password && !b->password_file)
+        return 0;
+    char *user = NULL, *pass = NULL;
+    if ((b->username_file && fw_promcfg_http_read_secret(b->username_file, &user, err) != 0) ||
+        (b->password_file && fw_promcfg_http_read_secret(b->password_file, &pass, err) != 0)) {
+        free(user);
+        return -1;
+    }
+    curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(e, CURLOPT_USERNAME, user ? user : b->username ? b->username : "");
+    curl_easy_setopt(e, CURLOPT_PASSWORD, pass ? pass : b->password ? b->password : "");
+    free(user);
+    free(pass);
+    return 0;
+}
+
+// One POST of body. The HTTP status (0: transport error, with err), or -1 when stopped.
+static long
+s_post(struct s_shard *s, const char *body, size_t len, fw_err_t *err)
+{
+    struct s_queue *q = s->q;
+    const struct fw_remote_write_config *rw = q->conf;
+    CURL *e = s->easy;
+    char *auth = NULL;
+    if (s_auth_header(q, e, &auth, err) != 0)
+        return 0;
+    curl_easy_reset(e);
+    struct curl_slist *hdrs = NULL;
+    hdrs = curl_slist_append(hdrs, "Content-Encoding: snappy");
+    hdrs = curl_slist_append(hdrs, "Content-Type: application/x-protobuf");
+    hdrs = curl_slist_append(hdrs, "X-Prometheus-Remote-Write-Version: 0.1.0");
+    hdrs = curl_slist_append(hdrs, "Expect:");
+    for (size_t i = 0; i < rw->headers.len; i++) {
+        char *line = fw_asprintf("%s: %s", rw->headers.items[i].name, rw->headers.items[i].value);
+        hdrs = curl_slist_append(hdrs, line);
+        free(line);
+    }
+    if (auth)
+        hdrs = curl_slist_append(hdrs, auth);
+    free(auth);
+    struct s_body answer = {{0}, 512};
+    curl_easy_setopt(e, CURLOPT_URL, rw->url);
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, S_USER_AGENT);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)rw->remote_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, s_on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &answer);
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, s_on_progress);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, q);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, rw->http.follow_redirects ? 1L : 0L);
+    if (rw->http.proxy_url)
+        curl_easy_setopt(e, CURLOPT_PROXY, rw->http.proxy_url);
+    fw_http_tls(e, &rw->http.tls_config);
+    long code = 0;
+    if (s_basic_auth(&rw->http.basic_auth, e, err) == 0) {
+        CURLcode cc = curl_easy_perform(e);
+        if (cc == CURLE_ABORTED_BY_CALLBACK)
+            code = -1;
+        else if (cc != CURLE_OK)
+            fw_err_set(err, "%s", curl_easy_strerror(cc));
+        else
+            curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+        if (code >= 300)
+            fw_err_set(err, "server returned HTTP status %ld: %.200s", code,
+                       answer.b.p ? answer.b.p : "");
+    }
+    curl_slist_free_all(hdrs);
+    free(answer.b.p);
+    return code;
+}
+
+static void
+s_count(struct s_queue *q, const char *name, double n)
+{
+    fw_metrics_add(q->owner->metrics, name, q->metric_labels, n);
+}
+
+// Send entries[0..n) (one request), retrying until accepted, refused for good, or stopped.
+// 0 when done with them, -1 when stopped.
+static int
+s_send(struct s_shard *s, struct s_cycle *c, struct s_entry *entries, size_t n)
+{
+    struct s_queue *q = s->q;
+    const struct fw_rw_queue_config *qc = &q->conf->queue_config;
+    qsort(entries, n, sizeof(*entries), s_entry_series_cmp);
+    struct tsdb_json pb = {0};
+    const char **names = NULL, **values = NULL;
+    size_t cap_n = 0, cap_v = 0;
+    struct fw_sample *smp = fw_malloc(n * sizeof(*smp));
+    int64_t newest = INT64_MIN;
+    for (size_t a = 0, b; a < n; a = b) {
+        for (b = a; b < n && entries[b].series == entries[a].series; b++) {
+            smp[b - a] = (struct fw_sample){entries[b].t, entries[b].v};
+            newest = entries[b].t > newest ? entries[b].t : newest;
+        }
+        const struct fw_labels *l = &c->sets[entries[a].series];
+        fw_mem_grow((void **)&names, &cap_n, l->len, sizeof(*names));
+        fw_mem_grow((void **)&values, &cap_v, l->len, sizeof(*values));
+        for (size_t k = 0; k < l->len; k++) {
+            names[k] = l->items[k].name;
+            values[k] = l->items[k].value;
+        }
+        tsdb_rwproto_put_series(&pb, names, values, l->len, smp, b - a);
+    }
+    free(smp);
+    free(names);
+    free(values);
+    size_t zlen = snappy_max_compressed_length(pb.len);
+    char *z = fw_malloc(zlen ? zlen : 1);
+    snappy_compress(pb.p ? pb.p : "", pb.len, z, &zlen);
+    free(pb.p);
+    int64_t backoff = qc->min_backoff_ms;
+    int rc = 0;
+    for (;;) {
+        fw_err_t err;
+        fw_err_clear(&err);
+        long code = s_post(s, z, zlen, &err);
+        if (code < 0) {
+            rc = -1;
+            break;
+        }
+        if (code >= 200 && code < 300) {
+            s_count(q, "fw_tsdb_remote_storage_samples_total", (double)n);
+            fw_metrics_set(q->owner->metrics,
+                           "fw_tsdb_remote_storage_highest_sent_timestamp_seconds",
+                           q->metric_labels, (double)newest / 1000.0);
+            break;
+        }
+        bool retry = code == 0 || code >= 500 || (code == 429 && qc->retry_on_http_429);
+        if (!retry) {
+            s_count(q, "fw_tsdb_remote_storage_samples_failed_total", (double)n);
+            fw_warn("remote_write.fail", "remote_name=%s samples=%zu err=\"%s\" action=dropped",
+                    q->conf->name, n, err.msg);
+            break;
+        }
+        s_count(q, "fw_tsdb_remote_storage_samples_retried_total", (double)n);
+        fw_debug("remote_write.retry", "remote_name=%s samples=%zu backoff_ms=%lld err=\"%s\"",
+                 q->conf->name, n, (long long)backoff, err.msg);
+        if (!s_sleep(q, backoff)) {
+            rc = -1;
+            break;
+        }
+        backoff = backoff * 2 > qc->max_backoff_ms ? qc->max_backoff_ms : backoff * 2;
+    }
+    free(z);
+    return rc;
+}
+
+// Move shard s's position to pos and write the queue's positions down.
+static void
+s_advance(struct s_shard *s, int64_t pos)
+{
+    struct s_queue *q = s->q;
+    pthread_mutex_lock(&q->lock);
+    q->pos[s->index] = pos;
+    s_pos_save(q);
+    pthread_mutex_unlock(&q->lock);
+}
+
+static void *
+s_shard_run(void *arg)
+{
+    struct s_shard *s = arg;
+    struct s_queue *q = s->q;
+    const struct fw_rw_queue_config *qc = &q->conf->queue_config;
+    struct s_cycle c = {0};
+    int64_t log_ms = 0;
+    // What the senders resend once tsdb is back (after a restart) is committed meanwhile.
+    s_sleep(q, TSDB_RWSEND_DELAY_MS);
+    while (!s_stopping(q)) {
+        pthread_mutex_lock(&q->lock);
+        int64_t pos = q->pos[s->index];
+        pthread_mutex_unlock(&q->lock);
+        int64_t now = fw_time_now_ms(), end = now - TSDB_RWSEND_DELAY_MS;
+        bool caught_up = end - pos <= TSDB_RWSEND_WINDOW_MS;
+        if (!caught_up)
+            end = pos + TSDB_RWSEND_WINDOW_MS;
+        if (end <= pos) {
+            s_sleep(q, S_IDLE_MS);
+            continue;
+        }
+        size_t dropped = 0;
+        fw_err_t err;
+        s_cycle_clear(&c);
+        if (s_read(s, pos, &end, &c, &dropped, &err) != 0) {
+            if (now - log_ms >= 10000)
+                fw_warn("remote_write.read.fail", "remote_name=%s err=\"%s\"", q->conf->name,
+                        err.msg);
+            log_ms = now;
+            s_sleep(q, S_IDLE_MS);
+            continue;
+        }
+        if (dropped)
+            s_count(q, "fw_tsdb_remote_storage_samples_dropped_total", (double)dropped);
+        size_t per = (size_t)qc->max_samples_per_send;
+        bool stopped = false;
+        for (size_t a = 0; a < c.n && !stopped; a += per) {
+            size_t b = a + per < c.n ? a + per : c.n;
+            int64_t next = b < c.n ? c.e[b].t - 1 : end;
+            stopped = s_send(s, &c, c.e + a, b - a) != 0;
+            if (!stopped)
+                s_advance(s, next);
+        }
+        if (stopped)
+            break;
+        if (c.n == 0) {
+            pthread_mutex_lock(&q->lock);
+            q->pos[s->index] = end; // nothing to say: written with the next send
+            pthread_mutex_unlock(&q->lock);
+        }
+        if (end >= now - TSDB_RWSEND_DELAY_MS && c.n < per)
+            s_sleep(q, qc->batch_send_deadline_ms > S_IDLE_MS ? qc->batch_send_deadline_ms
+                                                              : S_IDLE_MS);
+    }
+    s_cycle_clear(&c);
+    free(c.sets);
+    free(c.e);
+    return NULL;
+}
+
+// ---------------------------------------------------------------------------------------
+// Queues
+
+static void
+s_queue_stop(struct s_queue **qp)
+{
+    struct s_queue *q = *qp;
+    if (!q)
+        return;
+    pthread_mutex_lock(&q->lock);
+    q->stopping = true;
+    pthread_cond_broadcast(&q->wake);
+    pthread_mutex_unlock(&q->lock);
+    for (size_t i = 0; i < q->n_shards; i++) {
+        if (q->shards[i].started)
+            pthread_join(q->shards[i].thread, NULL);
+        if (q->shards[i].easy)
+            curl_easy_cleanup(q->shards[i].easy);
+    }
+    pthread_mutex_lock(&q->lock);
+    s_pos_save(q);
+    pthread_mutex_unlock(&q->lock);
+    pthread_cond_destroy(&q->wake);
+    pthread_mutex_destroy(&q->lock);
+    fw_labels_clear(&q->external);
+    free(q->shards);
+    free(q->pos);
+    free(q->path);
+    free(q->metric_labels);
+    free(q->token);
+    free(q);
+    *qp = NULL;
+}
+
+static struct s_queue *
+s_queue_start(tsdb_rwsend_t *self, const struct fw_remote_write_config *rw,
+              const struct fw_labels *external)
+{
+    struct s_queue *q = fw_calloc(1, sizeof(*q));
+    q->owner = self;
+    q->conf = rw;
+    q->external = (struct fw_labels)FW_LABELS_INIT;
+    fw_labels_copy(&q->external, external);
+    char *safe = fw_strdup(rw->name);
+    for (char *p = safe; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_' || *p == '.'))
+            *p = '_';
+    q->path = fw_asprintf("%s/%s.pos", self->dir, safe);
+    free(safe);
+    q->metric_labels = fw_asprintf("remote_name=\"%s\"", rw->name);
+    pthread_mutex_init(&q->lock, NULL);
+    pthread_cond_init(&q->wake, NULL);
+    int64_t n = rw->queue_config.min_shards;
+    q->n_shards = (size_t)(n < 1 ? 1 : n > TSDB_RWSEND_SHARDS_MAX ? TSDB_RWSEND_SHARDS_MAX : n);
+    q->pos = fw_calloc(q->n_shards, sizeof(*q->pos));
+    q->shards = fw_calloc(q->n_shards, sizeof(*q->shards));
+    s_pos_load(q);
+    fw_metrics_set(self->metrics, "fw_tsdb_remote_storage_shards", q->metric_labels,
+                   (double)q->n_shards);
+    static const char *const counters[] = {"fw_tsdb_remote_storage_samples_total",
+                                           "fw_tsdb_remote_storage_samples_failed_total",
+                                           "fw_tsdb_remote_storage_samples_retried_total",
+                                           "fw_tsdb_remote_storage_samples_dropped_total"};
+    for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+        s_count(q, counters[i], 0);
+    for (size_t i = 0; i < q->n_shards; i++) {
+        struct s_shard *s = &q->shards[i];
+        s->q = q;
+        s->index = i;
+        s->easy = curl_easy_init();
+        s->started = s->easy && pthread_create(&s->thread, NULL, s_shard_run, s) == 0;
+        if (!s->started)
+            fw_error("remote_write.start.fail", "remote_name=%s shard=%zu", rw->name, i);
+    }
+    fw_info("remote_write.start", "remote_name=%s shards=%zu", rw->name, q->n_shards);
+    return q;
+}
+
+tsdb_rwsend_t *
+tsdb_rwsend_new(tsdb_store_t *store, const char *dir, fw_metrics_t *metrics)
+{
+    tsdb_rwsend_t *self = fw_calloc(1, sizeof(*self));
+    self->store = store;
+    self->dir = fw_strdup(dir);
+    self->metrics = metrics;
+    fw_metrics_declare(metrics, "fw_tsdb_remote_storage_samples_total", FW_METRIC_COUNTER,
+                       "Samples remote_write sent and the receiver accepted, by remote_name.");
+    fw_metrics_declare(metrics, "fw_tsdb_remote_storage_samples_failed_total", FW_METRIC_COUNTER,
+                       "Samples the receiver refused for good (4xx), dropped, by remote_name.");
+    fw_metrics_declare(metrics, "fw_tsdb_remote_storage_samples_retried_total", FW_METRIC_COUNTER,
+                       "Samples sent again after a 5xx, a 429 or a transport error.");
+    fw_metrics_declare(metrics, "fw_tsdb_remote_storage_samples_dropped_total", FW_METRIC_COUNTER,
+                       "Samples not sent: older than sample_age_limit, or their series dropped "
+                       "by write_relabel_configs.");
+    fw_metrics_declare(metrics, "fw_tsdb_remote_storage_highest_sent_timestamp_seconds",
+                       FW_METRIC_GAUGE, "The newest sample a receiver accepted, by remote_name.");
+    fw_metrics_declare(metrics, "fw_tsdb_remote_storage_shards", FW_METRIC_GAUGE,
+                       "Shards sending, by remote_name.");
+    return self;
+}
+
+int
+tsdb_rwsend_apply(tsdb_rwsend_t *self, const struct fw_promcfg *cfg, fw_err_t *err)
+{
+    for (size_t i = 0; i < self->n_queues; i++)
+        s_queue_stop(&self->queues[i]);
+    free(self->queues);
+    self->queues = NULL;
+    self->n_queues = 0;
+    if (cfg->n_remote_writes == 0)
+        return 0;
+    if (mkdir(self->dir, 0755) != 0 && errno != EEXIST) {
+        fw_err_set(err, "cannot create %s: %s", self->dir, strerror(errno));
+        return -1;
+    }
+    self->queues = fw_calloc(cfg->n_remote_writes, sizeof(*self->queues));
+    for (size_t i = 0; i < cfg->n_remote_writes; i++)
+        self->queues[self->n_queues++] =
+            s_queue_start(self, &cfg->remote_writes[i], &cfg->global.external_labels);
+    return 0;
+}
+
+void
+tsdb_rwsend_destroy(tsdb_rwsend_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    tsdb_rwsend_t *self = *self_p;
+    for (size_t i = 0; i < self->n_queues; i++)
+        s_queue_stop(&self->queues[i]);
+    free(self->queues);
+    free(self->dir);
+    free(self);
+    *self_p = NULL;
+}
