@@ -9,9 +9,10 @@
     short, non-blocking sections only. Sockets are used by the zloop thread alone.
 
     State that must survive a restart (alerts, silences, the notification log) is written
-    through alertd_state (LMDB under --storage.path): alerts in one batch per ALERTS message
-    or POST, the notification log of a flush committed with fsync before its NOTIFY messages
-    leave, silences committed with fsync before the API answers.
+    through alertd_state (LMDB under --storage.path): alerts in one batch per loop turn of
+    ALERTS messages or per POST, the notification log of a flush committed before its
+    NOTIFY messages leave and fsync'd right after by the state's syncer thread (the loop
+    never waits for the disk), silences committed with fsync before the API answers.
 */
 #include <czmq.h>
 #include <errno.h>
@@ -27,6 +28,7 @@
 #include "alertd_dispatch.h"
 #include "alertd_inhibit.h"
 #include "alertd_int.h"
+#include "alertd_json.h"
 #include "alertd_matcher.h"
 #include "alertd_nflog.h"
 #include "alertd_route.h"
@@ -84,28 +86,44 @@ s_muted(const struct alertd_alert *a, int64_t now, void *arg)
     return alertd_inhibit_mutes(self->inhibit, &a->labels) || s_silenced(self, a, now);
 }
 
-static void
+// Store and group one alert (taken: a is left empty); true when it is resolved.
+static bool
 s_ingest_locked(alertd_t *self, struct alertd_alert *a, int64_t now)
 {
-    fw_metrics_add(self->metrics, "fw_alertd_alerts_received_total",
-                   alertd_alert_resolved(a, now) ? "status=\"resolved\"" : "status=\"firing\"", 1);
+    bool resolved = alertd_alert_resolved(a, now);
     self->generation++;
     const struct alertd_alert *stored = alertd_store_put(self->store, a, now);
     alertd_store_persist(stored, self->state);
     alertd_dispatch_insert(self->dispatch, stored, now);
+    return resolved;
 }
 
-// Commit the open state batch; a failure is logged and counted, and alertd carries on from
-// memory (a page is better sent twice than not at all).
+static void
+s_count_received(alertd_t *self, size_t firing, size_t resolved)
+{
+    if (firing)
+        fw_metrics_add(self->metrics, "fw_alertd_alerts_received_total", "status=\"firing\"",
+                       (double)firing);
+    if (resolved)
+        fw_metrics_add(self->metrics, "fw_alertd_alerts_received_total", "status=\"resolved\"",
+                       (double)resolved);
+}
+
+// Commit the open state batch (safe from a killed alertd); with sync, have it fsync'd soon
+// off the loop (alertd_state_sync_later), else with the next second's sync. A failure is
+// logged and counted, and alertd carries on from memory (a page is better sent twice than
+// not at all).
 static void
 s_state_commit_locked(alertd_t *self, bool sync)
 {
     fw_err_t err;
     fw_err_clear(&err);
-    if (alertd_state_commit(self->state, sync, &err) < 0) {
+    if (alertd_state_commit(self->state, false, &err) < 0) {
         fw_warn("storage.fail", "err=%s", err.msg);
         fw_metrics_add(self->metrics, "fw_alertd_storage_failures_total", "", 1);
-    } else if (!sync) {
+    } else if (sync) {
+        alertd_state_sync_later(self->state);
+    } else {
         self->state_unsynced = true;
     }
 }
@@ -137,7 +155,7 @@ s_reason_append(char **list, const char *reason)
 size_t
 alertd_ingest_array(alertd_t *self, const json_t *arr, const char *source, char **reasons)
 {
-    size_t bad = 0, i;
+    size_t bad = 0, resolved = 0, i;
     const json_t *j;
     int64_t now = fw_time_now_ms();
     pthread_mutex_lock(&self->lock);
@@ -154,39 +172,124 @@ alertd_ingest_array(alertd_t *self, const json_t *arr, const char *source, char 
             fw_metrics_add(self->metrics, "fw_alertd_alerts_invalid_total", "", 1);
             continue;
         }
-        s_ingest_locked(self, &a, now);
+        resolved += s_ingest_locked(self, &a, now);
     }
     s_state_commit_locked(self, false);
     pthread_mutex_unlock(&self->lock);
+    s_count_received(self, json_array_size(arr) - bad - resolved, resolved);
     return bad;
+}
+
+// Ingest alerts that alertd_json parsed at now (takes the lock); v is left empty.
+static void
+s_ingest_parsed(alertd_t *self, struct alertd_json_alerts *v, int64_t now)
+{
+    if (v->len == 0)
+        return;
+    size_t resolved = 0;
+    pthread_mutex_lock(&self->lock);
+    (void)alertd_state_begin(self->state, NULL);
+    for (size_t i = 0; i < v->len; i++)
+        resolved += s_ingest_locked(self, &v->items[i], now);
+    s_state_commit_locked(self, false);
+    pthread_mutex_unlock(&self->lock);
+    s_count_received(self, v->len - resolved, resolved);
+    alertd_json_alerts_reset(v);
+}
+
+bool
+alertd_ingest_text(alertd_t *self, const char *text, size_t len)
+{
+    pthread_mutex_lock(&self->lock);
+    int64_t resolve_timeout = self->cfg->global.resolve_timeout;
+    pthread_mutex_unlock(&self->lock);
+    struct alertd_json_alerts v = {0};
+    int64_t now = fw_time_now_ms();
+    bool plain = alertd_json_alerts_parse(text, len, false, now, resolve_timeout, &v) >= 0;
+    if (plain)
+        s_ingest_parsed(self, &v, now);
+    alertd_json_alerts_free(&v);
+    return plain;
 }
 
 // --- zloop handlers ---
 
 static int s_on_flush(zloop_t *loop, int timer_id, void *arg);
 
+// Whether a tap subscribes to messages of type on the PUB (an XPUB): the subscriptions
+// waiting are read first, so a tap that subscribed before this gets it, as from a PUB.
+static bool
+s_pub_wants(alertd_t *self, const char *type)
+{
+    while (zsock_events(self->pub) & ZMQ_POLLIN)
+        fw_zsock_topics_read(self->pub, &self->pub_topics);
+    return fw_zsock_topics_want(&self->pub_topics, type);
+}
+
 static int
-s_on_alerts(zloop_t *loop, zsock_t *sock, void *arg)
+s_on_pub_topics(zloop_t *loop, zsock_t *sock, void *arg)
 {
     (void)loop;
     alertd_t *self = arg;
-    struct fw_msg *msg = NULL;
-    if (fw_zsock_recv(sock, FW_MSG_ALERTS, self->metrics, &msg) < 0)
-        return 0; // rejected, logged and counted
-    const char *source = json_string_value(json_object_get(msg->body, "source"));
-    json_t *alerts = json_object_get(msg->body, "alerts");
-    alertd_ingest_array(self, alerts, source ? source : "zmq", NULL);
-    s_on_flush(loop, 0, self);
-    if (self->pub) {
-        // Re-publish what we handled for taps (fwtail).
-        struct fw_msg *copy = fw_msg_new_json(FW_MSG_ALERTS, json_incref(msg->body));
-        (void)fw_msg_send(&copy, self->pub, NULL);
-    }
-    fw_msg_destroy(&msg);
+    fw_zsock_topics_read(sock, &self->pub_topics);
     return 0;
 }
 
-static void
+// Most ALERTS messages read in one loop turn (one state commit, one flush).
+#define S_ALERTS_DRAIN 64
+
+// Append the alerts of an ALERTS message in the plain form (alertd_json.h) to v; false,
+// with v as it was, for anything else.
+static bool
+s_alerts_plain(alertd_t *self, zmsg_t *frames, int64_t now, struct alertd_json_alerts *v)
+{
+    char version[8];
+    snprintf(version, sizeof version, "%d", fw_msg_type_version(FW_MSG_ALERTS));
+    zframe_t *type = zmsg_first(frames), *ver = zmsg_next(frames), *body = zmsg_next(frames);
+    return zmsg_size(frames) == 3 && zframe_streq(type, "ALERTS") && zframe_streq(ver, version) &&
+           alertd_json_alerts_parse((const char *)zframe_data(body), zframe_size(body), true, now,
+                                    self->cfg->global.resolve_timeout, v) >= 0;
+}
+
+// ALERTS from ruled and slod: every message waiting (up to S_ALERTS_DRAIN) is read, then
+// stored in one batch and flushed once. Each is re-published as received for taps (fwtail).
+static int
+s_on_alerts(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    alertd_t *self = arg;
+    struct alertd_json_alerts v = {0};
+    int64_t now = fw_time_now_ms();
+    for (int n = 0; n < S_ALERTS_DRAIN && (n == 0 || (zsock_events(sock) & ZMQ_POLLIN)); n++) {
+        zmsg_t *frames = zmsg_recv(sock);
+        if (!frames)
+            break;
+        if (s_alerts_plain(self, frames, now, &v)) {
+            if (s_pub_wants(self, "ALERTS"))
+                (void)zmsg_send(&frames, self->pub);
+            zmsg_destroy(&frames);
+            continue;
+        }
+        // Anything else takes the jansson path, which rejects (logged and counted) or
+        // ingests it as before; what came earlier is stored first.
+        struct fw_msg *msg = NULL;
+        if (fw_zsock_decode(&frames, FW_MSG_ALERTS, self->metrics, &msg) < 0)
+            continue;
+        s_ingest_parsed(self, &v, now);
+        const char *source = json_string_value(json_object_get(msg->body, "source"));
+        alertd_ingest_array(self, json_object_get(msg->body, "alerts"), source ? source : "zmq",
+                            NULL);
+        if (s_pub_wants(self, "ALERTS"))
+            (void)fw_msg_send(&msg, self->pub, NULL);
+        fw_msg_destroy(&msg);
+    }
+    s_ingest_parsed(self, &v, now);
+    alertd_json_alerts_free(&v);
+    s_on_flush(loop, 0, self);
+    return 0;
+}
+
+// Hand one notification to notifyd: "sent", or "dropped" (logged and counted).
+static const char *
 s_send_notify(alertd_t *self, json_t *body)
 {
     const char *receiver = json_string_value(json_object_get(body, "receiver"));
@@ -208,21 +311,40 @@ s_send_notify(alertd_t *self, json_t *body)
              (unsigned long long)++self->notify_seq);
     json_object_set_new(body, "id", json_string(id)); // steals
     struct fw_msg *m = fw_msg_new_json(FW_MSG_NOTIFY, json_incref(body));
-    const char *result = "sent";
     if (fw_msg_send(&m, self->push, &err) < 0) {
         fw_warn("notify.drop", "receiver=%s err=%s", receiver, err.msg);
         fw_metrics_add(self->metrics, "fw_alertd_notifications_dropped_total", labels, 1);
-        result = "dropped";
+        return "dropped";
     }
-    // The queryable log (GET /api/v2/notifications); no fsync: it is history, not state.
+    return "sent";
+}
+
+// Send a flush's notifications to notifyd, then record them in the queryable log (GET
+// /api/v2/notifications; one commit, no fsync: it is history, not state), then show them
+// to taps without their secrets (fw_msg.def's FW_SECRET list).
+static void
+s_send_notifications(alertd_t *self, json_t *out)
+{
+    size_t n = json_array_size(out), i;
+    if (n == 0)
+        return;
+    const char **results = fw_calloc(n, sizeof *results);
+    json_t *body;
+    json_array_foreach(out, i, body) results[i] = s_send_notify(self, body);
+    int64_t now = fw_time_now_ms();
     pthread_mutex_lock(&self->lock);
     (void)alertd_state_begin(self->state, NULL);
-    alertd_nflog_record(self->nflog, body, result, fw_time_now_ms());
+    json_array_foreach(out, i, body) alertd_nflog_record(self->nflog, body, results[i], now);
     s_state_commit_locked(self, false);
     pthread_mutex_unlock(&self->lock);
-    // Taps see the notification without its secrets (fw_msg.def's FW_SECRET list).
-    m = fw_msg_new_json(FW_MSG_NOTIFY, fw_msg_redacted(FW_MSG_NOTIFY, body));
-    (void)fw_msg_send(&m, self->pub, NULL);
+    free(results);
+    if (!s_pub_wants(self, "NOTIFY"))
+        return;
+    json_array_foreach(out, i, body)
+    {
+        struct fw_msg *m = fw_msg_new_json(FW_MSG_NOTIFY, fw_msg_redacted(FW_MSG_NOTIFY, body));
+        (void)fw_msg_send(&m, self->pub, NULL);
+    }
 }
 
 static int
@@ -242,13 +364,12 @@ s_on_flush(zloop_t *loop, int timer_id, void *arg)
     if (alertd_dispatch_next(self->dispatch) <= now) {
         alertd_refresh_inhibit_locked(self, now);
         (void)alertd_state_begin(self->state, NULL);
-        // The log entries of these notifications reach the disk before they leave.
+        // The log entries of these notifications are committed before they leave (a killed
+        // alertd does not send them again) and fsync'd off the loop.
         s_state_commit_locked(self, alertd_dispatch_tick(self->dispatch, now, out) > 0);
     }
     pthread_mutex_unlock(&self->lock);
-    size_t i;
-    json_t *body;
-    json_array_foreach(out, i, body) s_send_notify(self, body);
+    s_send_notifications(self, out);
     json_decref(out);
     return 0;
 }
@@ -490,8 +611,17 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
                               NULL);
     }
     alertd_nflog_gc(self->nflog, now);
-    if (self->state_unsynced && alertd_state_sync(self->state, NULL) == 0)
+    if (self->state_unsynced) {
+        alertd_state_sync_later(self->state);
         self->state_unsynced = false;
+    }
+    fw_err_t err;
+    fw_err_clear(&err);
+    size_t failed = alertd_state_sync_failures(self->state, &err);
+    if (failed > 0) {
+        fw_warn("storage.fail", "what=sync err=%s", err.msg);
+        fw_metrics_add(self->metrics, "fw_alertd_storage_failures_total", "", (double)failed);
+    }
     alertd_refresh_inhibit_locked(self, now);
     alertd_silences_gc(self->silences, now - S_RESOLVED_RETENTION_MS);
     for (const struct alertd_alert *a = alertd_store_first(self->store); a;
@@ -575,7 +705,7 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
     fw_metrics_set(self->metrics, "fw_config_last_reload_successful", "", 1);
     if (!(self->pull = fw_zsock_pull(opts->zmq_alerts, opts->common.zmq_max_msg_size, &err)) ||
         !(self->push = fw_zsock_push(opts->zmq_notifyd, &err)) ||
-        !(self->pub = fw_zsock_pub(opts->zmq_pub, &err)) ||
+        !(self->pub = fw_zsock_xpub(opts->zmq_pub, &err)) ||
         !(self->notifyd_sub = zsock_new(ZMQ_SUB)) ||
         zsock_attach(self->notifyd_sub, opts->zmq_notifyd_pub, false) < 0) {
         if (!err.msg[0])
@@ -604,6 +734,7 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
     self->loop = zloop_new();
     zloop_reader(self->loop, self->pull, s_on_alerts, self);
     zloop_reader(self->loop, self->wake_pull, s_on_wake, self);
+    zloop_reader(self->loop, self->pub, s_on_pub_topics, self);
     zsock_set_subscribe(self->notifyd_sub, "NOTIFY_RESULT");
     zloop_reader(self->loop, self->notifyd_sub, s_on_notify_result, self);
     zloop_timer(self->loop, 50, 0, s_on_flush, self);
@@ -647,6 +778,7 @@ alertd_destroy(alertd_t **self_p)
     zsock_destroy(&self->wake_push);
     zsock_destroy(&self->wake_pull);
     zsock_destroy(&self->pub);
+    fw_zsock_topics_clear(&self->pub_topics);
     zsock_destroy(&self->notifyd_sub);
     zsock_destroy(&self->push);
     zsock_destroy(&self->pull);

@@ -207,11 +207,29 @@ s_render_fini(struct s_render *r)
     alertd_matchers_clear(&r->receiver);
 }
 
+// A group due now (group_wait 0s, or an old alert) is flushed at once, not on the next
+// 50 ms tick.
+static void
+s_wake_if_due(alertd_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    if (alertd_dispatch_next(self->dispatch) <= fw_time_now_ms())
+        zstr_send(self->wake_push, "W");
+    pthread_mutex_unlock(&self->lock);
+}
+
 static int
 s_api_alerts(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
 {
     alertd_t *self = arg;
     if (strcmp(fw_http_method(req), "POST") == 0) {
+        size_t len = 0;
+        const char *body = fw_http_body(req, &len);
+        if (body && alertd_ingest_text(self, body, len)) {
+            s_wake_if_due(self);
+            fw_http_respond(resp, 200, "application/json", "");
+            return 0;
+        }
         json_t *arr = alertd_api_body_json(req, "alerts", resp);
         if (!arr)
             return 0;
@@ -225,12 +243,7 @@ s_api_alerts(const fw_http_request_t *req, struct fw_http_response *resp, void *
         char *reasons = NULL;
         size_t bad = alertd_ingest_array(self, arr, "api", &reasons);
         json_decref(arr);
-        // A group due now (group_wait 0s, or an old alert) is flushed at once, not on the
-        // next 50 ms tick.
-        pthread_mutex_lock(&self->lock);
-        if (alertd_dispatch_next(self->dispatch) <= fw_time_now_ms())
-            zstr_send(self->wake_push, "W");
-        pthread_mutex_unlock(&self->lock);
+        s_wake_if_due(self);
         if (bad > 0)
             alertd_api_json_error(resp, 400, reasons);
         else

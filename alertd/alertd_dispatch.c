@@ -13,14 +13,23 @@
 
 #include "alertd_cfg_receivers.h"
 #include "alertd_dispatch.h"
+#include "fw_hash.h"
 #include "fw_mem.h"
 
 #define S_MAX_ROUTES 64
 
+// A group's key in groups: its route and its labels. A lookup passes an alert's labels
+// instead, which hash and compare alike (s_slot_hash, s_slot_cmp), so finding an alert's
+// group allocates nothing.
+struct s_slot {
+    const struct alertd_route *route;
+    const struct fw_labels *labels;
+};
+
 struct s_group {
     const struct alertd_route *route; // borrowed from the tree
     char *key;                        // owned: the group key (payload, notification log)
-    char *slot;                       // owned: route id + "\n" + key, the key in groups
+    struct s_slot slot;               // the key in groups (route, &labels)
     struct fw_labels labels;          // owned: the group labels
     zhashx_t *alerts;                 // owned: fp hex -> struct alertd_alert * (copies)
     int64_t next_flush;
@@ -33,7 +42,7 @@ struct alertd_dispatch {
     const struct alertd_cfg *cfg;    // borrowed
     const struct alertd_route *tree; // borrowed
     char *external_url;              // owned
-    zhashx_t *groups;                // owned: slot -> struct s_group *
+    zhashx_t *groups;                // owned: struct s_slot -> struct s_group *
     alertd_muted_fn muted;
     void *muted_arg;
     int64_t next;          // earliest next_flush of any group (kept current)
@@ -49,12 +58,57 @@ s_group_free(void **item)
     struct s_group *g = *item;
     if (g) {
         free(g->key);
-        free(g->slot);
         fw_labels_clear(&g->labels);
         zhashx_destroy(&g->alerts);
         free(g);
     }
     *item = NULL;
+}
+
+// The value of group_by[i] in l, "" when absent (an empty label is an absent one).
+static const char *
+s_group_value(const struct alertd_route *r, const struct fw_labels *l, size_t i)
+{
+    const char *v = fw_labels_get(l, r->group_by[i]);
+    return v ? v : "";
+}
+
+static size_t
+s_slot_hash(const void *key)
+{
+    const struct s_slot *k = key;
+    const struct alertd_route *r = k->route;
+    uint64_t h = fw_hash64(&r, sizeof r);
+    if (r->group_by_all) {
+        for (size_t i = 0; i < k->labels->len; i++) {
+            const struct fw_label *l = &k->labels->items[i];
+            h = fw_hash64_seed(l->name, strlen(l->name) + 1, h);
+            h = fw_hash64_seed(l->value, strlen(l->value) + 1, h);
+        }
+        return (size_t)h;
+    }
+    for (size_t i = 0; i < r->group_by_len; i++) {
+        const char *v = s_group_value(r, k->labels, i);
+        h = fw_hash64_seed(v, strlen(v) + 1, h);
+    }
+    return (size_t)h;
+}
+
+static int
+s_slot_cmp(const void *a, const void *b)
+{
+    const struct s_slot *x = a, *y = b;
+    if (x->route != y->route)
+        return x->route < y->route ? -1 : 1;
+    const struct alertd_route *r = x->route;
+    if (r->group_by_all)
+        return fw_labels_cmp(x->labels, y->labels);
+    for (size_t i = 0; i < r->group_by_len; i++) {
+        int c = strcmp(s_group_value(r, x->labels, i), s_group_value(r, y->labels, i));
+        if (c)
+            return c;
+    }
+    return 0;
 }
 
 alertd_dispatch_t *
@@ -67,6 +121,10 @@ alertd_dispatch_new(const struct alertd_cfg *cfg, const struct alertd_route *tre
     self->external_url = fw_strdup(external_url ? external_url : "");
     self->groups = zhashx_new();
     zhashx_set_destructor(self->groups, s_group_free);
+    zhashx_set_key_duplicator(self->groups, NULL); // the key lives in its group
+    zhashx_set_key_destructor(self->groups, NULL);
+    zhashx_set_key_hasher(self->groups, s_slot_hash);
+    zhashx_set_key_comparator(self->groups, s_slot_cmp);
     self->next = INT64_MAX;
     self->own_nflog = alertd_nflog_new(NULL, INT64_MAX / 4);
     self->nflog = self->own_nflog;
@@ -141,32 +199,21 @@ alertd_dispatch_insert(alertd_dispatch_t *self, const struct alertd_alert *a, in
     size_t n = alertd_route_match(self->tree, &a->labels, routes, S_MAX_ROUTES);
     for (size_t i = 0; i < n; i++) {
         const struct alertd_route *r = routes[i];
-        struct fw_labels gl = FW_LABELS_INIT;
-        s_group_labels(r, &a->labels, &gl);
-        char *key = alertd_group_key(r, &gl);
-        char *slot = fw_asprintf("%s\n%s", r->id, key);
-        struct s_group *g = zhashx_lookup(self->groups, slot);
+        struct s_slot want = {r, &a->labels};
+        struct s_group *g = zhashx_lookup(self->groups, &want);
         if (!g) {
             g = fw_calloc(1, sizeof *g);
             g->route = r;
-            g->key = key;
-            key = NULL;
-            g->slot = slot;
-            slot = NULL;
-            g->labels = gl;
-            gl = (struct fw_labels)FW_LABELS_INIT;
+            s_group_labels(r, &a->labels, &g->labels);
+            g->key = alertd_group_key(r, &g->labels);
+            g->slot = (struct s_slot){r, &g->labels};
             g->alerts = zhashx_new();
             zhashx_set_destructor(g->alerts, alertd_alert_free);
             g->next_flush = now + r->group_wait_ms;
-            zhashx_insert(self->groups, g->slot, g);
+            zhashx_insert(self->groups, &g->slot, g);
         }
-        free(key);
-        free(slot);
-        fw_labels_clear(&gl);
-        struct alertd_alert *copy = fw_malloc(sizeof *copy);
-        alertd_alert_copy(copy, a);
         char fp[17];
-        zhashx_update(g->alerts, alertd_fp_str(a->fp, fp), copy);
+        zhashx_update(g->alerts, alertd_fp_str(a->fp, fp), alertd_alert_hold(a));
         // An alert older than group_wait is not held back (aggrGroup.insert).
         if (!g->has_flushed && !g->waiting && a->starts_at + r->group_wait_ms < now &&
             g->next_flush > now)
@@ -464,9 +511,8 @@ size_t
 alertd_dispatch_tick(alertd_dispatch_t *self, int64_t now, json_t *out)
 {
     size_t count = 0;
-    zlist_t *empty = zlist_new();
-    zlist_autofree(empty);
-    int64_t wait = -1; // asked once per tick, when a group falls due
+    zlist_t *empty = zlist_new(); // borrowed groups
+    int64_t wait = -1;            // asked once per tick, when a group falls due
     for (struct s_group *g = zhashx_first(self->groups); g; g = zhashx_next(self->groups)) {
         if (g->next_flush > now)
             continue;
@@ -481,10 +527,10 @@ alertd_dispatch_tick(alertd_dispatch_t *self, int64_t now, json_t *out)
             }
         }
         if (s_flush(self, g, now, out, &count))
-            zlist_append(empty, g->slot);
+            zlist_append(empty, g);
     }
-    for (char *k = zlist_first(empty); k; k = zlist_next(empty))
-        zhashx_delete(self->groups, k);
+    for (struct s_group *g = zlist_first(empty); g; g = zlist_next(empty))
+        zhashx_delete(self->groups, &g->slot);
     zlist_destroy(&empty);
     self->next = INT64_MAX;
     for (struct s_group *g = zhashx_first(self->groups); g; g = zhashx_next(self->groups))

@@ -35,7 +35,8 @@ struct alertd {
     uint64_t generation;            // bumped on every store change
     uint64_t inhibit_generation;    // generation the inhibit index was built at
     int64_t inhibit_at;             // when it was built
-    zsock_t *pull, *push, *pub;     // owned
+    zsock_t *pull, *push, *pub;     // owned (pub is an XPUB: taps' subscriptions in pub_topics)
+    struct fw_zsock_topics pub_topics;
     zsock_t *notifyd_sub;           // owned: NOTIFY_RESULT from notifyd's PUB
     int64_t start_ms;               // when alertd started (notification ids)
     uint64_t notify_seq;            // the last notification id's sequence
@@ -59,6 +60,10 @@ void alertd_refresh_inhibit_locked(alertd_t *self, int64_t now);
 // Parse and ingest an array of postable alerts (takes the lock); the valid ones are kept.
 // Returns how many were rejected; their reasons go into *reasons (may be NULL; caller frees).
 size_t alertd_ingest_array(alertd_t *self, const json_t *arr, const char *source, char **reasons);
+// Ingest a POST body (len bytes) when it is in alertd_json's plain form, every alert valid
+// (takes the lock): true. False, with nothing ingested, for anything else: the caller then
+// takes alertd_ingest_array, which accepts or rejects it as before.
+bool alertd_ingest_text(alertd_t *self, const char *text, size_t len);
 // Write the silences when they changed, fsync'd. Lock held.
 void alertd_save_silences_locked(alertd_t *self);
 

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,12 +25,95 @@ struct alertd_state {
     MDB_dbi meta, dbs[ALERTD_STATE_DBS];
     MDB_txn *txn; // the open batch, NULL when none
     int txn_rc;   // first error of the batch
+    // The syncer thread (alertd_state_sync_later), started at the first request; sync_lock
+    // guards the fields below it.
+    pthread_t syncer;
+    bool syncer_started;
+    pthread_mutex_t sync_lock;
+    pthread_cond_t sync_cond;
+    bool sync_wanted, sync_stop;
+    uint64_t synced;      // fsyncs done by the syncer
+    size_t sync_failures; // since alertd_state_sync_failures last took them
+    int sync_rc;          // the last failure's code
 };
 
 alertd_state_t *
 alertd_state_new(void)
 {
-    return fw_calloc(1, sizeof(alertd_state_t));
+    alertd_state_t *self = fw_calloc(1, sizeof(alertd_state_t));
+    pthread_mutex_init(&self->sync_lock, NULL);
+    pthread_cond_init(&self->sync_cond, NULL);
+    return self;
+}
+
+static int s_lmdb_fail(fw_err_t *err, const char *dir, const char *what, int rc);
+
+// The syncer: one mdb_env_sync per round of requests, until asked to stop with none left.
+static void *
+s_syncer(void *arg)
+{
+    alertd_state_t *self = arg;
+    pthread_mutex_lock(&self->sync_lock);
+    for (;;) {
+        while (!self->sync_wanted && !self->sync_stop)
+            pthread_cond_wait(&self->sync_cond, &self->sync_lock);
+        if (!self->sync_wanted)
+            break;
+        self->sync_wanted = false;
+        pthread_mutex_unlock(&self->sync_lock);
+        int rc = mdb_env_sync(self->env, 1);
+        pthread_mutex_lock(&self->sync_lock);
+        self->synced++;
+        if (rc != 0) {
+            self->sync_failures++;
+            self->sync_rc = rc;
+        }
+    }
+    pthread_mutex_unlock(&self->sync_lock);
+    return NULL;
+}
+
+void
+alertd_state_sync_later(alertd_state_t *self)
+{
+    if (!self || !self->env)
+        return;
+    pthread_mutex_lock(&self->sync_lock);
+    if (!self->syncer_started)
+        self->syncer_started = pthread_create(&self->syncer, NULL, s_syncer, self) == 0;
+    if (self->syncer_started) {
+        self->sync_wanted = true;
+        pthread_cond_signal(&self->sync_cond);
+    }
+    pthread_mutex_unlock(&self->sync_lock);
+    if (!self->syncer_started)
+        (void)alertd_state_sync(self, NULL); // no thread: at once, as before
+}
+
+uint64_t
+alertd_state_synced(alertd_state_t *self)
+{
+    if (!self)
+        return 0;
+    pthread_mutex_lock(&self->sync_lock);
+    uint64_t n = self->synced;
+    pthread_mutex_unlock(&self->sync_lock);
+    return n;
+}
+
+size_t
+alertd_state_sync_failures(alertd_state_t *self, fw_err_t *err)
+{
+    if (!self)
+        return 0;
+    pthread_mutex_lock(&self->sync_lock);
+    size_t n = self->sync_failures;
+    int rc = self->sync_rc;
+    self->sync_failures = 0;
+    pthread_mutex_unlock(&self->sync_lock);
+    if (n > 0)
+        (void)s_lmdb_fail(err, self->dir, "sync", rc);
+    return n;
 }
 
 const char *
@@ -244,12 +328,21 @@ alertd_state_destroy(alertd_state_t **self_p)
     if (!self_p || !*self_p)
         return;
     alertd_state_t *self = *self_p;
+    if (self->syncer_started) { // it syncs what was asked for, then ends
+        pthread_mutex_lock(&self->sync_lock);
+        self->sync_stop = true;
+        pthread_cond_signal(&self->sync_cond);
+        pthread_mutex_unlock(&self->sync_lock);
+        pthread_join(self->syncer, NULL);
+    }
     if (self->txn)
         mdb_txn_abort(self->txn);
     if (self->env) {
         (void)mdb_env_sync(self->env, 1);
         mdb_env_close(self->env);
     }
+    pthread_cond_destroy(&self->sync_cond);
+    pthread_mutex_destroy(&self->sync_lock);
     free(self->dir);
     free(self);
     *self_p = NULL;

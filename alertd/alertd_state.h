@@ -11,14 +11,17 @@
 
     Durability: the environment is opened MDB_NOSYNC, so a commit is one write() and no
     fsync: nothing committed is lost when alertd is killed (the kernel holds the pages).
-    alertd_state_commit(self, true, ...) adds an fsync (mdb_env_sync), used for the
-    notification log before a notification goes out and for silences before the API
-    answers; alertd_state_sync() flushes the rest (alerts) once a second. A power loss may
-    thus lose up to a second of received alerts (ruled and Prometheus send them again).
+    alertd_state_commit(self, true, ...) adds an fsync (mdb_env_sync), used for silences
+    before the API answers; alertd_state_sync_later() has the syncer thread fsync off the
+    caller's loop, used for the notification log right after a notification went out and
+    for the alerts once a second. A power loss may thus lose up to a second of received
+    alerts (ruled and Prometheus send them again) and the log entries of the notifications
+    sent in the last moments (sent again after the restart).
 
     Writes are batched: alertd_state_begin() opens one write transaction, _put/_del add to
-    it, _commit ends it (a POST of many alerts is one commit). Not thread-safe: alertd calls
-    it under its lock, and one batch is begun and committed by the same thread. A NULL self
+    it, _commit ends it (a POST of many alerts is one commit). Not thread-safe (but for
+    sync_later, synced and sync_failures): alertd calls it under its lock, and one batch is
+    begun and committed by the same thread. A NULL self
     (no --storage.path) makes every call a no-op that succeeds.
 */
 #ifndef ALERTD_STATE_H
@@ -58,6 +61,14 @@ void alertd_state_del(alertd_state_t *self, enum alertd_state_db db, const char 
 int alertd_state_commit(alertd_state_t *self, bool sync, fw_err_t *err);
 // fsync what was committed without sync. 0, or -1 with err.
 int alertd_state_sync(alertd_state_t *self, fw_err_t *err);
+// fsync what is committed soon, on the state's syncer thread, so the caller's loop does not
+// wait for the disk; requests made while it syncs are served by one more fsync. destroy
+// serves the requests made before it. alertd_state_synced: the fsyncs the syncer has done.
+// alertd_state_sync_failures: how many of them failed since the last call (the last
+// failure's reason into err).
+void alertd_state_sync_later(alertd_state_t *self);
+uint64_t alertd_state_synced(alertd_state_t *self);
+size_t alertd_state_sync_failures(alertd_state_t *self, fw_err_t *err);
 
 // Call fn for every record of db in key order (val borrowed for the call); a nonzero return
 // stops. Returns how many records were visited, or -1 with err.

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alertd_json.h"
 #include "alertd_store.h"
 #include "fw_mem.h"
 #include "fw_time.h"
@@ -17,7 +18,10 @@ struct alertd_store {
 const char *
 alertd_fp_str(uint64_t fp, char buf[17])
 {
-    snprintf(buf, 17, "%016llx", (unsigned long long)fp);
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 15; i >= 0; i--, fp >>= 4)
+        buf[i] = hex[fp & 15];
+    buf[16] = '\0';
     return buf;
 }
 
@@ -46,14 +50,44 @@ alertd_alert_copy(struct alertd_alert *dst, const struct alertd_alert *src)
     *dst = *src;
     dst->labels = (struct fw_labels)FW_LABELS_INIT;
     fw_labels_copy(&dst->labels, &src->labels);
-    dst->annotations = src->annotations ? json_deep_copy(src->annotations) : json_object();
+    // Annotations are never changed once parsed: the copy shares them.
+    dst->annotations = src->annotations ? json_incref(src->annotations) : json_object();
     dst->generator_url = src->generator_url ? fw_strdup(src->generator_url) : NULL;
+    dst->refs = 0;
+}
+
+struct alertd_alert *
+alertd_alert_hold(const struct alertd_alert *a)
+{
+    if (a->refs > 0) {
+        struct alertd_alert *shared = (struct alertd_alert *)a; // only refs changes
+        shared->refs++;
+        return shared;
+    }
+    struct alertd_alert *copy = fw_malloc(sizeof *copy);
+    alertd_alert_copy(copy, a);
+    copy->refs = 1;
+    return copy;
 }
 
 bool
 alertd_alert_resolved(const struct alertd_alert *a, int64_t now)
 {
     return a->ends_at != 0 && a->ends_at <= now;
+}
+
+int
+alertd_alert_time(const char *key, const char *s, int64_t *out, fw_err_t *err)
+{
+    *out = 0;
+    // Go's zero time means "unset".
+    if (strncmp(s, "0001-01-01", 10) == 0 || !*s)
+        return 0;
+    if (fw_time_parse_rfc3339(s, out) < 0) {
+        fw_err_set(err, "%s: invalid time \"%s\"", key, s);
+        return -1;
+    }
+    return 0;
 }
 
 static int
@@ -68,13 +102,26 @@ s_time(const json_t *j, const char *key, int64_t *out, fw_err_t *err)
         fw_err_set(err, "%s is not a string", key);
         return -1;
     }
-    // Go's zero time means "unset".
-    if (strncmp(s, "0001-01-01", 10) == 0 || !*s)
-        return 0;
-    if (fw_time_parse_rfc3339(s, out) < 0) {
-        fw_err_set(err, "%s: invalid time \"%s\"", key, s);
+    return alertd_alert_time(key, s, out, err);
+}
+
+int
+alertd_alert_finish(struct alertd_alert *out, int64_t now, int64_t resolve_timeout_ms,
+                    fw_err_t *err)
+{
+    // Alertmanager api/v2: missing startsAt is now (or endsAt when that is in the past).
+    if (out->starts_at == 0)
+        out->starts_at = (out->ends_at && out->ends_at < now) ? out->ends_at : now;
+    if (out->ends_at == 0) {
+        out->ends_at = now + resolve_timeout_ms;
+        out->timeout = true;
+    }
+    if (out->ends_at < out->starts_at) {
+        fw_err_set(err, "start time must be before end time");
         return -1;
     }
+    out->updated_at = now;
+    out->fp = fw_labels_fingerprint(&out->labels);
     return 0;
 }
 
@@ -136,19 +183,8 @@ alertd_alert_parse(const json_t *j, int64_t now, int64_t resolve_timeout_ms,
     if (s_time(j, "startsAt", &out->starts_at, err) < 0 ||
         s_time(j, "endsAt", &out->ends_at, err) < 0)
         goto fail;
-    // Alertmanager api/v2: missing startsAt is now (or endsAt when that is in the past).
-    if (out->starts_at == 0)
-        out->starts_at = (out->ends_at && out->ends_at < now) ? out->ends_at : now;
-    if (out->ends_at == 0) {
-        out->ends_at = now + resolve_timeout_ms;
-        out->timeout = true;
-    }
-    if (out->ends_at < out->starts_at) {
-        fw_err_set(err, "start time must be before end time");
+    if (alertd_alert_finish(out, now, resolve_timeout_ms, err) < 0)
         goto fail;
-    }
-    out->updated_at = now;
-    out->fp = fw_labels_fingerprint(&out->labels);
     return 0;
 fail:
     alertd_alert_clear(out);
@@ -161,7 +197,9 @@ void
 alertd_alert_free(void **item)
 {
     struct alertd_alert *a = *item;
-    if (a) {
+    if (a && a->refs > 1) {
+        a->refs--;
+    } else if (a) {
         alertd_alert_clear(a);
         free(a);
     }
@@ -203,6 +241,7 @@ alertd_store_put(alertd_store_t *self, struct alertd_alert *a, int64_t now)
     }
     struct alertd_alert *copy = fw_malloc(sizeof *copy);
     *copy = *a;
+    copy->refs = 1;
     memset(a, 0, sizeof *a);
     zhashx_update(self->alerts, key, copy);
     return copy;
@@ -258,18 +297,12 @@ alertd_store_persist(const struct alertd_alert *a, alertd_state_t *state)
 {
     if (!state)
         return;
-    json_t *j = json_pack("{s:o, s:O, s:I, s:I, s:I, s:b}", "labels", fw_labels_json(&a->labels),
-                          "annotations", a->annotations, "startsAt", (json_int_t)a->starts_at,
-                          "endsAt", (json_int_t)a->ends_at, "updatedAt", (json_int_t)a->updated_at,
-                          "timeout", a->timeout);
-    if (a->generator_url)
-        json_object_set_new(j, "generatorURL", json_string(a->generator_url)); // steals
-    char *text = json_dumps(j, JSON_COMPACT);
     char key[17];
-    alertd_state_put(state, ALERTD_STATE_ALERTS, alertd_fp_str(a->fp, key), a->ends_at, text,
-                     strlen(text));
+    size_t cap = 1024;
+    char *text = fw_malloc(cap);
+    size_t len = alertd_json_alert_record(a, &text, &cap);
+    alertd_state_put(state, ALERTD_STATE_ALERTS, alertd_fp_str(a->fp, key), a->ends_at, text, len);
     free(text);
-    json_decref(j);
 }
 
 static int
@@ -329,6 +362,7 @@ s_load_one(const char *key, size_t key_len, int64_t expires_at, const char *val,
     char k[17];
     struct alertd_alert *copy = fw_malloc(sizeof *copy);
     *copy = a;
+    copy->refs = 1;
     zhashx_update(l->self->alerts, alertd_fp_str(a.fp, k), copy);
     return 0;
 }

@@ -21,10 +21,13 @@
 struct alertd_alert {
     uint64_t fp;
     struct fw_labels labels; // owned
-    json_t *annotations;     // owned reference: object of strings
+    json_t *annotations;     // owned reference: object of strings, never changed (shared)
     int64_t starts_at, ends_at, updated_at;
     bool timeout;        // ends_at was set from resolve_timeout
     char *generator_url; // owned, may be NULL
+    // Holders of a heap alert shared by the store and the groups (alertd_alert_free drops
+    // one; changed under the daemon lock only); 0 for one that is not shared (on a stack).
+    unsigned refs;
 };
 
 typedef struct alertd_store alertd_store_t;
@@ -35,11 +38,21 @@ typedef struct alertd_store alertd_store_t;
 // set: invalid name \"1a\"", "start time must be before end time"). out is cleared on failure.
 int alertd_alert_parse(const json_t *j, int64_t now, int64_t resolve_timeout_ms,
                        struct alertd_alert *out, fw_err_t *err);
+// The parts of alertd_alert_parse that alertd_json shares. alertd_alert_time: the time text
+// s of key into *out (0 for Go's zero time or ""); 0, or -1 with err. alertd_alert_finish:
+// once labels, annotations, starts_at and ends_at (0: absent) are read, the defaults, the
+// order check, updated_at and fp; 0, or -1 with err.
+int alertd_alert_time(const char *key, const char *s, int64_t *out, fw_err_t *err);
+int alertd_alert_finish(struct alertd_alert *out, int64_t now, int64_t resolve_timeout_ms,
+                        fw_err_t *err);
 void alertd_alert_clear(struct alertd_alert *a);
-// zhashx destructor for items that are heap-allocated struct alertd_alert: clears and frees
-// *item (NULL ok) and sets it to NULL.
+// zhashx destructor for items that are heap-allocated struct alertd_alert: drops one holder
+// (refs), clears and frees *item with the last (NULL ok), and sets *item to NULL.
 void alertd_alert_free(void **item);
 void alertd_alert_copy(struct alertd_alert *dst, const struct alertd_alert *src);
+// One more holder of a: a itself when it is a shared heap alert (refs > 0; stored alerts
+// never change), else a new heap copy with refs 1. Release with alertd_alert_free.
+struct alertd_alert *alertd_alert_hold(const struct alertd_alert *a);
 bool alertd_alert_resolved(const struct alertd_alert *a, int64_t now);
 // The fingerprint as 16 hex digits into buf (17 bytes); returns buf.
 const char *alertd_fp_str(uint64_t fp, char buf[17]);

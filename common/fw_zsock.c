@@ -243,6 +243,14 @@ fw_zsock_recv(zsock_t *sock, fw_msg_type_t want, fw_metrics_t *metrics, struct f
     zmsg_t *frames = zmsg_recv(sock);
     if (!frames)
         return -1; // interrupted: nothing to reject
+    return fw_zsock_decode(&frames, want, metrics, out);
+}
+
+int
+fw_zsock_decode(zmsg_t **frames_p, fw_msg_type_t want, fw_metrics_t *metrics, struct fw_msg **out)
+{
+    *out = NULL;
+    zmsg_t *frames = *frames_p;
     // Label the rejection with the type token when it names a known type, so a bad SAMPLES
     // batch counts as type="SAMPLES"; anything else is "unknown".
     const char *label = "unknown";
@@ -258,7 +266,7 @@ fw_zsock_recv(zsock_t *sock, fw_msg_type_t want, fw_metrics_t *metrics, struct f
     fw_err_t err;
     fw_err_clear(&err);
     int rc = fw_msg_decode(frames, out, &err);
-    zmsg_destroy(&frames);
+    zmsg_destroy(frames_p);
     if (rc < 0) {
         fw_zsock_reject(metrics, label, err.msg);
         return -1;

@@ -116,6 +116,9 @@ void fw_zsock_declare_metrics(fw_metrics_t *metrics);
 // fw_msg_rejected_total{type} (metrics may be NULL) and dropped; then -1 is returned and *out
 // is NULL. On success *out is the caller's.
 int fw_zsock_recv(zsock_t *sock, fw_msg_type_t want, fw_metrics_t *metrics, struct fw_msg **out);
+// As fw_zsock_recv for frames already received (taken: *frames_p is destroyed and NULL).
+int fw_zsock_decode(zmsg_t **frames_p, fw_msg_type_t want, fw_metrics_t *metrics,
+                    struct fw_msg **out);
 
 // Count and log one rejected message of `type` (a type token, or "unknown").
 void fw_zsock_reject(fw_metrics_t *metrics, const char *type, const char *why);

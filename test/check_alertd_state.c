@@ -147,6 +147,38 @@ START_TEST(test_alertd_state_round_trip_and_gc)
 }
 END_TEST
 
+// alertd_state_sync_later: the syncer thread fsyncs (counted), requests made while it syncs
+// are served, destroy serves what was asked before it, and what was committed reads back.
+START_TEST(test_alertd_state_sync_later)
+{
+    alertd_state_t *st = s_open();
+    ck_assert_uint_eq(alertd_state_synced(st), 0);
+    for (int i = 0; i < 3; i++) {
+        char key[8];
+        snprintf(key, sizeof key, "k%d", i);
+        ck_assert_int_eq(alertd_state_begin(st, NULL), 0);
+        alertd_state_put(st, ALERTD_STATE_NFLOG, key, T0, "v", 1);
+        ck_assert_int_eq(alertd_state_commit(st, false, NULL), 0);
+        alertd_state_sync_later(st);
+    }
+    for (int i = 0; i < 500 && alertd_state_synced(st) == 0; i++)
+        usleep(10000);
+    ck_assert_uint_ge(alertd_state_synced(st), 1);
+    ck_assert_uint_le(alertd_state_synced(st), 3);
+    ck_assert_uint_eq(alertd_state_sync_failures(st, NULL), 0);
+    alertd_state_sync_later(st);
+    alertd_state_destroy(&st);
+    st = s_open();
+    struct s_rec r = {0};
+    ck_assert_int_eq(alertd_state_load(st, ALERTD_STATE_NFLOG, s_collect, &r, NULL), 3);
+    alertd_state_destroy(&st);
+    // NULL state: nothing to do.
+    alertd_state_sync_later(NULL);
+    ck_assert_uint_eq(alertd_state_synced(NULL), 0);
+    ck_assert_uint_eq(alertd_state_sync_failures(NULL, NULL), 0);
+}
+END_TEST
+
 START_TEST(test_alertd_state_refuses)
 {
     // An unknown format.
@@ -442,6 +474,7 @@ alertd_state_suite(void)
     TCase *tc = tcase_create("state");
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
     tcase_add_test(tc, test_alertd_state_round_trip_and_gc);
+    tcase_add_test(tc, test_alertd_state_sync_later);
     tcase_add_test(tc, test_alertd_state_refuses);
     tcase_add_test(tc, test_alertd_state_alerts_and_silences);
     tcase_add_test(tc, test_alertd_state_nflog_expiry);

@@ -1,0 +1,437 @@
+/*  alertd_json.c — postable alerts read without jansson trees, and alerts' stored form.
+
+    The reader is a small recursive descent over the plain form of alertd_json.h; it copies
+    strings only where an escape must be decoded (into a scratch buffer), checks UTF-8 as
+    jansson does, and gives up (-1) at the first thing outside the plain form.
+*/
+#include <jansson.h>
+#include <string.h>
+
+#include "alertd_json.h"
+#include "fw_labels.h"
+#include "fw_mem.h"
+
+// Longest time text taken (RFC 3339 with nanoseconds and an offset is 35 bytes).
+#define S_TIME_MAX 64
+
+struct s_in {
+    const char *p, *end;
+    char *scratch; // owned: decoded strings with escapes
+    size_t scratch_cap;
+};
+
+// A string of the input: borrowed from the text or from scratch, valid until the next read
+// into scratch. s is NUL-terminated only when from scratch, so use len.
+struct s_str {
+    const char *s;
+    size_t len;
+};
+
+static void
+s_ws(struct s_in *in)
+{
+    while (in->p < in->end && (*in->p == ' ' || *in->p == '\n' || *in->p == '\r' || *in->p == '\t'))
+        in->p++;
+}
+
+// Skip whitespace, then take c. False when the next character is not c.
+static bool
+s_take(struct s_in *in, char c)
+{
+    s_ws(in);
+    if (in->p >= in->end || *in->p != c)
+        return false;
+    in->p++;
+    return true;
+}
+
+static int
+s_hex4(const char *p, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (unsigned)(c - 'A' + 10);
+        else
+            return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static size_t
+s_utf8_put(char *out, unsigned cp)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+// Decode the escapes of the raw string body [p, q) into scratch. 0, or -1 where jansson
+// refuses (a bad escape, a lone surrogate, \u0000).
+static int
+s_unescape(struct s_in *in, const char *p, const char *q, struct s_str *out)
+{
+    fw_mem_grow((void **)&in->scratch, &in->scratch_cap, (size_t)(q - p) + 1, 1);
+    char *o = in->scratch;
+    while (p < q) {
+        if (*p != '\\') {
+            *o++ = *p++;
+            continue;
+        }
+        if (q - p < 2)
+            return -1;
+        char e = p[1];
+        p += 2;
+        switch (e) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '/': *o++ = '/'; break;
+        case 'b': *o++ = '\b'; break;
+        case 'f': *o++ = '\f'; break;
+        case 'n': *o++ = '\n'; break;
+        case 'r': *o++ = '\r'; break;
+        case 't': *o++ = '\t'; break;
+        case 'u': {
+            unsigned cp, lo;
+            if (q - p < 4 || s_hex4(p, &cp) < 0)
+                return -1;
+            p += 4;
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                if (q - p < 6 || p[0] != '\\' || p[1] != 'u' || s_hex4(p + 2, &lo) < 0 ||
+                    lo < 0xDC00 || lo > 0xDFFF)
+                    return -1;
+                p += 6;
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            } else if ((cp >= 0xDC00 && cp <= 0xDFFF) || cp == 0) {
+                return -1;
+            }
+            o += s_utf8_put(o, cp); // 6 or 12 input bytes make at most 4
+            break;
+        }
+        default: return -1;
+        }
+    }
+    *o = '\0';
+    out->s = in->scratch;
+    out->len = (size_t)(o - in->scratch);
+    return 0;
+}
+
+// A string token. 0, or -1 (not a string, or one jansson refuses).
+static int
+s_string(struct s_in *in, struct s_str *out)
+{
+    if (!s_take(in, '"'))
+        return -1;
+    const char *p = in->p, *q = p;
+    bool escaped = false;
+    while (q < in->end && *q != '"') {
+        unsigned char c = (unsigned char)*q;
+        if (c < 0x20)
+            return -1;
+        if (c == '\\') {
+            escaped = true;
+            if (++q == in->end)
+                return -1;
+        }
+        q++;
+    }
+    if (q >= in->end || !fw_utf8_valid(p, (size_t)(q - p)))
+        return -1;
+    in->p = q + 1;
+    if (!escaped) {
+        out->s = p;
+        out->len = (size_t)(q - p);
+        return 0;
+    }
+    return s_unescape(in, p, q, out);
+}
+
+static bool
+s_is(const struct s_str *s, const char *lit)
+{
+    return s->len == strlen(lit) && memcmp(s->s, lit, s->len) == 0;
+}
+
+// An object of strings into labels (as fw_labels_set would: an empty value is no label) or
+// annotations (a jansson object, in order). -1 on a duplicate name, an invalid label name or
+// anything but strings.
+static int
+s_string_map(struct s_in *in, struct fw_labels *labels, json_t *annotations)
+{
+    if (!s_take(in, '{'))
+        return -1;
+    if (s_take(in, '}'))
+        return 0;
+    do {
+        struct s_str k, v;
+        char name[256];
+        if (s_string(in, &k) < 0 || k.len >= sizeof name || memchr(k.s, '\0', k.len))
+            return -1;
+        memcpy(name, k.s, k.len); // before the value reuses scratch
+        name[k.len] = '\0';
+        if (!s_take(in, ':') || s_string(in, &v) < 0 || !fw_label_name_valid(name))
+            return -1;
+        if (labels) {
+            if (fw_labels_get(labels, name))
+                return -1;
+            fw_labels_setn(labels, name, v.s, v.len);
+        } else {
+            if (json_object_get(annotations, name))
+                return -1;
+            json_object_set_new_nocheck(annotations, name, json_stringn_nocheck(v.s, v.len));
+        }
+    } while (s_take(in, ','));
+    return s_take(in, '}') ? 0 : -1;
+}
+
+static int
+s_time(struct s_in *in, const char *key, int64_t *out)
+{
+    struct s_str v;
+    char text[S_TIME_MAX];
+    if (s_string(in, &v) < 0 || v.len >= sizeof text)
+        return -1;
+    memcpy(text, v.s, v.len);
+    text[v.len] = '\0';
+    return alertd_alert_time(key, text, out, NULL);
+}
+
+// One postable alert into a (zeroed). -1 when not plain or not valid (a is then cleared).
+static int
+s_alert(struct s_in *in, int64_t now, int64_t resolve_timeout_ms, struct alertd_alert *a)
+{
+    bool seen[5] = {false};
+    static const char *const keys[] = {"labels", "annotations", "startsAt", "endsAt",
+                                       "generatorURL"};
+    a->annotations = json_object();
+    if (!s_take(in, '{'))
+        goto fail;
+    if (!s_take(in, '}')) {
+        do {
+            struct s_str k;
+            if (s_string(in, &k) < 0 || !s_take(in, ':'))
+                goto fail;
+            size_t i = 0;
+            while (i < 5 && !s_is(&k, keys[i]))
+                i++;
+            if (i == 5 || seen[i])
+                goto fail;
+            seen[i] = true;
+            int rc;
+            struct s_str v;
+            switch (i) {
+            case 0: rc = s_string_map(in, &a->labels, NULL); break;
+            case 1: rc = s_string_map(in, NULL, a->annotations); break;
+            case 2: rc = s_time(in, keys[i], &a->starts_at); break;
+            case 3: rc = s_time(in, keys[i], &a->ends_at); break;
+            default:
+                rc = s_string(in, &v);
+                if (rc == 0 && !memchr(v.s, '\0', v.len))
+                    a->generator_url = fw_strndup(v.s, v.len);
+                else
+                    rc = -1;
+            }
+            if (rc < 0)
+                goto fail;
+        } while (s_take(in, ','));
+        if (!s_take(in, '}'))
+            goto fail;
+    }
+    if (a->labels.len == 0 || alertd_alert_finish(a, now, resolve_timeout_ms, NULL) < 0)
+        goto fail;
+    return 0;
+fail:
+    alertd_alert_clear(a);
+    return -1;
+}
+
+static int
+s_alerts(struct s_in *in, int64_t now, int64_t resolve_timeout_ms, struct alertd_json_alerts *out)
+{
+    if (!s_take(in, '['))
+        return -1;
+    if (s_take(in, ']'))
+        return 0;
+    do {
+        fw_mem_grow((void **)&out->items, &out->cap, out->len + 1, sizeof *out->items);
+        struct alertd_alert *a = &out->items[out->len];
+        memset(a, 0, sizeof *a);
+        if (s_alert(in, now, resolve_timeout_ms, a) < 0)
+            return -1;
+        out->len++;
+    } while (s_take(in, ','));
+    return s_take(in, ']') ? 0 : -1;
+}
+
+// {"source": "...", "alerts": [...]} in either order, both once, nothing else.
+static int
+s_message(struct s_in *in, int64_t now, int64_t resolve_timeout_ms, struct alertd_json_alerts *out)
+{
+    bool source = false, alerts = false;
+    if (!s_take(in, '{'))
+        return -1;
+    do {
+        struct s_str k, v;
+        if (s_string(in, &k) < 0 || !s_take(in, ':'))
+            return -1;
+        if (s_is(&k, "source") && !source) {
+            source = true;
+            if (s_string(in, &v) < 0)
+                return -1;
+        } else if (s_is(&k, "alerts") && !alerts) {
+            alerts = true;
+            if (s_alerts(in, now, resolve_timeout_ms, out) < 0)
+                return -1;
+        } else {
+            return -1;
+        }
+    } while (s_take(in, ','));
+    return s_take(in, '}') && source && alerts ? 0 : -1;
+}
+
+ssize_t
+alertd_json_alerts_parse(const char *text, size_t len, bool message, int64_t now,
+                         int64_t resolve_timeout_ms, struct alertd_json_alerts *out)
+{
+    struct s_in in = {text, text + len, NULL, 0};
+    size_t before = out->len;
+    int rc = message ? s_message(&in, now, resolve_timeout_ms, out)
+                     : s_alerts(&in, now, resolve_timeout_ms, out);
+    s_ws(&in);
+    free(in.scratch);
+    if (rc < 0 || in.p != in.end) {
+        while (out->len > before)
+            alertd_alert_clear(&out->items[--out->len]);
+        return -1;
+    }
+    return (ssize_t)(out->len - before);
+}
+
+void
+alertd_json_alerts_reset(struct alertd_json_alerts *a)
+{
+    for (size_t i = 0; i < a->len; i++)
+        alertd_alert_clear(&a->items[i]);
+    a->len = 0;
+}
+
+void
+alertd_json_alerts_free(struct alertd_json_alerts *a)
+{
+    alertd_json_alerts_reset(a);
+    free(a->items);
+    a->items = NULL;
+    a->cap = 0;
+}
+
+// --- the stored form ---
+
+struct s_out {
+    char **buf;
+    size_t *cap, len;
+};
+
+static void
+s_put(struct s_out *o, const char *s, size_t n)
+{
+    fw_mem_grow((void **)o->buf, o->cap, o->len + n + 1, 1);
+    memcpy(*o->buf + o->len, s, n);
+    o->len += n;
+    (*o->buf)[o->len] = '\0';
+}
+
+static void
+s_put_str(struct s_out *o, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    fw_mem_grow((void **)o->buf, o->cap, o->len + strlen(s) * 6 + 3, 1);
+    char *p = *o->buf + o->len;
+    *p++ = '"';
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c == '"' || *c == '\\') {
+            *p++ = '\\';
+            *p++ = (char)*c;
+        } else if (*c < 0x20) {
+            memcpy(p, "\\u00", 4);
+            p[4] = hex[*c >> 4];
+            p[5] = hex[*c & 15];
+            p += 6;
+        } else {
+            *p++ = (char)*c;
+        }
+    }
+    *p++ = '"';
+    *p = '\0';
+    o->len = (size_t)(p - *o->buf);
+}
+
+static void
+s_put_int(struct s_out *o, const char *key, long long v)
+{
+    char num[48];
+    int n = snprintf(num, sizeof num, ",\"%s\":%lld", key, v);
+    s_put(o, num, (size_t)n);
+}
+
+size_t
+alertd_json_alert_record(const struct alertd_alert *a, char **buf, size_t *cap)
+{
+    struct s_out o = {buf, cap, 0};
+    s_put(&o, "{\"labels\":{", 11);
+    for (size_t i = 0; i < a->labels.len; i++) {
+        if (i)
+            s_put(&o, ",", 1);
+        s_put_str(&o, a->labels.items[i].name);
+        s_put(&o, ":", 1);
+        s_put_str(&o, a->labels.items[i].value);
+    }
+    s_put(&o, "},\"annotations\":{", 17);
+    const char *k;
+    json_t *v;
+    bool first = true;
+    json_object_foreach(a->annotations, k, v)
+    {
+        if (!first)
+            s_put(&o, ",", 1);
+        first = false;
+        s_put_str(&o, k);
+        s_put(&o, ":", 1);
+        s_put_str(&o, json_string_value(v) ? json_string_value(v) : "");
+    }
+    s_put(&o, "}", 1);
+    s_put_int(&o, "startsAt", (long long)a->starts_at);
+    s_put_int(&o, "endsAt", (long long)a->ends_at);
+    s_put_int(&o, "updatedAt", (long long)a->updated_at);
+    s_put(&o, a->timeout ? ",\"timeout\":true" : ",\"timeout\":false", a->timeout ? 15 : 16);
+    if (a->generator_url) {
+        s_put(&o, ",\"generatorURL\":", 16);
+        s_put_str(&o, a->generator_url);
+    }
+    s_put(&o, "}", 1);
+    return o.len;
+}

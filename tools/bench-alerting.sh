@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# bench-alerting.sh KIT BIN — the alerting section of `make bench` (tools/bench.sh).
+#
+# The Debian Alertmanager and floorwatch's alertd+notifyd take the same load from the kit's
+# am-load.py (KIT/run-alertmanager.sh: new-group first notification latency, K_ALERTS alerts
+# POSTed BATCH per request and SINGLE one per request to /api/v2/alerts, CPU and peak RSS of
+# the daemon under test, amtool checks). Both also take the same K_ALERTS alerts POSTed BATCH
+# per request by tools/alertload, a C client over two keep-alive connections (the Python
+# client can be the slower side). Then alertd alone:
+# - ZeroMQ batches: tools/alertload sends ZMQ_ALERTS (default K_ALERTS) alerts (same labels
+#   as am-load.py, BATCH per ALERTS message, as ruled sends them) to alertd's PULL socket as
+#   fast as it takes them, timed until alertd counted them all; compared with Alertmanager's
+#   best path, its batched POST from alertload.
+# - sustained: SUSTAIN_PER_MIN alert updates a minute (default 100,000) for SUSTAIN_SECONDS
+#   (default 60) over ZeroMQ, updating SUSTAIN_DISTINCT alerts (default 10,000, 200 groups):
+#   alertd must count every update, list every alert in GET /api/v2/alerts and notify every
+#   group through notifyd to the sink, with nothing rejected or dropped.
+set -euo pipefail
+KIT=$1 BIN=$2
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/fw-bench-alerting.XXXXXX")
+K=${K_ALERTS:-10000} BATCH=${BATCH:-100} SINGLE=${SINGLE:-2000}
+ZMQ_ALERTS=${ZMQ_ALERTS:-$K}
+SUSTAIN_PER_MIN=${SUSTAIN_PER_MIN:-100000} SUSTAIN_SECONDS=${SUSTAIN_SECONDS:-60}
+SUSTAIN_DISTINCT=${SUSTAIN_DISTINCT:-10000}
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+free_port() { python3 "$(dirname "${BASH_SOURCE[0]}")/free_port.py"; }
+cpu_s() { awk -v t="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); split($0, f, " ");
+    printf "%.3f\n", (f[12] + f[13]) / t }' "/proc/$1/stat"; }
+
+echo "== peer: Alertmanager ($(prometheus-alertmanager --version 2>&1 | head -1))"
+AM_PORT=$(free_port) SINK_PORT=$(free_port) \
+    bash "$KIT/run-alertmanager.sh" "$K" 0s "$BATCH" "$SINGLE" > "$TMP/peer.out" 2>&1
+peer=$(sed -n 's/^summary: //p' "$TMP/peer.out")
+[ -n "$peer" ] || { echo "bench: the peer run failed:"; tail -20 "$TMP/peer.out"; exit 1; }
+
+# route_config SINK_PORT: the kit's routing (run-alertmanager.sh) to a webhook sink.
+route_config() {
+    cat <<EOT
+route:
+  receiver: sink
+  group_by: ['alertname', 'line']
+  group_wait: 0s
+  group_interval: 2s
+  repeat_interval: 1h
+receivers:
+  - name: sink
+    webhook_configs:
+      - url: http://127.0.0.1:$1/hook
+        send_resolved: false
+EOT
+}
+wait_ready() { for _ in $(seq 1 300); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
+
+echo "== peer: Alertmanager, $K alerts POSTed in batches of $BATCH by alertload (C client)"
+AMP=$(free_port) ASINK=$(free_port)
+route_config "$ASINK" > "$TMP/peer.yml"
+python3 "$KIT/webhook-sink.py" --port "$ASINK" --out "$TMP/peer-arrivals.jsonl" \
+    --max-seconds 300 > "$TMP/peer-sink.log" 2>&1 &
+PEER_SINK=$!
+PIDS+=($PEER_SINK)
+prometheus-alertmanager --config.file="$TMP/peer.yml" --storage.path="$TMP/peer-data" \
+    --web.listen-address=127.0.0.1:$AMP --cluster.listen-address= --log.level=warn \
+    > "$TMP/peer-am.log" 2>&1 &
+PEER_AM=$!
+PIDS+=($PEER_AM)
+wait_ready "http://127.0.0.1:$AMP/-/ready" || { echo "bench: alertmanager did not start"; exit 1; }
+c0=$(cpu_s "$PEER_AM")
+"$BIN/alertload" --post-url=http://127.0.0.1:$AMP/api/v2/alerts --alerts="$K" --batch="$BATCH" \
+    --run=cpost > "$TMP/peer-cpost.json"
+c1=$(cpu_s "$PEER_AM")
+peer_c=$(jq -c --argjson c0 "$c0" --argjson c1 "$c1" \
+    '. + {cpu_us_per_alert: (($c1 - $c0) * 1e6 / .alerts)}' "$TMP/peer-cpost.json")
+echo "$peer_c"
+kill "$PEER_AM" "$PEER_SINK"
+wait "$PEER_AM" "$PEER_SINK" 2>/dev/null || true
+
+echo "== floorwatch: alertd + notifyd"
+SINK=$(free_port) HTTP=$(free_port) NHTTP=$(free_port) ZA=$(free_port) ZN=$(free_port) \
+    ZP1=$(free_port) ZP2=$(free_port)
+route_config "$SINK" > "$TMP/am.yml"
+"$BIN/notifyd" --log.level=warn --web.listen-address=127.0.0.1:$NHTTP \
+    --zmq.notify-address=tcp://127.0.0.1:$ZN --zmq.pub-address=tcp://127.0.0.1:$ZP1 \
+    > "$TMP/notifyd.log" 2>&1 &
+PIDS+=($!)
+"$BIN/alertd" --log.level=warn --config.file="$TMP/am.yml" --storage.path="$TMP/alertd" \
+    --web.listen-address=127.0.0.1:$HTTP --zmq.alerts-address=tcp://127.0.0.1:$ZA \
+    --zmq.notifyd-address=tcp://127.0.0.1:$ZN --zmq.pub-address=tcp://127.0.0.1:$ZP2 \
+    --zmq.notifyd-pub-address=tcp://127.0.0.1:$ZP1 > "$TMP/alertd.log" 2>&1 &
+ALERTD_PID=$!
+PIDS+=($ALERTD_PID)
+wait_ready "http://127.0.0.1:$HTTP/-/ready" || { echo "bench: alertd did not start"; exit 1; }
+AM_URL=http://127.0.0.1:$HTTP AM_PID=$ALERTD_PID SINK_PORT=$SINK \
+    bash "$KIT/run-alertmanager.sh" "$K" 0s "$BATCH" "$SINGLE" > "$TMP/ours.out" 2>&1
+ours=$(sed -n 's/^summary: //p' "$TMP/ours.out")
+[ -n "$ours" ] || { echo "bench: the floorwatch run failed:"; tail -20 "$TMP/ours.out"; exit 1; }
+
+# The kit's sink stopped with run-alertmanager.sh; the ZeroMQ runs get their own.
+python3 "$KIT/webhook-sink.py" --port "$SINK" --out "$TMP/arrivals.jsonl" --max-seconds 900 \
+    > "$TMP/sink.log" 2>&1 &
+PIDS+=($!)
+wait_ready "http://127.0.0.1:$SINK/" || { echo "bench: the sink did not start"; exit 1; }
+# groups_notified RUN EXPECTED: wait (<= 30 s) until the sink saw EXPECTED (alertname,line)
+# groups carrying an alert of RUN; prints how many it saw.
+groups_notified() {
+    local n=0
+    for _ in $(seq 1 300); do
+        n=$(jq -r --arg run "$1" 'select(any(.alerts[]?; .labels.run == $run))
+            | "\(.groupLabels.alertname),\(.groupLabels.line)"' "$TMP/arrivals.jsonl" |
+            sort -u | wc -l)
+        [ "$n" -ge "$2" ] && break
+        sleep 0.1
+    done
+    echo "$n"
+}
+expected_groups() { python3 -c "import sys; n = int(sys.argv[1]);
+print(len({(i % 10, i // 10 % 20) for i in range(n)}))" "$1"; }
+LOAD=("$BIN/alertload" --endpoint=tcp://127.0.0.1:$ZA --metrics-url=http://127.0.0.1:$HTTP/metrics
+    --batch="$BATCH")
+
+echo "== floorwatch: alertd, $K alerts POSTed in batches of $BATCH by alertload (C client)"
+c0=$(cpu_s "$ALERTD_PID")
+"$BIN/alertload" --post-url=http://127.0.0.1:$HTTP/api/v2/alerts --alerts="$K" --batch="$BATCH" \
+    --run=cpost > "$TMP/cpost.json"
+c1=$(cpu_s "$ALERTD_PID")
+ours_c=$(jq -c --argjson c0 "$c0" --argjson c1 "$c1" \
+    '. + {cpu_us_per_alert: (($c1 - $c0) * 1e6 / .alerts)}' "$TMP/cpost.json")
+echo "$ours_c"
+
+echo "== floorwatch: alertd, $ZMQ_ALERTS alerts over ZeroMQ in batches of $BATCH"
+c0=$(cpu_s "$ALERTD_PID")
+"${LOAD[@]}" --alerts="$ZMQ_ALERTS" --run=zmq > "$TMP/zmq.json"
+c1=$(cpu_s "$ALERTD_PID")
+zmq_groups=$(groups_notified zmq "$(expected_groups "$ZMQ_ALERTS")")
+zmq=$(jq -c --argjson c0 "$c0" --argjson c1 "$c1" --argjson g "$zmq_groups" \
+    '. + {cpu_us_per_alert: (($c1 - $c0) * 1e6 / .alerts), groups_notified: $g}' "$TMP/zmq.json")
+echo "$zmq"
+
+n_sus=$((SUSTAIN_PER_MIN * SUSTAIN_SECONDS / 60))
+echo "== floorwatch: alertd, $SUSTAIN_PER_MIN alert updates a minute for $SUSTAIN_SECONDS s" \
+    "($SUSTAIN_DISTINCT alerts) over ZeroMQ"
+metric() { curl -fs "http://127.0.0.1:$HTTP/metrics" |
+    awk -v n="$1" '$1 == n || index($1, n "{") == 1 { s += $NF } END { printf "%.0f\n", s }'; }
+rej0=$(metric fw_msg_rejected_total) drop0=$(metric fw_alertd_notifications_dropped_total)
+c0=$(cpu_s "$ALERTD_PID")
+sus_ok=1
+"${LOAD[@]}" --alerts="$n_sus" --distinct="$SUSTAIN_DISTINCT" --per-minute="$SUSTAIN_PER_MIN" \
+    --run=sustain --timeout=$((SUSTAIN_SECONDS + 60))s > "$TMP/sus.json" || sus_ok=0
+c1=$(cpu_s "$ALERTD_PID")
+sus_groups_want=$(expected_groups "$SUSTAIN_DISTINCT")
+sus_groups=$(groups_notified sustain "$sus_groups_want")
+sus_listed=$(curl -fs -G "http://127.0.0.1:$HTTP/api/v2/alerts" \
+    --data-urlencode 'filter=run="sustain"' | jq length)
+rej=$(($(metric fw_msg_rejected_total) - rej0))
+drop=$(($(metric fw_alertd_notifications_dropped_total) - drop0))
+[ "$sus_groups" -eq "$sus_groups_want" ] && [ "$sus_listed" -eq "$SUSTAIN_DISTINCT" ] &&
+    [ "$rej" -eq 0 ] && [ "$drop" -eq 0 ] || sus_ok=0
+sus=$(jq -c --argjson c0 "$c0" --argjson c1 "$c1" --argjson g "$sus_groups" \
+    --argjson gw "$sus_groups_want" --argjson l "$sus_listed" --argjson rej "$rej" \
+    --argjson drop "$drop" --argjson ok "$sus_ok" --argjson secs "$SUSTAIN_SECONDS" \
+    '. + {cpu_us_per_alert: (($c1 - $c0) * 1e6 / .alerts), cpu_share: (($c1 - $c0) / .done_s),
+     lag_s: (.done_s - $secs), groups_notified: $g, groups_expected: $gw, alerts_listed: $l,
+     rejected: $rej, notifications_dropped: $drop, ok: $ok}' "$TMP/sus.json")
+echo "$sus"
+
+echo
+echo "alerting, $K alerts in batches of $BATCH, $SINGLE one per request (higher ratio = floorwatch better):"
+jq -rn --argjson p "$peer" --argjson o "$ours" --argjson z "$zmq" --argjson pc "$peer_c" \
+    --argjson oc "$ours_c" '
+  def r(a; b): if b == 0 or b == null or a == null then "n/a" else ((a / b * 100 | round) / 100 | tostring) + "x" end;
+  [
+   ["batch POST alerts/s (am-load.py)", $p.batch_alerts_per_s,  $o.batch_alerts_per_s,      r($o.batch_alerts_per_s; $p.batch_alerts_per_s)],
+   ["batch POST alerts/s (alertload)", $pc.alerts_per_s,         $oc.alerts_per_s,           r($oc.alerts_per_s; $pc.alerts_per_s)],
+   ["ZeroMQ batches alerts/s (AM: batch POST, alertload)", $pc.alerts_per_s, $z.alerts_per_s, r($z.alerts_per_s; $pc.alerts_per_s)],
+   ["single POST alerts/s",         $p.single_alerts_per_s,     $o.single_alerts_per_s,     r($o.single_alerts_per_s; $p.single_alerts_per_s)],
+   ["first notification ms (median)", $p.first_notify_ms_median, $o.first_notify_ms_median, r($p.first_notify_ms_median; $o.first_notify_ms_median)],
+   ["CPU us per alert (batch POST, am-load.py)", $p.am_cpu_us_per_alert_batch_post, $o.am_cpu_us_per_alert_batch_post, r($p.am_cpu_us_per_alert_batch_post; $o.am_cpu_us_per_alert_batch_post)],
+   ["CPU us per alert (batch POST, alertload)", $pc.cpu_us_per_alert, $oc.cpu_us_per_alert, r($pc.cpu_us_per_alert; $oc.cpu_us_per_alert)],
+   ["CPU us per alert (ZeroMQ; AM: batch POST)", $pc.cpu_us_per_alert, $z.cpu_us_per_alert, r($pc.cpu_us_per_alert; $z.cpu_us_per_alert)],
+   ["peak RSS MiB",                 $p.am_peak_rss_mib,         $o.am_peak_rss_mib,         r($p.am_peak_rss_mib; $o.am_peak_rss_mib)],
+   ["groups notified",              $p.batch_groups_notified,   $o.batch_groups_notified,   "-"],
+   ["amtool checks ok",             $p.amtool_ok,               $o.amtool_ok,               "-"]
+  ] | (["metric", "alertmanager", "floorwatch", "ratio"] | @tsv), (.[] | map(if type == "number" then (. * 100 | round / 100) else . end) | @tsv)' |
+  column -t -s $'\t'
+echo "(alertd's figures are the alertd process alone; notifyd delivers the webhooks)"
+jq -r '"sustained over ZeroMQ: \(.alerts) updates of \(.distinct) alerts at \(.per_minute)/min:" +
+    " counted \(.counted) (\(.lag_s * 1000 | round) ms after the last was due)," +
+    " \(.alerts_listed) alerts listed, \(.groups_notified)/\(.groups_expected) groups notified," +
+    " \(.rejected) rejected, \(.notifications_dropped) dropped," +
+    " alertd CPU \(.cpu_share * 100 | round)% of a core: \(if .ok == 1 then "OK" else "FAILED" end)"' \
+    <<<"$sus"
+[ "$sus_ok" -eq 1 ]
