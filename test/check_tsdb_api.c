@@ -363,6 +363,28 @@ START_TEST(test_tsdb_api_labels_match_range_limit)
     s_expect("/api/v1/query?query=1&time=1&limit=1", NULL, 200,
              "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":"
              "[1,\"1\"]}}");
+    // stats: data.stats after the result; a value other than true or all is warned about
+    struct check_util_http st = s_fetch("/api/v1/query?query=up&time=60.5&stats=true", NULL);
+    ck_assert_int_eq(st.status, 200);
+    ck_assert_msg(strstr(st.body, "]}]},\"stats\":{\"timings\":{\"evalTotalTime\":") == NULL &&
+                      strstr(st.body, "\"value\":[60.500,\"0\"]}],\"stats\":{\"timings\":{"
+                                      "\"evalTotalTime\":") != NULL &&
+                      strstr(st.body, "\"samples\":{\"totalQueryableSamples\":") != NULL &&
+                      strstr(st.body, "warnings") == NULL,
+                  "%s", st.body);
+    check_util_http_clear(&st);
+    st = s_fetch("/api/v1/query_range", "query=up&start=0&end=0&step=1&stats=yes");
+    ck_assert_msg(strstr(st.body, "\"stats\":{\"timings\":{") != NULL &&
+                      strstr(st.body,
+                             "\"warnings\":[\"value \\\"yes\\\" for parameter "
+                             "\\\"stats\\\" is deprecated and will be rejected in the "
+                             "next major release, use \\\"true\\\" or \\\"all\\\"\"]}") != NULL,
+                  "%s", st.body);
+    check_util_http_clear(&st);
+    s_expect("/api/v1/query?query=up&time=60.5&stats=", NULL, 200,
+             "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":"
+             "[{\"metric\":{\"__name__\":\"up\",\"job\":\"a\"},\"value\":[60.500,\"1\"]},"
+             "{\"metric\":{\"__name__\":\"up\",\"job\":\"b\"},\"value\":[60.500,\"0\"]}]}}");
     // series: the time range and the limit
     snprintf(want, sizeof(want), "%s[{\"__name__\":\"up\",\"job\":\"a\"}]}", ok);
     s_expect("/api/v1/series?match%5B%5D=up&start=10&end=20", NULL, 200, want);

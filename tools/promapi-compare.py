@@ -20,6 +20,8 @@ promtool and Grafana send it). MODE says what must be equal:
   error-text  status, errorType and error
   limit:N     b's data is a's first N items (a ignores limit, as Prometheus 2.42 does),
               and b warns "results truncated due to limit" exactly when a has more
+  stats       status, data.result, and the keys of data.stats.timings and .samples (the
+              times are each process's own; the sample counts: see the cases file)
   keys        status and the set of keys of "data" (an object whose values are this
               process's own: flags, runtimeinfo, buildinfo)
 
@@ -123,6 +125,17 @@ def compare(mode, ra, rb, rel):
         return same(ja, jb, rel, "answer")
     if mode == "data":
         return same(ja.get("data"), jb.get("data"), rel)
+    if mode == "stats":
+        da, db = ja.get("data") or {}, jb.get("data") or {}
+        why = same(da.get("result"), db.get("result"), rel, "data.result")
+        if why:
+            return why
+        sa, sb = da.get("stats") or {}, db.get("stats") or {}
+        for part in ("timings", "samples"):
+            ka, kb = sorted(sa.get(part) or {}), sorted(sb.get(part) or {})
+            if ka != kb or not ka:
+                return "stats.%s keys %s vs %s" % (part, ka, kb)
+        return None
     if mode == "set":
         return same(as_sets(ja.get("data")), as_sets(jb.get("data")), rel)
     if mode in ("error", "error-text"):

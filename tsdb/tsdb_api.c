@@ -214,17 +214,17 @@ tsdb_api_success(const char *data, const char *const *warnings, size_t n)
 // evaluation's) and "infos" when there are any (Prometheus omits empty ones), the
 // evaluation's annotations worded with their positions in text.
 static char *
-s_success_annotated(const char *data, const char *warn, const struct tsdb_eval_result *r,
-                    const char *text)
+s_success_annotated(const char *data, const char *const *warns, size_t n_warns,
+                    const struct tsdb_eval_result *r, const char *text)
 {
     struct tsdb_json b = {0};
     tsdb_json_puts(&b, "{\"status\":\"success\",\"data\":");
     tsdb_json_puts(&b, data);
     for (int info = 0; info < 2; info++) {
         bool any = false;
-        if (!info && warn) {
-            tsdb_json_puts(&b, ",\"warnings\":[");
-            tsdb_api_put_str(&b, warn);
+        for (size_t k = 0; !info && k < n_warns; k++) {
+            tsdb_json_puts(&b, any ? "," : ",\"warnings\":[");
+            tsdb_api_put_str(&b, warns[k]);
             any = true;
         }
         for (size_t k = 0; k < r->n_annos; k++) {
@@ -439,28 +439,28 @@ tsdb_api_query_json(tsdb_api_t *self, const struct tsdb_api_query *q, const char
             s_count_limit(self, "max_samples");
         }
     }
-    if (tsdb_api_querylog_enabled(self->qlog)) {
-        int64_t now = s_mono_us();
-        const struct tsdb_api_querylog_entry le = {
-            .query = text,
-            .range = q->range,
-            .start_ms = q->range ? q->start_ms : q->time_ms,
-            .end_ms = q->range ? q->end_ms : q->time_ms,
-            .step_ms = q->step_ms,
-            .error = rc == 0 ? NULL : err.msg,
-            .stats = stats,
-            .queue_us = (t_in ? t_in : now) - t_parsed,
-            .prepare_us = t_parsed - t_start,
-            .eval_us = t_in ? now - t_in : 0,
-            .total_us = now - t_start,
-            .client_ip = q->client_ip,
-            .method = q->method,
-            .path = q->path,
-        };
+    int64_t now = s_mono_us();
+    const struct tsdb_api_querylog_entry le = {
+        .query = text,
+        .range = q->range,
+        .start_ms = q->range ? q->start_ms : q->time_ms,
+        .end_ms = q->range ? q->end_ms : q->time_ms,
+        .step_ms = q->step_ms,
+        .error = rc == 0 ? NULL : err.msg,
+        .stats = stats,
+        .queue_us = (t_in ? t_in : now) - t_parsed,
+        .prepare_us = t_parsed - t_start,
+        .eval_us = t_in ? now - t_in : 0,
+        .total_us = now - t_start,
+        .client_ip = q->client_ip,
+        .method = q->method,
+        .path = q->path,
+    };
+    if (tsdb_api_querylog_enabled(self->qlog))
         tsdb_api_querylog_write(self->qlog, &le);
-    }
     if (rc == 0) {
-        const char *warn = NULL;
+        const char *warns[2];
+        size_t n_warns = 0;
         if (q->limit > 0 && (r.type == FW_PQ_VECTOR || r.type == FW_PQ_MATRIX) &&
             r.len > q->limit) {
             // Prometheus 3 (truncateResults): the first `limit` series, and a warning.
@@ -469,10 +469,31 @@ tsdb_api_query_json(tsdb_api_t *self, const struct tsdb_api_query *q, const char
                 free(r.series[k].pts);
             }
             r.len = q->limit;
-            warn = "results truncated due to limit";
+            warns[n_warns++] = "results truncated due to limit";
         }
-        char *data = tsdb_api_result_json(&r);
-        body = s_success_annotated(data, warn, &r, text);
+        char *data = tsdb_api_result_json(&r), *stats_warn = NULL;
+        if (q->stats && *q->stats) {
+            // Prometheus 3's DefaultStatsRenderer: any value shows the stats ("all" adds
+            // per-step ones only with a feature flag), and values other than "true" and
+            // "all" are warned about.
+            struct tsdb_json d = {data, strlen(data), strlen(data) + 1};
+            d.len--; // the data object's closing brace
+            tsdb_json_puts(&d, ",\"stats\":");
+            tsdb_api_querylog_put_stats(&d, &le);
+            tsdb_json_puts(&d, "}");
+            data = d.p;
+            if (strcmp(q->stats, "true") != 0 && strcmp(q->stats, "all") != 0) {
+                char *quoted = fw_promql_quote(q->stats, strlen(q->stats));
+                stats_warn = fw_asprintf("value %s for parameter \"stats\" is deprecated and "
+                                         "will be rejected in the next major release, use "
+                                         "\"true\" or \"all\"",
+                                         quoted);
+                free(quoted);
+                warns[n_warns++] = stats_warn;
+            }
+        }
+        body = s_success_annotated(data, warns, n_warns, &r, text);
+        free(stats_warn);
         free(data);
         tsdb_eval_result_clear(&r);
         *http_status = 200;
@@ -644,6 +665,7 @@ s_on_query(const fw_http_request_t *req, struct fw_http_response *resp, void *ar
     tsdb_api_t *self = arg;
     struct tsdb_api_query q = {0};
     q.query = fw_http_arg_n(req, "query", &q.query_len);
+    q.stats = fw_http_arg(req, "stats");
     if (tsdb_api_limit_param(req, resp, &q.limit) != 0 ||
         tsdb_api_time_param(req, resp, "time", fw_time_now_ms(), &q.time_ms, NULL) != 0 ||
         s_timeout_param(req, resp, &q.timeout_ms) != 0)
@@ -664,6 +686,7 @@ s_on_query_range(const fw_http_request_t *req, struct fw_http_response *resp, vo
     tsdb_api_t *self = arg;
     struct tsdb_api_query q = {.range = true};
     q.query = fw_http_arg_n(req, "query", &q.query_len);
+    q.stats = fw_http_arg(req, "stats");
     size_t start_len, end_len, step_len;
     const char *start = fw_http_arg_n(req, "start", &start_len);
     const char *end = fw_http_arg_n(req, "end", &end_len);

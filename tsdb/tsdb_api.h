@@ -49,6 +49,8 @@ struct tsdb_api_query {
     int64_t start_ms, end_ms, step_ms;
     int64_t timeout_ms;        // 0: --query.timeout; < 0: already passed
     size_t limit;              // > 0: answer the first `limit` series, and warn when cut
+    const char *stats;         // borrowed, may be NULL: the stats parameter; non-empty adds
+                               // data.stats (timings and samples) as Prometheus 3 does
     const atomic_bool *cancel; // borrowed, may be NULL: another thread sets it to stop the
                                // evaluation (answered as a timeout)
     const char *client_ip, *method, *path; // borrowed, NULL but for HTTP: for the query log

@@ -105,6 +105,27 @@ s_put_kv(struct tsdb_json *b, const char *key, const char *value, bool comma)
 }
 
 void
+tsdb_api_querylog_put_stats(struct tsdb_json *b, const struct tsdb_api_querylog_entry *e)
+{
+    char num[96];
+    tsdb_json_puts(b, "{\"timings\":{");
+    s_put_secs(b, "evalTotalTime", e->eval_us);
+    tsdb_json_puts(b, ",\"resultSortTime\":0,");
+    s_put_secs(b, "queryPreparationTime", e->prepare_us);
+    tsdb_json_puts(b, ",");
+    s_put_secs(b, "innerEvalTime", e->eval_us);
+    tsdb_json_puts(b, ",");
+    s_put_secs(b, "execQueueTime", e->queue_us);
+    tsdb_json_puts(b, ",");
+    s_put_secs(b, "execTotalTime", e->total_us);
+    snprintf(num, sizeof(num), "},\"samples\":{\"totalQueryableSamples\":%lld,",
+             (long long)e->stats.total_samples);
+    tsdb_json_puts(b, num);
+    snprintf(num, sizeof(num), "\"peakSamples\":%lld}}", (long long)e->stats.peak_samples);
+    tsdb_json_puts(b, num);
+}
+
+void
 tsdb_api_querylog_write(tsdb_api_querylog_t *self, const struct tsdb_api_querylog_entry *e)
 {
     char tb[48], num[64];
@@ -121,21 +142,8 @@ tsdb_api_querylog_write(tsdb_api_querylog_t *self, const struct tsdb_api_querylo
     tsdb_json_puts(&b, num);
     if (e->error)
         s_put_kv(&b, "error", e->error, true);
-    tsdb_json_puts(&b, ",\"stats\":{\"timings\":{");
-    s_put_secs(&b, "evalTotalTime", e->eval_us);
-    tsdb_json_puts(&b, ",\"resultSortTime\":0,");
-    s_put_secs(&b, "queryPreparationTime", e->prepare_us);
-    tsdb_json_puts(&b, ",");
-    s_put_secs(&b, "innerEvalTime", e->eval_us);
-    tsdb_json_puts(&b, ",");
-    s_put_secs(&b, "execQueueTime", e->queue_us);
-    tsdb_json_puts(&b, ",");
-    s_put_secs(&b, "execTotalTime", e->total_us);
-    snprintf(num, sizeof(num), "},\"samples\":{\"totalQueryableSamples\":%lld,",
-             (long long)e->stats.total_samples);
-    tsdb_json_puts(&b, num);
-    snprintf(num, sizeof(num), "\"peakSamples\":%lld}}", (long long)e->stats.peak_samples);
-    tsdb_json_puts(&b, num);
+    tsdb_json_puts(&b, ",\"stats\":");
+    tsdb_api_querylog_put_stats(&b, e);
     if (e->method) {
         tsdb_json_puts(&b, ",\"httpRequest\":{");
         s_put_kv(&b, "clientIP", e->client_ip ? e->client_ip : "", false);
