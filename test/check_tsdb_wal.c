@@ -29,10 +29,15 @@ s_setup(void)
     check_util_tmpdir_new(s_dir, sizeof(s_dir), "tsdb_wal");
 }
 
+static char s_saved_dir[128]; // a second directory a test may make; removed here too
+
 static void
 s_teardown(void)
 {
     ck_assert_int_eq(check_util_tmpdir_remove(s_dir), 0);
+    if (s_saved_dir[0])
+        ck_assert_int_eq(check_util_tmpdir_remove(s_saved_dir), 0);
+    s_saved_dir[0] = '\0';
 }
 
 static uint64_t
@@ -291,8 +296,8 @@ START_TEST(test_tsdb_wal_sliced_checkpoint_and_crash_between_slices)
     }
     tsdb_store_destroy(&st);
     ck_assert_uint_eq(s_raw_entries("wal"), 2);
-    char saved_dir[128], path[256], saved[256];
-    check_util_tmpdir_new(saved_dir, sizeof(saved_dir), "tsdb_wal_saved");
+    char *saved_dir = s_saved_dir, path[256], saved[256];
+    check_util_tmpdir_new(s_saved_dir, sizeof(s_saved_dir), "tsdb_wal_saved");
     snprintf(path, sizeof(path), "%s/data.mdb", s_dir);
     snprintf(saved, sizeof(saved), "%s/data.mdb", saved_dir);
     s_copy_file(path, saved); // the log, no open chunk yet: the state before a checkpoint
@@ -343,7 +348,6 @@ START_TEST(test_tsdb_wal_sliced_checkpoint_and_crash_between_slices)
     for (int s = 0; s < S_MANY; s++)
         s_check_series(st, NULL, s, 10);
     tsdb_store_destroy(&st);
-    ck_assert_int_eq(check_util_tmpdir_remove(saved_dir), 0);
 }
 END_TEST
 

@@ -26,6 +26,7 @@
 #include "fw_mem.h"
 #include "fw_time.h"
 #include "tsdb_chunk.h"
+#include "tsdb_store.h"
 #include "tsdb_index.h"
 #include "tsdb_wal.h"
 
@@ -191,10 +192,13 @@ s_chunk(const void *p, size_t n, struct tsdb_chunk_info *info, char *why, size_t
 static void
 s_check_meta(struct s_walk *w, const MDB_val *k, const MDB_val *v)
 {
+    // the formats this build reads: 2 and 3 (upgraded at open) and TSDB_STORE_FORMAT
     if (k->mv_size == 6 && memcmp(k->mv_data, "format", 6) == 0 &&
-        !(v->mv_size == 1 &&
-          (*(const char *)v->mv_data == '2' || *(const char *)v->mv_data == '3')))
-        s_damaged(w, S_META, 0, false, INT64_MIN, "format is neither \"2\" nor \"3\"");
+        !(v->mv_size == 1 && *(const char *)v->mv_data >= '2' &&
+          *(const char *)v->mv_data <= '0' + TSDB_STORE_FORMAT))
+        s_damaged(w, S_META, 0, false, INT64_MIN, "format is not one of 2 to 4");
+    if (k->mv_size == 7 && memcmp(k->mv_data, "next_id", 7) == 0 && v->mv_size != 8)
+        s_damaged(w, S_META, 0, false, INT64_MIN, "next_id is not 8 bytes");
 }
 
 static void
