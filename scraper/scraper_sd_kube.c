@@ -72,11 +72,18 @@ static const char *const s_kind_path[SCRAPER_KUBE_KINDS][2] = {
     {"/api/v1", "namespaces"}};
 
 // prometheus_sd_kubernetes_events_total{event, role}: Prometheus counts what its informers
-// hand over (list items as adds, then watch events); namespaces are not counted.
+// hand over (list items as adds, then watch events) for the role's own objects, the
+// Services of endpoints and endpointslice, and Pod updates of endpoints; not the nodes and
+// namespaces watched for attach_metadata.
 static void
 s_count(s_actor_t *self, scraper_kube_kind_t kind, const char *event, double n)
 {
-    if (kind == SCRAPER_KUBE_NAMESPACES || n == 0)
+    fw_kube_role_t r = self->role;
+    bool endpoints = r == FW_KUBE_ROLE_ENDPOINTS || r == FW_KUBE_ROLE_ENDPOINTSLICE;
+    bool counted =
+        kind == scraper_sd_kube_role_kind(r) || (kind == SCRAPER_KUBE_SERVICES && endpoints) ||
+        (kind == SCRAPER_KUBE_PODS && r == FW_KUBE_ROLE_ENDPOINTS && strcmp(event, "update") == 0);
+    if (!counted || n == 0)
         return;
     char labels[64];
     snprintf(labels, sizeof(labels), "event=\"%s\",role=\"%s\"", event, s_kind_role[kind]);

@@ -23,7 +23,8 @@
     its name, labels or annotations changed (status updates rebuild nothing).
 
     Metrics (Prometheus's names): prometheus_sd_kubernetes_events_total{event,role} (list
-    items and watch events), prometheus_sd_kubernetes_http_request_total{status_code}.
+    items and watch events, of the objects Prometheus's informers count for the role),
+    prometheus_sd_kubernetes_http_request_total{status_code}.
 
     Groups go to the scraper once every resource has listed: all of them (a full update)
     after any list, otherwise only those whose objects (or, for endpoints and
