@@ -598,6 +598,61 @@ START_TEST(test_tsdb_eval_at_and_fill)
 }
 END_TEST
 
+// --query.max-samples: an instant selection, a range selector's windows, a subquery's points
+// and a range query's result each count; one over the limit fails with Prometheus's error,
+// one at it passes, and the stats give what was read and the peak held.
+static int
+s_limited(const char *q, bool range, int64_t max, struct tsdb_eval_stats *st, fw_err_t *err)
+{
+    fw_promql_expr_t *e = fw_promql_parse(q, err);
+    ck_assert_msg(e != NULL, "%s: %s", q, err->msg);
+    struct tsdb_eval_limit lim = {.max_samples = max, .stats = st};
+    struct tsdb_eval_result r;
+    int rc = range ? tsdb_eval_range(s_st, e, 0, 29 * MIN_MS, MIN_MS, &lim, &r, err)
+                   : tsdb_eval_instant(s_st, e, 29 * MIN_MS, &lim, &r, err);
+    fw_promql_expr_destroy(&e);
+    if (rc == 0)
+        tsdb_eval_result_clear(&r);
+    return rc;
+}
+
+START_TEST(test_tsdb_eval_max_samples)
+{
+    for (int i = 0; i < 10; i++) {
+        char sel[32];
+        snprintf(sel, sizeof(sel), "m{i=\"%d\"}", i);
+        s_load_seq(sel, MIN_MS, 0, 1, 29); // 30 samples, one a minute
+    }
+    static const struct {
+        const char *q;
+        bool range;
+        int64_t peak; // the samples the query holds at once
+    } cases[] = {
+        {"m", false, 10},                             // one sample per series
+        {"sum(count_over_time(m[10m]))", false, 100}, // (19m, 29m]: 10 per series
+        {"m", true, 300},                             // the result: 30 steps x 10 series
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        struct tsdb_eval_stats st = {0};
+        fw_err_t err;
+        ck_assert_int_eq(s_limited(cases[k].q, cases[k].range, cases[k].peak, &st, &err), 0);
+        ck_assert_msg(st.peak_samples >= cases[k].peak && st.total_samples >= cases[k].peak / 10,
+                      "%s: peak %lld total %lld", cases[k].q, (long long)st.peak_samples,
+                      (long long)st.total_samples);
+        int64_t over = cases[k].range ? 29 : cases[k].peak - 1;
+        ck_assert_int_eq(s_limited(cases[k].q, cases[k].range, over, &st, &err), -1);
+        ck_assert_str_eq(err.msg, "query processing would load too many samples into memory in "
+                                  "query execution");
+    }
+    // a subquery's points count too: 10 series x 11 steps
+    struct tsdb_eval_stats st = {0};
+    fw_err_t err;
+    ck_assert_int_eq(s_limited("max_over_time(m[10m:1m])", false, 50, &st, &err), -1);
+    ck_assert_str_eq(err.msg, TSDB_EVAL_TOO_MANY_SAMPLES);
+    ck_assert_int_eq(s_limited("max_over_time(m[10m:1m])", false, 0, &st, &err), 0);
+}
+END_TEST
+
 Suite *
 tsdb_eval_suite(void)
 {
@@ -619,6 +674,7 @@ tsdb_eval_suite(void)
     tcase_add_test(tc, test_tsdb_eval_range_allocates_per_series_not_per_step);
     tcase_add_test(tc, test_tsdb_eval_aggregations_and_annotations);
     tcase_add_test(tc, test_tsdb_eval_at_and_fill);
+    tcase_add_test(tc, test_tsdb_eval_max_samples);
     suite_add_tcase(s, tc);
     return s;
 }

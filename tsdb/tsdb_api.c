@@ -126,56 +126,70 @@ tsdb_api_put_labels(struct tsdb_json *b, const struct fw_labels *l)
     tsdb_json_puts(b, "}");
 }
 
-char *
-tsdb_api_result_json(const struct tsdb_eval_result *r)
+// The "data" of r into b. With consume, each series' points are freed once written (its
+// labels stay for tsdb_eval_result_clear), so a large answer does not hold its points and
+// its text at once.
+static void
+s_put_result(struct tsdb_json *b, struct tsdb_eval_result *r, bool consume)
 {
-    struct tsdb_json b = {0};
     char tb[48];
     switch (r->type) {
     case FW_PQ_SCALAR:
-        tsdb_json_puts(&b, "{\"resultType\":\"scalar\",\"result\":");
-        s_put_point(&b, r->t_ms, r->scalar);
-        tsdb_json_puts(&b, "}");
+        tsdb_json_puts(b, "{\"resultType\":\"scalar\",\"result\":");
+        s_put_point(b, r->t_ms, r->scalar);
+        tsdb_json_puts(b, "}");
         break;
     case FW_PQ_STRING:
-        tsdb_json_puts(&b, "{\"resultType\":\"string\",\"result\":[");
-        tsdb_json_puts(&b, tsdb_api_format_time(r->t_ms, tb, sizeof(tb)));
-        tsdb_json_puts(&b, ",");
-        tsdb_api_put_str(&b, r->str ? r->str : "");
-        tsdb_json_puts(&b, "]}");
+        tsdb_json_puts(b, "{\"resultType\":\"string\",\"result\":[");
+        tsdb_json_puts(b, tsdb_api_format_time(r->t_ms, tb, sizeof(tb)));
+        tsdb_json_puts(b, ",");
+        tsdb_api_put_str(b, r->str ? r->str : "");
+        tsdb_json_puts(b, "]}");
         break;
     case FW_PQ_VECTOR:
     case FW_PQ_MATRIX: {
         bool vec = r->type == FW_PQ_VECTOR;
-        tsdb_json_puts(&b, vec ? "{\"resultType\":\"vector\",\"result\":["
-                               : "{\"resultType\":\"matrix\",\"result\":[");
+        tsdb_json_puts(b, vec ? "{\"resultType\":\"vector\",\"result\":["
+                              : "{\"resultType\":\"matrix\",\"result\":[");
         for (size_t k = 0; k < r->len; k++) {
-            const struct tsdb_eval_series *s = &r->series[k];
+            struct tsdb_eval_series *s = &r->series[k];
             if (k)
-                tsdb_json_puts(&b, ",");
-            tsdb_json_puts(&b, "{\"metric\":");
-            tsdb_api_put_labels(&b, &s->labels);
+                tsdb_json_puts(b, ",");
+            tsdb_json_puts(b, "{\"metric\":");
+            tsdb_api_put_labels(b, &s->labels);
             if (vec) {
-                tsdb_json_puts(&b, ",\"value\":");
+                tsdb_json_puts(b, ",\"value\":");
                 if (s->len > 0)
-                    s_put_point(&b, s->pts[0].t_ms, s->pts[0].v);
+                    s_put_point(b, s->pts[0].t_ms, s->pts[0].v);
                 else
-                    s_put_point(&b, r->t_ms, NAN);
+                    s_put_point(b, r->t_ms, NAN);
             } else {
-                tsdb_json_puts(&b, ",\"values\":[");
+                tsdb_json_puts(b, ",\"values\":[");
                 for (size_t j = 0; j < s->len; j++) {
                     if (j)
-                        tsdb_json_puts(&b, ",");
-                    s_put_point(&b, s->pts[j].t_ms, s->pts[j].v);
+                        tsdb_json_puts(b, ",");
+                    s_put_point(b, s->pts[j].t_ms, s->pts[j].v);
                 }
-                tsdb_json_puts(&b, "]");
+                tsdb_json_puts(b, "]");
             }
-            tsdb_json_puts(&b, "}");
+            tsdb_json_puts(b, "}");
+            if (consume) {
+                free(s->pts);
+                s->pts = NULL;
+                s->len = s->cap = 0;
+            }
         }
-        tsdb_json_puts(&b, "]}");
+        tsdb_json_puts(b, "]}");
         break;
     }
     }
+}
+
+char *
+tsdb_api_result_json(const struct tsdb_eval_result *r)
+{
+    struct tsdb_json b = {0};
+    s_put_result(&b, (struct tsdb_eval_result *)r, false); // not consumed: r stays as it was
     return b.p;
 }
 
@@ -210,16 +224,23 @@ tsdb_api_success(const char *data, const char *const *warnings, size_t n)
     return b.p;
 }
 
-// A query's success answer: data, then "warnings" (warn, when not NULL, and the
-// evaluation's) and "infos" when there are any (Prometheus omits empty ones), the
-// evaluation's annotations worded with their positions in text.
+// A query's success answer: r's data (each series' points freed once written), then
+// "warnings" (warn, when not NULL, and the evaluation's) and "infos" when there are any
+// (Prometheus omits empty ones), the evaluation's annotations worded with their positions
+// in text.
 static char *
-s_success_annotated(const char *data, const char *const *warns, size_t n_warns,
-                    const struct tsdb_eval_result *r, const char *text)
+s_success_annotated(struct tsdb_eval_result *r, const struct tsdb_api_querylog_entry *stats,
+                    const char *const *warns, size_t n_warns, const char *text)
 {
     struct tsdb_json b = {0};
     tsdb_json_puts(&b, "{\"status\":\"success\",\"data\":");
-    tsdb_json_puts(&b, data);
+    s_put_result(&b, r, true);
+    if (stats) {
+        b.len--; // the data object's closing brace
+        tsdb_json_puts(&b, ",\"stats\":");
+        tsdb_api_querylog_put_stats(&b, stats);
+        tsdb_json_puts(&b, "}");
+    }
     for (int info = 0; info < 2; info++) {
         bool any = false;
         for (size_t k = 0; !info && k < n_warns; k++) {
@@ -471,30 +492,22 @@ tsdb_api_query_json(tsdb_api_t *self, const struct tsdb_api_query *q, const char
             r.len = q->limit;
             warns[n_warns++] = "results truncated due to limit";
         }
-        char *data = tsdb_api_result_json(&r), *stats_warn = NULL;
-        if (q->stats && *q->stats) {
+        char *stats_warn = NULL;
+        if (q->stats && *q->stats && strcmp(q->stats, "true") != 0 &&
+            strcmp(q->stats, "all") != 0) {
             // Prometheus 3's DefaultStatsRenderer: any value shows the stats ("all" adds
             // per-step ones only with a feature flag), and values other than "true" and
             // "all" are warned about.
-            struct tsdb_json d = {data, strlen(data), strlen(data) + 1};
-            d.len--; // the data object's closing brace
-            tsdb_json_puts(&d, ",\"stats\":");
-            tsdb_api_querylog_put_stats(&d, &le);
-            tsdb_json_puts(&d, "}");
-            data = d.p;
-            if (strcmp(q->stats, "true") != 0 && strcmp(q->stats, "all") != 0) {
-                char *quoted = fw_promql_quote(q->stats, strlen(q->stats));
-                stats_warn = fw_asprintf("value %s for parameter \"stats\" is deprecated and "
-                                         "will be rejected in the next major release, use "
-                                         "\"true\" or \"all\"",
-                                         quoted);
-                free(quoted);
-                warns[n_warns++] = stats_warn;
-            }
+            char *quoted = fw_promql_quote(q->stats, strlen(q->stats));
+            stats_warn = fw_asprintf("value %s for parameter \"stats\" is deprecated and will be "
+                                     "rejected in the next major release, use \"true\" or "
+                                     "\"all\"",
+                                     quoted);
+            free(quoted);
+            warns[n_warns++] = stats_warn;
         }
-        body = s_success_annotated(data, warns, n_warns, &r, text);
+        body = s_success_annotated(&r, q->stats && *q->stats ? &le : NULL, warns, n_warns, text);
         free(stats_warn);
-        free(data);
         tsdb_eval_result_clear(&r);
         *http_status = 200;
     } else if (rc == FW_ETIMEOUT) {
