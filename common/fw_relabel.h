@@ -17,11 +17,10 @@
     Deliberate differences: lowercase/uppercase map ASCII letters only; labelmap walks the
     set in name order (Prometheus: the original labels, then those added by earlier rules).
 
-    fw_relabel_cache_t remembers, per input label set, what the rules made of it, so a
-    scrape of the same series applies metric_relabel_configs without allocating.
+    (The scraper's per-target scrape cache keeps what metric_relabel_configs made of each
+    series text, so a known series is not relabeled again: scraper/scraper_cache.h.)
 
-    Thread safety: prepared configs are immutable and may be shared; a cache belongs to one
-    thread.
+    Thread safety: prepared configs are immutable and may be shared.
 */
 #ifndef FW_RELABEL_H
 #define FW_RELABEL_H
@@ -80,31 +79,5 @@ bool fw_relabel_process(const struct fw_relabel_config *rc, size_t n, struct fw_
 
 // One rule as text, "action=replace source_labels=[a,b] ..." for logs (caller frees).
 char *fw_relabel_describe(const struct fw_relabel_config *rc);
-
-// ---------------------------------------------------------------------------------------
-//  Cache: input label set -> result, for metric relabeling
-
-typedef struct fw_relabel_cache fw_relabel_cache_t;
-
-// A cache of at most max_entries results (it is emptied when full).
-fw_relabel_cache_t *fw_relabel_cache_new(size_t max_entries);
-void fw_relabel_cache_destroy(fw_relabel_cache_t **self_p);
-// Forget every entry (the rules changed).
-void fw_relabel_cache_clear(fw_relabel_cache_t *self);
-// The result of the n rules for `in` (whose strings may be borrowed): the relabeled set
-// (borrowed; lives until the next call on self), or NULL when the rules drop it. Entries
-// are keyed by the full label set, so rc must be the same rules on every call (clear the
-// cache when they change).
-const struct fw_labels *fw_relabel_cache_apply(fw_relabel_cache_t *self,
-                                               const struct fw_relabel_config *rc, size_t n,
-                                               const struct fw_labels *in);
-// The same with `in`'s fw_labels_hash h given (the caller has it); *out_hash (when not NULL)
-// receives the result's fw_labels_hash when the set is kept.
-const struct fw_labels *fw_relabel_cache_apply_hashed(fw_relabel_cache_t *self,
-                                                      const struct fw_relabel_config *rc, size_t n,
-                                                      const struct fw_labels *in, uint64_t h,
-                                                      uint64_t *out_hash);
-// Entries held.
-size_t fw_relabel_cache_len(const fw_relabel_cache_t *self);
 
 #endif

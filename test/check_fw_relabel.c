@@ -187,22 +187,6 @@ START_TEST(test_fw_relabel_cases)
         ck_assert_msg(keep && strcmp(s_show(&l, got, sizeof(got)), c->out) == 0, "%s: %s, want %s",
                       c->name, keep ? got : "dropped", c->out);
 
-    // The cache gives the same answer, and a second time without allocating.
-    fw_relabel_cache_t *cache = fw_relabel_cache_new(16);
-    struct fw_labels in = FW_LABELS_INIT;
-    s_parse(c->in, &in);
-    const struct fw_labels *out = fw_relabel_cache_apply(cache, t.r, t.n, &in);
-    ck_assert_int_eq(out != NULL, c->out != NULL);
-    if (out)
-        ck_assert_str_eq(s_show(out, got, sizeof(got)), c->out);
-    unsigned long before = fw_mem_allocations();
-    const struct fw_labels *again = fw_relabel_cache_apply(cache, t.r, t.n, &in);
-    ck_assert_uint_eq(fw_mem_allocations(), before);
-    ck_assert_ptr_eq(again, out);
-    ck_assert_uint_eq(fw_relabel_cache_len(cache), 1);
-    fw_relabel_cache_destroy(&cache);
-    ck_assert_ptr_null(cache);
-    fw_labels_clear(&in);
     fw_labels_clear(&l);
     check_util_rules_free(&t);
 }
@@ -274,29 +258,14 @@ START_TEST(test_fw_relabel_md5)
 }
 END_TEST
 
-// A full cache is emptied and refilled, so it stays bounded.
-START_TEST(test_fw_relabel_cache_bounded)
+// fw_relabel_describe: a rule as text for logs.
+START_TEST(test_fw_relabel_describe)
 {
     struct check_util_rules t;
     struct fw_cfg_errors errs;
     ck_assert_int_eq(
         check_util_rules_load("r: [{source_labels: [a], regex: '1.*', action: drop}]\n", &t, &errs),
         0);
-    fw_relabel_cache_t *cache = fw_relabel_cache_new(100);
-    for (int i = 0; i < 1000; i++) {
-        char v[16];
-        snprintf(v, sizeof(v), "%d", i);
-        struct fw_labels in = FW_LABELS_INIT;
-        fw_labels_set(&in, "a", v);
-        const struct fw_labels *out = fw_relabel_cache_apply(cache, t.r, t.n, &in);
-        ck_assert_int_eq(out == NULL, v[0] == '1');
-        ck_assert_uint_le(fw_relabel_cache_len(cache), 100);
-        fw_labels_clear(&in);
-    }
-    fw_relabel_cache_clear(cache);
-    ck_assert_uint_eq(fw_relabel_cache_len(cache), 0);
-    fw_relabel_cache_destroy(&cache);
-    fw_relabel_cache_destroy(&cache);
     char *d = fw_relabel_describe(&t.r[0]);
     ck_assert_ptr_nonnull(strstr(d, "action=drop"));
     ck_assert_ptr_nonnull(strstr(d, "source_labels=a"));
@@ -313,7 +282,7 @@ fw_relabel_suite(void)
     tcase_add_loop_test(tc, test_fw_relabel_cases, 0, (int)(sizeof(s_cases) / sizeof(s_cases[0])));
     tcase_add_loop_test(tc, test_fw_relabel_validation, 0, (int)(sizeof(s_bad) / sizeof(s_bad[0])));
     tcase_add_test(tc, test_fw_relabel_md5);
-    tcase_add_test(tc, test_fw_relabel_cache_bounded);
+    tcase_add_test(tc, test_fw_relabel_describe);
     suite_add_tcase(s, tc);
     return s;
 }
