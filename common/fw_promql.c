@@ -656,7 +656,35 @@ s_parse_at(fw_promql_parser_t *p, fw_promql_expr_t *e)
     return 0;
 }
 
-// Postfix: [range], [range:step], offset d, @ t.
+// "anchored" or "smoothed" after e (Prometheus 3's experimental extended range selectors,
+// enabled in floorwatch): the range is read beyond its ends, from the sample before it
+// (anchored) or interpolated at both ends (smoothed). 0, or -1 after fw_promql_lex_fail.
+static int
+s_parse_extended(fw_promql_parser_t *p, fw_promql_expr_t *e)
+{
+    fw_promql_tok_t *t = fw_promql_next(p);
+    bool anchored = fw_promql_is_kw(t, "anchored");
+    const char *what = anchored ? "anchored" : "smoothed";
+    if (e->kind == FW_PQ_SUBQUERY) {
+        fw_promql_lex_fail(p, e->pos, "%s modifier is not supported for subqueries", what);
+        return -1;
+    }
+    if (e->kind != FW_PQ_SELECTOR) {
+        fw_promql_lex_fail(p, e->pos, "%s modifier not implemented", what);
+        return -1;
+    }
+    if (anchored ? e->smoothed : e->anchored) {
+        fw_promql_lex_fail(p, e->pos, "anchored and smoothed modifiers cannot be used together");
+        return -1;
+    }
+    if (anchored)
+        e->anchored = true;
+    else
+        e->smoothed = true;
+    return 0;
+}
+
+// Postfix: [range], [range:step], offset d, @ t, anchored, smoothed.
 static fw_promql_expr_t *
 s_parse_postfix(fw_promql_parser_t *p, fw_promql_expr_t *e)
 {
@@ -741,10 +769,10 @@ s_parse_postfix(fw_promql_parser_t *p, fw_promql_expr_t *e)
             continue;
         }
         if ((fw_promql_is_kw(t, "anchored") || fw_promql_is_kw(t, "smoothed")) &&
-            (e->kind == FW_PQ_SELECTOR || e->kind == FW_PQ_SUBQUERY)) {
-            fw_promql_lex_fail(p, t->pos, "the %s modifier is not supported by floorwatch yet",
-                               fw_promql_is_kw(t, "anchored") ? "anchored" : "smoothed");
-            goto fail;
+            fw_promql_peek2(p)->type != T_LPAREN) {
+            if (s_parse_extended(p, e) != 0)
+                goto fail;
+            continue;
         }
         return e;
     }

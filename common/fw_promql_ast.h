@@ -121,8 +121,9 @@ struct fw_promql_expr {
     // that depends on the query (step(), range()): the evaluator works it out into
     // range_ms, offset_ms or step_ms when a query starts. NULL for a literal.
     struct fw_promql_expr *range_expr, *offset_expr, *step_expr; // owned
-    fw_pq_at_t at; // SELECTOR and SUBQUERY: the @ modifier
-    int64_t at_ms; // FW_PQ_AT_TIME: the time in milliseconds
+    bool anchored, smoothed; // SELECTOR: Prometheus 3's experimental range modifiers
+    fw_pq_at_t at;           // SELECTOR and SUBQUERY: the @ modifier
+    int64_t at_ms;           // FW_PQ_AT_TIME: the time in milliseconds
 
     // CALL
     fw_pq_func_t func;

@@ -123,6 +123,7 @@ s_format(const fw_promql_expr_t *e, char **b, size_t *l, size_t *c)
         }
         s_cat_offset(e, b, l, c);
         s_cat_at(e, b, l, c);
+        s_cat(b, l, c, e->anchored ? " anchored" : e->smoothed ? " smoothed" : "");
         return;
     }
     case FW_PQ_CALL:

@@ -74,6 +74,8 @@ START_TEST(test_fw_promql_selectors)
     s_roundtrip("a + on (x) group_left fill_right(-1) fill_left(5m) b",
                 "a + on (x) group_left () fill_left(300) fill_right(-1) b");
     s_roundtrip("a + fill", "a + fill");
+    s_roundtrip("rate(x[5m] offset 1m anchored)", "rate(x[5m] offset 1m anchored)");
+    s_roundtrip("x smoothed", "x smoothed");
     s_roundtrip("a + fill(1) fill", "a + fill(1) fill");
     s_roundtrip("foo:bar:rate5m", "foo:bar:rate5m");
     s_roundtrip("up{on=\"x\"}", "up{on=\"x\"}"); // keywords are fine as label names
@@ -222,7 +224,9 @@ START_TEST(test_fw_promql_errors_have_positions)
     s_bad("x\n  + by", 7, "unexpected identifier \"by\"");
     s_bad("abs(x, 1)", 1, "expected 1 argument(s) in call to \"abs\", got 2");
     s_bad("x[1m/0]", 5, "division by zero");
-    s_bad("rate(x[5m] anchored)", 12, "the anchored modifier is not supported by floorwatch yet");
+    s_bad("x[5m:] anchored", 1, "anchored modifier is not supported for subqueries");
+    s_bad("x[5m] anchored smoothed", 1, "anchored and smoothed modifiers cannot be used together");
+    s_bad("sum(x) smoothed", 1, "smoothed modifier not implemented");
     s_bad("info(x)", 1, "function \"info\" is not supported by floorwatch yet");
     s_bad("a and fill(0) b", 7, "filling in missing series not allowed for set operators");
     s_bad("1 + fill(0) b", 1, "filling in missing series only allowed between instant vectors");

@@ -653,6 +653,21 @@ START_TEST(test_tsdb_eval_max_samples)
 }
 END_TEST
 
+// anchored and smoothed ranges: the value before the range or interpolated at its ends.
+START_TEST(test_tsdb_eval_anchored_smoothed)
+{
+    s_load_seq("m", MIN_MS, 0, 1, 10); // 0, 1, 2, ... every minute
+    ck_assert_double_eq_tol(s_value("increase(m[1m] anchored)", 5 * MIN_MS), 1, 1e-12);
+    ck_assert_double_eq_tol(s_value("increase(m[1m] smoothed)", 4 * MIN_MS + 30000), 1, 1e-12);
+    ck_assert_double_eq_tol(s_value("m smoothed", 4 * MIN_MS + 15000), 4.25, 1e-12);
+    ck_assert_double_eq_tol(s_value("changes(m[2m] anchored)", 5 * MIN_MS), 2, 1e-12);
+    char *got = s_eval("max_over_time(m[1m] smoothed)", 5 * MIN_MS);
+    ck_assert_str_eq(got, "error:-1:smoothed modifier can only be used with: delta, increase, "
+                          "rate - not with max_over_time");
+    free(got);
+}
+END_TEST
+
 Suite *
 tsdb_eval_suite(void)
 {
@@ -675,6 +690,7 @@ tsdb_eval_suite(void)
     tcase_add_test(tc, test_tsdb_eval_aggregations_and_annotations);
     tcase_add_test(tc, test_tsdb_eval_at_and_fill);
     tcase_add_test(tc, test_tsdb_eval_max_samples);
+    tcase_add_test(tc, test_tsdb_eval_anchored_smoothed);
     suite_add_tcase(s, tc);
     return s;
 }

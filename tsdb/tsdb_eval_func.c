@@ -189,7 +189,20 @@ s_call_range(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, tsdb_eval
     for (size_t k = 0; k < e->n_args; k++)
         if (e->args[k]->type == FW_PQ_MATRIX)
             m = &args[k];
-    struct tsdb_eval_fn_range a = {.c = c, .sel = m->sel, .t = t, .p = p};
+    const fw_promql_expr_t *sel = m->sel;
+    if (sel->kind == FW_PQ_SELECTOR && (sel->anchored || sel->smoothed)) {
+        // these ranges hold samples beyond their ends: only functions that know are safe
+        fw_pq_func_t f = e->func;
+        bool ok = f == FW_PQ_FN_RATE || f == FW_PQ_FN_INCREASE || f == FW_PQ_FN_DELTA ||
+                  (sel->anchored && (f == FW_PQ_FN_CHANGES || f == FW_PQ_FN_RESETS));
+        if (!ok)
+            return tsdb_eval_ctx_fail(c, "%s modifier can only be used with: %s - not with %s",
+                                      sel->anchored ? "anchored" : "smoothed",
+                                      sel->anchored ? "changes, delta, increase, rate, resets"
+                                                    : "delta, increase, rate",
+                                      e->func_name);
+    }
+    struct tsdb_eval_fn_range a = {.c = c, .sel = sel, .t = t, .p = p};
     for (size_t k = 0; k < m->mat.len && c->rc == 0; k++) {
         const struct tsdb_eval_ser *s = &m->mat.items[k];
         double v;

@@ -7,6 +7,7 @@
     which sort a copy in the caller's pooled scratch buffer.
 */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "tsdb_eval_int.h"
@@ -14,10 +15,88 @@
 // ---------------------------------------------------------------------------------------
 // rate, increase, delta, irate, idelta
 
+// ---------------------------------------------------------------------------------------
+// anchored and smoothed ranges (Prometheus's extendedRate and pickFirstSampleIndices)
+
+// The first index i in [0, n) with p[i].t_ms > x (or >= x with ge), n when none.
+static size_t
+s_search(const struct fw_sample *p, size_t n, int64_t x, bool ge)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ge ? p[mid].t_ms >= x : p[mid].t_ms > x)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+// rate, increase or delta of an anchored or smoothed range: the change from the value at
+// the range's start (the sample at or before it; smoothed: interpolated there) to the one
+// at its end (smoothed: interpolated), counter resets added in between.
+static bool
+s_extended(const struct tsdb_eval_fn_range *a, bool counter, bool is_rate, double *out)
+{
+    const struct fw_sample *f = a->pts;
+    const fw_promql_expr_t *sel = a->sel;
+    int64_t range_end = tsdb_eval_ctx_ref(a->c, sel, a->t);
+    int64_t range_start = tsdb_eval_ctx_tsub(range_end, sel->range_ms);
+    size_t last = a->len - 1, first = s_search(f, last, range_start, false);
+    first = first > 0 ? first - 1 : 0;
+    if (sel->smoothed)
+        last = s_search(f, last, range_end, true);
+    if (f[last].t_ms <= range_start || (sel->smoothed && f[first].t_ms > range_end))
+        return false;
+    double left = f[first].v, right = f[last].v;
+    if (sel->smoothed && f[first].t_ms < range_start)
+        left = tsdb_eval_math_interpolate(&f[first], &f[first + 1], range_start, counter);
+    if (sel->smoothed && last > 0 && f[last].t_ms > range_end)
+        right = tsdb_eval_math_interpolate(&f[last - 1], &f[last], range_end, counter);
+    double result = right - left;
+    if (counter) { // resets among the samples strictly inside the range
+        ptrdiff_t i = (ptrdiff_t)first + (f[first].t_ms <= range_start);
+        ptrdiff_t j = (ptrdiff_t)last - (f[last].t_ms >= range_end);
+        double prev = left, correction = 0;
+        for (; i <= j; i++) {
+            if (f[i].v < prev)
+                correction += prev;
+            prev = f[i].v;
+        }
+        if (right < prev)
+            correction += prev;
+        result += correction;
+    }
+    if (is_rate)
+        result /= (double)sel->range_ms / 1000.0;
+    *out = result;
+    return true;
+}
+
+// Where changes() and resets() start in an anchored range: at the last sample at or before
+// the range's start, if any. False when no sample is after the start (nothing to measure).
+static bool
+s_anchor(const struct tsdb_eval_fn_range *a, size_t *first)
+{
+    *first = 0;
+    const fw_promql_expr_t *sel = a->sel;
+    if (sel->kind != FW_PQ_SELECTOR || !sel->anchored)
+        return true;
+    int64_t range_start = tsdb_eval_ctx_tsub(tsdb_eval_ctx_ref(a->c, sel, a->t), sel->range_ms);
+    size_t after = s_search(a->pts, a->len, range_start, false);
+    if (after >= a->len)
+        return false;
+    *first = after > 0 ? after - 1 : 0;
+    return true;
+}
+
 // Prometheus's extrapolatedRate over the selector's range ending at range_end.
 static bool
 s_extrapolated(const struct tsdb_eval_fn_range *a, bool counter, bool is_rate, double *out)
 {
+    if (a->sel->kind == FW_PQ_SELECTOR && (a->sel->anchored || a->sel->smoothed))
+        return s_extended(a, counter, is_rate, out);
     if (a->len < 2)
         return false;
     const fw_promql_expr_t *sel = a->sel;
@@ -172,7 +251,10 @@ bool
 tsdb_eval_fn_changes(struct tsdb_eval_fn_range *a, double *out)
 {
     double v = 0;
-    for (size_t i = 1; i < a->len; i++) {
+    size_t first;
+    if (!s_anchor(a, &first))
+        return false;
+    for (size_t i = first + 1; i < a->len; i++) {
         double x = a->pts[i - 1].v, y = a->pts[i].v;
         if (x != y && !(isnan(x) && isnan(y)))
             v++;
@@ -185,7 +267,10 @@ bool
 tsdb_eval_fn_resets(struct tsdb_eval_fn_range *a, double *out)
 {
     double v = 0;
-    for (size_t i = 1; i < a->len; i++)
+    size_t first;
+    if (!s_anchor(a, &first))
+        return false;
+    for (size_t i = first + 1; i < a->len; i++)
         if (a->pts[i].v < a->pts[i - 1].v)
             v++;
     *out = v;

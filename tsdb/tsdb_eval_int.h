@@ -403,6 +403,18 @@ tsdb_eval_math_kahan_inc(double inc, double sum, double *comp)
     return t;
 }
 
+// The value at t on the line from p1 to p2 (Prometheus's interpolate); with counter, a reset
+// between them restarts from 0.
+static inline double
+tsdb_eval_math_interpolate(const struct fw_sample *p1, const struct fw_sample *p2, int64_t t,
+                           bool counter)
+{
+    double y1 = p1->v, y2 = p2->v;
+    if (counter && y2 < y1)
+        y1 = 0;
+    return y1 + (y2 - y1) * (double)(t - p1->t_ms) / (double)(p2->t_ms - p1->t_ms);
+}
+
 // Prometheus's mean: a Kahan sum while it stays finite, then an incremental mean, with
 // infinities handled so that avg(Inf, 1) is Inf rather than NaN.
 struct tsdb_eval_math_avg {

@@ -90,6 +90,21 @@ tsdb_eval_select_free(tsdb_eval_ctx_t *c)
     c->sel = NULL;
 }
 
+// How far before its range (anchored, smoothed) and after its end (smoothed) selector e
+// reads: the lookback, for the sample before the range and the one after it. A smoothed
+// instant selector reads the lookback on either side of its time.
+static int64_t
+s_before(const fw_promql_expr_t *e)
+{
+    return (e->range_ms > 0 && e->anchored) || e->smoothed ? TSDB_EVAL_LOOKBACK_MS : 0;
+}
+
+static int64_t
+s_after(const fw_promql_expr_t *e)
+{
+    return e->smoothed ? TSDB_EVAL_LOOKBACK_MS : 0;
+}
+
 static int
 s_store_fail(tsdb_eval_ctx_t *c, uint64_t id, int rc)
 {
@@ -191,12 +206,12 @@ s_node(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e)
     if (nd->mode != S_MATERIAL)
         return nd;
     // Inside a subquery: the whole window this selector can be asked for, once.
-    int64_t window = e->range_ms > 0 ? e->range_ms : TSDB_EVAL_LOOKBACK_MS;
+    int64_t window = (e->range_ms > 0 ? e->range_ms : TSDB_EVAL_LOOKBACK_MS) + s_before(e);
     int64_t mint =
         tsdb_eval_ctx_tadd(tsdb_eval_ctx_tsub(tsdb_eval_ctx_ref(c, e, c->start), window), 1);
-    int64_t maxt = tsdb_eval_ctx_ref(c, e, c->end);
+    int64_t maxt = tsdb_eval_ctx_tadd(tsdb_eval_ctx_ref(c, e, c->end), s_after(e));
     for (size_t k = 0; k < nd->n; k++) {
-        if (s_materialise(c, nd, &nd->series[k], mint, maxt, e->range_ms == 0) != 0)
+        if (s_materialise(c, nd, &nd->series[k], mint, maxt, e->range_ms == 0 && !e->smoothed) != 0)
             return NULL;
         if ((k & 255) == 255 && tsdb_eval_ctx_check_deadline(c) != 0)
             return NULL;
@@ -265,7 +280,9 @@ s_advance(tsdb_eval_ctx_t *c, const struct s_node *nd, struct s_series *s, int64
     }
     if (!w->it) {
         w->it = fw_malloc(sizeof(*w->it));
-        tsdb_store_iter_init(w->it, c->rd, s->id, from, tsdb_eval_ctx_ref(c, nd->e, c->end));
+        tsdb_store_iter_init(
+            w->it, c->rd, s->id, from,
+            tsdb_eval_ctx_tadd(tsdb_eval_ctx_ref(c, nd->e, c->end), s_after(nd->e)));
     }
     struct tsdb_store_iter *it = w->it;
     int64_t last_t = w->last_t, read = 0;
@@ -338,10 +355,46 @@ s_begin(tsdb_eval_ctx_t *c, struct s_node *nd, int64_t ref)
     nd->last_ref = ref;
 }
 
+// A smoothed instant selector (Prometheus's smoothSeries): each series' value at the
+// selector's time, interpolated between the samples around it (the sample itself when one
+// is there, the last one when none follows), from the lookback on either side.
+static int
+s_smoothed(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, struct tsdb_eval_val *out)
+{
+    struct tsdb_eval_val win;
+    memset(&win, 0, sizeof(win));
+    if (tsdb_eval_select_matrix(c, e, t, &win) != 0) {
+        tsdb_eval_ctx_val_clear(c, &win);
+        return -1;
+    }
+    int64_t at = tsdb_eval_ctx_ref(c, e, t);
+    out->type = FW_PQ_VECTOR;
+    for (size_t k = 0; k < win.mat.len; k++) {
+        const struct tsdb_eval_ser *s = &win.mat.items[k];
+        size_t i = 0;
+        while (i < s->len && s->pts[i].t_ms < at)
+            i++;
+        double v;
+        if (i < s->len && s->pts[i].t_ms == at)
+            v = s->pts[i].v;
+        else if (i > 0 && i < s->len)
+            v = tsdb_eval_math_interpolate(&s->pts[i - 1], &s->pts[i], at, false);
+        else if (i > 0)
+            v = s->pts[i - 1].v;
+        else
+            continue;
+        tsdb_eval_ctx_push(c, &out->vec, s->ls, t, v);
+    }
+    tsdb_eval_ctx_val_clear(c, &win);
+    return 0;
+}
+
 int
 tsdb_eval_select_vector(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
                         struct tsdb_eval_val *out)
 {
+    if (e->smoothed)
+        return s_smoothed(c, e, t, out);
     struct s_node *nd = s_node(c, e);
     if (!nd)
         return -1;
@@ -383,8 +436,10 @@ tsdb_eval_select_matrix(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t
     struct s_node *nd = s_node(c, e);
     if (!nd)
         return -1;
-    int64_t ref = tsdb_eval_ctx_ref(c, e, t);
-    int64_t from = tsdb_eval_ctx_tadd(tsdb_eval_ctx_tsub(ref, e->range_ms), 1);
+    // anchored and smoothed ranges read the lookback before (smoothed also after) them
+    int64_t ref = tsdb_eval_ctx_tadd(tsdb_eval_ctx_ref(c, e, t), s_after(e));
+    int64_t span = tsdb_eval_ctx_tadd(tsdb_eval_ctx_tadd(e->range_ms, s_before(e)), s_after(e));
+    int64_t from = tsdb_eval_ctx_tadd(tsdb_eval_ctx_tsub(ref, span), 1);
     out->type = FW_PQ_MATRIX;
     out->sel = e;
     s_begin(c, nd, ref);
@@ -395,7 +450,7 @@ tsdb_eval_select_matrix(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t
         size_t len;
         if (nd->mode == S_MATERIAL) {
             size_t hi = s_upper(s->w->buf, s->w->hi, ref);
-            size_t lo = s_upper(s->w->buf, s->w->hi, tsdb_eval_ctx_tsub(ref, e->range_ms));
+            size_t lo = s_upper(s->w->buf, s->w->hi, tsdb_eval_ctx_tsub(ref, span));
             p = s->w->buf + lo;
             len = hi - lo;
         } else if (nd->mode == S_ONESHOT) {
