@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "alertd_state.h"
+#include "fw_lmdb.h"
 #include "fw_mem.h"
 
 #define S_MAPSIZE ((size_t)1 << 30) // 1 GiB of address space; the file grows as used
@@ -123,80 +124,9 @@ alertd_state_dir(const alertd_state_t *self)
 }
 
 static int
-s_mkdir_p(const char *dir)
-{
-    char *tmp = fw_strdup(dir);
-    int rc = 0;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            rc = -1;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        rc = -1;
-    free(tmp);
-    return rc;
-}
-
-// A directory without data.mdb may only hold lost+found, lock.mdb and the silences.json of
-// older alertd releases (imported by alertd at start).
-static int
-s_check_dir(const char *dir, fw_err_t *err)
-{
-    char p[4096];
-    snprintf(p, sizeof p, "%s/data.mdb", dir);
-    struct stat st;
-    if (stat(p, &st) == 0)
-        return 0;
-    DIR *d = opendir(dir);
-    if (!d) {
-        fw_err_set(err, "cannot read storage directory %s: %s", dir, strerror(errno));
-        return -1;
-    }
-    struct dirent *e;
-    const char *other = NULL;
-    while (!other && (e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
-            strcmp(e->d_name, "lost+found") != 0 && strcmp(e->d_name, "lock.mdb") != 0 &&
-            strncmp(e->d_name, "silences.json", 13) != 0)
-            other = e->d_name;
-    if (other)
-        fw_err_set(err,
-                   "storage directory %s is not empty (it holds \"%s\") and holds no alertd "
-                   "state (data.mdb): give --storage.path an empty or new directory",
-                   dir, other);
-    closedir(d);
-    return other ? -1 : 0;
-}
-
-static int
 s_lmdb_fail(fw_err_t *err, const char *dir, const char *what, int rc)
 {
     fw_err_set(err, "lmdb %s in %s: %s", what, dir, mdb_strerror(rc));
-    return -1;
-}
-
-// The data file must hold every page the meta page names (a truncated copy would fault).
-static int
-s_check_size(alertd_state_t *self, fw_err_t *err)
-{
-    MDB_envinfo info;
-    MDB_stat st;
-    struct stat fs;
-    int fd;
-    if (mdb_env_info(self->env, &info) != 0 || mdb_env_stat(self->env, &st) != 0 ||
-        mdb_env_get_fd(self->env, &fd) != 0 || fstat(fd, &fs) != 0)
-        return 0;
-    uint64_t need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
-    if ((uint64_t)fs.st_size >= need)
-        return 0;
-    fw_err_set(err,
-               "data file %s/data.mdb is truncated: %lld bytes, but its database needs %llu: "
-               "restore it from a backup, or move the directory away to start empty",
-               self->dir, (long long)fs.st_size, (unsigned long long)need);
     return -1;
 }
 
@@ -265,11 +195,13 @@ alertd_state_open(alertd_state_t *self, const char *dir, fw_err_t *err)
     MDB_txn *txn = NULL;
     free(self->dir);
     self->dir = fw_strdup(dir);
-    if (s_mkdir_p(dir) != 0) {
+    if (fw_lmdb_mkdir_p(dir) != 0) {
         fw_err_set(err, "cannot create storage directory %s: %s", dir, strerror(errno));
         return -1;
     }
-    if (s_check_dir(dir, err) != 0)
+    // silences.json: what older alertd releases kept, imported at start
+    static const char *const also[] = {"silences.json", NULL};
+    if (fw_lmdb_check_dir(dir, also, "alertd state", "--storage.path", err) != 0)
         return -1;
     if ((rc = mdb_env_create(&self->env)) != 0)
         return s_lmdb_fail(err, dir, "env_create", rc);
@@ -291,7 +223,8 @@ alertd_state_open(alertd_state_t *self, const char *dir, fw_err_t *err)
         fw_err_set(err, "storage directory %s is in use by another alertd", dir);
         goto fail_quiet;
     }
-    if (s_check_size(self, err) != 0 || s_check_format(self, &fresh, err) != 0)
+    if (fw_lmdb_check_size(self->env, fd, self->dir, err) != 0 ||
+        s_check_format(self, &fresh, err) != 0)
         goto fail_quiet;
     if ((rc = mdb_txn_begin(self->env, NULL, 0, &txn)) != 0)
         goto fail_env;

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "fw_bytes.h"
+#include "fw_lmdb.h"
 #include "fw_hash.h"
 #include "fw_log.h"
 #include "fw_mem.h"
@@ -144,55 +145,6 @@ tsdb_store_set_ooo_window(tsdb_store_t *self, int64_t ms)
     tsdb_head_set_ooo_window(self->head, ms);
 }
 
-static int
-s_mkdir_p(const char *dir)
-{
-    char *tmp = fw_strdup(dir);
-    int rc = 0;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            rc = -1;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        rc = -1;
-    free(tmp);
-    return rc;
-}
-
-// A directory without data.mdb must be empty (a volume's lost+found aside): anything else
-// is somebody else's data, which LMDB would happily share the directory with.
-static int
-s_check_dir(const char *dir, fw_err_t *err)
-{
-    char p[4096];
-    snprintf(p, sizeof(p), "%s/data.mdb", dir);
-    struct stat st;
-    if (stat(p, &st) == 0)
-        return 0;
-    DIR *d = opendir(dir);
-    if (!d) {
-        fw_err_set(err, "cannot read storage directory %s: %s", dir, strerror(errno));
-        return -1;
-    }
-    struct dirent *e;
-    const char *other = NULL;
-    while (!other && (e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
-            strcmp(e->d_name, "lost+found") != 0 && strcmp(e->d_name, "lock.mdb") != 0)
-            other = e->d_name;
-    if (other)
-        fw_err_set(err,
-                   "storage directory %s is not empty (it holds \"%s\") and holds no floorwatch "
-                   "storage (data.mdb): give --storage.tsdb.path an empty or new directory",
-                   dir, other);
-    closedir(d);
-    return other ? -1 : 0;
-}
-
 // Which format does the environment hold? 0 ok (existing format 4; 2 or 3 with *upgrade
 // set; or *fresh set for an empty one); -1 with err saying what to do.
 static int
@@ -278,25 +230,6 @@ format1:
 
 // The data file must hold every page LMDB's meta page says it has: a truncated copy would
 // otherwise fault (SIGBUS) on the first read past its end.
-static int
-s_check_size(tsdb_store_t *self, fw_err_t *err)
-{
-    MDB_envinfo info;
-    MDB_stat st;
-    struct stat fs;
-    if (mdb_env_info(self->env, &info) != 0 || mdb_env_stat(self->env, &st) != 0 ||
-        fstat(self->lock_fd, &fs) != 0)
-        return 0;
-    uint64_t need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
-    if ((uint64_t)fs.st_size >= need)
-        return 0;
-    fw_err_set(err,
-               "data file %s/data.mdb is truncated: %lld bytes, but its database needs %llu: "
-               "restore it from a backup, or move the directory away to start empty",
-               self->dir, (long long)fs.st_size, (unsigned long long)need);
-    return -1;
-}
-
 int
 tsdb_store_open(tsdb_store_t *self, const char *dir, fw_err_t *err)
 {
@@ -306,11 +239,11 @@ tsdb_store_open(tsdb_store_t *self, const char *dir, fw_err_t *err)
     char upgrade_from[8] = "";
     free(self->dir);
     self->dir = fw_strdup(dir);
-    if (s_mkdir_p(dir) != 0) {
+    if (fw_lmdb_mkdir_p(dir) != 0) {
         fw_err_set(err, "cannot create storage directory %s: %s", dir, strerror(errno));
         return -1;
     }
-    if (s_check_dir(dir, err) != 0)
+    if (fw_lmdb_check_dir(dir, NULL, "floorwatch storage", "--storage.tsdb.path", err) != 0)
         return -1;
     if ((rc = mdb_env_create(&self->env)) != 0)
         return tsdb_store_int_lmdb_fail(err, "env_create", rc);
@@ -337,7 +270,7 @@ tsdb_store_open(tsdb_store_t *self, const char *dir, fw_err_t *err)
         self->lock_fd = -1;
         goto fail_quiet;
     }
-    if (s_check_size(self, err) != 0 ||
+    if (fw_lmdb_check_size(self->env, self->lock_fd, self->dir, err) != 0 ||
         s_check_format(self, &fresh, &upgrade, upgrade_from, err) != 0)
         goto fail_quiet;
     if ((rc = mdb_txn_begin(self->env, NULL, 0, &txn)) != 0)

@@ -1,0 +1,89 @@
+/*  fw_lmdb.c — see fw_lmdb.h. */
+#include "fw_lmdb.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fw_mem.h"
+
+int
+fw_lmdb_mkdir_p(const char *dir)
+{
+    char *tmp = fw_strdup(dir);
+    int rc = 0;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            rc = -1;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        rc = -1;
+    free(tmp);
+    return rc;
+}
+
+static int
+s_allowed(const char *name, const char *const *also)
+{
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strcmp(name, "lost+found") == 0 ||
+        strcmp(name, "lock.mdb") == 0)
+        return 1;
+    for (size_t k = 0; also && also[k]; k++)
+        if (strncmp(name, also[k], strlen(also[k])) == 0)
+            return 1;
+    return 0;
+}
+
+int
+fw_lmdb_check_dir(const char *dir, const char *const *also, const char *what, const char *flag,
+                  fw_err_t *err)
+{
+    char p[4096];
+    snprintf(p, sizeof(p), "%s/data.mdb", dir);
+    struct stat st;
+    if (stat(p, &st) == 0)
+        return 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        fw_err_set(err, "cannot read storage directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    struct dirent *e;
+    const char *other = NULL;
+    while (!other && (e = readdir(d)) != NULL)
+        if (!s_allowed(e->d_name, also))
+            other = e->d_name;
+    if (other)
+        fw_err_set(err,
+                   "storage directory %s is not empty (it holds \"%s\") and holds no %s "
+                   "(data.mdb): give %s an empty or new directory",
+                   dir, other, what, flag);
+    closedir(d);
+    return other ? -1 : 0;
+}
+
+int
+fw_lmdb_check_size(MDB_env *env, int fd, const char *dir, fw_err_t *err)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    struct stat fs;
+    if (mdb_env_info(env, &info) != 0 || mdb_env_stat(env, &st) != 0 || fstat(fd, &fs) != 0)
+        return 0;
+    uint64_t need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    if ((uint64_t)fs.st_size >= need)
+        return 0;
+    fw_err_set(err,
+               "data file %s/data.mdb is truncated: %lld bytes, but its database needs %llu: "
+               "restore it from a backup, or move the directory away to start empty",
+               dir, (long long)fs.st_size, (unsigned long long)need);
+    return -1;
+}
