@@ -6,8 +6,10 @@
     comparisons < `+ -` < `* / % atan2` < unary minus < `^` (right-associative), so
     `-2^2` is -4 and `2^-1` parses. Types are checked while building, with Prometheus's
     messages, and every error carries the byte position of the offending token.
-    Label regexes are compiled here through fw_regex (RE2), anchored as Prometheus 3 does,
-    `^(?s:re)$`; matching them is linear in the value and always decides.
+    Selectors and their modifiers are parsed in fw_promql_sel.c (label regexes compiled
+    through fw_regex, RE2, anchored as Prometheus 3 does, `^(?s:re)$`, so matching is linear
+    and always decides), durations in fw_promql_dur.c, info()'s arguments in
+    fw_promql_info.c; the function table is fw_promql_funcs.def.
 */
 #include "fw_promql.h"
 
@@ -263,151 +265,6 @@ s_parse_label_list(fw_promql_parser_t *p, char ***out, size_t *n_out, const char
     }
 }
 
-static int
-s_add_matcher(fw_promql_parser_t *p, fw_promql_expr_t *e, const char *name, fw_match_op_t op,
-              const char *value, int pos)
-{
-    struct fw_matcher m;
-    fw_err_t rerr;
-    if (fw_matcher_init(&m, op, name, value, FW_REGEX_PROMETHEUS, &rerr) != 0) {
-        fw_promql_lex_fail(p, pos, "%s", rerr.msg);
-        return -1;
-    }
-    e->matchers = fw_realloc(e->matchers, (e->n_matchers + 1) * sizeof(*e->matchers));
-    e->matchers[e->n_matchers++] = m;
-    return 0;
-}
-
-// `{a="b", c=~"d"}` after an optional metric name; e is the selector being built.
-static int
-s_parse_matchers(fw_promql_parser_t *p, fw_promql_expr_t *e)
-{
-    fw_promql_next(p); // {
-    for (;;) {
-        fw_promql_tok_t *t = fw_promql_peek(p);
-        if (t->type == T_RBRACE) {
-            fw_promql_next(p);
-            return 0;
-        }
-        const char *name;
-        int npos = t->pos;
-        if (t->type == T_IDENT && !strchr(t->str, ':')) {
-            name = t->str;
-        } else if (t->type == T_STR) {
-            name = t->str; // quoted label names (UTF-8 names, Prometheus 3)
-        } else {
-            fw_promql_unexpected(p, t, "label matching", "label matching operator");
-            return -1;
-        }
-        fw_promql_next(p);
-        fw_promql_tok_t *opt = fw_promql_peek(p);
-        fw_match_op_t op;
-        switch (opt->type) {
-        case T_ASSIGN: op = FW_MATCH_EQ; break;
-        case T_NEQ: op = FW_MATCH_NE; break;
-        case T_EQL_RE: op = FW_MATCH_RE; break;
-        case T_NEQ_RE: op = FW_MATCH_NRE; break;
-        default:
-            if (t->type == T_STR && (opt->type == T_COMMA || opt->type == T_RBRACE)) {
-                // {"metric_name"}: a quoted metric name
-                if (e->metric) {
-                    fw_promql_lex_fail(p, npos,
-                                       "metric name must not be set twice: \"%s\" or \"%s\"",
-                                       e->metric, name);
-                    return -1;
-                }
-                e->metric = fw_strdup(name);
-                if (s_add_matcher(p, e, "__name__", FW_MATCH_EQ, name, npos) != 0)
-                    return -1;
-                if (opt->type == T_COMMA)
-                    fw_promql_next(p);
-                continue;
-            }
-            fw_promql_unexpected(p, opt, "label matching", "label matching operator");
-            return -1;
-        }
-        fw_promql_next(p);
-        fw_promql_tok_t *v = fw_promql_peek(p);
-        if (v->type != T_STR) {
-            fw_promql_unexpected(p, v, "label matching", "string");
-            return -1;
-        }
-        fw_promql_next(p);
-        if (s_add_matcher(p, e, name, op, v->str, v->pos) != 0)
-            return -1;
-        t = fw_promql_peek(p);
-        if (t->type == T_COMMA) {
-            fw_promql_next(p);
-            continue;
-        }
-        if (t->type != T_RBRACE) {
-            fw_promql_unexpected(p, t, "label matching", "\",\" or \"}\"");
-            return -1;
-        }
-    }
-}
-
-static fw_promql_expr_t *
-s_parse_selector(fw_promql_parser_t *p)
-{
-    fw_promql_tok_t *t = fw_promql_peek(p);
-    fw_promql_expr_t *e = fw_promql_node(FW_PQ_SELECTOR, FW_PQ_VECTOR, t->pos);
-    if (t->type == T_IDENT) {
-        e->metric = fw_strdup(t->str);
-        fw_promql_next(p);
-        if (s_add_matcher(p, e, "__name__", FW_MATCH_EQ, e->metric, t->pos) != 0)
-            goto fail;
-    }
-    if (fw_promql_peek(p)->type == T_LBRACE && s_parse_matchers(p, e) != 0)
-        goto fail;
-    if (!e->metric) {
-        bool nonempty = false;
-        for (size_t k = 0; k < e->n_matchers; k++)
-            if (!fw_matcher_matches(&e->matchers[k], ""))
-                nonempty = true;
-        if (!nonempty) {
-            fw_promql_lex_fail(p, e->pos,
-                               "vector selector must contain at least one non-empty matcher");
-            goto fail;
-        }
-    } else {
-        for (size_t k = 1; k < e->n_matchers; k++)
-            if (strcmp(e->matchers[k].name, "__name__") == 0) {
-                fw_promql_lex_fail(p, e->pos, "metric name must not be set twice: \"%s\" or \"%s\"",
-                                   e->metric, e->matchers[k].value);
-                goto fail;
-            }
-    }
-    return e;
-fail:
-    fw_promql_expr_destroy(&e);
-    return NULL;
-}
-
-// A duration where one is required (fw_promql_parse_duration): a value known now into
-// *ms, or the expression the evaluator works out per query into *expr (*ms 0). 0 or -1.
-static int
-s_parse_duration(fw_promql_parser_t *p, bool offset, const char *where, int64_t *ms,
-                 fw_promql_expr_t **expr)
-{
-    fw_promql_expr_t *d = fw_promql_parse_duration(p, offset, where);
-    if (!d)
-        return -1;
-    *ms = 0;
-    *expr = NULL;
-    if (d->kind != FW_PQ_NUMBER) {
-        *expr = d;
-        return 0;
-    }
-    double v = round(d->num * 1000.0);
-    fw_promql_expr_destroy(&d);
-    // times saturate at the ends of int64 milliseconds (tsdb_eval_ctx_tsub), so may durations
-    *ms = v >= 9223372036854775807.0    ? INT64_MAX
-          : v <= -9223372036854775808.0 ? INT64_MIN
-                                        : (int64_t)v;
-    return 0;
-}
-
 static fw_promql_expr_t *
 s_parse_call(fw_promql_parser_t *p)
 {
@@ -427,7 +284,10 @@ s_parse_call(fw_promql_parser_t *p)
     fw_promql_next(p); // (
     if (fw_promql_peek(p)->type != T_RPAREN) {
         for (;;) {
+            // info()'s second argument is a label selector that may match empty values
+            p->info_labels = f->fn == FW_PQ_FN_INFO && e->n_args == 1;
             fw_promql_expr_t *a = s_parse_expr(p, 0);
+            p->info_labels = false;
             if (!a)
                 goto fail;
             fw_promql_add_arg(e, a);
@@ -568,7 +428,7 @@ s_parse_primary(fw_promql_parser_t *p)
         fw_promql_add_arg(e, in);
         return e;
     }
-    case T_LBRACE: return s_parse_selector(p);
+    case T_LBRACE: return fw_promql_parse_selector(p);
     case T_IDENT: {
         for (size_t k = 0; k < sizeof(s_aggs) / sizeof(s_aggs[0]); k++)
             if (strcasecmp(t->str, s_aggs[k].name) == 0) {
@@ -583,202 +443,10 @@ s_parse_primary(fw_promql_parser_t *p)
             fw_promql_unexpected(p, t, NULL, NULL);
             return NULL;
         }
-        return s_parse_selector(p);
+        return fw_promql_parse_selector(p);
     }
     default: fw_promql_unexpected(p, t, NULL, NULL); return NULL;
     }
-}
-
-// A range (or subquery range) must be positive: a literal one now, an expression when the
-// evaluator works it out. 0, or -1 after fw_promql_lex_fail.
-static int
-s_positive(fw_promql_parser_t *p, int pos, const char *what, int64_t ms,
-           const fw_promql_expr_t *expr)
-{
-    if (expr || ms > 0)
-        return 0;
-    fw_promql_lex_fail(p, pos, "%s must be positive", what);
-    return -1;
-}
-
-// "@ <time>", "@ start()" or "@ end()" after a selector or subquery e (the "@" is next).
-static int
-s_parse_at(fw_promql_parser_t *p, fw_promql_expr_t *e)
-{
-    fw_promql_next(p); // @
-    if (e->kind != FW_PQ_SELECTOR && e->kind != FW_PQ_SUBQUERY) {
-        fw_promql_lex_fail(p, e->pos,
-                           "@ modifier must be preceded by an instant vector selector or range "
-                           "vector selector or a subquery");
-        return -1;
-    }
-    if (e->at != FW_PQ_AT_NONE) {
-        fw_promql_lex_fail(p, e->pos, "@ <timestamp> may not be set multiple times");
-        return -1;
-    }
-    fw_promql_tok_t *t = fw_promql_peek(p);
-    if (t->type == T_IDENT && (strcmp(t->str, "start") == 0 || strcmp(t->str, "end") == 0) &&
-        fw_promql_peek2(p)->type == T_LPAREN) {
-        e->at = strcmp(t->str, "start") == 0 ? FW_PQ_AT_START : FW_PQ_AT_END;
-        fw_promql_next(p);
-        fw_promql_next(p);
-        return fw_promql_expect(p, T_RPAREN, "@") ? 0 : -1;
-    }
-    double sign = 1;
-    if (t->type == T_ADD || t->type == T_SUB) {
-        sign = t->type == T_SUB ? -1 : 1;
-        fw_promql_next(p);
-        t = fw_promql_peek(p);
-    }
-    double secs;
-    if (t->type == T_NUM)
-        secs = t->num;
-    else if (t->type == T_DUR)
-        secs = (double)t->ms / 1000.0;
-    else {
-        fw_promql_unexpected(p, t, "@", "timestamp");
-        return -1;
-    }
-    fw_promql_next(p);
-    secs *= sign;
-    if (!isfinite(secs) || secs >= 9223372036854775807.0 || secs <= -9223372036854775808.0) {
-        char num[64]; // Go's %f
-        if (isnan(secs) || isinf(secs))
-            snprintf(num, sizeof(num), "%s", isnan(secs) ? "NaN" : secs > 0 ? "+Inf" : "-Inf");
-        else
-            snprintf(num, sizeof(num), "%f", secs);
-        fw_promql_lex_fail(p, e->pos, "timestamp out of bounds for @ modifier: %s", num);
-        return -1;
-    }
-    double ms = round(secs * 1000.0); // Prometheus's timestamp.FromFloatSeconds
-    e->at = FW_PQ_AT_TIME;
-    e->at_ms = ms >= 9.2e18 ? INT64_MAX : ms <= -9.2e18 ? INT64_MIN : (int64_t)ms;
-    return 0;
-}
-
-// "anchored" or "smoothed" after e (Prometheus 3's experimental extended range selectors,
-// enabled in floorwatch): the range is read beyond its ends, from the sample before it
-// (anchored) or interpolated at both ends (smoothed). 0, or -1 after fw_promql_lex_fail.
-static int
-s_parse_extended(fw_promql_parser_t *p, fw_promql_expr_t *e)
-{
-    fw_promql_tok_t *t = fw_promql_next(p);
-    bool anchored = fw_promql_is_kw(t, "anchored");
-    const char *what = anchored ? "anchored" : "smoothed";
-    if (e->kind == FW_PQ_SUBQUERY) {
-        fw_promql_lex_fail(p, e->pos, "%s modifier is not supported for subqueries", what);
-        return -1;
-    }
-    if (e->kind != FW_PQ_SELECTOR) {
-        fw_promql_lex_fail(p, e->pos, "%s modifier not implemented", what);
-        return -1;
-    }
-    if (anchored ? e->smoothed : e->anchored) {
-        fw_promql_lex_fail(p, e->pos, "anchored and smoothed modifiers cannot be used together");
-        return -1;
-    }
-    if (anchored)
-        e->anchored = true;
-    else
-        e->smoothed = true;
-    return 0;
-}
-
-// Postfix: [range], [range:step], offset d, @ t, anchored, smoothed.
-static fw_promql_expr_t *
-s_parse_postfix(fw_promql_parser_t *p, fw_promql_expr_t *e)
-{
-    for (;;) {
-        fw_promql_tok_t *t = fw_promql_peek(p);
-        if (t->type == T_LBRACK) {
-            bool plain = e->kind == FW_PQ_SELECTOR && e->range_ms == 0 && !e->range_expr &&
-                         e->offset_ms == 0 && !e->offset_expr && e->at == FW_PQ_AT_NONE;
-            fw_promql_next(p);
-            int64_t ms;
-            fw_promql_expr_t *rexpr = NULL, *sexpr = NULL;
-            if (s_parse_duration(p, false, "subquery or range selector", &ms, &rexpr) != 0)
-                goto fail;
-            if (fw_promql_peek(p)->type != T_COLON) {
-                if (!plain) {
-                    fw_promql_expr_destroy(&rexpr);
-                    fw_promql_lex_fail(p, t->pos, "%s",
-                                       e->kind != FW_PQ_SELECTOR ? "ranges only allowed for vector "
-                                                                   "selectors"
-                                       : e->range_ms || e->range_expr
-                                           ? "no range modifiers allowed before range"
-                                       : e->offset_ms || e->offset_expr
-                                           ? "no offset modifiers allowed before range"
-                                           : "no @ modifiers allowed before range");
-                    goto fail;
-                }
-                if (!fw_promql_expect(p, T_RBRACK, "range selector") ||
-                    s_positive(p, t->pos, "range selector", ms, rexpr) != 0) {
-                    fw_promql_expr_destroy(&rexpr);
-                    goto fail;
-                }
-                e->range_ms = ms;
-                e->range_expr = rexpr;
-                e->type = FW_PQ_MATRIX;
-                continue;
-            }
-            fw_promql_next(p); // :
-            int64_t step = 0;
-            if ((fw_promql_peek(p)->type != T_RBRACK &&
-                 s_parse_duration(p, false, "subquery selector", &step, &sexpr) != 0) ||
-                !fw_promql_expect(p, T_RBRACK, "subquery selector") ||
-                s_positive(p, t->pos, "subquery range", ms, rexpr) != 0) {
-                fw_promql_expr_destroy(&rexpr);
-                fw_promql_expr_destroy(&sexpr);
-                goto fail;
-            }
-            if (e->type != FW_PQ_VECTOR) {
-                fw_promql_lex_fail(p, e->pos, "subquery is only allowed on instant vector, got %s",
-                                   fw_promql_type_str(e->type));
-                fw_promql_expr_destroy(&rexpr);
-                fw_promql_expr_destroy(&sexpr);
-                goto fail;
-            }
-            fw_promql_expr_t *sq = fw_promql_node(FW_PQ_SUBQUERY, FW_PQ_MATRIX, e->pos);
-            sq->range_ms = ms;
-            sq->range_expr = rexpr;
-            sq->step_ms = step;
-            sq->step_expr = sexpr;
-            fw_promql_add_arg(sq, e);
-            e = sq;
-            continue;
-        }
-        if (fw_promql_is_kw(t, "offset")) {
-            if (e->kind != FW_PQ_SELECTOR && e->kind != FW_PQ_SUBQUERY) {
-                fw_promql_lex_fail(p, t->pos,
-                                   "offset modifier must be preceded by an instant vector "
-                                   "selector or range vector selector or a subquery");
-                goto fail;
-            }
-            if (e->offset_ms != 0 || e->offset_expr) {
-                fw_promql_lex_fail(p, t->pos, "offset may not be set multiple times");
-                goto fail;
-            }
-            fw_promql_next(p);
-            if (s_parse_duration(p, true, "offset", &e->offset_ms, &e->offset_expr) != 0)
-                goto fail;
-            continue;
-        }
-        if (t->type == T_AT) {
-            if (s_parse_at(p, e) != 0)
-                goto fail;
-            continue;
-        }
-        if ((fw_promql_is_kw(t, "anchored") || fw_promql_is_kw(t, "smoothed")) &&
-            fw_promql_peek2(p)->type != T_LPAREN) {
-            if (s_parse_extended(p, e) != 0)
-                goto fail;
-            continue;
-        }
-        return e;
-    }
-fail:
-    fw_promql_expr_destroy(&e);
-    return NULL;
 }
 
 // A run of signs is read in one loop rather than one recursion per sign, so `-----…1`
@@ -803,7 +471,7 @@ s_parse_unary(fw_promql_parser_t *p)
         fw_promql_expr_t *e = s_parse_primary(p);
         if (!e)
             return NULL;
-        return s_parse_postfix(p, e);
+        return fw_promql_parse_postfix(p, e);
     }
     fw_promql_expr_t *in = s_parse_expr(p, S_PREC_POW);
     if (!in)

@@ -64,7 +64,8 @@ typedef struct {
     size_t n, cap, i;
     fw_err_t *err;
     bool failed;
-    int depth; // s_parse_expr calls under way: bounds the recursion
+    int depth;        // s_parse_expr calls under way: bounds the recursion
+    bool info_labels; // parsing info()'s label selector: empty matchers are fine
 } fw_promql_parser_t;
 
 // What a token type is called in error messages ("number", "\"(\"", ...).
@@ -129,5 +130,15 @@ const char *fw_promql_type_str(fw_pq_type_t t);
 // FW_PQ_NUMBER node (seconds) when the value is known now, else a tree the evaluator works
 // out per query. NULL after fw_promql_lex_fail.
 fw_promql_expr_t *fw_promql_parse_duration(fw_promql_parser_t *p, bool offset, const char *where);
+
+// fw_promql_sel.c: a selector (`name{matchers}` or `{matchers}`, the next token starts
+// it); the postfix modifiers after e ([range], [range:step], offset, @, anchored,
+// smoothed), which consume e and return the result. NULL after fw_promql_lex_fail.
+fw_promql_expr_t *fw_promql_parse_selector(fw_promql_parser_t *p);
+fw_promql_expr_t *fw_promql_parse_postfix(fw_promql_parser_t *p, fw_promql_expr_t *e);
+
+// fw_promql_info.c: check info()'s arguments (call, parsed) and build the selector of its
+// info series into call->param. 0, or -1 after fw_promql_lex_fail.
+int fw_promql_info_prepare(fw_promql_parser_t *p, fw_promql_expr_t *call);
 
 #endif
