@@ -320,6 +320,9 @@ s_parse_call(fw_promql_parser_t *p)
         fw_promql_lex_fail(p, e->pos, "too many arguments in call to \"%s\"", e->func_name);
         goto fail;
     }
+    if (f->fn == FW_PQ_FN_INFO && e->n_args > 1 && e->args[1]->type == FW_PQ_VECTOR &&
+        fw_promql_info_prepare(p, e) != 0)
+        goto fail;
     for (size_t k = 0; k < e->n_args; k++) {
         size_t ti = k < (size_t)f->n_types ? k : (size_t)f->n_types - 1; // variadic: the last
         if (e->args[k]->type != f->args[ti]) {
@@ -330,6 +333,8 @@ s_parse_call(fw_promql_parser_t *p)
             goto fail;
         }
     }
+    if (f->fn == FW_PQ_FN_INFO && !e->param && fw_promql_info_prepare(p, e) != 0)
+        goto fail;
     return e;
 fail:
     fw_promql_expr_destroy(&e);

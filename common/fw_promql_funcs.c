@@ -28,7 +28,6 @@ static const fw_promql_func_info_t s_funcs[] = {
 // (checked before the table, which describes them all).
 static const char *const s_unsupported_funcs[] = {
     "start_timestamp", // needs the start timestamps floorwatch does not store
-    "info",            // not implemented yet (tsdb_eval_fn_info refuses it too)
     NULL,
 };
 

@@ -227,7 +227,9 @@ START_TEST(test_fw_promql_errors_have_positions)
     s_bad("x[5m:] anchored", 1, "anchored modifier is not supported for subqueries");
     s_bad("x[5m] anchored smoothed", 1, "anchored and smoothed modifiers cannot be used together");
     s_bad("sum(x) smoothed", 1, "smoothed modifier not implemented");
-    s_bad("info(x)", 1, "function \"info\" is not supported by floorwatch yet");
+    s_bad("info(x, y)", 9, "expected label selectors only, got vector selector instead");
+    s_bad("info(x, sum(y))", 9, "expected label selectors only");
+    s_bad("start_timestamp(x)", 1, "function \"start_timestamp\" is not supported by floorwatch");
     s_bad("a and fill(0) b", 7, "filling in missing series not allowed for set operators");
     s_bad("1 + fill(0) b", 1, "filling in missing series only allowed between instant vectors");
     s_bad("a + fill(x) b", 10, "unexpected identifier \"x\" in fill modifier");

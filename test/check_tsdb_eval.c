@@ -653,6 +653,25 @@ START_TEST(test_tsdb_eval_max_samples)
 }
 END_TEST
 
+// info(): the data labels of target_info (or the named info metrics) joined on instance and
+// job; an element nothing joins is dropped when a data matcher needs a value.
+START_TEST(test_tsdb_eval_info)
+{
+    s_load_seq("m{instance=\"a\", job=\"j\"}", MIN_MS, 1, 0, 10);
+    s_load_seq("m{instance=\"b\", job=\"j\"}", MIN_MS, 2, 0, 10);
+    s_load_seq("target_info{instance=\"a\", job=\"j\", region=\"eu\"}", MIN_MS, 1, 0, 10);
+    s_load_seq("build_info{instance=\"b\", job=\"j\", version=\"2\"}", MIN_MS, 1, 0, 10);
+    s_expect("info(m)", 5 * MIN_MS,
+             "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":\"m\","
+             "\"instance\":\"a\",\"job\":\"j\",\"region\":\"eu\"},\"value\":[300,\"1\"]},"
+             "{\"metric\":{\"__name__\":\"m\",\"instance\":\"b\",\"job\":\"j\"},"
+             "\"value\":[300,\"2\"]}]}");
+    s_expect("info(m, {__name__=\"build_info\", version=~\".+\"})", 5 * MIN_MS,
+             "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":\"m\","
+             "\"instance\":\"b\",\"job\":\"j\",\"version\":\"2\"},\"value\":[300,\"2\"]}]}");
+}
+END_TEST
+
 // anchored and smoothed ranges: the value before the range or interpolated at its ends.
 START_TEST(test_tsdb_eval_anchored_smoothed)
 {
@@ -691,6 +710,7 @@ tsdb_eval_suite(void)
     tcase_add_test(tc, test_tsdb_eval_at_and_fill);
     tcase_add_test(tc, test_tsdb_eval_max_samples);
     tcase_add_test(tc, test_tsdb_eval_anchored_smoothed);
+    tcase_add_test(tc, test_tsdb_eval_info);
     suite_add_tcase(s, tc);
     return s;
 }

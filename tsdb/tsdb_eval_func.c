@@ -231,7 +231,10 @@ tsdb_eval_func_call(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
     }
     memset(args, 0, n_vals * sizeof(*args));
     int rc = 0;
-    for (size_t k = 0; k < na && rc == 0; k++)
+    // info()'s label selector only names what to join: its info series are read through
+    // the selector the parser built in e->param, never by selecting all it matches
+    size_t n_eval = e->func == FW_PQ_FN_INFO ? 1 : na;
+    for (size_t k = 0; k < n_eval && rc == 0; k++)
         rc = tsdb_eval_node(c, e->args[k], t, &args[k]);
     if (rc == 0 && na == 0 && im->how == S_K_elem) {
         args[0].type = FW_PQ_VECTOR; // the date functions' default argument: vector(time())

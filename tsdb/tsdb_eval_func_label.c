@@ -270,10 +270,169 @@ tsdb_eval_fn_sort_by_label(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_
 // ---------------------------------------------------------------------------------------
 // info
 
+// Is the __name__ of ls matched by every __name__ matcher of sel (an info metric itself)?
+static bool
+s_is_info(const fw_promql_expr_t *sel, const struct tsdb_eval_lset *ls)
+{
+    const char *name = fw_labels_get(&ls->labels, "__name__");
+    for (size_t k = 0; k < sel->n_matchers; k++)
+        if (strcmp(sel->matchers[k].name, "__name__") == 0 &&
+            !fw_matcher_matches(&sel->matchers[k], name))
+            return false;
+    return true;
+}
+
+// An info series' join key: {__name__=name, instance, job} from ls's identifying labels.
+static const struct tsdb_eval_lset *
+s_info_sig(tsdb_eval_ctx_t *c, const char *name, const struct tsdb_eval_lset *ls)
+{
+    struct fw_labels v = tsdb_eval_ctx_view(c, 3);
+    const char *inst = fw_labels_get(&ls->labels, "instance");
+    const char *job = fw_labels_get(&ls->labels, "job");
+    v.items[v.len++] = (struct fw_label){(char *)"__name__", (char *)name};
+    if (inst)
+        v.items[v.len++] = (struct fw_label){(char *)"instance", (char *)inst};
+    if (job)
+        v.items[v.len++] = (struct fw_label){(char *)"job", (char *)job};
+    return tsdb_eval_ctx_intern(c, &v);
+}
+
+// Is name a data label info() was asked for (any, when it named none but __name__)?
+static bool
+s_wanted(const fw_promql_expr_t *labels, const char *name)
+{
+    bool any = false;
+    for (size_t k = 0; labels && k < labels->n_matchers; k++) {
+        if (strcmp(labels->matchers[k].name, "__name__") == 0)
+            continue;
+        any = true;
+        if (strcmp(labels->matchers[k].name, name) == 0)
+            return true;
+    }
+    return !any;
+}
+
+// Does every data-label matcher (not __name__) match an absent label?
+static bool
+s_all_match_empty(const fw_promql_expr_t *labels)
+{
+    for (size_t k = 0; labels && k < labels->n_matchers; k++)
+        if (strcmp(labels->matchers[k].name, "__name__") != 0 &&
+            !fw_matcher_matches(&labels->matchers[k], ""))
+            return false;
+    return true;
+}
+
+// The newest info sample per join key into tab (index into in); distinct names into names.
+static int
+s_info_index(tsdb_eval_ctx_t *c, const struct tsdb_eval_vec *in, struct tsdb_eval_tab *tab,
+             const char ***names, size_t *n_names, size_t *cap_names)
+{
+    for (size_t k = 0; k < in->len; k++) {
+        const struct tsdb_eval_elem *el = &in->items[k];
+        const char *name = fw_labels_get(&el->ls->labels, "__name__");
+        const struct tsdb_eval_lset *sig = s_info_sig(c, name ? name : "", el->ls);
+        size_t prev = tsdb_eval_ctx_tab_get(tab, sig);
+        if (prev == SIZE_MAX) {
+            tsdb_eval_ctx_tab_put(c, tab, sig, k);
+            bool known = false;
+            for (size_t j = 0; j < *n_names; j++)
+                known |= strcmp((*names)[j], name ? name : "") == 0;
+            if (!known) {
+                tsdb_eval_ctx_grow(c, (void **)names, cap_names, *n_names + 1, sizeof(**names));
+                (*names)[(*n_names)++] = name ? name : "";
+            }
+            continue;
+        }
+        const struct tsdb_eval_elem *old = &in->items[prev];
+        if (old->t == el->t) {
+            char *a = fw_labels_format(&old->ls->labels), *b = fw_labels_format(&el->ls->labels);
+            tsdb_eval_ctx_fail(c,
+                               "found duplicate series for info metric: existing %s @ %lld, new "
+                               "%s @ %lld",
+                               a, (long long)old->t, b, (long long)el->t);
+            free(a);
+            free(b);
+            return -1;
+        }
+        if (el->t > old->t) // the newest sample wins: overwrite the slot's index
+            for (size_t s = 0; s < tab->cap; s++)
+                if (tab->slots[s].key == sig)
+                    tab->slots[s].idx = k;
+    }
+    return 0;
+}
+
+// info(v [, {labels}]): v's elements with the data labels of the info series that share
+// their instance and job (target_info by default), as Prometheus's info.go: an info metric
+// in v passes as it is; an element no info series joins keeps its labels when every data
+// matcher accepts an absent label, else it is dropped; two info series giving one label
+// different values is an error.
 int
 tsdb_eval_fn_info(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
                   struct tsdb_eval_val *args, size_t na, struct tsdb_eval_val *out)
 {
-    (void)e, (void)t, (void)args, (void)na, (void)out;
-    return tsdb_eval_ctx_fail(c, "function \"info\" is not supported by floorwatch yet");
+    const fw_promql_expr_t *sel = e->param, *labels = na > 1 ? e->args[1] : NULL;
+    const struct tsdb_eval_vec *base = &args[0].vec;
+    struct tsdb_eval_val info;
+    memset(&info, 0, sizeof(info));
+    bool ids = false; // some element that is no info metric has an instance or a job
+    for (size_t k = 0; k < base->len && !ids; k++)
+        ids = !s_is_info(sel, base->items[k].ls) &&
+              (fw_labels_get(&base->items[k].ls->labels, "instance") ||
+               fw_labels_get(&base->items[k].ls->labels, "job"));
+    if (ids && tsdb_eval_node(c, sel, t, &info) != 0)
+        return -1;
+    struct tsdb_eval_tab tab;
+    tsdb_eval_ctx_tab_init(c, &tab, info.vec.len);
+    const char **names = NULL;
+    size_t n_names = 0, cap_names = 0, cap_added = 0, cap_joined = 0, *joined = NULL;
+    const struct fw_label **added = NULL;
+    int rc = s_info_index(c, &info.vec, &tab, &names, &n_names, &cap_names);
+    for (size_t k = 0; k < base->len && rc == 0; k++) {
+        const struct tsdb_eval_elem *b = &base->items[k];
+        if (s_is_info(sel, b->ls)) {
+            tsdb_eval_ctx_push(c, &out->vec, b->ls, t, b->v);
+            continue;
+        }
+        // the joined info samples first: s_info_sig uses the scratch view the result needs
+        size_t n_added = 0, seen = 0, room = b->ls->labels.len;
+        tsdb_eval_ctx_grow(c, (void **)&joined, &cap_joined, n_names + 1, sizeof(*joined));
+        for (size_t j = 0; j < n_names; j++) {
+            size_t i = tsdb_eval_ctx_tab_get(&tab, s_info_sig(c, names[j], b->ls));
+            if (i != SIZE_MAX) {
+                joined[seen++] = i;
+                room += info.vec.items[i].ls->labels.len;
+            }
+        }
+        struct fw_labels v = tsdb_eval_ctx_view(c, room);
+        memcpy(v.items, b->ls->labels.items, b->ls->labels.len * sizeof(*v.items));
+        v.len = b->ls->labels.len;
+        for (size_t j = 0; j < seen && rc == 0; j++) {
+            size_t i = joined[j];
+            const struct fw_labels *il = &info.vec.items[i].ls->labels;
+            for (size_t q = 0; q < il->len && rc == 0; q++) {
+                const struct fw_label *l = &il->items[q];
+                if (strcmp(l->name, "__name__") == 0 || !s_wanted(labels, l->name))
+                    continue;
+                for (size_t a = 0; a < n_added; a++)
+                    if (strcmp(added[a]->name, l->name) == 0 &&
+                        strcmp(added[a]->value, l->value) != 0)
+                        rc = tsdb_eval_ctx_fail(c, "conflicting label: %s", l->name);
+                if (rc != 0 || fw_labels_get(&b->ls->labels, l->name))
+                    continue;
+                tsdb_eval_ctx_grow(c, (void **)&added, &cap_added, n_added + 1, sizeof(*added));
+                added[n_added++] = l;
+                tsdb_eval_ctx_view_set(&v, l->name, l->value);
+            }
+        }
+        if (rc == 0 && (seen > 0 || s_all_match_empty(labels)))
+            tsdb_eval_ctx_push(c, &out->vec, tsdb_eval_ctx_intern(c, &v), t, b->v);
+    }
+    tsdb_eval_ctx_release(c, (void **)&added, &cap_added, sizeof(*added));
+    tsdb_eval_ctx_release(c, (void **)&joined, &cap_joined, sizeof(*joined));
+    tsdb_eval_ctx_release(c, (void **)&names, &cap_names, sizeof(*names));
+    tsdb_eval_ctx_tab_free(c, &tab);
+    tsdb_eval_ctx_val_clear(c, &info);
+    return rc;
 }
