@@ -1,9 +1,11 @@
 /*  ruled_main.c — main() of ruled, the rule evaluator: flags, configuration, then the
-    daemon class (ruled.c). Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
+    daemon class (ruled.c). `ruled test FILE...` runs rule unit tests (ruled_test.h).
+    Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
 */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fw_flags.h"
 #include "fw_log.h"
@@ -11,6 +13,7 @@
 #include "fw_ports.h"
 #include "fw_sender.h"
 #include "ruled.h"
+#include "ruled_test.h"
 
 static const struct fw_flag s_flags[] = {
     FW_FLAGS_COMMON(struct ruled_opts, common, FW_HTTP_RULED),
@@ -33,6 +36,8 @@ static const struct fw_flag s_flags[] = {
 int
 main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "test") == 0)
+        return ruled_test_main(argc - 1, argv + 1, stdout, stderr);
     struct ruled_opts opts = {0};
     int rc = fw_flags_parse(argc, argv, "ruled",
                             "evaluates Prometheus recording and alerting "

@@ -83,8 +83,9 @@ $(OM_CONF_BIN): $(BUILD)/test/conformance/openmetrics.o $(LIBFW)
 check-conformance-om: $(OM_CONF_BIN)
 	@$(OM_CONF_BIN) test/conformance/openmetrics.floor
 
-check-conformance-rules: $(BUILD)/bin/ruled
+check-conformance-rules: $(BUILD)/bin/ruled $(BUILD)/bin/tsdb
 	@BUILD=$(BUILD) SHARED=$(SHARED) bash test/conformance/rules.sh test/conformance/rules.floor
+	@BUILD=$(BUILD) SHARED=$(SHARED) bash test/conformance/rules_unittest.sh
 
 # PromQL conformance: the upstream promqltest scripts from $(SHARED)/conformance/promql run
 # against a real tsdb (loaded through fwpush); fails when an eval fails that

@@ -7,8 +7,8 @@
 # with `$BUILD/bin/ruled --check-config`; exit 0 means "loaded", exit 2 (config error)
 # "rejected", anything else (a crash) is a failure either way; the row passes when the
 # outcome matches the expectation. Rows expected pass/fail are promtool
-# rule unit-test files (the TSV's own classification); ruled does not run unit tests, so
-# they are counted as not applicable. A floor file (first number in it) guards against
+# rule unit-test files (the TSV's own classification): counted as not applicable here;
+# test/conformance/rules_unittest.sh runs them through `ruled test` against promtool. A floor file (first number in it) guards against
 # regressions: fewer passes than the floor fails the run.
 #
 # Usage: BUILD=build SHARED=../shared bash test/conformance/rules.sh [FLOOR_FILE]

@@ -1,0 +1,613 @@
+/*  ruled_test.c — `ruled test FILE...`: promtool's rule unit tests (see ruled_test.h).
+    The sequence follows cmd/promtool/unittest.go: load the file strictly, glob the rule files,
+    then for each test group load the rules, feed the series, evaluate at each step and compare.
+*/
+#include "ruled_test.h"
+
+#include <glob.h>
+#include <stdbool.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_cfg.h"
+#include "fw_log.h"
+#include "fw_mem.h"
+#include "fw_time.h"
+#include "ruled_group.h"
+#include "ruled_rules.h"
+#include "ruled_test_report.h"
+#include "ruled_test_series.h"
+#include "ruled_test_tsdb.h"
+
+// Samples per SAMPLES batch when feeding input series.
+#define S_BATCH_SAMPLES 200000
+
+struct s_exp_sample {
+    char *labels;
+    double value;
+};
+struct s_promql_test {
+    char *expr;
+    int64_t eval_time_ms;
+    struct s_exp_sample *exp;
+    size_t n_exp;
+};
+struct s_exp_alert {
+    struct fw_labels labels, annotations;
+};
+struct s_alert_test {
+    int64_t eval_time_ms;
+    char *alertname;
+    struct s_exp_alert *exp;
+    size_t n_exp;
+};
+struct s_input {
+    char *series, *values;
+};
+struct s_group {
+    int64_t interval_ms;
+    char *name;
+    struct fw_labels external_labels;
+    struct s_input *input;
+    size_t n_input;
+    struct s_alert_test *alerts;
+    size_t n_alerts;
+    struct s_promql_test *exprs;
+    size_t n_exprs;
+};
+struct s_file {
+    char **rule_files;
+    size_t n_rule_files;
+    int64_t evaluation_interval_ms;
+    char **order;
+    size_t n_order;
+    struct s_group *tests;
+    size_t n_tests;
+};
+
+#define S_LIST(k, T, m, n, E, c)                                                                   \
+    {                                                                                              \
+        .key = k, .type = FW_CFG_LIST, .off = offsetof(T, m), .count_off = offsetof(T, n),         \
+        .elem_size = sizeof(E), .child = c                                                         \
+    }
+static const struct fw_cfg_field s_sample_fields[] = {
+    {.key = "labels", .type = FW_CFG_STR, .off = offsetof(struct s_exp_sample, labels)},
+    {.key = "value", .type = FW_CFG_FLOAT, .off = offsetof(struct s_exp_sample, value)},
+    {0}};
+static const struct fw_cfg_field s_promql_fields[] = {
+    {.key = "expr", .type = FW_CFG_STR, .off = offsetof(struct s_promql_test, expr)},
+    {.key = "eval_time",
+     .type = FW_CFG_DURATION,
+     .off = offsetof(struct s_promql_test, eval_time_ms)},
+    S_LIST("exp_samples", struct s_promql_test, exp, n_exp, struct s_exp_sample, s_sample_fields),
+    {0}};
+static const struct fw_cfg_field s_exp_alert_fields[] = {
+    {.key = "exp_labels", .type = FW_CFG_STR_MAP, .off = offsetof(struct s_exp_alert, labels)},
+    {.key = "exp_annotations",
+     .type = FW_CFG_STR_MAP,
+     .off = offsetof(struct s_exp_alert, annotations)},
+    {0}};
+static const struct fw_cfg_field s_alert_fields[] = {
+    {.key = "eval_time",
+     .type = FW_CFG_DURATION,
+     .off = offsetof(struct s_alert_test, eval_time_ms)},
+    {.key = "alertname", .type = FW_CFG_STR, .off = offsetof(struct s_alert_test, alertname)},
+    S_LIST("exp_alerts", struct s_alert_test, exp, n_exp, struct s_exp_alert, s_exp_alert_fields),
+    {0}};
+static const struct fw_cfg_field s_input_fields[] = {
+    {.key = "series", .type = FW_CFG_STR, .off = offsetof(struct s_input, series)},
+    {.key = "values", .type = FW_CFG_STR, .off = offsetof(struct s_input, values)},
+    {0}};
+static const struct fw_cfg_field s_group_fields[] = {
+    {.key = "interval", .type = FW_CFG_DURATION, .off = offsetof(struct s_group, interval_ms)},
+    {.key = "name", .type = FW_CFG_STR, .off = offsetof(struct s_group, name)},
+    {.key = "external_labels",
+     .type = FW_CFG_LABELS,
+     .off = offsetof(struct s_group, external_labels)},
+    S_LIST("input_series", struct s_group, input, n_input, struct s_input, s_input_fields),
+    S_LIST("alert_rule_test", struct s_group, alerts, n_alerts, struct s_alert_test,
+           s_alert_fields),
+    S_LIST("promql_expr_test", struct s_group, exprs, n_exprs, struct s_promql_test,
+           s_promql_fields),
+    {0}};
+static const struct fw_cfg_field s_file_fields[] = {
+    {.key = "rule_files",
+     .type = FW_CFG_STR_LIST,
+     .off = offsetof(struct s_file, rule_files),
+     .count_off = offsetof(struct s_file, n_rule_files)},
+    {.key = "evaluation_interval",
+     .type = FW_CFG_DURATION,
+     .off = offsetof(struct s_file, evaluation_interval_ms)},
+    {.key = "group_eval_order",
+     .type = FW_CFG_STR_LIST,
+     .off = offsetof(struct s_file, order),
+     .count_off = offsetof(struct s_file, n_order)},
+    S_LIST("tests", struct s_file, tests, n_tests, struct s_group, s_group_fields),
+    {0}};
+
+// A JSON string's value, "" for anything else.
+static const char *
+s_str(const json_t *j)
+{
+    const char *s = json_string_value(j);
+    return s ? s : "";
+}
+
+// The errors of one test file, each a text promtool would print.
+struct s_errs {
+    char **items;
+    size_t len;
+};
+
+static void
+s_err_take(struct s_errs *e, struct ruled_test_buf *b)
+{
+    e->items = fw_realloc(e->items, (e->len + 1) * sizeof(*e->items));
+    e->items[e->len++] = b->s ? b->s : fw_strdup("");
+    memset(b, 0, sizeof(*b));
+}
+
+static void
+s_err_str(struct s_errs *e, const char *msg)
+{
+    struct ruled_test_buf b = {0};
+    ruled_test_buf_printf(&b, "%s", msg);
+    s_err_take(e, &b);
+}
+
+// The rule files and the groups built from them for one test group.
+struct s_rules {
+    struct ruled_rulefile *files;
+    size_t n_files;
+    ruled_group_t **groups;
+    size_t n_groups;
+};
+
+static void
+s_rules_free(struct s_rules *r)
+{
+    for (size_t i = 0; i < r->n_groups; i++)
+        ruled_group_destroy(&r->groups[i]);
+    for (size_t i = 0; i < r->n_files; i++)
+        ruled_rules_free(&r->files[i]);
+    free(r->groups);
+    free(r->files);
+    memset(r, 0, sizeof(*r));
+}
+
+static size_t
+s_order_of(const struct s_file *f, const char *name)
+{
+    for (size_t i = 0; i < f->n_order; i++)
+        if (strcmp(f->order[i], name) == 0)
+            return i;
+    return 0; // as a Go map lookup of a missing key
+}
+
+// Load every rule file and make the groups, in group_eval_order (stable otherwise).
+static int
+s_rules_load(const struct s_file *f, char **paths, size_t n_paths, const struct s_group *tg,
+             struct ruled_group_env *env, struct s_rules *out, struct s_errs *errs)
+{
+    out->files = fw_calloc(n_paths ? n_paths : 1, sizeof(*out->files));
+    int rc = 0;
+    for (size_t i = 0; i < n_paths; i++) {
+        struct fw_cfg_errors ce = {0};
+        out->n_files++;
+        if (ruled_rules_load(paths[i], NULL, &out->files[i], &ce) < 0) {
+            for (size_t j = 0; j < ce.len; j++) {
+                char buf[1024];
+                s_err_str(errs, fw_err_format(&ce.items[j], buf, sizeof(buf)));
+            }
+            rc = -1;
+        }
+    }
+    if (rc < 0)
+        return -1;
+    env->default_interval_ms = tg->interval_ms;
+    for (size_t i = 0; i < out->n_files; i++)
+        for (size_t j = 0; j < out->files[i].n_groups; j++) {
+            out->groups = fw_realloc(out->groups, (out->n_groups + 1) * sizeof(*out->groups));
+            out->groups[out->n_groups++] = ruled_group_new(paths[i], &out->files[i].groups[j], env);
+        }
+    // Insertion sort by order index: stable, and the group count is small.
+    for (size_t i = 1; i < out->n_groups; i++) {
+        ruled_group_t *g = out->groups[i];
+        const char *gn = strchr(ruled_group_key(g), ';') + 1;
+        size_t k = s_order_of(f, gn), j = i;
+        for (; j > 0; j--) {
+            const char *pn = strchr(ruled_group_key(out->groups[j - 1]), ';') + 1;
+            if (s_order_of(f, pn) <= k)
+                break;
+            out->groups[j] = out->groups[j - 1];
+        }
+        out->groups[j] = g;
+    }
+    return 0;
+}
+
+// Push every input series to tsdb. 0, or -1 with the error in errs.
+static int
+s_feed(const struct s_group *tg, ruled_test_tsdb_t *db, struct s_errs *errs)
+{
+    struct fw_batch *batch = fw_batch_new();
+    struct ruled_test_points pts = {0};
+    struct fw_labels l = FW_LABELS_INIT;
+    int rc = 0;
+    fw_err_t err = {0};
+    for (size_t i = 0; rc == 0 && i < tg->n_input; i++) {
+        const struct s_input *in = &tg->input[i];
+        if (ruled_test_series_parse_metric(in->series ? in->series : "", &l, &err) < 0 ||
+            ruled_test_series_expand(in->values, tg->interval_ms, &pts, &err) < 0) {
+            rc = -1;
+            break;
+        }
+        struct fw_series *s = fw_batch_add_series(batch, &l);
+        for (size_t k = 0; k < pts.len; k++)
+            fw_series_add(s, pts.t[k], pts.v[k]);
+        if (fw_batch_samples(batch) >= S_BATCH_SAMPLES) {
+            rc = ruled_test_tsdb_push(db, &batch, &err);
+            batch = fw_batch_new();
+        }
+    }
+    if (rc == 0 && fw_batch_samples(batch) > 0)
+        rc = ruled_test_tsdb_push(db, &batch, &err);
+    if (rc < 0)
+        s_err_str(errs, err.msg);
+    fw_batch_destroy(&batch);
+    ruled_test_points_clear(&pts);
+    fw_labels_clear(&l);
+    return rc;
+}
+
+// Firing alerts of alerting rules named name across groups.
+static size_t
+s_got_alerts(const struct s_rules *r, const char *name, struct ruled_test_alert **out)
+{
+    size_t n = 0;
+    *out = NULL;
+    for (size_t g = 0; g < r->n_groups; g++) {
+        json_t *grp = ruled_group_rules_json(r->groups[g]);
+        json_t *rules = json_object_get(grp, "rules"), *rule, *a;
+        size_t i, j;
+        json_array_foreach(rules, i, rule)
+        {
+            if (strcmp(s_str(json_object_get(rule, "type")), "alerting") != 0 ||
+                strcmp(s_str(json_object_get(rule, "name")), name) != 0)
+                continue;
+            json_array_foreach(json_object_get(rule, "alerts"), j, a)
+            {
+                if (strcmp(s_str(json_object_get(a, "state")), "firing") != 0)
+                    continue;
+                *out = fw_realloc(*out, (n + 1) * sizeof(**out));
+                struct ruled_test_alert *x = &(*out)[n++];
+                *x = (struct ruled_test_alert){FW_LABELS_INIT, FW_LABELS_INIT};
+                const char *k;
+                json_t *v;
+                json_object_foreach(json_object_get(a, "labels"), k, v)
+                    fw_labels_set(&x->labels, k, json_string_value(v));
+                json_object_foreach(json_object_get(a, "annotations"), k, v)
+                    fw_labels_set(&x->annotations, k, json_string_value(v));
+            }
+        }
+        json_decref(grp);
+    }
+    return n;
+}
+
+static void
+s_alerts_free(struct ruled_test_alert *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        fw_labels_clear(&a[i].labels);
+        fw_labels_clear(&a[i].annotations);
+    }
+    free(a);
+}
+
+static void
+s_check_alert(const struct s_group *tg, const struct s_alert_test *at, const struct s_rules *r,
+              struct s_errs *errs)
+{
+    struct ruled_test_alert *got;
+    size_t ngot = s_got_alerts(r, at->alertname, &got);
+    struct ruled_test_alert *exp = fw_calloc(at->n_exp + 1, sizeof(*exp));
+    for (size_t i = 0; i < at->n_exp; i++) {
+        fw_labels_copy(&exp[i].labels, &at->exp[i].labels);
+        fw_labels_set(&exp[i].labels, "alertname", at->alertname);
+        fw_labels_copy(&exp[i].annotations, &at->exp[i].annotations);
+    }
+    ruled_test_alerts_sort(got, ngot);
+    ruled_test_alerts_sort(exp, at->n_exp);
+    if (!ruled_test_alerts_equal(exp, at->n_exp, got, ngot)) {
+        struct ruled_test_buf b = {0};
+        char dur[64];
+        if (tg->name && *tg->name)
+            ruled_test_buf_printf(&b, "    name: %s,\n", tg->name);
+        ruled_test_buf_printf(&b, "    alertname: %s, time: %s, \n        exp:", at->alertname,
+                              fw_duration_format(at->eval_time_ms, dur, sizeof(dur)));
+        ruled_test_alerts_str(&b, exp, at->n_exp);
+        ruled_test_buf_printf(&b, ", \n        got:");
+        ruled_test_alerts_str(&b, got, ngot);
+        s_err_take(errs, &b);
+    }
+    s_alerts_free(got, ngot);
+    s_alerts_free(exp, at->n_exp);
+}
+
+static void
+s_samples_free(struct ruled_test_sample *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fw_labels_clear(&s[i].labels);
+    free(s);
+}
+
+static void
+s_check_expr(const struct s_promql_test *pt, ruled_test_tsdb_t *db, struct s_errs *errs)
+{
+    char dur[64];
+    fw_duration_format(pt->eval_time_ms, dur, sizeof(dur));
+    struct fw_vector v = {0};
+    fw_err_t err = {0};
+    struct ruled_test_buf b = {0};
+    const char *expr = pt->expr ? pt->expr : "";
+    if (ruled_test_tsdb_query(db, expr, pt->eval_time_ms, &v, &err) < 0) {
+        ruled_test_buf_printf(&b, "    expr: \"%s\", time: %s, err: %s", expr, dur, err.msg);
+        s_err_take(errs, &b);
+        return;
+    }
+    struct ruled_test_sample *got = fw_calloc(v.len + 1, sizeof(*got));
+    for (size_t i = 0; i < v.len; i++) {
+        fw_labels_copy(&got[i].labels, &v.items[i].labels);
+        got[i].v = v.items[i].v;
+    }
+    size_t ngot = v.len;
+    fw_vector_clear(&v);
+    struct ruled_test_sample *exp = fw_calloc(pt->n_exp + 1, sizeof(*exp));
+    size_t nexp = 0;
+    for (; nexp < pt->n_exp; nexp++) {
+        const char *text = pt->exp[nexp].labels ? pt->exp[nexp].labels : "";
+        exp[nexp].v = pt->exp[nexp].value;
+        if (*text && ruled_test_series_parse_metric(text, &exp[nexp].labels, &err) < 0) {
+            ruled_test_buf_printf(&b, "    expr: \"%s\", time: %s, err: labels \"%s\": %s", expr,
+                                  dur, text, err.msg);
+            s_err_take(errs, &b);
+            goto out;
+        }
+    }
+    ruled_test_samples_sort(exp, nexp);
+    ruled_test_samples_sort(got, ngot);
+    if (!ruled_test_samples_equal(exp, nexp, got, ngot)) {
+        ruled_test_buf_printf(&b, "    expr: \"%s\", time: %s,\n        exp: ", expr, dur);
+        ruled_test_samples_str(&b, exp, nexp);
+        ruled_test_buf_printf(&b, "\n        got: ");
+        ruled_test_samples_str(&b, got, ngot);
+        s_err_take(errs, &b);
+    }
+out:
+    s_samples_free(exp, nexp);
+    s_samples_free(got, ngot);
+}
+
+// Rules of g whose last evaluation failed, as "rule: NAME, time: T, err: E". Returns how many.
+static size_t
+s_rule_errors(ruled_group_t *g, int64_t ts, struct s_errs *errs)
+{
+    size_t n = 0;
+    char dur[64];
+    json_t *grp = ruled_group_rules_json(g), *rule;
+    size_t i;
+    json_array_foreach(json_object_get(grp, "rules"), i, rule)
+    {
+        if (strcmp(s_str(json_object_get(rule, "health")), "err") != 0)
+            continue;
+        struct ruled_test_buf b = {0};
+        const char *e = ruled_test_tsdb_error_text(s_str(json_object_get(rule, "lastError")));
+        ruled_test_buf_printf(&b, "    rule: %s, time: %s, err: %s",
+                              s_str(json_object_get(rule, "name")),
+                              ruled_test_go_duration(ts, dur, sizeof(dur)), e);
+        s_err_take(errs, &b);
+        n++;
+    }
+    json_decref(grp);
+    return n;
+}
+
+static int
+s_cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+// One test group (unittest.go testGroup.test). Appends its failures to errs.
+static void
+s_run_group(const struct s_file *f, char **paths, size_t n_paths, const struct s_group *tg,
+            const char *tsdb_bin, struct s_errs *errs)
+{
+    struct ruled_group_env env = {.external_labels = &tg->external_labels};
+    struct s_rules r = {0};
+    ruled_test_tsdb_t *db = NULL;
+    int64_t *times = NULL;
+    if (s_rules_load(f, paths, n_paths, tg, &env, &r, errs) < 0)
+        goto out;
+    for (size_t i = 0; i < tg->n_alerts; i++)
+        if (!tg->alerts[i].alertname || !*tg->alerts[i].alertname) {
+            char dur[64];
+            struct ruled_test_buf b = {0};
+            ruled_test_buf_printf(&b,
+                                  "an item under alert_rule_test misses required attribute "
+                                  "alertname at eval_time %s",
+                                  fw_duration_format(tg->alerts[i].eval_time_ms, dur, sizeof(dur)));
+            if (tg->name && *tg->name)
+                ruled_test_buf_printf(&b, " (in TestGroup %s)", tg->name);
+            s_err_take(errs, &b);
+            goto out;
+        }
+    fw_err_t err = {0};
+    db = ruled_test_tsdb_start(tsdb_bin, &err);
+    if (!db) {
+        s_err_str(errs, err.msg);
+        goto out;
+    }
+    if (s_feed(tg, db, errs) < 0)
+        goto out;
+
+    int64_t maxt = 0;
+    times = fw_calloc(tg->n_alerts + 1, sizeof(*times));
+    for (size_t i = 0; i < tg->n_alerts; i++) {
+        times[i] = tg->alerts[i].eval_time_ms;
+        if (times[i] > maxt)
+            maxt = times[i];
+    }
+    for (size_t i = 0; i < tg->n_exprs; i++)
+        if (tg->exprs[i].eval_time_ms > maxt)
+            maxt = tg->exprs[i].eval_time_ms;
+    qsort(times, tg->n_alerts, sizeof(*times), s_cmp_i64);
+    size_t n_times = 0; // unique
+    for (size_t i = 0; i < tg->n_alerts; i++)
+        if (n_times == 0 || times[n_times - 1] != times[i])
+            times[n_times++] = times[i];
+
+    int64_t step = f->evaluation_interval_ms;
+    size_t curr = 0;
+    for (int64_t ts = 0; ts <= maxt; ts += step) {
+        size_t failed = 0;
+        for (size_t g = 0; g < r.n_groups; g++) {
+            struct ruled_group_result res = {0};
+            ruled_group_eval(r.groups[g], ts, ruled_test_tsdb_query, db, &res);
+            if (res.batch && fw_batch_samples(res.batch) > 0 &&
+                ruled_test_tsdb_push(db, &res.batch, &err) < 0) {
+                s_err_str(errs, err.msg);
+                ruled_group_result_clear(&res);
+                goto out;
+            }
+            ruled_group_result_clear(&res);
+            failed += s_rule_errors(r.groups[g], ts, errs);
+        }
+        if (failed)
+            goto out;
+        while (curr < n_times && ts <= times[curr] && times[curr] - ts < step) {
+            for (size_t i = 0; i < tg->n_alerts; i++)
+                if (tg->alerts[i].eval_time_ms == times[curr])
+                    s_check_alert(tg, &tg->alerts[i], &r, errs);
+            curr++;
+        }
+        if (ts > INT64_MAX - step)
+            break;
+    }
+    for (size_t i = 0; i < tg->n_exprs; i++)
+        s_check_expr(&tg->exprs[i], db, errs);
+out:
+    free(times);
+    ruled_test_tsdb_stop(&db);
+    s_rules_free(&r);
+}
+
+// Relative rule_files are taken from the test file's directory; globs are expanded.
+static char **
+s_glob_rule_files(const char *filename, const struct s_file *f, size_t *n_out, FILE *errout)
+{
+    char *copy = fw_strdup(filename);
+    const char *dir = dirname(copy);
+    char **paths = NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < f->n_rule_files; i++) {
+        const char *rf = f->rule_files[i];
+        char *pat = rf[0] == '/' || rf[0] == '\0' ? fw_strdup(rf) : fw_asprintf("%s/%s", dir, rf);
+        glob_t g = {0};
+        if (glob(pat, 0, NULL, &g) != 0 || g.gl_pathc == 0)
+            fprintf(errout, "  WARNING: no file match pattern %s\n", pat);
+        for (size_t k = 0; k < g.gl_pathc; k++) {
+            paths = fw_realloc(paths, (n + 1) * sizeof(*paths));
+            paths[n++] = fw_strdup(g.gl_pathv[k]);
+        }
+        globfree(&g);
+        free(pat);
+    }
+    free(copy);
+    *n_out = n;
+    return paths;
+}
+
+// One file: its errors (NULL when it passed) into errs.
+static void
+s_run_file(const char *filename, const char *tsdb_bin, FILE *out, FILE *errout, struct s_errs *errs)
+{
+    fprintf(out, "Unit Testing:  %s\n", filename);
+    fflush(out);
+    struct s_file f = {0};
+    struct fw_cfg_errors ce = {0};
+    if (fw_cfg_load(filename, NULL, s_file_fields, &f, &ce) < 0) {
+        struct ruled_test_buf b = {0};
+        for (size_t j = 0; j < ce.len; j++) {
+            char buf[1024];
+            ruled_test_buf_printf(&b, "%s%s", j ? "\n" : "",
+                                  fw_err_format(&ce.items[j], buf, sizeof(buf)));
+        }
+        s_err_take(errs, &b);
+        fw_cfg_free(s_file_fields, &f);
+        return;
+    }
+    size_t n_paths = 0;
+    char **paths = s_glob_rule_files(filename, &f, &n_paths, errout);
+    if (f.evaluation_interval_ms == 0)
+        f.evaluation_interval_ms = 60000;
+    for (size_t i = 0; i < f.n_order; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(f.order[i], f.order[j]) == 0 && errs->len == 0) {
+                {
+                    struct ruled_test_buf b = {0};
+                    ruled_test_buf_printf(&b, "group name repeated in evaluation order: %s",
+                                          f.order[i]);
+                    s_err_take(errs, &b);
+                }
+                goto out;
+            }
+    for (size_t i = 0; i < f.n_tests; i++)
+        s_run_group(&f, paths, n_paths, &f.tests[i], tsdb_bin, errs);
+out:
+    for (size_t i = 0; i < n_paths; i++)
+        free(paths[i]);
+    free(paths);
+    fw_cfg_free(s_file_fields, &f);
+}
+
+int
+ruled_test_main(int argc, char **argv, FILE *out, FILE *errout)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        fprintf(argc < 2 ? errout : out,
+                "usage: ruled test FILE...\n"
+                "Run rule unit tests in promtool's format (ruled.8, RULE UNIT TESTS).\n");
+        return argc < 2 ? 2 : 0;
+    }
+    fw_log_init("ruled", FW_LOG_ERROR, FW_LOG_LOGFMT);
+    char *bin = ruled_test_tsdb_binary();
+    bool failed = false;
+    for (int i = 1; i < argc; i++) {
+        struct s_errs errs = {0};
+        s_run_file(argv[i], bin, out, errout, &errs);
+        if (errs.len) {
+            fflush(out);
+            fprintf(errout, "  FAILED:\n");
+            for (size_t k = 0; k < errs.len; k++) {
+                fprintf(errout, "%s\n", errs.items[k]);
+                fflush(errout);
+                fprintf(out, "\n");
+                fflush(out);
+                free(errs.items[k]);
+            }
+            free(errs.items);
+            failed = true;
+        } else {
+            fprintf(out, "  SUCCESS\n");
+        }
+        fprintf(out, "\n");
+        fflush(out);
+    }
+    free(bin);
+    return failed ? 1 : 0;
+}
