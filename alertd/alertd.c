@@ -1,8 +1,9 @@
 /*  alertd.c — the alertd daemon class: sockets, zloop and timers (the API v2 handlers are in
     alertd_api.c and alertd_api_silences.c).
 
-    One zloop on the main thread: s_on_alerts reads the PULL socket, s_on_flush (50 ms)
-    flushes due aggregation groups into NOTIFY messages, s_on_housekeeping (1 Hz) reloads
+    One zloop on the main thread: s_on_alerts reads the PULL socket, s_on_flush flushes due
+    aggregation groups into NOTIFY messages (at once after alerts came, on a one-shot timer
+    armed for the next group due, and every 50 ms as a backstop), s_on_housekeeping (1 Hz) reloads
     the config on SIGHUP or /-/reload, garbage-collects resolved alerts and expired
     silences, and sets the gauges. The HTTP thread serves /api/v2/...; everything both
     threads touch (store, dispatcher, silences, config) sits behind self->lock, taken for
@@ -215,6 +216,7 @@ alertd_ingest_text(alertd_t *self, const char *text, size_t len)
 // --- zloop handlers ---
 
 static int s_on_flush(zloop_t *loop, int timer_id, void *arg);
+static void s_arm_flush(alertd_t *self);
 
 // Whether a tap subscribes to messages of type on the PUB (an XPUB): the subscriptions
 // waiting are read first, so a tap that subscribed before this gets it, as from a PUB.
@@ -371,7 +373,39 @@ s_on_flush(zloop_t *loop, int timer_id, void *arg)
     pthread_mutex_unlock(&self->lock);
     s_send_notifications(self, out);
     json_decref(out);
+    s_arm_flush(self);
     return 0;
+}
+
+static int
+s_on_flush_timer(zloop_t *loop, int timer_id, void *arg)
+{
+    alertd_t *self = arg;
+    self->flush_timer = -1;
+    pthread_mutex_lock(&self->lock);
+    self->flush_at = INT64_MAX;
+    pthread_mutex_unlock(&self->lock);
+    return s_on_flush(loop, timer_id, arg);
+}
+
+// Arm a one-shot timer for the next group due (group_wait, group_interval, repeat) when it
+// comes before the one armed, so a flush comes at its millisecond rather than on the next
+// 50 ms tick, which stays as a backstop.
+static void
+s_arm_flush(alertd_t *self)
+{
+    int64_t now = fw_time_now_ms();
+    pthread_mutex_lock(&self->lock);
+    int64_t next = alertd_dispatch_next(self->dispatch);
+    bool arm = self->loop && next != INT64_MAX && next > now && next < self->flush_at;
+    if (arm)
+        self->flush_at = next;
+    pthread_mutex_unlock(&self->lock);
+    if (!arm)
+        return;
+    if (self->flush_timer >= 0)
+        zloop_timer_end(self->loop, self->flush_timer);
+    self->flush_timer = zloop_timer(self->loop, (size_t)(next - now), 1, s_on_flush_timer, self);
 }
 
 // notifyd's outcome of a notification: into the notification log (alertd_nflog_result).
@@ -519,8 +553,9 @@ s_reload(void *arg, char *errmsg, size_t size)
     struct fw_cfg_errors errs = {0};
     struct alertd_cfg *cfg = alertd_config_load(self->opts->common.config_file, &errs);
     if (!cfg) {
-        fw_daemon_reload_failed(&errs, errmsg, size);
+        // The gauge first: whoever reads the log's config.error then finds it set.
         fw_metrics_set(self->metrics, "fw_config_last_reload_successful", "", 0);
+        fw_daemon_reload_failed(&errs, errmsg, size);
         return -1;
     }
     pthread_mutex_lock(&self->lock);
@@ -680,6 +715,8 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
     self->opts = opts;
     pthread_mutex_init(&self->lock, NULL);
     self->started_ms = fw_time_now_ms();
+    self->flush_timer = -1;
+    self->flush_at = INT64_MAX;
     self->store = alertd_store_new();
     self->silences = alertd_silences_new();
     self->metrics = fw_metrics_new();

@@ -207,13 +207,14 @@ s_render_fini(struct s_render *r)
     alertd_matchers_clear(&r->receiver);
 }
 
-// A group due now (group_wait 0s, or an old alert) is flushed at once, not on the next
-// 50 ms tick.
+// A group due now (group_wait 0s, or an old alert) is flushed at once, and one due before
+// the loop's flush timer gets its own timer (s_arm_flush), not the next 50 ms tick.
 static void
 s_wake_if_due(alertd_t *self)
 {
     pthread_mutex_lock(&self->lock);
-    if (alertd_dispatch_next(self->dispatch) <= fw_time_now_ms())
+    int64_t next = alertd_dispatch_next(self->dispatch);
+    if (next <= fw_time_now_ms() || next < self->flush_at)
         zstr_send(self->wake_push, "W");
     pthread_mutex_unlock(&self->lock);
 }

@@ -43,6 +43,8 @@ struct alertd {
     fw_zsock_guard_t *pull_guard;   // owned: counts oversized messages
     zsock_t *wake_pull, *wake_push; // owned: the HTTP thread wakes the loop for due groups
     zloop_t *loop;                  // owned
+    int flush_timer;                // the one-shot flush timer armed, -1: none (loop thread)
+    int64_t flush_at;               // when it fires (INT64_MAX: none); under lock
     fw_metrics_t *metrics;          // owned
     fw_http_t *http;                // owned
     int64_t started_ms;

@@ -15,6 +15,8 @@
 #   (default 60) over ZeroMQ, updating SUSTAIN_DISTINCT alerts (default 10,000, 200 groups):
 #   alertd must count every update, list every alert in GET /api/v2/alerts and notify every
 #   group through notifyd to the sink, with nothing rejected or dropped.
+# - first notification without notifyd's hop: PROBES (default 20) alerts sent one at a
+#   time over ZeroMQ, each opening a group, timed until its NOTIFY shows on alertd's PUB.
 set -euo pipefail
 KIT=$1 BIN=$2
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/fw-bench-alerting.XXXXXX")
@@ -141,6 +143,12 @@ zmq=$(jq -c --argjson c0 "$c0" --argjson c1 "$c1" --argjson g "$zmq_groups" \
     '. + {cpu_us_per_alert: (($c1 - $c0) * 1e6 / .alerts), groups_notified: $g}' "$TMP/zmq.json")
 echo "$zmq"
 
+echo "== floorwatch: alertd, first notification of ${PROBES:-20} new groups over ZeroMQ"
+"$BIN/alertload" --endpoint=tcp://127.0.0.1:$ZA --notify-tap=tcp://127.0.0.1:$ZP2 \
+    --probes="${PROBES:-20}" --run=probe > "$TMP/probe.json"
+probe=$(cat "$TMP/probe.json")
+echo "$probe"
+
 n_sus=$((SUSTAIN_PER_MIN * SUSTAIN_SECONDS / 60))
 echo "== floorwatch: alertd, $SUSTAIN_PER_MIN alert updates a minute for $SUSTAIN_SECONDS s" \
     "($SUSTAIN_DISTINCT alerts) over ZeroMQ"
@@ -171,7 +179,7 @@ echo "$sus"
 echo
 echo "alerting, $K alerts in batches of $BATCH, $SINGLE one per request (higher ratio = floorwatch better):"
 jq -rn --argjson p "$peer" --argjson o "$ours" --argjson z "$zmq" --argjson pc "$peer_c" \
-    --argjson oc "$ours_c" '
+    --argjson oc "$ours_c" --argjson pr "$probe" '
   def r(a; b): if b == 0 or b == null or a == null then "n/a" else ((a / b * 100 | round) / 100 | tostring) + "x" end;
   [
    ["batch POST alerts/s (am-load.py)", $p.batch_alerts_per_s,  $o.batch_alerts_per_s,      r($o.batch_alerts_per_s; $p.batch_alerts_per_s)],
@@ -179,6 +187,7 @@ jq -rn --argjson p "$peer" --argjson o "$ours" --argjson z "$zmq" --argjson pc "
    ["ZeroMQ batches alerts/s (AM: batch POST, alertload)", $pc.alerts_per_s, $z.alerts_per_s, r($z.alerts_per_s; $pc.alerts_per_s)],
    ["single POST alerts/s",         $p.single_alerts_per_s,     $o.single_alerts_per_s,     r($o.single_alerts_per_s; $p.single_alerts_per_s)],
    ["first notification ms (median)", $p.first_notify_ms_median, $o.first_notify_ms_median, r($p.first_notify_ms_median; $o.first_notify_ms_median)],
+   ["alertd alone: ZeroMQ in to NOTIFY out ms (median, max)", "-", "\($pr.notify_ms_median * 1000 | round / 1000), \($pr.notify_ms_max * 1000 | round / 1000)", "-"],
    ["CPU us per alert (batch POST, am-load.py)", $p.am_cpu_us_per_alert_batch_post, $o.am_cpu_us_per_alert_batch_post, r($p.am_cpu_us_per_alert_batch_post; $o.am_cpu_us_per_alert_batch_post)],
    ["CPU us per alert (batch POST, alertload)", $pc.cpu_us_per_alert, $oc.cpu_us_per_alert, r($pc.cpu_us_per_alert; $oc.cpu_us_per_alert)],
    ["CPU us per alert (ZeroMQ; AM: batch POST)", $pc.cpu_us_per_alert, $z.cpu_us_per_alert, r($pc.cpu_us_per_alert; $z.cpu_us_per_alert)],

@@ -25,7 +25,13 @@
     the peer kit's Python client may be the slower side. Prints alerts, batch, connections,
     done_s, alerts_per_s, errors (POSTs not answered 200).
 
-    Exit status: 0 all counted (accepted), 1 timed out (or errors), 2 usage.
+    With --probes=N it sends N alerts one at a time instead, each opening a new group
+    (alertname LatencyProbe, a line of its own), and times each from its send until the
+    group's NOTIFY shows on alertd's PUB (--notify-tap): alertd's first-notification time
+    for group_wait 0s, without notifyd's hop. Prints probes, notified, notify_ms_median,
+    notify_ms_min, notify_ms_max.
+
+    Exit status: 0 all counted (accepted, notified), 1 timed out (or errors), 2 usage.
 */
 #include <curl/curl.h>
 #include <czmq.h>
@@ -50,6 +56,8 @@ struct s_opts {
     int64_t timeout_ms;
     const char *post_url;
     int64_t connections;
+    const char *notify_tap;
+    int64_t probes;
 };
 
 static const char *const s_names[] = {
@@ -206,6 +214,67 @@ s_received(CURL *curl, zchunk_t *buf)
     return sum;
 }
 
+static int
+s_dblcmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+// --probes: one alert at a time that opens a new group (group_wait 0s), timed from its send
+// until alertd's PUB shows the group's NOTIFY (each waited for up to 5 s).
+static int
+s_run_probes(const struct s_opts *o, zsock_t *push, const char *starts)
+{
+    zsock_t *sub = zsock_new(ZMQ_SUB);
+    if (!sub || zsock_attach(sub, o->notify_tap, false) < 0) {
+        fprintf(stderr, "alertload: cannot connect to %s\n", o->notify_tap);
+        zsock_destroy(&sub);
+        return 2;
+    }
+    zsock_set_subscribe(sub, "NOTIFY");
+    zsock_set_rcvtimeo(sub, 100);
+    zclock_sleep(300); // the subscription reaches alertd
+    double *ms = fw_calloc((size_t)o->probes, sizeof *ms);
+    size_t got = 0;
+    char ends[40];
+    fw_time_rfc3339(fw_time_now_ms() + 4 * 60000, ends, sizeof ends);
+    for (int64_t p = 0; p < o->probes && !zsys_interrupted; p++) {
+        char line[64];
+        snprintf(line, sizeof line, "probe-%s-%lld", o->run, (long long)p);
+        json_t *alerts =
+            json_pack("[{s:{s:s, s:s, s:s}, s:s, s:s}]", "labels", "alertname", "LatencyProbe",
+                      "line", line, "severity", "info", "startsAt", starts, "endsAt", ends);
+        struct fw_msg *m = fw_msg_new_json(
+            FW_MSG_ALERTS, json_pack("{s:s, s:o}", "source", "alertload", "alerts", alerts));
+        double t0 = zclock_usecs();
+        if (fw_msg_send(&m, push, NULL) < 0)
+            break;
+        while (zclock_usecs() - t0 < 5e6) {
+            struct fw_msg *n = NULL;
+            if (fw_msg_recv(sub, &n, NULL) < 0)
+                continue;
+            const json_t *gl = json_object_get(json_object_get(n->body, "payload"), "groupLabels");
+            const char *l = json_string_value(json_object_get(gl, "line"));
+            bool mine = l && strcmp(l, line) == 0;
+            fw_msg_destroy(&n);
+            if (mine) {
+                ms[got++] = (zclock_usecs() - t0) / 1000;
+                break;
+            }
+        }
+        zclock_sleep(20);
+    }
+    qsort(ms, got, sizeof *ms, s_dblcmp);
+    printf("{\"probes\": %lld, \"notified\": %zu, \"notify_ms_median\": %.3f, "
+           "\"notify_ms_min\": %.3f, \"notify_ms_max\": %.3f}\n",
+           (long long)o->probes, got, got ? ms[got / 2] : -1.0, got ? ms[0] : -1.0,
+           got ? ms[got - 1] : -1.0);
+    free(ms);
+    zsock_destroy(&sub);
+    return got == (size_t)o->probes ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -227,6 +296,10 @@ main(int argc, char **argv)
          "POST the batches here (/api/v2/alerts of alertd or Alertmanager) instead"},
         {"connections", FW_FLAG_INT, offsetof(struct s_opts, connections), "2",
          "keep-alive connections for --post-url"},
+        {"probes", FW_FLAG_INT, offsetof(struct s_opts, probes), "0",
+         "instead: this many new-group alerts one at a time, timed until their NOTIFY"},
+        {"notify-tap", FW_FLAG_STR, offsetof(struct s_opts, notify_tap), "tcp://127.0.0.1:5567",
+         "alertd's --zmq.pub-address, for --probes"},
         {NULL, 0, 0, NULL, NULL},
     };
     struct s_opts o = {0};
@@ -234,9 +307,10 @@ main(int argc, char **argv)
     if (rc != 0)
         return rc > 0 ? 0 : 2;
     if (o.alerts < 1 || o.alerts > 10000000 || o.batch < 1 || o.batch > 100000 || o.distinct < 0 ||
-        o.per_minute < 0 || o.connections < 1 || o.connections > 64) {
+        o.per_minute < 0 || o.connections < 1 || o.connections > 64 || o.probes < 0 ||
+        o.probes > 10000) {
         fprintf(stderr, "alertload: --alerts 1..10000000, --batch 1..100000, --connections "
-                        "1..64, no negatives\n");
+                        "1..64, --probes 0..10000, no negatives\n");
         return 2;
     }
     if (o.distinct == 0)
@@ -257,6 +331,11 @@ main(int argc, char **argv)
         fprintf(stderr, "alertload: cannot connect to %s\n", o.endpoint);
         zsock_destroy(&push);
         return 2;
+    }
+    if (o.probes > 0) {
+        rc = s_run_probes(&o, push, starts);
+        zsock_destroy(&push);
+        return rc;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     CURL *curl = curl_easy_init();
