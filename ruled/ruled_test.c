@@ -354,7 +354,9 @@ s_check_expr(const struct s_promql_test *pt, ruled_test_tsdb_t *db, struct s_err
     struct ruled_test_buf b = {0};
     const char *expr = pt->expr ? pt->expr : "";
     if (ruled_test_tsdb_query(db, expr, pt->eval_time_ms, &v, &err) < 0) {
-        ruled_test_buf_printf(&b, "    expr: \"%s\", time: %s, err: %s", expr, dur, err.msg);
+        ruled_test_buf_printf(&b, "    expr: ");
+        ruled_test_quote(&b, expr);
+        ruled_test_buf_printf(&b, ", time: %s, err: %s", dur, err.msg);
         s_err_take(errs, &b);
         return;
     }
@@ -371,8 +373,11 @@ s_check_expr(const struct s_promql_test *pt, ruled_test_tsdb_t *db, struct s_err
         const char *text = pt->exp[nexp].labels ? pt->exp[nexp].labels : "";
         exp[nexp].v = pt->exp[nexp].value;
         if (*text && ruled_test_series_parse_metric(text, &exp[nexp].labels, &err) < 0) {
-            ruled_test_buf_printf(&b, "    expr: \"%s\", time: %s, err: labels \"%s\": %s", expr,
-                                  dur, text, err.msg);
+            ruled_test_buf_printf(&b, "    expr: ");
+            ruled_test_quote(&b, expr);
+            ruled_test_buf_printf(&b, ", time: %s, err: labels ", dur);
+            ruled_test_quote(&b, text);
+            ruled_test_buf_printf(&b, ": %s", err.msg);
             s_err_take(errs, &b);
             goto out;
         }
@@ -380,7 +385,9 @@ s_check_expr(const struct s_promql_test *pt, ruled_test_tsdb_t *db, struct s_err
     ruled_test_samples_sort(exp, nexp);
     ruled_test_samples_sort(got, ngot);
     if (!ruled_test_samples_equal(exp, nexp, got, ngot)) {
-        ruled_test_buf_printf(&b, "    expr: \"%s\", time: %s,\n        exp: ", expr, dur);
+        ruled_test_buf_printf(&b, "    expr: ");
+        ruled_test_quote(&b, expr);
+        ruled_test_buf_printf(&b, ", time: %s,\n        exp: ", dur);
         ruled_test_samples_str(&b, exp, nexp);
         ruled_test_buf_printf(&b, "\n        got: ");
         ruled_test_samples_str(&b, got, ngot);

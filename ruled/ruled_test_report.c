@@ -88,8 +88,8 @@ ruled_test_float_e(double v, char *buf, size_t size)
     return buf;
 }
 
-static void
-s_quote(struct ruled_test_buf *b, const char *s)
+void
+ruled_test_quote(struct ruled_test_buf *b, const char *s)
 {
     ruled_test_buf_printf(b, "\"");
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -115,7 +115,7 @@ ruled_test_labels_str(struct ruled_test_buf *b, const struct fw_labels *l)
     ruled_test_buf_printf(b, "{");
     for (size_t i = 0; i < l->len; i++) {
         ruled_test_buf_printf(b, "%s%s=", i ? ", " : "", l->items[i].name);
-        s_quote(b, l->items[i].value);
+        ruled_test_quote(b, l->items[i].value);
     }
     ruled_test_buf_printf(b, "}");
 }

@@ -19,6 +19,8 @@ void ruled_test_buf_printf(struct ruled_test_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void ruled_test_buf_clear(struct ruled_test_buf *b);
 
+// Go's strconv.Quote (%q) of s, appended to b: "a\"b".
+void ruled_test_quote(struct ruled_test_buf *b, const char *s);
 // Go's time.Duration String for ms ("0s", "1m0s", "1h0m0s", "1.5s", "100ms") into buf.
 const char *ruled_test_go_duration(int64_t ms, char *buf, size_t size);
 // Go's strconv.FormatFloat(v, 'E', -1, 64): "1E+00", "2.5E-01", "+Inf", "NaN".
