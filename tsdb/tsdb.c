@@ -35,6 +35,7 @@
 #include "fw_time.h"
 #include "fw_zsock.h"
 #include "tsdb_api.h"
+#include "tsdb_api_admin.h"
 #include "tsdb_exemplars.h"
 #include "tsdb_exemplars_api.h"
 #include "tsdb_targets.h"
@@ -77,6 +78,7 @@ struct tsdb {
     tsdb_query_t *query;                            // owned: QUERY workers
     tsdb_rwrite_t *rwrite;                          // owned: POST /api/v1/write
     tsdb_rwsend_t *rwsend;                          // owned: remote_write queues
+    tsdb_api_admin_t *admin;                        // owned: /api/v1/admin/tsdb/...
     fw_metrics_t *metrics;                          // owned
     fw_http_t *http;                                // owned
     zsock_t *samples, *router, *pub;                // owned: ROUTERs for SAMPLES, QUERY
@@ -896,6 +898,8 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
 
     self->http = fw_http_new("tsdb", self->metrics);
     tsdb_api_routes(self->api, self->http);
+    self->admin = tsdb_api_admin_new(self->store, opts->storage_path, opts->web_enable_admin_api);
+    tsdb_api_admin_routes(self->admin, self->http);
     self->exemplars = tsdb_exemplars_new(self->cfg.storage.max_exemplars);
     tsdb_exemplars_routes(self->exemplars, self->http);
     self->metadata = tsdb_metadata_new();
@@ -1005,6 +1009,7 @@ tsdb_destroy(tsdb_t **self_p)
     free(self->smp);
     tsdb_ingest_destroy(&self->ingest);
     tsdb_api_destroy(&self->api);
+    tsdb_api_admin_destroy(&self->admin);     // after the HTTP threads that use it
     tsdb_exemplars_destroy(&self->exemplars); // after the HTTP threads that read it
     tsdb_metadata_destroy(&self->metadata);
     tsdb_targets_destroy(&self->targets);

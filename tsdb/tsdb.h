@@ -20,6 +20,7 @@
 struct tsdb_opts {
     struct fw_common_opts common;
     const char *storage_path;       // --storage.tsdb.path
+    bool web_enable_admin_api;      // --web.enable-admin-api (tsdb_api_admin.h)
     int64_t retention_ms;           // --storage.tsdb.retention.time; 0 keeps everything
     const char *map_size;           // --storage.tsdb.map-size ("8GiB")
     const char *retention_size;     // --storage.tsdb.retention.size ("0": by time only)

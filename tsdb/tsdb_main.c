@@ -11,6 +11,7 @@
 #include "fw_flags.h"
 #include "fw_ports.h"
 #include "tsdb.h"
+#include "tsdb_backup.h"
 #include "tsdb_check.h"
 #include "tsdb_import.h"
 
@@ -63,6 +64,8 @@ static const struct fw_flag s_flags[] = {
     {"ruled.timeout", FW_FLAG_DURATION, offsetof(struct tsdb_opts, ruled_timeout_ms), "2s",
      "how long /api/v1/rules and /api/v1/alerts wait for each ruled; one that does not answer "
      "is named in the answer's warnings"},
+    {"web.enable-admin-api", FW_FLAG_BOOL, offsetof(struct tsdb_opts, web_enable_admin_api),
+     "false", "enable the admin API (/api/v1/admin/tsdb/snapshot); off, it answers 503"},
     {NULL, FW_FLAG_STR, 0, NULL, NULL},
 };
 
@@ -73,6 +76,10 @@ main(int argc, char **argv)
         return tsdb_import_main(argc - 1, argv + 1, stdout, stderr);
     if (argc > 1 && strcmp(argv[1], "check") == 0)
         return tsdb_check_main(argc - 1, argv + 1, stdout, stderr);
+    if (argc > 1 && strcmp(argv[1], "backup") == 0)
+        return tsdb_backup_main(argc - 1, argv + 1, stderr);
+    if (argc > 1 && strcmp(argv[1], "restore") == 0)
+        return tsdb_restore_main(argc - 1, argv + 1, stderr);
     struct tsdb_opts opts = {.flags = s_flags};
     int rc = fw_flags_parse(argc, argv, "tsdb", "time-series storage with the Prometheus query API",
                             s_flags, &opts);
