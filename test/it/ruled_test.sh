@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# ruled_test.sh — `ruled test` (rule unit tests) against the real Debian `promtool test rules`.
+# The files in test/data/ruled_test (and test/data/ruled_tmpl/promtool_test.yml) are run by
+# both; asserted: the same exit status for each, and byte-identical output (stdout and stderr
+# together) where both word their results alike: a passing file, a failing one (values, a
+# missing series, alerts with templated annotations, keep_firing_for, two test groups), the
+# template expansions, and several files in one run. error.yml (an evaluation error and a bad
+# label set) fails in both with the same failure lines up to the error texts (the two
+# evaluators list the duplicate series in another order, and the parsers word errors
+# differently). Also: an unknown key fails a file as in promtool 2.42; no file is a usage
+# error (exit 2); every private tsdb's directory is removed afterwards.
+set -euo pipefail
+
+. "$(dirname "$0")/lib.sh"
+BUILD=${BUILD:-build}
+it_need_cmds promtool
+it_need_bins ruled tsdb
+BIN=$(cd "$BUILD/bin" && pwd)
+DATA=$(cd "$(dirname "$0")/../data/ruled_test" && pwd)
+TMPL=$(cd "$(dirname "$0")/../data/ruled_tmpl" && pwd)
+it_tmpdir
+export TMPDIR=$IT_DIR # the private tsdbs' directories go here, to check they are removed
+
+# both DIR NAME FILE...: run both tools in DIR on FILE...; $IT_DIR/NAME.{ruled,promtool} hold
+# the outputs, RC_R and RC_P the exit statuses.
+both() {
+    local dir=$1 name=$2
+    shift 2
+    RC_R=0 RC_P=0
+    (cd "$dir" && timeout 120 "$BIN/ruled" test "$@") >"$IT_DIR/$name.ruled" 2>&1 || RC_R=$?
+    (cd "$dir" && timeout 120 promtool test rules "$@") >"$IT_DIR/$name.promtool" 2>&1 || RC_P=$?
+}
+
+same_output() {
+    local name=$1 want=$2
+    [ "$RC_P" = "$want" ] || { cat "$IT_DIR/$name.promtool"; it_die "$name: promtool exit $RC_P, want $want"; }
+    [ "$RC_R" = "$want" ] || { cat "$IT_DIR/$name.ruled"; it_die "$name: ruled test exit $RC_R, want $want"; }
+    diff -u "$IT_DIR/$name.promtool" "$IT_DIR/$name.ruled" || it_die "$name: output differs from promtool's"
+}
+
+both "$DATA" pass pass.yml
+same_output pass 0
+it_ok "pass.yml passes in both, same output (SUCCESS)"
+
+both "$DATA" fail fail.yml
+same_output fail 1
+grep -q 'got: {__name__="job:reqs:rate1m", job="api"} 1E+01' "$IT_DIR/fail.ruled" || it_die "fail.yml: no got line"
+it_ok "fail.yml fails in both with promtool's exact failure text"
+
+both "$TMPL" tmpl promtool_test.yml
+same_output tmpl 0
+it_ok "test/data/ruled_tmpl/promtool_test.yml: templates expand as in promtool"
+
+both "$DATA" two pass.yml fail.yml
+same_output two 1
+it_ok "two files in one run: exit 1, same output"
+
+both "$DATA" error error.yml
+[ "$RC_P" = 1 ] && [ "$RC_R" = 1 ] || it_die "error.yml: exit ruled $RC_R promtool $RC_P, want 1 and 1"
+for f in ruled promtool; do
+    grep -q '^    expr: "a + on(x) a", time: 0s, err: found duplicate series for the match group {x="1"}' \
+        "$IT_DIR/error.$f" || { cat "$IT_DIR/error.$f"; it_die "error.yml: $f has no evaluation error"; }
+    grep -q '^    expr: "a", time: 0s, err: labels "a{x=\\"1\\"": 1:8: parse error: ' "$IT_DIR/error.$f" ||
+        { cat "$IT_DIR/error.$f"; it_die "error.yml: $f has no label parse error"; }
+done
+it_ok "error.yml: an evaluation error and a bad label set fail both, same lines"
+
+sed -e 's/^tests:/unknown_key: 1\ntests:/' -e "s|^rule_files: \[rules.yml\]|rule_files: [$DATA/rules.yml]|" \
+    "$DATA/pass.yml" >"$IT_DIR/unknown.yml"
+both "$IT_DIR" unknown unknown.yml
+[ "$RC_P" = 1 ] && [ "$RC_R" = 1 ] || it_die "unknown key: exit ruled $RC_R promtool $RC_P, want 1 and 1"
+grep -q unknown_key "$IT_DIR/unknown.ruled" || it_die "unknown key not named: $(cat "$IT_DIR/unknown.ruled")"
+it_ok "an unknown key fails the file in both"
+
+rc=0
+"$BIN/ruled" test >/dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] || it_die "ruled test without a file: exit $rc, want 2"
+it_ok "ruled test without a file: exit 2"
+
+left=$(find "$IT_DIR" -maxdepth 1 -name 'ruled-test.*' | wc -l)
+[ "$left" = 0 ] || it_die "$left private tsdb directories left in TMPDIR"
+it_ok "every private tsdb directory removed"
+echo "$(basename "$0"): ${IT_PASSES} passed"
