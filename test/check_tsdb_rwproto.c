@@ -1,0 +1,124 @@
+/*  check_tsdb_rwproto.c — the remote-write WriteRequest reader and writer: a request written
+    with tsdb_rwproto_put_series reads back label for label and sample bit for sample bit
+    (NaN, stale marker, negative and zero timestamps), unknown fields and groups are skipped
+    as protobuf requires, exemplars, histograms and metadata are counted and left, and
+    every malformed body is refused with the text gogo-protobuf's unmarshaller (Prometheus's
+    receiver) gives for it.
+*/
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_err.h"
+#include "fw_sample.h"
+#include "../tsdb/tsdb_json.h"
+#include "../tsdb/tsdb_rwproto.h"
+
+START_TEST(test_tsdb_rwproto_round_trip)
+{
+    const char *names[] = {"__name__", "job", "line"};
+    const char *values[] = {"oee_ratio", "factory", "l\xc3\xa9"};
+    struct fw_sample smp[] = {
+        {1700000000000, 0.75}, {-5, NAN}, {0, -0.0}, {1700000001000, fw_stale_nan()}};
+    struct tsdb_json b = {0};
+    tsdb_rwproto_put_series(&b, names, values, 3, smp, 4);
+    tsdb_rwproto_put_series(&b, names, values, 1, smp, 0);
+    struct tsdb_rwproto_counts c;
+    fw_err_t err;
+    ck_assert_int_eq(tsdb_rwproto_check((unsigned char *)b.p, b.len, &c, &err), 0);
+    ck_assert_uint_eq(c.series, 2);
+    ck_assert_uint_eq(c.labels, 4);
+    ck_assert_uint_eq(c.samples, 4);
+    struct tsdb_rwproto_series s;
+    size_t off = 0, lo = 0, so = 0, k = 0;
+    ck_assert(tsdb_rwproto_next_series((unsigned char *)b.p, b.len, &off, &s));
+    struct tsdb_rwproto_label l;
+    for (; tsdb_rwproto_next_label(&s, &lo, &l); k++) {
+        ck_assert_uint_eq(l.name_len, strlen(names[k]));
+        ck_assert(memcmp(l.name, names[k], l.name_len) == 0);
+        ck_assert(memcmp(l.value, values[k], l.value_len) == 0);
+    }
+    ck_assert_uint_eq(k, 3);
+    struct fw_sample x;
+    for (k = 0; tsdb_rwproto_next_sample(&s, &so, &x); k++) {
+        ck_assert_int_eq(x.t_ms, smp[k].t_ms);
+        ck_assert(memcmp(&x.v, &smp[k].v, sizeof(double)) == 0);
+    }
+    ck_assert_uint_eq(k, 4);
+    ck_assert(tsdb_rwproto_next_series((unsigned char *)b.p, b.len, &off, &s));
+    ck_assert(!tsdb_rwproto_next_series((unsigned char *)b.p, b.len, &off, &s));
+    free(b.p);
+}
+END_TEST
+
+START_TEST(test_tsdb_rwproto_skips_unknown)
+{
+    // TimeSeries{labels{name "a" value "b"}, field 9 group {field 1 varint 5},
+    // exemplars{}, histograms{}}, field 7 fixed32, metadata{}.
+    static const unsigned char body[] = {0x0a, 0x10, 0x0a, 0x06, 0x0a, 0x01, 'a',  0x12, 0x01,
+                                         'b',  0x4b, 0x08, 0x05, 0x4c, 0x1a, 0x00, 0x22, 0x00,
+                                         0x3d, 1,    2,    3,    4,    0x1a, 0x00};
+    struct tsdb_rwproto_counts c;
+    fw_err_t err;
+    ck_assert_msg(tsdb_rwproto_check(body, sizeof(body), &c, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(c.series, 1);
+    ck_assert_uint_eq(c.labels, 1);
+    ck_assert_uint_eq(c.exemplars, 1);
+    ck_assert_uint_eq(c.histograms, 1);
+    ck_assert_uint_eq(c.metadata, 1);
+}
+END_TEST
+
+START_TEST(test_tsdb_rwproto_errors_as_gogo)
+{
+    static const struct {
+        const char *body;
+        size_t len;
+        const char *msg;
+    } cases[] = {
+        {"\x0a\x05"
+         "abc",
+         5, "unexpected EOF"},
+        {"\x08\x01", 2, "proto: wrong wireType = 0 for field Timeseries"},
+        {"\x0a\x02\x08\x01", 4, "proto: wrong wireType = 0 for field Labels"},
+        {"\x0a\x04\x12\x02\x08\x01", 6, "proto: wrong wireType = 0 for field Value"},
+        {"\x0a\x04\x12\x02\x10\x01", 6, ""}, // a Sample's timestamp: fine
+        {"\x0a\x04\x12\x02\x0a\x01", 6, "proto: wrong wireType = 2 for field Value"},
+        {"\x0a\x03\x12\x01\x09", 5, "unexpected EOF"},
+        {"\x00", 1, "proto: WriteRequest: illegal tag 0 (wire type 0)"},
+        {"\x0c", 1, "proto: WriteRequest: wiretype end group for non-group"},
+        {"\x0a\x02\x0c\x00", 4, "proto: TimeSeries: wiretype end group for non-group"},
+        {"\x0a\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 11,
+         "proto: negative length found during unmarshaling"},
+        {"\x0a\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 12, "proto: integer overflow"},
+        {"\x2e", 1, "proto: illegal wireType 6"},
+        {"\x2b", 1, "unexpected EOF"}, // a group never closed
+        {"\x0a", 1, "unexpected EOF"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        fw_err_t err;
+        fw_err_clear(&err);
+        int rc = tsdb_rwproto_check((const unsigned char *)cases[i].body, cases[i].len, NULL, &err);
+        if (!cases[i].msg[0]) {
+            ck_assert_msg(rc == 0, "case %zu: %s", i, err.msg);
+            continue;
+        }
+        ck_assert_msg(rc == -1, "case %zu accepted", i);
+        ck_assert_msg(strcmp(err.msg, cases[i].msg) == 0, "case %zu: got \"%s\", want \"%s\"", i,
+                      err.msg, cases[i].msg);
+    }
+}
+END_TEST
+
+Suite *
+tsdb_rwproto_suite(void)
+{
+    Suite *s = suite_create("tsdb_rwproto");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_tsdb_rwproto_round_trip);
+    tcase_add_test(tc, test_tsdb_rwproto_skips_unknown);
+    tcase_add_test(tc, test_tsdb_rwproto_errors_as_gogo);
+    suite_add_tcase(s, tc);
+    return s;
+}
