@@ -129,7 +129,8 @@ s_gather(struct s_req *r, const struct tsdb_rwproto_series *s)
         fw_mem_grow((void **)&r->labels, &r->cap_labels, r->n_labels + 1, sizeof(*r->labels));
         r->labels[r->n_labels++] = l;
     }
-    qsort(r->labels, r->n_labels, sizeof(*r->labels), s_label_cmp);
+    if (r->n_labels > 1)
+        qsort(r->labels, r->n_labels, sizeof(*r->labels), s_label_cmp);
     bool named = false;
     for (size_t i = 0; i < r->n_labels && ok; i++) {
         const struct tsdb_rwproto_label *x = &r->labels[i];
@@ -551,7 +552,8 @@ tsdb_rwrite_new(zsock_t *samples, tsdb_store_t *store, fw_metrics_t *metrics, fw
     self->store = store;
     self->metrics = metrics;
     snprintf(self->endpoint, sizeof(self->endpoint), "inproc://tsdb-remote-write-%p", (void *)self);
-    if (zsock_bind(samples, "%s", self->endpoint) != 0) {
+    // libzmq's bind, not czmq's: zsock_endpoint(samples) keeps naming the TCP endpoint.
+    if (zmq_bind(zsock_resolve(samples), self->endpoint) != 0) {
         fw_err_set(err, "cannot bind %s on the samples socket", self->endpoint);
         free(self);
         return NULL;

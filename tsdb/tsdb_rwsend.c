@@ -237,7 +237,8 @@ s_read(struct s_shard *s, int64_t from, int64_t *to, struct s_cycle *c, size_t *
     fw_matcher_clear(&all);
     if (rc != 0)
         return -1;
-    qsort(c->e, c->n, sizeof(*c->e), s_entry_cmp);
+    if (c->n > 1)
+        qsort(c->e, c->n, sizeof(*c->e), s_entry_cmp);
     size_t cap = (size_t)q->conf->queue_config.capacity;
     if (c->n > cap) {
         int64_t cut = c->e[cap - 1].t;
