@@ -157,10 +157,15 @@ s_err_str(struct s_errs *e, const char *msg)
 }
 
 // The rule files and the groups built from them for one test group.
+// Each rule runs as a group of its own (a shallow copy of its group's configuration holding
+// that rule alone, in subs), and its samples are pushed before the next rule runs: so a rule
+// sees the records of the rules before it at the same evaluation, as in Prometheus, whose
+// rules append to storage one by one (the daemon's groups push once per evaluation).
 struct s_rules {
     struct ruled_rulefile *files;
     size_t n_files;
-    ruled_group_t **groups;
+    struct ruled_group_cfg *subs; // owned array; members borrowed from files
+    ruled_group_t **groups;       // one per rule, in evaluation order
     size_t n_groups;
 };
 
@@ -172,6 +177,7 @@ s_rules_free(struct s_rules *r)
     for (size_t i = 0; i < r->n_files; i++)
         ruled_rules_free(&r->files[i]);
     free(r->groups);
+    free(r->subs);
     free(r->files);
     memset(r, 0, sizeof(*r));
 }
@@ -206,24 +212,39 @@ s_rules_load(const struct s_file *f, char **paths, size_t n_paths, const struct 
     if (rc < 0)
         return -1;
     env->default_interval_ms = tg->interval_ms;
+    size_t n_groups = 0, n_rules = 0;
+    for (size_t i = 0; i < out->n_files; i++) {
+        n_groups += out->files[i].n_groups;
+        for (size_t j = 0; j < out->files[i].n_groups; j++)
+            n_rules += out->files[i].groups[j].n_rules;
+    }
+    // The groups in group_eval_order (stable: insertion sort, the count is small).
+    const struct ruled_group_cfg **gs = fw_calloc(n_groups + 1, sizeof(*gs));
+    const char **gpath = fw_calloc(n_groups + 1, sizeof(*gpath));
+    size_t n = 0;
     for (size_t i = 0; i < out->n_files; i++)
         for (size_t j = 0; j < out->files[i].n_groups; j++) {
-            out->groups = fw_realloc(out->groups, (out->n_groups + 1) * sizeof(*out->groups));
-            out->groups[out->n_groups++] = ruled_group_new(paths[i], &out->files[i].groups[j], env);
+            const struct ruled_group_cfg *g = &out->files[i].groups[j];
+            size_t k = s_order_of(f, g->name), m = n++;
+            for (; m > 0 && s_order_of(f, gs[m - 1]->name) > k; m--) {
+                gs[m] = gs[m - 1];
+                gpath[m] = gpath[m - 1];
+            }
+            gs[m] = g;
+            gpath[m] = paths[i];
         }
-    // Insertion sort by order index: stable, and the group count is small.
-    for (size_t i = 1; i < out->n_groups; i++) {
-        ruled_group_t *g = out->groups[i];
-        const char *gn = strchr(ruled_group_key(g), ';') + 1;
-        size_t k = s_order_of(f, gn), j = i;
-        for (; j > 0; j--) {
-            const char *pn = strchr(ruled_group_key(out->groups[j - 1]), ';') + 1;
-            if (s_order_of(f, pn) <= k)
-                break;
-            out->groups[j] = out->groups[j - 1];
+    out->subs = fw_calloc(n_rules + 1, sizeof(*out->subs));
+    out->groups = fw_calloc(n_rules + 1, sizeof(*out->groups));
+    for (size_t i = 0; i < n_groups; i++)
+        for (size_t k = 0; k < gs[i]->n_rules; k++) {
+            struct ruled_group_cfg *sub = &out->subs[out->n_groups];
+            *sub = *gs[i];
+            sub->rules = &gs[i]->rules[k];
+            sub->n_rules = 1;
+            out->groups[out->n_groups++] = ruled_group_new(gpath[i], sub, env);
         }
-        out->groups[j] = g;
-    }
+    free(gs);
+    free(gpath);
     return 0;
 }
 

@@ -14,8 +14,8 @@
             promql_expr_test: [{expr, eval_time, exp_samples: [{labels, value}]}]
     Unknown keys fail the file (promtool 2.42 reads it with yaml.UnmarshalStrict).
     Each test group runs on its own private tsdb (ruled_test_tsdb.h): the input series are
-    pushed to it, every rule group is evaluated at 0, evaluation_interval, ... up to the
-    largest eval_time by ruled's own evaluator (ruled_group.h), its samples pushed back; at
+    pushed to it, every rule (one by one, its samples pushed before the next) is evaluated at 0,
+    evaluation_interval, ... up to the largest eval_time by ruled's evaluator (ruled_group.h); at
     each eval_time the firing alerts of the named alerting rules are compared; then each
     promql_expr_test is queried at its eval_time.
 */
