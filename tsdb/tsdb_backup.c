@@ -98,9 +98,12 @@ s_empty_dir(const char *dir, fw_err_t *err)
     return other ? -1 : 0;
 }
 
-// dir's environment, read-only, holding floorwatch storage. NULL with err.
+// dir's environment, read-only, holding floorwatch storage. NULL with err. Without write
+// access to lock.mdb, LMDB can only read without its lock (MDB_NOLOCK), which is safe only
+// when nobody writes there: a backup (idle: false) beside a running tsdb refuses it, as the
+// writer could reuse pages the copy is reading; a restore's source (idle: true) allows it.
 static MDB_env *
-s_env_open(const char *dir, fw_err_t *err)
+s_env_open(const char *dir, bool idle, fw_err_t *err)
 {
     char p[4096];
     struct stat st;
@@ -117,8 +120,17 @@ s_env_open(const char *dir, fw_err_t *err)
     if (rc == 0) {
         mdb_env_set_maxdbs(env, 16);
         rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0644);
-        if (rc == EACCES || rc == EROFS) // no writable lock file: nobody writes there
+        if ((rc == EACCES || rc == EROFS) && idle)
             rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS | MDB_NOLOCK, 0644);
+        else if (rc == EACCES || rc == EROFS) {
+            fw_err_set(err,
+                       "cannot open %s: %s: a backup needs write access to its lock.mdb "
+                       "(LMDB's reader table, which keeps a running tsdb from reusing the "
+                       "pages being copied)",
+                       dir, mdb_strerror(rc));
+            mdb_env_close(env);
+            return NULL;
+        }
     }
     if (rc == 0 && (rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) == 0) {
         if (mdb_dbi_open(txn, "meta", 0, &dbi) != 0 || mdb_get(txn, dbi, &k, &v) != 0)
@@ -139,11 +151,12 @@ s_env_open(const char *dir, fw_err_t *err)
     return env;
 }
 
-// LMDB's compacting copy of src into dst (an empty or new directory). 0 or -1 with err.
+// LMDB's compacting copy of src (idle: see s_env_open) into dst (an empty or new
+// directory). 0 or -1 with err.
 static int
-s_copy_dir(const char *src, const char *dst, fw_err_t *err)
+s_copy_dir(const char *src, bool idle, const char *dst, fw_err_t *err)
 {
-    MDB_env *env = s_env_open(src, err);
+    MDB_env *env = s_env_open(src, idle, err);
     if (!env)
         return -1;
     int rc = s_empty_dir(dst, err);
@@ -201,7 +214,7 @@ s_backup_blob(const struct s_cli *cli, const char *src, fw_err_t *err)
                          err);
     if (!az)
         return -1;
-    MDB_env *env = s_env_open(src, err);
+    MDB_env *env = s_env_open(src, false, err);
     if (!env) {
         tsdb_azblob_destroy(&az);
         return -1;
@@ -293,7 +306,7 @@ tsdb_backup_main(int argc, char **argv, FILE *errout)
     if (tsdb_azblob_is_url(cli.to))
         rc = s_backup_blob(&cli, cli.path, &err);
     else
-        rc = s_copy_dir(cli.path, cli.to, &err);
+        rc = s_copy_dir(cli.path, false, cli.to, &err);
     if (rc != 0) {
         fprintf(errout, "tsdb backup: %s (the database at %s is untouched)\n", err.msg, cli.path);
         return 1;
@@ -335,7 +348,7 @@ s_restore_blob(const struct s_cli *cli, fw_err_t *err)
         fw_err_set(err, "rename %s: %s", part, strerror(errno));
         goto out_unlink;
     }
-    MDB_env *env = s_env_open(cli->path, err);
+    MDB_env *env = s_env_open(cli->path, true, err);
     if (!env) {
         char msg[sizeof(err->msg)];
         snprintf(msg, sizeof(msg), "%s", err->msg);
@@ -381,7 +394,7 @@ tsdb_restore_main(int argc, char **argv, FILE *errout)
         if (rc == 0)
             rc = s_restore_blob(&cli, &err);
     } else {
-        rc = s_copy_dir(cli.from, cli.path, &err);
+        rc = s_copy_dir(cli.from, true, cli.path, &err);
         if (rc == 0) {
             char lock[4096];
             snprintf(lock, sizeof(lock), "%s/lock.mdb", cli.path);
