@@ -202,7 +202,7 @@ s_call_range(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, tsdb_eval
                                                     : "delta, increase, rate",
                                       e->func_name);
     }
-    struct tsdb_eval_fn_range a = {.c = c, .sel = sel, .t = t, .p = p};
+    struct tsdb_eval_fn_range a = {.c = c, .call = e, .sel = sel, .t = t, .p = p};
     for (size_t k = 0; k < m->mat.len && c->rc == 0; k++) {
         const struct tsdb_eval_ser *s = &m->mat.items[k];
         double v;

@@ -9,8 +9,10 @@
     that keeps the input order), then sorted by bound and coalesced.
 */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tsdb_eval_int.h"
 
@@ -25,7 +27,8 @@ struct s_bucket {
 // The histograms of one input vector.
 struct s_hists {
     const struct tsdb_eval_lset **groups; // output labels per histogram
-    size_t n, cap_g;
+    const char **names;                   // each histogram's metric name ("" for none)
+    size_t n, cap_g, cap_n;
     struct s_bucket *sorted; // every histogram's buckets together, in input order
     size_t *end;             // histogram g's buckets are sorted[end[g-1] .. end[g])
     size_t cap_s, cap_e;
@@ -52,10 +55,38 @@ s_le(const struct tsdb_eval_lset *ls, double *le)
     return m->le_state == 1;
 }
 
-// Split in into histograms (elements without a numeric le are left out).
+// Go's %q of s, approximately: quoted, with " and \\ escaped (for annotations).
 static void
-s_split(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, const struct tsdb_eval_vec *in,
-        struct s_hists *h)
+s_quote(const char *s, char *buf, size_t size)
+{
+    size_t w = 0;
+    buf[w++] = '"';
+    for (; *s && w + 4 < size; s++) {
+        if (*s == '"' || *s == '\\')
+            buf[w++] = '\\';
+        buf[w++] = *s;
+    }
+    buf[w++] = '"';
+    buf[w] = '\0';
+}
+
+// " for metric name \"m\"" when ls has a name, else "" (annotations' maybeAddMetricName).
+static void
+s_for_name(const char *name, char *buf, size_t size)
+{
+    char q[300];
+    buf[0] = '\0';
+    if (name && *name) {
+        s_quote(name, q, sizeof(q));
+        snprintf(buf, size, " for metric name %s", q);
+    }
+}
+
+// Split in (the value of argument arg) into histograms; an element without a numeric le is
+// left out with Prometheus's warning.
+static void
+s_split(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, const fw_promql_expr_t *arg,
+        const struct tsdb_eval_vec *in, struct s_hists *h)
 {
     struct s_bucket *b = NULL;
     size_t nb = 0, cap_b = 0;
@@ -65,8 +96,15 @@ s_split(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, const struct tsdb_eval_ve
     for (size_t k = 0; k < in->len; k++) {
         const struct tsdb_eval_elem *el = &in->items[k];
         double le;
-        if (!s_le(el->ls, &le))
+        if (!s_le(el->ls, &le)) {
+            const char *v = fw_labels_get(&el->ls->labels, "le");
+            char qv[300], fn[320];
+            s_quote(v ? v : "", qv, sizeof(qv));
+            s_for_name(fw_labels_get(&el->ls->labels, "__name__"), fn, sizeof(fn));
+            tsdb_eval_ctx_warn(
+                c, arg, "bucket label \"le\" is missing or has a malformed value of %s%s", qv, fn);
             continue;
+        }
         const struct tsdb_eval_lset *g = tsdb_eval_ctx_memo_get(c, e, el->ls, NULL);
         if (!g) {
             struct fw_labels v = tsdb_eval_ctx_view(c, el->ls->labels.len);
@@ -97,8 +135,12 @@ s_split(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, const struct tsdb_eval_ve
     for (size_t k = 0; k < nb; k++)
         h->sorted[h->end[b[k].group]++] = b[k];
     // now end[g] is where histogram g ends; output labels drop __name__
-    for (size_t g = 0; g < h->n; g++)
+    tsdb_eval_ctx_grow(c, (void **)&h->names, &h->cap_n, h->n + 1, sizeof(*h->names));
+    for (size_t g = 0; g < h->n; g++) {
+        const char *name = fw_labels_get(&h->groups[g]->labels, "__name__");
+        h->names[g] = name ? name : "";
         h->groups[g] = tsdb_eval_ctx_drop_name(c, h->groups[g]);
+    }
     tsdb_eval_ctx_tab_free(c, &tab);
     tsdb_eval_ctx_release(c, (void **)&b, &cap_b, sizeof(*b));
 }
@@ -107,6 +149,7 @@ static void
 s_hists_free(tsdb_eval_ctx_t *c, struct s_hists *h)
 {
     tsdb_eval_ctx_release(c, (void **)&h->groups, &h->cap_g, sizeof(*h->groups));
+    tsdb_eval_ctx_release(c, (void **)&h->names, &h->cap_n, sizeof(*h->names));
     tsdb_eval_ctx_release(c, (void **)&h->sorted, &h->cap_s, sizeof(*h->sorted));
     tsdb_eval_ctx_release(c, (void **)&h->end, &h->cap_e, sizeof(*h->end));
 }
@@ -165,24 +208,41 @@ s_almost_equal(double a, double b, double eps)
     return diff / fmin(fabs(a) + fabs(b), 1.7976931348623157e308) < eps;
 }
 
-// Prometheus's ensureMonotonicAndIgnoreSmallDeltas: true when a decrease was removed.
-static bool
-s_monotonic(struct s_bucket *b, size_t n)
+// What forcing monotonic counts changed: the lowest and highest bound of a bucket whose
+// count dropped, the largest drop.
+struct s_forced {
+    bool forced;
+    double min_bucket, max_bucket, max_diff;
+};
+
+// Prometheus's ensureMonotonicAndIgnoreSmallDeltas: counts that differ from the previous by
+// less than S_SMALL_DELTA become equal to it, decreases are removed (and recorded in *f,
+// which may be NULL).
+static void
+s_monotonic(struct s_bucket *b, size_t n, struct s_forced *f)
 {
-    bool forced = false;
+    struct s_forced r = {false, INFINITY, -INFINITY, 0};
     double prev = b[0].count;
     for (size_t i = 1; i < n; i++) {
         double cur = b[i].count;
         if (cur == prev)
             continue;
-        if (s_almost_equal(prev, cur, S_SMALL_DELTA) || cur < prev) {
-            forced |= cur < prev && !s_almost_equal(prev, cur, S_SMALL_DELTA);
+        if (s_almost_equal(prev, cur, S_SMALL_DELTA)) {
             b[i].count = prev;
+            continue;
+        }
+        if (cur < prev) {
+            b[i].count = prev;
+            r.forced = true;
+            r.min_bucket = fmin(r.min_bucket, b[i].le);
+            r.max_bucket = fmax(r.max_bucket, b[i].le);
+            r.max_diff = fmax(r.max_diff, prev - cur);
             continue;
         }
         prev = cur;
     }
-    return forced;
+    if (f)
+        *f = r;
 }
 
 // Prometheus's BucketQuantile over b[0..n) (prepared, modified).
@@ -197,7 +257,7 @@ s_bucket_quantile(double q, struct s_bucket *b, size_t n)
         return INFINITY;
     if (n == 0)
         return NAN;
-    s_monotonic(b, n);
+    s_monotonic(b, n, NULL);
     if (n < 2)
         return NAN;
     double obs = b[n - 1].count;
@@ -279,6 +339,33 @@ s_check_quantile(tsdb_eval_ctx_t *c, const fw_promql_expr_t *arg, double q)
                            tsdb_eval_math_format_g(q, qs, sizeof(qs)));
 }
 
+// Prometheus's info when a histogram's counts had to be made monotonic, about node arg.
+static void
+s_check_monotonic(tsdb_eval_ctx_t *c, const fw_promql_expr_t *arg, const char *name, int64_t t,
+                  struct s_bucket *b, size_t n)
+{
+    struct s_forced f;
+    if (n == 0)
+        return;
+    s_monotonic(b, n, &f);
+    if (!f.forced)
+        return;
+    char lo[40], hi[40], fn[320], when[40];
+    time_t secs = (time_t)(t / 1000);
+    struct tm tm;
+    if (!gmtime_r(&secs, &tm) || !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(when, sizeof(when), "%lld", (long long)secs);
+    s_for_name(name, fn, sizeof(fn));
+    tsdb_eval_ctx_info(c, arg,
+                       "input to histogram_quantile needed to be fixed for monotonicity (see "
+                       "https://prometheus.io/docs/prometheus/latest/querying/functions/"
+                       "#histogram_quantile)%s, from buckets %s to %s, with a max diff of %.2g, "
+                       "over 1 samples from %s to %s",
+                       fn, tsdb_eval_math_format_g(f.min_bucket, lo, sizeof(lo)),
+                       tsdb_eval_math_format_g(f.max_bucket, hi, sizeof(hi)), f.max_diff, when,
+                       when);
+}
+
 int
 tsdb_eval_fn_histogram_quantile(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
                                 struct tsdb_eval_val *args, size_t na, struct tsdb_eval_val *out)
@@ -287,12 +374,14 @@ tsdb_eval_fn_histogram_quantile(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, i
     double q = args[0].scalar;
     s_check_quantile(c, e->args[0], q);
     struct s_hists h;
-    s_split(c, e, &args[1].vec, &h);
+    s_split(c, e, e->args[1], &args[1].vec, &h);
     size_t from = 0;
     for (size_t g = 0; g < h.n; g++) {
         struct s_bucket *b = h.sorted + from;
         size_t n = s_prepare(b, h.end[g] - from);
         from = h.end[g];
+        if (!isnan(q) && q >= 0 && q <= 1)
+            s_check_monotonic(c, e->args[1], h.names[g], t, b, n);
         tsdb_eval_ctx_push(c, &out->vec, h.groups[g], t, s_bucket_quantile(q, b, n));
     }
     s_hists_free(c, &h);
@@ -305,7 +394,7 @@ tsdb_eval_fn_histogram_fraction(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, i
 {
     (void)na;
     struct s_hists h;
-    s_split(c, e, &args[2].vec, &h);
+    s_split(c, e, e->args[2], &args[2].vec, &h);
     size_t from = 0;
     for (size_t g = 0; g < h.n; g++) {
         struct s_bucket *b = h.sorted + from;
@@ -330,14 +419,14 @@ tsdb_eval_fn_histogram_quantiles(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, 
     for (size_t k = 2; k < na; k++)
         s_check_quantile(c, e->args[k], args[k].scalar);
     struct s_hists h;
-    s_split(c, e, &args[0].vec, &h);
+    s_split(c, e, e->args[0], &args[0].vec, &h);
     size_t from = 0;
     for (size_t g = 0; g < h.n; g++) {
         struct s_bucket *b = h.sorted + from;
         size_t n = s_prepare(b, h.end[g] - from);
         from = h.end[g];
-        if (n > 0)
-            s_monotonic(b, n); // once: s_bucket_quantile's own pass then changes nothing
+        // once: s_bucket_quantile's own pass then changes nothing
+        s_check_monotonic(c, e->args[0], h.names[g], t, b, n);
         for (size_t k = 2; k < na; k++) {
             double q = args[k].scalar;
             // a constant quantile's labels are memoised under (node, histogram, argument)

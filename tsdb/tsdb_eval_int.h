@@ -336,10 +336,11 @@ struct tsdb_eval_fn_range {
     tsdb_eval_ctx_t *c;
     const struct fw_sample *pts; // the series' points in time order; len > 0
     size_t len;
-    const fw_promql_expr_t *sel; // the selector or subquery that read them
-    int64_t t;                   // the evaluation time
-    const double *p;             // the call's scalar arguments in order
-    double *scratch;             // a pool buffer an implementation may grow and use
+    const fw_promql_expr_t *call; // the call
+    const fw_promql_expr_t *sel;  // the selector or subquery that read them
+    int64_t t;                    // the evaluation time
+    const double *p;              // the call's scalar arguments in order
+    double *scratch;              // a pool buffer an implementation may grow and use
     size_t scratch_cap;
 };
 // The function's value for the series into *out; false for none (or after
