@@ -3,6 +3,7 @@
     `tsdb import FILE...` (tsdb_import.h) and `tsdb check` (tsdb_check.h) are subcommands.
     Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
 */
+#include <malloc.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +103,11 @@ main(int argc, char **argv)
         return 0;
     }
     fw_signal_install();
+    // A query's large buffers (its answer's text, a range query's points) are mmapped and
+    // unmapped when freed, at a fixed threshold: glibc's default raises the threshold after
+    // the first such free, and later buffers then stay in the heap after the query (four
+    // concurrent 11,000-step queries: peak 909 MiB and 23 MiB kept, against 694 and 4).
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     tsdb_t *d = tsdb_new(&opts, &cfg, text);
     free(text);
     if (!d) {
