@@ -4,6 +4,7 @@
 */
 #include "ruled_test.h"
 
+#include <czmq.h>
 #include <glob.h>
 #include <stdbool.h>
 #include <libgen.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "fw_cfg.h"
+#include "fw_flags.h"
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_time.h"
@@ -22,6 +24,9 @@
 
 // Samples per SAMPLES batch when feeding input series.
 #define S_BATCH_SAMPLES 200000
+// Evaluation steps per test group at most (each is a round trip per rule to the private
+// tsdb: a million take minutes).
+#define S_MAX_EVALS 1000000
 
 struct s_exp_sample {
     char *labels;
@@ -500,8 +505,23 @@ s_run_group(const struct s_file *f, char **paths, size_t n_paths, const struct s
             times[n_times++] = times[i];
 
     int64_t step = f->evaluation_interval_ms;
+    if (maxt / step >= S_MAX_EVALS) {
+        char a[64], b2[64];
+        struct ruled_test_buf b = {0};
+        ruled_test_buf_printf(&b,
+                              "eval_time %s at evaluation_interval %s takes more than %d "
+                              "evaluations: not supported",
+                              fw_duration_format(maxt, a, sizeof(a)),
+                              fw_duration_format(step, b2, sizeof(b2)), S_MAX_EVALS);
+        s_err_take(errs, &b);
+        goto out;
+    }
     size_t curr = 0;
     for (int64_t ts = 0; ts <= maxt; ts += step) {
+        if (zsys_interrupted) { // SIGINT/SIGTERM (czmq's handler): stop, clean up
+            s_err_str(errs, "interrupted");
+            goto out;
+        }
         size_t failed = 0;
         for (size_t g = 0; g < r.n_groups; g++) {
             struct ruled_group_result res = {0};
@@ -581,7 +601,7 @@ s_run_file(const char *filename, const char *tsdb_bin, FILE *out, FILE *errout, 
     }
     size_t n_paths = 0;
     char **paths = s_glob_rule_files(filename, &f, &n_paths, errout);
-    if (f.evaluation_interval_ms == 0)
+    if (f.evaluation_interval_ms <= 0)
         f.evaluation_interval_ms = 60000;
     for (size_t i = 0; i < f.n_order; i++)
         for (size_t j = 0; j < i; j++)
@@ -613,9 +633,10 @@ ruled_test_main(int argc, char **argv, FILE *out, FILE *errout)
         return argc < 2 ? 2 : 0;
     }
     fw_log_init("ruled", FW_LOG_ERROR, FW_LOG_LOGFMT);
+    fw_signal_install();
     char *bin = ruled_test_tsdb_binary();
     bool failed = false;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc && !zsys_interrupted; i++) {
         struct s_errs errs = {0};
         s_run_file(argv[i], bin, out, errout, &errs);
         if (errs.len) {
@@ -637,5 +658,5 @@ ruled_test_main(int argc, char **argv, FILE *out, FILE *errout)
         fflush(out);
     }
     free(bin);
-    return failed ? 1 : 0;
+    return failed || zsys_interrupted ? 1 : 0;
 }

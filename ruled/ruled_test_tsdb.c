@@ -2,14 +2,15 @@
  */
 #include "ruled_test_tsdb.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -19,8 +20,6 @@
 #include "fw_mem.h"
 #include "fw_sender.h"
 #include "fw_time.h"
-
-extern char **environ;
 
 #define S_START_MS 10000
 #define S_PUSH_MS 30000
@@ -65,17 +64,83 @@ s_sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+// Remove dir and what it holds, at most `depth` levels down (the data directory is two).
 static void
-s_rmtree(const char *dir)
+s_rmtree(const char *dir, int depth)
 {
-    // The data directory holds a few flat files and one level of subdirectories at most;
-    // rm is simpler and as bounded as a walk here.
-    pid_t pid;
-    char rm[] = "rm", rf[] = "-rf", dd[] = "--";
-    char *const argv[] = {rm, rf, dd, (char *)dir, NULL};
-    if (posix_spawnp(&pid, "rm", NULL, NULL, argv, environ) == 0)
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+    DIR *d = depth > 0 ? opendir(dir) : NULL;
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char *p = fw_asprintf("%s/%s", dir, e->d_name);
+            struct stat st;
+            if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+                s_rmtree(p, depth - 1);
+            else
+                unlink(p);
+            free(p);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+// Run bin with argv, stdin from /dev/null, stdout and stderr to log. The child gets SIGKILL
+// when ruled dies (PR_SET_PDEATHSIG), so an interrupted `ruled test` leaves no tsdb behind.
+// 0 with *pid, or an errno value (exec's own, passed back through a close-on-exec pipe).
+static int
+s_spawn(const char *bin, char *const argv[], const char *log, pid_t *pid)
+{
+    int fds[2];
+    if (pipe(fds) < 0)
+        return errno;
+    if (fcntl(fds[0], F_SETFD, FD_CLOEXEC) < 0 || fcntl(fds[1], F_SETFD, FD_CLOEXEC) < 0) {
+        int e = errno;
+        close(fds[0]);
+        close(fds[1]);
+        return e;
+    }
+    pid_t parent = getpid();
+    pid_t child = fork();
+    if (child < 0) {
+        int e = errno;
+        close(fds[0]);
+        close(fds[1]);
+        return e;
+    }
+    if (child == 0) {
+        // Only async-signal-safe calls from here: the parent may have threads (ZeroMQ's).
+        int in = open("/dev/null", O_RDONLY);
+        int out = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0 ||
+            prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) {
+            int e = errno ? errno : ESRCH;
+            (void)!write(fds[1], &e, sizeof(e));
+            _exit(127);
+        }
+        if (strchr(bin, '/'))
+            execv(bin, argv);
+        else
+            execvp(bin, argv);
+        int e = errno;
+        (void)!write(fds[1], &e, sizeof(e));
+        _exit(127);
+    }
+    close(fds[1]);
+    int e = 0;
+    ssize_t n;
+    while ((n = read(fds[0], &e, sizeof(e))) < 0 && errno == EINTR)
+        ;
+    close(fds[0]);
+    if (n == (ssize_t)sizeof(e)) {
+        while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
             ;
+        return e ? e : ENOEXEC;
+    }
+    *pid = child;
+    return 0;
 }
 
 ruled_test_tsdb_t *
@@ -117,13 +182,7 @@ ruled_test_tsdb_start(const char *bin, fw_err_t *err)
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         argv[ac++] = (char *)fixed[i];
     argv[ac] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, a_log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    int rc = posix_spawnp(&self->pid, bin, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
+    int rc = s_spawn(bin, argv, a_log, &self->pid);
     free(a_path), free(a_samples), free(a_query), free(a_pub);
     if (rc != 0) {
         fw_err_set(err, "cannot run %s: %s", bin, strerror(rc));
@@ -229,7 +288,7 @@ ruled_test_tsdb_stop(ruled_test_tsdb_t **self_p)
         }
     }
     if (self->dir && getenv("FW_RULED_TEST_KEEP") == NULL)
-        s_rmtree(self->dir);
+        s_rmtree(self->dir, 4);
     free(self->dir);
     free(self->samples);
     free(self->query);
