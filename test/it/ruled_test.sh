@@ -51,6 +51,10 @@ both "$TMPL" tmpl promtool_test.yml
 same_output tmpl 0
 it_ok "test/data/ruled_tmpl/promtool_test.yml: templates expand as in promtool"
 
+both "$DATA" states states.yml
+same_output states 1
+it_ok "states.yml: alert states, ALERTS, ALERTS_FOR_STATE, templated labels: same listing"
+
 both "$DATA" same same_group.yml
 same_output same 0
 it_ok "same_group.yml: a rule sees the records before it in its group at the same time"
