@@ -134,8 +134,27 @@ s_on_snapshot(const fw_http_request_t *req, struct fw_http_response *resp, void 
     return 0;
 }
 
+// delete_series and clean_tombstones: Prometheus's answer while the admin API is off; on,
+// refused, as floorwatch deletes only by retention.
+static int
+s_on_unsupported(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    tsdb_api_admin_t *self = arg;
+    if (!self->enabled) {
+        tsdb_api_respond(resp, 503, tsdb_api_error_json("unavailable", "admin APIs disabled"));
+        return 0;
+    }
+    char *msg = fw_asprintf("%s is not supported: floorwatch deletes samples only by retention",
+                            fw_http_path(req));
+    tsdb_api_respond(resp, 501, tsdb_api_error_json("internal", msg));
+    free(msg);
+    return 0;
+}
+
 void
 tsdb_api_admin_routes(tsdb_api_admin_t *self, fw_http_t *http)
 {
     fw_http_route(http, "POST,PUT", "/api/v1/admin/tsdb/snapshot", s_on_snapshot, self);
+    fw_http_route(http, "POST,PUT", "/api/v1/admin/tsdb/delete_series", s_on_unsupported, self);
+    fw_http_route(http, "POST,PUT", "/api/v1/admin/tsdb/clean_tombstones", s_on_unsupported, self);
 }

@@ -1,5 +1,5 @@
 /*  tsdb_api_admin.h — Prometheus's TSDB admin API, as far as floorwatch has it:
-    POST/PUT /api/v1/admin/tsdb/snapshot.
+    POST/PUT /api/v1/admin/tsdb/snapshot (delete_series and clean_tombstones are refused).
 
     Off unless --web.enable-admin-api: then every admin route answers as Prometheus does,
     503 {"status":"error","errorType":"unavailable","error":"admin APIs disabled"}.
@@ -14,6 +14,8 @@
     skip_head=false (the default) is that; skip_head=true, which asks to leave out the head
     Prometheus keeps in memory, is refused 400 bad_data as not supported. A value that is no
     Go boolean is refused with Prometheus's invalid parameter text.
+    delete_series and clean_tombstones answer 503 as above while off; on, 501 internal "not
+    supported" (floorwatch deletes only by retention).
 */
 #ifndef TSDB_API_ADMIN_H
 #define TSDB_API_ADMIN_H

@@ -301,7 +301,13 @@ s_attempt(tsdb_azblob_t *self, struct s_req *r, const char *what, fw_err_t *err)
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)self->timeout_ms);
+    if (r->fd >= 0) { // a download of any size: stop when it stalls, not after a total
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+                         (long)(self->timeout_ms < 1000 ? 1 : self->timeout_ms / 1000));
+    } else {
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)self->timeout_ms);
+    }
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
                      (long)(self->timeout_ms < 10000 ? self->timeout_ms : 10000));
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_on_body);

@@ -148,7 +148,9 @@ out=$(curl -sS -w ' %{http_code}' -X PUT "$A/api/v1/admin/tsdb/snapshot?skip_hea
     it_die "skip_head=maybe: $out"
 out=$(curl -sS -w ' %{http_code}' -X POST "$A/api/v1/admin/tsdb/snapshot?skip_head=true")
 grep -q 'not supported.* 400$' <<<"$out" || it_die "skip_head=true: $out"
-it_ok "POST/PUT /api/v1/admin/tsdb/snapshot: $name; skip_head refused as documented"
+out=$(curl -sS -w ' %{http_code}' -X POST "$A/api/v1/admin/tsdb/clean_tombstones")
+grep -q '"errorType":"internal".*not supported.* 501$' <<<"$out" || it_die "clean_tombstones: $out"
+it_ok "POST/PUT /api/v1/admin/tsdb/snapshot: $name; skip_head refused as documented; clean_tombstones 501"
 snap=$tmp/a/snapshots/$name
 
 hb=$(it_free_port)
@@ -156,6 +158,9 @@ start_tsdb tsdb_off "$tmp/r_sas" "$hb" # admin API off by default
 out=$(curl -sS -w ' %{http_code}' -X POST "http://127.0.0.1:$hb/api/v1/admin/tsdb/snapshot")
 [ "$out" = '{"status":"error","errorType":"unavailable","error":"admin APIs disabled"} 503' ] ||
     it_die "admin API off: $out"
+out=$(curl -sS -w ' %{http_code}' -X PUT "http://127.0.0.1:$hb/api/v1/admin/tsdb/delete_series?match[]=up")
+[ "$out" = '{"status":"error","errorType":"unavailable","error":"admin APIs disabled"} 503' ] ||
+    it_die "admin API off, delete_series: $out"
 it_term "$PID_tsdb_off"
 it_ok "without --web.enable-admin-api: 503 admin APIs disabled, as Prometheus"
 
@@ -194,7 +199,12 @@ rc=0; "$TSDB" restore --from="$AZ/fwacct/backups/nosuch?$sas" --storage.tsdb.pat
     2>"$tmp/e" || rc=$?
 [ $rc = 1 ] && grep -q "404 BlobNotFound" "$tmp/e" && [ ! -e "$tmp/r_none/data.mdb" ] &&
     [ ! -e "$tmp/r_none/data.mdb.part" ] || it_die "restore of a missing blob: $rc $(cat "$tmp/e")"
-it_ok "restore refuses a non-empty target and reports a missing blob"
+t0=$(date +%s)
+rc=0; "$TSDB" restore --from="$AZ/fwacct/hang/tsdb?$sas" --storage.tsdb.path="$tmp/r_hang" \
+    --azure.timeout=2s --azure.retries=0 2>"$tmp/e" || rc=$?
+[ $rc = 1 ] && grep -q "Get Blob.*Timeout was reached" "$tmp/e" && [ -z "$(ls -A "$tmp/r_hang")" ] &&
+    [ $(($(date +%s) - t0)) -lt 20 ] || it_die "restore from a stalled blob: $rc $(cat "$tmp/e")"
+it_ok "restore refuses a non-empty target, reports a missing blob and gives up on a stalled one"
 
 it_term "$PID_ingest"
 it_term "$PID_tsdb_a"
