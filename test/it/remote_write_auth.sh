@@ -154,6 +154,17 @@ push 99
 rotated() { grep -q 'Bearer rotated-token-2' "$R"; }
 it_check "the rotated token is sent (bounded: 30 s)" it_until 150 0.2 rotated
 
+# A reload replaces the queues: the new header is sent, the queue removed stops.
+sed -i 's/X-Scope-OrgID: plant1/X-Scope-OrgID: plant2/; /name: bad/,$d' "$IT_DIR/prometheus.yml"
+sed -i '/url: .*\/bad$/d' "$IT_DIR/prometheus.yml"
+it_check "POST /-/reload takes the new remote_write" \
+    curl -fsS -o /dev/null -X POST "$FW_URL/-/reload"
+push 100
+bads=$(grep -c '"path": "/bad"' "$R" || true)
+plant2() { grep -q '"x-scope-orgid": "plant2"' "$R"; }
+it_check "the reloaded queue sends the new header (bounded: 30 s)" it_until 150 0.2 plant2
+it_check "the removed queue sent nothing more" [ "$(grep -c '"path": "/bad"' "$R" || true)" = "$bads" ]
+
 it_term "$PID_tsdb"
 it_check "tsdb exits 0 on SIGTERM" [ "$IT_RC" = 0 ]
 it_finish
