@@ -253,25 +253,65 @@ s_rules_load(const struct s_file *f, char **paths, size_t n_paths, const struct 
     return 0;
 }
 
-// Push every input series to tsdb. 0, or -1 with the error in errs.
+// The input series of a test group, parsed, and how much of each tsdb has been given.
+struct s_inputs {
+    struct fw_labels *labels;      // owned, n of them
+    struct ruled_test_points *pts; // owned
+    size_t *next;                  // owned: first point not pushed yet
+    size_t n;
+};
+
+static void
+s_inputs_free(struct s_inputs *in)
+{
+    for (size_t i = 0; i < in->n; i++) {
+        fw_labels_clear(&in->labels[i]);
+        ruled_test_points_clear(&in->pts[i]);
+    }
+    free(in->labels);
+    free(in->pts);
+    free(in->next);
+    memset(in, 0, sizeof(*in));
+}
+
+// Parse every input series. 0, or -1 with the error in errs.
 static int
-s_feed(const struct s_group *tg, ruled_test_tsdb_t *db, struct s_errs *errs)
+s_inputs_load(const struct s_group *tg, struct s_inputs *in, struct s_errs *errs)
+{
+    in->labels = fw_calloc(tg->n_input + 1, sizeof(*in->labels));
+    in->pts = fw_calloc(tg->n_input + 1, sizeof(*in->pts));
+    in->next = fw_calloc(tg->n_input + 1, sizeof(*in->next));
+    fw_err_t err = {0};
+    for (size_t i = 0; i < tg->n_input; i++) {
+        const struct s_input *x = &tg->input[i];
+        in->n++;
+        if (ruled_test_series_parse_metric(x->series ? x->series : "", &in->labels[i], &err) < 0 ||
+            ruled_test_series_expand(x->values, tg->interval_ms, &in->pts[i], &err) < 0) {
+            s_err_str(errs, err.msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+// Push the input samples up to till (inclusive) not pushed yet, as promtool's lazy loader
+// loads them before each evaluation (so `offset -1m` or `@ end()` never sees the future).
+// 0, or -1 with the error in errs.
+static int
+s_inputs_feed(struct s_inputs *in, int64_t till, ruled_test_tsdb_t *db, struct s_errs *errs)
 {
     struct fw_batch *batch = fw_batch_new();
-    struct ruled_test_points pts = {0};
-    struct fw_labels l = FW_LABELS_INIT;
     int rc = 0;
     fw_err_t err = {0};
-    for (size_t i = 0; rc == 0 && i < tg->n_input; i++) {
-        const struct s_input *in = &tg->input[i];
-        if (ruled_test_series_parse_metric(in->series ? in->series : "", &l, &err) < 0 ||
-            ruled_test_series_expand(in->values, tg->interval_ms, &pts, &err) < 0) {
-            rc = -1;
-            break;
-        }
-        struct fw_series *s = fw_batch_add_series(batch, &l);
-        for (size_t k = 0; k < pts.len; k++)
-            fw_series_add(s, pts.t[k], pts.v[k]);
+    for (size_t i = 0; rc == 0 && i < in->n; i++) {
+        const struct ruled_test_points *p = &in->pts[i];
+        size_t k = in->next[i];
+        if (k >= p->len || p->t[k] > till)
+            continue;
+        struct fw_series *s = fw_batch_add_series(batch, &in->labels[i]);
+        for (; k < p->len && p->t[k] <= till; k++)
+            fw_series_add(s, p->t[k], p->v[k]);
+        in->next[i] = k;
         if (fw_batch_samples(batch) >= S_BATCH_SAMPLES) {
             rc = ruled_test_tsdb_push(db, &batch, &err);
             batch = fw_batch_new();
@@ -282,8 +322,6 @@ s_feed(const struct s_group *tg, ruled_test_tsdb_t *db, struct s_errs *errs)
     if (rc < 0)
         s_err_str(errs, err.msg);
     fw_batch_destroy(&batch);
-    ruled_test_points_clear(&pts);
-    fw_labels_clear(&l);
     return rc;
 }
 
@@ -464,7 +502,8 @@ s_run_group(const struct s_file *f, char **paths, size_t n_paths, const struct s
     struct s_rules r = {0};
     ruled_test_tsdb_t *db = NULL;
     int64_t *times = NULL;
-    if (s_rules_load(f, paths, n_paths, tg, &env, &r, errs) < 0)
+    struct s_inputs in = {0};
+    if (s_inputs_load(tg, &in, errs) < 0 || s_rules_load(f, paths, n_paths, tg, &env, &r, errs) < 0)
         goto out;
     for (size_t i = 0; i < tg->n_alerts; i++)
         if (!tg->alerts[i].alertname || !*tg->alerts[i].alertname) {
@@ -485,8 +524,6 @@ s_run_group(const struct s_file *f, char **paths, size_t n_paths, const struct s
         s_err_str(errs, err.msg);
         goto out;
     }
-    if (s_feed(tg, db, errs) < 0)
-        goto out;
 
     int64_t maxt = 0;
     times = fw_calloc(tg->n_alerts + 1, sizeof(*times));
@@ -522,6 +559,8 @@ s_run_group(const struct s_file *f, char **paths, size_t n_paths, const struct s
             s_err_str(errs, "interrupted");
             goto out;
         }
+        if (s_inputs_feed(&in, ts, db, errs) < 0)
+            goto out;
         size_t failed = 0;
         for (size_t g = 0; g < r.n_groups; g++) {
             struct ruled_group_result res = {0};
@@ -550,6 +589,7 @@ s_run_group(const struct s_file *f, char **paths, size_t n_paths, const struct s
         s_check_expr(&tg->exprs[i], db, errs);
 out:
     free(times);
+    s_inputs_free(&in);
     ruled_test_tsdb_stop(&db);
     s_rules_free(&r);
 }
@@ -564,7 +604,9 @@ s_glob_rule_files(const char *filename, const struct s_file *f, size_t *n_out, F
     size_t n = 0;
     for (size_t i = 0; i < f->n_rule_files; i++) {
         const char *rf = f->rule_files[i];
-        char *pat = rf[0] == '/' || rf[0] == '\0' ? fw_strdup(rf) : fw_asprintf("%s/%s", dir, rf);
+        // filepath.Join: no "./" in front of a file next to a test file given bare.
+        bool here = rf[0] == '/' || rf[0] == '\0' || strcmp(dir, ".") == 0;
+        char *pat = here ? fw_strdup(rf) : fw_asprintf("%s/%s", dir, rf);
         glob_t g = {0};
         if (glob(pat, 0, NULL, &g) != 0 || g.gl_pathc == 0)
             fprintf(errout, "  WARNING: no file match pattern %s\n", pat);

@@ -55,6 +55,10 @@ both "$DATA" states states.yml
 same_output states 1
 it_ok "states.yml: alert states, ALERTS, ALERTS_FOR_STATE, templated labels: same listing"
 
+both "$DATA" lazy lazy.yml
+same_output lazy 1
+it_ok "lazy.yml: input samples after the last evaluation are not loaded, as in promtool"
+
 both "$DATA" same same_group.yml
 same_output same 0
 it_ok "same_group.yml: a rule sees the records before it in its group at the same time"
