@@ -728,10 +728,5 @@ fw_promql_parse(const char *text, fw_err_t *err)
         fw_promql_expr_destroy(&e);
     }
 out:
-    for (size_t k = 0; k < p.n; k++)
-        free(p.toks[k].str);
-    free(p.toks);
-    if (!e && !p.failed)
-        fw_promql_lex_fail(&p, 0, "parse error");
-    return e;
+    return fw_promql_lex_done(&p, e);
 }

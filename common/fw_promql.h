@@ -22,6 +22,11 @@ typedef struct fw_promql_expr fw_promql_expr_t;
 // byte position of the problem in text, err->msg says what was expected
 // ("unexpected identifier \"by\" at position 12, expected ...").
 fw_promql_expr_t *fw_promql_parse(const char *text, fw_err_t *err);
+// Parse text as one metric selector and nothing else, as Prometheus's ParseMetricSelector
+// does for /federate's match[] (fw_promql_selector.c): `{foo=""}` is allowed (no
+// non-empty-matcher rule), and a token outside the selector is "unexpected <op:->",
+// "unexpected <by>", "unexpected \"(\"", ... at its position.
+fw_promql_expr_t *fw_promql_parse_match(const char *text, fw_err_t *err);
 void fw_promql_expr_destroy(fw_promql_expr_t **self_p);
 
 #endif

@@ -390,3 +390,16 @@ fw_promql_lex(fw_promql_parser_t *p)
     s_push(p, T_EOF, i, 0);
     return 0;
 }
+
+fw_promql_expr_t *
+fw_promql_lex_done(fw_promql_parser_t *p, fw_promql_expr_t *e)
+{
+    for (size_t k = 0; k < p->n; k++)
+        free(p->toks[k].str);
+    free(p->toks);
+    p->toks = NULL;
+    p->n = 0;
+    if (!e && !p->failed)
+        fw_promql_lex_fail(p, 0, "parse error");
+    return e;
+}

@@ -79,6 +79,9 @@ void fw_promql_lex_fail(fw_promql_parser_t *p, int pos, const char *fmt, ...)
 // Tokenize p->text into p->toks (ending with T_EOF). Returns 0, or -1 after
 // fw_promql_lex_fail. The token strings are owned by p->toks; the caller frees them.
 int fw_promql_lex(fw_promql_parser_t *p);
+// End a parse: free p's tokens, and record "parse error" when there is no result e and
+// no error yet. Returns e.
+fw_promql_expr_t *fw_promql_lex_done(fw_promql_parser_t *p, fw_promql_expr_t *e);
 
 // ---------------------------------------------------------------------------------------
 // Shared by the parser's files (fw_promql.c, fw_promql_dur.c)

@@ -328,6 +328,49 @@ START_TEST(test_fw_promql_nesting_is_bounded)
 }
 END_TEST
 
+// fw_promql_parse_match: the match[] of /federate, with Prometheus 2.42's
+// ParseMetricSelector errors (web/federate_test.go and the real prometheus, test/it/federate.sh).
+static void
+s_sel_bad(const char *in, int col, const char *msg)
+{
+    fw_err_t err;
+    fw_promql_expr_t *e = fw_promql_parse_match(in, &err);
+    ck_assert_msg(e == NULL, "'%s' parsed as a selector but should not", in);
+    ck_assert_msg(err.col == col, "'%s': col %d, want %d (%s)", in, err.col, col, err.msg);
+    ck_assert_str_eq(err.msg, msg);
+}
+
+START_TEST(test_fw_promql_parse_match)
+{
+    static const char *const ok[] = {
+        "up",  "up{job=\"a\"}", "{foo=\"\"}",         "{}",           "sum", "by",
+        "and", "offset",        "{__name__=~\".+\"}", "a:b{c!~\"d\"}"};
+    for (size_t k = 0; k < sizeof(ok) / sizeof(ok[0]); k++) {
+        fw_err_t err;
+        fw_promql_expr_t *e = fw_promql_parse_match(ok[k], &err);
+        ck_assert_msg(e != NULL, "'%s': %d: %s", ok[k], err.col, err.msg);
+        ck_assert_int_eq(e->kind, FW_PQ_SELECTOR);
+        fw_promql_expr_destroy(&e);
+    }
+    s_sel_bad("-not-a-valid-metric-name", 1, "unexpected <op:->");
+    s_sel_bad("not-a-valid-metric-name", 4, "unexpected <op:->");
+    s_sel_bad("sum(x)", 4, "unexpected \"(\"");
+    s_sel_bad("up by", 4, "unexpected <by>");
+    s_sel_bad("up and x", 4, "unexpected <op:and>");
+    s_sel_bad("up sum", 4, "unexpected <aggr:sum>");
+    s_sel_bad("up[5m]", 3, "unexpected \"[\"");
+    s_sel_bad("up offset 5m", 4, "unexpected <offset>");
+    s_sel_bad("up \"x\"", 4, "unexpected string \"\\\"x\\\"\"");
+    s_sel_bad("up x:y", 4, "unexpected metric identifier \"x:y\"");
+    s_sel_bad("5", 1, "unexpected number \"5\"");
+    s_sel_bad("bool", 1, "unexpected <bool>");
+    s_sel_bad("", 1, "unexpected end of input");
+    // the full parser keeps its rule
+    fw_err_t err;
+    ck_assert_ptr_null(fw_promql_parse("{foo=\"\"}", &err));
+}
+END_TEST
+
 Suite *
 fw_promql_suite(void)
 {
@@ -342,6 +385,7 @@ fw_promql_suite(void)
     tcase_add_test(tc, test_fw_promql_literals);
     tcase_add_test(tc, test_fw_promql_errors_have_positions);
     tcase_add_test(tc, test_fw_promql_nesting_is_bounded);
+    tcase_add_test(tc, test_fw_promql_parse_match);
     suite_add_tcase(s, tc);
     return s;
 }

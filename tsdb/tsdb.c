@@ -40,6 +40,7 @@
 #include "tsdb_exemplars_api.h"
 #include "tsdb_targets.h"
 #include "tsdb_ingest.h"
+#include "tsdb_federate.h"
 #include "tsdb_metadata.h"
 #include "tsdb_query.h"
 #include "tsdb_rules.h"
@@ -73,6 +74,7 @@ struct tsdb {
     tsdb_api_t *api;                                // owned
     tsdb_exemplars_t *exemplars;                    // owned: EXEMPLARS, query_exemplars
     tsdb_metadata_t *metadata;                      // owned: METADATA, /api/v1/metadata
+    tsdb_federate_t *federate;                      // owned: /federate
     tsdb_targets_t *targets;                        // owned: /api/v1/targets via scrapers
     tsdb_rules_t *rules;                            // owned: /api/v1/rules, alerts via ruled
     tsdb_query_t *query;                            // owned: QUERY workers
@@ -635,6 +637,7 @@ s_reload(void *arg, char *errbuf, size_t errsize)
     tsdb_exemplars_resize(self->exemplars, self->cfg.storage.max_exemplars);
     (void)s_policies(&self->cfg, self->cfg.path, &errs, self->store); // checked by the load
     tsdb_api_set_config_text(self->api, text);
+    tsdb_federate_set_external_labels(self->federate, &self->cfg.global.external_labels);
     free(text);
     fw_info("config.reload", "file=%s", self->opts->common.config_file);
     return 0;
@@ -904,6 +907,9 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
     tsdb_exemplars_routes(self->exemplars, self->http);
     self->metadata = tsdb_metadata_new();
     tsdb_metadata_routes(self->metadata, self->http);
+    self->federate = tsdb_federate_new(self->store);
+    tsdb_federate_set_external_labels(self->federate, &self->cfg.global.external_labels);
+    tsdb_federate_routes(self->federate, self->http);
     self->targets = tsdb_targets_new(opts->scraper_urls, opts->scraper_timeout_ms, &err);
     if (!self->targets) {
         fw_error("tsdb.start.fail", "err=%s", err.msg);
@@ -1012,6 +1018,7 @@ tsdb_destroy(tsdb_t **self_p)
     tsdb_api_admin_destroy(&self->admin);     // after the HTTP threads that use it
     tsdb_exemplars_destroy(&self->exemplars); // after the HTTP threads that read it
     tsdb_metadata_destroy(&self->metadata);
+    tsdb_federate_destroy(&self->federate);
     tsdb_targets_destroy(&self->targets);
     tsdb_rules_destroy(&self->rules);
     tsdb_store_destroy(&self->store);

@@ -1,0 +1,378 @@
+/*  tsdb_federate.c — GET /federate (see tsdb_federate.h).
+
+    The order of the work is Prometheus's: select and take each series' latest sample in one
+    read transaction (ended before any text is written), sort, then write each sample with
+    its labels and the external ones it lacks. Parse errors use the query API's position
+    text (tsdb_api_parse_error, shared through tsdb_api_int.h).
+*/
+#include <lmdb.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_log.h"
+#include "fw_mem.h"
+#include "fw_promql_ast.h"
+#include "fw_sample.h"
+#include "fw_time.h"
+#include "tsdb_api_int.h"
+#include "tsdb_eval_int.h"
+#include "tsdb_federate.h"
+#include "tsdb_json.h"
+
+struct tsdb_federate {
+    tsdb_store_t *store;       // borrowed
+    pthread_mutex_t lock;      // guards external
+    struct fw_labels external; // owned: global.external_labels
+};
+
+// One series' latest sample.
+struct s_point {
+    struct fw_labels labels; // owned
+    const char *name;        // borrowed from labels: __name__
+    int64_t t;
+    double v;
+};
+
+tsdb_federate_t *
+tsdb_federate_new(tsdb_store_t *store)
+{
+    tsdb_federate_t *self = fw_calloc(1, sizeof(*self));
+    self->store = store;
+    pthread_mutex_init(&self->lock, NULL);
+    return self;
+}
+
+void
+tsdb_federate_destroy(tsdb_federate_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    tsdb_federate_t *self = *self_p;
+    fw_labels_clear(&self->external);
+    pthread_mutex_destroy(&self->lock);
+    free(self);
+    *self_p = NULL;
+}
+
+void
+tsdb_federate_set_external_labels(tsdb_federate_t *self, const struct fw_labels *l)
+{
+    struct fw_labels copy = FW_LABELS_INIT;
+    if (l)
+        fw_labels_copy(&copy, l);
+    pthread_mutex_lock(&self->lock);
+    struct fw_labels old = self->external;
+    self->external = copy;
+    pthread_mutex_unlock(&self->lock);
+    fw_labels_clear(&old);
+}
+
+static int
+s_id_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+// Sorted by metric name, then by labels (the order Prometheus's merged selection has).
+static int
+s_point_cmp(const void *a, const void *b)
+{
+    const struct s_point *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : fw_labels_cmp(&x->labels, &y->labels);
+}
+
+// The ids matching any of the sets, sorted, each once, into *ids. 0 or -1.
+static int
+s_select(tsdb_store_reader_t *r, fw_promql_expr_t *const *sets, size_t n, uint64_t **ids,
+         size_t *n_ids, fw_err_t *err)
+{
+    uint64_t *all = NULL;
+    size_t n_all = 0, cap = 0;
+    for (size_t k = 0; k < n; k++) {
+        uint64_t *one;
+        size_t n_one;
+        if (sets[k]->n_matchers == 0)
+            continue; // `{}`: Prometheus's Select without matchers finds nothing
+        if (tsdb_store_select_ids(r, sets[k]->matchers, sets[k]->n_matchers, &one, &n_one, err) !=
+            0) {
+            free(all);
+            return -1;
+        }
+        if (n_one) {
+            fw_mem_grow((void **)&all, &cap, n_all + n_one, sizeof(*all));
+            memcpy(all + n_all, one, n_one * sizeof(*one));
+            n_all += n_one;
+        }
+        free(one);
+    }
+    if (n > 1 && n_all > 1)
+        qsort(all, n_all, sizeof(*all), s_id_cmp);
+    size_t w = 0;
+    for (size_t k = 0; k < n_all; k++)
+        if (w == 0 || all[k] != all[w - 1])
+            all[w++] = all[k];
+    *ids = all;
+    *n_ids = w;
+    return 0;
+}
+
+// The latest sample of each selected series in [now - lookback, now], stale ones and
+// nameless ones left out, into *out. 0 or -1.
+static int
+s_collect(tsdb_federate_t *self, fw_promql_expr_t *const *sets, size_t n, int64_t now_ms,
+          struct s_point **out, size_t *n_out, fw_err_t *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    tsdb_store_reader_t *r = tsdb_store_reader_new(self->store, err);
+    if (!r)
+        return -1;
+    uint64_t *ids;
+    size_t n_ids;
+    if (s_select(r, sets, n, &ids, &n_ids, err) != 0) {
+        tsdb_store_reader_destroy(&r);
+        return -1;
+    }
+    struct s_point *pts = NULL;
+    size_t n_pts = 0, cap = 0;
+    int rc = 0;
+    for (size_t k = 0; k < n_ids; k++) {
+        struct tsdb_store_iter it;
+        tsdb_store_iter_init(&it, r, ids[k], now_ms - TSDB_FEDERATE_LOOKBACK_MS, now_ms);
+        bool have = false;
+        int64_t t = 0;
+        double v = 0;
+        while (tsdb_store_iter_next(&it)) {
+            have = true;
+            t = it.t;
+            v = it.v;
+        }
+        if (tsdb_store_iter_err(&it) != 0) {
+            fw_err_set(err, "reading series %llu: %s", (unsigned long long)ids[k],
+                       mdb_strerror(tsdb_store_iter_err(&it)));
+            rc = -1;
+            break;
+        }
+        if (!have || fw_sample_is_stale(v))
+            continue;
+        fw_mem_grow((void **)&pts, &cap, n_pts + 1, sizeof(*pts));
+        struct s_point *p = &pts[n_pts];
+        *p = (struct s_point){FW_LABELS_INIT, NULL, t, v};
+        fw_err_t lerr;
+        if (tsdb_store_series_labels(r, ids[k], &p->labels, &lerr) != 0 ||
+            !(p->name = fw_labels_get(&p->labels, "__name__")) || !*p->name) {
+            fw_labels_clear(&p->labels); // damaged (reported by the store) or nameless
+            continue;
+        }
+        n_pts++;
+    }
+    free(ids);
+    tsdb_store_reader_destroy(&r);
+    if (rc != 0) {
+        for (size_t k = 0; k < n_pts; k++)
+            fw_labels_clear(&pts[k].labels);
+        free(pts);
+        return -1;
+    }
+    if (n_pts > 1)
+        qsort(pts, n_pts, sizeof(*pts), s_point_cmp);
+    *out = pts;
+    *n_out = n_pts;
+    return 0;
+}
+
+// name="value" with the value escaped as the text format does (\\, \", \n).
+static void
+s_put_label(struct tsdb_json *b, const char *name, const char *value)
+{
+    tsdb_json_puts(b, name);
+    tsdb_json_puts(b, "=\"");
+    for (const char *s = value; *s;) {
+        size_t run = strcspn(s, "\\\"\n");
+        tsdb_json_put(b, s, run);
+        s += run;
+        if (!*s)
+            break;
+        tsdb_json_puts(b, *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" : "\\n");
+        s++;
+    }
+    tsdb_json_puts(b, "\"");
+}
+
+// The external labels a sample may get, sorted by name: global.external_labels and
+// instance ("" unless it is one of them).
+struct s_ext {
+    struct fw_label *items; // owned copies
+    size_t len;
+};
+
+static void
+s_ext_build(tsdb_federate_t *self, struct s_ext *ext)
+{
+    pthread_mutex_lock(&self->lock);
+    size_t n = self->external.len;
+    ext->items = fw_calloc(n + 1, sizeof(*ext->items));
+    ext->len = 0;
+    bool inst = false;
+    for (size_t k = 0; k <= n; k++) {
+        const struct fw_label *l = k < n ? &self->external.items[k] : NULL;
+        if (!inst && (!l || strcmp(l->name, "instance") >= 0)) {
+            inst = true;
+            if (!l || strcmp(l->name, "instance") != 0)
+                ext->items[ext->len++] = (struct fw_label){fw_strdup("instance"), fw_strdup("")};
+        }
+        if (l)
+            ext->items[ext->len++] = (struct fw_label){fw_strdup(l->name), fw_strdup(l->value)};
+    }
+    pthread_mutex_unlock(&self->lock);
+}
+
+static void
+s_ext_clear(struct s_ext *ext)
+{
+    for (size_t k = 0; k < ext->len; k++) {
+        free(ext->items[k].name);
+        free(ext->items[k].value);
+    }
+    free(ext->items);
+}
+
+// One sample line: name{labels,external labels it lacks} value timestamp.
+static void
+s_put_point(struct tsdb_json *b, const struct s_point *p, const struct s_ext *ext)
+{
+    tsdb_json_puts(b, p->name);
+    size_t n = 0;
+    for (size_t k = 0; k < p->labels.len; k++) {
+        const struct fw_label *l = &p->labels.items[k];
+        if (!*l->value || strcmp(l->name, "__name__") == 0)
+            continue;
+        tsdb_json_puts(b, n++ ? "," : "{");
+        s_put_label(b, l->name, l->value);
+    }
+    for (size_t k = 0; k < ext->len; k++) {
+        const char *own = fw_labels_get(&p->labels, ext->items[k].name);
+        if (own && *own)
+            continue;
+        tsdb_json_puts(b, n++ ? "," : "{");
+        s_put_label(b, ext->items[k].name, ext->items[k].value);
+    }
+    if (n)
+        tsdb_json_puts(b, "}");
+    char num[48];
+    // expfmt's writeFloat: 0 (also -0), 1 and -1 spelled out, else Go's 'g' shortest
+    const char *v = p->v == 0 ? "0" : tsdb_eval_math_format_g(p->v, num, sizeof(num));
+    tsdb_json_puts(b, " ");
+    tsdb_json_puts(b, v);
+    snprintf(num, sizeof(num), " %lld\n", (long long)p->t);
+    tsdb_json_puts(b, num);
+}
+
+int
+tsdb_federate_body(tsdb_federate_t *self, fw_promql_expr_t *const *sets, size_t n, int64_t now_ms,
+                   char **out, fw_err_t *err)
+{
+    struct s_point *pts;
+    size_t n_pts;
+    if (s_collect(self, sets, n, now_ms, &pts, &n_pts, err) != 0)
+        return -1;
+    struct s_ext ext;
+    s_ext_build(self, &ext);
+    struct tsdb_json b = {0};
+    const char *last = NULL;
+    for (size_t k = 0; k < n_pts; k++) {
+        if (!last || strcmp(last, pts[k].name) != 0) {
+            tsdb_json_puts(&b, "# TYPE ");
+            tsdb_json_puts(&b, pts[k].name);
+            tsdb_json_puts(&b, " untyped\n");
+            last = pts[k].name;
+        }
+        s_put_point(&b, &pts[k], &ext);
+    }
+    for (size_t k = 0; k < n_pts; k++)
+        fw_labels_clear(&pts[k].labels);
+    free(pts);
+    s_ext_clear(&ext);
+    *out = b.p ? b.p : fw_strdup("");
+    return 0;
+}
+
+// resp answers 400 with "msg\n" as text/plain (Go's http.Error).
+static int
+s_error(struct fw_http_response *resp, int status, const char *msg)
+{
+    resp->status = status;
+    resp->body = fw_asprintf("%s\n", msg);
+    return 0;
+}
+
+// Parse the match[] selectors into sets (*n set). 0, or -1 after answering 400.
+static int
+s_parse(const fw_http_request_t *req, struct fw_http_response *resp, fw_promql_expr_t **sets,
+        size_t *n)
+{
+    const char *match[TSDB_FEDERATE_MAX_MATCH + 1];
+    size_t len[TSDB_FEDERATE_MAX_MATCH + 1];
+    size_t n_match = fw_http_args_n(req, "match[]", match, len, TSDB_FEDERATE_MAX_MATCH + 1);
+    *n = 0;
+    if (n_match > TSDB_FEDERATE_MAX_MATCH) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "too many match[] parameters (at most %d)",
+                 TSDB_FEDERATE_MAX_MATCH);
+        return s_error(resp, 400, msg), -1;
+    }
+    for (size_t k = 0; k < n_match; k++) {
+        fw_err_t err;
+        fw_promql_expr_t *e = NULL;
+        size_t nul = strlen(match[k]);
+        if (len[k] > nul) // a %00 would cut the selector short
+            fw_err_set_at(&err, "match[]", 1, (int)nul + 1, "unexpected character: '\\x00'");
+        else
+            e = fw_promql_parse_match(match[k], &err);
+        if (!e) {
+            char *msg = tsdb_api_parse_error(match[k], &err);
+            s_error(resp, 400, msg);
+            free(msg);
+            for (size_t j = 0; j < *n; j++)
+                fw_promql_expr_destroy(&sets[j]);
+            *n = 0;
+            return -1;
+        }
+        sets[(*n)++] = e;
+    }
+    return 0;
+}
+
+static int
+s_on_federate(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    tsdb_federate_t *self = arg;
+    fw_promql_expr_t *sets[TSDB_FEDERATE_MAX_MATCH];
+    size_t n;
+    if (s_parse(req, resp, sets, &n) != 0)
+        return 0;
+    fw_err_t err;
+    char *body = NULL;
+    int rc = tsdb_federate_body(self, sets, n, fw_time_now_ms(), &body, &err);
+    for (size_t k = 0; k < n; k++)
+        fw_promql_expr_destroy(&sets[k]);
+    if (rc != 0) {
+        fw_error("tsdb.federate.fail", "err=\"%s\"", err.msg);
+        return s_error(resp, 500, err.msg);
+    }
+    resp->status = 200;
+    resp->body = body;
+    resp->content_type = TSDB_FEDERATE_CONTENT_TYPE;
+    return 0;
+}
+
+void
+tsdb_federate_routes(tsdb_federate_t *self, fw_http_t *http)
+{
+    fw_http_route(http, "GET", "/federate", s_on_federate, self);
+}
