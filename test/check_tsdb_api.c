@@ -3,20 +3,24 @@
     (GET and form POST, as promtool sends), plus Go-compatible value and time formatting.
 */
 #include <check.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fw_http.h"
 #include "fw_mem.h"
 #include "fw_metrics.h"
 #include "fw_msg.h"
 #include "fw_promql.h"
+#include "fw_time.h"
 #include "check_util.h"
 #include "../tsdb/tsdb_api.h"
+#include "../tsdb/tsdb_api_int.h"
 #include "../tsdb/tsdb_store.h"
 
 static char s_dir[128];
@@ -572,6 +576,91 @@ START_TEST(test_tsdb_api_format_value_shortest_random)
 }
 END_TEST
 
+// The query limits: a query waiting at a full gate past its timeout, one over
+// --query.max-samples, and the query log's line for each (JSON, reopened by name).
+START_TEST(test_tsdb_api_limits_and_query_log)
+{
+    tsdb_api_set_limits(s_api, &(struct tsdb_api_limits){.max_concurrency = 1, .max_samples = 1});
+    char log[256];
+    snprintf(log, sizeof(log), "%s/queries.log", s_dir);
+    fw_err_t err;
+    ck_assert_msg(tsdb_api_set_query_log(s_api, log, &err) == 0, "%s", err.msg);
+    // the only slot taken (by this thread), a query waits 100 ms and gives up
+    ck_assert_int_eq(tsdb_gate_enter(s_api->gate, 0, NULL), 0);
+    int64_t t0 = fw_time_mono_ms();
+    struct check_util_http r = s_fetch("/api/v1/query?query=up&time=60&timeout=100ms", NULL);
+    int64_t waited = fw_time_mono_ms() - t0;
+    ck_assert_int_eq(r.status, 503);
+    ck_assert_str_eq(r.body, "{\"status\":\"error\",\"errorType\":\"timeout\",\"error\":\"query "
+                             "timed out in query queue\"}");
+    ck_assert_msg(waited >= 100 && waited < 5000, "waited %lld ms", (long long)waited);
+    check_util_http_clear(&r);
+    tsdb_gate_leave(s_api->gate);
+    // two series selected, one allowed
+    r = s_fetch("/api/v1/query?query=up&time=0", NULL);
+    ck_assert_int_eq(r.status, 422);
+    ck_assert_str_eq(r.body, "{\"status\":\"error\",\"errorType\":\"execution\",\"error\":\"query "
+                             "processing would load too many samples into memory in query "
+                             "execution\"}");
+    check_util_http_clear(&r);
+    r = s_fetch("/api/v1/query?query=up%7Bjob%3D%22a%22%7D&time=60", NULL);
+    ck_assert_int_eq(r.status, 200);
+    check_util_http_clear(&r);
+    // one JSON line each, in order
+    char *text = check_util_read_file(log);
+    ck_assert_ptr_nonnull(text);
+    const char *want[][2] = {{"up", "query timed out in query queue"},
+                             {"up", TSDB_EVAL_TOO_MANY_SAMPLES},
+                             {"up{job=\"a\"}", NULL}};
+    char *line = text;
+    for (size_t k = 0; k < 3; k++) {
+        char *nl = strchr(line, '\n');
+        ck_assert_ptr_nonnull(nl);
+        *nl = '\0';
+        json_error_t jerr;
+        json_t *j = json_loads(line, 0, &jerr);
+        ck_assert_msg(j != NULL, "%s: %s", line, jerr.text);
+        ck_assert_str_eq(json_string_value(json_object_get(j, "msg")), "promql query logged");
+        json_t *params = json_object_get(j, "params");
+        ck_assert_str_eq(json_string_value(json_object_get(params, "query")), want[k][0]);
+        json_t *e = json_object_get(j, "error");
+        if (want[k][1])
+            ck_assert_str_eq(json_string_value(e), want[k][1]);
+        else
+            ck_assert_ptr_null(e);
+        json_t *samples = json_object_get(json_object_get(j, "stats"), "samples");
+        ck_assert(json_is_integer(json_object_get(samples, "peakSamples")));
+        ck_assert_str_eq(
+            json_string_value(json_object_get(json_object_get(j, "httpRequest"), "path")),
+            "/api/v1/query");
+        if (k == 2)
+            ck_assert_int_eq(json_integer_value(json_object_get(samples, "totalQueryableSamples")),
+                             1);
+        json_decref(j);
+        line = nl + 1;
+    }
+    ck_assert_str_eq(line, "");
+    free(text);
+    // moved away and reopened by name: the next line goes to a new file
+    char moved[300];
+    snprintf(moved, sizeof(moved), "%s.1", log);
+    ck_assert_int_eq(rename(log, moved), 0);
+    ck_assert_int_eq(tsdb_api_set_query_log(s_api, log, &err), 0);
+    r = s_fetch("/api/v1/query?query=1", NULL);
+    check_util_http_clear(&r);
+    text = check_util_read_file(log);
+    ck_assert_ptr_nonnull(strstr(text, "\"query\":\"1\""));
+    free(text);
+    ck_assert_int_eq(tsdb_api_set_query_log(s_api, NULL, &err), 0);
+    ck_assert_int_eq(unlink(moved), 0);
+    ck_assert_int_eq(unlink(log), 0);
+    // a file that cannot be opened: refused, with Prometheus's words
+    snprintf(moved, sizeof(moved), "%s/no/such/dir/q.log", s_dir);
+    ck_assert_int_eq(tsdb_api_set_query_log(s_api, moved, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "can't create json log file"));
+}
+END_TEST
+
 Suite *
 tsdb_api_suite(void)
 {
@@ -590,6 +679,7 @@ tsdb_api_suite(void)
     tcase_add_test(tc, test_tsdb_api_labels_match_range_limit);
     tcase_add_test(tc, test_tsdb_api_status_and_format_query);
     tcase_add_test(tc, test_tsdb_api_queries_counted);
+    tcase_add_test(tc, test_tsdb_api_limits_and_query_log);
     suite_add_tcase(s, tc);
     TCase *tf = tcase_create("format");
     // 300,000 values formatted and read back take about a second alone; Check's default of

@@ -106,6 +106,24 @@ check_util_write_file(const char *path, const char *text)
     ck_assert_msg(fclose(f) == 0, "close %s: %s", path, strerror(errno));
 }
 
+char *
+check_util_read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "read %s: %s", path, strerror(errno));
+    char *text = NULL;
+    size_t len = 0, cap = 0, n;
+    do {
+        fw_mem_grow((void **)&text, &cap, len + 4096 + 1, 1);
+        n = fread(text + len, 1, cap - len - 1, f);
+        len += n;
+    } while (n > 0);
+    ck_assert_msg(!ferror(f), "read %s", path);
+    fclose(f);
+    text[len] = '\0';
+    return text;
+}
+
 // ---------------------------------------------------------------------------------------
 // Inputs
 

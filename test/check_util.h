@@ -72,6 +72,8 @@ tsdb_store_t *check_util_store_open(const char *dir, size_t mapsize);
 
 // Write text to path (created or truncated); fails the test when it cannot.
 void check_util_write_file(const char *path, const char *text);
+// The whole of path as a string (caller frees); fails the test when it cannot be read.
+char *check_util_read_file(const char *path);
 
 // Set the labels of spec, "name=value,name=value" (no escapes; values hold no comma), in
 // l; fails the test on an item without '='.

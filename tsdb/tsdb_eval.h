@@ -55,8 +55,9 @@ struct tsdb_eval_result {
     size_t n_annos;
 };
 
-// What one evaluation loaded (Prometheus's query stats "samples"): every sample read from
-// the store, and the most samples held in memory at once.
+// What one evaluation loaded (Prometheus's query stats "samples"): the samples its
+// selectors gave, summed over the steps (an instant selector's series, a range selector's
+// windows), and the most samples held in memory at once.
 struct tsdb_eval_stats {
     int64_t total_samples; // totalQueryableSamples
     int64_t peak_samples;  // peakSamples

@@ -149,14 +149,11 @@ s_materialise(tsdb_eval_ctx_t *c, struct s_node *nd, struct s_series *s, int64_t
 {
     struct s_win *w = s_win(s);
     struct tsdb_store_iter *it = nd->it;
-    int64_t read = 0;
     tsdb_store_iter_init(it, c->rd, s->id, mint, maxt);
     while (tsdb_store_iter_next(it)) {
-        read++;
         if (keep_stale || !fw_sample_is_stale(it->v))
             s_append(w, it->t, it->v);
     }
-    c->stats.total_samples += read;
     if (tsdb_store_iter_err(it) != 0)
         return s_store_fail(c, s->id, tsdb_store_iter_err(it));
     return tsdb_eval_ctx_samples_hold(c, (int64_t)w->hi);
@@ -242,11 +239,9 @@ s_read_once(tsdb_eval_ctx_t *c, struct s_node *nd, const struct s_series *s, int
             int64_t ref, bool window, int64_t *last_t, double *last_v)
 {
     struct tsdb_store_iter *it = nd->it;
-    int64_t read = 0;
     *last_t = INT64_MIN;
     tsdb_store_iter_init(it, c->rd, s->id, from, ref);
     while (tsdb_store_iter_next(it)) {
-        read++;
         *last_t = it->t;
         *last_v = it->v;
         if (window && !fw_sample_is_stale(it->v)) {
@@ -254,7 +249,6 @@ s_read_once(tsdb_eval_ctx_t *c, struct s_node *nd, const struct s_series *s, int
             nd->buf[nd->len++] = (struct fw_sample){it->t, it->v};
         }
     }
-    c->stats.total_samples += read;
     if (tsdb_store_iter_err(it) != 0)
         return s_store_fail(c, s->id, tsdb_store_iter_err(it));
     return 0;
@@ -285,7 +279,7 @@ s_advance(tsdb_eval_ctx_t *c, const struct s_node *nd, struct s_series *s, int64
             tsdb_eval_ctx_tadd(tsdb_eval_ctx_ref(c, nd->e, c->end), s_after(nd->e)));
     }
     struct tsdb_store_iter *it = w->it;
-    int64_t last_t = w->last_t, read = 0;
+    int64_t last_t = w->last_t;
     double last_v = w->last_v;
     bool ok;
     if (w->pending) {
@@ -303,7 +297,6 @@ s_advance(tsdb_eval_ctx_t *c, const struct s_node *nd, struct s_series *s, int64
             w->pending = true;
             break;
         }
-        read++;
         last_t = t;
         last_v = v;
         if (window && t >= from && !fw_sample_is_stale(v)) {
@@ -316,7 +309,6 @@ s_advance(tsdb_eval_ctx_t *c, const struct s_node *nd, struct s_series *s, int64
     }
     w->last_t = last_t;
     w->last_v = last_v;
-    c->stats.total_samples += read;
     if (!ok && !w->pending && !w->done) {
         w->done = true;
         if (tsdb_store_iter_err(it) != 0)
@@ -426,6 +418,7 @@ tsdb_eval_select_vector(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t
             continue;
         tsdb_eval_ctx_push(c, &out->vec, s->ls, st, sv);
     }
+    c->stats.total_samples += (int64_t)out->vec.len;
     return tsdb_eval_ctx_samples_check(c, (int64_t)out->vec.len);
 }
 
@@ -476,6 +469,7 @@ tsdb_eval_select_matrix(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t
         if (m->len == m->cap)
             tsdb_eval_ctx_grow(c, (void **)&m->items, &m->cap, m->len + 1, sizeof(*m->items));
         m->items[m->len++] = (struct tsdb_eval_ser){s->ls, p, len};
+        c->stats.total_samples += (int64_t)len;
     }
     if (nd->mode == S_ONESHOT) {
         size_t off = 0;
