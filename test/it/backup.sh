@@ -43,7 +43,8 @@ A=http://127.0.0.1:$ha
 # tsdb acknowledged them (committed). ts_{k+1} > done_k, so every push acknowledged before a
 # backup starts is in it, and no later push has a timestamp at or before the last such ts.
 ingest() {
-    local i s ts lines
+    local i s ts lines child=
+    trap '[ -n "$child" ] && kill "$child" 2>/dev/null; exit 0' TERM
     for i in $(seq 1 1500); do
         ts=$(date +%s%3N)
         lines=
@@ -51,7 +52,9 @@ ingest() {
             lines+="bk_gauge{series=\"$s\",line=\"l$((s % 3))\"} $((i * 7 % 101 + s)) $ts"$'\n'
             lines+="bk_total{series=\"$s\"} $((i * (s + 1))) $ts"$'\n'
         done
-        "$FWPUSH" --endpoint=tcp://127.0.0.1:$zs <<<"$lines" >/dev/null 2>&1 || continue
+        "$FWPUSH" --endpoint=tcp://127.0.0.1:$zs <<<"$lines" >/dev/null 2>&1 &
+        child=$!
+        wait "$child" || continue
         echo "$ts $(date +%s%3N)" >>"$tmp/pushed"
         sleep 0.05
     done
@@ -67,7 +70,7 @@ it_ok "ingest running ($(wc -l <"$tmp/pushed") pushes acknowledged)"
 key=$(head -c 64 /dev/urandom | base64 -w0)
 sig=TestSig$RANDOM
 az=$(it_free_port)
-it_start azblob python3 "$(dirname "$0")/azblob_fake.py" "$az" fwacct "$key" "$sig"
+it_start azblob /usr/bin/python3 "$(dirname "$0")/azblob_fake.py" "$az" fwacct "$key" "$sig"
 it_until 100 0.1 curl -fsS "http://127.0.0.1:$az/_stats" || it_die "azblob_fake not up"
 echo "$key" >"$tmp/account.key"
 AZ=http://127.0.0.1:$az
@@ -118,6 +121,7 @@ it_ok "restored from the blob (SAS, Shared Key) and from the directory"
 q() { curl -fsS -G "$1/api/v1/query" --data-urlencode "query=$2" --data-urlencode "time=$3"; }
 queries=('count_over_time(bk_gauge[1m])' 'sum by (line) (bk_gauge)' 'rate(bk_total[30s])'
     'count({__name__=~"bk_.*"})' 'max_over_time(timestamp(bk_gauge{series="0"})[5m:1s])')
+want0=$(q "$A" 'count_over_time(bk_gauge[1m])' "$tqs" | jq -cS .data)
 for r in r_sas r_key r_dir; do
     hb=$(it_free_port)
     start_tsdb "tsdb_$r" "$tmp/$r" "$hb"
@@ -209,4 +213,11 @@ it_ok "restore refuses a non-empty target, reports a missing blob and gives up o
 it_term "$PID_ingest"
 it_term "$PID_tsdb_a"
 [ "$IT_RC" = 0 ] || it_die "tsdb_a exit $IT_RC"
+# tsdb starts again on a data directory holding snapshots/
+start_tsdb tsdb_a2 "$tmp/a" "$ha"
+got=$(q "$A" 'count_over_time(bk_gauge[1m])' "$tqs" | jq -cS .data)
+[ "$got" = "$want0" ] ||
+    it_die "restarted beside snapshots/: $got"
+it_term "$PID_tsdb_a2"
+it_ok "tsdb restarts on its data directory beside snapshots/ and answers as before"
 echo "backup.sh: $IT_PASSES passed"
