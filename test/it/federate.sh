@@ -15,6 +15,7 @@
 #    job fed_honor (honor_labels: true) stores tsdb's series with their own labels, values
 #    and timestamps; job fed_plain (honor_labels: false) stores them with job/instance moved
 #    to exported_job/exported_instance as Prometheus does to a conflicting target label.
+#  - a reload of tsdb's config changes the external labels /federate adds.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -231,4 +232,11 @@ for name, got, want in (("honor_labels: true", honor, want_honor),
                 print("       %s: tsdb %s, prometheus %s" % (dict(k), exp.get(k), got.get(k)))
 sys.exit(1 if bad else 0)
 PY
+
+# a reload changes the external labels /federate adds
+sed -i 's/external_labels: {dc: east, zone: z1}/external_labels: {region: r9}/' "$D/src.yml"
+curl -fsS -X POST "$T/-/reload" >/dev/null || it_fail "tsdb's /-/reload failed"
+curl -fsS "$T/federate?match%5B%5D=fed_one" >"$D/reloaded.txt"
+it_check "after a reload, the new external labels and none of the old" grep -qx \
+    "fed_one{instance=\"127.0.0.1:$SPORT\",job=\"src\",region=\"r9\"} -1 $TS" "$D/reloaded.txt"
 it_finish
