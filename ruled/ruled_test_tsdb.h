@@ -5,8 +5,7 @@
     answered by tsdb's own evaluator. The endpoints are ipc:// sockets inside the temporary
     directory, so no TCP port is taken except tsdb's HTTP listener, which binds
     127.0.0.1:0 (any free port; nothing asks it). tsdb runs with retention off (tests live
-    in 1970), a 1 ms commit interval (every push waits for its acknowledgement) and no
-    write-ahead log. Stopping it kills it (SIGTERM, then SIGKILL after 5 s) by its PID and
+    in 1970) and a 1 ms commit interval (every push waits for its acknowledgement). Stopping it kills it (SIGTERM, then SIGKILL after 5 s) by its PID and
     removes the directory.
 */
 #ifndef RULED_TEST_TSDB_H
@@ -24,7 +23,7 @@ typedef struct ruled_test_tsdb ruled_test_tsdb_t;
 // (/proc/self/exe), else "tsdb" from PATH. Returns a new string.
 char *ruled_test_tsdb_binary(void);
 
-// Start bin on a new directory under $TMPDIR (or /tmp) and wait (at most 10 s) until it
+// Start bin on a new directory under $TMPDIR (else /dev/shm, else /tmp) and wait (at most 10 s) until it
 // answers a query. NULL with err when it cannot start.
 ruled_test_tsdb_t *ruled_test_tsdb_start(const char *bin, fw_err_t *err);
 
