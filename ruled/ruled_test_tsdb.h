@@ -5,8 +5,9 @@
     answered by tsdb's own evaluator. The endpoints are ipc:// sockets inside the temporary
     directory, so no TCP port is taken except tsdb's HTTP listener, which binds
     127.0.0.1:0 (any free port; nothing asks it). tsdb runs with retention off (tests live
-    in 1970) and a 1 ms commit interval (every push waits for its acknowledgement). Stopping it kills it (SIGTERM, then SIGKILL after 5 s) by its PID and
-    removes the directory.
+    in 1970) and a 1 ms commit interval (every push waits for its acknowledgement). Stopping
+    it kills it (SIGTERM, then SIGKILL after 5 s) by its PID and removes the directory; the
+    child also gets SIGKILL when ruled dies (PR_SET_PDEATHSIG).
 */
 #ifndef RULED_TEST_TSDB_H
 #define RULED_TEST_TSDB_H
@@ -23,8 +24,8 @@ typedef struct ruled_test_tsdb ruled_test_tsdb_t;
 // (/proc/self/exe), else "tsdb" from PATH. Returns a new string.
 char *ruled_test_tsdb_binary(void);
 
-// Start bin on a new directory under $TMPDIR (else /dev/shm, else /tmp) and wait (at most 10 s) until it
-// answers a query. NULL with err when it cannot start.
+// Start bin on a new directory under $TMPDIR (else /dev/shm, else /tmp) and wait (at most
+// 10 s) until it answers a query. NULL with err when it cannot start.
 ruled_test_tsdb_t *ruled_test_tsdb_start(const char *bin, fw_err_t *err);
 
 // Send *batch_p (taken; set to NULL) and wait (at most 30 s) until tsdb acknowledges it.
