@@ -44,7 +44,7 @@ struct s_cli {
     {"azure.block-size", FW_FLAG_SIZE, offsetof(struct s_cli, block_size), "4MiB",             \
      "bytes per Put Block (at most 100MiB)"},                                                  \
     {"azure.timeout", FW_FLAG_DURATION, offsetof(struct s_cli, timeout_ms), "5m",              \
-     "longest one Azure request may take"},                                                    \
+     "longest one upload request may take; a download fails after stalling this long"},                                                    \
     {"azure.retries", FW_FLAG_INT, offsetof(struct s_cli, retries), "4",                       \
      "retries of a request that failed to connect, timed out or got 408, 429 or 5xx"},         \
     {"log.level", FW_FLAG_STR, offsetof(struct s_cli, log_level), "warn",                      \

@@ -1,6 +1,7 @@
 /*  tsdb_main.c — tsdb's main(): flags, config, then tsdb_new/run/destroy.
 
-    `tsdb import FILE...` (tsdb_import.h) and `tsdb check` (tsdb_check.h) are subcommands.
+    `tsdb import FILE...` (tsdb_import.h), `tsdb check` (tsdb_check.h), `tsdb backup` and
+    `tsdb restore` (tsdb_backup.h) are subcommands.
     Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
 */
 #include <malloc.h>
