@@ -10,6 +10,7 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fw_cfg.h"
 #include "fw_flags.h"
@@ -665,20 +666,72 @@ out:
     fw_cfg_free(s_file_fields, &f);
 }
 
+// --enable-feature=a,b: promtool 2.42's two PromQL features are always on here (promtool
+// says so too); anything else is unknown, as promtool warns and goes on.
+static void
+s_features(const char *list, FILE *errout)
+{
+    char *copy = fw_strdup(list), *save = NULL;
+    for (char *f = strtok_r(copy, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+        if (strcmp(f, "promql-at-modifier") == 0 || strcmp(f, "promql-negative-offset") == 0)
+            fprintf(errout,
+                    "  WARNING: Option for --enable-feature is a no-op after promotion to a "
+                    "stable feature: \"%s\"\n",
+                    f);
+        else
+            fprintf(errout, "  WARNING: Unknown option for --enable-feature: \"%s\"\n", f);
+    }
+    free(copy);
+}
+
+// Flags and paths as promtool checks them (kingpin): an error is "ruled: error: ..., try
+// --help" and exit 1 before any test runs. Files are moved to the front of argv; returns
+// their count, or -1 (printed), or -2 for --help (printed).
+static int
+s_args(int argc, char **argv, FILE *out, FILE *errout)
+{
+    int n = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fprintf(out, "usage: ruled test [--enable-feature=LIST] FILE...\n"
+                         "Run rule unit tests in promtool's format (ruled.8, RULE UNIT TESTS).\n");
+            return -2;
+        }
+        if (strncmp(a, "--enable-feature=", 17) == 0) {
+            s_features(a + 17, errout);
+        } else if (strcmp(a, "--enable-feature") == 0 && i + 1 < argc) {
+            s_features(argv[++i], errout);
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(errout, "ruled: error: unknown %s flag '%s', try --help\n",
+                    a[1] == '-' ? "long" : "short", a);
+            return -1;
+        } else if (access(a, F_OK) != 0) {
+            fprintf(errout, "ruled: error: path '%s' does not exist, try --help\n", a);
+            return -1;
+        } else {
+            argv[n++] = argv[i];
+        }
+    }
+    if (n == 0) {
+        fprintf(errout, "ruled: error: required argument 'test-rule-file' not provided, try "
+                        "--help\n");
+        return -1;
+    }
+    return n;
+}
+
 int
 ruled_test_main(int argc, char **argv, FILE *out, FILE *errout)
 {
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        fprintf(argc < 2 ? errout : out,
-                "usage: ruled test FILE...\n"
-                "Run rule unit tests in promtool's format (ruled.8, RULE UNIT TESTS).\n");
-        return argc < 2 ? 2 : 0;
-    }
+    int n_files = s_args(argc, argv, out, errout);
+    if (n_files < 0)
+        return n_files == -2 ? 0 : 1;
     fw_log_init("ruled", FW_LOG_ERROR, FW_LOG_LOGFMT);
     fw_signal_install();
     char *bin = ruled_test_tsdb_binary();
     bool failed = false;
-    for (int i = 1; i < argc && !zsys_interrupted; i++) {
+    for (int i = 0; i < n_files && !zsys_interrupted; i++) {
         struct s_errs errs = {0};
         s_run_file(argv[i], bin, out, errout, &errs);
         if (errs.len) {

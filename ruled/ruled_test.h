@@ -24,8 +24,9 @@
 
 #include <stdio.h>
 
-// Run `ruled test` with argv[0] = "test". Writes as promtool does (results on out, failures
-// on errout). Returns the exit code: 0 all passed, 1 a test failed, 2 usage.
+// Run `ruled test [--enable-feature=LIST] FILE...` with argv[0] = "test" (argv's file
+// arguments are reordered). Writes as promtool does (results on out, failures on errout).
+// Returns the exit code: 0 all passed (or --help), 1 a test failed or bad arguments.
 int ruled_test_main(int argc, char **argv, FILE *out, FILE *errout);
 
 #endif

@@ -7,8 +7,8 @@
 # template expansions, and several files in one run. error.yml (an evaluation error and a bad
 # label set) fails in both with the same failure lines up to the error texts (the two
 # evaluators list the duplicate series in another order, and the parsers word errors
-# differently). Also: an unknown key fails a file as in promtool 2.42; no file is a usage
-# error (exit 2); every private tsdb's directory is removed afterwards.
+# differently). Also: an unknown key fails a file as in promtool 2.42; argument errors and
+# --enable-feature warnings read as promtool's; every private tsdb's directory is removed.
 set -euo pipefail
 
 . "$(dirname "$0")/lib.sh"
@@ -84,10 +84,17 @@ both "$IT_DIR" unknown unknown.yml
 grep -q unknown_key "$IT_DIR/unknown.ruled" || it_die "unknown key not named: $(cat "$IT_DIR/unknown.ruled")"
 it_ok "an unknown key fails the file in both"
 
-rc=0
-"$BIN/ruled" test >/dev/null 2>&1 || rc=$?
-[ "$rc" = 2 ] || it_die "ruled test without a file: exit $rc, want 2"
-it_ok "ruled test without a file: exit 2"
+# arguments: promtool's (kingpin's) errors and feature warnings, word for word but the
+# program name
+for args in "" "--bogus pass.yml" "nonexist.yml" "--enable-feature=foo,promql-at-modifier pass.yml" \
+    "--enable-feature promql-negative-offset pass.yml"; do
+    # shellcheck disable=SC2086 # word splitting of args is meant
+    both "$DATA" args $args
+    [ "$RC_R" = "$RC_P" ] || it_die "ruled test $args: exit $RC_R, promtool $RC_P"
+    diff <(sed 's/^promtool:/P:/' "$IT_DIR/args.promtool") <(sed 's/^ruled:/P:/' "$IT_DIR/args.ruled") ||
+        it_die "ruled test $args: output differs"
+done
+it_ok "bad flags, missing files, no file, --enable-feature: promtool's texts and exit codes"
 
 left=$(find "$IT_DIR" -maxdepth 1 -name 'ruled-test.*' | wc -l)
 [ "$left" = 0 ] || it_die "$left private tsdb directories left in TMPDIR"
