@@ -59,6 +59,7 @@ tsdb_eval_ctx_close(tsdb_eval_ctx_t *c)
         c->arena = next;
     }
     free(c->interned);
+    free(c->strs);
     free(c->memo);
     for (size_t k = 0; k < c->pool_len; k++)
         free(c->pool[k].p);
@@ -248,6 +249,35 @@ s_intern_grow(tsdb_eval_ctx_t *c)
     c->interned_cap = cap;
 }
 
+// The arena's copy of s, made the first time s is met: the names and the common values of
+// 400,000 selected series are stored once, not once per series.
+static const char *
+s_str(tsdb_eval_ctx_t *c, const char *str)
+{
+    if ((c->strs_len + 1) * 2 > c->strs_cap) {
+        size_t cap = c->strs_cap ? c->strs_cap * 2 : 256;
+        const char **t = fw_calloc(cap, sizeof(*t));
+        for (size_t k = 0; k < c->strs_cap; k++) {
+            if (!c->strs[k])
+                continue;
+            size_t i = fw_hash64(c->strs[k], strlen(c->strs[k])) & (cap - 1);
+            while (t[i])
+                i = (i + 1) & (cap - 1);
+            t[i] = c->strs[k];
+        }
+        free(c->strs);
+        c->strs = t;
+        c->strs_cap = cap;
+    }
+    size_t n = strlen(str), mask = c->strs_cap - 1, i;
+    for (i = fw_hash64(str, n) & mask; c->strs[i]; i = (i + 1) & mask)
+        if (strcmp(c->strs[i], str) == 0)
+            return c->strs[i];
+    c->strs[i] = tsdb_eval_ctx_strndup(c, str, n);
+    c->strs_len++;
+    return c->strs[i];
+}
+
 const struct tsdb_eval_lset *
 tsdb_eval_ctx_intern(tsdb_eval_ctx_t *c, const struct fw_labels *view)
 {
@@ -267,9 +297,8 @@ tsdb_eval_ctx_intern(tsdb_eval_ctx_t *c, const struct fw_labels *view)
     if (view->len) {
         n->labels.items = s_arena_alloc(c, view->len * sizeof(struct fw_label));
         for (size_t k = 0; k < view->len; k++) {
-            const char *nm = view->items[k].name, *v = view->items[k].value;
-            n->labels.items[k].name = (char *)tsdb_eval_ctx_strndup(c, nm, strlen(nm));
-            n->labels.items[k].value = (char *)tsdb_eval_ctx_strndup(c, v, strlen(v));
+            n->labels.items[k].name = (char *)s_str(c, view->items[k].name);
+            n->labels.items[k].value = (char *)s_str(c, view->items[k].value);
         }
     }
     c->interned[s] = n;
@@ -320,6 +349,8 @@ const struct tsdb_eval_lset *
 tsdb_eval_ctx_project(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e,
                       const struct tsdb_eval_lset *ls, const void *tag, bool keep)
 {
+    if (keep && e->n_labels == 0)
+        return tsdb_eval_ctx_empty(c); // sum(x), count(x): no memo entry per series
     const struct tsdb_eval_lset *r = tsdb_eval_ctx_memo_get(c, e, ls, tag);
     if (r)
         return r;

@@ -9,7 +9,8 @@
     numerics); nothing outside tsdb_eval*.c includes it (the unit tests aside).
 
     Label sets are interned per query: every distinct set is stored once in the query's
-    arena as a struct tsdb_eval_lset and values point at it, so an element of a vector is
+    arena as a struct tsdb_eval_lset (its names and values each stored once too, shared by
+    all the sets holding them) and values point at it, so an element of a vector is
     three words (set, time, value) and nothing is copied or freed per point. Two sets are
     equal exactly when their pointers are, so grouping, vector matching and merging the
     steps of a range query key hash tables by the pointer (hashed by the set's
@@ -124,6 +125,8 @@ typedef struct tsdb_eval_ctx {
     struct tsdb_eval_arena *arena;
     struct tsdb_eval_lset **interned; // open addressing
     size_t interned_cap, interned_len;
+    const char **strs; // the label strings of interned sets, each once (open addressing)
+    size_t strs_cap, strs_len;
     struct tsdb_eval_memo_slot *memo;
     size_t memo_cap, memo_len;
     struct tsdb_eval_pool_block {
