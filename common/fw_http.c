@@ -388,6 +388,8 @@ s_send(fw_http_request_t *req, const char *handler, struct fw_http_response *res
                             resp->content_type ? resp->content_type : FW_HTTP_CT_TEXT);
     if (allow)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    for (size_t i = 0; i < FW_HTTP_HEADERS_MAX && resp->headers[i].name; i++)
+        MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
     enum MHD_Result ok = MHD_queue_response(req->conn, (unsigned int)resp->status, r);
     MHD_destroy_response(r);
     double seconds = s_elapsed(&req->start);
@@ -401,7 +403,7 @@ static enum MHD_Result
 s_dispatch(fw_http_request_t *req)
 {
     fw_http_t *self = req->http;
-    struct fw_http_response resp = {200, NULL, 0, NULL};
+    struct fw_http_response resp = {.status = 200};
     const struct s_route *path_route;
     const struct s_route *route = s_route_match(self, req->path, req->method, &path_route);
     if (!route && !path_route) {

@@ -24,11 +24,18 @@
 typedef struct fw_http fw_http_t;
 typedef struct fw_http_request fw_http_request_t; // opaque; valid during the handler only
 
+#define FW_HTTP_HEADERS_MAX 4 // extra headers a handler may add to its answer
+
 struct fw_http_response {
     int status;               // default 200
     char *body;               // owned: set with malloc'd text (fw_strdup); freed by fw_http
     size_t body_len;          // 0: strlen(body)
     const char *content_type; // borrowed literal; default "text/plain; charset=utf-8"
+    // More response headers: name a borrowed literal (NULL: unused), value copied here.
+    struct {
+        const char *name;
+        char value[64];
+    } headers[FW_HTTP_HEADERS_MAX];
 };
 
 // A route handler fills resp. Return 0; -1 answers 500 with a generic body.

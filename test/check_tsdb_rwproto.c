@@ -26,15 +26,16 @@ START_TEST(test_tsdb_rwproto_round_trip)
     tsdb_rwproto_put_series(&b, names, values, 1, smp, 0);
     struct tsdb_rwproto_counts c;
     fw_err_t err;
-    ck_assert_int_eq(tsdb_rwproto_check((unsigned char *)b.p, b.len, &c, &err), 0);
+    ck_assert_int_eq(tsdb_rwproto_check((unsigned char *)b.p, b.len, TSDB_RWPROTO_V1, &c, &err), 0);
     ck_assert_uint_eq(c.series, 2);
     ck_assert_uint_eq(c.labels, 4);
     ck_assert_uint_eq(c.samples, 4);
     struct tsdb_rwproto_series s;
-    size_t off = 0, lo = 0, so = 0, k = 0;
-    ck_assert(tsdb_rwproto_next_series((unsigned char *)b.p, b.len, &off, &s));
+    size_t off = 0, so = 0, k = 0;
+    struct tsdb_rwproto_cursor lo = {0};
+    ck_assert(tsdb_rwproto_next_series((unsigned char *)b.p, b.len, TSDB_RWPROTO_V1, &off, &s));
     struct tsdb_rwproto_label l;
-    for (; tsdb_rwproto_next_label(&s, &lo, &l); k++) {
+    for (; tsdb_rwproto_next_label(&s, NULL, &lo, &l) == 1; k++) {
         ck_assert_uint_eq(l.name_len, strlen(names[k]));
         ck_assert(memcmp(l.name, names[k], l.name_len) == 0);
         ck_assert(memcmp(l.value, values[k], l.value_len) == 0);
@@ -46,8 +47,8 @@ START_TEST(test_tsdb_rwproto_round_trip)
         ck_assert(memcmp(&x.v, &smp[k].v, sizeof(double)) == 0);
     }
     ck_assert_uint_eq(k, 4);
-    ck_assert(tsdb_rwproto_next_series((unsigned char *)b.p, b.len, &off, &s));
-    ck_assert(!tsdb_rwproto_next_series((unsigned char *)b.p, b.len, &off, &s));
+    ck_assert(tsdb_rwproto_next_series((unsigned char *)b.p, b.len, TSDB_RWPROTO_V1, &off, &s));
+    ck_assert(!tsdb_rwproto_next_series((unsigned char *)b.p, b.len, TSDB_RWPROTO_V1, &off, &s));
     free(b.p);
 }
 END_TEST
@@ -61,7 +62,8 @@ START_TEST(test_tsdb_rwproto_skips_unknown)
                                          0x3d, 1,    2,    3,    4,    0x1a, 0x00};
     struct tsdb_rwproto_counts c;
     fw_err_t err;
-    ck_assert_msg(tsdb_rwproto_check(body, sizeof(body), &c, &err) == 0, "%s", err.msg);
+    ck_assert_msg(tsdb_rwproto_check(body, sizeof(body), TSDB_RWPROTO_V1, &c, &err) == 0, "%s",
+                  err.msg);
     ck_assert_uint_eq(c.series, 1);
     ck_assert_uint_eq(c.labels, 1);
     ck_assert_uint_eq(c.exemplars, 1);
@@ -99,7 +101,8 @@ START_TEST(test_tsdb_rwproto_errors_as_gogo)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         fw_err_t err;
         fw_err_clear(&err);
-        int rc = tsdb_rwproto_check((const unsigned char *)cases[i].body, cases[i].len, NULL, &err);
+        int rc = tsdb_rwproto_check((const unsigned char *)cases[i].body, cases[i].len,
+                                    TSDB_RWPROTO_V1, NULL, &err);
         if (!cases[i].msg[0]) {
             ck_assert_msg(rc == 0, "case %zu: %s", i, err.msg);
             continue;
@@ -107,6 +110,93 @@ START_TEST(test_tsdb_rwproto_errors_as_gogo)
         ck_assert_msg(rc == -1, "case %zu accepted", i);
         ck_assert_msg(strcmp(err.msg, cases[i].msg) == 0, "case %zu: got \"%s\", want \"%s\"", i,
                       err.msg, cases[i].msg);
+    }
+}
+END_TEST
+
+// Remote write 2.0: symbols ["", "__name__", "up", "job", "x"], a series with packed refs
+// [1 2 3 4] and one sample, a series with the same refs unpacked, a series whose value ref is
+// outside the symbols, and one with an odd number of refs.
+START_TEST(test_tsdb_rwproto_v2)
+{
+    static const unsigned char body[] = {0x22, 0x00, 0x22, 0x08, '_', '_', 'n', 'a', 'm', 'e', '_',
+                                         '_', 0x22, 0x02, 'u', 'p', 0x22, 0x03, 'j', 'o', 'b', 0x22,
+                                         0x01, 'x',
+                                         // series 1: refs packed, sample {1.5 at 1000}
+                                         0x2a, 0x14, 0x0a, 0x04, 1, 2, 3, 4, 0x12, 0x0c, 0x09, 0, 0,
+                                         0, 0, 0, 0, 0xf8, 0x3f, 0x10, 0xe8, 0x07,
+                                         // series 2: refs unpacked
+                                         0x2a, 0x08, 0x08, 1, 0x08, 2, 0x08, 3, 0x08, 4,
+                                         // series 3: value ref 9
+                                         0x2a, 0x04, 0x0a, 0x02, 1, 9,
+                                         // series 4: three refs
+                                         0x2a, 0x05, 0x0a, 0x03, 1, 2, 3};
+    struct tsdb_rwproto_counts c;
+    fw_err_t err;
+    ck_assert_msg(tsdb_rwproto_check(body, sizeof(body), TSDB_RWPROTO_V2, &c, &err) == 0, "%s",
+                  err.msg);
+    ck_assert_uint_eq(c.symbols, 5);
+    ck_assert_uint_eq(c.series, 4);
+    ck_assert_uint_eq(c.refs, 4 + 4 + 2 + 3);
+    ck_assert_uint_eq(c.samples, 1);
+    // As 1.0 it is not a WriteRequest: field 4 is unknown there and skipped, field 5 too.
+    ck_assert_int_eq(tsdb_rwproto_check(body, sizeof(body), TSDB_RWPROTO_V1, &c, &err), 0);
+    ck_assert_uint_eq(c.series, 0);
+    struct tsdb_rwproto_symbols sym;
+    tsdb_rwproto_symbols(body, sizeof(body), &sym);
+    ck_assert_uint_eq(sym.n, 5);
+    struct tsdb_rwproto_series s;
+    size_t off = 0;
+    for (int i = 0; i < 4; i++) {
+        ck_assert(tsdb_rwproto_next_series(body, sizeof(body), TSDB_RWPROTO_V2, &off, &s));
+        struct tsdb_rwproto_cursor cur = {0};
+        struct tsdb_rwproto_label l;
+        if (i >= 2) {
+            int rc = tsdb_rwproto_next_label(&s, &sym, &cur, &l);
+            ck_assert_int_eq(rc, i == 2 ? -1 : 1);
+            if (i == 3)
+                ck_assert_int_eq(tsdb_rwproto_next_label(&s, &sym, &cur, &l), -1);
+            continue;
+        }
+        ck_assert_int_eq(tsdb_rwproto_next_label(&s, &sym, &cur, &l), 1);
+        ck_assert(l.name_len == 8 && memcmp(l.name, "__name__", 8) == 0);
+        ck_assert(l.value_len == 2 && memcmp(l.value, "up", 2) == 0);
+        ck_assert_int_eq(tsdb_rwproto_next_label(&s, &sym, &cur, &l), 1);
+        ck_assert(l.name_len == 3 && memcmp(l.name, "job", 3) == 0);
+        ck_assert(l.value_len == 1 && l.value[0] == 'x');
+        ck_assert_int_eq(tsdb_rwproto_next_label(&s, &sym, &cur, &l), 0);
+        struct fw_sample x;
+        size_t so = 0;
+        if (i == 0) {
+            ck_assert(tsdb_rwproto_next_sample(&s, &so, &x));
+            ck_assert_int_eq(x.t_ms, 1000);
+            ck_assert(x.v == 1.5);
+        }
+        ck_assert(!tsdb_rwproto_next_sample(&s, &so, &x));
+    }
+    ck_assert(!tsdb_rwproto_next_series(body, sizeof(body), TSDB_RWPROTO_V2, &off, &s));
+    tsdb_rwproto_symbols_free(&sym);
+    static const struct {
+        const char *body;
+        size_t len;
+        const char *msg;
+    } bad[] = {
+        {"\x20\x01", 2, "proto: wrong wireType = 0 for field Symbols"},
+        {"\x2a\x02\x0d\x00", 4, "proto: wrong wireType = 5 for field LabelsRefs"},
+        {"\x2a\x03\x0a\x01\x80", 5, "unexpected EOF"},
+        {"\x2a\x02\x30\x01", 4, ""}, // created_timestamp
+        {"\x2a\x02\x32\x00", 4, "proto: wrong wireType = 2 for field CreatedTimestamp"},
+        {"\x04", 1, "proto: Request: wiretype end group for non-group"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        fw_err_clear(&err);
+        int rc = tsdb_rwproto_check((const unsigned char *)bad[i].body, bad[i].len, TSDB_RWPROTO_V2,
+                                    NULL, &err);
+        if (!bad[i].msg[0]) {
+            ck_assert_msg(rc == 0, "case %zu: %s", i, err.msg);
+            continue;
+        }
+        ck_assert_msg(rc == -1 && strcmp(err.msg, bad[i].msg) == 0, "case %zu: \"%s\"", i, err.msg);
     }
 }
 END_TEST
@@ -119,6 +209,7 @@ tsdb_rwproto_suite(void)
     tcase_add_test(tc, test_tsdb_rwproto_round_trip);
     tcase_add_test(tc, test_tsdb_rwproto_skips_unknown);
     tcase_add_test(tc, test_tsdb_rwproto_errors_as_gogo);
+    tcase_add_test(tc, test_tsdb_rwproto_v2);
     suite_add_tcase(s, tc);
     return s;
 }

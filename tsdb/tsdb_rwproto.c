@@ -7,9 +7,11 @@
 #include "tsdb_rwproto.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fw_bytes.h"
+#include "fw_mem.h"
 
 #define S_EOF "unexpected EOF"
 #define S_OVERFLOW "proto: integer overflow"
@@ -120,7 +122,8 @@ s_skip(struct s_reader *r, fw_err_t *err)
 // gogo's errors), the message it holds (S_NONE: not read) and its counter in
 // struct tsdb_rwproto_counts (S_NONE: none).
 #define S_NONE ((size_t)-1)
-enum { S_WRITE_REQUEST, S_TIME_SERIES, S_LABEL, S_SAMPLE };
+#define S_PACKED ((size_t)-2) // a packed repeated varint (or one unpacked), not a message
+enum { S_WRITE_REQUEST, S_TIME_SERIES, S_LABEL, S_SAMPLE, S_V2_REQUEST, S_V2_SERIES };
 
 struct s_field {
     int32_t num;
@@ -131,7 +134,7 @@ struct s_field {
 
 struct s_msg {
     const char *name;
-    struct s_field fields[4];
+    struct s_field fields[6];
     size_t n;
 };
 
@@ -152,7 +155,34 @@ static const struct s_msg s_msgs[] = {
     [S_SAMPLE] = {"Sample",
                   {{1, 1, "Value", S_NONE, S_NONE}, {2, 0, "Timestamp", S_NONE, S_NONE}},
                   2},
+    // io.prometheus.write.v2 (remote write 2.0)
+    [S_V2_REQUEST] = {"Request",
+                      {{4, 2, "Symbols", S_NONE, S_COUNT(symbols)},
+                       {5, 2, "Timeseries", S_V2_SERIES, S_COUNT(series)}},
+                      2},
+    [S_V2_SERIES] = {"TimeSeries",
+                     {{1, 2, "LabelsRefs", S_PACKED, S_NONE},
+                      {2, 2, "Samples", S_SAMPLE, S_COUNT(samples)},
+                      {3, 2, "Histograms", S_NONE, S_COUNT(histograms)},
+                      {4, 2, "Exemplars", S_NONE, S_COUNT(exemplars)},
+                      {5, 2, "Metadata", S_NONE, S_COUNT(metadata)},
+                      {6, 0, "CreatedTimestamp", S_NONE, S_NONE}},
+                     6},
 };
+
+// A packed repeated varint field's bytes (gogo's loop: each a varint, none cut short),
+// counting them as labels refs.
+static int
+s_check_packed(struct s_reader *r, struct tsdb_rwproto_counts *c, fw_err_t *err)
+{
+    uint64_t v;
+    while (r->off < r->len) {
+        if (s_varint(r, &v, err) != 0)
+            return -1;
+        c->refs++;
+    }
+    return 0;
+}
 
 // Check r as message m (and what it holds), counting into c.
 static int
@@ -175,8 +205,10 @@ s_check_msg(struct s_reader *r, size_t m, struct tsdb_rwproto_counts *c, fw_err_
                 return -1;
             continue;
         }
-        if (wt != fd->wt)
+        if (wt != fd->wt && !(fd->sub == S_PACKED && wt == 0))
             return fw_err_set(err, "proto: wrong wireType = %d for field %s", wt, fd->name), -1;
+        if (fd->sub == S_PACKED && wt == 0)
+            c->refs++;
         if (fd->count != S_NONE)
             (*(size_t *)((char *)c + fd->count))++;
         struct s_reader sub;
@@ -188,23 +220,27 @@ s_check_msg(struct s_reader *r, size_t m, struct tsdb_rwproto_counts *c, fw_err_
                 return fw_err_set(err, S_EOF), -1;
             r->off += 8;
         }
-        if (wt == 2 && (s_bytes(r, &sub, err) != 0 ||
-                        (fd->sub != S_NONE && s_check_msg(&sub, fd->sub, c, err) != 0)))
+        if (wt == 2 && s_bytes(r, &sub, err) != 0)
+            return -1;
+        if (wt == 2 && fd->sub == S_PACKED && s_check_packed(&sub, c, err) != 0)
+            return -1;
+        if (wt == 2 && fd->sub != S_NONE && fd->sub != S_PACKED &&
+            s_check_msg(&sub, fd->sub, c, err) != 0)
             return -1;
     }
     return 0;
 }
 
 int
-tsdb_rwproto_check(const unsigned char *body, size_t len, struct tsdb_rwproto_counts *c,
-                   fw_err_t *err)
+tsdb_rwproto_check(const unsigned char *body, size_t len, int version,
+                   struct tsdb_rwproto_counts *c, fw_err_t *err)
 {
     struct tsdb_rwproto_counts local;
     if (!c)
         c = &local;
     memset(c, 0, sizeof(*c));
     struct s_reader r = {body, len, 0};
-    return s_check_msg(&r, S_WRITE_REQUEST, c, err);
+    return s_check_msg(&r, version == TSDB_RWPROTO_V2 ? S_V2_REQUEST : S_WRITE_REQUEST, c, err);
 }
 
 // The next field numbered want (wire type 2) of a checked message: its bytes in *sub.
@@ -227,11 +263,11 @@ s_next_of(struct s_reader *r, int32_t want, struct s_reader *sub)
 }
 
 bool
-tsdb_rwproto_next_series(const unsigned char *body, size_t len, size_t *off,
+tsdb_rwproto_next_series(const unsigned char *body, size_t len, int version, size_t *off,
                          struct tsdb_rwproto_series *s)
 {
     struct s_reader r = {body, len, *off}, sub;
-    bool ok = s_next_of(&r, 1, &sub);
+    bool ok = s_next_of(&r, version == TSDB_RWPROTO_V2 ? 5 : 1, &sub);
     *off = r.off;
     if (ok) {
         s->p = sub.p;
@@ -240,18 +276,95 @@ tsdb_rwproto_next_series(const unsigned char *body, size_t len, size_t *off,
     return ok;
 }
 
-bool
-tsdb_rwproto_next_label(const struct tsdb_rwproto_series *s, size_t *off,
-                        struct tsdb_rwproto_label *l)
+void
+tsdb_rwproto_symbols(const unsigned char *body, size_t len, struct tsdb_rwproto_symbols *out)
 {
-    struct s_reader r = {s->p, s->len, *off}, sub;
-    bool ok = s_next_of(&r, 1, &sub);
-    *off = r.off;
-    if (!ok)
-        return false;
-    // Last one wins for a repeated field, as in protobuf.
+    memset(out, 0, sizeof(*out));
+    size_t cap = 0, cap_len = 0;
+    struct s_reader r = {body, len, 0}, sub;
+    while (s_next_of(&r, 4, &sub)) {
+        fw_mem_grow((void **)&out->p, &cap, out->n + 1, sizeof(*out->p));
+        fw_mem_grow((void **)&out->len, &cap_len, out->n + 1, sizeof(*out->len));
+        out->p[out->n] = (const char *)sub.p;
+        out->len[out->n++] = sub.len;
+    }
+}
+
+void
+tsdb_rwproto_symbols_free(struct tsdb_rwproto_symbols *sym)
+{
+    free(sym->p);
+    free(sym->len);
+    memset(sym, 0, sizeof(*sym));
+}
+
+// The next labels ref of a checked v2 series (packed or not). False after the last.
+static bool
+s_next_ref(const struct tsdb_rwproto_series *s, struct tsdb_rwproto_cursor *cur, uint64_t *ref)
+{
+    for (;;) {
+        if (cur->in < cur->end) {
+            struct s_reader in = {s->p, cur->end, cur->in};
+            if (s_varint(&in, ref, NULL) != 0)
+                return false;
+            cur->in = in.off;
+            return true;
+        }
+        struct s_reader r = {s->p, s->len, cur->off}, sub;
+        bool found = false;
+        while (!found && r.off < r.len) {
+            size_t at = r.off;
+            int32_t f;
+            int wt;
+            if (s_tag(&r, "", &f, &wt, NULL) != 0)
+                return false;
+            if (f == 1 && wt == 0) {
+                bool ok = s_varint(&r, ref, NULL) == 0;
+                cur->off = r.off;
+                return ok;
+            }
+            if (f == 1 && wt == 2) {
+                if (s_bytes(&r, &sub, NULL) != 0)
+                    return false;
+                cur->in = (size_t)(sub.p - s->p);
+                cur->end = cur->in + sub.len;
+                found = true;
+            } else {
+                r.off = at;
+                if (s_skip(&r, NULL) != 0)
+                    return false;
+            }
+        }
+        cur->off = r.off;
+        if (!found)
+            return false;
+    }
+}
+
+int
+tsdb_rwproto_next_label(const struct tsdb_rwproto_series *s, const struct tsdb_rwproto_symbols *sym,
+                        struct tsdb_rwproto_cursor *cur, struct tsdb_rwproto_label *l)
+{
     memset(l, 0, sizeof(*l));
     l->name = l->value = "";
+    if (sym) {
+        uint64_t n, v;
+        if (!s_next_ref(s, cur, &n))
+            return 0;
+        if (!s_next_ref(s, cur, &v) || n >= sym->n || v >= sym->n)
+            return -1;
+        l->name = sym->p[n];
+        l->name_len = sym->len[n];
+        l->value = sym->p[v];
+        l->value_len = sym->len[v];
+        return 1;
+    }
+    struct s_reader r = {s->p, s->len, cur->off}, sub;
+    bool ok = s_next_of(&r, 1, &sub);
+    cur->off = r.off;
+    if (!ok)
+        return 0;
+    // Last one wins for a repeated field, as in protobuf.
     struct s_reader str;
     while (sub.off < sub.len) {
         size_t at = sub.off;
@@ -273,7 +386,7 @@ tsdb_rwproto_next_label(const struct tsdb_rwproto_series *s, size_t *off,
         if (s_skip(&sub, NULL) != 0)
             break;
     }
-    return true;
+    return 1;
 }
 
 bool

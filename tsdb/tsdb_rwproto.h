@@ -9,6 +9,8 @@
         message Label        { string name = 1; string value = 2; }
         message Sample       { double value = 1; int64 timestamp = 2; }
 
+    Remote write 2.0's io.prometheus.write.v2.Request is read too (see below).
+
     Written by hand instead of generated with protobuf-c (README "Libraries"): four messages
     of two field kinds each; a generated unpacker copies every label into its own allocation
     (a 32 MiB body is millions of them), while this reader points into the decompressed body
@@ -36,6 +38,7 @@
 // What a checked WriteRequest holds.
 struct tsdb_rwproto_counts {
     size_t series, labels, samples;
+    size_t symbols, refs;                   // remote write 2.0
     size_t exemplars, histograms, metadata; // skipped
 };
 
@@ -51,16 +54,40 @@ struct tsdb_rwproto_series {
     size_t len;
 };
 
-// Check body[0..len) as a WriteRequest; *c (may be NULL) gets its counts. 0, or -1 with err.
-int tsdb_rwproto_check(const unsigned char *body, size_t len, struct tsdb_rwproto_counts *c,
-                       fw_err_t *err);
+// Which message: remote write 1.0's prometheus.WriteRequest, or 2.0's
+// io.prometheus.write.v2.Request { repeated string symbols = 4; repeated TimeSeries
+// timeseries = 5; } with TimeSeries { repeated uint32 labels_refs = 1 (pairs of indexes
+// into symbols); repeated Sample samples = 2; histograms = 3; exemplars = 4; metadata = 5;
+// int64 created_timestamp = 6; }.
+enum { TSDB_RWPROTO_V1 = 1, TSDB_RWPROTO_V2 = 2 };
+
+// Check body[0..len) as that version's request; *c (may be NULL) gets its counts. 0, or -1
+// with err.
+int tsdb_rwproto_check(const unsigned char *body, size_t len, int version,
+                       struct tsdb_rwproto_counts *c, fw_err_t *err);
 
 // The TimeSeries of a checked body in order: start with *off 0. False after the last.
-bool tsdb_rwproto_next_series(const unsigned char *body, size_t len, size_t *off,
+bool tsdb_rwproto_next_series(const unsigned char *body, size_t len, int version, size_t *off,
                               struct tsdb_rwproto_series *s);
-// The labels of s in the order sent (start with *off 0); false after the last.
-bool tsdb_rwproto_next_label(const struct tsdb_rwproto_series *s, size_t *off,
-                             struct tsdb_rwproto_label *l);
+
+// A 2.0 request's symbols, pointing into the body (the arrays are owned).
+struct tsdb_rwproto_symbols {
+    const char **p;
+    size_t *len, n;
+};
+void tsdb_rwproto_symbols(const unsigned char *body, size_t len, struct tsdb_rwproto_symbols *out);
+void tsdb_rwproto_symbols_free(struct tsdb_rwproto_symbols *sym);
+
+// Where tsdb_rwproto_next_label is in a series: zero it to start.
+struct tsdb_rwproto_cursor {
+    size_t off, in, end;
+};
+// The next label of s in the order sent: 1.0's Label messages (sym NULL), or 2.0's
+// labels_refs resolved in sym. 1, 0 after the last, -1 when a 2.0 ref is outside the
+// symbols or lacks its value ref.
+int tsdb_rwproto_next_label(const struct tsdb_rwproto_series *s,
+                            const struct tsdb_rwproto_symbols *sym, struct tsdb_rwproto_cursor *cur,
+                            struct tsdb_rwproto_label *l);
 // The samples of s in the order sent (start with *off 0); false after the last.
 bool tsdb_rwproto_next_sample(const struct tsdb_rwproto_series *s, size_t *off,
                               struct fw_sample *out);

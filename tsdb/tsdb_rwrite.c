@@ -60,7 +60,9 @@ struct tsdb_rwrite {
 
 // One request's work: the decompressed body and scratch reused series to series.
 struct s_req {
-    const unsigned char *pb; // the WriteRequest
+    int version;                     // TSDB_RWPROTO_V1 or _V2
+    struct tsdb_rwproto_symbols sym; // 2.0: the request's symbols
+    const unsigned char *pb;         // the WriteRequest
     size_t pb_len;
     struct tsdb_rwproto_label *labels; // one series' labels, sorted
     size_t n_labels, cap_labels;
@@ -120,15 +122,18 @@ static bool
 s_gather(struct s_req *r, const struct tsdb_rwproto_series *s)
 {
     struct tsdb_rwproto_label l;
-    size_t off = 0;
+    struct tsdb_rwproto_cursor cur = {0};
     bool ok = true;
     r->n_labels = 0;
-    while (tsdb_rwproto_next_label(s, &off, &l)) {
+    int got;
+    while ((got = tsdb_rwproto_next_label(s, r->version == TSDB_RWPROTO_V2 ? &r->sym : NULL, &cur,
+                                          &l)) > 0) {
         if (l.value_len == 0 && l.name_len > 0)
             continue;
         fw_mem_grow((void **)&r->labels, &r->cap_labels, r->n_labels + 1, sizeof(*r->labels));
         r->labels[r->n_labels++] = l;
     }
+    ok = got == 0; // -1: a 2.0 labels ref outside the symbols
     if (r->n_labels > 1)
         qsort(r->labels, r->n_labels, sizeof(*r->labels), s_label_cmp);
     bool named = false;
@@ -314,7 +319,7 @@ s_store(tsdb_rwrite_t *self, struct s_req *r, const bool *valid, struct s_chan *
     struct tsdb_rwproto_series s;
     size_t off = 0;
     bool any = false;
-    for (size_t i = 0; tsdb_rwproto_next_series(r->pb, r->pb_len, &off, &s); i++) {
+    for (size_t i = 0; tsdb_rwproto_next_series(r->pb, r->pb_len, r->version, &off, &s); i++) {
         bool ahead = false;
         size_t n = valid[i] ? s_count_samples(&s, INT64_MAX, &ahead) : 0;
         if (n == 0)
@@ -346,7 +351,7 @@ s_check(struct s_req *r, bool *valid)
     struct tsdb_rwproto_series s;
     size_t off = 0;
     bool ahead = false;
-    for (size_t i = 0; tsdb_rwproto_next_series(r->pb, r->pb_len, &off, &s); i++) {
+    for (size_t i = 0; tsdb_rwproto_next_series(r->pb, r->pb_len, r->version, &off, &s); i++) {
         valid[i] = s_gather(r, &s);
         size_t n = s_count_samples(&s, max_t, valid[i] ? &ahead : &(bool){false});
         if (valid[i]) {
@@ -395,10 +400,11 @@ s_refuse(tsdb_rwrite_t *self, int status, const char *reason, char **text, const
     return status;
 }
 
-// Prometheus's parseProtoMsg: 0 (v1), or a 415 answer.
+// Prometheus's parseProtoMsg: 0 with *version, or a 415 answer.
 static int
-s_content_type(tsdb_rwrite_t *self, const char *ct, char **text)
+s_content_type(tsdb_rwrite_t *self, const char *ct, int *version, char **text)
 {
+    *version = TSDB_RWPROTO_V1;
     if (!ct || !*ct)
         return 0;
     char *dup = fw_strdup(ct), *p = dup, *end = dup + strlen(dup);
@@ -426,12 +432,8 @@ s_content_type(tsdb_rwrite_t *self, const char *ct, char **text)
         if (strcmp(part, "proto") != 0)
             continue;
         const char *msg = eq + 1;
-        if (strcmp(msg, S_MSG_V1) == 0)
-            break;
-        if (strcmp(msg, S_MSG_V2) == 0)
-            rc = s_refuse(self, 415, "content_type", text,
-                          "%s protobuf message is not accepted by this server; accepted [%s]",
-                          S_MSG_V2, S_MSG_V1);
+        if (strcmp(msg, S_MSG_V1) == 0 || strcmp(msg, S_MSG_V2) == 0)
+            *version = strcmp(msg, S_MSG_V2) == 0 ? TSDB_RWPROTO_V2 : TSDB_RWPROTO_V1;
         else
             rc = s_refuse(self, 415, "content_type", text,
                           "got %s content type; unknown remote write protobuf message %s, "
@@ -451,14 +453,17 @@ s_req_clear(struct s_req *r)
     free(r->scratch);
     free(r->enc.p);
     free(r->invalid);
+    tsdb_rwproto_symbols_free(&r->sym);
 }
 
 int
 tsdb_rwrite_handle(tsdb_rwrite_t *self, const char *content_type, const char *encoding,
-                   const unsigned char *body, size_t len, char **text)
+                   const unsigned char *body, size_t len, char **text,
+                   struct tsdb_rwrite_written *w)
 {
     *text = NULL;
-    int rc = s_content_type(self, content_type, text);
+    memset(w, 0, sizeof(*w));
+    int rc = s_content_type(self, content_type, &w->version, text);
     if (rc)
         return rc;
     if (encoding && *encoding && strcasecmp(encoding, "snappy") != 0)
@@ -474,7 +479,7 @@ tsdb_rwrite_handle(tsdb_rwrite_t *self, const char *content_type, const char *en
                         "decompressed body of %zu bytes is over the limit of %zu bytes", n,
                         TSDB_RWRITE_MAX_DECODED);
     char *pb = fw_malloc(n ? n : 1);
-    struct s_req r = {.pb = (const unsigned char *)pb, .pb_len = n};
+    struct s_req r = {.version = w->version, .pb = (const unsigned char *)pb, .pb_len = n};
     bool *valid = NULL;
     struct tsdb_rwproto_counts counts;
     fw_err_t err;
@@ -482,10 +487,12 @@ tsdb_rwrite_handle(tsdb_rwrite_t *self, const char *content_type, const char *en
         rc = s_refuse(self, 400, "snappy", text, "snappy: corrupt input");
         goto out;
     }
-    if (tsdb_rwproto_check(r.pb, r.pb_len, &counts, &err) != 0) {
+    if (tsdb_rwproto_check(r.pb, r.pb_len, r.version, &counts, &err) != 0) {
         rc = s_refuse(self, 400, "protobuf", text, "%s", err.msg);
         goto out;
     }
+    if (r.version == TSDB_RWPROTO_V2)
+        tsdb_rwproto_symbols(r.pb, r.pb_len, &r.sym);
     valid = fw_calloc(counts.series + 1, sizeof(*valid));
     if (s_check(&r, valid) != 0) {
         rc = s_refuse(self, 400, "out_of_bounds", text, "out of bounds");
@@ -503,6 +510,7 @@ tsdb_rwrite_handle(tsdb_rwrite_t *self, const char *content_type, const char *en
         goto out;
     }
     s_chan_give(self, c);
+    w->samples = r.samples;
     fw_metrics_add(self->metrics, "fw_tsdb_remote_write_samples_total", "", (double)r.samples);
     if (counts.exemplars || counts.histograms)
         fw_metrics_add(self->metrics, "fw_tsdb_remote_write_ignored_total", "",
@@ -529,9 +537,20 @@ s_on_write(const fw_http_request_t *req, struct fw_http_response *resp, void *ar
     size_t len;
     const char *body = fw_http_body(req, &len);
     char *text = NULL;
+    struct tsdb_rwrite_written w;
     int status = tsdb_rwrite_handle(
         self, fw_http_header(req, "Content-Type"), fw_http_header(req, "Content-Encoding"),
-        (const unsigned char *)(body ? body : ""), body ? len : 0, &text);
+        (const unsigned char *)(body ? body : ""), body ? len : 0, &text, &w);
+    if (w.version == TSDB_RWPROTO_V2) {
+        static const char *const names[] = {"X-Prometheus-Remote-Write-Samples-Written",
+                                            "X-Prometheus-Remote-Write-Histograms-Written",
+                                            "X-Prometheus-Remote-Write-Exemplars-Written"};
+        const size_t counts[] = {w.samples, w.histograms, w.exemplars};
+        for (size_t i = 0; i < 3; i++) {
+            resp->headers[i].name = names[i];
+            snprintf(resp->headers[i].value, sizeof(resp->headers[i].value), "%zu", counts[i]);
+        }
+    }
     char lbl[32];
     snprintf(lbl, sizeof(lbl), "code=\"%d\"", status);
     fw_metrics_add(self->metrics, "fw_tsdb_remote_write_requests_total", lbl, 1);

@@ -1,6 +1,9 @@
 /*  tsdb_rwrite.h — the Prometheus remote-write receiver: POST /api/v1/write.
 
-    A remote-write 1.0 request (snappy-compressed prompb.WriteRequest, tsdb_rwproto.h) is
+    A remote-write 1.0 request (snappy-compressed prompb.WriteRequest, tsdb_rwproto.h), or a
+    2.0 one (Content-Type application/x-protobuf;proto=io.prometheus.write.v2.Request: labels
+    as references into a symbols table; answered with X-Prometheus-Remote-Write-Samples-,
+    -Histograms- and -Exemplars-Written; histograms and exemplars are not stored, so 0), is
     decompressed, checked and turned into SAMPLES batches on the HTTP thread that took it,
     never on tsdb's ingest loop. The batches go to tsdb's own samples ROUTER over an inproc
     endpoint bound beside its TCP one, through a DEALER of a small pool, so they take exactly
@@ -18,8 +21,8 @@
              name or labels, got {...}"; the valid series of the request are stored)
         413  compressed body over 16 MiB (fw_http's limit) or decompressed over
              TSDB_RWRITE_MAX_DECODED
-        415  a Content-Type other than application/x-protobuf (proto=prometheus.WriteRequest
-             or none), a Content-Encoding other than snappy (remote write 2.0 is refused so)
+        415  a Content-Type other than application/x-protobuf (proto=prometheus.WriteRequest,
+             io.prometheus.write.v2.Request or none), a Content-Encoding other than snappy
         503  storage not writable, shutting down, or no acknowledgement within
              TSDB_RWRITE_ACK_TIMEOUT_MS (the sender retries)
     Each request is counted in fw_tsdb_remote_write_requests_total{code}, each refusal in
@@ -55,9 +58,16 @@ void tsdb_rwrite_destroy(tsdb_rwrite_t **self_p);
 // Add POST /api/v1/write.
 void tsdb_rwrite_routes(tsdb_rwrite_t *self, fw_http_t *http);
 
+// What a remote write 2.0 request wrote (its X-Prometheus-Remote-Write-*-Written headers).
+struct tsdb_rwrite_written {
+    int version; // 1 or 2 (TSDB_RWPROTO_V*): the headers are sent for 2 only
+    size_t samples, histograms, exemplars;
+};
+
 // The answer to one request (status, text body the caller frees, NULL for 204), without
 // HTTP: content_type and encoding may be NULL (absent headers).
 int tsdb_rwrite_handle(tsdb_rwrite_t *self, const char *content_type, const char *encoding,
-                       const unsigned char *body, size_t len, char **text);
+                       const unsigned char *body, size_t len, char **text,
+                       struct tsdb_rwrite_written *w);
 
 #endif

@@ -12,8 +12,10 @@
 # snappy that is not a WriteRequest (400 with gogo-protobuf's text), a series without a
 # metric name (400 "invalid metric name or labels, got {...}", the valid series of the
 # same request stored), a sample an hour ahead (400 "out of bounds", nothing stored), a
-# body that decompresses to more than 32 MiB (413), a remote-write 2.0 content type and a
-# gzip encoding (415); each counted in fw_tsdb_remote_write_rejected_total. The snappy
+# body that decompresses to more than 32 MiB (413), an unknown protobuf message and a
+# gzip encoding (415). Remote write 2.0 (proto=io.prometheus.write.v2.Request, written by
+# python3 too): stored, answered with the X-Prometheus-Remote-Write-*-Written headers; a
+# labels ref outside the symbols is a 400.; each counted in fw_tsdb_remote_write_rejected_total. The snappy
 # bodies are written by python3 as literal-only snappy blocks (valid snappy, no
 # compression), the protobuf by hand.
 set -euo pipefail
@@ -132,6 +134,12 @@ elif kind == "nolabel":  # one series without __name__, one valid
                   series([("__name__", "rw_ok"), ("job", "x")], [(now, 42)]))
 elif kind == "ahead":
     body = snappy(series([("__name__", "rw_ahead")], [(now + 3600 * 1000, 1)]))
+elif kind in ("v2", "v2badref"):  # remote write 2.0: symbols, labels_refs
+    syms = [b"", b"__name__", b"rw_v2", b"job", b"x", b"le"]
+    refs = [1, 2, 3, 4] if kind == "v2" else [1, 2, 3, 40]
+    sample = field(1, 1, struct.pack("<d", 5.5)) + field(2, 0, varint(now))
+    ts = field(1, 2, b"".join(varint(r) for r in refs)) + field(2, 2, sample)
+    body = snappy(b"".join(field(4, 2, x) for x in syms) + field(5, 2, ts))
 elif kind == "huge":
     body = varint(40 << 20)  # claims 40 MiB decompressed
 else:
@@ -151,7 +159,19 @@ it_check "a series without a metric name: 400 with its labels" \
     [ "$(post nolabel)" = '400 invalid metric name or labels, got {job="x"}' ]
 it_check "a sample an hour ahead: 400 out of bounds" [ "$(post ahead)" = "400 out of bounds" ]
 it_check "40 MiB decompressed: 413" bash -c "[[ '$(post huge)' == 413\ decompressed* ]]"
-it_check "remote write 2.0: 415" bash -c "[[ '$(post fine 'application/x-protobuf;proto=io.prometheus.write.v2.Request')' == 415\ io.prometheus.write.v2.Request\ protobuf\ message\ is\ not\ accepted* ]]"
+it_check "an unknown protobuf message: 415" bash -c "[[ '$(post fine 'application/x-protobuf;proto=foo.Bar')' == 415\ got* ]]"
+V2='application/x-protobuf;proto=io.prometheus.write.v2.Request'
+it_check "remote write 2.0: 204" [ "$(post v2 "$V2")" = "204 " ]
+written() {
+    python3 "$IT_DIR/rw.py" v2 > "$IT_DIR/body.bin"
+    curl -sS -D - -o /dev/null -X POST --data-binary "@$IT_DIR/body.bin" -H "Content-Type: $V2" \
+        -H 'Content-Encoding: snappy' -H 'X-Prometheus-Remote-Write-Version: 2.0.0' \
+        "$FW_URL/api/v1/write" | tr -d '\r' | grep -i '^x-prometheus-remote-write-' | sort
+}
+it_check "remote write 2.0: the Written headers (1 sample, 0 histograms, 0 exemplars)" \
+    [ "$(written | tr '\n' ' ')" = "X-Prometheus-Remote-Write-Exemplars-Written: 0 X-Prometheus-Remote-Write-Histograms-Written: 0 X-Prometheus-Remote-Write-Samples-Written: 1 " ]
+it_check "remote write 2.0: a labels ref outside the symbols: 400" \
+    bash -c "[[ '$(post v2badref "$V2")' == 400\ invalid\ metric\ name\ or\ labels* ]]"
 it_check "gzip: 415" bash -c "[[ '$(post fine application/x-protobuf gzip)' == 415\ gzip\ encoding* ]]"
 it_check "a good request: 204" [ "$(post fine)" = "204 " ]
 stored() {
@@ -161,12 +181,14 @@ it_check "the valid series beside the invalid one is stored" it_until 20 0.2 \
     bash -c "[ \"\$(curl -fsS '$FW_URL/api/v1/query' --data-urlencode 'query=rw_ok' | jq -r '.data.result[0].value[1]')\" = 42 ]"
 it_check "nothing of the request with a sample ahead is stored" [ "$(stored 'count(rw_ahead)')" = none ]
 it_check "the good request's sample is stored" [ "$(stored rw_fine)" = 7 ]
+it_check "the 2.0 request's sample is stored with its labels" \
+    [ "$(stored 'rw_v2{job="x"}')" = 5.5 ]
 for r in snappy protobuf labels out_of_bounds too_large content_type content_encoding; do
     c=$(fw_metric "fw_tsdb_remote_write_rejected_total{reason=\"$r\"}")
     it_check "rejected reason=$r counted ($c)" [ "${c:-0}" -ge 1 ]
 done
-it_check "the invalid series' sample is counted" \
-    [ "$(fw_metric fw_tsdb_remote_write_invalid_labels_samples_total)" = 1 ]
+it_check "the invalid series' samples are counted (1.0 and 2.0)" \
+    [ "$(fw_metric fw_tsdb_remote_write_invalid_labels_samples_total)" = 2 ]
 
 it_term "$PID_tsdb"
 it_check "tsdb exits 0 on SIGTERM" [ "$IT_RC" = 0 ]
