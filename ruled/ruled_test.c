@@ -633,7 +633,8 @@ s_run_file(const char *filename, const char *tsdb_bin, FILE *out, FILE *errout, 
     struct fw_cfg_errors ce = {0};
     if (fw_cfg_load(filename, NULL, s_file_fields, &f, &ce) < 0) {
         struct ruled_test_buf b = {0};
-        for (size_t j = 0; j < ce.len; j++) {
+        bool go = ruled_test_yaml_unknown_keys(&b, &ce); // else: file:line:col: error: ...
+        for (size_t j = 0; !go && j < ce.len; j++) {
             char buf[1024];
             ruled_test_buf_printf(&b, "%s%s", j ? "\n" : "",
                                   fw_err_format(&ce.items[j], buf, sizeof(buf)));

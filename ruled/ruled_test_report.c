@@ -3,6 +3,7 @@
 #include "ruled_test_report.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,4 +208,46 @@ ruled_test_samples_str(struct ruled_test_buf *b, const struct ruled_test_sample 
         ruled_test_labels_str(b, &s[i].labels);
         ruled_test_buf_printf(b, " %s", ruled_test_float_e(s[i].v, num, sizeof(num)));
     }
+}
+
+// The Go type promtool 2.42 decodes the mapping at path (fw_cfg's "tests[0].input_series[1]")
+// into, or NULL.
+static const char *
+s_go_type(const char *path)
+{
+    static const char *const map[][2] = {
+        {"", "unitTestFile"},       {"tests", "testGroup"},
+        {"input_series", "series"}, {"alert_rule_test", "alertTestCase"},
+        {"exp_alerts", "alert"},    {"promql_expr_test", "promqlTestCase"},
+        {"exp_samples", "sample"},
+    };
+    const char *last = strrchr(path, '.');
+    last = last ? last + 1 : path;
+    size_t n = strcspn(last, "[");
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strlen(map[i][0]) == n && strncmp(map[i][0], last, n) == 0)
+            return map[i][1];
+    return NULL;
+}
+
+bool
+ruled_test_yaml_unknown_keys(struct ruled_test_buf *b, const struct fw_cfg_errors *errs)
+{
+    static const char prefix[] = "unknown key '";
+    if (errs->len == 0 || errs->dropped)
+        return false;
+    for (size_t i = 0; i < errs->len; i++) {
+        const char *m = errs->items[i].msg, *q;
+        if (strncmp(m, prefix, sizeof(prefix) - 1) != 0 ||
+            !(q = strchr(m + sizeof(prefix) - 1, '\'')) ||
+            (q[1] != '\0' && strncmp(q + 1, " in ", 4) != 0) || !s_go_type(q[1] ? q + 5 : ""))
+            return false;
+    }
+    ruled_test_buf_printf(b, "yaml: unmarshal errors:");
+    for (size_t i = 0; i < errs->len; i++) {
+        const char *m = errs->items[i].msg + sizeof(prefix) - 1, *q = strchr(m, '\'');
+        ruled_test_buf_printf(b, "\n  line %d: field %.*s not found in type main.%s",
+                              errs->items[i].line, (int)(q - m), m, s_go_type(q[1] ? q + 5 : ""));
+    }
+    return true;
 }

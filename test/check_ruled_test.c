@@ -149,6 +149,25 @@ START_TEST(test_ruled_test_report_texts)
 }
 END_TEST
 
+START_TEST(test_ruled_test_report_yaml)
+{
+    struct fw_cfg_errors e = {0};
+    fw_cfg_errors_add(&e, "t.yml", (struct fw_cfg_pos){6, 1}, "unknown key 'fuzzy_compare'");
+    fw_cfg_errors_add(&e, "t.yml", (struct fw_cfg_pos){66, 13},
+                      "unknown key 'histogram' in tests[0].promql_expr_test[5].exp_samples[0]");
+    struct ruled_test_buf b = {0};
+    ck_assert(ruled_test_yaml_unknown_keys(&b, &e));
+    ck_assert_str_eq(b.s, "yaml: unmarshal errors:\n"
+                          "  line 6: field fuzzy_compare not found in type main.unitTestFile\n"
+                          "  line 66: field histogram not found in type main.sample");
+    ruled_test_buf_clear(&b);
+    // any other error: not Go's wording
+    fw_cfg_errors_add(&e, "t.yml", (struct fw_cfg_pos){7, 3}, "eval_time: not a duration");
+    ck_assert(!ruled_test_yaml_unknown_keys(&b, &e));
+    ck_assert_ptr_null(b.s);
+}
+END_TEST
+
 Suite *
 ruled_test_suite(void)
 {
@@ -158,6 +177,7 @@ ruled_test_suite(void)
     tcase_add_test(tc, test_ruled_test_series_errors);
     tcase_add_test(tc, test_ruled_test_report_numbers);
     tcase_add_test(tc, test_ruled_test_report_texts);
+    tcase_add_test(tc, test_ruled_test_report_yaml);
     suite_add_tcase(s, tc);
     return s;
 }
