@@ -193,9 +193,7 @@ s_count_values(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, const c
         const struct tsdb_eval_elem *el = &in->items[k];
         char vs[400];
         tsdb_eval_math_format_f(el->v, vs, sizeof(vs));
-        struct fw_labels v = tsdb_eval_ctx_view(c, el->ls->labels.len + 1);
-        memcpy(v.items, el->ls->labels.items, el->ls->labels.len * sizeof(*v.items));
-        v.len = el->ls->labels.len;
+        struct fw_labels v = tsdb_eval_ctx_view_of(c, el->ls, 1);
         tsdb_eval_ctx_view_set(&v, label, vs);
         const struct tsdb_eval_lset *ls = tsdb_eval_ctx_intern(c, &v), *key;
         if (e->without) {

@@ -232,7 +232,8 @@ s_vector_vector(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
     out->type = FW_PQ_VECTOR;
     if (e->fill_l) {
         tsdb_eval_ctx_grow(c, (void **)&used, &cap_used, one->len, sizeof(*used));
-        memset(used, 0, one->len * sizeof(*used));
+        if (one->len)
+            memset(used, 0, one->len * sizeof(*used));
     }
     for (size_t k = 0; k < one->len; k++) {
         const struct tsdb_eval_lset *s = s_sig(c, e, one->items[k].ls);

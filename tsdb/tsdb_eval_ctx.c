@@ -207,6 +207,16 @@ tsdb_eval_ctx_view(tsdb_eval_ctx_t *c, size_t n)
     return (struct fw_labels){c->view, 0, c->view_cap};
 }
 
+struct fw_labels
+tsdb_eval_ctx_view_of(tsdb_eval_ctx_t *c, const struct tsdb_eval_lset *ls, size_t extra)
+{
+    struct fw_labels v = tsdb_eval_ctx_view(c, ls->labels.len + extra);
+    if (ls->labels.len) // an empty set has no items array
+        memcpy(v.items, ls->labels.items, ls->labels.len * sizeof(*v.items));
+    v.len = ls->labels.len;
+    return v;
+}
+
 void
 tsdb_eval_ctx_view_set(struct fw_labels *view, const char *name, const char *value)
 {

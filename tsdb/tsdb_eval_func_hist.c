@@ -439,9 +439,7 @@ tsdb_eval_fn_histogram_quantiles(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, 
                 if (!strpbrk(qs, "e.") && isfinite(q))
                     strcat(qs, ".0"); // labels.FormatOpenMetricsFloat
                 const struct tsdb_eval_lset *hg = h.groups[g];
-                struct fw_labels v = tsdb_eval_ctx_view(c, hg->labels.len + 1);
-                memcpy(v.items, hg->labels.items, hg->labels.len * sizeof(*v.items));
-                v.len = hg->labels.len;
+                struct fw_labels v = tsdb_eval_ctx_view_of(c, hg, 1);
                 tsdb_eval_ctx_view_set(&v, label, qs);
                 ls = tsdb_eval_ctx_intern(c, &v);
                 if (memo)

@@ -79,9 +79,7 @@ tsdb_eval_fn_label_replace(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_
             r = el->ls;
             // Go's FindStringSubmatchIndex + ExpandString, as Prometheus's label_replace.
             if (re && fw_regex_replace(re, fw_labels_get(&el->ls->labels, src), repl, &res)) {
-                struct fw_labels v = tsdb_eval_ctx_view(c, el->ls->labels.len);
-                memcpy(v.items, el->ls->labels.items, el->ls->labels.len * sizeof(*v.items));
-                v.len = el->ls->labels.len;
+                struct fw_labels v = tsdb_eval_ctx_view_of(c, el->ls, 1);
                 tsdb_eval_ctx_view_set(&v, dst, res);
                 r = tsdb_eval_ctx_intern(c, &v);
                 free(res);
@@ -128,9 +126,7 @@ tsdb_eval_fn_label_join(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t
                     len += pl;
                 }
             }
-            struct fw_labels v = tsdb_eval_ctx_view(c, el->ls->labels.len);
-            memcpy(v.items, el->ls->labels.items, el->ls->labels.len * sizeof(*v.items));
-            v.len = el->ls->labels.len;
+            struct fw_labels v = tsdb_eval_ctx_view_of(c, el->ls, 1);
             tsdb_eval_ctx_view_set(&v, dst, joined);
             r = tsdb_eval_ctx_intern(c, &v);
             tsdb_eval_ctx_memo_put(c, e, el->ls, NULL, r);
@@ -169,8 +165,9 @@ tsdb_eval_fn_sort(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
     (void)t, (void)na;
     out->vec = args[0].vec;
     memset(&args[0].vec, 0, sizeof(args[0].vec));
-    qsort(out->vec.items, out->vec.len, sizeof(*out->vec.items),
-          e->func == FW_PQ_FN_SORT ? s_elem_cmp_asc : s_elem_cmp_desc);
+    if (out->vec.len > 1) // an empty vector has no items array
+        qsort(out->vec.items, out->vec.len, sizeof(*out->vec.items),
+              e->func == FW_PQ_FN_SORT ? s_elem_cmp_asc : s_elem_cmp_desc);
     if (c->q_start != c->q_end)
         tsdb_eval_ctx_warn(c, e,
                            "sort is ineffective for range queries since results are always "
@@ -257,8 +254,9 @@ tsdb_eval_fn_sort_by_label(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_
     memset(&args[0].vec, 0, sizeof(args[0].vec));
     s_sort_labels = args + 1;
     s_sort_n = na - 1;
-    qsort(out->vec.items, out->vec.len, sizeof(*out->vec.items),
-          e->func == FW_PQ_FN_SORT_BY_LABEL ? s_by_label_asc : s_by_label_desc);
+    if (out->vec.len > 1)
+        qsort(out->vec.items, out->vec.len, sizeof(*out->vec.items),
+              e->func == FW_PQ_FN_SORT_BY_LABEL ? s_by_label_asc : s_by_label_desc);
     s_sort_labels = NULL;
     if (c->q_start != c->q_end)
         tsdb_eval_ctx_warn(c, e,
@@ -405,9 +403,7 @@ tsdb_eval_fn_info(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
                 room += info.vec.items[i].ls->labels.len;
             }
         }
-        struct fw_labels v = tsdb_eval_ctx_view(c, room);
-        memcpy(v.items, b->ls->labels.items, b->ls->labels.len * sizeof(*v.items));
-        v.len = b->ls->labels.len;
+        struct fw_labels v = tsdb_eval_ctx_view_of(c, b->ls, room - b->ls->labels.len);
         for (size_t j = 0; j < seen && rc == 0; j++) {
             size_t i = joined[j];
             const struct fw_labels *il = &info.vec.items[i].ls->labels;

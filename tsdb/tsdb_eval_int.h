@@ -212,6 +212,9 @@ tsdb_eval_ctx_ref(const tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t
 // A scratch view with room for n labels and len 0, valid until the next call. Build a
 // sorted set of borrowed strings in it, then intern it.
 struct fw_labels tsdb_eval_ctx_view(tsdb_eval_ctx_t *c, size_t n);
+// A scratch view (as tsdb_eval_ctx_view) holding ls's labels, with room for extra more.
+struct fw_labels tsdb_eval_ctx_view_of(tsdb_eval_ctx_t *c, const struct tsdb_eval_lset *ls,
+                                       size_t extra);
 // The interned set equal to view (sorted, names unique, strings borrowed), copied into the
 // arena the first time it is seen. Never NULL; lives until tsdb_eval_ctx_close.
 const struct tsdb_eval_lset *tsdb_eval_ctx_intern(tsdb_eval_ctx_t *c, const struct fw_labels *view);
