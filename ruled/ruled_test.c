@@ -208,6 +208,13 @@ s_rules_load(const struct s_file *f, char **paths, size_t n_paths, const struct 
         struct fw_cfg_errors ce = {0};
         out->n_files++;
         if (ruled_rules_load(paths[i], NULL, &out->files[i], &ce) < 0) {
+            struct ruled_test_buf b = {0};
+            ruled_test_buf_printf(&b, "%s: ", paths[i]);
+            if (ruled_test_yaml_unknown_keys(&b, &ce, true)) {
+                s_err_take(errs, &b);
+                ce.len = 0;
+            }
+            ruled_test_buf_clear(&b);
             for (size_t j = 0; j < ce.len; j++) {
                 char buf[1024];
                 s_err_str(errs, fw_err_format(&ce.items[j], buf, sizeof(buf)));
@@ -633,7 +640,7 @@ s_run_file(const char *filename, const char *tsdb_bin, FILE *out, FILE *errout, 
     struct fw_cfg_errors ce = {0};
     if (fw_cfg_load(filename, NULL, s_file_fields, &f, &ce) < 0) {
         struct ruled_test_buf b = {0};
-        bool go = ruled_test_yaml_unknown_keys(&b, &ce); // else: file:line:col: error: ...
+        bool go = ruled_test_yaml_unknown_keys(&b, &ce, false); // else file:line:col: error:
         for (size_t j = 0; !go && j < ce.len; j++) {
             char buf[1024];
             ruled_test_buf_printf(&b, "%s%s", j ? "\n" : "",

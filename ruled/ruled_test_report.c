@@ -213,41 +213,62 @@ ruled_test_samples_str(struct ruled_test_buf *b, const struct ruled_test_sample 
 // The Go type promtool 2.42 decodes the mapping at path (fw_cfg's "tests[0].input_series[1]")
 // into, or NULL.
 static const char *
-s_go_type(const char *path)
+s_go_type(const char *path, bool rule_file)
 {
-    static const char *const map[][2] = {
-        {"", "unitTestFile"},       {"tests", "testGroup"},
-        {"input_series", "series"}, {"alert_rule_test", "alertTestCase"},
-        {"exp_alerts", "alert"},    {"promql_expr_test", "promqlTestCase"},
-        {"exp_samples", "sample"},
+    static const char *const tests[][2] = {
+        {"", "main.unitTestFile"},       {"tests", "main.testGroup"},
+        {"input_series", "main.series"}, {"alert_rule_test", "main.alertTestCase"},
+        {"exp_alerts", "main.alert"},    {"promql_expr_test", "main.promqlTestCase"},
+        {"exp_samples", "main.sample"},
     };
+    static const char *const rules[][2] = {
+        {"", "rulefmt.RuleGroups"},
+        {"groups", "rulefmt.RuleGroup"},
+        {"rules", "rulefmt.RuleNode"},
+    };
+    const char *const(*map)[2] = rule_file ? rules : tests;
+    size_t n_map = rule_file ? sizeof(rules) / sizeof(rules[0]) : sizeof(tests) / sizeof(tests[0]);
     const char *last = strrchr(path, '.');
     last = last ? last + 1 : path;
     size_t n = strcspn(last, "[");
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+    for (size_t i = 0; i < n_map; i++)
         if (strlen(map[i][0]) == n && strncmp(map[i][0], last, n) == 0)
             return map[i][1];
     return NULL;
 }
 
-bool
-ruled_test_yaml_unknown_keys(struct ruled_test_buf *b, const struct fw_cfg_errors *errs)
+// The key and path of an "unknown key 'K'[ in PATH]" message: 0, or -1 for another message.
+static int
+s_unknown_key(const char *msg, const char **key, int *key_len, const char **path)
 {
     static const char prefix[] = "unknown key '";
+    if (strncmp(msg, prefix, sizeof(prefix) - 1) != 0)
+        return -1;
+    const char *k = msg + sizeof(prefix) - 1, *q = strchr(k, '\'');
+    if (!q || (q[1] != '\0' && strncmp(q + 1, " in ", 4) != 0))
+        return -1;
+    *key = k;
+    *key_len = (int)(q - k);
+    *path = q[1] ? q + 5 : "";
+    return 0;
+}
+
+bool
+ruled_test_yaml_unknown_keys(struct ruled_test_buf *b, const struct fw_cfg_errors *errs,
+                             bool rule_file)
+{
+    const char *key, *path;
+    int len;
     if (errs->len == 0 || errs->dropped)
         return false;
-    for (size_t i = 0; i < errs->len; i++) {
-        const char *m = errs->items[i].msg, *q;
-        if (strncmp(m, prefix, sizeof(prefix) - 1) != 0 ||
-            !(q = strchr(m + sizeof(prefix) - 1, '\'')) ||
-            (q[1] != '\0' && strncmp(q + 1, " in ", 4) != 0) || !s_go_type(q[1] ? q + 5 : ""))
+    for (size_t i = 0; i < errs->len; i++)
+        if (s_unknown_key(errs->items[i].msg, &key, &len, &path) < 0 || !s_go_type(path, rule_file))
             return false;
-    }
     ruled_test_buf_printf(b, "yaml: unmarshal errors:");
     for (size_t i = 0; i < errs->len; i++) {
-        const char *m = errs->items[i].msg + sizeof(prefix) - 1, *q = strchr(m, '\'');
-        ruled_test_buf_printf(b, "\n  line %d: field %.*s not found in type main.%s",
-                              errs->items[i].line, (int)(q - m), m, s_go_type(q[1] ? q + 5 : ""));
+        s_unknown_key(errs->items[i].msg, &key, &len, &path);
+        ruled_test_buf_printf(b, "\n  line %d: field %.*s not found in type %s",
+                              errs->items[i].line, len, key, s_go_type(path, rule_file));
     }
     return true;
 }

@@ -29,10 +29,12 @@ const char *ruled_test_float_e(double v, char *buf, size_t size);
 // Prometheus's labels.Labels String(): {__name__="up", job="a"} (every label, name order).
 void ruled_test_labels_str(struct ruled_test_buf *b, const struct fw_labels *l);
 
-// When every error in errs is an unknown key of the test file, write them as Go's yaml
-// package does ("yaml: unmarshal errors:\n  line 6: field x not found in type
-// main.unitTestFile") to b and return true; otherwise write nothing and return false.
-bool ruled_test_yaml_unknown_keys(struct ruled_test_buf *b, const struct fw_cfg_errors *errs);
+// When every error in errs is an unknown key of a test file (rule_file false) or of a rule
+// file (true), write them as Go's yaml package does for promtool ("yaml: unmarshal
+// errors:\n  line 6: field x not found in type main.unitTestFile", "... rulefmt.RuleNode")
+// to b and return true; otherwise write nothing and return false.
+bool ruled_test_yaml_unknown_keys(struct ruled_test_buf *b, const struct fw_cfg_errors *errs,
+                                  bool rule_file);
 
 // One alert for comparison: labels and annotations (both owned).
 struct ruled_test_alert {

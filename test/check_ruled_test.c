@@ -156,15 +156,24 @@ START_TEST(test_ruled_test_report_yaml)
     fw_cfg_errors_add(&e, "t.yml", (struct fw_cfg_pos){66, 13},
                       "unknown key 'histogram' in tests[0].promql_expr_test[5].exp_samples[0]");
     struct ruled_test_buf b = {0};
-    ck_assert(ruled_test_yaml_unknown_keys(&b, &e));
+    ck_assert(ruled_test_yaml_unknown_keys(&b, &e, false));
     ck_assert_str_eq(b.s, "yaml: unmarshal errors:\n"
                           "  line 6: field fuzzy_compare not found in type main.unitTestFile\n"
                           "  line 66: field histogram not found in type main.sample");
     ruled_test_buf_clear(&b);
     // any other error: not Go's wording
     fw_cfg_errors_add(&e, "t.yml", (struct fw_cfg_pos){7, 3}, "eval_time: not a duration");
-    ck_assert(!ruled_test_yaml_unknown_keys(&b, &e));
+    ck_assert(!ruled_test_yaml_unknown_keys(&b, &e, false));
     ck_assert_ptr_null(b.s);
+    struct fw_cfg_errors r = {0};
+    fw_cfg_errors_add(&r, "r.yml", (struct fw_cfg_pos){6, 9},
+                      "unknown key 'bogus' in groups[0].rules[0]");
+    fw_cfg_errors_add(&r, "r.yml", (struct fw_cfg_pos){7, 1}, "unknown key 'bogus2'");
+    ck_assert(ruled_test_yaml_unknown_keys(&b, &r, true));
+    ck_assert_str_eq(b.s, "yaml: unmarshal errors:\n"
+                          "  line 6: field bogus not found in type rulefmt.RuleNode\n"
+                          "  line 7: field bogus2 not found in type rulefmt.RuleGroups");
+    ruled_test_buf_clear(&b);
 }
 END_TEST
 
