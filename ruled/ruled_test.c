@@ -526,12 +526,6 @@ s_run_group(const struct s_file *f, char **paths, size_t n_paths, const struct s
             s_err_take(errs, &b);
             goto out;
         }
-    fw_err_t err = {0};
-    db = ruled_test_tsdb_start(tsdb_bin, &err);
-    if (!db) {
-        s_err_str(errs, err.msg);
-        goto out;
-    }
 
     int64_t maxt = 0;
     times = fw_calloc(tg->n_alerts + 1, sizeof(*times));
@@ -559,6 +553,12 @@ s_run_group(const struct s_file *f, char **paths, size_t n_paths, const struct s
                               fw_duration_format(maxt, a, sizeof(a)),
                               fw_duration_format(step, b2, sizeof(b2)), S_MAX_EVALS);
         s_err_take(errs, &b);
+        goto out;
+    }
+    fw_err_t err = {0};
+    db = ruled_test_tsdb_start(tsdb_bin, &err);
+    if (!db) {
+        s_err_str(errs, err.msg);
         goto out;
     }
     size_t curr = 0;

@@ -95,6 +95,15 @@ for args in "" "--bogus pass.yml" "nonexist.yml" "--enable-feature=foo,promql-at
 done
 it_ok "bad flags, missing files, no file, --enable-feature: promtool's texts and exit codes"
 
+# a test that would take more than a million evaluations is refused before any runs
+printf 'evaluation_interval: 1ms\ntests:\n  - promql_expr_test:\n      - expr: up\n        eval_time: 1y\n' \
+    >"$IT_DIR/huge.yml"
+rc=0
+timeout 20 "$BIN/ruled" test "$IT_DIR/huge.yml" >"$IT_DIR/huge.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] && grep -q 'takes more than 1000000 evaluations: not supported' "$IT_DIR/huge.out" ||
+    { cat "$IT_DIR/huge.out"; it_die "huge.yml: exit $rc, want 1 and the refusal"; }
+it_ok "a test of more than 1,000,000 evaluations is refused at once"
+
 left=$(find "$IT_DIR" -maxdepth 1 -name 'ruled-test.*' | wc -l)
 [ "$left" = 0 ] || it_die "$left private tsdb directories left in TMPDIR"
 it_ok "every private tsdb directory removed"
