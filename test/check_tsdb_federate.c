@@ -94,7 +94,8 @@ s_expect(const char *const *sel, size_t n, const char *const *ext, size_t n_ext,
     }
     fw_err_t err;
     char *got = NULL;
-    ck_assert_int_eq(tsdb_federate_body(s_fed, sets, n, S_NOW, &got, &err), 0);
+    size_t len = 0;
+    ck_assert_int_eq(tsdb_federate_body(s_fed, sets, n, S_NOW, false, &got, &len, &err), 0);
     ck_assert_msg(strcmp(got, want) == 0, "%s...\n got:\n%s\nwant:\n%s", sel[0], got, want);
     free(got);
     for (size_t k = 0; k < n; k++)

@@ -242,25 +242,34 @@ s_ext_clear(struct s_ext *ext)
     free(ext->items);
 }
 
-// One sample line: name{labels,external labels it lacks} value timestamp.
-static void
-s_put_point(struct tsdb_json *b, const struct s_point *p, const struct s_ext *ext)
+// The labels p is written with, in order, into out (room for p's and ext's): its own
+// (sorted, __name__ and empty values aside), then the external ones it lacks. Returns how many.
+static size_t
+s_labels_of(const struct s_point *p, const struct s_ext *ext, const struct fw_label **out)
 {
-    tsdb_json_puts(b, p->name);
     size_t n = 0;
     for (size_t k = 0; k < p->labels.len; k++) {
         const struct fw_label *l = &p->labels.items[k];
-        if (!*l->value || strcmp(l->name, "__name__") == 0)
-            continue;
-        tsdb_json_puts(b, n++ ? "," : "{");
-        s_put_label(b, l->name, l->value);
+        if (*l->value && strcmp(l->name, "__name__") != 0)
+            out[n++] = l;
     }
     for (size_t k = 0; k < ext->len; k++) {
         const char *own = fw_labels_get(&p->labels, ext->items[k].name);
-        if (own && *own)
-            continue;
-        tsdb_json_puts(b, n++ ? "," : "{");
-        s_put_label(b, ext->items[k].name, ext->items[k].value);
+        if (!own || !*own)
+            out[n++] = &ext->items[k];
+    }
+    return n;
+}
+
+// One sample line: name{labels} value timestamp.
+static void
+s_put_point(struct tsdb_json *b, const struct s_point *p, const struct fw_label *const *ls,
+            size_t n)
+{
+    tsdb_json_puts(b, p->name);
+    for (size_t k = 0; k < n; k++) {
+        tsdb_json_puts(b, k ? "," : "{");
+        s_put_label(b, ls[k]->name, ls[k]->value);
     }
     if (n)
         tsdb_json_puts(b, "}");
@@ -273,9 +282,73 @@ s_put_point(struct tsdb_json *b, const struct s_point *p, const struct s_ext *ex
     tsdb_json_puts(b, num);
 }
 
+// --- protobuf (io.prometheus.client.MetricFamily, varint-length delimited) ---
+
+static void
+s_pb_varint(struct tsdb_json *b, uint64_t v)
+{
+    char buf[10];
+    size_t n = 0;
+    do {
+        buf[n] = (char)(v & 0x7f);
+        v >>= 7;
+        if (v)
+            buf[n] = (char)(buf[n] | 0x80);
+        n++;
+    } while (v);
+    tsdb_json_put(b, buf, n);
+}
+
+// Field tag (wire type 2) and the bytes s[0..n).
+static void
+s_pb_bytes(struct tsdb_json *b, unsigned tag, const char *s, size_t n)
+{
+    s_pb_varint(b, tag << 3 | 2);
+    s_pb_varint(b, n);
+    tsdb_json_put(b, s, n);
+}
+
+// A Metric: label (1) pairs, untyped (5) {value (1)}, timestamp_ms (6), in field order as
+// Go's proto.Marshal writes them.
+static void
+s_pb_metric(struct tsdb_json *m, const struct s_point *p, const struct fw_label *const *ls,
+            size_t n)
+{
+    struct tsdb_json pair = {0};
+    for (size_t k = 0; k < n; k++) {
+        pair.len = 0;
+        s_pb_bytes(&pair, 1, ls[k]->name, strlen(ls[k]->name));
+        s_pb_bytes(&pair, 2, ls[k]->value, strlen(ls[k]->value));
+        s_pb_bytes(m, 1, pair.p, pair.len);
+    }
+    free(pair.p);
+    uint64_t bits;
+    memcpy(&bits, &p->v, sizeof(bits));
+    char untyped[9] = {1 << 3 | 1};
+    for (int k = 0; k < 8; k++)
+        untyped[1 + k] = (char)(bits >> (8 * k));
+    s_pb_bytes(m, 5, untyped, sizeof(untyped));
+    s_pb_varint(m, 6 << 3);
+    s_pb_varint(m, (uint64_t)p->t);
+}
+
+// Close the family in fam (name, type UNTYPED, its metrics) into b with its length first.
+static void
+s_pb_family(struct tsdb_json *b, struct tsdb_json *fam, const char *name, struct tsdb_json *ms)
+{
+    fam->len = 0;
+    s_pb_bytes(fam, 1, name, strlen(name));
+    s_pb_varint(fam, 3 << 3);
+    s_pb_varint(fam, 3); // MetricType UNTYPED
+    tsdb_json_put(fam, ms->p ? ms->p : "", ms->len);
+    s_pb_varint(b, fam->len);
+    tsdb_json_put(b, fam->p, fam->len);
+    ms->len = 0;
+}
+
 int
 tsdb_federate_body(tsdb_federate_t *self, fw_promql_expr_t *const *sets, size_t n, int64_t now_ms,
-                   char **out, fw_err_t *err)
+                   bool proto, char **out, size_t *len, fw_err_t *err)
 {
     struct s_point *pts;
     size_t n_pts;
@@ -283,23 +356,91 @@ tsdb_federate_body(tsdb_federate_t *self, fw_promql_expr_t *const *sets, size_t 
         return -1;
     struct s_ext ext;
     s_ext_build(self, &ext);
-    struct tsdb_json b = {0};
+    struct tsdb_json b = {0}, fam = {0}, ms = {0}, one = {0};
+    const struct fw_label **ls = NULL;
+    size_t ls_cap = 0;
     const char *last = NULL;
     for (size_t k = 0; k < n_pts; k++) {
-        if (!last || strcmp(last, pts[k].name) != 0) {
+        fw_mem_grow((void **)&ls, &ls_cap, pts[k].labels.len + ext.len, sizeof(*ls));
+        size_t n_ls = s_labels_of(&pts[k], &ext, ls);
+        bool new_family = !last || strcmp(last, pts[k].name) != 0;
+        if (new_family && proto && last)
+            s_pb_family(&b, &fam, last, &ms);
+        else if (new_family && !proto) {
             tsdb_json_puts(&b, "# TYPE ");
             tsdb_json_puts(&b, pts[k].name);
             tsdb_json_puts(&b, " untyped\n");
-            last = pts[k].name;
         }
-        s_put_point(&b, &pts[k], &ext);
+        last = pts[k].name;
+        if (!proto) {
+            s_put_point(&b, &pts[k], ls, n_ls);
+            continue;
+        }
+        one.len = 0;
+        s_pb_metric(&one, &pts[k], ls, n_ls);
+        s_pb_bytes(&ms, 4, one.p, one.len);
     }
+    if (proto && last)
+        s_pb_family(&b, &fam, last, &ms);
+    free(fam.p);
+    free(ms.p);
+    free(one.p);
+    free(ls);
     for (size_t k = 0; k < n_pts; k++)
         fw_labels_clear(&pts[k].labels);
     free(pts);
     s_ext_clear(&ext);
+    *len = b.len;
     *out = b.p ? b.p : fw_strdup("");
     return 0;
+}
+
+// Whether the Accept header asks for delimited protobuf before text (expfmt.Negotiate: the
+// media ranges by falling q, the first that is protobuf MetricFamily, or text/plain of
+// version 0.0.4 or none, wins; nothing is text). Other protobuf encodings (text, compact)
+// are answered with text 0.0.4.
+static bool
+s_wants_proto(const char *accept)
+{
+    if (!accept)
+        return false;
+    double best_q = -1;
+    bool proto = false;
+    for (const char *s = accept; *s;) {
+        size_t n = strcspn(s, ",");
+        char *clause = fw_strndup(s, n);
+        s += n + (s[n] == ',');
+        double q = 1;
+        bool pb = false, pb_msg = false, delimited = false, text = false, text_ok = true;
+        char *save = NULL;
+        int part = 0;
+        for (char *tok = strtok_r(clause, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
+            while (*tok == ' ' || *tok == '\t')
+                tok++;
+            size_t end = strlen(tok);
+            while (end && (tok[end - 1] == ' ' || tok[end - 1] == '\t'))
+                tok[--end] = '\0';
+            if (part++ == 0) {
+                pb = strcmp(tok, "application/vnd.google.protobuf") == 0;
+                text = strcmp(tok, "text/plain") == 0;
+            } else if (strncmp(tok, "q=", 2) == 0) {
+                q = strtod(tok + 2, NULL);
+            } else if (strcmp(tok, "proto=io.prometheus.client.MetricFamily") == 0) {
+                pb_msg = true;
+            } else if (strncmp(tok, "encoding=", 9) == 0) {
+                delimited = strcmp(tok + 9, "delimited") == 0;
+            } else if (strncmp(tok, "version=", 8) == 0) {
+                text_ok = strcmp(tok + 8, "0.0.4") == 0 || tok[8] == '\0';
+            }
+        }
+        free(clause);
+        bool decides = (pb && pb_msg) || (text && text_ok);
+        if (decides && q > best_q) { // the first of the highest q wins
+            best_q = q;
+            proto = pb && pb_msg && delimited;
+        }
+    }
+    return proto;
 }
 
 // resp answers 400 with "msg\n" as text/plain (Go's http.Error).
@@ -358,7 +499,9 @@ s_on_federate(const fw_http_request_t *req, struct fw_http_response *resp, void 
         return 0;
     fw_err_t err;
     char *body = NULL;
-    int rc = tsdb_federate_body(self, sets, n, fw_time_now_ms(), &body, &err);
+    size_t len = 0;
+    bool proto = s_wants_proto(fw_http_header(req, "Accept"));
+    int rc = tsdb_federate_body(self, sets, n, fw_time_now_ms(), proto, &body, &len, &err);
     for (size_t k = 0; k < n; k++)
         fw_promql_expr_destroy(&sets[k]);
     if (rc != 0) {
@@ -367,7 +510,8 @@ s_on_federate(const fw_http_request_t *req, struct fw_http_response *resp, void 
     }
     resp->status = 200;
     resp->body = body;
-    resp->content_type = TSDB_FEDERATE_CONTENT_TYPE;
+    resp->body_len = len;
+    resp->content_type = proto ? TSDB_FEDERATE_PROTO_TYPE : TSDB_FEDERATE_CONTENT_TYPE;
     return 0;
 }
 

@@ -9,8 +9,9 @@
     series, in name order; `instance` is always among them (empty when not an external
     label), so a series without one says instance="" as Prometheus's does. No match[] answers
     200 with an empty body; a selector that does not parse is 400 with "L:C: parse error:
-    ...\n" as text/plain. Prometheus negotiates only text 0.0.4 or protobuf here (never
-    OpenMetrics); tsdb answers text 0.0.4 whatever the Accept header asks.
+    ...\n" as text/plain. The format is negotiated from the Accept header as Prometheus's
+    expfmt.Negotiate does (never OpenMetrics): delimited protobuf when asked, else text
+    0.0.4 (protobuf's text and compact-text encodings are answered with text 0.0.4).
     The HTTP thread selects through one short store read transaction, as the query routes
     do: ingest never waits for it. The external labels are shared with the zloop thread
     (reload) behind a mutex.
@@ -18,6 +19,7 @@
 #ifndef TSDB_FEDERATE_H
 #define TSDB_FEDERATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +32,9 @@
 #define TSDB_FEDERATE_LOOKBACK_MS (5 * 60 * 1000) // Prometheus's --query.lookback-delta
 #define TSDB_FEDERATE_MAX_MATCH 64                // match[] selectors of one request
 #define TSDB_FEDERATE_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define TSDB_FEDERATE_PROTO_TYPE                                                                   \
+    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "                   \
+    "encoding=delimited"
 
 typedef struct tsdb_federate tsdb_federate_t;
 
@@ -41,9 +46,12 @@ void tsdb_federate_destroy(tsdb_federate_t **self_p);
 void tsdb_federate_set_external_labels(tsdb_federate_t *self, const struct fw_labels *l);
 
 // The /federate body for the n selectors sets (borrowed, each a FW_PQ_SELECTOR) at now_ms
-// into *out (caller frees; "" when nothing matched). 0, or -1 with err (storage error).
+// into *out (caller frees; "" when nothing matched) and its length into *len: text 0.0.4,
+// or with proto the varint-delimited io.prometheus.client.MetricFamily messages Prometheus
+// writes (one per run of a name, type UNTYPED, each Metric's labels, untyped value and
+// timestamp_ms). 0, or -1 with err (storage error).
 int tsdb_federate_body(tsdb_federate_t *self, fw_promql_expr_t *const *sets, size_t n,
-                       int64_t now_ms, char **out, fw_err_t *err);
+                       int64_t now_ms, bool proto, char **out, size_t *len, fw_err_t *err);
 
 // Add GET /federate to http (before fw_http_start).
 void tsdb_federate_routes(tsdb_federate_t *self, fw_http_t *http);

@@ -7,10 +7,11 @@
 # tsdb and by a first prometheus (psrc) with the same external_labels. Then:
 #  - a series without a timestamp is seen in /federate, disappears from the file, and is
 #    gone from /federate once the stale marker is written (while its samples are still in the
-#    lookback, which query_range shows);
+#    lookback, which count_over_time shows);
 #  - tsdb's /federate body equals psrc's byte for byte (content type, # TYPE lines, order,
 #    external labels, instance="", value spelling, timestamps), and so do the answers to the
-#    error cases (no match[], bad selectors, POST);
+#    error cases (no match[], bad selectors, POST) and the delimited protobuf answer when
+#    the Accept header asks for it (bytes compared; NaN left out, its bits may differ);
 #  - a second prometheus (pfed) scrapes tsdb's /federate with metrics_path and params:
 #    job fed_honor (honor_labels: true) stores tsdb's series with their own labels, values
 #    and timestamps; job fed_plain (honor_labels: false) stores them with job/instance moved
@@ -137,7 +138,7 @@ same() {
     tc=$(grep -i '^content-type:' "$D/t.hdr" | tr -d '\r') || true
     pc=$(grep -i '^content-type:' "$D/p.hdr" | tr -d '\r') || true
     if [ "$ts" = "$ps" ] && [ "${tc,,}" = "${pc,,}" ] && cmp -s "$D/t.body" "$D/p.body"; then
-        it_pass "$name: $ts, ${tc#*: }, $(wc -l <"$D/t.body") lines as prometheus"
+        it_pass "$name: $ts, ${tc#*: }, $(wc -c <"$D/t.body") bytes as prometheus"
     else
         it_fail "$name: tsdb $ts '$tc' vs prometheus $ps '$pc'"
         diff "$D/t.body" "$D/p.body" | head -20 || true
@@ -153,6 +154,11 @@ same "two selectors, overlapping" GET \
     "?match%5B%5D=fed_temp&match%5B%5D=%7Bline%3D%22l1%22%7D&match%5B%5D=fed_inf"
 same "OpenMetrics asked: text 0.0.4 as Prometheus" GET "?match%5B%5D=fed_temp" \
     'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5'
+PB='application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited'
+NONAN='match%5B%5D=%7B__name__%3D~%22fed_.%2B%22%2Cline%21%3D%22l2%22%7D' # NaN's bits may differ
+same "protobuf asked: delimited MetricFamily bytes" GET "?$NONAN" "$PB;q=0.7,text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+same "text preferred to protobuf" GET "?$NONAN" "$PB;q=0.3,text/plain;version=0.0.4;q=0.5"
+same "protobuf, two families" GET "?match%5B%5D=fed_inf&match%5B%5D=fed_own" "$PB"
 same "no match[]: empty 200" GET ""
 same "matching nothing" GET "?match%5B%5D=does_not_match_anything"
 same "bad selector at the start" GET "?match%5B%5D=-not-a-valid-metric-name"
