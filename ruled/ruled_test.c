@@ -197,6 +197,45 @@ s_order_of(const struct s_file *f, const char *name)
     return 0; // as a Go map lookup of a missing key
 }
 
+static bool
+s_pos_le(struct fw_cfg_pos a, int line, int col)
+{
+    return a.line < line || (a.line == line && a.col <= col);
+}
+
+// One error of rule file `path` (rf: what was loaded of it) as promtool words it: inside a
+// rule, `path: L:C: group "G", rule N, "NAME": msg` (rulefmt.Error); else file:line:col.
+static void
+s_rule_file_error(struct s_errs *errs, const char *path, const struct ruled_rulefile *rf,
+                  const fw_err_t *e)
+{
+    const struct ruled_group_cfg *group = NULL;
+    const struct ruled_rule_cfg *rule = NULL;
+    size_t rule_no = 0;
+    for (size_t g = 0; e->line > 0 && g < rf->n_groups; g++) {
+        if (!s_pos_le(rf->groups[g].pos, e->line, e->col))
+            break;
+        group = &rf->groups[g], rule = NULL;
+        for (size_t k = 0; k < group->n_rules && s_pos_le(group->rules[k].pos, e->line, e->col);
+             k++)
+            rule = &group->rules[k], rule_no = k + 1;
+    }
+    struct ruled_test_buf b = {0};
+    if (rule && strncmp(e->msg, "group \"", 7) == 0) { // the loader named the rule already
+        ruled_test_buf_printf(&b, "%s: %d:%d: %s", path, e->line, e->col, e->msg);
+    } else if (rule) {
+        ruled_test_buf_printf(&b, "%s: %d:%d: group ", path, e->line, e->col);
+        ruled_test_quote(&b, group->name ? group->name : "");
+        ruled_test_buf_printf(&b, ", rule %zu, ", rule_no);
+        ruled_test_quote(&b, rule->record ? rule->record : rule->alert ? rule->alert : "");
+        ruled_test_buf_printf(&b, ": %s", e->msg);
+    } else {
+        char buf[1024];
+        ruled_test_buf_printf(&b, "%s", fw_err_format(e, buf, sizeof(buf)));
+    }
+    s_err_take(errs, &b);
+}
+
 // Load every rule file and make the groups, in group_eval_order (stable otherwise).
 static int
 s_rules_load(const struct s_file *f, char **paths, size_t n_paths, const struct s_group *tg,
@@ -215,10 +254,8 @@ s_rules_load(const struct s_file *f, char **paths, size_t n_paths, const struct 
                 ce.len = 0;
             }
             ruled_test_buf_clear(&b);
-            for (size_t j = 0; j < ce.len; j++) {
-                char buf[1024];
-                s_err_str(errs, fw_err_format(&ce.items[j], buf, sizeof(buf)));
-            }
+            for (size_t j = 0; j < ce.len; j++)
+                s_rule_file_error(errs, paths[i], &out->files[i], &ce.items[j]);
             rc = -1;
         }
     }

@@ -59,6 +59,10 @@ both "$DATA" lazy lazy.yml
 same_output lazy 1
 it_ok "lazy.yml: input samples after the last evaluation are not loaded, as in promtool"
 
+both "$DATA" syntax syntax.yml
+same_output syntax 1
+it_ok "syntax.yml: a rule that does not parse is named as promtool names it"
+
 both "$DATA" same same_group.yml
 same_output same 0
 it_ok "same_group.yml: a rule sees the records before it in its group at the same time"
