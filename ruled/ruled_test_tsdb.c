@@ -256,9 +256,14 @@ const char *
 ruled_test_tsdb_error_text(const char *msg)
 {
     static const char *const types[] = {"bad_data: ", "execution: ", "internal: ", NULL};
+    static const char param[] = "invalid parameter \"query\": ";
     for (size_t i = 0; types[i]; i++)
-        if (strncmp(msg, types[i], strlen(types[i])) == 0)
-            return msg + strlen(types[i]);
+        if (strncmp(msg, types[i], strlen(types[i])) == 0) {
+            msg += strlen(types[i]);
+            break;
+        }
+    if (strncmp(msg, param, sizeof(param) - 1) == 0)
+        msg += sizeof(param) - 1;
     return msg;
 }
 
@@ -271,6 +276,10 @@ ruled_test_tsdb_query(void *arg, const char *expr, int64_t t_ms, struct fw_vecto
         return 0;
     const char *m = ruled_test_tsdb_error_text(err->msg);
     memmove(err->msg, m, strlen(m) + 1);
+    // fw_query's "query result is a matrix, not an instant vector": Prometheus's rules and
+    // promtool say it this way for any result other than a vector or a scalar.
+    if (strncmp(err->msg, "query result is a ", 18) == 0)
+        fw_err_set(err, "rule result is not a vector or scalar");
     return -1;
 }
 

@@ -33,12 +33,13 @@ ruled_test_tsdb_t *ruled_test_tsdb_start(const char *bin, fw_err_t *err);
 int ruled_test_tsdb_push(ruled_test_tsdb_t *self, struct fw_batch **batch_p, fw_err_t *err);
 
 // ruled_query_fn with arg the tsdb: evaluate expr at t_ms (30 s at most). err holds tsdb's
-// message without its error type ("bad_data: ").
+// message as ruled_test_tsdb_error_text() trims it; a matrix or string result is "rule result
+// is not a vector or scalar", as Prometheus says.
 int ruled_test_tsdb_query(void *self, const char *expr, int64_t t_ms, struct fw_vector *out,
                           fw_err_t *err);
 
-// msg without tsdb's error type in front ("bad_data: ", "execution: "), as promtool shows
-// errors: a pointer into msg.
+// msg without tsdb's error type in front ("bad_data: ", "execution: ") nor the API's
+// 'invalid parameter "query": ', as promtool shows errors: a pointer into msg.
 const char *ruled_test_tsdb_error_text(const char *msg);
 
 // Stop the process, remove its directory, free (NULL-safe; sets *self_p to NULL).

@@ -63,6 +63,10 @@ both "$DATA" syntax syntax.yml
 same_output syntax 1
 it_ok "syntax.yml: a rule that does not parse is named as promtool names it"
 
+both "$DATA" results results.yml
+same_output results 1
+it_ok "results.yml: a matrix or string result fails as in promtool"
+
 both "$DATA" same same_group.yml
 same_output same 0
 it_ok "same_group.yml: a rule sees the records before it in its group at the same time"
