@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # remote_write_auth.sh — what tsdb's remote_write puts on the wire besides the samples:
 # headers, basic_auth, authorization from a credentials file (re-read per request), azuread
-# OAuth client credentials, and how it answers a receiver's 5xx, 429 and 400.
+# OAuth client credentials, tls_config (CA, client certificate: a receiver requiring mutual
+# TLS with a certificate made here by openssl; one signed by another CA is never accepted),
+# and how it answers a receiver's 5xx and 400.
 #
 # No Azure or Mimir runs here, so a local python3 server plays both documented peers: the
 # Microsoft Entra token endpoint (POST form grant_type=client_credentials, client_id,
@@ -16,16 +18,26 @@ BIN=$BUILD/bin
 # shellcheck source=test/it/lib.sh
 source test/it/lib.sh
 it_need_bins tsdb fwpush
-it_need_cmds python3 jq curl
+it_need_cmds python3 jq curl openssl
 it_tmpdir
+jqe() { jq -e "$@" >/dev/null; }
+D=$IT_DIR
+ossl() { openssl "$@" >/dev/null 2>&1; }
+mkca() { ossl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$1" -keyout "$D/$1.key" -out "$D/$1.pem"; }
+mkca testca; mkca otherca
+printf 'subjectAltName=IP:127.0.0.1\n' > "$D/san.ext"
+ossl req -newkey rsa:2048 -nodes -subj /CN=server -keyout "$D/server.key" -out "$D/server.csr"
+ossl x509 -req -in "$D/server.csr" -CA "$D/testca.pem" -CAkey "$D/testca.key" -CAcreateserial -days 2 -extfile "$D/san.ext" -out "$D/server.pem"
+ossl req -newkey rsa:2048 -nodes -subj /CN=client -keyout "$D/client.key" -out "$D/client.csr"
+ossl x509 -req -in "$D/client.csr" -CA "$D/testca.pem" -CAkey "$D/testca.key" -CAcreateserial -days 2 -out "$D/client.pem"
 
-PEER=$(it_free_port)
+PEER=$(it_free_port); PEER_TLS=$(it_free_port)
 T_HTTP=$(it_free_port); T_SAMPLES=$(it_free_port); T_QUERY=$(it_free_port); T_PUB=$(it_free_port)
 FW_URL="http://127.0.0.1:$T_HTTP"
 PEER_URL="http://127.0.0.1:$PEER"
 
 cat > "$IT_DIR/peer.py" <<'PY'
-import http.server, json, socketserver, sys, threading, time, urllib.parse
+import http.server, json, socketserver, ssl, sys, threading, time, urllib.parse
 
 log = open(sys.argv[2], "a")
 lock = threading.Lock()
@@ -65,7 +77,14 @@ class H(http.server.BaseHTTPRequestHandler):
 class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
 
-S(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+srv = S(("127.0.0.1", int(sys.argv[1])), H)
+if len(sys.argv) > 3:  # TLS, client certificate required (mutual TLS)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[3] + "/server.pem", sys.argv[3] + "/server.key")
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(sys.argv[3] + "/testca.pem")
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
 PY
 
 printf '  rotated-token-1  \n' > "$IT_DIR/token"
@@ -87,11 +106,20 @@ remote_write:
       oauth: {client_id: app-id, client_secret: app-secret, tenant_id: tenant-1}
       token_url: $PEER_URL/tenant-1/oauth2/v2.0/token
     queue_config: {batch_send_deadline: 1s}
+  - url: https://127.0.0.1:$PEER_TLS/tls
+    name: tls
+    tls_config: {ca_file: $D/testca.pem, cert_file: $D/client.pem, key_file: $D/client.key}
+    queue_config: {batch_send_deadline: 1s}
+  - url: https://127.0.0.1:$PEER_TLS/tls-other-ca
+    name: tls_other_ca
+    tls_config: {ca_file: $D/otherca.pem, cert_file: $D/client.pem, key_file: $D/client.key}
+    queue_config: {batch_send_deadline: 1s, min_backoff: 100ms, max_backoff: 200ms}
   - url: $PEER_URL/bad
     name: bad
     queue_config: {batch_send_deadline: 1s}
 YML
 it_start peer python3 "$IT_DIR/peer.py" "$PEER" "$IT_DIR/requests.jsonl"
+it_start peer_tls python3 "$IT_DIR/peer.py" "$PEER_TLS" "$IT_DIR/requests.jsonl" "$D"
 it_start tsdb "$BIN/tsdb" --config.file="$IT_DIR/prometheus.yml" \
     --web.listen-address="127.0.0.1:$T_HTTP" --storage.tsdb.path="$IT_DIR/tsdb" \
     --zmq.samples-address="tcp://127.0.0.1:$T_SAMPLES" --zmq.query-address="tcp://127.0.0.1:$T_QUERY" \
@@ -113,23 +141,25 @@ for i in $(seq 1 14); do push "$i"; sleep 1; done
 
 fw_metric() { curl -fsS "$FW_URL/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 got() { [ "$(fw_metric "fw_tsdb_remote_storage_samples_total{remote_name=\"$1\"}")" -gt 0 ] 2>/dev/null; }
-for q in basic bearer azure; do
+for q in basic bearer azure tls; do
     it_check "queue $q delivered (bounded: 30 s)" it_until 150 0.2 got "$q"
 done
 failed() { [ "$(fw_metric 'fw_tsdb_remote_storage_samples_failed_total{remote_name="bad"}')" -gt 0 ] 2>/dev/null; }
 it_check "a 400 is counted as failed, not retried" it_until 150 0.2 failed
 it_check "the 400's samples were not retried" \
     [ "$(fw_metric 'fw_tsdb_remote_storage_samples_retried_total{remote_name="bad"}')" = 0 ]
+it_check "a server certificate from another CA: nothing delivered" \
+    bash -c "[ \"\$(curl -fsS '$FW_URL/metrics' | awk '\$1 == \"fw_tsdb_remote_storage_samples_total{remote_name=\\\"tls_other_ca\\\"}\" {print \$2}')\" = 0 ] &&
+             ! grep -q tls-other-ca '$IT_DIR/requests.jsonl'"
 it_check "the 500s were retried" \
     [ "$(fw_metric 'fw_tsdb_remote_storage_samples_retried_total{remote_name="bearer"}')" -gt 0 ]
 
 R="$IT_DIR/requests.jsonl"
 it_check "every request is remote write 1.0 (snappy, protobuf, version header)" \
-    jq -se '[.[] | select(.path | endswith("/token") | not)] | length > 0 and
+    jqe -s '[.[] | select(.path | endswith("/token") | not)] | length > 0 and
         all(.headers["content-encoding"] == "snappy" and
             .headers["content-type"] == "application/x-protobuf" and
-            .headers["x-prometheus-remote-write-version"] == "0.1.0" and .bytes > 0)' "$R" \
-    >/dev/null
+            .headers["x-prometheus-remote-write-version"] == "0.1.0" and .bytes > 0)' "$R"
 it_check "basic_auth and the header on /ok" \
     bash -c "first() { jq -c 'select(.path == \"/ok\")' '$R' | head -n 1; }; first |
         jq -e '.headers.authorization == \"Basic Znc6czNjcmV0\" and
