@@ -168,6 +168,13 @@ s_same_rule(const struct s_rule *a, const struct s_rule *b)
 }
 
 void
+ruled_group_skip_restore(ruled_group_t *self)
+{
+    for (size_t i = 0; i < self->n_rules; i++)
+        self->rules[i].restored = true;
+}
+
+void
 ruled_group_take_state(ruled_group_t *self, ruled_group_t *old)
 {
     if (!old)

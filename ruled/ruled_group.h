@@ -76,6 +76,10 @@ double ruled_group_last_duration(const ruled_group_t *self);
 // in self (same kind, name and labels, in order) — used on reload.
 void ruled_group_take_state(ruled_group_t *self, ruled_group_t *old);
 
+// Never restore `for` state from ALERTS_FOR_STATE (rule unit tests start from nothing, as
+// promtool marks its rules restored).
+void ruled_group_skip_restore(ruled_group_t *self);
+
 // Evaluate every rule at t_ms. A rule whose query fails (or whose result breaks the rules:
 // duplicate label sets, over the group limit) is counted in res->rules_failed and logged;
 // the others go on — except after a query timeout, when the group's remaining rules fail

@@ -291,7 +291,8 @@ s_rules_load(const struct s_file *f, char **paths, size_t n_paths, const struct 
             *sub = *gs[i];
             sub->rules = &gs[i]->rules[k];
             sub->n_rules = 1;
-            out->groups[out->n_groups++] = ruled_group_new(gpath[i], sub, env);
+            out->groups[out->n_groups] = ruled_group_new(gpath[i], sub, env);
+            ruled_group_skip_restore(out->groups[out->n_groups++]);
         }
     free(gs);
     free(gpath);
