@@ -126,9 +126,9 @@ tsdb_api_put_labels(struct tsdb_json *b, const struct fw_labels *l)
     tsdb_json_puts(b, "}");
 }
 
-// The "data" of r into b. With consume, each series' points are freed once written (its
-// labels stay for tsdb_eval_result_clear), so a large answer does not hold its points and
-// its text at once.
+// The "data" of r into b. With consume, each series' labels and points are freed once
+// written (tsdb_eval_result_clear frees the rest), so a large answer does not hold its
+// series and its text at once.
 static void
 s_put_result(struct tsdb_json *b, struct tsdb_eval_result *r, bool consume)
 {
@@ -174,6 +174,7 @@ s_put_result(struct tsdb_json *b, struct tsdb_eval_result *r, bool consume)
             }
             tsdb_json_puts(b, "}");
             if (consume) {
+                fw_labels_clear(&s->labels);
                 free(s->pts);
                 s->pts = NULL;
                 s->len = s->cap = 0;
@@ -224,7 +225,7 @@ tsdb_api_success(const char *data, const char *const *warnings, size_t n)
     return b.p;
 }
 
-// A query's success answer: r's data (each series' points freed once written), then
+// A query's success answer: r's data (each series freed once written), then
 // "warnings" (warn, when not NULL, and the evaluation's) and "infos" when there are any
 // (Prometheus omits empty ones), the evaluation's annotations worded with their positions
 // in text.
