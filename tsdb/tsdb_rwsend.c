@@ -195,17 +195,20 @@ s_read(struct s_shard *s, int64_t from, int64_t *to, struct s_cycle *c, size_t *
         fw_matcher_clear(&all);
         return -1;
     }
-    struct tsdb_store_series *series = NULL;
-    size_t n_series = 0;
-    int rc = tsdb_store_select(r, &all, 1, &series, &n_series, err);
+    uint64_t *ids = NULL;
+    size_t n_ids = 0;
+    int rc = tsdb_store_select_ids(r, &all, 1, &ids, &n_ids, err);
     int64_t age_min = q->conf->queue_config.sample_age_limit_ms > 0
                           ? fw_time_now_ms() - q->conf->queue_config.sample_age_limit_ms
                           : INT64_MIN;
-    for (size_t i = 0; rc == 0 && i < n_series; i++) {
-        if (fw_labels_hash(&series[i].labels) % q->n_shards != s->index)
+    struct fw_labels stored = FW_LABELS_INIT;
+    for (size_t i = 0; rc == 0 && i < n_ids; i++) {
+        // By series id (stable in the store): only the series with samples in the window
+        // have their labels read.
+        if (ids[i] % q->n_shards != s->index)
             continue;
         struct tsdb_store_iter it;
-        tsdb_store_iter_init(&it, r, series[i].id, from + 1, *to);
+        tsdb_store_iter_init(&it, r, ids[i], from + 1, *to);
         size_t first = c->n;
         while (tsdb_store_iter_next(&it)) {
             if (it.t < age_min) {
@@ -216,7 +219,7 @@ s_read(struct s_shard *s, int64_t from, int64_t *to, struct s_cycle *c, size_t *
             c->e[c->n++] = (struct s_entry){(uint32_t)c->n_sets, it.t, it.v};
         }
         if (tsdb_store_iter_err(&it) != 0) {
-            fw_err_set(err, "reading series %llu: %s", (unsigned long long)series[i].id,
+            fw_err_set(err, "reading series %llu: %s", (unsigned long long)ids[i],
                        mdb_strerror(tsdb_store_iter_err(&it)));
             rc = -1;
         }
@@ -225,14 +228,17 @@ s_read(struct s_shard *s, int64_t from, int64_t *to, struct s_cycle *c, size_t *
         fw_mem_grow((void **)&c->sets, &c->cap_sets, c->n_sets + 1, sizeof(*c->sets));
         struct fw_labels *out = &c->sets[c->n_sets];
         *out = (struct fw_labels)FW_LABELS_INIT;
-        if (s_relabel(q, &series[i].labels, out)) {
+        fw_err_t lerr;
+        if (tsdb_store_series_labels(r, ids[i], &stored, &lerr) == 0 &&
+            s_relabel(q, &stored, out)) {
             c->n_sets++;
         } else {
-            *dropped += c->n - first;
+            *dropped += c->n - first; // dropped by relabeling, or a damaged series record
             c->n = first;
         }
     }
-    tsdb_store_series_free(series, n_series);
+    fw_labels_clear(&stored);
+    free(ids);
     tsdb_store_reader_destroy(&r);
     fw_matcher_clear(&all);
     if (rc != 0)

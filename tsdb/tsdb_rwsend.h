@@ -2,7 +2,7 @@
 
     Each remote_write entry is a queue of queue_config.min_shards shards, each a thread of
     its own that reads tsdb's store (never the ingest loop) and sends what it reads. A shard
-    owns the series whose label hash falls on it, so each series' samples leave in order.
+    owns the series whose store id falls on it, so each series' samples leave in order.
     It works in windows of time: it reads its series' samples with timestamps in (pos, end],
     where end is TSDB_RWSEND_DELAY_MS behind now (what the ingest loop commits by then is
     read; later arrivals with older timestamps are not sent), at most
