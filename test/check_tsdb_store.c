@@ -1020,6 +1020,65 @@ START_TEST(test_tsdb_store_retention_policies)
 }
 END_TEST
 
+// delete_series hides a range at once through tombstones, in sealed and open chunks, for
+// that series only; clean_tombstones then deletes it from the sealed chunks and drops the
+// tombstone once it ends before the stored open chunk.
+START_TEST(test_tsdb_store_tombstones)
+{
+    tsdb_store_t *st = s_open();
+    s_grid(st, "d{a=\"1\"}", 0, 1000, 400, 1); // chunks [0,119s] [120,239s] [240,359s] + open
+    s_grid(st, "d{a=\"2\"}", 0, 1000, 400, 2);
+    s_commit(st);
+    uint64_t id1 = s_id(st, "d{a=\"1\"}"), id2 = s_id(st, "d{a=\"2\"}");
+    fw_err_t err;
+    // 100 s .. 149.5 s (a sealed chunk's end and the next one's start) and 380 s .. 389 s
+    // (in the open chunk)
+    ck_assert_int_eq(tsdb_store_delete_series(st, &id1, 1, 100000, 149500, &err), 0);
+    ck_assert_int_eq(tsdb_store_delete_series(st, &id1, 1, 380000, 389000, &err), 0);
+    struct fw_sample *p;
+    size_t n = s_read(st, id1, INT64_MIN, INT64_MAX, &p);
+    ck_assert_uint_eq(n, 400 - 50 - 10);
+    for (size_t k = 0; k < n; k++)
+        ck_assert(!(p[k].t_ms >= 100000 && p[k].t_ms <= 149500) &&
+                  !(p[k].t_ms >= 380000 && p[k].t_ms <= 389000));
+    free(p);
+    ck_assert_uint_eq(s_read(st, id2, INT64_MIN, INT64_MAX, &p), 400); // the other untouched
+    free(p);
+    // a window that starts and ends inside a deleted range
+    ck_assert_uint_eq(s_read(st, id1, 110000, 140000, &p), 0);
+    free(p);
+    // overlapping ranges merge into one record
+    ck_assert_int_eq(tsdb_store_delete_series(st, &id1, 1, 140000, 160000, &err), 0);
+    ck_assert_uint_eq(s_read(st, id1, INT64_MIN, INT64_MAX, &p), 400 - 61 - 10);
+    free(p);
+    ck_assert_uint_eq(s_raw_entries("tombstones"), 1);
+
+    // cleaning: the sealed chunks lose the samples on disk; the tombstone reaching into the
+    // open chunk keeps the record
+    size_t cleaned;
+    uint64_t chunks_before = s_raw_entries("chunks");
+    ck_assert_int_eq(tsdb_store_clean_tombstones(st, &cleaned, &err), 0);
+    ck_assert_uint_eq(cleaned, 0);
+    ck_assert_uint_eq(s_raw_entries("tombstones"), 1);
+    ck_assert_uint_ge(s_raw_entries("chunks"), chunks_before); // [0,119] and [120,239] rewritten
+    ck_assert_uint_eq(s_read(st, id1, INT64_MIN, INT64_MAX, &p), 400 - 61 - 10);
+    free(p);
+    // once the series has moved on to a later open chunk, checkpointed, the record goes
+    s_grid(st, "d{a=\"1\"}", 400000, 1000, 120, 1);
+    tsdb_store_checkpoint_next(st);
+    s_commit(st);
+    ck_assert_int_eq(tsdb_store_clean_tombstones(st, &cleaned, &err), 0);
+    ck_assert_uint_eq(cleaned, 1);
+    ck_assert_uint_eq(s_raw_entries("tombstones"), 0);
+    n = s_read(st, id1, INT64_MIN, INT64_MAX, &p);
+    ck_assert_uint_eq(n, 400 - 61 - 10 + 120); // the deleted samples are gone from disk
+    for (size_t k = 1; k < n; k++)
+        ck_assert_int_gt(p[k].t_ms, p[k - 1].t_ms);
+    free(p);
+    tsdb_store_destroy(&st);
+}
+END_TEST
+
 START_TEST(test_tsdb_store_seal_all)
 {
     tsdb_store_t *st = s_open();
@@ -1222,6 +1281,7 @@ tsdb_store_suite(void)
     tcase_add_test(tc, test_tsdb_store_retention_deletes_whole_chunks);
     tcase_add_test(tc, test_tsdb_store_retention_by_size);
     tcase_add_test(tc, test_tsdb_store_retention_policies);
+    tcase_add_test(tc, test_tsdb_store_tombstones);
     tcase_add_test(tc, test_tsdb_store_seal_all);
     tcase_add_test(tc, test_tsdb_store_compact_copy);
     tcase_add_test(tc, test_tsdb_store_head_gc_reloads);

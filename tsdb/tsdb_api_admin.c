@@ -134,20 +134,67 @@ s_on_snapshot(const fw_http_request_t *req, struct fw_http_response *resp, void 
     return 0;
 }
 
-// delete_series and clean_tombstones: Prometheus's answer while the admin API is off; on,
-// refused, as floorwatch deletes only by retention.
+// Prometheus's answer while the admin API is off: true after answering it.
+static bool
+s_disabled(const tsdb_api_admin_t *self, struct fw_http_response *resp)
+{
+    if (self->enabled)
+        return false;
+    tsdb_api_respond(resp, 503, tsdb_api_error_json("unavailable", "admin APIs disabled"));
+    return true;
+}
+
+// POST/PUT delete_series?match[]=...[&start=...][&end=...]: the matching series' samples in
+// the range hidden at once by tombstones (tsdb_store_tombs.c); 204 as Prometheus.
 static int
-s_on_unsupported(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+s_on_delete_series(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
 {
     tsdb_api_admin_t *self = arg;
-    if (!self->enabled) {
-        tsdb_api_respond(resp, 503, tsdb_api_error_json("unavailable", "admin APIs disabled"));
+    if (s_disabled(self, resp))
         return 0;
+    if (!fw_http_arg(req, "match[]"))
+        return tsdb_api_bad(resp, "no match[] parameter provided");
+    struct tsdb_api_sel sel;
+    if (tsdb_api_sel_parse(req, resp, "invalid parameter \"match[]\": ", &sel, NULL) != 0)
+        return 0;
+    fw_err_t err = {0};
+    tsdb_store_reader_t *r = tsdb_store_reader_new(self->store, &err);
+    int rc = r ? 0 : -1;
+    size_t deleted = 0;
+    for (size_t k = 0; rc == 0 && k < sel.n_sets; k++) {
+        uint64_t *ids = NULL;
+        size_t n = 0;
+        rc = tsdb_store_select_ids(r, sel.sets[k]->matchers, sel.sets[k]->n_matchers, &ids, &n,
+                                   &err);
+        if (rc == 0 && n > 0)
+            rc = tsdb_store_delete_series(self->store, ids, n, sel.mint, sel.maxt, &err);
+        deleted += rc == 0 ? n : 0;
+        free(ids);
     }
-    char *msg = fw_asprintf("%s is not supported: floorwatch deletes samples only by retention",
-                            fw_http_path(req));
-    tsdb_api_respond(resp, 501, tsdb_api_error_json("internal", msg));
-    free(msg);
+    tsdb_store_reader_destroy(&r);
+    tsdb_api_sel_clear(&sel);
+    if (rc != 0)
+        return tsdb_api_internal(resp, &err);
+    fw_info("tsdb.delete_series", "series=%zu mint=%lld maxt=%lld", deleted, (long long)sel.mint,
+            (long long)sel.maxt);
+    tsdb_api_respond(resp, 204, NULL);
+    return 0;
+}
+
+// POST/PUT clean_tombstones: the deleted samples removed from disk; 204.
+static int
+s_on_clean_tombstones(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    (void)req;
+    tsdb_api_admin_t *self = arg;
+    if (s_disabled(self, resp))
+        return 0;
+    fw_err_t err = {0};
+    size_t cleaned;
+    if (tsdb_store_clean_tombstones(self->store, &cleaned, &err) != 0)
+        return tsdb_api_internal(resp, &err);
+    fw_info("tsdb.clean_tombstones", "series=%zu", cleaned);
+    tsdb_api_respond(resp, 204, NULL);
     return 0;
 }
 
@@ -155,6 +202,7 @@ void
 tsdb_api_admin_routes(tsdb_api_admin_t *self, fw_http_t *http)
 {
     fw_http_route(http, "POST,PUT", "/api/v1/admin/tsdb/snapshot", s_on_snapshot, self);
-    fw_http_route(http, "POST,PUT", "/api/v1/admin/tsdb/delete_series", s_on_unsupported, self);
-    fw_http_route(http, "POST,PUT", "/api/v1/admin/tsdb/clean_tombstones", s_on_unsupported, self);
+    fw_http_route(http, "POST,PUT", "/api/v1/admin/tsdb/delete_series", s_on_delete_series, self);
+    fw_http_route(http, "POST,PUT", "/api/v1/admin/tsdb/clean_tombstones", s_on_clean_tombstones,
+                  self);
 }

@@ -73,6 +73,21 @@ int tsdb_api_time_param(const fw_http_request_t *req, struct fw_http_response *r
 // parseLimitParam): 0 when absent (no limit). 0, or -1 after answering 400.
 int tsdb_api_limit_param(const fw_http_request_t *req, struct fw_http_response *resp, size_t *out);
 
+// A request's selection (tsdb_api_labels.c): its match[] selectors and time range.
+#define TSDB_API_MAX_MATCH 64 // match[] selectors of one request
+struct tsdb_api_sel {
+    fw_promql_expr_t *sets[TSDB_API_MAX_MATCH]; // owned: parsed selectors
+    size_t n_sets;
+    bool ranged; // start or end given: keep only series with a sample in [mint, maxt]
+    int64_t mint, maxt;
+};
+// Parse limit (limit may be NULL: none taken), start, end and match[] in Prometheus's order.
+// prefix is put before a match[] error ("" or `invalid parameter "match[]": `). 0, or -1
+// after answering 400.
+int tsdb_api_sel_parse(const fw_http_request_t *req, struct fw_http_response *resp,
+                       const char *prefix, struct tsdb_api_sel *sel, size_t *limit);
+void tsdb_api_sel_clear(struct tsdb_api_sel *sel);
+
 // Add the label, label values and series routes (tsdb_api_labels.c).
 void tsdb_api_labels_routes(tsdb_api_t *self, fw_http_t *http);
 // Add the /api/v1/status/... routes and format_query (tsdb_api_status.c).

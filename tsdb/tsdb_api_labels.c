@@ -22,46 +22,35 @@
 #include "fw_promql_ast.h"
 #include "tsdb_api_int.h"
 
-#define S_MAX_MATCH 64 // match[] selectors of one request
-
 static const char *const s_truncated = "results truncated due to limit";
 
-// The request's selection: its matcher sets and its time range.
-struct s_sel {
-    fw_promql_expr_t *sets[S_MAX_MATCH]; // owned: parsed selectors
-    size_t n_sets;
-    bool ranged; // start or end given: keep only series with a sample in [mint, maxt]
-    int64_t mint, maxt;
-};
-
-static void
-s_sel_clear(struct s_sel *sel)
+void
+tsdb_api_sel_clear(struct tsdb_api_sel *sel)
 {
     for (size_t k = 0; k < sel->n_sets; k++)
         fw_promql_expr_destroy(&sel->sets[k]);
     sel->n_sets = 0;
 }
 
-// Parse limit, start, end and match[] in Prometheus's order. prefix is put before a
-// match[] error ("" or `invalid parameter "match[]": `). 0, or -1 after answering 400.
-static int
-s_sel_parse(const fw_http_request_t *req, struct fw_http_response *resp, const char *prefix,
-            struct s_sel *sel, size_t *limit)
+int
+tsdb_api_sel_parse(const fw_http_request_t *req, struct fw_http_response *resp, const char *prefix,
+                   struct tsdb_api_sel *sel, size_t *limit)
 {
     bool has_start, has_end;
     memset(sel, 0, sizeof(*sel));
-    if (tsdb_api_limit_param(req, resp, limit) != 0 ||
+    size_t no_limit;
+    if (tsdb_api_limit_param(req, resp, limit ? limit : &no_limit) != 0 ||
         tsdb_api_time_param(req, resp, "start", TSDB_API_MIN_TIME_MS, &sel->mint, &has_start) !=
             0 ||
         tsdb_api_time_param(req, resp, "end", TSDB_API_MAX_TIME_MS, &sel->maxt, &has_end) != 0)
         return -1;
     sel->ranged = has_start || has_end;
-    const char *match[S_MAX_MATCH + 1];
-    size_t match_len[S_MAX_MATCH + 1];
-    size_t n = fw_http_args_n(req, "match[]", match, match_len, S_MAX_MATCH + 1);
-    if (n > S_MAX_MATCH)
+    const char *match[TSDB_API_MAX_MATCH + 1];
+    size_t match_len[TSDB_API_MAX_MATCH + 1];
+    size_t n = fw_http_args_n(req, "match[]", match, match_len, TSDB_API_MAX_MATCH + 1);
+    if (n > TSDB_API_MAX_MATCH)
         return tsdb_api_bad(resp, "%stoo many match[] parameters (at most %d)", prefix,
-                            S_MAX_MATCH),
+                            TSDB_API_MAX_MATCH),
                -1;
     for (size_t k = 0; k < n; k++) {
         fw_err_t err;
@@ -70,7 +59,7 @@ s_sel_parse(const fw_http_request_t *req, struct fw_http_response *resp, const c
         if (match_len[k] > nul) { // a %00 would cut the selector short
             fw_err_set_at(&err, "match[]", 1, (int)nul + 1, "unexpected character: '\\x00'");
             msg = tsdb_api_parse_error(match[k], &err);
-            s_sel_clear(sel);
+            tsdb_api_sel_clear(sel);
             tsdb_api_bad(resp, "%s%s", prefix, msg);
             free(msg);
             return -1;
@@ -82,7 +71,7 @@ s_sel_parse(const fw_http_request_t *req, struct fw_http_response *resp, const c
         }
         if (!e) {
             msg = tsdb_api_parse_error(match[k], &err);
-            s_sel_clear(sel);
+            tsdb_api_sel_clear(sel);
             tsdb_api_bad(resp, "%s%s", prefix, msg);
             free(msg);
             return -1;
@@ -112,7 +101,7 @@ s_series_cmp(const void *a, const void *b)
 // Without match[], every series that has label `having` (NULL: __name__): label values ask
 // only the series that can contribute one. 0, or -1 with err.
 static int
-s_select(tsdb_store_reader_t *r, const struct s_sel *sel, const char *having,
+s_select(tsdb_store_reader_t *r, const struct tsdb_api_sel *sel, const char *having,
          struct tsdb_store_series **out, size_t *n_out, fw_err_t *err)
 {
     struct tsdb_store_series *all = NULL;
@@ -196,8 +185,8 @@ s_strv_free(char **v, size_t n)
 
 // The names (name NULL) or the values of label name of the selection, sorted. 0 or -1.
 static int
-s_strings(tsdb_api_t *self, const struct s_sel *sel, const char *name, char ***out, size_t *n_out,
-          fw_err_t *err)
+s_strings(tsdb_api_t *self, const struct tsdb_api_sel *sel, const char *name, char ***out,
+          size_t *n_out, fw_err_t *err)
 {
     tsdb_store_reader_t *r = tsdb_store_reader_new(self->store, err);
     if (!r)
@@ -251,15 +240,15 @@ static int
 s_on_labels(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
 {
     tsdb_api_t *self = arg;
-    struct s_sel sel;
+    struct tsdb_api_sel sel;
     size_t limit;
-    if (s_sel_parse(req, resp, "", &sel, &limit) != 0)
+    if (tsdb_api_sel_parse(req, resp, "", &sel, &limit) != 0)
         return 0;
     fw_err_t err;
     char **v;
     size_t n;
     int rc = s_strings(self, &sel, NULL, &v, &n, &err);
-    s_sel_clear(&sel);
+    tsdb_api_sel_clear(&sel);
     if (rc != 0)
         return tsdb_api_internal(resp, &err);
     s_answer_strings(resp, v, n, limit);
@@ -286,9 +275,9 @@ s_on_label_values(const fw_http_request_t *req, struct fw_http_response *resp, v
         free(ln);
         return 0;
     }
-    struct s_sel sel;
+    struct tsdb_api_sel sel;
     size_t limit;
-    if (s_sel_parse(req, resp, "", &sel, &limit) != 0) {
+    if (tsdb_api_sel_parse(req, resp, "", &sel, &limit) != 0) {
         free(ln);
         return 0;
     }
@@ -296,7 +285,7 @@ s_on_label_values(const fw_http_request_t *req, struct fw_http_response *resp, v
     char **v;
     size_t n;
     int rc = s_strings(self, &sel, ln, &v, &n, &err);
-    s_sel_clear(&sel);
+    tsdb_api_sel_clear(&sel);
     free(ln);
     if (rc != 0)
         return tsdb_api_internal(resp, &err);
@@ -311,9 +300,9 @@ s_on_series(const fw_http_request_t *req, struct fw_http_response *resp, void *a
     const char *first;
     if (fw_http_args(req, "match[]", &first, 1) == 0)
         return tsdb_api_bad(resp, "no match[] parameter provided");
-    struct s_sel sel;
+    struct tsdb_api_sel sel;
     size_t limit;
-    if (s_sel_parse(req, resp, "invalid parameter \"match[]\": ", &sel, &limit) != 0)
+    if (tsdb_api_sel_parse(req, resp, "invalid parameter \"match[]\": ", &sel, &limit) != 0)
         return 0;
     fw_err_t err;
     tsdb_store_reader_t *r = tsdb_store_reader_new(self->store, &err);
@@ -321,7 +310,7 @@ s_on_series(const fw_http_request_t *req, struct fw_http_response *resp, void *a
     size_t n = 0;
     int rc = r ? s_select(r, &sel, NULL, &ss, &n, &err) : -1;
     tsdb_store_reader_destroy(&r);
-    s_sel_clear(&sel);
+    tsdb_api_sel_clear(&sel);
     if (rc != 0)
         return tsdb_api_internal(resp, &err);
     bool cut = limit > 0 && n > limit;

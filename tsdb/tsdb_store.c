@@ -280,6 +280,7 @@ tsdb_store_open(tsdb_store_t *self, const char *dir, fw_err_t *err)
         (rc = mdb_dbi_open(txn, "chunks", c, &self->chunks)) != 0 ||
         (rc = mdb_dbi_open(txn, "head", c, &self->head_db)) != 0 ||
         (rc = mdb_dbi_open(txn, "wal", MDB_CREATE, &self->wal_db)) != 0 ||
+        (rc = mdb_dbi_open(txn, "tombstones", MDB_CREATE, &self->tombs_db)) != 0 ||
         (rc = tsdb_index_open(&self->ix, txn, fresh)) != 0)
         goto fail_txn;
     if (fresh || upgrade) {

@@ -258,6 +258,18 @@ struct tsdb_store_cutoffs {
 int tsdb_store_retain(tsdb_store_t *self, const struct tsdb_store_cutoffs *c, size_t max_deletes,
                       size_t *deleted, fw_err_t *err);
 
+// delete_series: hide series ids[0..n)'s samples in [mint, maxt] from every reader from now
+// on, as tombstones (one record a series; Prometheus's model): queries, federation and
+// exports skip them. Safe beside the writer (its own write txn). 0, or -1 with err.
+int tsdb_store_delete_series(tsdb_store_t *self, const uint64_t *ids, size_t n, int64_t mint,
+                             int64_t maxt, fw_err_t *err);
+// clean_tombstones: delete the tombstoned samples of sealed chunks from disk (a chunk wholly
+// inside is deleted, one partly inside is written again without them) and drop the
+// tombstones that covered nothing newer than the series' stored open chunk; those reaching
+// into the open chunk stay until a later call finds it sealed. *cleaned gets the number of
+// series whose tombstones went. 0, or -1 with err.
+int tsdb_store_clean_tombstones(tsdb_store_t *self, size_t *cleaned, fw_err_t *err);
+
 // Seal every open chunk now (see tsdb_head_seal_all): for imports and other writers whose
 // series receive no more samples. The next commit stores them. Returns how many.
 size_t tsdb_store_seal_all(tsdb_store_t *self);
@@ -327,6 +339,8 @@ struct tsdb_store_iter {
     bool fresh;                // ci is not positioned yet: seek it to mint
     bool cur;                  // t and v hold a sample
     int err;                   // an LMDB error that ended it
+    const unsigned char *tomb; // the series' tombstones: n_tomb pairs of int64 (mint, maxt),
+    size_t n_tomb;             // little-endian, sorted; borrowed from the reader's snapshot
     const unsigned char *view; // phase 1: the head's chunks (tsdb_store_int_head_chunks)
     size_t view_len, view_off;
     // the decoded samples not yet returned, all in range: bt/bv[bi..bn)

@@ -27,8 +27,8 @@
 #define TSDB_STORE_READERS 1024
 
 struct tsdb_store {
-    MDB_env *env; // owned
-    MDB_dbi meta, chunks, head_db, wal_db;
+    MDB_env *env;                                    // owned
+    MDB_dbi meta, chunks, head_db, wal_db, tombs_db; // tombs_db: tsdb_store_tombs.c
     bool head_padded; // head records end in padding (meta "head" = "padded"; see
                       // tsdb_store_int_head_val)
     tsdb_index_t ix;
@@ -99,6 +99,7 @@ struct tsdb_store_reader {
     uint64_t txn_id;                // the snapshot: the last write txn it sees
     size_t slot;                    // in store->reader_txn
     struct tsdb_head_view view;     // scratch for tsdb_head_view
+    bool tombs;                     // the snapshot holds tombstones (delete_series)
     struct tsdb_store_block *block; // owned list: copies of head chunks, stable while the
                                     // reader lives (iterators point into them)
 };
@@ -164,5 +165,13 @@ int tsdb_store_int_commit_fail(tsdb_store_t *self, fw_err_t *err, const char *wh
 void tsdb_store_int_guard_set(tsdb_store_t *self, int mode);
 // LMDB's assert callback (mdb_env_set_assert): logs that the data file is damaged.
 void tsdb_store_int_assert(MDB_env *env, const char *msg);
+
+// Tombstones (tsdb_store_tombs.c): note whether a reader's snapshot holds any; load an
+// iterator's series' record; drop the covered samples of t[lo..hi) (v alike), returning the
+// new end.
+void tsdb_store_int_tombs_reader(tsdb_store_reader_t *r);
+void tsdb_store_int_tombs_load(struct tsdb_store_iter *it);
+unsigned tsdb_store_int_tombs_filter(const struct tsdb_store_iter *it, int64_t *t, double *v,
+                                     unsigned lo, unsigned hi);
 
 #endif

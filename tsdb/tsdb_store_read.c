@@ -33,6 +33,8 @@ tsdb_store_reader_new(tsdb_store_t *self, fw_err_t *err)
     int rc = tsdb_store_int_reader_begin(self, r);
     if (rc == 0 && (rc = mdb_cursor_open(r->txn, self->chunks, &r->cur)) != 0)
         mdb_txn_abort(r->txn);
+    if (rc == 0)
+        tsdb_store_int_tombs_reader(r);
     if (rc != 0) {
         tsdb_store_int_lmdb_fail(err, "read txn", rc);
         tsdb_store_int_reader_end(self, r);
@@ -155,6 +157,7 @@ tsdb_store_iter_init(struct tsdb_store_iter *it, tsdb_store_reader_t *r, uint64_
     it->maxt = maxt;
     it->next_key = 0; // 0: not positioned yet
     it->phase = mint > maxt ? 2 : 0;
+    tsdb_store_int_tombs_load(it);
 }
 
 // Enter the chunk p[0..len) (key min t kmint) if it may hold samples in range: 1 entered,
@@ -257,8 +260,26 @@ s_next_chunk(struct tsdb_store_iter *it)
 // Decode the current chunk's next samples in range into the buffer (on first entry from
 // the first at or after mint, skipping the ones before it a batch at a time): true when
 // there is at least one.
+static bool s_chunk_fill_raw(struct tsdb_store_iter *it);
+
+// s_chunk_fill_raw without the samples tombstones cover, on until some are left or the
+// chunk is done.
 static bool
 s_chunk_fill(struct tsdb_store_iter *it)
+{
+    for (;;) {
+        bool any = s_chunk_fill_raw(it);
+        if (any && it->n_tomb > 0) {
+            it->bn = tsdb_store_int_tombs_filter(it, it->bt, it->bv, it->bi, it->bn);
+            any = it->bn > it->bi;
+        }
+        if (any || !it->in_chunk)
+            return any;
+    }
+}
+
+static bool
+s_chunk_fill_raw(struct tsdb_store_iter *it)
 {
     unsigned n, lo;
     do {
