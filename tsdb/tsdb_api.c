@@ -174,7 +174,7 @@ s_put_result(struct tsdb_json *b, struct tsdb_eval_result *r, bool consume)
             }
             tsdb_json_puts(b, "}");
             if (consume) {
-                fw_labels_clear(&s->labels);
+                tsdb_eval_series_clear_labels(s);
                 free(s->pts);
                 s->pts = NULL;
                 s->len = s->cap = 0;
@@ -487,7 +487,7 @@ tsdb_api_query_json(tsdb_api_t *self, const struct tsdb_api_query *q, const char
             r.len > q->limit) {
             // Prometheus 3 (truncateResults): the first `limit` series, and a warning.
             for (size_t k = q->limit; k < r.len; k++) {
-                fw_labels_clear(&r.series[k].labels);
+                tsdb_eval_series_clear_labels(&r.series[k]);
                 free(r.series[k].pts);
             }
             r.len = q->limit;

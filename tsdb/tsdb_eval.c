@@ -236,7 +236,7 @@ void
 tsdb_eval_result_clear(struct tsdb_eval_result *r)
 {
     for (size_t k = 0; k < r->len; k++) {
-        fw_labels_clear(&r->series[k].labels);
+        tsdb_eval_series_clear_labels(&r->series[k]);
         free(r->series[k].pts);
     }
     free(r->series);
@@ -247,6 +247,32 @@ tsdb_eval_result_clear(struct tsdb_eval_result *r)
     memset(r, 0, sizeof(*r));
 }
 
+void
+tsdb_eval_series_clear_labels(struct tsdb_eval_series *s)
+{
+    free(s->labels.items);
+    s->labels = (struct fw_labels)FW_LABELS_INIT;
+}
+
+// A copy of src in one block: the items, then every name and value (a result of 400,000
+// series makes 400,000 allocations, not 3.2 million).
+static struct fw_labels
+s_labels_block(const struct fw_labels *src)
+{
+    size_t bytes = src->len * sizeof(struct fw_label);
+    for (size_t k = 0; k < src->len; k++)
+        bytes += strlen(src->items[k].name) + strlen(src->items[k].value) + 2;
+    struct fw_label *items = fw_malloc(bytes ? bytes : 1);
+    char *p = (char *)(items + src->len);
+    for (size_t k = 0; k < src->len; k++) {
+        size_t nl = strlen(src->items[k].name) + 1, vl = strlen(src->items[k].value) + 1;
+        items[k].name = memcpy(p, src->items[k].name, nl);
+        items[k].value = memcpy(p + nl, src->items[k].value, vl);
+        p += nl + vl;
+    }
+    return (struct fw_labels){items, src->len, src->len};
+}
+
 // Add a series labelled with a copy of ls owning pts[0..n).
 static struct tsdb_eval_series *
 s_result_add(struct tsdb_eval_result *out, size_t *cap, const struct tsdb_eval_lset *ls,
@@ -254,8 +280,7 @@ s_result_add(struct tsdb_eval_result *out, size_t *cap, const struct tsdb_eval_l
 {
     fw_mem_grow((void **)&out->series, cap, out->len + 1, sizeof(*out->series));
     struct tsdb_eval_series *s = &out->series[out->len++];
-    s->labels = (struct fw_labels)FW_LABELS_INIT;
-    fw_labels_copy(&s->labels, &ls->labels);
+    s->labels = s_labels_block(&ls->labels);
     s->pts = pts;
     s->len = s->cap = n;
     return s;

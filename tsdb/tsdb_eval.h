@@ -32,7 +32,9 @@
 #define TSDB_EVAL_LOOKBACK_MS (5 * 60 * 1000)
 
 struct tsdb_eval_series {
-    struct fw_labels labels; // owned
+    struct fw_labels labels; // owned: items and strings in one block (one allocation per
+                             // series, not one per string); free it with
+                             // tsdb_eval_series_clear_labels, never fw_labels_clear/set/del
     struct fw_sample *pts;   // owned; a vector element has exactly one point (t = eval time)
     size_t len, cap;
 };
@@ -95,6 +97,9 @@ int tsdb_eval_range(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t star
                     struct tsdb_eval_result *out, fw_err_t *err);
 
 void tsdb_eval_result_clear(struct tsdb_eval_result *r);
+
+// Free s's labels (the block) and empty them; twice is fine.
+void tsdb_eval_series_clear_labels(struct tsdb_eval_series *s);
 
 // An annotation of a query as Prometheus words it in "warnings"/"infos":
 // "PromQL warning: <msg> (<line>:<col>)", the position in query. The caller frees it.
