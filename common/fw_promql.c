@@ -153,9 +153,36 @@ fw_promql_expr_destroy(fw_promql_expr_t **self_p)
 // Parser
 
 void
+fw_promql_eof_error(fw_promql_parser_t *p, int pos)
+{
+    // Prometheus's lexer reports the end of input by what is still open: braces first, then
+    // parentheses, then a bracket; only with nothing open does the parser's text show
+    int paren = 0, brace = 0, brack = 0;
+    for (size_t k = 0; k < p->n; k++)
+        switch (p->toks[k].type) {
+        case T_LPAREN: paren++; break;
+        case T_RPAREN: paren--; break;
+        case T_LBRACE: brace++; break;
+        case T_RBRACE: brace--; break;
+        case T_LBRACK: brack++; break;
+        case T_RBRACK: brack--; break;
+        default: break;
+        }
+    fw_promql_lex_fail(p, pos, "%s",
+                       brace > 0   ? "unexpected end of input inside braces"
+                       : paren > 0 ? "unclosed left parenthesis"
+                       : brack > 0 ? "unclosed left bracket"
+                                   : "unexpected end of input");
+}
+
+void
 fw_promql_unexpected(fw_promql_parser_t *p, const fw_promql_tok_t *t, const char *where,
                      const char *expected)
 {
+    if (t->type == T_EOF) {
+        fw_promql_eof_error(p, t->pos);
+        return;
+    }
     char what[128];
     if (t->type == T_IDENT)
         snprintf(what, sizeof(what), "identifier \"%s\"", t->str);

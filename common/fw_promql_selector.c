@@ -41,7 +41,7 @@ s_unexpected(fw_promql_parser_t *p, const fw_promql_tok_t *t)
     const char *src = p->text + t->pos;
     int len = t->len > 60 ? 60 : t->len;
     switch (t->type) {
-    case T_EOF: fw_promql_lex_fail(p, t->pos, "unexpected end of input"); return;
+    case T_EOF: fw_promql_eof_error(p, t->pos); return;
     case T_IDENT:
         if (s_in(t->str, s_ops))
             fw_promql_lex_fail(p, t->pos, "unexpected <op:%s>", t->str);

@@ -214,13 +214,17 @@ START_TEST(test_fw_promql_errors_have_positions)
     s_bad("1 == 1", 1, "comparisons between scalars must use BOOL modifier");
     s_bad("{job=\"\"}", 1, "at least one non-empty matcher");
     s_bad("up + ", 6, "unexpected end of input");
-    s_bad("sum(x) by (a", 13, "unexpected end of input");
+    s_bad("sum(x) by (a", 13, "unclosed left parenthesis");
     s_bad("x[5m] + 1", 1, "binary expression must contain only scalar and instant vector");
     s_bad("1 and x", 1, "set operator \"and\" not allowed in binary scalar expression");
     s_bad("(x) offset 5m", 5, "offset modifier must be preceded by");
     s_bad("up up", 4, "unexpected identifier \"up\"");
     s_bad("\"abc", 1, "unterminated quoted string");
-    s_bad("up{a=\"b\"", 9, "unexpected end of input");
+    s_bad("up{a=\"b\"", 9, "unexpected end of input inside braces");
+    // the end of input as Prometheus's lexer names it (2.42 and 3 alike)
+    s_bad("sum(", 5, "unclosed left parenthesis");
+    s_bad("x[5m", 5, "unclosed left bracket");
+    s_bad("rate(x[5m]", 11, "unclosed left parenthesis");
     s_bad("x\n  + by", 7, "unexpected identifier \"by\"");
     s_bad("abs(x, 1)", 1, "expected 1 argument(s) in call to \"abs\", got 2");
     s_bad("x[1m/0]", 5, "division by zero");

@@ -132,8 +132,7 @@ START_TEST(test_tsdb_query_round_trip)
     ck_assert_str_eq(json_string_value(json_object_get(ans, "status")), "error");
     ck_assert_str_eq(json_string_value(json_object_get(ans, "errorType")), "bad_data");
     ck_assert_str_eq(json_string_value(json_object_get(ans, "error")),
-                     "invalid parameter \"query\": 1:7: parse error: unexpected end of input "
-                     "in aggregation, expected \")\"");
+                     "invalid parameter \"query\": 1:7: parse error: unclosed left parenthesis");
     json_decref(ans);
 
     // a range query gives a matrix

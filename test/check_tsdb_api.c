@@ -143,7 +143,7 @@ START_TEST(test_tsdb_api_errors)
 {
     s_expect("/api/v1/query?query=sum(&time=1", NULL, 400,
              "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter "
-             "\\\"query\\\": 1:5: parse error: unexpected end of input\"}");
+             "\\\"query\\\": 1:5: parse error: unclosed left parenthesis\"}");
     // Prometheus's parseTimeParam wraps parseTime's error for time (not for query_range's)
     s_expect("/api/v1/query?query=up&time=abc", NULL, 400,
              "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter "

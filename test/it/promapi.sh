@@ -130,15 +130,14 @@ stats_range       | stats     | GET /api/v1/query_range?query=max_over_time(temp
 query_scalar      | exact     | GET /api/v1/query?query=1%2B2&time=$AQ
 query_string      | exact     | GET /api/v1/query?query=%22a%22&time=$AQ
 # --- errors: the HTTP code and errorType always, the text where 2.42 and 3 agree. 2.42 says
-# "Invalid time value", 3 "invalid time value" (tsdb: 3's); for "sum(" both say "unclosed left
-# parenthesis" where tsdb's parser says "unexpected end of input" (the PromQL parser's, open)
+# "Invalid time value", 3 "invalid time value" (tsdb: 3's)
 e_series_nomatch  | error-text| GET /api/v1/series
 e_series_badmatch | error     | GET /api/v1/series?${M}up%7B
 e_labels_badmatch | error     | GET /api/v1/labels?${M}up%7B
 e_values_badname  | error     | GET /api/v1/label/0x/values
 e_labels_start    | error     | GET /api/v1/labels?start=yesterday
 e_series_end      | error     | GET /api/v1/series?${M}up&end=x
-e_query_parse     | error     | GET /api/v1/query?query=sum(
+e_query_parse     | error-text| GET /api/v1/query?query=sum(
 e_query_time      | error     | GET /api/v1/query?query=up&time=x
 e_query_timeout   | error-text| GET /api/v1/query?query=up&timeout=x
 e_query_timed_out | error     | GET /api/v1/query?query=count_over_time(%7B__name__%3D~%22.%2B%22%7D%5B6h%5D)&time=$AQ&timeout=0.000000001
