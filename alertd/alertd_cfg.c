@@ -84,18 +84,9 @@ static const char *const s_true[] = {"true", NULL};
 // A key alertd knows and does not do: refused at the key, "sect.key: not supported by
 // floorwatch" (fw_cfg). F_ONLY accepts the listed values, which describe what alertd does
 // anyway; F_WHY adds a note.
-#define F_NO(k)                                                                                    \
-    {                                                                                              \
-        .key = (k), .type = FW_CFG_UNSUPPORTED                                                     \
-    }
-#define F_WHY(k, why)                                                                              \
-    {                                                                                              \
-        .key = (k), .type = FW_CFG_UNSUPPORTED, .note = (why)                                      \
-    }
-#define F_ONLY(k, vals, why)                                                                       \
-    {                                                                                              \
-        .key = (k), .type = FW_CFG_UNSUPPORTED, .enum_names = (vals), .note = (why)                \
-    }
+#define F_NO(k) FW_CFG_NO(k)
+#define F_WHY(k, why) FW_CFG_WHY(k, why)
+#define F_ONLY(k, vals, why) FW_CFG_ONLY(k, vals, why)
 #define F_POS(T, m)                                                                                \
     {                                                                                              \
         .key = "", .type = FW_CFG_POS, .off = offsetof(T, m)                                       \

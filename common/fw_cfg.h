@@ -103,6 +103,17 @@ struct fw_cfg_field {
     size_t pos_off;
 };
 
+// Table entries for a key a daemon knows and does not do: refused at the key with
+// "<section>.<key>: not supported by floorwatch". FW_CFG_WHY adds a note saying what to use
+// instead; FW_CFG_ONLY accepts the listed values (NULL-terminated), the ones that describe
+// what floorwatch does anyway.
+// clang-format off
+#define FW_CFG_NO(k)              { .key = (k), .type = FW_CFG_UNSUPPORTED }
+#define FW_CFG_WHY(k, why)        { .key = (k), .type = FW_CFG_UNSUPPORTED, .note = (why) }
+#define FW_CFG_ONLY(k, vals, why) \
+    { .key = (k), .type = FW_CFG_UNSUPPORTED, .enum_names = (vals), .note = (why) }
+// clang-format on
+
 // Load YAML into out (which the caller zeroed) following table. `name` is the file name
 // used in messages; when text is NULL the file `name` is read. Defaults are applied to
 // absent keys, recursively. Returns 0, or -1 with errs filled (out then holds what could be

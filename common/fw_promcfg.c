@@ -161,18 +161,9 @@ s_check_job_name(const char *value, const char *file, struct fw_cfg_pos pos,
 // A key floorwatch knows and does not do: refused with "<section>.<key>: not supported by
 // floorwatch". S_ONLY accepts the listed values, the ones that describe what floorwatch
 // does anyway; S_WHY adds a note saying what to use instead.
-#define S_UNSUP(k)                                                                                 \
-    {                                                                                              \
-        .key = (k), .type = FW_CFG_UNSUPPORTED                                                     \
-    }
-#define S_WHY(k, why)                                                                              \
-    {                                                                                              \
-        .key = (k), .type = FW_CFG_UNSUPPORTED, .note = (why)                                      \
-    }
-#define S_ONLY(k, vals, why)                                                                       \
-    {                                                                                              \
-        .key = (k), .type = FW_CFG_UNSUPPORTED, .enum_names = (vals), .note = (why)                \
-    }
+#define S_UNSUP(k) FW_CFG_NO(k)
+#define S_WHY(k, why) FW_CFG_WHY(k, why)
+#define S_ONLY(k, vals, why) FW_CFG_ONLY(k, vals, why)
 
 static const char *const s_true[] = {"true", NULL};
 static const char *const s_false[] = {"false", NULL};

@@ -18,14 +18,8 @@
 #include "fw_mem.h"
 #include "fw_promcfg.h"
 
-#define S_UNSUP(k)                                                                                 \
-    {                                                                                              \
-        .key = (k), .type = FW_CFG_UNSUPPORTED                                                     \
-    }
-#define S_ONLY(k, vals, why)                                                                       \
-    {                                                                                              \
-        .key = (k), .type = FW_CFG_UNSUPPORTED, .enum_names = (vals), .note = (why)                \
-    }
+#define S_UNSUP(k) FW_CFG_NO(k)
+#define S_ONLY(k, vals, why) FW_CFG_ONLY(k, vals, why)
 #define S_STR(k, T, member)                                                                        \
     {                                                                                              \
         .key = (k), .type = FW_CFG_STR, .off = offsetof(T, member)                                 \
