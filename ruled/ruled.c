@@ -40,6 +40,7 @@
 #include "fw_time.h"
 #include "fw_zsock.h"
 #include "ruled_group.h"
+#include "ruled_state.h"
 
 #define S_FIRST_EVAL_MS 500
 #define S_FLUSH_MS 2000 // at shutdown, how long tsdb gets to acknowledge what is held
@@ -63,6 +64,7 @@ struct ruled {
     fw_metrics_t *metrics;        // owned
     fw_http_t *http;              // owned
     pthread_mutex_t lock;         // guards the slots' snapshot strings and n_slots for HTTP
+    ruled_state_t *state;         // owned; NULL without --storage.path
 };
 
 // =================================================================================
@@ -90,6 +92,8 @@ s_declare_metrics(fw_metrics_t *m)
                        "Messages dropped because a peer's queue was full, by socket.");
     fw_metrics_declare(m, "fw_ruled_config_last_reload_successful", FW_METRIC_GAUGE,
                        "Whether the last configuration reload succeeded.");
+    fw_metrics_declare(m, "fw_ruled_state_save_failures_total", FW_METRIC_COUNTER,
+                       "Alert state writes to --storage.path that failed.");
     fw_zsock_declare_metrics(m);
 }
 
@@ -129,6 +133,7 @@ ruled_destroy(ruled_t **self_p)
     zloop_destroy(&self->loop);
     s_slots_free(self->slots, self->n_slots);
     fw_daemon_links_close(&self->links);
+    ruled_state_destroy(&self->state);
     if (self->cfg) {
         ruled_rules_config_free(self->cfg);
         free(self->cfg);
@@ -195,6 +200,41 @@ s_group_label(const ruled_group_t *group)
     return lbl;
 }
 
+// At start: the group's alerts from the store, as they were when ruled stopped.
+static void
+s_state_restore(ruled_t *self, ruled_group_t *group)
+{
+    if (!self->state)
+        return;
+    struct ruled_state_rec *recs;
+    int64_t saved_at;
+    fw_err_t err = {0};
+    ssize_t n = ruled_state_load(self->state, ruled_group_key(group), &saved_at, &recs, &err);
+    if (n < 0) {
+        fw_error("rule.state.load.fail", "group=%s err=%s", ruled_group_key(group), err.msg);
+        return;
+    }
+    (void)ruled_group_state_import(group, recs, (size_t)n, saved_at, fw_time_now_ms());
+    ruled_state_recs_free(recs, (size_t)n);
+}
+
+// After an evaluation at t_ms: the group's alerts into the store, one write transaction
+// (no fsync: see ruled_state.h), on the loop thread that evaluates groups.
+static void
+s_state_save(ruled_t *self, ruled_group_t *group, int64_t t_ms)
+{
+    if (!self->state)
+        return;
+    size_t n;
+    struct ruled_state_rec *recs = ruled_group_state_export(group, &n);
+    fw_err_t err = {0};
+    if (ruled_state_save(self->state, ruled_group_key(group), t_ms, recs, n, &err) < 0) {
+        fw_error("rule.state.save.fail", "group=%s err=%s", ruled_group_key(group), err.msg);
+        fw_metrics_add(self->metrics, "fw_ruled_state_save_failures_total", "", 1);
+    }
+    ruled_state_recs_free(recs, n);
+}
+
 // The current slot whose timer this is, or NULL for a timer ended by a reload.
 static struct s_slot *
 s_slot_by_timer(ruled_t *self, int timer_id)
@@ -218,7 +258,9 @@ s_on_group(zloop_t *loop, int timer_id, void *arg)
     if (timer_id == slot->first_timer_id)
         slot->first_timer_id = -1; // one-shot: zloop forgets it when this returns
     struct ruled_group_result res;
-    ruled_group_eval(slot->group, fw_time_now_ms(), fw_daemon_links_query, &self->links, &res);
+    int64_t now = fw_time_now_ms();
+    ruled_group_eval(slot->group, now, fw_daemon_links_query, &self->links, &res);
+    s_state_save(self, slot->group, now);
 
     char *lbl = s_group_label(slot->group);
     fw_metrics_add(self->metrics, "fw_ruled_rule_evaluations_total", lbl,
@@ -284,7 +326,8 @@ s_slots_build(ruled_t *self, const struct ruled_config *cfg, struct s_slot *old,
         n += cfg->files[f].n_groups;
     struct s_slot *slots = fw_calloc(n ? n : 1, sizeof(*slots));
     struct ruled_group_env env = {&cfg->prom.global.external_labels, self->opts.external_url,
-                                  cfg->prom.global.evaluation_interval_ms};
+                                  cfg->prom.global.evaluation_interval_ms, self->opts.for_grace_ms,
+                                  self->opts.outage_tolerance_ms};
     size_t k = 0;
     for (size_t f = 0; f < cfg->n_files; f++) {
         const struct ruled_rulefile *rf = &cfg->files[f];
@@ -297,6 +340,8 @@ s_slots_build(ruled_t *self, const struct ruled_config *cfg, struct s_slot *old,
                 if (old[o].group &&
                     strcmp(ruled_group_key(old[o].group), ruled_group_key(s->group)) == 0)
                     ruled_group_take_state(s->group, old[o].group);
+            if (!old)
+                s_state_restore(self, s->group);
             fw_info("group.load", "group=%s rules=%zu interval_ms=%lld", ruled_group_key(s->group),
                     rf->groups[g].n_rules, (long long)ruled_group_interval_ms(s->group));
         }
@@ -529,6 +574,11 @@ ruled_open(ruled_t *self, fw_err_t *err)
     if (fw_daemon_links_open(&self->links, &o->eval, o->common.zmq_max_msg_size, self->metrics,
                              err) < 0)
         return -1;
+    if (o->storage_path && o->storage_path[0]) {
+        self->state = ruled_state_new();
+        if (ruled_state_open(self->state, o->storage_path, err) < 0)
+            return -1;
+    }
     size_t n = 0;
     struct s_slot *slots = s_slots_build(self, self->cfg, NULL, 0, &n);
     s_install(self, slots, n, NULL);

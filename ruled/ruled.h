@@ -22,6 +22,9 @@ struct ruled_opts {
     struct fw_common_opts common;
     struct fw_daemon_eval_opts eval; // tsdb, query, alertd and pub endpoints; query timeout
     const char *external_url;        // generatorURL, $externalURL
+    const char *storage_path;        // LMDB alert state (ruled_state.h); "" for none
+    int64_t for_grace_ms;            // --rules.alert.for-grace-period
+    int64_t outage_tolerance_ms;     // --rules.alert.for-outage-tolerance
 };
 
 // A daemon for opts (copied; its strings are borrowed and must outlive it) taking *cfg_p

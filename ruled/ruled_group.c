@@ -17,6 +17,7 @@
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_time.h"
+#include "ruled_state.h"
 #include "ruled_tmpl.h"
 
 struct s_alert {
@@ -29,6 +30,7 @@ struct s_alert {
     int64_t fired_at_ms;
     int64_t resolved_at_ms;       // 0: not resolved
     int64_t keep_firing_since_ms; // 0: not keeping
+    int64_t last_sent_ms;         // 0: never sent to alertd
 };
 
 struct s_rule {
@@ -71,6 +73,10 @@ ruled_group_new(const char *file, const struct ruled_group_cfg *cfg,
     self->file = fw_strdup(file);
     self->key = fw_asprintf("%s;%s", file, cfg->name);
     self->env = *env;
+    if (self->env.for_grace_ms <= 0)
+        self->env.for_grace_ms = RULED_FOR_GRACE_MS;
+    if (self->env.outage_tolerance_ms <= 0)
+        self->env.outage_tolerance_ms = RULED_OUTAGE_TOLERANCE_MS;
     self->interval_ms = cfg->interval_ms > 0 ? cfg->interval_ms : env->default_interval_ms;
     if (self->interval_ms <= 0)
         self->interval_ms = 60000;
@@ -331,10 +337,6 @@ s_expand(const ruled_group_t *self, const char *rule, const char *text,
     return fw_asprintf("<error expanding template: %s>", err.msg);
 }
 
-// Prometheus's --rules.alert.for-grace-period and for-outage-tolerance.
-#define S_FOR_GRACE_MS (10 * 60 * 1000)
-#define S_OUTAGE_TOLERANCE "1h"
-
 // After a restart, give new pending alerts of a rule with a long `for` back the activeAt
 // they had, from the ALERTS_FOR_STATE series written before (rules/group.go
 // RestoreForState). The time ruled was down is taken as zero: an instant query gives the
@@ -344,8 +346,8 @@ static void
 s_restore_for_state(ruled_group_t *self, struct s_rule *r, int64_t ts, int64_t t_q,
                     ruled_query_fn fn, void *arg)
 {
-    int64_t hold = r->cfg->for_ms;
-    if (hold < S_FOR_GRACE_MS || r->n_alerts == 0)
+    int64_t hold = r->cfg->for_ms, grace = self->env.for_grace_ms;
+    if (hold < grace || r->n_alerts == 0)
         return;
     // The alert name is a label value: escape it for the selector.
     char name[512];
@@ -356,8 +358,13 @@ s_restore_for_state(ruled_group_t *self, struct s_rule *r, int64_t ts, int64_t t
         name[n++] = *p;
     }
     name[n] = '\0';
-    char *q = fw_asprintf("last_over_time(ALERTS_FOR_STATE{alertname=\"%s\"}[%s])", name,
-                          S_OUTAGE_TOLERANCE);
+    int64_t tol = self->env.outage_tolerance_ms;
+    char range[32];
+    if (tol % 3600000 == 0)
+        snprintf(range, sizeof range, "%lldh", (long long)(tol / 3600000));
+    else
+        snprintf(range, sizeof range, "%lldms", (long long)tol);
+    char *q = fw_asprintf("last_over_time(ALERTS_FOR_STATE{alertname=\"%s\"}[%s])", name, range);
     struct fw_vector vec = {0};
     fw_err_t err = {0};
     if (fn(arg, q, t_q, &vec, &err) < 0) {
@@ -376,8 +383,8 @@ s_restore_for_state(ruled_group_t *self, struct s_rule *r, int64_t ts, int64_t t
         if (restored <= 0 || restored > ts)
             continue;
         int64_t remaining = hold - (ts - restored);
-        if (remaining > 0 && remaining < S_FOR_GRACE_MS)
-            restored = ts + S_FOR_GRACE_MS - hold; // about to fire: wait the grace period
+        if (remaining > 0 && remaining < grace)
+            restored = ts + grace - hold; // about to fire: wait the grace period
         a->active_at_ms = restored;
         fw_info("rule.restore", "group=%s rule=%s active_at_ms=%lld", self->key, r->cfg->alert,
                 (long long)restored);
@@ -560,13 +567,13 @@ s_time_json(int64_t ms)
 }
 
 static void
-s_collect_alerts(const ruled_group_t *self, const struct s_rule *r, int64_t ts, json_t *arr)
+s_collect_alerts(const ruled_group_t *self, struct s_rule *r, int64_t ts, json_t *arr)
 {
     int64_t delta =
         self->interval_ms > RULED_RESEND_DELAY_MS ? self->interval_ms : RULED_RESEND_DELAY_MS;
     char *esc = NULL;
     for (size_t i = 0; i < r->n_alerts; i++) {
-        const struct s_alert *a = &r->alerts[i];
+        struct s_alert *a = &r->alerts[i];
         bool firing = a->state == RULED_ALERT_FIRING;
         bool resolved =
             a->state == RULED_ALERT_INACTIVE && a->resolved_at_ms != 0 && a->fired_at_ms != 0;
@@ -592,6 +599,7 @@ s_collect_alerts(const ruled_group_t *self, const struct s_rule *r, int64_t ts, 
         json_object_set_new(o, "generatorURL", json_string(url));
         free(url);
         json_array_append_new(arr, o); // steals o
+        a->last_sent_ms = ts;
         fw_labels_clear(&l);
     }
     free(esc);
@@ -782,4 +790,156 @@ ruled_group_alerts_json(const ruled_group_t *self, json_t *array)
         for (size_t j = 0; j < self->rules[i].n_alerts; j++)
             if (self->rules[i].alerts[j].state != RULED_ALERT_INACTIVE)
                 json_array_append_new(array, s_alert_json(&self->rules[i].alerts[j]));
+}
+
+// =================================================================================
+//  Durable state (ruled_state records)
+// =================================================================================
+
+static const char *const s_state_names[] = {"inactive", "pending", "firing"};
+
+struct ruled_state_rec *
+ruled_group_state_export(const ruled_group_t *self, size_t *n_out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < self->n_rules; i++)
+        n += self->rules[i].n_alerts;
+    struct ruled_state_rec *recs = fw_calloc(n ? n : 1, sizeof(*recs));
+    size_t k = 0;
+    for (size_t i = 0; i < self->n_rules; i++) {
+        const struct s_rule *r = &self->rules[i];
+        for (size_t j = 0; j < r->n_alerts; j++) {
+            const struct s_alert *a = &r->alerts[j];
+            recs[k].key = fw_asprintf("%zu/%016llx", i, (unsigned long long)a->hash);
+            json_t *o = json_pack(
+                "{s:s, s:o, s:o, s:s, s:f, s:I, s:I, s:I, s:I, s:I}", "rule", r->cfg->alert,
+                "labels", fw_labels_json(&a->labels), "annotations",
+                fw_labels_json(&a->annotations), "state", s_state_names[a->state], "value",
+                isfinite(a->value) ? a->value : 0.0, "activeAt", (json_int_t)a->active_at_ms,
+                "firedAt", (json_int_t)a->fired_at_ms, "resolvedAt", (json_int_t)a->resolved_at_ms,
+                "keepFiringSince", (json_int_t)a->keep_firing_since_ms, "lastSentAt",
+                (json_int_t)a->last_sent_ms);
+            recs[k++].val = json_dumps(o, JSON_COMPACT);
+            json_decref(o);
+        }
+    }
+    *n_out = k;
+    return recs;
+}
+
+// Labels from a JSON object of strings. 0, or -1 when o is not one.
+static int
+s_labels_from_json(json_t *o, struct fw_labels *l)
+{
+    const char *name;
+    json_t *v;
+    if (!json_is_object(o))
+        return -1;
+    json_object_foreach(o, name, v)
+    {
+        if (!json_is_string(v))
+            return -1;
+        fw_labels_set(l, name, json_string_value(v));
+    }
+    return 0;
+}
+
+// Decode rec into a (zeroed by the caller) for self's rules; the rule index, or -1 when
+// rec does not parse or matches no alerting rule of that index and name.
+static ssize_t
+s_import_one(ruled_group_t *self, const struct ruled_state_rec *rec, struct s_alert *a)
+{
+    char *end;
+    unsigned long idx = strtoul(rec->key, &end, 10);
+    if (end == rec->key || *end != '/' || idx >= self->n_rules)
+        return -1;
+    struct s_rule *r = &self->rules[idx];
+    json_t *o = json_loads(rec->val, 0, NULL);
+    const char *rule = NULL, *state = NULL;
+    json_t *labels = NULL, *annotations = NULL;
+    json_int_t act = 0, fired = 0, resolved = 0, keep = 0, sent = 0;
+    double value = 0;
+    int rc = o ? json_unpack(o, "{s:s, s:o, s:o, s:s, s:F, s:I, s:I, s:I, s:I, s:I}", "rule", &rule,
+                             "labels", &labels, "annotations", &annotations, "state", &state,
+                             "value", &value, "activeAt", &act, "firedAt", &fired, "resolvedAt",
+                             &resolved, "keepFiringSince", &keep, "lastSentAt", &sent)
+               : -1;
+    ssize_t ret = -1;
+    if (rc != 0 || !ruled_rules_is_alert(r->cfg) || strcmp(rule, r->cfg->alert) != 0)
+        goto out;
+    for (int st = 0; st < 3; st++)
+        if (strcmp(state, s_state_names[st]) == 0)
+            a->state = (ruled_alert_state_t)st, ret = (ssize_t)idx;
+    if (ret < 0 || s_labels_from_json(labels, &a->labels) != 0 ||
+        s_labels_from_json(annotations, &a->annotations) != 0 || act <= 0) {
+        ret = -1;
+        goto out;
+    }
+    a->hash = fw_labels_hash(&a->labels);
+    a->value = value;
+    a->active_at_ms = act;
+    a->fired_at_ms = fired;
+    a->resolved_at_ms = resolved;
+    a->keep_firing_since_ms = keep;
+    a->last_sent_ms = sent;
+out:
+    if (o)
+        json_decref(o);
+    return ret;
+}
+
+// Prometheus's RestoreForState for one alert a of rule r; false: drop it.
+static bool
+s_restore_alert(const ruled_group_t *self, const struct s_rule *r, struct s_alert *a,
+                int64_t saved_at_ms, int64_t now_ms)
+{
+    int64_t hold = r->cfg->for_ms, grace = self->env.for_grace_ms;
+    if (a->state == RULED_ALERT_INACTIVE)
+        return a->resolved_at_ms != 0 && now_ms - a->resolved_at_ms <= RULED_RESOLVED_RETENTION_MS;
+    if (a->state == RULED_ALERT_FIRING)
+        return true;
+    if (hold < grace)
+        return false;
+    int64_t remaining = hold - (saved_at_ms - a->active_at_ms);
+    if (remaining <= 0)
+        return true;
+    if (remaining < grace)
+        a->active_at_ms = now_ms + grace - hold;
+    else
+        a->active_at_ms += now_ms - saved_at_ms;
+    return true;
+}
+
+size_t
+ruled_group_state_import(ruled_group_t *self, const struct ruled_state_rec *recs, size_t n,
+                         int64_t saved_at_ms, int64_t now_ms)
+{
+    if (saved_at_ms <= 0)
+        return 0;
+    ruled_group_skip_restore(self); // the store knows this group: it is the source
+    int64_t down = now_ms > saved_at_ms ? now_ms - saved_at_ms : 0;
+    if (down > self->env.outage_tolerance_ms) {
+        fw_info("rule.state.expired", "group=%s down_ms=%lld records=%zu", self->key,
+                (long long)down, n);
+        return 0;
+    }
+    size_t restored = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct s_alert a = {0};
+        ssize_t idx = s_import_one(self, &recs[i], &a);
+        struct s_rule *r = idx >= 0 ? &self->rules[idx] : NULL;
+        if (!r || s_find_alert(r, &a.labels, a.hash) ||
+            !s_restore_alert(self, r, &a, saved_at_ms, now_ms)) {
+            if (!r)
+                fw_warn("rule.state.skip", "group=%s key=%s", self->key, recs[i].key);
+            s_alert_free(&a);
+            continue;
+        }
+        fw_mem_grow((void **)&r->alerts, &r->cap_alerts, r->n_alerts + 1, sizeof(*r->alerts));
+        r->alerts[r->n_alerts++] = a;
+        restored++;
+    }
+    fw_info("rule.state.restore", "group=%s down_ms=%lld alerts=%zu", self->key, (long long)down,
+            restored);
+    return restored;
 }

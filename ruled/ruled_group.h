@@ -46,11 +46,19 @@ typedef enum { RULED_ALERT_INACTIVE, RULED_ALERT_PENDING, RULED_ALERT_FIRING } r
 typedef int (*ruled_query_fn)(void *arg, const char *expr, int64_t t_ms, struct fw_vector *out,
                               fw_err_t *err);
 
+// Prometheus's --rules.alert.for-grace-period and --rules.alert.for-outage-tolerance.
+#define RULED_FOR_GRACE_MS (10 * 60 * 1000)
+#define RULED_OUTAGE_TOLERANCE_MS (60 * 60 * 1000)
+
 struct ruled_group_env {
     const struct fw_labels *external_labels; // borrowed; may be NULL
     const char *external_url;                // borrowed; for generatorURL and templates
     int64_t default_interval_ms;             // global.evaluation_interval
+    int64_t for_grace_ms;                    // 0: RULED_FOR_GRACE_MS
+    int64_t outage_tolerance_ms;             // 0: RULED_OUTAGE_TOLERANCE_MS
 };
+
+struct ruled_state_rec;
 
 // What one evaluation produced. The caller owns both members and frees them.
 struct ruled_group_result {
@@ -79,6 +87,25 @@ void ruled_group_take_state(ruled_group_t *self, ruled_group_t *old);
 // Never restore `for` state from ALERTS_FOR_STATE (rule unit tests start from nothing, as
 // promtool marks its rules restored).
 void ruled_group_skip_restore(ruled_group_t *self);
+
+// The group's alerts (pending, firing, and resolved ones still retained) as records for
+// ruled_state (a new array of *n_out; free with ruled_state_recs_free): key "<rule index>/
+// <label hash>", value a JSON object with the rule name, labels, annotations, value, state
+// and activeAt, firedAt, resolvedAt, keepFiringSince, lastSentAt (ms; 0 for none).
+struct ruled_state_rec *ruled_group_state_export(const ruled_group_t *self, size_t *n_out);
+
+// Restore alerts saved at saved_at_ms (0: never saved: nothing happens) at now_ms, at start.
+// The group then never asks ALERTS_FOR_STATE. As Prometheus restores `for` state: after a
+// downtime over the outage tolerance nothing is restored; a firing alert comes back firing
+// with its activeAt (our addition: Prometheus re-derives it from ALERTS_FOR_STATE), and a
+// resolved one comes back resolved; a pending alert of a rule whose `for` is under the
+// grace period is dropped (it starts over), else with R the `for` left at saved_at_ms:
+// R <= 0 keeps activeAt (fires at the next evaluation), R < grace moves activeAt so that it
+// fires a grace period after now, otherwise activeAt moves by the downtime (the downtime
+// does not count toward `for`). Records that no longer match a rule (by index, alerting,
+// same name) or do not parse are skipped. Returns the alerts restored.
+size_t ruled_group_state_import(ruled_group_t *self, const struct ruled_state_rec *recs, size_t n,
+                                int64_t saved_at_ms, int64_t now_ms);
 
 // Evaluate every rule at t_ms. A rule whose query fails (or whose result breaks the rules:
 // duplicate label sets, over the group limit) is counted in res->rules_failed and logged;

@@ -84,7 +84,7 @@ s_setup(struct s_fixture *fx, const char *text)
     ck_assert_int_eq(ruled_rules_load("r.yml", text, &fx->rf, errs), 0);
     free(errs);
     fw_labels_set(&fx->ext, "site", "plant-1");
-    struct ruled_group_env env = {&fx->ext, "http://prom:9090", 60000};
+    struct ruled_group_env env = {&fx->ext, "http://prom:9090", 60000, 0, 0};
     fx->group = ruled_group_new("r.yml", &fx->rf.groups[0], &env);
 }
 

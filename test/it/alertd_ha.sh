@@ -126,7 +126,7 @@ groups:
       - alert: HAOne
         expr: vector(1)
 EOF
-it_start ruled "$BIN/ruled" --config.file="$IT_DIR/prometheus.yml" --web.listen-address=127.0.0.1:$R_HTTP \
+it_start ruled "$BIN/ruled" --storage.path="$IT_DIR/ruled-state" --config.file="$IT_DIR/prometheus.yml" --web.listen-address=127.0.0.1:$R_HTTP \
     --zmq.tsdb-address=tcp://127.0.0.1:$T_SAMPLES --zmq.query-address=tcp://127.0.0.1:$T_QUERY \
     --zmq.alertd-address=tcp://127.0.0.1:$A_ALERTS,tcp://127.0.0.1:$B_ALERTS \
     --zmq.pub-address=tcp://127.0.0.1:$R_PUB

@@ -79,7 +79,7 @@ it_start alertd "$BIN/alertd" --config.file="$IT_DIR/alertmanager.yml" \
 it_start scraper "$BIN/scraper" --config.file="$IT_DIR/prometheus.yml" \
     --web.listen-address=$L:$SCRAPER_HTTP --zmq.tsdb-address=tcp://$L:$Z_SAMPLES \
     --zmq.pub-address=tcp://$L:$Z_SCRAPER_PUB
-it_start ruled "$BIN/ruled" --config.file="$IT_DIR/prometheus.yml" \
+it_start ruled "$BIN/ruled" --storage.path="$IT_DIR/ruled-state" --config.file="$IT_DIR/prometheus.yml" \
     --web.listen-address=$L:$RULED_HTTP --zmq.tsdb-address=tcp://$L:$Z_SAMPLES \
     --zmq.query-address=tcp://$L:$Z_QUERY --zmq.alertd-address=tcp://$L:$Z_ALERTS \
     --zmq.pub-address=tcp://$L:$Z_RULED_PUB

@@ -25,7 +25,7 @@ it_start notifyd "$BIN/notifyd" --web.listen-address=$L:$N_HTTP \
     --zmq.notify-address=tcp://$L:$N_NOTIFY --zmq.pub-address=tcp://$L:$N_PUB
 it_start scraper "$BIN/scraper" --web.listen-address=$L:$S_HTTP \
     --zmq.tsdb-address=tcp://$L:$T_SAMPLES --zmq.pub-address=tcp://$L:$(it_free_port)
-it_start ruled "$BIN/ruled" --web.listen-address=$L:$R_HTTP \
+it_start ruled "$BIN/ruled" --storage.path="$IT_DIR/ruled-state" --web.listen-address=$L:$R_HTTP \
     --zmq.tsdb-address=tcp://$L:$T_SAMPLES --zmq.query-address=tcp://$L:$T_QUERY \
     --zmq.alertd-address=tcp://$L:$A_ALERTS --zmq.pub-address=tcp://$L:$(it_free_port)
 it_start slod "$BIN/slod" --web.listen-address=$L:$O_HTTP \

@@ -233,7 +233,7 @@ curl -sf "$T/api/v1/query?query=count(range_requests_total)&time=$T0" | grep -q 
     it_die "tsdb stopped answering after the refusals"
 
 R_WEB=$(it_free_port)
-it_start ruled "$BIN/ruled" --config.file="$D/tsdb.yml" --web.listen-address=127.0.0.1:"$R_WEB" \
+it_start ruled "$BIN/ruled" --storage.path="$D/ruled-state" --config.file="$D/tsdb.yml" --web.listen-address=127.0.0.1:"$R_WEB" \
     --zmq.tsdb-address=tcp://127.0.0.1:"$T_SAMPLES" --zmq.query-address=tcp://127.0.0.1:"$T_QUERY" \
     --zmq.alertd-address=tcp://127.0.0.1:"$(it_free_port)" --zmq.pub-address=tcp://127.0.0.1:"$(it_free_port)"
 rule_err() {

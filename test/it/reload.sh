@@ -177,7 +177,7 @@ ALERTD=$(it_free_port) # nobody listens: alerts are dropped, which is fine here
 it_start scraper "$BIN/scraper" --config.file="$IT_DIR/scraper.yml" \
     --web.listen-address="127.0.0.1:$S_HTTP" --zmq.tsdb-address="tcp://127.0.0.1:$T_SAMPLES" \
     --zmq.pub-address="tcp://127.0.0.1:$(it_free_port)"
-it_start ruled "$BIN/ruled" --config.file="$IT_DIR/ruled.yml" \
+it_start ruled "$BIN/ruled" --storage.path="$IT_DIR/ruled-state" --config.file="$IT_DIR/ruled.yml" \
     --web.listen-address="127.0.0.1:$R_HTTP" --zmq.tsdb-address="tcp://127.0.0.1:$T_SAMPLES" \
     --zmq.query-address="tcp://127.0.0.1:$T_QUERY" --zmq.alertd-address="tcp://127.0.0.1:$ALERTD" \
     --zmq.pub-address="tcp://127.0.0.1:$(it_free_port)" --query.timeout=50ms

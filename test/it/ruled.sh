@@ -90,7 +90,7 @@ q() { curl -sf "http://127.0.0.1:$T_HTTP/api/v1/query" --data-urlencode "query=$
 it_wait_for "it_x stored in tsdb" bash -c "curl -sf 'http://127.0.0.1:$T_HTTP/api/v1/query?query=it_x' | grep -q '\"instance\":\"a\"'"
 it_ok "fwpush samples visible in tsdb"
 
-"$BIN/ruled" --config.file="$IT_DIR/prometheus.yml" --web.listen-address=127.0.0.1:$R_HTTP \
+"$BIN/ruled" --storage.path="$IT_DIR/ruled-state" --config.file="$IT_DIR/prometheus.yml" --web.listen-address=127.0.0.1:$R_HTTP \
     --zmq.tsdb-address=tcp://127.0.0.1:$T_SAMPLES --zmq.query-address=tcp://127.0.0.1:$T_QUERY \
     --zmq.alertd-address=tcp://127.0.0.1:$A_ALERTS --zmq.pub-address=tcp://127.0.0.1:$R_PUB \
     --query.timeout=2s --web.external-url=http://127.0.0.1:$T_HTTP > "$IT_DIR/ruled.log" 2>&1 &
