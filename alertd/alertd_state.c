@@ -195,36 +195,12 @@ alertd_state_open(alertd_state_t *self, const char *dir, fw_err_t *err)
     MDB_txn *txn = NULL;
     free(self->dir);
     self->dir = fw_strdup(dir);
-    if (fw_lmdb_mkdir_p(dir) != 0) {
-        fw_err_set(err, "cannot create storage directory %s: %s", dir, strerror(errno));
-        return -1;
-    }
     // silences.json: what older alertd releases kept, imported at start
     static const char *const also[] = {"silences.json", NULL};
-    if (fw_lmdb_check_dir(dir, also, "alertd state", "--storage.path", err) != 0)
+    if (fw_lmdb_env_open(&self->env, dir, 8, S_MAPSIZE, MDB_NOTLS | MDB_NOSYNC, also,
+                         "alertd state", "--storage.path", "alertd", err) != 0)
         return -1;
-    if ((rc = mdb_env_create(&self->env)) != 0)
-        return s_lmdb_fail(err, dir, "env_create", rc);
-    mdb_env_set_maxdbs(self->env, 8);
-    if ((rc = mdb_env_set_mapsize(self->env, S_MAPSIZE)) != 0)
-        goto fail_env;
-    if ((rc = mdb_env_open(self->env, dir, MDB_NOTLS | MDB_NOSYNC, 0644)) != 0) {
-        if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED) {
-            fw_err_set(err,
-                       "data file %s/data.mdb is damaged or not an LMDB database (%s): restore "
-                       "it from a backup, or move the directory away to start empty",
-                       dir, mdb_strerror(rc));
-            goto fail_quiet;
-        }
-        goto fail_env;
-    }
-    int fd;
-    if (mdb_env_get_fd(self->env, &fd) != 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        fw_err_set(err, "storage directory %s is in use by another alertd", dir);
-        goto fail_quiet;
-    }
-    if (fw_lmdb_check_size(self->env, fd, self->dir, err) != 0 ||
-        s_check_format(self, &fresh, err) != 0)
+    if (s_check_format(self, &fresh, err) != 0)
         goto fail_quiet;
     if ((rc = mdb_txn_begin(self->env, NULL, 0, &txn)) != 0)
         goto fail_env;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "fw_mem.h"
@@ -86,4 +87,52 @@ fw_lmdb_check_size(MDB_env *env, int fd, const char *dir, fw_err_t *err)
                "restore it from a backup, or move the directory away to start empty",
                dir, (long long)fs.st_size, (unsigned long long)need);
     return -1;
+}
+
+int
+fw_lmdb_env_open(MDB_env **env, const char *dir, unsigned maxdbs, size_t mapsize, unsigned flags,
+                 const char *const *also, const char *what, const char *flag, const char *daemon,
+                 fw_err_t *err)
+{
+    *env = NULL;
+    if (fw_lmdb_mkdir_p(dir) != 0) {
+        fw_err_set(err, "cannot create storage directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (fw_lmdb_check_dir(dir, also, what, flag, err) != 0)
+        return -1;
+    MDB_env *e;
+    int rc = mdb_env_create(&e);
+    if (rc != 0) {
+        fw_err_set(err, "lmdb env_create in %s: %s", dir, mdb_strerror(rc));
+        return -1;
+    }
+    mdb_env_set_maxdbs(e, maxdbs);
+    if ((rc = mdb_env_set_mapsize(e, mapsize)) == 0 &&
+        (rc = mdb_env_open(e, dir, flags, 0644)) != 0 &&
+        (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED)) {
+        fw_err_set(err,
+                   "data file %s/data.mdb is damaged or not an LMDB database (%s): restore it "
+                   "from a backup, or move the directory away to start empty",
+                   dir, mdb_strerror(rc));
+        mdb_env_close(e);
+        return -1;
+    }
+    if (rc != 0) {
+        fw_err_set(err, "lmdb open in %s: %s", dir, mdb_strerror(rc));
+        mdb_env_close(e);
+        return -1;
+    }
+    int fd;
+    if (mdb_env_get_fd(e, &fd) != 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        fw_err_set(err, "storage directory %s is in use by another %s", dir, daemon);
+        mdb_env_close(e);
+        return -1;
+    }
+    if (fw_lmdb_check_size(e, fd, dir, err) != 0) {
+        mdb_env_close(e); // also releases the flock
+        return -1;
+    }
+    *env = e;
+    return 0;
 }

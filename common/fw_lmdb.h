@@ -27,4 +27,14 @@ int fw_lmdb_check_dir(const char *dir, const char *const *also, const char *what
 // would fault when read. 0 (also when the sizes cannot be read), or -1 with err.
 int fw_lmdb_check_size(MDB_env *env, int fd, const char *dir, fw_err_t *err);
 
+// Make dir (fw_lmdb_mkdir_p), check it (fw_lmdb_check_dir with also, what and flag), and
+// open an environment on it (maxdbs named databases, a map of mapsize bytes, LMDB flags
+// flags) that this process alone holds (an exclusive flock on the data file: "in use by
+// another <daemon>") and whose data file is whole (fw_lmdb_check_size). A file LMDB cannot
+// read is refused saying to restore it or move the directory away. 0 and *env, or -1 with
+// err (nothing left open).
+int fw_lmdb_env_open(MDB_env **env, const char *dir, unsigned maxdbs, size_t mapsize,
+                     unsigned flags, const char *const *also, const char *what, const char *flag,
+                     const char *daemon, fw_err_t *err);
+
 #endif

@@ -119,39 +119,13 @@ s_setup(ruled_state_t *self, MDB_txn *txn, fw_err_t *err)
 int
 ruled_state_open(ruled_state_t *self, const char *dir, fw_err_t *err)
 {
-    int rc, fd;
+    int rc;
     MDB_txn *txn = NULL;
     free(self->dir);
     self->dir = fw_strdup(dir);
-    if (fw_lmdb_mkdir_p(dir) != 0) {
-        fw_err_set(err, "cannot create storage directory %s: %s", dir, strerror(errno));
+    if (fw_lmdb_env_open(&self->env, dir, 4, S_MAPSIZE, MDB_NOTLS | MDB_NOSYNC, NULL, "ruled state",
+                         "--storage.path", "ruled", err) != 0)
         return -1;
-    }
-    if (fw_lmdb_check_dir(dir, NULL, "ruled state", "--storage.path", err) != 0)
-        return -1;
-    if ((rc = mdb_env_create(&self->env)) != 0) {
-        self->env = NULL;
-        return s_fail(err, dir, "env_create", rc);
-    }
-    mdb_env_set_maxdbs(self->env, 4);
-    if ((rc = mdb_env_set_mapsize(self->env, S_MAPSIZE)) != 0)
-        goto fail_rc;
-    if ((rc = mdb_env_open(self->env, dir, MDB_NOTLS | MDB_NOSYNC, 0644)) != 0) {
-        if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED) {
-            fw_err_set(err,
-                       "data file %s/data.mdb is damaged or not an LMDB database (%s): move "
-                       "the directory away to start empty",
-                       dir, mdb_strerror(rc));
-            goto fail;
-        }
-        goto fail_rc;
-    }
-    if (mdb_env_get_fd(self->env, &fd) != 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        fw_err_set(err, "storage directory %s is in use by another ruled", dir);
-        goto fail;
-    }
-    if (fw_lmdb_check_size(self->env, fd, dir, err) != 0)
-        goto fail;
     if ((rc = mdb_txn_begin(self->env, NULL, 0, &txn)) != 0)
         goto fail_rc;
     if (s_setup(self, txn, err) != 0) {
