@@ -152,8 +152,10 @@ fw_promql_expr_destroy(fw_promql_expr_t **self_p)
 // ---------------------------------------------------------------------------------------
 // Parser
 
-void
-fw_promql_eof_error(fw_promql_parser_t *p, int pos)
+// Which delimiters are open at the end of p's tokens: the message Prometheus's lexer gives
+// at the end of input then, or NULL with none open (the parser's own message stands).
+static const char *
+s_eof_open(const fw_promql_parser_t *p)
 {
     // Prometheus's lexer reports the end of input by what is still open: braces first, then
     // parentheses, then a bracket; only with nothing open does the parser's text show
@@ -168,18 +170,24 @@ fw_promql_eof_error(fw_promql_parser_t *p, int pos)
         case T_RBRACK: brack--; break;
         default: break;
         }
-    fw_promql_lex_fail(p, pos, "%s",
-                       brace > 0   ? "unexpected end of input inside braces"
-                       : paren > 0 ? "unclosed left parenthesis"
-                       : brack > 0 ? "unclosed left bracket"
-                                   : "unexpected end of input");
+    return brace > 0   ? "unexpected end of input inside braces"
+           : paren > 0 ? "unclosed left parenthesis"
+           : brack > 0 ? "unclosed left bracket"
+                       : NULL;
+}
+
+void
+fw_promql_eof_error(fw_promql_parser_t *p, int pos)
+{
+    const char *open = s_eof_open(p);
+    fw_promql_lex_fail(p, pos, "%s", open ? open : "unexpected end of input");
 }
 
 void
 fw_promql_unexpected(fw_promql_parser_t *p, const fw_promql_tok_t *t, const char *where,
                      const char *expected)
 {
-    if (t->type == T_EOF) {
+    if (t->type == T_EOF && s_eof_open(p)) {
         fw_promql_eof_error(p, t->pos);
         return;
     }

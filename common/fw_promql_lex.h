@@ -115,9 +115,10 @@ fw_promql_is_kw(const fw_promql_tok_t *t, const char *kw)
     return t->type == T_IDENT && strcasecmp(t->str, kw) == 0;
 }
 
-// The end of input at pos, as Prometheus's lexer names it: "unexpected end of input inside
-// braces", "unclosed left parenthesis", "unclosed left bracket", or, with nothing open,
-// "unexpected end of input".
+// The end of input at pos, as Prometheus's lexer names it when a delimiter is open:
+// "unexpected end of input inside braces", "unclosed left parenthesis", "unclosed left
+// bracket"; with nothing open, "unexpected end of input" (fw_promql_unexpected then gives
+// the parser's message with its context, as Prometheus's parser does).
 void fw_promql_eof_error(fw_promql_parser_t *p, int pos);
 // fw_promql.c: a new node; a child added to e's args (and height); "unexpected <t> in
 // <where>, expected <expected>" at t (where and expected may be NULL); consume a token of
