@@ -250,7 +250,7 @@ void tsdb_store_set_policies(tsdb_store_t *self, const struct tsdb_store_policy 
 // The cutoffs of a retention step: a series is cut at its policy's now_ms - keep_ms, or at
 // cutoff_ms when it matches none; never below floor_ms (retention by size).
 struct tsdb_store_cutoffs {
-    int64_t now_ms;
+    int64_t now_ms;    // INT64_MIN: the policies are not applied
     int64_t cutoff_ms; // INT64_MIN: series without a policy are kept (retention.time 0)
     int64_t floor_ms;  // INT64_MIN: none
 };

@@ -32,7 +32,7 @@ s_cutoff_for(tsdb_store_t *self, MDB_txn *txn, uint64_t id)
     if (self->ret_cut_id == id && id != 0)
         return self->ret_cut_ms;
     int64_t cut = c->cutoff_ms;
-    if (self->n_policies > 0) {
+    if (self->n_policies > 0 && c->now_ms != INT64_MIN) {
         struct fw_labels l = FW_LABELS_INIT;
         if (tsdb_index_labels(&self->ix, txn, id, &l) == 0)
             for (size_t k = 0; k < self->n_policies; k++)
@@ -226,13 +226,9 @@ int
 tsdb_store_delete_before(tsdb_store_t *self, int64_t cutoff_ms, size_t max_deletes, size_t *deleted,
                          fw_err_t *err)
 {
-    size_t n = self->n_policies;
-    self->n_policies = 0; // not applied here
     struct tsdb_store_cutoffs c = {
-        .now_ms = cutoff_ms, .cutoff_ms = cutoff_ms, .floor_ms = INT64_MIN};
-    int rc = tsdb_store_retain(self, &c, max_deletes, deleted, err);
-    self->n_policies = n;
-    return rc;
+        .now_ms = INT64_MIN, .cutoff_ms = cutoff_ms, .floor_ms = INT64_MIN}; // no policies
+    return tsdb_store_retain(self, &c, max_deletes, deleted, err);
 }
 
 int
