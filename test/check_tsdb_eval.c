@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw_flags.h"
 #include "fw_mem.h"
 #include "fw_msg.h"
 #include "fw_promql.h"
@@ -73,21 +74,29 @@ s_load_seq(const char *sel, int64_t step_ms, double a, double b, size_t n)
     free(v);
 }
 
-// Evaluate at t and return the JSON of the data (caller frees), or "error:<rc>:<msg>".
+// Evaluate at t (a range query from t to end by step when step > 0) within lim (may be
+// NULL) and return the JSON of the data (caller frees), or "error:<rc>:<msg>".
 static char *
-s_eval(const char *q, int64_t t)
+s_eval_with(const char *q, int64_t t, int64_t end, int64_t step, const struct tsdb_eval_limit *lim)
 {
     fw_err_t err;
     fw_promql_expr_t *e = fw_promql_parse(q, &err);
     ck_assert_msg(e != NULL, "%s: %s", q, err.msg);
     struct tsdb_eval_result r;
-    int rc = tsdb_eval_instant(s_st, e, t, NULL, &r, &err);
+    int rc = step > 0 ? tsdb_eval_range(s_st, e, t, end, step, lim, &r, &err)
+                      : tsdb_eval_instant(s_st, e, t, lim, &r, &err);
     fw_promql_expr_destroy(&e);
     if (rc != 0)
         return fw_asprintf("error:%d:%s", rc, err.msg);
     char *json = tsdb_api_result_json(&r);
     tsdb_eval_result_clear(&r);
     return json;
+}
+
+static char *
+s_eval(const char *q, int64_t t)
+{
+    return s_eval_with(q, t, t, 0, NULL);
 }
 
 // The single value of a one-element vector result.
@@ -687,6 +696,62 @@ START_TEST(test_tsdb_eval_anchored_smoothed)
 }
 END_TEST
 
+// Delayed name removal (--enable-feature=promql-delayed-name-removal): rate() only marks
+// __name__ for removal, so label_replace and sum by (__name__) still see it, and names go
+// when the query ends; without the feature they go at once (name_label_dropping.test).
+START_TEST(test_tsdb_eval_delayed_name_removal)
+{
+    s_load_seq("metric_total{env=\"1\"}", 5 * MIN_MS, 0, 60, 2);
+    s_load_seq("another_metric_total{env=\"1\"}", 5 * MIN_MS, 60, 60, 2);
+    const struct tsdb_eval_limit delayed = {.delay_names = true};
+    const char *keep = "label_replace(rate({env=\"1\"}[10m]), \"__name__\", \"rate_$1\", "
+                       "\"__name__\", \"(.+)\")";
+    const char *dup = "error:-1:vector cannot contain metrics with the same labelset";
+    char *got = s_eval_with(keep, 10 * MIN_MS, 0, 0, &delayed);
+    ck_assert_str_eq(got, "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":"
+                          "\"rate_another_metric_total\",\"env\":\"1\"},\"value\":[600,\"0.2\"]},"
+                          "{\"metric\":{\"__name__\":\"rate_metric_total\",\"env\":\"1\"},"
+                          "\"value\":[600,\"0.2\"]}]}");
+    free(got);
+    got = s_eval(keep, 10 * MIN_MS); // names gone before label_replace: two {env="1"}
+    ck_assert_str_eq(got, dup);
+    free(got);
+    got = s_eval_with("sum by (__name__) (rate({env=\"1\"}[10m]))", 10 * MIN_MS, 0, 0, &delayed);
+    ck_assert_str_eq(got, dup);
+    free(got);
+    got = s_eval_with("topk(1, -metric_total) or -another_metric_total", 10 * MIN_MS, 0, 0,
+                      &delayed); // or matches without names: one element, its name dropped
+    ck_assert_str_eq(got, "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"env\":\"1\"},"
+                          "\"value\":[600,\"-120\"]}]}");
+    free(got);
+    got = s_eval_with("metric_total > bool 0 or last_over_time(metric_total[1m])", 10 * MIN_MS, 0,
+                      0, &delayed);
+    ck_assert_str_eq(got, "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"env\":\"1\"},"
+                          "\"value\":[600,\"1\"]}]}");
+    free(got);
+    // a range query: series that end with the same labels merge unless two points meet
+    s_load("metric_a", 10 * MIN_MS, 1, (double[]){1});
+    s_load("metric_b", 10 * MIN_MS, 2, (double[]){3, 4});
+    got = s_eval_with("-metric_a or -metric_b", 0, 20 * MIN_MS, 10 * MIN_MS, &delayed);
+    ck_assert_str_eq(got, "{\"resultType\":\"matrix\",\"result\":[{\"metric\":{},"
+                          "\"values\":[[0,\"-1\"],[600,\"-4\"]]}]}");
+    free(got);
+    got = s_eval_with("-metric_a or -metric_b", 0, 20 * MIN_MS, 10 * MIN_MS, NULL);
+    ck_assert_str_eq(got, "{\"resultType\":\"matrix\",\"result\":[{\"metric\":{},"
+                          "\"values\":[[0,\"-1\"],[600,\"-4\"]]}]}");
+    free(got);
+    // the flag: Prometheus's option names; the always-on ones accepted, others refused
+    tsdb_api_t *api = tsdb_api_new(s_st, NULL);
+    fw_err_t err;
+    struct fw_flag_list fl = {{"promql-duration-expr,promql-delayed-name-removal"}, 1};
+    ck_assert_int_eq(tsdb_api_set_features(api, &fl, &err), 0);
+    fl = (struct fw_flag_list){{"promql-experimental-functions", "native-histograms"}, 2};
+    ck_assert_int_eq(tsdb_api_set_features(api, &fl, &err), -1);
+    ck_assert_str_eq(err.msg, "--enable-feature: option \"native-histograms\" not supported");
+    tsdb_api_destroy(&api);
+}
+END_TEST
+
 Suite *
 tsdb_eval_suite(void)
 {
@@ -711,6 +776,7 @@ tsdb_eval_suite(void)
     tcase_add_test(tc, test_tsdb_eval_max_samples);
     tcase_add_test(tc, test_tsdb_eval_anchored_smoothed);
     tcase_add_test(tc, test_tsdb_eval_info);
+    tcase_add_test(tc, test_tsdb_eval_delayed_name_removal);
     suite_add_tcase(s, tc);
     return s;
 }

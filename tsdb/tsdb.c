@@ -872,7 +872,8 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
     tsdb_api_set_limits(self->api,
                         &(struct tsdb_api_limits){opts->query_timeout_ms, opts->query_max_samples,
                                                   (int)opts->query_max_concurrency});
-    if (tsdb_api_set_query_log(self->api, self->cfg.global.query_log_file, &err) != 0) {
+    if (tsdb_api_set_features(self->api, &opts->features, &err) != 0 ||
+        tsdb_api_set_query_log(self->api, self->cfg.global.query_log_file, &err) != 0) {
         fw_error("tsdb.start.fail", "err=\"%s\"", err.msg);
         goto fail;
     }

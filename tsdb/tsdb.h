@@ -39,6 +39,7 @@ struct tsdb_opts {
     int64_t query_timeout_ms;      // --query.timeout
     int64_t query_max_samples;     // --query.max-samples
     int64_t query_max_concurrency; // --query.max-concurrency
+    struct fw_flag_list features;  // --enable-feature (tsdb_api_set_features)
 
     // /api/v1/targets, asked of the scrapers (tsdb_targets.h)
     const char *scraper_urls;   // --scraper.url: comma-separated base URLs ("": none)

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fw_flags.h"
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_promql.h"
@@ -304,6 +305,35 @@ tsdb_api_set_limits(tsdb_api_t *self, const struct tsdb_api_limits *limits)
 }
 
 int
+tsdb_api_set_features(tsdb_api_t *self, const struct fw_flag_list *features, fw_err_t *err)
+{
+    static const char *const always_on[] = {"promql-experimental-functions", "promql-duration-expr",
+                                            "promql-extended-range-selectors",
+                                            "promql-binop-fill-modifiers"};
+    for (size_t k = 0; features && k < features->n; k++) {
+        const char *p = features->items[k];
+        while (p) {
+            const char *comma = strchr(p, ',');
+            size_t len = comma ? (size_t)(comma - p) : strlen(p);
+            bool known = len == 0;
+            if (len == strlen("promql-delayed-name-removal") &&
+                strncmp(p, "promql-delayed-name-removal", len) == 0) {
+                self->delay_names = known = true;
+                fw_info("tsdb.feature", "option=promql-delayed-name-removal");
+            }
+            for (size_t j = 0; j < sizeof(always_on) / sizeof(*always_on); j++)
+                known |= strlen(always_on[j]) == len && strncmp(p, always_on[j], len) == 0;
+            if (!known) {
+                fw_err_set(err, "--enable-feature: option \"%.*s\" not supported", (int)len, p);
+                return -1;
+            }
+            p = comma ? comma + 1 : NULL;
+        }
+    }
+    return 0;
+}
+
+int
 tsdb_api_set_query_log(tsdb_api_t *self, const char *path, fw_err_t *err)
 {
     return tsdb_api_querylog_open(self->qlog, path, err);
@@ -448,7 +478,8 @@ tsdb_api_query_json(tsdb_api_t *self, const struct tsdb_api_query *q, const char
         fw_err_set(&err, "query timed out in query queue");
         s_count_limit(self, "queue_timeout");
     } else {
-        struct tsdb_eval_limit limit = {deadline, q->cancel, self->limits.max_samples, &stats};
+        struct tsdb_eval_limit limit = {deadline, q->cancel, self->limits.max_samples, &stats,
+                                        self->delay_names};
         t_in = s_mono_us();
         rc = q->range ? tsdb_eval_range(self->store, e, q->start_ms, q->end_ms, q->step_ms, &limit,
                                         &r, &err)

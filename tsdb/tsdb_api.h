@@ -63,6 +63,15 @@ void tsdb_api_destroy(tsdb_api_t **self_p);
 // Set the query limits (before the first query; NULL: the defaults).
 void tsdb_api_set_limits(tsdb_api_t *self, const struct tsdb_api_limits *limits);
 
+// Take the PromQL options of --enable-feature (each item a comma-separated list, as
+// Prometheus's flag): promql-delayed-name-removal turns Prometheus 3's delayed removal of
+// __name__ on (tsdb_eval_limit); promql-experimental-functions, promql-duration-expr,
+// promql-extended-range-selectors and promql-binop-fill-modifiers are always on and
+// accepted as no-ops. Any other option is refused: -1 with err naming it ("not
+// supported"), else 0. Before the first query.
+struct fw_flag_list;
+int tsdb_api_set_features(tsdb_api_t *self, const struct fw_flag_list *features, fw_err_t *err);
+
 // Log every query evaluated to path from now on (global.query_log_file; NULL or "": none),
 // reopening it when it is the same file (a reload). 0, or -1 with err (Prometheus's "can't
 // create json log file: ..."; the log before stays). Thread-safe.

@@ -39,6 +39,7 @@ struct tsdb_api {
 
     // the query limits (tsdb_api_set_limits, before the first query, then read-only)
     struct tsdb_api_limits limits;
+    bool delay_names;          // --enable-feature=promql-delayed-name-removal
     tsdb_gate_t *gate;         // owned: --query.max-concurrency
     tsdb_api_querylog_t *qlog; // owned: global.query_log_file
 };

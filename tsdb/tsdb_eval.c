@@ -67,10 +67,11 @@ s_subquery(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, struct tsdb
             if (si == SIZE_MAX) {
                 si = m->len;
                 tsdb_eval_ctx_grow(c, (void **)&m->items, &m->cap, m->len + 1, sizeof(*m->items));
-                m->items[m->len++] = (struct tsdb_eval_ser){el->ls, NULL, 0};
+                m->items[m->len++] = (struct tsdb_eval_ser){el->ls, NULL, 0, false};
                 tsdb_eval_ctx_tab_put(c, &tab, el->ls, si);
             }
             m->items[si].len++;
+            m->items[si].drop |= el->drop;
             tsdb_eval_ctx_grow(c, (void **)&pts, &cap_pts, n_pts + 1, sizeof(*pts));
             pts[n_pts++] = (struct s_point){si, ts, el->v};
         }
@@ -136,7 +137,7 @@ tsdb_eval_node(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, struct 
             for (size_t k = 0; k < out->vec.len; k++) {
                 struct tsdb_eval_elem *el = &out->vec.items[k];
                 el->v = -el->v;
-                el->ls = tsdb_eval_ctx_drop_name(c, el->ls);
+                tsdb_eval_ctx_unname(c, &el->ls, &el->drop);
             }
         break;
     case FW_PQ_CALL: rc = tsdb_eval_func_call(c, e, t, out); break;
@@ -286,6 +287,35 @@ s_result_add(struct tsdb_eval_result *out, size_t *cap, const struct tsdb_eval_l
     return s;
 }
 
+// The labels the answer v of an instant query ends with: the metadata labels marked for
+// removal go (delayed name removal), and then no two elements or series may have the same
+// labels (Prometheus's "vector cannot contain metrics with the same labelset"; interned
+// sets are equal when their pointers are). 0, or -1 with the error recorded.
+static int
+s_final_labels(tsdb_eval_ctx_t *c, struct tsdb_eval_val *v)
+{
+    size_t n = v->type == FW_PQ_VECTOR ? v->vec.len : v->type == FW_PQ_MATRIX ? v->mat.len : 0;
+    struct tsdb_eval_tab tab;
+    tsdb_eval_ctx_tab_init(c, &tab, n);
+    int rc = 0;
+    for (size_t k = 0; k < n && rc == 0; k++) {
+        const struct tsdb_eval_lset **ls;
+        if (v->type == FW_PQ_VECTOR) {
+            ls = &v->vec.items[k].ls;
+            *ls = tsdb_eval_ctx_final(c, *ls, v->vec.items[k].drop);
+        } else {
+            ls = &v->mat.items[k].ls;
+            *ls = tsdb_eval_ctx_final(c, *ls, v->mat.items[k].drop);
+        }
+        if (tsdb_eval_ctx_tab_get(&tab, *ls) != SIZE_MAX)
+            rc = tsdb_eval_ctx_fail(c, "vector cannot contain metrics with the same labelset");
+        else
+            tsdb_eval_ctx_tab_put(c, &tab, *ls, k);
+    }
+    tsdb_eval_ctx_tab_free(c, &tab);
+    return rc;
+}
+
 int
 tsdb_eval_instant(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t t_ms,
                   const struct tsdb_eval_limit *limit, struct tsdb_eval_result *out, fw_err_t *err)
@@ -300,6 +330,11 @@ tsdb_eval_instant(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t t_ms,
         rc = c.rc ? c.rc : -1;
         s_close(&c);
         return rc;
+    }
+    if (s_final_labels(&c, &v) != 0) {
+        tsdb_eval_ctx_val_clear(&c, &v);
+        s_close(&c);
+        return -1;
     }
     out->type = v.type;
     out->t_ms = t_ms;
@@ -338,13 +373,6 @@ tsdb_eval_instant(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t t_ms,
         (top->kind == FW_PQ_AGG && (top->agg == FW_PQ_AGG_TOPK || top->agg == FW_PQ_AGG_BOTTOMK));
     if (out->len > 1 && !ordered)
         qsort(out->series, out->len, sizeof(*out->series), s_series_cmp);
-    if (!ordered && (out->type == FW_PQ_VECTOR || out->type == FW_PQ_MATRIX))
-        for (size_t k = 1; k < out->len; k++)
-            if (fw_labels_cmp(&out->series[k - 1].labels, &out->series[k].labels) == 0) {
-                fw_err_set(err, "vector cannot contain metrics with the same labelset");
-                tsdb_eval_result_clear(out);
-                return -1;
-            }
     return 0;
 }
 
@@ -386,11 +414,14 @@ tsdb_eval_range(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t start_ms
         }
         for (size_t k = 0; k < v.vec.len; k++) {
             const struct tsdb_eval_elem *el = &v.vec.items[k];
-            size_t si = tsdb_eval_ctx_tab_get(&tab, el->ls);
+            // series that end with the same labels are one, unless two points meet (as
+            // Prometheus merges them after delayed name removal)
+            const struct tsdb_eval_lset *ls = tsdb_eval_ctx_final(&c, el->ls, el->drop);
+            size_t si = tsdb_eval_ctx_tab_get(&tab, ls);
             if (si == SIZE_MAX) {
                 si = out->len;
-                s_result_add(out, &cap, el->ls, NULL, 0);
-                tsdb_eval_ctx_tab_put(&c, &tab, el->ls, si);
+                s_result_add(out, &cap, ls, NULL, 0);
+                tsdb_eval_ctx_tab_put(&c, &tab, ls, si);
             }
             struct tsdb_eval_series *s = &out->series[si];
             if (s->len > 0 && s->pts[s->len - 1].t_ms == t) {

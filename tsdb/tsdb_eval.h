@@ -76,6 +76,11 @@ struct tsdb_eval_limit {
     const atomic_bool *cancel;     // borrowed; must outlive the evaluation
     int64_t max_samples;           // 0: none
     struct tsdb_eval_stats *stats; // borrowed, may be NULL: filled when the evaluation ends
+    bool delay_names; // not a limit but how names go: Prometheus 3's delayed name removal
+                      // (--enable-feature=promql-delayed-name-removal): a function or
+                      // operator only marks __name__ (with __type__ and __unit__) for
+                      // removal, label functions and aggregations still see it, and it
+                      // goes when the query ends
 };
 
 #define TSDB_EVAL_TOO_MANY_SAMPLES                                                                 \

@@ -19,6 +19,7 @@ struct s_group {
     double v, comp, mean;
     size_t count;
     struct tsdb_eval_math_avg avg;
+    bool drop; // some member's name removal is delayed: so is the group's (by (__name__))
 };
 
 struct s_member {
@@ -111,8 +112,8 @@ s_members(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, double param
             tsdb_eval_ctx_grow(c, (void **)&vals, &cap_v, n, sizeof(*vals));
             for (size_t j = 0; j < n; j++)
                 vals[j] = gm[j].el.v;
-            tsdb_eval_ctx_push(c, &out->vec, groups[g].ls, t,
-                               tsdb_eval_math_quantile(param, vals, n));
+            tsdb_eval_ctx_push_drop(c, &out->vec, groups[g].ls, t,
+                                    tsdb_eval_math_quantile(param, vals, n), groups[g].drop);
             continue;
         }
         if (isnan(param) || param < 1)
@@ -121,7 +122,7 @@ s_members(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, double param
         if (e->agg != FW_PQ_AGG_LIMITK) // limitk: the first k in input order
             qsort(gm, n, sizeof(*gm), e->agg == FW_PQ_AGG_TOPK ? s_elem_cmp_desc : s_elem_cmp_asc);
         for (size_t j = 0; j < k; j++)
-            tsdb_eval_ctx_push(c, &out->vec, gm[j].el.ls, t, gm[j].el.v);
+            tsdb_eval_ctx_push_drop(c, &out->vec, gm[j].el.ls, t, gm[j].el.v, gm[j].el.drop);
     }
     tsdb_eval_ctx_release(c, (void **)&off, &cap_off, sizeof(*off));
     tsdb_eval_ctx_release(c, (void **)&sorted, &cap_s, sizeof(*sorted));
@@ -175,7 +176,8 @@ s_limit_ratio(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, double r
     for (size_t k = 0; k < in->len; k++) {
         double off = (double)s_prom_hash(c, in->items[k].ls) / 18446744073709551615.0;
         if ((r >= 0 && off < r) || (r < 0 && off >= 1.0 + r))
-            tsdb_eval_ctx_push(c, &out->vec, in->items[k].ls, t, in->items[k].v);
+            tsdb_eval_ctx_push_drop(c, &out->vec, in->items[k].ls, t, in->items[k].v,
+                                    in->items[k].drop);
     }
 }
 
@@ -279,6 +281,7 @@ tsdb_eval_agg(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, struct t
             groups[gi].v = el->v;
             tsdb_eval_ctx_tab_put(c, &tab, key, gi);
         }
+        groups[gi].drop |= el->drop;
         if (members) {
             tsdb_eval_ctx_grow(c, (void **)&m, &cap_m, nm + 1, sizeof(*m));
             m[nm++] = (struct s_member){gi, *el};
@@ -301,7 +304,7 @@ tsdb_eval_agg(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, struct t
             case FW_PQ_AGG_STDDEV: v = sqrt(g->v / (double)g->count); break;
             default: break;
             }
-            tsdb_eval_ctx_push(c, &out->vec, g->ls, t, v);
+            tsdb_eval_ctx_push_drop(c, &out->vec, g->ls, t, v, g->drop);
         }
     }
     tsdb_eval_ctx_tab_free(c, &tab);

@@ -49,6 +49,15 @@ s_drops_name(const fw_promql_expr_t *e)
     return e->return_bool || !fw_promql_binop_is_comparison(e->op);
 }
 
+// Whether the result labels of vector matching lose the metadata labels at once: always for
+// arithmetic (Prometheus drops them there even with delayed name removal), for `bool`
+// comparisons unless their removal is delayed.
+static bool
+s_drops_name_now(const tsdb_eval_ctx_t *c, const fw_promql_expr_t *e)
+{
+    return !fw_promql_binop_is_comparison(e->op) || (e->return_bool && !c->delay_names);
+}
+
 // The matching signature of ls under e's on/ignoring.
 static const struct tsdb_eval_lset *
 s_sig(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, const struct tsdb_eval_lset *ls)
@@ -66,7 +75,7 @@ s_result_labels(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, const struct tsdb
     if (r)
         return r;
     struct fw_labels v = tsdb_eval_ctx_view(c, m->labels.len + e->n_include);
-    bool drop = s_drops_name(e);
+    bool drop = s_drops_name_now(c, e);
     for (size_t k = 0; k < m->labels.len; k++) {
         const char *nm = m->labels.items[k].name;
         if (drop && tsdb_eval_ctx_is_metadata(nm))
@@ -105,12 +114,14 @@ s_set_op(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, const struct tsdb_eval_v
             tsdb_eval_ctx_tab_put(c, &lt, s, k);
         bool in_r = tsdb_eval_ctx_tab_get(&rt, s) != SIZE_MAX;
         if (e->op == FW_PQ_OR || (e->op == FW_PQ_AND) == in_r)
-            tsdb_eval_ctx_push(c, &out->vec, l->items[k].ls, l->items[k].t, l->items[k].v);
+            tsdb_eval_ctx_push_drop(c, &out->vec, l->items[k].ls, l->items[k].t, l->items[k].v,
+                                    l->items[k].drop);
     }
     if (e->op == FW_PQ_OR)
         for (size_t k = 0; k < r->len; k++)
             if (tsdb_eval_ctx_tab_get(&lt, s_sig(c, e, r->items[k].ls)) == SIZE_MAX)
-                tsdb_eval_ctx_push(c, &out->vec, r->items[k].ls, r->items[k].t, r->items[k].v);
+                tsdb_eval_ctx_push_drop(c, &out->vec, r->items[k].ls, r->items[k].t, r->items[k].v,
+                                        r->items[k].drop);
     tsdb_eval_ctx_tab_free(c, &rt);
     tsdb_eval_ctx_tab_free(c, &lt);
     return 0;
@@ -124,13 +135,14 @@ struct s_matching {
     struct tsdb_eval_tab matched, outt;
 };
 
-// Apply e to the many-side element (mls, mv) and the one-side element (ols, ov) whose
-// matching signature is sig, and push the result unless a comparison drops it. 0, or -1
-// after tsdb_eval_ctx_fail (a one-to-one signature matched twice, a duplicate output).
+// Apply e to the many-side element (mls, mv; mdrop its delayed name removal) and the
+// one-side element (ols, ov) whose matching signature is sig, and push the result unless a
+// comparison drops it. 0, or -1 after tsdb_eval_ctx_fail (a one-to-one signature matched
+// twice, a duplicate output).
 static int
 s_match(tsdb_eval_ctx_t *c, struct s_matching *mt, const struct tsdb_eval_lset *sig,
-        const struct tsdb_eval_lset *mls, double mv, const struct tsdb_eval_lset *ols, double ov,
-        struct tsdb_eval_val *out)
+        const struct tsdb_eval_lset *mls, double mv, bool mdrop, const struct tsdb_eval_lset *ols,
+        double ov, struct tsdb_eval_val *out)
 {
     const fw_promql_expr_t *e = mt->e;
     double vl = mt->swap ? ov : mv, vr = mt->swap ? mv : ov;
@@ -154,8 +166,10 @@ s_match(tsdb_eval_ctx_t *c, struct s_matching *mt, const struct tsdb_eval_lset *
                                          "ensure unique matches");
         tsdb_eval_ctx_tab_put(c, &mt->outt, ls, 0);
     }
+    // a filtering comparison keeps the many side's labels as they were, a pending removal too
     if (keep)
-        tsdb_eval_ctx_push(c, &out->vec, ls, mt->t, v);
+        tsdb_eval_ctx_push_drop(c, &out->vec, ls, mt->t, v,
+                                c->delay_names && (e->return_bool || mdrop));
     return 0;
 }
 
@@ -251,9 +265,10 @@ s_vector_vector(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
         if (oi != SIZE_MAX) {
             if (used)
                 used[oi] = true;
-            rc = s_match(c, &mt, s, me->ls, me->v, one->items[oi].ls, one->items[oi].v, out);
+            rc = s_match(c, &mt, s, me->ls, me->v, me->drop, one->items[oi].ls, one->items[oi].v,
+                         out);
         } else if (e->fill_r) {
-            rc = s_match(c, &mt, s, me->ls, me->v, s, e->fill_rv, out);
+            rc = s_match(c, &mt, s, me->ls, me->v, me->drop, s, e->fill_rv, out);
         }
     }
     for (size_t k = 0; used && k < one->len && rc == 0; k++) {
@@ -262,7 +277,7 @@ s_vector_vector(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
         const struct tsdb_eval_lset *s = s_sig(c, e, one->items[k].ls);
         if (e->card == FW_PQ_CARD_ONE_TO_ONE && tsdb_eval_ctx_tab_get(&mt.matched, s) != SIZE_MAX)
             continue;
-        rc = s_match(c, &mt, s, s, e->fill_lv, one->items[k].ls, one->items[k].v, out);
+        rc = s_match(c, &mt, s, s, e->fill_lv, false, one->items[k].ls, one->items[k].v, out);
     }
 out:
     tsdb_eval_ctx_release(c, (void **)&used, &cap_used, sizeof(*used));
@@ -308,8 +323,11 @@ tsdb_eval_binop(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, struct
             }
             if (!keep)
                 continue;
-            vec->items[w++] =
-                (struct tsdb_eval_elem){drop ? tsdb_eval_ctx_drop_name(c, el.ls) : el.ls, t, v};
+            if (drop)
+                tsdb_eval_ctx_unname(c, &el.ls, &el.drop);
+            el.t = t;
+            el.v = v;
+            vec->items[w++] = el;
         }
         vec->len = w;
         out->type = FW_PQ_VECTOR;

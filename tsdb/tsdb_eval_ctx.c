@@ -42,6 +42,7 @@ tsdb_eval_ctx_open(tsdb_eval_ctx_t *c, tsdb_store_t *store, int64_t start, int64
     c->deadline = limit ? limit->deadline_mono_ms : 0;
     c->cancel = limit ? limit->cancel : NULL;
     c->max_samples = limit ? limit->max_samples : 0;
+    c->delay_names = limit && limit->delay_names;
     c->stats_out = limit ? limit->stats : NULL;
     c->err = err;
     c->rd = tsdb_store_reader_new(store, err);
@@ -506,12 +507,28 @@ tsdb_eval_ctx_release(tsdb_eval_ctx_t *c, void **items, size_t *cap, size_t elem
 // Values
 
 void
-tsdb_eval_ctx_push(tsdb_eval_ctx_t *c, struct tsdb_eval_vec *v, const struct tsdb_eval_lset *ls,
-                   int64_t t, double val)
+tsdb_eval_ctx_push_drop(tsdb_eval_ctx_t *c, struct tsdb_eval_vec *v,
+                        const struct tsdb_eval_lset *ls, int64_t t, double val, bool drop)
 {
     if (v->len == v->cap)
         tsdb_eval_ctx_grow(c, (void **)&v->items, &v->cap, v->len + 1, sizeof(*v->items));
-    v->items[v->len++] = (struct tsdb_eval_elem){ls, t, val};
+    v->items[v->len++] = (struct tsdb_eval_elem){ls, t, val, drop};
+}
+
+void
+tsdb_eval_ctx_push(tsdb_eval_ctx_t *c, struct tsdb_eval_vec *v, const struct tsdb_eval_lset *ls,
+                   int64_t t, double val)
+{
+    tsdb_eval_ctx_push_drop(c, v, ls, t, val, false);
+}
+
+void
+tsdb_eval_ctx_push_unnamed(tsdb_eval_ctx_t *c, struct tsdb_eval_vec *v,
+                           const struct tsdb_eval_lset *ls, int64_t t, double val)
+{
+    bool drop = false;
+    tsdb_eval_ctx_unname(c, &ls, &drop);
+    tsdb_eval_ctx_push_drop(c, v, ls, t, val, drop);
 }
 
 void

@@ -138,7 +138,7 @@ tsdb_eval_fn_timestamp(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
         struct tsdb_eval_elem *el = &out->vec.items[k];
         el->v = (double)el->t / 1000.0;
         el->t = t;
-        el->ls = tsdb_eval_ctx_drop_name(c, el->ls);
+        tsdb_eval_ctx_unname(c, &el->ls, &el->drop);
     }
     return 0;
 }
@@ -169,7 +169,9 @@ s_call_elem(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, tsdb_eval_
         struct tsdb_eval_elem el = vec->items[k];
         if (!fn(&el.v, p))
             continue;
-        vec->items[w++] = (struct tsdb_eval_elem){tsdb_eval_ctx_drop_name(c, el.ls), t, el.v};
+        tsdb_eval_ctx_unname(c, &el.ls, &el.drop);
+        el.t = t;
+        vec->items[w++] = el;
     }
     vec->len = w;
     out->vec = *vec;
@@ -210,8 +212,10 @@ s_call_range(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, tsdb_eval
         a.len = s->len;
         if (!fn(&a, &v))
             continue;
-        tsdb_eval_ctx_push(c, &out->vec, keep_name ? s->ls : tsdb_eval_ctx_drop_name(c, s->ls), t,
-                           v);
+        if (keep_name)
+            tsdb_eval_ctx_push_drop(c, &out->vec, s->ls, t, v, s->drop);
+        else
+            tsdb_eval_ctx_push_unnamed(c, &out->vec, s->ls, t, v);
     }
     tsdb_eval_ctx_release(c, (void **)&a.scratch, &a.scratch_cap, sizeof(double));
     return c->rc == 0 ? 0 : -1;

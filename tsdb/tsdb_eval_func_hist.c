@@ -134,12 +134,12 @@ s_split(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, const fw_promql_expr_t *a
     tsdb_eval_ctx_grow(c, (void **)&h->sorted, &h->cap_s, nb, sizeof(*h->sorted));
     for (size_t k = 0; k < nb; k++)
         h->sorted[h->end[b[k].group]++] = b[k];
-    // now end[g] is where histogram g ends; output labels drop __name__
+    // now end[g] is where histogram g ends; output labels drop __name__ (now or, delayed,
+    // when the query ends: tsdb_eval_ctx_push_unnamed)
     tsdb_eval_ctx_grow(c, (void **)&h->names, &h->cap_n, h->n + 1, sizeof(*h->names));
     for (size_t g = 0; g < h->n; g++) {
         const char *name = fw_labels_get(&h->groups[g]->labels, "__name__");
         h->names[g] = name ? name : "";
-        h->groups[g] = tsdb_eval_ctx_drop_name(c, h->groups[g]);
     }
     tsdb_eval_ctx_tab_free(c, &tab);
     tsdb_eval_ctx_release(c, (void **)&b, &cap_b, sizeof(*b));
@@ -382,7 +382,7 @@ tsdb_eval_fn_histogram_quantile(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, i
         from = h.end[g];
         if (!isnan(q) && q >= 0 && q <= 1)
             s_check_monotonic(c, e->args[1], h.names[g], t, b, n);
-        tsdb_eval_ctx_push(c, &out->vec, h.groups[g], t, s_bucket_quantile(q, b, n));
+        tsdb_eval_ctx_push_unnamed(c, &out->vec, h.groups[g], t, s_bucket_quantile(q, b, n));
     }
     s_hists_free(c, &h);
     return 0;
@@ -400,8 +400,8 @@ tsdb_eval_fn_histogram_fraction(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, i
         struct s_bucket *b = h.sorted + from;
         size_t n = s_prepare(b, h.end[g] - from);
         from = h.end[g];
-        tsdb_eval_ctx_push(c, &out->vec, h.groups[g], t,
-                           s_bucket_fraction(args[0].scalar, args[1].scalar, b, n));
+        tsdb_eval_ctx_push_unnamed(c, &out->vec, h.groups[g], t,
+                                   s_bucket_fraction(args[0].scalar, args[1].scalar, b, n));
     }
     s_hists_free(c, &h);
     return 0;
@@ -445,7 +445,7 @@ tsdb_eval_fn_histogram_quantiles(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, 
                 if (memo)
                     tsdb_eval_ctx_memo_put(c, e, hg, e->args[k], ls);
             }
-            tsdb_eval_ctx_push(c, &out->vec, ls, t, s_bucket_quantile(q, b, n));
+            tsdb_eval_ctx_push_unnamed(c, &out->vec, ls, t, s_bucket_quantile(q, b, n));
         }
     }
     s_hists_free(c, &h);

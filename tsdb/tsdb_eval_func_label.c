@@ -12,8 +12,9 @@
 #include "fw_regex.h"
 #include "tsdb_eval_int.h"
 
-// A key for "this node's regex compiled" in the memo (any unique address).
-static const char s_regex_ok;
+// Keys in the memo (any unique addresses): "this node's regex compiled", "the regex matched
+// this set".
+static const char s_regex_ok, s_matched;
 
 // ---------------------------------------------------------------------------------------
 // absent, absent_over_time
@@ -83,9 +84,14 @@ tsdb_eval_fn_label_replace(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_
                 tsdb_eval_ctx_view_set(&v, dst, res);
                 r = tsdb_eval_ctx_intern(c, &v);
                 free(res);
+                tsdb_eval_ctx_memo_put(c, e, el->ls, &s_matched, r);
             }
             tsdb_eval_ctx_memo_put(c, e, el->ls, NULL, r);
         }
+        // a __name__ set here is kept: its delayed removal no longer applies
+        if (el->drop && strcmp(dst, "__name__") == 0 &&
+            tsdb_eval_ctx_memo_get(c, e, el->ls, &s_matched))
+            el->drop = false;
         el->ls = r;
     }
     fw_regex_destroy(&re);
@@ -132,6 +138,8 @@ tsdb_eval_fn_label_join(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t
             tsdb_eval_ctx_memo_put(c, e, el->ls, NULL, r);
         }
         el->ls = r;
+        if (strcmp(dst, "__name__") == 0)
+            el->drop = false;
     }
     tsdb_eval_ctx_release(c, (void **)&joined, &cap, 1);
     out->type = FW_PQ_VECTOR;
@@ -390,7 +398,7 @@ tsdb_eval_fn_info(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
     for (size_t k = 0; k < base->len && rc == 0; k++) {
         const struct tsdb_eval_elem *b = &base->items[k];
         if (s_is_info(sel, b->ls)) {
-            tsdb_eval_ctx_push(c, &out->vec, b->ls, t, b->v);
+            tsdb_eval_ctx_push_drop(c, &out->vec, b->ls, t, b->v, b->drop);
             continue;
         }
         // the joined info samples first: s_info_sig uses the scratch view the result needs
@@ -423,7 +431,7 @@ tsdb_eval_fn_info(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
             }
         }
         if (rc == 0 && (seen > 0 || s_all_match_empty(labels)))
-            tsdb_eval_ctx_push(c, &out->vec, tsdb_eval_ctx_intern(c, &v), t, b->v);
+            tsdb_eval_ctx_push_drop(c, &out->vec, tsdb_eval_ctx_intern(c, &v), t, b->v, b->drop);
     }
     tsdb_eval_ctx_release(c, (void **)&added, &cap_added, sizeof(*added));
     tsdb_eval_ctx_release(c, (void **)&joined, &cap_joined, sizeof(*joined));

@@ -57,6 +57,7 @@ struct tsdb_eval_elem {
     const struct tsdb_eval_lset *ls;
     int64_t t; // the sample's time (timestamp()); the evaluation time for computed elements
     double v;
+    bool drop; // delayed name removal: ls's metadata labels go when the query ends
 };
 
 struct tsdb_eval_vec {
@@ -70,6 +71,7 @@ struct tsdb_eval_ser {
     const struct tsdb_eval_lset *ls;
     const struct fw_sample *pts;
     size_t len;
+    bool drop; // as tsdb_eval_elem's (a subquery of an expression that drops the name)
 };
 
 struct tsdb_eval_mat {
@@ -112,6 +114,7 @@ typedef struct tsdb_eval_ctx {
     int rc;                       // the first error: -1, FW_ETIMEOUT or FW_ESTORE; 0 while fine
     struct tsdb_eval_select *sel; // owned: selector state (tsdb_eval_select.c)
     int64_t q_step;               // a range query's step; 0 for an instant query
+    bool delay_names;             // delayed name removal (tsdb_eval_limit)
     struct tsdb_eval_anno *annos; // owned: warnings and infos so far, distinct
     size_t n_annos, cap_annos;
 
@@ -234,6 +237,25 @@ tsdb_eval_ctx_is_metadata(const char *name)
 // ls without its metadata labels (ls itself when it has none); memoised in ls.
 const struct tsdb_eval_lset *tsdb_eval_ctx_drop_name(tsdb_eval_ctx_t *c,
                                                      const struct tsdb_eval_lset *ls);
+// The metadata labels of a value a function or operator changed go: at once (*ls loses
+// them), or with delayed name removal at the end of the query (*drop set, *ls kept so that
+// later label functions and aggregations still see __name__), as Prometheus 3 does with
+// --enable-feature=promql-delayed-name-removal.
+static inline void
+tsdb_eval_ctx_unname(tsdb_eval_ctx_t *c, const struct tsdb_eval_lset **ls, bool *drop)
+{
+    if (c->delay_names)
+        *drop = true;
+    else
+        *ls = tsdb_eval_ctx_drop_name(c, *ls);
+}
+// The labels an element or series ends the query with: ls without its metadata labels when
+// drop is set.
+static inline const struct tsdb_eval_lset *
+tsdb_eval_ctx_final(tsdb_eval_ctx_t *c, const struct tsdb_eval_lset *ls, bool drop)
+{
+    return drop ? tsdb_eval_ctx_drop_name(c, ls) : ls;
+}
 // Whether name is one of list[0..n).
 bool tsdb_eval_ctx_listed(const char *name, char *const *list, size_t n);
 // The labels of ls that e's label list (e->labels) leaves: with keep (by, on) only the
@@ -267,6 +289,12 @@ void tsdb_eval_ctx_release(tsdb_eval_ctx_t *c, void **items, size_t *cap, size_t
 
 void tsdb_eval_ctx_push(tsdb_eval_ctx_t *c, struct tsdb_eval_vec *v,
                         const struct tsdb_eval_lset *ls, int64_t t, double val);
+// Push an element whose labels are to lose their metadata labels (tsdb_eval_ctx_unname), or
+// keep drop as given (an input's flag handed on).
+void tsdb_eval_ctx_push_unnamed(tsdb_eval_ctx_t *c, struct tsdb_eval_vec *v,
+                                const struct tsdb_eval_lset *ls, int64_t t, double val);
+void tsdb_eval_ctx_push_drop(tsdb_eval_ctx_t *c, struct tsdb_eval_vec *v,
+                             const struct tsdb_eval_lset *ls, int64_t t, double val, bool drop);
 // Clear a value, giving its buffers back to the pool.
 void tsdb_eval_ctx_val_clear(tsdb_eval_ctx_t *c, struct tsdb_eval_val *v);
 

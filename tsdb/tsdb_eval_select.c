@@ -468,7 +468,7 @@ tsdb_eval_select_matrix(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t
             continue;
         if (m->len == m->cap)
             tsdb_eval_ctx_grow(c, (void **)&m->items, &m->cap, m->len + 1, sizeof(*m->items));
-        m->items[m->len++] = (struct tsdb_eval_ser){s->ls, p, len};
+        m->items[m->len++] = (struct tsdb_eval_ser){s->ls, p, len, false};
         c->stats.total_samples += (int64_t)len;
     }
     if (nd->mode == S_ONESHOT) {

@@ -51,6 +51,9 @@ static const struct fw_flag s_flags[] = {
      "maximum number of samples a single query can load into memory; a query over it fails"},
     {"query.max-concurrency", FW_FLAG_INT, offsetof(struct tsdb_opts, query_max_concurrency), "20",
      "maximum number of queries executed concurrently; more wait"},
+    {"enable-feature", FW_FLAG_LIST, offsetof(struct tsdb_opts, features), NULL,
+     "comma-separated PromQL features to enable: promql-delayed-name-removal (the others "
+     "Prometheus 3 keeps behind this flag are always on)"},
     {"zmq.pub-address", FW_FLAG_STR, offsetof(struct tsdb_opts, zmq_pub), FW_ZMQ_TSDB_PUB,
      "bind PUB here (stored sample batches)"},
     {"scraper.url", FW_FLAG_STR, offsetof(struct tsdb_opts, scraper_urls),

@@ -500,6 +500,8 @@ class Tsdb:
                 "--zmq.samples-address=" + self.samples,
                 "--zmq.query-address=tcp://127.0.0.1:%d" % free_port(),
                 "--zmq.pub-address=tcp://127.0.0.1:%d" % free_port(),
+                # upstream's promqltest engine runs with delayed name removal on
+                "--enable-feature=promql-delayed-name-removal",
                 "--log.level=warn"]
         with open(os.path.join(self.dir, "log"), "ab") as log:
             self.proc = subprocess.Popen(args, stdout=log, stderr=log,
