@@ -24,7 +24,11 @@ other times) is not done; the summary says so.
 
 Honesty rules: anything that cannot be run — an unparsable statement, or an eval whose
 data could not be loaded (native histograms, load_with_nhcb conversions, start timestamps,
-names fwpush cannot express) — counts as failing with reason "not run: ...". Files are
+names fwpush cannot express) — counts as failing with reason "not run: ...". Such data is
+left out series by series, and an eval runs only when none of its selectors can match a
+series left out (promql_lang.selectors; when a query cannot be read, it does not run):
+a PromQL answer depends only on the series its selectors match. tsdb runs with
+--enable-feature=promql-delayed-name-removal, as upstream's test engine does. Files are
 spread over two workers (two tsdb processes) to keep the run short on 2 cores; the whole
 run has a time budget after which remaining evals count as "not run: time budget".
 The failure list shows evals that ran and failed before those that were not run.
@@ -57,6 +61,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from promql_lang import (STALE, STR_RE, NotRunnable, expand_values, fmt_labels, is_scalar_line,
+                         label_key, may_select, parse_duration_ms, parse_scalar_line,
+                         selftest, split_series, unquote)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 KNOWN_FILE = os.path.join(HERE, "promql-known-failures.txt")
@@ -68,7 +76,6 @@ COMMIT_TRIES = 400      # x 0.025 s waiting for a pushed load to be committed
 WORKERS = 2
 FAIL_LIST_CAP = 60
 
-STALE = "stale"         # marker object for a staleness NaN in value sequences
 DBL_MIN = 2.2250738585072014e-308
 DBL_MAX = sys.float_info.max
 
@@ -77,186 +84,6 @@ RANGE_MODE_SKIP_RE = re.compile(r"\b(start|end|range|step)\s*\(")
 LEGACY_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 LEGACY_LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
-
-class NotRunnable(Exception):
-    """A statement this runner cannot express; the eval counts as 'not run'."""
-
-
-# ---------------------------------------------------------------------------------------
-# Script language: durations, numbers, series descriptions, value sequences
-
-DUR_UNITS = {"ms": 1, "s": 1000, "m": 60000, "h": 3600000, "d": 86400000,
-             "w": 604800000, "y": 31536000000}
-DUR_RE = re.compile(r"(\d+)(ms|y|w|d|h|m|s)")
-
-
-def parse_duration_ms(text):
-    """Prometheus duration ('1h30m', '0', '-1m') or float seconds, in milliseconds."""
-    s = text.strip()
-    neg = s.startswith("-")
-    if neg:
-        s = s[1:]
-    if re.fullmatch(r"[0-9]+(\.[0-9]*)?", s):
-        ms = int(round(float(s) * 1000))
-    else:
-        pos, ms = 0, 0
-        for m in DUR_RE.finditer(s):
-            if m.start() != pos:
-                break
-            ms += int(m.group(1)) * DUR_UNITS[m.group(2)]
-            pos = m.end()
-        if pos != len(s) or not s:
-            raise NotRunnable("bad duration %r" % text)
-    return -ms if neg else ms
-
-
-def parse_float(tok):
-    """A float as upstream's strconv.ParseFloat accepts it (Inf/NaN any case)."""
-    t = tok.strip().replace("_", "")
-    low = t.lower()
-    if low in ("inf", "+inf", "infinity", "+infinity"):
-        return math.inf
-    if low in ("-inf", "-infinity"):
-        return -math.inf
-    if low in ("nan", "+nan", "-nan"):
-        return math.nan
-    try:
-        if re.fullmatch(r"[-+]?0[xX][0-9a-fA-F.]+([pP][-+]?\d+)?", t):
-            return float.fromhex(t)
-        return float(t)
-    except ValueError:
-        raise NotRunnable("bad number %r" % tok)
-
-
-def parse_scalar_line(text):
-    """A bare number line: Go integer literal with automatic base, else a Go float."""
-    t = text.strip().replace("_", "")
-    m = re.fullmatch(r"([-+]?)(0[xX][0-9a-fA-F]+|0[oO]?[0-7]+|0[bB][01]+|[1-9][0-9]*|0)", t)
-    if m:
-        body = m.group(2)
-        if re.fullmatch(r"0[0-7]+", body):
-            body = "0o" + body[1:]
-        v = float(int(body, 0))
-        return -v if m.group(1) == "-" else v
-    return parse_float(t)
-
-
-def is_scalar_line(text):
-    try:
-        parse_scalar_line(text)
-        return True
-    except NotRunnable:
-        return False
-
-
-def expand_values(text):
-    """Value sequence -> list of float / STALE / None (missing). Histograms raise."""
-    out = []
-    for tok in text.split():
-        if tok.startswith("{{"):
-            raise NotRunnable("native histogram sample")
-        if tok == "_":
-            out.append(None)
-            continue
-        if tok == "stale":
-            out.append(STALE)
-            continue
-        m = re.fullmatch(r"_x(\d+)", tok)
-        if m:
-            out.extend([None] * int(m.group(1)))
-            continue
-        m = re.fullmatch(r"(.+)x(\d+)", tok)
-        if m:
-            head, n = m.group(1), int(m.group(2))
-            cut = next((i for i in range(1, len(head))
-                        if head[i] in "+-" and head[i - 1] not in "eE"), None)
-            if cut is None:   # axN: N+1 copies
-                out.extend([parse_float(head)] * (n + 1))
-                continue
-            # a+bxN / a-bxN: repeated addition like upstream, for bit-identical values
-            cur, step = parse_float(head[:cut]), parse_float(head[cut + 1:])
-            if head[cut] == "-":
-                step = -step
-            out.append(cur)
-            for _ in range(n):
-                cur += step
-                out.append(cur)
-            continue
-        out.append(parse_float(tok))
-    return out
-
-
-def _unquote(s):
-    """A Go double-quoted, single-quoted or back-quoted string literal's value."""
-    if s[0] == "`":
-        return s[1:-1]
-    body = s[1:-1]
-    return re.sub(r"\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[0-7]{3}|.)", _unescape_one, body)
-
-
-def _unescape_one(m):
-    e = m.group(1)
-    table = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
-    if e in table:
-        return table[e]
-    if e[0] in "ux":
-        return chr(int(e[1:], 16))
-    if e[0] in "01234567" and len(e) == 3:
-        return chr(int(e, 8))
-    return e
-
-
-STR_RE = r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`'
-
-
-def split_series(line):
-    """'<series> <rest>' -> (labels dict, rest). Only '=' matchers, as upstream allows."""
-    s = line.strip()
-    labels = {}
-    m = re.match(r"[a-zA-Z_:][a-zA-Z0-9_:]*", s)
-    pos = 0
-    if m:
-        labels["__name__"] = m.group(0)
-        pos = m.end()
-    if pos < len(s) and s[pos] == "{":
-        pos += 1
-        tok_re = re.compile(r"\s*(?:(%s)|([a-zA-Z_][a-zA-Z0-9_]*))\s*" % STR_RE)
-        while True:
-            if re.match(r"\s*}", s[pos:]):
-                pos += re.match(r"\s*}", s[pos:]).end()
-                break
-            t = tok_re.match(s, pos)
-            if not t:
-                raise NotRunnable("cannot parse series %r" % s[:60])
-            pos = t.end()
-            name = _unquote(t.group(1)) if t.group(1) else t.group(2)
-            v = re.match(r"=\s*(%s)\s*" % STR_RE, s[pos:])
-            if v:
-                labels[name] = _unquote(v.group(1))
-                pos += v.end()
-            elif t.group(1) and "__name__" not in labels:
-                labels["__name__"] = name   # {"quoted.metric.name", ...}
-            else:
-                raise NotRunnable("cannot parse series %r" % s[:60])
-            c = re.match(r"\s*,\s*", s[pos:])
-            if c:
-                pos += c.end()
-    elif not m:
-        raise NotRunnable("cannot parse series %r" % s[:60])
-    # an empty label value is the same as no label
-    return {k: v for k, v in labels.items() if v != ""}, s[pos:]
-
-
-def label_key(labels):
-    return tuple(sorted(labels.items()))
-
-
-def fmt_labels(key):
-    d = dict(key)
-    name = d.pop("__name__", "")
-    return name + "{" + ", ".join('%s="%s"' % kv for kv in sorted(d.items())) + "}"
-
-
 # ---------------------------------------------------------------------------------------
 # Test files -> commands
 
@@ -264,7 +91,7 @@ class Load:
     def __init__(self, lineno):
         self.lineno = lineno
         self.lines = []       # exposition lines for fwpush
-        self.unloadable = {}  # metric name -> reason it could not be loaded
+        self.unloadable = {}  # label key of a series not loaded (or "*": none) -> why
 
 
 class Clear:
@@ -314,11 +141,10 @@ def _parse_load(lineno, head, body):
         raise NotRunnable("unknown command %s" % words[0])
     by_series = {}
     for ln, text in body:
-        name = None
+        labels = None
         try:
             if re.search(r"@st\s", text.split("{")[0] + " ") or "@st " in text:
                 labels, _ = split_series(text.replace("@st", "", 1))
-                name = labels.get("__name__", "")
                 raise NotRunnable("start timestamps (@st)")
             labels, rest = split_series(text)
             name = labels.get("__name__", "")
@@ -327,13 +153,18 @@ def _parse_load(lineno, head, body):
                 raise NotRunnable("UTF-8 metric/label name fwpush cannot send")
             values = expand_values(rest)
         except NotRunnable as e:
-            ld.unloadable[name or "?"] = "%s (line %d)" % (e, ln)
+            # the series, when its labels could be read; else nothing of this load counts
+            ld.unloadable[label_key(labels) if labels is not None else "*"] = \
+                "%s (line %d)" % (e, ln)
             continue
         by_series[label_key(labels)] = values   # a repeated series replaces the earlier
         if nhcb:
             base = re.sub(r"_(bucket|count|sum)$", "", name)
-            if base != name:
-                ld.unloadable[base] = "load_with_nhcb histogram conversion (line %d)" % lineno
+            if base != name:   # the native histogram the classic one is converted to
+                nh = {k: v for k, v in labels.items() if k != "le"}
+                nh["__name__"] = base
+                ld.unloadable[label_key(nh)] = \
+                    "load_with_nhcb histogram conversion (line %d)" % lineno
     for key, values in by_series.items():
         d = dict(key)
         name = d.pop("__name__")
@@ -410,7 +241,7 @@ def _parse_eval(lineno, head, body):
                     s = rest[len("string"):].strip()
                     if not re.fullmatch(STR_RE, s):
                         raise NotRunnable("bad expect string")
-                    ev.string = _unquote(s)
+                    ev.string = unquote(s)
                 else:
                     raise NotRunnable("unknown expect line %r" % text[:40])
             elif text.startswith("expected_fail_message"):
@@ -761,15 +592,14 @@ class Deadline:
         return time.monotonic() > self.at
 
 
-def _mentions(query, names):
-    """Names of unloadable series this query may select (conservatively)."""
-    if "*" in names:
-        return names["*"]
-    for name, why in names.items():
-        if re.search(r"(?<![A-Za-z0-9_:])%s(?![A-Za-z0-9_:])" % re.escape(name), query):
+def _selects_unloaded(query, unloadable):
+    """Why query may see a series that was not loaded, or None: it runs only when none of
+    its selectors matches one, since its answer then cannot depend on them."""
+    if "*" in unloadable:
+        return unloadable["*"]
+    for key, why in unloadable.items():
+        if may_select(query, dict(key)):
             return why
-    if names and re.search(r"__name__|(?<![A-Za-z0-9_:)\]}])\{", query):
-        return next(iter(names.values()))
     return None
 
 
@@ -797,8 +627,8 @@ def run_file(path, build, tmpdir, deadline, stop_event):
                     "not run: " + ev.problem
             elif deadline.passed() or stop_event.is_set():
                 reason = "not run: time budget exceeded"
-            elif _mentions(ev.query, unloadable):
-                reason = "not run: data not loaded: " + _mentions(ev.query, unloadable)
+            elif _selects_unloaded(ev.query, unloadable):
+                reason = "not run: data not loaded: " + _selects_unloaded(ev.query, unloadable)
             else:
                 if db is None:
                     db = Tsdb(build, tmpdir)
@@ -849,11 +679,15 @@ def known_reason(why):
     return why.replace("\t", " ")[:160]
 
 
+ST_REASON = ("start timestamps (@st; Prometheus 3's --enable-feature=st-storage and "
+             "use-start-timestamps): floorwatch keeps (time, value) per sample only: its "
+             "chunks, WAL, SAMPLES message and scrape parsers hold no per-sample start time, so "
+             "rate/increase/irate/resets have none to use and start_timestamp() none to return")
 # Failure text -> the reason recorded in the known-failures list (first match wins).
 KNOWN_REASONS = [
     (r"native histogram|load_with_nhcb|histogram points where|histogram sample where",
      "native histograms: floorwatch stores float samples only"),
-    (r"start timestamps", "start timestamps (@st): floorwatch does not store them"),
+    (r"start timestamps", ST_REASON),
     (r"\b(anchored|smoothed)\b", "experimental anchored/smoothed range selectors: not implemented"),
     (r'"fill(_left|_right)?"', "experimental fill()/fill_left()/fill_right() modifiers: not "
      "implemented"),
@@ -864,11 +698,7 @@ KNOWN_REASONS = [
      "experimental duration expressions in ranges and offsets: not implemented"),
 ]
 # Failures of whole files whose cause the failure text does not show.
-KNOWN_FILE_REASONS = {
-    "name_label_dropping.test": "delayed __name__ removal (Prometheus 3 feature flag "
-    "promql-delayed-name-removal): not implemented; floorwatch drops names at once, as "
-    "Prometheus does by default",
-}
+KNOWN_FILE_REASONS = {}
 
 
 def write_known(results, files, add):
@@ -914,6 +744,7 @@ def main(argv):
     update = "--update-known" in argv
     add = "--add" in argv
     picked = [a for a in argv if not a.startswith("-")]
+    selftest()   # which evals may run rests on reading their selectors right
     shared = os.environ.get("SHARED") or os.path.join(REPO, "..", "shared")
     build = os.environ.get("BUILD") or os.path.join(REPO, "build")
     if not os.path.isabs(build):
