@@ -32,6 +32,7 @@
 #include "alertd_json.h"
 #include "alertd_matcher.h"
 #include "alertd_nflog.h"
+#include "alertd_outcome.h"
 #include "alertd_route.h"
 #include "alertd_silence.h"
 #include "alertd_state.h"
@@ -110,12 +111,8 @@ s_count_received(alertd_t *self, size_t firing, size_t resolved)
                        (double)resolved);
 }
 
-// Commit the open state batch (safe from a killed alertd); with sync, have it fsync'd soon
-// off the loop (alertd_state_sync_later), else with the next second's sync. A failure is
-// logged and counted, and alertd carries on from memory (a page is better sent twice than
-// not at all).
-static void
-s_state_commit_locked(alertd_t *self, bool sync)
+void
+alertd_commit_locked(alertd_t *self, bool sync)
 {
     fw_err_t err;
     fw_err_clear(&err);
@@ -175,7 +172,7 @@ alertd_ingest_array(alertd_t *self, const json_t *arr, const char *source, char 
         }
         resolved += s_ingest_locked(self, &a, now);
     }
-    s_state_commit_locked(self, false);
+    alertd_commit_locked(self, false);
     pthread_mutex_unlock(&self->lock);
     s_count_received(self, json_array_size(arr) - bad - resolved, resolved);
     return bad;
@@ -192,7 +189,7 @@ s_ingest_parsed(alertd_t *self, struct alertd_json_alerts *v, int64_t now)
     (void)alertd_state_begin(self->state, NULL);
     for (size_t i = 0; i < v->len; i++)
         resolved += s_ingest_locked(self, &v->items[i], now);
-    s_state_commit_locked(self, false);
+    alertd_commit_locked(self, false);
     pthread_mutex_unlock(&self->lock);
     s_count_received(self, v->len - resolved, resolved);
     alertd_json_alerts_reset(v);
@@ -337,7 +334,7 @@ s_send_notifications(alertd_t *self, json_t *out)
     pthread_mutex_lock(&self->lock);
     (void)alertd_state_begin(self->state, NULL);
     json_array_foreach(out, i, body) alertd_nflog_record(self->nflog, body, results[i], now);
-    s_state_commit_locked(self, false);
+    alertd_commit_locked(self, false);
     pthread_mutex_unlock(&self->lock);
     free(results);
     if (!s_pub_wants(self, "NOTIFY"))
@@ -368,7 +365,7 @@ s_on_flush(zloop_t *loop, int timer_id, void *arg)
         (void)alertd_state_begin(self->state, NULL);
         // The log entries of these notifications are committed before they leave (a killed
         // alertd does not send them again) and fsync'd off the loop.
-        s_state_commit_locked(self, alertd_dispatch_tick(self->dispatch, now, out) > 0);
+        alertd_commit_locked(self, alertd_dispatch_tick(self->dispatch, now, out) > 0);
     }
     pthread_mutex_unlock(&self->lock);
     s_send_notifications(self, out);
@@ -406,38 +403,6 @@ s_arm_flush(alertd_t *self)
     if (self->flush_timer >= 0)
         zloop_timer_end(self->loop, self->flush_timer);
     self->flush_timer = zloop_timer(self->loop, (size_t)(next - now), 1, s_on_flush_timer, self);
-}
-
-// notifyd's outcome of a notification: into the notification log (alertd_nflog_result).
-static int
-s_on_notify_result(zloop_t *loop, zsock_t *sock, void *arg)
-{
-    (void)loop;
-    alertd_t *self = arg;
-    struct fw_msg *msg = NULL;
-    if (fw_zsock_recv(sock, FW_MSG_NOTIFY_RESULT, self->metrics, &msg) < 0)
-        return 0; // rejected, logged and counted
-    const char *id = json_string_value(json_object_get(msg->body, "id"));
-    const char *result = json_string_value(json_object_get(msg->body, "result"));
-    const char *reason = json_string_value(json_object_get(msg->body, "reason"));
-    if (strcmp(result, "delivered") != 0 && strcmp(result, "failed") != 0) {
-        fw_warn("notify.result.reject", "id=%s err=unknown result \"%s\"", id, result);
-        fw_msg_destroy(&msg);
-        return 0;
-    }
-    pthread_mutex_lock(&self->lock);
-    (void)alertd_state_begin(self->state, NULL);
-    int rc = alertd_nflog_result(self->nflog, id, result, reason,
-                                 json_object_get(msg->body, "failed_integrations"));
-    // A failure must survive a restart, or the group would wait for repeat_interval.
-    s_state_commit_locked(self, rc == 0 && result[0] == 'f');
-    pthread_mutex_unlock(&self->lock);
-    if (result[0] == 'f')
-        fw_warn("notify.failed", "id=%s receiver=%s reason=\"%s\" known=%d", id,
-                json_string_value(json_object_get(msg->body, "receiver")), reason ? reason : "",
-                rc == 0);
-    fw_msg_destroy(&msg);
-    return 0;
 }
 
 static int
@@ -501,7 +466,7 @@ s_cluster_merge(void *arg, const char *peer, const json_t *silences, const json_
         taken += rc > 0;
         bad += rc < 0;
     }
-    s_state_commit_locked(self, false);
+    alertd_commit_locked(self, false);
     json_array_foreach(silences, i, j)
     {
         fw_err_clear(&err);
@@ -676,6 +641,7 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
     fw_metrics_set(self->metrics, "fw_alertd_groups", "", (double)groups);
     fw_metrics_set(self->metrics, "fw_alertd_silences", "state=\"active\"", (double)silences);
     s_silences_save(self);
+    alertd_outcome_ask(self, now);
     return 0;
 }
 
@@ -773,7 +739,7 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
     zloop_reader(self->loop, self->wake_pull, s_on_wake, self);
     zloop_reader(self->loop, self->pub, s_on_pub_topics, self);
     zsock_set_subscribe(self->notifyd_sub, "NOTIFY_RESULT");
-    zloop_reader(self->loop, self->notifyd_sub, s_on_notify_result, self);
+    zloop_reader(self->loop, self->notifyd_sub, alertd_outcome_on_result, self);
     zloop_timer(self->loop, 50, 0, s_on_flush, self);
     zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
     if (self->cluster) {

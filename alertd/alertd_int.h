@@ -38,6 +38,9 @@ struct alertd {
     zsock_t *pull, *push, *pub;     // owned (pub is an XPUB: taps' subscriptions in pub_topics)
     struct fw_zsock_topics pub_topics;
     zsock_t *notifyd_sub;           // owned: NOTIFY_RESULT from notifyd's PUB
+    int64_t ask_at;                 // when to ask notifyd about unanswered NOTIFYs next
+    int64_t ask_interval;           // the interval after that ask (alertd_outcome.h)
+    bool answered;                  // a NOTIFY_RESULT arrived since the last ask
     int64_t start_ms;               // when alertd started (notification ids)
     uint64_t notify_seq;            // the last notification id's sequence
     fw_zsock_guard_t *pull_guard;   // owned: counts oversized messages
@@ -66,6 +69,11 @@ size_t alertd_ingest_array(alertd_t *self, const json_t *arr, const char *source
 // (takes the lock): true. False, with nothing ingested, for anything else: the caller then
 // takes alertd_ingest_array, which accepts or rejects it as before.
 bool alertd_ingest_text(alertd_t *self, const char *text, size_t len);
+// Commit the open state batch (safe from a killed alertd); with sync, have it fsync'd soon
+// off the loop (alertd_state_sync_later), else with the next second's sync. A failure is
+// logged and counted, and alertd carries on from memory (a page is better sent twice than
+// not at all). Lock held.
+void alertd_commit_locked(alertd_t *self, bool sync);
 // Write the silences when they changed, fsync'd. Lock held.
 void alertd_save_silences_locked(alertd_t *self);
 

@@ -497,23 +497,24 @@ s_entry_of(alertd_nflog_t *self, const char *receiver, const char *group_key)
     return x;
 }
 
-// Name x (may be NULL) by the notification nid that logged it, not failed.
+// Name x (may be NULL) by the notification nid that logged it, failed or not.
 static void
-s_name(alertd_nflog_t *self, struct s_entry *x, const char *nid)
+s_name(alertd_nflog_t *self, struct s_entry *x, const char *nid, bool failed)
 {
     if (!x)
         return;
     free(x->nid);
     x->nid = fw_strdup(nid);
-    x->e.failed = false;
+    x->e.failed = failed;
     s_entry_put(self, x);
 }
 
 // Name by nid the entries the notification logged (the dispatcher logs them just before):
-// one per config of its arrays, or the receiver's own when it has none.
+// one per config of its arrays, or the receiver's own when it has none; failed when the
+// notification never left.
 static void
 s_name_entries(alertd_nflog_t *self, const json_t *notify, const char *receiver, const char *gk,
-               const char *nid)
+               const char *nid, bool failed)
 {
     const json_t *map = json_object_get(notify, "integrations");
     size_t configs = 0;
@@ -524,12 +525,12 @@ s_name_entries(alertd_nflog_t *self, const json_t *notify, const char *receiver,
             const json_t *i = json_array_get(idx, p);
             char *key = fw_asprintf("%s/%s/%lld", receiver, alertd_nflog_integrations[k][1],
                                     i ? (long long)json_integer_value(i) : (long long)p);
-            s_name(self, s_entry_of(self, key, gk), nid);
+            s_name(self, s_entry_of(self, key, gk), nid, failed);
             free(key);
         }
     }
     if (configs == 0)
-        s_name(self, s_entry_of(self, receiver, gk), nid);
+        s_name(self, s_entry_of(self, receiver, gk), nid, failed);
 }
 
 void
@@ -571,7 +572,8 @@ alertd_nflog_record(alertd_nflog_t *self, const json_t *notify, const char *resu
     const char *nid = json_string_value(json_object_get(notify, "id"));
     if (nid) {
         json_object_set_new(n->j, "id", json_string(nid)); // steals
-        s_name_entries(self, notify, receiver ? receiver : "", gk ? gk : "", nid);
+        s_name_entries(self, notify, receiver ? receiver : "", gk ? gk : "", nid,
+                       strcmp(result, "dropped") == 0);
     }
     s_note_put(self, n);
     s_history_append(self, n);
@@ -594,6 +596,8 @@ alertd_nflog_result(alertd_nflog_t *self, const char *id, const char *result, co
     struct s_note *n = zhashx_lookup(self->by_id, id);
     if (!n)
         return -1;
+    if (strcmp(s_str(n->j, "result"), result) == 0)
+        return 0; // the same outcome again (notifyd re-publishes until acknowledged)
     json_object_set_new(n->j, "result", json_string(result)); // steals
     if (reason && *reason)
         json_object_set_new(n->j, "reason", json_string(reason)); // steals
@@ -663,6 +667,22 @@ alertd_nflog_query(alertd_nflog_t *self, const struct alertd_nflog_filter *f)
     for (struct s_note *n = zlist_first(self->history); n; n = zlist_next(self->history))
         if (s_note_keeps(n, f))
             json_array_append(out, n->j);
+    return out;
+}
+
+json_t *
+alertd_nflog_unanswered(alertd_nflog_t *self, int64_t before, size_t max)
+{
+    json_t *out = json_array();
+    for (struct s_note *n = zlist_first(self->history); n && n->at <= before;
+         n = zlist_next(self->history)) {
+        const json_t *id = json_object_get(n->j, "id");
+        if (json_is_string(id) && strcmp(s_str(n->j, "result"), "sent") == 0) {
+            json_array_append(out, (json_t *)id);
+            if (json_array_size(out) >= max)
+                break;
+        }
+    }
     return out;
 }
 

@@ -74,7 +74,8 @@ size_t alertd_nflog_size(alertd_nflog_t *self);
 // alertd_nflog_result turns "sent" into "delivered" or "failed"). With an "id" the record
 // keeps it (and "reason" once failed) and the entries it logged are named by it: one per
 // config of its arrays ("integrations" gives their indexes; without it, their positions),
-// or the receiver's own when it has none.
+// or the receiver's own when it has none. The entries of a "dropped" notification are
+// marked failed, so the next flush sends it again.
 void alertd_nflog_record(alertd_nflog_t *self, const json_t *notify, const char *result,
                          int64_t now);
 
@@ -83,7 +84,7 @@ void alertd_nflog_record(alertd_nflog_t *self, const json_t *notify, const char 
 // logged (unless a later notification replaced them) are marked failed or not: with
 // `failed` (NOTIFY_RESULT's failed_integrations, "<integration>/<index>" strings; borrowed,
 // may be NULL) only those fail, so the next flush re-sends them alone. Writes into the
-// state's open batch. -1 when no record has that id.
+// state's open batch. The same result again changes nothing. -1 when no record has that id.
 int alertd_nflog_result(alertd_nflog_t *self, const char *id, const char *result,
                         const char *reason, const json_t *failed);
 
@@ -121,5 +122,8 @@ struct alertd_nflog_filter {
 // "alerts":[{"fingerprint","status"}]}.
 json_t *alertd_nflog_query(alertd_nflog_t *self, const struct alertd_nflog_filter *f);
 size_t alertd_nflog_history_size(alertd_nflog_t *self);
+// The ids (a new JSON array of strings, oldest first, at most max) of the records made at or
+// before `before` that are still "sent": notifyd's outcome has not arrived.
+json_t *alertd_nflog_unanswered(alertd_nflog_t *self, int64_t before, size_t max);
 
 #endif

@@ -1,12 +1,14 @@
 /*  notifyd.c — the notifyd daemon class: PULL NOTIFY, hand deliveries to the actor,
-    publish outcomes.
+    publish outcomes until alertd acknowledges them.
 
-    One zloop: s_on_notify reads the PULL socket and turns each integration config of the
-    NOTIFY into one request (notifyd_req) for the delivery actor (notifyd_deliver, HTTP and
-    SMTP alike), s_on_result reads the actor's pipe, s_on_housekeeping (1 Hz) handles SIGHUP and
-   /-/reload (a new config restarts the actor; deliveries in flight at that moment are abandoned and
-   logged as such). Pending deliveries are kept by id so a success can be re-published with its
-   webhook_config.
+    One zloop: s_on_pull reads the PULL socket, where alertd sends NOTIFY (s_on_notify turns
+    each integration config into one request, notifyd_req, for the delivery actor,
+    notifyd_deliver, HTTP and SMTP alike; a NOTIFY whose id is known is not delivered twice)
+    and NOTIFY_ACK (s_on_ack). s_on_result reads the actor's pipe and publishes each NOTIFY's
+    outcome, kept in notifyd_results until acknowledged. s_on_housekeeping (1 Hz) re-publishes
+    unacknowledged outcomes, handles SIGHUP and /-/reload (a new config restarts the actor;
+    deliveries in flight at that moment are abandoned and logged as such). Pending deliveries
+    are kept by id so a success can be re-published with its webhook_config.
 */
 #include <czmq.h>
 #include <string.h>
@@ -27,6 +29,7 @@
 #include "notifyd_email.h"
 #include "notifyd_msteams.h"
 #include "notifyd_pagerduty.h"
+#include "notifyd_results.h"
 #include "notifyd_slack.h"
 #include "notifyd_tmpl.h"
 
@@ -42,6 +45,7 @@ struct notifyd {
     zhashx_t *pending;               // owned: id text -> json_t * (NOTIFY body to publish)
     zhashx_t *owner;                 // owned: id text -> struct s_owner * (its NOTIFY's outcome)
     zhashx_t *outcomes;              // owned: NOTIFY id -> struct s_outcome * (NOTIFY_RESULT due)
+    notifyd_results_t *results;      // owned: outcomes made, re-published until acknowledged
     struct s_outcome *current;       // the outcome of the NOTIFY s_on_notify is handling
     const json_t *delivery;          // borrowed: that NOTIFY's `delivery` settings, or NULL
     const json_t *integrations;      // borrowed: that NOTIFY's `integrations` indexes, or NULL
@@ -132,7 +136,16 @@ s_ikey(const notifyd_t *self, const char *array, const char *integration, size_t
              i ? (long long)json_integer_value(i) : (long long)pos);
 }
 
-// PUBlish NOTIFY_RESULT for o when nothing of it is out any more, and forget it.
+static void
+s_publish_result(void *arg, const json_t *body)
+{
+    notifyd_t *self = arg;
+    struct fw_msg *m = fw_msg_new_json(FW_MSG_NOTIFY_RESULT, json_incref((json_t *)body));
+    (void)fw_msg_send(&m, self->pub, NULL);
+}
+
+// PUBlish NOTIFY_RESULT for o when nothing of it is out any more, keep it until alertd
+// acknowledges it (notifyd_results), and forget o.
 static void
 s_outcome_maybe_done(notifyd_t *self, struct s_outcome *o)
 {
@@ -144,8 +157,8 @@ s_outcome_maybe_done(notifyd_t *self, struct s_outcome *o)
         json_object_set_new(b, "reason", json_string(o->reason)); // steals
     if (o->reason && json_array_size(o->failed) > 0)
         json_object_set(b, "failed_integrations", o->failed);
-    struct fw_msg *m = fw_msg_new_json(FW_MSG_NOTIFY_RESULT, b);
-    (void)fw_msg_send(&m, self->pub, NULL);
+    s_publish_result(self, b);
+    notifyd_results_add(self->results, b, fw_time_now_ms()); // takes b
     zhashx_delete(self->outcomes, o->id);
 }
 
@@ -296,14 +309,34 @@ s_deliver_integrations(notifyd_t *self, const json_t *body)
     }
 }
 
-static int
-s_on_notify(zloop_t *loop, zsock_t *sock, void *arg)
+// A NOTIFY whose id is being delivered, or has an outcome: not delivered again (its outcome
+// is published again). True when msg is such a duplicate.
+static bool
+s_duplicate(notifyd_t *self, const struct fw_msg *msg)
 {
-    (void)loop;
-    notifyd_t *self = arg;
-    struct fw_msg *msg = NULL;
-    if (fw_zsock_recv(sock, FW_MSG_NOTIFY, self->metrics, &msg) < 0)
-        return 0; // rejected, logged and counted
+    const char *nid = json_string_value(json_object_get(msg->body, "id"));
+    if (!nid)
+        return false;
+    const json_t *done = notifyd_results_get(self->results, nid);
+    if (!done && !zhashx_lookup(self->outcomes, nid))
+        return false;
+    fw_warn("notify.duplicate", "id=%s receiver=%s state=%s", nid,
+            json_string_value(json_object_get(msg->body, "receiver")), done ? "done" : "in_flight");
+    fw_metrics_add(self->metrics, "fw_notifyd_duplicates_total", "", 1);
+    if (done) {
+        s_publish_result(self, done);
+        (void)notifyd_results_unack(self->results, nid, fw_time_now_ms());
+    }
+    return true;
+}
+
+static void
+s_on_notify(notifyd_t *self, struct fw_msg *msg)
+{
+    if (s_duplicate(self, msg)) {
+        fw_msg_destroy(&msg);
+        return;
+    }
     const char *receiver = json_string_value(json_object_get(msg->body, "receiver"));
     json_t *payload = json_object_get(msg->body, "payload");
     json_t *configs = json_object_get(msg->body, "webhook_configs");
@@ -350,6 +383,61 @@ s_on_notify(zloop_t *loop, zsock_t *sock, void *arg)
     self->integrations = NULL;
     s_outcome_maybe_done(self, o); // nothing queued (all skipped or failed at once)
     fw_msg_destroy(&msg);
+}
+
+// alertd's NOTIFY_ACK: stop re-publishing what it recorded; answer what it asks about.
+static void
+s_on_ack(notifyd_t *self, struct fw_msg *msg)
+{
+    int64_t now = fw_time_now_ms();
+    size_t i;
+    const json_t *id;
+    json_array_foreach(json_object_get(msg->body, "acked"), i, id)
+    {
+        if (json_is_string(id))
+            (void)notifyd_results_ack(self->results, json_string_value(id), now);
+    }
+    json_array_foreach(json_object_get(msg->body, "unanswered"), i, id)
+    {
+        const char *nid = json_string_value(id);
+        if (!nid || zhashx_lookup(self->outcomes, nid))
+            continue; // in delivery: its outcome comes when it is done
+        const json_t *done = notifyd_results_get(self->results, nid);
+        if (done) {
+            (void)notifyd_results_unack(self->results, nid, now);
+            s_publish_result(self, done);
+            continue;
+        }
+        fw_warn("notify.lost", "id=%s", nid);
+        json_t *b = json_pack("{s:s, s:s, s:s, s:s}", "id", nid, "receiver", "", "result", "failed",
+                              "reason", "notifyd: lost");
+        s_publish_result(self, b);
+        notifyd_results_add(self->results, b, now); // takes b
+    }
+    fw_msg_destroy(&msg);
+}
+
+// The PULL socket carries alertd's NOTIFY and NOTIFY_ACK.
+static int
+s_on_pull(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void)loop;
+    notifyd_t *self = arg;
+    zmsg_t *frames = zmsg_recv(sock);
+    if (!frames)
+        return 0;
+    zframe_t *first = zmsg_first(frames);
+    static const char ack[] = "NOTIFY_ACK";
+    bool is_ack = first && zframe_size(first) == sizeof ack - 1 &&
+                  memcmp(zframe_data(first), ack, sizeof ack - 1) == 0;
+    struct fw_msg *msg = NULL;
+    if (fw_zsock_decode(&frames, is_ack ? FW_MSG_NOTIFY_ACK : FW_MSG_NOTIFY, self->metrics, &msg) <
+        0)
+        return 0; // rejected, logged and counted
+    if (is_ack)
+        s_on_ack(self, msg);
+    else
+        s_on_notify(self, msg);
     return 0;
 }
 
@@ -449,6 +537,15 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
     notifyd_t *self = arg;
     (void)fw_daemon_reload_step(self->http, s_reload, self);
     fw_metrics_set(self->metrics, "fw_notifyd_pending", "", (double)zhashx_size(self->pending));
+    size_t expired = 0;
+    size_t resent =
+        notifyd_results_due(self->results, fw_time_now_ms(), s_publish_result, self, &expired);
+    if (expired > 0)
+        fw_warn("notify.result.expired", "count=%zu", expired);
+    fw_metrics_add(self->metrics, "fw_notifyd_results_resent_total", "", (double)resent);
+    fw_metrics_add(self->metrics, "fw_notifyd_results_expired_total", "", (double)expired);
+    fw_metrics_set(self->metrics, "fw_notifyd_results_unacknowledged", "",
+                   (double)notifyd_results_unacked(self->results));
     return 0;
 }
 
@@ -472,6 +569,7 @@ notifyd_new(const struct notifyd_opts *opts, struct notifyd_cfg **cfg_p)
     zhashx_set_destructor(self->owner, s_owner_free);
     self->outcomes = zhashx_new();
     zhashx_set_destructor(self->outcomes, s_outcome_free);
+    self->results = notifyd_results_new();
     if (gethostname(self->hostname, sizeof self->hostname - 1) < 0 || !*self->hostname)
         strcpy(self->hostname, "localhost");
     self->metrics = fw_metrics_new();
@@ -479,6 +577,15 @@ notifyd_new(const struct notifyd_opts *opts, struct notifyd_cfg **cfg_p)
     notifyd_am_declare(self->metrics);
     fw_metrics_declare(self->metrics, "fw_notifyd_pending", FW_METRIC_GAUGE,
                        "Deliveries queued or in flight.");
+    fw_metrics_declare(self->metrics, "fw_notifyd_duplicates_total", FW_METRIC_COUNTER,
+                       "NOTIFYs not delivered because their id was in delivery or done.");
+    fw_metrics_declare(self->metrics, "fw_notifyd_results_resent_total", FW_METRIC_COUNTER,
+                       "NOTIFY_RESULTs published again because alertd had not acknowledged "
+                       "them.");
+    fw_metrics_declare(self->metrics, "fw_notifyd_results_expired_total", FW_METRIC_COUNTER,
+                       "NOTIFY_RESULTs forgotten unacknowledged (kept 24 h).");
+    fw_metrics_declare(self->metrics, "fw_notifyd_results_unacknowledged", FW_METRIC_GAUGE,
+                       "NOTIFY_RESULTs alertd has not acknowledged yet.");
     fw_err_t err;
     fw_err_clear(&err);
     if (!(self->pull = fw_zsock_pull(opts->zmq_notify, opts->common.zmq_max_msg_size, &err)) ||
@@ -493,7 +600,7 @@ notifyd_new(const struct notifyd_opts *opts, struct notifyd_cfg **cfg_p)
         goto fail;
     }
     self->loop = zloop_new();
-    zloop_reader(self->loop, self->pull, s_on_notify, self);
+    zloop_reader(self->loop, self->pull, s_on_pull, self);
     zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
     s_start_deliver(self);
     fw_http_set_ready(self->http, true);
@@ -529,6 +636,7 @@ notifyd_destroy(notifyd_t **self_p)
     zhashx_destroy(&self->pending);
     zhashx_destroy(&self->owner);
     zhashx_destroy(&self->outcomes);
+    notifyd_results_destroy(&self->results);
     notifyd_cfg_destroy(&self->cfg);
     fw_metrics_destroy(&self->metrics);
     notifyd_tmpl_shutdown();

@@ -316,6 +316,52 @@ START_TEST(test_alertd_dispatch_per_integration)
 }
 END_TEST
 
+// The records notifyd has not answered are listed for alertd's question (NOTIFY_ACK's
+// unanswered); the same result twice changes nothing; a notification that could not be
+// queued ("dropped") is not counted as sent: its entries are failed, so the next flush
+// sends it again.
+START_TEST(test_alertd_dispatch_unanswered_and_dropped)
+{
+    s_use(s_two_yaml, "");
+    alertd_nflog_t *log = alertd_nflog_new(NULL, 3600000);
+    alertd_dispatch_set_nflog(s_d, log);
+    s_insert("alertname=X", T0, T0 + 86400000LL, T0);
+    ck_assert_int_eq(s_tick(T0 + 10000), 1);
+    json_t *n = json_deep_copy(json_array_get(s_out, 0)); // s_tick replaces s_out
+    char *gk = strdup(s_group_key(0));
+    json_object_set_new(n, "id", json_string("n1"));
+    alertd_nflog_record(log, n, "sent", T0 + 10000);
+    json_object_set_new(n, "id", json_string("n2"));
+    alertd_nflog_record(log, n, "sent", T0 + 20000);
+    json_t *ids = alertd_nflog_unanswered(log, T0 + 15000, 10);
+    ck_assert_int_eq(json_array_size(ids), 1);
+    ck_assert_str_eq(json_string_value(json_array_get(ids, 0)), "n1");
+    json_decref(ids);
+    ids = alertd_nflog_unanswered(log, T0 + 20000, 1); // at most max
+    ck_assert_int_eq(json_array_size(ids), 1);
+    json_decref(ids);
+    ck_assert_int_eq(alertd_nflog_result(log, "n1", "delivered", NULL, NULL), 0);
+    ck_assert_int_eq(alertd_nflog_result(log, "n1", "delivered", NULL, NULL), 0);
+    ck_assert_int_eq(alertd_nflog_result(log, "nx", "delivered", NULL, NULL), -1);
+    ids = alertd_nflog_unanswered(log, T0 + 20000, 10);
+    ck_assert_int_eq(json_array_size(ids), 1);
+    ck_assert_str_eq(json_string_value(json_array_get(ids, 0)), "n2");
+    json_decref(ids);
+    ck_assert(!alertd_nflog_get(log, "two/webhook/0", gk, T0 + 20000)->failed);
+    // Dropped: both integrations failed, sent again at the next group_interval.
+    ck_assert_int_eq(s_tick(T0 + 70000), 0);
+    json_object_set_new(n, "id", json_string("n3"));
+    alertd_nflog_record(log, n, "dropped", T0 + 70000);
+    ck_assert(alertd_nflog_get(log, "two/webhook/0", gk, T0 + 70000)->failed);
+    ck_assert(alertd_nflog_get(log, "two/webhook/1", gk, T0 + 70000)->failed);
+    ck_assert_int_eq(s_tick(T0 + 130000), 1);
+    json_decref(n);
+    free(gk);
+    alertd_dispatch_set_nflog(s_d, NULL);
+    alertd_nflog_destroy(&log);
+}
+END_TEST
+
 // An entry of the whole receiver (what alertd logged before per-integration entries) still
 // counts, so an upgrade does not repeat every group's notification.
 START_TEST(test_alertd_dispatch_legacy_entry)
@@ -647,6 +693,7 @@ alertd_dispatch_suite(void)
     tcase_add_test(tc, test_alertd_dispatch_sibling_routes);
     tcase_add_test(tc, test_alertd_dispatch_per_integration);
     tcase_add_test(tc, test_alertd_dispatch_legacy_entry);
+    tcase_add_test(tc, test_alertd_dispatch_unanswered_and_dropped);
     suite_add_tcase(s, tc);
     TCase *ti = tcase_create("rules");
     tcase_add_test(ti, test_alertd_dispatch_inhibit_rules);

@@ -1,6 +1,8 @@
 /*  check_notifyd.c — webhook bodies (send_resolved, max_alerts) and delivery through the
     actor to a real local HTTP server (libmicrohttpd in the test) with 503s, 400s and a
-    closed port, checking outcomes, attempts and the counters.
+    closed port, checking outcomes, attempts and the counters; and notifyd in-process
+    (notifyd_run on a second thread, stopped as SIGTERM would through zsys_interrupted; each
+    Check test runs in its own fork): NOTIFY deduplicated by id, outcomes acknowledged.
 */
 #include <check.h>
 #include <jansson.h>
@@ -13,6 +15,8 @@
 #include "../notifyd/notifyd_cfg.h"
 #include "../notifyd/notifyd_deliver.h"
 #include "fw_metrics.h"
+#include "fw_msg.h"
+#include "fw_zsock.h"
 
 // --- a tiny HTTP server: answers `fail_status` to the first `fail_n` requests, then 200 ---
 
@@ -319,6 +323,112 @@ START_TEST(test_notifyd_deliver_destroy_in_flight)
 }
 END_TEST
 
+// --- notifyd as a whole, in-process: NOTIFY and NOTIFY_ACK in, NOTIFY_RESULT out ---
+
+static notifyd_t *s_nd;
+
+static void *
+s_nd_run(void *arg)
+{
+    (void)arg;
+    notifyd_run(s_nd);
+    return NULL;
+}
+
+// The next NOTIFY_RESULT on sub within ms (NULL: none), as a new JSON body.
+static json_t *
+s_next_result(zsock_t *sub, int ms)
+{
+    zsock_set_rcvtimeo(sub, ms);
+    struct fw_msg *m = NULL;
+    if (fw_zsock_recv(sub, FW_MSG_NOTIFY_RESULT, NULL, &m) < 0)
+        return NULL;
+    json_t *b = json_incref(m->body);
+    fw_msg_destroy(&m);
+    return b;
+}
+
+static void
+s_push(zsock_t *push, fw_msg_type_t type, json_t *body)
+{
+    struct fw_msg *m = fw_msg_new_json(type, body);
+    ck_assert_int_eq(fw_msg_send(&m, push, NULL), 0);
+}
+
+// A NOTIFY sent again with the same id is not delivered twice (its outcome is published
+// again); an outcome is published until acknowledged and not after; an id notifyd never
+// got is answered "failed" (notifyd: lost).
+START_TEST(test_notifyd_daemon_dedup_and_ack)
+{
+    struct s_srv srv;
+    s_srv_start(&srv, 0, 0);
+    struct notifyd_opts opts = {0};
+    opts.common.web_listen_address = "127.0.0.1:0";
+    opts.zmq_notify = "inproc://notifyd-test-notify";
+    opts.zmq_pub = "inproc://notifyd-test-pub";
+    struct notifyd_cfg *cfg = s_cfg("retry:\n  max_attempts: 1\n");
+    s_nd = notifyd_new(&opts, &cfg);
+    ck_assert_ptr_nonnull(s_nd);
+    pthread_t t;
+    pthread_create(&t, NULL, s_nd_run, NULL);
+    zsock_t *push = zsock_new_push(">inproc://notifyd-test-notify");
+    zsock_t *sub = zsock_new_sub(">inproc://notifyd-test-pub", "NOTIFY_RESULT");
+    ck_assert_ptr_nonnull(push);
+    ck_assert_ptr_nonnull(sub);
+    zclock_sleep(100); // the subscription reaches the PUB
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", srv.port);
+    json_t *notify =
+        json_pack("{s:s, s:[{s:s}], s:{s:s, s:[]}, s:s}", "receiver", "r", "webhook_configs", "url",
+                  url, "payload", "status", "firing", "alerts", "id", "x1");
+    s_push(push, FW_MSG_NOTIFY, json_incref(notify));
+    json_t *r = s_next_result(sub, 5000);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_str_eq(json_string_value(json_object_get(r, "id")), "x1");
+    ck_assert_str_eq(json_string_value(json_object_get(r, "result")), "delivered");
+    json_decref(r);
+    // The same NOTIFY again: its outcome again, no second POST.
+    s_push(push, FW_MSG_NOTIFY, json_incref(notify));
+    r = s_next_result(sub, 5000);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_str_eq(json_string_value(json_object_get(r, "id")), "x1");
+    json_decref(r);
+    pthread_mutex_lock(&srv.lock);
+    ck_assert_int_eq(srv.requests, 1);
+    pthread_mutex_unlock(&srv.lock);
+    // Acknowledged x1; asked about y9, never sent: "failed", notifyd: lost, published again
+    // (1 s later) while unacknowledged; x1 never again.
+    s_push(push, FW_MSG_NOTIFY_ACK, json_pack("{s:[s], s:[s]}", "acked", "x1", "unanswered", "y9"));
+    int y9 = 0;
+    for (int i = 0; i < 10; i++) {
+        r = s_next_result(sub, 300);
+        if (!r)
+            continue;
+        ck_assert_str_eq(json_string_value(json_object_get(r, "id")), "y9");
+        ck_assert_str_eq(json_string_value(json_object_get(r, "result")), "failed");
+        ck_assert_str_eq(json_string_value(json_object_get(r, "reason")), "notifyd: lost");
+        y9++;
+        json_decref(r);
+    }
+    ck_assert_int_ge(y9, 2);
+    // y9's NOTIFY arriving after the answer "lost" is not delivered either.
+    json_object_set_new(notify, "id", json_string("y9"));
+    s_push(push, FW_MSG_NOTIFY, json_incref(notify));
+    zclock_sleep(300);
+    pthread_mutex_lock(&srv.lock);
+    ck_assert_int_eq(srv.requests, 1);
+    pthread_mutex_unlock(&srv.lock);
+    json_decref(notify);
+    zsock_destroy(&push);
+    zsock_destroy(&sub);
+    zsys_interrupted = 1;
+    pthread_join(t, NULL);
+    notifyd_destroy(&s_nd);
+    zsys_interrupted = 0;
+    s_srv_stop(&srv);
+}
+END_TEST
+
 Suite *
 notifyd_suite(void)
 {
@@ -331,6 +441,7 @@ notifyd_suite(void)
     tcase_add_test(tc, test_notifyd_webhook_429_retried_then_gives_up);
     tcase_add_test(tc, test_notifyd_webhook_connection_refused);
     tcase_add_test(tc, test_notifyd_deliver_destroy_in_flight);
+    tcase_add_test(tc, test_notifyd_daemon_dedup_and_ack);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;

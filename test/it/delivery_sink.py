@@ -1,13 +1,16 @@
 #!/usr/bin/python3
-"""delivery_sink.py PORT DIR - a webhook receiver for test/it/delivery.sh.
+"""delivery_sink.py PORT DIR - a webhook receiver for test/it/delivery*.sh.
 
-Answers 500 to every POST until the file DIR/ok exists, then 200. Each POST is appended to
-DIR/posts.jsonl as {"code": <answered>, "body": <the JSON body>}.
+Answers 500 to every POST until the file DIR/ok exists, then 200; a POST to a path ending in
+/fail is always answered 500. While the file DIR/hold exists (at most 30 s) a POST is held
+unanswered; its path is appended to DIR/held.log when the hold starts. Each POST answered is
+appended to DIR/posts.jsonl as {"code": <answered>, "path": <path>, "body": <the JSON body>}.
 """
 import json
 import os
 import sys
-from http.server import BaseHTTPRequestHandler, HTTPServer
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORT, DIR = int(sys.argv[1]), sys.argv[2]
 
@@ -16,9 +19,17 @@ class H(BaseHTTPRequestHandler):
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0"))
         body = json.loads(self.rfile.read(n) or b"null")
+        if os.path.exists(os.path.join(DIR, "hold")):
+            with open(os.path.join(DIR, "held.log"), "a") as f:
+                f.write(self.path + "\n")
+            deadline = time.monotonic() + 30
+            while os.path.exists(os.path.join(DIR, "hold")) and time.monotonic() < deadline:
+                time.sleep(0.05)
         code = 200 if os.path.exists(os.path.join(DIR, "ok")) else 500
+        if self.path.endswith("/fail"):
+            code = 500
         with open(os.path.join(DIR, "posts.jsonl"), "a") as f:
-            f.write(json.dumps({"code": code, "body": body}) + "\n")
+            f.write(json.dumps({"code": code, "path": self.path, "body": body}) + "\n")
         self.send_response(code)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -32,4 +43,4 @@ class H(BaseHTTPRequestHandler):
         pass
 
 
-HTTPServer(("127.0.0.1", PORT), H).serve_forever()
+ThreadingHTTPServer(("127.0.0.1", PORT), H).serve_forever()
