@@ -31,6 +31,7 @@
 #include "fw_time.h"
 #include "fw_zsock.h"
 #include "slod_eval.h"
+#include "slod_report.h"
 
 #define S_FIRST_EVAL_MS 500
 #define S_FLUSH_MS 2000 // at shutdown, how long tsdb gets to acknowledge what is held
@@ -65,7 +66,7 @@ slod_new(const struct slod_opts *opts, struct slod_cfg **cfg_p)
     self->opts = *opts;
     self->cfg = *cfg_p;
     *cfg_p = NULL;
-    self->eval = slod_eval_new(self->cfg);
+    self->eval = slod_eval_new(self->cfg, (size_t)opts->backfill_buckets);
     self->timer_id = self->first_timer_id = -1;
     pthread_mutex_init(&self->lock, NULL);
     self->snapshot = fw_strdup("{\"status\":\"success\",\"data\":{\"slos\":[]}}");
@@ -77,7 +78,8 @@ slod_new(const struct slod_opts *opts, struct slod_cfg **cfg_p)
     fw_metrics_declare(m, "fw_slod_last_duration_seconds", FW_METRIC_GAUGE,
                        "Duration of the last evaluation of all SLOs.");
     fw_metrics_declare(m, "fw_slod_samples_total", FW_METRIC_COUNTER, "Samples sent to tsdb.");
-    fw_metrics_declare(m, "fw_slod_alerts_firing", FW_METRIC_GAUGE, "Firing burn-rate alerts.");
+    fw_metrics_declare(m, "fw_slod_alerts_firing", FW_METRIC_GAUGE,
+                       "Firing burn-rate alerts, by severity.");
     fw_metrics_declare(m, "fw_slod_send_dropped_total", FW_METRIC_COUNTER,
                        "Messages dropped because a peer's queue was full, by socket.");
     fw_metrics_declare(m, "fw_slod_config_last_reload_successful", FW_METRIC_GAUGE,
@@ -124,45 +126,12 @@ s_slo_label(const char *name)
     return lbl;
 }
 
-// The /api/v1/slos body from one evaluation's series.
+// The /api/v1/slos body from the last evaluation.
 static char *
-s_build_snapshot(const slod_t *self, const struct fw_batch *batch)
+s_build_snapshot(const slod_t *self)
 {
-    json_t *slos = json_array();
-    for (size_t i = 0; i < self->cfg->n_slos; i++) {
-        const struct slod_slo_cfg *s = &self->cfg->slos[i];
-        json_t *o = json_object(), *windows = json_object();
-        // jansson: json_object_set_new steals each new value.
-        json_object_set_new(o, "name", json_string(s->name));
-        json_object_set_new(o, "service", json_string(s->service));
-        json_object_set_new(o, "objective", json_real(s->objective));
-        json_object_set_new(o, "window", json_string(s->window));
-        for (size_t j = 0; j < batch->len; j++) {
-            const struct fw_series *ser = &batch->series[j];
-            const char *slo = fw_labels_get(&ser->labels, "slo");
-            const char *name = fw_labels_get(&ser->labels, "__name__");
-            const char *win = fw_labels_get(&ser->labels, "window");
-            if (!slo || !name || strcmp(slo, s->name) != 0 || ser->len == 0)
-                continue;
-            double v = ser->samples[0].v;
-            if (strcmp(name, "slo:error_budget_remaining:ratio") == 0)
-                json_object_set_new(o, "errorBudgetRemaining", json_real(v));
-            if (!win)
-                continue;
-            json_t *w = json_object_get(windows, win);
-            if (!w) {
-                w = json_object();
-                json_object_set_new(windows, win, w);
-            }
-            json_object_set_new(w, strcmp(name, "slo:sli_ratio") == 0 ? "sli" : "burnRate",
-                                json_real(v));
-        }
-        json_object_set_new(o, "windows", windows);
-        json_object_set_new(o, "alert",
-                            json_string(slod_eval_firing(self->eval, i) ? "firing" : "inactive"));
-        json_array_append_new(slos, o);
-    }
-    json_t *top = json_pack("{s:s, s:{s:o}}", "status", "success", "data", "slos", slos);
+    json_t *top = json_pack("{s:s, s:o}", "status", "success", "data",
+                            slod_report_json(self->cfg, self->eval)); // o steals
     char *out = json_dumps(top, JSON_COMPACT | JSON_REAL_PRECISION(12));
     json_decref(top);
     return out;
@@ -181,20 +150,24 @@ s_on_eval(zloop_t *loop, int timer_id, void *arg)
     size_t *failed = fw_calloc(self->cfg->n_slos + 1, sizeof(size_t));
     struct slod_eval_result res;
     slod_eval_run(self->eval, fw_time_now_ms(), fw_daemon_links_query, &self->links, &res, failed);
-    size_t firing = 0;
+    size_t firing[SLOD_N_SEVERITIES] = {0};
     for (size_t i = 0; i < self->cfg->n_slos; i++) {
-        char *lbl = s_slo_label(self->cfg->slos[i].name);
+        char *lbl = s_slo_label(self->cfg->slos[i].id);
         fw_metrics_add(self->metrics, "fw_slod_evaluations_total", lbl, 1);
         fw_metrics_add(self->metrics, "fw_slod_evaluation_failures_total", lbl, (double)failed[i]);
         free(lbl);
-        firing += slod_eval_firing(self->eval, i);
+        for (int sev = 0; sev < SLOD_N_SEVERITIES; sev++)
+            firing[sev] += slod_eval_firing(self->eval, i, sev);
     }
     free(failed);
-    fw_metrics_set(self->metrics, "fw_slod_alerts_firing", "", (double)firing);
+    fw_metrics_set(self->metrics, "fw_slod_alerts_firing", "severity=\"page\"",
+                   (double)firing[SLOD_PAGE]);
+    fw_metrics_set(self->metrics, "fw_slod_alerts_firing", "severity=\"ticket\"",
+                   (double)firing[SLOD_TICKET]);
     fw_metrics_set(self->metrics, "fw_slod_last_duration_seconds", "",
                    (double)(fw_time_mono_ms() - start) / 1000.0);
 
-    char *snap = s_build_snapshot(self, res.batch);
+    char *snap = s_build_snapshot(self);
     pthread_mutex_lock(&self->lock);
     free(self->snapshot);
     self->snapshot = snap;
@@ -252,7 +225,7 @@ s_reload(void *arg, char *errbuf, size_t errsize)
         return -1;
     }
     free(errs);
-    slod_eval_t *eval = slod_eval_new(cfg);
+    slod_eval_t *eval = slod_eval_new(cfg, (size_t)self->opts.backfill_buckets);
     slod_eval_take_state(eval, self->eval);
     slod_eval_destroy(&self->eval);
     slod_cfg_free(self->cfg);
@@ -301,6 +274,9 @@ slod_open(slod_t *self, fw_err_t *err)
     self->opts.eval.sender.name = "slod";
     if (fw_daemon_links_open(&self->links, &o->eval, o->common.zmq_max_msg_size, self->metrics,
                              err) < 0)
+        return -1;
+    if (o->storage_path && o->storage_path[0] &&
+        slod_eval_open_journal(self->eval, o->storage_path, err) < 0)
         return -1;
     self->http = fw_http_new("slod", self->metrics);
     fw_http_route(self->http, "GET", "/api/v1/slos", s_api_slos, self);

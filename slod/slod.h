@@ -1,9 +1,10 @@
 /*  slod.h — the SLO daemon: SLIs, error budgets and burn rates from tsdb, burn-rate pages.
 
-    Every evaluation_interval slod queries tsdb (DEALER/ROUTER) for each SLO's good and total
-    event rates over 5m, 1h, 6h and the SLO window, pushes the slo:* series to tsdb, and sends
-    the SLOBurnRateHigh page alert to alertd as an ALERTS message (source "slod"). It serves
-    /metrics and /api/v1/slos, and reloads on SIGHUP or POST /-/reload.
+    Every evaluation_interval slod evaluates each SLO (slod_eval.h: error ratios over 5m to
+    the SLO's period, long windows from 5-minute rings journalled under --storage.path),
+    pushes the slo:* series to tsdb, and sends the page and ticket burn-rate alerts to alertd
+    as ALERTS messages (source "slod"). It serves /metrics and /api/v1/slos, and reloads on
+    SIGHUP or POST /-/reload.
 */
 #ifndef SLOD_H
 #define SLOD_H
@@ -20,6 +21,8 @@ typedef struct slod slod_t;
 struct slod_opts {
     struct fw_common_opts common;
     struct fw_daemon_eval_opts eval; // tsdb, query, alertd and pub endpoints; query timeout
+    const char *storage_path;        // the rings' journal directory; "" for none
+    int64_t backfill_buckets;        // ring buckets filled from history per evaluation
 };
 
 // Load the configuration: config_file, or the embedded slod/slod.example.yml when NULL.

@@ -1,19 +1,37 @@
-/*  slod_cfg.c — load and validate slod's SLO configuration.
+/*  slod_cfg.c — load and validate slod's SLO configuration (native and Sloth prometheus/v1).
 
     fw_cfg walks the tables (unknown keys, types, durations, positions); the checks a table
-    cannot express run afterwards from each SLO's recorded position. SLI queries are
-    validated in their field's check hook by substituting a window and parsing them with
-    fw_promql_parse, so a typo is a config error at the query's own line:col.
+    cannot express run afterwards from each SLO's recorded position. Every query is
+    validated in its field's check hook by substituting a window and parsing it with
+    fw_promql_parse, so a typo is an error at the query's own line:col. After the checks,
+    loading derives what evaluation needs: the SLO's id, its bad/total queries, its windows
+    and the alert windows' indexes into them.
 */
 #include "slod_cfg.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fw_mem.h"
 #include "fw_promql.h"
 #include "fw_time.h"
+
+const char *const slod_fixed_windows[SLOD_N_FIXED_WINDOWS] = {"5m", "30m", "1h", "2h",
+                                                              "6h", "1d",  "3d"};
+const int64_t slod_fixed_window_ms[SLOD_N_FIXED_WINDOWS] = {300000,   1800000,  3600000,  7200000,
+                                                            21600000, 86400000, 259200000};
+
+#define S_MIN 60000LL
+#define S_HOUR 3600000LL
+#define S_DAY 86400000LL
+
+// The Site Reliability Workbook's multiwindow, multi-burn-rate alerts (chapter 5, table 5-8).
+static const struct slod_window_cfg s_default_windows[] = {
+    {.severity = SLOD_PAGE, .long_ms = S_HOUR, .short_ms = 5 * S_MIN, .burn_rate = 14.4},
+    {.severity = SLOD_PAGE, .long_ms = 6 * S_HOUR, .short_ms = 30 * S_MIN, .burn_rate = 6},
+    {.severity = SLOD_TICKET, .long_ms = S_DAY, .short_ms = 2 * S_HOUR, .burn_rate = 3},
+    {.severity = SLOD_TICKET, .long_ms = 3 * S_DAY, .short_ms = 6 * S_HOUR, .burn_rate = 1},
+};
 
 // Find the next {{.window}} (inner spaces allowed) at or after s; its length in *len.
 static const char *
@@ -56,8 +74,15 @@ slod_cfg_expand(const char *query, const char *window)
     return out;
 }
 
+double
+slod_cfg_budget(const struct slod_slo_cfg *s)
+{
+    return 1.0 - s->objective / 100.0;
+}
+
+// Parse query with {{.window}} = 5m; on failure add "what: ..." at pos. 0 or -1.
 static int
-s_check_query(const char *value, const char *file, struct fw_cfg_pos pos,
+s_parse_query(const char *what, const char *value, const char *file, struct fw_cfg_pos pos,
               struct fw_cfg_errors *errs)
 {
     char *q = slod_cfg_expand(value, "5m");
@@ -66,9 +91,9 @@ s_check_query(const char *value, const char *file, struct fw_cfg_pos pos,
     free(q);
     if (!expr) {
         fw_cfg_errors_add(errs, file, pos,
-                          "could not parse SLI query (with {{.window}} = 5m): "
+                          "could not parse %s (with {{.window}} = 5m): "
                           "%d:%d: parse error: %s",
-                          perr.line > 0 ? perr.line : 1, perr.col, perr.msg);
+                          what, perr.line > 0 ? perr.line : 1, perr.col, perr.msg);
         return -1;
     }
     fw_promql_expr_destroy(&expr);
@@ -76,43 +101,178 @@ s_check_query(const char *value, const char *file, struct fw_cfg_pos pos,
 }
 
 static int
+s_check_query(const char *value, const char *file, struct fw_cfg_pos pos,
+              struct fw_cfg_errors *errs)
+{
+    return s_parse_query("SLI query", value, file, pos, errs);
+}
+
+static int
 s_check_window(const char *value, const char *file, struct fw_cfg_pos pos,
                struct fw_cfg_errors *errs)
 {
     int64_t ms = 0;
-    if (fw_duration_parse(value, &ms) < 0 || ms <= 0) {
-        fw_cfg_errors_add(errs, file, pos, "'%s' is not a positive duration for key 'window'",
+    if (fw_duration_parse(value, &ms) < 0 || ms < 5 * S_MIN || ms % (5 * S_MIN) != 0) {
+        fw_cfg_errors_add(errs, file, pos, "'%s' is not a positive multiple of 5m for key 'window'",
                           value);
         return -1;
     }
     return 0;
 }
 
-static const struct fw_cfg_field s_sli_fields[] = {
-    {.key = "good",
+static int
+s_check_metric(const char *value, const char *file, struct fw_cfg_pos pos,
+               struct fw_cfg_errors *errs)
+{
+    if (fw_metric_name_valid(value))
+        return 0;
+    fw_cfg_errors_add(errs, file, pos, "'%s' is not a valid metric name", value);
+    return -1;
+}
+
+static int
+s_check_threshold(const char *value, const char *file, struct fw_cfg_pos pos,
+                  struct fw_cfg_errors *errs)
+{
+    char *end = NULL;
+    (void)strtod(value, &end);
+    if (value[0] && end && *end == '\0')
+        return 0;
+    fw_cfg_errors_add(errs, file, pos, "threshold '%s' is not a number (a bucket's le)", value);
+    return -1;
+}
+
+static const char *const s_severity_names[] = {"page", "ticket", NULL};
+
+static const struct fw_cfg_field s_latency_fields[] = {
+    {.key = "metric",
      .type = FW_CFG_STR,
-     .off = offsetof(struct slod_sli_cfg, good),
-     .required = true,
+     .off = offsetof(struct slod_latency_cfg, metric),
+     .check = s_check_metric},
+    {.key = "selector",
+     .type = FW_CFG_STR,
+     .off = offsetof(struct slod_latency_cfg, selector),
+     .def = ""},
+    {.key = "threshold",
+     .type = FW_CFG_STR,
+     .off = offsetof(struct slod_latency_cfg, threshold),
+     .check = s_check_threshold},
+    {.key = NULL},
+};
+
+static const struct fw_cfg_field s_events_fields[] = {
+    {.key = "error_query",
+     .type = FW_CFG_STR,
+     .off = offsetof(struct slod_events_cfg, error_query),
      .check = s_check_query},
-    {.key = "total",
+    {.key = "total_query",
      .type = FW_CFG_STR,
-     .off = offsetof(struct slod_sli_cfg, total),
-     .required = true,
+     .off = offsetof(struct slod_events_cfg, total_query),
      .check = s_check_query},
     {.key = NULL},
 };
 
-static const struct fw_cfg_field s_alerting_fields[] = {
-    {.key = "page",
+static const struct fw_cfg_field s_raw_fields[] = {
+    {.key = "error_ratio_query",
+     .type = FW_CFG_STR,
+     .off = offsetof(struct slod_raw_cfg, error_ratio_query),
+     .check = s_check_query},
+    {.key = NULL},
+};
+
+static const struct fw_cfg_field s_sli_fields[] = {
+    {.key = "good",
+     .type = FW_CFG_STR,
+     .off = offsetof(struct slod_sli_cfg, good),
+     .check = s_check_query},
+    {.key = "bad",
+     .type = FW_CFG_STR,
+     .off = offsetof(struct slod_sli_cfg, bad),
+     .check = s_check_query},
+    {.key = "total",
+     .type = FW_CFG_STR,
+     .off = offsetof(struct slod_sli_cfg, total),
+     .check = s_check_query},
+    {.key = "latency",
+     .type = FW_CFG_STRUCT,
+     .off = offsetof(struct slod_sli_cfg, latency),
+     .child = s_latency_fields},
+    {.key = "events",
+     .type = FW_CFG_STRUCT,
+     .off = offsetof(struct slod_sli_cfg, events),
+     .child = s_events_fields},
+    {.key = "raw",
+     .type = FW_CFG_STRUCT,
+     .off = offsetof(struct slod_sli_cfg, raw),
+     .child = s_raw_fields},
+    FW_CFG_WHY("plugin", "Sloth SLI plugins: write the SLI as events or raw queries"),
+    {.key = "", .type = FW_CFG_POS, .off = offsetof(struct slod_sli_cfg, pos)},
+    {.key = NULL},
+};
+
+static const struct fw_cfg_field s_alert_fields[] = {
+    {.key = "disable",
      .type = FW_CFG_BOOL,
-     .off = offsetof(struct slod_alerting_cfg, page),
+     .off = offsetof(struct slod_alert_cfg, disable),
      .def = "false"},
+    {.key = "labels", .type = FW_CFG_LABELS, .off = offsetof(struct slod_alert_cfg, labels)},
+    {.key = "annotations",
+     .type = FW_CFG_STR_MAP,
+     .off = offsetof(struct slod_alert_cfg, annotations)},
+    {.key = NULL},
+};
+
+static const struct fw_cfg_field s_window_fields[] = {
+    {.key = "severity",
+     .type = FW_CFG_ENUM,
+     .off = offsetof(struct slod_window_cfg, severity),
+     .enum_names = s_severity_names,
+     .required = true},
+    {.key = "long",
+     .type = FW_CFG_DURATION,
+     .off = offsetof(struct slod_window_cfg, long_ms),
+     .required = true,
+     .min = 1,
+     .max = 1e12},
+    {.key = "short",
+     .type = FW_CFG_DURATION,
+     .off = offsetof(struct slod_window_cfg, short_ms),
+     .required = true,
+     .min = 1,
+     .max = 1e12},
     {.key = "burn_rate",
      .type = FW_CFG_FLOAT,
-     .off = offsetof(struct slod_alerting_cfg, burn_rate),
-     .def = "14.4",
+     .off = offsetof(struct slod_window_cfg, burn_rate),
+     .required = true,
      .min = 0.0001,
      .max = 1e9},
+    {.key = "", .type = FW_CFG_POS, .off = offsetof(struct slod_window_cfg, pos)},
+    {.key = NULL},
+};
+
+static const struct fw_cfg_field s_alerting_fields[] = {
+    {.key = "name",
+     .type = FW_CFG_STR,
+     .off = offsetof(struct slod_alerting_cfg, name),
+     .def = "SLOBurnRateHigh"},
+    {.key = "labels", .type = FW_CFG_LABELS, .off = offsetof(struct slod_alerting_cfg, labels)},
+    {.key = "annotations",
+     .type = FW_CFG_STR_MAP,
+     .off = offsetof(struct slod_alerting_cfg, annotations)},
+    {.key = "page_alert",
+     .type = FW_CFG_STRUCT,
+     .off = offsetof(struct slod_alerting_cfg, page_alert),
+     .child = s_alert_fields},
+    {.key = "ticket_alert",
+     .type = FW_CFG_STRUCT,
+     .off = offsetof(struct slod_alerting_cfg, ticket_alert),
+     .child = s_alert_fields},
+    {.key = "windows",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct slod_alerting_cfg, windows),
+     .count_off = offsetof(struct slod_alerting_cfg, n_windows),
+     .elem_size = sizeof(struct slod_window_cfg),
+     .child = s_window_fields},
     {.key = NULL},
 };
 
@@ -121,9 +281,10 @@ static const struct fw_cfg_field s_slo_fields[] = {
      .type = FW_CFG_STR,
      .off = offsetof(struct slod_slo_cfg, name),
      .required = true},
-    {.key = "service",
+    {.key = "service", .type = FW_CFG_STR, .off = offsetof(struct slod_slo_cfg, service)},
+    {.key = "description",
      .type = FW_CFG_STR,
-     .off = offsetof(struct slod_slo_cfg, service),
+     .off = offsetof(struct slod_slo_cfg, description),
      .def = ""},
     {.key = "objective",
      .type = FW_CFG_FLOAT,
@@ -132,7 +293,7 @@ static const struct fw_cfg_field s_slo_fields[] = {
     {.key = "window",
      .type = FW_CFG_STR,
      .off = offsetof(struct slod_slo_cfg, window),
-     .required = true,
+     .def = "30d",
      .check = s_check_window},
     {.key = "sli",
      .type = FW_CFG_STRUCT,
@@ -149,6 +310,13 @@ static const struct fw_cfg_field s_slo_fields[] = {
 };
 
 static const struct fw_cfg_field s_fields[] = {
+    {.key = "version", .type = FW_CFG_STR, .off = offsetof(struct slod_cfg, version)},
+    {.key = "service", .type = FW_CFG_STR, .off = offsetof(struct slod_cfg, service)},
+    {.key = "labels", .type = FW_CFG_LABELS, .off = offsetof(struct slod_cfg, labels)},
+    FW_CFG_WHY("apiVersion", "Sloth's Kubernetes PrometheusServiceLevel resource: give slod "
+                             "its spec as a prometheus/v1 file"),
+    FW_CFG_WHY("kind", "Sloth's Kubernetes PrometheusServiceLevel resource: give slod its "
+                       "spec as a prometheus/v1 file"),
     {.key = "evaluation_interval",
      .type = FW_CFG_DURATION,
      .off = offsetof(struct slod_cfg, evaluation_interval_ms),
@@ -164,30 +332,152 @@ static const struct fw_cfg_field s_fields[] = {
     {.key = NULL},
 };
 
+// =================================================================================
+//  Derivation and cross-field checks
+// =================================================================================
+
+// The SLI's kind and bad/total queries; errors when not exactly one kind is given.
+static void
+s_derive_sli(const char *file, struct slod_slo_cfg *s, struct fw_cfg_errors *errs)
+{
+    struct slod_sli_cfg *q = &s->sli;
+    bool latency = q->latency.metric || q->latency.threshold;
+    bool events = q->events.error_query || q->events.total_query;
+    int kinds =
+        (q->good || q->bad || q->total) + latency + events + (q->raw.error_ratio_query != NULL);
+    if (kinds != 1) {
+        fw_cfg_errors_add(errs, file, q->pos,
+                          "slo \"%s\": the sli needs exactly one of good/bad with total, "
+                          "latency, events or raw",
+                          s->name);
+        return;
+    }
+    q->kind = SLOD_SLI_EVENTS;
+    if (q->good || q->bad || q->total) {
+        if (!q->total || (q->good != NULL) == (q->bad != NULL)) {
+            fw_cfg_errors_add(errs, file, q->pos,
+                              "slo \"%s\": the sli needs total and one of good or bad", s->name);
+            return;
+        }
+        q->q_total = fw_strdup(q->total);
+        q->q_bad = q->bad ? fw_strdup(q->bad) : fw_asprintf("(%s) - (%s)", q->total, q->good);
+    } else if (latency) {
+        const struct slod_latency_cfg *l = &q->latency;
+        if (!l->metric || !l->threshold) {
+            fw_cfg_errors_add(errs, file, q->pos,
+                              "slo \"%s\": a latency sli needs metric and threshold", s->name);
+            return;
+        }
+        const char *sep = l->selector[0] ? "," : "";
+        q->q_total = fw_asprintf("sum(rate(%s_count{%s}[{{.window}}]))", l->metric, l->selector);
+        q->q_bad = fw_asprintf("%s - sum(rate(%s_bucket{%s%sle=\"%s\"}[{{.window}}]))", q->q_total,
+                               l->metric, l->selector, sep, l->threshold);
+        if (s_parse_query("latency SLI selector", q->q_bad, file, q->pos, errs) < 0)
+            return;
+    } else if (events) {
+        if (!q->events.error_query || !q->events.total_query) {
+            fw_cfg_errors_add(errs, file, q->pos,
+                              "slo \"%s\": an events sli needs error_query and total_query",
+                              s->name);
+            return;
+        }
+        q->q_bad = fw_strdup(q->events.error_query);
+        q->q_total = fw_strdup(q->events.total_query);
+    } else {
+        q->kind = SLOD_SLI_RAW;
+        q->q_bad = fw_strdup(q->raw.error_ratio_query);
+    }
+}
+
+// The evaluated windows, and the alert windows' indexes into them.
+static void
+s_derive_windows(const char *file, struct slod_slo_cfg *s, struct fw_cfg_errors *errs)
+{
+    s->n_windows = 0;
+    s->period_i = SIZE_MAX;
+    for (size_t w = 0; w < SLOD_N_FIXED_WINDOWS; w++) {
+        if (slod_fixed_window_ms[w] == s->window_ms)
+            s->period_i = s->n_windows;
+        s->window_names[s->n_windows] = slod_fixed_windows[w];
+        s->window_ms_list[s->n_windows++] = slod_fixed_window_ms[w];
+    }
+    if (s->period_i == SIZE_MAX) {
+        s->period_i = s->n_windows;
+        s->window_names[s->n_windows] = s->window;
+        s->window_ms_list[s->n_windows++] = s->window_ms;
+    }
+    struct slod_alerting_cfg *a = &s->alerting;
+    if (a->n_windows == 0) {
+        a->n_windows = sizeof(s_default_windows) / sizeof(s_default_windows[0]);
+        a->windows = fw_malloc(sizeof(s_default_windows));
+        memcpy(a->windows, s_default_windows, sizeof(s_default_windows));
+    }
+    for (size_t i = 0; i < a->n_windows; i++) {
+        struct slod_window_cfg *aw = &a->windows[i];
+        aw->long_i = aw->short_i = SIZE_MAX;
+        for (size_t w = 0; w < s->n_windows; w++) {
+            if (s->window_ms_list[w] == aw->long_ms)
+                aw->long_i = w;
+            if (s->window_ms_list[w] == aw->short_ms)
+                aw->short_i = w;
+        }
+        if (aw->long_i == SIZE_MAX || aw->short_i == SIZE_MAX) {
+            char b[32];
+            fw_cfg_errors_add(
+                errs, file, aw->pos,
+                "slo \"%s\": alert window %s is not one slod evaluates "
+                "(5m, 30m, 1h, 2h, 6h, 1d, 3d or the slo's window %s)",
+                s->name,
+                fw_duration_format(aw->long_i == SIZE_MAX ? aw->long_ms : aw->short_ms, b,
+                                   sizeof(b)),
+                s->window);
+            aw->long_i = aw->short_i = 0;
+        }
+    }
+}
+
 static void
 s_validate(const char *file, struct slod_cfg *cfg, struct fw_cfg_errors *errs)
 {
-    static const char *const reserved[] = {"__name__", "slo",       "service",
-                                           "window",   "alertname", NULL};
+    static const char *const reserved[] = {
+        "__name__",     "sloth_id",       "sloth_service", "sloth_slo",
+        "sloth_window", "sloth_severity", "alertname",     NULL};
+    if (cfg->version && strcmp(cfg->version, "prometheus/v1") != 0)
+        fw_cfg_errors_add(errs, file, (struct fw_cfg_pos){1, 1},
+                          "version \"%s\" is not supported: slod reads Sloth's prometheus/v1 "
+                          "spec and its own format (no version)",
+                          cfg->version);
     for (size_t i = 0; i < cfg->n_slos; i++) {
         struct slod_slo_cfg *s = &cfg->slos[i];
-        const char *name = s->name ? s->name : "";
-        if (s->name && !s->name[0])
+        if (!s->name)
+            s->name = fw_strdup("");
+        if (!s->service)
+            s->service = fw_strdup(cfg->service ? cfg->service : "");
+        if (!s->name[0])
             fw_cfg_errors_add(errs, file, s->pos, "slo name must not be empty");
-        for (size_t j = 0; j < i && s->name; j++)
-            if (cfg->slos[j].name && strcmp(cfg->slos[j].name, s->name) == 0)
-                fw_cfg_errors_add(errs, file, s->pos, "slo \"%s\" is defined twice", name);
+        s->id = s->service[0] ? fw_asprintf("%s-%s", s->service, s->name) : fw_strdup(s->name);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(cfg->slos[j].id, s->id) == 0)
+                fw_cfg_errors_add(errs, file, s->pos, "slo \"%s\" is defined twice", s->id);
         if (!(s->objective > 0 && s->objective < 100))
             fw_cfg_errors_add(errs, file, s->pos,
                               "slo \"%s\": objective %g must be a percentage "
                               "between 0 and 100 (exclusive)",
-                              name, s->objective);
-        if (s->window && fw_duration_parse(s->window, &s->window_ms) < 0)
-            s->window_ms = 0;
+                              s->name, s->objective);
         for (size_t r = 0; reserved[r]; r++)
-            if (fw_labels_get(&s->labels, reserved[r]))
-                fw_cfg_errors_add(errs, file, s->pos, "slo \"%s\": label '%s' is set by slod", name,
-                                  reserved[r]);
+            if (fw_labels_get(&s->labels, reserved[r]) ||
+                fw_labels_get(&s->alerting.labels, reserved[r]) ||
+                fw_labels_get(&s->alerting.page_alert.labels, reserved[r]) ||
+                fw_labels_get(&s->alerting.ticket_alert.labels, reserved[r]))
+                fw_cfg_errors_add(errs, file, s->pos, "slo \"%s\": label '%s' is set by slod",
+                                  s->name, reserved[r]);
+        for (size_t l = 0; l < cfg->labels.len; l++)
+            if (!fw_labels_get(&s->labels, cfg->labels.items[l].name))
+                fw_labels_set(&s->labels, cfg->labels.items[l].name, cfg->labels.items[l].value);
+        if (!s->window || fw_duration_parse(s->window, &s->window_ms) < 0)
+            s->window_ms = 30 * S_DAY;
+        s_derive_sli(file, s, errs);
+        s_derive_windows(file, s, errs);
     }
 }
 
@@ -203,6 +493,14 @@ slod_cfg_load(const char *name, const char *text, struct slod_cfg *out, struct f
 void
 slod_cfg_free(struct slod_cfg *cfg)
 {
-    if (cfg)
-        fw_cfg_free(s_fields, cfg);
+    if (!cfg)
+        return;
+    for (size_t i = 0; cfg->slos && i < cfg->n_slos; i++) {
+        struct slod_slo_cfg *s = &cfg->slos[i];
+        free(s->id);
+        free(s->sli.q_bad);
+        free(s->sli.q_total);
+        s->id = s->sli.q_bad = s->sli.q_total = NULL;
+    }
+    fw_cfg_free(s_fields, cfg);
 }

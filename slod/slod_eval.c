@@ -1,33 +1,41 @@
-/*  slod_eval.c — evaluate SLOs: SLIs per window, burn rates, error budget, page alert.
+/*  slod_eval.c — evaluate SLOs: error ratios per window, burn rates, budget, alerts.
 
-    Per SLO the evaluator keeps only the page alert's state (firing since, resolved at).
-    Everything else is recomputed from tsdb each evaluation, so a restart loses nothing but
-    the alert's start time.
+    Per SLO the evaluator keeps its ring of 5-minute sums (long windows), the page and
+    ticket alerts' state, and the last evaluation's values (slod_status) for the API and
+    `slod report`. Alert JSON is built in slod_alert.c.
 */
 #include "slod_eval.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw_hash.h"
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_time.h"
+#include "slod_alert.h"
+#include "slod_ring.h"
 
 #define S_RESOLVED_RETENTION_MS (15 * 60 * 1000)
-#define S_RESEND_DELAY_MS (60 * 1000)
+#define S_LONG_MS 86400000LL      // windows from this long on come from the ring
+#define S_SETTLE_MS 60000LL       // a bucket is filled once its end is this old
+#define S_MIN_SPAN_MS 259200000LL // rings hold at least 3d (the ticket windows)
 
 struct s_state {
-    int64_t firing_since_ms; // 0: not firing
-    int64_t resolved_at_ms;  // 0: nothing to report
-    int64_t resolved_start_ms;
-    double burn_1h;
+    slod_ring_t *ring; // owned
+    struct slod_status st;
+    struct slod_alert_state alert[SLOD_N_SEVERITIES];
 };
 
 struct slod_eval {
-    const struct slod_cfg *cfg; // borrowed
-    struct s_state *state;      // owned, one per SLO
+    const struct slod_cfg *cfg;   // borrowed
+    struct s_state *state;        // owned, one per SLO
+    slod_ring_t **rings;          // owned array (rings owned by state), for the journal
+    slod_ring_journal_t *journal; // owned; NULL without --storage.path
+    size_t backfill;
 };
 
 bool
@@ -40,23 +48,38 @@ slod_eval_sli(double good, double total, double *sli)
 }
 
 double
-slod_eval_burn_rate(double sli, double objective_pct)
+slod_eval_burn_rate(double error_ratio, double objective_pct)
 {
-    return (1.0 - sli) / (1.0 - objective_pct / 100.0);
+    return error_ratio / (1.0 - objective_pct / 100.0);
 }
 
-double
-slod_eval_budget_remaining(double sli, double objective_pct)
+// The ring's key: the SLO id and a hash of what its buckets measure.
+static char *
+s_ring_key(const struct slod_slo_cfg *s)
 {
-    return 1.0 - slod_eval_burn_rate(sli, objective_pct);
+    char *what =
+        fw_asprintf("%s\n%s\n%s", s->id, s->sli.q_bad, s->sli.q_total ? s->sli.q_total : "");
+    uint64_t h = fw_hash64(what, strlen(what));
+    free(what);
+    return fw_asprintf("%016" PRIx64, h);
 }
 
 slod_eval_t *
-slod_eval_new(const struct slod_cfg *cfg)
+slod_eval_new(const struct slod_cfg *cfg, size_t backfill_buckets)
 {
     slod_eval_t *self = fw_calloc(1, sizeof(*self));
     self->cfg = cfg;
-    self->state = fw_calloc(cfg->n_slos ? cfg->n_slos : 1, sizeof(*self->state));
+    self->backfill = backfill_buckets;
+    size_t n = cfg->n_slos ? cfg->n_slos : 1;
+    self->state = fw_calloc(n, sizeof(*self->state));
+    self->rings = fw_calloc(n, sizeof(*self->rings));
+    for (size_t i = 0; i < cfg->n_slos; i++) {
+        const struct slod_slo_cfg *s = &cfg->slos[i];
+        char *key = s_ring_key(s);
+        int64_t span = s->window_ms > S_MIN_SPAN_MS ? s->window_ms : S_MIN_SPAN_MS;
+        self->rings[i] = self->state[i].ring = slod_ring_new(key, span);
+        free(key);
+    }
     return self;
 }
 
@@ -65,9 +88,29 @@ slod_eval_destroy(slod_eval_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    free((*self_p)->state);
-    free(*self_p);
+    slod_eval_t *self = *self_p;
+    if (self->journal)
+        (void)slod_ring_journal_flush(self->journal);
+    slod_ring_journal_close(&self->journal);
+    for (size_t i = 0; i < self->cfg->n_slos; i++)
+        slod_ring_destroy(&self->state[i].ring);
+    free(self->rings);
+    free(self->state);
+    free(self);
     *self_p = NULL;
+}
+
+int
+slod_eval_open_journal(slod_eval_t *self, const char *dir, fw_err_t *err)
+{
+    self->journal = slod_ring_journal_open(dir, self->rings, self->cfg->n_slos, err);
+    return self->journal ? 0 : -1;
+}
+
+void
+slod_eval_load_journal(slod_eval_t *self, const char *dir)
+{
+    slod_ring_journal_load(dir, self->rings, self->cfg->n_slos);
 }
 
 void
@@ -76,33 +119,49 @@ slod_eval_take_state(slod_eval_t *self, slod_eval_t *old)
     if (!old)
         return;
     for (size_t i = 0; i < self->cfg->n_slos; i++)
-        for (size_t j = 0; j < old->cfg->n_slos; j++)
-            if (strcmp(self->cfg->slos[i].name, old->cfg->slos[j].name) == 0)
-                self->state[i] = old->state[j];
+        for (size_t j = 0; j < old->cfg->n_slos; j++) {
+            if (strcmp(self->cfg->slos[i].id, old->cfg->slos[j].id) != 0)
+                continue;
+            memcpy(self->state[i].alert, old->state[j].alert, sizeof(self->state[i].alert));
+            struct s_state *o = &old->state[j];
+            if (o->ring &&
+                strcmp(slod_ring_key(o->ring), slod_ring_key(self->state[i].ring)) == 0 &&
+                slod_ring_capacity(o->ring) == slod_ring_capacity(self->state[i].ring)) {
+                slod_ring_destroy(&self->state[i].ring);
+                self->rings[i] = self->state[i].ring = o->ring;
+                o->ring = NULL;
+                old->rings[j] = NULL;
+            }
+        }
+    if (old->journal) {
+        self->journal = old->journal;
+        old->journal = NULL;
+        (void)slod_ring_journal_rebind(self->journal, self->rings, self->cfg->n_slos);
+    }
+}
+
+const struct slod_status *
+slod_eval_status(const slod_eval_t *self, size_t i)
+{
+    return &self->state[i].st;
 }
 
 bool
-slod_eval_firing(const slod_eval_t *self, size_t i)
+slod_eval_firing(const slod_eval_t *self, size_t i, int severity)
 {
-    return i < self->cfg->n_slos && self->state[i].firing_since_ms != 0;
+    return i < self->cfg->n_slos && self->state[i].alert[severity].firing_since_ms != 0;
 }
 
-static void
-s_base_labels(const struct slod_slo_cfg *s, const char *metric, struct fw_labels *l)
-{
-    fw_labels_clear(l);
-    fw_labels_copy(l, &s->labels);
-    fw_labels_set(l, "__name__", metric);
-    fw_labels_set(l, "slo", s->name);
-    fw_labels_set(l, "service", s->service);
-}
+// =================================================================================
+//  Queries
+// =================================================================================
 
-static void
-s_push(struct fw_batch *batch, const struct fw_labels *l, int64_t t_ms, double v)
-{
-    struct fw_series *series = fw_batch_add_series(batch, l);
-    fw_series_add(series, t_ms, v);
-}
+struct s_ctx {
+    slod_query_fn fn;
+    void *arg;
+    bool timed_out;
+    size_t failed;
+};
 
 // Sum of the vector's values; false when it is empty.
 static bool
@@ -117,83 +176,164 @@ s_sum(const struct fw_vector *v, double *out)
     return true;
 }
 
-// Query one window's good and total. 1: sli set; 0: no data; -1: a query failed. Once a
-// query has timed out (*timed_out), the others of this evaluation fail without asking, so an
-// unreachable tsdb costs one timeout per evaluation, not eight per SLO.
+// One query of q over window at t_ms. 1: *v set; 0: no data; -1: failed. Once a query has
+// timed out, the others of this evaluation fail without asking, so an unreachable tsdb
+// costs one timeout per evaluation.
 static int
-s_window_sli(const struct slod_slo_cfg *s, const char *window, int64_t t_ms, slod_query_fn fn,
-             void *arg, double *sli, bool *timed_out)
+s_query(struct s_ctx *c, const struct slod_slo_cfg *s, const char *q, const char *window,
+        int64_t t_ms, double *v)
 {
-    if (*timed_out)
+    if (c->timed_out) {
+        c->failed++;
         return -1;
-    const char *queries[2] = {s->sli.good, s->sli.total};
-    double vals[2] = {0, 0};
-    bool have[2] = {false, false};
-    struct fw_vector vec = {0};
-    for (size_t i = 0; i < 2; i++) {
-        char *q = slod_cfg_expand(queries[i], window);
-        fw_err_t err = {0};
-        int rc = fn(arg, q, t_ms, &vec, &err);
-        if (rc < 0) {
-            *timed_out = strstr(err.msg, "timed out") != NULL;
-            fw_warn("slo.query.fail", "slo=%s window=%s query=%s err=%s", s->name, window, q,
-                    err.msg);
-            free(q);
-            fw_vector_clear(&vec);
-            return -1;
-        }
-        free(q);
-        have[i] = s_sum(&vec, &vals[i]);
-        fw_vector_clear(&vec);
     }
-    if (!have[0] || !have[1])
-        return 0;
-    return slod_eval_sli(vals[0], vals[1], sli) ? 1 : 0;
+    char *expr = slod_cfg_expand(q, window);
+    struct fw_vector vec = {0};
+    fw_err_t err = {0};
+    int rc = c->fn(c->arg, expr, t_ms, &vec, &err);
+    if (rc < 0) {
+        c->timed_out = strstr(err.msg, "timed out") != NULL;
+        c->failed++;
+        fw_warn("slo.query.fail", "slo=%s window=%s query=%s err=%s", s->id, window, expr, err.msg);
+    } else {
+        rc = s_sum(&vec, v) ? 1 : 0;
+    }
+    free(expr);
+    fw_vector_clear(&vec);
+    return rc;
 }
 
-static json_t *
-s_time_json(int64_t ms)
+// Bad and total over window at t_ms (raw SLIs: the ratio, total 1). 1, 0 (no data), -1.
+static int
+s_bad_total(struct s_ctx *c, const struct slod_slo_cfg *s, const char *window, int64_t t_ms,
+            double *bad, double *total)
 {
-    char buf[40];
-    return json_string(fw_time_rfc3339(ms, buf, sizeof(buf)));
+    int rc = s_query(c, s, s->sli.q_bad, window, t_ms, bad);
+    if (rc <= 0)
+        return rc;
+    if (s->sli.kind == SLOD_SLI_RAW) {
+        *total = 1;
+        return isnan(*bad) ? 0 : 1;
+    }
+    return s_query(c, s, s->sli.q_total, window, t_ms, total);
+}
+
+// Fill the newest settled bucket and up to *budget missing older ones, newest first.
+// Returns the newest settled bucket's end.
+static int64_t
+s_fill_ring(slod_eval_t *self, size_t i, struct s_ctx *c, int64_t t_ms, size_t *budget)
+{
+    const struct slod_slo_cfg *s = &self->cfg->slos[i];
+    slod_ring_t *ring = self->state[i].ring;
+    int64_t newest = (t_ms - S_SETTLE_MS) / SLOD_RING_STEP_MS * SLOD_RING_STEP_MS;
+    size_t cap = slod_ring_capacity(ring);
+    for (size_t k = 0; k < cap; k++) {
+        int64_t end = newest - (int64_t)k * SLOD_RING_STEP_MS;
+        if (end <= 0 || slod_ring_has(ring, end))
+            continue;
+        if (k > 0 && self->backfill && *budget == 0)
+            break;
+        double bad = 0, total = 0;
+        int rc = s_bad_total(c, s, "5m", end, &bad, &total);
+        if (rc < 0)
+            break; // tried again next evaluation
+        if (rc == 0 || !(total > 0) || isnan(bad))
+            bad = total = 0;
+        slod_ring_put(ring, end, bad, total);
+        slod_ring_journal_add(self->journal, ring, end, bad, total);
+        if (k > 0 && *budget > 0)
+            (*budget)--;
+    }
+    return newest;
+}
+
+// =================================================================================
+//  Series
+// =================================================================================
+
+static void
+s_labels(const struct slod_slo_cfg *s, const char *metric, const char *window, struct fw_labels *l)
+{
+    fw_labels_clear(l);
+    fw_labels_copy(l, &s->labels);
+    fw_labels_set(l, "__name__", metric);
+    fw_labels_set(l, "sloth_id", s->id);
+    fw_labels_set(l, "sloth_service", s->service);
+    fw_labels_set(l, "sloth_slo", s->name);
+    if (window)
+        fw_labels_set(l, "sloth_window", window);
 }
 
 static void
-s_alert(const struct slod_eval *self, size_t i, int64_t t_ms, json_t *alerts)
+s_push(struct fw_batch *batch, const struct slod_slo_cfg *s, const char *metric, const char *window,
+       int64_t t_ms, double v, struct fw_labels *l)
 {
-    const struct slod_slo_cfg *s = &self->cfg->slos[i];
-    const struct s_state *st = &self->state[i];
-    bool firing = st->firing_since_ms != 0;
-    if (!firing && st->resolved_at_ms == 0)
-        return;
-    int64_t delta = self->cfg->evaluation_interval_ms > S_RESEND_DELAY_MS
-                        ? self->cfg->evaluation_interval_ms
-                        : S_RESEND_DELAY_MS;
-    // jansson: every json_object_set_new below steals the new value.
-    json_t *labels = json_object();
-    for (size_t j = 0; j < s->labels.len; j++)
-        json_object_set_new(labels, s->labels.items[j].name, json_string(s->labels.items[j].value));
-    json_object_set_new(labels, "alertname", json_string("SLOBurnRateHigh"));
-    json_object_set_new(labels, "slo", json_string(s->name));
-    if (s->service[0])
-        json_object_set_new(labels, "service", json_string(s->service));
-    json_object_set_new(labels, "severity", json_string("page"));
-    char summary[512], desc[512];
-    snprintf(summary, sizeof(summary), "SLO %s is burning its error budget too fast", s->name);
-    snprintf(desc, sizeof(desc),
-             "Burn rate over 1h is %.4g (and over 5m too), above %.4g; at "
-             "this rate the %s error budget of SLO %s (objective %g%%) will be exhausted early.",
-             st->burn_1h, s->alerting.burn_rate, s->window, s->name, s->objective);
-    json_t *ann = json_object();
-    json_object_set_new(ann, "summary", json_string(summary));
-    json_object_set_new(ann, "description", json_string(desc));
-    json_t *a = json_object();
-    json_object_set_new(a, "labels", labels);
-    json_object_set_new(a, "annotations", ann);
-    json_object_set_new(a, "startsAt",
-                        s_time_json(firing ? st->firing_since_ms : st->resolved_start_ms));
-    json_object_set_new(a, "endsAt", s_time_json(firing ? t_ms + 4 * delta : st->resolved_at_ms));
-    json_array_append_new(alerts, a); // steals a
+    s_labels(s, metric, window, l);
+    fw_series_add(fw_batch_add_series(batch, l), t_ms, v);
+}
+
+static void
+s_push_series(const struct slod_slo_cfg *s, const struct slod_status *st, int64_t t_ms,
+              struct fw_batch *b)
+{
+    struct fw_labels l = FW_LABELS_INIT;
+    char metric[96];
+    for (size_t w = 0; w < s->n_windows; w++) {
+        if (!st->have[w])
+            continue;
+        snprintf(metric, sizeof(metric), "slo:sli_error:ratio_rate%s", s->window_names[w]);
+        s_push(b, s, metric, s->window_names[w], t_ms, st->error_ratio[w], &l);
+        s_push(b, s, "slo:burn_rate:ratio", s->window_names[w], t_ms, st->burn_rate[w], &l);
+    }
+    if (st->have[0])
+        s_push(b, s, "slo:current_burn_rate:ratio", NULL, t_ms, st->burn_rate[0], &l);
+    if (st->have[s->period_i]) {
+        double burn = st->burn_rate[s->period_i];
+        s_push(b, s, "slo:period_burn_rate:ratio", NULL, t_ms, burn, &l);
+        s_push(b, s, "slo:period_error_budget_remaining:ratio", NULL, t_ms, 1 - burn, &l);
+        s_push(b, s, "slo:period_error_budget_consumed:ratio", NULL, t_ms, burn, &l);
+    }
+    s_push(b, s, "slo:objective:ratio", NULL, t_ms, s->objective / 100.0, &l);
+    s_push(b, s, "slo:error_budget:ratio", NULL, t_ms, slod_cfg_budget(s), &l);
+    s_push(b, s, "slo:time_period:days", NULL, t_ms, (double)s->window_ms / 86400000.0, &l);
+    s_labels(s, "sloth_slo_info", NULL, &l);
+    char obj[32];
+    snprintf(obj, sizeof(obj), "%g", s->objective);
+    fw_labels_set(&l, "sloth_objective", obj);
+    fw_labels_set(&l, "sloth_mode", "slod");
+    fw_labels_set(&l, "sloth_spec", "prometheus/v1");
+    fw_series_add(fw_batch_add_series(b, &l), t_ms, 1);
+    fw_labels_clear(&l);
+}
+
+// =================================================================================
+//  Evaluation
+// =================================================================================
+
+// Whether severity sev's condition holds: 1, 0, or -1 when a window it needs is unknown
+// because its query failed (failed[w]).
+static int
+s_condition(const struct slod_slo_cfg *s, const struct slod_status *st, const bool *failed, int sev,
+            size_t *which)
+{
+    int rc = 0;
+    double budget = slod_cfg_budget(s);
+    for (size_t k = 0; k < s->alerting.n_windows; k++) {
+        const struct slod_window_cfg *aw = &s->alerting.windows[k];
+        if (aw->severity != sev)
+            continue;
+        if (failed[aw->long_i] || failed[aw->short_i]) {
+            rc = rc == 1 ? 1 : -1;
+            continue;
+        }
+        double limit = aw->burn_rate * budget;
+        if (st->have[aw->long_i] && st->have[aw->short_i] && st->error_ratio[aw->long_i] > limit &&
+            st->error_ratio[aw->short_i] > limit) {
+            *which = k;
+            return 1;
+        }
+    }
+    return rc;
 }
 
 void
@@ -203,80 +343,55 @@ slod_eval_run(slod_eval_t *self, int64_t t_ms, slod_query_fn fn, void *arg,
     memset(res, 0, sizeof(*res));
     res->batch = fw_batch_new();
     res->alerts = json_array();
-    struct fw_labels l = FW_LABELS_INIT;
-    bool timed_out = false;
+    struct s_ctx c = {.fn = fn, .arg = arg};
+    size_t budget = self->backfill;
     for (size_t i = 0; i < self->cfg->n_slos; i++) {
         const struct slod_slo_cfg *s = &self->cfg->slos[i];
-        struct s_state *st = &self->state[i];
-        const char *windows[4] = {"5m", "1h", "6h", s->window};
-        const int64_t window_ms[4] = {300000, 3600000, 21600000, s->window_ms};
-        double burn[4] = {0};
-        int got[4] = {0};
-        size_t failed = 0;
-        for (size_t w = 0; w < 4; w++) {
-            bool dup = false;
-            for (size_t k = 0; k < w; k++)
-                dup |= window_ms[k] == window_ms[w];
-            if (dup) {
-                for (size_t k = 0; k < w; k++)
-                    if (window_ms[k] == window_ms[w])
-                        got[w] = got[k], burn[w] = burn[k];
-                continue;
+        struct s_state *state = &self->state[i];
+        struct slod_status *st = &state->st;
+        size_t failed_before = c.failed;
+        bool failed[SLOD_MAX_WINDOWS] = {false};
+        memset(st->have, 0, sizeof(st->have));
+        int64_t newest = s_fill_ring(self, i, &c, t_ms, &budget);
+        for (size_t w = 0; w < s->n_windows; w++) {
+            double bad = 0, total = 0;
+            int rc = 1;
+            if (s->window_ms_list[w] >= S_LONG_MS) {
+                size_t n = 0;
+                slod_ring_sum(state->ring, newest, s->window_ms_list[w], &bad, &total, &n);
+                if (w == s->period_i)
+                    st->period_buckets = n;
+            } else {
+                rc = s_bad_total(&c, s, s->window_names[w], t_ms, &bad, &total);
+                failed[w] = rc < 0;
             }
-            double sli = 0;
-            got[w] = s_window_sli(s, windows[w], t_ms, fn, arg, &sli, &timed_out);
-            if (got[w] < 0) {
-                failed++;
+            if (rc <= 0 || !(total > 0) || isnan(bad))
                 continue;
-            }
-            if (got[w] == 0)
-                continue;
-            burn[w] = slod_eval_burn_rate(sli, s->objective);
-            s_base_labels(s, "slo:sli_ratio", &l);
-            fw_labels_set(&l, "window", windows[w]);
-            s_push(res->batch, &l, t_ms, sli);
-            s_base_labels(s, "slo:burn_rate", &l);
-            fw_labels_set(&l, "window", windows[w]);
-            s_push(res->batch, &l, t_ms, burn[w]);
-            if (w == 3 || window_ms[w] == s->window_ms) {
-                s_base_labels(s, "slo:error_budget_remaining:ratio", &l);
-                s_push(res->batch, &l, t_ms, slod_eval_budget_remaining(sli, s->objective));
-            }
+            st->have[w] = true;
+            st->error_ratio[w] = bad / total;
+            st->burn_rate[w] = slod_eval_burn_rate(st->error_ratio[w], s->objective);
         }
-        s_base_labels(s, "slo:objective:ratio", &l);
-        s_push(res->batch, &l, t_ms, s->objective / 100.0);
-
-        // Page alert: both the 1h and the 5m burn rates above the threshold.
-        if (s->alerting.page && got[0] >= 0 && got[1] >= 0) {
-            bool burning = got[0] == 1 && got[1] == 1 && burn[0] > s->alerting.burn_rate &&
-                           burn[1] > s->alerting.burn_rate;
-            if (got[1] == 1)
-                st->burn_1h = burn[1];
-            if (burning && st->firing_since_ms == 0) {
-                st->firing_since_ms = t_ms;
-                st->resolved_at_ms = 0;
-                fw_info("slo.alert.firing", "slo=%s burn_1h=%g burn_5m=%g", s->name, burn[1],
-                        burn[0]);
-            } else if (!burning && st->firing_since_ms != 0) {
-                st->resolved_start_ms = st->firing_since_ms;
-                st->firing_since_ms = 0;
-                st->resolved_at_ms = t_ms;
-                fw_info("slo.alert.resolved", "slo=%s", s->name);
-            }
-        } else if (!s->alerting.page && st->firing_since_ms != 0) {
-            // Paging switched off by a reload: resolve what was firing.
-            st->resolved_start_ms = st->firing_since_ms;
-            st->firing_since_ms = 0;
-            st->resolved_at_ms = t_ms;
+        s_push_series(s, st, t_ms, res->batch);
+        for (int sev = 0; sev < SLOD_N_SEVERITIES; sev++) {
+            const struct slod_alert_cfg *ac =
+                sev == SLOD_PAGE ? &s->alerting.page_alert : &s->alerting.ticket_alert;
+            size_t which = 0;
+            int cond = ac->disable ? 0 : s_condition(s, st, failed, sev, &which);
+            struct slod_alert_state *as = &state->alert[sev];
+            if (cond >= 0)
+                slod_alert_step(as, s, sev, cond == 1, which, st, t_ms);
+            if (as->resolved_at_ms != 0 && t_ms - as->resolved_at_ms > S_RESOLVED_RETENTION_MS)
+                as->resolved_at_ms = 0;
+            st->firing[sev] = as->firing_since_ms != 0;
+            st->since_ms[sev] = as->firing_since_ms;
+            slod_alert_json(as, s, sev, t_ms, self->cfg->evaluation_interval_ms, res->alerts);
         }
-        if (st->resolved_at_ms != 0 && t_ms - st->resolved_at_ms > S_RESOLVED_RETENTION_MS)
-            st->resolved_at_ms = 0;
-        s_alert(self, i, t_ms, res->alerts);
-        res->queries_failed += failed;
+        size_t failed_now = c.failed - failed_before;
+        res->queries_failed += failed_now;
         if (failed_per_slo)
-            failed_per_slo[i] = failed;
+            failed_per_slo[i] = failed_now;
     }
-    fw_labels_clear(&l);
+    (void)slod_ring_journal_flush(self->journal);
 }
 
 void

@@ -1,22 +1,31 @@
 /*  slod_eval.h — SLO arithmetic and one evaluation of every SLO.
 
-    For each SLO and each window W in {5m, 1h, 6h, the SLO window} (duplicates once):
+    For each SLO and each window W in {5m, 30m, 1h, 2h, 6h, 1d, 3d, the SLO's period}:
 
-        sli        = good(W) / total(W)       no sample when total is 0 or has no data
-        burn_rate  = (1 - sli) / (1 - objective/100)
+        error_ratio(W) = bad(W) / total(W)        (raw SLIs: the error ratio query)
+        burn_rate(W)   = error_ratio(W) / (1 - objective/100)
 
-    and over the SLO window: error_budget_remaining = 1 - (1 - sli) / (1 - objective/100).
-    The series written (labels slo, service, the SLO's labels, and window where it applies):
+    Windows under 1d are queried from tsdb each evaluation. Windows of 1d and more come from
+    the SLO's ring of 5-minute sums (slod_ring.h): they end at the last 5-minute boundary at
+    least a minute old, and cost no query. Each evaluation fills the new bucket, and up to
+    backfill_buckets missing older ones, newest first (a first start backfills the period).
 
-        slo:sli_ratio{window}  slo:burn_rate{window}  slo:error_budget_remaining:ratio
-        slo:objective:ratio
+    Series (names as Sloth's where Sloth has one; labels: the SLO's labels, sloth_id,
+    sloth_service, sloth_slo):
 
-    With alerting.page, the alert SLOBurnRateHigh (severity=page) fires while burn_rate(1h)
-    and burn_rate(5m) both exceed alerting.burn_rate (14.4 by default: 2% of a 30-day budget
-    in one hour, the Google SRE workbook's fast-burn page). It is sent every evaluation
-    while firing (endsAt = now + 4 × max(interval, 1m)) and, once it clears, sent resolved
-    (endsAt = the time it cleared) for 15 minutes. A failed query leaves the alert as it was.
-    An SLI query yielding several series is summed to one value.
+        slo:sli_error:ratio_rate<W>{sloth_window="<W>"}   error_ratio(W), when total > 0
+        slo:burn_rate:ratio{sloth_window="<W>"}           burn_rate(W)
+        slo:current_burn_rate:ratio                       burn_rate(5m)
+        slo:period_burn_rate:ratio                        burn_rate(period)
+        slo:period_error_budget_remaining:ratio           1 - burn_rate(period)
+        slo:period_error_budget_consumed:ratio            burn_rate(period)
+        slo:objective:ratio  slo:error_budget:ratio  slo:time_period:days  sloth_slo_info
+
+    Alerts (multiwindow, multi-burn-rate): severity S fires while, for some alert window of
+    S, error_ratio(long) and error_ratio(short) both exceed burn_rate x (1 - objective/100).
+    It is sent every evaluation while firing (endsAt = now + 4 x max(interval, 1m)) and, once
+    it clears, sent resolved (endsAt = the time it cleared) for 15 minutes. A failed query
+    of a window an alert needs leaves that alert as it was.
 */
 #ifndef SLOD_EVAL_H
 #define SLOD_EVAL_H
@@ -39,10 +48,18 @@ typedef int (*slod_query_fn)(void *arg, const char *expr, int64_t t_ms, struct f
 
 // sli = good / total; false (no value) when total is 0, negative or not a number.
 bool slod_eval_sli(double good, double total, double *sli);
-// (1 - sli) / (1 - objective_pct / 100).
-double slod_eval_burn_rate(double sli, double objective_pct);
-// 1 - (1 - sli) / (1 - objective_pct / 100).
-double slod_eval_budget_remaining(double sli, double objective_pct);
+// error_ratio / (1 - objective_pct / 100).
+double slod_eval_burn_rate(double error_ratio, double objective_pct);
+
+// One SLO's last evaluation.
+struct slod_status {
+    bool have[SLOD_MAX_WINDOWS]; // a value for the window
+    double error_ratio[SLOD_MAX_WINDOWS];
+    double burn_rate[SLOD_MAX_WINDOWS];
+    size_t period_buckets; // 5-minute buckets the period's ratio covers
+    bool firing[SLOD_N_SEVERITIES];
+    int64_t since_ms[SLOD_N_SEVERITIES]; // when it started firing
+};
 
 struct slod_eval_result {
     struct fw_batch *batch; // owned by the caller: every series to store
@@ -50,21 +67,31 @@ struct slod_eval_result {
     size_t queries_failed;
 };
 
-// An evaluator for cfg (borrowed; must outlive it). interval_ms is for endsAt.
-slod_eval_t *slod_eval_new(const struct slod_cfg *cfg);
+// An evaluator for cfg (borrowed; must outlive it). Filling at most backfill_buckets
+// missing ring buckets per run (0: no limit).
+slod_eval_t *slod_eval_new(const struct slod_cfg *cfg, size_t backfill_buckets);
 void slod_eval_destroy(slod_eval_t **self_p);
 
-// Move alert state of SLOs with the same name from old (reload).
+// Keep the rings in a journal under dir (see slod_ring.h): replayed now, appended as
+// buckets fill. 0, or -1 with err.
+int slod_eval_open_journal(slod_eval_t *self, const char *dir, fw_err_t *err);
+// Read the rings from dir's journal without writing it (slod report). Missing: nothing read.
+void slod_eval_load_journal(slod_eval_t *self, const char *dir);
+
+// Move alert state and rings of SLOs with the same id (and same queries, for rings) from
+// old, and its journal (reload).
 void slod_eval_take_state(slod_eval_t *self, slod_eval_t *old);
 
 // Evaluate every SLO at t_ms. Failed queries are logged and counted (per window) in
 // res->queries_failed and per SLO in failed_per_slo (may be NULL; n_slos entries). After a
-// query timeout the remaining windows fail without querying.
+// query timeout the remaining queries fail without being sent.
 void slod_eval_run(slod_eval_t *self, int64_t t_ms, slod_query_fn fn, void *arg,
                    struct slod_eval_result *res, size_t *failed_per_slo);
 void slod_eval_result_clear(struct slod_eval_result *res);
 
-// Whether SLO i's page alert is firing.
-bool slod_eval_firing(const slod_eval_t *self, size_t i);
+// SLO i's last evaluation (i < n_slos).
+const struct slod_status *slod_eval_status(const slod_eval_t *self, size_t i);
+// Whether SLO i's page (SLOD_PAGE) or ticket alert is firing.
+bool slod_eval_firing(const slod_eval_t *self, size_t i, int severity);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fw_flags.h"
 #include "fw_log.h"
@@ -11,6 +12,8 @@
 #include "fw_ports.h"
 #include "fw_sender.h"
 #include "slod.h"
+#include "slod_gen.h"
+#include "slod_report.h"
 
 static const struct fw_flag s_flags[] = {
     FW_FLAGS_COMMON(struct slod_opts, common, FW_HTTP_SLOD),
@@ -25,12 +28,20 @@ static const struct fw_flag s_flags[] = {
      "where to publish SLO series and alerts (PUB binds)"},
     {"query.timeout", FW_FLAG_DURATION, offsetof(struct slod_opts, eval.query_timeout_ms), "10s",
      "how long one SLI query may take"},
+    {"storage.path", FW_FLAG_STR, offsetof(struct slod_opts, storage_path), "data/slod",
+     "directory of the 5-minute rings' journal; empty: keep none"},
+    {"slo.backfill-buckets", FW_FLAG_INT, offsetof(struct slod_opts, backfill_buckets), "1000",
+     "5-minute buckets of history filled per evaluation until every ring is full"},
     {NULL, FW_FLAG_STR, 0, NULL, NULL},
 };
 
 int
 main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "report") == 0)
+        return slod_report_main(argc - 1, argv + 1, stdout, stderr);
+    if (argc > 1 && strcmp(argv[1], "generate") == 0)
+        return slod_gen_main(argc - 1, argv + 1, stdout, stderr);
     struct slod_opts opts = {0};
     int rc = fw_flags_parse(argc, argv, "slod",
                             "computes SLIs, error budgets and burn rates, "

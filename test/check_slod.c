@@ -31,7 +31,7 @@ static const char s_cfg_text[] = "evaluation_interval: 30s\n"
                                  "      good: sum(rate(good_total[{{.window}}]))\n"
                                  "      total: sum(rate(all_total[{{ .window }}]))\n"
                                  "    labels: {team: sre}\n"
-                                 "    alerting: {page: true}\n";
+                                 "    alerting: {ticket_alert: {labels: {team: ops}}}\n";
 
 START_TEST(test_slod_cfg_load_and_expand)
 {
@@ -45,8 +45,31 @@ START_TEST(test_slod_cfg_load_and_expand)
     ck_assert(fabs(s->objective - 99.5) < 1e-12);
     ck_assert_str_eq(s->window, "30d");
     ck_assert_int_eq(s->window_ms, 30LL * 86400000);
-    ck_assert(s->alerting.page);
-    ck_assert(fabs(s->alerting.burn_rate - 14.4) < 1e-12);
+    ck_assert_str_eq(s->id, "tsdb-api");
+    ck_assert(!s->alerting.page_alert.disable);
+    ck_assert_str_eq(s->alerting.name, "SLOBurnRateHigh");
+    // The SRE Workbook's windows by default: page 14.4x 1h/5m, 6x 6h/30m; ticket 3x 1d/2h,
+    // 1x 3d/6h.
+    ck_assert_uint_eq(s->alerting.n_windows, 4);
+    static const double want[4][4] = {{SLOD_PAGE, 3600000, 300000, 14.4},
+                                      {SLOD_PAGE, 21600000, 1800000, 6},
+                                      {SLOD_TICKET, 86400000, 7200000, 3},
+                                      {SLOD_TICKET, 259200000, 21600000, 1}};
+    for (size_t k = 0; k < 4; k++) {
+        const struct slod_window_cfg *w = &s->alerting.windows[k];
+        ck_assert_int_eq(w->severity, (int)want[k][0]);
+        ck_assert_int_eq(w->long_ms, (int64_t)want[k][1]);
+        ck_assert_int_eq(w->short_ms, (int64_t)want[k][2]);
+        ck_assert(fabs(w->burn_rate - want[k][3]) < 1e-12);
+        ck_assert_int_eq(s->window_ms_list[w->long_i], w->long_ms);
+        ck_assert_int_eq(s->window_ms_list[w->short_i], w->short_ms);
+    }
+    // Windows: 5m 30m 1h 2h 6h 1d 3d, then the period.
+    ck_assert_uint_eq(s->n_windows, 8);
+    ck_assert_str_eq(s->window_names[7], "30d");
+    ck_assert_uint_eq(s->period_i, 7);
+    ck_assert_str_eq(s->sli.q_bad, "(sum(rate(all_total[{{ .window }}]))) - "
+                                   "(sum(rate(good_total[{{.window}}])))");
     char *q = slod_cfg_expand(s->sli.total, "1h");
     ck_assert_str_eq(q, "sum(rate(all_total[1h]))");
     free(q);
@@ -60,7 +83,7 @@ START_TEST(test_slod_cfg_load_and_expand)
     errs = fw_calloc(1, sizeof(*errs));
     ck_assert_int_eq(slod_load_config(NULL, &cfg, errs), 0);
     ck_assert_uint_ge(cfg.n_slos, 1);
-    ck_assert_str_eq(cfg.slos[0].name, "tsdb-query-availability");
+    ck_assert_str_eq(cfg.slos[0].id, "tsdb-query-availability");
     slod_cfg_free(&cfg);
     free(errs);
 }
@@ -101,7 +124,7 @@ START_TEST(test_slod_cfg_errors)
              "%s    objective: 99\n    window: monthly\n"
              "    sli: {good: x, total: y}\n",
              head);
-    s_expect_error(buf, "'monthly' is not a positive duration", 4, 13);
+    s_expect_error(buf, "'monthly' is not a positive multiple of 5m", 4, 13);
     snprintf(buf, sizeof(buf),
              "%s    objective: 99\n    window: 30d\n"
              "    sli:\n      good: sum(rate(x[{{.window}}])\n      total: y\n",
@@ -111,12 +134,12 @@ START_TEST(test_slod_cfg_errors)
              "%s    objective: 99\n    window: 30d\n"
              "    sli: {good: x}\n",
              head);
-    s_expect_error(buf, "'total' is required", 5, 10);
+    s_expect_error(buf, "the sli needs total and one of good or bad", 5, 10);
     snprintf(buf, sizeof(buf),
              "%s    objective: 99\n    window: 30d\n"
-             "    sli: {good: x, total: y}\n    labels: {slo: z}\n",
+             "    sli: {good: x, total: y}\n    labels: {sloth_slo: z}\n",
              head);
-    s_expect_error(buf, "label 'slo' is set by slod", 2, 5);
+    s_expect_error(buf, "label 'sloth_slo' is set by slod", 2, 5);
     snprintf(buf, sizeof(buf),
              "%s    objective: 99\n    window: 30d\n"
              "    sli: {good: x, total: y}\n  - name: a\n    objective: 99\n    window: 1d\n"
@@ -134,178 +157,140 @@ START_TEST(test_slod_math)
     ck_assert(fabs(sli - 0.995) < 1e-12);
     ck_assert(!slod_eval_sli(0, 0, &sli));
     ck_assert(!slod_eval_sli(1, NAN, &sli));
-    // 99.5% objective: an error rate of 0.5% burns at exactly 1x; 7.2% at 14.4x.
-    ck_assert(fabs(slod_eval_burn_rate(0.995, 99.5) - 1.0) < 1e-9);
-    ck_assert(fabs(slod_eval_burn_rate(0.928, 99.5) - 14.4) < 1e-9);
-    ck_assert(fabs(slod_eval_burn_rate(1.0, 99.5)) < 1e-12);
-    // Budget: 0.25% errors spent half of a 0.5% budget.
-    ck_assert(fabs(slod_eval_budget_remaining(0.9975, 99.5) - 0.5) < 1e-9);
-    ck_assert(slod_eval_budget_remaining(0.99, 99.5) < 0); // overspent
+    // 99.5% objective: an error ratio of 0.5% burns at exactly 1x; 7.2% at 14.4x.
+    ck_assert(fabs(slod_eval_burn_rate(0.005, 99.5) - 1.0) < 1e-9);
+    ck_assert(fabs(slod_eval_burn_rate(0.072, 99.5) - 14.4) < 1e-9);
+    ck_assert(fabs(slod_eval_burn_rate(0, 99.5)) < 1e-12);
 }
 END_TEST
 
-// Fake tsdb: answers per window (the text inside [...]) with good/total from a table.
-struct s_fake {
-    double good[4], total[4]; // 5m, 1h, 6h, 30d
-    bool empty[4];
-    bool fail;
-    int calls;
-};
+// A Sloth prometheus/v1 spec, as Sloth's README gives it, loads unchanged.
+static const char s_sloth_text[] =
+    "version: \"prometheus/v1\"\n"
+    "service: \"myservice\"\n"
+    "labels:\n"
+    "  owner: \"myteam\"\n"
+    "  repo: \"myorg/myservice\"\n"
+    "  tier: \"2\"\n"
+    "slos:\n"
+    "  - name: \"requests-availability\"\n"
+    "    objective: 99.9\n"
+    "    description: \"Common SLO based on availability for HTTP request responses.\"\n"
+    "    labels:\n"
+    "      category: availability\n"
+    "    sli:\n"
+    "      events:\n"
+    "        error_query: sum(rate(http_request_duration_seconds_count{job=\"myservice\","
+    "code=~\"(5..|429)\"}[{{.window}}]))\n"
+    "        total_query: sum(rate(http_request_duration_seconds_count{job=\"myservice\"}"
+    "[{{.window}}]))\n"
+    "    alerting:\n"
+    "      name: \"MyServiceHighErrorRate\"\n"
+    "      labels:\n"
+    "        category: \"availability\"\n"
+    "      annotations:\n"
+    "        summary: \"High error rate on 'myservice' requests responses\"\n"
+    "      page_alert:\n"
+    "        labels:\n"
+    "          severity: \"pageteam\"\n"
+    "          routing_key: \"myteam\"\n"
+    "      ticket_alert:\n"
+    "        labels:\n"
+    "          severity: \"slack\"\n"
+    "          slack_channel: \"#alerts-myteam\"\n"
+    "  - name: \"raw\"\n"
+    "    objective: 99\n"
+    "    sli:\n"
+    "      raw:\n"
+    "        error_ratio_query: avg_over_time(my_error_ratio[{{.window}}])\n"
+    "    alerting:\n"
+    "      name: RawAlert\n"
+    "      page_alert: {disable: true}\n"
+    "      ticket_alert: {disable: true}\n";
 
-static int
-s_fake_query(void *arg, const char *expr, int64_t t_ms, struct fw_vector *out, fw_err_t *err)
-{
-    struct s_fake *f = arg;
-    fw_vector_clear(out);
-    f->calls++;
-    if (f->fail) {
-        fw_err_set(err, "query timed out after 10 ms");
-        return -1;
-    }
-    static const char *const w[4] = {"[5m]", "[1h]", "[6h]", "[30d]"};
-    size_t i = 0;
-    while (i < 4 && !strstr(expr, w[i]))
-        i++;
-    ck_assert_msg(i < 4, "unexpected window in %s", expr);
-    if (f->empty[i])
-        return 0;
-    bool good = strstr(expr, "good_total") != NULL;
-    fw_mem_grow((void **)&out->items, &out->cap, 1, sizeof(*out->items));
-    memset(&out->items[0], 0, sizeof(out->items[0]));
-    out->items[0].t_ms = t_ms;
-    out->items[0].v = good ? f->good[i] : f->total[i];
-    out->len = 1;
-    return 0;
-}
-
-static const struct fw_series *
-s_series(const struct fw_batch *b, const char *name, const char *window)
-{
-    for (size_t i = 0; i < b->len; i++) {
-        const char *n = fw_labels_get(&b->series[i].labels, "__name__");
-        const char *w = fw_labels_get(&b->series[i].labels, "window");
-        if (n && strcmp(n, name) == 0 &&
-            ((!window && !w) || (window && w && strcmp(w, window) == 0)))
-            return &b->series[i];
-    }
-    return NULL;
-}
-
-static double
-s_value(const struct fw_batch *b, const char *name, const char *window)
-{
-    const struct fw_series *s = s_series(b, name, window);
-    ck_assert_msg(s != NULL, "no series %s{window=%s}", name, window ? window : "");
-    return s->samples[0].v;
-}
-
-START_TEST(test_slod_eval_series_and_page)
+START_TEST(test_slod_cfg_sloth_spec)
 {
     struct slod_cfg cfg;
     struct fw_cfg_errors *errs = fw_calloc(1, sizeof(*errs));
-    ck_assert_int_eq(slod_cfg_load("s.yml", s_cfg_text, &cfg, errs), 0);
-    slod_eval_t *ev = slod_eval_new(&cfg);
-    // Healthy: 0.1% errors everywhere; 6h has no traffic (no sample for it).
-    struct s_fake f = {.good = {999, 999, 0, 9990}, .total = {1000, 1000, 0, 10000}};
-    struct slod_eval_result res;
-    size_t failed[1] = {0};
-    slod_eval_run(ev, T0, s_fake_query, &f, &res, failed);
-    ck_assert_int_eq(f.calls, 8);
-    ck_assert(fabs(s_value(res.batch, "slo:sli_ratio", "5m") - 0.999) < 1e-9);
-    ck_assert(fabs(s_value(res.batch, "slo:burn_rate", "1h") - 0.2) < 1e-9);
-    ck_assert_ptr_null(s_series(res.batch, "slo:sli_ratio", "6h"));
-    ck_assert(fabs(s_value(res.batch, "slo:sli_ratio", "30d") - 0.999) < 1e-9);
-    ck_assert(fabs(s_value(res.batch, "slo:error_budget_remaining:ratio", NULL) - 0.8) < 1e-9);
-    ck_assert(fabs(s_value(res.batch, "slo:objective:ratio", NULL) - 0.995) < 1e-12);
-    const struct fw_series *s = s_series(res.batch, "slo:burn_rate", "5m");
-    ck_assert_str_eq(fw_labels_get(&s->labels, "slo"), "api");
-    ck_assert_str_eq(fw_labels_get(&s->labels, "service"), "tsdb");
-    ck_assert_str_eq(fw_labels_get(&s->labels, "team"), "sre");
-    ck_assert_int_eq(s->samples[0].t_ms, T0);
-    ck_assert_uint_eq(json_array_size(res.alerts), 0);
-    ck_assert_uint_eq(failed[0], 0);
-    slod_eval_result_clear(&res);
-
-    // Only the 1h window burns fast: no page (both windows must agree).
-    f.good[1] = 900;
-    slod_eval_run(ev, T0 + 30000, s_fake_query, &f, &res, failed);
-    ck_assert(s_value(res.batch, "slo:burn_rate", "1h") > 14.4);
-    ck_assert_uint_eq(json_array_size(res.alerts), 0);
-    slod_eval_result_clear(&res);
-
-    // 1h and 5m both above 14.4x: page.
-    f.good[0] = 900;
-    slod_eval_run(ev, T0 + 60000, s_fake_query, &f, &res, failed);
-    ck_assert(slod_eval_firing(ev, 0));
-    ck_assert_uint_eq(json_array_size(res.alerts), 1);
-    json_t *a = json_array_get(res.alerts, 0);
-    json_t *labels = json_object_get(a, "labels");
-    ck_assert_str_eq(json_string_value(json_object_get(labels, "alertname")), "SLOBurnRateHigh");
-    ck_assert_str_eq(json_string_value(json_object_get(labels, "severity")), "page");
-    ck_assert_str_eq(json_string_value(json_object_get(labels, "slo")), "api");
-    ck_assert_str_eq(json_string_value(json_object_get(labels, "service")), "tsdb");
-    char b1[40], b2[40];
-    ck_assert_str_eq(json_string_value(json_object_get(a, "startsAt")),
-                     fw_time_rfc3339(T0 + 60000, b1, sizeof(b1)));
-    ck_assert_str_eq(json_string_value(json_object_get(a, "endsAt")),
-                     fw_time_rfc3339(T0 + 60000 + 240000, b2, sizeof(b2)));
-    slod_eval_result_clear(&res);
-
-    // Queries fail: the page stays as it was, failures are counted.
-    f.fail = true;
-    int calls = f.calls;
-    slod_eval_run(ev, T0 + 90000, s_fake_query, &f, &res, failed);
-    ck_assert(slod_eval_firing(ev, 0));
-    ck_assert_uint_eq(failed[0], 4);
-    ck_assert_int_eq(f.calls, calls + 1); // a timeout stops the other queries
-    slod_eval_result_clear(&res);
-
-    // 5m recovers: resolved, sent with endsAt = now.
-    f.fail = false;
-    f.good[0] = 999;
-    slod_eval_run(ev, T0 + 120000, s_fake_query, &f, &res, failed);
-    ck_assert(!slod_eval_firing(ev, 0));
-    ck_assert_uint_eq(json_array_size(res.alerts), 1);
-    a = json_array_get(res.alerts, 0);
-    ck_assert_str_eq(json_string_value(json_object_get(a, "endsAt")),
-                     fw_time_rfc3339(T0 + 120000, b1, sizeof(b1)));
-    slod_eval_result_clear(&res);
-    // ... and no longer after 15 minutes.
-    slod_eval_run(ev, T0 + 120000 + 16 * 60000, s_fake_query, &f, &res, failed);
-    ck_assert_uint_eq(json_array_size(res.alerts), 0);
-    slod_eval_result_clear(&res);
-
-    slod_eval_destroy(&ev);
+    ck_assert_int_eq(slod_cfg_load("sloth.yml", s_sloth_text, &cfg, errs), 0);
+    ck_assert_uint_eq(cfg.n_slos, 2);
+    const struct slod_slo_cfg *s = &cfg.slos[0];
+    ck_assert_str_eq(s->id, "myservice-requests-availability");
+    ck_assert_str_eq(s->service, "myservice");
+    ck_assert_int_eq(s->window_ms, 30LL * 86400000); // Sloth's default period
+    ck_assert_str_eq(fw_labels_get(&s->labels, "owner"), "myteam");
+    ck_assert_str_eq(fw_labels_get(&s->labels, "category"), "availability");
+    ck_assert_int_eq(s->sli.kind, SLOD_SLI_EVENTS);
+    ck_assert_ptr_nonnull(strstr(s->sli.q_bad, "code=~\"(5..|429)\""));
+    ck_assert_str_eq(s->alerting.name, "MyServiceHighErrorRate");
+    ck_assert_str_eq(fw_labels_get(&s->alerting.page_alert.labels, "severity"), "pageteam");
+    ck_assert_int_eq(cfg.slos[1].sli.kind, SLOD_SLI_RAW);
+    ck_assert(cfg.slos[1].alerting.page_alert.disable);
     slod_cfg_free(&cfg);
     free(errs);
+
+    // What slod does not do is refused where it is written.
+    s_expect_error("version: prometheus/v2\nslos: []\n",
+                   "version \"prometheus/v2\" is not "
+                   "supported",
+                   1, 1);
+    s_expect_error("version: prometheus/v1\nservice: s\nslos:\n  - name: a\n    objective: 99\n"
+                   "    sli:\n      plugin:\n        id: x\n",
+                   "plugin: not supported", 7, 7);
+    s_expect_error("apiVersion: sloth.slok.dev/v1\nkind: PrometheusServiceLevel\n",
+                   "apiVersion: not supported", 1, 1);
 }
 END_TEST
 
-START_TEST(test_slod_eval_window_dedup_and_state_reload)
+START_TEST(test_slod_cfg_sli_kinds)
 {
-    static const char text[] = "slos:\n  - name: api\n    objective: 99\n    window: 1h\n"
-                               "    sli: {good: 'sum(rate(good_total[{{.window}}]))', "
-                               "total: 'sum(rate(all_total[{{.window}}]))'}\n"
-                               "    alerting: {page: true, burn_rate: 2}\n";
+    static const char text[] =
+        "slos:\n"
+        "  - name: p95\n"
+        "    service: api\n"
+        "    objective: 95\n"
+        "    window: 7d\n"
+        "    sli:\n"
+        "      latency: {metric: http_request_duration_seconds, selector: 'job=\"api\"', "
+        "threshold: '0.2'}\n"
+        "    alerting:\n"
+        "      windows:\n"
+        "        - {severity: page, long: 1h, short: 5m, burn_rate: 10}\n"
+        "        - {severity: ticket, long: 7d, short: 1d, burn_rate: 1}\n"
+        "  - name: bad\n"
+        "    objective: 99\n"
+        "    window: 1d\n"
+        "    sli: {bad: 'sum(rate(e[{{.window}}]))', total: 'sum(rate(t[{{.window}}]))'}\n";
     struct slod_cfg cfg;
     struct fw_cfg_errors *errs = fw_calloc(1, sizeof(*errs));
     ck_assert_int_eq(slod_cfg_load("s.yml", text, &cfg, errs), 0);
-    slod_eval_t *ev = slod_eval_new(&cfg);
-    struct s_fake f = {.good = {90, 90, 90, 0}, .total = {100, 100, 100, 0}};
-    struct slod_eval_result res;
-    slod_eval_run(ev, T0, s_fake_query, &f, &res, NULL);
-    ck_assert_int_eq(f.calls, 6); // 5m, 1h, 6h; the SLO window is 1h, queried once
-    ck_assert(fabs(s_value(res.batch, "slo:error_budget_remaining:ratio", NULL) + 9) < 1e-9);
-    ck_assert(slod_eval_firing(ev, 0)); // 10x > 2 on both windows
-    slod_eval_result_clear(&res);
-
-    slod_eval_t *ev2 = slod_eval_new(&cfg);
-    slod_eval_take_state(ev2, ev);
-    ck_assert(slod_eval_firing(ev2, 0));
-    slod_eval_destroy(&ev2);
-    slod_eval_destroy(&ev);
+    const struct slod_slo_cfg *s = &cfg.slos[0];
+    ck_assert_str_eq(s->sli.q_total,
+                     "sum(rate(http_request_duration_seconds_count{job=\"api\"}[{{.window}}]))");
+    ck_assert_str_eq(s->sli.q_bad,
+                     "sum(rate(http_request_duration_seconds_count{job=\"api\"}[{{.window}}])) - "
+                     "sum(rate(http_request_duration_seconds_bucket{job=\"api\",le=\"0.2\"}"
+                     "[{{.window}}]))");
+    ck_assert_uint_eq(s->alerting.n_windows, 2);
+    ck_assert_str_eq(s->window_names[s->alerting.windows[1].long_i], "7d");
+    ck_assert_str_eq(s->window_names[s->alerting.windows[1].short_i], "1d");
+    // A 1d period is one of the fixed windows: evaluated once.
+    ck_assert_uint_eq(cfg.slos[1].n_windows, 7);
+    ck_assert_str_eq(cfg.slos[1].window_names[cfg.slos[1].period_i], "1d");
+    ck_assert_str_eq(cfg.slos[1].sli.q_bad, "sum(rate(e[{{.window}}]))");
     slod_cfg_free(&cfg);
     free(errs);
+
+    s_expect_error("slos:\n  - name: a\n    objective: 99\n    sli: {good: x, total: y}\n"
+                   "    alerting:\n      windows:\n"
+                   "        - {severity: page, long: 4h, short: 5m, burn_rate: 2}\n",
+                   "alert window 4h is not one slod evaluates", 7, 11);
+    s_expect_error("slos:\n  - name: a\n    objective: 99\n"
+                   "    sli: {good: x, total: y, latency: {metric: m, threshold: '1'}}\n",
+                   "needs exactly one of", 4, 10);
+    s_expect_error("slos:\n  - name: a\n    objective: 99\n"
+                   "    sli: {latency: {metric: m, threshold: fast}}\n",
+                   "threshold 'fast' is not a number", 4, 43);
 }
 END_TEST
 
@@ -317,8 +302,8 @@ slod_suite(void)
     tcase_add_test(tc, test_slod_cfg_load_and_expand);
     tcase_add_test(tc, test_slod_cfg_errors);
     tcase_add_test(tc, test_slod_math);
-    tcase_add_test(tc, test_slod_eval_series_and_page);
-    tcase_add_test(tc, test_slod_eval_window_dedup_and_state_reload);
+    tcase_add_test(tc, test_slod_cfg_sloth_spec);
+    tcase_add_test(tc, test_slod_cfg_sli_kinds);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -41,7 +41,7 @@ start notifyd "$BIN/notifyd"
 start alertd "$BIN/alertd" --storage.path="$DATA/alertd"
 start scraper "$BIN/scraper"
 start ruled "$BIN/ruled"
-start slod "$BIN/slod"
+start slod "$BIN/slod" --storage.path="$DATA/slod"
 sleep 1
 for p in $pids; do
     kill -0 "$p" 2>/dev/null || { echo "run: a daemon exited at start; see $DATA/logs/" >&2; exit 1; }

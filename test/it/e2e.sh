@@ -83,7 +83,7 @@ it_start ruled "$BIN/ruled" --storage.path="$IT_DIR/ruled-state" --config.file="
     --web.listen-address=$L:$RULED_HTTP --zmq.tsdb-address=tcp://$L:$Z_SAMPLES \
     --zmq.query-address=tcp://$L:$Z_QUERY --zmq.alertd-address=tcp://$L:$Z_ALERTS \
     --zmq.pub-address=tcp://$L:$Z_RULED_PUB
-it_start slod "$BIN/slod" --web.listen-address=$L:$SLOD_HTTP \
+it_start slod "$BIN/slod" --web.listen-address=$L:$SLOD_HTTP --storage.path="$IT_DIR/slod" \
     --zmq.tsdb-address=tcp://$L:$Z_SAMPLES --zmq.query-address=tcp://$L:$Z_QUERY \
     --zmq.alertd-address=tcp://$L:$Z_ALERTS --zmq.pub-address=tcp://$L:$Z_SLOD_PUB
 

@@ -28,7 +28,7 @@ it_start scraper "$BIN/scraper" --web.listen-address=$L:$S_HTTP \
 it_start ruled "$BIN/ruled" --storage.path="$IT_DIR/ruled-state" --web.listen-address=$L:$R_HTTP \
     --zmq.tsdb-address=tcp://$L:$T_SAMPLES --zmq.query-address=tcp://$L:$T_QUERY \
     --zmq.alertd-address=tcp://$L:$A_ALERTS --zmq.pub-address=tcp://$L:$(it_free_port)
-it_start slod "$BIN/slod" --web.listen-address=$L:$O_HTTP \
+it_start slod "$BIN/slod" --web.listen-address=$L:$O_HTTP --storage.path="$IT_DIR/slod" \
     --zmq.tsdb-address=tcp://$L:$T_SAMPLES --zmq.query-address=tcp://$L:$T_QUERY \
     --zmq.alertd-address=tcp://$L:$A_ALERTS --zmq.pub-address=tcp://$L:$(it_free_port)
 for p in $N_HTTP $S_HTTP $R_HTTP $O_HTTP; do

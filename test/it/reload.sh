@@ -181,7 +181,7 @@ it_start ruled "$BIN/ruled" --storage.path="$IT_DIR/ruled-state" --config.file="
     --web.listen-address="127.0.0.1:$R_HTTP" --zmq.tsdb-address="tcp://127.0.0.1:$T_SAMPLES" \
     --zmq.query-address="tcp://127.0.0.1:$T_QUERY" --zmq.alertd-address="tcp://127.0.0.1:$ALERTD" \
     --zmq.pub-address="tcp://127.0.0.1:$(it_free_port)" --query.timeout=50ms
-it_start slod "$BIN/slod" --config.file="$IT_DIR/slod.yml" \
+it_start slod "$BIN/slod" --config.file="$IT_DIR/slod.yml" --storage.path="$IT_DIR/slod" \
     --web.listen-address="127.0.0.1:$L_HTTP" --zmq.tsdb-address="tcp://127.0.0.1:$T_SAMPLES" \
     --zmq.query-address="tcp://127.0.0.1:$T_QUERY" --zmq.alertd-address="tcp://127.0.0.1:$ALERTD" \
     --zmq.pub-address="tcp://127.0.0.1:$(it_free_port)" --query.timeout=50ms

@@ -2,10 +2,14 @@
 # slod.sh — integration test of slod with a real tsdb (and alertd when built).
 #
 #   1. the default config passes --check-config; a bad objective fails with file:line:col;
-#   2. tsdb + slod (+ alertd) on free loopback ports: request counters pushed with fwpush
-#      (10% errors against a 99.5% objective: burn rate 20) give slo:sli_ratio,
-#      slo:burn_rate and slo:error_budget_remaining:ratio in tsdb, /api/v1/slos, and the
-#      SLOBurnRateHigh page in alertd;
+#      a Sloth plugin SLI is refused at its key;
+#   2. tsdb + slod (+ alertd) on free loopback ports, slod reading a Sloth prometheus/v1
+#      spec unchanged: request counters pushed with fwpush (10% errors against a 99.5%
+#      objective: burn rate 20) give slo:sli_error:ratio_rate5m, slo:burn_rate:ratio,
+#      slo:current_burn_rate:ratio and the metadata series in tsdb, /api/v1/slos, and the
+#      page alert (severity label from the spec) in alertd; the 5-minute rings' journal is
+#      written under --storage.path; a broken config on reload is refused and the old SLOs
+#      go on;
 #   3. SIGTERM stops slod with exit 0.
 # Needs $BUILD/bin/{slod,tsdb,fwpush}; skips what is missing, saying so.
 set -euo pipefail
@@ -35,6 +39,24 @@ set -e
 [ $rc = 2 ] || it_die "bad objective: exit $rc, want 2"
 echo "$out" | grep -q "bad.yml:2:5: error: .*objective 100" || it_die "bad objective report: $out"
 it_ok "objective 100 refused at bad.yml:2:5 with exit 2"
+cat > "$IT_DIR/plugin.yml" <<'EOF'
+version: "prometheus/v1"
+service: "myservice"
+slos:
+  - name: "requests-availability"
+    objective: 99.9
+    sli:
+      plugin:
+        id: "sloth-common/kubernetes/apiserver/availability"
+    alerting:
+      name: MyServiceHighErrorRate
+EOF
+set +e
+out=$("$BIN/slod" --check-config --config.file="$IT_DIR/plugin.yml" 2>&1); rc=$?
+set -e
+[ $rc = 2 ] || it_die "Sloth plugin: exit $rc, want 2"
+echo "$out" | grep -q "plugin.yml:7:7: error: .*plugin: not supported" || it_die "plugin report: $out"
+it_ok "a Sloth plugin SLI is refused at plugin.yml:7:7 with exit 2"
 
 # --- 2. tsdb + slod (+ alertd) ------------------------------------------------------
 it_need_bins tsdb fwpush
@@ -54,20 +76,39 @@ q() { curl -sf "http://127.0.0.1:$T_HTTP/api/v1/query" --data-urlencode "query=$
 it_wait_for "requests stored" bash -c "curl -sf 'http://127.0.0.1:$T_HTTP/api/v1/query?query=it_requests_total' | grep -q '\"500\"'"
 it_ok "fwpush samples visible in tsdb"
 
+# A Sloth prometheus/v1 spec as Sloth documents it (plus evaluation_interval, a slod key).
 cat > "$IT_DIR/slod.yml" <<'EOF'
+version: "prometheus/v1"
+service: "it"
+labels:
+  team: "qa"
 evaluation_interval: 1s
 slos:
-  - name: it-availability
-    service: it
+  - name: "availability"
     objective: 99.5
-    window: 1d
+    description: "requests answered without a 5xx"
     sli:
-      good: sum(rate(it_requests_total{code!~"5.."}[{{.window}}]))
-      total: sum(rate(it_requests_total[{{.window}}]))
-    labels: {team: qa}
-    alerting: {page: true}
+      events:
+        error_query: sum(rate(it_requests_total{code=~"5.."}[{{.window}}]))
+        total_query: sum(rate(it_requests_total[{{.window}}]))
+    alerting:
+      name: ItHighErrorRate
+      labels:
+        category: "availability"
+      annotations:
+        runbook: "https://example.invalid/runbook"
+      page_alert:
+        labels:
+          severity: critical
+      ticket_alert:
+        labels:
+          severity: warning
 EOF
+"$BIN/slod" --check-config --config.file="$IT_DIR/slod.yml" | grep -q 'configuration OK' ||
+    it_die "the Sloth spec"
+it_ok "a Sloth prometheus/v1 spec passes --check-config unchanged"
 "$BIN/slod" --config.file="$IT_DIR/slod.yml" --web.listen-address=127.0.0.1:$S_HTTP \
+    --storage.path="$IT_DIR/slod" \
     --zmq.tsdb-address=tcp://127.0.0.1:$T_SAMPLES --zmq.query-address=tcp://127.0.0.1:$T_QUERY \
     --zmq.alertd-address=tcp://127.0.0.1:$A_ALERTS --zmq.pub-address=tcp://127.0.0.1:$S_PUB \
     --query.timeout=2s > "$IT_DIR/slod.log" 2>&1 &
@@ -76,38 +117,49 @@ IT_PIDS+=($SLOD)
 it_wait_for "slod ready" curl -sf "http://127.0.0.1:$S_HTTP/-/ready"
 it_ok "slod up on :$S_HTTP"
 
-sli() { q 'slo:sli_ratio{slo="it-availability",window="5m"} > 0.8999 < 0.9001' | grep -q '"value"'; }
-it_wait_for "slo:sli_ratio{window=5m} = 0.9 in tsdb" sli
-it_ok "slo:sli_ratio{window=\"5m\"} = 0.9 read back from tsdb"
-burn() { q 'slo:burn_rate{slo="it-availability",window="1h",team="qa"} > 19.99 < 20.01' | grep -q '"value"'; }
-it_wait_for "slo:burn_rate{window=1h} = 20" burn
-it_ok "slo:burn_rate{window=\"1h\"} = 20 (10% errors / 0.5% budget)"
-budget() { q 'slo:error_budget_remaining:ratio{slo="it-availability"} < -18.99 > -19.01' | grep -q '"value"'; }
-it_wait_for "slo:error_budget_remaining:ratio = -19" budget
-it_ok "slo:error_budget_remaining:ratio = -19 (budget overspent 20x)"
+ID='sloth_id="it-availability",sloth_service="it",sloth_slo="availability"'
+sli() { q "slo:sli_error:ratio_rate5m{$ID,sloth_window=\"5m\"} > 0.0999 < 0.1001" | grep -q '"value"'; }
+it_wait_for "slo:sli_error:ratio_rate5m = 0.1 in tsdb" sli
+it_ok "slo:sli_error:ratio_rate5m = 0.1 read back from tsdb"
+burn() { q "slo:burn_rate:ratio{$ID,sloth_window=\"1h\",team=\"qa\"} > 19.99 < 20.01" | grep -q '"value"'; }
+it_wait_for "slo:burn_rate:ratio{sloth_window=1h} = 20" burn
+it_ok "slo:burn_rate:ratio{sloth_window=\"1h\"} = 20 (10% errors / 0.5% budget)"
+cur() { q "slo:current_burn_rate:ratio{$ID} > 19.99 < 20.01" | grep -q '"value"'; }
+it_wait_for "slo:current_burn_rate:ratio = 20" cur
+it_ok "slo:current_burn_rate:ratio = 20"
+obj() { q "slo:objective:ratio{$ID} == 0.995" | grep -q '"value"' && q "slo:time_period:days{$ID} == 30" | grep -q '"value"'; }
+it_wait_for "slo:objective:ratio and slo:time_period:days" obj
+it_ok "slo:objective:ratio = 0.995, slo:time_period:days = 30 (Sloth's default period)"
 
 api=$(curl -sf "http://127.0.0.1:$S_HTTP/api/v1/slos")
-echo "$api" | grep -q '"alert":"firing"' || it_die "/api/v1/slos: $api"
-it_ok "/api/v1/slos shows the burn-rate alert firing"
+echo "$api" | grep -q '"page":"firing"' || it_die "/api/v1/slos: $api"
+it_ok "/api/v1/slos shows the page alert firing"
 
 if [ $IT_HAVE_ALERTD = 1 ]; then
-    paged() { curl -sf "http://127.0.0.1:$A_HTTP/api/v2/alerts" | grep -q '"alertname":"SLOBurnRateHigh"'; }
-    it_wait_for "SLOBurnRateHigh in alertd" paged
-    it_ok "alertd received SLOBurnRateHigh"
+    paged() { curl -sf "http://127.0.0.1:$A_HTTP/api/v2/alerts?filter=alertname%3D%22ItHighErrorRate%22" |
+        python3 -c 'import json,sys; a=json.load(sys.stdin); l=a[0]["labels"]; sys.exit(not (l["severity"]=="critical" and l["sloth_severity"]=="page" and l["category"]=="availability" and a[0]["annotations"]["runbook"]))'; }
+    it_wait_for "the page in alertd" paged
+    it_ok "alertd received ItHighErrorRate{severity=critical, sloth_severity=page}"
 fi
 curl -sf "http://127.0.0.1:$S_HTTP/metrics" | grep 'fw_slod_evaluations_total{slo="it-availability"}' >/dev/null ||
     it_die "fw_slod_evaluations_total missing"
+grep -Eq '^[0-9a-f]{16} [0-9]+ ' "$IT_DIR/slod/slod.ring" || it_die "no ring journal"
+it_ok "the 5-minute rings are journalled in --storage.path"
 it_ok "/metrics counts evaluations"
 
 sed -i 's/objective: 99.5/objective: 90/' "$IT_DIR/slod.yml"
 curl -sf -XPOST "http://127.0.0.1:$S_HTTP/-/reload" >/dev/null || it_die "/-/reload refused a good config"
-objective() { q 'slo:objective:ratio{slo="it-availability"}' | grep -q '"0.9"'; }
+objective() { q "slo:objective:ratio{$ID}" | grep -q '"0.9"'; }
 it_wait_for "slo:objective:ratio = 0.9 after reload" objective
 it_ok "/-/reload applied a new objective (slo:objective:ratio = 0.9)"
 printf 'slos: [{name: x}]\n' > "$IT_DIR/slod.yml"
 code=$(curl -s -o /dev/null -w '%{http_code}' -XPOST "http://127.0.0.1:$S_HTTP/-/reload")
 [ "$code" = 500 ] || it_die "/-/reload of a broken config answered $code, want 500"
-it_ok "/-/reload of a broken config: 500, old SLOs kept"
+evals() { curl -sf "http://127.0.0.1:$S_HTTP/metrics" | sed -n 's/^fw_slod_evaluations_total{slo="it-availability"} \([0-9]*\).*/\1/p'; }
+n0=$(evals)
+more() { [ "$(evals)" -gt "$n0" ]; }
+it_wait_for "the old SLO still evaluated" more
+it_ok "/-/reload of a broken config: 500, old SLOs kept evaluating"
 
 # --- 3. shutdown --------------------------------------------------------------------
 it_term $SLOD
