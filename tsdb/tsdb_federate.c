@@ -21,6 +21,7 @@
 #include "tsdb_eval_int.h"
 #include "tsdb_federate.h"
 #include "tsdb_json.h"
+#include "tsdb_pb.h"
 
 struct tsdb_federate {
     tsdb_store_t *store;       // borrowed
@@ -284,30 +285,6 @@ s_put_point(struct tsdb_json *b, const struct s_point *p, const struct fw_label 
 
 // --- protobuf (io.prometheus.client.MetricFamily, varint-length delimited) ---
 
-static void
-s_pb_varint(struct tsdb_json *b, uint64_t v)
-{
-    char buf[10];
-    size_t n = 0;
-    do {
-        buf[n] = (char)(v & 0x7f);
-        v >>= 7;
-        if (v)
-            buf[n] = (char)(buf[n] | 0x80);
-        n++;
-    } while (v);
-    tsdb_json_put(b, buf, n);
-}
-
-// Field tag (wire type 2) and the bytes s[0..n).
-static void
-s_pb_bytes(struct tsdb_json *b, unsigned tag, const char *s, size_t n)
-{
-    s_pb_varint(b, tag << 3 | 2);
-    s_pb_varint(b, n);
-    tsdb_json_put(b, s, n);
-}
-
 // A Metric: label (1) pairs, untyped (5) {value (1)}, timestamp_ms (6), in field order as
 // Go's proto.Marshal writes them.
 static void
@@ -317,9 +294,9 @@ s_pb_metric(struct tsdb_json *m, const struct s_point *p, const struct fw_label 
     struct tsdb_json pair = {0};
     for (size_t k = 0; k < n; k++) {
         pair.len = 0;
-        s_pb_bytes(&pair, 1, ls[k]->name, strlen(ls[k]->name));
-        s_pb_bytes(&pair, 2, ls[k]->value, strlen(ls[k]->value));
-        s_pb_bytes(m, 1, pair.p, pair.len);
+        tsdb_pb_put_bytes(&pair, 1, ls[k]->name, strlen(ls[k]->name));
+        tsdb_pb_put_bytes(&pair, 2, ls[k]->value, strlen(ls[k]->value));
+        tsdb_pb_put_bytes(m, 1, pair.p, pair.len);
     }
     free(pair.p);
     uint64_t bits;
@@ -327,9 +304,9 @@ s_pb_metric(struct tsdb_json *m, const struct s_point *p, const struct fw_label 
     char untyped[9] = {1 << 3 | 1};
     for (int k = 0; k < 8; k++)
         untyped[1 + k] = (char)(bits >> (8 * k));
-    s_pb_bytes(m, 5, untyped, sizeof(untyped));
-    s_pb_varint(m, 6 << 3);
-    s_pb_varint(m, (uint64_t)p->t);
+    tsdb_pb_put_bytes(m, 5, untyped, sizeof(untyped));
+    tsdb_pb_put_varint(m, 6 << 3);
+    tsdb_pb_put_varint(m, (uint64_t)p->t);
 }
 
 // Close the family in fam (name, type UNTYPED, its metrics) into b with its length first.
@@ -337,11 +314,11 @@ static void
 s_pb_family(struct tsdb_json *b, struct tsdb_json *fam, const char *name, struct tsdb_json *ms)
 {
     fam->len = 0;
-    s_pb_bytes(fam, 1, name, strlen(name));
-    s_pb_varint(fam, 3 << 3);
-    s_pb_varint(fam, 3); // MetricType UNTYPED
+    tsdb_pb_put_bytes(fam, 1, name, strlen(name));
+    tsdb_pb_put_varint(fam, 3 << 3);
+    tsdb_pb_put_varint(fam, 3); // MetricType UNTYPED
     tsdb_json_put(fam, ms->p ? ms->p : "", ms->len);
-    s_pb_varint(b, fam->len);
+    tsdb_pb_put_varint(b, fam->len);
     tsdb_json_put(b, fam->p, fam->len);
     ms->len = 0;
 }
@@ -378,7 +355,7 @@ tsdb_federate_body(tsdb_federate_t *self, fw_promql_expr_t *const *sets, size_t 
         }
         one.len = 0;
         s_pb_metric(&one, &pts[k], ls, n_ls);
-        s_pb_bytes(&ms, 4, one.p, one.len);
+        tsdb_pb_put_bytes(&ms, 4, one.p, one.len);
     }
     if (proto && last)
         s_pb_family(&b, &fam, last, &ms);

@@ -11,7 +11,6 @@
 #include "tsdb_rwrite.h"
 
 #include <pthread.h>
-#include <snappy-c.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +27,7 @@
 #include "fw_time.h"
 #include "fw_zsock.h"
 #include "tsdb_json.h"
+#include "tsdb_pb.h"
 #include "tsdb_rwproto.h"
 
 #define S_CT_PROTO "application/x-protobuf"
@@ -472,21 +472,14 @@ tsdb_rwrite_handle(tsdb_rwrite_t *self, const char *content_type, const char *en
                         "is acceptable",
                         encoding);
     size_t n;
-    if (snappy_uncompressed_length((const char *)body, len, &n) != SNAPPY_OK)
-        return s_refuse(self, 400, "snappy", text, "snappy: corrupt input");
-    if (n > TSDB_RWRITE_MAX_DECODED)
-        return s_refuse(self, 413, "too_large", text,
-                        "decompressed body of %zu bytes is over the limit of %zu bytes", n,
-                        TSDB_RWRITE_MAX_DECODED);
-    char *pb = fw_malloc(n ? n : 1);
+    char *pb;
+    fw_err_t err;
+    rc = tsdb_pb_unsnappy(body, len, TSDB_RWRITE_MAX_DECODED, &pb, &n, &err);
+    if (rc != 0)
+        return s_refuse(self, rc, rc == 413 ? "too_large" : "snappy", text, "%s", err.msg);
     struct s_req r = {.version = w->version, .pb = (const unsigned char *)pb, .pb_len = n};
     bool *valid = NULL;
     struct tsdb_rwproto_counts counts;
-    fw_err_t err;
-    if (snappy_uncompress((const char *)body, len, pb, &n) != SNAPPY_OK || n != r.pb_len) {
-        rc = s_refuse(self, 400, "snappy", text, "snappy: corrupt input");
-        goto out;
-    }
     if (tsdb_rwproto_check(r.pb, r.pb_len, r.version, &counts, &err) != 0) {
         rc = s_refuse(self, 400, "protobuf", text, "%s", err.msg);
         goto out;

@@ -8,7 +8,6 @@
 #include <jansson.h>
 #include <lmdb.h>
 #include <pthread.h>
-#include <snappy-c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "fw_mem.h"
 #include "fw_time.h"
 #include "tsdb_json.h"
+#include "tsdb_pb.h"
 #include "tsdb_rwproto.h"
 
 #define S_IDLE_MS 1000         // a shard that caught up looks again after this at least
@@ -526,9 +526,9 @@ s_send(struct s_shard *s, struct s_cycle *c, struct s_entry *entries, size_t n)
     free(smp);
     free(names);
     free(values);
-    size_t zlen = snappy_max_compressed_length(pb.len);
-    char *z = fw_malloc(zlen ? zlen : 1);
-    snappy_compress(pb.p ? pb.p : "", pb.len, z, &zlen);
+    char *z;
+    size_t zlen;
+    tsdb_pb_snappy(pb.p, pb.len, &z, &zlen);
     free(pb.p);
     int64_t backoff = qc->min_backoff_ms;
     int rc = 0;
