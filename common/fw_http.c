@@ -360,7 +360,36 @@ s_on_reload(const fw_http_request_t *req, struct fw_http_response *resp, void *a
 //  libmicrohttpd callbacks
 // =========================================================================================
 
-// Queue the answer for req and count it. Takes ownership of resp->body.
+// A streamed answer (struct fw_http_response's stream).
+struct s_stream {
+    long (*fn)(void *arg, char *buf, size_t max);
+    void (*free_fn)(void *arg);
+    void *arg;
+};
+
+static ssize_t
+s_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct s_stream *st = cls;
+    long n = st->fn(st->arg, buf, max);
+    if (n < 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (n == 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    return (ssize_t)n;
+}
+
+static void
+s_stream_free(void *cls)
+{
+    struct s_stream *st = cls;
+    if (st->free_fn)
+        st->free_fn(st->arg);
+    free(st);
+}
+
+// Queue the answer for req and count it. Takes ownership of resp->body (and resp->stream).
 static enum MHD_Result
 s_send(fw_http_request_t *req, const char *handler, struct fw_http_response *resp,
        const char *allow)
@@ -369,7 +398,18 @@ s_send(fw_http_request_t *req, const char *handler, struct fw_http_response *res
         resp->status = 500;
     size_t len = resp->body ? (resp->body_len ? resp->body_len : strlen(resp->body)) : 0;
     struct MHD_Response *r;
-    if (len == 0) {
+    if (resp->stream) {
+        struct s_stream *st = fw_calloc(1, sizeof(*st));
+        st->fn = resp->stream;
+        st->free_fn = resp->stream_free;
+        st->arg = resp->stream_arg;
+        free(resp->body);
+        resp->body = NULL;
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, s_stream_read, st,
+                                              s_stream_free);
+        if (!r)
+            s_stream_free(st);
+    } else if (len == 0) {
         free(resp->body);
         resp->body = NULL;
         r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -420,6 +460,9 @@ s_dispatch(fw_http_request_t *req)
     }
     s_form_parse(req);
     if (route->fn(req, &resp, route->arg) != 0) {
+        if (resp.stream && resp.stream_free)
+            resp.stream_free(resp.stream_arg);
+        resp.stream = NULL;
         fw_http_respond(&resp, 500, NULL, "internal server error\n");
     }
     return s_send(req, route->path, &resp, NULL);

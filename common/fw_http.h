@@ -36,6 +36,15 @@ struct fw_http_response {
         const char *name;
         char value[64];
     } headers[FW_HTTP_HEADERS_MAX];
+    // Instead of body: an answer made while it is sent (chunked transfer encoding, for
+    // answers too large to hold). stream(stream_arg, buf, max) runs on the connection's
+    // thread each time the socket takes more: it returns the bytes it put in buf (1..max),
+    // 0 at the end, or -1 to break the answer off (the client sees it truncated).
+    // stream_free(stream_arg) runs once, when the answer ends or the client goes away,
+    // also when it never started. Set by the handler, owned by fw_http from its return.
+    long (*stream)(void *arg, char *buf, size_t max);
+    void (*stream_free)(void *arg);
+    void *stream_arg;
 };
 
 // A route handler fills resp. Return 0; -1 answers 500 with a generic body.

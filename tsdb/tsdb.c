@@ -44,6 +44,7 @@
 #include "tsdb_metadata.h"
 #include "tsdb_query.h"
 #include "tsdb_rules.h"
+#include "tsdb_rread.h"
 #include "tsdb_rwrite.h"
 #include "tsdb_rwsend.h"
 #include "tsdb_store.h"
@@ -79,6 +80,7 @@ struct tsdb {
     tsdb_rules_t *rules;                            // owned: /api/v1/rules, alerts via ruled
     tsdb_query_t *query;                            // owned: QUERY workers
     tsdb_rwrite_t *rwrite;                          // owned: POST /api/v1/write
+    tsdb_rread_t *rread;                            // owned: POST /api/v1/read
     tsdb_rwsend_t *rwsend;                          // owned: remote_write queues
     tsdb_api_admin_t *admin;                        // owned: /api/v1/admin/tsdb/...
     fw_metrics_t *metrics;                          // owned
@@ -638,6 +640,7 @@ s_reload(void *arg, char *errbuf, size_t errsize)
     (void)s_policies(&self->cfg, self->cfg.path, &errs, self->store); // checked by the load
     tsdb_api_set_config_text(self->api, text);
     tsdb_federate_set_external_labels(self->federate, &self->cfg.global.external_labels);
+    tsdb_rread_set_external_labels(self->rread, &self->cfg.global.external_labels);
     free(text);
     fw_info("config.reload", "file=%s", self->opts->common.config_file);
     return 0;
@@ -911,6 +914,11 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
     self->federate = tsdb_federate_new(self->store);
     tsdb_federate_set_external_labels(self->federate, &self->cfg.global.external_labels);
     tsdb_federate_routes(self->federate, self->http);
+    struct tsdb_rread_opts rr = {opts->remote_read_sample_limit, opts->remote_read_concurrency,
+                                 opts->remote_read_frame_bytes};
+    self->rread = tsdb_rread_new(self->store, self->metrics, &rr);
+    tsdb_rread_set_external_labels(self->rread, &self->cfg.global.external_labels);
+    tsdb_rread_routes(self->rread, self->http);
     self->targets = tsdb_targets_new(opts->scraper_urls, opts->scraper_timeout_ms, &err);
     if (!self->targets) {
         fw_error("tsdb.start.fail", "err=%s", err.msg);
@@ -1020,6 +1028,7 @@ tsdb_destroy(tsdb_t **self_p)
     tsdb_exemplars_destroy(&self->exemplars); // after the HTTP threads that read it
     tsdb_metadata_destroy(&self->metadata);
     tsdb_federate_destroy(&self->federate);
+    tsdb_rread_destroy(&self->rread); // after the HTTP threads and streams that use it
     tsdb_targets_destroy(&self->targets);
     tsdb_rules_destroy(&self->rules);
     tsdb_store_destroy(&self->store);

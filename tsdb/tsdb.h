@@ -49,6 +49,11 @@ struct tsdb_opts {
     const char *ruled_urls;   // --ruled.url: comma-separated base URLs ("": none)
     int64_t ruled_timeout_ms; // --ruled.timeout: per ruled and request
 
+    // POST /api/v1/read (tsdb_rread.h); as Prometheus's --storage.remote.read-* flags
+    int64_t remote_read_sample_limit; // --storage.remote.read-sample-limit (0: none)
+    int64_t remote_read_concurrency;  // --storage.remote.read-concurrent-limit (0: none)
+    int64_t remote_read_frame_bytes;  // --storage.remote.read-max-bytes-in-frame
+
     const struct fw_flag *flags; // borrowed, may be NULL: the table opts was parsed with
                                  // (shown by /api/v1/status/flags)
 };

@@ -7,7 +7,6 @@
 */
 #include <lmdb.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,14 +18,14 @@
 #include "fw_time.h"
 #include "tsdb_api_int.h"
 #include "tsdb_eval_int.h"
+#include "tsdb_extlabels.h"
 #include "tsdb_federate.h"
 #include "tsdb_json.h"
 #include "tsdb_pb.h"
 
 struct tsdb_federate {
-    tsdb_store_t *store;       // borrowed
-    pthread_mutex_t lock;      // guards external
-    struct fw_labels external; // owned: global.external_labels
+    tsdb_store_t *store;            // borrowed
+    struct tsdb_extlabels external; // global.external_labels
 };
 
 // One series' latest sample.
@@ -42,7 +41,7 @@ tsdb_federate_new(tsdb_store_t *store)
 {
     tsdb_federate_t *self = fw_calloc(1, sizeof(*self));
     self->store = store;
-    pthread_mutex_init(&self->lock, NULL);
+    tsdb_extlabels_init(&self->external);
     return self;
 }
 
@@ -52,8 +51,7 @@ tsdb_federate_destroy(tsdb_federate_t **self_p)
     if (!self_p || !*self_p)
         return;
     tsdb_federate_t *self = *self_p;
-    fw_labels_clear(&self->external);
-    pthread_mutex_destroy(&self->lock);
+    tsdb_extlabels_clear(&self->external);
     free(self);
     *self_p = NULL;
 }
@@ -61,14 +59,7 @@ tsdb_federate_destroy(tsdb_federate_t **self_p)
 void
 tsdb_federate_set_external_labels(tsdb_federate_t *self, const struct fw_labels *l)
 {
-    struct fw_labels copy = FW_LABELS_INIT;
-    if (l)
-        fw_labels_copy(&copy, l);
-    pthread_mutex_lock(&self->lock);
-    struct fw_labels old = self->external;
-    self->external = copy;
-    pthread_mutex_unlock(&self->lock);
-    fw_labels_clear(&old);
+    tsdb_extlabels_set(&self->external, l);
 }
 
 static int
@@ -215,13 +206,14 @@ struct s_ext {
 static void
 s_ext_build(tsdb_federate_t *self, struct s_ext *ext)
 {
-    pthread_mutex_lock(&self->lock);
-    size_t n = self->external.len;
+    struct fw_labels external = FW_LABELS_INIT;
+    tsdb_extlabels_get(&self->external, &external);
+    size_t n = external.len;
     ext->items = fw_calloc(n + 1, sizeof(*ext->items));
     ext->len = 0;
     bool inst = false;
     for (size_t k = 0; k <= n; k++) {
-        const struct fw_label *l = k < n ? &self->external.items[k] : NULL;
+        const struct fw_label *l = k < n ? &external.items[k] : NULL;
         if (!inst && (!l || strcmp(l->name, "instance") >= 0)) {
             inst = true;
             if (!l || strcmp(l->name, "instance") != 0)
@@ -230,7 +222,7 @@ s_ext_build(tsdb_federate_t *self, struct s_ext *ext)
         if (l)
             ext->items[ext->len++] = (struct fw_label){fw_strdup(l->name), fw_strdup(l->value)};
     }
-    pthread_mutex_unlock(&self->lock);
+    fw_labels_clear(&external);
 }
 
 static void

@@ -71,6 +71,17 @@ static const struct fw_flag s_flags[] = {
      "is named in the answer's warnings"},
     {"web.enable-admin-api", FW_FLAG_BOOL, offsetof(struct tsdb_opts, web_enable_admin_api),
      "false", "enable the admin API (/api/v1/admin/tsdb/snapshot); off, it answers 503"},
+    {"storage.remote.read-sample-limit", FW_FLAG_INT,
+     offsetof(struct tsdb_opts, remote_read_sample_limit), "50000000",
+     "maximum overall number of samples to return via the remote read interface, in a single "
+     "query (samples response type; 0 means no limit)"},
+    {"storage.remote.read-concurrent-limit", FW_FLAG_INT,
+     offsetof(struct tsdb_opts, remote_read_concurrency), "10",
+     "maximum number of concurrent remote read calls (0 means no limit)"},
+    {"storage.remote.read-max-bytes-in-frame", FW_FLAG_INT,
+     offsetof(struct tsdb_opts, remote_read_frame_bytes), "1048576",
+     "maximum number of bytes in a single frame for streaming remote read response types "
+     "before marshalling (chunks of up to 120 samples: a frame may go over by one)"},
     {NULL, FW_FLAG_STR, 0, NULL, NULL},
 };
 

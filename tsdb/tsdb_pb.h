@@ -35,8 +35,7 @@ int tsdb_pb_varint(struct tsdb_pb_reader *r, uint64_t *v, fw_err_t *err);
 // A length and the bytes after it, as *sub (pointing into r's bytes). 0 or -1.
 int tsdb_pb_bytes(struct tsdb_pb_reader *r, struct tsdb_pb_reader *sub, fw_err_t *err);
 // A field's tag: its number and wire type; msg names the message in gogo's errors. 0 or -1.
-int tsdb_pb_tag(struct tsdb_pb_reader *r, const char *msg, int32_t *field, int *wt,
-                fw_err_t *err);
+int tsdb_pb_tag(struct tsdb_pb_reader *r, const char *msg, int32_t *field, int *wt, fw_err_t *err);
 // Skip the field whose tag starts at r->off (gogo's skipTypes, groups included). 0 or -1.
 int tsdb_pb_skip(struct tsdb_pb_reader *r, fw_err_t *err);
 // The next field numbered want with wire type 2 of a checked message, as *sub. False after
@@ -71,8 +70,8 @@ struct tsdb_pb_msg {
 // Check r as message m of table msgs (and what it holds), adding to the size_t counters
 // of counts (may be NULL when the table counts nothing). Unknown fields are skipped as
 // protobuf requires. 0, or -1 with gogo-protobuf's text.
-int tsdb_pb_check(struct tsdb_pb_reader *r, const struct tsdb_pb_msg *msgs, size_t m,
-                  void *counts, fw_err_t *err);
+int tsdb_pb_check(struct tsdb_pb_reader *r, const struct tsdb_pb_msg *msgs, size_t m, void *counts,
+                  fw_err_t *err);
 
 // --- writing ---
 

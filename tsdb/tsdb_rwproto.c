@@ -62,8 +62,8 @@ tsdb_rwproto_check(const unsigned char *body, size_t len, int version,
         c = &local;
     memset(c, 0, sizeof(*c));
     struct tsdb_pb_reader r = {body, len, 0};
-    return tsdb_pb_check(&r, s_msgs, version == TSDB_RWPROTO_V2 ? S_V2_REQUEST : S_WRITE_REQUEST,
-                         c, err);
+    return tsdb_pb_check(&r, s_msgs, version == TSDB_RWPROTO_V2 ? S_V2_REQUEST : S_WRITE_REQUEST, c,
+                         err);
 }
 
 bool

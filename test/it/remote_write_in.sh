@@ -16,8 +16,8 @@
 # gzip encoding (415). Remote write 2.0 (proto=io.prometheus.write.v2.Request, written by
 # python3 too): stored, answered with the X-Prometheus-Remote-Write-*-Written headers; a
 # labels ref outside the symbols is a 400.; each counted in fw_tsdb_remote_write_rejected_total. The snappy
-# bodies are written by python3 as literal-only snappy blocks (valid snappy, no
-# compression), the protobuf by hand.
+# bodies are written by python3 (test/it/prompb.py) as literal-only snappy blocks (valid
+# snappy, no compression), the protobuf by hand.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -97,23 +97,7 @@ it_term "$PID_prometheus"
 # --- bad input ---
 cat > "$IT_DIR/rw.py" <<'PY'
 import struct, sys, time
-
-def varint(n):
-    out = b""
-    while n >= 0x80:
-        out += bytes([(n & 0x7f) | 0x80]); n >>= 7
-    return out + bytes([n])
-
-def snappy(raw):  # literal-only snappy block: valid, uncompressed
-    out, i = varint(len(raw)), 0
-    while i < len(raw):
-        chunk = raw[i:i + 65536]
-        out += bytes([61 << 2]) + struct.pack("<H", len(chunk) - 1) + chunk
-        i += len(chunk)
-    return out
-
-def field(n, wt, payload):
-    return varint(n << 3 | wt) + (varint(len(payload)) + payload if wt == 2 else payload)
+from prompb import field, snappy, varint
 
 def series(labels, samples):
     b = b""
@@ -147,7 +131,7 @@ else:
 sys.stdout.buffer.write(body)
 PY
 post() { # post KIND [CONTENT-TYPE [ENCODING]]: prints "status body"
-    python3 "$IT_DIR/rw.py" "$1" > "$IT_DIR/body.bin"
+    PYTHONPATH=test/it python3 "$IT_DIR/rw.py" "$1" > "$IT_DIR/body.bin"
     curl -sS -o "$IT_DIR/resp.txt" -w '%{http_code}' -X POST --data-binary "@$IT_DIR/body.bin" \
         -H "Content-Type: ${2:-application/x-protobuf}" -H "Content-Encoding: ${3:-snappy}" \
         -H 'X-Prometheus-Remote-Write-Version: 0.1.0' "$FW_URL/api/v1/write"
@@ -163,7 +147,7 @@ it_check "an unknown protobuf message: 415" bash -c "[[ '$(post fine 'applicatio
 V2='application/x-protobuf;proto=io.prometheus.write.v2.Request'
 it_check "remote write 2.0: 204" [ "$(post v2 "$V2")" = "204 " ]
 written() {
-    python3 "$IT_DIR/rw.py" v2 > "$IT_DIR/body.bin"
+    PYTHONPATH=test/it python3 "$IT_DIR/rw.py" v2 > "$IT_DIR/body.bin"
     curl -sS -D - -o /dev/null -X POST --data-binary "@$IT_DIR/body.bin" -H "Content-Type: $V2" \
         -H 'Content-Encoding: snappy' -H 'X-Prometheus-Remote-Write-Version: 2.0.0' \
         "$FW_URL/api/v1/write" | tr -d '\r' | grep -i '^x-prometheus-remote-write-' | sort
