@@ -182,6 +182,44 @@ START_TEST(test_tsdb_index_select_matches_brute_force)
 }
 END_TEST
 
+// A regex walk over the keys of a label that meets a key with one id right after a key with
+// several: LMDB keeps the previous key's duplicates cursor, so MDB_GET_MULTIPLE there
+// answered the earlier key's ids ({__name__=~"x_total"} selected every `up` series).
+START_TEST(test_tsdb_index_select_single_after_duplicates)
+{
+    static const char *const names[] = {"up", "up", "x_total", "y_total", "y_total", "z"};
+    MDB_txn *txn = s_txn(true);
+    struct fw_labels l = FW_LABELS_INIT;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char inst[16];
+        snprintf(inst, sizeof(inst), "i%zu", i);
+        fw_labels_clear(&l);
+        fw_labels_set(&l, "__name__", names[i]);
+        fw_labels_set(&l, "instance", inst);
+        ck_assert_int_eq(tsdb_index_add(&s_ix, txn, i + 1, &l, fw_labels_hash(&l)), 0);
+    }
+    fw_labels_clear(&l);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    static const struct {
+        const char *re;
+        size_t n;
+        uint64_t first;
+    } cases[] = {{"x_total", 1, 3}, {"x_total|z", 2, 3}, {"y.*|z", 3, 4}, {"u.*|x_total", 3, 1}};
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        struct fw_matcher m = s_m(FW_MATCH_RE, "__name__", cases[c].re);
+        txn = s_txn(false);
+        uint64_t *ids;
+        size_t n_ids;
+        ck_assert_int_eq(tsdb_index_select(&s_ix, txn, &m, 1, &ids, &n_ids), 0);
+        mdb_txn_abort(txn);
+        ck_assert_msg(n_ids == cases[c].n && ids[0] == cases[c].first, "%s: %zu ids, first %llu",
+                      cases[c].re, n_ids, n_ids ? (unsigned long long)ids[0] : 0ULL);
+        free(ids);
+        fw_matcher_clear(&m);
+    }
+}
+END_TEST
+
 START_TEST(test_tsdb_index_names_values_and_long_values)
 {
     s_fill();
@@ -276,6 +314,7 @@ tsdb_index_suite(void)
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
     tcase_add_test(tc, test_tsdb_index_add_find);
     tcase_add_test(tc, test_tsdb_index_select_matches_brute_force);
+    tcase_add_test(tc, test_tsdb_index_select_single_after_duplicates);
     tcase_add_test(tc, test_tsdb_index_names_values_and_long_values);
     tcase_add_test(tc, test_tsdb_index_damaged_record_and_refusals);
     suite_add_tcase(s, tc);

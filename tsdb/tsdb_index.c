@@ -334,14 +334,19 @@ static int
 s_postings_here(MDB_cursor *cur, s_ids_t *out)
 {
     MDB_val k, v = {0, NULL};
-    int rc = mdb_cursor_get(cur, &k, &v, MDB_GET_MULTIPLE);
-    if (rc == 0 && !v.mv_data) {
-        // a key with a single id keeps it inline: GET_MULTIPLE succeeds and returns nothing
+    // A key with a single id keeps it inline, and MDB_GET_MULTIPLE cannot be asked there:
+    // after MDB_NEXT_NODUP from a key with duplicates, LMDB's duplicates cursor still
+    // points into that key's ids and GET_MULTIPLE answers them. mdb_cursor_count tells.
+    size_t count = 0;
+    int rc = mdb_cursor_count(cur, &count);
+    if (rc == 0 && count <= 1) {
         rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
         if (rc == 0 && v.mv_size == 8)
             s_ids_add_be(out, v.mv_data, 1);
         return rc;
     }
+    if (rc == 0)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_GET_MULTIPLE);
     while (rc == 0) {
         s_ids_add_be(out, v.mv_data, v.mv_size / 8);
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_MULTIPLE);
