@@ -23,7 +23,7 @@ DEB_BUILD := build-essential pkg-config clang-format libczmq-dev libzmq3-dev lib
              libcurl4-openssl-dev liblmdb-dev libmicrohttpd-dev libre2-dev libxxhash-dev check libsubunit-dev \
              libssl-dev libsnappy-dev
 DEB_TEST  := prometheus prometheus-alertmanager prometheus-node-exporter python3-aiosmtpd curl \
-             jq python3 procps iproute2 linux-perf
+             jq python3 python3-yaml procps iproute2 linux-perf
 # `make fuzz`: clang with its libFuzzer and sanitizer runtimes.
 DEB_FUZZ  := clang libclang-rt-dev
 

@@ -7,8 +7,9 @@
     parsed in the expr field's check hook, so a parse error points at the expression itself.
 
     Rule files come from the prometheus.yml's rule_files globs. When ruled runs on its
-    embedded default configuration, the one rule file it names (ruled.rules.yml) is also
-    embedded, so the daemon starts with working rules and no files at all.
+    embedded default configuration, the rule files it names (ruled.rules.yml, the plant's
+    rules, and ruled.prices.yml, their price list) are also embedded, so the daemon starts
+    with working rules and no files at all.
 */
 #include "ruled_rules.h"
 
@@ -24,9 +25,27 @@
 
 extern const char fw_embed_ruled_default[];
 extern const char fw_embed_ruled_rules[];
+extern const char fw_embed_ruled_prices[];
 
 #define S_EMBEDDED_CONFIG "ruled.example.yml"
-#define S_EMBEDDED_RULES "ruled.rules.yml"
+
+// The rule files the embedded configuration names, compiled in with it.
+static const struct {
+    const char *name, *text;
+} s_embedded_rules[] = {
+    {"ruled.rules.yml", fw_embed_ruled_rules},
+    {"ruled.prices.yml", fw_embed_ruled_prices},
+};
+
+// The embedded rule file called name, or NULL.
+static const char *
+s_embedded_rules_text(const char *name)
+{
+    for (size_t i = 0; i < sizeof(s_embedded_rules) / sizeof(s_embedded_rules[0]); i++)
+        if (strcmp(name, s_embedded_rules[i].name) == 0)
+            return s_embedded_rules[i].text;
+    return NULL;
+}
 
 // =================================================================================
 //  Tables
@@ -320,8 +339,9 @@ ruled_rules_config_load(const char *path, struct ruled_config *out, struct fw_cf
     size_t cap = 0;
     for (size_t i = 0; i < out->prom.n_rule_files; i++) {
         const char *pat = out->prom.rule_files[i];
-        if (embedded && strcmp(pat, S_EMBEDDED_RULES) == 0) {
-            s_add_file(out, S_EMBEDDED_RULES, fw_embed_ruled_rules, errs, &cap);
+        const char *text = embedded ? s_embedded_rules_text(pat) : NULL;
+        if (text) {
+            s_add_file(out, pat, text, errs, &cap);
             continue;
         }
         char *full = pat[0] == '/' ? fw_strdup(pat) : fw_asprintf("%s/%s", dir, pat);

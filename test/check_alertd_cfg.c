@@ -30,15 +30,18 @@ START_TEST(test_alertd_cfg_example_loads)
     ck_assert_str_eq(cfg->route.group_interval, "1m");
     ck_assert_str_eq(cfg->route.repeat_interval, "4h");
     ck_assert_int_eq(cfg->global.resolve_timeout, 300000);
-    ck_assert_int_eq(cfg->receivers_len, 1);
+    ck_assert_int_eq(cfg->receivers_len, 5); // factory-webhook, then one per business_impact
     const struct alertd_cfg_receiver *r = alertd_cfg_receiver(cfg, "factory-webhook");
     ck_assert_ptr_nonnull(r);
     ck_assert_int_eq(r->webhooks_len, 1);
     ck_assert_str_eq(r->webhooks[0].url, "http://127.0.0.1:9211/hook");
     ck_assert(r->webhooks[0].send_resolved);
     ck_assert_int_eq(r->webhooks[0].max_alerts, 0);
-    ck_assert_int_eq(cfg->inhibit_rules_len, 1);
+    ck_assert_int_eq(cfg->inhibit_rules_len, 2);
     ck_assert_ptr_nonnull(strstr(cfg->original, "factory-webhook"));
+    ck_assert_int_eq(cfg->route.routes_len, 4);
+    ck_assert_ptr_nonnull(alertd_cfg_receiver(cfg, "factory-critical"));
+    ck_assert_ptr_nonnull(alertd_cfg_receiver(cfg, "factory-low"));
     alertd_cfg_destroy(&cfg);
     alertd_cfg_destroy(&cfg); // twice is fine
 }

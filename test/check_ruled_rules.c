@@ -183,9 +183,10 @@ START_TEST(test_ruled_rules_embedded_default)
     struct fw_cfg_errors *errs = fw_calloc(1, sizeof(*errs));
     ck_assert_int_eq(ruled_rules_config_load(NULL, &cfg, errs), 0);
     ck_assert_int_eq(cfg.prom.global.evaluation_interval_ms, 5000);
-    ck_assert_uint_eq(cfg.n_files, 1);
+    ck_assert_uint_eq(cfg.n_files, 2);
     ck_assert_str_eq(cfg.files[0].name, "ruled.rules.yml");
-    ck_assert_uint_eq(cfg.files[0].n_groups, 1);
+    ck_assert_str_eq(cfg.files[1].name, "ruled.prices.yml");
+    ck_assert_uint_eq(cfg.files[0].n_groups, 10); // factory-oee, then the plant's groups
     const struct ruled_group_cfg *g = &cfg.files[0].groups[0];
     ck_assert_uint_eq(g->n_rules, 5);
     ck_assert_str_eq(g->rules[3].record, "line:oee:ratio");

@@ -18,7 +18,7 @@ to_k8s() {
 }
 fail=0 n=0
 for src in scraper/scraper.example.yml tsdb/tsdb.example.yml ruled/ruled.example.yml \
-           ruled/ruled.rules.yml slod/slod.example.yml alertd/alertd.example.yml \
+           ruled/ruled.rules.yml ruled/ruled.prices.yml slod/slod.example.yml alertd/alertd.example.yml \
            notifyd/notifyd.example.yml; do
     d=${src%%/*}
     base=$(basename "$src" | sed 's/\.example//')

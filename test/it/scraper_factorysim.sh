@@ -29,7 +29,13 @@ it_check "3 lines x 2 machines of factory_units_produced_total" \
     [ "$(grep -c '^factory_units_produced_total{' "$IT_DIR/m1.txt")" = 6 ]
 for fam in factory_units_good_total factory_units_bad_total factory_runtime_planned_seconds_total \
            factory_runtime_actual_seconds_total factory_ideal_cycle_time_seconds \
-           factory_andon_events_total factory_andon_active factory_line_up; do
+           factory_andon_events_total factory_andon_active factory_line_up \
+           factory_production_target_units_per_hour factory_units_scrap_total factory_andon_open \
+           factory_andon_unacknowledged factory_andon_acknowledge_duration_seconds \
+           factory_andon_resolve_duration_seconds factory_machine_up factory_machine_uptime_seconds_total \
+           factory_machine_downtime_seconds_total factory_machine_failures_total \
+           factory_machine_repairs_total factory_tool_wear_ratio kube_pod_container_resource_requests \
+           container_cpu_usage_seconds_total container_memory_working_set_bytes; do
     it_check "$fam has HELP, TYPE and samples" \
         grep -q "^# TYPE $fam " "$IT_DIR/m1.txt"
 done
@@ -76,9 +82,10 @@ YML
     up_is_1() { [ "$(q 'up{job="factory"}' | jq -r '.data.result[0].value[1]')" = 1 ]; }
     it_check "prometheus scrapes factorysim (up == 1)" it_until 100 0.2 up_is_1
     no_scrape_errors() {
-        [ "$(q 'scrape_samples_scraped{job="factory"}' | jq -r '.data.result[0].value[1]')" = 42 ]
+        [ "$(q 'scrape_samples_scraped{job="factory"}' | jq -r '.data.result[0].value[1]')" = "$nsamples" ]
     }
-    it_check "prometheus ingests all 42 samples" it_until 20 0.2 no_scrape_errors
+    nsamples=$(grep -vc '^#' "$IT_DIR/m1.txt")
+    it_check "prometheus ingests all $nsamples samples" it_until 20 0.2 no_scrape_errors
     # oee W LINE: the lead's three recording-rule formulas over window W, multiplied.
     oee() {
         local w=$1 line=$2 a p qq

@@ -21,6 +21,18 @@
     bad = produced - good step back, which Prometheus reads as a counter reset).
     Healthy OEE = 0.9 * 0.95 * 0.98 = 0.838; in trouble 0.4 * 0.95 * 0.8 = 0.304.
 
+    The plant's rules (ruled/ruled.rules.yml) need more than OEE, and it follows from the same
+    state: a production target per line (80 units/s, so a healthy line makes 105% of it and a
+    troubled one 38%); rejected units split by scrap reason (dimension 50%, surface 30%,
+    assembly 20%, each a floor of its own share, so each stays monotonic); Andon calls raised
+    at trouble (quality and maintenance), acknowledged S_ANDON_ACK_S after they were raised
+    or at recovery if sooner, and resolved at recovery, with the time to acknowledge and to
+    resolve as summaries (_sum and _count); machine m1 of a line fails when the line gets
+    into trouble and is repaired when it recovers (failures, repairs, up and down time per
+    machine, for availability, MTBF and MTTR); each machine's tool wears with the units it
+    makes and is changed at 1.0; and, for the cost rules, kube-state-metrics' and cAdvisor's
+    series for two namespaces (floorwatch, production) as a cluster would expose them.
+
     All state sits behind one mutex: libmicrohttpd answers on its own thread.
 */
 #include <arpa/inet.h>
@@ -51,6 +63,26 @@
 
 static const char *const s_kinds[] = {"quality", "material", "maintenance"};
 #define S_KINDS 3
+#define S_TARGET_UNITS_PER_S 80.0 // a line's production target
+#define S_ANDON_ACK_S 45.0        // an Andon call is acknowledged this long after it is raised
+#define S_WEAR_PER_UNIT 1e-6      // tool wear per unit made (a tool lasts ~6.5 h at 42.75/s)
+
+static const struct {
+    const char *name;
+    double share;
+} s_reasons[] = {{"dimension", 0.5}, {"surface", 0.3}, {"assembly", 0.2}};
+#define S_REASONS 3
+
+// Kubernetes workloads for the cost rules: requests, and what they use.
+static const struct {
+    const char *ns, *pod, *container;
+    double cpu_request, mem_request, cpu_used, mem_used; // cores, bytes
+} s_pods[] = {
+    {"floorwatch", "tsdb-0", "tsdb", 0.5, 1073741824.0, 0.35, 805306368.0},
+    {"floorwatch", "ruled-7d9f", "ruled", 0.05, 33554432.0, 0.02, 20971520.0},
+    {"production", "mes-api-5c4b", "mes-api", 2.0, 4294967296.0, 2.6, 3221225472.0},
+};
+#define S_PODS 3
 
 struct s_line {
     char name[24];
@@ -60,6 +92,12 @@ struct s_line {
     double planned_s, actual_s;
     double good[S_MACHINES], bad[S_MACHINES];
     double andon[S_KINDS];
+    int64_t andon_raised[S_KINDS]; // ms of the open call's raise; 0: none open
+    bool andon_acked[S_KINDS];
+    double ack_n[S_KINDS], ack_s[S_KINDS]; // acknowledged calls, seconds to acknowledge
+    double res_n[S_KINDS], res_s[S_KINDS]; // resolved calls, seconds to resolve
+    double up_s[S_MACHINES], down_s[S_MACHINES];
+    double failures[S_MACHINES], repairs[S_MACHINES];
 };
 
 struct s_opts {
@@ -71,6 +109,7 @@ struct s_opts {
 
 struct s_sim {
     pthread_mutex_t mu;
+    int64_t start_mono;
     struct s_line lines[S_MAX_LINES];
     size_t n_lines;
 };
@@ -111,6 +150,18 @@ s_line_at(const struct s_line *l, int64_t now_ms, struct s_line *out)
         double produced = units_per_s / S_MACHINES * dt;
         out->good[m] += produced * s_quality(l);
         out->bad[m] += produced * (1 - s_quality(l));
+        bool down = m == 0 && l->trouble; // a troubled line's first machine is broken
+        out->down_s[m] += down ? dt : 0;
+        out->up_s[m] += down ? 0 : dt;
+    }
+    // Calls still open get acknowledged S_ANDON_ACK_S after they were raised.
+    for (int k = 0; k < S_KINDS; k++) {
+        if (l->andon_raised[k] && !l->andon_acked[k] &&
+            now_ms - l->andon_raised[k] >= (int64_t)(S_ANDON_ACK_S * 1000)) {
+            out->andon_acked[k] = true;
+            out->ack_n[k] += 1;
+            out->ack_s[k] += S_ANDON_ACK_S;
+        }
     }
     out->since_mono = now_ms;
 }
@@ -122,10 +173,30 @@ s_line_set_trouble(struct s_line *l, bool trouble, int64_t now_ms)
         return;
     s_line_at(l, now_ms, l);
     l->trouble = trouble;
-    if (trouble) {
-        l->andon[0] += 1; // quality
-        l->andon[2] += 1; // maintenance
+    for (int k = 0; k < S_KINDS && trouble; k++) {
+        if (k == 1 || l->andon_raised[k]) // material calls are not part of the model
+            continue;
+        l->andon[k] += 1;
+        l->andon_raised[k] = now_ms;
+        l->andon_acked[k] = false;
     }
+    for (int k = 0; k < S_KINDS && !trouble; k++) {
+        if (!l->andon_raised[k])
+            continue;
+        double open_s = (double)(now_ms - l->andon_raised[k]) / 1000.0;
+        if (!l->andon_acked[k]) {
+            l->ack_n[k] += 1;
+            l->ack_s[k] += open_s;
+        }
+        l->res_n[k] += 1;
+        l->res_s[k] += open_s;
+        l->andon_raised[k] = 0;
+        l->andon_acked[k] = false;
+    }
+    if (trouble)
+        l->failures[0] += 1;
+    else
+        l->repairs[0] += 1;
     fw_info(trouble ? "line.trouble" : "line.recover", "line=%s", l->name);
 }
 
@@ -168,6 +239,125 @@ static void
 s_family(struct s_buf *b, const char *name, const char *type, const char *help)
 {
     s_put(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+// Production target, scrap by reason, Andon timing, machines and tools.
+static void
+s_render_plant(struct s_buf *b, const struct s_line *now, size_t n)
+{
+    s_family(b, "factory_production_target_units_per_hour", "gauge",
+             "Units the line is planned to make per hour.");
+    for (size_t i = 0; i < n; i++)
+        s_put(b, "factory_production_target_units_per_hour{line=\"%s\"} %.0f\n", now[i].name,
+              S_TARGET_UNITS_PER_S * 3600);
+    s_family(b, "factory_units_scrap_total", "counter", "Units scrapped, by reason.");
+    for (size_t i = 0; i < n; i++)
+        for (int m = 0; m < S_MACHINES; m++)
+            for (int r = 0; r < S_REASONS; r++)
+                s_put(b,
+                      "factory_units_scrap_total{line=\"%s\",machine=\"m%d\",reason=\"%s\"} %.0f\n",
+                      now[i].name, m + 1, s_reasons[r].name,
+                      floor(now[i].bad[m] * s_reasons[r].share));
+    s_family(b, "factory_andon_open", "gauge", "Andon calls raised and not yet resolved.");
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < S_KINDS; k++)
+            s_put(b, "factory_andon_open{kind=\"%s\",line=\"%s\"} %d\n", s_kinds[k], now[i].name,
+                  now[i].andon_raised[k] ? 1 : 0);
+    s_family(b, "factory_andon_unacknowledged", "gauge",
+             "Andon calls raised and not yet acknowledged.");
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < S_KINDS; k++)
+            s_put(b, "factory_andon_unacknowledged{kind=\"%s\",line=\"%s\"} %d\n", s_kinds[k],
+                  now[i].name, now[i].andon_raised[k] && !now[i].andon_acked[k] ? 1 : 0);
+    static const struct {
+        const char *name, *help;
+        bool resolve;
+    } durs[] = {
+        {"factory_andon_acknowledge_duration_seconds",
+         "Time from an Andon call to its acknowledgement.", false},
+        {"factory_andon_resolve_duration_seconds", "Time from an Andon call to its resolution.",
+         true},
+    };
+    for (size_t d = 0; d < 2; d++) {
+        s_family(b, durs[d].name, "summary", durs[d].help);
+        for (size_t i = 0; i < n; i++) {
+            for (int k = 0; k < S_KINDS; k++) {
+                const struct s_line *l = &now[i];
+                s_put(b, "%s_sum{kind=\"%s\",line=\"%s\"} %.3f\n", durs[d].name, s_kinds[k],
+                      l->name, durs[d].resolve ? l->res_s[k] : l->ack_s[k]);
+                s_put(b, "%s_count{kind=\"%s\",line=\"%s\"} %.0f\n", durs[d].name, s_kinds[k],
+                      l->name, durs[d].resolve ? l->res_n[k] : l->ack_n[k]);
+            }
+        }
+    }
+    s_family(b, "factory_machine_up", "gauge", "Whether the machine runs (1) or is broken (0).");
+    for (size_t i = 0; i < n; i++)
+        for (int m = 0; m < S_MACHINES; m++)
+            s_put(b, "factory_machine_up{line=\"%s\",machine=\"m%d\"} %d\n", now[i].name, m + 1,
+                  m == 0 && now[i].trouble ? 0 : 1);
+    static const struct {
+        const char *name, *help;
+        int which; // 0 up, 1 down, 2 failures, 3 repairs
+    } mach[] = {
+        {"factory_machine_uptime_seconds_total", "Time the machine was running.", 0},
+        {"factory_machine_downtime_seconds_total", "Time the machine was broken.", 1},
+        {"factory_machine_failures_total", "Breakdowns of the machine.", 2},
+        {"factory_machine_repairs_total", "Repairs of the machine.", 3},
+    };
+    for (size_t f = 0; f < 4; f++) {
+        s_family(b, mach[f].name, "counter", mach[f].help);
+        for (size_t i = 0; i < n; i++) {
+            for (int m = 0; m < S_MACHINES; m++) {
+                const struct s_line *l = &now[i];
+                double v = mach[f].which == 0   ? l->up_s[m]
+                           : mach[f].which == 1 ? l->down_s[m]
+                           : mach[f].which == 2 ? l->failures[m]
+                                                : l->repairs[m];
+                s_put(b, "%s{line=\"%s\",machine=\"m%d\"} %.3f\n", mach[f].name, l->name, m + 1, v);
+            }
+        }
+    }
+    s_family(b, "factory_tool_wear_ratio", "gauge",
+             "Wear of the machine's cutting tool (0 new, 1 worn out: changed).");
+    for (size_t i = 0; i < n; i++) {
+        for (int m = 0; m < S_MACHINES; m++) {
+            double made = now[i].good[m] + now[i].bad[m];
+            double offset = 0.15 * (double)(i % 5) + 0.4 * m; // tools do not all wear in step
+            s_put(b, "factory_tool_wear_ratio{line=\"%s\",machine=\"m%d\"} %.6f\n", now[i].name,
+                  m + 1, fmod(offset + made * S_WEAR_PER_UNIT, 1.0));
+        }
+    }
+}
+
+// kube-state-metrics' requests and cAdvisor's usage, for elapsed_s since the start.
+static void
+s_render_kube(struct s_buf *b, double elapsed_s)
+{
+    s_family(b, "kube_pod_container_resource_requests", "gauge",
+             "The number of requested request resource by a container.");
+    for (size_t p = 0; p < S_PODS; p++) {
+        s_put(b,
+              "kube_pod_container_resource_requests{container=\"%s\",namespace=\"%s\",pod=\"%s\","
+              "resource=\"cpu\",unit=\"core\"} %g\n",
+              s_pods[p].container, s_pods[p].ns, s_pods[p].pod, s_pods[p].cpu_request);
+        s_put(b,
+              "kube_pod_container_resource_requests{container=\"%s\",namespace=\"%s\",pod=\"%s\","
+              "resource=\"memory\",unit=\"byte\"} %.0f\n",
+              s_pods[p].container, s_pods[p].ns, s_pods[p].pod, s_pods[p].mem_request);
+    }
+    s_family(b, "container_cpu_usage_seconds_total", "counter",
+             "Cumulative cpu time consumed in seconds.");
+    for (size_t p = 0; p < S_PODS; p++)
+        s_put(b,
+              "container_cpu_usage_seconds_total{container=\"%s\",namespace=\"%s\",pod=\"%s\"} "
+              "%.3f\n",
+              s_pods[p].container, s_pods[p].ns, s_pods[p].pod, s_pods[p].cpu_used * elapsed_s);
+    s_family(b, "container_memory_working_set_bytes", "gauge", "Current working set in bytes.");
+    for (size_t p = 0; p < S_PODS; p++)
+        s_put(b,
+              "container_memory_working_set_bytes{container=\"%s\",namespace=\"%s\",pod=\"%s\"} "
+              "%.0f\n",
+              s_pods[p].container, s_pods[p].ns, s_pods[p].pod, s_pods[p].mem_used);
 }
 
 static char *
@@ -231,6 +421,8 @@ s_render_metrics(struct s_sim *sim)
     s_family(&b, "factory_line_up", "gauge", "Whether the line is running (1) or stopped (0).");
     for (size_t i = 0; i < n; i++)
         s_put(&b, "factory_line_up{line=\"%s\"} 1\n", now[i].name);
+    s_render_plant(&b, now, n);
+    s_render_kube(&b, (double)(t - sim->start_mono) / 1000.0);
     return b.p;
 }
 
@@ -404,6 +596,7 @@ s_setup(struct s_sim *sim, const struct s_opts *o)
         return -1;
     }
     int64_t now = fw_time_mono_ms();
+    sim->start_mono = now;
     sim->n_lines = (size_t)o->lines;
     for (size_t i = 0; i < sim->n_lines; i++) {
         snprintf(sim->lines[i].name, sizeof(sim->lines[i].name), "line%u", (unsigned)(i + 1));
