@@ -1,7 +1,7 @@
 /*  tsdb_main.c — tsdb's main(): flags, config, then tsdb_new/run/destroy.
 
     `tsdb import FILE...` (tsdb_import.h), `tsdb check` (tsdb_check.h), `tsdb backup` and
-    `tsdb restore` (tsdb_backup.h) are subcommands.
+    `tsdb restore` (tsdb_backup.h) and `tsdb migrate` (tsdb_migrate.h) are subcommands.
     Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
 */
 #include <malloc.h>
@@ -16,6 +16,7 @@
 #include "tsdb_backup.h"
 #include "tsdb_check.h"
 #include "tsdb_import.h"
+#include "tsdb_migrate.h"
 
 static const struct fw_flag s_flags[] = {
     FW_FLAGS_COMMON(struct tsdb_opts, common, FW_HTTP_TSDB),
@@ -96,6 +97,8 @@ main(int argc, char **argv)
         return tsdb_backup_main(argc - 1, argv + 1, stderr);
     if (argc > 1 && strcmp(argv[1], "restore") == 0)
         return tsdb_restore_main(argc - 1, argv + 1, stderr);
+    if (argc > 1 && strcmp(argv[1], "migrate") == 0)
+        return tsdb_migrate_main(argc - 1, argv + 1, stdout, stderr);
     struct tsdb_opts opts = {.flags = s_flags};
     int rc = fw_flags_parse(argc, argv, "tsdb", "time-series storage with the Prometheus query API",
                             s_flags, &opts);

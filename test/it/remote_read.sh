@@ -12,13 +12,17 @@
 # its remote reads as 200s and tsdb must have sent samples.
 #
 # The streamed response (STREAMED_XOR_CHUNKS), which prometheus 2.42's client never asks
-# for, is checked by check_tsdb_rread and check_tsdb_xor. Then bad input, sent
+# for, is read by `tsdb migrate` (test/it/migrate.sh reads a real prometheus with it): here
+# a second tsdb is filled from this one through it, in 30-minute slices, and must answer the
+# 15 queries as the first. Then bad input, sent
 # with curl (bodies written by python3: literal-only snappy blocks, protobuf by hand): not
 # snappy (400 "snappy: corrupt input"), not a ReadRequest (400 "unexpected EOF"), only an
 # unknown response type accepted (400, Prometheus's text), a regex that does not compile
 # (500, Prometheus's code), a body decompressing to 40 MiB (413), the sample limit
 # (400 "exceeded sample limit (100)", tsdb restarted with
-# --storage.remote.read-sample-limit=100).
+# --storage.remote.read-sample-limit=100). The SAMPLES answer to a good request is played
+# back by a python3 server (a Prometheus older than 2.13 answers only SAMPLES) for `tsdb
+# migrate`, which must read it as well.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -82,6 +86,18 @@ sent=$(fw_metric "$T" fw_tsdb_remote_read_samples_total)
 it_check "tsdb counted the samples it sent ($sent)" [ "${sent%.*}" -gt 1000 ]
 it_term "$PID_prometheus"
 
+# --- streamed chunks: a second tsdb filled through `tsdb migrate` ---
+"$TSDB" migrate --from="$T/api/v1/read" --start="$START" --end="$((END + 15))" \
+    --data="$D/copy" --storage.tsdb.map-size=64MiB --slice=30m \
+    >"$D/migrate.out" 2>&1 || it_die "tsdb migrate from tsdb failed: $(cat "$D/migrate.out")"
+it_check "migrate asked for and got streamed chunks: $(grep -o 'streamed[^,]*' "$D/migrate.out" | head -1)" \
+    grep -q 'response: streamed' "$D/migrate.out"
+C2=$(it_free_port)
+start_tsdb copy "$D/copy" "$C2"
+if compare "$T" "http://127.0.0.1:$C2" "$D/cmp2.txt"; then ok=true; else ok=false; cat "$D/cmp2.txt"; fi
+it_check "a tsdb migrated from tsdb's streamed chunks answers alike: $(tail -1 "$D/cmp2.txt")" $ok
+it_term "$PID_copy"
+
 # --- bad input ---
 cat >"$D/rr.py" <<'PY'
 import struct, sys
@@ -124,6 +140,34 @@ it_check "a regex that does not compile: 500 (Prometheus's code): $(post badrege
     bash -c "[[ '$(post badregex)' == 500\ error\ parsing\ regexp* ]]"
 it_check "40 MiB decompressed: 413" bash -c "[[ '$(post huge)' == 413\ decompressed* ]]"
 it_check "a good request: 200" [ "$(post fine | head -c 3)" = 200 ]
+
+# --- a server answering SAMPLES only (as a Prometheus before 2.13): python3 plays it back ---
+cp "$D/resp.txt" "$D/samples.bin" # the SAMPLES answer to the good request just made
+cat >"$D/samples_server.py" <<'PY'
+import http.server, sys
+body = open(sys.argv[2], "rb").read()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Encoding", "snappy")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+SPORT=$(it_free_port)
+it_start samples_server python3 "$D/samples_server.py" "$SPORT" "$D/samples.bin"
+it_until 50 0.1 curl -sS -o /dev/null -X POST -d x "http://127.0.0.1:$SPORT/" || it_die "no python server"
+"$TSDB" migrate --from="http://127.0.0.1:$SPORT" --start="$START" --end="$END" --slice=3h \
+    --data="$D/fromsamples" --storage.tsdb.map-size=64MiB >"$D/ms.out" 2>&1 ||
+    it_die "tsdb migrate from a samples answer failed: $(cat "$D/ms.out")"
+it_check "migrate reads a SAMPLES answer: $(head -1 "$D/ms.out" | cut -c1-60)" \
+    grep -q '^migrated 28800 samples (28800 read) into 60 new series .* (response: samples;' "$D/ms.out"
+it_term "$PID_samples_server"
 it_term "$PID_tsdb"
 start_tsdb limited "$D/tsdb" "$TPORT" --storage.remote.read-sample-limit=100
 it_check "over the sample limit: 400 exceeded sample limit (100)" \
