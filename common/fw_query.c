@@ -143,8 +143,9 @@ s_parse_point(json_t *pair, int64_t *t_ms, double *v)
     return 0;
 }
 
+// The answer's data into out: an instant vector or scalar, or with `range` a matrix.
 static int
-s_data_to_vector(json_t *data, struct fw_vector *out, fw_err_t *err)
+s_data_to_vector(json_t *data, bool range, struct fw_vector *out, fw_err_t *err)
 {
     const char *type = json_string_value(json_object_get(data, "resultType"));
     json_t *result = json_object_get(data, "result");
@@ -154,24 +155,31 @@ s_data_to_vector(json_t *data, struct fw_vector *out, fw_err_t *err)
             goto bad;
         return 0;
     }
-    if (!type || strcmp(type, "vector") != 0 || !json_is_array(result)) {
-        fw_err_set(err, "query result is a %s, not an instant vector", type ? type : "?");
+    bool matrix = type && strcmp(type, "matrix") == 0;
+    if (!type || strcmp(type, range ? "matrix" : "vector") != 0 || !json_is_array(result)) {
+        fw_err_set(err, "query result is a %s, not %s", type ? type : "?",
+                   range ? "a matrix" : "an instant vector");
         return -1;
     }
     size_t i;
     json_t *item;
     json_array_foreach(result, i, item)
     {
-        struct fw_vsample *s = s_vector_add(out);
-        const char *k;
-        json_t *v;
-        json_object_foreach(json_object_get(item, "metric"), k, v)
-        {
-            if (json_is_string(v))
-                fw_labels_set(&s->labels, k, json_string_value(v));
+        json_t *points = matrix ? json_object_get(item, "values") : NULL;
+        size_t n = matrix ? json_array_size(points) : 1;
+        for (size_t j = 0; j < n; j++) {
+            struct fw_vsample *s = s_vector_add(out);
+            const char *k;
+            json_t *v;
+            json_object_foreach(json_object_get(item, "metric"), k, v)
+            {
+                if (json_is_string(v))
+                    fw_labels_set(&s->labels, k, json_string_value(v));
+            }
+            json_t *pair = matrix ? json_array_get(points, j) : json_object_get(item, "value");
+            if (s_parse_point(pair, &s->t_ms, &s->v) < 0)
+                goto bad;
         }
-        if (s_parse_point(json_object_get(item, "value"), &s->t_ms, &s->v) < 0)
-            goto bad;
     }
     return 0;
 bad:
@@ -179,9 +187,10 @@ bad:
     return -1;
 }
 
-int
-fw_query_vector(fw_query_client_t *self, const char *query, int64_t t_ms, int timeout_ms,
-                struct fw_vector *out, fw_err_t *err)
+// Send body (taken) as a QUERY and wait for its answer (a matrix with `range`) into out.
+static int
+s_ask(fw_query_client_t *self, json_t *body, const char *id, bool range, int timeout_ms,
+      struct fw_vector *out, fw_err_t *err)
 {
     fw_vector_clear(out);
     (void)s_check_guard(self); // events since the last query (tsdb restarts, drops)
@@ -189,11 +198,6 @@ fw_query_vector(fw_query_client_t *self, const char *query, int64_t t_ms, int ti
         fw_err_set(err, "cannot connect to %s", self->endpoint);
         return -1;
     }
-    char id[24];
-    snprintf(id, sizeof(id), "%llu", (unsigned long long)self->next_id++);
-    // timeout_ms: tsdb stops working on it when we stop waiting (docs/wire.md, QUERY v1)
-    json_t *body = json_pack("{sssssfsi}", "id", id, "query", query, "time", (double)t_ms / 1000.0,
-                             "timeout_ms", timeout_ms > 0 ? timeout_ms : 1);
     struct fw_msg *req = fw_msg_new_json(FW_MSG_QUERY, body); // steals body
     if (fw_msg_send(&req, self->dealer, err) < 0)
         return -1;
@@ -225,7 +229,7 @@ fw_query_vector(fw_query_client_t *self, const char *query, int64_t t_ms, int ti
         int rc;
         const char *status = json_string_value(json_object_get(reply->body, "status"));
         if (status && strcmp(status, "success") == 0) {
-            rc = s_data_to_vector(json_object_get(reply->body, "data"), out, err);
+            rc = s_data_to_vector(json_object_get(reply->body, "data"), range, out, err);
         } else {
             const char *etype = json_string_value(json_object_get(reply->body, "errorType"));
             const char *emsg = json_string_value(json_object_get(reply->body, "error"));
@@ -237,4 +241,29 @@ fw_query_vector(fw_query_client_t *self, const char *query, int64_t t_ms, int ti
             fw_vector_clear(out);
         return rc;
     }
+}
+
+int
+fw_query_vector(fw_query_client_t *self, const char *query, int64_t t_ms, int timeout_ms,
+                struct fw_vector *out, fw_err_t *err)
+{
+    char id[24];
+    snprintf(id, sizeof(id), "%llu", (unsigned long long)self->next_id++);
+    // timeout_ms: tsdb stops working on it when we stop waiting (docs/wire.md, QUERY v1)
+    json_t *body = json_pack("{sssssfsi}", "id", id, "query", query, "time", (double)t_ms / 1000.0,
+                             "timeout_ms", timeout_ms > 0 ? timeout_ms : 1);
+    return s_ask(self, body, id, false, timeout_ms, out, err);
+}
+
+int
+fw_query_range(fw_query_client_t *self, const char *query, int64_t start_ms, int64_t end_ms,
+               int64_t step_ms, int timeout_ms, struct fw_vector *out, fw_err_t *err)
+{
+    char id[24];
+    snprintf(id, sizeof(id), "%llu", (unsigned long long)self->next_id++);
+    json_t *body =
+        json_pack("{sssssfsfsfsi}", "id", id, "query", query, "start", (double)start_ms / 1000.0,
+                  "end", (double)end_ms / 1000.0, "step", (double)step_ms / 1000.0, "timeout_ms",
+                  timeout_ms > 0 ? timeout_ms : 1);
+    return s_ask(self, body, id, true, timeout_ms, out, err);
 }

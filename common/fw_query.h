@@ -48,6 +48,12 @@ void fw_query_client_destroy(fw_query_client_t **self_p);
 int fw_query_vector(fw_query_client_t *self, const char *query, int64_t t_ms, int timeout_ms,
                     struct fw_vector *out, fw_err_t *err);
 
+// Evaluate query over [start_ms, end_ms] every step_ms (a range query). On success out
+// (cleared first) holds every point of every series of the matrix, series after series,
+// each point with its series' labels, and 0 is returned; errors as fw_query_vector().
+int fw_query_range(fw_query_client_t *self, const char *query, int64_t start_ms, int64_t end_ms,
+                   int64_t step_ms, int timeout_ms, struct fw_vector *out, fw_err_t *err);
+
 void fw_vector_clear(struct fw_vector *v);
 
 #endif

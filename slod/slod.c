@@ -149,7 +149,8 @@ s_on_eval(zloop_t *loop, int timer_id, void *arg)
     int64_t start = fw_time_mono_ms();
     size_t *failed = fw_calloc(self->cfg->n_slos + 1, sizeof(size_t));
     struct slod_eval_result res;
-    slod_eval_run(self->eval, fw_time_now_ms(), fw_daemon_links_query, &self->links, &res, failed);
+    struct slod_query_client qc = {self->links.query, self->links.query_timeout_ms};
+    slod_eval_run(self->eval, fw_time_now_ms(), slod_eval_query, &qc, &res, failed);
     size_t firing[SLOD_N_SEVERITIES] = {0};
     for (size_t i = 0; i < self->cfg->n_slos; i++) {
         char *lbl = s_slo_label(self->cfg->slos[i].id);

@@ -176,29 +176,48 @@ s_sum(const struct fw_vector *v, double *out)
     return true;
 }
 
-// One query of q over window at t_ms. 1: *v set; 0: no data; -1: failed. Once a query has
-// timed out, the others of this evaluation fail without asking, so an unreachable tsdb
-// costs one timeout per evaluation.
+int
+slod_eval_query(void *client, const char *expr, int64_t start_ms, int64_t end_ms, int64_t step_ms,
+                struct fw_vector *out, fw_err_t *err)
+{
+    const struct slod_query_client *c = client;
+    if (step_ms == 0)
+        return fw_query_vector(c->client, expr, end_ms, c->timeout_ms, out, err);
+    return fw_query_range(c->client, expr, start_ms, end_ms, step_ms, c->timeout_ms, out, err);
+}
+
+// Ask for q over window into vec: at end_ms, or with step_ms over [start_ms, end_ms]. 0 or
+// -1 (logged, counted). Once a query has timed out, the others of this evaluation fail
+// without asking, so an unreachable tsdb costs one timeout per evaluation.
 static int
-s_query(struct s_ctx *c, const struct slod_slo_cfg *s, const char *q, const char *window,
-        int64_t t_ms, double *v)
+s_ask(struct s_ctx *c, const struct slod_slo_cfg *s, const char *q, const char *window,
+      int64_t start_ms, int64_t end_ms, int64_t step_ms, struct fw_vector *vec)
 {
     if (c->timed_out) {
         c->failed++;
         return -1;
     }
     char *expr = slod_cfg_expand(q, window);
-    struct fw_vector vec = {0};
     fw_err_t err = {0};
-    int rc = c->fn(c->arg, expr, t_ms, &vec, &err);
+    int rc = c->fn(c->arg, expr, start_ms, end_ms, step_ms, vec, &err);
     if (rc < 0) {
         c->timed_out = strstr(err.msg, "timed out") != NULL;
         c->failed++;
         fw_warn("slo.query.fail", "slo=%s window=%s query=%s err=%s", s->id, window, expr, err.msg);
-    } else {
-        rc = s_sum(&vec, v) ? 1 : 0;
     }
     free(expr);
+    return rc;
+}
+
+// One query of q over window at t_ms. 1: *v set; 0: no data; -1: failed.
+static int
+s_query(struct s_ctx *c, const struct slod_slo_cfg *s, const char *q, const char *window,
+        int64_t t_ms, double *v)
+{
+    struct fw_vector vec = {0};
+    int rc = s_ask(c, s, q, window, t_ms, t_ms, 0, &vec);
+    if (rc == 0)
+        rc = s_sum(&vec, v) ? 1 : 0;
     fw_vector_clear(&vec);
     return rc;
 }
@@ -218,31 +237,98 @@ s_bad_total(struct s_ctx *c, const struct slod_slo_cfg *s, const char *window, i
     return s_query(c, s, s->sli.q_total, window, t_ms, total);
 }
 
-// Fill the newest settled bucket and up to *budget missing older ones, newest first.
-// Returns the newest settled bucket's end.
+#define S_MAX_RUN 10000 // buckets per range query (tsdb's 11,000 points per series)
+
+// Add each point of vec (a matrix over n steps from lo) to sums[(t - lo) / step].
+static void
+s_add_points(const struct fw_vector *vec, int64_t lo, size_t n, double *sums, bool *seen)
+{
+    for (size_t i = 0; i < vec->len; i++) {
+        int64_t d = vec->items[i].t_ms - lo;
+        if (d < 0 || d % SLOD_RING_STEP_MS != 0 || (size_t)(d / SLOD_RING_STEP_MS) >= n)
+            continue;
+        size_t k = (size_t)(d / SLOD_RING_STEP_MS);
+        sums[k] += vec->items[i].v;
+        seen[k] = true;
+    }
+}
+
+// Fill the n buckets ending lo, lo + 5m, ... with one range query pair. 0 or -1.
+static int
+s_fill_run(slod_eval_t *self, size_t i, struct s_ctx *c, int64_t lo, size_t n)
+{
+    const struct slod_slo_cfg *s = &self->cfg->slos[i];
+    slod_ring_t *ring = self->state[i].ring;
+    bool raw = s->sli.kind == SLOD_SLI_RAW;
+    int64_t hi = lo + (int64_t)(n - 1) * SLOD_RING_STEP_MS;
+    double *bad = fw_calloc(n, sizeof(double)), *total = fw_calloc(n, sizeof(double));
+    bool *seen_bad = fw_calloc(n, sizeof(bool)), *seen_total = fw_calloc(n, sizeof(bool));
+    struct fw_vector vec = {0};
+    int rc = s_ask(c, s, s->sli.q_bad, "5m", lo, hi, SLOD_RING_STEP_MS, &vec);
+    if (rc == 0)
+        s_add_points(&vec, lo, n, bad, seen_bad);
+    if (rc == 0 && !raw) {
+        rc = s_ask(c, s, s->sli.q_total, "5m", lo, hi, SLOD_RING_STEP_MS, &vec);
+        if (rc == 0)
+            s_add_points(&vec, lo, n, total, seen_total);
+    }
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        double b = bad[k], t = raw ? 1.0 : total[k];
+        if (!seen_bad[k] || (!raw && !seen_total[k]) || !(t > 0) || isnan(b))
+            b = t = 0;
+        int64_t end = lo + (int64_t)k * SLOD_RING_STEP_MS;
+        slod_ring_put(ring, end, b, t);
+        slod_ring_journal_add(self->journal, ring, end, b, t);
+    }
+    fw_vector_clear(&vec);
+    free(bad);
+    free(total);
+    free(seen_bad);
+    free(seen_total);
+    return rc;
+}
+
+// Fill the newest settled bucket (one instant query pair) and up to *budget missing older
+// ones, newest first, each run of missing buckets with one range query pair. Returns the
+// newest settled bucket's end.
 static int64_t
 s_fill_ring(slod_eval_t *self, size_t i, struct s_ctx *c, int64_t t_ms, size_t *budget)
 {
     const struct slod_slo_cfg *s = &self->cfg->slos[i];
     slod_ring_t *ring = self->state[i].ring;
     int64_t newest = (t_ms - S_SETTLE_MS) / SLOD_RING_STEP_MS * SLOD_RING_STEP_MS;
-    size_t cap = slod_ring_capacity(ring);
-    for (size_t k = 0; k < cap; k++) {
-        int64_t end = newest - (int64_t)k * SLOD_RING_STEP_MS;
-        if (end <= 0 || slod_ring_has(ring, end))
-            continue;
-        if (k > 0 && self->backfill && *budget == 0)
-            break;
+    if (newest <= 0)
+        return newest;
+    if (!slod_ring_has(ring, newest)) {
         double bad = 0, total = 0;
-        int rc = s_bad_total(c, s, "5m", end, &bad, &total);
+        int rc = s_bad_total(c, s, "5m", newest, &bad, &total);
         if (rc < 0)
-            break; // tried again next evaluation
+            return newest; // tried again next evaluation
         if (rc == 0 || !(total > 0) || isnan(bad))
             bad = total = 0;
-        slod_ring_put(ring, end, bad, total);
-        slod_ring_journal_add(self->journal, ring, end, bad, total);
-        if (k > 0 && *budget > 0)
-            (*budget)--;
+        slod_ring_put(ring, newest, bad, total);
+        slod_ring_journal_add(self->journal, ring, newest, bad, total);
+    }
+    size_t cap = slod_ring_capacity(ring);
+    for (size_t k = 1; k < cap && (!self->backfill || *budget > 0);) {
+        int64_t end = newest - (int64_t)k * SLOD_RING_STEP_MS;
+        if (end <= 0)
+            break;
+        if (slod_ring_has(ring, end)) {
+            k++;
+            continue;
+        }
+        // The run of missing buckets from end downwards, within the ring and the budget.
+        size_t n = 1;
+        while (k + n < cap && n < S_MAX_RUN && (!self->backfill || n < *budget) &&
+               end - (int64_t)n * SLOD_RING_STEP_MS > 0 &&
+               !slod_ring_has(ring, end - (int64_t)n * SLOD_RING_STEP_MS))
+            n++;
+        if (s_fill_run(self, i, c, end - (int64_t)(n - 1) * SLOD_RING_STEP_MS, n) < 0)
+            break;
+        if (self->backfill)
+            *budget -= n;
+        k += n;
     }
     return newest;
 }

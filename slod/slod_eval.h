@@ -7,8 +7,10 @@
 
     Windows under 1d are queried from tsdb each evaluation. Windows of 1d and more come from
     the SLO's ring of 5-minute sums (slod_ring.h): they end at the last 5-minute boundary at
-    least a minute old, and cost no query. Each evaluation fills the new bucket, and up to
-    backfill_buckets missing older ones, newest first (a first start backfills the period).
+    least a minute old, and cost no query. Each evaluation fills the new bucket (an instant
+    query pair), and up to backfill_buckets missing older ones, newest first, each run of
+    missing buckets with one range query pair at a 5-minute step (a first start backfills
+    the period).
 
     Series (names as Sloth's where Sloth has one; labels: the SLO's labels, sloth_id,
     sloth_service, sloth_slo):
@@ -42,9 +44,19 @@
 
 typedef struct slod_eval slod_eval_t;
 
-// Evaluate expr at t_ms into out (cleared by the callee). 0, or -1 with err.
-typedef int (*slod_query_fn)(void *arg, const char *expr, int64_t t_ms, struct fw_vector *out,
-                             fw_err_t *err);
+// Evaluate expr into out (cleared by the callee): at end_ms when step_ms is 0, else over
+// [start_ms, end_ms] every step_ms, every point of every series (fw_query_range). 0, or -1
+// with err.
+typedef int (*slod_query_fn)(void *arg, const char *expr, int64_t start_ms, int64_t end_ms,
+                             int64_t step_ms, struct fw_vector *out, fw_err_t *err);
+
+// The slod_query_fn of a tsdb query client.
+struct slod_query_client {
+    fw_query_client_t *client; // borrowed
+    int timeout_ms;
+};
+int slod_eval_query(void *client, const char *expr, int64_t start_ms, int64_t end_ms,
+                    int64_t step_ms, struct fw_vector *out, fw_err_t *err);
 
 // sli = good / total; false (no value) when total is 0, negative or not a number.
 bool slod_eval_sli(double good, double total, double *sli);

@@ -121,18 +121,6 @@ static const struct fw_flag s_report_flags[] = {
     {NULL, FW_FLAG_STR, 0, NULL, NULL},
 };
 
-struct s_client {
-    fw_query_client_t *client;
-    int timeout_ms;
-};
-
-static int
-s_query(void *arg, const char *expr, int64_t t_ms, struct fw_vector *out, fw_err_t *err)
-{
-    struct s_client *c = arg;
-    return fw_query_vector(c->client, expr, t_ms, c->timeout_ms, out, err);
-}
-
 int
 slod_report_main(int argc, char **argv, FILE *out, FILE *err)
 {
@@ -160,8 +148,8 @@ slod_report_main(int argc, char **argv, FILE *out, FILE *err)
         return 2;
     }
     free(errs);
-    struct s_client c = {fw_query_client_new(o.query_address, 1LL << 30, NULL),
-                         (int)o.query_timeout_ms};
+    struct slod_query_client c = {fw_query_client_new(o.query_address, 1LL << 30, NULL),
+                                  (int)o.query_timeout_ms};
     if (!c.client) {
         fprintf(err, "slod report: bad --zmq.query-address '%s'\n", o.query_address);
         slod_cfg_free(&cfg);
@@ -171,7 +159,7 @@ slod_report_main(int argc, char **argv, FILE *out, FILE *err)
     if (o.storage_path[0])
         slod_eval_load_journal(eval, o.storage_path);
     struct slod_eval_result res;
-    slod_eval_run(eval, t_ms, s_query, &c, &res, NULL);
+    slod_eval_run(eval, t_ms, slod_eval_query, &c, &res, NULL);
     size_t failed = res.queries_failed;
     slod_eval_result_clear(&res);
     if (json) {

@@ -114,6 +114,20 @@ s_serve_small_big_small(void *arg)
     return NULL;
 }
 
+// Bind s's ROUTER, serve it (s_serve) on *t, and return a client connected to it.
+static fw_query_client_t *
+s_start(struct s_server *s, pthread_t *t)
+{
+    s->router = zsock_new_router("@tcp://127.0.0.1:*[50000-59999]");
+    ck_assert_ptr_nonnull(s->router);
+    char *endpoint = zsock_last_endpoint(s->router); // czmq: the caller frees it
+    fw_query_client_t *c = fw_query_client_new(endpoint, 0, NULL);
+    free(endpoint);
+    ck_assert_ptr_nonnull(c);
+    pthread_create(t, NULL, s_serve, s);
+    return c;
+}
+
 START_TEST(test_fw_query_oversized_answer_fails_then_reconnects)
 {
     zsock_t *router = zsock_new_router("@tcp://127.0.0.1:*[50000-59999]");
@@ -158,14 +172,9 @@ START_TEST(test_fw_query_vector_scalar_error_and_timeout)
         "error",
         NULL,
     };
-    struct s_server s = {zsock_new_router("@tcp://127.0.0.1:*[50000-59999]"), replies, {0}};
-    ck_assert_ptr_nonnull(s.router);
-    char *endpoint = zsock_last_endpoint(s.router); // czmq: the caller frees it
-    fw_query_client_t *c = fw_query_client_new(endpoint, 0, NULL);
-    free(endpoint);
-    ck_assert_ptr_nonnull(c);
+    struct s_server s = {NULL, replies, {0}};
     pthread_t t;
-    pthread_create(&t, NULL, s_serve, &s);
+    fw_query_client_t *c = s_start(&s, &t);
     struct fw_vector v = {0};
     fw_err_t err;
     ck_assert_int_eq(fw_query_vector(c, "up", 1700000000500, 5000, &v, &err), 0);
@@ -194,6 +203,40 @@ START_TEST(test_fw_query_vector_scalar_error_and_timeout)
 }
 END_TEST
 
+// fw_query_range: the QUERY carries start, end and step; a matrix comes back as every point
+// of every series with its labels; an instant vector where a matrix is due is refused.
+START_TEST(test_fw_query_range_matrix)
+{
+    static const char *const replies[] = {
+        "{\"resultType\":\"matrix\",\"result\":[{\"metric\":{\"job\":\"a\"},\"values\":"
+        "[[1700000000,\"1\"],[1700000300,\"2\"]]},{\"metric\":{\"job\":\"b\"},\"values\":"
+        "[[1700000300,\"5\"]]}]}",
+        "{\"resultType\":\"vector\",\"result\":[]}",
+        NULL,
+    };
+    struct s_server s = {NULL, replies, {0}};
+    pthread_t t;
+    fw_query_client_t *c = s_start(&s, &t);
+    struct fw_vector v = {0};
+    fw_err_t err;
+    ck_assert_int_eq(fw_query_range(c, "x", 1700000000000, 1700000300000, 300000, 5000, &v, &err),
+                     0);
+    ck_assert_uint_eq(v.len, 3);
+    ck_assert_str_eq(fw_labels_get(&v.items[1].labels, "job"), "a");
+    ck_assert_int_eq(v.items[1].t_ms, 1700000300000);
+    ck_assert(v.items[1].v == 2);
+    ck_assert_str_eq(fw_labels_get(&v.items[2].labels, "job"), "b");
+    ck_assert(v.items[2].v == 5);
+    ck_assert_int_eq(fw_query_range(c, "x", 1700000000000, 1700000300000, 300000, 5000, &v, &err),
+                     -1);
+    ck_assert_str_eq(err.msg, "query result is a vector, not a matrix");
+    pthread_join(t, NULL);
+    fw_vector_clear(&v);
+    fw_query_client_destroy(&c);
+    zsock_destroy(&s.router);
+}
+END_TEST
+
 Suite *
 fw_query_suite(void)
 {
@@ -202,6 +245,7 @@ fw_query_suite(void)
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, test_fw_query_vector_scalar_error_and_timeout);
     tcase_add_test(tc, test_fw_query_oversized_answer_fails_then_reconnects);
+    tcase_add_test(tc, test_fw_query_range_matrix);
     suite_add_tcase(s, tc);
     return s;
 }
