@@ -449,7 +449,7 @@ START_TEST(test_tsdb_wal_upgrades_format_2)
     ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
     ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
     ck_assert_int_eq(mdb_get(txn, meta, &k, &v), 0);
-    ck_assert_int_eq(((const char *)v.mv_data)[0], '4');
+    ck_assert_int_eq(((const char *)v.mv_data)[0], '0' + TSDB_STORE_FORMAT);
     mdb_txn_abort(txn);
     mdb_env_close(env);
 }

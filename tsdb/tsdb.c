@@ -44,6 +44,7 @@
 #include "tsdb_metadata.h"
 #include "tsdb_query.h"
 #include "tsdb_rules.h"
+#include "tsdb_rollup.h"
 #include "tsdb_rread.h"
 #include "tsdb_rwrite.h"
 #include "tsdb_rwsend.h"
@@ -59,6 +60,7 @@
 #define S_RETENTION_SIZE_MIN ((int64_t)32 << 20) // the smallest --storage.tsdb.retention.size
 #define S_SAMPLES_QUEUE 64                       // batches queued per sender before tsdb reads them
 #define S_RETENTION_EVERY 10                     // housekeeping ticks between retention passes
+#define S_ROLLUP_INTERVAL_MS 30000               // the rollup writer looks for aged chunks
 
 extern const char fw_embed_tsdb_default[];
 
@@ -72,6 +74,7 @@ struct tsdb {
     const struct tsdb_opts *opts;                   // borrowed
     struct fw_promcfg cfg;                          // owned
     tsdb_store_t *store;                            // owned
+    tsdb_rollup_t *rollup;                          // owned: writes rollups on its thread
     tsdb_api_t *api;                                // owned
     tsdb_exemplars_t *exemplars;                    // owned: EXEMPLARS, query_exemplars
     tsdb_metadata_t *metadata;                      // owned: METADATA, /api/v1/metadata
@@ -669,6 +672,13 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
     fw_metrics_set(self->metrics, "fw_tsdb_checkpoints_total", "", (double)c.checkpoints);
     fw_metrics_set(self->metrics, "fw_tsdb_wal_records_total", "", (double)c.wal_records);
     fw_metrics_set(self->metrics, "fw_tsdb_series_removed_total", "", (double)c.series_removed);
+    struct tsdb_rollup_counters rc;
+    tsdb_rollup_counters(self->rollup, &rc);
+    fw_metrics_set(self->metrics, "fw_tsdb_rollup_buckets_written_total", "", (double)rc.buckets);
+    fw_metrics_set(self->metrics, "fw_tsdb_rollup_pages_expired_total", "",
+                   (double)rc.pages_expired);
+    fw_metrics_set(self->metrics, "fw_tsdb_rollup_failures_total", "", (double)rc.failures);
+    fw_metrics_set(self->metrics, "fw_tsdb_rollup_series_behind", "", (double)rc.lag_series);
     // A series silent for S_HEAD_IDLE_MS (deleted pods, retired lines) leaves memory; its
     // open chunk is on disk and comes back if it does.
     // Both walks below visit every head series or record: once a minute and once every
@@ -720,6 +730,14 @@ static void
 s_declare_metrics(fw_metrics_t *m)
 {
     fw_zsock_declare_metrics(m);
+    fw_metrics_declare(m, "fw_tsdb_rollup_buckets_written_total", FW_METRIC_COUNTER,
+                       "Rollup buckets (5m and 1h) written from aged chunks.");
+    fw_metrics_declare(m, "fw_tsdb_rollup_pages_expired_total", FW_METRIC_COUNTER,
+                       "Rollup pages deleted by the rollup retention flags.");
+    fw_metrics_declare(m, "fw_tsdb_rollup_failures_total", FW_METRIC_COUNTER,
+                       "Rollup write transactions that failed (retried).");
+    fw_metrics_declare(m, "fw_tsdb_rollup_series_behind", FW_METRIC_GAUGE,
+                       "Series the last full rollup sweep left with more than a day to do.");
     fw_metrics_declare(m, "fw_tsdb_samples_appended_total", FW_METRIC_COUNTER,
                        "Samples committed to storage.");
     fw_metrics_declare(m, "fw_tsdb_commits_total", FW_METRIC_COUNTER,
@@ -852,10 +870,24 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
         }
         self->retention_bytes = (uint64_t)bytes;
     }
+    if (tsdb_rollup_check_keep(0, opts->rollup_5m_retention_ms, "storage.tsdb.rollup-5m-retention",
+                               &err) != 0 ||
+        tsdb_rollup_check_keep(1, opts->rollup_1h_retention_ms, "storage.tsdb.rollup-1h-retention",
+                               &err) != 0) {
+        fw_error("tsdb.start.fail", "err=\"%s\"", err.msg);
+        goto fail;
+    }
     if (opts->checkpoint_interval_ms > 0)
         tsdb_store_set_wal(self->store, true, 0);
     if (tsdb_store_open(self->store, opts->storage_path, &err) != 0) {
         fw_error("tsdb.open.fail", "path=%s err=%s", opts->storage_path, err.msg);
+        goto fail;
+    }
+    self->rollup = tsdb_rollup_new(
+        self->store, (const int64_t[TSDB_ROLLUP_LEVELS]){opts->rollup_5m_retention_ms,
+                                                         opts->rollup_1h_retention_ms});
+    if (tsdb_rollup_start(self->rollup, S_ROLLUP_INTERVAL_MS, &err) != 0) {
+        fw_error("tsdb.start.fail", "err=\"%s\"", err.msg);
         goto fail;
     }
     tsdb_store_set_ooo_window(self->store, self->cfg.storage.out_of_order_time_window_ms);
@@ -872,9 +904,9 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
                  "--query.max-concurrency 0 to 100000 (0: the default)");
         goto fail;
     }
-    tsdb_api_set_limits(self->api,
-                        &(struct tsdb_api_limits){opts->query_timeout_ms, opts->query_max_samples,
-                                                  (int)opts->query_max_concurrency});
+    tsdb_api_set_limits(self->api, &(struct tsdb_api_limits){
+                                       opts->query_timeout_ms, opts->query_max_samples,
+                                       (int)opts->query_max_concurrency, !opts->query_rollups});
     if (tsdb_api_set_features(self->api, &opts->features, &err) != 0 ||
         tsdb_api_set_query_log(self->api, self->cfg.global.query_log_file, &err) != 0) {
         fw_error("tsdb.start.fail", "err=\"%s\"", err.msg);
@@ -1007,6 +1039,7 @@ tsdb_destroy(tsdb_t **self_p)
     fw_http_destroy(&self->http); // waits for handlers, which read the store
     tsdb_rwrite_destroy(&self->rwrite);
     tsdb_rwsend_destroy(&self->rwsend); // its shards read the store
+    tsdb_rollup_destroy(&self->rollup); // its thread writes the store
     zsock_destroy(&self->pub);
     zsock_destroy(&self->router);
     zsock_destroy(&self->samples);

@@ -478,8 +478,9 @@ tsdb_api_query_json(tsdb_api_t *self, const struct tsdb_api_query *q, const char
         fw_err_set(&err, "query timed out in query queue");
         s_count_limit(self, "queue_timeout");
     } else {
-        struct tsdb_eval_limit limit = {deadline, q->cancel, self->limits.max_samples, &stats,
-                                        self->delay_names};
+        struct tsdb_eval_limit limit = {
+            deadline, q->cancel,         self->limits.max_samples,
+            &stats,   self->delay_names, self->limits.no_rollups || q->no_rollups};
         t_in = s_mono_us();
         rc = q->range ? tsdb_eval_range(self->store, e, q->start_ms, q->end_ms, q->step_ms, &limit,
                                         &r, &err)
@@ -704,6 +705,23 @@ s_timeout_param(const fw_http_request_t *req, struct fw_http_response *resp, int
     return 0;
 }
 
+// rollups=false (or 0): the floorwatch extension that makes a query read raw samples only,
+// e.g. to compare; true (1) or absent: rollups answer where they are exact.
+static int
+s_rollups_param(const fw_http_request_t *req, struct fw_http_response *resp, bool *no_rollups)
+{
+    const char *s = fw_http_arg(req, "rollups");
+    *no_rollups = false;
+    if (!s || strcmp(s, "true") == 0 || strcmp(s, "1") == 0)
+        return 0;
+    if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0) {
+        *no_rollups = true;
+        return 0;
+    }
+    tsdb_api_bad(resp, "invalid parameter \"rollups\": not true or false");
+    return -1;
+}
+
 static int
 s_on_query(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
 {
@@ -712,6 +730,7 @@ s_on_query(const fw_http_request_t *req, struct fw_http_response *resp, void *ar
     q.query = fw_http_arg_n(req, "query", &q.query_len);
     q.stats = fw_http_arg(req, "stats");
     if (tsdb_api_limit_param(req, resp, &q.limit) != 0 ||
+        s_rollups_param(req, resp, &q.no_rollups) != 0 ||
         tsdb_api_time_param(req, resp, "time", fw_time_now_ms(), &q.time_ms, NULL) != 0 ||
         s_timeout_param(req, resp, &q.timeout_ms) != 0)
         return 0;
@@ -736,7 +755,8 @@ s_on_query_range(const fw_http_request_t *req, struct fw_http_response *resp, vo
     const char *start = fw_http_arg_n(req, "start", &start_len);
     const char *end = fw_http_arg_n(req, "end", &end_len);
     const char *step = fw_http_arg_n(req, "step", &step_len);
-    if (tsdb_api_limit_param(req, resp, &q.limit) != 0)
+    if (tsdb_api_limit_param(req, resp, &q.limit) != 0 ||
+        s_rollups_param(req, resp, &q.no_rollups) != 0)
         return 0;
     if (s_parse_time(resp, "start", start, start_len, false, &q.start_ms) != 0 ||
         s_parse_time(resp, "end", end, end_len, false, &q.end_ms) != 0)

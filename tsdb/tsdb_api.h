@@ -36,6 +36,7 @@ struct tsdb_api_limits {
     int64_t max_samples; // --query.max-samples: samples held in memory at once (422
                          // execution, "query processing would load too many samples ...")
     int max_concurrency; // --query.max-concurrency: queries evaluated at once; more wait
+    bool no_rollups;     // --query.rollups=false: never answer from rollups (tsdb_rollup.h)
 };
 
 typedef struct tsdb_api tsdb_api_t;
@@ -54,6 +55,7 @@ struct tsdb_api_query {
     const atomic_bool *cancel; // borrowed, may be NULL: another thread sets it to stop the
                                // evaluation (answered as a timeout)
     const char *client_ip, *method, *path; // borrowed, NULL but for HTTP: for the query log
+    bool no_rollups; // the rollups=false parameter (a floorwatch extension): raw samples only
 };
 
 // An API over store and metrics (both borrowed; must outlive the API).

@@ -192,11 +192,11 @@ s_chunk(const void *p, size_t n, struct tsdb_chunk_info *info, char *why, size_t
 static void
 s_check_meta(struct s_walk *w, const MDB_val *k, const MDB_val *v)
 {
-    // the formats this build reads: 2 and 3 (upgraded at open) and TSDB_STORE_FORMAT
+    // the formats this build reads: 2 to 4 (upgraded at open) and TSDB_STORE_FORMAT
     if (k->mv_size == 6 && memcmp(k->mv_data, "format", 6) == 0 &&
         !(v->mv_size == 1 && *(const char *)v->mv_data >= '2' &&
           *(const char *)v->mv_data <= '0' + TSDB_STORE_FORMAT))
-        s_damaged(w, S_META, 0, false, INT64_MIN, "format is not one of 2 to 4");
+        s_damaged(w, S_META, 0, false, INT64_MIN, "format is not one of 2 to 5");
     if (k->mv_size == 7 && memcmp(k->mv_data, "next_id", 7) == 0 && v->mv_size != 8)
         s_damaged(w, S_META, 0, false, INT64_MIN, "next_id is not 8 bytes");
 }

@@ -61,8 +61,9 @@ struct tsdb_eval_result {
 // selectors gave, summed over the steps (an instant selector's series, a range selector's
 // windows), and the most samples held in memory at once.
 struct tsdb_eval_stats {
-    int64_t total_samples; // totalQueryableSamples
-    int64_t peak_samples;  // peakSamples
+    int64_t total_samples;  // totalQueryableSamples
+    int64_t peak_samples;   // peakSamples
+    int64_t rollup_buckets; // stored rollup buckets read (tsdb_rollup.h; not in the answer)
 };
 
 // What bounds one evaluation (limit may be NULL, members 0/NULL for none): a deadline on the
@@ -81,6 +82,7 @@ struct tsdb_eval_limit {
                       // operator only marks __name__ (with __type__ and __unit__) for
                       // removal, label functions and aggregations still see it, and it
                       // goes when the query ends
+    bool no_rollups;  // read raw samples only, never rollups (tsdb_rollup.h)
 };
 
 #define TSDB_EVAL_TOO_MANY_SAMPLES                                                                 \

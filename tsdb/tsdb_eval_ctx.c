@@ -44,6 +44,7 @@ tsdb_eval_ctx_open(tsdb_eval_ctx_t *c, tsdb_store_t *store, int64_t start, int64
     c->max_samples = limit ? limit->max_samples : 0;
     c->delay_names = limit && limit->delay_names;
     c->stats_out = limit ? limit->stats : NULL;
+    c->no_rollups = limit && limit->no_rollups;
     c->err = err;
     c->rd = tsdb_store_reader_new(store, err);
     return c->rd ? 0 : FW_ESTORE;
@@ -69,6 +70,7 @@ tsdb_eval_ctx_close(tsdb_eval_ctx_t *c)
     for (size_t k = 0; k < c->n_annos; k++)
         free(c->annos[k].msg);
     free(c->annos);
+    tsdb_rollup_eval_free(c);
     tsdb_store_reader_destroy(&c->rd);
     memset(c, 0, sizeof(*c));
 }

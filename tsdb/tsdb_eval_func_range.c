@@ -99,9 +99,6 @@ s_extrapolated(const struct tsdb_eval_fn_range *a, bool counter, bool is_rate, d
         return s_extended(a, counter, is_rate, out);
     if (a->len < 2)
         return false;
-    const fw_promql_expr_t *sel = a->sel;
-    int64_t range_end = tsdb_eval_ctx_ref(a->c, sel, a->t);
-    int64_t range_start = tsdb_eval_ctx_tsub(range_end, sel->range_ms);
     const struct fw_sample *p = a->pts;
     size_t n = a->len;
     double result = p[n - 1].v - p[0].v;
@@ -113,7 +110,19 @@ s_extrapolated(const struct tsdb_eval_fn_range *a, bool counter, bool is_rate, d
             prev = p[k].v;
         }
     }
-    double first_t = (double)p[0].t_ms, last_t = (double)p[n - 1].t_ms;
+    *out = tsdb_eval_fn_extrapolate(result, n, p[0].t_ms, p[0].v, p[n - 1].t_ms,
+                                    tsdb_eval_ctx_ref(a->c, a->sel, a->t), a->sel->range_ms,
+                                    counter, is_rate);
+    return true;
+}
+
+double
+tsdb_eval_fn_extrapolate(double result, size_t n, int64_t first_t_ms, double first_v,
+                         int64_t last_t_ms, int64_t range_end, int64_t range_ms, bool counter,
+                         bool is_rate)
+{
+    int64_t range_start = tsdb_eval_ctx_tsub(range_end, range_ms);
+    double first_t = (double)first_t_ms, last_t = (double)last_t_ms;
     double to_start = (first_t - (double)range_start) / 1000.0;
     double to_end = ((double)range_end - last_t) / 1000.0;
     double sampled = (last_t - first_t) / 1000.0;
@@ -122,8 +131,8 @@ s_extrapolated(const struct tsdb_eval_fn_range *a, bool counter, bool is_rate, d
     double interval = sampled;
     if (to_start >= threshold)
         to_start = avg_step / 2;
-    if (counter && result > 0 && p[0].v >= 0) {
-        double to_zero = sampled * (p[0].v / result);
+    if (counter && result > 0 && first_v >= 0) {
+        double to_zero = sampled * (first_v / result);
         if (to_zero < to_start)
             to_start = to_zero;
     }
@@ -133,9 +142,8 @@ s_extrapolated(const struct tsdb_eval_fn_range *a, bool counter, bool is_rate, d
     interval += to_end;
     double factor = interval / sampled;
     if (is_rate)
-        factor /= (double)sel->range_ms / 1000.0;
-    *out = result * factor;
-    return true;
+        factor /= (double)range_ms / 1000.0;
+    return result * factor;
 }
 
 bool

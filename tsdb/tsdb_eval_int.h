@@ -123,6 +123,8 @@ typedef struct tsdb_eval_ctx {
     int64_t samples;                   // samples held now
     struct tsdb_eval_stats stats;      // so far
     struct tsdb_eval_stats *stats_out; // borrowed, may be NULL: gets stats at close
+    bool no_rollups;                   // never answer from rollups
+    struct tsdb_eval_rollup *rollup;   // owned: rollup state (tsdb_rollup_eval.c)
 
     // private to tsdb_eval_ctx.c
     struct tsdb_eval_arena *arena;
@@ -387,10 +389,44 @@ typedef tsdb_eval_fn_range_t tsdb_eval_fn_keep_t;
 typedef int tsdb_eval_fn_call_t(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
                                 struct tsdb_eval_val *args, size_t na, struct tsdb_eval_val *out);
 
+// Prometheus's extrapolatedRate from what it needs of a range's n >= 2 samples: the first
+// and last (times and values), and result, the last value minus the first (counter: with
+// the values before each reset added, in time order), for the range (range_end - range_ms,
+// range_end]. rate, increase and delta, and their answers from rollups.
+double tsdb_eval_fn_extrapolate(double result, size_t n, int64_t first_t, double first_v,
+                                int64_t last_t, int64_t range_end, int64_t range_ms, bool counter,
+                                bool is_rate);
+
 #define FW_PQ_FUNC(name, id, ret, min, max, kind, impl, ...)                                       \
     tsdb_eval_fn_##kind##_t tsdb_eval_fn_##impl;
 #include "fw_promql_funcs.def"
 #undef FW_PQ_FUNC
+
+// ---------------------------------------------------------------------------------------
+// Rollups (tsdb_rollup_eval.c)
+/*  A call of a function of range vectors whose answer rollups give exactly (count, sum,
+    avg, min, max, first, last, present, ts_of_first, ts_of_last _over_time, increase, rate,
+    delta, resets, changes) over a plain range selector (no anchored, smoothed) whose range
+    is a whole number of buckets and whose time (after @ and offset) is a bucket boundary,
+    outside subqueries, is answered from the buckets of tsdb_rollup_buckets, each series
+    keeping a sliding window of them. Where the buckets cannot give the exact float of the
+    raw computation (a sum of values that are not all whole numbers below 2^53; several
+    resets in one bucket of such values), that series' answer at that step is computed from
+    its raw samples by fn itself.
+*/
+
+// 1 when e at t was answered into out; 0 when rollups do not apply (evaluate as usual); -1
+// with c->rc set.
+int tsdb_rollup_eval_call(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
+                          tsdb_eval_fn_range_t *fn, bool keep_name, struct tsdb_eval_val *out);
+// Free the query's rollup state (tsdb_eval_ctx_close).
+void tsdb_rollup_eval_free(tsdb_eval_ctx_t *c);
+
+// The series selector e selects (selected on its first use), and the k-th's set and id.
+// 0, or -1 with c->rc set.
+int tsdb_eval_select_series(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, size_t *n);
+void tsdb_eval_select_series_at(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, size_t k,
+                                const struct tsdb_eval_lset **ls, uint64_t *id);
 
 // ---------------------------------------------------------------------------------------
 // Aggregations (tsdb_eval_agg.c)

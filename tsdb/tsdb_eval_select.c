@@ -480,3 +480,22 @@ tsdb_eval_select_matrix(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t
     }
     return 0;
 }
+
+int
+tsdb_eval_select_series(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, size_t *n)
+{
+    struct s_node *nd = s_node(c, e);
+    if (!nd)
+        return -1;
+    *n = nd->n;
+    return 0;
+}
+
+void
+tsdb_eval_select_series_at(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, size_t k,
+                           const struct tsdb_eval_lset **ls, uint64_t *id)
+{
+    struct s_node *nd = s_node(c, e); // found: tsdb_eval_select_series made it
+    *ls = nd->series[k].ls;
+    *id = nd->series[k].id;
+}

@@ -30,6 +30,7 @@
 #include "fw_mem.h"
 #include "fw_time.h"
 #include "tsdb_index.h"
+#include "tsdb_rollup.h"
 
 #define S_DEFAULT_MAX_SAMPLES 1000000
 #define S_READ_CHUNK ((size_t)1 << 20)
@@ -736,9 +737,23 @@ tsdb_import_main(int argc, char **argv, FILE *out, FILE *errout)
         fprintf(errout, "%s\n", fw_err_format(&err, buf, sizeof(buf)));
     else
         fprintf(errout, "tsdb import: %s\n", err.msg);
-    if (code == 0)
+    if (code == 0) {
         s_summary(out, &st);
-    else if (st.committed > 0)
+        // the rollups of what was imported, so queries over it answer from them at once
+        // (tsdb would write them too, in the background)
+        tsdb_rollup_t *ru = tsdb_rollup_new(store, (const int64_t[TSDB_ROLLUP_LEVELS]){0, 0});
+        int64_t t0 = s_now_us();
+        if (tsdb_rollup_run(ru, fw_time_now_ms(), &err) != 0) {
+            fprintf(errout, "tsdb import: rollups: %s (tsdb writes them when it runs)\n", err.msg);
+        } else {
+            struct tsdb_rollup_counters ruc;
+            tsdb_rollup_counters(ru, &ruc);
+            fprintf(out, "rollups: %llu buckets of %llu series in %.2f s\n",
+                    (unsigned long long)ruc.buckets, (unsigned long long)ruc.series,
+                    (double)(s_now_us() - t0) / 1e6);
+        }
+        tsdb_rollup_destroy(&ru);
+    } else if (st.committed > 0)
         fprintf(errout,
                 "tsdb import: %zu samples were committed before the failure and stay; run the "
                 "import again to complete it (stored samples are not stored twice)\n",

@@ -27,6 +27,12 @@ static const struct fw_flag s_flags[] = {
     {"storage.tsdb.retention.size", FW_FLAG_STR, offsetof(struct tsdb_opts, retention_size), "0",
      "delete the oldest samples while the data takes more than this many bytes (Prometheus "
      "units, 1KB = 1024B; at least 32MiB; 0 keeps by time only)"},
+    {"storage.tsdb.rollup-5m-retention", FW_FLAG_DURATION,
+     offsetof(struct tsdb_opts, rollup_5m_retention_ms), "90d",
+     "keep the 5-minute rollups this long (0s: for good; at least 5m)"},
+    {"storage.tsdb.rollup-1h-retention", FW_FLAG_DURATION,
+     offsetof(struct tsdb_opts, rollup_1h_retention_ms), "400d",
+     "keep the 1-hour rollups this long (0s: for good; at least 1h)"},
     {"storage.tsdb.map-size", FW_FLAG_STR, offsetof(struct tsdb_opts, map_size), "8GiB",
      "LMDB map size: the largest the database may grow"},
     {"storage.tsdb.commit-interval", FW_FLAG_DURATION,
@@ -50,6 +56,9 @@ static const struct fw_flag s_flags[] = {
      "maximum time a query may take before being aborted (HTTP and QUERY)"},
     {"query.max-samples", FW_FLAG_INT, offsetof(struct tsdb_opts, query_max_samples), "50000000",
      "maximum number of samples a single query can load into memory; a query over it fails"},
+    {"query.rollups", FW_FLAG_BOOL, offsetof(struct tsdb_opts, query_rollups), "true",
+     "answer queries from the rollups where they give the raw samples' exact answer (false: "
+     "raw samples only)"},
     {"query.max-concurrency", FW_FLAG_INT, offsetof(struct tsdb_opts, query_max_concurrency), "20",
      "maximum number of queries executed concurrently; more wait"},
     {"enable-feature", FW_FLAG_LIST, offsetof(struct tsdb_opts, features), NULL,

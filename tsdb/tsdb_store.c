@@ -145,7 +145,7 @@ tsdb_store_set_ooo_window(tsdb_store_t *self, int64_t ms)
     tsdb_head_set_ooo_window(self->head, ms);
 }
 
-// Which format does the environment hold? 0 ok (existing format 4; 2 or 3 with *upgrade
+// Which format does the environment hold? 0 ok (existing format 5; 2 to 4 with *upgrade
 // set; or *fresh set for an empty one); -1 with err saying what to do.
 static int
 s_check_format(tsdb_store_t *self, bool *fresh, bool *upgrade, char from[8], fw_err_t *err)
@@ -174,9 +174,10 @@ s_check_format(tsdb_store_t *self, bool *fresh, bool *upgrade, char from[8], fw_
         snprintf(want, sizeof(want), "%d", TSDB_STORE_FORMAT);
         if (strcmp(fmt, want) == 0)
             return 0;
-        if (strcmp(fmt, "2") == 0 || strcmp(fmt, "3") == 0) {
-            // format 2 is format 3 without a log, and format 3 is format 4 without decimal
-            // steps: upgraded at open by writing the new number
+        if (strcmp(fmt, "2") == 0 || strcmp(fmt, "3") == 0 || strcmp(fmt, "4") == 0) {
+            // format 2 is format 3 without a log, format 3 is format 4 without decimal
+            // steps, and format 4 is format 5 without rollups (the writer builds them from
+            // the chunks): upgraded at open by writing the new number
             *upgrade = true;
             snprintf(from, 8, "%s", fmt);
             return 0;
@@ -281,6 +282,7 @@ tsdb_store_open(tsdb_store_t *self, const char *dir, fw_err_t *err)
         (rc = mdb_dbi_open(txn, "head", c, &self->head_db)) != 0 ||
         (rc = mdb_dbi_open(txn, "wal", MDB_CREATE, &self->wal_db)) != 0 ||
         (rc = mdb_dbi_open(txn, "tombstones", MDB_CREATE, &self->tombs_db)) != 0 ||
+        (rc = mdb_dbi_open(txn, "rollups", MDB_CREATE, &self->rollups_db)) != 0 ||
         (rc = tsdb_index_open(&self->ix, txn, fresh)) != 0)
         goto fail_txn;
     if (fresh || upgrade) {
@@ -977,6 +979,13 @@ s_merge_late(tsdb_store_t *self, MDB_txn *txn, const struct tsdb_head_series *s)
         i = j;
     }
     mdb_cursor_close(cur);
+    // the rollups of the merged span are no longer right: recompute them (tsdb_rollup.h)
+    if (rc == 0 && s->n_late > 0) {
+        int64_t first = s->late[0].t_ms;
+        for (uint32_t i = 1; i < s->n_late; i++)
+            first = s->late[i].t_ms < first ? s->late[i].t_ms : first;
+        rc = tsdb_store_int_rollup_lower(self, txn, s->id, first);
+    }
     return rc;
 }
 

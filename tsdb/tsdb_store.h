@@ -16,6 +16,8 @@
                                                 byte counting the bytes after the chunk (1
                                                 to 16, to a multiple of 16), so that most
                                                 commits overwrite the record in place
+        rollups     u64 id, u8 level, ...    -> 5-minute and 1-hour aggregates and each
+                                                series' mark (tsdb_rollup.h; format 5)
 
     A series' sealed chunks are adjacent and in time order, so its samples in a time range
     are one cursor walk over `chunks`, then its open chunk from `head`, whose samples are all
@@ -80,8 +82,9 @@
 #include "tsdb_index.h"
 
 // The storage format this build reads and writes (meta "format"). Format 4 adds the chunk
-// value encoding 3 (decimal steps, tsdb_chunk.h); formats 2 and 3 are upgraded at open.
-#define TSDB_STORE_FORMAT 4
+// value encoding 3 (decimal steps, tsdb_chunk.h), format 5 the rollups database
+// (tsdb_rollup.h); formats 2, 3 and 4 are upgraded at open.
+#define TSDB_STORE_FORMAT 5
 
 typedef struct tsdb_store tsdb_store_t;
 typedef struct tsdb_store_reader tsdb_store_reader_t;

@@ -1,9 +1,11 @@
 /*  tsdb_store_int.h — private to the storage engine: the store's structs and shared helpers.
 
-    Only tsdb_store*.c include this header (tsdb_store.c, tsdb_store_guard.c,
-    tsdb_store_retain.c, tsdb_store_read.c); everyone else uses tsdb_store.h, where
-    tsdb_store_t and tsdb_store_reader_t are opaque. The helpers here are the ones more than
-    one of those files needs, named tsdb_store_int_*; each file keeps its own s_* statics.
+    Only tsdb_store*.c and tsdb_rollup*.c include this header (tsdb_store.c,
+    tsdb_store_guard.c, tsdb_store_retain.c, tsdb_store_read.c, tsdb_store_tombs.c, and the
+    rollups, which live in the store's environment: tsdb_rollup.h); everyone else uses
+    tsdb_store.h, where tsdb_store_t and tsdb_store_reader_t are opaque. The helpers here are
+    the ones more than one of those files needs, named tsdb_store_int_*; each file keeps its
+    own s_* statics.
 */
 #ifndef TSDB_STORE_INT_H
 #define TSDB_STORE_INT_H
@@ -29,6 +31,7 @@
 struct tsdb_store {
     MDB_env *env;                                    // owned
     MDB_dbi meta, chunks, head_db, wal_db, tombs_db; // tombs_db: tsdb_store_tombs.c
+    MDB_dbi rollups_db;                              // tsdb_rollup.h
     bool head_padded; // head records end in padding (meta "head" = "padded"; see
                       // tsdb_store_int_head_val)
     tsdb_index_t ix;
@@ -100,6 +103,8 @@ struct tsdb_store_reader {
     size_t slot;                    // in store->reader_txn
     struct tsdb_head_view view;     // scratch for tsdb_head_view
     bool tombs;                     // the snapshot holds tombstones (delete_series)
+    bool sealed_only;               // a write txn's reader: sealed chunks only, no head
+                                    // (tsdb_store_int_reader_wrap)
     struct tsdb_store_block *block; // owned list: copies of head chunks, stable while the
                                     // reader lives (iterators point into them)
 };
@@ -173,5 +178,19 @@ void tsdb_store_int_tombs_reader(tsdb_store_reader_t *r);
 void tsdb_store_int_tombs_load(struct tsdb_store_iter *it);
 unsigned tsdb_store_int_tombs_filter(const struct tsdb_store_iter *it, int64_t *t, double *v,
                                      unsigned lo, unsigned hi);
+
+// A reader on write transaction txn (borrowed) that iterates sealed chunks only (never the
+// head): the rollup writer's. 0 or an LMDB error; unwrap closes its cursor.
+int tsdb_store_int_reader_wrap(tsdb_store_t *self, MDB_txn *txn, tsdb_store_reader_t *r);
+void tsdb_store_int_reader_unwrap(tsdb_store_reader_t *r);
+
+// Rollups (tsdb_rollup*.c; the layout is in tsdb_rollup.h). A page key; a series' mark
+// (INT64_MIN: none; 0 or an LMDB error); lower the mark of series id below t (its buckets
+// from the one holding t on are recomputed), in the caller's write txn: a late sample merged
+// into a sealed chunk, a tombstone; drop all rollups of series id (removed from the index).
+void tsdb_store_int_rollup_key(unsigned char key[17], uint64_t id, int level, int64_t page_start);
+int tsdb_store_int_rollup_mark(tsdb_store_t *self, MDB_txn *txn, uint64_t id, int64_t *w);
+int tsdb_store_int_rollup_lower(tsdb_store_t *self, MDB_txn *txn, uint64_t id, int64_t t);
+int tsdb_store_int_rollup_drop(tsdb_store_t *self, MDB_txn *txn, uint64_t id);
 
 #endif

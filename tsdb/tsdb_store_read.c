@@ -44,6 +44,28 @@ tsdb_store_reader_new(tsdb_store_t *self, fw_err_t *err)
     return r;
 }
 
+int
+tsdb_store_int_reader_wrap(tsdb_store_t *self, MDB_txn *txn, tsdb_store_reader_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->store = self;
+    r->txn = txn;
+    r->slot = TSDB_STORE_READERS; // not registered: it never copies from the head
+    r->sealed_only = true;
+    int rc = mdb_cursor_open(txn, self->chunks, &r->cur);
+    if (rc == 0)
+        tsdb_store_int_tombs_reader(r);
+    return rc;
+}
+
+void
+tsdb_store_int_reader_unwrap(tsdb_store_reader_t *r)
+{
+    if (r->cur)
+        mdb_cursor_close(r->cur);
+    r->cur = NULL;
+}
+
 void
 tsdb_store_reader_destroy(tsdb_store_reader_t **self_p)
 {
@@ -232,6 +254,10 @@ s_next_chunk(struct tsdb_store_iter *it)
             it->phase = 2;
             return false;
         }
+    }
+    if (it->phase == 1 && r->sealed_only) {
+        it->phase = 2;
+        return false;
     }
     if (it->phase == 1 && !it->view) {
         // the chunks newer than the snapshot's: from the head (tsdb_store_int_head_chunks)

@@ -114,6 +114,8 @@ s_remove_emptied(tsdb_store_t *self, MDB_txn *txn, size_t *removed)
             (rc = mdb_del(txn, self->tombs_db, &hk, NULL)) == MDB_NOTFOUND)
             rc = 0;
         if (rc == 0)
+            rc = tsdb_store_int_rollup_drop(self, txn, id);
+        if (rc == 0)
             (*removed)++;
     }
     mdb_cursor_close(cur);

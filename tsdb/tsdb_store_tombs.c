@@ -102,6 +102,8 @@ tsdb_store_delete_series(tsdb_store_t *self, const uint64_t *ids, size_t n, int6
         MDB_val nv = {16 * m, rec};
         rc = mdb_put(txn, self->tombs_db, &kv, &nv, 0);
         free(rec);
+        if (rc == 0) // its rollups from mint on are recomputed without them (tsdb_rollup.h)
+            rc = tsdb_store_int_rollup_lower(self, txn, ids[k], mint);
     }
     if (rc != 0) {
         if (txn)

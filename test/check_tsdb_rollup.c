@@ -1,0 +1,415 @@
+/*  check_tsdb_rollup.c — rollups (tsdb_rollup.h): queries answered from them give the raw
+    samples' answers bit for bit, and they follow late samples, tombstones, retention and
+    series removal.
+
+    Synthetic data over two days, scraped every 15 s with a few ms of jitter: counters with
+    resets (several in one bucket, too), whole and fractional; gauges with NaNs, -0.0 and
+    stale markers; values too large for exact sums; gaps of an hour and more; a sparse
+    series. Each query is evaluated twice, with rollups and with raw samples only
+    (tsdb_eval_limit.no_rollups), and the two answers must be identical bit for bit; the
+    stats show the rollups were used (fewer samples loaded) where they apply.
+*/
+#include <check.h>
+#include <lmdb.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_mem.h"
+#include "fw_msg.h"
+#include "fw_promql.h"
+#include "../tsdb/tsdb_eval.h"
+#include "../tsdb/tsdb_rollup.h"
+#include "../tsdb/tsdb_store.h"
+#include "check_util.h"
+
+#define H_MS ((int64_t)3600000)
+#define T0 ((int64_t)1700000000000 - 1700000000000 % (24 * H_MS)) // a day boundary
+#define DAYS 2
+
+static char s_dir[128];
+static tsdb_store_t *s_st;
+static uint64_t s_rng = 88172645463325252ULL;
+static bool s_delay; // evaluate with delayed name removal
+
+static uint64_t
+s_rand(void)
+{
+    s_rng ^= s_rng << 13;
+    s_rng ^= s_rng >> 7;
+    s_rng ^= s_rng << 17;
+    return s_rng;
+}
+
+static void
+s_setup(void)
+{
+    s_rng = 88172645463325252ULL;
+    check_util_tmpdir_new(s_dir, sizeof(s_dir), "tsdb_rollup");
+    s_st = check_util_store_open(s_dir, 0);
+}
+
+static void
+s_teardown(void)
+{
+    tsdb_store_destroy(&s_st);
+    ck_assert_int_eq(check_util_tmpdir_remove(s_dir), 0);
+}
+
+enum { K_COUNTER, K_FCOUNTER, K_GAUGE, K_STALE, K_BIG, K_SPARSE, K_N };
+static const char *const s_names[K_N] = {"c_int",   "c_float", "g_frac",
+                                         "g_stale", "g_big",   "sparse"};
+
+// The next value of series kind k after prev (i: the sample's index).
+static double
+s_next(int k, double prev, size_t i)
+{
+    uint64_t r = s_rand();
+    switch (k) {
+    case K_COUNTER: // whole increments, resets now and then (bursts of them too)
+        if (r % 97 == 0 || (i % 2000 > 1990 && r % 3 == 0))
+            return (double)(r % 5);
+        return prev + (double)(r % 11);
+    case K_FCOUNTER:
+        if (r % 211 == 0)
+            return 0.25 * (double)(r % 4);
+        return prev + (double)(r % 1000) / 7.0;
+    case K_GAUGE:
+        if (r % 101 == 0)
+            return NAN;
+        return (double)(r % 1000) / 1000.0;
+    case K_STALE:
+        if (r % 53 == 0)
+            return fw_stale_nan();
+        if (r % 41 == 0)
+            return -0.0;
+        return (double)(int64_t)(r % 200) - 100;
+    case K_BIG: return 4503599627370496.0 + (double)(r % 4096);
+    default: return (double)(r % 50);
+    }
+}
+
+// Append DAYS of every kind, committing every hour of data, then seal and commit.
+static void
+s_load(void)
+{
+    fw_err_t err;
+    double prev[K_N] = {0};
+    struct fw_labels l[K_N];
+    for (int k = 0; k < K_N; k++) {
+        l[k] = (struct fw_labels)FW_LABELS_INIT;
+        fw_labels_set(&l[k], "__name__", s_names[k]);
+        fw_labels_set(&l[k], "job", "rollup");
+        fw_labels_set(&l[k], "kind", s_names[k]);
+    }
+    size_t n = (size_t)(DAYS * 24 * 240);
+    for (size_t i = 0; i < n; i++) {
+        int64_t t = T0 + 7 + (int64_t)i * 15000 + (int64_t)(s_rand() % 5);
+        bool gap = (i / 240) % 17 == 5 || ((i / 240) % 29 == 11 && (i % 240) < 100);
+        for (int k = 0; k < K_N && !gap; k++) {
+            if (k == K_SPARSE && i % 480 != 3)
+                continue;
+            double v = s_next(k, prev[k], i);
+            if (!fw_sample_is_stale(v))
+                prev[k] = v;
+            struct fw_sample smp = {t, v};
+            ck_assert_int_eq(tsdb_store_append_series(s_st, &l[k], &smp, 1, NULL, &err), 0);
+        }
+        if (i % 240 == 239)
+            ck_assert_msg(tsdb_store_commit(s_st, &err) == 0, "%s", err.msg);
+    }
+    tsdb_store_seal_all(s_st);
+    ck_assert_msg(tsdb_store_commit(s_st, &err) == 0, "%s", err.msg);
+    for (int k = 0; k < K_N; k++)
+        fw_labels_clear(&l[k]);
+}
+
+static void
+s_rollup(int64_t now_ms, int64_t keep5m)
+{
+    fw_err_t err;
+    tsdb_rollup_t *r = tsdb_rollup_new(s_st, (const int64_t[TSDB_ROLLUP_LEVELS]){keep5m, 0});
+    ck_assert_msg(tsdb_rollup_run(r, now_ms, &err) == 0, "%s", err.msg);
+    struct tsdb_rollup_counters c;
+    tsdb_rollup_counters(r, &c);
+    ck_assert_uint_eq(c.failures, 0);
+    tsdb_rollup_destroy(&r);
+}
+
+// Evaluate q over [start, end] by step (step 0: instant at start) with or without rollups.
+static void
+s_eval(const char *q, int64_t start, int64_t end, int64_t step, bool raw,
+       struct tsdb_eval_result *out, int64_t *samples)
+{
+    fw_err_t err;
+    fw_promql_expr_t *e = fw_promql_parse(q, &err);
+    ck_assert_msg(e != NULL, "%s: %s", q, err.msg);
+    struct tsdb_eval_stats st = {0};
+    struct tsdb_eval_limit lim = {.stats = &st, .no_rollups = raw, .delay_names = s_delay};
+    int rc = step == 0 ? tsdb_eval_instant(s_st, e, start, &lim, out, &err)
+                       : tsdb_eval_range(s_st, e, start, end, step, &lim, out, &err);
+    ck_assert_msg(rc == 0, "%s: %s", q, err.msg);
+    fw_promql_expr_destroy(&e);
+    *samples = st.rollup_buckets;
+}
+
+// q with and without rollups: the same answer bit for bit. *roll_s, *raw_s: the stored
+// rollup buckets each read (the raw one none).
+static void
+s_same(const char *q, int64_t start, int64_t end, int64_t step, int64_t *roll_s, int64_t *raw_s)
+{
+    struct tsdb_eval_result a, b;
+    s_eval(q, start, end, step, false, &a, roll_s);
+    s_eval(q, start, end, step, true, &b, raw_s);
+    ck_assert_int_eq(a.type, b.type);
+    ck_assert_msg(a.len == b.len, "%s: %zu series with rollups, %zu raw", q, a.len, b.len);
+    for (size_t k = 0; k < a.len; k++) {
+        ck_assert_int_eq(fw_labels_cmp(&a.series[k].labels, &b.series[k].labels), 0);
+        ck_assert_msg(a.series[k].len == b.series[k].len, "%s series %zu: %zu points, raw %zu", q,
+                      k, a.series[k].len, b.series[k].len);
+        for (size_t i = 0; i < a.series[k].len; i++) {
+            const struct fw_sample *x = &a.series[k].pts[i], *y = &b.series[k].pts[i];
+            ck_assert_msg(x->t_ms == y->t_ms && memcmp(&x->v, &y->v, 8) == 0,
+                          "%s series %zu point %zu: %.17g at %lld, raw %.17g at %lld", q, k, i,
+                          x->v, (long long)x->t_ms, y->v, (long long)y->t_ms);
+        }
+    }
+    tsdb_eval_result_clear(&a);
+    tsdb_eval_result_clear(&b);
+}
+
+static const char *const s_funcs[] = {
+    "count_over_time",
+    "sum_over_time",
+    "avg_over_time",
+    "min_over_time",
+    "max_over_time",
+    "first_over_time",
+    "last_over_time",
+    "present_over_time",
+    "increase",
+    "rate",
+    "delta",
+    "resets",
+    "changes",
+    "ts_of_first_over_time",
+    "ts_of_last_over_time",
+};
+
+// Every function over every series, at hour steps over ranges of 1h, 3h and 1d, at 5m
+// steps over 5m and 10m, and off the boundaries (raw): all equal. *used counts the queries
+// that read stored buckets.
+static void
+s_all_same(int *used, int *total)
+{
+    static const struct {
+        const char *range;
+        int64_t step, off;
+    } rs[] = {
+        {"1h]", H_MS, 0},    {"3h]", H_MS, 0},    {"1d]", H_MS, 0},           {"5m]", 300000, 0},
+        {"10m]", 300000, 0}, {"1h]", H_MS, 7000}, {"1h] offset 5m", H_MS, 0},
+    };
+    for (size_t f = 0; f < sizeof(s_funcs) / sizeof(*s_funcs); f++)
+        for (size_t r = 0; r < sizeof(rs) / sizeof(*rs); r++) {
+            char q[160];
+            snprintf(q, sizeof(q), "%s({job=\"rollup\"}[%s)", s_funcs[f], rs[r].range);
+            int64_t a, b;
+            int64_t end = rs[r].step == H_MS ? T0 + DAYS * 24 * H_MS : T0 + 10 * H_MS;
+            s_same(q, T0 + rs[r].off, end + rs[r].off, rs[r].step, &a, &b);
+            (*total)++;
+            ck_assert_int_eq(b, 0);
+            if (a > 0)
+                (*used)++;
+        }
+}
+
+START_TEST(test_tsdb_rollup_same_answers)
+{
+    s_load();
+    int used = 0, total = 0;
+    s_all_same(&used, &total); // before any rollup: the raw path both ways
+    ck_assert_int_eq(used, 0);
+    s_rollup(T0 + DAYS * 24 * H_MS, 0);
+    used = total = 0;
+    s_all_same(&used, &total);
+    // every aligned query over ranges of a bucket or more loads fewer samples; the off-
+    // boundary ones (1 of 7 per function) read raw
+    ck_assert_msg(used == total - (int)(sizeof(s_funcs) / sizeof(*s_funcs)), "%d of %d", used,
+                  total);
+    // instant queries on and off the boundaries, @ and offset, and a nested call
+    int64_t a, b;
+    s_same("max_over_time(c_int[1d] @ 1700006400)", T0 + 30 * H_MS, 0, 0, &a, &b);
+    s_same("increase(c_int[2h])", T0 + 30 * H_MS, 0, 0, &a, &b);
+    ck_assert_int_gt(a, 0);
+    s_same("increase(c_int[2h])", T0 + 30 * H_MS + 1, 0, 0, &a, &b);
+    ck_assert_int_eq(a, 0);
+    s_same("sum by (job) (rate(c_int[1h]))", T0, T0 + DAYS * 24 * H_MS, H_MS, &a, &b);
+    s_same("max_over_time(rate(c_int[5m])[1h:5m])", T0, T0 + 12 * H_MS, H_MS, &a, &b);
+    s_delay = true; // Prometheus 3's delayed name removal: the same
+    s_same("sum by (__name__) (last_over_time(c_int[1h]) + increase(c_int[1h]))", T0,
+           T0 + 12 * H_MS, H_MS, &a, &b);
+    ck_assert_int_gt(a, 0);
+    s_delay = false;
+}
+END_TEST
+
+// A late sample (out-of-order window) merged into a sealed chunk whose rollups were written,
+// and delete_series: the answers stay the raw ones before and after the writer catches up.
+START_TEST(test_tsdb_rollup_late_and_deleted)
+{
+    fw_err_t err;
+    s_load();
+    int64_t end = T0 + DAYS * 24 * H_MS;
+    s_rollup(end, 0);
+    const char *q = "sum_over_time(c_int[1h])";
+    int64_t a, b;
+    s_same(q, T0, end, H_MS, &a, &b);
+    ck_assert_int_gt(a, 0);
+    tsdb_store_set_ooo_window(s_st, 3 * 24 * H_MS);
+    struct fw_labels l = FW_LABELS_INIT;
+    fw_labels_set(&l, "__name__", "c_int");
+    fw_labels_set(&l, "job", "rollup");
+    fw_labels_set(&l, "kind", "c_int");
+    struct fw_sample late = {T0 + 10 * H_MS + 1234, 1e6};
+    struct tsdb_store_stats st = {0};
+    ck_assert_int_eq(tsdb_store_append_series(s_st, &l, &late, 1, &st, &err), 0);
+    ck_assert_uint_eq(st.late, 1);
+    ck_assert_msg(tsdb_store_commit(s_st, &err) == 0, "%s", err.msg);
+    s_same(q, T0, end, H_MS, &a, &b);
+    s_same("max_over_time(c_int[1h])", T0, end, H_MS, &a, &b);
+    s_rollup(end, 0);
+    s_same(q, T0, end, H_MS, &a, &b);
+    s_same("max_over_time(c_int[1h])", T0, end, H_MS, &a, &b);
+    ck_assert_int_gt(a, 0);
+
+    // delete_series over a span, then clean_tombstones
+    tsdb_store_reader_t *r = tsdb_store_reader_new(s_st, &err);
+    uint64_t *ids;
+    size_t n;
+    struct fw_matcher m;
+    ck_assert_int_eq(fw_matcher_init(&m, FW_MATCH_EQ, "job", "rollup", FW_REGEX_PROMETHEUS, &err),
+                     0);
+    ck_assert_int_eq(tsdb_store_select_ids(r, &m, 1, &ids, &n, &err), 0);
+    tsdb_store_reader_destroy(&r);
+    ck_assert_int_eq(
+        tsdb_store_delete_series(s_st, ids, n, T0 + 20 * H_MS + 5, T0 + 23 * H_MS, &err), 0);
+    int used = 0, total = 0;
+    s_all_same(&used, &total);
+    s_rollup(end, 0);
+    s_all_same(&used, &total);
+    size_t cleaned;
+    ck_assert_int_eq(tsdb_store_clean_tombstones(s_st, &cleaned, &err), 0);
+    s_all_same(&used, &total);
+    s_same("count_over_time(c_int[2h])", T0 + 24 * H_MS, 0, 0, &a, &b);
+    ck_assert_int_gt(a, 0);
+    free(ids);
+    fw_matcher_clear(&m);
+    fw_labels_clear(&l);
+}
+END_TEST
+
+// The levels' own retention, and series removal: rollups go with their series.
+START_TEST(test_tsdb_rollup_retention)
+{
+    fw_err_t err;
+    s_load();
+    int64_t end = T0 + DAYS * 24 * H_MS;
+    // 5m rollups kept 12h: older 5m buckets are read raw, the answers stay equal
+    s_rollup(end, 12 * H_MS);
+    int64_t a, b;
+    s_same("max_over_time(c_int[10m])", T0, end, 300000, &a, &b);
+    s_same("max_over_time(c_int[10m])", end - 6 * H_MS, end, 300000, &a, &b);
+    ck_assert_int_gt(a, 0);
+    tsdb_store_reader_t *r = tsdb_store_reader_new(s_st, &err);
+    int64_t cut, w;
+    ck_assert_int_eq(tsdb_rollup_cut(r, 0, &cut), 0);
+    ck_assert_int_eq(cut, end - 12 * H_MS);
+    ck_assert_int_eq(tsdb_rollup_cut(r, 1, &cut), 0);
+    ck_assert_int_eq(cut, INT64_MIN);
+    ck_assert_int_eq(tsdb_rollup_mark(r, 1, &w), 0);
+    ck_assert_int_gt(w, end - H_MS);
+    tsdb_store_reader_destroy(&r);
+    // raw retention removes everything (nothing newer than the cutoff): the series leave
+    // the index and their rollups with them
+    size_t deleted;
+    tsdb_store_head_gc(s_st, INT64_MAX);
+    for (int i = 0; i < 100; i++) {
+        ck_assert_int_eq(tsdb_store_delete_before(s_st, end + H_MS, 1000, &deleted, &err), 0);
+        if (deleted == 0)
+            break;
+    }
+    r = tsdb_store_reader_new(s_st, &err);
+    for (uint64_t id = 1; id <= K_N; id++) {
+        ck_assert_int_eq(tsdb_rollup_mark(r, id, &w), 0);
+        ck_assert_int_eq(w, INT64_MIN);
+    }
+    tsdb_store_reader_destroy(&r);
+}
+END_TEST
+
+// Pages: round trip of every field, and every truncation or damaged byte is an error or a
+// clean decode, never a crash.
+START_TEST(test_tsdb_rollup_page_codec)
+{
+    struct tsdb_rollup_bucket b[TSDB_ROLLUP_PAGE];
+    size_t n = 0;
+    int64_t ps = T0, step = 300000;
+    for (int i = 0; i < TSDB_ROLLUP_PAGE; i += 1 + (int)(s_rand() % 3)) {
+        struct tsdb_rollup_agg a = {0};
+        int64_t end = ps + (i + 1) * step;
+        int m = 1 + (int)(s_rand() % 30);
+        for (int j = 0; j < m; j++) {
+            double v = j % 7 == 3 ? NAN : (double)(s_rand() % 100) / (j % 2 ? 3.0 : 1.0);
+            tsdb_rollup_agg_add(&a, end - step + 1 + j * 9000, v);
+        }
+        b[n++] = (struct tsdb_rollup_bucket){end, a};
+    }
+    unsigned char *enc = fw_malloc(1 + n * TSDB_ROLLUP_BUCKET_MAX);
+    size_t len = tsdb_rollup_page_encode(b, n, ps, step, enc);
+    struct tsdb_rollup_bucket *out = NULL;
+    size_t on = 0, cap = 0;
+    ck_assert_int_eq(tsdb_rollup_page_decode(enc, len, ps, step, &out, &on, &cap), 0);
+    ck_assert_uint_eq(on, n);
+    for (size_t k = 0; k < n; k++) {
+        const struct tsdb_rollup_agg *x = &b[k].a, *y = &out[k].a;
+        ck_assert_int_eq(b[k].end, out[k].end);
+        ck_assert(x->first_t == y->first_t && x->last_t == y->last_t && x->count == y->count &&
+                  x->n_resets == y->n_resets && x->n_changes == y->n_changes && x->ints == y->ints);
+        ck_assert(memcmp(&x->first_v, &y->first_v, 8) == 0 &&
+                  memcmp(&x->last_v, &y->last_v, 8) == 0 && memcmp(&x->min, &y->min, 8) == 0 &&
+                  memcmp(&x->max, &y->max, 8) == 0 && memcmp(&x->sum, &y->sum, 8) == 0);
+        ck_assert(x->n_resets == 0 || memcmp(&x->reset_sum, &y->reset_sum, 8) == 0);
+    }
+    for (size_t cut = 0; cut < len; cut++) {
+        on = 0;
+        int rc = tsdb_rollup_page_decode(enc, cut, ps, step, &out, &on, &cap);
+        ck_assert(rc != 0 || on < n);
+    }
+    for (size_t k = 0; k < len; k++) {
+        unsigned char save = enc[k];
+        enc[k] ^= (unsigned char)(1 + s_rand() % 255);
+        on = 0;
+        (void)tsdb_rollup_page_decode(enc, len, ps, step, &out, &on, &cap);
+        ck_assert_uint_le(on, TSDB_ROLLUP_PAGE);
+        enc[k] = save;
+    }
+    free(out);
+    free(enc);
+}
+END_TEST
+
+Suite *
+tsdb_rollup_suite(void)
+{
+    Suite *s = suite_create("tsdb_rollup");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_tsdb_rollup_same_answers);
+    tcase_add_test(tc, test_tsdb_rollup_late_and_deleted);
+    tcase_add_test(tc, test_tsdb_rollup_retention);
+    tcase_add_test(tc, test_tsdb_rollup_page_codec);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,358 @@
+/*  tsdb_rollup.c — rollup buckets: the aggregates, the page codec and the read side (see
+    tsdb_rollup.h). The writer is tsdb_rollup_write.c, the query side tsdb_rollup_eval.c.
+*/
+#include <lmdb.h>
+#include <math.h>
+#include <string.h>
+
+#include "fw_bytes.h"
+#include "fw_mem.h"
+#include "tsdb_rollup.h"
+#include "tsdb_store_int.h"
+
+// ---------------------------------------------------------------------------------------
+// Aggregates
+
+static bool
+s_whole(double v)
+{
+    return v == trunc(v) && fabs(v) <= 9007199254740992.0; // false for NaN and infinities
+}
+
+void
+tsdb_rollup_agg_add(struct tsdb_rollup_agg *a, int64_t t, double v)
+{
+    if (a->count == 0) {
+        *a = (struct tsdb_rollup_agg){t, t, v, v, v, v, v, 0, 1, 0, 0, s_whole(v)};
+        return;
+    }
+    double prev = a->last_v;
+    if (v < prev) {
+        a->reset_sum = a->n_resets == 0 ? prev : a->reset_sum + prev;
+        a->n_resets++;
+    }
+    if (v != prev && !(isnan(v) && isnan(prev)))
+        a->n_changes++;
+    if (v < a->min || isnan(a->min))
+        a->min = v;
+    if (v > a->max || isnan(a->max))
+        a->max = v;
+    a->sum += v;
+    a->ints = a->ints && s_whole(v);
+    a->last_t = t;
+    a->last_v = v;
+    a->count++;
+}
+
+// ---------------------------------------------------------------------------------------
+// Pages
+
+static uint64_t
+s_bits(double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    return u;
+}
+
+static double
+s_double(uint64_t u)
+{
+    double v;
+    memcpy(&v, &u, 8);
+    return v;
+}
+
+static size_t
+s_put_xor(unsigned char *p, double v, double *ref)
+{
+    uint64_t x = s_bits(v) ^ s_bits(*ref);
+    *ref = v;
+    if (x == 0) {
+        p[0] = 0x80;
+        return 1;
+    }
+    unsigned lead = 0, trail = 0;
+    while (((x >> (56 - 8 * lead)) & 0xff) == 0)
+        lead++;
+    while (((x >> (8 * trail)) & 0xff) == 0)
+        trail++;
+    size_t n = 8 - lead - trail;
+    p[0] = (unsigned char)(lead << 4 | trail);
+    for (size_t k = 0; k < n; k++)
+        p[1 + k] = (unsigned char)(x >> (8 * (7 - lead - k)));
+    return 1 + n;
+}
+
+static int
+s_get_xor(const unsigned char *p, size_t len, size_t *off, double *ref, double *out)
+{
+    if (*off >= len)
+        return FW_ETRUNC;
+    unsigned h = p[(*off)++];
+    uint64_t x = 0;
+    if (h != 0x80) {
+        unsigned lead = h >> 4, trail = h & 15;
+        if (lead + trail >= 8)
+            return FW_EPARSE;
+        size_t n = 8 - lead - trail;
+        if (len - *off < n)
+            return FW_ETRUNC;
+        for (size_t k = 0; k < n; k++)
+            x |= (uint64_t)p[*off + k] << (8 * (7 - lead - k));
+        *off += n;
+    }
+    *out = s_double(s_bits(*ref) ^ x);
+    *ref = *out;
+    return 0;
+}
+
+enum {
+    S_F_INTS = 1,
+    S_F_MIN_FIRST = 2,
+    S_F_MIN_LAST = 4,
+    S_F_MAX_FIRST = 8,
+    S_F_MAX_LAST = 16,
+    S_F_RESETS = 32,
+    S_F_CHANGES = 64,
+};
+
+size_t
+tsdb_rollup_page_encode(const struct tsdb_rollup_bucket *b, size_t n, int64_t page_start,
+                        int64_t step, unsigned char *out)
+{
+    size_t o = 0;
+    out[o++] = 1;
+    double ref[6] = {0, 0, 0, 0, 0, 0};
+    for (size_t k = 0; k < n; k++) {
+        const struct tsdb_rollup_agg *a = &b[k].a;
+        uint64_t mn = s_bits(a->min), mx = s_bits(a->max);
+        unsigned f = (a->ints ? S_F_INTS : 0) | (a->n_resets ? S_F_RESETS : 0) |
+                     (a->n_changes ? S_F_CHANGES : 0);
+        if (mn == s_bits(a->first_v))
+            f |= S_F_MIN_FIRST;
+        else if (mn == s_bits(a->last_v))
+            f |= S_F_MIN_LAST;
+        if (mx == s_bits(a->first_v))
+            f |= S_F_MAX_FIRST;
+        else if (mx == s_bits(a->last_v))
+            f |= S_F_MAX_LAST;
+        o += fw_bytes_put_uvarint(out + o, (uint64_t)((b[k].end - page_start) / step - 1));
+        o += fw_bytes_put_uvarint(out + o, a->count);
+        out[o++] = (unsigned char)f;
+        o += fw_bytes_put_uvarint(out + o, (uint64_t)(b[k].end - a->first_t));
+        o += fw_bytes_put_uvarint(out + o, (uint64_t)(a->last_t - a->first_t));
+        if (a->n_resets) {
+            o += fw_bytes_put_uvarint(out + o, a->n_resets);
+            o += s_put_xor(out + o, a->reset_sum, &ref[5]);
+        }
+        if (a->n_changes)
+            o += fw_bytes_put_uvarint(out + o, a->n_changes);
+        o += s_put_xor(out + o, a->first_v, &ref[0]);
+        o += s_put_xor(out + o, a->last_v, &ref[1]);
+        if (!(f & (S_F_MIN_FIRST | S_F_MIN_LAST)))
+            o += s_put_xor(out + o, a->min, &ref[2]);
+        if (!(f & (S_F_MAX_FIRST | S_F_MAX_LAST)))
+            o += s_put_xor(out + o, a->max, &ref[3]);
+        if (a->count > 1)
+            o += s_put_xor(out + o, a->sum, &ref[4]);
+    }
+    return o;
+}
+
+int
+tsdb_rollup_page_decode(const unsigned char *p, size_t len, int64_t page_start, int64_t step,
+                        struct tsdb_rollup_bucket **arr, size_t *n, size_t *cap)
+{
+    if (len < 1)
+        return FW_ETRUNC;
+    if (p[0] != 1)
+        return FW_EPARSE;
+    size_t o = 1;
+    double ref[6] = {0, 0, 0, 0, 0, 0};
+    int64_t last_end = page_start;
+    while (o < len) {
+        uint64_t idx, count, dfirst, dlast, nres = 0, nch = 0;
+        int rc;
+        if ((rc = fw_bytes_get_uvarint(p, len, &o, &idx)) != 0 ||
+            (rc = fw_bytes_get_uvarint(p, len, &o, &count)) != 0)
+            return rc;
+        if (o >= len)
+            return FW_ETRUNC;
+        unsigned f = p[o++];
+        if ((rc = fw_bytes_get_uvarint(p, len, &o, &dfirst)) != 0 ||
+            (rc = fw_bytes_get_uvarint(p, len, &o, &dlast)) != 0)
+            return rc;
+        int64_t end = page_start + ((int64_t)idx + 1) * step;
+        if (idx >= TSDB_ROLLUP_PAGE || end <= last_end || count == 0 || count > UINT32_MAX ||
+            dfirst >= (uint64_t)step || dlast > dfirst || f >= 128)
+            return FW_EPARSE;
+        struct tsdb_rollup_agg a = {0};
+        a.count = (uint32_t)count;
+        a.first_t = end - (int64_t)dfirst;
+        a.last_t = a.first_t + (int64_t)dlast;
+        a.ints = f & S_F_INTS;
+        if (f & S_F_RESETS) {
+            if ((rc = fw_bytes_get_uvarint(p, len, &o, &nres)) != 0 ||
+                (rc = s_get_xor(p, len, &o, &ref[5], &a.reset_sum)) != 0)
+                return rc;
+        }
+        if ((f & S_F_CHANGES) && (rc = fw_bytes_get_uvarint(p, len, &o, &nch)) != 0)
+            return rc;
+        if (nres == 0 && (f & S_F_RESETS))
+            return FW_EPARSE;
+        if (nres >= count || nch >= count)
+            return FW_EPARSE;
+        a.n_resets = (uint32_t)nres;
+        a.n_changes = (uint32_t)nch;
+        if ((rc = s_get_xor(p, len, &o, &ref[0], &a.first_v)) != 0 ||
+            (rc = s_get_xor(p, len, &o, &ref[1], &a.last_v)) != 0)
+            return rc;
+        if (f & S_F_MIN_FIRST)
+            a.min = a.first_v;
+        else if (f & S_F_MIN_LAST)
+            a.min = a.last_v;
+        else if ((rc = s_get_xor(p, len, &o, &ref[2], &a.min)) != 0)
+            return rc;
+        if (f & S_F_MAX_FIRST)
+            a.max = a.first_v;
+        else if (f & S_F_MAX_LAST)
+            a.max = a.last_v;
+        else if ((rc = s_get_xor(p, len, &o, &ref[3], &a.max)) != 0)
+            return rc;
+        if (count > 1) {
+            if ((rc = s_get_xor(p, len, &o, &ref[4], &a.sum)) != 0)
+                return rc;
+        } else {
+            a.sum = a.first_v;
+        }
+        fw_mem_grow((void **)arr, cap, *n + 1, sizeof(**arr));
+        (*arr)[(*n)++] = (struct tsdb_rollup_bucket){end, a};
+        last_end = end;
+    }
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading
+
+int
+tsdb_rollup_mark(tsdb_store_reader_t *r, uint64_t id, int64_t *w)
+{
+    return tsdb_store_int_rollup_mark(r->store, r->txn, id, w);
+}
+
+int
+tsdb_rollup_cut(tsdb_store_reader_t *r, int level, int64_t *cut)
+{
+    unsigned char key[9];
+    fw_bytes_put_u64be(key, 0);
+    key[8] = (unsigned char)level;
+    MDB_val k = {9, key}, v;
+    int rc = mdb_get(r->txn, r->store->rollups_db, &k, &v);
+    *cut = INT64_MIN;
+    if (rc == 0 && v.mv_size == 8)
+        *cut = (int64_t)fw_bytes_get_le(v.mv_data, 8);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+// Buckets of (lo, hi] computed from the raw samples.
+static int
+s_raw(tsdb_store_reader_t *r, uint64_t id, int64_t step, int64_t lo, int64_t hi,
+      struct tsdb_rollup_bucket **arr, size_t *len, size_t *cap, int64_t *raw)
+{
+    if (lo >= hi)
+        return 0;
+    struct tsdb_store_iter it;
+    tsdb_store_iter_init(&it, r, id, lo + 1, hi);
+    struct tsdb_rollup_bucket cur = {INT64_MIN, {0}};
+    while (tsdb_store_iter_next(&it)) {
+        if (fw_sample_is_stale(it.v))
+            continue;
+        (*raw)++;
+        int64_t end = tsdb_rollup_floor(it.t - 1, step) + step;
+        if (end != cur.end && cur.a.count > 0) {
+            fw_mem_grow((void **)arr, cap, *len + 1, sizeof(**arr));
+            (*arr)[(*len)++] = cur;
+            cur.a.count = 0;
+        }
+        cur.end = end;
+        tsdb_rollup_agg_add(&cur.a, it.t, it.v);
+    }
+    if (cur.a.count > 0) {
+        fw_mem_grow((void **)arr, cap, *len + 1, sizeof(**arr));
+        (*arr)[(*len)++] = cur;
+    }
+    return tsdb_store_iter_err(&it);
+}
+
+// Stored buckets of (lo, hi]. A damaged page is reported and its span read raw.
+static int
+s_stored(tsdb_store_reader_t *r, uint64_t id, int level, int64_t lo, int64_t hi,
+         struct tsdb_rollup_bucket **arr, size_t *len, size_t *cap, int64_t *raw)
+{
+    if (lo >= hi)
+        return 0;
+    int64_t step = tsdb_rollup_step_ms(level), span = step * TSDB_ROLLUP_PAGE;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(r->txn, r->store->rollups_db, &cur);
+    if (rc != 0)
+        return rc;
+    unsigned char key[17];
+    tsdb_store_int_rollup_key(key, id, level, tsdb_rollup_floor(lo, span));
+    MDB_val k = {17, key}, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const unsigned char *kp = k.mv_data;
+        if (k.mv_size != 17 || fw_bytes_get_u64be(kp) != id || kp[8] != level)
+            break;
+        int64_t ps = tsdb_store_int_unflip(fw_bytes_get_u64be(kp + 9));
+        if (ps >= hi)
+            break;
+        size_t before = *len;
+        int e = tsdb_rollup_page_decode(v.mv_data, v.mv_size, ps, step, arr, len, cap);
+        if (e != 0) {
+            tsdb_store_int_report_damage(r->store, r->txn, id, "rollup page", ps, e);
+            *len = before;
+            int64_t a = ps > lo ? ps : lo, b = ps + span < hi ? ps + span : hi;
+            if ((rc = s_raw(r, id, step, a, b, arr, len, cap, raw)) != 0)
+                break;
+            continue;
+        }
+        // keep those in (lo, hi]
+        size_t w = before;
+        for (size_t i = before; i < *len; i++)
+            if ((*arr)[i].end > lo && (*arr)[i].end <= hi)
+                (*arr)[w++] = (*arr)[i];
+        *len = w;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int
+tsdb_rollup_buckets(tsdb_store_reader_t *r, uint64_t id, int level, int64_t lo, int64_t hi,
+                    int64_t w, int64_t cut, struct tsdb_rollup_bucket **arr, size_t *len,
+                    size_t *cap, int64_t *raw, int64_t *stored)
+{
+    int64_t step = tsdb_rollup_step_ms(level);
+    // (lo, hi] = raw (lo, a] + stored (a, b] + raw (b, hi]
+    int64_t a = cut > lo ? (cut < hi ? tsdb_rollup_floor(cut, step) : hi) : lo;
+    if (a < lo)
+        a = lo;
+    int64_t b = w < hi ? w : hi;
+    if (b <= a)
+        b = a;
+    else
+        b = tsdb_rollup_floor(b, step); // a 1h bucket needs all of it; still >= a
+    int rc = s_raw(r, id, step, lo, a, arr, len, cap, raw);
+    size_t before = *len;
+    int64_t raw_before = *raw;
+    if (rc == 0)
+        rc = s_stored(r, id, level, a, b, arr, len, cap, raw);
+    if (rc == 0 && *raw == raw_before)
+        *stored += (int64_t)(*len - before);
+    if (rc == 0)
+        rc = s_raw(r, id, step, b, hi, arr, len, cap, raw);
+    return rc;
+}

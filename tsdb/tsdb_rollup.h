@@ -1,0 +1,165 @@
+/*  tsdb_rollup.h — rollups: 5-minute and 1-hour aggregates of every series, written beside
+    the raw chunks as they age, and read by queries they answer exactly.
+
+    A bucket of level L (step 5m or 1h) holds the aggregates of a series' samples in
+    (end - step, end], end a multiple of the step (ranges are open on the left, as
+    PromQL's): count, min, max, sum, the first and last samples with their timestamps, the
+    counter resets (a sample below its predecessor: how many, and the sum of the values
+    before them) and the changes (a value other than its predecessor's). Stale markers are
+    left out, as range selectors leave them out, and so are samples under tombstones.
+
+    Layout: the LMDB database "rollups" of the store (storage format 5), every integer of a
+    key big-endian:
+
+        u64 id, u8 level, u64 flipped page start -> a page: the series' buckets of that
+                                          level with end in (start, start + 72 steps]
+        u64 id, 0xff                   -> i64 W (little-endian), the series' mark: every
+                                          bucket of either level with end <= W is stored
+                                          (absent means no sample), later ones are not
+        u64 0, u8 level                -> i64 cut: buckets with end <= cut may be gone
+                                          (the level's retention); queries read them raw
+
+    A page is a version byte (1) and its buckets in time order, each: uvarint index in the
+    page, uvarint count, a flag byte (1 whole values, 2 min is first, 4 min is last, 8 max
+    is first, 16 max is last, 32 resets, 64 changes), uvarint end - first t, uvarint last t
+    - first t, when flagged uvarint resets and the reset sum, when flagged uvarint changes,
+    then first, last, min, max (unless flagged) and sum (when count > 1) as doubles XOR-ed
+    with the previous bucket's: a byte (0x80: same bits; else zero bytes leading << 4 |
+    trailing), then the bytes between.
+
+    Writing (tsdb_rollup_step, a thread of its own, never tsdb's ingest loop): a series'
+    buckets are final once they end at or before its last sealed, committed chunk's newest
+    sample: later samples are newer, except late ones (out_of_order_time_window), which
+    the commit merging them into sealed chunks marks by lowering the series' mark below
+    them, and deleted ones, which delete_series marks the same way in the transaction
+    writing the tombstones. The step recomputes what lies after the mark from the sealed
+    chunks and raises it, in short write transactions of its own (a few series, at most a
+    day of samples each), reading and writing in the same transaction so that no commit
+    comes in between. A series removed from the index loses its rollups in the same
+    transaction. Each level has its own retention (pages wholly before now - keep are
+    deleted); rollups may outlive the raw chunks, and then answer for them.
+
+    Reading (tsdb_rollup_buckets): a query's buckets in (cut, W] come from the pages,
+    the others (newer than the mark: the head, the open chunks; older than the cut) are
+    computed from the raw samples with the same code, so every answer equals the raw one.
+*/
+#ifndef TSDB_ROLLUP_H
+#define TSDB_ROLLUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fw_err.h"
+#include "tsdb_store.h"
+
+#define TSDB_ROLLUP_LEVELS 2
+#define TSDB_ROLLUP_PAGE 72 // buckets a page holds
+
+// The step of level 0 (5m) and 1 (1h) in ms.
+static inline int64_t
+tsdb_rollup_step_ms(int level)
+{
+    return level == 0 ? 300000 : 3600000;
+}
+
+// The greatest multiple of step <= t (t may be negative).
+static inline int64_t
+tsdb_rollup_floor(int64_t t, int64_t step)
+{
+    int64_t q = t / step;
+    if (t % step < 0)
+        q--;
+    return q * step;
+}
+
+// The aggregates of one bucket (or of any run of samples).
+struct tsdb_rollup_agg {
+    int64_t first_t, last_t;
+    double first_v, last_v;
+    double min, max;  // as min_over_time/max_over_time pick them: a NaN gives way to the next
+    double sum;       // first_v + the others in order; exact when ints
+    double reset_sum; // the values before each reset, summed in order
+    uint32_t count, n_resets, n_changes;
+    bool ints; // every value is whole, of magnitude at most 2^53
+};
+
+// Fold sample (t, v) (not a stale marker; after the ones folded before) into a (count 0:
+// empty).
+void tsdb_rollup_agg_add(struct tsdb_rollup_agg *a, int64_t t, double v);
+
+struct tsdb_rollup_bucket {
+    int64_t end;
+    struct tsdb_rollup_agg a;
+};
+
+// Encode buckets b[0..n) (sorted, all of the page starting at page_start of level) into
+// out (room for 1 + n * TSDB_ROLLUP_BUCKET_MAX bytes); returns the length.
+#define TSDB_ROLLUP_BUCKET_MAX 128
+size_t tsdb_rollup_page_encode(const struct tsdb_rollup_bucket *b, size_t n, int64_t page_start,
+                               int64_t step, unsigned char *out);
+// Decode page p[0..len) into *arr (grown with fw_mem_grow, appended at *len_out). 0, or
+// FW_ETRUNC/FW_EPARSE (what was decoded before the damage is kept).
+int tsdb_rollup_page_decode(const unsigned char *p, size_t len, int64_t page_start, int64_t step,
+                            struct tsdb_rollup_bucket **arr, size_t *n, size_t *cap);
+
+// ---------------------------------------------------------------------------------------
+// Reading (any thread, in a reader's snapshot)
+
+// Series id's mark (INT64_MIN: none, nothing stored) and level's cut (INT64_MIN: none).
+// 0, or an LMDB error.
+int tsdb_rollup_mark(tsdb_store_reader_t *r, uint64_t id, int64_t *w);
+int tsdb_rollup_cut(tsdb_store_reader_t *r, int level, int64_t *cut);
+
+// Append series id's non-empty buckets of level with end in (lo, hi] (multiples of the
+// step) to *arr (*len, *cap; fw_mem_grow), in time order: stored ones for ends in (cut, w],
+// the others computed from the raw samples. *raw adds the samples read raw, *stored the
+// stored buckets. 0, or an LMDB error; a damaged page is reported and its buckets computed
+// raw.
+int tsdb_rollup_buckets(tsdb_store_reader_t *r, uint64_t id, int level, int64_t lo, int64_t hi,
+                        int64_t w, int64_t cut, struct tsdb_rollup_bucket **arr, size_t *len,
+                        size_t *cap, int64_t *raw, int64_t *stored);
+
+// ---------------------------------------------------------------------------------------
+// Writing
+
+typedef struct tsdb_rollup tsdb_rollup_t;
+
+// What the writer did since it was made.
+struct tsdb_rollup_counters {
+    uint64_t steps;         // write transactions committed
+    uint64_t series;        // series brought up to date (some buckets written)
+    uint64_t buckets;       // buckets written
+    uint64_t samples;       // raw samples read
+    uint64_t pages_expired; // pages deleted by the levels' retention
+    uint64_t failures;      // steps that failed (retried)
+    int64_t lag_series;     // series found behind in the last full sweep
+};
+
+// A writer for store (borrowed; open), keeping level L's pages keep_ms[L] ms (0: for good).
+tsdb_rollup_t *tsdb_rollup_new(tsdb_store_t *store, const int64_t keep_ms[TSDB_ROLLUP_LEVELS]);
+// Stop its thread (if started) and free it; NULL-safe; sets *self_p to NULL.
+void tsdb_rollup_destroy(tsdb_rollup_t **self_p);
+
+// One write transaction: bring up to max_series series (resuming where the last step
+// stopped) up to date, at most a day of samples each, and apply the levels' retention at
+// now_ms. *idle is set when a whole sweep over the series ended with nothing left to do.
+// 0, or -1 with err (nothing of the step stored; the next one retries).
+int tsdb_rollup_step(tsdb_rollup_t *self, int64_t now_ms, size_t max_series, bool *idle,
+                     fw_err_t *err);
+// Steps until idle (tsdb import's end, tests). 0 or -1 with err.
+int tsdb_rollup_run(tsdb_rollup_t *self, int64_t now_ms, fw_err_t *err);
+
+// Run steps on a thread of its own: back to back while there is work, then every
+// interval_ms. 0, or -1 with err.
+int tsdb_rollup_start(tsdb_rollup_t *self, int64_t interval_ms, fw_err_t *err);
+// Stop the thread (waits for the step in progress). NULL-safe.
+void tsdb_rollup_stop(tsdb_rollup_t *self);
+
+void tsdb_rollup_counters(tsdb_rollup_t *self, struct tsdb_rollup_counters *out);
+
+// Check a level's retention for --storage.tsdb.rollup-*-retention: 0 (for good) or at
+// least the step. 0, or -1 with err naming flag.
+int tsdb_rollup_check_keep(int level, int64_t keep_ms, const char *flag, fw_err_t *err);
+
+#endif

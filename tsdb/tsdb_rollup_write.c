@@ -1,0 +1,555 @@
+/*  tsdb_rollup_write.c — the rollup writer and the store's rollup hooks (see tsdb_rollup.h,
+    "Writing").
+*/
+#include <errno.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fw_bytes.h"
+#include "fw_log.h"
+#include "fw_mem.h"
+#include "fw_time.h"
+#include "tsdb_rollup.h"
+#include "tsdb_store_int.h"
+
+#define S_DAY_MS ((int64_t)86400000)
+#define S_T_LIMIT ((int64_t)1 << 61)      // series with samples beyond +-2^61 ms get no rollups
+#define S_STEP_SAMPLES ((int64_t)2000000) // raw samples one write transaction reads at most
+#define S_MARK_MIN ((int64_t) - (S_T_LIMIT))
+
+struct tsdb_rollup {
+    tsdb_store_t *store; // borrowed
+    int64_t keep[TSDB_ROLLUP_LEVELS];
+    uint64_t resume; // the next series id of the sweep; 0: a sweep starts
+    bool sweep_work; // the sweep so far found work
+    int64_t sweep_lag;
+    // scratch
+    struct tsdb_rollup_bucket *b[TSDB_ROLLUP_LEVELS], *page;
+    size_t nb[TSDB_ROLLUP_LEVELS], capb[TSDB_ROLLUP_LEVELS], npage, cappage;
+    unsigned char *enc;
+    size_t cap_enc;
+    // the thread
+    pthread_t thread;
+    bool started, stopping;
+    int64_t interval_ms;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    _Atomic uint64_t steps, series, buckets, samples, pages_expired, failures;
+    _Atomic int64_t lag_series;
+};
+
+// ---------------------------------------------------------------------------------------
+// Keys and the store's hooks
+
+void
+tsdb_store_int_rollup_key(unsigned char key[17], uint64_t id, int level, int64_t page_start)
+{
+    fw_bytes_put_u64be(key, id);
+    key[8] = (unsigned char)level;
+    fw_bytes_put_u64be(key + 9, tsdb_store_int_flip(page_start));
+}
+
+static void
+s_mark_key(unsigned char key[9], uint64_t id)
+{
+    fw_bytes_put_u64be(key, id);
+    key[8] = 0xff;
+}
+
+int
+tsdb_store_int_rollup_mark(tsdb_store_t *self, MDB_txn *txn, uint64_t id, int64_t *w)
+{
+    unsigned char key[9];
+    s_mark_key(key, id);
+    MDB_val k = {9, key}, v;
+    int rc = mdb_get(txn, self->rollups_db, &k, &v);
+    *w = INT64_MIN;
+    if (rc == 0 && v.mv_size == 8)
+        *w = (int64_t)fw_bytes_get_le(v.mv_data, 8);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int
+s_put_i64(tsdb_store_t *self, MDB_txn *txn, const unsigned char *key, size_t klen, int64_t x)
+{
+    unsigned char b[8];
+    fw_bytes_put_le(b, (uint64_t)x, 8);
+    MDB_val k = {klen, (void *)key}, v = {8, b};
+    return mdb_put(txn, self->rollups_db, &k, &v, 0);
+}
+
+int
+tsdb_store_int_rollup_lower(tsdb_store_t *self, MDB_txn *txn, uint64_t id, int64_t t)
+{
+    int64_t w;
+    int rc = tsdb_store_int_rollup_mark(self, txn, id, &w);
+    if (rc != 0 || w == INT64_MIN)
+        return rc;
+    // the bucket holding t ends after floor(t - 1); the ones before stay
+    int64_t nw = t <= S_MARK_MIN ? S_MARK_MIN : tsdb_rollup_floor(t - 1, tsdb_rollup_step_ms(0));
+    if (nw >= w)
+        return 0;
+    unsigned char key[9];
+    s_mark_key(key, id);
+    return s_put_i64(self, txn, key, 9, nw);
+}
+
+// Delete the keys of series id from key[0..klen) on while they match its first plen bytes
+// and, when page_end_max > INT64_MIN, the page ends at or before it. Counts into *n.
+static int
+s_del_from(tsdb_store_t *self, MDB_txn *txn, const unsigned char *key, size_t klen, size_t plen,
+           int64_t span, int64_t page_end_max, uint64_t *n)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, self->rollups_db, &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k = {klen, (void *)key}, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT)) {
+        if (k.mv_size < plen || memcmp(k.mv_data, key, plen) != 0)
+            break;
+        if (page_end_max > INT64_MIN) {
+            int64_t ps = k.mv_size == 17 ? tsdb_store_int_unflip(fw_bytes_get_u64be(
+                                               (const unsigned char *)k.mv_data + 9))
+                                         : INT64_MAX - span;
+            if (ps + span > page_end_max)
+                break;
+        }
+        if ((rc = mdb_cursor_del(cur, 0)) != 0)
+            break;
+        if (n)
+            (*n)++;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int
+tsdb_store_int_rollup_drop(tsdb_store_t *self, MDB_txn *txn, uint64_t id)
+{
+    unsigned char key[8];
+    fw_bytes_put_u64be(key, id);
+    return s_del_from(self, txn, key, 8, 8, 0, INT64_MIN, NULL);
+}
+
+// ---------------------------------------------------------------------------------------
+// The writer
+
+tsdb_rollup_t *
+tsdb_rollup_new(tsdb_store_t *store, const int64_t keep_ms[TSDB_ROLLUP_LEVELS])
+{
+    tsdb_rollup_t *self = fw_calloc(1, sizeof(*self));
+    self->store = store;
+    for (int l = 0; l < TSDB_ROLLUP_LEVELS; l++)
+        self->keep[l] = keep_ms[l];
+    pthread_mutex_init(&self->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&self->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    return self;
+}
+
+void
+tsdb_rollup_destroy(tsdb_rollup_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    tsdb_rollup_t *self = *self_p;
+    tsdb_rollup_stop(self);
+    for (int l = 0; l < TSDB_ROLLUP_LEVELS; l++)
+        free(self->b[l]);
+    free(self->page);
+    free(self->enc);
+    pthread_cond_destroy(&self->wake);
+    pthread_mutex_destroy(&self->lock);
+    free(self);
+    *self_p = NULL;
+}
+
+int
+tsdb_rollup_check_keep(int level, int64_t keep_ms, const char *flag, fw_err_t *err)
+{
+    int64_t step = tsdb_rollup_step_ms(level);
+    if (keep_ms < 0 || (keep_ms > 0 && keep_ms < step)) {
+        fw_err_set(err,
+                   "--%s: a retention below the rollup's own step (%s) would keep no bucket: "
+                   "give 0 (keep them for good) or at least %s",
+                   flag, level == 0 ? "5m" : "1h", level == 0 ? "5m" : "1h");
+        return -1;
+    }
+    return 0;
+}
+
+void
+tsdb_rollup_counters(tsdb_rollup_t *self, struct tsdb_rollup_counters *out)
+{
+    out->steps = atomic_load(&self->steps);
+    out->series = atomic_load(&self->series);
+    out->buckets = atomic_load(&self->buckets);
+    out->samples = atomic_load(&self->samples);
+    out->pages_expired = atomic_load(&self->pages_expired);
+    out->failures = atomic_load(&self->failures);
+    out->lag_series = atomic_load(&self->lag_series);
+}
+
+// Write level's buckets b[0..n) (ends in (lo, hi], sorted) of series id after the ones it
+// has up to lo; every page from the one holding lo + step on is rewritten. 0, an LMDB
+// error, or FW_EPARSE for a damaged page (the caller drops the series' rollups).
+static int
+s_write_level(tsdb_rollup_t *self, MDB_txn *txn, uint64_t id, int level, int64_t lo,
+              const struct tsdb_rollup_bucket *b, size_t n)
+{
+    tsdb_store_t *st = self->store;
+    int64_t step = tsdb_rollup_step_ms(level), span = step * TSDB_ROLLUP_PAGE;
+    int64_t p0 = tsdb_rollup_floor(lo, span);
+    unsigned char key[17];
+    tsdb_store_int_rollup_key(key, id, level, p0);
+    MDB_val k = {17, key}, v;
+    self->npage = 0;
+    int rc = mdb_get(txn, st->rollups_db, &k, &v);
+    if (rc == 0) {
+        int e = tsdb_rollup_page_decode(v.mv_data, v.mv_size, p0, step, &self->page, &self->npage,
+                                        &self->cappage);
+        if (e != 0) {
+            tsdb_store_int_report_damage(st, txn, id, "rollup page", p0, e);
+            return FW_EPARSE;
+        }
+        size_t w = 0;
+        for (size_t i = 0; i < self->npage; i++)
+            if (self->page[i].end <= lo)
+                self->page[w++] = self->page[i];
+        self->npage = w;
+    } else if (rc != MDB_NOTFOUND) {
+        return rc;
+    }
+    if ((rc = s_del_from(st, txn, key, 17, 9, span, INT64_MIN, NULL)) != 0)
+        return rc;
+    // the kept ones, then b, page by page
+    size_t i = 0;
+    while (self->npage > 0 || i < n) {
+        int64_t ps = self->npage > 0 ? p0 : tsdb_rollup_floor(b[i].end - 1, span);
+        size_t j = i;
+        while (j < n && b[j].end <= ps + span)
+            j++;
+        size_t count = self->npage + (j - i);
+        fw_mem_grow((void **)&self->page, &self->cappage, count, sizeof(*self->page));
+        memcpy(self->page + self->npage, b + i, (j - i) * sizeof(*b));
+        fw_mem_grow((void **)&self->enc, &self->cap_enc, 1 + count * TSDB_ROLLUP_BUCKET_MAX, 1);
+        size_t len = tsdb_rollup_page_encode(self->page, count, ps, step, self->enc);
+        tsdb_store_int_rollup_key(key, id, level, ps);
+        MDB_val pk = {17, key}, pv = {len, self->enc};
+        if ((rc = mdb_put(txn, st->rollups_db, &pk, &pv, 0)) != 0)
+            return rc;
+        atomic_fetch_add(&self->buckets, count - self->npage);
+        self->npage = 0;
+        i = j;
+    }
+    return 0;
+}
+
+// The first and last sealed chunks of series id: *have false when it has none.
+static int
+s_sealed_span(tsdb_store_t *st, MDB_txn *txn, MDB_cursor *cur, uint64_t id, int64_t *mint,
+              int64_t *maxt, bool *have)
+{
+    unsigned char key[16];
+    *have = false;
+    tsdb_store_int_chunk_key(key, id, 0);
+    MDB_val k = {16, key}, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (rc == MDB_NOTFOUND || (rc == 0 && fw_bytes_get_u64be(k.mv_data) != id))
+        return 0;
+    if (rc != 0)
+        return rc;
+    *mint = tsdb_store_int_unflip(fw_bytes_get_u64be((const unsigned char *)k.mv_data + 8));
+    tsdb_store_int_chunk_key(key, id + 1, 0);
+    k = (MDB_val){16, key};
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    rc = mdb_cursor_get(cur, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
+    if (rc != 0)
+        return rc;
+    struct tsdb_chunk_info info;
+    int e = tsdb_chunk_info(v.mv_data, v.mv_size, &info);
+    if (e != 0) {
+        tsdb_store_int_report_damage(
+            st, txn, id, "chunk",
+            tsdb_store_int_unflip(fw_bytes_get_u64be((const unsigned char *)k.mv_data + 8)), e);
+        return 0; // no rollups past a damaged last chunk
+    }
+    *maxt = info.maxt;
+    *have = true;
+    (void)txn;
+    return 0;
+}
+
+// Bring series id up to date (at most a day of it): *work when it had some, *more when
+// some is left; *samples adds the raw samples read. 0 or an LMDB error.
+static int
+s_series(tsdb_rollup_t *self, MDB_txn *txn, tsdb_store_reader_t *rd, MDB_cursor *ccur, uint64_t id,
+         const int64_t cut[TSDB_ROLLUP_LEVELS], bool *work, bool *more, int64_t *samples)
+{
+    tsdb_store_t *st = self->store;
+    *work = *more = false;
+    const int64_t h = tsdb_rollup_step_ms(1), m5 = tsdb_rollup_step_ms(0);
+    // the levels' retention: pages wholly at or before the cut
+    for (int l = 0; l < TSDB_ROLLUP_LEVELS; l++) {
+        if (cut[l] == INT64_MIN)
+            continue;
+        unsigned char key[17];
+        int64_t span = tsdb_rollup_step_ms(l) * TSDB_ROLLUP_PAGE;
+        tsdb_store_int_rollup_key(key, id, l, S_MARK_MIN - span);
+        uint64_t n = 0;
+        int rc = s_del_from(st, txn, key, 17, 9, span, cut[l], &n);
+        if (rc != 0)
+            return rc;
+        atomic_fetch_add(&self->pages_expired, n);
+    }
+    int64_t w, mint = 0, maxt = 0;
+    bool have;
+    int rc = tsdb_store_int_rollup_mark(st, txn, id, &w);
+    if (rc == 0)
+        rc = s_sealed_span(st, txn, ccur, id, &mint, &maxt, &have);
+    if (rc != 0 || !have || mint <= S_MARK_MIN || maxt >= S_T_LIMIT)
+        return rc;
+    int64_t from = tsdb_rollup_floor(mint - 1, h);
+    if (w == INT64_MIN)
+        w = from;
+    int64_t target = tsdb_rollup_floor(maxt, m5);
+    int64_t cap = tsdb_rollup_floor(w > from ? w : from, h) + S_DAY_MS;
+    if (target > cap) {
+        target = cap;
+        *more = true;
+    }
+    if (target <= w)
+        return 0;
+    *work = true;
+    // raw samples of (floor(w, 1h), target]: 5m buckets of (w, target], 1h ones of
+    // (floor(w, 1h), floor(target, 1h)]
+    int64_t lo[2] = {w, tsdb_rollup_floor(w, h)}, hi[2] = {target, tsdb_rollup_floor(target, h)};
+    struct tsdb_rollup_bucket cur[2] = {{INT64_MIN, {0}}, {INT64_MIN, {0}}};
+    self->nb[0] = self->nb[1] = 0;
+    struct tsdb_store_iter it;
+    tsdb_store_iter_init(&it, rd, id, lo[1] + 1, target);
+    while (tsdb_store_iter_next(&it)) {
+        if (fw_sample_is_stale(it.v))
+            continue;
+        (*samples)++;
+        for (int l = 0; l < 2; l++) {
+            int64_t step = tsdb_rollup_step_ms(l);
+            int64_t end = tsdb_rollup_floor(it.t - 1, step) + step;
+            if (end <= lo[l] || end > hi[l])
+                continue;
+            if (end != cur[l].end && cur[l].a.count > 0) {
+                fw_mem_grow((void **)&self->b[l], &self->capb[l], self->nb[l] + 1,
+                            sizeof(*self->b[l]));
+                self->b[l][self->nb[l]++] = cur[l];
+                cur[l].a.count = 0;
+            }
+            cur[l].end = end;
+            tsdb_rollup_agg_add(&cur[l].a, it.t, it.v);
+        }
+    }
+    if ((rc = tsdb_store_iter_err(&it)) != 0)
+        return rc;
+    for (int l = 0; l < 2; l++) {
+        if (cur[l].a.count > 0) {
+            fw_mem_grow((void **)&self->b[l], &self->capb[l], self->nb[l] + 1, sizeof(*self->b[l]));
+            self->b[l][self->nb[l]++] = cur[l];
+        }
+        rc = s_write_level(self, txn, id, l, lo[l], self->b[l], self->nb[l]);
+        if (rc == FW_EPARSE) // a damaged page: start the series over
+            return tsdb_store_int_rollup_drop(st, txn, id);
+        if (rc != 0)
+            return rc;
+    }
+    unsigned char key[9];
+    s_mark_key(key, id);
+    if ((rc = s_put_i64(st, txn, key, 9, target)) == 0)
+        atomic_fetch_add(&self->series, 1);
+    return rc;
+}
+
+// At the start of a sweep: raise each level's cut to its retention.
+static int
+s_cuts(tsdb_rollup_t *self, MDB_txn *txn, int64_t now_ms, int64_t cut[TSDB_ROLLUP_LEVELS])
+{
+    for (int l = 0; l < TSDB_ROLLUP_LEVELS; l++) {
+        unsigned char key[9];
+        fw_bytes_put_u64be(key, 0);
+        key[8] = (unsigned char)l;
+        MDB_val k = {9, key}, v;
+        int rc = mdb_get(txn, self->store->rollups_db, &k, &v);
+        cut[l] = rc == 0 && v.mv_size == 8 ? (int64_t)fw_bytes_get_le(v.mv_data, 8) : INT64_MIN;
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            return rc;
+        if (self->keep[l] <= 0 || now_ms - self->keep[l] < S_MARK_MIN)
+            continue;
+        int64_t c = tsdb_rollup_floor(now_ms - self->keep[l], tsdb_rollup_step_ms(l));
+        if (c > cut[l]) {
+            cut[l] = c;
+            if ((rc = s_put_i64(self->store, txn, key, 9, c)) != 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+int
+tsdb_rollup_step(tsdb_rollup_t *self, int64_t now_ms, size_t max_series, bool *idle, fw_err_t *err)
+{
+    tsdb_store_t *st = self->store;
+    *idle = false;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc != 0)
+        return tsdb_store_int_lmdb_fail(err, "rollup txn", rc);
+    tsdb_store_reader_t rd;
+    MDB_cursor *scur = NULL, *ccur = NULL;
+    int64_t cut[TSDB_ROLLUP_LEVELS], samples = 0;
+    if ((rc = tsdb_store_int_reader_wrap(st, txn, &rd)) != 0)
+        goto fail;
+    if ((rc = s_cuts(self, txn, now_ms, cut)) != 0 ||
+        (rc = mdb_cursor_open(txn, st->ix.series, &scur)) != 0 ||
+        (rc = mdb_cursor_open(txn, st->chunks, &ccur)) != 0)
+        goto fail;
+    if (self->resume == 0) {
+        self->sweep_work = false;
+        self->sweep_lag = 0;
+    }
+    unsigned char key[8];
+    fw_bytes_put_u64be(key, self->resume);
+    MDB_val k = {8, key}, v;
+    size_t done = 0;
+    for (rc = mdb_cursor_get(scur, &k, &v, MDB_SET_RANGE);
+         rc == 0 && done < max_series && samples < S_STEP_SAMPLES;
+         rc = mdb_cursor_get(scur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 8)
+            continue;
+        uint64_t id = fw_bytes_get_u64be(k.mv_data);
+        bool work, more;
+        if ((rc = s_series(self, txn, &rd, ccur, id, cut, &work, &more, &samples)) != 0)
+            break;
+        self->sweep_work |= work;
+        self->sweep_lag += more;
+        done += work;
+        self->resume = more ? id : id + 1; // a series with more left goes on next step
+        if (more)
+            break;
+    }
+    bool end = rc == MDB_NOTFOUND;
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        goto fail;
+    mdb_cursor_close(ccur);
+    mdb_cursor_close(scur);
+    tsdb_store_int_reader_unwrap(&rd);
+    if ((rc = mdb_txn_commit(txn)) != 0) {
+        atomic_fetch_add(&self->failures, 1);
+        return tsdb_store_int_lmdb_fail(err, "rollup commit", rc);
+    }
+    atomic_fetch_add(&self->steps, 1);
+    atomic_fetch_add(&self->samples, (uint64_t)samples);
+    if (end) {
+        *idle = !self->sweep_work;
+        atomic_store(&self->lag_series, self->sweep_lag);
+        self->resume = 0;
+    }
+    return 0;
+fail:
+    if (ccur)
+        mdb_cursor_close(ccur);
+    if (scur)
+        mdb_cursor_close(scur);
+    tsdb_store_int_reader_unwrap(&rd);
+    mdb_txn_abort(txn);
+    atomic_fetch_add(&self->failures, 1);
+    self->resume = 0;
+    return tsdb_store_int_lmdb_fail(err, "rollup step", rc);
+}
+
+int
+tsdb_rollup_run(tsdb_rollup_t *self, int64_t now_ms, fw_err_t *err)
+{
+    bool idle = false;
+    // bounded: each step either brings a series a day forward or ends a sweep
+    for (uint64_t n = 0; !idle && n < ((uint64_t)1 << 40); n++)
+        if (tsdb_rollup_step(self, now_ms, 64, &idle, err) != 0)
+            return -1;
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// The thread
+
+// Wait ms, or less when stopped (the condition waits on fw_time_mono_ms's clock). False
+// when stopped.
+static bool
+s_sleep(tsdb_rollup_t *self, int64_t ms)
+{
+    int64_t until = fw_time_mono_ms() + ms;
+    struct timespec ts = {(time_t)(until / 1000), (long)(until % 1000) * 1000000L};
+    pthread_mutex_lock(&self->lock);
+    int rc = 0;
+    while (!self->stopping && rc == 0)
+        rc = pthread_cond_timedwait(&self->wake, &self->lock, &ts);
+    bool going = !self->stopping;
+    pthread_mutex_unlock(&self->lock);
+    return going;
+}
+
+static void *
+s_main(void *arg)
+{
+    tsdb_rollup_t *self = arg;
+    do {
+        bool idle = false;
+        while (!idle) {
+            fw_err_t err = {0};
+            if (tsdb_rollup_step(self, fw_time_now_ms(), 64, &idle, &err) != 0) {
+                fw_warn("tsdb.rollup.fail", "err=%s", err.msg);
+                break;
+            }
+            pthread_mutex_lock(&self->lock);
+            bool stop = self->stopping;
+            pthread_mutex_unlock(&self->lock);
+            if (stop)
+                return NULL;
+        }
+    } while (s_sleep(self, self->interval_ms));
+    return NULL;
+}
+
+int
+tsdb_rollup_start(tsdb_rollup_t *self, int64_t interval_ms, fw_err_t *err)
+{
+    self->interval_ms = interval_ms > 0 ? interval_ms : 30000;
+    self->stopping = false;
+    int rc = pthread_create(&self->thread, NULL, s_main, self);
+    if (rc != 0) {
+        fw_err_set(err, "rollup thread: %s", strerror(rc));
+        return -1;
+    }
+    self->started = true;
+    return 0;
+}
+
+void
+tsdb_rollup_stop(tsdb_rollup_t *self)
+{
+    if (!self || !self->started)
+        return;
+    pthread_mutex_lock(&self->lock);
+    self->stopping = true;
+    pthread_cond_broadcast(&self->wake);
+    pthread_mutex_unlock(&self->lock);
+    pthread_join(self->thread, NULL);
+    self->started = false;
+}
