@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fw_err.h"
 #include "fw_labels.h"
@@ -351,6 +352,66 @@ START_TEST(test_tsdb_wal_sliced_checkpoint_and_crash_between_slices)
 }
 END_TEST
 
+// KiB of dir/data.mdb resident in this process's mapping (smaps "Rss"), and the file's size.
+static size_t
+s_map_rss_kb(const char *dir, size_t *file_kb)
+{
+    char path[256], line[512];
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    struct stat sb;
+    ck_assert_int_eq(stat(path, &sb), 0);
+    *file_kb = (size_t)sb.st_size / 1024;
+    const char *base = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+    char tail[160];
+    snprintf(tail, sizeof(tail), "/%s/data.mdb\n", base);
+    FILE *f = fopen("/proc/self/smaps", "r");
+    ck_assert_ptr_nonnull(f);
+    size_t rss = 0;
+    bool in = false, seen = false;
+    for (int lines = 0; lines < 1000000 && fgets(line, sizeof(line), f); lines++) {
+        size_t n = strlen(line), t = strlen(tail);
+        if (n > t && strcmp(line + n - t, tail) == 0) { // the mapping's header line
+            in = seen = true;
+            continue;
+        }
+        unsigned long kb;
+        if (in && sscanf(line, "Rss: %lu kB", &kb) == 1) {
+            rss += kb;
+            in = false;
+        }
+    }
+    fclose(f);
+    ck_assert_msg(seen, "no mapping of %s in /proc/self/smaps", path);
+    return rss;
+}
+
+// A commit leaves none of data.mdb's pages in the process's mapping, not even those of a
+// checkpoint or of many new series: they stay in the page cache, and readers map what they
+// read again (tsdb_store.h, "Memory").
+START_TEST(test_tsdb_wal_commits_unmap_the_data_file)
+{
+    tsdb_store_t *st = s_open_wal();
+    size_t file_kb, rss;
+    for (int k = 0; k < 3; k++) {
+        for (int s = 0; s < S_MANY; s++)
+            s_append(st, s, k);
+        s_commit(st); // the new series into the index (two txns), then log records
+        rss = s_map_rss_kb(s_dir, &file_kb);
+        ck_assert_msg(rss <= 64, "%zu KiB of %zu KiB still mapped after commit %d", rss, file_kb,
+                      k);
+    }
+    tsdb_store_checkpoint_next(st);
+    s_commit(st); // two slices: every open chunk's page copied
+    rss = s_map_rss_kb(s_dir, &file_kb);
+    ck_assert_uint_ge(file_kb, 1024);
+    ck_assert_msg(rss <= 64, "%zu KiB of %zu KiB still mapped after a checkpoint", rss, file_kb);
+    for (int s = 0; s < S_MANY; s += 97)
+        s_check_series(st, NULL, s, 3);
+    ck_assert_uint_gt(s_map_rss_kb(s_dir, &file_kb), rss);
+    tsdb_store_destroy(&st);
+}
+END_TEST
+
 START_TEST(test_tsdb_wal_readers_and_sealed_chunks)
 {
     tsdb_store_t *st = s_open_wal();
@@ -465,6 +526,7 @@ tsdb_wal_suite(void)
     tcase_add_test(tc, test_tsdb_wal_codec_round_trip_and_truncation);
     tcase_add_test(tc, test_tsdb_wal_replay_after_kill);
     tcase_add_test(tc, test_tsdb_wal_sliced_checkpoint_and_crash_between_slices);
+    tcase_add_test(tc, test_tsdb_wal_commits_unmap_the_data_file);
     tcase_add_test(tc, test_tsdb_wal_readers_and_sealed_chunks);
     tcase_add_test(tc, test_tsdb_wal_upgrades_format_2);
     suite_add_tcase(s, tc);

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1121,6 +1122,22 @@ s_oldest_reader(tsdb_store_t *self)
 
 static int s_commit(tsdb_store_t *self, bool checkpoint, fw_err_t *err);
 
+// Unmap the pages of data.mdb this process has touched (tsdb_store.h, "Memory"): they stay
+// in the kernel's page cache, and the next access (a reader, the next write txn) maps them
+// again without I/O. LMDB's map is a read-only shared file mapping (no MDB_WRITEMAP), so
+// nothing is lost and readers in other threads are unaffected but for a minor fault.
+static void
+s_map_release(tsdb_store_t *self)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    if (!self->map || mdb_env_info(self->env, &info) != 0 || mdb_env_stat(self->env, &st) != 0)
+        return;
+    size_t len = ((size_t)info.me_last_pgno + 1) * st.ms_psize;
+    if (madvise(self->map, len, MADV_DONTNEED) != 0)
+        fw_warn("tsdb.storage.madvise", "error=\"%s\"", strerror(errno));
+}
+
 // After a commit or checkpoint that was LMDB write txn txn_id is durable.
 static void
 s_committed(tsdb_store_t *self, uint64_t txn_id, bool checkpoint)
@@ -1134,6 +1151,10 @@ s_committed(tsdb_store_t *self, uint64_t txn_id, bool checkpoint)
         self->checkpoint_due = false;
         atomic_fetch_add(&self->checkpoints, 1);
     }
+    // the pages this commit read to copy them (a checkpoint: every open chunk's; new series:
+    // the index's), and their neighbours the kernel mapped with them, are not needed again
+    // until the next commit, and finding them again costs a minor fault each
+    s_map_release(self);
     atomic_fetch_add(&self->commits, 1);
     atomic_store(&self->writable, true);
 }
@@ -1169,6 +1190,7 @@ s_checkpoint_sliced(tsdb_store_t *self, fw_err_t *err)
             return tsdb_store_int_commit_fail(self, err, "commit", rc);
         if (last)
             break;
+        s_map_release(self); // a slice's pages, not the whole checkpoint's at once
     }
     s_committed(self, txn_id, true);
     return 0;
@@ -1203,6 +1225,7 @@ s_index_sliced(tsdb_store_t *self, fw_err_t *err)
         }
         if ((rc = mdb_txn_commit(txn)) != 0)
             return tsdb_store_int_commit_fail(self, err, "commit", rc);
+        s_map_release(self);
         for (size_t j = start; j < k; j++)
             tsdb_head_indexed(self->head, pending[j]);
     }

@@ -137,6 +137,7 @@ tsdb_store_int_guard_set(tsdb_store_t *self, int mode)
         g->start = g->end = 0;
         self->guard = 0;
     }
+    self->map = NULL;
     if (mode == 0)
         return;
     uintptr_t start = 0, end = 0;
@@ -146,6 +147,7 @@ tsdb_store_int_guard_set(tsdb_store_t *self, int mode)
         if (mdb_get(txn, self->meta, &fk, &fv) != 0 || s_mapping(fv.mv_data, &start, &end) != 0)
             start = end = 0;
         mdb_txn_abort(txn);
+        self->map = (void *)start;
     }
     for (int k = 0; k < S_GUARDS && !self->guard; k++) {
         struct s_guard *g = &s_guards[k];

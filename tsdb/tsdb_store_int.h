@@ -42,6 +42,7 @@ struct tsdb_store {
     uint64_t next_id;     // the next series id
     int lock_fd;          // data.mdb, flocked
     int guard;            // 1 + the guard slot watching the map (tsdb_store_guard.c), 0 none
+    void *map;            // the start of LMDB's map, where the guard found it (NULL: unknown)
     unsigned char *state; // owned: what the last commit wrote (or open found)
     size_t state_len;
     unsigned char *pending; // owned: written by the next commit
@@ -166,7 +167,8 @@ int tsdb_store_int_head_chunks(tsdb_store_reader_t *r, uint64_t id, const unsign
 int tsdb_store_int_commit_fail(tsdb_store_t *self, fw_err_t *err, const char *what, int rc);
 
 // Damaged data files (tsdb_store_guard.c). Watch the store: mode 0 stops, 1 names it for
-// faults in LMDB's code (while its map is not known yet), 2 also watches its map.
+// faults in LMDB's code (while its map is not known yet), 2 also watches its map and sets
+// self->map to its start (LMDB does not say where it is).
 void tsdb_store_int_guard_set(tsdb_store_t *self, int mode);
 // LMDB's assert callback (mdb_env_set_assert): logs that the data file is damaged.
 void tsdb_store_int_assert(MDB_env *env, const char *msg);
