@@ -17,6 +17,7 @@
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_time.h"
+#include "ruled_damp.h"
 #include "ruled_state.h"
 #include "ruled_tmpl.h"
 
@@ -392,6 +393,15 @@ s_restore_for_state(ruled_group_t *self, struct s_rule *r, int64_t ts, int64_t t
     fw_vector_clear(&vec);
 }
 
+static size_t
+s_count_firing(const struct s_rule *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_alerts; i++)
+        n += r->alerts[i].state == RULED_ALERT_FIRING;
+    return n;
+}
+
 // One fresh result of the alert's query, as a candidate alert.
 struct s_candidate {
     struct fw_labels labels;
@@ -474,6 +484,17 @@ s_eval_alert(ruled_group_t *self, struct s_rule *r, struct fw_vector *vec, int64
         s_restore_for_state(self, r, ts, t_q, fn, arg);
     }
 
+    // Flap damping: the clear expression is asked once, when some alert fires.
+    struct fw_vector clear = {0};
+    bool clear_ok = true;
+    if (c->clear_expr && s_count_firing(r) > 0) {
+        fw_err_t cerr = {0};
+        if (fn(arg, c->clear_expr, t_q, &clear, &cerr) < 0) {
+            clear_ok = false;
+            fw_err_set(err, "floorwatch_clear: %s", cerr.msg);
+        }
+    }
+
     // Advance every alert; drop the ones that are gone for good.
     struct s_series_list out = {0};
     size_t w = 0;
@@ -482,6 +503,9 @@ s_eval_alert(ruled_group_t *self, struct s_rule *r, struct fw_vector *vec, int64
         bool present = false;
         for (size_t j = 0; j < vec->len && !present; j++)
             present = cand[j].hash == a->hash && fw_labels_cmp(&cand[j].labels, &a->labels) == 0;
+        // A damped alert stays firing as it was at its last return.
+        if (!present && a->state == RULED_ALERT_FIRING && ruled_damp_enabled(c))
+            present = ruled_damp_holds(c, &a->labels, a->fired_at_ms, ts, clear_ok ? &clear : NULL);
         bool keep = true;
         if (!present) {
             bool keep_firing = false;
@@ -526,6 +550,9 @@ s_eval_alert(ruled_group_t *self, struct s_rule *r, struct fw_vector *vec, int64
     }
     r->n_alerts = w;
     s_track_series(r, out.items, out.len, out.cap, t_q, batch);
+    fw_vector_clear(&clear);
+    if (!clear_ok)
+        rc = -1; // the alerts advanced; the rule shows the clear query's error
 out:
     for (size_t i = 0; i < vec->len; i++) {
         fw_labels_clear(&cand[i].labels);

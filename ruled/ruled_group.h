@@ -10,7 +10,8 @@
     Alert state follows Prometheus's rules/alerting.go: a new result is pending from its
     first evaluation (activeAt) and fires once it has been active for `for`; when its series
     disappears a pending alert is dropped and a firing one resolves (or keeps firing for
-    keep_firing_for); resolved alerts are remembered, and sent with endsAt = resolvedAt, for
+    keep_firing_for, or stays firing while flap damping holds it: ruled_damp.h); resolved
+    alerts are remembered, and sent with endsAt = resolvedAt, for
     15 minutes. Firing alerts are sent every evaluation with startsAt = activeAt and endsAt =
     now + 4 × max(interval, 1m), so alertd expires them if ruled goes away. After a restart,
     alerts of rules with `for` >= 10m get their activeAt back from ALERTS_FOR_STATE (with

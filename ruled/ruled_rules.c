@@ -21,6 +21,7 @@
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_promql.h"
+#include "fw_time.h"
 #include "ruled_tmpl.h"
 
 extern const char fw_embed_ruled_default[];
@@ -261,6 +262,51 @@ s_validate(const struct ruled_rulefile *rf, struct fw_cfg_errors *errs)
     }
 }
 
+// Flap damping from the reserved floorwatch_* annotations (ruled_rules.h) into each
+// alerting rule's clear_expr and hold_ms; every problem into errs.
+static void
+s_damping(const struct ruled_rulefile *rf, struct fw_cfg_errors *errs)
+{
+    static const char prefix[] = "floorwatch_";
+    for (size_t gi = 0; gi < rf->n_groups; gi++) {
+        struct ruled_group_cfg *g = &rf->groups[gi];
+        for (size_t ri = 0; ri < g->n_rules; ri++) {
+            struct ruled_rule_cfg *r = &g->rules[ri];
+            for (size_t i = 0; i < r->annotations.len; i++) {
+                const char *n = r->annotations.items[i].name, *v = r->annotations.items[i].value;
+                if (strncmp(n, prefix, sizeof(prefix) - 1) != 0)
+                    continue;
+                const char *what = r->alert ? r->alert : r->record ? r->record : "";
+                if (strcmp(n, "floorwatch_clear") == 0) {
+                    fw_err_t perr = {0};
+                    fw_promql_expr_t *e = fw_promql_parse(v, &perr);
+                    if (!e)
+                        fw_cfg_errors_add(errs, rf->name, r->pos,
+                                          "group \"%s\", rule %zu, \"%s\": annotation "
+                                          "floorwatch_clear: could not parse expression: %d:%d: "
+                                          "parse error: %s",
+                                          g->name, ri + 1, what, perr.line > 0 ? perr.line : 1,
+                                          perr.col, perr.msg);
+                    fw_promql_expr_destroy(&e);
+                    r->clear_expr = v;
+                } else if (strcmp(n, "floorwatch_hold") == 0) {
+                    if (fw_duration_parse(v, &r->hold_ms) != 0 || r->hold_ms <= 0)
+                        fw_cfg_errors_add(errs, rf->name, r->pos,
+                                          "group \"%s\", rule %zu, \"%s\": annotation "
+                                          "floorwatch_hold: \"%s\" is not a positive duration",
+                                          g->name, ri + 1, what, v);
+                } else {
+                    fw_cfg_errors_add(errs, rf->name, r->pos,
+                                      "group \"%s\", rule %zu, \"%s\": annotation %s: not "
+                                      "supported (floorwatch's are floorwatch_clear and "
+                                      "floorwatch_hold)",
+                                      g->name, ri + 1, what, n);
+                }
+            }
+        }
+    }
+}
+
 // Append every error of src to dst (fw_cfg_load starts each load with a cleared record).
 static void
 s_errors_merge(struct fw_cfg_errors *dst, const struct fw_cfg_errors *src)
@@ -282,6 +328,7 @@ ruled_rules_load(const char *name, const char *text, struct ruled_rulefile *out,
     out->name = fw_strdup(name);
     fw_cfg_load(name, text, s_file_fields, out, local);
     s_validate(out, local);
+    s_damping(out, local);
     int rc = local->len > 0 || local->dropped > 0 ? -1 : 0;
     s_errors_merge(errs, local);
     free(local);

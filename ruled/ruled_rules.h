@@ -24,6 +24,21 @@
     that rule at evaluation, since floorwatch's storage keeps legacy names); expr is
     present and parses (fw_promql_parse); alert templates have closed actions and known
     variables.
+
+    Flap damping, which Prometheus lacks, rides in annotations with the reserved prefix
+    `floorwatch_`, since promtool (2.42) refuses any key it does not know in a rule or group
+    but takes any annotation, so the file stays a Prometheus rule file:
+
+        annotations:
+          floorwatch_clear: <PromQL>   hysteresis: a firing alert resolves only at an
+                                       evaluation where this returns a sample whose labels
+                                       all appear, with the same values, in the alert's
+          floorwatch_hold: <duration>  a firing alert stays firing at least this long
+
+    Both apply to firing alerts whose expression no longer returns them (pending alerts
+    and keep_firing_for behave as in Prometheus; keep_firing_for starts once damping lets
+    go). A bad expression or duration, another floorwatch_* annotation, or either on a
+    recording rule is an error at load. They stay annotations, as Prometheus shows them.
 */
 #ifndef RULED_RULES_H
 #define RULED_RULES_H
@@ -45,6 +60,9 @@ struct ruled_rule_cfg {
     struct fw_labels labels;      // owned
     struct fw_labels annotations; // owned
     struct fw_cfg_pos pos;
+    // Flap damping (floorwatch's extension, from the reserved annotations; see below):
+    const char *clear_expr; // borrowed from annotations: floorwatch_clear, or NULL
+    int64_t hold_ms;        // floorwatch_hold, 0 for none
 };
 
 struct ruled_group_cfg {
