@@ -29,6 +29,7 @@ NT=${INGEST_TARGETS:-20} NS=${INGEST_SERIES:-1000} IV=${INGEST_INTERVAL:-1}
 DUR=${INGEST_DURATION:-60} WARM=${INGEST_WARMUP:-15} TITLE=${INGEST_TITLE:-ingestion}
 [ "$DUR" -gt "$WARM" ] || { echo "bench-ingest: INGEST_DURATION must exceed INGEST_WARMUP" >&2; exit 2; }
 . "$KIT/lib.sh"
+. "$(dirname "$0")/bench-lib.sh"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/fw-bench-ingest.XXXXXX")
 EXP_PID="" RUN_PIDS=()
@@ -40,41 +41,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 "$(dirname "${BASH_SOURCE[0]}")/free_port.py"; }
-# first of N consecutive free loopback ports (bounded search)
-free_range() {
-    python3 - "$1" <<'EOF'
-import random, socket, sys
-n = int(sys.argv[1])
-for _ in range(200):
-    base = random.randrange(20000, 60000 - n)
-    socks = []
-    try:
-        for p in range(base, base + n):
-            s = socket.socket(); s.bind(("127.0.0.1", p)); socks.append(s)
-    except OSError:
-        continue
-    finally:
-        for s in socks: s.close()
-    print(base); sys.exit(0)
-sys.exit(1)
-EOF
-}
 cpu_sum() { local p t=0; for p in "$@"; do t=$(awk -v a="$t" -v b="$(cpu_seconds "$p")" 'BEGIN{print a+b}'); done; echo "$t"; }
 rss_sum() { local p t=0; for p in "$@"; do t=$((t + $(rss_kb "$p"))); done; echo "$t"; }
 hwm_sum() { local p t=0; for p in "$@"; do t=$((t + $(hwm_kb "$p"))); done; echo "$t"; }
-now() { date +%s.%N; }
 
 # --- the exporter, shared by both runs ---
-( cd "$KIT" && cc -O2 -o synth-exporter synth-exporter.c -lm ) ||
-    { echo "bench-ingest: cannot build synth-exporter" >&2; exit 1; }
-EXP_BASE=$(free_range "$NT") || { echo "bench-ingest: no $NT consecutive free ports" >&2; exit 1; }
-"$KIT/synth-exporter" -t "$NT" -s "$NS" -p "$EXP_BASE" -d $((2 * DUR + 300)) \
-    -w "$TMP/targets.txt" 2>"$TMP/exporter.log" &
-EXP_PID=$!
-for _ in $(seq 50); do [ -s "$TMP/targets.txt" ] && break; sleep 0.1; done
-kill -0 "$EXP_PID" 2>/dev/null && [ -s "$TMP/targets.txt" ] ||
-    { echo "bench-ingest: synth-exporter did not start: $(cat "$TMP/exporter.log")" >&2; exit 1; }
+bench_exporter "$KIT" "$NT" "$NS" $((2 * DUR + 300)) "$TMP" ||
+    { echo "bench-ingest: synth-exporter did not start: $(cat "$TMP/exporter.log" 2>/dev/null)" >&2; exit 1; }
 {
     echo "global:"
     echo "  scrape_interval: ${IV}s"

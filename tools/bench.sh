@@ -3,8 +3,8 @@
 # same run on the same machine, printed as ratios (never asserted in tests).
 #
 # Uses the shared peer kit ($SHARED/bench, read-only: it is copied to a temp dir so its
-# results files land there). Four sections, chosen with BENCH_SECTIONS (default
-# "storage ingest memory alerting"; about 6 minutes in all):
+# results files land there). Five sections, chosen with BENCH_SECTIONS (default
+# "storage ingest memory remote alerting"; about 11 minutes in all):
 # - storage (tools/bench-storage.sh): the kit's OpenMetrics history (1000 series x 2 h at
 #   15 s) backfilled by promtool and by `tsdb import` (disk bytes per sample, import speed),
 #   then the 15 queries of the kit's queries.txt timed against prometheus on promtool's
@@ -16,6 +16,9 @@
 #   INGEST_TARGETS/SERIES/INTERVAL/DURATION/WARMUP.
 # - memory: bench-ingest.sh again at 100,000 active series (MEMORY_TARGETS x MEMORY_SERIES,
 #   default 50 x 2000, every 1 s for MEMORY_DURATION 60 s): resident memory per series.
+# - remote (tools/bench-remote.sh): remote-write throughput and CPU per sample of the Debian
+#   prometheus's sender and receiver against tsdb's, on the same synth-exporter targets
+#   (each sender into each receiver); sized by REMOTE_TARGETS/SERIES/INTERVAL/WINDOW/WARMUP.
 # - alerting (tools/bench-alerting.sh): the Debian Alertmanager and floorwatch's
 #   alertd+notifyd take the same load from am-load.py (new-group first notification latency,
 #   batched and one-per-request POST /api/v2/alerts throughput, CPU and peak RSS of the
@@ -23,7 +26,7 @@
 #   tools/alertload (ZMQ_ALERTS) and SUSTAIN_PER_MIN updates a minute for SUSTAIN_SECONDS.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-SECTIONS=${BENCH_SECTIONS:-storage ingest memory alerting}
+SECTIONS=${BENCH_SECTIONS:-storage ingest memory remote alerting}
 BIN=$(cd "${BUILD:-build}/bin" && pwd)
 SHARED=${SHARED:-../shared}
 K=${K_ALERTS:-10000} BATCH=${BATCH:-100} SINGLE=${SINGLE:-2000}
@@ -32,7 +35,7 @@ if [ ! -d "$SHARED/bench" ]; then
     exit 0
 fi
 need="python3 jq curl"
-case " $SECTIONS " in *" ingest "* | *" memory "*) need="$need prometheus cc" ;; esac
+case " $SECTIONS " in *" ingest "* | *" memory "* | *" remote "*) need="$need prometheus cc" ;; esac
 case " $SECTIONS " in *" storage "*) need="$need prometheus promtool" ;; esac
 case " $SECTIONS " in *" alerting "*) need="$need prometheus-alertmanager amtool" ;; esac
 for t in $need; do
@@ -50,7 +53,9 @@ echo "command: BUILD=${BUILD:-build} SHARED=$SHARED BENCH_SECTIONS=\"$SECTIONS\"
     "QUERY_RUNS=${QUERY_RUNS:-7} K_ALERTS=$K BATCH=$BATCH SINGLE=$SINGLE" \
     "ZMQ_ALERTS=${ZMQ_ALERTS:-$K} SUSTAIN_PER_MIN=${SUSTAIN_PER_MIN:-100000}" \
     "SUSTAIN_SECONDS=${SUSTAIN_SECONDS:-60} SUSTAIN_DISTINCT=${SUSTAIN_DISTINCT:-10000}" \
-    "ROUNDS=${ROUNDS:-3} PROBES=${PROBES:-20})"
+    "ROUNDS=${ROUNDS:-3} PROBES=${PROBES:-20} REMOTE_TARGETS=${REMOTE_TARGETS:-20}" \
+    "REMOTE_SERIES=${REMOTE_SERIES:-1000} REMOTE_INTERVAL=${REMOTE_INTERVAL:-1}" \
+    "REMOTE_WINDOW=${REMOTE_WINDOW:-30} REMOTE_WARMUP=${REMOTE_WARMUP:-10})"
 T_START=$(date +%s)
 
 if [[ " $SECTIONS " == *" storage "* ]]; then
@@ -77,6 +82,13 @@ if [[ " $SECTIONS " == *" memory "* ]]; then
         { echo "bench: the memory comparison failed"; exit 1; }
     echo
 fi
+if [[ " $SECTIONS " == *" remote "* ]]; then
+    echo "== remote write: prometheus's sender and receiver vs tsdb's, on the same data"
+    bash "$HERE/bench-remote.sh" "$TMP/kit" "$BIN" ||
+        { echo "bench: the remote-write comparison failed"; exit 1; }
+    echo
+fi
+
 if [[ " $SECTIONS " != *" alerting "* ]]; then
     echo "bench: done in $(($(date +%s) - T_START)) s"
     exit 0
