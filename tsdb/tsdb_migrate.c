@@ -491,6 +491,11 @@ s_parse(int argc, char **argv, FILE *errout, struct s_cli *cli, int64_t *start, 
         fprintf(errout, "tsdb migrate: --slice and --timeout must be positive\n");
         return 2;
     }
+    if ((uint64_t)(*end - *start) / (uint64_t)cli->slice_ms >= TSDB_MIGRATE_MAX_SLICES) {
+        fprintf(errout, "tsdb migrate: --slice is too small for the range: more than %d requests\n",
+                TSDB_MIGRATE_MAX_SLICES);
+        return 2;
+    }
     fw_err_t err;
     *sel = fw_promql_parse_match(cli->match, &err);
     if (!*sel) {

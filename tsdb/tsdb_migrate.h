@@ -33,7 +33,8 @@
 
 #define TSDB_MIGRATE_MAX_FRAME ((size_t)50000000)         // Prometheus's chunked-read limit
 #define TSDB_MIGRATE_MAX_SAMPLES_BODY ((size_t)512 << 20) // a SAMPLES answer
-#define TSDB_MIGRATE_COMMIT_SAMPLES ((size_t)2000000)     // samples between commits
+#define TSDB_MIGRATE_MAX_SLICES 1000000 // requests of one run (a smaller range or a longer slice)
+#define TSDB_MIGRATE_COMMIT_SAMPLES ((size_t)2000000) // samples between commits
 
 int tsdb_migrate_main(int argc, char **argv, FILE *out, FILE *errout);
 

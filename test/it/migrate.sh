@@ -11,8 +11,8 @@
 # values, 0.5 s off the 15 s grid where Prometheus 2.42's closed windows and tsdb's
 # left-open ones select the same samples), and hold exactly the samples prometheus holds.
 # Running the migration again stores nothing twice. Errors: a server answering 404, and
-# one that is not listening, fail with exit 1 and say why; an unknown flag or a missing
-# --from is a usage error (2).
+# one that is not listening, fail with exit 1 and say why; a missing --from or a --slice
+# making over a million requests is a usage error (2), before anything is written.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -82,11 +82,15 @@ rc1=$?
 rc2=$?
 "$TSDB" migrate --start="$START" --end="$END" --data="$D/z" >"$D/e3" 2>&1
 rc3=$?
+"$TSDB" migrate --from="$P" --start=0 --end="$END" --slice=1ms --data="$D/w" >"$D/e4" 2>&1
+rc4=$?
 set -e
 it_check "a 404 fails (1) naming the status: $(head -1 "$D/e1")" \
     bash -c "[ $rc1 = 1 ] && grep -q 'returned HTTP status 404' '$D/e1'"
 it_check "a server not listening fails (1): $(head -1 "$D/e2")" \
     bash -c "[ $rc2 = 1 ] && grep -q 'error sending request' '$D/e2'"
 it_check "no --from is a usage error (2)" bash -c "[ $rc3 = 2 ] && grep -q 'required' '$D/e3'"
+it_check "more than a million slices is a usage error (2)" \
+    bash -c "[ $rc4 = 2 ] && grep -q 'too small for the range' '$D/e4' && [ ! -e '$D/w' ]"
 it_term "$PID_prometheus"
 it_finish
