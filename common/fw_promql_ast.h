@@ -151,6 +151,11 @@ struct fw_promql_expr {
     // args[0]
     struct fw_promql_expr **args; // owned
     size_t n_args;
+
+    // Worked out by the evaluator when a query starts (as range_ms from range_expr): the
+    // node is the top of a step-invariant subtree (its value is the same at every step,
+    // through @ modifiers), which a query evaluates once (Prometheus's StepInvariantExpr).
+    bool step_invariant;
 };
 
 // Name of a binary operator / aggregation as written in PromQL ("+", "and", "sum").

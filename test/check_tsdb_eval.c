@@ -463,6 +463,9 @@ START_TEST(test_tsdb_eval_range_equals_instants)
         "max_over_time(rate(m[1m])[5m:30s])",
         "m - on(i) group_left(job) (m offset 1m)",
         "label_replace(deriv(m[3m]), \"k\", \"x$1\", \"i\", \"0(.)\")",
+        "max_over_time(sum_over_time(m[2m:20s])[5m:1m] offset 1m)",
+        "sum without (i) (m @ 3600) + on(job) group_right sum by (job) (rate(m[5m] @ 5000))",
+        "timestamp(m @ 1000) - time()",
     };
     static const int64_t steps[] = {7000, 60000, 301000};
     for (size_t qi = 0; qi < sizeof(qs) / sizeof(qs[0]); qi++) {
@@ -696,6 +699,39 @@ START_TEST(test_tsdb_eval_anchored_smoothed)
 }
 END_TEST
 
+// A step-invariant expression (through @) is read once per query, and a subquery's inner
+// expression once per inner step, not again for every outer step that sees it
+// (test_tsdb_eval_range_equals_instants checks the answers against instant queries).
+START_TEST(test_tsdb_eval_evaluated_once)
+{
+    s_load_seq("m{i=\"0\"}", MIN_MS, 0, 1, 60);
+    static const struct {
+        const char *q;
+        int64_t selects; // over 31 steps, 0 to 30m
+    } cases[] = {
+        {"sum(m @ 300)", 1},
+        {"rate(m[5m] @ end()) * 60 + m", 1 + 31},
+        {"max_over_time(m[10m:1m])", 40},                       // the inner steps of (-10m, 30m]
+        {"max_over_time(m[10m:1m] @ 900)", 10},                 // (5m, 15m] once
+        {"max_over_time(max_over_time(m[5m:1m])[10m:2m])", 43}, // inner steps: (-13m, 30m]
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        fw_err_t err;
+        fw_promql_expr_t *e = fw_promql_parse(cases[k].q, &err);
+        ck_assert_msg(e != NULL, "%s", err.msg);
+        struct tsdb_eval_stats st = {0};
+        // raw reads only: rollups answer some windows without reading the selector
+        struct tsdb_eval_limit lim = {.stats = &st, .no_rollups = true};
+        struct tsdb_eval_result r;
+        ck_assert_int_eq(tsdb_eval_range(s_st, e, 0, 30 * MIN_MS, MIN_MS, &lim, &r, &err), 0);
+        ck_assert_msg(st.selects == cases[k].selects, "%s: %lld selector reads, want %lld",
+                      cases[k].q, (long long)st.selects, (long long)cases[k].selects);
+        tsdb_eval_result_clear(&r);
+        fw_promql_expr_destroy(&e);
+    }
+}
+END_TEST
+
 // Delayed name removal (--enable-feature=promql-delayed-name-removal): rate() only marks
 // __name__ for removal, so label_replace and sum by (__name__) still see it, and names go
 // when the query ends; without the feature they go at once (name_label_dropping.test).
@@ -777,6 +813,7 @@ tsdb_eval_suite(void)
     tcase_add_test(tc, test_tsdb_eval_anchored_smoothed);
     tcase_add_test(tc, test_tsdb_eval_info);
     tcase_add_test(tc, test_tsdb_eval_delayed_name_removal);
+    tcase_add_test(tc, test_tsdb_eval_evaluated_once);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -23,90 +23,56 @@
 #include "tsdb_eval_int.h"
 
 // ---------------------------------------------------------------------------------------
-// Subqueries
+// Tree walk
 
-struct s_point {
-    size_t series;
-    int64_t t;
-    double v;
+// A step-invariant value kept for the query: the value its node had when first evaluated.
+struct tsdb_eval_once {
+    const fw_promql_expr_t *e;
+    struct tsdb_eval_val v; // SCALAR or VECTOR; the elements' buffer from the pool
 };
 
-// The inner expression at every step-aligned time in (t - offset - range, t - offset], as a
-// range vector (Prometheus: steps are multiples of the step since the epoch).
-static int
-s_subquery(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, struct tsdb_eval_val *out)
-{
-    int64_t step = e->step_ms > 0 ? e->step_ms : 60000;
-    int64_t end = tsdb_eval_ctx_ref(c, e, t), from = tsdb_eval_ctx_tsub(end, e->range_ms);
-    int64_t start = step * (from / step);
-    if (start <= from)
-        start = tsdb_eval_ctx_tadd(start, step);
-    // selectors inside see the whole window this subquery can ask for over the query
-    int64_t os = c->start, oe = c->end;
-    c->start =
-        tsdb_eval_ctx_tsub(tsdb_eval_ctx_tsub(tsdb_eval_ctx_ref(c, e, os), e->range_ms), step);
-    c->end = tsdb_eval_ctx_ref(c, e, oe);
-    c->subquery_depth++;
-    out->type = FW_PQ_MATRIX;
-    out->sel = e;
-    struct tsdb_eval_mat *m = &out->mat;
-    struct s_point *pts = NULL;
-    size_t n_pts = 0, cap_pts = 0;
-    struct tsdb_eval_tab tab;
-    tsdb_eval_ctx_tab_init(c, &tab, 16);
-    int rc = 0;
-    for (int64_t ts = start; ts <= end; ts += step) {
-        struct tsdb_eval_val v;
-        if (tsdb_eval_ctx_check_deadline(c) != 0 || tsdb_eval_node(c, e->args[0], ts, &v) != 0) {
-            rc = -1;
-            break;
-        }
-        for (size_t k = 0; k < v.vec.len; k++) {
-            const struct tsdb_eval_elem *el = &v.vec.items[k];
-            size_t si = tsdb_eval_ctx_tab_get(&tab, el->ls);
-            if (si == SIZE_MAX) {
-                si = m->len;
-                tsdb_eval_ctx_grow(c, (void **)&m->items, &m->cap, m->len + 1, sizeof(*m->items));
-                m->items[m->len++] = (struct tsdb_eval_ser){el->ls, NULL, 0, false};
-                tsdb_eval_ctx_tab_put(c, &tab, el->ls, si);
-            }
-            m->items[si].len++;
-            m->items[si].drop |= el->drop;
-            tsdb_eval_ctx_grow(c, (void **)&pts, &cap_pts, n_pts + 1, sizeof(*pts));
-            pts[n_pts++] = (struct s_point){si, ts, el->v};
-        }
-        tsdb_eval_ctx_val_clear(c, &v);
-        if (tsdb_eval_ctx_samples_check(c, (int64_t)n_pts) != 0) {
-            rc = -1;
-            break;
-        }
-        if (!tsdb_eval_ctx_step_fits(ts, end, step))
-            break;
-    }
-    if (rc == 0) {
-        // each series' points together, in time order (a counting sort by series)
-        tsdb_eval_ctx_grow(c, (void **)&m->own, &m->own_cap, n_pts, sizeof(*m->own));
-        size_t off = 0;
-        for (size_t si = 0; si < m->len; si++) {
-            m->items[si].pts = m->own + off;
-            off += m->items[si].len;
-            m->items[si].len = 0;
-        }
-        for (size_t k = 0; k < n_pts; k++) {
-            struct tsdb_eval_ser *s = &m->items[pts[k].series];
-            ((struct fw_sample *)s->pts)[s->len++] = (struct fw_sample){pts[k].t, pts[k].v};
-        }
-    }
-    tsdb_eval_ctx_release(c, (void **)&pts, &cap_pts, sizeof(*pts));
-    tsdb_eval_ctx_tab_free(c, &tab);
-    c->subquery_depth--;
-    c->start = os;
-    c->end = oe;
-    return rc;
-}
+static int s_node(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
+                  struct tsdb_eval_val *out);
 
-// ---------------------------------------------------------------------------------------
-// Tree walk
+// The step-invariant node e at t: evaluated the first time, copied from then on (held as
+// samples while the query runs, as Prometheus holds a StepInvariantExpr's result). Computed
+// elements take the time t; a selector's keep their samples' times.
+static int
+s_once(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, struct tsdb_eval_val *out)
+{
+    struct tsdb_eval_once *o = NULL;
+    for (size_t k = 0; k < c->n_once && !o; k++)
+        if (c->once[k].e == e)
+            o = &c->once[k];
+    if (!o) {
+        struct tsdb_eval_val v;
+        if (s_node(c, e, t, &v) != 0)
+            return -1;
+        if (tsdb_eval_ctx_samples_hold(c, (int64_t)v.vec.len) != 0) {
+            tsdb_eval_ctx_val_clear(c, &v);
+            return -1;
+        }
+        tsdb_eval_ctx_grow(c, (void **)&c->once, &c->cap_once, c->n_once + 1, sizeof(*c->once));
+        o = &c->once[c->n_once++];
+        o->e = e;
+        o->v = v;
+    }
+    const fw_promql_expr_t *top = e;
+    while (top->kind == FW_PQ_PAREN)
+        top = top->args[0];
+    out->type = o->v.type;
+    out->scalar = o->v.scalar;
+    out->str = o->v.str;
+    if (o->v.vec.len > 0) {
+        tsdb_eval_ctx_grow(c, (void **)&out->vec.items, &out->vec.cap, o->v.vec.len,
+                           sizeof(*out->vec.items));
+        memcpy(out->vec.items, o->v.vec.items, o->v.vec.len * sizeof(*out->vec.items));
+        out->vec.len = o->v.vec.len;
+        for (size_t k = 0; top->kind != FW_PQ_SELECTOR && k < out->vec.len; k++)
+            out->vec.items[k].t = t;
+    }
+    return 0;
+}
 
 int
 tsdb_eval_node(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, struct tsdb_eval_val *out)
@@ -114,6 +80,20 @@ tsdb_eval_node(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, struct 
     memset(out, 0, sizeof(*out));
     if (c->rc != 0)
         return -1;
+    if (!e->step_invariant || e->type == FW_PQ_MATRIX)
+        return s_node(c, e, t, out);
+    if (s_once(c, e, t, out) == 0)
+        return 0;
+    tsdb_eval_ctx_val_clear(c, out);
+    if (c->rc == 0)
+        c->rc = -1;
+    return -1;
+}
+
+static int
+s_node(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, struct tsdb_eval_val *out)
+{
+    memset(out, 0, sizeof(*out));
     int rc = 0;
     switch (e->kind) {
     case FW_PQ_NUMBER:
@@ -126,6 +106,7 @@ tsdb_eval_node(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, struct 
         break;
     case FW_PQ_PAREN: rc = tsdb_eval_node(c, e->args[0], t, out); break;
     case FW_PQ_SELECTOR:
+        c->stats.selects++;
         rc = e->type == FW_PQ_MATRIX ? tsdb_eval_select_matrix(c, e, t, out)
                                      : tsdb_eval_select_vector(c, e, t, out);
         break;
@@ -143,7 +124,7 @@ tsdb_eval_node(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, struct 
     case FW_PQ_CALL: rc = tsdb_eval_func_call(c, e, t, out); break;
     case FW_PQ_AGG: rc = tsdb_eval_agg(c, e, t, out); break;
     case FW_PQ_BINARY: rc = tsdb_eval_binop(c, e, t, out); break;
-    case FW_PQ_SUBQUERY: rc = s_subquery(c, e, t, out); break;
+    case FW_PQ_SUBQUERY: rc = tsdb_eval_subquery(c, e, t, out); break;
     }
     if (rc != 0 || c->rc != 0) {
         tsdb_eval_ctx_val_clear(c, out);
@@ -174,6 +155,61 @@ s_duration(tsdb_eval_ctx_t *c, const fw_promql_expr_t *d, bool may_be_negative, 
     return 0;
 }
 
+// Whether e's value is the same at every step (Prometheus's preprocessExprHelper): selectors
+// and subqueries with @, literals, and what is built from them only, except by the functions
+// of the evaluation time (Prometheus's AtModifierUnsafeFunctions) and info(), whose info
+// series are read at each step. The tops of such subtrees under a node that is not are
+// marked step_invariant (as Prometheus wraps them in a StepInvariantExpr); literals are not
+// worth it. A subquery's inner expression is marked on its own.
+static bool
+s_mark_invariant(fw_promql_expr_t *e)
+{
+    bool inv = true;
+    switch (e->kind) {
+    case FW_PQ_NUMBER:
+    case FW_PQ_STR: return true;
+    case FW_PQ_SELECTOR: return e->at != FW_PQ_AT_NONE;
+    case FW_PQ_SUBQUERY: inv = e->at != FW_PQ_AT_NONE; break;
+    case FW_PQ_CALL:
+        switch (e->func) {
+        case FW_PQ_FN_DAYS_IN_MONTH:
+        case FW_PQ_FN_DAY_OF_MONTH:
+        case FW_PQ_FN_DAY_OF_WEEK:
+        case FW_PQ_FN_DAY_OF_YEAR:
+        case FW_PQ_FN_END:
+        case FW_PQ_FN_HOUR:
+        case FW_PQ_FN_MINUTE:
+        case FW_PQ_FN_MONTH:
+        case FW_PQ_FN_YEAR:
+        case FW_PQ_FN_PREDICT_LINEAR:
+        case FW_PQ_FN_RANGE:
+        case FW_PQ_FN_START:
+        case FW_PQ_FN_STEP:
+        case FW_PQ_FN_TIME:
+        case FW_PQ_FN_TIMESTAMP:
+        case FW_PQ_FN_INFO: inv = false; break;
+        default: break;
+        }
+        break;
+    default: break;
+    }
+    // each child's flag says first whether it is invariant, then whether it is a top
+    for (size_t k = 0; k < e->n_args; k++) {
+        fw_promql_expr_t *a = e->args[k];
+        a->step_invariant = s_mark_invariant(a);
+        if (e->kind != FW_PQ_SUBQUERY)
+            inv = inv && a->step_invariant;
+    }
+    if (e->param && !s_mark_invariant(e->param))
+        inv = false;
+    for (size_t k = 0; k < e->n_args; k++) {
+        fw_promql_expr_t *a = e->args[k];
+        a->step_invariant = a->step_invariant && (!inv || e->kind == FW_PQ_SUBQUERY) &&
+                            a->kind != FW_PQ_NUMBER && a->kind != FW_PQ_STR;
+    }
+    return inv;
+}
+
 // Work out the ranges, offsets and steps of e written as expressions of step() and range()
 // for this query: they are stored in the tree's range_ms, offset_ms and step_ms, which is
 // why one tree is never evaluated by two queries at once (each query parses its own).
@@ -189,6 +225,17 @@ s_resolve_durations(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e)
         if (s_resolve_durations(c, e->args[k]) != 0)
             return -1;
     return e->param ? s_resolve_durations(c, e->param) : 0;
+}
+
+// Ready e for this query: durations worked out, step-invariant subtrees marked. 0, or -1
+// with the error recorded.
+static int
+s_prepare(tsdb_eval_ctx_t *c, fw_promql_expr_t *e)
+{
+    if (s_resolve_durations(c, e) != 0)
+        return -1;
+    e->step_invariant = s_mark_invariant(e) && e->kind != FW_PQ_NUMBER && e->kind != FW_PQ_STR;
+    return 0;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -326,7 +373,7 @@ tsdb_eval_instant(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t t_ms,
     if (rc != 0)
         return rc;
     struct tsdb_eval_val v;
-    if (s_resolve_durations(&c, e) != 0 || tsdb_eval_node(&c, e, t_ms, &v) != 0) {
+    if (s_prepare(&c, (fw_promql_expr_t *)e) != 0 || tsdb_eval_node(&c, e, t_ms, &v) != 0) {
         rc = c.rc ? c.rc : -1;
         s_close(&c);
         return rc;
@@ -392,7 +439,7 @@ tsdb_eval_range(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t start_ms
         return rc;
     c.q_step = step_ms;
     out->type = FW_PQ_MATRIX;
-    if (s_resolve_durations(&c, e) != 0) {
+    if (s_prepare(&c, (fw_promql_expr_t *)e) != 0) {
         rc = c.rc;
         s_close(&c);
         return rc;

@@ -64,6 +64,8 @@ struct tsdb_eval_stats {
     int64_t total_samples;  // totalQueryableSamples
     int64_t peak_samples;   // peakSamples
     int64_t rollup_buckets; // stored rollup buckets read (tsdb_rollup.h; not in the answer)
+    int64_t selects;        // selectors read (once per selector and evaluation time): the
+                            // work the evaluator did, for tests; in no answer
 };
 
 // What bounds one evaluation (limit may be NULL, members 0/NULL for none): a deadline on the

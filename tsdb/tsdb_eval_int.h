@@ -126,6 +126,13 @@ typedef struct tsdb_eval_ctx {
     bool no_rollups;                   // never answer from rollups
     struct tsdb_eval_rollup *rollup;   // owned: rollup state (tsdb_rollup_eval.c)
 
+    // step-invariant values, each evaluated once (tsdb_eval.c), and the steps subqueries
+    // keep from one evaluation to the next (tsdb_eval_subquery.c); pool arrays
+    struct tsdb_eval_once *once;
+    size_t n_once, cap_once;
+    struct tsdb_eval_subq *subq;
+    size_t n_subq, cap_subq;
+
     // private to tsdb_eval_ctx.c
     struct tsdb_eval_arena *arena;
     struct tsdb_eval_lset **interned; // open addressing
@@ -311,9 +318,24 @@ void tsdb_eval_ctx_tab_put(tsdb_eval_ctx_t *c, struct tsdb_eval_tab *t,
                            const struct tsdb_eval_lset *key, size_t idx);
 
 // The tree walk (tsdb_eval.c): evaluate e at t into *out (cleared first). 0 or -1 with
-// c->rc set; out is empty on failure.
+// c->rc set; out is empty on failure. A step-invariant node (e->step_invariant) is
+// evaluated the first time only; later its value is copied, at t.
 int tsdb_eval_node(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
                    struct tsdb_eval_val *out);
+
+// ---------------------------------------------------------------------------------------
+// Subqueries (tsdb_eval_subquery.c)
+/*  A subquery at t is its inner expression at every step-aligned time in
+    (t - offset - range, t - offset], as a range vector. The inner values of the steps a
+    subquery has evaluated are kept until its window leaves them, so that as the outer
+    evaluation times advance (the steps of a range query, or an enclosing subquery's) each
+    inner step is evaluated once, as Prometheus evaluates a subquery's inner expression once
+    over the whole range; when the window goes back in time they are evaluated again.
+*/
+
+// Evaluate the subquery e (kind FW_PQ_SUBQUERY) at t into out. 0, or -1 with c->rc set.
+int tsdb_eval_subquery(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
+                       struct tsdb_eval_val *out);
 
 // ---------------------------------------------------------------------------------------
 // Selectors (tsdb_eval_select.c)
