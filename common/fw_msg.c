@@ -456,7 +456,8 @@ fw_msg_decode(zmsg_t *frames, struct fw_msg **out, fw_err_t *err)
     }
     char *end;
     long version = strtol(ver, &end, 10);
-    if (*end || version != s_types[type].version) {
+    bool samples_v2 = type == FW_MSG_SAMPLES && version == FW_SAMPLES_V2; // still read
+    if (*end || (version != s_types[type].version && !samples_v2)) {
         fw_err_set(err, "%s: unsupported version \"%.15s\" (want %d)", token, ver,
                    s_types[type].version);
         return -1;
@@ -465,7 +466,8 @@ fw_msg_decode(zmsg_t *frames, struct fw_msg **out, fw_err_t *err)
     m->type = type;
     m->version = (int)version;
     if (s_types[type].body == FW_BODY_BINARY) {
-        if (fw_msg_samples_decode(zframe_data(fb), zframe_size(fb), &m->batch, err) < 0)
+        if (fw_msg_samples_decode((int)version, zframe_data(fb), zframe_size(fb), &m->batch, err) <
+            0)
             goto fail;
     } else {
         json_error_t jerr;
@@ -540,7 +542,10 @@ s_batch_to_json(const struct fw_batch *b)
             json_array_append_new(samples, // steals the pair
                                   json_pack("[Is]", (json_int_t)s->samples[k].t_ms, v));
         }
-        json_array_append_new(series, json_pack("{soso}", "labels", labels, "samples", samples));
+        json_t *one = json_pack("{soso}", "labels", labels, "samples", samples);
+        if (s->ref)
+            json_object_set_new(one, "ref", json_integer((json_int_t)s->ref)); // steals
+        json_array_append_new(series, one);
     }
     return json_pack("{sssIsIso}", "sender", b->sender, "seq", (json_int_t)b->seq, "oldest",
                      (json_int_t)b->oldest, "series", series);

@@ -10,7 +10,7 @@
     (A ROUTER socket prepends the peer identity frame; the ROUTER side pops it before
     fw_msg_decode and pushes it back before sending.)
 
-    SAMPLES v2 body, little-endian, no padding:
+    SAMPLES v3 body, little-endian, no padding (v2, still read: the same without `ref`):
 
         u16 sender_len               1..FW_MSG_SENDER_MAX
         sender bytes                 printable ASCII without spaces (0x21..0x7e), unique
@@ -20,7 +20,9 @@
                                      1 <= oldest <= seq
         u32 series_count
         series_count times:
-            u16 label_count          labels sorted by name, __name__ included
+            u32 ref                  the sender's number for the label set, 0: none
+            u16 label_count          labels sorted by name, __name__ included; 0 with a
+                                     ref: the labels the ref was defined with earlier
             label_count times:  u16 name_len, name bytes, u32 value_len, value bytes
             u32 sample_count
             sample_count times: i64 timestamp_ms, f64 value (IEEE 754 bits, NaNs kept)
@@ -63,6 +65,7 @@ typedef enum {
 #define FW_MSG_SENDER_MAX 128
 
 struct fw_series {
+    uint32_t ref;              // SAMPLES v3 ref (0: none); with no labels, a use of it
     struct fw_labels labels;   // borrowed from the batch's arena or blocks: never modify them
     struct fw_sample *samples; // owned (idem), or in the batch's blocks while samples_in_block
     size_t len, cap;
@@ -111,11 +114,11 @@ int fw_msg_decode(zmsg_t *frames, struct fw_msg **out, fw_err_t *err);
 
 // In encoded SAMPLES frames (fw_msg_encode), set the body's `oldest` field in place, so a
 // sender can resend a stored batch with what it holds now. 0, or -1 when frames are no
-// SAMPLES v2 message or oldest is not in 1..seq.
+// SAMPLES v2 or v3 message or oldest is not in 1..seq.
 int fw_msg_samples_set_oldest(zmsg_t *frames, uint64_t oldest);
 // The same for `seq` and `oldest` together, for frames encoded before their number was known
 // (the scraper encodes on worker threads; its sender numbers them). 0, or -1 when frames are
-// no SAMPLES v2 message or oldest is not in 1..seq.
+// no SAMPLES v2 or v3 message or oldest is not in 1..seq.
 int fw_msg_samples_set_seq(zmsg_t *frames, uint64_t seq, uint64_t oldest);
 
 // Encode and send on sock; *self_p is destroyed either way. 0, or -1 with err.

@@ -12,6 +12,7 @@
 */
 #include "fw_msg_samples.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +79,7 @@ s_encode(const struct fw_batch *batch, struct s_writer *w, fw_err_t *err)
     s_put_u(w, batch->len, 4);
     for (size_t i = 0; i < batch->len; i++) {
         const struct fw_series *s = &batch->series[i];
+        s_put_u(w, s->ref, 4);
         size_t lb = fw_samples_labels_size(&s->labels);
         if (s->labels.len > UINT16_MAX || s->len > UINT32_MAX) {
             fw_err_set(err, "series %zu too large to encode", i);
@@ -144,9 +146,10 @@ fw_samples_labels_put(unsigned char *dst, const struct fw_labels *l)
 }
 
 zmsg_t *
-fw_msg_samples_frames(const char *sender, uint64_t seq, uint64_t oldest, size_t nseries,
-                      size_t series_bytes, unsigned char **series, fw_err_t *err)
+fw_msg_samples_frames(int version, const char *sender, uint64_t seq, uint64_t oldest,
+                      size_t nseries, size_t series_bytes, unsigned char **series, fw_err_t *err)
 {
+    assert(version == FW_SAMPLES_V2 || version == FW_SAMPLES_V3);
     size_t sl = strnlen(sender, FW_MSG_SENDER_MAX + 1);
     if (!s_sender_ok(sender, sl)) {
         fw_err_set(err, "SAMPLES: sender id \"%.64s\" must be 1 to %d printable characters", sender,
@@ -167,7 +170,7 @@ fw_msg_samples_frames(const char *sender, uint64_t seq, uint64_t oldest, size_t 
     *series = s_put_le(p, nseries, 4);
     zmsg_t *z = zmsg_new();
     zmsg_addstr(z, "SAMPLES");
-    zmsg_addstr(z, "2");
+    zmsg_addstr(z, version == FW_SAMPLES_V3 ? "3" : "2");
     zmsg_append(z, &body);
     return z;
 }
@@ -247,10 +250,15 @@ s_name_cmp(const char *a, size_t an, const char *b, size_t bn)
 }
 
 int
-fw_samples_view_init(struct fw_samples_view *v, const unsigned char *body, size_t size,
+fw_samples_view_init(struct fw_samples_view *v, int version, const unsigned char *body, size_t size,
                      struct fw_samples_series **series, size_t *cap, fw_err_t *err)
 {
     memset(v, 0, sizeof(*v));
+    if (version != FW_SAMPLES_V2 && version != FW_SAMPLES_V3) {
+        fw_err_set(err, "SAMPLES: unsupported version %d", version);
+        return -1;
+    }
+    size_t ref_len = version == FW_SAMPLES_V3 ? 4 : 0;
     struct s_reader r = {body, size, false};
     size_t sl = s_get_u(&r, 2);
     const char *sender = (const char *)s_skip(&r, sl);
@@ -271,12 +279,18 @@ fw_samples_view_init(struct fw_samples_view *v, const unsigned char *body, size_
     }
     v->first = size - r.left;
     // every series needs 6 bytes at least: a huge count in a short body allocates nothing
-    if (nseries > r.left / 6)
+    if (nseries > r.left / (6 + ref_len))
         goto truncated;
     if (series)
         fw_mem_grow((void **)series, cap, (size_t)nseries, sizeof(**series));
     // the structure: every length inside the body
     for (uint64_t i = 0; i < nseries && !r.short_read; i++) {
+        uint64_t ref = s_get_u(&r, ref_len);
+        if (ref > FW_SAMPLES_REF_MAX) {
+            fw_err_set(err, "SAMPLES series %llu: ref %llu over %u", (unsigned long long)i,
+                       (unsigned long long)ref, FW_SAMPLES_REF_MAX);
+            return -1;
+        }
         uint64_t nlabels = s_get_u(&r, 2);
         const unsigned char *labels = r.p;
         for (uint64_t j = 0; j < nlabels && !r.short_read; j++) {
@@ -288,8 +302,8 @@ fw_samples_view_init(struct fw_samples_view *v, const unsigned char *body, size_
         if (r.short_read || nsamples > r.left / 16)
             goto truncated;
         if (series)
-            (*series)[i] = (struct fw_samples_series){labels, labels_len, r.p, (uint32_t)nsamples,
-                                                      (uint16_t)nlabels};
+            (*series)[i] = (struct fw_samples_series){
+                labels, labels_len, r.p, (uint32_t)nsamples, (uint32_t)ref, (uint16_t)nlabels};
         r.p += nsamples * 16;
         r.left -= nsamples * 16;
     }
@@ -304,6 +318,7 @@ fw_samples_view_init(struct fw_samples_view *v, const unsigned char *body, size_
     v->seq = seq;
     v->oldest = oldest;
     v->nseries = (uint32_t)nseries;
+    v->version = version;
     v->body = body;
     v->size = size;
     return 0;
@@ -319,6 +334,7 @@ fw_samples_view_next(const struct fw_samples_view *v, size_t *off, struct fw_sam
         return false;
     // the structure was checked: no bounds checks needed here
     struct s_reader r = {v->body + *off, v->size - *off, false};
+    s->ref = (uint32_t)s_get_u(&r, v->version == FW_SAMPLES_V3 ? 4 : 0);
     s->nlabels = (uint16_t)s_get_u(&r, 2);
     s->labels = r.p;
     for (uint16_t j = 0; j < s->nlabels; j++) {
@@ -442,10 +458,11 @@ fw_samples_series_labels(const struct fw_samples_series *s, struct fw_label *ite
 }
 
 int
-fw_msg_samples_decode(const unsigned char *body, size_t size, struct fw_batch **out, fw_err_t *err)
+fw_msg_samples_decode(int version, const unsigned char *body, size_t size, struct fw_batch **out,
+                      fw_err_t *err)
 {
     struct fw_samples_view v;
-    if (fw_samples_view_init(&v, body, size, NULL, NULL, err) != 0)
+    if (fw_samples_view_init(&v, version, body, size, NULL, NULL, err) != 0)
         return -1;
     size_t labels = 0, bytes = 0, samples = 0, off = v.first;
     struct fw_samples_series s;
@@ -478,6 +495,7 @@ fw_msg_samples_decode(const unsigned char *body, size_t size, struct fw_batch **
         struct fw_series *d = &series[i];
         memset(d, 0, sizeof(*d));
         d->labels = fw_samples_series_labels(&s, items, text);
+        d->ref = s.ref;
         for (size_t j = 0; j < d->labels.len; j++)
             text += strlen(items[j].name) + strlen(items[j].value) + 2;
         items += d->labels.len;
@@ -507,7 +525,7 @@ s_seq_at(zmsg_t *frames, uint64_t *seq)
     zframe_t *ft = zmsg_first(frames);
     zframe_t *fv = zmsg_next(frames);
     zframe_t *fb = zmsg_next(frames);
-    if (!zframe_streq(ft, "SAMPLES") || !zframe_streq(fv, "2"))
+    if (!zframe_streq(ft, "SAMPLES") || (!zframe_streq(fv, "2") && !zframe_streq(fv, "3")))
         return NULL;
     struct s_reader r = {zframe_data(fb), zframe_size(fb), false};
     size_t sl = s_get_u(&r, 2);

@@ -1,5 +1,10 @@
-/*  fw_msg_samples.h — the SAMPLES v2 body (layout in fw_msg.h): encoded, decoded into a
-    batch, or read in place.
+/*  fw_msg_samples.h — the SAMPLES body, versions 2 and 3 (layout in fw_msg.h): encoded,
+    decoded into a batch, or read in place.
+
+    Version 3 puts a u32 `ref` in front of each series: the sender's number for the label
+    set (0: none). A series with a ref and labels defines the ref; one with a ref and no
+    labels uses the labels the ref was last defined with, in an earlier batch of the same
+    sender (docs/wire.md "Series refs"). Version 2 has no refs; receivers read both.
 
     fw_msg_encode and fw_msg_decode use the first two. tsdb's ingest uses the third: a
     scrape sends the same series in the same order every time, and tsdb already holds
@@ -26,8 +31,14 @@
 #include "fw_msg.h"
 #include "fw_sample.h"
 
-// The body of batch as SAMPLES v2 bytes in *out (caller frees) and *len. 0, or -1 with err
-// (a bad sender id or sequence numbers, a label or series too large to encode).
+#define FW_SAMPLES_V2 2
+#define FW_SAMPLES_V3 3
+// The largest ref a v3 series may carry (receivers keep a table indexed by ref).
+#define FW_SAMPLES_REF_MAX ((1u << 22) - 1)
+
+// The body of batch as SAMPLES v3 bytes (each series' ref from fw_series.ref) in *out (caller
+// frees) and *len. 0, or -1 with err (a bad sender id or sequence numbers, a label or series too
+// large to encode).
 int fw_msg_samples_encode(const struct fw_batch *batch, unsigned char **out, size_t *len,
                           fw_err_t *err);
 // The encoded labels of one series as SAMPLES v2 lays them out (u16 count, then per label
@@ -36,6 +47,14 @@ int fw_msg_samples_encode(const struct fw_batch *batch, unsigned char **out, siz
 size_t fw_samples_labels_size(const struct fw_labels *l);
 // Write them at dst (room for fw_samples_labels_size(l) bytes, which must not be 0).
 void fw_samples_labels_put(unsigned char *dst, const struct fw_labels *l);
+// A series' ref (v3) at p: 4 bytes.
+static inline unsigned char *
+fw_samples_put_ref(unsigned char *p, uint32_t ref)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(ref >> (8 * i));
+    return p + 4;
+}
 // One series of one sample after its encoded labels (u32 1, i64 t_ms, f64 bits): 20 bytes.
 static inline unsigned char *
 fw_samples_put_one(unsigned char *p, int64_t t_ms, double v)
@@ -50,21 +69,24 @@ fw_samples_put_one(unsigned char *p, int64_t t_ms, double v)
     }
     return p + 20;
 }
-// The frames of a SAMPLES v2 message whose header (sender, seq, oldest, nseries) is
-// written and whose series_bytes of encoded series the caller writes at *series, in the
-// body frame, so a batch built from pre-encoded label blocks is written once and never
-// copied. NULL with err on a bad sender id, seq or oldest.
-zmsg_t *fw_msg_samples_frames(const char *sender, uint64_t seq, uint64_t oldest, size_t nseries,
-                              size_t series_bytes, unsigned char **series, fw_err_t *err);
-// Decode body[0..size) into a new batch (one arena, see fw_msg.h). 0, or -1 with err.
-int fw_msg_samples_decode(const unsigned char *body, size_t size, struct fw_batch **out,
-                          fw_err_t *err);
+// The frames of a SAMPLES message of version (FW_SAMPLES_V2 or _V3) whose header (sender,
+// seq, oldest, nseries) is written and whose series_bytes of encoded series the caller
+// writes at *series, in the body frame, so a batch built from pre-encoded label blocks is
+// written once and never copied. NULL with err on a bad sender id, seq or oldest.
+zmsg_t *fw_msg_samples_frames(int version, const char *sender, uint64_t seq, uint64_t oldest,
+                              size_t nseries, size_t series_bytes, unsigned char **series,
+                              fw_err_t *err);
+// Decode body[0..size) of SAMPLES version into a new batch (one arena, see fw_msg.h); a
+// series that uses a ref gets the ref and no labels. 0, or -1 with err.
+int fw_msg_samples_decode(int version, const unsigned char *body, size_t size,
+                          struct fw_batch **out, fw_err_t *err);
 
 // A body read in place: its header, and where its series start.
 struct fw_samples_view {
     char sender[FW_MSG_SENDER_MAX + 1];
     uint64_t seq, oldest;
     uint32_t nseries;
+    int version;               // FW_SAMPLES_V2 or _V3
     const unsigned char *body; // borrowed
     size_t size, first;
 };
@@ -75,16 +97,19 @@ struct fw_samples_series {
     size_t labels_len;            // bytes
     const unsigned char *samples; // nsamples times 16 bytes: i64 t_ms, f64 bits
     uint32_t nsamples;
+    uint32_t ref; // v3: the sender's ref (0: none); nlabels 0 with a ref: a use of it
     uint16_t nlabels;
 };
 
-// Read the header and check the structure of body[0..size) (borrowed; it must outlive v).
+// Read the header and check the structure of body[0..size) (borrowed; it must outlive v),
+// a SAMPLES body of version (FW_SAMPLES_V2 or _V3).
 // When series is not NULL, *series (grown with fw_mem_grow and *cap; the caller frees it)
 // gets every series in order, as fw_samples_view_next would give them, from the same
 // pass. 0, or -1 with err ("SAMPLES body truncated ...", "... trailing bytes", a bad
 // header).
-int fw_samples_view_init(struct fw_samples_view *v, const unsigned char *body, size_t size,
-                         struct fw_samples_series **series, size_t *cap, fw_err_t *err);
+int fw_samples_view_init(struct fw_samples_view *v, int version, const unsigned char *body,
+                         size_t size, struct fw_samples_series **series, size_t *cap,
+                         fw_err_t *err);
 // The series at *off (start with v->first) into *s, moving *off past it. False after the
 // last. Only on a view fw_samples_view_init accepted.
 bool fw_samples_view_next(const struct fw_samples_view *v, size_t *off,

@@ -10,6 +10,12 @@
     never written: before writing a resent batch's oldest, the entry takes a private copy. Seqs stay
    consecutive because a batch that fails to encode does not take one: a hole would be a gap tsdb
    waits for forever.
+
+    Series refs (fw_sender_refs.h): each v3 batch's definitions are learnt as it is taken;
+    each entry remembers the refs generation it was encoded under. When tsdb answers
+    `unknown_refs`, the generation moves on, every held entry from an older one is rewritten
+    with the labels of every ref it uses, and everything held is sent again; a batch encoded
+    under an older generation that arrives later is rewritten as it is taken.
 */
 #include "fw_sender.h"
 
@@ -20,6 +26,8 @@
 
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_msg_samples.h"
+#include "fw_sender_refs.h"
 #include "fw_time.h"
 #include "fw_zsock.h"
 
@@ -30,7 +38,8 @@ struct s_entry {
     zmsg_t *frames; // owned: the encoded SAMPLES message
     size_t bytes;
     size_t samples;
-    bool shared; // libzmq was given references to frames' buffers
+    uint64_t gen; // the refs generation its uses of refs were encoded under
+    bool shared;  // libzmq was given references to frames' buffers
 };
 
 struct fw_sender {
@@ -56,6 +65,9 @@ struct fw_sender {
     uint64_t drops_unlogged; // batches dropped since the last event=sender.drop line
     size_t drop_samples_unlogged;
     int64_t drop_log_ms;
+    fw_sender_refs_t *refs;   // owned: series refs (fw_sender_refs.h)
+    uint64_t refs_reset_from; // where the last rewrite on unknown_refs started
+    int64_t refs_reset_ms;    // and when
 };
 
 // ---------------------------------------------------------------------------------------
@@ -82,11 +94,21 @@ s_at(fw_sender_t *self, uint64_t seq)
     return &self->q[self->head + (size_t)(seq - f->seq)];
 }
 
+// Free the released refs no held batch can use any more.
+static void
+s_settle(fw_sender_t *self)
+{
+    struct s_entry *f = s_front(self);
+    fw_sender_refs_settle(self->refs, self->seq, f ? f->seq : self->seq + 1);
+}
+
 static void
 s_gauges(fw_sender_t *self)
 {
+    s_settle(self);
     if (!self->metrics)
         return;
+    fw_metrics_set(self->metrics, "fw_sender_refs", "", (double)fw_sender_refs_count(self->refs));
     fw_metrics_set(self->metrics, "fw_sender_unacked_batches", "", (double)s_count(self));
     fw_metrics_set(self->metrics, "fw_sender_unacked_bytes", "", (double)self->bytes);
 }
@@ -209,6 +231,47 @@ s_go_back(fw_sender_t *self, const char *reason)
     self->progress_ms = fw_time_mono_ms();
 }
 
+// Rewrite e (held) so that it defines every ref it uses, when it was encoded under an
+// older refs generation.
+static void
+s_rewrite(fw_sender_t *self, struct s_entry *e, uint64_t gen)
+{
+    if (e->gen >= gen)
+        return;
+    e->gen = gen;
+    size_t lost;
+    zmsg_t *z = fw_sender_refs_rewrite(self->refs, e->frames, &lost);
+    if (!z)
+        return;               // not v3: no refs to define
+    zmsg_destroy(&e->frames); // libzmq keeps its own references to what it still sends
+    e->frames = z;
+    e->shared = false;
+    e->bytes = zmsg_content_size(z);
+    if (lost) { // never expected: every definition passes here before its uses
+        fw_warn("sender.refs.lost", "sender=%s seq=%llu samples=%zu reason=%s", self->id,
+                (unsigned long long)e->seq, lost, "a ref whose labels were never sent");
+        if (self->metrics)
+            fw_metrics_add(self->metrics, "fw_sender_dropped_samples_total", "", (double)lost);
+    }
+}
+
+// tsdb does not know a ref a batch uses: a new generation, every held batch rewritten with
+// labels, and all of it sent again.
+static void
+s_refs_reset(fw_sender_t *self)
+{
+    fw_sender_refs_reset(self->refs);
+    uint64_t gen = fw_sender_refs_gen(self->refs);
+    for (size_t i = self->head; i < self->len; i++) {
+        self->bytes -= self->q[i].bytes;
+        s_rewrite(self, &self->q[i], gen);
+        self->bytes += self->q[i].bytes;
+    }
+    if (self->metrics)
+        fw_metrics_add(self->metrics, "fw_sender_refs_resets_total", "", 1);
+    s_go_back(self, "tsdb_unknown_refs");
+}
+
 // ---------------------------------------------------------------------------------------
 //  Acknowledgements
 
@@ -218,6 +281,7 @@ s_on_ack_msg(fw_sender_t *self, struct fw_msg *msg)
     const char *sender = json_string_value(json_object_get(msg->body, "sender"));
     json_t *acked_j = json_object_get(msg->body, "acked");
     json_t *resend = json_object_get(msg->body, "resend");
+    json_t *unknown_refs = json_object_get(msg->body, "unknown_refs");
     if (!sender || strcmp(sender, self->id) != 0) {
         fw_zsock_reject(self->metrics, "SAMPLES_ACK", "acknowledgement for another sender");
         return;
@@ -241,7 +305,16 @@ s_on_ack_msg(fw_sender_t *self, struct fw_msg *msg)
         self->progress_ms = now;
         self->timeout_ms = self->opts.resend_ms;
     }
-    if (json_is_true(resend)) {
+    if (json_is_true(unknown_refs)) {
+        // one rewrite serves every answer about the batches in flight
+        struct s_entry *f = s_front(self);
+        if (f && !(self->refs_reset_from == f->seq &&
+                   now - self->refs_reset_ms < self->opts.resend_ms)) {
+            self->refs_reset_from = f->seq;
+            self->refs_reset_ms = now;
+            s_refs_reset(self);
+        }
+    } else if (json_is_true(resend)) {
         // tsdb answers resend for each batch past a gap; one go-back serves them all
         struct s_entry *f = s_front(self);
         if (f && !(self->goback_from == f->seq && now - self->goback_ms < self->opts.resend_ms)) {
@@ -337,6 +410,7 @@ fw_sender_new(const struct fw_sender_opts *opts, fw_metrics_t *metrics)
                  (long)getpid(), (long long)fw_time_now_ms());
     }
     self->metrics = metrics;
+    self->refs = fw_sender_refs_new();
     if (metrics) {
         fw_zsock_declare_metrics(metrics);
         fw_metrics_declare(metrics, "fw_sender_batches_sent_total", FW_METRIC_COUNTER,
@@ -354,9 +428,14 @@ fw_sender_new(const struct fw_sender_opts *opts, fw_metrics_t *metrics)
                            "SAMPLES batches held until tsdb acknowledges them.");
         fw_metrics_declare(metrics, "fw_sender_unacked_bytes", FW_METRIC_GAUGE,
                            "Bytes of the SAMPLES batches held until tsdb acknowledges them.");
-        const char *zero[] = {"fw_sender_batches_sent_total", "fw_sender_batches_resent_total",
-                              "fw_sender_batches_acked_total", "fw_sender_dropped_batches_total",
-                              "fw_sender_dropped_samples_total"};
+        fw_metrics_declare(metrics, "fw_sender_refs", FW_METRIC_GAUGE,
+                           "Series refs whose labels the sender keeps (SAMPLES v3).");
+        fw_metrics_declare(metrics, "fw_sender_refs_resets_total", FW_METRIC_COUNTER,
+                           "Times tsdb did not know a ref, and the held batches were sent "
+                           "again with labels.");
+        const char *zero[] = {"fw_sender_batches_sent_total",    "fw_sender_batches_resent_total",
+                              "fw_sender_batches_acked_total",   "fw_sender_dropped_batches_total",
+                              "fw_sender_dropped_samples_total", "fw_sender_refs_resets_total"};
         for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++)
             fw_metrics_add(metrics, zero[i], "", 0);
         fw_metrics_add(metrics, "fw_msg_rejected_total", "type=\"SAMPLES_ACK\"", 0);
@@ -389,6 +468,7 @@ fw_sender_destroy(fw_sender_t **self_p)
     while (s_count(self) > 0)
         s_pop(self);
     free(self->q);
+    fw_sender_refs_destroy(&self->refs);
     zsock_destroy(&self->sock);
     free(self);
     *self_p = NULL;
@@ -442,17 +522,18 @@ fw_sender_send(fw_sender_t *self, struct fw_batch **batch_p, zsock_t *pub)
         }
         return -1;
     }
-    return fw_sender_send_frames(self, &frames, samples, pub);
+    return fw_sender_send_frames(self, &frames, samples, fw_sender_refs_gen(self->refs), pub);
 }
 
 int
-fw_sender_send_frames(fw_sender_t *self, zmsg_t **frames_p, size_t samples, zsock_t *pub)
+fw_sender_send_frames(fw_sender_t *self, zmsg_t **frames_p, size_t samples, uint64_t gen,
+                      zsock_t *pub)
 {
     zmsg_t *frames = *frames_p;
     *frames_p = NULL;
     if (fw_msg_samples_set_seq(frames, self->seq + 1, self->seq + 1) != 0) {
         fw_warn("msg.encode.fail", "sender=%s samples=%zu err=%s", self->id, samples,
-                "not a SAMPLES v2 message");
+                "not a SAMPLES v2 or v3 message");
         zmsg_destroy(&frames);
         if (self->metrics) {
             fw_metrics_add(self->metrics, "fw_sender_dropped_batches_total", "", 1);
@@ -460,9 +541,19 @@ fw_sender_send_frames(fw_sender_t *self, zmsg_t **frames_p, size_t samples, zsoc
         }
         return -1;
     }
-    struct s_entry e = {++self->seq, frames, zmsg_content_size(frames), samples, false};
-    if (pub) {
-        zmsg_t *copy = zmsg_dup(frames);
+    struct s_entry e = {++self->seq, frames, 0, samples, gen, false};
+    s_rewrite(self, &e, fw_sender_refs_gen(self->refs)); // encoded before tsdb lost its refs
+    if (zframe_streq(zmsg_first(e.frames), "SAMPLES") && zframe_streq(zmsg_next(e.frames), "3")) {
+        zframe_t *body = zmsg_next(e.frames);
+        fw_sender_refs_learn(self->refs, zframe_data(body), zframe_size(body));
+    }
+    frames = e.frames;
+    e.bytes = zmsg_content_size(frames);
+    if (pub) { // taps see every series with its labels: they may have missed a definition
+        size_t lost;
+        zmsg_t *copy = fw_sender_refs_rewrite(self->refs, frames, &lost);
+        if (!copy)
+            copy = zmsg_dup(frames);
         if (zmsg_send(&copy, pub) != 0)
             zmsg_destroy(&copy);
     }
@@ -541,4 +632,10 @@ uint64_t
 fw_sender_last_seq(const fw_sender_t *self)
 {
     return self->seq;
+}
+
+fw_sender_refs_t *
+fw_sender_refs(fw_sender_t *self)
+{
+    return self->refs;
 }

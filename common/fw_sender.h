@@ -22,6 +22,11 @@
     The buffer lives in memory: a sender that is killed loses what it holds; one that is
     stopped (SIGTERM) waits a bounded time for tsdb to acknowledge it (fw_sender_flush).
 
+    Series refs (SAMPLES v3, fw_sender_refs.h): a batch encoded with refs is kept with the
+    refs generation it was encoded under; tsdb's `unknown_refs` answer moves the generation
+    on, rewrites every held batch with the labels of the refs it uses, and sends them all
+    again (fw_sender_refs_resets_total).
+
     Metrics, in the registry given to fw_sender_new: fw_sender_batches_sent_total,
     fw_sender_batches_resent_total, fw_sender_batches_acked_total,
     fw_sender_dropped_batches_total, fw_sender_dropped_samples_total, and the gauges
@@ -41,6 +46,7 @@
 #include "fw_flags.h"
 #include "fw_metrics.h"
 #include "fw_msg.h"
+#include "fw_sender_refs.h"
 
 struct fw_sender_opts {
     const char *endpoint;   // tsdb's samples endpoint (DEALER connects); borrowed
@@ -95,9 +101,12 @@ void fw_sender_detach(fw_sender_t *self);
 // event=msg.encode.fail and counted as dropped; no number is used up).
 int fw_sender_send(fw_sender_t *self, struct fw_batch **batch_p, zsock_t *pub);
 // The same for a batch already encoded (fw_msg_encode, by another thread, with this sender's
-// id and any seq/oldest) holding `samples` samples: *frames_p (taken; set to NULL) gets the
-// next seq. -1 when the frames are no SAMPLES v2 message (dropped and counted as above).
-int fw_sender_send_frames(fw_sender_t *self, zmsg_t **frames_p, size_t samples, zsock_t *pub);
+// id and any seq/oldest) holding `samples` samples, its uses of refs encoded under refs
+// generation gen (fw_sender_refs_gen when the encoder started; older: the batch is rewritten
+// with labels first): *frames_p (taken; set to NULL) gets the next seq. -1 when the frames
+// are no SAMPLES v2 or v3 message (dropped and counted as above).
+int fw_sender_send_frames(fw_sender_t *self, zmsg_t **frames_p, size_t samples, uint64_t gen,
+                          zsock_t *pub);
 
 // Without a loop (tests, shutdown): handle acknowledgements arriving within timeout_ms,
 // then do the timer's work once. Returns the number of acknowledgements handled.
@@ -115,5 +124,8 @@ size_t fw_sender_unacked_bytes(const fw_sender_t *self);
 // The highest seq acknowledged (0: none), and the last seq given out.
 uint64_t fw_sender_acked(const fw_sender_t *self);
 uint64_t fw_sender_last_seq(const fw_sender_t *self);
+// The sender's series refs (borrowed, lives as long as the sender): encoders on any thread
+// allocate, release and read the generation (fw_sender_refs.h); the rest is the sender's.
+fw_sender_refs_t *fw_sender_refs(fw_sender_t *self);
 
 #endif

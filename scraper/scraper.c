@@ -399,6 +399,7 @@ s_scrape_process(scraper_t *self, struct scraper_target *t, struct scraper_fetch
     job->sample_limit = self->opts->limits.sample_limit;
     job->label_value_length_limit = self->opts->limits.label_value_length_limit;
     job->sender = fw_sender_id(self->sender);
+    job->refs = fw_sender_refs(self->sender);
     if (scraper_work_submit(self->work, &job) != 0) { // more jobs queued than targets
         char lj[320];
         fw_metrics_label(lj, sizeof(lj), "job", t->job);
@@ -481,7 +482,8 @@ s_on_work_done(struct scraper_work_job *job, void *arg)
     size_t batches = 0;
     zsock_t *pub = s_pub(self, "SAMPLES");
     for (size_t i = 0; i < job->n_frames; i++)
-        if (fw_sender_send_frames(self->sender, &job->frames[i], job->frame_samples[i], pub) == 0)
+        if (fw_sender_send_frames(self->sender, &job->frames[i], job->frame_samples[i],
+                                  job->refs_gen, pub) == 0)
             batches++;
     if (batches)
         fw_metrics_add(self->metrics, "fw_scraper_batches_sent_total", "", (double)batches);

@@ -84,6 +84,7 @@ scraper_bench_parse(const char *file, const struct fw_promcfg *cfg)
     if (!tg)
         tg = scraper_target_new(&bare, "127.0.0.1:9100", NULL);
     scraper_work_state_t *st = scraper_work_state_new();
+    fw_sender_refs_t *refs = fw_sender_refs_new(); // known series go as refs, as in the daemon
     iters = 0;
     size_t stored = 0;
     t0 = s_cpu_s();
@@ -96,6 +97,7 @@ scraper_bench_parse(const char *file, const struct fw_promcfg *cfg)
         job->mrc = sc->metric_relabel_configs;
         job->n_mrc = sc->n_metric_relabel_configs;
         job->sender = "bench";
+        job->refs = refs;
         scraper_work_run(st, job);
         stored = job->tally.post;
         scraper_work_job_destroy(&job);
@@ -106,6 +108,7 @@ scraper_bench_parse(const char *file, const struct fw_promcfg *cfg)
            sc->n_metric_relabel_configs, stored, n, iters, t * 1e9 / ((double)iters * (double)n));
     scraper_work_state_destroy(&st);
     scraper_target_destroy(&tg);
+    fw_sender_refs_destroy(&refs);
     free(body);
     return 0;
 }

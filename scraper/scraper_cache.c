@@ -37,6 +37,7 @@ struct scraper_cache {
     // where it was last time, without hashing, and the next ones are fetched ahead
     struct scraper_cache_entry **prev, **cur; // owned arrays, borrowed entries
     size_t n_prev, n_cur, cap_prev, cap_cur;
+    fw_sender_refs_t *refs; // borrowed, or NULL: where forgotten entries' refs go back
 };
 
 scraper_cache_t *
@@ -50,9 +51,17 @@ scraper_cache_new(size_t max)
     return self;
 }
 
-static void
-s_entry_free(struct scraper_cache_entry *e)
+void
+scraper_cache_set_refs(scraper_cache_t *self, fw_sender_refs_t *refs)
 {
+    self->refs = refs;
+}
+
+static void
+s_entry_free(scraper_cache_t *self, struct scraper_cache_entry *e)
+{
+    if (e->ref && self->refs)
+        fw_sender_refs_release(self->refs, e->ref);
     free(e->items);
     free(e);
 }
@@ -64,7 +73,7 @@ scraper_cache_clear(scraper_cache_t *self)
         return;
     for (size_t i = 0; i < self->cap; i++) {
         if (self->slots[i].e)
-            s_entry_free(self->slots[i].e);
+            s_entry_free(self, self->slots[i].e);
         self->slots[i].e = NULL;
     }
     self->len = self->used = 0;
@@ -123,7 +132,7 @@ s_rebuild(scraper_cache_t *self, size_t cap, bool keep_used_only)
         if (!e)
             continue;
         if (keep_used_only && e->iter != self->iter) {
-            s_entry_free(e);
+            s_entry_free(self, e);
             continue;
         }
         s_put(slots, cap, self->slots[i].h, e);

@@ -9,6 +9,9 @@
     series then costs one hash of its text and one comparison: no label merge, relabeling,
     label hashing or encoding.
 
+    An entry also holds the series' SAMPLES ref (scraper_work.c gives it on the first
+    encode; fw_sender_refs.h), released when the entry is forgotten.
+
     An entry holds its key, the final label set (packed, fw_labels_pack.h) or "dropped",
     that set's fw_labels_hash and its encoded labels (fw_samples_labels_put) with the byte
     estimate the batch splitting uses, and a hint where the target's staleness memory keeps
@@ -28,6 +31,7 @@
 #include <stdint.h>
 
 #include "fw_labels.h"
+#include "fw_sender_refs.h"
 
 struct scraper_cache_entry {
     uint64_t key_hash;
@@ -43,6 +47,8 @@ struct scraper_cache_entry {
     uint32_t enc_len;
     size_t est; // the batch splitting's byte estimate: name and value bytes + 4 per label
     uint32_t seen_slot, seen_epoch; // scraper_target_track_hint's hint; epoch 0: none
+    uint32_t ref;                   // the series' SAMPLES ref (fw_sender_refs.h), 0: none yet
+    uint64_t ref_gen; // the refs generation its definition was last encoded under, 0: never
 };
 
 typedef struct scraper_cache scraper_cache_t;
@@ -52,6 +58,9 @@ typedef struct scraper_cache scraper_cache_t;
 #define SCRAPER_CACHE_MAX 500000
 scraper_cache_t *scraper_cache_new(size_t max);
 void scraper_cache_destroy(scraper_cache_t **self_p);
+// Give the entries' refs back to refs (borrowed; it must outlive the cache) when they are
+// forgotten. Set it before the first entry.
+void scraper_cache_set_refs(scraper_cache_t *self, fw_sender_refs_t *refs);
 // Forget every entry (new rules, another format).
 void scraper_cache_clear(scraper_cache_t *self);
 size_t scraper_cache_len(const scraper_cache_t *self);

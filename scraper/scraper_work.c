@@ -32,6 +32,7 @@ struct s_item {
     uint32_t est;
     int64_t t;
     double v;
+    struct scraper_cache_entry *e; // the kept cache entry (its ref), or NULL
 };
 
 struct scraper_work_state {
@@ -101,9 +102,10 @@ static scraper_cache_t *
 s_cache(const struct scraper_work_job *job, fw_expfmt_fmt_t fmt)
 {
     struct scraper_target *t = job->target;
-    if (!t->cache)
+    if (!t->cache) {
         t->cache = scraper_cache_new(SCRAPER_CACHE_MAX);
-    else if (t->cache_gen != job->gen || t->cache_fmt != (int)fmt)
+        scraper_cache_set_refs(t->cache, job->refs);
+    } else if (t->cache_gen != job->gen || t->cache_fmt != (int)fmt)
         scraper_cache_clear(t->cache);
     t->cache_gen = job->gen;
     t->cache_fmt = (int)fmt;
@@ -119,14 +121,14 @@ s_known(void *arg, size_t i, const char *series, size_t len)
 }
 
 static inline void
-s_item_add(scraper_work_state_t *self, const unsigned char *enc, size_t off, size_t enc_len,
-           size_t est, int64_t t, double v)
+s_item_add(scraper_work_state_t *self, struct scraper_cache_entry *e, const unsigned char *enc,
+           size_t off, size_t enc_len, size_t est, int64_t t, double v)
 {
     if (self->n_items == self->cap_items)
         fw_mem_grow((void **)&self->items, &self->cap_items, self->n_items + 1,
                     sizeof(*self->items));
     self->items[self->n_items++] = (struct s_item){
-        enc, off, (uint32_t)enc_len, (uint32_t)(est > UINT32_MAX ? UINT32_MAX : est), t, v};
+        enc, off, (uint32_t)enc_len, (uint32_t)(est > UINT32_MAX ? UINT32_MAX : est), t, v, e};
 }
 
 // A series text seen for the first time: merge it with the target labels, apply the job's
@@ -254,7 +256,8 @@ s_append_samples(scraper_work_state_t *self, struct scraper_work_job *job, scrap
             room--;
         }
         int64_t st = s.has_t && t->honor_timestamps ? s.t_ms : job->ts;
-        s_item_add(self, e->enc, e == &self->transient ? self->transient_off : 0, e->enc_len,
+        bool kept = e != &self->transient;
+        s_item_add(self, kept ? e : NULL, e->enc, kept ? 0 : self->transient_off, e->enc_len,
                    e->est, st, s.v);
         if (s.has_exemplar)
             scraper_exemplars_add(self->exemplars, &lv, &s.exemplar, st);
@@ -291,7 +294,7 @@ s_items_from_batch(scraper_work_state_t *self)
         fw_mem_grow((void **)&self->scratch, &self->scratch_cap, self->scratch_len + len, 1);
         fw_samples_labels_put(self->scratch + self->scratch_len, &sr->labels);
         for (size_t k = 0; k < sr->len; k++)
-            s_item_add(self, NULL, self->scratch_len, len, len - 2 - 2 * sr->labels.len,
+            s_item_add(self, NULL, NULL, self->scratch_len, len, len - 2 - 2 * sr->labels.len,
                        sr->samples[k].t_ms, sr->samples[k].v);
         self->scratch_len += len;
     }
@@ -309,19 +312,32 @@ s_add_frames(struct scraper_work_job *job, zmsg_t *frames, size_t samples)
     job->frame_samples[job->n_frames++] = samples;
 }
 
-// Encode items [i0, i1) as one SAMPLES part of the job (seq numbered on the loop): the
-// body is sized first and each series written once, straight into its frame.
+// Whether item it goes as a bare ref (its labels were sent under the job's refs generation):
+// a kept entry gets a ref on its first encode, and is defined once per generation.
+static inline bool
+s_item_bare(const struct scraper_work_job *job, const struct s_item *it)
+{
+    return it->e && it->e->ref && it->e->ref_gen == job->refs_gen;
+}
+
+// Encode items [i0, i1) as one SAMPLES v3 part of the job (seq numbered on the loop): the
+// body is sized first and each series written once, straight into its frame: a ref and its
+// encoded labels (a cache entry's, or from the scratch), or the ref alone once defined.
 static void
 s_encode_part(scraper_work_state_t *self, struct scraper_work_job *job, size_t i0, size_t i1)
 {
     size_t bytes = 0;
-    for (size_t i = i0; i < i1; i++)
-        bytes += self->items[i].enc_len + 20;
+    for (size_t i = i0; i < i1; i++) {
+        struct s_item *it = &self->items[i];
+        if (it->e && !it->e->ref && job->refs)
+            it->e->ref = fw_sender_refs_alloc(job->refs); // 0 when none is left: labels
+        bytes += 4 + (s_item_bare(job, it) ? 2 : it->enc_len) + 20;
+    }
     fw_err_t err;
     fw_err_clear(&err);
     unsigned char *p = NULL;
-    zmsg_t *frames =
-        fw_msg_samples_frames(job->sender ? job->sender : "", 1, 1, i1 - i0, bytes, &p, &err);
+    zmsg_t *frames = fw_msg_samples_frames(FW_SAMPLES_V3, job->sender ? job->sender : "", 1, 1,
+                                           i1 - i0, bytes, &p, &err);
     if (!frames) {
         fw_warn("msg.encode.fail", "target=%s samples=%zu err=%s", job->target->url, i1 - i0,
                 err.msg);
@@ -329,9 +345,20 @@ s_encode_part(scraper_work_state_t *self, struct scraper_work_job *job, size_t i
     }
     for (size_t i = i0; i < i1; i++) {
         const struct s_item *it = &self->items[i];
-        memcpy(p, it->enc ? it->enc : self->scratch + it->off, it->enc_len);
-        p = fw_samples_put_one(p + it->enc_len, it->t, it->v);
+        p = fw_samples_put_ref(p, it->e ? it->e->ref : 0);
+        if (s_item_bare(job, it)) {
+            p[0] = p[1] = 0;
+            p += 2;
+        } else {
+            memcpy(p, it->enc ? it->enc : self->scratch + it->off, it->enc_len);
+            p += it->enc_len;
+        }
+        p = fw_samples_put_one(p, it->t, it->v);
     }
+    // defined now (every occurrence in this part carried the labels)
+    for (size_t i = i0; i < i1; i++)
+        if (self->items[i].e && self->items[i].e->ref)
+            self->items[i].e->ref_gen = job->refs_gen;
     s_add_frames(job, frames, i1 - i0);
 }
 
@@ -340,6 +367,7 @@ s_encode_part(scraper_work_state_t *self, struct scraper_work_job *job, size_t i
 static void
 s_encode(scraper_work_state_t *self, struct scraper_work_job *job)
 {
+    job->refs_gen = job->refs ? fw_sender_refs_gen(job->refs) : 0;
     size_t i0 = 0, bytes = 0;
     for (size_t i = 0; i < self->n_items; i++) {
         if (i - i0 == SCRAPER_WORK_BATCH_SERIES || bytes >= SCRAPER_WORK_BATCH_BYTES) {

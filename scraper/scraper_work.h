@@ -38,6 +38,7 @@
 #include <sys/types.h>
 
 #include "fw_relabel.h"
+#include "fw_sender_refs.h"
 #include "scraper_fetch.h"
 #include "scraper_target.h"
 
@@ -64,6 +65,8 @@ struct scraper_work_job {
     int64_t sample_limit;                // the default when the target sets none
     int64_t label_value_length_limit;    // the default when the target sets none
     const char *sender;                  // borrowed: the SAMPLES sender id
+    fw_sender_refs_t *refs;              // borrowed, or NULL: the sender's series refs (the
+                                         // same for every job of the scraper)
     // out, set by the worker
     bool failed;     // the scrape failed (up 0)
     char error[256]; // why, when failed
@@ -74,6 +77,7 @@ struct scraper_work_job {
     zmsg_t **frames;          // owned: encoded SAMPLES parts, seq not yet set
     size_t *frame_samples;    // samples in each
     size_t n_frames;
+    uint64_t refs_gen; // the refs generation the frames were encoded under
     json_t *exemplars; // owned, or NULL: the scrape's exemplars
     json_t *metadata;  // owned, or NULL: METADATA's list, when it is to be sent (scraper_meta.h)
     double work_s;     // CPU time of the job on its worker (thread clock)

@@ -46,7 +46,7 @@ START_TEST(test_fw_msg_samples_round_trip)
     struct fw_msg *d;
     ck_assert_int_eq(fw_msg_decode(z, &d, &err), 0);
     ck_assert_int_eq(d->type, FW_MSG_SAMPLES);
-    ck_assert_int_eq(d->version, 2);
+    ck_assert_int_eq(d->version, 3);
     ck_assert_str_eq(d->batch->sender, "scraper/host-1/812.1764201600000");
     ck_assert_uint_eq(d->batch->seq, 42);
     ck_assert_uint_eq(d->batch->oldest, 40);
@@ -95,12 +95,14 @@ START_TEST(test_fw_msg_samples_frames_written_in_place)
 
     size_t bytes = 0;
     for (size_t i = 0; i < b->len; i++)
-        bytes += fw_samples_labels_size(&b->series[i].labels) + 20;
+        bytes += 4 + fw_samples_labels_size(&b->series[i].labels) + 20;
     unsigned char *p = NULL;
-    zmsg_t *got = fw_msg_samples_frames("scraper/h/1.2", 9, 3, b->len, bytes, &p, &err);
+    zmsg_t *got =
+        fw_msg_samples_frames(FW_SAMPLES_V3, "scraper/h/1.2", 9, 3, b->len, bytes, &p, &err);
     ck_assert_ptr_nonnull(got);
     for (size_t i = 0; i < b->len; i++) {
         const struct fw_series *sr = &b->series[i];
+        p = fw_samples_put_ref(p, 0);
         fw_samples_labels_put(p, &sr->labels);
         p = fw_samples_put_one(p + fw_samples_labels_size(&sr->labels), sr->samples[0].t_ms,
                                sr->samples[0].v);
@@ -113,9 +115,9 @@ START_TEST(test_fw_msg_samples_frames_written_in_place)
     zmsg_destroy(&got);
     zmsg_destroy(&want);
 
-    ck_assert_ptr_null(fw_msg_samples_frames("", 1, 1, 0, 0, &p, &err));
+    ck_assert_ptr_null(fw_msg_samples_frames(FW_SAMPLES_V3, "", 1, 1, 0, 0, &p, &err));
     ck_assert_ptr_nonnull(strstr(err.msg, "sender id"));
-    ck_assert_ptr_null(fw_msg_samples_frames("s", 2, 3, 0, 0, &p, &err));
+    ck_assert_ptr_null(fw_msg_samples_frames(FW_SAMPLES_V3, "s", 2, 3, 0, 0, &p, &err));
     ck_assert_ptr_nonnull(strstr(err.msg, "oldest"));
     fw_labels_clear(&l);
     fw_batch_destroy(&b);
@@ -213,29 +215,29 @@ START_TEST(test_fw_msg_decode_rejects_every_truncation)
     size_t n = zframe_size(body);
     // every strict prefix of a valid body is rejected, never read past its end
     for (size_t cut = 0; cut < n; cut++) {
-        zmsg_t *t = s_frames("SAMPLES", "2", zframe_data(body), cut);
+        zmsg_t *t = s_frames("SAMPLES", "3", zframe_data(body), cut);
         s_assert_rejected(t, "truncated");
     }
     // one trailing byte too many is rejected too
     unsigned char *longer = malloc(n + 1);
     memcpy(longer, zframe_data(body), n);
     longer[n] = 0;
-    s_assert_rejected(s_frames("SAMPLES", "2", longer, n + 1), "trailing");
+    s_assert_rejected(s_frames("SAMPLES", "3", longer, n + 1), "trailing");
     // a corrupted label name is rejected
     size_t sl = strlen("scraper/host-1/812.1764201600000");
-    size_t first_name = 2 + sl + 8 + 8 + 4 + 2 + 2;
+    size_t first_name = 2 + sl + 8 + 8 + 4 + 4 + 2 + 2; // v3: a ref before the labels
     memcpy(longer, zframe_data(body), n);
     longer[first_name] = '-'; // first byte of the first label name ("__name__")
-    s_assert_rejected(s_frames("SAMPLES", "2", longer, n), "invalid");
+    s_assert_rejected(s_frames("SAMPLES", "3", longer, n), "invalid");
     // names out of order: "__name__" after "line" (swap the first name's first byte)
     memcpy(longer, zframe_data(body), n);
     longer[first_name] = 'z';
-    s_assert_rejected(s_frames("SAMPLES", "2", longer, n), "out of order");
+    s_assert_rejected(s_frames("SAMPLES", "3", longer, n), "out of order");
     // a value with invalid UTF-8 (the first value's first byte)
     memcpy(longer, zframe_data(body), n);
     longer[first_name + 8 + 4] = (char)0xff;
-    s_assert_rejected(s_frames("SAMPLES", "2", longer, n), "UTF-8");
-    // the same body as version 1 is refused: receivers speak version 2 only
+    s_assert_rejected(s_frames("SAMPLES", "3", longer, n), "UTF-8");
+    // the same body as version 1 is refused: receivers speak versions 2 and 3 only
     s_assert_rejected(s_frames("SAMPLES", "1", zframe_data(body), n), "unsupported version");
     free(longer);
     zmsg_destroy(&z);
@@ -307,6 +309,73 @@ START_TEST(test_fw_msg_samples_header_checked)
 }
 END_TEST
 
+// SAMPLES v3: a series' ref survives the round trip, a use of a ref decodes with no labels
+// and shows its ref to fwtail; a ref past FW_SAMPLES_REF_MAX is refused; v2 is still read.
+START_TEST(test_fw_msg_samples_v3_refs)
+{
+    struct fw_batch *b = fw_batch_new();
+    snprintf(b->sender, sizeof(b->sender), "scraper/h/1.2");
+    b->seq = b->oldest = 1;
+    struct fw_labels l = FW_LABELS_INIT;
+    fw_labels_set(&l, "__name__", "up");
+    struct fw_series *def = fw_batch_add_series(b, &l);
+    def->ref = 5;
+    fw_series_add(def, 1000, 1);
+    struct fw_series *use = fw_batch_add_series(b, &(struct fw_labels)FW_LABELS_INIT);
+    use->ref = 6;
+    fw_series_add(use, 1000, 2);
+    struct fw_msg *m = fw_msg_new_samples(&b);
+    fw_err_t err;
+    zmsg_t *z = fw_msg_encode(m, &err);
+    ck_assert_ptr_nonnull(z);
+    (void)zmsg_first(z);
+    ck_assert(zframe_streq(zmsg_next(z), "3"));
+    struct fw_msg *d = NULL;
+    ck_assert_msg(fw_msg_decode(z, &d, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(d->batch->series[0].ref, 5);
+    ck_assert_uint_eq(d->batch->series[0].labels.len, 1);
+    ck_assert_uint_eq(d->batch->series[1].ref, 6);
+    ck_assert_uint_eq(d->batch->series[1].labels.len, 0);
+    char *json = fw_msg_to_json(d);
+    ck_assert_ptr_nonnull(strstr(json, "\"ref\":6"));
+    free(json);
+    fw_msg_destroy(&d);
+    // the same body with the first ref past the bound (its bytes right after the header)
+    zframe_t *body = zmsg_last(z);
+    size_t n = zframe_size(body), at = 2 + strlen("scraper/h/1.2") + 8 + 8 + 4;
+    unsigned char *bad = malloc(n);
+    memcpy(bad, zframe_data(body), n);
+    bad[at + 3] = 0x01; // ref 5 + 2^24
+    s_assert_rejected(s_frames("SAMPLES", "3", bad, n), "ref");
+    free(bad);
+    // a v2 body (no refs) is read as version 2
+    unsigned char v2[64], *p = v2;
+    size_t sl = strlen("s");
+    *p++ = (unsigned char)sl;
+    *p++ = 0;
+    *p++ = 's';
+    for (int i = 0; i < 16; i++) // seq 1, oldest 1
+        *p++ = (unsigned char)(i == 0 || i == 8);
+    memcpy(p,
+           "\x01\x00\x00\x00\x01\x00\x02\x00"
+           "ab"
+           "\x01\x00\x00\x00"
+           "x"
+           "\x00\x00\x00\x00",
+           19);
+    p += 19; // one series, one label ab=x, no samples
+    zmsg_t *old = s_frames("SAMPLES", "2", v2, (size_t)(p - v2));
+    ck_assert_msg(fw_msg_decode(old, &d, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(d->version, 2);
+    ck_assert_str_eq(fw_labels_get(&d->batch->series[0].labels, "ab"), "x");
+    fw_msg_destroy(&d);
+    zmsg_destroy(&old);
+    zmsg_destroy(&z);
+    fw_msg_destroy(&m);
+    fw_labels_clear(&l);
+}
+END_TEST
+
 // fw_samples_series_equal_text: the label text of a stored series against the body's bytes.
 START_TEST(test_fw_msg_samples_equal_text)
 {
@@ -319,8 +388,9 @@ START_TEST(test_fw_msg_samples_equal_text)
     struct fw_samples_series *series = NULL;
     size_t cap = 0;
     fw_err_t err;
-    ck_assert_int_eq(
-        fw_samples_view_init(&v, zframe_data(body), zframe_size(body), &series, &cap, &err), 0);
+    ck_assert_int_eq(fw_samples_view_init(&v, FW_SAMPLES_V3, zframe_data(body), zframe_size(body),
+                                          &series, &cap, &err),
+                     0);
     ck_assert_uint_eq(v.nseries, 2);
     static const char same[] = "__name__\0factory_units_produced_total\0line\0line1";
     static const char other[] = "__name__\0factory_units_produced_total\0line\0line3";
@@ -539,6 +609,7 @@ fw_msg_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_fw_msg_samples_round_trip);
     tcase_add_test(tc, test_fw_msg_samples_frames_written_in_place);
+    tcase_add_test(tc, test_fw_msg_samples_v3_refs);
     tcase_add_test(tc, test_fw_msg_json_round_trip_and_schema);
     tcase_add_test(tc, test_fw_msg_decode_rejects_bad_frames);
     tcase_add_test(tc, test_fw_msg_decode_rejects_deep_json);

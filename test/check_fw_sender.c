@@ -33,6 +33,11 @@ struct s_tsdb {
     bool silent;    // read and drop everything, answer nothing
     bool mute_acks; // store, but lose every answer
     uint64_t last_oldest;
+    // series refs (SAMPLES v3) as tsdb keeps them: a batch using one not here is answered
+    // unknown_refs and not stored
+    struct fw_labels refs[16];
+    int unknown_answers;
+    char last_name[64]; // __name__ of the last series stored (a ref's, for a use)
 };
 
 static void
@@ -53,17 +58,55 @@ s_tsdb_open(struct s_tsdb *t, const char *endpoint)
 }
 
 static void
+s_tsdb_forget_refs(struct s_tsdb *t)
+{
+    for (size_t i = 0; i < sizeof(t->refs) / sizeof(t->refs[0]); i++)
+        fw_labels_clear(&t->refs[i]);
+}
+
+static void
 s_tsdb_close(struct s_tsdb *t)
 {
     zsock_destroy(&t->router);
     tsdb_ingest_destroy(&t->ingest);
+    s_tsdb_forget_refs(t);
+}
+
+// True when every use of a ref in b is known.
+static bool
+s_tsdb_refs_known(const struct s_tsdb *t, const struct fw_batch *b)
+{
+    for (size_t i = 0; i < b->len; i++) {
+        uint32_t ref = b->series[i].ref;
+        ck_assert_uint_lt(ref, sizeof(t->refs) / sizeof(t->refs[0]));
+        if (ref && b->series[i].labels.len == 0 && t->refs[ref].len == 0)
+            return false;
+    }
+    return true;
+}
+
+// Keep b's definitions and note the name of its last series.
+static void
+s_tsdb_store_refs(struct s_tsdb *t, const struct fw_batch *b)
+{
+    for (size_t i = 0; i < b->len; i++) {
+        const struct fw_series *sr = &b->series[i];
+        if (sr->ref && sr->labels.len > 0)
+            fw_labels_copy(&t->refs[sr->ref], &sr->labels);
+        const struct fw_labels *l = sr->ref ? &t->refs[sr->ref] : &sr->labels;
+        const char *name = fw_labels_get(l, "__name__");
+        snprintf(t->last_name, sizeof(t->last_name), "%s", name ? name : "");
+    }
 }
 
 static void
-s_tsdb_answer(struct s_tsdb *t, zframe_t *identity, const char *sender, bool resend)
+s_tsdb_answer(struct s_tsdb *t, zframe_t *identity, const char *sender, bool resend,
+              bool unknown_refs)
 {
     json_t *body = json_pack("{sssI}", "sender", sender, "acked",
                              (json_int_t)tsdb_ingest_acked(t->ingest, sender));
+    if (unknown_refs)
+        json_object_set_new(body, "unknown_refs", json_true()); // steals
     if (resend)
         json_object_set_new(body, "resend", json_true());         // steals
     struct fw_msg *m = fw_msg_new_json(FW_MSG_SAMPLES_ACK, body); // steals body
@@ -95,15 +138,22 @@ s_tsdb_serve(struct s_tsdb *t)
             t->lost = t->lost || b->seq == t->lose_seq;
             goto next;
         }
+        uint64_t next = tsdb_ingest_next(t->ingest, b->sender);
+        if (!s_tsdb_refs_known(t, b) && !(next && b->seq < next)) { // as tsdb.c does
+            t->unknown_answers++;
+            s_tsdb_answer(t, identity, b->sender, false, true);
+            goto next;
+        }
         tsdb_ingest_verdict_t v = tsdb_ingest_offer(t->ingest, b->sender, b->seq, b->oldest, 0);
         if (v == TSDB_INGEST_ACCEPT) {
             ck_assert_uint_le(b->seq, S_MAX_SEQ);
             t->stored[b->seq]++;
             t->samples += fw_batch_samples(b);
+            s_tsdb_store_refs(t, b);
             tsdb_ingest_committed(t->ingest);
         }
         if (!t->mute_acks)
-            s_tsdb_answer(t, identity, b->sender, v == TSDB_INGEST_GAP);
+            s_tsdb_answer(t, identity, b->sender, v == TSDB_INGEST_GAP, false);
     next:
         zframe_destroy(&identity);
         fw_msg_destroy(&m);
@@ -240,15 +290,15 @@ START_TEST(test_fw_sender_overflow_drops_oldest)
     ck_assert_uint_eq(t.samples, 3 + 4 + 5);
     ck_assert_uint_eq(t.last_oldest, 3);
 
-    // the byte bound: batches of ~600 bytes in 1KiB keep one
+    // the byte bound: batches of ~850 bytes in 1KiB keep one
     fw_metrics_t *m2 = fw_metrics_new();
     fw_sender_t *bytes = s_sender("tcp://127.0.0.1:1", m2, 100, 1024, 100);
-    s_send(bytes, 20, 0);
-    s_send(bytes, 20, 0);
+    s_send(bytes, 16, 0);
+    s_send(bytes, 16, 0);
     ck_assert_uint_eq(fw_sender_unacked(bytes), 1);
     ck_assert_uint_le(fw_sender_unacked_bytes(bytes), 1024);
     ck_assert(fw_metrics_get(m2, "fw_sender_dropped_batches_total", "") == 1);
-    ck_assert(fw_metrics_get(m2, "fw_sender_dropped_samples_total", "") == 20);
+    ck_assert(fw_metrics_get(m2, "fw_sender_dropped_samples_total", "") == 16);
     fw_sender_destroy(&bytes);
     fw_metrics_destroy(&m2);
     fw_sender_destroy(&s);
@@ -437,7 +487,7 @@ START_TEST(test_fw_sender_rejects_bad_acks_and_bad_batches)
     zmsg_destroy(&z);
     (void)tsdb_ingest_offer(t.ingest, "someone-else", 1, 1, 0);
     tsdb_ingest_committed(t.ingest);
-    s_tsdb_answer(&t, identity, "someone-else", false);
+    s_tsdb_answer(&t, identity, "someone-else", false, false);
     zmsg_t *bogus = zmsg_new();
     zmsg_addstr(bogus, "SAMPLES_ACK");
     zmsg_addstr(bogus, "1");
@@ -523,6 +573,133 @@ START_TEST(test_fw_sender_refuses_bad_options)
 }
 END_TEST
 
+// A batch of one series: ref's definition (labels __name__=name) or, name NULL, its use.
+static struct fw_batch *
+s_ref_batch(uint32_t ref, const char *name, double v)
+{
+    struct fw_batch *b = fw_batch_new();
+    struct fw_labels l = FW_LABELS_INIT;
+    if (name)
+        fw_labels_set(&l, "__name__", name);
+    struct fw_series *sr = fw_batch_add_series(b, &l);
+    sr->ref = ref;
+    fw_series_add(sr, 1000, v);
+    fw_labels_clear(&l);
+    return b;
+}
+
+// tsdb forgot the sender's refs (a restart): it answers unknown_refs to a batch that uses
+// one, and the sender sends that batch again with the ref's labels, which tsdb stores once.
+START_TEST(test_fw_sender_unknown_refs_resent_with_labels)
+{
+    struct s_tsdb t;
+    s_tsdb_open(&t, "tcp://127.0.0.1:*");
+    fw_metrics_t *m = fw_metrics_new();
+    fw_sender_t *s = s_sender(t.endpoint, m, 0, 0, 10000);
+    fw_sender_refs_t *refs = fw_sender_refs(s);
+    uint32_t r = fw_sender_refs_alloc(refs);
+    ck_assert_uint_eq(r, 1);
+    struct fw_batch *b = s_ref_batch(r, "defined", 1);
+    ck_assert_int_eq(fw_sender_send(s, &b, NULL), 0);
+    ck_assert(s_run_until_acked(&t, s, 5000));
+    ck_assert_uint_eq(fw_sender_refs_count(refs), 1); // the definition was learnt
+    b = s_ref_batch(r, NULL, 2);                      // the use alone: tsdb knows the ref
+    ck_assert_int_eq(fw_sender_send(s, &b, NULL), 0);
+    ck_assert(s_run_until_acked(&t, s, 5000));
+    ck_assert_int_eq(t.unknown_answers, 0);
+    ck_assert_str_eq(t.last_name, "defined");
+
+    s_tsdb_forget_refs(&t);
+    uint64_t gen = fw_sender_refs_gen(refs);
+    b = s_ref_batch(r, NULL, 3);
+    ck_assert_int_eq(fw_sender_send(s, &b, NULL), 0);
+    ck_assert(s_run_until_acked(&t, s, 5000));
+    ck_assert_int_eq(t.unknown_answers, 1);
+    ck_assert_int_eq(t.stored[3], 1); // once, with the labels the sender kept
+    ck_assert_str_eq(t.last_name, "defined");
+    ck_assert_uint_eq(fw_sender_refs_gen(refs), gen + 1); // encoders define refs again
+    ck_assert(fw_metrics_get(m, "fw_sender_refs_resets_total", "") == 1);
+    ck_assert(fw_metrics_get(m, "fw_sender_dropped_samples_total", "") == 0);
+    fw_sender_destroy(&s);
+    fw_metrics_destroy(&m);
+    s_tsdb_close(&t);
+}
+END_TEST
+
+// A SAMPLES v3 body of series {ref, name or NULL (a use), one sample}.
+static zmsg_t *
+s_ref_frames(size_t n, const uint32_t *ref, const char *const *name)
+{
+    struct fw_batch *b = fw_batch_new();
+    snprintf(b->sender, sizeof(b->sender), "s");
+    b->seq = b->oldest = 1;
+    for (size_t i = 0; i < n; i++) {
+        struct fw_labels l = FW_LABELS_INIT;
+        if (name[i])
+            fw_labels_set(&l, "__name__", name[i]);
+        struct fw_series *sr = fw_batch_add_series(b, &l);
+        sr->ref = ref[i];
+        fw_series_add(sr, 1000, (double)i);
+        fw_labels_clear(&l);
+    }
+    struct fw_msg *m = fw_msg_new_samples(&b);
+    zmsg_t *z = fw_msg_encode(m, NULL);
+    fw_msg_destroy(&m);
+    ck_assert_ptr_nonnull(z);
+    return z;
+}
+
+// Refs: the lowest free first; a released one is free only once no held batch can use it;
+// definitions are learnt and a body's uses rewritten with their labels.
+START_TEST(test_fw_sender_refs_reuse_and_rewrite)
+{
+    fw_sender_refs_t *r = fw_sender_refs_new();
+    ck_assert_uint_eq(fw_sender_refs_alloc(r), 1);
+    ck_assert_uint_eq(fw_sender_refs_alloc(r), 2);
+    fw_sender_refs_release(r, 1);
+    fw_sender_refs_settle(r, 5, 3); // batch 5 (which may use ref 1) is still held
+    ck_assert_uint_eq(fw_sender_refs_pending(r), 1);
+    ck_assert_uint_eq(fw_sender_refs_alloc(r), 3);
+    fw_sender_refs_settle(r, 7, 5); // batches up to 4 gone; 5 still held
+    ck_assert_uint_eq(fw_sender_refs_alloc(r), 4);
+    fw_sender_refs_settle(r, 7, 6); // batch 5 gone: ref 1 is free again
+    ck_assert_uint_eq(fw_sender_refs_pending(r), 0);
+    ck_assert_uint_eq(fw_sender_refs_alloc(r), 1);
+
+    uint32_t refs1[] = {2, 0};
+    const char *names1[] = {"two", "plain"};
+    zmsg_t *z = s_ref_frames(2, refs1, names1);
+    zframe_t *body = zmsg_last(z);
+    fw_sender_refs_learn(r, zframe_data(body), zframe_size(body));
+    ck_assert_uint_eq(fw_sender_refs_count(r), 1);
+    zmsg_destroy(&z);
+    uint32_t refs2[] = {2, 9, 0};
+    const char *names2[] = {NULL, NULL, "plain"};
+    z = s_ref_frames(3, refs2, names2);
+    size_t lost;
+    zmsg_t *w = fw_sender_refs_rewrite(r, z, &lost);
+    ck_assert_ptr_nonnull(w);
+    ck_assert_uint_eq(lost, 1); // ref 9 was never defined: left out
+    struct fw_msg *d = NULL;
+    fw_err_t err;
+    ck_assert_msg(fw_msg_decode(w, &d, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(d->batch->len, 2);
+    ck_assert_uint_eq(d->batch->series[0].ref, 2);
+    ck_assert_str_eq(fw_labels_get(&d->batch->series[0].labels, "__name__"), "two");
+    ck_assert_str_eq(fw_labels_get(&d->batch->series[1].labels, "__name__"), "plain");
+    ck_assert(d->batch->series[1].samples[0].v == 2);
+    fw_msg_destroy(&d);
+    zmsg_destroy(&w);
+    zmsg_destroy(&z);
+    // a released ref's labels go with it
+    fw_sender_refs_release(r, 2);
+    fw_sender_refs_settle(r, 1, 2);
+    ck_assert_uint_eq(fw_sender_refs_count(r), 0);
+    fw_sender_refs_destroy(&r);
+    fw_sender_refs_destroy(&r);
+}
+END_TEST
+
 Suite *
 fw_sender_suite(void)
 {
@@ -538,6 +715,8 @@ fw_sender_suite(void)
     tcase_add_test(tc, test_fw_sender_rejects_bad_acks_and_bad_batches);
     tcase_add_test(tc, test_fw_sender_flush);
     tcase_add_test(tc, test_fw_sender_refuses_bad_options);
+    tcase_add_test(tc, test_fw_sender_unknown_refs_resent_with_labels);
+    tcase_add_test(tc, test_fw_sender_refs_reuse_and_rewrite);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -152,6 +152,35 @@ s_http(int port, const char *method, const char *path, long *status)
     return r.body;
 }
 
+// The labels of the SAMPLES v3 refs the scraper defined so far (it sends a series' labels
+// with its ref once, then the ref alone), as tsdb keeps them; filled in by s_recv_acked.
+#define S_REFS 4096
+static struct fw_labels s_refs[S_REFS];
+static size_t s_ref_uses;
+
+static void
+s_refs_resolve(struct fw_batch *b)
+{
+    for (size_t i = 0; i < b->len; i++) {
+        struct fw_series *s = &b->series[i];
+        ck_assert_uint_lt(s->ref, S_REFS);
+        if (s->ref && s->labels.len > 0)
+            fw_labels_copy(&s_refs[s->ref], &s->labels);
+        else if (s->ref) { // a use: the labels of its definition (a view; the batch is ours)
+            ck_assert_msg(s_refs[s->ref].len > 0, "ref %u used before its definition", s->ref);
+            s->labels = s_refs[s->ref];
+            s_ref_uses++;
+        }
+    }
+}
+
+static void
+s_refs_clear(void)
+{
+    for (size_t i = 0; i < S_REFS; i++)
+        fw_labels_clear(&s_refs[i]);
+}
+
 // Receive one SAMPLES batch on the ROUTER standing in for tsdb and acknowledge it, as tsdb
 // does once it is stored (batches arrive in order here, so acked is the batch's seq). The
 // METADATA a target's first scrape brings on the same ROUTER is skipped.
@@ -172,6 +201,7 @@ s_recv_acked(zsock_t *router)
         zmsg_destroy(&z);
     }
     ck_assert_int_eq(msg->type, FW_MSG_SAMPLES);
+    s_refs_resolve(msg->batch);
     json_t *body =
         json_pack("{sssI}", "sender", msg->batch->sender, "acked", (json_int_t)msg->batch->seq);
     struct fw_msg *ack = fw_msg_new_json(FW_MSG_SAMPLES_ACK, body); // steals body
@@ -277,6 +307,8 @@ START_TEST(test_scraper_scrapes_good_and_garbage_targets)
     ck_assert_int_ge(good_after_bad, 3);
     ck_assert_int_gt(stale, 0);
     ck_assert_int_gt(metric_ok, 0);
+    ck_assert_uint_gt(s_ref_uses, 0); // known series went as bare refs
+    s_refs_clear();
 
     long status;
     char *body = s_http(ctx.http_port, "GET", "/api/v1/targets", &status);

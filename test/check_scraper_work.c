@@ -116,6 +116,8 @@ START_TEST(test_scraper_work_parts_and_staleness)
 END_TEST
 
 // Run one scrape of body (text format) on st for t at ts; the job, to destroy.
+static fw_sender_refs_t *s_refs; // the sender's refs the next s_run_body's job gets
+
 static struct scraper_work_job *
 s_run_body(scraper_work_state_t *st, struct scraper_target *t, const char *body, int64_t ts,
            const struct check_util_rules *r)
@@ -127,6 +129,7 @@ s_run_body(scraper_work_state_t *st, struct scraper_target *t, const char *body,
     job->ts = ts;
     job->sample_limit = 500000;
     job->sender = "test/sender";
+    job->refs = s_refs;
     job->gen = 1;
     if (r) {
         job->mrc = r->r;
@@ -206,6 +209,72 @@ END_TEST
 
 // The scrape cache is bounded: past its maximum new series are worked out and stored but
 // not kept, and a scrape that failed its sample limit counts the rest without keeping them.
+// Count the job's series that define a ref, use one, and have none.
+static void
+s_count_refs(struct scraper_work_job *job, size_t *defs, size_t *uses, size_t *plain)
+{
+    *defs = *uses = *plain = 0;
+    for (size_t i = 0; i < job->n_frames; i++) {
+        struct fw_msg *m = NULL;
+        fw_err_t err;
+        ck_assert_msg(fw_msg_decode(job->frames[i], &m, &err) == 0, "%s", err.msg);
+        for (size_t k = 0; k < m->batch->len; k++) {
+            const struct fw_series *sr = &m->batch->series[k];
+            if (!sr->ref)
+                (*plain)++;
+            else if (sr->labels.len)
+                (*defs)++;
+            else
+                (*uses)++;
+        }
+        fw_msg_destroy(&m);
+    }
+}
+
+// Each kept series gets a ref: its labels go in the first scrape's batch, the ref alone in
+// the next ones, the labels again after the sender's refs generation moved (tsdb lost its
+// refs); a series the target stops serving gives its ref back. Stale markers and the
+// synthetic series carry labels and no ref.
+START_TEST(test_scraper_work_series_refs)
+{
+    s_refs = fw_sender_refs_new();
+    struct fw_scrape_config sc = check_util_scrape_job("refs", true);
+    struct scraper_target *t = scraper_target_new(&sc, "h:1", NULL);
+    scraper_work_state_t *st = scraper_work_state_new();
+    int64_t ts = 1700000000000;
+    size_t defs, uses, plain;
+    struct scraper_work_job *job = s_run_body(st, t, "a 1\nb 2\n", ts, NULL);
+    s_count_refs(job, &defs, &uses, &plain);
+    ck_assert_uint_eq(defs, 2);
+    ck_assert_uint_eq(uses, 0);
+    ck_assert_uint_eq(plain, 5);
+    ck_assert_uint_eq(job->refs_gen, fw_sender_refs_gen(s_refs));
+    scraper_work_job_destroy(&job);
+    job = s_run_body(st, t, "a 1\nb 2\n", ts + 1000, NULL);
+    s_count_refs(job, &defs, &uses, &plain);
+    ck_assert_uint_eq(defs, 0);
+    ck_assert_uint_eq(uses, 2);
+    scraper_work_job_destroy(&job);
+    fw_sender_refs_reset(s_refs);
+    job = s_run_body(st, t, "a 1\nb 2\n", ts + 2000, NULL);
+    s_count_refs(job, &defs, &uses, &plain);
+    ck_assert_uint_eq(defs, 2);
+    ck_assert_uint_eq(uses, 0);
+    scraper_work_job_destroy(&job);
+    ck_assert_uint_eq(fw_sender_refs_pending(s_refs), 0);
+    job = s_run_body(st, t, "a 1\n", ts + 3000, NULL); // b goes: a stale marker, no ref
+    s_count_refs(job, &defs, &uses, &plain);
+    ck_assert_uint_eq(uses, 1);
+    ck_assert_uint_eq(plain, 5 + 1);
+    ck_assert_uint_eq(fw_sender_refs_pending(s_refs), 1);
+    scraper_work_job_destroy(&job);
+    scraper_work_state_destroy(&st);
+    scraper_target_destroy(&t); // a's cache entry goes with it
+    ck_assert_uint_eq(fw_sender_refs_pending(s_refs), 2);
+    fw_sender_refs_destroy(&s_refs);
+}
+END_TEST
+
 START_TEST(test_scraper_work_cache_bounded)
 {
     struct fw_scrape_config sc = check_util_scrape_job("bounded", true);
@@ -370,6 +439,7 @@ scraper_work_suite(void)
     tcase_add_test(tc, test_scraper_work_allocations);
     tcase_add_test(tc, test_scraper_work_cache_by_text);
     tcase_add_test(tc, test_scraper_work_cache_bounded);
+    tcase_add_test(tc, test_scraper_work_series_refs);
     tcase_add_test(tc, test_scraper_work_pool);
     suite_add_tcase(s, tc);
     return s;

@@ -15,6 +15,7 @@
 
 #include "fw_mem.h"
 #include "fw_msg.h"
+#include "fw_msg_samples.h"
 #include "fw_sender.h"
 #include "fw_time.h"
 #include "fw_zsock.h"
@@ -215,9 +216,20 @@ s_raw_send(zsock_t *dealer, const char *sender, uint64_t seq, uint64_t oldest, c
     ck_assert_msg(fw_msg_send(&m, dealer, &err) == 0, "%s", err.msg);
 }
 
+static bool s_raw_ack_refs(zsock_t *dealer, int ms, uint64_t *acked, bool *resend,
+                           bool *unknown_refs);
+
 // Wait up to ms for one SAMPLES_ACK on dealer: false when none came; else *acked, *resend.
 static bool
 s_raw_ack(zsock_t *dealer, int ms, uint64_t *acked, bool *resend)
+{
+    bool unknown_refs;
+    return s_raw_ack_refs(dealer, ms, acked, resend, &unknown_refs);
+}
+
+// The same, with *unknown_refs.
+static bool
+s_raw_ack_refs(zsock_t *dealer, int ms, uint64_t *acked, bool *resend, bool *unknown_refs)
 {
     zsock_set_rcvtimeo(dealer, ms);
     struct fw_msg *m = NULL;
@@ -227,6 +239,7 @@ s_raw_ack(zsock_t *dealer, int ms, uint64_t *acked, bool *resend)
     ck_assert_int_eq(m->type, FW_MSG_SAMPLES_ACK);
     *acked = (uint64_t)json_integer_value(json_object_get(m->body, "acked"));
     *resend = json_is_true(json_object_get(m->body, "resend"));
+    *unknown_refs = json_is_true(json_object_get(m->body, "unknown_refs"));
     fw_msg_destroy(&m);
     return true;
 }
@@ -255,10 +268,11 @@ s_query_value(zsock_t *qd, const char *q)
 }
 
 // Send, on a raw DEALER, batch seq of sender: one series per spec ("a=1,b=2", labels in
-// the order given, not checked), each with one sample (t, seq).
+// the order given, not checked; NULL: no labels), each with ref refs[i] (refs NULL: none)
+// and one sample (t, seq).
 static void
-s_raw_send_specs(zsock_t *dealer, const char *sender, uint64_t seq, const char *const *specs,
-                 size_t n, int64_t t)
+s_raw_send_refs(zsock_t *dealer, const char *sender, uint64_t seq, const uint32_t *refs,
+                const char *const *specs, size_t n, int64_t t)
 {
     struct fw_batch *b = fw_batch_new();
     snprintf(b->sender, sizeof(b->sender), "%s", sender);
@@ -268,7 +282,7 @@ s_raw_send_specs(zsock_t *dealer, const char *sender, uint64_t seq, const char *
         // a label set as the wire would carry it, built by hand: fw_labels_set would sort
         struct fw_label items[8];
         char buf[256];
-        snprintf(buf, sizeof(buf), "%s", specs[i]);
+        snprintf(buf, sizeof(buf), "%s", specs[i] ? specs[i] : "");
         size_t len = 0;
         for (char *save, *kv = strtok_r(buf, ",", &save); kv && len < 8;
              kv = strtok_r(NULL, ",", &save)) {
@@ -277,11 +291,20 @@ s_raw_send_specs(zsock_t *dealer, const char *sender, uint64_t seq, const char *
             items[len++] = (struct fw_label){kv, eq + 1};
         }
         struct fw_labels l = {items, len, len};
-        fw_series_add(fw_batch_add_series(b, &l), t, (double)seq);
+        struct fw_series *sr = fw_batch_add_series(b, &l);
+        sr->ref = refs ? refs[i] : 0;
+        fw_series_add(sr, t, (double)seq);
     }
     struct fw_msg *m = fw_msg_new_samples(&b);
     fw_err_t err;
     ck_assert_msg(fw_msg_send(&m, dealer, &err) == 0, "%s", err.msg);
+}
+
+static void
+s_raw_send_specs(zsock_t *dealer, const char *sender, uint64_t seq, const char *const *specs,
+                 size_t n, int64_t t)
+{
+    s_raw_send_refs(dealer, sender, seq, NULL, specs, n, t);
 }
 
 // Series known by their position in a sender's batches are compared label byte for label
@@ -321,6 +344,84 @@ START_TEST(test_tsdb_series_known_by_position)
     long status;
     char *m = s_http_get("/metrics", &status);
     ck_assert_ptr_nonnull(strstr(m, "fw_msg_rejected_total{type=\"SAMPLES\"} 1"));
+    free(m);
+    zsock_destroy(&q);
+    zsock_destroy(&d);
+}
+END_TEST
+
+// SAMPLES v3 series refs: a definition names the series, a use stores to it with no labels,
+// taps get the labels; a ref tsdb does not know (never defined, or a restart: refs live in
+// memory) gets unknown_refs and stores nothing of the batch; SAMPLES v2 is still taken.
+START_TEST(test_tsdb_series_refs)
+{
+    zsock_t *d = check_util_tsdb_dealer(tsdb_samples_endpoint(s_t.d));
+    zsock_t *q = check_util_tsdb_dealer(tsdb_query_endpoint(s_t.d));
+    zsock_t *sub = zsock_new_sub(tsdb_pub_endpoint(s_t.d), "SAMPLES");
+    zclock_sleep(200); // let the SUB connect before data flows
+    int64_t t = fw_time_now_ms() - 10000;
+    const uint32_t def_refs[] = {7, 0}, use_refs[] = {7}, bad_refs[] = {7, 8};
+    const char *def[] = {"__name__=ref_metric,k=a", "__name__=plain_metric"};
+    const char *use[] = {NULL, NULL};
+    s_raw_send_refs(d, "check/refs", 1, def_refs, def, 2, t + 1);
+    s_expect_ack(d, 1, false);
+    s_raw_send_refs(d, "check/refs", 2, use_refs, use, 1, t + 2);
+    s_expect_ack(d, 2, false);
+    uint64_t acked;
+    bool resend, unknown;
+    s_raw_send_refs(d, "check/refs", 3, bad_refs, use, 2, t + 3); // ref 8 was never defined
+    ck_assert(s_raw_ack_refs(d, 5000, &acked, &resend, &unknown));
+    ck_assert_uint_eq(acked, 2);
+    ck_assert(unknown && !resend);
+    char *v = s_query_value(q, "count_over_time(ref_metric{k=\"a\"}[1h])");
+    ck_assert_str_eq(v, "2"); // batch 3 stored nothing, not even ref 7's sample
+    free(v);
+    // the tap got batch 2 with ref 7's labels
+    zsock_set_rcvtimeo(sub, 5000);
+    bool labelled = false;
+    for (int k = 0; k < 2 && !labelled; k++) {
+        struct fw_msg *pub = NULL;
+        fw_err_t err;
+        ck_assert_msg(fw_msg_recv(sub, &pub, &err) == 0, "%s", err.msg);
+        const struct fw_series *sr = &pub->batch->series[0];
+        labelled = pub->batch->seq == 2 && sr->ref == 7 &&
+                   strcmp(fw_labels_get(&sr->labels, "k"), "a") == 0;
+        fw_msg_destroy(&pub);
+    }
+    ck_assert(labelled);
+    // version 2, as older senders send it: no refs
+    unsigned char *p;
+    char name[] = "__name__", val[] = "v2_metric";
+    size_t bytes = 2 + 2 + strlen(name) + 4 + strlen(val) + 20;
+    zmsg_t *z = fw_msg_samples_frames(FW_SAMPLES_V2, "check/refs", 3, 3, 1, bytes, &p, NULL);
+    struct fw_label item = {name, val};
+    struct fw_labels l = {&item, 1, 1};
+    fw_samples_labels_put(p, &l);
+    fw_samples_put_one(p + fw_samples_labels_size(&l), t + 3, 1);
+    ck_assert_int_eq(zmsg_send(&z, d), 0);
+    s_expect_ack(d, 3, false);
+    v = s_query_value(q, "count_over_time(v2_metric[1h])");
+    ck_assert_str_eq(v, "1");
+    free(v);
+    // a restarted tsdb knows no refs: the use is refused until the sender defines it again
+    zsock_destroy(&sub);
+    zsock_destroy(&q);
+    zsock_destroy(&d);
+    s_stop();
+    s_start();
+    d = check_util_tsdb_dealer(tsdb_samples_endpoint(s_t.d));
+    q = check_util_tsdb_dealer(tsdb_query_endpoint(s_t.d));
+    s_raw_send_refs(d, "check/refs", 4, use_refs, use, 1, t + 4);
+    ck_assert(s_raw_ack_refs(d, 5000, &acked, &resend, &unknown));
+    ck_assert(unknown && acked == 3);
+    s_raw_send_refs(d, "check/refs", 4, use_refs, def, 1, t + 4); // again, with the labels
+    s_expect_ack(d, 4, false);
+    v = s_query_value(q, "count_over_time(ref_metric{k=\"a\"}[1h])");
+    ck_assert_str_eq(v, "3");
+    free(v);
+    long status;
+    char *m = s_http_get("/metrics", &status);
+    ck_assert_ptr_nonnull(strstr(m, "fw_tsdb_batches_total{result=\"unknown_refs\"} 1"));
     free(m);
     zsock_destroy(&q);
     zsock_destroy(&d);
@@ -525,6 +626,7 @@ tsdb_suite(void)
     tcase_add_test(tc, test_tsdb_acks_after_commit_and_stores_once);
     tcase_add_test(tc, test_tsdb_series_known_by_position);
     tcase_add_test(tc, test_tsdb_exactly_once_across_restart);
+    tcase_add_test(tc, test_tsdb_series_refs);
     suite_add_tcase(s, tc);
     tc = tcase_create("full");
     tcase_set_timeout(tc, 60);

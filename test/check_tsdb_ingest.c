@@ -1,5 +1,6 @@
 /*  check_tsdb_ingest.c — the exactly-once table: accept, duplicate, gap, the sender's
-    drops, commits, restarts through the blob, idleness and the bound on senders.
+    drops, commits, restarts through the blob, idleness and the bound on senders; and the
+    store's series refs of SAMPLES v3 senders (tsdb_store.h "Series refs").
 */
 #include <check.h>
 #include <stdio.h>
@@ -7,6 +8,8 @@
 #include <string.h>
 
 #include "../tsdb/tsdb_ingest.h"
+#include "../tsdb/tsdb_store.h"
+#include "check_util.h"
 
 #define A TSDB_INGEST_ACCEPT
 #define D TSDB_INGEST_DUPLICATE
@@ -227,6 +230,77 @@ START_TEST(test_tsdb_ingest_bounded_table_evicts_oldest)
 }
 END_TEST
 
+static const char *
+s_ref_name(const tsdb_store_refs_t *r, uint32_t ref)
+{
+    const struct fw_labels *l = tsdb_store_refs_labels(r, ref);
+    return l ? fw_labels_get(l, "__name__") : NULL;
+}
+
+static int
+s_define(tsdb_store_t *st, tsdb_store_refs_t *r, uint32_t ref, const char *name, int64_t t,
+         struct tsdb_store_stats *stats)
+{
+    struct fw_labels l = FW_LABELS_INIT;
+    if (name)
+        fw_labels_set(&l, "__name__", name);
+    fw_err_t err;
+    int rc =
+        tsdb_store_append_series_ref(st, r, ref, &l, &(struct fw_sample){t, 1}, 1, stats, &err);
+    fw_labels_clear(&l);
+    return rc;
+}
+
+// A ref names the series of its last definition, per sender; once the head frees that
+// series the ref is unknown (never a stale pointer, never another series); a refused
+// definition makes its uses refused, not unknown.
+START_TEST(test_tsdb_ingest_store_refs)
+{
+    char dir[128];
+    check_util_tmpdir_new(dir, sizeof(dir), "refs");
+    tsdb_store_t *st = check_util_store_open(dir, (size_t)64 << 20);
+    tsdb_store_refs_t *r = tsdb_store_refs(st, "s/1", 1000);
+    ck_assert(!tsdb_store_refs_known(r, 1));
+    struct tsdb_store_stats stats = {0};
+    ck_assert_int_eq(s_define(st, r, 1, "a", 1000, &stats), 0);
+    ck_assert(tsdb_store_refs_known(r, 1));
+    ck_assert_str_eq(s_ref_name(r, 1), "a");
+    tsdb_store_hold(st);
+    ck_assert_int_eq(tsdb_store_append_ref_held(st, r, 1, &(struct fw_sample){2000, 2}, 1, &stats),
+                     0);
+    tsdb_store_release(st);
+    ck_assert_uint_eq(stats.samples, 2);
+    ck_assert_uint_eq(stats.new_series, 1);
+    // another sender's refs are its own
+    tsdb_store_refs_t *r2 = tsdb_store_refs(st, "s/2", 1000);
+    ck_assert(!tsdb_store_refs_known(r2, 1));
+    // a definition replaces the last one
+    ck_assert_int_eq(s_define(st, r, 1, "b", 1000, &stats), 0);
+    ck_assert_str_eq(s_ref_name(r, 1), "b");
+    ck_assert_uint_eq(stats.new_series, 2);
+    // the head frees the series: the refs find out when next looked up
+    fw_err_t err;
+    ck_assert_int_eq(tsdb_store_commit(st, &err), 0);
+    ck_assert_uint_eq(tsdb_store_head_gc(st, INT64_MAX), 2);
+    r = tsdb_store_refs(st, "s/1", 2000);
+    ck_assert(!tsdb_store_refs_known(r, 1));
+    ck_assert_ptr_null(tsdb_store_refs_labels(r, 1));
+    // a refused definition (no labels at all) refuses its uses
+    ck_assert_int_eq(s_define(st, r, 3, NULL, 3000, &stats), -1);
+    ck_assert(tsdb_store_refs_known(r, 3));
+    tsdb_store_hold(st);
+    ck_assert_int_eq(tsdb_store_append_ref_held(st, r, 3, &(struct fw_sample){3000, 3}, 1, &stats),
+                     -1);
+    tsdb_store_release(st);
+    ck_assert_int_eq(s_define(st, r, TSDB_STORE_REF_MAX + 1, "c", 3000, &stats), -1);
+    // forgotten when unused
+    ck_assert_uint_eq(tsdb_store_refs_expire(st, 1500), 1); // s/2
+    ck_assert_uint_eq(tsdb_store_refs_expire(st, INT64_MAX), 1);
+    tsdb_store_destroy(&st);
+    ck_assert_int_eq(check_util_tmpdir_remove(dir), 0);
+}
+END_TEST
+
 Suite *
 tsdb_ingest_suite(void)
 {
@@ -241,6 +315,9 @@ tsdb_ingest_suite(void)
     tcase_add_test(tc, test_tsdb_ingest_load_rejects_damage);
     tcase_add_test(tc, test_tsdb_ingest_idle_senders_expire);
     tcase_add_test(tc, test_tsdb_ingest_bounded_table_evicts_oldest);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("refs");
+    tcase_add_test(tc, test_tsdb_ingest_store_refs);
     suite_add_tcase(s, tc);
     return s;
 }

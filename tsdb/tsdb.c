@@ -48,6 +48,7 @@
 #include "tsdb_rread.h"
 #include "tsdb_rwrite.h"
 #include "tsdb_rwsend.h"
+#include "tsdb_samples.h"
 #include "tsdb_store.h"
 
 #define S_GROUP 64                       // SAMPLES messages handled per wake-up of the loop
@@ -105,17 +106,7 @@ struct tsdb {
     int64_t size_cutoff;           // retention by size deletes what ends before this (ms)
     uint64_t ticks;                // housekeeping ticks
     int64_t last_commit_ms, fail_log_ms;
-    // scratch for a SAMPLES body read in place (s_ingest_samples), reused batch to batch
-    struct fw_samples_series *series; // the body's series, from fw_samples_view_init
-    size_t cap_series;
-    bool *hit; // per series: the cache's series at its position has its labels
-    size_t cap_hit;
-    struct fw_label *items; // a missed series' decoded labels
-    size_t cap_items;
-    char *text;
-    size_t cap_text;
-    struct fw_sample *smp; // a series' samples
-    size_t cap_smp;
+    tsdb_samples_t *reader; // owned: SAMPLES bodies read in place into the store
 };
 
 // ---------------------------------------------------------------------------------------
@@ -223,14 +214,16 @@ tsdb_config_load(const char *path, struct fw_promcfg *cfg, char **text_out,
 
 // Answer sender on the samples ROUTER (identity borrowed) with what is durable of it.
 static void
-s_ack(tsdb_t *self, zframe_t *identity, const char *sender, bool resend)
+s_ack(tsdb_t *self, zframe_t *identity, const char *sender, bool resend, bool unknown_refs)
 {
     json_t *body = json_pack("{sssI}", "sender", sender, "acked",
                              (json_int_t)tsdb_ingest_acked(self->ingest, sender));
     if (!body)
         return;
     if (resend)
-        json_object_set_new(body, "resend", json_true());         // steals the new value
+        json_object_set_new(body, "resend", json_true()); // steals the new value
+    if (unknown_refs)
+        json_object_set_new(body, "unknown_refs", json_true());   // steals the new value
     struct fw_msg *m = fw_msg_new_json(FW_MSG_SAMPLES_ACK, body); // steals body
     fw_err_t err;
     zmsg_t *z = fw_msg_encode(m, &err);
@@ -264,118 +257,6 @@ s_ack_later(tsdb_t *self, zframe_t **identity_p, const char *sender)
     a->identity = *identity_p;
     *identity_p = NULL;
     snprintf(a->sender, sizeof(a->sender), "%s", sender);
-}
-
-static void
-s_count_stats(tsdb_t *self, const struct tsdb_store_stats *st)
-{
-    fw_metrics_t *m = self->metrics;
-    fw_metrics_add(m, "fw_tsdb_samples_appended_total", "", (double)st->samples);
-    if (st->late)
-        fw_metrics_add(m, "fw_tsdb_samples_late_total", "", (double)st->late);
-    if (st->duplicates)
-        fw_metrics_add(m, "fw_tsdb_samples_duplicate_total", "", (double)st->duplicates);
-    if (st->out_of_order)
-        fw_metrics_add(m, "fw_tsdb_samples_rejected_total", "reason=\"out_of_order\"",
-                       (double)st->out_of_order);
-    if (st->too_old)
-        fw_metrics_add(m, "fw_tsdb_samples_rejected_total", "reason=\"too_old\"",
-                       (double)st->too_old);
-    if (st->conflicts)
-        fw_metrics_add(m, "fw_tsdb_samples_rejected_total", "reason=\"duplicate_timestamp\"",
-                       (double)st->conflicts);
-    if (st->new_series)
-        fw_debug("tsdb.series.new", "count=%zu", st->new_series);
-}
-
-// A SAMPLES body read in place (fw_msg_samples.h): a sender sends a target's series in the
-// same order every scrape, so the store's cache for the batches starting with this series
-// knows each one by position. Pass 1 compares each series' label bytes with the labels of
-// the series the cache holds there (no decoding, no hashing) and checks only those that
-// differ; a bad label rejects the whole batch before anything is stored. Pass 2 appends: a
-// known series straight from the body, another through a decoded label set.
-static tsdb_store_cache_t *
-s_view_cache(tsdb_t *self, const struct fw_samples_view *v)
-{
-    if (v->nseries == 0)
-        return NULL;
-    const struct fw_samples_series *first = &self->series[0];
-    return tsdb_store_cache(self->store, fw_hash64(first->labels, first->labels_len),
-                            fw_time_mono_ms());
-}
-
-// Pass 1. 0, or -1 with err naming the first bad series.
-static int
-s_check_view(tsdb_t *self, const struct fw_samples_view *v, tsdb_store_cache_t *cache,
-             fw_err_t *err)
-{
-    fw_mem_grow((void **)&self->hit, &self->cap_hit, v->nseries, sizeof(*self->hit));
-    for (size_t i = 0; i < v->nseries; i++) {
-        const struct fw_samples_series *s = &self->series[i];
-        size_t text_len;
-        const char *text = tsdb_store_cache_text(self->store, cache, i, &text_len);
-        if (text) {
-            const struct fw_labels *known = tsdb_store_cache_labels(self->store, cache, i);
-            self->hit[i] = fw_samples_series_equal_text(s, known->len, text, text_len);
-        } else {
-            const struct fw_labels *known = tsdb_store_cache_labels(self->store, cache, i);
-            self->hit[i] = known && fw_samples_series_equal(s, known);
-        }
-        if (self->hit[i])
-            tsdb_store_cache_prefetch(self->store, cache, i);
-        else if (fw_samples_series_check(s, i, NULL, NULL, err) != 0)
-            return -1;
-    }
-    return 0;
-}
-
-static const struct fw_sample *
-s_view_samples(tsdb_t *self, const struct fw_samples_series *s)
-{
-    fw_mem_grow((void **)&self->smp, &self->cap_smp, s->nsamples, sizeof(*self->smp));
-    for (uint32_t k = 0; k < s->nsamples; k++)
-        self->smp[k] = fw_samples_series_at(s, k);
-    return self->smp;
-}
-
-// Pass 2: put an accepted batch into the head, series by series.
-static void
-s_append_view(tsdb_t *self, const struct fw_samples_view *v, tsdb_store_cache_t *cache)
-{
-    struct tsdb_store_stats st = {0};
-    bool held = false; // the head, over each run of known series
-    for (size_t i = 0; i < v->nseries; i++) {
-        const struct fw_samples_series s = self->series[i];
-        const struct fw_sample *smp = s_view_samples(self, &s);
-        self->pending_samples += s.nsamples;
-        if (self->hit[i]) {
-            if (!held)
-                tsdb_store_hold(self->store);
-            held = true;
-            tsdb_store_append_cached_held(self->store, cache, i, smp, s.nsamples, &st);
-            continue;
-        }
-        if (held)
-            tsdb_store_release(self->store);
-        held = false;
-        size_t n, bytes;
-        (void)fw_samples_series_check(&s, i, &n, &bytes, NULL); // passed in pass 1
-        fw_mem_grow((void **)&self->items, &self->cap_items, n, sizeof(*self->items));
-        fw_mem_grow((void **)&self->text, &self->cap_text, bytes + 1, 1);
-        struct fw_labels labels = fw_samples_series_labels(&s, self->items, self->text);
-        fw_err_t err;
-        if (tsdb_store_append_series_at(self->store, cache, i, &labels, smp, s.nsamples, &st,
-                                        &err) != 0) {
-            fw_metrics_add(self->metrics, "fw_tsdb_series_rejected_total", "", 1);
-            fw_metrics_add(self->metrics, "fw_tsdb_samples_rejected_total", "reason=\"bad_series\"",
-                           (double)s.nsamples);
-            fw_warn("tsdb.series.reject", "sender=%s seq=%llu err=%s", v->sender,
-                    (unsigned long long)v->seq, err.msg);
-        }
-    }
-    if (held)
-        tsdb_store_release(self->store);
-    s_count_stats(self, &st);
 }
 
 // Write the ingest table and everything appended since the last commit in one transaction.
@@ -416,7 +297,7 @@ s_commit(tsdb_t *self)
         self->commit_failing = false;
     }
     for (size_t i = 0; i < self->n_acks; i++) {
-        s_ack(self, self->acks[i].identity, self->acks[i].sender, false);
+        s_ack(self, self->acks[i].identity, self->acks[i].sender, false, false);
         zframe_destroy(&self->acks[i].identity);
     }
     self->n_acks = 0;
@@ -437,57 +318,73 @@ s_commit_due(const tsdb_t *self)
            self->pending_samples >= S_COMMIT_SAMPLES;
 }
 
-// The body frame of a SAMPLES v2 message, or NULL (then fw_msg_decode says what is wrong).
+// The body frame of a SAMPLES v3 or v2 message, its version in *version, or NULL (then
+// fw_msg_decode says what is wrong).
 static zframe_t *
-s_samples_body(zmsg_t *frames)
+s_samples_body(zmsg_t *frames, int *version)
 {
     if (zmsg_size(frames) != 3)
         return NULL;
     zframe_t *ft = zmsg_first(frames);
     zframe_t *fv = zmsg_next(frames);
     zframe_t *fb = zmsg_next(frames);
-    return zframe_streq(ft, "SAMPLES") && zframe_streq(fv, "2") ? fb : NULL;
+    if (!zframe_streq(ft, "SAMPLES"))
+        return NULL;
+    *version = zframe_streq(fv, "3") ? FW_SAMPLES_V3 : zframe_streq(fv, "2") ? FW_SAMPLES_V2 : 0;
+    return *version ? fb : NULL;
 }
 
 // One SAMPLES batch: decide, store, answer. The identity and the frames are taken when
 // kept (for the acknowledgement, for re-publishing); the caller destroys what is left.
 static void
-s_ingest_samples(tsdb_t *self, zframe_t **identity_p, zmsg_t **frames_p, zframe_t *body)
+s_ingest_samples(tsdb_t *self, zframe_t **identity_p, zmsg_t **frames_p, zframe_t *body,
+                 int version)
 {
     struct fw_samples_view v;
     fw_err_t err;
-    if (fw_samples_view_init(&v, zframe_data(body), zframe_size(body), &self->series,
-                             &self->cap_series, &err) != 0) {
+    int rc =
+        tsdb_samples_check(self->reader, version, zframe_data(body), zframe_size(body), &v, &err);
+    if (rc < 0) {
         fw_zsock_reject(self->metrics, "SAMPLES", err.msg);
         return;
     }
-    tsdb_store_cache_t *cache = s_view_cache(self, &v);
-    if (s_check_view(self, &v, cache, &err) != 0) {
-        fw_zsock_reject(self->metrics, "SAMPLES", err.msg);
-        return;
-    }
+    bool unknown = rc == 1;
     if (self->commit_failing) {
         // Nothing more goes into the head until a commit succeeds: the sender keeps the
         // batch and sends it again.
         fw_metrics_add(self->metrics, "fw_tsdb_batches_total", "result=\"refused\"", 1);
         return;
     }
+    // A ref tsdb does not know (restarted, series freed, sender forgotten): nothing of the
+    // batch can be stored, so the sender resends it and what follows with the labels of
+    // every ref. A batch stored before is still a duplicate: acknowledged again below.
+    uint64_t next = unknown ? tsdb_ingest_next(self->ingest, v.sender) : 0;
+    if (unknown && !(next && v.seq < next)) {
+        fw_metrics_add(self->metrics, "fw_tsdb_batches_total", "result=\"unknown_refs\"", 1);
+        s_ack(self, *identity_p, v.sender, false, true);
+        return;
+    }
     switch (tsdb_ingest_offer(self->ingest, v.sender, v.seq, v.oldest, fw_time_now_ms())) {
     case TSDB_INGEST_ACCEPT:
         fw_metrics_add(self->metrics, "fw_tsdb_batches_total", "result=\"accepted\"", 1);
-        s_append_view(self, &v, cache);
+        self->pending_samples += tsdb_samples_append(self->reader, &v);
         s_ack_later(self, identity_p, v.sender);
         if (fw_zsock_topics_want(&self->topics, "SAMPLES")) { // else nobody listens
             fw_mem_grow((void **)&self->publish, &self->cap_publish, self->n_publish + 1,
                         sizeof(*self->publish));
-            self->publish[self->n_publish++] = *frames_p; // body and v stay valid: not freed
-            *frames_p = NULL;
+            // taps get every series with its labels (they cannot know the sender's refs)
+            zmsg_t *z = version == FW_SAMPLES_V3 ? tsdb_samples_labelled(self->reader, &v) : NULL;
+            if (!z) {
+                z = *frames_p; // body and v stay valid: not freed
+                *frames_p = NULL;
+            }
+            self->publish[self->n_publish++] = z;
         }
         break;
     case TSDB_INGEST_DUPLICATE:
         fw_metrics_add(self->metrics, "fw_tsdb_batches_total", "result=\"duplicate\"", 1);
         if (v.seq <= tsdb_ingest_acked(self->ingest, v.sender))
-            s_ack(self, *identity_p, v.sender, false);
+            s_ack(self, *identity_p, v.sender, false, false);
         else
             s_ack_later(self, identity_p, v.sender); // accepted, its commit still to come
         break;
@@ -496,7 +393,7 @@ s_ingest_samples(tsdb_t *self, zframe_t **identity_p, zmsg_t **frames_p, zframe_
         fw_debug("tsdb.ingest.gap", "sender=%s seq=%llu acked=%llu", v.sender,
                  (unsigned long long)v.seq,
                  (unsigned long long)tsdb_ingest_acked(self->ingest, v.sender));
-        s_ack(self, *identity_p, v.sender, true);
+        s_ack(self, *identity_p, v.sender, true, false);
         break;
     case TSDB_INGEST_INVALID:
         fw_zsock_reject(self->metrics, "SAMPLES", "invalid sender or sequence numbers");
@@ -510,9 +407,10 @@ s_ingest(tsdb_t *self, zmsg_t **frames_p)
 {
     zmsg_t *frames = *frames_p;
     zframe_t *identity = zmsg_pop(frames);
-    zframe_t *body = identity ? s_samples_body(frames) : NULL;
+    int version = 0;
+    zframe_t *body = identity ? s_samples_body(frames, &version) : NULL;
     if (body) {
-        s_ingest_samples(self, &identity, frames_p, body);
+        s_ingest_samples(self, &identity, frames_p, body, version);
         zframe_destroy(&identity);
         zmsg_destroy(frames_p);
         return;
@@ -660,6 +558,7 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
     if (series >= 0)
         fw_metrics_set(self->metrics, "fw_tsdb_series", "", (double)series);
     (void)tsdb_store_cache_expire(self->store, fw_time_mono_ms() - S_CACHE_IDLE_MS);
+    (void)tsdb_store_refs_expire(self->store, fw_time_mono_ms() - S_CACHE_IDLE_MS);
     (void)tsdb_metadata_expire(self->metadata, fw_time_now_ms());
     size_t forgotten = tsdb_ingest_expire(self->ingest, fw_time_now_ms());
     if (forgotten)
@@ -754,7 +653,8 @@ s_declare_metrics(fw_metrics_t *m)
     fw_metrics_declare(m, "fw_tsdb_batches_total", FW_METRIC_COUNTER,
                        "SAMPLES batches received, by result: accepted, duplicate (stored "
                        "before, acknowledged again), gap (resend asked), refused (storage not "
-                       "writable).");
+                       "writable), unknown_refs (a ref tsdb does not know: resend with labels "
+                       "asked).");
     fw_metrics_declare(m, "fw_tsdb_acks_sent_total", FW_METRIC_COUNTER,
                        "SAMPLES_ACK answers sent.");
     fw_metrics_declare(m, "fw_tsdb_ingest_senders", FW_METRIC_GAUGE,
@@ -802,7 +702,8 @@ s_declare_metrics(fw_metrics_t *m)
     fw_metrics_add(m, "fw_tsdb_size_retentions_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_head_series_dropped_total", "", 0);
     fw_metrics_set(m, "fw_tsdb_storage_writable", "", 1);
-    static const char *const results[] = {"accepted", "duplicate", "gap", "refused"};
+    static const char *const results[] = {"accepted", "duplicate", "gap", "refused",
+                                          "unknown_refs"};
     for (size_t i = 0; i < sizeof(results) / sizeof(results[0]); i++) {
         char l[32];
         snprintf(l, sizeof(l), "result=\"%s\"", results[i]);
@@ -894,6 +795,7 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
     struct fw_cfg_errors perrs = {0};
     (void)s_policies(&self->cfg, self->cfg.path, &perrs, self->store); // checked by the load
     self->ingest = tsdb_ingest_new(0, 0);
+    self->reader = tsdb_samples_new(self->store, self->metrics);
     s_load_ingest_state(self);
     self->api = tsdb_api_new(self->store, self->metrics);
     tsdb_api_set_config_text(self->api, cfg_text);
@@ -1050,11 +952,7 @@ tsdb_destroy(tsdb_t **self_p)
         zmsg_destroy(&self->publish[i]);
     free(self->publish);
     fw_zsock_topics_clear(&self->topics);
-    free(self->series);
-    free(self->hit);
-    free(self->items);
-    free(self->text);
-    free(self->smp);
+    tsdb_samples_destroy(&self->reader);
     tsdb_ingest_destroy(&self->ingest);
     tsdb_api_destroy(&self->api);
     tsdb_api_admin_destroy(&self->admin);     // after the HTTP threads that use it

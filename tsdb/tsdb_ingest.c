@@ -134,6 +134,13 @@ tsdb_ingest_acked(const tsdb_ingest_t *self, const char *sender)
     return s ? s->durable - 1 : 0;
 }
 
+uint64_t
+tsdb_ingest_next(const tsdb_ingest_t *self, const char *sender)
+{
+    const struct s_sender *s = zhashx_lookup(self->senders, sender);
+    return s ? s->next : 0;
+}
+
 bool
 tsdb_ingest_pending(const tsdb_ingest_t *self)
 {

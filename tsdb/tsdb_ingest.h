@@ -70,6 +70,10 @@ tsdb_ingest_verdict_t tsdb_ingest_offer(tsdb_ingest_t *self, const char *sender,
 // Every batch of sender with a seq up to this one is durable (0: none, or unknown sender).
 uint64_t tsdb_ingest_acked(const tsdb_ingest_t *self, const char *sender);
 
+// The next seq expected of sender, counting batches accepted but not committed (0: unknown
+// sender): a batch below it is a duplicate.
+uint64_t tsdb_ingest_next(const tsdb_ingest_t *self, const char *sender);
+
 // True when batches were accepted since the last tsdb_ingest_committed.
 bool tsdb_ingest_pending(const tsdb_ingest_t *self);
 // Batches accepted since the last tsdb_ingest_committed.

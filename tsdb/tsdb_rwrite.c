@@ -295,8 +295,8 @@ static int
 s_send(struct s_req *r, struct s_chan *c, uint64_t first, fw_err_t *err)
 {
     unsigned char *dst;
-    zmsg_t *z =
-        fw_msg_samples_frames(c->id, c->seq + 1, first, r->enc_series, r->enc.len, &dst, err);
+    zmsg_t *z = fw_msg_samples_frames(FW_SAMPLES_V2, c->id, c->seq + 1, first, r->enc_series,
+                                      r->enc.len, &dst, err);
     if (!z)
         return -1;
     memcpy(dst, r->enc.p, r->enc.len);

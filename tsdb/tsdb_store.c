@@ -354,6 +354,7 @@ tsdb_store_destroy(tsdb_store_t **self_p)
     }
     (void)tsdb_store_cache_expire(self, INT64_MAX);
     free(self->caches);
+    tsdb_store_int_refs_free(self);
     tsdb_head_destroy(&self->head);
     tsdb_wal_buf_clear(&self->wal);
     free(self->ret_emptied);
@@ -780,6 +781,30 @@ s_append(tsdb_store_t *self, struct tsdb_head_series *s, const struct fw_sample 
     tsdb_head_append(self->head, s, samples, n, st);
     if (self->wal_on)
         tsdb_wal_add(&self->wal, s->id, samples, n);
+}
+
+void
+tsdb_store_int_append(tsdb_store_t *self, struct tsdb_head_series *s,
+                      const struct fw_sample *samples, size_t n, struct tsdb_store_stats *st)
+{
+    s_append(self, s, samples, n, st);
+}
+
+struct tsdb_head_series *
+tsdb_store_int_series_append(tsdb_store_t *self, const struct fw_labels *labels,
+                             const struct fw_sample *samples, size_t n, struct tsdb_store_stats *st,
+                             fw_err_t *err)
+{
+    if (!self->env) {
+        fw_err_set(err, "store is not open");
+        return NULL;
+    }
+    pthread_mutex_lock(&self->head_mu);
+    struct tsdb_head_series *s = s_series(self, labels, st, err);
+    if (s)
+        s_append(self, s, samples, n, st);
+    pthread_mutex_unlock(&self->head_mu);
+    return s;
 }
 
 static int

@@ -215,6 +215,39 @@ void tsdb_store_release(tsdb_store_t *self);
 // Forget the caches last used before before_ms; returns how many.
 size_t tsdb_store_cache_expire(tsdb_store_t *self, int64_t before_ms);
 
+// Series refs (SAMPLES v3, docs/wire.md "Series refs"): per sender incarnation, what each
+// ref the sender defined names, so that a series sent as a bare ref costs no label bytes,
+// no comparison and no lookup. A ref names the series of its last definition until the
+// head frees that series (head GC, retention): then it is unknown, and the caller asks the
+// sender for the labels again. Never another series: entries are checked by series id.
+// Held in memory only; a restarted tsdb knows no refs.
+#define TSDB_STORE_REF_MAX ((1u << 22) - 1) // the wire's largest ref (FW_SAMPLES_REF_MAX)
+#define TSDB_STORE_REFS_SENDERS 10000       // sender tables kept; the longest unused goes
+typedef struct tsdb_store_refs tsdb_store_refs_t;
+// The refs of sender (borrowed string), found or created, stamped now_ms. Borrowed until
+// tsdb_store_refs_expire (or the next tsdb_store_refs call for another new sender, when
+// TSDB_STORE_REFS_SENDERS are kept) or the store is destroyed.
+tsdb_store_refs_t *tsdb_store_refs(tsdb_store_t *self, const char *sender, int64_t now_ms);
+// True when ref was defined (and is still valid, see above): a use may be appended.
+bool tsdb_store_refs_known(const tsdb_store_refs_t *refs, uint32_t ref);
+// The labels of ref's series (borrowed until the head frees it), or NULL: unknown, refused.
+const struct fw_labels *tsdb_store_refs_labels(const tsdb_store_refs_t *refs, uint32_t ref);
+// Fetch ahead what appending to ref's series touches (see tsdb_store_cache_prefetch).
+void tsdb_store_refs_prefetch(const tsdb_store_refs_t *refs, uint32_t ref);
+// Define ref (1..TSDB_STORE_REF_MAX) as labels and append samples[0..n) to that series, as
+// tsdb_store_append_series. 0, or -1 with err: the series is refused, and so are later
+// uses of ref until it is defined again.
+int tsdb_store_append_series_ref(tsdb_store_t *self, tsdb_store_refs_t *refs, uint32_t ref,
+                                 const struct fw_labels *labels, const struct fw_sample *samples,
+                                 size_t n, struct tsdb_store_stats *st, fw_err_t *err);
+// Append samples[0..n) to ref's series (known), under tsdb_store_hold. 0, or -1 when the
+// ref's definition was refused (nothing appended).
+int tsdb_store_append_ref_held(tsdb_store_t *self, const tsdb_store_refs_t *refs, uint32_t ref,
+                               const struct fw_sample *samples, size_t n,
+                               struct tsdb_store_stats *st);
+// Forget the refs of senders last seen before before_ms; returns how many senders.
+size_t tsdb_store_refs_expire(tsdb_store_t *self, int64_t before_ms);
+
 // Write everything appended since the last successful commit, and the state blob, in one
 // transaction (see "Writing"). 0 when it is durable (also when there was nothing to
 // write); -1 with err when nothing of it was stored, the head keeping it all for the next

@@ -69,6 +69,7 @@ struct tsdb_store {
     size_t ret_key_len;
     _Atomic bool writable;
     _Atomic uint64_t damaged, late_dups, late_conflicts, commits, commit_failures;
+    void *refs;                       // owned zhashx: sender -> tsdb_store_refs_t (refs.c)
     struct tsdb_store_cache **caches; // owned: open addressing by key, NULL empty
     size_t caches_mask;               // capacity - 1, or 0 before the first
     size_t n_caches;
@@ -139,6 +140,17 @@ tsdb_store_int_chunk_key(unsigned char key[16], uint64_t id, uint64_t flipped_mi
 }
 
 // fw_err_set(err, "lmdb <what>: <reason>") and -1.
+// tsdb_store_refs.c: free every sender's refs (at destroy).
+void tsdb_store_int_refs_free(tsdb_store_t *self);
+// Find or create the series of labels and append samples[0..n) to it, under the head lock,
+// logged as every append (tsdb_store_append_series). The series, or NULL with err.
+struct tsdb_head_series *tsdb_store_int_series_append(tsdb_store_t *self,
+                                                      const struct fw_labels *labels,
+                                                      const struct fw_sample *samples, size_t n,
+                                                      struct tsdb_store_stats *st, fw_err_t *err);
+// Append samples[0..n) to s (the head lock held), logged.
+void tsdb_store_int_append(tsdb_store_t *self, struct tsdb_head_series *s,
+                           const struct fw_sample *samples, size_t n, struct tsdb_store_stats *st);
 int tsdb_store_int_lmdb_fail(fw_err_t *err, const char *what, int rc);
 
 // Count a damaged chunk or series record and log it (the first ones, then a sample). txn

@@ -9,7 +9,8 @@
 # stopped (SIGTERM: it waits for tsdb to acknowledge what it holds), every series' raw
 # samples in tsdb (/api/v1/query of `{job="ingest"}[1h]`) must equal what the tap saw:
 # the same timestamps and values, none missing, none twice. The scraper must have resent
-# (the kills lost batches in flight) and dropped nothing.
+# (the kills lost batches in flight), sent its series refs' labels again after each restart
+# (tsdb keeps refs in memory only) and dropped nothing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -122,6 +123,11 @@ dropped=$(awk '/^fw_sender_dropped_batches_total /{print $2}' <<<"$SCRAPER_METRI
 it_check "the kills made the scraper resend (resent=${resent:-?})" \
     python3 -c "import sys; sys.exit(0 if float('${resent:-0}') > 0 else 1)"
 it_check "the scraper dropped nothing (dropped=${dropped:-?})" [ "${dropped:-x}" = 0 ]
+# The series go as SAMPLES v3 refs after their first batch; a restarted tsdb knows no refs,
+# answers unknown_refs, and the scraper sends its held batches again with labels.
+resets=$(awk '/^fw_sender_refs_resets_total /{print $2}' <<<"$SCRAPER_METRICS")
+it_check "each restart made the scraper send its refs' labels again (resets=${resets:-?})" \
+    python3 -c "import sys; sys.exit(0 if float('${resets:-0}') >= 2 else 1)"
 
 NOW=$(date +%s)
 curl -fsS --max-time 10 -G "http://127.0.0.1:$TSDB_WEB/api/v1/query" \
