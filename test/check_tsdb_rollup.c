@@ -348,6 +348,48 @@ START_TEST(test_tsdb_rollup_retention)
 }
 END_TEST
 
+// A format 4 directory (no rollups database) is upgraded at open and its rollups written
+// from its chunks.
+START_TEST(test_tsdb_rollup_upgrades_format_4)
+{
+    s_load();
+    tsdb_store_destroy(&s_st);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta, ru;
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    ck_assert_int_eq(mdb_env_open(env, s_dir, 0, 0644), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "rollups", 0, &ru), 0);
+    ck_assert_int_eq(mdb_drop(txn, ru, 1), 0);
+    MDB_val k = {6, (void *)"format"}, v = {1, (void *)"4"};
+    ck_assert_int_eq(mdb_put(txn, meta, &k, &v, 0), 0);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    s_st = check_util_store_open(s_dir, 0);
+    int64_t a, b, end = T0 + DAYS * 24 * H_MS;
+    s_same("increase(c_int[1d])", T0, end, H_MS, &a, &b);
+    ck_assert_int_eq(a, 0); // nothing written yet: raw
+    s_rollup(end, 0);
+    s_same("increase(c_int[1d])", T0, end, H_MS, &a, &b);
+    ck_assert_int_gt(a, 0);
+    tsdb_store_destroy(&s_st);
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    ck_assert_int_eq(mdb_env_open(env, s_dir, MDB_RDONLY, 0644), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    ck_assert_int_eq(mdb_get(txn, meta, &k, &v), 0);
+    ck_assert_int_eq(((const char *)v.mv_data)[0], '0' + TSDB_STORE_FORMAT);
+    ck_assert_int_eq(TSDB_STORE_FORMAT, 5);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    s_st = check_util_store_open(s_dir, 0);
+}
+END_TEST
+
 // Pages: round trip of every field, and every truncation or damaged byte is an error or a
 // clean decode, never a crash.
 START_TEST(test_tsdb_rollup_page_codec)
@@ -409,6 +451,7 @@ tsdb_rollup_suite(void)
     tcase_add_test(tc, test_tsdb_rollup_same_answers);
     tcase_add_test(tc, test_tsdb_rollup_late_and_deleted);
     tcase_add_test(tc, test_tsdb_rollup_retention);
+    tcase_add_test(tc, test_tsdb_rollup_upgrades_format_4);
     tcase_add_test(tc, test_tsdb_rollup_page_codec);
     suite_add_tcase(s, tc);
     return s;

@@ -775,7 +775,7 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
                                &err) != 0 ||
         tsdb_rollup_check_keep(1, opts->rollup_1h_retention_ms, "storage.tsdb.rollup-1h-retention",
                                &err) != 0) {
-        fw_error("tsdb.start.fail", "err=\"%s\"", err.msg);
+        fw_error("tsdb.start.fail", "err=%s", err.msg);
         goto fail;
     }
     if (opts->checkpoint_interval_ms > 0)
@@ -788,7 +788,7 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
         self->store, (const int64_t[TSDB_ROLLUP_LEVELS]){opts->rollup_5m_retention_ms,
                                                          opts->rollup_1h_retention_ms});
     if (tsdb_rollup_start(self->rollup, S_ROLLUP_INTERVAL_MS, &err) != 0) {
-        fw_error("tsdb.start.fail", "err=\"%s\"", err.msg);
+        fw_error("tsdb.start.fail", "err=%s", err.msg);
         goto fail;
     }
     tsdb_store_set_ooo_window(self->store, self->cfg.storage.out_of_order_time_window_ms);

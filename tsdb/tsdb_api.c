@@ -280,6 +280,9 @@ tsdb_api_new(tsdb_store_t *store, fw_metrics_t *metrics)
     self->qlog = tsdb_api_querylog_new();
     tsdb_api_set_limits(self, NULL);
     if (metrics) {
+        fw_metrics_declare(metrics, "fw_tsdb_rollup_buckets_read_total", FW_METRIC_COUNTER,
+                           "Stored rollup buckets queries read instead of raw samples.");
+        fw_metrics_add(metrics, "fw_tsdb_rollup_buckets_read_total", "", 0);
         fw_metrics_declare(metrics, "fw_tsdb_queries_total", FW_METRIC_COUNTER,
                            "Queries evaluated, by API (query, query_range, zmq).");
         fw_metrics_declare(metrics, "fw_tsdb_queries_limited_total", FW_METRIC_COUNTER,
@@ -486,6 +489,9 @@ tsdb_api_query_json(tsdb_api_t *self, const struct tsdb_api_query *q, const char
                                         &r, &err)
                       : tsdb_eval_instant(self->store, e, q->time_ms, &limit, &r, &err);
         tsdb_gate_leave(self->gate);
+        if (stats.rollup_buckets > 0 && self->metrics)
+            fw_metrics_add(self->metrics, "fw_tsdb_rollup_buckets_read_total", "",
+                           (double)stats.rollup_buckets);
         if (rc == FW_ETIMEOUT) {
             fw_err_set(&err, "query timed out in expression evaluation");
             s_count_limit(self, "timeout");

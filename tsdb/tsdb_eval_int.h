@@ -433,14 +433,14 @@ double tsdb_eval_fn_extrapolate(double result, size_t n, int64_t first_t, double
     outside subqueries, is answered from the buckets of tsdb_rollup_buckets, each series
     keeping a sliding window of them. Where the buckets cannot give the exact float of the
     raw computation (a sum of values that are not all whole numbers below 2^53; several
-    resets in one bucket of such values), that series' answer at that step is computed from
-    its raw samples by fn itself.
+    resets in one bucket of such values), the call is answered from the raw samples, at that
+    step and every later one.
 */
 
-// 1 when e at t was answered into out; 0 when rollups do not apply (evaluate as usual); -1
-// with c->rc set.
-int tsdb_rollup_eval_call(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
-                          tsdb_eval_fn_range_t *fn, bool keep_name, struct tsdb_eval_val *out);
+// 1 when e at t was answered into out; 0 when rollups do not apply (evaluate as usual,
+// out left empty); -1 with c->rc set. keep_name: the function keeps __name__.
+int tsdb_rollup_eval_call(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, bool keep_name,
+                          struct tsdb_eval_val *out);
 // Free the query's rollup state (tsdb_eval_ctx_close).
 void tsdb_rollup_eval_free(tsdb_eval_ctx_t *c);
 

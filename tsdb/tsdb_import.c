@@ -748,8 +748,7 @@ tsdb_import_main(int argc, char **argv, FILE *out, FILE *errout)
         } else {
             struct tsdb_rollup_counters ruc;
             tsdb_rollup_counters(ru, &ruc);
-            fprintf(out, "rollups: %llu buckets of %llu series in %.2f s\n",
-                    (unsigned long long)ruc.buckets, (unsigned long long)ruc.series,
+            fprintf(out, "rollups: %llu buckets in %.2f s\n", (unsigned long long)ruc.buckets,
                     (double)(s_now_us() - t0) / 1e6);
         }
         tsdb_rollup_destroy(&ru);

@@ -60,13 +60,12 @@ struct s_rnode {
     struct s_rseries *s; // owned
     size_t n;
     int64_t last_ref;
+    bool raw; // a step found the buckets not exact: answered raw from then on
 };
 
 struct tsdb_eval_rollup {
     struct s_rnode *nodes; // owned
     size_t n, cap;
-    struct fw_sample *raw; // owned: a series' raw window when the buckets are not exact
-    size_t raw_cap;
 };
 
 void
@@ -81,7 +80,6 @@ tsdb_rollup_eval_free(tsdb_eval_ctx_t *c)
         free(r->nodes[k].s);
     }
     free(r->nodes);
-    free(r->raw);
     free(r);
     c->rollup = NULL;
 }
@@ -148,7 +146,8 @@ s_node(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int level)
     }
     fw_mem_grow((void **)&r->nodes, &r->cap, r->n + 1, sizeof(*r->nodes));
     struct s_rnode *nd = &r->nodes[r->n++];
-    *nd = (struct s_rnode){e, level, cut, fw_calloc(n ? n : 1, sizeof(*nd->s)), n, INT64_MIN};
+    *nd =
+        (struct s_rnode){e, level, cut, fw_calloc(n ? n : 1, sizeof(*nd->s)), n, INT64_MIN, false};
     for (size_t k = 0; k < n; k++) {
         struct s_rseries *s = &nd->s[k];
         tsdb_eval_select_series_at(c, sel, k, &s->ls, &s->id);
@@ -220,7 +219,7 @@ s_exact(const struct tsdb_rollup_bucket *b, size_t n)
 }
 
 // The answer of f over buckets b[0..n) (n > 0) of the range (ref - range, ref]: 1 with *out,
-// 0 none, -1 not exact (compute it raw).
+// 0 none, -1 not exact (the raw samples must answer).
 static int
 s_combine(enum s_fn f, const struct tsdb_rollup_bucket *b, size_t n, int64_t ref, int64_t range,
           double *out)
@@ -300,40 +299,9 @@ s_combine(enum s_fn f, const struct tsdb_rollup_bucket *b, size_t n, int64_t ref
     return 0;
 }
 
-// fn over s's raw samples of (lo, ref]: 1 with *out, 0 none, -1 failed.
-static int
-s_raw(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, tsdb_eval_fn_range_t *fn,
-      const struct s_rseries *s, int64_t lo, int64_t ref, double *out)
-{
-    struct tsdb_eval_rollup *r = c->rollup;
-    struct tsdb_store_iter it;
-    size_t n = 0;
-    tsdb_store_iter_init(&it, c->rd, s->id, lo + 1, ref);
-    while (tsdb_store_iter_next(&it)) {
-        if (fw_sample_is_stale(it.v))
-            continue;
-        fw_mem_grow((void **)&r->raw, &r->raw_cap, n + 1, sizeof(*r->raw));
-        r->raw[n++] = (struct fw_sample){it.t, it.v};
-    }
-    if (tsdb_store_iter_err(&it) != 0)
-        return s_store_fail(c, s->id, tsdb_store_iter_err(&it));
-    if (tsdb_eval_ctx_samples_hold(c, (int64_t)n) != 0)
-        return -1;
-    c->stats.total_samples += (int64_t)n;
-    int got = 0;
-    if (n > 0) {
-        struct tsdb_eval_fn_range a = {
-            .c = c, .call = e, .sel = e->args[0], .t = t, .pts = r->raw, .len = n};
-        got = fn(&a, out) ? 1 : 0;
-        tsdb_eval_ctx_release(c, (void **)&a.scratch, &a.scratch_cap, sizeof(double));
-    }
-    tsdb_eval_ctx_samples_hold(c, -(int64_t)n);
-    return c->rc == 0 ? got : -1;
-}
-
 int
-tsdb_rollup_eval_call(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
-                      tsdb_eval_fn_range_t *fn, bool keep_name, struct tsdb_eval_val *out)
+tsdb_rollup_eval_call(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, bool keep_name,
+                      struct tsdb_eval_val *out)
 {
     enum s_fn f = s_fn_of(e->func);
     if (f == F_NONE || c->no_rollups || c->subquery_depth > 0 || e->n_args != 1)
@@ -348,6 +316,8 @@ tsdb_rollup_eval_call(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
     struct s_rnode *nd = s_node(c, e, level);
     if (!nd)
         return -1;
+    if (nd->raw)
+        return 0;
     int64_t lo = ref - sel->range_ms;
     out->type = FW_PQ_VECTOR;
     for (size_t k = 0; k < nd->n; k++) {
@@ -362,10 +332,13 @@ tsdb_rollup_eval_call(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
         c->stats.total_samples += (int64_t)n;
         double v;
         int got = s_combine(f, s->b + s->lo, n, ref, sel->range_ms, &v);
-        if (got < 0)
-            got = s_raw(c, e, t, fn, s, lo, ref, &v);
-        if (got < 0)
-            return -1;
+        if (got < 0) {
+            // not exact for this series: the call reads raw samples from now on (the
+            // selector streams them, each read once)
+            nd->raw = true;
+            out->vec.len = 0;
+            return 0;
+        }
         if (got > 0 && keep_name)
             tsdb_eval_ctx_push(c, &out->vec, s->ls, t, v);
         else if (got > 0)

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# rollups.sh — tsdb's rollups (tsdb(8) ROLLUPS) end to end, with the Debian prometheus as the
+# reference.
+#
+# Two days of history (integer counters with resets, a 0/1 state gauge, a 4-decimal OEE
+# gauge, a 1-decimal temperature; one sample a minute with 1-900 ms of jitter, so no sample
+# sits on a range's edge, where Prometheus 2.42's closed windows and Prometheus 3's
+# left-open ones would differ) goes into promtool's blocks, which prometheus serves, and into
+# tsdb by `tsdb import`, which writes the rollups at its end. Then, for range queries at hour
+# steps over ranges of 1h to 1d (and at 5m steps over 5m and 10m):
+# - tsdb answers byte for byte the same with rollups and with rollups=false (raw samples
+#   only), and reads stored buckets for every query the rollups can answer exactly
+#   (fw_tsdb_rollup_buckets_read_total grows), none with rollups=false;
+# - tsdb answers as prometheus (tools/promql-compare.py: same series, times and values
+#   within 1e-9 relative: 2.42 sums and averages in another order);
+# - the same after a restart of tsdb (the rollups are on disk);
+# - a bad rollups parameter is a 400, and a rollup retention below its step is refused at
+#   start with the reason.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+TSDB=$BUILD/bin/tsdb
+# shellcheck source=test/it/lib.sh
+source test/it/lib.sh
+it_need_bins tsdb
+it_need_cmds promtool prometheus curl python3 jq
+it_tmpdir
+D=$IT_DIR
+
+T0=1767225600 # 2026-01-01T00:00:00Z, a day boundary
+python3 - "$D/hist.om" "$T0" <<'PY'
+import random, sys
+path, t0 = sys.argv[1], int(sys.argv[2])
+rnd = random.Random(7)
+n = 2 * 24 * 60
+ts = ["%.3f" % (t0 + 60 * k + rnd.randint(1, 900) / 1000) for k in range(n)]
+with open(path, "w") as f:
+    f.write("# TYPE units counter\n")
+    for i in range(6):
+        v = rnd.randint(0, 10**6)
+        for k in range(n):
+            if rnd.random() < 0.003 or (k % 700 in (3, 5) and i == 2):
+                v = rnd.randint(0, 3)  # resets, two in one bucket for units{i="2"}
+            else:
+                v += rnd.randint(0, 40)
+            f.write('units_total{i="%d"} %d %s\n' % (i, v, ts[k]))
+    f.write("# TYPE state gauge\n")
+    for i in range(3):
+        s = 0
+        for k in range(n):
+            if rnd.random() < 0.01:
+                s = 1 - s
+            f.write('state{i="%d"} %d %s\n' % (i, s, ts[k]))
+    f.write("# TYPE oee gauge\n")
+    for i in range(3):
+        v = 0.7
+        for k in range(n):
+            v = min(1, max(0, v + rnd.gauss(0, 0.01)))
+            f.write('oee{i="%d"} %s %s\n' % (i, ("%.4f" % v).rstrip("0").rstrip("."), ts[k]))
+    f.write("# TYPE temp gauge\n")
+    for i in range(3):
+        v = 40.0
+        for k in range(n):
+            v += rnd.choice((-0.1, 0, 0.1))
+            f.write('temp{i="%d"} %.1f %s\n' % (i, v, ts[k]))
+    f.write("# EOF\n")
+PY
+promtool tsdb create-blocks-from openmetrics -q "$D/hist.om" "$D/blocks" >/dev/null ||
+    it_die "promtool create-blocks-from openmetrics refused the history"
+"$TSDB" import --storage.tsdb.path="$D/tsdb" --storage.tsdb.map-size=256MiB "$D/hist.om" \
+    >"$D/import.out" 2>&1 || it_die "tsdb import failed: $(cat "$D/import.out")"
+imported() { grep -Eq '^rollups: [1-9][0-9]* buckets in ' "$D/import.out"; }
+it_check "tsdb import writes the rollups: $(grep '^rollups' "$D/import.out")" imported
+
+PPORT=$(it_free_port)
+TPORT=$(it_free_port)
+printf 'global:\n  scrape_interval: 15s\nscrape_configs: []\n' >"$D/prometheus.yml"
+it_start prometheus prometheus --config.file="$D/prometheus.yml" --storage.tsdb.path="$D/blocks" \
+    --storage.tsdb.retention.time=100y --web.listen-address=127.0.0.1:"$PPORT"
+start_tsdb() {
+    it_start tsdb "$TSDB" --config.file="$D/prometheus.yml" --storage.tsdb.path="$D/tsdb" \
+        --storage.tsdb.retention.time=0s --storage.tsdb.rollup-5m-retention=0s \
+        --storage.tsdb.rollup-1h-retention=0s --storage.tsdb.map-size=256MiB \
+        --web.listen-address=127.0.0.1:"$TPORT" --scraper.url= --ruled.url= \
+        --zmq.samples-address=tcp://127.0.0.1:"$(it_free_port)" \
+        --zmq.query-address=tcp://127.0.0.1:"$(it_free_port)" \
+        --zmq.pub-address=tcp://127.0.0.1:"$(it_free_port)"
+    it_wait_http "http://127.0.0.1:$TPORT/-/ready" || it_die "tsdb did not start"
+}
+start_tsdb
+it_wait_http "http://127.0.0.1:$PPORT/-/ready" 300 || it_die "prometheus did not start"
+P=http://127.0.0.1:$PPORT
+T=http://127.0.0.1:$TPORT
+
+# NAME | range:STEP | EXPR, over [T0 + 1d, T0 + 2d]; "raw" in NAME: not exact from rollups
+cat >"$D/queries.txt" <<'Q'
+max_oee_1h | range:3600 | max_over_time(oee[1h])
+min_temp_1d | range:3600 | min_over_time(temp[1d])
+avail_1d | range:3600 | avg_over_time(state[1d])
+units_sum_1h | range:3600 | sum_over_time(units_total[1h])
+units_count_3h | range:3600 | count_over_time(units_total[3h])
+units_increase_1d | range:3600 | increase(units_total[1d])
+units_rate_1h | range:3600 | sum by (i) (rate(units_total[1h]))
+temp_delta_2h | range:3600 | delta(temp[2h])
+units_resets_1d | range:3600 | resets(units_total[1d])
+state_changes_1d | range:3600 | changes(state[1d])
+oee_last_1h | range:3600 | last_over_time(oee[1h])
+oee_last_1h_offset | range:3600 | last_over_time(oee[1h] offset 1h)
+oee_max_5m | range:300 | max_over_time(oee[5m])
+units_increase_10m | range:300 | increase(units_total[10m])
+oee_avg_1h_raw | range:3600 | avg_over_time(oee[1h])
+temp_sum_1h_raw | range:3600 | sum_over_time(temp[1h])
+Q
+START=$((T0 + 86400))
+END=$((T0 + 2 * 86400))
+read_total() {
+    curl -fsS "$T/metrics" | awk '$1 == "fw_tsdb_rollup_buckets_read_total" {print $2}'
+}
+body() { # URL EXPR STEP [rollups]: the data of a query_range answer, keys sorted
+    curl -fsS "$1/api/v1/query_range" --data-urlencode "query=$2" --data-urlencode "start=$START" \
+        --data-urlencode "end=$END" --data-urlencode "step=$3" ${4:+--data-urlencode "rollups=$4"} |
+        jq -cS .data
+}
+# same_raw: every query answers byte for byte alike with and without rollups; the exact ones
+# read stored buckets, the raw ones and rollups=false none
+same_raw() {
+    local name kind expr step a b before after ok=0
+    while IFS='|' read -r name kind expr; do
+        name=$(echo $name) step=${kind#*range:} step=$(echo $step)
+        before=$(read_total)
+        body "$T" "$expr" "$step" false >"$D/raw.json"
+        after=$(read_total)
+        [ "$before" = "$after" ] || { echo "    $name: rollups=false read buckets" >&2; ok=1; }
+        body "$T" "$expr" "$step" >"$D/roll.json"
+        before=$after after=$(read_total)
+        case $name in
+        *_raw) ;; # read buckets, found them not exact, answered raw
+        *) [ "$before" != "$after" ] || { echo "    $name: read no bucket" >&2; ok=1; } ;;
+        esac
+        [ "$(jq '.result | length' "$D/raw.json")" -gt 0 ] || { echo "    $name: empty" >&2; ok=1; }
+        cmp -s "$D/raw.json" "$D/roll.json" || { echo "    $name: answers differ" >&2; ok=1; }
+    done <"$D/queries.txt"
+    return $ok
+}
+like_prometheus() {
+    python3 tools/promql-compare.py --a "$P" --b "$T" --start "$START" --end "$END" \
+        --queries "$D/queries.txt" --rel 1e-9 --quiet >"$D/compare.txt" 2>&1 ||
+        { cat "$D/compare.txt" >&2; return 1; }
+}
+it_check "16 queries answer byte for byte alike with and without rollups; the 14 exact ones read stored buckets" same_raw
+it_check "and as prometheus $(prometheus --version 2>&1 | head -1 | awk '{print $3}') answers them" like_prometheus
+it_term "$PID_tsdb"
+start_tsdb
+it_check "after a restart of tsdb, the same with and without rollups" same_raw
+
+bad_param() {
+    local out
+    out=$(curl -sS -w ' %{http_code}' "$T/api/v1/query" --data-urlencode 'query=up' \
+        --data-urlencode rollups=maybe)
+    [[ $out == *'invalid parameter \"rollups\"'*' 400' ]]
+}
+it_check "rollups=maybe is a 400 bad_data" bad_param
+refused() {
+    local rc=0
+    timeout 20 "$TSDB" --storage.tsdb.path="$D/other" --storage.tsdb.rollup-5m-retention=1m \
+        --web.listen-address=127.0.0.1:"$(it_free_port)" >"$D/refused.log" 2>&1 || rc=$?
+    [ "$rc" -ne 0 ] && grep -q "rollup-5m-retention.*below the rollup's own step" "$D/refused.log"
+}
+it_check "a 5m rollup retention of 1m is refused at start, with the reason" refused
+it_finish
