@@ -7,11 +7,19 @@
     new groups, moves alert state over from the groups with the same file;name key, ends the
     old timers, frees the old generation and starts new timers in one step.
 
+    A due group is handed to the worker pool (ruled_pool.h) as the job embedded in its
+    slot; while it is out (slot->running) the loop thread reads nothing of the group but
+    the slot's own copies (snapshot strings, alert counts), and skips the group's timer.
+    Finished jobs come back through the pool's pipe (s_on_pool), and everything that
+    touches shared state (sender, PUSH, LMDB, metrics) happens there. A reload and the
+    shutdown first wait for the jobs in progress (s_quiesce).
+
     The timers carry the daemon, never a slot: a timer finds its slot by timer id, and one
     that finds none was ended by a reload and does nothing. czmq's zloop_timer_end() only
     queues the id until the loop iteration ends, so a timer ended by a reload (run from the
     housekeeping timer) can still fire later in the same iteration. Queries are synchronous
-    and matched by request id (fw_query.h), so no answer can reach a freed group either.
+    on each worker's own query client and matched by request id (fw_query.h), so no answer
+    can reach a freed group either.
 
     The HTTP handlers run on libmicrohttpd's threads, so they never touch groups. After
     each evaluation the zloop thread serialises the group's /api/v1/rules object and its
@@ -40,6 +48,7 @@
 #include "fw_time.h"
 #include "fw_zsock.h"
 #include "ruled_group.h"
+#include "ruled_pool.h"
 #include "ruled_state.h"
 
 #define S_FIRST_EVAL_MS 500
@@ -52,6 +61,9 @@ struct s_slot {
     int first_timer_id;   // one-shot first evaluation, -1 when none or once it has fired
     char *rules_json;     // owned, under self->lock: the group's /api/v1/rules object
     char *alerts_json;    // owned, under self->lock: its alerts, comma-joined, no brackets
+    bool running;         // job is with the pool: the group is the worker's until taken back
+    struct ruled_pool_job job;
+    size_t n_pending, n_firing; // the group's alerts when it was last quiet (for gauges)
 };
 
 struct ruled {
@@ -65,6 +77,7 @@ struct ruled {
     fw_http_t *http;              // owned
     pthread_mutex_t lock;         // guards the slots' snapshot strings and n_slots for HTTP
     ruled_state_t *state;         // owned; NULL without --storage.path
+    ruled_pool_t *pool;           // owned: evaluates due groups on worker threads
 };
 
 // =================================================================================
@@ -82,6 +95,10 @@ s_declare_metrics(fw_metrics_t *m)
                        "Duration of the last evaluation of each rule group.");
     fw_metrics_declare(m, "fw_ruled_rule_group_rules", FW_METRIC_GAUGE,
                        "Rules in each rule group.");
+    fw_metrics_declare(m, "fw_ruled_rule_group_last_evaluation_timestamp_seconds", FW_METRIC_GAUGE,
+                       "Time of the last evaluation of each rule group.");
+    fw_metrics_declare(m, "fw_ruled_rule_group_iterations_missed_total", FW_METRIC_COUNTER,
+                       "Evaluations skipped because the previous one of the group still ran.");
     fw_metrics_declare(m, "fw_ruled_alerts", FW_METRIC_GAUGE,
                        "Active alerts, by state (pending, firing).");
     fw_metrics_declare(m, "fw_ruled_samples_total", FW_METRIC_COUNTER,
@@ -129,6 +146,7 @@ ruled_destroy(ruled_t **self_p)
         return;
     ruled_t *self = *self_p;
     fw_http_destroy(&self->http);
+    ruled_pool_destroy(&self->pool); // waits for running jobs: no worker holds a group
     fw_sender_detach(self->links.sender);
     zloop_destroy(&self->loop);
     s_slots_free(self->slots, self->n_slots);
@@ -176,13 +194,22 @@ s_snapshot(struct s_slot *slot)
     pthread_mutex_unlock(&slot->self->lock);
 }
 
+// Count the alerts of a quiet group (not with the pool) into its slot.
+static void
+s_count_alerts(struct s_slot *slot)
+{
+    slot->n_pending = ruled_group_count_alerts(slot->group, RULED_ALERT_PENDING);
+    slot->n_firing = ruled_group_count_alerts(slot->group, RULED_ALERT_FIRING);
+}
+
+// From the slots' counts: groups being evaluated are not read.
 static void
 s_update_alert_gauges(ruled_t *self)
 {
     size_t pending = 0, firing = 0;
     for (size_t i = 0; i < self->n_slots; i++) {
-        pending += ruled_group_count_alerts(self->slots[i].group, RULED_ALERT_PENDING);
-        firing += ruled_group_count_alerts(self->slots[i].group, RULED_ALERT_FIRING);
+        pending += self->slots[i].n_pending;
+        firing += self->slots[i].n_firing;
     }
     fw_metrics_set(self->metrics, "fw_ruled_alerts", "state=\"pending\"", (double)pending);
     fw_metrics_set(self->metrics, "fw_ruled_alerts", "state=\"firing\"", (double)firing);
@@ -247,6 +274,76 @@ s_slot_by_timer(ruled_t *self, int timer_id)
     return NULL;
 }
 
+// A job is back from the pool: send what the evaluation produced and update the state,
+// metrics and snapshots, on the loop thread.
+static void
+s_group_done(ruled_t *self, struct s_slot *slot)
+{
+    struct ruled_pool_job *job = &slot->job;
+    struct ruled_group_result *res = &job->res;
+    slot->running = false;
+    s_state_save(self, slot->group, job->t_ms);
+
+    char *lbl = s_group_label(slot->group);
+    fw_metrics_add(self->metrics, "fw_ruled_rule_evaluations_total", lbl,
+                   (double)ruled_group_n_rules(slot->group));
+    fw_metrics_add(self->metrics, "fw_ruled_rule_evaluation_failures_total", lbl,
+                   (double)res->rules_failed);
+    fw_metrics_set(self->metrics, "fw_ruled_rule_group_last_duration_seconds", lbl,
+                   ruled_group_last_duration(slot->group));
+    fw_metrics_set(self->metrics, "fw_ruled_rule_group_last_evaluation_timestamp_seconds", lbl,
+                   (double)job->t_ms / 1000.0);
+    free(lbl);
+
+    if (res->batch->len > 0) {
+        fw_metrics_add(self->metrics, "fw_ruled_samples_total", "",
+                       (double)fw_batch_samples(res->batch));
+        (void)fw_sender_send(self->links.sender, &res->batch, self->links.pub);
+    }
+    if (json_array_size(res->alerts) > 0) {
+        json_t *body = json_object();
+        json_object_set_new(body, "source", json_string("ruled"));
+        json_object_set(body, "alerts", res->alerts); // not stolen: res keeps its reference
+        struct fw_msg *m = fw_msg_new_json(FW_MSG_ALERTS, body); // steals body
+        fw_metrics_add(self->metrics, "fw_ruled_alert_messages_total", "", 1);
+        (void)fw_daemon_links_send_alerts(&self->links, &m, self->metrics,
+                                          "fw_ruled_send_dropped_total");
+    }
+    ruled_group_result_clear(res);
+    s_snapshot(slot);
+    s_count_alerts(slot);
+    s_update_alert_gauges(self);
+}
+
+// Take back every finished job.
+static void
+s_collect(ruled_t *self)
+{
+    struct ruled_pool_job *job;
+    while (self->pool && (job = ruled_pool_take(self->pool)))
+        s_group_done(self, job->arg);
+}
+
+static int
+s_on_pool(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void)loop;
+    (void)item;
+    s_collect(arg);
+    return 0;
+}
+
+// Wait until no worker holds a group, then take their jobs back: before a reload replaces
+// the groups and at shutdown. Blocks the loop for at most the evaluations in progress.
+static void
+s_quiesce(ruled_t *self)
+{
+    if (!self->pool)
+        return;
+    ruled_pool_wait_idle(self->pool);
+    s_collect(self);
+}
+
 static int
 s_on_group(zloop_t *loop, int timer_id, void *arg)
 {
@@ -257,37 +354,18 @@ s_on_group(zloop_t *loop, int timer_id, void *arg)
         return 0;
     if (timer_id == slot->first_timer_id)
         slot->first_timer_id = -1; // one-shot: zloop forgets it when this returns
-    struct ruled_group_result res;
-    int64_t now = fw_time_now_ms();
-    ruled_group_eval(slot->group, now, fw_daemon_links_query, &self->links, &res);
-    s_state_save(self, slot->group, now);
-
-    char *lbl = s_group_label(slot->group);
-    fw_metrics_add(self->metrics, "fw_ruled_rule_evaluations_total", lbl,
-                   (double)ruled_group_n_rules(slot->group));
-    fw_metrics_add(self->metrics, "fw_ruled_rule_evaluation_failures_total", lbl,
-                   (double)res.rules_failed);
-    fw_metrics_set(self->metrics, "fw_ruled_rule_group_last_duration_seconds", lbl,
-                   ruled_group_last_duration(slot->group));
-    free(lbl);
-
-    if (res.batch->len > 0) {
-        fw_metrics_add(self->metrics, "fw_ruled_samples_total", "",
-                       (double)fw_batch_samples(res.batch));
-        (void)fw_sender_send(self->links.sender, &res.batch, self->links.pub);
+    if (slot->running) {
+        // The previous evaluation is still out: skip this one, as Prometheus does.
+        char *lbl = s_group_label(slot->group);
+        fw_metrics_add(self->metrics, "fw_ruled_rule_group_iterations_missed_total", lbl, 1);
+        free(lbl);
+        return 0;
     }
-    if (json_array_size(res.alerts) > 0) {
-        json_t *body = json_object();
-        json_object_set_new(body, "source", json_string("ruled"));
-        json_object_set(body, "alerts", res.alerts); // not stolen: res keeps its reference
-        struct fw_msg *m = fw_msg_new_json(FW_MSG_ALERTS, body); // steals body
-        fw_metrics_add(self->metrics, "fw_ruled_alert_messages_total", "", 1);
-        (void)fw_daemon_links_send_alerts(&self->links, &m, self->metrics,
-                                          "fw_ruled_send_dropped_total");
-    }
-    ruled_group_result_clear(&res);
-    s_snapshot(slot);
-    s_update_alert_gauges(self);
+    slot->running = true;
+    slot->job.group = slot->group;
+    slot->job.t_ms = fw_time_now_ms();
+    slot->job.arg = slot;
+    ruled_pool_submit(self->pool, &slot->job);
     return 0;
 }
 
@@ -369,6 +447,7 @@ s_install(ruled_t *self, struct s_slot *slots, size_t n, struct ruled_config *ol
     }
     for (size_t i = 0; i < n; i++) {
         s_snapshot(&slots[i]);
+        s_count_alerts(&slots[i]);
         char *lbl = s_group_label(slots[i].group);
         fw_metrics_set(self->metrics, "fw_ruled_rule_group_rules", lbl,
                        (double)ruled_group_n_rules(slots[i].group));
@@ -413,6 +492,7 @@ s_reload(void *arg, char *errbuf, size_t errsize)
         return -1;
     }
     free(errs);
+    s_quiesce(self); // the old groups give their state to the new ones: no worker may hold one
     size_t n = 0;
     struct s_slot *slots = s_slots_build(self, cfg, self->slots, self->n_slots, &n);
     s_mark_removed_stale(self);
@@ -574,6 +654,11 @@ ruled_open(ruled_t *self, fw_err_t *err)
     if (fw_daemon_links_open(&self->links, &o->eval, o->common.zmq_max_msg_size, self->metrics,
                              err) < 0)
         return -1;
+    self->pool =
+        ruled_pool_new((size_t)o->group_workers, o->eval.query_address, o->common.zmq_max_msg_size,
+                       (int)o->eval.query_timeout_ms, self->metrics, err);
+    if (!self->pool)
+        return -1;
     if (o->storage_path && o->storage_path[0]) {
         self->state = ruled_state_new();
         if (ruled_state_open(self->state, o->storage_path, err) < 0)
@@ -600,12 +685,18 @@ ruled_run(ruled_t *self)
     self->loop = zloop_new();
     s_timers_start(self);
     zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
+    zmq_pollitem_t done = {NULL, ruled_pool_fd(self->pool), ZMQ_POLLIN, 0};
+    if (zloop_poller(self->loop, &done, s_on_pool, self) != 0) {
+        fw_error("ruled.start.fail", "err=%s", "cannot watch the rule group pool");
+        return -1;
+    }
     if (fw_sender_attach(self->links.sender, self->loop) != 0) {
         fw_error("ruled.start.fail", "err=%s", "cannot attach the samples sender to the loop");
         return -1;
     }
     (void)fw_zloop_run(self->loop); // survives SIGHUP; SIGINT/SIGTERM end it
     s_timers_stop(self);
+    s_quiesce(self); // what is being evaluated is sent and saved before the flush
     fw_sender_detach(self->links.sender);
     size_t left = fw_sender_flush(self->links.sender, S_FLUSH_MS);
     fw_info("ruled.stop", "groups=%zu unacked=%zu", self->n_slots, left);

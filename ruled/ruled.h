@@ -1,10 +1,11 @@
 /*  ruled.h — the rule evaluator daemon (Prometheus's rule manager).
 
     ruled reads a prometheus.yml (global.evaluation_interval, global.external_labels,
-    rule_files), evaluates every rule group on its own timer by querying tsdb over
-    DEALER/ROUTER, pushes recorded series (and ALERTS / ALERTS_FOR_STATE) to tsdb, and sends
-    alert states to alertd on every evaluation. It serves /metrics and Prometheus's
-    /api/v1/rules and /api/v1/alerts, and reloads on SIGHUP or POST /-/reload.
+    rule_files), evaluates every rule group on its own timer (on a pool of worker threads,
+    ruled_pool.h) by querying tsdb over DEALER/ROUTER, pushes recorded series (and ALERTS /
+    ALERTS_FOR_STATE) to tsdb, and sends alert states to alertd on every evaluation. It
+    serves /metrics and Prometheus's /api/v1/rules and /api/v1/alerts, and reloads on
+    SIGHUP or POST /-/reload.
 */
 #ifndef RULED_H
 #define RULED_H
@@ -25,6 +26,7 @@ struct ruled_opts {
     const char *storage_path;        // LMDB alert state (ruled_state.h); "" for none
     int64_t for_grace_ms;            // --rules.alert.for-grace-period
     int64_t outage_tolerance_ms;     // --rules.alert.for-outage-tolerance
+    int64_t group_workers;           // --rules.group-workers: groups evaluated at once
 };
 
 // A daemon for opts (copied; its strings are borrowed and must outlive it) taking *cfg_p

@@ -35,6 +35,9 @@ static const struct fw_flag s_flags[] = {
     {"rules.alert.for-outage-tolerance", FW_FLAG_DURATION,
      offsetof(struct ruled_opts, outage_tolerance_ms), "1h",
      "longest downtime after which alert state is still restored"},
+    {"rules.group-workers", FW_FLAG_INT, offsetof(struct ruled_opts, group_workers), "4",
+     "rule groups evaluated at once, each by a worker thread with its own tsdb query link "
+     "(1..256)"},
     {"web.external-url", FW_FLAG_STR, offsetof(struct ruled_opts, external_url),
      "http://127.0.0.1:9090", "URL of the query UI, for alerts' generatorURL"},
     {NULL, FW_FLAG_STR, 0, NULL, NULL},
