@@ -233,8 +233,11 @@ END_TEST
 static const char *
 s_ref_name(const tsdb_store_refs_t *r, uint32_t ref)
 {
-    const struct fw_labels *l = tsdb_store_refs_labels(r, ref);
-    return l ? fw_labels_get(l, "__name__") : NULL;
+    struct fw_labels view = FW_LABELS_INIT;
+    const struct fw_labels *l = tsdb_store_refs_labels(r, ref, &view);
+    const char *name = l ? fw_labels_get(l, "__name__") : NULL; // the series' own text
+    free(view.items);
+    return name;
 }
 
 static int
@@ -284,7 +287,8 @@ START_TEST(test_tsdb_ingest_store_refs)
     ck_assert_uint_eq(tsdb_store_head_gc(st, INT64_MAX), 2);
     r = tsdb_store_refs(st, "s/1", 2000);
     ck_assert(!tsdb_store_refs_known(r, 1));
-    ck_assert_ptr_null(tsdb_store_refs_labels(r, 1));
+    struct fw_labels view = FW_LABELS_INIT;
+    ck_assert_ptr_null(tsdb_store_refs_labels(r, 1, &view));
     // a refused definition (no labels at all) refuses its uses
     ck_assert_int_eq(s_define(st, r, 3, NULL, 3000, &stats), -1);
     ck_assert(tsdb_store_refs_known(r, 3));

@@ -1,7 +1,8 @@
 /*  tsdb_head.c — the in-memory head (see tsdb_head.h).
 
-    A series is one allocation: the struct, then its label array, then the label text, so a
-    lookup touches adjacent memory. Two open-addressing tables with linear probing point at
+    A series is one allocation: the struct, then its label text (names and values, a NUL
+    after each; no array of pointers: a view is made when one is asked for), so a lookup
+    touches adjacent memory. Two open-addressing tables with linear probing point at
     the same series: one keyed by the label hash (ingest), one by id (retention, garbage
     collection). Each slot caches its key, so a probe compares label sets only when the
     64-bit hashes are equal. Removal shifts the following entries back (no tombstones), so
@@ -13,6 +14,7 @@
 */
 #include "tsdb_head.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,7 +151,6 @@ tsdb_head_new(void)
 static void
 s_series_free(struct tsdb_head_series *s)
 {
-    // s->labels points into s's own allocation: nothing to free there
     tsdb_chunk_app_clear(&s->app);
     while (s->kept) {
         struct tsdb_head_chunk *c = s->kept;
@@ -205,6 +206,47 @@ tsdb_head_epoch(const tsdb_head_t *self)
 // ---------------------------------------------------------------------------------------
 // Series
 
+void
+tsdb_head_labels(const struct tsdb_head_series *s, struct fw_labels *view)
+{
+    fw_mem_grow((void **)&view->items, &view->cap, s->n_labels, sizeof(*view->items));
+    const char *p = s->text;
+    for (uint16_t k = 0; k < s->n_labels; k++) {
+        view->items[k].name = (char *)p;
+        p += strlen(p) + 1;
+        view->items[k].value = (char *)p;
+        p += strlen(p) + 1;
+    }
+    view->len = s->n_labels;
+}
+
+int64_t
+tsdb_head_open_mint(const struct tsdb_head_series *s)
+{
+    size_t len;
+    const unsigned char *p = tsdb_chunk_app_bytes(&s->app, &len);
+    struct tsdb_chunk_info info;
+    return len && tsdb_chunk_info(p, len, &info) == 0 ? info.mint : INT64_MIN;
+}
+
+bool
+tsdb_head_labels_equal(const struct tsdb_head_series *s, const struct fw_labels *l)
+{
+    if (s->n_labels != l->len)
+        return false;
+    const char *p = s->text, *end = s->text + s->text_len;
+    for (size_t k = 0; k < l->len; k++) {
+        const char *parts[2] = {l->items[k].name, l->items[k].value};
+        for (int j = 0; j < 2; j++) {
+            size_t n = strlen(parts[j]) + 1; // the NUL too: "a" is not "ab"
+            if ((size_t)(end - p) < n || memcmp(p, parts[j], n) != 0)
+                return false;
+            p += n;
+        }
+    }
+    return true;
+}
+
 struct tsdb_head_series *
 tsdb_head_find(const tsdb_head_t *self, const struct fw_labels *l, uint64_t hash)
 {
@@ -213,8 +255,7 @@ tsdb_head_find(const tsdb_head_t *self, const struct fw_labels *l, uint64_t hash
         return NULL;
     for (size_t i = (size_t)hash & t->mask; t->slots[i]; i = (i + 1) & t->mask) {
         struct tsdb_head_series *s = s_slot_series(t->slots[i]);
-        if (s_slot_tag_is(t->slots[i], hash) && s->hash == hash &&
-            fw_labels_cmp(&s->labels, l) == 0)
+        if (s_slot_tag_is(t->slots[i], hash) && s->hash == hash && tsdb_head_labels_equal(s, l))
             return s;
     }
     return NULL;
@@ -247,26 +288,27 @@ s_queue(tsdb_head_t *self, struct tsdb_head_series *s)
 struct tsdb_head_series *
 tsdb_head_add(tsdb_head_t *self, const struct fw_labels *l, uint64_t hash, uint64_t id, bool is_new)
 {
-    // one allocation for the series, its label array and the label text: a lookup touches
-    // a few adjacent cache lines, and a series costs one malloc
+    // one allocation for the series and its label text: a lookup touches a few adjacent
+    // cache lines, and a series costs one malloc
+    if (l->len > UINT16_MAX)
+        fw_fatal(70, "tsdb.head.labels", "labels=%zu: more than a series can hold", l->len);
     size_t text = 0;
     for (size_t k = 0; k < l->len; k++)
         text += strlen(l->items[k].name) + strlen(l->items[k].value) + 2;
-    struct tsdb_head_series *s = fw_calloc(1, sizeof(*s) + l->len * sizeof(struct fw_label) + text);
-    struct fw_label *items = (struct fw_label *)(s + 1);
-    char *p = (char *)(items + l->len);
+    if (text > UINT32_MAX)
+        fw_fatal(70, "tsdb.head.labels", "bytes=%zu: more than a series can hold", text);
+    struct tsdb_head_series *s = fw_calloc(1, offsetof(struct tsdb_head_series, text) + text);
+    char *p = s->text;
     for (size_t k = 0; k < l->len; k++) {
         const char *parts[2] = {l->items[k].name, l->items[k].value};
-        char **dst[2] = {&items[k].name, &items[k].value};
         for (int j = 0; j < 2; j++) {
             size_t n = strlen(parts[j]) + 1;
             memcpy(p, parts[j], n);
-            *dst[j] = p;
             p += n;
         }
     }
-    s->labels = (struct fw_labels){items, l->len, l->len};
-    s->text_len = text < TSDB_HEAD_TEXT_LONG ? (uint16_t)text : TSDB_HEAD_TEXT_LONG;
+    s->n_labels = (uint16_t)l->len;
+    s->text_len = (uint32_t)text;
     s->id = id;
     s->hash = hash;
     tsdb_chunk_app_init(&s->app);
@@ -305,15 +347,11 @@ tsdb_head_load_open(tsdb_head_t *self, struct tsdb_head_series *s, const void *p
     size_t n;
     const unsigned char *bytes = tsdb_chunk_app_bytes(&a, &n);
     tsdb_chunk_iter_init(&it, bytes, n);
-    struct fw_sample first = {0, 0}, last = {0, 0};
-    for (unsigned k = 0; tsdb_chunk_iter_next(&it); k++) {
-        if (k == 0)
-            first = (struct fw_sample){it.t, it.v};
+    struct fw_sample last = {0, 0};
+    while (tsdb_chunk_iter_next(&it))
         last = (struct fw_sample){it.t, it.v};
-    }
     tsdb_chunk_app_clear(&s->app);
     s->app = a;
-    s->open_mint = first.t_ms;
     tsdb_head_load_last(self, s, last.t_ms, last.v, true);
     return 0;
 }
@@ -339,13 +377,14 @@ s_cut(tsdb_head_t *self, struct tsdb_head_series *s)
 {
     if (tsdb_chunk_app_count(&s->app) == 0)
         return;
+    int64_t mint = tsdb_head_open_mint(s);
     tsdb_chunk_app_seal(&s->app);
     size_t len;
     const unsigned char *p = tsdb_chunk_app_bytes(&s->app, &len);
     struct tsdb_head_chunk *c = fw_malloc(sizeof(*c) + len);
     c->next = NULL;
     c->txn = TSDB_HEAD_UNCOMMITTED;
-    c->mint = s->open_mint;
+    c->mint = mint;
     c->len = (uint32_t)len;
     memcpy(c->bytes, p, len);
     struct tsdb_head_chunk **tail = &s->kept;
@@ -368,12 +407,9 @@ s_push(tsdb_head_t *self, struct tsdb_head_series *s, int64_t t, double v)
 {
     if (tsdb_chunk_app_count(&s->app) > 0 && tsdb_chunk_app_full(&s->app, t))
         s_cut(self, s);
-    if (tsdb_chunk_app_count(&s->app) == 0)
-        s->open_mint = t;
     if (tsdb_chunk_app_append(&s->app, t, v) != 0) {
         // cannot happen after the checks above; an empty chunk takes any sample
         s_cut(self, s);
-        s->open_mint = t;
         (void)tsdb_chunk_app_append(&s->app, t, v);
     }
     s->dirty = true;
@@ -430,28 +466,33 @@ static void
 s_late_list(tsdb_head_t *self, struct tsdb_head_series *s, int64_t t, double v,
             struct tsdb_store_stats *st)
 {
-    uint32_t lo = 0, hi = s->n_late;
+    struct tsdb_head_late *late = s->late;
+    uint32_t lo = 0, hi = late ? late->n : 0;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (s->late[mid].t_ms < t)
+        if (late->v[mid].t_ms < t)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo < s->n_late && s->late[lo].t_ms == t) {
-        if (s_same_bits(s->late[lo].v, v))
+    if (late && lo < late->n && late->v[lo].t_ms == t) {
+        if (s_same_bits(late->v[lo].v, v))
             st->duplicates++;
         else
             st->conflicts++;
         return;
     }
-    if (s->n_late == s->cap_late) {
-        s->cap_late = s->cap_late ? s->cap_late * 2 : 8;
-        s->late = fw_realloc(s->late, s->cap_late * sizeof(*s->late));
+    if (!late || late->n == late->cap) {
+        uint32_t cap = late ? late->cap * 2 : 8;
+        late = fw_realloc(late, sizeof(*late) + cap * sizeof(late->v[0]));
+        if (!s->late)
+            late->n = 0;
+        late->cap = cap;
+        s->late = late;
     }
-    memmove(&s->late[lo + 1], &s->late[lo], (s->n_late - lo) * sizeof(*s->late));
-    s->late[lo] = (struct fw_sample){t, v};
-    s->n_late++;
+    memmove(&late->v[lo + 1], &late->v[lo], (late->n - lo) * sizeof(late->v[0]));
+    late->v[lo] = (struct fw_sample){t, v};
+    late->n++;
     s_queue(self, s);
     self->pending_more = true;
     st->samples++;
@@ -493,7 +534,7 @@ tsdb_head_append(tsdb_head_t *self, struct tsdb_head_series *s, const struct fw_
             st->too_old++;
             continue;
         }
-        if (tsdb_chunk_app_count(&s->app) > 0 && t >= s->open_mint)
+        if (tsdb_chunk_app_count(&s->app) > 0 && t >= tsdb_head_open_mint(s))
             s_late_open(self, s, t, v, st);
         else
             s_late_list(self, s, t, v, st);
@@ -558,7 +599,6 @@ tsdb_head_committed(tsdb_head_t *self, uint64_t txn, bool checkpoint)
         s->is_new = false;
         free(s->late); // late samples are rare: keep no memory for them
         s->late = NULL;
-        s->n_late = s->cap_late = 0;
         if (!checkpoint && s->dirty) {
             self->pending[keep++] = s; // its open chunk waits for the checkpoint
             continue;

@@ -57,9 +57,6 @@ struct tsdb_store_stats; // tsdb_store.h
 
 typedef struct tsdb_head tsdb_head_t;
 
-// text_len of a series whose label text is longer than 65534 bytes.
-#define TSDB_HEAD_TEXT_LONG UINT16_MAX
-
 // The txn of a sealed chunk no commit has written yet.
 #define TSDB_HEAD_UNCOMMITTED UINT64_MAX
 
@@ -72,26 +69,32 @@ struct tsdb_head_chunk {
     unsigned char bytes[]; // the chunk, tsdb_chunk.h format
 };
 
-// One active series. Fields are the store's to read; only tsdb_head.c changes them.
+// A series' late samples before its open chunk, sorted by time, unique.
+struct tsdb_head_late {
+    uint32_t n, cap;
+    struct fw_sample v[];
+};
+
+// One active series: one allocation, its label set packed after the struct (about 100,000
+// are held at once, so every byte here is 100 KB). Fields are the store's to read; only
+// tsdb_head.c changes them.
 struct tsdb_head_series {
     uint64_t id;
-    uint64_t hash;             // fw_labels_hash(labels)
-    struct fw_labels labels;   // a view into the series' own allocation: never cleared
+    uint64_t hash;             // fw_labels_hash of its labels
     struct tsdb_chunk_app app; // the open chunk; empty right after a cut
-    int64_t open_mint;         // first timestamp of the open chunk, when it holds samples
     int64_t last_t;            // the newest in-order sample, when has_last
     double last_v;
-    struct fw_sample *late;       // owned: late samples before the open chunk, sorted, unique
+    struct tsdb_head_late *late;  // owned, NULL when there is none (see above)
     struct tsdb_head_chunk *kept; // owned list, oldest first: sealed chunks kept (see above)
-    uint32_t n_late, cap_late;
-    uint16_t text_len; // bytes of the label text (names and values, NUL after each) that
-                       // labels points into, or TSDB_HEAD_TEXT_LONG
+    uint32_t text_len;            // bytes of text
+    uint16_t n_labels;
     bool has_last;
     bool last_v_known; // false when the newest value could not be read back (damaged chunk)
     bool is_new;       // not in the index yet
     bool dirty;        // the open chunk changed since the last commit
     bool queued;       // on the pending list
     bool on_kept;      // on the head's list of series with committed kept chunks
+    char text[];       // the labels in name order: each name and value with a NUL after it
 };
 
 // A chunk sealed since the last commit: its bytes are tsdb_head_sealed_bytes().
@@ -109,6 +112,15 @@ struct tsdb_head_view {
     size_t len, cap;
     size_t n;
 };
+
+// Make *view s's labels: its items point into s->text, borrowed as s is; the items array
+// (view->items, view->cap) is the caller's, grown as needed and reused from call to call.
+// Release it with free(view->items), never fw_labels_clear (the strings are s's).
+void tsdb_head_labels(const struct tsdb_head_series *s, struct fw_labels *view);
+// True when s's labels are exactly l.
+bool tsdb_head_labels_equal(const struct tsdb_head_series *s, const struct fw_labels *l);
+// The first timestamp of s's open chunk (undefined when it holds no sample).
+int64_t tsdb_head_open_mint(const struct tsdb_head_series *s);
 
 tsdb_head_t *tsdb_head_new(void);
 // Free every series (NULL-safe; sets *self_p to NULL).

@@ -36,6 +36,7 @@ struct tsdb_samples {
     size_t cap_items;
     char *text;
     size_t cap_text;
+    struct fw_labels view; // a ref's labels (tsdb_store_refs_labels): owned items only
     struct fw_sample *smp; // a series' samples
     size_t cap_smp;
 };
@@ -59,6 +60,7 @@ tsdb_samples_destroy(tsdb_samples_t **self_p)
     free(self->hit);
     free(self->items);
     free(self->text);
+    free(self->view.items);
     free(self->smp);
     free(self);
     *self_p = NULL;
@@ -119,15 +121,9 @@ s_check_view(tsdb_samples_t *self, const struct fw_samples_view *v, tsdb_store_c
                 return -1;
             continue;
         }
-        size_t text_len;
-        const char *text = tsdb_store_cache_text(self->store, cache, i, &text_len);
-        if (text) {
-            const struct fw_labels *known = tsdb_store_cache_labels(self->store, cache, i);
-            self->hit[i] = fw_samples_series_equal_text(s, known->len, text, text_len);
-        } else {
-            const struct fw_labels *known = tsdb_store_cache_labels(self->store, cache, i);
-            self->hit[i] = known && fw_samples_series_equal(s, known);
-        }
+        size_t text_len, nlabels;
+        const char *text = tsdb_store_cache_text(self->store, cache, i, &text_len, &nlabels);
+        self->hit[i] = text && fw_samples_series_equal_text(s, nlabels, text, text_len);
         if (self->hit[i])
             tsdb_store_cache_prefetch(self->store, cache, i);
         else if (fw_samples_series_check(s, i, NULL, NULL, err) != 0)
@@ -213,11 +209,13 @@ tsdb_samples_append(tsdb_samples_t *self, const struct fw_samples_view *v)
     return samples;
 }
 
-// The encoded labels of series s of the batch just stored: its own, or its ref's.
+// The labels of a use of a ref, series s of the batch just stored, in self's view (valid
+// until the next call), or NULL: s has its own labels, or the ref is unknown or refused.
 static const struct fw_labels *
-s_ref_labels(const tsdb_samples_t *self, const struct fw_samples_series *s)
+s_ref_labels(tsdb_samples_t *self, const struct fw_samples_series *s)
 {
-    return s->ref && s->nlabels == 0 ? tsdb_store_refs_labels(self->refs, s->ref) : NULL;
+    return s->ref && s->nlabels == 0 ? tsdb_store_refs_labels(self->refs, s->ref, &self->view)
+                                     : NULL;
 }
 
 zmsg_t *

@@ -357,6 +357,7 @@ tsdb_store_destroy(tsdb_store_t **self_p)
     tsdb_store_int_refs_free(self);
     tsdb_head_destroy(&self->head);
     tsdb_wal_buf_clear(&self->wal);
+    free(self->view.items);
     free(self->ret_emptied);
     tsdb_store_set_policies(self, NULL, 0);
     pthread_mutex_destroy(&self->head_mu);
@@ -683,21 +684,16 @@ s_cached(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos)
     return pos < cache->n ? cache->at[pos] : NULL;
 }
 
-const struct fw_labels *
-tsdb_store_cache_labels(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos)
-{
-    struct tsdb_head_series *s = s_cached(self, cache, pos);
-    return s ? &s->labels : NULL;
-}
-
 const char *
-tsdb_store_cache_text(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos, size_t *len)
+tsdb_store_cache_text(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos, size_t *len,
+                      size_t *nlabels)
 {
     struct tsdb_head_series *s = s_cached(self, cache, pos);
-    if (!s || s->text_len == TSDB_HEAD_TEXT_LONG || s->labels.len == 0)
+    if (!s || s->n_labels == 0)
         return NULL;
     *len = s->text_len;
-    return s->labels.items[0].name;
+    *nlabels = s->n_labels;
+    return s->text;
 }
 
 void
@@ -813,7 +809,7 @@ s_append_locked(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos,
                 struct tsdb_store_stats *st, fw_err_t *err)
 {
     struct tsdb_head_series *cached = s_cached(self, cache, pos);
-    if (cached && fw_labels_cmp(&cached->labels, labels) == 0) {
+    if (cached && tsdb_head_labels_equal(cached, labels)) {
         s_append(self, cached, samples, n, st);
         return 0;
     }
@@ -918,16 +914,26 @@ s_same_bits(double a, double b)
     return memcmp(&a, &b, sizeof(a)) == 0;
 }
 
+// s's labels for the index, in the writer's view (valid until the next call).
+static const struct fw_labels *
+s_labels(tsdb_store_t *self, const struct tsdb_head_series *s)
+{
+    tsdb_head_labels(s, &self->view);
+    return &self->view;
+}
+
 // Merge s's late samples into its stored chunks (see the top of this file).
 static int
 s_merge_late(tsdb_store_t *self, MDB_txn *txn, const struct tsdb_head_series *s)
 {
+    const struct fw_sample *late = s->late ? s->late->v : NULL;
+    uint32_t n_late = s->late ? s->late->n : 0;
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, self->chunks, &cur);
     if (rc != 0)
         return rc;
-    for (uint32_t i = 0; i < s->n_late && rc == 0;) {
-        int64_t t = s->late[i].t_ms;
+    for (uint32_t i = 0; i < n_late && rc == 0;) {
+        int64_t t = late[i].t_ms;
         unsigned char key[16], ckey[16];
         tsdb_store_int_chunk_key(key, s->id, tsdb_store_int_flip(t));
         MDB_val k = {16, key}, v, cv = {0, NULL};
@@ -959,7 +965,7 @@ s_merge_late(tsdb_store_t *self, MDB_txn *txn, const struct tsdb_head_series *s)
                     fw_bytes_get_u64be((const unsigned char *)nk.mv_data + 8));
         }
         uint32_t j = i;
-        while (j < s->n_late && s->late[j].t_ms < bound)
+        while (j < n_late && late[j].t_ms < bound)
             j++;
         if (j == i)
             j = i + 1; // cannot happen (bound > t); never loop forever
@@ -973,9 +979,9 @@ s_merge_late(tsdb_store_t *self, MDB_txn *txn, const struct tsdb_head_series *s)
         }
         uint32_t l = i;
         while (more || l < j) {
-            if (more && (l == j || it.t <= s->late[l].t_ms)) {
-                if (l < j && it.t == s->late[l].t_ms) {
-                    if (s_same_bits(it.v, s->late[l].v))
+            if (more && (l == j || it.t <= late[l].t_ms)) {
+                if (l < j && it.t == late[l].t_ms) {
+                    if (s_same_bits(it.v, late[l].v))
                         atomic_fetch_add(&self->late_dups, 1);
                     else
                         atomic_fetch_add(&self->late_conflicts, 1);
@@ -985,7 +991,7 @@ s_merge_late(tsdb_store_t *self, MDB_txn *txn, const struct tsdb_head_series *s)
                 stored++;
                 more = tsdb_chunk_iter_next(&it);
             } else {
-                s_merge_push(self, &n, s->late[l++]);
+                s_merge_push(self, &n, late[l++]);
             }
         }
         if (have_c && tsdb_chunk_iter_err(&it) != 0) {
@@ -1006,10 +1012,10 @@ s_merge_late(tsdb_store_t *self, MDB_txn *txn, const struct tsdb_head_series *s)
     }
     mdb_cursor_close(cur);
     // the rollups of the merged span are no longer right: recompute them (tsdb_rollup.h)
-    if (rc == 0 && s->n_late > 0) {
-        int64_t first = s->late[0].t_ms;
-        for (uint32_t i = 1; i < s->n_late; i++)
-            first = s->late[i].t_ms < first ? s->late[i].t_ms : first;
+    if (rc == 0 && n_late > 0) {
+        int64_t first = late[0].t_ms;
+        for (uint32_t i = 1; i < n_late; i++)
+            first = late[i].t_ms < first ? late[i].t_ms : first;
         rc = tsdb_store_int_rollup_lower(self, txn, s->id, first);
     }
     return rc;
@@ -1075,7 +1081,7 @@ s_write_head(tsdb_store_t *self, MDB_txn *txn, bool checkpoint, const char **wha
     *what = "series write";
     for (size_t k = 0; walk && k < np && rc == 0; k++)
         if (pending[k]->is_new)
-            rc = tsdb_index_add(&self->ix, txn, pending[k]->id, &pending[k]->labels,
+            rc = tsdb_index_add(&self->ix, txn, pending[k]->id, s_labels(self, pending[k]),
                                 pending[k]->hash);
     *what = "chunk write";
     for (size_t k = 0; k < ns && rc == 0; k++)
@@ -1094,7 +1100,7 @@ s_write_head(tsdb_store_t *self, MDB_txn *txn, bool checkpoint, const char **wha
     }
     *what = "late sample merge";
     for (size_t k = 0; walk && k < np && rc == 0; k++)
-        if (pending[k]->n_late > 0)
+        if (pending[k]->late && pending[k]->late->n > 0)
             rc = s_merge_late(self, txn, pending[k]);
     *what = "state write";
     if (rc == 0 && self->has_pending) {
@@ -1240,7 +1246,7 @@ s_index_sliced(tsdb_store_t *self, fw_err_t *err)
         size_t start = k, added = 0;
         for (; k < np && added < S_CHECKPOINT_SLICE && rc == 0; k++)
             if (pending[k]->is_new) {
-                rc = tsdb_index_add(&self->ix, txn, pending[k]->id, &pending[k]->labels,
+                rc = tsdb_index_add(&self->ix, txn, pending[k]->id, s_labels(self, pending[k]),
                                     pending[k]->hash);
                 added++;
             }

@@ -183,23 +183,19 @@ tsdb_store_cache_t *tsdb_store_cache(tsdb_store_t *self, uint64_t key, int64_t n
 int tsdb_store_append_series_at(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos,
                                 const struct fw_labels *labels, const struct fw_sample *samples,
                                 size_t n, struct tsdb_store_stats *st, fw_err_t *err);
-// The labels of the series cache saw at position pos, if the head still holds it (borrowed
-// until the head drops series: tsdb_store_head_gc, retention), or NULL. With
-// tsdb_store_append_cached, a caller that can compare a series with these labels cheaply
-// (tsdb's ingest: the label bytes of a SAMPLES body) appends without building a label set.
-const struct fw_labels *tsdb_store_cache_labels(tsdb_store_t *self, tsdb_store_cache_t *cache,
-                                                size_t pos);
-// The same series' label text ("name\0value\0..." in label order, *len bytes; borrowed
-// likewise), or NULL when the cache does not know pos or the text is too long to be kept
-// with its length (then compare tsdb_store_cache_labels).
+// The label text of the series cache saw at position pos, if the head still holds it:
+// "name\0value\0..." in name order, *len bytes, *nlabels pairs (borrowed until the head
+// drops series: tsdb_store_head_gc, retention), or NULL. With tsdb_store_append_cached, a
+// caller that can compare a series with this text cheaply (tsdb's ingest: the label bytes
+// of a SAMPLES body) appends without building a label set.
 const char *tsdb_store_cache_text(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos,
-                                  size_t *len);
+                                  size_t *len, size_t *nlabels);
 // Ask the CPU to fetch what appending to the series at pos of cache will touch (its open
 // chunk's first and last bytes), so that a batch's appends, done after a pass over the
 // whole batch, do not wait for memory one series at a time. A hint: nothing changes.
 void tsdb_store_cache_prefetch(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos);
-// Append samples[0..n) to the series at position pos of cache, which
-// tsdb_store_cache_labels just returned; the same rules and counts as
+// Append samples[0..n) to the series at position pos of cache, whose text
+// tsdb_store_cache_text just returned; the same rules and counts as
 // tsdb_store_append_series.
 void tsdb_store_append_cached(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos,
                               const struct fw_sample *samples, size_t n,
@@ -230,8 +226,11 @@ typedef struct tsdb_store_refs tsdb_store_refs_t;
 tsdb_store_refs_t *tsdb_store_refs(tsdb_store_t *self, const char *sender, int64_t now_ms);
 // True when ref was defined (and is still valid, see above): a use may be appended.
 bool tsdb_store_refs_known(const tsdb_store_refs_t *refs, uint32_t ref);
-// The labels of ref's series (borrowed until the head frees it), or NULL: unknown, refused.
-const struct fw_labels *tsdb_store_refs_labels(const tsdb_store_refs_t *refs, uint32_t ref);
+// The labels of ref's series made *view (tsdb_head_labels: the strings borrowed until the
+// head frees the series, the items array the caller's, reused from call to call), or NULL:
+// unknown, refused.
+const struct fw_labels *tsdb_store_refs_labels(const tsdb_store_refs_t *refs, uint32_t ref,
+                                               struct fw_labels *view);
 // Fetch ahead what appending to ref's series touches (see tsdb_store_cache_prefetch).
 void tsdb_store_refs_prefetch(const tsdb_store_refs_t *refs, uint32_t ref);
 // Define ref (1..TSDB_STORE_REF_MAX) as labels and append samples[0..n) to that series, as

@@ -47,6 +47,8 @@ struct tsdb_store {
     size_t state_len;
     unsigned char *pending; // owned: written by the next commit
     size_t pending_len;
+    // a head series' labels for the writer (tsdb_head_labels): owned items, borrowed strings
+    struct fw_labels view;
     bool has_pending;
     struct tsdb_chunk_app scratch; // late merges: re-encoding
     struct fw_sample *merge;       // owned: late merges: decoded samples

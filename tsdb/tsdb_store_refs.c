@@ -125,10 +125,13 @@ tsdb_store_refs_known(const tsdb_store_refs_t *refs, uint32_t ref)
 }
 
 const struct fw_labels *
-tsdb_store_refs_labels(const tsdb_store_refs_t *refs, uint32_t ref)
+tsdb_store_refs_labels(const tsdb_store_refs_t *refs, uint32_t ref, struct fw_labels *view)
 {
     const struct tsdb_head_series *s = s_at(refs, ref);
-    return s ? &s->labels : NULL;
+    if (!s)
+        return NULL;
+    tsdb_head_labels(s, view);
+    return view;
 }
 
 void
