@@ -219,7 +219,10 @@ slod_ring_journal_open(const char *dir, slod_ring_t *const *rings, size_t n, fw_
         s_replay(f, rings, n);
         fclose(f);
     }
-    if (slod_ring_journal_rebind(self, rings, n) < 0) {
+    self->rings = rings;
+    self->n_rings = n;
+    self->limit = s_limit(rings, n);
+    if (s_compact(self) < 0) {
         fw_err_set(err, "write %s: %s", self->path, strerror(errno));
         slod_ring_journal_close(&self);
     }
@@ -244,7 +247,7 @@ slod_ring_journal_rebind(slod_ring_journal_t *self, slod_ring_t *const *rings, s
     self->rings = rings;
     self->n_rings = n;
     self->limit = s_limit(rings, n);
-    return s_compact(self);
+    return self->f ? 0 : s_compact(self);
 }
 
 void

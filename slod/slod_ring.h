@@ -14,7 +14,9 @@
 
     The journal (slod_ring_journal_*) makes the rings survive a restart without rescanning:
     one line per bucket, "<key> <end_ms> <bad> <total>", appended as buckets are filled; at
-    open it is replayed and rewritten compacted (only buckets still inside some ring). The
+    open it is replayed and rewritten compacted (only buckets still inside some ring), and it
+    is compacted again when it holds twice the rings' buckets (once a month or so, a write
+    of about 40 bytes per bucket held, on slod's loop). The
     key is the SLO id and a hash of its queries, so an SLO whose queries changed starts a
     new ring. Appends are small buffered writes (about 100 bytes per SLO per 5 minutes).
 */
@@ -61,7 +63,8 @@ void slod_ring_journal_add(slod_ring_journal_t *self, const slod_ring_t *ring, i
                            double bad, double total);
 // Write buffered lines out. 0 or -1.
 int slod_ring_journal_flush(slod_ring_journal_t *self);
-// Point the journal at a new set of rings (after a reload) and compact. 0 or -1.
+// Point the journal at a new set of rings (after a reload). Lines of rings that are gone
+// stay until the next compaction (replay skips them). 0 or -1.
 int slod_ring_journal_rebind(slod_ring_journal_t *self, slod_ring_t *const *rings, size_t n);
 
 #endif

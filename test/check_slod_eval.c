@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "check_util.h"
 #include "fw_mem.h"
@@ -319,11 +320,18 @@ START_TEST(test_slod_eval_ring_journal_and_backfill_budget)
     ck_assert_uint_eq(slod_eval_status(ev, 0)->period_buckets, 201);
     slod_eval_result_clear(&res);
 
-    // A reload keeps the ring (same queries) and the journal.
+    // A reload keeps the ring (same queries) and the journal, without rewriting it on the
+    // loop (the same file: a compaction renames a new one into place).
+    char path[300];
+    snprintf(path, sizeof(path), "%s/slod.ring", dir);
+    struct stat st0, st1;
+    ck_assert_int_eq(stat(path, &st0), 0);
     struct slod_cfg cfg2;
     s_load(&cfg2);
     slod_eval_t *ev2 = slod_eval_new(&cfg2, 100);
     slod_eval_take_state(ev2, ev);
+    ck_assert_int_eq(stat(path, &st1), 0);
+    ck_assert_uint_eq(st0.st_ino, st1.st_ino);
     slod_eval_destroy(&ev);
     f.calls = 0;
     f.fail = true; // no query answers: the ring still gives the long windows
@@ -336,8 +344,6 @@ START_TEST(test_slod_eval_ring_journal_and_backfill_budget)
     slod_cfg_free(&cfg2);
 
     // A torn line at the end of the journal is skipped.
-    char path[300];
-    snprintf(path, sizeof(path), "%s/slod.ring", dir);
     FILE *fp = fopen(path, "a");
     fputs("deadbeef 18000", fp);
     fclose(fp);
