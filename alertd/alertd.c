@@ -88,15 +88,21 @@ s_muted(const struct alertd_alert *a, int64_t now, void *arg)
     return alertd_inhibit_mutes(self->inhibit, &a->labels) || s_silenced(self, a, now);
 }
 
+// Persist and group an alert just stored.
+static void
+s_stored_locked(alertd_t *self, const struct alertd_alert *stored, int64_t now)
+{
+    self->generation++;
+    (void)alertd_store_persist(self->store, stored, self->state, now);
+    alertd_dispatch_insert(self->dispatch, stored, now);
+}
+
 // Store and group one alert (taken: a is left empty); true when it is resolved.
 static bool
 s_ingest_locked(alertd_t *self, struct alertd_alert *a, int64_t now)
 {
     bool resolved = alertd_alert_resolved(a, now);
-    self->generation++;
-    const struct alertd_alert *stored = alertd_store_put(self->store, a, now);
-    alertd_store_persist(stored, self->state);
-    alertd_dispatch_insert(self->dispatch, stored, now);
+    s_stored_locked(self, alertd_store_put(self->store, a, now), now);
     return resolved;
 }
 
@@ -178,21 +184,34 @@ alertd_ingest_array(alertd_t *self, const json_t *arr, const char *source, char 
     return bad;
 }
 
-// Ingest alerts that alertd_json parsed at now (takes the lock); v is left empty.
+// Ingest alerts that alertd_json read at now (takes the lock); vs is left empty. A re-sent
+// alert (nothing changed but its times) moves the stored one in place: nothing is built.
 static void
-s_ingest_parsed(alertd_t *self, struct alertd_json_alerts *v, int64_t now)
+s_ingest_parsed(alertd_t *self, struct alertd_json_views *vs, int64_t now)
 {
-    if (v->len == 0)
+    if (vs->len == 0)
         return;
     size_t resolved = 0;
     pthread_mutex_lock(&self->lock);
     (void)alertd_state_begin(self->state, NULL);
-    for (size_t i = 0; i < v->len; i++)
-        resolved += s_ingest_locked(self, &v->items[i], now);
+    for (size_t i = 0; i < vs->len; i++) {
+        const struct alertd_json_view *v = &vs->items[i];
+        const struct alertd_alert *old = alertd_store_get(self->store, v->fp);
+        int64_t ends_at;
+        if (old && alertd_json_view_times_only(vs, v, old, now, &ends_at)) {
+            resolved += v->ends_at <= now;
+            s_stored_locked(self, alertd_store_refresh(self->store, old, ends_at, v->updated_at),
+                            now);
+            continue;
+        }
+        struct alertd_alert a;
+        alertd_json_view_build(vs, v, &a);
+        resolved += s_ingest_locked(self, &a, now);
+    }
     alertd_commit_locked(self, false);
     pthread_mutex_unlock(&self->lock);
-    s_count_received(self, v->len - resolved, resolved);
-    alertd_json_alerts_reset(v);
+    s_count_received(self, vs->len - resolved, resolved);
+    alertd_json_views_reset(vs);
 }
 
 bool
@@ -201,12 +220,12 @@ alertd_ingest_text(alertd_t *self, const char *text, size_t len)
     pthread_mutex_lock(&self->lock);
     int64_t resolve_timeout = self->cfg->global.resolve_timeout;
     pthread_mutex_unlock(&self->lock);
-    struct alertd_json_alerts v = {0};
+    struct alertd_json_views v = {0};
     int64_t now = fw_time_now_ms();
-    bool plain = alertd_json_alerts_parse(text, len, false, now, resolve_timeout, &v) >= 0;
+    bool plain = alertd_json_views_parse(text, len, false, now, resolve_timeout, &v) >= 0;
     if (plain)
         s_ingest_parsed(self, &v, now);
-    alertd_json_alerts_free(&v);
+    alertd_json_views_free(&v);
     return plain;
 }
 
@@ -240,14 +259,14 @@ s_on_pub_topics(zloop_t *loop, zsock_t *sock, void *arg)
 // Append the alerts of an ALERTS message in the plain form (alertd_json.h) to v; false,
 // with v as it was, for anything else.
 static bool
-s_alerts_plain(alertd_t *self, zmsg_t *frames, int64_t now, struct alertd_json_alerts *v)
+s_alerts_plain(alertd_t *self, zmsg_t *frames, int64_t now, struct alertd_json_views *v)
 {
     char version[8];
     snprintf(version, sizeof version, "%d", fw_msg_type_version(FW_MSG_ALERTS));
     zframe_t *type = zmsg_first(frames), *ver = zmsg_next(frames), *body = zmsg_next(frames);
     return zmsg_size(frames) == 3 && zframe_streq(type, "ALERTS") && zframe_streq(ver, version) &&
-           alertd_json_alerts_parse((const char *)zframe_data(body), zframe_size(body), true, now,
-                                    self->cfg->global.resolve_timeout, v) >= 0;
+           alertd_json_views_parse((const char *)zframe_data(body), zframe_size(body), true, now,
+                                   self->cfg->global.resolve_timeout, v) >= 0;
 }
 
 // ALERTS from ruled and slod: every message waiting (up to S_ALERTS_DRAIN) is read, then
@@ -256,13 +275,13 @@ static int
 s_on_alerts(zloop_t *loop, zsock_t *sock, void *arg)
 {
     alertd_t *self = arg;
-    struct alertd_json_alerts v = {0};
     int64_t now = fw_time_now_ms();
+    struct alertd_json_views *v = &self->views;
     for (int n = 0; n < S_ALERTS_DRAIN && (n == 0 || (zsock_events(sock) & ZMQ_POLLIN)); n++) {
         zmsg_t *frames = zmsg_recv(sock);
         if (!frames)
             break;
-        if (s_alerts_plain(self, frames, now, &v)) {
+        if (s_alerts_plain(self, frames, now, v)) {
             if (s_pub_wants(self, "ALERTS"))
                 (void)zmsg_send(&frames, self->pub);
             zmsg_destroy(&frames);
@@ -273,7 +292,7 @@ s_on_alerts(zloop_t *loop, zsock_t *sock, void *arg)
         struct fw_msg *msg = NULL;
         if (fw_zsock_decode(&frames, FW_MSG_ALERTS, self->metrics, &msg) < 0)
             continue;
-        s_ingest_parsed(self, &v, now);
+        s_ingest_parsed(self, v, now);
         const char *source = json_string_value(json_object_get(msg->body, "source"));
         alertd_ingest_array(self, json_object_get(msg->body, "alerts"), source ? source : "zmq",
                             NULL);
@@ -281,8 +300,7 @@ s_on_alerts(zloop_t *loop, zsock_t *sock, void *arg)
             (void)fw_msg_send(&msg, self->pub, NULL);
         fw_msg_destroy(&msg);
     }
-    s_ingest_parsed(self, &v, now);
-    alertd_json_alerts_free(&v);
+    s_ingest_parsed(self, v, now);
     s_on_flush(loop, 0, self);
     return 0;
 }
@@ -783,6 +801,7 @@ alertd_destroy(alertd_t **self_p)
     zsock_destroy(&self->pub);
     fw_zsock_topics_clear(&self->pub_topics);
     zsock_destroy(&self->notifyd_sub);
+    alertd_json_views_free(&self->views);
     zsock_destroy(&self->push);
     zsock_destroy(&self->pull);
     alertd_dispatch_destroy(&self->dispatch);

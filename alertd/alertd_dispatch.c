@@ -13,6 +13,7 @@
 
 #include "alertd_cfg_receivers.h"
 #include "alertd_dispatch.h"
+#include "alertd_fptab.h"
 #include "fw_hash.h"
 #include "fw_mem.h"
 
@@ -31,7 +32,7 @@ struct s_group {
     char *key;                        // owned: the group key (payload, notification log)
     struct s_slot slot;               // the key in groups (route, &labels)
     struct fw_labels labels;          // owned: the group labels
-    zhashx_t *alerts;                 // owned: fp hex -> struct alertd_alert * (copies)
+    alertd_fptab_t *alerts;           // owned: the group's alerts (shared with the store)
     int64_t next_flush;
     bool has_flushed;
     bool waiting;   // due since due_at, waiting out the cluster wait
@@ -59,7 +60,7 @@ s_group_free(void **item)
     if (g) {
         free(g->key);
         fw_labels_clear(&g->labels);
-        zhashx_destroy(&g->alerts);
+        alertd_fptab_destroy(&g->alerts);
         free(g);
     }
     *item = NULL;
@@ -207,13 +208,12 @@ alertd_dispatch_insert(alertd_dispatch_t *self, const struct alertd_alert *a, in
             s_group_labels(r, &a->labels, &g->labels);
             g->key = alertd_group_key(r, &g->labels);
             g->slot = (struct s_slot){r, &g->labels};
-            g->alerts = zhashx_new();
-            zhashx_set_destructor(g->alerts, alertd_alert_free);
+            g->alerts = alertd_fptab_new();
             g->next_flush = now + r->group_wait_ms;
             zhashx_insert(self->groups, &g->slot, g);
         }
-        char fp[17];
-        zhashx_update(g->alerts, alertd_fp_str(a->fp, fp), alertd_alert_hold(a));
+        if (alertd_fptab_get(g->alerts, a->fp) != a) // a re-sent alert is held already
+            alertd_fptab_set(g->alerts, alertd_alert_hold(a));
         // An alert older than group_wait is not held back (aggrGroup.insert).
         if (!g->has_flushed && !g->waiting && a->starts_at + r->group_wait_ms < now &&
             g->next_flush > now)
@@ -438,6 +438,12 @@ s_due(alertd_dispatch_t *self, const struct s_group *g, json_t *notify, const ui
     return zlistx_size(keys);
 }
 
+static bool
+s_resolved_at(const struct alertd_alert *a, void *now)
+{
+    return alertd_alert_resolved(a, *(const int64_t *)now);
+}
+
 // Flush one group; returns true when it is now empty.
 static bool
 s_flush(alertd_dispatch_t *self, struct s_group *g, int64_t now, json_t *out, size_t *count)
@@ -450,11 +456,12 @@ s_flush(alertd_dispatch_t *self, struct s_group *g, int64_t now, json_t *out, si
         g->next_flush = now;
     g->waiting = false;
     g->has_flushed = true;
-    size_t total = zhashx_size(g->alerts), n = 0, nf = 0, nr = 0;
+    size_t total = alertd_fptab_size(g->alerts), n = 0, nf = 0, nr = 0;
     struct alertd_alert **v = fw_calloc(total + 1, sizeof *v);
     uint64_t *firing = fw_calloc(total + 1, sizeof *firing);
     uint64_t *resolved = fw_calloc(total + 1, sizeof *resolved);
-    for (struct alertd_alert *a = zhashx_first(g->alerts); a; a = zhashx_next(g->alerts)) {
+    for (struct alertd_alert *a = alertd_fptab_first(g->alerts); a;
+         a = alertd_fptab_next(g->alerts)) {
         if (self->muted && self->muted(a, now, self->muted_arg))
             continue;
         v[n++] = a;
@@ -494,17 +501,8 @@ s_flush(alertd_dispatch_t *self, struct s_group *g, int64_t now, json_t *out, si
     free(resolved);
     free(v);
     // Resolved alerts leave the group once flushed (aggrGroup.flush DeleteIfNotModified).
-    zlist_t *dead = zlist_new();
-    zlist_autofree(dead);
-    for (struct alertd_alert *a = zhashx_first(g->alerts); a; a = zhashx_next(g->alerts))
-        if (alertd_alert_resolved(a, now)) {
-            char fp[17];
-            zlist_append(dead, (void *)alertd_fp_str(a->fp, fp));
-        }
-    for (char *k = zlist_first(dead); k; k = zlist_next(dead))
-        zhashx_delete(g->alerts, k);
-    zlist_destroy(&dead);
-    return zhashx_size(g->alerts) == 0;
+    (void)alertd_fptab_drop_if(g->alerts, s_resolved_at, &now);
+    return alertd_fptab_size(g->alerts) == 0;
 }
 
 size_t
@@ -573,7 +571,8 @@ alertd_dispatch_groups_json(alertd_dispatch_t *self, alertd_alert_render_fn fn, 
     json_t *arr = json_array();
     for (struct s_group *g = zhashx_first(self->groups); g; g = zhashx_next(self->groups)) {
         json_t *alerts = json_array();
-        for (struct alertd_alert *a = zhashx_first(g->alerts); a; a = zhashx_next(g->alerts)) {
+        for (struct alertd_alert *a = alertd_fptab_first(g->alerts); a;
+             a = alertd_fptab_next(g->alerts)) {
             json_t *j = fn(a, arg);
             if (j)
                 json_array_append_new(alerts, j); // steals

@@ -14,6 +14,7 @@
 #include "alertd_cluster.h"
 #include "alertd_dispatch.h"
 #include "alertd_inhibit.h"
+#include "alertd_json.h"
 #include "alertd_nflog.h"
 #include "alertd_route.h"
 #include "alertd_silence.h"
@@ -38,6 +39,7 @@ struct alertd {
     zsock_t *pull, *push, *pub;     // owned (pub is an XPUB: taps' subscriptions in pub_topics)
     struct fw_zsock_topics pub_topics;
     zsock_t *notifyd_sub;           // owned: NOTIFY_RESULT from notifyd's PUB
+    struct alertd_json_views views; // owned: ALERTS read in one loop turn (kept for reuse)
     int64_t ask_at;                 // when to ask notifyd about unanswered NOTIFYs next
     int64_t ask_interval;           // the interval after that ask (alertd_outcome.h)
     bool answered;                  // a NOTIFY_RESULT arrived since the last ask

@@ -18,6 +18,7 @@ struct s_in {
     const char *p, *end;
     char *scratch; // owned: decoded strings with escapes
     size_t scratch_cap;
+    struct alertd_json_views *out; // borrowed: where the alerts read go
 };
 
 // A string of the input: borrowed from the text or from scratch, valid until the next read
@@ -177,36 +178,77 @@ s_is(const struct s_str *s, const char *lit)
     return s->len == strlen(lit) && memcmp(s->s, lit, s->len) == 0;
 }
 
-// An object of strings into labels (as fw_labels_set would: an empty value is no label) or
-// annotations (a jansson object, in order). -1 on a duplicate name, an invalid label name or
-// anything but strings.
-static int
-s_string_map(struct s_in *in, struct fw_labels *labels, json_t *annotations)
+// Copy s into the views' arena, NUL-terminated; its offset.
+static size_t
+s_keep(struct alertd_json_views *vs, const struct s_str *s)
 {
+    fw_mem_grow((void **)&vs->arena, &vs->arena_cap, vs->arena_len + s->len + 1, 1);
+    size_t off = vs->arena_len;
+    memcpy(vs->arena + off, s->s, s->len);
+    vs->arena[off + s->len] = '\0';
+    vs->arena_len += s->len + 1;
+    return off;
+}
+
+static const char *
+s_at(const struct alertd_json_views *vs, size_t off)
+{
+    return vs->arena + off;
+}
+
+// An object of strings into pairs from *first on (*count of them): labels (an empty value
+// is no label, as fw_labels_set has it; duplicates are found once sorted) or annotations
+// (in order, every value, no duplicate name). -1 on an invalid label name or anything but
+// strings.
+static int
+s_pairs(struct s_in *in, bool labels, size_t *first, size_t *count)
+{
+    struct alertd_json_views *vs = in->out;
+    *first = vs->pairs_len;
+    *count = 0;
     if (!s_take(in, '{'))
         return -1;
     if (s_take(in, '}'))
         return 0;
     do {
         struct s_str k, v;
-        char name[256];
-        if (s_string(in, &k) < 0 || k.len >= sizeof name || memchr(k.s, '\0', k.len))
+        if (s_string(in, &k) < 0 || memchr(k.s, '\0', k.len))
             return -1;
-        memcpy(name, k.s, k.len); // before the value reuses scratch
-        name[k.len] = '\0';
-        if (!s_take(in, ':') || s_string(in, &v) < 0 || !fw_label_name_valid(name))
+        size_t name = s_keep(vs, &k); // before the value reuses scratch
+        if (!s_take(in, ':') || s_string(in, &v) < 0 || !fw_label_name_valid(s_at(vs, name)))
             return -1;
-        if (labels) {
-            if (fw_labels_get(labels, name))
-                return -1;
-            fw_labels_setn(labels, name, v.s, v.len);
-        } else {
-            if (json_object_get(annotations, name))
-                return -1;
-            json_object_set_new_nocheck(annotations, name, json_stringn_nocheck(v.s, v.len));
+        if (labels && v.len == 0) {
+            vs->arena_len = name; // no label
+            continue;
         }
+        for (size_t i = *first; !labels && i < vs->pairs_len; i++)
+            if (strcmp(s_at(vs, vs->pairs[i].name), s_at(vs, name)) == 0)
+                return -1;
+        fw_mem_grow((void **)&vs->pairs, &vs->pairs_cap, vs->pairs_len + 1, sizeof *vs->pairs);
+        vs->pairs[vs->pairs_len++] = (struct alertd_json_pair){name, k.len, s_keep(vs, &v), v.len};
     } while (s_take(in, ','));
+    *count = vs->pairs_len - *first;
     return s_take(in, '}') ? 0 : -1;
+}
+
+// Sort the labels of v by name (insertion: a handful); -1 on a duplicate name.
+static int
+s_sort_labels(struct alertd_json_views *vs, const struct alertd_json_view *v)
+{
+    struct alertd_json_pair *p = vs->pairs + v->labels;
+    for (size_t i = 1; i < v->labels_len; i++) {
+        struct alertd_json_pair x = p[i];
+        size_t j = i;
+        while (j > 0 && strcmp(s_at(vs, p[j - 1].name), s_at(vs, x.name)) > 0) {
+            p[j] = p[j - 1];
+            j--;
+        }
+        p[j] = x;
+    }
+    for (size_t i = 1; i < v->labels_len; i++)
+        if (strcmp(s_at(vs, p[i - 1].name), s_at(vs, p[i].name)) == 0)
+            return -1;
+    return 0;
 }
 
 static int
@@ -221,76 +263,85 @@ s_time(struct s_in *in, const char *key, int64_t *out)
     return alertd_alert_time(key, text, out, NULL);
 }
 
-// One postable alert into a (zeroed). -1 when not plain or not valid (a is then cleared).
+// One postable alert into v (zeroed). -1 when not plain or not valid.
 static int
-s_alert(struct s_in *in, int64_t now, int64_t resolve_timeout_ms, struct alertd_alert *a)
+s_alert(struct s_in *in, int64_t now, int64_t resolve_timeout_ms, struct alertd_json_view *v)
 {
     bool seen[5] = {false};
     static const char *const keys[] = {"labels", "annotations", "startsAt", "endsAt",
                                        "generatorURL"};
-    a->annotations = json_object();
+    struct alertd_json_views *vs = in->out;
+    v->generator_url = SIZE_MAX;
     if (!s_take(in, '{'))
-        goto fail;
+        return -1;
     if (!s_take(in, '}')) {
         do {
             struct s_str k;
             if (s_string(in, &k) < 0 || !s_take(in, ':'))
-                goto fail;
+                return -1;
             size_t i = 0;
             while (i < 5 && !s_is(&k, keys[i]))
                 i++;
             if (i == 5 || seen[i])
-                goto fail;
+                return -1;
             seen[i] = true;
             int rc;
-            struct s_str v;
+            struct s_str u;
             switch (i) {
-            case 0: rc = s_string_map(in, &a->labels, NULL); break;
-            case 1: rc = s_string_map(in, NULL, a->annotations); break;
-            case 2: rc = s_time(in, keys[i], &a->starts_at); break;
-            case 3: rc = s_time(in, keys[i], &a->ends_at); break;
+            case 0: rc = s_pairs(in, true, &v->labels, &v->labels_len); break;
+            case 1: rc = s_pairs(in, false, &v->annotations, &v->annotations_len); break;
+            case 2: rc = s_time(in, keys[i], &v->starts_at); break;
+            case 3: rc = s_time(in, keys[i], &v->ends_at); break;
             default:
-                rc = s_string(in, &v);
-                if (rc == 0 && !memchr(v.s, '\0', v.len))
-                    a->generator_url = fw_strndup(v.s, v.len);
-                else
+                rc = s_string(in, &u);
+                if (rc == 0 && !memchr(u.s, '\0', u.len)) {
+                    v->generator_url = s_keep(vs, &u);
+                    v->generator_url_len = u.len;
+                } else {
                     rc = -1;
+                }
             }
             if (rc < 0)
-                goto fail;
+                return -1;
         } while (s_take(in, ','));
         if (!s_take(in, '}'))
-            goto fail;
+            return -1;
     }
-    if (a->labels.len == 0 || alertd_alert_finish(a, now, resolve_timeout_ms, NULL) < 0)
-        goto fail;
+    if (v->labels_len == 0 || s_sort_labels(vs, v) < 0 ||
+        alertd_alert_times(&v->starts_at, &v->ends_at, &v->timeout, now, resolve_timeout_ms, NULL) <
+            0)
+        return -1;
+    v->updated_at = now;
+    v->fp = FW_LABELS_FINGERPRINT_INIT;
+    for (size_t i = 0; i < v->labels_len; i++) {
+        const struct alertd_json_pair *p = &vs->pairs[v->labels + i];
+        v->fp = fw_labels_fingerprint_pair(v->fp, s_at(vs, p->name), s_at(vs, p->value));
+    }
     return 0;
-fail:
-    alertd_alert_clear(a);
-    return -1;
 }
 
 static int
-s_alerts(struct s_in *in, int64_t now, int64_t resolve_timeout_ms, struct alertd_json_alerts *out)
+s_alerts(struct s_in *in, int64_t now, int64_t resolve_timeout_ms)
 {
+    struct alertd_json_views *vs = in->out;
     if (!s_take(in, '['))
         return -1;
     if (s_take(in, ']'))
         return 0;
     do {
-        fw_mem_grow((void **)&out->items, &out->cap, out->len + 1, sizeof *out->items);
-        struct alertd_alert *a = &out->items[out->len];
-        memset(a, 0, sizeof *a);
-        if (s_alert(in, now, resolve_timeout_ms, a) < 0)
+        fw_mem_grow((void **)&vs->items, &vs->cap, vs->len + 1, sizeof *vs->items);
+        struct alertd_json_view *v = &vs->items[vs->len];
+        memset(v, 0, sizeof *v);
+        if (s_alert(in, now, resolve_timeout_ms, v) < 0)
             return -1;
-        out->len++;
+        vs->len++;
     } while (s_take(in, ','));
     return s_take(in, ']') ? 0 : -1;
 }
 
 // {"source": "...", "alerts": [...]} in either order, both once, nothing else.
 static int
-s_message(struct s_in *in, int64_t now, int64_t resolve_timeout_ms, struct alertd_json_alerts *out)
+s_message(struct s_in *in, int64_t now, int64_t resolve_timeout_ms)
 {
     bool source = false, alerts = false;
     if (!s_take(in, '{'))
@@ -305,7 +356,7 @@ s_message(struct s_in *in, int64_t now, int64_t resolve_timeout_ms, struct alert
                 return -1;
         } else if (s_is(&k, "alerts") && !alerts) {
             alerts = true;
-            if (s_alerts(in, now, resolve_timeout_ms, out) < 0)
+            if (s_alerts(in, now, resolve_timeout_ms) < 0)
                 return -1;
         } else {
             return -1;
@@ -315,21 +366,105 @@ s_message(struct s_in *in, int64_t now, int64_t resolve_timeout_ms, struct alert
 }
 
 ssize_t
-alertd_json_alerts_parse(const char *text, size_t len, bool message, int64_t now,
-                         int64_t resolve_timeout_ms, struct alertd_json_alerts *out)
+alertd_json_views_parse(const char *text, size_t len, bool message, int64_t now,
+                        int64_t resolve_timeout_ms, struct alertd_json_views *out)
 {
-    struct s_in in = {text, text + len, NULL, 0};
-    size_t before = out->len;
-    int rc = message ? s_message(&in, now, resolve_timeout_ms, out)
-                     : s_alerts(&in, now, resolve_timeout_ms, out);
+    struct s_in in = {text, text + len, NULL, 0, out};
+    size_t before = out->len, pairs = out->pairs_len, arena = out->arena_len;
+    int rc =
+        message ? s_message(&in, now, resolve_timeout_ms) : s_alerts(&in, now, resolve_timeout_ms);
     s_ws(&in);
     free(in.scratch);
     if (rc < 0 || in.p != in.end) {
-        while (out->len > before)
-            alertd_alert_clear(&out->items[--out->len]);
+        out->len = before;
+        out->pairs_len = pairs;
+        out->arena_len = arena;
         return -1;
     }
     return (ssize_t)(out->len - before);
+}
+
+void
+alertd_json_views_reset(struct alertd_json_views *vs)
+{
+    vs->len = vs->pairs_len = vs->arena_len = 0;
+}
+
+void
+alertd_json_views_free(struct alertd_json_views *vs)
+{
+    free(vs->items);
+    free(vs->pairs);
+    free(vs->arena);
+    memset(vs, 0, sizeof *vs);
+}
+
+void
+alertd_json_view_build(const struct alertd_json_views *vs, const struct alertd_json_view *v,
+                       struct alertd_alert *out)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < v->labels_len; i++) {
+        const struct alertd_json_pair *p = &vs->pairs[v->labels + i];
+        fw_labels_setn(&out->labels, s_at(vs, p->name), s_at(vs, p->value), p->value_len);
+    }
+    out->annotations = json_object();
+    for (size_t i = 0; i < v->annotations_len; i++) {
+        const struct alertd_json_pair *p = &vs->pairs[v->annotations + i];
+        json_object_set_new_nocheck(out->annotations, s_at(vs, p->name),
+                                    json_stringn_nocheck(s_at(vs, p->value), p->value_len));
+    }
+    if (v->generator_url != SIZE_MAX)
+        out->generator_url = fw_strndup(s_at(vs, v->generator_url), v->generator_url_len);
+    out->starts_at = v->starts_at;
+    out->ends_at = v->ends_at;
+    out->updated_at = v->updated_at;
+    out->timeout = v->timeout;
+    out->fp = v->fp;
+}
+
+bool
+alertd_json_view_times_only(const struct alertd_json_views *vs, const struct alertd_json_view *v,
+                            const struct alertd_alert *old, int64_t now, int64_t *ends_at)
+{
+    int64_t starts = v->starts_at, ends = v->ends_at;
+    alertd_store_merge(old, now, v->timeout, &starts, &ends);
+    if (starts != old->starts_at || v->timeout != old->timeout ||
+        old->labels.len != v->labels_len ||
+        json_object_size(old->annotations) != v->annotations_len ||
+        (v->generator_url == SIZE_MAX) != (old->generator_url == NULL))
+        return false;
+    for (size_t i = 0; i < v->labels_len; i++) {
+        const struct alertd_json_pair *p = &vs->pairs[v->labels + i];
+        if (strcmp(old->labels.items[i].name, s_at(vs, p->name)) != 0 ||
+            strcmp(old->labels.items[i].value, s_at(vs, p->value)) != 0)
+            return false;
+    }
+    for (size_t i = 0; i < v->annotations_len; i++) {
+        const struct alertd_json_pair *p = &vs->pairs[v->annotations + i];
+        const json_t *s = json_object_get(old->annotations, s_at(vs, p->name));
+        if (!json_is_string(s) || json_string_length(s) != p->value_len ||
+            memcmp(json_string_value(s), s_at(vs, p->value), p->value_len) != 0)
+            return false;
+    }
+    if (old->generator_url && strcmp(old->generator_url, s_at(vs, v->generator_url)) != 0)
+        return false;
+    *ends_at = ends;
+    return true;
+}
+
+ssize_t
+alertd_json_alerts_parse(const char *text, size_t len, bool message, int64_t now,
+                         int64_t resolve_timeout_ms, struct alertd_json_alerts *out)
+{
+    struct alertd_json_views vs = {0};
+    ssize_t n = alertd_json_views_parse(text, len, message, now, resolve_timeout_ms, &vs);
+    for (ssize_t i = 0; i < n; i++) {
+        fw_mem_grow((void **)&out->items, &out->cap, out->len + 1, sizeof *out->items);
+        alertd_json_view_build(&vs, &vs.items[i], &out->items[out->len++]);
+    }
+    alertd_json_views_free(&vs);
+    return n;
 }
 
 void

@@ -20,6 +20,47 @@
 
 #include "alertd_store.h"
 
+// Alerts as read, before anything is allocated for each: every string lives NUL-terminated
+// in one arena, named by its offset. A view's labels are sorted by name (empty values
+// dropped), its annotations in document order; its times, timeout, updatedAt and fp are as
+// alertd_alert_parse would make them.
+struct alertd_json_pair {
+    size_t name, name_len, value, value_len; // offsets into the arena, lengths
+};
+struct alertd_json_view {
+    uint64_t fp;
+    int64_t starts_at, ends_at, updated_at;
+    bool timeout;
+    size_t labels, labels_len;           // index into pairs, count
+    size_t annotations, annotations_len; // index into pairs, count
+    size_t generator_url;                // offset into the arena, SIZE_MAX: none
+    size_t generator_url_len;
+};
+struct alertd_json_views {
+    struct alertd_json_view *items; // owned
+    size_t len, cap;
+    struct alertd_json_pair *pairs; // owned
+    size_t pairs_len, pairs_cap;
+    char *arena; // owned
+    size_t arena_len, arena_cap;
+};
+
+// As alertd_json_alerts_parse, appending views to out (nothing appended on -1).
+ssize_t alertd_json_views_parse(const char *text, size_t len, bool message, int64_t now,
+                                int64_t resolve_timeout_ms, struct alertd_json_views *out);
+// Empty vs, keeping its memory for reuse; free releases it.
+void alertd_json_views_reset(struct alertd_json_views *vs);
+void alertd_json_views_free(struct alertd_json_views *vs);
+// The alert v (of vs) describes, into out: what alertd_alert_parse gives for it.
+void alertd_json_view_build(const struct alertd_json_views *vs, const struct alertd_json_view *v,
+                            struct alertd_alert *out);
+// True when v merged into the stored alert old (same fingerprint) at now, as
+// alertd_store_put merges, changes nothing but endsAt and updatedAt: a re-sent alert, which
+// then costs no allocation (alertd_store_refresh). *ends_at gets the merged endsAt.
+bool alertd_json_view_times_only(const struct alertd_json_views *vs,
+                                 const struct alertd_json_view *v, const struct alertd_alert *old,
+                                 int64_t now, int64_t *ends_at);
+
 // A growable array of parsed alerts, owned.
 struct alertd_json_alerts {
     struct alertd_alert *items;
@@ -28,8 +69,8 @@ struct alertd_json_alerts {
 
 // Parse text (len bytes) — a JSON array of postable alerts, or with `message` an ALERTS
 // message body {"source": "...", "alerts": [...]} — appending each alert to out as
-// alertd_alert_parse would give it at now. Returns how many were appended, or -1 (nothing
-// appended) when text is not in the plain form above.
+// alertd_alert_parse would give it at now (views, then built). Returns how many were appended, or
+// -1 (nothing appended) when text is not in the plain form above.
 ssize_t alertd_json_alerts_parse(const char *text, size_t len, bool message, int64_t now,
                                  int64_t resolve_timeout_ms, struct alertd_json_alerts *out);
 

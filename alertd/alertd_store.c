@@ -1,18 +1,21 @@
 /*  alertd_store.c — alert parsing, merging and the fingerprint-keyed store.
 
-    The store is a zhashx keyed by the 16-hex-digit fingerprint, values owned by it.
+    The store is an alertd_fptab: a lookup hashes no string.
 */
 #include <czmq.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "alertd_fptab.h"
 #include "alertd_json.h"
 #include "alertd_store.h"
 #include "fw_mem.h"
 #include "fw_time.h"
 
 struct alertd_store {
-    zhashx_t *alerts; // owned: fp hex -> struct alertd_alert *
+    alertd_fptab_t *alerts; // owned
+    char *scratch;          // owned: alertd_store_persist's record text
+    size_t scratch_cap;
 };
 
 const char *
@@ -106,20 +109,30 @@ s_time(const json_t *j, const char *key, int64_t *out, fw_err_t *err)
 }
 
 int
-alertd_alert_finish(struct alertd_alert *out, int64_t now, int64_t resolve_timeout_ms,
-                    fw_err_t *err)
+alertd_alert_times(int64_t *starts_at, int64_t *ends_at, bool *timeout, int64_t now,
+                   int64_t resolve_timeout_ms, fw_err_t *err)
 {
     // Alertmanager api/v2: missing startsAt is now (or endsAt when that is in the past).
-    if (out->starts_at == 0)
-        out->starts_at = (out->ends_at && out->ends_at < now) ? out->ends_at : now;
-    if (out->ends_at == 0) {
-        out->ends_at = now + resolve_timeout_ms;
-        out->timeout = true;
+    if (*starts_at == 0)
+        *starts_at = (*ends_at && *ends_at < now) ? *ends_at : now;
+    if (*ends_at == 0) {
+        *ends_at = now + resolve_timeout_ms;
+        *timeout = true;
     }
-    if (out->ends_at < out->starts_at) {
+    if (*ends_at < *starts_at) {
         fw_err_set(err, "start time must be before end time");
         return -1;
     }
+    return 0;
+}
+
+int
+alertd_alert_finish(struct alertd_alert *out, int64_t now, int64_t resolve_timeout_ms,
+                    fw_err_t *err)
+{
+    if (alertd_alert_times(&out->starts_at, &out->ends_at, &out->timeout, now, resolve_timeout_ms,
+                           err) < 0)
+        return -1;
     out->updated_at = now;
     out->fp = fw_labels_fingerprint(&out->labels);
     return 0;
@@ -210,8 +223,7 @@ alertd_store_t *
 alertd_store_new(void)
 {
     alertd_store_t *self = fw_calloc(1, sizeof *self);
-    self->alerts = zhashx_new();
-    zhashx_set_destructor(self->alerts, alertd_alert_free);
+    self->alerts = alertd_fptab_new();
     return self;
 }
 
@@ -220,89 +232,131 @@ alertd_store_destroy(alertd_store_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    zhashx_destroy(&(*self_p)->alerts);
+    alertd_fptab_destroy(&(*self_p)->alerts);
+    free((*self_p)->scratch);
     free(*self_p);
     *self_p = NULL;
+}
+
+void
+alertd_store_merge(const struct alertd_alert *old, int64_t now, bool timeout, int64_t *starts_at,
+                   int64_t *ends_at)
+{
+    if (old && !alertd_alert_resolved(old, now) &&
+        !(*ends_at < old->starts_at || old->ends_at < *starts_at)) {
+        // Overlapping: one alert, merged (types.Alert.Merge with a newer update).
+        if (*starts_at > old->starts_at)
+            *starts_at = old->starts_at;
+        if (timeout && !old->timeout && old->ends_at > *ends_at && old->ends_at > now)
+            *ends_at = old->ends_at;
+    }
+}
+
+const struct alertd_alert *
+alertd_store_refresh(alertd_store_t *self, const struct alertd_alert *stored, int64_t ends_at,
+                     int64_t updated_at)
+{
+    (void)self;
+    struct alertd_alert *a = (struct alertd_alert *)stored; // one of self's: times move on
+    a->ends_at = ends_at;
+    a->updated_at = updated_at;
+    return a;
+}
+
+// True when the update a (merged) of the stored alert old changes nothing but its endsAt
+// and updatedAt.
+static bool
+s_times_only(const struct alertd_alert *old, const struct alertd_alert *a)
+{
+    if (old->starts_at != a->starts_at || old->timeout != a->timeout ||
+        fw_labels_cmp(&old->labels, &a->labels) != 0)
+        return false;
+    if (!old->generator_url != !a->generator_url ||
+        (a->generator_url && strcmp(old->generator_url, a->generator_url) != 0))
+        return false;
+    return old->annotations == a->annotations || json_equal(old->annotations, a->annotations);
 }
 
 const struct alertd_alert *
 alertd_store_put(alertd_store_t *self, struct alertd_alert *a, int64_t now)
 {
-    char key[17];
-    alertd_fp_str(a->fp, key);
-    struct alertd_alert *old = zhashx_lookup(self->alerts, key);
-    if (old && !alertd_alert_resolved(old, now) &&
-        !(a->ends_at < old->starts_at || old->ends_at < a->starts_at)) {
-        // Overlapping: one alert, merged (types.Alert.Merge with a newer update).
-        if (a->starts_at > old->starts_at)
-            a->starts_at = old->starts_at;
-        if (a->timeout && !old->timeout && old->ends_at > a->ends_at && old->ends_at > now)
-            a->ends_at = old->ends_at;
+    struct alertd_alert *old = alertd_fptab_get(self->alerts, a->fp);
+    alertd_store_merge(old, now, a->timeout, &a->starts_at, &a->ends_at);
+    if (old && s_times_only(old, a)) {
+        // A re-sent alert (ruled, Prometheus): the shared stored alert moves on in place.
+        alertd_store_refresh(self, old, a->ends_at, a->updated_at);
+        alertd_alert_clear(a);
+        return old;
     }
     struct alertd_alert *copy = fw_malloc(sizeof *copy);
     *copy = *a;
     copy->refs = 1;
+    copy->persisted_ends_at = 0;
     memset(a, 0, sizeof *a);
-    zhashx_update(self->alerts, key, copy);
+    alertd_fptab_set(self->alerts, copy);
     return copy;
 }
 
 const struct alertd_alert *
 alertd_store_get(alertd_store_t *self, uint64_t fp)
 {
-    char key[17];
-    return zhashx_lookup(self->alerts, alertd_fp_str(fp, key));
+    return alertd_fptab_get(self->alerts, fp);
 }
 
 size_t
 alertd_store_size(alertd_store_t *self)
 {
-    return zhashx_size(self->alerts);
+    return alertd_fptab_size(self->alerts);
 }
 
 const struct alertd_alert *
 alertd_store_first(alertd_store_t *self)
 {
-    return zhashx_first(self->alerts);
+    return alertd_fptab_first(self->alerts);
 }
 
 const struct alertd_alert *
 alertd_store_next(alertd_store_t *self)
 {
-    return zhashx_next(self->alerts);
+    return alertd_fptab_next(self->alerts);
+}
+
+static bool
+s_ended_before(const struct alertd_alert *a, void *arg)
+{
+    return a->ends_at < *(const int64_t *)arg;
 }
 
 size_t
 alertd_store_gc(alertd_store_t *self, int64_t before)
 {
-    zlist_t *dead = zlist_new();
-    zlist_autofree(dead);
-    for (struct alertd_alert *a = zhashx_first(self->alerts); a; a = zhashx_next(self->alerts))
-        if (a->ends_at < before) {
-            char key[17];
-            zlist_append(dead, (void *)alertd_fp_str(a->fp, key));
-        }
-    size_t n = zlist_size(dead);
-    for (char *k = zlist_first(dead); k; k = zlist_next(dead))
-        zhashx_delete(self->alerts, k);
-    zlist_destroy(&dead);
-    return n;
+    return alertd_fptab_drop_if(self->alerts, s_ended_before, &before);
 }
 
 // --- persistence: {"labels","annotations","startsAt","endsAt","updatedAt" (ms),
 // "timeout", "generatorURL"} ---
 
-void
-alertd_store_persist(const struct alertd_alert *a, alertd_state_t *state)
+bool
+alertd_store_persist(alertd_store_t *self, const struct alertd_alert *a, alertd_state_t *state,
+                     int64_t now)
 {
     if (!state)
-        return;
+        return false;
+    // Only a re-sent alert (alertd_store_put in place) keeps persisted_ends_at.
+    if (a->persisted_ends_at != 0 && a->ends_at >= a->persisted_ends_at &&
+        a->persisted_ends_at - now >= (a->ends_at - now) / 2)
+        return false;
     char key[17];
-    size_t cap = 1024;
-    char *text = fw_malloc(cap);
-    size_t len = alertd_json_alert_record(a, &text, &cap);
-    alertd_state_put(state, ALERTD_STATE_ALERTS, alertd_fp_str(a->fp, key), a->ends_at, text, len);
-    free(text);
+    if (!self->scratch) {
+        self->scratch_cap = 512;
+        self->scratch = fw_malloc(self->scratch_cap);
+    }
+    size_t len = alertd_json_alert_record(a, &self->scratch, &self->scratch_cap);
+    alertd_state_put(state, ALERTD_STATE_ALERTS, alertd_fp_str(a->fp, key), a->ends_at,
+                     self->scratch, len);
+    // a is one of self's alerts (alertd_store_put's answer): only this field changes.
+    ((struct alertd_alert *)a)->persisted_ends_at = a->ends_at;
+    return true;
 }
 
 static int
@@ -359,11 +413,11 @@ s_load_one(const char *key, size_t key_len, int64_t expires_at, const char *val,
         l->bad++;
         return 0;
     }
-    char k[17];
     struct alertd_alert *copy = fw_malloc(sizeof *copy);
     *copy = a;
     copy->refs = 1;
-    zhashx_update(l->self->alerts, alertd_fp_str(a.fp, k), copy);
+    copy->persisted_ends_at = a.ends_at;
+    alertd_fptab_set(l->self->alerts, copy);
     return 0;
 }
 

@@ -23,8 +23,9 @@ struct alertd_alert {
     struct fw_labels labels; // owned
     json_t *annotations;     // owned reference: object of strings, never changed (shared)
     int64_t starts_at, ends_at, updated_at;
-    bool timeout;        // ends_at was set from resolve_timeout
-    char *generator_url; // owned, may be NULL
+    bool timeout;              // ends_at was set from resolve_timeout
+    char *generator_url;       // owned, may be NULL
+    int64_t persisted_ends_at; // store only: the endsAt of its record in the state, 0: none
     // Holders of a heap alert shared by the store and the groups (alertd_alert_free drops
     // one; changed under the daemon lock only); 0 for one that is not shared (on a stack).
     unsigned refs;
@@ -45,6 +46,10 @@ int alertd_alert_parse(const json_t *j, int64_t now, int64_t resolve_timeout_ms,
 int alertd_alert_time(const char *key, const char *s, int64_t *out, fw_err_t *err);
 int alertd_alert_finish(struct alertd_alert *out, int64_t now, int64_t resolve_timeout_ms,
                         fw_err_t *err);
+// The times part of alertd_alert_finish (the defaults and the order check), for readers that
+// hold no struct alertd_alert yet (alertd_json's views). 0, or -1 with err.
+int alertd_alert_times(int64_t *starts_at, int64_t *ends_at, bool *timeout, int64_t now,
+                       int64_t resolve_timeout_ms, fw_err_t *err);
 void alertd_alert_clear(struct alertd_alert *a);
 // zhashx destructor for items that are heap-allocated struct alertd_alert: drops one holder
 // (refs), clears and frees *item with the last (NULL ok), and sets *item to NULL.
@@ -62,10 +67,21 @@ const char *alertd_time_str(int64_t ms, char *buf, size_t size);
 alertd_store_t *alertd_store_new(void);
 void alertd_store_destroy(alertd_store_t **self_p);
 // Merge *a into the store (a's contents are moved; *a is cleared). Returns the stored
-// alert (borrowed until the next change).
+// alert (borrowed until the next change). An update that changes nothing but endsAt and
+// updatedAt (a re-sent alert) moves the stored alert's times in place: it stays the same
+// object, which the groups holding it see.
 const struct alertd_alert *alertd_store_put(alertd_store_t *self, struct alertd_alert *a,
                                             int64_t now);
 const struct alertd_alert *alertd_store_get(alertd_store_t *self, uint64_t fp);
+// How alertd_store_put merges an update (startsAt *starts_at, endsAt *ends_at, timeout) into
+// the stored alert old (NULL: none) at now: both times adjusted in place.
+void alertd_store_merge(const struct alertd_alert *old, int64_t now, bool timeout,
+                        int64_t *starts_at, int64_t *ends_at);
+// Move the stored alert's endsAt and updatedAt (an update that changes nothing else, merged
+// with alertd_store_merge), in place as alertd_store_put does. Returns it.
+const struct alertd_alert *alertd_store_refresh(alertd_store_t *self,
+                                                const struct alertd_alert *stored, int64_t ends_at,
+                                                int64_t updated_at);
 size_t alertd_store_size(alertd_store_t *self);
 // Iterate: first/next return borrowed alerts, NULL at the end. Do not modify meanwhile.
 const struct alertd_alert *alertd_store_first(alertd_store_t *self);
@@ -73,9 +89,15 @@ const struct alertd_alert *alertd_store_next(alertd_store_t *self);
 // Drop alerts resolved before `before`; returns how many.
 size_t alertd_store_gc(alertd_store_t *self, int64_t before);
 
-// Write a stored alert into the state's open batch (key: its fingerprint; expires at its
-// endsAt, so alertd_state_gc with the store's gc bound drops it with the store's copy).
-void alertd_store_persist(const struct alertd_alert *a, alertd_state_t *state);
+// Write a (one of self's alerts, as alertd_store_put returned it) into the state's open batch
+// (key: its fingerprint; expires at its endsAt, so alertd_state_gc with the store's gc bound
+// drops it with the store's copy); true when written. A re-sent alert is written only when
+// its record is old: its record's endsAt is earlier than its own and has less than half of
+// the time to its own endsAt left at now. So at a high rate of re-sends most cost no write,
+// and after a SIGKILL an alert is read back firing until at least half-way to the endsAt
+// of its last update (it is refreshed by its next re-send).
+bool alertd_store_persist(alertd_store_t *self, const struct alertd_alert *a, alertd_state_t *state,
+                          int64_t now);
 // Put every alert the state holds into the store as it was stored (no merge). Returns how
 // many, or -1 with err; a record that does not decode is skipped and counted in *bad.
 ssize_t alertd_store_load(alertd_store_t *self, alertd_state_t *state, size_t *bad, fw_err_t *err);

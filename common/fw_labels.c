@@ -120,20 +120,25 @@ fw_labels_cmp(const struct fw_labels *a, const struct fw_labels *b)
 }
 
 uint64_t
+fw_labels_fingerprint_pair(uint64_t h, const char *name, const char *value)
+{
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    h = (h ^ 0xff) * 1099511628211ULL;
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return (h ^ 0xff) * 1099511628211ULL;
+}
+
+uint64_t
 fw_labels_fingerprint(const struct fw_labels *l)
 {
     // Prometheus's model.LabelSet.Fingerprint: FNV-1a 64 (offset basis 14695981039346656037)
     // over name 0xff value 0xff in name order. Not a hash choice but a format users see:
     // Alertmanager's API shows it, and amtool and Grafana match alerts by it.
-    uint64_t h = 14695981039346656037ULL;
-    for (size_t i = 0; i < l->len; i++) {
-        for (const unsigned char *p = (const unsigned char *)l->items[i].name; *p; p++)
-            h = (h ^ *p) * 1099511628211ULL;
-        h = (h ^ 0xff) * 1099511628211ULL;
-        for (const unsigned char *p = (const unsigned char *)l->items[i].value; *p; p++)
-            h = (h ^ *p) * 1099511628211ULL;
-        h = (h ^ 0xff) * 1099511628211ULL;
-    }
+    uint64_t h = FW_LABELS_FINGERPRINT_INIT;
+    for (size_t i = 0; i < l->len; i++)
+        h = fw_labels_fingerprint_pair(h, l->items[i].name, l->items[i].value);
     return h;
 }
 

@@ -58,6 +58,10 @@ uint64_t fw_labels_hash(const struct fw_labels *l);
 // 64): only where the value is shown to users or peers (alert fingerprints); use
 // fw_labels_hash for lookups.
 uint64_t fw_labels_fingerprint(const struct fw_labels *l);
+// The same, one pair at a time in name order, for pairs not held in a set: start from
+// FW_LABELS_FINGERPRINT_INIT, feed each pair's hash to the next.
+#define FW_LABELS_FINGERPRINT_INIT 14695981039346656037ULL
+uint64_t fw_labels_fingerprint_pair(uint64_t h, const char *name, const char *value);
 // Render as {a="b", c="d"} (with the __name__ value in front when present:
 // up{job="x"}), escaping as Prometheus does. Returns a new string the caller frees.
 char *fw_labels_format(const struct fw_labels *l);

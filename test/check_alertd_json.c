@@ -1,7 +1,8 @@
 /*  check_alertd_json.c — alertd's jansson-free JSON (alertd_json.h): every alert it reads
     equals what the jansson path (alertd_alert_parse) makes of the same text, it gives up on
     everything outside the plain form (so the jansson path answers as before), and the
-    stored form it writes reads back as the jansson-built one did.
+    stored form it writes reads back as the jansson-built one did; a re-sent alert read as a
+    view is refreshed in place without one allocation.
 */
 #include <check.h>
 #include <jansson.h>
@@ -194,6 +195,83 @@ START_TEST(test_alertd_json_record)
 }
 END_TEST
 
+// Allocations through jansson, beside fw_mem_allocations().
+static unsigned long s_json_allocs;
+
+static void *
+s_json_malloc(size_t n)
+{
+    s_json_allocs++;
+    return malloc(n);
+}
+
+// A re-sent alert (only its times move) is recognised from its view and refreshed in place
+// with no allocation at all, and its record is not written again so soon; any other change
+// (an annotation, the generatorURL, a label, an earlier startsAt) is not a re-send.
+START_TEST(test_alertd_json_resent_costs_nothing)
+{
+    json_set_alloc_funcs(s_json_malloc, free);
+    const char *first = "[{\"labels\":{\"alertname\":\"Hot\",\"line\":\"L1\"},"
+                        "\"annotations\":{\"summary\":\"hot\"},"
+                        "\"startsAt\":\"2027-01-15T08:00:00Z\","
+                        "\"endsAt\":\"2027-01-15T08:04:00Z\",\"generatorURL\":\"http://g/1\"}]";
+    const char *again = "[{\"labels\":{\"line\":\"L1\",\"alertname\":\"Hot\"},"
+                        "\"annotations\":{\"summary\":\"hot\"},"
+                        "\"startsAt\":\"2027-01-15T08:00:00Z\","
+                        "\"endsAt\":\"2027-01-15T08:05:00Z\",\"generatorURL\":\"http://g/1\"}]";
+    int64_t t0 = 1800000000000LL; // 2027-01-15T08:00:00Z
+    alertd_store_t *store = alertd_store_new();
+    struct alertd_json_views vs = {0};
+    ck_assert_int_eq(alertd_json_views_parse(first, strlen(first), false, t0, RESOLVE, &vs), 1);
+    struct alertd_alert a;
+    alertd_json_view_build(&vs, &vs.items[0], &a);
+    const struct alertd_alert *stored = alertd_store_put(store, &a, t0);
+    alertd_json_views_reset(&vs);
+    unsigned long f0 = fw_mem_allocations(), j0 = s_json_allocs;
+    ck_assert_int_eq(alertd_json_views_parse(again, strlen(again), false, t0 + 60000, RESOLVE, &vs),
+                     1);
+    const struct alertd_json_view *v = &vs.items[0];
+    ck_assert_uint_eq(v->fp, stored->fp);
+    ck_assert_ptr_eq(alertd_store_get(store, v->fp), stored);
+    int64_t ends = 0;
+    ck_assert(alertd_json_view_times_only(&vs, v, stored, t0 + 60000, &ends));
+    ck_assert_ptr_eq(alertd_store_refresh(store, stored, ends, v->updated_at), stored);
+    ck_assert_uint_eq(fw_mem_allocations() - f0, 0);
+    ck_assert_uint_eq(s_json_allocs - j0, 0);
+    ck_assert_int_eq(stored->ends_at, t0 + 300000);
+    ck_assert_int_eq(stored->updated_at, t0 + 60000);
+    // What is not a re-send.
+    static const char *const others[] = {
+        "[{\"labels\":{\"alertname\":\"Hot\",\"line\":\"L1\"},"
+        "\"annotations\":{\"summary\":\"hotter\"},\"startsAt\":\"2027-01-15T08:00:00Z\","
+        "\"generatorURL\":\"http://g/1\"}]",
+        "[{\"labels\":{\"alertname\":\"Hot\",\"line\":\"L1\"},"
+        "\"annotations\":{\"summary\":\"hot\"},\"startsAt\":\"2027-01-15T08:00:00Z\","
+        "\"generatorURL\":\"http://g/2\"}]",
+        "[{\"labels\":{\"alertname\":\"Hot\",\"line\":\"L1\"},"
+        "\"annotations\":{\"summary\":\"hot\"},\"startsAt\":\"2027-01-15T08:00:00Z\"}]",
+        "[{\"labels\":{\"alertname\":\"Hot\",\"line\":\"L1\"},"
+        "\"annotations\":{\"summary\":\"hot\",\"x\":\"\"},"
+        "\"startsAt\":\"2027-01-15T08:00:00Z\",\"generatorURL\":\"http://g/1\"}]",
+        "[{\"labels\":{\"alertname\":\"Hot\",\"line\":\"L1\"},"
+        "\"annotations\":{\"summary\":\"hot\"},\"startsAt\":\"2027-01-15T07:59:00Z\","
+        "\"endsAt\":\"2027-01-15T07:59:30Z\",\"generatorURL\":\"http://g/1\"}]",
+    };
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        alertd_json_views_reset(&vs);
+        ck_assert_int_eq(
+            alertd_json_views_parse(others[i], strlen(others[i]), false, t0 + 90000, RESOLVE, &vs),
+            1);
+        ck_assert_uint_eq(vs.items[0].fp, stored->fp);
+        ck_assert_msg(!alertd_json_view_times_only(&vs, &vs.items[0], stored, t0 + 90000, &ends),
+                      "%s", others[i]);
+    }
+    alertd_json_views_free(&vs);
+    alertd_store_destroy(&store);
+    json_set_alloc_funcs(malloc, free);
+}
+END_TEST
+
 Suite *
 alertd_json_suite(void)
 {
@@ -202,6 +280,7 @@ alertd_json_suite(void)
     tcase_add_test(tc, test_alertd_json_same_as_jansson);
     tcase_add_test(tc, test_alertd_json_gives_up);
     tcase_add_test(tc, test_alertd_json_record);
+    tcase_add_test(tc, test_alertd_json_resent_costs_nothing);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -258,7 +258,7 @@ START_TEST(test_alertd_state_alerts_and_silences)
     json_decref(j);
     ck_assert_int_eq(alertd_state_begin(st, NULL), 0);
     const struct alertd_alert *in = alertd_store_put(store, &a, T0);
-    alertd_store_persist(in, st);
+    ck_assert(alertd_store_persist(store, in, st, T0));
     ck_assert_int_eq(alertd_state_commit(st, false, NULL), 0); // no fsync: survives a kill
     alertd_silences_t *sil = alertd_silences_new();
     j = json_loads("{\"matchers\":[{\"name\":\"line\",\"value\":\"L1\",\"isRegex\":false}],"
@@ -414,7 +414,7 @@ s_daemon_post(struct s_daemon *x, const char *text, int64_t now)
     json_decref(j);
     ck_assert_int_eq(alertd_state_begin(x->st, NULL), 0);
     const struct alertd_alert *in = alertd_store_put(x->store, &a, now);
-    alertd_store_persist(in, x->st);
+    (void)alertd_store_persist(x->store, in, x->st, now);
     ck_assert_int_eq(alertd_state_commit(x->st, false, NULL), 0);
     alertd_dispatch_insert(x->d, in, now);
 }
@@ -467,6 +467,104 @@ START_TEST(test_alertd_state_restart_dispatch)
 }
 END_TEST
 
+// Parse text at now into a fresh alert.
+static void
+s_alert_at(const char *text, int64_t now, struct alertd_alert *a)
+{
+    json_t *j = json_loads(text, 0, NULL);
+    ck_assert_int_eq(alertd_alert_parse(j, now, 5 * 60000, a, NULL), 0);
+    json_decref(j);
+}
+
+// A re-sent alert stays the same stored object and is written again only once its record
+// has less than half of the time to its endsAt left; a change, or an earlier endsAt, is
+// written at once; an alert read back is not written again while its record is fresh.
+START_TEST(test_alertd_state_resent_written_lazily)
+{
+    alertd_state_t *st = s_open();
+    alertd_store_t *store = alertd_store_new();
+    const char *hot = "{\"labels\":{\"alertname\":\"Hot\"},\"annotations\":{\"s\":\"x\"}}";
+    struct alertd_alert a;
+    ck_assert_int_eq(alertd_state_begin(st, NULL), 0);
+    s_alert_at(hot, T0, &a); // endsAt T0 + 5m (resolve_timeout)
+    const struct alertd_alert *in = alertd_store_put(store, &a, T0);
+    ck_assert(alertd_store_persist(store, in, st, T0));
+    // 1 minute later: endsAt T0 + 6m, the record (T0 + 5m) still has 4 of 6 minutes.
+    s_alert_at(hot, T0 + 60000, &a);
+    ck_assert_ptr_eq(alertd_store_put(store, &a, T0 + 60000), in);
+    ck_assert_int_eq(in->ends_at, T0 + 360000);
+    ck_assert(!alertd_store_persist(store, in, st, T0 + 60000));
+    // 3 minutes later: the record has 2 of 8 minutes left: written.
+    s_alert_at(hot, T0 + 180000, &a);
+    ck_assert_ptr_eq(alertd_store_put(store, &a, T0 + 180000), in);
+    ck_assert(alertd_store_persist(store, in, st, T0 + 180000));
+    ck_assert(!alertd_store_persist(store, in, st, T0 + 180000));
+    // An earlier endsAt (resolved now) is written at once, as is any other change.
+    s_alert_at("{\"labels\":{\"alertname\":\"Hot\"},\"annotations\":{\"s\":\"x\"},"
+               "\"startsAt\":\"2027-01-15T08:00:00Z\",\"endsAt\":\"2027-01-15T08:03:10Z\"}",
+               T0 + 190000, &a);
+    in = alertd_store_put(store, &a, T0 + 190000);
+    ck_assert(alertd_store_persist(store, in, st, T0 + 190000));
+    s_alert_at("{\"labels\":{\"alertname\":\"Hot\"},\"annotations\":{\"s\":\"y\"}}", T0 + 200000,
+               &a);
+    const struct alertd_alert *changed = alertd_store_put(store, &a, T0 + 200000);
+    ck_assert(alertd_store_persist(store, changed, st, T0 + 200000));
+    ck_assert_int_eq(alertd_state_commit(st, false, NULL), 0);
+    alertd_store_destroy(&store);
+    alertd_state_destroy(&st);
+    // Read back: its record is fresh, so a re-send a moment later is not written.
+    st = s_open();
+    store = alertd_store_new();
+    ck_assert_int_eq(alertd_store_load(store, st, NULL, NULL), 1);
+    ck_assert_int_eq(alertd_state_begin(st, NULL), 0);
+    s_alert_at("{\"labels\":{\"alertname\":\"Hot\"},\"annotations\":{\"s\":\"y\"}}", T0 + 201000,
+               &a);
+    in = alertd_store_put(store, &a, T0 + 201000);
+    ck_assert(!alertd_store_persist(store, in, st, T0 + 201000));
+    ck_assert_int_eq(alertd_state_commit(st, false, NULL), 0);
+    alertd_store_destroy(&store);
+    alertd_state_destroy(&st);
+}
+END_TEST
+
+// The store's table: thousands of alerts in, half collected by gc (deletions shift probe
+// chains back), every other one still found, iteration sees each once.
+START_TEST(test_alertd_store_table)
+{
+    alertd_store_t *store = alertd_store_new();
+    enum { N = 3000 };
+    static uint64_t fps[N];
+    for (int i = 0; i < N; i++) {
+        char text[160];
+        // Odd ones end 1 minute after T0, even ones in a day.
+        snprintf(text, sizeof text,
+                 "{\"labels\":{\"alertname\":\"A\",\"i\":\"%d\"},"
+                 "\"endsAt\":\"%s\"}",
+                 i, i % 2 ? "2027-01-15T08:01:00Z" : "2027-01-16T08:00:00Z");
+        struct alertd_alert a;
+        s_alert_at(text, T0, &a);
+        fps[i] = a.fp;
+        ck_assert_uint_eq(alertd_store_put(store, &a, T0)->fp, fps[i]);
+    }
+    ck_assert_uint_eq(alertd_store_size(store), N);
+    ck_assert_uint_eq(alertd_store_gc(store, T0 + 120000), N / 2);
+    ck_assert_uint_eq(alertd_store_size(store), N / 2);
+    for (int i = 0; i < N; i++) {
+        const struct alertd_alert *got = alertd_store_get(store, fps[i]);
+        if (i % 2)
+            ck_assert_ptr_null(got);
+        else
+            ck_assert_msg(got && got->fp == fps[i], "alert %d lost", i);
+    }
+    size_t seen = 0;
+    for (const struct alertd_alert *a = alertd_store_first(store); a; a = alertd_store_next(store))
+        seen++;
+    ck_assert_uint_eq(seen, N / 2);
+    alertd_store_destroy(&store);
+    alertd_store_destroy(&store);
+}
+END_TEST
+
 Suite *
 alertd_state_suite(void)
 {
@@ -477,6 +575,8 @@ alertd_state_suite(void)
     tcase_add_test(tc, test_alertd_state_sync_later);
     tcase_add_test(tc, test_alertd_state_refuses);
     tcase_add_test(tc, test_alertd_state_alerts_and_silences);
+    tcase_add_test(tc, test_alertd_state_resent_written_lazily);
+    tcase_add_test(tc, test_alertd_store_table);
     tcase_add_test(tc, test_alertd_state_nflog_expiry);
     tcase_add_test(tc, test_alertd_state_restart_dispatch);
     suite_add_tcase(s, tc);
