@@ -3,8 +3,8 @@
 # same run on the same machine, printed as ratios (never asserted in tests).
 #
 # Uses the shared peer kit ($SHARED/bench, read-only: it is copied to a temp dir so its
-# results files land there). Five sections, chosen with BENCH_SECTIONS (default
-# "storage ingest memory remote alerting"; about 11 minutes in all):
+# results files land there). Six sections, chosen with BENCH_SECTIONS (default
+# "storage ingest memory remote alerting rules"; about 14 minutes in all):
 # - storage (tools/bench-storage.sh): the kit's OpenMetrics history (1000 series x 2 h at
 #   15 s) backfilled by promtool and by `tsdb import` (disk bytes per sample, import speed),
 #   then the 15 queries of the kit's queries.txt timed against prometheus on promtool's
@@ -24,9 +24,13 @@
 #   batched and one-per-request POST /api/v2/alerts throughput, CPU and peak RSS of the
 #   daemon under test, amtool checks); then alertd alone takes batches over ZeroMQ from
 #   tools/alertload (ZMQ_ALERTS) and SUSTAIN_PER_MIN updates a minute for SUSTAIN_SECONDS.
+# - rules (tools/bench-rules.sh): the Debian prometheus and tsdb + ruled evaluate the same
+#   10,000 rules in 100 groups every 15 s on the same backfilled data (CPU, evaluation time
+#   per round and slowest group, missed iterations, recorded series); sized by
+#   RULES_GROUPS/PER_GROUP/INTERVAL/SERIES/HOURS/WARMUP/WINDOW/WORKERS.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-SECTIONS=${BENCH_SECTIONS:-storage ingest memory remote alerting}
+SECTIONS=${BENCH_SECTIONS:-storage ingest memory remote alerting rules}
 BIN=$(cd "${BUILD:-build}/bin" && pwd)
 SHARED=${SHARED:-../shared}
 K=${K_ALERTS:-10000} BATCH=${BATCH:-100} SINGLE=${SINGLE:-2000}
@@ -36,7 +40,7 @@ if [ ! -d "$SHARED/bench" ]; then
 fi
 need="python3 jq curl"
 case " $SECTIONS " in *" ingest "* | *" memory "* | *" remote "*) need="$need prometheus cc" ;; esac
-case " $SECTIONS " in *" storage "*) need="$need prometheus promtool" ;; esac
+case " $SECTIONS " in *" storage "* | *" rules "*) need="$need prometheus promtool" ;; esac
 case " $SECTIONS " in *" alerting "*) need="$need prometheus-alertmanager amtool" ;; esac
 for t in $need; do
     command -v "$t" >/dev/null || { echo "bench: skipped, $t is not installed"; exit 0; }
@@ -55,7 +59,10 @@ echo "command: BUILD=${BUILD:-build} SHARED=$SHARED BENCH_SECTIONS=\"$SECTIONS\"
     "SUSTAIN_SECONDS=${SUSTAIN_SECONDS:-60} SUSTAIN_DISTINCT=${SUSTAIN_DISTINCT:-10000}" \
     "ROUNDS=${ROUNDS:-3} PROBES=${PROBES:-20} REMOTE_TARGETS=${REMOTE_TARGETS:-20}" \
     "REMOTE_SERIES=${REMOTE_SERIES:-1000} REMOTE_INTERVAL=${REMOTE_INTERVAL:-1}" \
-    "REMOTE_WINDOW=${REMOTE_WINDOW:-30} REMOTE_WARMUP=${REMOTE_WARMUP:-10})"
+    "REMOTE_WINDOW=${REMOTE_WINDOW:-30} REMOTE_WARMUP=${REMOTE_WARMUP:-10}" \
+    "RULES_GROUPS=${RULES_GROUPS:-100} RULES_PER_GROUP=${RULES_PER_GROUP:-100}" \
+    "RULES_INTERVAL=${RULES_INTERVAL:-15} RULES_SERIES=${RULES_SERIES:-1000}" \
+    "RULES_WARMUP=${RULES_WARMUP:-35} RULES_WINDOW=${RULES_WINDOW:-60} RULES_WORKERS=${RULES_WORKERS:-4})"
 T_START=$(date +%s)
 
 if [[ " $SECTIONS " == *" storage "* ]]; then
@@ -86,6 +93,14 @@ if [[ " $SECTIONS " == *" remote "* ]]; then
     echo "== remote write: prometheus's sender and receiver vs tsdb's, on the same data"
     bash "$HERE/bench-remote.sh" "$TMP/kit" "$BIN" ||
         { echo "bench: the remote-write comparison failed"; exit 1; }
+    echo
+fi
+
+if [[ " $SECTIONS " == *" rules "* ]]; then
+    echo "== rules: prometheus ($(prometheus --version 2>&1 | head -1)) vs tsdb + ruled," \
+        "the same rule files on the same data"
+    bash "$HERE/bench-rules.sh" "$TMP/kit" "$BIN" ||
+        { echo "bench: the rules comparison failed"; exit 1; }
     echo
 fi
 

@@ -89,4 +89,8 @@ done
 grep -q '^fw_ruled_rule_group_iterations_missed_total{rule_group=".*;slow"} [1-9]' "$IT_DIR/metrics-4.txt" ||
     it_die "slow group missed no iteration: $(grep missed "$IT_DIR/metrics-4.txt")"
 it_ok "/metrics: last duration, last evaluation time and missed iterations per group"
+# BUILD=build-asan: the worker threads under AddressSanitizer and UBSan
+! grep -lE 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' "$IT_DIR"/ruled-*.log ||
+    it_die "sanitizer report in $(grep -lE 'AddressSanitizer|runtime error:' "$IT_DIR"/ruled-*.log)"
+it_ok "no sanitizer report from ruled"
 echo "ruled_groups.sh: ${IT_PASSES} passed"
