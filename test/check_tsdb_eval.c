@@ -628,13 +628,20 @@ s_limited(const char *q, bool range, int64_t max, struct tsdb_eval_stats *st, fw
     return rc;
 }
 
-START_TEST(test_tsdb_eval_max_samples)
+// m{i="0"} ... m{i="9"}: 30 samples each, one a minute (0, 1, ... 29).
+static void
+s_load_ten(void)
 {
     for (int i = 0; i < 10; i++) {
         char sel[32];
         snprintf(sel, sizeof(sel), "m{i=\"%d\"}", i);
-        s_load_seq(sel, MIN_MS, 0, 1, 29); // 30 samples, one a minute
+        s_load_seq(sel, MIN_MS, 0, 1, 29);
     }
+}
+
+START_TEST(test_tsdb_eval_max_samples)
+{
+    s_load_ten();
     static const struct {
         const char *q;
         bool range;
@@ -662,6 +669,56 @@ START_TEST(test_tsdb_eval_max_samples)
     ck_assert_int_eq(s_limited("max_over_time(m[10m:1m])", false, 50, &st, &err), -1);
     ck_assert_str_eq(err.msg, TSDB_EVAL_TOO_MANY_SAMPLES);
     ck_assert_int_eq(s_limited("max_over_time(m[10m:1m])", false, 0, &st, &err), 0);
+    // --query.max-samples=0: any sample fails the query, a literal too (Prometheus 2.42);
+    // nothing selected, or a string, passes
+    static const char *const fail[] = {"m", "1 + 2", "vector(1)", "sum(nothing) + 1", "time()"};
+    for (size_t k = 0; k < sizeof(fail) / sizeof(fail[0]); k++) {
+        ck_assert_msg(s_limited(fail[k], false, TSDB_EVAL_NO_SAMPLES, &st, &err) == -1, "%s",
+                      fail[k]);
+        ck_assert_str_eq(err.msg, TSDB_EVAL_TOO_MANY_SAMPLES);
+    }
+    ck_assert_int_eq(s_limited("sum(nothing)", true, TSDB_EVAL_NO_SAMPLES, &st, &err), 0);
+    ck_assert_int_eq(s_limited("\"a\"", false, TSDB_EVAL_NO_SAMPLES, &st, &err), 0);
+}
+END_TEST
+
+// sample_stats: totalQueryableSamples and peakSamples as Prometheus 2.42 counts them (worked
+// out by hand from its engine; test/it/promapi.sh compares them with the real one).
+START_TEST(test_tsdb_eval_prometheus_stats)
+{
+    s_load_ten();
+    static const struct {
+        const char *q;
+        bool range; // 0 to 29m by 1m, else at 29m
+        int64_t total, peak;
+    } cases[] = {
+        // 300 points held, then at the last step 29 sums so far, 10 inputs and 1 answer
+        {"sum(m)", true, 300, 340},
+        // windows (24m, 29m] of 5; the function holds a window and the answers so far
+        {"sum(rate(m[5m]))", false, 50, 21},
+        {"1 + 2", false, 0, 5},
+        // the @ part once (its 10 samples counted at each of 30 steps), copied to each step
+        {"sum(m @ 600)", true, 300, 30},
+        // the inner 10 x 10 points, windows of 10 per series
+        {"max_over_time(m[10m:1m])", false, 100, 120},
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        fw_err_t err;
+        fw_promql_expr_t *e = fw_promql_parse(cases[k].q, &err);
+        ck_assert_msg(e != NULL, "%s", err.msg);
+        struct tsdb_eval_stats st = {0};
+        struct tsdb_eval_limit lim = {.stats = &st, .sample_stats = true};
+        struct tsdb_eval_result r;
+        int rc = cases[k].range ? tsdb_eval_range(s_st, e, 0, 29 * MIN_MS, MIN_MS, &lim, &r, &err)
+                                : tsdb_eval_instant(s_st, e, 29 * MIN_MS, &lim, &r, &err);
+        ck_assert_int_eq(rc, 0);
+        ck_assert_msg(st.total_samples == cases[k].total && st.peak_samples == cases[k].peak,
+                      "%s: total %lld peak %lld, want %lld %lld", cases[k].q,
+                      (long long)st.total_samples, (long long)st.peak_samples,
+                      (long long)cases[k].total, (long long)cases[k].peak);
+        tsdb_eval_result_clear(&r);
+        fw_promql_expr_destroy(&e);
+    }
 }
 END_TEST
 
@@ -810,6 +867,7 @@ tsdb_eval_suite(void)
     tcase_add_test(tc, test_tsdb_eval_aggregations_and_annotations);
     tcase_add_test(tc, test_tsdb_eval_at_and_fill);
     tcase_add_test(tc, test_tsdb_eval_max_samples);
+    tcase_add_test(tc, test_tsdb_eval_prometheus_stats);
     tcase_add_test(tc, test_tsdb_eval_anchored_smoothed);
     tcase_add_test(tc, test_tsdb_eval_info);
     tcase_add_test(tc, test_tsdb_eval_delayed_name_removal);

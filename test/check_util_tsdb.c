@@ -9,6 +9,7 @@
 
 #include "fw_msg.h"
 #include "fw_time.h"
+#include "../tsdb/tsdb_api.h"
 
 static void *
 s_run(void *arg)
@@ -29,6 +30,7 @@ check_util_tsdb_opts(struct tsdb_opts *o, const char *dir)
     o->zmq_samples = "tcp://127.0.0.1:*";
     o->zmq_query = "tcp://127.0.0.1:*";
     o->zmq_pub = "tcp://127.0.0.1:*";
+    o->query_max_samples = TSDB_API_DEFAULT_MAX_SAMPLES; // 0 would refuse every sample
 }
 
 void

@@ -20,8 +20,8 @@ promtool and Grafana send it). MODE says what must be equal:
   error-text  status, errorType and error
   limit:N     b's data is a's first N items (a ignores limit, as Prometheus 2.42 does),
               and b warns "results truncated due to limit" exactly when a has more
-  stats       status, data.result, and the keys of data.stats.timings and .samples (the
-              times are each process's own; the sample counts: see the cases file)
+  stats       status, data.result, the keys of data.stats.timings (each process's own
+              times) and data.stats.samples whole (totalQueryableSamples, peakSamples)
   keys        status and the set of keys of "data" (an object whose values are this
               process's own: flags, runtimeinfo, buildinfo)
 
@@ -135,6 +135,9 @@ def compare(mode, ra, rb, rel):
             ka, kb = sorted(sa.get(part) or {}), sorted(sb.get(part) or {})
             if ka != kb or not ka:
                 return "stats.%s keys %s vs %s" % (part, ka, kb)
+        if sa["samples"] != sb["samples"]:
+            return "stats.samples %s vs %s" % (json.dumps(sa["samples"], sort_keys=True),
+                                               json.dumps(sb["samples"], sort_keys=True))
         return None
     if mode == "set":
         return same(as_sets(ja.get("data")), as_sets(jb.get("data")), rel)

@@ -38,7 +38,8 @@ struct tsdb_opts {
     int64_t zmq_query_queue;      // --zmq.query-queue
     int64_t zmq_query_timeout_ms; // --zmq.query-timeout
 
-    // Limits of every query, HTTP and QUERY (struct tsdb_api_limits); 0 in each: the default
+    // Limits of every query, HTTP and QUERY (struct tsdb_api_limits); 0 in each: the default,
+    // but for --query.max-samples, where 0 (as in Prometheus) fails every query with a sample
     int64_t query_timeout_ms;      // --query.timeout
     int64_t query_max_samples;     // --query.max-samples
     int64_t query_max_concurrency; // --query.max-concurrency

@@ -298,7 +298,7 @@ tsdb_api_set_limits(tsdb_api_t *self, const struct tsdb_api_limits *limits)
     struct tsdb_api_limits l = limits ? *limits : (struct tsdb_api_limits){0};
     if (l.timeout_ms <= 0)
         l.timeout_ms = TSDB_API_DEFAULT_TIMEOUT_MS;
-    if (l.max_samples <= 0)
+    if (!limits || l.max_samples < 0)
         l.max_samples = TSDB_API_DEFAULT_MAX_SAMPLES;
     if (l.max_concurrency <= 0)
         l.max_concurrency = TSDB_API_DEFAULT_MAX_CONCURRENCY;
@@ -481,9 +481,18 @@ tsdb_api_query_json(tsdb_api_t *self, const struct tsdb_api_query *q, const char
         fw_err_set(&err, "query timed out in query queue");
         s_count_limit(self, "queue_timeout");
     } else {
-        struct tsdb_eval_limit limit = {
-            deadline, q->cancel,         self->limits.max_samples,
-            &stats,   self->delay_names, self->limits.no_rollups || q->no_rollups};
+        // --query.max-samples=0: as in Prometheus, no sample at all
+        int64_t max_samples =
+            self->limits.max_samples ? self->limits.max_samples : TSDB_EVAL_NO_SAMPLES;
+        // the answer's stats and the query log count samples as Prometheus does
+        struct tsdb_eval_limit limit = {.deadline_mono_ms = deadline,
+                                        .cancel = q->cancel,
+                                        .max_samples = max_samples,
+                                        .stats = &stats,
+                                        .delay_names = self->delay_names,
+                                        .no_rollups = self->limits.no_rollups || q->no_rollups,
+                                        .sample_stats = (q->stats && *q->stats) ||
+                                                        tsdb_api_querylog_enabled(self->qlog)};
         t_in = s_mono_us();
         rc = q->range ? tsdb_eval_range(self->store, e, q->start_ms, q->end_ms, q->step_ms, &limit,
                                         &r, &err)

@@ -34,7 +34,8 @@ struct tsdb_api_limits {
                          // included ("query timed out in query queue" / "... in expression
                          // evaluation", 503 timeout); a shorter timeout parameter wins
     int64_t max_samples; // --query.max-samples: samples held in memory at once (422
-                         // execution, "query processing would load too many samples ...")
+                         // execution, "query processing would load too many samples ...");
+                         // 0 fails every query that holds a sample, as Prometheus's 0 does
     int max_concurrency; // --query.max-concurrency: queries evaluated at once; more wait
     bool no_rollups;     // --query.rollups=false: never answer from rollups (tsdb_rollup.h)
 };

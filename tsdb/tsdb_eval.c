@@ -82,8 +82,10 @@ tsdb_eval_node(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, struct 
         return -1;
     if (!e->step_invariant || e->type == FW_PQ_MATRIX)
         return s_node(c, e, t, out);
-    if (s_once(c, e, t, out) == 0)
+    if (s_once(c, e, t, out) == 0) {
+        tsdb_eval_stats_value(c, e, t, out);
         return 0;
+    }
     tsdb_eval_ctx_val_clear(c, out);
     if (c->rc == 0)
         c->rc = -1;
@@ -126,6 +128,12 @@ s_node(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, struct tsdb_eva
     case FW_PQ_BINARY: rc = tsdb_eval_binop(c, e, t, out); break;
     case FW_PQ_SUBQUERY: rc = tsdb_eval_subquery(c, e, t, out); break;
     }
+    // --query.max-samples=0: any value that holds a sample is one too many
+    if (rc == 0 && c->max_samples == TSDB_EVAL_NO_SAMPLES &&
+        (out->type == FW_PQ_SCALAR || out->vec.len > 0 || out->mat.len > 0))
+        rc = tsdb_eval_ctx_fail(c, TSDB_EVAL_TOO_MANY_SAMPLES);
+    if (rc == 0 && c->rc == 0)
+        tsdb_eval_stats_value(c, e, t, out);
     if (rc != 0 || c->rc != 0) {
         tsdb_eval_ctx_val_clear(c, out);
         if (c->rc == 0)
@@ -407,6 +415,7 @@ tsdb_eval_instant(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t t_ms,
         break;
     }
     tsdb_eval_ctx_val_clear(&c, &v);
+    tsdb_eval_stats_model(&c, e);
     s_take_annos(&c, out);
     s_close(&c);
     const fw_promql_expr_t *top = e;
@@ -488,6 +497,8 @@ tsdb_eval_range(tsdb_store_t *store, const fw_promql_expr_t *e, int64_t start_ms
     }
     tsdb_eval_ctx_tab_free(&c, &tab);
     rc = c.rc;
+    if (rc == 0)
+        tsdb_eval_stats_model(&c, e);
     s_take_annos(&c, out);
     s_close(&c);
     if (rc != 0) {

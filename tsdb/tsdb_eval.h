@@ -57,9 +57,10 @@ struct tsdb_eval_result {
     size_t n_annos;
 };
 
-// What one evaluation loaded (Prometheus's query stats "samples"): the samples its
-// selectors gave, summed over the steps (an instant selector's series, a range selector's
-// windows), and the most samples held in memory at once.
+// What one evaluation loaded (Prometheus's query stats "samples"): with
+// tsdb_eval_limit.sample_stats, totalQueryableSamples and peakSamples as Prometheus 2.42
+// counts them; without, tsdb's own: the samples its selectors gave, summed over the steps,
+// and the most it held in memory at once.
 struct tsdb_eval_stats {
     int64_t total_samples;  // totalQueryableSamples
     int64_t peak_samples;   // peakSamples
@@ -77,15 +78,23 @@ struct tsdb_eval_stats {
 struct tsdb_eval_limit {
     int64_t deadline_mono_ms;
     const atomic_bool *cancel;     // borrowed; must outlive the evaluation
-    int64_t max_samples;           // 0: none
+    int64_t max_samples;           // 0: none; TSDB_EVAL_NO_SAMPLES: not one
     struct tsdb_eval_stats *stats; // borrowed, may be NULL: filled when the evaluation ends
-    bool delay_names; // not a limit but how names go: Prometheus 3's delayed name removal
-                      // (--enable-feature=promql-delayed-name-removal): a function or
-                      // operator only marks __name__ (with __type__ and __unit__) for
-                      // removal, label functions and aggregations still see it, and it
-                      // goes when the query ends
-    bool no_rollups;  // read raw samples only, never rollups (tsdb_rollup.h)
+    bool delay_names;  // not a limit but how names go: Prometheus 3's delayed name removal
+                       // (--enable-feature=promql-delayed-name-removal): a function or
+                       // operator only marks __name__ (with __type__ and __unit__) for
+                       // removal, label functions and aggregations still see it, and it
+                       // goes when the query ends
+    bool no_rollups;   // read raw samples only, never rollups (tsdb_rollup.h)
+    bool sample_stats; // stats's samples as Prometheus counts them (tsdb_eval_stats.c;
+                       // costs an entry per node and step, and reads raw samples only);
+                       // without it they are tsdb's own: what selectors read and held
 };
+
+// tsdb_eval_limit.max_samples for --query.max-samples=0: as in Prometheus, the evaluation
+// fails as soon as any part of the query holds a sample (a literal, a selected sample, a
+// function's answer); one that selects nothing, or a string, passes.
+#define TSDB_EVAL_NO_SAMPLES (-1)
 
 #define TSDB_EVAL_TOO_MANY_SAMPLES                                                                 \
     "query processing would load too many samples into memory in query execution"

@@ -44,7 +44,9 @@ tsdb_eval_ctx_open(tsdb_eval_ctx_t *c, tsdb_store_t *store, int64_t start, int64
     c->max_samples = limit ? limit->max_samples : 0;
     c->delay_names = limit && limit->delay_names;
     c->stats_out = limit ? limit->stats : NULL;
-    c->no_rollups = limit && limit->no_rollups;
+    c->sample_stats = limit && limit->sample_stats && limit->stats;
+    // Prometheus's counts are those of raw samples
+    c->no_rollups = (limit && limit->no_rollups) || c->sample_stats;
     c->err = err;
     c->rd = tsdb_store_reader_new(store, err);
     return c->rd ? 0 : FW_ESTORE;
@@ -71,6 +73,7 @@ tsdb_eval_ctx_close(tsdb_eval_ctx_t *c)
         free(c->annos[k].msg);
     free(c->annos);
     tsdb_rollup_eval_free(c);
+    tsdb_eval_stats_free(c);
     tsdb_store_reader_destroy(&c->rd);
     memset(c, 0, sizeof(*c));
 }
@@ -149,7 +152,7 @@ tsdb_eval_ctx_samples_check(tsdb_eval_ctx_t *c, int64_t n)
     int64_t now = c->samples + n;
     if (now > c->stats.peak_samples)
         c->stats.peak_samples = now;
-    if (c->max_samples > 0 && now > c->max_samples)
+    if (c->max_samples != 0 && now > (c->max_samples < 0 ? 0 : c->max_samples))
         return tsdb_eval_ctx_fail(c, TSDB_EVAL_TOO_MANY_SAMPLES);
     return 0;
 }

@@ -210,7 +210,9 @@ s_call_range(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, tsdb_eval
         double v;
         a.pts = s->pts;
         a.len = s->len;
-        if (!fn(&a, &v))
+        bool answered = fn(&a, &v);
+        tsdb_eval_stats_window(c, e, t, s->ls, s->len, answered);
+        if (!answered)
             continue;
         if (keep_name)
             tsdb_eval_ctx_push_drop(c, &out->vec, s->ls, t, v, s->drop);

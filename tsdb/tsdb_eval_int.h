@@ -119,12 +119,16 @@ typedef struct tsdb_eval_ctx {
     size_t n_annos, cap_annos;
 
     // --query.max-samples (tsdb_eval_ctx_samples_*) and what the query loaded
-    int64_t max_samples;               // the limit's; 0 for none
+    int64_t max_samples;               // the limit's; 0 for none, TSDB_EVAL_NO_SAMPLES
     int64_t samples;                   // samples held now
     struct tsdb_eval_stats stats;      // so far
     struct tsdb_eval_stats *stats_out; // borrowed, may be NULL: gets stats at close
     bool no_rollups;                   // never answer from rollups
     struct tsdb_eval_rollup *rollup;   // owned: rollup state (tsdb_rollup_eval.c)
+
+    // sample statistics as Prometheus counts them (tsdb_eval_stats.c)
+    bool sample_stats;         // record for them (tsdb_eval_limit.sample_stats)
+    struct tsdb_eval_rec *rec; // owned: what was recorded
 
     // step-invariant values, each evaluated once (tsdb_eval.c), and the steps subqueries
     // keep from one evaluation to the next (tsdb_eval_subquery.c); pool arrays
@@ -322,6 +326,26 @@ void tsdb_eval_ctx_tab_put(tsdb_eval_ctx_t *c, struct tsdb_eval_tab *t,
 // evaluated the first time only; later its value is copied, at t.
 int tsdb_eval_node(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
                    struct tsdb_eval_val *out);
+
+// ---------------------------------------------------------------------------------------
+// Sample statistics (tsdb_eval_stats.c)
+/*  totalQueryableSamples and peakSamples as Prometheus 2.42 counts them: the evaluation
+    records, when c->sample_stats, how many samples each node gave at each time and what
+    each range function saw of each series; at the end a model of Prometheus's evaluator
+    replays its sample counter over them.
+*/
+
+// Node e gave v at t.
+void tsdb_eval_stats_value(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
+                           const struct tsdb_eval_val *v);
+// The range function call saw len samples of the series ls at t and answered or not.
+void tsdb_eval_stats_window(tsdb_eval_ctx_t *c, const fw_promql_expr_t *call, int64_t t,
+                            const struct tsdb_eval_lset *ls, size_t len, bool answered);
+// Put Prometheus's figures for the query e into c->stats: 0, or -1 when nothing (or too
+// much) was recorded, c->stats then keeping tsdb's own counts.
+int tsdb_eval_stats_model(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e);
+// Free what was recorded (tsdb_eval_ctx_close).
+void tsdb_eval_stats_free(tsdb_eval_ctx_t *c);
 
 // ---------------------------------------------------------------------------------------
 // Subqueries (tsdb_eval_subquery.c)

@@ -122,11 +122,20 @@ query_post        | data      | POST /api/v1/query | query=histogram_quantile(0.
 query_vector      | data      | GET /api/v1/query?query=temp_celsius%7Bjob%3D%22web%22%7D&time=$AQ
 query_range_get   | data      | GET /api/v1/query_range?query=avg+by+(job)+(temp_celsius)&start=$A1.5&end=$A2.5&step=60
 query_range_post  | data      | POST /api/v1/query_range | query=up&start=$B1.5&end=$B2.5&step=300&timeout=30s
-# stats: the same shape; the sample counts differ (open: tsdb's evaluator counts every sample
-# read, e.g. 40 for up{job="api"} where Prometheus counts one per series and step, 2)
+# stats: totalQueryableSamples and peakSamples as Prometheus counts them (selectors, range
+# functions, aggregations, operators, literals, subqueries, @); windows off the sample grid,
+# where Prometheus 2's closed and 3's left-open ones agree
 stats_instant     | stats     | GET /api/v1/query?query=up%7Bjob%3D%22api%22%7D&time=$AQ&stats=true
 stats_rate        | stats     | POST /api/v1/query | query=sum(rate(http_requests_total%5B5m%5D))&time=$AQ&stats=all
 stats_range       | stats     | GET /api/v1/query_range?query=max_over_time(temp_celsius%5B2m%5D)&start=$A1.5&end=$A2.5&step=60&stats=true
+stats_hist        | stats     | GET /api/v1/query?query=histogram_quantile(0.9,sum+by+(le)+(rate(lat_seconds_bucket%5B5m%5D)))&time=$AQ&stats=all
+stats_binop       | stats     | POST /api/v1/query_range | query=rate(http_requests_total%5B5m%5D)+%3E+0+and+on(job)+up&start=$A1.5&end=$A2.5&step=60&stats=all
+stats_topk        | stats     | GET /api/v1/query?query=sum(topk(2,temp_celsius))%2B1&time=$AQ&stats=all
+stats_subquery    | stats     | GET /api/v1/query_range?query=sum(max_over_time(temp_celsius%5B10m:1m%5D))&start=$A1.5&end=$A2.5&step=60&stats=all
+stats_nested      | stats     | GET /api/v1/query_range?query=max_over_time(max_over_time(up%5B190s:30s%5D)%5B5m:1m%5D)&start=$A1.5&end=$A2.5&step=120&stats=all
+stats_subq_top    | stats     | GET /api/v1/query?query=temp_celsius%5B10m:1m%5D&time=$AQ&stats=all
+stats_at          | stats     | GET /api/v1/query_range?query=sum(up+%40+$((T0 + 1800)))+%2B+sum(up)&start=$A1.5&end=$A2.5&step=1&stats=all
+stats_scalar      | stats     | GET /api/v1/query_range?query=time()+%2B+1&start=$A1.5&end=$A2.5&step=60&stats=all
 query_scalar      | exact     | GET /api/v1/query?query=1%2B2&time=$AQ
 query_string      | exact     | GET /api/v1/query?query=%22a%22&time=$AQ
 # --- errors: the HTTP code and errorType always, the text where 2.42 and 3 agree. 2.42 says
