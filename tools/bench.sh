@@ -3,8 +3,9 @@
 # same run on the same machine, printed as ratios (never asserted in tests).
 #
 # Uses the shared peer kit ($SHARED/bench, read-only: it is copied to a temp dir so its
-# results files land there). Six sections, chosen with BENCH_SECTIONS (default
-# "storage ingest memory remote alerting rules"; about 14 minutes in all):
+# results files land there). Seven sections, chosen with BENCH_SECTIONS (default
+# "storage ingest memory remote alerting rules slo"; about 30 minutes in all on a loaded
+# machine, half of it the slo section's promtool backfill):
 # - storage (tools/bench-storage.sh): the kit's OpenMetrics history (1000 series x 2 h at
 #   15 s) backfilled by promtool and by `tsdb import` (disk bytes per sample, import speed),
 #   then the 15 queries of the kit's queries.txt timed against prometheus on promtool's
@@ -28,9 +29,13 @@
 #   10,000 rules in 100 groups every 15 s on the same backfilled data (CPU, evaluation time
 #   per round and slowest group, missed iterations, recorded series); sized by
 #   RULES_GROUPS/PER_GROUP/INTERVAL/SERIES/HOURS/WARMUP/WINDOW/WORKERS.
+# - slo (tools/bench-slo.sh): 100 SLOs with a 30-day window evaluated by slod + tsdb and by
+#   the Debian prometheus on `slod generate`'s rules, on 1, 7 and 30 days of the same
+#   history (SLO_HISTORIES): CPU per evaluation of all 100, as history grows; sized by
+#   SLO_SERVICES (x 5 SLOs), SLO_SECONDS and SLO_INTERVAL.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-SECTIONS=${BENCH_SECTIONS:-storage ingest memory remote alerting rules}
+SECTIONS=${BENCH_SECTIONS:-storage ingest memory remote alerting rules slo}
 BIN=$(cd "${BUILD:-build}/bin" && pwd)
 SHARED=${SHARED:-../shared}
 K=${K_ALERTS:-10000} BATCH=${BATCH:-100} SINGLE=${SINGLE:-2000}
@@ -42,6 +47,7 @@ need="python3 jq curl"
 case " $SECTIONS " in *" ingest "* | *" memory "* | *" remote "*) need="$need prometheus cc" ;; esac
 case " $SECTIONS " in *" storage "* | *" rules "*) need="$need prometheus promtool" ;; esac
 case " $SECTIONS " in *" alerting "*) need="$need prometheus-alertmanager amtool" ;; esac
+case " $SECTIONS " in *" slo "*) need="$need prometheus promtool" ;; esac
 for t in $need; do
     command -v "$t" >/dev/null || { echo "bench: skipped, $t is not installed"; exit 0; }
 done
@@ -62,7 +68,9 @@ echo "command: BUILD=${BUILD:-build} SHARED=$SHARED BENCH_SECTIONS=\"$SECTIONS\"
     "REMOTE_WINDOW=${REMOTE_WINDOW:-30} REMOTE_WARMUP=${REMOTE_WARMUP:-10}" \
     "RULES_GROUPS=${RULES_GROUPS:-100} RULES_PER_GROUP=${RULES_PER_GROUP:-100}" \
     "RULES_INTERVAL=${RULES_INTERVAL:-15} RULES_SERIES=${RULES_SERIES:-1000}" \
-    "RULES_WARMUP=${RULES_WARMUP:-35} RULES_WINDOW=${RULES_WINDOW:-60} RULES_WORKERS=${RULES_WORKERS:-4})"
+    "RULES_WARMUP=${RULES_WARMUP:-35} RULES_WINDOW=${RULES_WINDOW:-60} RULES_WORKERS=${RULES_WORKERS:-4}" \
+    "SLO_HISTORIES=\"${SLO_HISTORIES:-1 7 30}\" SLO_SERVICES=${SLO_SERVICES:-20}" \
+    "SLO_SECONDS=${SLO_SECONDS:-30} SLO_INTERVAL=${SLO_INTERVAL:-5})"
 T_START=$(date +%s)
 
 if [[ " $SECTIONS " == *" storage "* ]]; then
@@ -101,6 +109,13 @@ if [[ " $SECTIONS " == *" rules "* ]]; then
         "the same rule files on the same data"
     bash "$HERE/bench-rules.sh" "$TMP/kit" "$BIN" ||
         { echo "bench: the rules comparison failed"; exit 1; }
+    echo
+fi
+
+if [[ " $SECTIONS " == *" slo "* ]]; then
+    echo "== slo: slod + tsdb vs prometheus ($(prometheus --version 2>&1 | head -1)) on slod" \
+        "generate's rules, 100 SLOs at 30 days"
+    bash "$HERE/bench-slo.sh" "$TMP/kit" "$BIN" || { echo "bench: the slo comparison failed"; exit 1; }
     echo
 fi
 
