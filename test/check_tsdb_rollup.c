@@ -354,20 +354,7 @@ START_TEST(test_tsdb_rollup_upgrades_format_4)
 {
     s_load();
     tsdb_store_destroy(&s_st);
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi meta, ru;
-    ck_assert_int_eq(mdb_env_create(&env), 0);
-    mdb_env_set_maxdbs(env, 16);
-    ck_assert_int_eq(mdb_env_open(env, s_dir, 0, 0644), 0);
-    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-    ck_assert_int_eq(mdb_dbi_open(txn, "rollups", 0, &ru), 0);
-    ck_assert_int_eq(mdb_drop(txn, ru, 1), 0);
-    MDB_val k = {6, (void *)"format"}, v = {1, (void *)"4"};
-    ck_assert_int_eq(mdb_put(txn, meta, &k, &v, 0), 0);
-    ck_assert_int_eq(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
+    check_util_store_set_format(s_dir, '4', "rollups");
     s_st = check_util_store_open(s_dir, 0);
     int64_t a, b, end = T0 + DAYS * 24 * H_MS;
     s_same("increase(c_int[1d])", T0, end, H_MS, &a, &b);
@@ -376,16 +363,8 @@ START_TEST(test_tsdb_rollup_upgrades_format_4)
     s_same("increase(c_int[1d])", T0, end, H_MS, &a, &b);
     ck_assert_int_gt(a, 0);
     tsdb_store_destroy(&s_st);
-    ck_assert_int_eq(mdb_env_create(&env), 0);
-    mdb_env_set_maxdbs(env, 16);
-    ck_assert_int_eq(mdb_env_open(env, s_dir, MDB_RDONLY, 0644), 0);
-    ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-    ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-    ck_assert_int_eq(mdb_get(txn, meta, &k, &v), 0);
-    ck_assert_int_eq(((const char *)v.mv_data)[0], '0' + TSDB_STORE_FORMAT);
+    ck_assert_int_eq(check_util_store_format(s_dir), '5');
     ck_assert_int_eq(TSDB_STORE_FORMAT, 5);
-    mdb_txn_abort(txn);
-    mdb_env_close(env);
     s_st = check_util_store_open(s_dir, 0);
 }
 END_TEST

@@ -461,58 +461,20 @@ START_TEST(test_tsdb_wal_upgrades_format_2)
     s_commit(st);
     tsdb_store_destroy(&st);
     // make it what format 2 wrote: format "2" and no log database
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi meta, wal;
-    ck_assert_int_eq(mdb_env_create(&env), 0);
-    mdb_env_set_maxdbs(env, 16);
-    ck_assert_int_eq(mdb_env_open(env, s_dir, 0, 0644), 0);
-    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-    ck_assert_int_eq(mdb_dbi_open(txn, "wal", 0, &wal), 0);
-    ck_assert_int_eq(mdb_drop(txn, wal, 1), 0);
-    MDB_val k = {6, (void *)"format"}, v = {1, (void *)"2"};
-    ck_assert_int_eq(mdb_put(txn, meta, &k, &v, 0), 0);
-    ck_assert_int_eq(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
+    check_util_store_set_format(s_dir, '2', "wal");
 
     st = s_open_wal();
     s_check_series(st, NULL, 4, 1);
     tsdb_store_destroy(&st);
     ck_assert_uint_eq(s_raw_entries("wal"), 0); // created
-    ck_assert_int_eq(mdb_env_create(&env), 0);
-    mdb_env_set_maxdbs(env, 16);
-    ck_assert_int_eq(mdb_env_open(env, s_dir, MDB_RDONLY, 0644), 0);
-    ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-    ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-    ck_assert_int_eq(mdb_get(txn, meta, &k, &v), 0);
-    ck_assert_uint_eq(v.mv_size, 1);
-    ck_assert_int_eq(((const char *)v.mv_data)[0], '0' + TSDB_STORE_FORMAT);
-    mdb_txn_abort(txn);
-    mdb_env_close(env);
+    ck_assert_int_eq(check_util_store_format(s_dir), '0' + TSDB_STORE_FORMAT);
 
     // format 3 (the log, no decimal steps) is upgraded the same way, its data kept
-    ck_assert_int_eq(mdb_env_create(&env), 0);
-    mdb_env_set_maxdbs(env, 16);
-    ck_assert_int_eq(mdb_env_open(env, s_dir, 0, 0644), 0);
-    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-    v = (MDB_val){1, (void *)"3"};
-    ck_assert_int_eq(mdb_put(txn, meta, &k, &v, 0), 0);
-    ck_assert_int_eq(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
+    check_util_store_set_format(s_dir, '3', NULL);
     st = s_open_wal();
     s_check_series(st, NULL, 4, 1);
     tsdb_store_destroy(&st);
-    ck_assert_int_eq(mdb_env_create(&env), 0);
-    mdb_env_set_maxdbs(env, 16);
-    ck_assert_int_eq(mdb_env_open(env, s_dir, MDB_RDONLY, 0644), 0);
-    ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-    ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-    ck_assert_int_eq(mdb_get(txn, meta, &k, &v), 0);
-    ck_assert_int_eq(((const char *)v.mv_data)[0], '0' + TSDB_STORE_FORMAT);
-    mdb_txn_abort(txn);
-    mdb_env_close(env);
+    ck_assert_int_eq(check_util_store_format(s_dir), '0' + TSDB_STORE_FORMAT);
 }
 END_TEST
 

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
+#include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,47 @@ check_util_store_open(const char *dir, size_t mapsize)
     fw_err_t err;
     ck_assert_msg(tsdb_store_open(st, dir, &err) == 0, "open %s: %s", dir, err.msg);
     return st;
+}
+
+void
+check_util_store_set_format(const char *dir, char format, const char *drop)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta, d;
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    ck_assert_int_eq(mdb_env_open(env, dir, 0, 0644), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    if (drop) {
+        ck_assert_int_eq(mdb_dbi_open(txn, drop, 0, &d), 0);
+        ck_assert_int_eq(mdb_drop(txn, d, 1), 0);
+    }
+    MDB_val k = {6, (void *)"format"}, v = {1, &format};
+    ck_assert_int_eq(mdb_put(txn, meta, &k, &v, 0), 0);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+char
+check_util_store_format(const char *dir)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta;
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    ck_assert_int_eq(mdb_env_open(env, dir, MDB_RDONLY, 0644), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    MDB_val k = {6, (void *)"format"}, v;
+    ck_assert_int_eq(mdb_get(txn, meta, &k, &v), 0);
+    ck_assert_uint_eq(v.mv_size, 1);
+    char f = *(const char *)v.mv_data;
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return f;
 }
 
 void

@@ -69,6 +69,11 @@ char *check_util_http_wait_for(const char *url, const char *const *needles, long
 // A tsdb store on dir (new or not) with a map of mapsize bytes (0: 64 MiB), opened; fails
 // the test, with the reason, when it cannot open. tsdb_store_destroy it.
 tsdb_store_t *check_util_store_open(const char *dir, size_t mapsize);
+// Make the closed store in dir look like an older storage format: meta "format" set to
+// format (one character) and the named database drop (NULL: none) deleted, with raw LMDB.
+void check_util_store_set_format(const char *dir, char format, const char *drop);
+// The storage format character the store in dir (closed) holds.
+char check_util_store_format(const char *dir);
 
 // Write text to path (created or truncated); fails the test when it cannot.
 void check_util_write_file(const char *path, const char *text);

@@ -11,6 +11,10 @@
 #   then the 15 queries of the kit's queries.txt timed against prometheus on promtool's
 #   blocks and tsdb on the import, answers checked equal; sized by STORAGE_SERIES/HOURS/STEP
 #   and QUERY_RUNS.
+# - rollups (tools/bench-rollups.sh; only when asked, BENCH_SECTIONS=rollups): 30 days of
+#   1000 series (the kit's generator at a 120 s step) imported, then range queries at hour
+#   steps timed with and without tsdb's rollups, answers checked equal; sized by
+#   ROLLUP_SERIES/DAYS/STEP and ROLLUP_RUNS.
 # - ingest (tools/bench-ingest.sh): the Debian prometheus and floorwatch's scraper+tsdb scrape
 #   the same synth-exporter targets one after the other (CPU per sample, scraper and tsdb
 #   each and together, samples/s, RSS, disk bytes per sample); sized by
@@ -60,7 +64,8 @@ echo "command: BUILD=${BUILD:-build} SHARED=$SHARED BENCH_SECTIONS=\"$SECTIONS\"
     "INGEST_INTERVAL=${INGEST_INTERVAL:-1} INGEST_DURATION=${INGEST_DURATION:-60}" \
     "INGEST_WARMUP=${INGEST_WARMUP:-15} MEMORY_TARGETS=${MEMORY_TARGETS:-50}" \
     "MEMORY_SERIES=${MEMORY_SERIES:-2000} MEMORY_DURATION=${MEMORY_DURATION:-60}" \
-    "QUERY_RUNS=${QUERY_RUNS:-7} K_ALERTS=$K BATCH=$BATCH SINGLE=$SINGLE" \
+    "QUERY_RUNS=${QUERY_RUNS:-7} ROLLUP_SERIES=${ROLLUP_SERIES:-1000} ROLLUP_DAYS=${ROLLUP_DAYS:-30}" \
+    "ROLLUP_STEP=${ROLLUP_STEP:-120} ROLLUP_RUNS=${ROLLUP_RUNS:-3} K_ALERTS=$K BATCH=$BATCH SINGLE=$SINGLE" \
     "ZMQ_ALERTS=${ZMQ_ALERTS:-$K} SUSTAIN_PER_MIN=${SUSTAIN_PER_MIN:-100000}" \
     "SUSTAIN_SECONDS=${SUSTAIN_SECONDS:-60} SUSTAIN_DISTINCT=${SUSTAIN_DISTINCT:-10000}" \
     "ROUNDS=${ROUNDS:-3} PROBES=${PROBES:-20} REMOTE_TARGETS=${REMOTE_TARGETS:-20}" \
@@ -78,6 +83,13 @@ if [[ " $SECTIONS " == *" storage "* ]]; then
         "($(prometheus --version 2>&1 | head -1)) vs tsdb import + tsdb"
     bash "$HERE/bench-storage.sh" "$TMP/kit" "$BIN" ||
         { echo "bench: the storage comparison failed"; exit 1; }
+    echo
+fi
+
+if [[ " $SECTIONS " == *" rollups "* ]]; then
+    echo "== rollups: tsdb's range queries with and without its 5m/1h rollups"
+    bash "$HERE/bench-rollups.sh" "$TMP/kit" "$BIN" ||
+        { echo "bench: the rollups comparison failed"; exit 1; }
     echo
 fi
 

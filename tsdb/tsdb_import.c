@@ -742,14 +742,16 @@ tsdb_import_main(int argc, char **argv, FILE *out, FILE *errout)
         // the rollups of what was imported, so queries over it answer from them at once
         // (tsdb would write them too, in the background)
         tsdb_rollup_t *ru = tsdb_rollup_new(store, (const int64_t[TSDB_ROLLUP_LEVELS]){0, 0});
+        tsdb_rollup_set_bulk(ru, true);
         int64_t t0 = s_now_us();
         if (tsdb_rollup_run(ru, fw_time_now_ms(), &err) != 0) {
             fprintf(errout, "tsdb import: rollups: %s (tsdb writes them when it runs)\n", err.msg);
         } else {
             struct tsdb_rollup_counters ruc;
             tsdb_rollup_counters(ru, &ruc);
-            fprintf(out, "rollups: %llu buckets in %.2f s\n", (unsigned long long)ruc.buckets,
-                    (double)(s_now_us() - t0) / 1e6);
+            fprintf(out, "rollups: %llu buckets in %.2f s, pages of %.1f bytes a bucket\n",
+                    (unsigned long long)ruc.buckets, (double)(s_now_us() - t0) / 1e6,
+                    ruc.buckets ? (double)ruc.bytes / (double)ruc.buckets : 0.0);
         }
         tsdb_rollup_destroy(&ru);
     } else if (st.committed > 0)

@@ -130,6 +130,7 @@ struct tsdb_rollup_counters {
     uint64_t steps;         // write transactions committed
     uint64_t series;        // series brought up to date (some buckets written)
     uint64_t buckets;       // buckets written
+    uint64_t bytes;         // bytes of the pages written (a page rewritten counts again)
     uint64_t samples;       // raw samples read
     uint64_t pages_expired; // pages deleted by the levels' retention
     uint64_t failures;      // steps that failed (retried)
@@ -138,13 +139,17 @@ struct tsdb_rollup_counters {
 
 // A writer for store (borrowed; open), keeping level L's pages keep_ms[L] ms (0: for good).
 tsdb_rollup_t *tsdb_rollup_new(tsdb_store_t *store, const int64_t keep_ms[TSDB_ROLLUP_LEVELS]);
+// Bulk (tsdb import, where no commit waits): steps of up to 4096 series, 32 days of a
+// series and 25 million samples, so the rollups of a backfill take few commits (each
+// syncs the file). Off (the default): 64 series, a day, 500,000 samples.
+void tsdb_rollup_set_bulk(tsdb_rollup_t *self, bool bulk);
 // Stop its thread (if started) and free it; NULL-safe; sets *self_p to NULL.
 void tsdb_rollup_destroy(tsdb_rollup_t **self_p);
 
 // One write transaction: bring up to max_series series (resuming where the last step
-// stopped) up to date, at most a day of samples each, and apply the levels' retention at
-// now_ms. *idle is set when a whole sweep over the series ended with nothing left to do.
-// 0, or -1 with err (nothing of the step stored; the next one retries).
+// stopped) up to date, at most a day of samples each (see tsdb_rollup_set_bulk), and apply the
+// levels' retention at now_ms. *idle is set when a whole sweep over the series ended with nothing
+// left to do. 0, or -1 with err (nothing of the step stored; the next one retries).
 int tsdb_rollup_step(tsdb_rollup_t *self, int64_t now_ms, size_t max_series, bool *idle,
                      fw_err_t *err);
 // Steps until idle (tsdb import's end, tests). 0 or -1 with err.

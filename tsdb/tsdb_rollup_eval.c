@@ -59,8 +59,8 @@ struct s_rnode {
     int64_t cut;
     struct s_rseries *s; // owned
     size_t n;
-    int64_t last_ref;
-    bool raw; // a step found the buckets not exact: answered raw from then on
+    int64_t last_ref, max_ref; // the last step's ref; the query's last
+    bool raw;                  // a step found the buckets not exact: answered raw from then on
 };
 
 struct tsdb_eval_rollup {
@@ -146,8 +146,13 @@ s_node(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int level)
     }
     fw_mem_grow((void **)&r->nodes, &r->cap, r->n + 1, sizeof(*r->nodes));
     struct s_rnode *nd = &r->nodes[r->n++];
-    *nd =
-        (struct s_rnode){e, level, cut, fw_calloc(n ? n : 1, sizeof(*nd->s)), n, INT64_MIN, false};
+    *nd = (struct s_rnode){.call = e,
+                           .level = level,
+                           .cut = cut,
+                           .s = fw_calloc(n ? n : 1, sizeof(*nd->s)),
+                           .n = n,
+                           .last_ref = INT64_MIN,
+                           .max_ref = tsdb_eval_ctx_ref(c, sel, c->end)};
     for (size_t k = 0; k < n; k++) {
         struct s_rseries *s = &nd->s[k];
         tsdb_eval_select_series_at(c, sel, k, &s->ls, &s->id);
@@ -168,7 +173,8 @@ s_store_fail(tsdb_eval_ctx_t *c, uint64_t id, int rc)
     return -1;
 }
 
-// Slide s's window to (lo, ref]. 0 or -1.
+// Slide s's window to start after lo and hold every bucket up to ref: buckets are read a
+// page ahead (up to the query's last ref), so each page is decoded once. 0 or -1.
 static int
 s_slide(tsdb_eval_ctx_t *c, const struct s_rnode *nd, struct s_rseries *s, int64_t lo, int64_t ref)
 {
@@ -177,10 +183,6 @@ s_slide(tsdb_eval_ctx_t *c, const struct s_rnode *nd, struct s_rseries *s, int64
         int rc = tsdb_rollup_mark(c->rd, s->id, &s->w);
         if (rc != 0)
             return s_store_fail(c, s->id, rc);
-    }
-    if (s->read_to > ref) { // time went back (cannot outside subqueries): start over
-        s->lo = s->hi = 0;
-        s->read_to = INT64_MIN;
     }
     while (s->lo < s->hi && s->b[s->lo].end <= lo)
         s->lo++;
@@ -194,14 +196,33 @@ s_slide(tsdb_eval_ctx_t *c, const struct s_rnode *nd, struct s_rseries *s, int64
         s->lo = 0;
     }
     if (s->read_to < ref) {
+        int64_t span = tsdb_rollup_step_ms(nd->level) * TSDB_ROLLUP_PAGE;
+        int64_t upto = tsdb_rollup_floor(s->read_to, span) + span;
+        if (upto > nd->max_ref)
+            upto = nd->max_ref;
+        if (upto < ref)
+            upto = ref;
         int64_t raw = 0;
-        int rc = tsdb_rollup_buckets(c->rd, s->id, nd->level, s->read_to, ref, s->w, nd->cut, &s->b,
-                                     &s->hi, &s->cap, &raw, &c->stats.rollup_buckets);
+        int rc = tsdb_rollup_buckets(c->rd, s->id, nd->level, s->read_to, upto, s->w, nd->cut,
+                                     &s->b, &s->hi, &s->cap, &raw, &c->stats.rollup_buckets);
         if (rc != 0)
             return s_store_fail(c, s->id, rc);
-        s->read_to = ref;
+        s->read_to = upto;
     }
     return tsdb_eval_ctx_samples_hold(c, (int64_t)(s->hi - s->lo) - (int64_t)held);
+}
+
+// Start every series of nd over (the time went back: inside @ or a subquery, never in a
+// range query's steps).
+static void
+s_restart(tsdb_eval_ctx_t *c, struct s_rnode *nd)
+{
+    for (size_t k = 0; k < nd->n; k++) {
+        struct s_rseries *s = &nd->s[k];
+        tsdb_eval_ctx_samples_hold(c, -(int64_t)(s->hi - s->lo));
+        s->lo = s->hi = 0;
+        s->read_to = INT64_MIN;
+    }
 }
 
 // Whether the sums of b[0..n) are exact: whole values, bounded.
@@ -318,6 +339,9 @@ tsdb_rollup_eval_call(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, 
         return -1;
     if (nd->raw)
         return 0;
+    if (ref < nd->last_ref)
+        s_restart(c, nd);
+    nd->last_ref = ref;
     int64_t lo = ref - sel->range_ms;
     out->type = FW_PQ_VECTOR;
     for (size_t k = 0; k < nd->n; k++) {
@@ -326,7 +350,9 @@ tsdb_rollup_eval_call(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, 
             return -1;
         if ((k & 255) == 255 && tsdb_eval_ctx_check_deadline(c) != 0)
             return -1;
-        size_t n = s->hi - s->lo;
+        size_t n = 0; // the window's buckets up to ref (those after it were read ahead)
+        while (s->lo + n < s->hi && s->b[s->lo + n].end <= ref)
+            n++;
         if (n == 0)
             continue;
         c->stats.total_samples += (int64_t)n;
@@ -344,6 +370,5 @@ tsdb_rollup_eval_call(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, 
         else if (got > 0)
             tsdb_eval_ctx_push_unnamed(c, &out->vec, s->ls, t, v);
     }
-    nd->last_ref = ref;
     return 1;
 }

@@ -17,15 +17,19 @@
 #include "tsdb_store_int.h"
 
 #define S_DAY_MS ((int64_t)86400000)
-#define S_T_LIMIT ((int64_t)1 << 61)      // series with samples beyond +-2^61 ms get no rollups
-#define S_STEP_SAMPLES ((int64_t)2000000) // raw samples one write transaction reads at most
+#define S_T_LIMIT ((int64_t)1 << 61)     // series with samples beyond +-2^61 ms get no rollups
+#define S_STEP_SAMPLES ((int64_t)500000) // raw samples one write transaction reads at most
+#define S_STEP_VISITS 4096               // series one write transaction looks at, at most
 #define S_MARK_MIN ((int64_t) - (S_T_LIMIT))
 
 struct tsdb_rollup {
     tsdb_store_t *store; // borrowed
     int64_t keep[TSDB_ROLLUP_LEVELS];
-    uint64_t resume; // the next series id of the sweep; 0: a sweep starts
-    bool sweep_work; // the sweep so far found work
+    int64_t span_ms;      // a series moves this far at most per step
+    int64_t step_samples; // raw samples a step reads at most
+    size_t step_series;   // series a step moves at most (tsdb_rollup_run)
+    uint64_t resume;      // the next series id of the sweep; 0: a sweep starts
+    bool sweep_work;      // the sweep so far found work
     int64_t sweep_lag;
     // scratch
     struct tsdb_rollup_bucket *b[TSDB_ROLLUP_LEVELS], *page;
@@ -38,7 +42,7 @@ struct tsdb_rollup {
     int64_t interval_ms;
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    _Atomic uint64_t steps, series, buckets, samples, pages_expired, failures;
+    _Atomic uint64_t steps, series, buckets, bytes, samples, pages_expired, failures;
     _Atomic int64_t lag_series;
 };
 
@@ -147,6 +151,7 @@ tsdb_rollup_new(tsdb_store_t *store, const int64_t keep_ms[TSDB_ROLLUP_LEVELS])
     self->store = store;
     for (int l = 0; l < TSDB_ROLLUP_LEVELS; l++)
         self->keep[l] = keep_ms[l];
+    tsdb_rollup_set_bulk(self, false);
     pthread_mutex_init(&self->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -154,6 +159,14 @@ tsdb_rollup_new(tsdb_store_t *store, const int64_t keep_ms[TSDB_ROLLUP_LEVELS])
     pthread_cond_init(&self->wake, &ca);
     pthread_condattr_destroy(&ca);
     return self;
+}
+
+void
+tsdb_rollup_set_bulk(tsdb_rollup_t *self, bool bulk)
+{
+    self->span_ms = bulk ? 32 * S_DAY_MS : S_DAY_MS;
+    self->step_samples = bulk ? 50 * S_STEP_SAMPLES : S_STEP_SAMPLES;
+    self->step_series = bulk ? 4096 : 64;
 }
 
 void
@@ -193,6 +206,7 @@ tsdb_rollup_counters(tsdb_rollup_t *self, struct tsdb_rollup_counters *out)
     out->steps = atomic_load(&self->steps);
     out->series = atomic_load(&self->series);
     out->buckets = atomic_load(&self->buckets);
+    out->bytes = atomic_load(&self->bytes);
     out->samples = atomic_load(&self->samples);
     out->pages_expired = atomic_load(&self->pages_expired);
     out->failures = atomic_load(&self->failures);
@@ -248,6 +262,7 @@ s_write_level(tsdb_rollup_t *self, MDB_txn *txn, uint64_t id, int level, int64_t
         if ((rc = mdb_put(txn, st->rollups_db, &pk, &pv, 0)) != 0)
             return rc;
         atomic_fetch_add(&self->buckets, count - self->npage);
+        atomic_fetch_add(&self->bytes, len);
         self->npage = 0;
         i = j;
     }
@@ -324,7 +339,7 @@ s_series(tsdb_rollup_t *self, MDB_txn *txn, tsdb_store_reader_t *rd, MDB_cursor 
     if (w == INT64_MIN)
         w = from;
     int64_t target = tsdb_rollup_floor(maxt, m5);
-    int64_t cap = tsdb_rollup_floor(w > from ? w : from, h) + S_DAY_MS;
+    int64_t cap = tsdb_rollup_floor(w > from ? w : from, h) + self->span_ms;
     if (target > cap) {
         target = cap;
         *more = true;
@@ -428,9 +443,9 @@ tsdb_rollup_step(tsdb_rollup_t *self, int64_t now_ms, size_t max_series, bool *i
     unsigned char key[8];
     fw_bytes_put_u64be(key, self->resume);
     MDB_val k = {8, key}, v;
-    size_t done = 0;
+    size_t done = 0, visits = 0;
     for (rc = mdb_cursor_get(scur, &k, &v, MDB_SET_RANGE);
-         rc == 0 && done < max_series && samples < S_STEP_SAMPLES;
+         rc == 0 && done < max_series && samples < self->step_samples && visits++ < S_STEP_VISITS;
          rc = mdb_cursor_get(scur, &k, &v, MDB_NEXT)) {
         if (k.mv_size != 8)
             continue;
@@ -481,7 +496,7 @@ tsdb_rollup_run(tsdb_rollup_t *self, int64_t now_ms, fw_err_t *err)
     bool idle = false;
     // bounded: each step either brings a series a day forward or ends a sweep
     for (uint64_t n = 0; !idle && n < ((uint64_t)1 << 40); n++)
-        if (tsdb_rollup_step(self, now_ms, 64, &idle, err) != 0)
+        if (tsdb_rollup_step(self, now_ms, self->step_series, &idle, err) != 0)
             return -1;
     return 0;
 }
