@@ -253,6 +253,9 @@ s_on_pub_topics(zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
+// Each HTTP connection's memory pool: request line, headers, read buffer.
+#define S_HTTP_CONN_MEMORY (64u * 1024u)
+
 // Most ALERTS messages read in one loop turn (one state commit, one flush).
 #define S_ALERTS_DRAIN 64
 
@@ -747,6 +750,10 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
     zsock_set_sndtimeo(self->wake_push, 0);
     zsock_set_sndhwm(self->wake_push, 4);
     self->http = fw_http_new("alertd", self->metrics);
+    // Its requests are small (alerts, silences, filters), and libmicrohttpd zeroes the pool
+    // after each request on a keep-alive connection: 64 KiB, not 512, took a single-alert
+    // POST from about 25 to 16 us of CPU (perf: memset was 13% of the samples).
+    fw_http_set_conn_memory(self->http, S_HTTP_CONN_MEMORY);
     alertd_api_routes(self->http, self);
     if (fw_http_start(self->http, opts->common.web_listen_address, &err) < 0) {
         fw_error("http.start.fail", "address=%s err=%s", opts->common.web_listen_address, err.msg);

@@ -98,6 +98,7 @@ struct fw_http {
     size_t routes_len;
     size_t routes_cap;
     atomic_bool ready;
+    size_t conn_memory; // per-connection pool, 0: FW_HTTP_CONN_MEMORY
 
     pthread_mutex_t lock; // guards everything below
     pthread_cond_t cond;
@@ -738,6 +739,13 @@ fw_http_route(fw_http_t *self, const char *methods, const char *path, fw_http_ha
     r->arg = arg;
 }
 
+void
+fw_http_set_conn_memory(fw_http_t *self, size_t bytes)
+{
+    if (self)
+        self->conn_memory = bytes;
+}
+
 int
 fw_http_start(fw_http_t *self, const char *listen_address, fw_err_t *err)
 {
@@ -764,7 +772,8 @@ fw_http_start(fw_http_t *self, const char *listen_address, fw_err_t *err)
         flags, 0, NULL, NULL, s_on_request, self, MHD_OPTION_EXTERNAL_LOGGER, s_on_mhd_log, self,
         MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, s_on_completed, self,
         MHD_OPTION_CONNECTION_LIMIT, FW_HTTP_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-        FW_HTTP_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)FW_HTTP_CONN_MEMORY,
+        FW_HTTP_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        self->conn_memory ? self->conn_memory : (size_t)FW_HTTP_CONN_MEMORY,
         MHD_OPTION_THREAD_STACK_SIZE, (size_t)FW_HTTP_THREAD_STACK, MHD_OPTION_END);
     if (!self->mhd) {
         close(fd);

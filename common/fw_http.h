@@ -61,6 +61,12 @@ void fw_http_destroy(fw_http_t **self_p);
 void fw_http_route(fw_http_t *self, const char *methods, const char *path, fw_http_handler_fn fn,
                    void *arg);
 
+// Before fw_http_start: each connection's memory pool (request line, headers, read buffer)
+// is bytes instead of 512 KiB; 0 keeps the default. libmicrohttpd zeroes a keep-alive
+// connection's whole pool after every request, so a daemon whose requests are small (no
+// long query strings) answers faster with a small pool; bodies stream through it at any size.
+void fw_http_set_conn_memory(fw_http_t *self, size_t bytes);
+
 // Listen on "host:port" (":port" means all addresses; port 0 picks a free one). 0 or -1.
 int fw_http_start(fw_http_t *self, const char *listen_address, fw_err_t *err);
 // The port actually bound (useful with port 0).

@@ -197,6 +197,47 @@ START_TEST(test_fw_http_get_args)
 }
 END_TEST
 
+// A daemon's own pool size: a 24 KiB request line does not fit a 16 KiB pool (refused)
+// but fits the default; a 100 KiB body still streams through the small pool.
+START_TEST(test_fw_http_conn_memory)
+{
+    fw_metrics_t *m = fw_metrics_new();
+    fw_http_t *h = fw_http_new("smalld", m);
+    fw_http_route(h, "GET,POST", "/echo", s_on_echo, NULL);
+    fw_http_set_conn_memory(h, 16 * 1024);
+    fw_err_t err = {0};
+    ck_assert_int_eq(fw_http_start(h, "127.0.0.1:0", &err), 0);
+    size_t n = 24 * 1024;
+    char *url = malloc(n + 128), base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", fw_http_port(h));
+    int off = snprintf(url, 128, "%s/echo?a=", base);
+    memset(url + off, 'x', n);
+    url[off + (int)n] = '\0';
+    struct check_util_http r;
+    ck_assert_int_eq(check_util_http_request("GET", url, NULL, 0, NULL, NULL, 20000, &r), 0);
+    ck_assert_int_ge(r.status, 400);
+    free(r.body);
+    char *body = malloc(100 * 1024 + 1);
+    memset(body, 'y', 100 * 1024);
+    body[100 * 1024] = '\0';
+    ck_assert_int_eq(s_fetch_at(base, "POST", "/echo", body, 100 * 1024, "text/plain", &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "body=102400:yyy"));
+    free(r.body);
+    // The default pool takes the long line.
+    off = snprintf(url, 128, "%s/echo?a=", s_base);
+    memset(url + off, 'x', n);
+    url[off + (int)n] = '\0';
+    ck_assert_int_eq(check_util_http_request("GET", url, NULL, 0, NULL, NULL, 20000, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    free(r.body);
+    free(body);
+    free(url);
+    fw_http_destroy(&h);
+    fw_metrics_destroy(&m);
+}
+END_TEST
+
 START_TEST(test_fw_http_post_form)
 {
     struct check_util_http r;
@@ -470,6 +511,7 @@ fw_http_suite(void)
     tcase_add_test(tc, test_fw_http_healthy);
     tcase_add_test(tc, test_fw_http_ready);
     tcase_add_test(tc, test_fw_http_get_args);
+    tcase_add_test(tc, test_fw_http_conn_memory);
     tcase_add_test(tc, test_fw_http_post_form);
     tcase_add_test(tc, test_fw_http_body_too_large);
     tcase_add_test(tc, test_fw_http_not_found_and_method);
