@@ -234,13 +234,12 @@ fw_time_parse_rfc3339(const char *s, int64_t *ms_out)
     }
     if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
         return -1;
-    struct tm tm = {.tm_year = y - 1900,
-                    .tm_mon = mo - 1,
-                    .tm_mday = d,
-                    .tm_hour = h,
-                    .tm_min = mi,
-                    .tm_sec = sec};
-    time_t t = timegm(&tm);
-    *ms_out = ((int64_t)t - offset_s) * 1000 + frac_ms;
+    // Days since the epoch by arithmetic (H. Hinnant's days_from_civil), as timegm would
+    // give them (a day past the month's end carries over), without its time-zone lock.
+    int64_t yy = y - (mo <= 2), era = (yy >= 0 ? yy : yy - 399) / 400;
+    int64_t yoe = yy - era * 400, doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+    int64_t t = days * 86400 + h * 3600 + mi * 60 + sec;
+    *ms_out = (t - offset_s) * 1000 + frac_ms;
     return 0;
 }

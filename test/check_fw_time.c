@@ -1,7 +1,9 @@
 /*  check_fw_time.c — durations, sizes and RFC 3339 as Prometheus spells them. */
 #include <check.h>
+#include <time.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fw_time.h"
@@ -43,6 +45,32 @@ START_TEST(test_fw_time_size_parse)
     ck_assert_int_eq(fw_size_parse("512", &b), 0);
     ck_assert_int_eq(b, 512);
     ck_assert_int_eq(fw_size_parse("12Q", &b), -1);
+}
+END_TEST
+
+// The arithmetic day count equals timegm's for every day from 1900 to 2200 (and for days
+// past a month's end, which both carry over), at odd times and offsets.
+START_TEST(test_fw_time_rfc3339_like_timegm)
+{
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    for (int y = 1900; y <= 2200; y++)
+        for (int mo = 1; mo <= 12; mo++)
+            for (int d = 1; d <= (y % 50 == 0 ? 31 : mdays[mo - 1]); d++) {
+                char text[64];
+                int h = (y + d) % 24, mi = (mo * 7 + d) % 60, sec = (y + mo + d) % 61;
+                snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.5+01:30", y, mo, d, h,
+                         mi, sec);
+                struct tm tm = {.tm_year = y - 1900,
+                                .tm_mon = mo - 1,
+                                .tm_mday = d,
+                                .tm_hour = h,
+                                .tm_min = mi,
+                                .tm_sec = sec};
+                int64_t want = ((int64_t)timegm(&tm) - 5400) * 1000 + 500, got = 0;
+                ck_assert_int_eq(fw_time_parse_rfc3339(text, &got), 0);
+                ck_assert_msg(got == want, "%s: %lld, timegm %lld", text, (long long)got,
+                              (long long)want);
+            }
 }
 END_TEST
 
@@ -98,6 +126,7 @@ fw_time_suite(void)
     tcase_add_test(tc, test_fw_time_duration_parse_and_format);
     tcase_add_test(tc, test_fw_time_size_parse);
     tcase_add_test(tc, test_fw_time_rfc3339_round_trip);
+    tcase_add_test(tc, test_fw_time_rfc3339_like_timegm);
     tcase_add_test(tc, test_fw_time_parse_refuses_out_of_range);
     suite_add_tcase(s, tc);
     return s;
