@@ -19,6 +19,9 @@
 #include "fw_mem.h"
 #include "fw_time.h"
 
+// How many series ahead of its appends pass 2 fetches a known ref's open chunk.
+#define S_AHEAD 4
+
 struct tsdb_samples {
     tsdb_store_t *store;   // borrowed
     fw_metrics_t *metrics; // borrowed
@@ -172,6 +175,8 @@ tsdb_samples_append(tsdb_samples_t *self, const struct fw_samples_view *v)
     bool held = false; // the head, over each run of known series
     for (size_t i = 0; i < v->nseries; i++) {
         const struct fw_samples_series s = self->series[i];
+        if (i + S_AHEAD < v->nseries && self->hit[i + S_AHEAD] && self->series[i + S_AHEAD].ref)
+            tsdb_store_refs_prefetch_chunk(refs, self->series[i + S_AHEAD].ref);
         const struct fw_sample *smp = s_view_samples(self, &s);
         samples += s.nsamples;
         if (self->hit[i]) {

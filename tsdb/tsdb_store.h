@@ -231,8 +231,11 @@ bool tsdb_store_refs_known(const tsdb_store_refs_t *refs, uint32_t ref);
 // unknown, refused.
 const struct fw_labels *tsdb_store_refs_labels(const tsdb_store_refs_t *refs, uint32_t ref,
                                                struct fw_labels *view);
-// Fetch ahead what appending to ref's series touches (see tsdb_store_cache_prefetch).
+// Fetch ahead what appending to ref's series touches, in two steps: its record (no load of
+// it: call this for a whole batch first), then, once the record is in the cache, the ends of
+// its open chunk (a few series ahead of the appends).
 void tsdb_store_refs_prefetch(const tsdb_store_refs_t *refs, uint32_t ref);
+void tsdb_store_refs_prefetch_chunk(const tsdb_store_refs_t *refs, uint32_t ref);
 // Define ref (1..TSDB_STORE_REF_MAX) as labels and append samples[0..n) to that series, as
 // tsdb_store_append_series. 0, or -1 with err: the series is refused, and so are later
 // uses of ref until it is defined again.

@@ -137,6 +137,17 @@ tsdb_store_refs_labels(const tsdb_store_refs_t *refs, uint32_t ref, struct fw_la
 void
 tsdb_store_refs_prefetch(const tsdb_store_refs_t *refs, uint32_t ref)
 {
+    // the record only: reading it here would wait for it (a batch's series are far apart)
+    const char *s = (const char *)s_at(refs, ref);
+    if (!s)
+        return;
+    for (size_t off = 0; off < sizeof(struct tsdb_head_series); off += 64)
+        __builtin_prefetch(s + off, 1);
+}
+
+void
+tsdb_store_refs_prefetch_chunk(const tsdb_store_refs_t *refs, uint32_t ref)
+{
     const struct tsdb_head_series *s = s_at(refs, ref);
     if (!s || !s->app.buf)
         return;
