@@ -15,10 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fw_mem.h"
 #include "fw_msg.h"
 #include "fw_promql.h"
+#include "fw_time.h"
 #include "../tsdb/tsdb_eval.h"
 #include "../tsdb/tsdb_rollup.h"
 #include "../tsdb/tsdb_store.h"
@@ -369,6 +371,31 @@ START_TEST(test_tsdb_rollup_upgrades_format_4)
 }
 END_TEST
 
+// The writer's thread catches up on its own beside commits, and stops promptly.
+START_TEST(test_tsdb_rollup_thread)
+{
+    fw_err_t err;
+    s_load();
+    tsdb_rollup_t *r = tsdb_rollup_new(s_st, (const int64_t[TSDB_ROLLUP_LEVELS]){0, 0});
+    ck_assert_int_eq(tsdb_rollup_start(r, 50, &err), 0);
+    int64_t end = T0 + DAYS * 24 * H_MS, w = INT64_MIN;
+    for (int i = 0; i < 200 && w < end - H_MS; i++) { // at most 10 s
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        tsdb_store_reader_t *rd = tsdb_store_reader_new(s_st, &err);
+        ck_assert_int_eq(tsdb_rollup_mark(rd, 1, &w), 0);
+        tsdb_store_reader_destroy(&rd);
+    }
+    ck_assert_int_ge(w, end - H_MS);
+    int64_t t0 = fw_time_mono_ms();
+    tsdb_rollup_destroy(&r);
+    ck_assert_int_lt(fw_time_mono_ms() - t0, 2000);
+    int64_t a, b;
+    s_same("rate(c_int[1d])", T0, end, H_MS, &a, &b);
+    ck_assert_int_gt(a, 0);
+}
+END_TEST
+
 // Pages: round trip of every field, and every truncation or damaged byte is an error or a
 // clean decode, never a crash.
 START_TEST(test_tsdb_rollup_page_codec)
@@ -431,6 +458,7 @@ tsdb_rollup_suite(void)
     tcase_add_test(tc, test_tsdb_rollup_late_and_deleted);
     tcase_add_test(tc, test_tsdb_rollup_retention);
     tcase_add_test(tc, test_tsdb_rollup_upgrades_format_4);
+    tcase_add_test(tc, test_tsdb_rollup_thread);
     tcase_add_test(tc, test_tsdb_rollup_page_codec);
     suite_add_tcase(s, tc);
     return s;
