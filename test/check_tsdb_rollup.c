@@ -350,6 +350,41 @@ START_TEST(test_tsdb_rollup_retention)
 }
 END_TEST
 
+// Rollups kept longer than the raw chunks answer for the time the chunks no longer cover:
+// the answers raw samples gave before retention deleted them.
+START_TEST(test_tsdb_rollup_outlive_raw)
+{
+    fw_err_t err;
+    s_load();
+    int64_t end = T0 + DAYS * 24 * H_MS;
+    s_rollup(end, 0);
+    const char *q = "max_over_time(c_int[12h])";
+    struct tsdb_eval_result before, after, raw;
+    int64_t n;
+    s_eval(q, T0 + 12 * H_MS, 0, 0, true, &before, &n);
+    ck_assert_uint_eq(before.len, 1);
+    size_t deleted = 0, total = 0;
+    for (int i = 0; i < 100; i++) { // the first day's chunks
+        ck_assert_int_eq(tsdb_store_delete_before(s_st, T0 + 24 * H_MS, 1000, &deleted, &err), 0);
+        total += deleted;
+        if (deleted == 0)
+            break;
+    }
+    ck_assert_uint_gt(total, 0);
+    s_eval(q, T0 + 12 * H_MS, 0, 0, true, &raw, &n);
+    ck_assert_uint_eq(raw.len, 0); // gone from the chunks
+    s_eval(q, T0 + 12 * H_MS, 0, 0, false, &after, &n);
+    ck_assert_int_gt(n, 0);
+    ck_assert_uint_eq(after.len, 1);
+    ck_assert_uint_eq(after.series[0].len, 1);
+    ck_assert(memcmp(&after.series[0].pts[0], &before.series[0].pts[0], sizeof(struct fw_sample)) ==
+              0);
+    tsdb_eval_result_clear(&before);
+    tsdb_eval_result_clear(&after);
+    tsdb_eval_result_clear(&raw);
+}
+END_TEST
+
 // A format 4 directory (no rollups database) is upgraded at open and its rollups written
 // from its chunks.
 START_TEST(test_tsdb_rollup_upgrades_format_4)
@@ -457,6 +492,7 @@ tsdb_rollup_suite(void)
     tcase_add_test(tc, test_tsdb_rollup_same_answers);
     tcase_add_test(tc, test_tsdb_rollup_late_and_deleted);
     tcase_add_test(tc, test_tsdb_rollup_retention);
+    tcase_add_test(tc, test_tsdb_rollup_outlive_raw);
     tcase_add_test(tc, test_tsdb_rollup_upgrades_format_4);
     tcase_add_test(tc, test_tsdb_rollup_thread);
     tcase_add_test(tc, test_tsdb_rollup_page_codec);
