@@ -385,6 +385,53 @@ START_TEST(test_tsdb_rollup_outlive_raw)
 }
 END_TEST
 
+// A damaged page (here: an unknown version) is reported and its buckets computed raw.
+START_TEST(test_tsdb_rollup_damaged_page)
+{
+    s_load();
+    int64_t end = T0 + DAYS * 24 * H_MS;
+    s_rollup(end, 0);
+    tsdb_store_destroy(&s_st);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi ru;
+    MDB_cursor *cur;
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    ck_assert_int_eq(mdb_env_open(env, s_dir, 0, 0644), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "rollups", 0, &ru), 0);
+    ck_assert_int_eq(mdb_cursor_open(txn, ru, &cur), 0);
+    MDB_val k, v;
+    int damaged = 0;
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 17 || ((const unsigned char *)k.mv_data)[8] != 1)
+            continue; // every 1h page of every series
+        unsigned char *copy = fw_malloc(v.mv_size);
+        memcpy(copy, v.mv_data, v.mv_size);
+        copy[0] = 9;
+        MDB_val nv = {v.mv_size, copy};
+        ck_assert_int_eq(mdb_cursor_put(cur, &k, &nv, MDB_CURRENT), 0);
+        free(copy);
+        damaged++;
+    }
+    mdb_cursor_close(cur);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    ck_assert_int_gt(damaged, 0);
+    s_st = check_util_store_open(s_dir, 0);
+    int64_t a, b;
+    s_same("increase(c_int[1d])", T0, end, H_MS, &a, &b);
+    ck_assert_int_eq(a, 0); // every 1h page damaged: all raw
+    s_same("increase(c_int[10m])", T0, T0 + 6 * H_MS, 300000, &a, &b);
+    ck_assert_int_gt(a, 0); // the 5m pages are fine
+    struct tsdb_store_counters c;
+    tsdb_store_counters(s_st, &c);
+    ck_assert_uint_gt(c.damaged_chunks, 0);
+}
+END_TEST
+
 // A format 4 directory (no rollups database) is upgraded at open and its rollups written
 // from its chunks.
 START_TEST(test_tsdb_rollup_upgrades_format_4)
@@ -493,6 +540,7 @@ tsdb_rollup_suite(void)
     tcase_add_test(tc, test_tsdb_rollup_late_and_deleted);
     tcase_add_test(tc, test_tsdb_rollup_retention);
     tcase_add_test(tc, test_tsdb_rollup_outlive_raw);
+    tcase_add_test(tc, test_tsdb_rollup_damaged_page);
     tcase_add_test(tc, test_tsdb_rollup_upgrades_format_4);
     tcase_add_test(tc, test_tsdb_rollup_thread);
     tcase_add_test(tc, test_tsdb_rollup_page_codec);

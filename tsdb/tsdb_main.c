@@ -28,7 +28,7 @@ static const struct fw_flag s_flags[] = {
      "delete the oldest samples while the data takes more than this many bytes (Prometheus "
      "units, 1KB = 1024B; at least 32MiB; 0 keeps by time only)"},
     {"storage.tsdb.rollup-5m-retention", FW_FLAG_DURATION,
-     offsetof(struct tsdb_opts, rollup_5m_retention_ms), "90d",
+     offsetof(struct tsdb_opts, rollup_5m_retention_ms), "30d",
      "keep the 5-minute rollups this long (0s: for good; at least 5m)"},
     {"storage.tsdb.rollup-1h-retention", FW_FLAG_DURATION,
      offsetof(struct tsdb_opts, rollup_1h_retention_ms), "400d",

@@ -63,11 +63,12 @@ s_double(uint64_t u)
     return v;
 }
 
+// v as its XOR with ref: a byte (0x80: the same bits; else the XOR's zero bytes, leading
+// << 4 | trailing), then the bytes between.
 static size_t
-s_put_xor(unsigned char *p, double v, double *ref)
+s_put_xor(unsigned char *p, double v, double ref)
 {
-    uint64_t x = s_bits(v) ^ s_bits(*ref);
-    *ref = v;
+    uint64_t x = s_bits(v) ^ s_bits(ref);
     if (x == 0) {
         p[0] = 0x80;
         return 1;
@@ -85,7 +86,7 @@ s_put_xor(unsigned char *p, double v, double *ref)
 }
 
 static int
-s_get_xor(const unsigned char *p, size_t len, size_t *off, double *ref, double *out)
+s_get_xor(const unsigned char *p, size_t len, size_t *off, double ref, double *out)
 {
     if (*off >= len)
         return FW_ETRUNC;
@@ -102,10 +103,23 @@ s_get_xor(const unsigned char *p, size_t len, size_t *off, double *ref, double *
             x |= (uint64_t)p[*off + k] << (8 * (7 - lead - k));
         *off += n;
     }
-    *out = s_double(s_bits(*ref) ^ x);
-    *ref = *out;
+    *out = s_double(s_bits(ref) ^ x);
     return 0;
 }
+
+static uint64_t
+s_zigzag(int64_t x)
+{
+    return ((uint64_t)x << 1) ^ (uint64_t)(x >> 63);
+}
+
+static int64_t
+s_unzigzag(uint64_t u)
+{
+    return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+#define S_PAGE_VERSION 2
 
 enum {
     S_F_INTS = 1,
@@ -122,8 +136,9 @@ tsdb_rollup_page_encode(const struct tsdb_rollup_bucket *b, size_t n, int64_t pa
                         int64_t step, unsigned char *out)
 {
     size_t o = 0;
-    out[o++] = 1;
-    double ref[6] = {0, 0, 0, 0, 0, 0};
+    out[o++] = S_PAGE_VERSION;
+    double prev_last = 0, prev_sum = 0;
+    int64_t prev_dfirst = 0, prev_dlast = 0;
     for (size_t k = 0; k < n; k++) {
         const struct tsdb_rollup_agg *a = &b[k].a;
         uint64_t mn = s_bits(a->min), mx = s_bits(a->max);
@@ -137,25 +152,31 @@ tsdb_rollup_page_encode(const struct tsdb_rollup_bucket *b, size_t n, int64_t pa
             f |= S_F_MAX_FIRST;
         else if (mx == s_bits(a->last_v))
             f |= S_F_MAX_LAST;
+        int64_t dfirst = b[k].end - a->first_t, dlast = a->last_t - a->first_t;
         o += fw_bytes_put_uvarint(out + o, (uint64_t)((b[k].end - page_start) / step - 1));
         o += fw_bytes_put_uvarint(out + o, a->count);
         out[o++] = (unsigned char)f;
-        o += fw_bytes_put_uvarint(out + o, (uint64_t)(b[k].end - a->first_t));
-        o += fw_bytes_put_uvarint(out + o, (uint64_t)(a->last_t - a->first_t));
+        o += fw_bytes_put_uvarint(out + o, s_zigzag(dfirst - prev_dfirst));
+        o += fw_bytes_put_uvarint(out + o, s_zigzag(dlast - prev_dlast));
         if (a->n_resets) {
             o += fw_bytes_put_uvarint(out + o, a->n_resets);
-            o += s_put_xor(out + o, a->reset_sum, &ref[5]);
+            o += s_put_xor(out + o, a->reset_sum, a->first_v);
         }
         if (a->n_changes)
             o += fw_bytes_put_uvarint(out + o, a->n_changes);
-        o += s_put_xor(out + o, a->first_v, &ref[0]);
-        o += s_put_xor(out + o, a->last_v, &ref[1]);
+        o += s_put_xor(out + o, a->first_v, prev_last);
+        o += s_put_xor(out + o, a->last_v, a->first_v);
         if (!(f & (S_F_MIN_FIRST | S_F_MIN_LAST)))
-            o += s_put_xor(out + o, a->min, &ref[2]);
+            o += s_put_xor(out + o, a->min, a->first_v);
         if (!(f & (S_F_MAX_FIRST | S_F_MAX_LAST)))
-            o += s_put_xor(out + o, a->max, &ref[3]);
-        if (a->count > 1)
-            o += s_put_xor(out + o, a->sum, &ref[4]);
+            o += s_put_xor(out + o, a->max, a->first_v);
+        if (a->count > 1) {
+            o += s_put_xor(out + o, a->sum, prev_sum);
+            prev_sum = a->sum;
+        }
+        prev_last = a->last_v;
+        prev_dfirst = dfirst;
+        prev_dlast = dlast;
     }
     return o;
 }
@@ -166,13 +187,13 @@ tsdb_rollup_page_decode(const unsigned char *p, size_t len, int64_t page_start, 
 {
     if (len < 1)
         return FW_ETRUNC;
-    if (p[0] != 1)
-        return FW_EPARSE;
+    if (p[0] != S_PAGE_VERSION)
+        return FW_EPARSE; // version 1 (its first weeks) is written again from the chunks
     size_t o = 1;
-    double ref[6] = {0, 0, 0, 0, 0, 0};
-    int64_t last_end = page_start;
+    double prev_last = 0, prev_sum = 0;
+    int64_t last_end = page_start, prev_dfirst = 0, prev_dlast = 0;
     while (o < len) {
-        uint64_t idx, count, dfirst, dlast, nres = 0, nch = 0;
+        uint64_t idx, count, zfirst, zlast, nres = 0, nch = 0;
         int rc;
         if ((rc = fw_bytes_get_uvarint(p, len, &o, &idx)) != 0 ||
             (rc = fw_bytes_get_uvarint(p, len, &o, &count)) != 0)
@@ -180,55 +201,65 @@ tsdb_rollup_page_decode(const unsigned char *p, size_t len, int64_t page_start, 
         if (o >= len)
             return FW_ETRUNC;
         unsigned f = p[o++];
-        if ((rc = fw_bytes_get_uvarint(p, len, &o, &dfirst)) != 0 ||
-            (rc = fw_bytes_get_uvarint(p, len, &o, &dlast)) != 0)
+        if ((rc = fw_bytes_get_uvarint(p, len, &o, &zfirst)) != 0 ||
+            (rc = fw_bytes_get_uvarint(p, len, &o, &zlast)) != 0)
             return rc;
+        if (idx >= TSDB_ROLLUP_PAGE || count == 0 || count > UINT32_MAX || f >= 128)
+            return FW_EPARSE;
         int64_t end = page_start + ((int64_t)idx + 1) * step;
-        if (idx >= TSDB_ROLLUP_PAGE || end <= last_end || count == 0 || count > UINT32_MAX ||
-            dfirst >= (uint64_t)step || dlast > dfirst || f >= 128)
+        // both stay within a step: no overflow from a damaged delta
+        int64_t dfirst = prev_dfirst + s_unzigzag(zfirst), dlast = prev_dlast + s_unzigzag(zlast);
+        if (end <= last_end || dfirst < 0 || dfirst >= step || dlast < 0 || dlast > dfirst)
             return FW_EPARSE;
         struct tsdb_rollup_agg a = {0};
         a.count = (uint32_t)count;
-        a.first_t = end - (int64_t)dfirst;
-        a.last_t = a.first_t + (int64_t)dlast;
+        a.first_t = end - dfirst;
+        a.last_t = a.first_t + dlast;
         a.ints = f & S_F_INTS;
+        double reset_sum = 0;
         if (f & S_F_RESETS) {
-            if ((rc = fw_bytes_get_uvarint(p, len, &o, &nres)) != 0 ||
-                (rc = s_get_xor(p, len, &o, &ref[5], &a.reset_sum)) != 0)
+            if ((rc = fw_bytes_get_uvarint(p, len, &o, &nres)) != 0)
+                return rc;
+            // coded against first_v, which comes later: the XOR alone for now
+            if ((rc = s_get_xor(p, len, &o, 0, &reset_sum)) != 0)
                 return rc;
         }
         if ((f & S_F_CHANGES) && (rc = fw_bytes_get_uvarint(p, len, &o, &nch)) != 0)
             return rc;
-        if (nres == 0 && (f & S_F_RESETS))
-            return FW_EPARSE;
-        if (nres >= count || nch >= count)
+        if ((nres == 0) != !(f & S_F_RESETS) || nres >= count || nch >= count)
             return FW_EPARSE;
         a.n_resets = (uint32_t)nres;
         a.n_changes = (uint32_t)nch;
-        if ((rc = s_get_xor(p, len, &o, &ref[0], &a.first_v)) != 0 ||
-            (rc = s_get_xor(p, len, &o, &ref[1], &a.last_v)) != 0)
+        if ((rc = s_get_xor(p, len, &o, prev_last, &a.first_v)) != 0 ||
+            (rc = s_get_xor(p, len, &o, a.first_v, &a.last_v)) != 0)
             return rc;
+        if (f & S_F_RESETS)
+            a.reset_sum = s_double(s_bits(reset_sum) ^ s_bits(a.first_v));
         if (f & S_F_MIN_FIRST)
             a.min = a.first_v;
         else if (f & S_F_MIN_LAST)
             a.min = a.last_v;
-        else if ((rc = s_get_xor(p, len, &o, &ref[2], &a.min)) != 0)
+        else if ((rc = s_get_xor(p, len, &o, a.first_v, &a.min)) != 0)
             return rc;
         if (f & S_F_MAX_FIRST)
             a.max = a.first_v;
         else if (f & S_F_MAX_LAST)
             a.max = a.last_v;
-        else if ((rc = s_get_xor(p, len, &o, &ref[3], &a.max)) != 0)
+        else if ((rc = s_get_xor(p, len, &o, a.first_v, &a.max)) != 0)
             return rc;
         if (count > 1) {
-            if ((rc = s_get_xor(p, len, &o, &ref[4], &a.sum)) != 0)
+            if ((rc = s_get_xor(p, len, &o, prev_sum, &a.sum)) != 0)
                 return rc;
+            prev_sum = a.sum;
         } else {
             a.sum = a.first_v;
         }
         fw_mem_grow((void **)arr, cap, *n + 1, sizeof(**arr));
         (*arr)[(*n)++] = (struct tsdb_rollup_bucket){end, a};
         last_end = end;
+        prev_last = a.last_v;
+        prev_dfirst = dfirst;
+        prev_dlast = dlast;
     }
     return 0;
 }

@@ -19,13 +19,8 @@
         u64 0, u8 level                -> i64 cut: buckets with end <= cut may be gone
                                           (the level's retention); queries read them raw
 
-    A page is a version byte (1) and its buckets in time order, each: uvarint index in the
-    page, uvarint count, a flag byte (1 whole values, 2 min is first, 4 min is last, 8 max
-    is first, 16 max is last, 32 resets, 64 changes), uvarint end - first t, uvarint last t
-    - first t, when flagged uvarint resets and the reset sum, when flagged uvarint changes,
-    then first, last, min, max (unless flagged) and sum (when count > 1) as doubles XOR-ed
-    with the previous bucket's: a byte (0x80: same bits; else zero bytes leading << 4 |
-    trailing), then the bytes between.
+    A page is a version byte (2) and its buckets in time order; tsdb(8) ROLLUPS gives the
+    fields and their coding.
 
     Writing (tsdb_rollup_step, a thread of its own, never tsdb's ingest loop): a series'
     buckets are final once they end at or before its last sealed, committed chunk's newest
