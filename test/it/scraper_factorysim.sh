@@ -35,7 +35,8 @@ for fam in factory_units_good_total factory_units_bad_total factory_runtime_plan
            factory_andon_resolve_duration_seconds factory_machine_up factory_machine_uptime_seconds_total \
            factory_machine_downtime_seconds_total factory_machine_failures_total \
            factory_machine_repairs_total factory_tool_wear_ratio kube_pod_container_resource_requests \
-           container_cpu_usage_seconds_total container_memory_working_set_bytes; do
+           container_cpu_usage_seconds_total container_memory_working_set_bytes \
+           node_filesystem_size_bytes node_filesystem_avail_bytes; do
     it_check "$fam has HELP, TYPE and samples" \
         grep -q "^# TYPE $fam " "$IT_DIR/m1.txt"
 done

@@ -30,8 +30,9 @@
     resolve as summaries (_sum and _count); machine m1 of a line fails when the line gets
     into trouble and is repaired when it recovers (failures, repairs, up and down time per
     machine, for availability, MTBF and MTTR); each machine's tool wears with the units it
-    makes and is changed at 1.0; and, for the cost rules, kube-state-metrics' and cAdvisor's
-    series for two namespaces (floorwatch, production) as a cluster would expose them.
+    makes and is changed at 1.0; for the cost rules, kube-state-metrics' and cAdvisor's
+    series for two namespaces (floorwatch, production) as a cluster would expose them; and
+    for the disk predictions, node_exporter's filesystem series of a data disk that fills.
 
     All state sits behind one mutex: libmicrohttpd answers on its own thread.
 */
@@ -83,6 +84,8 @@ static const struct {
     {"production", "mes-api-5c4b", "mes-api", 2.0, 4294967296.0, 2.6, 3221225472.0},
 };
 #define S_PODS 3
+#define S_DISK_SIZE 100e9   // the line controller's data disk
+#define S_DISK_FILL_BPS 1e6 // bytes a second written to it (60 GB free: full in ~17 h)
 
 struct s_line {
     char name[24];
@@ -329,7 +332,8 @@ s_render_plant(struct s_buf *b, const struct s_line *now, size_t n)
     }
 }
 
-// kube-state-metrics' requests and cAdvisor's usage, for elapsed_s since the start.
+// kube-state-metrics' requests and cAdvisor's usage, and a filling disk, elapsed_s after
+// the start.
 static void
 s_render_kube(struct s_buf *b, double elapsed_s)
 {
@@ -358,6 +362,14 @@ s_render_kube(struct s_buf *b, double elapsed_s)
               "container_memory_working_set_bytes{container=\"%s\",namespace=\"%s\",pod=\"%s\"} "
               "%.0f\n",
               s_pods[p].container, s_pods[p].ns, s_pods[p].pod, s_pods[p].mem_used);
+    // The line controller's data disk, as node_exporter shows it, filling at S_DISK_FILL_BPS.
+    static const char fs[] = "device=\"/dev/sdb1\",fstype=\"ext4\",mountpoint=\"/data\"";
+    s_family(b, "node_filesystem_size_bytes", "gauge", "Filesystem size in bytes.");
+    s_put(b, "node_filesystem_size_bytes{%s} %.0f\n", fs, S_DISK_SIZE);
+    s_family(b, "node_filesystem_avail_bytes", "gauge",
+             "Filesystem space available to non-root users in bytes.");
+    double avail = S_DISK_SIZE * 0.6 - S_DISK_FILL_BPS * elapsed_s;
+    s_put(b, "node_filesystem_avail_bytes{%s} %.0f\n", fs, avail > 0 ? avail : 0);
 }
 
 static char *
