@@ -484,15 +484,18 @@ tsdb_api_query_json(tsdb_api_t *self, const struct tsdb_api_query *q, const char
         // --query.max-samples=0: as in Prometheus, no sample at all
         int64_t max_samples =
             self->limits.max_samples ? self->limits.max_samples : TSDB_EVAL_NO_SAMPLES;
-        // the answer's stats and the query log count samples as Prometheus does
-        struct tsdb_eval_limit limit = {.deadline_mono_ms = deadline,
-                                        .cancel = q->cancel,
-                                        .max_samples = max_samples,
-                                        .stats = &stats,
-                                        .delay_names = self->delay_names,
-                                        .no_rollups = self->limits.no_rollups || q->no_rollups,
-                                        .sample_stats = (q->stats && *q->stats) ||
-                                                        tsdb_api_querylog_enabled(self->qlog)};
+        // the answer's stats and the query log count samples as Prometheus does; the
+        // answer's exactly (raw samples: Prometheus has no rollups), the log's unless
+        // rollups answered part of the query
+        bool want_stats = q->stats && *q->stats;
+        struct tsdb_eval_limit limit = {
+            .deadline_mono_ms = deadline,
+            .cancel = q->cancel,
+            .max_samples = max_samples,
+            .stats = &stats,
+            .delay_names = self->delay_names,
+            .no_rollups = self->limits.no_rollups || q->no_rollups || want_stats,
+            .sample_stats = want_stats || tsdb_api_querylog_enabled(self->qlog)};
         t_in = s_mono_us();
         rc = q->range ? tsdb_eval_range(self->store, e, q->start_ms, q->end_ms, q->step_ms, &limit,
                                         &r, &err)

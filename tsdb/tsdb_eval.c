@@ -277,6 +277,11 @@ s_take_annos(tsdb_eval_ctx_t *c, struct tsdb_eval_result *out)
 static void
 s_close(tsdb_eval_ctx_t *c)
 {
+    for (size_t k = 0; k < c->n_once; k++)
+        tsdb_eval_ctx_val_clear(c, &c->once[k].v);
+    tsdb_eval_ctx_release(c, (void **)&c->once, &c->cap_once, sizeof(*c->once));
+    c->n_once = 0;
+    tsdb_eval_subquery_free(c);
     tsdb_eval_select_free(c);
     tsdb_eval_ctx_close(c);
 }

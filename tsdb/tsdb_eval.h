@@ -87,8 +87,9 @@ struct tsdb_eval_limit {
                        // goes when the query ends
     bool no_rollups;   // read raw samples only, never rollups (tsdb_rollup.h)
     bool sample_stats; // stats's samples as Prometheus counts them (tsdb_eval_stats.c;
-                       // costs an entry per node and step, and reads raw samples only);
-                       // without it they are tsdb's own: what selectors read and held
+                       // costs an entry per node and step; exact with no_rollups, else
+                       // tsdb's own when rollups answered); without it tsdb's own: what
+                       // selectors read and held
 };
 
 // tsdb_eval_limit.max_samples for --query.max-samples=0: as in Prometheus, the evaluation

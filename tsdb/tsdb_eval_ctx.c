@@ -45,8 +45,7 @@ tsdb_eval_ctx_open(tsdb_eval_ctx_t *c, tsdb_store_t *store, int64_t start, int64
     c->delay_names = limit && limit->delay_names;
     c->stats_out = limit ? limit->stats : NULL;
     c->sample_stats = limit && limit->sample_stats && limit->stats;
-    // Prometheus's counts are those of raw samples
-    c->no_rollups = (limit && limit->no_rollups) || c->sample_stats;
+    c->no_rollups = limit && limit->no_rollups;
     c->err = err;
     c->rd = tsdb_store_reader_new(store, err);
     return c->rd ? 0 : FW_ESTORE;
@@ -57,6 +56,7 @@ tsdb_eval_ctx_close(tsdb_eval_ctx_t *c)
 {
     if (c->stats_out)
         *c->stats_out = c->stats;
+    tsdb_eval_stats_free(c); // gives its table back to the pool first
     while (c->arena) {
         struct tsdb_eval_arena *next = c->arena->next;
         free(c->arena);
@@ -73,7 +73,6 @@ tsdb_eval_ctx_close(tsdb_eval_ctx_t *c)
         free(c->annos[k].msg);
     free(c->annos);
     tsdb_rollup_eval_free(c);
-    tsdb_eval_stats_free(c);
     tsdb_store_reader_destroy(&c->rd);
     memset(c, 0, sizeof(*c));
 }

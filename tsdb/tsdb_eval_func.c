@@ -230,6 +230,8 @@ tsdb_eval_func_call(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
     const struct s_impl *im = &s_impls[e->func];
     if (im->how == S_K_range || im->how == S_K_keep) {
         int r = tsdb_rollup_eval_call(c, e, t, im->how == S_K_keep, out);
+        if (r > 0)
+            tsdb_eval_stats_unknown(c); // no windows of raw samples to count
         if (r != 0)
             return r < 0 ? -1 : 0;
     }

@@ -341,6 +341,8 @@ void tsdb_eval_stats_value(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_
 // The range function call saw len samples of the series ls at t and answered or not.
 void tsdb_eval_stats_window(tsdb_eval_ctx_t *c, const fw_promql_expr_t *call, int64_t t,
                             const struct tsdb_eval_lset *ls, size_t len, bool answered);
+// What the query did cannot be counted as Prometheus would (rollups answered a call).
+void tsdb_eval_stats_unknown(tsdb_eval_ctx_t *c);
 // Put Prometheus's figures for the query e into c->stats: 0, or -1 when nothing (or too
 // much) was recorded, c->stats then keeping tsdb's own counts.
 int tsdb_eval_stats_model(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e);
@@ -360,6 +362,8 @@ void tsdb_eval_stats_free(tsdb_eval_ctx_t *c);
 // Evaluate the subquery e (kind FW_PQ_SUBQUERY) at t into out. 0, or -1 with c->rc set.
 int tsdb_eval_subquery(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
                        struct tsdb_eval_val *out);
+// Give the kept steps back to the pool (before tsdb_eval_ctx_close).
+void tsdb_eval_subquery_free(tsdb_eval_ctx_t *c);
 
 // ---------------------------------------------------------------------------------------
 // Selectors (tsdb_eval_select.c)

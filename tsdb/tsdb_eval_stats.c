@@ -15,8 +15,9 @@
     evaluation times and windows agree (Prometheus 2's windows are closed on the left).
 
     Recording costs an entry per node and evaluation time, so it is done only when asked
-    (tsdb_eval_limit.sample_stats); past S_MAX_ENTRIES the model gives up and the query keeps
-    tsdb's own counts.
+    (tsdb_eval_limit.sample_stats); past S_MAX_ENTRIES, or when rollups answered a range
+    function (no raw windows to count), the model gives up and the query keeps tsdb's own
+    counts.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +162,16 @@ tsdb_eval_stats_value(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
     rec->counts[i] = (struct s_count){t, n};
     rec->n++;
     c->rec->entries++;
+}
+
+void
+tsdb_eval_stats_unknown(tsdb_eval_ctx_t *c)
+{
+    if (!c->sample_stats)
+        return;
+    if (!c->rec)
+        c->rec = fw_calloc(1, sizeof(*c->rec));
+    c->rec->overflow = true;
 }
 
 void
@@ -403,6 +414,8 @@ tsdb_eval_stats_free(tsdb_eval_ctx_t *c)
     for (size_t k = 0; k < r->n; k++) {
         free(r->recs[k].counts);
         free(r->recs[k].ser);
+        if (r->recs[k].tab.slots)
+            tsdb_eval_ctx_tab_free(c, &r->recs[k].tab);
     }
     free(r->recs);
     free(r->slots);

@@ -62,7 +62,8 @@ s_drop_before(tsdb_eval_ctx_t *c, struct tsdb_eval_subq *q, int64_t from)
         memmove(q->steps, q->steps + q->head, (q->n - q->head) * sizeof(*q->steps));
         q->n -= q->head;
         q->head = 0;
-        memmove(q->els, q->els + q->els_head, (q->n_els - q->els_head) * sizeof(*q->els));
+        if (q->n_els > q->els_head) // els is NULL while every step kept is empty
+            memmove(q->els, q->els + q->els_head, (q->n_els - q->els_head) * sizeof(*q->els));
         for (size_t k = 0; k < q->n; k++)
             q->steps[k].off -= q->els_head;
         q->n_els -= q->els_head;
@@ -178,4 +179,16 @@ tsdb_eval_subquery(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
     if (rc != 0)
         s_drop_before(c, q, INT64_MAX);
     return rc;
+}
+
+void
+tsdb_eval_subquery_free(tsdb_eval_ctx_t *c)
+{
+    for (size_t k = 0; k < c->n_subq; k++) {
+        struct tsdb_eval_subq *q = &c->subq[k];
+        tsdb_eval_ctx_release(c, (void **)&q->steps, &q->cap, sizeof(*q->steps));
+        tsdb_eval_ctx_release(c, (void **)&q->els, &q->cap_els, sizeof(*q->els));
+    }
+    tsdb_eval_ctx_release(c, (void **)&c->subq, &c->cap_subq, sizeof(*c->subq));
+    c->n_subq = 0;
 }
