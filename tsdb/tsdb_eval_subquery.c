@@ -27,12 +27,6 @@ struct tsdb_eval_subq {
     size_t els_head, n_els, cap_els;
 };
 
-struct s_point {
-    size_t series;
-    int64_t t;
-    double v;
-};
-
 static struct tsdb_eval_subq *
 s_kept(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e)
 {
@@ -91,34 +85,29 @@ s_add_step(tsdb_eval_ctx_t *c, struct tsdb_eval_subq *q, int64_t ts)
     return rc;
 }
 
-// The kept steps as a range vector: one series per label set, its points in time order
-// (a counting sort by series).
+// The kept steps as a range vector: one series per label set, its points in time order.
+// Two passes over the kept elements (count per series, then place), so nothing but the
+// matrix's own points is allocated per point.
 static int
 s_matrix(tsdb_eval_ctx_t *c, const struct tsdb_eval_subq *q, struct tsdb_eval_val *out)
 {
     struct tsdb_eval_mat *m = &out->mat;
-    struct s_point *pts = NULL;
-    size_t n_pts = q->n_els - q->els_head, cap_pts = 0;
+    size_t n_pts = q->n_els - q->els_head;
     if (tsdb_eval_ctx_samples_check(c, (int64_t)n_pts) != 0)
         return -1;
     struct tsdb_eval_tab tab;
     tsdb_eval_ctx_tab_init(c, &tab, 16);
-    tsdb_eval_ctx_grow(c, (void **)&pts, &cap_pts, n_pts, sizeof(*pts));
-    size_t w = 0;
-    for (size_t s = q->head; s < q->n; s++) {
-        for (size_t k = 0; k < q->steps[s].len; k++) {
-            const struct tsdb_eval_elem *el = &q->els[q->steps[s].off + k];
-            size_t si = tsdb_eval_ctx_tab_get(&tab, el->ls);
-            if (si == SIZE_MAX) {
-                si = m->len;
-                tsdb_eval_ctx_grow(c, (void **)&m->items, &m->cap, m->len + 1, sizeof(*m->items));
-                m->items[m->len++] = (struct tsdb_eval_ser){el->ls, NULL, 0, false};
-                tsdb_eval_ctx_tab_put(c, &tab, el->ls, si);
-            }
-            m->items[si].len++;
-            m->items[si].drop |= el->drop;
-            pts[w++] = (struct s_point){si, q->steps[s].t, el->v};
+    for (size_t k = q->els_head; k < q->n_els; k++) {
+        const struct tsdb_eval_elem *el = &q->els[k];
+        size_t si = tsdb_eval_ctx_tab_get(&tab, el->ls);
+        if (si == SIZE_MAX) {
+            si = m->len;
+            tsdb_eval_ctx_grow(c, (void **)&m->items, &m->cap, m->len + 1, sizeof(*m->items));
+            m->items[m->len++] = (struct tsdb_eval_ser){el->ls, NULL, 0, false};
+            tsdb_eval_ctx_tab_put(c, &tab, el->ls, si);
         }
+        m->items[si].len++;
+        m->items[si].drop |= el->drop;
     }
     tsdb_eval_ctx_grow(c, (void **)&m->own, &m->own_cap, n_pts, sizeof(*m->own));
     size_t off = 0;
@@ -127,11 +116,12 @@ s_matrix(tsdb_eval_ctx_t *c, const struct tsdb_eval_subq *q, struct tsdb_eval_va
         off += m->items[si].len;
         m->items[si].len = 0;
     }
-    for (size_t k = 0; k < n_pts; k++) {
-        struct tsdb_eval_ser *s = &m->items[pts[k].series];
-        ((struct fw_sample *)s->pts)[s->len++] = (struct fw_sample){pts[k].t, pts[k].v};
-    }
-    tsdb_eval_ctx_release(c, (void **)&pts, &cap_pts, sizeof(*pts));
+    for (size_t s = q->head; s < q->n; s++)
+        for (size_t k = 0; k < q->steps[s].len; k++) {
+            const struct tsdb_eval_elem *el = &q->els[q->steps[s].off + k];
+            struct tsdb_eval_ser *ser = &m->items[tsdb_eval_ctx_tab_get(&tab, el->ls)];
+            ((struct fw_sample *)ser->pts)[ser->len++] = (struct fw_sample){q->steps[s].t, el->v};
+        }
     tsdb_eval_ctx_tab_free(c, &tab);
     return 0;
 }
