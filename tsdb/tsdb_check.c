@@ -28,11 +28,12 @@
 #include "tsdb_chunk.h"
 #include "tsdb_store.h"
 #include "tsdb_index.h"
+#include "tsdb_rollup.h"
 #include "tsdb_wal.h"
 
-enum { S_META, S_SERIES, S_BY_HASH, S_POSTINGS, S_CHUNKS, S_HEAD, S_WAL, S_NDB };
+enum { S_META, S_SERIES, S_BY_HASH, S_POSTINGS, S_CHUNKS, S_HEAD, S_WAL, S_ROLLUPS, S_NDB };
 static const char *const s_db_names[S_NDB] = {"meta",   "series", "by_hash", "postings",
-                                              "chunks", "head",   "wal"};
+                                              "chunks", "head",   "wal",     "rollups"};
 #define S_SETUP (-1) // progress.db while opening the environment
 
 // What the child got through, in a page shared with the parent. The child writes, the
@@ -63,6 +64,8 @@ struct s_walk {
     struct fw_labels labels;
     struct fw_sample *buf; // wal decoding
     size_t cap;
+    struct tsdb_rollup_bucket *rb; // rollup page decoding
+    size_t rb_cap;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -307,6 +310,39 @@ s_check_wal(struct s_walk *w, const MDB_val *k, const MDB_val *v)
     }
 }
 
+// A rollups record (tsdb_rollup.h): a page of a series in the index that decodes, or a
+// mark or cut of 8 bytes.
+static void
+s_check_rollup(struct s_walk *w, const MDB_val *k, const MDB_val *v)
+{
+    const unsigned char *kp = k->mv_data;
+    uint64_t id = k->mv_size >= 9 ? fw_bytes_get_u64be(kp) : 0;
+    bool page = k->mv_size == 17 && id != 0 && kp[8] < TSDB_ROLLUP_LEVELS;
+    bool mark = k->mv_size == 9 && id != 0 && kp[8] == 0xff;
+    bool cut = k->mv_size == 9 && id == 0 && kp[8] < TSDB_ROLLUP_LEVELS;
+    if (!page && !mark && !cut) {
+        s_damaged(w, S_ROLLUPS, 0, false, INT64_MIN, "key is not a rollup page, mark or cut");
+        return;
+    }
+    if (id != 0 && !s_series_exists(w, id))
+        s_damaged(w, S_ROLLUPS, id, true, INT64_MIN, "rollups of a series not in the index");
+    if (!page) {
+        if (v->mv_size != 8)
+            s_damaged(w, S_ROLLUPS, id, id != 0, INT64_MIN, "a rollup mark or cut is not 8 bytes");
+        return;
+    }
+    int64_t ps = (int64_t)(fw_bytes_get_u64be(kp + 9) ^ 0x8000000000000000ULL);
+    size_t n = 0;
+    int rc = tsdb_rollup_page_decode(v->mv_data, v->mv_size, ps, tsdb_rollup_step_ms(kp[8]), &w->rb,
+                                     &n, &w->rb_cap);
+    if (rc != 0) {
+        char why[120];
+        snprintf(why, sizeof(why), "rollup page of level %u starting %lld: %s", kp[8],
+                 (long long)ps, s_codec_err(rc));
+        s_damaged(w, S_ROLLUPS, id, true, INT64_MIN, why);
+    }
+}
+
 // --records: where value v lies in data.mdb.
 static void
 s_record_place(struct s_walk *w, int db, const MDB_val *k, const MDB_val *v)
@@ -328,7 +364,7 @@ s_walk_db(struct s_walk *w, int db)
     pg->db = db;
     pg->key_len = 0;
     if (!w->has[db]) {
-        if (db != S_WAL) // format 2 has no log
+        if (db != S_WAL && db != S_ROLLUPS) // format 2 has no log, format 4 no rollups
             s_damaged(w, db, 0, false, INT64_MIN, "the database is missing");
         pg->walked[db] = true;
         return;
@@ -364,6 +400,7 @@ s_walk_db(struct s_walk *w, int db)
         case S_POSTINGS: s_check_id(w, db, &k, &v); break;
         case S_CHUNKS:
         case S_HEAD: s_check_chunk(w, db, &k, &v, &prev_id, &prev_maxt); break;
+        case S_ROLLUPS: s_check_rollup(w, &k, &v); break;
         default: s_check_wal(w, &k, &v); break;
         }
         // keep copies: LMDB's pointers stay valid in a read txn, but a damaged page may
@@ -506,6 +543,7 @@ s_child(const char *dir, int from, bool records, struct s_progress *pg, FILE *ou
     if (w.env)
         mdb_env_close(w.env);
     free(w.buf);
+    free(w.rb);
     fflush(out);
     return rc != 0 ? rc : pg->damaged > 0 ? 1 : 0;
 }
@@ -628,10 +666,11 @@ tsdb_check_main(int argc, char **argv, FILE *out, FILE *errout)
         total += pg->records[db];
     fprintf(out,
             "checked %s: %llu records (%llu series, %llu chunks, %llu open chunks, %llu log "
-            "records); %llu damaged\n",
+            "records, %llu rollup records); %llu damaged\n",
             cli.path, (unsigned long long)total, (unsigned long long)pg->records[S_SERIES],
             (unsigned long long)pg->records[S_CHUNKS], (unsigned long long)pg->records[S_HEAD],
-            (unsigned long long)pg->records[S_WAL], (unsigned long long)pg->damaged);
+            (unsigned long long)pg->records[S_WAL], (unsigned long long)pg->records[S_ROLLUPS],
+            (unsigned long long)pg->damaged);
     if (damage)
         fprintf(out,
                 "the data file is damaged: restore data.mdb from a backup (a consistent copy, "

@@ -56,7 +56,7 @@ rc=0
 "$TSDB" check --storage.tsdb.path="$D/clean" --records >"$D/records.txt" 2>"$D/check.err" || rc=$?
 it_check "an undamaged directory checks clean (exit 0)" [ "$rc" = 0 ]
 it_check "every series and chunk is counted" \
-    grep -q "(200 series, 800 chunks, 0 open chunks, 0 log records); 0 damaged" "$D/records.txt"
+    grep -Eq "\(200 series, 800 chunks, 0 open chunks, 0 log records, [1-9][0-9]* rollup records\); 0 damaged" "$D/records.txt"
 it_check "--records lists 800 chunks" [ "$(grep -c '^record chunks ' "$D/records.txt")" = 800 ]
 rc=0
 "$TSDB" check --storage.tsdb.path="$D/clean" --no-such-flag >/dev/null 2>&1 || rc=$?
@@ -86,6 +86,13 @@ it_check "... reported with its series id, labels, chunk start and the decoder's
     grep -Eq "^damaged: chunks: series $id [a-z_]+\{[a-z]+=\"[^\"]+\"\} chunk mint [0-9]+ \(2026-01-01T[0-9:.]+Z\): chunk header: a reserved or unknown encoding$" \
     "$D/hdr.out"
 it_check "... and counted" grep -q "; 1 damaged" "$D/hdr.out"
+cp -r "$D/clean" "$D/roll"
+read -r _ _ key off _ < <(grep -E '^record rollups [0-9a-f]{34} ' "$D/records.txt" | sed -n 3p)
+printf '\x07' | dd of="$D/roll/data.mdb" bs=1 seek="$off" conv=notrunc status=none
+rc=0
+"$TSDB" check --storage.tsdb.path="$D/roll" >"$D/roll.out" 2>&1 || rc=$?
+it_check "a rollup page of an unknown version is reported with its series (exit 1)" \
+    bash -c "[ $rc = 1 ] && grep -Eq '^damaged: rollups: series $((16#${key:0:16})) .*rollup page of level [01] starting -?[0-9]+: ' '$D/roll.out'"
 
 # --- seeded random corruptions ---
 python3 - "$D" "$TSDB" "${DAMAGE_N:-150}" "${DAMAGE_SEED:-6}" "${DAMAGE_TSDB:-1}" \
