@@ -266,17 +266,23 @@ alertd_alert_webhook_json(const struct alertd_alert *a, int64_t now)
 {
     char sb[40], eb[40], fp[17];
     bool resolved = alertd_alert_resolved(a, now);
+    if (!resolved && a->webhook)
+        return json_incref(a->webhook);
     json_t *labels = json_object();
     for (size_t i = 0; i < a->labels.len; i++)
         json_object_set_new(labels, a->labels.items[i].name, // steals
                             json_string(a->labels.items[i].value));
     // json_pack's "o" steals labels and the annotation copy.
-    return json_pack(
+    json_t *j = json_pack(
         "{s:s, s:o, s:o, s:s, s:s, s:s, s:s}", "status", resolved ? "resolved" : "firing", "labels",
         labels, "annotations", a->annotations ? json_deep_copy(a->annotations) : json_object(),
         "startsAt", alertd_time_str(a->starts_at, sb, sizeof sb), "endsAt",
         alertd_time_str(resolved ? a->ends_at : 0, eb, sizeof eb), "generatorURL",
         a->generator_url ? a->generator_url : "", "fingerprint", alertd_fp_str(a->fp, fp));
+    // Only refs and this cache change on a shared alert (the daemon lock is held).
+    if (!resolved && a->refs > 0)
+        ((struct alertd_alert *)a)->webhook = json_incref(j);
+    return j;
 }
 
 static json_t *

@@ -79,7 +79,10 @@ json_t *alertd_dispatch_groups_json(alertd_dispatch_t *self, alertd_alert_render
 // rendered as Go's model.LabelSet ({a="b", c="d"}). Caller frees.
 char *alertd_group_key(const struct alertd_route *route, const struct fw_labels *group_labels);
 
-// The webhook v4 alert object for a (firing alerts get endsAt 0001-01-01T00:00:00Z).
+// The webhook v4 alert object for a (firing alerts get endsAt 0001-01-01T00:00:00Z): a new
+// reference. A firing alert's object is made once and kept on the alert (a->webhook), so a
+// group's every flush does not build it again; do not change it. Lock held (it writes
+// a->webhook).
 json_t *alertd_alert_webhook_json(const struct alertd_alert *a, int64_t now);
 
 #endif

@@ -43,6 +43,7 @@ alertd_alert_clear(struct alertd_alert *a)
 {
     fw_labels_clear(&a->labels);
     json_decref(a->annotations);
+    json_decref(a->webhook);
     free(a->generator_url);
     memset(a, 0, sizeof *a);
 }
@@ -56,6 +57,7 @@ alertd_alert_copy(struct alertd_alert *dst, const struct alertd_alert *src)
     // Annotations are never changed once parsed: the copy shares them.
     dst->annotations = src->annotations ? json_incref(src->annotations) : json_object();
     dst->generator_url = src->generator_url ? fw_strdup(src->generator_url) : NULL;
+    dst->webhook = NULL;
     dst->refs = 0;
 }
 

@@ -26,6 +26,8 @@ struct alertd_alert {
     bool timeout;              // ends_at was set from resolve_timeout
     char *generator_url;       // owned, may be NULL
     int64_t persisted_ends_at; // store only: the endsAt of its record in the state, 0: none
+    json_t *webhook; // owned reference, may be NULL: its webhook v4 object while firing, made
+                     // once (alertd_alert_webhook_json); nothing it shows changes in place
     // Holders of a heap alert shared by the store and the groups (alertd_alert_free drops
     // one; changed under the daemon lock only); 0 for one that is not shared (on a stack).
     unsigned refs;

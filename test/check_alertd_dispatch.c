@@ -316,6 +316,38 @@ START_TEST(test_alertd_dispatch_per_integration)
 }
 END_TEST
 
+// A firing stored alert's webhook object is made once and shared by every flush (the same
+// object, equal to a fresh one); resolved, it is made anew with its endsAt; an alert that is
+// not shared (on a stack) keeps nothing.
+START_TEST(test_alertd_dispatch_webhook_json_kept)
+{
+    alertd_store_t *store = alertd_store_new();
+    json_t *j =
+        json_pack("{s:{s:s}, s:{s:s}}", "labels", "alertname", "X", "annotations", "s", "t");
+    struct alertd_alert a, tmp;
+    ck_assert_int_eq(alertd_alert_parse(j, T0, 300000, &a, NULL), 0);
+    ck_assert_int_eq(alertd_alert_parse(j, T0, 300000, &tmp, NULL), 0);
+    json_decref(j);
+    const struct alertd_alert *in = alertd_store_put(store, &a, T0);
+    json_t *w1 = alertd_alert_webhook_json(in, T0 + 1000);
+    json_t *w2 = alertd_alert_webhook_json(in, T0 + 2000);
+    ck_assert_ptr_eq(w1, w2);
+    json_t *fresh = alertd_alert_webhook_json(&tmp, T0 + 2000);
+    ck_assert_ptr_ne(fresh, w1);
+    ck_assert(json_equal(fresh, w1));
+    ck_assert_ptr_null(tmp.webhook);
+    json_t *r = alertd_alert_webhook_json(in, T0 + 400000); // past endsAt: resolved
+    ck_assert_ptr_ne(r, w1);
+    ck_assert_str_eq(json_string_value(json_object_get(r, "status")), "resolved");
+    json_decref(w1);
+    json_decref(w2);
+    json_decref(fresh);
+    json_decref(r);
+    alertd_alert_clear(&tmp);
+    alertd_store_destroy(&store);
+}
+END_TEST
+
 // The records notifyd has not answered are listed for alertd's question (NOTIFY_ACK's
 // unanswered); the same result twice changes nothing; a notification that could not be
 // queued ("dropped") is not counted as sent: its entries are failed, so the next flush
@@ -694,6 +726,7 @@ alertd_dispatch_suite(void)
     tcase_add_test(tc, test_alertd_dispatch_per_integration);
     tcase_add_test(tc, test_alertd_dispatch_legacy_entry);
     tcase_add_test(tc, test_alertd_dispatch_unanswered_and_dropped);
+    tcase_add_test(tc, test_alertd_dispatch_webhook_json_kept);
     suite_add_tcase(s, tc);
     TCase *ti = tcase_create("rules");
     tcase_add_test(ti, test_alertd_dispatch_inhibit_rules);
