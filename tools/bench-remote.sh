@@ -17,15 +17,16 @@
 # is its CPU in a sending window less its CPU in the baseline window of the same length,
 # per sample sent; a receiver's is its CPU per sample received. The machine's load average
 # is printed before and after. Environment (defaults): REMOTE_TARGETS (20), REMOTE_SERIES
-# (1000), REMOTE_INTERVAL (1), REMOTE_WINDOW (30), REMOTE_WARMUP (10). Every process is
-# started and stopped by PID, every wait is bounded, the temp dir is removed.
+# (1000), REMOTE_INTERVAL (1), REMOTE_WINDOW (30), REMOTE_WARMUP (30: a Prometheus sender
+# reshards every 10 s). Every process is started and stopped by PID, every wait is bounded,
+# the temp dir is removed.
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 KIT_DIR BIN_DIR" >&2; exit 2; }
 KIT=$(cd "$1" && pwd)
 BIN=$(cd "$2" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
 NT=${REMOTE_TARGETS:-20} NS=${REMOTE_SERIES:-1000} IV=${REMOTE_INTERVAL:-1}
-WIN=${REMOTE_WINDOW:-30} WARM=${REMOTE_WARMUP:-10}
+WIN=${REMOTE_WINDOW:-30} WARM=${REMOTE_WARMUP:-30}
 . "$KIT/lib.sh"
 . "$HERE/bench-lib.sh"
 
