@@ -61,7 +61,7 @@
 #define S_RETENTION_SIZE_MIN ((int64_t)32 << 20) // the smallest --storage.tsdb.retention.size
 #define S_SAMPLES_QUEUE 64                       // batches queued per sender before tsdb reads them
 #define S_RETENTION_EVERY 10                     // housekeeping ticks between retention passes
-#define S_ROLLUP_INTERVAL_MS 30000               // the rollup writer looks for aged chunks
+#define S_ROLLUP_INTERVAL_MS 30000               // --storage.tsdb.rollup-interval's default
 
 extern const char fw_embed_tsdb_default[];
 
@@ -778,6 +778,12 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
         fw_error("tsdb.start.fail", "err=%s", err.msg);
         goto fail;
     }
+    if (opts->rollup_interval_ms < 0 ||
+        (opts->rollup_interval_ms > 0 && opts->rollup_interval_ms < 1000)) {
+        fw_error("tsdb.start.fail", "err=%s",
+                 "--storage.tsdb.rollup-interval must be at least 1s (0: the default, 30s)");
+        goto fail;
+    }
     if (opts->checkpoint_interval_ms > 0)
         tsdb_store_set_wal(self->store, true, 0);
     if (tsdb_store_open(self->store, opts->storage_path, &err) != 0) {
@@ -787,7 +793,10 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
     self->rollup = tsdb_rollup_new(
         self->store, (const int64_t[TSDB_ROLLUP_LEVELS]){opts->rollup_5m_retention_ms,
                                                          opts->rollup_1h_retention_ms});
-    if (tsdb_rollup_start(self->rollup, S_ROLLUP_INTERVAL_MS, &err) != 0) {
+    if (tsdb_rollup_start(self->rollup,
+                          opts->rollup_interval_ms > 0 ? opts->rollup_interval_ms
+                                                       : S_ROLLUP_INTERVAL_MS,
+                          &err) != 0) {
         fw_error("tsdb.start.fail", "err=%s", err.msg);
         goto fail;
     }

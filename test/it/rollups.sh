@@ -14,15 +14,18 @@
 # - tsdb answers as prometheus (tools/promql-compare.py: same series, times and values
 #   within 1e-9 relative: 2.42 sums and averages in another order);
 # - the same after a restart of tsdb (the rollups are on disk);
-# - a bad rollups parameter is a 400, and a rollup retention below its step is refused at
-#   start with the reason.
+# - live: a second tsdb (--storage.tsdb.rollup-interval=1s) gets 6 hours of a counter by
+#   fwpush (SAMPLES, acknowledged), seals and commits its chunks, and its writer thread
+#   rolls them up on its own; the queries over them then read buckets, answers unchanged;
+# - a bad rollups parameter is a 400, and a rollup retention below its step (or an interval
+#   below 1s) is refused at start with the reason.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 TSDB=$BUILD/bin/tsdb
 # shellcheck source=test/it/lib.sh
 source test/it/lib.sh
-it_need_bins tsdb
+it_need_bins tsdb fwpush
 it_need_cmds promtool prometheus curl python3 jq
 it_tmpdir
 D=$IT_DIR
@@ -153,6 +156,52 @@ it_term "$PID_tsdb"
 start_tsdb
 it_check "after a restart of tsdb, the same with and without rollups" same_raw
 
+# --- live ingest: the writer thread ---
+LPORT=$(it_free_port)
+LSAMPLES=$(it_free_port)
+it_start live "$TSDB" --config.file="$D/prometheus.yml" --storage.tsdb.path="$D/live" \
+    --storage.tsdb.retention.time=0s --storage.tsdb.rollup-interval=1s \
+    --storage.tsdb.map-size=64MiB --web.listen-address=127.0.0.1:"$LPORT" --scraper.url= \
+    --ruled.url= --zmq.samples-address=tcp://127.0.0.1:"$LSAMPLES" \
+    --zmq.query-address=tcp://127.0.0.1:"$(it_free_port)" \
+    --zmq.pub-address=tcp://127.0.0.1:"$(it_free_port)"
+it_wait_http "http://127.0.0.1:$LPORT/-/ready" || it_die "the live tsdb did not start"
+L=http://127.0.0.1:$LPORT
+LEND=$(( $(date +%s) / 3600 * 3600 - 3600 )) # an hour boundary at least an hour ago
+python3 - "$LEND" <<'PY' >"$D/live.txt"
+import sys
+end = int(sys.argv[1])
+v = 0
+for k in range(6 * 240):  # 6 hours at 15 s, ending at end, with a reset
+    t = (end - 6 * 3600 + 15 * k) * 1000 + 7
+    v = 3 if k == 700 else v + k % 7
+    print('live_total{i="0"} %d %d' % (v, t))
+PY
+"$BUILD/bin/fwpush" --endpoint=tcp://127.0.0.1:"$LSAMPLES" --timeout=10s <"$D/live.txt" \
+    >/dev/null || it_die "fwpush: not acknowledged"
+written() {
+    curl -fsS "$L/metrics" | awk '$1 == "fw_tsdb_rollup_buckets_written_total" && $2 > 0 {ok = 1}
+        END {exit !ok}'
+}
+it_check "the writer thread rolls up the sealed chunks of live ingest within 10 s" \
+    it_until 100 0.1 written
+live_same() {
+    local q before after
+    for q in 'increase(live_total[1h])' 'max_over_time(live_total[10m])' 'resets(live_total[2h])'; do
+        before=$(curl -fsS "$L/metrics" | awk '$1 == "fw_tsdb_rollup_buckets_read_total" {print $2}')
+        a=$(curl -fsS "$L/api/v1/query_range" --data-urlencode "query=$q" \
+            --data-urlencode "start=$((LEND - 5 * 3600))" --data-urlencode "end=$LEND" \
+            --data-urlencode step=300 | jq -cS .data)
+        b=$(curl -fsS "$L/api/v1/query_range" --data-urlencode "query=$q" \
+            --data-urlencode "start=$((LEND - 5 * 3600))" --data-urlencode "end=$LEND" \
+            --data-urlencode step=300 --data-urlencode rollups=false | jq -cS .data)
+        after=$(curl -fsS "$L/metrics" | awk '$1 == "fw_tsdb_rollup_buckets_read_total" {print $2}')
+        [ "$a" = "$b" ] && [ "$(jq '.result | length' <<<"$a")" = 1 ] && [ "$before" != "$after" ] ||
+            { echo "    $q: differs or read no bucket" >&2; return 1; }
+    done
+}
+it_check "queries over them read buckets and answer as the raw samples" live_same
+
 bad_param() {
     local out
     out=$(curl -sS -w ' %{http_code}' "$T/api/v1/query" --data-urlencode 'query=up' \
@@ -167,4 +216,11 @@ refused() {
     [ "$rc" -ne 0 ] && grep -q "rollup-5m-retention.*below the rollup's own step" "$D/refused.log"
 }
 it_check "a 5m rollup retention of 1m is refused at start, with the reason" refused
+refused_interval() {
+    local rc=0
+    timeout 20 "$TSDB" --storage.tsdb.path="$D/other" --storage.tsdb.rollup-interval=100ms \
+        --web.listen-address=127.0.0.1:"$(it_free_port)" >"$D/refused2.log" 2>&1 || rc=$?
+    [ "$rc" -ne 0 ] && grep -q "rollup-interval must be at least 1s" "$D/refused2.log"
+}
+it_check "a rollup interval of 100ms is refused at start" refused_interval
 it_finish
