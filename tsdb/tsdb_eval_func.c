@@ -254,6 +254,11 @@ tsdb_eval_func_call(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
         tsdb_eval_ctx_push(c, &args[0].vec, tsdb_eval_ctx_empty(c), t, (double)t / 1000.0);
     }
     out->type = e->type;
+    if (rc == 0 && im->how == S_K_call && e->func == FW_PQ_FN_ABSENT_OVER_TIME)
+        // Prometheus calls it on each series' window, and each gives an answer
+        for (size_t k = 0; k < args[0].mat.len; k++)
+            tsdb_eval_stats_window(c, e, t, args[0].mat.items[k].ls, args[0].mat.items[k].len,
+                                   true);
     if (rc == 0) {
         switch (im->how) {
         case S_K_elem: rc = s_call_elem(c, e, t, im->elem, args, out); break;

@@ -242,21 +242,25 @@ static int64_t s_model(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, struct s_g
                        struct s_state *st);
 
 // rangeEval: the children one after the other, then step by step their samples at the step
-// and the answers so far.
+// and the answers so far. With inline_kids the children are not evaluated first but read at
+// each step (timestamp() of a selector): their samples count then.
 static int64_t
 s_range_eval(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, const fw_promql_expr_t *const *kids,
-             size_t n_kids, struct s_grid g, struct s_state *st)
+             size_t n_kids, bool inline_kids, struct s_grid g, struct s_state *st)
 {
     int64_t orig = st->cur;
-    for (size_t k = 0; k < n_kids; k++)
+    for (size_t k = 0; k < n_kids && !inline_kids; k++)
         s_model(c, kids[k], g, st);
     int64_t temp = st->cur, answers = 0;
     size_t steps = s_steps(&g);
     for (size_t i = 0; i < steps; i++) {
         int64_t t = g.start + (int64_t)i * g.step;
         st->cur = temp;
-        for (size_t k = 0; k < n_kids; k++)
-            st->cur += s_count(c, kids[k], t);
+        for (size_t k = 0; k < n_kids; k++) {
+            int64_t n = s_count(c, kids[k], t);
+            st->cur += n;
+            st->total += inline_kids ? n : 0;
+        }
         s_peak(st);
         int64_t r = s_count(c, e, t);
         st->cur += r;
@@ -353,7 +357,7 @@ s_model(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, struct s_grid g, struct s
     case FW_PQ_PAREN:
     case FW_PQ_NEG: return s_model(c, e->args[0], g, st);
     case FW_PQ_STR: return 0;
-    case FW_PQ_NUMBER: return s_range_eval(c, e, NULL, 0, g, st);
+    case FW_PQ_NUMBER: return s_range_eval(c, e, NULL, 0, false, g, st);
     case FW_PQ_SELECTOR: {
         int64_t p = 0;
         for (size_t i = 0; i < steps; i++)
@@ -370,15 +374,20 @@ s_model(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, struct s_grid g, struct s
         if (e->param && e->param->type != FW_PQ_STRING)
             kids[n++] = e->param;
         kids[n++] = e->args[0];
-        return s_range_eval(c, e, kids, n, g, st);
+        return s_range_eval(c, e, kids, n, false, g, st);
     }
     case FW_PQ_BINARY:
-        return s_range_eval(c, e, (const fw_promql_expr_t *const *)e->args, 2, g, st);
+        return s_range_eval(c, e, (const fw_promql_expr_t *const *)e->args, 2, false, g, st);
     case FW_PQ_CALL: break;
     }
     for (size_t k = 0; k < e->n_args; k++)
         if (e->args[k]->type == FW_PQ_MATRIX)
             return s_matrix_call(c, e, k, g, st);
+    const fw_promql_expr_t *arg = e->n_args ? e->args[0] : NULL;
+    while (arg && arg->kind == FW_PQ_PAREN)
+        arg = arg->args[0];
+    if (e->func == FW_PQ_FN_TIMESTAMP && arg && arg->kind == FW_PQ_SELECTOR)
+        return s_range_eval(c, e, &arg, 1, true, g, st); // reads the selector at each step
     const fw_promql_expr_t *stack[8] = {0}, **kids = stack;
     if (e->n_args > 8)
         kids = fw_malloc(e->n_args * sizeof(*kids));
@@ -386,7 +395,7 @@ s_model(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, struct s_grid g, struct s
     for (size_t k = 0; k < e->n_args; k++)
         if (e->args[k]->type != FW_PQ_STRING)
             kids[n++] = e->args[k];
-    int64_t p = s_range_eval(c, e, kids, n, g, st);
+    int64_t p = s_range_eval(c, e, kids, n, false, g, st);
     if (kids != stack)
         free(kids);
     return p;

@@ -136,6 +136,8 @@ stats_nested      | stats     | GET /api/v1/query_range?query=max_over_time(max_
 stats_subq_top    | stats     | GET /api/v1/query?query=temp_celsius%5B10m:1m%5D&time=$AQ&stats=all
 stats_at          | stats     | GET /api/v1/query_range?query=sum(up+%40+$((T0 + 1800)))+%2B+sum(up)&start=$A1.5&end=$A2.5&step=1&stats=all
 stats_scalar      | stats     | GET /api/v1/query_range?query=time()+%2B+1&start=$A1.5&end=$A2.5&step=60&stats=all
+stats_timestamp   | stats     | GET /api/v1/query_range?query=timestamp(up)&start=$A1.5&end=$A2.5&step=60&stats=all
+stats_absent      | stats     | GET /api/v1/query_range?query=absent_over_time(up%7Bjob%3D%22api%22%7D%5B1m%5D)&start=$A1.5&end=$A2.5&step=60&stats=all
 query_scalar      | exact     | GET /api/v1/query?query=1%2B2&time=$AQ
 query_string      | exact     | GET /api/v1/query?query=%22a%22&time=$AQ
 # --- errors: the HTTP code and errorType always, the text where 2.42 and 3 agree. 2.42 says
