@@ -24,6 +24,8 @@ NS=${RULES_SERIES:-1000} HOURS=${RULES_HOURS:-1}
 WARM=${RULES_WARMUP:-35} WIN=${RULES_WINDOW:-60}
 WORKERS=${RULES_WORKERS:-4}
 . "$KIT/lib.sh"
+# shellcheck source=tools/bench-lib.sh
+. "$HERE/bench-lib.sh" # free_port, now
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/fw-bench-rules.XXXXXX")
 RUN_PIDS=()
@@ -33,8 +35,6 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-free_port() { python3 "$HERE/free_port.py"; }
-now() { date +%s.%N; }
 
 # --- data, ending now (on the 15 s grid) ---
 start=$(( ($(date +%s) - HOURS * 3600) / 15 * 15 ))
