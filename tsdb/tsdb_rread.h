@@ -20,8 +20,9 @@
     regex anchored; no matcher: none). An equality matcher on a global.external_labels
     label with that label's value is turned into name="" (the stored series do not carry
     it), and the answers carry the external labels a series lacks. The range is
-    [start_timestamp_ms, end_timestamp_ms], both included (the asking engine applies its
-    own range rules). Hints, as Prometheus's TSDB uses them: their start_ms and end_ms
+    [start_timestamp_ms, end_timestamp_ms], both included, as Prometheus's storage selects:
+    the asking engine makes its own windows left-open by the range it asks for (Prometheus 3
+    asks from start + 1 ms). Hints, as Prometheus's TSDB uses them: their start_ms and end_ms
     narrow the range, and func "series" answers the series without samples (SAMPLES only).
 
     Errors, Prometheus's codes and texts (text/plain):
