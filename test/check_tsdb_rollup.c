@@ -429,6 +429,13 @@ START_TEST(test_tsdb_rollup_damaged_page)
     struct tsdb_store_counters c;
     tsdb_store_counters(s_st, &c);
     ck_assert_uint_gt(c.damaged_chunks, 0);
+    // the writer writes the pages the queries found damaged again
+    s_rollup(end, 0);
+    s_same("increase(c_int[1d])", T0, end, H_MS, &a, &b);
+    ck_assert_int_gt(a, 0);
+    uint64_t n_damaged = c.damaged_chunks;
+    tsdb_store_counters(s_st, &c);
+    ck_assert_uint_eq(c.damaged_chunks, n_damaged);
 }
 END_TEST
 

@@ -344,6 +344,7 @@ s_stored(tsdb_store_reader_t *r, uint64_t id, int level, int64_t lo, int64_t hi,
         int e = tsdb_rollup_page_decode(v.mv_data, v.mv_size, ps, step, arr, len, cap);
         if (e != 0) {
             tsdb_store_int_report_damage(r->store, r->txn, id, "rollup page", ps, e);
+            tsdb_store_int_rollup_damaged(r->store, id, ps);
             *len = before;
             int64_t a = ps > lo ? ps : lo, b = ps + span < hi ? ps + span : hi;
             if ((rc = s_raw(r, id, step, a, b, arr, len, cap, raw)) != 0)

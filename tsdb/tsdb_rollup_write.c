@@ -102,6 +102,34 @@ tsdb_store_int_rollup_lower(tsdb_store_t *self, MDB_txn *txn, uint64_t id, int64
     return s_put_i64(self, txn, key, 9, nw);
 }
 
+void
+tsdb_store_int_rollup_damaged(tsdb_store_t *self, uint64_t id, int64_t t)
+{
+    pthread_mutex_lock(&self->rollup_mu);
+    size_t n = self->n_rollup_fix;
+    bool known = false;
+    for (size_t k = 0; k < n; k++)
+        known |= self->rollup_fix[k].id == id && self->rollup_fix[k].t == t;
+    if (!known && n < sizeof(self->rollup_fix) / sizeof(*self->rollup_fix))
+        self->rollup_fix[self->n_rollup_fix++] = (struct s_rollup_fix){id, t};
+    pthread_mutex_unlock(&self->rollup_mu);
+}
+
+int
+tsdb_store_int_rollup_fixes(tsdb_store_t *self, MDB_txn *txn)
+{
+    struct s_rollup_fix fix[sizeof(self->rollup_fix) / sizeof(*self->rollup_fix)];
+    pthread_mutex_lock(&self->rollup_mu);
+    size_t n = self->n_rollup_fix;
+    memcpy(fix, self->rollup_fix, n * sizeof(*fix));
+    self->n_rollup_fix = 0;
+    pthread_mutex_unlock(&self->rollup_mu);
+    int rc = 0;
+    for (size_t k = 0; k < n && rc == 0; k++) // the page's first bucket on
+        rc = tsdb_store_int_rollup_lower(self, txn, fix[k].id, fix[k].t + 1);
+    return rc;
+}
+
 // Delete the keys of series id from key[0..klen) on while they match its first plen bytes
 // and, when page_end_max > INT64_MIN, the page ends at or before it. Counts into *n.
 static int
@@ -227,7 +255,9 @@ s_write_level(tsdb_rollup_t *self, MDB_txn *txn, uint64_t id, int level, int64_t
     tsdb_store_int_rollup_key(key, id, level, p0);
     MDB_val k = {17, key}, v;
     self->npage = 0;
-    int rc = mdb_get(txn, st->rollups_db, &k, &v);
+    // the page holding lo keeps its buckets up to lo (none when lo starts it: then a damaged
+    // page is simply written again)
+    int rc = lo > p0 ? mdb_get(txn, st->rollups_db, &k, &v) : MDB_NOTFOUND;
     if (rc == 0) {
         int e = tsdb_rollup_page_decode(v.mv_data, v.mv_size, p0, step, &self->page, &self->npage,
                                         &self->cappage);
@@ -433,6 +463,7 @@ tsdb_rollup_step(tsdb_rollup_t *self, int64_t now_ms, size_t max_series, bool *i
     if ((rc = tsdb_store_int_reader_wrap(st, txn, &rd)) != 0)
         goto fail;
     if ((rc = s_cuts(self, txn, now_ms, cut)) != 0 ||
+        (rc = tsdb_store_int_rollup_fixes(st, txn)) != 0 ||
         (rc = mdb_cursor_open(txn, st->ix.series, &scur)) != 0 ||
         (rc = mdb_cursor_open(txn, st->chunks, &ccur)) != 0)
         goto fail;

@@ -99,6 +99,7 @@ tsdb_store_new(void)
     self->wal_max_bytes = TSDB_STORE_WAL_MAX_BYTES;
     pthread_mutex_init(&self->head_mu, NULL);
     pthread_mutex_init(&self->readers_mu, NULL);
+    pthread_mutex_init(&self->rollup_mu, NULL);
     for (size_t k = 0; k < TSDB_STORE_READERS; k++)
         self->reader_txn[k] = UINT64_MAX;
     return self;
@@ -362,6 +363,7 @@ tsdb_store_destroy(tsdb_store_t **self_p)
     tsdb_store_set_policies(self, NULL, 0);
     pthread_mutex_destroy(&self->head_mu);
     pthread_mutex_destroy(&self->readers_mu);
+    pthread_mutex_destroy(&self->rollup_mu);
     tsdb_chunk_app_clear(&self->scratch);
     free(self->merge);
     free(self->state);

@@ -87,6 +87,13 @@ struct tsdb_store {
     pthread_mutex_t head_mu; // held by the writer while it changes the head, by a reader
                              // while it copies from it
     pthread_mutex_t readers_mu;
+    // damaged rollup pages queries found, for the rollup writer to write again
+    pthread_mutex_t rollup_mu;
+    struct s_rollup_fix {
+        uint64_t id;
+        int64_t t;
+    } rollup_fix[16];
+    size_t n_rollup_fix;
     uint64_t reader_txn[TSDB_STORE_READERS]; // 0: starting (holds everything), UINT64_MAX: free
 };
 
@@ -208,5 +215,10 @@ void tsdb_store_int_rollup_key(unsigned char key[17], uint64_t id, int level, in
 int tsdb_store_int_rollup_mark(tsdb_store_t *self, MDB_txn *txn, uint64_t id, int64_t *w);
 int tsdb_store_int_rollup_lower(tsdb_store_t *self, MDB_txn *txn, uint64_t id, int64_t t);
 int tsdb_store_int_rollup_drop(tsdb_store_t *self, MDB_txn *txn, uint64_t id);
+// A reader found series id's rollup page starting at t damaged: queue it (at most 16; more
+// are found again) for the writer, which lowers the series' mark below it and writes it
+// again (tsdb_store_int_rollup_fixes, in its write txn).
+void tsdb_store_int_rollup_damaged(tsdb_store_t *self, uint64_t id, int64_t t);
+int tsdb_store_int_rollup_fixes(tsdb_store_t *self, MDB_txn *txn);
 
 #endif
