@@ -8,6 +8,8 @@ fail=0 n=0
 for d in scraper tsdb ruled alertd notifyd slod; do
     for f in "$d/$d.example.yml" $(ls manifests/"$d"/*.yml 2>/dev/null | grep -v -e kustomization -e rules); do
         [ -f "$f" ] || continue
+        # rule files (ruled.prices.yml) are checked by promtool and ruled test in plant_rules.sh
+        grep -q '^groups:' "$f" && continue
         n=$((n + 1))
         if ! out=$("$bin/$d" --check-config --config.file="$f" 2>&1); then
             echo "check-config: $d rejects $f:"; echo "$out" | sed 's/^/    /'; fail=1
