@@ -1,8 +1,21 @@
-# tools/bench-lib.sh — helpers shared by the `make bench` sections that run the kit's
-# synth-exporter (bench-ingest.sh, bench-remote.sh). Source it after the kit's lib.sh.
+# tools/bench-lib.sh — helpers shared by the `make bench` sections (bench-ingest.sh,
+# bench-remote.sh, bench-rollups.sh). Source it after the kit's lib.sh.
 
 free_port() { python3 "$(dirname "${BASH_SOURCE[0]}")/free_port.py"; }
 now() { date +%s.%N; }
+
+# bench_tmp NAME: TMP, a temp dir removed at exit, and RUN_PIDS, the processes a section
+# started, stopped by PID at exit (the kit's stop_pid, bounded).
+bench_tmp() {
+    TMP=$(mktemp -d "${TMPDIR:-/tmp}/fw-bench-$1.XXXXXX")
+    RUN_PIDS=()
+    trap bench_cleanup EXIT
+}
+bench_cleanup() {
+    local p
+    for p in "${RUN_PIDS[@]}"; do stop_pid "$p" 30; done
+    rm -rf "$TMP"
+}
 
 # free_range N: the first of N consecutive free loopback ports (bounded search)
 free_range() {

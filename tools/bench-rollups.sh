@@ -18,16 +18,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 NS=${ROLLUP_SERIES:-1000} DAYS=${ROLLUP_DAYS:-30} STEP=${ROLLUP_STEP:-120}
 RUNS=${ROLLUP_RUNS:-3}
 . "$KIT/lib.sh"
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/fw-bench-rollups.XXXXXX")
-RUN_PIDS=()
-cleanup() {
-    local p
-    for p in "${RUN_PIDS[@]}"; do stop_pid "$p" 30; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-free_port() { python3 "$HERE/free_port.py"; }
+. "$HERE/bench-lib.sh"
+bench_tmp rollups
 
 T0=1767225600 # the generator's default start, 2026-01-01T00:00:00Z
 echo "   rollups: gen-openmetrics.py --series $NS --hours $((DAYS * 24)) --step $STEP --seed 1"
