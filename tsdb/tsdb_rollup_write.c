@@ -559,14 +559,15 @@ s_main(void *arg)
         bool idle = false;
         while (!idle) {
             fw_err_t err = {0};
-            if (tsdb_rollup_step(self, fw_time_now_ms(), 64, &idle, &err) != 0) {
+            int64_t t0 = fw_time_mono_ms();
+            if (tsdb_rollup_step(self, fw_time_now_ms(), self->step_series, &idle, &err) != 0) {
                 fw_warn("tsdb.rollup.fail", "err=%s", err.msg);
                 break;
             }
-            pthread_mutex_lock(&self->lock);
-            bool stop = self->stopping;
-            pthread_mutex_unlock(&self->lock);
-            if (stop)
+            // LMDB's writer lock is not fair: rest as long as the step held it, so that
+            // ingest's commits get it at least half the time while the writer catches up
+            int64_t took = fw_time_mono_ms() - t0;
+            if (!idle && !s_sleep(self, took > 1 ? took : 1))
                 return NULL;
         }
     } while (s_sleep(self, self->interval_ms));
