@@ -94,6 +94,9 @@ tsdb_eval_ctx_fail(tsdb_eval_ctx_t *c, const char *fmt, ...)
     return -1;
 }
 
+static void s_annotate(tsdb_eval_ctx_t *c, bool info, const fw_promql_expr_t *at, const char *fmt,
+                       va_list ap) __attribute__((format(printf, 4, 0)));
+
 static void
 s_annotate(tsdb_eval_ctx_t *c, bool info, const fw_promql_expr_t *at, const char *fmt, va_list ap)
 {
