@@ -40,6 +40,8 @@ struct s_entry {
     size_t samples;
     uint64_t gen; // the refs generation its uses of refs were encoded under
     bool shared;  // libzmq was given references to frames' buffers
+    bool defs;    // it defines refs (SAMPLES v3)
+    bool uses;    // it uses refs without their labels
 };
 
 struct fw_sender {
@@ -68,6 +70,7 @@ struct fw_sender {
     fw_sender_refs_t *refs;   // owned: series refs (fw_sender_refs.h)
     uint64_t refs_reset_from; // where the last rewrite on unknown_refs started
     int64_t refs_reset_ms;    // and when
+    bool refs_dropped;        // a batch with definitions was dropped unsent or unacknowledged
 };
 
 // ---------------------------------------------------------------------------------------
@@ -145,6 +148,7 @@ static void
 s_drop_oldest(fw_sender_t *self)
 {
     struct s_entry *e = s_front(self);
+    self->refs_dropped = self->refs_dropped || e->defs;
     self->drops_unlogged++;
     self->drop_samples_unlogged += e->samples;
     if (self->metrics) {
@@ -239,6 +243,10 @@ s_rewrite(fw_sender_t *self, struct s_entry *e, uint64_t gen)
     if (e->gen >= gen)
         return;
     e->gen = gen;
+    if (!e->uses)
+        return; // nothing relies on tsdb's refs
+    e->uses = false;
+    e->defs = true;
     size_t lost;
     zmsg_t *z = fw_sender_refs_rewrite(self->refs, e->frames, &lost);
     if (!z)
@@ -255,10 +263,9 @@ s_rewrite(fw_sender_t *self, struct s_entry *e, uint64_t gen)
     }
 }
 
-// tsdb does not know a ref a batch uses: a new generation, every held batch rewritten with
-// labels, and all of it sent again.
+// A new refs generation: every held batch that uses refs rewritten with their labels.
 static void
-s_refs_reset(fw_sender_t *self)
+s_refs_renew(fw_sender_t *self)
 {
     fw_sender_refs_reset(self->refs);
     uint64_t gen = fw_sender_refs_gen(self->refs);
@@ -269,6 +276,13 @@ s_refs_reset(fw_sender_t *self)
     }
     if (self->metrics)
         fw_metrics_add(self->metrics, "fw_sender_refs_resets_total", "", 1);
+}
+
+// tsdb does not know a ref a batch uses: a new generation, and everything held sent again.
+static void
+s_refs_reset(fw_sender_t *self)
+{
+    s_refs_renew(self);
     s_go_back(self, "tsdb_unknown_refs");
 }
 
@@ -541,17 +555,19 @@ fw_sender_send_frames(fw_sender_t *self, zmsg_t **frames_p, size_t samples, uint
         }
         return -1;
     }
-    struct s_entry e = {++self->seq, frames, 0, samples, gen, false};
-    s_rewrite(self, &e, fw_sender_refs_gen(self->refs)); // encoded before tsdb lost its refs
+    struct s_entry e = {++self->seq, frames, 0, samples, gen, false, false, false};
     if (zframe_streq(zmsg_first(e.frames), "SAMPLES") && zframe_streq(zmsg_next(e.frames), "3")) {
         zframe_t *body = zmsg_next(e.frames);
-        fw_sender_refs_learn(self->refs, zframe_data(body), zframe_size(body));
+        unsigned kinds = fw_sender_refs_learn(self->refs, zframe_data(body), zframe_size(body));
+        e.defs = kinds & FW_SENDER_REFS_DEFS;
+        e.uses = kinds & FW_SENDER_REFS_USES;
     }
+    s_rewrite(self, &e, fw_sender_refs_gen(self->refs)); // encoded before tsdb lost its refs
     frames = e.frames;
     e.bytes = zmsg_content_size(frames);
     if (pub) { // taps see every series with its labels: they may have missed a definition
         size_t lost;
-        zmsg_t *copy = fw_sender_refs_rewrite(self->refs, frames, &lost);
+        zmsg_t *copy = e.uses ? fw_sender_refs_rewrite(self->refs, frames, &lost) : NULL;
         if (!copy)
             copy = zmsg_dup(frames);
         if (zmsg_send(&copy, pub) != 0)
@@ -561,6 +577,16 @@ fw_sender_send_frames(fw_sender_t *self, zmsg_t **frames_p, size_t samples, uint
     while (s_count(self) > 0 && (s_count(self) + 1 > (size_t)self->opts.buffer_batches ||
                                  self->bytes + e.bytes > (size_t)self->opts.buffer_bytes))
         s_drop_oldest(self);
+    if (self->refs_dropped) {
+        // A dropped batch may have been the only one to define a ref that a held one uses;
+        // tsdb may know that ref with an older meaning (refs are reused), so every use held
+        // gets its labels, and encoders define their refs again. The byte bound was checked
+        // before this rewrite, which may grow the held batches past it once.
+        self->refs_dropped = false;
+        s_refs_renew(self);
+        s_rewrite(self, &e, fw_sender_refs_gen(self->refs));
+        e.bytes = zmsg_content_size(e.frames);
+    }
     if (s_count(self) == 0)
         self->progress_ms = fw_time_mono_ms(); // the resend timeout starts now
     s_push(self, &e);

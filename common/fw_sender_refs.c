@@ -140,17 +140,23 @@ fw_sender_refs_settle(fw_sender_refs_t *self, uint64_t last_seq, uint64_t lowest
     pthread_mutex_unlock(&self->mu);
 }
 
-void
+unsigned
 fw_sender_refs_learn(fw_sender_refs_t *self, const unsigned char *body, size_t size)
 {
     struct fw_samples_view v;
     if (fw_samples_view_init(&v, FW_SAMPLES_V3, body, size, NULL, NULL, NULL) != 0)
-        return;
+        return 0;
+    unsigned kinds = 0;
     size_t off = v.first;
     struct fw_samples_series s;
     while (fw_samples_view_next(&v, &off, &s)) {
-        if (s.ref == 0 || s.nlabels == 0)
+        if (s.ref == 0)
             continue;
+        if (s.nlabels == 0) {
+            kinds |= FW_SENDER_REFS_USES;
+            continue;
+        }
+        kinds |= FW_SENDER_REFS_DEFS;
         if (s.ref >= self->n_defs) {
             size_t n = self->n_defs ? self->n_defs : 1024;
             while (n <= s.ref)
@@ -170,6 +176,7 @@ fw_sender_refs_learn(fw_sender_refs_t *self, const unsigned char *body, size_t s
         memcpy(d->enc, s.labels - 2, len);
         d->len = (uint32_t)len;
     }
+    return kinds;
 }
 
 void

@@ -20,7 +20,11 @@
       fw_sender_refs_rewrite turns a held batch into one that defines every ref it uses.
 
     A ref is never reused while a held batch may use it: a batch rewritten after tsdb lost
-    its refs therefore always gets the labels the ref had when the batch was encoded.
+    its refs therefore always gets the labels the ref had when the batch was encoded. A ref
+    is reused once its old meaning is gone from the buffer, so tsdb may still know that
+    meaning: a batch defining a ref must reach tsdb before a use of the new meaning does.
+    Batches go in order, so only a batch dropped from a full buffer can break that; the
+    sender then starts a new generation and rewrites the uses it holds (fw_sender.c).
 */
 #ifndef FW_SENDER_REFS_H
 #define FW_SENDER_REFS_H
@@ -47,8 +51,11 @@ uint64_t fw_sender_refs_gen(const fw_sender_refs_t *self);
 // and those whose seq is below `lowest_held` (the lowest seq still held; last_seq + 1 when
 // none is) are freed, with their labels.
 void fw_sender_refs_settle(fw_sender_refs_t *self, uint64_t last_seq, uint64_t lowest_held);
-// The sender's thread: keep the definitions of a SAMPLES v3 body (borrowed).
-void fw_sender_refs_learn(fw_sender_refs_t *self, const unsigned char *body, size_t size);
+// The sender's thread: keep the definitions of a SAMPLES v3 body (borrowed). Returns what
+// the body holds: FW_SENDER_REFS_DEFS (definitions), FW_SENDER_REFS_USES (uses), or both.
+#define FW_SENDER_REFS_DEFS 1u
+#define FW_SENDER_REFS_USES 2u
+unsigned fw_sender_refs_learn(fw_sender_refs_t *self, const unsigned char *body, size_t size);
 // The sender's thread: tsdb asked for labels again; the generation moves on.
 void fw_sender_refs_reset(fw_sender_refs_t *self);
 // The sender's thread: SAMPLES frames (borrowed) as a new message whose every use of a

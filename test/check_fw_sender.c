@@ -626,6 +626,46 @@ START_TEST(test_fw_sender_unknown_refs_resent_with_labels)
 }
 END_TEST
 
+// A ref is reused once its old meaning left the buffer, and tsdb may still know that
+// meaning. When the batch defining its new meaning is dropped from a full buffer, the uses
+// held must carry the new labels: no sample may reach the old series.
+START_TEST(test_fw_sender_dropped_definition_never_relied_on)
+{
+    struct s_tsdb t;
+    s_tsdb_open(&t, "tcp://127.0.0.1:*");
+    fw_metrics_t *m = fw_metrics_new();
+    fw_sender_t *s = s_sender(t.endpoint, m, 2, 0, 100);
+    fw_sender_refs_t *refs = fw_sender_refs(s);
+    uint32_t r = fw_sender_refs_alloc(refs);
+    struct fw_batch *b = s_ref_batch(r, "old", 1);
+    ck_assert_int_eq(fw_sender_send(s, &b, NULL), 0);
+    ck_assert(s_run_until_acked(&t, s, 5000)); // tsdb: r is "old"
+    fw_sender_refs_release(refs, r);
+    fw_sender_poll(s, 0); // nothing held: r is free again
+    ck_assert_uint_eq(fw_sender_refs_alloc(refs), r);
+    t.silent = true; // tsdb reads nothing for now
+    b = s_ref_batch(r, "new", 2);
+    ck_assert_int_eq(fw_sender_send(s, &b, NULL), 0);
+    uint64_t gen = fw_sender_refs_gen(refs);
+    b = s_ref_batch(r, NULL, 3);
+    ck_assert_int_eq(fw_sender_send(s, &b, NULL), 0);
+    b = s_ref_batch(r, NULL, 4); // the buffer holds 2: the definition goes
+    ck_assert_int_eq(fw_sender_send(s, &b, NULL), 0);
+    ck_assert(fw_metrics_get(m, "fw_sender_dropped_batches_total", "") == 1);
+    ck_assert_uint_eq(fw_sender_refs_gen(refs), gen + 1); // encoders define refs again
+    zclock_sleep(50);
+    s_tsdb_serve(&t); // what was sent while tsdb was silent is lost
+    t.silent = false;
+    ck_assert(s_run_until_acked(&t, s, 5000));
+    ck_assert_int_eq(t.stored[3] + t.stored[4], 2);
+    ck_assert_str_eq(t.last_name, "new"); // stored under the labels the batches were made with
+    ck_assert_int_eq(t.unknown_answers, 0);
+    fw_sender_destroy(&s);
+    fw_metrics_destroy(&m);
+    s_tsdb_close(&t);
+}
+END_TEST
+
 // A SAMPLES v3 body of series {ref, name or NULL (a use), one sample}.
 static zmsg_t *
 s_ref_frames(size_t n, const uint32_t *ref, const char *const *name)
@@ -717,6 +757,7 @@ fw_sender_suite(void)
     tcase_add_test(tc, test_fw_sender_refuses_bad_options);
     tcase_add_test(tc, test_fw_sender_unknown_refs_resent_with_labels);
     tcase_add_test(tc, test_fw_sender_refs_reuse_and_rewrite);
+    tcase_add_test(tc, test_fw_sender_dropped_definition_never_relied_on);
     suite_add_tcase(s, tc);
     return s;
 }
