@@ -166,7 +166,7 @@ START_TEST(test_tsdb_head_cuts_full_chunks)
     struct tsdb_head_series *const *pend = tsdb_head_pending(h, &n);
     ck_assert_uint_eq(n, 2);
     ck_assert(pend[0]->dirty && pend[1]->dirty);
-    tsdb_head_committed(h, 1, true);
+    tsdb_head_committed(h, 1, true, SIZE_MAX);
     (void)tsdb_head_release(h, UINT64_MAX - 1);
     tsdb_head_pending(h, &n);
     ck_assert_uint_eq(n, 0);
@@ -176,7 +176,7 @@ START_TEST(test_tsdb_head_cuts_full_chunks)
     // gc drops only what is committed and idle
     s_app(h, b, TSDB_CHUNK_MAX_SPAN_MS + 1, 4, &st);
     ck_assert_uint_eq(tsdb_head_gc(h, 200 * 15000, NULL, NULL), 0); // a is newer, b pending
-    tsdb_head_committed(h, 1, true);
+    tsdb_head_committed(h, 1, true, SIZE_MAX);
     (void)tsdb_head_release(h, UINT64_MAX - 1);
     ck_assert_uint_eq(tsdb_head_gc(h, INT64_MAX, NULL, NULL), 2);
     ck_assert_uint_eq(tsdb_head_count(h), 0);
@@ -193,7 +193,7 @@ START_TEST(test_tsdb_head_ooo_window)
     for (int k = 0; k < 130; k++)
         s_app(h, s, 1000000 + (int64_t)k * 1000, k, &st); // sealed [1000s..1119s], open 10
     s_app(h, other, 1500000, 1, &st);                     // the head's newest: 1500 s
-    tsdb_head_committed(h, 1, true);
+    tsdb_head_committed(h, 1, true, SIZE_MAX);
     (void)tsdb_head_release(h, UINT64_MAX - 1);
     memset(&st, 0, sizeof(st));
     s_app(h, s, 1125500, 0.5, &st); // in the open chunk: merged at once
@@ -219,7 +219,7 @@ START_TEST(test_tsdb_head_ooo_window)
     size_t n;
     tsdb_head_pending(h, &n);
     ck_assert_uint_eq(n, 1);
-    tsdb_head_committed(h, 1, true);
+    tsdb_head_committed(h, 1, true, SIZE_MAX);
     (void)tsdb_head_release(h, UINT64_MAX - 1);
     ck_assert_ptr_null(s->late);
     tsdb_head_destroy(&h);

@@ -352,6 +352,54 @@ START_TEST(test_tsdb_wal_sliced_checkpoint_and_crash_between_slices)
 }
 END_TEST
 
+// The last committed write txn of the (closed) store in s_dir, read with raw LMDB.
+static size_t
+s_raw_last_txn(void)
+{
+    MDB_env *env = s_raw_env(s_dir);
+    MDB_envinfo info;
+    ck_assert_int_eq(mdb_env_info(env, &info), 0);
+    mdb_env_close(env);
+    return info.me_last_txnid;
+}
+
+// 3000 series cut their chunks in the same scrape: a commit stores the 3000 sealed chunks in
+// write txns of 1024 (LMDB keeps the dirty pages of its largest txn allocated for good, and
+// each chunk dirties about one leaf page), after the log record; every sample is stored
+// once, also across a SIGKILL-like close before the next checkpoint.
+START_TEST(test_tsdb_wal_sealed_chunks_in_slices)
+{
+    enum { N = 3000 };
+    tsdb_store_t *st = s_open_wal();
+    for (int k = 0; k < 119; k++) {
+        for (int s = 0; s < N; s++)
+            s_append(st, s, k);
+        if (k % 40 == 39 || k == 118)
+            s_commit(st); // log records; the new series into the index
+    }
+    tsdb_store_destroy(&st);
+    size_t before = s_raw_last_txn();
+    st = s_open_wal(); // replays the log: 119 samples a series
+    for (int s = 0; s < N; s++)
+        s_append(st, s, 119); // the 120th: every chunk is sealed
+    s_commit(st);
+    tsdb_store_destroy(&st);
+    ck_assert_uint_eq(s_raw_last_txn() - before, 3); // the log record and 1024, then 1024, 952
+    ck_assert_uint_eq(s_raw_entries("chunks"), N);
+    st = s_open_wal();
+    for (int s = 0; s < N; s += 7)
+        s_check_series(st, NULL, s, 120);
+    for (int s = 0; s < N; s++)
+        s_append(st, s, 120);
+    s_commit(st);
+    tsdb_store_destroy(&st);
+    st = s_open_wal();
+    for (int s = 0; s < N; s += 7)
+        s_check_series(st, NULL, s, 121);
+    tsdb_store_destroy(&st);
+}
+END_TEST
+
 // KiB of dir/data.mdb resident in this process's mapping (smaps "Rss"), and the file's size.
 static size_t
 s_map_rss_kb(const char *dir, size_t *file_kb)
@@ -490,6 +538,7 @@ tsdb_wal_suite(void)
     tcase_add_test(tc, test_tsdb_wal_sliced_checkpoint_and_crash_between_slices);
     tcase_add_test(tc, test_tsdb_wal_commits_unmap_the_data_file);
     tcase_add_test(tc, test_tsdb_wal_readers_and_sealed_chunks);
+    tcase_add_test(tc, test_tsdb_wal_sealed_chunks_in_slices);
     tcase_add_test(tc, test_tsdb_wal_upgrades_format_2);
     suite_add_tcase(s, tc);
     return s;

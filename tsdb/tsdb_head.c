@@ -58,6 +58,7 @@ struct tsdb_head {
                        // open chunk (between checkpoints a commit then need not walk them)
     struct tsdb_head_sealed *sealed; // owned: the chunks sealed since the last commit
     size_t n_sealed, cap_sealed;
+    size_t sealed_done; // sealed[0..sealed_done) are committed (tsdb_head_sealed_committed)
     struct tsdb_head_series **kept; // owned array of borrowed series with kept chunks
     size_t n_kept, cap_kept;
     int64_t ooo_window;
@@ -560,8 +561,8 @@ tsdb_head_pending(const tsdb_head_t *self, size_t *n)
 const struct tsdb_head_sealed *
 tsdb_head_sealed(const tsdb_head_t *self, size_t *n)
 {
-    *n = self->n_sealed;
-    return self->sealed;
+    *n = self->n_sealed - self->sealed_done;
+    return self->sealed + self->sealed_done;
 }
 
 const unsigned char *
@@ -589,7 +590,7 @@ tsdb_head_indexed(tsdb_head_t *self, struct tsdb_head_series *s)
 }
 
 void
-tsdb_head_committed(tsdb_head_t *self, uint64_t txn, bool checkpoint)
+tsdb_head_committed(tsdb_head_t *self, uint64_t txn, bool checkpoint, size_t n_sealed)
 {
     size_t keep = 0;
     // Between checkpoints every pending series stays pending for its open chunk; only new
@@ -609,13 +610,22 @@ tsdb_head_committed(tsdb_head_t *self, uint64_t txn, bool checkpoint)
     if (checkpoint || self->pending_more)
         self->n_pending = keep;
     self->pending_more = false;
-    for (size_t k = 0; k < self->n_sealed; k++) {
+    tsdb_head_sealed_committed(self, n_sealed, txn);
+}
+
+void
+tsdb_head_sealed_committed(tsdb_head_t *self, size_t n, uint64_t txn)
+{
+    size_t end = self->sealed_done + n < self->n_sealed ? self->sealed_done + n : self->n_sealed;
+    for (size_t k = self->sealed_done; k < end; k++) {
         self->sealed[k].chunk->txn = txn;
         struct tsdb_head_series *s = tsdb_head_find_id(self, self->sealed[k].id);
         if (s)
             s_note_kept(self, s);
     }
-    self->n_sealed = 0;
+    self->sealed_done = end;
+    if (self->sealed_done == self->n_sealed)
+        self->n_sealed = self->sealed_done = 0;
 }
 
 size_t

@@ -180,8 +180,14 @@ const unsigned char *tsdb_head_sealed_bytes(const tsdb_head_t *self,
 // of its pending state stays for the next commit.
 void tsdb_head_indexed(tsdb_head_t *self, struct tsdb_head_series *s);
 // The commit holding all of that (LMDB write txn txn) is durable: clear the pending state;
-// unless it was a checkpoint, series whose open chunk changed stay pending.
-void tsdb_head_committed(tsdb_head_t *self, uint64_t txn, bool checkpoint);
+// unless it was a checkpoint, series whose open chunk changed stay pending. It held the
+// first n_sealed of the sealed chunks tsdb_head_sealed lists (SIZE_MAX: all of them), as
+// tsdb_head_sealed_committed.
+void tsdb_head_committed(tsdb_head_t *self, uint64_t txn, bool checkpoint, size_t n_sealed);
+// The first n of the sealed chunks tsdb_head_sealed lists are durable in txn: they go to
+// their series' kept lists, and tsdb_head_sealed lists the rest (a commit written in
+// slices).
+void tsdb_head_sealed_committed(tsdb_head_t *self, size_t n, uint64_t txn);
 // Free the kept chunks every live reader's snapshot holds: those stored by a txn at or
 // before oldest_reader_txn (UINT64_MAX - 1 with no reader alive). Returns how many.
 size_t tsdb_head_release(tsdb_head_t *self, uint64_t oldest_reader_txn);

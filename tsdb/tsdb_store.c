@@ -47,6 +47,11 @@
 #define S_CHECKPOINT_SLICE 4096 // open chunks or new series written per write txn
 #define S_DAMAGE_LOG_FIRST 20   // damaged chunks logged one by one, then one in S_DAMAGE_LOG_EVERY
 #define S_DAMAGE_LOG_EVERY 1000
+// Sealed chunks written per write txn outside a checkpoint. Each goes after its series'
+// stored chunks, so a txn dirties about one leaf page of `chunks` per chunk, and LMDB keeps
+// the dirty pages of its largest txn allocated for good: 1024 chunks, about 4 MiB. All
+// series of a scrape cut their chunks at once, so one commit can hold 100,000 of them.
+#define S_CHUNK_SLICE 1024
 
 // ---------------------------------------------------------------------------------------
 // Errors
@@ -1071,7 +1076,7 @@ s_write_checkpoint(tsdb_store_t *self, MDB_txn *txn, struct tsdb_head_series *co
 // Write everything the head holds for the commit into txn: a checkpoint writes the open
 // chunks, any other commit one log record of what was appended.
 static int
-s_write_head(tsdb_store_t *self, MDB_txn *txn, bool checkpoint, const char **what)
+s_write_head(tsdb_store_t *self, MDB_txn *txn, bool checkpoint, const char **what, size_t *n_sealed)
 {
     size_t np, ns;
     struct tsdb_head_series *const *pending = tsdb_head_pending(self->head, &np);
@@ -1086,6 +1091,11 @@ s_write_head(tsdb_store_t *self, MDB_txn *txn, bool checkpoint, const char **wha
             rc = tsdb_index_add(&self->ix, txn, pending[k]->id, s_labels(self, pending[k]),
                                 pending[k]->hash);
     *what = "chunk write";
+    // a checkpoint empties the log, which holds the samples of chunks not yet stored: it
+    // stores all of them; another commit the first slice (s_chunks_sliced does the rest)
+    if (!checkpoint && ns > S_CHUNK_SLICE)
+        ns = S_CHUNK_SLICE;
+    *n_sealed = ns;
     for (size_t k = 0; k < ns && rc == 0; k++)
         rc = s_put_chunk(self, txn, sealed[k].id, sealed[k].mint,
                          tsdb_head_sealed_bytes(self->head, &sealed[k]), sealed[k].len);
@@ -1173,10 +1183,10 @@ s_map_release(tsdb_store_t *self)
 
 // After a commit or checkpoint that was LMDB write txn txn_id is durable.
 static void
-s_committed(tsdb_store_t *self, uint64_t txn_id, bool checkpoint)
+s_committed(tsdb_store_t *self, uint64_t txn_id, bool checkpoint, size_t n_sealed)
 {
     pthread_mutex_lock(&self->head_mu);
-    tsdb_head_committed(self->head, txn_id, checkpoint);
+    tsdb_head_committed(self->head, txn_id, checkpoint, n_sealed);
     (void)tsdb_head_release(self->head, s_oldest_reader(self));
     pthread_mutex_unlock(&self->head_mu);
     if (checkpoint) {
@@ -1225,7 +1235,7 @@ s_checkpoint_sliced(tsdb_store_t *self, fw_err_t *err)
             break;
         s_map_release(self); // a slice's pages, not the whole checkpoint's at once
     }
-    s_committed(self, txn_id, true);
+    s_committed(self, txn_id, true, 0);
     return 0;
 }
 
@@ -1261,6 +1271,40 @@ s_index_sliced(tsdb_store_t *self, fw_err_t *err)
         s_map_release(self);
         for (size_t j = start; j < k; j++)
             tsdb_head_indexed(self->head, pending[j]);
+    }
+    return 0;
+}
+
+// Store the sealed chunks a commit left (s_write_head), S_CHUNK_SLICE a write txn. Their
+// samples are in the log the commit holds (or in older records and the open chunk of the
+// last checkpoint), so a crash between slices loses nothing: the replay seals the same
+// chunks again, and the next commit stores them over the same keys.
+static int
+s_chunks_sliced(tsdb_store_t *self, fw_err_t *err)
+{
+    size_t ns;
+    const struct tsdb_head_sealed *sealed;
+    while ((sealed = tsdb_head_sealed(self->head, &ns)), ns > 0) {
+        size_t n = ns < S_CHUNK_SLICE ? ns : S_CHUNK_SLICE;
+        MDB_txn *txn;
+        int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+        if (rc != 0)
+            return tsdb_store_int_commit_fail(self, err, "txn begin", rc);
+        uint64_t txn_id = (uint64_t)mdb_txn_id(txn);
+        for (size_t k = 0; k < n && rc == 0; k++)
+            rc = s_put_chunk(self, txn, sealed[k].id, sealed[k].mint,
+                             tsdb_head_sealed_bytes(self->head, &sealed[k]), sealed[k].len);
+        if (rc != 0) {
+            mdb_txn_abort(txn);
+            return tsdb_store_int_commit_fail(self, err, "chunk write", rc);
+        }
+        if ((rc = mdb_txn_commit(txn)) != 0)
+            return tsdb_store_int_commit_fail(self, err, "commit", rc);
+        pthread_mutex_lock(&self->head_mu);
+        tsdb_head_sealed_committed(self->head, n, txn_id);
+        (void)tsdb_head_release(self->head, s_oldest_reader(self));
+        pthread_mutex_unlock(&self->head_mu);
+        s_map_release(self);
     }
     return 0;
 }
@@ -1304,13 +1348,14 @@ s_commit(tsdb_store_t *self, bool checkpoint, fw_err_t *err)
     if (rc != 0)
         return tsdb_store_int_commit_fail(self, err, what, rc);
     uint64_t txn_id = (uint64_t)mdb_txn_id(txn);
-    if ((rc = s_write_head(self, txn, checkpoint, &what)) != 0) {
+    size_t n_sealed;
+    if ((rc = s_write_head(self, txn, checkpoint, &what, &n_sealed)) != 0) {
         mdb_txn_abort(txn);
         return tsdb_store_int_commit_fail(self, err, what, rc);
     }
     if ((rc = mdb_txn_commit(txn)) != 0)
         return tsdb_store_int_commit_fail(self, err, "commit", rc);
-    s_committed(self, txn_id, checkpoint);
+    s_committed(self, txn_id, checkpoint, n_sealed);
     if (!checkpoint && self->wal.len > 0) {
         self->wal_bytes += self->wal.len;
         self->wal_seq++;
@@ -1324,7 +1369,7 @@ s_commit(tsdb_store_t *self, bool checkpoint, fw_err_t *err)
         self->pending = NULL;
         s_state_clear_pending(self);
     }
-    return 0;
+    return s_chunks_sliced(self, err);
 }
 
 bool

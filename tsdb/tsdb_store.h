@@ -27,16 +27,21 @@
 
     Writing (one thread, tsdb's loop): tsdb_store_append_series() puts a series' samples
     into the in-memory head (tsdb_head.h): no disk access, except to look a series up in the
-    index the first time it is seen after a start. tsdb_store_commit() writes, in ONE write
-    transaction, every new series, every chunk sealed since the last commit, the current
-    bytes of every open chunk that changed, the late samples merged into their chunks and
-    the ingest state blob, then commits; when it returns 0 all of it is durable (no
-    MDB_NOSYNC: LMDB syncs the data file at commit). There is no separate log: the open
-    chunks are rewritten whole at each commit (a few hundred bytes a series at most), and
-    a start reopens them lazily, so start-up reads nothing but the format and the last id.
-    What is appended but not yet committed is lost on SIGKILL or power loss: acknowledge
-    samples only after the commit that holds them returned 0. Readers see what is
-    committed, so queries lag ingest by at most one commit interval.
+    index the first time it is seen after a start. tsdb_store_commit() writes, in one write
+    transaction, every new series, the chunks sealed since the last commit, the late samples
+    merged into their chunks, the ingest state blob and either one log record of the samples
+    appended since the last commit or, at a checkpoint, the current bytes of every open chunk
+    that changed (emptying the log; see tsdb_store_set_wal), then commits; when it returns 0
+    all of it is durable (no MDB_NOSYNC: LMDB syncs the data file at commit). LMDB keeps the
+    dirty pages of its largest write transaction allocated for good, so large commits are cut
+    into slices, each its own transaction: more than 4096 new series go into the index first,
+    more than 4096 open chunks of a checkpoint come after the rest of it, and more than 1024
+    sealed chunks outside a checkpoint after the log record that holds their newest samples.
+    A crash between slices loses nothing that was committed: the log replay rebuilds what
+    the later slices held. What is appended but not yet committed is lost on SIGKILL or power
+    loss: acknowledge samples only after the commit that holds them returned 0. A start
+    replays the log and reopens other open chunks lazily. Readers see what is committed and
+    the head, so queries see a sample as soon as it is appended.
 
     Reading (any thread): the environment is opened with MDB_NOTLS, so each reader
     (tsdb_store_reader_new) is a short read transaction on a consistent snapshot that any
