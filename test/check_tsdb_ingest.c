@@ -300,6 +300,19 @@ START_TEST(test_tsdb_ingest_store_refs)
     // forgotten when unused
     ck_assert_uint_eq(tsdb_store_refs_expire(st, 1500), 1); // s/2
     ck_assert_uint_eq(tsdb_store_refs_expire(st, INT64_MAX), 1);
+    // the tables' slots are bounded together: growing past the budget evicts the table used
+    // longest ago (its sender defines its refs again); a table that cannot fit is refused
+    tsdb_store_refs_set_budget(st, 4096);
+    r = tsdb_store_refs(st, "s/a", 5000);
+    ck_assert_int_eq(s_define(st, r, 1, "a", 5000, &stats), 0); // 1024 slots
+    r2 = tsdb_store_refs(st, "s/b", 6000);
+    ck_assert_int_eq(s_define(st, r2, 3000, "b", 6000, &stats), 0); // 3456 more: s/a goes
+    ck_assert(tsdb_store_refs_known(r2, 3000));
+    r = tsdb_store_refs(st, "s/a", 7000);
+    ck_assert(!tsdb_store_refs_known(r, 1));
+    tsdb_store_refs_t *r3 = tsdb_store_refs(st, "s/c", 8000);
+    ck_assert_int_eq(s_define(st, r3, 5000, "c", 8000, &stats), -1);
+    ck_assert(tsdb_store_refs_known(tsdb_store_refs(st, "s/b", 9000), 3000)); // not evicted
     tsdb_store_destroy(&st);
     ck_assert_int_eq(check_util_tmpdir_remove(dir), 0);
 }

@@ -224,6 +224,7 @@ size_t tsdb_store_cache_expire(tsdb_store_t *self, int64_t before_ms);
 // Held in memory only; a restarted tsdb knows no refs.
 #define TSDB_STORE_REF_MAX ((1u << 22) - 1) // the wire's largest ref (FW_SAMPLES_REF_MAX)
 #define TSDB_STORE_REFS_SENDERS 10000       // sender tables kept; the longest unused goes
+#define TSDB_STORE_REFS_BUDGET (1u << 24)   // slots of all tables (16 B each): 256 MiB
 typedef struct tsdb_store_refs tsdb_store_refs_t;
 // The refs of sender (borrowed string), found or created, stamped now_ms. Borrowed until
 // tsdb_store_refs_expire (or the next tsdb_store_refs call for another new sender, when
@@ -252,6 +253,10 @@ int tsdb_store_append_series_ref(tsdb_store_t *self, tsdb_store_refs_t *refs, ui
 int tsdb_store_append_ref_held(tsdb_store_t *self, const tsdb_store_refs_t *refs, uint32_t ref,
                                const struct fw_sample *samples, size_t n,
                                struct tsdb_store_stats *st);
+// The most slots all refs tables may hold together (default TSDB_STORE_REFS_BUDGET): a
+// table that would grow past it evicts those used longest ago; one that cannot fit alone
+// refuses the definition (tsdb_store_append_series_ref's -1).
+void tsdb_store_refs_set_budget(tsdb_store_t *self, size_t slots);
 // Forget the refs of senders last seen before before_ms; returns how many senders.
 size_t tsdb_store_refs_expire(tsdb_store_t *self, int64_t before_ms);
 

@@ -71,7 +71,7 @@ struct tsdb_store {
     size_t ret_key_len;
     _Atomic bool writable;
     _Atomic uint64_t damaged, late_dups, late_conflicts, commits, commit_failures;
-    void *refs;                       // owned zhashx: sender -> tsdb_store_refs_t (refs.c)
+    void *refs;                       // owned: every sender's refs (tsdb_store_refs.c)
     struct tsdb_store_cache **caches; // owned: open addressing by key, NULL empty
     size_t caches_mask;               // capacity - 1, or 0 before the first
     size_t n_caches;

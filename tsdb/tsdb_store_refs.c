@@ -9,7 +9,10 @@
 
     Refs are dense on the sender side (it reuses freed numbers), so the array is about as
     long as the sender's live series: 16 bytes a ref. A ref above TSDB_STORE_REF_MAX never
-    gets here (fw_samples_view_init refuses it), which bounds one table at 64 MiB.
+    gets here (fw_samples_view_init refuses it), which bounds one table at 64 MiB, and the
+    slots of all tables together are bounded by a budget (TSDB_STORE_REFS_BUDGET): a table
+    that would grow past it evicts the tables used longest ago (their senders define their
+    refs again), and a definition that cannot fit even alone is refused.
 
     Writer thread only (tsdb's loop), like the head's changes.
 */
@@ -35,6 +38,13 @@ struct tsdb_store_refs {
     size_t n;
 };
 
+// Every sender's table (the store's `refs`).
+struct s_all {
+    zhashx_t *by_sender; // owned: sender -> struct tsdb_store_refs (owned)
+    size_t slots;        // of every table
+    size_t budget;       // most slots
+};
+
 static void
 s_refs_free(void **item)
 {
@@ -50,7 +60,50 @@ s_refs_free(void **item)
 void
 tsdb_store_int_refs_free(tsdb_store_t *self)
 {
-    zhashx_destroy((zhashx_t **)&self->refs);
+    struct s_all *all = self->refs;
+    if (all) {
+        zhashx_destroy(&all->by_sender);
+        free(all);
+        self->refs = NULL;
+    }
+}
+
+static struct s_all *
+s_all(tsdb_store_t *self)
+{
+    if (!self->refs) {
+        struct s_all *all = fw_calloc(1, sizeof(*all));
+        all->by_sender = zhashx_new();
+        zhashx_set_destructor(all->by_sender, s_refs_free);
+        all->budget = TSDB_STORE_REFS_BUDGET;
+        self->refs = all;
+    }
+    return self->refs;
+}
+
+void
+tsdb_store_refs_set_budget(tsdb_store_t *self, size_t slots)
+{
+    s_all(self)->budget = slots;
+}
+
+static void
+s_drop(struct s_all *all, struct tsdb_store_refs *r)
+{
+    all->slots -= r->n;
+    zhashx_delete(all->by_sender, r->sender);
+}
+
+// The table used longest ago other than keep, or NULL.
+static struct tsdb_store_refs *
+s_oldest(struct s_all *all, const struct tsdb_store_refs *keep)
+{
+    struct tsdb_store_refs *old = NULL;
+    for (struct tsdb_store_refs *x = zhashx_first(all->by_sender); x;
+         x = zhashx_next(all->by_sender))
+        if (x != keep && (!old || x->used_ms < old->used_ms))
+            old = x;
+    return old;
 }
 
 // Look every entry up again after the head freed series.
@@ -69,25 +122,15 @@ s_refresh(tsdb_store_t *self, struct tsdb_store_refs *r)
 tsdb_store_refs_t *
 tsdb_store_refs(tsdb_store_t *self, const char *sender, int64_t now_ms)
 {
-    zhashx_t *all = self->refs;
-    if (!all) {
-        all = zhashx_new();
-        zhashx_set_destructor(all, s_refs_free);
-        self->refs = all;
-    }
-    struct tsdb_store_refs *r = zhashx_lookup(all, sender);
+    struct s_all *all = s_all(self);
+    struct tsdb_store_refs *r = zhashx_lookup(all->by_sender, sender);
     if (!r) {
-        if (zhashx_size(all) >= TSDB_STORE_REFS_SENDERS) { // the longest unused goes
-            struct tsdb_store_refs *old = NULL;
-            for (struct tsdb_store_refs *x = zhashx_first(all); x; x = zhashx_next(all))
-                if (!old || x->used_ms < old->used_ms)
-                    old = x;
-            zhashx_delete(all, old->sender);
-        }
+        if (zhashx_size(all->by_sender) >= TSDB_STORE_REFS_SENDERS) // the longest unused goes
+            s_drop(all, s_oldest(all, NULL));
         r = fw_calloc(1, sizeof(*r));
         r->sender = fw_strdup(sender);
         r->epoch = tsdb_head_epoch(self->head);
-        zhashx_insert(all, r->sender, r);
+        zhashx_insert(all->by_sender, r->sender, r);
     }
     r->used_ms = now_ms;
     if (r->epoch != tsdb_head_epoch(self->head))
@@ -98,16 +141,17 @@ tsdb_store_refs(tsdb_store_t *self, const char *sender, int64_t now_ms)
 size_t
 tsdb_store_refs_expire(tsdb_store_t *self, int64_t before_ms)
 {
-    zhashx_t *all = self->refs;
+    struct s_all *all = self->refs;
     if (!all)
         return 0;
     zlistx_t *gone = zlistx_new();
-    for (struct tsdb_store_refs *r = zhashx_first(all); r; r = zhashx_next(all))
+    for (struct tsdb_store_refs *r = zhashx_first(all->by_sender); r;
+         r = zhashx_next(all->by_sender))
         if (r->used_ms < before_ms)
-            zlistx_add_end(gone, r->sender);
+            zlistx_add_end(gone, r);
     size_t n = zlistx_size(gone);
-    for (const char *k = zlistx_first(gone); k; k = zlistx_next(gone))
-        zhashx_delete(all, k);
+    for (struct tsdb_store_refs *r = zlistx_first(gone); r; r = zlistx_next(gone))
+        s_drop(all, r);
     zlistx_destroy(&gone);
     return n;
 }
@@ -179,6 +223,16 @@ tsdb_store_append_series_ref(tsdb_store_t *self, tsdb_store_refs_t *refs, uint32
         size_t cap = refs->n ? refs->n : 1024;
         while (cap <= ref)
             cap = cap + cap / 2;
+        struct s_all *all = s_all(self);
+        if (cap > all->budget) { // never with the default budget: TSDB_STORE_REF_MAX fits
+            fw_err_set(err, "series ref %u: the refs tables would pass their budget of %zu", ref,
+                       all->budget);
+            return -1;
+        }
+        struct tsdb_store_refs *old;
+        while (all->slots - refs->n + cap > all->budget && (old = s_oldest(all, refs)))
+            s_drop(all, old); // its sender defines its refs again
+        all->slots += cap - refs->n;
         refs->at = fw_realloc(refs->at, cap * sizeof(*refs->at));
         memset(refs->at + refs->n, 0, (cap - refs->n) * sizeof(*refs->at));
         refs->n = cap;
