@@ -22,6 +22,7 @@
 #include "tsdb_json.h"
 #include "tsdb_pb.h"
 #include "tsdb_rwproto.h"
+#include "tsdb_rwsend_shards.h"
 
 #define S_IDLE_MS 1000         // a shard that caught up looks again after this at least
 #define S_TOKEN_MARGIN_S 300   // an azuread token is renewed this long before it expires
@@ -35,6 +36,7 @@ struct s_shard {
     size_t index;
     pthread_t thread;
     bool started;
+    bool fresh; // the queue's first shards: they wait for the store to settle first
     CURL *easy; // owned
 };
 
@@ -46,12 +48,18 @@ struct s_queue {
     char *path;                                // owned: the position file
     char *metric_labels;                       // owned: remote_name="..."
     pthread_mutex_t lock;                      // guards what follows
-    pthread_cond_t wake;                       // stop
+    pthread_cond_t wake;                       // stop, or a barrier set
     bool stopping;
-    int64_t *pos; // per shard: everything up to this timestamp is done
-    size_t n_shards;
+    int64_t barrier; // resharding: shards stop at this position (INT64_MAX: none)
+    int64_t *pos;    // per shard: everything up to this timestamp is done
+    size_t n_shards, min_shards, max_shards; // running, and the bounds (pos, shards: max)
     struct s_shard *shards;
-    char *token; // owned: azuread access token, or NULL
+    pthread_t manager; // decides the number of shards, starts and stops them
+    bool manager_started;
+    struct tsdb_rwsend_ewma in, out, dropped, send; // see tsdb_rwsend_shards.h
+    double in_samples, in_span_ms; // read since the last tick, and the time they cover
+    int64_t last_send_ms;          // the last request the receiver accepted
+    char *token;                   // owned: azuread access token, or NULL
     int64_t token_expiry_s;
 };
 
@@ -100,13 +108,14 @@ s_pos_save(struct s_queue *q)
         fw_warn("remote_write.pos.fail", "file=%s err=\"%s\"", q->path, strerror(errno));
 }
 
-// The positions on disk; a file for another number of shards resumes every shard from the
-// lowest (what a shard already sent again is the receiver's no-op). No file: now.
+// The positions on disk, with their number of shards when within min_shards and max_shards;
+// a file for another number resumes min_shards shards from the lowest (what a shard already
+// sent again is the receiver's no-op). No file: now.
 static void
 s_pos_load(struct s_queue *q)
 {
     int64_t start = fw_time_now_ms() - TSDB_RWSEND_DELAY_MS;
-    for (size_t i = 0; i < q->n_shards; i++)
+    for (size_t i = 0; i < q->max_shards; i++)
         q->pos[i] = start;
     FILE *f = fopen(q->path, "r");
     if (!f)
@@ -125,6 +134,8 @@ s_pos_load(struct s_queue *q)
     if (!ok) {
         fw_warn("remote_write.pos.damaged", "file=%s action=\"starting from now\"", q->path);
     } else {
+        if (n >= q->min_shards && n <= q->max_shards)
+            q->n_shards = n;
         for (size_t i = 0; i < q->n_shards; i++)
             q->pos[i] = n == q->n_shards ? got[i] : min;
         fw_info("remote_write.resume", "remote_name=%s from_ms=%lld shards=%zu", q->conf->name, min,
@@ -269,9 +280,10 @@ s_stopping(struct s_queue *q)
     return s;
 }
 
-// Sleep up to ms, or less when the queue stops. False when it stops.
+// Sleep up to ms, or less when the queue stops (or, when drain, a barrier is set). False
+// when it stops.
 static bool
-s_sleep(struct s_queue *q, int64_t ms)
+s_sleep_until(struct s_queue *q, int64_t ms, bool drain)
 {
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
@@ -282,11 +294,18 @@ s_sleep(struct s_queue *q, int64_t ms)
         until.tv_nsec -= 1000000000;
     }
     pthread_mutex_lock(&q->lock);
-    while (!q->stopping && pthread_cond_timedwait(&q->wake, &q->lock, &until) == 0)
+    while (!q->stopping && !(drain && q->barrier != INT64_MAX) &&
+           pthread_cond_timedwait(&q->wake, &q->lock, &until) == 0)
         ;
     bool going = !q->stopping;
     pthread_mutex_unlock(&q->lock);
     return going;
+}
+
+static bool
+s_sleep(struct s_queue *q, int64_t ms)
+{
+    return s_sleep_until(q, ms, false);
 }
 
 static int
@@ -530,7 +549,7 @@ s_send(struct s_shard *s, struct s_cycle *c, struct s_entry *entries, size_t n)
     size_t zlen;
     tsdb_pb_snappy(pb.p, pb.len, &z, &zlen);
     free(pb.p);
-    int64_t backoff = qc->min_backoff_ms;
+    int64_t backoff = qc->min_backoff_ms, began = fw_time_now_ms();
     int rc = 0;
     for (;;) {
         fw_err_t err;
@@ -541,6 +560,10 @@ s_send(struct s_shard *s, struct s_cycle *c, struct s_entry *entries, size_t n)
             break;
         }
         if (code >= 200 && code < 300) {
+            pthread_mutex_lock(&q->lock);
+            tsdb_rwsend_ewma_add(&q->out, (double)n);
+            q->last_send_ms = fw_time_now_ms();
+            pthread_mutex_unlock(&q->lock);
             s_count(q, "fw_tsdb_remote_storage_samples_total", (double)n);
             fw_metrics_set(q->owner->metrics,
                            "fw_tsdb_remote_storage_highest_sent_timestamp_seconds",
@@ -549,6 +572,9 @@ s_send(struct s_shard *s, struct s_cycle *c, struct s_entry *entries, size_t n)
         }
         bool retry = code == 0 || code >= 500 || (code == 429 && qc->retry_on_http_429);
         if (!retry) {
+            pthread_mutex_lock(&q->lock);
+            tsdb_rwsend_ewma_add(&q->dropped, (double)n);
+            pthread_mutex_unlock(&q->lock);
             s_count(q, "fw_tsdb_remote_storage_samples_failed_total", (double)n);
             fw_warn("remote_write.fail", "remote_name=%s samples=%zu err=\"%s\" action=dropped",
                     q->conf->name, n, err.msg);
@@ -564,6 +590,9 @@ s_send(struct s_shard *s, struct s_cycle *c, struct s_entry *entries, size_t n)
         backoff = backoff * 2 > qc->max_backoff_ms ? qc->max_backoff_ms : backoff * 2;
     }
     free(z);
+    pthread_mutex_lock(&q->lock);
+    tsdb_rwsend_ewma_add(&q->send, (double)(fw_time_now_ms() - began) / 1000.0);
+    pthread_mutex_unlock(&q->lock);
     return rc;
 }
 
@@ -587,15 +616,19 @@ s_shard_run(void *arg)
     struct s_cycle c = {0};
     int64_t log_ms = 0;
     // What the senders resend once tsdb is back (after a restart) is committed meanwhile.
-    s_sleep(q, TSDB_RWSEND_DELAY_MS);
+    if (s->fresh)
+        s_sleep(q, TSDB_RWSEND_DELAY_MS);
     while (!s_stopping(q)) {
         pthread_mutex_lock(&q->lock);
-        int64_t pos = q->pos[s->index];
+        int64_t pos = q->pos[s->index], barrier = q->barrier;
         pthread_mutex_unlock(&q->lock);
+        if (pos >= barrier)
+            break; // resharding: this shard is done up to the barrier
         int64_t now = fw_time_now_ms(), end = now - TSDB_RWSEND_DELAY_MS;
         bool caught_up = end - pos <= TSDB_RWSEND_WINDOW_MS;
         if (!caught_up)
             end = pos + TSDB_RWSEND_WINDOW_MS;
+        end = end < barrier ? end : barrier;
         if (end <= pos) {
             s_sleep(q, S_IDLE_MS);
             continue;
@@ -611,6 +644,11 @@ s_shard_run(void *arg)
             s_sleep(q, S_IDLE_MS);
             continue;
         }
+        pthread_mutex_lock(&q->lock);
+        q->in_samples += (double)(c.n + dropped);
+        q->in_span_ms += (double)(end - pos);
+        tsdb_rwsend_ewma_add(&q->dropped, (double)dropped);
+        pthread_mutex_unlock(&q->lock);
         if (dropped)
             s_count(q, "fw_tsdb_remote_storage_samples_dropped_total", (double)dropped);
         size_t per = (size_t)qc->max_samples_per_send;
@@ -630,8 +668,9 @@ s_shard_run(void *arg)
             pthread_mutex_unlock(&q->lock);
         }
         if (end >= now - TSDB_RWSEND_DELAY_MS && c.n < per)
-            s_sleep(q, qc->batch_send_deadline_ms > S_IDLE_MS ? qc->batch_send_deadline_ms
-                                                              : S_IDLE_MS);
+            s_sleep_until(
+                q, qc->batch_send_deadline_ms > S_IDLE_MS ? qc->batch_send_deadline_ms : S_IDLE_MS,
+                true);
     }
     s_cycle_clear(&c);
     free(c.sets);
@@ -641,6 +680,128 @@ s_shard_run(void *arg)
 
 // ---------------------------------------------------------------------------------------
 // Queues
+
+// Start shards 0..n_shards (fresh: the queue's first).
+static void
+s_shards_start(struct s_queue *q, bool fresh)
+{
+    for (size_t i = 0; i < q->n_shards; i++) {
+        struct s_shard *s = &q->shards[i];
+        s->q = q;
+        s->index = i;
+        s->fresh = fresh;
+        if (!s->easy)
+            s->easy = curl_easy_init();
+        s->started = s->easy && pthread_create(&s->thread, NULL, s_shard_run, s) == 0;
+        if (!s->started)
+            fw_error("remote_write.start.fail", "remote_name=%s shard=%zu", q->conf->name, i);
+    }
+}
+
+static void
+s_shards_join(struct s_queue *q)
+{
+    for (size_t i = 0; i < q->max_shards; i++) {
+        if (q->shards[i].started)
+            pthread_join(q->shards[i].thread, NULL);
+        q->shards[i].started = false;
+    }
+}
+
+// The lowest and highest shard positions (under the lock).
+static void
+s_pos_range(const struct s_queue *q, int64_t *lo, int64_t *hi)
+{
+    *lo = INT64_MAX;
+    *hi = INT64_MIN;
+    for (size_t i = 0; i < q->n_shards; i++) {
+        *lo = q->pos[i] < *lo ? q->pos[i] : *lo;
+        *hi = q->pos[i] > *hi ? q->pos[i] : *hi;
+    }
+}
+
+// Move to n shards: every shard sends up to the highest position (a barrier) and stops,
+// then n shards start from there, so no series is sent out of order nor twice. A shard
+// that was mid-read when the barrier was set may pass it: then the others catch up to it
+// too (once more, with no shard running when the barrier is set). False when stopped.
+static bool
+s_reshard(struct s_queue *q, size_t n)
+{
+    for (int round = 0; round < 3; round++) {
+        int64_t lo, hi;
+        pthread_mutex_lock(&q->lock);
+        s_pos_range(q, &lo, &hi);
+        q->barrier = hi;
+        pthread_cond_broadcast(&q->wake);
+        pthread_mutex_unlock(&q->lock);
+        s_shards_join(q);
+        if (s_stopping(q))
+            return false;
+        pthread_mutex_lock(&q->lock);
+        s_pos_range(q, &lo, &hi);
+        bool even = lo == hi;
+        if (even) {
+            q->n_shards = n;
+            for (size_t i = 0; i < n; i++)
+                q->pos[i] = hi;
+            s_pos_save(q);
+        }
+        q->barrier = INT64_MAX;
+        pthread_mutex_unlock(&q->lock);
+        s_shards_start(q, false);
+        if (even)
+            return true;
+    }
+    return true; // not even yet: the next decision tries again
+}
+
+// The queue's manager: every TSDB_RWSEND_RESHARD_MS, Prometheus's decision of how many
+// shards to run (tsdb_rwsend_shards.h), applied.
+static void *
+s_queue_run(void *arg)
+{
+    struct s_queue *q = arg;
+    const struct fw_rw_queue_config *qc = &q->conf->queue_config;
+    s_shards_start(q, true);
+    int64_t last = fw_time_now_ms();
+    while (s_sleep(q, TSDB_RWSEND_RESHARD_MS)) {
+        int64_t now = fw_time_now_ms(), lo, hi;
+        double interval_s = (double)(now - last) / 1000.0;
+        last = now;
+        pthread_mutex_lock(&q->lock);
+        size_t current = q->n_shards;
+        if (q->in_span_ms > 0) { // samples per second of their timestamps, all shards
+            double in = q->in_samples / (q->in_span_ms / 1000.0) * (double)current;
+            tsdb_rwsend_ewma_add(&q->in, in * interval_s);
+            tsdb_rwsend_ewma_tick(&q->in, interval_s);
+        }
+        q->in_samples = q->in_span_ms = 0;
+        tsdb_rwsend_ewma_tick(&q->out, interval_s);
+        tsdb_rwsend_ewma_tick(&q->dropped, interval_s);
+        tsdb_rwsend_ewma_tick(&q->send, interval_s);
+        s_pos_range(q, &lo, &hi);
+        int64_t behind = now - TSDB_RWSEND_DELAY_MS - lo;
+        struct tsdb_rwsend_rates r = {q->in.rate, q->out.rate, q->dropped.rate, q->send.rate,
+                                      behind > 0 ? (double)behind / 1000.0 : 0};
+        bool sending = q->last_send_ms >= now - 2 * qc->batch_send_deadline_ms;
+        pthread_mutex_unlock(&q->lock);
+        size_t want = tsdb_rwsend_desired_shards(&r, current, q->min_shards, q->max_shards);
+        fw_debug("remote_write.shards",
+                 "remote_name=%s in=%.1f out=%.1f dropped=%.1f send_s=%.3f delay_s=%.1f "
+                 "shards=%zu desired=%zu",
+                 q->conf->name, r.in, r.out, r.dropped, r.send_s, r.delay_s, current, want);
+        if (want == current || !sending) // as Prometheus: not while sends fail
+            continue;
+        fw_info("remote_write.reshard", "remote_name=%s from=%zu to=%zu", q->conf->name, current,
+                want);
+        if (!s_reshard(q, want))
+            break;
+        fw_metrics_set(q->owner->metrics, "fw_tsdb_remote_storage_shards", q->metric_labels,
+                       (double)q->n_shards);
+    }
+    s_shards_join(q);
+    return NULL;
+}
 
 static void
 s_queue_stop(struct s_queue **qp)
@@ -652,12 +813,11 @@ s_queue_stop(struct s_queue **qp)
     q->stopping = true;
     pthread_cond_broadcast(&q->wake);
     pthread_mutex_unlock(&q->lock);
-    for (size_t i = 0; i < q->n_shards; i++) {
-        if (q->shards[i].started)
-            pthread_join(q->shards[i].thread, NULL);
+    if (q->manager_started)
+        pthread_join(q->manager, NULL);
+    for (size_t i = 0; i < q->max_shards; i++)
         if (q->shards[i].easy)
             curl_easy_cleanup(q->shards[i].easy);
-    }
     pthread_mutex_lock(&q->lock);
     s_pos_save(q);
     pthread_mutex_unlock(&q->lock);
@@ -692,10 +852,14 @@ s_queue_start(tsdb_rwsend_t *self, const struct fw_remote_write_config *rw,
     q->metric_labels = fw_asprintf("remote_name=\"%s\"", rw->name);
     pthread_mutex_init(&q->lock, NULL);
     pthread_cond_init(&q->wake, NULL);
-    int64_t n = rw->queue_config.min_shards;
-    q->n_shards = (size_t)(n < 1 ? 1 : n > TSDB_RWSEND_SHARDS_MAX ? TSDB_RWSEND_SHARDS_MAX : n);
-    q->pos = fw_calloc(q->n_shards, sizeof(*q->pos));
-    q->shards = fw_calloc(q->n_shards, sizeof(*q->shards));
+    int64_t lo = rw->queue_config.min_shards, hi = rw->queue_config.max_shards;
+    lo = lo < 1 ? 1 : lo > TSDB_RWSEND_SHARDS_MAX ? TSDB_RWSEND_SHARDS_MAX : lo;
+    hi = hi < lo ? lo : hi > TSDB_RWSEND_SHARDS_MAX ? TSDB_RWSEND_SHARDS_MAX : hi;
+    q->min_shards = q->n_shards = (size_t)lo;
+    q->max_shards = (size_t)hi;
+    q->barrier = INT64_MAX;
+    q->pos = fw_calloc(q->max_shards, sizeof(*q->pos));
+    q->shards = fw_calloc(q->max_shards, sizeof(*q->shards));
     s_pos_load(q);
     fw_metrics_set(self->metrics, "fw_tsdb_remote_storage_shards", q->metric_labels,
                    (double)q->n_shards);
@@ -705,16 +869,11 @@ s_queue_start(tsdb_rwsend_t *self, const struct fw_remote_write_config *rw,
                                            "fw_tsdb_remote_storage_samples_dropped_total"};
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
         s_count(q, counters[i], 0);
-    for (size_t i = 0; i < q->n_shards; i++) {
-        struct s_shard *s = &q->shards[i];
-        s->q = q;
-        s->index = i;
-        s->easy = curl_easy_init();
-        s->started = s->easy && pthread_create(&s->thread, NULL, s_shard_run, s) == 0;
-        if (!s->started)
-            fw_error("remote_write.start.fail", "remote_name=%s shard=%zu", rw->name, i);
-    }
-    fw_info("remote_write.start", "remote_name=%s shards=%zu", rw->name, q->n_shards);
+    q->manager_started = pthread_create(&q->manager, NULL, s_queue_run, q) == 0;
+    if (!q->manager_started)
+        fw_error("remote_write.start.fail", "remote_name=%s", rw->name);
+    fw_info("remote_write.start", "remote_name=%s shards=%zu min_shards=%zu max_shards=%zu",
+            rw->name, q->n_shards, q->min_shards, q->max_shards);
     return q;
 }
 

@@ -1,8 +1,11 @@
 /*  tsdb_rwsend.h — the Prometheus remote-write sender: prometheus.yml's remote_write.
 
-    Each remote_write entry is a queue of queue_config.min_shards shards, each a thread of
-    its own that reads tsdb's store (never the ingest loop) and sends what it reads. A shard
-    owns the series whose store id falls on it, so each series' samples leave in order.
+    Each remote_write entry is a queue of shards, between queue_config.min_shards and
+    max_shards as a manager thread decides every 10 s (tsdb_rwsend_shards.h; to change
+    them, every shard sends up to the highest position and stops, then the new ones start
+    there), each a thread of its own that reads tsdb's store (never the ingest loop) and
+    sends what it reads. A shard owns the series whose store id falls on it, so each
+    series' samples leave in order.
     It works in windows of time: it reads its series' samples with timestamps in (pos, end],
     where end is TSDB_RWSEND_DELAY_MS behind now (what the ingest loop commits by then is
     read; later arrivals with older timestamps are not sent), at most
