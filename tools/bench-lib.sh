@@ -1,5 +1,5 @@
-# tools/bench-lib.sh — helpers shared by the `make bench` sections (bench-ingest.sh,
-# bench-remote.sh, bench-rollups.sh). Source it after the kit's lib.sh.
+# tools/bench-lib.sh — helpers shared by the `make bench` sections (tools/bench-*.sh).
+# Source it after the kit's lib.sh.
 
 free_port() { python3 "$(dirname "${BASH_SOURCE[0]}")/free_port.py"; }
 now() { date +%s.%N; }

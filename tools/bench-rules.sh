@@ -27,14 +27,7 @@ WORKERS=${RULES_WORKERS:-4}
 # shellcheck source=tools/bench-lib.sh
 . "$HERE/bench-lib.sh" # free_port, now
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/fw-bench-rules.XXXXXX")
-RUN_PIDS=()
-cleanup() {
-    local p
-    for p in "${RUN_PIDS[@]}"; do stop_pid "$p" 30; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+bench_tmp rules
 
 # --- data, ending now (on the 15 s grid) ---
 start=$(( ($(date +%s) - HOURS * 3600) / 15 * 15 ))

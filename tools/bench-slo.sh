@@ -25,16 +25,10 @@ SERVICES=${SLO_SERVICES:-20}
 SECONDS_RUN=${SLO_SECONDS:-30}
 INTERVAL=${SLO_INTERVAL:-5}
 . "$KIT/lib.sh"
+# shellcheck source=tools/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh" # bench_tmp, free_port, now
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/fw-bench-slo.XXXXXX")
-RUN_PIDS=()
-cleanup() {
-    local p
-    for p in "${RUN_PIDS[@]}"; do stop_pid "$p" 30; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-free_port() { python3 "$(dirname "${BASH_SOURCE[0]}")/free_port.py"; }
+bench_tmp slo
 
 # The SLOs: service sNN, objectives 99 .. 99.99, error ratio 0.0005 x (1 + NN % 4).
 python3 - "$SERVICES" "$INTERVAL" >"$TMP/slod.yml" <<'EOF'

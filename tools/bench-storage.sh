@@ -23,16 +23,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 NS=${STORAGE_SERIES:-1000} HOURS=${STORAGE_HOURS:-2} STEP=${STORAGE_STEP:-15}
 RUNS=${QUERY_RUNS:-7}
 . "$KIT/lib.sh"
+# shellcheck source=tools/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh" # bench_tmp, free_port, now
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/fw-bench-storage.XXXXXX")
-RUN_PIDS=()
-cleanup() {
-    local p
-    for p in "${RUN_PIDS[@]}"; do stop_pid "$p" 30; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-free_port() { python3 "$(dirname "${BASH_SOURCE[0]}")/free_port.py"; }
+bench_tmp storage
 fsum() { find "$@" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}'; }
 
 echo "   storage: gen-openmetrics.py --series $NS --hours $HOURS --step $STEP --seed 1"
