@@ -17,9 +17,9 @@
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_time.h"
+#include "fw_tmpl_alert.h"
 #include "ruled_damp.h"
 #include "ruled_state.h"
-#include "ruled_tmpl.h"
 
 struct s_alert {
     struct fw_labels labels;      // owned
@@ -328,14 +328,13 @@ static char *
 s_expand(const ruled_group_t *self, const char *rule, const char *text,
          const struct fw_labels *labels, double value)
 {
-    struct ruled_tmpl_data d = {labels, self->env.external_labels, self->env.external_url, value,
-                                rule};
+    struct fw_tmpl_alert_data d = {labels, self->env.external_labels, self->env.external_url, value,
+                                   rule};
     fw_err_t err = {0};
-    char *s = ruled_tmpl_expand(text, &d, &err);
-    if (s)
-        return s;
-    fw_warn("rule.template.fail", "group=%s rule=%s err=%s", self->key, rule, err.msg);
-    return fw_asprintf("<error expanding template: %s>", err.msg);
+    char *s = fw_tmpl_alert_render(text, &d, &err);
+    if (err.msg[0])
+        fw_warn("rule.template.fail", "group=%s rule=%s err=%s", self->key, rule, err.msg);
+    return s;
 }
 
 // After a restart, give new pending alerts of a rule with a long `for` back the activeAt
@@ -731,7 +730,7 @@ s_value_json(double v)
 {
     char buf[64];
     if (isnan(v) || isinf(v)) {
-        ruled_tmpl_format_value(v, buf, sizeof(buf));
+        fw_tmpl_alert_format_value(v, buf, sizeof(buf));
     } else {
         for (int prec = 0; prec <= 16; prec++) {
             snprintf(buf, sizeof(buf), "%.*e", prec, v);

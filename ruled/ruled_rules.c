@@ -22,7 +22,7 @@
 #include "fw_mem.h"
 #include "fw_promql.h"
 #include "fw_time.h"
-#include "ruled_tmpl.h"
+#include "fw_tmpl_alert.h"
 
 extern const char fw_embed_ruled_default[];
 extern const char fw_embed_ruled_rules[];
@@ -166,7 +166,7 @@ s_check_templates(const char *file, const struct ruled_group_cfg *g, size_t ri,
     for (size_t s = 0; s < 2; s++) {
         for (size_t i = 0; i < sets[s]->len; i++) {
             fw_err_t terr = {0};
-            if (ruled_tmpl_check(sets[s]->items[i].value, &terr) < 0)
+            if (fw_tmpl_alert_check(sets[s]->items[i].value, &terr) < 0)
                 fw_cfg_errors_add(errs, file, r->pos,
                                   "group \"%s\", rule %zu, \"%s\": "
                                   "template: %s \"%s\": %s (at byte %d)",

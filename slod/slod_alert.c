@@ -3,9 +3,11 @@
 #include "slod_alert.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "fw_log.h"
 #include "fw_time.h"
+#include "fw_tmpl_alert.h"
 #include "slod_eval.h"
 
 #define S_RESEND_DELAY_MS (60 * 1000)
@@ -55,6 +57,23 @@ s_set_all(json_t *o, const struct fw_labels *l)
         json_object_set_new(o, l->items[j].name, json_string(l->items[j].value));
 }
 
+// Set every value of l, expanded as a Go template over d (as Prometheus expands the rules
+// `slod generate` writes); one that fails is logged and sent as Prometheus sends it.
+static void
+s_set_expanded(json_t *o, const struct fw_labels *l, const struct fw_tmpl_alert_data *d,
+               const char *sev)
+{
+    for (size_t j = 0; j < l->len; j++) {
+        fw_err_t err = {0};
+        char *v = fw_tmpl_alert_render(l->items[j].value, d, &err);
+        if (err.msg[0])
+            fw_warn("slo.alert.template.fail", "slo=%s severity=%s key=%s err=%s", d->rule_name,
+                    sev, l->items[j].name, err.msg);
+        json_object_set_new(o, l->items[j].name, json_string(v));
+        free(v);
+    }
+}
+
 void
 slod_alert_json(const struct slod_alert_state *as, const struct slod_slo_cfg *s, int severity,
                 int64_t t_ms, int64_t interval_ms, json_t *alerts)
@@ -67,16 +86,23 @@ slod_alert_json(const struct slod_alert_state *as, const struct slod_slo_cfg *s,
     const char *sev = slod_alert_severity_name(severity);
     int64_t delta = interval_ms > S_RESEND_DELAY_MS ? interval_ms : S_RESEND_DELAY_MS;
     // jansson: every json_object_set_new below steals the new value.
+    // Template data as Prometheus has it for the generated rule: $labels are the result
+    // series' (the SLO's labels and sloth_id/service/slo), $value the short window's error
+    // ratio (the left operand of the first `and` that holds).
+    struct fw_labels series = FW_LABELS_INIT;
+    fw_labels_copy(&series, &s->labels);
+    fw_labels_set(&series, "sloth_id", s->id);
+    fw_labels_set(&series, "sloth_service", s->service);
+    fw_labels_set(&series, "sloth_slo", s->name);
+    const struct fw_tmpl_alert_data d = {&series, NULL, NULL, as->burn_short * slod_cfg_budget(s),
+                                         s->alerting.name};
     json_t *labels = json_object();
-    s_set_all(labels, &s->labels);
-    json_object_set_new(labels, "sloth_id", json_string(s->id));
-    json_object_set_new(labels, "sloth_service", json_string(s->service));
-    json_object_set_new(labels, "sloth_slo", json_string(s->name));
-    s_set_all(labels, &s->alerting.labels);
+    s_set_all(labels, &series);
+    s_set_expanded(labels, &s->alerting.labels, &d, sev);
     json_object_set_new(labels, "alertname", json_string(s->alerting.name));
     json_object_set_new(labels, "sloth_severity", json_string(sev));
     json_object_set_new(labels, "severity", json_string(sev));
-    s_set_all(labels, &ac->labels);
+    s_set_expanded(labels, &ac->labels, &d, sev);
 
     const struct slod_window_cfg *aw = &s->alerting.windows[as->window];
     char summary[512], title[512], desc[768];
@@ -93,8 +119,9 @@ slod_alert_json(const struct slod_alert_state *as, const struct slod_slo_cfg *s,
     json_object_set_new(ann, "summary", json_string(summary));
     json_object_set_new(ann, "title", json_string(title));
     json_object_set_new(ann, "description", json_string(desc));
-    s_set_all(ann, &s->alerting.annotations);
-    s_set_all(ann, &ac->annotations);
+    s_set_expanded(ann, &s->alerting.annotations, &d, sev);
+    s_set_expanded(ann, &ac->annotations, &d, sev);
+    fw_labels_clear(&series);
     json_t *a = json_object();
     json_object_set_new(a, "labels", labels);
     json_object_set_new(a, "annotations", ann);

@@ -5,6 +5,9 @@
     sloth_severity and severity = "page" or "ticket", then page_alert/ticket_alert labels
     (which may override severity, as Sloth specs do with `severity: critical`). Annotations:
     summary and title in Sloth's words, then alerting.annotations, then the severity's.
+    Configured label and annotation values are Go templates expanded as Prometheus expands
+    the rules `slod generate` writes (common/fw_tmpl_alert.h): $labels the SLO's labels with
+    sloth_id, sloth_service and sloth_slo; $value the short window's error ratio.
 */
 #ifndef SLOD_ALERT_H
 #define SLOD_ALERT_H

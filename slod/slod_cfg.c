@@ -15,6 +15,7 @@
 #include "fw_mem.h"
 #include "fw_promql.h"
 #include "fw_time.h"
+#include "fw_tmpl_alert.h"
 
 const char *const slod_fixed_windows[SLOD_N_FIXED_WINDOWS] = {"5m", "30m", "1h", "2h",
                                                               "6h", "1d",  "3d"};
@@ -219,6 +220,7 @@ static const struct fw_cfg_field s_alert_fields[] = {
     {.key = "annotations",
      .type = FW_CFG_STR_MAP,
      .off = offsetof(struct slod_alert_cfg, annotations)},
+    {.key = "", .type = FW_CFG_POS, .off = offsetof(struct slod_alert_cfg, pos)},
     {.key = NULL},
 };
 
@@ -273,6 +275,7 @@ static const struct fw_cfg_field s_alerting_fields[] = {
      .count_off = offsetof(struct slod_alerting_cfg, n_windows),
      .elem_size = sizeof(struct slod_window_cfg),
      .child = s_window_fields},
+    {.key = "", .type = FW_CFG_POS, .off = offsetof(struct slod_alerting_cfg, pos)},
     {.key = NULL},
 };
 
@@ -436,6 +439,39 @@ s_derive_windows(const char *file, struct slod_slo_cfg *s, struct fw_cfg_errors 
     }
 }
 
+// Alert labels and annotations are Go templates (Prometheus parses them when it loads the rule
+// files `slod generate` writes): one that does not parse is an error at its mapping's position
+// (the SLO's when the mapping is absent), with the line and byte in the value.
+static void
+s_check_templates(const char *file, const struct slod_slo_cfg *s, struct fw_cfg_errors *errs)
+{
+    const struct {
+        const char *where;
+        const struct fw_labels *set;
+        struct fw_cfg_pos pos;
+    } sets[] = {
+        {"alerting label", &s->alerting.labels, s->alerting.pos},
+        {"alerting annotation", &s->alerting.annotations, s->alerting.pos},
+        {"page_alert label", &s->alerting.page_alert.labels, s->alerting.page_alert.pos},
+        {"page_alert annotation", &s->alerting.page_alert.annotations, s->alerting.page_alert.pos},
+        {"ticket_alert label", &s->alerting.ticket_alert.labels, s->alerting.ticket_alert.pos},
+        {"ticket_alert annotation", &s->alerting.ticket_alert.annotations,
+         s->alerting.ticket_alert.pos},
+    };
+    for (size_t k = 0; k < sizeof(sets) / sizeof(sets[0]); k++) {
+        struct fw_cfg_pos pos = sets[k].pos.line > 0 ? sets[k].pos : s->pos;
+        for (size_t i = 0; i < sets[k].set->len; i++) {
+            fw_err_t terr = {0};
+            if (fw_tmpl_alert_check(sets[k].set->items[i].value, &terr) < 0)
+                fw_cfg_errors_add(errs, file, pos,
+                                  "slo \"%s\": %s \"%s\": template: %s (line %d, byte %d of "
+                                  "the value)",
+                                  s->name, sets[k].where, sets[k].set->items[i].name, terr.msg,
+                                  terr.line, terr.col);
+        }
+    }
+}
+
 static void
 s_validate(const char *file, struct slod_cfg *cfg, struct fw_cfg_errors *errs)
 {
@@ -476,6 +512,7 @@ s_validate(const char *file, struct slod_cfg *cfg, struct fw_cfg_errors *errs)
                 fw_labels_set(&s->labels, cfg->labels.items[l].name, cfg->labels.items[l].value);
         if (!s->window || fw_duration_parse(s->window, &s->window_ms) < 0)
             s->window_ms = 30 * S_DAY;
+        s_check_templates(file, s, errs);
         s_derive_sli(file, s, errs);
         s_derive_windows(file, s, errs);
     }

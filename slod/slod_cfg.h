@@ -87,8 +87,9 @@ struct slod_sli_cfg {
 
 struct slod_alert_cfg {
     bool disable;
-    struct fw_labels labels;      // owned
+    struct fw_labels labels;      // owned; Go templates, as annotations
     struct fw_labels annotations; // owned
+    struct fw_cfg_pos pos;        // {0, 0} when absent
 };
 
 struct slod_window_cfg {
@@ -101,9 +102,10 @@ struct slod_window_cfg {
 
 struct slod_alerting_cfg {
     char *name;                   // owned
-    struct fw_labels labels;      // owned
-    struct fw_labels annotations; // owned
+    struct fw_labels labels;      // owned; values are Go templates (fw_tmpl_alert.h)
+    struct fw_labels annotations; // owned; values are Go templates
     struct slod_alert_cfg page_alert, ticket_alert;
+    struct fw_cfg_pos pos;           // {0, 0} when absent
     struct slod_window_cfg *windows; // owned; the defaults when none are given
     size_t n_windows;
 };

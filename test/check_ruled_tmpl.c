@@ -1,4 +1,5 @@
-/*  check_ruled_tmpl.c — unit tests for alert templates (ruled/ruled_tmpl.c over common/fw_tmpl).
+/*  check_ruled_tmpl.c — unit tests for alert templates (common/fw_tmpl_alert.c over
+    common/fw_tmpl), as ruled and slod use them.
 
     Expected strings are what Prometheus's Go templates produce for the same input
     ({{ $value }} is Go's %v; humanize* as in Prometheus's template package).
@@ -8,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../ruled/ruled_tmpl.h"
+#include "fw_tmpl_alert.h"
 #include "check_util.h"
 
 Suite *ruled_tmpl_suite(void);
@@ -21,9 +22,9 @@ s_expand(const char *text, double value)
     fw_labels_set(&l, "instance", "host:9100");
     fw_labels_set(&l, "line", "line-1");
     fw_labels_set(&ext, "site", "plant-1");
-    struct ruled_tmpl_data d = {&l, &ext, "http://prom:9090", value, NULL};
+    struct fw_tmpl_alert_data d = {&l, &ext, "http://prom:9090", value, NULL};
     fw_err_t err = {0};
-    char *out = ruled_tmpl_expand(text, &d, &err);
+    char *out = fw_tmpl_alert_expand(text, &d, &err);
     fw_labels_clear(&l);
     fw_labels_clear(&ext);
     return out;
@@ -38,7 +39,7 @@ s_expect(const char *text, double value, const char *want)
     free(got);
 }
 
-START_TEST(test_ruled_tmpl_expand_labels_value)
+START_TEST(test_fw_tmpl_alert_expand_labels_value)
 {
     s_expect("OEE on {{ $labels.line }} is below 60%", 0, "OEE on line-1 is below 60%");
     s_expect("OEE is {{ $value }}", 0.45, "OEE is 0.45");
@@ -55,20 +56,21 @@ END_TEST
 START_TEST(test_ruled_tmpl_value_format)
 {
     char buf[64];
-    ck_assert_str_eq(ruled_tmpl_format_value(1, buf, sizeof(buf)), "1");
-    ck_assert_str_eq(ruled_tmpl_format_value(0.1, buf, sizeof(buf)), "0.1");
-    ck_assert_str_eq(ruled_tmpl_format_value(123456, buf, sizeof(buf)), "123456");
-    ck_assert_str_eq(ruled_tmpl_format_value(1e6, buf, sizeof(buf)), "1e+06");
-    ck_assert_str_eq(ruled_tmpl_format_value(1234567, buf, sizeof(buf)), "1.234567e+06");
-    ck_assert_str_eq(ruled_tmpl_format_value(0.00001, buf, sizeof(buf)), "1e-05");
-    ck_assert_str_eq(ruled_tmpl_format_value(-2.5, buf, sizeof(buf)), "-2.5");
-    ck_assert_str_eq(ruled_tmpl_format_value(NAN, buf, sizeof(buf)), "NaN");
-    ck_assert_str_eq(ruled_tmpl_format_value(INFINITY, buf, sizeof(buf)), "+Inf");
-    ck_assert_str_eq(ruled_tmpl_format_value(0.1 + 0.2, buf, sizeof(buf)), "0.30000000000000004");
+    ck_assert_str_eq(fw_tmpl_alert_format_value(1, buf, sizeof(buf)), "1");
+    ck_assert_str_eq(fw_tmpl_alert_format_value(0.1, buf, sizeof(buf)), "0.1");
+    ck_assert_str_eq(fw_tmpl_alert_format_value(123456, buf, sizeof(buf)), "123456");
+    ck_assert_str_eq(fw_tmpl_alert_format_value(1e6, buf, sizeof(buf)), "1e+06");
+    ck_assert_str_eq(fw_tmpl_alert_format_value(1234567, buf, sizeof(buf)), "1.234567e+06");
+    ck_assert_str_eq(fw_tmpl_alert_format_value(0.00001, buf, sizeof(buf)), "1e-05");
+    ck_assert_str_eq(fw_tmpl_alert_format_value(-2.5, buf, sizeof(buf)), "-2.5");
+    ck_assert_str_eq(fw_tmpl_alert_format_value(NAN, buf, sizeof(buf)), "NaN");
+    ck_assert_str_eq(fw_tmpl_alert_format_value(INFINITY, buf, sizeof(buf)), "+Inf");
+    ck_assert_str_eq(fw_tmpl_alert_format_value(0.1 + 0.2, buf, sizeof(buf)),
+                     "0.30000000000000004");
 }
 END_TEST
 
-START_TEST(test_ruled_tmpl_humanize)
+START_TEST(test_fw_tmpl_alert_humanize)
 {
     s_expect("{{ $value | humanize }}", 1234567, "1.235M");
     s_expect("{{ humanize $value }}", 0.0012, "1.2m");
@@ -104,24 +106,24 @@ START_TEST(test_ruled_tmpl_control)
     s_expect("{{ humanizeTimestamp 0 }}", 0, "1970-01-01 00:00:00 +0000 UTC");
 
     struct fw_labels l = FW_LABELS_INIT;
-    struct ruled_tmpl_data d = {&l, NULL, NULL, 1, "HighLoad"};
+    struct fw_tmpl_alert_data d = {&l, NULL, NULL, 1, "HighLoad"};
     fw_err_t err = {0};
-    ck_assert_ptr_null(ruled_tmpl_expand("{{ index $labels 1 }}", &d, &err));
+    ck_assert_ptr_null(fw_tmpl_alert_expand("{{ index $labels 1 }}", &d, &err));
     ck_assert_str_eq(err.msg, "error executing template __alert_HighLoad: template: "
                               "__alert_HighLoad:1:115: executing \"__alert_HighLoad\" at <index "
                               "$labels 1>: error calling index: value has type int; should be "
                               "string");
-    ck_assert_ptr_null(ruled_tmpl_expand("{{ query \"up\" }}", &d, &err));
+    ck_assert_ptr_null(fw_tmpl_alert_expand("{{ query \"up\" }}", &d, &err));
     ck_assert(strstr(err.msg, "query is not supported") != NULL);
     // the load-time check now parses: bad syntax and unknown functions are caught there
-    ck_assert_int_eq(ruled_tmpl_check("{{ if $value }}x", &err), -1);
+    ck_assert_int_eq(fw_tmpl_alert_check("{{ if $value }}x", &err), -1);
     ck_assert_str_eq(err.msg, "unexpected EOF");
-    ck_assert_int_eq(ruled_tmpl_check("a\n{{ nosuch 1 }}", &err), -1);
+    ck_assert_int_eq(fw_tmpl_alert_check("a\n{{ nosuch 1 }}", &err), -1);
     ck_assert_str_eq(err.msg, "function \"nosuch\" not defined");
     ck_assert_int_eq(err.line, 2);
     ck_assert_int_eq(err.col, 6);
     ck_assert_int_eq(
-        ruled_tmpl_check("{{ range $labels }}{{ . }}{{ end }}{{ query \"up\" }}", &err), 0);
+        fw_tmpl_alert_check("{{ range $labels }}{{ . }}{{ end }}{{ query \"up\" }}", &err), 0);
 }
 END_TEST
 
@@ -148,10 +150,10 @@ START_TEST(test_ruled_tmpl_promtool)
     fw_labels_set(&l, "__name__", "load");
     fw_labels_set(&l, "instance", "host:9100");
     fw_labels_set(&l, "line", "line-1");
-    struct ruled_tmpl_data d = {&l, NULL, "", 0.3, "HighLoad"};
+    struct fw_tmpl_alert_data d = {&l, NULL, "", 0.3, "HighLoad"};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         fw_err_t err = {0};
-        char *out = ruled_tmpl_expand(cases[i][0], &d, &err);
+        char *out = fw_tmpl_alert_expand(cases[i][0], &d, &err);
         ck_assert_msg(out != NULL, "%s: %s", cases[i][0], err.msg);
         ck_assert_str_eq(out, cases[i][1]);
         free(out);
@@ -167,16 +169,16 @@ START_TEST(test_ruled_tmpl_errors)
     ck_assert_ptr_null(s_expand("{{ \"abc\" | humanize }}", 1));
 
     fw_err_t err = {0};
-    ck_assert_int_eq(ruled_tmpl_check("Instance {{ $label.foo }} down", &err), -1);
+    ck_assert_int_eq(fw_tmpl_alert_check("Instance {{ $label.foo }} down", &err), -1);
     ck_assert(strstr(err.msg, "undefined variable \"$label\"") != NULL);
     ck_assert_int_eq(err.col, 13);
-    ck_assert_int_eq(ruled_tmpl_check("{{ $labels.a", &err), -1);
-    ck_assert_int_eq(ruled_tmpl_check("{{ $labels.a }} {{ $value | humanize }} "
-                                      "{{ $externalLabels.x }} {{ $.labels.y }}",
-                                      &err),
+    ck_assert_int_eq(fw_tmpl_alert_check("{{ $labels.a", &err), -1);
+    ck_assert_int_eq(fw_tmpl_alert_check("{{ $labels.a }} {{ $value | humanize }} "
+                                         "{{ $externalLabels.x }} {{ $.labels.y }}",
+                                         &err),
                      0);
-    ck_assert_int_eq(ruled_tmpl_check("{{ $x := 1 }}{{ $x }}", &err), 0);
-    ck_assert_int_eq(ruled_tmpl_check("plain text", &err), 0);
+    ck_assert_int_eq(fw_tmpl_alert_check("{{ $x := 1 }}{{ $x }}", &err), 0);
+    ck_assert_int_eq(fw_tmpl_alert_check("plain text", &err), 0);
 }
 END_TEST
 
@@ -190,9 +192,9 @@ s_nest(const char *prefix, int n, const char *mid, const char *suffix)
 static void
 s_expand_fails(char *text, const char *why)
 {
-    struct ruled_tmpl_data d = {NULL, NULL, NULL, 1, NULL};
+    struct fw_tmpl_alert_data d = {NULL, NULL, NULL, 1, NULL};
     fw_err_t err = {0};
-    char *out = ruled_tmpl_expand(text, &d, &err);
+    char *out = fw_tmpl_alert_expand(text, &d, &err);
     ck_assert_ptr_null(out);
     ck_assert_msg(strstr(err.msg, why) != NULL, "error \"%s\" lacks \"%s\"", err.msg, why);
     free(text);
@@ -215,10 +217,10 @@ START_TEST(test_ruled_tmpl_deep_nesting)
     s_expand_fails(s_nest("{{", 100000, "", ""), "error parsing template");
     fw_err_t err;
     char *blocks = s_nest("{{ range $labels }}", 500, "x", "{{ end }}");
-    ck_assert_int_eq(ruled_tmpl_check(blocks, &err), 0);
+    ck_assert_int_eq(fw_tmpl_alert_check(blocks, &err), 0);
     free(blocks);
     blocks = s_nest("{{ range $labels }}", 10000, "x", "{{ end }}");
-    ck_assert_int_eq(ruled_tmpl_check(blocks, &err), -1);
+    ck_assert_int_eq(fw_tmpl_alert_check(blocks, &err), -1);
     free(blocks);
     char *chain = s_nest(" | toUpper", 100000, "", "");
     char *pipe = s_nest("{{ \"abc\"", 1, chain, " }}");
@@ -233,9 +235,9 @@ ruled_tmpl_suite(void)
 {
     Suite *s = suite_create("ruled_tmpl");
     TCase *tc = tcase_create("core");
-    tcase_add_test(tc, test_ruled_tmpl_expand_labels_value);
+    tcase_add_test(tc, test_fw_tmpl_alert_expand_labels_value);
     tcase_add_test(tc, test_ruled_tmpl_value_format);
-    tcase_add_test(tc, test_ruled_tmpl_humanize);
+    tcase_add_test(tc, test_fw_tmpl_alert_humanize);
     tcase_add_test(tc, test_ruled_tmpl_control);
     tcase_add_test(tc, test_ruled_tmpl_promtool);
     tcase_add_test(tc, test_ruled_tmpl_errors);

@@ -147,6 +147,21 @@ START_TEST(test_slod_cfg_errors)
              head);
     s_expect_error(buf, "slo \"a\" is defined twice", 6, 5);
     s_expect_error("slos:\n  - name: a\n    objectiv: 9\n", "unknown key 'objectiv'", 3, 5);
+    // alert templates parse at load, as Prometheus parses the rules `slod generate` writes
+    snprintf(buf, sizeof(buf),
+             "%s    objective: 99\n    sli: {good: x, total: y}\n    alerting:\n"
+             "      page_alert:\n        annotations:\n          ok: \"{{ $value }}\"\n"
+             "          summary: \"a\\n{{ $labels.a\"\n",
+             head);
+    s_expect_error(buf,
+                   "slo \"a\": page_alert annotation \"summary\": template: unclosed action "
+                   "(line 2, byte 15 of the value)",
+                   7, 9);
+    snprintf(buf, sizeof(buf),
+             "%s    objective: 99\n    sli: {good: x, total: y}\n    alerting:\n"
+             "      labels: {x: \"{{ nosuch 1 }}\"}\n",
+             head);
+    s_expect_error(buf, "alerting label \"x\": template: function \"nosuch\" not defined", 6, 7);
 }
 END_TEST
 

@@ -92,18 +92,27 @@ s_fake_query(void *arg, const char *expr, int64_t start_ms, int64_t end_ms, int6
     return 0;
 }
 
-static const char s_cfg[] = "evaluation_interval: 30s\n"
-                            "slos:\n"
-                            "  - name: api\n"
-                            "    service: shop\n"
-                            "    objective: 99.9\n"
-                            "    window: 30d\n"
-                            "    sli:\n"
-                            "      bad: sum(rate(bad_total[{{.window}}]))\n"
-                            "      total: sum(rate(all_total[{{.window}}]))\n"
-                            "    labels: {team: web}\n"
-                            "    alerting:\n"
-                            "      page_alert: {labels: {severity: critical}}\n";
+static const char s_cfg[] =
+    "evaluation_interval: 30s\n"
+    "slos:\n"
+    "  - name: api\n"
+    "    service: shop\n"
+    "    objective: 99.9\n"
+    "    window: 30d\n"
+    "    sli:\n"
+    "      bad: sum(rate(bad_total[{{.window}}]))\n"
+    "      total: sum(rate(all_total[{{.window}}]))\n"
+    "    labels: {team: web}\n"
+    "    alerting:\n"
+    "      annotations:\n"
+    "        runbook: \"https://rb/{{ $labels.sloth_service }}/{{$labels.team}}\"\n"
+    "      page_alert:\n"
+    "        labels:\n"
+    "          severity: critical\n"
+    "          owner: \"{{ $labels.team | toUpper }}\"\n"
+    "        annotations:\n"
+    "          ratio: \"{{ $value | humanizePercentage }}\"\n"
+    "          broken: \"{{ index $labels 1 }}\"\n";
 
 static const struct fw_series *
 s_series(const struct fw_batch *b, const char *name)
@@ -249,6 +258,19 @@ START_TEST(test_slod_eval_alerts_fire_and_resolve_on_time)
     ck_assert_str_eq(json_string_value(json_object_get(l, "alertname")), "SLOBurnRateHigh");
     ck_assert_str_eq(json_string_value(json_object_get(l, "sloth_id")), "shop-api");
     ck_assert_str_eq(json_string_value(json_object_get(l, "team")), "web");
+    // Label and annotation templates expanded as Prometheus does for the generated rules:
+    // $labels of the result series, $value the 5m error ratio (all of it in the 2% burst).
+    ck_assert_str_eq(json_string_value(json_object_get(l, "owner")), "WEB");
+    json_t *ann = json_object_get(a, "annotations");
+    ck_assert_str_eq(json_string_value(json_object_get(ann, "runbook")), "https://rb/shop/web");
+    ck_assert_str_eq(json_string_value(json_object_get(ann, "ratio")), "2%");
+    // one that fails at run time is logged and the alert still goes out, with the error
+    const char *broken = json_string_value(json_object_get(ann, "broken"));
+    ck_assert_msg(strstr(broken, "<error expanding template: error executing template "
+                                 "__alert_SLOBurnRateHigh:") == broken,
+                  "%s", broken);
+    ck_assert_str_eq(json_string_value(json_object_get(ann, "summary")),
+                     "shop api SLO error budget burn rate is over expected.");
     char b1[40];
     ck_assert_str_eq(json_string_value(json_object_get(a, "startsAt")),
                      fw_time_rfc3339(t, b1, sizeof(b1)));

@@ -96,7 +96,7 @@ slos:
       labels:
         category: "availability"
       annotations:
-        runbook: "https://example.invalid/runbook"
+        runbook: "https://example.invalid/runbook/{{ $labels.sloth_service }}/{{ $labels.team }}"
       page_alert:
         labels:
           severity: critical
@@ -137,9 +137,9 @@ it_ok "/api/v1/slos shows the page alert firing"
 
 if [ $IT_HAVE_ALERTD = 1 ]; then
     paged() { curl -sf "http://127.0.0.1:$A_HTTP/api/v2/alerts?filter=alertname%3D%22ItHighErrorRate%22" |
-        python3 -c 'import json,sys; a=json.load(sys.stdin); l=a[0]["labels"]; sys.exit(not (l["severity"]=="critical" and l["sloth_severity"]=="page" and l["category"]=="availability" and a[0]["annotations"]["runbook"]))'; }
+        python3 -c 'import json,sys; a=json.load(sys.stdin); l=a[0]["labels"]; sys.exit(not (l["severity"]=="critical" and l["sloth_severity"]=="page" and l["category"]=="availability" and a[0]["annotations"]["runbook"]=="https://example.invalid/runbook/it/qa"))'; }
     it_wait_for "the page in alertd" paged
-    it_ok "alertd received ItHighErrorRate{severity=critical, sloth_severity=page}"
+    it_ok "alertd received ItHighErrorRate{severity=critical, sloth_severity=page}, runbook template expanded"
 fi
 curl -sf "http://127.0.0.1:$S_HTTP/metrics" | grep 'fw_slod_evaluations_total{slo="it-availability"}' >/dev/null ||
     it_die "fw_slod_evaluations_total missing"

@@ -1,8 +1,9 @@
-/*  ruled_tmpl.h — alert label and annotation templates: Go's text/template as Prometheus runs
+/*  fw_tmpl_alert.h — alert label and annotation templates: Go's text/template as Prometheus runs
     them, over the project's engine (common/fw_tmpl.h).
 
     Prometheus expands annotations (and label values) of alerting rules with Go's
-    text/template; so does ruled, with the same data and variables:
+    text/template; so do ruled (alerting rules) and slod (SLO alerts), with the same data
+    and variables:
 
         {{ $labels.NAME }}  {{ .Labels.NAME }}     a label of the alert ("" if absent)
         {{ $value }}        {{ .Value }}           the sample value, formatted as Go's %v
@@ -13,20 +14,20 @@
     Go's builtins) with Prometheus's functions (humanize, humanize1024, humanizeDuration,
     humanizePercentage, humanizeTimestamp, toUpper, toLower, title, match, reReplaceAll,
     printf, first, label, value, sortByLabel, ...). `query` is accepted at load and fails when
-    run: ruled does not query from templates. A failed expansion leaves the error to the caller,
-    which shows "<error expanding template: ...>" as Prometheus does. ruled_tmpl_check() parses
+    run: the daemons do not query from templates. A failed expansion leaves the error to the caller,
+    which shows "<error expanding template: ...>" as Prometheus does. fw_tmpl_alert_check() parses
     a template at load time as Prometheus's rule loader does: unclosed actions, undefined
     variables ($label instead of $labels) and functions, bad syntax.
 */
-#ifndef RULED_TMPL_H
-#define RULED_TMPL_H
+#ifndef FW_TMPL_ALERT_H
+#define FW_TMPL_ALERT_H
 
 #include <stddef.h>
 
 #include "fw_err.h"
 #include "fw_labels.h"
 
-struct ruled_tmpl_data {
+struct fw_tmpl_alert_data {
     const struct fw_labels *labels;          // borrowed; the alert's labels
     const struct fw_labels *external_labels; // borrowed; may be NULL
     const char *external_url;                // borrowed; may be NULL
@@ -36,18 +37,23 @@ struct ruled_tmpl_data {
 
 // Expand text with data. Returns a new string (caller frees), or NULL with err as Prometheus
 // words it ("error executing template __alert_X: template: __alert_X:1:130: executing ...").
-char *ruled_tmpl_expand(const char *text, const struct ruled_tmpl_data *data, fw_err_t *err);
+char *fw_tmpl_alert_expand(const char *text, const struct fw_tmpl_alert_data *data, fw_err_t *err);
+
+// Expand text with data as an alert's label or annotation value: the expansion, or on failure
+// "<error expanding template: MSG>" (what Prometheus sends) with err set for the caller to log.
+// Returns a new string (caller frees).
+char *fw_tmpl_alert_render(const char *text, const struct fw_tmpl_alert_data *data, fw_err_t *err);
 
 // Parse text without data. 0, or -1 with err (Go's message; line is the line in text, col the
 // 1-based byte offset of the problem in text).
-int ruled_tmpl_check(const char *text, fw_err_t *err);
+int fw_tmpl_alert_check(const char *text, fw_err_t *err);
 
 // Format v as Go's %v does for a float64 ("0.5", "1e+06", "NaN", "+Inf") into buf.
-const char *ruled_tmpl_format_value(double v, char *buf, size_t size);
+const char *fw_tmpl_alert_format_value(double v, char *buf, size_t size);
 
 // Prometheus's humanize / humanizePercentage / humanizeDuration into buf.
-const char *ruled_tmpl_humanize(double v, char *buf, size_t size);
-const char *ruled_tmpl_humanize_percentage(double v, char *buf, size_t size);
-const char *ruled_tmpl_humanize_duration(double v, char *buf, size_t size);
+const char *fw_tmpl_alert_humanize(double v, char *buf, size_t size);
+const char *fw_tmpl_alert_humanize_percentage(double v, char *buf, size_t size);
+const char *fw_tmpl_alert_humanize_duration(double v, char *buf, size_t size);
 
 #endif

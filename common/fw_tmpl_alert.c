@@ -1,4 +1,4 @@
-/*  ruled_tmpl.c — alert label and annotation templates over the project's Go template engine
+/*  fw_tmpl_alert.c — alert label and annotation templates over the project's Go template engine
     (common/fw_tmpl), with the data and variables Prometheus gives them.
 
     Prometheus (rules/alerting.go) prefixes every text with
@@ -6,10 +6,10 @@
         {{$externalURL := .ExternalURL}}{{$value := .Value}}
     (one line) and runs it as template "__alert_<rule>" over AlertTemplateData; we do the same,
     so positions in errors are Prometheus's. Functions: Prometheus's (fw_tmpl_set_use_prometheus);
-    `query` is defined (rule files that use it load) and fails when executed: ruled does not run
-    queries from templates.
+    `query` is defined (rule files that use it load) and fails when executed: the daemons do not
+    run queries from templates. Shared by ruled (alerting rules) and slod (SLO alerts).
 */
-#include "ruled_tmpl.h"
+#include "fw_tmpl_alert.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -27,7 +27,7 @@ s_query(void *user, json_t *const *args, size_t nargs, json_t **result, char *er
         size_t errsize)
 {
     (void)user, (void)args, (void)nargs, (void)result;
-    snprintf(errbuf, errsize, "query is not supported in ruled templates");
+    snprintf(errbuf, errsize, "query is not supported in alert templates");
     return -1;
 }
 
@@ -80,7 +80,7 @@ s_labels(const struct fw_labels *l)
 }
 
 char *
-ruled_tmpl_expand(const char *text, const struct ruled_tmpl_data *data, fw_err_t *err)
+fw_tmpl_alert_expand(const char *text, const struct fw_tmpl_alert_data *data, fw_err_t *err)
 {
     char *name = fw_asprintf("__alert_%s", data->rule_name ? data->rule_name : "");
     char *full = fw_asprintf("%s%s", s_prefix, text);
@@ -107,8 +107,15 @@ ruled_tmpl_expand(const char *text, const struct ruled_tmpl_data *data, fw_err_t
     return out;
 }
 
+char *
+fw_tmpl_alert_render(const char *text, const struct fw_tmpl_alert_data *data, fw_err_t *err)
+{
+    char *s = fw_tmpl_alert_expand(text, data, err);
+    return s ? s : fw_asprintf("<error expanding template: %s>", err->msg);
+}
+
 int
-ruled_tmpl_check(const char *text, fw_err_t *err)
+fw_tmpl_alert_check(const char *text, fw_err_t *err)
 {
     char *full = fw_asprintf("%s%s", s_prefix, text);
     bool owned;
@@ -156,25 +163,25 @@ s_call(const char *fn, double v, char *buf, size_t size)
 }
 
 const char *
-ruled_tmpl_format_value(double v, char *buf, size_t size)
+fw_tmpl_alert_format_value(double v, char *buf, size_t size)
 {
     return fw_tmpl_format_float(v, buf, size);
 }
 
 const char *
-ruled_tmpl_humanize(double v, char *buf, size_t size)
+fw_tmpl_alert_humanize(double v, char *buf, size_t size)
 {
     return s_call("humanize", v, buf, size);
 }
 
 const char *
-ruled_tmpl_humanize_percentage(double v, char *buf, size_t size)
+fw_tmpl_alert_humanize_percentage(double v, char *buf, size_t size)
 {
     return s_call("humanizePercentage", v, buf, size);
 }
 
 const char *
-ruled_tmpl_humanize_duration(double v, char *buf, size_t size)
+fw_tmpl_alert_humanize_duration(double v, char *buf, size_t size)
 {
     return s_call("humanizeDuration", v, buf, size);
 }
