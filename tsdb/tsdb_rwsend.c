@@ -78,10 +78,16 @@ struct s_entry {
     double v;
 };
 
-// One cycle's series of a shard, relabeled.
+#define S_DROPPED UINT32_MAX // a series write_relabel_configs drop
+
+// A shard's series, relabeled once (a series id's labels never change in the store), and
+// the samples of its cycle.
 struct s_cycle {
     struct fw_labels *sets; // owned: the kept series' labels as sent
     size_t n_sets, cap_sets;
+    uint64_t *map_id;  // owned: open addressing, series id -> map_val
+    uint32_t *map_val; // owned: 0 empty, S_DROPPED, or the index in sets + 1
+    size_t n_map, cap_map;
     struct s_entry *e; // owned
     size_t n, cap;
 };
@@ -165,15 +171,6 @@ s_entry_series_cmp(const void *a, const void *b)
     return (x->t > y->t) - (x->t < y->t);
 }
 
-static void
-s_cycle_clear(struct s_cycle *c)
-{
-    for (size_t i = 0; i < c->n_sets; i++)
-        fw_labels_clear(&c->sets[i]);
-    c->n_sets = 0;
-    c->n = 0;
-}
-
 // The labels as sent: external labels added (the series' own win), relabeled. False when
 // write_relabel_configs drop the series.
 static bool
@@ -189,6 +186,77 @@ s_relabel(const struct s_queue *q, const struct fw_labels *in, struct fw_labels 
         return true;
     fw_labels_clear(out);
     return false;
+}
+
+// Forget the series (the samples too).
+static void
+s_cycle_forget(struct s_cycle *c)
+{
+    for (size_t i = 0; i < c->n_sets; i++)
+        fw_labels_clear(&c->sets[i]);
+    c->n_sets = 0;
+    c->n_map = 0;
+    if (c->map_val)
+        memset(c->map_val, 0, c->cap_map * sizeof(*c->map_val));
+    c->n = 0;
+}
+
+static size_t
+s_map_slot(const struct s_cycle *c, uint64_t id)
+{
+    size_t mask = c->cap_map - 1, i = (size_t)((id * 0x9E3779B97F4A7C15ull) >> 17) & mask;
+    while (c->map_val[i] != 0 && c->map_id[i] != id)
+        i = (i + 1) & mask;
+    return i;
+}
+
+static void
+s_map_put(struct s_cycle *c, uint64_t id, uint32_t val)
+{
+    if ((c->n_map + 1) * 2 > c->cap_map) {
+        uint64_t *old_id = c->map_id;
+        uint32_t *old_val = c->map_val;
+        size_t old_cap = c->cap_map;
+        c->cap_map = old_cap ? old_cap * 2 : 1024;
+        c->map_id = fw_calloc(c->cap_map, sizeof(*c->map_id));
+        c->map_val = fw_calloc(c->cap_map, sizeof(*c->map_val));
+        for (size_t i = 0; i < old_cap; i++)
+            if (old_val[i]) {
+                size_t k = s_map_slot(c, old_id[i]);
+                c->map_id[k] = old_id[i];
+                c->map_val[k] = old_val[i];
+            }
+        free(old_id);
+        free(old_val);
+    }
+    size_t k = s_map_slot(c, id);
+    c->n_map += c->map_val[k] == 0;
+    c->map_id[k] = id;
+    c->map_val[k] = val;
+}
+
+// The index in c->sets of series id's labels as sent, read and relabeled the first time,
+// or S_DROPPED; -1 when its record cannot be read (not remembered: tried again).
+static int
+s_series(struct s_queue *q, tsdb_store_reader_t *r, struct s_cycle *c, uint64_t id,
+         struct fw_labels *stored, uint32_t *out)
+{
+    if (c->cap_map) {
+        size_t k = s_map_slot(c, id);
+        if (c->map_val[k]) {
+            *out = c->map_val[k] == S_DROPPED ? S_DROPPED : c->map_val[k] - 1;
+            return 0;
+        }
+    }
+    fw_err_t lerr;
+    if (tsdb_store_series_labels(r, id, stored, &lerr) != 0)
+        return -1;
+    fw_mem_grow((void **)&c->sets, &c->cap_sets, c->n_sets + 1, sizeof(*c->sets));
+    struct fw_labels *l = &c->sets[c->n_sets];
+    *l = (struct fw_labels)FW_LABELS_INIT;
+    *out = s_relabel(q, stored, l) ? (uint32_t)c->n_sets++ : S_DROPPED;
+    s_map_put(c, id, *out == S_DROPPED ? S_DROPPED : *out + 1);
+    return 0;
 }
 
 // Shard s's samples in (from, *to], sorted by time, at most capacity (plus those sharing
@@ -213,6 +281,9 @@ s_read(struct s_shard *s, int64_t from, int64_t *to, struct s_cycle *c, size_t *
                           ? fw_time_now_ms() - q->conf->queue_config.sample_age_limit_ms
                           : INT64_MIN;
     struct fw_labels stored = FW_LABELS_INIT;
+    c->n = 0;
+    if (c->n_map > 2 * n_ids / q->n_shards + 1024)
+        s_cycle_forget(c); // series removed by retention: start again
     for (size_t i = 0; rc == 0 && i < n_ids; i++) {
         // By series id (stable in the store): only the series with samples in the window
         // have their labels read.
@@ -227,7 +298,7 @@ s_read(struct s_shard *s, int64_t from, int64_t *to, struct s_cycle *c, size_t *
                 continue;
             }
             fw_mem_grow((void **)&c->e, &c->cap, c->n + 1, sizeof(*c->e));
-            c->e[c->n++] = (struct s_entry){(uint32_t)c->n_sets, it.t, it.v};
+            c->e[c->n++] = (struct s_entry){0, it.t, it.v};
         }
         if (tsdb_store_iter_err(&it) != 0) {
             fw_err_set(err, "reading series %llu: %s", (unsigned long long)ids[i],
@@ -236,13 +307,10 @@ s_read(struct s_shard *s, int64_t from, int64_t *to, struct s_cycle *c, size_t *
         }
         if (c->n == first)
             continue;
-        fw_mem_grow((void **)&c->sets, &c->cap_sets, c->n_sets + 1, sizeof(*c->sets));
-        struct fw_labels *out = &c->sets[c->n_sets];
-        *out = (struct fw_labels)FW_LABELS_INIT;
-        fw_err_t lerr;
-        if (tsdb_store_series_labels(r, ids[i], &stored, &lerr) == 0 &&
-            s_relabel(q, &stored, out)) {
-            c->n_sets++;
+        uint32_t set;
+        if (s_series(q, r, c, ids[i], &stored, &set) == 0 && set != S_DROPPED) {
+            for (size_t k = first; k < c->n; k++)
+                c->e[k].series = set;
         } else {
             *dropped += c->n - first; // dropped by relabeling, or a damaged series record
             c->n = first;
@@ -635,7 +703,6 @@ s_shard_run(void *arg)
         }
         size_t dropped = 0;
         fw_err_t err;
-        s_cycle_clear(&c);
         if (s_read(s, pos, &end, &c, &dropped, &err) != 0) {
             if (now - log_ms >= 10000)
                 fw_warn("remote_write.read.fail", "remote_name=%s err=\"%s\"", q->conf->name,
@@ -672,8 +739,10 @@ s_shard_run(void *arg)
                 q, qc->batch_send_deadline_ms > S_IDLE_MS ? qc->batch_send_deadline_ms : S_IDLE_MS,
                 true);
     }
-    s_cycle_clear(&c);
+    s_cycle_forget(&c);
     free(c.sets);
+    free(c.map_id);
+    free(c.map_val);
     free(c.e);
     return NULL;
 }
