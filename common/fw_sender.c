@@ -54,9 +54,11 @@ struct fw_sender {
 
     struct s_entry *q; // owned: live entries are q[head..len)
     size_t head, len, cap;
-    size_t bytes;       // of the live entries
-    uint64_t seq;       // the last seq given out
-    uint64_t acked;     // the highest seq acknowledged
+    size_t bytes;            // of the live entries
+    uint64_t seq;            // the last seq given out
+    uint64_t acked;          // the highest seq acknowledged
+    fw_sender_ack_fn on_ack; // called when acked moves forward; may be NULL
+    void *on_ack_arg;
     uint64_t next_send; // the seq of the next batch to send
     uint64_t sent_high; // the highest seq ever sent (a lower one is a resend)
 
@@ -318,6 +320,8 @@ s_on_ack_msg(fw_sender_t *self, struct fw_msg *msg)
         self->acked = acked;
         self->progress_ms = now;
         self->timeout_ms = self->opts.resend_ms;
+        if (self->on_ack)
+            self->on_ack(self->on_ack_arg, acked);
     }
     if (json_is_true(unknown_refs)) {
         // one rewrite serves every answer about the batches in flight
@@ -634,6 +638,13 @@ const char *
 fw_sender_id(const fw_sender_t *self)
 {
     return self->id;
+}
+
+void
+fw_sender_on_ack(fw_sender_t *self, fw_sender_ack_fn fn, void *arg)
+{
+    self->on_ack = fn;
+    self->on_ack_arg = arg;
 }
 
 size_t

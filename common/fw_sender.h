@@ -116,6 +116,11 @@ int fw_sender_poll(fw_sender_t *self, int timeout_ms);
 // timeout_ms. Returns the number of batches still unacknowledged (logged when not 0).
 size_t fw_sender_flush(fw_sender_t *self, int timeout_ms);
 
+// Call fn(arg, acked) on the owner's thread each time the highest seq acknowledged moves
+// forward (fn NULL: no more calls).
+typedef void (*fw_sender_ack_fn)(void *arg, uint64_t acked);
+void fw_sender_on_ack(fw_sender_t *self, fw_sender_ack_fn fn, void *arg);
+
 // The id (borrowed, lives as long as the sender).
 const char *fw_sender_id(const fw_sender_t *self);
 // Batches held unacknowledged, and their bytes.

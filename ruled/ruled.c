@@ -99,6 +99,9 @@ s_declare_metrics(fw_metrics_t *m)
                        "Time of the last evaluation of each rule group.");
     fw_metrics_declare(m, "fw_ruled_rule_group_iterations_missed_total", FW_METRIC_COUNTER,
                        "Evaluations skipped because the previous one of the group still ran.");
+    fw_metrics_declare(m, "fw_ruled_rule_group_syncs_total", FW_METRIC_COUNTER,
+                       "Times a rule waited for tsdb to store what earlier rules of its group "
+                       "wrote in the same evaluation, by rule group.");
     fw_metrics_declare(m, "fw_ruled_alerts", FW_METRIC_GAUGE,
                        "Active alerts, by state (pending, firing).");
     fw_metrics_declare(m, "fw_ruled_samples_total", FW_METRIC_COUNTER,
@@ -289,6 +292,7 @@ s_group_done(ruled_t *self, struct s_slot *slot)
                    (double)ruled_group_n_rules(slot->group));
     fw_metrics_add(self->metrics, "fw_ruled_rule_evaluation_failures_total", lbl,
                    (double)res->rules_failed);
+    fw_metrics_add(self->metrics, "fw_ruled_rule_group_syncs_total", lbl, (double)res->syncs);
     fw_metrics_set(self->metrics, "fw_ruled_rule_group_last_duration_seconds", lbl,
                    ruled_group_last_duration(slot->group));
     fw_metrics_set(self->metrics, "fw_ruled_rule_group_last_evaluation_timestamp_seconds", lbl,
@@ -315,13 +319,41 @@ s_group_done(ruled_t *self, struct s_slot *slot)
     s_update_alert_gauges(self);
 }
 
-// Take back every finished job.
+// Send the partial batches workers wait to have stored (ruled_pool.h, syncs).
+static void
+s_serve_syncs(ruled_t *self)
+{
+    uint64_t ticket;
+    struct fw_batch *batch;
+    while ((batch = ruled_pool_take_sync(self->pool, &ticket))) {
+        fw_metrics_add(self->metrics, "fw_ruled_samples_total", "",
+                       (double)fw_batch_samples(batch));
+        uint64_t seq = 0;
+        if (fw_sender_send(self->links.sender, &batch, self->links.pub) == 0)
+            seq = fw_sender_last_seq(self->links.sender);
+        ruled_pool_sync_sent(self->pool, ticket, seq);
+    }
+}
+
+static void
+s_on_acked(void *arg, uint64_t acked)
+{
+    ruled_t *self = arg;
+    ruled_pool_acked(self->pool, acked);
+}
+
+// Take back every finished job. A job's partial batches were queued before it finished:
+// they go out first, so tsdb gets a group's samples in the order they were written.
 static void
 s_collect(ruled_t *self)
 {
     struct ruled_pool_job *job;
-    while (self->pool && (job = ruled_pool_take(self->pool)))
+    while (self->pool && (job = ruled_pool_take(self->pool))) {
+        s_serve_syncs(self);
         s_group_done(self, job->arg);
+    }
+    if (self->pool)
+        s_serve_syncs(self);
 }
 
 static int
@@ -694,9 +726,11 @@ ruled_run(ruled_t *self)
         fw_error("ruled.start.fail", "err=%s", "cannot attach the samples sender to the loop");
         return -1;
     }
+    fw_sender_on_ack(self->links.sender, s_on_acked, self);
     (void)fw_zloop_run(self->loop); // survives SIGHUP; SIGINT/SIGTERM end it
     s_timers_stop(self);
     s_quiesce(self); // what is being evaluated is sent and saved before the flush
+    fw_sender_on_ack(self->links.sender, NULL, NULL);
     fw_sender_detach(self->links.sender);
     size_t left = fw_sender_flush(self->links.sender, S_FLUSH_MS);
     fw_info("ruled.stop", "groups=%zu unacked=%zu", self->n_slots, left);

@@ -19,6 +19,7 @@
 #include "fw_time.h"
 #include "fw_tmpl_alert.h"
 #include "ruled_damp.h"
+#include "ruled_deps.h"
 #include "ruled_state.h"
 
 struct s_alert {
@@ -44,6 +45,7 @@ struct s_rule {
     bool evaluated;
     bool restored; // `for` state restore attempted (alerting rules)
     bool healthy;
+    bool sync_before; // may read what an earlier rule of the group wrote: store that first
     char last_error[256];
     int64_t last_eval_ms;
     double eval_seconds;
@@ -64,6 +66,17 @@ struct ruled_group {
 // =================================================================================
 //  Lifecycle
 // =================================================================================
+
+// Which rules read what an earlier rule wrote (ruled_deps.h): those are synced before.
+static void
+s_plan_sync(ruled_group_t *self)
+{
+    bool *reads = fw_calloc(self->n_rules + 1, sizeof(*reads));
+    ruled_deps_plan(self->cfg, reads);
+    for (size_t i = 0; i < self->n_rules; i++)
+        self->rules[i].sync_before = reads[i];
+    free(reads);
+}
 
 ruled_group_t *
 ruled_group_new(const char *file, const struct ruled_group_cfg *cfg,
@@ -91,6 +104,7 @@ ruled_group_new(const char *file, const struct ruled_group_cfg *cfg,
         for (size_t j = 0; j < r->cfg->labels.len; j++)
             fw_labels_set(&r->labels, r->cfg->labels.items[j].name, r->cfg->labels.items[j].value);
     }
+    s_plan_sync(self);
     return self;
 }
 
@@ -635,6 +649,19 @@ size_t
 ruled_group_eval(ruled_group_t *self, int64_t t_ms, ruled_query_fn fn, void *arg,
                  struct ruled_group_result *res)
 {
+    return ruled_group_eval_sync(self, t_ms, fn, arg, NULL, NULL, res);
+}
+
+bool
+ruled_group_rule_syncs(const ruled_group_t *self, size_t i)
+{
+    return i < self->n_rules && self->rules[i].sync_before;
+}
+
+size_t
+ruled_group_eval_sync(ruled_group_t *self, int64_t t_ms, ruled_query_fn fn, void *arg,
+                      ruled_sync_fn sync, void *sync_arg, struct ruled_group_result *res)
+{
     memset(res, 0, sizeof(*res));
     res->batch = fw_batch_new();
     res->alerts = json_array();
@@ -649,9 +676,21 @@ ruled_group_eval(ruled_group_t *self, int64_t t_ms, ruled_query_fn fn, void *arg
         int rc = -1;
         // Once tsdb did not answer in time, the rest of the group fails at once with the
         // same error rather than blocking the loop for a timeout per rule.
+        bool synced = true;
+        if (!unreachable[0] && sync && r->sync_before && res->batch->len > 0) {
+            fw_err_t serr = {0};
+            struct fw_batch *part = res->batch;
+            res->batch = fw_batch_new();
+            res->syncs++;
+            if (sync(sync_arg, &part, &serr) < 0) {
+                fw_err_set(&err, "earlier rules' samples not stored: %s", serr.msg);
+                synced = false;
+            }
+            fw_batch_destroy(&part); // NULL when sync took it
+        }
         if (unreachable[0])
             fw_err_set(&err, "%s (skipped: an earlier rule of the group timed out)", unreachable);
-        else
+        else if (synced)
             rc = fn(arg, r->cfg->expr, t_q, &vec, &err);
         if (rc < 0 && !unreachable[0] && strstr(err.msg, "timed out"))
             snprintf(unreachable, sizeof(unreachable), "%s", err.msg);

@@ -17,9 +17,14 @@
     alerts of rules with `for` >= 10m get their activeAt back from ALERTS_FOR_STATE (with
     Prometheus's 10m grace period), so a long `for` does not start over.
 
-    Rules see each other's results only through tsdb: samples are pushed asynchronously, so a
-    rule that reads an earlier rule's record in the same group may see the previous
-    evaluation's value (one interval late), unlike Prometheus's synchronous store.
+    Rules see each other's results through tsdb. As in Prometheus, a rule that reads what an
+    earlier rule of the group wrote in the same evaluation sees this evaluation's value: at
+    load, a rule with a selector whose __name__ matchers accept an earlier rule's record name
+    (or ALERTS / ALERTS_FOR_STATE after an alerting rule; a selector without a __name__
+    matcher counts, as does its floorwatch_clear expression) is marked, and
+    ruled_group_eval_sync() hands what the group wrote so far to a sync callback, which
+    returns once tsdb has stored it, before that rule's query runs. Groups without such
+    rules cost nothing more: their samples go out in one batch after the group.
 */
 #ifndef RULED_GROUP_H
 #define RULED_GROUP_H
@@ -66,6 +71,7 @@ struct ruled_group_result {
     struct fw_batch *batch; // every sample to store (may have no series)
     json_t *alerts;         // array of Alertmanager v2 postable alerts (may be empty)
     size_t rules_failed;
+    size_t syncs; // partial batches handed to the sync callback (ruled_group_eval_sync)
 };
 
 // A group for cfg (borrowed) from rule file `file` (copied). env is copied (its pointers
@@ -116,6 +122,19 @@ size_t ruled_group_state_import(ruled_group_t *self, const struct ruled_state_re
 size_t ruled_group_eval(ruled_group_t *self, int64_t t_ms, ruled_query_fn fn, void *arg,
                         struct ruled_group_result *res);
 void ruled_group_result_clear(struct ruled_group_result *res);
+
+// Store *batch_p (taken: set it to NULL, or leave it to the caller, who frees it) and return
+// 0 once tsdb holds it, or -1 with err (the rule that needed it then fails with err; one that
+// says "timed out" fails the rest of the group as a query timeout does).
+typedef int (*ruled_sync_fn)(void *arg, struct fw_batch **batch_p, fw_err_t *err);
+
+// ruled_group_eval, and before the query of each rule that may read an earlier rule's output
+// (ruled_group_rule_syncs), the samples written so far (if any) go to sync(sync_arg) and
+// leave res->batch, which then holds only the rest. sync NULL: ruled_group_eval.
+size_t ruled_group_eval_sync(ruled_group_t *self, int64_t t_ms, ruled_query_fn fn, void *arg,
+                             ruled_sync_fn sync, void *sync_arg, struct ruled_group_result *res);
+// Whether rule i (file order) is one that ruled_group_eval_sync stores samples before.
+bool ruled_group_rule_syncs(const ruled_group_t *self, size_t i);
 
 // Add a staleness marker at t_ms to batch for every series the group wrote at its last
 // evaluation, and forget them: for groups removed by a reload (as Prometheus does).

@@ -5,6 +5,13 @@
     makes its own query client on its own thread and keeps it for its life. The wake-up
     pipe is non-blocking at both ends: a full pipe already wakes the loop, which then takes
     every finished job, so a lost byte loses nothing.
+
+    Syncs (ruled_group_eval_sync): a worker queues the group's partial batch with the next
+    ticket, wakes the loop through the same pipe and waits on `synced` until stored_ticket
+    reaches its ticket, the pool drains, or the query timeout passes. The loop sends the
+    batches in ticket order, so their sender seqs grow with the tickets; `sent` maps the
+    tickets still waiting to their seqs, and an acknowledgement of seq N stores every ticket
+    sent as N or lower.
 */
 #include "ruled_pool.h"
 
@@ -20,6 +27,18 @@
 #include "fw_mem.h"
 #include "fw_query.h"
 #include "fw_time.h"
+
+struct s_sync {
+    struct fw_batch *batch; // owned
+    uint64_t ticket;
+    struct s_sync *next;
+};
+
+struct s_sent {
+    uint64_t ticket, seq;
+};
+
+#define S_SYNC_TIMEOUT_MS 10000 // for pools without a query timeout (tests)
 
 struct s_queue {
     struct ruled_pool_job *head, *tail;
@@ -39,6 +58,13 @@ struct ruled_pool {
     size_t running;     // jobs being evaluated
     size_t outstanding; // submitted and not taken back
     bool stop;
+    bool sync;             // workers may hand partial batches to the loop (ruled_pool_new)
+    bool draining;         // in ruled_pool_wait_idle / destroy: syncs do not wait
+    pthread_cond_t synced; // stored_ticket moved, or draining
+    struct s_sync *syncs, *syncs_tail; // owned: partial batches for the loop to send
+    uint64_t next_ticket, stored_ticket;
+    struct s_sent *sent; // owned: tickets sent and not yet stored, in order
+    size_t n_sent, cap_sent;
     int pipe[2];
     struct s_worker *workers; // owned
     size_t n_workers;         // threads started
@@ -86,6 +112,52 @@ s_client_query(void *arg, const char *expr, int64_t t_ms, struct fw_vector *out,
     return fw_query_vector(w->client, expr, t_ms, w->pool->timeout_ms, out, err);
 }
 
+static void
+s_wake_loop(ruled_pool_t *self)
+{
+    ssize_t nw = write(self->pipe[1], "j", 1); // EAGAIN: the pipe already wakes the loop
+    (void)nw;
+}
+
+// The worker's ruled_sync_fn: queue the batch for the loop and wait until tsdb stored it.
+static int
+s_worker_sync(void *arg, struct fw_batch **batch_p, fw_err_t *err)
+{
+    struct s_worker *w = arg;
+    ruled_pool_t *self = w->pool;
+    int timeout_ms = self->timeout_ms > 0 ? self->timeout_ms : S_SYNC_TIMEOUT_MS;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    struct s_sync *q = fw_calloc(1, sizeof(*q));
+    q->batch = *batch_p;
+    *batch_p = NULL;
+    pthread_mutex_lock(&self->lock);
+    q->ticket = ++self->next_ticket;
+    if (self->syncs_tail)
+        self->syncs_tail->next = q;
+    else
+        self->syncs = q;
+    self->syncs_tail = q;
+    uint64_t ticket = q->ticket;
+    s_wake_loop(self);
+    int rc = 0;
+    while (!self->draining && self->stored_ticket < ticket && rc == 0)
+        rc = pthread_cond_timedwait(&self->synced, &self->lock, &until);
+    bool stored = self->draining || self->stored_ticket >= ticket;
+    pthread_mutex_unlock(&self->lock);
+    if (!stored) {
+        fw_err_set(err, "tsdb did not acknowledge them within %d ms (timed out)", timeout_ms);
+        return -1;
+    }
+    return 0;
+}
+
 static void *
 s_worker_run(void *arg)
 {
@@ -106,15 +178,15 @@ s_worker_run(void *arg)
         pthread_mutex_unlock(&self->lock);
 
         int64_t start = fw_time_mono_ms();
-        ruled_group_eval(job->group, job->t_ms, fn, fn_arg, &job->res);
+        ruled_group_eval_sync(job->group, job->t_ms, fn, fn_arg, self->sync ? s_worker_sync : NULL,
+                              w, &job->res);
         job->wall_s = (double)(fw_time_mono_ms() - start) / 1000.0;
 
         pthread_mutex_lock(&self->lock);
         self->running--;
         s_push(&self->done, job);
         pthread_cond_broadcast(&self->idle);
-        ssize_t nw = write(self->pipe[1], "j", 1); // EAGAIN: the pipe already wakes the loop
-        (void)nw;
+        s_wake_loop(self);
     }
     pthread_mutex_unlock(&self->lock);
     fw_query_client_destroy(&w->client);
@@ -131,6 +203,7 @@ s_new(size_t n, fw_err_t *err, ruled_pool_t *self)
     pthread_mutex_init(&self->lock, NULL);
     pthread_cond_init(&self->work, NULL);
     pthread_cond_init(&self->idle, NULL);
+    pthread_cond_init(&self->synced, NULL);
     self->pipe[0] = self->pipe[1] = -1;
     if (pipe(self->pipe) != 0 || fcntl(self->pipe[0], F_SETFL, O_NONBLOCK) != 0 ||
         fcntl(self->pipe[1], F_SETFL, O_NONBLOCK) != 0) {
@@ -165,6 +238,7 @@ ruled_pool_new(size_t n, const char *query_address, int64_t max_msg_size, int ti
     self->max_msg_size = max_msg_size;
     self->timeout_ms = timeout_ms;
     self->metrics = metrics;
+    self->sync = true;
     return s_new(n, err, self);
 }
 
@@ -185,7 +259,9 @@ ruled_pool_destroy(ruled_pool_t **self_p)
     ruled_pool_t *self = *self_p;
     pthread_mutex_lock(&self->lock);
     self->stop = true;
+    self->draining = true;
     pthread_cond_broadcast(&self->work);
+    pthread_cond_broadcast(&self->synced);
     pthread_mutex_unlock(&self->lock);
     for (size_t i = 0; i < self->n_workers; i++)
         pthread_join(self->workers[i].thread, NULL);
@@ -197,8 +273,16 @@ ruled_pool_destroy(ruled_pool_t **self_p)
     for (int i = 0; i < 2; i++)
         if (self->pipe[i] >= 0)
             close(self->pipe[i]);
+    while (self->syncs) {
+        struct s_sync *q = self->syncs;
+        self->syncs = q->next;
+        fw_batch_destroy(&q->batch);
+        free(q);
+    }
+    free(self->sent);
     free(self->workers);
     free(self->query_address);
+    pthread_cond_destroy(&self->synced);
     pthread_cond_destroy(&self->idle);
     pthread_cond_destroy(&self->work);
     pthread_mutex_destroy(&self->lock);
@@ -242,8 +326,11 @@ void
 ruled_pool_wait_idle(ruled_pool_t *self)
 {
     pthread_mutex_lock(&self->lock);
+    self->draining = true; // the loop waits here: a worker waiting for it would stall both
+    pthread_cond_broadcast(&self->synced);
     while (self->queued.head || self->running > 0)
         pthread_cond_wait(&self->idle, &self->lock);
+    self->draining = false;
     pthread_mutex_unlock(&self->lock);
 }
 
@@ -254,4 +341,54 @@ ruled_pool_outstanding(const ruled_pool_t *self)
     size_t n = self->outstanding;
     pthread_mutex_unlock((pthread_mutex_t *)&self->lock);
     return n;
+}
+
+struct fw_batch *
+ruled_pool_take_sync(ruled_pool_t *self, uint64_t *ticket)
+{
+    pthread_mutex_lock(&self->lock);
+    struct s_sync *q = self->syncs;
+    if (q) {
+        self->syncs = q->next;
+        if (!self->syncs)
+            self->syncs_tail = NULL;
+    }
+    pthread_mutex_unlock(&self->lock);
+    if (!q)
+        return NULL;
+    struct fw_batch *batch = q->batch;
+    *ticket = q->ticket;
+    free(q);
+    return batch;
+}
+
+void
+ruled_pool_sync_sent(ruled_pool_t *self, uint64_t ticket, uint64_t seq)
+{
+    pthread_mutex_lock(&self->lock);
+    if (seq == 0 && self->n_sent > 0)
+        seq = self->sent[self->n_sent - 1].seq; // stored with the one before it
+    if (seq == 0) {
+        self->stored_ticket = ticket;
+        pthread_cond_broadcast(&self->synced);
+    } else {
+        fw_mem_grow((void **)&self->sent, &self->cap_sent, self->n_sent + 1, sizeof(*self->sent));
+        self->sent[self->n_sent++] = (struct s_sent){ticket, seq};
+    }
+    pthread_mutex_unlock(&self->lock);
+}
+
+void
+ruled_pool_acked(ruled_pool_t *self, uint64_t acked)
+{
+    pthread_mutex_lock(&self->lock);
+    size_t k = 0;
+    while (k < self->n_sent && self->sent[k].seq <= acked)
+        self->stored_ticket = self->sent[k++].ticket;
+    if (k > 0) {
+        memmove(self->sent, self->sent + k, (self->n_sent - k) * sizeof(*self->sent));
+        self->n_sent -= k;
+        pthread_cond_broadcast(&self->synced);
+    }
+    pthread_mutex_unlock(&self->lock);
 }

@@ -64,6 +64,17 @@ struct ruled_pool_job *ruled_pool_take(ruled_pool_t *self);
 // Block until no job is queued or being evaluated (finished ones may wait to be taken).
 void ruled_pool_wait_idle(ruled_pool_t *self);
 
+// Syncs (ruled_group_eval_sync; pools of ruled_pool_new only): a worker evaluating a rule
+// that reads an earlier rule's output queues the group's samples so far and waits, at most
+// the query timeout, until tsdb acknowledges them; the wake-up pipe tells the loop. The
+// loop takes each batch (in order, before the jobs that come back after it), sends it and
+// reports the sender seq it got (0: the batch was dropped; nothing to wait for), and passes
+// on every acknowledgement. While ruled_pool_wait_idle() runs, workers do not wait (the
+// loop is not there to send): their batches are still queued, for the loop to send after.
+struct fw_batch *ruled_pool_take_sync(ruled_pool_t *self, uint64_t *ticket);
+void ruled_pool_sync_sent(ruled_pool_t *self, uint64_t ticket, uint64_t seq);
+void ruled_pool_acked(ruled_pool_t *self, uint64_t acked);
+
 // Jobs submitted and not yet taken back.
 size_t ruled_pool_outstanding(const ruled_pool_t *self);
 

@@ -541,6 +541,75 @@ START_TEST(test_ruled_group_query_over_zmq)
 }
 END_TEST
 
+// A sync callback that keeps the names of the series of each batch handed to it.
+struct s_syncs {
+    int calls;
+    char first[64]; // names in the first batch, comma-joined
+    bool fail;
+};
+
+static int
+s_fake_sync(void *arg, struct fw_batch **batch_p, fw_err_t *err)
+{
+    struct s_syncs *sy = arg;
+    if (sy->calls++ == 0)
+        for (size_t i = 0; i < (*batch_p)->len; i++) {
+            size_t n = strlen(sy->first);
+            snprintf(sy->first + n, sizeof(sy->first) - n, "%s%s", n ? "," : "",
+                     fw_labels_get(&(*batch_p)->series[i].labels, "__name__"));
+        }
+    if (sy->fail) {
+        fw_err_set(err, "tsdb did not acknowledge them within 10 ms (timed out)");
+        return -1;
+    }
+    fw_batch_destroy(batch_p);
+    return 0;
+}
+
+START_TEST(test_ruled_group_sync_before_dependent_rules)
+{
+    struct s_fixture fx;
+    s_setup(&fx, "groups:\n  - name: g\n    rules:\n"
+                 "      - {record: a, expr: m}\n"
+                 "      - {record: b, expr: a * 2}\n"
+                 "      - {record: c, expr: m + 1}\n"
+                 "      - {record: d, expr: '{job=\"x\"}'}\n"
+                 "      - {record: e, expr: '{__name__=~\"a|z\"}'}\n"
+                 "      - {record: f, expr: '{__name__=~\"z.*\"}'}\n"
+                 "      - {alert: X, expr: m > 0}\n"
+                 "      - {record: g, expr: 'count(ALERTS)'}\n"
+                 "      - {record: h, expr: 'sum(rate(b[5m])) or m'}\n");
+    bool want[] = {false, true, false, true, true, false, false, true, true};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        ck_assert_msg(ruled_group_rule_syncs(fx.group, i) == want[i], "rule %zu", i);
+    ck_assert(!ruled_group_rule_syncs(fx.group, 99));
+
+    struct s_fake f = {.n = 1, .inst = {"a"}, .vals = {3}};
+    struct s_syncs sy = {0};
+    struct ruled_group_result res;
+    ck_assert_uint_eq(ruled_group_eval_sync(fx.group, T0, s_fake_query, &f, s_fake_sync, &sy, &res),
+                      0);
+    ck_assert_int_eq(sy.calls, 5); // before b, d, e, g and h
+    ck_assert_uint_eq(res.syncs, 5);
+    ck_assert_str_eq(sy.first, "a");                             // b's query runs once a is stored
+    ck_assert_ptr_nonnull(s_series(res.batch, "h", NULL, NULL)); // the rest: after the group
+    ck_assert_ptr_null(s_series(res.batch, "a", NULL, NULL));
+    ruled_group_result_clear(&res);
+
+    // A sync that times out fails its rule and, as a query timeout does, the rest.
+    struct s_syncs bad = {.fail = true};
+    ck_assert_uint_eq(
+        ruled_group_eval_sync(fx.group, T0 + 60000, s_fake_query, &f, s_fake_sync, &bad, &res), 8);
+    ck_assert_int_eq(bad.calls, 1);
+    ruled_group_result_clear(&res);
+    // Without a sync callback nothing waits (ruled_group_eval).
+    ck_assert_uint_eq(ruled_group_eval(fx.group, T0 + 120000, s_fake_query, &f, &res), 0);
+    ck_assert_uint_eq(res.syncs, 0);
+    ruled_group_result_clear(&res);
+    s_teardown(&fx);
+}
+END_TEST
+
 Suite *
 ruled_group_suite(void)
 {
@@ -558,6 +627,7 @@ ruled_group_suite(void)
     tcase_add_test(tc, test_ruled_group_reload_marks_removed_rules_stale);
     tcase_add_test(tc, test_ruled_group_restore_for_state);
     tcase_add_test(tc, test_ruled_group_query_over_zmq);
+    tcase_add_test(tc, test_ruled_group_sync_before_dependent_rules);
     tcase_set_timeout(tc, 20);
     suite_add_tcase(s, tc);
     return s;
