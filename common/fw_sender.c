@@ -640,6 +640,16 @@ fw_sender_id(const fw_sender_t *self)
     return self->id;
 }
 
+int
+fw_sender_sync(fw_sender_t *self)
+{
+    if (!self->sock)
+        return -1;
+    struct fw_msg *m = fw_msg_new_json(FW_MSG_SAMPLES_SYNC, json_pack("{s:s}", "sender", self->id));
+    fw_err_t err;
+    return fw_msg_send(&m, self->sock, &err) < 0 ? -1 : 0;
+}
+
 void
 fw_sender_on_ack(fw_sender_t *self, fw_sender_ack_fn fn, void *arg)
 {

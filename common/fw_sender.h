@@ -121,6 +121,13 @@ size_t fw_sender_flush(fw_sender_t *self, int timeout_ms);
 typedef void (*fw_sender_ack_fn)(void *arg, uint64_t acked);
 void fw_sender_on_ack(fw_sender_t *self, fw_sender_ack_fn fn, void *arg);
 
+// Ask tsdb to commit, at once, the batches sent so far (SAMPLES_SYNC), so that their
+// acknowledgement comes without waiting for its commit interval: for a sender that waits
+// for an acknowledgement before going on (ruled's rules reading records of their group).
+// 0 when sent; -1 when the socket refused it (tsdb away: the batches are resent anyway,
+// and the interval commits them).
+int fw_sender_sync(fw_sender_t *self);
+
 // The id (borrowed, lives as long as the sender).
 const char *fw_sender_id(const fw_sender_t *self);
 // Batches held unacknowledged, and their bytes.

@@ -325,6 +325,7 @@ s_serve_syncs(ruled_t *self)
 {
     uint64_t ticket;
     struct fw_batch *batch;
+    bool sent = false;
     while ((batch = ruled_pool_take_sync(self->pool, &ticket))) {
         fw_metrics_add(self->metrics, "fw_ruled_samples_total", "",
                        (double)fw_batch_samples(batch));
@@ -332,7 +333,10 @@ s_serve_syncs(ruled_t *self)
         if (fw_sender_send(self->links.sender, &batch, self->links.pub) == 0)
             seq = fw_sender_last_seq(self->links.sender);
         ruled_pool_sync_sent(self->pool, ticket, seq);
+        sent |= seq != 0;
     }
+    if (sent) // a worker waits for these: tsdb commits them now, not at its interval
+        (void)fw_sender_sync(self->links.sender);
 }
 
 static void

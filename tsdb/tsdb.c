@@ -101,6 +101,7 @@ struct tsdb {
     struct fw_zsock_topics topics; // subscribed on pub: none, and nothing is held to publish
     size_t pending_samples;        // samples appended since the last commit
     bool commit_failing;           // the last commit failed: not ready, refuse batches
+    bool sync_asked;               // a SAMPLES_SYNC came: commit what is pending now
     bool retention_busy;           // the last retention pass deleted something
     uint64_t retention_bytes;      // --storage.tsdb.retention.size, 0: off
     int64_t size_cutoff;           // retention by size deletes what ends before this (ms)
@@ -309,13 +310,15 @@ s_commit(tsdb_t *self)
     }
     self->n_publish = 0;
     self->pending_samples = 0;
+    self->sync_asked = false;
 }
 
 static bool
 s_commit_due(const tsdb_t *self)
 {
     return tsdb_ingest_pending_batches(self->ingest) >= S_COMMIT_BATCHES ||
-           self->pending_samples >= S_COMMIT_SAMPLES;
+           self->pending_samples >= S_COMMIT_SAMPLES ||
+           (self->sync_asked && (tsdb_ingest_pending(self->ingest) || self->n_acks > 0));
 }
 
 // The body frame of a SAMPLES v3 or v2 message, its version in *version, or NULL (then
@@ -431,6 +434,11 @@ s_ingest(tsdb_t *self, zmsg_t **frames_p)
         else if (dropped)
             fw_debug("exemplars.drop", "n=%zu reason=%s", dropped,
                      "labels over 128 characters, out of order, or max_exemplars 0");
+    } else if (m->type == FW_MSG_SAMPLES_SYNC) {
+        // Messages of one DEALER arrive in order, so the batches it sent before are
+        // pending now; s_ingest_some commits them without waiting for the interval.
+        self->sync_asked = true;
+        fw_metrics_add(self->metrics, "fw_tsdb_syncs_total", "", 1);
     } else if (m->type == FW_MSG_METADATA) {
         if (tsdb_metadata_ingest(self->metadata, m->body, fw_time_now_ms(), &err) < 0)
             fw_zsock_reject(self->metrics, "METADATA", err.msg);
@@ -641,6 +649,9 @@ s_declare_metrics(fw_metrics_t *m)
                        "Samples committed to storage.");
     fw_metrics_declare(m, "fw_tsdb_commits_total", FW_METRIC_COUNTER,
                        "Write transactions committed (each holds one or more batches).");
+    fw_metrics_declare(m, "fw_tsdb_syncs_total", FW_METRIC_COUNTER,
+                       "SAMPLES_SYNC messages: a sender asked for its batches to be committed "
+                       "at once.");
     fw_metrics_declare(m, "fw_tsdb_batches_published_total", FW_METRIC_COUNTER,
                        "Stored batches re-published on the PUB socket (only while a "
                        "subscriber wants SAMPLES: otherwise none is held for it).");
@@ -694,6 +705,7 @@ s_declare_metrics(fw_metrics_t *m)
     fw_metrics_add(m, "fw_tsdb_samples_appended_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_commits_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_batches_published_total", "", 0);
+    fw_metrics_add(m, "fw_tsdb_syncs_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_write_failures_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_chunks_damaged_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_checkpoints_total", "", 0);

@@ -7,7 +7,7 @@
 # group's samples after the whole group, so b's query saw the previous evaluation's a and
 # every b was 2 x (a one interval earlier). Now ruled stores a (tsdb acknowledges it)
 # before b's query runs: over 5 s, every b sample equals 2 x the a sample of the same
-# timestamp. Group `indep` (two rules that read no record of the group) must not wait:
+# timestamp (tsdb commits them at once on ruled's SAMPLES_SYNC). Group `indep` (two rules that read no record of the group) must not wait:
 # its rules are not marked (fw_ruled_rule_group_syncs_total stays 0 for it).
 set -euo pipefail
 
@@ -35,6 +35,10 @@ groups:
       - record: d
         expr: vector(time()) * 2
 YML
+# tsdb commits only every 30 s here: ruled's SAMPLES_SYNC (docs/wire.md) makes it commit the
+# records a worker waits for at once. Without it b's wait would outlast ruled's query
+# timeout (10 s) and b would fail at every evaluation.
+TSDB_ARGS=(--storage.tsdb.commit-interval=30s)
 it_start_tsdb_and_alertd
 
 port=$(it_free_port)
@@ -69,6 +73,9 @@ grep -q '^fw_ruled_rule_group_syncs_total{rule_group=".*;chain"} [1-9]' "$IT_DIR
 ! grep -q '^fw_ruled_rule_group_syncs_total{rule_group=".*;indep"} [1-9]' "$IT_DIR/metrics.txt" ||
     it_die "indep waited for tsdb: $(grep syncs "$IT_DIR/metrics.txt")"
 it_ok "chain waits for tsdb before b; indep (no rule reads a record of its group) never waits"
+syncs=$(curl -sf "http://127.0.0.1:$T_HTTP/metrics" | awk '$1 == "fw_tsdb_syncs_total" { print $2 }')
+[ "${syncs:-0}" != 0 ] || it_die "tsdb counted no SAMPLES_SYNC"
+it_ok "tsdb committed ruled's records on its SAMPLES_SYNC ($syncs), not at its 30 s interval"
 it_term "$pid"
 ! grep -lE 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' "$IT_DIR"/ruled.log ||
     it_die "sanitizer report in ruled.log"
