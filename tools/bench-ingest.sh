@@ -31,15 +31,8 @@ DUR=${INGEST_DURATION:-60} WARM=${INGEST_WARMUP:-15} TITLE=${INGEST_TITLE:-inges
 . "$KIT/lib.sh"
 . "$(dirname "$0")/bench-lib.sh"
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/fw-bench-ingest.XXXXXX")
-EXP_PID="" RUN_PIDS=()
-cleanup() {
-    local p
-    for p in "${RUN_PIDS[@]}"; do stop_pid "$p" 30; done
-    stop_pid "$EXP_PID" 10
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+bench_tmp ingest
+EXP_PID=""
 
 cpu_sum() { local p t=0; for p in "$@"; do t=$(awk -v a="$t" -v b="$(cpu_seconds "$p")" 'BEGIN{print a+b}'); done; echo "$t"; }
 rss_sum() { local p t=0; for p in "$@"; do t=$((t + $(rss_kb "$p"))); done; echo "$t"; }

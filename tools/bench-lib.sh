@@ -14,6 +14,7 @@ bench_tmp() {
 bench_cleanup() {
     local p
     for p in "${RUN_PIDS[@]}"; do stop_pid "$p" 30; done
+    [ -z "${EXP_PID:-}" ] || stop_pid "$EXP_PID" 10 # bench_exporter's
     rm -rf "$TMP"
 }
 

@@ -30,15 +30,8 @@ WIN=${REMOTE_WINDOW:-30} WARM=${REMOTE_WARMUP:-30}
 . "$KIT/lib.sh"
 . "$HERE/bench-lib.sh"
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/fw-bench-remote.XXXXXX")
-EXP_PID="" RUN_PIDS=()
-cleanup() {
-    local p
-    for p in "${RUN_PIDS[@]}"; do stop_pid "$p" 30; done
-    stop_pid "$EXP_PID" 10
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+bench_tmp remote
+EXP_PID=""
 
 echo "   remote: $NT targets x $NS series every ${IV}s; windows of ${WIN}s after ${WARM}s;" \
     "load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
