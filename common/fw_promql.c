@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "fw_mem.h"
+#include "fw_names.h"
 #include "fw_promql_ast.h"
 #include "fw_promql_funcs.h"
 #include "fw_promql_lex.h"
@@ -269,7 +270,8 @@ s_is_keyword(const char *s)
     return false;
 }
 
-// A parenthesised list of label names: "(a, b,)" — labels are identifiers or keywords.
+// A parenthesised list of label names: "(a, b,)" — labels are identifiers or keywords, or
+// quoted UTF-8 names ("a.b"), as Prometheus 3 reads them.
 static int
 s_parse_label_list(fw_promql_parser_t *p, char ***out, size_t *n_out, const char *where)
 {
@@ -281,8 +283,16 @@ s_parse_label_list(fw_promql_parser_t *p, char ***out, size_t *n_out, const char
             fw_promql_next(p);
             return 0;
         }
-        if (t->type != T_IDENT || strchr(t->str, ':')) {
+        if ((t->type != T_IDENT && t->type != T_STR) ||
+            (t->type == T_IDENT && strchr(t->str, ':'))) {
             fw_promql_unexpected(p, t, where, "label");
+            return -1;
+        }
+        if (t->type == T_STR && !fw_names_label_valid(t->str, FW_NAMES_UTF8)) {
+            // a quoted label name (Prometheus 3): any UTF-8 name
+            char *q = fw_promql_quote(t->str, strlen(t->str));
+            fw_promql_lex_fail(p, t->pos, "invalid label name for grouping: %s", q);
+            free(q);
             return -1;
         }
         fw_promql_next(p);

@@ -23,6 +23,19 @@ s_cat(char **buf, size_t *len, size_t *cap, const char *s)
     *len += n;
 }
 
+// A label name, quoted when it is not a legacy one ("a.b"), so the text parses again.
+static void
+s_cat_name(const char *name, char **b, size_t *l, size_t *c)
+{
+    if (fw_label_name_valid(name)) {
+        s_cat(b, l, c, name);
+        return;
+    }
+    char *q = fw_promql_quote(name, strlen(name));
+    s_cat(b, l, c, q);
+    free(q);
+}
+
 static void s_format(const fw_promql_expr_t *e, char **b, size_t *l, size_t *c);
 
 // A duration: the expression when there is one, else ms as "5m".
@@ -108,7 +121,7 @@ s_format(const fw_promql_expr_t *e, char **b, size_t *l, size_t *c)
         for (size_t k = e->metric ? 1 : 0; k < e->n_matchers; k++) {
             s_cat(b, l, c, any ? ", " : "{");
             any = true;
-            s_cat(b, l, c, e->matchers[k].name);
+            s_cat_name(e->matchers[k].name, b, l, c);
             s_cat(b, l, c, ops[e->matchers[k].op]);
             s_cat(b, l, c, "\"");
             s_cat(b, l, c, e->matchers[k].value);
@@ -143,7 +156,7 @@ s_format(const fw_promql_expr_t *e, char **b, size_t *l, size_t *c)
             for (size_t k = 0; k < e->n_labels; k++) {
                 if (k)
                     s_cat(b, l, c, ", ");
-                s_cat(b, l, c, e->labels[k]);
+                s_cat_name(e->labels[k], b, l, c);
             }
             s_cat(b, l, c, ")");
         }
@@ -166,7 +179,7 @@ s_format(const fw_promql_expr_t *e, char **b, size_t *l, size_t *c)
             for (size_t k = 0; k < e->n_labels; k++) {
                 if (k)
                     s_cat(b, l, c, ", ");
-                s_cat(b, l, c, e->labels[k]);
+                s_cat_name(e->labels[k], b, l, c);
             }
             s_cat(b, l, c, ")");
             if (e->card == FW_PQ_CARD_MANY_TO_ONE || e->card == FW_PQ_CARD_ONE_TO_MANY) {
@@ -175,7 +188,7 @@ s_format(const fw_promql_expr_t *e, char **b, size_t *l, size_t *c)
                 for (size_t k = 0; k < e->n_include; k++) {
                     if (k)
                         s_cat(b, l, c, ", ");
-                    s_cat(b, l, c, e->include[k]);
+                    s_cat_name(e->include[k], b, l, c);
                 }
                 s_cat(b, l, c, ")");
             }

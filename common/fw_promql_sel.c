@@ -57,14 +57,9 @@ s_parse_matchers(fw_promql_parser_t *p, fw_promql_expr_t *e)
         case T_NEQ_RE: op = FW_MATCH_NRE; break;
         default:
             if (t->type == T_STR && (opt->type == T_COMMA || opt->type == T_RBRACE)) {
-                // {"metric_name"}: a quoted metric name
-                if (e->metric) {
-                    fw_promql_lex_fail(p, npos,
-                                       "metric name must not be set twice: \"%s\" or \"%s\"",
-                                       e->metric, name);
-                    return -1;
-                }
-                e->metric = fw_strdup(name);
+                // {"metric_name"}: a quoted metric name. As in Prometheus 3 it is only a
+                // __name__ matcher (the selector keeps no name outside the braces), so it
+                // prints back as {__name__="metric_name"}; two of them select nothing.
                 if (s_add_matcher(p, e, "__name__", FW_MATCH_EQ, name, npos) != 0)
                     return -1;
                 if (opt->type == T_COMMA)

@@ -375,6 +375,43 @@ START_TEST(test_fw_promql_parse_match)
 }
 END_TEST
 
+// Parse, print as Prometheus 3's String() does, compare.
+static void
+s_string(const char *in, const char *want)
+{
+    fw_err_t err;
+    fw_promql_expr_t *e = fw_promql_parse(in, &err);
+    ck_assert_msg(e != NULL, "parse of '%s' failed: %d: %s", in, err.col, err.msg);
+    char *got = fw_promql_string(e);
+    ck_assert_str_eq(got, want);
+    free(got);
+    fw_promql_expr_destroy(&e);
+}
+
+// Prometheus 3's UTF-8 names: quoted metric names inside the braces, quoted label names in
+// matchers and in by/without/on/ignoring/group_left; printed quoted when not legacy names.
+START_TEST(test_fw_promql_utf8_names)
+{
+    s_string("{\"my.metric\"}", "{__name__=\"my.metric\"}");
+    s_string("{\"my.metric\", \"a.b\"=\"c\"}", "{\"a.b\"=\"c\",__name__=\"my.metric\"}");
+    s_string("{\"a.b\"=\"c\", \"my.metric\"}", "{\"a.b\"=\"c\",__name__=\"my.metric\"}");
+    s_string("{\"up\"}", "{__name__=\"up\"}");
+    s_string("rate({\"http.requests\"}[5m])", "rate({__name__=\"http.requests\"}[5m])");
+    s_string("sum by (\"a.b\", job) ({\"m-1\"})", "sum by (\"a.b\", job) ({__name__=\"m-1\"})");
+    s_string("sum without (\"ünï\") (x)", "sum without (\"ünï\") (x)");
+    s_string("sum by (\"plain\") (x)", "sum by (plain) (x)");
+    s_string("a * on (\"a.b\") group_left (\"c d\") b", "a * on (\"a.b\") group_left (\"c d\") b");
+    s_string("label_replace(x, \"dst.label\", \"$1\", \"src\", \"(.*)\")",
+             "label_replace(x, \"dst.label\", \"$1\", \"src\", \"(.*)\")");
+    s_roundtrip("{\"my.metric\", \"a.b\"=~\"c\"}", "{__name__=\"my.metric\", \"a.b\"=~\"c\"}");
+    s_roundtrip("sum by (\"a.b\") (x)", "sum by (\"a.b\") (x)");
+    s_string("{\"a.b\", \"c.d\"}", "{__name__=\"a.b\",__name__=\"c.d\"}");
+    s_bad("x{\"a.b\"}", 1, "metric name must not be set twice: \"x\" or \"a.b\"");
+    s_bad("sum by (\"\") (x)", 9, "invalid label name for grouping: \"\"");
+    s_bad("sum by (\"\\xff\") (x)", 9, "invalid label name for grouping: \"\\xff\"");
+}
+END_TEST
+
 Suite *
 fw_promql_suite(void)
 {
@@ -390,6 +427,7 @@ fw_promql_suite(void)
     tcase_add_test(tc, test_fw_promql_errors_have_positions);
     tcase_add_test(tc, test_fw_promql_nesting_is_bounded);
     tcase_add_test(tc, test_fw_promql_parse_match);
+    tcase_add_test(tc, test_fw_promql_utf8_names);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -371,8 +371,15 @@ START_TEST(test_tsdb_eval_histogram_quantile_and_labels)
     ck_assert_double_eq(s_value("max_over_time(sum(lat_bucket)[5m:])", 60000), 23);
     ck_assert_double_eq(s_value("day_of_week(vector(1136239445))", 0), 1);
     ck_assert_double_eq(s_value("days_in_month(vector(1454284800))", 0), 29);
-    char *got = s_eval("label_replace(lat_bucket, \"1bad\", \"\", \"job\", \"(.*)\")", 0);
-    ck_assert_str_eq(got, "error:-1:invalid destination label name in label_replace(): 1bad");
+    // Prometheus 3 takes any UTF-8 label name; invalid UTF-8 is refused
+    char *got = s_eval("label_replace(lat_bucket, \"\\xff\", \"\", \"job\", \"(.*)\")", 0);
+    ck_assert_str_eq(got, "error:-1:invalid destination label name in label_replace(): \xff");
+    free(got);
+    got =
+        s_eval("label_replace(lat_bucket{le=\"+Inf\"}, \"1.good\", \"x$1\", \"job\", \"(.*)\")", 0);
+    ck_assert_str_eq(got, "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"1.good\":\"xa\","
+                          "\"__name__\":\"lat_bucket\",\"job\":\"a\",\"le\":\"+Inf\"},"
+                          "\"value\":[0,\"10\"]}]}");
     free(got);
 }
 END_TEST

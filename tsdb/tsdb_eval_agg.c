@@ -8,6 +8,7 @@
     order inside each group. Every array comes from the context's pool.
 */
 #include "fw_hash.h"
+#include "fw_names.h"
 #include "tsdb_eval_int.h"
 
 #include <math.h>
@@ -187,7 +188,7 @@ static int
 s_count_values(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, const char *label,
                const struct tsdb_eval_vec *in, struct tsdb_eval_val *out)
 {
-    if (!fw_label_name_valid(label))
+    if (!fw_names_label_valid(label, FW_NAMES_UTF8))
         return tsdb_eval_ctx_fail(c, "invalid label name \"%s\"", label);
     struct tsdb_eval_tab tab;
     tsdb_eval_ctx_tab_init(c, &tab, in->len);

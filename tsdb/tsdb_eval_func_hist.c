@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fw_names.h"
 #include "tsdb_eval_int.h"
 
 // Prometheus's smallDeltaTolerance: bucket counts closer than this are taken as equal.
@@ -414,7 +415,7 @@ tsdb_eval_fn_histogram_quantiles(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, 
                                  struct tsdb_eval_val *args, size_t na, struct tsdb_eval_val *out)
 {
     const char *label = args[1].str;
-    if (!fw_label_name_valid(label))
+    if (!fw_names_label_valid(label, FW_NAMES_UTF8))
         return tsdb_eval_ctx_fail(c, "invalid quantile label name: %s", label);
     for (size_t k = 2; k < na; k++)
         s_check_quantile(c, e->args[k], args[k].scalar);

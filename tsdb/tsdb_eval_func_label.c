@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw_names.h"
 #include "fw_regex.h"
 #include "tsdb_eval_int.h"
 
@@ -60,7 +61,7 @@ tsdb_eval_fn_label_replace(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_
     const char *dst = args[1].str, *repl = args[2].str, *src = args[3].str, *regex = args[4].str;
     fw_regex_t *re = NULL;
     if (!tsdb_eval_ctx_memo_get(c, e, &s_regex_ok, NULL)) {
-        if (!fw_label_name_valid(dst))
+        if (!fw_names_label_valid(dst, FW_NAMES_UTF8))
             return tsdb_eval_ctx_fail(c, "invalid destination label name in label_replace(): %s",
                                       dst);
         fw_err_t rerr;
@@ -110,7 +111,7 @@ tsdb_eval_fn_label_join(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t
     const char *dst = args[1].str, *sep = args[2].str;
     const struct tsdb_eval_val *srcs = args + 3;
     size_t n_srcs = na - 3;
-    if (!fw_label_name_valid(dst))
+    if (!fw_names_label_valid(dst, FW_NAMES_UTF8))
         return tsdb_eval_ctx_fail(c, "invalid destination label name in label_join(): %s", dst);
     char *joined = NULL;
     size_t cap = 0;
