@@ -67,6 +67,14 @@ struct fw_common_opts {
      "peer sending a larger one is disconnected"}
 // clang-format on
 
+// --web.external-url of the daemons that send alerts from rules (ruled, slod): a const char *
+// member `m` of `T`. Alerts' generatorURL and templates' $externalURL.
+#define FW_FLAG_EXTERNAL_URL(T, m)                                                                 \
+    {                                                                                              \
+        "web.external-url", FW_FLAG_STR, offsetof(T, m), "http://127.0.0.1:9090",                  \
+            "URL of the query UI, for alerts' generatorURL and templates' $externalURL"            \
+    }
+
 // Parse argv into opts. Returns 0 to go on, 1 when --help or --version was printed (exit 0),
 // -1 on a usage error, already printed to stderr (exit 2). `about` is one line for --help.
 int fw_flags_parse(int argc, char **argv, const char *daemon, const char *about,

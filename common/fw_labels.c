@@ -104,6 +104,14 @@ fw_labels_copy(struct fw_labels *dst, const struct fw_labels *src)
     }
 }
 
+void
+fw_labels_add_absent(struct fw_labels *dst, const struct fw_labels *src)
+{
+    for (size_t i = 0; src && i < src->len; i++)
+        if (!fw_labels_get(dst, src->items[i].name))
+            fw_labels_set(dst, src->items[i].name, src->items[i].value);
+}
+
 int
 fw_labels_cmp(const struct fw_labels *a, const struct fw_labels *b)
 {

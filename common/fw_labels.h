@@ -50,6 +50,9 @@ ssize_t fw_labels_index(const struct fw_labels *l, const char *name);
 const char *fw_labels_get(const struct fw_labels *l, const char *name);
 // Replace dst's contents with a copy of src.
 void fw_labels_copy(struct fw_labels *dst, const struct fw_labels *src);
+// Set each pair of src (may be NULL) that dst lacks, as Prometheus's notifier adds external
+// labels to alerts.
+void fw_labels_add_absent(struct fw_labels *dst, const struct fw_labels *src);
 // Order two sets (by pairs, lexicographically); 0 when equal.
 int fw_labels_cmp(const struct fw_labels *a, const struct fw_labels *b);
 // 64-bit hash of the pairs (fw_hash, with separators); equal sets hash alike.

@@ -624,11 +624,7 @@ s_collect_alerts(const ruled_group_t *self, struct s_rule *r, int64_t ts, json_t
         struct fw_labels l = FW_LABELS_INIT;
         fw_labels_copy(&l, &a->labels);
         // External labels are added when absent, as Prometheus's notifier does.
-        if (self->env.external_labels)
-            for (size_t j = 0; j < self->env.external_labels->len; j++)
-                if (!fw_labels_get(&l, self->env.external_labels->items[j].name))
-                    fw_labels_set(&l, self->env.external_labels->items[j].name,
-                                  self->env.external_labels->items[j].value);
+        fw_labels_add_absent(&l, self->env.external_labels);
         json_t *o = json_object();
         json_object_set_new(o, "labels", fw_labels_json(&l));
         json_object_set_new(o, "annotations", fw_labels_json(&a->annotations));

@@ -38,8 +38,7 @@ static const struct fw_flag s_flags[] = {
     {"rules.group-workers", FW_FLAG_INT, offsetof(struct ruled_opts, group_workers), "4",
      "rule groups evaluated at once, each by a worker thread with its own tsdb query link "
      "(1..256)"},
-    {"web.external-url", FW_FLAG_STR, offsetof(struct ruled_opts, external_url),
-     "http://127.0.0.1:9090", "URL of the query UI, for alerts' generatorURL"},
+    FW_FLAG_EXTERNAL_URL(struct ruled_opts, external_url),
     {NULL, FW_FLAG_STR, 0, NULL, NULL},
 };
 

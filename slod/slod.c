@@ -66,6 +66,7 @@ slod_new(const struct slod_opts *opts, struct slod_cfg **cfg_p)
     self->opts = *opts;
     self->cfg = *cfg_p;
     *cfg_p = NULL;
+    self->cfg->external_url = opts->external_url;
     self->eval = slod_eval_new(self->cfg, (size_t)opts->backfill_buckets);
     self->timer_id = self->first_timer_id = -1;
     pthread_mutex_init(&self->lock, NULL);
@@ -226,6 +227,7 @@ s_reload(void *arg, char *errbuf, size_t errsize)
         return -1;
     }
     free(errs);
+    cfg->external_url = self->opts.external_url;
     slod_eval_t *eval = slod_eval_new(cfg, (size_t)self->opts.backfill_buckets);
     slod_eval_take_state(eval, self->eval);
     slod_eval_destroy(&self->eval);

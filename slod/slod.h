@@ -23,6 +23,7 @@ struct slod_opts {
     struct fw_daemon_eval_opts eval; // tsdb, query, alertd and pub endpoints; query timeout
     const char *storage_path;        // the rings' journal directory; "" for none
     int64_t backfill_buckets;        // ring buckets filled from history per evaluation
+    const char *external_url;        // --web.external-url: $externalURL
 };
 
 // Load the configuration: config_file, or the embedded slod/slod.example.yml when NULL.

@@ -75,9 +75,10 @@ s_set_expanded(json_t *o, const struct fw_labels *l, const struct fw_tmpl_alert_
 }
 
 void
-slod_alert_json(const struct slod_alert_state *as, const struct slod_slo_cfg *s, int severity,
-                int64_t t_ms, int64_t interval_ms, json_t *alerts)
+slod_alert_json(const struct slod_alert_state *as, const struct slod_cfg *cfg,
+                const struct slod_slo_cfg *s, int severity, int64_t t_ms, json_t *alerts)
 {
+    int64_t interval_ms = cfg->evaluation_interval_ms;
     bool firing = as->firing_since_ms != 0;
     if (!firing && as->resolved_at_ms == 0)
         return;
@@ -94,8 +95,8 @@ slod_alert_json(const struct slod_alert_state *as, const struct slod_slo_cfg *s,
     fw_labels_set(&series, "sloth_id", s->id);
     fw_labels_set(&series, "sloth_service", s->service);
     fw_labels_set(&series, "sloth_slo", s->name);
-    const struct fw_tmpl_alert_data d = {&series, NULL, NULL, as->burn_short * slod_cfg_budget(s),
-                                         s->alerting.name};
+    const struct fw_tmpl_alert_data d = {&series, &cfg->external_labels, cfg->external_url,
+                                         as->burn_short * slod_cfg_budget(s), s->alerting.name};
     json_t *labels = json_object();
     s_set_all(labels, &series);
     s_set_expanded(labels, &s->alerting.labels, &d, sev);
@@ -103,6 +104,10 @@ slod_alert_json(const struct slod_alert_state *as, const struct slod_slo_cfg *s,
     json_object_set_new(labels, "sloth_severity", json_string(sev));
     json_object_set_new(labels, "severity", json_string(sev));
     s_set_expanded(labels, &ac->labels, &d, sev);
+    for (size_t j = 0; j < cfg->external_labels.len; j++)
+        if (!json_object_get(labels, cfg->external_labels.items[j].name))
+            json_object_set_new(labels, cfg->external_labels.items[j].name,
+                                json_string(cfg->external_labels.items[j].value));
 
     const struct slod_window_cfg *aw = &s->alerting.windows[as->window];
     char summary[512], title[512], desc[768];

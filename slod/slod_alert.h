@@ -7,7 +7,9 @@
     summary and title in Sloth's words, then alerting.annotations, then the severity's.
     Configured label and annotation values are Go templates expanded as Prometheus expands
     the rules `slod generate` writes (common/fw_tmpl_alert.h): $labels the SLO's labels with
-    sloth_id, sloth_service and sloth_slo; $value the short window's error ratio.
+    sloth_id, sloth_service and sloth_slo; $value the short window's error ratio;
+    $externalLabels the configuration's external_labels, $externalURL --web.external-url.
+    External labels the alert lacks are added last, as Prometheus's notifier does.
 */
 #ifndef SLOD_ALERT_H
 #define SLOD_ALERT_H
@@ -33,8 +35,9 @@ void slod_alert_step(struct slod_alert_state *as, const struct slod_slo_cfg *s, 
                      bool burning, size_t which, const struct slod_status *st, int64_t t_ms);
 
 // Append the alert to alerts when firing or recently resolved.
-void slod_alert_json(const struct slod_alert_state *as, const struct slod_slo_cfg *s, int severity,
-                     int64_t t_ms, int64_t interval_ms, json_t *alerts);
+// cfg gives the evaluation interval, external labels and external URL.
+void slod_alert_json(const struct slod_alert_state *as, const struct slod_cfg *cfg,
+                     const struct slod_slo_cfg *s, int severity, int64_t t_ms, json_t *alerts);
 
 // "page" or "ticket".
 const char *slod_alert_severity_name(int severity);

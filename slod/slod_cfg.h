@@ -9,6 +9,8 @@
         service: <string>                     default service of every SLO (Sloth)
         labels: {<name>: <value>}             added to every SLO's labels (Sloth)
         evaluation_interval: 30s
+        external_labels: {<name>: <value>}    as Prometheus's global.external_labels: added
+                                              to alerts that lack them; $externalLabels
         slos:
           - name: <string, required>
             service: <string>                 overrides the top-level service
@@ -134,8 +136,10 @@ struct slod_cfg {
     char *service;           // owned; may be NULL
     struct fw_labels labels; // owned
     int64_t evaluation_interval_ms;
-    struct slod_slo_cfg *slos; // owned
+    struct fw_labels external_labels; // owned: added to alerts when absent; $externalLabels
+    struct slod_slo_cfg *slos;        // owned
     size_t n_slos;
+    const char *external_url; // borrowed, set by the daemon: --web.external-url; may be NULL
 };
 
 // Load from `name` (or text, name used in messages) into out (zeroed by the callee) and

@@ -470,7 +470,7 @@ slod_eval_run(slod_eval_t *self, int64_t t_ms, slod_query_fn fn, void *arg,
                 as->resolved_at_ms = 0;
             st->firing[sev] = as->firing_since_ms != 0;
             st->since_ms[sev] = as->firing_since_ms;
-            slod_alert_json(as, s, sev, t_ms, self->cfg->evaluation_interval_ms, res->alerts);
+            slod_alert_json(as, self->cfg, s, sev, t_ms, res->alerts);
         }
         size_t failed_now = c.failed - failed_before;
         res->queries_failed += failed_now;

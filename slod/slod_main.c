@@ -32,6 +32,7 @@ static const struct fw_flag s_flags[] = {
      "directory of the 5-minute rings' journal; empty: keep none"},
     {"slo.backfill-buckets", FW_FLAG_INT, offsetof(struct slod_opts, backfill_buckets), "1000",
      "5-minute buckets of history filled per evaluation until every ring is full"},
+    FW_FLAG_EXTERNAL_URL(struct slod_opts, external_url),
     {NULL, FW_FLAG_STR, 0, NULL, NULL},
 };
 

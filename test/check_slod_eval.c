@@ -94,6 +94,7 @@ s_fake_query(void *arg, const char *expr, int64_t start_ms, int64_t end_ms, int6
 
 static const char s_cfg[] =
     "evaluation_interval: 30s\n"
+    "external_labels: {cluster: eu1, team: ops}\n"
     "slos:\n"
     "  - name: api\n"
     "    service: shop\n"
@@ -112,7 +113,8 @@ static const char s_cfg[] =
     "          owner: \"{{ $labels.team | toUpper }}\"\n"
     "        annotations:\n"
     "          ratio: \"{{ $value | humanizePercentage }}\"\n"
-    "          broken: \"{{ index $labels 1 }}\"\n";
+    "          broken: \"{{ index $labels 1 }}\"\n"
+    "          source: \"{{ $externalURL }}/alerts {{ $externalLabels.cluster }}\"\n";
 
 static const struct fw_series *
 s_series(const struct fw_batch *b, const char *name)
@@ -241,6 +243,7 @@ START_TEST(test_slod_eval_alerts_fire_and_resolve_on_time)
 {
     struct slod_cfg cfg;
     s_load(&cfg);
+    cfg.external_url = "http://prom.example:9090";
     slod_eval_t *ev = slod_eval_new(&cfg, 0);
     // 0.05% errors, then 2% (burn 20) for two hours from T1, then 0.05% again.
     const int64_t t2 = T1 + 2 * S_HOUR;
@@ -264,6 +267,11 @@ START_TEST(test_slod_eval_alerts_fire_and_resolve_on_time)
     json_t *ann = json_object_get(a, "annotations");
     ck_assert_str_eq(json_string_value(json_object_get(ann, "runbook")), "https://rb/shop/web");
     ck_assert_str_eq(json_string_value(json_object_get(ann, "ratio")), "2%");
+    // $externalURL (--web.external-url) and $externalLabels (external_labels); external
+    // labels the alert lacks are added to it, the SLO's own team=web stays.
+    ck_assert_str_eq(json_string_value(json_object_get(ann, "source")),
+                     "http://prom.example:9090/alerts eu1");
+    ck_assert_str_eq(json_string_value(json_object_get(l, "cluster")), "eu1");
     // one that fails at run time is logged and the alert still goes out, with the error
     const char *broken = json_string_value(json_object_get(ann, "broken"));
     ck_assert_msg(strstr(broken, "<error expanding template: error executing template "

@@ -76,13 +76,15 @@ q() { curl -sf "http://127.0.0.1:$T_HTTP/api/v1/query" --data-urlencode "query=$
 it_wait_for "requests stored" bash -c "curl -sf 'http://127.0.0.1:$T_HTTP/api/v1/query?query=it_requests_total' | grep -q '\"500\"'"
 it_ok "fwpush samples visible in tsdb"
 
-# A Sloth prometheus/v1 spec as Sloth documents it (plus evaluation_interval, a slod key).
+# A Sloth prometheus/v1 spec as Sloth documents it (plus evaluation_interval and
+# external_labels, slod keys).
 cat > "$IT_DIR/slod.yml" <<'EOF'
 version: "prometheus/v1"
 service: "it"
 labels:
   team: "qa"
 evaluation_interval: 1s
+external_labels: {cluster: it-eu1}
 slos:
   - name: "availability"
     objective: 99.5
@@ -97,6 +99,7 @@ slos:
         category: "availability"
       annotations:
         runbook: "https://example.invalid/runbook/{{ $labels.sloth_service }}/{{ $labels.team }}"
+        source: "{{ $externalURL }}/slo {{ $externalLabels.cluster }}"
       page_alert:
         labels:
           severity: critical
@@ -111,7 +114,7 @@ it_ok "a Sloth prometheus/v1 spec passes --check-config unchanged"
     --storage.path="$IT_DIR/slod" \
     --zmq.tsdb-address=tcp://127.0.0.1:$T_SAMPLES --zmq.query-address=tcp://127.0.0.1:$T_QUERY \
     --zmq.alertd-address=tcp://127.0.0.1:$A_ALERTS --zmq.pub-address=tcp://127.0.0.1:$S_PUB \
-    --query.timeout=2s > "$IT_DIR/slod.log" 2>&1 &
+    --query.timeout=2s --web.external-url=http://slo.example:9090 > "$IT_DIR/slod.log" 2>&1 &
 SLOD=$!
 IT_PIDS+=($SLOD)
 it_wait_for "slod ready" curl -sf "http://127.0.0.1:$S_HTTP/-/ready"
@@ -137,9 +140,9 @@ it_ok "/api/v1/slos shows the page alert firing"
 
 if [ $IT_HAVE_ALERTD = 1 ]; then
     paged() { curl -sf "http://127.0.0.1:$A_HTTP/api/v2/alerts?filter=alertname%3D%22ItHighErrorRate%22" |
-        python3 -c 'import json,sys; a=json.load(sys.stdin); l=a[0]["labels"]; sys.exit(not (l["severity"]=="critical" and l["sloth_severity"]=="page" and l["category"]=="availability" and a[0]["annotations"]["runbook"]=="https://example.invalid/runbook/it/qa"))'; }
+        python3 -c 'import json,sys; a=json.load(sys.stdin); l=a[0]["labels"]; sys.exit(not (l["severity"]=="critical" and l["sloth_severity"]=="page" and l["category"]=="availability" and a[0]["annotations"]["runbook"]=="https://example.invalid/runbook/it/qa" and l["cluster"]=="it-eu1" and a[0]["annotations"]["source"]=="http://slo.example:9090/slo it-eu1"))'; }
     it_wait_for "the page in alertd" paged
-    it_ok "alertd received ItHighErrorRate{severity=critical, sloth_severity=page}, runbook template expanded"
+    it_ok "alertd received ItHighErrorRate{severity=critical, sloth_severity=page, cluster=it-eu1}, runbook, \$externalURL and \$externalLabels expanded"
 fi
 curl -sf "http://127.0.0.1:$S_HTTP/metrics" | grep 'fw_slod_evaluations_total{slo="it-availability"}' >/dev/null ||
     it_die "fw_slod_evaluations_total missing"
