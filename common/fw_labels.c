@@ -12,6 +12,7 @@
 
 #include "fw_hash.h"
 #include "fw_mem.h"
+#include "fw_names.h"
 
 void
 fw_labels_clear(struct fw_labels *l)
@@ -309,12 +310,12 @@ fw_labels_validate(const struct fw_labels *l, fw_err_t *err)
     for (size_t i = 0; i < l->len; i++) {
         const struct fw_label *lb = &l->items[i];
         bool is_name = strcmp(lb->name, "__name__") == 0;
-        if (!fw_label_name_valid(lb->name)) {
-            fw_err_set(err, "invalid label name \"%s\"", lb->name);
+        if (!fw_names_valid(lb->name, strlen(lb->name))) {
+            fw_err_set(err, "invalid label name \"%s\" (not valid UTF-8, or empty)", lb->name);
             return -1;
         }
-        if (is_name && !fw_metric_name_valid(lb->value)) {
-            fw_err_set(err, "invalid metric name \"%s\"", lb->value);
+        if (is_name && !fw_names_valid(lb->value, strlen(lb->value))) {
+            fw_err_set(err, "invalid metric name \"%s\" (not valid UTF-8, or empty)", lb->value);
             return -1;
         }
         if (!fw_utf8_valid(lb->value, strlen(lb->value))) {

@@ -2,9 +2,11 @@
 
     A struct fw_labels owns its strings. It stays sorted by name with unique names, so two
     sets with the same pairs compare equal with fw_labels_cmp() and hash alike. The metric
-    name is the label "__name__". Validation follows Prometheus's legacy rules: label names
-    match [a-zA-Z_][a-zA-Z0-9_]*, metric names [a-zA-Z_:][a-zA-Z0-9_:]*, names starting with
-    "__" are reserved for internal use, and values are any valid UTF-8.
+    name is the label "__name__". fw_labels_validate follows Prometheus 3: names (and the
+    metric name) are any non-empty valid UTF-8 without NUL (fw_names.h), values any valid
+    UTF-8. fw_label_name_valid and fw_metric_name_valid are the legacy character sets (label
+    names [a-zA-Z_][a-zA-Z0-9_]*, metric names [a-zA-Z_:][a-zA-Z0-9_:]*), for places that
+    still need them (alertd, relabel targets, the legacy validation scheme).
 */
 #ifndef FW_LABELS_H
 #define FW_LABELS_H
@@ -71,7 +73,8 @@ char *fw_labels_format(const struct fw_labels *l);
 // The set as a JSON object {"name": "value", ...} in name order: a new jansson reference
 // (json_t) the caller owns.
 struct json_t *fw_labels_json(const struct fw_labels *l);
-// Validate every name and value; on failure err names the bad label.
+// Validate every name and value (UTF-8 names, as Prometheus 3); on failure err names the bad
+// label.
 int fw_labels_validate(const struct fw_labels *l, fw_err_t *err);
 
 bool fw_label_name_valid(const char *name);

@@ -18,6 +18,7 @@
 
 #include "fw_bytes.h"
 #include "fw_mem.h"
+#include "fw_names.h"
 
 // --- writing -------------------------------------------------------------------------------
 
@@ -226,21 +227,6 @@ s_skip(struct s_reader *r, size_t n)
     return p;
 }
 
-// fw_label_name_valid for n bytes that are not NUL-terminated.
-static bool
-s_name_ok(const char *p, size_t n)
-{
-    if (n == 0)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = p[i];
-        bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-        if (!alpha && !(i > 0 && c >= '0' && c <= '9'))
-            return false;
-    }
-    return true;
-}
-
 // strcmp's order for two names of known lengths.
 static int
 s_name_cmp(const char *a, size_t an, const char *b, size_t bn)
@@ -360,7 +346,7 @@ fw_samples_series_check(const struct fw_samples_series *s, uint64_t index, size_
         const char *name = (const char *)s_skip(&r, nl);
         size_t vl = s_get_u(&r, 4);
         const char *value = (const char *)s_skip(&r, vl);
-        if (!s_name_ok(name, nl) || (prev && s_name_cmp(prev, prev_len, name, nl) >= 0)) {
+        if (!fw_names_valid(name, nl) || (prev && s_name_cmp(prev, prev_len, name, nl) >= 0)) {
             fw_err_set(err, "SAMPLES series %llu: label name \"%.*s\" invalid or out of order",
                        (unsigned long long)index, (int)(nl < 64 ? nl : 64), name);
             return -1;

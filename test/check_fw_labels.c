@@ -72,9 +72,13 @@ START_TEST(test_fw_labels_validate_follows_prometheus_rules)
     fw_err_t err;
     fw_labels_set(&l, "__name__", "up");
     ck_assert_int_eq(fw_labels_validate(&l, &err), 0);
-    fw_labels_set(&l, "bad-name", "x");
+    // Prometheus 3: any UTF-8 name (and metric name) is valid, invalid UTF-8 is not
+    fw_labels_set(&l, "good-name.\xc3\xa9", "x");
+    fw_labels_set(&l, "__name__", "my.metric");
+    ck_assert_int_eq(fw_labels_validate(&l, &err), 0);
+    fw_labels_set(&l, "bad\xffname", "x");
     ck_assert_int_eq(fw_labels_validate(&l, &err), -1);
-    ck_assert_ptr_nonnull(strstr(err.msg, "bad-name"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "bad\xffname"));
     fw_labels_clear(&l);
 }
 END_TEST

@@ -223,12 +223,24 @@ START_TEST(test_fw_msg_decode_rejects_every_truncation)
     memcpy(longer, zframe_data(body), n);
     longer[n] = 0;
     s_assert_rejected(s_frames("SAMPLES", "3", longer, n + 1), "trailing");
-    // a corrupted label name is rejected
+    // a label name that is not UTF-8 is rejected
     size_t sl = strlen("scraper/host-1/812.1764201600000");
     size_t first_name = 2 + sl + 8 + 8 + 4 + 4 + 2 + 2; // v3: a ref before the labels
     memcpy(longer, zframe_data(body), n);
-    longer[first_name] = '-'; // first byte of the first label name ("__name__")
+    longer[first_name] = (char)0xff; // first byte of the first label name ("__name__")
     s_assert_rejected(s_frames("SAMPLES", "3", longer, n), "invalid");
+    // any UTF-8 name is read, as Prometheus 3 names are: "-_name__" (still in order)
+    memcpy(longer, zframe_data(body), n);
+    longer[first_name] = '-';
+    {
+        zmsg_t *t = s_frames("SAMPLES", "3", longer, n);
+        struct fw_msg *d = NULL;
+        fw_err_t derr;
+        ck_assert_msg(fw_msg_decode(t, &d, &derr) == 0, "%s", derr.msg);
+        ck_assert_str_eq(d->batch->series[0].labels.items[0].name, "-_name__");
+        fw_msg_destroy(&d);
+        zmsg_destroy(&t);
+    }
     // names out of order: "__name__" after "line" (swap the first name's first byte)
     memcpy(longer, zframe_data(body), n);
     longer[first_name] = 'z';

@@ -329,6 +329,44 @@ START_TEST(test_tsdb_api_labels_series_buildinfo)
 }
 END_TEST
 
+// Prometheus 3's UTF-8 names: stored and queried back; /api/v1/label/NAME/values takes the
+// "values"-escaped name (U__http_2e_status for http.status) as well as the name itself.
+START_TEST(test_tsdb_api_utf8_names)
+{
+    fw_err_t err;
+    struct fw_labels l = FW_LABELS_INIT;
+    fw_labels_set(&l, "__name__", "my.metric");
+    fw_labels_set(&l, "http.status", "200");
+    struct fw_sample smp = {0, 7};
+    ck_assert_msg(tsdb_store_append_series(s_st, &l, &smp, 1, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_msg(tsdb_store_commit(s_st, &err) == 0, "commit: %s", err.msg);
+    fw_labels_clear(&l);
+    s_expect("/api/v1/labels", NULL, 200,
+             "{\"status\":\"success\",\"data\":[\"__name__\",\"http.status\",\"job\"]}");
+    s_expect("/api/v1/label/U__http_2e_status/values", NULL, 200,
+             "{\"status\":\"success\",\"data\":[\"200\"]}");
+    s_expect("/api/v1/label/http.status/values", NULL, 200,
+             "{\"status\":\"success\",\"data\":[\"200\"]}");
+    s_expect("/api/v1/label/__name__/values", NULL, 200,
+             "{\"status\":\"success\",\"data\":[\"my.metric\",\"up\"]}");
+    // {"my.metric", "http.status"="200"}
+    s_expect("/api/v1/query?query=%7B%22my.metric%22%2C%22http.status%22%3D%22200%22%7D&time=1",
+             NULL, 200,
+             "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{"
+             "\"metric\":{\"__name__\":\"my.metric\",\"http.status\":\"200\"},\"value\":[1,"
+             "\"7\"]}]}}");
+    s_expect("/api/v1/query?query=sum+by+(%22http.status%22)+(%7B%22my.metric%22%7D)&time=1", NULL,
+             200,
+             "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{"
+             "\"metric\":{\"http.status\":\"200\"},\"value\":[1,\"7\"]}]}}");
+    // a name that is not UTF-8 is refused
+    struct check_util_http r = s_fetch("/api/v1/label/a%FFb/values", NULL);
+    ck_assert_int_eq(r.status, 400);
+    ck_assert_msg(strstr(r.body, "invalid label name") != NULL, "%s", r.body);
+    check_util_http_clear(&r);
+}
+END_TEST
+
 // Grafana's variable queries: match[], start, end and limit narrow the answers.
 START_TEST(test_tsdb_api_labels_match_range_limit)
 {
@@ -676,6 +714,7 @@ tsdb_api_suite(void)
     tcase_add_test(tc, test_tsdb_api_nul_refused);
     tcase_add_test(tc, test_tsdb_api_times_out_of_range);
     tcase_add_test(tc, test_tsdb_api_labels_series_buildinfo);
+    tcase_add_test(tc, test_tsdb_api_utf8_names);
     tcase_add_test(tc, test_tsdb_api_labels_match_range_limit);
     tcase_add_test(tc, test_tsdb_api_status_and_format_query);
     tcase_add_test(tc, test_tsdb_api_queries_counted);

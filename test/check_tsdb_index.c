@@ -296,7 +296,9 @@ START_TEST(test_tsdb_index_damaged_record_and_refusals)
     ck_assert_int_eq(tsdb_index_check(&l, &err), -1); // empty
     fw_labels_set(&l, "ok", "v");
     ck_assert_int_eq(tsdb_index_check(&l, &err), 0);
-    fw_labels_set(&l, "0bad", "v");
+    fw_labels_set(&l, "0.ok-too", "v"); // any UTF-8 name, as Prometheus 3
+    ck_assert_int_eq(tsdb_index_check(&l, &err), 0);
+    fw_labels_set(&l, "bad\xff", "v");
     ck_assert_int_eq(tsdb_index_check(&l, &err), -1);
     fw_labels_clear(&l);
     fw_labels_setn(&l, "ok", "\xff\xfe", 2); // not UTF-8

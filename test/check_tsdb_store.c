@@ -853,8 +853,9 @@ START_TEST(test_tsdb_store_refuses_bad_label_sets)
     ck_assert_int_eq(tsdb_store_append_series(st, &l, &smp, 1, NULL, &err), -1);
     ck_assert_msg(strstr(err.msg, "longer"), "%s", err.msg);
     fw_labels_clear(&l);
-    fw_labels_set(&l, "bad-name", "v");
+    fw_labels_set(&l, "bad\xffname", "v"); // not UTF-8
     ck_assert_int_eq(tsdb_store_append_series(st, &l, &smp, 1, NULL, &err), -1);
+    ck_assert_msg(strstr(err.msg, "UTF-8"), "%s", err.msg);
     fw_labels_clear(&l);
     s_commit(st);
     ck_assert_int_eq(tsdb_store_series_count(st), 0);

@@ -18,6 +18,7 @@
 
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_names.h"
 #include "fw_promql.h"
 #include "fw_promql_ast.h"
 #include "tsdb_api_int.h"
@@ -267,8 +268,11 @@ s_on_label_values(const fw_http_request_t *req, struct fw_http_response *resp, v
         resp->body = fw_strdup("404 page not found\n");
         return 0;
     }
-    char *ln = fw_strndup(name, (size_t)(slash - name));
-    if (!fw_label_name_valid(ln)) {
+    // Prometheus 3: a UTF-8 name comes "values"-escaped (U__my_2e_label for my.label)
+    char *raw = fw_strndup(name, (size_t)(slash - name));
+    char *ln = fw_names_unescape(raw);
+    free(raw);
+    if (!fw_names_label_valid(ln, FW_NAMES_UTF8)) {
         char *quoted = fw_promql_quote(ln, strlen(ln));
         tsdb_api_bad(resp, "invalid label name: %s", quoted);
         free(quoted);

@@ -12,6 +12,7 @@
 
 #include "fw_bytes.h"
 #include "fw_mem.h"
+#include "fw_names.h"
 #include "tsdb_pb.h"
 
 #define S_NONE TSDB_PB_NONE
@@ -433,8 +434,7 @@ tsdb_rread_series_labels(const struct tsdb_rread_series *s, struct fw_labels *l,
         s_get_str(&sub, 1, &name, &nn);
         s_get_str(&sub, 2, &value, &nv);
         char *nm = fw_strndup(name, nn);
-        if (strlen(nm) != nn || !fw_label_name_valid(nm) || !fw_utf8_valid(value, nv) ||
-            memchr(value, '\0', nv)) {
+        if (!fw_names_valid(name, nn) || !fw_utf8_valid(value, nv) || memchr(value, '\0', nv)) {
             fw_err_set(err, "invalid label %s in a ChunkedSeries", nm);
             free(nm);
             return -1;

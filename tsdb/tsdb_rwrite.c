@@ -23,6 +23,7 @@
 #include "fw_mem.h"
 #include "fw_msg.h"
 #include "fw_msg_samples.h"
+#include "fw_names.h"
 #include "fw_promql_ast.h"
 #include "fw_time.h"
 #include "fw_zsock.h"
@@ -58,7 +59,7 @@ struct tsdb_rwrite {
     size_t unlogged;
 };
 
-// One request's work: the decompressed body and scratch reused series to series.
+// One request's work: the decompressed body and buffers reused series to series.
 struct s_req {
     int version;                     // TSDB_RWPROTO_V1 or _V2
     struct tsdb_rwproto_symbols sym; // 2.0: the request's symbols
@@ -66,8 +67,6 @@ struct s_req {
     size_t pb_len;
     struct tsdb_rwproto_label *labels; // one series' labels, sorted
     size_t n_labels, cap_labels;
-    char *scratch; // a NUL-terminated copy of a name or value
-    size_t cap_scratch;
     struct tsdb_json enc; // the batch's encoded series (bytes)
     size_t enc_series;
     char *invalid; // the first invalid series' reason (owned)
@@ -84,15 +83,6 @@ s_label_cmp(const void *a, const void *b)
     size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
     int c = memcmp(x->name, y->name, n);
     return c ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
-}
-
-static const char *
-s_cstr(struct s_req *r, const char *p, size_t n)
-{
-    fw_mem_grow((void **)&r->scratch, &r->cap_scratch, n + 1, 1);
-    memcpy(r->scratch, p, n);
-    r->scratch[n] = '\0';
-    return r->scratch;
 }
 
 // Prometheus's labels.String() of the series' labels (values quoted as Go's %q), bounded.
@@ -139,13 +129,13 @@ s_gather(struct s_req *r, const struct tsdb_rwproto_series *s)
     bool named = false;
     for (size_t i = 0; i < r->n_labels && ok; i++) {
         const struct tsdb_rwproto_label *x = &r->labels[i];
-        if (!fw_label_name_valid(s_cstr(r, x->name, x->name_len)) ||
+        if (!fw_names_valid(x->name, x->name_len) ||
             (i > 0 && s_label_cmp(&r->labels[i - 1], x) == 0) ||
             !fw_utf8_valid(x->value, x->value_len) || memchr(x->value, '\0', x->value_len))
             ok = false;
         if (x->name_len == 8 && memcmp(x->name, "__name__", 8) == 0) {
             named = true;
-            ok = ok && fw_metric_name_valid(s_cstr(r, x->value, x->value_len));
+            ok = ok && x->value_len > 0; // any UTF-8 metric name, as Prometheus 3
         }
     }
     return ok && named;
@@ -450,7 +440,6 @@ static void
 s_req_clear(struct s_req *r)
 {
     free(r->labels);
-    free(r->scratch);
     free(r->enc.p);
     free(r->invalid);
     tsdb_rwproto_symbols_free(&r->sym);

@@ -102,7 +102,8 @@ from prompb import field, snappy, varint
 def series(labels, samples):
     b = b""
     for k, v in labels:
-        b += field(1, 2, field(1, 2, k.encode()) + field(2, 2, v.encode()))
+        k, v = (x if isinstance(x, bytes) else x.encode() for x in (k, v))
+        b += field(1, 2, field(1, 2, k) + field(2, 2, v))
     for t, v in samples:
         b += field(2, 2, field(1, 1, struct.pack("<d", v)) + field(2, 0, varint(t)))
     return field(1, 2, b)
@@ -124,6 +125,10 @@ elif kind in ("v2", "v2badref"):  # remote write 2.0: symbols, labels_refs
     sample = field(1, 1, struct.pack("<d", 5.5)) + field(2, 0, varint(now))
     ts = field(1, 2, b"".join(varint(r) for r in refs)) + field(2, 2, sample)
     body = snappy(b"".join(field(4, 2, x) for x in syms) + field(5, 2, ts))
+elif kind == "utf8":  # Prometheus 3's UTF-8 names
+    body = snappy(series([("__name__", "rw.utf8"), ("a.b", "c")], [(now, 3)]))
+elif kind == "badutf8":  # a label name that is not UTF-8
+    body = snappy(series([("__name__", "rw_bad"), (b"a\xffb", "c")], [(now, 3)]))
 elif kind == "huge":
     body = varint(40 << 20)  # claims 40 MiB decompressed
 else:
@@ -161,18 +166,23 @@ it_check "a good request: 204" [ "$(post fine)" = "204 " ]
 stored() {
     curl -fsS "$FW_URL/api/v1/query" --data-urlencode "query=$1" | jq -r '.data.result[0].value[1] // "none"'
 }
+it_check "UTF-8 metric and label names (Prometheus 3): 204" [ "$(post utf8)" = "204 " ]
+it_check "a label name that is not UTF-8: 400" \
+    bash -c "[[ '$(post badutf8)' == 400\ invalid\ metric\ name\ or\ labels* ]]"
 it_check "the valid series beside the invalid one is stored" it_until 20 0.2 \
     bash -c "[ \"\$(curl -fsS '$FW_URL/api/v1/query' --data-urlencode 'query=rw_ok' | jq -r '.data.result[0].value[1]')\" = 42 ]"
 it_check "nothing of the request with a sample ahead is stored" [ "$(stored 'count(rw_ahead)')" = none ]
 it_check "the good request's sample is stored" [ "$(stored rw_fine)" = 7 ]
+it_check "the UTF-8 series is stored and queried back by its quoted names" \
+    [ "$(stored '{"rw.utf8", "a.b"="c"}')" = 3 ]
 it_check "the 2.0 request's sample is stored with its labels" \
     [ "$(stored 'rw_v2{job="x"}')" = 5.5 ]
 for r in snappy protobuf labels out_of_bounds too_large content_type content_encoding; do
     c=$(fw_metric "fw_tsdb_remote_write_rejected_total{reason=\"$r\"}")
     it_check "rejected reason=$r counted ($c)" [ "${c:-0}" -ge 1 ]
 done
-it_check "the invalid series' samples are counted (1.0 and 2.0)" \
-    [ "$(fw_metric fw_tsdb_remote_write_invalid_labels_samples_total)" = 2 ]
+it_check "the invalid series' samples are counted (1.0, 2.0 and the bad UTF-8 one)" \
+    [ "$(fw_metric fw_tsdb_remote_write_invalid_labels_samples_total)" = 3 ]
 
 it_term "$PID_tsdb"
 it_check "tsdb exits 0 on SIGTERM" [ "$IT_RC" = 0 ]
