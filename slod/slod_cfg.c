@@ -16,6 +16,7 @@
 #include "fw_promql.h"
 #include "fw_time.h"
 #include "fw_tmpl_alert.h"
+#include "slod_windows.h"
 
 const char *const slod_fixed_windows[SLOD_N_FIXED_WINDOWS] = {"5m", "30m", "1h", "2h",
                                                               "6h", "1d",  "3d"};
@@ -326,6 +327,11 @@ static const struct fw_cfg_field s_fields[] = {
      .def = "30s",
      .min = 1000,
      .max = 86400000},
+    {.key = "alert_windows_files",
+     .type = FW_CFG_STR_LIST,
+     .off = offsetof(struct slod_cfg, alert_windows_files),
+     .count_off = offsetof(struct slod_cfg, n_alert_windows_files),
+     .pos_off = offsetof(struct slod_cfg, alert_windows_pos)},
     {.key = "external_labels",
      .type = FW_CFG_LABELS,
      .off = offsetof(struct slod_cfg, external_labels)},
@@ -395,9 +401,11 @@ s_derive_sli(const char *file, struct slod_slo_cfg *s, struct fw_cfg_errors *err
     }
 }
 
-// The evaluated windows, and the alert windows' indexes into them.
+// The evaluated windows, and the alert windows' indexes into them: the SLO's own, else the
+// catalog's for its period, else the SRE Workbook's.
 static void
-s_derive_windows(const char *file, struct slod_slo_cfg *s, struct fw_cfg_errors *errs)
+s_derive_windows(const char *file, const struct slod_catalog *catalog, struct slod_slo_cfg *s,
+                 struct fw_cfg_errors *errs)
 {
     s->n_windows = 0;
     s->period_i = SIZE_MAX;
@@ -413,10 +421,13 @@ s_derive_windows(const char *file, struct slod_slo_cfg *s, struct fw_cfg_errors 
         s->window_ms_list[s->n_windows++] = s->window_ms;
     }
     struct slod_alerting_cfg *a = &s->alerting;
+    const struct slod_period_windows *pw = slod_catalog_find(catalog, s->window_ms);
     if (a->n_windows == 0) {
-        a->n_windows = sizeof(s_default_windows) / sizeof(s_default_windows[0]);
-        a->windows = fw_malloc(sizeof(s_default_windows));
-        memcpy(a->windows, s_default_windows, sizeof(s_default_windows));
+        const struct slod_window_cfg *from = pw ? pw->windows : s_default_windows;
+        a->n_windows =
+            pw ? SLOD_CATALOG_WINDOWS : sizeof(s_default_windows) / sizeof(s_default_windows[0]);
+        a->windows = fw_malloc(a->n_windows * sizeof(*a->windows));
+        memcpy(a->windows, from, a->n_windows * sizeof(*a->windows));
     }
     for (size_t i = 0; i < a->n_windows; i++) {
         struct slod_window_cfg *aw = &a->windows[i];
@@ -486,6 +497,11 @@ s_validate(const char *file, struct slod_cfg *cfg, struct fw_cfg_errors *errs)
                           "version \"%s\" is not supported: slod reads Sloth's prometheus/v1 "
                           "spec and its own format (no version)",
                           cfg->version);
+    if (cfg->n_alert_windows_files > 0) {
+        cfg->catalog = fw_calloc(1, sizeof(*cfg->catalog));
+        slod_catalog_load(file, cfg->alert_windows_files, cfg->alert_windows_pos,
+                          cfg->n_alert_windows_files, cfg->catalog, errs);
+    }
     for (size_t i = 0; i < cfg->n_slos; i++) {
         struct slod_slo_cfg *s = &cfg->slos[i];
         if (!s->name)
@@ -517,7 +533,7 @@ s_validate(const char *file, struct slod_cfg *cfg, struct fw_cfg_errors *errs)
             s->window_ms = 30 * S_DAY;
         s_check_templates(file, s, errs);
         s_derive_sli(file, s, errs);
-        s_derive_windows(file, s, errs);
+        s_derive_windows(file, cfg->catalog, s, errs);
     }
 }
 
@@ -542,5 +558,8 @@ slod_cfg_free(struct slod_cfg *cfg)
         free(s->sli.q_total);
         s->id = s->sli.q_bad = s->sli.q_total = NULL;
     }
+    slod_catalog_free(cfg->catalog);
+    free(cfg->catalog);
+    cfg->catalog = NULL;
     fw_cfg_free(s_fields, cfg);
 }

@@ -11,6 +11,7 @@
         evaluation_interval: 30s
         external_labels: {<name>: <value>}    as Prometheus's global.external_labels: added
                                               to alerts that lack them; $externalLabels
+        alert_windows_files: [<glob>, ...]    Sloth AlertWindows catalogs (slod_windows.h)
         slos:
           - name: <string, required>
             service: <string>                 overrides the top-level service
@@ -131,13 +132,19 @@ struct slod_slo_cfg {
     size_t period_i; // index of the period among the windows
 };
 
+struct slod_catalog;
+
 struct slod_cfg {
     char *version;           // owned; "prometheus/v1" or NULL
     char *service;           // owned; may be NULL
     struct fw_labels labels; // owned
     int64_t evaluation_interval_ms;
     struct fw_labels external_labels; // owned: added to alerts when absent; $externalLabels
-    struct slod_slo_cfg *slos;        // owned
+    char **alert_windows_files; // owned: globs of Sloth AlertWindows catalogs (slod_windows.h)
+    size_t n_alert_windows_files;
+    struct fw_cfg_pos *alert_windows_pos; // owned: where each pattern is written
+    struct slod_catalog *catalog;         // owned: the catalogs loaded; NULL when none
+    struct slod_slo_cfg *slos;            // owned
     size_t n_slos;
     const char *external_url; // borrowed, set by the daemon: --web.external-url; may be NULL
 };

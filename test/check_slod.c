@@ -7,6 +7,9 @@
     test covers the real pipeline).
 */
 #include <check.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,6 +312,120 @@ START_TEST(test_slod_cfg_sli_kinds)
 }
 END_TEST
 
+// Sloth's examples/windows/7d.yaml (AlertWindows), as a catalog file.
+static const char s_catalog_7d[] =
+    "apiVersion: sloth.slok.dev/v1\n"
+    "kind: AlertWindows\n"
+    "spec:\n"
+    "  sloPeriod: 7d\n"
+    "  page:\n"
+    "    quick: {errorBudgetPercent: 8, shortWindow: 5m, longWindow: 1h}\n"
+    "    slow: {errorBudgetPercent: 12.5, shortWindow: 30m, longWindow: 6h}\n"
+    "  ticket:\n"
+    "    quick: {errorBudgetPercent: 20, shortWindow: 2h, longWindow: 1d}\n"
+    "    slow: {errorBudgetPercent: 42, shortWindow: 6h, longWindow: 3d}\n";
+
+static void
+s_write(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+// Load test/tmp/slod-w.yml (text); 0 or -1, the first error in *first.
+static int
+s_load_catalog_cfg(const char *text, struct slod_cfg *cfg, fw_err_t *first)
+{
+    s_write("test/tmp/slod-w.yml", text);
+    struct fw_cfg_errors *errs = fw_calloc(1, sizeof(*errs));
+    int rc = slod_cfg_load("test/tmp/slod-w.yml", NULL, cfg, errs);
+    if (errs->len)
+        *first = errs->items[0];
+    free(errs);
+    return rc;
+}
+
+START_TEST(test_slod_cfg_alert_window_catalog)
+{
+    mkdir("test/tmp/slod-win", 0700);
+    s_write("test/tmp/slod-win/7d.yaml", s_catalog_7d);
+    static const char cfg_text[] = "alert_windows_files: [slod-win/*.yaml]\n"
+                                   "slos:\n"
+                                   "  - {name: w, objective: 99.9, window: 7d,\n"
+                                   "     sli: {bad: x, total: y}}\n"
+                                   "  - {name: m, objective: 99.9, window: 30d,\n"
+                                   "     sli: {bad: x, total: y}}\n";
+    struct slod_cfg cfg;
+    fw_err_t e = {0};
+    ck_assert_msg(s_load_catalog_cfg(cfg_text, &cfg, &e) == 0, "%s:%d:%d: %s", e.file, e.line,
+                  e.col, e.msg);
+    // Sloth's factor: errorBudgetPercent / 100 x sloPeriod / longWindow.
+    const struct slod_alerting_cfg *a = &cfg.slos[0].alerting;
+    ck_assert_uint_eq(a->n_windows, 4);
+    static const struct {
+        int sev;
+        int64_t long_ms, short_ms;
+        double burn;
+    } want[] = {{SLOD_PAGE, 3600000, 300000, 13.44},
+                {SLOD_PAGE, 21600000, 1800000, 3.5},
+                {SLOD_TICKET, 86400000, 7200000, 1.4},
+                {SLOD_TICKET, 259200000, 21600000, 0.98}};
+    for (size_t i = 0; i < 4; i++) {
+        ck_assert_int_eq(a->windows[i].severity, want[i].sev);
+        ck_assert_int_eq(a->windows[i].long_ms, want[i].long_ms);
+        ck_assert_int_eq(a->windows[i].short_ms, want[i].short_ms);
+        ck_assert_msg(fabs(a->windows[i].burn_rate - want[i].burn) < 1e-9, "%zu: %g", i,
+                      a->windows[i].burn_rate);
+    }
+    // a period without a catalog keeps the SRE Workbook's windows
+    ck_assert_uint_eq(cfg.slos[1].alerting.n_windows, 4);
+    ck_assert(fabs(cfg.slos[1].alerting.windows[0].burn_rate - 14.4) < 1e-9);
+    slod_cfg_free(&cfg);
+
+    // A window slod does not evaluate: refused at the catalog's own file:line:column.
+    char bad[1024];
+    snprintf(bad, sizeof(bad), "%s", s_catalog_7d);
+    char *p = strstr(bad, "longWindow: 1d");
+    memcpy(p, "longWindow: 4h", 14);
+    s_write("test/tmp/slod-win/7d.yaml", bad);
+    ck_assert_int_eq(s_load_catalog_cfg(cfg_text, &cfg, &e), -1);
+    ck_assert_str_eq(e.file, "test/tmp/slod-win/7d.yaml");
+    ck_assert_int_eq(e.line, 9);
+    ck_assert_int_eq(e.col, 12);
+    ck_assert_msg(strstr(e.msg, "spec.ticket.quick: window 4h is not one slod evaluates") &&
+                      strstr(e.msg, "not supported"),
+                  "%s", e.msg);
+    slod_cfg_free(&cfg);
+    // Not an AlertWindows document; a second catalog of one period; a pattern matching nothing.
+    snprintf(bad, sizeof(bad), "%s", s_catalog_7d);
+    memcpy(strstr(bad, "kind: AlertWindows"), "kind: AlertWindowZ", 18);
+    s_write("test/tmp/slod-win/7d.yaml", bad);
+    ck_assert_int_eq(s_load_catalog_cfg(cfg_text, &cfg, &e), -1);
+    ck_assert_int_eq(e.line, 2);
+    ck_assert_msg(strstr(e.msg, "kind \"AlertWindowZ\" is not supported"), "%s", e.msg);
+    slod_cfg_free(&cfg);
+    s_write("test/tmp/slod-win/7d.yaml", s_catalog_7d);
+    s_write("test/tmp/slod-win/again.yaml", s_catalog_7d);
+    ck_assert_int_eq(s_load_catalog_cfg(cfg_text, &cfg, &e), -1);
+    ck_assert_str_eq(e.file, "test/tmp/slod-win/again.yaml");
+    ck_assert_msg(strstr(e.msg, "sloPeriod 1w is already defined by test/tmp/slod-win/7d.yaml"),
+                  "%s", e.msg);
+    slod_cfg_free(&cfg);
+    unlink("test/tmp/slod-win/again.yaml");
+    unlink("test/tmp/slod-win/7d.yaml");
+    rmdir("test/tmp/slod-win");
+    ck_assert_int_eq(s_load_catalog_cfg(cfg_text, &cfg, &e), -1);
+    ck_assert_int_eq(e.line, 1);
+    ck_assert_int_eq(e.col, 23);
+    ck_assert_msg(strstr(e.msg, "alert_windows_files: 'test/tmp/slod-win/*.yaml' matches no file"),
+                  "%s", e.msg);
+    slod_cfg_free(&cfg);
+    unlink("test/tmp/slod-w.yml");
+}
+END_TEST
+
 Suite *
 slod_suite(void)
 {
@@ -319,6 +436,7 @@ slod_suite(void)
     tcase_add_test(tc, test_slod_math);
     tcase_add_test(tc, test_slod_cfg_sloth_spec);
     tcase_add_test(tc, test_slod_cfg_sli_kinds);
+    tcase_add_test(tc, test_slod_cfg_alert_window_catalog);
     suite_add_tcase(s, tc);
     return s;
 }
