@@ -7,13 +7,13 @@
     test covers the real pipeline).
 */
 #include <check.h>
-#include <stdio.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "check_util.h"
 #include "fw_mem.h"
 #include "fw_time.h"
 #include "../slod/slod.h"
@@ -325,20 +325,11 @@ static const char s_catalog_7d[] =
     "    quick: {errorBudgetPercent: 20, shortWindow: 2h, longWindow: 1d}\n"
     "    slow: {errorBudgetPercent: 42, shortWindow: 6h, longWindow: 3d}\n";
 
-static void
-s_write(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 // Load test/tmp/slod-w.yml (text); 0 or -1, the first error in *first.
 static int
 s_load_catalog_cfg(const char *text, struct slod_cfg *cfg, fw_err_t *first)
 {
-    s_write("test/tmp/slod-w.yml", text);
+    check_util_write_file("test/tmp/slod-w.yml", text);
     struct fw_cfg_errors *errs = fw_calloc(1, sizeof(*errs));
     int rc = slod_cfg_load("test/tmp/slod-w.yml", NULL, cfg, errs);
     if (errs->len)
@@ -350,7 +341,7 @@ s_load_catalog_cfg(const char *text, struct slod_cfg *cfg, fw_err_t *first)
 START_TEST(test_slod_cfg_alert_window_catalog)
 {
     mkdir("test/tmp/slod-win", 0700);
-    s_write("test/tmp/slod-win/7d.yaml", s_catalog_7d);
+    check_util_write_file("test/tmp/slod-win/7d.yaml", s_catalog_7d);
     static const char cfg_text[] = "alert_windows_files: [slod-win/*.yaml]\n"
                                    "slos:\n"
                                    "  - {name: w, objective: 99.9, window: 7d,\n"
@@ -389,7 +380,7 @@ START_TEST(test_slod_cfg_alert_window_catalog)
     snprintf(bad, sizeof(bad), "%s", s_catalog_7d);
     char *p = strstr(bad, "longWindow: 1d");
     memcpy(p, "longWindow: 4h", 14);
-    s_write("test/tmp/slod-win/7d.yaml", bad);
+    check_util_write_file("test/tmp/slod-win/7d.yaml", bad);
     ck_assert_int_eq(s_load_catalog_cfg(cfg_text, &cfg, &e), -1);
     ck_assert_str_eq(e.file, "test/tmp/slod-win/7d.yaml");
     ck_assert_int_eq(e.line, 9);
@@ -401,13 +392,13 @@ START_TEST(test_slod_cfg_alert_window_catalog)
     // Not an AlertWindows document; a second catalog of one period; a pattern matching nothing.
     snprintf(bad, sizeof(bad), "%s", s_catalog_7d);
     memcpy(strstr(bad, "kind: AlertWindows"), "kind: AlertWindowZ", 18);
-    s_write("test/tmp/slod-win/7d.yaml", bad);
+    check_util_write_file("test/tmp/slod-win/7d.yaml", bad);
     ck_assert_int_eq(s_load_catalog_cfg(cfg_text, &cfg, &e), -1);
     ck_assert_int_eq(e.line, 2);
     ck_assert_msg(strstr(e.msg, "kind \"AlertWindowZ\" is not supported"), "%s", e.msg);
     slod_cfg_free(&cfg);
-    s_write("test/tmp/slod-win/7d.yaml", s_catalog_7d);
-    s_write("test/tmp/slod-win/again.yaml", s_catalog_7d);
+    check_util_write_file("test/tmp/slod-win/7d.yaml", s_catalog_7d);
+    check_util_write_file("test/tmp/slod-win/again.yaml", s_catalog_7d);
     ck_assert_int_eq(s_load_catalog_cfg(cfg_text, &cfg, &e), -1);
     ck_assert_str_eq(e.file, "test/tmp/slod-win/again.yaml");
     ck_assert_msg(strstr(e.msg, "sloPeriod 1w is already defined by test/tmp/slod-win/7d.yaml"),
