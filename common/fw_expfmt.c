@@ -370,8 +370,14 @@ s_parse_comment(struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt)
     } else {
         s_skip_blanks(l);
     }
-    if (s_scan_name(l, true) == 0)
+    if (!s_at_end(l) && l->p[l->pos] == '"') { // a quoted UTF-8 name (Prometheus 3)
+        size_t q = fw_expfmt_quoted(l->p + l->pos, l->len - l->pos, NULL);
+        if (q == 0)
+            return fw_expfmt_fail(l, "invalid quoted metric name in comment");
+        l->pos += q;
+    } else if (s_scan_name(l, true) == 0) {
         return fw_expfmt_fail(l, "invalid metric name in comment");
+    }
     if (!s_at_end(l) && !s_blank(l->p[l->pos]))
         return fw_expfmt_fail(l, "invalid metric name in comment");
     if (om) {
@@ -415,12 +421,36 @@ s_parse_comment(struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt)
     return 0;
 }
 
+size_t
+fw_expfmt_quoted(const char *p, size_t n, char **out)
+{
+    size_t end = 1;
+    while (end < n && p[end] != '"')
+        end += p[end] == '\\' ? 2 : 1;
+    if (end >= n || end == 1 || memchr(p, '\0', end) || !fw_utf8_valid(p + 1, end - 1))
+        return 0;
+    if (out) {
+        char *w = *out = fw_malloc(end);
+        for (size_t i = 1; i < end; i++) {
+            if (p[i] == '\\' && (p[i + 1] == '\\' || p[i + 1] == '"' || p[i + 1] == 'n')) {
+                *w++ = p[i + 1] == 'n' ? '\n' : p[i + 1];
+                i++;
+            } else {
+                *w++ = p[i];
+            }
+        }
+        *w = '\0';
+    }
+    return end + 1;
+}
+
 // ---------------------------------------------------------------------------------------
 //  Samples
 
-// Scan a quoted label value (cursor on the opening quote) into the arena.
+// Scan a quoted label value (cursor on the opening quote) into the arena; with name, a
+// quoted label or metric name (Prometheus 3's UTF-8 names), which may not be empty.
 static int
-s_parse_label_value(fw_expfmt_t *self, struct fw_expfmt_scan *l, size_t *off)
+s_parse_quoted(fw_expfmt_t *self, struct fw_expfmt_scan *l, size_t *off, bool name)
 {
     size_t open = l->pos;
     l->pos++;
@@ -429,7 +459,8 @@ s_parse_label_value(fw_expfmt_t *self, struct fw_expfmt_scan *l, size_t *off)
     for (;;) {
         if (s_at_end(l)) {
             l->pos = open;
-            return fw_expfmt_fail(l, "unterminated label value");
+            return fw_expfmt_fail(l,
+                                  name ? "unterminated quoted name" : "unterminated label value");
         }
         char c = l->p[l->pos];
         if (c == '\\') {
@@ -437,21 +468,27 @@ s_parse_label_value(fw_expfmt_t *self, struct fw_expfmt_scan *l, size_t *off)
             l->pos += 2;
             if (l->pos > l->len) {
                 l->pos = open;
-                return fw_expfmt_fail(l, "unterminated label value");
+                return fw_expfmt_fail(l, name ? "unterminated quoted name"
+                                              : "unterminated label value");
             }
             continue;
         }
         if (c == '"')
             break;
         if (c == '\0')
-            return fw_expfmt_fail(l, "NUL byte in label value");
+            return fw_expfmt_fail(l, name ? "NUL byte in quoted name" : "NUL byte in label value");
         l->pos++;
     }
     size_t end = l->pos;
     l->pos++; // closing quote
     if (!fw_utf8_valid(l->p + start, end - start)) {
         l->pos = open;
-        return fw_expfmt_fail(l, "invalid UTF-8 in label value");
+        return fw_expfmt_fail(l, name ? "invalid UTF-8 in quoted name"
+                                      : "invalid UTF-8 in label value");
+    }
+    if (name && end == start) {
+        l->pos = open;
+        return fw_expfmt_fail(l, "empty quoted name");
     }
     if (!escaped) {
         *off = s_arena_put(self, l->p + start, end - start);
@@ -494,11 +531,16 @@ s_label_blanks(struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt)
 
 // Scan a label set (cursor on '{') into labels[first, first + *n): *n counts the labels
 // added. With lsum, each label's hash (over "name\0value" in the arena) is added to it.
+// Label names may be quoted ("a.b"="c"); with qname, a quoted name first in the set and not
+// followed by '=' is the metric name ({"my.metric",a="b"}): its arena offset goes to
+// *qname, which is SIZE_MAX when there was none.
 static int
 s_parse_labels(fw_expfmt_t *self, struct fw_expfmt_scan *l, size_t first, uint32_t *n,
-               uint64_t *lsum, fw_expfmt_fmt_t fmt)
+               uint64_t *lsum, fw_expfmt_fmt_t fmt, size_t *qname)
 {
     l->pos++; // '{'
+    if (qname)
+        *qname = SIZE_MAX;
     for (;;) {
         s_label_blanks(l, fmt);
         if (s_at_end(l))
@@ -512,10 +554,27 @@ s_parse_labels(fw_expfmt_t *self, struct fw_expfmt_scan *l, size_t first, uint32
             return 0;
         }
         size_t name_col = l->pos;
-        size_t name_len = s_scan_name(l, false);
-        if (name_len == 0)
-            return fw_expfmt_fail(l, "expected label name");
-        const char *name = l->p + name_col;
+        size_t name_len, qoff = SIZE_MAX;
+        const char *name;
+        if (l->p[l->pos] == '"') {
+            if (s_parse_quoted(self, l, &qoff, true) != 0)
+                return -1;
+            s_label_blanks(l, fmt);
+            if (qname && *qname == SIZE_MAX && *n == 0 && !s_at_end(l) &&
+                (l->p[l->pos] == ',' || l->p[l->pos] == '}')) {
+                *qname = qoff; // the metric name
+                if (l->p[l->pos] == ',')
+                    l->pos++;
+                continue;
+            }
+            name = self->arena + qoff;
+            name_len = strlen(name);
+        } else {
+            name_len = s_scan_name(l, false);
+            if (name_len == 0)
+                return fw_expfmt_fail(l, "expected label name");
+            name = l->p + name_col;
+        }
         if (name_len == 8 && memcmp(name, "__name__", 8) == 0) {
             l->pos = name_col;
             return fw_expfmt_fail(l, "reserved label name \"__name__\"");
@@ -541,8 +600,8 @@ s_parse_labels(fw_expfmt_t *self, struct fw_expfmt_scan *l, size_t first, uint32
         fw_mem_grow((void **)&self->labels, &self->labels_cap, self->labels_len + 1,
                     sizeof(*self->labels));
         struct fw_expfmt_lab *lab = &self->labels[self->labels_len];
-        lab->name_off = s_arena_put(self, name, name_len);
-        if (s_parse_label_value(self, l, &lab->value_off) != 0)
+        lab->name_off = qoff != SIZE_MAX ? qoff : s_arena_put(self, name, name_len);
+        if (s_parse_quoted(self, l, &lab->value_off, false) != 0)
             return -1;
         if (lsum)
             *lsum += fw_hash64(self->arena + lab->name_off, self->arena_len - 1 - lab->name_off);
@@ -592,7 +651,7 @@ s_parse_exemplar(fw_expfmt_t *self, struct fw_expfmt_scan *l, struct fw_expfmt_r
     size_t open = l->pos, first = self->labels_len;
     bool dup = false;
     self->scan_ex_dup = s_prom(self) ? &dup : NULL;
-    int rc = s_parse_labels(self, l, first, &s->ex_n_labels, NULL, FW_EXPFMT_OPENMETRICS);
+    int rc = s_parse_labels(self, l, first, &s->ex_n_labels, NULL, FW_EXPFMT_OPENMETRICS, NULL);
     self->scan_ex_dup = NULL;
     if (rc != 0)
         return -1;
@@ -696,14 +755,18 @@ s_parse_sample(fw_expfmt_t *self, struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt,
     struct fw_expfmt_rec s = {0};
     size_t name_start = l->pos;
     size_t name_len = s_scan_name(l, true);
-    if (name_len == 0)
+    // no name in front: Prometheus 3's quoted metric name inside the braces, {"my.metric"}
+    bool quoted = name_len == 0 && !s_at_end(l) && l->p[l->pos] == '{';
+    if (name_len == 0 && !quoted)
         return fw_expfmt_fail(l, "expected metric name");
-    s.name_off = s_arena_put(self, l->p + name_start, name_len);
+    size_t qname = SIZE_MAX, *qp = quoted ? &qname : NULL;
+    s.name_off = quoted ? 0 : s_arena_put(self, l->p + name_start, name_len);
     s.label_first = self->labels_len;
     self->line_name_len = name_len;
+    self->line_qname = SIZE_MAX;
     self->line_lsum = 0;
     size_t after_name = l->pos;
-    if (self->known && s_prom(self) && !families)
+    if (self->known && s_prom(self) && !families && !quoted)
         s.tag = s_known(self, l, name_start, om);
     if (s.tag) {
         if (om && s_om_sep(l, "expected a single space before the value") != 0)
@@ -713,19 +776,28 @@ s_parse_sample(fw_expfmt_t *self, struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt,
     } else if (om) {
         if (!s_at_end(l) && l->p[l->pos] == '{' &&
             s_parse_labels(self, l, s.label_first, &s.n_labels, families ? &self->line_lsum : NULL,
-                           fmt) != 0)
+                           fmt, qp) != 0)
             return -1;
         if (s_om_sep(l, "expected a single space before the value") != 0)
             return -1;
     } else {
         s_skip_blanks(l);
         if (!s_at_end(l) && l->p[l->pos] == '{') {
-            if (s_parse_labels(self, l, s.label_first, &s.n_labels, NULL, fmt) != 0)
+            if (s_parse_labels(self, l, s.label_first, &s.n_labels, NULL, fmt, qp) != 0)
                 return -1;
             s_skip_blanks(l);
         } else if (l->pos == after_name && !s_at_end(l)) {
             return fw_expfmt_fail(l, "invalid character in metric name");
         }
+    }
+    if (quoted) {
+        if (qname == SIZE_MAX) {
+            l->pos = name_start;
+            return fw_expfmt_fail(l, "expected metric name");
+        }
+        s.name_off = qname;
+        self->line_name_len = strlen(self->arena + qname);
+        self->line_qname = qname;
     }
     if (s_at_end(l))
         return fw_expfmt_fail(l, "expected value");
@@ -827,9 +899,14 @@ s_emit_meta(fw_expfmt_t *self, const struct fw_expfmt_scan *l, size_t hash)
     while (q < end && s_blank(*q))
         q++;
     const char *name = q;
+    char *unquoted = NULL;
+    size_t qlen = *q == '"' ? fw_expfmt_quoted(q, (size_t)(end - q), &unquoted) : 0;
+    q += qlen;
     while (q < end && !s_blank(*q))
         q++;
-    size_t name_len = (size_t)(q - name);
+    size_t name_len = unquoted ? strlen(unquoted) : (size_t)(q - name);
+    if (unquoted)
+        name = unquoted;
     if (q < end)
         q++; // the one separating blank: a HELP text may start with more
     if (kind != 'H')
@@ -839,6 +916,7 @@ s_emit_meta(fw_expfmt_t *self, const struct fw_expfmt_scan *l, size_t hash)
     while (kind != 'H' && text_end > q && s_blank(text_end[-1]))
         text_end--;
     self->meta(self->meta_arg, kind, name, name_len, q, (size_t)(text_end - q));
+    free(unquoted);
 }
 
 void

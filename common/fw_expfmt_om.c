@@ -315,15 +315,11 @@ s_in_family(const fw_expfmt_t *self, struct s_span sp)
     return -1;
 }
 
-// "# HELP|TYPE|UNIT name rest" (already scanned, so its shape is strict).
+// The metadata line of s_metadata, its name sp (unquoted) ending at byte end.
 static int
-s_metadata(fw_expfmt_t *self, struct fw_expfmt_scan *l)
+s_metadata_of(fw_expfmt_t *self, struct fw_expfmt_scan *l, char kw, struct s_span sp, size_t end)
 {
-    char kw = l->p[2];
-    size_t start = 7, end = start;
-    while (end < l->len && l->p[end] != ' ')
-        end++;
-    struct s_span sp = {l->p + start, end - start};
+    size_t start = 7;
     struct s_span rest = {l->p + end + 1, end < l->len ? l->len - end - 1 : 0};
     l->pos = start;
     if (!s_fam_eq(self, self->cur, sp) && s_family_start(self, l, sp) != 0)
@@ -351,6 +347,25 @@ s_metadata(fw_expfmt_t *self, struct fw_expfmt_scan *l)
         (self->cur_type == FW_EXPFMT_OM_INFO || self->cur_type == FW_EXPFMT_OM_STATESET))
         return s_fail_family(self, l, "a unit on an info or stateset family");
     return 0;
+}
+
+// "# HELP|TYPE|UNIT name rest" (already scanned, so its shape is strict).
+static int
+s_metadata(fw_expfmt_t *self, struct fw_expfmt_scan *l)
+{
+    char kw = l->p[2];
+    size_t start = 7, end = start;
+    char *unquoted = NULL; // a quoted UTF-8 name (Prometheus 3), already checked
+    if (l->p[start] == '"')
+        end += fw_expfmt_quoted(l->p + start, l->len - start, &unquoted);
+    while (end < l->len && l->p[end] != ' ')
+        end++;
+    struct s_span sp = {l->p + start, end - start};
+    if (unquoted)
+        sp = (struct s_span){unquoted, strlen(unquoted)};
+    int rc = s_metadata_of(self, l, kw, sp, end);
+    free(unquoted);
+    return rc;
 }
 
 // A canonical number in an le or quantile label: decimal, not NaN, infinity as +Inf/-Inf.
@@ -476,7 +491,9 @@ fw_expfmt_om_line(fw_expfmt_t *self, struct fw_expfmt_scan *l)
 {
     if (l->p[0] == '#')
         return s_metadata(self, l);
-    struct s_span sp = {l->p, self->line_name_len}; // the line starts with the name
+    // the line starts with the name, or quotes it in its braces ({"my.metric"})
+    struct s_span sp = {self->line_qname != SIZE_MAX ? self->arena + self->line_qname : l->p,
+                        self->line_name_len};
     int suf = s_in_family(self, sp);
     if (suf < 0) {
         l->pos = 0;

@@ -78,6 +78,7 @@ struct fw_expfmt {
     // The sample line just scanned, for the family rules: its metric name's length, its
     // timestamp in seconds and the sum of its labels' hashes (each over "name\0value").
     size_t line_name_len;
+    size_t line_qname; // a quoted metric name's ({"my.metric"}) arena offset, else SIZE_MAX
     double line_t;
     uint64_t line_lsum;
     // OpenMetrics metric families, valid during one run or stream of lines.
@@ -150,5 +151,10 @@ int fw_expfmt_om_line(fw_expfmt_t *self, struct fw_expfmt_scan *l);
 int fw_expfmt_om_eof(fw_expfmt_t *self, struct fw_expfmt_scan *l);
 // Free the family state's buffers.
 void fw_expfmt_om_free(fw_expfmt_t *self);
+
+// The quoted name at p (n bytes, p[0] == '"'; Prometheus 3's UTF-8 names, `"my.metric"`):
+// its length with both quotes, or 0 when it does not close or is not a valid name. With out,
+// *out gets the name unescaped (\\, \" and \n), which the caller frees.
+size_t fw_expfmt_quoted(const char *p, size_t n, char **out);
 
 #endif

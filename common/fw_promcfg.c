@@ -168,7 +168,18 @@ s_check_job_name(const char *value, const char *file, struct fw_cfg_pos pos,
 static const char *const s_true[] = {"true", NULL};
 static const char *const s_false[] = {"false", NULL};
 static const char *const s_bools[] = {"true", "false", NULL};
-static const char *const s_legacy[] = {"legacy", NULL};
+static const char *const s_name_validation[] = {"(unset)", "utf8", "legacy", NULL};
+static const char *const s_name_escaping[] = {"(unset)", "allow-utf-8", "underscores",
+                                              "dots",    "values",      NULL};
+#define S_NAME_SCHEMES(T)                                                                          \
+    {.key = "metric_name_validation_scheme",                                                       \
+     .type = FW_CFG_ENUM,                                                                          \
+     .off = offsetof(T, metric_name_validation_scheme),                                            \
+     .enum_names = s_name_validation},                                                             \
+    {                                                                                              \
+        .key = "metric_name_escaping_scheme", .type = FW_CFG_ENUM,                                 \
+        .off = offsetof(T, metric_name_escaping_scheme), .enum_names = s_name_escaping             \
+    }
 
 // The limits, in a job and in global alike (a job's 0 or absent key takes global's).
 static const char *const s_limit_modes[] = {"(unset)", "fail", "drop_excess", NULL};
@@ -277,8 +288,7 @@ static const struct fw_cfg_field s_scrape_fields[] = {
     S_WHY("native_histogram_bucket_limit", "floorwatch stores classic histograms only"),
     S_WHY("native_histogram_min_bucket_factor", "floorwatch stores classic histograms only"),
     S_ONLY("convert_classic_histograms_to_nhcb", s_false, NULL),
-    S_ONLY("metric_name_validation_scheme", s_legacy, NULL),
-    S_UNSUP("metric_name_escaping_scheme"),
+    S_NAME_SCHEMES(struct fw_scrape_config),
     S_UNSUP("scrape_failure_log_file"),
     S_ONLY("extra_scrape_metrics", s_false, NULL),
     // Service discovery: file and kubernetes are implemented in fw_promcfg_sd.c; the other
@@ -348,8 +358,7 @@ static const struct fw_cfg_field s_global_fields[] = {
     S_UNSUP("scrape_failure_log_file"),
     S_UNSUP("scrape_protocols"),
     S_LIMIT_FIELDS(struct fw_global_config),
-    S_ONLY("metric_name_validation_scheme", s_legacy, NULL),
-    S_UNSUP("metric_name_escaping_scheme"),
+    S_NAME_SCHEMES(struct fw_global_config),
     S_ONLY("always_scrape_classic_histograms", s_bools, NULL),
     S_ONLY("scrape_native_histograms", s_false, "floorwatch stores classic histograms only"),
     S_ONLY("convert_classic_histograms_to_nhcb", s_false, NULL),
@@ -659,6 +668,31 @@ s_resolve(struct fw_promcfg *cfg, struct fw_cfg_errors *errs)
     }
 }
 
+// Prometheus 3's name schemes: a job inherits global's; validation defaults to utf8 and
+// escaping to allow-utf-8 (underscores under legacy validation), which legacy forbids.
+static void
+s_resolve_name_schemes(struct fw_promcfg *cfg, struct fw_scrape_config *sc,
+                       struct fw_cfg_errors *errs)
+{
+    const struct fw_global_config *g = &cfg->global;
+    bool own_escaping = sc->metric_name_escaping_scheme != FW_NAME_ESCAPING_UNSET;
+    if (sc->metric_name_validation_scheme == FW_NAME_VALIDATION_UNSET)
+        sc->metric_name_validation_scheme = g->metric_name_validation_scheme;
+    if (sc->metric_name_validation_scheme == FW_NAME_VALIDATION_UNSET)
+        sc->metric_name_validation_scheme = FW_NAME_VALIDATION_UTF8;
+    bool legacy = sc->metric_name_validation_scheme == FW_NAME_VALIDATION_LEGACY;
+    if (!own_escaping)
+        sc->metric_name_escaping_scheme = g->metric_name_escaping_scheme;
+    if (sc->metric_name_escaping_scheme == FW_NAME_ESCAPING_UNSET)
+        sc->metric_name_escaping_scheme =
+            legacy ? FW_NAME_ESCAPING_UNDERSCORES : FW_NAME_ESCAPING_ALLOW_UTF8;
+    if (legacy && sc->metric_name_escaping_scheme == FW_NAME_ESCAPING_ALLOW_UTF8)
+        fw_cfg_errors_add(errs, cfg->path, sc->pos,
+                          "scrape config \"%s\": metric_name_escaping_scheme allow-utf-8 "
+                          "cannot be used with metric_name_validation_scheme legacy",
+                          sc->job_name ? sc->job_name : "");
+}
+
 // Each job's limits inherit global's where the job says 0 (Prometheus's
 // ScrapeConfig.Validate), and its HTTP client settings get Prometheus's cross-field rules,
 // with *_file paths made relative to the config file's directory.
@@ -700,6 +734,7 @@ s_resolve_scrape_clients(struct fw_promcfg *cfg, struct fw_cfg_errors *errs)
             sc->keep_dropped_targets = g->keep_dropped_targets;
         if (sc->sample_limit_mode == FW_SAMPLE_LIMIT_UNSET)
             sc->sample_limit_mode = g->sample_limit_mode;
+        s_resolve_name_schemes(cfg, sc, errs);
         fw_promcfg_http_resolve(&sc->http, dir, cfg->path, sc->pos, errs);
     }
     free(dir);

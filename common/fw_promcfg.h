@@ -58,6 +58,8 @@ struct fw_scrape_config {
     int64_t target_limit;
     int64_t keep_dropped_targets; // targets dropped by relabeling kept for the API; 0: all
     int sample_limit_mode;        // FW_SAMPLE_LIMIT_*; floorwatch extension, default from global
+    int metric_name_validation_scheme; // FW_NAME_VALIDATION_*, resolved (from global)
+    int metric_name_escaping_scheme;   // FW_NAME_ESCAPING_*, resolved (from global, validation)
     struct fw_static_config *static_configs; // owned
     size_t n_static_configs;
     struct fw_file_sd_config *file_sd_configs; // owned (fw_promcfg_sd.h)
@@ -87,6 +89,18 @@ enum {
     FW_SAMPLE_LIMIT_DROP_EXCESS, // the target's first sample_limit series are kept
 };
 
+// metric_name_validation_scheme (Prometheus 3): utf8 (the default) or legacy names.
+enum { FW_NAME_VALIDATION_UNSET, FW_NAME_VALIDATION_UTF8, FW_NAME_VALIDATION_LEGACY };
+// metric_name_escaping_scheme: what a scrape asks targets for (Accept's escaping=); minus one
+// it is fw_names_escaping_t. Default allow-utf-8, underscores under legacy validation.
+enum {
+    FW_NAME_ESCAPING_UNSET,
+    FW_NAME_ESCAPING_ALLOW_UTF8,
+    FW_NAME_ESCAPING_UNDERSCORES,
+    FW_NAME_ESCAPING_DOTS,
+    FW_NAME_ESCAPING_VALUES,
+};
+
 struct fw_global_config {
     int64_t scrape_interval_ms;     // default 1m
     int64_t scrape_timeout_ms;      // default 10s
@@ -102,6 +116,8 @@ struct fw_global_config {
     int64_t target_limit;
     int64_t keep_dropped_targets;
     int sample_limit_mode;
+    int metric_name_validation_scheme; // FW_NAME_VALIDATION_*
+    int metric_name_escaping_scheme;   // FW_NAME_ESCAPING_*
     char *query_log_file; // owned: tsdb's query log, relative to the config file's directory;
                           // NULL: none
 };

@@ -43,6 +43,7 @@
 #include "fw_mem.h"
 #include "fw_metrics.h"
 #include "fw_msg.h"
+#include "fw_names.h"
 #include "fw_sender.h"
 #include "fw_relabel.h"
 #include "fw_time.h"
@@ -345,6 +346,7 @@ s_on_target_timer(zloop_t *loop, int timer_id, void *arg)
             .body_size_limit = t->client.body_size_limit > 0 ? t->client.body_size_limit
                                                              : self->opts->limits.body_size_limit,
             .enable_compression = t->client.enable_compression,
+            .escaping = t->name_escaping ? fw_names_escaping_str(t->name_escaping - 1) : NULL,
             .http = &t->client.http,
         };
         if (scraper_fetch_start(self->fetch, t->inflight, t->url, &o) != 0) {

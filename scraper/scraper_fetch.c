@@ -31,6 +31,7 @@ struct s_req {
     int64_t timeout_ms;
     int64_t body_size_limit;
     bool enable_compression;
+    char escaping[16]; // Accept's escaping= value, "" for none
     bool has_http;
     struct fw_http_client_config http; // owned copy
 };
@@ -304,7 +305,15 @@ s_start(struct s_actor *self, uint64_t id, const char *url, struct s_req *req)
     char hdr[96];
     snprintf(hdr, sizeof(hdr), "X-Prometheus-Scrape-Timeout-Seconds: %g",
              (double)req->timeout_ms / 1000.0);
-    x->headers = curl_slist_append(x->headers, "Accept: " SCRAPER_FETCH_ACCEPT);
+    if (req->escaping[0]) {
+        // Prometheus 3 names the name escaping it wants on each exposition format
+        char accept[256];
+        snprintf(accept, sizeof(accept), SCRAPER_FETCH_ACCEPT_ESCAPING, req->escaping,
+                 req->escaping);
+        x->headers = curl_slist_append(x->headers, accept);
+    } else {
+        x->headers = curl_slist_append(x->headers, "Accept: " SCRAPER_FETCH_ACCEPT);
+    }
     x->headers = curl_slist_append(x->headers, hdr);
     CURL *e = x->easy;
     curl_easy_setopt(e, CURLOPT_URL, url);
@@ -534,6 +543,7 @@ scraper_fetch_start(zactor_t *actor, uint64_t id, const char *url,
     req->timeout_ms = o->timeout_ms;
     req->body_size_limit = o->body_size_limit;
     req->enable_compression = o->enable_compression;
+    snprintf(req->escaping, sizeof(req->escaping), "%s", o->escaping ? o->escaping : "");
     if (o->http) {
         req->has_http = true;
         fw_promcfg_http_copy(&req->http, o->http);

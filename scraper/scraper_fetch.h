@@ -32,6 +32,11 @@
 #define SCRAPER_FETCH_ACCEPT                                                                       \
     "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,"             \
     "*/*;q=0.1"
+// The same with Prometheus 3's escaping= (metric_name_escaping_scheme) on both formats: a
+// printf format taking the scheme twice.
+#define SCRAPER_FETCH_ACCEPT_ESCAPING                                                              \
+    "Accept: application/openmetrics-text;version=1.0.0;escaping=%s;q=0.5,"                        \
+    "text/plain;version=0.0.4;escaping=%s;q=0.4,*/*;q=0.1"
 
 struct scraper_fetch_result {
     uint64_t id;
@@ -54,6 +59,7 @@ struct scraper_fetch_opts {
     int64_t timeout_ms;
     int64_t body_size_limit; // bytes of the decoded body; <= 0: SCRAPER_FETCH_MAX_BODY
     bool enable_compression; // Accept-Encoding: gzip (else identity)
+    const char *escaping;    // Accept's escaping= (fw_names_escaping_str); NULL: none
     const struct fw_http_client_config *http; // borrowed (copied); NULL: plain GET
 };
 

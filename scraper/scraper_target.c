@@ -163,6 +163,8 @@ scraper_target_from_group(const struct fw_scrape_config *sc, const struct fw_lab
     self->timeout_ms = timeout;
     self->sample_limit = sc->sample_limit;
     self->honor_labels = sc->honor_labels;
+    self->legacy_names = sc->metric_name_validation_scheme == FW_NAME_VALIDATION_LEGACY;
+    self->name_escaping = sc->metric_name_escaping_scheme;
     self->honor_timestamps = sc->honor_timestamps;
     scraper_client_init(&self->client, sc);
 
@@ -273,6 +275,7 @@ scraper_target_same(const struct scraper_target *a, const struct scraper_target 
            fw_labels_cmp(&a->labels, &b->labels) == 0 && a->interval_ms == b->interval_ms &&
            a->timeout_ms == b->timeout_ms && a->sample_limit == b->sample_limit &&
            a->honor_labels == b->honor_labels && a->honor_timestamps == b->honor_timestamps &&
+           a->legacy_names == b->legacy_names && a->name_escaping == b->name_escaping &&
            scraper_client_equal(&a->client, &b->client);
 }
 

@@ -44,6 +44,8 @@ struct scraper_target {
     int64_t timeout_ms;
     int64_t sample_limit;
     bool honor_labels;
+    bool legacy_names; // metric_name_validation_scheme legacy: other names fail the scrape
+    int name_escaping; // metric_name_escaping_scheme (FW_NAME_ESCAPING_*): Accept's escaping=
     bool honor_timestamps;
     struct scraper_client client; // owned: HTTP client settings and limits (scraper_client.h)
     char forced_error[128];       // "": scrape; else fail every scrape with it (target_limit)

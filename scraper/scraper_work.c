@@ -131,6 +131,28 @@ s_item_add(scraper_work_state_t *self, struct scraper_cache_entry *e, const unsi
         enc, off, (uint32_t)enc_len, (uint32_t)(est > UINT32_MAX ? UINT32_MAX : est), t, v, e};
 }
 
+// metric_name_validation_scheme legacy: a name outside the legacy character sets fails the
+// whole scrape, as in Prometheus 3 ("invalid metric name or label names"). false with
+// job->error then.
+static bool
+s_names_ok(struct scraper_work_job *job, const struct fw_labels *l)
+{
+    if (!job->target->legacy_names || !l)
+        return true;
+    for (size_t k = 0; k < l->len; k++) {
+        const struct fw_label *x = &l->items[k];
+        if (!fw_label_name_valid(x->name) ||
+            (strcmp(x->name, "__name__") == 0 && !fw_metric_name_valid(x->value))) {
+            snprintf(job->error, sizeof(job->error),
+                     "invalid metric name or label names (metric_name_validation_scheme "
+                     "legacy): %.60s=\"%.100s\"",
+                     x->name, x->value);
+            return false;
+        }
+    }
+    return true;
+}
+
 // A series text seen for the first time: merge it with the target labels, apply the job's
 // metric_relabel_configs and remember the result in the cache. NULL with job->error when the
 // result cannot be encoded.
@@ -144,6 +166,10 @@ s_learn(scraper_work_state_t *self, struct scraper_work_job *job, scraper_cache_
     if (job->n_mrc > 0) {
         fw_labels_copy(&self->relabeled, lv);
         lv = fw_relabel_process(job->mrc, job->n_mrc, &self->relabeled) ? &self->relabeled : NULL;
+    }
+    if (!s_names_ok(job, lv)) {
+        fw_labels_clear(&self->relabeled);
+        return NULL;
     }
     struct scraper_cache_entry *e = scraper_cache_add(cache, i, s->series, s->series_len, key_hash,
                                                       lv, lv && lv->len ? fw_labels_hash(lv) : 0);
@@ -171,6 +197,8 @@ s_transient(scraper_work_state_t *self, struct scraper_work_job *job,
                  self->relabeled.len == 0;
     if (e->dropped)
         return e;
+    if (!s_names_ok(job, &self->relabeled))
+        return NULL;
     e->items = self->relabeled.items;
     e->len = (uint32_t)self->relabeled.len;
     e->hash = fw_labels_hash(&self->relabeled);

@@ -42,6 +42,83 @@ s_label(const struct fw_expfmt_sample *s, const char *name)
     return NULL;
 }
 
+// Prometheus 3's UTF-8 names: a quoted metric name first inside the braces, quoted label
+// names, quoted names in HELP and TYPE, in the text format and OpenMetrics alike.
+static void
+s_meta_count(void *arg, char kind, const char *name, size_t name_len, const char *text,
+             size_t text_len)
+{
+    (void)text, (void)text_len;
+    if (kind == 'T' && name_len == 9 && memcmp(name, "my.metric", 9) == 0)
+        (*(int *)arg)++;
+}
+
+START_TEST(test_fw_expfmt_utf8_names)
+{
+    const char *text = "# HELP \"my.metric\" A metric with a dot.\n"
+                       "# TYPE \"my.metric\" gauge\n"
+                       "{\"my.metric\",\"a.b\"=\"c\",job=\"x\"} 1\n"
+                       "{\"my.metric\"} 2\n"
+                       "{ \"my.metric\" , \"sp ace\"=\"v\" } 3 1000\n"
+                       "plain{\"http.status\"=\"200\"} 4\n"
+                       "{\"caf\xc3\xa9\"} 5\n";
+    int metas = 0;
+    fw_expfmt_set_meta(parser, s_meta_count, &metas);
+    fw_err_t err;
+    ck_assert_msg(s_run(text, &err) == 5, "%s", err.msg);
+    ck_assert_int_eq(metas, 1);
+    struct fw_expfmt_sample s;
+    fw_expfmt_get(parser, 0, &s);
+    ck_assert_str_eq(s.name, "my.metric");
+    ck_assert_uint_eq(s.n_labels, 2);
+    ck_assert_str_eq(s_label(&s, "a.b"), "c");
+    ck_assert_str_eq(s_label(&s, "job"), "x");
+    fw_expfmt_get(parser, 1, &s);
+    ck_assert_str_eq(s.name, "my.metric");
+    ck_assert_uint_eq(s.n_labels, 0);
+    fw_expfmt_get(parser, 2, &s);
+    ck_assert_str_eq(s_label(&s, "sp ace"), "v");
+    ck_assert(s.has_t && s.t_ms == 1000);
+    fw_expfmt_get(parser, 3, &s);
+    ck_assert_str_eq(s.name, "plain");
+    ck_assert_str_eq(s_label(&s, "http.status"), "200");
+    fw_expfmt_get(parser, 4, &s);
+    ck_assert_str_eq(s.name, "caf\xc3\xa9");
+    fw_expfmt_set_meta(parser, NULL, NULL);
+    const char *om = "# TYPE \"my.counter\" counter\n"
+                     "# HELP \"my.counter\" Counted.\n"
+                     "{\"my.counter_total\",\"a.b\"=\"c\"} 1\n"
+                     "{\"my.counter_total\",\"a.b\"=\"d\"} 2\n"
+                     "# EOF\n";
+    ck_assert_msg(fw_expfmt_parse(parser, om, strlen(om), FW_EXPFMT_OPENMETRICS, &err) == 2, "%s",
+                  err.msg);
+    fw_expfmt_get(parser, 1, &s);
+    ck_assert_str_eq(s.name, "my.counter_total");
+    ck_assert_str_eq(s_label(&s, "a.b"), "d");
+    // the family rules still hold: a counter's sample must end in _total
+    const char *om_bad = "# TYPE \"my.counter\" counter\n{\"my.counter\"} 1\n# EOF\n";
+    ck_assert_int_eq(fw_expfmt_parse(parser, om_bad, strlen(om_bad), FW_EXPFMT_OPENMETRICS, &err),
+                     -1);
+    static const struct {
+        const char *text, *msg;
+    } bad[] = {
+        {"{a=\"b\"} 1\n", "line 1: expected metric name at column 1"},
+        {"{\"\"} 1\n", "line 1: empty quoted name at column 2"},
+        {"{\"a\xff\"} 1\n", "line 1: invalid UTF-8 in quoted name at column 2"},
+        {"{\"a} 1\n", "line 1: unterminated quoted name at column 2"},
+        {"x{\"a.b\"} 1\n", "line 1: expected '=' after label name at column 8"},
+        {"{a=\"b\",\"m.n\"} 1\n", "line 1: expected '=' after label name at column 13"},
+        {"{\"m\",\"__name__\"=\"x\"} 1\n", "line 1: reserved label name \"__name__\" at column 6"},
+        {"# TYPE \"a counter\n", "line 1: invalid quoted metric name in comment at column 8"},
+    };
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        ck_assert_int_eq(s_run(bad[k].text, &err), -1);
+        ck_assert_msg(strcmp(err.msg, bad[k].msg) == 0, "%s: got '%s', want '%s'", bad[k].text,
+                      err.msg, bad[k].msg);
+    }
+}
+END_TEST
+
 START_TEST(test_fw_expfmt_new_run_destroy)
 {
     fw_expfmt_t *p = fw_expfmt_new();
@@ -892,6 +969,7 @@ fw_expfmt_suite(void)
     tcase_add_test(tc, test_fw_expfmt_om_family_rules);
     tcase_add_test(tc, test_fw_expfmt_om_prometheus_mode);
     tcase_add_test(tc, test_fw_expfmt_known_series_skip_labels);
+    tcase_add_test(tc, test_fw_expfmt_utf8_names);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -258,6 +258,60 @@ START_TEST(test_fw_promcfg_bad_targets)
 }
 END_TEST
 
+// Prometheus 3's metric_name_validation_scheme and metric_name_escaping_scheme: a job takes
+// global's; utf8 and allow-utf-8 by default, underscores under legacy; legacy with
+// allow-utf-8 and unknown words are refused at their place.
+START_TEST(test_fw_promcfg_name_schemes)
+{
+    struct fw_promcfg cfg;
+    struct fw_cfg_errors errs;
+    ck_assert_int_eq(fw_promcfg_load("p.yml",
+                                     "global:\n"
+                                     "  metric_name_validation_scheme: legacy\n"
+                                     "scrape_configs:\n"
+                                     "  - job_name: a\n"
+                                     "  - job_name: b\n"
+                                     "    metric_name_validation_scheme: utf8\n"
+                                     "  - job_name: c\n"
+                                     "    metric_name_escaping_scheme: values\n"
+                                     "  - job_name: d\n"
+                                     "    metric_name_validation_scheme: utf8\n"
+                                     "    metric_name_escaping_scheme: dots\n",
+                                     &cfg, &errs),
+                     0);
+    ck_assert_int_eq(cfg.scrape_configs[0].metric_name_validation_scheme,
+                     FW_NAME_VALIDATION_LEGACY);
+    ck_assert_int_eq(cfg.scrape_configs[0].metric_name_escaping_scheme,
+                     FW_NAME_ESCAPING_UNDERSCORES);
+    ck_assert_int_eq(cfg.scrape_configs[1].metric_name_validation_scheme, FW_NAME_VALIDATION_UTF8);
+    ck_assert_int_eq(cfg.scrape_configs[1].metric_name_escaping_scheme,
+                     FW_NAME_ESCAPING_ALLOW_UTF8);
+    ck_assert_int_eq(cfg.scrape_configs[2].metric_name_escaping_scheme, FW_NAME_ESCAPING_VALUES);
+    ck_assert_int_eq(cfg.scrape_configs[3].metric_name_escaping_scheme, FW_NAME_ESCAPING_DOTS);
+    fw_promcfg_free(&cfg);
+    ck_assert_int_eq(fw_promcfg_load("p.yml", "scrape_configs:\n  - job_name: a\n", &cfg, &errs),
+                     0);
+    ck_assert_int_eq(cfg.scrape_configs[0].metric_name_validation_scheme, FW_NAME_VALIDATION_UTF8);
+    fw_promcfg_free(&cfg);
+    ck_assert_int_eq(fw_promcfg_load("p.yml",
+                                     "global:\n"
+                                     "  metric_name_validation_scheme: strict\n" // 2
+                                     "scrape_configs:\n"
+                                     "  - job_name: a\n" // 4
+                                     "    metric_name_validation_scheme: legacy\n"
+                                     "    metric_name_escaping_scheme: allow-utf-8\n",
+                                     &cfg, &errs),
+                     -1);
+    ck_assert_int_ge(check_util_cfg_error_find(&errs, "strict"), 0);
+    ck_assert_int_eq(errs.items[check_util_cfg_error_find(&errs, "strict")].line, 2);
+    check_util_cfg_error_assert(&errs, NULL,
+                                "scrape config \"a\": metric_name_escaping_scheme allow-utf-8 "
+                                "cannot be used with metric_name_validation_scheme legacy",
+                                4, 5);
+    fw_promcfg_free(&cfg);
+}
+END_TEST
+
 START_TEST(test_fw_promcfg_field_errors)
 {
     struct fw_promcfg cfg;
@@ -517,6 +571,7 @@ fw_promcfg_suite(void)
     tcase_add_test(tc, test_fw_promcfg_timeout_above_interval);
     tcase_add_test(tc, test_fw_promcfg_bad_targets);
     tcase_add_test(tc, test_fw_promcfg_field_errors);
+    tcase_add_test(tc, test_fw_promcfg_name_schemes);
     tcase_add_test(tc, test_fw_promcfg_alias_bomb_is_bounded);
     tcase_add_test(tc, test_fw_promcfg_debian_examples);
     tcase_add_test(tc, test_fw_promcfg_walk_real_world);

@@ -207,6 +207,52 @@ START_TEST(test_scraper_work_cache_by_text)
 }
 END_TEST
 
+// Prometheus 3's UTF-8 names: a body with quoted names is stored under the default utf8
+// scheme; under metric_name_validation_scheme legacy the scrape fails, naming the label.
+START_TEST(test_scraper_work_utf8_names)
+{
+    const char *body = "# TYPE \"my.metric\" gauge\n{\"my.metric\",\"a.b\"=\"c\"} 1\nok 2\n";
+    int64_t ts = 1700000000000;
+    for (int legacy = 0; legacy < 2; legacy++) {
+        struct fw_scrape_config sc = check_util_scrape_job("utf8", true);
+        sc.metric_name_validation_scheme =
+            legacy ? FW_NAME_VALIDATION_LEGACY : FW_NAME_VALIDATION_UTF8;
+        struct scraper_target *t = scraper_target_new(&sc, "h:1", NULL);
+        ck_assert(t->legacy_names == (legacy == 1));
+        scraper_work_state_t *st = scraper_work_state_new();
+        struct scraper_work_job *job = s_run_body(st, t, body, ts, NULL);
+        if (!legacy) {
+            ck_assert_msg(!job->failed, "%s", job->error);
+            ck_assert_uint_eq(job->tally.added, 2);
+            bool found = false;
+            for (size_t i = 0; i < job->n_frames; i++) {
+                struct fw_msg *m = NULL;
+                fw_err_t err;
+                ck_assert_int_eq(fw_msg_samples_set_seq(job->frames[i], 1, 1), 0);
+                ck_assert_msg(fw_msg_decode(job->frames[i], &m, &err) == 0, "%s", err.msg);
+                for (size_t k = 0; k < m->batch->len; k++) {
+                    const struct fw_labels *l = &m->batch->series[k].labels;
+                    const char *n = fw_labels_get(l, "__name__");
+                    if (n && strcmp(n, "my.metric") == 0 && fw_labels_get(l, "a.b") &&
+                        strcmp(fw_labels_get(l, "a.b"), "c") == 0)
+                        found = true;
+                }
+                fw_msg_destroy(&m);
+            }
+            ck_assert(found);
+        } else {
+            ck_assert(job->failed);
+            ck_assert_msg(strstr(job->error, "invalid metric name or label names") &&
+                              strstr(job->error, "__name__=\"my.metric\""),
+                          "%s", job->error);
+        }
+        scraper_work_job_destroy(&job);
+        scraper_work_state_destroy(&st);
+        scraper_target_destroy(&t);
+    }
+}
+END_TEST
+
 // The scrape cache is bounded: past its maximum new series are worked out and stored but
 // not kept, and a scrape that failed its sample limit counts the rest without keeping them.
 // Count the job's series that define a ref, use one, and have none.
@@ -441,6 +487,7 @@ scraper_work_suite(void)
     tcase_add_test(tc, test_scraper_work_cache_bounded);
     tcase_add_test(tc, test_scraper_work_series_refs);
     tcase_add_test(tc, test_scraper_work_pool);
+    tcase_add_test(tc, test_scraper_work_utf8_names);
     suite_add_tcase(s, tc);
     return s;
 }
