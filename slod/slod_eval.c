@@ -396,6 +396,48 @@ s_push_series(const struct slod_slo_cfg *s, const struct slod_status *st, int64_
 //  Evaluation
 // =================================================================================
 
+// The part of a long window newer than the ring's newest bucket (60 s to 6 min): its bad and
+// total rates from one instant query pair over exactly that span, weighed as a fraction of
+// a bucket.
+struct s_tail {
+    bool have;
+    double frac; // span / 5 minutes
+    double bad, total;
+};
+
+static void
+s_tail_ask(struct s_ctx *c, const struct slod_slo_cfg *s, int64_t newest, int64_t t_ms,
+           struct s_tail *tail)
+{
+    memset(tail, 0, sizeof(*tail));
+    int64_t span = t_ms - newest;
+    if (newest <= 0 || span <= 0 || span > 2 * SLOD_RING_STEP_MS || s->window_ms < S_LONG_MS)
+        return;
+    char dur[32];
+    fw_duration_format(span, dur, sizeof(dur));
+    int rc = s_bad_total(c, s, dur, t_ms, &tail->bad, &tail->total);
+    if (rc < 0)
+        return; // the windows end at the newest bucket, as without a tail
+    if (rc == 0 || !(tail->total > 0) || isnan(tail->bad))
+        tail->bad = tail->total = 0;
+    tail->have = true;
+    tail->frac = (double)span / (double)SLOD_RING_STEP_MS;
+}
+
+// Move the window's sums (over buckets ending in (newest - window, newest]) to end at t_ms:
+// add the tail, and drop as much of the oldest bucket (taken as even within it).
+static void
+s_tail_apply(const struct s_tail *tail, const slod_ring_t *ring, int64_t newest, int64_t window_ms,
+             double *bad, double *total)
+{
+    if (!tail->have)
+        return;
+    double ob = 0, ot = 0;
+    (void)slod_ring_get(ring, newest - window_ms + SLOD_RING_STEP_MS, &ob, &ot);
+    *bad += tail->frac * (tail->bad - ob);
+    *total += tail->frac * (tail->total - ot);
+}
+
 // Whether severity sev's condition holds: 1, 0, or -1 when a window it needs is unknown
 // because its query failed (failed[w]).
 static int
@@ -439,12 +481,15 @@ slod_eval_run(slod_eval_t *self, int64_t t_ms, slod_query_fn fn, void *arg,
         bool failed[SLOD_MAX_WINDOWS] = {false};
         memset(st->have, 0, sizeof(st->have));
         int64_t newest = s_fill_ring(self, i, &c, t_ms, &budget);
+        struct s_tail tail;
+        s_tail_ask(&c, s, newest, t_ms, &tail);
         for (size_t w = 0; w < s->n_windows; w++) {
             double bad = 0, total = 0;
             int rc = 1;
             if (s->window_ms_list[w] >= S_LONG_MS) {
                 size_t n = 0;
                 slod_ring_sum(state->ring, newest, s->window_ms_list[w], &bad, &total, &n);
+                s_tail_apply(&tail, state->ring, newest, s->window_ms_list[w], &bad, &total);
                 if (w == s->period_i)
                     st->period_buckets = n;
             } else {

@@ -6,9 +6,11 @@
         burn_rate(W)   = error_ratio(W) / (1 - objective/100)
 
     Windows under 1d are queried from tsdb each evaluation. Windows of 1d and more come from
-    the SLO's ring of 5-minute sums (slod_ring.h): they end at the last 5-minute boundary at
-    least a minute old, and cost no query. Each evaluation fills the new bucket (an instant
-    query pair), and up to backfill_buckets missing older ones, newest first, each run of
+    the SLO's ring of 5-minute sums (slod_ring.h), whose newest bucket ends at the last
+    5-minute boundary at least a minute old, plus the span since (1 to 6 minutes: one instant
+    query pair over it, minus as much of the oldest bucket, taken as even), so they end at
+    t_ms; their cost does not grow with the window. Each evaluation fills the new bucket (an
+    instant query pair), and up to backfill_buckets missing older ones, newest first, each run of
     missing buckets with one range query pair at a 5-minute step (a first start backfills
     the period).
 

@@ -90,6 +90,16 @@ slod_ring_has(const slod_ring_t *self, int64_t end_ms)
     return s && s->end_ms == end_ms;
 }
 
+bool
+slod_ring_get(const slod_ring_t *self, int64_t end_ms, double *bad, double *total)
+{
+    const struct s_slot *s = s_slot(self, end_ms);
+    bool have = s && s->end_ms == end_ms;
+    *bad = have ? s->bad : 0;
+    *total = have ? s->total : 0;
+    return have;
+}
+
 void
 slod_ring_put(slod_ring_t *self, int64_t end_ms, double bad, double total)
 {

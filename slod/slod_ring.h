@@ -40,6 +40,8 @@ const char *slod_ring_key(const slod_ring_t *self);
 
 // Whether the bucket ending at end_ms is present.
 bool slod_ring_has(const slod_ring_t *self, int64_t end_ms);
+// The bucket ending at end_ms into *bad and *total; false (both 0) when it is absent.
+bool slod_ring_get(const slod_ring_t *self, int64_t end_ms, double *bad, double *total);
 // Store the bucket ending at end_ms (a multiple of SLOD_RING_STEP_MS; others are ignored),
 // replacing whatever the slot held.
 void slod_ring_put(slod_ring_t *self, int64_t end_ms, double bad, double total);

@@ -158,8 +158,8 @@ START_TEST(test_slod_eval_exact_values)
     slod_eval_run(ev, T1, s_fake_query, &f, &res, failed);
     ck_assert_uint_eq(failed[0], 0);
     // The newest bucket (an instant pair), the other 8639 buckets of 30 days (one range
-    // pair), then 5 short windows (2 each).
-    ck_assert_uint_eq(f.calls, 2 + 2 + 10);
+    // pair), the 5 minutes since the newest bucket (a pair), then 5 short windows (2 each).
+    ck_assert_uint_eq(f.calls, 2 + 2 + 2 + 10);
     ck_assert_uint_eq(f.range_calls, 2);
     static const char *const names[] = {
         "slo:sli_error:ratio_rate5m", "slo:sli_error:ratio_rate30m", "slo:sli_error:ratio_rate1h",
@@ -185,11 +185,11 @@ START_TEST(test_slod_eval_exact_values)
     ck_assert_uint_eq(json_array_size(res.alerts), 0);
     slod_eval_result_clear(&res);
 
-    // The next evaluation in the same 5 minutes asks only for the short windows: the cost
-    // of the 30-day window is gone.
+    // The next evaluation in the same 5 minutes asks only for the short windows and the
+    // span since the newest bucket: the cost of the 30-day window is gone.
     f.calls = 0;
     slod_eval_run(ev, T1 + 30000, s_fake_query, &f, &res, NULL);
-    ck_assert_uint_eq(f.calls, 10);
+    ck_assert_uint_eq(f.calls, 2 + 10);
     slod_eval_result_clear(&res);
 
     // The report's JSON carries the same values.
@@ -285,11 +285,12 @@ START_TEST(test_slod_eval_alerts_fire_and_resolve_on_time)
     json_decref(alerts);
     ck_assert(!slod_eval_firing(ev, 0, SLOD_TICKET));
 
-    // Ticket, slow pair: 6h and 3d above 1 x 0.001. The 3d window needs 6646.2 s of burst,
-    // and comes from the ring, whose newest bucket ends at the last 5-minute boundary at
-    // least a minute old: the bucket ending at T1 + 6900 s is in at T1 + 6960 s.
+    // Ticket, slow pair: 6h and 3d above 1 x 0.001. The 3d window needs 6646.2 s of burst.
+    // It comes from the ring up to its newest bucket (the last 5-minute boundary at least a
+    // minute old) and from a query over the span since: it ends now, so the ticket fires at
+    // the first evaluation past T1 + 6646.2 s (the ring alone waited for T1 + 6960 s).
     t = s_until_change(ev, &f, SLOD_TICKET, false, t + 30000, T1 + 3 * S_HOUR, &alerts);
-    ck_assert_int_eq(t - T1, 6960000);
+    ck_assert_int_eq(t - T1, 6660000);
     a = s_find_alert(alerts, "ticket");
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(a, "labels"), "severity")),
                      "ticket");
@@ -335,7 +336,7 @@ START_TEST(test_slod_eval_ring_journal_and_backfill_budget)
     fw_err_t err = {0};
     ck_assert_int_eq(slod_eval_open_journal(ev, dir, &err), 0);
     slod_eval_run(ev, T1, s_fake_query, &f, &res, NULL);
-    ck_assert_uint_eq(f.calls, 2 + 2 + 10);
+    ck_assert_uint_eq(f.calls, 2 + 2 + 2 + 10);
     ck_assert_uint_eq(slod_eval_status(ev, 0)->period_buckets, 101);
     slod_eval_result_clear(&res);
     slod_eval_destroy(&ev);
@@ -345,7 +346,7 @@ START_TEST(test_slod_eval_ring_journal_and_backfill_budget)
     ck_assert_int_eq(slod_eval_open_journal(ev, dir, &err), 0);
     f.calls = f.range_calls = 0;
     slod_eval_run(ev, T1, s_fake_query, &f, &res, NULL);
-    ck_assert_uint_eq(f.calls, 2 + 10);
+    ck_assert_uint_eq(f.calls, 2 + 2 + 10);
     ck_assert_uint_eq(f.range_calls, 2);
     ck_assert_uint_eq(slod_eval_status(ev, 0)->period_buckets, 201);
     slod_eval_result_clear(&res);
@@ -368,6 +369,7 @@ START_TEST(test_slod_eval_ring_journal_and_backfill_budget)
     slod_eval_run(ev2, T1, s_fake_query, &f, &res, NULL);
     ck_assert_uint_eq(f.calls, 1); // the first timeout stops the rest
     ck_assert_uint_eq(slod_eval_status(ev2, 0)->period_buckets, 201);
+    // without the span since the newest bucket, the long windows end at that bucket
     S_NEAR(s_value(res.batch, "slo:sli_error:ratio_rate1d"), 0.0005);
     slod_eval_result_clear(&res);
     slod_eval_destroy(&ev2);
@@ -390,6 +392,38 @@ START_TEST(test_slod_eval_ring_journal_and_backfill_budget)
 }
 END_TEST
 
+// The long windows end at the evaluation, not at the ring's newest bucket: the span since
+// that bucket comes from one query pair, and as much of the oldest bucket is dropped.
+START_TEST(test_slod_eval_long_windows_end_now)
+{
+    struct slod_cfg cfg;
+    s_load(&cfg);
+    slod_eval_t *ev = slod_eval_new(&cfg, 0);
+    // 0.05% errors until T1, 2% after. At T1 + 150 s the newest bucket ends at T1 (150 s
+    // back): 150 s of burst in every long window.
+    struct s_fake f = {.phases = {{0, 0.0005}, {T1, 0.02}}, .n = 2};
+    struct slod_eval_result res;
+    slod_eval_run(ev, T1 + 150000, s_fake_query, &f, &res, NULL);
+    static const struct {
+        const char *name;
+        double window_s;
+    } w[] = {{"slo:sli_error:ratio_rate1d", 86400},
+             {"slo:sli_error:ratio_rate3d", 259200},
+             {"slo:sli_error:ratio_rate30d", 2592000}};
+    for (size_t i = 0; i < 3; i++)
+        S_NEAR(s_value(res.batch, w[i].name),
+               (0.0005 * (w[i].window_s - 150) + 0.02 * 150) / w[i].window_s);
+    slod_eval_result_clear(&res);
+    // 4 min 50 s later (T1 + 440 s) the newest bucket ends at T1 + 300 s; 440 s of burst.
+    slod_eval_run(ev, T1 + 440000, s_fake_query, &f, &res, NULL);
+    S_NEAR(s_value(res.batch, "slo:sli_error:ratio_rate1d"),
+           (0.0005 * (86400 - 440) + 0.02 * 440) / 86400);
+    slod_eval_result_clear(&res);
+    slod_eval_destroy(&ev);
+    slod_cfg_free(&cfg);
+}
+END_TEST
+
 Suite *
 slod_eval_suite(void)
 {
@@ -398,6 +432,7 @@ slod_eval_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_slod_eval_exact_values);
     tcase_add_test(tc, test_slod_eval_alerts_fire_and_resolve_on_time);
+    tcase_add_test(tc, test_slod_eval_long_windows_end_now);
     tcase_add_test(tc, test_slod_eval_ring_journal_and_backfill_budget);
     suite_add_tcase(s, tc);
     return s;
