@@ -279,16 +279,16 @@ s_emit(struct s_series_list *list, struct fw_batch *batch, const struct fw_label
     fw_labels_copy(dst, l);
 }
 
-// Rule files may use UTF-8 label names (Prometheus 3), but floorwatch's wire format and
-// storage keep the legacy [a-zA-Z_][a-zA-Z0-9_]* names, and tsdb refuses a whole batch
-// with one bad name; so such a rule fails alone instead of taking its group down.
+// Recorded series may carry any UTF-8 name (Prometheus 3; tsdb stores them), but alertd
+// decodes alert labels with Alertmanager's legacy [a-zA-Z_][a-zA-Z0-9_]* names, so an alert
+// with another label name fails its rule alone instead of being lost on the way.
 static int
-s_check_wire_labels(const struct fw_labels *l, fw_err_t *err)
+s_check_alert_labels(const struct fw_labels *l, fw_err_t *err)
 {
     for (size_t i = 0; i < l->len; i++) {
         if (!fw_label_name_valid(l->items[i].name)) {
             fw_err_set(err,
-                       "label name \"%s\" is not supported by floorwatch's storage "
+                       "alert label name \"%s\" is not supported by alertd "
                        "(names must match [a-zA-Z_][a-zA-Z0-9_]*)",
                        l->items[i].name);
             return -1;
@@ -307,8 +307,6 @@ s_eval_record(ruled_group_t *self, struct s_rule *r, struct fw_vector *vec, int6
         fw_labels_set(l, "__name__", r->cfg->record);
         for (size_t j = 0; j < r->labels.len; j++)
             fw_labels_set(l, r->labels.items[j].name, r->labels.items[j].value);
-        if (s_check_wire_labels(l, err) < 0)
-            return -1;
         for (size_t j = 0; j < i; j++) {
             if (fw_labels_cmp(&vec->items[j].labels, l) == 0) {
                 fw_err_set(err, "vector contains metrics with the same labelset after applying "
@@ -449,7 +447,7 @@ s_eval_alert(ruled_group_t *self, struct s_rule *r, struct fw_vector *vec, int64
         }
         k->hash = fw_labels_hash(&k->labels);
         k->value = v;
-        if (s_check_wire_labels(&k->labels, err) < 0)
+        if (s_check_alert_labels(&k->labels, err) < 0)
             rc = -1;
         for (size_t j = 0; j < i; j++) {
             if (cand[j].hash == k->hash && fw_labels_cmp(&cand[j].labels, &k->labels) == 0) {

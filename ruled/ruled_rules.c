@@ -129,20 +129,16 @@ ruled_rules_is_alert(const struct ruled_rule_cfg *r)
     return r->alert != NULL && r->alert[0] != '\0';
 }
 
-// Prometheus 3 validates names as UTF-8: any non-empty valid UTF-8 string.
-static bool
-s_name_valid(const char *name)
-{
-    return name[0] != '\0' && fw_utf8_valid(name, strlen(name));
-}
-
+// Label and annotation names under the name validation scheme (Prometheus 3: any non-empty
+// UTF-8 by default; global.metric_name_validation_scheme legacy keeps the old character set).
 static void
 s_check_names(const char *file, const struct ruled_group_cfg *g, size_t ri,
-              const struct ruled_rule_cfg *r, const char *rname, struct fw_cfg_errors *errs)
+              const struct ruled_rule_cfg *r, const char *rname, fw_names_scheme_t scheme,
+              struct fw_cfg_errors *errs)
 {
     for (size_t i = 0; i < r->labels.len; i++) {
         const char *n = r->labels.items[i].name;
-        if (!s_name_valid(n) || strcmp(n, "__name__") == 0)
+        if (!fw_names_label_valid(n, scheme) || strcmp(n, "__name__") == 0)
             fw_cfg_errors_add(errs, file, r->pos,
                               "group \"%s\", rule %zu, \"%s\": invalid label "
                               "name: %s",
@@ -150,7 +146,7 @@ s_check_names(const char *file, const struct ruled_group_cfg *g, size_t ri,
     }
     for (size_t i = 0; i < r->annotations.len; i++) {
         const char *n = r->annotations.items[i].name;
-        if (!s_name_valid(n))
+        if (!fw_names_label_valid(n, scheme))
             fw_cfg_errors_add(errs, file, r->pos,
                               "group \"%s\", rule %zu, \"%s\": invalid "
                               "annotation name: %s",
@@ -177,7 +173,7 @@ s_check_templates(const char *file, const struct ruled_group_cfg *g, size_t ri,
 }
 
 static void
-s_check_rule(const char *file, const struct ruled_group_cfg *g, size_t ri,
+s_check_rule(const char *file, const struct ruled_group_cfg *g, size_t ri, fw_names_scheme_t scheme,
              struct fw_cfg_errors *errs)
 {
     const struct ruled_rule_cfg *r = &g->rules[ri];
@@ -205,7 +201,7 @@ s_check_rule(const char *file, const struct ruled_group_cfg *g, size_t ri,
                               "group \"%s\", rule %zu, \"%s\": braces "
                               "present in the recording rule name; should it be in expr?",
                               g->name, ri + 1, rname);
-        else if (!fw_metric_name_valid(r->record))
+        else if (!fw_names_metric_valid(r->record, scheme))
             fw_cfg_errors_add(errs, file, r->pos,
                               "group \"%s\", rule %zu, \"%s\": invalid "
                               "recording rule name: %s",
@@ -226,13 +222,13 @@ s_check_rule(const char *file, const struct ruled_group_cfg *g, size_t ri,
                               "field 'annotations' in recording rule",
                               g->name, ri + 1, rname);
     }
-    s_check_names(file, g, ri, r, rname, errs);
+    s_check_names(file, g, ri, r, rname, scheme, errs);
     if (alert && !rec)
         s_check_templates(file, g, ri, r, errs);
 }
 
 static void
-s_validate(const struct ruled_rulefile *rf, struct fw_cfg_errors *errs)
+s_validate(const struct ruled_rulefile *rf, fw_names_scheme_t scheme, struct fw_cfg_errors *errs)
 {
     for (size_t gi = 0; gi < rf->n_groups; gi++) {
         const struct ruled_group_cfg *g = &rf->groups[gi];
@@ -251,14 +247,14 @@ s_validate(const struct ruled_rulefile *rf, struct fw_cfg_errors *errs)
         }
         for (size_t i = 0; i < g->labels.len; i++) {
             const char *n = g->labels.items[i].name;
-            if (!s_name_valid(n) || strcmp(n, "__name__") == 0)
+            if (!fw_names_label_valid(n, scheme) || strcmp(n, "__name__") == 0)
                 fw_cfg_errors_add(errs, rf->name, g->pos,
                                   "group \"%s\": invalid label name: "
                                   "%s",
                                   g->name, n);
         }
         for (size_t ri = 0; ri < g->n_rules; ri++)
-            s_check_rule(rf->name, g, ri, errs);
+            s_check_rule(rf->name, g, ri, scheme, errs);
     }
 }
 
@@ -322,12 +318,19 @@ int
 ruled_rules_load(const char *name, const char *text, struct ruled_rulefile *out,
                  struct fw_cfg_errors *errs)
 {
+    return ruled_rules_load_scheme(name, text, FW_NAMES_UTF8, out, errs);
+}
+
+int
+ruled_rules_load_scheme(const char *name, const char *text, fw_names_scheme_t scheme,
+                        struct ruled_rulefile *out, struct fw_cfg_errors *errs)
+{
     struct fw_cfg_errors *local = fw_calloc(1, sizeof(*local));
     memset(out, 0, sizeof(*out));
     // name is not in the table, so fw_cfg_load leaves it alone.
     out->name = fw_strdup(name);
     fw_cfg_load(name, text, s_file_fields, out, local);
-    s_validate(out, local);
+    s_validate(out, scheme, local);
     s_damping(out, local);
     int rc = local->len > 0 || local->dropped > 0 ? -1 : 0;
     s_errors_merge(errs, local);
@@ -357,7 +360,9 @@ s_add_file(struct ruled_config *cfg, const char *name, const char *text, struct 
         if (strcmp(cfg->files[i].name, name) == 0)
             return; // matched by two patterns: load once
     fw_mem_grow((void **)&cfg->files, cap, cfg->n_files + 1, sizeof(*cfg->files));
-    ruled_rules_load(name, text, &cfg->files[cfg->n_files++], errs);
+    bool legacy = cfg->prom.global.metric_name_validation_scheme == FW_NAME_VALIDATION_LEGACY;
+    ruled_rules_load_scheme(name, text, legacy ? FW_NAMES_LEGACY : FW_NAMES_UTF8,
+                            &cfg->files[cfg->n_files++], errs);
 }
 
 // Directory part of path ("." when none), as a new string.

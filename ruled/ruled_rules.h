@@ -19,9 +19,9 @@
     Loading checks what promtool's rulefmt checks, each problem with file:line:col: a group
     name is required and unique per file; a rule sets exactly one of record and alert; a
     record name is a valid metric name; for/keep_firing_for are not allowed on recording
-    rules; label and annotation names are valid (UTF-8 names, as Prometheus 3 accepts; the
-    reserved __name__ is refused — a label name outside [a-zA-Z_][a-zA-Z0-9_]* then fails
-    that rule at evaluation, since floorwatch's storage keeps legacy names); expr is
+    rules; label and annotation names are valid (the record name and the names are any
+    UTF-8, as Prometheus 3 accepts, or the legacy character sets under
+    global.metric_name_validation_scheme legacy; the reserved __name__ is refused); expr is
     present and parses (fw_promql_parse); alert templates have closed actions and known
     variables.
 
@@ -49,6 +49,7 @@
 
 #include "fw_cfg.h"
 #include "fw_labels.h"
+#include "fw_names.h"
 #include "fw_promcfg.h"
 
 struct ruled_rule_cfg {
@@ -94,6 +95,11 @@ struct ruled_config {
 // (which the caller zeroed once). out must be freed with ruled_rules_free() either way.
 int ruled_rules_load(const char *name, const char *text, struct ruled_rulefile *out,
                      struct fw_cfg_errors *errs);
+// The same under a name validation scheme (global.metric_name_validation_scheme: record
+// names, label and annotation names; ruled_rules_load is FW_NAMES_UTF8, Prometheus 3's
+// default).
+int ruled_rules_load_scheme(const char *name, const char *text, fw_names_scheme_t scheme,
+                            struct ruled_rulefile *out, struct fw_cfg_errors *errs);
 void ruled_rules_free(struct ruled_rulefile *rf);
 
 // Load a prometheus.yml (path NULL: the embedded ruled/ruled.example.yml, whose rule file

@@ -3,9 +3,9 @@
     Every check promtool's rulefmt makes must fail with the rule's file:line:col; the
     conformance files under $SHARED/conformance/rules/rulefmt (default ../shared, relative to
     the repository root) are loaded when present: *.bad.yaml must fail, except
-    legacy_validation_annotation.bad.yaml, which is only invalid under legacy name
-    validation (floorwatch follows Prometheus 3's UTF-8 names, see expectations.tsv), and
-    the others must load.
+    legacy_validation_annotation.bad.yaml is loaded under legacy name validation (as upstream's
+    rulefmt test loads it; the default is Prometheus 3's UTF-8 names), and the others must
+    load.
 */
 #include <check.h>
 #include <dirent.h>
@@ -21,13 +21,14 @@
 
 Suite *ruled_rules_suite(void);
 
-// Load text; expect failure with an error containing msg at line:col.
+// Load text under scheme; expect failure with an error containing msg at line:col.
 static void
-s_expect_error(const char *text, const char *msg, int line, int col)
+s_expect_error_scheme(const char *text, fw_names_scheme_t scheme, const char *msg, int line,
+                      int col)
 {
     struct ruled_rulefile rf;
     struct fw_cfg_errors *errs = fw_calloc(1, sizeof(*errs));
-    ck_assert_int_eq(ruled_rules_load("r.yml", text, &rf, errs), -1);
+    ck_assert_int_eq(ruled_rules_load_scheme("r.yml", text, scheme, &rf, errs), -1);
     int i = check_util_cfg_error_find(errs, msg);
     ck_assert_msg(i >= 0, "no error containing \"%s\" (first: \"%s\")", msg,
                   errs->len ? errs->items[0].msg : "none");
@@ -36,6 +37,12 @@ s_expect_error(const char *text, const char *msg, int line, int col)
     ck_assert_int_eq(errs->items[i].col, col);
     ruled_rules_free(&rf);
     free(errs);
+}
+
+static void
+s_expect_error(const char *text, const char *msg, int line, int col)
+{
+    s_expect_error_scheme(text, FW_NAMES_UTF8, msg, line, col);
 }
 
 START_TEST(test_ruled_rules_load_ok)
@@ -94,8 +101,16 @@ START_TEST(test_ruled_rules_bad_cases_positions)
                    "only one of 'record' and 'alert'", 4, 9);
     s_expect_error("groups:\n  - name: a\n    rules:\n      - record: x\n",
                    "field 'expr' must be set", 4, 9);
-    s_expect_error("groups:\n  - name: a\n    rules:\n      - record: 'a-b'\n        expr: 1\n",
-                   "invalid recording rule name: a-b", 4, 9);
+    // names: any UTF-8 (Prometheus 3's default); legacy validation keeps the old sets
+    static const char utf8_rules[] = "groups:\n  - name: a\n    rules:\n      - record: 'a-b'\n"
+                                     "        expr: 1\n        labels: {ins-tance: x}\n";
+    struct ruled_rulefile rf;
+    struct fw_cfg_errors *errs = fw_calloc(1, sizeof(*errs));
+    ck_assert_int_eq(ruled_rules_load("r.yml", utf8_rules, &rf, errs), 0);
+    ruled_rules_free(&rf);
+    free(errs);
+    s_expect_error_scheme(utf8_rules, FW_NAMES_LEGACY, "invalid recording rule name: a-b", 4, 9);
+    s_expect_error_scheme(utf8_rules, FW_NAMES_LEGACY, "invalid label name: ins-tance", 4, 9);
     s_expect_error("groups:\n  - name: a\n    rules:\n      - record: 'x{a=\"b\"}'\n"
                    "        expr: 1\n",
                    "braces present in the recording rule name", 4, 9);
@@ -153,13 +168,14 @@ START_TEST(test_ruled_rules_conformance_rulefmt)
         if (len < 6 || strcmp(e->d_name + len - 5, ".yaml") != 0)
             continue;
         bool bad = strstr(e->d_name, ".bad.") != NULL || strncmp(e->d_name, "bad_", 4) == 0;
-        if (strcmp(e->d_name, "legacy_validation_annotation.bad.yaml") == 0)
-            bad = false; // invalid only under legacy (pre-UTF-8) name validation
+        // invalid only under legacy (pre-UTF-8) name validation, as upstream loads it
+        bool legacy = strcmp(e->d_name, "legacy_validation_annotation.bad.yaml") == 0;
         char path[1024];
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
         struct ruled_rulefile rf;
         struct fw_cfg_errors *errs = fw_calloc(1, sizeof(*errs));
-        int rc = ruled_rules_load(path, NULL, &rf, errs);
+        int rc = ruled_rules_load_scheme(path, NULL, legacy ? FW_NAMES_LEGACY : FW_NAMES_UTF8, &rf,
+                                         errs);
         if (bad) {
             ck_assert_msg(rc == -1, "%s should be rejected", e->d_name);
             ck_assert_msg(errs->items[0].line > 0 && errs->items[0].col > 0,
