@@ -205,6 +205,45 @@ s_http_expect(const char *base, const char *method, const char *path, long statu
     check_util_http_clear(&r);
 }
 
+// Prometheus 3's UTF-8 names: written quoted when the Accept header asks for
+// escaping=allow-utf-8, else escaped (underscores by default, as Prometheus 3; values).
+static void
+s_expect_esc(fw_names_escaping_t esc, const char *want)
+{
+    fw_err_t err;
+    fw_promql_expr_t *sel = fw_promql_parse_match("{\"my.metric\"}", &err);
+    ck_assert_ptr_nonnull(sel);
+    char *got = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(tsdb_federate_body_esc(s_fed, &sel, 1, S_NOW, false, esc, &got, &len, &err),
+                     0);
+    ck_assert_msg(strcmp(got, want) == 0, "got:\n%s\nwant:\n%s", got, want);
+    free(got);
+    fw_promql_expr_destroy(&sel);
+}
+
+START_TEST(test_tsdb_federate_utf8_names)
+{
+    struct fw_batch *b = fw_batch_new();
+    s_load(b, "my.metric", (const char *[]){"a.b", "c", "instance", "i"}, 4, 5, 0, 101, false);
+    fw_err_t err;
+    ck_assert_int_eq(tsdb_store_append_series(s_st, &b->series[0].labels, b->series[0].samples,
+                                              b->series[0].len, NULL, &err),
+                     0);
+    ck_assert_msg(tsdb_store_commit(s_st, &err) == 0, "commit: %s", err.msg);
+    fw_batch_destroy(&b);
+    s_expect_esc(FW_NAMES_ESC_NONE, "# TYPE \"my.metric\" untyped\n"
+                                    "{\"my.metric\",\"a.b\"=\"c\",instance=\"i\"} 5 6000000\n");
+    s_expect_esc(FW_NAMES_ESC_UNDERSCORES,
+                 "# TYPE my_metric untyped\nmy_metric{a_b=\"c\",instance=\"i\"} 5 6000000\n");
+    s_expect_esc(FW_NAMES_ESC_VALUES,
+                 "# TYPE U__my_2e_metric untyped\n"
+                 "U__my_2e_metric{U__a_2e_b=\"c\",instance=\"i\"} 5 6000000\n");
+    s_expect_esc(FW_NAMES_ESC_DOTS, "# TYPE my_dot_metric untyped\n"
+                                    "my_dot_metric{a_dot_b=\"c\",instance=\"i\"} 5 6000000\n");
+}
+END_TEST
+
 START_TEST(test_tsdb_federate_http)
 {
     fw_metrics_t *m = fw_metrics_new();
@@ -242,6 +281,7 @@ tsdb_federate_suite(void)
     tcase_add_test(tc, test_tsdb_federate_scenarios);
     tcase_add_test(tc, test_tsdb_federate_values);
     tcase_add_test(tc, test_tsdb_federate_http);
+    tcase_add_test(tc, test_tsdb_federate_utf8_names);
     suite_add_tcase(s, tc);
     return s;
 }

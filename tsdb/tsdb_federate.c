@@ -13,6 +13,7 @@
 
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_names.h"
 #include "fw_promql_ast.h"
 #include "fw_sample.h"
 #include "fw_time.h"
@@ -113,11 +114,29 @@ s_select(tsdb_store_reader_t *r, fw_promql_expr_t *const *sets, size_t n, uint64
     return 0;
 }
 
+// l with its names (and the metric name) escaped as esc says (Prometheus 3's
+// model.EscapeName: what a scraper that asked for escaping=esc reads).
+static void
+s_escape_labels(struct fw_labels *l, fw_names_escaping_t esc)
+{
+    struct fw_labels out = FW_LABELS_INIT;
+    for (size_t k = 0; k < l->len; k++) {
+        bool metric = strcmp(l->items[k].name, "__name__") == 0;
+        char *name = metric ? fw_strdup("__name__") : fw_names_escape(l->items[k].name, esc);
+        char *value = metric ? fw_names_escape(l->items[k].value, esc) : NULL;
+        fw_labels_set(&out, name, value ? value : l->items[k].value);
+        free(name);
+        free(value);
+    }
+    fw_labels_clear(l);
+    *l = out;
+}
+
 // The latest sample of each selected series in [now - lookback, now], stale ones and
-// nameless ones left out, into *out. 0 or -1.
+// nameless ones left out, into *out, names escaped with esc. 0 or -1.
 static int
 s_collect(tsdb_federate_t *self, fw_promql_expr_t *const *sets, size_t n, int64_t now_ms,
-          struct s_point **out, size_t *n_out, fw_err_t *err)
+          fw_names_escaping_t esc, struct s_point **out, size_t *n_out, fw_err_t *err)
 {
     *out = NULL;
     *n_out = 0;
@@ -156,8 +175,10 @@ s_collect(tsdb_federate_t *self, fw_promql_expr_t *const *sets, size_t n, int64_
         struct s_point *p = &pts[n_pts];
         *p = (struct s_point){FW_LABELS_INIT, NULL, t, v};
         fw_err_t lerr;
-        if (tsdb_store_series_labels(r, ids[k], &p->labels, &lerr) != 0 ||
-            !(p->name = fw_labels_get(&p->labels, "__name__")) || !*p->name) {
+        int lrc = tsdb_store_series_labels(r, ids[k], &p->labels, &lerr);
+        if (lrc == 0 && esc != FW_NAMES_ESC_NONE)
+            s_escape_labels(&p->labels, esc);
+        if (lrc != 0 || !(p->name = fw_labels_get(&p->labels, "__name__")) || !*p->name) {
             fw_labels_clear(&p->labels); // damaged (reported by the store) or nameless
             continue;
         }
@@ -178,12 +199,11 @@ s_collect(tsdb_federate_t *self, fw_promql_expr_t *const *sets, size_t n, int64_
     return 0;
 }
 
-// name="value" with the value escaped as the text format does (\\, \", \n).
+// "text" quoted and escaped as the text format does (\\, \", \n).
 static void
-s_put_label(struct tsdb_json *b, const char *name, const char *value)
+s_put_quoted(struct tsdb_json *b, const char *value)
 {
-    tsdb_json_puts(b, name);
-    tsdb_json_puts(b, "=\"");
+    tsdb_json_puts(b, "\"");
     for (const char *s = value; *s;) {
         size_t run = strcspn(s, "\\\"\n");
         tsdb_json_put(b, s, run);
@@ -194,6 +214,18 @@ s_put_label(struct tsdb_json *b, const char *name, const char *value)
         s++;
     }
     tsdb_json_puts(b, "\"");
+}
+
+// name="value"; a name that is not a legacy label name is quoted (Prometheus 3's text format).
+static void
+s_put_label(struct tsdb_json *b, const char *name, const char *value)
+{
+    if (fw_label_name_valid(name))
+        tsdb_json_puts(b, name);
+    else
+        s_put_quoted(b, name);
+    tsdb_json_puts(b, "=");
+    s_put_quoted(b, value);
 }
 
 // The external labels a sample may get, sorted by name: global.external_labels and
@@ -259,12 +291,19 @@ static void
 s_put_point(struct tsdb_json *b, const struct s_point *p, const struct fw_label *const *ls,
             size_t n)
 {
-    tsdb_json_puts(b, p->name);
+    // a name that is not a legacy metric name goes first inside the braces, quoted
+    bool quoted = !fw_metric_name_valid(p->name);
+    if (quoted) {
+        tsdb_json_puts(b, "{");
+        s_put_quoted(b, p->name);
+    } else {
+        tsdb_json_puts(b, p->name);
+    }
     for (size_t k = 0; k < n; k++) {
-        tsdb_json_puts(b, k ? "," : "{");
+        tsdb_json_puts(b, k || quoted ? "," : "{");
         s_put_label(b, ls[k]->name, ls[k]->value);
     }
-    if (n)
+    if (n || quoted)
         tsdb_json_puts(b, "}");
     char num[48];
     // expfmt's writeFloat: 0 (also -0), 1 and -1 spelled out, else Go's 'g' shortest
@@ -319,9 +358,18 @@ int
 tsdb_federate_body(tsdb_federate_t *self, fw_promql_expr_t *const *sets, size_t n, int64_t now_ms,
                    bool proto, char **out, size_t *len, fw_err_t *err)
 {
+    return tsdb_federate_body_esc(self, sets, n, now_ms, proto, FW_NAMES_ESC_UNDERSCORES, out, len,
+                                  err);
+}
+
+int
+tsdb_federate_body_esc(tsdb_federate_t *self, fw_promql_expr_t *const *sets, size_t n,
+                       int64_t now_ms, bool proto, fw_names_escaping_t esc, char **out, size_t *len,
+                       fw_err_t *err)
+{
     struct s_point *pts;
     size_t n_pts;
-    if (s_collect(self, sets, n, now_ms, &pts, &n_pts, err) != 0)
+    if (s_collect(self, sets, n, now_ms, esc, &pts, &n_pts, err) != 0)
         return -1;
     struct s_ext ext;
     s_ext_build(self, &ext);
@@ -337,7 +385,10 @@ tsdb_federate_body(tsdb_federate_t *self, fw_promql_expr_t *const *sets, size_t 
             s_pb_family(&b, &fam, last, &ms);
         else if (new_family && !proto) {
             tsdb_json_puts(&b, "# TYPE ");
-            tsdb_json_puts(&b, pts[k].name);
+            if (fw_metric_name_valid(pts[k].name))
+                tsdb_json_puts(&b, pts[k].name);
+            else
+                s_put_quoted(&b, pts[k].name);
             tsdb_json_puts(&b, " untyped\n");
         }
         last = pts[k].name;
@@ -412,6 +463,24 @@ s_wants_proto(const char *accept)
     return proto;
 }
 
+// The name escaping the Accept header asks for (escaping=, Prometheus 3); without one,
+// Prometheus 3's default, underscores.
+static fw_names_escaping_t
+s_escaping(const char *accept)
+{
+    const char *p = accept ? strstr(accept, "escaping=") : NULL;
+    fw_names_escaping_t esc = FW_NAMES_ESC_UNDERSCORES;
+    if (p) {
+        p += strlen("escaping=");
+        char word[16];
+        size_t n = strcspn(p, ";, \t");
+        snprintf(word, sizeof(word), "%.*s", (int)(n < sizeof(word) ? n : 0), p);
+        if (fw_names_escaping_parse(word, &esc) != 0)
+            esc = FW_NAMES_ESC_UNDERSCORES;
+    }
+    return esc;
+}
+
 // resp answers 400 with "msg\n" as text/plain (Go's http.Error).
 static int
 s_error(struct fw_http_response *resp, int status, const char *msg)
@@ -469,8 +538,10 @@ s_on_federate(const fw_http_request_t *req, struct fw_http_response *resp, void 
     fw_err_t err;
     char *body = NULL;
     size_t len = 0;
-    bool proto = s_wants_proto(fw_http_header(req, "Accept"));
-    int rc = tsdb_federate_body(self, sets, n, fw_time_now_ms(), proto, &body, &len, &err);
+    const char *accept = fw_http_header(req, "Accept");
+    bool proto = s_wants_proto(accept);
+    int rc = tsdb_federate_body_esc(self, sets, n, fw_time_now_ms(), proto, s_escaping(accept),
+                                    &body, &len, &err);
     for (size_t k = 0; k < n; k++)
         fw_promql_expr_destroy(&sets[k]);
     if (rc != 0) {

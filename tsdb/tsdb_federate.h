@@ -26,6 +26,7 @@
 #include "fw_err.h"
 #include "fw_http.h"
 #include "fw_labels.h"
+#include "fw_names.h"
 #include "fw_promql.h"
 #include "tsdb_store.h"
 
@@ -52,6 +53,12 @@ void tsdb_federate_set_external_labels(tsdb_federate_t *self, const struct fw_la
 // timestamp_ms). 0, or -1 with err (storage error).
 int tsdb_federate_body(tsdb_federate_t *self, fw_promql_expr_t *const *sets, size_t n,
                        int64_t now_ms, bool proto, char **out, size_t *len, fw_err_t *err);
+// The same with names escaped as esc says (the Accept header's escaping=, Prometheus 3):
+// FW_NAMES_ESC_NONE writes UTF-8 names quoted ({"my.metric","a.b"="c"}); tsdb_federate_body
+// is FW_NAMES_ESC_UNDERSCORES, Prometheus 3's default.
+int tsdb_federate_body_esc(tsdb_federate_t *self, fw_promql_expr_t *const *sets, size_t n,
+                           int64_t now_ms, bool proto, fw_names_escaping_t esc, char **out,
+                           size_t *len, fw_err_t *err);
 
 // Add GET /federate to http (before fw_http_start).
 void tsdb_federate_routes(tsdb_federate_t *self, fw_http_t *http);

@@ -8,7 +8,8 @@
 # a job with metric_name_validation_scheme legacy asks for escaping=underscores and is down
 # with "invalid metric name or label names"; tsdb answers the series by quoted selectors,
 # by ("line.id") grouping, /api/v1/labels, /api/v1/label/U__line_2e_id/values (the
-# "values"-escaped name, as Prometheus 3) and /api/v1/format_query ({__name__="line.oee"}).
+# "values"-escaped name, as Prometheus 3), /api/v1/format_query ({__name__="line.oee"}) and
+# /federate (quoted names with escaping=allow-utf-8 in Accept, underscores without).
 #
 # No side-by-side with the real peer: the Debian prometheus is 2.42, which has no UTF-8
 # names (its parsers refuse quoted names); the expected answers are Prometheus 3's
@@ -134,6 +135,19 @@ it_check "/api/v1/series finds both line.oee series" \
 it_check "format_query prints the quoted name as Prometheus 3: {__name__=\"line.oee\"}" \
     [ "$(curl -fsS "$Q/format_query" --data-urlencode 'query={"line.oee", "line.id"="l1"}' |
         jq -r .data)" = '{"line.id"="l1",__name__="line.oee"}' ]
+fed_has() { # fed_has ACCEPT TEXT...: the /federate answer for {"line.oee"} holds each TEXT
+    local accept=$1 body
+    shift
+    body=$(curl -fsS -G -H "Accept: $accept" "http://127.0.0.1:$T_HTTP/federate" \
+        --data-urlencode 'match[]={"line.oee"}')
+    for t in "$@"; do grep -qF -- "$t" <<<"$body" || return 1; done
+}
+it_check "/federate with escaping=allow-utf-8 writes the quoted names" \
+    fed_has 'text/plain;version=1.0.0;escaping=allow-utf-8' '# TYPE "line.oee" untyped' \
+    '{"line.oee",instance=' ',"line.id"="l1",'
+it_check "/federate without escaping= writes them escaped with underscores (Prometheus 3's default)" \
+    fed_has 'text/plain;version=0.0.4' '# TYPE line_oee untyped' 'line_oee{instance=' \
+    ',line_id="l1",'
 it_check "a label name that is not UTF-8 is refused with 400" \
     [ "$(curl -s -o /dev/null -w '%{http_code}' "$Q/label/a%FFb/values")" = 400 ]
 
