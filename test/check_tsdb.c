@@ -318,7 +318,7 @@ START_TEST(test_tsdb_series_known_by_position)
     int64_t t = fw_time_now_ms() - 10000;
     const char *b1[] = {"__name__=pos_metric,i=0", "__name__=pos_metric,i=1"};
     const char *b2[] = {"__name__=pos_metric,i=0", "__name__=pos_metric,i=2"};
-    const char *bad[] = {"__name__=pos_metric,i=0", "__name__=pos_metric,i-x=1"};
+    const char *bad[] = {"__name__=pos_metric,i=0", "__name__=pos_metric,i\xff=1"}; // not UTF-8
     const char *b3[] = {"__name__=pos_metric,i=0", "__name__=pos_metric,e=,i=1"};
     s_raw_send_specs(d, "check/pos", 1, b1, 2, t + 1);
     s_expect_ack(d, 1, false);
