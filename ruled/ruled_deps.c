@@ -67,3 +67,46 @@ ruled_deps_plan(const struct ruled_group_cfg *cfg, bool *reads)
     }
     free(names);
 }
+
+// Whether e may differ between an instant query and a range query's step at the same time.
+static bool
+s_expr_unsafe(const fw_promql_expr_t *e)
+{
+    if (!e)
+        return false;
+    if (e->at != FW_PQ_AT_NONE || e->offset_ms < 0 || e->range_expr || e->offset_expr ||
+        e->step_expr)
+        return true;
+    if (s_expr_unsafe(e->param))
+        return true;
+    for (size_t i = 0; i < e->n_args; i++)
+        if (s_expr_unsafe(e->args[i]))
+            return true;
+    return false;
+}
+
+void
+ruled_deps_matrix(const struct ruled_rule_cfg *const *rules, size_t n, bool *reads, bool *unsafe)
+{
+    fw_promql_expr_t **e = fw_calloc(2 * n + 1, sizeof(*e)); // expr and clear expr of each
+    for (size_t i = 0; i < n; i++) {
+        fw_err_t err = {0};
+        e[2 * i] = fw_promql_parse(rules[i]->expr ? rules[i]->expr : "", &err);
+        if (rules[i]->clear_expr)
+            e[2 * i + 1] = fw_promql_parse(rules[i]->clear_expr, &err);
+        unsafe[i] = !e[2 * i] || (rules[i]->clear_expr && !e[2 * i + 1]) ||
+                    s_expr_unsafe(e[2 * i]) || s_expr_unsafe(e[2 * i + 1]);
+    }
+    static const char *const alert_names[] = {"ALERTS", "ALERTS_FOR_STATE"};
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            const char *const *names =
+                rules[j]->record ? (const char *const *)&rules[j]->record : alert_names;
+            size_t k = rules[j]->record ? 1 : 2;
+            reads[i * n + j] = unsafe[i] || s_expr_reads(e[2 * i], names, k) ||
+                               s_expr_reads(e[2 * i + 1], names, k);
+        }
+    for (size_t i = 0; i < 2 * n; i++)
+        fw_promql_expr_destroy(&e[i]);
+    free(e);
+}

@@ -22,4 +22,12 @@
 // rules 0..i-1 writes.
 void ruled_deps_plan(const struct ruled_group_cfg *cfg, bool *reads);
 
+// For rules[0..n) (each borrowed): reads[i * n + j], whether rule i may read what rule j
+// writes (the test above, j's record or ALERTS and ALERTS_FOR_STATE), and unsafe[i], whether
+// rule i's value at a time may not be what a range query gives at that step: its expr or
+// clear expr does not parse or has an @ modifier, a negative offset or a duration
+// expression (ruled test answers the other rules' queries ahead with range queries).
+void ruled_deps_matrix(const struct ruled_rule_cfg *const *rules, size_t n, bool *reads,
+                       bool *unsafe);
+
 #endif

@@ -21,6 +21,7 @@
 #include "ruled_rules.h"
 #include "ruled_test_report.h"
 #include "ruled_test_series.h"
+#include "ruled_test_plan.h"
 #include "ruled_test_tsdb.h"
 
 // Samples per SAMPLES batch when feeding input series.
@@ -172,7 +173,9 @@ struct s_rules {
     size_t n_files;
     struct ruled_group_cfg *subs; // owned array; members borrowed from files
     ruled_group_t **groups;       // one per rule, in evaluation order
+    const char **group_files;     // owned array: each group's file (borrowed)
     size_t n_groups;
+    const struct ruled_group_env *env; // borrowed
 };
 
 static void
@@ -183,6 +186,7 @@ s_rules_free(struct s_rules *r)
     for (size_t i = 0; i < r->n_files; i++)
         ruled_rules_free(&r->files[i]);
     free(r->groups);
+    free(r->group_files);
     free(r->subs);
     free(r->files);
     memset(r, 0, sizeof(*r));
@@ -285,12 +289,15 @@ s_rules_load(const struct s_file *f, char **paths, size_t n_paths, const struct 
         }
     out->subs = fw_calloc(n_rules + 1, sizeof(*out->subs));
     out->groups = fw_calloc(n_rules + 1, sizeof(*out->groups));
+    out->group_files = fw_calloc(n_rules + 1, sizeof(*out->group_files));
+    out->env = env;
     for (size_t i = 0; i < n_groups; i++)
         for (size_t k = 0; k < gs[i]->n_rules; k++) {
             struct ruled_group_cfg *sub = &out->subs[out->n_groups];
             *sub = *gs[i];
             sub->rules = &gs[i]->rules[k];
             sub->n_rules = 1;
+            out->group_files[out->n_groups] = gpath[i];
             out->groups[out->n_groups] = ruled_group_new(gpath[i], sub, env);
             ruled_group_skip_restore(out->groups[out->n_groups++]);
         }
@@ -539,6 +546,53 @@ s_cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+// ruled_test_plan_group_fn: a fresh group for rule i of r.
+static ruled_group_t *
+s_make_group(void *arg, size_t i)
+{
+    struct s_rules *r = arg;
+    ruled_group_t *g = ruled_group_new(r->group_files[i], &r->subs[i], r->env);
+    ruled_group_skip_restore(g);
+    return g;
+}
+
+// Plan the rules' queries (ruled_test_plan.h) and answer ahead what can be, against a new
+// tsdb holding the inputs up to maxt. Without a plan (or when answering fails) the tsdb
+// starts empty and the inputs are fed step by step. 0, or -1 with errs.
+static int
+s_plan_start(struct s_rules *r, struct s_inputs *in, int64_t step, int64_t maxt,
+             const char *tsdb_bin, ruled_test_plan_t **plan, ruled_test_tsdb_t **db,
+             struct s_errs *errs)
+{
+    const struct ruled_rule_cfg **cfgs = fw_calloc(r->n_groups + 1, sizeof(*cfgs));
+    for (size_t i = 0; i < r->n_groups; i++)
+        cfgs[i] = r->subs[i].rules;
+    *plan = ruled_test_plan_new(cfgs, r->n_groups, step, maxt);
+    free(cfgs);
+    fw_err_t err = {0};
+    *db = ruled_test_tsdb_start(tsdb_bin, &err);
+    if (!*db) {
+        s_err_str(errs, err.msg);
+        return -1;
+    }
+    if (!ruled_test_plan_active(*plan))
+        return 0;
+    if (s_inputs_feed(in, maxt, *db, errs) < 0)
+        return -1;
+    if (ruled_test_plan_run(*plan, *db, s_make_group, r, &err) == 0)
+        return 0;
+    // Start over without the plan: the instant queries give the error at its step.
+    ruled_test_plan_destroy(plan);
+    ruled_test_tsdb_stop(db);
+    memset(in->next, 0, in->n * sizeof(*in->next));
+    *db = ruled_test_tsdb_start(tsdb_bin, &err);
+    if (!*db) {
+        s_err_str(errs, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
 // One test group (unittest.go testGroup.test). Appends its failures to errs.
 static void
 s_run_group(const struct s_file *f, char **paths, size_t n_paths, const struct s_group *tg,
@@ -547,6 +601,7 @@ s_run_group(const struct s_file *f, char **paths, size_t n_paths, const struct s
     struct ruled_group_env env = {.external_labels = &tg->external_labels};
     struct s_rules r = {0};
     ruled_test_tsdb_t *db = NULL;
+    ruled_test_plan_t *plan = NULL;
     int64_t *times = NULL;
     struct s_inputs in = {0};
     if (s_inputs_load(tg, &in, errs) < 0 || s_rules_load(f, paths, n_paths, tg, &env, &r, errs) < 0)
@@ -594,11 +649,8 @@ s_run_group(const struct s_file *f, char **paths, size_t n_paths, const struct s
         goto out;
     }
     fw_err_t err = {0};
-    db = ruled_test_tsdb_start(tsdb_bin, &err);
-    if (!db) {
-        s_err_str(errs, err.msg);
+    if (s_plan_start(&r, &in, step, maxt, tsdb_bin, &plan, &db, errs) < 0)
         goto out;
-    }
     size_t curr = 0;
     for (int64_t ts = 0; ts <= maxt; ts += step) {
         if (zsys_interrupted) { // SIGINT/SIGTERM (czmq's handler): stop, clean up
@@ -610,8 +662,10 @@ s_run_group(const struct s_file *f, char **paths, size_t n_paths, const struct s
         size_t failed = 0;
         for (size_t g = 0; g < r.n_groups; g++) {
             struct ruled_group_result res = {0};
-            ruled_group_eval(r.groups[g], ts, ruled_test_tsdb_query, db, &res);
-            if (res.batch && fw_batch_samples(res.batch) > 0 &&
+            struct ruled_test_plan_query q = {plan, db, g};
+            ruled_group_eval(r.groups[g], ts, ruled_test_plan_query, &q, &res);
+            // a rule answered ahead stored what it writes already
+            if (res.batch && fw_batch_samples(res.batch) > 0 && !ruled_test_plan_ahead(plan, g) &&
                 ruled_test_tsdb_push(db, &res.batch, &err) < 0) {
                 s_err_str(errs, err.msg);
                 ruled_group_result_clear(&res);
@@ -637,6 +691,7 @@ out:
     free(times);
     s_inputs_free(&in);
     ruled_test_tsdb_stop(&db);
+    ruled_test_plan_destroy(&plan);
     s_rules_free(&r);
 }
 

@@ -283,6 +283,13 @@ ruled_test_tsdb_query(void *arg, const char *expr, int64_t t_ms, struct fw_vecto
     return -1;
 }
 
+int
+ruled_test_tsdb_range(ruled_test_tsdb_t *self, const char *expr, int64_t start_ms, int64_t end_ms,
+                      int64_t step_ms, struct fw_vector *out, fw_err_t *err)
+{
+    return fw_query_range(self->client, expr, start_ms, end_ms, step_ms, S_QUERY_MS, out, err);
+}
+
 void
 ruled_test_tsdb_stop(ruled_test_tsdb_t **self_p)
 {

@@ -38,6 +38,11 @@ int ruled_test_tsdb_push(ruled_test_tsdb_t *self, struct fw_batch **batch_p, fw_
 int ruled_test_tsdb_query(void *self, const char *expr, int64_t t_ms, struct fw_vector *out,
                           fw_err_t *err);
 
+// Evaluate expr every step_ms over [start_ms, end_ms] (fw_query_range: every point of every
+// series). 0, or -1 with err.
+int ruled_test_tsdb_range(ruled_test_tsdb_t *self, const char *expr, int64_t start_ms,
+                          int64_t end_ms, int64_t step_ms, struct fw_vector *out, fw_err_t *err);
+
 // msg without tsdb's error type in front ("bad_data: ", "execution: ") nor the API's
 // 'invalid parameter "query": ', as promtool shows errors: a pointer into msg.
 const char *ruled_test_tsdb_error_text(const char *msg);

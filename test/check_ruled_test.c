@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../ruled/ruled_test_plan.h"
 #include "../ruled/ruled_test_report.h"
 #include "../ruled/ruled_test_series.h"
 #include "check_util.h"
+#include "fw_mem.h"
 #include "fw_sample.h"
 
 Suite *ruled_test_suite(void);
@@ -177,6 +179,61 @@ START_TEST(test_ruled_test_report_yaml)
 }
 END_TEST
 
+// Which rules `ruled test` answers ahead by range queries, and in which stage.
+static ruled_test_plan_t *
+s_plan(const char *yml, struct ruled_rulefile *rf, int64_t maxt_ms)
+{
+    struct fw_cfg_errors *errs = fw_calloc(1, sizeof(*errs));
+    ck_assert_int_eq(ruled_rules_load("p.yml", yml, rf, errs), 0);
+    free(errs);
+    const struct ruled_rule_cfg *cfgs[16];
+    size_t n = 0;
+    for (size_t g = 0; g < rf->n_groups; g++)
+        for (size_t k = 0; k < rf->groups[g].n_rules && n < 16; k++)
+            cfgs[n++] = &rf->groups[g].rules[k];
+    return ruled_test_plan_new(cfgs, n, 60000, maxt_ms);
+}
+
+START_TEST(test_ruled_test_plan_stages)
+{
+    static const char yml[] = "groups:\n"
+                              "  - name: g\n"
+                              "    rules:\n"
+                              "      - {record: a, expr: 'sum(in)'}\n"       // 0: stage 0
+                              "      - {record: b, expr: 'a * 2'}\n"         // 1: reads a
+                              "      - {alert: A, expr: 'b > 1', for: 1m}\n" // 2: reads b
+                              "      - {record: c, expr: 'count(ALERTS)'}\n" // 3: reads A
+                              "      - {record: d, expr: 'e + 1'}\n"         // 4: later e
+                              "      - {record: e, expr: 'vector(1)'}\n"     // 5: read by 4
+                              "      - {record: f, expr: 'rate(in[5m])'}\n"; // 6: stage 0
+    struct ruled_rulefile rf;
+    ruled_test_plan_t *p = s_plan(yml, &rf, 600000);
+    ck_assert(ruled_test_plan_active(p));
+    static const bool ahead[] = {true, true, true, true, false, false, true};
+    for (size_t i = 0; i < 7; i++)
+        ck_assert_msg(ruled_test_plan_ahead(p, i) == ahead[i], "rule %zu", i);
+    ruled_test_plan_destroy(&p);
+    ruled_rules_free(&rf);
+
+    // An @ modifier or a negative offset anywhere: nothing ahead (inputs load lazily).
+    static const char at[] = "groups:\n"
+                             "  - name: g\n"
+                             "    rules:\n"
+                             "      - {record: a, expr: 'sum(in)'}\n"
+                             "      - {record: b, expr: 'in offset -1m'}\n";
+    p = s_plan(at, &rf, 600000);
+    ck_assert(!ruled_test_plan_active(p));
+    ck_assert(!ruled_test_plan_ahead(p, 0));
+    ruled_test_plan_destroy(&p);
+    ruled_rules_free(&rf);
+    // More steps than one range query answers: nothing ahead.
+    p = s_plan(yml, &rf, (int64_t)RULED_TEST_PLAN_MAX_STEPS * 60000);
+    ck_assert(!ruled_test_plan_active(p));
+    ruled_test_plan_destroy(&p);
+    ruled_rules_free(&rf);
+}
+END_TEST
+
 Suite *
 ruled_test_suite(void)
 {
@@ -187,6 +244,7 @@ ruled_test_suite(void)
     tcase_add_test(tc, test_ruled_test_report_numbers);
     tcase_add_test(tc, test_ruled_test_report_texts);
     tcase_add_test(tc, test_ruled_test_report_yaml);
+    tcase_add_test(tc, test_ruled_test_plan_stages);
     suite_add_tcase(s, tc);
     return s;
 }
