@@ -145,7 +145,8 @@ query_string      | exact     | GET /api/v1/query?query=%22a%22&time=$AQ
 e_series_nomatch  | error-text| GET /api/v1/series
 e_series_badmatch | error     | GET /api/v1/series?${M}up%7B
 e_labels_badmatch | error     | GET /api/v1/labels?${M}up%7B
-e_values_badname  | error     | GET /api/v1/label/0x/values
+# a name invalid for both (not UTF-8): 0x is a valid name since Prometheus 3's UTF-8 names
+e_values_badname  | error     | GET /api/v1/label/a%FFb/values
 e_labels_start    | error     | GET /api/v1/labels?start=yesterday
 e_series_end      | error     | GET /api/v1/series?${M}up&end=x
 e_query_parse     | error-text| GET /api/v1/query?query=sum(

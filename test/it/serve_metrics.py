@@ -2,8 +2,10 @@
 """serve_metrics.py PORT PATH=FILE[@CONTENT-TYPE] ...: a scrape target for the integration
 tests, on 127.0.0.1:PORT. GET PATH answers FILE's bytes as they are on disk at that moment
 (a test may change the file between scrapes) with the content type (default OpenMetrics
-1.0.0); any other path is 404. Quiet; one thread per request."""
+1.0.0); any other path is 404. With ACCEPT_LOG=FILE in the environment, each request appends
+"PATH ACCEPT-HEADER" to FILE. Quiet; one thread per request."""
 import http.server
+import os
 import sys
 
 OM = "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -16,6 +18,9 @@ for arg in sys.argv[2:]:
 
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
+        if os.environ.get("ACCEPT_LOG"):
+            with open(os.environ["ACCEPT_LOG"], "a") as f:
+                f.write("%s %s\n" % (self.path, self.headers.get("Accept", "")))
         route = routes.get(self.path.split("?", 1)[0])
         if not route:
             self.send_error(404)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # utf8_names.sh — Prometheus 3's UTF-8 metric and label names, scraped, stored and queried.
 #
-# A local HTTP server (python3, in this script) serves the Prometheus 3 text format with
+# A local HTTP server (test/it/serve_metrics.py) serves the Prometheus 3 text format with
 # quoted names ({"line.oee","line.id"="l1"} 0.84, # TYPE "line.oee" gauge) and the same as
 # OpenMetrics, and records each request's Accept header. The real scraper scrapes it into
 # the real tsdb. Asserts: the default (utf8) jobs are up and ask for escaping=allow-utf-8;
@@ -39,39 +39,15 @@ cat > "$IT_DIR/www/om.om" <<'OM'
 # EOF
 OM
 
-# Answers /<name> with www/<name>.txt (text) or www/<name>.om (OpenMetrics); appends
-# "<path> <Accept>" to accept.log for every request.
-cat > "$IT_DIR/serve.py" <<'PY'
-import http.server, os, sys
-www, log = sys.argv[2], sys.argv[3]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        with open(log, "a") as f:
-            f.write("%s %s\n" % (self.path, self.headers.get("Accept", "")))
-        base = os.path.join(www, os.path.basename(self.path))
-        for ext, ctype in ((".om", "application/openmetrics-text; version=1.0.0; charset=utf-8"),
-                           (".txt", "text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8")):
-            if os.path.exists(base + ext):
-                body = open(base + ext, "rb").read()
-                self.send_response(200)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-                return
-        self.send_error(404)
-    def log_message(self, *a):
-        pass
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-PY
-
 SRV_PORT=$(it_free_port)
 WEB_PORT=$(it_free_port)
 T_HTTP=$(it_free_port)
 T_SAMPLES=$(it_free_port)
 T_QUERY=$(it_free_port)
 T_PUB=$(it_free_port)
-it_start serve python3 "$IT_DIR/serve.py" "$SRV_PORT" "$IT_DIR/www" "$IT_DIR/accept.log"
+TEXT3='text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8' # Prometheus 3's
+it_start serve env ACCEPT_LOG="$IT_DIR/accept.log" python3 test/it/serve_metrics.py "$SRV_PORT" \
+    "/text=$IT_DIR/www/text.txt@$TEXT3" "/om=$IT_DIR/www/om.om"
 it_wait_http "http://127.0.0.1:$SRV_PORT/text"
 it_start tsdb "$BIN/tsdb" --web.listen-address="127.0.0.1:$T_HTTP" \
     --storage.tsdb.path="$IT_DIR/tsdb" --storage.tsdb.map-size=64MiB \
