@@ -64,8 +64,10 @@ fw_names_escaping_str(fw_names_escaping_t e)
     return s_escapings[e];
 }
 
-// The code point at s (n bytes left) and its length; an invalid sequence is U+FFFD of one
-// byte, as Go's range over a string gives it.
+// The code point at s (n bytes left) and its length; an invalid sequence is S_BAD_RUNE of
+// one byte (Go's range over a string gives U+FFFD; EscapeName writes it as _FFFD_).
+#define S_BAD_RUNE 0xffffffffu
+
 static uint32_t
 s_rune(const unsigned char *s, size_t n, size_t *len)
 {
@@ -73,7 +75,7 @@ s_rune(const unsigned char *s, size_t n, size_t *len)
     if ((s[0] & 0xf8) == 0xf8 || (s[0] & 0xc0) == 0x80 || want > n ||
         !fw_utf8_valid((const char *)s, want)) {
         *len = 1;
-        return 0xfffd;
+        return S_BAD_RUNE;
     }
     *len = want;
     if (want == 1)
@@ -131,6 +133,8 @@ fw_names_escape(const char *name, fw_names_escaping_t e)
             s_put(&b, &len, &cap, "__", 2);
         } else if (s_legacy_rune(r, i)) {
             s_put(&b, &len, &cap, name + i, rl);
+        } else if (r == S_BAD_RUNE) {
+            s_put(&b, &len, &cap, "_FFFD_", 6);
         } else {
             int m = snprintf(hex, sizeof(hex), "_%x_", (unsigned)r);
             s_put(&b, &len, &cap, hex, (size_t)m);
