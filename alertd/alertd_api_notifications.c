@@ -84,6 +84,10 @@ s_api_notifications(const fw_http_request_t *req, struct fw_http_response *resp,
         }
     }
     pthread_mutex_lock(&self->lock);
+    if (zlist_size(self->unlogged) > 0) { // what was sent in the last S_LOG_DELAY_MS
+        alertd_log_sent_locked(self);
+        alertd_commit_locked(self, false);
+    }
     json_t *arr = alertd_nflog_query(self->nflog, &f);
     pthread_mutex_unlock(&self->lock);
     alertd_matchers_clear(&receiver);

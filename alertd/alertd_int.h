@@ -50,6 +50,8 @@ struct alertd {
     zloop_t *loop;                  // owned
     int flush_timer;                // the one-shot flush timer armed, -1: none (loop thread)
     int64_t flush_at;               // when it fires (INT64_MAX: none); under lock
+    zlist_t *unlogged;              // sent, not yet in the notification log; under lock
+    int log_timer;                  // the one-shot timer that logs them, -1: none (loop)
     fw_metrics_t *metrics;          // owned
     fw_http_t *http;                // owned
     int64_t started_ms;
@@ -76,6 +78,9 @@ bool alertd_ingest_text(alertd_t *self, const char *text, size_t len);
 // logged and counted, and alertd carries on from memory (a page is better sent twice than
 // not at all). Lock held.
 void alertd_commit_locked(alertd_t *self, bool sync);
+// Record the notifications sent and not yet logged in the notification log, in the open
+// state batch (begun here when none is; the caller commits). Lock held.
+void alertd_log_sent_locked(alertd_t *self);
 // Write the silences when they changed, fsync'd. Lock held.
 void alertd_save_silences_locked(alertd_t *self);
 

@@ -44,6 +44,7 @@ alertd_outcome_on_result(zloop_t *loop, zsock_t *sock, void *arg)
     self->answered = true;
     pthread_mutex_lock(&self->lock);
     (void)alertd_state_begin(self->state, NULL);
+    alertd_log_sent_locked(self); // the record this answers may still wait
     int rc = alertd_nflog_result(self->nflog, id, result, reason,
                                  json_object_get(msg->body, "failed_integrations"));
     // A failure must survive a restart, or the group would wait for repeat_interval.

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "alertd_state.h"
 #include "fw_lmdb.h"
@@ -43,7 +44,11 @@ alertd_state_new(void)
 {
     alertd_state_t *self = fw_calloc(1, sizeof(alertd_state_t));
     pthread_mutex_init(&self->sync_lock, NULL);
-    pthread_cond_init(&self->sync_cond, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&self->sync_cond, &ca);
+    pthread_condattr_destroy(&ca);
     return self;
 }
 
@@ -60,6 +65,19 @@ s_syncer(void *arg)
             pthread_cond_wait(&self->sync_cond, &self->sync_lock);
         if (!self->sync_wanted)
             break;
+        // Wait a little first: the fsync then neither competes for the CPU with the
+        // notifications the commit came with, on their way to notifyd and the receiver, nor
+        // runs once per flush when flushes come close together.
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += ALERTD_STATE_SYNC_DELAY_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (!self->sync_stop &&
+               pthread_cond_timedwait(&self->sync_cond, &self->sync_lock, &until) == 0)
+            ;
         self->sync_wanted = false;
         pthread_mutex_unlock(&self->sync_lock);
         int rc = mdb_env_sync(self->env, 1);
