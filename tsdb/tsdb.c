@@ -62,6 +62,11 @@
 #define S_SAMPLES_QUEUE 64                       // batches queued per sender before tsdb reads them
 #define S_RETENTION_EVERY 10                     // housekeeping ticks between retention passes
 #define S_ROLLUP_INTERVAL_MS 30000               // --storage.tsdb.rollup-interval's default
+// Each HTTP connection's libmicrohttpd pool (request line, headers, read buffer): a GET query
+// string up to about 60 KiB; longer queries go in a POST body, which streams through it.
+// libmicrohttpd zeroes the whole pool after each request, faulting in every page of a new
+// connection's pool: with the 512 KiB default that was a third of tsdb's CPU for a small query.
+#define S_HTTP_CONN_MEMORY (64u * 1024u)
 
 extern const char fw_embed_tsdb_default[];
 
@@ -859,6 +864,7 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
     self->router_guard = fw_zsock_guard_new(self->router, "query", self->metrics);
 
     self->http = fw_http_new("tsdb", self->metrics);
+    fw_http_set_conn_memory(self->http, S_HTTP_CONN_MEMORY);
     tsdb_api_routes(self->api, self->http);
     self->admin = tsdb_api_admin_new(self->store, opts->storage_path, opts->web_enable_admin_api);
     tsdb_api_admin_routes(self->admin, self->http);

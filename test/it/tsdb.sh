@@ -89,6 +89,21 @@ resp=$(curl -sf -G "$base/api/v1/query_range" --data-urlencode 'query=up' \
 [ "$(jq -r .data.resultType <<<"$resp")" = matrix ] || it_die "query_range: $resp"
 it_ok "query_range returns a matrix"
 
+# A GET query string up to about 60 KiB is answered; a longer one is 414 (tsdb's 64 KiB
+# connection pool, tsdb(8)) and the same query as a POST form body is answered.
+long_q() { printf 'count(up{job!="%s"})' "$(printf '%*s' "$1" '' | tr ' ' x)"; }
+get_code() {
+    curl -s -o /dev/null -w '%{http_code}' -G "$base/api/v1/query" --data-urlencode "query=$1"
+}
+code=$(get_code "$(long_q 50000)")
+[ "$code" = 200 ] || it_die "50 KB GET query: HTTP $code"
+code=$(get_code "$(long_q 70000)")
+[ "$code" = 414 ] || it_die "70 KB GET query: HTTP $code, want 414"
+v=$(long_q 70000 | curl -sf --data-urlencode query@- "$base/api/v1/query" |
+    jq -r '.data.result[0].value[1]')
+[ "$v" = 2 ] || it_die "70 KB POST query: $v"
+it_ok "50 KB GET query answered, 70 KB GET 414, 70 KB POST answered"
+
 [ "$(curl -sf "$base/api/v1/label/job/values" | jq -r '.data[0]')" = node ] ||
     it_die "label values"
 [ "$(curl -sf -G "$base/api/v1/series" --data-urlencode 'match[]=up' | jq '.data | length')" = 2 ] ||
