@@ -235,4 +235,34 @@ bool tsdb_chunk_iter_seek(struct tsdb_chunk_iter *it, int64_t mint);
 // FW_EPARSE.
 int tsdb_chunk_iter_err(const struct tsdb_chunk_iter *it);
 
+// Resuming on a grown open chunk. An open chunk (XOR or decimal-step values, dod-bucket
+// timestamps) only ever gets bits appended after its last sample and its n and span
+// updated, so a reader that decoded it once can go on from where it stopped when it looks
+// again, instead of decoding it from its start. A mark is that position: the iterator's
+// state plus a 64-bit hash of every byte it decoded (the header's n and span left out). A
+// chunk re-encoded since (a recode to another scale or to XOR, a late sample merged in,
+// sealing in another form) no longer matches the hash, or its encoding, and is decoded
+// from its start.
+struct tsdb_chunk_mark {
+    uint64_t sum;   // hash of byte 0 and bytes 7 .. pos of the chunk
+    int64_t t;      // the last sample decoded
+    uint64_t vbits; // its value's bits (XOR) or m (decimal steps)
+    uint64_t td;    // the last timestamp delta
+    uint32_t pos;   // bits decoded
+    uint16_t i;     // samples decoded, >= 1
+    uint8_t head;   // byte 0: the encodings
+    uint8_t lead, trail, scale;
+};
+
+// Save it's position into *m: true when it can be resumed from (a resumable encoding,
+// at least one sample decoded, no damage), else false and *m unspecified. it's bytes must
+// still be valid.
+bool tsdb_chunk_iter_mark(const struct tsdb_chunk_iter *it, struct tsdb_chunk_mark *m);
+
+// it was just tsdb_chunk_iter_init-ed on a chunk's current bytes: when they are the marked
+// chunk grown (same encodings, at least as many samples, the same decoded bytes), move it
+// to the mark, so that next returns the samples after it, and return true. Otherwise
+// return false and leave it at the chunk's start.
+bool tsdb_chunk_iter_resume(struct tsdb_chunk_iter *it, const struct tsdb_chunk_mark *m);
+
 #endif

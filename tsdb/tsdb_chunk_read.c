@@ -533,3 +533,82 @@ tsdb_chunk_iter_err(const struct tsdb_chunk_iter *it)
 {
     return it->err;
 }
+
+// ---------------------------------------------------------------------------------------
+// Marks
+
+// A hash of byte 0 and the bytes from 7 (after n and span, which appends rewrite) up to bit
+// pos of p, the last partial byte's unread bits masked off.
+static uint64_t
+s_mark_sum(const unsigned char *p, size_t pos)
+{
+    const uint64_t mul = 0x9E3779B97F4A7C15ULL;
+    uint64_t h = (p[0] + 1ULL) * mul;
+    size_t full = pos / 8, k = 7;
+    for (; k + 8 <= full; k += 8) {
+        h = (h ^ s_load_be64(p + k)) * mul;
+        h ^= h >> 29;
+    }
+    uint64_t w = 0;
+    unsigned got = 0;
+    for (; k < full; k++, got += 8)
+        w = w << 8 | p[k];
+    if (pos % 8) {
+        w = w << 8 | (p[full] & (0xffu << (8 - pos % 8)) & 0xffu);
+        got += 8;
+    }
+    h = (h ^ w ^ ((uint64_t)got << 56)) * mul;
+    return h ^ (h >> 29);
+}
+
+bool
+tsdb_chunk_iter_mark(const struct tsdb_chunk_iter *it, struct tsdb_chunk_mark *m)
+{
+    if (it->err || it->i == 0 || it->tenc != S_T_DOD ||
+        (it->enc != TSDB_CHUNK_XOR && it->enc != TSDB_CHUNK_DECSTEP))
+        return false;
+    unsigned i = it->i;
+    if (i > it->n) {
+        if (it->t != it->maxt)
+            return false; // passed over by seek, not decoded to the end
+        i = it->n;
+    }
+    if (it->pos > UINT32_MAX || it->pos / 8 < 7 || i > UINT16_MAX)
+        return false;
+    *m = (struct tsdb_chunk_mark){
+        .sum = s_mark_sum(it->p, it->pos),
+        .t = it->t,
+        .vbits = it->vbits,
+        .td = it->td,
+        .pos = (uint32_t)it->pos,
+        .i = (uint16_t)i,
+        .head = it->p[0],
+        .lead = it->lead,
+        .trail = it->trail,
+        .scale = it->scale,
+    };
+    return true;
+}
+
+bool
+tsdb_chunk_iter_resume(struct tsdb_chunk_iter *it, const struct tsdb_chunk_mark *m)
+{
+    if (it->err || it->i != 0 || it->p[0] != m->head || m->i == 0 || it->n < m->i ||
+        it->nbits < m->pos || m->pos / 8 < 7 || m->t > it->maxt ||
+        s_mark_sum(it->p, m->pos) != m->sum)
+        return false;
+    it->pos = m->pos;
+    it->i = m->i;
+    it->t = m->t;
+    it->vbits = m->vbits;
+    it->td = m->td;
+    it->lead = m->lead;
+    it->trail = m->trail;
+    it->scale = m->scale;
+    it->v = it->enc == TSDB_CHUNK_XOR ? s_u2f(m->vbits) : s_dec_value(s_i64(m->vbits), m->scale);
+    if (it->i == it->n && s_end(it) != 0) {
+        it->err = FW_EPARSE;
+        it->i = it->n + 1;
+    }
+    return true;
+}

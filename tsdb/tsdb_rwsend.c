@@ -80,16 +80,30 @@ struct s_entry {
 
 #define S_DROPPED UINT32_MAX // a series write_relabel_configs drop
 
+// A series a shard has read: its labels as sent, and where its last read stopped decoding.
+struct s_known {
+    uint32_t set; // index in s_cycle.sets, or S_DROPPED
+    struct tsdb_store_resume res;
+};
+
 // A shard's series, relabeled once (a series id's labels never change in the store), and
 // the samples of its cycle.
 struct s_cycle {
     struct fw_labels *sets; // owned: the kept series' labels as sent
     size_t n_sets, cap_sets;
+    struct s_known *known; // owned
+    size_t n_known, cap_known;
     uint64_t *map_id;  // owned: open addressing, series id -> map_val
-    uint32_t *map_val; // owned: 0 empty, S_DROPPED, or the index in sets + 1
+    uint32_t *map_val; // owned: 0 empty, else the index in known + 1
     size_t n_map, cap_map;
     struct s_entry *e; // owned
     size_t n, cap;
+    // s_send's buffers, kept from request to request
+    struct tsdb_json pb;
+    struct fw_sample *smp;
+    size_t cap_smp;
+    const char **names, **values;
+    size_t cap_names, cap_values;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -195,6 +209,7 @@ s_cycle_forget(struct s_cycle *c)
     for (size_t i = 0; i < c->n_sets; i++)
         fw_labels_clear(&c->sets[i]);
     c->n_sets = 0;
+    c->n_known = 0;
     c->n_map = 0;
     if (c->map_val)
         memset(c->map_val, 0, c->cap_map * sizeof(*c->map_val));
@@ -235,28 +250,34 @@ s_map_put(struct s_cycle *c, uint64_t id, uint32_t val)
     c->map_val[k] = val;
 }
 
-// The index in c->sets of series id's labels as sent, read and relabeled the first time,
-// or S_DROPPED; -1 when its record cannot be read (not remembered: tried again).
-static int
-s_series(struct s_queue *q, tsdb_store_reader_t *r, struct s_cycle *c, uint64_t id,
-         struct fw_labels *stored, uint32_t *out)
+// Series id as read before, or NULL.
+static struct s_known *
+s_known_find(const struct s_cycle *c, uint64_t id)
 {
-    if (c->cap_map) {
-        size_t k = s_map_slot(c, id);
-        if (c->map_val[k]) {
-            *out = c->map_val[k] == S_DROPPED ? S_DROPPED : c->map_val[k] - 1;
-            return 0;
-        }
-    }
+    if (!c->cap_map)
+        return NULL;
+    size_t k = s_map_slot(c, id);
+    return c->map_val[k] ? &c->known[c->map_val[k] - 1] : NULL;
+}
+
+// Series id, read and relabeled the first time (with *res as where its first read stopped);
+// NULL when its record cannot be read (not remembered: tried again).
+static struct s_known *
+s_known_add(struct s_queue *q, tsdb_store_reader_t *r, struct s_cycle *c, uint64_t id,
+            struct fw_labels *stored, const struct tsdb_store_resume *res)
+{
     fw_err_t lerr;
     if (tsdb_store_series_labels(r, id, stored, &lerr) != 0)
-        return -1;
+        return NULL;
     fw_mem_grow((void **)&c->sets, &c->cap_sets, c->n_sets + 1, sizeof(*c->sets));
+    fw_mem_grow((void **)&c->known, &c->cap_known, c->n_known + 1, sizeof(*c->known));
     struct fw_labels *l = &c->sets[c->n_sets];
     *l = (struct fw_labels)FW_LABELS_INIT;
-    *out = s_relabel(q, stored, l) ? (uint32_t)c->n_sets++ : S_DROPPED;
-    s_map_put(c, id, *out == S_DROPPED ? S_DROPPED : *out + 1);
-    return 0;
+    struct s_known *kn = &c->known[c->n_known];
+    kn->set = s_relabel(q, stored, l) ? (uint32_t)c->n_sets++ : S_DROPPED;
+    kn->res = *res;
+    s_map_put(c, id, (uint32_t)++c->n_known);
+    return kn;
 }
 
 // Shard s's samples in (from, *to], sorted by time, at most capacity (plus those sharing
@@ -289,8 +310,13 @@ s_read(struct s_shard *s, int64_t from, int64_t *to, struct s_cycle *c, size_t *
         // have their labels read.
         if (ids[i] % q->n_shards != s->index)
             continue;
+        // A series read before resumes decoding its open chunk where the last window
+        // stopped (tsdb_store_iter_resume), rather than from the chunk's start.
+        struct s_known *kn = s_known_find(c, ids[i]);
+        struct tsdb_store_resume fresh = {0};
         struct tsdb_store_iter it;
         tsdb_store_iter_init(&it, r, ids[i], from + 1, *to);
+        tsdb_store_iter_resume(&it, kn ? &kn->res : &fresh);
         size_t first = c->n;
         while (tsdb_store_iter_next(&it)) {
             if (it.t < age_min) {
@@ -307,10 +333,11 @@ s_read(struct s_shard *s, int64_t from, int64_t *to, struct s_cycle *c, size_t *
         }
         if (c->n == first)
             continue;
-        uint32_t set;
-        if (s_series(q, r, c, ids[i], &stored, &set) == 0 && set != S_DROPPED) {
+        if (!kn)
+            kn = s_known_add(q, r, c, ids[i], &stored, &fresh);
+        if (kn && kn->set != S_DROPPED) {
             for (size_t k = first; k < c->n; k++)
-                c->e[k].series = set;
+                c->e[k].series = kn->set;
         } else {
             *dropped += c->n - first; // dropped by relabeling, or a damaged series record
             c->n = first;
@@ -591,10 +618,10 @@ s_send(struct s_shard *s, struct s_cycle *c, struct s_entry *entries, size_t n)
     struct s_queue *q = s->q;
     const struct fw_rw_queue_config *qc = &q->conf->queue_config;
     qsort(entries, n, sizeof(*entries), s_entry_series_cmp);
-    struct tsdb_json pb = {0};
-    const char **names = NULL, **values = NULL;
-    size_t cap_n = 0, cap_v = 0;
-    struct fw_sample *smp = fw_malloc(n * sizeof(*smp));
+    struct tsdb_json *pb = &c->pb;
+    pb->len = 0;
+    fw_mem_grow((void **)&c->smp, &c->cap_smp, n, sizeof(*c->smp));
+    struct fw_sample *smp = c->smp;
     int64_t newest = INT64_MIN;
     for (size_t a = 0, b; a < n; a = b) {
         for (b = a; b < n && entries[b].series == entries[a].series; b++) {
@@ -602,21 +629,17 @@ s_send(struct s_shard *s, struct s_cycle *c, struct s_entry *entries, size_t n)
             newest = entries[b].t > newest ? entries[b].t : newest;
         }
         const struct fw_labels *l = &c->sets[entries[a].series];
-        fw_mem_grow((void **)&names, &cap_n, l->len, sizeof(*names));
-        fw_mem_grow((void **)&values, &cap_v, l->len, sizeof(*values));
+        fw_mem_grow((void **)&c->names, &c->cap_names, l->len, sizeof(*c->names));
+        fw_mem_grow((void **)&c->values, &c->cap_values, l->len, sizeof(*c->values));
         for (size_t k = 0; k < l->len; k++) {
-            names[k] = l->items[k].name;
-            values[k] = l->items[k].value;
+            c->names[k] = l->items[k].name;
+            c->values[k] = l->items[k].value;
         }
-        tsdb_rwproto_put_series(&pb, names, values, l->len, smp, b - a);
+        tsdb_rwproto_put_series(pb, c->names, c->values, l->len, smp, b - a);
     }
-    free(smp);
-    free(names);
-    free(values);
     char *z;
     size_t zlen;
-    tsdb_pb_snappy(pb.p, pb.len, &z, &zlen);
-    free(pb.p);
+    tsdb_pb_snappy(pb->p, pb->len, &z, &zlen);
     int64_t backoff = qc->min_backoff_ms, began = fw_time_now_ms();
     int rc = 0;
     for (;;) {
@@ -741,6 +764,11 @@ s_shard_run(void *arg)
     }
     s_cycle_forget(&c);
     free(c.sets);
+    free(c.known);
+    free(c.pb.p);
+    free(c.smp);
+    free(c.names);
+    free(c.values);
     free(c.map_id);
     free(c.map_val);
     free(c.e);

@@ -381,6 +381,16 @@ int tsdb_store_series_labels(tsdb_store_reader_t *r, uint64_t id, struct fw_labe
 // turn. Fields other than t and v are private.
 #define TSDB_STORE_ITER_BATCH 32
 
+// Where a reader of one series stopped decoding, kept by the caller between iterations (a
+// remote-write shard reading each series' newest samples window after window): the last
+// chunk it decoded to its end and the mark in it (tsdb_chunk.h, "Resuming"). Zero it to
+// start; the iterator keeps it up to date.
+struct tsdb_store_resume {
+    struct tsdb_chunk_mark m;
+    int64_t chunk_mint; // the marked chunk's first timestamp
+    bool valid;
+};
+
 struct tsdb_store_iter {
     int64_t t; // the current sample, valid after next or seek returned true
     double v;
@@ -400,6 +410,7 @@ struct tsdb_store_iter {
     size_t n_tomb;             // little-endian, sorted; borrowed from the reader's snapshot
     const unsigned char *view; // phase 1: the head's chunks (tsdb_store_int_head_chunks)
     size_t view_len, view_off;
+    struct tsdb_store_resume *res; // borrowed, or NULL (tsdb_store_iter_resume)
     // the decoded samples not yet returned, all in range: bt/bv[bi..bn)
     unsigned bi, bn;
     int64_t bt[TSDB_STORE_ITER_BATCH];
@@ -424,6 +435,11 @@ tsdb_store_iter_next(struct tsdb_store_iter *it)
     }
     return tsdb_store_iter_next_batch(it);
 }
+// Let it (just initialised) resume decoding a chunk where an earlier iterator of the same
+// series stopped, when that chunk is still there and grew by appends only and everything
+// decoded of it lies before it's mint; then record in *res where this one stops. Samples
+// come out exactly as without it. res is borrowed for the iterator's life.
+void tsdb_store_iter_resume(struct tsdb_store_iter *it, struct tsdb_store_resume *res);
 // Move forward to the first sample with t >= x (never backwards; stays when the current
 // one already is). False when there is none in the range.
 bool tsdb_store_iter_seek(struct tsdb_store_iter *it, int64_t x);

@@ -201,6 +201,9 @@ s_enter(struct tsdb_store_iter *it, const void *p, size_t len, int64_t kmint)
     tsdb_chunk_iter_init(&it->ci, p, len);
     it->in_chunk = true;
     it->fresh = true;
+    struct tsdb_store_resume *res = it->res;
+    if (res && res->valid && res->chunk_mint == info.mint && res->m.t < it->mint)
+        tsdb_chunk_iter_resume(&it->ci, &res->m); // else decoded from the start
     return 1;
 }
 
@@ -304,9 +307,62 @@ s_chunk_fill(struct tsdb_store_iter *it)
     }
 }
 
+// Record in it->res where the chunk iterator ci stopped, when it can be resumed from.
+static void
+s_mark(struct tsdb_store_iter *it, const struct tsdb_chunk_iter *ci)
+{
+    struct tsdb_chunk_mark m;
+    if (!tsdb_chunk_iter_mark(ci, &m))
+        return; // the old mark stays: tsdb_chunk_iter_resume checks it against the bytes
+    it->res->m = m;
+    it->res->chunk_mint = it->chunk_mint;
+    it->res->valid = true;
+}
+
+// s_chunk_fill_raw for an iterator that keeps a resume mark: sample by sample, so that the
+// mark is the position after the last sample in range, not after a batch that went past.
+static bool
+s_chunk_fill_res(struct tsdb_store_iter *it)
+{
+    struct tsdb_chunk_iter before;
+    unsigned n = 0;
+    bool past = false, more = true;
+    while (n < TSDB_STORE_ITER_BATCH) {
+        before = it->ci;
+        if (!(more = tsdb_chunk_iter_next(&it->ci)))
+            break;
+        if (it->ci.t > it->maxt) {
+            past = true;
+            break;
+        }
+        if (it->ci.t >= it->mint) {
+            it->bt[n] = it->ci.t;
+            it->bv[n] = it->ci.v;
+            n++;
+        }
+    }
+    it->fresh = false;
+    it->bi = 0;
+    it->bn = n;
+    if (past) {
+        s_mark(it, &before);
+        it->in_chunk = false;
+        it->phase = 2; // past maxt: so is everything after it
+    } else if (!more) {
+        s_mark(it, &it->ci);
+        it->in_chunk = false;
+        if (tsdb_chunk_iter_err(&it->ci) != 0)
+            tsdb_store_int_report_damage(it->r->store, it->r->txn, it->id, "chunk", it->chunk_mint,
+                                         tsdb_chunk_iter_err(&it->ci));
+    }
+    return n > 0;
+}
+
 static bool
 s_chunk_fill_raw(struct tsdb_store_iter *it)
 {
+    if (it->res)
+        return s_chunk_fill_res(it);
     unsigned n, lo;
     do {
         n = (unsigned)tsdb_chunk_iter_read(&it->ci, it->bt, it->bv, TSDB_STORE_ITER_BATCH);
@@ -351,6 +407,12 @@ tsdb_store_iter_next_batch(struct tsdb_store_iter *it)
             return false;
         }
     }
+}
+
+void
+tsdb_store_iter_resume(struct tsdb_store_iter *it, struct tsdb_store_resume *res)
+{
+    it->res = res;
 }
 
 bool
