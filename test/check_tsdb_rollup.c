@@ -248,6 +248,15 @@ START_TEST(test_tsdb_rollup_same_answers)
     ck_assert_int_eq(a, 0);
     s_same("sum by (job) (rate(c_int[1h]))", T0, T0 + DAYS * 24 * H_MS, H_MS, &a, &b);
     s_same("max_over_time(rate(c_int[5m])[1h:5m])", T0, T0 + 12 * H_MS, H_MS, &a, &b);
+    // a range query whose steps land on the buckets' boundaries only now and then reads raw
+    // throughout (the raw samples are read for the other steps anyway); at 5m steps it
+    // reads buckets, and with @ every step reads them (the ref does not move)
+    s_same("rate(c_int[5m])", T0, T0 + 2 * H_MS, 60000, &a, &b);
+    ck_assert_int_eq(a, 0);
+    s_same("rate(c_int[1h])", T0, T0 + 2 * H_MS, 300000, &a, &b);
+    ck_assert_int_gt(a, 0);
+    s_same("rate(c_int[1h] @ 1700006400)", T0, T0 + 2 * H_MS, 60000, &a, &b);
+    ck_assert_int_gt(a, 0);
     s_delay = true; // Prometheus 3's delayed name removal: the same
     s_same("sum by (__name__) (last_over_time(c_int[1h]) + increase(c_int[1h]))", T0,
            T0 + 12 * H_MS, H_MS, &a, &b);

@@ -107,16 +107,19 @@ s_fn_of(fw_pq_func_t f)
     }
 }
 
-// The level a call at ref over range answers at: the coarsest whose step divides both; -1
-// for none.
+// The level a call at ref over range answers at: the coarsest whose step divides both, and
+// moves (the query step its ref moves by, 0 when it stays put); -1 for none. A level the
+// ref lands on only at some steps is not used: the raw samples must then be read for the
+// other steps, which covers the buckets' too, and reading both cost more than raw alone
+// (sum by (handler) (rate(x[5m])) at 60 s steps: 3.2 ms of CPU against 1.7 raw).
 static int
-s_level(int64_t ref, int64_t range)
+s_level(int64_t ref, int64_t range, int64_t moves)
 {
     if (range <= 0 || range >= S_T_LIMIT || ref <= -S_T_LIMIT || ref >= S_T_LIMIT)
         return -1;
     for (int l = TSDB_ROLLUP_LEVELS - 1; l >= 0; l--) {
         int64_t step = tsdb_rollup_step_ms(l);
-        if (range % step == 0 && tsdb_rollup_floor(ref, step) == ref)
+        if (range % step == 0 && tsdb_rollup_floor(ref, step) == ref && moves % step == 0)
             return l;
     }
     return -1;
@@ -331,7 +334,8 @@ tsdb_rollup_eval_call(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, 
     if (sel->kind != FW_PQ_SELECTOR || sel->range_ms <= 0 || sel->anchored || sel->smoothed)
         return 0;
     int64_t ref = tsdb_eval_ctx_ref(c, sel, t);
-    int level = s_level(ref, sel->range_ms);
+    bool moves = sel->at == FW_PQ_AT_NONE && c->q_start != c->q_end;
+    int level = s_level(ref, sel->range_ms, moves ? c->q_step : 0);
     if (level < 0)
         return 0;
     struct s_rnode *nd = s_node(c, e, level);
