@@ -16,6 +16,8 @@
 
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_promql.h"
+#include "fw_promql_ast.h"
 #include "fw_time.h"
 #include "fw_tmpl_alert.h"
 #include "ruled_damp.h"
@@ -37,6 +39,7 @@ struct s_alert {
 
 struct s_rule {
     const struct ruled_rule_cfg *cfg; // borrowed from the configuration
+    char *query;                      // owned: expr as Prometheus prints it (/api/v1/rules)
     struct fw_labels labels;          // owned: group labels, then rule labels
     struct s_alert *alerts;           // owned; alerting rules
     size_t n_alerts, cap_alerts;
@@ -100,6 +103,11 @@ ruled_group_new(const char *file, const struct ruled_group_cfg *cfg,
         struct s_rule *r = &self->rules[i];
         r->cfg = &cfg->rules[i];
         r->healthy = true;
+        // the rules API shows rule.Query().String(): Prometheus 3 quotes UTF-8 names there
+        fw_err_t perr;
+        fw_promql_expr_t *e = fw_promql_parse(r->cfg->expr ? r->cfg->expr : "", &perr);
+        r->query = e ? fw_promql_string(e) : fw_strdup(r->cfg->expr ? r->cfg->expr : "");
+        fw_promql_expr_destroy(&e);
         fw_labels_copy(&r->labels, &cfg->labels);
         for (size_t j = 0; j < r->cfg->labels.len; j++)
             fw_labels_set(&r->labels, r->cfg->labels.items[j].name, r->cfg->labels.items[j].value);
@@ -133,6 +141,7 @@ s_rule_free(struct s_rule *r)
     free(r->alerts);
     s_prev_clear(r);
     fw_labels_clear(&r->labels);
+    free(r->query);
 }
 
 void
@@ -794,7 +803,7 @@ s_rule_json(const struct s_rule *r)
     json_t *o = json_object();
     bool alert = ruled_rules_is_alert(r->cfg);
     json_object_set_new(o, "name", json_string(s_rule_name(r)));
-    json_object_set_new(o, "query", json_string(r->cfg->expr));
+    json_object_set_new(o, "query", json_string(r->query));
     json_object_set_new(o, "labels", fw_labels_json(&r->labels));
     if (alert) {
         ruled_alert_state_t st = RULED_ALERT_INACTIVE;

@@ -209,7 +209,8 @@ START_TEST(test_ruled_group_utf8_names)
     // Prometheus 3's UTF-8 names: a record named my.rec with a label ins-tance is written
     // (tsdb stores them); an alert with such a label fails alone, since alertd keeps
     // Alertmanager's legacy label names, and the group's other rules still record.
-    s_setup(&fx, "groups:\n  - name: g\n    rules:\n      - record: my.rec\n        expr: m\n"
+    s_setup(&fx, "groups:\n  - name: g\n    rules:\n      - record: my.rec\n"
+                 "        expr: 'sum by (\"a.b\") ({\"m\"})'\n"
                  "        labels: {ins-tance: x}\n      - alert: A\n        expr: m\n"
                  "        labels: {a.b: c}\n      - record: ok\n        expr: m\n");
     struct s_fake f = {.n = 1, .inst = {"a"}, .vals = {1}};
@@ -220,6 +221,10 @@ START_TEST(test_ruled_group_utf8_names)
     ck_assert_ptr_null(s_series(res.batch, "ALERTS", NULL, NULL));
     ruled_group_result_clear(&res);
     json_t *j = ruled_group_rules_json(fx.group);
+    // the rules API prints the query as Prometheus 3's String(): quoted UTF-8 names
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_array_get(json_object_get(j, "rules"), 0), "query")),
+        "sum by (\"a.b\") ({__name__=\"m\"})");
     json_t *rule = json_array_get(json_object_get(j, "rules"), 1);
     ck_assert(
         strstr(json_string_value(json_object_get(rule, "lastError")), "not supported by alertd"));
