@@ -127,16 +127,31 @@ s_load(void)
         fw_labels_clear(&l[k]);
 }
 
-static void
-s_rollup(int64_t now_ms, int64_t keep5m)
+#define S_KEEP ((int64_t)1 << 62) // a retention longer than any test's span
+
+// Run the writer until idle with the levels kept keep5m and keep1h (0: off); the buckets
+// it wrote.
+static uint64_t
+s_rollup_keep(int64_t now_ms, int64_t keep5m, int64_t keep1h)
 {
     fw_err_t err;
-    tsdb_rollup_t *r = tsdb_rollup_new(s_st, (const int64_t[TSDB_ROLLUP_LEVELS]){keep5m, 0});
+    tsdb_rollup_t *r = tsdb_rollup_new(s_st, (const int64_t[TSDB_ROLLUP_LEVELS]){keep5m, keep1h});
+    int on = -1;
+    ck_assert_msg(tsdb_rollup_levels(r, &on, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(on, (keep5m > 0) + (keep1h > 0));
     ck_assert_msg(tsdb_rollup_run(r, now_ms, &err) == 0, "%s", err.msg);
     struct tsdb_rollup_counters c;
     tsdb_rollup_counters(r, &c);
     ck_assert_uint_eq(c.failures, 0);
     tsdb_rollup_destroy(&r);
+    return c.buckets;
+}
+
+// The writer with the 5m level kept keep5m (0: for the test's span), the 1h one for good.
+static void
+s_rollup(int64_t now_ms, int64_t keep5m)
+{
+    s_rollup_keep(now_ms, keep5m > 0 ? keep5m : S_KEEP, S_KEEP);
 }
 
 // Evaluate q over [start, end] by step (step 0: instant at start) with or without rollups.
@@ -395,22 +410,31 @@ START_TEST(test_tsdb_rollup_outlive_raw)
 END_TEST
 
 // A damaged page (here: an unknown version) is reported and its buckets computed raw.
+// Close the store and open its data.mdb's rollups database with LMDB (flags 0 or
+// MDB_RDONLY): a cursor in a transaction of *env.
+static MDB_cursor *
+s_rollups_open(unsigned flags, MDB_env **env, MDB_txn **txn)
+{
+    tsdb_store_destroy(&s_st);
+    MDB_dbi ru;
+    MDB_cursor *cur;
+    ck_assert_int_eq(mdb_env_create(env), 0);
+    mdb_env_set_maxdbs(*env, 16);
+    ck_assert_int_eq(mdb_env_open(*env, s_dir, flags, 0644), 0);
+    ck_assert_int_eq(mdb_txn_begin(*env, NULL, flags, txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(*txn, "rollups", 0, &ru), 0);
+    ck_assert_int_eq(mdb_cursor_open(*txn, ru, &cur), 0);
+    return cur;
+}
+
 START_TEST(test_tsdb_rollup_damaged_page)
 {
     s_load();
     int64_t end = T0 + DAYS * 24 * H_MS;
     s_rollup(end, 0);
-    tsdb_store_destroy(&s_st);
     MDB_env *env;
     MDB_txn *txn;
-    MDB_dbi ru;
-    MDB_cursor *cur;
-    ck_assert_int_eq(mdb_env_create(&env), 0);
-    mdb_env_set_maxdbs(env, 16);
-    ck_assert_int_eq(mdb_env_open(env, s_dir, 0, 0644), 0);
-    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    ck_assert_int_eq(mdb_dbi_open(txn, "rollups", 0, &ru), 0);
-    ck_assert_int_eq(mdb_cursor_open(txn, ru, &cur), 0);
+    MDB_cursor *cur = s_rollups_open(0, &env, &txn);
     MDB_val k, v;
     int damaged = 0;
     for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
@@ -474,7 +498,7 @@ START_TEST(test_tsdb_rollup_thread)
 {
     fw_err_t err;
     s_load();
-    tsdb_rollup_t *r = tsdb_rollup_new(s_st, (const int64_t[TSDB_ROLLUP_LEVELS]){0, 0});
+    tsdb_rollup_t *r = tsdb_rollup_new(s_st, (const int64_t[TSDB_ROLLUP_LEVELS]){S_KEEP, S_KEEP});
     ck_assert_int_eq(tsdb_rollup_start(r, 50, &err), 0);
     int64_t end = T0 + DAYS * 24 * H_MS, w = INT64_MIN;
     for (int i = 0; i < 200 && w < end - H_MS; i++) { // at most 10 s
@@ -491,6 +515,86 @@ START_TEST(test_tsdb_rollup_thread)
     int64_t a, b;
     s_same("rate(c_int[1d])", T0, end, H_MS, &a, &b);
     ck_assert_int_gt(a, 0);
+}
+END_TEST
+
+// The rollups database's pages of each level and the series' marks, counted in data.mdb.
+static void
+s_keys(size_t pages[TSDB_ROLLUP_LEVELS], size_t *marks)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_cursor *cur = s_rollups_open(MDB_RDONLY, &env, &txn);
+    MDB_val k, v;
+    pages[0] = pages[1] = *marks = 0;
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const unsigned char *kp = k.mv_data;
+        if (k.mv_size == 17)
+            pages[kp[8] & 1]++;
+        else if (k.mv_size == 9 && kp[8] == 0xff)
+            (*marks)++;
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    s_st = check_util_store_open(s_dir, 0);
+}
+
+static int64_t
+s_cut(int level)
+{
+    fw_err_t err;
+    tsdb_store_reader_t *r = tsdb_store_reader_new(s_st, &err);
+    int64_t cut;
+    ck_assert_int_eq(tsdb_rollup_cut(r, level, &cut), 0);
+    tsdb_store_reader_destroy(&r);
+    return cut;
+}
+
+// A retention of 0 turns a level off: its pages go, none are written, queries use the other
+// level or raw samples (answers equal); both off: nothing at all; back on: rebuilt.
+START_TEST(test_tsdb_rollup_levels_off)
+{
+    s_load();
+    int64_t end = T0 + DAYS * 24 * H_MS;
+    const int nf = (int)(sizeof(s_funcs) / sizeof(*s_funcs));
+    size_t pages[2], marks;
+    int used, total;
+    ck_assert_uint_gt(s_rollup_keep(end, S_KEEP, S_KEEP), 0);
+    s_keys(pages, &marks);
+    ck_assert(pages[0] > 0 && pages[1] > 0 && marks > 0);
+    // 1h off: its pages deleted; the hour-aligned calls are answered at 5m
+    s_rollup_keep(end, S_KEEP, 0);
+    s_keys(pages, &marks);
+    ck_assert(pages[0] > 0 && pages[1] == 0 && marks > 0);
+    ck_assert_int_eq(s_cut(1), TSDB_ROLLUP_OFF);
+    used = total = 0;
+    s_all_same(&used, &total);
+    ck_assert_msg(used == total - nf, "%d of %d", used, total);
+    // 5m off, 1h back on: everything rebuilt from the chunks, 1h only; 5m ranges read raw
+    s_rollup_keep(end, 0, S_KEEP);
+    s_keys(pages, &marks);
+    ck_assert(pages[0] == 0 && pages[1] > 0 && marks > 0);
+    ck_assert_int_eq(s_cut(0), TSDB_ROLLUP_OFF);
+    ck_assert_int_eq(s_cut(1), INT64_MIN);
+    used = total = 0;
+    s_all_same(&used, &total);
+    ck_assert_msg(used == 3 * nf, "%d of %d", used, total);
+    // both off: no page, no mark, nothing written, every query raw and equal
+    ck_assert_uint_eq(s_rollup_keep(end, 0, 0), 0);
+    s_keys(pages, &marks);
+    ck_assert(pages[0] == 0 && pages[1] == 0 && marks == 0);
+    used = total = 0;
+    s_all_same(&used, &total);
+    ck_assert_int_eq(used, 0);
+    // both back on: rebuilt
+    ck_assert_uint_gt(s_rollup_keep(end, S_KEEP, S_KEEP), 0);
+    s_keys(pages, &marks);
+    ck_assert(pages[0] > 0 && pages[1] > 0 && marks > 0);
+    used = total = 0;
+    s_all_same(&used, &total);
+    ck_assert_msg(used == total - nf, "%d of %d", used, total);
 }
 END_TEST
 
@@ -560,6 +664,7 @@ tsdb_rollup_suite(void)
     tcase_add_test(tc, test_tsdb_rollup_upgrades_format_4);
     tcase_add_test(tc, test_tsdb_rollup_thread);
     tcase_add_test(tc, test_tsdb_rollup_page_codec);
+    tcase_add_test(tc, test_tsdb_rollup_levels_off);
     suite_add_tcase(s, tc);
     return s;
 }

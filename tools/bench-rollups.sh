@@ -27,7 +27,9 @@ python3 "$KIT/gen-openmetrics.py" --series "$NS" --hours "$((DAYS * 24))" --step
     --seed 1 --start "$T0" -o "$TMP/om.txt" 2>"$TMP/gen.log" ||
     { echo "bench-rollups: gen-openmetrics.py failed: $(cat "$TMP/gen.log")" >&2; exit 1; }
 /usr/bin/time -f "%e %U %S %M" -o "$TMP/import.time" \
-    "$BIN/tsdb" import --quiet --storage.tsdb.path="$TMP/fw-data" "$TMP/om.txt" \
+    # both levels kept whatever the history's age (0 would turn a level off)
+KEEP=(--storage.tsdb.rollup-5m-retention=100y --storage.tsdb.rollup-1h-retention=100y)
+"$BIN/tsdb" import --quiet --storage.tsdb.path="$TMP/fw-data" "${KEEP[@]}" "$TMP/om.txt" \
     >"$TMP/import.out" 2>"$TMP/import.err" ||
     { echo "bench-rollups: tsdb import failed: $(tail -3 "$TMP/import.err")" >&2; exit 1; }
 rm -f "$TMP/om.txt"
@@ -39,8 +41,7 @@ echo "   rollups: data.mdb $(($(stat -c %s "$TMP/fw-data/data.mdb") / 1048576)) 
 
 TH=$(free_port)
 "$BIN/tsdb" --log.level=warn --storage.tsdb.path="$TMP/fw-data" \
-    --storage.tsdb.retention.time=0s --storage.tsdb.rollup-5m-retention=0s \
-    --storage.tsdb.rollup-1h-retention=0s --web.listen-address="127.0.0.1:$TH" \
+    --storage.tsdb.retention.time=0s "${KEEP[@]}" --web.listen-address="127.0.0.1:$TH" \
     --scraper.url= --ruled.url= \
     --zmq.samples-address="tcp://127.0.0.1:$(free_port)" \
     --zmq.query-address="tcp://127.0.0.1:$(free_port)" \

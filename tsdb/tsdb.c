@@ -810,10 +810,13 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
     self->rollup = tsdb_rollup_new(
         self->store, (const int64_t[TSDB_ROLLUP_LEVELS]){opts->rollup_5m_retention_ms,
                                                          opts->rollup_1h_retention_ms});
-    if (tsdb_rollup_start(self->rollup,
-                          opts->rollup_interval_ms > 0 ? opts->rollup_interval_ms
-                                                       : S_ROLLUP_INTERVAL_MS,
-                          &err) != 0) {
+    int levels_on = 0;
+    if (tsdb_rollup_levels(self->rollup, &levels_on, &err) != 0 ||
+        (levels_on > 0 && // both levels off: no thread, queries read raw
+         tsdb_rollup_start(self->rollup,
+                           opts->rollup_interval_ms > 0 ? opts->rollup_interval_ms
+                                                        : S_ROLLUP_INTERVAL_MS,
+                           &err) != 0)) {
         fw_error("tsdb.start.fail", "err=%s", err.msg);
         goto fail;
     }

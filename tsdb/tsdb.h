@@ -24,8 +24,8 @@ struct tsdb_opts {
     int64_t retention_ms;           // --storage.tsdb.retention.time; 0 keeps everything
     const char *map_size;           // --storage.tsdb.map-size ("8GiB")
     const char *retention_size;     // --storage.tsdb.retention.size ("0": by time only)
-    int64_t rollup_5m_retention_ms; // --storage.tsdb.rollup-5m-retention (0: for good)
-    int64_t rollup_1h_retention_ms; // --storage.tsdb.rollup-1h-retention (0: for good)
+    int64_t rollup_5m_retention_ms; // --storage.tsdb.rollup-5m-retention (0: off)
+    int64_t rollup_1h_retention_ms; // --storage.tsdb.rollup-1h-retention (0: off)
     int64_t rollup_interval_ms;     // --storage.tsdb.rollup-interval (0: 30s)
     bool query_rollups;             // --query.rollups: answer from rollups where exact
     int64_t commit_interval_ms;     // --storage.tsdb.commit-interval (0: 1s)

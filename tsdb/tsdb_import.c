@@ -611,6 +611,7 @@ struct s_cli {
     int64_t map_size;
     const char *format;
     int64_t max_samples;
+    int64_t keep_5m, keep_1h;
     bool quiet;
 };
 
@@ -624,6 +625,12 @@ static const struct fw_flag s_flags[] = {
      "(timestamps in seconds, as promtool reads) or text (timestamps in milliseconds)"},
     {"max-samples-in-memory", FW_FLAG_INT, offsetof(struct s_cli, max_samples), "1000000",
      "samples buffered between two commits (bounds memory: 16 bytes each)"},
+    {"storage.tsdb.rollup-5m-retention", FW_FLAG_DURATION, offsetof(struct s_cli, keep_5m), "30d",
+     "as tsdb's: the 5-minute rollups written after the import are kept this long (0: none "
+     "written, the level off; else at least 5m)"},
+    {"storage.tsdb.rollup-1h-retention", FW_FLAG_DURATION, offsetof(struct s_cli, keep_1h), "400d",
+     "as tsdb's: the 1-hour rollups written after the import are kept this long (0: none "
+     "written, the level off; else at least 1h)"},
     {"quiet", FW_FLAG_BOOL, offsetof(struct s_cli, quiet), "false",
      "no progress display (it is shown only on a terminal anyway)"},
     {NULL, FW_FLAG_STR, 0, NULL, NULL},
@@ -711,6 +718,12 @@ tsdb_import_main(int argc, char **argv, FILE *out, FILE *errout)
         fprintf(errout, "tsdb import: --max-samples-in-memory must be at least 1\n");
         goto out;
     }
+    fw_err_t kerr = {0};
+    if (tsdb_rollup_check_keep(0, cli.keep_5m, "storage.tsdb.rollup-5m-retention", &kerr) != 0 ||
+        tsdb_rollup_check_keep(1, cli.keep_1h, "storage.tsdb.rollup-1h-retention", &kerr) != 0) {
+        fprintf(errout, "tsdb import: %s\n", kerr.msg);
+        goto out;
+    }
     if (nfiles == 0) {
         fprintf(errout, "tsdb import: no FILE given (tsdb import [flags] FILE...; see --help)\n");
         goto out;
@@ -741,11 +754,17 @@ tsdb_import_main(int argc, char **argv, FILE *out, FILE *errout)
         s_summary(out, &st);
         // the rollups of what was imported, so queries over it answer from them at once
         // (tsdb would write them too, in the background)
-        tsdb_rollup_t *ru = tsdb_rollup_new(store, (const int64_t[TSDB_ROLLUP_LEVELS]){0, 0});
+        // with the levels (and retentions) tsdb is to run with
+        tsdb_rollup_t *ru =
+            tsdb_rollup_new(store, (const int64_t[TSDB_ROLLUP_LEVELS]){cli.keep_5m, cli.keep_1h});
         tsdb_rollup_set_bulk(ru, true);
         int64_t t0 = s_now_us();
-        if (tsdb_rollup_run(ru, fw_time_now_ms(), &err) != 0) {
+        int on = 0;
+        if (tsdb_rollup_levels(ru, &on, &err) != 0 ||
+            tsdb_rollup_run(ru, fw_time_now_ms(), &err) != 0) {
             fprintf(errout, "tsdb import: rollups: %s (tsdb writes them when it runs)\n", err.msg);
+        } else if (on == 0) {
+            fprintf(out, "rollups: off (both --storage.tsdb.rollup-*-retention are 0)\n");
         } else {
             struct tsdb_rollup_counters ruc;
             tsdb_rollup_counters(ru, &ruc);

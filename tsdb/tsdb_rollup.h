@@ -17,7 +17,8 @@
                                           bucket of either level with end <= W is stored
                                           (absent means no sample), later ones are not
         u64 0, u8 level                -> i64 cut: buckets with end <= cut may be gone
-                                          (the level's retention); queries read them raw
+                                          (the level's retention); queries read them raw;
+                                          INT64_MAX: the level is off (TSDB_ROLLUP_OFF)
 
     A page is a version byte (2) and its buckets in time order; tsdb(8) ROLLUPS gives the
     fields and their coding.
@@ -34,6 +35,13 @@
     transaction. Each level has its own retention (pages wholly before now - keep are
     deleted); rollups may outlive the raw chunks, and then answer for them.
 
+    Levels off (a retention of 0, tsdb_rollup_levels at start-up): an off level's pages
+    are deleted and its cut set to TSDB_ROLLUP_OFF, so the writer never writes it and
+    queries never read it (a call it would answer goes to the finer level, or raw). With
+    both levels off the marks go too and nothing is written. Turning a level back on
+    drops every rollup (pages and marks) and the writer rebuilds both levels from the raw
+    chunks there are (what only the rollups still held, past raw retention, is gone).
+
     Reading (tsdb_rollup_buckets): a query's buckets in (cut, W] come from the pages,
     the others (newer than the mark: the head, the open chunks; older than the cut) are
     computed from the raw samples with the same code, so every answer equals the raw one.
@@ -49,7 +57,8 @@
 #include "tsdb_store.h"
 
 #define TSDB_ROLLUP_LEVELS 2
-#define TSDB_ROLLUP_PAGE 72 // buckets a page holds
+#define TSDB_ROLLUP_PAGE 72       // buckets a page holds
+#define TSDB_ROLLUP_OFF INT64_MAX // the cut of a level that is off
 
 // The step of level 0 (5m) and 1 (1h) in ms.
 static inline int64_t
@@ -132,8 +141,14 @@ struct tsdb_rollup_counters {
     int64_t lag_series;     // series found behind in the last full sweep
 };
 
-// A writer for store (borrowed; open), keeping level L's pages keep_ms[L] ms (0: for good).
+// A writer for store (borrowed; open), keeping level L's pages keep_ms[L] ms (0: the level
+// is off; call tsdb_rollup_levels before the first step).
 tsdb_rollup_t *tsdb_rollup_new(tsdb_store_t *store, const int64_t keep_ms[TSDB_ROLLUP_LEVELS]);
+// Make the store's rollups match the levels on (see "Levels off" above), in one write
+// transaction: an off level's pages are deleted; a level turned back on drops them all to be
+// rebuilt. *on is set to the number of levels on (0: no step has anything to do). 0, or -1
+// with err.
+int tsdb_rollup_levels(tsdb_rollup_t *self, int *on, fw_err_t *err);
 // Bulk (tsdb import, where no commit waits): steps of up to 4096 series, 32 days of a
 // series and 25 million samples, so the rollups of a backfill take few commits (each
 // syncs the file). Off (the default): 64 series, a day, 500,000 samples.
@@ -158,8 +173,8 @@ void tsdb_rollup_stop(tsdb_rollup_t *self);
 
 void tsdb_rollup_counters(tsdb_rollup_t *self, struct tsdb_rollup_counters *out);
 
-// Check a level's retention for --storage.tsdb.rollup-*-retention: 0 (for good) or at
-// least the step. 0, or -1 with err naming flag.
+// Check a level's retention for --storage.tsdb.rollup-*-retention: 0 (the level is off) or
+// at least the step. 0, or -1 with err naming flag.
 int tsdb_rollup_check_keep(int level, int64_t keep_ms, const char *flag, fw_err_t *err);
 
 #endif

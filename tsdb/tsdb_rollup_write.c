@@ -221,11 +221,75 @@ tsdb_rollup_check_keep(int level, int64_t keep_ms, const char *flag, fw_err_t *e
     if (keep_ms < 0 || (keep_ms > 0 && keep_ms < step)) {
         fw_err_set(err,
                    "--%s: a retention below the rollup's own step (%s) would keep no bucket: "
-                   "give 0 (keep them for good) or at least %s",
+                   "give 0 (the level off) or at least %s",
                    flag, level == 0 ? "5m" : "1h", level == 0 ? "5m" : "1h");
         return -1;
     }
     return 0;
+}
+
+// Delete every page of level (both levels: also the marks, every key but the cuts).
+static int
+s_del_level(tsdb_store_t *st, MDB_txn *txn, int level, bool all)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, st->rollups_db, &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const unsigned char *kp = k.mv_data;
+        bool page = k.mv_size == 17 && (all || kp[8] == level);
+        bool mark = all && k.mv_size == 9 && fw_bytes_get_u64be(kp) != 0;
+        if ((page || mark) && (rc = mdb_cursor_del(cur, 0)) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int
+tsdb_rollup_levels(tsdb_rollup_t *self, int *on, fw_err_t *err)
+{
+    tsdb_store_t *st = self->store;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc != 0)
+        return tsdb_store_int_lmdb_fail(err, "rollup levels txn", rc);
+    int64_t cut[TSDB_ROLLUP_LEVELS];
+    unsigned char key[TSDB_ROLLUP_LEVELS][9];
+    bool back_on = false;
+    *on = 0;
+    for (int l = 0; l < TSDB_ROLLUP_LEVELS && rc == 0; l++) {
+        fw_bytes_put_u64be(key[l], 0);
+        key[l][8] = (unsigned char)l;
+        MDB_val k = {9, key[l]}, v;
+        rc = mdb_get(txn, st->rollups_db, &k, &v);
+        cut[l] = rc == 0 && v.mv_size == 8 ? (int64_t)fw_bytes_get_le(v.mv_data, 8) : INT64_MIN;
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
+        back_on |= self->keep[l] > 0 && cut[l] == TSDB_ROLLUP_OFF;
+        *on += self->keep[l] > 0;
+    }
+    // a level back on has no pages up to the marks: everything is rebuilt from the chunks
+    if (rc == 0 && (back_on || *on == 0))
+        rc = s_del_level(st, txn, 0, true);
+    for (int l = 0; l < TSDB_ROLLUP_LEVELS && rc == 0; l++) {
+        if (self->keep[l] > 0 && cut[l] == TSDB_ROLLUP_OFF) {
+            MDB_val k = {9, key[l]};
+            rc = mdb_del(txn, st->rollups_db, &k, NULL);
+        } else if (self->keep[l] <= 0 && cut[l] != TSDB_ROLLUP_OFF) {
+            if (!back_on && *on > 0)
+                rc = s_del_level(st, txn, l, false);
+            if (rc == 0)
+                rc = s_put_i64(st, txn, key[l], 9, TSDB_ROLLUP_OFF);
+        }
+    }
+    if (rc == 0)
+        rc = mdb_txn_commit(txn);
+    else
+        mdb_txn_abort(txn);
+    return rc == 0 ? 0 : tsdb_store_int_lmdb_fail(err, "rollup levels", rc);
 }
 
 void
@@ -347,7 +411,7 @@ s_series(tsdb_rollup_t *self, MDB_txn *txn, tsdb_store_reader_t *rd, MDB_cursor 
     const int64_t h = tsdb_rollup_step_ms(1), m5 = tsdb_rollup_step_ms(0);
     // the levels' retention: pages wholly at or before the cut
     for (int l = 0; l < TSDB_ROLLUP_LEVELS; l++) {
-        if (cut[l] == INT64_MIN)
+        if (cut[l] == INT64_MIN || self->keep[l] <= 0)
             continue;
         unsigned char key[17];
         int64_t span = tsdb_rollup_step_ms(l) * TSDB_ROLLUP_PAGE;
@@ -383,15 +447,17 @@ s_series(tsdb_rollup_t *self, MDB_txn *txn, tsdb_store_reader_t *rd, MDB_cursor 
     struct tsdb_rollup_bucket cur[2] = {{INT64_MIN, {0}}, {INT64_MIN, {0}}};
     self->nb[0] = self->nb[1] = 0;
     struct tsdb_store_iter it;
-    tsdb_store_iter_init(&it, rd, id, lo[1] + 1, target);
+    tsdb_store_iter_init(&it, rd, id, (self->keep[1] > 0 ? lo[1] : lo[0]) + 1, target);
     while (tsdb_store_iter_next(&it)) {
         if (fw_sample_is_stale(it.v))
             continue;
         (*samples)++;
         for (int l = 0; l < 2; l++) {
+            if (self->keep[l] <= 0)
+                continue;
             int64_t step = tsdb_rollup_step_ms(l);
             int64_t end = tsdb_rollup_floor(it.t - 1, step) + step;
-            if (end <= lo[l] || end > hi[l])
+            if (end <= lo[l] || end > hi[l] || end <= cut[l]) // past retention: not written
                 continue;
             if (end != cur[l].end && cur[l].a.count > 0) {
                 fw_mem_grow((void **)&self->b[l], &self->capb[l], self->nb[l] + 1,
@@ -406,6 +472,8 @@ s_series(tsdb_rollup_t *self, MDB_txn *txn, tsdb_store_reader_t *rd, MDB_cursor 
     if ((rc = tsdb_store_iter_err(&it)) != 0)
         return rc;
     for (int l = 0; l < 2; l++) {
+        if (self->keep[l] <= 0)
+            continue;
         if (cur[l].a.count > 0) {
             fw_mem_grow((void **)&self->b[l], &self->capb[l], self->nb[l] + 1, sizeof(*self->b[l]));
             self->b[l][self->nb[l]++] = cur[l];
@@ -452,7 +520,9 @@ int
 tsdb_rollup_step(tsdb_rollup_t *self, int64_t now_ms, size_t max_series, bool *idle, fw_err_t *err)
 {
     tsdb_store_t *st = self->store;
-    *idle = false;
+    *idle = self->keep[0] <= 0 && self->keep[1] <= 0; // both levels off: nothing to do
+    if (*idle)
+        return 0;
     MDB_txn *txn;
     int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
     if (rc != 0)

@@ -70,10 +70,33 @@ with open(path, "w") as f:
 PY
 promtool tsdb create-blocks-from openmetrics -q "$D/hist.om" "$D/blocks" >/dev/null ||
     it_die "promtool create-blocks-from openmetrics refused the history"
-"$TSDB" import --storage.tsdb.path="$D/tsdb" --storage.tsdb.map-size=256MiB "$D/hist.om" \
-    >"$D/import.out" 2>&1 || it_die "tsdb import failed: $(cat "$D/import.out")"
+# the history is older than the default retentions (30d, 400d): kept for the test
+KEEP=(--storage.tsdb.rollup-5m-retention=100y --storage.tsdb.rollup-1h-retention=100y)
+"$TSDB" import --storage.tsdb.path="$D/tsdb" --storage.tsdb.map-size=256MiB "${KEEP[@]}" \
+    "$D/hist.om" >"$D/import.out" 2>&1 || it_die "tsdb import failed: $(cat "$D/import.out")"
 imported() { grep -Eq '^rollups: [1-9][0-9]* buckets in ' "$D/import.out"; }
 it_check "tsdb import writes the rollups: $(grep '^rollups' "$D/import.out")" imported
+
+# a retention of 0 turns a level off: tsdb import writes none of its pages (data.mdb's
+# records, as tsdb check --records lists them: a page key is 17 bytes, byte 8 the level)
+pages() { # DIR LEVEL: the rollup pages of LEVEL (00: 5m, 01: 1h) in DIR's data.mdb
+    "$TSDB" check --records --storage.tsdb.path="$1" |
+        awk -v l="$2" '$1 == "record" && $2 == "rollups" && length($3) == 34 &&
+            substr($3, 17, 2) == l { n++ } END { print n + 0 }'
+}
+import_levels() { # DIR 5M-RETENTION 1H-RETENTION
+    "$TSDB" import --storage.tsdb.path="$1" --storage.tsdb.map-size=256MiB \
+        --storage.tsdb.rollup-5m-retention="$2" --storage.tsdb.rollup-1h-retention="$3" \
+        "$D/hist.om" >"$1.out" 2>&1 || it_die "tsdb import failed: $(cat "$1.out")"
+}
+import_levels "$D/off" 0 0
+import_levels "$D/no1h" 100y 0
+levels_off() {
+    grep -q '^rollups: off' "$D/off.out" && [ "$(pages "$D/off" 00)" -eq 0 ] &&
+        [ "$(pages "$D/off" 01)" -eq 0 ] && [ "$(pages "$D/no1h" 00)" -gt 0 ] &&
+        [ "$(pages "$D/no1h" 01)" -eq 0 ] && [ "$(pages "$D/tsdb" 01)" -gt 0 ]
+}
+it_check "tsdb import with a rollup retention of 0 writes no page of that level" levels_off
 
 PPORT=$(it_free_port)
 TPORT=$(it_free_port)
@@ -82,8 +105,7 @@ it_start prometheus prometheus --config.file="$D/prometheus.yml" --storage.tsdb.
     --storage.tsdb.retention.time=100y --web.listen-address=127.0.0.1:"$PPORT"
 start_tsdb() {
     it_start tsdb "$TSDB" --config.file="$D/prometheus.yml" --storage.tsdb.path="$D/tsdb" \
-        --storage.tsdb.retention.time=0s --storage.tsdb.rollup-5m-retention=0s \
-        --storage.tsdb.rollup-1h-retention=0s --storage.tsdb.map-size=256MiB \
+        --storage.tsdb.retention.time=0s "${KEEP[@]}" --storage.tsdb.map-size=256MiB \
         --web.listen-address=127.0.0.1:"$TPORT" --scraper.url= --ruled.url= \
         --zmq.samples-address=tcp://127.0.0.1:"$(it_free_port)" \
         --zmq.query-address=tcp://127.0.0.1:"$(it_free_port)" \
