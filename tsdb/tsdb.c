@@ -71,9 +71,16 @@
 extern const char fw_embed_tsdb_default[];
 
 // An acknowledgement to send once the commit holding the sender's batches returned.
+// Samples of the acknowledged batches that the store refused (SAMPLES_ACK out_of_order,
+// duplicate, too_old).
+struct s_refused {
+    size_t out_of_order, duplicate, too_old;
+};
+
 struct s_pending_ack {
     zframe_t *identity; // owned: the DEALER it goes to
     char sender[FW_MSG_SENDER_MAX + 1];
+    struct s_refused refused; // in the batches it acknowledges
 };
 
 struct tsdb {
@@ -218,14 +225,22 @@ tsdb_config_load(const char *path, struct fw_promcfg *cfg, char **text_out,
 // ---------------------------------------------------------------------------------------
 // Samples: acknowledged ingest (docs/wire.md "Acknowledged ingest")
 
-// Answer sender on the samples ROUTER (identity borrowed) with what is durable of it.
+// Answer sender on the samples ROUTER (identity borrowed) with what is durable of it, and
+// what of it the store refused (refused: NULL for nothing).
 static void
-s_ack(tsdb_t *self, zframe_t *identity, const char *sender, bool resend, bool unknown_refs)
+s_ack(tsdb_t *self, zframe_t *identity, const char *sender, bool resend, bool unknown_refs,
+      const struct s_refused *refused)
 {
     json_t *body = json_pack("{sssI}", "sender", sender, "acked",
                              (json_int_t)tsdb_ingest_acked(self->ingest, sender));
     if (!body)
         return;
+    const char *keys[] = {"out_of_order", "duplicate", "too_old"};
+    size_t counts[] = {refused ? refused->out_of_order : 0, refused ? refused->duplicate : 0,
+                       refused ? refused->too_old : 0};
+    for (size_t k = 0; k < 3; k++)
+        if (counts[k])
+            json_object_set_new(body, keys[k], json_integer((json_int_t)counts[k]));
     if (resend)
         json_object_set_new(body, "resend", json_true()); // steals the new value
     if (unknown_refs)
@@ -248,21 +263,32 @@ s_ack(tsdb_t *self, zframe_t *identity, const char *sender, bool resend, bool un
         fw_metrics_add(self->metrics, "fw_tsdb_acks_sent_total", "", 1);
 }
 
-// Remember to acknowledge sender (to identity, taken) after the next successful commit.
+// Remember to acknowledge sender (to identity, taken) after the next successful commit,
+// with the refusals in st (NULL: none) added to what it will report.
 static void
-s_ack_later(tsdb_t *self, zframe_t **identity_p, const char *sender)
+s_ack_later(tsdb_t *self, zframe_t **identity_p, const char *sender,
+            const struct tsdb_store_stats *st)
 {
-    for (size_t i = 0; i < self->n_acks; i++)
+    struct s_pending_ack *a = NULL;
+    for (size_t i = 0; i < self->n_acks && !a; i++)
         if (strcmp(self->acks[i].sender, sender) == 0 &&
             zframe_eq(self->acks[i].identity, *identity_p)) {
             zframe_destroy(identity_p);
-            return;
+            a = &self->acks[i];
         }
-    fw_mem_grow((void **)&self->acks, &self->cap_acks, self->n_acks + 1, sizeof(*self->acks));
-    struct s_pending_ack *a = &self->acks[self->n_acks++];
-    a->identity = *identity_p;
-    *identity_p = NULL;
-    snprintf(a->sender, sizeof(a->sender), "%s", sender);
+    if (!a) {
+        fw_mem_grow((void **)&self->acks, &self->cap_acks, self->n_acks + 1, sizeof(*self->acks));
+        a = &self->acks[self->n_acks++];
+        a->identity = *identity_p;
+        *identity_p = NULL;
+        snprintf(a->sender, sizeof(a->sender), "%s", sender);
+        a->refused = (struct s_refused){0};
+    }
+    if (st) {
+        a->refused.out_of_order += st->out_of_order;
+        a->refused.duplicate += st->conflicts;
+        a->refused.too_old += st->too_old;
+    }
 }
 
 // Write the ingest table and everything appended since the last commit in one transaction.
@@ -303,7 +329,8 @@ s_commit(tsdb_t *self)
         self->commit_failing = false;
     }
     for (size_t i = 0; i < self->n_acks; i++) {
-        s_ack(self, self->acks[i].identity, self->acks[i].sender, false, false);
+        s_ack(self, self->acks[i].identity, self->acks[i].sender, false, false,
+              &self->acks[i].refused);
         zframe_destroy(&self->acks[i].identity);
     }
     self->n_acks = 0;
@@ -369,14 +396,15 @@ s_ingest_samples(tsdb_t *self, zframe_t **identity_p, zmsg_t **frames_p, zframe_
     uint64_t next = unknown ? tsdb_ingest_next(self->ingest, v.sender) : 0;
     if (unknown && !(next && v.seq < next)) {
         fw_metrics_add(self->metrics, "fw_tsdb_batches_total", "result=\"unknown_refs\"", 1);
-        s_ack(self, *identity_p, v.sender, false, true);
+        s_ack(self, *identity_p, v.sender, false, true, NULL);
         return;
     }
     switch (tsdb_ingest_offer(self->ingest, v.sender, v.seq, v.oldest, fw_time_now_ms())) {
     case TSDB_INGEST_ACCEPT:
         fw_metrics_add(self->metrics, "fw_tsdb_batches_total", "result=\"accepted\"", 1);
-        self->pending_samples += tsdb_samples_append(self->reader, &v);
-        s_ack_later(self, identity_p, v.sender);
+        struct tsdb_store_stats st = {0};
+        self->pending_samples += tsdb_samples_append(self->reader, &v, &st);
+        s_ack_later(self, identity_p, v.sender, &st);
         if (fw_zsock_topics_want(&self->topics, "SAMPLES")) { // else nobody listens
             fw_mem_grow((void **)&self->publish, &self->cap_publish, self->n_publish + 1,
                         sizeof(*self->publish));
@@ -392,16 +420,16 @@ s_ingest_samples(tsdb_t *self, zframe_t **identity_p, zmsg_t **frames_p, zframe_
     case TSDB_INGEST_DUPLICATE:
         fw_metrics_add(self->metrics, "fw_tsdb_batches_total", "result=\"duplicate\"", 1);
         if (v.seq <= tsdb_ingest_acked(self->ingest, v.sender))
-            s_ack(self, *identity_p, v.sender, false, false);
+            s_ack(self, *identity_p, v.sender, false, false, NULL);
         else
-            s_ack_later(self, identity_p, v.sender); // accepted, its commit still to come
+            s_ack_later(self, identity_p, v.sender, NULL); // accepted, its commit to come
         break;
     case TSDB_INGEST_GAP:
         fw_metrics_add(self->metrics, "fw_tsdb_batches_total", "result=\"gap\"", 1);
         fw_debug("tsdb.ingest.gap", "sender=%s seq=%llu acked=%llu", v.sender,
                  (unsigned long long)v.seq,
                  (unsigned long long)tsdb_ingest_acked(self->ingest, v.sender));
-        s_ack(self, *identity_p, v.sender, true, false);
+        s_ack(self, *identity_p, v.sender, true, false, NULL);
         break;
     case TSDB_INGEST_INVALID:
         fw_zsock_reject(self->metrics, "SAMPLES", "invalid sender or sequence numbers");

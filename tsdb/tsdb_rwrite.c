@@ -71,6 +71,7 @@ struct s_req {
     size_t enc_series;
     char *invalid; // the first invalid series' reason (owned)
     size_t invalid_samples, samples;
+    size_t out_of_order, duplicate, too_old; // refused by the store (SAMPLES_ACK)
 };
 
 // ---------------------------------------------------------------------------------------
@@ -201,11 +202,19 @@ s_stopping(tsdb_rwrite_t *self)
     return s || zsys_interrupted;
 }
 
-// Read acknowledgements on c until *acked >= want. 0, or -1 with err (timeout, stop, or
-// tsdb asking for a resend: a batch went missing).
+// The count under key in a SAMPLES_ACK body, 0 when absent.
+static size_t
+s_ack_count(const json_t *body, const char *key)
+{
+    json_t *n = json_object_get(body, key);
+    return json_is_integer(n) && json_integer_value(n) > 0 ? (size_t)json_integer_value(n) : 0;
+}
+
+// Read acknowledgements on c until *acked >= want, adding the refusals they report to r.
+// 0, or -1 with err (timeout, stop, or tsdb asking for a resend: a batch went missing).
 static int
-s_wait_acks(tsdb_rwrite_t *self, struct s_chan *c, uint64_t want, uint64_t *acked, int64_t deadline,
-            fw_err_t *err)
+s_wait_acks(tsdb_rwrite_t *self, struct s_req *r, struct s_chan *c, uint64_t want, uint64_t *acked,
+            int64_t deadline, fw_err_t *err)
 {
     while (*acked < want) {
         if (s_stopping(self))
@@ -223,6 +232,9 @@ s_wait_acks(tsdb_rwrite_t *self, struct s_chan *c, uint64_t want, uint64_t *acke
             continue;
         json_t *a = json_object_get(m->body, "acked");
         bool resend = json_is_true(json_object_get(m->body, "resend"));
+        r->out_of_order += s_ack_count(m->body, "out_of_order");
+        r->duplicate += s_ack_count(m->body, "duplicate");
+        r->too_old += s_ack_count(m->body, "too_old");
         if (json_is_integer(a) && (uint64_t)json_integer_value(a) > *acked)
             *acked = (uint64_t)json_integer_value(a);
         fw_msg_destroy(&m);
@@ -319,7 +331,7 @@ s_store(tsdb_rwrite_t *self, struct s_req *r, const bool *valid, struct s_chan *
         if (r->enc.len < TSDB_RWRITE_BATCH_BYTES)
             continue;
         if (s_send(r, c, first, err) != 0 ||
-            s_wait_acks(self, c, c->seq > S_INFLIGHT ? c->seq - S_INFLIGHT : 0, &acked, deadline,
+            s_wait_acks(self, r, c, c->seq > S_INFLIGHT ? c->seq - S_INFLIGHT : 0, &acked, deadline,
                         err) != 0)
             return -1;
         any = true;
@@ -329,7 +341,7 @@ s_store(tsdb_rwrite_t *self, struct s_req *r, const bool *valid, struct s_chan *
             return -1;
         any = true;
     }
-    return any ? s_wait_acks(self, c, c->seq, &acked, deadline, err) : 0;
+    return any ? s_wait_acks(self, r, c, c->seq, &acked, deadline, err) : 0;
 }
 
 // Pass 1: which series are valid; the first invalid one's reason. -1 when a valid series
@@ -502,6 +514,15 @@ tsdb_rwrite_handle(tsdb_rwrite_t *self, const char *content_type, const char *en
                        (double)r.invalid_samples);
         rc =
             s_refuse(self, 400, "labels", text, "invalid metric name or labels, got %s", r.invalid);
+        goto out;
+    }
+    // Prometheus answers these 400 with the storage error's text, so that senders do not
+    // retry (its write handler); the other samples of the request are stored here.
+    if (r.out_of_order || r.duplicate || r.too_old) {
+        rc = r.out_of_order ? s_refuse(self, 400, "out_of_order", text, "out of order sample")
+             : r.duplicate
+                 ? s_refuse(self, 400, "duplicate", text, "duplicate sample for timestamp")
+                 : s_refuse(self, 400, "too_old", text, "too old sample");
         goto out;
     }
     rc = 204;

@@ -166,7 +166,8 @@ s_count_bad_series(tsdb_samples_t *self, uint32_t nsamples)
 
 // Pass 2: put an accepted batch into the head, series by series.
 size_t
-tsdb_samples_append(tsdb_samples_t *self, const struct fw_samples_view *v)
+tsdb_samples_append(tsdb_samples_t *self, const struct fw_samples_view *v,
+                    struct tsdb_store_stats *out)
 {
     tsdb_store_cache_t *cache = self->cache;
     tsdb_store_refs_t *refs = self->refs;
@@ -211,6 +212,8 @@ tsdb_samples_append(tsdb_samples_t *self, const struct fw_samples_view *v)
     if (held)
         tsdb_store_release(self->store);
     s_count_stats(self, &st);
+    if (out)
+        *out = st;
     return samples;
 }
 

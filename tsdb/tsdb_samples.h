@@ -30,8 +30,10 @@ void tsdb_samples_destroy(tsdb_samples_t **self_p);
 // batch can be stored); -1 with err: the batch is rejected (structure, a bad label).
 int tsdb_samples_check(tsdb_samples_t *self, int version, const unsigned char *body, size_t size,
                        struct fw_samples_view *v, fw_err_t *err);
-// Append the batch tsdb_samples_check just passed with 0. Returns its samples.
-size_t tsdb_samples_append(tsdb_samples_t *self, const struct fw_samples_view *v);
+// Append the batch tsdb_samples_check just passed with 0. Returns its samples; *st (when
+// not NULL) gets the batch's store statistics (what was refused, and why).
+size_t tsdb_samples_append(tsdb_samples_t *self, const struct fw_samples_view *v,
+                           struct tsdb_store_stats *st);
 // The batch tsdb_samples_append just stored as SAMPLES v3 frames in which every series
 // carries its labels (a use of a ref gets the labels it stands for; one whose definition
 // was refused is left out), for taps, who cannot know the sender's refs. NULL on failure.
