@@ -428,7 +428,10 @@ s_labels(s_ctx_t *ctx, const struct fw_cfg_field *f, void *base, yaml_node_t *v)
                               f->key);
             continue;
         }
-        if (f->type == FW_CFG_LABELS && !fw_label_name_valid(name)) {
+        if (f->type == FW_CFG_LABELS && f->check) { // its own name rule (UTF-8 names)
+            if (f->check(name, ctx->file, s_pos(k), ctx->errs) != 0)
+                continue;
+        } else if (f->type == FW_CFG_LABELS && !fw_label_name_valid(name)) {
             fw_cfg_errors_add(ctx->errs, ctx->file, s_pos(k), "invalid label name '%s'", name);
             continue;
         }

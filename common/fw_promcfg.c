@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "fw_mem.h"
+#include "fw_names.h"
 #include "fw_relabel.h"
 #include "fw_secret.h"
 
@@ -168,6 +169,18 @@ s_check_job_name(const char *value, const char *file, struct fw_cfg_pos pos,
 static const char *const s_true[] = {"true", NULL};
 static const char *const s_false[] = {"false", NULL};
 static const char *const s_bools[] = {"true", "false", NULL};
+// A target or external label name: any non-empty UTF-8 name, as Prometheus 3 takes it (a job
+// under metric_name_validation_scheme legacy then fails its scrapes with such a label).
+static int
+s_check_label_name(const char *name, const char *file, struct fw_cfg_pos pos,
+                   struct fw_cfg_errors *errs)
+{
+    if (fw_names_label_valid(name, FW_NAMES_UTF8))
+        return 0;
+    fw_cfg_errors_add(errs, file, pos, "invalid label name '%s'", name);
+    return -1;
+}
+
 static const char *const s_name_validation[] = {"(unset)", "utf8", "legacy", NULL};
 static const char *const s_name_escaping[] = {"(unset)", "allow-utf-8", "underscores",
                                               "dots",    "values",      NULL};
@@ -206,7 +219,10 @@ static const struct fw_cfg_field s_static_fields[] = {
      .off = offsetof(struct fw_static_config, targets),
      .count_off = offsetof(struct fw_static_config, n_targets),
      .pos_off = offsetof(struct fw_static_config, target_pos)}, // s_check_target in s_resolve
-    {.key = "labels", .type = FW_CFG_LABELS, .off = offsetof(struct fw_static_config, labels)},
+    {.key = "labels",
+     .type = FW_CFG_LABELS,
+     .off = offsetof(struct fw_static_config, labels),
+     .check = s_check_label_name},
     {.key = "", .type = FW_CFG_POS, .off = offsetof(struct fw_static_config, pos)},
     {.key = NULL},
 };
@@ -350,7 +366,8 @@ static const struct fw_cfg_field s_global_fields[] = {
      .def = "1m"},
     {.key = "external_labels",
      .type = FW_CFG_LABELS,
-     .off = offsetof(struct fw_global_config, external_labels)},
+     .off = offsetof(struct fw_global_config, external_labels),
+     .check = s_check_label_name},
     S_WHY("rule_query_offset", "set query_offset on each rule group"),
     {.key = "query_log_file",
      .type = FW_CFG_STR,
@@ -438,7 +455,10 @@ static const struct fw_cfg_field s_am_static_fields[] = {
      .off = offsetof(struct fw_static_config, targets),
      .count_off = offsetof(struct fw_static_config, n_targets),
      .check = s_check_am_target},
-    {.key = "labels", .type = FW_CFG_LABELS, .off = offsetof(struct fw_static_config, labels)},
+    {.key = "labels",
+     .type = FW_CFG_LABELS,
+     .off = offsetof(struct fw_static_config, labels),
+     .check = s_check_label_name},
     {.key = "", .type = FW_CFG_POS, .off = offsetof(struct fw_static_config, pos)},
     {.key = NULL},
 };

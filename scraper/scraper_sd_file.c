@@ -25,6 +25,7 @@
 #include "fw_labels.h"
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_names.h"
 
 #define S_SETTLE_MS 100
 
@@ -41,7 +42,7 @@ s_is_json(const char *path)
 static int
 s_label_ok(const char *path, const char *name, const char *value, int line, int col, fw_err_t *err)
 {
-    if (!fw_label_name_valid(name)) {
+    if (!fw_names_label_valid(name, FW_NAMES_UTF8)) { // any UTF-8 name, as Prometheus 3
         fw_err_set_at(err, path, line, col, "\"%s\" is not a valid label name", name);
         return -1;
     }

@@ -289,8 +289,17 @@ START_TEST(test_fw_promcfg_name_schemes)
     ck_assert_int_eq(cfg.scrape_configs[2].metric_name_escaping_scheme, FW_NAME_ESCAPING_VALUES);
     ck_assert_int_eq(cfg.scrape_configs[3].metric_name_escaping_scheme, FW_NAME_ESCAPING_DOTS);
     fw_promcfg_free(&cfg);
-    ck_assert_int_eq(fw_promcfg_load("p.yml", "scrape_configs:\n  - job_name: a\n", &cfg, &errs),
-                     0);
+    // target and external labels take UTF-8 names too, as in Prometheus 3
+    ck_assert_int_eq(
+        fw_promcfg_load("p.yml",
+                        "global:\n  external_labels: {site.name: x}\n"
+                        "scrape_configs:\n  - job_name: a\n"
+                        "    static_configs: [{targets: ['h:1'], labels: {line.id: l1}}]\n",
+                        &cfg, &errs),
+        0);
+    ck_assert_str_eq(fw_labels_get(&cfg.global.external_labels, "site.name"), "x");
+    ck_assert_str_eq(fw_labels_get(&cfg.scrape_configs[0].static_configs[0].labels, "line.id"),
+                     "l1");
     ck_assert_int_eq(cfg.scrape_configs[0].metric_name_validation_scheme, FW_NAME_VALIDATION_UTF8);
     fw_promcfg_free(&cfg);
     ck_assert_int_eq(fw_promcfg_load("p.yml",
@@ -319,7 +328,7 @@ START_TEST(test_fw_promcfg_field_errors)
     ck_assert_int_eq(fw_promcfg_load("p.yml",
                                      "global:\n"
                                      "  scrape_intervall: 15s\n"           // 2
-                                     "  external_labels: {1bad: x}\n"      // 3
+                                     "  external_labels: {'': x}\n"        // 3
                                      "scrape_configs:\n"                   // 4
                                      "  - scrape_interval: soon\n"         // 5
                                      "    scheme: ftp\n"                   // 6
@@ -329,7 +338,7 @@ START_TEST(test_fw_promcfg_field_errors)
                                      &cfg, &errs),
                      -1);
     check_util_cfg_error_assert(&errs, NULL, "unknown key 'scrape_intervall' in global", 2, 3);
-    check_util_cfg_error_assert(&errs, NULL, "invalid label name '1bad'", 3, 21);
+    check_util_cfg_error_assert(&errs, NULL, "invalid label name ''", 3, 21);
     check_util_cfg_error_assert(&errs, NULL, "'soon' is not a duration for key 'scrape_interval'",
                                 5, 22);
     check_util_cfg_error_assert(&errs, NULL, "scheme must be \"http\" or \"https\", got \"ftp\"", 6,

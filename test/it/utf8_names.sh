@@ -61,7 +61,7 @@ global:
 scrape_configs:
   - job_name: utf8
     metrics_path: /text
-    static_configs: [{targets: ["127.0.0.1:$SRV_PORT"]}]
+    static_configs: [{targets: ["127.0.0.1:$SRV_PORT"], labels: {line.zone: z1}}]
   - job_name: om
     metrics_path: /om
     static_configs: [{targets: ["127.0.0.1:$SRV_PORT"]}]
@@ -97,6 +97,8 @@ it_check 'tsdb answers {"line.oee","line.id"="l1"} 0.84' \
     it_until 100 0.1 stored '{"line.oee","line.id"="l1"}' 0.84
 it_check 'the OpenMetrics counter {"om.requests_total"} is 17' \
     it_until 100 0.1 stored '{"om.requests_total","http.status"="200"}' 17
+it_check 'a UTF-8 target label (static_configs) is on the stored series' \
+    stored 'count({"line.oee","line.zone"="z1"})' 2
 it_check 'a quoted label name on a legacy metric name' stored 'plain_ok{"station name"="press 1"}' 1
 it_check 'sum by ("line.id") keeps the UTF-8 label' \
     [ "$(curl -fsS "$Q/query" --data-urlencode 'query=sum by ("line.id") ({"line.oee"})' |
