@@ -44,6 +44,20 @@ cat "$TMP/om.txt" >/dev/null
     "$BIN/tsdb" import --quiet --storage.tsdb.path="$TMP/fw-data" "$TMP/om.txt" \
     >"$TMP/import.out" 2>"$TMP/import.err" ||
     { echo "bench-storage: tsdb import failed: $(tail -3 "$TMP/import.err")" >&2; exit 1; }
+# The same file imported twice more, for the disk figures only: both rollup levels kept
+# whatever the file's age (the default keeps 5-minute rollups 30 days and the file starts
+# 2026-01-01: with the default only the 1-hour level is written for it, while history
+# younger than 30 days gets both), and rollups off (like for like with Prometheus's blocks,
+# which hold no aggregates).
+import_as() { # DIR FLAGS...
+    local dir=$1
+    shift
+    "$BIN/tsdb" import --quiet --storage.tsdb.path="$dir" "$@" "$TMP/om.txt" >"$dir.out" \
+        2>&1 || { echo "bench-storage: tsdb import $*: $(tail -3 "$dir.out")" >&2; exit 1; }
+}
+import_as "$TMP/fw-keep" --storage.tsdb.rollup-5m-retention=100y \
+    --storage.tsdb.rollup-1h-retention=100y
+import_as "$TMP/fw-off" --storage.tsdb.rollup-5m-retention=0 --storage.tsdb.rollup-1h-retention=0
 {
     read -r wall user sys rss <"$TMP/promtool.time"
     echo "p_wall=$wall p_cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN{print u + s}') p_rss_kb=$rss"
@@ -56,9 +70,14 @@ cat "$TMP/om.txt" >/dev/null
     echo "o_samples=$(sed -n 's/^imported \([0-9]*\) samples.*/\1/p' "$TMP/import.out")"
     echo "o_series=$(sed -n 's/.* read, \([0-9]*\) series.*/\1/p' "$TMP/import.out")"
     echo "o_mdb=$(stat -c %s "$TMP/fw-data/data.mdb") o_dir=$(fsum "$TMP/fw-data")"
+    echo "o_mdb_keep=$(stat -c %s "$TMP/fw-keep/data.mdb") o_mdb_off=$(stat -c %s \
+        "$TMP/fw-off/data.mdb")"
 } >"$TMP/backfill.env"
 echo "storage_backfill: $(tr '\n' ' ' <"$TMP/backfill.env")"
 echo "storage_import_summary: $(head -1 "$TMP/import.out")"
+echo "storage_rollups: default: $(grep '^rollups' "$TMP/import.out");" \
+    "both levels kept: $(grep '^rollups' "$TMP/fw-keep.out"); off: $(grep '^rollups' \
+    "$TMP/fw-off.out")"
 
 # --- queries: prometheus on promtool's blocks, tsdb on the import ---
 START=$(cat "$TMP"/blocks/*/meta.json | jq -s 'map(.minTime) | min / 1000')
@@ -106,18 +125,26 @@ RUN_PIDS=()
     echo
     echo "storage, $NS series x ${HOURS} h at ${STEP} s ($p_samples samples, $(($(stat -c %s \
         "$TMP/om.txt") / 1000000)) MB of OpenMetrics), backfilled by promtool and by tsdb import" \
-        "(higher ratio = floorwatch better):"
+        "(higher ratio = floorwatch better; the disk rows give floorwatch's bytes as a" \
+        "fraction of prometheus's, issue 6's goal: at most 0.5):"
     awk -v ps="$p_samples" -v os="$o_samples" -v pc="$p_chunks" -v pi="$p_index" -v pd="$p_dir" \
         -v om="$o_mdb" -v od="$o_dir" -v pw="$p_wall" -v ow="$o_wall" -v pcpu="$p_cpu" \
-        -v ocpu="$o_cpu" -v pr="$p_rss_kb" -v or="$o_rss_kb" -v pse="$p_series" -v ose="$o_series" '
+        -v ocpu="$o_cpu" -v pr="$p_rss_kb" -v or="$o_rss_kb" -v pse="$p_series" -v ose="$o_series" \
+        -v ok="$o_mdb_keep" -v of="$o_mdb_off" '
         function r(a, b) { return (a > 0 && b > 0) ? sprintf("%.2fx", a / b) : "n/a" }
         function d(a, b) { return b > 0 ? a / b : 0 }
         BEGIN {
             OFS = "\t"
             print "metric", "prometheus", "floorwatch", "ratio"
-            print "disk bytes per sample (chunks+index / data.mdb)", sprintf("%.3f", d(pc + pi, ps)),
-                sprintf("%.3f", d(om, os)), r(d(pc + pi, ps), d(om, os))
-            print "disk bytes per sample (every file)", sprintf("%.3f", d(pd, ps)),
+            # ratio here: floorwatch / prometheus, the figure issue 6 item 8 bounds (goal <= 0.5)
+            p = d(pc + pi, ps)
+            print "disk B/sample, chunks+index / data.mdb, rollups off (like for like)",
+                sprintf("%.3f", p), sprintf("%.3f", d(of, os)), sprintf("%.2f of it", d(d(of, os), p))
+            print "disk B/sample, data.mdb, default flags (this file: 1h rollups only)",
+                sprintf("%.3f", p), sprintf("%.3f", d(om, os)), sprintf("%.2f of it", d(d(om, os), p))
+            print "disk B/sample, data.mdb, rollups on, both levels kept",
+                sprintf("%.3f", p), sprintf("%.3f", d(ok, os)), sprintf("%.2f of it", d(d(ok, os), p))
+            print "disk bytes per sample (every file, default flags)", sprintf("%.3f", d(pd, ps)),
                 sprintf("%.3f", d(od, os)), r(d(pd, ps), d(od, os))
             print "import samples/s (wall)", sprintf("%.0f", d(ps, pw)), sprintf("%.0f", d(os, ow)),
                 r(d(os, ow), d(ps, pw))
