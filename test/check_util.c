@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "fw_cfg.h"
+#include "fw_http_hdr.h"
 #include "fw_labels.h"
 #include "fw_mem.h"
 #include "fw_promcfg.h"
@@ -294,15 +295,7 @@ s_on_header(char *data, size_t size, size_t nmemb, void *arg)
 {
     struct check_util_http *r = arg;
     size_t n = size * nmemb;
-    if (n > 7 && strncasecmp(data, "Allow: ", 7) == 0) {
-        size_t k = n - 7;
-        while (k > 0 && (data[7 + k - 1] == '\r' || data[7 + k - 1] == '\n'))
-            k--;
-        if (k >= sizeof(r->allow))
-            k = sizeof(r->allow) - 1;
-        memcpy(r->allow, data + 7, k);
-        r->allow[k] = '\0';
-    }
+    fw_http_hdr_value(data, n, "Allow", r->allow, sizeof(r->allow));
     return n;
 }
 

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fw_http_hdr.h"
 #include "fw_log.h"
 #include "fw_mem.h"
 
@@ -208,17 +209,12 @@ s_on_header(char *p, size_t size, size_t n, void *arg)
 {
     struct s_req *r = arg;
     size_t len = size * n;
-    if (len > 13 && strncasecmp(p, "HTTP/", 5) == 0) {
-        r->status = strtol(strchr(p, ' ') ? strchr(p, ' ') + 1 : p, NULL, 10);
+    int status = fw_http_hdr_status(p, len);
+    if (status > 0) {
+        r->status = status;
         r->errcode[0] = '\0';
-    } else if (len > 16 && strncasecmp(p, "x-ms-error-code:", 16) == 0) {
-        const char *v = p + 16;
-        size_t vl = len - 16;
-        while (vl > 0 && isspace((unsigned char)*v))
-            v++, vl--;
-        while (vl > 0 && isspace((unsigned char)v[vl - 1]))
-            vl--;
-        snprintf(r->errcode, sizeof(r->errcode), "%.*s", (int)vl, v);
+    } else {
+        fw_http_hdr_value(p, len, "x-ms-error-code", r->errcode, sizeof(r->errcode));
     }
     return len;
 }

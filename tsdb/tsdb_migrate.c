@@ -19,6 +19,7 @@
 
 #include "fw_err.h"
 #include "fw_flags.h"
+#include "fw_http_hdr.h"
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_promql.h"
@@ -258,17 +259,12 @@ s_on_header(char *p, size_t size, size_t n, void *arg)
 {
     struct s_mig *m = arg;
     size_t len = size * n;
-    if (len > 5 && strncasecmp(p, "HTTP/", 5) == 0) {
-        m->status = strtol(strchr(p, ' ') ? strchr(p, ' ') + 1 : p, NULL, 10);
+    int status = fw_http_hdr_status(p, len);
+    if (status > 0) {
+        m->status = status;
         m->ctype[0] = '\0';
-    } else if (len > 13 && strncasecmp(p, "Content-Type:", 13) == 0) {
-        const char *v = p + 13;
-        size_t vl = len - 13;
-        while (vl > 0 && (*v == ' ' || *v == '\t'))
-            v++, vl--;
-        while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-            vl--;
-        snprintf(m->ctype, sizeof(m->ctype), "%.*s", (int)vl, v);
+    } else {
+        fw_http_hdr_value(p, len, "Content-Type", m->ctype, sizeof(m->ctype));
     }
     return len;
 }
