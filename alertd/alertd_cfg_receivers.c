@@ -279,6 +279,20 @@ s_check_slack(struct s_ctx *c, struct alertd_cfg_slack *s, const struct alertd_c
         if ((!a->url || !*a->url) && (!a->name || !*a->name))
             fw_cfg_errors_add(c->errs, c->file, a->pos,
                               "missing name or url in Slack action configuration");
+        // As Alertmanager's SlackAction.UnmarshalYAML: a url (a link button) clears the
+        // message-button fields, else a name clears the url.
+        if (a->url && *a->url) {
+            char **clear[] = {&a->name,          &a->value,           &a->confirm.text,
+                              &a->confirm.title, &a->confirm.ok_text, &a->confirm.dismiss_text};
+            for (size_t k = 0; k < sizeof clear / sizeof clear[0]; k++) {
+                free(*clear[k]);
+                *clear[k] = NULL;
+            }
+            a->confirm.pos = a->pos;
+        } else if (a->url) {
+            free(a->url);
+            a->url = NULL;
+        }
     }
 }
 

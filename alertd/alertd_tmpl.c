@@ -136,6 +136,61 @@ s_extra(const fw_tmpl_set_t *set, json_t *am, const char *array, size_t index, c
     return 0;
 }
 
+// The lists of templated items (Alertmanager 0.25: notify/slack and notify/pagerduty run every
+// one of these keys through tmplText), rendered as "fields[0].title", "actions[0].confirm.text".
+struct s_list {
+    const char *array, *list;
+    const char *keys[7];
+};
+static const struct s_list s_lists[] = {
+    {"slack_configs", "fields", {"title", "value"}},
+    {"slack_configs", "actions", {"type", "text", "url", "style", "name", "value", "confirm"}},
+    {"pagerduty_configs", "images", {"src", "alt", "href"}},
+    {"pagerduty_configs", "links", {"href", "text"}},
+    {NULL, NULL, {NULL}},
+};
+static const char *const s_confirm_keys[] = {"text", "title", "ok_text", "dismiss_text", NULL};
+
+static int
+s_list_keys(const fw_tmpl_set_t *set, json_t *am, const char *array, size_t index,
+            const char *prefix, const json_t *item, const char *const *keys, json_t *out,
+            fw_err_t *err)
+{
+    for (size_t k = 0; keys[k]; k++) {
+        char key[160];
+        snprintf(key, sizeof key, "%s.%s", prefix, keys[k]);
+        const json_t *v = json_object_get(item, keys[k]);
+        if (json_is_object(v) && strcmp(keys[k], "confirm") == 0) {
+            if (s_list_keys(set, am, array, index, key, v, s_confirm_keys, out, err) < 0)
+                return -1;
+        } else if (json_is_string(v) && s_key(set, am, array, index, key, json_string_value(v),
+                                              NULL, false, out, err) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+s_lists_render(const fw_tmpl_set_t *set, json_t *am, const char *array, size_t index,
+               const json_t *config, json_t *out, fw_err_t *err)
+{
+    for (const struct s_list *l = s_lists; l->array; l++) {
+        if (strcmp(l->array, array) != 0)
+            continue;
+        size_t i;
+        json_t *item;
+        json_array_foreach(json_object_get(config, l->list), i, item)
+        {
+            char prefix[64];
+            snprintf(prefix, sizeof prefix, "%s[%zu]", l->list, i);
+            if (s_list_keys(set, am, array, index, prefix, item, l->keys, out, err) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
 json_t *
 alertd_tmpl_render_receiver(const fw_tmpl_set_t *set, const json_t *notify, const json_t *payload,
                             fw_err_t *err)
@@ -154,10 +209,12 @@ alertd_tmpl_render_receiver(const fw_tmpl_set_t *set, const json_t *notify, cons
         }
         if (t[1].array && strcmp(t[1].array, t->array) == 0)
             continue;
-        // after the last key of an integration, the other keys of its details and headers
+        // after the last key of an integration, its lists, then the other keys of its details
+        // and headers
         json_array_foreach(json_object_get(notify, t->array), i, c)
         {
-            if (s_extra(set, am, t->array, i, c, "details", out, err) < 0 ||
+            if (s_lists_render(set, am, t->array, i, c, out, err) < 0 ||
+                s_extra(set, am, t->array, i, c, "details", out, err) < 0 ||
                 s_extra(set, am, t->array, i, c, "headers", out, err) < 0)
                 goto fail;
         }

@@ -35,8 +35,10 @@ int alertd_tmpl_render(const fw_tmpl_set_t *set, const char *text, bool html, co
 
 // Render every text of a receiver's integration configs (notify: an object holding
 // slack_configs, pagerduty_configs, ..., email_configs as NOTIFY carries them): a new array
-// of {integration ("slack"), index, key ("title", "headers.Subject", "details.firing"),
-// text}, in the order of fw_tmpl_am_keys. NULL with err at the first text that fails
+// of {integration ("slack"), index, key ("title", "headers.Subject", "details.firing",
+// "fields[0].value", "actions[0].confirm.text", "links[0].href", "images[0].src"), text}, in
+// the order of fw_tmpl_am_keys, each integration's list items (Slack fields and actions,
+// PagerDuty images and links) after its keys. NULL with err at the first text that fails
 // (err names the config and key).
 json_t *alertd_tmpl_render_receiver(const fw_tmpl_set_t *set, const json_t *notify,
                                     const json_t *payload, fw_err_t *err);
