@@ -165,8 +165,13 @@ START_TEST(test_alertd_daemon_zmq_alerts_to_notify)
                      "{}:{alertname=\"LineDown\"}");
     ck_assert_str_eq(json_string_value(json_object_get(p, "externalURL")), "http://alertd.test");
     ck_assert_int_eq(json_array_size(json_object_get(p, "alerts")), 1);
+    // The history record is written up to 2 ms after the NOTIFY left, or when read first.
+    char *out = NULL, want[96];
+    snprintf(want, sizeof want, "\"id\":\"%s\"", json_string_value(json_object_get(n, "id")));
     json_decref(n);
-    char *out = NULL;
+    ck_assert_int_eq(s_http("GET", "/api/v2/notifications", NULL, &out), 200);
+    ck_assert_msg(strstr(out, want) != NULL, "%s not in %s", want, out);
+    free(out);
     ck_assert_int_eq(s_http("GET", "/metrics", NULL, &out), 200);
     ck_assert_ptr_nonnull(strstr(out, "fw_alertd_notifications_total{receiver=\"hook\"} 1"));
     // the malformed ALERTS body is counted under its type token
