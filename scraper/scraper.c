@@ -5,8 +5,10 @@
     one-shot zloop timer re-armed at its next due time (start + k * interval, so the cadence
     does not drift); when it fires the target's URL goes to the fetch actor, unless the
     previous scrape is still being fetched or processed (then the scrape is skipped and
-    counted, as Prometheus skips overlapping scrapes). The actor answers on its pipe; the
-    body goes to the target's worker (scraper_work.h), which parses it, merges target labels,
+    counted, as Prometheus skips overlapping scrapes). The request carries the scrape's job,
+    made and held by the pool on the loop; the actor hands the fetched body straight to the
+    target's worker (s_on_fetched, on the actor's thread, so the loop wakes once per scrape
+    besides its timer; scraper_work.h), which parses it, merges target labels,
     applies metric_relabel_configs and the limits, adds stale markers and the synthetic up /
     scrape_* series and encodes the SAMPLES batch in parts. The finished job comes back to
     the loop, whose fw_sender numbers the parts, publishes them on the PUB socket (drops when
@@ -20,8 +22,9 @@
     Nothing outside the target list points at a target, so a reload can free the targets it
     removes at once. A scrape in flight is matched back by its fetch id, and a timer by its
     zloop timer id through `armed`; a result or timer that finds no target belonged to a
-    removed one and is dropped. A target removed while a worker holds its scrape waits among
-    the zombies until the job is back (the worker uses its series memory), then is retired;
+    removed one and is dropped. A target removed while its scrape is fetched or a worker
+    holds it waits among the zombies until the job is back (the worker uses its series
+    memory), then is retired;
     the config a job's metric relabel rules come from is kept until that generation's jobs
     are all back. This matters because czmq's zloop_timer_end() only queues
     the id until the loop iteration ends: a timer ended by a reload (run from the
@@ -260,8 +263,8 @@ s_timer_key_cmp(const void *a, const void *b)
 }
 
 static int s_on_target_timer(zloop_t *loop, int timer_id, void *arg);
-static void s_scrape_process(scraper_t *self, struct scraper_target *t,
-                             struct scraper_fetch_result *res);
+static struct scraper_work_job *s_job_new(scraper_t *self, struct scraper_target *t);
+static void s_job_drop(scraper_t *self, struct scraper_work_job **job_p, const char *why);
 
 static void
 s_target_arm(scraper_t *self, struct scraper_target *t)
@@ -331,16 +334,12 @@ s_on_target_timer(zloop_t *loop, int timer_id, void *arg)
     zhashx_delete(self->armed, S_TIMER_KEY(timer_id));
     t->timer_id = -1;
     int64_t now = fw_time_mono_ms();
-    if (t->inflight == 0 && t->forced_error[0]) {
-        // target_limit exceeded: fail the scrape without asking the target, as Prometheus.
-        struct scraper_fetch_result res = {.error = fw_strdup(t->forced_error)};
+    if (t->inflight == 0) {
+        // The job goes with the request: the fetch actor hands the body straight to t's
+        // worker (s_on_fetched), and the loop sees the scrape again only when it is done.
         t->inflight = ++self->next_fetch_id;
         t->start_ms = fw_time_now_ms();
-        s_scrape_process(self, t, &res);
-        scraper_fetch_result_clear(&res);
-    } else if (t->inflight == 0) {
-        t->inflight = ++self->next_fetch_id;
-        t->start_ms = fw_time_now_ms();
+        struct scraper_work_job *job = s_job_new(self, t);
         struct scraper_fetch_opts o = {
             .timeout_ms = t->timeout_ms,
             .body_size_limit = t->client.body_size_limit > 0 ? t->client.body_size_limit
@@ -348,18 +347,19 @@ s_on_target_timer(zloop_t *loop, int timer_id, void *arg)
             .enable_compression = t->client.enable_compression,
             .escaping = t->name_escaping ? fw_names_escaping_str(t->name_escaping - 1) : NULL,
             .http = &t->client.http,
+            // target_limit exceeded: fail the scrape without asking the target, as Prometheus.
+            .error = t->forced_error[0] ? t->forced_error : NULL,
+            .job = job,
         };
         if (scraper_fetch_start(self->fetch, t->inflight, t->url, &o) != 0) {
             fw_warn("scrape.start.fail", "target=%s", t->url);
-            t->inflight = 0;
+            s_job_drop(self, &job, NULL);
         }
     } else {
         char job[320];
         fw_metrics_label(job, sizeof(job), "job", t->job);
         fw_metrics_add(self->metrics, "fw_scraper_scrapes_skipped_total", job, 1);
-        fw_debug("scrape.skip", "target=%s reason=%s", t->url,
-                 t->working ? "previous scrape still being processed"
-                            : "previous scrape still running");
+        fw_debug("scrape.skip", "target=%s reason=%s", t->url, "previous scrape still running");
     }
     t->next_mono += t->interval_ms;
     if (t->next_mono <= now)
@@ -382,15 +382,13 @@ s_job_config(const scraper_t *self, const struct scraper_target *t, size_t *inde
     return NULL;
 }
 
-// Hand t's fetched scrape (res, moved out) to t's worker. The target stays in flight
-// until the job is back (s_on_work_done).
-static void
-s_scrape_process(scraper_t *self, struct scraper_target *t, struct scraper_fetch_result *res)
+// A new job for t's scrape, held by the pool (freed with it): the target is in flight
+// (inflight, working) until the job is back (s_on_work_done) or dropped (s_job_drop).
+static struct scraper_work_job *
+s_job_new(scraper_t *self, struct scraper_target *t)
 {
     struct scraper_work_job *job = scraper_work_job_new();
     job->target = t;
-    job->res = *res;
-    memset(res, 0, sizeof(*res));
     job->ts = t->start_ms;
     const struct fw_scrape_config *sc = s_job_config(self, t, &job->job_index);
     if (sc) {
@@ -402,17 +400,50 @@ s_scrape_process(scraper_t *self, struct scraper_target *t, struct scraper_fetch
     job->label_value_length_limit = self->opts->limits.label_value_length_limit;
     job->sender = fw_sender_id(self->sender);
     job->refs = fw_sender_refs(self->sender);
-    if (scraper_work_submit(self->work, &job) != 0) { // more jobs queued than targets
+    scraper_work_hold(self->work, job);
+    t->working = true;
+    self->cfg_jobs++;
+    return job;
+}
+
+static void s_config_release(scraper_t *self, uint64_t gen);
+static void s_zombie_retire(scraper_t *self, struct scraper_target *t);
+
+// Give up *job_p, never handed to a worker: its target is free again (why: a skipped scrape's
+// reason, counted; NULL: nothing to say).
+static void
+s_job_drop(scraper_t *self, struct scraper_work_job **job_p, const char *why)
+{
+    struct scraper_work_job *job = *job_p;
+    struct scraper_target *t = job->target;
+    if (why) {
         char lj[320];
         fw_metrics_label(lj, sizeof(lj), "job", t->job);
         fw_metrics_add(self->metrics, "fw_scraper_scrapes_skipped_total", lj, 1);
-        fw_warn("scrape.skip", "target=%s reason=%s", t->url, "worker queue full");
-        scraper_work_job_destroy(&job);
-        t->inflight = 0;
-        return;
+        fw_warn("scrape.skip", "target=%s reason=%s", t->url, why);
     }
-    t->working = true;
-    self->cfg_jobs++;
+    scraper_work_unhold(self->work, job);
+    s_config_release(self, job->gen);
+    scraper_work_job_destroy(job_p);
+    t->working = false;
+    t->inflight = 0;
+    s_zombie_retire(self, t);
+}
+
+// On the fetch actor's thread: hand a fetched body to its target's worker, so the scrape
+// does not pass through the loop. Only this thread hands jobs over.
+static int
+s_on_fetched(struct scraper_fetch_result *res, void *arg)
+{
+    scraper_t *self = arg;
+    struct scraper_work_job *job = res->job;
+    job->res = *res;
+    if (scraper_work_hand(self->work, job) != 0) { // more jobs queued than targets
+        memset(&job->res, 0, sizeof(job->res));
+        return -1; // s_on_fetch drops it on the loop
+    }
+    memset(res, 0, sizeof(*res));
+    return 0;
 }
 
 // A job of config generation gen is back: free a retired config nobody uses any more.
@@ -504,7 +535,14 @@ s_on_work_done(struct scraper_work_job *job, void *arg)
         free(target);
     }
     scraper_work_job_destroy(&job);
-    for (size_t i = 0; i < self->n_zombies; i++) { // removed by a reload while processed
+    s_zombie_retire(self, t);
+}
+
+// t's scrape is over: if a reload removed t meanwhile, retire and free it now.
+static void
+s_zombie_retire(scraper_t *self, struct scraper_target *t)
+{
+    for (size_t i = 0; i < self->n_zombies; i++) {
         if (self->zombies[i] == t) {
             self->zombies[i] = self->zombies[--self->n_zombies];
             s_target_retire(self, t);
@@ -545,6 +583,8 @@ s_apply_target_limits(scraper_t *self)
     zhashx_destroy(&count);
 }
 
+// An answer the fetch actor could not hand to a worker (its queue was full): the scrape is
+// skipped.
 static int
 s_on_fetch(zloop_t *loop, zsock_t *reader, void *arg)
 {
@@ -552,18 +592,14 @@ s_on_fetch(zloop_t *loop, zsock_t *reader, void *arg)
     (void)reader;
     scraper_t *self = arg;
     struct scraper_fetch_result res;
-    if (scraper_fetch_recv(self->fetch, &res) != 0) {
+    if (scraper_fetch_recv(self->fetch, &res) != 0 || !res.job) {
         fw_warn("scrape.actor.bad_reply", "reason=%s", "unexpected message from fetch actor");
+        scraper_fetch_result_clear(&res);
         return 0;
     }
-    for (size_t i = 0; i < self->n_targets; i++) {
-        struct scraper_target *t = self->targets[i];
-        if (t->inflight == res.id && !t->working) {
-            s_scrape_process(self, t, &res);
-            break;
-        }
-    } // else: the target was removed by a reload while its scrape ran
+    struct scraper_work_job *job = res.job;
     scraper_fetch_result_clear(&res);
+    s_job_drop(self, &job, "worker queue full");
     return 0;
 }
 
@@ -844,7 +880,7 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
         !(self->pub = fw_zsock_xpub(self->opts->zmq_pub_address, err)))
         return -1;
     self->work = scraper_work_new(self->opts->workers > 0 ? (size_t)self->opts->workers : 1);
-    self->fetch = scraper_fetch_new();
+    self->fetch = self->work ? scraper_fetch_new(s_on_fetched, self) : NULL;
     if (!self->work || !self->fetch) {
         fw_err_set(err, "cannot start the fetch actor");
         return -1;
@@ -925,11 +961,15 @@ scraper_destroy(scraper_t **self_p)
     fw_http_destroy(&self->http);
     fw_sender_detach(self->sender);
     scraper_work_detach(self->work, self->loop);
-    scraper_work_destroy(&self->work); // frees the jobs not back: before the targets go
-    scraper_sd_destroy(&self->sd);     // its readers leave the loop
+    if (self->loop && self->fetch)
+        zloop_reader_end(self->loop, (zsock_t *)self->fetch);
+    // The fetch actor hands jobs to the pool, so it goes first; the jobs it held are the
+    // pool's, which frees those not back: before the targets go.
+    scraper_fetch_destroy(&self->fetch);
+    scraper_work_destroy(&self->work);
+    scraper_sd_destroy(&self->sd); // its readers leave the loop
     zloop_destroy(&self->loop);
     zhashx_destroy(&self->armed);
-    scraper_fetch_destroy(&self->fetch);
     for (size_t i = 0; i < self->n_targets; i++)
         scraper_target_destroy(&self->targets[i]);
     free(self->targets);

@@ -5,7 +5,8 @@
     (CURLMOPT_TIMERFUNCTION); we keep that in a small array and run zmq_poll() over the actor
     pipe plus those raw descriptors, so ZeroMQ and curl share one wait. Ready descriptors go
     to curl_multi_socket_action(); finished transfers (curl_multi_info_read) are answered on
-    the pipe as "DONE" messages: id, error ("" for none), content type, duration, body. The
+    the hand-off function, or on the pipe as "DONE" messages: id, error ("" for none), content
+    type, duration, body, job pointer. The
     request on the pipe is "FETCH" id url opts, where opts is the address of a heap copy of
     the request's settings (struct s_req) that the actor takes over; "$TERM" ends the actor,
     dropping what is in flight. Messages on the pipe are read in order and $TERM comes last,
@@ -34,10 +35,13 @@ struct s_req {
     char escaping[16]; // Accept's escaping= value, "" for none
     bool has_http;
     struct fw_http_client_config http; // owned copy
+    char *error;                       // owned, or NULL: answer this at once
+    void *job;                         // opaque
 };
 
 struct s_xfer {
     uint64_t id;
+    void *job;                     // opaque
     CURL *easy;                    // owned
     struct curl_slist *headers;    // owned
     struct curl_slist *connect_to; // owned: tls_config.server_name's CONNECT_TO entry
@@ -76,6 +80,8 @@ struct s_actor {
     size_t n_xfers, cap_xfers;
     int64_t timer_due; // monotonic ms when curl wants a timeout call; -1: none
     bool terminated;
+    scraper_fetch_handoff_fn *handoff; // or NULL
+    void *handoff_arg;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -159,10 +165,25 @@ s_xfer_destroy(struct s_actor *self, struct s_xfer **x_p)
     *x_p = NULL;
 }
 
+// Answer request id (carrying job): to the hand-off function when it takes it, else on the
+// pipe.
 static void
-s_reply(struct s_actor *self, uint64_t id, const char *error, const char *ctype, double dur_s,
-        const char *body, size_t len)
+s_reply(struct s_actor *self, uint64_t id, void *job, const char *error, const char *ctype,
+        double dur_s, const char *body, size_t len)
 {
+    if (job && self->handoff) {
+        struct scraper_fetch_result res = {
+            .id = id,
+            .error = error ? fw_strdup(error) : NULL,
+            .content_type = fw_strdup(ctype ? ctype : ""),
+            .body = zframe_new(body, body ? len : 0),
+            .duration_s = dur_s,
+            .job = job,
+        };
+        if (self->handoff(&res, self->handoff_arg) == 0)
+            return;
+        scraper_fetch_result_clear(&res);
+    }
     zmsg_t *m = zmsg_new();
     zmsg_addstr(m, "DONE");
     zmsg_addmem(m, &id, sizeof(id));
@@ -170,6 +191,7 @@ s_reply(struct s_actor *self, uint64_t id, const char *error, const char *ctype,
     zmsg_addstr(m, ctype ? ctype : "");
     zmsg_addstrf(m, "%.6f", dur_s);
     zmsg_addmem(m, body, body ? len : 0);
+    zmsg_addmem(m, &job, sizeof(job));
     zmsg_send(&m, self->pipe);
 }
 
@@ -180,6 +202,7 @@ s_req_free(struct s_req **req_p)
     if (!req)
         return;
     fw_promcfg_http_free(&req->http);
+    free(req->error);
     free(req);
     *req_p = NULL;
 }
@@ -285,8 +308,13 @@ s_apply_http(struct s_xfer *x, const char *url, const struct fw_http_client_conf
 static void
 s_start(struct s_actor *self, uint64_t id, const char *url, struct s_req *req)
 {
+    if (req->error) {
+        s_reply(self, id, req->job, req->error, NULL, 0, NULL, 0);
+        return;
+    }
     struct s_xfer *x = fw_calloc(1, sizeof(*x));
     x->id = id;
+    x->job = req->job;
     x->start_mono = fw_time_mono_ms();
     x->limit = req->body_size_limit > 0 ? (size_t)req->body_size_limit : SCRAPER_FETCH_MAX_BODY;
     if (self->n_idle > 0) {
@@ -298,7 +326,7 @@ s_start(struct s_actor *self, uint64_t id, const char *url, struct s_req *req)
         x->easy = curl_easy_init();
     }
     if (!x->easy) {
-        s_reply(self, id, "curl_easy_init failed", NULL, 0, NULL, 0);
+        s_reply(self, id, x->job, "curl_easy_init failed", NULL, 0, NULL, 0);
         s_xfer_destroy(self, &x);
         return;
     }
@@ -337,13 +365,13 @@ s_start(struct s_actor *self, uint64_t id, const char *url, struct s_req *req)
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     char err[CURL_ERROR_SIZE + 320];
     if (req->has_http && s_apply_http(x, url, &req->http, err, sizeof(err)) != 0) {
-        s_reply(self, id, err, NULL, 0, NULL, 0);
+        s_reply(self, id, x->job, err, NULL, 0, NULL, 0);
         s_xfer_destroy(self, &x);
         return;
     }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
     if (curl_multi_add_handle(self->multi, e) != CURLM_OK) {
-        s_reply(self, id, "curl_multi_add_handle failed", NULL, 0, NULL, 0);
+        s_reply(self, id, x->job, "curl_multi_add_handle failed", NULL, 0, NULL, 0);
         s_xfer_destroy(self, &x);
         return;
     }
@@ -387,7 +415,7 @@ s_finish(struct s_actor *self, CURL *easy, CURLcode code)
         snprintf(err, sizeof(err), "server returned HTTP status %ld", status);
         error = err;
     }
-    s_reply(self, x->id, error, ctype, dur, error ? NULL : x->body, x->len);
+    s_reply(self, x->id, x->job, error, ctype, dur, error ? NULL : x->body, x->len);
     s_forget(self, x);
     s_xfer_destroy(self, &x);
 }
@@ -452,8 +480,12 @@ s_free_all(struct s_actor *self)
 void
 scraper_fetch_actor(zsock_t *pipe, void *args)
 {
-    (void)args;
+    const struct scraper_fetch_args *a = args;
     struct s_actor self = {.pipe = pipe, .timer_due = -1};
+    if (a) {
+        self.handoff = a->handoff;
+        self.handoff_arg = a->arg;
+    }
     self.multi = curl_multi_init();
     curl_multi_setopt(self.multi, CURLMOPT_SOCKETFUNCTION, s_on_socket);
     curl_multi_setopt(self.multi, CURLMOPT_SOCKETDATA, &self);
@@ -517,10 +549,11 @@ scraper_fetch_actor(zsock_t *pipe, void *args)
 }
 
 zactor_t *
-scraper_fetch_new(void)
+scraper_fetch_new(scraper_fetch_handoff_fn *handoff, void *arg)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    zactor_t *actor = zactor_new(scraper_fetch_actor, NULL);
+    struct scraper_fetch_args a = {handoff, arg}; // copied before zactor_new returns
+    zactor_t *actor = zactor_new(scraper_fetch_actor, &a);
     if (!actor)
         curl_global_cleanup();
     return actor;
@@ -544,6 +577,8 @@ scraper_fetch_start(zactor_t *actor, uint64_t id, const char *url,
     req->body_size_limit = o->body_size_limit;
     req->enable_compression = o->enable_compression;
     snprintf(req->escaping, sizeof(req->escaping), "%s", o->escaping ? o->escaping : "");
+    req->error = o->error ? fw_strdup(o->error) : NULL;
+    req->job = o->job;
     if (o->http) {
         req->has_http = true;
         fw_promcfg_http_copy(&req->http, o->http);
@@ -570,7 +605,7 @@ scraper_fetch_recv(zactor_t *actor, struct scraper_fetch_result *out)
         return -1;
     int rc = -1;
     char *cmd = zmsg_popstr(m);
-    if (!cmd || strcmp(cmd, "DONE") != 0 || zmsg_size(m) != 5)
+    if (!cmd || strcmp(cmd, "DONE") != 0 || zmsg_size(m) != 6)
         goto out;
     zframe_t *idf = zmsg_pop(m);
     if (zframe_size(idf) == sizeof(out->id))
@@ -586,6 +621,10 @@ scraper_fetch_recv(zactor_t *actor, struct scraper_fetch_result *out)
     out->duration_s = dur ? strtod(dur, NULL) : 0;
     zstr_free(&dur);
     out->body = zmsg_pop(m);
+    zframe_t *jf = zmsg_pop(m);
+    if (zframe_size(jf) == sizeof(out->job))
+        memcpy(&out->job, zframe_data(jf), sizeof(out->job));
+    zframe_destroy(&jf);
     rc = 0;
 out:
     zstr_free(&cmd);

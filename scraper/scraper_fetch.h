@@ -3,8 +3,11 @@
     A zactor owns one CURLM and drives all transfers with curl_multi_socket_action() from
     its own zmq_poll() over the actor pipe and curl's sockets (STYLE.md "Hot paths"), so
     scraping many targets needs one thread, never one per target, and the zloop thread
-    never blocks on the network. The zloop thread asks with scraper_fetch_start() and reads
-    each answer with scraper_fetch_recv() from a zloop reader on the actor.
+    never blocks on the network. The zloop thread asks with scraper_fetch_start(); each
+    answer goes to the hand-off function given at scraper_fetch_new(), called on the actor's
+    thread (the scraper hands the body straight to a worker, so a scrape does not pass
+    through the loop between fetch and work), or, when there is none or it refuses, is read
+    with scraper_fetch_recv() from a zloop reader on the actor.
 
     Requests carry Prometheus's headers: an Accept preferring OpenMetrics then text 0.0.4,
     Accept-Encoding (gzip, decoded by curl, or identity when the job disables compression),
@@ -44,14 +47,24 @@ struct scraper_fetch_result {
     char *content_type; // owned; "" when the server sent none
     zframe_t *body;     // owned; the (decoded) body, empty on error
     double duration_s;  // from start to the last byte (or the failure)
+    void *job;          // borrowed: the request's scraper_fetch_opts.job
 };
 
+// Called on the actor's thread with each answer whose request carried a job: 0 when it took
+// *res (moved out), else the answer is sent on the pipe for scraper_fetch_recv().
+typedef int(scraper_fetch_handoff_fn)(struct scraper_fetch_result *res, void *arg);
+
 // Start the actor (it signals once its CURLM is ready); takes a reference on libcurl's
-// global state. NULL only if czmq fails.
-zactor_t *scraper_fetch_new(void);
+// global state. handoff (with arg) may be NULL. NULL only if czmq fails.
+zactor_t *scraper_fetch_new(scraper_fetch_handoff_fn *handoff, void *arg);
 // Stop the actor (transfers in flight are dropped) and release libcurl's global state.
 void scraper_fetch_destroy(zactor_t **actor_p);
-// The actor function itself (args unused), exposed for zactor_new().
+// The actor function itself (args: a struct scraper_fetch_args, copied before the actor
+// signals), exposed for zactor_new().
+struct scraper_fetch_args {
+    scraper_fetch_handoff_fn *handoff;
+    void *arg;
+};
 void scraper_fetch_actor(zsock_t *pipe, void *args);
 
 // How one request is made.
@@ -61,6 +74,8 @@ struct scraper_fetch_opts {
     bool enable_compression; // Accept-Encoding: gzip (else identity)
     const char *escaping;    // Accept's escaping= (fw_names_escaping_str); NULL: none
     const struct fw_http_client_config *http; // borrowed (copied); NULL: plain GET
+    const char *error; // NULL, or answer at once with this error and make no request
+    void *job;         // opaque, carried to the answer (scraper_fetch_result.job)
 };
 
 // Ask the actor to GET url as o says; the answer carries id. 0, or -1 when the request

@@ -645,15 +645,38 @@ scraper_work_detach(scraper_work_t *self, zloop_t *loop)
     self->loop = NULL;
 }
 
+void
+scraper_work_hold(scraper_work_t *self, struct scraper_work_job *job)
+{
+    job->worker = (size_t)(fw_labels_hash(&job->target->labels) % self->n);
+    zhashx_insert(self->out, job, job);
+    self->outstanding++;
+}
+
+void
+scraper_work_unhold(scraper_work_t *self, struct scraper_work_job *job)
+{
+    if (zhashx_lookup(self->out, job)) {
+        zhashx_delete(self->out, job);
+        self->outstanding--;
+    }
+}
+
+int
+scraper_work_hand(scraper_work_t *self, struct scraper_work_job *job)
+{
+    return zsock_send(self->workers[job->worker], "sp", "JOB", job);
+}
+
 int
 scraper_work_submit(scraper_work_t *self, struct scraper_work_job **job_p)
 {
     struct scraper_work_job *job = *job_p;
-    size_t w = (size_t)(fw_labels_hash(&job->target->labels) % self->n);
-    if (zsock_send(self->workers[w], "sp", "JOB", job) != 0)
+    scraper_work_hold(self, job);
+    if (scraper_work_hand(self, job) != 0) {
+        scraper_work_unhold(self, job);
         return -1;
-    zhashx_insert(self->out, job, job);
-    self->outstanding++;
+    }
     *job_p = NULL;
     return 0;
 }

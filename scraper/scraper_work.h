@@ -4,10 +4,11 @@
     metric_relabel_configs, limits, staleness, building and encoding the SAMPLES batches —
     grows with the target's size: a target of 400,000 series takes the better part of a
     second. On the zloop thread that would hold every other target's timer and the sender's
-    acknowledgements, so the loop hands each fetched body to a worker instead and gets the
-    finished job back: encoded SAMPLES frames (not yet numbered; fw_sender_send_frames does
-    that on the loop, as fw_sender is not thread-safe), the exemplars, and the figures for
-    health and metrics.
+    acknowledgements, so each fetched body goes to a worker instead (the loop makes and holds
+    the job when the scrape starts, the fetch actor hands it over with the body: see
+    scraper_work_hold) and the loop gets the finished job back: encoded SAMPLES frames
+    (not yet numbered; fw_sender_send_frames does that on the loop, as fw_sender is not
+    thread-safe), the exemplars, and the figures for health and metrics.
 
     Each worker is a zactor with its own parser and label scratch. A target always goes to
     the same worker (a hash of its labels). Jobs travel as pointers: to a worker on its actor
@@ -64,6 +65,7 @@ struct scraper_work_job {
     uint64_t gen;                        // the config's generation
     int64_t sample_limit;                // the default when the target sets none
     int64_t label_value_length_limit;    // the default when the target sets none
+    size_t worker;                       // set by scraper_work_hold: the target's worker
     const char *sender;                  // borrowed: the SAMPLES sender id
     fw_sender_refs_t *refs;              // borrowed, or NULL: the sender's series refs (the
                                          // same for every job of the scraper)
@@ -101,6 +103,16 @@ void scraper_work_detach(scraper_work_t *self, zloop_t *loop);
 // Hand *job_p (taken; set to NULL) to its target's worker. Never blocks: 0, or -1 when the
 // worker's queue is full (the job is then left with the caller).
 int scraper_work_submit(scraper_work_t *self, struct scraper_work_job **job_p);
+// The same in two steps, so that another thread can hand the job over once its body is
+// fetched: on the loop's thread, the pool takes job over (it is freed with the pool from
+// now, and comes back to the done function once handed)...
+void scraper_work_hold(scraper_work_t *self, struct scraper_work_job *job);
+// ...on any one thread (only ever that one: the worker pipes are not thread-safe), hand it
+// to its worker. Never blocks: 0, or -1 when the worker's queue is full (the job is still
+// held: give it back with scraper_work_unhold on the loop's thread).
+int scraper_work_hand(scraper_work_t *self, struct scraper_work_job *job);
+// On the loop's thread: the pool lets go of a held job not handed over (the caller frees it).
+void scraper_work_unhold(scraper_work_t *self, struct scraper_work_job *job);
 // Jobs handed out and not yet back.
 size_t scraper_work_outstanding(const scraper_work_t *self);
 

@@ -9,6 +9,7 @@
 #include <czmq.h>
 #include <jansson.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "fw_time.h"
 #include "check_util.h"
 #include "../scraper/scraper.h"
+#include "../scraper/scraper_fetch.h"
 
 Suite *scraper_suite(void);
 
@@ -571,6 +573,96 @@ START_TEST(test_scraper_embedded_config_loads)
 }
 END_TEST
 
+// ---------------------------------------------------------------------------------------
+//  The fetch actor's hand-off: answers go to the hand-off function on the actor's thread
+
+struct s_handoff {
+    pthread_mutex_t mu;
+    pthread_t test_thread;
+    bool refuse;
+    int n;           // answers taken
+    bool off_thread; // every call ran on another thread than the test's
+    void *jobs[2];
+    char bodies[2][160];
+    char errors[2][64];
+};
+
+static int
+s_on_handoff(struct scraper_fetch_result *res, void *arg)
+{
+    struct s_handoff *h = arg;
+    pthread_mutex_lock(&h->mu);
+    int rc = -1;
+    if (!h->refuse && h->n < 2) {
+        h->off_thread = h->off_thread && !pthread_equal(pthread_self(), h->test_thread);
+        h->jobs[h->n] = res->job;
+        size_t len = zframe_size(res->body) < 159 ? zframe_size(res->body) : 159;
+        memcpy(h->bodies[h->n], zframe_data(res->body), len);
+        snprintf(h->errors[h->n], sizeof(h->errors[h->n]), "%s", res->error ? res->error : "");
+        h->n++;
+        scraper_fetch_result_clear(res); // taken
+        rc = 0;
+    }
+    pthread_mutex_unlock(&h->mu);
+    return rc;
+}
+
+START_TEST(test_scraper_fetch_hands_answers_off)
+{
+    struct s_srv srv = {0};
+    s_srv_start(&srv);
+    struct s_handoff h = {.test_thread = pthread_self(), .off_thread = true};
+    pthread_mutex_init(&h.mu, NULL);
+    zactor_t *fetch = scraper_fetch_new(s_on_handoff, &h);
+    ck_assert_ptr_nonnull(fetch);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/two", srv.port);
+    int job_a = 0, job_b = 0;
+    struct scraper_fetch_opts o = {.timeout_ms = 5000, .job = &job_a};
+    ck_assert_int_eq(scraper_fetch_start(fetch, 1, url, &o), 0);
+    // an error answered at once (target_limit): no request, same path
+    struct scraper_fetch_opts oe = {.timeout_ms = 5000, .error = "forced", .job = &job_b};
+    ck_assert_int_eq(scraper_fetch_start(fetch, 2, "http://127.0.0.1:1/never", &oe), 0);
+    int64_t deadline = fw_time_mono_ms() + 10000;
+    int n = 0;
+    while (n < 2 && fw_time_mono_ms() < deadline) {
+        zclock_sleep(10);
+        pthread_mutex_lock(&h.mu);
+        n = h.n;
+        pthread_mutex_unlock(&h.mu);
+    }
+    ck_assert_int_eq(n, 2);
+    ck_assert(h.off_thread);
+    int a = h.jobs[0] == &job_a ? 0 : 1;
+    ck_assert_ptr_eq(h.jobs[a], &job_a);
+    ck_assert_str_eq(h.bodies[a], "one 1\ntwo 2\n");
+    ck_assert_str_eq(h.errors[a], "");
+    ck_assert_ptr_eq(h.jobs[1 - a], &job_b);
+    ck_assert_str_eq(h.errors[1 - a], "forced");
+    // nothing came on the pipe: the loop was not woken
+    ck_assert_int_eq(zsock_events(zactor_sock(fetch)) & ZMQ_POLLIN, 0);
+
+    // refused: the answer comes on the pipe, with its job
+    pthread_mutex_lock(&h.mu);
+    h.refuse = true;
+    pthread_mutex_unlock(&h.mu);
+    ck_assert_int_eq(scraper_fetch_start(fetch, 3, url, &o), 0);
+    zpoller_t *poller = zpoller_new(zactor_sock(fetch), NULL);
+    ck_assert_ptr_nonnull(zpoller_wait(poller, 10000));
+    zpoller_destroy(&poller);
+    struct scraper_fetch_result res;
+    ck_assert_int_eq(scraper_fetch_recv(fetch, &res), 0);
+    ck_assert_uint_eq(res.id, 3);
+    ck_assert_ptr_eq(res.job, &job_a);
+    ck_assert_ptr_null(res.error);
+    ck_assert_uint_eq(zframe_size(res.body), strlen("one 1\ntwo 2\n"));
+    scraper_fetch_result_clear(&res);
+    scraper_fetch_destroy(&fetch);
+    MHD_stop_daemon(srv.d);
+    pthread_mutex_destroy(&h.mu);
+}
+END_TEST
+
 static void
 s_setup(void)
 {
@@ -595,6 +687,7 @@ scraper_suite(void)
     tcase_add_test(tc, test_scraper_scrapes_good_and_garbage_targets);
     tcase_add_test(tc, test_scraper_reload_swaps_targets_and_keeps_old_on_error);
     tcase_add_test(tc, test_scraper_reload_removes_targets_with_timers_due);
+    tcase_add_test(tc, test_scraper_fetch_hands_answers_off);
     suite_add_tcase(s, tc);
     return s;
 }
