@@ -102,10 +102,18 @@ void fw_tmpl_set_func(fw_tmpl_set_t *self, const char *name, fw_tmpl_func_fn *fn
 // field is then looked up as a key), 0 with *result set, -1 with errbuf.
 void fw_tmpl_set_method(fw_tmpl_set_t *self, const char *name, fw_tmpl_func_fn *fn, void *user);
 
+// Declare a Go struct type the data holds: an object whose keys are exactly fields (NULL-
+// ended, at most 16, the pointers kept: static storage) is a NAME, an array of them a
+// slice_name (NULL: none). Such an object has no other field: `.X` fails with Go's "can't
+// evaluate field X in type NAME" (not missingkey's zero), a field given arguments with "X has
+// arguments but cannot be invoked as function", and error texts name these types.
+void fw_tmpl_set_struct(fw_tmpl_set_t *self, const char *name, const char *slice_name,
+                        const char *const *fields);
+
 // Alertmanager's functions (toUpper, toLower, title, trimSpace, join, match, reReplaceAll,
 // safeHtml, safeUrl, urlUnescape, stringSlice, date, tz, since, humanizeDuration) and methods
-// (KV SortedPairs, Names, Values, Remove; Pairs Names, Values; Alerts Firing, Resolved), and
-// missingkey=zero.
+// (KV SortedPairs, Names, Values, Remove; Pairs Names, Values; Alerts Firing, Resolved), its
+// structs (template.Data, template.Alert(s), template.Pair(s)) and missingkey=zero.
 void fw_tmpl_set_use_alertmanager(fw_tmpl_set_t *self);
 
 // Prometheus's rule template functions without a query (humanize, humanize1024,

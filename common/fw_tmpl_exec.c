@@ -53,10 +53,11 @@ s_fail(s_x_t *x, int pos, const char *ctx, const char *fmt, ...)
         else
             col++;
     }
-    // Go's ErrorContext shows at most 20 bytes of the node
+    // the node whole, as the Go of Alertmanager 0.25 and Prometheus 2.42 shows it (Go before
+    // 1.18 cut it at 20 bytes)
     fw_err_set_at(x->err, x->tree->parse_name, line, col,
-                  "template: %s:%d:%d: executing \"%s\" at <%.20s%s>: %s", x->tree->parse_name,
-                  line, col, x->tree->name, ctx, strlen(ctx) > 20 ? "..." : "", msg);
+                  "template: %s:%d:%d: executing \"%s\" at <%s>: %s", x->tree->parse_name, line,
+                  col, x->tree->name, ctx, msg);
 }
 
 static void
@@ -102,6 +103,42 @@ s_ref(json_t *v)
 
 static json_t *s_pipe(s_x_t *x, const struct fw_tmpl_pipe *pp, json_t *dot);
 
+// The struct type v is (fw_tmpl_set_struct), or NULL.
+static const struct fw_tmpl_struct *
+s_struct_of(const fw_tmpl_set_t *set, const json_t *v)
+{
+    if (!json_is_object(v))
+        return NULL;
+    for (const struct fw_tmpl_struct *st = set->structs; st; st = st->next) {
+        if (json_object_size(v) != st->nfields)
+            continue;
+        size_t k = 0;
+        while (k < st->nfields && json_object_get(v, st->fields[k]))
+            k++;
+        if (k == st->nfields)
+            return st;
+    }
+    return NULL;
+}
+
+// v's Go type name for error texts: a declared struct or slice of one, else as JSON maps it.
+static const char *
+s_type_name(const fw_tmpl_set_t *set, const json_t *v)
+{
+    const struct fw_tmpl_struct *st = s_struct_of(set, v);
+    if (st)
+        return st->name;
+    if (json_is_array(v) && json_array_size(v) > 0) {
+        st = s_struct_of(set, json_array_get(v, 0));
+        for (size_t i = 1; st && i < json_array_size(v); i++)
+            if (s_struct_of(set, json_array_get(v, i)) != st)
+                st = NULL;
+        if (st && st->slice_name)
+            return st->slice_name;
+    }
+    return fw_tmpl_type_name(v);
+}
+
 // Field `name` of recv, with method arguments args (evaluated) and final.
 static json_t *
 s_field(s_x_t *x, json_t *recv, const char *name, json_t **args, size_t nargs, int pos,
@@ -124,7 +161,16 @@ s_field(s_x_t *x, json_t *recv, const char *name, json_t **args, size_t nargs, i
             return NULL;
         }
     }
-    if (json_is_object(recv)) {
+    if (json_is_object(recv) && s_struct_of(x->set, recv)) {
+        // Go's evalField on a struct: a field, never a missing key
+        json_t *v = json_object_get(recv, name);
+        if (v && nargs > 0) {
+            s_fail(x, pos, ctx, "%s has arguments but cannot be invoked as function", name);
+            return NULL;
+        }
+        if (v)
+            return json_incref(v);
+    } else if (json_is_object(recv)) {
         if (nargs > 0) {
             s_fail(x, pos, ctx, "%s is not a method but has arguments", name);
             return NULL;
@@ -144,7 +190,7 @@ s_field(s_x_t *x, json_t *recv, const char *name, json_t **args, size_t nargs, i
         s_fail(x, pos, ctx, "nil pointer evaluating interface {}.%s", name);
         return NULL;
     }
-    s_fail(x, pos, ctx, "can't evaluate field %s in type %s", name, fw_tmpl_type_name(recv));
+    s_fail(x, pos, ctx, "can't evaluate field %s in type %s", name, s_type_name(x->set, recv));
     return NULL;
 }
 
@@ -285,7 +331,8 @@ s_call(s_x_t *x, const struct fw_tmpl_cmd *c, json_t *dot, json_t *final, bool h
     bool and_ = strcmp(fa->name, "and") == 0, or_ = strcmp(fa->name, "or") == 0;
     if (and_ || or_) {
         if (n < 1) {
-            s_fail(x, c->pos, ctx, "wrong number of args for %s: want at least 1 got 0", fa->name);
+            s_fail(x, fa->pos, fa->text, "wrong number of args for %s: want at least 1 got 0",
+                   fa->name);
             return NULL;
         }
         json_t *v = NULL;
@@ -305,15 +352,17 @@ s_call(s_x_t *x, const struct fw_tmpl_cmd *c, json_t *dot, json_t *final, bool h
     }
     const struct fw_tmpl_func *f = fw_tmpl_func_find(x->set, fa->name, false);
     if (!f) {
-        s_fail(x, c->pos, ctx, "\"%s\" is not a defined function", fa->name);
+        s_fail(x, fa->pos, fa->text, "\"%s\" is not a defined function", fa->name);
         return NULL;
     }
+    // Go's evalFunction checks the count at the function's name, evalCall reports a failed
+    // call at the whole command
     if ((int)n < f->nmin || (f->nmax >= 0 && (int)n > f->nmax)) {
         if (f->nmax < 0)
-            s_fail(x, c->pos, ctx, "wrong number of args for %s: want at least %d got %zu",
+            s_fail(x, fa->pos, fa->text, "wrong number of args for %s: want at least %d got %zu",
                    fa->name, f->nmin, n);
         else
-            s_fail(x, c->pos, ctx, "wrong number of args for %s: want %d got %zu", fa->name,
+            s_fail(x, fa->pos, fa->text, "wrong number of args for %s: want %d got %zu", fa->name,
                    f->nmax, n);
         return NULL;
     }
@@ -337,9 +386,8 @@ s_cmd(s_x_t *x, const struct fw_tmpl_cmd *c, json_t *dot, json_t *final, bool ha
     size_t n = (size_t)(c->nargs - 1) + (has_final ? 1 : 0);
     if (n > 0 && (a->kind == FW_TMPL_ARG_LIT || a->kind == FW_TMPL_ARG_NIL ||
                   a->kind == FW_TMPL_ARG_PIPE || a->nchain == 0)) {
-        char ctx[256];
-        s_cmd_text(c, ctx, sizeof(ctx));
-        s_fail(x, c->pos, ctx, "can't give argument to non-function %s", a->text);
+        // Go's evalCommand: at the first word
+        s_fail(x, a->pos, a->text, "can't give argument to non-function %s", a->text);
         return NULL;
     }
     json_t **args = s_cmd_args(x, c, dot, final, has_final, n);
@@ -378,6 +426,25 @@ s_pipe(s_x_t *x, const struct fw_tmpl_pipe *pp, json_t *dot)
 }
 
 static void s_walk(s_x_t *x, const struct fw_tmpl_node *n, json_t *dot);
+
+// A template node as Go's TemplateNode.String() shows it: {{template "name" PIPELINE}}.
+static void
+s_template_text(const struct fw_tmpl_node *n, char *buf, size_t size)
+{
+    fw_tmpl_buf_t b = {0};
+    fw_tmpl_buf_add(&b, "{{template \"", 12);
+    fw_tmpl_buf_add(&b, n->text, strlen(n->text));
+    fw_tmpl_buf_add(&b, "\"", 1);
+    for (int i = 0; n->pipe && i < n->pipe->ncmds; i++) {
+        fw_tmpl_buf_add(&b, i ? " | " : " ", i ? 3 : 1);
+        char cmd[256];
+        s_cmd_text(&n->pipe->cmds[i], cmd, sizeof(cmd));
+        fw_tmpl_buf_add(&b, cmd, strlen(cmd));
+    }
+    fw_tmpl_buf_add(&b, "}}", 2);
+    snprintf(buf, size, "%s", b.s);
+    free(b.s);
+}
 
 static const struct fw_tmpl_tree *
 s_lookup(const s_x_t *x, const char *name)
@@ -537,7 +604,7 @@ s_walk(s_x_t *x, const struct fw_tmpl_node *n, json_t *dot)
         case FW_TMPL_NODE_TEMPLATE: {
             const struct fw_tmpl_tree *t = s_lookup(x, n->text);
             char ctx[300];
-            snprintf(ctx, sizeof(ctx), "{{template \"%s\"%s}}", n->text, n->pipe ? " ..." : "");
+            s_template_text(n, ctx, sizeof(ctx));
             if (!t) {
                 s_fail(x, n->pos, ctx, "template \"%s\" not defined", n->text);
                 break;
@@ -618,9 +685,28 @@ fw_tmpl_set_destroy(fw_tmpl_set_t **self_p)
         free(self->funcs);
         self->funcs = next;
     }
+    while (self->structs) {
+        struct fw_tmpl_struct *next = self->structs->next;
+        free(self->structs);
+        self->structs = next;
+    }
     free(self->external_url);
     free(self);
     *self_p = NULL;
+}
+
+void
+fw_tmpl_set_struct(fw_tmpl_set_t *self, const char *name, const char *slice_name,
+                   const char *const *fields)
+{
+    struct fw_tmpl_struct *st = fw_calloc(1, sizeof(*st));
+    st->name = name;
+    st->slice_name = slice_name;
+    st->fields = fields;
+    while (st->nfields < 16 && fields[st->nfields])
+        st->nfields++;
+    st->next = self->structs;
+    self->structs = st;
 }
 
 void

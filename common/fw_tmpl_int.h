@@ -84,9 +84,17 @@ struct fw_tmpl_func {
     struct fw_tmpl_func *next;
 };
 
+struct fw_tmpl_struct {
+    const char *name, *slice_name;
+    const char *const *fields;
+    size_t nfields;
+    struct fw_tmpl_struct *next;
+};
+
 struct fw_tmpl_set {
     struct fw_tmpl_tree *trees;
     struct fw_tmpl_func *funcs;
+    struct fw_tmpl_struct *structs; // fw_tmpl_set_struct
     fw_tmpl_missingkey_t missingkey;
     size_t max_output, max_iterations;
     char *external_url;

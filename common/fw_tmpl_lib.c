@@ -862,6 +862,17 @@ fw_tmpl_set_use_alertmanager(fw_tmpl_set_t *self)
     fw_tmpl_set_method(self, "Remove", s_m_remove, NULL);
     fw_tmpl_set_method(self, "Firing", s_m_firing, NULL);
     fw_tmpl_set_method(self, "Resolved", s_m_resolved, NULL);
+    // Alertmanager's template.Data, Alert and Pair, as fw_tmpl_am_data and SortedPairs build
+    // them
+    static const char *const data[] = {
+        "Receiver",          "Status",      "Alerts", "GroupLabels", "CommonLabels",
+        "CommonAnnotations", "ExternalURL", NULL};
+    static const char *const alert[] = {"Status", "Labels",       "Annotations", "StartsAt",
+                                        "EndsAt", "GeneratorURL", "Fingerprint", NULL};
+    static const char *const pair[] = {"Name", "Value", NULL};
+    fw_tmpl_set_struct(self, "template.Data", NULL, data);
+    fw_tmpl_set_struct(self, "template.Alert", "template.Alerts", alert);
+    fw_tmpl_set_struct(self, "template.Pair", "template.Pairs", pair);
     fw_tmpl_set_missingkey(self, FW_TMPL_MISSINGKEY_ZERO);
 }
 

@@ -687,7 +687,7 @@ s_template(s_p_t *p, bool block, size_t pos)
     fw_tmpl_unquote(p->src + t.start, t.len, &b);
     struct fw_tmpl_node *n = fw_calloc(1, sizeof(*n));
     n->kind = FW_TMPL_NODE_TEMPLATE;
-    n->pos = (int)pos;
+    n->pos = (int)t.start; // Go's TemplateNode is at its name
     n->text = b.s;
     s_peek(p, &t);
     if (t.kind == T_RDELIM) {

@@ -89,12 +89,70 @@ START_TEST(test_alertd_tmpl_receiver_texts)
 }
 END_TEST
 
+// Error texts of bad templates over amtool's sample data, each exactly as the Debian amtool
+// 0.25 (`amtool template render --template.text=TEXT`) prints it after "amtool: error: ".
+START_TEST(test_alertd_tmpl_error_texts_as_amtool)
+{
+    static const char *const cases[][2] = {
+        {"{{ .Nope }}", "template: :1:3: executing \"\" at <.Nope>: can't evaluate field Nope in "
+                        "type template.Data"},
+        {"{{ .Labels.foo }}", "template: :1:10: executing \"\" at <.Labels.foo>: can't evaluate "
+                              "field Labels in type template.Data"},
+        {"{{ with .Alerts }}{{ .Nope }}{{ end }}",
+         "template: :1:21: executing \"\" at <.Nope>: can't evaluate field Nope in type "
+         "template.Alerts"},
+        {"{{ range .Alerts }}{{ .Labels.SortedPairs.Nope }}{{ end }}",
+         "template: :1:29: executing \"\" at <.Labels.SortedPairs.Nope>: can't evaluate field "
+         "Nope in type template.Pairs"},
+        {"{{ .Receiver 1 }}", "template: :1:3: executing \"\" at <.Receiver>: Receiver has "
+                              "arguments but cannot be invoked as function"},
+        {"{{ toUpper \"a\" \"b\" }}", "template: :1:3: executing \"\" at <toUpper>: wrong "
+                                      "number of args for toUpper: want 1 got 2"},
+        {"{{ stringSlice | join }}", "template: :1:17: executing \"\" at <join>: wrong number of "
+                                     "args for join: want 2 got 1"},
+        {"{{ nofunc }}", "template: :1: function \"nofunc\" not defined"},
+        {"{{ template \"nope\" . }}", "template: :1:12: executing \"\" at <{{template \"nope\" "
+                                      ".}}>: template \"nope\" not defined"},
+        {"{{ 1 2 }}", "template: :1:3: executing \"\" at <1>: can't give argument to "
+                      "non-function 1"},
+        {"{{ reReplaceAll \"(\" \"x\" \"y\" }}",
+         "template: :1:3: executing \"\" at <reReplaceAll \"(\" \"x\" \"y\">: error calling "
+         "reReplaceAll: regexp: Compile(`(`): error parsing regexp: missing closing ): `(`"},
+        {"{{ .CommonLabels.foo.bar }}", "template: :1:16: executing \"\" at "
+                                        "<.CommonLabels.foo.bar>: can't evaluate field bar in "
+                                        "type string"},
+    };
+    json_t *files = json_array();
+    fw_tmpl_set_t *set = alertd_tmpl_set(files);
+    json_t *payload = alertd_tmpl_sample(NULL);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fw_err_t err = {0};
+        char *out = NULL;
+        ck_assert_msg(alertd_tmpl_render(set, cases[i][0], false, payload, &out, &err) < 0,
+                      "%s: rendered \"%s\"", cases[i][0], out);
+        ck_assert_msg(strcmp(err.msg, cases[i][1]) == 0, "%s:\n got  %s\n want %s", cases[i][0],
+                      err.msg, cases[i][1]);
+    }
+    // the fields of a map (KV) are its keys: a missing one is "" (missingkey=zero)
+    char *out = NULL;
+    fw_err_t err = {0};
+    ck_assert_int_eq(
+        alertd_tmpl_render(set, "<{{ .CommonLabels.nope }}>", false, payload, &out, &err), 0);
+    ck_assert_str_eq(out, "<>");
+    free(out);
+    json_decref(payload);
+    fw_tmpl_set_destroy(&set);
+    json_decref(files);
+}
+END_TEST
+
 Suite *
 alertd_tmpl_suite(void)
 {
     Suite *s = suite_create("alertd_tmpl");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_alertd_tmpl_receiver_texts);
+    tcase_add_test(tc, test_alertd_tmpl_error_texts_as_amtool);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -5,7 +5,9 @@
 # The CLI against the real Debian amtool 0.25 (`amtool template render`, given the Debian
 # default.tmpl and email.tmpl, which its build does not embed): the same text, with the same
 # templates: file and amtool's sample data, renders the same bytes, in text and in html mode
-# (email.default.html whole), and a template error fails both. Then a receiver's texts
+# (email.default.html whole), a template error fails both, and 28 bad templates (missing
+# fields, unknown functions, wrong argument counts, ...) print the same error text with the
+# same exit code. Then a receiver's texts
 # (defaults, a text calling a file template, a redefined default, PagerDuty details, email
 # headers and html), a template error (exit 1, Go's message), usage errors (exit 2), and the
 # API of a running alertd: a text, html, a receiver, given data, an unknown receiver (404),
@@ -73,6 +75,49 @@ if command -v amtool >/dev/null && [ -f "$AMTMPL/default.tmpl" ]; then
     ! amtool template render --template.glob="$AMTMPL/*.tmpl" --template.text='{{ template "nope" . }}' >/dev/null 2>&1
     it_check "an undefined template fails as with amtool" \
         bash -c '! "$1" template render --template.text="{{ template \"nope\" . }}" 2>/dev/null' _ "$BIN/alertd"
+    # Bad templates: the same error text (after each tool's prefix) and exit 1 as amtool.
+    n=0; bad=0
+    while IFS= read -r t; do
+        n=$((n + 1))
+        set +e
+        amtool template render --template.glob="$AMTMPL/*.tmpl" --template.text="$t" > /dev/null 2> "$IT_DIR/am.err"; arc=$?
+        "$BIN/alertd" template render --template.text="$t" > /dev/null 2> "$IT_DIR/fw.err"; frc=$?
+        set -e
+        a=$(sed 's/^amtool: error: //' "$IT_DIR/am.err"); f=$(sed 's/^alertd template render: //' "$IT_DIR/fw.err")
+        if [ "$a" != "$f" ] || [ "$arc" != "$frc" ]; then
+            bad=$((bad + 1)); echo "  $t: amtool exit $arc '$a'; alertd exit $frc '$f'"
+        fi
+    done <<'BAD'
+{{ .Nope }}
+{{ .Labels.foo }}
+{{ with .Alerts }}{{ .Nope }}{{ end }}
+{{ range .Alerts }}{{ .Labels.SortedPairs.Nope }}{{ end }}
+{{ .Receiver 1 }}
+{{ nofunc }}
+{{ .Status | nofunc }}
+{{ toUpper "a" "b" }}
+{{ toUpper }}
+{{ printf }}
+{{ stringSlice | join }}
+{{ printf "%s" 1 2 3 4 5 6 7 8 9 | len 3 }}
+{{ index .Alerts 99 }}
+{{ index "abcdefgh" 10 11 12 13 14 }}
+{{ template "nope" . }}
+{{ if }}x{{ end }}
+{{ end }}
+{{ $x }}
+{{ unclosed
+{{ .Status.Foo }}
+{{ .CommonLabels.foo.bar }}
+{{ len 3 }}
+{{ eq 1 "a" }}
+{{ 1 2 }}
+{{ define "x" }}{{ end }}{{ template "x" 1 2 }}
+{{ reReplaceAll "(" "x" "y" }}
+{{ match "(" "x" }}
+{{ safeHtml }}
+BAD
+    it_check "bad templates: $n error texts and exit codes as amtool's ($bad differ)" test "$bad" = 0
 else
     echo "  (amtool or $AMTMPL absent: the comparison with amtool is skipped)"
 fi
