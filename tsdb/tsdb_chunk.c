@@ -208,6 +208,18 @@ s_dec_fit(double v, uint64_t bits, unsigned d, int64_t *m)
     return false;
 }
 
+bool
+tsdb_chunk_dec_fit(double v, unsigned d, int64_t *m)
+{
+    return d <= TSDB_CHUNK_MAX_SCALE && s_dec_fit(v, s_f2u(v), d, m);
+}
+
+double
+tsdb_chunk_dec_value(int64_t m, unsigned d)
+{
+    return s_dec_value(m, d);
+}
+
 // The smallest scale d >= from at which v is exact, with its m; false when there is none.
 static bool
 s_dec_first(double v, uint64_t bits, unsigned from, unsigned *d, int64_t *m)

@@ -117,6 +117,12 @@ enum tsdb_chunk_enc {
 // The largest decimal scale d: values with up to 15 decimals can be decimal chunks.
 #define TSDB_CHUNK_MAX_SCALE 15
 
+// The decimals of the chunk codec, for other codecs (the rollup pages): m with
+// tsdb_chunk_dec_value(m, d) bit-identical to v (d <= TSDB_CHUNK_MAX_SCALE, |m| < 2^53), or
+// false (also for NaN and the infinities).
+bool tsdb_chunk_dec_fit(double v, unsigned d, int64_t *m);
+double tsdb_chunk_dec_value(int64_t m, unsigned d);
+
 // A chunk's header, read without decoding its samples.
 struct tsdb_chunk_info {
     int enc;      // TSDB_CHUNK_XOR or TSDB_CHUNK_DECIMAL

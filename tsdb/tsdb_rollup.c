@@ -7,6 +7,7 @@
 
 #include "fw_bytes.h"
 #include "fw_mem.h"
+#include "tsdb_chunk.h"
 #include "tsdb_rollup.h"
 #include "tsdb_store_int.h"
 
@@ -119,7 +120,70 @@ s_unzigzag(uint64_t u)
     return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
 }
 
-#define S_PAGE_VERSION 2
+// Version 3 codes a value as the shorter of its XOR with a reference and, when it is a
+// rounded decimal (m / 10^d bit for bit, as the chunk codec's decimals), a tag 0x90 | d and
+// the zigzag varint of m less the reference scaled by 10^d and rounded; and stores a bucket's
+// sum only when its values are whole (the only sums queries use: s_exact in
+// tsdb_rollup_eval.c; the others decode as NaN). Version 2 (XOR only, every sum, reset_sum
+// before first_v) is still read.
+#define S_PAGE_VERSION 3
+#define S_DEC_TAG 0x90
+
+// The base of a decimal value at scale d: ref * 10^d rounded (0 out of range); the same
+// operations on both sides.
+static int64_t
+s_dec_ref(double ref, unsigned d)
+{
+    int64_t p = 1;
+    for (unsigned k = 0; k < d; k++)
+        p *= 10;
+    double x = ref * (double)p;
+    return x > -0x1p53 && x < 0x1p53 ? (int64_t)llround(x) : 0;
+}
+
+static size_t
+s_put_val(unsigned char *p, double v, double ref)
+{
+    size_t n = s_put_xor(p, v, ref);
+    if (n <= 2)
+        return n;
+    for (unsigned d = 0; d <= TSDB_CHUNK_MAX_SCALE; d++) {
+        int64_t m;
+        if (!tsdb_chunk_dec_fit(v, d, &m))
+            continue;
+        unsigned char tmp[12];
+        tmp[0] = (unsigned char)(S_DEC_TAG | d);
+        size_t k = 1 + fw_bytes_put_uvarint(tmp + 1, s_zigzag(m - s_dec_ref(ref, d)));
+        if (k < n) {
+            memcpy(p, tmp, k);
+            n = k;
+        }
+        break; // a larger scale only makes m longer
+    }
+    return n;
+}
+
+static int
+s_get_val(const unsigned char *p, size_t len, size_t *off, double ref, double *out)
+{
+    if (*off >= len)
+        return FW_ETRUNC;
+    if ((p[*off] & 0xf0) != S_DEC_TAG)
+        return s_get_xor(p, len, off, ref, out);
+    unsigned d = p[(*off)++] & 15;
+    uint64_t u;
+    int rc = fw_bytes_get_uvarint(p, len, off, &u);
+    if (rc != 0)
+        return rc;
+    int64_t delta = s_unzigzag(u), base = s_dec_ref(ref, d);
+    if (delta > ((int64_t)1 << 55) || delta < -((int64_t)1 << 55) || d > TSDB_CHUNK_MAX_SCALE)
+        return FW_EPARSE;
+    int64_t m = base + delta;
+    if (m > ((int64_t)1 << 53) || m < -((int64_t)1 << 53))
+        return FW_EPARSE;
+    *out = tsdb_chunk_dec_value(m, d);
+    return 0;
+}
 
 enum {
     S_F_INTS = 1,
@@ -158,22 +222,22 @@ tsdb_rollup_page_encode(const struct tsdb_rollup_bucket *b, size_t n, int64_t pa
         out[o++] = (unsigned char)f;
         o += fw_bytes_put_uvarint(out + o, s_zigzag(dfirst - prev_dfirst));
         o += fw_bytes_put_uvarint(out + o, s_zigzag(dlast - prev_dlast));
-        if (a->n_resets) {
+        if (a->n_resets)
             o += fw_bytes_put_uvarint(out + o, a->n_resets);
-            o += s_put_xor(out + o, a->reset_sum, a->first_v);
-        }
         if (a->n_changes)
             o += fw_bytes_put_uvarint(out + o, a->n_changes);
-        o += s_put_xor(out + o, a->first_v, prev_last);
-        o += s_put_xor(out + o, a->last_v, a->first_v);
+        o += s_put_val(out + o, a->first_v, prev_last);
+        o += s_put_val(out + o, a->last_v, a->first_v);
         if (!(f & (S_F_MIN_FIRST | S_F_MIN_LAST)))
-            o += s_put_xor(out + o, a->min, a->first_v);
+            o += s_put_val(out + o, a->min, a->first_v);
         if (!(f & (S_F_MAX_FIRST | S_F_MAX_LAST)))
-            o += s_put_xor(out + o, a->max, a->first_v);
-        if (a->count > 1) {
-            o += s_put_xor(out + o, a->sum, prev_sum);
+            o += s_put_val(out + o, a->max, a->first_v);
+        if (a->count > 1 && a->ints) {
+            o += s_put_val(out + o, a->sum, prev_sum);
             prev_sum = a->sum;
         }
+        if (a->n_resets)
+            o += s_put_val(out + o, a->reset_sum, a->first_v);
         prev_last = a->last_v;
         prev_dfirst = dfirst;
         prev_dlast = dlast;
@@ -187,8 +251,9 @@ tsdb_rollup_page_decode(const unsigned char *p, size_t len, int64_t page_start, 
 {
     if (len < 1)
         return FW_ETRUNC;
-    if (p[0] != S_PAGE_VERSION)
+    if (p[0] != S_PAGE_VERSION && p[0] != 2)
         return FW_EPARSE; // version 1 (its first weeks) is written again from the chunks
+    bool v2 = p[0] == 2;
     size_t o = 1;
     double prev_last = 0, prev_sum = 0;
     int64_t last_end = page_start, prev_dfirst = 0, prev_dlast = 0;
@@ -220,8 +285,8 @@ tsdb_rollup_page_decode(const unsigned char *p, size_t len, int64_t page_start, 
         if (f & S_F_RESETS) {
             if ((rc = fw_bytes_get_uvarint(p, len, &o, &nres)) != 0)
                 return rc;
-            // coded against first_v, which comes later: the XOR alone for now
-            if ((rc = s_get_xor(p, len, &o, 0, &reset_sum)) != 0)
+            // version 2: coded against first_v, which comes later: the XOR alone for now
+            if (v2 && (rc = s_get_xor(p, len, &o, 0, &reset_sum)) != 0)
                 return rc;
         }
         if ((f & S_F_CHANGES) && (rc = fw_bytes_get_uvarint(p, len, &o, &nch)) != 0)
@@ -230,30 +295,33 @@ tsdb_rollup_page_decode(const unsigned char *p, size_t len, int64_t page_start, 
             return FW_EPARSE;
         a.n_resets = (uint32_t)nres;
         a.n_changes = (uint32_t)nch;
-        if ((rc = s_get_xor(p, len, &o, prev_last, &a.first_v)) != 0 ||
-            (rc = s_get_xor(p, len, &o, a.first_v, &a.last_v)) != 0)
+        // version 2's values are all XOR-coded: s_get_val reads those too
+        if ((rc = s_get_val(p, len, &o, prev_last, &a.first_v)) != 0 ||
+            (rc = s_get_val(p, len, &o, a.first_v, &a.last_v)) != 0)
             return rc;
-        if (f & S_F_RESETS)
+        if (v2 && (f & S_F_RESETS))
             a.reset_sum = s_double(s_bits(reset_sum) ^ s_bits(a.first_v));
         if (f & S_F_MIN_FIRST)
             a.min = a.first_v;
         else if (f & S_F_MIN_LAST)
             a.min = a.last_v;
-        else if ((rc = s_get_xor(p, len, &o, a.first_v, &a.min)) != 0)
+        else if ((rc = s_get_val(p, len, &o, a.first_v, &a.min)) != 0)
             return rc;
         if (f & S_F_MAX_FIRST)
             a.max = a.first_v;
         else if (f & S_F_MAX_LAST)
             a.max = a.last_v;
-        else if ((rc = s_get_xor(p, len, &o, a.first_v, &a.max)) != 0)
+        else if ((rc = s_get_val(p, len, &o, a.first_v, &a.max)) != 0)
             return rc;
-        if (count > 1) {
-            if ((rc = s_get_xor(p, len, &o, prev_sum, &a.sum)) != 0)
+        if (count > 1 && (v2 || a.ints)) {
+            if ((rc = s_get_val(p, len, &o, prev_sum, &a.sum)) != 0)
                 return rc;
             prev_sum = a.sum;
         } else {
-            a.sum = a.first_v;
+            a.sum = count > 1 ? NAN : a.first_v; // not stored: no query uses it
         }
+        if (!v2 && (f & S_F_RESETS) && (rc = s_get_val(p, len, &o, a.first_v, &a.reset_sum)) != 0)
+            return rc;
         fw_mem_grow((void **)arr, cap, *n + 1, sizeof(**arr));
         (*arr)[(*n)++] = (struct tsdb_rollup_bucket){end, a};
         last_end = end;

@@ -20,8 +20,8 @@
                                           (the level's retention); queries read them raw;
                                           INT64_MAX: the level is off (TSDB_ROLLUP_OFF)
 
-    A page is a version byte (2) and its buckets in time order; tsdb(8) ROLLUPS gives the
-    fields and their coding.
+    A page is a version byte (3; 2 is still read) and its buckets in time order;
+    tsdb(8) ROLLUPS gives the fields and their coding.
 
     Writing (tsdb_rollup_step, a thread of its own, never tsdb's ingest loop): a series'
     buckets are final once they end at or before its last sealed, committed chunk's newest
