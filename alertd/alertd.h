@@ -27,6 +27,7 @@ struct alertd_opts {
     int64_t data_retention;      // ms a notification log entry is kept
     const char *external_url;
     struct fw_flag_list cluster_peers;  // --cluster.peer (repeatable)
+    const char *cluster_tls_config;     // refused when given (not supported)
     struct alertd_cluster_opts cluster; // listen NULL or "": no cluster; peers: cluster_peers
 };
 

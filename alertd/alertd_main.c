@@ -53,6 +53,9 @@ static const struct fw_flag s_flags[] = {
     {"cluster.settle-timeout", FW_FLAG_DURATION,
      offsetof(struct alertd_opts, cluster.settle_timeout_ms), "1m",
      "longest wait for the peers' state before notifications are sent"},
+    {"cluster.tls-config", FW_FLAG_STR, offsetof(struct alertd_opts, cluster_tls_config), "",
+     "Alertmanager's TLS for the cluster link: not supported (alertd refuses to start with it; "
+     "the link is ZeroMQ, not memberlist's TCP)"},
     {NULL, FW_FLAG_STR, 0, NULL, NULL},
 };
 
@@ -70,6 +73,15 @@ main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     if (fw_flags_init_log("alertd", &opts.common) < 0)
         return 2;
+    if (opts.cluster_tls_config && *opts.cluster_tls_config) {
+        // Alertmanager's (experimental) TLS wraps memberlist's TCP streams; the replicas'
+        // link here is ZeroMQ ROUTER/DEALER, which has no TLS: refused, never ignored.
+        fprintf(stderr,
+                "alertd: --cluster.tls-config=%s: not supported: the cluster link is ZeroMQ "
+                "(no TLS, no authentication); keep the cluster port on a private network\n",
+                opts.cluster_tls_config);
+        return 2;
+    }
     opts.cluster.peers = &opts.cluster_peers;
     opts.cluster.max_msg_size = opts.common.zmq_max_msg_size;
     if (opts.cluster.gossip_interval_ms <= 0 || opts.cluster.pushpull_interval_ms <= 0 ||

@@ -25,6 +25,13 @@ SINK=$(it_free_port); NOTIFYD=$(it_free_port); Z_NOTIFY=$(it_free_port); Z_NPUB=
 for r in A B; do
     for v in HTTP ALERTS PUB CLUSTER; do printf -v "${r}_$v" '%s' "$(it_free_port)"; done
 done
+# Alertmanager's --cluster.tls-config is refused by name, never ignored (the link is ZeroMQ).
+printf 'tls_server_config: {cert_file: c.pem, key_file: k.pem}\n' > "$IT_DIR/cluster-tls.yml"
+set +e
+"$BIN/alertd" --cluster.tls-config="$IT_DIR/cluster-tls.yml" --check-config > "$IT_DIR/tls.out" 2>&1; rc=$?
+set -e
+it_check "--cluster.tls-config refused: exit $rc, $(head -c 90 "$IT_DIR/tls.out")" \
+    bash -c '[ "$1" = 2 ] && grep -q "cluster.tls-config=.*: not supported" "$2"' _ "$rc" "$IT_DIR/tls.out"
 PEER_TIMEOUT=3 # seconds: B waits this long before it checks the shared log
 cat > "$IT_DIR/am.yml" <<YML
 route:
