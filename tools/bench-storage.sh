@@ -11,7 +11,8 @@
 # the data directory for the second figure). Then prometheus serves promtool's blocks and
 # tsdb the imported directory, and the kit's query-latency.py times the 15 queries of
 # queries.txt against each (1 warm-up + QUERY_RUNS timed runs, median), one after the
-# other; tools/promql-compare.py checks that both answer every query alike (same series,
+# other, then each server's CPU per query (each sent QUERY_CPU_RUNS times, default 100);
+# tools/promql-compare.py checks that both answer every query alike (same series,
 # timestamps and values; evaluated 0.5 s off the 15 s grid, see below). Prints key=value
 # lines, then tables with ratios (higher ratio = floorwatch better). Every process is
 # started and stopped by PID, every wait is bounded, the temp dir is removed.
@@ -107,6 +108,33 @@ ql() {
 }
 ql "http://127.0.0.1:$PP" >"$TMP/q-peer.txt"
 ql "http://127.0.0.1:$TH" >"$TMP/q-ours.txt"
+# Server CPU per query, less moved by other load than wall medians: each query sent
+# QUERY_CPU_RUNS times with curl (a connection each, as query-latency.py), the server's
+# user+sys CPU (cpu_seconds: every thread, 10 ms ticks) before and after; ms per query.
+CPU_RUNS=${QUERY_CPU_RUNS:-100}
+qcpu() {
+    local url=$1 pid=$2 name kind expr path a b i
+    local -a args
+    grep -v '^#' "$KIT/queries.txt" | grep '|' | while IFS='|' read -r name kind expr; do
+        name=$(xargs <<<"$name") kind=$(xargs <<<"$kind") expr=${expr# }
+        args=(--data-urlencode "query=$expr") path=query
+        if [ "$kind" = instant ]; then
+            args+=(--data-urlencode "time=$END")
+        else
+            args+=(--data-urlencode "start=$START" --data-urlencode "end=$END"
+                --data-urlencode "step=${kind#range:}") path=query_range
+        fi
+        a=$(cpu_seconds "$pid")
+        for ((i = 0; i < CPU_RUNS; i++)); do
+            curl -s -o /dev/null --max-time 60 "${args[@]}" "$url/api/v1/$path" || true
+        done
+        b=$(cpu_seconds "$pid")
+        echo "$name $(awk -v a="$a" -v b="$b" -v n="$CPU_RUNS" \
+            'BEGIN {printf "%.2f", (b - a) * 1000 / n}')"
+    done
+}
+qcpu "http://127.0.0.1:$PP" "$PROM_PID" >"$TMP/c-peer.txt"
+qcpu "http://127.0.0.1:$TH" "$TSDB_PID" >"$TMP/c-ours.txt"
 # tsdb's PromQL is Prometheus 3's, the peer is 2.42, whose range and lookback windows are
 # closed on the left: 0.5 s off the 15 s grid both select the same samples.
 set +e
@@ -175,4 +203,14 @@ awk 'FNR == 1 { f++ } f == 1 && NF >= 9 && $3 ~ /^[0-9.]+$/ { p[$1] = $3; k[$1] 
              (sq > 0 ? sprintf("%.2fx", sp / sq) : "n/a")
      }' "$TMP/q-peer.txt" "$TMP/q-ours.txt" | column -t -s $'\t'
 echo "answers (tools/promql-compare.py, 0.5 s off the grid): $(tail -1 "$TMP/compare.txt")"
+echo
+echo "server CPU per query (user+sys of the server process, ms, each query sent $CPU_RUNS" \
+    "times with curl; higher ratio = floorwatch better):"
+awk 'FNR == 1 { f++ } f == 1 { p[$1] = $2 } f == 2 && ($1 in p) {
+        if (!h++) { OFS = "\t"; print "query", "prometheus", "floorwatch", "ratio" }
+        print $1, p[$1], $2, ($2 > 0 ? sprintf("%.2fx", p[$1] / $2) : "n/a")
+        sp += p[$1]; so += $2 }
+    END { print "sum", sprintf("%.2f", sp), sprintf("%.2f", so),
+          (so > 0 ? sprintf("%.2fx", sp / so) : "n/a") }' "$TMP/c-peer.txt" "$TMP/c-ours.txt" |
+    column -t -s $'\t'
 grep '^DIFF' "$TMP/compare.txt" || true
