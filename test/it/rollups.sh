@@ -18,7 +18,10 @@
 #   fwpush (SAMPLES, acknowledged), seals and commits its chunks, and its writer thread
 #   rolls them up on its own; the queries over them then read buckets, answers unchanged;
 # - a bad rollups parameter is a 400, and a rollup retention below its step (or an interval
-#   below 1s) is refused at start with the reason.
+#   below 1s) is refused at start with the reason;
+# - a retention of 0 turns a level off: `tsdb import` writes no page of it (tsdb check
+#   --records lists data.mdb's records), and tsdb started with both at 0 deletes every page
+#   at start, writes and reads no bucket, and answers as with rollups=false.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -245,4 +248,30 @@ refused_interval() {
     [ "$rc" -ne 0 ] && grep -q "rollup-interval must be at least 1s" "$D/refused2.log"
 }
 it_check "a rollup interval of 100ms is refused at start" refused_interval
+
+# --- tsdb itself with both levels off (retentions 0): at start it deletes every page, runs
+# no writer, and every query reads raw samples with the same answers ---
+it_term "$PID_tsdb"
+KEEP=(--storage.tsdb.rollup-5m-retention=0 --storage.tsdb.rollup-1h-retention=0)
+start_tsdb
+raw_only() {
+    local name kind expr step before ok=0
+    while IFS='|' read -r name kind expr; do
+        name=$(echo $name) step=${kind#*range:} step=$(echo $step)
+        before=$(read_total)
+        body "$T" "$expr" "$step" >"$D/roll.json"
+        body "$T" "$expr" "$step" false >"$D/raw.json"
+        [ "$before" = "$(read_total)" ] || { echo "    $name: read buckets" >&2; ok=1; }
+        [ "$(jq '.result | length' "$D/raw.json")" -gt 0 ] || { echo "    $name: empty" >&2; ok=1; }
+        cmp -s "$D/raw.json" "$D/roll.json" || { echo "    $name: answers differ" >&2; ok=1; }
+    done <"$D/queries.txt"
+    written=$(curl -fsS "$T/metrics" |
+        awk '$1 == "fw_tsdb_rollup_buckets_written_total" {print $2}')
+    [ "$written" = 0 ] || { echo "    $written buckets written" >&2; ok=1; }
+    return $ok
+}
+it_check "with both rollup retentions 0, tsdb writes and reads no bucket; answers the same" raw_only
+it_term "$PID_tsdb"
+no_pages() { [ "$(pages "$D/tsdb" 00)" -eq 0 ] && [ "$(pages "$D/tsdb" 01)" -eq 0 ]; }
+it_check "and it deleted every rollup page of data.mdb at start" no_pages
 it_finish
