@@ -97,6 +97,12 @@ void fw_tmpl_set_limits(fw_tmpl_set_t *self, size_t max_output, size_t max_itera
 // execution with Go's "wrong number of args for NAME: want N got M".
 void fw_tmpl_set_func(fw_tmpl_set_t *self, const char *name, fw_tmpl_func_fn *fn, void *user,
                       int nargs_min, int nargs_max);
+// Declare the Go parameter types of function name (registered before; kept when it is
+// registered again): one letter a parameter, the last repeated for a variadic one: 's' string,
+// 'S' []string, '.' any. A call is then checked before fn runs, as Go's evalArg does: a
+// literal of another kind fails "expected string; found 3" at the literal, any other value
+// "wrong type for value; expected string; got int" at the argument. types: static storage.
+void fw_tmpl_set_func_types(fw_tmpl_set_t *self, const char *name, const char *types);
 // Register a method: `.NAME` (with optional arguments) on a value for which fn succeeds is fn
 // called with args[0] = the receiver. fn returns 1 when it does not apply to the receiver (the
 // field is then looked up as a key), 0 with *result set, -1 with errbuf.
@@ -109,6 +115,9 @@ void fw_tmpl_set_method(fw_tmpl_set_t *self, const char *name, fw_tmpl_func_fn *
 // arguments but cannot be invoked as function", and error texts name these types.
 void fw_tmpl_set_struct(fw_tmpl_set_t *self, const char *name, const char *slice_name,
                         const char *const *fields);
+// The Go type name error texts give an object of strings (not a struct): Alertmanager's
+// "template.KV". name: static storage; NULL: "map[string]interface {}".
+void fw_tmpl_set_map_name(fw_tmpl_set_t *self, const char *name);
 
 // Alertmanager's functions (toUpper, toLower, title, trimSpace, join, match, reReplaceAll,
 // safeHtml, safeUrl, urlUnescape, stringSlice, date, tz, since, humanizeDuration) and methods

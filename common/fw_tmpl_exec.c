@@ -136,6 +136,14 @@ s_type_name(const fw_tmpl_set_t *set, const json_t *v)
         if (st && st->slice_name)
             return st->slice_name;
     }
+    if (set->map_name && json_is_object(v)) {
+        const char *k;
+        json_t *e;
+        bool strings = true;
+        json_object_foreach((json_t *)v, k, e) strings = strings && json_is_string(e);
+        if (strings)
+            return set->map_name;
+    }
     return fw_tmpl_type_name(v);
 }
 
@@ -320,6 +328,47 @@ s_cmd_args(s_x_t *x, const struct fw_tmpl_cmd *c, json_t *dot, json_t *final, bo
     return args;
 }
 
+static bool
+s_is_strings(const json_t *v)
+{
+    if (!json_is_array(v))
+        return false;
+    for (size_t i = 0; i < json_array_size(v); i++)
+        if (!json_is_string(json_array_get(v, i)))
+            return false;
+    return true;
+}
+
+// Go's evalArg/validateType on the arguments of f (f->types): 0, or -1 after s_fail.
+static int
+s_check_types(s_x_t *x, const struct fw_tmpl_func *f, const struct fw_tmpl_cmd *c,
+              json_t *const *args, size_t n)
+{
+    size_t nt = strlen(f->types);
+    for (size_t i = 0; i < n && nt; i++) {
+        char t = f->types[i < nt ? i : nt - 1];
+        const json_t *v = args[i];
+        if (t == '.' || (t == 's' && json_is_string(v)) || (t == 'S' && s_is_strings(v)))
+            continue;
+        // a word of the command, or the value piped in (reported at the function's name)
+        const struct fw_tmpl_arg *a = (int)i + 1 < c->nargs ? &c->args[i + 1] : &c->args[0];
+        if (a != &c->args[0] && a->kind == FW_TMPL_ARG_NIL) {
+            if (t == 'S') // a nil slice
+                continue;
+            s_fail(x, a->pos, a->text, "cannot assign nil to string");
+        } else if (t == 's' && a != &c->args[0] && a->kind == FW_TMPL_ARG_LIT)
+            s_fail(x, a->pos, a->text, "expected string; found %s", a->text);
+        else if (!v || json_is_null(v))
+            s_fail(x, a->pos, a->text, "invalid value; expected %s",
+                   t == 's' ? "string" : "[]string");
+        else
+            s_fail(x, a->pos, a->text, "wrong type for value; expected %s; got %s",
+                   t == 's' ? "string" : "[]string", s_type_name(x->set, v));
+        return -1;
+    }
+    return 0;
+}
+
 // A function call: args are the command's words after the name, then final.
 static json_t *
 s_call(s_x_t *x, const struct fw_tmpl_cmd *c, json_t *dot, json_t *final, bool has_final)
@@ -369,6 +418,10 @@ s_call(s_x_t *x, const struct fw_tmpl_cmd *c, json_t *dot, json_t *final, bool h
     json_t **args = s_cmd_args(x, c, dot, final, has_final, n);
     if (!args)
         return NULL;
+    if (f->types && s_check_types(x, f, c, args, n) < 0) {
+        s_free_args(args, n);
+        return NULL;
+    }
     json_t *res = NULL;
     char ebuf[256] = "";
     if (f->fn(f->user, args, n, &res, ebuf, sizeof(ebuf)) < 0)
@@ -710,6 +763,12 @@ fw_tmpl_set_struct(fw_tmpl_set_t *self, const char *name, const char *slice_name
 }
 
 void
+fw_tmpl_set_map_name(fw_tmpl_set_t *self, const char *name)
+{
+    self->map_name = name;
+}
+
+void
 fw_tmpl_set_missingkey(fw_tmpl_set_t *self, fw_tmpl_missingkey_t mode)
 {
     self->missingkey = mode;
@@ -751,6 +810,14 @@ fw_tmpl_set_func(fw_tmpl_set_t *self, const char *name, fw_tmpl_func_fn *fn, voi
                  int nargs_min, int nargs_max)
 {
     s_register(self, name, fn, user, nargs_min, nargs_max, false);
+}
+
+void
+fw_tmpl_set_func_types(fw_tmpl_set_t *self, const char *name, const char *types)
+{
+    for (struct fw_tmpl_func *f = self->funcs; f; f = f->next)
+        if (!f->method && strcmp(f->name, name) == 0)
+            f->types = types;
 }
 
 void

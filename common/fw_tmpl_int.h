@@ -80,6 +80,7 @@ struct fw_tmpl_func {
     fw_tmpl_func_fn *fn;
     void *user;
     int nmin, nmax;
+    const char *types; // fw_tmpl_set_func_types (static), or NULL
     bool method;
     struct fw_tmpl_func *next;
 };
@@ -95,6 +96,7 @@ struct fw_tmpl_set {
     struct fw_tmpl_tree *trees;
     struct fw_tmpl_func *funcs;
     struct fw_tmpl_struct *structs; // fw_tmpl_set_struct
+    const char *map_name;           // fw_tmpl_set_map_name, or NULL
     fw_tmpl_missingkey_t missingkey;
     size_t max_output, max_iterations;
     char *external_url;

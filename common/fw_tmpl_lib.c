@@ -862,6 +862,14 @@ fw_tmpl_set_use_alertmanager(fw_tmpl_set_t *self)
     fw_tmpl_set_method(self, "Remove", s_m_remove, NULL);
     fw_tmpl_set_method(self, "Firing", s_m_firing, NULL);
     fw_tmpl_set_method(self, "Resolved", s_m_resolved, NULL);
+    // Go's parameter types of Alertmanager's functions (template.go's DefaultFuncs)
+    static const char *const typed[][2] = {
+        {"toUpper", "s"}, {"toLower", "s"},     {"title", "s"},          {"trimSpace", "s"},
+        {"join", "sS"},   {"match", "ss"},      {"reReplaceAll", "sss"}, {"safeHtml", "s"},
+        {"safeUrl", "s"}, {"stringSlice", "s"},
+    };
+    for (size_t i = 0; i < sizeof typed / sizeof typed[0]; i++)
+        fw_tmpl_set_func_types(self, typed[i][0], typed[i][1]);
     // Alertmanager's template.Data, Alert and Pair, as fw_tmpl_am_data and SortedPairs build
     // them
     static const char *const data[] = {
@@ -873,6 +881,7 @@ fw_tmpl_set_use_alertmanager(fw_tmpl_set_t *self)
     fw_tmpl_set_struct(self, "template.Data", NULL, data);
     fw_tmpl_set_struct(self, "template.Alert", "template.Alerts", alert);
     fw_tmpl_set_struct(self, "template.Pair", "template.Pairs", pair);
+    fw_tmpl_set_map_name(self, "template.KV");
     fw_tmpl_set_missingkey(self, FW_TMPL_MISSINGKEY_ZERO);
 }
 

@@ -118,6 +118,13 @@ START_TEST(test_alertd_tmpl_error_texts_as_amtool)
         {"{{ reReplaceAll \"(\" \"x\" \"y\" }}",
          "template: :1:3: executing \"\" at <reReplaceAll \"(\" \"x\" \"y\">: error calling "
          "reReplaceAll: regexp: Compile(`(`): error parsing regexp: missing closing ): `(`"},
+        {"{{ title 3 }}", "template: :1:9: executing \"\" at <3>: expected string; found 3"},
+        {"{{ join \",\" .Alerts }}", "template: :1:12: executing \"\" at <.Alerts>: wrong type "
+                                     "for value; expected []string; got template.Alerts"},
+        {"{{ toUpper .CommonLabels }}", "template: :1:11: executing \"\" at <.CommonLabels>: "
+                                        "wrong type for value; expected string; got template.KV"},
+        {"{{ toUpper nil }}",
+         "template: :1:11: executing \"\" at <nil>: cannot assign nil to string"},
         {"{{ .CommonLabels.foo.bar }}", "template: :1:16: executing \"\" at "
                                         "<.CommonLabels.foo.bar>: can't evaluate field bar in "
                                         "type string"},

@@ -5,8 +5,8 @@
 # The CLI against the real Debian amtool 0.25 (`amtool template render`, given the Debian
 # default.tmpl and email.tmpl, which its build does not embed): the same text, with the same
 # templates: file and amtool's sample data, renders the same bytes, in text and in html mode
-# (email.default.html whole), a template error fails both, and 28 bad templates (missing
-# fields, unknown functions, wrong argument counts, ...) print the same error text with the
+# (email.default.html whole), a template error fails both, and 38 bad templates (missing
+# fields, unknown functions, wrong argument counts and types, ...) print the same error text with the
 # same exit code. Then a receiver's texts
 # (defaults, a text calling a file template, a redefined default, PagerDuty details, email
 # headers and html), a template error (exit 1, Go's message), usage errors (exit 2), and the
@@ -116,6 +116,16 @@ if command -v amtool >/dev/null && [ -f "$AMTMPL/default.tmpl" ]; then
 {{ reReplaceAll "(" "x" "y" }}
 {{ match "(" "x" }}
 {{ safeHtml }}
+{{ title 3 }}
+{{ 3 | toUpper }}
+{{ toUpper .Alerts }}
+{{ toUpper .CommonLabels }}
+{{ toUpper nil }}
+{{ join "," .Alerts }}
+{{ join 1 (stringSlice "a") }}
+{{ match "a" 1.5 }}
+{{ stringSlice "a" 2 }}
+{{ join "," .CommonLabels.Names }}
 BAD
     it_check "bad templates: $n error texts and exit codes as amtool's ($bad differ)" test "$bad" = 0
 else
