@@ -157,8 +157,11 @@ s_outcome_maybe_done(notifyd_t *self, struct s_outcome *o)
         json_object_set_new(b, "reason", json_string(o->reason)); // steals
     if (o->reason && json_array_size(o->failed) > 0)
         json_object_set(b, "failed_integrations", o->failed);
+    // Kept (committed with --storage.path) before it leaves: a notifyd killed after this
+    // answers alertd's question about the id with this outcome, not "lost".
+    notifyd_results_add(self->results, json_incref(b), fw_time_now_ms()); // takes a ref
     s_publish_result(self, b);
-    notifyd_results_add(self->results, b, fw_time_now_ms()); // takes b
+    json_decref(b);
     zhashx_delete(self->outcomes, o->id);
 }
 
@@ -588,6 +591,11 @@ notifyd_new(const struct notifyd_opts *opts, struct notifyd_cfg **cfg_p)
                        "NOTIFY_RESULTs alertd has not acknowledged yet.");
     fw_err_t err;
     fw_err_clear(&err);
+    if (opts->storage_path && *opts->storage_path &&
+        notifyd_results_open(self->results, opts->storage_path, fw_time_now_ms(), &err) < 0) {
+        fw_error("storage.open.fail", "err=%s", err.msg);
+        goto fail;
+    }
     if (!(self->pull = fw_zsock_pull(opts->zmq_notify, opts->common.zmq_max_msg_size, &err)) ||
         !(self->pub = fw_zsock_pub(opts->zmq_pub, &err))) {
         fw_error("zmq.attach.fail", "err=%s", err.msg);

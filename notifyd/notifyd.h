@@ -16,8 +16,9 @@
 
 struct notifyd_opts {
     struct fw_common_opts common;
-    const char *zmq_notify; // bind PULL
-    const char *zmq_pub;    // bind PUB
+    const char *zmq_notify;   // bind PULL
+    const char *zmq_pub;      // bind PUB
+    const char *storage_path; // outcomes kept in LMDB here; "" or NULL: in memory only
 };
 
 typedef struct notifyd notifyd_t;

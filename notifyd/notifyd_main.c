@@ -15,6 +15,9 @@ static const struct fw_flag s_flags[] = {
      FW_ZMQ_NOTIFYD_NOTIFY, "bind PULL here for NOTIFY from alertd"},
     {"zmq.pub-address", FW_FLAG_STR, offsetof(struct notifyd_opts, zmq_pub), FW_ZMQ_NOTIFYD_PUB,
      "bind PUB here (delivered notifications)"},
+    {"storage.path", FW_FLAG_STR, offsetof(struct notifyd_opts, storage_path), "",
+     "keep delivery outcomes here (LMDB), so a restarted notifyd answers alertd with them; "
+     "empty: in memory only"},
     {NULL, FW_FLAG_STR, 0, NULL, NULL},
 };
 

@@ -1,11 +1,21 @@
 /*  notifyd_results.c — outcomes kept in a zlistx in the order they were made (so the
-    oldest go first past NOTIFYD_RESULTS_MAX), indexed by id in a zhashx.
+    oldest go first past NOTIFYD_RESULTS_MAX), indexed by id in a zhashx; with
+    notifyd_results_open, also in LMDB: key the id, value "<made_at> <acked_at> <body JSON>",
+    one commit per change.
 */
 #include <czmq.h>
+#include <inttypes.h>
+#include <lmdb.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "fw_lmdb.h"
+#include "fw_log.h"
 #include "fw_mem.h"
 #include "notifyd_results.h"
+
+// The map: 100,000 outcomes of a few KiB fit many times over.
+#define S_MAPSIZE ((size_t)1 << 30)
 
 struct s_res {
     json_t *body;     // owned: the NOTIFY_RESULT body
@@ -21,7 +31,43 @@ struct notifyd_results {
     zlistx_t *order; // owned: struct s_res *, oldest first
     zhashx_t *by_id; // id -> struct s_res * (borrowed from order)
     size_t unacked;
+    MDB_env *env; // owned: NULL without notifyd_results_open
+    MDB_dbi dbi;
 };
+
+// Write r (or, with gone, delete it) in its own commit. A failure is logged: the outcome
+// stays in memory, as without a storage path.
+static void
+s_save(notifyd_results_t *self, const struct s_res *r, bool gone)
+{
+    if (!self->env)
+        return;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+    if (rc != 0) {
+        fw_warn("results.save.fail", "id=%s err=%s", r->id, mdb_strerror(rc));
+        return;
+    }
+    MDB_val k = {strlen(r->id), (void *)r->id};
+    if (gone) {
+        rc = mdb_del(txn, self->dbi, &k, NULL);
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
+    } else {
+        char *body = json_dumps(r->body, JSON_COMPACT);
+        char *v = fw_asprintf("%" PRId64 " %" PRId64 " %s", r->made_at, r->acked_at, body);
+        MDB_val val = {strlen(v), v};
+        rc = mdb_put(txn, self->dbi, &k, &val, 0);
+        free(v);
+        free(body);
+    }
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+    } else {
+        rc = mdb_txn_commit(txn);
+    }
+    if (rc != 0)
+        fw_warn("results.save.fail", "id=%s err=%s", r->id, mdb_strerror(rc));
+}
 
 static void
 s_res_free(void **item)
@@ -51,6 +97,8 @@ notifyd_results_destroy(notifyd_results_t **self_p)
         return;
     zhashx_destroy(&(*self_p)->by_id);
     zlistx_destroy(&(*self_p)->order);
+    if ((*self_p)->env)
+        mdb_env_close((*self_p)->env);
     free(*self_p);
     *self_p = NULL;
 }
@@ -58,14 +106,18 @@ notifyd_results_destroy(notifyd_results_t **self_p)
 static void
 s_forget(notifyd_results_t *self, struct s_res *r)
 {
+    s_save(self, r, true);
     if (!r->acked_at)
         self->unacked--;
     zhashx_delete(self->by_id, r->id);
     zlistx_delete(self->order, r->handle);
 }
 
-void
-notifyd_results_add(notifyd_results_t *self, json_t *body, int64_t now)
+// Keep body (taken) as made at made_at, acknowledged at acked_at (0: not), next published
+// NOTIFYD_RESULTS_RESEND_MS after now; written through unless loading.
+static void
+s_keep(notifyd_results_t *self, json_t *body, int64_t made_at, int64_t acked_at, int64_t now,
+       bool loading)
 {
     const char *id = json_string_value(json_object_get(body, "id"));
     if (!id) {
@@ -78,14 +130,71 @@ notifyd_results_add(notifyd_results_t *self, json_t *body, int64_t now)
     struct s_res *r = fw_calloc(1, sizeof *r);
     r->body = body;
     r->id = id;
-    r->made_at = now;
+    r->made_at = made_at;
+    r->acked_at = acked_at;
     r->next_at = now + NOTIFYD_RESULTS_RESEND_MS;
     r->backoff = NOTIFYD_RESULTS_RESEND_MS;
     r->handle = zlistx_add_end(self->order, r);
     zhashx_insert(self->by_id, id, r);
-    self->unacked++;
+    self->unacked += acked_at ? 0 : 1;
+    if (!loading)
+        s_save(self, r, false);
     while (zlistx_size(self->order) > NOTIFYD_RESULTS_MAX)
         s_forget(self, zlistx_first(self->order));
+}
+
+void
+notifyd_results_add(notifyd_results_t *self, json_t *body, int64_t now)
+{
+    s_keep(self, body, now, 0, now, false);
+}
+
+int
+notifyd_results_open(notifyd_results_t *self, const char *dir, int64_t now, fw_err_t *err)
+{
+    if (fw_lmdb_env_open(&self->env, dir, 2, S_MAPSIZE, MDB_NOTLS | MDB_NOSYNC, NULL,
+                         "notifyd results", "--storage.path", "notifyd", err) != 0)
+        return -1;
+    MDB_txn *txn;
+    MDB_cursor *cur = NULL;
+    int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
+    if (rc == 0 && (rc = mdb_dbi_open(txn, "results", MDB_CREATE, &self->dbi)) == 0)
+        rc = mdb_cursor_open(txn, self->dbi, &cur);
+    MDB_val k, v;
+    size_t bad = 0;
+    for (int op = MDB_FIRST; rc == 0 && (rc = mdb_cursor_get(cur, &k, &v, op)) == 0;
+         op = MDB_NEXT) {
+        char *text = fw_strndup(v.mv_data, v.mv_size);
+        int64_t made_at = 0, acked_at = 0;
+        int used = 0;
+        json_t *body = NULL;
+        if (sscanf(text, "%" SCNd64 " %" SCNd64 " %n", &made_at, &acked_at, &used) == 2 && used)
+            body = json_loads(text + used, 0, NULL);
+        free(text);
+        if (json_is_string(json_object_get(body, "id")))
+            s_keep(self, body, made_at, acked_at, now, true);
+        else {
+            json_decref(body);
+            bad++;
+        }
+    }
+    rc = rc == MDB_NOTFOUND ? 0 : rc;
+    if (cur)
+        mdb_cursor_close(cur);
+    if (rc == 0) {
+        rc = mdb_txn_commit(txn);
+    } else if (txn) {
+        mdb_txn_abort(txn);
+    }
+    if (rc != 0) {
+        fw_err_set(err, "%s: notifyd results: %s", dir, mdb_strerror(rc));
+        mdb_env_close(self->env);
+        self->env = NULL;
+        return -1;
+    }
+    if (bad)
+        fw_warn("results.load.skip", "dir=%s records=%zu err=unreadable", dir, bad);
+    return 0;
 }
 
 const json_t *
@@ -104,6 +213,7 @@ notifyd_results_ack(notifyd_results_t *self, const char *id, int64_t now)
     if (!r->acked_at)
         self->unacked--;
     r->acked_at = now > 0 ? now : 1;
+    s_save(self, r, false);
     return 0;
 }
 
@@ -119,6 +229,7 @@ notifyd_results_unack(notifyd_results_t *self, const char *id, int64_t now)
     r->made_at = now;
     r->next_at = now + NOTIFYD_RESULTS_RESEND_MS;
     r->backoff = NOTIFYD_RESULTS_RESEND_MS;
+    s_save(self, r, false);
     return 0;
 }
 

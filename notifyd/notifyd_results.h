@@ -7,8 +7,11 @@
     Acknowledged outcomes are kept NOTIFYD_RESULTS_KEEP_ACKED_MS more, so a NOTIFY sent again
     with the same id is not delivered twice and a question about it (NOTIFY_ACK's
     `unanswered`) still gets the true answer; unacknowledged ones are kept
-    NOTIFYD_RESULTS_KEEP_MS. At most NOTIFYD_RESULTS_MAX are held (the oldest go first). Not
-    thread-safe: notifyd's loop owns it.
+    NOTIFYD_RESULTS_KEEP_MS. At most NOTIFYD_RESULTS_MAX are held (the oldest go first). With
+    notifyd_results_open every change is also committed to LMDB (no fsync: a killed notifyd
+    loses nothing, a power loss the last moments) before the caller publishes, and a
+    restarted notifyd answers with the outcomes it made before. Not thread-safe: notifyd's
+    loop owns it.
 */
 #ifndef NOTIFYD_RESULTS_H
 #define NOTIFYD_RESULTS_H
@@ -16,6 +19,8 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "fw_err.h"
 
 #define NOTIFYD_RESULTS_RESEND_MS 1000
 #define NOTIFYD_RESULTS_RESEND_MAX_MS 60000
@@ -28,6 +33,10 @@
 typedef struct notifyd_results notifyd_results_t;
 
 notifyd_results_t *notifyd_results_new(void);
+// Keep the outcomes in an LMDB environment under dir (made when missing) from now on, after
+// reading back those kept there (unacknowledged ones are re-published from
+// NOTIFYD_RESULTS_RESEND_MS after now). 0, or -1 with err.
+int notifyd_results_open(notifyd_results_t *self, const char *dir, int64_t now, fw_err_t *err);
 void notifyd_results_destroy(notifyd_results_t **self_p);
 
 // Keep body (taken: a NOTIFY_RESULT body, its "id" a string), made at now and just

@@ -6,6 +6,8 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../notifyd/notifyd_results.h"
 
@@ -121,6 +123,60 @@ START_TEST(test_notifyd_results_bounded)
 }
 END_TEST
 
+// Remove the environment notifyd_results_open made under dir.
+static void
+s_rm_env(const char *dir)
+{
+    char f[200];
+    snprintf(f, sizeof f, "%s/data.mdb", dir);
+    unlink(f);
+    snprintf(f, sizeof f, "%s/lock.mdb", dir);
+    unlink(f);
+    rmdir(dir);
+}
+
+// With a storage path, a restarted notifyd has the outcomes it made: acknowledged ones stay
+// acknowledged, the others are published again; forgotten ones stay forgotten.
+START_TEST(test_notifyd_results_persist)
+{
+    char dir[64];
+    (void)mkdir("test/tmp", 0755);
+    snprintf(dir, sizeof dir, "test/tmp/notifyd-results-%d", (int)getpid());
+    fw_err_t err;
+    fw_err_clear(&err);
+    notifyd_results_t *r = notifyd_results_new();
+    ck_assert_int_eq(notifyd_results_open(r, dir, T0, &err), 0);
+    notifyd_results_add(r, s_result("a"), T0);
+    notifyd_results_add(r, s_result("b"), T0);
+    json_t *f = s_result("c");
+    json_object_set_new(f, "result", json_string("failed"));
+    json_object_set_new(f, "reason", json_string("HTTP 500"));
+    notifyd_results_add(r, f, T0);
+    ck_assert_int_eq(notifyd_results_ack(r, "a", T0 + 10), 0);
+    notifyd_results_destroy(&r);
+    r = notifyd_results_new();
+    ck_assert_int_eq(notifyd_results_open(r, dir, T0 + 20, &err), 0);
+    ck_assert_uint_eq(notifyd_results_size(r), 3);
+    ck_assert_uint_eq(notifyd_results_unacked(r), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(notifyd_results_get(r, "c"), "reason")),
+                     "HTTP 500");
+    struct s_sent sent = {0};
+    ck_assert_uint_eq(
+        notifyd_results_due(r, T0 + 20 + NOTIFYD_RESULTS_RESEND_MS, s_send, &sent, NULL),
+        2); // b and c, not the acknowledged a
+    size_t expired = 0;
+    (void)notifyd_results_due(r, T0 + NOTIFYD_RESULTS_KEEP_MS + 30, s_send, &sent, &expired);
+    ck_assert_uint_eq(expired, 2); // forgotten outcomes leave the disk too
+    notifyd_results_destroy(&r);
+    r = notifyd_results_new();
+    ck_assert_int_eq(notifyd_results_open(r, dir, T0 + NOTIFYD_RESULTS_KEEP_MS + 40, &err), 0);
+    ck_assert_uint_eq(notifyd_results_size(r), 0); // a went an hour after its ack
+    ck_assert_ptr_null(notifyd_results_get(r, "b"));
+    notifyd_results_destroy(&r);
+    s_rm_env(dir);
+}
+END_TEST
+
 Suite *
 notifyd_results_suite(void)
 {
@@ -129,6 +185,7 @@ notifyd_results_suite(void)
     tcase_add_test(tc, test_notifyd_results_resend_until_acked);
     tcase_add_test(tc, test_notifyd_results_expire);
     tcase_add_test(tc, test_notifyd_results_bounded);
+    tcase_add_test(tc, test_notifyd_results_persist);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;

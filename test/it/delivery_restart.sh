@@ -8,7 +8,10 @@
 # restarted alertd must end with the true outcomes: "failed" (and the group notified again
 # at the next group_interval) and "delivered" (and not notified twice). Then a NOTIFY lost
 # with alertd (queued while notifyd was down, alertd SIGKILLed) must end "failed" with reason
-# "notifyd: lost" and be notified again, instead of staying "sent" for ever.
+# "notifyd: lost" and be notified again, instead of staying "sent" for ever. Last, notifyd
+# with --storage.path is SIGKILLed after delivering while alertd (SIGKILLed too) could not
+# acknowledge: the restarted notifyd must answer "delivered" from its store, and the group
+# must not be notified twice (in memory only it answers "notifyd: lost": sent again).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 BUILD=${BUILD:-build}
@@ -47,7 +50,7 @@ retry:
 YML
 start_notifyd() {
     "$BIN/notifyd" --config.file="$IT_DIR/notifyd.yml" --web.listen-address=127.0.0.1:$NOTIFYD \
-        --zmq.notify-address=tcp://127.0.0.1:$Z1 --zmq.pub-address=tcp://127.0.0.1:$Z2 \
+        ${NOTIFYD_STORE:+--storage.path="$NOTIFYD_STORE"} --zmq.notify-address=tcp://127.0.0.1:$Z1 --zmq.pub-address=tcp://127.0.0.1:$Z2 \
         2>> "$IT_DIR/notifyd.log" & IT_PIDS+=($!)
     NPID=$!
     it_wait_http "http://127.0.0.1:$NOTIFYD/-/ready" || it_die "notifyd did not start"
@@ -120,13 +123,40 @@ it_wait_for "the Lost notification recorded" sh -c "[ \"\$(curl -fsS $AMURL/api/
 kill9 "$APID"
 start_notifyd
 start_alertd
-lost() { notes | jq -r '[.[] | select(.groupLabels.alertname == "Lost")] | first | "\(.result) \(.reason)"'; }
-it_until 150 0.1 sh -c "[ \"\$(curl -fsS $AMURL/api/v2/notifications | jq -r '[.[] | select(.groupLabels.alertname == \"Lost\")] | first | .result')\" = failed ]" \
-    || it_die "the lost notification is: $(lost)"
-[ "$(lost)" = "failed notifyd: lost" ] || it_die "lost: want 'failed notifyd: lost', got '$(lost)'"
+# outcome NAME: "result reason" of the first record of group alertname=NAME.
+outcome() { notes | jq -r --arg n "$1" '[.[] | select(.groupLabels.alertname == $n)] | first | "\(.result) \(.reason)"'; }
+answered() { [ "$(outcome "$1" | cut -d' ' -f1)" != sent ]; }
+# sent_to_sink NAME: how many POSTs of group alertname=NAME the sink answered.
+sent_to_sink() { jq -s --arg n "$1" '[.[] | select(.body.groupLabels.alertname == $n)] | length' "$IT_DIR/posts.jsonl"; }
+it_until 150 0.1 answered Lost || it_die "the lost notification is: $(outcome Lost)"
+[ "$(outcome Lost)" = "failed notifyd: lost" ] || it_die "lost: want 'failed notifyd: lost', got '$(outcome Lost)'"
 it_ok "a NOTIFY lost with alertd ends failed (notifyd: lost)"
 it_until 100 0.1 sh -c "[ \$(jq -s '[.[] | select(.path == \"/ok\" and .body.groupLabels.alertname == \"Lost\")] | length' $IT_DIR/posts.jsonl) -ge 1 ]" \
     || it_die "the lost notification was never sent again"
 it_ok "and is notified again at the next group_interval"
 grep -q 'event=notify.lost' "$IT_DIR/notifyd.log" || it_die "notifyd did not log notify.lost"
+
+# notifyd keeps its outcomes under --storage.path: killed after delivering, before alertd
+# acknowledged, it answers the true outcome after a restart.
+kill9 "$NPID"
+NOTIFYD_STORE=$IT_DIR/notifyd
+start_notifyd
+sleep 0.3 # alertd's SUB joins the new PUB
+held0=$(wc -l < "$IT_DIR/held.log")
+touch "$IT_DIR/hold"
+post_alert Kept
+it_wait_for "the Kept POST held by the sink" sh -c "[ \$(wc -l < $IT_DIR/held.log) -gt $held0 ]"
+kill9 "$APID"
+rm -f "$IT_DIR/hold"
+it_until 50 0.1 sh -c "[ \$(grep -c Kept $IT_DIR/posts.jsonl) -ge 1 ]" \
+    || it_die "the sink did not answer the Kept POST"
+sleep 0.5 # notifyd makes the outcome (published while alertd is down)
+kill9 "$NPID"
+start_notifyd
+start_alertd
+it_until 150 0.1 answered Kept || it_die "the Kept notification stays: $(outcome Kept)"
+[ "$(outcome Kept)" = "delivered null" ] || it_die "Kept: want delivered, got '$(outcome Kept)'"
+sleep 2.5 # past another group_interval
+[ "$(sent_to_sink Kept)" = 1 ] || it_die "the Kept notification was sent $(sent_to_sink Kept) times"
+it_ok "notifyd killed after delivering answers delivered from --storage.path; sent once"
 it_finish
