@@ -23,6 +23,7 @@
 #include "tsdb_pb.h"
 #include "tsdb_rwproto.h"
 #include "tsdb_rwsend_shards.h"
+#include "tsdb_rwsend_sort.h"
 
 #define S_IDLE_MS 1000         // a shard that caught up looks again after this at least
 #define S_TOKEN_MARGIN_S 300   // an azuread token is renewed this long before it expires
@@ -71,13 +72,6 @@ struct tsdb_rwsend {
     size_t n_queues;
 };
 
-// A sample read for sending: which series (index into the cycle's kept sets), when, what.
-struct s_entry {
-    uint32_t series;
-    int64_t t;
-    double v;
-};
-
 #define S_DROPPED UINT32_MAX // a series write_relabel_configs drop
 
 // A series a shard has read: its labels as sent, and where its last read stopped decoding.
@@ -96,8 +90,8 @@ struct s_cycle {
     uint64_t *map_id;  // owned: open addressing, series id -> map_val
     uint32_t *map_val; // owned: 0 empty, else the index in known + 1
     size_t n_map, cap_map;
-    struct s_entry *e; // owned
-    size_t n, cap;
+    struct tsdb_rwsend_entry *e, *tmp; // owned: the samples, and room to sort them
+    size_t n, cap, cap_tmp;
     // s_send's buffers, kept from request to request
     struct tsdb_json pb;
     struct fw_sample *smp;
@@ -166,24 +160,6 @@ s_pos_load(struct s_queue *q)
 
 // ---------------------------------------------------------------------------------------
 // Reading
-
-static int
-s_entry_cmp(const void *a, const void *b)
-{
-    const struct s_entry *x = a, *y = b;
-    if (x->t != y->t)
-        return x->t < y->t ? -1 : 1;
-    return (x->series > y->series) - (x->series < y->series);
-}
-
-static int
-s_entry_series_cmp(const void *a, const void *b)
-{
-    const struct s_entry *x = a, *y = b;
-    if (x->series != y->series)
-        return x->series < y->series ? -1 : 1;
-    return (x->t > y->t) - (x->t < y->t);
-}
 
 // The labels as sent: external labels added (the series' own win), relabeled. False when
 // write_relabel_configs drop the series.
@@ -324,7 +300,7 @@ s_read(struct s_shard *s, int64_t from, int64_t *to, struct s_cycle *c, size_t *
                 continue;
             }
             fw_mem_grow((void **)&c->e, &c->cap, c->n + 1, sizeof(*c->e));
-            c->e[c->n++] = (struct s_entry){0, it.t, it.v};
+            c->e[c->n++] = (struct tsdb_rwsend_entry){0, it.t, it.v};
         }
         if (tsdb_store_iter_err(&it) != 0) {
             fw_err_set(err, "reading series %llu: %s", (unsigned long long)ids[i],
@@ -349,8 +325,10 @@ s_read(struct s_shard *s, int64_t from, int64_t *to, struct s_cycle *c, size_t *
     fw_matcher_clear(&all);
     if (rc != 0)
         return -1;
-    if (c->n > 1)
-        qsort(c->e, c->n, sizeof(*c->e), s_entry_cmp);
+    if (c->n > 1) {
+        fw_mem_grow((void **)&c->tmp, &c->cap_tmp, c->n, sizeof(*c->tmp)); // s_send's too
+        tsdb_rwsend_sort(c->e, c->tmp, c->n, false);
+    }
     size_t cap = (size_t)q->conf->queue_config.capacity;
     if (c->n > cap) {
         int64_t cut = c->e[cap - 1].t;
@@ -613,11 +591,11 @@ s_count(struct s_queue *q, const char *name, double n)
 // Send entries[0..n) (one request), retrying until accepted, refused for good, or stopped.
 // 0 when done with them, -1 when stopped.
 static int
-s_send(struct s_shard *s, struct s_cycle *c, struct s_entry *entries, size_t n)
+s_send(struct s_shard *s, struct s_cycle *c, struct tsdb_rwsend_entry *entries, size_t n)
 {
     struct s_queue *q = s->q;
     const struct fw_rw_queue_config *qc = &q->conf->queue_config;
-    qsort(entries, n, sizeof(*entries), s_entry_series_cmp);
+    tsdb_rwsend_sort(entries, c->tmp, n, true);
     struct tsdb_json *pb = &c->pb;
     pb->len = 0;
     fw_mem_grow((void **)&c->smp, &c->cap_smp, n, sizeof(*c->smp));
@@ -772,6 +750,7 @@ s_shard_run(void *arg)
     free(c.map_id);
     free(c.map_val);
     free(c.e);
+    free(c.tmp);
     return NULL;
 }
 
