@@ -670,9 +670,13 @@ s_resolve(struct fw_promcfg *cfg, struct fw_cfg_errors *errs)
             for (size_t t = 0; t < st->n_targets; t++)
                 s_check_target(st->targets[t], cfg->path, st->target_pos[t], errs);
         }
-        fw_relabel_prepare(sc->relabel_configs, sc->n_relabel_configs, cfg->path, errs);
-        fw_relabel_prepare(sc->metric_relabel_configs, sc->n_metric_relabel_configs, cfg->path,
-                           errs);
+        // Relabeling names follow the job's metric_name_validation_scheme (Prometheus 3).
+        int v = sc->metric_name_validation_scheme ? sc->metric_name_validation_scheme
+                                                  : g->metric_name_validation_scheme;
+        fw_names_scheme_t names = v == FW_NAME_VALIDATION_LEGACY ? FW_NAMES_LEGACY : FW_NAMES_UTF8;
+        fw_relabel_prepare(sc->relabel_configs, sc->n_relabel_configs, names, cfg->path, errs);
+        fw_relabel_prepare(sc->metric_relabel_configs, sc->n_metric_relabel_configs, names,
+                           cfg->path, errs);
         if (!sc->job_name)
             continue;
         for (size_t j = 0; j < i; j++) {

@@ -194,7 +194,9 @@ s_check_one(struct fw_remote_write_config *rw, size_t index, const struct fw_pro
         fw_cfg_errors_add(errs, file, rw->pos,
                           "remote_write[%zu].tls_config.server_name: not supported by floorwatch",
                           index);
-    fw_relabel_prepare(rw->write_relabel_configs, rw->n_write_relabel_configs, file, errs);
+    bool legacy = cfg->global.metric_name_validation_scheme == FW_NAME_VALIDATION_LEGACY;
+    fw_relabel_prepare(rw->write_relabel_configs, rw->n_write_relabel_configs,
+                       legacy ? FW_NAMES_LEGACY : FW_NAMES_UTF8, file, errs);
     fw_promcfg_http_resolve(&rw->http, dir, file, rw->pos, errs);
 }
 

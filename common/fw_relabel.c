@@ -1,9 +1,9 @@
 /*  fw_relabel.c — Prometheus relabeling (see fw_relabel.h).
 
-    Rules are checked in the order and with the texts of Prometheus's Config.Validate, with
-    label names validated as its legacy scheme does (floorwatch's metric_name_validation_
-    scheme is legacy). A rule works on a struct fw_labels that owns its strings; the value
-    joined from the source labels goes into a stack buffer, or a heap one past 1 KiB.
+    Rules are checked in the order and with the texts of Prometheus 3's Config.Validate, label
+    names under the rule's name scheme (fw_relabel.h). A rule works on a struct fw_labels that
+    owns its strings; the value joined from the source labels goes into a stack buffer, or a
+    heap one past 1 KiB.
 */
 #include "fw_relabel.h"
 
@@ -16,12 +16,14 @@
 #include "fw_labels_pack.h"
 #include "fw_md5.h"
 #include "fw_mem.h"
+#include "fw_names.h"
 
 static const char *const s_action_names[] = {"replace",   "keep",      "drop",      "keepequal",
                                              "dropequal", "hashmod",   "labelmap",  "labeldrop",
                                              "labelkeep", "lowercase", "uppercase", NULL};
 
-// Go's relabelTargetLegacy: a label name in which ${var} and $var may stand for letters.
+// Go's relabelTargetLegacy: a legacy label name in which ${var} and $var may stand for
+// letters.
 static bool
 s_valid_with_vars(const char *s)
 {
@@ -85,11 +87,13 @@ s_check_regex(const char *value, const char *file, struct fw_cfg_pos pos,
     return 0;
 }
 
+// A source label: model.LabelName's check, utf8 whatever the job's scheme (Prometheus 3
+// leaves model.NameValidationScheme at utf8).
 static int
 s_check_label_name(const char *value, const char *file, struct fw_cfg_pos pos,
                    struct fw_cfg_errors *errs)
 {
-    if (fw_label_name_valid(value))
+    if (fw_names_label_valid(value, FW_NAMES_UTF8))
         return 0;
     fw_cfg_errors_add(errs, file, pos, "\"%s\" is not a valid label name", value);
     return -1;
@@ -139,6 +143,14 @@ s_or(const char *s, const char *def)
     return s ? s : def;
 }
 
+// A target_label or labelmap replacement holding $ templates: any UTF-8 name under utf8
+// ('$', '{' and '}' are characters of it), a legacy name with templates under legacy.
+static bool
+s_valid_template(const char *s, fw_names_scheme_t scheme)
+{
+    return scheme == FW_NAMES_UTF8 ? fw_names_label_valid(s, scheme) : s_valid_with_vars(s);
+}
+
 // The first problem of rule rc as Prometheus words it, or NULL.
 static const char *
 s_invalid(const struct fw_relabel_config *rc, char *buf, size_t size)
@@ -153,6 +165,7 @@ s_invalid(const struct fw_relabel_config *rc, char *buf, size_t size)
     bool plain_target = a == FW_RELABEL_LOWERCASE || a == FW_RELABEL_UPPERCASE ||
                         a == FW_RELABEL_KEEPEQUAL || a == FW_RELABEL_DROPEQUAL;
     bool vars = strchr(target, '$') != NULL;
+    bool target_ok = fw_names_label_valid(target, rc->scheme);
 
     if (rc->modulus == 0 && a == FW_RELABEL_HASHMOD)
         return "relabel configuration for hashmod requires non-zero modulus";
@@ -161,10 +174,9 @@ s_invalid(const struct fw_relabel_config *rc, char *buf, size_t size)
                  name);
         return buf;
     }
-    if ((a == FW_RELABEL_REPLACE && !vars && !fw_label_name_valid(target)) ||
-        (a == FW_RELABEL_REPLACE && vars && !s_valid_with_vars(target)) ||
-        (plain_target && !fw_label_name_valid(target)) ||
-        (a == FW_RELABEL_HASHMOD && !fw_label_name_valid(target))) {
+    if ((a == FW_RELABEL_REPLACE && !vars && !target_ok) ||
+        (a == FW_RELABEL_REPLACE && vars && !s_valid_template(target, rc->scheme)) ||
+        (plain_target && !target_ok) || (a == FW_RELABEL_HASHMOD && !target_ok)) {
         snprintf(buf, size, "\"%s\" is invalid 'target_label' for %s action", target, name);
         return buf;
     }
@@ -172,7 +184,7 @@ s_invalid(const struct fw_relabel_config *rc, char *buf, size_t size)
         snprintf(buf, size, "'replacement' can not be set for %s action", name);
         return buf;
     }
-    if (a == FW_RELABEL_LABELMAP && !s_valid_with_vars(repl)) {
+    if (a == FW_RELABEL_LABELMAP && !s_valid_template(repl, rc->scheme)) {
         snprintf(buf, size, "\"%s\" is invalid 'replacement' for %s action", repl, name);
         return buf;
     }
@@ -195,13 +207,14 @@ s_invalid(const struct fw_relabel_config *rc, char *buf, size_t size)
 }
 
 int
-fw_relabel_prepare(struct fw_relabel_config *rc, size_t n, const char *file,
-                   struct fw_cfg_errors *errs)
+fw_relabel_prepare(struct fw_relabel_config *rc, size_t n, fw_names_scheme_t scheme,
+                   const char *file, struct fw_cfg_errors *errs)
 {
     int rc_out = 0;
     for (size_t i = 0; i < n; i++) {
         struct fw_relabel_config *r = &rc[i];
         r->act = FW_RELABEL_REPLACE;
+        r->scheme = scheme;
         for (int j = 0; s_action_names[j]; j++)
             if (r->action && strcasecmp(r->action, s_action_names[j]) == 0)
                 r->act = (fw_relabel_action_t)j;
@@ -257,7 +270,7 @@ s_apply(const struct fw_relabel_config *rc, struct fw_labels *lset, const char *
         char *name = NULL, *res = NULL;
         if (!fw_regex_replace(rc->re, val, target, &name))
             return true; // no match: nothing is written
-        if (fw_label_name_valid(name) &&
+        if (fw_names_label_valid(name, rc->scheme) &&
             fw_regex_replace(rc->re, val, s_or(rc->replacement, "$1"), &res))
             fw_labels_set(lset, name, res); // "" deletes
         free(name);
@@ -293,7 +306,7 @@ s_apply(const struct fw_relabel_config *rc, struct fw_labels *lset, const char *
         for (size_t i = 0; i < snap.len; i++) {
             char *name = NULL;
             if (fw_regex_replace(rc->re, snap.items[i].name, s_or(rc->replacement, "$1"), &name)) {
-                if (fw_label_name_valid(name))
+                if (fw_names_label_valid(name, FW_NAMES_UTF8))
                     fw_labels_set(lset, name, snap.items[i].value);
                 free(name);
             }

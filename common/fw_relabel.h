@@ -14,8 +14,20 @@
     "") joined by separator (default ";"); regex defaults to "(.*)", replacement to "$1",
     expanded as Go's Regexp.Expand ($1, ${1}, $name, ${name}); a replace whose expanded
     target is not a valid label name writes nothing; an empty result deletes the label.
+
+    Label names follow Prometheus 3 (relabel.Config.Validate with the job's
+    metric_name_validation_scheme; the global one for remote_write): under utf8 (the default)
+    target_label and labelmap's replacement are any non-empty valid UTF-8 ("${1" and "1$1"
+    included: '$' is a UTF-8 character) and a replace writes any such expanded name; under
+    legacy they are legacy names in which $n/${n} may stand for letters (Go's
+    relabelTargetLegacy) and a replace writes legacy names only. source_labels are any UTF-8
+    name under both (Prometheus checks them with model.LabelName, always utf8), and labelmap
+    writes any UTF-8 name under both (Prometheus does not check it; a legacy job then fails
+    at append, as Prometheus's scrape does).
     Deliberate differences: lowercase/uppercase map ASCII letters only; labelmap walks the
-    set in name order (Prometheus: the original labels, then those added by earlier rules).
+    set in name order (Prometheus: the original labels, then those added by earlier rules);
+    labelmap skips a result that is empty or not valid UTF-8 (Prometheus sets it, and the
+    series then fails to append).
 
     (The scraper's per-target scrape cache keeps what metric_relabel_configs made of each
     series text, so a known series is not relabeled again: scraper/scraper_cache.h.)
@@ -31,6 +43,7 @@
 
 #include "fw_cfg.h"
 #include "fw_labels.h"
+#include "fw_names.h"
 #include "fw_regex.h"
 
 typedef enum {
@@ -59,17 +72,19 @@ struct fw_relabel_config {
     struct fw_cfg_pos pos;
     // set by fw_relabel_prepare():
     fw_relabel_action_t act;
-    fw_regex_t *re; // owned
+    fw_names_scheme_t scheme; // the names target_label and replace may write
+    fw_regex_t *re;           // owned
 };
 
 // The fields of one relabel config, for an FW_CFG_LIST of struct fw_relabel_config.
 extern const struct fw_cfg_field fw_relabel_fields[];
 
-// Check n loaded rules with Prometheus's rules, adding each problem to errs at the rule's
-// position in file, and compile their regexes. 0, or -1 when a rule is invalid (the valid
-// ones are still prepared). Call fw_relabel_release() in any case.
-int fw_relabel_prepare(struct fw_relabel_config *rc, size_t n, const char *file,
-                       struct fw_cfg_errors *errs);
+// Check n loaded rules with Prometheus's rules under name scheme (the job's
+// metric_name_validation_scheme), adding each problem to errs at the rule's position in
+// file, and compile their regexes. 0, or -1 when a rule is invalid (the valid ones are still
+// prepared). Call fw_relabel_release() in any case.
+int fw_relabel_prepare(struct fw_relabel_config *rc, size_t n, fw_names_scheme_t scheme,
+                       const char *file, struct fw_cfg_errors *errs);
 // Free what fw_relabel_prepare() compiled (the strings are fw_cfg_free's).
 void fw_relabel_release(struct fw_relabel_config *rc, size_t n);
 

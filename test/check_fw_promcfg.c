@@ -261,6 +261,46 @@ END_TEST
 // Prometheus 3's metric_name_validation_scheme and metric_name_escaping_scheme: a job takes
 // global's; utf8 and allow-utf-8 by default, underscores under legacy; legacy with
 // allow-utf-8 and unknown words are refused at their place.
+// Relabeling names follow the job's metric_name_validation_scheme (its own, else global's),
+// remote_write's the global one, as Prometheus 3's relabel Config.Validate is called.
+START_TEST(test_fw_promcfg_relabel_name_scheme)
+{
+    struct fw_promcfg cfg;
+    struct fw_cfg_errors errs;
+    ck_assert_int_eq(fw_promcfg_load("p.yml",
+                                     "scrape_configs:\n"
+                                     "  - job_name: a\n"
+                                     "    relabel_configs: [{target_label: 'k8s.app'}]\n"
+                                     "    metric_relabel_configs: [{target_label: 'x.y'}]\n"
+                                     "remote_write:\n"
+                                     "  - url: http://h:1/w\n"
+                                     "    write_relabel_configs: [{target_label: 'w.x'}]\n",
+                                     &cfg, &errs),
+                     0);
+    fw_promcfg_free(&cfg);
+    ck_assert_int_eq(fw_promcfg_load("p.yml",
+                                     "global:\n"
+                                     "  metric_name_validation_scheme: legacy\n"
+                                     "scrape_configs:\n"
+                                     "  - job_name: a\n" // 4
+                                     "    metric_name_validation_scheme: utf8\n"
+                                     "    relabel_configs: [{target_label: 'k8s.app'}]\n"
+                                     "  - job_name: b\n" // 7
+                                     "    metric_relabel_configs: [{target_label: 'x.y'}]\n"
+                                     "remote_write:\n"
+                                     "  - url: http://h:1/w\n"
+                                     "    write_relabel_configs: [{target_label: 'w.x'}]\n",
+                                     &cfg, &errs),
+                     -1);
+    ck_assert_int_eq(errs.len, 2);
+    check_util_cfg_error_assert(&errs, "p.yml",
+                                "\"x.y\" is invalid 'target_label' for replace action", 8, 30);
+    check_util_cfg_error_assert(&errs, "p.yml",
+                                "\"w.x\" is invalid 'target_label' for replace action", 11, 29);
+    fw_promcfg_free(&cfg);
+}
+END_TEST
+
 START_TEST(test_fw_promcfg_name_schemes)
 {
     struct fw_promcfg cfg;
@@ -581,6 +621,7 @@ fw_promcfg_suite(void)
     tcase_add_test(tc, test_fw_promcfg_bad_targets);
     tcase_add_test(tc, test_fw_promcfg_field_errors);
     tcase_add_test(tc, test_fw_promcfg_name_schemes);
+    tcase_add_test(tc, test_fw_promcfg_relabel_name_scheme);
     tcase_add_test(tc, test_fw_promcfg_alias_bomb_is_bounded);
     tcase_add_test(tc, test_fw_promcfg_debian_examples);
     tcase_add_test(tc, test_fw_promcfg_walk_real_world);

@@ -52,6 +52,8 @@ struct t_case {
     const char *rules; // YAML flow sequence of rules
     const char *out;   // NULL: dropped
 };
+// A case named "legacy: ..." is prepared under metric_name_validation_scheme legacy, any
+// other under utf8.
 
 static const struct t_case s_cases[] = {
     {"replace with ${1}", "a=foo|b=bar|c=baz",
@@ -101,14 +103,21 @@ static const struct t_case s_cases[] = {
      "[{source_labels: [a], regex: 'some-([^-]+)-([^,]+)', replacement: '${3}', "
      "target_label: '${1}'}]",
      "a=some-name-value"},
-    {"invalid target after expansion writes nothing", "a=some-name-0",
+    {"empty target after expansion writes nothing", "a=some-name-0",
      "[{source_labels: [a], regex: 'some-([^-]+)-([^,]+)', replacement: '${1}', "
      "target_label: '${3}'},"
      " {source_labels: [a], regex: 'some-([^-]+)(-[^,]+)', replacement: '${1}', "
-     "target_label: '${3}'}, "
-     " {source_labels: [a], regex: 'some-([^-]+)-([^,]+)', replacement: '${1}', "
+     "target_label: '${3}'}]",
+     "a=some-name-0"},
+    // Prometheus 2's TestRelabel case; Prometheus 3 (utf8) writes the label "0".
+    {"legacy: invalid target after expansion writes nothing", "a=some-name-0",
+     "[{source_labels: [a], regex: 'some-([^-]+)-([^,]+)', replacement: '${1}', "
      "target_label: '${2}'}]",
      "a=some-name-0"},
+    {"utf8: a digit target after expansion is a name", "a=some-name-0",
+     "[{source_labels: [a], regex: 'some-([^-]+)-([^,]+)', replacement: '${1}', "
+     "target_label: '${2}'}]",
+     "0=name|a=some-name-0"},
     {"real-life tags", "__meta_sd_tags=path:/secret,job:some-job,label:foo=bar",
      "[{source_labels: [__meta_sd_tags], regex: '(?:.+,|^)path:(/[^,]+).*', "
      "target_label: __metrics_path__, replacement: '${1}'},"
@@ -166,6 +175,34 @@ static const struct t_case s_cases[] = {
      "__address__=a:1|__tmp_hash=1"},
     {"empty value does not set", "a=x", "[{source_labels: [b], target_label: c}]", "a=x"},
     {"action any case", "a=x", "[{source_labels: [a], regex: x, action: DROP}]", NULL},
+    // Prometheus 3's UTF-8 names (utf8 scheme, its default) and the legacy scheme's limits.
+    {"utf8: UTF-8 target and source", "a.b=x",
+     "[{source_labels: ['a.b'], target_label: 'c.d'}, {target_label: '1x', replacement: y}]",
+     "1x=y|a.b=x|c.d=x"},
+    {"utf8: template expanding to a UTF-8 name", "a=k8s.io/zone:eu",
+     "[{source_labels: [a], regex: '(.*):(.*)', target_label: '${1}', replacement: '$2'},"
+     " {source_labels: [a], regex: '(.*):(.*)', target_label: 'x.${2}', replacement: '$2'}]",
+     "a=k8s.io/zone:eu|k8s.io/zone=eu|x.eu=eu"},
+    {"utf8: '${1' and '1$1' targets ($1 expands, '${1' stays)", "a=v",
+     "[{target_label: '${1', replacement: p}, {source_labels: [a], target_label: '1$1'}]",
+     "${1=p|1v=v|a=v"},
+    {"utf8: labelmap to UTF-8 names", "__meta_k8s.app=web|__meta_x=1|a=2",
+     "[{regex: '__meta_(.*)', replacement: 'meta.${1}', action: labelmap}]",
+     "__meta_k8s.app=web|__meta_x=1|a=2|meta.k8s.app=web|meta.x=1"},
+    {"utf8: expanded empty target writes nothing", "a=v",
+     "[{source_labels: [a], regex: '(v)(.*)', target_label: '$2', replacement: z}]", "a=v"},
+    {"utf8: hashmod and lowercase to UTF-8 targets", "a=X",
+     "[{source_labels: [a], target_label: 'h.m', modulus: 1000, action: hashmod},"
+     " {source_labels: [a], target_label: 'l.c', action: lowercase}]",
+     "a=X|h.m=27|l.c=x"},
+    {"legacy: template expanding to a UTF-8 name writes nothing", "a=k8s.io:eu|b=zone",
+     "[{source_labels: [a], regex: '(.*):(.*)', target_label: '${1}', replacement: '$2'},"
+     " {source_labels: [b], target_label: 'x_${1}'}]",
+     "a=k8s.io:eu|b=zone|x_zone=zone"},
+    {"legacy: UTF-8 source labels still read", "a.b=x",
+     "[{source_labels: ['a.b'], target_label: c}]", "a.b=x|c=x"},
+    {"legacy: labelmap writes what it makes (Prometheus does not check it)", "a.b=x",
+     "[{regex: '(a.*)', replacement: '${1}_2', action: labelmap}]", "a.b=x|a.b_2=x"},
 };
 
 START_TEST(test_fw_relabel_cases)
@@ -175,7 +212,9 @@ START_TEST(test_fw_relabel_cases)
     snprintf(yaml, sizeof(yaml), "r: %s\n", c->rules);
     struct check_util_rules t;
     struct fw_cfg_errors errs;
-    int rc = check_util_rules_load(yaml, &t, &errs);
+    bool legacy = strncmp(c->name, "legacy:", 7) == 0;
+    int rc =
+        check_util_rules_load_scheme(yaml, legacy ? FW_NAMES_LEGACY : FW_NAMES_UTF8, &t, &errs);
     ck_assert_msg(rc == 0, "%s: %s", c->name, errs.len ? errs.items[0].msg : "?");
     struct fw_labels l = FW_LABELS_INIT;
     s_parse(c->in, &l);
@@ -204,13 +243,14 @@ static const struct t_bad s_bad[] = {
      "relabel configuration for hashmod requires non-zero modulus", 2, 5},
     {"r:\n  - source_labels: [a]\n    action: lowercase\n",
      "relabel configuration for lowercase action requires 'target_label' value", 2, 5},
-    {"r:\n  - {target_label: '1x'}\n", "\"1x\" is invalid 'target_label' for replace action", 2, 5},
-    {"r:\n  - {target_label: '${1'}\n", "\"${1\" is invalid 'target_label' for replace action", 2,
-     5},
+    // Still invalid under utf8: empty names.
+    {"r:\n  - {action: labelmap, replacement: ''}\n",
+     "\"\" is invalid 'replacement' for labelmap action", 2, 5},
+    {"r:\n  - {target_label: ''}\n",
+     "relabel configuration for replace action requires 'target_label' value", 2, 5},
+    {"r:\n  - source_labels: [a, '']\n", "\"\" is not a valid label name", 2, 24},
     {"r:\n  - {target_label: x, action: uppercase, replacement: y}\n",
      "'replacement' can not be set for uppercase action", 2, 5},
-    {"r:\n  - {action: labelmap, replacement: '1$1'}\n",
-     "\"1$1\" is invalid 'replacement' for labelmap action", 2, 5},
     {"r:\n  - {action: keepequal, target_label: x, regex: 'a'}\n",
      "keepequal action requires only 'source_labels' and `target_label`, and no other fields", 2,
      5},
@@ -220,17 +260,79 @@ static const struct t_bad s_bad[] = {
      "labelkeep action requires only 'regex', and no other fields", 2, 5},
     {"r:\n  - action: nope\n", "unknown relabel action \"nope\"", 2, 13},
     {"r:\n  - regex: '(a'\n", "error parsing regexp: missing closing ): `^(?s:(a)$`", 2, 12},
-    {"r:\n  - source_labels: [a, '1b']\n", "\"1b\" is not a valid label name", 2, 24},
     {"r:\n  - {action: hashmod, target_label: x, modulus: -1}\n", "out of range", 2, 49},
 };
 
-START_TEST(test_fw_relabel_validation)
+// Under metric_name_validation_scheme legacy: legacy names only (utf8 takes these).
+static const struct t_bad s_bad_legacy[] = {
+    {"r:\n  - {target_label: '1x'}\n", "\"1x\" is invalid 'target_label' for replace action", 2, 5},
+    {"r:\n  - {target_label: '${1'}\n", "\"${1\" is invalid 'target_label' for replace action", 2,
+     5},
+    {"r:\n  - {target_label: 'a.b'}\n", "\"a.b\" is invalid 'target_label' for replace action", 2,
+     5},
+    {"r:\n  - {target_label: 'a.${1}'}\n",
+     "\"a.${1}\" is invalid 'target_label' for replace action", 2, 5},
+    {"r:\n  - {target_label: 'a.b', action: hashmod, modulus: 2}\n",
+     "\"a.b\" is invalid 'target_label' for hashmod action", 2, 5},
+    {"r:\n  - {target_label: 'a.b', action: keepequal}\n",
+     "\"a.b\" is invalid 'target_label' for keepequal action", 2, 5},
+    {"r:\n  - {action: labelmap, replacement: '1$1'}\n",
+     "\"1$1\" is invalid 'replacement' for labelmap action", 2, 5},
+};
+
+static void
+s_assert_bad(const struct t_bad *b, fw_names_scheme_t scheme)
 {
-    const struct t_bad *b = &s_bad[_i];
     struct check_util_rules t;
     struct fw_cfg_errors errs;
-    ck_assert_int_eq(check_util_rules_load(b->rules, &t, &errs), -1);
+    ck_assert_int_eq(check_util_rules_load_scheme(b->rules, scheme, &t, &errs), -1);
     check_util_cfg_error_assert(&errs, "r.yml", b->msg, b->line, b->col);
+    check_util_rules_free(&t);
+}
+
+START_TEST(test_fw_relabel_validation)
+{
+    s_assert_bad(&s_bad[_i], FW_NAMES_UTF8);
+}
+END_TEST
+
+START_TEST(test_fw_relabel_validation_legacy)
+{
+    s_assert_bad(&s_bad_legacy[_i], FW_NAMES_LEGACY);
+}
+END_TEST
+
+// Rules Prometheus 2 refused that Prometheus 3 takes under utf8 (its default) and still
+// refuses under legacy (NULL: legacy takes it too).
+static const struct {
+    const char *rules;
+    const char *legacy_msg;
+} s_scheme_cases[] = {
+    {"r: [{target_label: '1x'}]\n", "\"1x\" is invalid 'target_label' for replace action"},
+    {"r: [{target_label: '${1'}]\n", "\"${1\" is invalid 'target_label' for replace action"},
+    {"r: [{action: labelmap, replacement: '1$1'}]\n",
+     "\"1$1\" is invalid 'replacement' for labelmap action"},
+    {"r: [{target_label: 'k8s.io/app', action: uppercase}]\n",
+     "\"k8s.io/app\" is invalid 'target_label' for uppercase action"},
+    {"r: [{target_label: 'é', action: dropequal}]\n",
+     "\"é\" is invalid 'target_label' for dropequal action"},
+    {"r: [{source_labels: [a, '1b'], target_label: c}]\n", NULL},
+    {"r: [{source_labels: ['k8s.io/app'], regex: web, action: keep}]\n", NULL},
+};
+
+START_TEST(test_fw_relabel_schemes)
+{
+    const char *rules = s_scheme_cases[_i].rules, *msg = s_scheme_cases[_i].legacy_msg;
+    struct check_util_rules t;
+    struct fw_cfg_errors errs;
+    int rc = check_util_rules_load_scheme(rules, FW_NAMES_UTF8, &t, &errs);
+    ck_assert_msg(rc == 0, "utf8 %s: %s", rules, errs.len ? errs.items[0].msg : "?");
+    check_util_rules_free(&t);
+    rc = check_util_rules_load_scheme(rules, FW_NAMES_LEGACY, &t, &errs);
+    if (msg)
+        check_util_cfg_error_assert(&errs, "r.yml", msg, 1, 5);
+    else
+        ck_assert_msg(rc == 0, "legacy %s: %s", rules, errs.len ? errs.items[0].msg : "?");
     check_util_rules_free(&t);
 }
 END_TEST
@@ -281,6 +383,10 @@ fw_relabel_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_loop_test(tc, test_fw_relabel_cases, 0, (int)(sizeof(s_cases) / sizeof(s_cases[0])));
     tcase_add_loop_test(tc, test_fw_relabel_validation, 0, (int)(sizeof(s_bad) / sizeof(s_bad[0])));
+    tcase_add_loop_test(tc, test_fw_relabel_validation_legacy, 0,
+                        (int)(sizeof(s_bad_legacy) / sizeof(s_bad_legacy[0])));
+    tcase_add_loop_test(tc, test_fw_relabel_schemes, 0,
+                        (int)(sizeof(s_scheme_cases) / sizeof(s_scheme_cases[0])));
     tcase_add_test(tc, test_fw_relabel_md5);
     tcase_add_test(tc, test_fw_relabel_describe);
     suite_add_tcase(s, tc);

@@ -205,13 +205,20 @@ static const struct fw_cfg_field s_rules_top[] = {
 };
 
 int
-check_util_rules_load(const char *yaml, struct check_util_rules *out, struct fw_cfg_errors *errs)
+check_util_rules_load_scheme(const char *yaml, fw_names_scheme_t scheme,
+                             struct check_util_rules *out, struct fw_cfg_errors *errs)
 {
     memset(out, 0, sizeof(*out));
     int rc = fw_cfg_load("r.yml", yaml, s_rules_top, out, errs);
-    if (fw_relabel_prepare(out->r, out->n, "r.yml", errs) != 0)
+    if (fw_relabel_prepare(out->r, out->n, scheme, "r.yml", errs) != 0)
         rc = -1;
     return rc;
+}
+
+int
+check_util_rules_load(const char *yaml, struct check_util_rules *out, struct fw_cfg_errors *errs)
+{
+    return check_util_rules_load_scheme(yaml, FW_NAMES_UTF8, out, errs);
 }
 
 void

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "../tsdb/tsdb_store.h"
+#include "fw_names.h"
 
 struct fw_cfg_errors;
 struct fw_labels;
@@ -90,10 +91,12 @@ struct check_util_rules {
     size_t n;
 };
 
-// Load yaml into out (overwritten) and prepare the rules; 0, or -1 with errs (a load or
-// prepare error). check_util_rules_free it either way.
+// Load yaml into out (overwritten) and prepare the rules under the utf8 name scheme (or
+// scheme); 0, or -1 with errs (a load or prepare error). check_util_rules_free it either way.
 int check_util_rules_load(const char *yaml, struct check_util_rules *out,
                           struct fw_cfg_errors *errs);
+int check_util_rules_load_scheme(const char *yaml, fw_names_scheme_t scheme,
+                                 struct check_util_rules *out, struct fw_cfg_errors *errs);
 void check_util_rules_free(struct check_util_rules *t);
 
 // A scrape job named name (borrowed) scraped every 15 s with a 10 s timeout, the rest
