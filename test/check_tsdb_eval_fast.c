@@ -295,6 +295,25 @@ START_TEST(test_tsdb_eval_fast_bucket_order)
 }
 END_TEST
 
+// An instant query's window buffer is kept for the next one (up to 4 MiB, tsdb_eval_select.c):
+// the next queries fill it again in place, larger or smaller, and answer as before.
+START_TEST(test_tsdb_eval_fast_window_buffer_kept)
+{
+    s_load();
+    static const char *const qs[] = {"sum(count_over_time(f[1m]))", "sum(count_over_time(f[1h]))",
+                                     "max(max_over_time(f[1m]))", "min(min_over_time(f[1h]))"};
+    double first[4];
+    for (int k = 0; k < 4; k++)
+        first[k] = s_value(qs[k], 7199000); // off the hour: no rollups
+    size_t kept = tsdb_eval_select_kept_bytes();
+    ck_assert_uint_ge(kept, (size_t)first[1] * sizeof(struct fw_sample));
+    ck_assert_uint_le(kept, (size_t)4 << 20);
+    for (int k = 3; k >= 0; k--)
+        ck_assert_msg(s_same(s_value(qs[k], 7199000), first[k]), "%s", qs[k]);
+    ck_assert_uint_eq(tsdb_eval_select_kept_bytes(), kept);
+}
+END_TEST
+
 Suite *
 tsdb_eval_fast_suite(void)
 {
@@ -305,6 +324,7 @@ tsdb_eval_fast_suite(void)
     tcase_add_test(tc, test_tsdb_eval_fast_over_time_equals_plain);
     tcase_add_test(tc, test_tsdb_eval_fast_over_time_prometheus_values);
     tcase_add_test(tc, test_tsdb_eval_fast_bucket_order);
+    tcase_add_test(tc, test_tsdb_eval_fast_window_buffer_kept);
     suite_add_tcase(s, tc);
     return s;
 }

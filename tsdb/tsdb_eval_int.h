@@ -396,6 +396,8 @@ int tsdb_eval_select_matrix(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64
 
 // Free the selectors' state (before tsdb_eval_ctx_close, which ends the read transaction).
 void tsdb_eval_select_free(tsdb_eval_ctx_t *c);
+// Bytes of the one-shot window buffer kept between queries (at most 4 MiB).
+size_t tsdb_eval_select_kept_bytes(void);
 
 // ---------------------------------------------------------------------------------------
 // Functions (tsdb_eval_func*.c)

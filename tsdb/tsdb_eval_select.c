@@ -25,10 +25,63 @@
 #include "tsdb_eval_int.h"
 
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fw_mem.h"
+
+// One-shot windows' buffer kept from one query for the next, up to S_KEEP_BYTES, one at a
+// time. A buffer past 128 KiB is mmapped (tsdb_main's M_MMAP_THRESHOLD): each instant query
+// over ranges faulted its pages in and unmapped them again, a third of the CPU of
+// predict_linear(x[1h]) over 70 series; a kept buffer is filled again in place.
+#define S_KEEP_BYTES ((size_t)4 << 20)
+static pthread_mutex_t s_keep_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fw_sample *s_keep; // guarded by s_keep_lock
+static size_t s_keep_cap;
+
+// Take the kept buffer (NULL, 0 when none is kept).
+static void
+s_keep_take(struct fw_sample **buf, size_t *cap)
+{
+    pthread_mutex_lock(&s_keep_lock);
+    *buf = s_keep;
+    *cap = s_keep_cap;
+    s_keep = NULL;
+    s_keep_cap = 0;
+    pthread_mutex_unlock(&s_keep_lock);
+}
+
+// Keep buf (cap samples) for the next query when it is the largest within S_KEEP_BYTES;
+// free it (or the one it replaces) otherwise.
+static void
+s_keep_give(struct fw_sample *buf, size_t cap)
+{
+    if (!buf)
+        return;
+    if (cap > S_KEEP_BYTES / sizeof(*buf)) {
+        free(buf);
+        return;
+    }
+    pthread_mutex_lock(&s_keep_lock);
+    if (cap > s_keep_cap) {
+        struct fw_sample *old = s_keep;
+        s_keep = buf;
+        s_keep_cap = cap;
+        buf = old;
+    }
+    pthread_mutex_unlock(&s_keep_lock);
+    free(buf);
+}
+
+size_t
+tsdb_eval_select_kept_bytes(void)
+{
+    pthread_mutex_lock(&s_keep_lock);
+    size_t n = s_keep_cap * sizeof(*s_keep);
+    pthread_mutex_unlock(&s_keep_lock);
+    return n;
+}
 
 // A streaming window or a materialised array of one series.
 struct s_win {
@@ -83,7 +136,7 @@ tsdb_eval_select_free(tsdb_eval_ctx_t *c)
         }
         free(nd->series);
         free(nd->it);
-        free(nd->buf);
+        s_keep_give(nd->buf, nd->buf_cap);
     }
     free(s->nodes);
     free(s);
@@ -240,6 +293,8 @@ s_read_once(tsdb_eval_ctx_t *c, struct s_node *nd, const struct s_series *s, int
 {
     struct tsdb_store_iter *it = nd->it;
     *last_t = INT64_MIN;
+    if (window && !nd->buf)
+        s_keep_take(&nd->buf, &nd->buf_cap);
     tsdb_store_iter_init(it, c->rd, s->id, from, ref);
     while (tsdb_store_iter_next(it)) {
         *last_t = it->t;
