@@ -26,6 +26,7 @@
 static char s_dir[128];
 static int64_t s_max_msg_size;           // --zmq.max-msg-size for the next tsdb (0: the default)
 static const char *s_map_size = "64MiB"; // --storage.tsdb.map-size for the next tsdb
+static int64_t s_pace_ms;                // --storage.tsdb.ingest-pace for the next tsdb
 static struct tsdb_opts s_opts;
 static struct check_util_tsdb s_t;
 
@@ -36,6 +37,8 @@ s_start(void)
     check_util_tsdb_opts(&s_opts, s_dir);
     s_opts.map_size = s_map_size;
     s_opts.common.zmq_max_msg_size = s_max_msg_size;
+    s_opts.ingest_pace_ms = s_pace_ms;
+    s_opts.commit_interval_ms = s_pace_ms ? 1000 : s_opts.commit_interval_ms;
     check_util_tsdb_start(&s_t, &s_opts);
 }
 
@@ -614,6 +617,75 @@ START_TEST(test_tsdb_query_result_over_the_limit)
 }
 END_TEST
 
+// The value of counter name (no labels) on /metrics.
+static double
+s_metric(const char *name)
+{
+    long status;
+    char *m = s_http_get("/metrics", &status);
+    char key[128];
+    snprintf(key, sizeof(key), "\n%s ", name);
+    const char *at = strstr(m, key);
+    ck_assert_msg(at != NULL, "no %s on /metrics", name);
+    double v = strtod(at + strlen(key), NULL);
+    free(m);
+    return v;
+}
+
+// --storage.tsdb.ingest-pace: batches that come one every 20 ms are read a pace's worth at
+// a time (without the pace, each wakes the loop), every one is stored and acknowledged,
+// and a lone batch after a quiet spell is read at once.
+START_TEST(test_tsdb_ingest_paced)
+{
+    zsock_t *d = check_util_tsdb_dealer(tsdb_samples_endpoint(s_t.d));
+    zsock_t *q = check_util_tsdb_dealer(tsdb_query_endpoint(s_t.d));
+    int64_t t = fw_time_now_ms() - 10000;
+    for (uint64_t seq = 1; seq <= 12; seq++) {
+        s_raw_send(d, "check/pace", seq, 1, "paced_metric", 2, 0, t + (int64_t)seq);
+        zclock_sleep(20);
+    }
+    zclock_sleep(600); // past the pace: the last ones are read
+    double wakeups = s_metric("fw_tsdb_ingest_wakeups_total");
+    ck_assert_msg(wakeups >= 1 && wakeups <= 4, "%g wake-ups for 12 batches", wakeups);
+    uint64_t acked = 0;
+    bool resend = false;
+    int64_t until = fw_time_mono_ms() + 5000;
+    while (acked < 12 && fw_time_mono_ms() < until)
+        ck_assert_msg(s_raw_ack(d, 5000, &acked, &resend), "no SAMPLES_ACK");
+    ck_assert_uint_eq(acked, 12);
+    char *v = s_query_value(q, "count_over_time(paced_metric{i=\"1\"}[1h])");
+    ck_assert_ptr_nonnull(v);
+    ck_assert_str_eq(v, "12");
+    free(v);
+    // quiet now: the reader is back, and a single batch is visible without waiting a pace
+    int64_t t0 = fw_time_mono_ms();
+    s_raw_send(d, "check/pace", 13, 1, "paced_metric", 2, 0, t + 13);
+    char *got = NULL;
+    while (fw_time_mono_ms() - t0 < 5000) {
+        got = s_query_value(q, "count_over_time(paced_metric{i=\"1\"}[1h])");
+        if (got && strcmp(got, "13") == 0)
+            break;
+        free(got);
+        got = NULL;
+        zclock_sleep(5);
+    }
+    ck_assert_ptr_nonnull(got);
+    free(got);
+    ck_assert_int_lt(fw_time_mono_ms() - t0, 300); // the pace is 400 ms
+    ck_assert_double_eq(s_metric("fw_tsdb_ingest_wakeups_total"), wakeups + 1);
+    zsock_destroy(&q);
+    zsock_destroy(&d);
+}
+END_TEST
+
+static void
+s_setup_paced(void)
+{
+    s_pace_ms = 400;
+    s_setup();
+    s_pace_ms = 0;
+}
+
 Suite *
 tsdb_suite(void)
 {
@@ -632,6 +704,11 @@ tsdb_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, s_setup_full, s_teardown);
     tcase_add_test(tc, test_tsdb_full_map_acknowledges_nothing_unstored);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("paced");
+    tcase_set_timeout(tc, 30);
+    tcase_add_checked_fixture(tc, s_setup_paced, s_teardown);
+    tcase_add_test(tc, test_tsdb_ingest_paced);
     suite_add_tcase(s, tc);
     tc = tcase_create("limits");
     tcase_set_timeout(tc, 30);

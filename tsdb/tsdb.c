@@ -1,7 +1,10 @@
 /*  tsdb.c — the tsdb daemon class: ingest acknowledged samples, answer queries, publish.
 
     One zloop on the main thread. s_on_samples takes up to S_GROUP SAMPLES batches from the
-    samples ROUTER at a time; tsdb_ingest decides for each whether it is new (appended to
+    samples ROUTER at a time, then (--storage.tsdb.ingest-pace) leaves the socket alone for
+    the pace and takes what queued meanwhile in one wake-up (s_on_pace): senders send a
+    batch per scrape, spread over the interval, and a wake-up of this loop costs more than
+    storing a small batch; tsdb_ingest decides for each whether it is new (appended to
     the head at once), a duplicate or past a gap (docs/wire.md "Acknowledged ingest"). A
     commit (group commit: one write transaction, the fsync shared by everything appended
     meanwhile) runs every --storage.tsdb.commit-interval, or sooner when S_COMMIT_BATCHES or
@@ -104,6 +107,8 @@ struct tsdb {
     zsock_t *samples, *router, *pub;                // owned: ROUTERs for SAMPLES, QUERY
     fw_zsock_guard_t *samples_guard, *router_guard; // owned: count oversized messages
     zloop_t *loop;                                  // owned
+    size_t pace_ms;                                 // --storage.tsdb.ingest-pace (0: off)
+    bool sync_seen; // a SAMPLES_SYNC came in this wake-up: no pacing after it
 
     tsdb_ingest_t *ingest;         // owned: which batches to store and acknowledge
     struct s_pending_ack *acks;    // owned: answers due after the next commit
@@ -471,6 +476,7 @@ s_ingest(tsdb_t *self, zmsg_t **frames_p)
         // Messages of one DEALER arrive in order, so the batches it sent before are
         // pending now; s_ingest_some commits them without waiting for the interval.
         self->sync_asked = true;
+        self->sync_seen = true;
         fw_metrics_add(self->metrics, "fw_tsdb_syncs_total", "", 1);
     } else if (m->type == FW_MSG_METADATA) {
         if (tsdb_metadata_ingest(self->metadata, m->body, fw_time_now_ms(), &err) < 0)
@@ -495,6 +501,8 @@ s_ingest_some(tsdb_t *self)
         s_ingest(self, &frames);
         n++;
     }
+    if (n > 0)
+        fw_metrics_add(self->metrics, "fw_tsdb_ingest_wakeups_total", "", 1);
     if (s_commit_due(self))
         s_commit(self);
     return n;
@@ -510,12 +518,36 @@ s_on_subscription(zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
+static int s_on_samples(zloop_t *loop, zsock_t *sock, void *arg);
+
+// The pace's end: handle what queued meanwhile; stay paused while batches keep coming at
+// less than S_GROUP a pace, else let the reader wake the loop again.
+static int
+s_on_pace(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)timer_id;
+    tsdb_t *self = arg;
+    size_t n = s_ingest_some(self);
+    if (!(n > 0 && n < S_GROUP && !self->sync_seen) ||
+        zloop_timer(loop, self->pace_ms, 1, s_on_pace, self) < 0)
+        zloop_reader(loop, self->samples, s_on_samples, self);
+    self->sync_seen = false;
+    return 0;
+}
+
 static int
 s_on_samples(zloop_t *loop, zsock_t *sock, void *arg)
 {
-    (void)loop;
     (void)sock;
-    s_ingest_some(arg);
+    tsdb_t *self = arg;
+    size_t n = s_ingest_some(self);
+    // Batches come one per scrape, spread over the interval: rather than one wake-up of
+    // this loop for each, take those that queue in the next pace_ms at once (a SAMPLES_SYNC
+    // asks for its answer now, so it ends the pacing).
+    if (self->pace_ms > 0 && n > 0 && n < S_GROUP && !self->sync_seen &&
+        zloop_timer(loop, self->pace_ms, 1, s_on_pace, self) >= 0)
+        zloop_reader_end(loop, self->samples);
+    self->sync_seen = false;
     return 0;
 }
 
@@ -682,6 +714,9 @@ s_declare_metrics(fw_metrics_t *m)
                        "Samples committed to storage.");
     fw_metrics_declare(m, "fw_tsdb_commits_total", FW_METRIC_COUNTER,
                        "Write transactions committed (each holds one or more batches).");
+    fw_metrics_declare(m, "fw_tsdb_ingest_wakeups_total", FW_METRIC_COUNTER,
+                       "Times the ingest loop read SAMPLES (one or more batches each; "
+                       "--storage.tsdb.ingest-pace gathers them).");
     fw_metrics_declare(m, "fw_tsdb_syncs_total", FW_METRIC_COUNTER,
                        "SAMPLES_SYNC messages: a sender asked for its batches to be committed "
                        "at once.");
@@ -739,6 +774,7 @@ s_declare_metrics(fw_metrics_t *m)
     fw_metrics_add(m, "fw_tsdb_commits_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_batches_published_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_syncs_total", "", 0);
+    fw_metrics_add(m, "fw_tsdb_ingest_wakeups_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_write_failures_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_chunks_damaged_total", "", 0);
     fw_metrics_add(m, "fw_tsdb_checkpoints_total", "", 0);
@@ -829,6 +865,14 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
                  "--storage.tsdb.rollup-interval must be at least 1s (0: the default, 30s)");
         goto fail;
     }
+    int64_t commit_ms = opts->commit_interval_ms > 0 ? opts->commit_interval_ms : 1000;
+    if (opts->ingest_pace_ms < 0 || opts->ingest_pace_ms >= commit_ms) {
+        fw_error("tsdb.start.fail", "err=%s",
+                 "--storage.tsdb.ingest-pace must be less than --storage.tsdb.commit-interval "
+                 "(0s: off)");
+        goto fail;
+    }
+    self->pace_ms = (size_t)opts->ingest_pace_ms;
     if (opts->checkpoint_interval_ms > 0)
         tsdb_store_set_wal(self->store, true, 0);
     if (tsdb_store_open(self->store, opts->storage_path, &err) != 0) {

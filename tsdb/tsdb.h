@@ -30,6 +30,7 @@ struct tsdb_opts {
     bool query_rollups;             // --query.rollups: answer from rollups where exact
     int64_t commit_interval_ms;     // --storage.tsdb.commit-interval (0: 1s)
     int64_t checkpoint_interval_ms; // --storage.tsdb.checkpoint-interval (0: no log)
+    int64_t ingest_pace_ms;         // --storage.tsdb.ingest-pace (0: off)
     const char *zmq_samples;        // bind ROUTER (SAMPLES in, SAMPLES_ACK out)
     const char *zmq_query;          // bind ROUTER
     const char *zmq_pub;            // bind PUB
