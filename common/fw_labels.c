@@ -201,36 +201,52 @@ fw_labels_json(const struct fw_labels *l)
     return o;
 }
 
+// s in double quotes, '"', '\\' and newline escaped.
+static void
+s_buf_quoted(struct s_buf *b, const char *s)
+{
+    s_buf_put(b, "\"", 1);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            s_buf_put(b, "\\", 1);
+        if (*p == '\n')
+            s_buf_put(b, "\\n", 2);
+        else
+            s_buf_put(b, p, 1);
+    }
+    s_buf_put(b, "\"", 1);
+}
+
 char *
 fw_labels_format(const struct fw_labels *l)
 {
     struct s_buf b = {NULL, 0, 0};
     s_buf_put(&b, "", 0);
     const char *name = fw_labels_get(l, "__name__");
-    if (name)
+    bool name_out = name && fw_metric_name_valid(name); // else quoted inside the braces
+    if (name_out)
         s_buf_put(&b, name, strlen(name));
     bool first = true;
     s_buf_put(&b, "{", 1);
+    if (name && !name_out) {
+        s_buf_quoted(&b, name);
+        first = false;
+    }
     for (size_t i = 0; i < l->len; i++) {
         if (strcmp(l->items[i].name, "__name__") == 0)
             continue;
         if (!first)
             s_buf_put(&b, ", ", 2);
         first = false;
-        s_buf_put(&b, l->items[i].name, strlen(l->items[i].name));
-        s_buf_put(&b, "=\"", 2);
-        for (const char *p = l->items[i].value; *p; p++) {
-            if (*p == '"' || *p == '\\')
-                s_buf_put(&b, "\\", 1);
-            if (*p == '\n')
-                s_buf_put(&b, "\\n", 2);
-            else
-                s_buf_put(&b, p, 1);
-        }
-        s_buf_put(&b, "\"", 1);
+        if (fw_label_name_valid(l->items[i].name))
+            s_buf_put(&b, l->items[i].name, strlen(l->items[i].name));
+        else
+            s_buf_quoted(&b, l->items[i].name);
+        s_buf_put(&b, "=", 1);
+        s_buf_quoted(&b, l->items[i].value);
     }
     s_buf_put(&b, "}", 1);
-    if (name && first) { // just a metric name: no braces, as Prometheus prints it
+    if (name_out && first) { // just a metric name: no braces, as Prometheus prints it
         b.len -= 2;
         b.p[b.len] = '\0';
     }

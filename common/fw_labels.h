@@ -68,7 +68,9 @@ uint64_t fw_labels_fingerprint(const struct fw_labels *l);
 #define FW_LABELS_FINGERPRINT_INIT 14695981039346656037ULL
 uint64_t fw_labels_fingerprint_pair(uint64_t h, const char *name, const char *value);
 // Render as {a="b", c="d"} (with the __name__ value in front when present:
-// up{job="x"}), escaping as Prometheus does. Returns a new string the caller frees.
+// up{job="x"}), escaping as Prometheus does. Names that are not legacy names are quoted as
+// Prometheus 3 prints them (labels.String; a metric name first inside the braces):
+// {"my.metric", "a.b"="c"}. Returns a new string the caller frees.
 char *fw_labels_format(const struct fw_labels *l);
 // The set as a JSON object {"name": "value", ...} in name order: a new jansson reference
 // (json_t) the caller owns.

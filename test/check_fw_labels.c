@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_util.h"
 #include "fw_labels.h"
 
 START_TEST(test_fw_labels_set_get_clear)
@@ -99,6 +100,32 @@ START_TEST(test_fw_labels_format_like_prometheus)
 }
 END_TEST
 
+// Names that are not legacy names quoted as Prometheus 3 prints them: labels.String quotes
+// a label name failing the legacy check; a UTF-8 metric name goes first inside the braces.
+START_TEST(test_fw_labels_format_utf8_names)
+{
+    static const struct {
+        const char *in, *want;
+    } c[] = {
+        {"__name__=my.metric,a.b=c", "{\"my.metric\", \"a.b\"=\"c\"}"},
+        {"__name__=my.metric", "{\"my.metric\"}"},
+        {"__name__=up,k8s.io/app=web,job=j", "up{job=\"j\", \"k8s.io/app\"=\"web\"}"},
+        {"1x=v,__name__=a:b", "a:b{\"1x\"=\"v\"}"},
+        {"__name__=r\u00e9el,\u00e9t\"at=o\\k", "{\"r\u00e9el\", \"\u00e9t\\\"at\"=\"o\\\\k\"}"},
+        {"a.b=c,d=e", "{\"a.b\"=\"c\", d=\"e\"}"},
+        {"", "{}"},
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        struct fw_labels l = FW_LABELS_INIT;
+        check_util_labels(&l, c[i].in);
+        char *s = fw_labels_format(&l);
+        ck_assert_msg(strcmp(s, c[i].want) == 0, "%s: %s, want %s", c[i].in, s, c[i].want);
+        free(s);
+        fw_labels_clear(&l);
+    }
+}
+END_TEST
+
 Suite *
 fw_labels_suite(void)
 {
@@ -108,6 +135,7 @@ fw_labels_suite(void)
     tcase_add_test(tc, test_fw_labels_equal_sets_compare_and_hash_alike);
     tcase_add_test(tc, test_fw_labels_validate_follows_prometheus_rules);
     tcase_add_test(tc, test_fw_labels_format_like_prometheus);
+    tcase_add_test(tc, test_fw_labels_format_utf8_names);
     suite_add_tcase(s, tc);
     return s;
 }
