@@ -191,18 +191,29 @@ START_TEST(test_tsdb_federate_values)
 }
 END_TEST
 
+// method path (with the header line accept, or none) answers status, ctype and body.
 static void
-s_http_expect(const char *base, const char *method, const char *path, long status,
-              const char *ctype, const char *body)
+s_http_expect_accept(const char *base, const char *method, const char *path, const char *accept,
+                     long status, const char *ctype, const char *body)
 {
-    char url[2048];
+    char url[2048], hdr[256];
     snprintf(url, sizeof(url), "%s%s", base, path);
+    snprintf(hdr, sizeof(hdr), "Accept: %s", accept ? accept : "");
+    const char *const headers[] = {hdr, NULL};
     struct check_util_http r;
-    ck_assert_int_eq(check_util_http_request(method, url, NULL, 0, NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(
+        check_util_http_request(method, url, NULL, 0, NULL, accept ? headers : NULL, 0, &r), 0);
     ck_assert_msg(r.status == status, "%s: %ld, want %ld (%s)", path, r.status, status, r.body);
     ck_assert_str_eq(r.ctype, ctype);
     ck_assert_str_eq(r.body, body);
     check_util_http_clear(&r);
+}
+
+static void
+s_http_expect(const char *base, const char *method, const char *path, long status,
+              const char *ctype, const char *body)
+{
+    s_http_expect_accept(base, method, path, NULL, status, ctype, body);
 }
 
 // Prometheus 3's UTF-8 names: written quoted when the Accept header asks for
@@ -253,7 +264,9 @@ START_TEST(test_tsdb_federate_http)
     ck_assert_msg(fw_http_start(http, "127.0.0.1:0", &err) == 0, "%s", err.msg);
     char base[64];
     snprintf(base, sizeof(base), "http://127.0.0.1:%d", fw_http_port(http));
-    const char *text = TSDB_FEDERATE_CONTENT_TYPE, *plain = "text/plain; charset=utf-8";
+    // Prometheus 3 names the escaping in the Content-Type (underscores unless asked).
+    const char *text = TSDB_FEDERATE_CONTENT_TYPE "; escaping=underscores",
+               *plain = "text/plain; charset=utf-8";
     s_http_expect(base, "GET", "/federate", 200, text, ""); // no match[]: nothing, as Prometheus
     s_http_expect(base, "GET", "/federate?match%5B%5D=test_metric1", 200, text, ""); // 1970
     s_http_expect(base, "GET", "/federate?match%5B%5D=-not-a-valid-metric-name", 400, plain,
@@ -263,6 +276,29 @@ START_TEST(test_tsdb_federate_http)
     s_http_expect(base, "GET", "/federate?match%5B%5D=up&match%5B%5D=a%00b", 400, plain,
                   "1:2: parse error: unexpected character: '\\x00'\n");
     s_http_expect(base, "POST", "/federate", 405, plain, "Method Not Allowed\n");
+    // The escaping asked for (or underscores) is named as Prometheus 3's expfmt.Negotiate
+    // appends it: the text format stays version=0.0.4 whatever version was asked.
+    static const struct {
+        const char *accept, *ctype;
+    } neg[] = {
+        {"text/plain;version=0.0.4;escaping=allow-utf-8",
+         TSDB_FEDERATE_CONTENT_TYPE "; escaping=allow-utf-8"},
+        {"text/plain;version=1.0.0;escaping=allow-utf-8",
+         TSDB_FEDERATE_CONTENT_TYPE "; escaping=allow-utf-8"},
+        {"text/plain;escaping=values", TSDB_FEDERATE_CONTENT_TYPE "; escaping=values"},
+        {"text/plain;escaping=dots", TSDB_FEDERATE_CONTENT_TYPE "; escaping=dots"},
+        {"text/plain;escaping=nope", TSDB_FEDERATE_CONTENT_TYPE "; escaping=underscores"},
+        {"text/plain", TSDB_FEDERATE_CONTENT_TYPE "; escaping=underscores"},
+        {"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+         "encoding=delimited;escaping=allow-utf-8",
+         TSDB_FEDERATE_PROTO_TYPE "; escaping=allow-utf-8"},
+        {"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+         "encoding=delimited",
+         TSDB_FEDERATE_PROTO_TYPE "; escaping=underscores"},
+    };
+    for (size_t k = 0; k < sizeof(neg) / sizeof(neg[0]); k++)
+        s_http_expect_accept(base, "GET", "/federate?match%5B%5D=%7B%22my.metric%22%7D",
+                             neg[k].accept, 200, neg[k].ctype, "");
     char many[65 * 14 + 32] = "/federate?";
     for (int k = 0; k < 65; k++)
         strcat(many, "match%5B%5D=a&");

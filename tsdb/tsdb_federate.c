@@ -481,6 +481,16 @@ s_escaping(const char *accept)
     return esc;
 }
 
+// The Content-Type of an answer in proto or text with names escaped as esc, as Prometheus 3
+// labels it (the format, then "; escaping=" and the scheme, fw_names_escaping_t's order).
+#define S_ESC_TYPES(base)                                                                          \
+    {                                                                                              \
+        base "; escaping=allow-utf-8", base "; escaping=underscores", base "; escaping=dots",      \
+            base "; escaping=values"                                                               \
+    }
+static const char *const s_content_types[2][4] = {S_ESC_TYPES(TSDB_FEDERATE_CONTENT_TYPE),
+                                                  S_ESC_TYPES(TSDB_FEDERATE_PROTO_TYPE)};
+
 // resp answers 400 with "msg\n" as text/plain (Go's http.Error).
 static int
 s_error(struct fw_http_response *resp, int status, const char *msg)
@@ -540,8 +550,8 @@ s_on_federate(const fw_http_request_t *req, struct fw_http_response *resp, void 
     size_t len = 0;
     const char *accept = fw_http_header(req, "Accept");
     bool proto = s_wants_proto(accept);
-    int rc = tsdb_federate_body_esc(self, sets, n, fw_time_now_ms(), proto, s_escaping(accept),
-                                    &body, &len, &err);
+    fw_names_escaping_t esc = s_escaping(accept);
+    int rc = tsdb_federate_body_esc(self, sets, n, fw_time_now_ms(), proto, esc, &body, &len, &err);
     for (size_t k = 0; k < n; k++)
         fw_promql_expr_destroy(&sets[k]);
     if (rc != 0) {
@@ -551,7 +561,7 @@ s_on_federate(const fw_http_request_t *req, struct fw_http_response *resp, void 
     resp->status = 200;
     resp->body = body;
     resp->body_len = len;
-    resp->content_type = proto ? TSDB_FEDERATE_PROTO_TYPE : TSDB_FEDERATE_CONTENT_TYPE;
+    resp->content_type = s_content_types[proto][esc];
     return 0;
 }
 

@@ -32,6 +32,8 @@
 
 #define TSDB_FEDERATE_LOOKBACK_MS (5 * 60 * 1000) // Prometheus's --query.lookback-delta
 #define TSDB_FEDERATE_MAX_MATCH 64                // match[] selectors of one request
+// The answer's Content-Type is one of these followed by "; escaping=" and the name escaping
+// used (Prometheus 3's expfmt.Negotiate: the Accept header's escaping=, else underscores).
 #define TSDB_FEDERATE_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define TSDB_FEDERATE_PROTO_TYPE                                                                   \
     "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "                   \

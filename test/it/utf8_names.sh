@@ -126,6 +126,16 @@ it_check "/federate with escaping=allow-utf-8 writes the quoted names" \
 it_check "/federate without escaping= writes them escaped with underscores (Prometheus 3's default)" \
     fed_has 'text/plain;version=0.0.4' '# TYPE line_oee untyped' 'line_oee{instance=' \
     ',line_id="l1",'
+fed_type() { # fed_type ACCEPT: the Content-Type of the /federate answer
+    curl -fsS -o /dev/null -w '%{content_type}' -G -H "Accept: $1" \
+        "http://127.0.0.1:$T_HTTP/federate" --data-urlencode 'match[]={"line.oee"}'
+}
+it_check "/federate's allow-utf-8 answer is labelled escaping=allow-utf-8 (Prometheus 3)" \
+    [ "$(fed_type 'text/plain;version=1.0.0;escaping=allow-utf-8')" = \
+        "text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf-8" ]
+it_check "/federate's default answer is labelled escaping=underscores (Prometheus 3)" \
+    [ "$(fed_type 'text/plain;version=0.0.4')" = \
+        "text/plain; version=0.0.4; charset=utf-8; escaping=underscores" ]
 it_check "a label name that is not UTF-8 is refused with 400" \
     [ "$(curl -s -o /dev/null -w '%{http_code}' "$Q/label/a%FFb/values")" = 400 ]
 
