@@ -66,31 +66,6 @@ s_hex4(const char *p, unsigned *out)
     return 0;
 }
 
-static size_t
-s_utf8_put(char *out, unsigned cp)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 // Decode the escapes of the raw string body [p, q) into scratch. 0, or -1 where jansson
 // refuses (a bad escape, a lone surrogate, \u0000).
 static int
@@ -130,7 +105,7 @@ s_unescape(struct s_in *in, const char *p, const char *q, struct s_str *out)
             } else if ((cp >= 0xDC00 && cp <= 0xDFFF) || cp == 0) {
                 return -1;
             }
-            o += s_utf8_put(o, cp); // 6 or 12 input bytes make at most 4
+            o += fw_utf8_put(cp, o); // 6 or 12 input bytes make at most 4
             break;
         }
         default: return -1;

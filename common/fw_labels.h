@@ -82,5 +82,8 @@ int fw_labels_validate(const struct fw_labels *l, fw_err_t *err);
 bool fw_label_name_valid(const char *name);
 bool fw_metric_name_valid(const char *name);
 bool fw_utf8_valid(const char *s, size_t n);
+// Write code point cp (at most 0x10FFFF; callers refuse surrogates first) as UTF-8 into out,
+// which has room for 4 bytes. Returns the bytes written, 1 to 4.
+size_t fw_utf8_put(uint32_t cp, char *out);
 
 #endif

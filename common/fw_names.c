@@ -145,31 +145,6 @@ fw_names_escape(const char *name, fw_names_escaping_t e)
 }
 
 // One code point as UTF-8 into out (4 bytes of room); its length.
-static size_t
-s_encode(uint32_t cp, char *out)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xc0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xe0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        out[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    out[0] = (char)(0xf0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    out[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
 char *
 fw_names_unescape(const char *name)
 {
@@ -203,7 +178,7 @@ fw_names_unescape(const char *name)
         if (i >= n || cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
             goto asis;
         char enc[4];
-        s_put(&b, &len, &cap, enc, s_encode(cp, enc));
+        s_put(&b, &len, &cap, enc, fw_utf8_put(cp, enc));
     }
     return b;
 asis:

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fw_labels.h"
 #include "fw_mem.h"
 #include "fw_time.h"
 
@@ -99,26 +100,6 @@ static bool
 s_ident_char(int c)
 {
     return isalnum(c) || c == '_' || c == ':';
-}
-
-static void
-s_utf8_put(char *buf, size_t *n, unsigned long cp)
-{
-    if (cp < 0x80) {
-        buf[(*n)++] = (char)cp;
-    } else if (cp < 0x800) {
-        buf[(*n)++] = (char)(0xC0 | (cp >> 6));
-        buf[(*n)++] = (char)(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        buf[(*n)++] = (char)(0xE0 | (cp >> 12));
-        buf[(*n)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        buf[(*n)++] = (char)(0x80 | (cp & 0x3F));
-    } else {
-        buf[(*n)++] = (char)(0xF0 | (cp >> 18));
-        buf[(*n)++] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        buf[(*n)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        buf[(*n)++] = (char)(0x80 | (cp & 0x3F));
-    }
 }
 
 // Lex a quoted string starting at text[i] (the quote). Returns the index after the closing
@@ -210,7 +191,7 @@ s_lex_string(fw_promql_parser_t *p, int i)
                     free(buf);
                     return -1;
                 }
-                s_utf8_put(buf, &n, v);
+                n += fw_utf8_put((uint32_t)v, buf + n);
             }
             continue;
         }

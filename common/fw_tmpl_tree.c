@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw_labels.h"
 #include "fw_tmpl_int.h"
 
 // Decode a Go string or character literal (quotes included in t). -1 on a bad escape.
@@ -55,18 +56,7 @@ fw_tmpl_unquote(const char *s, size_t n, fw_tmpl_buf_t *out)
         if (cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000))
             return -1;
         char u[4];
-        size_t k;
-        if (cp < 0x80)
-            u[0] = (char)cp, k = 1;
-        else if (cp < 0x800)
-            u[0] = (char)(0xC0 | (cp >> 6)), u[1] = (char)(0x80 | (cp & 0x3F)), k = 2;
-        else if (cp < 0x10000)
-            u[0] = (char)(0xE0 | (cp >> 12)), u[1] = (char)(0x80 | ((cp >> 6) & 0x3F)),
-            u[2] = (char)(0x80 | (cp & 0x3F)), k = 3;
-        else
-            u[0] = (char)(0xF0 | (cp >> 18)), u[1] = (char)(0x80 | ((cp >> 12) & 0x3F)),
-            u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)), u[3] = (char)(0x80 | (cp & 0x3F)), k = 4;
-        fw_tmpl_buf_add(out, u, k);
+        fw_tmpl_buf_add(out, u, fw_utf8_put((uint32_t)cp, u));
     }
     return 0;
 }

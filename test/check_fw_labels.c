@@ -57,6 +57,33 @@ START_TEST(test_fw_labels_equal_sets_compare_and_hash_alike)
 }
 END_TEST
 
+// Each length's first and last code point encodes as the standard says and validates.
+START_TEST(test_fw_labels_utf8_put_boundaries)
+{
+    static const struct {
+        uint32_t cp;
+        const char *want;
+    } cases[] = {
+        {0x0, "\x00"},
+        {0x7f, "\x7f"},
+        {0x80, "\xc2\x80"},
+        {0x7ff, "\xdf\xbf"},
+        {0x800, "\xe0\xa0\x80"},
+        {0xffff, "\xef\xbf\xbf"},
+        {0x10000, "\xf0\x90\x80\x80"},
+        {0x10ffff, "\xf4\x8f\xbf\xbf"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[4];
+        size_t n = fw_utf8_put(cases[i].cp, out);
+        size_t want = cases[i].cp ? strlen(cases[i].want) : 1;
+        ck_assert_uint_eq(n, want);
+        ck_assert_msg(memcmp(out, cases[i].want, n) == 0, "U+%X", (unsigned)cases[i].cp);
+        ck_assert(fw_utf8_valid(out, n));
+    }
+}
+END_TEST
+
 START_TEST(test_fw_labels_validate_follows_prometheus_rules)
 {
     ck_assert(fw_label_name_valid("_a1"));
@@ -136,6 +163,7 @@ fw_labels_suite(void)
     tcase_add_test(tc, test_fw_labels_validate_follows_prometheus_rules);
     tcase_add_test(tc, test_fw_labels_format_like_prometheus);
     tcase_add_test(tc, test_fw_labels_format_utf8_names);
+    tcase_add_test(tc, test_fw_labels_utf8_put_boundaries);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_util.h"
 #include "fw_err.h"
 #include "../tsdb/tsdb_chunk.h"
 
@@ -38,10 +39,7 @@ static uint64_t s_rng = 88172645463325252ULL;
 static uint64_t
 s_rand(void)
 {
-    s_rng ^= s_rng >> 12;
-    s_rng ^= s_rng << 25;
-    s_rng ^= s_rng >> 27;
-    return s_rng * 2685821657736338717ULL;
+    return check_util_rand(&s_rng);
 }
 
 // Append n samples, each of which must be accepted.

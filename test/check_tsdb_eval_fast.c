@@ -57,16 +57,6 @@ s_append(const char *name, int i, const struct fw_sample *pts, size_t n)
     fw_labels_clear(&l);
 }
 
-// xorshift64*: the same data every run.
-static uint64_t
-s_rand(uint64_t *x)
-{
-    *x ^= *x >> 12;
-    *x ^= *x << 25;
-    *x ^= *x >> 27;
-    return *x * 2685821657736338717ULL;
-}
-
 // S_SERIES series "f" starting at 10 min (so early windows open before the first sample):
 // decimals, random doubles, runs of stale markers, gaps of a few minutes, and in some
 // series NaN, +-Inf, and values near DBL_MAX whose sums overflow.
@@ -78,7 +68,7 @@ s_load(void)
         size_t n = 0;
         int64_t t = 600000 + i * 1000;
         for (int k = 0; k < S_POINTS; k++) {
-            uint64_t r = s_rand(&x);
+            uint64_t r = check_util_rand(&x);
             t += S_STEP_MS;
             if (r % 97 == 0)
                 t += (int64_t)(r % 5 + 1) * 60000; // a gap

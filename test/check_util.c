@@ -404,6 +404,15 @@ check_util_http_wait_for(const char *url, const char *const *needles, long timeo
     return r.body;
 }
 
+uint64_t
+check_util_rand(uint64_t *state)
+{
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    return *state * 2685821657736338717ULL;
+}
+
 void
 check_util_sig_digits(const char *s, char *out)
 {

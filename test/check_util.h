@@ -120,6 +120,9 @@ size_t check_util_count(const char *hay, const char *needle);
 char *check_util_nest(const char *before, const char *prefix, int n, const char *mid,
                       const char *suffix, const char *after);
 
+// xorshift64*: a deterministic generator, so a failing case reproduces. *state starts non-zero.
+uint64_t check_util_rand(uint64_t *state);
+
 // The significant digits of the formatted number s (no sign, point, exponent, leading or
 // trailing zeros) into out, which has room for strlen(s) + 1 bytes.
 void check_util_sig_digits(const char *s, char *out);
