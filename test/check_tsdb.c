@@ -678,6 +678,34 @@ START_TEST(test_tsdb_ingest_paced)
 }
 END_TEST
 
+// The default pace (100ms) with a 10ms commit interval: tsdb starts (it refused to) and
+// paces for at most half the interval, so batches 20ms apart each get their own wake-up.
+START_TEST(test_tsdb_ingest_pace_capped_by_commit_interval)
+{
+    s_stop();
+    check_util_tsdb_opts(&s_opts, s_dir);
+    s_opts.map_size = s_map_size;
+    s_opts.ingest_pace_ms = 100;
+    s_opts.commit_interval_ms = 10;
+    check_util_tsdb_start(&s_t, &s_opts);
+    zsock_t *d = check_util_tsdb_dealer(tsdb_samples_endpoint(s_t.d));
+    int64_t t = fw_time_now_ms() - 10000;
+    for (uint64_t seq = 1; seq <= 12; seq++) {
+        s_raw_send(d, "check/pace", seq, 1, "capped_metric", 2, 0, t + (int64_t)seq);
+        zclock_sleep(20);
+    }
+    uint64_t acked = 0;
+    bool resend = false;
+    int64_t until = fw_time_mono_ms() + 5000;
+    while (acked < 12 && fw_time_mono_ms() < until)
+        ck_assert_msg(s_raw_ack(d, 5000, &acked, &resend), "no SAMPLES_ACK");
+    ck_assert_uint_eq(acked, 12);
+    double wakeups = s_metric("fw_tsdb_ingest_wakeups_total");
+    ck_assert_msg(wakeups >= 8, "%g wake-ups for 12 batches 20ms apart (a 100ms pace: 3)", wakeups);
+    zsock_destroy(&d);
+}
+END_TEST
+
 static void
 s_setup_paced(void)
 {
@@ -694,6 +722,7 @@ tsdb_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
     tcase_add_test(tc, test_tsdb_query_round_trip);
+    tcase_add_test(tc, test_tsdb_ingest_pace_capped_by_commit_interval);
     tcase_add_test(tc, test_tsdb_rejects_counted);
     tcase_add_test(tc, test_tsdb_acks_after_commit_and_stores_once);
     tcase_add_test(tc, test_tsdb_series_known_by_position);

@@ -866,13 +866,14 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
         goto fail;
     }
     int64_t commit_ms = opts->commit_interval_ms > 0 ? opts->commit_interval_ms : 1000;
-    if (opts->ingest_pace_ms < 0 || opts->ingest_pace_ms >= commit_ms) {
-        fw_error("tsdb.start.fail", "err=%s",
-                 "--storage.tsdb.ingest-pace must be less than --storage.tsdb.commit-interval "
-                 "(0s: off)");
+    if (opts->ingest_pace_ms < 0) {
+        fw_error("tsdb.start.fail", "err=%s", "--storage.tsdb.ingest-pace must not be negative");
         goto fail;
     }
-    self->pace_ms = (size_t)opts->ingest_pace_ms;
+    // A pace holds batches for at most half a commit interval, so the default (100ms) never
+    // refuses or slows a short --storage.tsdb.commit-interval (10ms: a 5ms pace).
+    self->pace_ms = (size_t)(opts->ingest_pace_ms < commit_ms / 2 ? opts->ingest_pace_ms
+                                                                   : commit_ms / 2);
     if (opts->checkpoint_interval_ms > 0)
         tsdb_store_set_wal(self->store, true, 0);
     if (tsdb_store_open(self->store, opts->storage_path, &err) != 0) {

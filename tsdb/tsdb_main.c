@@ -48,7 +48,7 @@ static const struct fw_flag s_flags[] = {
     {"storage.tsdb.ingest-pace", FW_FLAG_DURATION, offsetof(struct tsdb_opts, ingest_pace_ms),
      "100ms",
      "after reading SAMPLES batches, read those that come in this long together, in one "
-     "wake-up (0s: read each as it comes; less than the commit interval)"},
+     "wake-up (0s: read each as it comes; at most half the commit interval)"},
     {"zmq.samples-address", FW_FLAG_STR, offsetof(struct tsdb_opts, zmq_samples),
      FW_ZMQ_TSDB_SAMPLES, "bind ROUTER here for SAMPLES (answered with SAMPLES_ACK)"},
     {"zmq.query-address", FW_FLAG_STR, offsetof(struct tsdb_opts, zmq_query), FW_ZMQ_TSDB_QUERY,

@@ -327,6 +327,8 @@ class Tsdb:
                 "--storage.tsdb.retention.time=0s", "--storage.tsdb.map-size=256MiB",
                 # each load waits for its commit: commit at once rather than each second
                 "--storage.tsdb.commit-interval=10ms",
+                # each load waits for its acknowledgement: nothing to gather, read at once
+                "--storage.tsdb.ingest-pace=0s",
                 "--web.listen-address=127.0.0.1:%d" % self.http,
                 "--zmq.samples-address=" + self.samples,
                 "--zmq.query-address=tcp://127.0.0.1:%d" % free_port(),
