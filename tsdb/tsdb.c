@@ -872,8 +872,8 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
     }
     // A pace holds batches for at most half a commit interval, so the default (100ms) never
     // refuses or slows a short --storage.tsdb.commit-interval (10ms: a 5ms pace).
-    self->pace_ms = (size_t)(opts->ingest_pace_ms < commit_ms / 2 ? opts->ingest_pace_ms
-                                                                   : commit_ms / 2);
+    self->pace_ms =
+        (size_t)(opts->ingest_pace_ms < commit_ms / 2 ? opts->ingest_pace_ms : commit_ms / 2);
     if (opts->checkpoint_interval_ms > 0)
         tsdb_store_set_wal(self->store, true, 0);
     if (tsdb_store_open(self->store, opts->storage_path, &err) != 0) {
