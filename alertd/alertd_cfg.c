@@ -22,6 +22,7 @@
 #include "alertd_cfgcheck.h"
 #include "alertd_matcher.h"
 #include "fw_mem.h"
+#include "fw_names.h"
 #include "fw_secret.h"
 #include "fw_time.h"
 
@@ -42,7 +43,7 @@ static int
 s_check_group_by(const char *value, const char *file, struct fw_cfg_pos pos,
                  struct fw_cfg_errors *errs)
 {
-    if (strcmp(value, "...") == 0 || fw_label_name_valid(value))
+    if (strcmp(value, "...") == 0 || fw_names_label_valid(value, FW_NAMES_UTF8))
         return 0;
     fw_cfg_errors_add(errs, file, pos, "invalid label name \"%s\" in group_by list", value);
     return -1;
@@ -67,7 +68,7 @@ static int
 s_check_label_name(const char *value, const char *file, struct fw_cfg_pos pos,
                    struct fw_cfg_errors *errs)
 {
-    if (fw_label_name_valid(value))
+    if (fw_names_label_valid(value, FW_NAMES_UTF8))
         return 0;
     fw_cfg_errors_add(errs, file, pos, "invalid label name \"%s\"", value);
     return -1;
@@ -536,7 +537,7 @@ s_check_re_map(struct s_ctx *c, const struct fw_labels *m, struct fw_cfg_pos pos
                               err.msg);
     }
     for (size_t i = 0; i < m->len; i++)
-        if (!fw_label_name_valid(m->items[i].name))
+        if (!fw_names_label_valid(m->items[i].name, FW_NAMES_UTF8))
             fw_cfg_errors_add(c->errs, c->file, pos, "%s: invalid label name \"%s\"", what,
                               m->items[i].name);
 }
@@ -564,7 +565,7 @@ s_check_route(struct s_ctx *c, const struct alertd_cfg_route *r, bool root)
     }
     s_check_re_map(c, &r->match_re, r->pos, "match_re");
     for (size_t i = 0; i < r->match.len; i++)
-        if (!fw_label_name_valid(r->match.items[i].name))
+        if (!fw_names_label_valid(r->match.items[i].name, FW_NAMES_UTF8))
             fw_cfg_errors_add(c->errs, c->file, r->pos, "match: invalid label name \"%s\"",
                               r->match.items[i].name);
     bool all = false;

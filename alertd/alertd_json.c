@@ -10,6 +10,7 @@
 #include "alertd_json.h"
 #include "fw_labels.h"
 #include "fw_mem.h"
+#include "fw_names.h"
 
 // Longest time text taken (RFC 3339 with nanoseconds and an offset is 35 bytes).
 #define S_TIME_MAX 64
@@ -190,7 +191,8 @@ s_pairs(struct s_in *in, bool labels, size_t *first, size_t *count)
         if (s_string(in, &k) < 0 || memchr(k.s, '\0', k.len))
             return -1;
         size_t name = s_keep(vs, &k); // before the value reuses scratch
-        if (!s_take(in, ':') || s_string(in, &v) < 0 || !fw_label_name_valid(s_at(vs, name)))
+        if (!s_take(in, ':') || s_string(in, &v) < 0 ||
+            !fw_names_label_valid(s_at(vs, name), FW_NAMES_UTF8))
             return -1;
         if (labels && v.len == 0) {
             vs->arena_len = name; // no label

@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "alertd_matcher.h"
+#include "fw_labels.h"
 #include "fw_mem.h"
+#include "fw_names.h"
 
 int
 alertd_regex_check(const char *re, fw_err_t *err)
@@ -132,9 +134,15 @@ alertd_matchers_format(const struct alertd_matchers *ms)
     char *buf = fw_strdup("{");
     for (size_t i = 0; i < ms->len; i++) {
         const struct fw_matcher *m = &ms->items[i];
-        char *pre = fw_asprintf("%s%s%s%s", buf, i ? "," : "", m->name, fw_match_op_str(m->op));
+        // a UTF-8 name is quoted, as Alertmanager 0.27+ prints it, so the text parses back
+        bool legacy = fw_label_name_valid(m->name);
+        char *pre = fw_asprintf("%s%s%s", buf, i ? "," : "", legacy ? m->name : "");
         free(buf);
-        buf = alertd_quote_append(pre, m->value);
+        if (!legacy)
+            pre = alertd_quote_append(pre, m->name);
+        buf = fw_asprintf("%s%s", pre, fw_match_op_str(m->op));
+        free(pre);
+        buf = alertd_quote_append(buf, m->value);
     }
     char *out = fw_asprintf("%s}", buf);
     free(buf);
@@ -212,7 +220,7 @@ alertd_matchers_parse(struct alertd_matchers *ms, const char *text, fw_err_t *er
                 p++;
             name = fw_strndup(start, (size_t)(p - start));
         }
-        if (!*name) {
+        if (!*name || !fw_names_label_valid(name, FW_NAMES_UTF8)) {
             fw_err_set_at(err, NULL, 0, (int)(start - text) + 1,
                           "bad matcher format: %s: expected a label name", text);
             goto fail;

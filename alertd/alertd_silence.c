@@ -11,6 +11,7 @@
 #include "alertd_store.h"
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_names.h"
 #include "fw_time.h"
 
 struct s_silence {
@@ -123,7 +124,7 @@ s_matchers_read(const json_t *arr, struct alertd_matchers *ms, fw_err_t *err)
             fw_err_set(err, "invalid label matcher %zu: name and value are required", i);
             return -1;
         }
-        if (!fw_label_name_valid(name)) {
+        if (!fw_names_label_valid(name, FW_NAMES_UTF8)) {
             fw_err_set(err, "invalid label matcher %zu: invalid label name \"%s\"", i, name);
             return -1;
         }

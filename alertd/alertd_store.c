@@ -10,6 +10,7 @@
 #include "alertd_json.h"
 #include "alertd_store.h"
 #include "fw_mem.h"
+#include "fw_names.h"
 #include "fw_time.h"
 
 struct alertd_store {
@@ -162,7 +163,7 @@ alertd_alert_parse(const json_t *j, int64_t now, int64_t resolve_timeout_ms,
             fw_err_set(err, "label %s: value is not a string", k);
             goto fail;
         }
-        if (!fw_label_name_valid(k)) {
+        if (!fw_names_label_valid(k, FW_NAMES_UTF8)) {
             fw_err_set(err, "invalid label set: invalid name \"%s\"", k);
             goto fail;
         }
@@ -185,7 +186,7 @@ alertd_alert_parse(const json_t *j, int64_t now, int64_t resolve_timeout_ms,
                 fw_err_set(err, "annotation %s: value is not a string", k);
                 goto fail;
             }
-            if (!fw_label_name_valid(k)) {
+            if (!fw_names_label_valid(k, FW_NAMES_UTF8)) {
                 fw_err_set(err, "invalid annotations: invalid name \"%s\"", k);
                 goto fail;
             }

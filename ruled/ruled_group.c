@@ -16,6 +16,7 @@
 
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_names.h"
 #include "fw_promql.h"
 #include "fw_promql_ast.h"
 #include "fw_time.h"
@@ -288,18 +289,15 @@ s_emit(struct s_series_list *list, struct fw_batch *batch, const struct fw_label
     fw_labels_copy(dst, l);
 }
 
-// Recorded series may carry any UTF-8 name (Prometheus 3; tsdb stores them), but alertd
-// decodes alert labels with Alertmanager's legacy [a-zA-Z_][a-zA-Z0-9_]* names, so an alert
-// with another label name fails its rule alone instead of being lost on the way.
+// Recorded series may carry any UTF-8 name (Prometheus 3; tsdb stores them) and alertd takes
+// any non-empty valid UTF-8 label name (Alertmanager 0.27+), so only a name that is not valid
+// UTF-8 fails its rule alone instead of being refused by alertd on the way.
 static int
 s_check_alert_labels(const struct fw_labels *l, fw_err_t *err)
 {
     for (size_t i = 0; i < l->len; i++) {
-        if (!fw_label_name_valid(l->items[i].name)) {
-            fw_err_set(err,
-                       "alert label name \"%s\" is not supported by alertd "
-                       "(names must match [a-zA-Z_][a-zA-Z0-9_]*)",
-                       l->items[i].name);
+        if (!fw_names_label_valid(l->items[i].name, FW_NAMES_UTF8)) {
+            fw_err_set(err, "alert label name \"%s\" is not valid UTF-8", l->items[i].name);
             return -1;
         }
     }

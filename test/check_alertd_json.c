@@ -114,8 +114,9 @@ START_TEST(test_alertd_json_gives_up)
         "[{\"labels\":{\"a\":\"1\",\"a\":\"2\"}}]",
         "[{\"labels\":{\"a\":\"1\"},\"labels\":{\"b\":\"2\"}}]",
         "[{\"labels\":{\"a\":\"1\"},\"annotations\":{\"s\":\"1\",\"s\":\"2\"}}]",
-        "[{\"labels\":{\"1a\":\"1\"}}]",
-        "[{\"labels\":{\"a\":\"1\"},\"annotations\":{\"bad name\":\"1\"}}]",
+        "[{\"labels\":{\"\":\"1\"}}]",
+        "[{\"labels\":{\"\xff\":\"1\"}}]",
+        "[{\"labels\":{\"a\":\"1\"},\"annotations\":{\"\":\"1\"}}]",
         "[{\"labels\":{\"a\":\"1\"},\"startsAt\":\"yesterday\"}]",
         "[{\"labels\":{\"a\":\"1\"},\"startsAt\":\"1700000000\"}]",
         "[{\"labels\":{\"a\":\"1\"},\"startsAt\":\"2026-11-30T12:00:00Z\","
@@ -159,6 +160,22 @@ START_TEST(test_alertd_json_gives_up)
     }
     ck_assert_str_eq(fw_labels_get(&v.items[0].labels, "a"), "1");
     alertd_json_alerts_free(&v);
+}
+END_TEST
+
+// Alertmanager 0.27+ takes any non-empty valid UTF-8 label name (its utf8 validation, the
+// default); ruled sends Prometheus 3's UTF-8 names in ALERTS messages.
+START_TEST(test_alertd_json_utf8_names)
+{
+    const char *text = "{\"source\":\"ruled\",\"alerts\":[{\"labels\":{\"k8s.io/app\":\"web\","
+                       "\"1a\":\"x\",\"caf\u00e9\":\"y\"},\"annotations\":{\"bad name\":\"1\"}}]}";
+    struct alertd_json_alerts v = {0};
+    ck_assert_int_eq(alertd_json_alerts_parse(text, strlen(text), true, NOW, RESOLVE, &v), 1);
+    ck_assert_str_eq(fw_labels_get(&v.items[0].labels, "k8s.io/app"), "web");
+    ck_assert_str_eq(fw_labels_get(&v.items[0].labels, "1a"), "x");
+    ck_assert_str_eq(fw_labels_get(&v.items[0].labels, "caf\u00e9"), "y");
+    alertd_json_alerts_free(&v);
+    s_check_equal(text, true, 1); // the API's decoder takes the same names
 }
 END_TEST
 
@@ -279,6 +296,7 @@ alertd_json_suite(void)
     TCase *tc = tcase_create("json");
     tcase_add_test(tc, test_alertd_json_same_as_jansson);
     tcase_add_test(tc, test_alertd_json_gives_up);
+    tcase_add_test(tc, test_alertd_json_utf8_names);
     tcase_add_test(tc, test_alertd_json_record);
     tcase_add_test(tc, test_alertd_json_resent_costs_nothing);
     suite_add_tcase(s, tc);
