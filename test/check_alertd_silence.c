@@ -160,7 +160,9 @@ START_TEST(test_alertd_silence_validation_texts)
     fw_err_t uerr;
     fw_err_clear(&uerr);
     alertd_silences_t *us = alertd_silences_new();
-    ck_assert_ptr_nonnull(alertd_silences_put(us, uj, S_NOW, &uerr));
+    char *uid = alertd_silences_put(us, uj, S_NOW, &uerr);
+    ck_assert_ptr_nonnull(uid);
+    free(uid);
     alertd_silences_destroy(&us);
     json_decref(uj);
     // A regex that does not compile names its matcher.
