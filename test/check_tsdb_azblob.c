@@ -44,12 +44,14 @@ s_write(const char *path, const char *text)
 
 // tsdb_azblob_open's error for opts, or "" when it opened.
 static const char *
-s_open_err(const char *url, const char *key_file, const char *account)
+s_open_err_sas(const char *url, const char *key_file, const char *sas_file, const char *account)
 {
     static fw_err_t err;
     memset(&err, 0, sizeof(err));
-    tsdb_azblob_t *az =
-        tsdb_azblob_open(&(struct tsdb_azblob_opts){url, key_file, account, 0, 0}, &err);
+    tsdb_azblob_t *az = tsdb_azblob_open(
+        &(struct tsdb_azblob_opts){
+            .url = url, .key_file = key_file, .sas_file = sas_file, .account = account},
+        &err);
     if (az) {
         tsdb_azblob_destroy(&az);
         ck_assert_ptr_null(az);
@@ -58,12 +60,18 @@ s_open_err(const char *url, const char *key_file, const char *account)
     return err.msg;
 }
 
+static const char *
+s_open_err(const char *url, const char *key_file, const char *account)
+{
+    return s_open_err_sas(url, key_file, NULL, account);
+}
+
 START_TEST(test_tsdb_azblob_open_sas)
 {
     fw_err_t err = {0};
     tsdb_azblob_t *az = tsdb_azblob_open(
         &(struct tsdb_azblob_opts){
-            "https://acct.blob.core.windows.net/c/b?sv=2021-08-06&sig=SECRET", NULL, NULL, 0, 0},
+            .url = "https://acct.blob.core.windows.net/c/b?sv=2021-08-06&sig=SECRET"},
         &err);
     ck_assert_ptr_nonnull(az);
     ck_assert_str_eq(tsdb_azblob_shown(az), "https://acct.blob.core.windows.net/c/b?<secret>");
@@ -105,6 +113,40 @@ START_TEST(test_tsdb_azblob_open_refuses)
     // the SAS never shows in an error
     ck_assert_ptr_null(strstr(
         s_open_err("http://127.0.0.1:1/c/b?sig=TOPSECRET", S_DIR "/key", "acct"), "TOPSECRET"));
+}
+END_TEST
+
+// --azure.sas-file: the SAS from a file (a Kubernetes Secret), never on the command line.
+START_TEST(test_tsdb_azblob_sas_file)
+{
+    const char *url = "https://acct.blob.core.windows.net/c/b";
+    s_write(S_DIR "/sas", "?sv=2021-08-06&sr=b&sp=cw&sig=FILESECRET\n");
+    fw_err_t err = {0};
+    tsdb_azblob_t *az =
+        tsdb_azblob_open(&(struct tsdb_azblob_opts){.url = url, .sas_file = S_DIR "/sas"}, &err);
+    ck_assert_msg(az != NULL, "%s", err.msg);
+    ck_assert_str_eq(tsdb_azblob_shown(az), "https://acct.blob.core.windows.net/c/b?<secret>");
+    tsdb_azblob_destroy(&az);
+    s_write(S_DIR "/sas", "sv=2021-08-06&sig=FILESECRET"); // no '?', no newline
+    ck_assert_str_eq(s_open_err_sas(url, NULL, S_DIR "/sas", NULL), "");
+    // one authorisation only
+    ck_assert_ptr_nonnull(strstr(
+        s_open_err_sas("https://acct.blob.core.windows.net/c/b?sig=x", NULL, S_DIR "/sas", NULL),
+        "give one authorisation"));
+    s_write(S_DIR "/key", "c2VjcmV0LWtleS1ieXRlcw==\n");
+    ck_assert_ptr_nonnull(
+        strstr(s_open_err_sas(url, S_DIR "/key", S_DIR "/sas", NULL), "give one authorisation"));
+    // missing, empty, two lines, no signature: refused, and the file's text never shown
+    ck_assert_ptr_nonnull(strstr(s_open_err_sas(url, NULL, S_DIR "/nosas", NULL), "No such file"));
+    const char *bad[] = {"", "\n", "sv=1&sig=FILESECRET\nsv=2&sig=FILESECRET\n",
+                         "sv=2021-08-06&sp=cw FILESECRET", "sv=2021-08-06&sp=FILESECRET"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        s_write(S_DIR "/sas", bad[i]);
+        const char *msg = s_open_err_sas(url, NULL, S_DIR "/sas", NULL);
+        ck_assert_msg(strstr(msg, "not a SAS") != NULL, "case %zu: %s", i, msg);
+        ck_assert_ptr_null(strstr(msg, "FILESECRET"));
+    }
+    unlink(S_DIR "/sas");
 }
 END_TEST
 
@@ -171,6 +213,7 @@ tsdb_azblob_suite(void)
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
     tcase_add_test(tc, test_tsdb_azblob_open_sas);
     tcase_add_test(tc, test_tsdb_azblob_open_refuses);
+    tcase_add_test(tc, test_tsdb_azblob_sas_file);
     tcase_add_test(tc, test_tsdb_azblob_backup_restore_exits);
     suite_add_tcase(s, tc);
     return s;

@@ -74,6 +74,37 @@ s_read_key(tsdb_azblob_t *self, const char *file, fw_err_t *err)
     return 0;
 }
 
+// The SAS from file (a Kubernetes Secret's file, so it never stands on a command line):
+// one line, the query string with or without its '?'. 0 or -1 with err.
+static int
+s_read_sas(tsdb_azblob_t *self, const char *file, fw_err_t *err)
+{
+    FILE *f = fopen(file, "r");
+    if (!f) {
+        fw_err_set(err, "--azure.sas-file %s: %s", file, strerror(errno));
+        return -1;
+    }
+    char text[4096];
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    bool more = fgetc(f) != EOF;
+    fclose(f);
+    text[n] = '\0';
+    while (n > 0 && isspace((unsigned char)text[n - 1]))
+        text[--n] = '\0';
+    const char *sas = text[0] == '?' ? text + 1 : text;
+    bool ok = !more && *sas && strcspn(sas, " \t\r\n#") == strlen(sas) && strstr(sas, "sig=");
+    if (ok)
+        self->sas = fw_strdup(sas);
+    explicit_bzero(text, sizeof(text));
+    if (!ok) {
+        fw_err_set(err,
+                   "--azure.sas-file %s: not a SAS (one line of at most 4 KiB, sv=...&sig=...)",
+                   file);
+        return -1;
+    }
+    return 0;
+}
+
 tsdb_azblob_t *
 tsdb_azblob_open(const struct tsdb_azblob_opts *o, fw_err_t *err)
 {
@@ -98,6 +129,15 @@ tsdb_azblob_open(const struct tsdb_azblob_opts *o, fw_err_t *err)
     self->path = fw_strndup(slash, blen - (size_t)(slash - url));
     if (q && q[1])
         self->sas = fw_strdup(q + 1);
+    if (o->sas_file) {
+        if (self->sas || o->key_file) {
+            fw_err_set(err, "give one authorisation: the URL's SAS, --azure.sas-file or "
+                            "--azure.account-key-file");
+            goto fail;
+        }
+        if (s_read_sas(self, o->sas_file, err) != 0)
+            goto fail;
+    }
     self->shown = self->sas ? fw_asprintf("%s?<secret>", self->base) : fw_strdup(self->base);
     if (o->key_file) {
         if (self->sas) {
@@ -120,8 +160,8 @@ tsdb_azblob_open(const struct tsdb_azblob_opts *o, fw_err_t *err)
         }
     } else if (!self->sas) {
         fw_err_set(err,
-                   "%s: no authorisation: give the URL a SAS (?sv=...&sig=...) or "
-                   "--azure.account-key-file",
+                   "%s: no authorisation: give the URL a SAS (?sv=...&sig=...), "
+                   "--azure.sas-file or --azure.account-key-file",
                    self->shown);
         goto fail;
     }

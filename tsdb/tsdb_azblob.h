@@ -6,7 +6,8 @@
                                                                    </BlockList>      -> 201
       Get Blob        GET  <blob>                                                    -> 200
 
-    Authorisation is a SAS (the URL's query string, sent as it is) or Shared Key: an account
+    Authorisation is a SAS (the URL's query string, or the one line of --azure.sas-file, sent
+    as it is) or Shared Key: an account
     key (base64, read from a file) signs each request per Azure's "Authorize with Shared Key"
     string-to-sign (verb, the standard headers with Content-Length empty when 0, the x-ms-*
     headers, then /account/path and the query parameters sorted, one per line). The account
@@ -30,7 +31,8 @@
 
 struct tsdb_azblob_opts {
     const char *url;      // http(s)://host[:port]/path/of/blob[?SAS]
-    const char *key_file; // NULL: the URL's SAS authorises
+    const char *key_file; // NULL: the URL's SAS or sas_file authorises
+    const char *sas_file; // NULL: the SAS, if any, is the URL's query string
     const char *account;  // NULL: from the host name
     int64_t timeout_ms;   // per request (0: 5 minutes)
     int64_t retries;      // after the first attempt
@@ -40,8 +42,8 @@ typedef struct tsdb_azblob tsdb_azblob_t;
 
 // True when s names a blob (http:// or https://) rather than a directory.
 bool tsdb_azblob_is_url(const char *s);
-// A client for opts->url; NULL with err for a bad URL, an unreadable or bad key file, or no
-// authorisation at all.
+// A client for opts->url; NULL with err for a bad URL, an unreadable or bad key or SAS file,
+// two authorisations, or none at all.
 tsdb_azblob_t *tsdb_azblob_open(const struct tsdb_azblob_opts *opts, fw_err_t *err);
 void tsdb_azblob_destroy(tsdb_azblob_t **self_p);
 // The URL as it may be shown (the SAS as <secret>); borrowed.

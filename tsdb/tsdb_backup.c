@@ -28,6 +28,7 @@ struct s_cli {
     const char *to;       // backup: --to
     const char *from;     // restore: --from
     const char *key_file; // --azure.account-key-file
+    const char *sas_file; // --azure.sas-file
     const char *account;  // --azure.account-name
     int64_t block_size;   // --azure.block-size
     int64_t timeout_ms;   // --azure.timeout
@@ -39,6 +40,8 @@ struct s_cli {
 #define S_AZURE_FLAGS                                                                          \
     {"azure.account-key-file", FW_FLAG_STR, offsetof(struct s_cli, key_file), NULL,            \
      "file holding the storage account's key (base64): sign with Shared Key instead of a SAS"},\
+    {"azure.sas-file", FW_FLAG_STR, offsetof(struct s_cli, sas_file), NULL,                    \
+     "file holding the SAS (one line, sv=...&sig=...): keeps it off the command line"},        \
     {"azure.account-name", FW_FLAG_STR, offsetof(struct s_cli, account), NULL,                 \
      "storage account for Shared Key (default: the first label of the URL's host)"},           \
     {"azure.block-size", FW_FLAG_SIZE, offsetof(struct s_cli, block_size), "4MiB",             \
@@ -56,7 +59,7 @@ static const struct fw_flag s_backup_flags[] = {
      "data directory to back up (read-only; a tsdb may run and ingest on it)"},
     {"to", FW_FLAG_STR, offsetof(struct s_cli, to), NULL,
      "an empty or new directory, or an Azure blob URL (https://ACCOUNT.blob.core.windows.net/"
-     "CONTAINER/NAME, with ?SAS or --azure.account-key-file)"},
+     "CONTAINER/NAME, with ?SAS, --azure.sas-file or --azure.account-key-file)"},
     S_AZURE_FLAGS,
     {NULL, FW_FLAG_STR, 0, NULL, NULL},
 };
@@ -208,10 +211,13 @@ s_read_full(int fd, char *buf, size_t len)
 static int
 s_backup_blob(const struct s_cli *cli, const char *src, fw_err_t *err)
 {
-    tsdb_azblob_t *az =
-        tsdb_azblob_open(&(struct tsdb_azblob_opts){cli->to, cli->key_file, cli->account,
-                                                    cli->timeout_ms, cli->retries},
-                         err);
+    tsdb_azblob_t *az = tsdb_azblob_open(&(struct tsdb_azblob_opts){.url = cli->to,
+                                                                    .key_file = cli->key_file,
+                                                                    .sas_file = cli->sas_file,
+                                                                    .account = cli->account,
+                                                                    .timeout_ms = cli->timeout_ms,
+                                                                    .retries = cli->retries},
+                                         err);
     if (!az)
         return -1;
     MDB_env *env = s_env_open(src, false, err);
@@ -320,10 +326,13 @@ tsdb_backup_main(int argc, char **argv, FILE *errout)
 static int
 s_restore_blob(const struct s_cli *cli, fw_err_t *err)
 {
-    tsdb_azblob_t *az =
-        tsdb_azblob_open(&(struct tsdb_azblob_opts){cli->from, cli->key_file, cli->account,
-                                                    cli->timeout_ms, cli->retries},
-                         err);
+    tsdb_azblob_t *az = tsdb_azblob_open(&(struct tsdb_azblob_opts){.url = cli->from,
+                                                                    .key_file = cli->key_file,
+                                                                    .sas_file = cli->sas_file,
+                                                                    .account = cli->account,
+                                                                    .timeout_ms = cli->timeout_ms,
+                                                                    .retries = cli->retries},
+                                         err);
     if (!az)
         return -1;
     char part[4096], final[4096];
