@@ -186,6 +186,12 @@ tsdb_head_set_ooo_window(tsdb_head_t *self, int64_t ms)
     self->ooo_window = ms > 0 ? ms : 0;
 }
 
+int64_t
+tsdb_head_ooo_window(const tsdb_head_t *self)
+{
+    return self->ooo_window;
+}
+
 size_t
 tsdb_head_count(const tsdb_head_t *self)
 {

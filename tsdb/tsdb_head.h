@@ -128,6 +128,7 @@ void tsdb_head_destroy(tsdb_head_t **self_p);
 
 // The out-of-order window in ms (0, the default, rejects every late sample).
 void tsdb_head_set_ooo_window(tsdb_head_t *self, int64_t ms);
+int64_t tsdb_head_ooo_window(const tsdb_head_t *self);
 
 // The series with exactly labels l (hash = fw_labels_hash(l)), or NULL. Borrowed until it
 // is removed or the head destroyed.

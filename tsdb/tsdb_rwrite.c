@@ -1,8 +1,11 @@
 /*  tsdb_rwrite.c — POST /api/v1/write: remote write 1.0 into tsdb (see tsdb_rwrite.h).
 
     Per request, on its HTTP thread: headers, snappy (libsnappy's C API), the protobuf check
-    (tsdb_rwproto), then two passes over the series: the first sorts and checks each one's
-    labels and its samples' times, the second encodes the valid ones as SAMPLES series,
+    (tsdb_rwproto), then passes over the series: the first sorts and checks each one's
+    labels and its samples' times; for remote write 1.0 the second judges every sample
+    against its series' newest stored one (tsdb_store_newest), so that a request with a
+    refused sample stores nothing, as Prometheus rolls its appender back; the last encodes
+    the valid ones as SAMPLES series,
     cutting a batch every TSDB_RWRITE_BATCH_BYTES. Each batch goes out on the request's
     channel (a DEALER connected to tsdb's samples ROUTER over inproc, with its own sender id
     and sequence numbers) as soon as it is full; at most S_INFLIGHT batches wait for their
@@ -72,6 +75,10 @@ struct s_req {
     char *invalid; // the first invalid series' reason (owned)
     size_t invalid_samples, samples;
     size_t out_of_order, duplicate, too_old; // refused by the store (SAMPLES_ACK)
+    char *ltext;                             // the gathered labels, NUL-terminated (s_view)
+    size_t ltext_cap;
+    struct fw_labels view;       // items (owned array) point into ltext
+    tsdb_store_reader_t *reader; // owned, opened by the first series the head lacks
 };
 
 // ---------------------------------------------------------------------------------------
@@ -367,6 +374,106 @@ s_check(struct s_req *r, bool *valid)
     return ahead ? -1 : 0;
 }
 
+// The gathered labels as a struct fw_labels whose strings point into r->ltext.
+static const struct fw_labels *
+s_view(struct s_req *r)
+{
+    size_t need = 0;
+    for (size_t i = 0; i < r->n_labels; i++)
+        need += r->labels[i].name_len + r->labels[i].value_len + 2;
+    if (need > r->ltext_cap) {
+        r->ltext = fw_realloc(r->ltext, need);
+        r->ltext_cap = need;
+    }
+    fw_mem_grow((void **)&r->view.items, &r->view.cap, r->n_labels, sizeof(*r->view.items));
+    char *p = r->ltext;
+    for (size_t i = 0; i < r->n_labels; i++) {
+        const struct tsdb_rwproto_label *l = &r->labels[i];
+        r->view.items[i].name = p;
+        memcpy(p, l->name, l->name_len);
+        p += l->name_len;
+        *p++ = '\0';
+        r->view.items[i].value = p;
+        memcpy(p, l->value, l->value_len);
+        p += l->value_len;
+        *p++ = '\0';
+    }
+    r->view.len = r->n_labels;
+    return &r->view;
+}
+
+// How tsdb_head_append would take sample (t, v) of a series whose newest is n, as
+// Prometheus's appender judges each sample at Append (memSeries.appendable, against what
+// is committed, not the request's earlier samples): S_OK, or the refusal.
+enum { S_OK, S_OUT_OF_ORDER, S_DUPLICATE, S_TOO_OLD };
+static int
+s_judge(const struct tsdb_store_newest *n, int64_t t, double v)
+{
+    if (!n->has || t > n->t)
+        return S_OK;
+    if (t == n->t) {
+        uint64_t a, b;
+        memcpy(&a, &v, sizeof(a));
+        memcpy(&b, &n->v, sizeof(b));
+        return n->v_known && a == b ? S_OK : S_DUPLICATE;
+    }
+    if (n->ooo_window == 0)
+        return S_OUT_OF_ORDER;
+    int64_t oldest;
+    if (__builtin_sub_overflow(n->head_maxt, n->ooo_window, &oldest))
+        oldest = INT64_MIN;
+    return t < oldest ? S_TOO_OLD : S_OK;
+}
+
+// The reason label of fw_tsdb_remote_write_rejected_total for refusal j.
+static const char *
+s_refusal_reason(int j)
+{
+    return j == S_OUT_OF_ORDER ? "out_of_order" : j == S_DUPLICATE ? "duplicate" : "too_old";
+}
+
+// Prometheus's storage error texts (storage/interface.go), which it answers with.
+static const char *
+s_refusal_text(int j)
+{
+    return j == S_OUT_OF_ORDER ? "out of order sample"
+           : j == S_DUPLICATE  ? "duplicate sample for timestamp"
+                               : "too old sample";
+}
+
+// Remote write 1.0 is one transaction in Prometheus: the first sample its appender refuses
+// rolls the whole request back. So every sample of the valid series is judged, in request
+// order, before any is sent to storage: S_OK, or the first refusal (-1 with err when the
+// store cannot be read). Samples that pass and are still refused when the writer appends
+// them (one earlier in the same request, or another writer in between) are dropped there,
+// as Prometheus's Commit drops them.
+static int
+s_precheck(tsdb_rwrite_t *self, struct s_req *r, const bool *valid, fw_err_t *err)
+{
+    struct tsdb_rwproto_series s;
+    size_t off = 0;
+    for (size_t i = 0; tsdb_rwproto_next_series(r->pb, r->pb_len, r->version, &off, &s); i++) {
+        if (!valid[i])
+            continue;
+        (void)s_gather(r, &s);
+        struct fw_sample smp;
+        size_t soff = 0;
+        if (!tsdb_rwproto_next_sample(&s, &soff, &smp))
+            continue;
+        if (!r->reader && !(r->reader = tsdb_store_reader_new(self->store, err)))
+            return -1;
+        struct tsdb_store_newest n;
+        if (tsdb_store_newest(r->reader, s_view(r), &n, err) != 0)
+            return -1;
+        do {
+            int j = s_judge(&n, smp.t_ms, smp.v);
+            if (j != S_OK)
+                return j;
+        } while (tsdb_rwproto_next_sample(&s, &soff, &smp));
+    }
+    return S_OK;
+}
+
 // ---------------------------------------------------------------------------------------
 // Requests
 
@@ -454,6 +561,9 @@ s_req_clear(struct s_req *r)
     free(r->labels);
     free(r->enc.p);
     free(r->invalid);
+    free(r->ltext);
+    free(r->view.items);
+    tsdb_store_reader_destroy(&r->reader);
     tsdb_rwproto_symbols_free(&r->sym);
 }
 
@@ -496,6 +606,18 @@ tsdb_rwrite_handle(tsdb_rwrite_t *self, const char *content_type, const char *en
         rc = s_refuse(self, 503, "unavailable", text, "storage not writable: commits fail");
         goto out;
     }
+    if (r.version == TSDB_RWPROTO_V1) {
+        int j = s_precheck(self, &r, valid, &err);
+        tsdb_store_reader_destroy(&r.reader); // no snapshot held while the writer appends
+        if (j < 0) {
+            rc = s_refuse(self, 503, "unavailable", text, "%s", err.msg);
+            goto out;
+        }
+        if (j != S_OK) {
+            rc = s_refuse(self, 400, s_refusal_reason(j), text, "%s", s_refusal_text(j));
+            goto out;
+        }
+    }
     struct s_chan *c = s_chan_take(self, &err);
     if (!c || s_store(self, &r, valid, c, &err) != 0) {
         rc = s_refuse(self, 503, "unavailable", text, "%s", err.msg);
@@ -504,8 +626,9 @@ tsdb_rwrite_handle(tsdb_rwrite_t *self, const char *content_type, const char *en
         goto out;
     }
     s_chan_give(self, c);
-    w->samples = r.samples;
-    fw_metrics_add(self->metrics, "fw_tsdb_remote_write_samples_total", "", (double)r.samples);
+    size_t dropped = r.out_of_order + r.duplicate + r.too_old;
+    w->samples = r.samples > dropped ? r.samples - dropped : 0;
+    fw_metrics_add(self->metrics, "fw_tsdb_remote_write_samples_total", "", (double)w->samples);
     if (counts.exemplars || counts.histograms)
         fw_metrics_add(self->metrics, "fw_tsdb_remote_write_ignored_total", "",
                        (double)(counts.exemplars + counts.histograms));
@@ -516,13 +639,17 @@ tsdb_rwrite_handle(tsdb_rwrite_t *self, const char *content_type, const char *en
             s_refuse(self, 400, "labels", text, "invalid metric name or labels, got %s", r.invalid);
         goto out;
     }
-    // Prometheus answers these 400 with the storage error's text, so that senders do not
-    // retry (its write handler); the other samples of the request are stored here.
-    if (r.out_of_order || r.duplicate || r.too_old) {
-        rc = r.out_of_order ? s_refuse(self, 400, "out_of_order", text, "out of order sample")
-             : r.duplicate
-                 ? s_refuse(self, 400, "duplicate", text, "duplicate sample for timestamp")
-                 : s_refuse(self, 400, "too_old", text, "too old sample");
+    // 1.0: samples the check passed and the writer refused (an earlier one of the same
+    // series in this request, or another writer in between) are dropped, as Prometheus's
+    // Commit drops them, and counted. 2.0 (Prometheus 3's writeV2) keeps the request's
+    // other samples and answers 400 with the storage error's text, so that senders do not
+    // retry.
+    if (dropped && r.version == TSDB_RWPROTO_V1) {
+        fw_metrics_add(self->metrics, "fw_tsdb_remote_write_dropped_samples_total", "",
+                       (double)dropped);
+    } else if (dropped) {
+        int j = r.out_of_order ? S_OUT_OF_ORDER : r.duplicate ? S_DUPLICATE : S_TOO_OLD;
+        rc = s_refuse(self, 400, s_refusal_reason(j), text, "%s", s_refusal_text(j));
         goto out;
     }
     rc = 204;
@@ -597,7 +724,13 @@ tsdb_rwrite_new(zsock_t *samples, tsdb_store_t *store, fw_metrics_t *metrics, fw
                        "Remote-write exemplars and native histograms received and not stored.");
     fw_metrics_add(metrics, "fw_tsdb_remote_write_samples_total", "", 0);
     fw_metrics_add(metrics, "fw_tsdb_remote_write_invalid_labels_samples_total", "", 0);
+    fw_metrics_declare(metrics, "fw_tsdb_remote_write_dropped_samples_total", FW_METRIC_COUNTER,
+                       "Remote-write 1.0 samples that passed the check before appending and "
+                       "that storage then refused (an earlier sample of the same series in the "
+                       "request, or another writer in between): dropped, as Prometheus's "
+                       "commit drops them.");
     fw_metrics_add(metrics, "fw_tsdb_remote_write_ignored_total", "", 0);
+    fw_metrics_add(metrics, "fw_tsdb_remote_write_dropped_samples_total", "", 0);
     return self;
 }
 

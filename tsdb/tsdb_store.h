@@ -446,6 +446,24 @@ bool tsdb_store_iter_seek(struct tsdb_store_iter *it, int64_t x);
 // 0, or the LMDB error that ended the iteration (mdb_strerror).
 int tsdb_store_iter_err(const struct tsdb_store_iter *it);
 
+// What a remote-write receiver checks a request's samples against before it sends any to
+// the writer (tsdb_rwrite.c): the series' newest in-order sample as the writer sees it now,
+// and what a late sample is judged by (tsdb_head.h's rules).
+struct tsdb_store_newest {
+    bool has;           // the series exists and has an in-order sample
+    bool v_known;       // v is that sample's value (false: a damaged chunk hid it)
+    int64_t t;          // its timestamp, when has
+    double v;           // its value, when v_known
+    int64_t ooo_window; // storage.tsdb.out_of_order_time_window in ms (0: no late samples)
+    int64_t head_maxt;  // the head's newest timestamp over all series (INT64_MIN: none)
+};
+// Fill *out for the series with labels l (sorted, no empty value): from the head under its
+// lock when it holds the series, else from reader r's snapshot of the index and chunks (an
+// unknown series: has false). The writer may append between this and the caller's write,
+// as it may between a Prometheus appender's Append and Commit. 0, or -1 with err.
+int tsdb_store_newest(tsdb_store_reader_t *r, const struct fw_labels *l,
+                      struct tsdb_store_newest *out, fw_err_t *err);
+
 // Append the samples of series id with mint <= t <= maxt, in time order, to *pts (grown
 // with fw_mem_grow; *len and *cap updated), through an iterator. 0 or -1.
 int tsdb_store_samples(tsdb_store_reader_t *r, uint64_t id, int64_t mint, int64_t maxt,
