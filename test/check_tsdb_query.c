@@ -116,6 +116,22 @@ s_calibrate(zsock_t *dealer, int target_ms)
     return y;
 }
 
+// The value of the unlabelled metric name on this tsdb's /metrics.
+static double
+s_metric(const char *name)
+{
+    char url[128], key[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", tsdb_http_port(s_t.d));
+    struct check_util_http r = check_util_http_get(url);
+    ck_assert_int_eq(r.status, 200);
+    snprintf(key, sizeof(key), "\n%s ", name);
+    const char *at = strstr(r.body, key);
+    ck_assert_msg(at != NULL, "no %s on /metrics", name);
+    double v = strtod(at + strlen(key), NULL);
+    check_util_http_clear(&r);
+    return v;
+}
+
 // Send one batch and wait (at most 3 s) for its acknowledgement; ms it took, or -1.
 static int64_t
 s_push(fw_sender_t *s, int64_t t)
@@ -198,6 +214,14 @@ START_TEST(test_tsdb_query_queue_full_and_timeouts_answered)
     s_timeout_ms = 1000;
     s_start();
     zsock_t *a = s_dealer(), *b = s_dealer(), *c = s_dealer();
+    // nothing waits yet: the queue's expiry tick does not run (it would wake the ingest
+    // loop ten times a second), not even after a query answered at once
+    s_ask(a, "quick", "1");
+    json_t *quick = check_util_tsdb_answer(a, 5000);
+    ck_assert_ptr_nonnull(quick);
+    json_decref(quick);
+    zclock_sleep(350);
+    ck_assert_double_eq(s_metric("fw_tsdb_zmq_query_ticks_total"), 0);
     s_ask_slow(a, "a", y * 20);
     zclock_sleep(50);
     int64_t b0 = fw_time_mono_ms();
@@ -228,6 +252,11 @@ START_TEST(test_tsdb_query_queue_full_and_timeouts_answered)
     ck_assert_str_eq(s_str(ans, "errorType"), "timeout");
     ck_assert_ptr_nonnull(strstr(s_str(ans, "error"), "query timed out in "));
     json_decref(ans);
+    // b waited: the tick ran then (it answered b), and stopped once nothing waited
+    double ticks = s_metric("fw_tsdb_zmq_query_ticks_total");
+    ck_assert_double_ge(ticks, 1);
+    zclock_sleep(350);
+    ck_assert_double_eq(s_metric("fw_tsdb_zmq_query_ticks_total"), ticks);
     zsock_destroy(&a);
     zsock_destroy(&b);
     zsock_destroy(&c);

@@ -7,7 +7,9 @@
     one thread at a time, and the pipe's messages order the hand-overs, so nothing else is
     shared but the api (thread-safe), the metrics (thread-safe) and the stop flag (atomic).
     Waiting jobs sit in a ring in arrival order, so the oldest is always first: the 100 ms
-    tick answers those whose budget ran out while they waited.
+    tick answers those whose budget ran out while they waited. The tick runs only while a job
+    waits (a running one's budget is enforced by its evaluation), so an idle query side never
+    wakes the ingest loop it shares.
 */
 #include "tsdb_query.h"
 
@@ -54,6 +56,7 @@ struct tsdb_query {
     size_t n_workers, running;
     struct s_job **queue; // owned: a ring of o.queue jobs, oldest at head
     size_t head, len, cap;
+    int tick_id; // the expiry tick's zloop timer, or -1: none (nothing waits)
     atomic_bool stopping;
 };
 
@@ -236,11 +239,22 @@ s_worker_start(struct s_worker *w, fw_err_t *err)
 // ---------------------------------------------------------------------------------------
 // The loop thread
 
+static int s_on_tick(zloop_t *loop, int timer_id, void *arg);
+
+// Publish the gauges, and keep the expiry tick running exactly while a job waits.
 static void
 s_gauges(tsdb_query_t *self)
 {
     fw_metrics_set(self->metrics, "fw_tsdb_zmq_queries_running", "", (double)self->running);
     fw_metrics_set(self->metrics, "fw_tsdb_zmq_queries_queued", "", (double)self->len);
+    if (!self->loop)
+        return;
+    if (self->len > 0 && self->tick_id < 0)
+        self->tick_id = zloop_timer(self->loop, S_TICK_MS, 0, s_on_tick, self);
+    else if (self->len == 0 && self->tick_id >= 0) {
+        zloop_timer_end(self->loop, self->tick_id);
+        self->tick_id = -1;
+    }
 }
 
 // Send *reply (taken) to the asker of job.
@@ -415,6 +429,7 @@ s_on_tick(zloop_t *loop, int timer_id, void *arg)
     (void)loop;
     (void)timer_id;
     tsdb_query_t *self = arg;
+    fw_metrics_add(self->metrics, "fw_tsdb_zmq_query_ticks_total", "", 1);
     s_expire(self, fw_time_mono_ms());
     s_gauges(self);
     return 0;
@@ -433,6 +448,9 @@ tsdb_query_declare_metrics(fw_metrics_t *m)
     fw_metrics_declare(m, "fw_tsdb_zmq_queries_refused_total", FW_METRIC_COUNTER,
                        "QUERY messages answered with an error without evaluation, by reason "
                        "(queue_full, queue_timeout, bad_timeout, shutdown).");
+    fw_metrics_declare(m, "fw_tsdb_zmq_query_ticks_total", FW_METRIC_COUNTER,
+                       "Expiry checks of the QUERY queue: every 100 ms while a query waits, "
+                       "none while none does.");
 }
 
 tsdb_query_t *
@@ -442,6 +460,7 @@ tsdb_query_new(tsdb_api_t *api, fw_metrics_t *metrics, const struct tsdb_query_o
     self->api = api;
     self->metrics = metrics;
     self->o = *opts;
+    self->tick_id = -1;
     atomic_init(&self->stopping, false);
     tsdb_query_declare_metrics(metrics);
     return self;
@@ -478,7 +497,7 @@ tsdb_query_start(tsdb_query_t *self, zloop_t *loop, zsock_t *router, fw_err_t *e
         zloop_reader(loop, w->pipe, s_on_worker, w);
     }
     zloop_reader(loop, router, s_on_router, self);
-    zloop_timer(loop, S_TICK_MS, 0, s_on_tick, self);
+    fw_metrics_add(self->metrics, "fw_tsdb_zmq_query_ticks_total", "", 0);
     s_gauges(self);
     return 0;
 }
