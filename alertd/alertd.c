@@ -806,6 +806,7 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
     zsock_set_sndtimeo(self->wake_push, 0);
     zsock_set_sndhwm(self->wake_push, 4);
     self->http = fw_http_new("alertd", self->metrics);
+    fw_http_set_web_config(self->http, opts->common.web_config_file);
     // Its requests are small (alerts, silences, filters), and libmicrohttpd zeroes the pool
     // after each request on a keep-alive connection: 64 KiB, not 512, took a single-alert
     // POST from about 25 to 16 us of CPU (perf: memset was 13% of the samples).

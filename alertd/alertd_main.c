@@ -71,7 +71,8 @@ main(int argc, char **argv)
                             s_flags, &opts);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
-    if (fw_flags_init_log("alertd", &opts.common) < 0)
+    if (fw_flags_init_log("alertd", &opts.common) < 0 ||
+        fw_flags_check_web_config(&opts.common) < 0)
         return 2;
     if (opts.cluster_tls_config && *opts.cluster_tls_config) {
         // Alertmanager's (experimental) TLS wraps memberlist's TCP streams; the replicas'

@@ -443,6 +443,9 @@ s_labels(s_ctx_t *ctx, const struct fw_cfg_field *f, void *base, yaml_node_t *v)
                 continue;
             }
             value = s_text(val);
+            if (f->type == FW_CFG_STR_MAP && f->check &&
+                f->check(value, ctx->file, s_pos(val), ctx->errs) != 0)
+                continue;
             if (f->type == FW_CFG_LABELS && !fw_utf8_valid(value, val->data.scalar.length)) {
                 fw_cfg_errors_add(ctx->errs, ctx->file, s_pos(val),
                                   "invalid UTF-8 in value of label '%s'", name);

@@ -96,7 +96,8 @@ struct fw_cfg_field {
     const char *const *enum_names; // FW_CFG_ENUM: NULL-terminated; FW_CFG_UNSUPPORTED: the
                                    // scalar values accepted (NULL: none)
     fw_cfg_check_fn check;         // optional; FW_CFG_LABELS: checks each name instead of
-                                   // the legacy [a-zA-Z_][a-zA-Z0-9_]* rule
+                                   // the legacy [a-zA-Z_][a-zA-Z0-9_]* rule; FW_CFG_STR_MAP:
+                                   // checks each non-null value
     const char *note;              // FW_CFG_UNSUPPORTED: why, or what to use instead (optional)
     // FW_CFG_STR_LIST: offsetof a struct fw_cfg_pos * (owned) that receives each element's
     // position, parallel to the strings, for checks that depend on other keys (0: none, so

@@ -14,6 +14,7 @@
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_time.h"
+#include "fw_webcfg.h"
 
 static volatile sig_atomic_t s_hup;
 
@@ -170,6 +171,21 @@ fw_flags_init_log(const char *daemon, const struct fw_common_opts *common)
     }
     fw_log_init(daemon, level, format);
     return 0;
+}
+
+int
+fw_flags_check_web_config(const struct fw_common_opts *common)
+{
+    if (!common->web_config_file || !*common->web_config_file)
+        return 0;
+    struct fw_webcfg cfg = {0};
+    struct fw_cfg_errors *errs = fw_calloc(1, sizeof(*errs));
+    int rc = fw_webcfg_load(common->web_config_file, &cfg, errs);
+    if (rc != 0)
+        fw_cfg_errors_report(errs, true);
+    fw_webcfg_free(&cfg);
+    free(errs);
+    return rc;
 }
 
 char *

@@ -2,7 +2,8 @@
 
     Flags are `--name=value` or `--name value`; booleans are `--name` or `--name=false`.
     Every daemon accepts the common set (FW_FLAGS_COMMON): --config.file, --check-config,
-    --log.level, --log.format, --web.listen-address, --zmq.max-msg-size, --help, --version.
+    --log.level, --log.format, --web.listen-address, --web.config.file, --zmq.max-msg-size,
+    --help, --version.
     String results are borrowed from argv or from the table's default literal; nothing is
     allocated.
 */
@@ -44,6 +45,7 @@ struct fw_common_opts {
     const char *log_level;
     const char *log_format;
     const char *web_listen_address; // host:port for /metrics, /-/healthy, ...
+    const char *web_config_file;    // Prometheus's web configuration file (fw_webcfg.h), or NULL
     int64_t zmq_max_msg_size;       // bytes: largest inbound ZeroMQ message part accepted
 };
 
@@ -62,6 +64,9 @@ struct fw_common_opts {
     {"log.format", FW_FLAG_STR, offsetof(T, m.log_format), "logfmt", "logfmt or json"},      \
     {"web.listen-address", FW_FLAG_STR, offsetof(T, m.web_listen_address), listen_default,   \
      "address for the HTTP endpoints"},                                                      \
+    {"web.config.file", FW_FLAG_STR, offsetof(T, m.web_config_file), NULL,                   \
+     "[EXPERIMENTAL] path to the web configuration file (TLS, basic authentication and "     \
+     "response headers, in Prometheus's format)"},                                           \
     {"zmq.max-msg-size", FW_FLAG_SIZE, offsetof(T, m.zmq_max_msg_size),                      \
      FW_FLAGS_ZMQ_MAX_MSG_SIZE, "largest ZeroMQ message part (frame) a socket accepts; a "    \
      "peer sending a larger one is disconnected"}
@@ -87,6 +92,11 @@ int fw_flags_parse(int argc, char **argv, const char *daemon, const char *about,
 char *fw_flags_json(const struct fw_flag *table, const void *opts);
 // Apply --log.level and --log.format and start logging as `daemon`. Returns 0 or -1 (printed).
 int fw_flags_init_log(const char *daemon, const struct fw_common_opts *common);
+
+// Load --web.config.file, when given, and print each of its errors on stderr as
+// "file:line:col: error: msg" (also logged). 0 when it loads or none is given, else -1: the
+// daemon exits 2, at start and under --check-config alike, as Prometheus does.
+int fw_flags_check_web_config(const struct fw_common_opts *common);
 
 // SIGHUP sets a flag that the housekeeping timer takes (SIGINT/SIGTERM are czmq's:
 // zsys_interrupted). Install once in main().

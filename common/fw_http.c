@@ -1,10 +1,9 @@
 /*  fw_http.c — every daemon's HTTP endpoint, on libmicrohttpd.
 
-    We bind the listening socket ourselves (so a bind failure names the address and errno,
-    and port 0 tells us the port the kernel picked) and hand it to libmicrohttpd, which runs
-    one thread per connection. A thread per connection, rather than one polling thread, lets
-    a handler block — /-/reload waits up to 30 s for the zloop thread, a tsdb query may take
-    seconds — without stalling /metrics or /-/healthy for everybody else.
+    We bind the listening socket ourselves (fw_http_listen.c) and hand it to libmicrohttpd, which
+   runs one thread per connection. A thread per connection, rather than one polling thread, lets a
+   handler block — /-/reload waits up to 30 s for the zloop thread, a tsdb query may take seconds —
+   without stalling /metrics or /-/healthy for everybody else.
 
     A request goes through the access callback several times: first to allocate our
     per-request record, then once per chunk of body (accumulated, bounded by FW_HTTP_BODY_MAX,
@@ -15,6 +14,11 @@
     histogram fw_http_request_duration_seconds{handler}, handler being the route path or
     "other". Query arguments come from libmicrohttpd; an application/x-www-form-urlencoded
     body is decoded here once, before the handler runs, so the accessors stay read-only.
+
+    With --web.config.file (fw_http_auth.c), the first call also decides whether the request
+    may proceed (client certificate, then basic auth); a refused request's body is drained
+    unread and dispatch answers 401 (403, 500) for whatever route it named. With TLS,
+    libmicrohttpd runs GnuTLS with the file's certificate, key, versions and client CA.
 
     /-/reload is a generation handshake under one mutex: each request takes a ticket
     (reload_req_gen), the zloop thread sees fw_http_reload_requested() true while a ticket
@@ -42,6 +46,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fw_http_auth.h"
+#include "fw_http_listen.h"
 #include "fw_log.h"
 #include "fw_mem.h"
 
@@ -86,6 +92,8 @@ struct fw_http_request {
     size_t form_len;
     size_t form_cap;
     struct timespec start;
+    const char *denied;                   // NULL, else why --web.config.file refuses it
+    char *sec_headers[FW_WEBCFG_HEADERS]; // owned: the web config's response headers
 };
 
 struct fw_http {
@@ -98,7 +106,10 @@ struct fw_http {
     size_t routes_len;
     size_t routes_cap;
     atomic_bool ready;
-    size_t conn_memory; // per-connection pool, 0: FW_HTTP_CONN_MEMORY
+    size_t conn_memory;   // per-connection pool, 0: FW_HTTP_CONN_MEMORY
+    char *web_config;     // owned: --web.config.file, NULL: none
+    fw_http_auth_t *auth; // owned: NULL without a web config
+    char *tls_pem[3];     // owned: certificate, key, client CA (PEM) while TLS serves
 
     pthread_mutex_t lock; // guards everything below
     pthread_cond_t cond;
@@ -258,6 +269,8 @@ s_request_free(fw_http_request_t *req)
 {
     if (!req)
         return;
+    for (int i = 0; i < FW_WEBCFG_HEADERS; i++)
+        free(req->sec_headers[i]);
     free(req->form_kv);
     free(req->form);
     free(req->body);
@@ -431,6 +444,9 @@ s_send(fw_http_request_t *req, const char *handler, struct fw_http_response *res
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
     for (size_t i = 0; i < FW_HTTP_HEADERS_MAX && resp->headers[i].name; i++)
         MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
+    for (int i = 0; i < FW_WEBCFG_HEADERS; i++)
+        if (req->sec_headers[i])
+            MHD_add_response_header(r, fw_webcfg_header_name(i), req->sec_headers[i]);
     enum MHD_Result ok = MHD_queue_response(req->conn, (unsigned int)resp->status, r);
     MHD_destroy_response(r);
     double seconds = s_elapsed(&req->start);
@@ -440,6 +456,60 @@ s_send(fw_http_request_t *req, const char *handler, struct fw_http_response *res
     return ok;
 }
 
+// Before the body is read: the web config's verdict on this request into req->denied
+// (NULL: go on) and its response headers into req->sec_headers.
+static void
+s_authorize(fw_http_request_t *req)
+{
+    fw_http_t *self = req->http;
+    if (!self->auth)
+        return;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    const char *cert = fw_http_auth_client_cert(self->auth, ci ? ci->tls_session : NULL);
+    if (*cert) {
+        req->denied = cert;
+        return;
+    }
+    const char *authz =
+        MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    switch (fw_http_auth_check(self->auth, authz, req->sec_headers)) {
+    case FW_HTTP_AUTH_OK: break;
+    case FW_HTTP_AUTH_MISSING: req->denied = "missing"; break;
+    case FW_HTTP_AUTH_WRONG: req->denied = "wrong"; break;
+    case FW_HTTP_AUTH_CONFIG_ERROR: req->denied = "config"; break;
+    }
+}
+
+// Answer a request the web config refuses: 401 with a Basic challenge for credentials
+// (as Prometheus), 403 for a client certificate that does not verify, 500 while the file
+// does not load. Counted by reason in fw_http_auth_failures_total.
+static enum MHD_Result
+s_deny(fw_http_request_t *req, const char *handler)
+{
+    struct fw_http_response resp = {.status = 401};
+    if (strcmp(req->denied, "config") == 0) {
+        fw_http_respond(&resp, 500, NULL, "Internal Server Error\n");
+        return s_send(req, handler, &resp, NULL);
+    }
+    if (strcmp(req->denied, "client_certificate") == 0) {
+        fw_http_respond(&resp, 403, NULL, "Forbidden: no verified client certificate\n");
+    } else {
+        fw_http_respond(&resp, 401, NULL, "Unauthorized\n");
+        resp.headers[0].name = "WWW-Authenticate";
+        snprintf(resp.headers[0].value, sizeof(resp.headers[0].value), "Basic");
+    }
+    if (req->http->metrics) {
+        char labels[64];
+        snprintf(labels, sizeof(labels), "reason=\"%s\"", req->denied);
+        fw_metrics_add(req->http->metrics, "fw_http_auth_failures_total", labels, 1);
+    }
+    char ip[64];
+    fw_debug("http.auth.fail", "method=%s path=%s reason=%s client=%s", req->method, req->path,
+             req->denied, fw_http_client_ip(req, ip, sizeof(ip)));
+    return s_send(req, handler, &resp, NULL);
+}
+
 static enum MHD_Result
 s_dispatch(fw_http_request_t *req)
 {
@@ -447,6 +517,8 @@ s_dispatch(fw_http_request_t *req)
     struct fw_http_response resp = {.status = 200};
     const struct s_route *path_route;
     const struct s_route *route = s_route_match(self, req->path, req->method, &path_route);
+    if (req->denied)
+        return s_deny(req, route ? route->path : path_route ? path_route->path : "other");
     if (!route && !path_route) {
         fw_http_respond(&resp, 404, NULL, "404 page not found\n");
         return s_send(req, "other", &resp, NULL);
@@ -488,12 +560,13 @@ s_on_request(void *cls, struct MHD_Connection *conn, const char *url, const char
         if (cl && strtoull(cl, NULL, 10) > FW_HTTP_BODY_MAX)
             req->too_big = true;
         *con_cls = req;
+        s_authorize(req);
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (req->too_big || req->body_len + n > FW_HTTP_BODY_MAX) {
+        if (req->denied || req->too_big || req->body_len + n > FW_HTTP_BODY_MAX) {
             req->too_big = true; // drain the rest, answer 413 at the end
             return MHD_YES;
         }
@@ -536,132 +609,6 @@ s_on_mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 // =========================================================================================
-//  Listening socket
-// =========================================================================================
-
-// Split "host:port", "[v6]:port" or ":port". 0 or -1.
-static int
-s_split_address(const char *addr, char *host, size_t host_size, char *port, size_t port_size)
-{
-    const char *colon;
-    const char *hbeg = addr;
-    size_t hlen;
-    if (addr[0] == '[') {
-        const char *close = strchr(addr, ']');
-        if (!close || close[1] != ':')
-            return -1;
-        hbeg = addr + 1;
-        hlen = (size_t)(close - hbeg);
-        colon = close + 1;
-    } else {
-        colon = strrchr(addr, ':');
-        if (!colon)
-            return -1;
-        hlen = (size_t)(colon - addr);
-    }
-    const char *p = colon + 1;
-    size_t plen = strlen(p);
-    if (plen == 0 || plen > 5 || hlen >= host_size || plen >= port_size)
-        return -1;
-    for (size_t i = 0; i < plen; i++)
-        if (!isdigit((unsigned char)p[i]))
-            return -1;
-    if (strtol(p, NULL, 10) > 65535)
-        return -1;
-    memcpy(host, hbeg, hlen);
-    host[hlen] = '\0';
-    memcpy(port, p, plen + 1);
-    return 0;
-}
-
-// Bind and listen on one address; returns the socket or -1 with errno set.
-static int
-s_listen_on(const struct sockaddr *sa, socklen_t salen, bool dual_stack)
-{
-    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    int one = 1, zero = 0;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (dual_stack)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-    if (bind(fd, sa, salen) != 0 || listen(fd, 128) != 0) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return -1;
-    }
-    return fd;
-}
-
-// Open the listening socket for host/port; -1 with err set.
-static int
-s_listen(const char *addr, const char *host, const char *port, fw_err_t *err)
-{
-    unsigned short pnum = (unsigned short)strtol(port, NULL, 10);
-    if (!host[0]) {
-        // All addresses: dual-stack [::] as Go does, else IPv4 only.
-        struct sockaddr_in6 a6;
-        memset(&a6, 0, sizeof(a6));
-        a6.sin6_family = AF_INET6;
-        a6.sin6_addr = in6addr_any;
-        a6.sin6_port = htons(pnum);
-        int fd = s_listen_on((struct sockaddr *)&a6, sizeof(a6), true);
-        if (fd < 0 && errno != EADDRINUSE && errno != EACCES) {
-            struct sockaddr_in a4;
-            memset(&a4, 0, sizeof(a4));
-            a4.sin_family = AF_INET;
-            a4.sin_addr.s_addr = htonl(INADDR_ANY);
-            a4.sin_port = htons(pnum);
-            fd = s_listen_on((struct sockaddr *)&a4, sizeof(a4), false);
-        }
-        if (fd < 0)
-            fw_err_set(err, "http: listen on %s: %s", addr, strerror(errno));
-        return fd;
-    }
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    int gai = getaddrinfo(host, port, &hints, &res);
-    if (gai != 0) {
-        fw_err_set(err, "http: listen on %s: %s", addr,
-                   gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
-        return -1;
-    }
-    int fd = -1, saved = EADDRNOTAVAIL;
-    // IPv4 first: "localhost:9090" then serves the clients that try 127.0.0.1 first.
-    for (int pass = 0; pass < 2 && fd < 0; pass++) {
-        for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-            if ((pass == 0) != (ai->ai_family == AF_INET))
-                continue;
-            fd = s_listen_on(ai->ai_addr, ai->ai_addrlen, false);
-            if (fd < 0)
-                saved = errno;
-        }
-    }
-    freeaddrinfo(res);
-    if (fd < 0)
-        fw_err_set(err, "http: listen on %s: %s", addr, strerror(saved));
-    return fd;
-}
-
-static int
-s_bound_port(int fd)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-        return -1;
-    if (ss.ss_family == AF_INET)
-        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    if (ss.ss_family == AF_INET6)
-        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    return -1;
-}
-
-// =========================================================================================
 //  Public API
 // =========================================================================================
 
@@ -684,6 +631,10 @@ fw_http_new(const char *daemon, fw_metrics_t *metrics)
     if (metrics) {
         fw_metrics_declare(metrics, "fw_http_requests_total", FW_METRIC_COUNTER,
                            "HTTP requests answered, by route and status code.");
+        fw_metrics_declare(metrics, "fw_http_auth_failures_total", FW_METRIC_COUNTER,
+                           "HTTP requests refused by --web.config.file, by reason: missing or "
+                           "wrong basic-auth credentials, client_certificate, config (the file "
+                           "does not load).");
         // Prometheus's prometheus_http_request_duration_seconds buckets
         static const double bounds[] = {0.1, 0.2, 0.4, 1, 3, 8, 20, 60, 120};
         fw_metrics_declare_histogram(metrics, "fw_http_request_duration_seconds",
@@ -714,6 +665,10 @@ fw_http_destroy(fw_http_t **self_p)
         free(self->routes[i].methods);
     }
     free(self->routes);
+    fw_http_auth_destroy(&self->auth);
+    free(self->web_config);
+    for (int i = 0; i < 3; i++)
+        free(self->tls_pem[i]);
     pthread_cond_destroy(&self->cond);
     pthread_mutex_destroy(&self->lock);
     free(self->title);
@@ -746,6 +701,32 @@ fw_http_set_conn_memory(fw_http_t *self, size_t bytes)
         self->conn_memory = bytes;
 }
 
+void
+fw_http_set_web_config(fw_http_t *self, const char *path)
+{
+    if (!self)
+        return;
+    free(self->web_config);
+    self->web_config = path && *path ? fw_strdup(path) : NULL;
+}
+
+// Load --web.config.file and, when it asks for TLS, its certificate, key and client CA
+// into self. 0 or -1 with err.
+static int
+s_web_open(fw_http_t *self, fw_err_t *err)
+{
+    self->auth = fw_http_auth_new(self->web_config);
+    if (fw_http_auth_open(self->auth, err) != 0)
+        return -1;
+    if (!fw_webcfg_tls_enabled(fw_http_auth_config(self->auth)))
+        return 0;
+    if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+        fw_err_set(err, "%s: tls_server_config: this libmicrohttpd has no TLS", self->web_config);
+        return -1;
+    }
+    return fw_http_auth_tls_pem(self->auth, self->tls_pem, err);
+}
+
 int
 fw_http_start(fw_http_t *self, const char *listen_address, fw_err_t *err)
 {
@@ -757,31 +738,54 @@ fw_http_start(fw_http_t *self, const char *listen_address, fw_err_t *err)
         fw_err_set(err, "http: already listening on port %d", self->port);
         return -1;
     }
-    char host[256], port[8];
-    if (s_split_address(listen_address, host, sizeof(host), port, sizeof(port)) != 0) {
+    if (!fw_http_listen_valid(listen_address)) {
         fw_err_set(err, "http: invalid listen address '%s' (want host:port)", listen_address);
         return -1;
     }
-    int fd = s_listen(listen_address, host, port, err);
+    if (self->web_config && !self->auth && s_web_open(self, err) != 0) {
+        fw_http_auth_destroy(&self->auth);
+        return -1;
+    }
+    int bound;
+    int fd = fw_http_listen(listen_address, &bound, err);
     if (fd < 0)
         return -1;
-    int bound = s_bound_port(fd);
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                          MHD_USE_AUTO | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    // TLS from --web.config.file: certificate and key, the versions as a GnuTLS priority
+    // string, and the client CA (whose presence makes libmicrohttpd ask for client
+    // certificates; fw_http_auth_client_cert verifies them).
+    char prio[160];
+    struct MHD_OptionItem tls[5];
+    size_t nt = 0;
+    if (self->tls_pem[0]) {
+        flags |= MHD_USE_TLS;
+        const struct fw_webcfg *c = fw_http_auth_config(self->auth);
+        tls[nt++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, self->tls_pem[0]};
+        tls[nt++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, self->tls_pem[1]};
+        tls[nt++] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+                                    (void *)fw_webcfg_tls_priorities(c, prio, sizeof(prio))};
+        if (self->tls_pem[2])
+            tls[nt++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, self->tls_pem[2]};
+    }
+    tls[nt] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     self->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, s_on_request, self, MHD_OPTION_EXTERNAL_LOGGER, s_on_mhd_log, self,
         MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, s_on_completed, self,
         MHD_OPTION_CONNECTION_LIMIT, FW_HTTP_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
         FW_HTTP_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         self->conn_memory ? self->conn_memory : (size_t)FW_HTTP_CONN_MEMORY,
-        MHD_OPTION_THREAD_STACK_SIZE, (size_t)FW_HTTP_THREAD_STACK, MHD_OPTION_END);
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)FW_HTTP_THREAD_STACK, MHD_OPTION_ARRAY, tls,
+        MHD_OPTION_END);
     if (!self->mhd) {
         close(fd);
         fw_err_set(err, "http: cannot start libmicrohttpd on %s", listen_address);
         return -1;
     }
     self->port = bound;
-    fw_info("http.listen", "address=%s port=%d", listen_address, bound);
+    fw_info("http.listen", "address=%s port=%d tls=%s auth=%s", listen_address, bound,
+            self->tls_pem[0] ? "true" : "false", self->auth ? "web.config.file" : "none");
     return 0;
 }
 

@@ -67,6 +67,13 @@ void fw_http_route(fw_http_t *self, const char *methods, const char *path, fw_ht
 // long query strings) answers faster with a small pool; bodies stream through it at any size.
 void fw_http_set_conn_memory(fw_http_t *self, size_t bytes);
 
+// Before fw_http_start: serve as --web.config.file at path says (Prometheus's web
+// configuration file, fw_webcfg.h; copied; NULL or "": none): basic authentication on
+// every route, /metrics and /-/healthy included (401 with "WWW-Authenticate: Basic", counted
+// in fw_http_requests_total and fw_http_auth_failures_total{reason}), its response headers,
+// and TLS. fw_http_start() loads it and fails with its first error (file:line:col).
+void fw_http_set_web_config(fw_http_t *self, const char *path);
+
 // Listen on "host:port" (":port" means all addresses; port 0 picks a free one). 0 or -1.
 int fw_http_start(fw_http_t *self, const char *listen_address, fw_err_t *err);
 // The port actually bound (useful with port 0).

@@ -603,6 +603,7 @@ notifyd_new(const struct notifyd_opts *opts, struct notifyd_cfg **cfg_p)
     }
     self->pull_guard = fw_zsock_guard_new(self->pull, "notify", self->metrics);
     self->http = fw_http_new("notifyd", self->metrics);
+    fw_http_set_web_config(self->http, opts->common.web_config_file);
     if (fw_http_start(self->http, opts->common.web_listen_address, &err) < 0) {
         fw_error("http.start.fail", "address=%s err=%s", opts->common.web_listen_address, err.msg);
         goto fail;

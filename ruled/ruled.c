@@ -705,6 +705,7 @@ ruled_open(ruled_t *self, fw_err_t *err)
     s_install(self, slots, n, NULL);
 
     self->http = fw_http_new("ruled", self->metrics);
+    fw_http_set_web_config(self->http, o->common.web_config_file);
     fw_http_route(self->http, "GET,POST", "/api/v1/rules", s_api_rules, self);
     fw_http_route(self->http, "GET,POST", "/api/v1/alerts", s_api_alerts, self);
     if (fw_http_start(self->http, o->common.web_listen_address, err) < 0)

@@ -886,6 +886,7 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
         return -1;
     }
     self->http = fw_http_new("scraper", self->metrics);
+    fw_http_set_web_config(self->http, self->opts->common.web_config_file);
     fw_http_route(self->http, "GET", "/api/v1/targets", s_on_api_targets, self);
     fw_http_route(self->http, "GET", "/api/v1/targets/relabel_steps", s_on_api_relabel_steps, self);
     if (fw_http_start(self->http, self->opts->common.web_listen_address, err) != 0)

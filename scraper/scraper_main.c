@@ -56,7 +56,8 @@ main(int argc, char **argv)
                             s_flags, &opts);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
-    if (fw_flags_init_log("scraper", &opts.common) != 0)
+    if (fw_flags_init_log("scraper", &opts.common) != 0 ||
+        fw_flags_check_web_config(&opts.common) < 0)
         return 2;
     fw_err_t err;
     if (scraper_shard_setup(opts.shard_spec, opts.shard_pod_name, opts.shard_count, &opts.shard,

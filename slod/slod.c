@@ -282,6 +282,7 @@ slod_open(slod_t *self, fw_err_t *err)
         slod_eval_open_journal(self->eval, o->storage_path, err) < 0)
         return -1;
     self->http = fw_http_new("slod", self->metrics);
+    fw_http_set_web_config(self->http, o->common.web_config_file);
     fw_http_route(self->http, "GET", "/api/v1/slos", s_api_slos, self);
     if (fw_http_start(self->http, o->common.web_listen_address, err) < 0)
         return -1;

@@ -50,7 +50,7 @@ main(int argc, char **argv)
                             s_flags, &opts);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
-    if (fw_flags_init_log("slod", &opts.common) < 0)
+    if (fw_flags_init_log("slod", &opts.common) < 0 || fw_flags_check_web_config(&opts.common) < 0)
         return 2;
 
     struct slod_cfg *cfg = fw_calloc(1, sizeof(*cfg));

@@ -846,6 +846,7 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
     self->router_guard = fw_zsock_guard_new(self->router, "query", self->metrics);
 
     self->http = fw_http_new("tsdb", self->metrics);
+    fw_http_set_web_config(self->http, opts->common.web_config_file);
     fw_http_set_conn_memory(self->http, S_HTTP_CONN_MEMORY);
     tsdb_api_routes(self->api, self->http);
     self->admin = tsdb_api_admin_new(self->store, opts->storage_path, opts->web_enable_admin_api);

@@ -120,7 +120,7 @@ main(int argc, char **argv)
                             s_flags, &opts);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
-    if (fw_flags_init_log("tsdb", &opts.common) < 0)
+    if (fw_flags_init_log("tsdb", &opts.common) < 0 || fw_flags_check_web_config(&opts.common) < 0)
         return 2;
     struct fw_cfg_errors errs = {0};
     struct fw_promcfg cfg;
