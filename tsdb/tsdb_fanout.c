@@ -131,12 +131,19 @@ tsdb_fanout_path_query(const fw_http_request_t *req, const char *path, const cha
 }
 
 struct tsdb_fanout_reply *
-tsdb_fanout_ask(const tsdb_fanout_t *self, const char *path_query, const char *agent)
+tsdb_fanout_ask(const tsdb_fanout_t *self, const char *path_query, const char *agent,
+                const char *authorization)
 {
     size_t n = self->n;
     int64_t timeout_ms = self->timeout_ms;
     struct tsdb_fanout_reply *replies = fw_calloc(n + 1, sizeof(*replies));
     CURLM *m = curl_multi_init();
+    struct curl_slist *hdrs = NULL;
+    if (authorization && *authorization) {
+        char *line = fw_asprintf("Authorization: %s", authorization);
+        hdrs = curl_slist_append(NULL, line);
+        free(line);
+    }
     for (size_t i = 0; i < n; i++) {
         struct tsdb_fanout_reply *r = &replies[i];
         r->url = fw_asprintf("%s%s", self->urls[i], path_query);
@@ -155,6 +162,8 @@ tsdb_fanout_ask(const tsdb_fanout_t *self, const char *path_query, const char *a
         curl_easy_setopt(h, CURLOPT_PRIVATE, r);
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->error);
         curl_easy_setopt(h, CURLOPT_USERAGENT, agent);
+        if (hdrs)
+            curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
         r->error[0] = '\0';
         curl_multi_add_handle(m, h);
     }
@@ -196,6 +205,7 @@ tsdb_fanout_ask(const tsdb_fanout_t *self, const char *path_query, const char *a
         r->h = NULL;
     }
     curl_multi_cleanup(m);
+    curl_slist_free_all(hdrs);
     return replies;
 }
 

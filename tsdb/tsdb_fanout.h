@@ -51,8 +51,10 @@ char *tsdb_fanout_path_query(const fw_http_request_t *req, const char *path,
 
 // GET each peer's URL + path_query, all at once; returns the replies, peer i's in [i] (free
 // with tsdb_fanout_replies_free), when all are done or timed out. agent is the User-Agent.
+// authorization (NULL: none) is sent as the Authorization header: the asking request's own,
+// so that peers behind --web.config.file with the same users answer the same client.
 struct tsdb_fanout_reply *tsdb_fanout_ask(const tsdb_fanout_t *self, const char *path_query,
-                                          const char *agent);
+                                          const char *agent, const char *authorization);
 // Free the n replies of tsdb_fanout_ask.
 void tsdb_fanout_replies_free(struct tsdb_fanout_reply *replies, size_t n);
 

@@ -106,7 +106,8 @@ s_proxy(tsdb_rules_t *self, const fw_http_request_t *req, struct fw_http_respons
                                        "file[]",      "match[]",          "exclude_alerts",
                                        "group_limit", "group_next_token", NULL};
     char *pq = tsdb_fanout_path_query(req, path, args);
-    struct tsdb_fanout_reply *replies = tsdb_fanout_ask(self->peers, pq, S_AGENT);
+    struct tsdb_fanout_reply *replies =
+        tsdb_fanout_ask(self->peers, pq, S_AGENT, fw_http_header(req, "Authorization"));
     size_t n = tsdb_fanout_count(self->peers);
     free(pq);
     struct tsdb_rules_answer *ans = fw_calloc(n + 1, sizeof(*ans));

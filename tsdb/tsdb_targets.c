@@ -179,7 +179,8 @@ s_on_targets(const fw_http_request_t *req, struct fw_http_response *resp, void *
     bool show_dropped =
         !state || !*state || strcasecmp(state, "any") == 0 || strcasecmp(state, "dropped") == 0;
     char *pq = tsdb_fanout_path_query(req, "/api/v1/targets", args);
-    struct tsdb_fanout_reply *reqs = tsdb_fanout_ask(self->peers, pq, S_AGENT);
+    struct tsdb_fanout_reply *reqs =
+        tsdb_fanout_ask(self->peers, pq, S_AGENT, fw_http_header(req, "Authorization"));
     size_t n = tsdb_fanout_count(self->peers);
     free(pq);
     struct tsdb_targets_answer *ans = fw_calloc(n + 1, sizeof(*ans));
@@ -215,7 +216,8 @@ s_on_relabel_steps(const fw_http_request_t *req, struct fw_http_response *resp, 
     tsdb_targets_t *self = arg;
     static const char *const args[] = {"scrapePool", "labels", NULL};
     char *pq = tsdb_fanout_path_query(req, "/api/v1/targets/relabel_steps", args);
-    struct tsdb_fanout_reply *reqs = tsdb_fanout_ask(self->peers, pq, S_AGENT);
+    struct tsdb_fanout_reply *reqs =
+        tsdb_fanout_ask(self->peers, pq, S_AGENT, fw_http_header(req, "Authorization"));
     size_t n = tsdb_fanout_count(self->peers);
     free(pq);
     ssize_t ok = -1, refused = -1;

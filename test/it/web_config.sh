@@ -21,7 +21,9 @@
 #      tsdb: after failed logins on alertd, ms5:security_auth_failures:rate5m{job="alertd"}
 #      passes 0.1/s and AuthenticationFailures is active. The shipped rule waits `for: 5m`
 #      (its promtool unit test covers that): the copy used here only shortens that `for` to
-#      1s, so the alert fires within the test and reaches alertd (read with amtool).
+#      1s, so the alert fires within the test and reaches alertd (read with amtool);
+#      tsdb's /api/v1/rules and /api/v1/targets, asked over TLS with credentials, pass them
+#      on to ruled and scraper.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -106,9 +108,11 @@ it_ok "alertd counts the refusals: fw_http_auth_failures_total{reason}, fw_http_
 
 # --- 3. tsdb over TLS with basic auth -------------------------------------------------
 T_HTTP=$(it_free_port); T_SAMPLES=$(it_free_port); T_QUERY=$(it_free_port); T_PUB=$(it_free_port)
+S_HTTP=$(it_free_port); R_HTTP=$(it_free_port) # scraper and ruled, behind the same users (step 4)
 it_start tsdb "$BIN/tsdb" --web.listen-address=127.0.0.1:$T_HTTP --storage.tsdb.path="$D/tsdb" \
     --zmq.samples-address=tcp://127.0.0.1:$T_SAMPLES --zmq.query-address=tcp://127.0.0.1:$T_QUERY \
     --zmq.pub-address=tcp://127.0.0.1:$T_PUB --storage.tsdb.map-size=64MiB \
+    --ruled.url=http://127.0.0.1:$R_HTTP --scraper.url=http://127.0.0.1:$S_HTTP \
     --web.config.file="$D/web-tls.yml"
 TS=https://127.0.0.1:$T_HTTP
 it_wait_for "tsdb ready over TLS" curl -sf --cacert "$D/cert.pem" -u alice:s3cret "$TS/-/ready"
@@ -156,7 +160,7 @@ grep -q '^fw_http_auth_failures_total{reason="client_certificate"} 2$' <<<"$nm" 
 it_ok "notifyd with RequireAndVerifyClientCert: 200 with a client certificate the CA signed, 403 without or with another, counted"
 
 # --- 4. the shipped security rule against real counts ---------------------------------
-S_HTTP=$(it_free_port); S_PUB=$(it_free_port); R_HTTP=$(it_free_port); R_PUB=$(it_free_port)
+S_PUB=$(it_free_port); R_PUB=$(it_free_port)
 cat >"$D/scrape.yml" <<EOF
 global: {scrape_interval: 1s, scrape_timeout: 1s}
 scrape_configs:
@@ -212,5 +216,15 @@ in_am() { amtool --alertmanager.url="$AM" --http.config.file="$D/client.yml" ale
     alertname=AuthenticationFailures job=alertd 2>/dev/null | grep -q AuthenticationFailures; }
 it_until 300 0.1 in_am || it_die "AuthenticationFailures did not reach alertd"
 it_ok "AuthenticationFailures{job=\"alertd\"} fires in ruled and reaches alertd (amtool alert query)"
+
+# tsdb answers /api/v1/rules and /api/v1/targets from ruled and scraper, passing on the
+# asking client's credentials (ruled and scraper refuse requests without them).
+rules=$(curl -sf --cacert "$D/cert.pem" -u alice:s3cret "$TS/api/v1/rules?type=alert")
+jq -e '.data.groups[].rules[] | select(.name == "AuthenticationFailures" and .state == "firing")' \
+    <<<"$rules" >/dev/null || it_die "tsdb /api/v1/rules: $rules"
+targets=$(curl -sf --cacert "$D/cert.pem" -u alice:s3cret "$TS/api/v1/targets")
+jq -e ".data.activeTargets[] | select(.labels.job == \"alertd\" and .health == \"up\")" \
+    <<<"$targets" >/dev/null || it_die "tsdb /api/v1/targets: $targets"
+it_ok "tsdb's /api/v1/rules and /api/v1/targets reach ruled and scraper with the client's credentials"
 
 echo "web_config.sh: all passed ($IT_PASSES)"
