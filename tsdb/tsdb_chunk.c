@@ -186,6 +186,26 @@ s_put_decstep(struct s_bw *w, int64_t prev, uint8_t *width, int64_t m)
     *width = (uint8_t)l;
 }
 
+// The start time code of a sample of encoding 4 after its value code: st after prev_st,
+// the previous sample's start time, and prev_t its timestamp (has_prev false: sample 0).
+static void
+s_put_st(struct s_bw *w, int64_t prev_st, int64_t prev_t, bool has_prev, int64_t st)
+{
+    if (st == prev_st) {
+        s_put(w, 0, 1);
+        return;
+    }
+    if (has_prev && st == prev_t) {
+        s_put(w, 2, 2);
+        return;
+    }
+    uint64_t u = s_zz((int64_t)((uint64_t)st - (uint64_t)prev_st));
+    unsigned l = s_bitlen(u); // 1..64: u != 0
+    s_put(w, 3, 2);
+    s_put(w, l - 1, 6);
+    s_put(w, u, l);
+}
+
 // ---------------------------------------------------------------------------------------
 // Decimals
 
@@ -274,10 +294,44 @@ tsdb_chunk_app_full(const struct tsdb_chunk_app *a, int64_t t)
 // Append (t, v), whose bits are bits, in value encoding enc: XOR, or decimal steps at scale
 // d (then m is v's scaled integer there). The caller has checked t and reserved the bytes.
 // In the decimal steps a->vbits holds the last m, a->lead the width and a->trail d.
+// The start time of an XOR_ST chunk's last sample: kept as an offset from its timestamp
+// when within +-24 days of it (a delta series, a counter started recently), else decoded
+// (an appender has no room for another 8 bytes: it lives in every series of the head).
+static int64_t
+s_last_st(const struct tsdb_chunk_app *a)
+{
+    if (a->st_off != INT32_MIN)
+        return (int64_t)((uint64_t)a->t + (uint64_t)(int64_t)a->st_off);
+    size_t len;
+    const unsigned char *p = tsdb_chunk_app_bytes(a, &len);
+    struct tsdb_chunk_iter it;
+    tsdb_chunk_iter_init(&it, p, len);
+    int64_t st = 0;
+    while (tsdb_chunk_iter_next(&it))
+        st = it.st;
+    assert(!tsdb_chunk_iter_err(&it)); // our own bytes
+    return st;
+}
+
+// In XOR_ST, st is the sample's start time.
 static void
-s_append(struct tsdb_chunk_app *a, int64_t t, uint64_t bits, unsigned enc, unsigned d, int64_t m)
+s_append(struct tsdb_chunk_app *a, int64_t t, int64_t st, uint64_t bits, unsigned enc, unsigned d,
+         int64_t m)
 {
     struct s_bw w = {a->buf, a->nbits};
+    if (enc == TSDB_CHUNK_XOR_ST) {
+        int64_t prev_t = a->t;
+        bool has_prev = a->n > 0;
+        int64_t prev_st = has_prev ? s_last_st(a) : 0;
+        s_append(a, t, 0, bits, TSDB_CHUNK_XOR, 0, 0);
+        a->buf[0] = (unsigned char)(a->buf[0] & ~S_VENC_MASK) | TSDB_CHUNK_XOR_ST;
+        w.pos = a->nbits;
+        s_put_st(&w, prev_st, prev_t, has_prev, st);
+        a->nbits = (uint32_t)w.pos;
+        int64_t off = (int64_t)((uint64_t)st - (uint64_t)t);
+        a->st_off = off > INT32_MIN && off <= INT32_MAX ? (int32_t)off : INT32_MIN;
+        return;
+    }
     if (a->n == 0) {
         a->buf[0] = (unsigned char)enc;
         s_set_u16(a->buf + 1, 1);
@@ -342,27 +396,69 @@ s_recode(struct tsdb_chunk_app *a, int64_t t, uint64_t bits)
     for (unsigned i = 0; i < n; i++) {
         // XOR takes at most 13 + 64 bits a sample over the decimal steps' 64 + 10
         s_reserve(a, (a->nbits >> 3) + S_APP_SLACK);
-        s_append(a, ts[i], vb[i], enc, d, enc == TSDB_CHUNK_XOR ? 0 : s_i64(mm[i]));
+        s_append(a, ts[i], 0, vb[i], enc, d, enc == TSDB_CHUNK_XOR ? 0 : s_i64(mm[i]));
+    }
+}
+
+// Code the open chunk again as XOR with start times (every sample so far without one) with
+// the sample (t, st, bits) appended.
+static void
+s_recode_st(struct tsdb_chunk_app *a, int64_t t, int64_t st, uint64_t bits)
+{
+    int64_t ts[TSDB_CHUNK_MAX_SAMPLES];
+    uint64_t vb[TSDB_CHUNK_MAX_SAMPLES];
+    unsigned n = 0;
+    size_t len;
+    const unsigned char *p = tsdb_chunk_app_bytes(a, &len);
+    struct tsdb_chunk_iter it;
+    tsdb_chunk_iter_init(&it, p, len);
+    while (n < TSDB_CHUNK_MAX_SAMPLES - 1 && tsdb_chunk_iter_next(&it)) {
+        ts[n] = it.t;
+        vb[n++] = s_f2u(it.v);
+    }
+    assert(n == a->n && !tsdb_chunk_iter_err(&it)); // our own bytes
+    tsdb_chunk_app_reset(a);
+    for (unsigned i = 0; i <= n; i++) {
+        // a sample takes at most 115 bits and its start time 72
+        s_reserve(a, (a->nbits >> 3) + S_APP_SLACK + 10);
+        if (i < n)
+            s_append(a, ts[i], 0, vb[i], TSDB_CHUNK_XOR_ST, 0, 0);
+        else
+            s_append(a, t, st, bits, TSDB_CHUNK_XOR_ST, 0, 0);
     }
 }
 
 int
 tsdb_chunk_app_append(struct tsdb_chunk_app *a, int64_t t, double v)
 {
+    return tsdb_chunk_app_append_st(a, t, 0, v);
+}
+
+int
+tsdb_chunk_app_append_st(struct tsdb_chunk_app *a, int64_t t, int64_t st, double v)
+{
     if (a->sealed || (a->n > 0 && (t <= a->t || tsdb_chunk_app_full(a, t))))
         return -1;
     uint64_t bits = s_f2u(v);
-    // a sample takes at most the header and 115 bits; the writer needs 8 bytes of slack
-    s_reserve(a, (a->nbits >> 3) + S_APP_SLACK);
+    // a sample takes at most the header, 115 bits and a start time's 72; the writer needs 8
+    // bytes of slack
+    s_reserve(a, (a->nbits >> 3) + S_APP_SLACK + 10);
     unsigned d = 0;
     int64_t m = 0;
-    if (a->n == 0) {
+    if (a->n > 0 && (a->buf[0] & S_VENC_MASK) == TSDB_CHUNK_XOR_ST) {
+        s_append(a, t, st, bits, TSDB_CHUNK_XOR_ST, 0, 0);
+    } else if (st != 0) {
+        if (a->n == 0)
+            s_append(a, t, st, bits, TSDB_CHUNK_XOR_ST, 0, 0);
+        else
+            s_recode_st(a, t, st, bits);
+    } else if (a->n == 0) {
         bool dec = s_dec_first(v, bits, 0, &d, &m);
-        s_append(a, t, bits, dec ? TSDB_CHUNK_DECSTEP : TSDB_CHUNK_XOR, d, m);
+        s_append(a, t, 0, bits, dec ? TSDB_CHUNK_DECSTEP : TSDB_CHUNK_XOR, d, m);
     } else if ((a->buf[0] & S_VENC_MASK) == TSDB_CHUNK_XOR) {
-        s_append(a, t, bits, TSDB_CHUNK_XOR, 0, 0);
+        s_append(a, t, 0, bits, TSDB_CHUNK_XOR, 0, 0);
     } else if (s_dec_fit(v, bits, a->trail, &m)) {
-        s_append(a, t, bits, TSDB_CHUNK_DECSTEP, a->trail, m);
+        s_append(a, t, 0, bits, TSDB_CHUNK_DECSTEP, a->trail, m);
     } else {
         s_recode(a, t, bits); // more places than so far, or no decimal at all
     }
@@ -414,7 +510,7 @@ tsdb_chunk_app_reopen(struct tsdb_chunk_app *a, const void *p, size_t len)
     tsdb_chunk_app_reset(a);
     int rc = tsdb_chunk_iter_init(&it, p, len);
     while (rc == 0 && tsdb_chunk_iter_next(&it))
-        if (tsdb_chunk_app_append(a, it.t, it.v) != 0)
+        if (tsdb_chunk_app_append_st(a, it.t, it.st, it.v) != 0)
             rc = FW_EPARSE; // longer or wider than an open chunk may be
     if (rc == 0)
         rc = tsdb_chunk_iter_err(&it);
@@ -612,6 +708,8 @@ tsdb_chunk_app_seal(struct tsdb_chunk_app *a)
     if (a->sealed)
         return a->buf[0] & S_VENC_MASK;
     a->sealed = true;
+    if ((a->buf[0] & S_VENC_MASK) == TSDB_CHUNK_XOR_ST)
+        return TSDB_CHUNK_XOR_ST; // kept as it is
     int64_t ts[TSDB_CHUNK_MAX_SAMPLES], m[TSDB_CHUNK_MAX_SAMPLES];
     uint64_t vb[TSDB_CHUNK_MAX_SAMPLES];
     struct s_col tc, vc;

@@ -9,7 +9,8 @@
 
         off 0   u8       bits 0-5, the value encoding: 1 = XOR (Gorilla floats),
                          2 = decimal (scaled integers), 3 = decimal steps (scaled
-                         integers, appendable), 0 and 4..63 reserved (native histograms, ...); bits
+                         integers, appendable), 4 = XOR with start times, 0 and 5..63
+                         reserved (native histograms, ...); bits
    6-7, the time encoding: 0 = dod buckets, 1 = a Rice-coded column, 2 = regular, 3 reserved. This
    build refuses reserved ones with FW_ETYPE. off 1   u16      n, the number of samples, 1..65535
         off 3   u32      span = max t - min t in ms (0 when n = 1)
@@ -85,6 +86,21 @@
     15 places; a later value with more places re-codes the chunk at the larger d, and one
     that is no decimal at all (a NaN, the stale marker) re-codes it as XOR.
 
+    Values, encoding 4 (XOR with start times): the values as encoding 1, and after each
+    sample's value code (sample 0's 64 bits included) the code of its start time st, the
+    time its cumulative count started from (Prometheus's start timestamp, OpenMetrics's
+    _created; 0 means none), after the previous sample's st (0 before sample 0):
+                          '0'                     the previous st (sample 0: none, 0)
+                          '10'                    the previous sample's timestamp (a delta
+                                                  sample; not for sample 0)
+                          '11' + 6 bits L-1 + L bits   u = zigzag(st - previous st), the
+                                                  64-bit difference wrapping, u != 0
+    A counter whose start stays put costs one bit a sample more than XOR, a delta series two.
+    The appender switches a chunk to this encoding (re-coding it, every earlier sample
+    without a start time) when the first sample with a start time arrives, and keeps it
+    until the chunk is cut; sealing leaves such a chunk as it is. Builds before this
+    encoding refuse such chunks with FW_ETYPE; chunks without start times are unchanged.
+
     Errors (FW_E* from fw_err.h): FW_ETRUNC, the bytes end before the chunk does (every
     truncation of a chunk is one); FW_ETYPE, an encoding this build does not know; FW_EPARSE,
     anything else that cannot be a chunk (non-increasing or out-of-span timestamps, a window
@@ -106,6 +122,7 @@ enum tsdb_chunk_enc {
     TSDB_CHUNK_XOR = 1,     // float64 values XOR-ed with their predecessor (Gorilla)
     TSDB_CHUNK_DECIMAL = 2, // values as scaled integers m / 10^d
     TSDB_CHUNK_DECSTEP = 3, // the same, each m coded after its predecessor (open chunks)
+    TSDB_CHUNK_XOR_ST = 4,  // XOR values, each sample with its start time
 };
 
 // The appender cuts no chunk itself: it refuses a sample once the chunk holds this many
@@ -125,7 +142,7 @@ double tsdb_chunk_dec_value(int64_t m, unsigned d);
 
 // A chunk's header, read without decoding its samples.
 struct tsdb_chunk_info {
-    int enc;      // TSDB_CHUNK_XOR or TSDB_CHUNK_DECIMAL
+    int enc;      // enum tsdb_chunk_enc
     unsigned n;   // samples, >= 1
     int64_t mint; // first sample's timestamp (ms)
     int64_t maxt; // last sample's timestamp (ms)
@@ -150,6 +167,7 @@ struct tsdb_chunk_app {
     int64_t t;          // last timestamp
     uint64_t vbits;     // last value's bits
     uint32_t delta;     // last timestamp delta
+    int32_t st_off;     // XOR_ST: last start time - t, INT32_MIN when that does not fit
     uint16_t n;         // samples
     uint8_t hlen;       // header bytes
     uint8_t lead;       // XOR window: leading zeros, 0xff before the first window
@@ -164,6 +182,12 @@ void tsdb_chunk_app_init(struct tsdb_chunk_app *a);
 // appended because t is not after the last sample, the chunk is full (tsdb_chunk_app_full)
 // or sealed. Any float64 is accepted and comes back bit-exactly.
 int tsdb_chunk_app_append(struct tsdb_chunk_app *a, int64_t t, double v);
+
+// Append the sample (t ms, v) whose start time is st ms (0: none; any other int64 is kept
+// as it is, also one after t: the readers judge it). A chunk holding a start time is
+// TSDB_CHUNK_XOR_ST (see the top of this file). 0 or -1 as tsdb_chunk_app_append, which is
+// this with st 0.
+int tsdb_chunk_app_append_st(struct tsdb_chunk_app *a, int64_t t, int64_t st, double v);
 
 // True when a sample at t cannot join this chunk because it already holds
 // TSDB_CHUNK_MAX_SAMPLES samples, t - min t >= TSDB_CHUNK_MAX_SPAN_MS, or it is sealed:
@@ -206,6 +230,7 @@ int tsdb_chunk_app_reopen(struct tsdb_chunk_app *a, const void *p, size_t len);
 struct tsdb_chunk_iter {
     int64_t t; // the current sample, valid after next or seek returned true
     double v;
+    int64_t st; // its start time: 0 for none (always in encodings other than XOR_ST)
 
     const unsigned char *p; // borrowed
     size_t nbits;           // 8 * len
@@ -232,6 +257,9 @@ bool tsdb_chunk_iter_next(struct tsdb_chunk_iter *it);
 // would (it->t and it->v end on the last one). Returns how many; fewer than max only at the
 // end or on damage (tsdb_chunk_iter_err tells them apart).
 size_t tsdb_chunk_iter_read(struct tsdb_chunk_iter *it, int64_t *t, double *v, size_t max);
+// The same with the start times into st[0..) too.
+size_t tsdb_chunk_iter_read_st(struct tsdb_chunk_iter *it, int64_t *t, int64_t *st, double *v,
+                               size_t max);
 
 // Move forward to the first sample with t >= mint; stay when the current one already is.
 // False when there is none (or on damage), as for next. Never moves backwards.

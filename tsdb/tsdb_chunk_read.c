@@ -28,7 +28,7 @@ s_header(const unsigned char *p, size_t len, struct tsdb_chunk_info *out, size_t
         return FW_ETRUNC;
     unsigned venc = p[0] & S_VENC_MASK;
     *tenc = p[0] >> S_TENC_SHIFT;
-    if (venc < TSDB_CHUNK_XOR || venc > TSDB_CHUNK_DECSTEP || *tenc > S_T_REGULAR)
+    if (venc < TSDB_CHUNK_XOR || venc > TSDB_CHUNK_XOR_ST || *tenc > S_T_REGULAR)
         return FW_ETYPE;
     if (len < S_HDR_FIXED)
         return FW_ETRUNC;
@@ -222,6 +222,32 @@ tsdb_chunk_iter_init(struct tsdb_chunk_iter *it, const void *p, size_t len)
     return 0;
 }
 
+// The start time code of a sample of encoding 4 (XOR with start times), after its value
+// code; prev_t is the previous sample's timestamp (has_prev false for sample 0).
+static int
+s_next_st(struct tsdb_chunk_iter *it, int64_t prev_t, bool has_prev)
+{
+    uint64_t ctl, l, u;
+    if (!s_get(it, 1, &ctl))
+        return FW_ETRUNC;
+    if (ctl == 0)
+        return 0; // the previous start time (none for sample 0)
+    if (!s_get(it, 1, &ctl))
+        return FW_ETRUNC;
+    if (ctl == 0) {
+        if (!has_prev)
+            return FW_EPARSE; // sample 0 has no previous timestamp
+        it->st = prev_t;
+        return 0;
+    }
+    if (!s_get(it, 6, &l) || !s_get(it, (unsigned)l + 1, &u))
+        return FW_ETRUNC;
+    if (u == 0)
+        return FW_EPARSE; // the same start time has the one-bit code
+    it->st = (int64_t)((uint64_t)it->st + s_unzz(u));
+    return 0;
+}
+
 // Sample 0: the columns' parameters and the first value.
 static int
 s_first(struct tsdb_chunk_iter *it)
@@ -230,11 +256,11 @@ s_first(struct tsdb_chunk_iter *it)
     uint64_t x;
     if (it->tenc == S_T_RICE && (rc = s_get_col(it, &it->torder, &it->tk, &it->td)))
         return rc;
-    if (it->enc == TSDB_CHUNK_XOR) {
+    if (it->enc == TSDB_CHUNK_XOR || it->enc == TSDB_CHUNK_XOR_ST) {
         if (!s_get(it, 64, &it->vbits))
             return FW_ETRUNC;
         it->v = s_u2f(it->vbits);
-        return 0;
+        return it->enc == TSDB_CHUNK_XOR_ST ? s_next_st(it, 0, false) : 0;
     }
     if (!s_get(it, 4, &x))
         return FW_ETRUNC;
@@ -315,6 +341,13 @@ s_next_xor(struct tsdb_chunk_iter *it)
     return 0;
 }
 
+static int
+s_next_xor_st(struct tsdb_chunk_iter *it, int64_t prev_t)
+{
+    int rc = s_next_xor(it);
+    return rc ? rc : s_next_st(it, prev_t, true);
+}
+
 static inline __attribute__((always_inline)) int
 s_next_dec(struct tsdb_chunk_iter *it)
 {
@@ -380,12 +413,14 @@ s_next(struct tsdb_chunk_iter *it)
         return false;
     }
     int rc;
+    int64_t prev_t = it->t;
     if (it->i == 0)
         rc = s_first(it);
     else if (!(rc = s_next_t(it)))
         rc = it->enc == TSDB_CHUNK_XOR       ? s_next_xor(it)
              : it->enc == TSDB_CHUNK_DECIMAL ? s_next_dec(it)
-                                             : s_next_decstep(it);
+             : it->enc == TSDB_CHUNK_DECSTEP ? s_next_decstep(it)
+                                             : s_next_xor_st(it, prev_t);
     if (!rc && ++it->i == it->n)
         rc = s_end(it);
     if (rc) {
@@ -505,6 +540,24 @@ tsdb_chunk_iter_read(struct tsdb_chunk_iter *it, int64_t *t, double *v, size_t m
         k += s_read_dec(it, t + k, v + k, max - k);
     while (k < max && s_next(it)) {
         t[k] = it->t;
+        v[k] = it->v;
+        k++;
+    }
+    return k;
+}
+
+size_t
+tsdb_chunk_iter_read_st(struct tsdb_chunk_iter *it, int64_t *t, int64_t *st, double *v, size_t max)
+{
+    if (it->enc != TSDB_CHUNK_XOR_ST) {
+        size_t k = tsdb_chunk_iter_read(it, t, v, max);
+        memset(st, 0, k * sizeof(*st));
+        return k;
+    }
+    size_t k = 0;
+    while (k < max && s_next(it)) {
+        t[k] = it->t;
+        st[k] = it->st;
         v[k] = it->v;
         k++;
     }

@@ -1,9 +1,9 @@
 /*  fuzz_tsdb_chunk.c — the chunk codec both ways on every input.
 
     Decode: the input is a chunk. The header and the iterator must end cleanly with one of
-    the documented errors, yield strictly increasing timestamps inside the header's range,
-    and, when they report success, exactly n samples ending at max t; seek and reopen must
-    agree with them.
+    the documented errors, yield strictly increasing timestamps inside the header's range
+    (start times only in encoding 4), and, when they report success, exactly n samples
+    ending at max t; seek and reopen (start times included) must agree with them.
 
     Encode: the input is samples. Byte 0 picks the shape (bits 0-3: decimal scale, bit 4:
     raw float64 values, bits 5-6: the time step, bit 7: a first timestamp from the next 8
@@ -65,6 +65,17 @@ s_expect(const unsigned char *p, size_t len, const int64_t *t, const uint64_t *v
     }
 }
 
+// The chunk at p[0..len), which decodes cleanly, has the start times st[0..n).
+static void
+s_expect_st(const unsigned char *p, size_t len, const int64_t *st, unsigned n)
+{
+    struct tsdb_chunk_iter it;
+    tsdb_chunk_iter_init(&it, p, len);
+    for (unsigned i = 0; i < n; i++)
+        if (!tsdb_chunk_iter_next(&it) || it.st != st[i])
+            abort();
+}
+
 static void
 s_decode(const uint8_t *data, size_t size)
 {
@@ -84,15 +95,18 @@ s_decode(const uint8_t *data, size_t size)
     }
     if (info.n < 1 || info.mint > info.maxt)
         abort();
-    int64_t t[S_MAX];
+    int64_t t[S_MAX], st[S_MAX];
     uint64_t vb[S_MAX];
     unsigned n = 0;
     int64_t prev = 0;
     while (tsdb_chunk_iter_next(&it)) {
         if (n >= info.n || it.t < info.mint || it.t > info.maxt || (n && it.t <= prev))
             abort();
+        if (info.enc != TSDB_CHUNK_XOR_ST && it.st != 0)
+            abort(); // only encoding 4 has start times
         if (n < S_MAX) {
             t[n] = it.t;
+            st[n] = it.st;
             vb[n] = s_bits(it.v);
         }
         prev = it.t;
@@ -129,9 +143,11 @@ s_decode(const uint8_t *data, size_t size)
         size_t len;
         const unsigned char *q = tsdb_chunk_app_bytes(&a, &len);
         s_expect(q, len, t, vb, n);
+        s_expect_st(q, len, st, n);
         tsdb_chunk_app_seal(&a);
         q = tsdb_chunk_app_bytes(&a, &len);
         s_expect(q, len, t, vb, n);
+        s_expect_st(q, len, st, n);
     } else if (!s_known_err(orc) || tsdb_chunk_app_count(&a) != 0) {
         abort();
     }
