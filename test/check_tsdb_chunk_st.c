@@ -133,8 +133,18 @@ START_TEST(test_tsdb_chunk_st_special_values_mixed)
     int64_t t[N], st[N];
     double v[N];
     const double special[] = {
-        NAN, -NAN, s_from_bits(0x7ff0000000000001ULL), s_from_bits(0xfff8dead00000000ULL),
-        0.0, -0.0, INFINITY, -INFINITY, s_from_bits(FW_STALE_NAN_BITS), 1.5, 4.9e-324, 1e308,
+        NAN,
+        -NAN,
+        s_from_bits(0x7ff0000000000001ULL),
+        s_from_bits(0xfff8dead00000000ULL),
+        0.0,
+        -0.0,
+        INFINITY,
+        -INFINITY,
+        s_from_bits(FW_STALE_NAN_BITS),
+        1.5,
+        4.9e-324,
+        1e308,
     };
     const int64_t sts[] = {
         0, T0 - 3600000, T0 - 3600000, INT64_MIN, INT64_MAX, -1, 1, T0 + 7200000,
@@ -144,18 +154,11 @@ START_TEST(test_tsdb_chunk_st_special_values_mixed)
         v[i] = special[i % (sizeof(special) / sizeof(special[0]))];
         // absent, constant, the previous timestamp (delta), far values, after t
         switch (i % 7) {
-        case 0:
-            st[i] = 0;
-            break;
+        case 0: st[i] = 0; break;
         case 1:
-        case 2:
-            st[i] = i ? t[i - 1] : 0;
-            break;
-        case 3:
-            st[i] = i ? st[i - 1] : 0;
-            break;
-        default:
-            st[i] = sts[(i / 7) % (sizeof(sts) / sizeof(sts[0]))] + (int64_t)(i % 2);
+        case 2: st[i] = i ? t[i - 1] : 0; break;
+        case 3: st[i] = i ? st[i - 1] : 0; break;
+        default: st[i] = sts[(i / 7) % (sizeof(sts) / sizeof(sts[0]))] + (int64_t)(i % 2);
         }
     }
     for (unsigned n = 1; n <= N; n += n < 10 ? 1 : 37) {

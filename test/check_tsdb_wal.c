@@ -107,7 +107,7 @@ START_TEST(test_tsdb_wal_codec_round_trip_and_truncation)
         free(cut);
     }
     // another version
-    w.p[0] = 2;
+    w.p[0] = 3;
     tsdb_wal_iter_init(&it, w.p, w.len);
     ck_assert(!tsdb_wal_next(&it, &id, &out, &cap, &n));
     ck_assert_int_eq(tsdb_wal_iter_err(&it), FW_EPARSE);

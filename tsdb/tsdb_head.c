@@ -408,16 +408,17 @@ s_cut(tsdb_head_t *self, struct tsdb_head_series *s)
     s_queue(self, s);
 }
 
-// Append (t, v) after the open chunk's last sample, cutting first when it is full.
+// Append (t, v) with start time st (0: none) after the open chunk's last sample, cutting
+// first when it is full.
 static void
-s_push(tsdb_head_t *self, struct tsdb_head_series *s, int64_t t, double v)
+s_push(tsdb_head_t *self, struct tsdb_head_series *s, int64_t t, int64_t st, double v)
 {
     if (tsdb_chunk_app_count(&s->app) > 0 && tsdb_chunk_app_full(&s->app, t))
         s_cut(self, s);
-    if (tsdb_chunk_app_append(&s->app, t, v) != 0) {
+    if (tsdb_chunk_app_append_st(&s->app, t, st, v) != 0) {
         // cannot happen after the checks above; an empty chunk takes any sample
         s_cut(self, s);
-        (void)tsdb_chunk_app_append(&s->app, t, v);
+        (void)tsdb_chunk_app_append_st(&s->app, t, st, v);
     }
     s->dirty = true;
     s_queue(self, s);
@@ -438,16 +439,19 @@ s_same_bits(double a, double b)
 
 // A late sample at or after the open chunk's first: re-encode the open chunk with it.
 static void
-s_late_open(tsdb_head_t *self, struct tsdb_head_series *s, int64_t t, double v,
+s_late_open(tsdb_head_t *self, struct tsdb_head_series *s, int64_t t, int64_t start, double v,
             struct tsdb_store_stats *st)
 {
     struct fw_sample a[TSDB_CHUNK_MAX_SAMPLES + 1];
+    int64_t sts[TSDB_CHUNK_MAX_SAMPLES + 1];
     size_t n = 0, len;
     const unsigned char *p = tsdb_chunk_app_bytes(&s->app, &len);
     struct tsdb_chunk_iter it;
     tsdb_chunk_iter_init(&it, p, len);
-    while (n < TSDB_CHUNK_MAX_SAMPLES && tsdb_chunk_iter_next(&it))
+    while (n < TSDB_CHUNK_MAX_SAMPLES && tsdb_chunk_iter_next(&it)) {
+        sts[n] = it.st;
         a[n++] = (struct fw_sample){it.t, it.v};
+    }
     size_t pos = 0;
     while (pos < n && a[pos].t_ms < t)
         pos++;
@@ -459,11 +463,13 @@ s_late_open(tsdb_head_t *self, struct tsdb_head_series *s, int64_t t, double v,
         return;
     }
     memmove(&a[pos + 1], &a[pos], (n - pos) * sizeof(a[0]));
+    memmove(&sts[pos + 1], &sts[pos], (n - pos) * sizeof(sts[0]));
     a[pos] = (struct fw_sample){t, v};
+    sts[pos] = start;
     n++;
     tsdb_chunk_app_reset(&s->app);
     for (size_t k = 0; k < n; k++)
-        s_push(self, s, a[k].t_ms, a[k].v);
+        s_push(self, s, a[k].t_ms, sts[k], a[k].v);
     st->samples++;
     st->late++;
 }
@@ -510,11 +516,19 @@ void
 tsdb_head_append(tsdb_head_t *self, struct tsdb_head_series *s, const struct fw_sample *samples,
                  size_t n, struct tsdb_store_stats *st)
 {
+    tsdb_head_append_st(self, s, samples, NULL, n, st);
+}
+
+void
+tsdb_head_append_st(tsdb_head_t *self, struct tsdb_head_series *s, const struct fw_sample *samples,
+                    const int64_t *start, size_t n, struct tsdb_store_stats *st)
+{
     for (size_t k = 0; k < n; k++) {
         int64_t t = samples[k].t_ms;
         double v = samples[k].v;
+        int64_t sk = start ? start[k] : 0;
         if (!s->has_last || t > s->last_t) {
-            s_push(self, s, t, v);
+            s_push(self, s, t, sk, v);
             s->has_last = true;
             s->last_t = t;
             s->last_v = v;
@@ -542,7 +556,7 @@ tsdb_head_append(tsdb_head_t *self, struct tsdb_head_series *s, const struct fw_
             continue;
         }
         if (tsdb_chunk_app_count(&s->app) > 0 && t >= tsdb_head_open_mint(s))
-            s_late_open(self, s, t, v, st);
+            s_late_open(self, s, t, sk, v, st);
         else
             s_late_list(self, s, t, v, st);
     }

@@ -153,6 +153,13 @@ void tsdb_head_load_last(tsdb_head_t *self, struct tsdb_head_series *s, int64_t 
 void tsdb_head_append(tsdb_head_t *self, struct tsdb_head_series *s,
                       const struct fw_sample *samples, size_t n, struct tsdb_store_stats *st);
 
+// The same with each sample's start time start[k] (0: none; start NULL: none at all), kept
+// in the open chunk (tsdb_chunk.h encoding 4). A late sample older than the open chunk
+// (the late list) keeps no start time.
+void tsdb_head_append_st(tsdb_head_t *self, struct tsdb_head_series *s,
+                         const struct fw_sample *samples, const int64_t *start, size_t n,
+                         struct tsdb_store_stats *st);
+
 // Seal every open chunk that holds samples (e.g. at the end of an import, whose series get
 // no more samples): they are stored in their smallest form by the next commit. Returns how
 // many were sealed.

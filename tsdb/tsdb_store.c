@@ -307,6 +307,9 @@ tsdb_store_open(tsdb_store_t *self, const char *dir, fw_err_t *err)
     MDB_val hk = {4, (void *)"head"}, hv;
     self->head_padded = mdb_get(txn, self->meta, &hk, &hv) == 0 && hv.mv_size == 6 &&
                         memcmp(hv.mv_data, "padded", 6) == 0;
+    MDB_val stk = {11, (void *)"start_times"}, stv;
+    self->st_saved = mdb_get(txn, self->meta, &stk, &stv) == 0;
+    atomic_store(&self->st_seen, self->st_saved);
     MDB_val sk = {5, (void *)"state"}, sv;
     if (mdb_get(txn, self->meta, &sk, &sv) == 0 && sv.mv_size > 0) {
         self->state = fw_malloc(sv.mv_size);
@@ -539,8 +542,9 @@ s_replay(tsdb_store_t *self)
         return rc;
     }
     int64_t start = fw_time_mono_ms();
-    size_t records = 0, samples = 0, damaged = 0, unknown = 0, cap = 0;
+    size_t records = 0, samples = 0, damaged = 0, unknown = 0, cap = 0, st_cap = 0;
     struct fw_sample *buf = NULL;
+    int64_t *sts = NULL;
     struct tsdb_store_stats st = {0};
     MDB_val k, v;
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
@@ -551,7 +555,7 @@ s_replay(tsdb_store_t *self)
         tsdb_wal_iter_init(&it, v.mv_data, v.mv_size);
         uint64_t id;
         size_t n;
-        while (tsdb_wal_next(&it, &id, &buf, &cap, &n)) {
+        while (tsdb_wal_next_st(&it, &id, &buf, &cap, &sts, &st_cap, &n)) {
             int lrc = 0;
             struct tsdb_head_series *s = s_series_by_id(self, txn, id, &lrc);
             if (!s) {
@@ -560,7 +564,7 @@ s_replay(tsdb_store_t *self)
                 unknown++;
                 continue;
             }
-            tsdb_head_append(self->head, s, buf, n, &st);
+            tsdb_head_append_st(self->head, s, buf, sts, n, &st);
             samples += n;
         }
         if (tsdb_wal_iter_err(&it) != 0) {
@@ -575,6 +579,7 @@ s_replay(tsdb_store_t *self)
         records++;
     }
     free(buf);
+    free(sts);
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     if (rc != MDB_NOTFOUND)
@@ -784,6 +789,34 @@ s_append(tsdb_store_t *self, struct tsdb_head_series *s, const struct fw_sample 
     tsdb_head_append(self->head, s, samples, n, st);
     if (self->wal_on)
         tsdb_wal_add(&self->wal, s->id, samples, n);
+}
+
+int
+tsdb_store_append_series_st(tsdb_store_t *self, const struct fw_labels *labels,
+                            const struct fw_sample *samples, const int64_t *start, size_t n,
+                            struct tsdb_store_stats *st, fw_err_t *err)
+{
+    struct tsdb_store_stats dummy;
+    if (!st) {
+        memset(&dummy, 0, sizeof(dummy));
+        st = &dummy;
+    }
+    if (!self->env) {
+        fw_err_set(err, "store is not open");
+        return -1;
+    }
+    for (size_t k = 0; start && k < n && !atomic_load(&self->st_seen); k++)
+        if (start[k] != 0)
+            atomic_store(&self->st_seen, true);
+    pthread_mutex_lock(&self->head_mu);
+    struct tsdb_head_series *s = s_series(self, labels, st, err);
+    if (s) {
+        tsdb_head_append_st(self->head, s, samples, start, n, st);
+        if (self->wal_on)
+            tsdb_wal_add_st(&self->wal, s->id, samples, start, n);
+    }
+    pthread_mutex_unlock(&self->head_mu);
+    return s ? 0 : -1;
 }
 
 void
@@ -1115,6 +1148,10 @@ s_write_head(tsdb_store_t *self, MDB_txn *txn, bool checkpoint, const char **wha
         if (pending[k]->late && pending[k]->late->n > 0)
             rc = s_merge_late(self, txn, pending[k]);
     *what = "state write";
+    if (rc == 0 && !self->st_saved && atomic_load(&self->st_seen)) {
+        MDB_val k = {11, (void *)"start_times"}, v = {1, (void *)"1"};
+        rc = mdb_put(txn, self->meta, &k, &v, 0);
+    }
     if (rc == 0 && self->has_pending) {
         MDB_val k = {5, (void *)"state"}, v = {self->pending_len, self->pending};
         rc = self->pending_len ? mdb_put(txn, self->meta, &k, &v, 0)
@@ -1356,6 +1393,7 @@ s_commit(tsdb_store_t *self, bool checkpoint, fw_err_t *err)
     if ((rc = mdb_txn_commit(txn)) != 0)
         return tsdb_store_int_commit_fail(self, err, "commit", rc);
     s_committed(self, txn_id, checkpoint, n_sealed);
+    self->st_saved = atomic_load(&self->st_seen); // written by s_write_head when it was set
     if (!checkpoint && self->wal.len > 0) {
         self->wal_bytes += self->wal.len;
         self->wal_seq++;

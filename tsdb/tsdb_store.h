@@ -172,6 +172,19 @@ int tsdb_store_append_series(tsdb_store_t *self, const struct fw_labels *labels,
                              const struct fw_sample *samples, size_t n, struct tsdb_store_stats *st,
                              fw_err_t *err);
 
+// tsdb_store_append_series with each sample's start time start[k] (0: none; start NULL:
+// none at all), Prometheus's start timestamp (st-storage): kept in the chunks (tsdb_chunk.h
+// encoding 4) and the log, and read back by tsdb_store_iter (st). Not cached: a sender's
+// series with start times take this path whole.
+int tsdb_store_append_series_st(tsdb_store_t *self, const struct fw_labels *labels,
+                                const struct fw_sample *samples, const int64_t *start, size_t n,
+                                struct tsdb_store_stats *st, fw_err_t *err);
+
+// Whether a sample with a start time was ever stored here (kept in the data directory): the
+// rollups hold no start times, so the calls whose answers depend on them (increase, rate,
+// resets) read raw samples then (tsdb_rollup_eval.c). Any thread.
+bool tsdb_store_reader_start_times(const tsdb_store_reader_t *r);
+
 // Series caches, so that a scrape like the last one costs no label hashing and no head
 // lookup: a sender sends a target's series in the same order scrape after scrape. A cache
 // belongs to the batches whose first series' labels hash to key (fw_labels_hash) and maps a
@@ -394,6 +407,7 @@ struct tsdb_store_resume {
 struct tsdb_store_iter {
     int64_t t; // the current sample, valid after next or seek returned true
     double v;
+    int64_t st; // its start time, 0 for none (tsdb_store_append_series_st)
 
     tsdb_store_reader_t *r; // borrowed
     uint64_t id;
@@ -411,16 +425,19 @@ struct tsdb_store_iter {
     const unsigned char *view; // phase 1: the head's chunks (tsdb_store_int_head_chunks)
     size_t view_len, view_off;
     struct tsdb_store_resume *res; // borrowed, or NULL (tsdb_store_iter_resume)
-    // the decoded samples not yet returned, all in range: bt/bv[bi..bn)
+    // the decoded samples not yet returned, all in range: bt/bv[bi..bn), and their start
+    // times in bst when has_st (a chunk with start times), else 0
     unsigned bi, bn;
+    bool has_st;
     int64_t bt[TSDB_STORE_ITER_BATCH];
     double bv[TSDB_STORE_ITER_BATCH];
+    int64_t bst[TSDB_STORE_ITER_BATCH];
 };
 
 // Position it before the first sample of series id in [mint, maxt]. Cannot fail.
 void tsdb_store_iter_init(struct tsdb_store_iter *it, tsdb_store_reader_t *r, uint64_t id,
                           int64_t mint, int64_t maxt);
-// The next sample (it->t, it->v). False at the end of the range, or on an LMDB error
+// The next sample (it->t, it->v, it->st). False at the end of the range, or on an LMDB error
 // (tsdb_store_iter_err). A damaged chunk is reported and skipped, not an error. Inline: a
 // sample already decoded costs a few loads; tsdb_store_iter_next_batch decodes the next ones.
 bool tsdb_store_iter_next_batch(struct tsdb_store_iter *it);
@@ -430,6 +447,7 @@ tsdb_store_iter_next(struct tsdb_store_iter *it)
     if (it->bi < it->bn) {
         it->t = it->bt[it->bi];
         it->v = it->bv[it->bi];
+        it->st = it->has_st ? it->bst[it->bi] : 0;
         it->bi++;
         return true;
     }

@@ -33,8 +33,10 @@ struct tsdb_store {
     MDB_env *env;                                    // owned
     MDB_dbi meta, chunks, head_db, wal_db, tombs_db; // tombs_db: tsdb_store_tombs.c
     MDB_dbi rollups_db;                              // tsdb_rollup.h
-    bool head_padded; // head records end in padding (meta "head" = "padded"; see
-                      // tsdb_store_int_head_val)
+    bool head_padded;    // head records end in padding (meta "head" = "padded"; see
+                         // tsdb_store_int_head_val)
+    atomic_bool st_seen; // a sample with a start time was appended, ever (meta "start_times")
+    bool st_saved;       // meta "start_times" is written
     tsdb_index_t ix;
     char *dir; // owned
     size_t mapsize;
@@ -201,7 +203,7 @@ void tsdb_store_int_assert(MDB_env *env, const char *msg);
 void tsdb_store_int_tombs_reader(tsdb_store_reader_t *r);
 void tsdb_store_int_tombs_load(struct tsdb_store_iter *it);
 unsigned tsdb_store_int_tombs_filter(const struct tsdb_store_iter *it, int64_t *t, double *v,
-                                     unsigned lo, unsigned hi);
+                                     int64_t *st, unsigned lo, unsigned hi);
 
 // A reader on write transaction txn (borrowed) that iterates sealed chunks only (never the
 // head): the rollup writer's. 0 or an LMDB error; unwrap closes its cursor.

@@ -299,7 +299,8 @@ s_chunk_fill(struct tsdb_store_iter *it)
     for (;;) {
         bool any = s_chunk_fill_raw(it);
         if (any && it->n_tomb > 0) {
-            it->bn = tsdb_store_int_tombs_filter(it, it->bt, it->bv, it->bi, it->bn);
+            it->bn = tsdb_store_int_tombs_filter(it, it->bt, it->bv, it->has_st ? it->bst : NULL,
+                                                 it->bi, it->bn);
             any = it->bn > it->bi;
         }
         if (any || !it->in_chunk)
@@ -338,9 +339,11 @@ s_chunk_fill_res(struct tsdb_store_iter *it)
         if (it->ci.t >= it->mint) {
             it->bt[n] = it->ci.t;
             it->bv[n] = it->ci.v;
+            it->bst[n] = it->ci.st;
             n++;
         }
     }
+    it->has_st = true;
     it->fresh = false;
     it->bi = 0;
     it->bn = n;
@@ -364,8 +367,12 @@ s_chunk_fill_raw(struct tsdb_store_iter *it)
     if (it->res)
         return s_chunk_fill_res(it);
     unsigned n, lo;
+    it->has_st = it->ci.enc == TSDB_CHUNK_XOR_ST;
     do {
-        n = (unsigned)tsdb_chunk_iter_read(&it->ci, it->bt, it->bv, TSDB_STORE_ITER_BATCH);
+        n = it->has_st
+                ? (unsigned)tsdb_chunk_iter_read_st(&it->ci, it->bt, it->bst, it->bv,
+                                                    TSDB_STORE_ITER_BATCH)
+                : (unsigned)tsdb_chunk_iter_read(&it->ci, it->bt, it->bv, TSDB_STORE_ITER_BATCH);
         lo = 0;
         if (it->fresh)
             while (lo < n && it->bt[lo] < it->mint)
@@ -390,12 +397,19 @@ s_chunk_fill_raw(struct tsdb_store_iter *it)
 }
 
 bool
+tsdb_store_reader_start_times(const tsdb_store_reader_t *r)
+{
+    return atomic_load(&r->store->st_seen);
+}
+
+bool
 tsdb_store_iter_next_batch(struct tsdb_store_iter *it)
 {
     for (;;) {
         if (it->bi < it->bn) {
             it->t = it->bt[it->bi];
             it->v = it->bv[it->bi];
+            it->st = it->has_st ? it->bst[it->bi] : 0;
             it->bi++;
             it->cur = true;
             return true;

@@ -149,8 +149,8 @@ s_covered(const unsigned char *tomb, size_t n, size_t *at, int64_t t)
 }
 
 unsigned
-tsdb_store_int_tombs_filter(const struct tsdb_store_iter *it, int64_t *t, double *v, unsigned lo,
-                            unsigned hi)
+tsdb_store_int_tombs_filter(const struct tsdb_store_iter *it, int64_t *t, double *v, int64_t *st,
+                            unsigned lo, unsigned hi)
 {
     size_t at = 0;
     unsigned w = lo;
@@ -158,6 +158,8 @@ tsdb_store_int_tombs_filter(const struct tsdb_store_iter *it, int64_t *t, double
         if (!s_covered(it->tomb, it->n_tomb, &at, t[k])) {
             t[w] = t[k];
             v[w] = v[k];
+            if (st)
+                st[w] = st[k];
             w++;
         }
     return w;

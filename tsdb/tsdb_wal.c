@@ -52,6 +52,42 @@ tsdb_wal_add(struct tsdb_wal_buf *b, uint64_t id, const struct fw_sample *sample
 }
 
 void
+tsdb_wal_add_st(struct tsdb_wal_buf *b, uint64_t id, const struct fw_sample *samples,
+                const int64_t *start, size_t n)
+{
+    size_t k = 0;
+    while (start && k < n && start[k] == 0)
+        k++;
+    if (!start || k == n) {
+        tsdb_wal_add(b, id, samples, n);
+        return;
+    }
+    size_t need = b->len + 1 + 3 * FW_BYTES_UVARINT_MAX + n * (S_SAMPLE_MAX + FW_BYTES_UVARINT_MAX);
+    fw_mem_grow((void **)&b->p, &b->cap, need, 1);
+    if (b->len == 0) {
+        b->p[b->len++] = TSDB_WAL_VERSION_ST;
+        b->prev_t = 0;
+    }
+    b->p[0] = TSDB_WAL_VERSION_ST;
+    unsigned char *p = b->p + b->len;
+    p += fw_bytes_put_uvarint(p, id);
+    p += fw_bytes_put_uvarint(p, 0);
+    p += fw_bytes_put_uvarint(p, n);
+    for (k = 0; k < n; k++) {
+        int64_t t = samples[k].t_ms;
+        p += fw_bytes_put_uvarint(p, s_zigzag((int64_t)((uint64_t)t - (uint64_t)b->prev_t)));
+        uint64_t bits;
+        memcpy(&bits, &samples[k].v, sizeof(bits));
+        fw_bytes_put_le(p, bits, 8);
+        p += 8;
+        p += fw_bytes_put_uvarint(p, s_zigzag((int64_t)((uint64_t)start[k] - (uint64_t)t)));
+        b->prev_t = t;
+    }
+    b->len = (size_t)(p - b->p);
+    b->samples += n;
+}
+
+void
 tsdb_wal_buf_reset(struct tsdb_wal_buf *b)
 {
     if (b->cap > S_KEEP_MAX) {
@@ -78,30 +114,39 @@ tsdb_wal_iter_init(struct tsdb_wal_iter *it, const void *p, size_t len)
     it->len = len;
     it->off = 1;
     it->prev_t = 0;
-    it->err = len == 0 || it->p[0] != TSDB_WAL_VERSION ? FW_EPARSE : 0;
+    it->ver = len ? it->p[0] : 0;
+    it->err = it->ver != TSDB_WAL_VERSION && it->ver != TSDB_WAL_VERSION_ST ? FW_EPARSE : 0;
 }
 
 bool
-tsdb_wal_next(struct tsdb_wal_iter *it, uint64_t *id, struct fw_sample **out, size_t *cap,
-              size_t *n)
+tsdb_wal_next_st(struct tsdb_wal_iter *it, uint64_t *id, struct fw_sample **out, size_t *cap,
+                 int64_t **st, size_t *st_cap, size_t *n)
 {
     *n = 0;
     if (it->err || it->off >= it->len)
         return false;
     uint64_t count;
+    bool has_st = false;
     int rc = fw_bytes_get_uvarint(it->p, it->len, &it->off, id);
     if (rc == 0)
         rc = fw_bytes_get_uvarint(it->p, it->len, &it->off, &count);
-    // every sample takes at least 9 bytes: a count the rest cannot hold is damage
-    if (rc == 0 && (count == 0 || count > (it->len - it->off) / 9))
+    if (rc == 0 && count == 0 && it->ver == TSDB_WAL_VERSION_ST) {
+        has_st = true;
+        rc = fw_bytes_get_uvarint(it->p, it->len, &it->off, &count);
+    }
+    // every sample takes at least 9 bytes (10 with a start time): a count the rest cannot
+    // hold is damage
+    if (rc == 0 && (count == 0 || count > (it->len - it->off) / (has_st ? 10 : 9)))
         rc = FW_EPARSE;
     if (rc != 0) {
         it->err = rc;
         return false;
     }
     fw_mem_grow((void **)out, cap, (size_t)count, sizeof(**out));
+    if (st)
+        fw_mem_grow((void **)st, st_cap, (size_t)count, sizeof(**st));
     for (size_t k = 0; k < count; k++) {
-        uint64_t zz;
+        uint64_t zz, szz = 0;
         if ((rc = fw_bytes_get_uvarint(it->p, it->len, &it->off, &zz)) != 0 ||
             it->len - it->off < 8) {
             it->err = rc ? rc : FW_ETRUNC;
@@ -110,12 +155,25 @@ tsdb_wal_next(struct tsdb_wal_iter *it, uint64_t *id, struct fw_sample **out, si
         int64_t t = (int64_t)((uint64_t)it->prev_t + (uint64_t)s_unzigzag(zz));
         uint64_t bits = fw_bytes_get_le(it->p + it->off, 8);
         it->off += 8;
+        if (has_st && (rc = fw_bytes_get_uvarint(it->p, it->len, &it->off, &szz)) != 0) {
+            it->err = rc;
+            return false;
+        }
         (*out)[k].t_ms = t;
         memcpy(&(*out)[k].v, &bits, sizeof(bits));
+        if (st)
+            (*st)[k] = has_st ? (int64_t)((uint64_t)t + (uint64_t)s_unzigzag(szz)) : 0;
         it->prev_t = t;
     }
     *n = (size_t)count;
     return true;
+}
+
+bool
+tsdb_wal_next(struct tsdb_wal_iter *it, uint64_t *id, struct fw_sample **out, size_t *cap,
+              size_t *n)
+{
+    return tsdb_wal_next_st(it, id, out, cap, NULL, NULL, n);
 }
 
 int

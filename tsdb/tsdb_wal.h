@@ -12,6 +12,13 @@
         entry   := uvarint(series id) uvarint(n >= 1) sample{n}
         sample  := svarint(t - previous t) value(8 bytes, little-endian IEEE 754 bits)
 
+    Samples with start times (Prometheus's start timestamps, tsdb_chunk.h encoding 4) make
+    the record version 2, which adds one entry form; a record without them stays version 1,
+    byte for byte:
+
+        entry   := uvarint(series id) uvarint(0) uvarint(n >= 1) st_sample{n}
+        st_sample := sample svarint(st - t)        (st 0, none, is written as 0 - t)
+
     "previous t" is the record's previous sample's timestamp (0 before the first), so the
     timestamps of one scrape, close to one another, take a byte or two; svarint is the
     zigzag form of a signed delta as a uvarint. Values are kept bit for bit (stale markers,
@@ -31,6 +38,7 @@
 #include "fw_sample.h"
 
 #define TSDB_WAL_VERSION 1
+#define TSDB_WAL_VERSION_ST 2 // records holding start times
 
 // A record being built. Zero it to start; tsdb_wal_buf_clear frees it.
 struct tsdb_wal_buf {
@@ -42,6 +50,10 @@ struct tsdb_wal_buf {
 
 // Append series id's samples[0..n) (n > 0) to the record.
 void tsdb_wal_add(struct tsdb_wal_buf *b, uint64_t id, const struct fw_sample *samples, size_t n);
+// The same with each sample's start time start[k] (0: none); start NULL or all 0 is
+// tsdb_wal_add.
+void tsdb_wal_add_st(struct tsdb_wal_buf *b, uint64_t id, const struct fw_sample *samples,
+                     const int64_t *start, size_t n);
 // Empty the record, keeping its memory (bounded: a big buffer is freed).
 void tsdb_wal_buf_reset(struct tsdb_wal_buf *b);
 void tsdb_wal_buf_clear(struct tsdb_wal_buf *b);
@@ -51,16 +63,22 @@ struct tsdb_wal_iter {
     const unsigned char *p;
     size_t len, off;
     int64_t prev_t;
-    int err; // 0, or the FW_E* code that ended the walk
+    int err;     // 0, or the FW_E* code that ended the walk
+    uint8_t ver; // the record's version
 };
 
-// Start reading; a record with another version or none fails the first next with FW_EPARSE.
+// Start reading; a record of a version other than 1 and 2, or none, fails the first next with
+// FW_EPARSE.
 void tsdb_wal_iter_init(struct tsdb_wal_iter *it, const void *p, size_t len);
 // The next entry: its series id, and its samples in (*out)[0..*n), *out grown as needed
 // (fw_mem_grow with *cap; the caller frees *out). False at the end or on damage
 // (tsdb_wal_iter_err then says which).
 bool tsdb_wal_next(struct tsdb_wal_iter *it, uint64_t *id, struct fw_sample **out, size_t *cap,
                    size_t *n);
+// tsdb_wal_next with the samples' start times in (*st)[0..*n) too (all 0 for an entry
+// without them), *st grown as needed with *st_cap (the caller frees it).
+bool tsdb_wal_next_st(struct tsdb_wal_iter *it, uint64_t *id, struct fw_sample **out, size_t *cap,
+                      int64_t **st, size_t *st_cap, size_t *n);
 int tsdb_wal_iter_err(const struct tsdb_wal_iter *it);
 
 #endif
