@@ -140,9 +140,11 @@ fw_batch_destroy(struct fw_batch **self_p)
     if (self->arena) {
         free(self->arena); // holds the series, their labels and samples
     } else {
-        for (size_t i = 0; i < self->len; i++)
+        for (size_t i = 0; i < self->len; i++) {
             if (!self->series[i].samples_in_block)
                 free(self->series[i].samples);
+            free(self->series[i].st);
+        }
         free(self->series);
     }
     for (struct s_block *b = self->blocks, *next; b; b = next) {
@@ -207,6 +209,13 @@ fw_batch_add_series(struct fw_batch *self, const struct fw_labels *labels)
 void
 fw_series_add(struct fw_series *s, int64_t t_ms, double v)
 {
+    fw_series_add_st(s, t_ms, 0, v);
+}
+
+void
+fw_series_add_st(struct fw_series *s, int64_t t_ms, int64_t st_ms, double v)
+{
+    size_t had = s->cap;
     if (s->samples_in_block && s->len + 1 > s->cap) {
         struct fw_sample *a = fw_malloc(2 * s->cap * sizeof(*a));
         memcpy(a, s->samples, s->len * sizeof(*a));
@@ -215,6 +224,12 @@ fw_series_add(struct fw_series *s, int64_t t_ms, double v)
         s->samples_in_block = false;
     }
     fw_mem_grow((void **)&s->samples, &s->cap, s->len + 1, sizeof(*s->samples));
+    if (s->st && s->cap > had)
+        s->st = fw_realloc(s->st, s->cap * sizeof(*s->st));
+    else if (!s->st && st_ms != 0)
+        s->st = fw_calloc(s->cap, sizeof(*s->st)); // the samples so far have none
+    if (s->st)
+        s->st[s->len] = st_ms;
     s->samples[s->len].t_ms = t_ms;
     s->samples[s->len].v = v;
     s->len++;
@@ -399,7 +414,9 @@ fw_msg_encode(const struct fw_msg *self, fw_err_t *err)
     }
     zmsg_t *z = zmsg_new();
     zmsg_addstr(z, s_types[self->type].name);
-    zmsg_addstrf(z, "%d", s_types[self->type].version);
+    zmsg_addstrf(z, "%d",
+                 self->type == FW_MSG_SAMPLES && self->batch ? fw_msg_samples_version(self->batch)
+                                                             : s_types[self->type].version);
     if (s_types[self->type].body == FW_BODY_BINARY) {
         unsigned char *body = NULL;
         size_t len = 0;
@@ -456,8 +473,10 @@ fw_msg_decode(zmsg_t *frames, struct fw_msg **out, fw_err_t *err)
     }
     char *end;
     long version = strtol(ver, &end, 10);
-    bool samples_v2 = type == FW_MSG_SAMPLES && version == FW_SAMPLES_V2; // still read
-    if (*end || (version != s_types[type].version && !samples_v2)) {
+    // SAMPLES v2 is still read; v4 is v3 with start times
+    bool samples_other =
+        type == FW_MSG_SAMPLES && (version == FW_SAMPLES_V2 || version == FW_SAMPLES_V4);
+    if (*end || (version != s_types[type].version && !samples_other)) {
         fw_err_set(err, "%s: unsupported version \"%.15s\" (want %d)", token, ver,
                    s_types[type].version);
         return -1;

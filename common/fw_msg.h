@@ -70,6 +70,8 @@ struct fw_series {
     struct fw_sample *samples; // owned (idem), or in the batch's blocks while samples_in_block
     size_t len, cap;
     bool samples_in_block; // a built series' first sample slot, until it grows
+    int64_t *st; // the samples' start times (0: none; cap of them), or NULL when none has one:
+                 // owned by a built series, in the arena of a decoded one (SAMPLES v4)
 };
 
 struct fw_batch {
@@ -96,6 +98,8 @@ void fw_batch_destroy(struct fw_batch **self_p);
 // read-only. Not on a decoded batch (programmer error: asserted).
 struct fw_series *fw_batch_add_series(struct fw_batch *self, const struct fw_labels *labels);
 void fw_series_add(struct fw_series *s, int64_t t_ms, double v);
+// Append a sample with its start time st_ms (Prometheus's start timestamp; 0: none).
+void fw_series_add_st(struct fw_series *s, int64_t t_ms, int64_t st_ms, double v);
 // Total samples across the series.
 size_t fw_batch_samples(const struct fw_batch *self);
 

@@ -78,11 +78,12 @@ s_encode(const struct fw_batch *batch, struct s_writer *w, fw_err_t *err)
         return -1;
     }
     s_put_u(w, batch->len, 4);
+    bool v4 = fw_msg_samples_version(batch) == FW_SAMPLES_V4;
     for (size_t i = 0; i < batch->len; i++) {
         const struct fw_series *s = &batch->series[i];
         s_put_u(w, s->ref, 4);
         size_t lb = fw_samples_labels_size(&s->labels);
-        if (s->labels.len > UINT16_MAX || s->len > UINT32_MAX) {
+        if (s->labels.len > UINT16_MAX || s->len >= FW_SAMPLES_ST_FLAG) {
             fw_err_set(err, "series %zu too large to encode", i);
             return -1;
         }
@@ -96,15 +97,27 @@ s_encode(const struct fw_batch *batch, struct s_writer *w, fw_err_t *err)
         fw_mem_grow((void **)&w->p, &w->cap, w->len + lb, 1);
         fw_samples_labels_put(w->p + w->len, &s->labels);
         w->len += lb;
-        s_put_u(w, s->len, 4);
+        s_put_u(w, s->len | (v4 && s->st ? FW_SAMPLES_ST_FLAG : 0), 4);
         for (size_t k = 0; k < s->len; k++) {
             uint64_t bits;
             memcpy(&bits, &s->samples[k].v, sizeof(bits));
             s_put_u(w, (uint64_t)s->samples[k].t_ms, 8);
             s_put_u(w, bits, 8);
         }
+        for (size_t k = 0; v4 && s->st && k < s->len; k++)
+            s_put_u(w, (uint64_t)s->st[k], 8);
     }
     return 0;
+}
+
+int
+fw_msg_samples_version(const struct fw_batch *batch)
+{
+    for (size_t i = 0; i < batch->len; i++)
+        for (size_t k = 0; batch->series[i].st && k < batch->series[i].len; k++)
+            if (batch->series[i].st[k] != 0)
+                return FW_SAMPLES_V4;
+    return FW_SAMPLES_V3;
 }
 
 size_t
@@ -150,7 +163,7 @@ zmsg_t *
 fw_msg_samples_frames(int version, const char *sender, uint64_t seq, uint64_t oldest,
                       size_t nseries, size_t series_bytes, unsigned char **series, fw_err_t *err)
 {
-    assert(version == FW_SAMPLES_V2 || version == FW_SAMPLES_V3);
+    assert(version == FW_SAMPLES_V2 || version == FW_SAMPLES_V3 || version == FW_SAMPLES_V4);
     size_t sl = strnlen(sender, FW_MSG_SENDER_MAX + 1);
     if (!s_sender_ok(sender, sl)) {
         fw_err_set(err, "SAMPLES: sender id \"%.64s\" must be 1 to %d printable characters", sender,
@@ -171,7 +184,7 @@ fw_msg_samples_frames(int version, const char *sender, uint64_t seq, uint64_t ol
     *series = s_put_le(p, nseries, 4);
     zmsg_t *z = zmsg_new();
     zmsg_addstr(z, "SAMPLES");
-    zmsg_addstr(z, version == FW_SAMPLES_V3 ? "3" : "2");
+    zmsg_addstrf(z, "%d", version);
     zmsg_append(z, &body);
     return z;
 }
@@ -240,11 +253,11 @@ fw_samples_view_init(struct fw_samples_view *v, int version, const unsigned char
                      struct fw_samples_series **series, size_t *cap, fw_err_t *err)
 {
     memset(v, 0, sizeof(*v));
-    if (version != FW_SAMPLES_V2 && version != FW_SAMPLES_V3) {
+    if (version != FW_SAMPLES_V2 && version != FW_SAMPLES_V3 && version != FW_SAMPLES_V4) {
         fw_err_set(err, "SAMPLES: unsupported version %d", version);
         return -1;
     }
-    size_t ref_len = version == FW_SAMPLES_V3 ? 4 : 0;
+    size_t ref_len = version == FW_SAMPLES_V2 ? 0 : 4;
     struct s_reader r = {body, size, false};
     size_t sl = s_get_u(&r, 2);
     const char *sender = (const char *)s_skip(&r, sl);
@@ -285,13 +298,21 @@ fw_samples_view_init(struct fw_samples_view *v, int version, const unsigned char
         }
         size_t labels_len = (size_t)(r.p - labels);
         uint64_t nsamples = s_get_u(&r, 4);
-        if (r.short_read || nsamples > r.left / 16)
+        bool has_st = version == FW_SAMPLES_V4 && (nsamples & FW_SAMPLES_ST_FLAG);
+        nsamples &= version == FW_SAMPLES_V4 ? ~(uint64_t)FW_SAMPLES_ST_FLAG : ~(uint64_t)0;
+        size_t each = has_st ? 24 : 16;
+        if (r.short_read || nsamples > r.left / each)
             goto truncated;
         if (series)
-            (*series)[i] = (struct fw_samples_series){
-                labels, labels_len, r.p, (uint32_t)nsamples, (uint32_t)ref, (uint16_t)nlabels};
-        r.p += nsamples * 16;
-        r.left -= nsamples * 16;
+            (*series)[i] = (struct fw_samples_series){labels,
+                                                      labels_len,
+                                                      r.p,
+                                                      has_st ? r.p + nsamples * 16 : NULL,
+                                                      (uint32_t)nsamples,
+                                                      (uint32_t)ref,
+                                                      (uint16_t)nlabels};
+        r.p += nsamples * each;
+        r.left -= nsamples * each;
     }
     if (r.short_read)
         goto truncated;
@@ -320,7 +341,7 @@ fw_samples_view_next(const struct fw_samples_view *v, size_t *off, struct fw_sam
         return false;
     // the structure was checked: no bounds checks needed here
     struct s_reader r = {v->body + *off, v->size - *off, false};
-    s->ref = (uint32_t)s_get_u(&r, v->version == FW_SAMPLES_V3 ? 4 : 0);
+    s->ref = (uint32_t)s_get_u(&r, v->version == FW_SAMPLES_V2 ? 0 : 4);
     s->nlabels = (uint16_t)s_get_u(&r, 2);
     s->labels = r.p;
     for (uint16_t j = 0; j < s->nlabels; j++) {
@@ -328,9 +349,12 @@ fw_samples_view_next(const struct fw_samples_view *v, size_t *off, struct fw_sam
         (void)s_skip(&r, s_get_u(&r, 4));
     }
     s->labels_len = (size_t)(r.p - s->labels);
-    s->nsamples = (uint32_t)s_get_u(&r, 4);
+    uint32_t count = (uint32_t)s_get_u(&r, 4);
+    bool has_st = v->version == FW_SAMPLES_V4 && (count & FW_SAMPLES_ST_FLAG);
+    s->nsamples = has_st ? count & ~FW_SAMPLES_ST_FLAG : count;
     s->samples = r.p;
-    *off = v->size - r.left + (size_t)s->nsamples * 16;
+    s->st = has_st ? r.p + (size_t)s->nsamples * 16 : NULL;
+    *off = v->size - r.left + (size_t)s->nsamples * (has_st ? 24 : 16);
     return true;
 }
 
@@ -450,7 +474,7 @@ fw_msg_samples_decode(int version, const unsigned char *body, size_t size, struc
     struct fw_samples_view v;
     if (fw_samples_view_init(&v, version, body, size, NULL, NULL, err) != 0)
         return -1;
-    size_t labels = 0, bytes = 0, samples = 0, off = v.first;
+    size_t labels = 0, bytes = 0, samples = 0, st_samples = 0, off = v.first;
     struct fw_samples_series s;
     for (uint64_t i = 0; fw_samples_view_next(&v, &off, &s); i++) {
         size_t nl, nb;
@@ -459,6 +483,7 @@ fw_msg_samples_decode(int version, const unsigned char *body, size_t size, struc
         labels += nl;
         bytes += nb;
         samples += s.nsamples;
+        st_samples += s.st ? s.nsamples : 0;
     }
     // Every count is bounded by the body's size, so these sums cannot overflow on 64-bit;
     // refuse a body for which they could elsewhere.
@@ -468,13 +493,15 @@ fw_msg_samples_decode(int version, const unsigned char *body, size_t size, struc
     }
     size_t off_labels = (size_t)v.nseries * sizeof(struct fw_series);
     size_t off_samples = off_labels + labels * sizeof(struct fw_label);
-    size_t off_strings = off_samples + samples * sizeof(struct fw_sample);
+    size_t off_st = off_samples + samples * sizeof(struct fw_sample);
+    size_t off_strings = off_st + st_samples * sizeof(int64_t);
     struct fw_batch *b = fw_batch_new();
     b->arena = fw_malloc(off_strings + bytes + 1);
     char *a = b->arena;
     struct fw_series *series = (struct fw_series *)(void *)a;
     struct fw_label *items = (struct fw_label *)(void *)(a + off_labels);
     struct fw_sample *smp = (struct fw_sample *)(void *)(a + off_samples);
+    int64_t *sts = (int64_t *)(void *)(a + off_st);
     char *text = a + off_strings;
     off = v.first;
     for (size_t i = 0; fw_samples_view_next(&v, &off, &s); i++) {
@@ -490,6 +517,12 @@ fw_msg_samples_decode(int version, const unsigned char *body, size_t size, struc
         for (uint32_t k = 0; k < s.nsamples; k++)
             smp[k] = fw_samples_series_at(&s, k);
         smp += s.nsamples;
+        if (s.st) {
+            d->st = sts;
+            for (uint32_t k = 0; k < s.nsamples; k++)
+                sts[k] = fw_samples_series_st_at(&s, k);
+            sts += s.nsamples;
+        }
     }
     memcpy(b->sender, v.sender, sizeof(b->sender));
     b->seq = v.seq;
@@ -511,7 +544,8 @@ s_seq_at(zmsg_t *frames, uint64_t *seq)
     zframe_t *ft = zmsg_first(frames);
     zframe_t *fv = zmsg_next(frames);
     zframe_t *fb = zmsg_next(frames);
-    if (!zframe_streq(ft, "SAMPLES") || (!zframe_streq(fv, "2") && !zframe_streq(fv, "3")))
+    if (!zframe_streq(ft, "SAMPLES") ||
+        (!zframe_streq(fv, "2") && !zframe_streq(fv, "3") && !zframe_streq(fv, "4")))
         return NULL;
     struct s_reader r = {zframe_data(fb), zframe_size(fb), false};
     size_t sl = s_get_u(&r, 2);

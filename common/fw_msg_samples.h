@@ -1,5 +1,10 @@
-/*  fw_msg_samples.h — the SAMPLES body, versions 2 and 3 (layout in fw_msg.h): encoded,
-    decoded into a batch, or read in place.
+/*  fw_msg_samples.h — the SAMPLES body, versions 2, 3 and 4 (layout in docs/wire.md):
+    encoded, decoded into a batch, or read in place.
+
+    Version 4 is version 3 where a series may carry its samples' start times (Prometheus's
+    start timestamps): the high bit of its sample count says so, and the start times (i64
+    each) follow its samples. A batch none of whose series has start times is encoded as
+    version 3, byte for byte as before; receivers read 2, 3 and 4.
 
     Version 3 puts a u32 `ref` in front of each series: the sender's number for the label
     set (0: none). A series with a ref and labels defines the ref; one with a ref and no
@@ -33,12 +38,19 @@
 
 #define FW_SAMPLES_V2 2
 #define FW_SAMPLES_V3 3
+#define FW_SAMPLES_V4 4 // v3, and a series may carry its samples' start times
+// v4: a series' sample count with this bit set has its samples' start times (i64 ms each, 0:
+// none) after its samples.
+#define FW_SAMPLES_ST_FLAG 0x80000000u
 // The largest ref a v3 series may carry (receivers keep a table indexed by ref).
 #define FW_SAMPLES_REF_MAX ((1u << 22) - 1)
 
-// The body of batch as SAMPLES v3 bytes (each series' ref from fw_series.ref) in *out (caller
-// frees) and *len. 0, or -1 with err (a bad sender id or sequence numbers, a label or series too
-// large to encode).
+// The SAMPLES version batch is encoded in: FW_SAMPLES_V4 when a series has start times
+// (fw_series.st), else FW_SAMPLES_V3.
+int fw_msg_samples_version(const struct fw_batch *batch);
+// The body of batch as SAMPLES v3 (v4: fw_msg_samples_version) bytes (each series' ref from
+// fw_series.ref) in *out (caller frees) and *len. 0, or -1 with err (a bad sender id or sequence
+// numbers, a label or series too large to encode).
 int fw_msg_samples_encode(const struct fw_batch *batch, unsigned char **out, size_t *len,
                           fw_err_t *err);
 // The encoded labels of one series as SAMPLES v2 lays them out (u16 count, then per label
@@ -86,7 +98,7 @@ struct fw_samples_view {
     char sender[FW_MSG_SENDER_MAX + 1];
     uint64_t seq, oldest;
     uint32_t nseries;
-    int version;               // FW_SAMPLES_V2 or _V3
+    int version;               // FW_SAMPLES_V2, _V3 or _V4
     const unsigned char *body; // borrowed
     size_t size, first;
 };
@@ -96,13 +108,14 @@ struct fw_samples_series {
     const unsigned char *labels;  // nlabels times: u16 name_len, name, u32 value_len, value
     size_t labels_len;            // bytes
     const unsigned char *samples; // nsamples times 16 bytes: i64 t_ms, f64 bits
+    const unsigned char *st;      // v4: nsamples times i64 start time, or NULL: none
     uint32_t nsamples;
     uint32_t ref; // v3: the sender's ref (0: none); nlabels 0 with a ref: a use of it
     uint16_t nlabels;
 };
 
 // Read the header and check the structure of body[0..size) (borrowed; it must outlive v),
-// a SAMPLES body of version (FW_SAMPLES_V2 or _V3).
+// a SAMPLES body of version (FW_SAMPLES_V2, _V3 or _V4).
 // When series is not NULL, *series (grown with fw_mem_grow and *cap; the caller frees it)
 // gets every series in order, as fw_samples_view_next would give them, from the same
 // pass. 0, or -1 with err ("SAMPLES body truncated ...", "... trailing bytes", a bad
@@ -131,6 +144,18 @@ bool fw_samples_series_equal_text(const struct fw_samples_series *s, size_t nlab
 // gave) and NUL-terminated copies in text (room for its byte count). Returns the set.
 struct fw_labels fw_samples_series_labels(const struct fw_samples_series *s, struct fw_label *items,
                                           char *text);
+
+// The start time of sample k of s (0: none).
+static inline int64_t
+fw_samples_series_st_at(const struct fw_samples_series *s, size_t k)
+{
+    if (!s->st)
+        return 0;
+    uint64_t u = 0;
+    for (int i = 7; i >= 0; i--)
+        u = (u << 8) | s->st[8 * k + (size_t)i];
+    return (int64_t)u;
+}
 
 // Sample k of s.
 static inline struct fw_sample

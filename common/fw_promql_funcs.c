@@ -27,8 +27,7 @@ static const fw_promql_func_info_t s_funcs[] = {
 // Prometheus functions floorwatch knows by name but does not evaluate: a clear parse error
 // (checked before the table, which describes them all).
 static const char *const s_unsupported_funcs[] = {
-    "start_timestamp", // needs the start timestamps floorwatch does not store
-    NULL,
+    NULL, // none now (start_timestamp came with stored start times)
 };
 
 const fw_promql_func_info_t *

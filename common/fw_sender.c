@@ -551,7 +551,7 @@ fw_sender_send_frames(fw_sender_t *self, zmsg_t **frames_p, size_t samples, uint
     *frames_p = NULL;
     if (fw_msg_samples_set_seq(frames, self->seq + 1, self->seq + 1) != 0) {
         fw_warn("msg.encode.fail", "sender=%s samples=%zu err=%s", self->id, samples,
-                "not a SAMPLES v2 or v3 message");
+                "not a SAMPLES v2, v3 or v4 message");
         zmsg_destroy(&frames);
         if (self->metrics) {
             fw_metrics_add(self->metrics, "fw_sender_dropped_batches_total", "", 1);

@@ -73,6 +73,84 @@ START_TEST(test_fw_msg_samples_round_trip)
 }
 END_TEST
 
+// SAMPLES v4: a series' start times (fw_series_add_st) come back from decode and from a
+// view; a batch without any is v3 byte for byte; every truncation and a v3 reading fail.
+START_TEST(test_fw_msg_samples_v4_start_times)
+{
+    struct fw_batch *b = s_sample_batch();
+    struct fw_labels l = FW_LABELS_INIT;
+    fw_labels_set(&l, "__name__", "c_total");
+    struct fw_series *s = fw_batch_add_series(b, &l);
+    fw_labels_clear(&l);
+    const int64_t st[] = {0, 500, INT64_MIN, INT64_MAX, 0};
+    for (int k = 0; k < 5; k++)
+        fw_series_add_st(s, 1000 * (k + 1), st[k], k + 0.5);
+    ck_assert_int_eq(fw_msg_samples_version(b), FW_SAMPLES_V4);
+    struct fw_msg *m = fw_msg_new_samples(&b);
+    fw_err_t err;
+    zmsg_t *z = fw_msg_encode(m, &err);
+    ck_assert_ptr_nonnull(z);
+    zframe_t *fv = zmsg_first(z);
+    fv = zmsg_next(z);
+    ck_assert(zframe_streq(fv, "4"));
+    zframe_t *fb = zmsg_next(z);
+    struct fw_msg *d;
+    ck_assert_int_eq(fw_msg_decode(z, &d, &err), 0);
+    ck_assert_int_eq(d->version, FW_SAMPLES_V4);
+    ck_assert_uint_eq(d->batch->len, 3);
+    ck_assert_ptr_null(d->batch->series[0].st);
+    ck_assert_ptr_null(d->batch->series[1].st);
+    ck_assert_ptr_nonnull(d->batch->series[2].st);
+    for (int k = 0; k < 5; k++) {
+        ck_assert_int_eq(d->batch->series[2].st[k], st[k]);
+        ck_assert_int_eq(d->batch->series[2].samples[k].t_ms, 1000 * (k + 1));
+        ck_assert(d->batch->series[2].samples[k].v == k + 0.5);
+    }
+    struct fw_samples_view v;
+    struct fw_samples_series *ser = NULL;
+    size_t cap = 0;
+    ck_assert_int_eq(
+        fw_samples_view_init(&v, FW_SAMPLES_V4, zframe_data(fb), zframe_size(fb), &ser, &cap, &err),
+        0);
+    ck_assert_ptr_null(ser[0].st);
+    ck_assert_uint_eq(ser[2].nsamples, 5);
+    for (int k = 0; k < 5; k++)
+        ck_assert_int_eq(fw_samples_series_st_at(&ser[2], (size_t)k), st[k]);
+    size_t off = v.first, n = 0;
+    struct fw_samples_series one;
+    while (fw_samples_view_next(&v, &off, &one))
+        ck_assert_int_eq(one.st != NULL, ++n == 3);
+    ck_assert_uint_eq(n, 3);
+    // the same body is no v3 body (the count's top bit), and no truncation of it is one
+    ck_assert_int_ne(
+        fw_samples_view_init(&v, FW_SAMPLES_V3, zframe_data(fb), zframe_size(fb), NULL, NULL, &err),
+        0);
+    for (size_t len = 0; len < zframe_size(fb); len++)
+        ck_assert_int_ne(
+            fw_samples_view_init(&v, FW_SAMPLES_V4, zframe_data(fb), len, NULL, NULL, &err), 0);
+    free(ser);
+    zmsg_destroy(&z);
+    fw_msg_destroy(&m);
+    fw_msg_destroy(&d);
+
+    // start times all 0: version 3, the bytes of a batch built without them
+    struct fw_batch *a = s_sample_batch(), *c = s_sample_batch();
+    fw_series_add_st(&a->series[1], 3000, 0, 2.0);
+    fw_series_add(&c->series[1], 3000, 2.0);
+    ck_assert_int_eq(fw_msg_samples_version(a), FW_SAMPLES_V3);
+    unsigned char *pa, *pc;
+    size_t la, lc;
+    ck_assert_int_eq(fw_msg_samples_encode(a, &pa, &la, &err), 0);
+    ck_assert_int_eq(fw_msg_samples_encode(c, &pc, &lc, &err), 0);
+    ck_assert_uint_eq(la, lc);
+    ck_assert_int_eq(memcmp(pa, pc, la), 0);
+    free(pa);
+    free(pc);
+    fw_batch_destroy(&a);
+    fw_batch_destroy(&c);
+}
+END_TEST
+
 // A body written from pre-encoded label blocks (fw_msg_samples_frames,
 // fw_samples_labels_put, fw_samples_put_one: the scraper's path) is byte for byte what
 // fw_msg_encode makes of the same batch, and a bad header is refused.
@@ -622,6 +700,7 @@ fw_msg_suite(void)
     tcase_add_test(tc, test_fw_msg_samples_round_trip);
     tcase_add_test(tc, test_fw_msg_samples_frames_written_in_place);
     tcase_add_test(tc, test_fw_msg_samples_v3_refs);
+    tcase_add_test(tc, test_fw_msg_samples_v4_start_times);
     tcase_add_test(tc, test_fw_msg_json_round_trip_and_schema);
     tcase_add_test(tc, test_fw_msg_decode_rejects_bad_frames);
     tcase_add_test(tc, test_fw_msg_decode_rejects_deep_json);

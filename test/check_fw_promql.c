@@ -52,6 +52,7 @@ END_TEST
 START_TEST(test_fw_promql_selectors)
 {
     s_roundtrip("up", "up");
+    s_roundtrip("start_timestamp( (x) )", "start_timestamp((x))"); // stored start times now
     s_roundtrip("up{job=\"a\",instance!=\"b\"}", "up{job=\"a\", instance!=\"b\"}");
     s_roundtrip("{job=~\"a.*\"}", "{job=~\"a.*\"}");
     s_roundtrip("http_requests_total{code!~'5..'}[5m]", "http_requests_total{code!~\"5..\"}[5m]");
@@ -233,7 +234,7 @@ START_TEST(test_fw_promql_errors_have_positions)
     s_bad("sum(x) smoothed", 1, "smoothed modifier not implemented");
     s_bad("info(x, y)", 9, "expected label selectors only, got vector selector instead");
     s_bad("info(x, sum(y))", 9, "expected label selectors only");
-    s_bad("start_timestamp(x)", 1, "function \"start_timestamp\" is not supported by floorwatch");
+    s_bad("start_timestamp(x[5m])", 17, "expected type instant vector in call to function");
     s_bad("a and fill(0) b", 7, "filling in missing series not allowed for set operators");
     s_bad("1 + fill(0) b", 1, "filling in missing series only allowed between instant vectors");
     s_bad("a + fill(x) b", 10, "unexpected identifier \"x\" in fill modifier");

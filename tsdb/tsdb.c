@@ -359,7 +359,7 @@ s_commit_due(const tsdb_t *self)
            (self->sync_asked && (tsdb_ingest_pending(self->ingest) || self->n_acks > 0));
 }
 
-// The body frame of a SAMPLES v3 or v2 message, its version in *version, or NULL (then
+// The body frame of a SAMPLES v4, v3 or v2 message, its version in *version, or NULL (then
 // fw_msg_decode says what is wrong).
 static zframe_t *
 s_samples_body(zmsg_t *frames, int *version)
@@ -371,7 +371,10 @@ s_samples_body(zmsg_t *frames, int *version)
     zframe_t *fb = zmsg_next(frames);
     if (!zframe_streq(ft, "SAMPLES"))
         return NULL;
-    *version = zframe_streq(fv, "3") ? FW_SAMPLES_V3 : zframe_streq(fv, "2") ? FW_SAMPLES_V2 : 0;
+    *version = zframe_streq(fv, "4")   ? FW_SAMPLES_V4
+               : zframe_streq(fv, "3") ? FW_SAMPLES_V3
+               : zframe_streq(fv, "2") ? FW_SAMPLES_V2
+                                       : 0;
     return *version ? fb : NULL;
 }
 
@@ -415,7 +418,7 @@ s_ingest_samples(tsdb_t *self, zframe_t **identity_p, zmsg_t **frames_p, zframe_
             fw_mem_grow((void **)&self->publish, &self->cap_publish, self->n_publish + 1,
                         sizeof(*self->publish));
             // taps get every series with its labels (they cannot know the sender's refs)
-            zmsg_t *z = version == FW_SAMPLES_V3 ? tsdb_samples_labelled(self->reader, &v) : NULL;
+            zmsg_t *z = version != FW_SAMPLES_V2 ? tsdb_samples_labelled(self->reader, &v) : NULL;
             if (!z) {
                 z = *frames_p; // body and v stay valid: not freed
                 *frames_p = NULL;

@@ -310,9 +310,9 @@ tsdb_api_set_limits(tsdb_api_t *self, const struct tsdb_api_limits *limits)
 int
 tsdb_api_set_features(tsdb_api_t *self, const struct fw_flag_list *features, fw_err_t *err)
 {
-    static const char *const always_on[] = {"promql-experimental-functions", "promql-duration-expr",
-                                            "promql-extended-range-selectors",
-                                            "promql-binop-fill-modifiers"};
+    static const char *const always_on[] = {
+        "promql-experimental-functions", "promql-duration-expr", "promql-extended-range-selectors",
+        "promql-binop-fill-modifiers",   "st-storage",           "use-start-timestamps"};
     for (size_t k = 0; features && k < features->n; k++) {
         const char *p = features->items[k];
         while (p) {

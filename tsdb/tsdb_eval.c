@@ -195,6 +195,7 @@ s_mark_invariant(fw_promql_expr_t *e)
         case FW_PQ_FN_STEP:
         case FW_PQ_FN_TIME:
         case FW_PQ_FN_TIMESTAMP:
+        case FW_PQ_FN_START_TIMESTAMP:
         case FW_PQ_FN_INFO: inv = false; break;
         default: break;
         }

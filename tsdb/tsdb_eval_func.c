@@ -126,6 +126,14 @@ tsdb_eval_fn_scalar(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
     return 0;
 }
 
+static const fw_promql_expr_t *
+s_unparen(const fw_promql_expr_t *e)
+{
+    while (e->kind == FW_PQ_PAREN)
+        e = e->args[0];
+    return e;
+}
+
 // timestamp(): each sample's own time (not the evaluation time), __name__ dropped.
 int
 tsdb_eval_fn_timestamp(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
@@ -137,6 +145,28 @@ tsdb_eval_fn_timestamp(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
     for (size_t k = 0; k < out->vec.len; k++) {
         struct tsdb_eval_elem *el = &out->vec.items[k];
         el->v = (double)el->t / 1000.0;
+        el->t = t;
+        tsdb_eval_ctx_unname(c, &el->ls, &el->drop);
+    }
+    return 0;
+}
+
+// start_timestamp(): each sample's start time in seconds (0 for none), __name__ dropped.
+// Only a selector's samples have one: the call reads its (unparenthesised) selector itself
+// (tsdb_eval_func_call does not evaluate it); of any other expression the answer is empty,
+// as in Prometheus.
+int
+tsdb_eval_fn_start_timestamp(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
+                             struct tsdb_eval_val *args, size_t na, struct tsdb_eval_val *out)
+{
+    (void)args, (void)na;
+    const fw_promql_expr_t *arg = s_unparen(e->args[0]);
+    if (arg->kind != FW_PQ_SELECTOR)
+        return 0;
+    if (tsdb_eval_select_start_times(c, arg, t, out) != 0)
+        return -1;
+    for (size_t k = 0; k < out->vec.len; k++) {
+        struct tsdb_eval_elem *el = &out->vec.items[k];
         el->t = t;
         tsdb_eval_ctx_unname(c, &el->ls, &el->drop);
     }
@@ -210,6 +240,8 @@ s_call_range(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, tsdb_eval
         double v;
         a.pts = s->pts;
         a.len = s->len;
+        a.st = s->st;
+        a.ls = s->ls;
         bool answered = fn(&a, &v);
         tsdb_eval_stats_window(c, e, t, s->ls, s->len, answered);
         if (!answered)
@@ -246,7 +278,10 @@ tsdb_eval_func_call(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
     int rc = 0;
     // info()'s label selector only names what to join: its info series are read through
     // the selector the parser built in e->param, never by selecting all it matches
+    // start_timestamp() of a selector reads the selector's start times itself
     size_t n_eval = e->func == FW_PQ_FN_INFO ? 1 : na;
+    if (e->func == FW_PQ_FN_START_TIMESTAMP && s_unparen(e->args[0])->kind == FW_PQ_SELECTOR)
+        n_eval = 0;
     for (size_t k = 0; k < n_eval && rc == 0; k++)
         rc = tsdb_eval_node(c, e->args[k], t, &args[k]);
     if (rc == 0 && na == 0 && im->how == S_K_elem) {

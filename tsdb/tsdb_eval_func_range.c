@@ -91,12 +91,98 @@ s_anchor(const struct tsdb_eval_fn_range *a, size_t *first)
     return true;
 }
 
+// ---------------------------------------------------------------------------------------
+// start times (Prometheus's start timestamps, use-start-timestamps)
+
+// Whether the sample (t, st) restarted its count after the previous one (prev_t, prev_st):
+// its start lies after the previous sample, or on it when the previous sample had a known
+// start of its own (a delta series; a cumulative one of unknown start repeats the
+// previous timestamp with a previous start of 0 or equal to its time). A start of 0 (none),
+// one at or after t (unknown or invalid), or one before the previous sample is no reset.
+static bool
+s_st_reset(int64_t prev_st, int64_t prev_t, int64_t st, int64_t t)
+{
+    if (st == 0 || st >= t || st < prev_t)
+        return false;
+    if (st > prev_t)
+        return true;
+    if (prev_st > prev_t)
+        return false; // an invalid previous start counts as unknown
+    return prev_st != 0 && prev_st != prev_t;
+}
+
+// Whether a sample's start overlaps the previous sample: before it, and not the previous
+// start (a cumulative series keeps its start).
+static bool
+s_st_overlap(int64_t prev_st, int64_t prev_t, int64_t st)
+{
+    return st != 0 && st < prev_t && st != prev_st;
+}
+
+// rate, increase of a counter whose samples have start times: resets also where a start
+// says so, and when the first sample's start lies inside the range, a zero at that start in
+// place of the extrapolation to the left (also for a single sample).
+static bool
+s_extrapolated_st(const struct tsdb_eval_fn_range *a, bool is_rate, double *out)
+{
+    const struct fw_sample *p = a->pts;
+    const int64_t *st = a->st;
+    size_t n = a->len;
+    int64_t range_end = tsdb_eval_ctx_ref(a->c, a->sel, a->t);
+    int64_t range_start = tsdb_eval_ctx_tsub(range_end, a->sel->range_ms);
+    double result = p[n - 1].v - p[0].v;
+    bool overlap = false;
+    for (size_t k = 1; k < n; k++) {
+        if (!overlap && s_st_overlap(st[k - 1], p[k - 1].t_ms, st[k])) {
+            const char *name = fw_labels_get(&a->ls->labels, "__name__");
+            tsdb_eval_ctx_warn(a->c, a->call->args[0],
+                               "sample has start time that overlaps with previous sample "
+                               "timestamp for metric \"%s\"",
+                               name ? name : "");
+            overlap = true;
+        }
+        if (p[k].v < p[k - 1].v || s_st_reset(st[k - 1], p[k - 1].t_ms, st[k], p[k].t_ms))
+            result += p[k - 1].v;
+    }
+    double first_t = (double)p[0].t_ms, last_t = (double)p[n - 1].t_ms;
+    double to_start = (first_t - (double)range_start) / 1000.0;
+    double to_end = ((double)range_end - last_t) / 1000.0;
+    double sampled = (last_t - first_t) / 1000.0;
+    double avg_step = n > 1 ? sampled / (double)(n - 1) : 0;
+    double threshold = avg_step * 1.1;
+    if (st[0] != 0 && st[0] > range_start && st[0] < p[0].t_ms) {
+        // a zero at the first sample's start, inside the range (whose start is open)
+        to_start = 0;
+        sampled = (last_t - (double)st[0]) / 1000.0;
+        result += p[0].v;
+    } else if (n == 1) {
+        return false;
+    } else {
+        if (to_start >= threshold)
+            to_start = avg_step / 2;
+        if (result > 0 && p[0].v >= 0) {
+            double to_zero = sampled * (p[0].v / result);
+            if (to_zero < to_start)
+                to_start = to_zero;
+        }
+    }
+    if (to_end >= threshold)
+        to_end = avg_step / 2;
+    double factor = sampled != 0 ? (sampled + to_start + to_end) / sampled : 1.0;
+    if (is_rate)
+        factor /= (double)a->sel->range_ms / 1000.0;
+    *out = result * factor;
+    return true;
+}
+
 // Prometheus's extrapolatedRate over the selector's range ending at range_end.
 static bool
 s_extrapolated(const struct tsdb_eval_fn_range *a, bool counter, bool is_rate, double *out)
 {
     if (a->sel->kind == FW_PQ_SELECTOR && (a->sel->anchored || a->sel->smoothed))
         return s_extended(a, counter, is_rate, out);
+    if (counter && a->st)
+        return s_extrapolated_st(a, is_rate, out);
     if (a->len < 2)
         return false;
     const struct fw_sample *p = a->pts;
@@ -170,8 +256,10 @@ s_instant_value(const struct tsdb_eval_fn_range *a, bool is_rate, double *out)
     if (a->len < 2)
         return false;
     const struct fw_sample *last = &a->pts[a->len - 1], *prev = &a->pts[a->len - 2];
+    bool st_reset =
+        a->st && s_st_reset(a->st[a->len - 2], prev->t_ms, a->st[a->len - 1], last->t_ms);
     double r;
-    if (is_rate && last->v < prev->v)
+    if (is_rate && (last->v < prev->v || st_reset))
         r = last->v;
     else
         r = last->v - prev->v;
@@ -279,7 +367,8 @@ tsdb_eval_fn_resets(struct tsdb_eval_fn_range *a, double *out)
     if (!s_anchor(a, &first))
         return false;
     for (size_t i = first + 1; i < a->len; i++)
-        if (a->pts[i].v < a->pts[i - 1].v)
+        if (a->pts[i].v < a->pts[i - 1].v ||
+            (a->st && s_st_reset(a->st[i - 1], a->pts[i - 1].t_ms, a->st[i], a->pts[i].t_ms)))
             v++;
     *out = v;
     return true;

@@ -71,7 +71,9 @@ struct tsdb_eval_ser {
     const struct tsdb_eval_lset *ls;
     const struct fw_sample *pts;
     size_t len;
-    bool drop; // as tsdb_eval_elem's (a subquery of an expression that drops the name)
+    bool drop;         // as tsdb_eval_elem's (a subquery of an expression that drops the name)
+    const int64_t *st; // the points' start times (0: none), borrowed as pts; NULL when none
+                       // has one or they are not a selector's (subqueries cut them)
 };
 
 struct tsdb_eval_mat {
@@ -389,6 +391,10 @@ void tsdb_eval_subquery_free(tsdb_eval_ctx_t *c);
 int tsdb_eval_select_vector(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
                             struct tsdb_eval_val *out);
 
+// start_timestamp(e) for the instant selector e at t into out: the elements of
+// tsdb_eval_select_vector, each valued its sample's start time in seconds (0 for none).
+int tsdb_eval_select_start_times(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
+                                 struct tsdb_eval_val *out);
 // The range selector e at t into out (a matrix whose points are borrowed from the
 // selector's window: valid until e is evaluated again or the query ends). Same returns.
 int tsdb_eval_select_matrix(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
@@ -424,11 +430,13 @@ struct tsdb_eval_fn_range {
     tsdb_eval_ctx_t *c;
     const struct fw_sample *pts; // the series' points in time order; len > 0
     size_t len;
-    const fw_promql_expr_t *call; // the call
-    const fw_promql_expr_t *sel;  // the selector or subquery that read them
-    int64_t t;                    // the evaluation time
-    const double *p;              // the call's scalar arguments in order
-    double *scratch;              // a pool buffer an implementation may grow and use
+    const int64_t *st;               // their start times (0: none), or NULL when none has one
+    const struct tsdb_eval_lset *ls; // the series
+    const fw_promql_expr_t *call;    // the call
+    const fw_promql_expr_t *sel;     // the selector or subquery that read them
+    int64_t t;                       // the evaluation time
+    const double *p;                 // the call's scalar arguments in order
+    double *scratch;                 // a pool buffer an implementation may grow and use
     size_t scratch_cap;
 };
 // The function's value for the series into *out; false for none (or after

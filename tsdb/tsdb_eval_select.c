@@ -87,8 +87,11 @@ tsdb_eval_select_kept_bytes(void)
 struct s_win {
     struct fw_sample *buf; // owned: the window buf[lo..hi), or the materialised samples
     size_t lo, hi, cap;
+    int64_t *st; // owned: the samples' start times at the same indexes (cap of them), NULL
+                 // until the series has one (Prometheus's start timestamps)
     struct tsdb_store_iter *it; // owned: streaming only
     int64_t last_t;             // the newest sample consumed from it (INT64_MIN: none)
+    int64_t last_st;            // its start time
     double last_v;
     bool pending; // it->t/it->v read but not consumed (past the last ref)
     bool done;    // it exhausted
@@ -111,6 +114,8 @@ struct s_node {
     struct tsdb_store_iter *it; // owned: one-shot and materialising reads
     struct fw_sample *buf;      // owned: one-shot range windows of the last evaluation
     size_t len, buf_cap;
+    int64_t *st; // owned: their start times (st_cap of them), NULL until one has one
+    size_t st_cap;
 };
 
 struct tsdb_eval_select {
@@ -130,12 +135,14 @@ tsdb_eval_select_free(tsdb_eval_ctx_t *c)
             struct s_win *w = nd->series[j].w;
             if (w) {
                 free(w->buf);
+                free(w->st);
                 free(w->it);
                 free(w);
             }
         }
         free(nd->series);
         free(nd->it);
+        free(nd->st);
         s_keep_give(nd->buf, nd->buf_cap);
     }
     free(s->nodes);
@@ -169,17 +176,26 @@ s_store_fail(tsdb_eval_ctx_t *c, uint64_t id, int rc)
 }
 
 static void
-s_append(struct s_win *w, int64_t t, double v)
+s_append(struct s_win *w, int64_t t, int64_t st, double v)
 {
     if (w->hi == w->cap) {
         if (w->lo > 0 && w->hi - w->lo <= w->cap / 2) {
             memmove(w->buf, w->buf + w->lo, (w->hi - w->lo) * sizeof(*w->buf));
+            if (w->st)
+                memmove(w->st, w->st + w->lo, (w->hi - w->lo) * sizeof(*w->st));
             w->hi -= w->lo;
             w->lo = 0;
         } else {
+            size_t cap = w->cap;
             fw_mem_grow((void **)&w->buf, &w->cap, w->hi + 1, sizeof(*w->buf));
+            if (w->st)
+                fw_mem_grow((void **)&w->st, &cap, w->cap, sizeof(*w->st));
         }
     }
+    if (st != 0 && !w->st)
+        w->st = fw_calloc(w->cap, sizeof(*w->st)); // the samples so far have none
+    if (w->st)
+        w->st[w->hi] = st;
     w->buf[w->hi].t_ms = t;
     w->buf[w->hi].v = v;
     w->hi++;
@@ -205,7 +221,7 @@ s_materialise(tsdb_eval_ctx_t *c, struct s_node *nd, struct s_series *s, int64_t
     tsdb_store_iter_init(it, c->rd, s->id, mint, maxt);
     while (tsdb_store_iter_next(it)) {
         if (keep_stale || !fw_sample_is_stale(it->v))
-            s_append(w, it->t, it->v);
+            s_append(w, it->t, it->st, it->v);
     }
     if (tsdb_store_iter_err(it) != 0)
         return s_store_fail(c, s->id, tsdb_store_iter_err(it));
@@ -285,22 +301,32 @@ s_upper(const struct fw_sample *p, size_t n, int64_t x)
 }
 
 // One-shot: read s's samples in [from, ref] with the node's iterator. A range selector
-// (window true) appends the non-stale ones to the node's buffer; *last_t/*last_v get the
-// newest read (INT64_MIN: none). 0 or -1.
+// (window true) appends the non-stale ones to the node's buffer (their start times to
+// nd->st once one has one); *last_t/*last_st/*last_v get the newest read (INT64_MIN: none).
+// 0 or -1.
 static int
 s_read_once(tsdb_eval_ctx_t *c, struct s_node *nd, const struct s_series *s, int64_t from,
-            int64_t ref, bool window, int64_t *last_t, double *last_v)
+            int64_t ref, bool window, int64_t *last_t, int64_t *last_st, double *last_v)
 {
     struct tsdb_store_iter *it = nd->it;
     *last_t = INT64_MIN;
+    *last_st = 0;
     if (window && !nd->buf)
         s_keep_take(&nd->buf, &nd->buf_cap);
     tsdb_store_iter_init(it, c->rd, s->id, from, ref);
     while (tsdb_store_iter_next(it)) {
         *last_t = it->t;
+        *last_st = it->st;
         *last_v = it->v;
         if (window && !fw_sample_is_stale(it->v)) {
             fw_mem_grow((void **)&nd->buf, &nd->buf_cap, nd->len + 1, sizeof(*nd->buf));
+            if (it->st != 0 || nd->st) {
+                size_t had = nd->st ? nd->st_cap : 0;
+                fw_mem_grow((void **)&nd->st, &nd->st_cap, nd->len + 1, sizeof(*nd->st));
+                if (had == 0)
+                    memset(nd->st, 0, nd->len * sizeof(*nd->st)); // none before
+                nd->st[nd->len] = it->st;
+            }
             nd->buf[nd->len++] = (struct fw_sample){it->t, it->v};
         }
     }
@@ -334,7 +360,7 @@ s_advance(tsdb_eval_ctx_t *c, const struct s_node *nd, struct s_series *s, int64
             tsdb_eval_ctx_tadd(tsdb_eval_ctx_ref(c, nd->e, c->end), s_after(nd->e)));
     }
     struct tsdb_store_iter *it = w->it;
-    int64_t last_t = w->last_t;
+    int64_t last_t = w->last_t, last_st = w->last_st;
     double last_v = w->last_v;
     bool ok;
     if (w->pending) {
@@ -353,16 +379,18 @@ s_advance(tsdb_eval_ctx_t *c, const struct s_node *nd, struct s_series *s, int64
             break;
         }
         last_t = t;
+        last_st = it->st;
         last_v = v;
         if (window && t >= from && !fw_sample_is_stale(v)) {
-            if (w->hi < w->cap)
+            if (w->hi < w->cap && !w->st && it->st == 0)
                 w->buf[w->hi++] = (struct fw_sample){t, v};
             else
-                s_append(w, t, v);
+                s_append(w, t, it->st, v);
         }
         ok = last_t < from ? tsdb_store_iter_seek(it, from) : tsdb_store_iter_next(it);
     }
     w->last_t = last_t;
+    w->last_st = last_st;
     w->last_v = last_v;
     if (!ok && !w->pending && !w->done) {
         w->done = true;
@@ -436,12 +464,12 @@ s_smoothed(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, struct tsdb
     return 0;
 }
 
-int
-tsdb_eval_select_vector(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
-                        struct tsdb_eval_val *out)
+// An instant selector at t: each series' newest sample in the lookback, or with
+// start_times its start time in seconds in its place (start_timestamp()).
+static int
+s_vector(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, bool start_times,
+         struct tsdb_eval_val *out)
 {
-    if (e->smoothed)
-        return s_smoothed(c, e, t, out);
     struct s_node *nd = s_node(c, e);
     if (!nd)
         return -1;
@@ -451,19 +479,21 @@ tsdb_eval_select_vector(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t
     s_begin(c, nd, ref);
     for (size_t k = 0; k < nd->n; k++) {
         struct s_series *s = &nd->series[k];
-        int64_t st;
+        int64_t st, start = 0;
         double sv = 0;
         if (nd->mode == S_MATERIAL) {
             size_t i = s_upper(s->w->buf, s->w->hi, ref);
             st = i == 0 ? INT64_MIN : s->w->buf[i - 1].t_ms;
             sv = i == 0 ? 0 : s->w->buf[i - 1].v;
+            start = i == 0 || !s->w->st ? 0 : s->w->st[i - 1];
         } else if (nd->mode == S_ONESHOT) {
-            if (s_read_once(c, nd, s, from, ref, false, &st, &sv) != 0)
+            if (s_read_once(c, nd, s, from, ref, false, &st, &start, &sv) != 0)
                 return -1;
         } else {
             if (s_advance(c, nd, s, from, ref, false) != 0)
                 return -1;
             st = s->w->last_t;
+            start = s->w->last_st;
             sv = s->w->last_v;
         }
         if ((k & 255) == 255 && (tsdb_eval_ctx_check_deadline(c) != 0 ||
@@ -471,10 +501,30 @@ tsdb_eval_select_vector(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t
             return -1;
         if (st == INT64_MIN || st < from || fw_sample_is_stale(sv))
             continue;
-        tsdb_eval_ctx_push(c, &out->vec, s->ls, st, sv);
+        tsdb_eval_ctx_push(c, &out->vec, s->ls, st, start_times ? (double)start / 1000.0 : sv);
     }
     c->stats.total_samples += (int64_t)out->vec.len;
     return tsdb_eval_ctx_samples_check(c, (int64_t)out->vec.len);
+}
+
+int
+tsdb_eval_select_vector(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
+                        struct tsdb_eval_val *out)
+{
+    if (e->smoothed)
+        return s_smoothed(c, e, t, out);
+    return s_vector(c, e, t, false, out);
+}
+
+int
+tsdb_eval_select_start_times(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t,
+                             struct tsdb_eval_val *out)
+{
+    if (e->smoothed) { // interpolated values have no start time of their own
+        out->type = FW_PQ_VECTOR;
+        return 0;
+    }
+    return s_vector(c, e, t, true, out);
 }
 
 int
@@ -495,19 +545,21 @@ tsdb_eval_select_matrix(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t
     for (size_t k = 0; k < nd->n; k++) {
         struct s_series *s = &nd->series[k];
         const struct fw_sample *p = NULL;
+        const int64_t *sts = NULL;
         size_t len;
         if (nd->mode == S_MATERIAL) {
             size_t hi = s_upper(s->w->buf, s->w->hi, ref);
             size_t lo = s_upper(s->w->buf, s->w->hi, tsdb_eval_ctx_tsub(ref, span));
             p = s->w->buf + lo;
+            sts = s->w->st ? s->w->st + lo : NULL;
             len = hi - lo;
         } else if (nd->mode == S_ONESHOT) {
             // The window goes to the node's buffer, which may move as it grows: the points
             // are set once every window is read.
             size_t before = nd->len;
-            int64_t lt;
+            int64_t lt, lst;
             double lv;
-            if (s_read_once(c, nd, s, from, ref, true, &lt, &lv) != 0 ||
+            if (s_read_once(c, nd, s, from, ref, true, &lt, &lst, &lv) != 0 ||
                 tsdb_eval_ctx_samples_hold(c, (int64_t)(nd->len - before)) != 0)
                 return -1;
             len = nd->len - before;
@@ -515,6 +567,7 @@ tsdb_eval_select_matrix(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t
             if (s_advance(c, nd, s, from, ref, true) != 0)
                 return -1;
             p = s->w->buf + s->w->lo;
+            sts = s->w->st ? s->w->st + s->w->lo : NULL;
             len = s->w->hi - s->w->lo;
         }
         if ((k & 255) == 255 && tsdb_eval_ctx_check_deadline(c) != 0)
@@ -523,13 +576,14 @@ tsdb_eval_select_matrix(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t
             continue;
         if (m->len == m->cap)
             tsdb_eval_ctx_grow(c, (void **)&m->items, &m->cap, m->len + 1, sizeof(*m->items));
-        m->items[m->len++] = (struct tsdb_eval_ser){s->ls, p, len, false};
+        m->items[m->len++] = (struct tsdb_eval_ser){s->ls, p, len, false, sts};
         c->stats.total_samples += (int64_t)len;
     }
     if (nd->mode == S_ONESHOT) {
         size_t off = 0;
         for (size_t k = 0; k < m->len; k++) {
             m->items[k].pts = nd->buf + off;
+            m->items[k].st = nd->st ? nd->st + off : NULL;
             off += m->items[k].len;
         }
     }

@@ -386,7 +386,8 @@ s_model(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, struct s_grid g, struct s
     const fw_promql_expr_t *arg = e->n_args ? e->args[0] : NULL;
     while (arg && arg->kind == FW_PQ_PAREN)
         arg = arg->args[0];
-    if (e->func == FW_PQ_FN_TIMESTAMP && arg && arg->kind == FW_PQ_SELECTOR)
+    if ((e->func == FW_PQ_FN_TIMESTAMP || e->func == FW_PQ_FN_START_TIMESTAMP) && arg &&
+        arg->kind == FW_PQ_SELECTOR)
         return s_range_eval(c, e, &arg, 1, true, g, st); // reads the selector at each step
     const fw_promql_expr_t *stack[8] = {0}, **kids = stack;
     if (e->n_args > 8)

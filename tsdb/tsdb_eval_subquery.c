@@ -103,7 +103,7 @@ s_matrix(tsdb_eval_ctx_t *c, const struct tsdb_eval_subq *q, struct tsdb_eval_va
         if (si == SIZE_MAX) {
             si = m->len;
             tsdb_eval_ctx_grow(c, (void **)&m->items, &m->cap, m->len + 1, sizeof(*m->items));
-            m->items[m->len++] = (struct tsdb_eval_ser){el->ls, NULL, 0, false};
+            m->items[m->len++] = (struct tsdb_eval_ser){el->ls, NULL, 0, false, NULL};
             tsdb_eval_ctx_tab_put(c, &tab, el->ls, si);
         }
         m->items[si].len++;

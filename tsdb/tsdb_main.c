@@ -70,7 +70,8 @@ static const struct fw_flag s_flags[] = {
      "maximum number of queries executed concurrently; more wait"},
     {"enable-feature", FW_FLAG_LIST, offsetof(struct tsdb_opts, features), NULL,
      "comma-separated PromQL features to enable: promql-delayed-name-removal (the others "
-     "Prometheus 3 keeps behind this flag are always on)"},
+     "Prometheus 3 keeps behind this flag are always on, st-storage and use-start-timestamps "
+     "among them)"},
     {"zmq.pub-address", FW_FLAG_STR, offsetof(struct tsdb_opts, zmq_pub), FW_ZMQ_TSDB_PUB,
      "bind PUB here (stored sample batches)"},
     {"scraper.url", FW_FLAG_STR, offsetof(struct tsdb_opts, scraper_urls),

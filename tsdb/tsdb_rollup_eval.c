@@ -345,6 +345,9 @@ tsdb_rollup_eval_call(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, 
     enum s_fn f = s_fn_of(e->func);
     if (f == F_NONE || c->no_rollups || c->subquery_depth > 0 || e->n_args != 1)
         return 0;
+    // rollups keep no start times, which these answers use (use-start-timestamps)
+    if ((f == F_INCREASE || f == F_RATE || f == F_RESETS) && tsdb_store_reader_start_times(c->rd))
+        return 0;
     const fw_promql_expr_t *sel = e->args[0];
     if (sel->kind != FW_PQ_SELECTOR || sel->range_ms <= 0 || sel->anchored || sel->smoothed)
         return 0;

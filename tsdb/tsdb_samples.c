@@ -42,6 +42,8 @@ struct tsdb_samples {
     struct fw_labels view; // a ref's labels (tsdb_store_refs_labels): owned items only
     struct fw_sample *smp; // a series' samples
     size_t cap_smp;
+    int64_t *st; // a series' start times (SAMPLES v4)
+    size_t cap_st;
 };
 
 tsdb_samples_t *
@@ -65,6 +67,7 @@ tsdb_samples_destroy(tsdb_samples_t **self_p)
     free(self->text);
     free(self->view.items);
     free(self->smp);
+    free(self->st);
     free(self);
     *self_p = NULL;
 }
@@ -164,6 +167,48 @@ s_count_bad_series(tsdb_samples_t *self, uint32_t nsamples)
                    (double)nsamples);
 }
 
+static const struct fw_labels *s_ref_labels(tsdb_samples_t *self,
+                                            const struct fw_samples_series *s);
+
+// A series with start times (SAMPLES v4): appended by its labels, uncached
+// (tsdb_store_append_series_st); a definition of a ref defines it first.
+static void
+s_append_st(tsdb_samples_t *self, const struct fw_samples_view *v, size_t i,
+            const struct fw_samples_series *s, const struct fw_sample *smp,
+            struct tsdb_store_stats *st)
+{
+    fw_mem_grow((void **)&self->st, &self->cap_st, s->nsamples, sizeof(*self->st));
+    for (uint32_t k = 0; k < s->nsamples; k++)
+        self->st[k] = fw_samples_series_st_at(s, k);
+    fw_err_t err;
+    struct fw_labels labels;
+    const struct fw_labels *rl = s_ref_labels(self, s);
+    if (rl) {
+        labels = *rl;
+    } else if (s->ref && s->nlabels == 0) {
+        s_count_bad_series(self, s->nsamples); // a use of a refused definition
+        return;
+    } else {
+        size_t n, bytes;
+        (void)fw_samples_series_check(s, i, &n, &bytes, NULL); // passed in pass 1
+        fw_mem_grow((void **)&self->items, &self->cap_items, n, sizeof(*self->items));
+        fw_mem_grow((void **)&self->text, &self->cap_text, bytes + 1, 1);
+        labels = fw_samples_series_labels(s, self->items, self->text);
+    }
+    int rc = 0;
+    if (s->ref && s->nlabels > 0)
+        rc = tsdb_store_append_series_ref(self->store, self->refs, s->ref, &labels, smp, 0, st,
+                                          &err);
+    if (rc == 0)
+        rc =
+            tsdb_store_append_series_st(self->store, &labels, smp, self->st, s->nsamples, st, &err);
+    if (rc != 0) {
+        s_count_bad_series(self, s->nsamples);
+        fw_warn("tsdb.series.reject", "sender=%s seq=%llu err=%s", v->sender,
+                (unsigned long long)v->seq, err.msg);
+    }
+}
+
 // Pass 2: put an accepted batch into the head, series by series.
 size_t
 tsdb_samples_append(tsdb_samples_t *self, const struct fw_samples_view *v,
@@ -180,6 +225,13 @@ tsdb_samples_append(tsdb_samples_t *self, const struct fw_samples_view *v,
             tsdb_store_refs_prefetch_chunk(refs, self->series[i + S_AHEAD].ref);
         const struct fw_sample *smp = s_view_samples(self, &s);
         samples += s.nsamples;
+        if (s.st) {
+            if (held)
+                tsdb_store_release(self->store);
+            held = false;
+            s_append_st(self, v, i, &s, smp, &st);
+            continue;
+        }
         if (self->hit[i]) {
             if (!held)
                 tsdb_store_hold(self->store);
@@ -236,12 +288,12 @@ tsdb_samples_labelled(tsdb_samples_t *self, const struct fw_samples_view *v)
         size_t lb = l ? fw_samples_labels_size(l) : 2 + s->labels_len;
         if ((s->ref && s->nlabels == 0 && !l) || lb == 0)
             continue; // a use of a refused definition: not stored
-        bytes += 4 + lb + 4 + (size_t)s->nsamples * 16;
+        bytes += 4 + lb + 4 + (size_t)s->nsamples * (s->st ? 24 : 16);
         n++;
     }
     unsigned char *p;
-    zmsg_t *z =
-        fw_msg_samples_frames(FW_SAMPLES_V3, v->sender, v->seq, v->oldest, n, bytes, &p, NULL);
+    zmsg_t *z = fw_msg_samples_frames(v->version == FW_SAMPLES_V4 ? FW_SAMPLES_V4 : FW_SAMPLES_V3,
+                                      v->sender, v->seq, v->oldest, n, bytes, &p, NULL);
     if (!z)
         return NULL;
     for (size_t i = 0; i < v->nseries; i++) {
@@ -256,10 +308,11 @@ tsdb_samples_labelled(tsdb_samples_t *self, const struct fw_samples_view *v)
         else
             memcpy(p, s->labels - 2, lb);
         p += lb;
+        uint32_t count = s->nsamples | (s->st ? FW_SAMPLES_ST_FLAG : 0);
         for (int k = 0; k < 4; k++)
-            p[k] = (unsigned char)(s->nsamples >> (8 * k));
-        memcpy(p + 4, s->samples, (size_t)s->nsamples * 16);
-        p += 4 + (size_t)s->nsamples * 16;
+            p[k] = (unsigned char)(count >> (8 * k));
+        memcpy(p + 4, s->samples, (size_t)s->nsamples * (s->st ? 24 : 16)); // start times too
+        p += 4 + (size_t)s->nsamples * (s->st ? 24 : 16);
     }
     return z;
 }

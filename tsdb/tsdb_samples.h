@@ -34,7 +34,8 @@ int tsdb_samples_check(tsdb_samples_t *self, int version, const unsigned char *b
 // not NULL) gets the batch's store statistics (what was refused, and why).
 size_t tsdb_samples_append(tsdb_samples_t *self, const struct fw_samples_view *v,
                            struct tsdb_store_stats *st);
-// The batch tsdb_samples_append just stored as SAMPLES v3 frames in which every series
+// The batch tsdb_samples_append just stored as SAMPLES v3 (v4: with its start times) frames in
+// which every series
 // carries its labels (a use of a ref gets the labels it stands for; one whose definition
 // was refused is left out), for taps, who cannot know the sender's refs. NULL on failure.
 zmsg_t *tsdb_samples_labelled(tsdb_samples_t *self, const struct fw_samples_view *v);

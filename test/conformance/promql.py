@@ -10,7 +10,9 @@ the count of eval statements from promql-eval-counts.tsv.
 Design: each .test file is parsed into a list of commands (load / clear / eval). A file is
 run by one worker against its own tsdb process ($BUILD/bin/tsdb on free loopback ports,
 LMDB directory inside one mktemp directory). `load` blocks are turned into exposition
-lines with explicit millisecond timestamps and pushed with $BUILD/bin/fwpush; the worker
+lines with explicit millisecond timestamps (and `st@<ms>`, the start time an `@st` line
+gives a sample, as upstream's promqltest adds its offset to the sample's time) and pushed
+with $BUILD/bin/fwpush; the worker
 then polls tsdb's /metrics until fw_tsdb_samples_appended_total shows every sample
 committed. `clear` stops the tsdb (SIGTERM to its PID, bounded wait) and the next command
 starts a fresh one on an empty directory. Every `eval` goes through the Prometheus HTTP API
@@ -23,8 +25,8 @@ Upstream's step-invariance check (rewriting selectors with `@ t` and re-evaluati
 other times) is not done; the summary says so.
 
 Honesty rules: anything that cannot be run — an unparsable statement, or an eval whose
-data could not be loaded (native histograms, load_with_nhcb conversions, start timestamps,
-names fwpush cannot express) — counts as failing with reason "not run: ...". Such data is
+data could not be loaded (native histograms, load_with_nhcb conversions, names fwpush
+cannot express) — counts as failing with reason "not run: ...". Such data is
 left out series by series, and an eval runs only when none of its selectors can match a
 series left out (promql_lang.selectors; when a query cannot be read, it does not run):
 a PromQL answer depends only on the series its selectors match. tsdb runs with
@@ -61,7 +63,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from promql_lang import (STALE, STR_RE, NotRunnable, expand_values, fmt_labels, is_scalar_line,
+from promql_lang import (STALE, STR_RE, NotRunnable, expand_st, expand_values, fmt_labels,
+                         is_scalar_line,
                          label_key, may_select, parse_duration_ms, parse_scalar_line,
                          selftest, split_series, unquote)
 
@@ -140,24 +143,37 @@ def _parse_load(lineno, head, body):
     if words[0] not in ("load", "load_with_nhcb"):
         raise NotRunnable("unknown command %s" % words[0])
     by_series = {}
+    pending = None   # an @st line's (labels, start time offsets), for the next line
     for ln, text in body:
         labels = None
         try:
-            if re.search(r"@st\s", text.split("{")[0] + " ") or "@st " in text:
-                labels, _ = split_series(text.replace("@st", "", 1))
-                raise NotRunnable("start timestamps (@st)")
+            head = text.split()[0] if text.split() else ""
+            if head.endswith("@st"):
+                # upstream's isSTLine: the series' start times, for the sample line after it
+                if pending is not None:
+                    raise NotRunnable("@st line has no following sample line")
+                labels, rest = split_series(text.replace("@st", "", 1))
+                pending = (labels, expand_st(rest))
+                continue
             labels, rest = split_series(text)
+            st, pending = pending, None
+            if st is not None and st[0] != labels:
+                raise NotRunnable("@st metric does not match the following sample line")
             name = labels.get("__name__", "")
             if not LEGACY_NAME_RE.match(name) or \
                     not all(LEGACY_LABEL_RE.match(k) for k in labels if k != "__name__"):
                 raise NotRunnable("UTF-8 metric/label name fwpush cannot send")
             values = expand_values(rest)
+            if st is not None and len(st[1]) != len(values):
+                raise NotRunnable("@st line has %d values but sample line has %d"
+                                  % (len(st[1]), len(values)))
         except NotRunnable as e:
             # the series, when its labels could be read; else nothing of this load counts
             ld.unloadable[label_key(labels) if labels is not None else "*"] = \
                 "%s (line %d)" % (e, ln)
             continue
-        by_series[label_key(labels)] = values   # a repeated series replaces the earlier
+        # a repeated series replaces the earlier
+        by_series[label_key(labels)] = (values, st[1] if st is not None else None)
         if nhcb:
             base = re.sub(r"_(bucket|count|sum)$", "", name)
             if base != name:   # the native histogram the classic one is converted to
@@ -165,15 +181,21 @@ def _parse_load(lineno, head, body):
                 nh["__name__"] = base
                 ld.unloadable[label_key(nh)] = \
                     "load_with_nhcb histogram conversion (line %d)" % lineno
-    for key, values in by_series.items():
+    if pending is not None:
+        ld.unloadable[label_key(pending[0])] = "@st line has no following sample line"
+    for key, (values, sts) in by_series.items():
         d = dict(key)
         name = d.pop("__name__")
         lab = ",".join('%s="%s"' % (k, v.replace("\\", "\\\\").replace('"', '\\"')
                                               .replace("\n", "\\n"))
                        for k, v in sorted(d.items()))
         for k, v in enumerate(values):
-            if v is not None:
-                ld.lines.append("%s{%s} %s %d" % (name, lab, _fmt_value(v), k * step))
+            if v is None:
+                continue
+            line = "%s{%s} %s %d" % (name, lab, _fmt_value(v), k * step)
+            if sts is not None and sts[k] is not None:
+                line += " st@%d" % (k * step + sts[k])   # the offset is from the sample's time
+            ld.lines.append(line)
     return ld
 
 
@@ -681,15 +703,11 @@ def known_reason(why):
     return why.replace("\t", " ")[:160]
 
 
-ST_REASON = ("start timestamps (@st; Prometheus 3's --enable-feature=st-storage and "
-             "use-start-timestamps): floorwatch keeps (time, value) per sample only: its "
-             "chunks, WAL, SAMPLES message and scrape parsers hold no per-sample start time, so "
-             "rate/increase/irate/resets have none to use and start_timestamp() none to return")
 # Failure text -> the reason recorded in the known-failures list (first match wins).
 KNOWN_REASONS = [
     (r"native histogram|load_with_nhcb|histogram points where|histogram sample where",
      "native histograms: floorwatch stores float samples only"),
-    (r"start timestamps", ST_REASON),
+    (r"@st (line|metric|item|repeat)", "an @st line the runner cannot read"),
     (r"\b(anchored|smoothed)\b", "experimental anchored/smoothed range selectors: not implemented"),
     (r'"fill(_left|_right)?"', "experimental fill()/fill_left()/fill_right() modifiers: not "
      "implemented"),

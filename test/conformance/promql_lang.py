@@ -94,6 +94,53 @@ def is_scalar_line(text):
         return False
 
 
+ST_ITEM_RE = re.compile(r"([+-]?)(\d+)([a-wyzA-Z]*)")
+
+
+def _st_duration(text, pos):
+    """A signed duration at text[pos:] as upstream's parseDurationPrefix reads it (digits,
+    then unit letters other than 'x'): (ms, next position)."""
+    m = ST_ITEM_RE.match(text, pos)
+    if not m:
+        raise NotRunnable("bad @st item %r" % text)
+    ms = parse_duration_ms(m.group(2) + m.group(3))
+    return (-ms if m.group(1) == "-" else ms), m.end()
+
+
+def expand_st(text):
+    """An @st line's sequence -> list of start time offsets in ms (None: omitted), as
+    upstream's parseSTSequence: '_', '_xN', 'D', 'DxN' (N+1 copies), 'D+ExN' / 'D-ExN'
+    (N+1 values stepping by E); each offset is relative to its sample's timestamp."""
+    out = []
+    for tok in text.split():
+        if tok == "_":
+            out.append(None)
+            continue
+        m = re.fullmatch(r"_x(\d+)", tok)
+        if m:
+            if int(m.group(1)) == 0:
+                raise NotRunnable("bad @st repeat %r" % tok)
+            out.extend([None] * int(m.group(1)))
+            continue
+        base, pos = _st_duration(tok, 0)
+        if pos == len(tok):
+            out.append(base)
+            continue
+        if tok[pos] == "x":
+            out.extend([base] * (int(tok[pos + 1:]) + 1))
+            continue
+        if tok[pos] not in "+-":
+            raise NotRunnable("bad @st item %r" % tok)
+        step, pos2 = _st_duration(tok, pos + 1)
+        if tok[pos] == "-":
+            step = -step
+        if pos2 >= len(tok) or tok[pos2] != "x":
+            raise NotRunnable("bad @st item %r" % tok)
+        for k in range(int(tok[pos2 + 1:]) + 1):
+            out.append(base + k * step)
+    return out
+
+
 def expand_values(text):
     """Value sequence -> list of float / STALE / None (missing). Histograms raise."""
     out = []
@@ -345,3 +392,8 @@ def selftest():
     assert not may_select('sum(x{a=~"b|c"})', {"__name__": "x", "a": "cc"})
     assert not may_select("count(y)", {"__name__": "x"})
     assert may_select("count(y{", {"__name__": "x"})   # unreadable: assume it selects
+    # @st sequences as upstream's parseSTSequence reads them (offsets in ms)
+    for text, want in [("_ _ -30s-1mx2 0", [None, None, -30000, -90000, -150000, 0]),
+                       ("-1mx2 1ms _x2", [-60000, -60000, -60000, 1, None, None]),
+                       ("-59999msx1 -0ms +1m", [-59999, -59999, 0, 60000])]:
+        assert expand_st(text) == want, "%s: %r" % (text, expand_st(text))

@@ -1,7 +1,9 @@
 /*  fwpush.c — push samples typed as text to tsdb: one SAMPLES batch per run.
 
-    Reads lines `name{label="value",...} value [timestamp_ms]` from stdin (the Prometheus
-    text exposition line shape; `#` lines and blank lines are skipped), groups them by
+    Reads lines `name{label="value",...} value [timestamp_ms [st@start_ms]]` from stdin (the
+    Prometheus text exposition line shape, and the sample's start time as OpenMetrics 2.0
+    writes it, in ms: Prometheus's start timestamp, sent as SAMPLES v4; `#` lines and blank
+    lines are skipped), groups them by
     label set into one batch and sends it to the endpoint (default tsdb's samples address)
     as an acknowledged sender (fw_sender.h), waiting until tsdb acknowledges that the batch
     is durably stored (--timeout, default 10s). The value may be a float, NaN, +Inf, -Inf or
@@ -36,10 +38,13 @@ s_skip_ws(const char *p)
     return p;
 }
 
-// Parse one line into labels, value, timestamp. 0, or -1 with a reason in why.
+// Parse one line into labels, value, timestamp, start time (0: none). 0, or -1 with a reason
+// in why.
 static int
-s_parse_line(const char *line, struct fw_labels *labels, double *v, int64_t *t, const char **why)
+s_parse_line(const char *line, struct fw_labels *labels, double *v, int64_t *t, int64_t *st,
+             const char **why)
 {
+    *st = 0;
     const char *p = s_skip_ws(line);
     const char *name = p;
     while (*p && *p != '{' && *p != ' ' && *p != '\t')
@@ -126,11 +131,25 @@ s_parse_line(const char *line, struct fw_labels *labels, double *v, int64_t *t, 
     if (*p && *p != '\n') {
         errno = 0;
         long long ts = strtoll(p, &end, 10);
-        if (errno || (*s_skip_ws(end) && *s_skip_ws(end) != '\n')) {
+        if (errno || end == p || (*end && *end != ' ' && *end != '\t' && *end != '\n')) {
             *why = "bad timestamp (milliseconds)";
             return -1;
         }
         *t = ts;
+        p = s_skip_ws(end);
+        if (*p && *p != '\n') {
+            long long sts = 0;
+            if (strncmp(p, "st@", 3) == 0) {
+                errno = 0;
+                sts = strtoll(p + 3, &end, 10);
+            }
+            if (strncmp(p, "st@", 3) != 0 || errno || end == p + 3 ||
+                (*s_skip_ws(end) && *s_skip_ws(end) != '\n')) {
+                *why = "bad start time (st@milliseconds)";
+                return -1;
+            }
+            *st = sts;
+        }
     }
     fw_err_t err;
     if (fw_labels_validate(labels, &err) != 0 || !fw_labels_get(labels, "__name__")) {
@@ -155,7 +174,8 @@ main(int argc, char **argv)
             continue;
         } else {
             fprintf(stderr, "usage: fwpush [--endpoint=tcp://host:port] [--timeout=10s] < lines\n"
-                            "  lines: name{label=\"value\",...} value [timestamp_ms]\n"
+                            "  lines: name{label=\"value\",...} value [timestamp_ms "
+                            "[st@start_ms]]\n"
                             "  waits until tsdb acknowledges the batch as stored\n");
             return strcmp(argv[i], "--help") == 0 ? 0 : 2;
         }
@@ -170,9 +190,9 @@ main(int argc, char **argv)
             continue;
         struct fw_labels l = FW_LABELS_INIT;
         double v;
-        int64_t t;
+        int64_t t, st;
         const char *why = NULL;
-        if (s_parse_line(line, &l, &v, &t, &why) != 0) {
+        if (s_parse_line(line, &l, &v, &t, &st, &why) != 0) {
             fprintf(stderr, "fwpush: stdin:%d: %s\n", lineno, why);
             fw_labels_clear(&l);
             fw_batch_destroy(&batch);
@@ -184,7 +204,7 @@ main(int argc, char **argv)
                 s = &batch->series[k];
         if (!s)
             s = fw_batch_add_series(batch, &l);
-        fw_series_add(s, t, v);
+        fw_series_add_st(s, t, st, v);
         fw_labels_clear(&l);
     }
     size_t n = fw_batch_samples(batch);
