@@ -2,7 +2,8 @@
     write-ahead log's version 2 entries (a record without start times stays version 1, byte
     for byte), and samples appended with start times coming back from tsdb_store_iter after a
     commit, a restart that replays the log, a checkpoint and restart, a chunk cut (sealed
-    chunks) and a late sample merged into the open chunk.
+    chunks), a late sample merged into the open chunk or into a stored chunk, and a stored
+    chunk rewritten without deleted samples.
 */
 #include <check.h>
 #include <stdio.h>
@@ -101,7 +102,7 @@ s_open(void)
     tsdb_store_t *st = tsdb_store_new();
     tsdb_store_set_mapsize(st, (size_t)64 << 20);
     tsdb_store_set_wal(st, true, 0);
-    tsdb_store_set_ooo_window(st, 3600 * 1000);
+    tsdb_store_set_ooo_window(st, 24 * 3600 * 1000);
     fw_err_t err;
     ck_assert_msg(tsdb_store_open(st, s_dir, &err) == 0, "open: %s", err.msg);
     return st;
@@ -231,6 +232,81 @@ START_TEST(test_tsdb_store_st_round_trip_restart)
 }
 END_TEST
 
+// The id of series kind.
+static uint64_t
+s_id(tsdb_store_t *st, int kind)
+{
+    fw_err_t err;
+    tsdb_store_reader_t *rd = tsdb_store_reader_new(st, &err);
+    struct fw_matcher m;
+    char v[16];
+    snprintf(v, sizeof(v), "%d", kind);
+    ck_assert_int_eq(fw_matcher_init(&m, FW_MATCH_EQ, "kind", v, FW_REGEX_PROMETHEUS, &err), 0);
+    uint64_t *ids, id;
+    size_t n_ids;
+    ck_assert_int_eq(tsdb_store_select_ids(rd, &m, 1, &ids, &n_ids, &err), 0);
+    ck_assert_uint_eq(n_ids, 1);
+    id = ids[0];
+    free(ids);
+    fw_matcher_clear(&m);
+    tsdb_store_reader_destroy(&rd);
+    return id;
+}
+
+// A late sample merged into a stored chunk, and a chunk rewritten without deleted samples,
+// keep the other samples' start times (the late sample has none: the late list keeps none).
+START_TEST(test_tsdb_store_st_late_merge_and_delete)
+{
+    tsdb_store_t *st = s_open();
+    for (int kind = 1; kind < 4; kind++) {
+        s_append(st, kind, 0, 5);
+        s_append(st, kind, 6, 200); // 5 is missing; samples 0..119 are sealed
+    }
+    s_commit(st);
+    struct fw_labels l = FW_LABELS_INIT;
+    fw_labels_set(&l, "__name__", "c_total");
+    fw_labels_set(&l, "kind", "1");
+    fw_err_t err;
+    struct fw_sample late = {60000 * 6, 5.0}; // sample 5, into the sealed chunk at commit
+    ck_assert_int_eq(tsdb_store_append_series(st, &l, &late, 1, NULL, &err), 0);
+    fw_labels_clear(&l);
+    s_commit(st);
+    // kind 1 now has all 200; sample 5's start time is 0, the others' are kept
+    fw_err_t e2;
+    tsdb_store_reader_t *rd = tsdb_store_reader_new(st, &e2);
+    struct tsdb_store_iter it;
+    tsdb_store_iter_init(&it, rd, s_id(st, 1), INT64_MIN, INT64_MAX);
+    int k = 0;
+    while (tsdb_store_iter_next(&it)) {
+        ck_assert_int_eq(it.t, 60000 * (int64_t)(k + 1));
+        ck_assert_int_eq(it.st, k == 5 ? 0 : s_st(1, k));
+        k++;
+    }
+    ck_assert_int_eq(k, 200);
+    tsdb_store_reader_destroy(&rd);
+    // delete sample 5 of kinds 2 and 3 from the sealed chunk: the rest keep their starts
+    uint64_t ids[2] = {s_id(st, 2), s_id(st, 3)};
+    ck_assert_int_eq(tsdb_store_delete_series(st, ids, 2, 60000 * 3, 60000 * 3, &err), 0);
+    size_t cleaned;
+    ck_assert_int_eq(tsdb_store_clean_tombstones(st, &cleaned, &err), 0);
+    for (int kind = 2; kind < 4; kind++) {
+        rd = tsdb_store_reader_new(st, &e2);
+        tsdb_store_iter_init(&it, rd, s_id(st, kind), INT64_MIN, INT64_MAX);
+        k = 0;
+        while (tsdb_store_iter_next(&it)) {
+            if (k == 2 || k == 5)
+                k++; // deleted, and never there
+            ck_assert_int_eq(it.t, 60000 * (int64_t)(k + 1));
+            ck_assert_int_eq(it.st, s_st(kind, k));
+            k++;
+        }
+        ck_assert_int_eq(k, 200);
+        tsdb_store_reader_destroy(&rd);
+    }
+    tsdb_store_destroy(&st);
+}
+END_TEST
+
 Suite *
 tsdb_store_st_suite(void)
 {
@@ -240,6 +316,7 @@ tsdb_store_st_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_tsdb_store_st_wal_codec);
     tcase_add_test(tc, test_tsdb_store_st_round_trip_restart);
+    tcase_add_test(tc, test_tsdb_store_st_late_merge_and_delete);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -374,6 +374,7 @@ tsdb_store_destroy(tsdb_store_t **self_p)
     pthread_mutex_destroy(&self->rollup_mu);
     tsdb_chunk_app_clear(&self->scratch);
     free(self->merge);
+    free(self->merge_st);
     free(self->state);
     free(self->pending);
     free(self->dir);
@@ -916,9 +917,11 @@ s_put_chunk(tsdb_store_t *self, MDB_txn *txn, uint64_t id, int64_t mint, const v
     return mdb_put(txn, self->chunks, &k, &v, 0);
 }
 
-// Write a[0..n) (sorted, unique t) as sealed chunks of series id.
+// Write a[0..n) (sorted, unique t) with their start times st[0..n) as sealed chunks of
+// series id.
 static int
-s_put_samples(tsdb_store_t *self, MDB_txn *txn, uint64_t id, const struct fw_sample *a, size_t n)
+s_put_samples(tsdb_store_t *self, MDB_txn *txn, uint64_t id, const struct fw_sample *a,
+              const int64_t *st, size_t n)
 {
     struct tsdb_chunk_app *app = &self->scratch;
     int64_t mint = 0;
@@ -936,15 +939,17 @@ s_put_samples(tsdb_store_t *self, MDB_txn *txn, uint64_t id, const struct fw_sam
             break;
         if (tsdb_chunk_app_count(app) == 0)
             mint = a[k].t_ms;
-        (void)tsdb_chunk_app_append(app, a[k].t_ms, a[k].v); // sorted and unique: accepted
+        (void)tsdb_chunk_app_append_st(app, a[k].t_ms, st[k], a[k].v); // sorted, unique: taken
     }
     return rc;
 }
 
 static void
-s_merge_push(tsdb_store_t *self, size_t *n, struct fw_sample smp)
+s_merge_push(tsdb_store_t *self, size_t *n, struct fw_sample smp, int64_t st)
 {
     fw_mem_grow((void **)&self->merge, &self->merge_cap, *n + 1, sizeof(*self->merge));
+    fw_mem_grow((void **)&self->merge_st, &self->merge_st_cap, *n + 1, sizeof(*self->merge_st));
+    self->merge_st[*n] = st;
     self->merge[(*n)++] = smp;
 }
 
@@ -1027,11 +1032,11 @@ s_merge_late(tsdb_store_t *self, MDB_txn *txn, const struct tsdb_head_series *s)
                         atomic_fetch_add(&self->late_conflicts, 1);
                     l++;
                 }
-                s_merge_push(self, &n, (struct fw_sample){it.t, it.v});
+                s_merge_push(self, &n, (struct fw_sample){it.t, it.v}, it.st);
                 stored++;
                 more = tsdb_chunk_iter_next(&it);
             } else {
-                s_merge_push(self, &n, late[l++]);
+                s_merge_push(self, &n, late[l++], 0); // the late list keeps no start times
             }
         }
         if (have_c && tsdb_chunk_iter_err(&it) != 0) {
@@ -1046,7 +1051,7 @@ s_merge_late(tsdb_store_t *self, MDB_txn *txn, const struct tsdb_head_series *s)
                 rc = mdb_del(txn, self->chunks, &dk, NULL);
             }
             if (rc == 0)
-                rc = s_put_samples(self, txn, s->id, self->merge, n);
+                rc = s_put_samples(self, txn, s->id, self->merge, self->merge_st, n);
         }
         i = j;
     }

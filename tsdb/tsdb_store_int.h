@@ -56,6 +56,8 @@ struct tsdb_store {
     struct tsdb_chunk_app scratch; // late merges: re-encoding
     struct fw_sample *merge;       // owned: late merges: decoded samples
     size_t merge_cap;
+    int64_t *merge_st; // owned: their start times (merge_st_cap of them)
+    size_t merge_st_cap;
     // retention: where the next call resumes
     int ret_phase;         // 0 chunks, 1 head
     uint64_t *ret_emptied; // owned: series a retention pass deleted from, to check for removal

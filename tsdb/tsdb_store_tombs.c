@@ -187,7 +187,7 @@ s_clean_chunks(tsdb_store_t *self, MDB_txn *txn, uint64_t id, const unsigned cha
         }
         size_t at = 0;
         bool any = false, all = true;
-        int64_t ts[TSDB_CHUNK_MAX_SAMPLES * 4];
+        int64_t ts[TSDB_CHUNK_MAX_SAMPLES * 4], sts[TSDB_CHUNK_MAX_SAMPLES * 4];
         double vs[TSDB_CHUNK_MAX_SAMPLES * 4];
         size_t m = 0;
         struct tsdb_chunk_iter ci;
@@ -198,6 +198,7 @@ s_clean_chunks(tsdb_store_t *self, MDB_txn *txn, uint64_t id, const unsigned cha
             all &= c;
             if (!c) {
                 ts[m] = ci.t;
+                sts[m] = ci.st;
                 vs[m++] = ci.v;
             }
         }
@@ -212,7 +213,7 @@ s_clean_chunks(tsdb_store_t *self, MDB_txn *txn, uint64_t id, const unsigned cha
         for (size_t j = 0; !all && j < m && rc == 0;) {
             tsdb_chunk_app_reset(&app);
             int64_t first = ts[j];
-            while (j < m && tsdb_chunk_app_append(&app, ts[j], vs[j]) == 0)
+            while (j < m && tsdb_chunk_app_append_st(&app, ts[j], sts[j], vs[j]) == 0)
                 j++;
             tsdb_chunk_app_seal(&app);
             size_t len;
