@@ -594,7 +594,8 @@ fw_sender_send_frames(fw_sender_t *self, zmsg_t **frames_p, size_t samples, uint
     if (s_count(self) == 0)
         self->progress_ms = fw_time_mono_ms(); // the resend timeout starts now
     s_push(self, &e);
-    s_pump(self);
+    if (!self->opts.hold)
+        s_pump(self);
     s_log_drops(self, fw_time_mono_ms());
     s_gauges(self);
     return 0;
@@ -645,6 +646,7 @@ fw_sender_sync(fw_sender_t *self)
 {
     if (!self->sock)
         return -1;
+    s_pump(self); // held batches go first: the SYNC is about them too
     struct fw_msg *m = fw_msg_new_json(FW_MSG_SAMPLES_SYNC, json_pack("{s:s}", "sender", self->id));
     fw_err_t err;
     return fw_msg_send(&m, self->sock, &err) < 0 ? -1 : 0;

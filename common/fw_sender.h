@@ -55,6 +55,9 @@ struct fw_sender_opts {
     int64_t buffer_batches; // batches kept unacknowledged (at least 1)
     int64_t buffer_bytes;   // bytes kept unacknowledged (at least 1KiB)
     int64_t resend_ms;      // resend after this long without progress (at least 10 ms)
+    bool hold;              // new batches wait for the next tick (FW_SENDER_TICK_MS), which
+                            // sends all that came meanwhile back to back: tsdb's libzmq
+                            // then reads them in one wake-up instead of one each
 };
 
 // The sender's flags, for struct T with a struct fw_sender_opts member m (the daemon's

@@ -873,6 +873,7 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
     struct fw_sender_opts so = self->opts->sender;
     so.endpoint = self->opts->zmq_tsdb_address;
     so.name = "scraper";
+    so.hold = true; // a batch a target a scrape: sent together each tick (fw_sender.h)
     self->sender = fw_sender_new(&so, self->metrics);
     self->exemplars = scraper_exemplars_new(self->metrics);
     if (fw_sender_open(self->sender, err) != 0 ||

@@ -259,6 +259,42 @@ START_TEST(test_fw_sender_new_send_ack_destroy)
 }
 END_TEST
 
+// hold (the scraper's): batches wait for the tick, which sends all of them back to back, so
+// tsdb reads them together; SAMPLES_SYNC sends the held ones first.
+START_TEST(test_fw_sender_hold_sends_at_the_tick)
+{
+    struct s_tsdb t;
+    s_tsdb_open(&t, "tcp://127.0.0.1:*[50000-59999]");
+    fw_metrics_t *m = fw_metrics_new();
+    struct fw_sender_opts o = {.endpoint = t.endpoint, .name = "test", .hold = true};
+    fw_sender_t *s = fw_sender_new(&o, m);
+    fw_err_t err;
+    ck_assert_msg(fw_sender_open(s, &err) == 0, "%s", err.msg);
+    zclock_sleep(100); // connected
+    for (int i = 0; i < 3; i++)
+        s_send(s, 4, 10.0 * i);
+    zclock_sleep(100);
+    s_tsdb_serve(&t);
+    ck_assert_int_eq(t.received, 0);
+    ck_assert(fw_metrics_get(m, "fw_sender_batches_sent_total", "") == 0);
+    ck_assert_uint_eq(fw_sender_unacked(s), 3);
+    fw_sender_poll(s, 0); // the tick
+    ck_assert(fw_metrics_get(m, "fw_sender_batches_sent_total", "") == 3);
+    ck_assert(s_run_until_acked(&t, s, 5000));
+    ck_assert_int_eq(t.received, 3);
+    for (int i = 1; i <= 3; i++)
+        ck_assert_int_eq(t.stored[i], 1);
+    // a held batch goes before the SYNC that follows it
+    s_send(s, 4, 40);
+    ck_assert(fw_metrics_get(m, "fw_sender_batches_sent_total", "") == 3);
+    ck_assert_int_eq(fw_sender_sync(s), 0);
+    ck_assert(fw_metrics_get(m, "fw_sender_batches_sent_total", "") == 4);
+    fw_sender_destroy(&s);
+    fw_metrics_destroy(&m);
+    s_tsdb_close(&t);
+}
+END_TEST
+
 // tsdb away: sends never block, the buffer keeps the newest, drops are counted, and what
 // is kept is delivered once tsdb is back, starting at the sender's oldest.
 START_TEST(test_fw_sender_overflow_drops_oldest)
@@ -748,6 +784,7 @@ fw_sender_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_fw_sender_new_send_ack_destroy);
     tcase_add_test(tc, test_fw_sender_overflow_drops_oldest);
+    tcase_add_test(tc, test_fw_sender_hold_sends_at_the_tick);
     tcase_add_test(tc, test_fw_sender_go_back_after_timeout);
     tcase_add_test(tc, test_fw_sender_go_back_on_resend);
     tcase_add_test(tc, test_fw_sender_resend_leaves_sent_bytes_alone);

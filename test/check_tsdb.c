@@ -678,7 +678,7 @@ START_TEST(test_tsdb_ingest_paced)
 }
 END_TEST
 
-// The default pace (100ms) with a 10ms commit interval: tsdb starts (it refused to) and
+// A 100ms pace with a 10ms commit interval: tsdb starts (it refused to) and
 // paces for at most half the interval, so batches 20ms apart each get their own wake-up.
 START_TEST(test_tsdb_ingest_pace_capped_by_commit_interval)
 {

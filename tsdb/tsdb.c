@@ -779,7 +779,7 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
         fw_error("tsdb.start.fail", "err=%s", "--storage.tsdb.ingest-pace must not be negative");
         goto fail;
     }
-    // A pace holds batches for at most half a commit interval, so the default (100ms) never
+    // A pace holds batches for at most half a commit interval, so the default (250ms) never
     // refuses or slows a short --storage.tsdb.commit-interval (10ms: a 5ms pace).
     self->pace_ms =
         (size_t)(opts->ingest_pace_ms < commit_ms / 2 ? opts->ingest_pace_ms : commit_ms / 2);

@@ -46,7 +46,7 @@ static const struct fw_flag s_flags[] = {
      "write every changed open chunk this often; commits between write only a log of the new "
      "samples, which a start replays (0s: no log, every commit writes the open chunks)"},
     {"storage.tsdb.ingest-pace", FW_FLAG_DURATION, offsetof(struct tsdb_opts, ingest_pace_ms),
-     "100ms",
+     "250ms",
      "after reading SAMPLES batches, read those that come in this long together, in one "
      "wake-up (0s: read each as it comes; at most half the commit interval)"},
     {"zmq.samples-address", FW_FLAG_STR, offsetof(struct tsdb_opts, zmq_samples),
