@@ -1,14 +1,16 @@
 /*  scraper.c — the scraper daemon class.
 
-    Design: the zloop thread keeps the timers, the target list and the sender; the network
-    runs on the fetch actor and a scrape's CPU work on the worker pool. Each target has a
-    one-shot zloop timer re-armed at its next due time (start + k * interval, so the cadence
-    does not drift); when it fires the target's URL goes to the fetch actor, unless the
-    previous scrape is still being fetched or processed (then the scrape is skipped and
-    counted, as Prometheus skips overlapping scrapes). The request carries the scrape's job,
-    made and held by the pool on the loop; the actor hands the fetched body straight to the
-    target's worker (s_on_fetched, on the actor's thread, so the loop wakes once per scrape
-    besides its timer; scraper_work.h), which parses it, merges target labels,
+    Design: the zloop thread keeps the target list and the sender; the network and the
+    scrape schedule run on the fetch actor and a scrape's CPU work on the worker pool. Each
+    target has exactly one scrape out at any time: when one ends (its job is back on the
+    loop), the next is made and queued with the fetch actor for its due time (start + k *
+    interval, so the cadence does not drift; slots that passed while the previous scrape was
+    still being fetched or processed are skipped and counted, as Prometheus skips
+    overlapping scrapes). The actor starts it when due without waking the loop
+    (scraper_fetch_schedule). The request carries the scrape's job, made and held by the pool
+    on the loop; the actor hands the fetched body straight to the target's worker
+    (s_on_fetched, on the actor's thread, so the loop wakes once per scrape, when the job is
+    done; scraper_work.h), which parses it, merges target labels,
     applies metric_relabel_configs and the limits, adds stale markers and the synthetic up /
     scrape_* series and encodes the SAMPLES batch in parts. The finished job comes back to
     the loop, whose fw_sender numbers the parts, publishes them on the PUB socket (drops when
@@ -19,16 +21,14 @@
     The HTTP thread reads the target list and health for /api/v1/targets under `mu`; the
     zloop thread takes `mu` only to swap the list (reload) and to write health fields.
 
-    Nothing outside the target list points at a target, so a reload can free the targets it
-    removes at once. A scrape in flight is matched back by its fetch id, and a timer by its
-    zloop timer id through `armed`; a result or timer that finds no target belonged to a
-    removed one and is dropped. A target removed while its scrape is fetched or a worker
-    holds it waits among the zombies until the job is back (the worker uses its series
-    memory), then is retired;
-    the config a job's metric relabel rules come from is kept until that generation's jobs
-    are all back. This matters because czmq's zloop_timer_end() only queues
-    the id until the loop iteration ends: a timer ended by a reload (run from the
-    housekeeping timer) still fires later in the same iteration when it is due.
+    A target removed by a reload or by discovery waits among the zombies until its job is
+    back (a worker may use its series memory), then is retired: its scheduled scrape is
+    cancelled (scraper_fetch_cancel), so that is at once unless the scrape had started. A
+    reload also cancels the scheduled scrapes of the targets it keeps, and a target whose
+    target_limit state changes has its own cancelled: a cancelled job comes back on the
+    actor's pipe and is made again for the same due time, with the current config and
+    state. The config a job's metric relabel rules come from is kept until that
+    generation's jobs are all back.
 */
 #include "scraper.h"
 
@@ -68,7 +68,7 @@ struct scraper {
     fw_sender_t *sender;             // owned: SAMPLES to tsdb, acknowledged
     zsock_t *pub;                    // owned: XPUB, SAMPLES and EXEMPLARS to taps
     struct fw_zsock_topics topics;   // owned: what the taps subscribed to
-    zactor_t *fetch;                 // owned
+    scraper_fetch_t *fetch;          // owned
     fw_metrics_t *metrics;           // owned
     fw_http_t *http;                 // owned
     scraper_work_t *work;            // owned: the scrapes' CPU work (scraper_work.h)
@@ -85,7 +85,6 @@ struct scraper {
     size_t n_targets, cap_targets;
     struct scraper_target_drops drops; // owned, under mu: what relabel_configs dropped
     size_t n_other_shards;             // under mu: targets left to the other shards
-    zhashx_t *armed; // owned table, borrowed targets: zloop timer id -> target it scrapes
     uint64_t next_fetch_id;
 };
 
@@ -244,55 +243,46 @@ s_add_auto(scraper_t *self, struct fw_batch *b, const struct scraper_target *t, 
 // ---------------------------------------------------------------------------------------
 //  Scraping
 
-// `armed` is keyed by the timer id itself, so the table neither copies nor frees its keys.
-// Each scrape takes a new zloop timer id, and czmq's int ids wrap to negative values after
-// 2^31 timers (weeks, for thousands of targets), so only -1 (czmq's error) means "none";
-// the +1 keeps every other id's key non-NULL.
-#define S_TIMER_KEY(id) ((const void *)((uintptr_t)(unsigned)(id) + 1))
-
-static size_t
-s_timer_key_hash(const void *key)
-{
-    return (size_t)(uintptr_t)key;
-}
-
-static int
-s_timer_key_cmp(const void *a, const void *b)
-{
-    return (uintptr_t)a < (uintptr_t)b ? -1 : (uintptr_t)a > (uintptr_t)b;
-}
-
-static int s_on_target_timer(zloop_t *loop, int timer_id, void *arg);
 static struct scraper_work_job *s_job_new(scraper_t *self, struct scraper_target *t);
-static void s_job_drop(scraper_t *self, struct scraper_work_job **job_p, const char *why);
 
+// Queue t's scrape due at t->next_mono with the fetch actor, its job made now (t is busy
+// until the job is back: s_on_work_done, or s_on_fetch when it was cancelled or refused).
 static void
-s_target_arm(scraper_t *self, struct scraper_target *t)
+s_target_schedule(scraper_t *self, struct scraper_target *t)
 {
-    int64_t delay = t->next_mono - fw_time_mono_ms();
-    size_t ms = delay < 1 ? 1 : (size_t)delay;
-    // The timer carries the scraper, never the target: see the ownership note at the top.
-    t->timer_id = zloop_timer(self->loop, ms, 1, s_on_target_timer, self);
-    if (t->timer_id == -1) { // czmq's error, or its ids wrapped onto -1: take the next one
-        zloop_timer_end(self->loop, -1);
-        t->timer_id = zloop_timer(self->loop, ms, 1, s_on_target_timer, self);
-    }
-    if (t->timer_id != -1)
-        zhashx_insert(self->armed, S_TIMER_KEY(t->timer_id), t);
-    else
-        fw_warn("scrape.timer.fail", "target=%s", t->url);
+    t->inflight = ++self->next_fetch_id;
+    struct scraper_work_job *job = s_job_new(self, t);
+    struct scraper_fetch_opts o = {
+        .timeout_ms = t->timeout_ms,
+        .body_size_limit = t->client.body_size_limit > 0 ? t->client.body_size_limit
+                                                         : self->opts->limits.body_size_limit,
+        .enable_compression = t->client.enable_compression,
+        .escaping = t->name_escaping ? fw_names_escaping_str(t->name_escaping - 1) : NULL,
+        .http = &t->client.http,
+        // target_limit exceeded: fail the scrape without asking the target, as Prometheus.
+        .error = t->forced_error[0] ? t->forced_error : NULL,
+        .job = job,
+    };
+    (void)scraper_fetch_schedule(self->fetch, t->inflight, t->url, &o, t->next_mono);
 }
 
-// Stop t's timer. Never call this from t's own timer handler: once a signal has interrupted
-// zloop_start, czmq ends timers at once, and the running one would be freed under it.
+// t's scrape is over: schedule the next at the next slot of its interval still ahead; the
+// slots that passed meanwhile are skipped scrapes (the previous one still running).
 static void
-s_target_disarm(scraper_t *self, struct scraper_target *t)
+s_target_next(scraper_t *self, struct scraper_target *t)
 {
-    if (t->timer_id == -1)
-        return;
-    zhashx_delete(self->armed, S_TIMER_KEY(t->timer_id));
-    zloop_timer_end(self->loop, t->timer_id);
-    t->timer_id = -1;
+    int64_t now = fw_time_mono_ms();
+    t->next_mono += t->interval_ms;
+    if (t->next_mono <= now) {
+        int64_t missed = (now - t->next_mono) / t->interval_ms + 1;
+        t->next_mono += missed * t->interval_ms;
+        char job[320];
+        fw_metrics_label(job, sizeof(job), "job", t->job);
+        fw_metrics_add(self->metrics, "fw_scraper_scrapes_skipped_total", job, (double)missed);
+        fw_debug("scrape.skip", "target=%s scrapes=%lld reason=%s", t->url, (long long)missed,
+                 "previous scrape still running");
+    }
+    s_target_schedule(self, t);
 }
 
 static void
@@ -303,14 +293,13 @@ s_target_start(scraper_t *self, struct scraper_target *t)
     // does the same from a hash of the target).
     uint64_t h = fw_labels_hash(&t->labels) ^ (uint64_t)t->interval_ms;
     t->next_mono = fw_time_mono_ms() + (int64_t)(h % (uint64_t)t->interval_ms);
-    s_target_arm(self, t);
+    s_target_schedule(self, t);
 }
 
-// Stop scraping t and send stale markers for everything it exposed.
+// Send stale markers for everything t (no scrape out) exposed.
 static void
 s_target_retire(scraper_t *self, struct scraper_target *t)
 {
-    s_target_disarm(self, t);
     if (t->health == SCRAPER_HEALTH_UNKNOWN && scraper_target_series(t) == 0)
         return;
     struct fw_batch *b = fw_batch_new();
@@ -320,52 +309,6 @@ s_target_retire(scraper_t *self, struct scraper_target *t)
         s_add_auto(self, b, t, i, fw_stale_nan(), now);
     fw_metrics_add(self->metrics, "fw_scraper_stale_markers_total", "", (double)(n + S_N_AUTO));
     s_send_batch(self, &b);
-}
-
-static int
-s_on_target_timer(zloop_t *loop, int timer_id, void *arg)
-{
-    (void)loop;
-    scraper_t *self = arg;
-    struct scraper_target *t = zhashx_lookup(self->armed, S_TIMER_KEY(timer_id));
-    if (!t)
-        return 0; // the target was removed by a reload earlier in this loop iteration
-    // A one-shot timer: zloop forgets it when this returns.
-    zhashx_delete(self->armed, S_TIMER_KEY(timer_id));
-    t->timer_id = -1;
-    int64_t now = fw_time_mono_ms();
-    if (t->inflight == 0) {
-        // The job goes with the request: the fetch actor hands the body straight to t's
-        // worker (s_on_fetched), and the loop sees the scrape again only when it is done.
-        t->inflight = ++self->next_fetch_id;
-        t->start_ms = fw_time_now_ms();
-        struct scraper_work_job *job = s_job_new(self, t);
-        struct scraper_fetch_opts o = {
-            .timeout_ms = t->timeout_ms,
-            .body_size_limit = t->client.body_size_limit > 0 ? t->client.body_size_limit
-                                                             : self->opts->limits.body_size_limit,
-            .enable_compression = t->client.enable_compression,
-            .escaping = t->name_escaping ? fw_names_escaping_str(t->name_escaping - 1) : NULL,
-            .http = &t->client.http,
-            // target_limit exceeded: fail the scrape without asking the target, as Prometheus.
-            .error = t->forced_error[0] ? t->forced_error : NULL,
-            .job = job,
-        };
-        if (scraper_fetch_start(self->fetch, t->inflight, t->url, &o) != 0) {
-            fw_warn("scrape.start.fail", "target=%s", t->url);
-            s_job_drop(self, &job, NULL);
-        }
-    } else {
-        char job[320];
-        fw_metrics_label(job, sizeof(job), "job", t->job);
-        fw_metrics_add(self->metrics, "fw_scraper_scrapes_skipped_total", job, 1);
-        fw_debug("scrape.skip", "target=%s reason=%s", t->url, "previous scrape still running");
-    }
-    t->next_mono += t->interval_ms;
-    if (t->next_mono <= now)
-        t->next_mono += ((now - t->next_mono) / t->interval_ms + 1) * t->interval_ms;
-    s_target_arm(self, t);
-    return 0;
 }
 
 // The metric_relabel_configs of job t->job (index *index in cfg), or NULL when it has none.
@@ -389,7 +332,6 @@ s_job_new(scraper_t *self, struct scraper_target *t)
 {
     struct scraper_work_job *job = scraper_work_job_new();
     job->target = t;
-    job->ts = t->start_ms;
     const struct fw_scrape_config *sc = s_job_config(self, t, &job->job_index);
     if (sc) {
         job->mrc = sc->metric_relabel_configs;
@@ -407,10 +349,10 @@ s_job_new(scraper_t *self, struct scraper_target *t)
 }
 
 static void s_config_release(scraper_t *self, uint64_t gen);
-static void s_zombie_retire(scraper_t *self, struct scraper_target *t);
+static bool s_zombie_retire(scraper_t *self, struct scraper_target *t);
 
 // Give up *job_p, never handed to a worker: its target is free again (why: a skipped scrape's
-// reason, counted; NULL: nothing to say).
+// reason, counted; NULL: nothing to say). The caller retires it or schedules its next scrape.
 static void
 s_job_drop(scraper_t *self, struct scraper_work_job **job_p, const char *why)
 {
@@ -427,7 +369,6 @@ s_job_drop(scraper_t *self, struct scraper_work_job **job_p, const char *why)
     scraper_work_job_destroy(job_p);
     t->working = false;
     t->inflight = 0;
-    s_zombie_retire(self, t);
 }
 
 // On the fetch actor's thread: hand a fetched body to its target's worker, so the scrape
@@ -437,6 +378,7 @@ s_on_fetched(struct scraper_fetch_result *res, void *arg)
 {
     scraper_t *self = arg;
     struct scraper_work_job *job = res->job;
+    job->ts = res->start_ms;
     job->res = *res;
     if (scraper_work_hand(self->work, job) != 0) { // more jobs queued than targets
         memset(&job->res, 0, sizeof(job->res));
@@ -535,11 +477,12 @@ s_on_work_done(struct scraper_work_job *job, void *arg)
         free(target);
     }
     scraper_work_job_destroy(&job);
-    s_zombie_retire(self, t);
+    if (!s_zombie_retire(self, t))
+        s_target_next(self, t);
 }
 
-// t's scrape is over: if a reload removed t meanwhile, retire and free it now.
-static void
+// t's scrape is over: if a reload removed t meanwhile, retire and free it now (true).
+static bool
 s_zombie_retire(scraper_t *self, struct scraper_target *t)
 {
     for (size_t i = 0; i < self->n_zombies; i++) {
@@ -547,9 +490,10 @@ s_zombie_retire(scraper_t *self, struct scraper_target *t)
             self->zombies[i] = self->zombies[--self->n_zombies];
             s_target_retire(self, t);
             scraper_target_destroy(&t);
-            break;
+            return true;
         }
     }
+    return false;
 }
 
 // target_limit: every target of a job with more targets than its limit fails each scrape
@@ -572,19 +516,25 @@ s_apply_target_limits(scraper_t *self)
     for (size_t i = 0; i < self->n_targets; i++) {
         struct scraper_target *t = self->targets[i];
         uintptr_t c = t->client.target_limit > 0 ? (uintptr_t)zhashx_lookup(count, t->job) : 0;
+        char was[sizeof(t->forced_error)];
+        memcpy(was, t->forced_error, sizeof(was));
         if (t->client.target_limit > 0 && (int64_t)c > t->client.target_limit)
             snprintf(t->forced_error, sizeof(t->forced_error),
                      "target_limit exceeded (number of targets: %zu, limit: %lld)", (size_t)c,
                      (long long)t->client.target_limit);
         else
             t->forced_error[0] = '\0';
+        // a scheduled scrape carries the old state: made again (s_on_fetch)
+        if (t->inflight && strcmp(was, t->forced_error) != 0)
+            (void)scraper_fetch_cancel(self->fetch, t->inflight);
     }
     pthread_mutex_unlock(&self->mu);
     zhashx_destroy(&count);
 }
 
-// An answer the fetch actor could not hand to a worker (its queue was full): the scrape is
-// skipped.
+// An answer the fetch actor could not hand to a worker (its queue was full: the scrape is
+// skipped), or a scheduled scrape cancelled (made again for the same due time, unless its
+// target is gone).
 static int
 s_on_fetch(zloop_t *loop, zsock_t *reader, void *arg)
 {
@@ -598,8 +548,16 @@ s_on_fetch(zloop_t *loop, zsock_t *reader, void *arg)
         return 0;
     }
     struct scraper_work_job *job = res.job;
+    struct scraper_target *t = job->target;
+    bool cancelled = res.cancelled;
     scraper_fetch_result_clear(&res);
-    s_job_drop(self, &job, "worker queue full");
+    s_job_drop(self, &job, cancelled ? NULL : "worker queue full");
+    if (s_zombie_retire(self, t))
+        return 0;
+    if (cancelled)
+        s_target_schedule(self, t);
+    else
+        s_target_next(self, t);
     return 0;
 }
 
@@ -667,8 +625,9 @@ s_swap_targets(scraper_t *self, struct scraper_target **fresh, size_t n_fresh,
     free(lists);
     zhashx_destroy(&by_url);
     for (size_t j = 0; j < n_old; j++) {
-        if (old[j] && old[j]->working) { // a worker uses it: retired when the job is back
-            s_target_disarm(self, old[j]);
+        if (old[j] && old[j]->working) { // its scrape is out: retired when the job is back
+            if (old[j]->inflight)
+                (void)scraper_fetch_cancel(self->fetch, old[j]->inflight);
             fw_mem_grow((void **)&self->zombies, &self->cap_zombies, self->n_zombies + 1,
                         sizeof(*self->zombies));
             self->zombies[self->n_zombies++] = old[j];
@@ -728,24 +687,31 @@ s_reload(void *arg, char *errmsg, size_t size)
     struct scraper_target_drops drops;
     size_t other;
     s_build_targets(self->metrics, &cfg, sd, &self->opts->shard, &fresh, &n_fresh, &drops, &other);
-    size_t kept = s_swap_targets(self, fresh, n_fresh, &drops);
-    s_set_other_shards(self, other);
-    scraper_sd_destroy(&self->sd); // before the config its providers borrow goes
-    self->sd = sd;
+    // The new config first, so that the targets the swap starts make their jobs with its
+    // rules; the jobs out (every target has one) borrow the old one's, which is kept.
     pthread_mutex_lock(&self->mu); // relabel_steps reads the config on the HTTP thread
     struct fw_promcfg old = self->cfg;
     self->cfg = cfg;
     pthread_mutex_unlock(&self->mu);
-    if (self->cfg_jobs) { // workers still use its metric relabel rules
+    if (self->cfg_jobs) { // jobs out still use its metric relabel rules
         self->retired = realloc(self->retired, (self->n_retired + 1) * sizeof(*self->retired));
         if (!self->retired)
             abort();
         self->retired[self->n_retired++] = (struct s_retired){old, self->cfg_gen, self->cfg_jobs};
-    } else {
-        fw_promcfg_free(&old);
+        memset(&old, 0, sizeof(old));
     }
     self->cfg_gen++;
     self->cfg_jobs = 0;
+    // The scrapes scheduled with the old rules are made again (s_on_fetch); those already
+    // started finish with them.
+    for (size_t i = 0; i < self->n_targets; i++)
+        if (self->targets[i]->inflight)
+            (void)scraper_fetch_cancel(self->fetch, self->targets[i]->inflight);
+    size_t kept = s_swap_targets(self, fresh, n_fresh, &drops);
+    s_set_other_shards(self, other);
+    scraper_sd_destroy(&self->sd); // before the config its providers borrow goes
+    self->sd = sd;
+    fw_promcfg_free(&old);
     fw_metrics_set(self->metrics, "fw_scraper_config_last_reload_successful", "", 1);
     fw_info("config.reload", "targets=%zu kept=%zu", n_fresh, kept);
     return 0;
@@ -821,11 +787,6 @@ scraper_new(const struct scraper_opts *opts)
     scraper_t *self = fw_calloc(1, sizeof(*self));
     self->opts = opts;
     pthread_mutex_init(&self->mu, NULL);
-    self->armed = zhashx_new();
-    zhashx_set_key_hasher(self->armed, s_timer_key_hash);
-    zhashx_set_key_comparator(self->armed, s_timer_key_cmp);
-    zhashx_set_key_duplicator(self->armed, NULL);
-    zhashx_set_key_destructor(self->armed, NULL);
     self->metrics = fw_metrics_new();
     fw_metrics_t *m = self->metrics;
     fw_metrics_declare(m, "fw_scraper_scrapes_total", FW_METRIC_COUNTER, "Scrapes finished.");
@@ -894,7 +855,7 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
         return -1;
 
     self->loop = zloop_new();
-    zloop_reader(self->loop, (zsock_t *)self->fetch, s_on_fetch, self);
+    zloop_reader(self->loop, scraper_fetch_sock(self->fetch), s_on_fetch, self);
     if (scraper_work_attach(self->work, self->loop, s_on_work_done, self) != 0) {
         fw_err_set(err, "cannot attach the scrape workers to the loop");
         return -1;
@@ -964,14 +925,13 @@ scraper_destroy(scraper_t **self_p)
     fw_sender_detach(self->sender);
     scraper_work_detach(self->work, self->loop);
     if (self->loop && self->fetch)
-        zloop_reader_end(self->loop, (zsock_t *)self->fetch);
+        zloop_reader_end(self->loop, scraper_fetch_sock(self->fetch));
     // The fetch actor hands jobs to the pool, so it goes first; the jobs it held are the
     // pool's, which frees those not back: before the targets go.
     scraper_fetch_destroy(&self->fetch);
     scraper_work_destroy(&self->work);
     scraper_sd_destroy(&self->sd); // its readers leave the loop
     zloop_destroy(&self->loop);
-    zhashx_destroy(&self->armed);
     for (size_t i = 0; i < self->n_targets; i++)
         scraper_target_destroy(&self->targets[i]);
     free(self->targets);

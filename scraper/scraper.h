@@ -2,10 +2,11 @@
     scrape as SAMPLES batches to tsdb (fw_sender: acknowledged, resent until tsdb has
     stored it) and to its taps (PUB).
 
-    The class runs one zloop: a one-shot timer per target (re-armed for the next interval),
-    a reader on the fetch actor (scraper_fetch.h) whose answers go to the worker pool
-    (scraper_work.h) to be parsed, relabeled and encoded off the loop, readers for the
-    finished jobs, and the 1 Hz housekeeping timer (self-metrics, SIGHUP and /-/reload). HTTP
+    The class runs one zloop: the fetch actor (scraper_fetch.h) keeps the scrape schedule
+    (each target's next scrape is queued with it when the last one is back) and hands the
+    bodies to the worker pool (scraper_work.h) to be parsed, relabeled and encoded off the
+    loop; the loop has a reader for the finished jobs, one on the fetch actor (cancelled or
+    refused scrapes), and the 1 Hz housekeeping timer (self-metrics, SIGHUP and /-/reload). HTTP
     serves /metrics and a Prometheus-compatible GET /api/v1/targets.
 */
 #ifndef SCRAPER_H

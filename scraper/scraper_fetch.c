@@ -6,16 +6,25 @@
     pipe plus those raw descriptors, so ZeroMQ and curl share one wait. Ready descriptors go
     to curl_multi_socket_action(); finished transfers (curl_multi_info_read) are answered on
     the hand-off function, or on the pipe as "DONE" messages: id, error ("" for none), content
-    type, duration, body, job pointer. The
-    request on the pipe is "FETCH" id url opts, where opts is the address of a heap copy of
-    the request's settings (struct s_req) that the actor takes over; "$TERM" ends the actor,
-    dropping what is in flight. Messages on the pipe are read in order and $TERM comes last,
-    so every s_req sent is freed by the actor.
+    type, duration, body, job pointer, start time, cancelled flag.
+
+    Requests do not travel on the pipe: the owner's thread appends a heap copy of each
+    request's settings (struct s_req, with its due time) to a queue under a mutex, and the
+    actor moves the queue into its own min-heap by due time each time round its loop, before
+    it polls. The actor publishes (under the same mutex) when it will next look at the queue
+    at the latest; the owner sends a "WAKE" on the pipe only when a request is due earlier
+    than that. A target scraped every interval is thus queued about one interval ahead, when
+    its previous scrape ends, and the actor, woken anyway by other transfers or by its own
+    deadline, starts it on time: neither the owner nor the actor is woken per scrape just to
+    start it. Cancels go through the same queue (and always wake the actor): a request still
+    in the heap is answered at once on the pipe, cancelled. "$TERM" ends the actor, dropping
+    what is in flight and scheduled; the requests left are freed with the actor.
 */
 #include "scraper_fetch.h"
 
 #include <curl/curl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,8 +36,11 @@
 
 #define S_USER_AGENT "floorwatch-scraper/" FW_VERSION
 
-// A request's settings, copied on the zloop thread and freed by the actor.
+// A request's settings, copied on the owner's thread and freed by the actor.
 struct s_req {
+    uint64_t id;
+    char *url;   // owned
+    int64_t due; // monotonic ms: start it then (or at once when past)
     int64_t timeout_ms;
     int64_t body_size_limit;
     bool enable_compression;
@@ -49,6 +61,7 @@ struct s_xfer {
     size_t len, cap;
     size_t limit; // body size limit, decoded bytes
     bool too_big;
+    int64_t start_ms; // wall clock
     int64_t start_mono;
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -69,8 +82,27 @@ struct s_idle {
 #define S_MAX_IDLE 64
 #define S_MAX_IDLE_BODY (8 << 20)
 
+// What the owner and the actor share: the requests and cancels not yet taken by the actor.
+struct s_shared {
+    pthread_mutex_t mu;
+    struct s_req **queue; // owned: scheduled, not yet in the actor's heap
+    size_t n_queue, cap_queue;
+    uint64_t *cancels; // ids to cancel
+    size_t n_cancels, cap_cancels;
+    int64_t wake_mono; // the actor looks at the queue again by then at the latest
+    uint64_t wakes;    // WAKE messages the owner sent
+};
+
+struct scraper_fetch {
+    zactor_t *actor;       // owned
+    struct s_shared share; // the actor borrows it (args) until $TERM
+};
+
 struct s_actor {
-    zsock_t *pipe; // borrowed
+    zsock_t *pipe;          // borrowed
+    struct s_shared *share; // borrowed
+    struct s_req **heap;    // owned: scheduled requests, a min-heap by due
+    size_t n_heap, cap_heap;
     struct s_idle idle[S_MAX_IDLE];
     size_t n_idle;
     CURLM *multi;         // owned
@@ -169,9 +201,9 @@ s_xfer_destroy(struct s_actor *self, struct s_xfer **x_p)
 // pipe.
 static void
 s_reply(struct s_actor *self, uint64_t id, void *job, const char *error, const char *ctype,
-        double dur_s, const char *body, size_t len)
+        double dur_s, const char *body, size_t len, int64_t start_ms, bool cancelled)
 {
-    if (job && self->handoff) {
+    if (job && self->handoff && !cancelled) {
         struct scraper_fetch_result res = {
             .id = id,
             .error = error ? fw_strdup(error) : NULL,
@@ -179,6 +211,7 @@ s_reply(struct s_actor *self, uint64_t id, void *job, const char *error, const c
             .body = zframe_new(body, body ? len : 0),
             .duration_s = dur_s,
             .job = job,
+            .start_ms = start_ms,
         };
         if (self->handoff(&res, self->handoff_arg) == 0)
             return;
@@ -192,6 +225,8 @@ s_reply(struct s_actor *self, uint64_t id, void *job, const char *error, const c
     zmsg_addstrf(m, "%.6f", dur_s);
     zmsg_addmem(m, body, body ? len : 0);
     zmsg_addmem(m, &job, sizeof(job));
+    zmsg_addmem(m, &start_ms, sizeof(start_ms));
+    zmsg_addmem(m, &cancelled, sizeof(cancelled));
     zmsg_send(&m, self->pipe);
 }
 
@@ -203,6 +238,7 @@ s_req_free(struct s_req **req_p)
         return;
     fw_promcfg_http_free(&req->http);
     free(req->error);
+    free(req->url);
     free(req);
     *req_p = NULL;
 }
@@ -306,15 +342,19 @@ s_apply_http(struct s_xfer *x, const char *url, const struct fw_http_client_conf
 }
 
 static void
-s_start(struct s_actor *self, uint64_t id, const char *url, struct s_req *req)
+s_start(struct s_actor *self, struct s_req *req)
 {
+    uint64_t id = req->id;
+    const char *url = req->url;
+    int64_t start_ms = fw_time_now_ms();
     if (req->error) {
-        s_reply(self, id, req->job, req->error, NULL, 0, NULL, 0);
+        s_reply(self, id, req->job, req->error, NULL, 0, NULL, 0, start_ms, false);
         return;
     }
     struct s_xfer *x = fw_calloc(1, sizeof(*x));
     x->id = id;
     x->job = req->job;
+    x->start_ms = start_ms;
     x->start_mono = fw_time_mono_ms();
     x->limit = req->body_size_limit > 0 ? (size_t)req->body_size_limit : SCRAPER_FETCH_MAX_BODY;
     if (self->n_idle > 0) {
@@ -326,7 +366,7 @@ s_start(struct s_actor *self, uint64_t id, const char *url, struct s_req *req)
         x->easy = curl_easy_init();
     }
     if (!x->easy) {
-        s_reply(self, id, x->job, "curl_easy_init failed", NULL, 0, NULL, 0);
+        s_reply(self, id, x->job, "curl_easy_init failed", NULL, 0, NULL, 0, start_ms, false);
         s_xfer_destroy(self, &x);
         return;
     }
@@ -365,13 +405,14 @@ s_start(struct s_actor *self, uint64_t id, const char *url, struct s_req *req)
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     char err[CURL_ERROR_SIZE + 320];
     if (req->has_http && s_apply_http(x, url, &req->http, err, sizeof(err)) != 0) {
-        s_reply(self, id, x->job, err, NULL, 0, NULL, 0);
+        s_reply(self, id, x->job, err, NULL, 0, NULL, 0, start_ms, false);
         s_xfer_destroy(self, &x);
         return;
     }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
     if (curl_multi_add_handle(self->multi, e) != CURLM_OK) {
-        s_reply(self, id, x->job, "curl_multi_add_handle failed", NULL, 0, NULL, 0);
+        s_reply(self, id, x->job, "curl_multi_add_handle failed", NULL, 0, NULL, 0, start_ms,
+                false);
         s_xfer_destroy(self, &x);
         return;
     }
@@ -415,7 +456,8 @@ s_finish(struct s_actor *self, CURL *easy, CURLcode code)
         snprintf(err, sizeof(err), "server returned HTTP status %ld", status);
         error = err;
     }
-    s_reply(self, x->id, x->job, error, ctype, dur, error ? NULL : x->body, x->len);
+    s_reply(self, x->id, x->job, error, ctype, dur, error ? NULL : x->body, x->len, x->start_ms,
+            false);
     s_forget(self, x);
     s_xfer_destroy(self, &x);
 }
@@ -431,6 +473,123 @@ s_drain_done(struct s_actor *self)
     }
 }
 
+// ---------------------------------------------------------------------------------------
+//  The schedule: a min-heap of requests by due time
+
+static void
+s_heap_swap(struct s_req **h, size_t a, size_t b)
+{
+    struct s_req *t = h[a];
+    h[a] = h[b];
+    h[b] = t;
+}
+
+static void
+s_heap_up(struct s_req **h, size_t i)
+{
+    while (i > 0 && h[(i - 1) / 2]->due > h[i]->due) {
+        s_heap_swap(h, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static void
+s_heap_down(struct s_req **h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && h[l]->due < h[m]->due)
+            m = l;
+        if (r < n && h[r]->due < h[m]->due)
+            m = r;
+        if (m == i)
+            return;
+        s_heap_swap(h, i, m);
+        i = m;
+    }
+}
+
+static void
+s_heap_push(struct s_actor *self, struct s_req *req)
+{
+    fw_mem_grow((void **)&self->heap, &self->cap_heap, self->n_heap + 1, sizeof(*self->heap));
+    self->heap[self->n_heap++] = req;
+    s_heap_up(self->heap, self->n_heap - 1);
+}
+
+// Take element i out of the heap (the caller owns it).
+static struct s_req *
+s_heap_take(struct s_actor *self, size_t i)
+{
+    struct s_req *req = self->heap[i];
+    self->heap[i] = self->heap[--self->n_heap];
+    if (i < self->n_heap) {
+        s_heap_down(self->heap, self->n_heap, i);
+        s_heap_up(self->heap, i);
+    }
+    return req;
+}
+
+// Cancel the scheduled request id, if it is still in the heap: answered on the pipe.
+static void
+s_cancel(struct s_actor *self, uint64_t id)
+{
+    for (size_t i = 0; i < self->n_heap; i++) {
+        if (self->heap[i]->id != id)
+            continue;
+        struct s_req *req = s_heap_take(self, i);
+        s_reply(self, req->id, req->job, "scrape cancelled", NULL, 0, NULL, 0, fw_time_now_ms(),
+                true);
+        s_req_free(&req);
+        return;
+    }
+}
+
+// Move what the owner queued into the heap, run the cancels, start what is due, and
+// publish when the actor will look again at the latest (min of next_mono and the heap's
+// top). Returns that time.
+static int64_t
+s_schedule(struct s_actor *self, int64_t next_mono)
+{
+    struct s_shared *sh = self->share;
+    pthread_mutex_lock(&sh->mu);
+    for (size_t i = 0; i < sh->n_queue; i++)
+        s_heap_push(self, sh->queue[i]);
+    sh->n_queue = 0;
+    size_t n_cancels = sh->n_cancels;
+    uint64_t cancels[64];
+    if (n_cancels > 64)
+        n_cancels = 64;
+    memcpy(cancels, sh->cancels, n_cancels * sizeof(*cancels));
+    memmove(sh->cancels, sh->cancels + n_cancels, (sh->n_cancels - n_cancels) * sizeof(*cancels));
+    sh->n_cancels -= n_cancels;
+    bool more = sh->n_cancels > 0;
+    pthread_mutex_unlock(&sh->mu);
+    for (size_t i = 0; i < n_cancels; i++)
+        s_cancel(self, cancels[i]);
+    int64_t now = fw_time_mono_ms();
+    while (self->n_heap > 0 && self->heap[0]->due <= now) {
+        struct s_req *req = s_heap_take(self, 0);
+        s_start(self, req);
+        s_req_free(&req);
+    }
+    int64_t wake = next_mono;
+    if (more)
+        wake = now;
+    if (self->n_heap > 0 && self->heap[0]->due < wake)
+        wake = self->heap[0]->due;
+    pthread_mutex_lock(&sh->mu);
+    // a request queued meanwhile woke the pipe if it is due before the old deadline; one
+    // due before the new one is taken before the poll, as the queue is not empty
+    sh->wake_mono = sh->n_queue > 0 || sh->n_cancels > 0 ? now : wake;
+    if (sh->n_queue > 0 || sh->n_cancels > 0)
+        wake = now;
+    pthread_mutex_unlock(&sh->mu);
+    return wake;
+}
+
+// ---------------------------------------------------------------------------------------
+
 static void
 s_on_pipe(struct s_actor *self)
 {
@@ -440,27 +599,10 @@ s_on_pipe(struct s_actor *self)
         return;
     }
     char *cmd = zmsg_popstr(m);
-    if (cmd && strcmp(cmd, "$TERM") == 0) {
+    if (cmd && strcmp(cmd, "$TERM") == 0)
         self->terminated = true;
-    } else if (cmd && strcmp(cmd, "FETCH") == 0 && zmsg_size(m) == 3) {
-        zframe_t *idf = zmsg_pop(m);
-        char *url = zmsg_popstr(m);
-        zframe_t *reqf = zmsg_pop(m);
-        uint64_t id = 0;
-        struct s_req *req = NULL;
-        if (zframe_size(idf) == sizeof(id))
-            memcpy(&id, zframe_data(idf), sizeof(id));
-        if (zframe_size(reqf) == sizeof(req))
-            memcpy(&req, zframe_data(reqf), sizeof(req));
-        if (req)
-            s_start(self, id, url, req);
-        s_req_free(&req);
-        zframe_destroy(&reqf);
-        zstr_free(&url);
-        zframe_destroy(&idf);
-    } else {
+    else if (!cmd || strcmp(cmd, "WAKE") != 0) // WAKE: only to run s_schedule
         fw_warn("scrape.actor.bad_command", "cmd=%s", cmd);
-    }
     zstr_free(&cmd);
     zmsg_destroy(&m);
 }
@@ -475,17 +617,25 @@ s_free_all(struct s_actor *self)
     }
     self->n_xfers = 0;
     free(self->xfers);
+    for (size_t i = 0; i < self->n_heap; i++)
+        s_req_free(&self->heap[i]);
+    free(self->heap);
 }
 
-void
-scraper_fetch_actor(zsock_t *pipe, void *args)
+struct s_args {
+    scraper_fetch_handoff_fn *handoff;
+    void *arg;
+    struct s_shared *share;
+};
+
+// The actor (args: a struct s_args, copied before it signals).
+static void
+s_actor(zsock_t *pipe, void *args)
 {
-    const struct scraper_fetch_args *a = args;
-    struct s_actor self = {.pipe = pipe, .timer_due = -1};
-    if (a) {
-        self.handoff = a->handoff;
-        self.handoff_arg = a->arg;
-    }
+    const struct s_args *a = args;
+    struct s_actor self = {.pipe = pipe, .timer_due = -1, .share = a->share};
+    self.handoff = a->handoff;
+    self.handoff_arg = a->arg;
     self.multi = curl_multi_init();
     curl_multi_setopt(self.multi, CURLMOPT_SOCKETFUNCTION, s_on_socket);
     curl_multi_setopt(self.multi, CURLMOPT_SOCKETDATA, &self);
@@ -498,6 +648,14 @@ scraper_fetch_actor(zsock_t *pipe, void *args)
     size_t items_cap = 0;
     int running = 0;
     while (!self.terminated) {
+        // Wake at least once a second even when curl has nothing scheduled.
+        int64_t next = fw_time_mono_ms() + 1000;
+        if (self.timer_due >= 0 && self.timer_due < next)
+            next = self.timer_due;
+        // Starting what is due arms curl's timer (served by this poll, at once).
+        next = s_schedule(&self, next);
+        if (self.timer_due >= 0 && self.timer_due < next)
+            next = self.timer_due;
         size_t n = self.n_socks + 1;
         fw_mem_grow((void **)&items, &items_cap, n, sizeof(*items));
         items[0] = (zmq_pollitem_t){zsock_resolve(pipe), 0, ZMQ_POLLIN, 0};
@@ -509,13 +667,8 @@ scraper_fetch_actor(zsock_t *pipe, void *args)
                 ev |= ZMQ_POLLOUT;
             items[i + 1] = (zmq_pollitem_t){NULL, self.socks[i].fd, ev, 0};
         }
-        // Wake at least once a second even when curl has nothing scheduled.
-        long wait = 1000;
-        if (self.timer_due >= 0) {
-            int64_t d = self.timer_due - fw_time_mono_ms();
-            wait = d < 0 ? 0 : d < wait ? (long)d : wait;
-        }
-        int rc = zmq_poll(items, (int)n, wait);
+        int64_t d = next - fw_time_mono_ms();
+        int rc = zmq_poll(items, (int)n, d < 0 ? 0 : (long)d);
         if (rc < 0 && zmq_errno() != EINTR)
             break;
         for (size_t i = 1; rc > 0 && i < n; i++) {
@@ -534,7 +687,6 @@ scraper_fetch_actor(zsock_t *pipe, void *args)
             curl_multi_socket_action(self.multi, CURL_SOCKET_TIMEOUT, 0, &running);
         }
         s_drain_done(&self);
-        // The pipe last: a new FETCH arms curl's timer, served by the next poll.
         while (!self.terminated && (zsock_events(pipe) & ZMQ_POLLIN))
             s_on_pipe(&self);
     }
@@ -548,31 +700,59 @@ scraper_fetch_actor(zsock_t *pipe, void *args)
     free(items);
 }
 
-zactor_t *
+scraper_fetch_t *
 scraper_fetch_new(scraper_fetch_handoff_fn *handoff, void *arg)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    struct scraper_fetch_args a = {handoff, arg}; // copied before zactor_new returns
-    zactor_t *actor = zactor_new(scraper_fetch_actor, &a);
-    if (!actor)
-        curl_global_cleanup();
-    return actor;
+    scraper_fetch_t *self = fw_calloc(1, sizeof(*self));
+    pthread_mutex_init(&self->share.mu, NULL);
+    self->share.wake_mono = INT64_MAX;
+    struct s_args a = {handoff, arg, &self->share}; // copied before zactor_new returns
+    self->actor = zactor_new(s_actor, &a);
+    if (!self->actor)
+        scraper_fetch_destroy(&self);
+    return self;
 }
 
 void
-scraper_fetch_destroy(zactor_t **actor_p)
+scraper_fetch_destroy(scraper_fetch_t **self_p)
 {
-    if (!actor_p || !*actor_p)
+    if (!self_p || !*self_p)
         return;
-    zactor_destroy(actor_p);
+    scraper_fetch_t *self = *self_p;
+    zactor_destroy(&self->actor);
+    for (size_t i = 0; i < self->share.n_queue; i++)
+        s_req_free(&self->share.queue[i]);
+    free(self->share.queue);
+    free(self->share.cancels);
+    pthread_mutex_destroy(&self->share.mu);
+    free(self);
+    *self_p = NULL;
     curl_global_cleanup();
 }
 
+zsock_t *
+scraper_fetch_sock(scraper_fetch_t *self)
+{
+    return zactor_sock(self->actor);
+}
+
+// Wake the actor (the owner's thread only: the pipe is not thread-safe).
+static int
+s_wake(scraper_fetch_t *self)
+{
+    self->share.wakes++;
+    return zstr_send(self->actor, "WAKE");
+}
+
 int
-scraper_fetch_start(zactor_t *actor, uint64_t id, const char *url,
-                    const struct scraper_fetch_opts *o)
+scraper_fetch_schedule(scraper_fetch_t *self, uint64_t id, const char *url,
+                       const struct scraper_fetch_opts *o, int64_t due_mono)
 {
     struct s_req *req = fw_calloc(1, sizeof(*req));
+    req->id = id;
+    req->url = fw_strdup(url);
+    req->due = due_mono;
     req->timeout_ms = o->timeout_ms;
     req->body_size_limit = o->body_size_limit;
     req->enable_compression = o->enable_compression;
@@ -583,29 +763,54 @@ scraper_fetch_start(zactor_t *actor, uint64_t id, const char *url,
         req->has_http = true;
         fw_promcfg_http_copy(&req->http, o->http);
     }
-    zmsg_t *m = zmsg_new();
-    zmsg_addstr(m, "FETCH");
-    zmsg_addmem(m, &id, sizeof(id));
-    zmsg_addstr(m, url);
-    zmsg_addmem(m, &req, sizeof(req)); // the actor takes req over
-    if (zmsg_send(&m, actor) != 0) {
-        zmsg_destroy(&m);
-        s_req_free(&req);
-        return -1;
-    }
+    struct s_shared *sh = &self->share;
+    pthread_mutex_lock(&sh->mu);
+    fw_mem_grow((void **)&sh->queue, &sh->cap_queue, sh->n_queue + 1, sizeof(*sh->queue));
+    sh->queue[sh->n_queue++] = req; // the actor takes req over
+    bool wake = due_mono < sh->wake_mono;
+    if (wake)
+        sh->wake_mono = due_mono; // later requests before it need no second WAKE
+    pthread_mutex_unlock(&sh->mu);
+    if (wake)
+        (void)s_wake(self); // on failure the actor's own deadline takes it, a second late
     return 0;
 }
 
 int
-scraper_fetch_recv(zactor_t *actor, struct scraper_fetch_result *out)
+scraper_fetch_start(scraper_fetch_t *self, uint64_t id, const char *url,
+                    const struct scraper_fetch_opts *o)
+{
+    return scraper_fetch_schedule(self, id, url, o, fw_time_mono_ms());
+}
+
+int
+scraper_fetch_cancel(scraper_fetch_t *self, uint64_t id)
+{
+    struct s_shared *sh = &self->share;
+    pthread_mutex_lock(&sh->mu);
+    fw_mem_grow((void **)&sh->cancels, &sh->cap_cancels, sh->n_cancels + 1, sizeof(*sh->cancels));
+    sh->cancels[sh->n_cancels++] = id;
+    sh->wake_mono = INT64_MIN; // the actor sets it again when it has taken the cancels
+    pthread_mutex_unlock(&sh->mu);
+    return s_wake(self);
+}
+
+uint64_t
+scraper_fetch_wakes(const scraper_fetch_t *self)
+{
+    return self->share.wakes;
+}
+
+int
+scraper_fetch_recv(scraper_fetch_t *self, struct scraper_fetch_result *out)
 {
     memset(out, 0, sizeof(*out));
-    zmsg_t *m = zmsg_recv(actor);
+    zmsg_t *m = zmsg_recv(self->actor);
     if (!m)
         return -1;
     int rc = -1;
     char *cmd = zmsg_popstr(m);
-    if (!cmd || strcmp(cmd, "DONE") != 0 || zmsg_size(m) != 6)
+    if (!cmd || strcmp(cmd, "DONE") != 0 || zmsg_size(m) != 8)
         goto out;
     zframe_t *idf = zmsg_pop(m);
     if (zframe_size(idf) == sizeof(out->id))
@@ -621,10 +826,18 @@ scraper_fetch_recv(zactor_t *actor, struct scraper_fetch_result *out)
     out->duration_s = dur ? strtod(dur, NULL) : 0;
     zstr_free(&dur);
     out->body = zmsg_pop(m);
-    zframe_t *jf = zmsg_pop(m);
-    if (zframe_size(jf) == sizeof(out->job))
-        memcpy(&out->job, zframe_data(jf), sizeof(out->job));
-    zframe_destroy(&jf);
+    zframe_t *f = zmsg_pop(m);
+    if (zframe_size(f) == sizeof(out->job))
+        memcpy(&out->job, zframe_data(f), sizeof(out->job));
+    zframe_destroy(&f);
+    f = zmsg_pop(m);
+    if (zframe_size(f) == sizeof(out->start_ms))
+        memcpy(&out->start_ms, zframe_data(f), sizeof(out->start_ms));
+    zframe_destroy(&f);
+    f = zmsg_pop(m);
+    if (zframe_size(f) == sizeof(out->cancelled))
+        memcpy(&out->cancelled, zframe_data(f), sizeof(out->cancelled));
+    zframe_destroy(&f);
     rc = 0;
 out:
     zstr_free(&cmd);

@@ -3,11 +3,13 @@
     A zactor owns one CURLM and drives all transfers with curl_multi_socket_action() from
     its own zmq_poll() over the actor pipe and curl's sockets (STYLE.md "Hot paths"), so
     scraping many targets needs one thread, never one per target, and the zloop thread
-    never blocks on the network. The zloop thread asks with scraper_fetch_start(); each
-    answer goes to the hand-off function given at scraper_fetch_new(), called on the actor's
-    thread (the scraper hands the body straight to a worker, so a scrape does not pass
-    through the loop between fetch and work), or, when there is none or it refuses, is read
-    with scraper_fetch_recv() from a zloop reader on the actor.
+    never blocks on the network. The owner (the zloop thread) queues each request with its
+    due time (scraper_fetch_schedule: the actor keeps the schedule, so starting a scrape
+    wakes neither thread) and may cancel it until it starts; each answer goes to the hand-off
+   function given at scraper_fetch_new(), called on the actor's thread (the scraper hands the body
+   straight to a worker, so a scrape does not pass through the loop between fetch and work), or,
+   when there is none or it refuses, is read with scraper_fetch_recv() from a zloop reader on the
+   actor.
 
     Requests carry Prometheus's headers: an Accept preferring OpenMetrics then text 0.0.4,
     Accept-Encoding (gzip, decoded by curl, or identity when the job disables compression),
@@ -48,24 +50,25 @@ struct scraper_fetch_result {
     zframe_t *body;     // owned; the (decoded) body, empty on error
     double duration_s;  // from start to the last byte (or the failure)
     void *job;          // borrowed: the request's scraper_fetch_opts.job
+    int64_t start_ms;   // wall clock when the request started (or was cancelled)
+    bool cancelled;     // scraper_fetch_cancel took it before it started (error says so)
 };
 
-// Called on the actor's thread with each answer whose request carried a job: 0 when it took
-// *res (moved out), else the answer is sent on the pipe for scraper_fetch_recv().
+// Called on the actor's thread with each answer whose request carried a job (never a
+// cancelled one): 0 when it took *res (moved out), else the answer is sent on the pipe for
+// scraper_fetch_recv().
 typedef int(scraper_fetch_handoff_fn)(struct scraper_fetch_result *res, void *arg);
+
+typedef struct scraper_fetch scraper_fetch_t;
 
 // Start the actor (it signals once its CURLM is ready); takes a reference on libcurl's
 // global state. handoff (with arg) may be NULL. NULL only if czmq fails.
-zactor_t *scraper_fetch_new(scraper_fetch_handoff_fn *handoff, void *arg);
-// Stop the actor (transfers in flight are dropped) and release libcurl's global state.
-void scraper_fetch_destroy(zactor_t **actor_p);
-// The actor function itself (args: a struct scraper_fetch_args, copied before the actor
-// signals), exposed for zactor_new().
-struct scraper_fetch_args {
-    scraper_fetch_handoff_fn *handoff;
-    void *arg;
-};
-void scraper_fetch_actor(zsock_t *pipe, void *args);
+scraper_fetch_t *scraper_fetch_new(scraper_fetch_handoff_fn *handoff, void *arg);
+// Stop the actor (transfers in flight and requests scheduled are dropped, their jobs
+// untouched) and release libcurl's global state.
+void scraper_fetch_destroy(scraper_fetch_t **self_p);
+// The actor's pipe: readable when an answer waits for scraper_fetch_recv (a zloop reader).
+zsock_t *scraper_fetch_sock(scraper_fetch_t *self);
 
 // How one request is made.
 struct scraper_fetch_opts {
@@ -78,14 +81,28 @@ struct scraper_fetch_opts {
     void *job;         // opaque, carried to the answer (scraper_fetch_result.job)
 };
 
-// Ask the actor to GET url as o says; the answer carries id. 0, or -1 when the request
-// could not be queued.
-int scraper_fetch_start(zactor_t *actor, uint64_t id, const char *url,
+// Ask the actor to GET url as o says at monotonic time due_mono (ms; now or past: at
+// once); the answer carries id, which must be unique among the requests not answered yet.
+// Call these three on one thread only (the owner's). The request is queued without waking
+// the actor unless it is due before the actor looks at its queue again anyway (when a
+// transfer or its own deadline wakes it, at least once a second): scheduling a target's next
+// scrape costs neither thread a wake-up. Never blocks. 0 (cannot fail).
+int scraper_fetch_schedule(scraper_fetch_t *self, uint64_t id, const char *url,
+                           const struct scraper_fetch_opts *o, int64_t due_mono);
+// The same, due now.
+int scraper_fetch_start(scraper_fetch_t *self, uint64_t id, const char *url,
                         const struct scraper_fetch_opts *o);
+// Cancel request id if it has not started: it is answered on the pipe at once with
+// `cancelled` set, never handed off. A request already started, or answered, is not
+// affected (its answer comes as usual). 0, or -1 when the actor could not be woken (the
+// cancel then happens within a second).
+int scraper_fetch_cancel(scraper_fetch_t *self, uint64_t id);
+// How many times the owner woke the actor (schedules due early, cancels): for tests.
+uint64_t scraper_fetch_wakes(const scraper_fetch_t *self);
 
 // Read one answer from the actor (call when it is readable). 0, or -1 when the message was
 // not an answer (out is then empty). Release out with scraper_fetch_result_clear().
-int scraper_fetch_recv(zactor_t *actor, struct scraper_fetch_result *out);
+int scraper_fetch_recv(scraper_fetch_t *self, struct scraper_fetch_result *out);
 void scraper_fetch_result_clear(struct scraper_fetch_result *r);
 
 #endif

@@ -178,7 +178,6 @@ scraper_target_from_group(const struct fw_scrape_config *sc, const struct fw_lab
         fw_labels_set(&self->labels, "instance", address);
     fw_labels_clear(&lb);
 
-    self->timer_id = -1;
     self->gen = 1;
     self->seen = fw_calloc(1, sizeof(*self->seen));
     return self;

@@ -52,11 +52,9 @@ struct scraper_target {
 
     // scrape state, zloop thread only
     void *owner;               // borrowed: the scraper running this target
-    int timer_id;              // -1: none
-    uint64_t inflight;         // id of the running fetch, 0: none (also while working)
-    bool working;              // a worker holds its scrape (scraper_work.h): hands off
-    int64_t start_ms;          // wall-clock start of the running (or last) scrape
-    int64_t next_mono;         // monotonic ms of the next scrape
+    uint64_t inflight;         // fetch id of its scrape out (scheduled, fetched or worked on)
+    bool working;              // its scrape's job is out (scraper_work.h): hands off
+    int64_t next_mono;         // monotonic ms the scrape out is (or was) due
     struct scraper_seen *seen; // owned
     uint32_t gen;
     // the scrape cache (scraper_cache.h: what each series text of the body becomes, after

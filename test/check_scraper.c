@@ -613,7 +613,7 @@ START_TEST(test_scraper_fetch_hands_answers_off)
     s_srv_start(&srv);
     struct s_handoff h = {.test_thread = pthread_self(), .off_thread = true};
     pthread_mutex_init(&h.mu, NULL);
-    zactor_t *fetch = scraper_fetch_new(s_on_handoff, &h);
+    scraper_fetch_t *fetch = scraper_fetch_new(s_on_handoff, &h);
     ck_assert_ptr_nonnull(fetch);
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/two", srv.port);
@@ -640,25 +640,135 @@ START_TEST(test_scraper_fetch_hands_answers_off)
     ck_assert_ptr_eq(h.jobs[1 - a], &job_b);
     ck_assert_str_eq(h.errors[1 - a], "forced");
     // nothing came on the pipe: the loop was not woken
-    ck_assert_int_eq(zsock_events(zactor_sock(fetch)) & ZMQ_POLLIN, 0);
+    ck_assert_int_eq(zsock_events(scraper_fetch_sock(fetch)) & ZMQ_POLLIN, 0);
 
     // refused: the answer comes on the pipe, with its job
     pthread_mutex_lock(&h.mu);
     h.refuse = true;
     pthread_mutex_unlock(&h.mu);
     ck_assert_int_eq(scraper_fetch_start(fetch, 3, url, &o), 0);
-    zpoller_t *poller = zpoller_new(zactor_sock(fetch), NULL);
+    zpoller_t *poller = zpoller_new(scraper_fetch_sock(fetch), NULL);
     ck_assert_ptr_nonnull(zpoller_wait(poller, 10000));
     zpoller_destroy(&poller);
     struct scraper_fetch_result res;
     ck_assert_int_eq(scraper_fetch_recv(fetch, &res), 0);
     ck_assert_uint_eq(res.id, 3);
+    ck_assert(!res.cancelled);
     ck_assert_ptr_eq(res.job, &job_a);
     ck_assert_ptr_null(res.error);
     ck_assert_uint_eq(zframe_size(res.body), strlen("one 1\ntwo 2\n"));
     scraper_fetch_result_clear(&res);
     scraper_fetch_destroy(&fetch);
     MHD_stop_daemon(srv.d);
+    pthread_mutex_destroy(&h.mu);
+}
+END_TEST
+
+// The handed-off answers' monotonic arrival times, for the schedule test.
+struct s_sched {
+    pthread_mutex_t mu;
+    int n;
+    int64_t at[2];
+    void *jobs[2];
+};
+
+static int
+s_on_sched(struct scraper_fetch_result *res, void *arg)
+{
+    struct s_sched *h = arg;
+    pthread_mutex_lock(&h->mu);
+    if (h->n < 2) {
+        h->at[h->n] = fw_time_mono_ms();
+        h->jobs[h->n++] = res->job;
+    }
+    pthread_mutex_unlock(&h->mu);
+    scraper_fetch_result_clear(res); // taken
+    return 0;
+}
+
+static int
+s_sched_wait(struct s_sched *h, int want)
+{
+    int64_t deadline = fw_time_mono_ms() + 10000;
+    int n = 0;
+    while (fw_time_mono_ms() < deadline) {
+        pthread_mutex_lock(&h->mu);
+        n = h->n;
+        pthread_mutex_unlock(&h->mu);
+        if (n >= want)
+            break;
+        zclock_sleep(10);
+    }
+    return n;
+}
+
+// A request queued for later does not wake the actor (it looks at its queue at least once a
+// second anyway) and starts when due, never before; one due now wakes it once.
+START_TEST(test_scraper_fetch_schedules_without_waking)
+{
+    struct s_srv srv = {0};
+    s_srv_start(&srv);
+    struct s_sched h = {0};
+    pthread_mutex_init(&h.mu, NULL);
+    scraper_fetch_t *fetch = scraper_fetch_new(s_on_sched, &h);
+    ck_assert_ptr_nonnull(fetch);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/two", srv.port);
+    int job_a = 0, job_b = 0;
+    struct scraper_fetch_opts o = {.timeout_ms = 5000, .job = &job_a};
+    ck_assert_int_eq(scraper_fetch_start(fetch, 1, url, &o), 0);
+    ck_assert_uint_eq(scraper_fetch_wakes(fetch), 1);
+    ck_assert_int_eq(s_sched_wait(&h, 1), 1);
+    // the actor now looks at its queue within a second: a request due in 1.5 s waits for it
+    int64_t due = fw_time_mono_ms() + 1500;
+    o.job = &job_b;
+    ck_assert_int_eq(scraper_fetch_schedule(fetch, 2, url, &o, due), 0);
+    ck_assert_uint_eq(scraper_fetch_wakes(fetch), 1);
+    ck_assert_int_eq(s_sched_wait(&h, 2), 2);
+    ck_assert_ptr_eq(h.jobs[1], &job_b);
+    ck_assert_int_ge(h.at[1], due);
+    ck_assert_uint_eq(scraper_fetch_wakes(fetch), 1);
+    ck_assert_int_eq(zsock_events(scraper_fetch_sock(fetch)) & ZMQ_POLLIN, 0);
+    scraper_fetch_destroy(&fetch);
+    ck_assert_ptr_null(fetch);
+    MHD_stop_daemon(srv.d);
+    pthread_mutex_destroy(&h.mu);
+}
+END_TEST
+
+// A scheduled request cancelled before it starts is answered on the pipe, cancelled, with
+// its job, and never handed off; cancelling an unknown id changes nothing; a request still
+// scheduled at destroy is freed with the actor.
+START_TEST(test_scraper_fetch_cancels_scheduled)
+{
+    struct s_sched h = {0};
+    pthread_mutex_init(&h.mu, NULL);
+    scraper_fetch_t *fetch = scraper_fetch_new(s_on_sched, &h);
+    ck_assert_ptr_nonnull(fetch);
+    int job_a = 0, job_b = 0;
+    struct scraper_fetch_opts o = {.timeout_ms = 5000, .job = &job_a};
+    int64_t later = fw_time_mono_ms() + 600000;
+    ck_assert_int_eq(scraper_fetch_schedule(fetch, 7, "http://127.0.0.1:1/x", &o, later), 0);
+    o.job = &job_b;
+    ck_assert_int_eq(scraper_fetch_schedule(fetch, 8, "http://127.0.0.1:1/y", &o, later), 0);
+    ck_assert_int_eq(scraper_fetch_cancel(fetch, 99), 0);
+    ck_assert_int_eq(scraper_fetch_cancel(fetch, 7), 0);
+    zpoller_t *poller = zpoller_new(scraper_fetch_sock(fetch), NULL);
+    ck_assert_ptr_nonnull(zpoller_wait(poller, 10000));
+    zpoller_destroy(&poller);
+    struct scraper_fetch_result res;
+    ck_assert_int_eq(scraper_fetch_recv(fetch, &res), 0);
+    ck_assert_uint_eq(res.id, 7);
+    ck_assert(res.cancelled);
+    ck_assert_ptr_eq(res.job, &job_a);
+    ck_assert_ptr_nonnull(res.error);
+    scraper_fetch_result_clear(&res);
+    zclock_sleep(50); // nothing else comes: 8 is not due, 99 was never there
+    ck_assert_int_eq(zsock_events(scraper_fetch_sock(fetch)) & ZMQ_POLLIN, 0);
+    pthread_mutex_lock(&h.mu);
+    ck_assert_int_eq(h.n, 0);
+    pthread_mutex_unlock(&h.mu);
+    scraper_fetch_destroy(&fetch); // request 8 goes with it (LeakSanitizer in make asan)
     pthread_mutex_destroy(&h.mu);
 }
 END_TEST
@@ -688,6 +798,8 @@ scraper_suite(void)
     tcase_add_test(tc, test_scraper_reload_swaps_targets_and_keeps_old_on_error);
     tcase_add_test(tc, test_scraper_reload_removes_targets_with_timers_due);
     tcase_add_test(tc, test_scraper_fetch_hands_answers_off);
+    tcase_add_test(tc, test_scraper_fetch_schedules_without_waking);
+    tcase_add_test(tc, test_scraper_fetch_cancels_scheduled);
     suite_add_tcase(s, tc);
     return s;
 }

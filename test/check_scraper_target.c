@@ -34,7 +34,7 @@ START_TEST(test_scraper_target_new_destroy)
     ck_assert_str_eq(fw_labels_get(&t->labels, "instance"), "10.0.0.1:9100");
     ck_assert_uint_eq(t->labels.len, 2);
     ck_assert_int_eq(t->health, SCRAPER_HEALTH_UNKNOWN);
-    ck_assert_int_eq(t->timer_id, -1);
+    ck_assert_uint_eq(t->inflight, 0);
     scraper_target_destroy(&t);
     scraper_target_destroy(&t);
     ck_assert_ptr_null(t);
