@@ -10,7 +10,8 @@
     (scraper_fetch_schedule). The request carries the scrape's job, made and held by the pool
     on the loop; the actor hands the fetched body straight to the target's worker
     (s_on_fetched, on the actor's thread, so the loop wakes once per scrape, when the job is
-    done; scraper_work.h), which parses it, merges target labels,
+    done; scraper_work.h; a small scrape is worked on right there, in a lane, rather than
+    waking a worker), which parses it, merges target labels,
     applies metric_relabel_configs and the limits, adds stale markers and the synthetic up /
     scrape_* series and encodes the SAMPLES batch in parts. The finished job comes back to
     the loop, whose fw_sender numbers the parts, publishes them on the PUB socket (drops when
@@ -72,6 +73,7 @@ struct scraper {
     fw_metrics_t *metrics;           // owned
     fw_http_t *http;                 // owned
     scraper_work_t *work;            // owned: the scrapes' CPU work (scraper_work.h)
+    scraper_work_lane_t *lane;       // owned: small scrapes' work, on the fetch actor's thread
     scraper_exemplars_t *exemplars;  // owned: a scrape's exemplars, to tsdb on their own DEALER
     uint64_t cfg_gen;                // generation of cfg, for the workers' caches
     size_t cfg_jobs;                 // jobs out with this generation's relabel rules
@@ -380,11 +382,17 @@ s_on_fetched(struct scraper_fetch_result *res, void *arg)
     struct scraper_work_job *job = res->job;
     job->ts = res->start_ms;
     job->res = *res;
+    memset(res, 0, sizeof(*res));
+    // A small scrape is worked on here, where its body was just received, rather than
+    // waking a worker for it; a big one must not hold the other transfers up.
+    if (scraper_work_small(job) && scraper_work_lane_run(self->lane, job) == 0)
+        return 0;                         // the body was only lent: the lane is done with it
+    scraper_fetch_result_keep(&job->res); // the worker reads it after this returns
     if (scraper_work_hand(self->work, job) != 0) { // more jobs queued than targets
+        *res = job->res;                           // the caller's again
         memset(&job->res, 0, sizeof(job->res));
         return -1; // s_on_fetch drops it on the loop
     }
-    memset(res, 0, sizeof(*res));
     return 0;
 }
 
@@ -842,6 +850,7 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
         !(self->pub = fw_zsock_xpub(self->opts->zmq_pub_address, err)))
         return -1;
     self->work = scraper_work_new(self->opts->workers > 0 ? (size_t)self->opts->workers : 1);
+    self->lane = scraper_work_lane_new(self->work); // before the thread that uses it
     self->fetch = self->work ? scraper_fetch_new(s_on_fetched, self) : NULL;
     if (!self->work || !self->fetch) {
         fw_err_set(err, "cannot start the fetch actor");
@@ -929,6 +938,7 @@ scraper_destroy(scraper_t **self_p)
     // The fetch actor hands jobs to the pool, so it goes first; the jobs it held are the
     // pool's, which frees those not back: before the targets go.
     scraper_fetch_destroy(&self->fetch);
+    scraper_work_lane_destroy(&self->lane);
     scraper_work_destroy(&self->work);
     scraper_sd_destroy(&self->sd); // its readers leave the loop
     zloop_destroy(&self->loop);

@@ -197,6 +197,16 @@ s_xfer_destroy(struct s_actor *self, struct s_xfer **x_p)
     *x_p = NULL;
 }
 
+// Whether request id is among the transfers in flight.
+static bool
+s_in_flight(const struct s_actor *self, uint64_t id)
+{
+    for (size_t i = 0; i < self->n_xfers; i++)
+        if (self->xfers[i]->id == id)
+            return true;
+    return false;
+}
+
 // Answer request id (carrying job): to the hand-off function when it takes it, else on the
 // pipe.
 static void
@@ -208,10 +218,12 @@ s_reply(struct s_actor *self, uint64_t id, void *job, const char *error, const c
             .id = id,
             .error = error ? fw_strdup(error) : NULL,
             .content_type = fw_strdup(ctype ? ctype : ""),
-            .body = zframe_new(body, body ? len : 0),
+            .data = body ? body : "",
+            .len = body ? len : 0,
             .duration_s = dur_s,
             .job = job,
             .start_ms = start_ms,
+            .others = self->n_xfers - (self->n_xfers > 0 && s_in_flight(self, id)),
         };
         if (self->handoff(&res, self->handoff_arg) == 0)
             return;
@@ -852,4 +864,24 @@ scraper_fetch_result_clear(struct scraper_fetch_result *r)
     zstr_free(&r->content_type);
     zframe_destroy(&r->body);
     memset(r, 0, sizeof(*r));
+}
+
+void
+scraper_fetch_result_keep(struct scraper_fetch_result *r)
+{
+    if (!r->body)
+        r->body = zframe_new(r->data, r->data ? r->len : 0);
+    r->data = NULL;
+    r->len = 0;
+}
+
+const char *
+scraper_fetch_result_body(const struct scraper_fetch_result *r, size_t *len)
+{
+    if (r->body) {
+        *len = zframe_size(r->body);
+        return (const char *)zframe_data(r->body);
+    }
+    *len = r->data ? r->len : 0;
+    return r->data ? r->data : "";
 }

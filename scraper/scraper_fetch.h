@@ -47,16 +47,21 @@ struct scraper_fetch_result {
     uint64_t id;
     char *error;        // owned; NULL when the transfer succeeded
     char *content_type; // owned; "" when the server sent none
-    zframe_t *body;     // owned; the (decoded) body, empty on error
+    zframe_t *body;     // owned; the (decoded) body, empty on error; NULL in a hand-off
+                        // (see data)
+    const char *data;   // borrowed: in a hand-off, the body until the hand-off returns
+    size_t len;         // (scraper_fetch_result_keep copies it into body); else NULL, 0
     double duration_s;  // from start to the last byte (or the failure)
     void *job;          // borrowed: the request's scraper_fetch_opts.job
     int64_t start_ms;   // wall clock when the request started (or was cancelled)
     bool cancelled;     // scraper_fetch_cancel took it before it started (error says so)
+    size_t others;      // transfers the actor had in flight beside this one when it answered
 };
 
 // Called on the actor's thread with each answer whose request carried a job (never a
 // cancelled one): 0 when it took *res (moved out), else the answer is sent on the pipe for
-// scraper_fetch_recv().
+// scraper_fetch_recv(). The body is lent (res->data, len), not copied: a hand-off that
+// keeps the answer past its return calls scraper_fetch_result_keep first.
 typedef int(scraper_fetch_handoff_fn)(struct scraper_fetch_result *res, void *arg);
 
 typedef struct scraper_fetch scraper_fetch_t;
@@ -104,5 +109,9 @@ uint64_t scraper_fetch_wakes(const scraper_fetch_t *self);
 // not an answer (out is then empty). Release out with scraper_fetch_result_clear().
 int scraper_fetch_recv(scraper_fetch_t *self, struct scraper_fetch_result *out);
 void scraper_fetch_result_clear(struct scraper_fetch_result *r);
+// Make r's lent body (data, len) its own (body); nothing when it has one already.
+void scraper_fetch_result_keep(struct scraper_fetch_result *r);
+// r's body, whether owned or lent, and its length.
+const char *scraper_fetch_result_body(const struct scraper_fetch_result *r, size_t *len);
 
 #endif

@@ -440,8 +440,9 @@ scraper_work_run(scraper_work_state_t *self, struct scraper_work_job *job)
         cache = s_cache(job, fmt);
         fw_expfmt_set_known(self->parser, s_known, cache);
         scraper_meta_begin(self->meta, self->parser, fmt);
-        n = fw_expfmt_parse_flags(self->parser, (const char *)zframe_data(res->body),
-                                  zframe_size(res->body), fmt, FW_EXPFMT_PROMETHEUS, &perr);
+        size_t len;
+        const char *body = scraper_fetch_result_body(res, &len);
+        n = fw_expfmt_parse_flags(self->parser, body, len, fmt, FW_EXPFMT_PROMETHEUS, &perr);
         fw_expfmt_set_known(self->parser, NULL, NULL);
         job->metadata = scraper_meta_finish(self->meta, self->parser, n >= 0, &t->meta_hash,
                                             &t->meta_sent_ms, ts);
@@ -685,4 +686,76 @@ size_t
 scraper_work_outstanding(const scraper_work_t *self)
 {
     return self ? self->outstanding : 0;
+}
+
+// ---------------------------------------------------------------------------------------
+//  Lanes
+
+struct scraper_work_lane {
+    scraper_work_t *pool;        // borrowed
+    scraper_work_state_t *state; // owned
+    zsock_t *done;               // owned: PUSH to the pool's PULL, made on the lane's thread
+    uint64_t runs;               // jobs run
+};
+
+scraper_work_lane_t *
+scraper_work_lane_new(scraper_work_t *pool)
+{
+    if (!pool)
+        return NULL;
+    scraper_work_lane_t *self = fw_calloc(1, sizeof(*self));
+    self->pool = pool;
+    return self;
+}
+
+void
+scraper_work_lane_destroy(scraper_work_lane_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    scraper_work_lane_t *self = *self_p;
+    zsock_destroy(&self->done);
+    scraper_work_state_destroy(&self->state);
+    free(self);
+    *self_p = NULL;
+}
+
+bool
+scraper_work_small(const struct scraper_work_job *job)
+{
+    size_t body;
+    (void)scraper_fetch_result_body(&job->res, &body);
+    return body <= SCRAPER_WORK_SMALL_BYTES && job->res.others <= SCRAPER_WORK_SMALL_OTHERS &&
+           scraper_target_series(job->target) <= SCRAPER_WORK_SMALL_SERIES;
+}
+
+int
+scraper_work_lane_run(scraper_work_lane_t *self, struct scraper_work_job *job)
+{
+    if (!self->done) {
+        self->done = zsock_new(ZMQ_PUSH);
+        if (!self->done)
+            return -1;
+        zsock_set_sndhwm(self->done, 0); // bounded by the jobs held (one per target)
+        if (zsock_connect(self->done, "%s", self->pool->done_endpoint) != 0) {
+            zsock_destroy(&self->done);
+            return -1;
+        }
+    }
+    if (!self->state)
+        self->state = scraper_work_state_new();
+    scraper_work_run(self->state, job);
+    self->runs++;
+    job->res.data = NULL; // a lent body (scraper_fetch.h) is not the job's past this call
+    job->res.len = 0;
+    // The pool's PULL takes it (no high-water mark): cannot fail but for a closing context,
+    // when the pool frees the job anyway.
+    (void)zsock_send(self->done, "sp", "DONE", job);
+    return 0;
+}
+
+uint64_t
+scraper_work_lane_runs(const scraper_work_lane_t *self)
+{
+    return self ? self->runs : 0;
 }

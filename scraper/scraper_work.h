@@ -116,6 +116,31 @@ void scraper_work_unhold(scraper_work_t *self, struct scraper_work_job *job);
 // Jobs handed out and not yet back.
 size_t scraper_work_outstanding(const scraper_work_t *self);
 
+// A lane runs held jobs on the thread that has them in hand and returns them to the loop
+// as the workers do, so a small scrape does not wake a worker thread (and its body is
+// parsed where it was just received): the fetch actor runs a job there when it is small
+// (scraper_work_small), and hands the others to the workers. A lane has its own parser
+// state; one thread only uses it (its socket to the loop is made on the first run).
+// NULL only if the pool is NULL.
+#define SCRAPER_WORK_SMALL_BYTES (1 << 20) // body bytes
+#define SCRAPER_WORK_SMALL_SERIES 10000    // series the target had (its stale markers)
+#define SCRAPER_WORK_SMALL_OTHERS 2        // other transfers in flight
+typedef struct scraper_work_lane scraper_work_lane_t;
+scraper_work_lane_t *scraper_work_lane_new(scraper_work_t *pool);
+// Destroy after the thread that used it stopped, and before the pool.
+void scraper_work_lane_destroy(scraper_work_lane_t **self_p);
+// Whether held job is small enough to run in a lane: its body (fetched) and the series its
+// target had, which a failed scrape marks stale, are small, and the fetch actor had at most
+// SCRAPER_WORK_SMALL_OTHERS other transfers in flight (when scrapes overlap, the workers
+// take them: parsing on the actor's thread would serialise them).
+bool scraper_work_small(const struct scraper_work_job *job);
+// Run held job now, on the calling thread, and return it to the loop (its done function
+// gets it). Its body may be lent (scraper_fetch_result.data): read during this call only. 0, or -1
+// when the lane cannot return it (the job was not run and is still held: hand it over as usual).
+int scraper_work_lane_run(scraper_work_lane_t *self, struct scraper_work_job *job);
+// Jobs the lane ran.
+uint64_t scraper_work_lane_runs(const scraper_work_lane_t *self);
+
 struct scraper_work_job *scraper_work_job_new(void);
 void scraper_work_job_destroy(struct scraper_work_job **job_p);
 

@@ -475,6 +475,50 @@ START_TEST(test_scraper_work_pool)
 }
 END_TEST
 
+// A lane runs a small held job on the calling thread and returns it to the loop as a worker
+// does; a big one (its body, or the series its target had) is left to the workers.
+START_TEST(test_scraper_work_lane)
+{
+    struct fw_scrape_config sc = check_util_scrape_job("lane", true);
+    struct scraper_target *t = scraper_target_new(&sc, "h:1", NULL);
+    scraper_work_t *w = scraper_work_new(1);
+    ck_assert_ptr_nonnull(w);
+    scraper_work_lane_t *lane = scraper_work_lane_new(w);
+    ck_assert_ptr_nonnull(lane);
+    zloop_t *loop = zloop_new();
+    ck_assert_int_eq(scraper_work_attach(w, loop, s_on_done, NULL), 0);
+    s_done = 0;
+    struct scraper_work_job *job = s_job_for(t, 1000);
+    scraper_work_hold(w, job);
+    ck_assert(scraper_work_small(job));
+    ck_assert_int_eq(scraper_work_lane_run(lane, job), 0);
+    ck_assert_uint_eq(scraper_work_lane_runs(lane), 1);
+    ck_assert_uint_eq(scraper_work_outstanding(w), 1); // until the loop has it back
+    size_t want = 1;
+    zloop_timer(loop, 10, 1000, s_stop_when_done, &want); // at most 10 s
+    zloop_start(loop);
+    ck_assert_uint_eq(s_done, 1);
+    ck_assert_uint_eq(scraper_work_outstanding(w), 0);
+    // over SCRAPER_WORK_SMALL_BYTES of body: for the workers
+    job = s_job_for(t, SCRAPER_WORK_SMALL_BYTES / 10);
+    ck_assert_uint_gt(zframe_size(job->res.body), SCRAPER_WORK_SMALL_BYTES);
+    ck_assert(!scraper_work_small(job));
+    scraper_work_job_destroy(&job);
+    // small, but the fetch actor is busy with others: for the workers, in parallel
+    job = s_job_for(t, 10);
+    ck_assert(scraper_work_small(job));
+    job->res.others = SCRAPER_WORK_SMALL_OTHERS + 1;
+    ck_assert(!scraper_work_small(job));
+    scraper_work_job_destroy(&job);
+    scraper_work_detach(w, loop);
+    scraper_work_lane_destroy(&lane);
+    ck_assert_ptr_null(lane);
+    scraper_work_destroy(&w);
+    zloop_destroy(&loop);
+    scraper_target_destroy(&t);
+}
+END_TEST
+
 Suite *
 scraper_work_suite(void)
 {
@@ -487,6 +531,7 @@ scraper_work_suite(void)
     tcase_add_test(tc, test_scraper_work_cache_bounded);
     tcase_add_test(tc, test_scraper_work_series_refs);
     tcase_add_test(tc, test_scraper_work_pool);
+    tcase_add_test(tc, test_scraper_work_lane);
     tcase_add_test(tc, test_scraper_work_utf8_names);
     suite_add_tcase(s, tc);
     return s;
