@@ -1,13 +1,15 @@
-/*  notifyd.c — the notifyd daemon class: PULL NOTIFY, hand deliveries to the actor,
-    publish outcomes until alertd acknowledges them.
+/*  notifyd.c — the notifyd daemon class: PULL NOTIFY, deliver, publish outcomes until
+    alertd acknowledges them.
 
     One zloop: s_on_pull reads the PULL socket, where alertd sends NOTIFY (s_on_notify turns
-    each integration config into one request, notifyd_req, for the delivery actor,
-    notifyd_deliver, HTTP and SMTP alike; a NOTIFY whose id is known is not delivered twice)
-    and NOTIFY_ACK (s_on_ack). s_on_result reads the actor's pipe and publishes each NOTIFY's
-    outcome, kept in notifyd_results until acknowledged. s_on_housekeeping (1 Hz) re-publishes
-    unacknowledged outcomes, handles SIGHUP and /-/reload (a new config restarts the actor;
-    deliveries in flight at that moment are abandoned and logged as such). Pending deliveries
+    each integration config into one request, notifyd_req, for the deliverer,
+    notifyd_deliver, HTTP and SMTP alike, which runs libcurl on this same loop and starts the
+    request before the bookkeeping below is done; a NOTIFY whose id is known is not
+    delivered twice) and NOTIFY_ACK (s_on_ack). s_on_result gets each delivery's outcome from
+    the deliverer and publishes each NOTIFY's outcome, kept in notifyd_results until
+    acknowledged. s_on_housekeeping (1 Hz) re-publishes unacknowledged outcomes, handles
+    SIGHUP and /-/reload (a new config restarts the deliverer; deliveries in flight at that
+    moment are abandoned and logged as such). Pending deliveries
     are kept by id so a success can be re-published with its webhook_config.
 */
 #include <czmq.h>
@@ -165,18 +167,37 @@ s_outcome_maybe_done(notifyd_t *self, struct s_outcome *o)
     zhashx_delete(self->outcomes, o->id);
 }
 
+// Whether an alert of a webhook payload fires (notifyd_tmpl_firing's test).
+static bool
+s_is_firing(const json_t *alert)
+{
+    const char *st = json_string_value(json_object_get(alert, "status"));
+    return !st || strcmp(st, "resolved") != 0;
+}
+
 char *
 notifyd_prepare_body(const json_t *payload, const json_t *webhook_config)
 {
     const json_t *sr = json_object_get(webhook_config, "send_resolved");
     bool send_resolved = !sr || json_is_true(sr);
     json_int_t max_alerts = json_integer_value(json_object_get(webhook_config, "max_alerts"));
+    const json_t *given = json_object_get(payload, "alerts");
+    if (!json_is_array(given))
+        return NULL;
+    // The common case sends the payload as it came: written out without a copy.
+    bool cut = max_alerts > 0 && json_array_size(given) > (size_t)max_alerts;
+    bool drop = false;
+    size_t k;
+    const json_t *al;
+    json_array_foreach(given, k, al) drop = drop || (!send_resolved && !s_is_firing(al));
+    if (!cut && !drop) {
+        char *text = json_dumps(payload, JSON_COMPACT);
+        char *same = text ? fw_strdup(text) : NULL;
+        free(text);
+        return same;
+    }
     json_t *p = json_deep_copy(payload);
     json_t *alerts = json_object_get(p, "alerts");
-    if (!json_is_array(alerts)) {
-        json_decref(p);
-        return NULL;
-    }
     if (!send_resolved) {
         json_t *firing = notifyd_tmpl_firing(alerts);
         if (json_array_size(firing) == 0) {
@@ -241,14 +262,16 @@ s_delivery_settings(notifyd_t *self, const char *receiver, struct notifyd_req *r
                 "rate_limit needs positive requests and interval_ms, queue >= 0");
 }
 
-// Queue req (taken) for integration (config ikey): remember the one-config NOTIFY (array:
-// [config]) to re-PUBlish when it is delivered, and count it towards the current NOTIFY's
-// outcome.
+// Queue req (taken) for integration (config ikey), which starts it at once; then remember
+// the one-config NOTIFY (array: [config]) to re-PUBlish when it is delivered, and count it
+// towards the current NOTIFY's outcome (its outcome comes on a later loop turn).
 static void
 s_queue(notifyd_t *self, const char *receiver, const char *integration, const char *ikey,
         const char *array, const json_t *config, const json_t *payload, struct notifyd_req *req)
 {
     uint64_t id = ++self->next_id;
+    s_delivery_settings(self, receiver, req);
+    (void)notifyd_deliver_send(self->deliver, id, receiver, integration, req);
     char key[24];
     snprintf(key, sizeof key, "%llu", (unsigned long long)id);
     json_t *one =
@@ -258,8 +281,6 @@ s_queue(notifyd_t *self, const char *receiver, const char *integration, const ch
     zhashx_insert(self->pending, key, fw_msg_redacted(FW_MSG_NOTIFY, one));
     json_decref(one);
     s_owned(self, key, integration, ikey);
-    s_delivery_settings(self, receiver, req);
-    (void)notifyd_deliver_send(self->deliver, id, receiver, integration, req);
 }
 
 // The integrations besides webhooks: NOTIFY's array, the metrics label, the builder (NULL:
@@ -444,15 +465,12 @@ s_on_pull(zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
-static int
-s_on_result(zloop_t *loop, zsock_t *sock, void *arg)
+// The deliverer's outcome of one delivery (on the loop).
+static void
+s_on_result(void *arg, const struct notifyd_result *res)
 {
-    (void)loop;
-    (void)sock;
     notifyd_t *self = arg;
-    struct notifyd_result r;
-    if (notifyd_deliver_recv(self->deliver, &r) < 0)
-        return 0;
+    const struct notifyd_result r = *res;
     char key[24];
     snprintf(key, sizeof key, "%llu", (unsigned long long)r.id);
     json_t *body = zhashx_lookup(self->pending, key);
@@ -483,8 +501,6 @@ s_on_result(zloop_t *loop, zsock_t *sock, void *arg)
         s_outcome_maybe_done(self, o);
     }
     zhashx_delete(self->owner, key);
-    notifyd_result_clear(&r);
-    return 0;
 }
 
 // Every outcome still due fails: its deliveries were abandoned (reload).
@@ -504,8 +520,7 @@ s_outcomes_abandon(notifyd_t *self)
 static void
 s_start_deliver(notifyd_t *self)
 {
-    self->deliver = notifyd_deliver_new(self->cfg, self->metrics);
-    zloop_reader(self->loop, notifyd_deliver_sock(self->deliver), s_on_result, self);
+    self->deliver = notifyd_deliver_new(self->cfg, self->metrics, self->loop, s_on_result, self);
 }
 
 static int
@@ -518,7 +533,6 @@ s_reload(void *arg, char *errbuf, size_t errsize)
         fw_daemon_reload_failed(&errs, errbuf, errsize);
         return -1;
     }
-    zloop_reader_end(self->loop, notifyd_deliver_sock(self->deliver));
     notifyd_deliver_destroy(&self->deliver);
     if (zhashx_size(self->pending) > 0)
         fw_warn("notify.abandon", "count=%zu reason=%s", zhashx_size(self->pending), "reload");

@@ -1,11 +1,16 @@
-/*  notifyd_deliver.c — the delivery actor: a queue, libcurl multi, and retry timers.
+/*  notifyd_deliver.c — delivery on notifyd's zloop: a queue, libcurl multi, retry timers.
 
-    The actor's loop waits in curl_multi_wait() with the pipe's ZMQ_FD as an extra
-    descriptor and a timeout of at most 50 ms (ZMQ_FD is edge-triggered, so the pipe is
-    also drained on every pass). Jobs wait in `queue` until their next attempt time and a
-    free slot; running ones are attached to the multi handle with the job as CURLOPT_PRIVATE.
-    What differs between HTTP and SMTP is only how a transfer is set up (s_setup_http,
-    s_setup_smtp) and how its end is judged (s_judge_http, s_judge_smtp).
+    libcurl's multi socket interface runs on the caller's zloop: each socket libcurl wants
+    watched is a zloop poller (s_on_fd), and one one-shot zloop timer (s_arm) stands for the
+    earlier of libcurl's own timeout and the next queued job due. Nothing here blocks: libcurl
+    connects, sends and reads without blocking, and the resolver is libcurl's threaded one
+    (receivers are loopback or names). notifyd_deliver_send starts a due job's transfer at
+    once, so on a kept-alive connection the request is written before it returns; finished
+    transfers are read on the loop's next turn (s_pump), never inside send.
+    Jobs wait in `queue` until their next attempt time and a free slot; running ones are
+    attached to the multi handle with the job as CURLOPT_PRIVATE. What differs between HTTP
+    and SMTP is only how a transfer is set up (s_setup_http, s_setup_smtp) and how its end is
+    judged (s_judge_http, s_judge_smtp).
 
     Per receiver (struct s_limit, created at its first job): how many of its jobs are in
     flight, at most half of max_in_flight (at least 1), so a receiver that hangs never holds
@@ -26,10 +31,6 @@
 #include "notifyd_am_metrics.h"
 #include "notifyd_deliver.h"
 
-struct notifyd_deliver {
-    zactor_t *actor; // owned
-};
-
 struct s_job {
     uint64_t id;
     char *receiver;         // owned
@@ -45,13 +46,7 @@ struct s_job {
     char errbuf[CURL_ERROR_SIZE];
 };
 
-struct s_args {
-    struct notifyd_cfg_retry retry;
-    int64_t timeout_ms, max_in_flight;
-    fw_metrics_t *metrics; // borrowed
-};
-
-// One receiver's share of the actor (see the header comment).
+// One receiver's share of the deliverer (see the header comment).
 struct s_limit {
     int64_t inflight;
     double tokens;   // rate limit: tokens left at last_ms
@@ -60,16 +55,23 @@ struct s_limit {
     int64_t waiting; // jobs waiting for a token in that pass
 };
 
-// The actor's state, owned by its thread.
-struct s_state {
-    const struct s_args *a;
-    zsock_t *pipe;     // borrowed
+struct notifyd_deliver {
+    struct notifyd_cfg_retry retry;
+    int64_t timeout_ms, max_in_flight;
+    fw_metrics_t *metrics;        // borrowed
+    zloop_t *loop;                // borrowed
+    notifyd_deliver_fn on_result; // with arg
+    void *arg;
     CURLM *multi;      // owned
     zlist_t *queue;    // owned jobs waiting for their time, a token or a free slot
     zlist_t *inflight; // owned jobs attached to multi
     zhashx_t *limits;  // owned: receiver -> struct s_limit *
     int64_t running;
     uint64_t pass;
+    int64_t curl_at;  // mono ms libcurl wants its timeout handled at, INT64_MAX: never
+    int64_t queue_at; // mono ms the queue needs a pass at, INT64_MAX: never
+    int timer;        // the zloop timer for min(curl_at, queue_at), -1: none
+    int64_t timer_at;
 };
 
 // How one attempt ended.
@@ -190,7 +192,7 @@ s_setup_smtp(struct s_job *j)
 }
 
 static void
-s_start(CURLM *multi, struct s_job *j, const struct s_args *a)
+s_start(CURLM *multi, struct s_job *j, const notifyd_deliver_t *a)
 {
     j->attempts++;
     j->easy = curl_easy_init();
@@ -215,7 +217,7 @@ s_start(CURLM *multi, struct s_job *j, const struct s_args *a)
 
 // A 2xx answer to a request with an answer function: count its parts and judge it.
 static void
-s_read_answer(struct s_job *j, struct s_verdict *v, const struct s_args *a)
+s_read_answer(struct s_job *j, struct s_verdict *v, const notifyd_deliver_t *a)
 {
     struct notifyd_answer an;
     memset(&an, 0, sizeof an);
@@ -243,7 +245,8 @@ s_read_answer(struct s_job *j, struct s_verdict *v, const struct s_args *a)
 }
 
 static void
-s_judge_http(struct s_job *j, CURLcode res, long code, struct s_verdict *v, const struct s_args *a)
+s_judge_http(struct s_job *j, CURLcode res, long code, struct s_verdict *v,
+             const notifyd_deliver_t *a)
 {
     if (res == CURLE_OK && code >= 200 && code < 300) {
         v->ok = true;
@@ -290,7 +293,7 @@ s_judge_smtp(CURLcode res, struct s_verdict *v)
 }
 
 static int64_t
-s_backoff(const struct s_args *a, int attempts)
+s_backoff(const notifyd_deliver_t *a, int attempts)
 {
     double b = (double)a->retry.initial_backoff;
     for (int i = 1; i < attempts && b < (double)a->retry.max_backoff; i++)
@@ -302,7 +305,7 @@ s_backoff(const struct s_args *a, int attempts)
 }
 
 static void
-s_report(zsock_t *pipe, const struct s_job *j, const struct s_verdict *v, const struct s_args *a)
+s_report(notifyd_deliver_t *a, const struct s_job *j, const struct s_verdict *v)
 {
     char labels[512];
     if (v->ok) {
@@ -314,8 +317,15 @@ s_report(zsock_t *pipe, const struct s_job *j, const struct s_verdict *v, const 
                  j->receiver, j->integration, v->reason);
         fw_metrics_add(a->metrics, "fw_notifyd_notifications_failed_total", labels, 1);
     }
-    zsock_send(pipe, "s8ssssi", "RESULT", j->id, j->receiver, v->ok ? "ok" : "fail", v->reason,
-               v->detail, j->attempts);
+    struct notifyd_result r = {
+        .id = j->id,
+        .receiver = j->receiver,
+        .ok = v->ok,
+        .reason = (char *)v->reason,
+        .detail = (char *)v->detail,
+        .attempts = j->attempts,
+    };
+    a->on_result(a->arg, &r);
 }
 
 // Log one attempt's end. HTTP URLs are secrets (they may carry a token, as Alertmanager
@@ -346,7 +356,7 @@ s_log(const struct s_job *j, CURLcode res, long code, const struct s_verdict *v)
 }
 
 static struct s_limit *
-s_limit_of(struct s_state *st, const struct s_job *j)
+s_limit_of(notifyd_deliver_t *st, const struct s_job *j)
 {
     struct s_limit *l = zhashx_lookup(st->limits, j->receiver);
     if (!l) {
@@ -378,7 +388,7 @@ s_take_token(struct s_limit *l, const struct notifyd_req_rate *r, int64_t now)
 
 // A new job found its receiver's queue full: it fails at once, never sent.
 static void
-s_refuse(struct s_state *st, struct s_job *j)
+s_refuse(notifyd_deliver_t *st, struct s_job *j)
 {
     struct s_verdict v = {.reason = "rate_limited"};
     snprintf(v.detail, sizeof v.detail,
@@ -387,15 +397,15 @@ s_refuse(struct s_state *st, struct s_job *j)
              (long long)j->req.rate.interval_ms);
     fw_warn("delivery.rate_limited", "receiver=%s integration=%s err=%s", j->receiver,
             j->integration, v.detail);
-    s_report(st->pipe, j, &v, st->a);
+    s_report(st, j, &v);
     s_job_free(&j);
 }
 
 // A transfer finished: report, or schedule a retry by putting the job back on the queue.
 static void
-s_done(struct s_state *st, CURLMsg *m)
+s_done(notifyd_deliver_t *st, CURLMsg *m)
 {
-    const struct s_args *a = st->a;
+    const notifyd_deliver_t *a = st;
     struct s_job *j = NULL;
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
     zlist_remove(st->inflight, j);
@@ -428,45 +438,19 @@ s_done(struct s_state *st, CURLMsg *m)
         zlist_append(st->queue, j);
         return;
     }
-    s_report(st->pipe, j, &v, a);
+    s_report(st, j, &v);
     s_job_free(&j);
 }
 
-// --- the actor ---
-
-// Read every pending command from the pipe; returns false on $TERM.
-static bool
-s_drain_pipe(zsock_t *pipe, zlist_t *queue)
-{
-    while (zsock_events(pipe) & ZMQ_POLLIN) {
-        zmsg_t *msg = zmsg_recv(pipe);
-        if (!msg)
-            return false;
-        char *cmd = zmsg_popstr(msg);
-        bool term = cmd && strcmp(cmd, "$TERM") == 0;
-        if (cmd && strcmp(cmd, "SEND") == 0 && zmsg_size(msg) == 1) {
-            zframe_t *f = zmsg_pop(msg);
-            struct s_job *j = NULL;
-            if (zframe_size(f) == sizeof j)
-                memcpy(&j, zframe_data(f), sizeof j); // the actor owns the job from here
-            zframe_destroy(&f);
-            if (j)
-                zlist_append(queue, j);
-        }
-        free(cmd);
-        zmsg_destroy(&msg);
-        if (term)
-            return false;
-    }
-    return true;
-}
+// --- the queue, on the loop ---
 
 // One pass over the queue: start every job that is due and finds a slot (and a token); the
-// earliest time something waits for goes into *next.
-static void
-s_start_due(struct s_state *st, int64_t now, int64_t *next)
+// earliest time something waits for goes into *next. Returns how many started.
+static size_t
+s_start_due(notifyd_deliver_t *st, int64_t now, int64_t *next)
 {
-    const struct s_args *a = st->a;
+    const notifyd_deliver_t *a = st;
+    size_t started = 0;
     int64_t per_receiver = a->max_in_flight / 2 > 0 ? a->max_in_flight / 2 : 1;
     st->pass++;
     size_t n = zlist_size(st->queue);
@@ -505,7 +489,9 @@ s_start_due(struct s_state *st, int64_t now, int64_t *next)
         zlist_append(st->inflight, j);
         st->running++;
         l->inflight++;
+        started++;
     }
+    return started;
 }
 
 static void
@@ -515,50 +501,121 @@ s_limit_free(void **item)
     *item = NULL;
 }
 
+static int s_on_timer(zloop_t *loop, int timer_id, void *arg);
+
+// One timer for the earlier of libcurl's timeout and the queue's next pass.
 static void
-s_actor(zsock_t *pipe, void *arg)
+s_arm(notifyd_deliver_t *self)
 {
-    struct s_state st = {.a = arg, .pipe = pipe};
-    st.multi = curl_multi_init();
-    // Few keep-alive connections per host, reused, rather than a burst of new ones: a flush
-    // of many groups must not overflow a receiver's listen backlog (SYN retries cost 1 s).
-    curl_multi_setopt(st.multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
-    st.queue = zlist_new();
-    st.inflight = zlist_new();
-    st.limits = zhashx_new();
-    zhashx_set_destructor(st.limits, s_limit_free);
-    zsock_signal(pipe, 0);
-    int fd = zsock_fd(pipe);
-    while (s_drain_pipe(pipe, st.queue)) {
-        int64_t now = fw_time_mono_ms(), next = now + 50;
-        s_start_due(&st, now, &next);
-        struct curl_waitfd extra = {.fd = fd, .events = CURL_WAIT_POLLIN};
-        curl_multi_wait(st.multi, &extra, 1, next > now ? (int)(next - now) : 0, NULL);
+    int64_t at = self->curl_at < self->queue_at ? self->curl_at : self->queue_at;
+    if (self->timer >= 0 && self->timer_at == at)
+        return;
+    if (self->timer >= 0)
+        zloop_timer_end(self->loop, self->timer);
+    self->timer = -1;
+    if (at == INT64_MAX)
+        return;
+    int64_t now = fw_time_mono_ms();
+    self->timer = zloop_timer(self->loop, at > now ? (size_t)(at - now) : 0, 1, s_on_timer, self);
+    self->timer_at = at;
+}
+
+// Start what is due, read what finished (reporting it), again while something finished (a
+// freed slot, a retry due at once), then arm the timer.
+static void
+s_pump(notifyd_deliver_t *self)
+{
+    int rounds = 0;
+    for (;;) {
+        int64_t now = fw_time_mono_ms(), next = INT64_MAX;
         int still = 0;
-        curl_multi_perform(st.multi, &still);
+        if (s_start_due(self, now, &next) > 0)
+            curl_multi_socket_action(self->multi, CURL_SOCKET_TIMEOUT, 0, &still);
+        self->queue_at = next;
+        size_t done = 0;
         CURLMsg *m;
         int left;
-        while ((m = curl_multi_info_read(st.multi, &left)))
-            if (m->msg == CURLMSG_DONE)
-                s_done(&st, m);
+        while ((m = curl_multi_info_read(self->multi, &left))) {
+            if (m->msg == CURLMSG_DONE) {
+                s_done(self, m);
+                done++;
+            }
+        }
+        if (done == 0)
+            break;
+        if (++rounds == 8) {
+            self->queue_at = now; // the rest on the loop's next turn
+            break;
+        }
     }
-    // Abandon what is left: running transfers and queued jobs.
-    struct s_job *j;
-    while ((j = zlist_pop(st.inflight))) {
-        curl_multi_remove_handle(st.multi, j->easy);
-        s_job_free(&j);
+    s_arm(self);
+}
+
+static int
+s_on_timer(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    notifyd_deliver_t *self = arg;
+    self->timer = -1; // one-shot: zloop removes it after this handler
+    if (self->curl_at <= fw_time_mono_ms()) {
+        int still = 0;
+        self->curl_at = INT64_MAX;
+        curl_multi_socket_action(self->multi, CURL_SOCKET_TIMEOUT, 0, &still);
     }
-    while ((j = zlist_pop(st.queue)))
-        s_job_free(&j);
-    curl_multi_cleanup(st.multi);
-    zlist_destroy(&st.inflight);
-    zlist_destroy(&st.queue);
-    zhashx_destroy(&st.limits);
-    free((void *)st.a);
+    s_pump(self);
+    return 0;
+}
+
+static int
+s_on_fd(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void)loop;
+    notifyd_deliver_t *self = arg;
+    int flags = (item->revents & ZMQ_POLLIN ? CURL_CSELECT_IN : 0) |
+                (item->revents & ZMQ_POLLOUT ? CURL_CSELECT_OUT : 0) |
+                (item->revents & ZMQ_POLLERR ? CURL_CSELECT_ERR : 0);
+    int still = 0;
+    curl_multi_socket_action(self->multi, item->fd, flags, &still);
+    s_pump(self);
+    return 0;
+}
+
+// CURLMOPT_SOCKETFUNCTION: watch s as libcurl asks, as a zloop poller.
+static int
+s_curl_socket(CURL *easy, curl_socket_t s, int what, void *arg, void *socketp)
+{
+    (void)easy;
+    (void)socketp;
+    notifyd_deliver_t *self = arg;
+    zmq_pollitem_t item = {.socket = NULL, .fd = s};
+    zloop_poller_end(self->loop, &item);
+    if (what == CURL_POLL_REMOVE)
+        return 0;
+    item.events =
+        (short)((what & CURL_POLL_IN ? ZMQ_POLLIN : 0) | (what & CURL_POLL_OUT ? ZMQ_POLLOUT : 0));
+    if (zloop_poller(self->loop, &item, s_on_fd, self) < 0) {
+        fw_error("delivery.poll.fail", "fd=%d", (int)s);
+        return -1;
+    }
+    zloop_poller_set_tolerant(self->loop, &item); // libcurl judges a socket's errors
+    return 0;
+}
+
+// CURLMOPT_TIMERFUNCTION: when libcurl wants its timeout handled (-1: never). The timer is
+// armed by whoever called into libcurl (s_pump, send, s_on_timer).
+static int
+s_curl_timer(CURLM *multi, long timeout_ms, void *arg)
+{
+    (void)multi;
+    notifyd_deliver_t *self = arg;
+    self->curl_at = timeout_ms < 0 ? INT64_MAX : fw_time_mono_ms() + timeout_ms;
+    return 0;
 }
 
 notifyd_deliver_t *
-notifyd_deliver_new(const struct notifyd_cfg *cfg, fw_metrics_t *metrics)
+notifyd_deliver_new(const struct notifyd_cfg *cfg, fw_metrics_t *metrics, zloop_t *loop,
+                    notifyd_deliver_fn on_result, void *arg)
 {
     static bool curl_ready;
     if (!curl_ready) {
@@ -574,13 +631,28 @@ notifyd_deliver_new(const struct notifyd_cfg *cfg, fw_metrics_t *metrics)
     fw_metrics_declare(metrics, "fw_notifyd_recipients_total", FW_METRIC_COUNTER,
                        "Recipients an answer reported delivered or failed (azuresms), by "
                        "receiver, integration, result.");
-    struct s_args *a = fw_calloc(1, sizeof *a);
-    a->retry = cfg->retry;
-    a->timeout_ms = cfg->timeout;
-    a->max_in_flight = cfg->max_in_flight;
-    a->metrics = metrics;
     notifyd_deliver_t *self = fw_calloc(1, sizeof *self);
-    self->actor = zactor_new(s_actor, a);
+    self->retry = cfg->retry;
+    self->timeout_ms = cfg->timeout;
+    self->max_in_flight = cfg->max_in_flight;
+    self->metrics = metrics;
+    self->loop = loop;
+    self->on_result = on_result;
+    self->arg = arg;
+    self->curl_at = self->queue_at = INT64_MAX;
+    self->timer = -1;
+    self->queue = zlist_new();
+    self->inflight = zlist_new();
+    self->limits = zhashx_new();
+    zhashx_set_destructor(self->limits, s_limit_free);
+    self->multi = curl_multi_init();
+    // Few keep-alive connections per host, reused, rather than a burst of new ones: a flush
+    // of many groups must not overflow a receiver's listen backlog (SYN retries cost 1 s).
+    curl_multi_setopt(self->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
+    curl_multi_setopt(self->multi, CURLMOPT_SOCKETFUNCTION, s_curl_socket);
+    curl_multi_setopt(self->multi, CURLMOPT_SOCKETDATA, self);
+    curl_multi_setopt(self->multi, CURLMOPT_TIMERFUNCTION, s_curl_timer);
+    curl_multi_setopt(self->multi, CURLMOPT_TIMERDATA, self);
     return self;
 }
 
@@ -589,8 +661,23 @@ notifyd_deliver_destroy(notifyd_deliver_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    zactor_destroy(&(*self_p)->actor);
-    free(*self_p);
+    notifyd_deliver_t *self = *self_p;
+    // Abandon what is left: running transfers and queued jobs. libcurl takes its sockets
+    // off the loop (CURL_POLL_REMOVE) as it lets them go.
+    struct s_job *j;
+    while ((j = zlist_pop(self->inflight))) {
+        curl_multi_remove_handle(self->multi, j->easy);
+        s_job_free(&j);
+    }
+    while ((j = zlist_pop(self->queue)))
+        s_job_free(&j);
+    curl_multi_cleanup(self->multi);
+    if (self->timer >= 0)
+        zloop_timer_end(self->loop, self->timer);
+    zlist_destroy(&self->inflight);
+    zlist_destroy(&self->queue);
+    zhashx_destroy(&self->limits);
+    free(self);
     *self_p = NULL;
 }
 
@@ -603,45 +690,14 @@ notifyd_deliver_send(notifyd_deliver_t *self, uint64_t id, const char *receiver,
     j->receiver = fw_strdup(receiver);
     j->integration = fw_strdup(integration);
     notifyd_req_move(&j->req, req);
-    // The job's address travels in one frame. The pipe is ordered, so the actor reads every
-    // SEND before the $TERM that destroy sends, and none is left behind.
-    if (zsock_send(self->actor, "sb", "SEND", &j, sizeof j) < 0) {
-        s_job_free(&j);
-        return -1;
-    }
+    zlist_append(self->queue, j);
+    // Started here, not on the loop's next turn: on a kept-alive connection the request is
+    // on the wire when this returns. What finished is read (and reported) on the next turn.
+    int64_t now = fw_time_mono_ms(), next = INT64_MAX;
+    int still = 0;
+    if (s_start_due(self, now, &next) > 0)
+        curl_multi_socket_action(self->multi, CURL_SOCKET_TIMEOUT, 0, &still);
+    self->queue_at = now;
+    s_arm(self);
     return 0;
-}
-
-zsock_t *
-notifyd_deliver_sock(notifyd_deliver_t *self)
-{
-    return zactor_sock(self->actor);
-}
-
-int
-notifyd_deliver_recv(notifyd_deliver_t *self, struct notifyd_result *out)
-{
-    memset(out, 0, sizeof *out);
-    char *cmd = NULL, *ok = NULL;
-    if (zsock_recv(self->actor, "s8ssssi", &cmd, &out->id, &out->receiver, &ok, &out->reason,
-                   &out->detail, &out->attempts) < 0)
-        return -1;
-    bool good = cmd && strcmp(cmd, "RESULT") == 0 && ok;
-    out->ok = good && strcmp(ok, "ok") == 0;
-    free(cmd);
-    free(ok);
-    if (!good) {
-        notifyd_result_clear(out);
-        return -1;
-    }
-    return 0;
-}
-
-void
-notifyd_result_clear(struct notifyd_result *r)
-{
-    free(r->receiver);
-    free(r->reason);
-    free(r->detail);
-    memset(r, 0, sizeof *r);
 }

@@ -1,10 +1,13 @@
-/*  notifyd_deliver.h — the one delivery actor: every integration's requests (HTTP POSTs for
+/*  notifyd_deliver.h — the one deliverer: every integration's requests (HTTP POSTs for
     webhooks, Slack, PagerDuty, Teams, Azure SMS; SMTP for email) driven by one libcurl multi
-    in a zactor.
+    on notifyd's own zloop (no thread of its own, no hand-off).
 
-    The zloop thread hands each delivery (a notifyd_req built by an integration) to the
-    actor and never blocks. At most max_in_flight run at once; at most 8 connections per
-    host are opened and kept alive, more requests to one host queue inside libcurl.
+    Nothing it does blocks the loop: libcurl's sockets are zloop pollers and its timeouts a
+    zloop timer. notifyd_deliver_send starts the transfer at once, so on a kept-alive
+    connection the request is written before send returns. At most max_in_flight run at
+    once, a receiver at most half of them (so one that hangs never delays the others); at
+    most 8 connections per host are opened and kept alive, more requests to one host queue
+    inside libcurl.
 
     HTTP: POST with Content-Type application/json and User-Agent floorwatch-notifyd/0.1.0.
     A 2xx answer is success; a 5xx, a 429, a timeout or a connection error is retried with
@@ -25,10 +28,8 @@
         fw_notifyd_retries_total{receiver}
         fw_notifyd_recipients_total{receiver,integration,result}  (answers with parts)
     and Alertmanager's request counters and latency (notifyd_am_metrics), and reports each
-    final outcome on the actor's pipe as a message of frames
-        "RESULT", id (uint64, zsock picture "8"), receiver, "ok"|"fail", reason, detail,
-        attempts ("i")
-    which notifyd_deliver_recv() reads.
+    final outcome to the on_result function, on the loop, never from inside
+    notifyd_deliver_send.
 */
 #ifndef NOTIFYD_DELIVER_H
 #define NOTIFYD_DELIVER_H
@@ -42,32 +43,33 @@
 
 typedef struct notifyd_deliver notifyd_deliver_t;
 
+// One final outcome; every string is borrowed for the on_result call only.
 struct notifyd_result {
     uint64_t id;
-    char *receiver; // owned
+    const char *receiver;
     bool ok;
-    char *reason; // owned: "" on success; HTTP: http_4xx, http_5xx, http_429, timeout,
-                  // connection, recipient (an answer reported a part failed); SMTP: auth,
-                  // tls, connection, timeout, smtp
-    char *detail; // owned: what the answer said ("" when nothing), for logs and NOTIFY_RESULT
+    const char *reason; // "" on success; HTTP: http_4xx, http_5xx, http_429, timeout,
+                        // connection, recipient (an answer reported a part failed); SMTP:
+                        // auth, tls, connection, timeout, smtp; rate_limited
+    const char *detail; // what the answer said ("" when nothing), for logs and NOTIFY_RESULT
     int attempts;
 };
 
-// Start the actor with a copy of cfg's delivery settings; metrics is borrowed and must
-// outlive it.
-notifyd_deliver_t *notifyd_deliver_new(const struct notifyd_cfg *cfg, fw_metrics_t *metrics);
-// Stop the actor ($TERM; in-flight and queued deliveries are abandoned) and free.
+// Called on the loop with each final outcome. It may queue more (notifyd_deliver_send) but
+// must not destroy the deliverer.
+typedef void (*notifyd_deliver_fn)(void *arg, const struct notifyd_result *r);
+
+// A deliverer on loop (borrowed, outliving it) with a copy of cfg's delivery settings;
+// metrics is borrowed and must outlive it; on_result(arg, ...) gets every outcome.
+notifyd_deliver_t *notifyd_deliver_new(const struct notifyd_cfg *cfg, fw_metrics_t *metrics,
+                                       zloop_t *loop, notifyd_deliver_fn on_result, void *arg);
+// Abandon in-flight and queued deliveries (no outcome reported), take its sockets and timer
+// off the loop, and free. On the loop's thread, not from inside on_result.
 void notifyd_deliver_destroy(notifyd_deliver_t **self_p);
-// Queue one delivery: takes req's contents (req is left empty, even on failure);
-// integration names the metrics' integration label ("webhook", "slack", "email", ...).
-// 0 or -1.
+// Queue one delivery and start it when it is due and finds a slot: takes req's contents
+// (req is left empty); integration names the metrics' integration label ("webhook",
+// "slack", "email", ...). Its outcome comes later through on_result. 0.
 int notifyd_deliver_send(notifyd_deliver_t *self, uint64_t id, const char *receiver,
                          const char *integration, struct notifyd_req *req);
-// The socket to poll for results (borrowed).
-zsock_t *notifyd_deliver_sock(notifyd_deliver_t *self);
-// Read one result from the actor; 0, or -1 (interrupted or malformed). Free with
-// notifyd_result_clear.
-int notifyd_deliver_recv(notifyd_deliver_t *self, struct notifyd_result *out);
-void notifyd_result_clear(struct notifyd_result *r);
 
 #endif

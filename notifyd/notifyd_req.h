@@ -1,10 +1,10 @@
-/*  notifyd_req.h — one delivery an integration builder produces for the delivery actor
+/*  notifyd_req.h — one delivery an integration builder produces for the deliverer
     (notifyd_deliver): an HTTP POST (url, JSON body, headers beyond Content-Type
-    application/json and User-Agent, which the actor always sends) or an SMTP transaction
+    application/json and User-Agent, which the deliverer always sends) or an SMTP transaction
     (url smtp[s]://host:port/hello, body the whole message, and the envelope in `smtp`).
 
     An integration whose 2xx answer can still report failures (Azure SMS lists a result per
-    recipient) sets `answer`: the actor, in its own thread, hands it each 2xx answer's body
+    recipient) sets `answer`: the deliverer, on notifyd's loop, hands it each 2xx answer's body
     (up to NOTIFYD_REQ_MAX_ANSWER bytes) and it says whether everything was delivered, or
     rewrites the request to hold only what must be sent again, or gives up. `key` is what it
     needs to rebuild the request (a secret: never logged).
@@ -34,7 +34,7 @@ struct notifyd_answer {
 };
 
 // Read a 2xx answer's body (NUL-terminated, possibly truncated) to req; fill *out. May
-// replace req's body and headers (RESEND). Runs in the delivery actor's thread.
+// replace req's body and headers (RESEND). Runs on notifyd's loop.
 typedef void (*notifyd_req_answer_fn)(struct notifyd_req *req, const char *body,
                                       struct notifyd_answer *out);
 

@@ -1,15 +1,19 @@
-/*  check_notifyd.c — webhook bodies (send_resolved, max_alerts) and delivery through the
-    actor to a real local HTTP server (libmicrohttpd in the test) with 503s, 400s and a
+/*  check_notifyd.c — webhook bodies (send_resolved, max_alerts) and delivery on the test's
+    zloop to a real local HTTP server (libmicrohttpd in the test) with 503s, 400s and a
     closed port, checking outcomes, attempts and the counters; and notifyd in-process
     (notifyd_run on a second thread, stopped as SIGTERM would through zsys_interrupted; each
     Check test runs in its own fork): NOTIFY deduplicated by id, outcomes acknowledged.
 */
 #include <check.h>
 #include <jansson.h>
+#include <arpa/inet.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "../notifyd/notifyd.h"
 #include "../notifyd/notifyd_cfg.h"
@@ -119,16 +123,60 @@ s_cfg(const char *text)
     return cfg;
 }
 
-// Wait (bounded, 10 s) for one result from the actor.
-static int
-s_wait_result(notifyd_deliver_t *w, struct notifyd_result *r)
+// Outcomes the deliverer reported, copied.
+struct s_got {
+    int n;
+    struct {
+        uint64_t id;
+        char receiver[32], reason[32];
+        bool ok;
+        int attempts;
+    } r[8];
+    int64_t deadline;
+    int want;
+};
+
+static void
+s_on_result(void *arg, const struct notifyd_result *r)
 {
-    zpoller_t *p = zpoller_new(notifyd_deliver_sock(w), NULL);
-    void *ready = zpoller_wait(p, 10000);
-    zpoller_destroy(&p);
-    if (!ready)
-        return -1;
-    return notifyd_deliver_recv(w, r);
+    struct s_got *g = arg;
+    ck_assert_int_lt(g->n, 8);
+    g->r[g->n].id = r->id;
+    snprintf(g->r[g->n].receiver, sizeof g->r[g->n].receiver, "%s", r->receiver);
+    snprintf(g->r[g->n].reason, sizeof g->r[g->n].reason, "%s", r->reason);
+    g->r[g->n].ok = r->ok;
+    g->r[g->n].attempts = r->attempts;
+    g->n++;
+}
+
+static int
+s_check_got(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    struct s_got *g = arg;
+    return g->n >= g->want || zclock_mono() > g->deadline ? -1 : 0;
+}
+
+// Run the loop until g holds want outcomes, at most ms; 0, or -1 when they did not come.
+static int
+s_run_until(zloop_t *loop, struct s_got *g, int want, int64_t ms)
+{
+    g->want = want;
+    g->deadline = zclock_mono() + ms;
+    int t = zloop_timer(loop, 2, 0, s_check_got, g);
+    zloop_start(loop);
+    zloop_timer_end(loop, t);
+    return g->n >= want ? 0 : -1;
+}
+
+// A deliverer on a new loop, outcomes into g.
+static notifyd_deliver_t *
+s_deliverer(const struct notifyd_cfg *cfg, fw_metrics_t *m, zloop_t **loop, struct s_got *g)
+{
+    memset(g, 0, sizeof *g);
+    *loop = zloop_new();
+    return notifyd_deliver_new(cfg, m, *loop, s_on_result, g);
 }
 
 // Queue a webhook POST of body to url (Authorization auth when not NULL).
@@ -199,17 +247,17 @@ START_TEST(test_notifyd_webhook_retries_503)
     struct notifyd_cfg *cfg = s_cfg("timeout: 2s\nretry:\n  initial_backoff: 10ms\n"
                                     "  max_backoff: 50ms\n  max_attempts: 5\n");
     fw_metrics_t *m = fw_metrics_new();
-    notifyd_deliver_t *w = notifyd_deliver_new(cfg, m);
+    zloop_t *loop;
+    struct s_got g;
+    notifyd_deliver_t *w = s_deliverer(cfg, m, &loop, &g);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", srv.port);
     ck_assert_int_eq(s_send(w, 42, "team", url, "{\"version\":\"4\"}", "Bearer s3cret", true), 0);
-    struct notifyd_result r;
-    ck_assert_int_eq(s_wait_result(w, &r), 0);
-    ck_assert(r.ok);
-    ck_assert_int_eq(r.id, 42);
-    ck_assert_str_eq(r.receiver, "team");
-    ck_assert_int_eq(r.attempts, 3);
-    notifyd_result_clear(&r);
+    ck_assert_int_eq(s_run_until(loop, &g, 1, 10000), 0);
+    ck_assert(g.r[0].ok);
+    ck_assert_int_eq(g.r[0].id, 42);
+    ck_assert_str_eq(g.r[0].receiver, "team");
+    ck_assert_int_eq(g.r[0].attempts, 3);
     ck_assert_int_eq(srv.requests, 3);
     ck_assert_str_eq(srv.content_type, "application/json");
     ck_assert_str_eq(srv.user_agent, "floorwatch-notifyd/0.1.0");
@@ -219,6 +267,7 @@ START_TEST(test_notifyd_webhook_retries_503)
     ck_assert(fw_metrics_get(m, "fw_notifyd_notifications_total",
                              "receiver=\"team\",integration=\"webhook\"") == 1);
     notifyd_deliver_destroy(&w);
+    zloop_destroy(&loop);
     fw_metrics_destroy(&m);
     notifyd_cfg_destroy(&cfg);
     s_srv_stop(&srv);
@@ -231,20 +280,21 @@ START_TEST(test_notifyd_webhook_4xx_is_permanent)
     s_srv_start(&srv, 100, 400);
     struct notifyd_cfg *cfg = s_cfg("retry:\n  initial_backoff: 10ms\n  max_attempts: 5\n");
     fw_metrics_t *m = fw_metrics_new();
-    notifyd_deliver_t *w = notifyd_deliver_new(cfg, m);
+    zloop_t *loop;
+    struct s_got g;
+    notifyd_deliver_t *w = s_deliverer(cfg, m, &loop, &g);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", srv.port);
     s_send(w, 1, "team", url, "{}", NULL, true);
-    struct notifyd_result r;
-    ck_assert_int_eq(s_wait_result(w, &r), 0);
-    ck_assert(!r.ok);
-    ck_assert_str_eq(r.reason, "http_4xx");
-    ck_assert_int_eq(r.attempts, 1);
-    notifyd_result_clear(&r);
+    ck_assert_int_eq(s_run_until(loop, &g, 1, 10000), 0);
+    ck_assert(!g.r[0].ok);
+    ck_assert_str_eq(g.r[0].reason, "http_4xx");
+    ck_assert_int_eq(g.r[0].attempts, 1);
     ck_assert(fw_metrics_get(m, "fw_notifyd_notifications_failed_total",
                              "receiver=\"team\",integration=\"webhook\",reason=\"http_4xx\"") == 1);
     ck_assert(fw_metrics_get(m, "fw_notifyd_retries_total", "receiver=\"team\"") == 0);
     notifyd_deliver_destroy(&w);
+    zloop_destroy(&loop);
     fw_metrics_destroy(&m);
     notifyd_cfg_destroy(&cfg);
     s_srv_stop(&srv);
@@ -257,19 +307,20 @@ START_TEST(test_notifyd_webhook_429_retried_then_gives_up)
     s_srv_start(&srv, 100, 429);
     struct notifyd_cfg *cfg = s_cfg("retry:\n  initial_backoff: 5ms\n  max_attempts: 3\n");
     fw_metrics_t *m = fw_metrics_new();
-    notifyd_deliver_t *w = notifyd_deliver_new(cfg, m);
+    zloop_t *loop;
+    struct s_got g;
+    notifyd_deliver_t *w = s_deliverer(cfg, m, &loop, &g);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", srv.port);
     s_send(w, 7, "ops", url, "{}", NULL, true);
-    struct notifyd_result r;
-    ck_assert_int_eq(s_wait_result(w, &r), 0);
-    ck_assert(!r.ok);
-    ck_assert_str_eq(r.reason, "http_429");
-    ck_assert_int_eq(r.attempts, 3);
-    notifyd_result_clear(&r);
+    ck_assert_int_eq(s_run_until(loop, &g, 1, 10000), 0);
+    ck_assert(!g.r[0].ok);
+    ck_assert_str_eq(g.r[0].reason, "http_429");
+    ck_assert_int_eq(g.r[0].attempts, 3);
     ck_assert_int_eq(srv.requests, 3);
     ck_assert(fw_metrics_get(m, "fw_notifyd_retries_total", "receiver=\"ops\"") == 2);
     notifyd_deliver_destroy(&w);
+    zloop_destroy(&loop);
     fw_metrics_destroy(&m);
     notifyd_cfg_destroy(&cfg);
     s_srv_stop(&srv);
@@ -285,17 +336,18 @@ START_TEST(test_notifyd_webhook_connection_refused)
     s_srv_stop(&srv);
     struct notifyd_cfg *cfg = s_cfg("retry:\n  initial_backoff: 5ms\n  max_attempts: 2\n");
     fw_metrics_t *m = fw_metrics_new();
-    notifyd_deliver_t *w = notifyd_deliver_new(cfg, m);
+    zloop_t *loop;
+    struct s_got g;
+    notifyd_deliver_t *w = s_deliverer(cfg, m, &loop, &g);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", port);
     s_send(w, 9, "ops", url, "{}", NULL, true);
-    struct notifyd_result r;
-    ck_assert_int_eq(s_wait_result(w, &r), 0);
-    ck_assert(!r.ok);
-    ck_assert_str_eq(r.reason, "connection");
-    ck_assert_int_eq(r.attempts, 2);
-    notifyd_result_clear(&r);
+    ck_assert_int_eq(s_run_until(loop, &g, 1, 10000), 0);
+    ck_assert(!g.r[0].ok);
+    ck_assert_str_eq(g.r[0].reason, "connection");
+    ck_assert_int_eq(g.r[0].attempts, 2);
     notifyd_deliver_destroy(&w);
+    zloop_destroy(&loop);
     fw_metrics_destroy(&m);
     notifyd_cfg_destroy(&cfg);
 }
@@ -309,16 +361,162 @@ START_TEST(test_notifyd_deliver_destroy_in_flight)
     ck_assert_int_gt(port, 0);
     struct notifyd_cfg *cfg = s_cfg("timeout: 30s\n");
     fw_metrics_t *m = fw_metrics_new();
-    notifyd_deliver_t *w = notifyd_deliver_new(cfg, m);
+    zloop_t *loop;
+    struct s_got g;
+    notifyd_deliver_t *w = s_deliverer(cfg, m, &loop, &g);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", port);
     s_send(w, 1, "x", url, "{}", NULL, true);
     s_send(w, 2, "x", url, "{}", NULL, true);
-    zclock_sleep(200);
+    ck_assert_int_eq(s_run_until(loop, &g, 1, 200), -1); // both held: no outcome
     notifyd_deliver_destroy(&w); // abandons both without leaking (ASan checks)
     ck_assert_ptr_null(w);
+    zloop_destroy(&loop);
     fw_metrics_destroy(&m);
     notifyd_cfg_destroy(&cfg);
+    zsock_destroy(&hold);
+}
+END_TEST
+
+// --- a bare HTTP/1.1 peer on the test's own loop, read and answered by hand ---
+
+struct s_peer {
+    int lfd, fd; // listening, accepted (-1 until then)
+    int port;
+    char buf[4096];
+    size_t len;
+    bool answer; // answer each whole request 200 (keep-alive) from the loop
+};
+
+// Whether buf (NUL-terminated) holds a whole request: headers and Content-Length bytes of
+// body (libcurl spells the header so).
+static bool
+s_whole(const char *buf, size_t len)
+{
+    const char *end = strstr(buf, "\r\n\r\n");
+    if (!end)
+        return false;
+    const char *cl = strstr(buf, "Content-Length:");
+    size_t body = cl && cl < end ? (size_t)strtoul(cl + 15, NULL, 10) : 0;
+    return (size_t)(end + 4 - buf) + body <= len;
+}
+
+static int
+s_peer_read(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void)loop;
+    struct s_peer *p = arg;
+    if (item->fd == p->lfd) {
+        p->fd = accept(p->lfd, NULL, NULL);
+        ck_assert_int_ge(p->fd, 0);
+        zmq_pollitem_t it = {.fd = p->fd, .events = ZMQ_POLLIN};
+        zloop_poller(loop, &it, s_peer_read, p);
+        return 0;
+    }
+    ssize_t n = recv(p->fd, p->buf + p->len, sizeof p->buf - 1 - p->len, MSG_DONTWAIT);
+    if (n > 0)
+        p->len += (size_t)n;
+    p->buf[p->len] = '\0';
+    if (p->answer && s_whole(p->buf, p->len)) {
+        static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        ck_assert_int_eq(send(p->fd, ok, sizeof ok - 1, 0), (ssize_t)sizeof ok - 1);
+        p->len = 0;
+    }
+    return 0;
+}
+
+static void
+s_peer_start(struct s_peer *p, zloop_t *loop)
+{
+    memset(p, 0, sizeof *p);
+    p->fd = -1;
+    p->answer = true;
+    p->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    ck_assert_int_eq(bind(p->lfd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(listen(p->lfd, 4), 0);
+    ck_assert_int_eq(getsockname(p->lfd, (struct sockaddr *)&a, &alen), 0);
+    p->port = ntohs(a.sin_port);
+    zmq_pollitem_t it = {.fd = p->lfd, .events = ZMQ_POLLIN};
+    zloop_poller(loop, &it, s_peer_read, p);
+}
+
+// Delivery runs on the caller's loop with no hand-off: on a kept-alive connection the
+// request is on the wire when notifyd_deliver_send returns, before the loop turns again
+// (through a delivery thread it would not be there yet).
+START_TEST(test_notifyd_deliver_sends_before_returning)
+{
+    struct notifyd_cfg *cfg = s_cfg("timeout: 5s\n");
+    fw_metrics_t *m = fw_metrics_new();
+    zloop_t *loop;
+    struct s_got g;
+    notifyd_deliver_t *w = s_deliverer(cfg, m, &loop, &g);
+    struct s_peer peer;
+    s_peer_start(&peer, loop);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", peer.port);
+    // The first opens the connection (connecting takes loop turns) and keeps it.
+    s_send(w, 1, "team", url, "{\"n\":1}", NULL, true);
+    ck_assert_int_eq(s_run_until(loop, &g, 1, 10000), 0);
+    ck_assert(g.r[0].ok);
+    ck_assert_int_ge(peer.fd, 0);
+    // The second goes out inside send: read it by hand, without running the loop.
+    peer.answer = false;
+    s_send(w, 2, "team", url, "{\"n\":2}", NULL, true);
+    ssize_t n = recv(peer.fd, peer.buf, sizeof peer.buf - 1, MSG_DONTWAIT);
+    ck_assert_int_gt(n, 0);
+    peer.buf[n] = '\0';
+    ck_assert_msg(strncmp(peer.buf, "POST /hook HTTP/1.1\r\n", 21) == 0, "got: %s", peer.buf);
+    ck_assert_msg(s_whole(peer.buf, (size_t)n) && strstr(peer.buf, "\r\n\r\n{\"n\":2}"),
+                  "not the whole request: %s", peer.buf);
+    ck_assert_int_eq(g.n, 1); // its outcome is not reported from inside send
+    peer.len = 0;
+    peer.answer = true;
+    static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    ck_assert_int_eq(send(peer.fd, ok, sizeof ok - 1, 0), (ssize_t)sizeof ok - 1);
+    ck_assert_int_eq(s_run_until(loop, &g, 2, 10000), 0);
+    ck_assert(g.r[1].ok);
+    ck_assert_int_eq(g.r[1].id, 2);
+    notifyd_deliver_destroy(&w);
+    zloop_destroy(&loop);
+    close(peer.fd);
+    close(peer.lfd);
+    fw_metrics_destroy(&m);
+    notifyd_cfg_destroy(&cfg);
+}
+END_TEST
+
+// A receiver that never answers does not delay another one on the same loop: with
+// max_in_flight 2 it holds one slot (half), its second notification waits, and the other
+// receiver's notification is delivered meanwhile.
+START_TEST(test_notifyd_deliver_hang_does_not_delay)
+{
+    zsock_t *hold = zsock_new(ZMQ_STREAM); // accepts, never answers
+    int hport = zsock_bind(hold, "tcp://127.0.0.1:*");
+    ck_assert_int_gt(hport, 0);
+    struct s_srv srv;
+    s_srv_start(&srv, 0, 200);
+    struct notifyd_cfg *cfg = s_cfg("timeout: 30s\nmax_in_flight: 2\n");
+    fw_metrics_t *m = fw_metrics_new();
+    zloop_t *loop;
+    struct s_got g;
+    notifyd_deliver_t *w = s_deliverer(cfg, m, &loop, &g);
+    char hang[64], fast[64];
+    snprintf(hang, sizeof hang, "http://127.0.0.1:%d/hang", hport);
+    snprintf(fast, sizeof fast, "http://127.0.0.1:%d/hook", srv.port);
+    s_send(w, 1, "hang", hang, "{}", NULL, true);
+    s_send(w, 2, "hang", hang, "{}", NULL, true);
+    s_send(w, 3, "fast", fast, "{}", NULL, true);
+    ck_assert_int_eq(s_run_until(loop, &g, 1, 10000), 0);
+    ck_assert_int_eq(g.r[0].id, 3);
+    ck_assert(g.r[0].ok);
+    ck_assert_str_eq(g.r[0].receiver, "fast");
+    notifyd_deliver_destroy(&w); // the hanging two are abandoned
+    zloop_destroy(&loop);
+    fw_metrics_destroy(&m);
+    notifyd_cfg_destroy(&cfg);
+    s_srv_stop(&srv);
     zsock_destroy(&hold);
 }
 END_TEST
@@ -441,6 +639,8 @@ notifyd_suite(void)
     tcase_add_test(tc, test_notifyd_webhook_429_retried_then_gives_up);
     tcase_add_test(tc, test_notifyd_webhook_connection_refused);
     tcase_add_test(tc, test_notifyd_deliver_destroy_in_flight);
+    tcase_add_test(tc, test_notifyd_deliver_sends_before_returning);
+    tcase_add_test(tc, test_notifyd_deliver_hang_does_not_delay);
     tcase_add_test(tc, test_notifyd_daemon_dedup_and_ack);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
