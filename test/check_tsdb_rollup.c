@@ -15,8 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "fw_bytes.h"
 #include "fw_mem.h"
 #include "fw_msg.h"
 #include "fw_promql.h"
@@ -487,8 +490,8 @@ START_TEST(test_tsdb_rollup_upgrades_format_4)
     s_same("increase(c_int[1d])", T0, end, H_MS, &a, &b);
     ck_assert_int_gt(a, 0);
     tsdb_store_destroy(&s_st);
-    ck_assert_int_eq(check_util_store_format(s_dir), '5');
-    ck_assert_int_eq(TSDB_STORE_FORMAT, 5);
+    ck_assert_int_eq(check_util_store_format(s_dir), '6');
+    ck_assert_int_eq(TSDB_STORE_FORMAT, 6);
     s_st = check_util_store_open(s_dir, 0);
 }
 END_TEST
@@ -518,7 +521,8 @@ START_TEST(test_tsdb_rollup_thread)
 }
 END_TEST
 
-// The rollups database's pages of each level and the series' marks, counted in data.mdb.
+// The rollups database's pages of each level and the groups' marks records, counted in
+// data.mdb.
 static void
 s_keys(size_t pages[TSDB_ROLLUP_LEVELS], size_t *marks)
 {
@@ -532,7 +536,7 @@ s_keys(size_t pages[TSDB_ROLLUP_LEVELS], size_t *marks)
         const unsigned char *kp = k.mv_data;
         if (k.mv_size == 17)
             pages[kp[8] & 1]++;
-        else if (k.mv_size == 9 && kp[8] == 0xff)
+        else if (k.mv_size == 9 && kp[8] == 0xfe)
             (*marks)++;
     }
     mdb_cursor_close(cur);
@@ -598,6 +602,248 @@ START_TEST(test_tsdb_rollup_levels_off)
 }
 END_TEST
 
+// 150 series (ids 1..150: groups 0, 1 and 2) over 4 hours at 15 s: whole counters and
+// 4-decimal gauges.
+#define S_NG 150
+static void
+s_load_many(void)
+{
+    fw_err_t err;
+    struct fw_labels l[S_NG];
+    double v[S_NG];
+    for (int k = 0; k < S_NG; k++) {
+        char b[16];
+        snprintf(b, sizeof(b), "%d", k);
+        l[k] = (struct fw_labels)FW_LABELS_INIT;
+        fw_labels_set(&l[k], "__name__", k % 2 ? "grp_g" : "grp_c");
+        fw_labels_set(&l[k], "job", "rollup");
+        fw_labels_set(&l[k], "k", b);
+        v[k] = k % 2 ? 0.5 : (double)(k * 1000);
+    }
+    for (int i = 0; i < 4 * 240; i++) {
+        for (int k = 0; k < S_NG; k++) {
+            uint64_t r = s_rand();
+            v[k] = k % 2 ? round((v[k] + (double)((int)(r % 201) - 100) / 10000.0) * 1e4) / 1e4
+                         : v[k] + (double)(r % 13);
+            struct fw_sample smp = {T0 + 7 + (int64_t)i * 15000, v[k]};
+            ck_assert_int_eq(tsdb_store_append_series(s_st, &l[k], &smp, 1, NULL, &err), 0);
+        }
+        if (i % 240 == 239)
+            ck_assert_msg(tsdb_store_commit(s_st, &err) == 0, "%s", err.msg);
+    }
+    tsdb_store_seal_all(s_st);
+    ck_assert_msg(tsdb_store_commit(s_st, &err) == 0, "%s", err.msg);
+    for (int k = 0; k < S_NG; k++)
+        fw_labels_clear(&l[k]);
+}
+
+static void
+s_many_same(void)
+{
+    static const char *const q[] = {"increase(grp_c[1h])",        "avg_over_time(grp_c[1h])",
+                                    "max_over_time(grp_g[1h])",   "changes(grp_g[5m])",
+                                    "first_over_time(grp_g[1h])", "resets(grp_c[5m])"};
+    for (size_t i = 0; i < sizeof(q) / sizeof(*q); i++) {
+        int64_t a, b, step = strstr(q[i], "[5m]") ? 300000 : H_MS;
+        s_same(q[i], T0 + H_MS, T0 + 4 * H_MS, step, &a, &b);
+        ck_assert_msg(a > 0, "%s read no stored bucket", q[i]);
+    }
+}
+
+// Rollups are kept a record per group of 64 series, page span and level (and one marks
+// record per group), not one per series: 150 series of 4 hours (every bucket in one page
+// span per level) take 3 pages of each level and 3 marks records (format 5 took 150 of
+// each); answers stay the raw ones.
+START_TEST(test_tsdb_rollup_group_records)
+{
+    s_load_many();
+    ck_assert_uint_gt(s_rollup_keep(T0 + 4 * H_MS, S_KEEP, S_KEEP), 0);
+    size_t pages[2], marks;
+    s_keys(pages, &marks);
+    int64_t span1 = 72 * H_MS, p1 = tsdb_rollup_floor(T0, span1);
+    size_t spans1 = tsdb_rollup_floor(T0 + 4 * H_MS - 1, span1) == p1 ? 1 : 2;
+    ck_assert_uint_eq(pages[0], 3);
+    ck_assert_uint_eq(pages[1], 3 * spans1);
+    ck_assert_uint_eq(marks, 3);
+    s_many_same();
+}
+END_TEST
+
+// A format 5 directory (a record per series page, a mark per series: (u64 id, 0xff) -> W)
+// is upgraded at open into groups, byte for byte: the marks are kept (the writer then has
+// nothing to do) and queries read the same buckets with the same answers.
+START_TEST(test_tsdb_rollup_upgrades_format_5)
+{
+    fw_err_t err;
+    s_load_many();
+    s_rollup_keep(T0 + 4 * H_MS, S_KEEP, S_KEEP);
+    int64_t w_before[S_NG + 1];
+    tsdb_store_reader_t *rd = tsdb_store_reader_new(s_st, &err);
+    for (uint64_t id = 1; id <= S_NG; id++)
+        ck_assert_int_eq(tsdb_rollup_mark(rd, id, &w_before[id]), 0);
+    tsdb_store_reader_destroy(&rd);
+    ck_assert_int_gt(w_before[S_NG], INT64_MIN);
+    // rewrite the rollups as format 5 keeps them
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_cursor *cur = s_rollups_open(0, &env, &txn); // closes the store
+    struct {
+        unsigned char key[17];
+        size_t klen, vlen;
+        unsigned char *val;
+    } rec[64];
+    size_t n = 0, old_pages = 0;
+    MDB_val k, v;
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const unsigned char *kp = k.mv_data;
+        if (k.mv_size == 9 && kp[8] < TSDB_ROLLUP_LEVELS)
+            continue; // a cut: stays
+        ck_assert_uint_lt(n, 64);
+        memcpy(rec[n].key, k.mv_data, k.mv_size);
+        rec[n].klen = k.mv_size;
+        rec[n].vlen = v.mv_size;
+        rec[n].val = fw_malloc(v.mv_size);
+        memcpy(rec[n].val, v.mv_data, v.mv_size);
+        n++;
+    }
+    mdb_cursor_close(cur);
+    MDB_dbi ru;
+    ck_assert_int_eq(mdb_dbi_open(txn, "rollups", 0, &ru), 0);
+    for (size_t r = 0; r < n; r++) {
+        MDB_val dk = {rec[r].klen, rec[r].key};
+        ck_assert_int_eq(mdb_del(txn, ru, &dk, NULL), 0);
+    }
+    for (size_t r = 0; r < n; r++) {
+        uint64_t g = fw_bytes_get_u64be(rec[r].key);
+        if (rec[r].klen == 9) { // a group's marks: one (id, 0xff) record each
+            int64_t m[TSDB_ROLLUP_GROUP];
+            ck_assert_int_eq(tsdb_rollup_marks_decode(rec[r].val, rec[r].vlen, m), 0);
+            for (unsigned sl = 0; sl < TSDB_ROLLUP_GROUP; sl++) {
+                if (m[sl] == INT64_MIN)
+                    continue;
+                unsigned char mk[9], mv[8];
+                fw_bytes_put_u64be(mk, g * TSDB_ROLLUP_GROUP + sl);
+                mk[8] = 0xff;
+                fw_bytes_put_le(mv, (uint64_t)m[sl], 8);
+                MDB_val a = {9, mk}, b = {8, mv};
+                ck_assert_int_eq(mdb_put(txn, ru, &a, &b, 0), 0);
+            }
+        } else { // a group page: one page per series
+            struct tsdb_rollup_group gp;
+            ck_assert_int_eq(tsdb_rollup_group_parse(rec[r].val, rec[r].vlen, &gp), 0);
+            for (unsigned i = 0; i < gp.n; i++) {
+                unsigned char pk[17];
+                memcpy(pk, rec[r].key, 17);
+                fw_bytes_put_u64be(pk, g * TSDB_ROLLUP_GROUP + gp.slot[i]);
+                MDB_val a = {17, pk}, b = {gp.len[i], rec[r].val + gp.off[i]};
+                ck_assert_int_eq(mdb_put(txn, ru, &a, &b, 0), 0);
+                old_pages++;
+            }
+        }
+        free(rec[r].val);
+    }
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    // LMDB leaves pages this transaction allocated and freed again past the file's end
+    // (tsdb_store_int_rollup_cover): cover them as tsdb does
+    MDB_envinfo info;
+    ck_assert_int_eq(mdb_env_info(env, &info), 0);
+    mdb_env_close(env);
+    char path[160];
+    snprintf(path, sizeof(path), "%s/data.mdb", s_dir);
+    struct stat fs;
+    ck_assert_int_eq(stat(path, &fs), 0);
+    if ((size_t)fs.st_size < (info.me_last_pgno + 1) * 4096)
+        ck_assert_int_eq(truncate(path, (off_t)((info.me_last_pgno + 1) * 4096)), 0);
+    ck_assert_uint_ge(old_pages, 2 * S_NG);
+    check_util_store_set_format(s_dir, '5', NULL);
+    // opened: upgraded; nothing for the writer to do; the same marks and answers
+    s_st = check_util_store_open(s_dir, 0);
+    rd = tsdb_store_reader_new(s_st, &err);
+    for (uint64_t id = 1; id <= S_NG; id++) {
+        int64_t w;
+        ck_assert_int_eq(tsdb_rollup_mark(rd, id, &w), 0);
+        ck_assert_int_eq(w, w_before[id]);
+    }
+    tsdb_store_reader_destroy(&rd);
+    s_many_same();
+    ck_assert_uint_eq(s_rollup_keep(T0 + 4 * H_MS, S_KEEP, S_KEEP), 0);
+    size_t pages[2], marks;
+    s_keys(pages, &marks);
+    ck_assert_uint_eq(pages[0], 3);
+    ck_assert_uint_eq(marks, 3);
+    tsdb_store_destroy(&s_st);
+    ck_assert_int_eq(check_util_store_format(s_dir), '6');
+    s_st = check_util_store_open(s_dir, 0);
+}
+END_TEST
+
+// Group pages and marks records: segments spliced in and out in slot order, found again;
+// every truncation or changed byte is an error or a clean parse, never a crash.
+START_TEST(test_tsdb_rollup_group_codec)
+{
+    unsigned char page[512], out[512], seg[3][40];
+    size_t len = 0;
+    struct tsdb_rollup_group g;
+    const unsigned slots[3] = {9, 2, 63};
+    for (int i = 0; i < 3; i++) {
+        memset(seg[i], 'a' + i, sizeof(seg[i]));
+        size_t n = tsdb_rollup_group_splice(len ? &g : NULL, page, slots[i], seg[i],
+                                            (size_t)(10 + 10 * i), out);
+        memcpy(page, out, n);
+        len = n;
+        ck_assert_int_eq(tsdb_rollup_group_parse(page, len, &g), 0);
+        ck_assert_uint_eq(g.n, (unsigned)i + 1);
+    }
+    ck_assert(g.slot[0] == 2 && g.slot[1] == 9 && g.slot[2] == 63);
+    const unsigned char *p;
+    size_t pl;
+    ck_assert(tsdb_rollup_group_find(&g, page, 63, &p, &pl) && pl == 30 && p[0] == 'c');
+    ck_assert(tsdb_rollup_group_find(&g, page, 2, &p, &pl) && pl == 20 && p[19] == 'b');
+    ck_assert(!tsdb_rollup_group_find(&g, page, 3, &p, &pl));
+    // replaced, then removed; the last one removed leaves nothing
+    size_t n = tsdb_rollup_group_splice(&g, page, 9, seg[2], 5, out);
+    ck_assert_int_eq(tsdb_rollup_group_parse(out, n, &g), 0);
+    ck_assert(tsdb_rollup_group_find(&g, out, 9, &p, &pl) && pl == 5 && p[0] == 'c');
+    ck_assert_int_eq(tsdb_rollup_group_parse(page, len, &g), 0);
+    for (size_t cut = 0; cut < len; cut++) {
+        struct tsdb_rollup_group h;
+        ck_assert_int_ne(tsdb_rollup_group_parse(page, cut, &h), 0);
+        ck_assert_uint_eq(h.n, 0);
+    }
+    for (size_t k = 0; k < len; k++) {
+        unsigned char save = page[k];
+        page[k] ^= (unsigned char)(1 + s_rand() % 255);
+        struct tsdb_rollup_group h;
+        if (tsdb_rollup_group_parse(page, len, &h) == 0)
+            for (unsigned i = 0; i < h.n; i++)
+                ck_assert(h.off[i] + h.len[i] <= len && h.slot[i] < TSDB_ROLLUP_GROUP);
+        page[k] = save;
+    }
+    unsigned char one[64];
+    size_t l1 = tsdb_rollup_group_splice(NULL, NULL, 7, seg[0], 3, one);
+    ck_assert_int_eq(tsdb_rollup_group_parse(one, l1, &g), 0);
+    ck_assert_uint_eq(tsdb_rollup_group_splice(&g, one, 7, NULL, 0, out), 0);
+    // marks: any int64 but INT64_MIN (none), in any slot
+    int64_t w[TSDB_ROLLUP_GROUP], r[TSDB_ROLLUP_GROUP];
+    for (unsigned i = 0; i < TSDB_ROLLUP_GROUP; i++)
+        w[i] = INT64_MIN;
+    unsigned char mb[TSDB_ROLLUP_MARKS_MAX];
+    ck_assert_uint_eq(tsdb_rollup_marks_encode(w, mb), 0);
+    w[0] = INT64_MAX;
+    w[5] = INT64_MIN + 1;
+    w[6] = T0;
+    w[63] = -1;
+    size_t ml = tsdb_rollup_marks_encode(w, mb);
+    ck_assert_int_eq(tsdb_rollup_marks_decode(mb, ml, r), 0);
+    ck_assert_int_eq(memcmp(w, r, sizeof(w)), 0);
+    for (size_t cut = 0; cut < ml; cut++) {
+        int rc = tsdb_rollup_marks_decode(mb, cut, r);
+        ck_assert(rc != 0 || r[63] == INT64_MIN);
+    }
+}
+END_TEST
+
 static bool
 s_same_bits(double x, double y)
 {
@@ -612,7 +858,7 @@ s_roundtrip(const struct tsdb_rollup_bucket *b, size_t n, int64_t ps, int64_t st
 {
     unsigned char *enc = fw_malloc(1 + n * TSDB_ROLLUP_BUCKET_MAX);
     size_t len = tsdb_rollup_page_encode(b, n, ps, step, enc);
-    ck_assert_int_eq(enc[0], 3);
+    ck_assert_int_eq(enc[0] & 0x7f, 4);
     struct tsdb_rollup_bucket *out = NULL;
     size_t on = 0, cap = 0;
     ck_assert_int_eq(tsdb_rollup_page_decode(enc, len, ps, step, &out, &on, &cap), 0);
@@ -646,9 +892,9 @@ s_roundtrip(const struct tsdb_rollup_bucket *b, size_t n, int64_t ps, int64_t st
     return len;
 }
 
-// Pages (version 3): random values, then the awkward ones (NaN payloads, -0, infinities,
+// Pages (version 4): random values, then the awkward ones (NaN payloads, -0, infinities,
 // decimals of every scale, huge and tiny values) bit for bit; decimals cost fewer bytes than
-// their XOR; a version 2 page is still read.
+// their XOR; version 2 and 3 pages are still read.
 START_TEST(test_tsdb_rollup_page_codec)
 {
     struct tsdb_rollup_bucket b[TSDB_ROLLUP_PAGE];
@@ -732,6 +978,31 @@ START_TEST(test_tsdb_rollup_page_codec)
     ck_assert(y->count == 2 && y->n_resets == 1 && y->n_changes == 1 && y->ints);
     ck_assert(y->first_v == 9 && y->last_v == 2 && y->min == 2 && y->max == 9 && y->sum == 11 &&
               y->reset_sum == 9);
+    // version 3 (storage format 5's pages, kept as segments): the same bucket
+    const unsigned char v3[] = {3,    0x00, 0x02, 0x6d, 0x80, 0xb5, 0x18, 0xc0, 0x9a, 0x0c,
+                                0x01, 0x01, 0x90, 0x12, 0x16, 0x22, 0x90, 0x16, 0x80};
+    on = 0;
+    ck_assert_int_eq(tsdb_rollup_page_decode(v3, sizeof(v3), ps, step, &out, &on, &cap), 0);
+    ck_assert_uint_eq(on, 1);
+    y = &out[0].a;
+    ck_assert(y->first_t == ps + step - 200000 && y->last_t == ps + step - 100000);
+    ck_assert(y->count == 2 && y->n_resets == 1 && y->n_changes == 1 && y->ints);
+    ck_assert(y->first_v == 9 && y->last_v == 2 && y->min == 2 && y->max == 9 && y->sum == 11 &&
+              y->reset_sum == 9);
+    // version 4 at a 15 s scrape on whole seconds: times in seconds, one byte each; a lone
+    // sample's bucket and a steady counter's hour cost a few bytes
+    struct tsdb_rollup_agg a1 = {0}, a2 = {0};
+    int64_t h = 3600000;
+    tsdb_rollup_agg_add(&a1, T0, 1000);
+    for (int j = 1; j <= 240; j++)
+        tsdb_rollup_agg_add(&a2, T0 + j * 15000, 1000 + 7 * j + (j % 3));
+    struct tsdb_rollup_bucket hb[2] = {{T0, a1}, {T0 + h, a2}};
+    int64_t hps = T0 - h;
+    len = s_roundtrip(hb, 2, hps, h);
+    unsigned char enc[64];
+    ck_assert_uint_eq(tsdb_rollup_page_encode(hb, 2, hps, h, enc), len);
+    ck_assert_int_eq(enc[0], 0x84);
+    ck_assert_msg(len <= 24, "%zu bytes (version 3: 33)", len);
     free(out);
 }
 END_TEST
@@ -752,6 +1023,9 @@ tsdb_rollup_suite(void)
     tcase_add_test(tc, test_tsdb_rollup_thread);
     tcase_add_test(tc, test_tsdb_rollup_page_codec);
     tcase_add_test(tc, test_tsdb_rollup_levels_off);
+    tcase_add_test(tc, test_tsdb_rollup_group_records);
+    tcase_add_test(tc, test_tsdb_rollup_upgrades_format_5);
+    tcase_add_test(tc, test_tsdb_rollup_group_codec);
     suite_add_tcase(s, tc);
     return s;
 }

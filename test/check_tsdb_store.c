@@ -539,7 +539,7 @@ START_TEST(test_tsdb_store_refuses_old_and_unknown_formats)
     ck_assert_int_eq(stat(data, &before), 0);
     tsdb_store_t *st = tsdb_store_new();
     ck_assert_int_eq(tsdb_store_open(st, s_dir, &err), -1);
-    ck_assert_msg(strstr(err.msg, "format 1") && strstr(err.msg, "reads format 5") &&
+    ck_assert_msg(strstr(err.msg, "format 1") && strstr(err.msg, "reads format 6") &&
                       strstr(err.msg, "move it away"),
                   "%s", err.msg);
     tsdb_store_destroy(&st);

@@ -65,6 +65,7 @@ struct s_walk {
     struct fw_sample *buf; // wal decoding
     size_t cap;
     struct tsdb_rollup_bucket *rb; // rollup page decoding
+    char format;                   // meta's format ('6': this build's)
     size_t rb_cap;
 };
 
@@ -195,11 +196,13 @@ s_chunk(const void *p, size_t n, struct tsdb_chunk_info *info, char *why, size_t
 static void
 s_check_meta(struct s_walk *w, const MDB_val *k, const MDB_val *v)
 {
-    // the formats this build reads: 2 to 4 (upgraded at open) and TSDB_STORE_FORMAT
+    // the formats this build reads: 2 to 5 (upgraded at open) and TSDB_STORE_FORMAT
     if (k->mv_size == 6 && memcmp(k->mv_data, "format", 6) == 0 &&
         !(v->mv_size == 1 && *(const char *)v->mv_data >= '2' &&
           *(const char *)v->mv_data <= '0' + TSDB_STORE_FORMAT))
-        s_damaged(w, S_META, 0, false, INT64_MIN, "format is not one of 2 to 5");
+        s_damaged(w, S_META, 0, false, INT64_MIN, "format is not one of 2 to 6");
+    if (k->mv_size == 6 && memcmp(k->mv_data, "format", 6) == 0 && v->mv_size == 1)
+        w->format = *(const char *)v->mv_data;
     if (k->mv_size == 7 && memcmp(k->mv_data, "next_id", 7) == 0 && v->mv_size != 8)
         s_damaged(w, S_META, 0, false, INT64_MIN, "next_id is not 8 bytes");
 }
@@ -310,10 +313,11 @@ s_check_wal(struct s_walk *w, const MDB_val *k, const MDB_val *v)
     }
 }
 
-// A rollups record (tsdb_rollup.h): a page of a series in the index that decodes, or a
-// mark or cut of 8 bytes.
+// A rollups record (tsdb_rollup.h): a group page whose segments decode, each of a series in
+// the index; a group's marks that decode, each of a series in the index; a cut of 8 bytes.
+// Storage format 5's (upgraded at open): a page of a series, its mark of 8 bytes, a cut.
 static void
-s_check_rollup(struct s_walk *w, const MDB_val *k, const MDB_val *v)
+s_check_rollup5(struct s_walk *w, const MDB_val *k, const MDB_val *v)
 {
     const unsigned char *kp = k->mv_data;
     uint64_t id = k->mv_size >= 9 ? fw_bytes_get_u64be(kp) : 0;
@@ -340,6 +344,69 @@ s_check_rollup(struct s_walk *w, const MDB_val *k, const MDB_val *v)
         snprintf(why, sizeof(why), "rollup page of level %u starting %lld: %s", kp[8],
                  (long long)ps, s_codec_err(rc));
         s_damaged(w, S_ROLLUPS, id, true, INT64_MIN, why);
+    }
+}
+
+static void
+s_check_rollup(struct s_walk *w, const MDB_val *k, const MDB_val *v)
+{
+    if (w->format == '5') {
+        s_check_rollup5(w, k, v);
+        return;
+    }
+    const unsigned char *kp = k->mv_data;
+    uint64_t g = k->mv_size >= 9 ? fw_bytes_get_u64be(kp) : 0;
+    bool page = k->mv_size == 17 && kp[8] < TSDB_ROLLUP_LEVELS;
+    bool marks = k->mv_size == 9 && kp[8] == 0xfe;
+    bool cut = k->mv_size == 9 && g == 0 && kp[8] < TSDB_ROLLUP_LEVELS;
+    if (!page && !marks && !cut) {
+        s_damaged(w, S_ROLLUPS, 0, false, INT64_MIN, "key is not a rollup page, marks or cut");
+        return;
+    }
+    uint64_t base = g * TSDB_ROLLUP_GROUP;
+    char why[120];
+    if (cut) {
+        if (v->mv_size != 8)
+            s_damaged(w, S_ROLLUPS, 0, false, INT64_MIN, "a rollup cut is not 8 bytes");
+        return;
+    }
+    if (marks) {
+        int64_t m[TSDB_ROLLUP_GROUP];
+        int rc = tsdb_rollup_marks_decode(v->mv_data, v->mv_size, m);
+        if (rc != 0) {
+            snprintf(why, sizeof(why), "rollup marks of series %llu to %llu: %s",
+                     (unsigned long long)base, (unsigned long long)(base + TSDB_ROLLUP_GROUP - 1),
+                     s_codec_err(rc));
+            s_damaged(w, S_ROLLUPS, 0, false, INT64_MIN, why);
+        }
+        for (unsigned s = 0; s < TSDB_ROLLUP_GROUP && rc == 0; s++)
+            if (m[s] != INT64_MIN && !s_series_exists(w, base + s))
+                s_damaged(w, S_ROLLUPS, base + s, true, INT64_MIN,
+                          "rollups of a series not in the index");
+        return;
+    }
+    int64_t ps = (int64_t)(fw_bytes_get_u64be(kp + 9) ^ 0x8000000000000000ULL);
+    struct tsdb_rollup_group gp;
+    int rc = tsdb_rollup_group_parse(v->mv_data, v->mv_size, &gp);
+    if (rc != 0) {
+        snprintf(why, sizeof(why), "rollup page of series %llu to %llu, level %u starting %lld: %s",
+                 (unsigned long long)base, (unsigned long long)(base + TSDB_ROLLUP_GROUP - 1),
+                 kp[8], (long long)ps, s_codec_err(rc));
+        s_damaged(w, S_ROLLUPS, 0, false, INT64_MIN, why);
+        return;
+    }
+    for (unsigned s = 0; s < gp.n; s++) {
+        uint64_t id = base + gp.slot[s];
+        if (!s_series_exists(w, id))
+            s_damaged(w, S_ROLLUPS, id, true, INT64_MIN, "rollups of a series not in the index");
+        size_t n = 0;
+        rc = tsdb_rollup_page_decode((const unsigned char *)v->mv_data + gp.off[s], gp.len[s], ps,
+                                     tsdb_rollup_step_ms(kp[8]), &w->rb, &n, &w->rb_cap);
+        if (rc != 0) {
+            snprintf(why, sizeof(why), "rollup page of level %u starting %lld: %s", kp[8],
+                     (long long)ps, s_codec_err(rc));
+            s_damaged(w, S_ROLLUPS, id, true, INT64_MIN, why);
+        }
     }
 }
 

@@ -126,8 +126,23 @@ s_unzigzag(uint64_t u)
 // sum only when its values are whole (the only sums queries use: s_exact in
 // tsdb_rollup_eval.c; the others decode as NaN). Version 2 (XOR only, every sum, reset_sum
 // before first_v) is still read.
-#define S_PAGE_VERSION 3
+// Version 4 (| 0x80: the times below in whole seconds) codes a bucket's times as their
+// distances from its edges (the first sample after the start, the last before the end: a
+// regular scrape makes them the same in every bucket), each as the zigzag of its difference
+// from the previous bucket's, and a single sample's once; the changes as count - 1 less
+// them (a gauge that changes at every sample: 0); the sum against count * (first + last) / 2
+// (a steady counter's sum); and a single sample's value once. Version 3 is still read.
+#define S_PAGE_VERSION 4
+#define S_PAGE_SECONDS 0x80
 #define S_DEC_TAG 0x90
+
+// Version 4's reference for a bucket's sum: the same operations on both sides.
+static double
+s_sum_ref(uint32_t count, double first, double last)
+{
+    double r = (double)count * (first + last) * 0.5;
+    return isfinite(r) ? r : 0;
+}
 
 // The base of a decimal value at scale d: ref * 10^d rounded (0 out of range); the same
 // operations on both sides.
@@ -195,54 +210,153 @@ enum {
     S_F_CHANGES = 64,
 };
 
+// The flags of bucket a (min and max told as first or last where they are).
+static unsigned
+s_flags(const struct tsdb_rollup_agg *a)
+{
+    uint64_t mn = s_bits(a->min), mx = s_bits(a->max);
+    unsigned f = (a->ints ? S_F_INTS : 0) | (a->n_resets ? S_F_RESETS : 0) |
+                 (a->n_changes ? S_F_CHANGES : 0);
+    if (mn == s_bits(a->first_v))
+        f |= S_F_MIN_FIRST;
+    else if (mn == s_bits(a->last_v))
+        f |= S_F_MIN_LAST;
+    if (mx == s_bits(a->first_v))
+        f |= S_F_MAX_FIRST;
+    else if (mx == s_bits(a->last_v))
+        f |= S_F_MAX_LAST;
+    return f;
+}
+
 size_t
 tsdb_rollup_page_encode(const struct tsdb_rollup_bucket *b, size_t n, int64_t page_start,
                         int64_t step, unsigned char *out)
 {
+    bool secs = true;
+    for (size_t k = 0; k < n && secs; k++)
+        secs = (b[k].a.first_t - (b[k].end - step)) % 1000 == 0 &&
+               (b[k].end - b[k].a.last_t) % 1000 == 0;
+    int64_t u = secs ? 1000 : 1;
     size_t o = 0;
-    out[o++] = S_PAGE_VERSION;
-    double prev_last = 0, prev_sum = 0;
-    int64_t prev_dfirst = 0, prev_dlast = 0;
+    out[o++] = (unsigned char)(S_PAGE_VERSION | (secs ? S_PAGE_SECONDS : 0));
+    double prev_last = 0;
+    int64_t prev_lead = 0, prev_tail = 0;
     for (size_t k = 0; k < n; k++) {
         const struct tsdb_rollup_agg *a = &b[k].a;
-        uint64_t mn = s_bits(a->min), mx = s_bits(a->max);
-        unsigned f = (a->ints ? S_F_INTS : 0) | (a->n_resets ? S_F_RESETS : 0) |
-                     (a->n_changes ? S_F_CHANGES : 0);
-        if (mn == s_bits(a->first_v))
-            f |= S_F_MIN_FIRST;
-        else if (mn == s_bits(a->last_v))
-            f |= S_F_MIN_LAST;
-        if (mx == s_bits(a->first_v))
-            f |= S_F_MAX_FIRST;
-        else if (mx == s_bits(a->last_v))
-            f |= S_F_MAX_LAST;
-        int64_t dfirst = b[k].end - a->first_t, dlast = a->last_t - a->first_t;
+        unsigned f = s_flags(a);
+        // in (0, step] and [0, step)
+        int64_t lead = (a->first_t - (b[k].end - step)) / u, tail = (b[k].end - a->last_t) / u;
         o += fw_bytes_put_uvarint(out + o, (uint64_t)((b[k].end - page_start) / step - 1));
         o += fw_bytes_put_uvarint(out + o, a->count);
         out[o++] = (unsigned char)f;
-        o += fw_bytes_put_uvarint(out + o, s_zigzag(dfirst - prev_dfirst));
-        o += fw_bytes_put_uvarint(out + o, s_zigzag(dlast - prev_dlast));
+        o += fw_bytes_put_uvarint(out + o, s_zigzag(tail - prev_tail));
+        prev_tail = tail;
+        if (a->count > 1) {
+            o += fw_bytes_put_uvarint(out + o, s_zigzag(lead - prev_lead));
+            prev_lead = lead;
+        }
         if (a->n_resets)
             o += fw_bytes_put_uvarint(out + o, a->n_resets);
         if (a->n_changes)
-            o += fw_bytes_put_uvarint(out + o, a->n_changes);
+            o += fw_bytes_put_uvarint(out + o, a->count - 1 - a->n_changes);
         o += s_put_val(out + o, a->first_v, prev_last);
-        o += s_put_val(out + o, a->last_v, a->first_v);
+        if (a->count > 1)
+            o += s_put_val(out + o, a->last_v, a->first_v);
         if (!(f & (S_F_MIN_FIRST | S_F_MIN_LAST)))
             o += s_put_val(out + o, a->min, a->first_v);
         if (!(f & (S_F_MAX_FIRST | S_F_MAX_LAST)))
             o += s_put_val(out + o, a->max, a->first_v);
-        if (a->count > 1 && a->ints) {
-            o += s_put_val(out + o, a->sum, prev_sum);
-            prev_sum = a->sum;
-        }
+        if (a->count > 1 && a->ints)
+            o += s_put_val(out + o, a->sum, s_sum_ref(a->count, a->first_v, a->last_v));
         if (a->n_resets)
             o += s_put_val(out + o, a->reset_sum, a->first_v);
         prev_last = a->last_v;
-        prev_dfirst = dfirst;
-        prev_dlast = dlast;
     }
     return o;
+}
+
+// Version 4 (see S_PAGE_VERSION).
+static int
+s_decode_v4(const unsigned char *p, size_t len, int64_t page_start, int64_t step,
+            struct tsdb_rollup_bucket **arr, size_t *n, size_t *cap)
+{
+    int64_t u = (p[0] & S_PAGE_SECONDS) ? 1000 : 1, lim = step / u;
+    size_t o = 1;
+    double prev_last = 0;
+    int64_t last_end = page_start, prev_lead = 0, prev_tail = 0;
+    while (o < len) {
+        uint64_t idx, count, z, nres = 0, nch = 0;
+        int rc;
+        if ((rc = fw_bytes_get_uvarint(p, len, &o, &idx)) != 0 ||
+            (rc = fw_bytes_get_uvarint(p, len, &o, &count)) != 0)
+            return rc;
+        if (o >= len)
+            return FW_ETRUNC;
+        unsigned f = p[o++];
+        if (idx >= TSDB_ROLLUP_PAGE || count == 0 || count > UINT32_MAX || f >= 128)
+            return FW_EPARSE;
+        if ((rc = fw_bytes_get_uvarint(p, len, &o, &z)) != 0)
+            return rc;
+        int64_t d = s_unzigzag(z); // checked before the sum: no overflow from damage
+        if (d < -lim || d > lim || prev_tail + d < 0 || prev_tail + d >= lim)
+            return FW_EPARSE;
+        int64_t tail = prev_tail + d, lead = lim - tail;
+        if (count > 1) {
+            if ((rc = fw_bytes_get_uvarint(p, len, &o, &z)) != 0)
+                return rc;
+            d = s_unzigzag(z);
+            if (d < -lim || d > lim || prev_lead + d <= 0 || prev_lead + d + tail > lim)
+                return FW_EPARSE;
+            lead = prev_lead + d;
+            prev_lead = lead;
+        }
+        prev_tail = tail;
+        int64_t end = page_start + ((int64_t)idx + 1) * step;
+        if (end <= last_end)
+            return FW_EPARSE;
+        struct tsdb_rollup_agg a = {0};
+        a.count = (uint32_t)count;
+        a.first_t = end - step + lead * u;
+        a.last_t = end - tail * u;
+        a.ints = f & S_F_INTS;
+        if ((f & S_F_RESETS) && (rc = fw_bytes_get_uvarint(p, len, &o, &nres)) != 0)
+            return rc;
+        if ((f & S_F_CHANGES) && (rc = fw_bytes_get_uvarint(p, len, &o, &nch)) != 0)
+            return rc;
+        if ((nres == 0) != !(f & S_F_RESETS) || nres >= count ||
+            nch + 1 >= count + !(f & S_F_CHANGES))
+            return FW_EPARSE;
+        a.n_resets = (uint32_t)nres;
+        a.n_changes = (f & S_F_CHANGES) ? (uint32_t)(count - 1 - nch) : 0;
+        if ((rc = s_get_val(p, len, &o, prev_last, &a.first_v)) != 0)
+            return rc;
+        a.last_v = a.first_v;
+        if (count > 1 && (rc = s_get_val(p, len, &o, a.first_v, &a.last_v)) != 0)
+            return rc;
+        if (f & S_F_MIN_FIRST)
+            a.min = a.first_v;
+        else if (f & S_F_MIN_LAST)
+            a.min = a.last_v;
+        else if ((rc = s_get_val(p, len, &o, a.first_v, &a.min)) != 0)
+            return rc;
+        if (f & S_F_MAX_FIRST)
+            a.max = a.first_v;
+        else if (f & S_F_MAX_LAST)
+            a.max = a.last_v;
+        else if ((rc = s_get_val(p, len, &o, a.first_v, &a.max)) != 0)
+            return rc;
+        a.sum = count > 1 ? NAN : a.first_v; // not stored unless whole: no query uses it
+        if (count > 1 && a.ints &&
+            (rc = s_get_val(p, len, &o, s_sum_ref(a.count, a.first_v, a.last_v), &a.sum)) != 0)
+            return rc;
+        if ((f & S_F_RESETS) && (rc = s_get_val(p, len, &o, a.first_v, &a.reset_sum)) != 0)
+            return rc;
+        fw_mem_grow((void **)arr, cap, *n + 1, sizeof(**arr));
+        (*arr)[(*n)++] = (struct tsdb_rollup_bucket){end, a};
+        last_end = end;
+        prev_last = a.last_v;
+    }
+    return 0;
 }
 
 int
@@ -251,7 +365,9 @@ tsdb_rollup_page_decode(const unsigned char *p, size_t len, int64_t page_start, 
 {
     if (len < 1)
         return FW_ETRUNC;
-    if (p[0] != S_PAGE_VERSION && p[0] != 2)
+    if ((p[0] & ~S_PAGE_SECONDS) == S_PAGE_VERSION)
+        return s_decode_v4(p, len, page_start, step, arr, n, cap);
+    if (p[0] != 3 && p[0] != 2)
         return FW_EPARSE; // version 1 (its first weeks) is written again from the chunks
     bool v2 = p[0] == 2;
     size_t o = 1;
@@ -333,6 +449,151 @@ tsdb_rollup_page_decode(const unsigned char *p, size_t len, int64_t page_start, 
 }
 
 // ---------------------------------------------------------------------------------------
+// Group pages and marks
+
+#define S_GROUP_VERSION 4
+#define S_MARKS_VERSION 1
+
+int
+tsdb_rollup_group_parse(const unsigned char *p, size_t len, struct tsdb_rollup_group *g)
+{
+    g->n = 0;
+    if (len < 2)
+        return FW_ETRUNC;
+    if (p[0] != S_GROUP_VERSION)
+        return FW_EPARSE;
+    size_t o = 1;
+    uint64_t n;
+    int rc = fw_bytes_get_uvarint(p, len, &o, &n);
+    if (rc != 0)
+        return rc;
+    if (n == 0 || n > TSDB_ROLLUP_GROUP)
+        return FW_EPARSE;
+    size_t total = 0;
+    for (unsigned k = 0; k < n; k++) {
+        uint64_t sl;
+        if (o >= len)
+            return FW_ETRUNC;
+        unsigned slot = p[o++];
+        if ((rc = fw_bytes_get_uvarint(p, len, &o, &sl)) != 0)
+            return rc;
+        if (slot >= TSDB_ROLLUP_GROUP || (k > 0 && slot <= g->slot[k - 1]) || sl == 0 || sl > len)
+            return FW_EPARSE;
+        g->slot[k] = (unsigned char)slot;
+        g->len[k] = (size_t)sl;
+        total += (size_t)sl;
+    }
+    if (total != len - o)
+        return total > len - o ? FW_ETRUNC : FW_EPARSE;
+    for (unsigned k = 0; k < n; k++) {
+        g->off[k] = o;
+        o += g->len[k];
+    }
+    g->n = (unsigned)n;
+    return 0;
+}
+
+bool
+tsdb_rollup_group_find(const struct tsdb_rollup_group *g, const unsigned char *p, unsigned slot,
+                       const unsigned char **seg, size_t *seglen)
+{
+    for (unsigned k = 0; k < g->n; k++)
+        if (g->slot[k] == slot) {
+            *seg = p + g->off[k];
+            *seglen = g->len[k];
+            return true;
+        }
+    return false;
+}
+
+size_t
+tsdb_rollup_group_splice(const struct tsdb_rollup_group *g, const unsigned char *p, unsigned slot,
+                         const unsigned char *seg, size_t seglen, unsigned char *out)
+{
+    // the segments after the splice: the others, and slot's when seglen > 0
+    unsigned n = 0;
+    const unsigned char *src[TSDB_ROLLUP_GROUP + 1];
+    size_t len[TSDB_ROLLUP_GROUP + 1];
+    unsigned char sl[TSDB_ROLLUP_GROUP + 1];
+    bool placed = seglen == 0;
+    for (unsigned k = 0; k <= (g ? g->n : 0); k++) {
+        bool last = !g || k == g->n;
+        if (!placed && (last || g->slot[k] >= slot)) {
+            src[n] = seg;
+            len[n] = seglen;
+            sl[n++] = (unsigned char)slot;
+            placed = true;
+        }
+        if (last)
+            break;
+        if (g->slot[k] == slot)
+            continue;
+        src[n] = p + g->off[k];
+        len[n] = g->len[k];
+        sl[n++] = g->slot[k];
+    }
+    if (n == 0)
+        return 0;
+    size_t o = 0;
+    out[o++] = S_GROUP_VERSION;
+    o += fw_bytes_put_uvarint(out + o, n);
+    for (unsigned k = 0; k < n; k++) {
+        out[o++] = sl[k];
+        o += fw_bytes_put_uvarint(out + o, len[k]);
+    }
+    for (unsigned k = 0; k < n; k++) {
+        memmove(out + o, src[k], len[k]); // src may lie in out's old bytes: never here
+        o += len[k];
+    }
+    return o;
+}
+
+int
+tsdb_rollup_marks_decode(const unsigned char *p, size_t len, int64_t w[TSDB_ROLLUP_GROUP])
+{
+    for (unsigned k = 0; k < TSDB_ROLLUP_GROUP; k++)
+        w[k] = INT64_MIN;
+    if (len < 1)
+        return FW_ETRUNC;
+    if (p[0] != S_MARKS_VERSION)
+        return FW_EPARSE;
+    size_t o = 1;
+    int64_t prev = 0;
+    int last = -1;
+    while (o < len) {
+        unsigned slot = p[o++];
+        uint64_t z;
+        int rc = fw_bytes_get_uvarint(p, len, &o, &z);
+        if (rc != 0)
+            return rc;
+        if (slot >= TSDB_ROLLUP_GROUP || (int)slot <= last)
+            return FW_EPARSE;
+        prev = (int64_t)((uint64_t)prev + (uint64_t)s_unzigzag(z)); // wraps like the encoder
+        if (prev == INT64_MIN)
+            return FW_EPARSE;
+        w[slot] = prev;
+        last = (int)slot;
+    }
+    return 0;
+}
+
+size_t
+tsdb_rollup_marks_encode(const int64_t w[TSDB_ROLLUP_GROUP], unsigned char *out)
+{
+    size_t o = 0;
+    int64_t prev = 0;
+    out[o++] = S_MARKS_VERSION;
+    for (unsigned k = 0; k < TSDB_ROLLUP_GROUP; k++) {
+        if (w[k] == INT64_MIN)
+            continue;
+        out[o++] = (unsigned char)k;
+        o += fw_bytes_put_uvarint(out + o, s_zigzag((int64_t)((uint64_t)w[k] - (uint64_t)prev)));
+        prev = w[k];
+    }
+    return o > 1 ? o : 0;
+}
+
+// ---------------------------------------------------------------------------------------
 // Reading
 
 int
@@ -398,18 +659,27 @@ s_stored(tsdb_store_reader_t *r, uint64_t id, int level, int64_t lo, int64_t hi,
     if (rc != 0)
         return rc;
     unsigned char key[17];
-    tsdb_store_int_rollup_key(key, id, level, tsdb_rollup_floor(lo, span));
+    uint64_t g = id / TSDB_ROLLUP_GROUP;
+    unsigned slot = (unsigned)(id % TSDB_ROLLUP_GROUP);
+    tsdb_store_int_rollup_key(key, g, level, tsdb_rollup_floor(lo, span));
     MDB_val k = {17, key}, v;
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         const unsigned char *kp = k.mv_data;
-        if (k.mv_size != 17 || fw_bytes_get_u64be(kp) != id || kp[8] != level)
+        if (k.mv_size != 17 || fw_bytes_get_u64be(kp) != g || kp[8] != level)
             break;
         int64_t ps = tsdb_store_int_unflip(fw_bytes_get_u64be(kp + 9));
         if (ps >= hi)
             break;
         size_t before = *len;
-        int e = tsdb_rollup_page_decode(v.mv_data, v.mv_size, ps, step, arr, len, cap);
+        struct tsdb_rollup_group gp;
+        const unsigned char *seg;
+        size_t seglen;
+        int e = tsdb_rollup_group_parse(v.mv_data, v.mv_size, &gp);
+        if (e == 0 && !tsdb_rollup_group_find(&gp, v.mv_data, slot, &seg, &seglen))
+            continue; // no bucket of the series in this page
+        if (e == 0)
+            e = tsdb_rollup_page_decode(seg, seglen, ps, step, arr, len, cap);
         if (e != 0) {
             tsdb_store_int_report_damage(r->store, r->txn, id, "rollup page", ps, e);
             tsdb_store_int_rollup_damaged(r->store, id, ps);

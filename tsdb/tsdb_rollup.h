@@ -8,20 +8,31 @@
     before them) and the changes (a value other than its predecessor's). Stale markers are
     left out, as range selectors leave them out, and so are samples under tombstones.
 
-    Layout: the LMDB database "rollups" of the store (storage format 5), every integer of a
-    key big-endian:
+    Layout: the LMDB database "rollups" of the store (storage format 6), every integer of a
+    key big-endian. Series are grouped by id: group g = id / 64 holds ids 64g .. 64g + 63,
+    slot = id % 64, so that one LMDB record (its key, node and page share) carries the
+    buckets of many series:
 
-        u64 id, u8 level, u64 flipped page start -> a page: the series' buckets of that
-                                          level with end in (start, start + 72 steps]
-        u64 id, 0xff                   -> i64 W (little-endian), the series' mark: every
-                                          bucket of either level with end <= W is stored
-                                          (absent means no sample), later ones are not
-        u64 0, u8 level                -> i64 cut: buckets with end <= cut may be gone
-                                          (the level's retention); queries read them raw;
-                                          INT64_MAX: the level is off (TSDB_ROLLUP_OFF)
+        u64 g, u8 level, u64 flipped page start -> a group page: for each series of the
+                                          group with buckets of that level with end in
+                                          (start, start + 72 steps], its page (a segment)
+        u64 g, 0xfe                    -> the group's marks: per series, W: every bucket of
+                                          either level with end <= W is stored (absent
+                                          means no sample), later ones are not; a series
+                                          without one has nothing stored
+        u64 0, u8 level                -> i64 cut (little-endian): buckets with end <= cut
+                                          may be gone (the level's retention); queries read
+                                          them raw; INT64_MAX: the level is off
+                                          (TSDB_ROLLUP_OFF)
 
-    A page is a version byte (3; 2 is still read) and its buckets in time order;
-    tsdb(8) ROLLUPS gives the fields and their coding.
+    A group page is a version byte (4), the number of segments, per segment its slot (a
+    byte, ascending) and length (uvarint), then the segments. A segment is a series' page: a
+    version byte (4, | 0x80 for times in seconds; 3 and 2 are still read) and its buckets in
+    time order; tsdb(8) ROLLUPS gives the fields and their coding. The marks record is a
+    version byte (1), then per series its slot and the zigzag uvarint of its W less the
+    previous series' W (0 for the first). Storage format 5 keyed pages and marks by series
+    id, one record each (u64 id, 0xff -> W); tsdb_store_open moves them into groups (the
+    segments are format 5's pages byte for byte).
 
     Writing (tsdb_rollup_step, a thread of its own, never tsdb's ingest loop): a series'
     buckets are final once they end at or before its last sealed, committed chunk's newest
@@ -32,8 +43,12 @@
     chunks and raises it, in short write transactions of its own (a few series, at most a
     day of samples each), reading and writing in the same transaction so that no commit
     comes in between. A series removed from the index loses its rollups in the same
-    transaction. Each level has its own retention (pages wholly before now - keep are
-    deleted); rollups may outlive the raw chunks, and then answer for them.
+    transaction. A step holds one
+    group's pages (and marks) at a time and writes each once when it moves on (a group's
+    series come one after the other). A group page that does not parse is deleted whole and
+    its series' marks lowered below it, so each writes its buckets again from the chunks. Each level
+   has its own retention (pages wholly before now - keep are deleted); rollups may outlive the raw
+   chunks, and then answer for them.
 
     Levels off (a retention of 0, tsdb_rollup_levels at start-up): an off level's pages
     are deleted and its cut set to TSDB_ROLLUP_OFF, so the writer never writes it and
@@ -106,6 +121,31 @@ size_t tsdb_rollup_page_encode(const struct tsdb_rollup_bucket *b, size_t n, int
 // FW_ETRUNC/FW_EPARSE (what was decoded before the damage is kept).
 int tsdb_rollup_page_decode(const unsigned char *p, size_t len, int64_t page_start, int64_t step,
                             struct tsdb_rollup_bucket **arr, size_t *n, size_t *cap);
+
+// Group pages (Layout above). A group page's segments, as tsdb_rollup_group_parse finds them.
+#define TSDB_ROLLUP_GROUP 64
+struct tsdb_rollup_group {
+    unsigned n;
+    unsigned char slot[TSDB_ROLLUP_GROUP];
+    size_t off[TSDB_ROLLUP_GROUP], len[TSDB_ROLLUP_GROUP]; // in the page's bytes
+};
+// Parse group page p[0..len) into *g: 0, or FW_ETRUNC/FW_EPARSE (g->n is then 0).
+int tsdb_rollup_group_parse(const unsigned char *p, size_t len, struct tsdb_rollup_group *g);
+// Slot's segment in page p (parsed into g): true with *seg, *seglen; false when it has none.
+bool tsdb_rollup_group_find(const struct tsdb_rollup_group *g, const unsigned char *p,
+                            unsigned slot, const unsigned char **seg, size_t *seglen);
+// Write page p (parsed into g; g NULL: no page yet) with slot's segment replaced by
+// seg[0..seglen) (seglen 0: removed) into out (not overlapping p or seg; room for the page's
+// length + seglen + 16); returns the new length, 0 when no segment is left.
+size_t tsdb_rollup_group_splice(const struct tsdb_rollup_group *g, const unsigned char *p,
+                                unsigned slot, const unsigned char *seg, size_t seglen,
+                                unsigned char *out);
+// A group's marks record p[0..len) into w[slot] (INT64_MIN: none). 0, or FW_ETRUNC/FW_EPARSE.
+int tsdb_rollup_marks_decode(const unsigned char *p, size_t len, int64_t w[TSDB_ROLLUP_GROUP]);
+// Encode w (INT64_MIN: none) into out (room for 1 + 11 * TSDB_ROLLUP_GROUP bytes); returns
+// the length, 0 when no series has a mark.
+#define TSDB_ROLLUP_MARKS_MAX (1 + 11 * TSDB_ROLLUP_GROUP)
+size_t tsdb_rollup_marks_encode(const int64_t w[TSDB_ROLLUP_GROUP], unsigned char *out);
 
 // ---------------------------------------------------------------------------------------
 // Reading (any thread, in a reader's snapshot)

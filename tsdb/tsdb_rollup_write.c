@@ -1,5 +1,5 @@
-/*  tsdb_rollup_write.c — the rollup writer and the store's rollup hooks (see tsdb_rollup.h,
-    "Writing").
+/*  tsdb_rollup_write.c — the rollup writer (see tsdb_rollup.h, "Writing"); the store's rollup
+    hooks are tsdb_rollup_store.c.
 */
 #include <errno.h>
 #include <lmdb.h>
@@ -34,8 +34,25 @@ struct tsdb_rollup {
     // scratch
     struct tsdb_rollup_bucket *b[TSDB_ROLLUP_LEVELS], *page;
     size_t nb[TSDB_ROLLUP_LEVELS], capb[TSDB_ROLLUP_LEVELS], npage, cappage;
-    unsigned char *enc;
-    size_t cap_enc;
+    unsigned char *enc, *gbuf; // a segment; a group page
+    size_t cap_enc, cap_gbuf;
+    int64_t *bad; // pages found damaged: (level, start) pairs
+    size_t nbad, capbad;
+    // the pages of one group a step changed, written when it moves to another group and
+    // before it commits (a group's series come one after the other: each page is written
+    // once per step, not once per series)
+    struct s_gpage {
+        int level;
+        int64_t ps;
+        unsigned char *buf; // the page (len 0: none)
+        size_t len, cap;
+        bool dirty;
+    } * gp;
+    size_t ngp, capgp;
+    uint64_t gp_group;                   // UINT64_MAX: none
+    int64_t gp_marks[TSDB_ROLLUP_GROUP]; // its marks, written after its pages
+    bool gp_marks_dirty;
+    bool bulk; // tsdb_rollup_set_bulk
     // the thread
     pthread_t thread;
     bool started, stopping;
@@ -47,35 +64,7 @@ struct tsdb_rollup {
 };
 
 // ---------------------------------------------------------------------------------------
-// Keys and the store's hooks
-
-void
-tsdb_store_int_rollup_key(unsigned char key[17], uint64_t id, int level, int64_t page_start)
-{
-    fw_bytes_put_u64be(key, id);
-    key[8] = (unsigned char)level;
-    fw_bytes_put_u64be(key + 9, tsdb_store_int_flip(page_start));
-}
-
-static void
-s_mark_key(unsigned char key[9], uint64_t id)
-{
-    fw_bytes_put_u64be(key, id);
-    key[8] = 0xff;
-}
-
-int
-tsdb_store_int_rollup_mark(tsdb_store_t *self, MDB_txn *txn, uint64_t id, int64_t *w)
-{
-    unsigned char key[9];
-    s_mark_key(key, id);
-    MDB_val k = {9, key}, v;
-    int rc = mdb_get(txn, self->rollups_db, &k, &v);
-    *w = INT64_MIN;
-    if (rc == 0 && v.mv_size == 8)
-        *w = (int64_t)fw_bytes_get_le(v.mv_data, 8);
-    return rc == MDB_NOTFOUND ? 0 : rc;
-}
+// Keys
 
 static int
 s_put_i64(tsdb_store_t *self, MDB_txn *txn, const unsigned char *key, size_t klen, int64_t x)
@@ -84,50 +73,6 @@ s_put_i64(tsdb_store_t *self, MDB_txn *txn, const unsigned char *key, size_t kle
     fw_bytes_put_le(b, (uint64_t)x, 8);
     MDB_val k = {klen, (void *)key}, v = {8, b};
     return mdb_put(txn, self->rollups_db, &k, &v, 0);
-}
-
-int
-tsdb_store_int_rollup_lower(tsdb_store_t *self, MDB_txn *txn, uint64_t id, int64_t t)
-{
-    int64_t w;
-    int rc = tsdb_store_int_rollup_mark(self, txn, id, &w);
-    if (rc != 0 || w == INT64_MIN)
-        return rc;
-    // the bucket holding t ends after floor(t - 1); the ones before stay
-    int64_t nw = t <= S_MARK_MIN ? S_MARK_MIN : tsdb_rollup_floor(t - 1, tsdb_rollup_step_ms(0));
-    if (nw >= w)
-        return 0;
-    unsigned char key[9];
-    s_mark_key(key, id);
-    return s_put_i64(self, txn, key, 9, nw);
-}
-
-void
-tsdb_store_int_rollup_damaged(tsdb_store_t *self, uint64_t id, int64_t t)
-{
-    pthread_mutex_lock(&self->rollup_mu);
-    size_t n = self->n_rollup_fix;
-    bool known = false;
-    for (size_t k = 0; k < n; k++)
-        known |= self->rollup_fix[k].id == id && self->rollup_fix[k].t == t;
-    if (!known && n < sizeof(self->rollup_fix) / sizeof(*self->rollup_fix))
-        self->rollup_fix[self->n_rollup_fix++] = (struct s_rollup_fix){id, t};
-    pthread_mutex_unlock(&self->rollup_mu);
-}
-
-int
-tsdb_store_int_rollup_fixes(tsdb_store_t *self, MDB_txn *txn)
-{
-    struct s_rollup_fix fix[sizeof(self->rollup_fix) / sizeof(*self->rollup_fix)];
-    pthread_mutex_lock(&self->rollup_mu);
-    size_t n = self->n_rollup_fix;
-    memcpy(fix, self->rollup_fix, n * sizeof(*fix));
-    self->n_rollup_fix = 0;
-    pthread_mutex_unlock(&self->rollup_mu);
-    int rc = 0;
-    for (size_t k = 0; k < n && rc == 0; k++) // the page's first bucket on
-        rc = tsdb_store_int_rollup_lower(self, txn, fix[k].id, fix[k].t + 1);
-    return rc;
 }
 
 // Delete the keys of series id from key[0..klen) on while they match its first plen bytes
@@ -161,14 +106,6 @@ s_del_from(tsdb_store_t *self, MDB_txn *txn, const unsigned char *key, size_t kl
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-int
-tsdb_store_int_rollup_drop(tsdb_store_t *self, MDB_txn *txn, uint64_t id)
-{
-    unsigned char key[8];
-    fw_bytes_put_u64be(key, id);
-    return s_del_from(self, txn, key, 8, 8, 0, INT64_MIN, NULL);
-}
-
 // ---------------------------------------------------------------------------------------
 // The writer
 
@@ -179,6 +116,7 @@ tsdb_rollup_new(tsdb_store_t *store, const int64_t keep_ms[TSDB_ROLLUP_LEVELS])
     self->store = store;
     for (int l = 0; l < TSDB_ROLLUP_LEVELS; l++)
         self->keep[l] = keep_ms[l];
+    self->gp_group = UINT64_MAX;
     tsdb_rollup_set_bulk(self, false);
     pthread_mutex_init(&self->lock, NULL);
     pthread_condattr_t ca;
@@ -195,6 +133,7 @@ tsdb_rollup_set_bulk(tsdb_rollup_t *self, bool bulk)
     self->span_ms = bulk ? 32 * S_DAY_MS : S_DAY_MS;
     self->step_samples = bulk ? 50 * S_STEP_SAMPLES : S_STEP_SAMPLES;
     self->step_series = bulk ? 4096 : 64;
+    self->bulk = bulk;
 }
 
 void
@@ -208,6 +147,11 @@ tsdb_rollup_destroy(tsdb_rollup_t **self_p)
         free(self->b[l]);
     free(self->page);
     free(self->enc);
+    free(self->gbuf);
+    free(self->bad);
+    for (size_t k = 0; k < self->capgp; k++)
+        free(self->gp[k].buf);
+    free(self->gp);
     pthread_cond_destroy(&self->wake);
     pthread_mutex_destroy(&self->lock);
     free(self);
@@ -228,7 +172,7 @@ tsdb_rollup_check_keep(int level, int64_t keep_ms, const char *flag, fw_err_t *e
     return 0;
 }
 
-// Delete every page of level (both levels: also the marks, every key but the cuts).
+// Delete every page of level (all: of both levels, and the marks: every key but the cuts).
 static int
 s_del_level(tsdb_store_t *st, MDB_txn *txn, int level, bool all)
 {
@@ -241,7 +185,7 @@ s_del_level(tsdb_store_t *st, MDB_txn *txn, int level, bool all)
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         const unsigned char *kp = k.mv_data;
         bool page = k.mv_size == 17 && (all || kp[8] == level);
-        bool mark = all && k.mv_size == 9 && fw_bytes_get_u64be(kp) != 0;
+        bool mark = all && k.mv_size == 9 && kp[8] == 0xfe;
         if ((page || mark) && (rc = mdb_cursor_del(cur, 0)) != 0)
             break;
     }
@@ -289,6 +233,8 @@ tsdb_rollup_levels(tsdb_rollup_t *self, int *on, fw_err_t *err)
         rc = mdb_txn_commit(txn);
     else
         mdb_txn_abort(txn);
+    if (rc == 0)
+        tsdb_store_int_rollup_cover(st);
     return rc == 0 ? 0 : tsdb_store_int_lmdb_fail(err, "rollup levels", rc);
 }
 
@@ -305,9 +251,154 @@ tsdb_rollup_counters(tsdb_rollup_t *self, struct tsdb_rollup_counters *out)
     out->lag_series = atomic_load(&self->lag_series);
 }
 
+// Note page (level, ps) of series id's group as damaged (reported when report): s_series
+// drops it.
+static int
+s_bad(tsdb_rollup_t *self, MDB_txn *txn, uint64_t id, int level, int64_t ps, int e, bool report)
+{
+    if (report)
+        tsdb_store_int_report_damage(self->store, txn, id, "rollup page", ps, e);
+    fw_mem_grow((void **)&self->bad, &self->capbad, self->nbad + 2, sizeof(*self->bad));
+    self->bad[self->nbad++] = level;
+    self->bad[self->nbad++] = ps;
+    return FW_EPARSE;
+}
+
+static int
+s_gp_cmp(const void *a, const void *b)
+{
+    const struct s_gpage *x = a, *y = b;
+    if (x->level != y->level)
+        return x->level < y->level ? -1 : 1;
+    return x->ps < y->ps ? -1 : x->ps > y->ps;
+}
+
+// Put key -> val; in bulk (an import filling the database in key order) appended when it
+// sorts after every key there is, so that LMDB's page splits leave full pages behind.
+static int
+s_put(tsdb_rollup_t *self, MDB_txn *txn, MDB_val *k, MDB_val *v)
+{
+    int rc = self->bulk ? mdb_put(txn, self->store->rollups_db, k, v, MDB_APPEND) : MDB_KEYEXIST;
+    return rc == MDB_KEYEXIST ? mdb_put(txn, self->store->rollups_db, k, v, 0) : rc;
+}
+
+// Write the changed pages of the group held (see struct tsdb_rollup) in key order, then its
+// marks, and forget them.
+static int
+s_gp_flush(tsdb_rollup_t *self, MDB_txn *txn)
+{
+    int rc = 0;
+    if (self->ngp > 1)
+        qsort(self->gp, self->ngp, sizeof(*self->gp), s_gp_cmp);
+    for (size_t k = 0; k < self->ngp && rc == 0; k++) {
+        struct s_gpage *e = &self->gp[k];
+        if (!e->dirty)
+            continue;
+        unsigned char key[17];
+        tsdb_store_int_rollup_key(key, self->gp_group, e->level, e->ps);
+        MDB_val mk = {17, key}, mv = {e->len, e->buf};
+        rc = e->len > 0 ? s_put(self, txn, &mk, &mv)
+                        : mdb_del(txn, self->store->rollups_db, &mk, NULL);
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
+        if (rc == 0 && e->len > 0)
+            atomic_fetch_add(&self->bytes, e->len);
+    }
+    if (rc == 0 && self->gp_marks_dirty) {
+        unsigned char key[9], b[TSDB_ROLLUP_MARKS_MAX];
+        tsdb_store_int_rollup_marks_key(key, self->gp_group);
+        size_t n = tsdb_rollup_marks_encode(self->gp_marks, b);
+        MDB_val mk = {9, key}, mv = {n, b};
+        rc = n > 0 ? s_put(self, txn, &mk, &mv) : mdb_del(txn, self->store->rollups_db, &mk, NULL);
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    self->ngp = 0; // the buffers stay for the next group
+    self->gp_group = UINT64_MAX;
+    self->gp_marks_dirty = false;
+    return rc;
+}
+
+// Hold series id's group (its pages and marks) from here on: the one held before is written.
+static int
+s_gp_hold(tsdb_rollup_t *self, MDB_txn *txn, uint64_t id)
+{
+    uint64_t g = id / TSDB_ROLLUP_GROUP;
+    if (g == self->gp_group)
+        return 0;
+    int rc = s_gp_flush(self, txn);
+    if (rc == 0)
+        rc = tsdb_store_int_rollup_marks(self->store, txn, g, self->gp_marks);
+    if (rc == 0)
+        self->gp_group = g;
+    return rc;
+}
+
+// Group g's page (level, ps), held from here on: *out (its len 0 when there is none). 0, an
+// LMDB error, or FW_EPARSE (noted in self->bad; reported when report) when it does not parse.
+static int
+s_gp_get(tsdb_rollup_t *self, MDB_txn *txn, uint64_t id, int level, int64_t ps, bool report,
+         struct s_gpage **out)
+{
+    uint64_t g = id / TSDB_ROLLUP_GROUP;
+    int rc;
+    if ((rc = s_gp_hold(self, txn, id)) != 0)
+        return rc;
+    for (size_t k = 0; k < self->ngp; k++)
+        if (self->gp[k].level == level && self->gp[k].ps == ps) {
+            *out = &self->gp[k];
+            return 0;
+        }
+    unsigned char key[17];
+    tsdb_store_int_rollup_key(key, g, level, ps);
+    MDB_val k = {17, key}, v = {0, NULL};
+    rc = mdb_get(txn, self->store->rollups_db, &k, &v);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    struct tsdb_rollup_group gp;
+    int e = rc == 0 ? tsdb_rollup_group_parse(v.mv_data, v.mv_size, &gp) : 0;
+    if (e != 0)
+        return s_bad(self, txn, id, level, ps, e, report);
+    if (self->ngp == self->capgp) {
+        size_t old = self->capgp;
+        fw_mem_grow((void **)&self->gp, &self->capgp, self->ngp + 1, sizeof(*self->gp));
+        memset(self->gp + old, 0, (self->capgp - old) * sizeof(*self->gp));
+    }
+    struct s_gpage *en = &self->gp[self->ngp++];
+    en->level = level;
+    en->ps = ps;
+    en->dirty = false;
+    en->len = rc == 0 ? v.mv_size : 0;
+    fw_mem_grow((void **)&en->buf, &en->cap, en->len + 1, 1);
+    if (en->len > 0)
+        memcpy(en->buf, v.mv_data, en->len);
+    *out = en;
+    return 0;
+}
+
+// Replace slot's segment of held page e by seg[0..len) (len 0: remove it).
+static void
+s_gp_splice(tsdb_rollup_t *self, struct s_gpage *e, unsigned slot, const unsigned char *seg,
+            size_t len)
+{
+    struct tsdb_rollup_group gp;
+    bool have = e->len > 0 && tsdb_rollup_group_parse(e->buf, e->len, &gp) == 0;
+    if (!have && len == 0)
+        return;
+    fw_mem_grow((void **)&self->gbuf, &self->cap_gbuf, e->len + len + 16, 1);
+    size_t n = tsdb_rollup_group_splice(have ? &gp : NULL, have ? e->buf : NULL, slot, seg, len,
+                                        self->gbuf);
+    unsigned char *b = e->buf; // swap: the page's new bytes become its buffer
+    size_t c = e->cap;
+    e->buf = self->gbuf;
+    e->cap = self->cap_gbuf;
+    self->gbuf = b;
+    self->cap_gbuf = c;
+    e->len = n;
+    e->dirty = true;
+}
+
 // Write level's buckets b[0..n) (ends in (lo, hi], sorted) of series id after the ones it
-// has up to lo; every page from the one holding lo + step on is rewritten. 0, an LMDB
-// error, or FW_EPARSE for a damaged page (the caller drops the series' rollups).
+// has up to lo; its segments of every page from the one holding lo + step on are rewritten.
+// 0, an LMDB error, or FW_EPARSE for a damaged page (noted in self->bad).
 static int
 s_write_level(tsdb_rollup_t *self, MDB_txn *txn, uint64_t id, int level, int64_t lo,
               const struct tsdb_rollup_bucket *b, size_t n)
@@ -315,30 +406,56 @@ s_write_level(tsdb_rollup_t *self, MDB_txn *txn, uint64_t id, int level, int64_t
     tsdb_store_t *st = self->store;
     int64_t step = tsdb_rollup_step_ms(level), span = step * TSDB_ROLLUP_PAGE;
     int64_t p0 = tsdb_rollup_floor(lo, span);
-    unsigned char key[17];
-    tsdb_store_int_rollup_key(key, id, level, p0);
-    MDB_val k = {17, key}, v;
+    uint64_t g = id / TSDB_ROLLUP_GROUP;
+    unsigned slot = (unsigned)(id % TSDB_ROLLUP_GROUP);
+    struct s_gpage *e;
+    int rc;
     self->npage = 0;
+    if ((rc = s_gp_hold(self, txn, id)) != 0) // the pages held are its group's from here on
+        return rc;
     // the page holding lo keeps its buckets up to lo (none when lo starts it: then a damaged
-    // page is simply written again)
-    int rc = lo > p0 ? mdb_get(txn, st->rollups_db, &k, &v) : MDB_NOTFOUND;
-    if (rc == 0) {
-        int e = tsdb_rollup_page_decode(v.mv_data, v.mv_size, p0, step, &self->page, &self->npage,
-                                        &self->cappage);
-        if (e != 0) {
-            tsdb_store_int_report_damage(st, txn, id, "rollup page", p0, e);
-            return FW_EPARSE;
-        }
+    // segment is simply written again)
+    if (lo > p0) {
+        if ((rc = s_gp_get(self, txn, id, level, p0, true, &e)) != 0)
+            return rc;
+        struct tsdb_rollup_group gp;
+        const unsigned char *seg;
+        size_t seglen;
+        int err = e->len > 0 ? tsdb_rollup_group_parse(e->buf, e->len, &gp) : 0;
+        if (err == 0 && e->len > 0 && tsdb_rollup_group_find(&gp, e->buf, slot, &seg, &seglen))
+            err = tsdb_rollup_page_decode(seg, seglen, p0, step, &self->page, &self->npage,
+                                          &self->cappage);
+        if (err != 0)
+            return s_bad(self, txn, id, level, p0, err, true);
         size_t w = 0;
         for (size_t i = 0; i < self->npage; i++)
             if (self->page[i].end <= lo)
                 self->page[w++] = self->page[i];
         self->npage = w;
-    } else if (rc != MDB_NOTFOUND) {
-        return rc;
     }
-    if ((rc = s_del_from(st, txn, key, 17, 9, span, INT64_MIN, NULL)) != 0)
+    // the series' segments from p0 on go: every stored page of its group held, then cut
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(txn, st->rollups_db, &cur)) != 0)
         return rc;
+    unsigned char key[17];
+    tsdb_store_int_rollup_key(key, g, level, p0);
+    MDB_val k = {17, key}, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const unsigned char *kp = k.mv_data;
+        if (k.mv_size != 17 || fw_bytes_get_u64be(kp) != g || kp[8] != level)
+            break;
+        int64_t ps = tsdb_store_int_unflip(fw_bytes_get_u64be(kp + 9));
+        // a damaged page here is written again anyway (a query that found it reported it)
+        if ((rc = s_gp_get(self, txn, id, level, ps, false, &e)) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    for (size_t k2 = 0; k2 < self->ngp; k2++)
+        if (self->gp[k2].level == level && self->gp[k2].ps >= p0)
+            s_gp_splice(self, &self->gp[k2], slot, NULL, 0);
     // the kept ones, then b, page by page
     size_t i = 0;
     while (self->npage > 0 || i < n) {
@@ -351,16 +468,35 @@ s_write_level(tsdb_rollup_t *self, MDB_txn *txn, uint64_t id, int level, int64_t
         memcpy(self->page + self->npage, b + i, (j - i) * sizeof(*b));
         fw_mem_grow((void **)&self->enc, &self->cap_enc, 1 + count * TSDB_ROLLUP_BUCKET_MAX, 1);
         size_t len = tsdb_rollup_page_encode(self->page, count, ps, step, self->enc);
-        tsdb_store_int_rollup_key(key, id, level, ps);
-        MDB_val pk = {17, key}, pv = {len, self->enc};
-        if ((rc = mdb_put(txn, st->rollups_db, &pk, &pv, 0)) != 0)
+        if ((rc = s_gp_get(self, txn, id, level, ps, true, &e)) != 0)
             return rc;
+        s_gp_splice(self, e, slot, self->enc, len);
         atomic_fetch_add(&self->buckets, count - self->npage);
-        atomic_fetch_add(&self->bytes, len);
         self->npage = 0;
         i = j;
     }
     return 0;
+}
+
+// Drop the damaged pages s_write_level found (whole: their segments cannot be told apart)
+// and lower the marks of their group's series below them, so that each series' buckets
+// from there on are written again from the chunks.
+static int
+s_drop_bad(tsdb_rollup_t *self, MDB_txn *txn, uint64_t g)
+{
+    int rc = s_gp_flush(self, txn); // what the group's other series wrote stays
+    for (size_t k = 0; k + 1 < self->nbad && rc == 0; k += 2) {
+        unsigned char key[17];
+        tsdb_store_int_rollup_key(key, g, (int)self->bad[k], self->bad[k + 1]);
+        MDB_val mk = {17, key};
+        rc = mdb_del(txn, self->store->rollups_db, &mk, NULL);
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
+        for (unsigned s = 0; s < TSDB_ROLLUP_GROUP && rc == 0; s++)
+            rc = tsdb_store_int_rollup_lower(self->store, txn, g * TSDB_ROLLUP_GROUP + s,
+                                             self->bad[k + 1] + 1);
+    }
+    self->nbad = 0;
+    return rc;
 }
 
 // The first and last sealed chunks of series id: *have false when it has none.
@@ -415,16 +551,23 @@ s_series(tsdb_rollup_t *self, MDB_txn *txn, tsdb_store_reader_t *rd, MDB_cursor 
             continue;
         unsigned char key[17];
         int64_t span = tsdb_rollup_step_ms(l) * TSDB_ROLLUP_PAGE;
-        tsdb_store_int_rollup_key(key, id, l, S_MARK_MIN - span);
+        tsdb_store_int_rollup_key(key, id / TSDB_ROLLUP_GROUP, l, S_MARK_MIN - span);
         uint64_t n = 0;
         int rc = s_del_from(st, txn, key, 17, 9, span, cut[l], &n);
         if (rc != 0)
             return rc;
+        for (size_t e = 0; n > 0 && e < self->ngp; e++)
+            if (self->gp_group == id / TSDB_ROLLUP_GROUP && self->gp[e].level == l &&
+                self->gp[e].ps + span <= cut[l]) {
+                self->gp[e].len = 0; // deleted: not written back
+                self->gp[e].dirty = false;
+            }
         atomic_fetch_add(&self->pages_expired, n);
     }
     int64_t w, mint = 0, maxt = 0;
     bool have;
-    int rc = tsdb_store_int_rollup_mark(st, txn, id, &w);
+    int rc = s_gp_hold(self, txn, id);
+    w = self->gp_marks[id % TSDB_ROLLUP_GROUP];
     if (rc == 0)
         rc = s_sealed_span(st, txn, ccur, id, &mint, &maxt, &have);
     if (rc != 0 || !have || mint <= S_MARK_MIN || maxt >= S_T_LIMIT)
@@ -478,17 +621,17 @@ s_series(tsdb_rollup_t *self, MDB_txn *txn, tsdb_store_reader_t *rd, MDB_cursor 
             fw_mem_grow((void **)&self->b[l], &self->capb[l], self->nb[l] + 1, sizeof(*self->b[l]));
             self->b[l][self->nb[l]++] = cur[l];
         }
+        self->nbad = 0;
         rc = s_write_level(self, txn, id, l, lo[l], self->b[l], self->nb[l]);
-        if (rc == FW_EPARSE) // a damaged page: start the series over
-            return tsdb_store_int_rollup_drop(st, txn, id);
+        if (rc == FW_EPARSE) // a damaged page: its series start over from it
+            return s_drop_bad(self, txn, id / TSDB_ROLLUP_GROUP);
         if (rc != 0)
             return rc;
     }
-    unsigned char key[9];
-    s_mark_key(key, id);
-    if ((rc = s_put_i64(st, txn, key, 9, target)) == 0)
-        atomic_fetch_add(&self->series, 1);
-    return rc;
+    self->gp_marks[id % TSDB_ROLLUP_GROUP] = target;
+    self->gp_marks_dirty = true;
+    atomic_fetch_add(&self->series, 1);
+    return 0;
 }
 
 // At the start of a sweep: raise each level's cut to its retention.
@@ -564,6 +707,8 @@ tsdb_rollup_step(tsdb_rollup_t *self, int64_t now_ms, size_t max_series, bool *i
     bool end = rc == MDB_NOTFOUND;
     if (rc != 0 && rc != MDB_NOTFOUND)
         goto fail;
+    if ((rc = s_gp_flush(self, txn)) != 0)
+        goto fail;
     mdb_cursor_close(ccur);
     mdb_cursor_close(scur);
     tsdb_store_int_reader_unwrap(&rd);
@@ -571,6 +716,7 @@ tsdb_rollup_step(tsdb_rollup_t *self, int64_t now_ms, size_t max_series, bool *i
         atomic_fetch_add(&self->failures, 1);
         return tsdb_store_int_lmdb_fail(err, "rollup commit", rc);
     }
+    tsdb_store_int_rollup_cover(st);
     atomic_fetch_add(&self->steps, 1);
     atomic_fetch_add(&self->samples, (uint64_t)samples);
     if (end) {
@@ -580,6 +726,9 @@ tsdb_rollup_step(tsdb_rollup_t *self, int64_t now_ms, size_t max_series, bool *i
     }
     return 0;
 fail:
+    self->ngp = 0;
+    self->gp_group = UINT64_MAX;
+    self->gp_marks_dirty = false;
     if (ccur)
         mdb_cursor_close(ccur);
     if (scur)

@@ -152,7 +152,7 @@ tsdb_store_set_ooo_window(tsdb_store_t *self, int64_t ms)
     tsdb_head_set_ooo_window(self->head, ms);
 }
 
-// Which format does the environment hold? 0 ok (existing format 5; 2 to 4 with *upgrade
+// Which format does the environment hold? 0 ok (existing format 6; 2 to 5 with *upgrade
 // set; or *fresh set for an empty one); -1 with err saying what to do.
 static int
 s_check_format(tsdb_store_t *self, bool *fresh, bool *upgrade, char from[8], fw_err_t *err)
@@ -181,10 +181,12 @@ s_check_format(tsdb_store_t *self, bool *fresh, bool *upgrade, char from[8], fw_
         snprintf(want, sizeof(want), "%d", TSDB_STORE_FORMAT);
         if (strcmp(fmt, want) == 0)
             return 0;
-        if (strcmp(fmt, "2") == 0 || strcmp(fmt, "3") == 0 || strcmp(fmt, "4") == 0) {
+        if (strcmp(fmt, "2") == 0 || strcmp(fmt, "3") == 0 || strcmp(fmt, "4") == 0 ||
+            strcmp(fmt, "5") == 0) {
             // format 2 is format 3 without a log, format 3 is format 4 without decimal
-            // steps, and format 4 is format 5 without rollups (the writer builds them from
-            // the chunks): upgraded at open by writing the new number
+            // steps, format 4 is format 5 without rollups (the writer builds them from
+            // the chunks), and format 5 keeps a record per rollup page and series (moved
+            // into groups: tsdb_store_int_rollup_upgrade): upgraded at open
             *upgrade = true;
             snprintf(from, 8, "%s", fmt);
             return 0;
@@ -292,6 +294,10 @@ tsdb_store_open(tsdb_store_t *self, const char *dir, fw_err_t *err)
         (rc = mdb_dbi_open(txn, "rollups", MDB_CREATE, &self->rollups_db)) != 0 ||
         (rc = tsdb_index_open(&self->ix, txn, fresh)) != 0)
         goto fail_txn;
+    uint64_t moved = 0;
+    if (upgrade && strcmp(upgrade_from, "5") == 0 &&
+        (rc = tsdb_store_int_rollup_upgrade(self, txn, &moved)) != 0)
+        goto fail_txn;
     if (fresh || upgrade) {
         char f[8];
         snprintf(f, sizeof(f), "%d", TSDB_STORE_FORMAT);
@@ -329,9 +335,11 @@ tsdb_store_open(tsdb_store_t *self, const char *dir, fw_err_t *err)
         goto fail_env;
     }
     tsdb_store_int_guard_set(self, 2);
+    if (moved > 0)
+        tsdb_store_int_rollup_cover(self);
     if (upgrade)
-        fw_info("tsdb.storage.upgrade", "dir=%s from=%s to=%d", dir, upgrade_from,
-                TSDB_STORE_FORMAT);
+        fw_info("tsdb.storage.upgrade", "dir=%s from=%s to=%d rollup_records_moved=%llu", dir,
+                upgrade_from, TSDB_STORE_FORMAT, (unsigned long long)moved);
     if ((rc = s_replay(self)) != 0) {
         fw_err_set(err, "lmdb replaying the log in %s: %s", dir, mdb_strerror(rc));
         goto fail_quiet;

@@ -97,8 +97,9 @@
 
 // The storage format this build reads and writes (meta "format"). Format 4 adds the chunk
 // value encoding 3 (decimal steps, tsdb_chunk.h), format 5 the rollups database
-// (tsdb_rollup.h); formats 2, 3 and 4 are upgraded at open.
-#define TSDB_STORE_FORMAT 5
+// (tsdb_rollup.h), format 6 keeps rollups in groups of series; formats 2 to 5 are upgraded
+// at open.
+#define TSDB_STORE_FORMAT 6
 
 typedef struct tsdb_store tsdb_store_t;
 typedef struct tsdb_store_reader tsdb_store_reader_t;

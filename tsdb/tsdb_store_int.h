@@ -212,12 +212,18 @@ unsigned tsdb_store_int_tombs_filter(const struct tsdb_store_iter *it, int64_t *
 int tsdb_store_int_reader_wrap(tsdb_store_t *self, MDB_txn *txn, tsdb_store_reader_t *r);
 void tsdb_store_int_reader_unwrap(tsdb_store_reader_t *r);
 
-// Rollups (tsdb_rollup*.c; the layout is in tsdb_rollup.h). A page key; a series' mark
+// Rollups (tsdb_rollup*.c; the layout is in tsdb_rollup.h). A page key (id: the group's);
+// a series' mark
 // (INT64_MIN: none; 0 or an LMDB error); lower the mark of series id below t (its buckets
 // from the one holding t on are recomputed), in the caller's write txn: a late sample merged
 // into a sealed chunk, a tombstone; drop all rollups of series id (removed from the index).
 void tsdb_store_int_rollup_key(unsigned char key[17], uint64_t id, int level, int64_t page_start);
 int tsdb_store_int_rollup_mark(tsdb_store_t *self, MDB_txn *txn, uint64_t id, int64_t *w);
+// Group g's marks record key; its marks into w[0..TSDB_ROLLUP_GROUP) (INT64_MIN: none; a
+// damaged record counts as none: those series' buckets are written again from their
+// chunks). 0 or an LMDB error.
+void tsdb_store_int_rollup_marks_key(unsigned char key[9], uint64_t g);
+int tsdb_store_int_rollup_marks(tsdb_store_t *self, MDB_txn *txn, uint64_t g, int64_t *w);
 int tsdb_store_int_rollup_lower(tsdb_store_t *self, MDB_txn *txn, uint64_t id, int64_t t);
 int tsdb_store_int_rollup_drop(tsdb_store_t *self, MDB_txn *txn, uint64_t id);
 // A reader found series id's rollup page starting at t damaged: queue it (at most 16; more
@@ -225,5 +231,14 @@ int tsdb_store_int_rollup_drop(tsdb_store_t *self, MDB_txn *txn, uint64_t id);
 // again (tsdb_store_int_rollup_fixes, in its write txn).
 void tsdb_store_int_rollup_damaged(tsdb_store_t *self, uint64_t id, int64_t t);
 int tsdb_store_int_rollup_fixes(tsdb_store_t *self, MDB_txn *txn);
+// Storage format 5's rollups (a record per page and per mark) moved into groups (format 6),
+// in the caller's write txn (tsdb_store_open's); *moved: the records moved. 0 or an LMDB
+// error.
+int tsdb_store_int_rollup_upgrade(tsdb_store_t *self, MDB_txn *txn, uint64_t *moved);
+// After a commit that rewrote rollups: LMDB never writes the pages a transaction allocated
+// and freed again (its loose pages), so the data file may end before the meta's last page,
+// which fw_lmdb_check_size refuses at the next open as a truncated file: extend the file
+// over them (zeros: free pages). Failures are logged.
+void tsdb_store_int_rollup_cover(tsdb_store_t *self);
 
 #endif
