@@ -26,10 +26,9 @@ echo "   rollups: gen-openmetrics.py --series $NS --hours $((DAYS * 24)) --step 
 python3 "$KIT/gen-openmetrics.py" --series "$NS" --hours "$((DAYS * 24))" --step "$STEP" \
     --seed 1 --start "$T0" -o "$TMP/om.txt" 2>"$TMP/gen.log" ||
     { echo "bench-rollups: gen-openmetrics.py failed: $(cat "$TMP/gen.log")" >&2; exit 1; }
-/usr/bin/time -f "%e %U %S %M" -o "$TMP/import.time" \
-    # both levels kept whatever the history's age (0 would turn a level off)
+# both levels kept whatever the history's age (0 would turn a level off)
 KEEP=(--storage.tsdb.rollup-5m-retention=100y --storage.tsdb.rollup-1h-retention=100y)
-"$BIN/tsdb" import --quiet --storage.tsdb.path="$TMP/fw-data" "${KEEP[@]}" "$TMP/om.txt" \
+/usr/bin/time -f "%e %U %S %M" -o "$TMP/import.time" "$BIN/tsdb" import --quiet --storage.tsdb.path="$TMP/fw-data" "${KEEP[@]}" "$TMP/om.txt" \
     >"$TMP/import.out" 2>"$TMP/import.err" ||
     { echo "bench-rollups: tsdb import failed: $(tail -3 "$TMP/import.err")" >&2; exit 1; }
 rm -f "$TMP/om.txt"
