@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# bench-first-notify.sh BIN [PROBES] — item 9's first-notification latency alone, for A/B runs
+# of two builds in turn (tools/bench-alerting.sh takes 20 probes inside a 90 s section).
+#
+# Starts BIN's notifyd and alertd (group_wait 0s, the bench's routing) and the kit's
+# webhook-sink.py, all on 127.0.0.1, runs the kit's am-load.py with PROBES (default 60) new
+# groups and a token load, prints {"med","min","max"} in ms (POST start -> the sink has the
+# webhook), and stops what it started by PID. SHARED (default /work/shared) holds the kit.
+#   for i in 1 2 3; do tools/bench-first-notify.sh OLD/bin 80; tools/bench-first-notify.sh build/bin 80; done
+set -euo pipefail
+BIN=$1 PROBES=${2:-60}
+KIT=${SHARED:-/work/shared}/bench
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+T=$(mktemp -d "${TMPDIR:-/tmp}/fw-first-notify.XXXXXX")
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+fp() { python3 "$HERE/free_port.py"; }
+wait_ready() { for _ in $(seq 1 100); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
+SINK=$(fp) HTTP=$(fp) NHTTP=$(fp) ZA=$(fp) ZN=$(fp) ZP1=$(fp) ZP2=$(fp)
+cat > "$T/am.yml" <<EOT
+route:
+  receiver: sink
+  group_by: ['alertname', 'line']
+  group_wait: 0s
+  group_interval: 2s
+  repeat_interval: 1h
+receivers:
+  - name: sink
+    webhook_configs:
+      - url: http://127.0.0.1:$SINK/hook
+        send_resolved: false
+EOT
+"$BIN/notifyd" --log.level=warn --web.listen-address=127.0.0.1:$NHTTP \
+    --zmq.notify-address=tcp://127.0.0.1:$ZN --zmq.pub-address=tcp://127.0.0.1:$ZP1 \
+    > "$T/notifyd.log" 2>&1 &
+PIDS+=($!)
+"$BIN/alertd" --log.level=warn --config.file="$T/am.yml" --storage.path="$T/alertd" \
+    --web.listen-address=127.0.0.1:$HTTP --zmq.alerts-address=tcp://127.0.0.1:$ZA \
+    --zmq.notifyd-address=tcp://127.0.0.1:$ZN --zmq.pub-address=tcp://127.0.0.1:$ZP2 \
+    --zmq.notifyd-pub-address=tcp://127.0.0.1:$ZP1 > "$T/alertd.log" 2>&1 &
+PIDS+=($!)
+wait_ready "http://127.0.0.1:$HTTP/-/ready" || { echo "alertd did not start" >&2; exit 1; }
+python3 "$KIT/webhook-sink.py" --port "$SINK" --out "$T/arrivals.jsonl" --max-seconds 300 \
+    > "$T/sink.log" 2>&1 &
+PIDS+=($!)
+wait_ready "http://127.0.0.1:$SINK/" || { echo "the sink did not start" >&2; exit 1; }
+python3 "$KIT/am-load.py" --am-url "http://127.0.0.1:$HTTP" --sink-log "$T/arrivals.jsonl" \
+    --alerts 100 --single 10 --probes "$PROBES" --settle 5 2>/dev/null |
+    jq -c '{med: .first_notify_ms_median, min: .first_notify_ms_min, max: .first_notify_ms_max}'
