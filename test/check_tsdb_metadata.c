@@ -156,6 +156,63 @@ START_TEST(test_tsdb_metadata_refuses_bad_input)
 }
 END_TEST
 
+#define S_FAM(m, t, u, h)                                                                          \
+    {                                                                                              \
+        (m), (t), (u), (h), strlen(m), strlen(u), strlen(h)                                        \
+    }
+
+// Remote-written families: last one sent wins, merged with the targets' in the answer,
+// each bad one refused alone, the bound kept, forgotten after the TTL.
+START_TEST(test_tsdb_metadata_put_from_remote_write)
+{
+    ck_assert_int_eq(s_ingest(S_A S_REQ "]}", 1000), 1);
+    struct tsdb_metadata_family f[] = {
+        S_FAM("req", "counter", "", "Sent."),  S_FAM("t", "gauge", "celsius", "Old."),
+        S_FAM("t", "gauge", "celsius", "T."),  S_FAM("", "gauge", "", ""), // no name
+        S_FAM("x", "weird", "", ""),                                       // no such type
+        S_FAM("bad\xff", "gauge", "", ""),                                 // not UTF-8
+        {"nul", "gauge", "", "a\0b", 3, 0, 3},                             // a NUL in the help
+    };
+    size_t refused = 9;
+    ck_assert_uint_eq(tsdb_metadata_put(s_md, f, 7, 2000, &refused), 3);
+    ck_assert_uint_eq(refused, 4);
+    ck_assert_uint_eq(tsdb_metadata_size(s_md), 3);
+    s_expect("", 200,
+             "{\"status\":\"success\",\"data\":{\"req\":[{\"type\":\"counter\",\"unit\":\"\","
+             "\"help\":\"Requests.\"},{\"type\":\"counter\",\"unit\":\"\",\"help\":\"Sent.\"}],"
+             "\"t\":[{\"type\":\"gauge\",\"unit\":\"celsius\",\"help\":\"T.\"}]}}");
+    // a help past the bound is refused; at the bound it is kept
+    char *big = fw_calloc(1, TSDB_METADATA_MAX_TEXT + 2);
+    memset(big, 'h', TSDB_METADATA_MAX_TEXT + 1);
+    struct tsdb_metadata_family h[] = {{"big", "gauge", "", big, 3, 0, TSDB_METADATA_MAX_TEXT + 1},
+                                       {"big", "gauge", "", big, 3, 0, TSDB_METADATA_MAX_TEXT}};
+    ck_assert_uint_eq(tsdb_metadata_put(s_md, h, 1, 2000, &refused), 0);
+    ck_assert_uint_eq(refused, 1);
+    ck_assert_uint_eq(tsdb_metadata_put(s_md, h + 1, 1, 2000, NULL), 1);
+    free(big);
+    // the target expires at its TTL, the families at theirs
+    ck_assert_uint_eq(tsdb_metadata_expire(s_md, 1001 + TSDB_METADATA_TTL_MS), 1);
+    ck_assert_uint_eq(tsdb_metadata_size(s_md), 3);
+    ck_assert_uint_eq(tsdb_metadata_expire(s_md, 2001 + TSDB_METADATA_TTL_MS), 3);
+    s_expect("", 200, "{\"status\":\"success\",\"data\":{}}");
+    // the bound: new families past it are refused, known ones still replaced
+    size_t n = TSDB_METADATA_MAX_ENTRIES + 1;
+    struct tsdb_metadata_family *many = fw_calloc(n, sizeof(*many));
+    char(*names)[16] = fw_calloc(n, sizeof(*names));
+    for (size_t k = 0; k < n; k++) {
+        snprintf(names[k], sizeof(names[k]), "m%zu", k);
+        many[k] = (struct tsdb_metadata_family)S_FAM(names[k], "gauge", "", "");
+    }
+    ck_assert_uint_eq(tsdb_metadata_put(s_md, many, n, 3000, &refused), n - 1);
+    ck_assert_uint_eq(refused, 1);
+    ck_assert_uint_eq(tsdb_metadata_size(s_md), TSDB_METADATA_MAX_ENTRIES);
+    ck_assert_uint_eq(tsdb_metadata_put(s_md, many, 1, 3000, &refused), 1);
+    ck_assert_int_eq(s_ingest(S_A S_REQ "]}", 3000), -1);
+    free(names);
+    free(many);
+}
+END_TEST
+
 // The scraper's collector: parse a body, take what would be sent.
 static json_t *
 s_scrape(scraper_meta_t *m, fw_expfmt_t *p, const char *body, fw_expfmt_fmt_t fmt, uint64_t *hash,
@@ -226,6 +283,7 @@ tsdb_metadata_suite(void)
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
     tcase_add_test(tc, test_tsdb_metadata_ingest_and_answer);
     tcase_add_test(tc, test_tsdb_metadata_refuses_bad_input);
+    tcase_add_test(tc, test_tsdb_metadata_put_from_remote_write);
     tcase_add_test(tc, test_scraper_meta_collects_and_sends_on_change);
     suite_add_tcase(s, tc);
     return s;

@@ -13,6 +13,7 @@
 #include "fw_err.h"
 #include "fw_sample.h"
 #include "../tsdb/tsdb_json.h"
+#include "../tsdb/tsdb_pb.h"
 #include "../tsdb/tsdb_rwproto.h"
 
 START_TEST(test_tsdb_rwproto_round_trip)
@@ -201,6 +202,107 @@ START_TEST(test_tsdb_rwproto_v2)
 }
 END_TEST
 
+// A message field f holding inner's bytes, appended to b; inner is reset.
+static void
+s_put_msg(struct tsdb_json *b, unsigned f, struct tsdb_json *inner)
+{
+    tsdb_pb_put_bytes(b, f, inner->p ? inner->p : "", inner->len);
+    inner->len = 0;
+}
+
+static bool
+s_is(const char *p, size_t n, const char *want)
+{
+    return n == strlen(want) && memcmp(p, want, n) == 0;
+}
+
+// 1.0's WriteRequest.metadata and 2.0's per-series metadata read back; bad wire types refused.
+START_TEST(test_tsdb_rwproto_metadata)
+{
+    struct tsdb_json b = {0}, m = {0}, ts = {0};
+    tsdb_pb_put_uint(&m, 1, 1);
+    tsdb_pb_put_bytes(&m, 2, "req", 3);
+    tsdb_pb_put_bytes(&m, 4, "Requests.", 9);
+    s_put_msg(&b, 3, &m);
+    tsdb_pb_put_uint(&m, 1, 99); // no MetricType: read as sent, the caller refuses it
+    tsdb_pb_put_bytes(&m, 2, "t", 1);
+    tsdb_pb_put_bytes(&m, 5, "celsius", 7);
+    s_put_msg(&b, 3, &m);
+    struct tsdb_rwproto_counts c;
+    fw_err_t err;
+    ck_assert_msg(tsdb_rwproto_check((unsigned char *)b.p, b.len, TSDB_RWPROTO_V1, &c, &err) == 0,
+                  "%s", err.msg);
+    ck_assert_uint_eq(c.metadata, 2);
+    size_t off = 0;
+    struct tsdb_rwproto_meta md;
+    ck_assert(tsdb_rwproto_next_meta((unsigned char *)b.p, b.len, &off, &md));
+    ck_assert(md.type == 1 && s_is(md.name, md.name_len, "req"));
+    ck_assert(s_is(md.help, md.help_len, "Requests.") && md.unit_len == 0);
+    ck_assert(tsdb_rwproto_next_meta((unsigned char *)b.p, b.len, &off, &md));
+    ck_assert(md.type == 99 && s_is(md.name, md.name_len, "t"));
+    ck_assert(s_is(md.unit, md.unit_len, "celsius") && md.help_len == 0);
+    ck_assert(!tsdb_rwproto_next_meta((unsigned char *)b.p, b.len, &off, &md));
+    static const struct {
+        const char *body;
+        size_t len;
+        const char *msg;
+    } bad[] = {
+        {"\x1a\x02\x0a\x00", 4, "proto: wrong wireType = 2 for field Type"},
+        {"\x1a\x02\x10\x01", 4, "proto: wrong wireType = 0 for field MetricFamilyName"},
+        {"\x1a\x02\x22\x05", 4, "unexpected EOF"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        fw_err_clear(&err);
+        int rc = tsdb_rwproto_check((const unsigned char *)bad[i].body, bad[i].len, TSDB_RWPROTO_V1,
+                                    NULL, &err);
+        ck_assert_msg(rc == -1 && strcmp(err.msg, bad[i].msg) == 0, "case %zu: \"%s\"", i, err.msg);
+    }
+
+    // 2.0: symbols ["", "__name__", "req_total", "Requests.", "seconds"]
+    b.len = 0;
+    static const char *const syms[] = {"", "__name__", "req_total", "Requests.", "seconds"};
+    for (size_t i = 0; i < 5; i++)
+        tsdb_pb_put_bytes(&b, 4, syms[i], strlen(syms[i]));
+    static const unsigned char refs[] = {1, 2};
+    tsdb_pb_put_bytes(&ts, 1, refs, 2);
+    tsdb_pb_put_uint(&m, 1, 1);
+    tsdb_pb_put_uint(&m, 3, 3);
+    tsdb_pb_put_uint(&m, 4, 4);
+    s_put_msg(&ts, 5, &m);
+    s_put_msg(&b, 5, &ts); // with metadata
+    tsdb_pb_put_bytes(&ts, 1, refs, 2);
+    s_put_msg(&b, 5, &ts); // none
+    tsdb_pb_put_bytes(&ts, 1, refs, 2);
+    tsdb_pb_put_uint(&m, 3, 9);
+    s_put_msg(&ts, 5, &m);
+    s_put_msg(&b, 5, &ts); // help ref outside the symbols
+    ck_assert_msg(tsdb_rwproto_check((unsigned char *)b.p, b.len, TSDB_RWPROTO_V2, &c, &err) == 0,
+                  "%s", err.msg);
+    ck_assert_uint_eq(c.metadata, 2);
+    struct tsdb_rwproto_symbols sym;
+    tsdb_rwproto_symbols((unsigned char *)b.p, b.len, &sym);
+    struct tsdb_rwproto_series s;
+    off = 0;
+    ck_assert(tsdb_rwproto_next_series((unsigned char *)b.p, b.len, TSDB_RWPROTO_V2, &off, &s));
+    ck_assert_int_eq(tsdb_rwproto_series_meta(&s, &sym, &md), 1);
+    ck_assert(md.type == 1 && s_is(md.name, md.name_len, "req_total"));
+    ck_assert(s_is(md.help, md.help_len, "Requests.") && s_is(md.unit, md.unit_len, "seconds"));
+    ck_assert(tsdb_rwproto_next_series((unsigned char *)b.p, b.len, TSDB_RWPROTO_V2, &off, &s));
+    ck_assert_int_eq(tsdb_rwproto_series_meta(&s, &sym, &md), 0);
+    ck_assert(tsdb_rwproto_next_series((unsigned char *)b.p, b.len, TSDB_RWPROTO_V2, &off, &s));
+    ck_assert_int_eq(tsdb_rwproto_series_meta(&s, &sym, &md), -1);
+    tsdb_rwproto_symbols_free(&sym);
+    fw_err_clear(&err);
+    ck_assert_int_eq(tsdb_rwproto_check((const unsigned char *)"\x2a\x04\x2a\x02\x1a\x00", 6,
+                                        TSDB_RWPROTO_V2, NULL, &err),
+                     -1);
+    ck_assert_str_eq(err.msg, "proto: wrong wireType = 2 for field HelpRef");
+    free(b.p);
+    free(m.p);
+    free(ts.p);
+}
+END_TEST
+
 Suite *
 tsdb_rwproto_suite(void)
 {
@@ -210,6 +312,7 @@ tsdb_rwproto_suite(void)
     tcase_add_test(tc, test_tsdb_rwproto_skips_unknown);
     tcase_add_test(tc, test_tsdb_rwproto_errors_as_gogo);
     tcase_add_test(tc, test_tsdb_rwproto_v2);
+    tcase_add_test(tc, test_tsdb_rwproto_metadata);
     suite_add_tcase(s, tc);
     return s;
 }

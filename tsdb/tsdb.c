@@ -882,6 +882,7 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
         fw_error("tsdb.start.fail", "err=%s", err.msg);
         goto fail;
     }
+    tsdb_rwrite_set_metadata(self->rwrite, self->metadata);
     tsdb_rwrite_routes(self->rwrite, self->http);
     char *rw_dir = fw_asprintf("%s/remote_write", opts->storage_path);
     self->rwsend = tsdb_rwsend_new(self->store, rw_dir, self->metrics);

@@ -3,7 +3,9 @@
 
     Targets are a plain array searched by key: METADATA arrives when a target's metadata
     changes and once every 5 minutes, so even thousands of targets cost little, and the
-    answer walks every target anyway.
+    answer walks every target anyway. Remote-written families live in one more table, rw,
+    indexed by family name with open addressing (a sender resends every family each minute,
+    in any order).
 */
 #include "tsdb_metadata.h"
 
@@ -13,11 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw_hash.h"
+#include "fw_labels.h"
 #include "fw_mem.h"
 #include "tsdb_api_int.h"
 
 struct s_entry {
     char *metric, *type, *unit, *help; // owned
+    int64_t seen_ms;                   // remote-written families only
 };
 
 struct s_target {
@@ -31,7 +36,11 @@ struct tsdb_metadata {
     pthread_mutex_t lock;
     struct s_target *targets; // owned
     size_t n_targets, cap_targets;
-    size_t n_entries; // over all targets
+    struct s_target rw; // remote-written families in arrival order (key unused)
+    size_t cap_rw;
+    size_t *slots;    // owned: open-addressing index of rw by family name, entry index + 1
+    size_t n_slots;   // a power of two, 0 before the first
+    size_t n_entries; // over all targets and rw
 };
 
 tsdb_metadata_t *
@@ -43,14 +52,19 @@ tsdb_metadata_new(void)
 }
 
 static void
+s_entries_free_one(struct s_entry *e)
+{
+    free(e->metric);
+    free(e->type);
+    free(e->unit);
+    free(e->help);
+}
+
+static void
 s_entries_free(struct s_entry *e, size_t n)
 {
-    for (size_t k = 0; k < n; k++) {
-        free(e[k].metric);
-        free(e[k].type);
-        free(e[k].unit);
-        free(e[k].help);
-    }
+    for (size_t k = 0; k < n; k++)
+        s_entries_free_one(&e[k]);
     free(e);
 }
 
@@ -65,6 +79,8 @@ tsdb_metadata_destroy(tsdb_metadata_t **self_p)
         s_entries_free(self->targets[k].entries, self->targets[k].n);
     }
     free(self->targets);
+    s_entries_free(self->rw.entries, self->rw.n);
+    free(self->slots);
     pthread_mutex_destroy(&self->lock);
     free(self);
     *self_p = NULL;
@@ -126,8 +142,8 @@ tsdb_metadata_ingest(tsdb_metadata_t *self, const json_t *body, int64_t now_ms, 
             s_entries_free(entries, k);
             return -1;
         }
-        entries[k] =
-            (struct s_entry){fw_strdup(metric), fw_strdup(type), fw_strdup(unit), fw_strdup(help)};
+        entries[k] = (struct s_entry){fw_strdup(metric), fw_strdup(type), fw_strdup(unit),
+                                      fw_strdup(help), 0};
     }
     char *key = fw_asprintf("%s\n%s", sender, target);
     pthread_mutex_lock(&self->lock);
@@ -155,6 +171,83 @@ tsdb_metadata_ingest(tsdb_metadata_t *self, const json_t *body, int64_t now_ms, 
     return (ssize_t)n;
 }
 
+// s[0..n) within max bytes, valid UTF-8 (empty allowed), no NUL.
+static bool
+s_view_ok(const char *s, size_t n, size_t max)
+{
+    return n <= max && !memchr(s, 0, n) && fw_utf8_valid(s, n);
+}
+
+// The slot of metric in the rw index: the one holding it, or the empty one where it goes.
+static size_t
+s_rw_slot(const tsdb_metadata_t *self, const char *metric)
+{
+    size_t mask = self->n_slots - 1, i = fw_hash64(metric, strlen(metric)) & mask;
+    while (self->slots[i] && strcmp(self->rw.entries[self->slots[i] - 1].metric, metric) != 0)
+        i = (i + 1) & mask;
+    return i;
+}
+
+// Rebuild the rw index with room for at least twice want families.
+static void
+s_rw_reindex(tsdb_metadata_t *self, size_t want)
+{
+    size_t n = 16;
+    while (n < 2 * want)
+        n *= 2;
+    free(self->slots);
+    self->slots = fw_calloc(n, sizeof(*self->slots));
+    self->n_slots = n;
+    for (size_t k = 0; k < self->rw.n; k++)
+        self->slots[s_rw_slot(self, self->rw.entries[k].metric)] = k + 1;
+}
+
+size_t
+tsdb_metadata_put(tsdb_metadata_t *self, const struct tsdb_metadata_family *f, size_t n,
+                  int64_t now_ms, size_t *refused)
+{
+    size_t stored = 0, bad = 0;
+    pthread_mutex_lock(&self->lock);
+    for (size_t k = 0; k < n; k++) {
+        bool known = false;
+        for (size_t j = 0; f[k].type && s_types[j] && !known; j++)
+            known = strcmp(f[k].type, s_types[j]) == 0;
+        if (!known || f[k].metric_len == 0 || !s_view_ok(f[k].metric, f[k].metric_len, 1024) ||
+            !s_view_ok(f[k].unit, f[k].unit_len, 256) ||
+            !s_view_ok(f[k].help, f[k].help_len, TSDB_METADATA_MAX_TEXT)) {
+            bad++;
+            continue;
+        }
+        char *metric = fw_strndup(f[k].metric, f[k].metric_len);
+        if (2 * (self->rw.n + 1) > self->n_slots)
+            s_rw_reindex(self, self->rw.n + 1);
+        size_t slot = s_rw_slot(self, metric), i = self->slots[slot] - 1;
+        bool found = self->slots[slot] != 0;
+        if (!found && self->n_entries >= TSDB_METADATA_MAX_ENTRIES) {
+            free(metric);
+            bad++;
+            continue;
+        }
+        struct s_entry e = {metric, fw_strdup(f[k].type), fw_strndup(f[k].unit, f[k].unit_len),
+                            fw_strndup(f[k].help, f[k].help_len), now_ms};
+        if (found) {
+            s_entries_free_one(&self->rw.entries[i]);
+        } else {
+            fw_mem_grow((void **)&self->rw.entries, &self->cap_rw, self->rw.n + 1,
+                        sizeof(*self->rw.entries));
+            i = self->rw.n++;
+            self->slots[slot] = i + 1;
+            self->n_entries++;
+        }
+        self->rw.entries[i] = e;
+        stored++;
+    }
+    pthread_mutex_unlock(&self->lock);
+    if (refused)
+        *refused = bad;
+    return stored;
+}
+
 size_t
 tsdb_metadata_expire(tsdb_metadata_t *self, int64_t now_ms)
 {
@@ -165,6 +258,20 @@ tsdb_metadata_expire(tsdb_metadata_t *self, int64_t now_ms)
             s_remove(self, k);
             gone++;
         }
+    size_t kept = 0;
+    for (size_t k = 0; k < self->rw.n; k++) {
+        if (self->rw.entries[k].seen_ms < now_ms - TSDB_METADATA_TTL_MS) {
+            s_entries_free_one(&self->rw.entries[k]);
+            gone++;
+            self->n_entries--;
+        } else {
+            self->rw.entries[kept++] = self->rw.entries[k];
+        }
+    }
+    if (kept < self->rw.n) {
+        self->rw.n = kept;
+        s_rw_reindex(self, kept);
+    }
     pthread_mutex_unlock(&self->lock);
     return gone;
 }
@@ -232,6 +339,9 @@ s_on_metadata(const fw_http_request_t *req, struct fw_http_response *resp, void 
         for (size_t j = 0; j < self->targets[k].n; j++)
             if (!metric || strcmp(self->targets[k].entries[j].metric, metric) == 0)
                 all[n++] = &self->targets[k].entries[j];
+    for (size_t j = 0; j < self->rw.n; j++)
+        if (!metric || strcmp(self->rw.entries[j].metric, metric) == 0)
+            all[n++] = &self->rw.entries[j];
     qsort(all, n, sizeof(*all), s_entry_cmp);
     size_t metrics = 0, in_metric = 0;
     for (size_t k = 0; k < n; k++) {

@@ -13,6 +13,12 @@
     family once over all targets, metrics in name order; `metric` selects one family,
     `limit` (a number; negative: none) caps the metrics, `limit_per_metric` the triples of
     each; a parameter that is not a number is bad_data ("limit must be a number").
+
+    Remote write (tsdb_rwrite) adds families one by one, as senders send them (1.0's
+    WriteRequest.metadata, 2.0's per-series metadata): kept by family name, the last one
+    sent wins, each forgotten TSDB_METADATA_TTL_MS after it was last sent (a Prometheus
+    sender resends all of its metadata every metadata_config.send_interval, 1m by default).
+    They count against the same TSDB_METADATA_MAX_ENTRIES bound as the targets' families.
 */
 #ifndef TSDB_METADATA_H
 #define TSDB_METADATA_H
@@ -39,7 +45,24 @@ void tsdb_metadata_destroy(tsdb_metadata_t **self_p);
 // (a malformed entry, or the bound passed): nothing changed.
 ssize_t tsdb_metadata_ingest(tsdb_metadata_t *self, const json_t *body, int64_t now_ms,
                              fw_err_t *err);
-// Forget the targets last heard of before now_ms - TSDB_METADATA_TTL_MS; returns how many.
+// One family as a remote-write sender sent it: views of n bytes (not NUL-terminated);
+// type is one of counter, gauge, histogram, gaugehistogram, summary, info, stateset, unknown.
+struct tsdb_metadata_family {
+    const char *metric, *type, *unit, *help;
+    size_t metric_len, unit_len, help_len;
+};
+
+// Store f[0..n) (borrowed, copied) as remote-written families seen at now_ms, replacing
+// each family's earlier triple. A family whose name is empty, over 1024 bytes, not UTF-8
+// or holding a NUL, whose unit is over 256 bytes or whose help is over
+// TSDB_METADATA_MAX_TEXT bytes (or either not UTF-8 or holding a NUL), or a new one past
+// TSDB_METADATA_MAX_ENTRIES, is refused alone and counted into *refused (may be NULL).
+// Returns the families stored.
+size_t tsdb_metadata_put(tsdb_metadata_t *self, const struct tsdb_metadata_family *f, size_t n,
+                         int64_t now_ms, size_t *refused);
+
+// Forget the targets last heard of before now_ms - TSDB_METADATA_TTL_MS, and the
+// remote-written families last sent before then; returns how many of both.
 size_t tsdb_metadata_expire(tsdb_metadata_t *self, int64_t now_ms);
 // Families stored over all targets.
 size_t tsdb_metadata_size(tsdb_metadata_t *self);

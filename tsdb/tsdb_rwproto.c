@@ -19,14 +19,23 @@
 // struct tsdb_rwproto_counts (S_NONE: none).
 #define S_NONE TSDB_PB_NONE
 #define S_PACKED TSDB_PB_PACKED
-enum { S_WRITE_REQUEST, S_TIME_SERIES, S_LABEL, S_SAMPLE, S_V2_REQUEST, S_V2_SERIES };
+enum {
+    S_WRITE_REQUEST,
+    S_TIME_SERIES,
+    S_LABEL,
+    S_SAMPLE,
+    S_METADATA,
+    S_V2_REQUEST,
+    S_V2_SERIES,
+    S_V2_METADATA
+};
 
 #define S_COUNT(m) offsetof(struct tsdb_rwproto_counts, m)
 
 static const struct tsdb_pb_msg s_msgs[] = {
     [S_WRITE_REQUEST] = {"WriteRequest",
                          {{1, 2, "Timeseries", S_TIME_SERIES, S_COUNT(series)},
-                          {3, 2, "Metadata", S_NONE, S_COUNT(metadata)}},
+                          {3, 2, "Metadata", S_METADATA, S_COUNT(metadata)}},
                          2},
     [S_TIME_SERIES] = {"TimeSeries",
                        {{1, 2, "Labels", S_LABEL, S_COUNT(labels)},
@@ -38,6 +47,12 @@ static const struct tsdb_pb_msg s_msgs[] = {
     [S_SAMPLE] = {"Sample",
                   {{1, 1, "Value", S_NONE, S_NONE}, {2, 0, "Timestamp", S_NONE, S_NONE}},
                   2},
+    [S_METADATA] = {"MetricMetadata",
+                    {{1, 0, "Type", S_NONE, S_NONE},
+                     {2, 2, "MetricFamilyName", S_NONE, S_NONE},
+                     {4, 2, "Help", S_NONE, S_NONE},
+                     {5, 2, "Unit", S_NONE, S_NONE}},
+                    4},
     // io.prometheus.write.v2 (remote write 2.0)
     [S_V2_REQUEST] = {"Request",
                       {{4, 2, "Symbols", S_NONE, S_COUNT(symbols)},
@@ -48,9 +63,14 @@ static const struct tsdb_pb_msg s_msgs[] = {
                       {2, 2, "Samples", S_SAMPLE, S_COUNT(samples)},
                       {3, 2, "Histograms", S_NONE, S_COUNT(histograms)},
                       {4, 2, "Exemplars", S_NONE, S_COUNT(exemplars)},
-                      {5, 2, "Metadata", S_NONE, S_COUNT(metadata)},
+                      {5, 2, "Metadata", S_V2_METADATA, S_COUNT(metadata)},
                       {6, 0, "CreatedTimestamp", S_NONE, S_NONE}},
                      6},
+    [S_V2_METADATA] = {"Metadata",
+                       {{1, 0, "Type", S_NONE, S_NONE},
+                        {3, 0, "HelpRef", S_NONE, S_NONE},
+                        {4, 0, "UnitRef", S_NONE, S_NONE}},
+                       3},
 };
 
 int
@@ -225,6 +245,76 @@ tsdb_rwproto_next_sample(const struct tsdb_rwproto_series *s, size_t *off, struc
             break;
     }
     return true;
+}
+
+// The last value of string field want of a checked message as *p, *n (protobuf: the last
+// one wins); untouched when it has none.
+static void
+s_last_string(const struct tsdb_pb_reader *msg, int32_t want, const char **p, size_t *n)
+{
+    struct tsdb_pb_reader r = *msg, sub;
+    r.off = 0;
+    while (tsdb_pb_next_of(&r, want, &sub)) {
+        *p = (const char *)sub.p;
+        *n = sub.len;
+    }
+}
+
+bool
+tsdb_rwproto_next_meta(const unsigned char *body, size_t len, size_t *off,
+                       struct tsdb_rwproto_meta *m)
+{
+    struct tsdb_pb_reader r = {body, len, *off}, sub;
+    bool ok = tsdb_pb_next_of(&r, 3, &sub);
+    *off = r.off;
+    if (!ok)
+        return false;
+    memset(m, 0, sizeof(*m));
+    m->name = m->help = m->unit = "";
+    m->type = tsdb_pb_get_varint(&sub, 1, 0);
+    s_last_string(&sub, 2, &m->name, &m->name_len);
+    s_last_string(&sub, 4, &m->help, &m->help_len);
+    s_last_string(&sub, 5, &m->unit, &m->unit_len);
+    return true;
+}
+
+int
+tsdb_rwproto_series_meta(const struct tsdb_rwproto_series *s,
+                         const struct tsdb_rwproto_symbols *sym, struct tsdb_rwproto_meta *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = m->help = m->unit = "";
+    struct tsdb_pb_reader r = {s->p, s->len, 0}, sub, last = {0};
+    bool found = false;
+    while (tsdb_pb_next_of(&r, 5, &sub)) {
+        last = sub;
+        found = true;
+    }
+    if (!found)
+        return 0;
+    m->type = tsdb_pb_get_varint(&last, 1, 0);
+    uint64_t help = tsdb_pb_get_varint(&last, 3, 0), unit = tsdb_pb_get_varint(&last, 4, 0);
+    if ((help && help >= sym->n) || (unit && unit >= sym->n))
+        return -1;
+    if (help) {
+        m->help = sym->p[help];
+        m->help_len = sym->len[help];
+    }
+    if (unit) {
+        m->unit = sym->p[unit];
+        m->unit_len = sym->len[unit];
+    }
+    if (m->type == 0 && m->help_len == 0 && m->unit_len == 0)
+        return 0; // proto3's empty message: no metadata sent
+    struct tsdb_rwproto_cursor cur = {0};
+    struct tsdb_rwproto_label l;
+    int got;
+    while ((got = tsdb_rwproto_next_label(s, sym, &cur, &l)) == 1)
+        if (l.name_len == 8 && memcmp(l.name, "__name__", 8) == 0) {
+            m->name = l.value;
+            m->name_len = l.value_len;
+        }
+    return got < 0 ? -1 : 1;
 }
 
 // ---------------------------------------------------------------------------------------

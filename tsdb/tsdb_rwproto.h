@@ -16,8 +16,11 @@
     (a 32 MiB body is millions of them), while this reader points into the decompressed body
     and allocates nothing, and a pure function of a byte string is easy to fuzz
     (test/fuzz/fuzz_tsdb_rwproto.c). Unknown fields are skipped as protobuf requires;
-    exemplars, histograms and metadata are counted and not read (floorwatch stores float
-    samples only).
+    exemplars and histograms are counted and not read (floorwatch stores float samples
+    only); metadata (1.0's MetricMetadata { MetricType type = 1; string
+    metric_family_name = 2; string help = 4; string unit = 5; }, 2.0's per-series
+    Metadata { MetricType type = 1; uint32 help_ref = 3; uint32 unit_ref = 4; }) is read
+    by tsdb_rwproto_next_meta and tsdb_rwproto_series_meta.
 
     tsdb_rwproto_check walks the whole body once and refuses it with the text Prometheus's
     gogo-protobuf unmarshaller gives ("unexpected EOF", "proto: wrong wireType = 0 for
@@ -91,6 +94,23 @@ int tsdb_rwproto_next_label(const struct tsdb_rwproto_series *s,
 // The samples of s in the order sent (start with *off 0); false after the last.
 bool tsdb_rwproto_next_sample(const struct tsdb_rwproto_series *s, size_t *off,
                               struct fw_sample *out);
+
+// One family's metadata as sent, pointing into the body (or the symbols): type is the
+// MetricType number as sent (0 unknown/unspecified, 1 counter, 2 gauge, 3 histogram,
+// 4 gaugehistogram, 5 summary, 6 info, 7 stateset; anything else is the caller's to refuse).
+struct tsdb_rwproto_meta {
+    uint64_t type;
+    const char *name, *help, *unit;
+    size_t name_len, help_len, unit_len;
+};
+// The MetricMetadata of a checked 1.0 body in order: start with *off 0. False after the last.
+bool tsdb_rwproto_next_meta(const unsigned char *body, size_t len, size_t *off,
+                            struct tsdb_rwproto_meta *m);
+// The metadata of a checked 2.0 series (the last one sent), its name the series' __name__
+// (empty when it has none): 1; 0 when the series has none (or an empty one: type 0, no
+// help, no unit); -1 when a ref is outside the symbols.
+int tsdb_rwproto_series_meta(const struct tsdb_rwproto_series *s,
+                             const struct tsdb_rwproto_symbols *sym, struct tsdb_rwproto_meta *m);
 
 // --- encoding (the remote-write sender) ---
 

@@ -32,6 +32,7 @@
 #include "fw_zsock.h"
 #include "tsdb_json.h"
 #include "tsdb_pb.h"
+#include "tsdb_metadata.h"
 #include "tsdb_rwproto.h"
 
 #define S_CT_PROTO "application/x-protobuf"
@@ -50,11 +51,12 @@ struct s_chan {
 };
 
 struct tsdb_rwrite {
-    tsdb_store_t *store;   // borrowed
-    fw_metrics_t *metrics; // borrowed
-    char endpoint[64];     // the inproc endpoint bound on the samples ROUTER
-    pthread_mutex_t lock;  // guards the members below
-    pthread_cond_t free;   // a channel was given back, or stop
+    tsdb_store_t *store;       // borrowed
+    tsdb_metadata_t *metadata; // borrowed; NULL: metadata not kept
+    fw_metrics_t *metrics;     // borrowed
+    char endpoint[64];         // the inproc endpoint bound on the samples ROUTER
+    pthread_mutex_t lock;      // guards the members below
+    pthread_cond_t free;       // a channel was given back, or stop
     struct s_chan chans[TSDB_RWRITE_CHANNELS];
     size_t n_chans;
     bool stopping;
@@ -555,6 +557,57 @@ out:
     return rc;
 }
 
+// ---------------------------------------------------------------------------------------
+// Metadata
+
+// Prometheus's MetricType numbers (1.0 and 2.0 alike) as /api/v1/metadata names them.
+static const char *const s_meta_types[] = {"unknown",        "counter", "gauge", "histogram",
+                                           "gaugehistogram", "summary", "info",  "stateset"};
+
+// A sent family as the metadata table takes it; false when its type is no MetricType.
+static bool
+s_meta_family(const struct tsdb_rwproto_meta *m, struct tsdb_metadata_family *f)
+{
+    if (m->type >= sizeof(s_meta_types) / sizeof(*s_meta_types))
+        return false;
+    *f = (struct tsdb_metadata_family){m->name,     s_meta_types[m->type], m->unit,    m->help,
+                                       m->name_len, m->unit_len,           m->help_len};
+    return true;
+}
+
+// Keep the checked request's metadata (n: how many it holds), counting what was kept and
+// what was refused (a type that is no MetricType, a 2.0 ref outside the symbols, or what
+// tsdb_metadata_put refuses).
+static void
+s_metadata(tsdb_rwrite_t *self, const struct s_req *r, size_t n)
+{
+    if (!self->metadata || n == 0)
+        return;
+    struct tsdb_metadata_family *f = fw_calloc(n, sizeof(*f));
+    struct tsdb_rwproto_meta m;
+    size_t got = 0, bad = 0, off = 0;
+    if (r->version == TSDB_RWPROTO_V1) {
+        while (got + bad < n && tsdb_rwproto_next_meta(r->pb, r->pb_len, &off, &m))
+            s_meta_family(&m, &f[got]) ? got++ : bad++;
+    } else {
+        struct tsdb_rwproto_series s;
+        while (got + bad < n && tsdb_rwproto_next_series(r->pb, r->pb_len, r->version, &off, &s)) {
+            int rc = tsdb_rwproto_series_meta(&s, &r->sym, &m);
+            if (rc < 0 || (rc > 0 && !s_meta_family(&m, &f[got])))
+                bad++;
+            else if (rc > 0)
+                got++;
+        }
+    }
+    size_t refused = 0;
+    size_t stored = tsdb_metadata_put(self->metadata, f, got, fw_time_now_ms(), &refused);
+    free(f);
+    fw_metrics_add(self->metrics, "fw_tsdb_remote_write_metadata_total", "result=\"stored\"",
+                   (double)stored);
+    fw_metrics_add(self->metrics, "fw_tsdb_remote_write_metadata_total", "result=\"refused\"",
+                   (double)(bad + refused));
+}
+
 static void
 s_req_clear(struct s_req *r)
 {
@@ -597,6 +650,7 @@ tsdb_rwrite_handle(tsdb_rwrite_t *self, const char *content_type, const char *en
     }
     if (r.version == TSDB_RWPROTO_V2)
         tsdb_rwproto_symbols(r.pb, r.pb_len, &r.sym);
+    s_metadata(self, &r, counts.metadata);
     valid = fw_calloc(counts.series + 1, sizeof(*valid));
     if (s_check(&r, valid) != 0) {
         rc = s_refuse(self, 400, "out_of_bounds", text, "out of bounds");
@@ -731,7 +785,19 @@ tsdb_rwrite_new(zsock_t *samples, tsdb_store_t *store, fw_metrics_t *metrics, fw
                        "commit drops them.");
     fw_metrics_add(metrics, "fw_tsdb_remote_write_ignored_total", "", 0);
     fw_metrics_add(metrics, "fw_tsdb_remote_write_dropped_samples_total", "", 0);
+    fw_metrics_declare(metrics, "fw_tsdb_remote_write_metadata_total", FW_METRIC_COUNTER,
+                       "Remote-write metric metadata entries received, by result: stored (in "
+                       "/api/v1/metadata), refused (a type that is no MetricType, a help or "
+                       "unit over the bounds or not UTF-8, or the metadata table full).");
+    fw_metrics_add(metrics, "fw_tsdb_remote_write_metadata_total", "result=\"stored\"", 0);
+    fw_metrics_add(metrics, "fw_tsdb_remote_write_metadata_total", "result=\"refused\"", 0);
     return self;
+}
+
+void
+tsdb_rwrite_set_metadata(tsdb_rwrite_t *self, tsdb_metadata_t *metadata)
+{
+    self->metadata = metadata;
 }
 
 void

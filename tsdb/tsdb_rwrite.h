@@ -34,6 +34,14 @@
              TSDB_RWRITE_ACK_TIMEOUT_MS (the sender retries)
     Each request is counted in fw_tsdb_remote_write_requests_total{code}, each refusal in
     fw_tsdb_remote_write_rejected_total{reason}.
+
+    Metadata (1.0's WriteRequest.metadata, which a Prometheus sends every
+    metadata_config.send_interval; 2.0's per-series metadata, named by the series'
+    __name__) goes into tsdb's metadata table (tsdb_metadata_put: /api/v1/metadata) once
+    the body passed the protobuf check, whatever happens to its samples. An entry whose type
+    is no MetricType (0-7), whose 2.0 help or unit ref is outside the symbols, or that the
+    table refuses (bounds, UTF-8, full) is dropped alone, never the request; both counted in
+    fw_tsdb_remote_write_metadata_total{result="stored"|"refused"}.
 */
 #ifndef TSDB_RWRITE_H
 #define TSDB_RWRITE_H
@@ -43,6 +51,7 @@
 #include "fw_err.h"
 #include "fw_http.h"
 #include "fw_metrics.h"
+#include "tsdb_metadata.h"
 #include "tsdb_store.h"
 
 #define TSDB_RWRITE_MAX_DECODED ((size_t)32 << 20) // decompressed WriteRequest bytes
@@ -64,6 +73,10 @@ tsdb_rwrite_t *tsdb_rwrite_new(zsock_t *samples, tsdb_store_t *store, fw_metrics
 void tsdb_rwrite_stop(tsdb_rwrite_t *self);
 // After fw_http_destroy (no handler may run). NULL-safe.
 void tsdb_rwrite_destroy(tsdb_rwrite_t **self_p);
+
+// Keep the metadata of requests in md (borrowed; must outlive self). Before the routes
+// serve; without it metadata is checked and not kept.
+void tsdb_rwrite_set_metadata(tsdb_rwrite_t *self, tsdb_metadata_t *md);
 
 // Add POST /api/v1/write.
 void tsdb_rwrite_routes(tsdb_rwrite_t *self, fw_http_t *http);

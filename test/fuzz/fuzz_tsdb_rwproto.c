@@ -27,6 +27,14 @@ s_inside(const void *p, size_t n, const uint8_t *data, size_t size)
     return n == 0 || (q >= data && q + n <= data + size);
 }
 
+// A metadata entry's strings inside the input (or the empty literal).
+static bool
+s_meta_inside(const struct tsdb_rwproto_meta *m, const uint8_t *data, size_t size)
+{
+    return s_inside(m->name, m->name_len, data, size) &&
+           s_inside(m->help, m->help_len, data, size) && s_inside(m->unit, m->unit_len, data, size);
+}
+
 // Write s's labels and samples (when few and NUL-free) again and compare.
 static void
 s_roundtrip(const struct tsdb_rwproto_series *s)
@@ -100,7 +108,7 @@ s_one(const uint8_t *data, size_t size, int version)
                 abort();
     }
     struct tsdb_rwproto_series s;
-    size_t off = 0, series = 0, labels = 0, samples = 0;
+    size_t off = 0, series = 0, labels = 0, samples = 0, metas = 0;
     while (tsdb_rwproto_next_series(data, size, version, &off, &s)) {
         if (!s_inside(s.p, s.len, data, size))
             abort();
@@ -122,11 +130,27 @@ s_one(const uint8_t *data, size_t size, int version)
             samples++;
         if (version == TSDB_RWPROTO_V1)
             s_roundtrip(&s);
+        struct tsdb_rwproto_meta m;
+        if (version == TSDB_RWPROTO_V2 && tsdb_rwproto_series_meta(&s, &sym, &m) == 1) {
+            if (!s_meta_inside(&m, data, size))
+                abort();
+            metas++;
+        }
         series++;
     }
     if (series != c.series || samples != c.samples ||
         (version == TSDB_RWPROTO_V1 ? labels != c.labels : 2 * labels > c.refs))
         abort();
+    if (version == TSDB_RWPROTO_V1) {
+        struct tsdb_rwproto_meta m;
+        for (off = 0; tsdb_rwproto_next_meta(data, size, &off, &m); metas++)
+            if (!s_meta_inside(&m, data, size))
+                abort();
+        if (metas != c.metadata)
+            abort();
+    } else if (metas > c.metadata) {
+        abort();
+    }
     tsdb_rwproto_symbols_free(&sym);
 }
 
