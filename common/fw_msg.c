@@ -564,6 +564,12 @@ s_batch_to_json(const struct fw_batch *b)
         json_t *one = json_pack("{soso}", "labels", labels, "samples", samples);
         if (s->ref)
             json_object_set_new(one, "ref", json_integer((json_int_t)s->ref)); // steals
+        if (s->st) { // SAMPLES v4: the samples' start times, in order (0: none)
+            json_t *st = json_array();
+            for (size_t k = 0; k < s->len; k++)
+                json_array_append_new(st, json_integer((json_int_t)s->st[k]));
+            json_object_set_new(one, "st", st);
+        }
         json_array_append_new(series, one);
     }
     return json_pack("{sssIsIso}", "sender", b->sender, "seq", (json_int_t)b->seq, "oldest",

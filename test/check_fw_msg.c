@@ -100,6 +100,9 @@ START_TEST(test_fw_msg_samples_v4_start_times)
     ck_assert_uint_eq(d->batch->len, 3);
     ck_assert_ptr_null(d->batch->series[0].st);
     ck_assert_ptr_null(d->batch->series[1].st);
+    char *json = fw_msg_to_json(d); // fwtail shows them
+    ck_assert_ptr_nonnull(strstr(json, "\"st\":[0,500,-9223372036854775808,"));
+    free(json);
     ck_assert_ptr_nonnull(d->batch->series[2].st);
     for (int k = 0; k < 5; k++) {
         ck_assert_int_eq(d->batch->series[2].st[k], st[k]);
