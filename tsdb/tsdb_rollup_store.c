@@ -186,15 +186,21 @@ tsdb_store_int_rollup_drop(tsdb_store_t *self, MDB_txn *txn, uint64_t id)
 void
 tsdb_store_int_rollup_cover(tsdb_store_t *self)
 {
+    // under LMDB's writer lock (an empty write transaction): no commit writes pages past the
+    // end meanwhile, which a stale size would cut off
+    MDB_txn *txn;
+    if (self->lock_fd < 0 || mdb_txn_begin(self->env, NULL, 0, &txn) != 0)
+        return;
     MDB_envinfo info;
     MDB_stat ms;
     struct stat fs;
-    if (self->lock_fd < 0 || mdb_env_info(self->env, &info) != 0 ||
-        mdb_env_stat(self->env, &ms) != 0 || fstat(self->lock_fd, &fs) != 0)
-        return;
-    off_t need = (off_t)(info.me_last_pgno + 1) * (off_t)ms.ms_psize;
-    if (fs.st_size < need && ftruncate(self->lock_fd, need) != 0)
-        fw_warn("tsdb.rollup.cover", "err=%s", strerror(errno));
+    if (mdb_env_info(self->env, &info) == 0 && mdb_env_stat(self->env, &ms) == 0 &&
+        fstat(self->lock_fd, &fs) == 0) {
+        off_t need = (off_t)(info.me_last_pgno + 1) * (off_t)ms.ms_psize;
+        if (fs.st_size < need && ftruncate(self->lock_fd, need) != 0)
+            fw_warn("tsdb.rollup.cover", "err=%s", strerror(errno));
+    }
+    mdb_txn_abort(txn);
 }
 
 // Storage format 5 to 6: each series' pages (u64 id, u8 level, u64 flipped start) become

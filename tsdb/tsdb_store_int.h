@@ -238,7 +238,8 @@ int tsdb_store_int_rollup_upgrade(tsdb_store_t *self, MDB_txn *txn, uint64_t *mo
 // After a commit that rewrote rollups: LMDB never writes the pages a transaction allocated
 // and freed again (its loose pages), so the data file may end before the meta's last page,
 // which fw_lmdb_check_size refuses at the next open as a truncated file: extend the file
-// over them (zeros: free pages). Failures are logged.
+// over them (zeros: free pages), holding LMDB's writer lock so that no commit extends it
+// meanwhile; not in a write transaction of the caller's. Failures are logged.
 void tsdb_store_int_rollup_cover(tsdb_store_t *self);
 
 #endif
