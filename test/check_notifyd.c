@@ -521,6 +521,46 @@ START_TEST(test_notifyd_deliver_hang_does_not_delay)
 }
 END_TEST
 
+// notifyd's reload: a deliverer destroyed with transfers in flight leaves nothing of its own
+// on the loop (no socket it watched, no timer), and a new one on the same loop delivers.
+START_TEST(test_notifyd_deliver_replaced_on_same_loop)
+{
+    zsock_t *hold = zsock_new(ZMQ_STREAM); // accepts, never answers
+    int hport = zsock_bind(hold, "tcp://127.0.0.1:*");
+    ck_assert_int_gt(hport, 0);
+    struct s_srv srv;
+    s_srv_start(&srv, 0, 200);
+    struct notifyd_cfg *cfg = s_cfg("timeout: 30s\n");
+    fw_metrics_t *m = fw_metrics_new();
+    zloop_t *loop;
+    struct s_got g;
+    notifyd_deliver_t *w = s_deliverer(cfg, m, &loop, &g);
+    char hang[64], fast[64];
+    snprintf(hang, sizeof hang, "http://127.0.0.1:%d/hang", hport);
+    snprintf(fast, sizeof fast, "http://127.0.0.1:%d/hook", srv.port);
+    s_send(w, 1, "hang", hang, "{}", NULL, true);
+    s_send(w, 2, "fast", fast, "{}", NULL, true);
+    ck_assert_int_eq(s_run_until(loop, &g, 1, 10000), 0); // fast done, hang's socket open
+    ck_assert_int_eq(g.r[0].id, 2);
+    notifyd_deliver_destroy(&w);
+    memset(&g, 0, sizeof g);
+    w = notifyd_deliver_new(cfg, m, loop, s_on_result, &g);
+    s_send(w, 3, "fast", fast, "{}", NULL, true);
+    ck_assert_int_eq(s_run_until(loop, &g, 1, 10000), 0);
+    ck_assert_int_eq(g.r[0].id, 3);
+    ck_assert(g.r[0].ok);
+    pthread_mutex_lock(&srv.lock);
+    ck_assert_int_eq(srv.requests, 2);
+    pthread_mutex_unlock(&srv.lock);
+    notifyd_deliver_destroy(&w);
+    zloop_destroy(&loop);
+    fw_metrics_destroy(&m);
+    notifyd_cfg_destroy(&cfg);
+    s_srv_stop(&srv);
+    zsock_destroy(&hold);
+}
+END_TEST
+
 // --- notifyd as a whole, in-process: NOTIFY and NOTIFY_ACK in, NOTIFY_RESULT out ---
 
 static notifyd_t *s_nd;
@@ -641,6 +681,7 @@ notifyd_suite(void)
     tcase_add_test(tc, test_notifyd_deliver_destroy_in_flight);
     tcase_add_test(tc, test_notifyd_deliver_sends_before_returning);
     tcase_add_test(tc, test_notifyd_deliver_hang_does_not_delay);
+    tcase_add_test(tc, test_notifyd_deliver_replaced_on_same_loop);
     tcase_add_test(tc, test_notifyd_daemon_dedup_and_ack);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
