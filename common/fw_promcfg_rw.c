@@ -50,10 +50,22 @@ static const struct fw_cfg_field s_queue_fields[] = {
     {.key = NULL},
 };
 
+#define S_MD(m) offsetof(struct fw_rw_metadata_config, m)
+
 static const struct fw_cfg_field s_metadata_fields[] = {
-    S_ONLY("send", s_false, "floorwatch sends samples only: set send: false"),
-    {.key = "send_interval", .type = FW_CFG_IGNORE},
-    {.key = "max_samples_per_send", .type = FW_CFG_IGNORE},
+    {.key = "send", .type = FW_CFG_BOOL, .off = S_MD(send), .def = "true"},
+    {.key = "send_interval",
+     .type = FW_CFG_DURATION,
+     .off = S_MD(send_interval_ms),
+     .def = "1m",
+     .min = 1,
+     .max = 1e12},
+    {.key = "max_samples_per_send",
+     .type = FW_CFG_INT,
+     .off = S_MD(max_samples_per_send),
+     .def = "500",
+     .min = 1,
+     .max = 1e7},
     {.key = NULL},
 };
 
@@ -108,7 +120,10 @@ const struct fw_cfg_field fw_promcfg_rw_fields[] = {
      .type = FW_CFG_STRUCT,
      .off = S_RW(queue_config),
      .child = s_queue_fields},
-    {.key = "metadata_config", .type = FW_CFG_STRUCT, .off = 0, .child = s_metadata_fields},
+    {.key = "metadata_config",
+     .type = FW_CFG_STRUCT,
+     .off = S_RW(metadata_config),
+     .child = s_metadata_fields},
     {.key = "azuread", .type = FW_CFG_STRUCT, .off = S_RW(azuread), .child = s_azuread_fields},
     {.key = "", .type = FW_CFG_POS, .off = S_RW(pos)},
     S_ONLY("send_exemplars", s_false, "floorwatch sends float samples only"),

@@ -4,7 +4,7 @@
     fw_promcfg.c's top-level table) and checked with Prometheus's rules by
     fw_promcfg_rw_check(): url required (http or https), reserved headers refused,
     at most one of the authentication methods, unique names, the queue's bounds. Keys
-    Prometheus knows and floorwatch does not do (sigv4, oauth2, metadata sending, exemplars,
+    Prometheus knows and floorwatch does not do (sigv4, oauth2, exemplars,
     native histograms, remote write 2.0, azuread's managed identities) are refused with "not
     supported by floorwatch" at their file:line:column.
 */
@@ -35,6 +35,14 @@ struct fw_rw_queue_config {
     int64_t sample_age_limit_ms;    // 0: none
 };
 
+// metadata_config (Prometheus's defaults): tsdb's metric metadata, sent every send_interval
+// (tsdb_rwsend_meta.h).
+struct fw_rw_metadata_config {
+    bool send;                    // true
+    int64_t send_interval_ms;     // 1m
+    int64_t max_samples_per_send; // 500: families per request
+};
+
 // azuread: OAuth client credentials only.
 struct fw_rw_azuread_oauth {
     char *client_id;     // owned
@@ -59,6 +67,7 @@ struct fw_remote_write_config {
     struct fw_relabel_config *write_relabel_configs; // owned, prepared
     size_t n_write_relabel_configs;
     struct fw_rw_queue_config queue_config;
+    struct fw_rw_metadata_config metadata_config;
     struct fw_rw_azuread_config azuread; // used when azuread_on
     bool azuread_on;                     // the entry has an azuread section (set by check)
     struct fw_cfg_pos pos;

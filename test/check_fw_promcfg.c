@@ -301,6 +301,48 @@ START_TEST(test_fw_promcfg_relabel_name_scheme)
 }
 END_TEST
 
+// remote_write's metadata_config: Prometheus's defaults (send: true, 1m, 500) when absent,
+// each key read, and values outside the bounds refused at their place.
+START_TEST(test_fw_promcfg_rw_metadata_config)
+{
+    struct fw_promcfg cfg;
+    struct fw_cfg_errors errs;
+    ck_assert_int_eq(fw_promcfg_load("p.yml",
+                                     "remote_write:\n"
+                                     "  - url: http://h:1/w\n"
+                                     "  - url: http://h:2/w\n"
+                                     "    metadata_config:\n"
+                                     "      send: false\n"
+                                     "      send_interval: 15s\n"
+                                     "      max_samples_per_send: 7\n",
+                                     &cfg, &errs),
+                     0);
+    const struct fw_rw_metadata_config *a = &cfg.remote_writes[0].metadata_config;
+    const struct fw_rw_metadata_config *b = &cfg.remote_writes[1].metadata_config;
+    ck_assert(a->send);
+    ck_assert_int_eq(a->send_interval_ms, 60000);
+    ck_assert_int_eq(a->max_samples_per_send, 500);
+    ck_assert(!b->send);
+    ck_assert_int_eq(b->send_interval_ms, 15000);
+    ck_assert_int_eq(b->max_samples_per_send, 7);
+    fw_promcfg_free(&cfg);
+    ck_assert_int_eq(fw_promcfg_load("p.yml",
+                                     "remote_write:\n"
+                                     "  - url: http://h:1/w\n"
+                                     "    metadata_config:\n"
+                                     "      send: maybe\n"
+                                     "      max_samples_per_send: 0\n"
+                                     "      what: 1\n",
+                                     &cfg, &errs),
+                     -1);
+    ck_assert_int_eq(errs.len, 3);
+    ck_assert_int_eq(errs.items[0].line, 4);
+    ck_assert_int_eq(errs.items[1].line, 5);
+    ck_assert_int_eq(errs.items[2].line, 6);
+    fw_promcfg_free(&cfg);
+}
+END_TEST
+
 START_TEST(test_fw_promcfg_name_schemes)
 {
     struct fw_promcfg cfg;
@@ -625,6 +667,7 @@ fw_promcfg_suite(void)
     tcase_add_test(tc, test_fw_promcfg_alias_bomb_is_bounded);
     tcase_add_test(tc, test_fw_promcfg_debian_examples);
     tcase_add_test(tc, test_fw_promcfg_walk_real_world);
+    tcase_add_test(tc, test_fw_promcfg_rw_metadata_config);
     tcase_add_test(tc, test_fw_promcfg_shown_masks_secrets);
     tcase_add_test(tc, test_fw_promcfg_storage_ooo_window);
     tcase_set_timeout(tc, 20);

@@ -886,6 +886,7 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
     tsdb_rwrite_routes(self->rwrite, self->http);
     char *rw_dir = fw_asprintf("%s/remote_write", opts->storage_path);
     self->rwsend = tsdb_rwsend_new(self->store, rw_dir, self->metrics);
+    tsdb_rwsend_set_metadata(self->rwsend, self->metadata);
     free(rw_dir);
     if (tsdb_rwsend_apply(self->rwsend, &self->cfg, &err) != 0) {
         fw_error("tsdb.start.fail", "err=%s", err.msg);

@@ -301,6 +301,45 @@ s_entry_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->help, y->help);
 }
 
+// Every entry (of family metric; NULL: all), sorted by metric, type, unit and help, as *n
+// pointers (the array is the caller's to free). Under the lock.
+static const struct s_entry **
+s_gather(const tsdb_metadata_t *self, const char *metric, size_t *n)
+{
+    const struct s_entry **all = fw_calloc(self->n_entries + 1, sizeof(*all));
+    *n = 0;
+    for (size_t k = 0; k < self->n_targets; k++)
+        for (size_t j = 0; j < self->targets[k].n; j++)
+            if (!metric || strcmp(self->targets[k].entries[j].metric, metric) == 0)
+                all[(*n)++] = &self->targets[k].entries[j];
+    for (size_t j = 0; j < self->rw.n; j++)
+        if (!metric || strcmp(self->rw.entries[j].metric, metric) == 0)
+            all[(*n)++] = &self->rw.entries[j];
+    qsort(all, *n, sizeof(*all), s_entry_cmp);
+    return all;
+}
+
+size_t
+tsdb_metadata_each(tsdb_metadata_t *self, tsdb_metadata_each_fn fn, void *arg)
+{
+    pthread_mutex_lock(&self->lock);
+    size_t n, distinct = 0;
+    const struct s_entry **all = s_gather(self, NULL, &n);
+    for (size_t k = 0; k < n; k++) {
+        if (k > 0 && s_entry_cmp(&all[k], &all[k - 1]) == 0)
+            continue;
+        const struct s_entry *e = all[k];
+        struct tsdb_metadata_family f = {e->metric,      e->type,           e->unit,
+                                         e->help,        strlen(e->metric), strlen(e->unit),
+                                         strlen(e->help)};
+        fn(arg, &f);
+        distinct++;
+    }
+    pthread_mutex_unlock(&self->lock);
+    free(all);
+    return distinct;
+}
+
 // Prometheus's strconv.Atoi of a limit parameter: 0 and *out, or -1.
 static int
 s_int_param(const fw_http_request_t *req, const char *name, long long *out)
@@ -333,16 +372,8 @@ s_on_metadata(const fw_http_request_t *req, struct fw_http_response *resp, void 
     struct tsdb_json b = {0};
     tsdb_json_puts(&b, "{\"status\":\"success\",\"data\":{");
     pthread_mutex_lock(&self->lock);
-    const struct s_entry **all = fw_calloc(self->n_entries + 1, sizeof(*all));
-    size_t n = 0;
-    for (size_t k = 0; k < self->n_targets; k++)
-        for (size_t j = 0; j < self->targets[k].n; j++)
-            if (!metric || strcmp(self->targets[k].entries[j].metric, metric) == 0)
-                all[n++] = &self->targets[k].entries[j];
-    for (size_t j = 0; j < self->rw.n; j++)
-        if (!metric || strcmp(self->rw.entries[j].metric, metric) == 0)
-            all[n++] = &self->rw.entries[j];
-    qsort(all, n, sizeof(*all), s_entry_cmp);
+    size_t n;
+    const struct s_entry **all = s_gather(self, metric, &n);
     size_t metrics = 0, in_metric = 0;
     for (size_t k = 0; k < n; k++) {
         bool first = k == 0 || strcmp(all[k]->metric, all[k - 1]->metric) != 0;

@@ -61,6 +61,12 @@ struct tsdb_metadata_family {
 size_t tsdb_metadata_put(tsdb_metadata_t *self, const struct tsdb_metadata_family *f, size_t n,
                          int64_t now_ms, size_t *refused);
 
+// Call fn(arg, f) for each distinct (metric, type, unit, help) of the targets and the
+// remote-written families, in that order (name first), with the table locked: fn must not
+// call into self, and f's views live until it returns. Returns how many.
+typedef void (*tsdb_metadata_each_fn)(void *arg, const struct tsdb_metadata_family *f);
+size_t tsdb_metadata_each(tsdb_metadata_t *self, tsdb_metadata_each_fn fn, void *arg);
+
 // Forget the targets last heard of before now_ms - TSDB_METADATA_TTL_MS, and the
 // remote-written families last sent before then; returns how many of both.
 size_t tsdb_metadata_expire(tsdb_metadata_t *self, int64_t now_ms);

@@ -260,6 +260,26 @@ s_last_string(const struct tsdb_pb_reader *msg, int32_t want, const char **p, si
     }
 }
 
+// Prometheus's MetricType numbers (1.0 and 2.0 alike) as /api/v1/metadata names them.
+static const char *const s_meta_types[] = {"unknown",        "counter", "gauge", "histogram",
+                                           "gaugehistogram", "summary", "info",  "stateset"};
+#define S_META_TYPES (sizeof(s_meta_types) / sizeof(*s_meta_types))
+
+const char *
+tsdb_rwproto_meta_type_name(uint64_t type)
+{
+    return type < S_META_TYPES ? s_meta_types[type] : NULL;
+}
+
+uint64_t
+tsdb_rwproto_meta_type(const char *name)
+{
+    for (uint64_t i = 0; i < S_META_TYPES; i++)
+        if (strcmp(name, s_meta_types[i]) == 0)
+            return i;
+    return 0;
+}
+
 bool
 tsdb_rwproto_next_meta(const unsigned char *body, size_t len, size_t *off,
                        struct tsdb_rwproto_meta *m)
@@ -357,4 +377,22 @@ tsdb_rwproto_put_series(struct tsdb_json *b, const char *const *names, const cha
             tsdb_pb_put_varint(b, t);
         }
     }
+}
+
+void
+tsdb_rwproto_put_meta(struct tsdb_json *b, const struct tsdb_rwproto_meta *m)
+{
+    size_t body = (m->type ? 1 + tsdb_pb_varint_size(m->type) : 0) +
+                  (m->name_len ? 1 + tsdb_pb_varint_size(m->name_len) + m->name_len : 0) +
+                  (m->help_len ? 1 + tsdb_pb_varint_size(m->help_len) + m->help_len : 0) +
+                  (m->unit_len ? 1 + tsdb_pb_varint_size(m->unit_len) + m->unit_len : 0);
+    tsdb_pb_put_varint(b, 3 << 3 | 2); // WriteRequest.metadata
+    tsdb_pb_put_varint(b, body);
+    tsdb_pb_put_uint(b, 1, m->type);
+    if (m->name_len) // proto3: an empty string is not written
+        tsdb_pb_put_bytes(b, 2, m->name, m->name_len);
+    if (m->help_len)
+        tsdb_pb_put_bytes(b, 4, m->help, m->help_len);
+    if (m->unit_len)
+        tsdb_pb_put_bytes(b, 5, m->unit, m->unit_len);
 }

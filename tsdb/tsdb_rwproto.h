@@ -103,6 +103,10 @@ struct tsdb_rwproto_meta {
     const char *name, *help, *unit;
     size_t name_len, help_len, unit_len;
 };
+// The name of MetricType number type ("unknown", "counter", ... "stateset"), NULL past 7.
+const char *tsdb_rwproto_meta_type_name(uint64_t type);
+// The MetricType number of a type name; 0 (unknown) for a name it does not know.
+uint64_t tsdb_rwproto_meta_type(const char *name);
 // The MetricMetadata of a checked 1.0 body in order: start with *off 0. False after the last.
 bool tsdb_rwproto_next_meta(const unsigned char *body, size_t len, size_t *off,
                             struct tsdb_rwproto_meta *m);
@@ -120,5 +124,8 @@ int tsdb_rwproto_series_meta(const struct tsdb_rwproto_series *s,
 void tsdb_rwproto_put_series(struct tsdb_json *b, const char *const *names,
                              const char *const *values, size_t n, const struct fw_sample *samples,
                              size_t ns);
+
+// Append to b one WriteRequest.metadata (MetricMetadata) holding m (type, name, help, unit).
+void tsdb_rwproto_put_meta(struct tsdb_json *b, const struct tsdb_rwproto_meta *m);
 
 #endif

@@ -560,18 +560,15 @@ out:
 // ---------------------------------------------------------------------------------------
 // Metadata
 
-// Prometheus's MetricType numbers (1.0 and 2.0 alike) as /api/v1/metadata names them.
-static const char *const s_meta_types[] = {"unknown",        "counter", "gauge", "histogram",
-                                           "gaugehistogram", "summary", "info",  "stateset"};
-
 // A sent family as the metadata table takes it; false when its type is no MetricType.
 static bool
 s_meta_family(const struct tsdb_rwproto_meta *m, struct tsdb_metadata_family *f)
 {
-    if (m->type >= sizeof(s_meta_types) / sizeof(*s_meta_types))
+    const char *type = tsdb_rwproto_meta_type_name(m->type);
+    if (!type)
         return false;
-    *f = (struct tsdb_metadata_family){m->name,     s_meta_types[m->type], m->unit,    m->help,
-                                       m->name_len, m->unit_len,           m->help_len};
+    *f = (struct tsdb_metadata_family){m->name,     type,        m->unit,    m->help,
+                                       m->name_len, m->unit_len, m->help_len};
     return true;
 }
 

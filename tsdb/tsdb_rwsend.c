@@ -22,6 +22,7 @@
 #include "tsdb_json.h"
 #include "tsdb_pb.h"
 #include "tsdb_rwproto.h"
+#include "tsdb_rwsend_meta.h"
 #include "tsdb_rwsend_shards.h"
 #include "tsdb_rwsend_sort.h"
 
@@ -62,12 +63,14 @@ struct s_queue {
     int64_t last_send_ms;          // the last request the receiver accepted
     char *token;                   // owned: azuread access token, or NULL
     int64_t token_expiry_s;
+    tsdb_rwsend_meta_t *meta; // owned: metadata_config's sender, or NULL
 };
 
 struct tsdb_rwsend {
-    tsdb_store_t *store;   // borrowed
-    char *dir;             // owned
-    fw_metrics_t *metrics; // borrowed
+    tsdb_metadata_t *metadata; // borrowed: what metadata_config sends, or NULL
+    tsdb_store_t *store;       // borrowed
+    char *dir;                 // owned
+    fw_metrics_t *metrics;     // borrowed
     struct s_queue **queues;
     size_t n_queues;
 };
@@ -522,13 +525,12 @@ s_basic_auth(const struct fw_basic_auth *b, CURL *e, fw_err_t *err)
     return 0;
 }
 
-// One POST of body. The HTTP status (0: transport error, with err), or -1 when stopped.
+// One POST of body for q on e. The HTTP status (0: transport error, with err), or -1 when
+// stopped.
 static long
-s_post(struct s_shard *s, const char *body, size_t len, fw_err_t *err)
+s_post_on(struct s_queue *q, CURL *e, const char *body, size_t len, fw_err_t *err)
 {
-    struct s_queue *q = s->q;
     const struct fw_remote_write_config *rw = q->conf;
-    CURL *e = s->easy;
     char *auth = NULL;
     if (s_auth_header(q, e, &auth, err) != 0)
         return 0;
@@ -580,6 +582,19 @@ s_post(struct s_shard *s, const char *body, size_t len, fw_err_t *err)
     curl_slist_free_all(hdrs);
     free(answer.b.p);
     return code;
+}
+
+static long
+s_post(struct s_shard *s, const char *body, size_t len, fw_err_t *err)
+{
+    return s_post_on(s->q, s->easy, body, len, err);
+}
+
+// metadata_config's sender posts through the queue (tsdb_rwsend_meta_post_fn).
+static long
+s_meta_post(void *arg, CURL *e, const char *body, size_t len, fw_err_t *err)
+{
+    return s_post_on(arg, e, body, len, err);
 }
 
 static void
@@ -889,6 +904,7 @@ s_queue_stop(struct s_queue **qp)
     q->stopping = true;
     pthread_cond_broadcast(&q->wake);
     pthread_mutex_unlock(&q->lock);
+    tsdb_rwsend_meta_destroy(&q->meta);
     if (q->manager_started)
         pthread_join(q->manager, NULL);
     for (size_t i = 0; i < q->max_shards; i++)
@@ -945,6 +961,15 @@ s_queue_start(tsdb_rwsend_t *self, const struct fw_remote_write_config *rw,
                                            "fw_tsdb_remote_storage_samples_dropped_total"};
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
         s_count(q, counters[i], 0);
+    if (rw->metadata_config.send && self->metadata) {
+        struct tsdb_rwsend_meta_opts mo = {rw->metadata_config,
+                                           rw->queue_config.min_backoff_ms,
+                                           rw->queue_config.max_backoff_ms,
+                                           rw->queue_config.retry_on_http_429,
+                                           rw->name,
+                                           q->metric_labels};
+        q->meta = tsdb_rwsend_meta_new(self->metadata, self->metrics, &mo, s_meta_post, q);
+    }
     q->manager_started = pthread_create(&q->manager, NULL, s_queue_run, q) == 0;
     if (!q->manager_started)
         fw_error("remote_write.start.fail", "remote_name=%s", rw->name);
@@ -973,7 +998,14 @@ tsdb_rwsend_new(tsdb_store_t *store, const char *dir, fw_metrics_t *metrics)
                        FW_METRIC_GAUGE, "The newest sample a receiver accepted, by remote_name.");
     fw_metrics_declare(metrics, "fw_tsdb_remote_storage_shards", FW_METRIC_GAUGE,
                        "Shards sending, by remote_name.");
+    tsdb_rwsend_meta_declare(metrics);
     return self;
+}
+
+void
+tsdb_rwsend_set_metadata(tsdb_rwsend_t *self, tsdb_metadata_t *md)
+{
+    self->metadata = md;
 }
 
 int

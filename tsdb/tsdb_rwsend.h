@@ -26,6 +26,10 @@
     per request), tls_config (without server_name) and azuread OAuth client credentials
     (a token from the cloud's Microsoft Entra endpoint, cached until 5 minutes before it
     expires) authenticate the requests.
+
+    metadata_config (send, true by default as in Prometheus; send_interval;
+    max_samples_per_send) sends tsdb's metric metadata to the same receiver from a thread of
+    the queue (tsdb_rwsend_meta.h), once tsdb_rwsend_set_metadata gave the table.
 */
 #ifndef TSDB_RWSEND_H
 #define TSDB_RWSEND_H
@@ -33,6 +37,7 @@
 #include "fw_err.h"
 #include "fw_metrics.h"
 #include "fw_promcfg.h"
+#include "tsdb_metadata.h"
 #include "tsdb_store.h"
 
 #define TSDB_RWSEND_DELAY_MS 10000  // a window ends this far behind now
@@ -44,6 +49,9 @@ typedef struct tsdb_rwsend tsdb_rwsend_t;
 // A sender reading store (borrowed), keeping positions under dir (created when needed),
 // counting into metrics (borrowed). Nothing runs before tsdb_rwsend_apply.
 tsdb_rwsend_t *tsdb_rwsend_new(tsdb_store_t *store, const char *dir, fw_metrics_t *metrics);
+// The metadata table metadata_config sends from (borrowed; must outlive self). Before
+// tsdb_rwsend_apply; without it no metadata is sent.
+void tsdb_rwsend_set_metadata(tsdb_rwsend_t *self, tsdb_metadata_t *md);
 // Run the queues of cfg's remote_write (borrowed: copied what is needed), stopping the
 // running ones first (their positions stay on disk). 0, or -1 with err (a position file
 // that cannot be made).
