@@ -158,7 +158,7 @@ START_TEST(test_tsdb_chunk_st_special_values_mixed)
         case 1:
         case 2: st[i] = i ? t[i - 1] : 0; break;
         case 3: st[i] = i ? st[i - 1] : 0; break;
-        default: st[i] = sts[(i / 7) % (sizeof(sts) / sizeof(sts[0]))] + (int64_t)(i % 2);
+        default: st[i] = sts[(i / 7) % (sizeof(sts) / sizeof(sts[0]))] ^ (int64_t)(i % 2);
         }
     }
     for (unsigned n = 1; n <= N; n += n < 10 ? 1 : 37) {
