@@ -216,7 +216,8 @@ s_is(const char *p, size_t n, const char *want)
     return n == strlen(want) && memcmp(p, want, n) == 0;
 }
 
-// 1.0's WriteRequest.metadata and 2.0's per-series metadata read back; bad wire types refused.
+// 1.0's WriteRequest.metadata and 2.0's per-series metadata (and created_timestamp) read
+// back; bad wire types refused.
 START_TEST(test_tsdb_rwproto_metadata)
 {
     struct tsdb_json b = {0}, m = {0}, ts = {0};
@@ -291,7 +292,14 @@ START_TEST(test_tsdb_rwproto_metadata)
     ck_assert_int_eq(tsdb_rwproto_series_meta(&s, &sym, &md), 0);
     ck_assert(tsdb_rwproto_next_series((unsigned char *)b.p, b.len, TSDB_RWPROTO_V2, &off, &s));
     ck_assert_int_eq(tsdb_rwproto_series_meta(&s, &sym, &md), -1);
+    ck_assert_int_eq(tsdb_rwproto_series_created(&s), 0);
     tsdb_rwproto_symbols_free(&sym);
+    // created_timestamp (field 6): the last one sent
+    static const unsigned char ct[] = {0x2a, 0x05, 0x30, 0x01, 0x30, 0xe8, 0x07};
+    ck_assert_int_eq(tsdb_rwproto_check(ct, sizeof(ct), TSDB_RWPROTO_V2, NULL, &err), 0);
+    off = 0;
+    ck_assert(tsdb_rwproto_next_series(ct, sizeof(ct), TSDB_RWPROTO_V2, &off, &s));
+    ck_assert_int_eq(tsdb_rwproto_series_created(&s), 1000);
     fw_err_clear(&err);
     ck_assert_int_eq(tsdb_rwproto_check((const unsigned char *)"\x2a\x04\x2a\x02\x1a\x00", 6,
                                         TSDB_RWPROTO_V2, NULL, &err),

@@ -298,6 +298,13 @@ tsdb_rwproto_next_meta(const unsigned char *body, size_t len, size_t *off,
     return true;
 }
 
+int64_t
+tsdb_rwproto_series_created(const struct tsdb_rwproto_series *s)
+{
+    struct tsdb_pb_reader r = {s->p, s->len, 0};
+    return (int64_t)tsdb_pb_get_varint(&r, 6, 0);
+}
+
 int
 tsdb_rwproto_series_meta(const struct tsdb_rwproto_series *s,
                          const struct tsdb_rwproto_symbols *sym, struct tsdb_rwproto_meta *m)

@@ -110,6 +110,8 @@ uint64_t tsdb_rwproto_meta_type(const char *name);
 // The MetricMetadata of a checked 1.0 body in order: start with *off 0. False after the last.
 bool tsdb_rwproto_next_meta(const unsigned char *body, size_t len, size_t *off,
                             struct tsdb_rwproto_meta *m);
+// A checked 2.0 series' created_timestamp (ms; 0: none, as the spec says). Not for 1.0.
+int64_t tsdb_rwproto_series_created(const struct tsdb_rwproto_series *s);
 // The metadata of a checked 2.0 series (the last one sent), its name the series' __name__
 // (empty when it has none): 1; 0 when the series has none (or an empty one: type 0, no
 // help, no unit); -1 when a ref is outside the symbols.

@@ -74,6 +74,7 @@ struct s_req {
     size_t n_labels, cap_labels;
     struct tsdb_json enc; // the batch's encoded series (bytes)
     size_t enc_series;
+    bool enc_st;   // a series of the batch carries start times: SAMPLES v4
     char *invalid; // the first invalid series' reason (owned)
     size_t invalid_samples, samples;
     size_t out_of_order, duplicate, too_old; // refused by the store (SAMPLES_ACK)
@@ -265,10 +266,13 @@ s_put_le(struct s_req *r, uint64_t v, size_t n)
     tsdb_json_put(&r->enc, (const char *)b, n);
 }
 
-// Encode the gathered labels and s's samples as one SAMPLES v2 series.
+// Encode the gathered labels and s's samples as one SAMPLES v3 series (ref 0: none); a 2.0
+// series' created_timestamp becomes the start time of each of its samples (v4).
 static void
 s_encode_series(struct s_req *r, const struct tsdb_rwproto_series *s, size_t nsamples)
 {
+    int64_t st = r->version == TSDB_RWPROTO_V2 ? tsdb_rwproto_series_created(s) : 0;
+    s_put_le(r, 0, 4);
     s_put_le(r, r->n_labels, 2);
     for (size_t i = 0; i < r->n_labels; i++) {
         s_put_le(r, r->labels[i].name_len, 2);
@@ -276,7 +280,7 @@ s_encode_series(struct s_req *r, const struct tsdb_rwproto_series *s, size_t nsa
         s_put_le(r, r->labels[i].value_len, 4);
         tsdb_json_put(&r->enc, r->labels[i].value, r->labels[i].value_len);
     }
-    s_put_le(r, nsamples, 4);
+    s_put_le(r, nsamples | (st ? FW_SAMPLES_ST_FLAG : 0), 4);
     struct fw_sample smp;
     size_t off = 0;
     while (tsdb_rwproto_next_sample(s, &off, &smp)) {
@@ -285,6 +289,9 @@ s_encode_series(struct s_req *r, const struct tsdb_rwproto_series *s, size_t nsa
         s_put_le(r, (uint64_t)smp.t_ms, 8);
         s_put_le(r, bits, 8);
     }
+    for (size_t k = 0; st && k < nsamples; k++)
+        s_put_le(r, (uint64_t)st, 8);
+    r->enc_st |= st != 0;
     r->enc_series++;
 }
 
@@ -306,8 +313,8 @@ static int
 s_send(struct s_req *r, struct s_chan *c, uint64_t first, fw_err_t *err)
 {
     unsigned char *dst;
-    zmsg_t *z = fw_msg_samples_frames(FW_SAMPLES_V2, c->id, c->seq + 1, first, r->enc_series,
-                                      r->enc.len, &dst, err);
+    zmsg_t *z = fw_msg_samples_frames(r->enc_st ? FW_SAMPLES_V4 : FW_SAMPLES_V3, c->id, c->seq + 1,
+                                      first, r->enc_series, r->enc.len, &dst, err);
     if (!z)
         return -1;
     memcpy(dst, r->enc.p, r->enc.len);
@@ -318,6 +325,7 @@ s_send(struct s_req *r, struct s_chan *c, uint64_t first, fw_err_t *err)
     c->seq++;
     r->enc.len = 0;
     r->enc_series = 0;
+    r->enc_st = false;
     return 0;
 }
 

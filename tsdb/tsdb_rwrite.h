@@ -3,7 +3,8 @@
     A remote-write 1.0 request (snappy-compressed prompb.WriteRequest, tsdb_rwproto.h), or a
     2.0 one (Content-Type application/x-protobuf;proto=io.prometheus.write.v2.Request: labels
     as references into a symbols table; answered with X-Prometheus-Remote-Write-Samples-,
-    -Histograms- and -Exemplars-Written; histograms and exemplars are not stored, so 0), is
+    -Histograms- and -Exemplars-Written; histograms and exemplars are not stored, so 0; a
+    series' created_timestamp becomes its samples' start time, SAMPLES v4), is
     decompressed, checked and turned into SAMPLES batches on the HTTP thread that took it,
     never on tsdb's ingest loop. The batches go to tsdb's own samples ROUTER over an inproc
     endpoint bound beside its TCP one, through a DEALER of a small pool, so they take exactly

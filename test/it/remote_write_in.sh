@@ -14,8 +14,9 @@
 # same request stored), a sample an hour ahead (400 "out of bounds", nothing stored), a
 # body that decompresses to more than 32 MiB (413), an unknown protobuf message and a
 # gzip encoding (415). Remote write 2.0 (proto=io.prometheus.write.v2.Request, written by
-# python3 too): stored, answered with the X-Prometheus-Remote-Write-*-Written headers; a
-# labels ref outside the symbols is a 400.; each counted in fw_tsdb_remote_write_rejected_total. The snappy
+# python3 too): stored, answered with the X-Prometheus-Remote-Write-*-Written headers, a
+# series' created_timestamp stored as its samples' start time (start_timestamp()); a
+# labels ref outside the symbols is a 400; each counted in fw_tsdb_remote_write_rejected_total. The snappy
 # bodies are written by python3 (test/it/prompb.py) as literal-only snappy blocks (valid
 # snappy, no compression), the protobuf by hand.
 set -euo pipefail
@@ -125,6 +126,12 @@ elif kind in ("v2", "v2badref"):  # remote write 2.0: symbols, labels_refs
     sample = field(1, 1, struct.pack("<d", 5.5)) + field(2, 0, varint(now))
     ts = field(1, 2, b"".join(varint(r) for r in refs)) + field(2, 2, sample)
     body = snappy(b"".join(field(4, 2, x) for x in syms) + field(5, 2, ts))
+elif kind == "v2ct":  # 2.0 with created_timestamp: the samples' start time
+    syms = [b"", b"__name__", b"rw_v2_ct", b"job", b"x"]
+    sample = field(1, 1, struct.pack("<d", 3)) + field(2, 0, varint(now))
+    ts = field(1, 2, bytes([1, 2, 3, 4])) + field(2, 2, sample) + field(6, 0, varint(now - 60000))
+    body = snappy(b"".join(field(4, 2, x) for x in syms) + field(5, 2, ts))
+    open(sys.argv[2], "w").write(str(now - 60000))
 elif kind == "utf8":  # Prometheus 3's UTF-8 names
     body = snappy(series([("__name__", "rw.utf8"), ("a.b", "c")], [(now, 3)]))
 elif kind == "badutf8":  # a label name that is not UTF-8
@@ -136,7 +143,7 @@ else:
 sys.stdout.buffer.write(body)
 PY
 post() { # post KIND [CONTENT-TYPE [ENCODING]]: prints "status body"
-    PYTHONPATH=test/it python3 "$IT_DIR/rw.py" "$1" > "$IT_DIR/body.bin"
+    PYTHONPATH=test/it python3 "$IT_DIR/rw.py" "$1" "$IT_DIR/ct.txt" > "$IT_DIR/body.bin"
     curl -sS -o "$IT_DIR/resp.txt" -w '%{http_code}' -X POST --data-binary "@$IT_DIR/body.bin" \
         -H "Content-Type: ${2:-application/x-protobuf}" -H "Content-Encoding: ${3:-snappy}" \
         -H 'X-Prometheus-Remote-Write-Version: 0.1.0' "$FW_URL/api/v1/write"
@@ -177,6 +184,11 @@ it_check "the UTF-8 series is stored and queried back by its quoted names" \
     [ "$(stored '{"rw.utf8", "a.b"="c"}')" = 3 ]
 it_check "the 2.0 request's sample is stored with its labels" \
     [ "$(stored 'rw_v2{job="x"}')" = 5.5 ]
+it_check "remote write 2.0 with created_timestamp: 204" [ "$(post v2ct "$V2")" = "204 " ]
+ct=$(cat "$IT_DIR/ct.txt")
+it_check "... its sample is stored" it_until 20 0.2 bash -c "[ \"\$(curl -fsS '$FW_URL/api/v1/query' --data-urlencode 'query=rw_v2_ct' | jq -r '.data.result[0].value[1]')\" = 3 ]"
+it_check "... with created_timestamp as its start time (start_timestamp() = $ct ms)" \
+    [ "$(stored 'start_timestamp(rw_v2_ct) * 1000')" = "$ct" ]
 for r in snappy protobuf labels out_of_bounds too_large content_type content_encoding; do
     c=$(fw_metric "fw_tsdb_remote_write_rejected_total{reason=\"$r\"}")
     it_check "rejected reason=$r counted ($c)" [ "${c:-0}" -ge 1 ]
