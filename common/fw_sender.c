@@ -543,9 +543,19 @@ fw_sender_send(fw_sender_t *self, struct fw_batch **batch_p, zsock_t *pub)
     return fw_sender_send_frames(self, &frames, samples, fw_sender_refs_gen(self->refs), pub);
 }
 
+// What a body holds is not known: it is read (fw_sender_send_frames).
+#define S_KINDS_UNKNOWN (~0u)
+
 int
 fw_sender_send_frames(fw_sender_t *self, zmsg_t **frames_p, size_t samples, uint64_t gen,
                       zsock_t *pub)
+{
+    return fw_sender_send_frames_kinds(self, frames_p, samples, gen, S_KINDS_UNKNOWN, pub);
+}
+
+int
+fw_sender_send_frames_kinds(fw_sender_t *self, zmsg_t **frames_p, size_t samples, uint64_t gen,
+                            unsigned kinds, zsock_t *pub)
 {
     zmsg_t *frames = *frames_p;
     *frames_p = NULL;
@@ -562,7 +572,8 @@ fw_sender_send_frames(fw_sender_t *self, zmsg_t **frames_p, size_t samples, uint
     struct s_entry e = {++self->seq, frames, 0, samples, gen, false, false, false};
     if (zframe_streq(zmsg_first(e.frames), "SAMPLES") && zframe_streq(zmsg_next(e.frames), "3")) {
         zframe_t *body = zmsg_next(e.frames);
-        unsigned kinds = fw_sender_refs_learn(self->refs, zframe_data(body), zframe_size(body));
+        if (kinds & FW_SENDER_REFS_DEFS) // unknown, or definitions to learn
+            kinds = fw_sender_refs_learn(self->refs, zframe_data(body), zframe_size(body));
         e.defs = kinds & FW_SENDER_REFS_DEFS;
         e.uses = kinds & FW_SENDER_REFS_USES;
     }

@@ -110,6 +110,13 @@ int fw_sender_send(fw_sender_t *self, struct fw_batch **batch_p, zsock_t *pub);
 // are no SAMPLES v2 or v3 message (dropped and counted as above).
 int fw_sender_send_frames(fw_sender_t *self, zmsg_t **frames_p, size_t samples, uint64_t gen,
                           zsock_t *pub);
+// The same from an encoder that knows what a SAMPLES v3 body holds: kinds is
+// FW_SENDER_REFS_DEFS and/or FW_SENDER_REFS_USES (fw_sender_refs.h), or 0 for neither. A body
+// without definitions is not read to learn them (fw_sender_send_frames reads every body), so
+// a scrape of known series costs the sender's thread no walk over its series. Claiming no
+// DEFS for a body that has some loses the labels a rewrite would need.
+int fw_sender_send_frames_kinds(fw_sender_t *self, zmsg_t **frames_p, size_t samples, uint64_t gen,
+                                unsigned kinds, zsock_t *pub);
 
 // Without a loop (tests, shutdown): handle acknowledgements arriving within timeout_ms,
 // then do the timer's work once. Returns the number of acknowledgements handled.

@@ -465,8 +465,8 @@ s_on_work_done(struct scraper_work_job *job, void *arg)
     size_t batches = 0;
     zsock_t *pub = s_pub(self, "SAMPLES");
     for (size_t i = 0; i < job->n_frames; i++)
-        if (fw_sender_send_frames(self->sender, &job->frames[i], job->frame_samples[i],
-                                  job->refs_gen, pub) == 0)
+        if (fw_sender_send_frames_kinds(self->sender, &job->frames[i], job->frame_samples[i],
+                                        job->refs_gen, job->frame_kinds[i], pub) == 0)
             batches++;
     if (batches)
         fw_metrics_add(self->metrics, "fw_scraper_batches_sent_total", "", (double)batches);

@@ -329,14 +329,16 @@ s_items_from_batch(scraper_work_state_t *self)
 }
 
 static void
-s_add_frames(struct scraper_work_job *job, zmsg_t *frames, size_t samples)
+s_add_frames(struct scraper_work_job *job, zmsg_t *frames, size_t samples, unsigned kinds)
 {
     job->frames = realloc(job->frames, (job->n_frames + 1) * sizeof(*job->frames));
     job->frame_samples =
         realloc(job->frame_samples, (job->n_frames + 1) * sizeof(*job->frame_samples));
-    if (!job->frames || !job->frame_samples)
+    job->frame_kinds = realloc(job->frame_kinds, (job->n_frames + 1) * sizeof(*job->frame_kinds));
+    if (!job->frames || !job->frame_samples || !job->frame_kinds)
         abort();
     job->frames[job->n_frames] = frames;
+    job->frame_kinds[job->n_frames] = kinds;
     job->frame_samples[job->n_frames++] = samples;
 }
 
@@ -371,13 +373,18 @@ s_encode_part(scraper_work_state_t *self, struct scraper_work_job *job, size_t i
                 err.msg);
         return;
     }
+    unsigned kinds = 0; // what the part holds, so the sender need not read it (fw_sender.h)
     for (size_t i = i0; i < i1; i++) {
         const struct s_item *it = &self->items[i];
-        p = fw_samples_put_ref(p, it->e ? it->e->ref : 0);
+        uint32_t ref = it->e ? it->e->ref : 0;
+        p = fw_samples_put_ref(p, ref);
         if (s_item_bare(job, it)) {
+            kinds |= FW_SENDER_REFS_USES;
             p[0] = p[1] = 0;
             p += 2;
         } else {
+            if (ref)
+                kinds |= FW_SENDER_REFS_DEFS;
             memcpy(p, it->enc ? it->enc : self->scratch + it->off, it->enc_len);
             p += it->enc_len;
         }
@@ -387,7 +394,7 @@ s_encode_part(scraper_work_state_t *self, struct scraper_work_job *job, size_t i
     for (size_t i = i0; i < i1; i++)
         if (self->items[i].e && self->items[i].e->ref)
             self->items[i].e->ref_gen = job->refs_gen;
-    s_add_frames(job, frames, i1 - i0);
+    s_add_frames(job, frames, i1 - i0, kinds);
 }
 
 // Encode the items into the job's frames, in parts of at most SCRAPER_WORK_BATCH_SERIES
@@ -503,6 +510,7 @@ scraper_work_job_destroy(struct scraper_work_job **job_p)
         zmsg_destroy(&job->frames[i]);
     free(job->frames);
     free(job->frame_samples);
+    free(job->frame_kinds);
     json_decref(job->exemplars);
     json_decref(job->metadata);
     free(job);

@@ -78,6 +78,7 @@ struct scraper_work_job {
     size_t exemplars_dropped; // by the parser
     zmsg_t **frames;          // owned: encoded SAMPLES parts, seq not yet set
     size_t *frame_samples;    // samples in each
+    unsigned *frame_kinds;    // what each holds: FW_SENDER_REFS_DEFS and/or _USES
     size_t n_frames;
     uint64_t refs_gen; // the refs generation the frames were encoded under
     json_t *exemplars; // owned, or NULL: the scrape's exemplars

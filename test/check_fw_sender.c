@@ -624,6 +624,47 @@ s_ref_batch(uint32_t ref, const char *name, double v)
     return b;
 }
 
+// The frames of batch b (taken), as an encoder on another thread makes them.
+static zmsg_t *
+s_frames(fw_sender_t *s, struct fw_batch *b)
+{
+    snprintf(b->sender, sizeof(b->sender), "%s", fw_sender_id(s));
+    b->seq = b->oldest = 1;
+    struct fw_msg *msg = fw_msg_new_samples(&b);
+    fw_err_t err;
+    fw_err_clear(&err);
+    zmsg_t *frames = fw_msg_encode(msg, &err);
+    fw_msg_destroy(&msg);
+    ck_assert_ptr_nonnull(frames);
+    return frames;
+}
+
+// An encoder that says a body holds no definitions spares the sender reading it (a scrape
+// of known series); one that says it does, or says nothing, has them learnt.
+START_TEST(test_fw_sender_kinds_spare_the_walk)
+{
+    struct s_tsdb t;
+    s_tsdb_open(&t, "tcp://127.0.0.1:*");
+    fw_sender_t *s = s_sender(t.endpoint, NULL, 0, 0, 10000);
+    fw_sender_refs_t *refs = fw_sender_refs(s);
+    uint32_t r1 = fw_sender_refs_alloc(refs), r2 = fw_sender_refs_alloc(refs);
+    uint64_t gen = fw_sender_refs_gen(refs);
+    zmsg_t *f = s_frames(s, s_ref_batch(r1, "one", 1));
+    ck_assert_int_eq(fw_sender_send_frames_kinds(s, &f, 1, gen, FW_SENDER_REFS_USES, NULL), 0);
+    ck_assert_ptr_null(f);
+    ck_assert_uint_eq(fw_sender_refs_count(refs), 0); // not read
+    f = s_frames(s, s_ref_batch(r1, "one", 2));
+    ck_assert_int_eq(fw_sender_send_frames_kinds(s, &f, 1, gen, FW_SENDER_REFS_DEFS, NULL), 0);
+    ck_assert_uint_eq(fw_sender_refs_count(refs), 1);
+    f = s_frames(s, s_ref_batch(r2, "two", 3));
+    ck_assert_int_eq(fw_sender_send_frames(s, &f, 1, gen, NULL), 0);
+    ck_assert_uint_eq(fw_sender_refs_count(refs), 2);
+    ck_assert(s_run_until_acked(&t, s, 5000));
+    fw_sender_destroy(&s);
+    s_tsdb_close(&t);
+}
+END_TEST
+
 // tsdb forgot the sender's refs (a restart): it answers unknown_refs to a batch that uses
 // one, and the sender sends that batch again with the ref's labels, which tsdb stores once.
 START_TEST(test_fw_sender_unknown_refs_resent_with_labels)
@@ -793,6 +834,7 @@ fw_sender_suite(void)
     tcase_add_test(tc, test_fw_sender_flush);
     tcase_add_test(tc, test_fw_sender_refuses_bad_options);
     tcase_add_test(tc, test_fw_sender_unknown_refs_resent_with_labels);
+    tcase_add_test(tc, test_fw_sender_kinds_spare_the_walk);
     tcase_add_test(tc, test_fw_sender_refs_reuse_and_rewrite);
     tcase_add_test(tc, test_fw_sender_dropped_definition_never_relied_on);
     suite_add_tcase(s, tc);

@@ -295,11 +295,15 @@ START_TEST(test_scraper_work_series_refs)
     ck_assert_uint_eq(uses, 0);
     ck_assert_uint_eq(plain, 5);
     ck_assert_uint_eq(job->refs_gen, fw_sender_refs_gen(s_refs));
+    ck_assert_uint_eq(job->n_frames, 1);
+    ck_assert_uint_eq(job->frame_kinds[0], FW_SENDER_REFS_DEFS); // the sender learns them
     scraper_work_job_destroy(&job);
     job = s_run_body(st, t, "a 1\nb 2\n", ts + 1000, NULL);
     s_count_refs(job, &defs, &uses, &plain);
     ck_assert_uint_eq(defs, 0);
     ck_assert_uint_eq(uses, 2);
+    // known series only: the sender need not read the part
+    ck_assert_uint_eq(job->frame_kinds[0], FW_SENDER_REFS_USES);
     scraper_work_job_destroy(&job);
     fw_sender_refs_reset(s_refs);
     job = s_run_body(st, t, "a 1\nb 2\n", ts + 2000, NULL);
