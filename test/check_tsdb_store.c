@@ -1102,6 +1102,55 @@ START_TEST(test_tsdb_store_seal_all)
 }
 END_TEST
 
+// The leaf pages of db and the bytes its records need (LMDB's node: 8-byte header, key and
+// value, 2-byte pointer, even-aligned) in *need.
+static size_t
+s_raw_leaf_pages(const char *db, size_t *need)
+{
+    MDB_env *env = s_raw_open();
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_stat stat;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, db, 0, &dbi), 0);
+    ck_assert_int_eq(mdb_stat(txn, dbi, &stat), 0);
+    ck_assert_int_eq(mdb_cursor_open(txn, dbi, &cur), 0);
+    *need = 0;
+    while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
+        *need += ((8 + k.mv_size + v.mv_size + 1) & ~(size_t)1) + 2;
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return stat.ms_leaf_pages;
+}
+
+// An import's last commit seals every series' open chunk after all the full ones: put in
+// that order, each lands in the middle of a full page, which LMDB splits in two. Put in key
+// order they fill the pages (within one page of the records' own bytes).
+START_TEST(test_tsdb_store_chunks_put_in_key_order)
+{
+    tsdb_store_t *st = s_open();
+    for (int i = 0; i < 300; i++) {
+        char sel[32];
+        snprintf(sel, sizeof(sel), "s{i=\"%03d\"}", i);
+        s_grid(st, sel, 0, 15000, 200, i); // one full chunk, one open
+    }
+    ck_assert_uint_eq(tsdb_store_seal_all(st), 300);
+    s_commit(st);
+    tsdb_store_destroy(&st);
+    size_t need, pages = s_raw_leaf_pages("chunks", &need);
+    ck_assert_uint_eq(s_raw_entries("chunks"), 600);
+    ck_assert_msg(pages <= need / 4080 + 2, "%zu leaf pages for %zu bytes", pages, need);
+    st = s_open();
+    struct fw_sample *p;
+    ck_assert_uint_eq(s_read(st, s_id(st, "s{i=\"123\"}"), INT64_MIN, INT64_MAX, &p), 200);
+    free(p);
+    tsdb_store_destroy(&st);
+}
+END_TEST
+
 START_TEST(test_tsdb_store_compact_copy)
 {
     tsdb_store_t *st = s_open();
@@ -1284,6 +1333,7 @@ tsdb_store_suite(void)
     tcase_add_test(tc, test_tsdb_store_retention_policies);
     tcase_add_test(tc, test_tsdb_store_tombstones);
     tcase_add_test(tc, test_tsdb_store_seal_all);
+    tcase_add_test(tc, test_tsdb_store_chunks_put_in_key_order);
     tcase_add_test(tc, test_tsdb_store_compact_copy);
     tcase_add_test(tc, test_tsdb_store_head_gc_reloads);
     tcase_add_test(tc, test_tsdb_store_cache_by_position);

@@ -195,6 +195,212 @@ tsdb_index_add(const tsdb_index_t *ix, MDB_txn *txn, uint64_t id, const struct f
     return rc == MDB_KEYEXIST ? 0 : rc;
 }
 
+// --- batches of new series -------------------------------------------------------------
+
+struct s_batch_row {
+    uint64_t id;
+    size_t off, len; // the encoded record in the arena
+};
+
+struct s_batch_post {
+    const unsigned char *key; // into the arena, set once the batch is complete
+    size_t off, len;
+    uint64_t id;
+};
+
+struct s_batch_hash {
+    uint64_t hash, id;
+};
+
+struct tsdb_index_batch {
+    unsigned char *arena; // owned: records and postings keys
+    size_t len, cap;
+    struct s_batch_row *rows; // owned
+    size_t n_rows, cap_rows;
+    struct s_batch_hash *hashes; // owned: n_rows of them
+    size_t cap_hashes;
+    struct s_batch_post *posts; // owned
+    size_t n_posts, cap_posts;
+};
+
+tsdb_index_batch_t *
+tsdb_index_batch_new(void)
+{
+    return fw_calloc(1, sizeof(tsdb_index_batch_t));
+}
+
+void
+tsdb_index_batch_destroy(tsdb_index_batch_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    tsdb_index_batch_t *self = *self_p;
+    free(self->posts);
+    free(self->hashes);
+    free(self->rows);
+    free(self->arena);
+    free(self);
+    *self_p = NULL;
+}
+
+size_t
+tsdb_index_batch_len(const tsdb_index_batch_t *self)
+{
+    return self->n_rows;
+}
+
+static size_t
+s_batch_put_bytes(tsdb_index_batch_t *self, const void *p, size_t n)
+{
+    fw_mem_grow((void **)&self->arena, &self->cap, self->len + n, 1);
+    size_t off = self->len;
+    memcpy(self->arena + off, p, n);
+    self->len += n;
+    return off;
+}
+
+void
+tsdb_index_batch_add(tsdb_index_batch_t *self, uint64_t id, const struct fw_labels *l,
+                     uint64_t hash)
+{
+    size_t elen;
+    unsigned char *enc = s_labels_encode(l, &elen);
+    fw_mem_grow((void **)&self->rows, &self->cap_rows, self->n_rows + 1, sizeof(*self->rows));
+    fw_mem_grow((void **)&self->hashes, &self->cap_hashes, self->n_rows + 1, sizeof(*self->hashes));
+    self->rows[self->n_rows] = (struct s_batch_row){id, s_batch_put_bytes(self, enc, elen), elen};
+    self->hashes[self->n_rows++] = (struct s_batch_hash){hash, id};
+    free(enc);
+    char pk[TSDB_INDEX_KEY_MAX + 32];
+    for (size_t k = 0; k < l->len; k++) {
+        size_t n = s_posting_key(pk, l->items[k].name, l->items[k].value);
+        fw_mem_grow((void **)&self->posts, &self->cap_posts, self->n_posts + 1,
+                    sizeof(*self->posts));
+        self->posts[self->n_posts++] =
+            (struct s_batch_post){NULL, s_batch_put_bytes(self, pk, n), n, id};
+    }
+}
+
+static int
+s_row_cmp(const void *a, const void *b)
+{
+    const struct s_batch_row *x = a, *y = b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int
+s_hash_cmp(const void *a, const void *b)
+{
+    const struct s_batch_hash *x = a, *y = b;
+    if (x->hash != y->hash)
+        return x->hash < y->hash ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+// LMDB's default key order: bytes, then the shorter first.
+static int
+s_key_cmp(const void *a, size_t al, const void *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al > bl) - (al < bl);
+}
+
+static int
+s_post_cmp(const void *a, const void *b)
+{
+    const struct s_batch_post *x = a, *y = b;
+    int c = s_key_cmp(x->key, x->len, y->key, y->len);
+    return c ? c : (x->id > y->id) - (x->id < y->id);
+}
+
+// Puts keys in increasing order into one table: those past the table's last key (as it was
+// when the walk began) are appended.
+struct s_sorted_put {
+    MDB_cursor *cur;
+    unsigned char last[TSDB_INDEX_KEY_MAX + 32];
+    size_t last_len;
+    bool empty, appending;
+};
+
+static int
+s_sorted_begin(struct s_sorted_put *sp, MDB_txn *txn, MDB_dbi dbi)
+{
+    memset(sp, 0, sizeof(*sp));
+    int rc = mdb_cursor_open(txn, dbi, &sp->cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k, v;
+    rc = mdb_cursor_get(sp->cur, &k, &v, MDB_LAST);
+    if (rc == MDB_NOTFOUND) {
+        sp->empty = true;
+        return 0;
+    }
+    if (rc == 0) {
+        sp->last_len = k.mv_size < sizeof(sp->last) ? k.mv_size : sizeof(sp->last);
+        memcpy(sp->last, k.mv_data, sp->last_len);
+    }
+    return rc;
+}
+
+// Put key -> val; same_key: the previous put had this key. Duplicate data is no error.
+static int
+s_sorted_put(struct s_sorted_put *sp, MDB_val *key, MDB_val *val, bool same_key, unsigned int flags)
+{
+    bool was = sp->appending;
+    sp->appending = sp->appending || sp->empty ||
+                    s_key_cmp(key->mv_data, key->mv_size, sp->last, sp->last_len) > 0;
+    unsigned int f = flags;
+    if (sp->appending && !same_key)
+        f |= MDB_APPEND;
+    else if (was && same_key && (flags & MDB_NODUPDATA))
+        f |= MDB_APPENDDUP; // a key this walk appended: its ids come in increasing order
+    int rc = mdb_cursor_put(sp->cur, key, val, f);
+    return rc == MDB_KEYEXIST && (flags & MDB_NODUPDATA) ? 0 : rc;
+}
+
+int
+tsdb_index_batch_put(tsdb_index_batch_t *self, const tsdb_index_t *ix, MDB_txn *txn)
+{
+    qsort(self->rows, self->n_rows, sizeof(*self->rows), s_row_cmp);
+    qsort(self->hashes, self->n_rows, sizeof(*self->hashes), s_hash_cmp);
+    for (size_t k = 0; k < self->n_posts; k++)
+        self->posts[k].key = self->arena + self->posts[k].off;
+    qsort(self->posts, self->n_posts, sizeof(*self->posts), s_post_cmp);
+    struct s_sorted_put sp;
+    unsigned char idb[8], hk[8];
+    int rc = s_sorted_begin(&sp, txn, ix->series);
+    for (size_t k = 0; rc == 0 && k < self->n_rows; k++) {
+        fw_bytes_put_u64be(idb, self->rows[k].id);
+        MDB_val key = {8, idb}, val = {self->rows[k].len, self->arena + self->rows[k].off};
+        rc = s_sorted_put(&sp, &key, &val, false, 0);
+    }
+    if (sp.cur)
+        mdb_cursor_close(sp.cur);
+    if (rc == 0)
+        rc = s_sorted_begin(&sp, txn, ix->by_hash);
+    for (size_t k = 0; rc == 0 && k < self->n_rows; k++) {
+        fw_bytes_put_u64be(hk, self->hashes[k].hash);
+        fw_bytes_put_u64be(idb, self->hashes[k].id);
+        MDB_val key = {8, hk}, val = {8, idb};
+        bool same = k > 0 && self->hashes[k - 1].hash == self->hashes[k].hash;
+        rc = s_sorted_put(&sp, &key, &val, same, MDB_NODUPDATA);
+    }
+    if (sp.cur)
+        mdb_cursor_close(sp.cur);
+    if (rc == 0)
+        rc = s_sorted_begin(&sp, txn, ix->postings);
+    for (size_t k = 0; rc == 0 && k < self->n_posts; k++) {
+        const struct s_batch_post *p = &self->posts[k];
+        fw_bytes_put_u64be(idb, p->id);
+        MDB_val key = {p->len, (void *)p->key}, val = {8, idb};
+        bool same = k > 0 && s_key_cmp(p[-1].key, p[-1].len, p->key, p->len) == 0;
+        rc = s_sorted_put(&sp, &key, &val, same, MDB_NODUPDATA);
+    }
+    if (sp.cur)
+        mdb_cursor_close(sp.cur);
+    self->len = self->n_rows = self->n_posts = 0;
+    return rc;
+}
+
 int
 tsdb_index_remove(const tsdb_index_t *ix, MDB_txn *txn, uint64_t id)
 {

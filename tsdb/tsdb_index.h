@@ -71,6 +71,24 @@ int tsdb_index_find(const tsdb_index_t *ix, MDB_txn *txn, const struct fw_labels
 int tsdb_index_add(const tsdb_index_t *ix, MDB_txn *txn, uint64_t id, const struct fw_labels *l,
                    uint64_t hash);
 
+// A batch of new series to index in one write transaction, put in key order: LMDB splits
+// a full page in the middle unless a key goes last (MDB_APPEND), so entries put in arrival
+// order (postings and hashes land all over their tables) leave pages a half to four fifths
+// full, where a bulk load in key order (tsdb import, a first scrape of many series) fills
+// them. Keys past a table's last one are appended, the others put as tsdb_index_add does.
+typedef struct tsdb_index_batch tsdb_index_batch_t;
+
+tsdb_index_batch_t *tsdb_index_batch_new(void);
+void tsdb_index_batch_destroy(tsdb_index_batch_t **self_p);
+// Add series id with labels l (checked by the caller; copied) and hash to the batch.
+void tsdb_index_batch_add(tsdb_index_batch_t *self, uint64_t id, const struct fw_labels *l,
+                          uint64_t hash);
+// Series in the batch.
+size_t tsdb_index_batch_len(const tsdb_index_batch_t *self);
+// Put every series of the batch into the write transaction txn (rows by id, by_hash by
+// hash, postings by key and id), then empty the batch, keeping its memory. 0 or an error.
+int tsdb_index_batch_put(tsdb_index_batch_t *self, const tsdb_index_t *ix, MDB_txn *txn);
+
 // Remove series id from all three databases in the write transaction txn (retention, once
 // it has no sample left). 0 (also when it is not there), or an error.
 int tsdb_index_remove(const tsdb_index_t *ix, MDB_txn *txn, uint64_t id);

@@ -52,6 +52,7 @@
 // the dirty pages of its largest txn allocated for good: 1024 chunks, about 4 MiB. All
 // series of a scrape cut their chunks at once, so one commit can hold 100,000 of them.
 #define S_CHUNK_SLICE 1024
+#define S_INDEX_BATCH 4096 // new series sorted and put at once (about 1 MiB of index entries)
 
 // ---------------------------------------------------------------------------------------
 // Errors
@@ -99,6 +100,7 @@ tsdb_store_new(void)
     self->next_id = 1;
     self->lock_fd = -1;
     self->head = tsdb_head_new();
+    self->index_batch = tsdb_index_batch_new();
     tsdb_chunk_app_init(&self->scratch);
     atomic_init(&self->writable, true);
     self->wal_max_bytes = TSDB_STORE_WAL_MAX_BYTES;
@@ -383,6 +385,8 @@ tsdb_store_destroy(tsdb_store_t **self_p)
     tsdb_chunk_app_clear(&self->scratch);
     free(self->merge);
     free(self->merge_st);
+    free(self->chunk_order);
+    tsdb_index_batch_destroy(&self->index_batch);
     free(self->state);
     free(self->pending);
     free(self->dir);
@@ -925,6 +929,56 @@ s_put_chunk(tsdb_store_t *self, MDB_txn *txn, uint64_t id, int64_t mint, const v
     return mdb_put(txn, self->chunks, &k, &v, 0);
 }
 
+static int
+s_sealed_cmp(const void *a, const void *b)
+{
+    const struct tsdb_head_sealed *x = *(const struct tsdb_head_sealed *const *)a;
+    const struct tsdb_head_sealed *y = *(const struct tsdb_head_sealed *const *)b;
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    return x->mint < y->mint ? -1 : x->mint > y->mint;
+}
+
+// Store sealed[0..n) in key order. LMDB splits a full page in the middle unless told the
+// key goes last (MDB_APPEND), so chunks put in arrival order (a series' open chunk sealed
+// after every other series' full ones, as an import's last commit does) left leaf pages
+// half to four fifths full. Keys past the table's last one are appended (pages filled
+// whole); the others are put as before. The order is kept in chunk_order, reused.
+static int
+s_put_sealed(tsdb_store_t *self, MDB_txn *txn, const struct tsdb_head_sealed *sealed, size_t n)
+{
+    fw_mem_grow((void **)&self->chunk_order, &self->chunk_order_cap, n, sizeof(*self->chunk_order));
+    const struct tsdb_head_sealed **order = self->chunk_order;
+    for (size_t k = 0; k < n; k++)
+        order[k] = &sealed[k];
+    qsort(order, n, sizeof(*order), s_sealed_cmp);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, self->chunks, &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val lk, lv;
+    bool appending = false;
+    unsigned char last[16] = {0};
+    rc = mdb_cursor_get(cur, &lk, &lv, MDB_LAST);
+    if (rc == MDB_NOTFOUND)
+        appending = true; // an empty table: every key goes last
+    else if (rc == 0 && lk.mv_size == sizeof(last))
+        memcpy(last, lk.mv_data, sizeof(last));
+    rc = (rc == MDB_NOTFOUND) ? 0 : rc;
+    for (size_t k = 0; k < n && rc == 0; k++) {
+        unsigned char key[16];
+        tsdb_store_int_chunk_key(key, order[k]->id, tsdb_store_int_flip(order[k]->mint));
+        MDB_val kv = {16, key};
+        MDB_val v = {order[k]->len, (void *)tsdb_head_sealed_bytes(self->head, order[k])};
+        // a key sealed twice in one commit is put over itself (MDB_APPEND would refuse it)
+        bool again = k > 0 && s_sealed_cmp(&order[k - 1], &order[k]) == 0;
+        appending = appending || memcmp(key, last, sizeof(last)) > 0;
+        rc = mdb_cursor_put(cur, &kv, &v, appending && !again ? MDB_APPEND : 0);
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
 // Write a[0..n) (sorted, unique t) with their start times st[0..n) as sealed chunks of
 // series id.
 static int
@@ -973,6 +1027,29 @@ s_labels(tsdb_store_t *self, const struct tsdb_head_series *s)
 {
     tsdb_head_labels(s, &self->view);
     return &self->view;
+}
+
+// Index the new series among pending[*k..np), at most cap of them, and move *k past the
+// last one looked at. They go through the store's batch (tsdb_index_batch_put: key order,
+// pages filled), S_INDEX_BATCH series at a time to bound its memory.
+static int
+s_index_new(tsdb_store_t *self, MDB_txn *txn, struct tsdb_head_series *const *pending, size_t np,
+            size_t *k, size_t cap)
+{
+    size_t n = 0;
+    int rc = 0;
+    for (; *k < np && n < cap && rc == 0; (*k)++) {
+        if (!pending[*k]->is_new)
+            continue;
+        tsdb_index_batch_add(self->index_batch, pending[*k]->id, s_labels(self, pending[*k]),
+                             pending[*k]->hash);
+        n++;
+        if (tsdb_index_batch_len(self->index_batch) >= S_INDEX_BATCH)
+            rc = tsdb_index_batch_put(self->index_batch, &self->ix, txn);
+    }
+    if (rc == 0 && tsdb_index_batch_len(self->index_batch) > 0)
+        rc = tsdb_index_batch_put(self->index_batch, &self->ix, txn);
+    return rc;
 }
 
 // Merge s's late samples into its stored chunks (see the top of this file).
@@ -1132,19 +1209,17 @@ s_write_head(tsdb_store_t *self, MDB_txn *txn, bool checkpoint, const char **wha
     // them for new series and late samples only when there are some.
     bool walk = checkpoint || tsdb_head_pending_more(self->head);
     *what = "series write";
-    for (size_t k = 0; walk && k < np && rc == 0; k++)
-        if (pending[k]->is_new)
-            rc = tsdb_index_add(&self->ix, txn, pending[k]->id, s_labels(self, pending[k]),
-                                pending[k]->hash);
+    size_t from = 0;
+    if (walk)
+        rc = s_index_new(self, txn, pending, np, &from, SIZE_MAX);
     *what = "chunk write";
     // a checkpoint empties the log, which holds the samples of chunks not yet stored: it
     // stores all of them; another commit the first slice (s_chunks_sliced does the rest)
     if (!checkpoint && ns > S_CHUNK_SLICE)
         ns = S_CHUNK_SLICE;
     *n_sealed = ns;
-    for (size_t k = 0; k < ns && rc == 0; k++)
-        rc = s_put_chunk(self, txn, sealed[k].id, sealed[k].mint,
-                         tsdb_head_sealed_bytes(self->head, &sealed[k]), sealed[k].len);
+    if (rc == 0 && ns > 0)
+        rc = s_put_sealed(self, txn, sealed, ns);
     if (checkpoint) {
         *what = "checkpoint write";
         if (rc == 0)
@@ -1305,13 +1380,8 @@ s_index_sliced(tsdb_store_t *self, fw_err_t *err)
         int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
         if (rc != 0)
             return tsdb_store_int_commit_fail(self, err, "txn begin", rc);
-        size_t start = k, added = 0;
-        for (; k < np && added < S_CHECKPOINT_SLICE && rc == 0; k++)
-            if (pending[k]->is_new) {
-                rc = tsdb_index_add(&self->ix, txn, pending[k]->id, s_labels(self, pending[k]),
-                                    pending[k]->hash);
-                added++;
-            }
+        size_t start = k;
+        rc = s_index_new(self, txn, pending, np, &k, S_CHECKPOINT_SLICE);
         if (rc != 0) {
             mdb_txn_abort(txn);
             return tsdb_store_int_commit_fail(self, err, "series write", rc);
@@ -1341,9 +1411,7 @@ s_chunks_sliced(tsdb_store_t *self, fw_err_t *err)
         if (rc != 0)
             return tsdb_store_int_commit_fail(self, err, "txn begin", rc);
         uint64_t txn_id = (uint64_t)mdb_txn_id(txn);
-        for (size_t k = 0; k < n && rc == 0; k++)
-            rc = s_put_chunk(self, txn, sealed[k].id, sealed[k].mint,
-                             tsdb_head_sealed_bytes(self->head, &sealed[k]), sealed[k].len);
+        rc = s_put_sealed(self, txn, sealed, n);
         if (rc != 0) {
             mdb_txn_abort(txn);
             return tsdb_store_int_commit_fail(self, err, "chunk write", rc);

@@ -58,6 +58,9 @@ struct tsdb_store {
     size_t merge_cap;
     int64_t *merge_st; // owned: their start times (merge_st_cap of them)
     size_t merge_st_cap;
+    const struct tsdb_head_sealed **chunk_order; // owned: s_put_sealed's key order
+    size_t chunk_order_cap;
+    tsdb_index_batch_t *index_batch; // owned: new series, put in key order (s_index_new)
     // retention: where the next call resumes
     int ret_phase;         // 0 chunks, 1 head
     uint64_t *ret_emptied; // owned: series a retention pass deleted from, to check for removal
