@@ -77,11 +77,13 @@ struct tsdb_rwsend {
 
 #define S_DROPPED UINT32_MAX // a series write_relabel_configs drop
 
-// A series a shard has read: its labels as sent, and where its last read stopped decoding.
+// A series a shard has read: its labels as sent (where its last read stopped decoding is
+// the same index of s_cycle.tails).
 struct s_known {
     uint32_t set; // index in s_cycle.sets, or S_DROPPED
-    struct tsdb_store_resume res;
 };
+
+#define S_TAIL_SLICE 1024 // series read per hold of the store's head lock
 
 // A shard's series, relabeled once (a series id's labels never change in the store), and
 // the samples of its cycle.
@@ -90,6 +92,12 @@ struct s_cycle {
     size_t n_sets, cap_sets;
     struct s_known *known; // owned
     size_t n_known, cap_known;
+    struct tsdb_store_tail *tails; // owned: known's series, read window after window
+    size_t cap_tails;
+    bool *slow; // owned: per known series, this window: read through an iterator
+    size_t cap_slow;
+    struct tsdb_store_resume *prev; // owned: the known series' marks before this window
+    size_t n_prev, cap_prev;
     uint64_t *map_id;  // owned: open addressing, series id -> map_val
     uint32_t *map_val; // owned: 0 empty, else the index in known + 1
     size_t n_map, cap_map;
@@ -189,6 +197,7 @@ s_cycle_forget(struct s_cycle *c)
         fw_labels_clear(&c->sets[i]);
     c->n_sets = 0;
     c->n_known = 0;
+    c->n_prev = 0;
     c->n_map = 0;
     if (c->map_val)
         memset(c->map_val, 0, c->cap_map * sizeof(*c->map_val));
@@ -250,13 +259,72 @@ s_known_add(struct s_queue *q, tsdb_store_reader_t *r, struct s_cycle *c, uint64
         return NULL;
     fw_mem_grow((void **)&c->sets, &c->cap_sets, c->n_sets + 1, sizeof(*c->sets));
     fw_mem_grow((void **)&c->known, &c->cap_known, c->n_known + 1, sizeof(*c->known));
+    fw_mem_grow((void **)&c->tails, &c->cap_tails, c->n_known + 1, sizeof(*c->tails));
+    fw_mem_grow((void **)&c->slow, &c->cap_slow, c->n_known + 1, sizeof(*c->slow));
     struct fw_labels *l = &c->sets[c->n_sets];
     *l = (struct fw_labels)FW_LABELS_INIT;
     struct s_known *kn = &c->known[c->n_known];
     kn->set = s_relabel(q, stored, l) ? (uint32_t)c->n_sets++ : S_DROPPED;
-    kn->res = *res;
+    c->tails[c->n_known] = (struct tsdb_store_tail){.id = id, .res = *res};
+    c->slow[c->n_known] = false; // read this window already
     s_map_put(c, id, (uint32_t)++c->n_known);
     return kn;
+}
+
+// The window (from, ...] was cut short at after (capacity), or failed (after == from):
+// the next one starts at after, so the series whose mark went past after need one at or
+// before it, or they would be decoded from their chunk's start window after window (the
+// scrapes' timestamps fall in the same places in each window). A series gets its mark from
+// before this window back when that one is in the same chunk and at or before from (the
+// next read resumes there in place and skips what is not past after); otherwise, when r is
+// given, it is read again up to after, which leaves its mark on its last sample there. A
+// mark is only a hint: the chunk it names is checked before it is used.
+static void
+s_marks_back(struct s_cycle *c, tsdb_store_reader_t *r, int64_t from, int64_t after)
+{
+    for (size_t k = 0; k < c->n_known; k++) {
+        struct tsdb_store_resume *res = &c->tails[k].res;
+        if (!res->valid || res->m.t <= after)
+            continue;
+        const struct tsdb_store_resume *p = k < c->n_prev ? &c->prev[k] : NULL;
+        if (p && p->valid && p->m.t <= from && p->chunk_mint == res->chunk_mint) {
+            *res = *p;
+            continue;
+        }
+        if (!r) {
+            *res = p ? *p : (struct tsdb_store_resume){0};
+            continue;
+        }
+        struct tsdb_store_resume again = p ? *p : (struct tsdb_store_resume){0};
+        struct tsdb_store_iter it;
+        tsdb_store_iter_init(&it, r, c->tails[k].id, from + 1, after);
+        tsdb_store_iter_resume(&it, &again);
+        while (tsdb_store_iter_next(&it))
+            ; // to its last sample at or before after (a window's worth at most)
+        *res = again;
+    }
+}
+
+struct s_tail_arg {
+    struct s_cycle *c;
+    int64_t age_min;
+    size_t *dropped;
+    size_t base; // the slice's first known series
+};
+
+// tsdb_store_tail_fn: a sample of the slice's series k.
+static void
+s_tail_sample(void *arg, size_t k, int64_t t, double v)
+{
+    struct s_tail_arg *a = arg;
+    struct s_cycle *c = a->c;
+    uint32_t set = c->known[a->base + k].set;
+    if (t < a->age_min || set == S_DROPPED) {
+        (*a->dropped)++; // too old, or dropped by relabeling
+        return;
+    }
+    fw_mem_grow((void **)&c->e, &c->cap, c->n + 1, sizeof(*c->e));
+    c->e[c->n++] = (struct tsdb_rwsend_entry){set, t, v};
 }
 
 // Shard s's samples in (from, *to], sorted by time, at most capacity (plus those sharing
@@ -284,18 +352,33 @@ s_read(struct s_shard *s, int64_t from, int64_t *to, struct s_cycle *c, size_t *
     c->n = 0;
     if (c->n_map > 2 * n_ids / q->n_shards + 1024)
         s_cycle_forget(c); // series removed by retention: start again
+    // The series read before whose samples since from all lie in their open chunk past
+    // the last window's mark (most of them, window after window): straight from the head.
+    // Their marks as they were, for a window cut short (s_marks_back).
+    fw_mem_grow((void **)&c->prev, &c->cap_prev, c->n_known, sizeof(*c->prev));
+    for (size_t k = 0; k < c->n_known; k++)
+        c->prev[k] = c->tails[k].res;
+    c->n_prev = c->n_known;
+    struct s_tail_arg ta = {c, age_min, dropped, 0};
+    for (size_t k = 0; rc == 0 && k < c->n_known; k += S_TAIL_SLICE)
+        tsdb_store_tail_read(r, c->tails + (ta.base = k),
+                             c->n_known - k < S_TAIL_SLICE ? c->n_known - k : S_TAIL_SLICE, from,
+                             *to, c->slow + k, s_tail_sample, &ta);
     for (size_t i = 0; rc == 0 && i < n_ids; i++) {
         // By series id (stable in the store): only the series with samples in the window
         // have their labels read.
         if (ids[i] % q->n_shards != s->index)
             continue;
-        // A series read before resumes decoding its open chunk where the last window
-        // stopped (tsdb_store_iter_resume), rather than from the chunk's start.
+        // The others through an iterator; a series read before resumes decoding its open
+        // chunk where the last window stopped (tsdb_store_iter_resume), rather than from
+        // the chunk's start.
         struct s_known *kn = s_known_find(c, ids[i]);
+        if (kn && !c->slow[kn - c->known])
+            continue;
         struct tsdb_store_resume fresh = {0};
         struct tsdb_store_iter it;
         tsdb_store_iter_init(&it, r, ids[i], from + 1, *to);
-        tsdb_store_iter_resume(&it, kn ? &kn->res : &fresh);
+        tsdb_store_iter_resume(&it, kn ? &c->tails[kn - c->known].res : &fresh);
         size_t first = c->n;
         while (tsdb_store_iter_next(&it)) {
             if (it.t < age_min) {
@@ -324,10 +407,12 @@ s_read(struct s_shard *s, int64_t from, int64_t *to, struct s_cycle *c, size_t *
     }
     fw_labels_clear(&stored);
     free(ids);
-    tsdb_store_reader_destroy(&r);
     fw_matcher_clear(&all);
-    if (rc != 0)
+    if (rc != 0) {
+        s_marks_back(c, NULL, from, from);
+        tsdb_store_reader_destroy(&r);
         return -1;
+    }
     if (c->n > 1) {
         fw_mem_grow((void **)&c->tmp, &c->cap_tmp, c->n, sizeof(*c->tmp)); // s_send's too
         tsdb_rwsend_sort(c->e, c->tmp, c->n, false);
@@ -340,7 +425,9 @@ s_read(struct s_shard *s, int64_t from, int64_t *to, struct s_cycle *c, size_t *
             keep++;
         c->n = keep;
         *to = cut;
+        s_marks_back(c, r, from, cut);
     }
+    tsdb_store_reader_destroy(&r);
     return 0;
 }
 
@@ -758,6 +845,9 @@ s_shard_run(void *arg)
     s_cycle_forget(&c);
     free(c.sets);
     free(c.known);
+    free(c.tails);
+    free(c.prev);
+    free(c.slow);
     free(c.pb.p);
     free(c.smp);
     free(c.names);

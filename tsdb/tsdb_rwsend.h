@@ -9,8 +9,12 @@
     It works in windows of time: it reads its series' samples with timestamps in (pos, end],
     where end is TSDB_RWSEND_DELAY_MS behind now (what the ingest loop commits by then is
     read; later arrivals with older timestamps are not sent), at most
-    TSDB_RWSEND_WINDOW_MS past pos and at most queue_config.capacity samples; it sorts them
-    by time and sends them as remote write 1.0 requests (snappy, prompb.WriteRequest, at
+    TSDB_RWSEND_WINDOW_MS past pos and at most queue_config.capacity samples (a window
+    cut short puts the marks of the series read past the cut back: s_marks_back); it reads
+    the series it read before straight from the head's open chunks, in place and from where
+    the last window stopped (tsdb_store_tail_read, one hold of the head lock per slice of
+    series), and the others (new, chunk cut, re-encoded) through store iterators; it sorts
+    them by time and sends them as remote write 1.0 requests (snappy, prompb.WriteRequest, at
     most max_samples_per_send samples each) in time order, one after the other. After each
     request the receiver accepted (2xx) or refused for good (4xx other than 429, counted
     as failed), the shard's position moves to just before the next request's first

@@ -483,6 +483,28 @@ struct tsdb_store_newest {
 int tsdb_store_newest(tsdb_store_reader_t *r, const struct fw_labels *l,
                       struct tsdb_store_newest *out, fw_err_t *err);
 
+// A remote-write shard's series, read window after window (tsdb_store_tail_read).
+struct tsdb_store_tail {
+    uint64_t id;                  // the series (the caller's)
+    struct tsdb_store_resume res; // where its last read stopped: zero it to start; give it to
+                                  // tsdb_store_iter_resume when reading it through an iterator
+    const void *hs;               // private: the head series last found, valid in epoch
+    uint64_t epoch;
+};
+// Called with each sample read: tails[k]'s (t, v), each series' in time order.
+typedef void tsdb_store_tail_fn(void *arg, size_t k, int64_t t, double v);
+// For each of tails[0..n): when everything of the series after from lies in the head's open
+// chunk past its resume mark (the mark is in that chunk at or before from, and the chunk
+// only grew since: tsdb_chunk_iter_resume's check), its samples with from < t <= to go to
+// fn and the mark moves on, all under one hold of the head lock, decoded in place: no copy,
+// no LMDB lookup. Otherwise slow[k] is set and nothing read: the caller reads that series
+// through an iterator of r on [from + 1, to] with tails[k].res, which gives the same
+// samples. Every series is slow when r's snapshot holds tombstones (the iterator hides what
+// they cover). Samples later appended with a timestamp at or before a mark are not read,
+// as with the iterator.
+void tsdb_store_tail_read(tsdb_store_reader_t *r, struct tsdb_store_tail *tails, size_t n,
+                          int64_t from, int64_t to, bool *slow, tsdb_store_tail_fn *fn, void *arg);
+
 // Append the samples of series id with mint <= t <= maxt, in time order, to *pts (grown
 // with fw_mem_grow; *len and *cap updated), through an iterator. 0 or -1.
 int tsdb_store_samples(tsdb_store_reader_t *r, uint64_t id, int64_t mint, int64_t maxt,

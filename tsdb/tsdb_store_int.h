@@ -2,11 +2,10 @@
 
     Only tsdb_store*.c and tsdb_rollup*.c include this header (tsdb_store.c,
     tsdb_store_guard.c, tsdb_store_retain.c, tsdb_store_read.c, tsdb_store_tombs.c,
-    tsdb_store_newest.c, and the rollups, which live in the store's environment:
-    tsdb_rollup.h); everyone else uses
-    tsdb_store.h, where tsdb_store_t and tsdb_store_reader_t are opaque. The helpers here are
-    the ones more than one of those files needs, named tsdb_store_int_*; each file keeps its
-    own s_* statics.
+    tsdb_store_newest.c, tsdb_store_tail.c, and the rollups, which live in the store's
+    environment: tsdb_rollup.h); everyone else uses tsdb_store.h, where tsdb_store_t and
+    tsdb_store_reader_t are opaque. The helpers here are the ones more than one of those
+    files needs, named tsdb_store_int_*; each file keeps its own s_* statics.
 */
 #ifndef TSDB_STORE_INT_H
 #define TSDB_STORE_INT_H
