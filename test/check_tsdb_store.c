@@ -880,12 +880,44 @@ s_label_values_n(tsdb_store_t *st, const char *name)
     return n;
 }
 
+// tsdb counts the stored series (a read transaction) only when tsdb_store_index_gen moved:
+// commits of known series' samples, checkpoints included, leave it alone; a new series
+// moves it (a removal: test_tsdb_store_retention_deletes_whole_chunks).
+START_TEST(test_tsdb_store_index_gen)
+{
+    tsdb_store_t *st = s_open();
+    uint64_t gen = tsdb_store_index_gen(st);
+    s_grid(st, "g{a=\"1\"}", 0, 1000, 10, 1);
+    s_commit(st);
+    ck_assert_uint_ne(tsdb_store_index_gen(st), gen);
+    gen = tsdb_store_index_gen(st);
+    for (int k = 1; k <= 3; k++) {
+        s_grid(st, "g{a=\"1\"}", k * 10000, 1000, 10, 1);
+        s_commit(st);
+    }
+    tsdb_store_checkpoint_next(st);
+    s_grid(st, "g{a=\"1\"}", 40000, 1000, 10, 1);
+    s_commit(st);
+    ck_assert_uint_eq(tsdb_store_index_gen(st), gen);
+    ck_assert_int_eq(tsdb_store_series_count(st), 1);
+    s_grid(st, "g{a=\"2\"}", 0, 1000, 10, 1);
+    s_commit(st);
+    ck_assert_uint_ne(tsdb_store_index_gen(st), gen);
+    ck_assert_int_eq(tsdb_store_series_count(st), 2);
+    tsdb_store_destroy(&st);
+}
+END_TEST
+
 START_TEST(test_tsdb_store_retention_deletes_whole_chunks)
 {
     tsdb_store_t *st = s_open();
+    uint64_t gen = tsdb_store_index_gen(st);
     s_grid(st, "r{a=\"1\"}", 0, 1000, 400, 1); // chunks [0,119s] [120,239s] [240,359s] + open
     s_grid(st, "r{a=\"2\"}", 0, 1000, 100, 2); // only an open chunk, [0, 99s]
     s_commit(st);
+    // series were added: the count may have changed (tsdb counts again only then)
+    ck_assert_uint_ne(tsdb_store_index_gen(st), gen);
+    gen = tsdb_store_index_gen(st);
     size_t deleted = 0, total = 0;
     fw_err_t err;
     for (int k = 0; k < 10; k++) {
@@ -903,6 +935,7 @@ START_TEST(test_tsdb_store_retention_deletes_whole_chunks)
     ck_assert_uint_eq(s_id(st, "r{a=\"2\"}"), 0);
     ck_assert_uint_eq(s_label_values_n(st, "a"), 1);
     ck_assert_int_eq(tsdb_store_series_count(st), 1);
+    ck_assert_uint_ne(tsdb_store_index_gen(st), gen); // a series was removed
     struct tsdb_store_counters c;
     tsdb_store_counters(st, &c);
     ck_assert_uint_eq(c.series_removed, 1);
@@ -1329,6 +1362,7 @@ tsdb_store_suite(void)
     tcase_add_test(tc, test_tsdb_store_long_label_values);
     tcase_add_test(tc, test_tsdb_store_refuses_bad_label_sets);
     tcase_add_test(tc, test_tsdb_store_retention_deletes_whole_chunks);
+    tcase_add_test(tc, test_tsdb_store_index_gen);
     tcase_add_test(tc, test_tsdb_store_retention_by_size);
     tcase_add_test(tc, test_tsdb_store_retention_policies);
     tcase_add_test(tc, test_tsdb_store_tombstones);

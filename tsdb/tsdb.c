@@ -124,6 +124,7 @@ struct tsdb {
     uint64_t retention_bytes;      // --storage.tsdb.retention.size, 0: off
     int64_t size_cutoff;           // retention by size deletes what ends before this (ms)
     uint64_t ticks;                // housekeeping ticks
+    uint64_t series_gen;           // tsdb_store_index_gen when fw_tsdb_series was counted
     int64_t last_commit_ms, fail_log_ms;
     tsdb_samples_t *reader; // owned: SAMPLES bodies read in place into the store
 };
@@ -631,9 +632,14 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
     (void)timer_id;
     tsdb_t *self = arg;
     (void)fw_daemon_reload_step(self->http, s_reload, self);
-    ssize_t series = tsdb_store_series_count(self->store);
-    if (series >= 0)
+    // counting takes a read transaction (and faults in pages the commits released): only
+    // when a write may have added or removed series since the last count
+    uint64_t gen = tsdb_store_index_gen(self->store);
+    ssize_t series = gen != self->series_gen ? tsdb_store_series_count(self->store) : -1;
+    if (series >= 0) {
         fw_metrics_set(self->metrics, "fw_tsdb_series", "", (double)series);
+        self->series_gen = gen;
+    }
     (void)tsdb_store_cache_expire(self->store, fw_time_mono_ms() - S_CACHE_IDLE_MS);
     (void)tsdb_store_refs_expire(self->store, fw_time_mono_ms() - S_CACHE_IDLE_MS);
     (void)tsdb_metadata_expire(self->metadata, fw_time_now_ms());
@@ -915,6 +921,7 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
                     self);
     ssize_t series = tsdb_store_series_count(self->store);
     fw_metrics_set(self->metrics, "fw_tsdb_series", "", series > 0 ? (double)series : 0);
+    self->series_gen = tsdb_store_index_gen(self->store);
     fw_http_set_ready(self->http, true);
     fw_info("tsdb.start", "listen=%s path=%s samples=%s query=%s pub=%s series=%zd senders=%zu",
             opts->common.web_listen_address, opts->storage_path, tsdb_samples_endpoint(self),

@@ -1049,6 +1049,8 @@ s_index_new(tsdb_store_t *self, MDB_txn *txn, struct tsdb_head_series *const *pe
     }
     if (rc == 0 && tsdb_index_batch_len(self->index_batch) > 0)
         rc = tsdb_index_batch_put(self->index_batch, &self->ix, txn);
+    if (n > 0)
+        self->index_gen++; // tsdb_store_index_gen: the count may change with this txn
     return rc;
 }
 
@@ -1509,6 +1511,12 @@ tsdb_store_series_count(tsdb_store_t *self)
     ssize_t n = tsdb_index_count(&self->ix, txn);
     mdb_txn_abort(txn);
     return n;
+}
+
+uint64_t
+tsdb_store_index_gen(const tsdb_store_t *self)
+{
+    return self->index_gen;
 }
 
 size_t

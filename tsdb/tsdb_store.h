@@ -355,8 +355,13 @@ int tsdb_store_copy(tsdb_store_t *self, const char *dst_dir, fw_err_t *err);
 // back from disk if they return). Returns how many were dropped.
 size_t tsdb_store_head_gc(tsdb_store_t *self, int64_t before_ms);
 
-// Number of series stored, or -1. Series in the head (loaded or new), any count.
+// Number of series stored, or -1 (a read transaction). Series in the head (loaded or new),
+// any count.
 ssize_t tsdb_store_series_count(tsdb_store_t *self);
+// A number that changes whenever a write (commit, checkpoint, retention) may have added or
+// removed stored series: the writer's thread counts them again (tsdb_store_series_count)
+// only when it moved, rather than with a read transaction every tick.
+uint64_t tsdb_store_index_gen(const tsdb_store_t *self);
 size_t tsdb_store_head_series(tsdb_store_t *self);
 // A snapshot of the counters (any thread).
 void tsdb_store_counters(tsdb_store_t *self, struct tsdb_store_counters *out);

@@ -37,7 +37,8 @@ struct tsdb_store {
     atomic_bool st_seen; // a sample with a start time was appended, ever (meta "start_times")
     bool st_saved;       // meta "start_times" is written
     tsdb_index_t ix;
-    char *dir; // owned
+    uint64_t index_gen; // bumped by every series added to or removed from ix (tsdb_store.h)
+    char *dir;          // owned
     size_t mapsize;
     tsdb_head_t *head;    // owned
     MDB_txn *rtxn;        // owned: the writer's read transaction for lookups, reset when idle

@@ -110,6 +110,7 @@ s_remove_emptied(tsdb_store_t *self, MDB_txn *txn, size_t *removed)
         pthread_mutex_unlock(&self->head_mu);
         if (in_head)
             continue;
+        self->index_gen++;
         if ((rc = tsdb_index_remove(&self->ix, txn, id)) == 0 &&
             (rc = mdb_del(txn, self->tombs_db, &hk, NULL)) == MDB_NOTFOUND)
             rc = 0;
