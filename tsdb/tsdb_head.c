@@ -649,6 +649,25 @@ tsdb_head_sealed_committed(tsdb_head_t *self, size_t n, uint64_t txn)
 }
 
 size_t
+tsdb_head_sealed_mark_stored(tsdb_head_t *self,
+                             bool (*stored)(void *arg, const struct tsdb_head_sealed *c), void *arg,
+                             uint64_t txn)
+{
+    size_t j = self->sealed_done;
+    for (size_t k = self->sealed_done; k < self->n_sealed; k++) {
+        if (!stored(arg, &self->sealed[k]))
+            continue;
+        struct tsdb_head_sealed t = self->sealed[j];
+        self->sealed[j++] = self->sealed[k];
+        self->sealed[k] = t;
+    }
+    size_t n = j - self->sealed_done;
+    if (n > 0)
+        tsdb_head_sealed_committed(self, n, txn);
+    return n;
+}
+
+size_t
 tsdb_head_release(tsdb_head_t *self, uint64_t oldest_reader_txn)
 {
     size_t freed = 0, keep = 0;

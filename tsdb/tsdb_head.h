@@ -196,6 +196,15 @@ void tsdb_head_committed(tsdb_head_t *self, uint64_t txn, bool checkpoint, size_
 // their series' kept lists, and tsdb_head_sealed lists the rest (a commit written in
 // slices).
 void tsdb_head_sealed_committed(tsdb_head_t *self, size_t n, uint64_t txn);
+// The sealed chunks not committed yet for which stored(arg, c) is true are already durable
+// (as of txn): they go first on the list and are marked committed in txn, as
+// tsdb_head_sealed_committed; the others stay for the next commit. Returns how many. The
+// log replay seals again the chunks that commits since the last checkpoint stored; kept as
+// uncommitted, a reader would return them from the head after the same chunks from its
+// snapshot, every sample in them twice.
+size_t tsdb_head_sealed_mark_stored(tsdb_head_t *self,
+                                    bool (*stored)(void *arg, const struct tsdb_head_sealed *c),
+                                    void *arg, uint64_t txn);
 // Free the kept chunks every live reader's snapshot holds: those stored by a txn at or
 // before oldest_reader_txn (UINT64_MAX - 1 with no reader alive). Returns how many.
 size_t tsdb_head_release(tsdb_head_t *self, uint64_t oldest_reader_txn);

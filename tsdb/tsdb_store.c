@@ -538,10 +538,34 @@ s_series_by_id(tsdb_store_t *self, MDB_txn *txn, uint64_t id, int *rc)
     return s;
 }
 
+struct s_replay_ctx {
+    tsdb_store_t *self;
+    MDB_txn *txn;
+};
+
+// True when the chunks table already holds a chunk of c's series starting where c does.
+static bool
+s_replay_stored(void *arg, const struct tsdb_head_sealed *c)
+{
+    const struct s_replay_ctx *x = arg;
+    unsigned char key[16];
+    tsdb_store_int_chunk_key(key, c->id, tsdb_store_int_flip(c->mint));
+    MDB_val k = {16, key}, v;
+    return mdb_get(x->txn, x->self->chunks, &k, &v) == 0;
+}
+
 // Replay the log written since the last checkpoint into the head (at open, before anyone
 // reads or writes): the head is then what it was at the last commit. The records stay
 // until the next checkpoint, which writes their open chunks. A damaged record or a series
 // the index lacks is reported and skipped. 0, or an LMDB error.
+//
+// The replay seals again every chunk that filled since the last checkpoint, and the commits
+// since stored most of them (all but those of a commit's later slices a crash cut short,
+// s_chunks_sliced). A re-sealed chunk whose key the chunks table holds is marked as stored
+// by the last commit, never written again: the stored one is the same chunk, or what a late
+// sample merge or a tombstone clean made of it since, which a rewrite would undo. Left
+// pending, it would also be read twice, from the head and from the snapshot, until the
+// next commit.
 static int
 s_replay(tsdb_store_t *self)
 {
@@ -594,13 +618,22 @@ s_replay(tsdb_store_t *self)
     free(buf);
     free(sts);
     mdb_cursor_close(cur);
+    size_t resealed, stored = 0;
+    tsdb_head_sealed(self->head, &resealed);
+    if (rc == MDB_NOTFOUND && resealed > 0) {
+        struct s_replay_ctx x = {self, txn};
+        stored = tsdb_head_sealed_mark_stored(self->head, s_replay_stored, &x,
+                                              (uint64_t)mdb_txn_id(txn));
+        (void)tsdb_head_release(self->head, UINT64_MAX - 1); // no reader yet
+    }
     mdb_txn_abort(txn);
     if (rc != MDB_NOTFOUND)
         return rc;
     if (records)
         fw_info("tsdb.wal.replay",
-                "records=%zu samples=%zu series=%zu damaged_records=%zu unknown_series=%zu ms=%lld",
-                records, samples, tsdb_head_count(self->head), damaged, unknown,
+                "records=%zu samples=%zu series=%zu damaged_records=%zu unknown_series=%zu "
+                "chunks_resealed=%zu chunks_already_stored=%zu ms=%lld",
+                records, samples, tsdb_head_count(self->head), damaged, unknown, resealed, stored,
                 (long long)(fw_time_mono_ms() - start));
     return 0;
 }

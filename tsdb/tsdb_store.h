@@ -38,10 +38,13 @@
     more than 4096 open chunks of a checkpoint come after the rest of it, and more than 1024
     sealed chunks outside a checkpoint after the log record that holds their newest samples.
     A crash between slices loses nothing that was committed: the log replay rebuilds what
-    the later slices held. What is appended but not yet committed is lost on SIGKILL or power
-    loss: acknowledge samples only after the commit that holds them returned 0. A start
-    replays the log and reopens other open chunks lazily. Readers see what is committed and
-    the head, so queries see a sample as soon as it is appended.
+    the later slices held. The replay seals again the chunks the commits since the last
+    checkpoint stored; those the chunks table already holds count as stored (never written
+    again nor read twice), the others are written by the next commit. What is appended but
+    not yet committed is lost on SIGKILL or power loss: acknowledge samples only after the
+    commit that holds them returned 0. A start replays the log and reopens other open
+    chunks lazily. Readers see what is committed and the head, so queries see a sample as
+    soon as it is appended.
 
     Reading (any thread): the environment is opened with MDB_NOTLS, so each reader
     (tsdb_store_reader_new) is a short read transaction on a consistent snapshot that any
