@@ -678,8 +678,9 @@ START_TEST(test_tsdb_ingest_paced)
 }
 END_TEST
 
-// A 100ms pace with a 10ms commit interval: tsdb starts (it refused to) and
-// paces for at most half the interval, so batches 20ms apart each get their own wake-up.
+// A 100ms pace with a 10ms commit interval: tsdb starts (it refused to), paces for at most
+// half the interval, and acknowledges every batch. (Counting wake-ups here proved the cap
+// only on a quiet machine: under load the sender's 20ms gaps bunch up.)
 START_TEST(test_tsdb_ingest_pace_capped_by_commit_interval)
 {
     s_stop();
@@ -700,8 +701,7 @@ START_TEST(test_tsdb_ingest_pace_capped_by_commit_interval)
     while (acked < 12 && fw_time_mono_ms() < until)
         ck_assert_msg(s_raw_ack(d, 5000, &acked, &resend), "no SAMPLES_ACK");
     ck_assert_uint_eq(acked, 12);
-    double wakeups = s_metric("fw_tsdb_ingest_wakeups_total");
-    ck_assert_msg(wakeups >= 8, "%g wake-ups for 12 batches 20ms apart (a 100ms pace: 3)", wakeups);
+    ck_assert_uint_eq(tsdb_ingest_pace_ms(s_t.d), 5);
     zsock_destroy(&d);
 }
 END_TEST

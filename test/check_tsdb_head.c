@@ -306,8 +306,12 @@ START_TEST(test_tsdb_head_series_is_its_struct_and_label_text)
     ck_assert_uint_eq(s->n_labels, 6);
     ck_assert_uint_eq(s->text_len, 115);
     ck_assert_uint_le(sizeof(*s), 112);
-    // the allocator's size class above struct and text, at most
-    ck_assert_uint_le(malloc_usable_size(s), offsetof(struct tsdb_head_series, text) + 115 + 16);
+    // the allocator's size class above struct and text, at most: glibc rounds a request up
+    // to 16 bytes and may hand out a free chunk up to its 32-byte minimum larger without
+    // splitting it (248 for 239 was seen in a full run), still far below the 96 bytes an
+    // array of six label pointers would add
+    ck_assert_uint_le(malloc_usable_size(s),
+                      offsetof(struct tsdb_head_series, text) + 115 + 16 + 32);
 
     struct fw_labels view = FW_LABELS_INIT;
     tsdb_head_labels(s, &view);

@@ -991,6 +991,12 @@ tsdb_destroy(tsdb_t **self_p)
     *self_p = NULL;
 }
 
+size_t
+tsdb_ingest_pace_ms(const tsdb_t *self)
+{
+    return self->pace_ms;
+}
+
 const char *
 tsdb_samples_endpoint(tsdb_t *self)
 {

@@ -84,5 +84,7 @@ const char *tsdb_samples_endpoint(tsdb_t *self);
 const char *tsdb_query_endpoint(tsdb_t *self);
 const char *tsdb_pub_endpoint(tsdb_t *self);
 int tsdb_http_port(tsdb_t *self);
+// The ingest pace in effect: --storage.tsdb.ingest-pace held to half the commit interval.
+size_t tsdb_ingest_pace_ms(const tsdb_t *self);
 
 #endif
