@@ -72,10 +72,13 @@ done
 # The backup CronJob's flags (manifests/tsdb/backup-cronjob.yaml) are tsdb backup's: run on
 # a directory without storage they get as far as opening it (exit 1), not a usage error.
 cj=manifests/tsdb/backup-cronjob.yaml
-args=$(sed -n 's/^ *- \(--[^ ]*\).*/\1/p' "$cj" | sed 's|^--to=.*|--to=http://127.0.0.1:9/c/b?sig=x|; s|^--storage.tsdb.path=.*|--storage.tsdb.path=/nonexistent/tsdb|')
+sas=$(mktemp)
+echo 'sv=2021-08-06&sig=x' >"$sas"
+args=$(sed -n 's/^ *- \(--[^ ]*\).*/\1/p' "$cj" | sed "s|^--to=.*|--to=http://127.0.0.1:9/c/b|; s|^--azure.sas-file=.*|--azure.sas-file=$sas|; s|^--storage.tsdb.path=.*|--storage.tsdb.path=/nonexistent/tsdb|")
 n=$((n + 1))
 # shellcheck disable=SC2086 # one flag per word
 out=$("$bin/tsdb" $(sed -n 's/^ *- \(backup\)$/\1/p' "$cj") $args 2>&1); rc=$?
+rm -f "$sas"
 if [ $rc != 1 ] || ! echo "$out" | grep -q "no floorwatch storage here"; then
     echo "check-config: the backup CronJob's tsdb backup flags are refused (exit $rc): $out"; fail=1
 fi
