@@ -7,7 +7,7 @@
 # other, never concurrently. Both are measured by the same code: CPU (utime+stime from
 # /proc/PID/stat, per process and summed over scraper and tsdb for floorwatch), samples
 # appended (the storage's own counter on /metrics), resident memory (VmRSS at the end of
-# the window, per process and per series in storage; VmHWM, the peak), and the bytes the
+# the window, the median of 9 reads 1 s apart, per process and per series in storage; VmHWM, the peak), and the bytes the
 # data directory holds on disk after a clean stop (du). "Window" figures exclude the first
 # WARMUP seconds (start-up, discovery, series creation); "total" figures include them.
 #
@@ -35,7 +35,8 @@ bench_tmp ingest
 EXP_PID=""
 
 cpu_sum() { local p t=0; for p in "$@"; do t=$(awk -v a="$t" -v b="$(cpu_seconds "$p")" 'BEGIN{print a+b}'); done; echo "$t"; }
-rss_sum() { local p t=0; for p in "$@"; do t=$((t + $(rss_kb "$p"))); done; echo "$t"; }
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+RSS_SAMPLES=${INGEST_RSS_SAMPLES:-9}
 hwm_sum() { local p t=0; for p in "$@"; do t=$((t + $(hwm_kb "$p"))); done; echo "$t"; }
 
 # --- the exporter, shared by both runs ---
@@ -74,7 +75,8 @@ YML
 
 # measure SIDE READY_URL METRICS_URL SAMPLES_METRIC SERIES_METRIC PID...: run the window on
 # already started PIDs and write $TMP/SIDE.env (shell assignments; cpu_win_K and rss_kb_K
-# are the window CPU and end-of-window VmRSS of the K-th PID, from 1)
+# are the window CPU and end-of-window VmRSS of the K-th PID, from 1: the median of
+# RSS_SAMPLES reads)
 measure() {
     local side=$1 ready=$2 murl=$3 smetric=$4 sermetric=$5; shift 5
     local t0 c1 s1 e1 t1 c2 s2 e2 t2 rem p k
@@ -85,17 +87,28 @@ measure() {
     for p in "$@"; do pc1+=("$(cpu_seconds "$p")"); done
     c1=$(cpu_sum "$@") s1=$(metric_sum "$murl" "$smetric") e1=$(cpu_seconds "$EXP_PID") t1=$(now)
     rem=$(awk -v s="$t0" -v n="$(now)" -v d="$DUR" 'BEGIN{r=d-(n-s); print (r>0?r:0)}')
-    sleep "$rem"
+    # Resident memory: the median of RSS_SAMPLES reads 1 s apart at the window's end, per
+    # process, on both sides. One read could land on a transient: tsdb's checkpoint maps
+    # the data file's pages it copies (up to 20 MB of clean page cache at 100,000 series)
+    # and unmaps them when it ends, a second later.
+    sleep "$(awk -v r="$rem" -v n="$RSS_SAMPLES" 'BEGIN{x=r-(n-1); print (x>0?x:0)}')"
+    local -a rs=()
+    local j
+    for ((j = 0; j < RSS_SAMPLES; j++)); do
+        k=0
+        for p in "$@"; do rs[$k]="${rs[$k]:-} $(rss_kb "$p")"; k=$((k + 1)); done
+        if [ "$j" -lt $((RSS_SAMPLES - 1)) ]; then sleep 1; fi
+    done
     c2=$(cpu_sum "$@") s2=$(metric_sum "$murl" "$smetric") e2=$(cpu_seconds "$EXP_PID") t2=$(now)
     k=0
     for p in "$@"; do
         echo "cpu_win_$((k + 1))=$(awk -v a="${pc1[$k]}" -v b="$(cpu_seconds "$p")" 'BEGIN{print b-a}')"
-        echo "rss_kb_$((k + 1))=$(rss_kb "$p")"
+        echo "rss_kb_$((k + 1))=$(median ${rs[$k]})"
         k=$((k + 1))
     done >"$TMP/$side.perpid"
     {
         cat "$TMP/$side.perpid"
-        echo "rss_kb=$(rss_sum "$@")"
+        echo "rss_kb=$(awk -F= '/^rss_kb_/ { t += $2 } END { print t }' "$TMP/$side.perpid")"
         echo "win_s=$(awk -v a="$t1" -v b="$t2" 'BEGIN{printf "%.2f", b-a}')"
         echo "cpu_total=$c2 cpu_win=$(awk -v a="$c1" -v b="$c2" 'BEGIN{print b-a}')"
         echo "samples_total=$s2 samples_win=$((s2 - s1))"
