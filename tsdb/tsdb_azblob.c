@@ -42,23 +42,37 @@ tsdb_azblob_is_url(const char *s)
     return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
 }
 
-static int
-s_read_key(tsdb_azblob_t *self, const char *file, fw_err_t *err)
+// The one line of a secret file (flag names it in errors) into text (size bytes, trailing
+// white space cut): its length (0 for an empty file), -1 with err when the file cannot be
+// read, -2 when it holds more than size - 1 bytes (the caller says what it is not). The
+// caller wipes text.
+static ssize_t
+s_read_secret_line(const char *flag, const char *file, char *text, size_t size, fw_err_t *err)
 {
     FILE *f = fopen(file, "r");
     if (!f) {
-        fw_err_set(err, "--azure.account-key-file %s: %s", file, strerror(errno));
+        fw_err_set(err, "%s %s: %s", flag, file, strerror(errno));
         return -1;
     }
-    char text[256];
-    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    size_t n = fread(text, 1, size - 1, f);
     bool more = fgetc(f) != EOF;
     fclose(f);
     text[n] = '\0';
     while (n > 0 && isspace((unsigned char)text[n - 1]))
         text[--n] = '\0';
+    return more ? -2 : (ssize_t)n;
+}
+
+static int
+s_read_key(tsdb_azblob_t *self, const char *file, fw_err_t *err)
+{
+    char text[256];
+    ssize_t got = s_read_secret_line("--azure.account-key-file", file, text, sizeof(text), err);
+    if (got == -1)
+        return -1;
+    size_t n = got > 0 ? (size_t)got : 0;
     int len = -1;
-    if (!more && n > 0 && n % 4 == 0 &&
+    if (got > 0 && n % 4 == 0 &&
         strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
                      "qrstuvwxyz0123456789+/=") == n)
         len = EVP_DecodeBlock(self->key, (const unsigned char *)text, (int)n);
@@ -79,20 +93,12 @@ s_read_key(tsdb_azblob_t *self, const char *file, fw_err_t *err)
 static int
 s_read_sas(tsdb_azblob_t *self, const char *file, fw_err_t *err)
 {
-    FILE *f = fopen(file, "r");
-    if (!f) {
-        fw_err_set(err, "--azure.sas-file %s: %s", file, strerror(errno));
-        return -1;
-    }
     char text[4096];
-    size_t n = fread(text, 1, sizeof(text) - 1, f);
-    bool more = fgetc(f) != EOF;
-    fclose(f);
-    text[n] = '\0';
-    while (n > 0 && isspace((unsigned char)text[n - 1]))
-        text[--n] = '\0';
+    ssize_t got = s_read_secret_line("--azure.sas-file", file, text, sizeof(text), err);
+    if (got == -1)
+        return -1;
     const char *sas = text[0] == '?' ? text + 1 : text;
-    bool ok = !more && *sas && strcspn(sas, " \t\r\n#") == strlen(sas) && strstr(sas, "sig=");
+    bool ok = got > 0 && *sas && strcspn(sas, " \t\r\n#") == strlen(sas) && strstr(sas, "sig=");
     if (ok)
         self->sas = fw_strdup(sas);
     explicit_bzero(text, sizeof(text));

@@ -73,6 +73,19 @@ static const struct fw_flag s_restore_flags[] = {
     {NULL, FW_FLAG_STR, 0, NULL, NULL},
 };
 
+// The blob client for url with the command line's --azure.* flags. NULL with err.
+static tsdb_azblob_t *
+s_azblob_open(const struct s_cli *cli, const char *url, fw_err_t *err)
+{
+    return tsdb_azblob_open(&(struct tsdb_azblob_opts){.url = url,
+                                                       .key_file = cli->key_file,
+                                                       .sas_file = cli->sas_file,
+                                                       .account = cli->account,
+                                                       .timeout_ms = cli->timeout_ms,
+                                                       .retries = cli->retries},
+                            err);
+}
+
 // An empty (lost+found aside) or new directory, made when missing. 0 or -1 with err.
 static int
 s_empty_dir(const char *dir, fw_err_t *err)
@@ -211,13 +224,7 @@ s_read_full(int fd, char *buf, size_t len)
 static int
 s_backup_blob(const struct s_cli *cli, const char *src, fw_err_t *err)
 {
-    tsdb_azblob_t *az = tsdb_azblob_open(&(struct tsdb_azblob_opts){.url = cli->to,
-                                                                    .key_file = cli->key_file,
-                                                                    .sas_file = cli->sas_file,
-                                                                    .account = cli->account,
-                                                                    .timeout_ms = cli->timeout_ms,
-                                                                    .retries = cli->retries},
-                                         err);
+    tsdb_azblob_t *az = s_azblob_open(cli, cli->to, err);
     if (!az)
         return -1;
     MDB_env *env = s_env_open(src, false, err);
@@ -326,13 +333,7 @@ tsdb_backup_main(int argc, char **argv, FILE *errout)
 static int
 s_restore_blob(const struct s_cli *cli, fw_err_t *err)
 {
-    tsdb_azblob_t *az = tsdb_azblob_open(&(struct tsdb_azblob_opts){.url = cli->from,
-                                                                    .key_file = cli->key_file,
-                                                                    .sas_file = cli->sas_file,
-                                                                    .account = cli->account,
-                                                                    .timeout_ms = cli->timeout_ms,
-                                                                    .retries = cli->retries},
-                                         err);
+    tsdb_azblob_t *az = s_azblob_open(cli, cli->from, err);
     if (!az)
         return -1;
     char part[4096], final[4096];

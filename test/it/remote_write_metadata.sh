@@ -28,53 +28,6 @@ T_HTTP=$(it_free_port); T_SAMPLES=$(it_free_port); T_QUERY=$(it_free_port); T_PU
 PROM_URL="http://127.0.0.1:$PROM"
 FW_URL="http://127.0.0.1:$T_HTTP"
 
-cat > "$IT_DIR/metrics.txt" <<'OM'
-# TYPE rwm_parts counter
-# HELP rwm_parts Parts made by the press.
-rwm_parts_total 17
-# TYPE rwm_oven_celsius gauge
-# UNIT rwm_oven_celsius celsius
-# HELP rwm_oven_celsius Ofentemperatur in °C.
-rwm_oven_celsius 21.5
-# TYPE rwm_cycle_seconds histogram
-# UNIT rwm_cycle_seconds seconds
-# HELP rwm_cycle_seconds Cycle time.
-rwm_cycle_seconds_bucket{le="1.0"} 1
-rwm_cycle_seconds_bucket{le="+Inf"} 2
-rwm_cycle_seconds_sum 3.0
-rwm_cycle_seconds_count 2
-# TYPE rwm_wait_seconds summary
-# UNIT rwm_wait_seconds seconds
-# HELP rwm_wait_seconds Wait before the press.
-rwm_wait_seconds{quantile="0.5"} 1.0
-rwm_wait_seconds_sum 1.0
-rwm_wait_seconds_count 1
-# TYPE rwm_build info
-# HELP rwm_build Firmware build.
-rwm_build_info{version="1.2"} 1
-# TYPE rwm_mode stateset
-# HELP rwm_mode Press mode.
-rwm_mode{rwm_mode="auto"} 1
-rwm_mode{rwm_mode="manual"} 0
-# TYPE rwm_other unknown
-# HELP rwm_other Something else.
-rwm_other 1
-# EOF
-OM
-cat > "$IT_DIR/target.py" <<'PY'
-import http.server, sys
-body = open(sys.argv[2], "rb").read()
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Type", "application/openmetrics-text; version=1.0.0; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-PY
 cat > "$IT_DIR/prometheus.yml" <<YML
 global:
   scrape_interval: 1s
@@ -88,7 +41,7 @@ remote_write:
     metadata_config: {send: true, send_interval: 1s}
 YML
 
-it_start target python3 "$IT_DIR/target.py" "$TGT" "$IT_DIR/metrics.txt"
+it_start target python3 test/it/serve_metrics.py "$TGT" /metrics=test/data/remote_write_metadata.om
 it_start tsdb "$BIN/tsdb" --web.listen-address="127.0.0.1:$T_HTTP" --storage.tsdb.path="$IT_DIR/tsdb" \
     --zmq.samples-address="tcp://127.0.0.1:$T_SAMPLES" --zmq.query-address="tcp://127.0.0.1:$T_QUERY" \
     --zmq.pub-address="tcp://127.0.0.1:$T_PUB" --storage.tsdb.map-size=256MiB
