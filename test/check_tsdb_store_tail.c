@@ -35,7 +35,7 @@ static void
 s_put(tsdb_store_t *st, int k, int64_t t, double v)
 {
     struct fw_labels l = FW_LABELS_INIT;
-    char name[16];
+    char name[24]; // "tail_" and any int
     snprintf(name, sizeof(name), "tail_%d", k);
     fw_labels_set(&l, "__name__", name);
     fw_err_t err;
