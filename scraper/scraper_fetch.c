@@ -572,9 +572,12 @@ s_schedule(struct s_actor *self, int64_t next_mono)
     uint64_t cancels[64];
     if (n_cancels > 64)
         n_cancels = 64;
-    memcpy(cancels, sh->cancels, n_cancels * sizeof(*cancels));
-    memmove(sh->cancels, sh->cancels + n_cancels, (sh->n_cancels - n_cancels) * sizeof(*cancels));
-    sh->n_cancels -= n_cancels;
+    if (n_cancels > 0) { // sh->cancels is NULL until the first cancel
+        memcpy(cancels, sh->cancels, n_cancels * sizeof(*cancels));
+        memmove(sh->cancels, sh->cancels + n_cancels,
+                (sh->n_cancels - n_cancels) * sizeof(*cancels));
+        sh->n_cancels -= n_cancels;
+    }
     bool more = sh->n_cancels > 0;
     pthread_mutex_unlock(&sh->mu);
     for (size_t i = 0; i < n_cancels; i++)
