@@ -276,6 +276,27 @@ tsdb_rollup_page_encode(const struct tsdb_rollup_bucket *b, size_t n, int64_t pa
 }
 
 // Version 4 (see S_PAGE_VERSION).
+
+// A bucket's min and max after its first and last values: each is one of those (flagged)
+// or coded against the first. 0 or an error, as s_get_val.
+static int
+s_get_min_max(const unsigned char *p, size_t len, size_t *o, unsigned f, struct tsdb_rollup_agg *a)
+{
+    int rc = 0;
+    if (f & S_F_MIN_FIRST)
+        a->min = a->first_v;
+    else if (f & S_F_MIN_LAST)
+        a->min = a->last_v;
+    else if ((rc = s_get_val(p, len, o, a->first_v, &a->min)) != 0)
+        return rc;
+    if (f & S_F_MAX_FIRST)
+        a->max = a->first_v;
+    else if (f & S_F_MAX_LAST)
+        a->max = a->last_v;
+    else
+        rc = s_get_val(p, len, o, a->first_v, &a->max);
+    return rc;
+}
 static int
 s_decode_v4(const unsigned char *p, size_t len, int64_t page_start, int64_t step,
             struct tsdb_rollup_bucket **arr, size_t *n, size_t *cap)
@@ -333,17 +354,7 @@ s_decode_v4(const unsigned char *p, size_t len, int64_t page_start, int64_t step
         a.last_v = a.first_v;
         if (count > 1 && (rc = s_get_val(p, len, &o, a.first_v, &a.last_v)) != 0)
             return rc;
-        if (f & S_F_MIN_FIRST)
-            a.min = a.first_v;
-        else if (f & S_F_MIN_LAST)
-            a.min = a.last_v;
-        else if ((rc = s_get_val(p, len, &o, a.first_v, &a.min)) != 0)
-            return rc;
-        if (f & S_F_MAX_FIRST)
-            a.max = a.first_v;
-        else if (f & S_F_MAX_LAST)
-            a.max = a.last_v;
-        else if ((rc = s_get_val(p, len, &o, a.first_v, &a.max)) != 0)
+        if ((rc = s_get_min_max(p, len, &o, f, &a)) != 0)
             return rc;
         a.sum = count > 1 ? NAN : a.first_v; // not stored unless whole: no query uses it
         if (count > 1 && a.ints &&
@@ -417,17 +428,7 @@ tsdb_rollup_page_decode(const unsigned char *p, size_t len, int64_t page_start, 
             return rc;
         if (v2 && (f & S_F_RESETS))
             a.reset_sum = s_double(s_bits(reset_sum) ^ s_bits(a.first_v));
-        if (f & S_F_MIN_FIRST)
-            a.min = a.first_v;
-        else if (f & S_F_MIN_LAST)
-            a.min = a.last_v;
-        else if ((rc = s_get_val(p, len, &o, a.first_v, &a.min)) != 0)
-            return rc;
-        if (f & S_F_MAX_FIRST)
-            a.max = a.first_v;
-        else if (f & S_F_MAX_LAST)
-            a.max = a.last_v;
-        else if ((rc = s_get_val(p, len, &o, a.first_v, &a.max)) != 0)
+        if ((rc = s_get_min_max(p, len, &o, f, &a)) != 0)
             return rc;
         if (count > 1 && (v2 || a.ints)) {
             if ((rc = s_get_val(p, len, &o, prev_sum, &a.sum)) != 0)
