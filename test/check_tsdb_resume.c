@@ -2,7 +2,8 @@
     and tsdb_chunk_iter_resume, tsdb_store_iter_resume), as the remote-write shards read each
     series' newest samples window after window: the samples after the mark come out exactly
     as a decoding from the chunk's start gives them, and a chunk that was re-encoded (a
-    recode to another scale or to XOR, a late sample merged in, damage) is not resumed.
+    recode to another scale or to XOR, a late sample merged in, damage) is not resumed; a
+    chunk with start times (encoding 4) resumes with them.
 */
 #include <check.h>
 #include <stdio.h>
@@ -138,6 +139,66 @@ START_TEST(test_tsdb_resume_chunk_recoded_not_resumed)
 }
 END_TEST
 
+// A counter with start times (value encoding 4), as a remote-write shard reads it: its
+// first samples without one (XOR: thirds), then a start time that stays put (the chunk is re-coded
+// to encoding 4 once: not resumed then), a reset (a new start), delta samples (the start is
+// the previous timestamp) and a start going back to none. Grown 1 to 3 samples at a time
+// and read from the last mark each time: every other read resumes, and gives exactly the
+// (t, start, v) a decoding from the chunk's start gives.
+static int64_t
+s_st_of(unsigned k)
+{
+    return k < 5     ? 0
+           : k < 40  ? T0 - 3600000
+           : k < 70  ? T0 + 39 * 15000 + 7
+           : k < 100 ? T0 + (k - 1) * 15000 // delta samples
+                     : 0;
+}
+
+START_TEST(test_tsdb_resume_chunk_start_times)
+{
+    struct tsdb_chunk_app a = {0};
+    struct tsdb_chunk_mark m;
+    bool have = false;
+    unsigned appended = 0, steps = 0, resumed = 0;
+    while (appended < TSDB_CHUNK_MAX_SAMPLES) {
+        unsigned from = appended, add = 1 + steps++ % 3;
+        for (unsigned k = 0; k < add && appended < TSDB_CHUNK_MAX_SAMPLES; k++, appended++)
+            ck_assert_int_eq(tsdb_chunk_app_append_st(&a, T0 + appended * 15000, s_st_of(appended),
+                                                      (double)(appended % 40) + 1.0 / 3),
+                             0);
+        size_t len;
+        const unsigned char *p = tsdb_chunk_app_bytes(&a, &len);
+        struct tsdb_chunk_iter it, ref;
+        ck_assert_int_eq(tsdb_chunk_iter_init(&it, p, len), 0);
+        ck_assert_int_eq(tsdb_chunk_iter_init(&ref, p, len), 0);
+        bool res = have && tsdb_chunk_iter_resume(&it, &m);
+        // a chunk is re-coded (not resumed) only when its first start time arrives
+        ck_assert_msg(res == (have && !(from <= 5 && appended > 5)), "step %u", steps);
+        resumed += res;
+        unsigned first = res ? from : 0;
+        for (unsigned k = 0; k < first; k++)
+            ck_assert(tsdb_chunk_iter_next(&ref));
+        unsigned n = 0;
+        while (tsdb_chunk_iter_next(&it)) {
+            ck_assert_uint_lt(n, 200);
+            ck_assert(tsdb_chunk_iter_next(&ref));
+            ck_assert_int_eq(it.t, T0 + (first + n) * 15000);
+            ck_assert_int_eq(it.st, s_st_of(first + n));
+            ck_assert_int_eq(it.st, ref.st);
+            ck_assert(memcmp(&it.v, &ref.v, sizeof(double)) == 0);
+            n++;
+        }
+        ck_assert_int_eq(tsdb_chunk_iter_err(&it), 0);
+        ck_assert_uint_eq(n, appended - first);
+        ck_assert(tsdb_chunk_iter_mark(&it, &m));
+        have = true;
+    }
+    ck_assert_uint_gt(resumed, 40);
+    tsdb_chunk_app_clear(&a);
+}
+END_TEST
+
 // ---------------------------------------------------------------------------------------
 // The store: window after window, with and without a resume record
 
@@ -246,6 +307,7 @@ tsdb_resume_suite(void)
     TCase *tc = tcase_create("chunk");
     tcase_add_test(tc, test_tsdb_resume_chunk_grows);
     tcase_add_test(tc, test_tsdb_resume_chunk_recoded_not_resumed);
+    tcase_add_test(tc, test_tsdb_resume_chunk_start_times);
     suite_add_tcase(s, tc);
     tc = tcase_create("store");
     tcase_add_checked_fixture(tc, s_setup, s_teardown);

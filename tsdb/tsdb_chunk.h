@@ -269,11 +269,12 @@ bool tsdb_chunk_iter_seek(struct tsdb_chunk_iter *it, int64_t mint);
 // FW_EPARSE.
 int tsdb_chunk_iter_err(const struct tsdb_chunk_iter *it);
 
-// Resuming on a grown open chunk. An open chunk (XOR or decimal-step values, dod-bucket
-// timestamps) only ever gets bits appended after its last sample and its n and span
-// updated, so a reader that decoded it once can go on from where it stopped when it looks
-// again, instead of decoding it from its start. A mark is that position: the iterator's
-// state plus a 64-bit hash of every byte it decoded (the header's n and span left out). A
+// Resuming on a grown open chunk. An open chunk (XOR, decimal-step or XOR-with-start-time
+// values, dod-bucket timestamps) only ever gets bits appended after its last sample and its
+// n and span updated, so a reader that decoded it once can go on from where it stopped when
+// it looks again, instead of decoding it from its start. A mark is that position: the
+// iterator's state (with the last start time, which the next one is coded against) plus a
+// 64-bit hash of every byte it decoded (the header's n and span left out). A
 // chunk re-encoded since (a recode to another scale or to XOR, a late sample merged in,
 // sealing in another form) no longer matches the hash, or its encoding, and is decoded
 // from its start.
@@ -281,6 +282,7 @@ struct tsdb_chunk_mark {
     uint64_t sum;   // hash of byte 0 and bytes 7 .. pos of the chunk
     int64_t t;      // the last sample decoded
     uint64_t vbits; // its value's bits (XOR) or m (decimal steps)
+    int64_t st;     // its start time (XOR with start times; the next code is relative to it)
     uint64_t td;    // the last timestamp delta
     uint32_t pos;   // bits decoded
     uint16_t i;     // samples decoded, >= 1

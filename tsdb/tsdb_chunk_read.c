@@ -618,7 +618,8 @@ bool
 tsdb_chunk_iter_mark(const struct tsdb_chunk_iter *it, struct tsdb_chunk_mark *m)
 {
     if (it->err || it->i == 0 || it->tenc != S_T_DOD ||
-        (it->enc != TSDB_CHUNK_XOR && it->enc != TSDB_CHUNK_DECSTEP))
+        (it->enc != TSDB_CHUNK_XOR && it->enc != TSDB_CHUNK_DECSTEP &&
+         it->enc != TSDB_CHUNK_XOR_ST))
         return false;
     unsigned i = it->i;
     if (i > it->n) {
@@ -632,6 +633,7 @@ tsdb_chunk_iter_mark(const struct tsdb_chunk_iter *it, struct tsdb_chunk_mark *m
         .sum = s_mark_sum(it->p, it->pos),
         .t = it->t,
         .vbits = it->vbits,
+        .st = it->st,
         .td = it->td,
         .pos = (uint32_t)it->pos,
         .i = (uint16_t)i,
@@ -654,11 +656,13 @@ tsdb_chunk_iter_resume(struct tsdb_chunk_iter *it, const struct tsdb_chunk_mark 
     it->i = m->i;
     it->t = m->t;
     it->vbits = m->vbits;
+    it->st = m->st;
     it->td = m->td;
     it->lead = m->lead;
     it->trail = m->trail;
     it->scale = m->scale;
-    it->v = it->enc == TSDB_CHUNK_XOR ? s_u2f(m->vbits) : s_dec_value(s_i64(m->vbits), m->scale);
+    it->v =
+        it->enc == TSDB_CHUNK_DECSTEP ? s_dec_value(s_i64(m->vbits), m->scale) : s_u2f(m->vbits);
     if (it->i == it->n && s_end(it) != 0) {
         it->err = FW_EPARSE;
         it->i = it->n + 1;
