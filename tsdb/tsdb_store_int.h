@@ -1,11 +1,13 @@
 /*  tsdb_store_int.h — private to the storage engine: the store's structs and shared helpers.
 
     Only tsdb_store*.c and tsdb_rollup*.c include this header (tsdb_store.c,
+    tsdb_store_open.c, tsdb_store_append.c, tsdb_store_commit.c, tsdb_store_merge.c,
     tsdb_store_guard.c, tsdb_store_retain.c, tsdb_store_read.c, tsdb_store_tombs.c,
     tsdb_store_newest.c, tsdb_store_tail.c, and the rollups, which live in the store's
-    environment: tsdb_rollup.h); everyone else uses tsdb_store.h, where tsdb_store_t and
-    tsdb_store_reader_t are opaque. The helpers here are the ones more than one of those
-    files needs, named tsdb_store_int_*; each file keeps its own s_* statics.
+    environment: tsdb_rollup.h; tsdb_store.c's opening comment says which file does what).
+    Everyone else uses tsdb_store.h, where tsdb_store_t and tsdb_store_reader_t are opaque.
+    The helpers here are the ones more than one of those files needs, named
+    tsdb_store_int_*; each file keeps its own s_* statics.
 */
 #ifndef TSDB_STORE_INT_H
 #define TSDB_STORE_INT_H
@@ -168,6 +170,17 @@ struct tsdb_head_series *tsdb_store_int_series_append(tsdb_store_t *self,
 // Append samples[0..n) to s (the head lock held), logged.
 void tsdb_store_int_append(tsdb_store_t *self, struct tsdb_head_series *s,
                            const struct fw_sample *samples, size_t n, struct tsdb_store_stats *st);
+// tsdb_store_append.c: the head series with this id, in the head or read back from the
+// index in txn (borrowed) and loaded into the head (the log names series by id); the head
+// owns it. NULL when the index does not hold it, *rc then saying why: MDB_NOTFOUND, an
+// LMDB error, or TSDB_INDEX_EDAMAGED. The writer's (the log replay at open).
+struct tsdb_head_series *tsdb_store_int_series_by_id(tsdb_store_t *self, MDB_txn *txn, uint64_t id,
+                                                     int *rc);
+// tsdb_store_merge.c: merge s's late samples into its stored chunks in write txn txn (a
+// stored sample wins a tie, counted in late_dups or late_conflicts; a damaged stored chunk
+// is kept and reported, the late samples into it counted as conflicts), and lower its
+// rollup mark below the first of them. The commit's (s_write_head). 0 or an LMDB error.
+int tsdb_store_int_merge_late(tsdb_store_t *self, MDB_txn *txn, const struct tsdb_head_series *s);
 int tsdb_store_int_lmdb_fail(fw_err_t *err, const char *what, int rc);
 
 // Count a damaged chunk or series record and log it (the first ones, then a sample). txn

@@ -487,3 +487,103 @@ tsdb_store_postings_walk(tsdb_store_reader_t *r, tsdb_index_walk_fn fn, void *ar
     int rc = tsdb_index_postings_walk(&r->store->ix, r->txn, fn, arg);
     return rc == 0 ? 0 : tsdb_store_int_lmdb_fail(err, "postings walk", rc);
 }
+
+// ---------------------------------------------------------------------------------------
+// Readers: registration and the head's chunks
+
+int
+tsdb_store_int_reader_begin(tsdb_store_t *self, tsdb_store_reader_t *r)
+{
+    // Registered as 0 before the snapshot is taken: a commit meanwhile frees no kept chunk
+    // this reader may still need.
+    pthread_mutex_lock(&self->readers_mu);
+    size_t k = 0;
+    while (k < TSDB_STORE_READERS && self->reader_txn[k] != UINT64_MAX)
+        k++;
+    if (k < TSDB_STORE_READERS)
+        self->reader_txn[k] = 0;
+    pthread_mutex_unlock(&self->readers_mu);
+    r->slot = k; // TSDB_STORE_READERS: none
+    if (k == TSDB_STORE_READERS)
+        return MDB_READERS_FULL;
+    int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &r->txn);
+    pthread_mutex_lock(&self->readers_mu);
+    self->reader_txn[k] = rc == 0 ? (uint64_t)mdb_txn_id(r->txn) : UINT64_MAX;
+    pthread_mutex_unlock(&self->readers_mu);
+    if (rc != 0)
+        r->slot = TSDB_STORE_READERS;
+    r->txn_id = rc == 0 ? (uint64_t)mdb_txn_id(r->txn) : 0;
+    return rc;
+}
+
+void
+tsdb_store_int_reader_end(tsdb_store_t *self, tsdb_store_reader_t *r)
+{
+    if (r->slot < TSDB_STORE_READERS) {
+        pthread_mutex_lock(&self->readers_mu);
+        self->reader_txn[r->slot] = UINT64_MAX;
+        pthread_mutex_unlock(&self->readers_mu);
+        r->slot = TSDB_STORE_READERS;
+    }
+    while (r->block) {
+        struct tsdb_store_block *b = r->block;
+        r->block = b->next;
+        free(b);
+    }
+    free(r->view.p);
+}
+
+// Room for len bytes that stay put while the reader lives.
+static unsigned char *
+s_block_alloc(tsdb_store_reader_t *r, size_t len)
+{
+    struct tsdb_store_block *b = r->block;
+    if (!b || b->cap - b->len < len) {
+        size_t cap = len > ((size_t)64 << 10) ? len : ((size_t)64 << 10);
+        b = fw_malloc(sizeof(*b) + cap);
+        b->len = 0;
+        b->cap = cap;
+        b->next = r->block;
+        r->block = b;
+    }
+    unsigned char *p = b->bytes + b->len;
+    b->len += len;
+    return p;
+}
+
+int
+tsdb_store_int_head_chunks(tsdb_store_reader_t *r, uint64_t id, const unsigned char **p,
+                           size_t *len)
+{
+    tsdb_store_t *self = r->store;
+    *p = NULL;
+    *len = 0;
+    pthread_mutex_lock(&self->head_mu);
+    bool held = tsdb_head_view(self->head, id, r->txn_id, &r->view);
+    pthread_mutex_unlock(&self->head_mu);
+    if (held) {
+        if (r->view.len > 0) {
+            unsigned char *d = s_block_alloc(r, r->view.len);
+            memcpy(d, r->view.p, r->view.len);
+            *p = d;
+            *len = r->view.len;
+        }
+        return 0;
+    }
+    // Not in the head: nothing was appended since it was last stored.
+    unsigned char idb[8];
+    fw_bytes_put_u64be(idb, id);
+    MDB_val k = {8, idb}, v;
+    int rc = mdb_get(r->txn, self->head_db, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    tsdb_store_int_head_val(self, &v);
+    unsigned char *d = s_block_alloc(r, v.mv_size + 4);
+    fw_bytes_put_le(d, v.mv_size, 4);
+    memcpy(d + 4, v.mv_data, v.mv_size);
+    *p = d;
+    *len = v.mv_size + 4;
+    return 0;
+}
