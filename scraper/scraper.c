@@ -24,12 +24,12 @@
 
     A target removed by a reload or by discovery waits among the zombies until its job is
     back (a worker may use its series memory), then is retired: its scheduled scrape is
-    cancelled (scraper_fetch_cancel), so that is at once unless the scrape had started. A
-    reload also cancels the scheduled scrapes of the targets it keeps, and a target whose
-    target_limit state changes has its own cancelled: a cancelled job comes back on the
-    actor's pipe and is made again for the same due time, with the current config and
-    state. The config a job's metric relabel rules come from is kept until that
-    generation's jobs are all back.
+    cancelled, so at once unless the scrape had started. A reload also cancels the
+    scheduled scrapes of the targets it keeps, and a target whose target_limit state
+    changes has its own cancelled (all in one batch, one wake-up of the fetch actor:
+    scraper_fetch_cancel_n): a cancelled job comes back on the actor's pipe and is made
+    again for the same due time, with the current config and state. The config a job's metric
+   relabel rules come from is kept until that generation's jobs are all back.
 */
 #include "scraper.h"
 
@@ -88,6 +88,8 @@ struct scraper {
     struct scraper_target_drops drops; // owned, under mu: what relabel_configs dropped
     size_t n_other_shards;             // under mu: targets left to the other shards
     uint64_t next_fetch_id;
+    uint64_t *cancels; // owned: the scrapes to cancel, sent in one batch (s_cancel_flush)
+    size_t n_cancels, cap_cancels;
 };
 
 #define S_FLUSH_MS 2000 // at shutdown, how long tsdb gets to acknowledge what is held
@@ -504,6 +506,30 @@ s_zombie_retire(scraper_t *self, struct scraper_target *t)
     return false;
 }
 
+// Queue the cancel of scheduled scrape id; s_cancel_flush hands the queue to the fetch actor
+// in one batch: one wake-up of it, however many targets a reload or discovery change drops.
+static void
+s_cancel_add(scraper_t *self, uint64_t id)
+{
+    fw_mem_grow((void **)&self->cancels, &self->cap_cancels, self->n_cancels + 1,
+                sizeof(*self->cancels));
+    self->cancels[self->n_cancels++] = id;
+}
+
+static void
+s_cancel_flush(scraper_t *self)
+{
+    if (self->n_cancels == 0)
+        return;
+    uint64_t before = scraper_fetch_wakes_cancel(self->fetch);
+    (void)scraper_fetch_cancel_n(self->fetch, self->cancels, self->n_cancels);
+    uint64_t woke = scraper_fetch_wakes_cancel(self->fetch) - before;
+    fw_metrics_add(self->metrics, "fw_scraper_fetch_wakes_total", "reason=\"cancel\"",
+                   (double)woke);
+    fw_metrics_add(self->metrics, "fw_scraper_fetch_cancels_total", "", (double)self->n_cancels);
+    self->n_cancels = 0;
+}
+
 // target_limit: every target of a job with more targets than its limit fails each scrape
 // with Prometheus's error, without a request, until the job is back under it. Run on each
 // housekeeping tick (and at start), so it follows discovery within a second.
@@ -534,10 +560,11 @@ s_apply_target_limits(scraper_t *self)
             t->forced_error[0] = '\0';
         // a scheduled scrape carries the old state: made again (s_on_fetch)
         if (t->inflight && strcmp(was, t->forced_error) != 0)
-            (void)scraper_fetch_cancel(self->fetch, t->inflight);
+            s_cancel_add(self, t->inflight);
     }
     pthread_mutex_unlock(&self->mu);
     zhashx_destroy(&count);
+    s_cancel_flush(self);
 }
 
 // An answer the fetch actor could not hand to a worker (its queue was full: the scrape is
@@ -635,7 +662,7 @@ s_swap_targets(scraper_t *self, struct scraper_target **fresh, size_t n_fresh,
     for (size_t j = 0; j < n_old; j++) {
         if (old[j] && old[j]->working) { // its scrape is out: retired when the job is back
             if (old[j]->inflight)
-                (void)scraper_fetch_cancel(self->fetch, old[j]->inflight);
+                s_cancel_add(self, old[j]->inflight);
             fw_mem_grow((void **)&self->zombies, &self->cap_zombies, self->n_zombies + 1,
                         sizeof(*self->zombies));
             self->zombies[self->n_zombies++] = old[j];
@@ -645,6 +672,7 @@ s_swap_targets(scraper_t *self, struct scraper_target **fresh, size_t n_fresh,
         }
     }
     free(old);
+    s_cancel_flush(self); // with the reload's own: one batch
     for (size_t i = 0; i < n_fresh; i++) {
         if (!fresh[i]->owner)
             s_target_start(self, fresh[i]);
@@ -714,7 +742,7 @@ s_reload(void *arg, char *errmsg, size_t size)
     // started finish with them.
     for (size_t i = 0; i < self->n_targets; i++)
         if (self->targets[i]->inflight)
-            (void)scraper_fetch_cancel(self->fetch, self->targets[i]->inflight);
+            s_cancel_add(self, self->targets[i]->inflight);
     size_t kept = s_swap_targets(self, fresh, n_fresh, &drops);
     s_set_other_shards(self, other);
     scraper_sd_destroy(&self->sd); // before the config its providers borrow goes
@@ -819,6 +847,11 @@ scraper_new(const struct scraper_opts *opts)
     fw_metrics_declare(m, "fw_scraper_scrapes_skipped_total", FW_METRIC_COUNTER,
                        "Scrapes skipped because the target's previous scrape was still being "
                        "fetched or processed.");
+    fw_metrics_declare(
+        m, "fw_scraper_fetch_wakes_total", FW_METRIC_COUNTER,
+        "Wake-ups of the fetch thread by the loop, by reason (cancel: one a batch).");
+    fw_metrics_declare(m, "fw_scraper_fetch_cancels_total", FW_METRIC_COUNTER,
+                       "Scheduled scrapes cancelled (reload, discovery, target_limit).");
     fw_metrics_declare(m, "fw_scraper_work_seconds_total", FW_METRIC_COUNTER,
                        "CPU seconds the workers spent on scrapes (parse, relabel, limits, "
                        "encode).");
@@ -829,6 +862,8 @@ scraper_new(const struct scraper_opts *opts)
     fw_zsock_declare_metrics(m);
     fw_metrics_add(m, "fw_msg_rejected_total", "type=\"SAMPLES\"", 0);
     fw_metrics_add(m, "fw_scraper_samples_total", "", 0);
+    fw_metrics_add(m, "fw_scraper_fetch_wakes_total", "reason=\"cancel\"", 0);
+    fw_metrics_add(m, "fw_scraper_fetch_cancels_total", "", 0);
     fw_metrics_set(m, "fw_scraper_config_last_reload_successful", "", 1);
     return self;
 }
@@ -948,6 +983,7 @@ scraper_destroy(scraper_t **self_p)
     for (size_t i = 0; i < self->n_zombies; i++)
         scraper_target_destroy(&self->zombies[i]);
     free(self->zombies);
+    free(self->cancels);
     for (size_t i = 0; i < self->n_retired; i++)
         fw_promcfg_free(&self->retired[i].cfg);
     free(self->retired);

@@ -16,9 +16,13 @@
     than that. A target scraped every interval is thus queued about one interval ahead, when
     its previous scrape ends, and the actor, woken anyway by other transfers or by its own
     deadline, starts it on time: neither the owner nor the actor is woken per scrape just to
-    start it. Cancels go through the same queue (and always wake the actor): a request still
-    in the heap is answered at once on the pipe, cancelled. "$TERM" ends the actor, dropping
-    what is in flight and scheduled; the requests left are freed with the actor.
+    start it. Cancels go through the same queue: the owner wakes the actor only when the
+    queue held no cancel it had not already woken it for, so a batch of cancels (a reload
+    dropping 10,000 targets) costs one WAKE, not one each. The actor takes every cancel
+    queued at once (swapping the array), sorts the ids and answers each request of its heap
+    that is among them on the pipe, cancelled, in one pass over the heap. "$TERM" ends the
+    actor, dropping what is in flight and scheduled; the requests left are freed with the
+    actor.
 */
 #include "scraper_fetch.h"
 
@@ -89,8 +93,10 @@ struct s_shared {
     size_t n_queue, cap_queue;
     uint64_t *cancels; // ids to cancel
     size_t n_cancels, cap_cancels;
-    int64_t wake_mono; // the actor looks at the queue again by then at the latest
-    uint64_t wakes;    // WAKE messages the owner sent
+    bool cancel_woken;     // a WAKE for the queued cancels was sent and they are not yet taken
+    int64_t wake_mono;     // the actor looks at the queue again by then at the latest
+    uint64_t wakes;        // WAKE messages the owner sent
+    uint64_t wakes_cancel; // of which for cancels
 };
 
 struct scraper_fetch {
@@ -103,6 +109,8 @@ struct s_actor {
     struct s_shared *share; // borrowed
     struct s_req **heap;    // owned: scheduled requests, a min-heap by due
     size_t n_heap, cap_heap;
+    uint64_t *cancels; // owned: the cancels taken from the owner (swapped with its array)
+    size_t cap_cancels;
     struct s_idle idle[S_MAX_IDLE];
     size_t n_idle;
     CURLM *multi;         // owned
@@ -542,19 +550,38 @@ s_heap_take(struct s_actor *self, size_t i)
     return req;
 }
 
-// Cancel the scheduled request id, if it is still in the heap: answered on the pipe.
-static void
-s_cancel(struct s_actor *self, uint64_t id)
+static int
+s_id_cmp(const void *a, const void *b)
 {
-    for (size_t i = 0; i < self->n_heap; i++) {
-        if (self->heap[i]->id != id)
-            continue;
-        struct s_req *req = s_heap_take(self, i);
-        s_reply(self, req->id, req->job, "scrape cancelled", NULL, 0, NULL, 0, fw_time_now_ms(),
-                true);
-        s_req_free(&req);
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+// Cancel the scheduled requests whose ids are among ids[0..n) (sorted here): each still in
+// the heap is answered on the pipe and freed. One pass over the heap, then the heap is
+// rebuilt: O(heap + n log n) for any number of cancels.
+static void
+s_cancel_all(struct s_actor *self, uint64_t *ids, size_t n)
+{
+    if (n == 0 || self->n_heap == 0)
         return;
+    qsort(ids, n, sizeof(*ids), s_id_cmp);
+    size_t kept = 0;
+    int64_t now_ms = fw_time_now_ms();
+    for (size_t i = 0; i < self->n_heap; i++) {
+        struct s_req *req = self->heap[i];
+        if (!bsearch(&req->id, ids, n, sizeof(*ids), s_id_cmp)) {
+            self->heap[kept++] = req;
+            continue;
+        }
+        s_reply(self, req->id, req->job, "scrape cancelled", NULL, 0, NULL, 0, now_ms, true);
+        s_req_free(&req);
     }
+    if (kept == self->n_heap)
+        return;
+    self->n_heap = kept;
+    for (size_t i = kept / 2; i-- > 0;)
+        s_heap_down(self->heap, self->n_heap, i);
 }
 
 // Move what the owner queued into the heap, run the cancels, start what is due, and
@@ -568,20 +595,18 @@ s_schedule(struct s_actor *self, int64_t next_mono)
     for (size_t i = 0; i < sh->n_queue; i++)
         s_heap_push(self, sh->queue[i]);
     sh->n_queue = 0;
+    // every cancel queued, by swapping arrays: nothing is copied, whatever their number
     size_t n_cancels = sh->n_cancels;
-    uint64_t cancels[64];
-    if (n_cancels > 64)
-        n_cancels = 64;
-    if (n_cancels > 0) { // sh->cancels is NULL until the first cancel
-        memcpy(cancels, sh->cancels, n_cancels * sizeof(*cancels));
-        memmove(sh->cancels, sh->cancels + n_cancels,
-                (sh->n_cancels - n_cancels) * sizeof(*cancels));
-        sh->n_cancels -= n_cancels;
-    }
-    bool more = sh->n_cancels > 0;
+    uint64_t *cancels = sh->cancels;
+    size_t cap = sh->cap_cancels;
+    sh->cancels = self->cancels;
+    sh->cap_cancels = self->cap_cancels;
+    sh->n_cancels = 0;
+    sh->cancel_woken = false;
+    self->cancels = cancels;
+    self->cap_cancels = cap;
     pthread_mutex_unlock(&sh->mu);
-    for (size_t i = 0; i < n_cancels; i++)
-        s_cancel(self, cancels[i]);
+    s_cancel_all(self, self->cancels, n_cancels);
     int64_t now = fw_time_mono_ms();
     while (self->n_heap > 0 && self->heap[0]->due <= now) {
         struct s_req *req = s_heap_take(self, 0);
@@ -589,8 +614,6 @@ s_schedule(struct s_actor *self, int64_t next_mono)
         s_req_free(&req);
     }
     int64_t wake = next_mono;
-    if (more)
-        wake = now;
     if (self->n_heap > 0 && self->heap[0]->due < wake)
         wake = self->heap[0]->due;
     pthread_mutex_lock(&sh->mu);
@@ -635,6 +658,7 @@ s_free_all(struct s_actor *self)
     for (size_t i = 0; i < self->n_heap; i++)
         s_req_free(&self->heap[i]);
     free(self->heap);
+    free(self->cancels);
 }
 
 struct s_args {
@@ -799,21 +823,43 @@ scraper_fetch_start(scraper_fetch_t *self, uint64_t id, const char *url,
 }
 
 int
-scraper_fetch_cancel(scraper_fetch_t *self, uint64_t id)
+scraper_fetch_cancel_n(scraper_fetch_t *self, const uint64_t *ids, size_t n)
 {
+    if (n == 0)
+        return 0;
     struct s_shared *sh = &self->share;
     pthread_mutex_lock(&sh->mu);
-    fw_mem_grow((void **)&sh->cancels, &sh->cap_cancels, sh->n_cancels + 1, sizeof(*sh->cancels));
-    sh->cancels[sh->n_cancels++] = id;
-    sh->wake_mono = INT64_MIN; // the actor sets it again when it has taken the cancels
+    fw_mem_grow((void **)&sh->cancels, &sh->cap_cancels, sh->n_cancels + n, sizeof(*sh->cancels));
+    memcpy(sh->cancels + sh->n_cancels, ids, n * sizeof(*ids));
+    sh->n_cancels += n;
+    sh->wake_mono = INT64_MIN;     // the actor sets it again when it has taken the cancels
+    bool wake = !sh->cancel_woken; // else a WAKE is on its way and the actor takes these too
+    sh->cancel_woken = true;
+    if (wake)
+        sh->wakes_cancel++;
     pthread_mutex_unlock(&sh->mu);
-    return s_wake(self);
+    return wake ? s_wake(self) : 0;
+}
+
+int
+scraper_fetch_cancel(scraper_fetch_t *self, uint64_t id)
+{
+    return scraper_fetch_cancel_n(self, &id, 1);
 }
 
 uint64_t
 scraper_fetch_wakes(const scraper_fetch_t *self)
 {
     return self->share.wakes;
+}
+
+uint64_t
+scraper_fetch_wakes_cancel(scraper_fetch_t *self)
+{
+    pthread_mutex_lock(&self->share.mu);
+    uint64_t n = self->share.wakes_cancel;
+    pthread_mutex_unlock(&self->share.mu);
+    return n;
 }
 
 int

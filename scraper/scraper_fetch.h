@@ -99,11 +99,18 @@ int scraper_fetch_start(scraper_fetch_t *self, uint64_t id, const char *url,
                         const struct scraper_fetch_opts *o);
 // Cancel request id if it has not started: it is answered on the pipe at once with
 // `cancelled` set, never handed off. A request already started, or answered, is not
-// affected (its answer comes as usual). 0, or -1 when the actor could not be woken (the
-// cancel then happens within a second).
+// affected (its answer comes as usual), nor is an unknown id. The actor is woken only when
+// no earlier cancel's WAKE is still on its way (those cancels not yet taken): cancels
+// queued meanwhile ride on it. 0, or -1 when the actor could not be woken (the cancel
+// then happens within a second).
 int scraper_fetch_cancel(scraper_fetch_t *self, uint64_t id);
+// The same for the n ids (copied; n 0 does nothing), with at most one WAKE for them all:
+// a reload that cancels the scrapes of 10,000 targets sends the actor one message.
+int scraper_fetch_cancel_n(scraper_fetch_t *self, const uint64_t *ids, size_t n);
 // How many times the owner woke the actor (schedules due early, cancels): for tests.
 uint64_t scraper_fetch_wakes(const scraper_fetch_t *self);
+// Of those, the wakes for cancels (any thread: the scraper's self-metrics).
+uint64_t scraper_fetch_wakes_cancel(scraper_fetch_t *self);
 
 // Read one answer from the actor (call when it is readable). 0, or -1 when the message was
 // not an answer (out is then empty). Release out with scraper_fetch_result_clear().

@@ -32,10 +32,13 @@ Suite *scraper_suite(void);
 // ---------------------------------------------------------------------------------------
 //  The targets
 
+#define S_MANY 300 // targets of /many (?t=<i>)
+
 struct s_srv {
     struct MHD_Daemon *d;
     int port;
     int good_hits;
+    int many_hits[S_MANY]; // atomic: read by the test's thread
 };
 
 static enum MHD_Result
@@ -60,6 +63,14 @@ s_srv_handler(void *cls, struct MHD_Connection *conn, const char *url, const cha
     } else if (strcmp(url, "/two") == 0) {
         status = 200;
         body = "one 1\ntwo 2\n";
+    } else if (strcmp(url, "/many") == 0) {
+        const char *t = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "t");
+        int i = t && t[0] == 't' ? atoi(t + 1) : -1;
+        if (i >= 0 && i < S_MANY) {
+            __atomic_fetch_add(&srv->many_hits[i], 1, __ATOMIC_RELAXED);
+            status = 200;
+            body = "many 1\n";
+        }
     } else if (strcmp(url, "/bad") == 0) {
         status = 200;
         body = "ok_line 1\ngarbage{{{ 1\n";
@@ -493,6 +504,176 @@ START_TEST(test_scraper_reload_removes_targets_with_timers_due)
 }
 END_TEST
 
+// /many's targets t<first>..t<last-1>, each scraped every second through one address
+// (__param_t and instance from the target's name).
+static void
+s_many_config(const char *path, int port, int first, int last)
+{
+    size_t size = 64 * S_MANY + 1024, n = 0;
+    char *text = fw_malloc(size);
+    n += (size_t)snprintf(text + n, size - n,
+                          "global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
+                          "scrape_configs:\n  - job_name: many\n    metrics_path: /many\n"
+                          "    relabel_configs:\n"
+                          "      - {source_labels: [__address__], target_label: __param_t}\n"
+                          "      - {source_labels: [__address__], target_label: instance}\n"
+                          "      - {target_label: __address__, replacement: '127.0.0.1:%d'}\n"
+                          "    static_configs: [{targets: [",
+                          port);
+    for (int i = first; i < last; i++)
+        n += (size_t)snprintf(text + n, size - n, "%s't%d'", i > first ? "," : "", i);
+    snprintf(text + n, size - n, "]}]\n");
+    check_util_write_file(path, text);
+    free(text);
+}
+
+// The value of the sample line starting with series on /metrics (-1: none).
+static double
+s_self_metric(int port, const char *series)
+{
+    long status;
+    char *body = s_http(port, "GET", "/metrics", &status);
+    const char *p = strstr(body, series);
+    double v = p ? strtod(p + strlen(series), NULL) : -1;
+    free(body);
+    return v;
+}
+
+// Every SAMPLES batch until done(arg) or 20 s (the test fails then): each series of job
+// many is given to see(arg, target index, series).
+static void
+s_many_recv(zsock_t *pull, bool (*done)(void *), void (*see)(void *, int, const struct fw_series *),
+            void *arg)
+{
+    zpoller_t *poller = zpoller_new(pull, NULL);
+    int64_t deadline = fw_time_mono_ms() + 20000;
+    while (!done(arg)) {
+        ck_assert_msg(fw_time_mono_ms() < deadline, "timed out waiting for the scrapes");
+        if (!zpoller_wait(poller, 200))
+            continue;
+        struct fw_msg *msg = s_recv_acked(pull);
+        for (size_t i = 0; i < msg->batch->len; i++) {
+            const struct fw_series *sr = &msg->batch->series[i];
+            const char *inst = s_get(sr, "instance");
+            if (strcmp(s_get(sr, "job"), "many") == 0 && inst[0] == 't')
+                see(arg, atoi(inst + 1), sr);
+        }
+        fw_msg_destroy(&msg);
+    }
+    zpoller_destroy(&poller);
+}
+
+struct s_many {
+    struct s_srv *srv;
+    int keep;             // targets t0..t<keep-1> stay after the reload
+    bool scraped[S_MANY]; // a sample of many came
+    bool stale[S_MANY];   // many and up went stale
+    bool up_stale[S_MANY];
+    int hits_at[S_MANY]; // hits when the phase began
+};
+
+static void
+s_many_see(void *arg, int i, const struct fw_series *sr)
+{
+    struct s_many *m = arg;
+    if (i < 0 || i >= S_MANY)
+        return;
+    bool st = fw_is_stale_nan(sr->samples[0].v);
+    if (strcmp(s_name(sr), "many") == 0) {
+        if (st) {
+            ck_assert_msg(i >= m->keep, "kept target t%d went stale", i);
+            m->stale[i] = true;
+        } else {
+            m->scraped[i] = true;
+        }
+    } else if (strcmp(s_name(sr), "up") == 0 && st) {
+        m->up_stale[i] = true;
+    }
+}
+
+static bool
+s_many_all_scraped(void *arg)
+{
+    struct s_many *m = arg;
+    for (int i = 0; i < S_MANY; i++)
+        if (!m->scraped[i])
+            return false;
+    return true;
+}
+
+static bool
+s_many_dropped_stale(void *arg)
+{
+    struct s_many *m = arg;
+    for (int i = m->keep; i < S_MANY; i++)
+        if (!m->stale[i] || !m->up_stale[i])
+            return false;
+    return true;
+}
+
+// the kept targets were all scraped twice more since the phase began
+static bool
+s_many_kept_twice(void *arg)
+{
+    struct s_many *m = arg;
+    for (int i = 0; i < m->keep; i++)
+        if (__atomic_load_n(&m->srv->many_hits[i], __ATOMIC_RELAXED) < m->hits_at[i] + 2)
+            return false;
+    return true;
+}
+
+static void
+s_many_hits(struct s_many *m)
+{
+    for (int i = 0; i < S_MANY; i++)
+        m->hits_at[i] = __atomic_load_n(&m->srv->many_hits[i], __ATOMIC_RELAXED);
+}
+
+// A reload that drops 290 of 300 targets wakes the fetch actor once for all their cancelled
+// scrapes (one WAKE per cancel before: fw_scraper_fetch_wakes_total{reason="cancel"} rose
+// by about 300); every dropped target gets its stale markers (its series and up) and is
+// never scraped again, while the kept ones go on.
+START_TEST(test_scraper_reload_cancels_in_one_wake)
+{
+    const char *path = "test/tmp/check_scraper_many.yml";
+    mkdir("test/tmp", 0755);
+    struct s_srv srv = {0};
+    s_srv_start(&srv);
+    s_many_config(path, srv.port, 0, S_MANY);
+    struct s_ctx ctx;
+    zsock_t *pull = s_ctx_init(&ctx, path);
+    zactor_t *actor = zactor_new(s_scraper_actor, &ctx);
+    ck_assert_int_eq(ctx.rc, 0);
+    struct s_many m = {.srv = &srv, .keep = 10};
+    s_many_recv(pull, s_many_all_scraped, s_many_see, &m);
+
+    const char *wakes = "fw_scraper_fetch_wakes_total{reason=\"cancel\"} ";
+    double before = s_self_metric(ctx.http_port, wakes);
+    ck_assert(before >= 0);
+    s_many_config(path, srv.port, 0, m.keep);
+    long status;
+    char *body = s_http(ctx.http_port, "POST", "/-/reload", &status);
+    ck_assert_int_eq(status, 200);
+    free(body);
+    double after = s_self_metric(ctx.http_port, wakes);
+    ck_assert_msg(after - before <= 1, "%g wakes for one reload", after - before);
+    ck_assert_uint_eq(s_count_targets(ctx.http_port), (size_t)m.keep);
+
+    s_many_recv(pull, s_many_dropped_stale, s_many_see, &m);
+    s_many_hits(&m); // every dropped target is retired: no scrape of it from here on
+    s_many_recv(pull, s_many_kept_twice, s_many_see, &m);
+    for (int i = m.keep; i < S_MANY; i++)
+        ck_assert_int_eq(__atomic_load_n(&srv.many_hits[i], __ATOMIC_RELAXED), m.hits_at[i]);
+
+    zactor_destroy(&actor);
+    zsock_destroy(&pull);
+    fw_promcfg_free(&ctx.cfg);
+    MHD_stop_daemon(srv.d);
+    s_refs_clear();
+    unlink(path);
+}
+END_TEST
+
 // keep_dropped_targets: at most that many dropped targets per job in droppedTargets (a job's
 // 0 takes global's; 0 everywhere keeps all), while droppedTargetCounts counts every one, as
 // Prometheus. Also the discovery metrics under Prometheus's names on /metrics.
@@ -803,6 +984,7 @@ scraper_suite(void)
     tcase_add_test(tc, test_scraper_scrapes_good_and_garbage_targets);
     tcase_add_test(tc, test_scraper_reload_swaps_targets_and_keeps_old_on_error);
     tcase_add_test(tc, test_scraper_reload_removes_targets_with_timers_due);
+    tcase_add_test(tc, test_scraper_reload_cancels_in_one_wake);
     tcase_add_test(tc, test_scraper_fetch_hands_answers_off);
     tcase_add_test(tc, test_scraper_fetch_schedules_without_waking);
     tcase_add_test(tc, test_scraper_fetch_cancels_scheduled);
