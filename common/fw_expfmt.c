@@ -48,6 +48,7 @@ fw_expfmt_destroy(fw_expfmt_t **self_p)
         return;
     fw_expfmt_t *self = *self_p;
     fw_expfmt_om_free(self);
+    fw_expfmt_st_free(self);
     free(self->values);
     free(self->names);
     free(self->samples);
@@ -766,7 +767,8 @@ s_parse_sample(fw_expfmt_t *self, struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt,
     self->line_qname = SIZE_MAX;
     self->line_lsum = 0;
     size_t after_name = l->pos;
-    if (self->known && s_prom(self) && !families && !quoted)
+    bool created = self->st_on && fw_expfmt_st_is_created(self, l->p + name_start, name_len);
+    if (self->known && s_prom(self) && !families && !quoted && !created)
         s.tag = s_known(self, l, name_start, om);
     if (s.tag) {
         if (om && s_om_sep(l, "expected a single space before the value") != 0)
@@ -834,6 +836,15 @@ s_parse_sample(fw_expfmt_t *self, struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt,
         return -1;
     if (!s_at_end(l))
         return fw_expfmt_fail(l, "unexpected text after sample");
+    if (self->st_on) {
+        s.st_block = (uint32_t)(self->st_blocks_len - 1);
+        if (quoted)
+            created = fw_expfmt_st_is_created(self, self->arena + s.name_off, self->line_name_len);
+        if (created) { // a start time, not a sample
+            fw_expfmt_st_created(self, &s);
+            return 0;
+        }
+    }
     fw_mem_grow((void **)&self->samples, &self->samples_cap, self->samples_len + 1,
                 sizeof(*self->samples));
     self->samples[self->samples_len++] = s;
@@ -849,6 +860,8 @@ s_reset(fw_expfmt_t *self)
     self->labels_len = 0;
     self->samples_len = 0;
     fw_expfmt_om_reset(self);
+    fw_expfmt_st_reset(self);
+    self->st_on = false;
 }
 
 // The checks Prometheus's OpenMetrics parser makes on a metadata line that scanned
@@ -955,6 +968,8 @@ s_scan_line(fw_expfmt_t *self, struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt)
             return families && fw_expfmt_om_eof(self, l) != 0 ? -1 : 1;
         if (rc == 0 && om && s_prom(self) && l->len > 7)
             rc = s_prom_metadata(l);
+        if (rc == 0 && self->st_on)
+            fw_expfmt_st_meta(self, l);
         if (rc == 0 && self->meta)
             s_emit_meta(self, l, hash);
     } else {
@@ -996,6 +1011,8 @@ fw_expfmt_parse_flags(fw_expfmt_t *self, const char *body, size_t len, fw_expfmt
     s_reset(self);
     self->scan_flags = flags;
     self->ex_dropped = 0;
+    self->st_on = (flags & FW_EXPFMT_START_TIMES) && fmt == FW_EXPFMT_OPENMETRICS &&
+                  (flags & FW_EXPFMT_PROMETHEUS) == FW_EXPFMT_PROMETHEUS;
     size_t at = 0;
     int lineno = 0;
     bool eof = false;
@@ -1028,6 +1045,8 @@ fw_expfmt_parse_flags(fw_expfmt_t *self, const char *body, size_t len, fw_expfmt
         s_reset(self);
         return -1;
     }
+    if (self->st_on)
+        fw_expfmt_st_resolve(self);
     s_publish(self);
     return (ssize_t)self->samples_len;
 }
@@ -1053,6 +1072,7 @@ fw_expfmt_get(fw_expfmt_t *self, size_t i, struct fw_expfmt_sample *out)
     out->t_ms = s->t_ms;
     out->has_exemplar = s->has_ex;
     out->tag = s->tag;
+    out->st_ms = fw_expfmt_st_get(self, i);
     size_t ex_first = s->label_first + s->n_labels;
     out->exemplar = (struct fw_expfmt_exemplar){
         .label_names = self->names + ex_first,

@@ -69,7 +69,8 @@ struct fw_expfmt_sample {
     int64_t t_ms;
     bool has_exemplar;                  // OpenMetrics only
     struct fw_expfmt_exemplar exemplar; // valid when has_exemplar
-    void *tag; // fw_expfmt_set_known's answer for the series text; NULL: labels parsed
+    void *tag;     // fw_expfmt_set_known's answer for the series text; NULL: labels parsed
+    int64_t st_ms; // FW_EXPFMT_START_TIMES: the start time (its `_created`), ms; 0: none
 };
 
 // fw_expfmt_begin flags.
@@ -89,6 +90,15 @@ enum {
     // it and the scrape goes on), as does one with a repeated label name; both are counted
     // (fw_expfmt_exemplars_dropped).
     FW_EXPFMT_PROMETHEUS = 2 | FW_EXPFMT_LAX_FAMILIES,
+    // With FW_EXPFMT_PROMETHEUS, OpenMetrics, fw_expfmt_parse_flags only (not the line mode):
+    // `_created` lines are start times, as Prometheus 3 reads them when it keeps start
+    // timestamps (its ParseST: st-storage, created-timestamp-zero-ingestion). In a family
+    // whose last TYPE is counter, summary or histogram, a "<name>_created" sample is not
+    // handed out (nor counted); its value in seconds, as int64(v * 1000) ms, is the
+    // st_ms of the samples of the same series (labels as written, in order, without le
+    // or quantile) before it, when it is the first `_created` line after them and no
+    // metadata line comes between (fw_expfmt_st.c has the details).
+    FW_EXPFMT_START_TIMES = 4,
 };
 
 fw_expfmt_t *fw_expfmt_new(void);

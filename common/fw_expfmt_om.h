@@ -36,7 +36,25 @@ struct fw_expfmt_rec {
     uint32_t n_labels;
     uint32_t ex_n_labels;
     bool has_t, has_ex, ex_has_t;
-    void *tag; // what the known-series callback gave (its labels were then not parsed)
+    uint32_t st_block; // FW_EXPFMT_START_TIMES: the metadata block it is in (st_blocks)
+    void *tag;         // what the known-series callback gave (its labels were then not parsed)
+};
+
+// FW_EXPFMT_START_TIMES: the state after a metadata line (fw_expfmt_st.c): the type of the
+// last TYPE line ('c'ounter, 's'ummary, 'h'istogram, 0 another) and the name length of
+// the last metadata line.
+struct fw_expfmt_stblock {
+    char kind;
+    uint32_t mf_len;
+};
+
+// A `_created` line: after samples [0, at), in block `block`, its series' key, its value as
+// milliseconds (0: none).
+struct fw_expfmt_created {
+    size_t at;
+    uint32_t block;
+    uint64_t key;
+    int64_t st;
 };
 
 // A family name, or a family name and a suffix of its type, in fam_arena (base: the family
@@ -112,6 +130,15 @@ struct fw_expfmt {
     void *meta_arg;
     int lineno;    // lines given so far
     bool line_eof; // OpenMetrics "# EOF" seen
+    // FW_EXPFMT_START_TIMES (fw_expfmt_st.c), during and after one fw_expfmt_parse_flags run
+    bool st_on;
+    struct fw_expfmt_stblock *st_blocks; // owned: [0] before any metadata line
+    size_t st_blocks_len, st_blocks_cap;
+    struct fw_expfmt_created *created; // owned: the run's `_created` lines, in order
+    size_t created_len, created_cap;
+    int64_t *st; // owned: each sample's start time, when st_valid
+    size_t st_cap;
+    bool st_valid;
 };
 
 // The scan state of one line.
@@ -151,6 +178,22 @@ int fw_expfmt_om_line(fw_expfmt_t *self, struct fw_expfmt_scan *l);
 int fw_expfmt_om_eof(fw_expfmt_t *self, struct fw_expfmt_scan *l);
 // Free the family state's buffers.
 void fw_expfmt_om_free(fw_expfmt_t *self);
+
+// --- start times (fw_expfmt_st.c) ---
+
+// Forget the last run's; one block, of no type.
+void fw_expfmt_st_reset(fw_expfmt_t *self);
+void fw_expfmt_st_free(fw_expfmt_t *self);
+// Metadata line l ("# HELP|TYPE|UNIT name ...") scanned: a new block.
+void fw_expfmt_st_meta(fw_expfmt_t *self, const struct fw_expfmt_scan *l);
+// Whether a sample named name (len bytes) in the current block is a `_created` line.
+bool fw_expfmt_st_is_created(const fw_expfmt_t *self, const char *name, size_t len);
+// Keep the `_created` line s scanned (not among the samples).
+void fw_expfmt_st_created(fw_expfmt_t *self, const struct fw_expfmt_rec *s);
+// The body parsed: give the samples their start times.
+void fw_expfmt_st_resolve(fw_expfmt_t *self);
+// Sample i's start time (ms; 0: none).
+int64_t fw_expfmt_st_get(const fw_expfmt_t *self, size_t i);
 
 // The quoted name at p (n bytes, p[0] == '"'; Prometheus 3's UTF-8 names, `"my.metric"`):
 // its length with both quotes, or 0 when it does not close or is not a valid name. With out,

@@ -81,6 +81,20 @@ fw_samples_put_one(unsigned char *p, int64_t t_ms, double v)
     }
     return p + 20;
 }
+// The same with its start time st_ms (v4; 0: none, then as fw_samples_put_one): u32 1 (with
+// FW_SAMPLES_ST_FLAG), i64 t_ms, f64 bits, i64 st_ms: 28 bytes.
+static inline unsigned char *
+fw_samples_put_one_st(unsigned char *p, int64_t t_ms, double v, int64_t st_ms)
+{
+    unsigned char *q = fw_samples_put_one(p, t_ms, v);
+    if (st_ms == 0)
+        return q;
+    p[3] = (unsigned char)(FW_SAMPLES_ST_FLAG >> 24);
+    uint64_t st = (uint64_t)st_ms;
+    for (int i = 0; i < 8; i++)
+        q[i] = (unsigned char)(st >> (8 * i));
+    return q + 8;
+}
 // The frames of a SAMPLES message of version (FW_SAMPLES_V2 or _V3) whose header (sender,
 // seq, oldest, nseries) is written and whose series_bytes of encoded series the caller
 // writes at *series, in the body frame, so a batch built from pre-encoded label blocks is

@@ -33,6 +33,7 @@ struct s_item {
     int64_t t;
     double v;
     struct scraper_cache_entry *e; // the kept cache entry (its ref), or NULL
+    int64_t st;                    // start time (OpenMetrics _created), ms; 0: none
 };
 
 struct scraper_work_state {
@@ -122,13 +123,13 @@ s_known(void *arg, size_t i, const char *series, size_t len)
 
 static inline void
 s_item_add(scraper_work_state_t *self, struct scraper_cache_entry *e, const unsigned char *enc,
-           size_t off, size_t enc_len, size_t est, int64_t t, double v)
+           size_t off, size_t enc_len, size_t est, int64_t t, double v, int64_t st)
 {
     if (self->n_items == self->cap_items)
         fw_mem_grow((void **)&self->items, &self->cap_items, self->n_items + 1,
                     sizeof(*self->items));
     self->items[self->n_items++] = (struct s_item){
-        enc, off, (uint32_t)enc_len, (uint32_t)(est > UINT32_MAX ? UINT32_MAX : est), t, v, e};
+        enc, off, (uint32_t)enc_len, (uint32_t)(est > UINT32_MAX ? UINT32_MAX : est), t, v, e, st};
 }
 
 // metric_name_validation_scheme legacy: a name outside the legacy character sets fails the
@@ -286,7 +287,7 @@ s_append_samples(scraper_work_state_t *self, struct scraper_work_job *job, scrap
         int64_t st = s.has_t && t->honor_timestamps ? s.t_ms : job->ts;
         bool kept = e != &self->transient;
         s_item_add(self, kept ? e : NULL, e->enc, kept ? 0 : self->transient_off, e->enc_len,
-                   e->est, st, s.v);
+                   e->est, st, s.v, s.st_ms);
         if (s.has_exemplar)
             scraper_exemplars_add(self->exemplars, &lv, &s.exemplar, st);
         // A sample with its own timestamp gets no stale marker unless the job asks for one
@@ -323,7 +324,7 @@ s_items_from_batch(scraper_work_state_t *self)
         fw_samples_labels_put(self->scratch + self->scratch_len, &sr->labels);
         for (size_t k = 0; k < sr->len; k++)
             s_item_add(self, NULL, NULL, self->scratch_len, len, len - 2 - 2 * sr->labels.len,
-                       sr->samples[k].t_ms, sr->samples[k].v);
+                       sr->samples[k].t_ms, sr->samples[k].v, 0);
         self->scratch_len += len;
     }
 }
@@ -353,21 +354,27 @@ s_item_bare(const struct scraper_work_job *job, const struct s_item *it)
 // Encode items [i0, i1) as one SAMPLES v3 part of the job (seq numbered on the loop): the
 // body is sized first and each series written once, straight into its frame: a ref and its
 // encoded labels (a cache entry's, or from the scratch), or the ref alone once defined.
+// A part with start times is v4, and its series carry their labels without refs (the
+// sender learns and rewrites refs in v3 parts only: fw_sender.h).
 static void
 s_encode_part(scraper_work_state_t *self, struct scraper_work_job *job, size_t i0, size_t i1)
 {
+    bool v4 = false;
+    for (size_t i = i0; i < i1 && !v4; i++)
+        v4 = self->items[i].st != 0;
     size_t bytes = 0;
     for (size_t i = i0; i < i1; i++) {
         struct s_item *it = &self->items[i];
-        if (it->e && !it->e->ref && job->refs)
+        if (!v4 && it->e && !it->e->ref && job->refs)
             it->e->ref = fw_sender_refs_alloc(job->refs); // 0 when none is left: labels
-        bytes += 4 + (s_item_bare(job, it) ? 2 : it->enc_len) + 20;
+        bytes += 4 + (!v4 && s_item_bare(job, it) ? 2 : it->enc_len) + 20 + (it->st ? 8 : 0);
     }
     fw_err_t err;
     fw_err_clear(&err);
     unsigned char *p = NULL;
-    zmsg_t *frames = fw_msg_samples_frames(FW_SAMPLES_V3, job->sender ? job->sender : "", 1, 1,
-                                           i1 - i0, bytes, &p, &err);
+    zmsg_t *frames =
+        fw_msg_samples_frames(v4 ? FW_SAMPLES_V4 : FW_SAMPLES_V3, job->sender ? job->sender : "", 1,
+                              1, i1 - i0, bytes, &p, &err);
     if (!frames) {
         fw_warn("msg.encode.fail", "target=%s samples=%zu err=%s", job->target->url, i1 - i0,
                 err.msg);
@@ -376,8 +383,13 @@ s_encode_part(scraper_work_state_t *self, struct scraper_work_job *job, size_t i
     unsigned kinds = 0; // what the part holds, so the sender need not read it (fw_sender.h)
     for (size_t i = i0; i < i1; i++) {
         const struct s_item *it = &self->items[i];
-        uint32_t ref = it->e ? it->e->ref : 0;
+        uint32_t ref = it->e && !v4 ? it->e->ref : 0;
         p = fw_samples_put_ref(p, ref);
+        if (v4) {
+            memcpy(p, it->enc ? it->enc : self->scratch + it->off, it->enc_len);
+            p = fw_samples_put_one_st(p + it->enc_len, it->t, it->v, it->st);
+            continue;
+        }
         if (s_item_bare(job, it)) {
             kinds |= FW_SENDER_REFS_USES;
             p[0] = p[1] = 0;
@@ -391,7 +403,7 @@ s_encode_part(scraper_work_state_t *self, struct scraper_work_job *job, size_t i
         p = fw_samples_put_one(p, it->t, it->v);
     }
     // defined now (every occurrence in this part carried the labels)
-    for (size_t i = i0; i < i1; i++)
+    for (size_t i = i0; i < i1 && !v4; i++)
         if (self->items[i].e && self->items[i].e->ref)
             self->items[i].e->ref_gen = job->refs_gen;
     s_add_frames(job, frames, i1 - i0, kinds);
@@ -449,7 +461,8 @@ scraper_work_run(scraper_work_state_t *self, struct scraper_work_job *job)
         scraper_meta_begin(self->meta, self->parser, fmt);
         size_t len;
         const char *body = scraper_fetch_result_body(res, &len);
-        n = fw_expfmt_parse_flags(self->parser, body, len, fmt, FW_EXPFMT_PROMETHEUS, &perr);
+        n = fw_expfmt_parse_flags(self->parser, body, len, fmt,
+                                  FW_EXPFMT_PROMETHEUS | FW_EXPFMT_START_TIMES, &perr);
         fw_expfmt_set_known(self->parser, NULL, NULL);
         job->metadata = scraper_meta_finish(self->meta, self->parser, n >= 0, &t->meta_hash,
                                             &t->meta_sent_ms, ts);
