@@ -305,6 +305,30 @@ tsdb_rwproto_series_created(const struct tsdb_rwproto_series *s)
     return (int64_t)tsdb_pb_get_varint(&r, 6, 0);
 }
 
+size_t
+tsdb_rwproto_series_refs(const struct tsdb_rwproto_series *s, uint64_t *refs, size_t max)
+{
+    struct tsdb_rwproto_cursor cur = {0};
+    uint64_t ref;
+    size_t n = 0;
+    while (s_next_ref(s, &cur, &ref)) {
+        if (n < max)
+            refs[n] = ref;
+        n++;
+    }
+    return n;
+}
+
+size_t
+tsdb_rwproto_series_histograms(const struct tsdb_rwproto_series *s, int version)
+{
+    struct tsdb_pb_reader r = {s->p, s->len, 0}, sub;
+    size_t n = 0;
+    while (tsdb_pb_next_of(&r, version == TSDB_RWPROTO_V2 ? 3 : 4, &sub))
+        n++;
+    return n;
+}
+
 int
 tsdb_rwproto_series_meta(const struct tsdb_rwproto_series *s,
                          const struct tsdb_rwproto_symbols *sym, struct tsdb_rwproto_meta *m)

@@ -110,6 +110,11 @@ uint64_t tsdb_rwproto_meta_type(const char *name);
 // The MetricMetadata of a checked 1.0 body in order: start with *off 0. False after the last.
 bool tsdb_rwproto_next_meta(const unsigned char *body, size_t len, size_t *off,
                             struct tsdb_rwproto_meta *m);
+// A checked 2.0 series' labels_refs in the order sent: the first max of them into refs[];
+// returns how many it holds (more than max when refs was too short).
+size_t tsdb_rwproto_series_refs(const struct tsdb_rwproto_series *s, uint64_t *refs, size_t max);
+// How many histograms a checked series of that version holds.
+size_t tsdb_rwproto_series_histograms(const struct tsdb_rwproto_series *s, int version);
 // A checked 2.0 series' created_timestamp (ms; 0: none, as the spec says). Not for 1.0.
 int64_t tsdb_rwproto_series_created(const struct tsdb_rwproto_series *s);
 // The metadata of a checked 2.0 series (the last one sent), its name the series' __name__

@@ -4,8 +4,10 @@
     (tsdb_rwproto), then passes over the series: the first sorts and checks each one's
     labels and its samples' times; for remote write 1.0 the second judges every sample
     against its series' newest stored one (tsdb_store_newest), so that a request with a
-    refused sample stores nothing, as Prometheus rolls its appender back; the last encodes
-    the valid ones as SAMPLES series,
+    refused sample stores nothing, as Prometheus rolls its appender back (for 2.0,
+    s_judge_v2 judges each series and sample on its own and leaves out what it refuses, with
+    a line each in the answer, as Prometheus 3 does); the last encodes the valid ones as
+    SAMPLES series,
     cutting a batch every TSDB_RWRITE_BATCH_BYTES. Each batch goes out on the request's
     channel (a DEALER connected to tsdb's samples ROUTER over inproc, with its own sender id
     and sequence numbers) as soon as it is full; at most S_INFLIGHT batches wait for their
@@ -33,6 +35,7 @@
 #include "tsdb_json.h"
 #include "tsdb_pb.h"
 #include "tsdb_metadata.h"
+#include "tsdb_rwpartial.h"
 #include "tsdb_rwproto.h"
 
 #define S_CT_PROTO "application/x-protobuf"
@@ -80,8 +83,14 @@ struct s_req {
     size_t out_of_order, duplicate, too_old; // refused by the store (SAMPLES_ACK)
     char *ltext;                             // the gathered labels, NUL-terminated (s_view)
     size_t ltext_cap;
-    struct fw_labels view;       // items (owned array) point into ltext
-    tsdb_store_reader_t *reader; // owned, opened by the first series the head lacks
+    struct fw_labels view;                // items (owned array) point into ltext
+    tsdb_store_reader_t *reader;          // owned, opened by the first series the head lacks
+    const struct tsdb_rwproto_label *dup; // S_LBL_DUP: the second of the name sent twice
+    // 2.0: one bit per sample of the valid series (in request order), set for a refused
+    // one, which is not stored (NULL while none is)
+    unsigned char *refused;
+    size_t n_refused;
+    size_t all_samples; // the request's samples (tsdb_rwproto_check's count)
 };
 
 // ---------------------------------------------------------------------------------------
@@ -115,17 +124,22 @@ s_labels_text(const struct s_req *r)
     return done;
 }
 
+// How s_gather found a series' labels.
+enum { S_LBL_OK, S_LBL_REFS, S_LBL_INVALID, S_LBL_DUP };
+
 // Gather s's labels into r->labels, sorted by name, those with an empty value left out
-// (absent, as in floorwatch's label sets). True when the set is valid: a metric name, every
-// name and the metric name in Prometheus's legacy character set, values UTF-8 without NUL,
-// no name twice.
-static bool
+// (absent, as in floorwatch's label sets). S_LBL_OK when the set is valid: a metric name,
+// names and values UTF-8 (fw_names_valid) without NUL, no name twice; else S_LBL_REFS (a
+// 2.0 labels ref outside the symbols, or one without its value), S_LBL_INVALID, or S_LBL_DUP
+// (r->dup: the name sent twice), in that order of precedence, as Prometheus 3 checks them.
+static int
 s_gather(struct s_req *r, const struct tsdb_rwproto_series *s)
 {
     struct tsdb_rwproto_label l;
     struct tsdb_rwproto_cursor cur = {0};
-    bool ok = true;
+    bool ok = true, dup = false;
     r->n_labels = 0;
+    r->dup = NULL;
     int got;
     while ((got = tsdb_rwproto_next_label(s, r->version == TSDB_RWPROTO_V2 ? &r->sym : NULL, &cur,
                                           &l)) > 0) {
@@ -134,22 +148,26 @@ s_gather(struct s_req *r, const struct tsdb_rwproto_series *s)
         fw_mem_grow((void **)&r->labels, &r->cap_labels, r->n_labels + 1, sizeof(*r->labels));
         r->labels[r->n_labels++] = l;
     }
-    ok = got == 0; // -1: a 2.0 labels ref outside the symbols
+    if (got != 0)
+        return S_LBL_REFS;
     if (r->n_labels > 1)
         qsort(r->labels, r->n_labels, sizeof(*r->labels), s_label_cmp);
     bool named = false;
     for (size_t i = 0; i < r->n_labels && ok; i++) {
         const struct tsdb_rwproto_label *x = &r->labels[i];
-        if (!fw_names_valid(x->name, x->name_len) ||
-            (i > 0 && s_label_cmp(&r->labels[i - 1], x) == 0) ||
-            !fw_utf8_valid(x->value, x->value_len) || memchr(x->value, '\0', x->value_len))
+        if (!fw_names_valid(x->name, x->name_len) || !fw_utf8_valid(x->value, x->value_len) ||
+            memchr(x->value, '\0', x->value_len))
             ok = false;
+        if (!dup && i > 0 && s_label_cmp(&r->labels[i - 1], x) == 0) {
+            dup = true;
+            r->dup = x;
+        }
         if (x->name_len == 8 && memcmp(x->name, "__name__", 8) == 0) {
             named = true;
             ok = ok && x->value_len > 0; // any UTF-8 metric name, as Prometheus 3
         }
     }
-    return ok && named;
+    return !ok || !named ? S_LBL_INVALID : dup ? S_LBL_DUP : S_LBL_OK;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -266,10 +284,18 @@ s_put_le(struct s_req *r, uint64_t v, size_t n)
     tsdb_json_put(&r->enc, (const char *)b, n);
 }
 
-// Encode the gathered labels and s's samples as one SAMPLES v3 series (ref 0: none); a 2.0
-// series' created_timestamp becomes the start time of each of its samples (v4).
+// Whether sample ord (of the valid series' samples, in request order) was refused.
+static bool
+s_refused(const struct s_req *r, size_t ord)
+{
+    return r->refused && (r->refused[ord / 8] >> (ord % 8) & 1);
+}
+
+// Encode the gathered labels and the nsamples of s's samples not refused (s's first is
+// sample ord) as one SAMPLES v3 series (ref 0: none); a 2.0 series' created_timestamp
+// becomes the start time of each of its samples (v4).
 static void
-s_encode_series(struct s_req *r, const struct tsdb_rwproto_series *s, size_t nsamples)
+s_encode_series(struct s_req *r, const struct tsdb_rwproto_series *s, size_t ord, size_t nsamples)
 {
     int64_t st = r->version == TSDB_RWPROTO_V2 ? tsdb_rwproto_series_created(s) : 0;
     s_put_le(r, 0, 4);
@@ -283,7 +309,9 @@ s_encode_series(struct s_req *r, const struct tsdb_rwproto_series *s, size_t nsa
     s_put_le(r, nsamples | (st ? FW_SAMPLES_ST_FLAG : 0), 4);
     struct fw_sample smp;
     size_t off = 0;
-    while (tsdb_rwproto_next_sample(s, &off, &smp)) {
+    for (size_t k = ord; tsdb_rwproto_next_sample(s, &off, &smp); k++) {
+        if (s_refused(r, k))
+            continue;
         uint64_t bits;
         memcpy(&bits, &smp.v, sizeof(bits));
         s_put_le(r, (uint64_t)smp.t_ms, 8);
@@ -336,15 +364,18 @@ s_store(tsdb_rwrite_t *self, struct s_req *r, const bool *valid, struct s_chan *
     int64_t deadline = fw_time_mono_ms() + TSDB_RWRITE_ACK_TIMEOUT_MS;
     uint64_t first = c->seq + 1, acked = c->seq;
     struct tsdb_rwproto_series s;
-    size_t off = 0;
+    size_t off = 0, ord = 0;
     bool any = false;
     for (size_t i = 0; tsdb_rwproto_next_series(r->pb, r->pb_len, r->version, &off, &s); i++) {
         bool ahead = false;
-        size_t n = valid[i] ? s_count_samples(&s, INT64_MAX, &ahead) : 0;
-        if (n == 0)
+        size_t n = valid[i] ? s_count_samples(&s, INT64_MAX, &ahead) : 0, kept = n;
+        for (size_t k = ord; r->refused && k < ord + n; k++)
+            kept -= s_refused(r, k);
+        ord += n;
+        if (kept == 0)
             continue;
         (void)s_gather(r, &s);
-        s_encode_series(r, &s, n);
+        s_encode_series(r, &s, ord - n, kept);
         if (r->enc.len < TSDB_RWRITE_BATCH_BYTES)
             continue;
         if (s_send(r, c, first, err) != 0 ||
@@ -371,7 +402,7 @@ s_check(struct s_req *r, bool *valid)
     size_t off = 0;
     bool ahead = false;
     for (size_t i = 0; tsdb_rwproto_next_series(r->pb, r->pb_len, r->version, &off, &s); i++) {
-        valid[i] = s_gather(r, &s);
+        valid[i] = s_gather(r, &s) == S_LBL_OK;
         size_t n = s_count_samples(&s, max_t, valid[i] ? &ahead : &(bool){false});
         if (valid[i]) {
             r->samples += n;
@@ -484,20 +515,124 @@ s_precheck(tsdb_rwrite_t *self, struct s_req *r, const bool *valid, fw_err_t *er
     return S_OK;
 }
 
+// Refusal kinds of a 2.0 request beyond s_judge's, as bits of s_judge_v2's answer.
+enum { S_AHEAD = S_TOO_OLD + 1, S_LABELS, S_EMPTY, S_KINDS };
+static const char *const s_kind_reason[S_KINDS] = {
+    [S_OUT_OF_ORDER] = "out_of_order", [S_DUPLICATE] = "duplicate", [S_TOO_OLD] = "too_old",
+    [S_AHEAD] = "out_of_bounds",       [S_LABELS] = "labels",       [S_EMPTY] = "empty_series"};
+
+// The line of a 2.0 series whose labels s_gather refused as kind (S_LBL_*), into pe.
+static void
+s_labels_line(struct s_req *r, const struct tsdb_rwproto_series *s, int kind,
+              struct tsdb_rwpartial *pe)
+{
+    if (kind == S_LBL_REFS) {
+        tsdb_rwpartial_add_refs(pe, s, r->sym.n);
+        return;
+    }
+    char *l = s_labels_text(r);
+    if (kind == S_LBL_DUP)
+        tsdb_rwpartial_add(pe, "invalid labels for series, labels %s, duplicated label %.*s", l,
+                           (int)(r->dup->name_len < 256 ? r->dup->name_len : 256), r->dup->name);
+    else
+        tsdb_rwpartial_add(pe, "invalid metric name or labels, got %s", l);
+    free(l);
+}
+
+// The line of a 2.0 sample (t, v) refused as kind j, n its series' newest stored sample, l
+// the series' labels text: Prometheus 3's appender error and " for series {...}".
+static void
+s_sample_line(int j, const struct tsdb_store_newest *n, int64_t t, double v, const char *l,
+              struct tsdb_rwpartial *pe)
+{
+    char a[32], b[32];
+    if (j == S_AHEAD)
+        tsdb_rwpartial_add(pe, "out of bounds: timestamp is too far in the future for series %s",
+                           l);
+    else if (j == S_DUPLICATE && n->v_known && t != 0) // storage.NewDuplicateFloatErr
+        tsdb_rwpartial_add(pe,
+                           "duplicate sample for timestamp %lld; overrides not allowed: "
+                           "existing %s, new value %s for series %s",
+                           (long long)t, tsdb_rwpartial_go_float(n->v, a, sizeof(a)),
+                           tsdb_rwpartial_go_float(v, b, sizeof(b)), l);
+    else
+        tsdb_rwpartial_add(pe, "%s for series %s", s_refusal_text(j), l);
+}
+
+// Remote write 2.0 as Prometheus 3's writeV2 takes it: each series and each sample on its
+// own, what is refused left out with a line in pe (request order), the rest stored. A
+// series is refused for its labels (s_gather) or for holding neither samples nor
+// histograms; a sample for lying more than 10 minutes ahead or for what storage would
+// refuse (s_judge against its series' newest stored sample, as Prometheus's appender
+// judges at Append). Sets valid[] and the bits of r->refused. Returns the kinds refused as
+// bits (1 << S_*), or -1 with err when the store cannot be read.
+static int
+s_judge_v2(tsdb_rwrite_t *self, struct s_req *r, bool *valid, struct tsdb_rwpartial *pe,
+           fw_err_t *err)
+{
+    int64_t max_t = fw_time_now_ms() + S_MAX_AHEAD_MS;
+    struct tsdb_rwproto_series s;
+    size_t off = 0, ord = 0;
+    int kinds = 0;
+    for (size_t i = 0; tsdb_rwproto_next_series(r->pb, r->pb_len, r->version, &off, &s); i++) {
+        int g = s_gather(r, &s);
+        bool ahead = false;
+        size_t n = s_count_samples(&s, INT64_MAX, &ahead);
+        valid[i] = g == S_LBL_OK && (n > 0 || tsdb_rwproto_series_histograms(&s, r->version));
+        if (g != S_LBL_OK) {
+            s_labels_line(r, &s, g, pe);
+            r->invalid_samples += n;
+            kinds |= 1 << S_LABELS;
+            continue;
+        }
+        if (!valid[i]) {
+            char *l = s_labels_text(r);
+            tsdb_rwpartial_add(
+                pe, "TimeSeries must contain at least one sample or histogram for series %s", l);
+            free(l);
+            kinds |= 1 << S_EMPTY;
+            continue;
+        }
+        if (n == 0)
+            continue; // histograms only: counted, not stored
+        if (!r->reader && !(r->reader = tsdb_store_reader_new(self->store, err)))
+            return -1;
+        struct tsdb_store_newest nw;
+        if (tsdb_store_newest(r->reader, s_view(r), &nw, err) != 0)
+            return -1;
+        char *l = NULL;
+        struct fw_sample smp;
+        size_t soff = 0;
+        for (size_t k = ord; tsdb_rwproto_next_sample(&s, &soff, &smp); k++) {
+            int j = smp.t_ms > max_t ? S_AHEAD : s_judge(&nw, smp.t_ms, smp.v);
+            if (j == S_OK)
+                continue;
+            if (!r->refused)
+                r->refused = fw_calloc(r->all_samples / 8 + 1, 1);
+            r->refused[k / 8] |= (unsigned char)(1u << (k % 8));
+            r->n_refused++;
+            kinds |= 1 << j;
+            if (!l)
+                l = s_labels_text(r);
+            s_sample_line(j, &nw, smp.t_ms, smp.v, l, pe);
+        }
+        free(l);
+        ord += n;
+        r->samples += n;
+    }
+    return kinds;
+}
+
 // ---------------------------------------------------------------------------------------
 // Requests
 
 static int s_refuse(tsdb_rwrite_t *self, int status, const char *reason, char **text,
                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-static int
-s_refuse(tsdb_rwrite_t *self, int status, const char *reason, char **text, const char *fmt, ...)
+// Count a refusal by reason and log it (at most one line every S_LOG_EVERY_MS).
+static void
+s_note(tsdb_rwrite_t *self, int status, const char *reason, const char *msg)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    char msg[1200];
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     char lbl[64];
     snprintf(lbl, sizeof(lbl), "reason=\"%s\"", reason);
     fw_metrics_add(self->metrics, "fw_tsdb_remote_write_rejected_total", lbl, 1);
@@ -515,8 +650,35 @@ s_refuse(tsdb_rwrite_t *self, int status, const char *reason, char **text, const
     if (log)
         fw_warn("remote_write.reject", "code=%d reason=%s err=\"%s\" not_logged=%zu", status,
                 reason, msg, skipped);
+}
+
+static int
+s_refuse(tsdb_rwrite_t *self, int status, const char *reason, char **text, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char msg[1200];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    s_note(self, status, reason, msg);
     *text = fw_asprintf("%s\n", msg);
     return status;
+}
+
+// The 400 of a 2.0 request with refusals (kinds, from s_judge_v2): every kind counted, the
+// first line logged, the lines answered.
+static int
+s_refuse_v2(tsdb_rwrite_t *self, int kinds, const struct tsdb_rwpartial *pe, char **text)
+{
+    const char *nl = strchr(pe->text.p, '\n');
+    char first[1200];
+    snprintf(first, sizeof(first), "%.*s (%zu errors)",
+             (int)(nl ? (size_t)(nl - pe->text.p) : pe->text.len), pe->text.p, pe->lines);
+    for (int j = 0; j < S_KINDS; j++)
+        if (kinds & (1 << j))
+            s_note(self, 400, s_kind_reason[j], first);
+    *text = tsdb_rwpartial_text(pe);
+    return 400;
 }
 
 // Prometheus's parseProtoMsg: 0 with *version, or a 415 answer.
@@ -621,6 +783,7 @@ s_req_clear(struct s_req *r)
     free(r->invalid);
     free(r->ltext);
     free(r->view.items);
+    free(r->refused);
     tsdb_store_reader_destroy(&r->reader);
     tsdb_rwproto_symbols_free(&r->sym);
 }
@@ -648,6 +811,8 @@ tsdb_rwrite_handle(tsdb_rwrite_t *self, const char *content_type, const char *en
         return s_refuse(self, rc, rc == 413 ? "too_large" : "snappy", text, "%s", err.msg);
     struct s_req r = {.version = w->version, .pb = (const unsigned char *)pb, .pb_len = n};
     bool *valid = NULL;
+    struct tsdb_rwpartial pe = {0};
+    int kinds = 0;
     struct tsdb_rwproto_counts counts;
     if (tsdb_rwproto_check(r.pb, r.pb_len, r.version, &counts, &err) != 0) {
         rc = s_refuse(self, 400, "protobuf", text, "%s", err.msg);
@@ -656,8 +821,9 @@ tsdb_rwrite_handle(tsdb_rwrite_t *self, const char *content_type, const char *en
     if (r.version == TSDB_RWPROTO_V2)
         tsdb_rwproto_symbols(r.pb, r.pb_len, &r.sym);
     s_metadata(self, &r, counts.metadata);
+    r.all_samples = counts.samples;
     valid = fw_calloc(counts.series + 1, sizeof(*valid));
-    if (s_check(&r, valid) != 0) {
+    if (r.version == TSDB_RWPROTO_V1 && s_check(&r, valid) != 0) {
         rc = s_refuse(self, 400, "out_of_bounds", text, "out of bounds");
         goto out;
     }
@@ -676,6 +842,13 @@ tsdb_rwrite_handle(tsdb_rwrite_t *self, const char *content_type, const char *en
             rc = s_refuse(self, 400, s_refusal_reason(j), text, "%s", s_refusal_text(j));
             goto out;
         }
+    } else {
+        kinds = s_judge_v2(self, &r, valid, &pe, &err);
+        tsdb_store_reader_destroy(&r.reader);
+        if (kinds < 0) {
+            rc = s_refuse(self, 503, "unavailable", text, "%s", err.msg);
+            goto out;
+        }
     }
     struct s_chan *c = s_chan_take(self, &err);
     if (!c || s_store(self, &r, valid, c, &err) != 0) {
@@ -686,33 +859,29 @@ tsdb_rwrite_handle(tsdb_rwrite_t *self, const char *content_type, const char *en
     }
     s_chan_give(self, c);
     size_t dropped = r.out_of_order + r.duplicate + r.too_old;
-    w->samples = r.samples > dropped ? r.samples - dropped : 0;
+    w->samples = r.samples > dropped + r.n_refused ? r.samples - dropped - r.n_refused : 0;
     fw_metrics_add(self->metrics, "fw_tsdb_remote_write_samples_total", "", (double)w->samples);
     if (counts.exemplars || counts.histograms)
         fw_metrics_add(self->metrics, "fw_tsdb_remote_write_ignored_total", "",
                        (double)(counts.exemplars + counts.histograms));
-    if (r.invalid) {
+    if (r.invalid_samples)
         fw_metrics_add(self->metrics, "fw_tsdb_remote_write_invalid_labels_samples_total", "",
                        (double)r.invalid_samples);
+    if (r.invalid) {
         rc =
             s_refuse(self, 400, "labels", text, "invalid metric name or labels, got %s", r.invalid);
         goto out;
     }
-    // 1.0: samples the check passed and the writer refused (an earlier one of the same
-    // series in this request, or another writer in between) are dropped, as Prometheus's
-    // Commit drops them, and counted. 2.0 (Prometheus 3's writeV2) keeps the request's
-    // other samples and answers 400 with the storage error's text, so that senders do not
-    // retry.
-    if (dropped && r.version == TSDB_RWPROTO_V1) {
+    // Samples the check passed and the writer refused (an earlier one of the same series in
+    // this request, or another writer in between) are dropped, as Prometheus's Commit drops
+    // them, and counted; 2.0's refusals (s_judge_v2) are answered 400 with a line each, the
+    // rest stored, so that senders do not retry.
+    if (dropped)
         fw_metrics_add(self->metrics, "fw_tsdb_remote_write_dropped_samples_total", "",
                        (double)dropped);
-    } else if (dropped) {
-        int j = r.out_of_order ? S_OUT_OF_ORDER : r.duplicate ? S_DUPLICATE : S_TOO_OLD;
-        rc = s_refuse(self, 400, s_refusal_reason(j), text, "%s", s_refusal_text(j));
-        goto out;
-    }
-    rc = 204;
+    rc = pe.lines ? s_refuse_v2(self, kinds, &pe, text) : 204;
 out:
+    tsdb_rwpartial_clear(&pe);
     free(valid);
     free(pb);
     s_req_clear(&r);
@@ -775,7 +944,9 @@ tsdb_rwrite_new(zsock_t *samples, tsdb_store_t *store, fw_metrics_t *metrics, fw
     fw_metrics_declare(metrics, "fw_tsdb_remote_write_rejected_total", FW_METRIC_COUNTER,
                        "Remote-write requests refused, by reason: content_type, "
                        "content_encoding, snappy, protobuf, too_large, out_of_bounds, labels "
-                       "(some series refused), unavailable.");
+                       "(some series refused), out_of_order, duplicate, too_old, empty_series "
+                       "(2.0: a series without samples), unavailable; a 2.0 request partly "
+                       "refused counts once for each reason it holds.");
     fw_metrics_declare(metrics, "fw_tsdb_remote_write_invalid_labels_samples_total",
                        FW_METRIC_COUNTER,
                        "Remote-write samples dropped because their series' labels are invalid.");
@@ -784,7 +955,7 @@ tsdb_rwrite_new(zsock_t *samples, tsdb_store_t *store, fw_metrics_t *metrics, fw
     fw_metrics_add(metrics, "fw_tsdb_remote_write_samples_total", "", 0);
     fw_metrics_add(metrics, "fw_tsdb_remote_write_invalid_labels_samples_total", "", 0);
     fw_metrics_declare(metrics, "fw_tsdb_remote_write_dropped_samples_total", FW_METRIC_COUNTER,
-                       "Remote-write 1.0 samples that passed the check before appending and "
+                       "Remote-write samples that passed the check before appending and "
                        "that storage then refused (an earlier sample of the same series in the "
                        "request, or another writer in between): dropped, as Prometheus's "
                        "commit drops them.");

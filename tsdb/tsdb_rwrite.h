@@ -18,15 +18,24 @@
         204  stored
         400  body not snappy ("snappy: corrupt input"), not a WriteRequest (gogo-protobuf's
              text, e.g. "unexpected EOF"), a sample more than 10 minutes ahead of now ("out
-             of bounds", nothing stored), or series with invalid labels ("invalid metric
+             of bounds", nothing stored; 1.0), or series with invalid labels ("invalid metric
              name or labels, got {...}"; the valid series of the request are stored),
              or a sample storage refuses ("out of order sample", "duplicate sample for
              timestamp", "too old sample"): 1.0 stores nothing of the request then (every
              sample is judged against its series' newest stored one before any is
              appended, as Prometheus rolls back its appender; one refused only by an
              earlier sample of the same request is dropped, 204, as Prometheus's commit
-             drops it, counted in fw_tsdb_remote_write_dropped_samples_total); 2.0 stores
-             the request's other samples, as Prometheus 3's writeV2
+             drops it, counted in fw_tsdb_remote_write_dropped_samples_total).
+             2.0, as Prometheus 3's writeV2: each series and sample is judged on its own,
+             the rest of the request is stored, and the answer holds one line per refusal
+             in request order (tsdb_rwpartial.h): "invalid metric name or labels, got
+             {...}", "invalid labels for series, labels {...}, duplicated label x",
+             "parsing labels for series [refs]: ...", "TimeSeries must contain at least
+             one sample or histogram for series {...}", and per sample "out of order
+             sample", "duplicate sample for timestamp T; overrides not allowed: existing
+             X, new value Y", "too old sample" or "out of bounds: timestamp is too far in
+             the future" followed by " for series {...}"; the -Written headers count what
+             was stored
         413  compressed body over 16 MiB (fw_http's limit) or decompressed over
              TSDB_RWRITE_MAX_DECODED
         415  a Content-Type other than application/x-protobuf (proto=prometheus.WriteRequest,
