@@ -25,6 +25,9 @@
 #include "fw_labels.h"
 #include "fw_mem.h"
 #include "fw_promcfg.h"
+#include "fw_promql.h"
+#include "fw_promql_ast.h"
+#include "fw_sample.h"
 #include "fw_relabel.h"
 
 enum { S_RM_DEPTH = 8, S_RM_ENTRIES = 10000 };
@@ -137,6 +140,170 @@ check_util_store_format(const char *dir)
     mdb_txn_abort(txn);
     mdb_env_close(env);
     return f;
+}
+
+void
+check_util_store_labels(struct fw_labels *l, const char *sel)
+{
+    fw_err_t err;
+    fw_promql_expr_t *e = fw_promql_parse(sel, &err);
+    ck_assert_msg(e != NULL, "%s: %s", sel, err.msg);
+    fw_labels_clear(l);
+    for (size_t k = 0; k < e->n_matchers; k++)
+        fw_labels_set(l, e->matchers[k].name, e->matchers[k].value);
+    fw_promql_expr_destroy(&e);
+}
+
+// Append n samples (t, v) to the series sel; returns the stats of the call.
+struct tsdb_store_stats
+check_util_store_put(tsdb_store_t *st, const char *sel, size_t n, const int64_t *t, const double *v)
+{
+    struct fw_labels l = FW_LABELS_INIT;
+    check_util_store_labels(&l, sel);
+    struct fw_sample *s = fw_calloc(n ? n : 1, sizeof(*s));
+    for (size_t k = 0; k < n; k++)
+        s[k] = (struct fw_sample){t[k], v[k]};
+    struct tsdb_store_stats stats = {0};
+    fw_err_t err;
+    ck_assert_msg(tsdb_store_append_series(st, &l, s, n, &stats, &err) == 0, "append: %s", err.msg);
+    free(s);
+    fw_labels_clear(&l);
+    return stats;
+}
+
+void
+check_util_store_commit(tsdb_store_t *st)
+{
+    fw_err_t err;
+    ck_assert_msg(tsdb_store_commit(st, &err) == 0, "commit: %s", err.msg);
+}
+
+// The id of the one series matching sel, or 0.
+uint64_t
+check_util_store_id(tsdb_store_t *st, const char *sel)
+{
+    fw_err_t err;
+    fw_promql_expr_t *e = fw_promql_parse(sel, &err);
+    ck_assert_ptr_nonnull(e);
+    tsdb_store_reader_t *r = tsdb_store_reader_new(st, &err);
+    ck_assert_ptr_nonnull(r);
+    uint64_t *ids;
+    size_t n;
+    ck_assert_int_eq(tsdb_store_select_ids(r, e->matchers, e->n_matchers, &ids, &n, &err), 0);
+    uint64_t id = n == 1 ? ids[0] : 0;
+    free(ids);
+    tsdb_store_reader_destroy(&r);
+    fw_promql_expr_destroy(&e);
+    return id;
+}
+
+// Every sample of series id in [mint, maxt] through the window copy.
+size_t
+check_util_store_read(tsdb_store_t *st, uint64_t id, int64_t mint, int64_t maxt,
+                      struct fw_sample **pts)
+{
+    fw_err_t err;
+    tsdb_store_reader_t *r = tsdb_store_reader_new(st, &err);
+    ck_assert_ptr_nonnull(r);
+    size_t len = 0, cap = 0;
+    *pts = NULL;
+    ck_assert_int_eq(tsdb_store_samples(r, id, mint, maxt, pts, &len, &cap, &err), 0);
+    tsdb_store_reader_destroy(&r);
+    return len;
+}
+
+size_t
+check_util_store_select_count(tsdb_store_t *st, const char *sel)
+{
+    fw_err_t err;
+    fw_promql_expr_t *e = fw_promql_parse(sel, &err);
+    ck_assert_msg(e != NULL, "%s: %s", sel, err.msg);
+    tsdb_store_reader_t *r = tsdb_store_reader_new(st, &err);
+    ck_assert_ptr_nonnull(r);
+    struct tsdb_store_series *out;
+    size_t n;
+    ck_assert_int_eq(tsdb_store_select(r, e->matchers, e->n_matchers, &out, &n, &err), 0);
+    for (size_t k = 0; k < n; k++) // every answer really matches
+        ck_assert_msg(fw_matchers_match(e->matchers, e->n_matchers, &out[k].labels), "%s", sel);
+    tsdb_store_series_free(out, n);
+    tsdb_store_reader_destroy(&r);
+    fw_promql_expr_destroy(&e);
+    return n;
+}
+
+uint64_t
+check_util_store_bits(double v)
+{
+    uint64_t b;
+    memcpy(&b, &v, sizeof(b));
+    return b;
+}
+
+MDB_env *
+check_util_store_raw_open(const char *dir)
+{
+    MDB_env *env;
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    mdb_env_set_mapsize(env, (size_t)64 << 20);
+    ck_assert_int_eq(mdb_env_open(env, dir, 0, 0644), 0);
+    return env;
+}
+
+size_t
+check_util_store_raw_entries(const char *dir, const char *db)
+{
+    MDB_env *env = check_util_store_raw_open(dir);
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_stat stat;
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, db, 0, &dbi), 0);
+    ck_assert_int_eq(mdb_stat(txn, dbi, &stat), 0);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return stat.ms_entries;
+}
+
+// Overwrite the value of the first record of db whose key starts with the id (8 bytes BE).
+void
+check_util_store_raw_damage(const char *dir, const char *db, uint64_t id, const void *bytes,
+                            size_t len)
+{
+    MDB_env *env = check_util_store_raw_open(dir);
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, db, 0, &dbi), 0);
+    ck_assert_int_eq(mdb_cursor_open(txn, dbi, &cur), 0);
+    unsigned char key[8];
+    for (int k = 0; k < 8; k++)
+        key[k] = (unsigned char)(id >> (56 - 8 * k));
+    MDB_val k = {8, key}, v;
+    ck_assert_int_eq(mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE), 0);
+    ck_assert_int_eq(memcmp(k.mv_data, key, 8), 0);
+    v = (MDB_val){len, (void *)bytes};
+    ck_assert_int_eq(mdb_cursor_put(cur, &k, &v, MDB_CURRENT), 0);
+    mdb_cursor_close(cur);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+// A grid series: n samples every step ms from t0, value f(k).
+void
+check_util_store_grid(tsdb_store_t *st, const char *sel, int64_t t0, int64_t step, size_t n,
+                      double base)
+{
+    int64_t *t = fw_malloc(n * sizeof(*t));
+    double *v = fw_malloc(n * sizeof(*v));
+    for (size_t k = 0; k < n; k++) {
+        t[k] = t0 + (int64_t)k * step;
+        v[k] = base + (double)(k % 7) * 0.25;
+    }
+    check_util_store_put(st, sel, n, t, v);
+    free(t);
+    free(v);
 }
 
 void

@@ -1,5 +1,6 @@
 /*  check_util.h — the fixtures the Check suites share: temporary directories under test/tmp
-    and their removal, an open tsdb store, HTTP requests with libcurl and a bounded wait for
+    and their removal, an open tsdb store and the store suites' helpers (appends, reads,
+    selection, raw LMDB), HTTP requests with libcurl and a bounded wait for
     an HTTP answer, input files, label specs, scrape jobs, relabel rules, config-error
     lookups, nested inputs and the
     shortest digits of a double.
@@ -14,6 +15,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <lmdb.h>
+#include <stdint.h>
 
 #include "../tsdb/tsdb_store.h"
 #include "fw_names.h"
@@ -75,6 +78,36 @@ tsdb_store_t *check_util_store_open(const char *dir, size_t mapsize);
 void check_util_store_set_format(const char *dir, char format, const char *drop);
 // The storage format character the store in dir (closed) holds.
 char check_util_store_format(const char *dir);
+// The store suites' helpers (check_tsdb_store*.c). Each fails the test through ck_assert
+// when the store refuses what it asks. sel is a PromQL selector ("name{a=\"b\"}").
+// Set l (cleared first) to the labels sel's equality matchers name.
+void check_util_store_labels(struct fw_labels *l, const char *sel);
+// Append n samples (t[k], v[k]) to the series sel (tsdb_store_append_series); the call's
+// stats.
+struct tsdb_store_stats check_util_store_put(tsdb_store_t *st, const char *sel, size_t n,
+                                             const int64_t *t, const double *v);
+// tsdb_store_commit.
+void check_util_store_commit(tsdb_store_t *st);
+// A grid series: n samples every step ms from t0, the k-th valued base + (k % 7) * 0.25.
+void check_util_store_grid(tsdb_store_t *st, const char *sel, int64_t t0, int64_t step, size_t n,
+                           double base);
+// The id of the one series matching sel, or 0 (none, or more than one).
+uint64_t check_util_store_id(tsdb_store_t *st, const char *sel);
+// Every sample of series id in [mint, maxt] (tsdb_store_samples, in a reader of its own)
+// into *pts (yours to free, NULL at first); how many.
+size_t check_util_store_read(tsdb_store_t *st, uint64_t id, int64_t mint, int64_t maxt,
+                             struct fw_sample **pts);
+// How many series tsdb_store_select answers for sel; each answer must match it.
+size_t check_util_store_select_count(tsdb_store_t *st, const char *sel);
+// v's bits, to compare values exactly (NaN payloads, -0).
+uint64_t check_util_store_bits(double v);
+// Raw LMDB on the store in dir, as an operator's tool sees the files: the environment
+// (mdb_env_close it); the entries of database db; overwrite the value of db's first record
+// whose key starts with id (8 bytes big-endian) with bytes[0..len).
+MDB_env *check_util_store_raw_open(const char *dir);
+size_t check_util_store_raw_entries(const char *dir, const char *db);
+void check_util_store_raw_damage(const char *dir, const char *db, uint64_t id, const void *bytes,
+                                 size_t len);
 
 // Write text to path (created or truncated); fails the test when it cannot.
 void check_util_write_file(const char *path, const char *text);
