@@ -252,7 +252,7 @@ s_rewrite(fw_sender_t *self, struct s_entry *e, uint64_t gen)
     size_t lost;
     zmsg_t *z = fw_sender_refs_rewrite(self->refs, e->frames, &lost);
     if (!z)
-        return;               // not v3: no refs to define
+        return;               // not v3 or v4: no refs to define
     zmsg_destroy(&e->frames); // libzmq keeps its own references to what it still sends
     e->frames = z;
     e->shared = false;
@@ -570,10 +570,15 @@ fw_sender_send_frames_kinds(fw_sender_t *self, zmsg_t **frames_p, size_t samples
         return -1;
     }
     struct s_entry e = {++self->seq, frames, 0, samples, gen, false, false, false};
-    if (zframe_streq(zmsg_first(e.frames), "SAMPLES") && zframe_streq(zmsg_next(e.frames), "3")) {
+    zframe_t *fv = zframe_streq(zmsg_first(e.frames), "SAMPLES") ? zmsg_next(e.frames) : NULL;
+    int version = !fv                     ? 0
+                  : zframe_streq(fv, "3") ? FW_SAMPLES_V3
+                  : zframe_streq(fv, "4") ? FW_SAMPLES_V4
+                                          : 0;
+    if (version) { // v3 and v4 carry refs
         zframe_t *body = zmsg_next(e.frames);
         if (kinds & FW_SENDER_REFS_DEFS) // unknown, or definitions to learn
-            kinds = fw_sender_refs_learn(self->refs, zframe_data(body), zframe_size(body));
+            kinds = fw_sender_refs_learn(self->refs, version, zframe_data(body), zframe_size(body));
         e.defs = kinds & FW_SENDER_REFS_DEFS;
         e.uses = kinds & FW_SENDER_REFS_USES;
     }

@@ -22,7 +22,7 @@
     The buffer lives in memory: a sender that is killed loses what it holds; one that is
     stopped (SIGTERM) waits a bounded time for tsdb to acknowledge it (fw_sender_flush).
 
-    Series refs (SAMPLES v3, fw_sender_refs.h): a batch encoded with refs is kept with the
+    Series refs (SAMPLES v3 and v4, fw_sender_refs.h): a batch encoded with refs is kept with the
     refs generation it was encoded under; tsdb's `unknown_refs` answer moves the generation
     on, rewrites every held batch with the labels of the refs it uses, and sends them all
     again (fw_sender_refs_resets_total).
@@ -107,10 +107,10 @@ int fw_sender_send(fw_sender_t *self, struct fw_batch **batch_p, zsock_t *pub);
 // id and any seq/oldest) holding `samples` samples, its uses of refs encoded under refs
 // generation gen (fw_sender_refs_gen when the encoder started; older: the batch is rewritten
 // with labels first): *frames_p (taken; set to NULL) gets the next seq. -1 when the frames
-// are no SAMPLES v2 or v3 message (dropped and counted as above).
+// are no SAMPLES v2, v3 or v4 message (dropped and counted as above).
 int fw_sender_send_frames(fw_sender_t *self, zmsg_t **frames_p, size_t samples, uint64_t gen,
                           zsock_t *pub);
-// The same from an encoder that knows what a SAMPLES v3 body holds: kinds is
+// The same from an encoder that knows what a SAMPLES v3 or v4 body holds: kinds is
 // FW_SENDER_REFS_DEFS and/or FW_SENDER_REFS_USES (fw_sender_refs.h), or 0 for neither. A body
 // without definitions is not read to learn them (fw_sender_send_frames reads every body), so
 // a scrape of known series costs the sender's thread no walk over its series. Claiming no

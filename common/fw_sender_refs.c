@@ -141,10 +141,11 @@ fw_sender_refs_settle(fw_sender_refs_t *self, uint64_t last_seq, uint64_t lowest
 }
 
 unsigned
-fw_sender_refs_learn(fw_sender_refs_t *self, const unsigned char *body, size_t size)
+fw_sender_refs_learn(fw_sender_refs_t *self, int version, const unsigned char *body, size_t size)
 {
     struct fw_samples_view v;
-    if (fw_samples_view_init(&v, FW_SAMPLES_V3, body, size, NULL, NULL, NULL) != 0)
+    if ((version != FW_SAMPLES_V3 && version != FW_SAMPLES_V4) ||
+        fw_samples_view_init(&v, version, body, size, NULL, NULL, NULL) != 0)
         return 0;
     unsigned kinds = 0;
     size_t off = v.first;
@@ -198,11 +199,11 @@ fw_sender_refs_rewrite(const fw_sender_refs_t *self, zmsg_t *frames, size_t *los
     if (zmsg_size(frames) != 3)
         return NULL;
     zframe_t *ft = zmsg_first(frames), *fv = zmsg_next(frames), *fb = zmsg_next(frames);
-    if (!zframe_streq(ft, "SAMPLES") || !zframe_streq(fv, "3"))
+    int version = zframe_streq(fv, "4") ? FW_SAMPLES_V4 : FW_SAMPLES_V3;
+    if (!zframe_streq(ft, "SAMPLES") || (!zframe_streq(fv, "3") && version != FW_SAMPLES_V4))
         return NULL;
     struct fw_samples_view v;
-    if (fw_samples_view_init(&v, FW_SAMPLES_V3, zframe_data(fb), zframe_size(fb), NULL, NULL,
-                             NULL) != 0)
+    if (fw_samples_view_init(&v, version, zframe_data(fb), zframe_size(fb), NULL, NULL, NULL) != 0)
         return NULL;
     // size first, then write each series once
     size_t bytes = 0, nseries = 0, off = v.first;
@@ -214,12 +215,12 @@ fw_sender_refs_rewrite(const fw_sender_refs_t *self, zmsg_t *frames, size_t *los
             *lost += s.nsamples;
             continue;
         }
-        bytes += 4 + (d ? d->len : 2 + s.labels_len) + 4 + (size_t)s.nsamples * 16;
+        bytes += 4 + (d ? d->len : 2 + s.labels_len) + 4 + (size_t)s.nsamples * (s.st ? 24 : 16);
         nseries++;
     }
     unsigned char *p;
     zmsg_t *out =
-        fw_msg_samples_frames(FW_SAMPLES_V3, v.sender, v.seq, v.oldest, nseries, bytes, &p, NULL);
+        fw_msg_samples_frames(version, v.sender, v.seq, v.oldest, nseries, bytes, &p, NULL);
     if (!out)
         return NULL;
     off = v.first;
@@ -236,9 +237,13 @@ fw_sender_refs_rewrite(const fw_sender_refs_t *self, zmsg_t *frames, size_t *los
             memcpy(p, s.labels - 2, 2 + s.labels_len);
             p += 2 + s.labels_len;
         }
-        fw_bytes_put_le(p, s.nsamples, 4);
+        fw_bytes_put_le(p, s.nsamples | (s.st ? FW_SAMPLES_ST_FLAG : 0), 4);
         memcpy(p + 4, s.samples, (size_t)s.nsamples * 16);
         p += 4 + (size_t)s.nsamples * 16;
+        if (s.st) { // v4: the start times follow the samples
+            memcpy(p, s.st, (size_t)s.nsamples * 8);
+            p += (size_t)s.nsamples * 8;
+        }
     }
     return out;
 }

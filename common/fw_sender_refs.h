@@ -1,4 +1,4 @@
-/*  fw_sender_refs.h — a sender's series refs (SAMPLES v3, docs/wire.md "Series refs").
+/*  fw_sender_refs.h — a sender's series refs (SAMPLES v3 and v4, docs/wire.md "Series refs").
 
     A sender gives each label set it sends often a ref, a small number unique among its
     live series. The first batch that carries a ref carries its labels too (a definition);
@@ -51,17 +51,19 @@ uint64_t fw_sender_refs_gen(const fw_sender_refs_t *self);
 // and those whose seq is below `lowest_held` (the lowest seq still held; last_seq + 1 when
 // none is) are freed, with their labels.
 void fw_sender_refs_settle(fw_sender_refs_t *self, uint64_t last_seq, uint64_t lowest_held);
-// The sender's thread: keep the definitions of a SAMPLES v3 body (borrowed). Returns what
-// the body holds: FW_SENDER_REFS_DEFS (definitions), FW_SENDER_REFS_USES (uses), or both.
+// The sender's thread: keep the definitions of a SAMPLES body (borrowed) of version
+// FW_SAMPLES_V3 or _V4 (v4: v3 with start times). Returns what the body holds:
+// FW_SENDER_REFS_DEFS (definitions), FW_SENDER_REFS_USES (uses), or both.
 #define FW_SENDER_REFS_DEFS 1u
 #define FW_SENDER_REFS_USES 2u
-unsigned fw_sender_refs_learn(fw_sender_refs_t *self, const unsigned char *body, size_t size);
+unsigned fw_sender_refs_learn(fw_sender_refs_t *self, int version, const unsigned char *body,
+                              size_t size);
 // The sender's thread: tsdb asked for labels again; the generation moves on.
 void fw_sender_refs_reset(fw_sender_refs_t *self);
 // The sender's thread: SAMPLES frames (borrowed) as a new message whose every use of a
 // ref is a definition, from the labels learnt; a use whose labels were never learnt is
-// left out, its samples counted in *lost. NULL when frames are no valid SAMPLES v3 message
-// (nothing to rewrite).
+// left out, its samples counted in *lost; start times (v4) are kept. NULL when frames are
+// no valid SAMPLES v3 or v4 message (nothing to rewrite).
 zmsg_t *fw_sender_refs_rewrite(const fw_sender_refs_t *self, zmsg_t *frames, size_t *lost);
 // Refs defined and learnt, and those released but not yet free.
 size_t fw_sender_refs_count(const fw_sender_refs_t *self);

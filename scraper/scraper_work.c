@@ -353,21 +353,19 @@ s_item_bare(const struct scraper_work_job *job, const struct s_item *it)
 
 // Encode items [i0, i1) as one SAMPLES v3 part of the job (seq numbered on the loop): the
 // body is sized first and each series written once, straight into its frame: a ref and its
-// encoded labels (a cache entry's, or from the scratch), or the ref alone once defined.
-// A part with start times is v4, and its series carry their labels without refs (the
-// sender learns and rewrites refs in v3 parts only: fw_sender.h).
+// encoded labels (a cache entry's, or from the scratch), or the ref alone once defined. A
+// part with a start time (OpenMetrics _created) is v4, each start after its sample.
 static void
 s_encode_part(scraper_work_state_t *self, struct scraper_work_job *job, size_t i0, size_t i1)
 {
     bool v4 = false;
-    for (size_t i = i0; i < i1 && !v4; i++)
-        v4 = self->items[i].st != 0;
     size_t bytes = 0;
     for (size_t i = i0; i < i1; i++) {
         struct s_item *it = &self->items[i];
-        if (!v4 && it->e && !it->e->ref && job->refs)
+        if (it->e && !it->e->ref && job->refs)
             it->e->ref = fw_sender_refs_alloc(job->refs); // 0 when none is left: labels
-        bytes += 4 + (!v4 && s_item_bare(job, it) ? 2 : it->enc_len) + 20 + (it->st ? 8 : 0);
+        bytes += 4 + (s_item_bare(job, it) ? 2 : it->enc_len) + 20 + (it->st ? 8 : 0);
+        v4 = v4 || it->st;
     }
     fw_err_t err;
     fw_err_clear(&err);
@@ -383,13 +381,8 @@ s_encode_part(scraper_work_state_t *self, struct scraper_work_job *job, size_t i
     unsigned kinds = 0; // what the part holds, so the sender need not read it (fw_sender.h)
     for (size_t i = i0; i < i1; i++) {
         const struct s_item *it = &self->items[i];
-        uint32_t ref = it->e && !v4 ? it->e->ref : 0;
+        uint32_t ref = it->e ? it->e->ref : 0;
         p = fw_samples_put_ref(p, ref);
-        if (v4) {
-            memcpy(p, it->enc ? it->enc : self->scratch + it->off, it->enc_len);
-            p = fw_samples_put_one_st(p + it->enc_len, it->t, it->v, it->st);
-            continue;
-        }
         if (s_item_bare(job, it)) {
             kinds |= FW_SENDER_REFS_USES;
             p[0] = p[1] = 0;
@@ -400,10 +393,10 @@ s_encode_part(scraper_work_state_t *self, struct scraper_work_job *job, size_t i
             memcpy(p, it->enc ? it->enc : self->scratch + it->off, it->enc_len);
             p += it->enc_len;
         }
-        p = fw_samples_put_one(p, it->t, it->v);
+        p = fw_samples_put_one_st(p, it->t, it->v, it->st);
     }
     // defined now (every occurrence in this part carried the labels)
-    for (size_t i = i0; i < i1 && !v4; i++)
+    for (size_t i = i0; i < i1; i++)
         if (self->items[i].e && self->items[i].e->ref)
             self->items[i].e->ref_gen = job->refs_gen;
     s_add_frames(job, frames, i1 - i0, kinds);

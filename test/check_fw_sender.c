@@ -16,6 +16,7 @@
 #include "../tsdb/tsdb_ingest.h"
 #include "fw_metrics.h"
 #include "fw_msg.h"
+#include "fw_msg_samples.h"
 #include "fw_sender.h"
 #include "fw_time.h"
 
@@ -743,9 +744,10 @@ START_TEST(test_fw_sender_dropped_definition_never_relied_on)
 }
 END_TEST
 
-// A SAMPLES v3 body of series {ref, name or NULL (a use), one sample}.
+// A SAMPLES v3 body of series {ref, name or NULL (a use), one sample}; v4 when st (the
+// start times, 0: none) is given.
 static zmsg_t *
-s_ref_frames(size_t n, const uint32_t *ref, const char *const *name)
+s_ref_frames_st(size_t n, const uint32_t *ref, const char *const *name, const int64_t *st)
 {
     struct fw_batch *b = fw_batch_new();
     snprintf(b->sender, sizeof(b->sender), "s");
@@ -756,7 +758,7 @@ s_ref_frames(size_t n, const uint32_t *ref, const char *const *name)
             fw_labels_set(&l, "__name__", name[i]);
         struct fw_series *sr = fw_batch_add_series(b, &l);
         sr->ref = ref[i];
-        fw_series_add(sr, 1000, (double)i);
+        fw_series_add_st(sr, 1000, st ? st[i] : 0, (double)i);
         fw_labels_clear(&l);
     }
     struct fw_msg *m = fw_msg_new_samples(&b);
@@ -765,6 +767,51 @@ s_ref_frames(size_t n, const uint32_t *ref, const char *const *name)
     ck_assert_ptr_nonnull(z);
     return z;
 }
+
+static zmsg_t *
+s_ref_frames(size_t n, const uint32_t *ref, const char *const *name)
+{
+    return s_ref_frames_st(n, ref, name, NULL);
+}
+
+// SAMPLES v4 (start times) carries refs as v3: definitions are learnt from it, and a use is
+// rewritten with its labels, its start times kept (the scraper's OpenMetrics _created).
+START_TEST(test_fw_sender_refs_v4)
+{
+    fw_sender_refs_t *r = fw_sender_refs_new();
+    uint32_t refs1[] = {2, 0};
+    const char *names1[] = {"two", "plain"};
+    int64_t st1[] = {500, 0};
+    zmsg_t *z = s_ref_frames_st(2, refs1, names1, st1);
+    zmsg_first(z);
+    ck_assert(zframe_streq(zmsg_next(z), "4"));
+    zframe_t *body = zmsg_last(z);
+    ck_assert_uint_eq(fw_sender_refs_learn(r, FW_SAMPLES_V4, zframe_data(body), zframe_size(body)),
+                      FW_SENDER_REFS_DEFS);
+    ck_assert_uint_eq(fw_sender_refs_count(r), 1);
+    zmsg_destroy(&z);
+    uint32_t refs2[] = {2, 0};
+    const char *names2[] = {NULL, "plain"};
+    int64_t st2[] = {600, 0};
+    z = s_ref_frames_st(2, refs2, names2, st2);
+    size_t lost;
+    zmsg_t *w = fw_sender_refs_rewrite(r, z, &lost);
+    ck_assert_ptr_nonnull(w);
+    ck_assert_uint_eq(lost, 0);
+    struct fw_msg *d = NULL;
+    fw_err_t err;
+    ck_assert_msg(fw_msg_decode(w, &d, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(d->batch->len, 2);
+    ck_assert_str_eq(fw_labels_get(&d->batch->series[0].labels, "__name__"), "two");
+    ck_assert_ptr_nonnull(d->batch->series[0].st);
+    ck_assert_int_eq(d->batch->series[0].st[0], 600);
+    ck_assert(!d->batch->series[1].st || d->batch->series[1].st[0] == 0);
+    fw_msg_destroy(&d);
+    zmsg_destroy(&w);
+    zmsg_destroy(&z);
+    fw_sender_refs_destroy(&r);
+}
+END_TEST
 
 // Refs: the lowest free first; a released one is free only once no held batch can use it;
 // definitions are learnt and a body's uses rewritten with their labels.
@@ -787,7 +834,7 @@ START_TEST(test_fw_sender_refs_reuse_and_rewrite)
     const char *names1[] = {"two", "plain"};
     zmsg_t *z = s_ref_frames(2, refs1, names1);
     zframe_t *body = zmsg_last(z);
-    fw_sender_refs_learn(r, zframe_data(body), zframe_size(body));
+    fw_sender_refs_learn(r, FW_SAMPLES_V3, zframe_data(body), zframe_size(body));
     ck_assert_uint_eq(fw_sender_refs_count(r), 1);
     zmsg_destroy(&z);
     uint32_t refs2[] = {2, 9, 0};
@@ -824,6 +871,7 @@ fw_sender_suite(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_fw_sender_new_send_ack_destroy);
+    tcase_add_test(tc, test_fw_sender_refs_v4);
     tcase_add_test(tc, test_fw_sender_overflow_drops_oldest);
     tcase_add_test(tc, test_fw_sender_hold_sends_at_the_tick);
     tcase_add_test(tc, test_fw_sender_go_back_after_timeout);

@@ -13,7 +13,8 @@
 # share their series' start; the counter without `_created` has none (0); no `_created`
 # series is stored for the three families, the gauge's is; scrape_samples_scraped counts no
 # `_created` line; when the target restarts (a new `_created`, the counter lower), the new
-# start time is stored and resets() counts the restart. The real prometheus of Debian (2.42)
+# start time is stored and resets() counts the restart; after a tsdb restart (series refs
+# forgotten) the next one is stored too. The real prometheus of Debian (2.42)
 # predates created timestamps, so there is no side-by-side comparison.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -63,10 +64,13 @@ scrape_configs:
   - job_name: om
     static_configs: [{targets: ["$L:$SRV"]}]
 YML
-it_start tsdb "$BIN/tsdb" --web.listen-address=$L:$TSDB --storage.tsdb.path="$IT_DIR/tsdb" \
-    --storage.tsdb.map-size=64MiB --storage.tsdb.commit-interval=10ms \
-    --zmq.samples-address=tcp://$L:$ZS --zmq.query-address=tcp://$L:$ZQ \
-    --zmq.pub-address=tcp://$L:$ZP --scraper.url= --ruled.url=
+start_tsdb() {
+    it_start tsdb "$BIN/tsdb" --web.listen-address=$L:$TSDB --storage.tsdb.path="$IT_DIR/tsdb" \
+        --storage.tsdb.map-size=64MiB --storage.tsdb.commit-interval=10ms \
+        --zmq.samples-address=tcp://$L:$ZS --zmq.query-address=tcp://$L:$ZQ \
+        --zmq.pub-address=tcp://$L:$ZP --scraper.url= --ruled.url=
+}
+start_tsdb
 it_start scraper "$BIN/scraper" --config.file="$IT_DIR/prometheus.yml" \
     --web.listen-address=$L:$SCR --zmq.tsdb-address=tcp://$L:$ZS --zmq.pub-address=tcp://$L:$ZSP
 it_wait_http "http://$L:$TSDB/-/ready" || it_die "tsdb did not come up"
@@ -105,6 +109,21 @@ it_check "the new start time is stored" it_until 100 0.1 st_is 'jobs_total{job="
 it_check "resets() counts the restart" test "$(q 'resets(jobs_total[1m])')" = 1
 if ! names | grep -qw jobs_created; then it_pass "label values list no jobs_created"; else
     it_fail "label values list jobs_created: $(names)"; fi
+
+# tsdb restarts and forgets the scraper's series refs: the scraper defines them again in
+# its v4 parts (the sender learnt them from v4 as from v3), and the next start is stored
+it_term "$PID_tsdb"
+start_tsdb
+it_wait_http "http://$L:$TSDB/-/ready" || it_die "tsdb did not come back"
+body 1700000200.75 1600000000 1 > "$IT_DIR/metrics.om.new"
+mv "$IT_DIR/metrics.om.new" "$IT_DIR/metrics.om"
+it_check "after a tsdb restart the next start time is stored" \
+    it_until 150 0.1 st_is 'jobs_total{job="om"}' 1700000200.75
+it_check "and the value with it" test "$(q 'jobs_total')" = 1
+it_check "tsdb asked for the refs again (so v4 parts were re-defined)" test "$(curl -fsS \
+    "http://$L:$SCR/metrics" | awk '/^fw_sender_refs_resets_total/ {print ($2 >= 1)}')" = 1
+it_check "the scraper's sender lost no samples" test "$(curl -fsS "http://$L:$SCR/metrics" |
+    awk '/^fw_sender_dropped_samples_total/ {print $2}')" = 0
 
 it_term "$PID_scraper"
 it_check "SIGTERM exits 0" [ "$IT_RC" = 0 ]
