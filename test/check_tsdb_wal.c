@@ -185,26 +185,6 @@ s_check_series(tsdb_store_t *st, tsdb_store_reader_t *r, int s, int n)
     tsdb_store_reader_destroy(&own);
 }
 
-// Entries of the named database, read with raw LMDB as an operator's tool would.
-static size_t
-s_raw_entries(const char *db)
-{
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    MDB_stat stat;
-    ck_assert_int_eq(mdb_env_create(&env), 0);
-    mdb_env_set_maxdbs(env, 16);
-    mdb_env_set_mapsize(env, (size_t)64 << 20);
-    ck_assert_int_eq(mdb_env_open(env, s_dir, 0, 0644), 0);
-    ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-    ck_assert_int_eq(mdb_dbi_open(txn, db, 0, &dbi), 0);
-    ck_assert_int_eq(mdb_stat(txn, dbi, &stat), 0);
-    mdb_txn_abort(txn);
-    mdb_env_close(env);
-    return stat.ms_entries;
-}
-
 START_TEST(test_tsdb_wal_replay_after_kill)
 {
     tsdb_store_t *st = s_open_wal();
@@ -221,8 +201,8 @@ START_TEST(test_tsdb_wal_replay_after_kill)
     ck_assert_uint_eq(c.checkpoints, 0);
     s_append(st, 0, 50); // appended, never committed: lost with the process
     tsdb_store_destroy(&st);
-    ck_assert_uint_eq(s_raw_entries("wal"), 5);
-    ck_assert_uint_eq(s_raw_entries("head"), 0); // no open chunk written yet
+    ck_assert_uint_eq(check_util_store_raw_entries(s_dir, "wal"), 5);
+    ck_assert_uint_eq(check_util_store_raw_entries(s_dir, "head"), 0); // no open chunk written yet
 
     st = s_open_wal(); // SIGKILL-like: only commits stay; the start replays the log
     ck_assert_uint_eq(tsdb_store_head_series(st), 3);
@@ -248,8 +228,8 @@ START_TEST(test_tsdb_wal_replay_after_kill)
     tsdb_store_counters(st, &c);
     ck_assert_uint_eq(c.checkpoints, 1);
     tsdb_store_destroy(&st);
-    ck_assert_uint_eq(s_raw_entries("wal"), 0);
-    ck_assert_uint_eq(s_raw_entries("head"), 3);
+    ck_assert_uint_eq(check_util_store_raw_entries(s_dir, "wal"), 0);
+    ck_assert_uint_eq(check_util_store_raw_entries(s_dir, "head"), 3);
     st = s_open_wal();
     ck_assert_uint_eq(tsdb_store_head_series(st), 0); // nothing to replay: filled lazily
     for (int s = 0; s < 3; s++)
@@ -273,17 +253,6 @@ s_copy_file(const char *from, const char *to)
     ck_assert_int_eq(fclose(out), 0);
 }
 
-static MDB_env *
-s_raw_env(const char *dir)
-{
-    MDB_env *env;
-    ck_assert_int_eq(mdb_env_create(&env), 0);
-    mdb_env_set_maxdbs(env, 16);
-    mdb_env_set_mapsize(env, (size_t)64 << 20);
-    ck_assert_int_eq(mdb_env_open(env, dir, 0, 0644), 0);
-    return env;
-}
-
 #define S_MANY 5000 // more series than one write txn of a checkpoint takes (4096)
 
 START_TEST(test_tsdb_wal_sliced_checkpoint_and_crash_between_slices)
@@ -296,7 +265,7 @@ START_TEST(test_tsdb_wal_sliced_checkpoint_and_crash_between_slices)
             s_commit(st);
     }
     tsdb_store_destroy(&st);
-    ck_assert_uint_eq(s_raw_entries("wal"), 2);
+    ck_assert_uint_eq(check_util_store_raw_entries(s_dir, "wal"), 2);
     char *saved_dir = s_saved_dir, path[256], saved[256];
     check_util_tmpdir_new(s_saved_dir, sizeof(s_saved_dir), "tsdb_wal_saved");
     snprintf(path, sizeof(path), "%s/data.mdb", s_dir);
@@ -312,8 +281,8 @@ START_TEST(test_tsdb_wal_sliced_checkpoint_and_crash_between_slices)
     ck_assert_uint_eq(c.checkpoints, 1);
     ck_assert_uint_eq(c.commits, 1); // the slices count as one commit
     tsdb_store_destroy(&st);
-    ck_assert_uint_eq(s_raw_entries("wal"), 0);
-    ck_assert_uint_eq(s_raw_entries("head"), S_MANY);
+    ck_assert_uint_eq(check_util_store_raw_entries(s_dir, "wal"), 0);
+    ck_assert_uint_eq(check_util_store_raw_entries(s_dir, "head"), S_MANY);
     st = s_open_wal();
     for (int s = 0; s < S_MANY; s += 7)
         s_check_series(st, NULL, s, 10);
@@ -322,7 +291,8 @@ START_TEST(test_tsdb_wal_sliced_checkpoint_and_crash_between_slices)
     // A crash after the first slice: the saved log, and the open chunks of the first 4096
     // series (in key order) already written over it. Replaying the log over them stores
     // every sample once.
-    MDB_env *done = s_raw_env(s_dir), *crashed = s_raw_env(saved_dir);
+    MDB_env *done = check_util_store_raw_open(s_dir),
+            *crashed = check_util_store_raw_open(saved_dir);
     MDB_txn *rt, *wt;
     MDB_dbi rh, wh;
     MDB_cursor *cur;
@@ -343,8 +313,8 @@ START_TEST(test_tsdb_wal_sliced_checkpoint_and_crash_between_slices)
     mdb_env_close(done);
     mdb_env_close(crashed);
     s_copy_file(saved, path);
-    ck_assert_uint_eq(s_raw_entries("wal"), 2);
-    ck_assert_uint_eq(s_raw_entries("head"), 4096);
+    ck_assert_uint_eq(check_util_store_raw_entries(s_dir, "wal"), 2);
+    ck_assert_uint_eq(check_util_store_raw_entries(s_dir, "head"), 4096);
     st = s_open_wal();
     for (int s = 0; s < S_MANY; s++)
         s_check_series(st, NULL, s, 10);
@@ -356,7 +326,7 @@ END_TEST
 static size_t
 s_raw_last_txn(void)
 {
-    MDB_env *env = s_raw_env(s_dir);
+    MDB_env *env = check_util_store_raw_open(s_dir);
     MDB_envinfo info;
     ck_assert_int_eq(mdb_env_info(env, &info), 0);
     mdb_env_close(env);
@@ -385,7 +355,7 @@ START_TEST(test_tsdb_wal_sealed_chunks_in_slices)
     s_commit(st);
     tsdb_store_destroy(&st);
     ck_assert_uint_eq(s_raw_last_txn() - before, 3); // the log record and 1024, then 1024, 952
-    ck_assert_uint_eq(s_raw_entries("chunks"), N);
+    ck_assert_uint_eq(check_util_store_raw_entries(s_dir, "chunks"), N);
     st = s_open_wal();
     for (int s = 0; s < N; s += 7)
         s_check_series(st, NULL, s, 120);
@@ -474,7 +444,7 @@ START_TEST(test_tsdb_wal_readers_and_sealed_chunks)
         s_append(st, 0, k);
     s_check_series(st, NULL, 0, 130); // appended, not committed: readers see it
     s_commit(st);
-    ck_assert_uint_eq(s_raw_entries("chunks"), 1);
+    ck_assert_uint_eq(check_util_store_raw_entries(s_dir, "chunks"), 1);
     s_check_series(st, old, 0, 130);  // the sealed chunk from the head
     s_check_series(st, NULL, 0, 130); // from LMDB, and not twice
     tsdb_store_reader_destroy(&old);
@@ -494,7 +464,7 @@ START_TEST(test_tsdb_wal_readers_and_sealed_chunks)
     ck_assert_uint_eq(c.checkpoints, 1);
     ck_assert_uint_eq(c.wal_records, 0);
     tsdb_store_destroy(&st);
-    ck_assert_uint_eq(s_raw_entries("wal"), 0);
+    ck_assert_uint_eq(check_util_store_raw_entries(s_dir, "wal"), 0);
     st = s_open_wal();
     s_check_series(st, NULL, 0, 132);
     tsdb_store_destroy(&st);
@@ -514,7 +484,7 @@ START_TEST(test_tsdb_wal_upgrades_format_2)
     st = s_open_wal();
     s_check_series(st, NULL, 4, 1);
     tsdb_store_destroy(&st);
-    ck_assert_uint_eq(s_raw_entries("wal"), 0); // created
+    ck_assert_uint_eq(check_util_store_raw_entries(s_dir, "wal"), 0); // created
     ck_assert_int_eq(check_util_store_format(s_dir), '0' + TSDB_STORE_FORMAT);
 
     // format 3 (the log, no decimal steps) is upgraded the same way, its data kept
