@@ -6,7 +6,7 @@
     per sample or per scrape. A full chunk (TSDB_CHUNK_MAX_SAMPLES, sealed as soon as it
     has them, or one that a sample TSDB_CHUNK_MAX_SPAN_MS after its first cannot join) is
     sealed into its smallest form and queued for the next commit, and a new open chunk
-    starts. The store (tsdb_store.c) fills the head
+    starts. The store (tsdb_store_append.c) fills the head
     lazily: a series it does not hold is looked up in the index once, and its stored open
     chunk reopened (tsdb_head_load_open), so a restart costs nothing until series come back.
 

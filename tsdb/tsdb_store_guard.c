@@ -2,7 +2,7 @@
 
     LMDB keeps no page checksums, so a damaged data.mdb can crash it in ways that cannot
     become error returns: a fault reading outside its map or through a wild pointer, or one
-    of its own assertions. This file is the part of the store (tsdb_store.c) that makes such
+    of its own assertions. This file is the part of the store (tsdb_store*.c) that makes such
     a death say which data file is to blame: a SIGSEGV/SIGBUS handler that prints a
     prewritten line for the store whose map (or LMDB's code) holds the fault, then lets the
     previous disposition take it again, and LMDB's assert callback. Its state is a few static
