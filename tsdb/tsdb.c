@@ -791,6 +791,9 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
         (size_t)(opts->ingest_pace_ms < commit_ms / 2 ? opts->ingest_pace_ms : commit_ms / 2);
     if (opts->checkpoint_interval_ms > 0)
         tsdb_store_set_wal(self->store, true, 0);
+    // before the open: its log replay judges late samples as their appends did (with no
+    // window, those merged into an open chunk since the last checkpoint were lost)
+    tsdb_store_set_ooo_window(self->store, self->cfg.storage.out_of_order_time_window_ms);
     if (tsdb_store_open(self->store, opts->storage_path, &err) != 0) {
         fw_error("tsdb.open.fail", "path=%s err=%s", opts->storage_path, err.msg);
         goto fail;
@@ -808,7 +811,6 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
         fw_error("tsdb.start.fail", "err=%s", err.msg);
         goto fail;
     }
-    tsdb_store_set_ooo_window(self->store, self->cfg.storage.out_of_order_time_window_ms);
     struct fw_cfg_errors perrs = {0};
     (void)s_policies(&self->cfg, self->cfg.path, &perrs, self->store); // checked by the load
     self->ingest = tsdb_ingest_new(0, 0);
