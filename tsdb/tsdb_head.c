@@ -63,6 +63,9 @@ struct tsdb_head {
     size_t n_kept, cap_kept;
     int64_t ooo_window;
     int64_t maxt;
+    const struct tsdb_head_marks *marks; // borrowed, or NULL
+    struct tsdb_head_note *notes;        // owned: tsdb_head_notes
+    size_t n_notes, cap_notes;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -176,6 +179,7 @@ tsdb_head_destroy(tsdb_head_t **self_p)
     free(self->pending);
     free(self->sealed);
     free(self->kept);
+    free(self->notes);
     free(self);
     *self_p = NULL;
 }
@@ -513,6 +517,45 @@ s_late_list(tsdb_head_t *self, struct tsdb_head_series *s, int64_t t, double v,
 }
 
 void
+tsdb_head_set_marks(tsdb_head_t *self, const struct tsdb_head_marks *marks)
+{
+    self->marks = marks;
+}
+
+const struct tsdb_head_note *
+tsdb_head_notes(const tsdb_head_t *self, size_t *n)
+{
+    *n = self->n_notes;
+    return self->notes;
+}
+
+void
+tsdb_head_notes_clear(tsdb_head_t *self)
+{
+    self->n_notes = 0;
+}
+
+// Note series id's samples in [lo, hi] (tsdb_head_note); the buffer is reused from commit
+// to commit.
+static void
+s_note(tsdb_head_t *self, uint64_t id, int64_t lo, int64_t hi, bool deferred)
+{
+    uint64_t mask = 0;
+    for (size_t q = 0; !deferred && q < TSDB_HEAD_MARKS; q++)
+        if (atomic_load_explicit(&self->marks->mark[q], memory_order_relaxed) >= lo)
+            mask |= UINT64_C(1) << q;
+    struct tsdb_head_note *last = self->n_notes ? &self->notes[self->n_notes - 1] : NULL;
+    if (last && last->id == id && last->deferred == deferred) {
+        last->lo = lo < last->lo ? lo : last->lo;
+        last->hi = hi > last->hi ? hi : last->hi;
+        last->mask |= mask;
+        return;
+    }
+    fw_mem_grow((void **)&self->notes, &self->cap_notes, self->n_notes + 1, sizeof(*self->notes));
+    self->notes[self->n_notes++] = (struct tsdb_head_note){id, lo, hi, mask, deferred};
+}
+
+void
 tsdb_head_append(tsdb_head_t *self, struct tsdb_head_series *s, const struct fw_sample *samples,
                  size_t n, struct tsdb_store_stats *st)
 {
@@ -523,11 +566,20 @@ void
 tsdb_head_append_st(tsdb_head_t *self, struct tsdb_head_series *s, const struct fw_sample *samples,
                     const int64_t *start, size_t n, struct tsdb_store_stats *st)
 {
+    // samples at or below a remote-write reader's mark: visible ones (vlo..vhi) now, late
+    // ones for the commit (dlo..dhi)
+    int64_t w =
+        self->marks ? atomic_load_explicit(&self->marks->max, memory_order_relaxed) : INT64_MIN;
+    int64_t vlo = INT64_MAX, vhi = INT64_MIN, dlo = INT64_MAX, dhi = INT64_MIN;
     for (size_t k = 0; k < n; k++) {
         int64_t t = samples[k].t_ms;
         double v = samples[k].v;
         int64_t sk = start ? start[k] : 0;
         if (!s->has_last || t > s->last_t) {
+            if (t <= w) {
+                vlo = t < vlo ? t : vlo;
+                vhi = t > vhi ? t : vhi;
+            }
             s_push(self, s, t, sk, v);
             s->has_last = true;
             s->last_t = t;
@@ -555,11 +607,24 @@ tsdb_head_append_st(tsdb_head_t *self, struct tsdb_head_series *s, const struct 
             st->too_old++;
             continue;
         }
-        if (tsdb_chunk_app_count(&s->app) > 0 && t >= tsdb_head_open_mint(s))
+        if (tsdb_chunk_app_count(&s->app) > 0 && t >= tsdb_head_open_mint(s)) {
             s_late_open(self, s, t, sk, v, st);
-        else
+            if (t <= w) {
+                vlo = t < vlo ? t : vlo;
+                vhi = t > vhi ? t : vhi;
+            }
+        } else {
             s_late_list(self, s, t, v, st);
+            if (self->marks) {
+                dlo = t < dlo ? t : dlo;
+                dhi = t > dhi ? t : dhi;
+            }
+        }
     }
+    if (vlo <= vhi)
+        s_note(self, s->id, vlo, vhi, false);
+    if (dlo <= dhi)
+        s_note(self, s->id, dlo, dhi, true);
 }
 
 // ---------------------------------------------------------------------------------------

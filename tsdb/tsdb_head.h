@@ -45,6 +45,7 @@
 #ifndef TSDB_HEAD_H
 #define TSDB_HEAD_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -213,6 +214,31 @@ size_t tsdb_head_release(tsdb_head_t *self, uint64_t oldest_reader_txn);
 // series (its stored state is then all the reader needs).
 bool tsdb_head_view(const tsdb_head_t *self, uint64_t id, uint64_t reader_txn,
                     struct tsdb_head_view *out);
+
+// Late samples for remote-write readers (tsdb_store.h, "Late samples"): per watched slot,
+// the timestamp its reader has read up to, and their maximum (INT64_MIN: none). Written by
+// the readers' threads (the store's), read by the writer at each append, under the head
+// lock (which orders a reader's mark before its reads of the head).
+#define TSDB_HEAD_MARKS 64
+struct tsdb_head_marks {
+    _Atomic int64_t max;
+    _Atomic int64_t mark[TSDB_HEAD_MARKS];
+};
+// A series that got samples at or below a mark since the last commit.
+struct tsdb_head_note {
+    uint64_t id;
+    int64_t lo, hi; // the oldest and newest of those samples (a hull)
+    uint64_t mask;  // the slots whose mark was at or above lo at the append
+    bool deferred;  // late-list samples: readers see them only once committed, so the
+                    // commit decides the slots (mask 0 here)
+};
+// Note appends against marks (borrowed; NULL, the default: note nothing).
+void tsdb_head_set_marks(tsdb_head_t *self, const struct tsdb_head_marks *marks);
+// The notes since the last tsdb_head_notes_clear (consecutive appends to a series merged),
+// borrowed until the next append or clear. The store clears them once a commit holding
+// their samples is durable.
+const struct tsdb_head_note *tsdb_head_notes(const tsdb_head_t *self, size_t *n);
+void tsdb_head_notes_clear(tsdb_head_t *self);
 
 // Series in the head; the newest timestamp appended or loaded (INT64_MIN when none).
 size_t tsdb_head_count(const tsdb_head_t *self);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fw_hash.h"
 #include "fw_http_tls.h"
 #include "fw_log.h"
 #include "fw_matcher.h"
@@ -22,6 +23,7 @@
 #include "tsdb_json.h"
 #include "tsdb_pb.h"
 #include "tsdb_rwproto.h"
+#include "tsdb_rwsend_late.h"
 #include "tsdb_rwsend_meta.h"
 #include "tsdb_rwsend_shards.h"
 #include "tsdb_rwsend_sort.h"
@@ -64,6 +66,7 @@ struct s_queue {
     char *token;                   // owned: azuread access token, or NULL
     int64_t token_expiry_s;
     tsdb_rwsend_meta_t *meta; // owned: metadata_config's sender, or NULL
+    uint64_t late_key;        // its late-sample records in the store (0: not watched)
 };
 
 struct tsdb_rwsend {
@@ -337,7 +340,10 @@ s_read(struct s_shard *s, int64_t from, int64_t *to, struct s_cycle *c, size_t *
     struct fw_matcher all;
     if (fw_matcher_init(&all, FW_MATCH_RE, "__name__", ".+", FW_REGEX_PROMETHEUS, err) != 0)
         return -1;
-    tsdb_store_reader_t *r = tsdb_store_reader_new(q->owner->store, err);
+    // what the store takes at or below *to from now on, it records for the late drain
+    tsdb_store_reader_t *r = q->late_key
+                                 ? tsdb_store_late_reader(q->owner->store, q->late_key, *to, err)
+                                 : tsdb_store_reader_new(q->owner->store, err);
     if (!r) {
         fw_matcher_clear(&all);
         return -1;
@@ -691,7 +697,7 @@ s_count(struct s_queue *q, const char *name, double n)
 }
 
 // Send entries[0..n) (one request), retrying until accepted, refused for good, or stopped.
-// 0 when done with them, -1 when stopped.
+// 1 accepted, 0 refused for good, -1 stopped.
 static int
 s_send(struct s_shard *s, struct s_cycle *c, struct tsdb_rwsend_entry *entries, size_t n)
 {
@@ -739,6 +745,7 @@ s_send(struct s_shard *s, struct s_cycle *c, struct tsdb_rwsend_entry *entries, 
             fw_metrics_set(q->owner->metrics,
                            "fw_tsdb_remote_storage_highest_sent_timestamp_seconds",
                            q->metric_labels, (double)newest / 1000.0);
+            rc = 1;
             break;
         }
         bool retry = code == 0 || code >= 500 || (code == 429 && qc->retry_on_http_429);
@@ -778,6 +785,86 @@ s_advance(struct s_shard *s, int64_t pos)
     pthread_mutex_unlock(&q->lock);
 }
 
+// ---------------------------------------------------------------------------------------
+// Late samples (tsdb_rwsend_late.h)
+
+struct s_late_arg {
+    struct s_shard *s;
+    struct s_cycle *c;
+};
+
+// tsdb_rwsend_late_ops.set_of: the series' labels as sent, relabeled once (s_known).
+static uint32_t
+s_late_set(void *arg, tsdb_store_reader_t *r, uint64_t id)
+{
+    struct s_late_arg *a = arg;
+    struct s_known *kn = s_known_find(a->c, id);
+    struct fw_labels stored = FW_LABELS_INIT;
+    struct tsdb_store_resume fresh = {0};
+    if (!kn)
+        kn = s_known_add(a->s->q, r, a->c, id, &stored, &fresh);
+    fw_labels_clear(&stored);
+    return kn && kn->set != S_DROPPED ? kn->set : TSDB_RWSEND_LATE_DROPPED;
+}
+
+// tsdb_rwsend_late_ops.send
+static int
+s_late_send(void *arg, struct tsdb_rwsend_entry *e, size_t n)
+{
+    struct s_late_arg *a = arg;
+    fw_mem_grow((void **)&a->c->tmp, &a->c->cap_tmp, n, sizeof(*a->c->tmp));
+    return s_send(a->s, a->c, e, n);
+}
+
+// Send shard s's late samples at or below pos (the store's records of samples stored after
+// its window passed them). 0, or -1 when stopped; a store error is logged (every 10 s at
+// most) and tried again later.
+static int
+s_late(struct s_shard *s, struct s_cycle *c, int64_t pos, uint64_t *after, int64_t *log_ms)
+{
+    struct s_queue *q = s->q;
+    const struct fw_rw_queue_config *qc = &q->conf->queue_config;
+    pthread_mutex_lock(&q->lock);
+    uint64_t mod = q->n_shards;
+    pthread_mutex_unlock(&q->lock);
+    size_t per = (size_t)qc->max_samples_per_send, cap = (size_t)qc->capacity;
+    struct tsdb_rwsend_late_job job = {
+        .store = q->owner->store,
+        .key = q->late_key,
+        .mod = mod,
+        .rem = s->index,
+        .pos = pos,
+        .age_min =
+            qc->sample_age_limit_ms > 0 ? fw_time_now_ms() - qc->sample_age_limit_ms : INT64_MIN,
+        .per = per,
+        .cap = cap > per ? cap : per,
+        .after = after,
+        .e = &c->e,
+        .cap_e = &c->cap,
+    };
+    struct s_late_arg a = {s, c};
+    struct tsdb_rwsend_late_ops ops = {s_late_set, s_late_send, &a};
+    struct tsdb_rwsend_late_count n = {0};
+    fw_err_t err;
+    fw_err_clear(&err);
+    int rc = tsdb_rwsend_late_drain(&job, &ops, &n, &err);
+    if (n.sent)
+        s_count(q, "fw_tsdb_remote_storage_late_samples_total", (double)n.sent);
+    if (n.dropped)
+        s_count(q, "fw_tsdb_remote_storage_samples_dropped_total", (double)n.dropped);
+    if (n.records)
+        fw_debug("remote_write.late", "remote_name=%s shard=%zu records=%zu sent=%zu failed=%zu",
+                 q->conf->name, s->index, n.records, n.sent, n.failed);
+    if (rc == 0 || s_stopping(q))
+        return rc;
+    int64_t now = fw_time_now_ms();
+    if (now - *log_ms >= 10000) {
+        fw_warn("remote_write.late.fail", "remote_name=%s err=\"%s\"", q->conf->name, err.msg);
+        *log_ms = now;
+    }
+    return 0;
+}
+
 static void *
 s_shard_run(void *arg)
 {
@@ -786,6 +873,7 @@ s_shard_run(void *arg)
     const struct fw_rw_queue_config *qc = &q->conf->queue_config;
     struct s_cycle c = {0};
     int64_t log_ms = 0;
+    uint64_t late_after = 0; // where the late drain goes on
     // What the senders resend once tsdb is back (after a restart) is committed meanwhile.
     if (s->fresh)
         s_sleep(q, TSDB_RWSEND_DELAY_MS);
@@ -795,6 +883,8 @@ s_shard_run(void *arg)
         pthread_mutex_unlock(&q->lock);
         if (pos >= barrier)
             break; // resharding: this shard is done up to the barrier
+        if (q->late_key && s_late(s, &c, pos, &late_after, &log_ms) != 0)
+            break; // stopped
         int64_t now = fw_time_now_ms(), end = now - TSDB_RWSEND_DELAY_MS;
         bool caught_up = end - pos <= TSDB_RWSEND_WINDOW_MS;
         if (!caught_up)
@@ -826,7 +916,7 @@ s_shard_run(void *arg)
         for (size_t a = 0; a < c.n && !stopped; a += per) {
             size_t b = a + per < c.n ? a + per : c.n;
             int64_t next = b < c.n ? c.e[b].t - 1 : end;
-            stopped = s_send(s, &c, c.e + a, b - a) != 0;
+            stopped = s_send(s, &c, c.e + a, b - a) < 0;
             if (!stopped)
                 s_advance(s, next);
         }
@@ -1015,6 +1105,23 @@ s_queue_stop(struct s_queue **qp)
     *qp = NULL;
 }
 
+// Watch for samples stored at or below what the queue read (tsdb_store.h, "Late samples"),
+// keyed by its name as its position file is: from its highest position on disk.
+static void
+s_late_watch(struct s_queue *q)
+{
+    uint64_t key = fw_hash64(q->conf->name, strlen(q->conf->name));
+    key = key ? key : 1; // 0 is the store's "none"
+    int64_t hi = INT64_MIN;
+    for (size_t i = 0; i < q->n_shards; i++)
+        hi = q->pos[i] > hi ? q->pos[i] : hi;
+    fw_err_t err;
+    if (tsdb_store_late_watch(q->owner->store, key, hi, &err) == 0)
+        q->late_key = key;
+    else
+        fw_warn("remote_write.late.off", "remote_name=%s err=\"%s\"", q->conf->name, err.msg);
+}
+
 static struct s_queue *
 s_queue_start(tsdb_rwsend_t *self, const struct fw_remote_write_config *rw,
               const struct fw_labels *external)
@@ -1043,12 +1150,14 @@ s_queue_start(tsdb_rwsend_t *self, const struct fw_remote_write_config *rw,
     q->pos = fw_calloc(q->max_shards, sizeof(*q->pos));
     q->shards = fw_calloc(q->max_shards, sizeof(*q->shards));
     s_pos_load(q);
+    s_late_watch(q);
     fw_metrics_set(self->metrics, "fw_tsdb_remote_storage_shards", q->metric_labels,
                    (double)q->n_shards);
     static const char *const counters[] = {"fw_tsdb_remote_storage_samples_total",
                                            "fw_tsdb_remote_storage_samples_failed_total",
                                            "fw_tsdb_remote_storage_samples_retried_total",
-                                           "fw_tsdb_remote_storage_samples_dropped_total"};
+                                           "fw_tsdb_remote_storage_samples_dropped_total",
+                                           "fw_tsdb_remote_storage_late_samples_total"};
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
         s_count(q, counters[i], 0);
     if (rw->metadata_config.send && self->metadata) {
@@ -1068,6 +1177,20 @@ s_queue_start(tsdb_rwsend_t *self, const struct fw_remote_write_config *rw,
     return q;
 }
 
+// The late-sample records of queues no longer configured go (nobody would send them).
+static int
+s_late_keep(tsdb_rwsend_t *self, fw_err_t *err)
+{
+    uint64_t *keys = fw_calloc(self->n_queues + 1, sizeof(*keys));
+    size_t n = 0;
+    for (size_t i = 0; i < self->n_queues; i++)
+        if (self->queues[i]->late_key)
+            keys[n++] = self->queues[i]->late_key;
+    int rc = tsdb_store_late_keep(self->store, keys, n, err);
+    free(keys);
+    return rc;
+}
+
 tsdb_rwsend_t *
 tsdb_rwsend_new(tsdb_store_t *store, const char *dir, fw_metrics_t *metrics)
 {
@@ -1084,6 +1207,9 @@ tsdb_rwsend_new(tsdb_store_t *store, const char *dir, fw_metrics_t *metrics)
     fw_metrics_declare(metrics, "fw_tsdb_remote_storage_samples_dropped_total", FW_METRIC_COUNTER,
                        "Samples not sent: older than sample_age_limit, or their series dropped "
                        "by write_relabel_configs.");
+    fw_metrics_declare(metrics, "fw_tsdb_remote_storage_late_samples_total", FW_METRIC_COUNTER,
+                       "Samples stored after the queue had read past their timestamp (late, "
+                       "backfilled, imported) that the receiver accepted, by remote_name.");
     fw_metrics_declare(metrics, "fw_tsdb_remote_storage_highest_sent_timestamp_seconds",
                        FW_METRIC_GAUGE, "The newest sample a receiver accepted, by remote_name.");
     fw_metrics_declare(metrics, "fw_tsdb_remote_storage_shards", FW_METRIC_GAUGE,
@@ -1107,7 +1233,7 @@ tsdb_rwsend_apply(tsdb_rwsend_t *self, const struct fw_promcfg *cfg, fw_err_t *e
     self->queues = NULL;
     self->n_queues = 0;
     if (cfg->n_remote_writes == 0)
-        return 0;
+        return s_late_keep(self, err);
     if (mkdir(self->dir, 0755) != 0 && errno != EEXIST) {
         fw_err_set(err, "cannot create %s: %s", self->dir, strerror(errno));
         return -1;
@@ -1116,7 +1242,7 @@ tsdb_rwsend_apply(tsdb_rwsend_t *self, const struct fw_promcfg *cfg, fw_err_t *e
     for (size_t i = 0; i < cfg->n_remote_writes; i++)
         self->queues[self->n_queues++] =
             s_queue_start(self, &cfg->remote_writes[i], &cfg->global.external_labels);
-    return 0;
+    return s_late_keep(self, err);
 }
 
 void

@@ -8,7 +8,8 @@
     series' samples leave in order.
     It works in windows of time: it reads its series' samples with timestamps in (pos, end],
     where end is TSDB_RWSEND_DELAY_MS behind now (what the ingest loop commits by then is
-    read; later arrivals with older timestamps are not sent), at most
+    read; later arrivals with older timestamps the store records for the shard to send
+    before its next window: tsdb_rwsend_late.h), at most
     TSDB_RWSEND_WINDOW_MS past pos and at most queue_config.capacity samples (a window
     cut short puts the marks of the series read past the cut back: s_marks_back); it reads
     the series it read before straight from the head's open chunks, in place and from where

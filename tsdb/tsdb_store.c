@@ -19,6 +19,8 @@
     - tsdb_store_merge.c: late samples merged into stored chunks (part of a commit);
     - tsdb_store_read.c: the read side (readers, selection, the iterator);
     - tsdb_store_retain.c: retention, copy and sealing; tsdb_store_tombs.c: tombstones;
+    - tsdb_store_late.c: records of samples stored after a remote-write queue read past
+      their time (written by the commit, read and dropped by the queues);
     - tsdb_store_guard.c: the last word on a damaged data file (fault handler, LMDB's
       assert callback).
 */
@@ -91,6 +93,7 @@ tsdb_store_new(void)
     pthread_mutex_init(&self->rollup_mu, NULL);
     for (size_t k = 0; k < TSDB_STORE_READERS; k++)
         self->reader_txn[k] = UINT64_MAX;
+    tsdb_store_int_late_init(self);
     return self;
 }
 
@@ -159,6 +162,7 @@ tsdb_store_destroy(tsdb_store_t **self_p)
     pthread_mutex_destroy(&self->head_mu);
     pthread_mutex_destroy(&self->readers_mu);
     pthread_mutex_destroy(&self->rollup_mu);
+    tsdb_store_int_late_fini(self);
     tsdb_chunk_app_clear(&self->scratch);
     free(self->merge);
     free(self->merge_st);

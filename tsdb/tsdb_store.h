@@ -513,6 +513,51 @@ typedef void tsdb_store_tail_fn(void *arg, size_t k, int64_t t, double v);
 void tsdb_store_tail_read(tsdb_store_reader_t *r, struct tsdb_store_tail *tails, size_t n,
                           int64_t from, int64_t to, bool *slow, tsdb_store_tail_fn *fn, void *arg);
 
+// --- late samples for remote-write readers (tsdb_store_late.c) ---
+//
+// A remote-write queue reads the store in windows of time; a sample stored with a timestamp
+// at or below what the queue has already read (late within the out-of-order window, a
+// backfill, an import, a remote write of old data, a delayed scrape) would never be read by
+// it. So a queue watches under a key (nonzero; e.g. its name's hash) with a mark, the newest
+// timestamp it has read up to: each commit that stores samples of a series at or below a
+// watcher's mark records, in the same write transaction, "key: series id has such samples
+// in [mint, maxt]" (database "late": one record per key and series, widened by later
+// commits, so there are never more than series times watchers). The watcher lists its
+// records, sends their samples, and drops each once the receiver answered. Records are as
+// durable as their samples: a SIGKILL loses neither or both. At most TSDB_STORE_LATE_KEYS
+// keys are watched at once.
+#define TSDB_STORE_LATE_KEYS 64
+struct tsdb_store_late {
+    uint64_t id;  // the series
+    int64_t mint; // its samples stored late lie in [mint, maxt]
+    int64_t maxt; //
+    uint64_t gen; // the commit that last widened the record (tsdb_store_late_done)
+};
+// Watch key (or keep watching it) with its mark raised to mark (never lowered). 0, or -1
+// with err: key 0, or TSDB_STORE_LATE_KEYS other keys watched.
+int tsdb_store_late_watch(tsdb_store_t *self, uint64_t key, int64_t mark, fw_err_t *err);
+// tsdb_store_late_watch, then a reader (tsdb_store_reader_new), the two at once with
+// respect to commits: what a commit stores after the reader's snapshot at or below mark is
+// recorded for key. The reader's owner must read no later than mark through it (what lies
+// past the mark may come later and unrecorded). NULL with err.
+tsdb_store_reader_t *tsdb_store_late_reader(tsdb_store_t *self, uint64_t key, int64_t mark,
+                                            fw_err_t *err);
+// Up to max of key's records of series with id % mod == rem (mod < 2: all), in id order,
+// from the series after *after (0 at first), looking at a bounded number of records; then
+// *after says where the next call goes on (0: the end was reached, start over). *n records
+// into out[0..max). 0, or -1 with err.
+int tsdb_store_late_list(tsdb_store_reader_t *r, uint64_t key, uint64_t mod, uint64_t rem,
+                         uint64_t *after, struct tsdb_store_late *out, size_t max, size_t *n,
+                         fw_err_t *err);
+// Drop key's records recs[0..n) (as listed: their samples were sent), each unless a commit
+// widened it since (its gen changed): then it stays, to be sent again. A write transaction
+// of its own. 0, or -1 with err.
+int tsdb_store_late_done(tsdb_store_t *self, uint64_t key, const struct tsdb_store_late *recs,
+                         size_t n, fw_err_t *err);
+// Stop watching every key but keys[0..n) and delete those keys' records (a remote_write
+// queue removed from the configuration). 0, or -1 with err.
+int tsdb_store_late_keep(tsdb_store_t *self, const uint64_t *keys, size_t n, fw_err_t *err);
+
 // Append the samples of series id with mint <= t <= maxt, in time order, to *pts (grown
 // with fw_mem_grow; *len and *cap updated), through an iterator. 0 or -1.
 int tsdb_store_samples(tsdb_store_reader_t *r, uint64_t id, int64_t mint, int64_t maxt,

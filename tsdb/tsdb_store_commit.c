@@ -252,6 +252,9 @@ s_write_head(tsdb_store_t *self, MDB_txn *txn, bool checkpoint, const char **wha
     for (size_t k = 0; walk && k < np && rc == 0; k++)
         if (pending[k]->late && pending[k]->late->n > 0)
             rc = tsdb_store_int_merge_late(self, txn, pending[k]);
+    *what = "late sample records";
+    if (rc == 0)
+        rc = tsdb_store_int_late_put(self, txn);
     *what = "state write";
     if (rc == 0 && !self->st_saved && atomic_load(&self->st_seen)) {
         MDB_val k = {11, (void *)"start_times"}, v = {1, (void *)"1"};
@@ -479,16 +482,22 @@ s_commit(tsdb_store_t *self, bool checkpoint, fw_err_t *err)
         return 0;
     MDB_txn *txn;
     const char *what = "txn begin";
+    tsdb_store_int_late_lock(self); // until the records of late samples are durable
     int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
-    if (rc != 0)
+    if (rc != 0) {
+        tsdb_store_int_late_unlock(self, false);
         return tsdb_store_int_commit_fail(self, err, what, rc);
+    }
     uint64_t txn_id = (uint64_t)mdb_txn_id(txn);
     size_t n_sealed;
     if ((rc = s_write_head(self, txn, checkpoint, &what, &n_sealed)) != 0) {
         mdb_txn_abort(txn);
+        tsdb_store_int_late_unlock(self, false);
         return tsdb_store_int_commit_fail(self, err, what, rc);
     }
-    if ((rc = mdb_txn_commit(txn)) != 0)
+    rc = mdb_txn_commit(txn);
+    tsdb_store_int_late_unlock(self, rc == 0);
+    if (rc != 0)
         return tsdb_store_int_commit_fail(self, err, "commit", rc);
     s_committed(self, txn_id, checkpoint, n_sealed);
     self->st_saved = atomic_load(&self->st_seen); // written by s_write_head when it was set

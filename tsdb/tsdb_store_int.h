@@ -3,11 +3,11 @@
     Only tsdb_store*.c and tsdb_rollup*.c include this header (tsdb_store.c,
     tsdb_store_open.c, tsdb_store_append.c, tsdb_store_commit.c, tsdb_store_merge.c,
     tsdb_store_guard.c, tsdb_store_retain.c, tsdb_store_read.c, tsdb_store_tombs.c,
-    tsdb_store_newest.c, tsdb_store_tail.c, and the rollups, which live in the store's
-    environment: tsdb_rollup.h; tsdb_store.c's opening comment says which file does what).
-    Everyone else uses tsdb_store.h, where tsdb_store_t and tsdb_store_reader_t are opaque.
-    The helpers here are the ones more than one of those files needs, named
-    tsdb_store_int_*; each file keeps its own s_* statics.
+    tsdb_store_newest.c, tsdb_store_tail.c, tsdb_store_late.c, and the rollups, which live
+    in the store's environment: tsdb_rollup.h; tsdb_store.c's opening comment says which
+    file does what). Everyone else uses tsdb_store.h, where tsdb_store_t and
+    tsdb_store_reader_t are opaque. The helpers here are the ones more than one of those
+    files needs, named tsdb_store_int_*; each file keeps its own s_* statics.
 */
 #ifndef TSDB_STORE_INT_H
 #define TSDB_STORE_INT_H
@@ -105,6 +105,12 @@ struct tsdb_store {
     } rollup_fix[16];
     size_t n_rollup_fix;
     uint64_t reader_txn[TSDB_STORE_READERS]; // 0: starting (holds everything), UINT64_MAX: free
+    // late samples for remote-write readers (tsdb_store_late.c)
+    MDB_dbi late_db;
+    pthread_mutex_t late_mu;                  // a watcher's mark and snapshot against commits
+    struct tsdb_head_marks late_marks;        // the head notes appends against these
+    uint64_t late_keys[TSDB_STORE_LATE_KEYS]; // under late_mu: each slot's key, 0 free
+    bool late_locked;                         // the writer holds late_mu for this commit
 };
 
 // Position in a sender's batches -> head series (see tsdb_store_cache in tsdb_store.h).
@@ -227,6 +233,15 @@ unsigned tsdb_store_int_tombs_filter(const struct tsdb_store_iter *it, int64_t *
 // head): the rollup writer's. 0 or an LMDB error; unwrap closes its cursor.
 int tsdb_store_int_reader_wrap(tsdb_store_t *self, MDB_txn *txn, tsdb_store_reader_t *r);
 void tsdb_store_int_reader_unwrap(tsdb_store_reader_t *r);
+
+// Late samples (tsdb_store_late.c): set up and free the watch slots (tsdb_store_new,
+// destroy); around a commit's write txn, hold late_mu when the head has notes (lock), write
+// their records into txn (put), then release it, forgetting the notes when committed.
+void tsdb_store_int_late_init(tsdb_store_t *self);
+void tsdb_store_int_late_fini(tsdb_store_t *self);
+void tsdb_store_int_late_lock(tsdb_store_t *self);
+int tsdb_store_int_late_put(tsdb_store_t *self, MDB_txn *txn);
+void tsdb_store_int_late_unlock(tsdb_store_t *self, bool committed);
 
 // Rollups (tsdb_rollup*.c; the layout is in tsdb_rollup.h). A page key (id: the group's);
 // a series' mark

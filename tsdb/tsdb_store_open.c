@@ -168,6 +168,7 @@ tsdb_store_open(tsdb_store_t *self, const char *dir, fw_err_t *err)
         (rc = mdb_dbi_open(txn, "wal", MDB_CREATE, &self->wal_db)) != 0 ||
         (rc = mdb_dbi_open(txn, "tombstones", MDB_CREATE, &self->tombs_db)) != 0 ||
         (rc = mdb_dbi_open(txn, "rollups", MDB_CREATE, &self->rollups_db)) != 0 ||
+        (rc = mdb_dbi_open(txn, "late", MDB_CREATE, &self->late_db)) != 0 ||
         (rc = tsdb_index_open(&self->ix, txn, fresh)) != 0)
         goto fail_txn;
     uint64_t moved = 0;
@@ -220,6 +221,7 @@ tsdb_store_open(tsdb_store_t *self, const char *dir, fw_err_t *err)
         fw_err_set(err, "lmdb replaying the log in %s: %s", dir, mdb_strerror(rc));
         goto fail_quiet;
     }
+    tsdb_head_notes_clear(self->head); // the replayed samples' late records are on disk
     return 0;
 fail_txn:
     mdb_txn_abort(txn);
