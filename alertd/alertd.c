@@ -5,9 +5,13 @@
     aggregation groups into NOTIFY messages (at once after alerts came, on a one-shot timer
     armed for the next group due, and every 50 ms as a backstop), s_on_housekeeping (1 Hz) reloads
     the config on SIGHUP or /-/reload, garbage-collects resolved alerts and expired
-    silences, and sets the gauges. The HTTP thread serves /api/v2/...; everything both
-    threads touch (store, dispatcher, silences, config) sits behind self->lock, taken for
-    short, non-blocking sections only. Sockets are used by the zloop thread alone.
+    silences, and sets the gauges. libmicrohttpd is served from this loop too
+    (fw_http_set_loop; without --web.config.file, else from its threads): an alert POST is
+    handled on the loop, which flushes a group due at once and sends its NOTIFY before it
+    answers; every other /api/v2/... handler runs on a thread of its own. Everything the
+    loop and those threads touch (store, dispatcher, silences, config) sits behind
+    self->lock, taken for short, non-blocking sections only. Sockets are used by the zloop
+    thread alone.
 
     State that must survive a restart (alerts, silences, the notification log) is written
     through alertd_state (LMDB under --storage.path): alerts in one batch per loop turn of
@@ -155,6 +159,18 @@ s_reason_append(char **list, const char *reason)
     *list = more;
 }
 
+// Commit the alerts just ingested (lock held). On the loop thread, which flushes right after
+// (s_on_alerts, the alert POST served from the loop), they go with the flush's commit instead:
+// one LMDB commit per loop turn, still before any NOTIFY leaves or the POST is answered.
+static void
+s_ingested_locked(alertd_t *self)
+{
+    if (self->loop_running && pthread_equal(pthread_self(), self->loop_thread))
+        self->commit_pending = true;
+    else
+        alertd_commit_locked(self, false);
+}
+
 // Parse and ingest an array of postable alerts; the valid ones are kept. Returns how many
 // were rejected; their reasons go into *reasons (may be NULL; caller frees).
 size_t
@@ -179,7 +195,7 @@ alertd_ingest_array(alertd_t *self, const json_t *arr, const char *source, char 
         }
         resolved += s_ingest_locked(self, &a, now);
     }
-    alertd_commit_locked(self, false);
+    s_ingested_locked(self);
     pthread_mutex_unlock(&self->lock);
     s_count_received(self, json_array_size(arr) - bad - resolved, resolved);
     return bad;
@@ -209,7 +225,7 @@ s_ingest_parsed(alertd_t *self, struct alertd_json_views *vs, int64_t now)
         alertd_json_view_build(vs, v, &a);
         resolved += s_ingest_locked(self, &a, now);
     }
-    alertd_commit_locked(self, false);
+    s_ingested_locked(self);
     pthread_mutex_unlock(&self->lock);
     s_count_received(self, vs->len - resolved, resolved);
     alertd_json_views_reset(vs);
@@ -430,23 +446,41 @@ s_on_flush(zloop_t *loop, int timer_id, void *arg)
     json_t *out = json_array();
     int64_t now = fw_time_now_ms();
     // A replica that has not heard its peers' state yet could repeat what they sent.
-    if (self->cluster && !alertd_cluster_settled(self->cluster, now)) {
-        json_decref(out);
-        return 0;
-    }
+    bool settled = !self->cluster || alertd_cluster_settled(self->cluster, now);
+    bool sent = false;
     pthread_mutex_lock(&self->lock);
-    if (alertd_dispatch_next(self->dispatch) <= now) {
+    if (settled && alertd_dispatch_next(self->dispatch) <= now) {
         alertd_refresh_inhibit_locked(self, now);
         (void)alertd_state_begin(self->state, NULL);
         // The log entries of these notifications are committed before they leave (a killed
-        // alertd does not send them again) and fsync'd off the loop.
-        alertd_commit_locked(self, alertd_dispatch_tick(self->dispatch, now, out) > 0);
+        // alertd does not send them again), with the alerts this loop turn stored.
+        sent = alertd_dispatch_tick(self->dispatch, now, out) > 0;
+        alertd_commit_locked(self, false);
+        self->commit_pending = false;
+    } else if (self->commit_pending) {
+        alertd_commit_locked(self, false);
+        self->commit_pending = false;
     }
     pthread_mutex_unlock(&self->lock);
     s_send_notifications(self, out);
     json_decref(out);
-    s_arm_flush(self);
+    // fsync'd off the loop, asked for once the NOTIFYs left: waking the syncer thread would
+    // take the CPU from them on a busy machine.
+    if (sent) {
+        alertd_state_sync_later(self->state); // covers every commit so far
+        pthread_mutex_lock(&self->lock);
+        self->state_unsynced = false;
+        pthread_mutex_unlock(&self->lock);
+    }
+    if (settled)
+        s_arm_flush(self);
     return 0;
+}
+
+void
+alertd_flush(alertd_t *self)
+{
+    (void)s_on_flush(self->loop, 0, self);
 }
 
 static int
@@ -805,8 +839,13 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
         goto fail;
     zsock_set_sndtimeo(self->wake_push, 0);
     zsock_set_sndhwm(self->wake_push, 4);
+    self->loop = zloop_new();
     self->http = fw_http_new("alertd", self->metrics);
     fw_http_set_web_config(self->http, opts->common.web_config_file);
+    // HTTP from the loop: an alert POST is read, stored and its due group flushed in one
+    // loop turn, with no thread to wake on its way to notifyd (fw_http.h; the other routes
+    // still run on threads of their own).
+    fw_http_set_loop(self->http, self->loop);
     // Its requests are small (alerts, silences, filters), and libmicrohttpd zeroes the pool
     // after each request on a keep-alive connection: 64 KiB, not 512, took a single-alert
     // POST from about 25 to 16 us of CPU (perf: memset was 13% of the samples).
@@ -816,7 +855,6 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
         fw_error("http.start.fail", "address=%s err=%s", opts->common.web_listen_address, err.msg);
         goto fail;
     }
-    self->loop = zloop_new();
     zloop_reader(self->loop, self->pull, s_on_alerts, self);
     zloop_reader(self->loop, self->wake_pull, s_on_wake, self);
     zloop_reader(self->loop, self->pub, s_on_pub_topics, self);
@@ -842,7 +880,14 @@ fail:
 int
 alertd_run(alertd_t *self)
 {
+    pthread_mutex_lock(&self->lock);
+    self->loop_thread = pthread_self();
+    self->loop_running = true;
+    pthread_mutex_unlock(&self->lock);
     int rc = fw_zloop_run(self->loop); // survives SIGHUP; SIGINT/SIGTERM or a -1 end it
+    pthread_mutex_lock(&self->lock);
+    self->loop_running = false;
+    pthread_mutex_unlock(&self->lock);
     fw_info("alertd.stop", "reason=%s", rc == 0 ? "signal" : "handler");
     // Flush what is due before leaving so nothing already decided is lost.
     s_on_flush(self->loop, 0, self);

@@ -1,7 +1,9 @@
-/*  alertd_api.c — Alertmanager's HTTP API v2 (HTTP thread): alerts, alert groups, status,
-    receivers, and the answers every handler shares; the silences are in alertd_api_silences.c.
+/*  alertd_api.c — Alertmanager's HTTP API v2: alerts, alert groups, status, receivers, and
+    the answers every handler shares; the silences are in alertd_api_silences.c.
 
-    Handlers take self->lock for short sections only (alertd.c's rule).
+    Handlers run on HTTP threads and take self->lock for short sections only (alertd.c's
+    rule), except the alert POST, which runs on alertd's loop when alertd serves HTTP from it
+    (without --web.config.file): it then flushes due groups itself.
 */
 #include <czmq.h>
 #include <jansson.h>
@@ -208,10 +210,16 @@ s_render_fini(struct s_render *r)
 }
 
 // A group due now (group_wait 0s, or an old alert) is flushed at once, and one due before
-// the loop's flush timer gets its own timer (s_arm_flush), not the next 50 ms tick.
+// the loop's flush timer gets its own timer (s_arm_flush), not the next 50 ms tick. On the
+// loop (fw_http_on_loop) the handler flushes itself, so the NOTIFY leaves before the answer;
+// on an HTTP thread it rings the loop's doorbell.
 static void
 s_wake_if_due(alertd_t *self)
 {
+    if (fw_http_on_loop(self->http)) {
+        alertd_flush(self);
+        return;
+    }
     pthread_mutex_lock(&self->lock);
     int64_t next = alertd_dispatch_next(self->dispatch);
     if (next <= fw_time_now_ms() || next < self->flush_at)
@@ -328,7 +336,9 @@ s_api_receivers(const fw_http_request_t *req, struct fw_http_response *resp, voi
 void
 alertd_api_routes(fw_http_t *http, alertd_t *self)
 {
-    fw_http_route(http, "GET,POST", "/api/v2/alerts", s_api_alerts, self);
+    fw_http_route(http, "GET", "/api/v2/alerts", s_api_alerts, self);
+    // Posting alerts runs on alertd's loop when alertd serves HTTP from it (fw_http.h).
+    fw_http_route_loop(http, "POST", "/api/v2/alerts", s_api_alerts, self);
     fw_http_route(http, "GET", "/api/v2/alerts/groups", s_api_groups, self);
     fw_http_route(http, "GET", "/api/v2/status", s_api_status, self);
     fw_http_route(http, "GET", "/api/v2/receivers", s_api_receivers, self);

@@ -46,8 +46,11 @@ struct alertd {
     int64_t start_ms;               // when alertd started (notification ids)
     uint64_t notify_seq;            // the last notification id's sequence
     fw_zsock_guard_t *pull_guard;   // owned: counts oversized messages
-    zsock_t *wake_pull, *wake_push; // owned: the HTTP thread wakes the loop for due groups
+    zsock_t *wake_pull, *wake_push; // owned: an HTTP thread wakes the loop for due groups
     zloop_t *loop;                  // owned
+    pthread_t loop_thread;          // the thread in alertd_run, while loop_running; lock
+    bool loop_running;              // lock
+    bool commit_pending;            // alerts stored on the loop, committed by its flush; lock
     int flush_timer;                // the one-shot flush timer armed, -1: none (loop thread)
     int64_t flush_at;               // when it fires (INT64_MAX: none); under lock
     zlist_t *unlogged;              // sent, not yet in the notification log; under lock
@@ -81,6 +84,9 @@ void alertd_commit_locked(alertd_t *self, bool sync);
 // Record the notifications sent and not yet logged in the notification log, in the open
 // state batch (begun here when none is; the caller commits). Lock held.
 void alertd_log_sent_locked(alertd_t *self);
+// Flush the groups due now into NOTIFY messages and arm the timer for the next one due.
+// Loop thread only (it sends on the loop's sockets); takes the lock.
+void alertd_flush(alertd_t *self);
 // Write the silences when they changed, fsync'd. Lock held.
 void alertd_save_silences_locked(alertd_t *self);
 

@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "fw_http_auth.h"
+#include "fw_http_int.h"
 #include "fw_http_listen.h"
 #include "fw_log.h"
 #include "fw_mem.h"
@@ -56,71 +57,9 @@
 #define FW_HTTP_CONN_LIMIT 512u                // concurrent connections (threads)
 #define FW_HTTP_CONN_TIMEOUT_S 300u            // idle keep-alive connections are closed
 #define FW_HTTP_CONN_MEMORY (512u * 1024u)     // per-connection pool: long GET query strings
-// Stack of each connection thread, set rather than inherited from RLIMIT_STACK (glibc gives
-// threads 2 MiB when it is unlimited): recursive walks such as tsdb's PromQL evaluator are
-// bounded for this size (FW_PROMQL_MAX_DEPTH). Untouched stack pages cost no memory.
-#define FW_HTTP_THREAD_STACK (8u * 1024u * 1024u)
 
 #define FW_HTTP_CT_TEXT "text/plain; charset=utf-8"
 #define FW_HTTP_CT_METRICS "text/plain; version=0.0.4; charset=utf-8"
-
-struct s_route {
-    char *methods; // owned, "GET,POST"
-    char *path;    // owned
-    bool prefix;   // path ends in '/'
-    fw_http_handler_fn fn;
-    void *arg; // borrowed
-};
-
-struct s_kv {
-    const char *key;   // borrowed from the request's decoded form copy
-    const char *value; // borrowed likewise
-    size_t value_len;  // bytes in value, more than strlen() when it holds a decoded %00
-};
-
-struct fw_http_request {
-    fw_http_t *http;             // borrowed
-    struct MHD_Connection *conn; // borrowed
-    char *method;                // owned
-    char *path;                  // owned
-    char *body;                  // owned, NUL-terminated, may be NULL
-    size_t body_len;
-    size_t body_cap;
-    bool too_big;         // body exceeded FW_HTTP_BODY_MAX
-    char *form;           // owned: decoded copy of a form body
-    struct s_kv *form_kv; // owned array; strings point into form
-    size_t form_len;
-    size_t form_cap;
-    struct timespec start;
-    const char *denied;                   // NULL, else why --web.config.file refuses it
-    char *sec_headers[FW_WEBCFG_HEADERS]; // owned: the web config's response headers
-};
-
-struct fw_http {
-    char *daemon;           // owned
-    char *title;            // owned: daemon with a capital first letter
-    fw_metrics_t *metrics;  // borrowed
-    struct MHD_Daemon *mhd; // owned
-    int port;
-    struct s_route *routes; // owned
-    size_t routes_len;
-    size_t routes_cap;
-    atomic_bool ready;
-    size_t conn_memory;   // per-connection pool, 0: FW_HTTP_CONN_MEMORY
-    char *web_config;     // owned: --web.config.file, NULL: none
-    fw_http_auth_t *auth; // owned: NULL without a web config
-    char *tls_pem[3];     // owned: certificate, key, client CA (PEM) while TLS serves
-
-    pthread_mutex_t lock; // guards everything below
-    pthread_cond_t cond;
-    bool stopping;
-    uint64_t reload_req_gen;   // tickets handed to /-/reload requests
-    uint64_t reload_taken_gen; // last ticket seen by fw_http_reload_requested()
-    uint64_t reload_done_gen;  // tickets up to this one are answered
-    int reload_rc;
-    char reload_msg[1024];
-    char unready_reason[512]; // why /-/ready answers 503, when the daemon said
-};
 
 // =========================================================================================
 //  Helpers
@@ -213,13 +152,13 @@ s_method_allowed(const char *methods, const char *method)
 
 // The route for path and method, latest first. *path_route gets the latest route whose path
 // matches regardless of method (for 405), or NULL.
-static const struct s_route *
+static const struct fw_http_route *
 s_route_match(const fw_http_t *self, const char *path, const char *method,
-              const struct s_route **path_route)
+              const struct fw_http_route **path_route)
 {
     *path_route = NULL;
     for (size_t i = self->routes_len; i-- > 0;) {
-        const struct s_route *r = &self->routes[i];
+        const struct fw_http_route *r = &self->routes[i];
         bool match =
             r->prefix ? strncmp(path, r->path, strlen(r->path)) == 0 : strcmp(path, r->path) == 0;
         if (!match)
@@ -271,6 +210,10 @@ s_request_free(fw_http_request_t *req)
         return;
     for (int i = 0; i < FW_WEBCFG_HEADERS; i++)
         free(req->sec_headers[i]);
+    // An answer made on a handler thread that was never sent (the client went away).
+    if (req->resp.stream && req->resp.stream_free)
+        req->resp.stream_free(req->resp.stream_arg);
+    free(req->resp.body);
     free(req->form_kv);
     free(req->form);
     free(req->body);
@@ -403,10 +346,9 @@ s_stream_free(void *cls)
     free(st);
 }
 
-// Queue the answer for req and count it. Takes ownership of resp->body (and resp->stream).
-static enum MHD_Result
-s_send(fw_http_request_t *req, const char *handler, struct fw_http_response *resp,
-       const char *allow)
+enum MHD_Result
+fw_http_send(fw_http_request_t *req, const char *handler, struct fw_http_response *resp,
+             const char *allow)
 {
     if (resp->status < 100 || resp->status > 599)
         resp->status = 500;
@@ -490,7 +432,7 @@ s_deny(fw_http_request_t *req, const char *handler)
     struct fw_http_response resp = {.status = 401};
     if (strcmp(req->denied, "config") == 0) {
         fw_http_respond(&resp, 500, NULL, "Internal Server Error\n");
-        return s_send(req, handler, &resp, NULL);
+        return fw_http_send(req, handler, &resp, NULL);
     }
     if (strcmp(req->denied, "client_certificate") == 0) {
         fw_http_respond(&resp, 403, NULL, "Forbidden: no verified client certificate\n");
@@ -507,7 +449,26 @@ s_deny(fw_http_request_t *req, const char *handler)
     char ip[64];
     fw_debug("http.auth.fail", "method=%s path=%s reason=%s client=%s", req->method, req->path,
              req->denied, fw_http_client_ip(req, ip, sizeof(ip)));
-    return s_send(req, handler, &resp, NULL);
+    return fw_http_send(req, handler, &resp, NULL);
+}
+
+// The Allow header of a 405: the methods of every route with path_route's path (a path may
+// have a route on the loop and one off it), comma-separated, into buf.
+static const char *
+s_allow(const fw_http_t *self, const struct fw_http_route *path_route, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < self->routes_len; i++) {
+        const struct fw_http_route *r = &self->routes[i];
+        if (strcmp(r->path, path_route->path) != 0)
+            continue;
+        int w = snprintf(buf + n, size - n, "%s%s", n ? "," : "", r->methods);
+        if (w < 0 || (size_t)w >= size - n)
+            return path_route->methods;
+        n += (size_t)w;
+    }
+    return buf;
 }
 
 static enum MHD_Result
@@ -515,30 +476,34 @@ s_dispatch(fw_http_request_t *req)
 {
     fw_http_t *self = req->http;
     struct fw_http_response resp = {.status = 200};
-    const struct s_route *path_route;
-    const struct s_route *route = s_route_match(self, req->path, req->method, &path_route);
+    const struct fw_http_route *path_route;
+    const struct fw_http_route *route = s_route_match(self, req->path, req->method, &path_route);
     if (req->denied)
         return s_deny(req, route ? route->path : path_route ? path_route->path : "other");
     if (!route && !path_route) {
         fw_http_respond(&resp, 404, NULL, "404 page not found\n");
-        return s_send(req, "other", &resp, NULL);
+        return fw_http_send(req, "other", &resp, NULL);
     }
     if (!route) {
+        char allow[128];
         fw_http_respond(&resp, 405, NULL, "Method Not Allowed\n");
-        return s_send(req, path_route->path, &resp, path_route->methods);
+        return fw_http_send(req, path_route->path, &resp,
+                            s_allow(self, path_route, allow, sizeof(allow)));
     }
     if (req->too_big) {
         fw_http_respond(&resp, 413, NULL, "request body too large\n");
-        return s_send(req, route->path, &resp, NULL);
+        return fw_http_send(req, route->path, &resp, NULL);
     }
     s_form_parse(req);
+    if (self->on_loop && !route->on_loop)
+        return fw_http_loop_offload(req, route);
     if (route->fn(req, &resp, route->arg) != 0) {
         if (resp.stream && resp.stream_free)
             resp.stream_free(resp.stream_arg);
         resp.stream = NULL;
         fw_http_respond(&resp, 500, NULL, "internal server error\n");
     }
-    return s_send(req, route->path, &resp, NULL);
+    return fw_http_send(req, route->path, &resp, NULL);
 }
 
 static enum MHD_Result
@@ -582,6 +547,8 @@ s_on_request(void *cls, struct MHD_Connection *conn, const char *url, const char
         req->body[req->body_len] = '\0';
         return MHD_YES;
     }
+    if (atomic_load(&req->done))
+        return fw_http_loop_answer(req);
     return s_dispatch(req);
 }
 
@@ -621,6 +588,8 @@ fw_http_new(const char *daemon, fw_metrics_t *metrics)
     self->title[0] = (char)toupper((unsigned char)self->title[0]);
     self->metrics = metrics;
     self->port = -1;
+    self->timer = -1;
+    self->resume_fd = -1;
     atomic_init(&self->ready, false);
     pthread_mutex_init(&self->lock, NULL);
     pthread_condattr_t ca;
@@ -658,6 +627,8 @@ fw_http_destroy(fw_http_t **self_p)
     self->stopping = true;
     pthread_cond_broadcast(&self->cond);
     pthread_mutex_unlock(&self->lock);
+    if (self->on_loop)
+        fw_http_loop_detach(self); // no handler thread left, nothing suspended
     if (self->mhd)
         MHD_stop_daemon(self->mhd); // closes the listening socket, joins every thread
     for (size_t i = 0; i < self->routes_len; i++) {
@@ -677,21 +648,49 @@ fw_http_destroy(fw_http_t **self_p)
     *self_p = NULL;
 }
 
-void
-fw_http_route(fw_http_t *self, const char *methods, const char *path, fw_http_handler_fn fn,
-              void *arg)
+static void
+s_route_add(fw_http_t *self, const char *methods, const char *path, fw_http_handler_fn fn,
+            void *arg, bool on_loop)
 {
     if (!self || !methods || !path || !fn)
         return;
     fw_mem_grow((void **)&self->routes, &self->routes_cap, self->routes_len + 1,
                 sizeof(*self->routes));
-    struct s_route *r = &self->routes[self->routes_len++];
+    struct fw_http_route *r = &self->routes[self->routes_len++];
     r->methods = fw_strdup(methods);
     r->path = fw_strdup(path);
     size_t n = strlen(path);
     r->prefix = n > 0 && path[n - 1] == '/';
+    r->on_loop = on_loop;
     r->fn = fn;
     r->arg = arg;
+}
+
+void
+fw_http_route(fw_http_t *self, const char *methods, const char *path, fw_http_handler_fn fn,
+              void *arg)
+{
+    s_route_add(self, methods, path, fn, arg, false);
+}
+
+void
+fw_http_route_loop(fw_http_t *self, const char *methods, const char *path, fw_http_handler_fn fn,
+                   void *arg)
+{
+    s_route_add(self, methods, path, fn, arg, true);
+}
+
+void
+fw_http_set_loop(fw_http_t *self, zloop_t *loop)
+{
+    if (self && !self->mhd)
+        self->loop = loop;
+}
+
+bool
+fw_http_on_loop(const fw_http_t *self)
+{
+    return self && self->on_loop;
 }
 
 void
@@ -750,8 +749,12 @@ fw_http_start(fw_http_t *self, const char *listen_address, fw_err_t *err)
     int fd = fw_http_listen(listen_address, &bound, err);
     if (fd < 0)
         return -1;
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                         MHD_USE_AUTO | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    // From the loop only without a web config: its bcrypt checks and TLS handshakes would
+    // take the loop's time.
+    bool on_loop = self->loop && !self->web_config;
+    unsigned int flags = on_loop ? MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG
+                                 : MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                                       MHD_USE_AUTO | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     // TLS from --web.config.file: certificate and key, the versions as a GnuTLS priority
     // string, and the client CA (whose presence makes libmicrohttpd ask for client
     // certificates; fw_http_auth_client_cert verifies them).
@@ -784,8 +787,16 @@ fw_http_start(fw_http_t *self, const char *listen_address, fw_err_t *err)
         return -1;
     }
     self->port = bound;
-    fw_info("http.listen", "address=%s port=%d tls=%s auth=%s", listen_address, bound,
-            self->tls_pem[0] ? "true" : "false", self->auth ? "web.config.file" : "none");
+    self->on_loop = on_loop;
+    if (on_loop && fw_http_loop_attach(self, err) < 0) {
+        self->on_loop = false;
+        MHD_stop_daemon(self->mhd);
+        self->mhd = NULL;
+        return -1;
+    }
+    fw_info("http.listen", "address=%s port=%d tls=%s auth=%s serve=%s", listen_address, bound,
+            self->tls_pem[0] ? "true" : "false", self->auth ? "web.config.file" : "none",
+            on_loop ? "loop" : "threads");
     return 0;
 }
 

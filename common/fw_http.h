@@ -2,10 +2,13 @@
 
     One server per daemon serves /metrics (the daemon's fw_metrics registry, text format
     0.0.4), /-/healthy, /-/ready and /-/reload, plus the routes the daemon adds (tsdb's
-    /api/v1/..., alertd's /api/v2/...). It runs in libmicrohttpd's own polling thread, so
-    route handlers run on that thread, never on the daemon's zloop thread: a handler may only
-    touch state that is safe to share (LMDB read transactions, the metrics registry, data
-    behind the daemon's own mutex). Every request is counted in
+    /api/v1/..., alertd's /api/v2/...). By default it runs on libmicrohttpd's threads (one per
+    connection), so route handlers run there, never on the daemon's zloop thread: a handler may
+    only touch state that is safe to share (LMDB read transactions, the metrics registry, data
+    behind the daemon's own mutex). With fw_http_set_loop() it is served from the daemon's
+    zloop instead (fw_http_loop.c): routes added with fw_http_route_loop() run on the loop
+    thread, every other handler still on a thread of its own, one per request, as before.
+    Every request is counted in
     fw_http_requests_total{handler,code} and timed in the histogram
     fw_http_request_duration_seconds{handler} (buckets 0.1 s to 120 s, as Prometheus's own).
 
@@ -15,6 +18,7 @@
 #ifndef FW_HTTP_H
 #define FW_HTTP_H
 
+#include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -53,13 +57,31 @@ typedef int (*fw_http_handler_fn)(const fw_http_request_t *req, struct fw_http_r
 
 // A server that will count into metrics (borrowed; must outlive the server).
 fw_http_t *fw_http_new(const char *daemon, fw_metrics_t *metrics);
-// Stop serving (waits for handlers to return) and free.
+// Stop serving (waits for handlers to return) and free. From a loop: on the loop's thread.
 void fw_http_destroy(fw_http_t **self_p);
 
 // Add a route before fw_http_start(). `path` matches exactly, or as a prefix when it ends
 // in '/' ("/api/v2/silence/"). `methods` is e.g. "GET,POST". Later routes win over earlier.
 void fw_http_route(fw_http_t *self, const char *methods, const char *path, fw_http_handler_fn fn,
                    void *arg);
+
+// Like fw_http_route, for a handler that must run on the loop thread when the server is
+// served from a loop (fw_http_on_loop): it may then use the loop's sockets and must not block.
+// Without a loop (or with a web config) it runs on a connection's thread like any route, so
+// the handler asks fw_http_on_loop() where it is. A path may have a route of each kind.
+void fw_http_route_loop(fw_http_t *self, const char *methods, const char *path,
+                        fw_http_handler_fn fn, void *arg);
+
+// Before fw_http_start: serve from loop (borrowed; must outlive the server, which is
+// destroyed before it) on the thread that runs it: libmicrohttpd's epoll descriptor becomes a
+// poller of the loop, and its connection timeouts a timer. fw_http_route_loop handlers run on
+// the loop; the others each on a thread of their own (the connection waits, the loop does
+// not), so a slow handler still never stalls the loop. Ignored with a web config
+// (fw_http_set_web_config): bcrypt checks and TLS handshakes stay off the loop, on
+// libmicrohttpd's threads.
+void fw_http_set_loop(fw_http_t *self, zloop_t *loop);
+// True once fw_http_start serves from the loop.
+bool fw_http_on_loop(const fw_http_t *self);
 
 // Before fw_http_start: each connection's memory pool (request line, headers, read buffer)
 // is bytes instead of 512 KiB; 0 keeps the default. libmicrohttpd zeroes a keep-alive

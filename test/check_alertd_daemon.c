@@ -27,6 +27,8 @@ static const char *s_yaml = "route:\n"
                             "    webhook_configs:\n"
                             "      - url: http://127.0.0.1:1/hook\n";
 
+static const char *s_cur_yaml; // the config s_start loads: s_yaml unless a test says
+
 static struct alertd_opts s_opts;
 static char s_ep[3][128];
 static alertd_t *s_d;
@@ -49,7 +51,7 @@ static void
 s_start(void)
 {
     struct fw_cfg_errors errs = {0};
-    struct alertd_cfg *cfg = alertd_cfg_load("daemon.yml", s_yaml, &errs);
+    struct alertd_cfg *cfg = alertd_cfg_load("daemon.yml", s_cur_yaml, &errs);
     ck_assert_ptr_nonnull(cfg);
     s_d = alertd_new(&s_opts, &cfg);
     ck_assert_ptr_nonnull(s_d);
@@ -84,6 +86,7 @@ s_setup(void)
     s_opts.zmq_pub = s_ep[2];
     s_opts.storage_path = s_storage;
     s_opts.external_url = "http://alertd.test";
+    s_cur_yaml = s_yaml;
     s_notify = zsock_new_pull(NULL);
     ck_assert_int_eq(zsock_attach(s_notify, s_ep[1], true), 0);
     zsock_set_rcvtimeo(s_notify, 5000);
@@ -207,6 +210,49 @@ START_TEST(test_alertd_daemon_group_wait_on_time)
             late[j - 1] = t;
         }
     ck_assert_msg(late[3] < 15, "median %.1f ms after group_wait", late[3]);
+}
+END_TEST
+
+// alertd serves HTTP from its loop: an alert POST that opens a group due at once (group_wait
+// 0s) has its NOTIFY sent before the POST is answered. Over inproc:// the NOTIFY is in the
+// stand-in notifyd's queue the moment it is sent, so it must be there when the answer comes
+// (an HTTP thread that wakes the loop answers before the loop flushes).
+START_TEST(test_alertd_daemon_post_notifies_before_answer)
+{
+    static const char *yaml = "route:\n"
+                              "  receiver: hook\n"
+                              "  group_by: [alertname, line]\n"
+                              "  group_wait: 0s\n"
+                              "receivers:\n"
+                              "  - name: hook\n"
+                              "    webhook_configs:\n"
+                              "      - url: http://127.0.0.1:1/hook\n";
+    s_stop();
+    zsock_destroy(&s_notify);
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://alertd-notify-%d", (int)getpid());
+    s_notify = zsock_new_pull(ep);
+    ck_assert_ptr_nonnull(s_notify);
+    zsock_set_rcvtimeo(s_notify, 5000);
+    s_opts.zmq_notifyd = ep;
+    s_cur_yaml = yaml;
+    s_start();
+    for (int i = 0; i < 20; i++) {
+        char body[160], *out = NULL;
+        snprintf(body, sizeof body, "[{\"labels\":{\"alertname\":\"Probe\",\"line\":\"L%d\"}}]", i);
+        ck_assert_int_eq(s_http("POST", "/api/v2/alerts", body, &out), 200);
+        free(out);
+        zmq_pollitem_t item = {zsock_resolve(s_notify), 0, ZMQ_POLLIN, 0};
+        ck_assert_msg(zmq_poll(&item, 1, 0) == 1, "POST %d answered before its NOTIFY was sent", i);
+        json_t *n = s_recv_notify();
+        ck_assert_ptr_nonnull(n);
+        json_t *gl = json_object_get(json_object_get(n, "payload"), "groupLabels");
+        char want[16];
+        snprintf(want, sizeof want, "L%d", i);
+        ck_assert_str_eq(json_string_value(json_object_get(gl, "line")), want);
+        json_decref(n);
+    }
+    s_opts.zmq_notifyd = s_ep[1];
 }
 END_TEST
 
@@ -558,6 +604,7 @@ alertd_daemon_suite(void)
     tcase_add_test(tc, test_alertd_daemon_zmq_alerts_to_notify);
     tcase_add_test(tc, test_alertd_daemon_group_wait_on_time);
     tcase_add_test(tc, test_alertd_daemon_api_v2);
+    tcase_add_test(tc, test_alertd_daemon_post_notifies_before_answer);
     tcase_add_test(tc, test_alertd_daemon_silence_mutes);
     tcase_add_test(tc, test_alertd_daemon_silences_persist);
     tcase_add_test(tc, test_alertd_daemon_api_errors);

@@ -6,7 +6,9 @@
     it polls fw_http_reload_requested() and answers with fw_http_reload_done().
 */
 #include <check.h>
+#include <czmq.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,8 +89,67 @@ s_on_fail(const fw_http_request_t *req, struct fw_http_response *resp, void *arg
 static char s_exact[] = "exact";
 static char s_prefix[] = "prefix";
 
+// The "loop" test case serves from a zloop run by s_loop_thread (the daemon's main thread),
+// stopped through s_loop_stop; the "core" case on libmicrohttpd's threads.
+static zloop_t *s_loop;
+static pthread_t s_loop_thread;
+static atomic_bool s_loop_stop;
+
+// Says on which thread the handler ran: "loop" (s_loop_thread) or "thread".
+static int
+s_on_where(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    (void)req;
+    (void)arg;
+    bool loop = s_loop && pthread_equal(pthread_self(), s_loop_thread);
+    fw_http_respond(resp, 200, NULL, loop ? "loop" : "thread");
+    return 0;
+}
+
+// /block holds its answer until s_block_release (at most 10 s), s_block_entered says it came.
+static pthread_mutex_t s_block_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t s_block_cond = PTHREAD_COND_INITIALIZER;
+static bool s_block_entered, s_block_release;
+
+static int
+s_on_block(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    (void)req;
+    (void)arg;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    pthread_mutex_lock(&s_block_lock);
+    s_block_entered = true;
+    pthread_cond_broadcast(&s_block_cond);
+    while (!s_block_release)
+        if (pthread_cond_timedwait(&s_block_cond, &s_block_lock, &until) != 0)
+            break;
+    bool released = s_block_release;
+    pthread_mutex_unlock(&s_block_lock);
+    fw_http_respond(resp, released ? 200 : 504, NULL, released ? "released" : "never released");
+    return 0;
+}
+
+static int
+s_on_stop_check(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    (void)arg;
+    return atomic_load(&s_loop_stop) ? -1 : 0;
+}
+
+static void *
+s_run_loop(void *arg)
+{
+    (void)arg;
+    zloop_start(s_loop);
+    return NULL;
+}
+
 static void
-s_setup(void)
+s_start(zloop_t *loop)
 {
     s_metrics = fw_metrics_new();
     s_http = fw_http_new("testd", s_metrics);
@@ -96,17 +157,59 @@ s_setup(void)
     fw_http_route(s_http, "GET", "/api/exact", s_on_fixed, s_exact);
     fw_http_route(s_http, "GET,DELETE", "/api/", s_on_fixed, s_prefix);
     fw_http_route(s_http, "GET", "/fail", s_on_fail, NULL);
+    fw_http_route_loop(s_http, "GET", "/where", s_on_where, NULL);
+    fw_http_route(s_http, "GET", "/where-off", s_on_where, NULL);
+    fw_http_route(s_http, "POST", "/where", s_on_where, NULL);
+    fw_http_route(s_http, "GET", "/block", s_on_block, NULL);
+    s_block_entered = s_block_release = false;
+    if (loop)
+        fw_http_set_loop(s_http, loop);
     fw_err_t err = {0};
     int rc = fw_http_start(s_http, "127.0.0.1:0", &err);
     ck_assert_msg(rc == 0, "start: %s", err.msg);
     ck_assert_int_gt(fw_http_port(s_http), 0);
+    ck_assert(fw_http_on_loop(s_http) == (loop != NULL));
     snprintf(s_base, sizeof(s_base), "http://127.0.0.1:%d", fw_http_port(s_http));
+}
+
+static void
+s_setup(void)
+{
+    s_start(NULL);
 }
 
 static void
 s_teardown(void)
 {
     fw_http_destroy(&s_http);
+    fw_metrics_destroy(&s_metrics);
+}
+
+static void
+s_setup_loop(void)
+{
+    s_loop = zloop_new();
+    atomic_store(&s_loop_stop, false);
+    zloop_timer(s_loop, 10, 0, s_on_stop_check, NULL);
+    s_start(s_loop);
+    ck_assert_int_eq(pthread_create(&s_loop_thread, NULL, s_run_loop, NULL), 0);
+}
+
+// Stop the loop's thread; then nothing runs the loop, and the test thread may destroy.
+static void
+s_stop_loop(void)
+{
+    atomic_store(&s_loop_stop, true);
+    pthread_join(s_loop_thread, NULL);
+}
+
+static void
+s_teardown_loop(void)
+{
+    if (!atomic_load(&s_loop_stop))
+        s_stop_loop();
+    fw_http_destroy(&s_http);
+    zloop_destroy(&s_loop);
     fw_metrics_destroy(&s_metrics);
 }
 
@@ -499,6 +602,110 @@ START_TEST(test_fw_http_any_address)
 }
 END_TEST
 
+START_TEST(test_fw_http_loop_routes_run_on_the_loop)
+{
+    struct check_util_http r;
+    // A loop route runs on the loop's thread when served from a loop, else on a connection's.
+    s_fetch("GET", "/where", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, s_loop ? "loop" : "thread");
+    free(r.body);
+    // Any other route, also the same path's other method, runs off the loop.
+    s_fetch("GET", "/where-off", NULL, NULL, &r);
+    ck_assert_str_eq(r.body, "thread");
+    free(r.body);
+    s_fetch("POST", "/where", "", NULL, &r);
+    ck_assert_str_eq(r.body, "thread");
+    free(r.body);
+    // A 405 allows the methods of both routes of the path.
+    s_fetch("PUT", "/where", NULL, NULL, &r);
+    ck_assert_int_eq(r.status, 405);
+    ck_assert_str_eq(r.allow, "GET,POST");
+    free(r.body);
+}
+END_TEST
+
+struct s_block_client {
+    char base[64];
+    struct check_util_http r;
+    int rc;
+};
+
+static void *
+s_block_client(void *arg)
+{
+    struct s_block_client *c = arg;
+    c->rc = s_fetch_at(c->base, "GET", "/block", NULL, 0, NULL, &c->r);
+    return NULL;
+}
+
+// A handler that blocks holds only its own request: the loop, its routes and the other
+// routes still answer meanwhile (served from a loop, a blocking handler on the loop would
+// leave every request unanswered until it returned).
+START_TEST(test_fw_http_slow_handler_does_not_stall)
+{
+    struct s_block_client c;
+    memset(&c, 0, sizeof(c));
+    snprintf(c.base, sizeof(c.base), "%s", s_base);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, s_block_client, &c), 0);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    pthread_mutex_lock(&s_block_lock);
+    while (!s_block_entered)
+        if (pthread_cond_timedwait(&s_block_cond, &s_block_lock, &until) != 0)
+            break;
+    bool entered = s_block_entered;
+    pthread_mutex_unlock(&s_block_lock);
+    ck_assert(entered);
+    struct check_util_http r;
+    const char *paths[] = {"/where", "/-/healthy", "/echo?a=1", "/metrics"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        char url[256];
+        snprintf(url, sizeof(url), "%s%s", s_base, paths[i]);
+        ck_assert_msg(check_util_http_request("GET", url, NULL, 0, NULL, NULL, 5000, &r) == 0,
+                      "%s went unanswered while /block waits", paths[i]);
+        ck_assert_int_eq(r.status, 200);
+        free(r.body);
+    }
+    pthread_mutex_lock(&s_block_lock);
+    s_block_release = true;
+    pthread_cond_broadcast(&s_block_cond);
+    pthread_mutex_unlock(&s_block_lock);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(c.rc, 0);
+    ck_assert_int_eq(c.r.status, 200);
+    ck_assert_str_eq(c.r.body, "released");
+    free(c.r.body);
+}
+END_TEST
+
+// Served from a loop, destroy with a /-/reload waiting on its thread: the reload answers 503
+// and libmicrohttpd stops with no connection left suspended (it aborts otherwise).
+START_TEST(test_fw_http_loop_destroy_wakes_reload)
+{
+    struct s_client c;
+    memset(&c, 0, sizeof(c));
+    snprintf(c.base, sizeof(c.base), "%s", s_base);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, s_reload_client, &c), 0);
+    bool seen = false;
+    for (int i = 0; i < 500 && !seen; i++) {
+        seen = fw_http_reload_requested(s_http);
+        if (!seen)
+            usleep(10000);
+    }
+    ck_assert(seen);
+    s_stop_loop();
+    time_t t0 = time(NULL);
+    fw_http_destroy(&s_http); // must not wait out the 30 s reload timeout
+    ck_assert_int_le(time(NULL) - t0, 5);
+    pthread_join(t, NULL);
+    free(c.r.body);
+}
+END_TEST
+
 Suite *
 fw_http_suite(void)
 {
@@ -521,6 +728,29 @@ fw_http_suite(void)
     tcase_add_test(tc, test_fw_http_request_counter);
     tcase_add_test(tc, test_fw_http_bind_errors);
     tcase_add_test(tc, test_fw_http_any_address);
+    tcase_add_test(tc, test_fw_http_loop_routes_run_on_the_loop);
+    tcase_add_test(tc, test_fw_http_slow_handler_does_not_stall);
+    suite_add_tcase(s, tc);
+
+    // The same served from a zloop (fw_http_set_loop).
+    tc = tcase_create("loop");
+    tcase_set_timeout(tc, 30);
+    tcase_add_checked_fixture(tc, s_setup_loop, s_teardown_loop);
+    tcase_add_test(tc, test_fw_http_new_start_destroy);
+    tcase_add_test(tc, test_fw_http_metrics_route);
+    tcase_add_test(tc, test_fw_http_healthy);
+    tcase_add_test(tc, test_fw_http_ready);
+    tcase_add_test(tc, test_fw_http_get_args);
+    tcase_add_test(tc, test_fw_http_conn_memory);
+    tcase_add_test(tc, test_fw_http_post_form);
+    tcase_add_test(tc, test_fw_http_body_too_large);
+    tcase_add_test(tc, test_fw_http_not_found_and_method);
+    tcase_add_test(tc, test_fw_http_prefix_routes);
+    tcase_add_test(tc, test_fw_http_reload_handshake);
+    tcase_add_test(tc, test_fw_http_request_counter);
+    tcase_add_test(tc, test_fw_http_loop_routes_run_on_the_loop);
+    tcase_add_test(tc, test_fw_http_slow_handler_does_not_stall);
+    tcase_add_test(tc, test_fw_http_loop_destroy_wakes_reload);
     suite_add_tcase(s, tc);
     return s;
 }
