@@ -37,7 +37,8 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-free_port() { python3 "$(dirname "${BASH_SOURCE[0]}")/free_port.py"; }
+# shellcheck source=tools/bench-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh" # free_port, bench_route_config, bench_alertd_start
 cpu_s() { awk -v t="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); split($0, f, " ");
     printf "%.3f\n", (f[12] + f[13]) / t }' "/proc/$1/stat"; }
 
@@ -47,27 +48,11 @@ AM_PORT=$(free_port) SINK_PORT=$(free_port) \
 peer=$(sed -n 's/^summary: //p' "$TMP/peer.out")
 [ -n "$peer" ] || { echo "bench: the peer run failed:"; tail -20 "$TMP/peer.out"; exit 1; }
 
-# route_config SINK_PORT: the kit's routing (run-alertmanager.sh) to a webhook sink.
-route_config() {
-    cat <<EOT
-route:
-  receiver: sink
-  group_by: ['alertname', 'line']
-  group_wait: 0s
-  group_interval: 2s
-  repeat_interval: 1h
-receivers:
-  - name: sink
-    webhook_configs:
-      - url: http://127.0.0.1:$1/hook
-        send_resolved: false
-EOT
-}
 wait_ready() { for _ in $(seq 1 300); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
 
 echo "== peer: a second Alertmanager for alertload's rounds"
 AMP=$(free_port) ASINK=$(free_port)
-route_config "$ASINK" > "$TMP/peer.yml"
+bench_route_config "$ASINK" > "$TMP/peer.yml"
 python3 "$KIT/webhook-sink.py" --port "$ASINK" --out "$TMP/peer-arrivals.jsonl" \
     --max-seconds 900 > "$TMP/peer-sink.log" 2>&1 &
 PIDS+=($!)
@@ -79,20 +64,12 @@ PIDS+=($PEER_AM)
 wait_ready "http://127.0.0.1:$AMP/-/ready" || { echo "bench: alertmanager did not start"; exit 1; }
 
 echo "== floorwatch: alertd + notifyd"
-SINK=$(free_port) HTTP=$(free_port) NHTTP=$(free_port) ZA=$(free_port) ZN=$(free_port) \
-    ZP1=$(free_port) ZP2=$(free_port)
-route_config "$SINK" > "$TMP/am.yml"
-"$BIN/notifyd" --log.level=warn --web.listen-address=127.0.0.1:$NHTTP \
-    --zmq.notify-address=tcp://127.0.0.1:$ZN --zmq.pub-address=tcp://127.0.0.1:$ZP1 \
-    > "$TMP/notifyd.log" 2>&1 &
-PIDS+=($!)
-"$BIN/alertd" --log.level=warn --config.file="$TMP/am.yml" --storage.path="$TMP/alertd" \
-    --web.listen-address=127.0.0.1:$HTTP --zmq.alerts-address=tcp://127.0.0.1:$ZA \
-    --zmq.notifyd-address=tcp://127.0.0.1:$ZN --zmq.pub-address=tcp://127.0.0.1:$ZP2 \
-    --zmq.notifyd-pub-address=tcp://127.0.0.1:$ZP1 > "$TMP/alertd.log" 2>&1 &
-ALERTD_PID=$!
-PIDS+=($ALERTD_PID)
-wait_ready "http://127.0.0.1:$HTTP/-/ready" || { echo "bench: alertd did not start"; exit 1; }
+SINK=$(free_port)
+started=1
+bench_alertd_start "$BIN" "$TMP" "$SINK" || started=0
+PIDS+=("$NOTIFYD_PID" "$ALERTD_PID")
+[ "$started" = 1 ] || { echo "bench: alertd did not start"; exit 1; }
+HTTP=$ALERTD_HTTP
 AM_URL=http://127.0.0.1:$HTTP AM_PID=$ALERTD_PID SINK_PORT=$SINK \
     bash "$KIT/run-alertmanager.sh" "$K" 0s "$BATCH" "$SINGLE" > "$TMP/ours.out" 2>&1
 ours=$(sed -n 's/^summary: //p' "$TMP/ours.out")
@@ -118,7 +95,7 @@ groups_notified() {
 }
 expected_groups() { python3 -c "import sys; n = int(sys.argv[1]);
 print(len({(i % 10, i // 10 % 20) for i in range(n)}))" "$1"; }
-LOAD=("$BIN/alertload" --endpoint=tcp://127.0.0.1:$ZA --metrics-url=http://127.0.0.1:$HTTP/metrics
+LOAD=("$BIN/alertload" --endpoint=$ALERTD_ZMQ --metrics-url=http://127.0.0.1:$HTTP/metrics
     --batch="$BATCH")
 
 # measure PID CMD...: CMD (alertload: one JSON object) with PID's CPU per alert added.
@@ -155,7 +132,7 @@ zmq_groups=$(groups_notified zmq "$(expected_groups "$ZMQ_ALERTS")")
 zmq=$(best "$TMP/zmq.jsonl" | jq -c --argjson g "$zmq_groups" '. + {groups_notified: $g}')
 
 echo "== floorwatch: alertd, first notification of ${PROBES:-20} new groups over ZeroMQ"
-"$BIN/alertload" --endpoint=tcp://127.0.0.1:$ZA --notify-tap=tcp://127.0.0.1:$ZP2 \
+"$BIN/alertload" --endpoint=$ALERTD_ZMQ --notify-tap=$ALERTD_PUB \
     --probes="${PROBES:-20}" --run=probe > "$TMP/probe.json" || true # notified < probes shows
 probe=$(cat "$TMP/probe.json")
 echo "$probe"

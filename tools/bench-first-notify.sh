@@ -11,6 +11,8 @@ set -euo pipefail
 BIN=$1 PROBES=${2:-60}
 KIT=${SHARED:-/work/shared}/bench
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tools/bench-lib.sh
+. "$HERE/bench-lib.sh" # bench_alertd_start
 T=$(mktemp -d "${TMPDIR:-/tmp}/fw-first-notify.XXXXXX")
 PIDS=()
 cleanup() {
@@ -21,30 +23,11 @@ cleanup() {
 trap cleanup EXIT
 fp() { python3 "$HERE/free_port.py"; }
 wait_ready() { for _ in $(seq 1 100); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
-SINK=$(fp) HTTP=$(fp) NHTTP=$(fp) ZA=$(fp) ZN=$(fp) ZP1=$(fp) ZP2=$(fp)
-cat > "$T/am.yml" <<EOT
-route:
-  receiver: sink
-  group_by: ['alertname', 'line']
-  group_wait: 0s
-  group_interval: 2s
-  repeat_interval: 1h
-receivers:
-  - name: sink
-    webhook_configs:
-      - url: http://127.0.0.1:$SINK/hook
-        send_resolved: false
-EOT
-"$BIN/notifyd" --log.level=warn --web.listen-address=127.0.0.1:$NHTTP \
-    --zmq.notify-address=tcp://127.0.0.1:$ZN --zmq.pub-address=tcp://127.0.0.1:$ZP1 \
-    > "$T/notifyd.log" 2>&1 &
-PIDS+=($!)
-"$BIN/alertd" --log.level=warn --config.file="$T/am.yml" --storage.path="$T/alertd" \
-    --web.listen-address=127.0.0.1:$HTTP --zmq.alerts-address=tcp://127.0.0.1:$ZA \
-    --zmq.notifyd-address=tcp://127.0.0.1:$ZN --zmq.pub-address=tcp://127.0.0.1:$ZP2 \
-    --zmq.notifyd-pub-address=tcp://127.0.0.1:$ZP1 > "$T/alertd.log" 2>&1 &
-PIDS+=($!)
-wait_ready "http://127.0.0.1:$HTTP/-/ready" || { echo "alertd did not start" >&2; exit 1; }
+SINK=$(fp)
+bench_alertd_start "$BIN" "$T" "$SINK" || ok=0
+PIDS+=("$NOTIFYD_PID" "$ALERTD_PID")
+[ "${ok:-1}" = 1 ] || { echo "alertd did not start" >&2; exit 1; }
+HTTP=$ALERTD_HTTP
 python3 "$KIT/webhook-sink.py" --port "$SINK" --out "$T/arrivals.jsonl" --max-seconds 300 \
     > "$T/sink.log" 2>&1 &
 PIDS+=($!)

@@ -51,3 +51,47 @@ bench_exporter() {
     for _ in $(seq 50); do [ -s "$dir/targets.txt" ] && break; sleep 0.1; done
     kill -0 "$EXP_PID" 2>/dev/null && [ -s "$dir/targets.txt" ]
 }
+
+# bench_route_config SINK_PORT: the kit's routing (KIT/run-alertmanager.sh: grouped by
+# alertname and line, group_wait 0s, group_interval 2s) to a webhook sink on 127.0.0.1.
+bench_route_config() {
+    cat <<EOT
+route:
+  receiver: sink
+  group_by: ['alertname', 'line']
+  group_wait: 0s
+  group_interval: 2s
+  repeat_interval: 1h
+receivers:
+  - name: sink
+    webhook_configs:
+      - url: http://127.0.0.1:$1/hook
+        send_resolved: false
+EOT
+}
+
+# bench_alertd_start BIN DIR SINK_PORT: BIN's notifyd and alertd on 127.0.0.1 (ZeroMQ over
+# tcp:// between them, as between two pods), routing from bench_route_config to the sink,
+# config, state and logs in DIR; waits (<= 30 s) for alertd's /-/ready. Sets NOTIFYD_PID and
+# ALERTD_PID (the caller stops them by PID), ALERTD_HTTP (its HTTP port), ALERTD_ZMQ (its
+# ALERTS PULL endpoint) and ALERTD_PUB (its PUB endpoint). Non-zero when alertd is not ready.
+bench_alertd_start() {
+    local bin=$1 dir=$2 sink=$3 nhttp zn zp1 _
+    ALERTD_HTTP=$(free_port) nhttp=$(free_port) zn=tcp://127.0.0.1:$(free_port)
+    zp1=tcp://127.0.0.1:$(free_port)
+    ALERTD_ZMQ=tcp://127.0.0.1:$(free_port) ALERTD_PUB=tcp://127.0.0.1:$(free_port)
+    bench_route_config "$sink" > "$dir/am.yml"
+    "$bin/notifyd" --log.level=warn --web.listen-address="127.0.0.1:$nhttp" \
+        --zmq.notify-address="$zn" --zmq.pub-address="$zp1" > "$dir/notifyd.log" 2>&1 &
+    NOTIFYD_PID=$!
+    "$bin/alertd" --log.level=warn --config.file="$dir/am.yml" --storage.path="$dir/alertd" \
+        --web.listen-address="127.0.0.1:$ALERTD_HTTP" --zmq.alerts-address="$ALERTD_ZMQ" \
+        --zmq.notifyd-address="$zn" --zmq.pub-address="$ALERTD_PUB" \
+        --zmq.notifyd-pub-address="$zp1" > "$dir/alertd.log" 2>&1 &
+    ALERTD_PID=$!
+    for _ in $(seq 1 300); do
+        curl -fs -o /dev/null "http://127.0.0.1:$ALERTD_HTTP/-/ready" && return 0
+        sleep 0.1
+    done
+    return 1
+}
