@@ -78,6 +78,7 @@ struct fw_http {
     bool on_loop;               // serving from the loop (set by fw_http_start)
     zmq_pollitem_t poll_item;   // libmicrohttpd's epoll descriptor in the loop
     int timer;                  // the one-shot timer for MHD_get_timeout, -1: none
+    int64_t timer_at;           // when it fires (zclock_mono)
     int resume_fd;              // eventfd: handler threads resumed connections
     zmq_pollitem_t resume_item; // resume_fd in the loop
 

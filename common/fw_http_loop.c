@@ -68,16 +68,21 @@ s_on_resumed(zloop_t *loop, zmq_pollitem_t *item, void *arg)
 }
 
 // One one-shot timer for libmicrohttpd's next timeout (0: data it already holds), at most
-// S_TIMER_MAX_MS away.
+// S_TIMER_MAX_MS away. A timer armed for no later than that stays: re-arming on every run
+// would cost a timer's allocation per request, and an early run only re-arms.
 static void
 s_arm(fw_http_t *self)
 {
     MHD_UNSIGNED_LONG_LONG ms = S_TIMER_MAX_MS;
     if (MHD_get_timeout(self->mhd, &ms) != MHD_YES || ms > S_TIMER_MAX_MS)
         ms = S_TIMER_MAX_MS;
+    int64_t at = zclock_mono() + (int64_t)ms;
+    if (self->timer >= 0 && self->timer_at <= at)
+        return;
     if (self->timer >= 0)
         zloop_timer_end(self->loop, self->timer);
     self->timer = zloop_timer(self->loop, (size_t)ms, 1, s_on_timer, self);
+    self->timer_at = at;
 }
 
 int
