@@ -49,6 +49,20 @@ START_TEST(test_tsdb_rwsend_desired_shards)
 }
 END_TEST
 
+// A catching-up shard's windows hold about capacity samples, not a minute of every series.
+START_TEST(test_tsdb_rwsend_window_span)
+{
+    // 60 s asked, 3000 samples read (50 series at 1/s), capacity 500: 9 s next
+    ck_assert_int_eq(tsdb_rwsend_window_span(60000, 500, 3000, 60000, 60000), 9000);
+    // a window that held little: up to the most
+    ck_assert_int_eq(tsdb_rwsend_window_span(9000, 10000, 450, 9000, 60000), 60000);
+    ck_assert_int_eq(tsdb_rwsend_window_span(9000, 500, 0, 9000, 60000), 60000);
+    // at least a second, however dense
+    ck_assert_int_eq(tsdb_rwsend_window_span(60000, 10, 1000000, 60000, 60000), 1000);
+    ck_assert_int_eq(tsdb_rwsend_window_span(5000, 500, 10, 0, 60000), 5000);
+}
+END_TEST
+
 Suite *
 tsdb_rwsend_shards_suite(void)
 {
@@ -56,6 +70,7 @@ tsdb_rwsend_shards_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_tsdb_rwsend_ewma);
     tcase_add_test(tc, test_tsdb_rwsend_desired_shards);
+    tcase_add_test(tc, test_tsdb_rwsend_window_span);
     suite_add_tcase(s, tc);
     return s;
 }

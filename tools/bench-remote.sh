@@ -138,6 +138,8 @@ S=http://127.0.0.1:$TH/metrics
 sends "$STSDB_PID" "$S" fw_tsdb_samples_appended_total fw_tsdb_remote_storage_samples_total \
     w3 w4 w5
 t_failed=$(metric_sum "$S" fw_tsdb_remote_storage_samples_failed_total)
+t_read=$(metric_sum "$S" fw_tsdb_remote_storage_samples_read_total)
+t_sent=$(metric_sum "$S" fw_tsdb_remote_storage_samples_total)
 echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- report ---
@@ -183,4 +185,6 @@ awk -v a="$p2p_s" -v b="$p2p_r" -v c="$p2p_sc" -v d="$p2p_rc" \
         print "sender (to the tsdb receiver)", "prometheus", "tsdb", "ratio"
         print "  CPU us per sample sent", g, o, r(g, o)
     }' | column -t -s $'\t'
-echo "(samples failed: prometheus sender $p_failed, tsdb sender $t_failed)"
+echo "(samples failed: prometheus sender $p_failed, tsdb sender $t_failed; tsdb's shards read" \
+    "$(awk -v r="$t_read" -v s="$t_sent" 'BEGIN { if (s > 0 && r > 0) printf "%.2f", r / s; else printf "n/a" }')" \
+    "samples from the store per sample sent)"

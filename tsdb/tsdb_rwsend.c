@@ -106,6 +106,7 @@ struct s_cycle {
     size_t n_map, cap_map;
     struct tsdb_rwsend_entry *e, *tmp; // owned: the samples, and room to sort them
     size_t n, cap, cap_tmp;
+    size_t read; // the window's samples before the capacity cut
     // s_send's buffers, kept from request to request
     struct tsdb_json pb;
     struct fw_sample *smp;
@@ -424,6 +425,7 @@ s_read(struct s_shard *s, int64_t from, int64_t *to, struct s_cycle *c, size_t *
         tsdb_rwsend_sort(c->e, c->tmp, c->n, false);
     }
     size_t cap = (size_t)q->conf->queue_config.capacity;
+    c->read = c->n;
     if (c->n > cap) {
         int64_t cut = c->e[cap - 1].t;
         size_t keep = cap;
@@ -874,6 +876,10 @@ s_shard_run(void *arg)
     struct s_cycle c = {0};
     int64_t log_ms = 0;
     uint64_t late_after = 0; // where the late drain goes on
+    // How far past its position a window reaches (tsdb_rwsend_window_span): a window cut
+    // at capacity decodes and sorts what lies past the cut for nothing, and a catching-up
+    // shard's windows of TSDB_RWSEND_WINDOW_MS held several capacities.
+    int64_t span = TSDB_RWSEND_WINDOW_MS;
     // What the senders resend once tsdb is back (after a restart) is committed meanwhile.
     if (s->fresh)
         s_sleep(q, TSDB_RWSEND_DELAY_MS);
@@ -886,9 +892,8 @@ s_shard_run(void *arg)
         if (q->late_key && s_late(s, &c, pos, &late_after, &log_ms) != 0)
             break; // stopped
         int64_t now = fw_time_now_ms(), end = now - TSDB_RWSEND_DELAY_MS;
-        bool caught_up = end - pos <= TSDB_RWSEND_WINDOW_MS;
-        if (!caught_up)
-            end = pos + TSDB_RWSEND_WINDOW_MS;
+        if (end - pos > span)
+            end = pos + span;
         end = end < barrier ? end : barrier;
         if (end <= pos) {
             s_sleep(q, S_IDLE_MS);
@@ -896,6 +901,7 @@ s_shard_run(void *arg)
         }
         size_t dropped = 0;
         fw_err_t err;
+        int64_t asked = end - pos;
         if (s_read(s, pos, &end, &c, &dropped, &err) != 0) {
             if (now - log_ms >= 10000)
                 fw_warn("remote_write.read.fail", "remote_name=%s err=\"%s\"", q->conf->name,
@@ -904,6 +910,9 @@ s_shard_run(void *arg)
             s_sleep(q, S_IDLE_MS);
             continue;
         }
+        s_count(q, "fw_tsdb_remote_storage_samples_read_total", (double)c.read);
+        span = tsdb_rwsend_window_span(span, (double)qc->capacity, c.read, asked,
+                                       TSDB_RWSEND_WINDOW_MS);
         pthread_mutex_lock(&q->lock);
         q->in_samples += (double)(c.n + dropped);
         q->in_span_ms += (double)(end - pos);
@@ -1157,7 +1166,8 @@ s_queue_start(tsdb_rwsend_t *self, const struct fw_remote_write_config *rw,
                                            "fw_tsdb_remote_storage_samples_failed_total",
                                            "fw_tsdb_remote_storage_samples_retried_total",
                                            "fw_tsdb_remote_storage_samples_dropped_total",
-                                           "fw_tsdb_remote_storage_late_samples_total"};
+                                           "fw_tsdb_remote_storage_late_samples_total",
+                                           "fw_tsdb_remote_storage_samples_read_total"};
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
         s_count(q, counters[i], 0);
     if (rw->metadata_config.send && self->metadata) {
@@ -1210,6 +1220,9 @@ tsdb_rwsend_new(tsdb_store_t *store, const char *dir, fw_metrics_t *metrics)
     fw_metrics_declare(metrics, "fw_tsdb_remote_storage_late_samples_total", FW_METRIC_COUNTER,
                        "Samples stored after the queue had read past their timestamp (late, "
                        "backfilled, imported) that the receiver accepted, by remote_name.");
+    fw_metrics_declare(metrics, "fw_tsdb_remote_storage_samples_read_total", FW_METRIC_COUNTER,
+                       "Samples the shards read from the store, by remote_name: those past a "
+                       "window cut at queue_config.capacity are read again by the next window.");
     fw_metrics_declare(metrics, "fw_tsdb_remote_storage_highest_sent_timestamp_seconds",
                        FW_METRIC_GAUGE, "The newest sample a receiver accepted, by remote_name.");
     fw_metrics_declare(metrics, "fw_tsdb_remote_storage_shards", FW_METRIC_GAUGE,

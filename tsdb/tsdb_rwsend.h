@@ -10,8 +10,11 @@
     where end is TSDB_RWSEND_DELAY_MS behind now (what the ingest loop commits by then is
     read; later arrivals with older timestamps the store records for the shard to send
     before its next window: tsdb_rwsend_late.h), at most
-    TSDB_RWSEND_WINDOW_MS past pos and at most queue_config.capacity samples (a window
-    cut short puts the marks of the series read past the cut back: s_marks_back); it reads
+    TSDB_RWSEND_WINDOW_MS past pos and as far as 90% of queue_config.capacity samples
+    reached at the last window's rate (a catching-up shard would otherwise read a minute of
+    every series and keep capacity of it), and at most capacity samples (a window cut short
+    puts the marks of the series read past the cut back: s_marks_back; the samples read,
+    fw_tsdb_remote_storage_samples_read_total, count the ones read again); it reads
     the series it read before straight from the head's open chunks, in place and from where
     the last window stopped (tsdb_store_tail_read, one hold of the head lock per slice of
     series), and the others (new, chunk cut, re-encoded) through store iterators; it sorts

@@ -45,3 +45,16 @@ tsdb_rwsend_desired_shards(const struct tsdb_rwsend_rates *r, size_t current, si
         return current;
     return n > max ? max : n < min ? min : n;
 }
+
+int64_t
+tsdb_rwsend_window_span(int64_t span, double capacity, size_t read, int64_t asked, int64_t max_ms)
+{
+    if (read == 0)
+        return max_ms;
+    if (asked <= 0)
+        return span;
+    double next = 0.9 * capacity * (double)asked / (double)read;
+    if (next < 1000)
+        return 1000 < max_ms ? 1000 : max_ms;
+    return next > (double)max_ms ? max_ms : (int64_t)next;
+}

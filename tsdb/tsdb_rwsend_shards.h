@@ -1,4 +1,5 @@
-/*  tsdb_rwsend_shards.h — how many shards a remote_write queue runs: Prometheus's rule.
+/*  tsdb_rwsend_shards.h — how many shards a remote_write queue runs: Prometheus's rule; and
+    how far a shard's window of time reaches.
 
     Every TSDB_RWSEND_RESHARD_MS the queue ticks its moving averages (weight 0.2, as
     Prometheus's ewmaRate) of samples coming in (read from the store, per second of their
@@ -13,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define TSDB_RWSEND_RESHARD_MS 10000 // how often the number of shards is decided
 
@@ -39,5 +41,11 @@ struct tsdb_rwsend_rates {
 // The number of shards to run, given the rates, the current number and the bounds.
 size_t tsdb_rwsend_desired_shards(const struct tsdb_rwsend_rates *r, size_t current, size_t min,
                                   size_t max);
+
+// The span in ms of a shard's next window: as far as 90% of capacity samples reached at
+// the rate of the last window (read samples in its asked ms), within 1 s and max_ms;
+// max_ms when the last read nothing, span when it asked for no time.
+int64_t tsdb_rwsend_window_span(int64_t span, double capacity, size_t read, int64_t asked,
+                                int64_t max_ms);
 
 #endif
