@@ -51,7 +51,7 @@ struct alertd {
     pthread_t loop_thread;          // the thread in alertd_run, while loop_running; lock
     bool loop_running;              // lock
     bool commit_pending;            // alerts stored on the loop, committed by its flush; lock
-    int flush_timer;                // the one-shot flush timer armed, -1: none (loop thread)
+    int flush_fd;                   // timerfd (wall clock) of the next flush, -1: none
     int64_t flush_at;               // when it fires (INT64_MAX: none); under lock
     zlist_t *unlogged;              // sent, not yet in the notification log; under lock
     int log_timer;                  // the one-shot timer that logs them, -1: none (loop)

@@ -11,9 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../alertd/alertd.h"
+#include "../alertd/alertd_int.h"
 #include "fw_msg.h"
 #include "check_util.h"
 
@@ -253,6 +256,39 @@ START_TEST(test_alertd_daemon_post_notifies_before_answer)
         json_decref(n);
     }
     s_opts.zmq_notifyd = s_ep[1];
+}
+END_TEST
+
+// The flush of a group waiting out group_wait is armed for the group's due millisecond of the
+// wall clock (a timerfd), not for a count of zloop's whole monotonic milliseconds, which
+// fired up to a millisecond off (then waited one more).
+START_TEST(test_alertd_daemon_flush_timer_at_due)
+{
+    char *out = NULL;
+    ck_assert_int_eq(
+        s_http("POST", "/api/v2/alerts", "[{\"labels\":{\"alertname\":\"Due\"}}]", &out), 200);
+    free(out);
+    // The POST runs on the loop, which armed the timer before answering.
+    pthread_mutex_lock(&s_d->lock);
+    int64_t next = alertd_dispatch_next(s_d->dispatch);
+    int64_t armed = s_d->flush_at;
+    pthread_mutex_unlock(&s_d->lock);
+    struct itimerspec cur;
+    struct timespec now;
+    ck_assert_int_eq(timerfd_gettime(s_d->flush_fd, &cur), 0);
+    clock_gettime(CLOCK_REALTIME, &now);
+    ck_assert_int_eq(armed, next);
+    ck_assert_msg(cur.it_value.tv_sec > 0 || cur.it_value.tv_nsec > 0, "flush timer not armed");
+    ck_assert(cur.it_interval.tv_sec == 0 && cur.it_interval.tv_nsec == 0); // one-shot
+    // Where the timer fires, from the time left and now (the two read microseconds apart).
+    int64_t fires_ns = ((int64_t)now.tv_sec + cur.it_value.tv_sec) * 1000000000LL + now.tv_nsec +
+                       cur.it_value.tv_nsec;
+    int64_t off_ns = fires_ns - next * 1000000LL;
+    ck_assert_msg(off_ns > -20000000LL && off_ns < 20000000LL,
+                  "armed %lld ns from the group's due time", (long long)off_ns);
+    json_t *n = s_recv_notify();
+    ck_assert_ptr_nonnull(n);
+    json_decref(n);
 }
 END_TEST
 
@@ -605,6 +641,7 @@ alertd_daemon_suite(void)
     tcase_add_test(tc, test_alertd_daemon_group_wait_on_time);
     tcase_add_test(tc, test_alertd_daemon_api_v2);
     tcase_add_test(tc, test_alertd_daemon_post_notifies_before_answer);
+    tcase_add_test(tc, test_alertd_daemon_flush_timer_at_due);
     tcase_add_test(tc, test_alertd_daemon_silence_mutes);
     tcase_add_test(tc, test_alertd_daemon_silences_persist);
     tcase_add_test(tc, test_alertd_daemon_api_errors);
