@@ -749,12 +749,58 @@ fw_expfmt_set_known(fw_expfmt_t *self, fw_expfmt_known_fn *fn, void *arg)
     self->known_arg = arg;
 }
 
+static int s_parse_value(fw_expfmt_t *self, struct fw_expfmt_scan *l, bool om, size_t name_start,
+                         struct fw_expfmt_rec *sp, bool quoted, bool created);
+
+void
+fw_expfmt_set_expect(fw_expfmt_t *self, fw_expfmt_expect_fn *fn)
+{
+    self->expect = fn;
+}
+
+// Whether the line at the cursor starts with x's series text, followed by what ends a
+// series text: then it scans as that text did (the scan depends on these bytes alone). An
+// OpenMetrics series text is followed by one space; in the text format blanks may also
+// come between a name and its label set, so a name alone must not be followed by one.
+static bool
+s_expected(const struct fw_expfmt_scan *l, const struct fw_expfmt_expect *x, bool om)
+{
+    size_t left = l->len - l->pos;
+    if (x->len == 0 || x->name_len == 0 || x->len >= left ||
+        memcmp(l->p + l->pos, x->series, x->len) != 0)
+        return false;
+    size_t at = l->pos + x->len;
+    if (om)
+        return l->p[at] == ' ';
+    if (!s_blank(l->p[at]))
+        return false;
+    if (x->series[x->len - 1] == '}')
+        return true;
+    while (at < l->len && s_blank(l->p[at]))
+        at++;
+    return at < l->len && l->p[at] != '{';
+}
+
 static int
 s_parse_sample(fw_expfmt_t *self, struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt, bool families)
 {
     bool om = fmt == FW_EXPFMT_OPENMETRICS;
     struct fw_expfmt_rec s = {0};
     size_t name_start = l->pos;
+    struct fw_expfmt_expect x;
+    if (self->expect && self->known && s_prom(self) && !families &&
+        self->expect(self->known_arg, self->samples_len, &x) && s_expected(l, &x, om) &&
+        !(self->st_on && fw_expfmt_st_is_created(self, l->p + name_start, x.name_len))) {
+        // the series text the caller expected: its name and labels scan as they did
+        s.name_off = s_arena_put(self, l->p + name_start, x.name_len);
+        s.label_first = self->labels_len;
+        self->line_name_len = x.name_len;
+        self->line_qname = SIZE_MAX;
+        self->line_lsum = 0;
+        s.tag = x.tag;
+        l->pos += x.len;
+        return s_parse_value(self, l, om, name_start, &s, false, false);
+    }
     size_t name_len = s_scan_name(l, true);
     // no name in front: Prometheus 3's quoted metric name inside the braces, {"my.metric"}
     bool quoted = name_len == 0 && !s_at_end(l) && l->p[l->pos] == '{';
@@ -771,10 +817,7 @@ s_parse_sample(fw_expfmt_t *self, struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt,
     if (self->known && s_prom(self) && !families && !quoted && !created)
         s.tag = s_known(self, l, name_start, om);
     if (s.tag) {
-        if (om && s_om_sep(l, "expected a single space before the value") != 0)
-            return -1;
-        if (!om)
-            s_skip_blanks(l);
+        // the value's separator: s_parse_value
     } else if (om) {
         if (!s_at_end(l) && l->p[l->pos] == '{' &&
             s_parse_labels(self, l, s.label_first, &s.n_labels, families ? &self->line_lsum : NULL,
@@ -800,6 +843,22 @@ s_parse_sample(fw_expfmt_t *self, struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt,
         s.name_off = qname;
         self->line_name_len = strlen(self->arena + qname);
         self->line_qname = qname;
+    }
+    return s_parse_value(self, l, om, name_start, &s, quoted, created);
+}
+
+// The rest of a sample line after its series text (cursor after it): blanks, the value, a
+// timestamp, an exemplar; then the sample is kept, or a `_created` line's start time.
+static int
+s_parse_value(fw_expfmt_t *self, struct fw_expfmt_scan *l, bool om, size_t name_start,
+              struct fw_expfmt_rec *sp, bool quoted, bool created)
+{
+    struct fw_expfmt_rec s = *sp;
+    if (s.tag) {
+        if (om && s_om_sep(l, "expected a single space before the value") != 0)
+            return -1;
+        if (!om)
+            s_skip_blanks(l);
     }
     if (s_at_end(l))
         return fw_expfmt_fail(l, "expected value");

@@ -127,6 +127,23 @@ ssize_t fw_expfmt_parse_flags(fw_expfmt_t *self, const char *body, size_t len, f
 typedef void *(fw_expfmt_known_fn)(void *arg, size_t i, const char *series, size_t len);
 void fw_expfmt_set_known(fw_expfmt_t *self, fw_expfmt_known_fn *fn, void *arg);
 
+// With a known-series callback set, a caller that also expects sample i to be written as
+// some earlier sample was (a target serves its series in the same order every time) may
+// spare the parser even the scan of the name and of the label set: expect(arg, i, &x) (arg
+// is fw_expfmt_set_known's) fills x with that earlier sample's series text, its metric
+// name's length and known's answer for it, or returns false. When the line starts with
+// exactly that text and a blank follows (in the text format, a blank not followed by '{'),
+// the sample is parsed as if known had given x.tag for it, and known is not asked; the
+// caller must then take x.tag as its own answer for sample i. x.series is borrowed for the
+// call. NULL fn (the default): none expected.
+struct fw_expfmt_expect {
+    const char *series;
+    size_t len, name_len;
+    void *tag;
+};
+typedef bool(fw_expfmt_expect_fn)(void *arg, size_t i, struct fw_expfmt_expect *x);
+void fw_expfmt_set_expect(fw_expfmt_t *self, fw_expfmt_expect_fn *fn);
+
 // A caller that wants the metric families' metadata sets fn (NULL: none, the default): it
 // is called for each "# HELP", "# TYPE" or "# UNIT" line that parsed, with kind 'H', 'T' or
 // 'U', the family name and the rest of the line as written (HELP text still escaped: "\\"

@@ -6,13 +6,19 @@
 
 #include "fw_mem.h"
 
-struct fw_label *
-fw_labels_pack(const struct fw_labels *src)
+size_t
+fw_labels_pack_size(const struct fw_labels *src)
 {
     size_t bytes = src->len * sizeof(struct fw_label);
     for (size_t i = 0; i < src->len; i++)
         bytes += strlen(src->items[i].name) + strlen(src->items[i].value) + 2;
-    struct fw_label *items = fw_malloc(bytes ? bytes : 1);
+    return bytes ? bytes : 1;
+}
+
+struct fw_label *
+fw_labels_pack_into(void *buf, const struct fw_labels *src)
+{
+    struct fw_label *items = buf;
     char *p = (char *)(items + src->len);
     for (size_t i = 0; i < src->len; i++) {
         const char *parts[2] = {src->items[i].name, src->items[i].value};
@@ -27,4 +33,10 @@ fw_labels_pack(const struct fw_labels *src)
         }
     }
     return items;
+}
+
+struct fw_label *
+fw_labels_pack(const struct fw_labels *src)
+{
+    return fw_labels_pack_into(fw_malloc(fw_labels_pack_size(src)), src);
 }

@@ -20,6 +20,12 @@
 // empty set.
 struct fw_label *fw_labels_pack(const struct fw_labels *src);
 
+// The bytes a packed copy of src takes (at least 1), for fw_labels_pack_into.
+size_t fw_labels_pack_size(const struct fw_labels *src);
+// Pack src into buf, fw_labels_pack_size(src) bytes aligned for a pointer: the items, at buf
+// (borrowed from the caller's block: never free() them alone).
+struct fw_label *fw_labels_pack_into(void *buf, const struct fw_labels *src);
+
 // The view of a packed block of len items.
 static inline struct fw_labels
 fw_labels_pack_view(struct fw_label *items, size_t len)

@@ -1,16 +1,24 @@
 /*  scraper_cache.c — a target's scrape cache (see scraper_cache.h).
 
     Design: an open-addressing table (linear probing, power-of-two size, at most half full)
-    of {key hash, entry pointer}; each entry is one block holding the record, the key text
-    and the encoded labels, plus the packed label set, so an entry costs two allocations on
-    a series' first sight and none after. Entries are reached through pointers so they never
+    of {key hash, entry pointer}. Each entry is one run of memory holding the record, the key
+    text, the encoded labels and the packed label set, cut from the cache's own chunks
+    (mapped apart from the heap, S_CHUNK bytes or one entry's) one after the other: a
+    target's series learnt in one scrape lie in the body's order, which the next scrapes
+    read forward, the prefetcher ahead. Entries are reached through pointers so they never
     move when the table grows. Forgetting unused entries rebuilds the table from the
-    survivors, which happens only after a scrape whose series changed.
+    survivors, which happens only after a scrape whose series changed; their memory is dead
+    until the cache is packed (s_pack: the live entries copied, in the body's order, into
+    one new chunk, the old chunks unmapped), after the next scrape that adds nothing, or at
+    once when more than half the memory is dead. Chunks are unmapped whole, so a target's
+    cache leaves no holes in the heap when it is packed, emptied or destroyed.
 */
 #include "scraper_cache.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "fw_hash.h"
 #include "fw_labels_pack.h"
@@ -19,6 +27,15 @@
 
 // How many samples ahead scraper_cache_lookup fetches the last scrape's entries.
 #define S_AHEAD 8
+// The size of the chunks entries are cut from (one entry larger than this gets its own).
+#define S_CHUNK (256u << 10)
+
+// A run of entries, mapped (never malloc'd: unmapping gives the memory back whole).
+struct s_chunk {
+    struct s_chunk *next; // owned
+    size_t size;          // mapped bytes, this header included
+    size_t used;          // bytes cut, this header included
+};
 
 struct s_slot {
     uint64_t h;
@@ -38,7 +55,72 @@ struct scraper_cache {
     struct scraper_cache_entry **prev, **cur; // owned arrays, borrowed entries
     size_t n_prev, n_cur, cap_prev, cap_cur;
     fw_sender_refs_t *refs; // borrowed, or NULL: where forgotten entries' refs go back
+    struct s_chunk *chunks; // owned list, the newest first: the entries' memory
+    size_t live, dead;      // bytes of the chunks the entries use, and that forgotten ones did
+    size_t added;           // entries the current scrape added
+    size_t packs;
 };
+
+#define S_ALIGN(n) (((n) + 15) & ~(size_t)15)
+
+// A fresh chunk of at least need bytes after its header.
+static struct s_chunk *
+s_chunk_new(size_t need)
+{
+    size_t size = S_ALIGN(sizeof(struct s_chunk)) + need;
+    if (size < S_CHUNK)
+        size = S_CHUNK;
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) { // out of memory: as fw_malloc
+        fprintf(stderr, "level=error event=oom bytes=%zu\n", size);
+        abort();
+    }
+    struct s_chunk *c = p;
+    c->next = NULL;
+    c->size = size;
+    c->used = S_ALIGN(sizeof(*c));
+    return c;
+}
+
+static void
+s_chunks_free(struct s_chunk *c)
+{
+    while (c) {
+        struct s_chunk *next = c->next;
+        munmap(c, c->size);
+        c = next;
+    }
+}
+
+// bytes (a multiple of 16) cut from the newest chunk, or from a new one.
+static void *
+s_cut(scraper_cache_t *self, size_t bytes)
+{
+    struct s_chunk *c = self->chunks;
+    if (!c || c->size - c->used < bytes) {
+        c = s_chunk_new(bytes);
+        c->next = self->chunks;
+        self->chunks = c;
+    }
+    void *p = (unsigned char *)c + c->used;
+    c->used += bytes;
+    return p;
+}
+
+// The bytes entry e takes: the record, key and encoded labels, then its packed labels.
+static size_t
+s_entry_size(size_t key_len, size_t enc_len, size_t pack_len)
+{
+    return S_ALIGN(sizeof(struct scraper_cache_entry) + key_len + enc_len) +
+           (pack_len ? S_ALIGN(pack_len) : 0);
+}
+
+static size_t
+s_packed_size(const struct scraper_cache_entry *e)
+{
+    struct fw_labels v = fw_labels_pack_view(e->items, e->len);
+    return s_entry_size(e->key_len, e->enc_len, e->items ? fw_labels_pack_size(&v) : 0);
+}
 
 scraper_cache_t *
 scraper_cache_new(size_t max)
@@ -62,8 +144,9 @@ s_entry_free(scraper_cache_t *self, struct scraper_cache_entry *e)
 {
     if (e->ref && self->refs)
         fw_sender_refs_release(self->refs, e->ref);
-    free(e->items);
-    free(e);
+    size_t size = s_packed_size(e);
+    self->live -= size;
+    self->dead += size; // its chunk goes as a whole, at the next packing or clear
 }
 
 void
@@ -78,6 +161,10 @@ scraper_cache_clear(scraper_cache_t *self)
     }
     self->len = self->used = 0;
     self->n_prev = self->n_cur = 0;
+    s_chunks_free(self->chunks);
+    self->chunks = NULL;
+    self->live = self->dead = 0;
+    self->added = 0;
 }
 
 void
@@ -171,17 +258,36 @@ s_find(scraper_cache_t *self, const char *key, size_t len, uint64_t h)
     return NULL;
 }
 
+// Fetch the record and key text of the entry S_AHEAD samples after i, which follows it in
+// its block (no load of the record itself, which would wait for it). A macro: GCC finds a
+// function doing only this free of side effects and drops the call, prefetches and all.
+#define S_FETCH_AHEAD(self, i)                                                                     \
+    do {                                                                                           \
+        if ((i) + S_AHEAD < (self)->n_prev && (self)->prev[(i) + S_AHEAD]) {                       \
+            const char *ahead_ = (const char *)(self)->prev[(i) + S_AHEAD];                        \
+            __builtin_prefetch(ahead_);                                                            \
+            __builtin_prefetch(ahead_ + 64);                                                       \
+            __builtin_prefetch(ahead_ + 128);                                                      \
+        }                                                                                          \
+    } while (0)
+
+struct scraper_cache_entry *
+scraper_cache_expect(const scraper_cache_t *self, size_t i)
+{
+    S_FETCH_AHEAD(self, i);
+    return i < self->n_prev ? self->prev[i] : NULL;
+}
+
+void
+scraper_cache_use(scraper_cache_t *self, struct scraper_cache_entry *e, size_t i)
+{
+    s_used(self, e, i);
+}
+
 struct scraper_cache_entry *
 scraper_cache_lookup(scraper_cache_t *self, size_t i, const char *key, size_t len, uint64_t *h)
 {
-    if (i + S_AHEAD < self->n_prev && self->prev[i + S_AHEAD]) {
-        // the record and its key text, which follows it in the block (no load of the
-        // record itself, which would wait for it)
-        const char *ahead = (const char *)self->prev[i + S_AHEAD];
-        __builtin_prefetch(ahead);
-        __builtin_prefetch(ahead + 64);
-        __builtin_prefetch(ahead + 128);
-    }
+    S_FETCH_AHEAD(self, i);
     struct scraper_cache_entry *e = i < self->n_prev ? self->prev[i] : NULL;
     if (!e || e->key_len != len || memcmp(e->key, key, len) != 0) {
         *h = scraper_cache_key_hash(key, len);
@@ -199,21 +305,26 @@ scraper_cache_peek(const scraper_cache_t *self, size_t i)
 }
 
 struct scraper_cache_entry *
-scraper_cache_add(scraper_cache_t *self, size_t i, const char *key, size_t len, uint64_t h,
-                  const struct fw_labels *labels, uint64_t labels_hash)
+scraper_cache_add(scraper_cache_t *self, size_t i, const char *key, size_t len, size_t name_len,
+                  uint64_t h, const struct fw_labels *labels, uint64_t labels_hash)
 {
     bool dropped = !labels || labels->len == 0;
     size_t enc_len = dropped ? 0 : fw_samples_labels_size(labels);
     if ((!dropped && enc_len == 0) || len > UINT32_MAX || enc_len > UINT32_MAX)
         return NULL;
+    if (name_len > len)
+        name_len = 0;
     if ((self->len + 1) * 2 > self->cap)
         s_rebuild(self, self->cap * 2, false);
-    struct scraper_cache_entry *e = fw_malloc(sizeof(*e) + len + enc_len);
+    size_t pack_len = dropped ? 0 : fw_labels_pack_size(labels);
+    size_t size = s_entry_size(len, enc_len, pack_len);
+    struct scraper_cache_entry *e = s_cut(self, size);
     memset(e, 0, sizeof(*e));
     char *text = (char *)(e + 1);
     memcpy(text, key, len);
     e->key = text;
     e->key_len = (uint32_t)len;
+    e->name_len = (uint32_t)name_len;
     e->key_hash = h;
     e->dropped = dropped;
     if (!dropped) {
@@ -221,7 +332,7 @@ scraper_cache_add(scraper_cache_t *self, size_t i, const char *key, size_t len, 
         fw_samples_labels_put(enc, labels);
         e->enc = enc;
         e->enc_len = (uint32_t)enc_len;
-        e->items = fw_labels_pack(labels);
+        e->items = fw_labels_pack_into((unsigned char *)e + size - S_ALIGN(pack_len), labels);
         e->len = (uint32_t)labels->len;
         e->hash = labels_hash;
         // as the batch splitting counts a label: name, value and 4 bytes
@@ -229,8 +340,94 @@ scraper_cache_add(scraper_cache_t *self, size_t i, const char *key, size_t len, 
     }
     s_put(self->slots, self->cap, h, e);
     self->len++;
+    self->added++;
+    self->live += size;
     s_used(self, e, i);
     return e;
+}
+
+// ---------------------------------------------------------------------------------------
+//  Packing
+
+// Copy e (mark 1) to p in the new chunk; e then forwards to it (mark 2, its key the copy).
+static size_t
+s_pack_one(struct scraper_cache_entry *e, unsigned char *p)
+{
+    struct scraper_cache_entry *n = (struct scraper_cache_entry *)p;
+    *n = *e;
+    char *key = (char *)(n + 1);
+    memcpy(key, e->key, e->key_len);
+    n->key = key;
+    if (e->enc) {
+        memcpy(key + e->key_len, e->enc, e->enc_len);
+        n->enc = (unsigned char *)key + e->key_len;
+    }
+    size_t at = S_ALIGN(sizeof(*e) + e->key_len + e->enc_len);
+    if (e->items) {
+        struct fw_labels v = fw_labels_pack_view(e->items, e->len);
+        n->items = fw_labels_pack_into(p + at, &v);
+        at += S_ALIGN(fw_labels_pack_size(&v));
+    }
+    n->mark = 0;
+    e->mark = 2;
+    e->key = (const char *)n;
+    return at;
+}
+
+static inline struct scraper_cache_entry *
+s_forwarded(struct scraper_cache_entry *e)
+{
+    return e && e->mark == 2 ? (struct scraper_cache_entry *)e->key : e;
+}
+
+// Move every entry into one new chunk: those of the last scrape in its order first (each
+// once), then any other; unmap the old chunks.
+static void
+s_pack(scraper_cache_t *self)
+{
+    size_t bytes = 0;
+    for (size_t k = 0; k < self->n_prev; k++) {
+        struct scraper_cache_entry *e = self->prev[k];
+        if (e && e->mark == 0) {
+            e->mark = 1;
+            bytes += s_packed_size(e);
+        }
+    }
+    for (size_t j = 0; j < self->cap; j++) {
+        struct scraper_cache_entry *e = self->slots[j].e;
+        if (e && e->mark == 0) {
+            e->mark = 1;
+            bytes += s_packed_size(e);
+        }
+    }
+    struct s_chunk *chunk = s_chunk_new(bytes);
+    unsigned char *p = (unsigned char *)chunk + chunk->used;
+    chunk->used += bytes;
+    for (size_t k = 0; k < self->n_prev; k++) {
+        struct scraper_cache_entry *e = self->prev[k];
+        if (e && e->mark == 1)
+            p += s_pack_one(e, p);
+    }
+    for (size_t j = 0; j < self->cap; j++) {
+        struct scraper_cache_entry *e = self->slots[j].e;
+        if (e && e->mark == 1)
+            p += s_pack_one(e, p);
+    }
+    for (size_t k = 0; k < self->n_prev; k++)
+        self->prev[k] = s_forwarded(self->prev[k]);
+    for (size_t j = 0; j < self->cap; j++)
+        self->slots[j].e = s_forwarded(self->slots[j].e);
+    s_chunks_free(self->chunks);
+    self->chunks = chunk;
+    self->live = bytes;
+    self->dead = 0;
+    self->packs++;
+}
+
+size_t
+scraper_cache_packs(const scraper_cache_t *self)
+{
+    return self->packs;
 }
 
 void
@@ -239,6 +436,7 @@ scraper_cache_iter_done(scraper_cache_t *self, bool forget)
     if (!forget) { // the last good scrape's order stays the guess; nothing was freed since
         self->n_cur = 0;
         self->used = 0;
+        self->added = 0;
         if (++self->iter == 0)
             self->iter = 1;
         return;
@@ -255,6 +453,11 @@ scraper_cache_iter_done(scraper_cache_t *self, bool forget)
     self->cap_cur = cap;
     self->n_cur = 0;
     self->used = 0;
+    // Forgotten entries' memory back: after a scrape that added nothing (the target's series
+    // stay: one block in the body's order), or when most of it is dead.
+    if (self->dead > 0 && (self->added == 0 || self->dead > self->live))
+        s_pack(self);
+    self->added = 0;
     self->iter++;
     if (self->iter == 0)
         self->iter = 1;

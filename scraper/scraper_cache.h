@@ -15,11 +15,16 @@
     An entry holds its key, the final label set (packed, fw_labels_pack.h) or "dropped",
     that set's fw_labels_hash and its encoded labels (fw_samples_labels_put) with the byte
     estimate the batch splitting uses, and a hint where the target's staleness memory keeps
-    the set (scraper_target_track_hint). Entries never move while they live, so a scrape may
+    the set (scraper_target_track_hint). Entries never move during a scrape, so a scrape may
     keep pointers to them until scraper_cache_iter_done() ends it, which forgets the entries
     a successful scrape did not use (bounding the cache by one scrape's series, and by
-    SCRAPER_CACHE_MAX entries). Empty it when the
-    relabel rules or the exposition format change.
+    SCRAPER_CACHE_MAX entries). An entry, its key, encoded and packed labels lie in one run
+    of memory, and a scrape's new entries one after the other in the body's order: the next
+    scrapes read a known series' memory forward instead of chasing scattered allocations
+    (with many targets the work is memory-bound). Once series went, the next successful
+    scrape that adds none packs the entries (moving them, in the body's order) and gives
+    the forgotten ones' memory back. Empty it when the relabel rules or the exposition
+    format change.
 
     One cache per target; the worker holding the target's scrape owns it (scraper_work.h).
 */
@@ -37,11 +42,13 @@ struct scraper_cache_entry {
     uint64_t key_hash;
     const char *key; // the series text (in this entry's block)
     uint32_t key_len;
+    uint32_t name_len;        // its metric name's length (the first name_len bytes)
     uint32_t iter;            // the last scrape that used the entry
     bool dropped;             // the rules dropped the series (or left it without labels)
     bool checked;             // the label limits passed
+    uint8_t mark;             // scraper_cache_iter_done's, while it packs
     uint32_t len;             // labels
-    struct fw_label *items;   // owned, packed; NULL when dropped
+    struct fw_label *items;   // packed (in this entry's memory); NULL when dropped
     uint64_t hash;            // fw_labels_hash of the labels
     const unsigned char *enc; // the encoded labels (in this entry's block)
     uint32_t enc_len;
@@ -77,14 +84,26 @@ struct scraper_cache_entry *scraper_cache_lookup(scraper_cache_t *self, size_t i
                                                  size_t len, uint64_t *h);
 // The entry the last good scrape had at sample i (a guess, to fetch memory ahead), or NULL.
 struct scraper_cache_entry *scraper_cache_peek(const scraper_cache_t *self, size_t i);
-// Add key (not present; hash h) as sample i's, with its final labels (copied; NULL or
+// The entry the last good scrape had at sample i, as scraper_cache_peek, with the entries a
+// few samples further fetched ahead: what the parser compares sample i's text with
+// (fw_expfmt_set_expect). Nothing is marked: scraper_cache_use does when it matched.
+struct scraper_cache_entry *scraper_cache_expect(const scraper_cache_t *self, size_t i);
+// Mark e (an entry of this cache) used by this scrape as sample i, as a lookup that found
+// it does.
+void scraper_cache_use(scraper_cache_t *self, struct scraper_cache_entry *e, size_t i);
+// Add key (not present; hash h; its metric name the first name_len bytes, 0 when unknown:
+// then never expected) as sample i's, with its final labels (copied; NULL or
 // empty: dropped) and their hash. The entry, marked used; NULL only when the labels cannot
 // be encoded (more than 65535 labels, a name over 65535 bytes: then nothing is kept).
 struct scraper_cache_entry *scraper_cache_add(scraper_cache_t *self, size_t i, const char *key,
-                                              size_t len, uint64_t h,
+                                              size_t len, size_t name_len, uint64_t h,
                                               const struct fw_labels *labels, uint64_t labels_hash);
 // A scrape is over: when `forget` (it succeeded), forget the entries it did not use and
-// take its order as the next scrape's guess; then start the next.
+// take its order as the next scrape's guess, and when some were forgotten since the last
+// packing and it added none (or more memory is dead than live), pack them (entry pointers
+// change: scraper_cache_packs counts it); then start the next.
 void scraper_cache_iter_done(scraper_cache_t *self, bool forget);
+// How many times the entries were packed (scraper_cache_iter_done), for tests.
+size_t scraper_cache_packs(const scraper_cache_t *self);
 
 #endif

@@ -121,6 +121,18 @@ s_known(void *arg, size_t i, const char *series, size_t len)
     return scraper_cache_lookup(arg, i, series, len, &h);
 }
 
+// The parser's other question (fw_expfmt_set_expect): the series text sample i had in the
+// last good scrape.
+static bool
+s_expect(void *arg, size_t i, struct fw_expfmt_expect *x)
+{
+    struct scraper_cache_entry *e = scraper_cache_expect(arg, i);
+    if (!e || e->name_len == 0)
+        return false;
+    *x = (struct fw_expfmt_expect){e->key, e->key_len, e->name_len, e};
+    return true;
+}
+
 static inline void
 s_item_add(scraper_work_state_t *self, struct scraper_cache_entry *e, const unsigned char *enc,
            size_t off, size_t enc_len, size_t est, int64_t t, double v, int64_t st)
@@ -172,8 +184,13 @@ s_learn(scraper_work_state_t *self, struct scraper_work_job *job, scraper_cache_
         fw_labels_clear(&self->relabeled);
         return NULL;
     }
-    struct scraper_cache_entry *e = scraper_cache_add(cache, i, s->series, s->series_len, key_hash,
-                                                      lv, lv && lv->len ? fw_labels_hash(lv) : 0);
+    // the name's length, for the parser's expectation (a quoted name is never expected)
+    size_t name_len = strlen(s->name);
+    if (name_len > s->series_len || memcmp(s->series, s->name, name_len) != 0)
+        name_len = 0;
+    struct scraper_cache_entry *e =
+        scraper_cache_add(cache, i, s->series, s->series_len, name_len, key_hash, lv,
+                          lv && lv->len ? fw_labels_hash(lv) : 0);
     fw_labels_clear(&self->relabeled);
     if (!e)
         snprintf(job->error, sizeof(job->error), "label set too large to encode (metric: %s)",
@@ -245,7 +262,9 @@ s_append_samples(scraper_work_state_t *self, struct scraper_work_job *job, scrap
         // scrape may have been learnt since, from an earlier sample.
         struct scraper_cache_entry *e = s.tag;
         uint64_t kh = 0;
-        if (!e && !(e = scraper_cache_lookup(cache, i, s.series, s.series_len, &kh))) {
+        if (e)
+            scraper_cache_use(cache, e, i); // found by the parser's lookup or expectation
+        else if (!(e = scraper_cache_lookup(cache, i, s.series, s.series_len, &kh))) {
             // a new series: kept, unless the cache is full or the scrape only counts now
             e = error || scraper_cache_full(cache) ? s_transient(self, job, &s, !error)
                                                    : s_learn(self, job, cache, i, &s, kh);
@@ -451,12 +470,14 @@ scraper_work_run(scraper_work_state_t *self, struct scraper_work_job *job)
         fw_expfmt_fmt_t fmt = fw_expfmt_format(res->content_type);
         cache = s_cache(job, fmt);
         fw_expfmt_set_known(self->parser, s_known, cache);
+        fw_expfmt_set_expect(self->parser, s_expect);
         scraper_meta_begin(self->meta, self->parser, fmt);
         size_t len;
         const char *body = scraper_fetch_result_body(res, &len);
         n = fw_expfmt_parse_flags(self->parser, body, len, fmt,
                                   FW_EXPFMT_PROMETHEUS | FW_EXPFMT_START_TIMES, &perr);
         fw_expfmt_set_known(self->parser, NULL, NULL);
+        fw_expfmt_set_expect(self->parser, NULL);
         job->metadata = scraper_meta_finish(self->meta, self->parser, n >= 0, &t->meta_hash,
                                             &t->meta_sent_ms, ts);
         if (n < 0) {

@@ -10,8 +10,11 @@
 
 #include "check_util.h"
 #include "fw_labels.h"
+#include "fw_labels_pack.h"
 #include "fw_mem.h"
 #include "fw_msg.h"
+#include "fw_msg_samples.h"
+#include "fw_sender_refs.h"
 #include "fw_promcfg.h"
 #include "../scraper/scraper_cache.h"
 #include "../scraper/scraper_target.h"
@@ -204,6 +207,124 @@ START_TEST(test_scraper_work_cache_by_text)
     scraper_work_state_destroy(&st);
     scraper_target_destroy(&t);
     check_util_rules_free(&r);
+}
+END_TEST
+
+// Check that every text of body "m{i=\"<k>\"} <k>" lines for k in ks is in the cache with
+// its labels ({__name__ m, i k} and the target's), their hash and encoding, its name's
+// length and its ref.
+static void
+s_check_entries(scraper_cache_t *c, const size_t *ks, size_t n, const fw_sender_refs_t *refs)
+{
+    for (size_t j = 0; j < n; j++) {
+        char key[64], val[32];
+        snprintf(key, sizeof(key), "m{i=\"%zu\"}", ks[j]);
+        snprintf(val, sizeof(val), "%zu", ks[j]);
+        uint64_t h;
+        struct scraper_cache_entry *e = scraper_cache_lookup(c, j, key, strlen(key), &h);
+        ck_assert_ptr_nonnull(e);
+        ck_assert_uint_eq(e->key_len, strlen(key));
+        ck_assert_int_eq(memcmp(e->key, key, e->key_len), 0);
+        ck_assert_uint_eq(e->name_len, 1);
+        ck_assert(!e->dropped);
+        struct fw_labels got = fw_labels_pack_view(e->items, e->len);
+        ck_assert_uint_eq(got.len, 4); // with the target's instance and job
+        ck_assert_str_eq(fw_labels_get(&got, "__name__"), "m");
+        ck_assert_str_eq(fw_labels_get(&got, "i"), val);
+        ck_assert_str_eq(fw_labels_get(&got, "job"), "pack");
+        ck_assert_uint_eq(e->hash, fw_labels_hash(&got));
+        unsigned char enc[256];
+        ck_assert_uint_eq(e->enc_len, fw_samples_labels_size(&got));
+        fw_samples_labels_put(enc, &got);
+        ck_assert_int_eq(memcmp(e->enc, enc, e->enc_len), 0);
+        ck_assert_uint_ne(e->ref, 0);
+    }
+    (void)refs;
+}
+
+// A target's cache entries (keys, encoded and packed labels) are packed into one block in
+// the body's order by the first scrape that adds nothing after some series went, and by
+// any scrape once more of their memory is dead than live; nothing else changes: every
+// series is found (by the parser's expectation and by lookup) with its labels and ref,
+// nothing is added or marked stale again, and a series that went released its ref.
+START_TEST(test_scraper_work_cache_packed)
+{
+    struct fw_scrape_config sc = check_util_scrape_job("pack", true);
+    struct scraper_target *t = scraper_target_new(&sc, "h:1", NULL);
+    scraper_work_state_t *st = scraper_work_state_new();
+    fw_sender_refs_t *refs = s_refs;
+    s_refs = fw_sender_refs_new();
+    int64_t ts = 1700000000000;
+    enum { N = 40 };
+    char body[N * 32];
+    size_t ks[N], len = 0;
+    for (size_t k = 0; k < N; k++) {
+        ks[k] = k;
+        len += (size_t)snprintf(body + len, sizeof(body) - len, "m{i=\"%zu\"} %zu\n", k, k);
+    }
+    size_t packs[4], series, samples, stale;
+    for (int r = 0; r < 4; r++) {
+        struct scraper_work_job *job = s_run_body(st, t, body, ts + r * 1000, NULL);
+        ck_assert(!job->failed);
+        ck_assert_uint_eq(job->tally.post, N);
+        ck_assert_uint_eq(job->tally.added, r == 0 ? N : 0);
+        ck_assert_uint_eq(job->stale, 0);
+        s_decode_all(job, &series, &samples, &stale);
+        ck_assert_uint_eq(samples, N + 5);
+        packs[r] = scraper_cache_packs(t->cache);
+        scraper_work_job_destroy(&job);
+    }
+    // learnt in order in the first scrape: nothing to pack
+    ck_assert_uint_eq(packs[3], 0);
+    s_check_entries(t->cache, ks, N, s_refs);
+
+    // Series 7 goes and 99 comes: one stale marker, one added, no packing (a series came);
+    // the scrape after packs, and 7's ref went back.
+    len = 0;
+    for (size_t k = 0; k < N; k++) {
+        ks[k] = k == 7 ? 99 : k;
+        len += (size_t)snprintf(body + len, sizeof(body) - len, "m{i=\"%zu\"} %zu\n", ks[k], k);
+    }
+    struct scraper_work_job *job = s_run_body(st, t, body, ts + 5000, NULL);
+    ck_assert_uint_eq(job->tally.added, 1);
+    ck_assert_uint_eq(job->stale, 1);
+    ck_assert_uint_eq(scraper_cache_packs(t->cache), 0);
+    scraper_work_job_destroy(&job);
+    job = s_run_body(st, t, body, ts + 6000, NULL);
+    ck_assert_uint_eq(job->tally.added, 0);
+    ck_assert_uint_eq(job->stale, 0);
+    ck_assert_uint_eq(scraper_cache_packs(t->cache), 1);
+    ck_assert_uint_eq(scraper_cache_len(t->cache), N);
+    ck_assert_uint_eq(fw_sender_refs_pending(s_refs), 1); // 7's
+    scraper_work_job_destroy(&job);
+    s_check_entries(t->cache, ks, N, s_refs);
+    // a failed scrape (a body that does not parse) neither forgets nor packs
+    job = s_run_body(st, t, "m{i=\"1\" 1\n", ts + 7000, NULL);
+    ck_assert(job->failed);
+    scraper_work_job_destroy(&job);
+    ck_assert_uint_eq(scraper_cache_packs(t->cache), 1);
+    ck_assert_uint_eq(scraper_cache_len(t->cache), N);
+
+    // Half as many other series: every entry of before is dead, more than the new live
+    // ones, so this scrape packs though it added series.
+    len = 0;
+    for (size_t k = 0; k < N / 2; k++) {
+        ks[k] = 1000 + k;
+        len += (size_t)snprintf(body + len, sizeof(body) - len, "m{i=\"%zu\"} %zu\n", ks[k], k);
+    }
+    job = s_run_body(st, t, body, ts + 8000, NULL);
+    ck_assert_uint_eq(job->tally.added, N / 2);
+    ck_assert_uint_eq(job->stale, 0); // the failed scrape marked the old ones
+    ck_assert_uint_eq(scraper_cache_packs(t->cache), 2);
+    ck_assert_uint_eq(scraper_cache_len(t->cache), N / 2);
+    scraper_work_job_destroy(&job);
+    s_check_entries(t->cache, ks, N / 2, s_refs);
+
+    scraper_work_state_destroy(&st);
+    scraper_target_destroy(&t); // the chunks go with the cache, every ref back
+    ck_assert_uint_eq(fw_sender_refs_pending(s_refs), N + 1 + N / 2);
+    fw_sender_refs_destroy(&s_refs);
+    s_refs = refs;
 }
 END_TEST
 
@@ -532,6 +653,7 @@ scraper_work_suite(void)
     tcase_add_test(tc, test_scraper_work_parts_and_staleness);
     tcase_add_test(tc, test_scraper_work_allocations);
     tcase_add_test(tc, test_scraper_work_cache_by_text);
+    tcase_add_test(tc, test_scraper_work_cache_packed);
     tcase_add_test(tc, test_scraper_work_cache_bounded);
     tcase_add_test(tc, test_scraper_work_series_refs);
     tcase_add_test(tc, test_scraper_work_pool);
