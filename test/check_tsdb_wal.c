@@ -116,6 +116,78 @@ START_TEST(test_tsdb_wal_codec_round_trip_and_truncation)
 }
 END_TEST
 
+// A commit's samples past TSDB_WAL_RECORD_MAX go in several records, each read alone; a
+// series' samples that do not fit are split over two; a reset buffer starts one record again
+// (reused from commit to commit, whatever their sizes).
+START_TEST(test_tsdb_wal_codec_records_bounded)
+{
+    enum { S_SERIES = 12000, S_LONG = 20000 };
+    struct fw_sample *a = fw_malloc(S_LONG * sizeof(*a));
+    int64_t *sts = fw_malloc(S_LONG * sizeof(*sts));
+    for (size_t k = 0; k < S_LONG; k++) {
+        a[k] = (struct fw_sample){1700000000000 + (int64_t)k * 15000, (double)k + 0.5};
+        sts[k] = k % 3 ? 1699999999000 : 0;
+    }
+    struct tsdb_wal_buf w = {0};
+    struct fw_sample *out = NULL;
+    int64_t *st = NULL;
+    size_t cap = 0, st_cap = 0, n;
+    uint64_t id;
+    for (int round = 0; round < 3; round++) {
+        // round 0 and 2: many series of one sample, one long series, start times; round 1
+        // a small commit in the same buffer
+        size_t series = round == 1 ? 3 : S_SERIES;
+        for (size_t s = 0; s < series; s++)
+            tsdb_wal_add(&w, s + 1, &a[s % 7], 1);
+        if (round != 1) {
+            tsdb_wal_add(&w, 999999, a, S_LONG);
+            tsdb_wal_add_st(&w, 777777, a, sts, S_LONG);
+        }
+        size_t nrec = tsdb_wal_buf_records(&w);
+        ck_assert_uint_eq(nrec > 1, round != 1);
+        // every record is at most the bound and reads alone; together they hold every
+        // sample in order (a series split over records comes as two entries)
+        size_t next_series = 0, long_got = 0, st_got = 0, total = 0;
+        for (size_t r = 0; r < nrec; r++) {
+            size_t len;
+            const unsigned char *p = tsdb_wal_buf_record(&w, r, &len);
+            ck_assert_uint_le(len, TSDB_WAL_RECORD_MAX);
+            ck_assert_uint_gt(len, 1);
+            struct tsdb_wal_iter it;
+            tsdb_wal_iter_init(&it, p, len);
+            while (tsdb_wal_next_st(&it, &id, &out, &cap, &st, &st_cap, &n)) {
+                total += n;
+                if (id == 999999 || id == 777777) {
+                    size_t *got = id == 999999 ? &long_got : &st_got;
+                    for (size_t k = 0; k < n; k++) {
+                        ck_assert_int_eq(out[k].t_ms, a[*got + k].t_ms);
+                        ck_assert(out[k].v == a[*got + k].v);
+                        ck_assert_int_eq(st[k], id == 777777 ? sts[*got + k] : 0);
+                    }
+                    *got += n;
+                    continue;
+                }
+                ck_assert_uint_eq(id, ++next_series);
+                ck_assert_uint_eq(n, 1);
+                ck_assert_int_eq(out[0].t_ms, a[(id - 1) % 7].t_ms);
+            }
+            ck_assert_int_eq(tsdb_wal_iter_err(&it), 0);
+        }
+        ck_assert_uint_eq(next_series, series);
+        ck_assert_uint_eq(long_got, round == 1 ? 0 : S_LONG);
+        ck_assert_uint_eq(st_got, round == 1 ? 0 : S_LONG);
+        ck_assert_uint_eq(total, w.samples);
+        tsdb_wal_buf_reset(&w);
+        ck_assert_uint_eq(tsdb_wal_buf_records(&w), 0);
+    }
+    free(out);
+    free(st);
+    free(a);
+    free(sts);
+    tsdb_wal_buf_clear(&w);
+}
+END_TEST
+
 // --- the store with the log on ---
 
 static tsdb_store_t *
@@ -253,6 +325,75 @@ s_copy_file(const char *from, const char *to)
     ck_assert_int_eq(fclose(out), 0);
 }
 
+// The log database's records, read with raw LMDB: how many, and the biggest one's bytes.
+static size_t
+s_raw_wal(size_t *biggest)
+{
+    MDB_env *env = check_util_store_raw_open(s_dir);
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "wal", 0, &dbi), 0);
+    ck_assert_int_eq(mdb_cursor_open(txn, dbi, &cur), 0);
+    MDB_val k, v;
+    size_t n = 0;
+    *biggest = 0;
+    for (int op = MDB_FIRST; mdb_cursor_get(cur, &k, &v, op) == 0; op = MDB_NEXT) {
+        n++;
+        if (v.mv_size > *biggest)
+            *biggest = v.mv_size;
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return n;
+}
+
+#define S_WIDE 12000 // series whose one sample each fill more than one log record
+
+// Commits of different sizes in a row, one big, one small, one bigger, write records of at
+// most TSDB_WAL_RECORD_MAX bytes each, and a SIGKILL-like close and reopen replays them
+// all: every committed sample back once.
+START_TEST(test_tsdb_wal_commit_records_bounded_and_replayed)
+{
+    tsdb_store_t *st = s_open_wal();
+    for (int s = 0; s < S_WIDE; s++)
+        s_append(st, s, 0);
+    s_commit(st);
+    for (int s = 0; s < 3; s++)
+        s_append(st, s, 1);
+    s_commit(st);
+    for (int s = 3; s < S_WIDE; s++)
+        s_append(st, s, 1);
+    for (int s = 0; s < S_WIDE; s++)
+        s_append(st, s, 2);
+    s_commit(st);
+    struct tsdb_store_counters c;
+    tsdb_store_counters(st, &c);
+    ck_assert_uint_eq(c.wal_records, 3); // commits that wrote log records
+    ck_assert_uint_eq(c.checkpoints, 0);
+    tsdb_store_destroy(&st);
+    size_t biggest, records = s_raw_wal(&biggest);
+    ck_assert_uint_ge(records, 6); // 2 + 1 + 3
+    ck_assert_uint_le(biggest, TSDB_WAL_RECORD_MAX);
+
+    st = s_open_wal();
+    ck_assert_uint_eq(tsdb_store_head_series(st), S_WIDE);
+    for (int s = 0; s < S_WIDE; s += 997)
+        s_check_series(st, NULL, s, 3);
+    s_check_series(st, NULL, S_WIDE - 1, 3);
+    // the next record goes after the replayed ones
+    s_append(st, 5, 3);
+    s_commit(st);
+    tsdb_store_destroy(&st);
+    ck_assert_uint_eq(s_raw_wal(&biggest), records + 1);
+    st = s_open_wal();
+    s_check_series(st, NULL, 5, 4);
+    tsdb_store_destroy(&st);
+}
+END_TEST
+
 #define S_MANY 5000 // more series than one write txn of a checkpoint takes (4096)
 
 START_TEST(test_tsdb_wal_sliced_checkpoint_and_crash_between_slices)
@@ -265,7 +406,9 @@ START_TEST(test_tsdb_wal_sliced_checkpoint_and_crash_between_slices)
             s_commit(st);
     }
     tsdb_store_destroy(&st);
-    ck_assert_uint_eq(check_util_store_raw_entries(s_dir, "wal"), 2);
+    // two commits of 25,000 samples: 3 records each
+    size_t records = check_util_store_raw_entries(s_dir, "wal");
+    ck_assert_uint_ge(records, 2);
     char *saved_dir = s_saved_dir, path[256], saved[256];
     check_util_tmpdir_new(s_saved_dir, sizeof(s_saved_dir), "tsdb_wal_saved");
     snprintf(path, sizeof(path), "%s/data.mdb", s_dir);
@@ -313,7 +456,7 @@ START_TEST(test_tsdb_wal_sliced_checkpoint_and_crash_between_slices)
     mdb_env_close(done);
     mdb_env_close(crashed);
     s_copy_file(saved, path);
-    ck_assert_uint_eq(check_util_store_raw_entries(s_dir, "wal"), 2);
+    ck_assert_uint_eq(check_util_store_raw_entries(s_dir, "wal"), records);
     ck_assert_uint_eq(check_util_store_raw_entries(s_dir, "head"), 4096);
     st = s_open_wal();
     for (int s = 0; s < S_MANY; s++)
@@ -504,6 +647,8 @@ tsdb_wal_suite(void)
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_tsdb_wal_codec_round_trip_and_truncation);
+    tcase_add_test(tc, test_tsdb_wal_codec_records_bounded);
+    tcase_add_test(tc, test_tsdb_wal_commit_records_bounded_and_replayed);
     tcase_add_test(tc, test_tsdb_wal_replay_after_kill);
     tcase_add_test(tc, test_tsdb_wal_sliced_checkpoint_and_crash_between_slices);
     tcase_add_test(tc, test_tsdb_wal_commits_unmap_the_data_file);

@@ -66,7 +66,7 @@ tsdb_metrics_declare(fw_metrics_t *m)
     fw_metrics_declare(m, "fw_tsdb_checkpoints_total", FW_METRIC_COUNTER,
                        "Commits that wrote every changed open chunk and emptied the log.");
     fw_metrics_declare(m, "fw_tsdb_wal_records_total", FW_METRIC_COUNTER,
-                       "Commits that wrote one log record of the samples appended instead.");
+                       "Commits that wrote log records of the samples appended instead.");
     fw_metrics_declare(m, "fw_tsdb_storage_used_bytes", FW_METRIC_GAUGE,
                        "Bytes of the data in use (LMDB pages of every database; with "
                        "--storage.tsdb.retention.size).");

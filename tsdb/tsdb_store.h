@@ -29,17 +29,18 @@
     into the in-memory head (tsdb_head.h): no disk access, except to look a series up in the
     index the first time it is seen after a start. tsdb_store_commit() writes, in one write
     transaction, every new series, the chunks sealed since the last commit, the late samples
-    merged into their chunks, the ingest state blob and either one log record of the samples
-    appended since the last commit or, at a checkpoint, the current bytes of every open chunk
-    that changed (emptying the log; see tsdb_store_set_wal), then commits; when it returns 0
-    all of it is durable (no MDB_NOSYNC: LMDB syncs the data file at commit). LMDB keeps the
-    dirty pages of its largest write transaction allocated for good, so large commits are cut
-    into slices, each its own transaction: more than 4096 new series go into the index first,
-    more than 4096 open chunks of a checkpoint come after the rest of it, and more than 1024
-    sealed chunks outside a checkpoint after the log record that holds their newest samples.
-    A crash between slices loses nothing that was committed: the log replay rebuilds what
-    the later slices held. The replay seals again the chunks the commits since the last
-    checkpoint stored; those the chunks table already holds count as stored (never written
+    merged into their chunks, the ingest state blob and either the log records of the
+    samples appended since the last commit (tsdb_wal.h: 120 KiB at most each) or, at a
+    checkpoint, the current bytes of every open chunk that changed (emptying the log; see
+    tsdb_store_set_wal), then commits; when it returns 0 all of it is durable (no
+    MDB_NOSYNC: LMDB syncs the data file at commit). LMDB keeps the dirty pages of its
+    largest write transaction allocated for good, so large commits are cut into slices, each
+    its own transaction: more than 4096 new series go into the index first, more than 4096
+    open chunks of a checkpoint come after the rest of it, and more than 1024 sealed chunks
+    outside a checkpoint after the log record that holds their newest samples. A crash
+    between slices loses nothing that was committed: the log replay rebuilds what the later
+    slices held. The replay seals again the chunks the commits since the last checkpoint
+    stored; those the chunks table already holds count as stored (never written
     again nor read twice), the others are written by the next commit. What is appended but
     not yet committed is lost on SIGKILL or power loss: acknowledge samples only after the
     commit that holds them returned 0. A start replays the log and reopens other open
@@ -133,7 +134,7 @@ struct tsdb_store_counters {
     uint64_t commits;         // successful commits
     uint64_t commit_failures; // failed commits (all retried)
     uint64_t checkpoints;     // commits that wrote the open chunks (all, with the log off)
-    uint64_t wal_records;     // commits that wrote a log record instead
+    uint64_t wal_records;     // commits that wrote log records instead
     uint64_t series_removed;  // series removed from the index by retention (no sample left)
 };
 

@@ -214,7 +214,7 @@ s_write_checkpoint(tsdb_store_t *self, MDB_txn *txn, struct tsdb_head_series *co
 }
 
 // Write everything the head holds for the commit into txn: a checkpoint writes the open
-// chunks, any other commit one log record of what was appended.
+// chunks, any other commit log records of what was appended.
 static int
 s_write_head(tsdb_store_t *self, MDB_txn *txn, bool checkpoint, const char **what, size_t *n_sealed)
 {
@@ -243,10 +243,16 @@ s_write_head(tsdb_store_t *self, MDB_txn *txn, bool checkpoint, const char **wha
             rc = s_write_checkpoint(self, txn, pending, np, true);
     } else if (rc == 0 && self->wal.len > 0) {
         *what = "log write";
-        unsigned char kb[8];
-        fw_bytes_put_u64be(kb, self->wal_seq);
-        MDB_val k = {8, kb}, v = {self->wal.len, self->wal.p};
-        rc = mdb_put(txn, self->wal_db, &k, &v, MDB_APPEND);
+        // records of at most TSDB_WAL_RECORD_MAX bytes, under consecutive keys (tsdb_wal.h)
+        size_t nrec = tsdb_wal_buf_records(&self->wal);
+        for (size_t r = 0; r < nrec && rc == 0; r++) {
+            unsigned char kb[8];
+            size_t len;
+            const unsigned char *p = tsdb_wal_buf_record(&self->wal, r, &len);
+            fw_bytes_put_u64be(kb, self->wal_seq + r);
+            MDB_val k = {8, kb}, v = {len, (void *)p};
+            rc = mdb_put(txn, self->wal_db, &k, &v, MDB_APPEND);
+        }
     }
     *what = "late sample merge";
     for (size_t k = 0; walk && k < np && rc == 0; k++)
@@ -503,7 +509,7 @@ s_commit(tsdb_store_t *self, bool checkpoint, fw_err_t *err)
     self->st_saved = atomic_load(&self->st_seen); // written by s_write_head when it was set
     if (!checkpoint && self->wal.len > 0) {
         self->wal_bytes += self->wal.len;
-        self->wal_seq++;
+        self->wal_seq += tsdb_wal_buf_records(&self->wal);
         atomic_fetch_add(&self->wal_records, 1);
     }
     tsdb_wal_buf_reset(&self->wal);

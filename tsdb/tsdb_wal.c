@@ -10,6 +10,8 @@
 
 #define S_KEEP_MAX ((size_t)4 << 20) // a reset buffer bigger than this gives its memory back
 #define S_SAMPLE_MAX (FW_BYTES_UVARINT_MAX + 8)
+#define S_SAMPLE_ST_MAX (S_SAMPLE_MAX + FW_BYTES_UVARINT_MAX)
+#define S_ENTRY_HDR (3 * FW_BYTES_UVARINT_MAX) // id, count, and the start times' 0 before it
 
 static uint64_t
 s_zigzag(int64_t v)
@@ -23,32 +25,62 @@ s_unzigzag(uint64_t u)
     return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
 }
 
+// The start of the last record.
+static size_t
+s_start(const struct tsdb_wal_buf *b)
+{
+    return b->n_ends ? b->ends[b->n_ends - 1] : 0;
+}
+
+// Make room for an entry of at least one sample of sample_max bytes in a record of this
+// version (a record of version 1 becomes version 2 with its first start time), ending the
+// last record first when it cannot take one. Returns how many samples the entry may hold.
+static size_t
+s_begin(struct tsdb_wal_buf *b, unsigned char version, size_t sample_max)
+{
+    size_t start = s_start(b);
+    if (b->len > start && b->len - start + S_ENTRY_HDR + sample_max > TSDB_WAL_RECORD_MAX) {
+        fw_mem_grow((void **)&b->ends, &b->cap_ends, b->n_ends + 1, sizeof(*b->ends));
+        b->ends[b->n_ends++] = b->len;
+        start = b->len;
+    }
+    if (b->len == start) {
+        fw_mem_grow((void **)&b->p, &b->cap, b->len + 1, 1);
+        b->p[b->len++] = version;
+        b->prev_t = 0;
+    } else if (version == TSDB_WAL_VERSION_ST) {
+        b->p[start] = TSDB_WAL_VERSION_ST;
+    }
+    return (TSDB_WAL_RECORD_MAX - (b->len - start) - S_ENTRY_HDR) / sample_max;
+}
+
 void
 tsdb_wal_add(struct tsdb_wal_buf *b, uint64_t id, const struct fw_sample *samples, size_t n)
 {
-    if (n == 0)
-        return;
-    size_t need = b->len + 1 + 2 * FW_BYTES_UVARINT_MAX + n * S_SAMPLE_MAX;
-    fw_mem_grow((void **)&b->p, &b->cap, need, 1);
-    if (b->len == 0) {
-        b->p[b->len++] = TSDB_WAL_VERSION;
-        b->prev_t = 0;
+    while (n > 0) {
+        size_t m = s_begin(b, TSDB_WAL_VERSION, S_SAMPLE_MAX);
+        if (m > n)
+            m = n;
+        fw_mem_grow((void **)&b->p, &b->cap, b->len + S_ENTRY_HDR + m * S_SAMPLE_MAX, 1);
+        unsigned char *p = b->p + b->len;
+        p += fw_bytes_put_uvarint(p, id);
+        p += fw_bytes_put_uvarint(p, m);
+        for (size_t k = 0; k < m; k++) {
+            // wrap-around subtraction: any two int64 timestamps have a delta the decoder
+            // undoes
+            int64_t dt = (int64_t)((uint64_t)samples[k].t_ms - (uint64_t)b->prev_t);
+            p += fw_bytes_put_uvarint(p, s_zigzag(dt));
+            uint64_t bits;
+            memcpy(&bits, &samples[k].v, sizeof(bits));
+            fw_bytes_put_le(p, bits, 8);
+            p += 8;
+            b->prev_t = samples[k].t_ms;
+        }
+        b->len = (size_t)(p - b->p);
+        b->samples += m;
+        samples += m;
+        n -= m;
     }
-    unsigned char *p = b->p + b->len;
-    p += fw_bytes_put_uvarint(p, id);
-    p += fw_bytes_put_uvarint(p, n);
-    for (size_t k = 0; k < n; k++) {
-        // wrap-around subtraction: any two int64 timestamps have a delta the decoder undoes
-        int64_t dt = (int64_t)((uint64_t)samples[k].t_ms - (uint64_t)b->prev_t);
-        p += fw_bytes_put_uvarint(p, s_zigzag(dt));
-        uint64_t bits;
-        memcpy(&bits, &samples[k].v, sizeof(bits));
-        fw_bytes_put_le(p, bits, 8);
-        p += 8;
-        b->prev_t = samples[k].t_ms;
-    }
-    b->len = (size_t)(p - b->p);
-    b->samples += n;
 }
 
 void
@@ -62,29 +94,45 @@ tsdb_wal_add_st(struct tsdb_wal_buf *b, uint64_t id, const struct fw_sample *sam
         tsdb_wal_add(b, id, samples, n);
         return;
     }
-    size_t need = b->len + 1 + 3 * FW_BYTES_UVARINT_MAX + n * (S_SAMPLE_MAX + FW_BYTES_UVARINT_MAX);
-    fw_mem_grow((void **)&b->p, &b->cap, need, 1);
-    if (b->len == 0) {
-        b->p[b->len++] = TSDB_WAL_VERSION_ST;
-        b->prev_t = 0;
+    while (n > 0) {
+        size_t m = s_begin(b, TSDB_WAL_VERSION_ST, S_SAMPLE_ST_MAX);
+        if (m > n)
+            m = n;
+        fw_mem_grow((void **)&b->p, &b->cap, b->len + S_ENTRY_HDR + m * S_SAMPLE_ST_MAX, 1);
+        unsigned char *p = b->p + b->len;
+        p += fw_bytes_put_uvarint(p, id);
+        p += fw_bytes_put_uvarint(p, 0);
+        p += fw_bytes_put_uvarint(p, m);
+        for (k = 0; k < m; k++) {
+            int64_t t = samples[k].t_ms;
+            p += fw_bytes_put_uvarint(p, s_zigzag((int64_t)((uint64_t)t - (uint64_t)b->prev_t)));
+            uint64_t bits;
+            memcpy(&bits, &samples[k].v, sizeof(bits));
+            fw_bytes_put_le(p, bits, 8);
+            p += 8;
+            p += fw_bytes_put_uvarint(p, s_zigzag((int64_t)((uint64_t)start[k] - (uint64_t)t)));
+            b->prev_t = t;
+        }
+        b->len = (size_t)(p - b->p);
+        b->samples += m;
+        samples += m;
+        start += m;
+        n -= m;
     }
-    b->p[0] = TSDB_WAL_VERSION_ST;
-    unsigned char *p = b->p + b->len;
-    p += fw_bytes_put_uvarint(p, id);
-    p += fw_bytes_put_uvarint(p, 0);
-    p += fw_bytes_put_uvarint(p, n);
-    for (k = 0; k < n; k++) {
-        int64_t t = samples[k].t_ms;
-        p += fw_bytes_put_uvarint(p, s_zigzag((int64_t)((uint64_t)t - (uint64_t)b->prev_t)));
-        uint64_t bits;
-        memcpy(&bits, &samples[k].v, sizeof(bits));
-        fw_bytes_put_le(p, bits, 8);
-        p += 8;
-        p += fw_bytes_put_uvarint(p, s_zigzag((int64_t)((uint64_t)start[k] - (uint64_t)t)));
-        b->prev_t = t;
-    }
-    b->len = (size_t)(p - b->p);
-    b->samples += n;
+}
+
+size_t
+tsdb_wal_buf_records(const struct tsdb_wal_buf *b)
+{
+    return b->len ? b->n_ends + 1 : 0;
+}
+
+const unsigned char *
+tsdb_wal_buf_record(const struct tsdb_wal_buf *b, size_t k, size_t *len)
+{
+    size_t from = k ? b->ends[k - 1] : 0, to = k < b->n_ends ? b->ends[k] : b->len;
+    *len = to - from;
+    return b->p + from;
 }
 
 void
@@ -96,6 +144,7 @@ tsdb_wal_buf_reset(struct tsdb_wal_buf *b)
         b->cap = 0;
     }
     b->len = 0;
+    b->n_ends = 0;
     b->prev_t = 0;
     b->samples = 0;
 }
@@ -104,6 +153,7 @@ void
 tsdb_wal_buf_clear(struct tsdb_wal_buf *b)
 {
     free(b->p);
+    free(b->ends);
     memset(b, 0, sizeof(*b));
 }
 

@@ -24,6 +24,14 @@
     zigzag form of a signed delta as a uvarint. Values are kept bit for bit (stale markers,
     NaN payloads, -0.0), uncompressed: the log lives only until the next checkpoint.
 
+    A commit's samples go in records of at most TSDB_WAL_RECORD_MAX bytes each (a series'
+    samples may then span two records, as two entries): LMDB copies a value bigger than a
+    page into overflow pages it mallocs for the txn and frees after it, and a block past
+    128 KiB (tsdb_main's M_MMAP_THRESHOLD) is mmapped, faulted in page by page and unmapped
+    again at every commit. The records go under consecutive keys (tsdb_store.c), and each
+    reads alone: a replay reads them one after the other as it reads the records of
+    consecutive commits.
+
     Pure code: no LMDB, no allocation but the buffer's own growth. The decoder checks every
     length against the record's end, so a damaged record ends with an error, never a read
     past it (fuzzed: test/fuzz/fuzz_tsdb_wal.c).
@@ -39,22 +47,34 @@
 
 #define TSDB_WAL_VERSION 1
 #define TSDB_WAL_VERSION_ST 2 // records holding start times
+// The most bytes a record holds: with LMDB's page header, 30 pages of 4 KiB, which glibc
+// serves from its heap (reused from commit to commit) rather than a fresh mapping.
+#define TSDB_WAL_RECORD_MAX ((size_t)120 << 10)
 
-// A record being built. Zero it to start; tsdb_wal_buf_clear frees it.
+// The records of one commit being built: p[0..len) holds them back to back, record k ending
+// at ends[k] (the last one at len). Zero it to start; tsdb_wal_buf_clear frees it.
 struct tsdb_wal_buf {
     unsigned char *p; // owned
     size_t len, cap;
+    size_t *ends; // owned: the ends of the records before the last
+    size_t n_ends, cap_ends;
     int64_t prev_t;
-    size_t samples; // in the record
+    size_t samples; // in the records
 };
 
-// Append series id's samples[0..n) (n > 0) to the record.
+// Append series id's samples[0..n) (n > 0) to the records, in a new record when the last
+// one would pass TSDB_WAL_RECORD_MAX (splitting the samples over records when they must).
 void tsdb_wal_add(struct tsdb_wal_buf *b, uint64_t id, const struct fw_sample *samples, size_t n);
 // The same with each sample's start time start[k] (0: none); start NULL or all 0 is
 // tsdb_wal_add.
 void tsdb_wal_add_st(struct tsdb_wal_buf *b, uint64_t id, const struct fw_sample *samples,
                      const int64_t *start, size_t n);
-// Empty the record, keeping its memory (bounded: a big buffer is freed).
+// Records in b: 0 when it is empty.
+size_t tsdb_wal_buf_records(const struct tsdb_wal_buf *b);
+// Record k (k < tsdb_wal_buf_records(b)); *len gets its bytes (at most TSDB_WAL_RECORD_MAX).
+// Borrowed: valid until the next change to b.
+const unsigned char *tsdb_wal_buf_record(const struct tsdb_wal_buf *b, size_t k, size_t *len);
+// Empty the records, keeping their memory (bounded: a big buffer is freed).
 void tsdb_wal_buf_reset(struct tsdb_wal_buf *b);
 void tsdb_wal_buf_clear(struct tsdb_wal_buf *b);
 
