@@ -13,6 +13,7 @@
 
 #include "check_util.h"
 #include "fw_err.h"
+#include "fw_mem.h"
 #include "../tsdb/tsdb_chunk.h"
 
 #define T0 1767225600000LL // 2026-01-01T00:00:00Z in ms
@@ -873,6 +874,37 @@ START_TEST(test_tsdb_chunk_size_bounds)
 }
 END_TEST
 
+// An open chunk's buffer at least doubles when it grows: a chunk of scrapes (the OEE gauge
+// of ~150-250 bytes open) costs 3 or 4 allocations, where growing by half took 4-5 and copied
+// more each time.
+START_TEST(test_tsdb_chunk_buffer_doubles)
+{
+    struct tsdb_chunk_app a;
+    tsdb_chunk_app_init(&a);
+    int64_t t[TSDB_CHUNK_MAX_SAMPLES];
+    unsigned n = TSDB_CHUNK_MAX_SAMPLES;
+    s_grid(t, n, T0, 15000);
+    double g = 0.75;
+    unsigned long before = fw_mem_allocations(), grown = 0;
+    uint32_t cap = 0;
+    for (unsigned i = 0; i < n; i++) {
+        double v = s_decimal(g += 0.01 * ((double)(s_rand() % 2001) / 1000 - 1), 4);
+        ck_assert_int_eq(tsdb_chunk_app_append(&a, t[i], v), 0);
+        if (a.cap != cap) {
+            ck_assert_msg(a.cap >= 2 * cap, "grew from %u to %u bytes", cap, a.cap);
+            cap = a.cap;
+            grown++;
+        }
+    }
+    size_t len;
+    (void)tsdb_chunk_app_bytes(&a, &len);
+    ck_assert_uint_ge(len, 150); // 64, 128, 256 (512 for a long one)
+    ck_assert_uint_eq(fw_mem_allocations() - before, grown);
+    ck_assert_uint_le(grown, 4);
+    tsdb_chunk_app_clear(&a);
+}
+END_TEST
+
 START_TEST(test_tsdb_chunk_random_round_trips)
 {
     struct tsdb_chunk_app a;
@@ -923,6 +955,7 @@ tsdb_chunk_suite(void)
     tcase_add_test(tc, test_tsdb_chunk_damage_rejected);
     tcase_add_test(tc, test_tsdb_chunk_reopen);
     tcase_add_test(tc, test_tsdb_chunk_size_bounds);
+    tcase_add_test(tc, test_tsdb_chunk_buffer_doubles);
     tcase_add_test(tc, test_tsdb_chunk_random_round_trips);
     suite_add_tcase(s, tc);
     return s;
