@@ -306,6 +306,16 @@ START_TEST(test_tsdb_head_series_is_its_struct_and_label_text)
     ck_assert_uint_eq(s->n_labels, 6);
     ck_assert_uint_eq(s->text_len, 115);
     ck_assert_uint_le(sizeof(*s), 112);
+    // what an append touches lies in its first TSDB_HEAD_SERIES_HOT bytes, which span two
+    // cache lines at any 16-byte aligned address (48 + 80 = 128)
+    ck_assert_uint_le(TSDB_HEAD_SERIES_HOT, 80);
+    ck_assert_uint_le(offsetof(struct tsdb_head_series, app) + sizeof(s->app),
+                      TSDB_HEAD_SERIES_HOT);
+    ck_assert_uint_le(offsetof(struct tsdb_head_series, last_v) + sizeof(double),
+                      TSDB_HEAD_SERIES_HOT);
+    ck_assert_uint_lt(offsetof(struct tsdb_head_series, has_last), TSDB_HEAD_SERIES_HOT);
+    ck_assert_uint_lt(offsetof(struct tsdb_head_series, dirty), TSDB_HEAD_SERIES_HOT);
+    ck_assert_uint_lt(offsetof(struct tsdb_head_series, queued), TSDB_HEAD_SERIES_HOT);
     // the allocator's size class above struct and text, at most: glibc rounds a request up
     // to 16 bytes and may hand out a free chunk up to its 32-byte minimum larger without
     // splitting it (248 for 239 was seen in a full run), still far below the 96 bytes an

@@ -78,25 +78,30 @@ struct tsdb_head_late {
 
 // One active series: one allocation, its label set packed after the struct (about 100,000
 // are held at once, so every byte here is 100 KB). Fields are the store's to read; only
-// tsdb_head.c changes them.
+// tsdb_head.c changes them. What an in-order append reads and writes comes first, in
+// TSDB_HEAD_SERIES_HOT bytes: two cache lines wherever malloc (16-byte aligned) puts the
+// record, which tsdb_store_refs_prefetch fetches ahead (spread over the record's 112 bytes,
+// half the records needed three).
 struct tsdb_head_series {
     uint64_t id;
-    uint64_t hash;             // fw_labels_hash of its labels
     struct tsdb_chunk_app app; // the open chunk; empty right after a cut
     int64_t last_t;            // the newest in-order sample, when has_last
     double last_v;
-    struct tsdb_head_late *late;  // owned, NULL when there is none (see above)
-    struct tsdb_head_chunk *kept; // owned list, oldest first: sealed chunks kept (see above)
-    uint32_t text_len;            // bytes of text
-    uint16_t n_labels;
     bool has_last;
     bool last_v_known; // false when the newest value could not be read back (damaged chunk)
     bool is_new;       // not in the index yet
     bool dirty;        // the open chunk changed since the last commit
     bool queued;       // on the pending list
     bool on_kept;      // on the head's list of series with committed kept chunks
-    char text[];       // the labels in name order: each name and value with a NUL after it
+    uint16_t n_labels;
+    uint32_t text_len;            // bytes of text
+    uint64_t hash;                // fw_labels_hash of its labels
+    struct tsdb_head_late *late;  // owned, NULL when there is none (see above)
+    struct tsdb_head_chunk *kept; // owned list, oldest first: sealed chunks kept (see above)
+    char text[]; // the labels in name order: each name and value with a NUL after it
 };
+// The bytes at the start of a series record that an in-order append touches (see above).
+#define TSDB_HEAD_SERIES_HOT offsetof(struct tsdb_head_series, text_len)
 
 // A chunk sealed since the last commit: its bytes are tsdb_head_sealed_bytes().
 struct tsdb_head_sealed {

@@ -183,14 +183,14 @@ void
 tsdb_store_refs_prefetch(const tsdb_store_refs_t *refs, uint32_t ref)
 {
     // the record only: reading it here would wait for it (a batch's series are far apart).
-    // Every cache line it spans, from the first: malloc aligns it to 16 bytes only, so half
-    // the records span three lines, and the third holds the flags every append reads and
-    // writes (prefetching from its start, 64 bytes apart, missed that line).
+    // Every cache line of the part an append touches (tsdb_head.h), from the line it starts
+    // in: malloc aligns the record to 16 bytes only (prefetching from its start, 64 bytes
+    // apart, missed the line of the flags in half the records).
     const char *s = (const char *)s_at(refs, ref);
     if (!s)
         return;
     uintptr_t line = (uintptr_t)s & ~(uintptr_t)63;
-    uintptr_t end = (uintptr_t)s + sizeof(struct tsdb_head_series);
+    uintptr_t end = (uintptr_t)s + TSDB_HEAD_SERIES_HOT;
     for (; line < end; line += 64)
         __builtin_prefetch((const void *)line, 1);
 }
