@@ -18,19 +18,22 @@
     groups, histogram buckets) live in fw_expfmt_om.c. The text format (0.0.4) stays as
     lenient as Prometheus's parser.
 
+    Files: this one holds the object, the runs and the sample lines, the hot loop, in one
+    translation unit so that its helpers inline; comment lines are fw_expfmt_meta.c, numbers
+    fw_expfmt_num.c, `_created` start times fw_expfmt_st.c; fw_expfmt_int.h says who does
+    what.
+
     Timestamps in OpenMetrics are float seconds; they become milliseconds as Prometheus's
     parser makes them, int64(ts * 1000), truncated toward zero (so an imported file and
     promtool's blocks of it hold the same times).
 */
 #include "fw_expfmt.h"
 
-#include <errno.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fw_expfmt_om.h"
+#include "fw_expfmt_int.h"
 #include "fw_hash.h"
 #include "fw_labels.h"
 #include "fw_mem.h"
@@ -84,49 +87,6 @@ fw_expfmt_fail(struct fw_expfmt_scan *l, const char *what)
     return -1;
 }
 
-static bool
-s_blank(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static void
-s_skip_blanks(struct fw_expfmt_scan *l)
-{
-    while (l->pos < l->len && s_blank(l->p[l->pos]))
-        l->pos++;
-}
-
-static bool
-s_at_end(const struct fw_expfmt_scan *l)
-{
-    return l->pos >= l->len;
-}
-
-static bool
-s_name_start(char c, bool metric)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (metric && c == ':');
-}
-
-static bool
-s_name_char(char c, bool metric)
-{
-    return s_name_start(c, metric) || (c >= '0' && c <= '9');
-}
-
-// Scan a name at the cursor; returns its length (0: none there).
-static size_t
-s_scan_name(struct fw_expfmt_scan *l, bool metric)
-{
-    size_t start = l->pos;
-    if (s_at_end(l) || !s_name_start(l->p[l->pos], metric))
-        return 0;
-    while (l->pos < l->len && s_name_char(l->p[l->pos], metric))
-        l->pos++;
-    return l->pos - start;
-}
-
 // Append n bytes and a NUL to the arena; returns the offset.
 static size_t
 s_arena_put(fw_expfmt_t *self, const char *s, size_t n)
@@ -137,138 +97,6 @@ s_arena_put(fw_expfmt_t *self, const char *s, size_t n)
     self->arena[off + n] = '\0';
     self->arena_len += n + 1;
     return off;
-}
-
-// A token of non-blank characters at the cursor: [*start, *start + returned length).
-static size_t
-s_scan_token(struct fw_expfmt_scan *l, size_t *start)
-{
-    *start = l->pos;
-    while (l->pos < l->len && !s_blank(l->p[l->pos]))
-        l->pos++;
-    return l->pos - *start;
-}
-
-static bool
-s_ieq(const char *a, size_t n, const char *lit)
-{
-    if (strlen(lit) != n)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = a[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c - 'A' + 'a');
-        if (c != lit[i])
-            return false;
-    }
-    return true;
-}
-
-// Clinger's fast path for the common case: a plain decimal ([+-]digits[.digits][e[+-]digits])
-// whose significand has at most 19 significant digits and stays below 2^53, scaled by a
-// power of ten within +-22. Both operands are then exact doubles, so one correctly rounded
-// multiplication or division gives the very double strtod returns, at a tenth of its cost.
-// 1 when done, 0 when the text needs the full conversion (or is no plain decimal).
-static int
-s_parse_decimal_fast(const char *s, size_t n, double *out)
-{
-    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-    size_t i = 0;
-    bool neg = false, any = false;
-    if (i < n && (s[i] == '+' || s[i] == '-'))
-        neg = s[i++] == '-';
-    uint64_t w = 0;
-    int digits = 0, scale = 0;
-    for (bool frac = false;; i++) {
-        if (i < n && s[i] == '.' && !frac) {
-            frac = true;
-            continue;
-        }
-        if (i == n || s[i] < '0' || s[i] > '9')
-            break;
-        any = true;
-        scale += frac;
-        if (w == 0 && s[i] == '0')
-            continue; // a leading zero
-        if (++digits > 19)
-            return 0;
-        w = w * 10 + (uint64_t)(s[i] - '0');
-    }
-    if (!any)
-        return 0;
-    int e = 0;
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        bool eneg = false;
-        if (++i < n && (s[i] == '+' || s[i] == '-'))
-            eneg = s[i++] == '-';
-        if (i == n)
-            return 0;
-        for (; i < n && s[i] >= '0' && s[i] <= '9' && e < 1000; i++)
-            e = e * 10 + (s[i] - '0');
-        e = eneg ? -e : e;
-    }
-    if (i != n || w > (UINT64_C(1) << 53))
-        return 0;
-    int q = e - scale;
-    if (w != 0 && (q < -22 || q > 22))
-        return 0;
-    double v = (double)w;
-    if (w != 0)
-        v = q < 0 ? v / pow10[-q] : v * pow10[q];
-    *out = neg ? -v : v;
-    return 1;
-}
-
-// Parse a float as Go's strconv.ParseFloat does for exposition values: decimal or hex
-// notation, or Inf/Infinity/NaN with an optional sign, case-insensitive. 0 or -1.
-static int
-s_parse_float(const char *s, size_t n, double *out)
-{
-    char buf[128];
-    if (n == 0 || n >= sizeof(buf))
-        return -1;
-    if (s_parse_decimal_fast(s, n, out))
-        return 0;
-    const char *t = s;
-    size_t tn = n;
-    bool neg = false;
-    if (*t == '+' || *t == '-') {
-        neg = *t == '-';
-        t++;
-        tn--;
-    }
-    if (s_ieq(t, tn, "inf") || s_ieq(t, tn, "infinity")) {
-        *out = neg ? -INFINITY : INFINITY;
-        return 0;
-    }
-    if (s_ieq(t, tn, "nan")) {
-        *out = NAN;
-        return 0;
-    }
-    // Only digits, '.', exponent markers, signs and hex digits reach strtod, so its wider
-    // syntax ("nan(...)", leading blanks) cannot slip through.
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        bool ok = (c >= '0' && c <= '9') || c == '.' || c == '+' || c == '-' || c == 'e' ||
-                  c == 'E' || c == 'x' || c == 'X' || c == 'p' || c == 'P' ||
-                  (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-        if (!ok)
-            return -1;
-    }
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(buf, &end);
-    if (end != buf + n || end == buf)
-        return -1;
-    // Overflow to ±Inf is what Go reports as a range error: refuse it like Prometheus.
-    if (errno == ERANGE && isinf(v))
-        return -1;
-    *out = v;
-    return 0;
 }
 
 static int
@@ -297,152 +125,11 @@ s_parse_int64(const char *s, size_t n, int64_t *out)
     return 0;
 }
 
-// ---------------------------------------------------------------------------------------
-//  Comments: # HELP, # TYPE, # UNIT, # EOF
-
-// Returns 0, 1 when the line is OpenMetrics' "# EOF", or -1.
-// OpenMetrics separates the parts of a line by exactly one space: accept one ' ' followed
-// by a non-blank character.
-static int
-s_om_sep(struct fw_expfmt_scan *l, const char *what)
-{
-    if (l->pos + 1 >= l->len || l->p[l->pos] != ' ' || s_blank(l->p[l->pos + 1]))
-        return fw_expfmt_fail(l, what);
-    l->pos++;
-    return 0;
-}
-
 // FW_EXPFMT_PROMETHEUS: read OpenMetrics as Prometheus's scrape does.
 static bool
 s_prom(const fw_expfmt_t *self)
 {
     return (self->scan_flags & FW_EXPFMT_PROMETHEUS) == FW_EXPFMT_PROMETHEUS;
-}
-
-// OpenMetrics numbers are decimal; Go's ParseFloat would also take hex ("0x1p-3").
-static bool
-s_om_hex(const char *p, size_t len)
-{
-    return memchr(p, 'x', len) != NULL || memchr(p, 'X', len) != NULL;
-}
-
-int
-fw_expfmt_om_number(const char *s, size_t n, double *out)
-{
-    if (n > 0 && n < 128 && s_parse_decimal_fast(s, n, out))
-        return 0;
-    return s_om_hex(s, n) || s_parse_float(s, n, out) != 0 ? -1 : 0;
-}
-
-static int
-s_parse_comment(struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt)
-{
-    // OpenMetrics knows no free comments and separates every token by exactly one space.
-    bool om = fmt == FW_EXPFMT_OPENMETRICS;
-    l->pos++; // '#'
-    if (s_at_end(l) || !s_blank(l->p[l->pos]))
-        return om ? fw_expfmt_fail(l, "expected \"# HELP\", \"# TYPE\", \"# UNIT\" or \"# EOF\"")
-                  : 0;
-    if (!om)
-        s_skip_blanks(l);
-    else if (s_om_sep(l, "expected a single space after '#'") != 0)
-        return -1;
-    size_t kw_start;
-    size_t kw_len = s_scan_token(l, &kw_start);
-    const char *kw = l->p + kw_start;
-    bool help = kw_len == 4 && memcmp(kw, "HELP", 4) == 0;
-    bool type = kw_len == 4 && memcmp(kw, "TYPE", 4) == 0;
-    bool unit = om && kw_len == 4 && memcmp(kw, "UNIT", 4) == 0;
-    if (om && kw_len == 3 && memcmp(kw, "EOF", 3) == 0 && s_at_end(l))
-        return 1;
-    if (!help && !type && !unit) {
-        if (!om)
-            return 0;
-        l->pos = kw_start;
-        return fw_expfmt_fail(l, "unknown metadata keyword");
-    }
-    if (om) {
-        if (s_om_sep(l, "expected a single space before the metric name") != 0)
-            return -1;
-    } else if (s_at_end(l) || !s_blank(l->p[l->pos])) {
-        return fw_expfmt_fail(l, help   ? "expected metric name after HELP"
-                                 : type ? "expected metric name after TYPE"
-                                        : "expected metric name after UNIT");
-    } else {
-        s_skip_blanks(l);
-    }
-    if (!s_at_end(l) && l->p[l->pos] == '"') { // a quoted UTF-8 name (Prometheus 3)
-        size_t q = fw_expfmt_quoted(l->p + l->pos, l->len - l->pos, NULL);
-        if (q == 0)
-            return fw_expfmt_fail(l, "invalid quoted metric name in comment");
-        l->pos += q;
-    } else if (s_scan_name(l, true) == 0) {
-        return fw_expfmt_fail(l, "invalid metric name in comment");
-    }
-    if (!s_at_end(l) && !s_blank(l->p[l->pos]))
-        return fw_expfmt_fail(l, "invalid metric name in comment");
-    if (om) {
-        if (s_at_end(l) || l->p[l->pos] != ' ')
-            return fw_expfmt_fail(l, help   ? "expected a space and help text after the metric name"
-                                     : type ? "expected a space and the metric type"
-                                            : "expected a space and unit after the metric name");
-        l->pos++;
-        if (help)
-            return 0; // the docstring is free text, possibly empty
-        if (unit) {
-            for (; l->pos < l->len; l->pos++)
-                if (s_blank(l->p[l->pos]))
-                    return fw_expfmt_fail(l, "blank in unit");
-            return 0;
-        }
-    } else {
-        s_skip_blanks(l);
-        if (help || unit)
-            return 0; // the docstring is free text
-    }
-    static const char *const types[] = {"counter", "gauge",   "histogram",
-                                        "summary", "untyped", NULL};
-    static const char *const om_types[] = {"unknown", "gaugehistogram", "stateset", "info", NULL};
-    size_t t_start;
-    size_t t_len = s_scan_token(l, &t_start);
-    bool ok = false;
-    for (size_t i = 0; types[i] && !ok; i++)
-        ok = strlen(types[i]) == t_len && memcmp(types[i], l->p + t_start, t_len) == 0 &&
-             !(om && strcmp(types[i], "untyped") == 0); // OpenMetrics says "unknown"
-    for (size_t i = 0; om_types[i] && !ok && om; i++)
-        ok = strlen(om_types[i]) == t_len && memcmp(om_types[i], l->p + t_start, t_len) == 0;
-    if (!ok) {
-        l->pos = t_start;
-        return fw_expfmt_fail(l, "invalid metric type");
-    }
-    if (fmt != FW_EXPFMT_OPENMETRICS)
-        s_skip_blanks(l);
-    if (!s_at_end(l))
-        return fw_expfmt_fail(l, "unexpected text after metric type");
-    return 0;
-}
-
-size_t
-fw_expfmt_quoted(const char *p, size_t n, char **out)
-{
-    size_t end = 1;
-    while (end < n && p[end] != '"')
-        end += p[end] == '\\' ? 2 : 1;
-    if (end >= n || end == 1 || memchr(p, '\0', end) || !fw_utf8_valid(p + 1, end - 1))
-        return 0;
-    if (out) {
-        char *w = *out = fw_malloc(end);
-        for (size_t i = 1; i < end; i++) {
-            if (p[i] == '\\' && (p[i + 1] == '\\' || p[i + 1] == '"' || p[i + 1] == 'n')) {
-                *w++ = p[i + 1] == 'n' ? '\n' : p[i + 1];
-                i++;
-            } else {
-                *w++ = p[i];
-            }
-        }
-        *w = '\0';
-    }
-    return end + 1;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -458,7 +145,7 @@ s_parse_quoted(fw_expfmt_t *self, struct fw_expfmt_scan *l, size_t *off, bool na
     size_t start = l->pos;
     bool escaped = false;
     for (;;) {
-        if (s_at_end(l)) {
+        if (fw_expfmt_int_at_end(l)) {
             l->pos = open;
             return fw_expfmt_fail(l,
                                   name ? "unterminated quoted name" : "unterminated label value");
@@ -527,7 +214,7 @@ static void
 s_label_blanks(struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt)
 {
     if (fmt != FW_EXPFMT_OPENMETRICS)
-        s_skip_blanks(l);
+        fw_expfmt_int_skip_blanks(l);
 }
 
 // Scan a label set (cursor on '{') into labels[first, first + *n): *n counts the labels
@@ -544,7 +231,7 @@ s_parse_labels(fw_expfmt_t *self, struct fw_expfmt_scan *l, size_t first, uint32
         *qname = SIZE_MAX;
     for (;;) {
         s_label_blanks(l, fmt);
-        if (s_at_end(l))
+        if (fw_expfmt_int_at_end(l))
             return fw_expfmt_fail(l, "expected label name or '}'");
         if (l->p[l->pos] == '}') {
             // OpenMetrics allows no trailing comma ("a{b=\"1\",}").
@@ -561,7 +248,7 @@ s_parse_labels(fw_expfmt_t *self, struct fw_expfmt_scan *l, size_t first, uint32
             if (s_parse_quoted(self, l, &qoff, true) != 0)
                 return -1;
             s_label_blanks(l, fmt);
-            if (qname && *qname == SIZE_MAX && *n == 0 && !s_at_end(l) &&
+            if (qname && *qname == SIZE_MAX && *n == 0 && !fw_expfmt_int_at_end(l) &&
                 (l->p[l->pos] == ',' || l->p[l->pos] == '}')) {
                 *qname = qoff; // the metric name
                 if (l->p[l->pos] == ',')
@@ -571,7 +258,7 @@ s_parse_labels(fw_expfmt_t *self, struct fw_expfmt_scan *l, size_t first, uint32
             name = self->arena + qoff;
             name_len = strlen(name);
         } else {
-            name_len = s_scan_name(l, false);
+            name_len = fw_expfmt_int_scan_name(l, false);
             if (name_len == 0)
                 return fw_expfmt_fail(l, "expected label name");
             name = l->p + name_col;
@@ -592,11 +279,11 @@ s_parse_labels(fw_expfmt_t *self, struct fw_expfmt_scan *l, size_t first, uint32
             }
         }
         s_label_blanks(l, fmt);
-        if (s_at_end(l) || l->p[l->pos] != '=')
+        if (fw_expfmt_int_at_end(l) || l->p[l->pos] != '=')
             return fw_expfmt_fail(l, "expected '=' after label name");
         l->pos++;
         s_label_blanks(l, fmt);
-        if (s_at_end(l) || l->p[l->pos] != '"')
+        if (fw_expfmt_int_at_end(l) || l->p[l->pos] != '"')
             return fw_expfmt_fail(l, "expected '\"' to open label value");
         fw_mem_grow((void **)&self->labels, &self->labels_cap, self->labels_len + 1,
                     sizeof(*self->labels));
@@ -609,7 +296,7 @@ s_parse_labels(fw_expfmt_t *self, struct fw_expfmt_scan *l, size_t first, uint32
         self->labels_len++;
         (*n)++;
         s_label_blanks(l, fmt);
-        if (s_at_end(l))
+        if (fw_expfmt_int_at_end(l))
             return fw_expfmt_fail(l, "expected ',' or '}' after label value");
         if (l->p[l->pos] == ',') {
             l->pos++;
@@ -668,26 +355,26 @@ s_parse_exemplar(fw_expfmt_t *self, struct fw_expfmt_scan *l, struct fw_expfmt_r
         l->pos = open;
         return fw_expfmt_fail(l, "exemplar labels longer than 128 characters");
     }
-    if (s_om_sep(l, "expected a single space before the exemplar value") != 0)
+    if (fw_expfmt_int_om_sep(l, "expected a single space before the exemplar value") != 0)
         return -1;
     size_t v_start;
-    size_t v_len = s_scan_token(l, &v_start);
+    size_t v_len = fw_expfmt_int_scan_token(l, &v_start);
     if (fw_expfmt_om_number(l->p + v_start, v_len, &s->ex_v) != 0) {
         l->pos = v_start;
         return fw_expfmt_fail(l, "invalid exemplar value");
     }
-    if (!s_at_end(l)) {
-        if (s_om_sep(l, "expected a single space before the exemplar timestamp") != 0)
+    if (!fw_expfmt_int_at_end(l)) {
+        if (fw_expfmt_int_om_sep(l, "expected a single space before the exemplar timestamp") != 0)
             return -1;
         size_t t_start;
-        size_t t_len = s_scan_token(l, &t_start);
+        size_t t_len = fw_expfmt_int_scan_token(l, &t_start);
         double secs;
         if (s_om_timestamp(l->p + t_start, t_len, &secs, &s->ex_t_ms) != 0) {
             l->pos = t_start;
             return fw_expfmt_fail(l, "invalid exemplar timestamp");
         }
         s->ex_has_t = true;
-        if (!s_at_end(l))
+        if (!fw_expfmt_int_at_end(l))
             return fw_expfmt_fail(l, "unexpected text after exemplar");
     }
     s->has_ex = !drop;
@@ -724,7 +411,7 @@ s_known(fw_expfmt_t *self, struct fw_expfmt_scan *l, size_t name_start, bool om)
 {
     size_t pos = l->pos;
     if (!om)
-        while (pos < l->len && s_blank(l->p[pos]))
+        while (pos < l->len && fw_expfmt_int_blank(l->p[pos]))
             pos++;
     size_t end = l->pos; // no label set: the name alone
     if (!om && pos == l->pos && pos < l->len && l->p[pos] != '{')
@@ -772,11 +459,11 @@ s_expected(const struct fw_expfmt_scan *l, const struct fw_expfmt_expect *x, boo
     size_t at = l->pos + x->len;
     if (om)
         return l->p[at] == ' ';
-    if (!s_blank(l->p[at]))
+    if (!fw_expfmt_int_blank(l->p[at]))
         return false;
     if (x->series[x->len - 1] == '}')
         return true;
-    while (at < l->len && s_blank(l->p[at]))
+    while (at < l->len && fw_expfmt_int_blank(l->p[at]))
         at++;
     return at < l->len && l->p[at] != '{';
 }
@@ -801,9 +488,9 @@ s_parse_sample(fw_expfmt_t *self, struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt,
         l->pos += x.len;
         return s_parse_value(self, l, om, name_start, &s, false, false);
     }
-    size_t name_len = s_scan_name(l, true);
+    size_t name_len = fw_expfmt_int_scan_name(l, true);
     // no name in front: Prometheus 3's quoted metric name inside the braces, {"my.metric"}
-    bool quoted = name_len == 0 && !s_at_end(l) && l->p[l->pos] == '{';
+    bool quoted = name_len == 0 && !fw_expfmt_int_at_end(l) && l->p[l->pos] == '{';
     if (name_len == 0 && !quoted)
         return fw_expfmt_fail(l, "expected metric name");
     size_t qname = SIZE_MAX, *qp = quoted ? &qname : NULL;
@@ -819,19 +506,19 @@ s_parse_sample(fw_expfmt_t *self, struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt,
     if (s.tag) {
         // the value's separator: s_parse_value
     } else if (om) {
-        if (!s_at_end(l) && l->p[l->pos] == '{' &&
+        if (!fw_expfmt_int_at_end(l) && l->p[l->pos] == '{' &&
             s_parse_labels(self, l, s.label_first, &s.n_labels, families ? &self->line_lsum : NULL,
                            fmt, qp) != 0)
             return -1;
-        if (s_om_sep(l, "expected a single space before the value") != 0)
+        if (fw_expfmt_int_om_sep(l, "expected a single space before the value") != 0)
             return -1;
     } else {
-        s_skip_blanks(l);
-        if (!s_at_end(l) && l->p[l->pos] == '{') {
+        fw_expfmt_int_skip_blanks(l);
+        if (!fw_expfmt_int_at_end(l) && l->p[l->pos] == '{') {
             if (s_parse_labels(self, l, s.label_first, &s.n_labels, NULL, fmt, qp) != 0)
                 return -1;
-            s_skip_blanks(l);
-        } else if (l->pos == after_name && !s_at_end(l)) {
+            fw_expfmt_int_skip_blanks(l);
+        } else if (l->pos == after_name && !fw_expfmt_int_at_end(l)) {
             return fw_expfmt_fail(l, "invalid character in metric name");
         }
     }
@@ -855,31 +542,32 @@ s_parse_value(fw_expfmt_t *self, struct fw_expfmt_scan *l, bool om, size_t name_
 {
     struct fw_expfmt_rec s = *sp;
     if (s.tag) {
-        if (om && s_om_sep(l, "expected a single space before the value") != 0)
+        if (om && fw_expfmt_int_om_sep(l, "expected a single space before the value") != 0)
             return -1;
         if (!om)
-            s_skip_blanks(l);
+            fw_expfmt_int_skip_blanks(l);
     }
-    if (s_at_end(l))
+    if (fw_expfmt_int_at_end(l))
         return fw_expfmt_fail(l, "expected value");
     s.series = l->p + name_start;
     s.series_len = l->pos - name_start;
-    while (s.series_len > 0 && s_blank(s.series[s.series_len - 1]))
+    while (s.series_len > 0 && fw_expfmt_int_blank(s.series[s.series_len - 1]))
         s.series_len--;
     size_t v_start;
-    size_t v_len = s_scan_token(l, &v_start);
+    size_t v_len = fw_expfmt_int_scan_token(l, &v_start);
     if (om ? fw_expfmt_om_number(l->p + v_start, v_len, &s.v) != 0
-           : s_parse_float(l->p + v_start, v_len, &s.v) != 0) {
+           : fw_expfmt_int_parse_float(l->p + v_start, v_len, &s.v) != 0) {
         l->pos = v_start;
         return fw_expfmt_fail(l, "invalid value");
     }
     if (!om)
-        s_skip_blanks(l);
-    else if (!s_at_end(l) && s_om_sep(l, "expected a single space after the value") != 0)
+        fw_expfmt_int_skip_blanks(l);
+    else if (!fw_expfmt_int_at_end(l) &&
+             fw_expfmt_int_om_sep(l, "expected a single space after the value") != 0)
         return -1;
-    if (!s_at_end(l) && !(om && l->p[l->pos] == '#')) {
+    if (!fw_expfmt_int_at_end(l) && !(om && l->p[l->pos] == '#')) {
         size_t t_start;
-        size_t t_len = s_scan_token(l, &t_start);
+        size_t t_len = fw_expfmt_int_scan_token(l, &t_start);
         if (om ? s_om_timestamp(l->p + t_start, t_len, &self->line_t, &s.t_ms) != 0
                : s_parse_int64(l->p + t_start, t_len, &s.t_ms) != 0) {
             l->pos = t_start;
@@ -887,13 +575,14 @@ s_parse_value(fw_expfmt_t *self, struct fw_expfmt_scan *l, bool om, size_t name_
         }
         s.has_t = true;
         if (!om)
-            s_skip_blanks(l);
-        else if (!s_at_end(l) && s_om_sep(l, "expected a single space after the timestamp") != 0)
+            fw_expfmt_int_skip_blanks(l);
+        else if (!fw_expfmt_int_at_end(l) &&
+                 fw_expfmt_int_om_sep(l, "expected a single space after the timestamp") != 0)
             return -1;
     }
-    if (om && !s_at_end(l) && l->p[l->pos] == '#' && s_parse_exemplar(self, l, &s) != 0)
+    if (om && !fw_expfmt_int_at_end(l) && l->p[l->pos] == '#' && s_parse_exemplar(self, l, &s) != 0)
         return -1;
-    if (!s_at_end(l))
+    if (!fw_expfmt_int_at_end(l))
         return fw_expfmt_fail(l, "unexpected text after sample");
     if (self->st_on) {
         s.st_block = (uint32_t)(self->st_blocks_len - 1);
@@ -923,81 +612,6 @@ s_reset(fw_expfmt_t *self)
     self->st_on = false;
 }
 
-// The checks Prometheus's OpenMetrics parser makes on a metadata line that scanned
-// ("# HELP|TYPE|UNIT name rest"), with its texts.
-static int
-s_prom_metadata(struct fw_expfmt_scan *l)
-{
-    char kw = l->p[2];
-    size_t start = 7, end = start;
-    while (end < l->len && l->p[end] != ' ')
-        end++;
-    const char *name = l->p + start, *rest = l->p + end + 1;
-    size_t name_len = end - start, rest_len = end < l->len ? l->len - end - 1 : 0;
-    char msg[200];
-    if (kw == 'H' && !fw_utf8_valid(rest, rest_len)) {
-        l->pos = end + 1;
-        snprintf(msg, sizeof(msg), "help text \"%.*s\" is not a valid utf8 string",
-                 (int)(rest_len > 100 ? 100 : rest_len), rest);
-        return fw_expfmt_fail(l, msg);
-    }
-    if (kw == 'U' && rest_len > 0 &&
-        (name_len <= rest_len + 1 || name[name_len - rest_len - 1] != '_' ||
-         memcmp(name + name_len - rest_len, rest, rest_len) != 0)) {
-        l->pos = end + 1;
-        snprintf(msg, sizeof(msg), "unit \"%.*s\" not a suffix of metric \"%.*s\"",
-                 (int)(rest_len > 80 ? 80 : rest_len), rest, (int)(name_len > 80 ? 80 : name_len),
-                 name);
-        return fw_expfmt_fail(l, msg);
-    }
-    return 0;
-}
-
-// Give the metadata line that parsed at p[hash] ('#') to the caller's fw_expfmt_meta_fn.
-static void
-s_emit_meta(fw_expfmt_t *self, const struct fw_expfmt_scan *l, size_t hash)
-{
-    const char *p = l->p, *end = l->p + l->len;
-    const char *q = p + hash + 1;
-    while (q < end && s_blank(*q))
-        q++;
-    bool meta =
-        end - q >= 5 && s_blank(q[4]) &&
-        (memcmp(q, "HELP", 4) == 0 || memcmp(q, "TYPE", 4) == 0 || memcmp(q, "UNIT", 4) == 0);
-    if (!meta)
-        return; // a free comment
-    char kind = q[0];
-    q += 4;
-    while (q < end && s_blank(*q))
-        q++;
-    const char *name = q;
-    char *unquoted = NULL;
-    size_t qlen = *q == '"' ? fw_expfmt_quoted(q, (size_t)(end - q), &unquoted) : 0;
-    q += qlen;
-    while (q < end && !s_blank(*q))
-        q++;
-    size_t name_len = unquoted ? strlen(unquoted) : (size_t)(q - name);
-    if (unquoted)
-        name = unquoted;
-    if (q < end)
-        q++; // the one separating blank: a HELP text may start with more
-    if (kind != 'H')
-        while (q < end && s_blank(*q))
-            q++;
-    const char *text_end = end;
-    while (kind != 'H' && text_end > q && s_blank(text_end[-1]))
-        text_end--;
-    self->meta(self->meta_arg, kind, name, name_len, q, (size_t)(text_end - q));
-    free(unquoted);
-}
-
-void
-fw_expfmt_set_meta(fw_expfmt_t *self, fw_expfmt_meta_fn *fn, void *arg)
-{
-    self->meta = fn;
-    self->meta_arg = arg;
-}
-
 // Scan one line (line end removed, a trailing '\r' still there). 0 (a sample, if the line
 // held one, appended to samples), 1 at OpenMetrics' "# EOF", or -1 with err. OpenMetrics'
 // metric-family rules apply unless self->scan_flags has FW_EXPFMT_LAX_FAMILIES.
@@ -1010,10 +624,10 @@ s_scan_line(fw_expfmt_t *self, struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt)
     // line's last token, which then fails.
     if (l->len > 0 && l->p[l->len - 1] == '\r' && !(om && s_prom(self)))
         l->len--;
-    if (om && l->len > 0 && s_blank(l->p[0]))
+    if (om && l->len > 0 && fw_expfmt_int_blank(l->p[0]))
         return fw_expfmt_fail(l, "leading blank in OpenMetrics line");
-    s_skip_blanks(l);
-    if (s_at_end(l)) {
+    fw_expfmt_int_skip_blanks(l);
+    if (fw_expfmt_int_at_end(l)) {
         if (!om)
             return 0;
         // OpenMetrics has no blank lines (upstream case bad_blank_line).
@@ -1022,15 +636,15 @@ s_scan_line(fw_expfmt_t *self, struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt)
     int rc;
     if (l->p[l->pos] == '#') {
         size_t hash = l->pos;
-        rc = s_parse_comment(l, fmt);
+        rc = fw_expfmt_int_parse_comment(l, fmt);
         if (rc == 1)
             return families && fw_expfmt_om_eof(self, l) != 0 ? -1 : 1;
         if (rc == 0 && om && s_prom(self) && l->len > 7)
-            rc = s_prom_metadata(l);
+            rc = fw_expfmt_int_prom_metadata(l);
         if (rc == 0 && self->st_on)
             fw_expfmt_st_meta(self, l);
         if (rc == 0 && self->meta)
-            s_emit_meta(self, l, hash);
+            fw_expfmt_int_emit_meta(self, l, hash);
     } else {
         rc = s_parse_sample(self, l, fmt, om && families);
     }

@@ -29,7 +29,7 @@
     per pair) could change the verdict on that one exposition, never the data handed out.
     All state reuses its buffers between runs: no allocation per sample once warm.
 */
-#include "fw_expfmt_om.h"
+#include "fw_expfmt_int.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fw_expfmt_om.h"
+#include "fw_expfmt_int.h"
 #include "fw_hash.h"
 #include "fw_mem.h"
 

@@ -1,15 +1,25 @@
-/*  fw_expfmt_om.h — PRIVATE to the exposition parser (fw_expfmt.c, fw_expfmt_om.c): the
-    parser object, its sample records and line scan state, and the OpenMetrics metric-family
-    rules. Nothing else includes it; the public interface is fw_expfmt.h.
+/*  fw_expfmt_int.h — PRIVATE to the exposition parser: the parser object, its sample
+    records and line scan state, the scanner helpers and the functions its files share.
+    Only fw_expfmt*.c include it; everyone else uses fw_expfmt.h, where fw_expfmt_t is
+    opaque. Each file keeps its own s_* statics; what more than one file needs is named
+    fw_expfmt_int_* (or fw_expfmt_om_*, fw_expfmt_st_* after the file that defines it).
 
-    fw_expfmt.c scans lines (syntax: names, labels, numbers, timestamps, exemplars) into the
-    records; after each OpenMetrics line that scanned, fw_expfmt_om_line() applies the rules
-    that need the metric family's state (metadata placement, name clashes, each type's
-    sample names, labels and values, groups of samples, histogram buckets), and
-    fw_expfmt_om_eof() closes the last family at "# EOF".
+    Who does what:
+    - fw_expfmt.c: the object, the runs (fw_expfmt_parse_flags) and the line-at-a-time mode,
+      and the sample lines (names, labels, values, timestamps, exemplars, the known- and
+      expected-series fast paths): the hot loop, kept in one translation unit so that its
+      helpers inline.
+    - fw_expfmt_meta.c: comment lines (# HELP, # TYPE, # UNIT, # EOF), quoted names, and
+      handing metadata to the caller's fw_expfmt_meta_fn.
+    - fw_expfmt_num.c: numbers as Go's ParseFloat reads them (with a fast decimal path).
+    - fw_expfmt_om.c: after each OpenMetrics line that scanned, fw_expfmt_om_line() applies
+      the rules that need the metric family's state (metadata placement, name clashes, each
+      type's sample names, labels and values, groups of samples, histogram buckets), and
+      fw_expfmt_om_eof() closes the last family at "# EOF".
+    - fw_expfmt_st.c: `_created` lines as start times (FW_EXPFMT_START_TIMES).
 */
-#ifndef FW_EXPFMT_OM_H
-#define FW_EXPFMT_OM_H
+#ifndef FW_EXPFMT_INT_H
+#define FW_EXPFMT_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -169,6 +179,88 @@ enum {
 int fw_expfmt_fail(struct fw_expfmt_scan *l, const char *what);
 // A number as Go's ParseFloat reads it, decimal only (OpenMetrics). 0 or -1.
 int fw_expfmt_om_number(const char *s, size_t n, double *out);
+// A float as Go's strconv.ParseFloat reads exposition values (text format): decimal or hex,
+// or Inf/Infinity/NaN with an optional sign, case-insensitive; overflow is refused. 0 or -1.
+int fw_expfmt_int_parse_float(const char *s, size_t n, double *out);
+
+// --- comment lines (fw_expfmt_meta.c) ---
+
+// A comment line, cursor on its '#': 0, 1 when the line is OpenMetrics' "# EOF", or -1 with
+// the line failed. OpenMetrics allows only HELP, TYPE, UNIT and EOF, each token separated by
+// one space; the text format ignores other comments.
+int fw_expfmt_int_parse_comment(struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt);
+// The checks Prometheus's OpenMetrics parser makes on a metadata line that scanned
+// ("# HELP|TYPE|UNIT name rest"), with its texts. 0 or -1 with the line failed.
+int fw_expfmt_int_prom_metadata(struct fw_expfmt_scan *l);
+// Give the metadata line that parsed at l->p[hash] ('#') to self->meta (must be set); a free
+// comment is not given.
+void fw_expfmt_int_emit_meta(fw_expfmt_t *self, const struct fw_expfmt_scan *l, size_t hash);
+
+// --- scanner helpers (static inline: the hot loop in fw_expfmt.c inlines them) ---
+
+static inline bool
+fw_expfmt_int_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static inline void
+fw_expfmt_int_skip_blanks(struct fw_expfmt_scan *l)
+{
+    while (l->pos < l->len && fw_expfmt_int_blank(l->p[l->pos]))
+        l->pos++;
+}
+
+static inline bool
+fw_expfmt_int_at_end(const struct fw_expfmt_scan *l)
+{
+    return l->pos >= l->len;
+}
+
+static inline bool
+fw_expfmt_int_name_start(char c, bool metric)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (metric && c == ':');
+}
+
+static inline bool
+fw_expfmt_int_name_char(char c, bool metric)
+{
+    return fw_expfmt_int_name_start(c, metric) || (c >= '0' && c <= '9');
+}
+
+// Scan a name at the cursor; returns its length (0: none there).
+static inline size_t
+fw_expfmt_int_scan_name(struct fw_expfmt_scan *l, bool metric)
+{
+    size_t start = l->pos;
+    if (fw_expfmt_int_at_end(l) || !fw_expfmt_int_name_start(l->p[l->pos], metric))
+        return 0;
+    while (l->pos < l->len && fw_expfmt_int_name_char(l->p[l->pos], metric))
+        l->pos++;
+    return l->pos - start;
+}
+
+// A token of non-blank characters at the cursor: [*start, *start + returned length).
+static inline size_t
+fw_expfmt_int_scan_token(struct fw_expfmt_scan *l, size_t *start)
+{
+    *start = l->pos;
+    while (l->pos < l->len && !fw_expfmt_int_blank(l->p[l->pos]))
+        l->pos++;
+    return l->pos - *start;
+}
+
+// OpenMetrics separates the parts of a line by exactly one space: accept one ' ' followed
+// by a non-blank character.
+static inline int
+fw_expfmt_int_om_sep(struct fw_expfmt_scan *l, const char *what)
+{
+    if (l->pos + 1 >= l->len || l->p[l->pos] != ' ' || fw_expfmt_int_blank(l->p[l->pos + 1]))
+        return fw_expfmt_fail(l, what);
+    l->pos++;
+    return 0;
+}
 
 // Forget the families of an earlier run.
 void fw_expfmt_om_reset(fw_expfmt_t *self);
