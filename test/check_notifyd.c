@@ -385,7 +385,9 @@ struct s_peer {
     int port;
     char buf[4096];
     size_t len;
-    bool answer; // answer each whole request 200 (keep-alive) from the loop
+    bool answer;     // answer each whole request 200 (keep-alive) from the loop
+    int accepts;     // connections accepted
+    char last[4096]; // the last request answered
 };
 
 // Whether buf (NUL-terminated) holds a whole request: headers and Content-Length bytes of
@@ -409,6 +411,7 @@ s_peer_read(zloop_t *loop, zmq_pollitem_t *item, void *arg)
     if (item->fd == p->lfd) {
         p->fd = accept(p->lfd, NULL, NULL);
         ck_assert_int_ge(p->fd, 0);
+        p->accepts++;
         zmq_pollitem_t it = {.fd = p->fd, .events = ZMQ_POLLIN};
         zloop_poller(loop, &it, s_peer_read, p);
         return 0;
@@ -420,6 +423,7 @@ s_peer_read(zloop_t *loop, zmq_pollitem_t *item, void *arg)
     if (p->answer && s_whole(p->buf, p->len)) {
         static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
         ck_assert_int_eq(send(p->fd, ok, sizeof ok - 1, 0), (ssize_t)sizeof ok - 1);
+        memcpy(p->last, p->buf, p->len + 1);
         p->len = 0;
     }
     return 0;
@@ -478,6 +482,56 @@ START_TEST(test_notifyd_deliver_sends_before_returning)
     ck_assert_int_eq(s_run_until(loop, &g, 2, 10000), 0);
     ck_assert(g.r[1].ok);
     ck_assert_int_eq(g.r[1].id, 2);
+    notifyd_deliver_destroy(&w);
+    zloop_destroy(&loop);
+    close(peer.fd);
+    close(peer.lfd);
+    fw_metrics_destroy(&m);
+    notifyd_cfg_destroy(&cfg);
+}
+END_TEST
+
+// Attempts run on reused easy handles and kept-alive connections: after an SMTP attempt
+// (upload, credentials) on the one handle of max_in_flight 1, and an HTTP request with an
+// Authorization header, a plain request is still a POST without credentials, and all the
+// HTTP requests went over one connection.
+START_TEST(test_notifyd_deliver_reuses_handles_and_connections)
+{
+    struct notifyd_cfg *cfg = s_cfg("timeout: 5s\nmax_in_flight: 1\nretry:\n  max_attempts: 1\n");
+    fw_metrics_t *m = fw_metrics_new();
+    zloop_t *loop;
+    struct s_got g;
+    notifyd_deliver_t *w = s_deliverer(cfg, m, &loop, &g);
+    struct s_peer peer;
+    s_peer_start(&peer, loop);
+    int closed = socket(AF_INET, SOCK_STREAM, 0); // a port nobody listens on
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    ck_assert_int_eq(bind(closed, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(getsockname(closed, (struct sockaddr *)&a, &alen), 0);
+    close(closed);
+    char url[64];
+    snprintf(url, sizeof url, "smtp://127.0.0.1:%d", ntohs(a.sin_port));
+    struct notifyd_req mail = {.kind = NOTIFYD_REQ_SMTP, .url = strdup(url), .body = strdup("x")};
+    mail.smtp.from = strdup("am@example.org");
+    mail.smtp.rcpts = calloc(2, sizeof *mail.smtp.rcpts);
+    mail.smtp.rcpts[0] = strdup("ops@example.org");
+    mail.smtp.username = strdup("smtpuser");
+    mail.smtp.password = strdup("smtppass");
+    mail.smtp.smarthost = strdup("127.0.0.1");
+    ck_assert_int_eq(notifyd_deliver_send(w, 1, "mail", "email", &mail), 0);
+    ck_assert_int_eq(s_run_until(loop, &g, 1, 10000), 0);
+    ck_assert(!g.r[0].ok);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", peer.port);
+    for (int i = 2; i <= 4; i++) {
+        s_send(w, (uint64_t)i, "team", url, "{}", i == 2 ? "Bearer t0k" : NULL, true);
+        ck_assert_int_eq(s_run_until(loop, &g, i, 10000), 0);
+        ck_assert_msg(g.r[i - 1].ok, "request %d: %s", i, g.r[i - 1].reason);
+        ck_assert_msg(strncmp(peer.last, "POST /hook HTTP/1.1\r\n", 21) == 0, "got: %s", peer.last);
+        ck_assert_msg((strstr(peer.last, "Authorization:") != NULL) == (i == 2), "got: %s",
+                      peer.last);
+    }
+    ck_assert_int_eq(peer.accepts, 1);
     notifyd_deliver_destroy(&w);
     zloop_destroy(&loop);
     close(peer.fd);
@@ -680,6 +734,7 @@ notifyd_suite(void)
     tcase_add_test(tc, test_notifyd_webhook_connection_refused);
     tcase_add_test(tc, test_notifyd_deliver_destroy_in_flight);
     tcase_add_test(tc, test_notifyd_deliver_sends_before_returning);
+    tcase_add_test(tc, test_notifyd_deliver_reuses_handles_and_connections);
     tcase_add_test(tc, test_notifyd_deliver_hang_does_not_delay);
     tcase_add_test(tc, test_notifyd_deliver_replaced_on_same_loop);
     tcase_add_test(tc, test_notifyd_daemon_dedup_and_ack);
