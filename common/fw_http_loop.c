@@ -143,6 +143,21 @@ s_ring(fw_http_t *self)
         fw_warn("http.resume.fail", "err=\"%s\"", strerror(errno));
 }
 
+// Hands a request's answer back to the loop: marks it done, resumes its connection, rings
+// the loop and counts the worker out. Under the lock: fw_http_loop_detach must not see no
+// workers while one still is to resume its connection.
+static void
+s_worker_done(fw_http_t *self, fw_http_request_t *req)
+{
+    pthread_mutex_lock(&self->lock);
+    atomic_store(&req->done, true);
+    MHD_resume_connection(req->conn);
+    s_ring(self);
+    self->workers--;
+    pthread_cond_broadcast(&self->cond);
+    pthread_mutex_unlock(&self->lock);
+}
+
 static void *
 s_worker(void *arg)
 {
@@ -155,15 +170,7 @@ s_worker(void *arg)
         req->resp.stream = NULL;
         fw_http_respond(&req->resp, 500, NULL, "internal server error\n");
     }
-    // Under the lock: fw_http_loop_detach must not see no workers while one still is to
-    // resume its connection.
-    pthread_mutex_lock(&self->lock);
-    atomic_store(&req->done, true);
-    MHD_resume_connection(req->conn);
-    s_ring(self);
-    self->workers--;
-    pthread_cond_broadcast(&self->cond);
-    pthread_mutex_unlock(&self->lock);
+    s_worker_done(self, req);
     return NULL;
 }
 
@@ -187,13 +194,7 @@ fw_http_loop_offload(fw_http_request_t *req, const struct fw_http_route *route)
     if (rc != 0) {
         fw_warn("http.thread.fail", "path=%s err=\"%s\"", req->path, strerror(rc));
         fw_http_respond(&req->resp, 503, NULL, "Service Unavailable: no thread for the request\n");
-        pthread_mutex_lock(&self->lock);
-        atomic_store(&req->done, true);
-        MHD_resume_connection(req->conn);
-        s_ring(self);
-        self->workers--;
-        pthread_cond_broadcast(&self->cond);
-        pthread_mutex_unlock(&self->lock);
+        s_worker_done(self, req);
     }
     return MHD_YES;
 }
