@@ -625,6 +625,26 @@ s_reload(void *arg, char *errbuf, size_t errsize)
     return 0;
 }
 
+// The store's and the rollup writer's counters into /metrics: at start, so every series is
+// there from the first scrape, and from then on each housekeeping tick.
+static void
+s_publish_counters(tsdb_t *self)
+{
+    struct tsdb_store_counters c;
+    tsdb_store_counters(self->store, &c);
+    fw_metrics_set(self->metrics, "fw_tsdb_chunks_damaged_total", "", (double)c.damaged_chunks);
+    fw_metrics_set(self->metrics, "fw_tsdb_checkpoints_total", "", (double)c.checkpoints);
+    fw_metrics_set(self->metrics, "fw_tsdb_wal_records_total", "", (double)c.wal_records);
+    fw_metrics_set(self->metrics, "fw_tsdb_series_removed_total", "", (double)c.series_removed);
+    struct tsdb_rollup_counters rc;
+    tsdb_rollup_counters(self->rollup, &rc);
+    fw_metrics_set(self->metrics, "fw_tsdb_rollup_buckets_written_total", "", (double)rc.buckets);
+    fw_metrics_set(self->metrics, "fw_tsdb_rollup_pages_expired_total", "",
+                   (double)rc.pages_expired);
+    fw_metrics_set(self->metrics, "fw_tsdb_rollup_failures_total", "", (double)rc.failures);
+    fw_metrics_set(self->metrics, "fw_tsdb_rollup_series_behind", "", (double)rc.lag_series);
+}
+
 static int
 s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
 {
@@ -648,19 +668,7 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
         fw_info("tsdb.ingest.expire", "senders=%zu reason=\"idle for 24h\"", forgotten);
     fw_metrics_set(self->metrics, "fw_tsdb_ingest_senders", "",
                    (double)tsdb_ingest_count(self->ingest));
-    struct tsdb_store_counters c;
-    tsdb_store_counters(self->store, &c);
-    fw_metrics_set(self->metrics, "fw_tsdb_chunks_damaged_total", "", (double)c.damaged_chunks);
-    fw_metrics_set(self->metrics, "fw_tsdb_checkpoints_total", "", (double)c.checkpoints);
-    fw_metrics_set(self->metrics, "fw_tsdb_wal_records_total", "", (double)c.wal_records);
-    fw_metrics_set(self->metrics, "fw_tsdb_series_removed_total", "", (double)c.series_removed);
-    struct tsdb_rollup_counters rc;
-    tsdb_rollup_counters(self->rollup, &rc);
-    fw_metrics_set(self->metrics, "fw_tsdb_rollup_buckets_written_total", "", (double)rc.buckets);
-    fw_metrics_set(self->metrics, "fw_tsdb_rollup_pages_expired_total", "",
-                   (double)rc.pages_expired);
-    fw_metrics_set(self->metrics, "fw_tsdb_rollup_failures_total", "", (double)rc.failures);
-    fw_metrics_set(self->metrics, "fw_tsdb_rollup_series_behind", "", (double)rc.lag_series);
+    s_publish_counters(self);
     // A series silent for S_HEAD_IDLE_MS (deleted pods, retired lines) leaves memory; its
     // open chunk is on disk and comes back if it does.
     // Both walks below visit every head series or record: once a minute and once every
@@ -915,6 +923,7 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
         fw_error("tsdb.start.fail", "err=%s", err.msg);
         goto fail;
     }
+    s_publish_counters(self);
     zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
     int64_t interval = opts->commit_interval_ms > 0 ? opts->commit_interval_ms : 1000;
     zloop_timer(self->loop, (size_t)interval, 0, s_on_commit_timer, self);

@@ -254,6 +254,14 @@ it_check "a rollup interval of 100ms is refused at start" refused_interval
 it_term "$PID_tsdb"
 KEEP=(--storage.tsdb.rollup-5m-retention=0 --storage.tsdb.rollup-1h-retention=0)
 start_tsdb
+# Read at once after ready: the counters are set at start, not at the first housekeeping
+# tick a second later (without that, this read found no line).
+counters_at_start() {
+    curl -fsS "$T/metrics" >"$D/first.metrics" || return 1
+    grep -q '^fw_tsdb_rollup_buckets_written_total 0$' "$D/first.metrics" ||
+        { echo "    found: $(grep -c . "$D/first.metrics") lines, none for the counter" >&2; return 1; }
+}
+it_check "tsdb's rollup counters are in /metrics from its first answer" counters_at_start
 raw_only() {
     local name kind expr step before ok=0
     while IFS='|' read -r name kind expr; do
