@@ -13,7 +13,7 @@
     TSDB_RWSEND_WINDOW_MS past pos and as far as 90% of queue_config.capacity samples
     reached at the last window's rate (a catching-up shard would otherwise read a minute of
     every series and keep capacity of it), and at most capacity samples (a window cut short
-    puts the marks of the series read past the cut back: s_marks_back; the samples read,
+    puts the marks of the series read past the cut back: tsdb_rwsend_read.c; the samples read,
     fw_tsdb_remote_storage_samples_read_total, count the ones read again); it reads
     the series it read before straight from the head's open chunks, in place and from where
     the last window stopped (tsdb_store_tail_read, one hold of the head lock per slice of
