@@ -2,13 +2,13 @@
  */
 #include "ruled_test_report.h"
 
-#include <math.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw_gofloat.h"
 #include "fw_mem.h"
 
 void
@@ -66,26 +66,6 @@ ruled_test_go_duration(int64_t ms, char *buf, size_t size)
         snprintf(buf, size, "%s%llum%llu%ss", neg, m, s, frac);
     else
         snprintf(buf, size, "%s%llu%ss", neg, s, frac);
-    return buf;
-}
-
-const char *
-ruled_test_float_e(double v, char *buf, size_t size)
-{
-    if (isnan(v)) {
-        snprintf(buf, size, "NaN");
-        return buf;
-    }
-    if (isinf(v)) {
-        snprintf(buf, size, v > 0 ? "+Inf" : "-Inf");
-        return buf;
-    }
-    // The shortest precision that reads back as v, as Go's -1 precision.
-    for (int p = 0; p <= 17; p++) {
-        snprintf(buf, size, "%.*E", p, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
     return buf;
 }
 
@@ -201,12 +181,12 @@ ruled_test_samples_str(struct ruled_test_buf *b, const struct ruled_test_sample 
         ruled_test_buf_printf(b, "nil");
         return;
     }
-    char num[64];
+    char num[FW_GOFLOAT_MAX];
     for (size_t i = 0; i < n; i++) {
         if (i)
             ruled_test_buf_printf(b, ", ");
         ruled_test_labels_str(b, &s[i].labels);
-        ruled_test_buf_printf(b, " %s", ruled_test_float_e(s[i].v, num, sizeof(num)));
+        ruled_test_buf_printf(b, " %s", fw_gofloat_format(s[i].v, 'E', num, sizeof(num)));
     }
 }
 

@@ -24,8 +24,6 @@ void ruled_test_buf_clear(struct ruled_test_buf *b);
 void ruled_test_quote(struct ruled_test_buf *b, const char *s);
 // Go's time.Duration String for ms ("0s", "1m0s", "1h0m0s", "1.5s", "100ms") into buf.
 const char *ruled_test_go_duration(int64_t ms, char *buf, size_t size);
-// Go's strconv.FormatFloat(v, 'E', -1, 64): "1E+00", "2.5E-01", "+Inf", "NaN".
-const char *ruled_test_float_e(double v, char *buf, size_t size);
 // Prometheus's labels.Labels String(): {__name__="up", job="a"} (every label, name order).
 void ruled_test_labels_str(struct ruled_test_buf *b, const struct fw_labels *l);
 

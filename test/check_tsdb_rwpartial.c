@@ -1,10 +1,9 @@
 /*  check_tsdb_rwpartial.c — the answer to a partly refused remote write 2.0 request: lines
     joined as Go's errors.Join and http.Error write them, bounded with a count of what was
-    left out; floats as Go's %g writes them (the duplicate sample text); labels refs
-    outside the symbols worded as Prometheus 3.7+'s desymbolizeLabels.
+    left out; labels refs outside the symbols worded as Prometheus 3.7+'s desymbolizeLabels
+    (floats as Go's %g writes them: check_fw_gofloat.c).
 */
 #include <check.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,41 +44,6 @@ START_TEST(test_tsdb_rwpartial_bounded)
     ck_assert_str_eq(t + len - strlen(last), last);
     free(t);
     tsdb_rwpartial_clear(&p);
-}
-END_TEST
-
-START_TEST(test_tsdb_rwpartial_go_float)
-{
-    // fmt.Sprintf("%g", v) in Go for each
-    static const struct {
-        double v;
-        const char *want;
-    } cases[] = {
-        {1, "1"},
-        {0, "0"},
-        {-0.0, "-0"},
-        {0.5, "0.5"},
-        {7, "7"},
-        {100000, "100000"},
-        {1e6, "1e+06"},
-        {1234567, "1.234567e+06"},
-        {123456.789, "123456.789"},
-        {0.0001, "0.0001"},
-        {0.00001, "1e-05"},
-        {1.0 / 3, "0.3333333333333333"},
-        {0.1 + 0.2, "0.30000000000000004"},
-        {-2.5e-300, "-2.5e-300"},
-        {1.7976931348623157e308, "1.7976931348623157e+308"},
-        {5e-324, "5e-324"},
-        {1e21, "1e+21"},
-        {123456789012, "1.23456789012e+11"},
-    };
-    char buf[32];
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        ck_assert_str_eq(tsdb_rwpartial_go_float(cases[i].v, buf, sizeof(buf)), cases[i].want);
-    ck_assert_str_eq(tsdb_rwpartial_go_float(NAN, buf, sizeof(buf)), "NaN");
-    ck_assert_str_eq(tsdb_rwpartial_go_float(INFINITY, buf, sizeof(buf)), "+Inf");
-    ck_assert_str_eq(tsdb_rwpartial_go_float(-INFINITY, buf, sizeof(buf)), "-Inf");
 }
 END_TEST
 
@@ -124,7 +88,6 @@ tsdb_rwpartial_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_tsdb_rwpartial_lines);
     tcase_add_test(tc, test_tsdb_rwpartial_bounded);
-    tcase_add_test(tc, test_tsdb_rwpartial_go_float);
     tcase_add_test(tc, test_tsdb_rwpartial_refs);
     suite_add_tcase(s, tc);
     return s;

@@ -2,13 +2,10 @@
     tsdb_rwpartial.h).
 
     Lines go into one growing buffer until it holds TSDB_RWPARTIAL_MAX_TEXT bytes; later ones
-    are only counted. Go's %g is found as its strconv does it: the fewest significant digits
-    (1 to 17) whose %e form reads back as the value, then the %e or the %f form of exactly
-    those digits.
+    are only counted.
 */
 #include "tsdb_rwpartial.h"
 
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,32 +79,4 @@ tsdb_rwpartial_clear(struct tsdb_rwpartial *p)
 {
     free(p->text.p);
     *p = (struct tsdb_rwpartial){0};
-}
-
-const char *
-tsdb_rwpartial_go_float(double v, char *buf, size_t size)
-{
-    if (isnan(v)) {
-        snprintf(buf, size, "NaN");
-        return buf;
-    }
-    if (isinf(v)) {
-        snprintf(buf, size, v > 0 ? "+Inf" : "-Inf");
-        return buf;
-    }
-    char e[40];
-    int digits = 1;
-    for (; digits < 17; digits++) {
-        snprintf(e, sizeof(e), "%.*e", digits - 1, v);
-        if (strtod(e, NULL) == v)
-            break;
-    }
-    snprintf(e, sizeof(e), "%.*e", digits - 1, v);
-    const char *x = strchr(e, 'e');
-    int exp = x ? atoi(x + 1) : 0;
-    if (exp < -4 || exp >= 6)
-        snprintf(buf, size, "%s", e);
-    else
-        snprintf(buf, size, "%.*f", digits - 1 - exp > 0 ? digits - 1 - exp : 0, v);
-    return buf;
 }

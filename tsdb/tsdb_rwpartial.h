@@ -46,10 +46,4 @@ char *tsdb_rwpartial_text(const struct tsdb_rwpartial *p);
 // Free the text; p holds no line after.
 void tsdb_rwpartial_clear(struct tsdb_rwpartial *p);
 
-// v as Go's fmt %g writes a float64 (the shortest digits that read back as v; exponent form
-// when the exponent is below -4 or 6 and over: "1", "0.5", "100000", "1e+06",
-// "1.234567e+06", "1e-05"; "NaN", "+Inf", "-Inf"), as Prometheus's error texts do. size
-// should be at least 32; returns buf.
-const char *tsdb_rwpartial_go_float(double v, char *buf, size_t size);
-
 #endif

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "fw_bytes.h"
+#include "fw_gofloat.h"
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_msg.h"
@@ -545,7 +546,7 @@ static void
 s_sample_line(int j, const struct tsdb_store_newest *n, int64_t t, double v, const char *l,
               struct tsdb_rwpartial *pe)
 {
-    char a[32], b[32];
+    char a[FW_GOFLOAT_MAX], b[FW_GOFLOAT_MAX];
     if (j == S_AHEAD)
         tsdb_rwpartial_add(pe, "out of bounds: timestamp is too far in the future for series %s",
                            l);
@@ -553,8 +554,8 @@ s_sample_line(int j, const struct tsdb_store_newest *n, int64_t t, double v, con
         tsdb_rwpartial_add(pe,
                            "duplicate sample for timestamp %lld; overrides not allowed: "
                            "existing %s, new value %s for series %s",
-                           (long long)t, tsdb_rwpartial_go_float(n->v, a, sizeof(a)),
-                           tsdb_rwpartial_go_float(v, b, sizeof(b)), l);
+                           (long long)t, fw_gofloat_format(n->v, 'g', a, sizeof(a)),
+                           fw_gofloat_format(v, 'g', b, sizeof(b)), l);
     else
         tsdb_rwpartial_add(pe, "%s for series %s", s_refusal_text(j), l);
 }
