@@ -17,7 +17,8 @@
     s_on_housekeeping (1 Hz) handles SIGHUP and /-/reload, updates the gauges, forgets idle
     senders and enforces retention in bounded chunks. The HTTP API runs on fw_http's threads
     and only reads. On SIGTERM the loop returns and tsdb_run handles what is already queued
-    on the samples socket (bounded) and commits before the store is closed.
+    on the samples socket (bounded) and commits before the store is closed. Loading and
+    checking the config (tsdb_config_load, the retention policies) is tsdb_config.c's.
 */
 #include "tsdb.h"
 
@@ -40,6 +41,7 @@
 #include "tsdb_api.h"
 #include "tsdb_metrics.h"
 #include "tsdb_api_admin.h"
+#include "tsdb_config.h"
 #include "tsdb_exemplars.h"
 #include "tsdb_exemplars_api.h"
 #include "tsdb_targets.h"
@@ -71,8 +73,6 @@
 // libmicrohttpd zeroes the whole pool after each request, faulting in every page of a new
 // connection's pool: with the 512 KiB default that was a third of tsdb's CPU for a small query.
 #define S_HTTP_CONN_MEMORY (64u * 1024u)
-
-extern const char fw_embed_tsdb_default[];
 
 // An acknowledgement to send once the commit holding the sender's batches returned.
 // Samples of the acknowledged batches that the store refused (SAMPLES_ACK out_of_order,
@@ -128,106 +128,6 @@ struct tsdb {
     int64_t last_commit_ms, fail_log_ms;
     tsdb_samples_t *reader; // owned: SAMPLES bodies read in place into the store
 };
-
-// ---------------------------------------------------------------------------------------
-// Config
-
-static char *
-s_read_file(const char *path, fw_err_t *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fw_err_set(err, "cannot read %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        fw_mem_grow((void **)&buf, &cap, len + n + 1, 1);
-        memcpy(buf + len, chunk, n);
-        len += n;
-    }
-    fclose(f);
-    fw_mem_grow((void **)&buf, &cap, len + 1, 1);
-    buf[len] = '\0';
-    return buf;
-}
-
-// storage.tsdb.fw_retention: each match a plain series selector. With store, the policies
-// become the store's. 0, or -1 with the problems in errs (at their positions in file).
-static int
-s_policies(const struct fw_promcfg *cfg, const char *file, struct fw_cfg_errors *errs,
-           tsdb_store_t *store)
-{
-    size_t n = cfg->storage.n_retention;
-    fw_promql_expr_t **e = fw_calloc(n ? n : 1, sizeof(*e));
-    struct tsdb_store_policy *p = fw_calloc(n ? n : 1, sizeof(*p));
-    int rc = 0;
-    for (size_t k = 0; k < n; k++) {
-        const struct fw_retention_policy *r = &cfg->storage.retention[k];
-        fw_err_t err;
-        e[k] = fw_promql_parse(r->match, &err);
-        bool plain = e[k] && e[k]->kind == FW_PQ_SELECTOR && e[k]->range_ms == 0 &&
-                     !e[k]->range_expr && e[k]->offset_ms == 0 && !e[k]->offset_expr &&
-                     e[k]->at == FW_PQ_AT_NONE;
-        if (e[k] && !plain)
-            fw_err_set(&err, "a series selector without range, offset or @ is needed");
-        if (!plain) {
-            fw_cfg_errors_add(errs, file, r->pos, "storage.tsdb.fw_retention[%zu].match %s: %s", k,
-                              r->match, err.msg);
-            rc = -1;
-            continue;
-        }
-        p[k] = (struct tsdb_store_policy){e[k]->matchers, e[k]->n_matchers, r->time_ms};
-    }
-    if (rc == 0 && store)
-        tsdb_store_set_policies(store, p, n);
-    for (size_t k = 0; k < n; k++)
-        fw_promql_expr_destroy(&e[k]);
-    free(e);
-    free(p);
-    return rc;
-}
-
-int
-tsdb_config_load(const char *path, struct fw_promcfg *cfg, char **text_out,
-                 struct fw_cfg_errors *errs)
-{
-    char *text;
-    const char *name = path ? path : "tsdb.example.yml";
-    if (path) {
-        fw_err_t err;
-        text = s_read_file(path, &err);
-        if (!text) {
-            memset(cfg, 0, sizeof(*cfg));
-            fw_cfg_errors_add(errs, path, (struct fw_cfg_pos){0, 0}, "%s", err.msg);
-            return -1;
-        }
-    } else {
-        text = fw_strdup(fw_embed_tsdb_default);
-    }
-    int rc = fw_promcfg_load(name, text, cfg, errs);
-    if (rc == 0 && s_policies(cfg, name, errs, NULL) != 0) {
-        fw_promcfg_free(cfg);
-        rc = -1;
-    }
-    if (rc == 0 && text_out) {
-        // What /api/v1/status/config shows: never the raw file, whose secrets it would leak.
-        fw_err_t err;
-        fw_err_clear(&err);
-        *text_out = fw_promcfg_shown(text, &err);
-        if (!*text_out) {
-            fw_cfg_errors_add(errs, name, (struct fw_cfg_pos){1, 1},
-                              "cannot show the configuration with its secrets masked: %s", err.msg);
-            fw_promcfg_free(cfg);
-            rc = -1;
-        }
-    }
-    free(text);
-    return rc;
-}
 
 // ---------------------------------------------------------------------------------------
 // Samples: acknowledged ingest (docs/wire.md "Acknowledged ingest")
@@ -616,7 +516,8 @@ s_reload(void *arg, char *errbuf, size_t errsize)
     self->cfg = cfg;
     tsdb_store_set_ooo_window(self->store, self->cfg.storage.out_of_order_time_window_ms);
     tsdb_exemplars_resize(self->exemplars, self->cfg.storage.max_exemplars);
-    (void)s_policies(&self->cfg, self->cfg.path, &errs, self->store); // checked by the load
+    (void)tsdb_config_policies(&self->cfg, self->cfg.path, &errs,
+                               self->store); // checked by the load
     tsdb_api_set_config_text(self->api, text);
     tsdb_federate_set_external_labels(self->federate, &self->cfg.global.external_labels);
     tsdb_rread_set_external_labels(self->rread, &self->cfg.global.external_labels);
@@ -820,7 +721,8 @@ tsdb_new(const struct tsdb_opts *opts, struct fw_promcfg *cfg, const char *cfg_t
         goto fail;
     }
     struct fw_cfg_errors perrs = {0};
-    (void)s_policies(&self->cfg, self->cfg.path, &perrs, self->store); // checked by the load
+    (void)tsdb_config_policies(&self->cfg, self->cfg.path, &perrs,
+                               self->store); // checked by the load
     self->ingest = tsdb_ingest_new(0, 0);
     self->reader = tsdb_samples_new(self->store, self->metrics);
     s_load_ingest_state(self);
