@@ -24,13 +24,13 @@
         invalid label name '1abc'
         scrape_configs[0].consul_sd_configs: not supported by floorwatch[ (note)]
         section.key: 'v' is not supported by floorwatch (only 'a', 'b'[; note])
-    where section is a path like `scrape_configs[0].static_configs[1]`.
+    where section is a path like `scrape_configs[0].static_configs[1]`. The errors are
+    collected by fw_cfg_errors.c.
 */
 #include "fw_cfg.h"
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,52 +74,6 @@ struct s_pairs {
 
 static void s_map(s_ctx_t *ctx, const struct fw_cfg_field *table, void *base, yaml_node_t *node,
                   struct fw_cfg_pos pos, const char *sect);
-
-// ---------------------------------------------------------------------------------------
-//  Errors
-
-void
-fw_cfg_errors_add(struct fw_cfg_errors *errs, const char *file, struct fw_cfg_pos pos,
-                  const char *fmt, ...)
-{
-    if (!errs)
-        return;
-    if (errs->len >= FW_CFG_MAX_ERRORS) {
-        errs->dropped++;
-        return;
-    }
-    fw_err_t *e = &errs->items[errs->len++];
-    memset(e, 0, sizeof(*e));
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-    va_end(ap);
-    if (file)
-        snprintf(e->file, sizeof(e->file), "%s", file);
-    e->line = pos.line;
-    e->col = pos.col;
-}
-
-void
-fw_cfg_errors_report(const struct fw_cfg_errors *errs, bool to_stderr)
-{
-    if (!errs)
-        return;
-    char buf[512];
-    for (size_t i = 0; i < errs->len && i < FW_CFG_MAX_ERRORS; i++) {
-        const fw_err_t *e = &errs->items[i];
-        if (to_stderr)
-            fprintf(stderr, "%s\n", fw_err_format(e, buf, sizeof(buf)));
-        fw_log(FW_LOG_ERROR, "config.error", "file=%s line=%d col=%d err=%s", e->file, e->line,
-               e->col, e->msg);
-    }
-    if (errs->dropped > 0) {
-        if (to_stderr)
-            fprintf(stderr, "error: %zu more errors not shown\n", errs->dropped);
-        fw_log(FW_LOG_ERROR, "config.error", "dropped=%zu err=%s", errs->dropped,
-               "too many errors");
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 //  Node helpers
