@@ -180,9 +180,6 @@ extern const struct fw_tmpl_am_key fw_tmpl_am_keys[];
 // The default template of key in array's configs, or NULL (none, or not in the table).
 const char *fw_tmpl_am_key_default(const char *array, const char *key);
 
-// Go's %v of a float64 into buf ("0.5", "1e+06", "NaN", "+Inf").
-const char *fw_tmpl_format_float(double v, char *buf, size_t size);
-
 // Alertmanager's template data from a webhook payload (receiver, status, alerts[],
 // groupLabels, ...): the same values under Go's field names. New reference.
 json_t *fw_tmpl_am_data(const json_t *payload);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw_gofloat.h"
 #include "fw_mem.h"
 #include "fw_tmpl.h"
 
@@ -165,7 +166,7 @@ s_call(const char *fn, double v, char *buf, size_t size)
 const char *
 fw_tmpl_alert_format_value(double v, char *buf, size_t size)
 {
-    return fw_tmpl_format_float(v, buf, size);
+    return fw_gofloat_format(v, 'g', buf, size); // Go's %v of a float64
 }
 
 const char *

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw_gofloat.h"
 #include "fw_mem.h"
 #include "fw_tmpl_int.h"
 
@@ -28,39 +29,6 @@ static void
 s_adds(fw_tmpl_buf_t *b, const char *s)
 {
     fw_tmpl_buf_add(b, s, strlen(s));
-}
-
-const char *
-fw_tmpl_format_float(double v, char *buf, size_t size)
-{
-    if (isnan(v)) {
-        snprintf(buf, size, "NaN");
-        return buf;
-    }
-    if (isinf(v)) {
-        snprintf(buf, size, "%sInf", v > 0 ? "+" : "-");
-        return buf;
-    }
-    if (v == 0) {
-        snprintf(buf, size, "%s", signbit(v) ? "-0" : "0");
-        return buf;
-    }
-    // Shortest %e that reads back as v, then strconv's 'g' rule for the shortest precision:
-    // exponent form when the decimal exponent is < -4 or >= 6 (fmt prints 1e6 as 1e+06).
-    char tmp[64];
-    int prec = 1;
-    for (; prec <= 17; prec++) {
-        snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
-        if (strtod(tmp, NULL) == v)
-            break;
-    }
-    const char *e = strchr(tmp, 'e');
-    int exp = e ? atoi(e + 1) : 0;
-    if (exp < -4 || exp >= 6)
-        snprintf(buf, size, "%s", tmp);
-    else
-        snprintf(buf, size, "%.*f", prec - 1 - exp > 0 ? prec - 1 - exp : 0, v);
-    return buf;
 }
 
 const char *
@@ -115,7 +83,7 @@ fw_tmpl_print(fw_tmpl_buf_t *b, const json_t *v)
         snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
         s_adds(b, num);
         break;
-    case JSON_REAL: s_adds(b, fw_tmpl_format_float(json_real_value(v), num, sizeof(num))); break;
+    case JSON_REAL: s_adds(b, fw_gofloat_format(json_real_value(v), 'g', num, sizeof(num))); break;
     case JSON_TRUE: s_adds(b, "true"); break;
     case JSON_FALSE: s_adds(b, "false"); break;
     case JSON_NULL: s_adds(b, "<nil>"); break;
@@ -388,7 +356,7 @@ fw_tmpl_sprintf(fw_tmpl_buf_t *b, const char *fmt, json_t *const *args, size_t n
                         s_adds(&t, "+Inf");
                     }
                 } else if ((verb == 'g' || verb == 'G') && prec < 0) {
-                    s_adds(&t, fw_tmpl_format_float(d, num, sizeof(num)));
+                    s_adds(&t, fw_gofloat_format(d, 'g', num, sizeof(num)));
                     if (plus && d >= 0) {
                         fw_tmpl_buf_t u = {0};
                         s_adds(&u, "+");

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw_gofloat.h"
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_names.h"
@@ -764,21 +765,12 @@ s_state_str(ruled_alert_state_t s)
     return s == RULED_ALERT_FIRING ? "firing" : s == RULED_ALERT_PENDING ? "pending" : "inactive";
 }
 
-// strconv.FormatFloat(v, 'e', -1, 64): the shortest exponent form that reads back as v.
+// strconv.FormatFloat(v, 'e', -1, 64), as Prometheus's API writes an alert's value.
 static json_t *
 s_value_json(double v)
 {
-    char buf[64];
-    if (isnan(v) || isinf(v)) {
-        fw_tmpl_alert_format_value(v, buf, sizeof(buf));
-    } else {
-        for (int prec = 0; prec <= 16; prec++) {
-            snprintf(buf, sizeof(buf), "%.*e", prec, v);
-            if (strtod(buf, NULL) == v)
-                break;
-        }
-    }
-    return json_string(buf);
+    char buf[FW_GOFLOAT_MAX];
+    return json_string(fw_gofloat_format(v, 'e', buf, sizeof(buf)));
 }
 
 static json_t *

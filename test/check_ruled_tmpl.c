@@ -67,6 +67,9 @@ START_TEST(test_ruled_tmpl_value_format)
     ck_assert_str_eq(fw_tmpl_alert_format_value(INFINITY, buf, sizeof(buf)), "+Inf");
     ck_assert_str_eq(fw_tmpl_alert_format_value(0.1 + 0.2, buf, sizeof(buf)),
                      "0.30000000000000004");
+    // Go's shortest digits above a power of two (the old search wrote 5.9604644775390625e-08)
+    ck_assert_str_eq(fw_tmpl_alert_format_value(0x1p-24, buf, sizeof(buf)),
+                     "5.960464477539063e-08");
 }
 END_TEST
 
