@@ -5,11 +5,11 @@
     rule the label sets it wrote last time, so that a series which disappears gets a
     staleness marker (Prometheus writes StaleNaN so queries stop seeing it at once rather
     than after the 5-minute lookback). Alert lists are small, so lookups are linear with a
-    hash pre-check.
+    hash pre-check. The alerts' durable state (export to, import from tsdb's records) is
+    ruled_group_state.c's; ruled_group_int.h holds the structs both files read.
 */
 #include "ruled_group.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,49 +24,8 @@
 #include "fw_tmpl_alert.h"
 #include "ruled_damp.h"
 #include "ruled_deps.h"
+#include "ruled_group_int.h"
 #include "ruled_state.h"
-
-struct s_alert {
-    struct fw_labels labels;      // owned
-    struct fw_labels annotations; // owned
-    uint64_t hash;
-    ruled_alert_state_t state;
-    double value;
-    int64_t active_at_ms;
-    int64_t fired_at_ms;
-    int64_t resolved_at_ms;       // 0: not resolved
-    int64_t keep_firing_since_ms; // 0: not keeping
-    int64_t last_sent_ms;         // 0: never sent to alertd
-};
-
-struct s_rule {
-    const struct ruled_rule_cfg *cfg; // borrowed from the configuration
-    char *query;                      // owned: expr as Prometheus prints it (/api/v1/rules)
-    struct fw_labels labels;          // owned: group labels, then rule labels
-    struct s_alert *alerts;           // owned; alerting rules
-    size_t n_alerts, cap_alerts;
-    struct fw_labels *prev; // owned: series written at the last evaluation
-    size_t n_prev, cap_prev;
-    bool evaluated;
-    bool restored; // `for` state restore attempted (alerting rules)
-    bool healthy;
-    bool sync_before; // may read what an earlier rule of the group wrote: store that first
-    char last_error[256];
-    int64_t last_eval_ms;
-    double eval_seconds;
-};
-
-struct ruled_group {
-    const struct ruled_group_cfg *cfg; // borrowed
-    char *file;                        // owned
-    char *key;                         // owned: "file;name"
-    struct ruled_group_env env;        // pointers borrowed
-    int64_t interval_ms;
-    struct s_rule *rules; // owned
-    size_t n_rules;
-    int64_t last_eval_ms;
-    double last_duration_s;
-};
 
 // =================================================================================
 //  Lifecycle
@@ -102,7 +61,7 @@ ruled_group_new(const char *file, const struct ruled_group_cfg *cfg,
     self->n_rules = cfg->n_rules;
     self->rules = fw_calloc(cfg->n_rules ? cfg->n_rules : 1, sizeof(*self->rules));
     for (size_t i = 0; i < cfg->n_rules; i++) {
-        struct s_rule *r = &self->rules[i];
+        struct ruled_group_rule *r = &self->rules[i];
         r->cfg = &cfg->rules[i];
         r->healthy = true;
         // the rules API shows rule.Query().String(): Prometheus 3 quotes UTF-8 names there
@@ -118,15 +77,15 @@ ruled_group_new(const char *file, const struct ruled_group_cfg *cfg,
     return self;
 }
 
-static void
-s_alert_free(struct s_alert *a)
+void
+ruled_group_int_alert_free(struct ruled_group_alert *a)
 {
     fw_labels_clear(&a->labels);
     fw_labels_clear(&a->annotations);
 }
 
 static void
-s_prev_clear(struct s_rule *r)
+s_prev_clear(struct ruled_group_rule *r)
 {
     for (size_t i = 0; i < r->n_prev; i++)
         fw_labels_clear(&r->prev[i]);
@@ -136,10 +95,10 @@ s_prev_clear(struct s_rule *r)
 }
 
 static void
-s_rule_free(struct s_rule *r)
+s_rule_free(struct ruled_group_rule *r)
 {
     for (size_t i = 0; i < r->n_alerts; i++)
-        s_alert_free(&r->alerts[i]);
+        ruled_group_int_alert_free(&r->alerts[i]);
     free(r->alerts);
     s_prev_clear(r);
     fw_labels_clear(&r->labels);
@@ -186,13 +145,13 @@ ruled_group_last_duration(const ruled_group_t *self)
 }
 
 static const char *
-s_rule_name(const struct s_rule *r)
+s_rule_name(const struct ruled_group_rule *r)
 {
     return ruled_rules_is_alert(r->cfg) ? r->cfg->alert : r->cfg->record;
 }
 
 static bool
-s_same_rule(const struct s_rule *a, const struct s_rule *b)
+s_same_rule(const struct ruled_group_rule *a, const struct ruled_group_rule *b)
 {
     return ruled_rules_is_alert(a->cfg) == ruled_rules_is_alert(b->cfg) &&
            strcmp(s_rule_name(a), s_rule_name(b)) == 0 &&
@@ -213,14 +172,14 @@ ruled_group_take_state(ruled_group_t *self, ruled_group_t *old)
         return;
     bool *used = fw_calloc(old->n_rules + 1, sizeof(bool));
     for (size_t i = 0; i < self->n_rules; i++) {
-        struct s_rule *r = &self->rules[i];
+        struct ruled_group_rule *r = &self->rules[i];
         for (size_t j = 0; j < old->n_rules; j++) {
-            struct s_rule *o = &old->rules[j];
+            struct ruled_group_rule *o = &old->rules[j];
             if (used[j] || !s_same_rule(r, o))
                 continue;
             used[j] = true;
             // Swap, so old keeps nothing that self now owns.
-            struct s_alert *alerts = r->alerts;
+            struct ruled_group_alert *alerts = r->alerts;
             size_t na = r->n_alerts, ca = r->cap_alerts;
             r->alerts = o->alerts, r->n_alerts = o->n_alerts, r->cap_alerts = o->cap_alerts;
             o->alerts = alerts, o->n_alerts = na, o->cap_alerts = ca;
@@ -258,8 +217,8 @@ s_labels_in(const struct fw_labels *set, size_t n, const struct fw_labels *l)
 // Record the series written this evaluation, and add staleness markers for those of the
 // previous evaluation that are gone. cur (owned array, n entries) is taken over.
 static void
-s_track_series(struct s_rule *r, struct fw_labels *cur, size_t n, size_t cap, int64_t t_ms,
-               struct fw_batch *batch)
+s_track_series(struct ruled_group_rule *r, struct fw_labels *cur, size_t n, size_t cap,
+               int64_t t_ms, struct fw_batch *batch)
 {
     for (size_t i = 0; i < r->n_prev; i++) {
         if (s_labels_in(cur, n, &r->prev[i]))
@@ -306,7 +265,7 @@ s_check_alert_labels(const struct fw_labels *l, fw_err_t *err)
 }
 
 static int
-s_eval_record(ruled_group_t *self, struct s_rule *r, struct fw_vector *vec, int64_t t_ms,
+s_eval_record(ruled_group_t *self, struct ruled_group_rule *r, struct fw_vector *vec, int64_t t_ms,
               struct fw_batch *batch, fw_err_t *err)
 {
     struct s_series_list out = {0};
@@ -334,8 +293,8 @@ s_eval_record(ruled_group_t *self, struct s_rule *r, struct fw_vector *vec, int6
     return 0;
 }
 
-static struct s_alert *
-s_find_alert(struct s_rule *r, const struct fw_labels *l, uint64_t h)
+struct ruled_group_alert *
+ruled_group_int_find_alert(struct ruled_group_rule *r, const struct fw_labels *l, uint64_t h)
 {
     for (size_t i = 0; i < r->n_alerts; i++)
         if (r->alerts[i].hash == h && fw_labels_cmp(&r->alerts[i].labels, l) == 0)
@@ -363,7 +322,7 @@ s_expand(const ruled_group_t *self, const char *rule, const char *text,
 // last value, not when it was written. Rules with `for` under the grace period are not
 // restored (they would wait the grace period anyway).
 static void
-s_restore_for_state(ruled_group_t *self, struct s_rule *r, int64_t ts, int64_t t_q,
+s_restore_for_state(ruled_group_t *self, struct ruled_group_rule *r, int64_t ts, int64_t t_q,
                     ruled_query_fn fn, void *arg)
 {
     int64_t hold = r->cfg->for_ms, grace = self->env.for_grace_ms;
@@ -396,7 +355,7 @@ s_restore_for_state(ruled_group_t *self, struct s_rule *r, int64_t ts, int64_t t
     for (size_t i = 0; i < vec.len; i++) {
         struct fw_labels *l = &vec.items[i].labels;
         fw_labels_del(l, "__name__");
-        struct s_alert *a = s_find_alert(r, l, fw_labels_hash(l));
+        struct ruled_group_alert *a = ruled_group_int_find_alert(r, l, fw_labels_hash(l));
         if (!a || a->state != RULED_ALERT_PENDING || a->active_at_ms != ts)
             continue;
         int64_t restored = (int64_t)vec.items[i].v * 1000;
@@ -413,7 +372,7 @@ s_restore_for_state(ruled_group_t *self, struct s_rule *r, int64_t ts, int64_t t
 }
 
 static size_t
-s_count_firing(const struct s_rule *r)
+s_count_firing(const struct ruled_group_rule *r)
 {
     size_t n = 0;
     for (size_t i = 0; i < r->n_alerts; i++)
@@ -430,8 +389,8 @@ struct s_candidate {
 };
 
 static int
-s_eval_alert(ruled_group_t *self, struct s_rule *r, struct fw_vector *vec, int64_t ts, int64_t t_q,
-             ruled_query_fn fn, void *arg, struct fw_batch *batch, fw_err_t *err)
+s_eval_alert(ruled_group_t *self, struct ruled_group_rule *r, struct fw_vector *vec, int64_t ts,
+             int64_t t_q, ruled_query_fn fn, void *arg, struct fw_batch *batch, fw_err_t *err)
 {
     const struct ruled_rule_cfg *c = r->cfg;
     struct s_candidate *cand = fw_calloc(vec->len + 1, sizeof(*cand));
@@ -477,7 +436,7 @@ s_eval_alert(ruled_group_t *self, struct s_rule *r, struct fw_vector *vec, int64
     // annotations; anything else becomes a new pending alert.
     for (size_t i = 0; i < vec->len; i++) {
         struct s_candidate *k = &cand[i];
-        struct s_alert *a = s_find_alert(r, &k->labels, k->hash);
+        struct ruled_group_alert *a = ruled_group_int_find_alert(r, &k->labels, k->hash);
         if (a && a->state != RULED_ALERT_INACTIVE) {
             a->value = k->value;
             fw_labels_copy(&a->annotations, &k->annotations);
@@ -487,7 +446,7 @@ s_eval_alert(ruled_group_t *self, struct s_rule *r, struct fw_vector *vec, int64
             fw_mem_grow((void **)&r->alerts, &r->cap_alerts, r->n_alerts + 1, sizeof(*r->alerts));
             a = &r->alerts[r->n_alerts++];
         } else {
-            s_alert_free(a);
+            ruled_group_int_alert_free(a);
         }
         memset(a, 0, sizeof(*a));
         fw_labels_copy(&a->labels, &k->labels);
@@ -518,7 +477,7 @@ s_eval_alert(ruled_group_t *self, struct s_rule *r, struct fw_vector *vec, int64
     struct s_series_list out = {0};
     size_t w = 0;
     for (size_t i = 0; i < r->n_alerts; i++) {
-        struct s_alert *a = &r->alerts[i];
+        struct ruled_group_alert *a = &r->alerts[i];
         bool present = false;
         for (size_t j = 0; j < vec->len && !present; j++)
             present = cand[j].hash == a->hash && fw_labels_cmp(&cand[j].labels, &a->labels) == 0;
@@ -542,7 +501,7 @@ s_eval_alert(ruled_group_t *self, struct s_rule *r, struct fw_vector *vec, int64
             }
             if (!keep_firing) {
                 if (!keep) {
-                    s_alert_free(a);
+                    ruled_group_int_alert_free(a);
                     continue;
                 }
                 r->alerts[w++] = *a;
@@ -613,13 +572,13 @@ s_time_json(int64_t ms)
 }
 
 static void
-s_collect_alerts(const ruled_group_t *self, struct s_rule *r, int64_t ts, json_t *arr)
+s_collect_alerts(const ruled_group_t *self, struct ruled_group_rule *r, int64_t ts, json_t *arr)
 {
     int64_t delta =
         self->interval_ms > RULED_RESEND_DELAY_MS ? self->interval_ms : RULED_RESEND_DELAY_MS;
     char *esc = NULL;
     for (size_t i = 0; i < r->n_alerts; i++) {
-        struct s_alert *a = &r->alerts[i];
+        struct ruled_group_alert *a = &r->alerts[i];
         bool firing = a->state == RULED_ALERT_FIRING;
         bool resolved =
             a->state == RULED_ALERT_INACTIVE && a->resolved_at_ms != 0 && a->fired_at_ms != 0;
@@ -672,7 +631,7 @@ ruled_group_eval_sync(ruled_group_t *self, int64_t t_ms, ruled_query_fn fn, void
     struct fw_vector vec = {0};
     char unreachable[sizeof(((fw_err_t *)0)->msg)] = "";
     for (size_t i = 0; i < self->n_rules; i++) {
-        struct s_rule *r = &self->rules[i];
+        struct ruled_group_rule *r = &self->rules[i];
         int64_t rstart = fw_time_mono_ms();
         fw_err_t err = {0};
         int rc = -1;
@@ -736,7 +695,7 @@ void
 ruled_group_mark_stale(ruled_group_t *self, int64_t t_ms, struct fw_batch *batch)
 {
     for (size_t i = 0; i < self->n_rules; i++) {
-        struct s_rule *r = &self->rules[i];
+        struct ruled_group_rule *r = &self->rules[i];
         for (size_t j = 0; j < r->n_prev; j++) {
             struct fw_series *s = fw_batch_add_series(batch, &r->prev[j]);
             fw_series_add(s, t_ms, fw_stale_nan());
@@ -774,7 +733,7 @@ s_value_json(double v)
 }
 
 static json_t *
-s_alert_json(const struct s_alert *a)
+s_alert_json(const struct ruled_group_alert *a)
 {
     json_t *o = json_object();
     json_object_set_new(o, "labels", fw_labels_json(&a->labels));
@@ -788,7 +747,7 @@ s_alert_json(const struct s_alert *a)
 }
 
 static json_t *
-s_rule_json(const struct s_rule *r)
+s_rule_json(const struct ruled_group_rule *r)
 {
     json_t *o = json_object();
     bool alert = ruled_rules_is_alert(r->cfg);
@@ -848,156 +807,4 @@ ruled_group_alerts_json(const ruled_group_t *self, json_t *array)
         for (size_t j = 0; j < self->rules[i].n_alerts; j++)
             if (self->rules[i].alerts[j].state != RULED_ALERT_INACTIVE)
                 json_array_append_new(array, s_alert_json(&self->rules[i].alerts[j]));
-}
-
-// =================================================================================
-//  Durable state (ruled_state records)
-// =================================================================================
-
-static const char *const s_state_names[] = {"inactive", "pending", "firing"};
-
-struct ruled_state_rec *
-ruled_group_state_export(const ruled_group_t *self, size_t *n_out)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < self->n_rules; i++)
-        n += self->rules[i].n_alerts;
-    struct ruled_state_rec *recs = fw_calloc(n ? n : 1, sizeof(*recs));
-    size_t k = 0;
-    for (size_t i = 0; i < self->n_rules; i++) {
-        const struct s_rule *r = &self->rules[i];
-        for (size_t j = 0; j < r->n_alerts; j++) {
-            const struct s_alert *a = &r->alerts[j];
-            recs[k].key = fw_asprintf("%zu/%016llx", i, (unsigned long long)a->hash);
-            json_t *o = json_pack(
-                "{s:s, s:o, s:o, s:s, s:f, s:I, s:I, s:I, s:I, s:I}", "rule", r->cfg->alert,
-                "labels", fw_labels_json(&a->labels), "annotations",
-                fw_labels_json(&a->annotations), "state", s_state_names[a->state], "value",
-                isfinite(a->value) ? a->value : 0.0, "activeAt", (json_int_t)a->active_at_ms,
-                "firedAt", (json_int_t)a->fired_at_ms, "resolvedAt", (json_int_t)a->resolved_at_ms,
-                "keepFiringSince", (json_int_t)a->keep_firing_since_ms, "lastSentAt",
-                (json_int_t)a->last_sent_ms);
-            recs[k++].val = json_dumps(o, JSON_COMPACT);
-            json_decref(o);
-        }
-    }
-    *n_out = k;
-    return recs;
-}
-
-// Labels from a JSON object of strings. 0, or -1 when o is not one.
-static int
-s_labels_from_json(json_t *o, struct fw_labels *l)
-{
-    const char *name;
-    json_t *v;
-    if (!json_is_object(o))
-        return -1;
-    json_object_foreach(o, name, v)
-    {
-        if (!json_is_string(v))
-            return -1;
-        fw_labels_set(l, name, json_string_value(v));
-    }
-    return 0;
-}
-
-// Decode rec into a (zeroed by the caller) for self's rules; the rule index, or -1 when
-// rec does not parse or matches no alerting rule of that index and name.
-static ssize_t
-s_import_one(ruled_group_t *self, const struct ruled_state_rec *rec, struct s_alert *a)
-{
-    char *end;
-    unsigned long idx = strtoul(rec->key, &end, 10);
-    if (end == rec->key || *end != '/' || idx >= self->n_rules)
-        return -1;
-    struct s_rule *r = &self->rules[idx];
-    json_t *o = json_loads(rec->val, 0, NULL);
-    const char *rule = NULL, *state = NULL;
-    json_t *labels = NULL, *annotations = NULL;
-    json_int_t act = 0, fired = 0, resolved = 0, keep = 0, sent = 0;
-    double value = 0;
-    int rc = o ? json_unpack(o, "{s:s, s:o, s:o, s:s, s:F, s:I, s:I, s:I, s:I, s:I}", "rule", &rule,
-                             "labels", &labels, "annotations", &annotations, "state", &state,
-                             "value", &value, "activeAt", &act, "firedAt", &fired, "resolvedAt",
-                             &resolved, "keepFiringSince", &keep, "lastSentAt", &sent)
-               : -1;
-    ssize_t ret = -1;
-    if (rc != 0 || !ruled_rules_is_alert(r->cfg) || strcmp(rule, r->cfg->alert) != 0)
-        goto out;
-    for (int st = 0; st < 3; st++)
-        if (strcmp(state, s_state_names[st]) == 0)
-            a->state = (ruled_alert_state_t)st, ret = (ssize_t)idx;
-    if (ret < 0 || s_labels_from_json(labels, &a->labels) != 0 ||
-        s_labels_from_json(annotations, &a->annotations) != 0 || act <= 0) {
-        ret = -1;
-        goto out;
-    }
-    a->hash = fw_labels_hash(&a->labels);
-    a->value = value;
-    a->active_at_ms = act;
-    a->fired_at_ms = fired;
-    a->resolved_at_ms = resolved;
-    a->keep_firing_since_ms = keep;
-    a->last_sent_ms = sent;
-out:
-    if (o)
-        json_decref(o);
-    return ret;
-}
-
-// Prometheus's RestoreForState for one alert a of rule r; false: drop it.
-static bool
-s_restore_alert(const ruled_group_t *self, const struct s_rule *r, struct s_alert *a,
-                int64_t saved_at_ms, int64_t now_ms)
-{
-    int64_t hold = r->cfg->for_ms, grace = self->env.for_grace_ms;
-    if (a->state == RULED_ALERT_INACTIVE)
-        return a->resolved_at_ms != 0 && now_ms - a->resolved_at_ms <= RULED_RESOLVED_RETENTION_MS;
-    if (a->state == RULED_ALERT_FIRING)
-        return true;
-    if (hold < grace)
-        return false;
-    int64_t remaining = hold - (saved_at_ms - a->active_at_ms);
-    if (remaining <= 0)
-        return true;
-    if (remaining < grace)
-        a->active_at_ms = now_ms + grace - hold;
-    else
-        a->active_at_ms += now_ms - saved_at_ms;
-    return true;
-}
-
-size_t
-ruled_group_state_import(ruled_group_t *self, const struct ruled_state_rec *recs, size_t n,
-                         int64_t saved_at_ms, int64_t now_ms)
-{
-    if (saved_at_ms <= 0)
-        return 0;
-    ruled_group_skip_restore(self); // the store knows this group: it is the source
-    int64_t down = now_ms > saved_at_ms ? now_ms - saved_at_ms : 0;
-    if (down > self->env.outage_tolerance_ms) {
-        fw_info("rule.state.expired", "group=%s down_ms=%lld records=%zu", self->key,
-                (long long)down, n);
-        return 0;
-    }
-    size_t restored = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct s_alert a = {0};
-        ssize_t idx = s_import_one(self, &recs[i], &a);
-        struct s_rule *r = idx >= 0 ? &self->rules[idx] : NULL;
-        if (!r || s_find_alert(r, &a.labels, a.hash) ||
-            !s_restore_alert(self, r, &a, saved_at_ms, now_ms)) {
-            if (!r)
-                fw_warn("rule.state.skip", "group=%s key=%s", self->key, recs[i].key);
-            s_alert_free(&a);
-            continue;
-        }
-        fw_mem_grow((void **)&r->alerts, &r->cap_alerts, r->n_alerts + 1, sizeof(*r->alerts));
-        r->alerts[r->n_alerts++] = a;
-        restored++;
-    }
-    fw_info("rule.state.restore", "group=%s down_ms=%lld alerts=%zu", self->key, (long long)down,
-            restored);
-    return restored;
 }
