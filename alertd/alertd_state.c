@@ -10,8 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "alertd_state.h"
 #include "fw_lmdb.h"
@@ -27,13 +30,14 @@ struct alertd_state {
     MDB_dbi meta, dbs[ALERTD_STATE_DBS];
     MDB_txn *txn; // the open batch, NULL when none
     int txn_rc;   // first error of the batch
-    // The syncer thread (alertd_state_sync_later), started at the first request; sync_lock
-    // guards the fields below it.
+    // The syncer thread (alertd_state_sync_later), started at the first request, sleeps in
+    // a read of sync_fd, a timerfd the first request of a round arms; sync_lock guards the
+    // fields below it.
     pthread_t syncer;
     bool syncer_started;
+    int sync_fd; // owned once the syncer started, else -1
     pthread_mutex_t sync_lock;
-    pthread_cond_t sync_cond;
-    bool sync_wanted, sync_stop;
+    bool sync_wanted, sync_armed, sync_stop;
     uint64_t synced;      // fsyncs done by the syncer
     size_t sync_failures; // since alertd_state_sync_failures last took them
     int sync_rc;          // the last failure's code
@@ -44,52 +48,71 @@ alertd_state_new(void)
 {
     alertd_state_t *self = fw_calloc(1, sizeof(alertd_state_t));
     pthread_mutex_init(&self->sync_lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&self->sync_cond, &ca);
-    pthread_condattr_destroy(&ca);
+    self->sync_fd = -1;
     return self;
 }
 
 static int s_lmdb_fail(fw_err_t *err, const char *dir, const char *what, int rc);
 
-// The syncer: one mdb_env_sync per round of requests, until asked to stop with none left.
+// Arm the syncer's timer to fire after ms (0: at once). Called with sync_lock held.
+static void
+s_sync_arm(alertd_state_t *self, long ms)
+{
+    struct itimerspec at = {{0, 0}, {ms / 1000, ms % 1000 * 1000000L}};
+    if (ms == 0)
+        at.it_value.tv_nsec = 1; // 0 would disarm it
+    (void)timerfd_settime(self->sync_fd, 0, &at, NULL);
+    self->sync_armed = true;
+}
+
+// The syncer: one mdb_env_sync per round of requests, when the round's timer fires, until
+// asked to stop with none left. It sleeps in read() on the timerfd rather than on a condition
+// variable: the request (alertd_state_sync_later, on alertd's loop right after a flush's
+// NOTIFYs were handed to ZeroMQ) then only programs a kernel timer. A signal woke this
+// thread at once, only for it to wait out the delay; on 2 busy cores that wake-up (and the
+// lock it took back from the loop) ran while the NOTIFY was on its way to notifyd.
 static void *
 s_syncer(void *arg)
 {
     alertd_state_t *self = arg;
-    pthread_mutex_lock(&self->sync_lock);
+    (void)prctl(PR_SET_NAME, "alertd-sync", 0, 0, 0);
     for (;;) {
-        while (!self->sync_wanted && !self->sync_stop)
-            pthread_cond_wait(&self->sync_cond, &self->sync_lock);
-        if (!self->sync_wanted)
-            break;
-        // Wait a little first: the fsync then neither competes for the CPU with the
-        // notifications the commit came with, on their way to notifyd and the receiver, nor
-        // runs once per flush when flushes come close together.
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += ALERTD_STATE_SYNC_DELAY_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        while (!self->sync_stop &&
-               pthread_cond_timedwait(&self->sync_cond, &self->sync_lock, &until) == 0)
-            ;
-        self->sync_wanted = false;
-        pthread_mutex_unlock(&self->sync_lock);
-        int rc = mdb_env_sync(self->env, 1);
+        uint64_t fired;
+        if (read(self->sync_fd, &fired, sizeof fired) < 0 && errno != EINTR && errno != EAGAIN)
+            break; // cannot happen with a valid timerfd; destroy then syncs itself
         pthread_mutex_lock(&self->sync_lock);
-        self->synced++;
-        if (rc != 0) {
-            self->sync_failures++;
-            self->sync_rc = rc;
+        bool wanted = self->sync_wanted, stop = self->sync_stop;
+        self->sync_wanted = false;
+        self->sync_armed = false;
+        pthread_mutex_unlock(&self->sync_lock);
+        if (wanted) {
+            int rc = mdb_env_sync(self->env, 1);
+            pthread_mutex_lock(&self->sync_lock);
+            self->synced++;
+            if (rc != 0) {
+                self->sync_failures++;
+                self->sync_rc = rc;
+            }
+            pthread_mutex_unlock(&self->sync_lock);
         }
+        if (stop)
+            break;
     }
-    pthread_mutex_unlock(&self->sync_lock);
     return NULL;
+}
+
+// Start the syncer with its timerfd. Called with sync_lock held.
+static void
+s_syncer_start(alertd_state_t *self)
+{
+    self->sync_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+    if (self->sync_fd < 0)
+        return;
+    self->syncer_started = pthread_create(&self->syncer, NULL, s_syncer, self) == 0;
+    if (!self->syncer_started) {
+        close(self->sync_fd);
+        self->sync_fd = -1;
+    }
 }
 
 void
@@ -99,10 +122,12 @@ alertd_state_sync_later(alertd_state_t *self)
         return;
     pthread_mutex_lock(&self->sync_lock);
     if (!self->syncer_started)
-        self->syncer_started = pthread_create(&self->syncer, NULL, s_syncer, self) == 0;
+        s_syncer_start(self);
     if (self->syncer_started) {
         self->sync_wanted = true;
-        pthread_cond_signal(&self->sync_cond);
+        // The first request of a round arms the timer; the ones until it fires share it.
+        if (!self->sync_armed)
+            s_sync_arm(self, ALERTD_STATE_SYNC_DELAY_MS);
     }
     pthread_mutex_unlock(&self->sync_lock);
     if (!self->syncer_started)
@@ -258,9 +283,10 @@ alertd_state_destroy(alertd_state_t **self_p)
     if (self->syncer_started) { // it syncs what was asked for, then ends
         pthread_mutex_lock(&self->sync_lock);
         self->sync_stop = true;
-        pthread_cond_signal(&self->sync_cond);
+        s_sync_arm(self, 0);
         pthread_mutex_unlock(&self->sync_lock);
         pthread_join(self->syncer, NULL);
+        close(self->sync_fd);
     }
     if (self->txn)
         mdb_txn_abort(self->txn);
@@ -268,7 +294,6 @@ alertd_state_destroy(alertd_state_t **self_p)
         (void)mdb_env_sync(self->env, 1);
         mdb_env_close(self->env);
     }
-    pthread_cond_destroy(&self->sync_cond);
     pthread_mutex_destroy(&self->sync_lock);
     free(self->dir);
     free(self);

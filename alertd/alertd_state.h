@@ -66,8 +66,9 @@ int alertd_state_sync(alertd_state_t *self, fw_err_t *err);
 // serves the requests made before it. alertd_state_synced: the fsyncs the syncer has done.
 // alertd_state_sync_failures: how many of them failed since the last call (the last
 // failure's reason into err).
-// The syncer waits ALERTD_STATE_SYNC_DELAY_MS after a request before its fsync (destroy does
-// not wait): requests made meanwhile share it.
+// The syncer fsyncs ALERTD_STATE_SYNC_DELAY_MS after the first request of a round (destroy
+// does not wait): requests made meanwhile share it. A request only arms the syncer's timerfd;
+// the thread is not woken until the delay is over.
 #define ALERTD_STATE_SYNC_DELAY_MS 5
 void alertd_state_sync_later(alertd_state_t *self);
 uint64_t alertd_state_synced(alertd_state_t *self);
