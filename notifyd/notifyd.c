@@ -44,7 +44,8 @@ struct notifyd {
     zloop_t *loop;                   // owned
     fw_metrics_t *metrics;           // owned
     fw_http_t *http;                 // owned
-    zhashx_t *pending;               // owned: id text -> json_t * (NOTIFY body to publish)
+    zhashx_t *pending;               // owned: id text -> json_t * (NOTIFY body to publish,
+                                     // its secrets still in)
     zhashx_t *owner;                 // owned: id text -> struct s_owner * (its NOTIFY's outcome)
     zhashx_t *outcomes;              // owned: NOTIFY id -> struct s_outcome * (NOTIFY_RESULT due)
     notifyd_results_t *results;      // owned: outcomes made, re-published until acknowledged
@@ -274,12 +275,13 @@ s_queue(notifyd_t *self, const char *receiver, const char *integration, const ch
     (void)notifyd_deliver_send(self->deliver, id, receiver, integration, req);
     char key[24];
     snprintf(key, sizeof key, "%llu", (unsigned long long)id);
+    // References to the payload and config, not copies: the copy without secrets for taps
+    // is made when the delivery succeeded (s_on_result), not while this request is on its
+    // way to the receiver, whose process needs the CPU then on a busy machine.
     json_t *one =
         json_pack("{s:s, s:O, s:[]}", "receiver", receiver, "payload", payload, "webhook_configs");
     json_object_set_new(one, array, json_pack("[O]", config)); // steals
-    // Taps never see the secrets (fw_msg.def's FW_SECRET list).
-    zhashx_insert(self->pending, key, fw_msg_redacted(FW_MSG_NOTIFY, one));
-    json_decref(one);
+    zhashx_insert(self->pending, key, one);                    // takes one
     s_owned(self, key, integration, ikey);
 }
 
@@ -476,8 +478,8 @@ s_on_result(void *arg, const struct notifyd_result *res)
     json_t *body = zhashx_lookup(self->pending, key);
     if (r.ok) {
         fw_info("notify.ok", "receiver=%s attempts=%d", r.receiver, r.attempts);
-        if (body) {
-            struct fw_msg *m = fw_msg_new_json(FW_MSG_NOTIFY, json_incref(body));
+        if (body) { // taps never see the secrets (fw_msg.def's FW_SECRET list)
+            struct fw_msg *m = fw_msg_new_json(FW_MSG_NOTIFY, fw_msg_redacted(FW_MSG_NOTIFY, body));
             (void)fw_msg_send(&m, self->pub, NULL);
         }
     } else {
