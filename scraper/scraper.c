@@ -753,6 +753,17 @@ s_reload(void *arg, char *errmsg, size_t size)
     return 0;
 }
 
+// The fetch actor's polls and the loop's reads of finished scrapes: what scrapes cost the
+// two threads in wake-ups (README "Scraper CPU"), published each second.
+static void
+s_publish_wakes(scraper_t *self)
+{
+    fw_metrics_set(self->metrics, "fw_scraper_fetch_polls_total", "",
+                   (double)scraper_fetch_polls(self->fetch));
+    fw_metrics_set(self->metrics, "fw_scraper_work_returns_total", "",
+                   (double)scraper_work_rounds(self->work));
+}
+
 static int
 s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
 {
@@ -764,6 +775,7 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
         s_sync_discovered(self);
     s_apply_target_limits(self);
     fw_metrics_set(self->metrics, "fw_scraper_targets", "", (double)self->n_targets);
+    s_publish_wakes(self);
     return 0;
 }
 
@@ -850,6 +862,10 @@ scraper_new(const struct scraper_opts *opts)
     fw_metrics_declare(
         m, "fw_scraper_fetch_wakes_total", FW_METRIC_COUNTER,
         "Wake-ups of the fetch thread by the loop, by reason (cancel: one a batch).");
+    fw_metrics_declare(m, "fw_scraper_fetch_polls_total", FW_METRIC_COUNTER,
+                       "The fetch thread's waits for its sockets (poll calls).");
+    fw_metrics_declare(m, "fw_scraper_work_returns_total", FW_METRIC_COUNTER,
+                       "The loop's reads of finished scrapes.");
     fw_metrics_declare(m, "fw_scraper_fetch_cancels_total", FW_METRIC_COUNTER,
                        "Scheduled scrapes cancelled (reload, discovery, target_limit).");
     fw_metrics_declare(m, "fw_scraper_work_seconds_total", FW_METRIC_COUNTER,
@@ -864,6 +880,8 @@ scraper_new(const struct scraper_opts *opts)
     fw_metrics_add(m, "fw_scraper_samples_total", "", 0);
     fw_metrics_add(m, "fw_scraper_fetch_wakes_total", "reason=\"cancel\"", 0);
     fw_metrics_add(m, "fw_scraper_fetch_cancels_total", "", 0);
+    fw_metrics_add(m, "fw_scraper_fetch_polls_total", "", 0);
+    fw_metrics_add(m, "fw_scraper_work_returns_total", "", 0);
     fw_metrics_set(m, "fw_scraper_config_last_reload_successful", "", 1);
     return self;
 }

@@ -97,6 +97,7 @@ struct s_shared {
     int64_t wake_mono;     // the actor looks at the queue again by then at the latest
     uint64_t wakes;        // WAKE messages the owner sent
     uint64_t wakes_cancel; // of which for cancels
+    uint64_t polls;        // the actor's zmq_poll() calls (atomic: written by the actor)
 };
 
 struct scraper_fetch {
@@ -707,6 +708,7 @@ s_actor(zsock_t *pipe, void *args)
             items[i + 1] = (zmq_pollitem_t){NULL, self.socks[i].fd, ev, 0};
         }
         int64_t d = next - fw_time_mono_ms();
+        __atomic_add_fetch(&self.share->polls, 1, __ATOMIC_RELAXED);
         int rc = zmq_poll(items, (int)n, d < 0 ? 0 : (long)d);
         if (rc < 0 && zmq_errno() != EINTR)
             break;
@@ -845,6 +847,12 @@ int
 scraper_fetch_cancel(scraper_fetch_t *self, uint64_t id)
 {
     return scraper_fetch_cancel_n(self, &id, 1);
+}
+
+uint64_t
+scraper_fetch_polls(const scraper_fetch_t *self)
+{
+    return __atomic_load_n(&self->share.polls, __ATOMIC_RELAXED);
 }
 
 uint64_t

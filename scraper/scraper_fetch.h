@@ -107,6 +107,9 @@ int scraper_fetch_cancel(scraper_fetch_t *self, uint64_t id);
 // The same for the n ids (copied; n 0 does nothing), with at most one WAKE for them all:
 // a reload that cancels the scrapes of 10,000 targets sends the actor one message.
 int scraper_fetch_cancel_n(scraper_fetch_t *self, const uint64_t *ids, size_t n);
+// How many times the actor polled its sockets (each a wait, unless something was ready):
+// any thread, for the scraper's self-metrics and tests.
+uint64_t scraper_fetch_polls(const scraper_fetch_t *self);
 // How many times the owner woke the actor (schedules due early, cancels): for tests.
 uint64_t scraper_fetch_wakes(const scraper_fetch_t *self);
 // Of those, the wakes for cancels (any thread: the scraper's self-metrics).

@@ -63,7 +63,8 @@ struct scraper_work {
     scraper_work_done_fn *done;
     void *done_arg;
     size_t outstanding;
-    zhashx_t *out; // job pointer -> itself: the jobs handed out
+    uint64_t rounds; // s_on_done calls: the loop's wake-ups for finished jobs
+    zhashx_t *out;   // job pointer -> itself: the jobs handed out
 };
 
 // ---------------------------------------------------------------------------------------
@@ -649,6 +650,7 @@ s_on_done(zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void)loop;
     scraper_work_t *self = arg;
+    self->rounds++;
     char *cmd = NULL;
     void *job = NULL;
     if (zsock_recv(reader, "sp", &cmd, &job) != 0) // reader: the pool's PULL
@@ -721,6 +723,12 @@ size_t
 scraper_work_outstanding(const scraper_work_t *self)
 {
     return self ? self->outstanding : 0;
+}
+
+uint64_t
+scraper_work_rounds(const scraper_work_t *self)
+{
+    return self ? self->rounds : 0;
 }
 
 // ---------------------------------------------------------------------------------------

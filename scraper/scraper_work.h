@@ -116,6 +116,9 @@ int scraper_work_hand(scraper_work_t *self, struct scraper_work_job *job);
 void scraper_work_unhold(scraper_work_t *self, struct scraper_work_job *job);
 // Jobs handed out and not yet back.
 size_t scraper_work_outstanding(const scraper_work_t *self);
+// How many times the loop read finished jobs: the loop's wake-ups for them, for the
+// scraper's self-metrics and tests.
+uint64_t scraper_work_rounds(const scraper_work_t *self);
 
 // A lane runs held jobs on the thread that has them in hand and returns them to the loop
 // as the workers do, so a small scrape does not wake a worker thread (and its body is
