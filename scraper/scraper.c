@@ -289,14 +289,24 @@ s_target_next(scraper_t *self, struct scraper_target *t)
     s_target_schedule(self, t);
 }
 
+int64_t
+scraper_slot_offset(const struct fw_labels *labels, int64_t interval_ms)
+{
+    if (interval_ms <= 0)
+        return 0;
+    uint64_t h = fw_labels_hash(labels) ^ (uint64_t)interval_ms;
+    int64_t offset = (int64_t)(h % (uint64_t)interval_ms);
+    int64_t slot = interval_ms / SCRAPER_SLOTS;
+    if (slot > SCRAPER_SLOT_MAX_MS)
+        slot = SCRAPER_SLOT_MAX_MS;
+    return slot > 1 ? offset - offset % slot : offset;
+}
+
 static void
 s_target_start(scraper_t *self, struct scraper_target *t)
 {
     t->owner = self;
-    // Spread first scrapes over the interval, each target at a stable offset (Prometheus
-    // does the same from a hash of the target).
-    uint64_t h = fw_labels_hash(&t->labels) ^ (uint64_t)t->interval_ms;
-    t->next_mono = fw_time_mono_ms() + (int64_t)(h % (uint64_t)t->interval_ms);
+    t->next_mono = fw_time_mono_ms() + scraper_slot_offset(&t->labels, t->interval_ms);
     s_target_schedule(self, t);
 }
 
@@ -396,6 +406,15 @@ s_on_fetched(struct scraper_fetch_result *res, void *arg)
         return -1; // s_on_fetch drops it on the loop
     }
     return 0;
+}
+
+// On the fetch actor's thread, at the end of each round: the jobs the lane ran go back to
+// the loop together (one wake-up of it for the answers that came in one round).
+static void
+s_on_round(void *arg)
+{
+    scraper_t *self = arg;
+    scraper_work_lane_flush(self->lane);
 }
 
 // A job of config generation gen is back: free a retired config nobody uses any more.
@@ -753,8 +772,8 @@ s_reload(void *arg, char *errmsg, size_t size)
     return 0;
 }
 
-// The fetch actor's polls and the loop's reads of finished scrapes: what scrapes cost the
-// two threads in wake-ups (README "Scraper CPU"), published each second.
+// The fetch actor's poll() calls and the loop's reads of finished jobs: what a scrape costs
+// the two threads in wake-ups (README "Scraper CPU"), published each second.
 static void
 s_publish_wakes(scraper_t *self)
 {
@@ -865,7 +884,7 @@ scraper_new(const struct scraper_opts *opts)
     fw_metrics_declare(m, "fw_scraper_fetch_polls_total", FW_METRIC_COUNTER,
                        "The fetch thread's waits for its sockets (poll calls).");
     fw_metrics_declare(m, "fw_scraper_work_returns_total", FW_METRIC_COUNTER,
-                       "The loop's reads of finished scrapes.");
+                       "The loop's reads of finished scrapes (each takes every one waiting).");
     fw_metrics_declare(m, "fw_scraper_fetch_cancels_total", FW_METRIC_COUNTER,
                        "Scheduled scrapes cancelled (reload, discovery, target_limit).");
     fw_metrics_declare(m, "fw_scraper_work_seconds_total", FW_METRIC_COUNTER,
@@ -909,6 +928,7 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
         fw_err_set(err, "cannot start the fetch actor");
         return -1;
     }
+    scraper_fetch_on_round(self->fetch, s_on_round, self);
     self->http = fw_http_new("scraper", self->metrics);
     fw_http_set_web_config(self->http, self->opts->common.web_config_file);
     fw_http_route(self->http, "GET", "/api/v1/targets", s_on_api_targets, self);

@@ -2,11 +2,17 @@
 
     Design: the actor thread owns a CURLM in socket mode. curl tells us which sockets to
     watch (CURLMOPT_SOCKETFUNCTION) and when to call back for timeouts
-    (CURLMOPT_TIMERFUNCTION); we keep that in a small array and run zmq_poll() over the actor
-    pipe plus those raw descriptors, so ZeroMQ and curl share one wait. Ready descriptors go
-    to curl_multi_socket_action(); finished transfers (curl_multi_info_read) are answered on
-    the hand-off function, or on the pipe as "DONE" messages: id, error ("" for none), content
-    type, duration, body, job pointer, start time, cancelled flag.
+    (CURLMOPT_TIMERFUNCTION); we keep that in a small array and run one plain poll() over the
+    actor pipe's ZMQ_FD plus those raw descriptors, so ZeroMQ and curl share one wait. (Not
+    zmq_poll(): it adds a zero-timeout pass and, per ZeroMQ socket, two system calls before
+    and after each wait; on this project's VMs a system call costs about a microsecond. The
+    pipe's fd is edge-triggered, so its messages are read until none is left whenever it
+    signals or a reply was sent on it.) Ready descriptors go to curl_multi_socket_action();
+    curl's 0 ms timer after transfers start is served at once, not by another round.
+    Finished transfers (curl_multi_info_read) are answered on the hand-off function, or on the
+    pipe as "DONE" messages: id, error ("" for none), content type, duration, body, job
+    pointer, start time, cancelled flag; at the end of each round the round function
+    (scraper_fetch_on_round) lets the owner send back together what the round handed off.
 
     Requests do not travel on the pipe: the owner's thread appends a heap copy of each
     request's settings (struct s_req, with its due time) to a queue under a mutex, and the
@@ -27,7 +33,9 @@
 #include "scraper_fetch.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +105,9 @@ struct s_shared {
     int64_t wake_mono;     // the actor looks at the queue again by then at the latest
     uint64_t wakes;        // WAKE messages the owner sent
     uint64_t wakes_cancel; // of which for cancels
-    uint64_t polls;        // the actor's zmq_poll() calls (atomic: written by the actor)
+    uint64_t polls;        // the actor's poll() calls (atomic: written by the actor)
+    scraper_fetch_round_fn *round; // or NULL: called at the end of each round
+    void *round_arg;
 };
 
 struct scraper_fetch {
@@ -121,6 +131,10 @@ struct s_actor {
     size_t n_xfers, cap_xfers;
     int64_t timer_due; // monotonic ms when curl wants a timeout call; -1: none
     bool terminated;
+    bool pipe_check; // the pipe may hold a message its fd did not signal (edge-triggered)
+    uint64_t polls;  // poll() calls
+    scraper_fetch_round_fn *round; // or NULL (taken from share under its mutex)
+    void *round_arg;
     scraper_fetch_handoff_fn *handoff; // or NULL
     void *handoff_arg;
 };
@@ -249,6 +263,15 @@ s_reply(struct s_actor *self, uint64_t id, void *job, const char *error, const c
     zmsg_addmem(m, &start_ms, sizeof(start_ms));
     zmsg_addmem(m, &cancelled, sizeof(cancelled));
     zmsg_send(&m, self->pipe);
+    self->pipe_check = true; // sending processed the pipe's commands: its fd may not signal
+}
+
+// The round's answers are all handed off: tell the owner (before the actor waits).
+static void
+s_round_end(struct s_actor *self)
+{
+    if (self->round)
+        self->round(self->round_arg);
 }
 
 static void
@@ -593,6 +616,8 @@ s_schedule(struct s_actor *self, int64_t next_mono)
 {
     struct s_shared *sh = self->share;
     pthread_mutex_lock(&sh->mu);
+    self->round = sh->round;
+    self->round_arg = sh->round_arg;
     for (size_t i = 0; i < sh->n_queue; i++)
         s_heap_push(self, sh->queue[i]);
     sh->n_queue = 0;
@@ -684,41 +709,72 @@ s_actor(zsock_t *pipe, void *args)
     curl_multi_setopt(self.multi, CURLMOPT_MAXCONNECTS, 256L);
     zsock_signal(pipe, 0);
 
-    zmq_pollitem_t *items = NULL;
+    struct pollfd *items = NULL;
     size_t items_cap = 0;
     int running = 0;
+    int pipe_fd = -1;
+    size_t fd_size = sizeof(pipe_fd);
+    if (zmq_getsockopt(zsock_resolve(pipe), ZMQ_FD, &pipe_fd, &fd_size) != 0)
+        self.terminated = true;
+    self.pipe_check = true; // ZMQ_FD is edge-triggered: look at the pipe before the first wait
     while (!self.terminated) {
+        // The pipe first: after anything that touched it (a reply sent on it, its fd
+        // readable) its messages are read until none is left, so its fd signals again.
+        while (self.pipe_check && !self.terminated) {
+            self.pipe_check = false;
+            if (zsock_events(pipe) & ZMQ_POLLIN) {
+                s_on_pipe(&self);
+                self.pipe_check = true;
+            }
+        }
+        if (self.terminated)
+            break;
         // Wake at least once a second even when curl has nothing scheduled.
         int64_t next = fw_time_mono_ms() + 1000;
         if (self.timer_due >= 0 && self.timer_due < next)
             next = self.timer_due;
-        // Starting what is due arms curl's timer (served by this poll, at once).
         next = s_schedule(&self, next);
+        // Starting what is due arms curl's timer at 0 ms: served now, not by a poll round
+        // that would return at once (a few system calls per scrape).
+        for (int i = 0; i < 4 && self.timer_due >= 0 && self.timer_due <= fw_time_mono_ms(); i++) {
+            self.timer_due = -1;
+            curl_multi_socket_action(self.multi, CURL_SOCKET_TIMEOUT, 0, &running);
+            s_drain_done(&self);
+        }
         if (self.timer_due >= 0 && self.timer_due < next)
             next = self.timer_due;
+        if (self.pipe_check) // a reply went out on the pipe meanwhile
+            continue;
+        s_round_end(&self);
         size_t n = self.n_socks + 1;
         fw_mem_grow((void **)&items, &items_cap, n, sizeof(*items));
-        items[0] = (zmq_pollitem_t){zsock_resolve(pipe), 0, ZMQ_POLLIN, 0};
+        items[0] = (struct pollfd){pipe_fd, POLLIN, 0};
         for (size_t i = 0; i < self.n_socks; i++) {
             short ev = 0;
             if (self.socks[i].what & CURL_POLL_IN)
-                ev |= ZMQ_POLLIN;
+                ev |= POLLIN;
             if (self.socks[i].what & CURL_POLL_OUT)
-                ev |= ZMQ_POLLOUT;
-            items[i + 1] = (zmq_pollitem_t){NULL, self.socks[i].fd, ev, 0};
+                ev |= POLLOUT;
+            items[i + 1] = (struct pollfd){self.socks[i].fd, ev, 0};
         }
         int64_t d = next - fw_time_mono_ms();
-        __atomic_add_fetch(&self.share->polls, 1, __ATOMIC_RELAXED);
-        int rc = zmq_poll(items, (int)n, d < 0 ? 0 : (long)d);
-        if (rc < 0 && zmq_errno() != EINTR)
+        // One plain poll() over the pipe's fd and curl's sockets: zmq_poll() would add a
+        // zero-timeout pass and two system calls per ZeroMQ socket before and after the
+        // wait (ZMQ_EVENTS), several times a scrape.
+        self.polls++;
+        __atomic_store_n(&self.share->polls, self.polls, __ATOMIC_RELAXED);
+        int rc = poll(items, (nfds_t)n, d < 0 ? 0 : d > INT32_MAX ? INT32_MAX : (int)d);
+        if (rc < 0 && errno != EINTR)
             break;
+        if (rc > 0 && (items[0].revents & (POLLIN | POLLERR | POLLHUP)))
+            self.pipe_check = true;
         for (size_t i = 1; rc > 0 && i < n; i++) {
             int flags = 0;
-            if (items[i].revents & ZMQ_POLLIN)
+            if (items[i].revents & POLLIN)
                 flags |= CURL_CSELECT_IN;
-            if (items[i].revents & ZMQ_POLLOUT)
+            if (items[i].revents & POLLOUT)
                 flags |= CURL_CSELECT_OUT;
-            if (items[i].revents & ZMQ_POLLERR)
+            if (items[i].revents & (POLLERR | POLLHUP | POLLNVAL)) // as zmq_poll mapped them
                 flags |= CURL_CSELECT_ERR;
             if (flags)
                 curl_multi_socket_action(self.multi, items[i].fd, flags, &running);
@@ -728,9 +784,8 @@ s_actor(zsock_t *pipe, void *args)
             curl_multi_socket_action(self.multi, CURL_SOCKET_TIMEOUT, 0, &running);
         }
         s_drain_done(&self);
-        while (!self.terminated && (zsock_events(pipe) & ZMQ_POLLIN))
-            s_on_pipe(&self);
     }
+    s_round_end(&self);
     s_free_all(&self);
     for (size_t i = 0; i < self.n_idle; i++) {
         curl_easy_cleanup(self.idle[i].easy);
@@ -847,6 +902,15 @@ int
 scraper_fetch_cancel(scraper_fetch_t *self, uint64_t id)
 {
     return scraper_fetch_cancel_n(self, &id, 1);
+}
+
+void
+scraper_fetch_on_round(scraper_fetch_t *self, scraper_fetch_round_fn *fn, void *arg)
+{
+    pthread_mutex_lock(&self->share.mu);
+    self->share.round = fn;
+    self->share.round_arg = arg;
+    pthread_mutex_unlock(&self->share.mu);
 }
 
 uint64_t

@@ -1,7 +1,7 @@
 /*  scraper_fetch.h — the HTTP fetch actor: every scrape's transfer, on one libcurl multi.
 
     A zactor owns one CURLM and drives all transfers with curl_multi_socket_action() from
-    its own zmq_poll() over the actor pipe and curl's sockets (STYLE.md "Hot paths"), so
+    its own poll() over the actor pipe and curl's sockets (STYLE.md "Hot paths"), so
     scraping many targets needs one thread, never one per target, and the zloop thread
     never blocks on the network. The owner (the zloop thread) queues each request with its
     due time (scraper_fetch_schedule: the actor keeps the schedule, so starting a scrape
@@ -107,8 +107,14 @@ int scraper_fetch_cancel(scraper_fetch_t *self, uint64_t id);
 // The same for the n ids (copied; n 0 does nothing), with at most one WAKE for them all:
 // a reload that cancels the scrapes of 10,000 targets sends the actor one message.
 int scraper_fetch_cancel_n(scraper_fetch_t *self, const uint64_t *ids, size_t n);
-// How many times the actor polled its sockets (each a wait, unless something was ready):
-// any thread, for the scraper's self-metrics and tests.
+// Called on the actor's thread at the end of each round of its loop, after that round's
+// answers were handed off and before it waits (arg: the one given here): a hand-off that
+// defers work, or its hand-back to the owner, flushes it there, so answers that came
+// together cost the owner one wake-up. Set it before the first request.
+typedef void(scraper_fetch_round_fn)(void *arg);
+void scraper_fetch_on_round(scraper_fetch_t *self, scraper_fetch_round_fn *fn, void *arg);
+// How many times the actor called poll() (each a wait, unless something was ready): any
+// thread, for the scraper's self-metrics and tests.
 uint64_t scraper_fetch_polls(const scraper_fetch_t *self);
 // How many times the owner woke the actor (schedules due early, cancels): for tests.
 uint64_t scraper_fetch_wakes(const scraper_fetch_t *self);

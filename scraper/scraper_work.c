@@ -613,6 +613,7 @@ scraper_work_new(size_t n)
         return NULL;
     }
     zsock_set_rcvhwm(self->done_sock, 0);
+    zsock_set_rcvtimeo(self->done_sock, 0); // s_on_done reads until none is left
     for (size_t i = 0; i < self->n; i++) {
         self->workers[i] = zactor_new(s_worker, self->done_endpoint);
         if (!self->workers[i]) {
@@ -645,24 +646,35 @@ scraper_work_destroy(scraper_work_t **self_p)
     *self_p = NULL;
 }
 
+// Every finished job waiting (at most S_DONE_BATCH, so the loop's other work is not held
+// up): jobs sent together cost the loop one wake-up and one poll, not one each.
+#define S_DONE_BATCH 256
 static int
 s_on_done(zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void)loop;
     scraper_work_t *self = arg;
     self->rounds++;
-    char *cmd = NULL;
-    void *job = NULL;
-    if (zsock_recv(reader, "sp", &cmd, &job) != 0) // reader: the pool's PULL
-        return 0;
-    bool ok = cmd && strcmp(cmd, "DONE") == 0 && job && zhashx_lookup(self->out, job);
-    zstr_free(&cmd);
-    if (!ok)
-        return 0;
-    zhashx_delete(self->out, job);
-    self->outstanding--;
-    self->done(job, self->done_arg);
+    for (int i = 0; i < S_DONE_BATCH; i++) {
+        char *cmd = NULL;
+        void *job = NULL;
+        if (zsock_recv(reader, "sp", &cmd, &job) != 0) // reader: the pool's PULL, rcvtimeo 0
+            return 0;
+        bool ok = cmd && strcmp(cmd, "DONE") == 0 && job && zhashx_lookup(self->out, job);
+        zstr_free(&cmd);
+        if (!ok)
+            continue;
+        zhashx_delete(self->out, job);
+        self->outstanding--;
+        self->done(job, self->done_arg);
+    }
     return 0;
+}
+
+uint64_t
+scraper_work_rounds(const scraper_work_t *self)
+{
+    return self ? self->rounds : 0;
 }
 
 int
@@ -725,20 +737,16 @@ scraper_work_outstanding(const scraper_work_t *self)
     return self ? self->outstanding : 0;
 }
 
-uint64_t
-scraper_work_rounds(const scraper_work_t *self)
-{
-    return self ? self->rounds : 0;
-}
-
 // ---------------------------------------------------------------------------------------
 //  Lanes
 
 struct scraper_work_lane {
-    scraper_work_t *pool;        // borrowed
-    scraper_work_state_t *state; // owned
-    zsock_t *done;               // owned: PUSH to the pool's PULL, made on the lane's thread
-    uint64_t runs;               // jobs run
+    scraper_work_t *pool;            // borrowed
+    scraper_work_state_t *state;     // owned
+    zsock_t *done;                   // owned: PUSH to the pool's PULL, made on the lane's thread
+    uint64_t runs;                   // jobs run
+    struct scraper_work_job **ready; // borrowed (held by the pool): run, not yet sent back
+    size_t n_ready, cap_ready;
 };
 
 scraper_work_lane_t *
@@ -757,6 +765,7 @@ scraper_work_lane_destroy(scraper_work_lane_t **self_p)
     if (!self_p || !*self_p)
         return;
     scraper_work_lane_t *self = *self_p;
+    free(self->ready); // the jobs not sent back are the pool's, which frees them
     zsock_destroy(&self->done);
     scraper_work_state_destroy(&self->state);
     free(self);
@@ -791,10 +800,21 @@ scraper_work_lane_run(scraper_work_lane_t *self, struct scraper_work_job *job)
     self->runs++;
     job->res.data = NULL; // a lent body (scraper_fetch.h) is not the job's past this call
     job->res.len = 0;
-    // The pool's PULL takes it (no high-water mark): cannot fail but for a closing context,
-    // when the pool frees the job anyway.
-    (void)zsock_send(self->done, "sp", "DONE", job);
+    fw_mem_grow((void **)&self->ready, &self->cap_ready, self->n_ready + 1, sizeof(*self->ready));
+    self->ready[self->n_ready++] = job; // back to the loop at scraper_work_lane_flush
     return 0;
+}
+
+void
+scraper_work_lane_flush(scraper_work_lane_t *self)
+{
+    // Sent back to back: the loop, woken by the first, reads them all in that wake-up. The
+    // pool's PULL takes them (no high-water mark): this cannot fail but for a closing
+    // context, when the pool frees the jobs anyway.
+    for (size_t i = 0; self && i < self->n_ready; i++)
+        (void)zsock_send(self->done, "sp", "DONE", self->ready[i]);
+    if (self)
+        self->n_ready = 0;
 }
 
 uint64_t

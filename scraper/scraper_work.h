@@ -116,8 +116,8 @@ int scraper_work_hand(scraper_work_t *self, struct scraper_work_job *job);
 void scraper_work_unhold(scraper_work_t *self, struct scraper_work_job *job);
 // Jobs handed out and not yet back.
 size_t scraper_work_outstanding(const scraper_work_t *self);
-// How many times the loop read finished jobs: the loop's wake-ups for them, for the
-// scraper's self-metrics and tests.
+// How many times the loop read finished jobs (one read takes every job waiting): the loop's
+// wake-ups for them, for the scraper's self-metrics and tests.
 uint64_t scraper_work_rounds(const scraper_work_t *self);
 
 // A lane runs held jobs on the thread that has them in hand and returns them to the loop
@@ -128,20 +128,27 @@ uint64_t scraper_work_rounds(const scraper_work_t *self);
 // NULL only if the pool is NULL.
 #define SCRAPER_WORK_SMALL_BYTES (1 << 20) // body bytes
 #define SCRAPER_WORK_SMALL_SERIES 10000    // series the target had (its stale markers)
-#define SCRAPER_WORK_SMALL_OTHERS 2        // other transfers in flight
+#define SCRAPER_WORK_SMALL_OTHERS 8        // other transfers in flight (a start slot's)
 typedef struct scraper_work_lane scraper_work_lane_t;
 scraper_work_lane_t *scraper_work_lane_new(scraper_work_t *pool);
 // Destroy after the thread that used it stopped, and before the pool.
 void scraper_work_lane_destroy(scraper_work_lane_t **self_p);
 // Whether held job is small enough to run in a lane: its body (fetched) and the series its
 // target had, which a failed scrape marks stale, are small, and the fetch actor had at most
-// SCRAPER_WORK_SMALL_OTHERS other transfers in flight (when scrapes overlap, the workers
-// take them: parsing on the actor's thread would serialise them).
+// SCRAPER_WORK_SMALL_OTHERS other transfers in flight (when many scrapes overlap, the
+// workers take them: parsing on the actor's thread would serialise them; the few that start
+// together in one slot, scraper.c, are cheaper in a row on the actor than a worker's wake-up
+// each).
 bool scraper_work_small(const struct scraper_work_job *job);
-// Run held job now, on the calling thread, and return it to the loop (its done function
-// gets it). Its body may be lent (scraper_fetch_result.data): read during this call only. 0, or -1
-// when the lane cannot return it (the job was not run and is still held: hand it over as usual).
+// Run held job now, on the calling thread, and queue it for the loop (its done function gets
+// it after scraper_work_lane_flush). Its body may be lent (scraper_fetch_result.data): read
+// during this call only. 0, or -1 when the lane cannot return it (the job was not run and is
+// still held: hand it over as usual).
 int scraper_work_lane_run(scraper_work_lane_t *self, struct scraper_work_job *job);
+// Send the jobs run since the last flush back to the loop, together: the loop reads them in
+// one wake-up. The fetch actor calls it at the end of each round (scraper_fetch_on_round), so
+// a job waits at most for the other answers of its round. NULL does nothing.
+void scraper_work_lane_flush(scraper_work_lane_t *self);
 // Jobs the lane ran.
 uint64_t scraper_work_lane_runs(const scraper_work_lane_t *self);
 

@@ -506,6 +506,15 @@ s_stop_when_done(zloop_t *loop, int timer_id, void *arg)
     return s_done >= *(size_t *)arg ? -1 : 0;
 }
 
+static int
+s_stop_loop(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    (void)arg;
+    return -1;
+}
+
 // Allocations a scrape makes, with two metric_relabel_configs: a new series costs a few
 // (its packed copies in the relabel cache and the staleness memory, the rules' working
 // copy), and a scrape of known series none per sample: only the per-scrape buffers.
@@ -601,7 +610,8 @@ START_TEST(test_scraper_work_pool)
 END_TEST
 
 // A lane runs a small held job on the calling thread and returns it to the loop as a worker
-// does; a big one (its body, or the series its target had) is left to the workers.
+// does, the jobs of a round together at its flush (one read of the loop for them); a big one
+// (its body, or the series its target had) is left to the workers.
 START_TEST(test_scraper_work_lane)
 {
     struct fw_scrape_config sc = check_util_scrape_job("lane", true);
@@ -613,16 +623,28 @@ START_TEST(test_scraper_work_lane)
     zloop_t *loop = zloop_new();
     ck_assert_int_eq(scraper_work_attach(w, loop, s_on_done, NULL), 0);
     s_done = 0;
+    struct scraper_target *t2 = scraper_target_new(&sc, "h:2", NULL);
     struct scraper_work_job *job = s_job_for(t, 1000);
     scraper_work_hold(w, job);
     ck_assert(scraper_work_small(job));
     ck_assert_int_eq(scraper_work_lane_run(lane, job), 0);
-    ck_assert_uint_eq(scraper_work_lane_runs(lane), 1);
-    ck_assert_uint_eq(scraper_work_outstanding(w), 1); // until the loop has it back
-    size_t want = 1;
+    job = s_job_for(t2, 10);
+    scraper_work_hold(w, job);
+    ck_assert_int_eq(scraper_work_lane_run(lane, job), 0);
+    ck_assert_uint_eq(scraper_work_lane_runs(lane), 2);
+    ck_assert_uint_eq(scraper_work_outstanding(w), 2); // until the loop has them back
+    // nothing goes back before the flush (the fetch actor's end of round), then both at once:
+    // the loop reads them in one wake-up
+    zloop_timer(loop, 50, 1, s_stop_loop, NULL);
+    zloop_start(loop);
+    ck_assert_uint_eq(s_done, 0);
+    ck_assert_uint_eq(scraper_work_rounds(w), 0);
+    scraper_work_lane_flush(lane);
+    size_t want = 2;
     zloop_timer(loop, 10, 1000, s_stop_when_done, &want); // at most 10 s
     zloop_start(loop);
-    ck_assert_uint_eq(s_done, 1);
+    ck_assert_uint_eq(s_done, 2);
+    ck_assert_uint_eq(scraper_work_rounds(w), 1);
     ck_assert_uint_eq(scraper_work_outstanding(w), 0);
     // over SCRAPER_WORK_SMALL_BYTES of body: for the workers
     job = s_job_for(t, SCRAPER_WORK_SMALL_BYTES / 10);
@@ -641,6 +663,7 @@ START_TEST(test_scraper_work_lane)
     scraper_work_destroy(&w);
     zloop_destroy(&loop);
     scraper_target_destroy(&t);
+    scraper_target_destroy(&t2);
 }
 END_TEST
 
