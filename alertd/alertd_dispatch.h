@@ -65,6 +65,9 @@ size_t alertd_dispatch_tick(alertd_dispatch_t *self, int64_t now, json_t *out);
 // The earliest scheduled flush, or INT64_MAX when none.
 int64_t alertd_dispatch_next(alertd_dispatch_t *self);
 size_t alertd_dispatch_groups(alertd_dispatch_t *self);
+// How many groups the last tick looked at: only the due ones (a heap on their next flush),
+// however many groups there are.
+size_t alertd_dispatch_visited(alertd_dispatch_t *self);
 
 // The receivers (route receivers) an alert's groups belong to, as a new JSON array of
 // {"name":..}. Used by the API.

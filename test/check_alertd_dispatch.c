@@ -3,6 +3,7 @@
 */
 #include <check.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,6 +138,37 @@ START_TEST(test_alertd_dispatch_group_wait)
                      "hook");
     // Nothing changed: the next group_interval flush stays quiet.
     ck_assert_int_eq(s_tick(T0 + 70000), 0);
+}
+END_TEST
+
+// A tick touches only the due groups (issue 8: the flush of a new group walked every group
+// twice). Fails on the old dispatcher, which has no alertd_dispatch_visited and looked at all.
+START_TEST(test_alertd_dispatch_tick_visits_due_groups)
+{
+    char labels[64];
+    for (int i = 0; i < 50; i++) {
+        snprintf(labels, sizeof labels, "alertname=A,line=L%d", i);
+        s_insert(labels, T0, 0, T0);
+    }
+    ck_assert_int_eq(s_tick(T0 + 10000), 50);
+    ck_assert_int_eq(alertd_dispatch_visited(s_d), 50);
+    ck_assert_int_eq(alertd_dispatch_next(s_d), T0 + 70000);
+    // A new group falls due before the 50 others' group_interval: its tick looks at it alone.
+    s_insert("alertname=B,line=L0", T0 + 20000, 0, T0 + 20000);
+    ck_assert_int_eq(alertd_dispatch_next(s_d), T0 + 30000);
+    ck_assert_int_eq(s_tick(T0 + 29999), 0);
+    ck_assert_int_eq(alertd_dispatch_visited(s_d), 0);
+    ck_assert_int_eq(s_tick(T0 + 30000), 1);
+    ck_assert_int_eq(alertd_dispatch_visited(s_d), 1);
+    ck_assert_str_eq(s_group_key(0), "{}:{alertname=\"B\", line=\"L0\"}");
+    ck_assert_int_eq(alertd_dispatch_next(s_d), T0 + 70000);
+    // Then the 50 at their interval, and the new one at its own (nothing new: quiet).
+    ck_assert_int_eq(s_tick(T0 + 70000), 0);
+    ck_assert_int_eq(alertd_dispatch_visited(s_d), 50);
+    ck_assert_int_eq(alertd_dispatch_next(s_d), T0 + 90000);
+    ck_assert_int_eq(s_tick(T0 + 90000), 0);
+    ck_assert_int_eq(alertd_dispatch_visited(s_d), 1);
+    ck_assert_int_eq(alertd_dispatch_groups(s_d), 51);
 }
 END_TEST
 
@@ -712,6 +744,7 @@ alertd_dispatch_suite(void)
     TCase *tc = tcase_create("dispatch");
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
     tcase_add_test(tc, test_alertd_dispatch_group_wait);
+    tcase_add_test(tc, test_alertd_dispatch_tick_visits_due_groups);
     tcase_add_test(tc, test_alertd_dispatch_group_interval);
     tcase_add_test(tc, test_alertd_dispatch_repeat_interval);
     tcase_add_test(tc, test_alertd_dispatch_resolved);
