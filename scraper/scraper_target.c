@@ -2,11 +2,12 @@
 
     Design: merging builds a borrowed-string view (struct scraper_lset) so the per-sample
     path allocates nothing once the scratch arrays have grown; the only copies are the ones
-    fw_batch_add_series() makes for the batch. The staleness memory is an open-addressing
-    hash table keyed by fw_labels_hash() of the merged set, holding packed copies
-    (fw_labels_pack.h, one allocation each, made only for series new since the last scrape). A sweep
-   moves the survivors into a spare table of the same size, which also clears tombstones, then swaps
-   the two.
+    fw_batch_add_series() makes for the batch. The staleness memory keeps the sets sent, as
+    packed copies (fw_labels_pack.h, one allocation each, made only for series new since the
+    last scrape), in the order first tracked, with an index by fw_labels_hash() for lookups;
+    the scrape cache's hint names a record, so a steady scrape writes one word a sample, in
+    order, and its sweep (which counts what was tracked) reads nothing. A sweep that forgets
+    series closes the survivors up and rebuilds the index.
 */
 #include "scraper_target.h"
 
@@ -19,21 +20,32 @@
 #include "fw_time.h"
 #include "scraper_cache.h"
 
-struct s_entry {
+// A remembered series: its labels' hash and packed copy (fw_labels_pack.h, owned).
+struct s_rec {
     uint64_t hash;
-    struct fw_label *items; // owned, packed (fw_labels_pack.h); NULL marks a free slot
+    struct fw_label *items; // owned, packed
     uint32_t len;
-    uint32_t gen : 31;
-    uint32_t fresh : 1; // tracked in the current scrape and not in an earlier one: never sent
 };
 
+// The staleness memory: records in the order they were first tracked (a target's body
+// order, so a scrape reads them forward), the scrapes that tracked them in a parallel array
+// of words (all a steady scrape writes: four bytes a sample, in order), and an index for
+// lookups by label set. Records move only when a sweep forgets some (compaction): the
+// epoch changes then, and hints taken before are void.
 struct scraper_seen {
-    struct s_entry *slots; // owned
-    struct s_entry *spare; // owned, same cap, all free
-    size_t cap;            // power of two
-    size_t len;
-    uint32_t epoch; // changes whenever an entry moves or goes (never 0)
+    struct s_rec *recs; // owned, len used
+    uint32_t *gens;     // owned, len used: the generation that last tracked it, S_FRESH bit
+    size_t len, cap_recs;
+    uint32_t *index; // owned: record + 1, 0 free; open addressing, power-of-two cap
+    size_t cap;      // of index; at most half full
+    uint32_t epoch;  // changes whenever records move or go (never 0)
+    size_t n_gen;    // records tracked by the current scrape (each counted once)
+    size_t n_fresh;  // records with S_FRESH set
 };
+
+// Tracked in the current scrape and not in an earlier one: never sent.
+#define S_FRESH 0x80000000u
+#define S_GEN_MASK 0x7fffffffu
 
 // ---------------------------------------------------------------------------------------
 //  Construction
@@ -180,6 +192,7 @@ scraper_target_from_group(const struct fw_scrape_config *sc, const struct fw_lab
 
     self->gen = 1;
     self->seen = fw_calloc(1, sizeof(*self->seen));
+    self->seen->epoch = 1;
     return self;
 fail:
     fw_labels_clear(&lb);
@@ -242,10 +255,11 @@ s_seen_free(struct scraper_seen *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->cap; i++)
-        free(s->slots[i].items);
-    free(s->slots);
-    free(s->spare);
+    for (size_t i = 0; i < s->len; i++)
+        free(s->recs[i].items);
+    free(s->recs);
+    free(s->gens);
+    free(s->index);
     free(s);
 }
 
@@ -365,87 +379,109 @@ scraper_target_merge(struct scraper_lset *out, const struct fw_labels *target_la
 //  Staleness memory
 
 static void
-s_seen_insert_moved(struct s_entry *slots, size_t cap, struct s_entry *e)
-{
-    size_t i = (size_t)e->hash & (cap - 1);
-    while (slots[i].items)
-        i = (i + 1) & (cap - 1);
-    slots[i] = *e;
-}
-
-static void
 s_seen_moved(struct scraper_seen *s)
 {
     if (++s->epoch == 0)
         s->epoch = 1;
 }
 
+// Index every record into a fresh index of cap slots (records do not move: hints stay).
 static void
-s_seen_grow(struct scraper_seen *s)
+s_seen_reindex(struct scraper_seen *s, size_t cap)
 {
-    size_t cap = s->cap ? s->cap * 2 : 64;
-    struct s_entry *slots = fw_calloc(cap, sizeof(*slots));
-    for (size_t i = 0; i < s->cap; i++) {
-        if (s->slots[i].items)
-            s_seen_insert_moved(slots, cap, &s->slots[i]);
+    if (cap != s->cap) {
+        free(s->index);
+        s->index = fw_calloc(cap, sizeof(*s->index));
+        s->cap = cap;
+    } else {
+        memset(s->index, 0, cap * sizeof(*s->index));
     }
-    free(s->slots);
-    free(s->spare);
-    s->slots = slots;
-    s->spare = fw_calloc(cap, sizeof(*s->spare));
-    s->cap = cap;
-    s_seen_moved(s);
+    for (size_t r = 0; r < s->len; r++) {
+        size_t j = (size_t)s->recs[r].hash & (cap - 1);
+        while (s->index[j])
+            j = (j + 1) & (cap - 1);
+        s->index[j] = (uint32_t)(r + 1);
+    }
 }
 
-// The entry of labels (hash h), or the free slot where it would go.
-static struct s_entry *
+// The index slot of labels (hash h): it names the record (index[j] != 0), or is the free
+// slot where it would go.
+static size_t
 s_seen_find(const struct scraper_seen *s, const struct fw_labels *labels, uint64_t h)
 {
-    size_t i = (size_t)h & (s->cap - 1);
-    for (; s->slots[i].items; i = (i + 1) & (s->cap - 1)) {
-        struct s_entry *e = &s->slots[i];
-        if (e->hash == h && e->len == labels->len) {
-            struct fw_labels v = fw_labels_pack_view(e->items, e->len);
+    size_t j = (size_t)h & (s->cap - 1);
+    for (; s->index[j]; j = (j + 1) & (s->cap - 1)) {
+        const struct s_rec *r = &s->recs[s->index[j] - 1];
+        if (r->hash == h && r->len == labels->len) {
+            struct fw_labels v = fw_labels_pack_view(r->items, r->len);
             if (fw_labels_cmp(&v, labels) == 0)
                 break;
         }
     }
-    return &s->slots[i];
+    return j;
+}
+
+// Record r tracked by the current scrape (gen).
+static inline void
+s_seen_mark(struct scraper_seen *s, size_t r, uint32_t gen)
+{
+    uint32_t w = s->gens[r];
+    if ((w & S_GEN_MASK) != gen) {
+        s->gens[r] = (w & S_FRESH) | gen;
+        s->n_gen++;
+    }
+}
+
+// Track labels (hash h); its record's number in *rec.
+static bool
+s_seen_track(struct scraper_target *self, const struct fw_labels *labels, uint64_t h, size_t *rec)
+{
+    struct scraper_seen *s = self->seen;
+    uint32_t gen = self->gen & S_GEN_MASK;
+    if ((s->len + 1) * 2 > s->cap)
+        s_seen_reindex(s, s->cap ? s->cap * 2 : 64);
+    size_t j = s_seen_find(s, labels, h);
+    if (s->index[j]) {
+        *rec = s->index[j] - 1;
+        s_seen_mark(s, *rec, gen);
+        return false;
+    }
+    if (s->len == s->cap_recs) {
+        size_t cap = s->cap_recs;
+        fw_mem_grow((void **)&s->recs, &cap, s->len + 1, sizeof(*s->recs));
+        s->gens = fw_realloc(s->gens, cap * sizeof(*s->gens));
+        s->cap_recs = cap;
+    }
+    *rec = s->len;
+    s->recs[s->len] = (struct s_rec){h, fw_labels_pack(labels), (uint32_t)labels->len};
+    s->gens[s->len] = gen | S_FRESH;
+    s->index[j] = (uint32_t)(s->len + 1);
+    s->len++;
+    s->n_gen++;
+    s->n_fresh++;
+    return true;
 }
 
 bool
 scraper_target_track_hashed(struct scraper_target *self, const struct fw_labels *labels, uint64_t h)
 {
-    struct scraper_seen *s = self->seen;
-    if ((s->len + 1) * 2 > s->cap)
-        s_seen_grow(s);
-    struct s_entry *e = s_seen_find(s, labels, h);
-    e->gen = self->gen;
-    if (e->items)
-        return false;
-    e->hash = h;
-    e->items = fw_labels_pack(labels);
-    e->len = (uint32_t)labels->len;
-    e->fresh = true;
-    s->len++;
-    return true;
+    size_t rec;
+    return s_seen_track(self, labels, h, &rec);
 }
 
-// The entry a hint names, while the memory's layout is the one it was taken in.
-static struct s_entry *
+// Whether a hint names a record, while the memory's layout is the one it was taken in.
+static inline bool
 s_seen_hinted(const struct scraper_seen *s, uint32_t slot, uint32_t epoch)
 {
-    if (epoch == 0 || epoch != s->epoch || slot >= s->cap || !s->slots[slot].items)
-        return NULL;
-    return &s->slots[slot];
+    return epoch != 0 && epoch == s->epoch && slot < s->len;
 }
 
 void
 scraper_target_prefetch_hint(const struct scraper_target *self, uint32_t slot, uint32_t epoch)
 {
     const struct scraper_seen *s = self->seen;
-    if (epoch != 0 && epoch == s->epoch && slot < s->cap)
-        __builtin_prefetch(&s->slots[slot], 1);
+    if (s_seen_hinted(s, slot, epoch))
+        __builtin_prefetch(&s->gens[slot], 1);
 }
 
 bool
@@ -453,13 +489,13 @@ scraper_target_track_hint(struct scraper_target *self, const struct fw_labels *l
                           uint32_t *slot, uint32_t *epoch)
 {
     struct scraper_seen *s = self->seen;
-    struct s_entry *e = s_seen_hinted(s, *slot, *epoch);
-    if (e) {
-        e->gen = self->gen;
+    if (s_seen_hinted(s, *slot, *epoch)) {
+        s_seen_mark(s, *slot, self->gen & S_GEN_MASK);
         return false;
     }
-    bool added = scraper_target_track_hashed(self, labels, h);
-    *slot = (uint32_t)(s_seen_find(s, labels, h) - s->slots);
+    size_t rec;
+    bool added = s_seen_track(self, labels, h, &rec);
+    *slot = (uint32_t)rec;
     *epoch = s->epoch;
     return added;
 }
@@ -473,10 +509,10 @@ scraper_target_tracked_hint(const struct scraper_target *self, const struct fw_l
         return true;
     if (s->cap == 0)
         return false;
-    struct s_entry *e = s_seen_find(s, labels, h);
-    if (!e->items)
+    size_t j = s_seen_find(s, labels, h);
+    if (!s->index[j])
         return false;
-    *slot = (uint32_t)(e - s->slots);
+    *slot = s->index[j] - 1;
     *epoch = s->epoch;
     return true;
 }
@@ -487,46 +523,48 @@ scraper_target_track(struct scraper_target *self, const struct fw_labels *labels
     return scraper_target_track_hashed(self, labels, fw_labels_hash(labels));
 }
 
+// End the scrape: forget (with a stale marker, unless never sent) the records it did not
+// track, or all of them; the survivors close up in their order. A scrape that tracked every
+// record (the steady state, known from the count) reads none of them.
 static size_t
 s_sweep(struct scraper_target *self, struct fw_batch *batch, int64_t t_ms, bool all)
 {
     struct scraper_seen *s = self->seen;
     size_t marked = 0;
-    uint32_t gen = self->gen & 0x7fffffff;
-    bool keep_all = !all; // every remembered series was tracked: nothing moves or goes
-    for (size_t i = 0; keep_all && i < s->cap; i++)
-        keep_all = !s->slots[i].items || s->slots[i].gen == gen;
-    if (keep_all) {
-        for (size_t i = 0; i < s->cap; i++)
-            s->slots[i].fresh = false;
-        self->gen = (self->gen + 1) & 0x7fffffff;
-        return 0;
-    }
-    s_seen_moved(s);
-    for (size_t i = 0; i < s->cap; i++) {
-        struct s_entry *e = &s->slots[i];
-        if (!e->items)
-            continue;
-        if (all || e->gen != gen) {
-            // A series first tracked by a scrape that then failed was never sent: no marker.
-            if (!e->fresh) {
-                struct fw_labels v = fw_labels_pack_view(e->items, e->len);
-                struct fw_series *series = fw_batch_add_series(batch, &v);
-                fw_series_add(series, t_ms, fw_stale_nan());
-                marked++;
+    uint32_t gen = self->gen & S_GEN_MASK;
+    if (!all && s->n_gen == s->len) { // every remembered series was tracked: nothing goes
+        if (s->n_fresh > 0)
+            for (size_t r = 0; r < s->len; r++)
+                s->gens[r] &= S_GEN_MASK;
+    } else {
+        size_t w = 0;
+        for (size_t r = 0; r < s->len; r++) {
+            struct s_rec *e = &s->recs[r];
+            if (all || (s->gens[r] & S_GEN_MASK) != gen) {
+                // A series first tracked by a scrape that then failed was never sent.
+                if (!(s->gens[r] & S_FRESH)) {
+                    struct fw_labels v = fw_labels_pack_view(e->items, e->len);
+                    struct fw_series *series = fw_batch_add_series(batch, &v);
+                    fw_series_add(series, t_ms, fw_stale_nan());
+                    marked++;
+                }
+                free(e->items);
+                continue;
             }
-            free(e->items);
-            s->len--;
-        } else {
-            e->fresh = false;
-            s_seen_insert_moved(s->spare, s->cap, e);
+            s->recs[w] = *e;
+            s->gens[w] = s->gens[r] & S_GEN_MASK;
+            w++;
         }
-        memset(e, 0, sizeof(*e));
+        if (w != s->len) {
+            s->len = w;
+            s_seen_moved(s);
+            if (s->cap)
+                s_seen_reindex(s, s->cap);
+        }
     }
-    struct s_entry *tmp = s->slots;
-    s->slots = s->spare;
-    s->spare = tmp;
-    self->gen = (self->gen + 1) & 0x7fffffff;
+    s->n_gen = 0;
+    s->n_fresh = 0;
+    self->gen = (self->gen + 1) & S_GEN_MASK;
     return marked;
 }
 
@@ -547,7 +585,7 @@ scraper_target_tracked_hashed(const struct scraper_target *self, const struct fw
                               uint64_t h)
 {
     const struct scraper_seen *s = self->seen;
-    return s->cap > 0 && s_seen_find(s, labels, h)->items != NULL;
+    return s->cap > 0 && s->index[s_seen_find(s, labels, h)] != 0;
 }
 
 bool

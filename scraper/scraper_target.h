@@ -8,11 +8,11 @@
    value.
 
     For staleness the target remembers the label sets it sent in its last successful scrape
-    (a hash table of packed copies, fw_labels_pack.h: one allocation per series).
-    scraper_target_track() marks one as seen in this scrape and says whether it is new;
-    scraper_target_sweep() then emits a stale marker for every remembered series that was
-    not seen and forgets it; scraper_target_stale_all() does the same for all of them
-    (target down or removed).
+    (packed copies, fw_labels_pack.h: one allocation per series, in the order first seen,
+    with an index by label hash). scraper_target_track() marks one as seen in this scrape
+    and says whether it is new; scraper_target_sweep() then emits a stale marker for every
+    remembered series that was not seen, in the order first seen, and forgets it;
+    scraper_target_stale_all() does the same for all of them (target down or removed).
 
     Health fields are written by the zloop thread under the scraper's state mutex and read
     by the HTTP thread under the same mutex.
@@ -157,7 +157,7 @@ bool scraper_target_track_hashed(struct scraper_target *self, const struct fw_la
                                  uint64_t h);
 // As scraper_target_track_hashed, with a hint where the set was last found (*slot and
 // *epoch, which it refreshes; epoch 0: none): while the memory's layout stays (no series
-// forgotten, no growth: a steady target) the hint finds the entry without a comparison.
+// forgotten; new ones may come) the hint finds the entry without a comparison.
 bool scraper_target_track_hint(struct scraper_target *self, const struct fw_labels *labels,
                                uint64_t h, uint32_t *slot, uint32_t *epoch);
 // End the current scrape: add a stale marker at t_ms to batch for every remembered series

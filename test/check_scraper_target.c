@@ -201,6 +201,100 @@ START_TEST(test_scraper_target_staleness)
 }
 END_TEST
 
+// The labels of series `name` as the target sends them (in ls->view), and their hash.
+static uint64_t
+s_lv(struct scraper_target *t, struct scraper_lset *ls, const char *name)
+{
+    struct fw_expfmt_sample s = s_sample(name, NULL, NULL, 0);
+    scraper_target_merge(ls, &t->labels, false, &s);
+    return fw_labels_hash(&ls->view);
+}
+
+// The staleness memory read through the hints a scrape cache keeps: a hint survives series
+// added after it (the memory grows without moving what it holds), a series tracked twice in
+// one scrape counts once, stale markers come in the order the series were first seen, and
+// a series dropped and then added back is new again (no marker while it was never sent).
+START_TEST(test_scraper_target_staleness_hints)
+{
+    struct fw_scrape_config sc = check_util_scrape_job("j", true);
+    struct scraper_target *t = scraper_target_new(&sc, "h:1", NULL);
+    struct scraper_lset ls = {0};
+    struct fw_batch *b = fw_batch_new();
+    enum { N = 300 };
+    uint32_t slot[2 * N] = {0}, epoch[2 * N] = {0};
+    char name[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof(name), "m%03d", i);
+        uint64_t h = s_lv(t, &ls, name);
+        ck_assert(scraper_target_track_hint(t, &ls.view, h, &slot[i], &epoch[i]));
+    }
+    ck_assert_uint_eq(scraper_target_sweep(t, b, 1000), 0);
+    // The next scrape: the same series by their hints, then as many new ones (the memory
+    // grows past them): the first ones' hints stay good.
+    for (int i = 0; i < 2 * N; i++) {
+        snprintf(name, sizeof(name), "m%03d", i);
+        uint64_t h = s_lv(t, &ls, name);
+        uint32_t e0 = epoch[i];
+        ck_assert_int_eq(scraper_target_track_hint(t, &ls.view, h, &slot[i], &epoch[i]), i >= N);
+        if (i < N)
+            ck_assert_uint_eq(epoch[i], e0);
+    }
+    ck_assert_uint_eq(scraper_target_sweep(t, b, 2000), 0);
+    for (int i = 0; i < N; i++) { // grown since: still good
+        snprintf(name, sizeof(name), "m%03d", i);
+        uint64_t h = s_lv(t, &ls, name);
+        ck_assert(scraper_target_tracked_hint(t, &ls.view, h, &slot[i], &epoch[i]));
+    }
+    // Every third series goes; one is tracked twice (its hint, then by its labels), which
+    // must not count as another series tracked.
+    for (int i = 0; i < 2 * N; i++) {
+        if (i % 3 == 0)
+            continue;
+        snprintf(name, sizeof(name), "m%03d", i);
+        uint64_t h = s_lv(t, &ls, name);
+        ck_assert(!scraper_target_track_hint(t, &ls.view, h, &slot[i], &epoch[i]));
+        if (i == 1)
+            ck_assert(!scraper_target_track(t, &ls.view));
+    }
+    ck_assert_uint_eq(scraper_target_sweep(t, b, 3000), 2 * N / 3);
+    ck_assert_uint_eq(b->len, 2 * N / 3);
+    for (size_t k = 0; k < b->len; k++) { // in the order first seen
+        snprintf(name, sizeof(name), "m%03zu", 3 * k);
+        ck_assert_str_eq(fw_labels_get(&b->series[k].labels, "__name__"), name);
+        ck_assert(fw_is_stale_nan(b->series[k].samples[0].v));
+    }
+    ck_assert_uint_eq(scraper_target_series(t), 2 * N - 2 * N / 3);
+    // The survivors moved: their old hints are void, a lookup finds them (and renews them).
+    snprintf(name, sizeof(name), "m%03d", 1);
+    uint64_t h1 = s_lv(t, &ls, name);
+    uint32_t e1 = epoch[1];
+    ck_assert(!scraper_target_track_hint(t, &ls.view, h1, &slot[1], &epoch[1]));
+    ck_assert_uint_ne(epoch[1], e1);
+    // m000 comes back: new; a scrape that then fails gives it no marker (never sent).
+    uint64_t h0 = s_lv(t, &ls, "m000");
+    ck_assert(scraper_target_track_hint(t, &ls.view, h0, &slot[0], &epoch[0]));
+    fw_batch_destroy(&b);
+    b = fw_batch_new();
+    size_t left = scraper_target_series(t);
+    ck_assert_uint_eq(scraper_target_stale_all(t, b, 4000), left - 1);
+    for (size_t k = 0; k < b->len; k++)
+        ck_assert_str_ne(fw_labels_get(&b->series[k].labels, "__name__"), "m000");
+    ck_assert_uint_eq(scraper_target_series(t), 0);
+    ck_assert(!scraper_target_tracked_hint(t, &ls.view, h0, &slot[0], &epoch[0]));
+    // Back after the failure: new, and after a good scrape then gone: a marker.
+    ck_assert(scraper_target_track_hint(t, &ls.view, h0, &slot[0], &epoch[0]));
+    ck_assert_uint_eq(scraper_target_sweep(t, b, 5000), 0);
+    fw_batch_destroy(&b);
+    b = fw_batch_new();
+    ck_assert_uint_eq(scraper_target_sweep(t, b, 6000), 1);
+    ck_assert_str_eq(fw_labels_get(&b->series[0].labels, "__name__"), "m000");
+
+    fw_batch_destroy(&b);
+    scraper_lset_free(&ls);
+    scraper_target_destroy(&t);
+}
+END_TEST
+
 // ---------------------------------------------------------------------------------------
 //  Target relabeling (relabel_configs)
 
@@ -515,6 +609,7 @@ scraper_target_suite(void)
     tcase_add_test(tc, test_scraper_target_merge_exported_prefix);
     tcase_add_test(tc, test_scraper_target_merge_honor_labels);
     tcase_add_test(tc, test_scraper_target_staleness);
+    tcase_add_test(tc, test_scraper_target_staleness_hints);
     tcase_add_test(tc, test_scraper_target_relabel_keep_drop);
     tcase_add_test(tc, test_scraper_target_relabel_hashmod_shards);
     tcase_add_test(tc, test_scraper_target_relabel_kubernetes_conventions);
