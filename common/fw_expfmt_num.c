@@ -43,25 +43,33 @@ s_parse_decimal_fast(const char *s, size_t n, double *out)
                                    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     size_t i = 0;
-    bool neg = false, any = false;
+    bool neg = false;
     if (i < n && (s[i] == '+' || s[i] == '-'))
         neg = s[i++] == '-';
+    // The integer digits, then the fraction's (each counts in scale); leading zeros are no
+    // significant digits. Two tight loops: this runs for every sample of every scrape.
     uint64_t w = 0;
     int digits = 0, scale = 0;
-    for (bool frac = false;; i++) {
-        if (i < n && s[i] == '.' && !frac) {
-            frac = true;
-            continue;
-        }
-        if (i == n || s[i] < '0' || s[i] > '9')
-            break;
-        any = true;
-        scale += frac;
-        if (w == 0 && s[i] == '0')
+    size_t first = i;
+    for (unsigned d; i < n && (d = (unsigned)(unsigned char)s[i] - '0') < 10; i++) {
+        if ((w | d) == 0)
             continue; // a leading zero
         if (++digits > 19)
             return 0;
-        w = w * 10 + (uint64_t)(s[i] - '0');
+        w = w * 10 + d;
+    }
+    bool any = i > first;
+    if (i < n && s[i] == '.') {
+        size_t frac = ++i;
+        for (unsigned d; i < n && (d = (unsigned)(unsigned char)s[i] - '0') < 10; i++) {
+            if ((w | d) == 0)
+                continue;
+            if (++digits > 19)
+                return 0;
+            w = w * 10 + d;
+        }
+        scale = (int)(i - frac);
+        any = any || i > frac;
     }
     if (!any)
         return 0;
