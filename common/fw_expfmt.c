@@ -91,7 +91,8 @@ fw_expfmt_fail(struct fw_expfmt_scan *l, const char *what)
 static size_t
 s_arena_put(fw_expfmt_t *self, const char *s, size_t n)
 {
-    fw_mem_grow((void **)&self->arena, &self->arena_cap, self->arena_len + n + 1, 1);
+    if (self->arena_len + n + 1 > self->arena_cap) // grown once: a steady run never calls
+        fw_mem_grow((void **)&self->arena, &self->arena_cap, self->arena_len + n + 1, 1);
     size_t off = self->arena_len;
     memcpy(self->arena + off, s, n);
     self->arena[off + n] = '\0';
@@ -593,8 +594,9 @@ s_parse_value(fw_expfmt_t *self, struct fw_expfmt_scan *l, bool om, size_t name_
             return 0;
         }
     }
-    fw_mem_grow((void **)&self->samples, &self->samples_cap, self->samples_len + 1,
-                sizeof(*self->samples));
+    if (self->samples_len == self->samples_cap)
+        fw_mem_grow((void **)&self->samples, &self->samples_cap, self->samples_len + 1,
+                    sizeof(*self->samples));
     self->samples[self->samples_len++] = s;
     return 0;
 }

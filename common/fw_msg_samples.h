@@ -59,12 +59,28 @@ int fw_msg_samples_encode(const struct fw_batch *batch, unsigned char **out, siz
 size_t fw_samples_labels_size(const struct fw_labels *l);
 // Write them at dst (room for fw_samples_labels_size(l) bytes, which must not be 0).
 void fw_samples_labels_put(unsigned char *dst, const struct fw_labels *l);
+// v little-endian at p (n bytes of it: 4 or 8). One store on a little-endian machine: the
+// scraper writes a few of these for every sample it sends.
+static inline void
+fw_samples_put_le(unsigned char *p, uint64_t v, int n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n == 8) {
+        memcpy(p, &v, 8);
+    } else {
+        uint32_t w = (uint32_t)v;
+        memcpy(p, &w, 4);
+    }
+#else
+    for (int i = 0; i < n; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+#endif
+}
 // A series' ref (v3) at p: 4 bytes.
 static inline unsigned char *
 fw_samples_put_ref(unsigned char *p, uint32_t ref)
 {
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(ref >> (8 * i));
+    fw_samples_put_le(p, ref, 4);
     return p + 4;
 }
 // One series of one sample after its encoded labels (u32 1, i64 t_ms, f64 bits): 20 bytes.
@@ -73,12 +89,9 @@ fw_samples_put_one(unsigned char *p, int64_t t_ms, double v)
 {
     uint64_t t = (uint64_t)t_ms, bits;
     memcpy(&bits, &v, sizeof(bits));
-    p[0] = 1;
-    p[1] = p[2] = p[3] = 0;
-    for (int i = 0; i < 8; i++) {
-        p[4 + i] = (unsigned char)(t >> (8 * i));
-        p[12 + i] = (unsigned char)(bits >> (8 * i));
-    }
+    fw_samples_put_le(p, 1, 4);
+    fw_samples_put_le(p + 4, t, 8);
+    fw_samples_put_le(p + 12, bits, 8);
     return p + 20;
 }
 // The same with its start time st_ms (v4; 0: none, then as fw_samples_put_one): u32 1 (with
@@ -90,9 +103,7 @@ fw_samples_put_one_st(unsigned char *p, int64_t t_ms, double v, int64_t st_ms)
     if (st_ms == 0)
         return q;
     p[3] = (unsigned char)(FW_SAMPLES_ST_FLAG >> 24);
-    uint64_t st = (uint64_t)st_ms;
-    for (int i = 0; i < 8; i++)
-        q[i] = (unsigned char)(st >> (8 * i));
+    fw_samples_put_le(q, (uint64_t)st_ms, 8);
     return q + 8;
 }
 // The frames of a SAMPLES message of version (FW_SAMPLES_V2 or _V3) whose header (sender,

@@ -239,7 +239,14 @@ s_used(scraper_cache_t *self, struct scraper_cache_entry *e, size_t i)
         e->iter = self->iter;
         self->used++;
     }
-    if (i >= self->n_cur) {
+    if (__builtin_expect(i >= self->n_cur, 1)) { // samples come in order: i == n_cur
+        if (i < self->cap_cur) {
+            for (size_t k = self->n_cur; k < i; k++)
+                self->cur[k] = NULL;
+            self->n_cur = i + 1;
+            self->cur[i] = e;
+            return;
+        }
         fw_mem_grow((void **)&self->cur, &self->cap_cur, i + 1, sizeof(*self->cur));
         memset(self->cur + self->n_cur, 0, (i + 1 - self->n_cur) * sizeof(*self->cur));
         self->n_cur = i + 1;
