@@ -476,14 +476,6 @@ s_seen_hinted(const struct scraper_seen *s, uint32_t slot, uint32_t epoch)
     return epoch != 0 && epoch == s->epoch && slot < s->len;
 }
 
-void
-scraper_target_prefetch_hint(const struct scraper_target *self, uint32_t slot, uint32_t epoch)
-{
-    const struct scraper_seen *s = self->seen;
-    if (s_seen_hinted(s, slot, epoch))
-        __builtin_prefetch(&s->gens[slot], 1);
-}
-
 bool
 scraper_target_track_hint(struct scraper_target *self, const struct fw_labels *labels, uint64_t h,
                           uint32_t *slot, uint32_t *epoch)

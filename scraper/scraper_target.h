@@ -170,8 +170,6 @@ size_t scraper_target_stale_all(struct scraper_target *self, struct fw_batch *ba
 bool scraper_target_tracked(const struct scraper_target *self, const struct fw_labels *labels);
 bool scraper_target_tracked_hashed(const struct scraper_target *self,
                                    const struct fw_labels *labels, uint64_t h);
-// Fetch ahead the memory a valid hint names (the next samples' series).
-void scraper_target_prefetch_hint(const struct scraper_target *self, uint32_t slot, uint32_t epoch);
 // scraper_target_tracked_hashed with a hint as scraper_target_track_hint's.
 bool scraper_target_tracked_hint(const struct scraper_target *self, const struct fw_labels *labels,
                                  uint64_t h, uint32_t *slot, uint32_t *epoch);

@@ -272,9 +272,6 @@ s_append_samples(scraper_work_state_t *self, struct scraper_work_job *job, scrap
             if (!e)
                 return job->error;
         }
-        const struct scraper_cache_entry *ahead = scraper_cache_peek(cache, i + 4);
-        if (ahead) // its staleness memory slot, wanted a few samples from now
-            scraper_target_prefetch_hint(t, ahead->seen_slot, ahead->seen_epoch);
         // A sample the rules drop, or leave without labels, is not counted or stored.
         if (e->dropped)
             continue;
