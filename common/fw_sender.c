@@ -364,6 +364,8 @@ s_read_acks(fw_sender_t *self)
 static void
 s_tick(fw_sender_t *self)
 {
+    if (self->opts.lazy_acks) // nothing read them since: progress first, then the timeout
+        s_read_acks(self);
     int64_t now = fw_time_mono_ms();
     if (s_count(self) > 0 && now - self->progress_ms >= self->timeout_ms) {
         s_go_back(self, "timeout");
@@ -410,6 +412,8 @@ fw_sender_new(const struct fw_sender_opts *opts, fw_metrics_t *metrics)
         self->opts.buffer_bytes = FW_SENDER_BUFFER_BYTES;
     if (self->opts.resend_ms == 0)
         self->opts.resend_ms = FW_SENDER_RESEND_MS;
+    if (self->opts.tick_ms <= 0)
+        self->opts.tick_ms = FW_SENDER_TICK_MS;
     self->timeout_ms = self->opts.resend_ms;
     self->timer_id = -1;
     self->next_send = 1;
@@ -497,11 +501,12 @@ fw_sender_attach(fw_sender_t *self, zloop_t *loop)
 {
     if (!self->sock || self->loop)
         return -1;
-    if (zloop_reader(loop, self->sock, s_on_readable, self) != 0)
+    if (!self->opts.lazy_acks && zloop_reader(loop, self->sock, s_on_readable, self) != 0)
         return -1;
-    self->timer_id = zloop_timer(loop, FW_SENDER_TICK_MS, 0, s_on_timer, self);
+    self->timer_id = zloop_timer(loop, (size_t)self->opts.tick_ms, 0, s_on_timer, self);
     if (self->timer_id == -1) {
-        zloop_reader_end(loop, self->sock);
+        if (!self->opts.lazy_acks)
+            zloop_reader_end(loop, self->sock);
         return -1;
     }
     self->loop = loop;
@@ -513,7 +518,8 @@ fw_sender_detach(fw_sender_t *self)
 {
     if (!self || !self->loop)
         return;
-    zloop_reader_end(self->loop, self->sock);
+    if (!self->opts.lazy_acks)
+        zloop_reader_end(self->loop, self->sock);
     zloop_timer_end(self->loop, self->timer_id);
     self->loop = NULL;
     self->timer_id = -1;
@@ -615,6 +621,17 @@ fw_sender_send_frames_kinds(fw_sender_t *self, zmsg_t **frames_p, size_t samples
     s_log_drops(self, fw_time_mono_ms());
     s_gauges(self);
     return 0;
+}
+
+int
+fw_sender_pump(fw_sender_t *self)
+{
+    if (!self->sock)
+        return 0;
+    int n = s_read_acks(self); // each answer pumps too; this covers none waiting
+    s_pump(self);
+    s_gauges(self);
+    return n;
 }
 
 int

@@ -58,6 +58,12 @@ struct fw_sender_opts {
     bool hold;              // new batches wait for the next tick (FW_SENDER_TICK_MS), which
                             // sends all that came meanwhile back to back: tsdb's libzmq
                             // then reads them in one wake-up instead of one each
+    int64_t tick_ms;        // the timer's period; 0: FW_SENDER_TICK_MS. With hold, a batch
+                            // waits at most this long unless the owner calls fw_sender_pump
+    bool lazy_acks;         // no reader in the loop: acknowledgements are read when the owner
+                            // calls fw_sender_pump (it is awake anyway) and at each tick,
+                            // before the resend timeout is checked, so a late read never
+                            // looks like a lost batch; the loop is not woken for each
 };
 
 // The sender's flags, for struct T with a struct fw_sender_opts member m (the daemon's
@@ -91,7 +97,8 @@ int fw_sender_open(fw_sender_t *self, fw_err_t *err);
 // Detach from a loop first.
 void fw_sender_destroy(fw_sender_t **self_p);
 
-// Drive the sender from loop: a reader for acknowledgements and a FW_SENDER_TICK_MS timer.
+// Drive the sender from loop: a reader for acknowledgements (none with opts.lazy_acks) and a
+// timer every opts.tick_ms.
 // 0 or -1.
 int fw_sender_attach(fw_sender_t *self, zloop_t *loop);
 // Remove the reader and timer from the loop attached to. Safe when not attached, and on
@@ -117,6 +124,11 @@ int fw_sender_send_frames(fw_sender_t *self, zmsg_t **frames_p, size_t samples, 
 // DEFS for a body that has some loses the labels a rewrite would need.
 int fw_sender_send_frames_kinds(fw_sender_t *self, zmsg_t **frames_p, size_t samples, uint64_t gen,
                                 unsigned kinds, zsock_t *pub);
+
+// For an owner that is awake anyway (the scraper after reading finished scrapes): handle the
+// acknowledgements waiting, without waiting for more, and send what is held or was refused.
+// Never blocks. Returns the number of acknowledgements handled.
+int fw_sender_pump(fw_sender_t *self);
 
 // Without a loop (tests, shutdown): handle acknowledgements arriving within timeout_ms,
 // then do the timer's work once. Returns the number of acknowledgements handled.

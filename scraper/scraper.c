@@ -92,7 +92,8 @@ struct scraper {
     size_t n_cancels, cap_cancels;
 };
 
-#define S_FLUSH_MS 2000 // at shutdown, how long tsdb gets to acknowledge what is held
+#define S_FLUSH_MS 2000       // at shutdown, how long tsdb gets to acknowledge what is held
+#define S_SENDER_TICK_MS 1000 // the sender's safety tick: refused sends, resend timeout, acks
 
 struct s_retired {
     struct fw_promcfg cfg; // owned
@@ -510,6 +511,15 @@ s_on_work_done(struct scraper_work_job *job, void *arg)
         s_target_next(self, t);
 }
 
+// After a read of finished scrapes: their batches go to tsdb together, and what tsdb
+// answered meanwhile is read (fw_sender_pump), in the wake-up the scrapes cost anyway.
+static void
+s_on_work_round(void *arg)
+{
+    scraper_t *self = arg;
+    (void)fw_sender_pump(self->sender);
+}
+
 // t's scrape is over: if a reload removed t meanwhile, retire and free it now (true).
 static bool
 s_zombie_retire(scraper_t *self, struct scraper_target *t)
@@ -914,7 +924,13 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
     struct fw_sender_opts so = self->opts->sender;
     so.endpoint = self->opts->zmq_tsdb_address;
     so.name = "scraper";
-    so.hold = true; // a batch a target a scrape: sent together each tick (fw_sender.h)
+    // A batch a target a scrape: held, and sent together after each read of finished scrapes
+    // (s_on_work_round), when the loop is awake anyway; acknowledgements are read then too.
+    // The tick is only a safety net (refused sends, the resend timeout): the loop is not
+    // woken 10 times a second for it, nor once for each acknowledgement (fw_sender.h).
+    so.hold = true;
+    so.lazy_acks = true;
+    so.tick_ms = S_SENDER_TICK_MS;
     self->sender = fw_sender_new(&so, self->metrics);
     self->exemplars = scraper_exemplars_new(self->metrics);
     if (fw_sender_open(self->sender, err) != 0 ||
@@ -938,6 +954,7 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
 
     self->loop = zloop_new();
     zloop_reader(self->loop, scraper_fetch_sock(self->fetch), s_on_fetch, self);
+    scraper_work_on_round(self->work, s_on_work_round);
     if (scraper_work_attach(self->work, self->loop, s_on_work_done, self) != 0) {
         fw_err_set(err, "cannot attach the scrape workers to the loop");
         return -1;

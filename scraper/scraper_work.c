@@ -63,8 +63,9 @@ struct scraper_work {
     scraper_work_done_fn *done;
     void *done_arg;
     size_t outstanding;
-    uint64_t rounds; // s_on_done calls: the loop's wake-ups for finished jobs
-    zhashx_t *out;   // job pointer -> itself: the jobs handed out
+    uint64_t rounds;                   // s_on_done calls: the loop's wake-ups for finished jobs
+    scraper_work_round_fn *round_done; // or NULL: after each s_on_done, with done_arg
+    zhashx_t *out;                     // job pointer -> itself: the jobs handed out
 };
 
 // ---------------------------------------------------------------------------------------
@@ -656,7 +657,7 @@ s_on_done(zloop_t *loop, zsock_t *reader, void *arg)
         char *cmd = NULL;
         void *job = NULL;
         if (zsock_recv(reader, "sp", &cmd, &job) != 0) // reader: the pool's PULL, rcvtimeo 0
-            return 0;
+            break;
         bool ok = cmd && strcmp(cmd, "DONE") == 0 && job && zhashx_lookup(self->out, job);
         zstr_free(&cmd);
         if (!ok)
@@ -665,6 +666,8 @@ s_on_done(zloop_t *loop, zsock_t *reader, void *arg)
         self->outstanding--;
         self->done(job, self->done_arg);
     }
+    if (self->round_done)
+        self->round_done(self->done_arg);
     return 0;
 }
 
@@ -681,6 +684,12 @@ scraper_work_attach(scraper_work_t *self, zloop_t *loop, scraper_work_done_fn *d
     self->done = done;
     self->done_arg = arg;
     return zloop_reader(loop, self->done_sock, s_on_done, self);
+}
+
+void
+scraper_work_on_round(scraper_work_t *self, scraper_work_round_fn *fn)
+{
+    self->round_done = fn;
 }
 
 void

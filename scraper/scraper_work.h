@@ -100,6 +100,11 @@ typedef void(scraper_work_done_fn)(struct scraper_work_job *job, void *arg);
 // Read finished jobs from loop (one reader per worker). 0 or -1.
 int scraper_work_attach(scraper_work_t *self, zloop_t *loop, scraper_work_done_fn *done, void *arg);
 void scraper_work_detach(scraper_work_t *self, zloop_t *loop);
+// Called on the loop thread (with attach's arg) after each read of finished jobs, once the
+// round's done calls are over: where the owner does what the round's jobs have in common
+// (the scraper sends their batches together). fn NULL: none.
+typedef void(scraper_work_round_fn)(void *arg);
+void scraper_work_on_round(scraper_work_t *self, scraper_work_round_fn *fn);
 
 // Hand *job_p (taken; set to NULL) to its target's worker. Never blocks: 0, or -1 when the
 // worker's queue is full (the job is then left with the caller).
