@@ -296,6 +296,82 @@ START_TEST(test_fw_sender_hold_sends_at_the_tick)
 }
 END_TEST
 
+// Ends the zloop it runs in.
+static int
+s_end_loop(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    (void)arg;
+    return -1;
+}
+
+// Run loop for ms, then return.
+static void
+s_loop_for(zloop_t *loop, size_t ms)
+{
+    int id = zloop_timer(loop, ms, 1, s_end_loop, NULL);
+    ck_assert_int_ge(id, 0);
+    zloop_start(loop);
+}
+
+// Wait up to ms for a batch at t, then answer what came.
+static void
+s_tsdb_wait_serve(struct s_tsdb *t, int ms)
+{
+    zpoller_t *p = zpoller_new(t->router, NULL);
+    (void)zpoller_wait(p, ms);
+    zpoller_destroy(&p);
+    zclock_sleep(20); // the rest of a burst
+    s_tsdb_serve(t);
+}
+
+// lazy_acks (the scraper's): attached to a loop, the sender is not woken for an
+// acknowledgement; fw_sender_pump reads it (and sends what is held), and so does the slow
+// tick, before it checks the resend timeout: an acknowledgement read late is no lost batch.
+START_TEST(test_fw_sender_lazy_acks)
+{
+    struct s_tsdb t;
+    s_tsdb_open(&t, "tcp://127.0.0.1:*[50000-59999]");
+    fw_metrics_t *m = fw_metrics_new();
+    struct fw_sender_opts o = {.endpoint = t.endpoint,
+                               .name = "test",
+                               .hold = true,
+                               .lazy_acks = true,
+                               .tick_ms = 1000,
+                               .resend_ms = 300};
+    fw_sender_t *s = fw_sender_new(&o, m);
+    fw_err_t err;
+    ck_assert_msg(fw_sender_open(s, &err) == 0, "%s", err.msg);
+    zloop_t *loop = zloop_new();
+    ck_assert_int_eq(fw_sender_attach(s, loop), 0);
+    zclock_sleep(100); // connected
+    for (int i = 0; i < 3; i++)
+        s_send(s, 4, 10.0 * i);
+    ck_assert_int_eq(fw_sender_pump(s), 0); // nothing acknowledged yet; the three go
+    ck_assert(fw_metrics_get(m, "fw_sender_batches_sent_total", "") == 3);
+    s_tsdb_wait_serve(&t, 2000);
+    ck_assert_int_eq(t.received, 3);
+    s_loop_for(loop, 200); // the acknowledgements wait: no reader, no tick yet
+    ck_assert_uint_eq(fw_sender_unacked(s), 3);
+    ck_assert_int_ge(fw_sender_pump(s), 1);
+    ck_assert_uint_eq(fw_sender_unacked(s), 0);
+    // one acknowledged only by the tick, later than the resend timeout: not sent again
+    s_send(s, 4, 40);
+    fw_sender_pump(s);
+    s_tsdb_wait_serve(&t, 2000);
+    ck_assert_int_eq(t.received, 4);
+    s_loop_for(loop, 1300);
+    ck_assert_uint_eq(fw_sender_unacked(s), 0);
+    ck_assert(fw_metrics_get(m, "fw_sender_batches_resent_total", "") == 0);
+    fw_sender_detach(s);
+    zloop_destroy(&loop);
+    fw_sender_destroy(&s);
+    fw_metrics_destroy(&m);
+    s_tsdb_close(&t);
+}
+END_TEST
+
 // tsdb away: sends never block, the buffer keeps the newest, drops are counted, and what
 // is kept is delivered once tsdb is back, starting at the sender's oldest.
 START_TEST(test_fw_sender_overflow_drops_oldest)
@@ -874,6 +950,7 @@ fw_sender_suite(void)
     tcase_add_test(tc, test_fw_sender_refs_v4);
     tcase_add_test(tc, test_fw_sender_overflow_drops_oldest);
     tcase_add_test(tc, test_fw_sender_hold_sends_at_the_tick);
+    tcase_add_test(tc, test_fw_sender_lazy_acks);
     tcase_add_test(tc, test_fw_sender_go_back_after_timeout);
     tcase_add_test(tc, test_fw_sender_go_back_on_resend);
     tcase_add_test(tc, test_fw_sender_resend_leaves_sent_bytes_alone);
