@@ -206,9 +206,10 @@ s_counts_read(int port, zsock_t *router, pid_t tid)
 // 8 targets scraped every second: over about 5 s (40 scrapes), the fetch thread polls at most
 // 2.5 times a scrape (1.2-1.7 here; 4.0 before slots, with zmq_poll's passes and a round for
 // curl's 0 ms timer) and the loop reads finished scrapes at most 0.8 times a scrape (0.5-0.6;
-// one read each before: 1.0). The loop thread sleeps at most 1.3 times a scrape (0.7 here: a
-// read of finished scrapes sends their batches and reads tsdb's answers; 2.6 before, woken
-// also by the sender's 100 ms tick and by each acknowledgement).
+// one read each before: 1.0; at most 0.95, as the loop now sends a read's batches at once and
+// tsdb's answer can split a slot's returns on 2 busy cores: 0.42-0.90 seen). The loop thread sleeps
+// at most 1.3 times a scrape (0.7 here: a read of finished scrapes sends their batches and reads
+// tsdb's answers; 2.6 before, woken also by the sender's 100 ms tick and by each acknowledgement).
 #define LOOP_SLEEPS_MAX 1.3
 START_TEST(test_scraper_wakes_per_scrape)
 {
@@ -261,7 +262,7 @@ START_TEST(test_scraper_wakes_per_scrape)
             "scraper wakes: %g scrapes, %.2f polls, %.2f returns and %.2f loop sleeps a scrape\n",
             scrapes, polls, returns, sleeps);
     ck_assert_msg(polls <= 2.5, "%.2f polls a scrape", polls);
-    ck_assert_msg(returns <= 0.8, "%.2f reads of finished scrapes a scrape", returns);
+    ck_assert_msg(returns <= 0.95, "%.2f reads of finished scrapes a scrape", returns);
     ck_assert_msg(a.loop_sleeps >= 0 && b.loop_sleeps >= 0, "no voluntary_ctxt_switches");
     ck_assert_msg(sleeps <= LOOP_SLEEPS_MAX, "%.2f loop sleeps a scrape", sleeps);
 
