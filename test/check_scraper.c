@@ -5,7 +5,6 @@
     stale markers). /api/v1/targets, /metrics and /-/reload are checked over HTTP.
 */
 #include <check.h>
-#include <curl/curl.h>
 #include <czmq.h>
 #include <jansson.h>
 #include <microhttpd.h>
@@ -24,6 +23,7 @@
 #include "fw_promcfg.h"
 #include "fw_time.h"
 #include "check_util.h"
+#include "check_util_scraper.h"
 #include "../scraper/scraper.h"
 #include "../scraper/scraper_fetch.h"
 
@@ -75,94 +75,13 @@ s_srv_handler(void *cls, struct MHD_Connection *conn, const char *url, const cha
         status = 200;
         body = "ok_line 1\ngarbage{{{ 1\n";
     }
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
-    MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4");
-    enum MHD_Result rc = MHD_queue_response(conn, status, r);
-    MHD_destroy_response(r);
-    return rc;
+    return check_util_scraper_reply(conn, status, body);
 }
 
 static void
 s_srv_start(struct s_srv *srv)
 {
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    srv->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, s_srv_handler, srv,
-                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_END);
-    ck_assert_ptr_nonnull(srv->d);
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
-    srv->port = info->port;
-    ck_assert_int_gt(srv->port, 0);
-}
-
-// ---------------------------------------------------------------------------------------
-//  The scraper, in an actor
-
-struct s_ctx {
-    struct scraper_opts opts;
-    struct fw_promcfg cfg;
-    int rc;
-    int http_port;
-    char push[64];
-};
-
-static void
-s_scraper_actor(zsock_t *pipe, void *args)
-{
-    struct s_ctx *ctx = args;
-    scraper_t *s = scraper_new(&ctx->opts);
-    fw_err_t err = {0};
-    ctx->rc = scraper_open(s, &ctx->cfg, &err);
-    if (ctx->rc != 0)
-        fprintf(stderr, "scraper_open: %s\n", err.msg);
-    ctx->http_port = scraper_http_port(s);
-    zsock_signal(pipe, 0);
-    if (ctx->rc == 0)
-        scraper_run(s, pipe);
-    scraper_destroy(&s);
-}
-
-// A ROUTER on a free port standing in for tsdb, and ctx (zeroed) pointing a scraper at it
-// with its HTTP and PUB on free ports; with config_file, ctx->cfg loaded from that file.
-static zsock_t *
-s_ctx_init(struct s_ctx *ctx, const char *config_file)
-{
-    zsock_t *pull = zsock_new(ZMQ_ROUTER);
-    int push_port = zsock_bind(pull, "tcp://127.0.0.1:*");
-    ck_assert_int_gt(push_port, 0);
-    memset(ctx, 0, sizeof(*ctx));
-    snprintf(ctx->push, sizeof(ctx->push), "tcp://127.0.0.1:%d", push_port);
-    ctx->opts.zmq_tsdb_address = ctx->push;
-    ctx->opts.zmq_pub_address = "tcp://127.0.0.1:*";
-    ctx->opts.common.web_listen_address = "127.0.0.1:0";
-    ctx->opts.common.config_file = config_file;
-    if (config_file) {
-        struct fw_cfg_errors errs = {0};
-        ck_assert_int_eq(scraper_config_load(config_file, &ctx->cfg, &errs), 0);
-    }
-    return pull;
-}
-
-static void
-s_config(struct s_ctx *ctx, const char *text)
-{
-    struct fw_cfg_errors errs = {0};
-    int rc = fw_promcfg_load("test.yml", text, &ctx->cfg, &errs);
-    ck_assert_msg(rc == 0, "config: %s", errs.len ? errs.items[0].msg : "?");
-}
-
-static char *
-s_http(int port, const char *method, const char *path, long *status)
-{
-    char url[128];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-    struct check_util_http r;
-    int rc = check_util_http_request(method, url, NULL, 0, NULL, NULL, 10000, &r);
-    ck_assert_msg(rc == 0, "%s %s: no answer", method, url);
-    *status = r.status;
-    return r.body;
+    srv->d = check_util_scraper_httpd(s_srv_handler, srv, &srv->port);
 }
 
 // The labels of the SAMPLES v3 refs the scraper defined so far (it sends a series' labels
@@ -215,14 +134,7 @@ s_recv_acked(zsock_t *router)
     }
     ck_assert_int_eq(msg->type, FW_MSG_SAMPLES);
     s_refs_resolve(msg->batch);
-    json_t *body =
-        json_pack("{sssI}", "sender", msg->batch->sender, "acked", (json_int_t)msg->batch->seq);
-    struct fw_msg *ack = fw_msg_new_json(FW_MSG_SAMPLES_ACK, body); // steals body
-    zmsg_t *out = fw_msg_encode(ack, &err);
-    fw_msg_destroy(&ack);
-    ck_assert_ptr_nonnull(out);
-    zmsg_prepend(out, &identity);
-    ck_assert_int_eq(zmsg_send(&out, router), 0);
+    check_util_scraper_ack(router, &identity, msg->batch);
     return msg;
 }
 
@@ -246,8 +158,8 @@ START_TEST(test_scraper_scrapes_good_and_garbage_targets)
 {
     struct s_srv srv = {0};
     s_srv_start(&srv);
-    struct s_ctx ctx;
-    zsock_t *pull = s_ctx_init(&ctx, NULL);
+    struct check_util_scraper ctx;
+    zsock_t *pull = check_util_scraper_init(&ctx, NULL);
     char text[1024];
     snprintf(text, sizeof(text),
              "global:\n  scrape_interval: 200ms\n"
@@ -260,9 +172,8 @@ START_TEST(test_scraper_scrapes_good_and_garbage_targets)
              "  - job_name: limited\n    metrics_path: /two\n    sample_limit: 1\n"
              "    static_configs:\n      - targets: ['127.0.0.1:%d']\n",
              srv.port, srv.port, srv.port);
-    s_config(&ctx, text);
-    zactor_t *actor = zactor_new(s_scraper_actor, &ctx);
-    ck_assert_int_eq(ctx.rc, 0);
+    check_util_scraper_config(&ctx, text);
+    zactor_t *actor = check_util_scraper_start(&ctx);
 
     char instance[64];
     snprintf(instance, sizeof(instance), "127.0.0.1:%d", srv.port);
@@ -324,7 +235,7 @@ START_TEST(test_scraper_scrapes_good_and_garbage_targets)
     s_refs_clear();
 
     long status;
-    char *body = s_http(ctx.http_port, "GET", "/api/v1/targets", &status);
+    char *body = check_util_scraper_http(ctx.http_port, "GET", "/api/v1/targets", &status);
     ck_assert_int_eq(status, 200);
     json_error_t jerr;
     json_t *root = json_loads(body, 0, &jerr);
@@ -353,7 +264,7 @@ START_TEST(test_scraper_scrapes_good_and_garbage_targets)
     json_decref(root);
     free(body);
 
-    body = s_http(ctx.http_port, "GET", "/metrics", &status);
+    body = check_util_scraper_http(ctx.http_port, "GET", "/metrics", &status);
     ck_assert_int_eq(status, 200);
     ck_assert_ptr_nonnull(strstr(body, "fw_scraper_scrape_failures_total{job=\"bad\"}"));
     ck_assert_ptr_nonnull(strstr(body, "fw_scraper_scrapes_total{job=\"good\"}"));
@@ -378,7 +289,7 @@ static size_t
 s_count_targets(int port)
 {
     long status;
-    char *body = s_http(port, "GET", "/api/v1/targets", &status);
+    char *body = check_util_scraper_http(port, "GET", "/api/v1/targets", &status);
     json_t *root = json_loads(body, 0, NULL);
     free(body);
     ck_assert_ptr_nonnull(root);
@@ -395,23 +306,22 @@ START_TEST(test_scraper_reload_swaps_targets_and_keeps_old_on_error)
         path, "scrape_configs:\n"
               "  - job_name: a\n    static_configs:\n      - targets: ['127.0.0.1:1']\n"
               "  - job_name: b\n    static_configs:\n      - targets: ['127.0.0.1:2']\n");
-    struct s_ctx ctx;
-    zsock_t *pull = s_ctx_init(&ctx, path);
-    zactor_t *actor = zactor_new(s_scraper_actor, &ctx);
-    ck_assert_int_eq(ctx.rc, 0);
+    struct check_util_scraper ctx;
+    zsock_t *pull = check_util_scraper_init(&ctx, path);
+    zactor_t *actor = check_util_scraper_start(&ctx);
     ck_assert_uint_eq(s_count_targets(ctx.http_port), 2);
 
     check_util_write_file(
         path, "scrape_configs:\n"
               "  - job_name: a\n    static_configs:\n      - targets: ['127.0.0.1:1']\n");
     long status;
-    char *body = s_http(ctx.http_port, "POST", "/-/reload", &status);
+    char *body = check_util_scraper_http(ctx.http_port, "POST", "/-/reload", &status);
     ck_assert_int_eq(status, 200);
     free(body);
     ck_assert_uint_eq(s_count_targets(ctx.http_port), 1);
 
     check_util_write_file(path, "scrape_configs:\n  - job_nam: a\n");
-    body = s_http(ctx.http_port, "POST", "/-/reload", &status);
+    body = check_util_scraper_http(ctx.http_port, "POST", "/-/reload", &status);
     ck_assert_int_eq(status, 500);
     ck_assert_ptr_nonnull(strstr(body, "check_scraper_reload.yml:2:5"));
     free(body);
@@ -429,7 +339,7 @@ static char *
 s_target_jobs(int port)
 {
     long status;
-    char *body = s_http(port, "GET", "/api/v1/targets", &status);
+    char *body = check_util_scraper_http(port, "GET", "/api/v1/targets", &status);
     ck_assert_int_eq(status, 200);
     json_t *root = json_loads(body, 0, NULL);
     free(body);
@@ -477,17 +387,16 @@ START_TEST(test_scraper_reload_removes_targets_with_timers_due)
     char text[2048];
     s_churn_config(text, sizeof(text), "a");
     check_util_write_file(path, text);
-    struct s_ctx ctx;
-    zsock_t *pull = s_ctx_init(&ctx, path);
-    zactor_t *actor = zactor_new(s_scraper_actor, &ctx);
-    ck_assert_int_eq(ctx.rc, 0);
+    struct check_util_scraper ctx;
+    zsock_t *pull = check_util_scraper_init(&ctx, path);
+    zactor_t *actor = check_util_scraper_start(&ctx);
 
     for (int round = 1; round <= 4; round++) {
         const char *p = round % 2 ? "b" : "a";
         s_churn_config(text, sizeof(text), p);
         check_util_write_file(path, text);
         long status;
-        char *body = s_http(ctx.http_port, "POST", "/-/reload", &status);
+        char *body = check_util_scraper_http(ctx.http_port, "POST", "/-/reload", &status);
         ck_assert_int_eq(status, 200);
         free(body);
         char want[128];
@@ -532,7 +441,7 @@ static double
 s_self_metric(int port, const char *series)
 {
     long status;
-    char *body = s_http(port, "GET", "/metrics", &status);
+    char *body = check_util_scraper_http(port, "GET", "/metrics", &status);
     const char *p = strstr(body, series);
     double v = p ? strtod(p + strlen(series), NULL) : -1;
     free(body);
@@ -640,10 +549,9 @@ START_TEST(test_scraper_reload_cancels_in_one_wake)
     struct s_srv srv = {0};
     s_srv_start(&srv);
     s_many_config(path, srv.port, 0, S_MANY);
-    struct s_ctx ctx;
-    zsock_t *pull = s_ctx_init(&ctx, path);
-    zactor_t *actor = zactor_new(s_scraper_actor, &ctx);
-    ck_assert_int_eq(ctx.rc, 0);
+    struct check_util_scraper ctx;
+    zsock_t *pull = check_util_scraper_init(&ctx, path);
+    zactor_t *actor = check_util_scraper_start(&ctx);
     struct s_many m = {.srv = &srv, .keep = 10};
     s_many_recv(pull, s_many_all_scraped, s_many_see, &m);
 
@@ -652,7 +560,7 @@ START_TEST(test_scraper_reload_cancels_in_one_wake)
     ck_assert(before >= 0);
     s_many_config(path, srv.port, 0, m.keep);
     long status;
-    char *body = s_http(ctx.http_port, "POST", "/-/reload", &status);
+    char *body = check_util_scraper_http(ctx.http_port, "POST", "/-/reload", &status);
     ck_assert_int_eq(status, 200);
     free(body);
     double after = s_self_metric(ctx.http_port, wakes);
@@ -679,27 +587,28 @@ END_TEST
 // Prometheus. Also the discovery metrics under Prometheus's names on /metrics.
 START_TEST(test_scraper_keep_dropped_targets)
 {
-    struct s_ctx ctx;
-    zsock_t *pull = s_ctx_init(&ctx, NULL);
-    s_config(&ctx,
-             "global: {keep_dropped_targets: 2}\n"
-             "scrape_configs:\n"
-             "  - job_name: a\n" // global's 2 of 4
-             "    static_configs: [{targets: ['127.0.0.1:1', '127.0.0.1:2', '127.0.0.1:3',"
-             " '127.0.0.1:4']}]\n"
-             "    relabel_configs: [{action: drop, source_labels: [__address__],"
-             " regex: '.*:[1-4]'}]\n"
-             "  - job_name: b\n" // its own 1 of 2; one target stays active
-             "    keep_dropped_targets: 1\n"
-             "    static_configs: [{targets: ['127.0.0.1:5', '127.0.0.1:6', '127.0.0.1:7']}]\n"
-             "    relabel_configs: [{action: drop, source_labels: [__address__],"
-             " regex: '.*:[56]'}]\n");
+    struct check_util_scraper ctx;
+    zsock_t *pull = check_util_scraper_init(&ctx, NULL);
+    check_util_scraper_config(
+        &ctx,
+        "global: {keep_dropped_targets: 2}\n"
+        "scrape_configs:\n"
+        "  - job_name: a\n" // global's 2 of 4
+        "    static_configs: [{targets: ['127.0.0.1:1', '127.0.0.1:2', '127.0.0.1:3',"
+        " '127.0.0.1:4']}]\n"
+        "    relabel_configs: [{action: drop, source_labels: [__address__],"
+        " regex: '.*:[1-4]'}]\n"
+        "  - job_name: b\n" // its own 1 of 2; one target stays active
+        "    keep_dropped_targets: 1\n"
+        "    static_configs: [{targets: ['127.0.0.1:5', '127.0.0.1:6', '127.0.0.1:7']}]\n"
+        "    relabel_configs: [{action: drop, source_labels: [__address__],"
+        " regex: '.*:[56]'}]\n");
     ck_assert_int_eq(ctx.cfg.scrape_configs[0].keep_dropped_targets, 2);
     ck_assert_int_eq(ctx.cfg.scrape_configs[1].keep_dropped_targets, 1);
-    zactor_t *actor = zactor_new(s_scraper_actor, &ctx);
-    ck_assert_int_eq(ctx.rc, 0);
+    zactor_t *actor = check_util_scraper_start(&ctx);
     long status;
-    char *body = s_http(ctx.http_port, "GET", "/api/v1/targets?state=dropped", &status);
+    char *body =
+        check_util_scraper_http(ctx.http_port, "GET", "/api/v1/targets?state=dropped", &status);
     ck_assert_int_eq(status, 200);
     json_t *root = json_loads(body, 0, NULL);
     ck_assert_ptr_nonnull(root);
@@ -720,7 +629,7 @@ START_TEST(test_scraper_keep_dropped_targets)
     json_decref(root);
     free(body);
 
-    body = s_http(ctx.http_port, "GET", "/metrics", &status);
+    body = check_util_scraper_http(ctx.http_port, "GET", "/metrics", &status);
     ck_assert_int_eq(status, 200);
     ck_assert_ptr_nonnull(
         strstr(body, "prometheus_sd_discovered_targets{config=\"a\",name=\"scrape\"} 4\n"));
@@ -960,24 +869,12 @@ START_TEST(test_scraper_fetch_cancels_scheduled)
 }
 END_TEST
 
-static void
-s_setup(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static void
-s_teardown(void)
-{
-    curl_global_cleanup();
-}
-
 Suite *
 scraper_suite(void)
 {
     Suite *s = suite_create("scraper");
     TCase *tc = tcase_create("daemon");
-    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_checked_fixture(tc, check_util_scraper_setup, check_util_scraper_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_scraper_embedded_config_loads);
     tcase_add_test(tc, test_scraper_keep_dropped_targets);

@@ -6,7 +6,6 @@
     acknowledges each batch.
 */
 #include <check.h>
-#include <curl/curl.h>
 #include <czmq.h>
 #include <jansson.h>
 #include <microhttpd.h>
@@ -14,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fw_labels.h"
@@ -22,6 +20,7 @@
 #include "fw_promcfg.h"
 #include "fw_time.h"
 #include "check_util.h"
+#include "check_util_scraper.h"
 #include "../scraper/scraper.h"
 
 Suite *scraper_wake_suite(void);
@@ -81,38 +80,7 @@ s_srv_handler(void *cls, struct MHD_Connection *conn, const char *url, const cha
     (void)upload_data;
     (void)upload_size;
     (void)ptr;
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(s_body), s_body, MHD_RESPMEM_PERSISTENT);
-    MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4");
-    enum MHD_Result rc = MHD_queue_response(conn, 200, r);
-    MHD_destroy_response(r);
-    return rc;
-}
-
-struct s_ctx {
-    struct scraper_opts opts;
-    struct fw_promcfg cfg;
-    int rc;
-    int http_port;
-    char push[64];
-    pid_t tid; // the scraper's loop thread
-};
-
-static void
-s_scraper_actor(zsock_t *pipe, void *args)
-{
-    struct s_ctx *ctx = args;
-    ctx->tid = (pid_t)syscall(SYS_gettid);
-    scraper_t *s = scraper_new(&ctx->opts);
-    fw_err_t err = {0};
-    ctx->rc = scraper_open(s, &ctx->cfg, &err);
-    if (ctx->rc != 0)
-        fprintf(stderr, "scraper_open: %s\n", err.msg);
-    ctx->http_port = scraper_http_port(s);
-    zsock_signal(pipe, 0);
-    if (ctx->rc == 0)
-        scraper_run(s, pipe);
-    scraper_destroy(&s);
+    return check_util_scraper_reply(conn, 200, s_body);
 }
 
 // Acknowledge every SAMPLES batch that arrives within ms, as tsdb does once it is stored.
@@ -129,16 +97,8 @@ s_ack_for(zsock_t *router, int64_t ms)
         zframe_t *identity = zmsg_pop(z);
         struct fw_msg *msg = NULL;
         fw_err_t err;
-        if (fw_msg_decode(z, &msg, &err) == 0 && msg->type == FW_MSG_SAMPLES) {
-            json_t *body = json_pack("{sssI}", "sender", msg->batch->sender, "acked",
-                                     (json_int_t)msg->batch->seq);
-            struct fw_msg *ack = fw_msg_new_json(FW_MSG_SAMPLES_ACK, body); // steals body
-            zmsg_t *out = fw_msg_encode(ack, &err);
-            fw_msg_destroy(&ack);
-            ck_assert_ptr_nonnull(out);
-            zmsg_prepend(out, &identity);
-            ck_assert_int_eq(zmsg_send(&out, router), 0);
-        }
+        if (fw_msg_decode(z, &msg, &err) == 0 && msg->type == FW_MSG_SAMPLES)
+            check_util_scraper_ack(router, &identity, msg->batch);
         fw_msg_destroy(&msg);
         zframe_destroy(&identity);
         zmsg_destroy(&z);
@@ -218,23 +178,11 @@ START_TEST(test_scraper_wakes_per_scrape)
         off += (size_t)snprintf(s_body + off, sizeof(s_body) - off,
                                 "# TYPE wake_metric_%d gauge\nwake_metric_%d{a=\"%d\"} %d\n", i, i,
                                 i, i);
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct MHD_Daemon *d =
-        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, s_srv_handler, NULL,
-                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_END);
-    ck_assert_ptr_nonnull(d);
-    int port = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port;
+    int port;
+    struct MHD_Daemon *d = check_util_scraper_httpd(s_srv_handler, NULL, &port);
 
-    struct s_ctx ctx = {0};
-    zsock_t *router = zsock_new(ZMQ_ROUTER);
-    int push_port = zsock_bind(router, "tcp://127.0.0.1:*");
-    ck_assert_int_gt(push_port, 0);
-    snprintf(ctx.push, sizeof(ctx.push), "tcp://127.0.0.1:%d", push_port);
-    ctx.opts.zmq_tsdb_address = ctx.push;
-    ctx.opts.zmq_pub_address = "tcp://127.0.0.1:*";
-    ctx.opts.common.web_listen_address = "127.0.0.1:0";
+    struct check_util_scraper ctx;
+    zsock_t *router = check_util_scraper_init(&ctx, NULL);
     char cfg[2048];
     // one static_config per target: the same server, told apart by a label
     size_t n = (size_t)snprintf(cfg, sizeof(cfg),
@@ -244,11 +192,8 @@ START_TEST(test_scraper_wakes_per_scrape)
         n += (size_t)snprintf(cfg + n, sizeof(cfg) - n,
                               "      - targets: [\"127.0.0.1:%d\"]\n        labels: {t: \"%d\"}\n",
                               port, i);
-    struct fw_cfg_errors errs = {0};
-    int rc = fw_promcfg_load("wake.yml", cfg, &ctx.cfg, &errs);
-    ck_assert_msg(rc == 0, "config: %s", errs.len ? errs.items[0].msg : "?");
-    zactor_t *actor = zactor_new(s_scraper_actor, &ctx);
-    ck_assert_int_eq(ctx.rc, 0);
+    check_util_scraper_config(&ctx, cfg);
+    zactor_t *actor = check_util_scraper_start(&ctx);
 
     s_ack_for(router, 2500); // every target scraped once or twice: series known
     struct s_counts a = s_counts_read(ctx.http_port, router, ctx.tid);
@@ -273,24 +218,12 @@ START_TEST(test_scraper_wakes_per_scrape)
 }
 END_TEST
 
-static void
-s_setup(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static void
-s_teardown(void)
-{
-    curl_global_cleanup();
-}
-
 Suite *
 scraper_wake_suite(void)
 {
     Suite *s = suite_create("scraper_wake");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_checked_fixture(tc, check_util_scraper_setup, check_util_scraper_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_scraper_slot_offsets);
     tcase_add_test(tc, test_scraper_wakes_per_scrape);
