@@ -12,6 +12,12 @@
     channel (a DEALER connected to tsdb's samples ROUTER over inproc, with its own sender id
     and sequence numbers) as soon as it is full; at most S_INFLIGHT batches wait for their
     acknowledgement at a time, so a large request holds a bounded amount in tsdb's queue.
+
+    This file holds the labels, the checks and judgements, the answers, the metadata and
+    the public API. The rest of the receiver (tsdb_rwrite_int.h holds the structs they
+    share):
+      tsdb_rwrite_batch.c  the channels, and the last pass: series encoded into batches,
+                           sent, and their acknowledgements waited for
 */
 #include "tsdb_rwrite.h"
 
@@ -21,78 +27,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
-#include "fw_bytes.h"
 #include "fw_gofloat.h"
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_msg.h"
-#include "fw_msg_samples.h"
 #include "fw_names.h"
 #include "fw_promql_ast.h"
 #include "fw_time.h"
-#include "fw_zsock.h"
 #include "tsdb_json.h"
 #include "tsdb_pb.h"
 #include "tsdb_metadata.h"
 #include "tsdb_rwpartial.h"
 #include "tsdb_rwproto.h"
+#include "tsdb_rwrite_int.h"
 
 #define S_CT_PROTO "application/x-protobuf"
 #define S_MSG_V1 "prometheus.WriteRequest"
 #define S_MSG_V2 "io.prometheus.write.v2.Request"
 #define S_MAX_AHEAD_MS (10 * 60 * 1000) // Prometheus's maxAheadTime
-#define S_INFLIGHT 4                    // batches of one request unacknowledged at a time
-#define S_POLL_MS 200                   // how often a waiting request looks at the stop flag
 #define S_LOG_EVERY_MS 10000            // at most one log line per this for bad requests
-
-struct s_chan {
-    zsock_t *sock; // owned: DEALER to the samples ROUTER
-    char id[FW_MSG_SENDER_MAX + 1];
-    uint64_t seq; // the last batch number given out
-    bool busy;    // taken by a request
-};
-
-struct tsdb_rwrite {
-    tsdb_store_t *store;       // borrowed
-    tsdb_metadata_t *metadata; // borrowed; NULL: metadata not kept
-    fw_metrics_t *metrics;     // borrowed
-    char endpoint[64];         // the inproc endpoint bound on the samples ROUTER
-    pthread_mutex_t lock;      // guards the members below
-    pthread_cond_t free;       // a channel was given back, or stop
-    struct s_chan chans[TSDB_RWRITE_CHANNELS];
-    size_t n_chans;
-    bool stopping;
-    int64_t log_ms; // the last bad request logged
-    size_t unlogged;
-};
-
-// One request's work: the decompressed body and buffers reused series to series.
-struct s_req {
-    int version;                     // TSDB_RWPROTO_V1 or _V2
-    struct tsdb_rwproto_symbols sym; // 2.0: the request's symbols
-    const unsigned char *pb;         // the WriteRequest
-    size_t pb_len;
-    struct tsdb_rwproto_label *labels; // one series' labels, sorted
-    size_t n_labels, cap_labels;
-    struct tsdb_json enc; // the batch's encoded series (bytes)
-    size_t enc_series;
-    bool enc_st;   // a series of the batch carries start times: SAMPLES v4
-    char *invalid; // the first invalid series' reason (owned)
-    size_t invalid_samples, samples;
-    size_t out_of_order, duplicate, too_old; // refused by the store (SAMPLES_ACK)
-    char *ltext;                             // the gathered labels, NUL-terminated (s_view)
-    size_t ltext_cap;
-    struct fw_labels view;                // items (owned array) point into ltext
-    tsdb_store_reader_t *reader;          // owned, opened by the first series the head lacks
-    const struct tsdb_rwproto_label *dup; // S_LBL_DUP: the second of the name sent twice
-    // 2.0: one bit per sample of the valid series (in request order), set for a refused
-    // one, which is not stored (NULL while none is)
-    unsigned char *refused;
-    size_t n_refused;
-    size_t all_samples; // the request's samples (tsdb_rwproto_check's count)
-};
 
 // ---------------------------------------------------------------------------------------
 // Labels
@@ -108,7 +62,7 @@ s_label_cmp(const void *a, const void *b)
 
 // Prometheus's labels.String() of the series' labels (values quoted as Go's %q), bounded.
 static char *
-s_labels_text(const struct s_req *r)
+s_labels_text(const struct tsdb_rwrite_req *r)
 {
     char *out = fw_strdup("{");
     for (size_t i = 0; i < r->n_labels && strlen(out) < 1024; i++) {
@@ -125,7 +79,7 @@ s_labels_text(const struct s_req *r)
     return done;
 }
 
-// How s_gather found a series' labels.
+// How tsdb_rwrite_int_gather found a series' labels.
 enum { S_LBL_OK, S_LBL_REFS, S_LBL_INVALID, S_LBL_DUP };
 
 // Gather s's labels into r->labels, sorted by name, those with an empty value left out
@@ -133,8 +87,8 @@ enum { S_LBL_OK, S_LBL_REFS, S_LBL_INVALID, S_LBL_DUP };
 // names and values UTF-8 (fw_names_valid) without NUL, no name twice; else S_LBL_REFS (a
 // 2.0 labels ref outside the symbols, or one without its value), S_LBL_INVALID, or S_LBL_DUP
 // (r->dup: the name sent twice), in that order of precedence, as Prometheus 3 checks them.
-static int
-s_gather(struct s_req *r, const struct tsdb_rwproto_series *s)
+int
+tsdb_rwrite_int_gather(struct tsdb_rwrite_req *r, const struct tsdb_rwproto_series *s)
 {
     struct tsdb_rwproto_label l;
     struct tsdb_rwproto_cursor cur = {0};
@@ -171,161 +125,8 @@ s_gather(struct s_req *r, const struct tsdb_rwproto_series *s)
     return !ok || !named ? S_LBL_INVALID : dup ? S_LBL_DUP : S_LBL_OK;
 }
 
-// ---------------------------------------------------------------------------------------
-// Channels
-
-static struct s_chan *
-s_chan_take(tsdb_rwrite_t *self, fw_err_t *err)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += TSDB_RWRITE_ACK_TIMEOUT_MS / 1000;
-    pthread_mutex_lock(&self->lock);
-    struct s_chan *c = NULL;
-    while (!c && !self->stopping) {
-        for (size_t i = 0; i < self->n_chans && !c; i++)
-            if (!self->chans[i].busy)
-                c = &self->chans[i];
-        if (!c && self->n_chans < TSDB_RWRITE_CHANNELS) {
-            c = &self->chans[self->n_chans];
-            c->sock = zsock_new(ZMQ_DEALER);
-            zsock_set_linger(c->sock, 0);
-            zsock_set_sndtimeo(c->sock, TSDB_RWRITE_ACK_TIMEOUT_MS);
-            if (!c->sock || zsock_connect(c->sock, "%s", self->endpoint) != 0) {
-                zsock_destroy(&c->sock);
-                fw_err_set(err, "cannot connect to tsdb's samples socket");
-                pthread_mutex_unlock(&self->lock);
-                return NULL;
-            }
-            snprintf(c->id, sizeof(c->id), "remote_write/%ld.%lld/%zu", (long)getpid(),
-                     (long long)fw_time_now_ms(), self->n_chans);
-            c->seq = 0;
-            self->n_chans++;
-        }
-        if (!c && pthread_cond_timedwait(&self->free, &self->lock, &until) != 0)
-            break;
-    }
-    if (c)
-        c->busy = true;
-    else
-        fw_err_set(err, self->stopping ? "tsdb is shutting down" : "every channel is busy");
-    pthread_mutex_unlock(&self->lock);
-    return c;
-}
-
-static void
-s_chan_give(tsdb_rwrite_t *self, struct s_chan *c)
-{
-    pthread_mutex_lock(&self->lock);
-    c->busy = false;
-    pthread_cond_signal(&self->free);
-    pthread_mutex_unlock(&self->lock);
-}
-
-static bool
-s_stopping(tsdb_rwrite_t *self)
-{
-    pthread_mutex_lock(&self->lock);
-    bool s = self->stopping;
-    pthread_mutex_unlock(&self->lock);
-    return s || zsys_interrupted;
-}
-
-// The count under key in a SAMPLES_ACK body, 0 when absent.
-static size_t
-s_ack_count(const json_t *body, const char *key)
-{
-    json_t *n = json_object_get(body, key);
-    return json_is_integer(n) && json_integer_value(n) > 0 ? (size_t)json_integer_value(n) : 0;
-}
-
-// Read acknowledgements on c until *acked >= want, adding the refusals they report to r.
-// 0, or -1 with err (timeout, stop, or tsdb asking for a resend: a batch went missing).
-static int
-s_wait_acks(tsdb_rwrite_t *self, struct s_req *r, struct s_chan *c, uint64_t want, uint64_t *acked,
-            int64_t deadline, fw_err_t *err)
-{
-    while (*acked < want) {
-        if (s_stopping(self))
-            return fw_err_set(err, "tsdb is shutting down"), -1;
-        int64_t left = deadline - fw_time_mono_ms();
-        if (left <= 0)
-            return fw_err_set(err, "no acknowledgement from tsdb's storage within %d ms",
-                              TSDB_RWRITE_ACK_TIMEOUT_MS),
-                   -1;
-        zmq_pollitem_t item = {zsock_resolve(c->sock), 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, left < S_POLL_MS ? left : S_POLL_MS) <= 0)
-            continue;
-        struct fw_msg *m = NULL;
-        if (fw_zsock_recv(c->sock, FW_MSG_SAMPLES_ACK, self->metrics, &m) != 0)
-            continue;
-        json_t *a = json_object_get(m->body, "acked");
-        bool resend = json_is_true(json_object_get(m->body, "resend"));
-        r->out_of_order += s_ack_count(m->body, "out_of_order");
-        r->duplicate += s_ack_count(m->body, "duplicate");
-        r->too_old += s_ack_count(m->body, "too_old");
-        if (json_is_integer(a) && (uint64_t)json_integer_value(a) > *acked)
-            *acked = (uint64_t)json_integer_value(a);
-        fw_msg_destroy(&m);
-        if (resend && *acked < want)
-            return fw_err_set(err, "tsdb lost a batch of the request"), -1;
-    }
-    return 0;
-}
-
-// ---------------------------------------------------------------------------------------
-// Batches
-
-// Append v's n low bytes little-endian.
-static void
-s_put_le(struct s_req *r, uint64_t v, size_t n)
-{
-    unsigned char b[8];
-    fw_bytes_put_le(b, v, n);
-    tsdb_json_put(&r->enc, (const char *)b, n);
-}
-
-// Whether sample ord (of the valid series' samples, in request order) was refused.
-static bool
-s_refused(const struct s_req *r, size_t ord)
-{
-    return r->refused && (r->refused[ord / 8] >> (ord % 8) & 1);
-}
-
-// Encode the gathered labels and the nsamples of s's samples not refused (s's first is
-// sample ord) as one SAMPLES v3 series (ref 0: none); a 2.0 series' created_timestamp
-// becomes the start time of each of its samples (v4).
-static void
-s_encode_series(struct s_req *r, const struct tsdb_rwproto_series *s, size_t ord, size_t nsamples)
-{
-    int64_t st = r->version == TSDB_RWPROTO_V2 ? tsdb_rwproto_series_created(s) : 0;
-    s_put_le(r, 0, 4);
-    s_put_le(r, r->n_labels, 2);
-    for (size_t i = 0; i < r->n_labels; i++) {
-        s_put_le(r, r->labels[i].name_len, 2);
-        tsdb_json_put(&r->enc, r->labels[i].name, r->labels[i].name_len);
-        s_put_le(r, r->labels[i].value_len, 4);
-        tsdb_json_put(&r->enc, r->labels[i].value, r->labels[i].value_len);
-    }
-    s_put_le(r, nsamples | (st ? FW_SAMPLES_ST_FLAG : 0), 4);
-    struct fw_sample smp;
-    size_t off = 0;
-    for (size_t k = ord; tsdb_rwproto_next_sample(s, &off, &smp); k++) {
-        if (s_refused(r, k))
-            continue;
-        uint64_t bits;
-        memcpy(&bits, &smp.v, sizeof(bits));
-        s_put_le(r, (uint64_t)smp.t_ms, 8);
-        s_put_le(r, bits, 8);
-    }
-    for (size_t k = 0; st && k < nsamples; k++)
-        s_put_le(r, (uint64_t)st, 8);
-    r->enc_st |= st != 0;
-    r->enc_series++;
-}
-
-static size_t
-s_count_samples(const struct tsdb_rwproto_series *s, int64_t max_t, bool *ahead)
+size_t
+tsdb_rwrite_int_count_samples(const struct tsdb_rwproto_series *s, int64_t max_t, bool *ahead)
 {
     struct fw_sample smp;
     size_t off = 0, n = 0;
@@ -337,74 +138,18 @@ s_count_samples(const struct tsdb_rwproto_series *s, int64_t max_t, bool *ahead)
     return n;
 }
 
-// Send the encoded series as batch c->seq + 1 of the request whose first batch is first.
-static int
-s_send(struct s_req *r, struct s_chan *c, uint64_t first, fw_err_t *err)
-{
-    unsigned char *dst;
-    zmsg_t *z = fw_msg_samples_frames(r->enc_st ? FW_SAMPLES_V4 : FW_SAMPLES_V3, c->id, c->seq + 1,
-                                      first, r->enc_series, r->enc.len, &dst, err);
-    if (!z)
-        return -1;
-    memcpy(dst, r->enc.p, r->enc.len);
-    if (zmsg_send(&z, c->sock) != 0) {
-        zmsg_destroy(&z);
-        return fw_err_set(err, "tsdb's samples socket takes no more batches"), -1;
-    }
-    c->seq++;
-    r->enc.len = 0;
-    r->enc_series = 0;
-    r->enc_st = false;
-    return 0;
-}
-
-// Pass 2: every valid series into batches on c, then wait for all acknowledgements.
-static int
-s_store(tsdb_rwrite_t *self, struct s_req *r, const bool *valid, struct s_chan *c, fw_err_t *err)
-{
-    int64_t deadline = fw_time_mono_ms() + TSDB_RWRITE_ACK_TIMEOUT_MS;
-    uint64_t first = c->seq + 1, acked = c->seq;
-    struct tsdb_rwproto_series s;
-    size_t off = 0, ord = 0;
-    bool any = false;
-    for (size_t i = 0; tsdb_rwproto_next_series(r->pb, r->pb_len, r->version, &off, &s); i++) {
-        bool ahead = false;
-        size_t n = valid[i] ? s_count_samples(&s, INT64_MAX, &ahead) : 0, kept = n;
-        for (size_t k = ord; r->refused && k < ord + n; k++)
-            kept -= s_refused(r, k);
-        ord += n;
-        if (kept == 0)
-            continue;
-        (void)s_gather(r, &s);
-        s_encode_series(r, &s, ord - n, kept);
-        if (r->enc.len < TSDB_RWRITE_BATCH_BYTES)
-            continue;
-        if (s_send(r, c, first, err) != 0 ||
-            s_wait_acks(self, r, c, c->seq > S_INFLIGHT ? c->seq - S_INFLIGHT : 0, &acked, deadline,
-                        err) != 0)
-            return -1;
-        any = true;
-    }
-    if (r->enc_series > 0) {
-        if (s_send(r, c, first, err) != 0)
-            return -1;
-        any = true;
-    }
-    return any ? s_wait_acks(self, r, c, c->seq, &acked, deadline, err) : 0;
-}
-
 // Pass 1: which series are valid; the first invalid one's reason. -1 when a valid series
 // has a sample too far ahead (Prometheus refuses the whole request then).
 static int
-s_check(struct s_req *r, bool *valid)
+s_check(struct tsdb_rwrite_req *r, bool *valid)
 {
     int64_t max_t = fw_time_now_ms() + S_MAX_AHEAD_MS;
     struct tsdb_rwproto_series s;
     size_t off = 0;
     bool ahead = false;
     for (size_t i = 0; tsdb_rwproto_next_series(r->pb, r->pb_len, r->version, &off, &s); i++) {
-        valid[i] = s_gather(r, &s) == S_LBL_OK;
-        size_t n = s_count_samples(&s, max_t, valid[i] ? &ahead : &(bool){false});
+        valid[i] = tsdb_rwrite_int_gather(r, &s) == S_LBL_OK;
+        size_t n = tsdb_rwrite_int_count_samples(&s, max_t, valid[i] ? &ahead : &(bool){false});
         if (valid[i]) {
             r->samples += n;
             continue;
@@ -418,7 +163,7 @@ s_check(struct s_req *r, bool *valid)
 
 // The gathered labels as a struct fw_labels whose strings point into r->ltext.
 static const struct fw_labels *
-s_view(struct s_req *r)
+s_view(struct tsdb_rwrite_req *r)
 {
     size_t need = 0;
     for (size_t i = 0; i < r->n_labels; i++)
@@ -490,14 +235,14 @@ s_refusal_text(int j)
 // them (one earlier in the same request, or another writer in between) are dropped there,
 // as Prometheus's Commit drops them.
 static int
-s_precheck(tsdb_rwrite_t *self, struct s_req *r, const bool *valid, fw_err_t *err)
+s_precheck(tsdb_rwrite_t *self, struct tsdb_rwrite_req *r, const bool *valid, fw_err_t *err)
 {
     struct tsdb_rwproto_series s;
     size_t off = 0;
     for (size_t i = 0; tsdb_rwproto_next_series(r->pb, r->pb_len, r->version, &off, &s); i++) {
         if (!valid[i])
             continue;
-        (void)s_gather(r, &s);
+        (void)tsdb_rwrite_int_gather(r, &s);
         struct fw_sample smp;
         size_t soff = 0;
         if (!tsdb_rwproto_next_sample(&s, &soff, &smp))
@@ -522,9 +267,9 @@ static const char *const s_kind_reason[S_KINDS] = {
     [S_OUT_OF_ORDER] = "out_of_order", [S_DUPLICATE] = "duplicate", [S_TOO_OLD] = "too_old",
     [S_AHEAD] = "out_of_bounds",       [S_LABELS] = "labels",       [S_EMPTY] = "empty_series"};
 
-// The line of a 2.0 series whose labels s_gather refused as kind (S_LBL_*), into pe.
+// The line of a 2.0 series whose labels tsdb_rwrite_int_gather refused as kind (S_LBL_*), into pe.
 static void
-s_labels_line(struct s_req *r, const struct tsdb_rwproto_series *s, int kind,
+s_labels_line(struct tsdb_rwrite_req *r, const struct tsdb_rwproto_series *s, int kind,
               struct tsdb_rwpartial *pe)
 {
     if (kind == S_LBL_REFS) {
@@ -562,13 +307,13 @@ s_sample_line(int j, const struct tsdb_store_newest *n, int64_t t, double v, con
 
 // Remote write 2.0 as Prometheus 3's writeV2 takes it: each series and each sample on its
 // own, what is refused left out with a line in pe (request order), the rest stored. A
-// series is refused for its labels (s_gather) or for holding neither samples nor
+// series is refused for its labels (tsdb_rwrite_int_gather) or for holding neither samples nor
 // histograms; a sample for lying more than 10 minutes ahead or for what storage would
 // refuse (s_judge against its series' newest stored sample, as Prometheus's appender
 // judges at Append). Sets valid[] and the bits of r->refused. Returns the kinds refused as
 // bits (1 << S_*), or -1 with err when the store cannot be read.
 static int
-s_judge_v2(tsdb_rwrite_t *self, struct s_req *r, bool *valid, struct tsdb_rwpartial *pe,
+s_judge_v2(tsdb_rwrite_t *self, struct tsdb_rwrite_req *r, bool *valid, struct tsdb_rwpartial *pe,
            fw_err_t *err)
 {
     int64_t max_t = fw_time_now_ms() + S_MAX_AHEAD_MS;
@@ -576,9 +321,9 @@ s_judge_v2(tsdb_rwrite_t *self, struct s_req *r, bool *valid, struct tsdb_rwpart
     size_t off = 0, ord = 0;
     int kinds = 0;
     for (size_t i = 0; tsdb_rwproto_next_series(r->pb, r->pb_len, r->version, &off, &s); i++) {
-        int g = s_gather(r, &s);
+        int g = tsdb_rwrite_int_gather(r, &s);
         bool ahead = false;
-        size_t n = s_count_samples(&s, INT64_MAX, &ahead);
+        size_t n = tsdb_rwrite_int_count_samples(&s, INT64_MAX, &ahead);
         valid[i] = g == S_LBL_OK && (n > 0 || tsdb_rwproto_series_histograms(&s, r->version));
         if (g != S_LBL_OK) {
             s_labels_line(r, &s, g, pe);
@@ -747,7 +492,7 @@ s_meta_family(const struct tsdb_rwproto_meta *m, struct tsdb_metadata_family *f)
 // what was refused (a type that is no MetricType, a 2.0 ref outside the symbols, or what
 // tsdb_metadata_put refuses).
 static void
-s_metadata(tsdb_rwrite_t *self, const struct s_req *r, size_t n)
+s_metadata(tsdb_rwrite_t *self, const struct tsdb_rwrite_req *r, size_t n)
 {
     if (!self->metadata || n == 0)
         return;
@@ -777,7 +522,7 @@ s_metadata(tsdb_rwrite_t *self, const struct s_req *r, size_t n)
 }
 
 static void
-s_req_clear(struct s_req *r)
+s_req_clear(struct tsdb_rwrite_req *r)
 {
     free(r->labels);
     free(r->enc.p);
@@ -810,7 +555,8 @@ tsdb_rwrite_handle(tsdb_rwrite_t *self, const char *content_type, const char *en
     rc = tsdb_pb_unsnappy(body, len, TSDB_RWRITE_MAX_DECODED, &pb, &n, &err);
     if (rc != 0)
         return s_refuse(self, rc, rc == 413 ? "too_large" : "snappy", text, "%s", err.msg);
-    struct s_req r = {.version = w->version, .pb = (const unsigned char *)pb, .pb_len = n};
+    struct tsdb_rwrite_req r = {
+        .version = w->version, .pb = (const unsigned char *)pb, .pb_len = n};
     bool *valid = NULL;
     struct tsdb_rwpartial pe = {0};
     int kinds = 0;
@@ -851,14 +597,14 @@ tsdb_rwrite_handle(tsdb_rwrite_t *self, const char *content_type, const char *en
             goto out;
         }
     }
-    struct s_chan *c = s_chan_take(self, &err);
-    if (!c || s_store(self, &r, valid, c, &err) != 0) {
+    struct tsdb_rwrite_chan *c = tsdb_rwrite_int_chan_take(self, &err);
+    if (!c || tsdb_rwrite_int_store(self, &r, valid, c, &err) != 0) {
         rc = s_refuse(self, 503, "unavailable", text, "%s", err.msg);
         if (c)
-            s_chan_give(self, c);
+            tsdb_rwrite_int_chan_give(self, c);
         goto out;
     }
-    s_chan_give(self, c);
+    tsdb_rwrite_int_chan_give(self, c);
     size_t dropped = r.out_of_order + r.duplicate + r.too_old;
     w->samples = r.samples > dropped + r.n_refused ? r.samples - dropped - r.n_refused : 0;
     fw_metrics_add(self->metrics, "fw_tsdb_remote_write_samples_total", "", (double)w->samples);
