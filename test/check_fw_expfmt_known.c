@@ -1,0 +1,192 @@
+/*  check_fw_expfmt_known.c — the exposition parser's shortcuts for series a scraper has
+    seen before: the known-series callback (fw_expfmt_set_known) and the expectation
+    callback (fw_expfmt_set_expect), whose samples come tagged, without labels.
+*/
+#include <check.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "fw_expfmt.h"
+
+Suite *fw_expfmt_known_suite(void);
+
+// The known-series callback: it answers for the texts it lists, by index; those samples
+// come tagged, with their name, value and timestamp but no labels (braces and escaped
+// quotes inside values skipped right); other samples parse as always; a text that would not
+// parse is never skipped into a different error; and strict OpenMetrics never asks.
+static const char *const s_known_texts[] = {"a{x=\"}\\\"{\"}", "b", "c {y=\"1\"}"};
+static size_t s_known_asked;
+static void *
+s_known_fn(void *arg, size_t i, const char *series, size_t len)
+{
+    (void)arg;
+    s_known_asked++;
+    for (size_t k = 0; k < 3; k++)
+        if (strlen(s_known_texts[k]) == len && memcmp(s_known_texts[k], series, len) == 0)
+            return (void *)(s_known_texts + k + (i > 99 ? 1 : 0));
+    return NULL;
+}
+
+START_TEST(test_fw_expfmt_known_series_skip_labels)
+{
+    fw_expfmt_t *p = fw_expfmt_new();
+    fw_err_t err;
+    fw_expfmt_set_known(p, s_known_fn, NULL);
+    const char *body = "a{x=\"}\\\"{\"} 1 1000\nb 2\nc {y=\"1\"}  3\nd{z=\"}\"} 4\n";
+    s_known_asked = 0;
+    ck_assert_int_eq(
+        fw_expfmt_parse_flags(p, body, strlen(body), FW_EXPFMT_TEXT, FW_EXPFMT_PROMETHEUS, &err),
+        4);
+    ck_assert_uint_eq(s_known_asked, 4);
+    struct fw_expfmt_sample s;
+    for (size_t i = 0; i < 3; i++) {
+        fw_expfmt_get(p, i, &s);
+        ck_assert_ptr_eq(s.tag, s_known_texts + i);
+        ck_assert_uint_eq(s.n_labels, 0);
+        ck_assert_str_eq(s.name, i == 0 ? "a" : i == 1 ? "b" : "c");
+        ck_assert_uint_eq(s.series_len, strlen(s_known_texts[i]));
+        ck_assert(s.v == (double)(i + 1));
+    }
+    fw_expfmt_get(p, 0, &s);
+    ck_assert(s.has_t);
+    ck_assert_int_eq(s.t_ms, 1000);
+    fw_expfmt_get(p, 3, &s); // not known: parsed in full
+    ck_assert_ptr_null(s.tag);
+    ck_assert_uint_eq(s.n_labels, 1);
+    ck_assert_str_eq(s.label_values[0], "}");
+
+    // "b" is known, but "b$ 1" does not parse: the parser's own error, not a value error.
+    const char *bad = "b$ 1\n";
+    ck_assert_int_eq(
+        fw_expfmt_parse_flags(p, bad, strlen(bad), FW_EXPFMT_TEXT, FW_EXPFMT_PROMETHEUS, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "invalid character in metric name"));
+    // Without FW_EXPFMT_PROMETHEUS (every OpenMetrics family rule) nobody is asked.
+    s_known_asked = 0;
+    const char *om = "b 2\n# EOF\n";
+    ck_assert_int_eq(fw_expfmt_parse_flags(p, om, strlen(om), FW_EXPFMT_OPENMETRICS, 0, &err), 1);
+    ck_assert_uint_eq(s_known_asked, 0);
+    // OpenMetrics as Prometheus reads it asks, and keeps the value and exemplar.
+    const char *omp = "b_total 2 # {t=\"x\"} 1\n# EOF\n";
+    ck_assert_int_eq(fw_expfmt_parse_flags(p, omp, strlen(omp), FW_EXPFMT_OPENMETRICS,
+                                           FW_EXPFMT_PROMETHEUS, &err),
+                     1);
+    ck_assert_uint_eq(s_known_asked, 1);
+    fw_expfmt_set_known(p, NULL, NULL);
+    fw_expfmt_destroy(&p);
+}
+END_TEST
+
+// The expectation callback (fw_expfmt_set_expect): sample i is expected written as
+// s_expect_texts[i]; a line that starts with that text and a blank that ends it is tagged
+// without asking known, with its name, value and timestamp; a text that only starts the
+// line, a name followed by a label set, or a line with nothing after the text parse as
+// always (known asked); without known, or in strict OpenMetrics, nothing is expected.
+static const struct {
+    const char *text;
+    size_t name_len;
+} s_expect_texts[] = {
+    {"a{x=\"1\"}", 1}, {"b", 1}, {"c{y=\"}\"}", 1}, {"d", 1}, {"e{z=\"1\"}", 1}, {"f", 1},
+};
+static size_t s_expect_asked;
+static bool
+s_expect_fn(void *arg, size_t i, struct fw_expfmt_expect *x)
+{
+    (void)arg;
+    s_expect_asked++;
+    if (i >= sizeof(s_expect_texts) / sizeof(s_expect_texts[0]))
+        return false;
+    *x = (struct fw_expfmt_expect){s_expect_texts[i].text, strlen(s_expect_texts[i].text),
+                                   s_expect_texts[i].name_len, (void *)(s_expect_texts + i)};
+    return true;
+}
+static void *
+s_known_none(void *arg, size_t i, const char *series, size_t len)
+{
+    (void)arg, (void)i, (void)series, (void)len;
+    s_known_asked++;
+    return NULL;
+}
+
+START_TEST(test_fw_expfmt_expected_series)
+{
+    fw_expfmt_t *p = fw_expfmt_new();
+    fw_err_t err;
+    fw_expfmt_set_known(p, s_known_none, NULL);
+    fw_expfmt_set_expect(p, s_expect_fn);
+    // 0, 1 and 2 as expected; 3 a longer name; 4 more labels; 5 a name, then a label set
+    const char *body = "a{x=\"1\"} 1 1000\nb\t2\nc{y=\"}\"}  3\ndd 4\ne{z=\"1\",w=\"2\"} 5\n"
+                       "f {v=\"6\"} 6\n";
+    s_known_asked = s_expect_asked = 0;
+    ck_assert_int_eq(
+        fw_expfmt_parse_flags(p, body, strlen(body), FW_EXPFMT_TEXT, FW_EXPFMT_PROMETHEUS, &err),
+        6);
+    ck_assert_uint_eq(s_expect_asked, 6);
+    ck_assert_uint_eq(s_known_asked, 3);
+    struct fw_expfmt_sample s;
+    for (size_t i = 0; i < 3; i++) {
+        fw_expfmt_get(p, i, &s);
+        ck_assert_ptr_eq(s.tag, s_expect_texts + i);
+        ck_assert_uint_eq(s.n_labels, 0);
+        ck_assert_str_eq(s.name, i == 0 ? "a" : i == 1 ? "b" : "c");
+        ck_assert_uint_eq(s.series_len, strlen(s_expect_texts[i].text));
+        ck_assert(s.v == (double)(i + 1));
+        ck_assert(s.has_t == (i == 0));
+    }
+    fw_expfmt_get(p, 0, &s);
+    ck_assert_int_eq(s.t_ms, 1000);
+    static const char *const names[] = {"dd", "e", "f"};
+    static const size_t labels[] = {0, 2, 1};
+    for (size_t i = 3; i < 6; i++) {
+        fw_expfmt_get(p, i, &s);
+        ck_assert_ptr_null(s.tag);
+        ck_assert_str_eq(s.name, names[i - 3]);
+        ck_assert_uint_eq(s.n_labels, labels[i - 3]);
+        ck_assert(s.v == (double)(i + 1));
+    }
+    // The expected text and nothing after it: the parser's own error.
+    const char *bare = "a{x=\"1\"}\n";
+    ck_assert_int_eq(
+        fw_expfmt_parse_flags(p, bare, strlen(bare), FW_EXPFMT_TEXT, FW_EXPFMT_PROMETHEUS, &err),
+        -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "expected value"));
+    // OpenMetrics as Prometheus reads it: one space ends the text.
+    const char *omp = "a{x=\"1\"} 1 # {t=\"x\"} 1\nb  2\n# EOF\n";
+    s_known_asked = s_expect_asked = 0;
+    ck_assert_int_eq(fw_expfmt_parse_flags(p, omp, strlen(omp), FW_EXPFMT_OPENMETRICS,
+                                           FW_EXPFMT_PROMETHEUS, &err),
+                     -1); // "b  2": two spaces, refused as without an expectation
+    ck_assert_ptr_nonnull(strstr(err.msg, "line 2"));
+    const char *omok = "a{x=\"1\"} 1 # {t=\"x\"} 1\n# EOF\n";
+    ck_assert_int_eq(fw_expfmt_parse_flags(p, omok, strlen(omok), FW_EXPFMT_OPENMETRICS,
+                                           FW_EXPFMT_PROMETHEUS, &err),
+                     1);
+    fw_expfmt_get(p, 0, &s);
+    ck_assert_ptr_eq(s.tag, s_expect_texts);
+    ck_assert(s.has_exemplar);
+    // Strict OpenMetrics, and no known callback: nothing expected.
+    s_expect_asked = 0;
+    const char *strict = "a{x=\"1\"} 1\n# EOF\n";
+    ck_assert_int_eq(
+        fw_expfmt_parse_flags(p, strict, strlen(strict), FW_EXPFMT_OPENMETRICS, 0, &err), 1);
+    fw_expfmt_set_known(p, NULL, NULL);
+    ck_assert_int_eq(
+        fw_expfmt_parse_flags(p, body, strlen(body), FW_EXPFMT_TEXT, FW_EXPFMT_PROMETHEUS, &err),
+        6);
+    fw_expfmt_get(p, 0, &s);
+    ck_assert_ptr_null(s.tag);
+    ck_assert_uint_eq(s_expect_asked, 0);
+    fw_expfmt_set_expect(p, NULL);
+    fw_expfmt_destroy(&p);
+}
+END_TEST
+
+Suite *
+fw_expfmt_known_suite(void)
+{
+    Suite *s = suite_create("fw_expfmt_known");
+    TCase *tc = tcase_create("known");
+    tcase_add_test(tc, test_fw_expfmt_known_series_skip_labels);
+    tcase_add_test(tc, test_fw_expfmt_expected_series);
+    suite_add_tcase(s, tc);
+    return s;
+}
