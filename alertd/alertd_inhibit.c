@@ -24,6 +24,7 @@ struct s_rule {
 struct alertd_inhibit {
     struct s_rule *rules; // owned
     size_t len;
+    size_t visits; // alerts looked at while indexing (alertd_inhibit_visits)
 };
 
 static void
@@ -152,6 +153,7 @@ alertd_inhibit_update(alertd_inhibit_t *self, alertd_store_t *store, int64_t now
         return;
     for (const struct alertd_alert *a = alertd_store_first(store); a;
          a = alertd_store_next(store)) {
+        self->visits++;
         if (alertd_alert_resolved(a, now))
             continue;
         for (size_t i = 0; i < self->len; i++) {
@@ -191,6 +193,12 @@ alertd_inhibit_mutes_by(alertd_inhibit_t *self, const struct fw_labels *l, uint6
         }
     }
     return false;
+}
+
+size_t
+alertd_inhibit_visits(const alertd_inhibit_t *self)
+{
+    return self->visits;
 }
 
 size_t

@@ -39,5 +39,7 @@ bool alertd_inhibit_mutes(alertd_inhibit_t *self, const struct fw_labels *l);
 // sources with l's `equal` values (Alertmanager names the first it finds, in no set order).
 bool alertd_inhibit_mutes_by(alertd_inhibit_t *self, const struct fw_labels *l, uint64_t *by);
 size_t alertd_inhibit_rules(const alertd_inhibit_t *self);
+// Alerts looked at while indexing since new (tests and profiles: the index's cost per POST).
+size_t alertd_inhibit_visits(const alertd_inhibit_t *self);
 
 #endif
