@@ -66,16 +66,16 @@ alertd_config_load(const char *file, struct fw_cfg_errors *errs)
 
 // --- shared state (called with the lock held) ---
 
-// Rebuild the inhibit index when the store changed or a second passed (alerts resolve by
-// the clock).
+// Rebuild the inhibit index when alerts left the store, the config changed or alertd
+// started; a stored alert updates it by itself (s_stored_locked) and alerts resolve by the
+// clock inside it (alertd_inhibit.h).
 void
 alertd_refresh_inhibit_locked(alertd_t *self, int64_t now)
 {
-    if (self->inhibit_generation == self->generation && now - self->inhibit_at < 1000)
+    if (self->inhibit_generation == self->generation)
         return;
     alertd_inhibit_update(self->inhibit, self->store, now);
     self->inhibit_generation = self->generation;
-    self->inhibit_at = now;
 }
 
 static bool
@@ -91,14 +91,14 @@ static bool
 s_muted(const struct alertd_alert *a, int64_t now, void *arg)
 {
     alertd_t *self = arg;
-    return alertd_inhibit_mutes(self->inhibit, &a->labels) || s_silenced(self, a, now);
+    return alertd_inhibit_mutes(self->inhibit, &a->labels, now) || s_silenced(self, a, now);
 }
 
 // Persist and group an alert just stored.
 static void
 s_stored_locked(alertd_t *self, const struct alertd_alert *stored, int64_t now)
 {
-    self->generation++;
+    alertd_inhibit_note(self->inhibit, stored, now);
     (void)alertd_store_persist(self->store, stored, self->state, now);
     alertd_dispatch_insert(self->dispatch, stored, now);
 }

@@ -89,7 +89,7 @@ s_render_alert(const struct alertd_alert *a, void *arg)
     json_t *silenced_by = alertd_silences_muting(r->self->silences, &a->labels, r->now);
     bool silenced = json_array_size(silenced_by) > 0;
     uint64_t by = 0;
-    bool inhibited = alertd_inhibit_mutes_by(r->self->inhibit, &a->labels, &by);
+    bool inhibited = alertd_inhibit_mutes_by(r->self->inhibit, &a->labels, r->now, &by);
     bool suppressed = silenced || inhibited;
     if ((silenced && !r->silenced) || (inhibited && !r->inhibited) || (!suppressed && !r->active)) {
         json_decref(silenced_by);

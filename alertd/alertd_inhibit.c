@@ -1,9 +1,16 @@
 /*  alertd_inhibit.c — inhibit rules and their index of firing source alerts.
 
     Per rule, two zhashx maps keyed by the `equal` label values joined with 0xff: every
-    firing source alert's key, and the keys of those sources that do not match the rule's
-    target matchers (used when the target is itself a source). Each key maps to the lowest
-    fingerprint of its sources, the one inhibitedBy names.
+    source alert's key, and the keys of those sources that do not match the rule's target
+    matchers (used when the target is itself a source). Each key maps to its sources'
+    fingerprints in ascending order with their endsAt, so a lookup at `now` names the lowest
+    fingerprint still firing (the one inhibitedBy names) and an alert that resolves by the
+    clock stops inhibiting without a rebuild.
+
+    A stored alert changes the index by itself (alertd_inhibit_note: its labels, hence its
+    keys, never change; only its endsAt does), so a POST costs one look per rule, where a
+    rebuild per store change looked at every alert. Rebuilds remain for the store's GC (to
+    drop entries of removed alerts), a reload and the start.
 */
 #include <czmq.h>
 #include <string.h>
@@ -17,8 +24,18 @@ struct s_rule {
     char **equal;                          // owned
     size_t equal_len;
     bool equal_required;  // a side lacking an `equal` label takes no part
-    zhashx_t *any;        // owned: key -> uint64_t * (lowest source fingerprint)
+    zhashx_t *any;        // owned: key -> struct s_sources *
     zhashx_t *not_target; // owned
+};
+
+// One key's sources, ascending by fingerprint.
+struct s_source {
+    uint64_t fp;
+    int64_t ends_at; // 0: open-ended
+};
+struct s_sources {
+    struct s_source *items; // owned
+    size_t len, cap;
 };
 
 struct alertd_inhibit {
@@ -40,9 +57,12 @@ s_add_side(struct alertd_matchers *ms, const struct fw_labels *eq, const struct 
 }
 
 static void
-s_fp_free(void **item)
+s_sources_free(void **item)
 {
-    free(*item);
+    struct s_sources *ss = *item;
+    if (ss)
+        free(ss->items);
+    free(ss);
     *item = NULL;
 }
 
@@ -66,8 +86,8 @@ alertd_inhibit_new(const struct alertd_cfg *cfg)
         r->equal_required = c->equal_required;
         r->any = zhashx_new();
         r->not_target = zhashx_new();
-        zhashx_set_destructor(r->any, s_fp_free);
-        zhashx_set_destructor(r->not_target, s_fp_free);
+        zhashx_set_destructor(r->any, s_sources_free);
+        zhashx_set_destructor(r->not_target, s_sources_free);
     }
     return self;
 }
@@ -127,19 +147,54 @@ s_has_equal(const struct s_rule *r, const struct fw_labels *l)
     return true;
 }
 
-// Keep the lowest fingerprint seen under key.
+// Add fp under key, or move its endsAt when it is there already. A resolved alert that is
+// not there is left out (it would inhibit nothing).
 static void
-s_index(zhashx_t *h, const char *key, uint64_t fp)
+s_index(zhashx_t *h, const char *key, uint64_t fp, int64_t ends_at, int64_t now)
 {
-    uint64_t *have = zhashx_lookup(h, key);
-    if (have) {
-        if (fp < *have)
-            *have = fp;
+    struct s_sources *ss = zhashx_lookup(h, key);
+    size_t lo = 0, hi = ss ? ss->len : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ss->items[mid].fp < fp)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (ss && lo < ss->len && ss->items[lo].fp == fp) {
+        ss->items[lo].ends_at = ends_at;
         return;
     }
-    uint64_t *v = fw_malloc(sizeof *v);
-    *v = fp;
-    zhashx_insert(h, key, v);
+    if (ends_at != 0 && ends_at <= now)
+        return;
+    if (!ss) {
+        ss = fw_calloc(1, sizeof *ss);
+        zhashx_insert(h, key, ss);
+    }
+    if (ss->len == ss->cap) {
+        ss->cap = ss->cap ? 2 * ss->cap : 2;
+        ss->items = fw_realloc(ss->items, ss->cap * sizeof *ss->items);
+    }
+    memmove(&ss->items[lo + 1], &ss->items[lo], (ss->len - lo) * sizeof *ss->items);
+    ss->items[lo] = (struct s_source){.fp = fp, .ends_at = ends_at};
+    ss->len++;
+}
+
+// Index a under every rule it is a source of.
+static void
+s_note(alertd_inhibit_t *self, const struct alertd_alert *a, int64_t now)
+{
+    self->visits++;
+    for (size_t i = 0; i < self->len; i++) {
+        struct s_rule *r = &self->rules[i];
+        if (!alertd_matchers_match(&r->source, &a->labels) || !s_has_equal(r, &a->labels))
+            continue;
+        char *key = s_key(r, &a->labels);
+        s_index(r->any, key, a->fp, a->ends_at, now);
+        if (!alertd_matchers_match(&r->target, &a->labels))
+            s_index(r->not_target, key, a->fp, a->ends_at, now);
+        free(key);
+    }
 }
 
 void
@@ -151,32 +206,37 @@ alertd_inhibit_update(alertd_inhibit_t *self, alertd_store_t *store, int64_t now
     }
     if (self->len == 0)
         return;
-    for (const struct alertd_alert *a = alertd_store_first(store); a;
-         a = alertd_store_next(store)) {
-        self->visits++;
-        if (alertd_alert_resolved(a, now))
-            continue;
-        for (size_t i = 0; i < self->len; i++) {
-            struct s_rule *r = &self->rules[i];
-            if (!alertd_matchers_match(&r->source, &a->labels) || !s_has_equal(r, &a->labels))
-                continue;
-            char *key = s_key(r, &a->labels);
-            s_index(r->any, key, a->fp);
-            if (!alertd_matchers_match(&r->target, &a->labels))
-                s_index(r->not_target, key, a->fp);
-            free(key);
-        }
-    }
+    for (const struct alertd_alert *a = alertd_store_first(store); a; a = alertd_store_next(store))
+        s_note(self, a, now);
 }
 
-bool
-alertd_inhibit_mutes(alertd_inhibit_t *self, const struct fw_labels *l)
+void
+alertd_inhibit_note(alertd_inhibit_t *self, const struct alertd_alert *a, int64_t now)
 {
-    return alertd_inhibit_mutes_by(self, l, NULL);
+    if (self->len > 0)
+        s_note(self, a, now);
+}
+
+// The lowest fingerprint under key still firing at now, or NULL.
+static const struct s_source *
+s_firing(zhashx_t *h, const char *key, int64_t now)
+{
+    const struct s_sources *ss = zhashx_lookup(h, key);
+    for (size_t k = 0; ss && k < ss->len; k++)
+        if (ss->items[k].ends_at == 0 || ss->items[k].ends_at > now)
+            return &ss->items[k];
+    return NULL;
 }
 
 bool
-alertd_inhibit_mutes_by(alertd_inhibit_t *self, const struct fw_labels *l, uint64_t *by)
+alertd_inhibit_mutes(alertd_inhibit_t *self, const struct fw_labels *l, int64_t now)
+{
+    return alertd_inhibit_mutes_by(self, l, now, NULL);
+}
+
+bool
+alertd_inhibit_mutes_by(alertd_inhibit_t *self, const struct fw_labels *l, int64_t now,
+                        uint64_t *by)
 {
     for (size_t i = 0; i < self->len; i++) {
         struct s_rule *r = &self->rules[i];
@@ -184,11 +244,11 @@ alertd_inhibit_mutes_by(alertd_inhibit_t *self, const struct fw_labels *l, uint6
             continue;
         char *key = s_key(r, l);
         bool two_sided = alertd_matchers_match(&r->source, l);
-        const uint64_t *fp = zhashx_lookup(two_sided ? r->not_target : r->any, key);
+        const struct s_source *src = s_firing(two_sided ? r->not_target : r->any, key, now);
         free(key);
-        if (fp) {
+        if (src) {
             if (by)
-                *by = *fp;
+                *by = src->fp;
             return true;
         }
     }

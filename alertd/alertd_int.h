@@ -33,9 +33,8 @@ struct alertd {
     alertd_dispatch_t *dispatch;    // owned
     alertd_silences_t *silences;    // owned
     alertd_inhibit_t *inhibit;      // owned
-    uint64_t generation;            // bumped on every store change
+    uint64_t generation;            // bumped when alerts leave the store, on load and reload
     uint64_t inhibit_generation;    // generation the inhibit index was built at
-    int64_t inhibit_at;             // when it was built
     zsock_t *pull, *push, *pub;     // owned (pub is an XPUB: taps' subscriptions in pub_topics)
     struct fw_zsock_topics pub_topics;
     zsock_t *notifyd_sub;           // owned: NOTIFY_RESULT from notifyd's PUB

@@ -57,17 +57,23 @@ s_put(alertd_store_t *st, const char *labels)
     return alertd_store_put(st, &a, T0);
 }
 
-// Whether ih inhibits labels, and by which fingerprint (0 when not).
+// Whether ih inhibits labels at now, and by which fingerprint (0 when not).
 static uint64_t
-s_by(alertd_inhibit_t *ih, const char *labels)
+s_by_at(alertd_inhibit_t *ih, const char *labels, int64_t now)
 {
     struct fw_labels l = FW_LABELS_INIT;
     check_util_labels(&l, labels);
     uint64_t by = 0;
-    bool m = alertd_inhibit_mutes_by(ih, &l, &by);
-    ck_assert_int_eq(m, alertd_inhibit_mutes(ih, &l));
+    bool m = alertd_inhibit_mutes_by(ih, &l, now, &by);
+    ck_assert_int_eq(m, alertd_inhibit_mutes(ih, &l, now));
     fw_labels_clear(&l);
     return m ? by : 0;
+}
+
+static uint64_t
+s_by(alertd_inhibit_t *ih, const char *labels)
+{
+    return s_by_at(ih, labels, T0);
 }
 
 static alertd_inhibit_t *
@@ -110,6 +116,42 @@ START_TEST(test_alertd_api_inhibited_by)
     ck_assert_uint_eq(s_by(ih, "alertname=Info,severity=info,zone=Z"), plant_z);
     ck_assert_uint_eq(s_by(ih, "alertname=Info,severity=info,zone=Y"), 0);
     ck_assert_uint_eq(s_by(ih, "alertname=Slow,severity=warning,line=L1"), low);
+    alertd_inhibit_destroy(&ih);
+    alertd_store_destroy(&st);
+}
+END_TEST
+
+// Alerts noted one at a time index as a rebuild does: a new source inhibits at once, the
+// lowest firing fingerprint is named, a source resolved by a later update or by the clock
+// stops inhibiting, and a rebuild gives the same answers.
+START_TEST(test_alertd_api_inhibit_note)
+{
+    alertd_store_t *st = alertd_store_new();
+    alertd_inhibit_t *ih = s_inhibit_new("false");
+    alertd_inhibit_update(ih, st, T0);
+    const char *slow = "alertname=Slow,severity=warning,line=L1";
+    ck_assert_uint_eq(s_by(ih, slow), 0);
+    const struct alertd_alert *d1 = s_put(st, "alertname=Down,severity=critical,line=L1");
+    alertd_inhibit_note(ih, d1, T0);
+    ck_assert_uint_eq(s_by(ih, slow), d1->fp);
+    const struct alertd_alert *d2 = s_put(st, "alertname=Down2,severity=critical,line=L1");
+    alertd_inhibit_note(ih, d2, T0);
+    uint64_t f1 = d1->fp, f2 = d2->fp, low = f1 < f2 ? f1 : f2, high = f1 < f2 ? f2 : f1;
+    ck_assert_uint_eq(s_by(ih, slow), low);
+    // The lower one resolves (re-sent with an endsAt in the past): the other is named.
+    const struct alertd_alert *lo = alertd_store_get(st, low);
+    alertd_inhibit_note(ih, alertd_store_refresh(st, lo, T0 - 1, T0), T0);
+    ck_assert_uint_eq(s_by(ih, slow), high);
+    alertd_inhibit_update(ih, st, T0); // a rebuild agrees
+    ck_assert_uint_eq(s_by(ih, slow), high);
+    // Both gone by the clock once the other's endsAt passed.
+    int64_t ends = alertd_store_get(st, high)->ends_at;
+    ck_assert_int_gt(ends, T0);
+    ck_assert_uint_eq(s_by_at(ih, slow, ends - 1), high);
+    ck_assert_uint_eq(s_by_at(ih, slow, ends), 0);
+    // Firing again (a re-send moves endsAt on): it inhibits again.
+    alertd_inhibit_note(ih, alertd_store_refresh(st, lo, 0, T0), T0);
+    ck_assert_uint_eq(s_by_at(ih, slow, ends), low);
     alertd_inhibit_destroy(&ih);
     alertd_store_destroy(&st);
 }
@@ -720,6 +762,7 @@ alertd_api_suite(void)
     Suite *s = suite_create("alertd_api");
     TCase *tu = tcase_create("units");
     tcase_add_test(tu, test_alertd_api_inhibited_by);
+    tcase_add_test(tu, test_alertd_api_inhibit_note);
     tcase_add_test(tu, test_alertd_api_equal_required_is_bool);
     tcase_add_test(tu, test_alertd_api_nflog_history_bounded);
     suite_add_tcase(s, tu);

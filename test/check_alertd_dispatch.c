@@ -597,7 +597,7 @@ s_mutes(alertd_inhibit_t *ih, const char *labels)
 {
     struct fw_labels l = FW_LABELS_INIT;
     check_util_labels(&l, labels);
-    bool m = alertd_inhibit_mutes(ih, &l);
+    bool m = alertd_inhibit_mutes(ih, &l, T0);
     fw_labels_clear(&l);
     return m;
 }
@@ -627,6 +627,12 @@ START_TEST(test_alertd_dispatch_inhibit_rules)
     // A critical alert is target and source: the only source on L1 matches the target
     // side too, so it does not inhibit (no self-inhibition).
     ck_assert(!s_mutes(ih, "alertname=Down,severity=critical,line=L1"));
+    // Down resolves by the clock at its endsAt: no inhibition then, without an update.
+    struct fw_labels l = FW_LABELS_INIT;
+    check_util_labels(&l, "alertname=Slow,severity=warning,line=L1");
+    ck_assert(alertd_inhibit_mutes(ih, &l, T0 + 599999));
+    ck_assert(!alertd_inhibit_mutes(ih, &l, T0 + 600000));
+    fw_labels_clear(&l);
     alertd_store_destroy(&st);
     alertd_inhibit_destroy(&ih);
     alertd_inhibit_destroy(&ih);
