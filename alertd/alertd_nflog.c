@@ -162,12 +162,30 @@ s_fps_parse(const json_t *a, uint64_t **out, size_t *len)
     return 0;
 }
 
+// The entries' key, receiver "\n" group key, into buf when it fits (*heap NULL), else into a
+// copy the caller frees through *heap: a lookup on the flush path allocates and formats
+// nothing.
+static const char *
+s_entry_key(char *buf, size_t cap, const char *receiver, const char *group_key, char **heap)
+{
+    size_t r = strlen(receiver), g = strlen(group_key);
+    char *k = buf;
+    *heap = NULL;
+    if (r + g + 2 > cap)
+        k = *heap = fw_malloc(r + g + 2);
+    memcpy(k, receiver, r);
+    k[r] = '\n';
+    memcpy(k + r + 1, group_key, g + 1);
+    return k;
+}
+
 static void
 s_set(alertd_nflog_t *self, struct s_entry *x)
 {
-    char *k = fw_asprintf("%s\n%s", x->receiver, x->group_key);
+    char kb[256], *kh;
+    const char *k = s_entry_key(kb, sizeof kb, x->receiver, x->group_key, &kh);
     zhashx_update(self->entries, k, x);
-    free(k);
+    free(kh);
 }
 
 // x as JSON: {"receiver","groupKey","at","firing","resolved"}, "failed" when it failed,
@@ -298,9 +316,10 @@ alertd_nflog_load(alertd_nflog_t *self, int64_t now, size_t *bad, fw_err_t *err)
 const struct alertd_nflog_entry *
 alertd_nflog_get(alertd_nflog_t *self, const char *receiver, const char *group_key, int64_t now)
 {
-    char *k = fw_asprintf("%s\n%s", receiver, group_key);
+    char kb[256], *kh;
+    const char *k = s_entry_key(kb, sizeof kb, receiver, group_key, &kh);
     struct s_entry *x = zhashx_lookup(self->entries, k);
-    free(k);
+    free(kh);
     return x && x->e.expires_at > now ? &x->e : NULL;
 }
 
@@ -325,9 +344,10 @@ static void
 s_entry_put(alertd_nflog_t *self, const struct s_entry *x)
 {
     if (self->changed) {
-        char *k = fw_asprintf("%s\n%s", x->receiver, x->group_key);
+        char kb[256], *kh;
+        const char *k = s_entry_key(kb, sizeof kb, x->receiver, x->group_key, &kh);
         zhashx_update(self->changed, k, (void *)"");
-        free(k);
+        free(kh);
     }
     s_entry_store(self, x);
 }
@@ -424,9 +444,10 @@ alertd_nflog_merge(alertd_nflog_t *self, const json_t *entry, int64_t now, fw_er
         fw_err_set(err, "invalid notification log entry");
         return -1;
     }
-    char *k = fw_asprintf("%s\n%s", x->receiver, x->group_key);
+    char kb[256], *kh;
+    const char *k = s_entry_key(kb, sizeof kb, x->receiver, x->group_key, &kh);
     const struct s_entry *prev = zhashx_lookup(self->entries, k);
-    free(k);
+    free(kh);
     // Alertmanager's nflog merge: an expired entry is ignored, the newer one wins. A tie
     // goes to the one marked failed: a failure is only learnt after the notification.
     bool take =
@@ -491,9 +512,10 @@ s_note_put(alertd_nflog_t *self, const struct s_note *n)
 static struct s_entry *
 s_entry_of(alertd_nflog_t *self, const char *receiver, const char *group_key)
 {
-    char *k = fw_asprintf("%s\n%s", receiver, group_key);
+    char kb[256], *kh;
+    const char *k = s_entry_key(kb, sizeof kb, receiver, group_key, &kh);
     struct s_entry *x = zhashx_lookup(self->entries, k);
-    free(k);
+    free(kh);
     return x;
 }
 
