@@ -76,8 +76,6 @@ s_check_label_name(const char *value, const char *file, struct fw_cfg_pos pos,
 
 // --- tables ---
 
-static const char *const s_true[] = {"true", NULL};
-
 #define F_STR(k, T, m)                                                                             \
     {                                                                                              \
         .key = k, .type = FW_CFG_STR, .off = offsetof(T, m)                                        \
@@ -98,47 +96,6 @@ static const char *const s_true[] = {"true", NULL};
         .count_off = offsetof(T, m##_len), .check = chk                                            \
     }
 
-static const struct fw_cfg_field s_basic_auth_fields[] = {
-    F_STR("username", struct alertd_cfg_http, basic_username),
-    F_STR("username_file", struct alertd_cfg_http, basic_username_file),
-    F_STR("password", struct alertd_cfg_http, basic_password),
-    F_STR("password_file", struct alertd_cfg_http, basic_password_file),
-    F_NO("username_ref"),
-    F_NO("password_ref"),
-    {NULL},
-};
-
-static const struct fw_cfg_field s_authorization_fields[] = {
-    F_STR("type", struct alertd_cfg_http, auth_type),
-    F_STR("credentials", struct alertd_cfg_http, auth_credentials),
-    F_STR("credentials_file", struct alertd_cfg_http, auth_credentials_file),
-    F_NO("credentials_ref"),
-    {NULL},
-};
-
-// basic_auth and authorization fill members of the same struct alertd_cfg_http, so their
-// child tables are offset from it (off 0).
-static const struct fw_cfg_field s_http_fields[] = {
-    F_POS(struct alertd_cfg_http, pos),
-    {.key = "basic_auth", .type = FW_CFG_STRUCT, .off = 0, .child = s_basic_auth_fields},
-    {.key = "authorization", .type = FW_CFG_STRUCT, .off = 0, .child = s_authorization_fields},
-    F_STR("bearer_token", struct alertd_cfg_http, bearer_token),
-    F_STR("bearer_token_file", struct alertd_cfg_http, bearer_token_file),
-    {.key = "follow_redirects",
-     .type = FW_CFG_BOOL,
-     .off = offsetof(struct alertd_cfg_http, follow_redirects),
-     .def = "true"},
-    F_NO("oauth2"),
-    F_NO("tls_config"),
-    F_NO("proxy_url"),
-    F_NO("no_proxy"),
-    F_NO("proxy_from_environment"),
-    F_NO("proxy_connect_header"),
-    F_ONLY("enable_http2", s_true, "notifyd lets libcurl negotiate HTTP/2 over TLS"),
-    F_NO("http_headers"),
-    {NULL},
-};
-
 static const struct fw_cfg_field s_webhook_fields[] = {
     F_POS(struct alertd_cfg_webhook, pos),
     F_STR("url", struct alertd_cfg_webhook, url),
@@ -156,7 +113,7 @@ static const struct fw_cfg_field s_webhook_fields[] = {
     {.key = "http_config",
      .type = FW_CFG_STRUCT,
      .off = offsetof(struct alertd_cfg_webhook, http),
-     .child = s_http_fields},
+     .child = alertd_cfg_http_fields},
     F_NO("timeout"),
     {NULL},
 };
@@ -336,7 +293,10 @@ static const struct fw_cfg_field s_global_fields[] = {
      .def = "5m",
      .min = 1,
      .max = 1e12},
-    {.key = "http_config", .type = FW_CFG_STRUCT, .off = offsetof(T, http), .child = s_http_fields},
+    {.key = "http_config",
+     .type = FW_CFG_STRUCT,
+     .off = offsetof(T, http),
+     .child = alertd_cfg_http_fields},
     F_STR("smtp_from", T, smtp.from),
     F_STR("smtp_hello", T, smtp.hello),
     F_STR("smtp_smarthost", T, smtp.smarthost),
@@ -614,67 +574,6 @@ s_set(const char *s)
     return s && *s;
 }
 
-static bool
-s_pos_eq(struct fw_cfg_pos a, struct fw_cfg_pos b)
-{
-    return a.line == b.line && a.col == b.col;
-}
-
-// The Authorization header value for an http_config, or NULL (errors into c).
-static char *
-s_http_authorization(struct s_ctx *c, const struct alertd_cfg_http *h)
-{
-    char *user = alertd_cfg_receivers_secret(c->file, c->errs, h->basic_username,
-                                             h->basic_username_file, h->pos, "username");
-    char *pass = alertd_cfg_receivers_secret(c->file, c->errs, h->basic_password,
-                                             h->basic_password_file, h->pos, "password");
-    char *cred = alertd_cfg_receivers_secret(c->file, c->errs, h->auth_credentials,
-                                             h->auth_credentials_file, h->pos, "credentials");
-    char *bearer = alertd_cfg_receivers_secret(c->file, c->errs, h->bearer_token,
-                                               h->bearer_token_file, h->pos, "bearer_token");
-    char *out = NULL;
-    int kinds = (user || pass) + (cred || h->auth_type) + (bearer != NULL);
-    if (kinds > 1) {
-        fw_cfg_errors_add(c->errs, c->file, h->pos,
-                          "at most one of basic_auth, authorization and bearer_token must be "
-                          "configured");
-    } else if (h->auth_type && strcasecmp(h->auth_type, "basic") == 0) {
-        fw_cfg_errors_add(c->errs, c->file, h->pos,
-                          "authorization type cannot be set to \"basic\", use \"basic_auth\" "
-                          "instead");
-    } else if (user || pass) {
-        char *plain = fw_asprintf("%s:%s", user ? user : "", pass ? pass : "");
-        size_t n = strlen(plain), o = 0;
-        char *b64 = fw_malloc(4 * ((n + 2) / 3) + 1);
-        static const char tbl[] =
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        for (size_t i = 0; i < n; i += 3) {
-            unsigned v = (unsigned char)plain[i] << 16;
-            if (i + 1 < n)
-                v |= (unsigned char)plain[i + 1] << 8;
-            if (i + 2 < n)
-                v |= (unsigned char)plain[i + 2];
-            b64[o++] = tbl[(v >> 18) & 63];
-            b64[o++] = tbl[(v >> 12) & 63];
-            b64[o++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
-            b64[o++] = i + 2 < n ? tbl[v & 63] : '=';
-        }
-        b64[o] = '\0';
-        out = fw_asprintf("Basic %s", b64);
-        free(b64);
-        free(plain);
-    } else if (cred) {
-        out = fw_asprintf("%s %s", h->auth_type && *h->auth_type ? h->auth_type : "Bearer", cred);
-    } else if (bearer) {
-        out = fw_asprintf("Bearer %s", bearer);
-    }
-    free(user);
-    free(pass);
-    free(cred);
-    free(bearer);
-    return out;
-}
-
 // email_configs, resolved with global's smtp_* keys.
 static void
 s_check_email(struct s_ctx *c)
@@ -711,6 +610,8 @@ s_check(struct alertd_cfg *cfg, struct fw_cfg_errors *errs)
     PAIR(rocketchat_token_id, rocketchat_token_id_file);
     PAIR(mattermost_webhook_url, mattermost_webhook_url_file);
 #undef PAIR
+    json_decref(cfg->global.http_json);
+    cfg->global.http_json = alertd_cfg_http_derive(&cfg->global.http, cfg->file, errs);
     for (size_t i = 0; i < cfg->receivers_len; i++) {
         struct alertd_cfg_receiver *r = &cfg->receivers[i];
         if (!r->name)
@@ -740,12 +641,27 @@ s_check(struct alertd_cfg *cfg, struct fw_cfg_errors *errs)
                 fw_cfg_errors_add(errs, cfg->file, w->pos,
                                   "unsupported scheme \"%.*s\" in webhook url",
                                   (int)strcspn(w->url, ":/"), w->url);
-            // A receiver's http_config replaces the global one entirely (Alertmanager).
-            const struct alertd_cfg_http *h =
-                s_pos_eq(w->http.pos, w->pos) ? &cfg->global.http : &w->http;
+            // A receiver's http_config replaces the global one entirely (Alertmanager). The
+            // Authorization value and follow_redirects keep their own NOTIFY keys.
+            json_t *h =
+                alertd_cfg_http_effective(&w->http, w->pos, cfg->global.http_json, cfg->file, errs);
             free(w->authorization);
-            w->authorization = s_http_authorization(&c, h);
-            w->follow_redirects = h->follow_redirects;
+            w->authorization = NULL;
+            json_decref(w->http_json);
+            w->http_json = NULL;
+            if (h) {
+                const char *auth = json_string_value(json_object_get(h, "authorization"));
+                w->authorization = auth ? fw_strdup(auth) : NULL;
+                w->follow_redirects = json_is_true(json_object_get(h, "follow_redirects"));
+                w->http_json = json_deep_copy(h);
+                json_object_del(w->http_json, "authorization");
+                json_object_del(w->http_json, "follow_redirects");
+                if (!json_object_size(w->http_json)) {
+                    json_decref(w->http_json);
+                    w->http_json = NULL;
+                }
+            }
+            json_decref(h);
         }
     }
     s_check_email(&c);
@@ -830,12 +746,15 @@ alertd_cfg_destroy(struct alertd_cfg **self_p)
         return;
     struct alertd_cfg *self = *self_p;
     for (size_t i = 0; i < self->receivers_len; i++) {
-        for (size_t j = 0; j < self->receivers[i].webhooks_len; j++)
+        for (size_t j = 0; j < self->receivers[i].webhooks_len; j++) {
             free(self->receivers[i].webhooks[j].authorization);
+            json_decref(self->receivers[i].webhooks[j].http_json);
+        }
         alertd_cfg_receivers_clear(&self->receivers[i]);
         for (size_t j = 0; j < self->receivers[i].email_len; j++)
             alertd_cfg_email_clear(&self->receivers[i].email[j]);
     }
+    json_decref(self->global.http_json);
     fw_cfg_free(s_fields, self);
     json_decref(self->template_files);
     free(self->file);

@@ -22,21 +22,10 @@
 #include "alertd_cfg_email.h"
 #include "alertd_timeinterval.h"
 #include "alertd_cfg_delivery.h"
+#include "alertd_cfg_http.h"
 #include "fw_cfg.h"
 #include "fw_labels.h"
 #include "fw_secret.h"
-
-// The parts of Prometheus's HTTP client config alertd passes on to notifyd (credentials,
-// redirects); the other keys (tls_config, proxy_*, oauth2, http_headers, ...) are accepted
-// and ignored. The mapping was given when pos differs from its parent's pos.
-struct alertd_cfg_http {
-    struct fw_cfg_pos pos;
-    char *basic_username, *basic_username_file;                 // owned
-    char *basic_password, *basic_password_file;                 // owned
-    char *auth_type, *auth_credentials, *auth_credentials_file; // owned
-    char *bearer_token, *bearer_token_file;                     // owned
-    bool follow_redirects;                                      // default true
-};
 
 struct alertd_cfg_webhook {
     struct fw_cfg_pos pos;
@@ -45,10 +34,12 @@ struct alertd_cfg_webhook {
     bool send_resolved; // default true
     int64_t max_alerts; // 0: all
     struct alertd_cfg_http http;
-    // Derived at load (not table fields): the effective http_config (the webhook's own, else
-    // global's) as an Authorization header value, NULL for none.
+    // Derived at load (not table fields) from the effective http_config (the webhook's own,
+    // else global's, alertd_cfg_http.h): its Authorization header value (NULL for none), its
+    // follow_redirects, and the rest of NOTIFY's `http_config` (NULL when nothing is left).
     char *authorization; // owned
     bool follow_redirects;
+    json_t *http_json; // owned
 };
 
 struct alertd_cfg_receiver {
@@ -117,6 +108,7 @@ struct alertd_cfg_time_interval {
 struct alertd_cfg_global {
     int64_t resolve_timeout; // ms, default 5m
     struct alertd_cfg_http http;
+    json_t *http_json; // owned, derived at load: http's NOTIFY object (alertd_cfg_http_derive)
     struct alertd_cfg_smtp_global smtp; // smtp_* but the password and secret below
     // Credential pairs Alertmanager forbids setting together (X and X_file).
     char *smtp_auth_password, *smtp_auth_password_file;

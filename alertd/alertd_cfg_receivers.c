@@ -18,8 +18,6 @@
         .elem_size = sizeof(E), .child = child_                                                    \
     }
 
-static const char s_http_why[] = "http_config of this integration is not supported yet";
-
 #define T struct alertd_cfg_slack_field
 static const struct fw_cfg_field s_slack_field_fields[] = {
     F_POS(T, pos), F_STR("title", T, title), F_STR("value", T, value), F_STR("short", T, short_),
@@ -83,7 +81,10 @@ const struct fw_cfg_field alertd_cfg_slack_fields[] = {
      .off = offsetof(T, mrkdwn_in),
      .count_off = offsetof(T, mrkdwn_in_len)},
     F_LIST("actions", T, actions, struct alertd_cfg_slack_action, s_slack_action_fields),
-    F_WHY("http_config", s_http_why),
+    {.key = "http_config",
+     .type = FW_CFG_STRUCT,
+     .off = offsetof(T, http),
+     .child = alertd_cfg_http_fields},
     F_WHY("app_token", "the Slack chat.postMessage API is not supported yet"),
     F_WHY("app_url", "the Slack chat.postMessage API is not supported yet"),
     F_WHY("app_token_file", "the Slack chat.postMessage API is not supported yet"),
@@ -128,7 +129,10 @@ const struct fw_cfg_field alertd_cfg_pagerduty_fields[] = {
     F_LIST("links", T, links, struct alertd_cfg_pd_link, s_pd_link_fields),
     F_WHY("service_key", "the Events API v1 is not supported: use routing_key (Events API v2)"),
     F_WHY("service_key_file", "the Events API v1 is not supported: use routing_key_file"),
-    F_WHY("http_config", s_http_why),
+    {.key = "http_config",
+     .type = FW_CFG_STRUCT,
+     .off = offsetof(T, http),
+     .child = alertd_cfg_http_fields},
     F_WHY("timeout", "notifyd's timeout applies"),
     {NULL},
 };
@@ -356,11 +360,19 @@ alertd_cfg_receivers_check(struct alertd_cfg_receiver *r, const struct alertd_cf
                            const char *file, struct fw_cfg_errors *errs)
 {
     struct s_ctx c = {file, errs};
-    for (size_t i = 0; i < r->slack_len; i++)
-        s_check_slack(&c, &r->slack[i], g);
-    for (size_t i = 0; i < r->pagerduty_len; i++)
-        s_check_pagerduty(&c, &r->pagerduty[i]);
-    alertd_cfg_teams_check(r, file, errs);
+    for (size_t i = 0; i < r->slack_len; i++) {
+        struct alertd_cfg_slack *s = &r->slack[i];
+        s_check_slack(&c, s, g);
+        json_decref(s->http_json);
+        s->http_json = alertd_cfg_http_effective(&s->http, s->pos, g->http_json, file, errs);
+    }
+    for (size_t i = 0; i < r->pagerduty_len; i++) {
+        struct alertd_cfg_pagerduty *p = &r->pagerduty[i];
+        s_check_pagerduty(&c, p);
+        json_decref(p->http_json);
+        p->http_json = alertd_cfg_http_effective(&p->http, p->pos, g->http_json, file, errs);
+    }
+    alertd_cfg_teams_check(r, g->http_json, file, errs);
 }
 
 void
@@ -386,10 +398,15 @@ alertd_cfg_receivers_clear(struct alertd_cfg_receiver *r)
         free(r->slack[i].url);
         free(r->slack[i].url_file);
         r->slack[i].url = NULL;
+        r->slack[i].url_file = NULL;
+        json_decref(r->slack[i].http_json);
+        r->slack[i].http_json = NULL;
     }
     for (size_t i = 0; i < r->pagerduty_len; i++) {
         free(r->pagerduty[i].key);
         r->pagerduty[i].key = NULL;
+        json_decref(r->pagerduty[i].http_json);
+        r->pagerduty[i].http_json = NULL;
     }
     alertd_cfg_teams_clear(r);
 }
@@ -466,6 +483,7 @@ s_slack_json(const struct alertd_cfg_slack *s)
         }
         json_object_set_new(o, "actions", a);
     }
+    alertd_cfg_http_put(o, s->http_json);
     return o;
 }
 
@@ -506,6 +524,7 @@ s_pagerduty_json(const struct alertd_cfg_pagerduty *p)
         }
         json_object_set_new(o, "links", a);
     }
+    alertd_cfg_http_put(o, p->http_json);
     return o;
 }
 

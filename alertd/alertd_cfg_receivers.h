@@ -17,6 +17,7 @@
 
 #include "fw_cfg.h"
 #include "fw_labels.h"
+#include "alertd_cfg_http.h"
 
 struct alertd_cfg_receiver;
 struct alertd_cfg_global;
@@ -54,6 +55,8 @@ struct alertd_cfg_slack {
     char *url;      // owned, derived at load: api_url or global slack_api_url, when inline
     char *url_file; // owned, derived at load: else api_url_file or global slack_api_url_file,
                     // which notifyd reads at each delivery (as Alertmanager reads it)
+    struct alertd_cfg_http http; // http_config (alertd_cfg_http.h)
+    json_t *http_json;           // owned, derived at load: the effective http_config
 };
 
 struct alertd_cfg_pd_image {
@@ -78,6 +81,8 @@ struct alertd_cfg_pagerduty {
     struct alertd_cfg_pd_link *links; // owned
     size_t links_len;
     char *key; // owned, derived at load: routing_key or routing_key_file's content
+    struct alertd_cfg_http http; // http_config (alertd_cfg_http.h)
+    json_t *http_json;           // owned, derived at load: the effective http_config
 };
 
 // The list entries for struct alertd_cfg_receiver's table (members slack, slack_len,
@@ -87,7 +92,8 @@ extern const struct fw_cfg_field alertd_cfg_pagerduty_fields[];
 
 // Check receiver r's integrations (alertd_cfg_teams_check's too), read their *_file
 // secrets and derive what NOTIFY carries; errors into errs with file:line:col. g gives
-// global.slack_api_url(_file).
+// global.slack_api_url(_file) and global.http_config (g->http_json, the fallback of every
+// integration without its own http_config).
 void alertd_cfg_receivers_check(struct alertd_cfg_receiver *r, const struct alertd_cfg_global *g,
                                 const char *file, struct fw_cfg_errors *errs);
 // Free what alertd_cfg_receivers_check derived (the table's own members are fw_cfg's).

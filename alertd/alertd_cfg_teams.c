@@ -25,7 +25,10 @@ const struct fw_cfg_field alertd_cfg_msteams_fields[] = {
     F_STR("title", T, title),
     F_STR("summary", T, summary),
     F_STR("text", T, text),
-    F_WHY("http_config", "http_config of this integration is not supported yet"),
+    {.key = "http_config",
+     .type = FW_CFG_STRUCT,
+     .off = offsetof(T, http),
+     .child = alertd_cfg_http_fields},
     {NULL},
 };
 
@@ -36,7 +39,10 @@ const struct fw_cfg_field alertd_cfg_msteamsv2_fields[] = {
     F_STR("webhook_url_file", T, webhook_url_file),
     F_STR("title", T, title),
     F_STR("text", T, text),
-    F_WHY("http_config", "http_config of this integration is not supported yet"),
+    {.key = "http_config",
+     .type = FW_CFG_STRUCT,
+     .off = offsetof(T, http),
+     .child = alertd_cfg_http_fields},
     {NULL},
 };
 #undef T
@@ -54,6 +60,10 @@ const struct fw_cfg_field alertd_cfg_azuresms_fields[] = {
      .count_off = offsetof(T, to_len)},
     F_STR("message", T, message),
     F_WHY("access_key", "give the access key in access_key_file"),
+    {.key = "http_config",
+     .type = FW_CFG_STRUCT,
+     .off = offsetof(T, http),
+     .child = alertd_cfg_http_fields},
     {NULL},
 };
 #undef T
@@ -175,14 +185,25 @@ s_check_azuresms(const char *file, struct fw_cfg_errors *errs, struct alertd_cfg
 }
 
 void
-alertd_cfg_teams_check(struct alertd_cfg_receiver *r, const char *file, struct fw_cfg_errors *errs)
+alertd_cfg_teams_check(struct alertd_cfg_receiver *r, json_t *global_http, const char *file,
+                       struct fw_cfg_errors *errs)
 {
-    for (size_t i = 0; i < r->msteams_len; i++)
-        s_check_msteams(file, errs, &r->msteams[i], false);
-    for (size_t i = 0; i < r->msteamsv2_len; i++)
-        s_check_msteams(file, errs, &r->msteamsv2[i], true);
-    for (size_t i = 0; i < r->azuresms_len; i++)
-        s_check_azuresms(file, errs, &r->azuresms[i]);
+    for (size_t k = 0; k < 2; k++) {
+        struct alertd_cfg_msteams *ms = k ? r->msteamsv2 : r->msteams;
+        size_t n = k ? r->msteamsv2_len : r->msteams_len;
+        for (size_t i = 0; i < n; i++) {
+            s_check_msteams(file, errs, &ms[i], k == 1);
+            json_decref(ms[i].http_json);
+            ms[i].http_json =
+                alertd_cfg_http_effective(&ms[i].http, ms[i].pos, global_http, file, errs);
+        }
+    }
+    for (size_t i = 0; i < r->azuresms_len; i++) {
+        struct alertd_cfg_azuresms *a = &r->azuresms[i];
+        s_check_azuresms(file, errs, a);
+        json_decref(a->http_json);
+        a->http_json = alertd_cfg_http_effective(&a->http, a->pos, global_http, file, errs);
+    }
 }
 
 void
@@ -191,14 +212,20 @@ alertd_cfg_teams_clear(struct alertd_cfg_receiver *r)
     for (size_t i = 0; i < r->msteams_len; i++) {
         free(r->msteams[i].url);
         r->msteams[i].url = NULL;
+        json_decref(r->msteams[i].http_json);
+        r->msteams[i].http_json = NULL;
     }
     for (size_t i = 0; i < r->msteamsv2_len; i++) {
         free(r->msteamsv2[i].url);
         r->msteamsv2[i].url = NULL;
+        json_decref(r->msteamsv2[i].http_json);
+        r->msteamsv2[i].http_json = NULL;
     }
     for (size_t i = 0; i < r->azuresms_len; i++) {
         free(r->azuresms[i].key);
         r->azuresms[i].key = NULL;
+        json_decref(r->azuresms[i].http_json);
+        r->azuresms[i].http_json = NULL;
     }
 }
 
@@ -217,6 +244,7 @@ s_msteams_json(const struct alertd_cfg_msteams *m)
     s_put(o, "title", m->title);
     s_put(o, "summary", m->summary);
     s_put(o, "text", m->text);
+    alertd_cfg_http_put(o, m->http_json);
     return o;
 }
 
@@ -230,6 +258,7 @@ s_azuresms_json(const struct alertd_cfg_azuresms *a)
                           "endpoint", a->endpoint ? a->endpoint : "", "access_key",
                           a->key ? a->key : "", "from", a->from ? a->from : "", "to", to);
     s_put(o, "message", a->message);
+    alertd_cfg_http_put(o, a->http_json);
     return o;
 }
 

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "alertd_cfg_http.h"
 #include "fw_cfg.h"
 
 struct alertd_cfg_receiver;
@@ -26,6 +27,8 @@ struct alertd_cfg_msteams {
     char *webhook_url, *webhook_url_file; // owned
     char *title, *summary, *text;         // owned
     char *url;                            // owned, derived at load: webhook_url or the file's
+    struct alertd_cfg_http http;          // http_config (alertd_cfg_http.h)
+    json_t *http_json;                    // owned, derived at load: the effective http_config
 };
 
 struct alertd_cfg_azuresms {
@@ -36,8 +39,10 @@ struct alertd_cfg_azuresms {
     char *from;            // owned: E.164 number or alphanumeric sender ID
     char **to;             // owned: E.164 numbers, 1 to 100
     size_t to_len;
-    char *message; // owned: NULL = the default (the default title)
-    char *key;     // owned, derived at load: access_key_file's content
+    char *message;               // owned: NULL = the default (the default title)
+    char *key;                   // owned, derived at load: access_key_file's content
+    struct alertd_cfg_http http; // http_config (alertd_cfg_http.h)
+    json_t *http_json;           // owned, derived at load: the effective http_config
 };
 
 // The list entries for struct alertd_cfg_receiver's table (members msteams, msteamsv2,
@@ -48,7 +53,7 @@ extern const struct fw_cfg_field alertd_cfg_azuresms_fields[];
 
 // Check r's msteams, msteamsv2 and azuresms configs, read their secret files; errors into
 // errs with file:line:col.
-void alertd_cfg_teams_check(struct alertd_cfg_receiver *r, const char *file,
+void alertd_cfg_teams_check(struct alertd_cfg_receiver *r, json_t *global_http, const char *file,
                             struct fw_cfg_errors *errs);
 // Free what alertd_cfg_teams_check derived.
 void alertd_cfg_teams_clear(struct alertd_cfg_receiver *r);

@@ -419,7 +419,9 @@ s_webhook_configs(const struct alertd_cfg_receiver *rcv)
                                "follow_redirects", w->follow_redirects);
         if (w->authorization)
             json_object_set_new(wc, "authorization", json_string(w->authorization)); // steals
-        json_array_append_new(arr, wc);                                              // steals
+        if (w->http_json) // tls, proxy: the rest of the effective http_config (alertd_cfg_http)
+            json_object_set(wc, "http_config", w->http_json);
+        json_array_append_new(arr, wc); // steals
     }
     return arr;
 }

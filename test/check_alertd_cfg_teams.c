@@ -133,7 +133,7 @@ START_TEST(test_alertd_cfg_teams_refused)
         "bad.yml:5:9: error: msteams_configs.title: template: msteams_configs.title:1: function "
         "\"nofunc\" not defined",
         "bad.yml:7:9: error: at most one of webhook_url & webhook_url_file must be configured",
-        "bad.yml:9:9: error: receivers[0].msteamsv2_configs[0].http_config: not supported",
+        "bad.yml:9:22: error: if no_proxy is configured, proxy_url must also be configured",
         "bad.yml:10:9: error: unsupported scheme \"ftp\" in msteamsv2_configs webhook_url",
         "bad.yml:13:9: error: receivers[0].azuresms_configs[0].access_key: not supported",
         "bad.yml:12:9: error: azuresms_configs: access_key_file \"" S_DIR
@@ -155,7 +155,7 @@ START_TEST(test_alertd_cfg_teams_refused)
              "    msteamsv2_configs:\n"                                  // 6
              "      - webhook_url: https://a/SECRET-a\n"                 // 7
              "        webhook_url_file: " S_DIR "/url\n"                 // 8
-             "        http_config: {}\n"                                 // 9
+             "        http_config: {no_proxy: x}\n"                      // 9
              "      - webhook_url: ftp://h/SECRET-b\n"                   // 10
              "    azuresms_configs:\n"                                   // 11
              "      - endpoint: https://plant.communication.azure.com\n" // 12

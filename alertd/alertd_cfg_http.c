@@ -1,0 +1,347 @@
+/*  alertd_cfg_http.c — http_config for every HTTP integration (see alertd_cfg_http.h).
+    Checks follow prometheus/common's HTTPClientConfig.Validate, TLSConfig.Validate and
+    ProxyConfig.Validate, with their texts; TLS files are read here because notifyd, in its
+    own pod, cannot see alertd's files.
+*/
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alertd_cfg_http.h"
+#include "alertd_cfg_receivers.h"
+#include "alertd_cfg_fields.h"
+#include "fw_mem.h"
+
+#define S_PEM_MAX (1024 * 1024) // a CA bundle is a few hundred KiB at most
+
+static const char *const s_true[] = {"true", NULL};
+
+// Go's url.Parse refuses control characters; a space cannot be in a host either. The URL
+// may hold a password, so the message never shows it.
+static int
+s_check_proxy_url(const char *value, const char *file, struct fw_cfg_pos pos,
+                  struct fw_cfg_errors *errs)
+{
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+        if (*p <= ' ' || *p == 0x7f) {
+            fw_cfg_errors_add(errs, file, pos,
+                              "proxy_url: invalid URL (a space or control character)");
+            return -1;
+        }
+    return 0;
+}
+
+#define T struct alertd_cfg_http
+static const struct fw_cfg_field s_basic_auth_fields[] = {
+    F_STR("username", T, basic_username),
+    F_STR("username_file", T, basic_username_file),
+    F_STR("password", T, basic_password),
+    F_STR("password_file", T, basic_password_file),
+    FW_CFG_NO("username_ref"),
+    FW_CFG_NO("password_ref"),
+    {NULL},
+};
+
+static const struct fw_cfg_field s_authorization_fields[] = {
+    F_STR("type", T, auth_type),
+    F_STR("credentials", T, auth_credentials),
+    F_STR("credentials_file", T, auth_credentials_file),
+    FW_CFG_NO("credentials_ref"),
+    {NULL},
+};
+
+// basic_auth and authorization fill members of struct alertd_cfg_http itself, so their
+// child tables are offset from it (off 0).
+const struct fw_cfg_field alertd_cfg_http_fields[] = {
+    F_POS(T, pos),
+    {.key = "basic_auth", .type = FW_CFG_STRUCT, .off = 0, .child = s_basic_auth_fields},
+    {.key = "authorization", .type = FW_CFG_STRUCT, .off = 0, .child = s_authorization_fields},
+    F_STR("bearer_token", T, bearer_token),
+    F_STR("bearer_token_file", T, bearer_token_file),
+    F_BOOL("follow_redirects", T, follow_redirects, "true"),
+    {.key = "tls_config",
+     .type = FW_CFG_STRUCT,
+     .off = offsetof(T, tls),
+     .child = fw_promcfg_http_tls_fields},
+    {.key = "proxy_url",
+     .type = FW_CFG_STR,
+     .off = offsetof(T, proxy_url),
+     .check = s_check_proxy_url},
+    F_STR("no_proxy", T, no_proxy),
+    F_BOOL("proxy_from_environment", T, proxy_from_environment, "false"),
+    {.key = "proxy_connect_header",
+     .type = FW_CFG_STR_LIST_MAP,
+     .off = offsetof(T, proxy_connect_header),
+     .count_off = offsetof(T, proxy_connect_header_len)},
+    FW_CFG_ONLY("enable_http2", s_true, "notifyd lets libcurl negotiate HTTP/2 over TLS"),
+    F_WHY("oauth2", "not supported yet"),
+    F_WHY("http_headers", "not supported yet"),
+    {NULL},
+};
+#undef T
+
+static bool
+s_set(const char *s)
+{
+    return s && *s;
+}
+
+// A relative file name made relative to the config file's directory (Alertmanager's
+// resolveFilepaths); a new string, NULL for NULL.
+static char *
+s_path(const char *name, const char *file)
+{
+    if (!s_set(name))
+        return NULL;
+    const char *slash = file ? strrchr(file, '/') : NULL;
+    if (name[0] == '/' || !slash)
+        return fw_strdup(name);
+    return fw_asprintf("%.*s/%s", (int)(slash - file), file, name);
+}
+
+static char *
+s_secret(const struct alertd_cfg_http *h, const char *file, struct fw_cfg_errors *errs,
+         const char *inline_value, const char *file_name, const char *what)
+{
+    char *path = s_path(file_name, file);
+    char *v = alertd_cfg_receivers_secret(file, errs, inline_value, path, h->pos, what);
+    free(path);
+    return v;
+}
+
+static char *
+s_base64(const char *plain)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = strlen(plain), o = 0;
+    char *b64 = fw_malloc(4 * ((n + 2) / 3) + 1);
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned char)plain[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned char)plain[i + 1] << 8;
+        if (i + 2 < n)
+            v |= (unsigned char)plain[i + 2];
+        b64[o++] = tbl[(v >> 18) & 63];
+        b64[o++] = tbl[(v >> 12) & 63];
+        b64[o++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+        b64[o++] = i + 2 < n ? tbl[v & 63] : '=';
+    }
+    b64[o] = '\0';
+    return b64;
+}
+
+// The Authorization header value, or NULL (errors into errs). *bad set on an error.
+static char *
+s_authorization(const struct alertd_cfg_http *h, const char *file, struct fw_cfg_errors *errs)
+{
+    char *user = s_secret(h, file, errs, h->basic_username, h->basic_username_file, "username");
+    char *pass = s_secret(h, file, errs, h->basic_password, h->basic_password_file, "password");
+    char *cred =
+        s_secret(h, file, errs, h->auth_credentials, h->auth_credentials_file, "credentials");
+    char *bearer = s_secret(h, file, errs, h->bearer_token, h->bearer_token_file, "bearer_token");
+    char *out = NULL;
+    int kinds = (user || pass) + (cred || h->auth_type) + (bearer != NULL);
+    if (kinds > 1) {
+        fw_cfg_errors_add(errs, file, h->pos,
+                          "at most one of basic_auth, authorization and bearer_token must be "
+                          "configured");
+    } else if (h->auth_type && strcasecmp(h->auth_type, "basic") == 0) {
+        fw_cfg_errors_add(errs, file, h->pos,
+                          "authorization type cannot be set to \"basic\", use \"basic_auth\" "
+                          "instead");
+    } else if (user || pass) {
+        char *plain = fw_asprintf("%s:%s", user ? user : "", pass ? pass : "");
+        char *b64 = s_base64(plain);
+        out = fw_asprintf("Basic %s", b64);
+        free(b64);
+        free(plain);
+    } else if (cred) {
+        out = fw_asprintf("%s %s", s_set(h->auth_type) ? h->auth_type : "Bearer", cred);
+    } else if (bearer) {
+        out = fw_asprintf("Bearer %s", bearer);
+    }
+    free(user);
+    free(pass);
+    free(cred);
+    free(bearer);
+    return out;
+}
+
+// A PEM file's text (a new string), or NULL with errno set (EFBIG past S_PEM_MAX).
+static char *
+s_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = fw_malloc(S_PEM_MAX + 1);
+    size_t n = fread(buf, 1, S_PEM_MAX + 1, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || n > S_PEM_MAX) {
+        free(buf);
+        errno = bad ? EIO : EFBIG;
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+// One PEM of tls_config (inline or from a file, joined to the config's directory): a new
+// string, or NULL (nothing given, or an error added). marker: what the PEM must hold.
+static char *
+s_pem(const struct alertd_cfg_http *h, const char *file, struct fw_cfg_errors *errs,
+      const char *inline_value, const char *file_name, const char *what, const char *marker)
+{
+    char *text = NULL, *path = s_path(file_name, file);
+    const char *shown = path ? path : "(inline)";
+    if (s_set(inline_value)) {
+        text = fw_strdup(inline_value);
+    } else if (path) {
+        text = s_read_file(path);
+        if (!text) {
+            fw_cfg_errors_add(errs, file, h->pos, "tls_config: unable to load specified %s %s: %s",
+                              what, path, strerror(errno));
+            free(path);
+            return NULL;
+        }
+    }
+    if (text && !strstr(text, marker)) {
+        // Never shows the text: it may be a key.
+        fw_cfg_errors_add(errs, file, h->pos,
+                          "tls_config: unable to use specified %s %s: no PEM \"%s\" block", what,
+                          shown, marker);
+        free(text);
+        text = NULL;
+    }
+    free(path);
+    return text;
+}
+
+static void
+s_put(json_t *o, const char *key, char *value_taken)
+{
+    if (value_taken)
+        json_object_set_new(o, key, json_string(value_taken)); // steals the JSON string
+    free(value_taken);
+}
+
+static json_t *
+s_tls(const struct alertd_cfg_http *h, const char *file, struct fw_cfg_errors *errs)
+{
+    const struct fw_tls_config *t = &h->tls;
+    const char *why = NULL;
+    bool cert = s_set(t->cert) || s_set(t->cert_file), key = s_set(t->key) || s_set(t->key_file);
+    if (s_set(t->ca) && s_set(t->ca_file))
+        why = "at most one of ca and ca_file must be configured";
+    else if (s_set(t->cert) && s_set(t->cert_file))
+        why = "at most one of cert and cert_file must be configured";
+    else if (s_set(t->key) && s_set(t->key_file))
+        why = "at most one of key and key_file must be configured";
+    else if (cert && !key)
+        why = "exactly one of key or key_file must be configured when a client certificate is "
+              "configured";
+    else if (key && !cert)
+        why = "exactly one of cert or cert_file must be configured when a client key is "
+              "configured";
+    else if (s_set(t->min_version) && s_set(t->max_version) &&
+             strcmp(t->max_version, t->min_version) < 0)
+        why = "tls_config.max_version must be greater than or equal to tls_config.min_version "
+              "if both are specified";
+    if (why) {
+        fw_cfg_errors_add(errs, file, h->pos, "%s", why);
+        return NULL;
+    }
+    json_t *o = json_object();
+    s_put(o, "ca", s_pem(h, file, errs, t->ca, t->ca_file, "CA cert", "-----BEGIN CERTIFICATE"));
+    s_put(o, "cert",
+          s_pem(h, file, errs, t->cert, t->cert_file, "client cert", "-----BEGIN CERTIFICATE"));
+    s_put(o, "key", s_pem(h, file, errs, t->key, t->key_file, "client key", "PRIVATE KEY-----"));
+    s_put(o, "server_name", s_set(t->server_name) ? fw_strdup(t->server_name) : NULL);
+    s_put(o, "min_version", s_set(t->min_version) ? fw_strdup(t->min_version) : NULL);
+    s_put(o, "max_version", s_set(t->max_version) ? fw_strdup(t->max_version) : NULL);
+    if (t->insecure_skip_verify)
+        json_object_set_new(o, "insecure_skip_verify", json_true());
+    return o;
+}
+
+static int
+s_proxy(const struct alertd_cfg_http *h, const char *file, struct fw_cfg_errors *errs, json_t *o)
+{
+    const char *why = NULL;
+    bool url = s_set(h->proxy_url);
+    if (h->proxy_connect_header_len && !h->proxy_from_environment && !url)
+        why = "if proxy_connect_header is configured, proxy_url or proxy_from_environment must "
+              "also be configured";
+    else if (h->proxy_from_environment && url)
+        why = "if proxy_from_environment is configured, proxy_url must not be configured";
+    else if (h->proxy_from_environment && s_set(h->no_proxy))
+        why = "if proxy_from_environment is configured, no_proxy must not be configured";
+    else if (!url && s_set(h->no_proxy))
+        why = "if no_proxy is configured, proxy_url must also be configured";
+    if (why) {
+        fw_cfg_errors_add(errs, file, h->pos, "%s", why);
+        return -1;
+    }
+    s_put(o, "proxy_url", url ? fw_strdup(h->proxy_url) : NULL);
+    s_put(o, "no_proxy", s_set(h->no_proxy) ? fw_strdup(h->no_proxy) : NULL);
+    if (h->proxy_from_environment)
+        json_object_set_new(o, "proxy_from_environment", json_true());
+    if (!h->proxy_connect_header_len)
+        return 0;
+    json_t *a = json_array();
+    for (size_t i = 0; i + 1 < h->proxy_connect_header_len; i += 2) {
+        const char *n = h->proxy_connect_header[i], *v = h->proxy_connect_header[i + 1];
+        if (!*n || strpbrk(n, ": \t\r\n") || strpbrk(v ? v : "", "\r\n")) {
+            fw_cfg_errors_add(errs, file, h->pos,
+                              "proxy_connect_header: invalid header name or value for \"%.64s\"",
+                              n);
+            json_decref(a);
+            return -1;
+        }
+        json_array_append_new(a, json_sprintf("%s: %s", n, v ? v : "")); // steals
+    }
+    json_object_set_new(o, "proxy_connect_header", a); // steals
+    return 0;
+}
+
+json_t *
+alertd_cfg_http_derive(const struct alertd_cfg_http *h, const char *file,
+                       struct fw_cfg_errors *errs)
+{
+    size_t before = errs->len + errs->dropped;
+    json_t *o = json_pack("{s:b}", "follow_redirects", h->follow_redirects);
+    s_put(o, "authorization", s_authorization(h, file, errs));
+    json_t *tls = s_tls(h, file, errs);
+    if (tls && json_object_size(tls))
+        json_object_set(o, "tls", tls);
+    json_decref(tls);
+    (void)s_proxy(h, file, errs, o);
+    if (errs->len + errs->dropped > before) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+json_t *
+alertd_cfg_http_effective(const struct alertd_cfg_http *own, struct fw_cfg_pos parent,
+                          json_t *global_json, const char *file, struct fw_cfg_errors *errs)
+{
+    if (own->pos.line != parent.line || own->pos.col != parent.col)
+        return alertd_cfg_http_derive(own, file, errs);
+    return json_incref(global_json);
+}
+
+void
+alertd_cfg_http_put(json_t *o, json_t *http)
+{
+    if (!http)
+        return;
+    const json_t *fr = json_object_get(http, "follow_redirects");
+    if (json_object_size(http) == 1 && json_is_true(fr))
+        return;                              // the defaults: nothing to say
+    json_object_set(o, "http_config", http); // adds a reference
+}

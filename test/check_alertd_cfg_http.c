@@ -1,0 +1,276 @@
+/*  check_alertd_cfg_http.c — http_config on every HTTP integration of alertmanager.yml
+    (alertd_cfg_http): the keys accepted (tls_config, proxy_*), the fallback to
+    global.http_config and its replacement by an integration's own, the TLS files read at
+    load relative to the config's directory and shipped in NOTIFY, secrets shown as <secret>
+    to taps and in /api/v2/status, and every refusal with file:line:col.
+*/
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../alertd/alertd_cfg.h"
+#include "../alertd/alertd_cfg_receivers.h"
+#include "fw_msg.h"
+
+#define S_DIR "test/tmp/cfg_http"
+#define S_CA "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n"
+#define S_CERT "-----BEGIN CERTIFICATE-----\nCLIENT\n-----END CERTIFICATE-----\n"
+#define S_KEY "-----BEGIN PRIVATE KEY-----\nSECRET-key\n-----END PRIVATE KEY-----\n"
+
+static void
+s_write(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_msg(f != NULL, "%s: run from the repository root", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+static const char *const s_files[] = {S_DIR "/ca.pem", S_DIR "/cert.pem", S_DIR "/key.pem",
+                                      S_DIR "/notpem", S_DIR "/am.yml"};
+
+static void
+s_setup(void)
+{
+    (void)mkdir("test/tmp", 0755);
+    (void)mkdir(S_DIR, 0755);
+    s_write(S_DIR "/ca.pem", S_CA);
+    s_write(S_DIR "/cert.pem", S_CERT);
+    s_write(S_DIR "/key.pem", S_KEY);
+    s_write(S_DIR "/notpem", "SECRET-notpem\n");
+}
+
+static void
+s_teardown(void)
+{
+    for (size_t i = 0; i < sizeof s_files / sizeof *s_files; i++)
+        unlink(s_files[i]);
+    rmdir(S_DIR);
+}
+
+// Relative file names are relative to the config file's directory (written to S_DIR).
+static const char s_good[] =
+    "global:\n"
+    "  slack_api_url: https://hooks.slack.example/SECRET-slack\n"
+    "  http_config:\n"
+    "    proxy_url: http://user:SECRET-proxy@127.0.0.1:3128/\n"
+    "    no_proxy: internal.example,10.0.0.0/8\n"
+    "    tls_config: {ca_file: ca.pem}\n"
+    "route: {receiver: r}\n"
+    "receivers:\n"
+    "  - name: r\n"
+    "    slack_configs: [{channel: '#line'}]\n"
+    "    pagerduty_configs:\n"
+    "      - routing_key: SECRET-routing\n"
+    "        http_config:\n"
+    "          tls_config:\n"
+    "            cert_file: cert.pem\n"
+    "            key_file: key.pem\n"
+    "            server_name: events.example\n"
+    "            min_version: TLS12\n"
+    "            max_version: TLS13\n"
+    "          enable_http2: true\n"
+    "    msteams_configs:\n"
+    "      - webhook_url: https://teams.example/SECRET-teams\n"
+    "        http_config: {follow_redirects: false}\n"
+    "    msteamsv2_configs:\n"
+    "      - webhook_url: https://teams.example/SECRET-teams2\n"
+    "        http_config:\n"
+    "          tls_config:\n"
+    "            ca: |\n"
+    "              -----BEGIN CERTIFICATE-----\n"
+    "              INLINE\n"
+    "              -----END CERTIFICATE-----\n"
+    "            cert: |\n"
+    "              -----BEGIN CERTIFICATE-----\n"
+    "              INLINE\n"
+    "              -----END CERTIFICATE-----\n"
+    "            key: |\n"
+    "              -----BEGIN EC PRIVATE KEY-----\n"
+    "              SECRET-inline-key\n"
+    "              -----END EC PRIVATE KEY-----\n"
+    "            insecure_skip_verify: true\n"
+    "    webhook_configs:\n"
+    "      - url: https://hook.example/x\n"
+    "        http_config:\n"
+    "          bearer_token: SECRET-bearer\n"
+    "          proxy_from_environment: true\n"
+    "          proxy_connect_header: {Proxy-Authorization: [Basic SECRET-connect]}\n"
+    "      - url: https://hook.example/y\n";
+
+static json_t *
+s_http(json_t *notify, const char *array)
+{
+    return json_object_get(json_array_get(json_object_get(notify, array), 0), "http_config");
+}
+
+START_TEST(test_alertd_cfg_http_load_notify)
+{
+    s_write(S_DIR "/am.yml", s_good);
+    struct fw_cfg_errors errs = {0};
+    struct alertd_cfg *cfg = alertd_cfg_load(S_DIR "/am.yml", NULL, &errs);
+    for (size_t i = 0; i < errs.len; i++)
+        fprintf(stderr, "error: %s\n", errs.items[i].msg);
+    ck_assert_ptr_nonnull(cfg);
+    json_t *n = json_object();
+    alertd_cfg_receivers_notify(&cfg->receivers[0], n);
+
+    // slack: no http_config of its own, so global's, with the CA file's contents.
+    json_t *h = s_http(n, "slack_configs");
+    ck_assert_str_eq(json_string_value(json_object_get(h, "proxy_url")),
+                     "http://user:SECRET-proxy@127.0.0.1:3128/");
+    ck_assert_str_eq(json_string_value(json_object_get(h, "no_proxy")),
+                     "internal.example,10.0.0.0/8");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(h, "tls"), "ca")), S_CA);
+    // azuresms would be the same; pagerduty's own replaces global's entirely: no proxy, no CA.
+    h = s_http(n, "pagerduty_configs");
+    ck_assert_ptr_null(json_object_get(h, "proxy_url"));
+    json_t *tls = json_object_get(h, "tls");
+    ck_assert_ptr_null(json_object_get(tls, "ca"));
+    ck_assert_str_eq(json_string_value(json_object_get(tls, "cert")), S_CERT);
+    ck_assert_str_eq(json_string_value(json_object_get(tls, "key")), S_KEY);
+    ck_assert_str_eq(json_string_value(json_object_get(tls, "server_name")), "events.example");
+    ck_assert_str_eq(json_string_value(json_object_get(tls, "min_version")), "TLS12");
+    ck_assert_str_eq(json_string_value(json_object_get(tls, "max_version")), "TLS13");
+    h = s_http(n, "msteams_configs");
+    ck_assert(json_is_false(json_object_get(h, "follow_redirects")));
+    ck_assert_int_eq(json_object_size(h), 1);
+    h = s_http(n, "msteamsv2_configs");
+    tls = json_object_get(h, "tls");
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(tls, "key")), "SECRET-inline"));
+    ck_assert(json_is_true(json_object_get(tls, "insecure_skip_verify")));
+
+    // webhook: Authorization and follow_redirects keep their keys, the rest is http_config.
+    const struct alertd_cfg_webhook *w = cfg->receivers[0].webhooks;
+    ck_assert_str_eq(w[0].authorization, "Bearer SECRET-bearer");
+    ck_assert(json_is_true(json_object_get(w[0].http_json, "proxy_from_environment")));
+    ck_assert_str_eq(json_string_value(json_array_get(
+                         json_object_get(w[0].http_json, "proxy_connect_header"), 0)),
+                     "Proxy-Authorization: Basic SECRET-connect");
+    ck_assert_ptr_null(json_object_get(w[0].http_json, "authorization"));
+    ck_assert_str_eq(json_string_value(json_object_get(w[1].http_json, "proxy_url")),
+                     "http://user:SECRET-proxy@127.0.0.1:3128/");
+
+    // Taps see <secret> for the key, the proxy URL and the CONNECT headers (fw_msg.def).
+    json_object_set_new(n, "receiver", json_string("r"));
+    json_t *wcs = json_array();
+    json_t *wc = json_object();
+    json_object_set(wc, "http_config", w[0].http_json);
+    json_array_append_new(wcs, wc);
+    json_object_set_new(n, "webhook_configs", wcs);
+    json_object_set_new(n, "payload", json_object());
+    json_t *red = fw_msg_redacted(FW_MSG_NOTIFY, n);
+    char *shown = json_dumps(red, JSON_COMPACT);
+    ck_assert_msg(strstr(shown, "SECRET-") == NULL, "%s", shown);
+    ck_assert_ptr_nonnull(strstr(shown, "\"key\":\"<secret>\""));
+    ck_assert_ptr_nonnull(strstr(shown, "\"proxy_url\":\"<secret>\""));
+    ck_assert_ptr_nonnull(strstr(shown, "\"proxy_connect_header\":[\"<secret>\"]"));
+    ck_assert_ptr_nonnull(strstr(shown, "INLINE")); // a certificate is not a secret
+    free(shown);
+    json_decref(red);
+    json_decref(n);
+
+    // /api/v2/status: the inline key and CONNECT header <secret>, the proxy password xxxxx.
+    ck_assert_msg(strstr(cfg->original, "SECRET-") == NULL, "%s", cfg->original);
+    ck_assert_ptr_nonnull(strstr(cfg->original, "http://user:xxxxx@127.0.0.1:3128/"));
+    ck_assert_ptr_nonnull(strstr(cfg->original, "key: <secret>"));
+    alertd_cfg_destroy(&cfg);
+}
+END_TEST
+
+static void
+s_expect(const char *text, const char *const *want, size_t n)
+{
+    struct fw_cfg_errors errs = {0};
+    struct alertd_cfg *cfg = alertd_cfg_load("bad.yml", text, &errs);
+    ck_assert_ptr_null(cfg);
+    for (size_t i = 0; i < n; i++) {
+        bool found = false;
+        char buf[600];
+        for (size_t j = 0; j < errs.len && !found; j++)
+            found = strstr(fw_err_format(&errs.items[j], buf, sizeof buf), want[i]) != NULL;
+        if (!found)
+            for (size_t j = 0; j < errs.len; j++)
+                fprintf(stderr, "  have: %s\n", fw_err_format(&errs.items[j], buf, sizeof buf));
+        ck_assert_msg(found, "missing error: %s", want[i]);
+    }
+    for (size_t j = 0; j < errs.len; j++) {
+        char buf[600];
+        ck_assert_msg(strstr(fw_err_format(&errs.items[j], buf, sizeof buf), "SECRET-") == NULL,
+                      "a secret is shown: %s", buf);
+    }
+}
+
+// prometheus/common's rules (TLSConfig, ProxyConfig), files that cannot be read, keys not
+// done, each at the http_config's file:line:col; global's errors too, once.
+START_TEST(test_alertd_cfg_http_refused)
+{
+    static const char *const want[] = {
+        "bad.yml:3:5: error: tls_config: unable to load specified CA cert " S_DIR
+        "/none.pem: No such file or directory",
+        "bad.yml:9:11: error: exactly one of key or key_file must be configured when a client "
+        "certificate is configured",
+        "bad.yml:11:11: error: if proxy_from_environment is configured, proxy_url must not be "
+        "configured",
+        "bad.yml:14:11: error: if no_proxy is configured, proxy_url must also be configured",
+        "bad.yml:16:11: error: if proxy_connect_header is configured, proxy_url or "
+        "proxy_from_environment must also be configured",
+        "bad.yml:18:11: error: at most one of ca and ca_file must be configured",
+        "bad.yml:20:11: error: tls_config: unable to use specified client key " S_DIR
+        "/notpem: no PEM",
+        "bad.yml:22:11: error: tls_config.max_version must be greater than or equal to "
+        "tls_config.min_version",
+        "bad.yml:25:11: error: receivers[0].azuresms_configs[0].http_config.oauth2: not "
+        "supported by floorwatch (not supported yet)",
+        "bad.yml:26:11: error: receivers[0].azuresms_configs[0].http_config.http_headers: not "
+        "supported by floorwatch (not supported yet)",
+        "bad.yml:27:37: error: unknown TLS version: TLS14",
+        "bad.yml:28:22: error: proxy_url: invalid URL",
+    };
+    s_expect("global:\n"
+             "  http_config:\n"
+             "    tls_config: {ca_file: " S_DIR "/none.pem}\n"
+             "route: {receiver: r}\n"
+             "receivers:\n"
+             "  - name: r\n"
+             "    slack_configs:\n"
+             "      - http_config:\n"
+             "          tls_config: {cert_file: " S_DIR "/cert.pem}\n"
+             "      - http_config:\n"
+             "          proxy_url: http://p:3128/\n"
+             "          proxy_from_environment: true\n"
+             "      - http_config:\n"
+             "          no_proxy: x\n"
+             "      - http_config:\n"
+             "          proxy_connect_header: {A: [b]}\n"
+             "      - http_config:\n"
+             "          tls_config: {ca: x, ca_file: y}\n"
+             "      - http_config:\n"
+             "          tls_config: {cert_file: " S_DIR "/cert.pem, key_file: " S_DIR "/notpem}\n"
+             "      - http_config:\n"
+             "          tls_config: {min_version: TLS13, max_version: TLS12}\n"
+             "    azuresms_configs:\n"
+             "      - http_config:\n"
+             "          oauth2: {client_id: i, client_secret: SECRET-o, token_url: 'http://t/'}\n"
+             "          http_headers: {X: {values: [v]}}\n"
+             "          tls_config: {min_version: TLS14}\n"
+             "          proxy_url: 'http://u:SECRET-p@h /'\n",
+             want, sizeof want / sizeof *want);
+}
+END_TEST
+
+Suite *
+alertd_cfg_http_suite(void)
+{
+    Suite *s = suite_create("alertd_cfg_http");
+    TCase *tc = tcase_create("cfg");
+    tcase_add_unchecked_fixture(tc, s_setup, s_teardown);
+    tcase_add_test(tc, test_alertd_cfg_http_load_notify);
+    tcase_add_test(tc, test_alertd_cfg_http_refused);
+    suite_add_tcase(s, tc);
+    return s;
+}
