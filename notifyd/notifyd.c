@@ -29,6 +29,7 @@
 #include "notifyd_azuresms.h"
 #include "notifyd_deliver.h"
 #include "notifyd_email.h"
+#include "notifyd_http.h"
 #include "notifyd_msteams.h"
 #include "notifyd_pagerduty.h"
 #include "notifyd_results.h"
@@ -270,6 +271,13 @@ static void
 s_queue(notifyd_t *self, const char *receiver, const char *integration, const char *ikey,
         const char *array, const json_t *config, const json_t *payload, struct notifyd_req *req)
 {
+    fw_err_t herr;
+    fw_err_clear(&herr);
+    if (notifyd_http_take(req, config, &herr) < 0) { // tls, proxy (notifyd_http)
+        notifyd_req_clear(req);
+        s_bad_config(self, receiver, integration, ikey, herr.msg);
+        return;
+    }
     uint64_t id = ++self->next_id;
     s_delivery_settings(self, receiver, req);
     (void)notifyd_deliver_send(self->deliver, id, receiver, integration, req);

@@ -36,6 +36,7 @@
 #include "fw_time.h"
 #include "notifyd_am_metrics.h"
 #include "notifyd_deliver.h"
+#include "notifyd_http.h"
 
 struct s_job {
     uint64_t id;
@@ -48,6 +49,8 @@ struct s_job {
     struct curl_slist *headers; // owned while running: HTTP headers or SMTP recipients
     char *answer;               // owned: this attempt's HTTP answer body (bounded), or NULL
     size_t answer_len;
+    // owned while running: the lists libcurl reads for http_config (notifyd_http)
+    struct notifyd_http_lists http_lists;
     size_t sent; // SMTP: bytes of the message libcurl read in this attempt
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -99,6 +102,7 @@ s_job_free(struct s_job **jp)
     if (j->easy)
         curl_easy_cleanup(j->easy);
     curl_slist_free_all(j->headers);
+    notifyd_http_lists_free(&j->http_lists);
     free(j->receiver);
     free(j->integration);
     notifyd_req_clear(&j->req);
@@ -146,6 +150,7 @@ s_setup_http(struct s_job *j)
     j->headers = curl_slist_append(NULL, "Content-Type: application/json");
     for (size_t i = 0; i < j->req.headers_len; i++)
         j->headers = curl_slist_append(j->headers, j->req.headers[i]);
+    notifyd_http_apply(e, j->req.http, j->req.url, &j->headers, &j->http_lists);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, j->req.follow_redirects ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->headers);
@@ -449,6 +454,7 @@ s_done(notifyd_deliver_t *st, CURLMsg *m)
     j->easy = NULL;
     curl_slist_free_all(j->headers);
     j->headers = NULL;
+    notifyd_http_lists_free(&j->http_lists);
     struct s_verdict v = {.reason = ""};
     if (j->req.kind == NOTIFYD_REQ_SMTP)
         s_judge_smtp(res, &v);

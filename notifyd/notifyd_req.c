@@ -3,6 +3,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
+
 #include "fw_mem.h"
 #include "notifyd_req.h"
 
@@ -61,5 +63,6 @@ notifyd_req_clear(struct notifyd_req *r)
         free(r->headers[i]);
     s_free_secret(r->key);
     free(r->failed);
+    json_decref(r->http);
     memset(r, 0, sizeof *r);
 }

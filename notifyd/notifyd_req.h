@@ -70,6 +70,7 @@ struct notifyd_req {
     char *key;                    // owned secret for answer, or NULL
     char *failed;                 // owned: set when a part failed for good (the outcome is
                                   // then failed even if the rest goes through), or NULL
+    struct json_t *http;          // owned reference: NOTIFY's http_config (notifyd_http), or NULL
 };
 
 // Append "name: value" (copied), or replace the value of the header already named name

@@ -1,0 +1,47 @@
+/*  notifyd_http.h — an integration's http_config from NOTIFY (docs/wire.md; alertd derives
+    it from alertmanager.yml, alertd_cfg_http.h) applied to a request and its curl handle.
+
+    tls: `ca`, `cert` and `key` are PEM texts handed to libcurl as blobs (alertd read the
+    files; notifyd runs in its own pod), `server_name` (SNI and the name the certificate
+    must carry, the URL's host still in the Host header), `insecure_skip_verify`,
+    `min_version`/`max_version` (TLS10..TLS13; minimum TLS 1.2 when absent, Go's client
+    default). proxy: `proxy_url` (CURLOPT_PROXY), `no_proxy` (CURLOPT_NOPROXY),
+    `proxy_connect_header` (CURLOPT_PROXYHEADER, sent on CONNECT only), and
+    `proxy_from_environment`, read as Go's golang.org/x/net/http/httpproxy reads it:
+    HTTPS_PROXY/https_proxy for https URLs, HTTP_PROXY/http_proxy for http URLs (upper case
+    first; ALL_PROXY is not read), NO_PROXY/no_proxy. As in Go, a request to localhost or a
+    loopback address goes direct whenever no_proxy or the environment decides. With no
+    proxy configured, none is used: libcurl's own reading of the environment is turned off,
+    as Alertmanager uses no proxy unless told to.
+*/
+#ifndef NOTIFYD_HTTP_H
+#define NOTIFYD_HTTP_H
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "fw_err.h"
+#include "notifyd_req.h"
+
+// Take config's `http_config` (an integration object of NOTIFY; absent is fine) into req:
+// its Authorization header, follow_redirects, and a reference kept in req->http for
+// notifyd_http_apply. 0, or -1 with err when a key has the wrong type or is unknown (req
+// unchanged then).
+int notifyd_http_take(struct notifyd_req *req, const json_t *config, fw_err_t *err);
+
+// The lists libcurl reads during a transfer without copying them: owned by the caller from
+// notifyd_http_apply until the transfer is done, then notifyd_http_lists_free.
+struct notifyd_http_lists {
+    struct curl_slist *proxy_headers; // CURLOPT_PROXYHEADER
+    struct curl_slist *connect_to;    // CURLOPT_CONNECT_TO (server_name)
+};
+
+// Set http's TLS and proxy options (http borrowed, may be NULL: no proxy, TLS 1.2 minimum)
+// on e for a request to url. Appends to *headers (the Host header when server_name
+// rewrites the URL) and fills *keep (overwritten). libcurl copies the strings and blobs.
+void notifyd_http_apply(CURL *e, const json_t *http, const char *url, struct curl_slist **headers,
+                        struct notifyd_http_lists *keep);
+// Free keep's lists and zero it (NULL-safe members).
+void notifyd_http_lists_free(struct notifyd_http_lists *keep);
+
+#endif
