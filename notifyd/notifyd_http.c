@@ -91,10 +91,12 @@ notifyd_http_take(struct notifyd_req *req, const json_t *config, fw_err_t *err)
         }
     }
     size_t i;
-    json_array_foreach(json_object_get(h, "proxy_connect_header"), i, v) if (!json_is_string(v))
+    json_array_foreach(json_object_get(h, "proxy_connect_header"), i, v)
     {
-        fw_err_set(err, "http_config.proxy_connect_header: not an array of strings");
-        return -1;
+        if (!json_is_string(v)) {
+            fw_err_set(err, "http_config.proxy_connect_header: not an array of strings");
+            return -1;
+        }
     }
     const json_t *tls = json_object_get(h, "tls");
     if (tls && s_check_tls(tls, err) < 0)
@@ -194,8 +196,10 @@ s_proxy(CURL *e, const json_t *http, const char *url, struct curl_slist **proxy_
     }
     size_t i;
     const json_t *v;
-    json_array_foreach(json_object_get(http, "proxy_connect_header"), i, v) *proxy_headers =
-        curl_slist_append(*proxy_headers, json_string_value(v));
+    json_array_foreach(json_object_get(http, "proxy_connect_header"), i, v)
+    {
+        *proxy_headers = curl_slist_append(*proxy_headers, json_string_value(v));
+    }
     if (*proxy_headers) {
         curl_easy_setopt(e, CURLOPT_PROXYHEADER, *proxy_headers);
         curl_easy_setopt(e, CURLOPT_HEADEROPT, (long)CURLHEADER_SEPARATE);

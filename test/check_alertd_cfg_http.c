@@ -230,6 +230,8 @@ START_TEST(test_alertd_cfg_http_refused)
         "supported by floorwatch (not supported yet)",
         "bad.yml:27:37: error: unknown TLS version: TLS14",
         "bad.yml:28:22: error: proxy_url: invalid URL",
+        "bad.yml:30:11: error: azuresms_configs: http_config credentials cannot be used, the "
+        "access key signs each request",
     };
     s_expect("global:\n"
              "  http_config:\n"
@@ -258,7 +260,9 @@ START_TEST(test_alertd_cfg_http_refused)
              "          oauth2: {client_id: i, client_secret: SECRET-o, token_url: 'http://t/'}\n"
              "          http_headers: {X: {values: [v]}}\n"
              "          tls_config: {min_version: TLS14}\n"
-             "          proxy_url: 'http://u:SECRET-p@h /'\n",
+             "          proxy_url: 'http://u:SECRET-p@h /'\n"
+             "      - http_config:\n"
+             "          bearer_token: SECRET-b\n",
              want, sizeof want / sizeof *want);
 }
 END_TEST
