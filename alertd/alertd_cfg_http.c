@@ -132,7 +132,7 @@ s_base64(const char *plain)
     return b64;
 }
 
-// The Authorization header value, or NULL (errors into errs). *bad set on an error.
+// The Authorization header value, or NULL (none, or an error added to errs).
 static char *
 s_authorization(const struct alertd_cfg_http *h, const char *file, struct fw_cfg_errors *errs)
 {
