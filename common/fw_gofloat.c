@@ -5,8 +5,10 @@
     the nearest n-digit decimal (%.*e) is taken when it reads back as v. When it does not,
     the n-digit decimal on v's other side may still: the values that read as v reach
     further on one side where v is a power of two (the gap below it is half the gap
-    above), and Go's shortest then takes that one, so it is tried too. Seventeen digits
-    always read back. Not for hot paths: up to 17 printf and 34 strtod calls a value.
+    above), and Go's shortest then takes that one, so it is tried too; elsewhere the values
+    that read as v lie symmetrically around it, so when the nearest does not read back the
+    farther one cannot either, and it is not tried. Seventeen digits always read back. Not
+    for the hottest paths (tsdb_api_format is): up to 17 printf and strtod calls a value.
 */
 #include "fw_gofloat.h"
 
@@ -64,6 +66,8 @@ static void
 s_shortest(double v, struct s_dec *out)
 {
     char e[48];
+    int e2;
+    bool pow2 = frexp(v, &e2) == 0.5; // the gap below v is half the gap above
     for (int n = 1; n <= 17; n++) {
         snprintf(e, sizeof(e), "%.*e", n - 1, v);
         struct s_dec x = {.nd = n};
@@ -74,6 +78,8 @@ s_shortest(double v, struct s_dec *out)
         x.exp = atoi(strchr(e, 'e') + 1);
         double back = strtod(e, NULL);
         if (back != v && n < 17) {
+            if (!pow2)
+                continue;
             s_dec_step(&x, back < v); // the neighbour on v's other side
             if (s_dec_value(&x) != v)
                 continue;
@@ -100,14 +106,14 @@ fw_gofloat_format(double v, char fmt, char *buf, size_t size)
     struct s_dec x = {.d = "0", .nd = 1, .exp = 0};
     if (v != 0)
         s_shortest(fabs(v), &x);
-    if (fmt == 'e' || fmt == 'E' || x.exp < -4 || x.exp >= 6) {
+    if (fmt == 'e' || fmt == 'E' || (fmt != 'f' && (x.exp < -4 || x.exp >= 6))) {
         char mark = fmt == 'E' ? 'E' : 'e';
         snprintf(buf, size, "%s%c%s%s%c%c%02d", sign, x.d[0], x.nd > 1 ? "." : "", x.d + 1, mark,
                  x.exp < 0 ? '-' : '+', abs(x.exp));
         return buf;
     }
     // %f of exactly those digits: the point after exp + 1 of them, zeros to fill
-    char f[48];
+    char f[FW_GOFLOAT_F_MAX];
     size_t k = 0;
     if (x.exp < 0) {
         f[k++] = '0';

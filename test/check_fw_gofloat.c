@@ -1,6 +1,6 @@
 /*  check_fw_gofloat.c — floats as Go's strconv.FormatFloat(v, fmt, -1, 64) writes them.
 
-    Expected strings are Go's: the 'g' and 'e' cases of Go's own strconv tests
+    Expected strings are Go's: the 'g', 'e' and 'f' cases of Go's own strconv tests
     (src/strconv/ftoa_test.go: 1e23 and its neighbours, 5e-324, the largest subnormal and
     the smallest normal, issues 2625 and 29491), fmt's %g texts Prometheus's remote-write
     errors carry, promtool's 'E' texts, and powers of two whose shortest digits lie on the
@@ -38,6 +38,17 @@ static const struct s_case s_cases[] = {
     {99999999999999974834176.0, 'g', "9.999999999999997e+22"},
     {100000000000000008388608.0, 'e', "1.0000000000000001e+23"},
     {100000000000000008388608.0, 'g', "1.0000000000000001e+23"},
+    // 'f': the shortest digits, zeros filling the places past them (ftoa_test.go's 1e23
+    // rows; Prometheus's number literals and count_values labels)
+    {1e23, 'f', "100000000000000000000000"},
+    {99999999999999974834176.0, 'f', "99999999999999970000000"},
+    {100000000000000008388608.0, 'f', "100000000000000010000000"},
+    {1e6, 'f', "1000000"},
+    {1e-5, 'f', "0.00001"},
+    {0.5, 'f', "0.5"},
+    {-0.0, 'f', "-0"},
+    {123456.789, 'f', "123456.789"},
+    {0x1p-24, 'f', "0.00000005960464477539063"},
     {5e-324, 'g', "5e-324"},
     {-5e-324, 'g', "-5e-324"},
     {2.2250738585072012e-308, 'g', "2.2250738585072014e-308"}, // the smallest normal
@@ -104,7 +115,7 @@ END_TEST
 START_TEST(test_fw_gofloat_format_nan_inf)
 {
     char buf[FW_GOFLOAT_MAX];
-    static const char fmts[] = {'g', 'e', 'E'};
+    static const char fmts[] = {'g', 'e', 'E', 'f'};
     for (size_t i = 0; i < sizeof(fmts); i++) {
         ck_assert_str_eq(fw_gofloat_format(NAN, fmts[i], buf, sizeof(buf)), "NaN");
         ck_assert_str_eq(fw_gofloat_format(-NAN, fmts[i], buf, sizeof(buf)), "NaN");
@@ -114,7 +125,8 @@ START_TEST(test_fw_gofloat_format_nan_inf)
 }
 END_TEST
 
-// The longest results fit FW_GOFLOAT_MAX; a smaller buffer is cut short, NUL-terminated.
+// The longest results fit FW_GOFLOAT_MAX ('f': FW_GOFLOAT_F_MAX); a smaller buffer is cut
+// short, NUL-terminated.
 START_TEST(test_fw_gofloat_format_sizes)
 {
     char buf[FW_GOFLOAT_MAX];
@@ -122,6 +134,16 @@ START_TEST(test_fw_gofloat_format_sizes)
                      "-2.2250738585072014E-308");
     ck_assert_str_eq(fw_gofloat_format(-0.00012345678901234567, 'g', buf, sizeof(buf)),
                      "-0.00012345678901234567");
+    // 'f' at the ends of the range: FW_GOFLOAT_F_MAX holds them
+    char f[FW_GOFLOAT_F_MAX];
+    ck_assert_uint_eq(strlen(fw_gofloat_format(-4.9406564584124654e-324, 'f', f, sizeof(f))),
+                      3 + 323 + 1); // "-0.", 323 zeros, "5"
+    ck_assert_str_eq(f + 326, "5");
+    ck_assert_uint_eq(strlen(fw_gofloat_format(-1.7976931348623157e308, 'f', f, sizeof(f))),
+                      1 + 309);
+    ck_assert_int_eq(strncmp(f, "-17976931348623157000", 21), 0);
+    ck_assert_uint_eq(strlen(fw_gofloat_format(-2.2250738585072014e-308, 'f', f, sizeof(f))),
+                      3 + 307 + 17);
     char small[4] = "zzz";
     ck_assert_str_eq(fw_gofloat_format(123456, 'g', small, sizeof(small)), "123");
 }
