@@ -9,11 +9,11 @@
     one-line text is rebuilt at each level, so the cost is the tree's size times its height,
     which the parser bounds (FW_PROMQL_MAX_DEPTH).
 */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw_gofloat.h"
 #include "fw_labels.h"
 #include "fw_mem.h"
 #include "fw_promql_ast.h"
@@ -93,53 +93,8 @@ fw_promql_quote(const char *s, size_t n)
 static void
 s_float(struct s_buf *b, double v)
 {
-    char e[40], out[400];
-    if (isnan(v)) {
-        s_puts(b, "NaN");
-        return;
-    }
-    if (isinf(v)) {
-        s_puts(b, v > 0 ? "+Inf" : "-Inf");
-        return;
-    }
-    int prec = 0;
-    for (; prec < 17; prec++) {
-        snprintf(e, sizeof(e), "%.*e", prec, v);
-        if (strtod(e, NULL) == v)
-            break;
-    }
-    snprintf(e, sizeof(e), "%.*e", prec, v);
-    char digits[24];
-    size_t nd = 0;
-    const char *p = e;
-    bool neg = *p == '-';
-    if (neg)
-        p++;
-    for (; *p && *p != 'e'; p++)
-        if (*p >= '0' && *p <= '9')
-            digits[nd++] = *p;
-    int exp = atoi(p + 1); // v = d.ddd x 10^exp
-    size_t o = 0;
-    if (neg)
-        out[o++] = '-';
-    if (exp < 0) {
-        out[o++] = '0';
-        out[o++] = '.';
-        for (int k = -1; k > exp; k--)
-            out[o++] = '0';
-        for (size_t k = 0; k < nd; k++)
-            out[o++] = digits[k];
-    } else {
-        for (int k = 0; k <= exp; k++)
-            out[o++] = (size_t)k < nd ? digits[k] : '0';
-        if ((size_t)exp + 1 < nd) {
-            out[o++] = '.';
-            for (size_t k = (size_t)exp + 1; k < nd; k++)
-                out[o++] = digits[k];
-        }
-    }
-    out[o] = '\0';
-    s_puts(b, out);
+    char out[FW_GOFLOAT_F_MAX];
+    s_puts(b, fw_gofloat_format(v, 'f', out, sizeof(out)));
 }
 
 static void

@@ -505,6 +505,11 @@ START_TEST(test_tsdb_api_status_and_format_query)
         NULL, 200,
         "{\"status\":\"success\",\"data\":\"sum by (job) (rate(up{a=~\\\"y\\\",b=\\\"x\\\"}[5m])) "
         "* 1000000\"}");
+    // numbers as Go's FormatFloat 'f': 2^-24's shortest digits lie above it, 1e23's are
+    // padded with zeros, not its binary value's (99999999999999991611392)
+    s_expect("/api/v1/format_query?query=5.9604644775390625e-08%2B1e23", NULL, 200,
+             "{\"status\":\"success\",\"data\":\"0.00000005960464477539063 + "
+             "100000000000000000000000\"}");
     s_expect("/api/v1/format_query", "query=up%20%2B", 400,
              "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter "
              "\\\"query\\\": 1:5: parse error: unexpected end of input\"}");

@@ -577,6 +577,10 @@ START_TEST(test_tsdb_eval_aggregations_and_annotations)
     s_expect("count_values(\"v\", http_requests_total{job=\"api-server\"} > 250)", t,
              "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"v\":\"300\"},"
              "\"value\":[3000,\"1\"]},{\"metric\":{\"v\":\"400\"},\"value\":[3000,\"1\"]}]}");
+    // the value label as Go's FormatFloat 'f' (not printf's %.0f: 99999999999999991611392)
+    s_expect("count_values(\"v\", vector(1e23))", t,
+             "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"v\":"
+             "\"100000000000000000000000\"},\"value\":[3000,\"1\"]}]}");
     ck_assert_double_eq_tol(s_value("count(count_values by (job) (\"v\", "
                                     "http_requests_total))",
                                     t),
@@ -592,6 +596,11 @@ START_TEST(test_tsdb_eval_aggregations_and_annotations)
     free(got);
     got = s_annotations("quantile(2, http_requests_total)", t);
     ck_assert_str_eq(got, "PromQL warning: quantile value should be between 0 and 1, got 2 (1:10)");
+    free(got);
+    // %g as Go writes it: -2^-24's shortest digits lie below it (17 digits before)
+    got = s_annotations("quantile(-5.9604644775390625e-08, http_requests_total)", t);
+    ck_assert_str_eq(got, "PromQL warning: quantile value should be between 0 and 1, got "
+                          "-5.960464477539063e-08 (1:10)");
     free(got);
     got = s_annotations("count(limit_ratio(\n  1.5, http_requests_total))", t);
     ck_assert_str_eq(got, "PromQL warning: ratio value should be between -1 and 1, got 1.5, "

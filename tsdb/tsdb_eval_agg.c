@@ -7,6 +7,7 @@
     their members in one array, ordered by group with a counting sort that keeps the input
     order inside each group. Every array comes from the context's pool.
 */
+#include "fw_gofloat.h"
 #include "fw_hash.h"
 #include "fw_names.h"
 #include "tsdb_eval_int.h"
@@ -169,7 +170,7 @@ s_limit_ratio(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, double r
         tsdb_eval_ctx_warn(c, e->param,
                            "ratio value should be between -1 and 1, got %s, "
                            "capping to %d",
-                           tsdb_eval_math_format_g(r, rs, sizeof(rs)), r > 1 ? 1 : -1);
+                           fw_gofloat_format(r, 'g', rs, sizeof(rs)), r > 1 ? 1 : -1);
         r = r > 1 ? 1 : -1;
     }
     if (r == 0)
@@ -194,8 +195,8 @@ s_count_values(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, const c
     tsdb_eval_ctx_tab_init(c, &tab, in->len);
     for (size_t k = 0; k < in->len; k++) {
         const struct tsdb_eval_elem *el = &in->items[k];
-        char vs[400];
-        tsdb_eval_math_format_f(el->v, vs, sizeof(vs));
+        char vs[FW_GOFLOAT_F_MAX];
+        fw_gofloat_format(el->v, 'f', vs, sizeof(vs));
         struct fw_labels v = tsdb_eval_ctx_view_of(c, el->ls, 1);
         tsdb_eval_ctx_view_set(&v, label, vs);
         const struct tsdb_eval_lset *ls = tsdb_eval_ctx_intern(c, &v), *key;
@@ -253,7 +254,7 @@ tsdb_eval_agg(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, int64_t t, struct t
         double q = param.scalar;
         if (isnan(q) || q < 0 || q > 1)
             tsdb_eval_ctx_warn(c, e->param, "quantile value should be between 0 and 1, got %s",
-                               tsdb_eval_math_format_g(q, qs, sizeof(qs)));
+                               fw_gofloat_format(q, 'g', qs, sizeof(qs)));
         break;
     }
     default: break;

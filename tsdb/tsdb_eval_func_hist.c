@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fw_gofloat.h"
 #include "fw_names.h"
 #include "tsdb_eval_int.h"
 
@@ -337,7 +338,7 @@ s_check_quantile(tsdb_eval_ctx_t *c, const fw_promql_expr_t *arg, double q)
     char qs[40];
     if (isnan(q) || q < 0 || q > 1)
         tsdb_eval_ctx_warn(c, arg, "quantile value should be between 0 and 1, got %s",
-                           tsdb_eval_math_format_g(q, qs, sizeof(qs)));
+                           fw_gofloat_format(q, 'g', qs, sizeof(qs)));
 }
 
 // Prometheus's info when a histogram's counts had to be made monotonic, about node arg.
@@ -362,8 +363,8 @@ s_check_monotonic(tsdb_eval_ctx_t *c, const fw_promql_expr_t *arg, const char *n
                        "https://prometheus.io/docs/prometheus/latest/querying/functions/"
                        "#histogram_quantile)%s, from buckets %s to %s, with a max diff of %.2g, "
                        "over 1 samples from %s to %s",
-                       fn, tsdb_eval_math_format_g(f.min_bucket, lo, sizeof(lo)),
-                       tsdb_eval_math_format_g(f.max_bucket, hi, sizeof(hi)), f.max_diff, when,
+                       fn, fw_gofloat_format(f.min_bucket, 'g', lo, sizeof(lo)),
+                       fw_gofloat_format(f.max_bucket, 'g', hi, sizeof(hi)), f.max_diff, when,
                        when);
 }
 
@@ -436,7 +437,7 @@ tsdb_eval_fn_histogram_quantiles(tsdb_eval_ctx_t *c, const fw_promql_expr_t *e, 
                 memo ? tsdb_eval_ctx_memo_get(c, e, h.groups[g], e->args[k]) : NULL;
             if (!ls) {
                 char qs[40];
-                tsdb_eval_math_format_g(q, qs, sizeof(qs) - 2);
+                fw_gofloat_format(q, 'g', qs, sizeof(qs) - 2);
                 if (!strpbrk(qs, "e.") && isfinite(q))
                     strcat(qs, ".0"); // labels.FormatOpenMetricsFloat
                 const struct tsdb_eval_lset *hg = h.groups[g];

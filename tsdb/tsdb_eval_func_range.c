@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "fw_gofloat.h"
 #include "tsdb_eval_int.h"
 
 // ---------------------------------------------------------------------------------------
@@ -550,7 +551,7 @@ tsdb_eval_fn_quantile_over_time(struct tsdb_eval_fn_range *a, double *out)
     if (isnan(q) || q < 0 || q > 1)
         tsdb_eval_ctx_warn(a->c, a->call->args[0],
                            "quantile value should be between 0 and 1, got %s",
-                           tsdb_eval_math_format_g(q, qs, sizeof(qs)));
+                           fw_gofloat_format(q, 'g', qs, sizeof(qs)));
     *out = tsdb_eval_math_quantile(a->p[0], s_values(a), a->len);
     return true;
 }

@@ -568,13 +568,6 @@ int tsdb_eval_math_dbl_cmp(const void *a, const void *b);
 // bottomk): <0, 0 or >0, ascending or, with desc, descending.
 int tsdb_eval_math_cmp_nan_last(double x, double y, bool desc);
 
-// v as Go's strconv.FormatFloat(v, 'g', -1, 64) and fmt's %g write it ("0.5", "1e+06",
-// "NaN", "+Inf"); returns buf (40 bytes are enough).
-const char *tsdb_eval_math_format_g(double v, char *buf, size_t size);
-// v as Go's strconv.FormatFloat(v, 'f', -1, 64) ("0.5", "1000000", "NaN"); buf of 400
-// bytes holds any double.
-const char *tsdb_eval_math_format_f(double v, char *buf, size_t size);
-
 // Go's math.Max / math.Min: NaN wins.
 double tsdb_eval_math_max(double a, double b);
 double tsdb_eval_math_min(double a, double b);

@@ -5,9 +5,7 @@
 #include "tsdb_eval_int.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 void
 tsdb_eval_math_avg_add(struct tsdb_eval_math_avg *a, double v)
@@ -97,42 +95,4 @@ tsdb_eval_math_min(double a, double b)
     if (isnan(a) || isnan(b))
         return NAN;
     return a < b ? a : b;
-}
-
-// Go's shortest formatting of v: 'g' (exponent form when the exponent is < -4 or >= 6) or
-// 'f' (never).
-static const char *
-s_format_shortest(double v, bool g, char *buf, size_t size)
-{
-    if (isnan(v) || isinf(v)) {
-        snprintf(buf, size, "%s", isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf");
-        return buf;
-    }
-    // the fewest significant digits that read back as v
-    int digits = 1;
-    char tmp[40];
-    for (; digits < 17; digits++) {
-        snprintf(tmp, sizeof(tmp), "%.*e", digits - 1, v);
-        if (strtod(tmp, NULL) == v)
-            break;
-    }
-    snprintf(tmp, sizeof(tmp), "%.*e", digits - 1, v);
-    int exp = atoi(strchr(tmp, 'e') + 1);
-    if (g && (exp < -4 || exp >= 6))
-        snprintf(buf, size, "%s", tmp);
-    else
-        snprintf(buf, size, "%.*f", digits - 1 - exp > 0 ? digits - 1 - exp : 0, v);
-    return buf;
-}
-
-const char *
-tsdb_eval_math_format_g(double v, char *buf, size_t size)
-{
-    return s_format_shortest(v, true, buf, size);
-}
-
-const char *
-tsdb_eval_math_format_f(double v, char *buf, size_t size)
-{
-    return s_format_shortest(v, false, buf, size);
 }

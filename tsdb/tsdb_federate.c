@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw_gofloat.h"
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_names.h"
@@ -307,7 +308,7 @@ s_put_point(struct tsdb_json *b, const struct s_point *p, const struct fw_label 
         tsdb_json_puts(b, "}");
     char num[48];
     // expfmt's writeFloat: 0 (also -0), 1 and -1 spelled out, else Go's 'g' shortest
-    const char *v = p->v == 0 ? "0" : tsdb_eval_math_format_g(p->v, num, sizeof(num));
+    const char *v = p->v == 0 ? "0" : fw_gofloat_format(p->v, 'g', num, sizeof(num));
     tsdb_json_puts(b, " ");
     tsdb_json_puts(b, v);
     snprintf(num, sizeof(num), " %lld\n", (long long)p->t);
