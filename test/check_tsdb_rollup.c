@@ -41,10 +41,7 @@ static bool s_delay; // evaluate with delayed name removal
 static uint64_t
 s_rand(void)
 {
-    s_rng ^= s_rng << 13;
-    s_rng ^= s_rng >> 7;
-    s_rng ^= s_rng << 17;
-    return s_rng;
+    return check_util_xorshift64(&s_rng);
 }
 
 static void

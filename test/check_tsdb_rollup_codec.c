@@ -12,23 +12,16 @@
 
 #include "fw_mem.h"
 #include "../tsdb/tsdb_rollup.h"
+#include "check_util.h"
 
 #define H_MS ((int64_t)3600000)
 #define T0 ((int64_t)1700000000000 - 1700000000000 % (24 * H_MS)) // a day boundary
 
 Suite *tsdb_rollup_codec_suite(void);
 
+// check_util_xorshift64's state, seeded again before each test (s_setup), so a failing case
+// reproduces.
 static uint64_t s_rng = 88172645463325252ULL;
-
-// xorshift64, seeded again before each test (s_setup), so a failing case reproduces.
-static uint64_t
-s_rand(void)
-{
-    s_rng ^= s_rng << 13;
-    s_rng ^= s_rng >> 7;
-    s_rng ^= s_rng << 17;
-    return s_rng;
-}
 
 static void
 s_setup(void)
@@ -71,7 +64,7 @@ START_TEST(test_tsdb_rollup_group_codec)
     }
     for (size_t k = 0; k < len; k++) {
         unsigned char save = page[k];
-        page[k] ^= (unsigned char)(1 + s_rand() % 255);
+        page[k] ^= (unsigned char)(1 + check_util_xorshift64(&s_rng) % 255);
         struct tsdb_rollup_group h;
         if (tsdb_rollup_group_parse(page, len, &h) == 0)
             for (unsigned i = 0; i < h.n; i++)
@@ -139,7 +132,7 @@ s_roundtrip(const struct tsdb_rollup_bucket *b, size_t n, int64_t ps, int64_t st
     }
     for (size_t k = 0; k < len; k++) {
         unsigned char save = enc[k];
-        enc[k] ^= (unsigned char)(1 + s_rand() % 255);
+        enc[k] ^= (unsigned char)(1 + check_util_xorshift64(&s_rng) % 255);
         on = 0;
         (void)tsdb_rollup_page_decode(enc, len, ps, step, &out, &on, &cap);
         ck_assert_uint_le(on, TSDB_ROLLUP_PAGE);
@@ -158,12 +151,14 @@ START_TEST(test_tsdb_rollup_page_codec)
     struct tsdb_rollup_bucket b[TSDB_ROLLUP_PAGE];
     size_t n = 0;
     int64_t ps = T0, step = 300000;
-    for (int i = 0; i < TSDB_ROLLUP_PAGE; i += 1 + (int)(s_rand() % 3)) {
+    for (int i = 0; i < TSDB_ROLLUP_PAGE; i += 1 + (int)(check_util_xorshift64(&s_rng) % 3)) {
         struct tsdb_rollup_agg a = {0};
         int64_t end = ps + (i + 1) * step;
-        int m = 1 + (int)(s_rand() % 30);
+        int m = 1 + (int)(check_util_xorshift64(&s_rng) % 30);
         for (int j = 0; j < m; j++) {
-            double v = j % 7 == 3 ? NAN : (double)(s_rand() % 100) / (j % 2 ? 3.0 : 1.0);
+            double v = j % 7 == 3
+                           ? NAN
+                           : (double)(check_util_xorshift64(&s_rng) % 100) / (j % 2 ? 3.0 : 1.0);
             tsdb_rollup_agg_add(&a, end - step + 1 + j * 9000, v);
         }
         b[n++] = (struct tsdb_rollup_bucket){end, a};
@@ -215,7 +210,9 @@ START_TEST(test_tsdb_rollup_page_codec)
         struct tsdb_rollup_agg a = {0};
         int64_t end = ps + (i + 1) * step;
         for (int j = 0; j < 20; j++) {
-            v = round((v + (double)((int)(s_rand() % 21) - 10) / 100.0) * 100.0) / 100.0;
+            v = round((v + (double)((int)(check_util_xorshift64(&s_rng) % 21) - 10) / 100.0) *
+                      100.0) /
+                100.0;
             tsdb_rollup_agg_add(&a, end - step + 1 + j * 15000, v);
         }
         b[n++] = (struct tsdb_rollup_bucket){end, a};

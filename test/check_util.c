@@ -580,6 +580,15 @@ check_util_rand(uint64_t *state)
     return *state * 2685821657736338717ULL;
 }
 
+uint64_t
+check_util_xorshift64(uint64_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return *state;
+}
+
 void
 check_util_sig_digits(const char *s, char *out)
 {

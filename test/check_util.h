@@ -155,6 +155,9 @@ char *check_util_nest(const char *before, const char *prefix, int n, const char 
 
 // xorshift64*: a deterministic generator, so a failing case reproduces. *state starts non-zero.
 uint64_t check_util_rand(uint64_t *state);
+// xorshift64 (shifts 13, 7, 17), the generator of the suites written before
+// check_util_rand, whose inputs follow its sequence. *state starts non-zero.
+uint64_t check_util_xorshift64(uint64_t *state);
 
 // The significant digits of the formatted number s (no sign, point, exponent, leading or
 // trailing zeros) into out, which has room for strlen(s) + 1 bytes.
