@@ -438,7 +438,7 @@ fw_expfmt_set_known(fw_expfmt_t *self, fw_expfmt_known_fn *fn, void *arg)
 }
 
 static int s_parse_value(fw_expfmt_t *self, struct fw_expfmt_scan *l, bool om, size_t name_start,
-                         struct fw_expfmt_rec *sp, bool quoted, bool created);
+                         struct fw_expfmt_rec *s, bool quoted, bool created);
 
 void
 fw_expfmt_set_expect(fw_expfmt_t *self, fw_expfmt_expect_fn *fn)
@@ -469,25 +469,36 @@ s_expected(const struct fw_expfmt_scan *l, const struct fw_expfmt_expect *x, boo
     return at < l->len && l->p[at] != '{';
 }
 
+// The record of the sample line being scanned, in place: the next free one of self->samples
+// (counted by s_parse_value once the line scanned), so it is written once and never copied.
+static inline struct fw_expfmt_rec *
+s_new_rec(fw_expfmt_t *self, size_t name_off)
+{
+    if (self->samples_len == self->samples_cap)
+        fw_mem_grow((void **)&self->samples, &self->samples_cap, self->samples_len + 1,
+                    sizeof(*self->samples));
+    struct fw_expfmt_rec *s = &self->samples[self->samples_len];
+    *s = (struct fw_expfmt_rec){.name_off = name_off, .label_first = self->labels_len};
+    return s;
+}
+
 static int
 s_parse_sample(fw_expfmt_t *self, struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt, bool families)
 {
     bool om = fmt == FW_EXPFMT_OPENMETRICS;
-    struct fw_expfmt_rec s = {0};
     size_t name_start = l->pos;
     struct fw_expfmt_expect x;
     if (self->expect && self->known && s_prom(self) && !families &&
         self->expect(self->known_arg, self->samples_len, &x) && s_expected(l, &x, om) &&
         !(self->st_on && fw_expfmt_st_is_created(self, l->p + name_start, x.name_len))) {
         // the series text the caller expected: its name and labels scan as they did
-        s.name_off = s_arena_put(self, l->p + name_start, x.name_len);
-        s.label_first = self->labels_len;
+        struct fw_expfmt_rec *s = s_new_rec(self, s_arena_put(self, l->p + name_start, x.name_len));
         self->line_name_len = x.name_len;
         self->line_qname = SIZE_MAX;
         self->line_lsum = 0;
-        s.tag = x.tag;
+        s->tag = x.tag;
         l->pos += x.len;
-        return s_parse_value(self, l, om, name_start, &s, false, false);
+        return s_parse_value(self, l, om, name_start, s, false, false);
     }
     size_t name_len = fw_expfmt_int_scan_name(l, true);
     // no name in front: Prometheus 3's quoted metric name inside the braces, {"my.metric"}
@@ -495,28 +506,28 @@ s_parse_sample(fw_expfmt_t *self, struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt,
     if (name_len == 0 && !quoted)
         return fw_expfmt_fail(l, "expected metric name");
     size_t qname = SIZE_MAX, *qp = quoted ? &qname : NULL;
-    s.name_off = quoted ? 0 : s_arena_put(self, l->p + name_start, name_len);
-    s.label_first = self->labels_len;
+    struct fw_expfmt_rec *s =
+        s_new_rec(self, quoted ? 0 : s_arena_put(self, l->p + name_start, name_len));
     self->line_name_len = name_len;
     self->line_qname = SIZE_MAX;
     self->line_lsum = 0;
     size_t after_name = l->pos;
     bool created = self->st_on && fw_expfmt_st_is_created(self, l->p + name_start, name_len);
     if (self->known && s_prom(self) && !families && !quoted && !created)
-        s.tag = s_known(self, l, name_start, om);
-    if (s.tag) {
+        s->tag = s_known(self, l, name_start, om);
+    if (s->tag) {
         // the value's separator: s_parse_value
     } else if (om) {
         if (!fw_expfmt_int_at_end(l) && l->p[l->pos] == '{' &&
-            s_parse_labels(self, l, s.label_first, &s.n_labels, families ? &self->line_lsum : NULL,
-                           fmt, qp) != 0)
+            s_parse_labels(self, l, s->label_first, &s->n_labels,
+                           families ? &self->line_lsum : NULL, fmt, qp) != 0)
             return -1;
         if (fw_expfmt_int_om_sep(l, "expected a single space before the value") != 0)
             return -1;
     } else {
         fw_expfmt_int_skip_blanks(l);
         if (!fw_expfmt_int_at_end(l) && l->p[l->pos] == '{') {
-            if (s_parse_labels(self, l, s.label_first, &s.n_labels, NULL, fmt, qp) != 0)
+            if (s_parse_labels(self, l, s->label_first, &s->n_labels, NULL, fmt, qp) != 0)
                 return -1;
             fw_expfmt_int_skip_blanks(l);
         } else if (l->pos == after_name && !fw_expfmt_int_at_end(l)) {
@@ -528,38 +539,52 @@ s_parse_sample(fw_expfmt_t *self, struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt,
             l->pos = name_start;
             return fw_expfmt_fail(l, "expected metric name");
         }
-        s.name_off = qname;
+        s->name_off = qname;
         self->line_name_len = strlen(self->arena + qname);
         self->line_qname = qname;
     }
-    return s_parse_value(self, l, om, name_start, &s, quoted, created);
+    return s_parse_value(self, l, om, name_start, s, quoted, created);
 }
 
 // The rest of a sample line after its series text (cursor after it): blanks, the value, a
-// timestamp, an exemplar; then the sample is kept, or a `_created` line's start time.
+// timestamp, an exemplar, into record s (s_new_rec's); then the sample is kept, or a
+// `_created` line's start time.
 static int
 s_parse_value(fw_expfmt_t *self, struct fw_expfmt_scan *l, bool om, size_t name_start,
-              struct fw_expfmt_rec *sp, bool quoted, bool created)
+              struct fw_expfmt_rec *s, bool quoted, bool created)
 {
-    struct fw_expfmt_rec s = *sp;
-    if (s.tag) {
+    s->series = l->p + name_start;
+    if (s->tag) {
+        // the cursor is right after the series text: nothing to trim
+        s->series_len = l->pos - name_start;
         if (om && fw_expfmt_int_om_sep(l, "expected a single space before the value") != 0)
             return -1;
         if (!om)
             fw_expfmt_int_skip_blanks(l);
+        if (fw_expfmt_int_at_end(l))
+            return fw_expfmt_fail(l, "expected value");
+    } else {
+        if (fw_expfmt_int_at_end(l))
+            return fw_expfmt_fail(l, "expected value");
+        s->series_len = l->pos - name_start;
+        while (s->series_len > 0 && fw_expfmt_int_blank(s->series[s->series_len - 1]))
+            s->series_len--;
     }
-    if (fw_expfmt_int_at_end(l))
-        return fw_expfmt_fail(l, "expected value");
-    s.series = l->p + name_start;
-    s.series_len = l->pos - name_start;
-    while (s.series_len > 0 && fw_expfmt_int_blank(s.series[s.series_len - 1]))
-        s.series_len--;
-    size_t v_start;
-    size_t v_len = fw_expfmt_int_scan_token(l, &v_start);
-    if (om ? fw_expfmt_om_number(l->p + v_start, v_len, &s.v) != 0
-           : fw_expfmt_int_parse_float(l->p + v_start, v_len, &s.v) != 0) {
-        l->pos = v_start;
-        return fw_expfmt_fail(l, "invalid value");
+    // A plain decimal that is the whole token (a blank or the line's end after it, and
+    // shorter than the 128 bytes the full conversion takes) is read in place; any other
+    // token as a token (both read a decimal the same way).
+    size_t v_start = l->pos;
+    size_t v_len = fw_expfmt_int_decimal(l->p + v_start, l->len - v_start, &s->v);
+    if (v_len > 0 && v_len < 128 &&
+        (v_start + v_len == l->len || fw_expfmt_int_blank(l->p[v_start + v_len]))) {
+        l->pos = v_start + v_len;
+    } else {
+        v_len = fw_expfmt_int_scan_token(l, &v_start);
+        if (om ? fw_expfmt_om_number(l->p + v_start, v_len, &s->v) != 0
+               : fw_expfmt_int_parse_float(l->p + v_start, v_len, &s->v) != 0) {
+            l->pos = v_start;
+            return fw_expfmt_fail(l, "invalid value");
+        }
     }
     if (!om)
         fw_expfmt_int_skip_blanks(l);
@@ -569,35 +594,32 @@ s_parse_value(fw_expfmt_t *self, struct fw_expfmt_scan *l, bool om, size_t name_
     if (!fw_expfmt_int_at_end(l) && !(om && l->p[l->pos] == '#')) {
         size_t t_start;
         size_t t_len = fw_expfmt_int_scan_token(l, &t_start);
-        if (om ? s_om_timestamp(l->p + t_start, t_len, &self->line_t, &s.t_ms) != 0
-               : s_parse_int64(l->p + t_start, t_len, &s.t_ms) != 0) {
+        if (om ? s_om_timestamp(l->p + t_start, t_len, &self->line_t, &s->t_ms) != 0
+               : s_parse_int64(l->p + t_start, t_len, &s->t_ms) != 0) {
             l->pos = t_start;
             return fw_expfmt_fail(l, "invalid timestamp");
         }
-        s.has_t = true;
+        s->has_t = true;
         if (!om)
             fw_expfmt_int_skip_blanks(l);
         else if (!fw_expfmt_int_at_end(l) &&
                  fw_expfmt_int_om_sep(l, "expected a single space after the timestamp") != 0)
             return -1;
     }
-    if (om && !fw_expfmt_int_at_end(l) && l->p[l->pos] == '#' && s_parse_exemplar(self, l, &s) != 0)
+    if (om && !fw_expfmt_int_at_end(l) && l->p[l->pos] == '#' && s_parse_exemplar(self, l, s) != 0)
         return -1;
     if (!fw_expfmt_int_at_end(l))
         return fw_expfmt_fail(l, "unexpected text after sample");
     if (self->st_on) {
-        s.st_block = (uint32_t)(self->st_blocks_len - 1);
+        s->st_block = (uint32_t)(self->st_blocks_len - 1);
         if (quoted)
-            created = fw_expfmt_st_is_created(self, self->arena + s.name_off, self->line_name_len);
-        if (created) { // a start time, not a sample
-            fw_expfmt_st_created(self, &s);
+            created = fw_expfmt_st_is_created(self, self->arena + s->name_off, self->line_name_len);
+        if (created) { // a start time, not a sample: its record is not counted
+            fw_expfmt_st_created(self, s);
             return 0;
         }
     }
-    if (self->samples_len == self->samples_cap)
-        fw_mem_grow((void **)&self->samples, &self->samples_cap, self->samples_len + 1,
-                    sizeof(*self->samples));
-    self->samples[self->samples_len++] = s;
+    self->samples_len++;
     return 0;
 }
 
@@ -757,6 +779,16 @@ fw_expfmt_get(fw_expfmt_t *self, size_t i, struct fw_expfmt_sample *out)
         .has_t = s->ex_has_t,
         .t_ms = s->ex_t_ms,
     };
+}
+
+bool
+fw_expfmt_get_tagged(const fw_expfmt_t *self, size_t i, struct fw_expfmt_tagged *out)
+{
+    const struct fw_expfmt_rec *s = &self->samples[i];
+    if (!s->tag || s->has_ex || (self->st_valid && self->st[i] != 0)) // fw_expfmt_st_get
+        return false;
+    *out = (struct fw_expfmt_tagged){s->tag, s->v, s->has_t, s->t_ms};
+    return true;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -161,6 +161,19 @@ size_t fw_expfmt_count(const fw_expfmt_t *self);
 // Fill out with sample i (< count). The label arrays are borrowed as above.
 void fw_expfmt_get(fw_expfmt_t *self, size_t i, struct fw_expfmt_sample *out);
 
+// What a caller that keeps its series (fw_expfmt_set_known) needs of a tagged sample: its
+// tag, value and timestamp, read from the parser's record without filling a whole
+// struct fw_expfmt_sample (the scrape's steady state: every sample tagged).
+struct fw_expfmt_tagged {
+    void *tag;
+    double v;
+    bool has_t;
+    int64_t t_ms;
+};
+// Fill out with sample i (< count) when it is tagged and has nothing more to hand out (no
+// exemplar, no start time): true. False otherwise, out untouched: read it with fw_expfmt_get.
+bool fw_expfmt_get_tagged(const fw_expfmt_t *self, size_t i, struct fw_expfmt_tagged *out);
+
 // --- line at a time ---
 
 // Start a stream of lines in format fmt (flags: FW_EXPFMT_*); forgets any earlier run.

@@ -31,69 +31,11 @@ s_ieq(const char *a, size_t n, const char *lit)
     return true;
 }
 
-// Clinger's fast path for the common case: a plain decimal ([+-]digits[.digits][e[+-]digits])
-// whose significand has at most 19 significant digits and stays below 2^53, scaled by a
-// power of ten within +-22. Both operands are then exact doubles, so one correctly rounded
-// multiplication or division gives the very double strtod returns, at a tenth of its cost.
-// 1 when done, 0 when the text needs the full conversion (or is no plain decimal).
+// A plain decimal, all of s[0, n): fw_expfmt_int_decimal (fw_expfmt_int.h) reading it whole.
 static int
 s_parse_decimal_fast(const char *s, size_t n, double *out)
 {
-    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-    size_t i = 0;
-    bool neg = false;
-    if (i < n && (s[i] == '+' || s[i] == '-'))
-        neg = s[i++] == '-';
-    // The integer digits, then the fraction's (each counts in scale); leading zeros are no
-    // significant digits. Two tight loops: this runs for every sample of every scrape.
-    uint64_t w = 0;
-    int digits = 0, scale = 0;
-    size_t first = i;
-    for (unsigned d; i < n && (d = (unsigned)(unsigned char)s[i] - '0') < 10; i++) {
-        if ((w | d) == 0)
-            continue; // a leading zero
-        if (++digits > 19)
-            return 0;
-        w = w * 10 + d;
-    }
-    bool any = i > first;
-    if (i < n && s[i] == '.') {
-        size_t frac = ++i;
-        for (unsigned d; i < n && (d = (unsigned)(unsigned char)s[i] - '0') < 10; i++) {
-            if ((w | d) == 0)
-                continue;
-            if (++digits > 19)
-                return 0;
-            w = w * 10 + d;
-        }
-        scale = (int)(i - frac);
-        any = any || i > frac;
-    }
-    if (!any)
-        return 0;
-    int e = 0;
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        bool eneg = false;
-        if (++i < n && (s[i] == '+' || s[i] == '-'))
-            eneg = s[i++] == '-';
-        if (i == n)
-            return 0;
-        for (; i < n && s[i] >= '0' && s[i] <= '9' && e < 1000; i++)
-            e = e * 10 + (s[i] - '0');
-        e = eneg ? -e : e;
-    }
-    if (i != n || w > (UINT64_C(1) << 53))
-        return 0;
-    int q = e - scale;
-    if (w != 0 && (q < -22 || q > 22))
-        return 0;
-    double v = (double)w;
-    if (w != 0)
-        v = q < 0 ? v / pow10[-q] : v * pow10[q];
-    *out = neg ? -v : v;
-    return 1;
+    return n > 0 && fw_expfmt_int_decimal(s, n, out) == n;
 }
 
 // Parse a float as Go's strconv.ParseFloat does for exposition values: decimal or hex

@@ -146,6 +146,26 @@ START_TEST(test_fw_expfmt_st_known_series)
     ck_assert_ptr_eq(s.tag, &tag);
     ck_assert_uint_eq(s.n_labels, 0);
     ck_assert_uint_eq(s_asked_created, 1); // only the gauge's g_created, a sample
+    // fw_expfmt_get_tagged gives what fw_expfmt_get does of a tagged sample without a start
+    // time or exemplar, and refuses the others (the caller reads them whole)
+    size_t tagged = 0, refused = 0;
+    for (size_t i = 0; i < (size_t)n; i++) {
+        fw_expfmt_get(p, i, &s);
+        struct fw_expfmt_tagged q = {0};
+        bool quick = fw_expfmt_get_tagged(p, i, &q);
+        ck_assert_int_eq(quick, s.tag && !s.has_exemplar && s.st_ms == 0);
+        if (!quick) {
+            refused++;
+            continue;
+        }
+        tagged++;
+        ck_assert_ptr_eq(q.tag, s.tag);
+        ck_assert(q.v == s.v || (q.v != q.v && s.v != s.v));
+        ck_assert_int_eq(q.has_t, s.has_t);
+        ck_assert_int_eq(q.t_ms, s.t_ms);
+    }
+    ck_assert_uint_gt(tagged, 0);
+    ck_assert_uint_gt(refused, 0);
     fw_expfmt_destroy(&p);
 }
 END_TEST
