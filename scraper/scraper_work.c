@@ -23,17 +23,25 @@ static const char *const s_auto_names[] = {
     "scrape_samples_post_metric_relabeling", "scrape_series_added"};
 #define S_N_AUTO (sizeof(s_auto_names) / sizeof(s_auto_names[0]))
 
-// One series of one sample of the batch being built: its encoded labels (a cache entry's,
-// or at off in the state's scratch when enc is NULL), the splitting estimate, the sample.
-struct s_item {
-    const unsigned char *enc;
-    size_t off;
-    uint32_t enc_len;
-    uint32_t est;
-    int64_t t;
-    double v;
-    struct scraper_cache_entry *e; // the kept cache entry (its ref), or NULL
-    int64_t st;                    // start time (OpenMetrics _created), ms; 0: none
+// A scrape's samples are encoded as they are listed, straight into one buffer (out) in the
+// SAMPLES series form, a part after another: no per-sample record is built first. A part
+// is cut (s_cut) before the sample that would make it hold SCRAPER_WORK_BATCH_SERIES
+// series or about SCRAPER_WORK_BATCH_BYTES of labels; at the cut its definitions get their
+// refs (in order, as they were written) and are marked defined, so a later part uses them
+// bare. The frames are made from the buffer once the scrape's outcome is known (s_frames):
+// a failed scrape's samples are dropped by truncating it.
+struct s_part {
+    size_t off, len; // of its series in out
+    size_t n;        // series
+    bool v4;         // one has a start time (OpenMetrics _created): SAMPLES v4
+    unsigned kinds;  // FW_SENDER_REFS_DEFS and/or _USES
+    bool failed;     // its refs could not be given: no frames (as an encode failure)
+};
+
+// A definition written with a kept entry: its ref goes at `at` once the part is cut.
+struct s_def {
+    size_t at;
+    struct scraper_cache_entry *e;
 };
 
 struct scraper_work_state {
@@ -43,9 +51,16 @@ struct scraper_work_state {
     scraper_exemplars_t *exemplars; // owned: collects one scrape's exemplars
     scraper_meta_t *meta;           // owned: collects one scrape's metric metadata
     struct fw_batch *b;             // owned: stale markers and synthetic series
-    struct s_item *items;           // owned: the scrape's series, in order
-    size_t n_items, cap_items;
-    unsigned char *scratch; // owned: the encoded labels of b's series and of transient ones
+    unsigned char *out;             // owned: the scrape's encoded series (s_part)
+    size_t out_len, out_cap;
+    struct s_part *parts; // owned: the cut parts of out, then the open one at n_parts
+    size_t n_parts, cap_parts;
+    size_t part_est;    // the open part's label bytes, as the splitting counts them
+    struct s_def *defs; // owned: the open part's definitions with a kept entry
+    size_t n_defs, cap_defs;
+    struct scraper_cache_entry **defined; // owned: entries defined by cut parts (s_drop)
+    size_t n_defined, cap_defined;
+    unsigned char *scratch; // owned: the encoded labels of a transient series
     size_t scratch_len, scratch_cap;
     struct scraper_cache_entry transient; // a series worked out but not kept (s_transient)
     size_t transient_off;                 // its encoded labels in the scratch
@@ -88,7 +103,10 @@ scraper_work_state_destroy(scraper_work_state_t **self_p)
         return;
     scraper_work_state_t *self = *self_p;
     fw_batch_destroy(&self->b);
-    free(self->items);
+    free(self->out);
+    free(self->parts);
+    free(self->defs);
+    free(self->defined);
     free(self->scratch);
     scraper_exemplars_destroy(&self->exemplars);
     scraper_meta_destroy(&self->meta);
@@ -135,15 +153,108 @@ s_expect(void *arg, size_t i, struct fw_expfmt_expect *x)
     return true;
 }
 
-static inline void
-s_item_add(scraper_work_state_t *self, struct scraper_cache_entry *e, const unsigned char *enc,
-           size_t off, size_t enc_len, size_t est, int64_t t, double v, int64_t st)
+// ---------------------------------------------------------------------------------------
+//  Encoding, straight into the state's buffer (struct s_part)
+
+// Start the job's encoding: nothing written, one empty part open.
+static void
+s_out_begin(scraper_work_state_t *self, struct scraper_work_job *job)
 {
-    if (self->n_items == self->cap_items)
-        fw_mem_grow((void **)&self->items, &self->cap_items, self->n_items + 1,
-                    sizeof(*self->items));
-    self->items[self->n_items++] = (struct s_item){
-        enc, off, (uint32_t)enc_len, (uint32_t)(est > UINT32_MAX ? UINT32_MAX : est), t, v, e, st};
+    self->out_len = 0;
+    self->n_parts = 0;
+    self->part_est = 0;
+    self->n_defs = 0;
+    self->n_defined = 0;
+    if (self->cap_parts == 0)
+        fw_mem_grow((void **)&self->parts, &self->cap_parts, 1, sizeof(*self->parts));
+    self->parts[0] = (struct s_part){0};
+    job->refs_gen = job->refs ? fw_sender_refs_gen(job->refs) : 0;
+}
+
+// Close the open part: its definitions get their refs, in the order written (an entry
+// without one gets the lowest free, 0 when none is left: labels alone), and count as
+// defined under the job's generation from now on (every occurrence in this part carried
+// the labels; the next parts use the ref alone). A new part opens.
+static void
+s_cut(scraper_work_state_t *self, struct scraper_work_job *job)
+{
+    struct s_part *pt = &self->parts[self->n_parts];
+    pt->len = self->out_len - pt->off;
+    for (size_t k = 0; k < self->n_defs; k++) {
+        struct scraper_cache_entry *e = self->defs[k].e;
+        if (!e->ref && job->refs)
+            e->ref = fw_sender_refs_alloc(job->refs);
+        (void)fw_samples_put_ref(self->out + self->defs[k].at, e->ref);
+        if (e->ref)
+            pt->kinds |= FW_SENDER_REFS_DEFS;
+    }
+    for (size_t k = 0; k < self->n_defs; k++) {
+        struct scraper_cache_entry *e = self->defs[k].e;
+        if (!e->ref || e->ref_gen == job->refs_gen)
+            continue;
+        e->ref_gen = job->refs_gen;
+        fw_mem_grow((void **)&self->defined, &self->cap_defined, self->n_defined + 1,
+                    sizeof(*self->defined));
+        self->defined[self->n_defined++] = e;
+    }
+    self->n_defs = 0;
+    self->n_parts++;
+    if (self->n_parts == self->cap_parts)
+        fw_mem_grow((void **)&self->parts, &self->cap_parts, self->n_parts + 1,
+                    sizeof(*self->parts));
+    self->parts[self->n_parts] = (struct s_part){.off = self->out_len};
+    self->part_est = 0;
+}
+
+// Forget what the job encoded (its scrape failed: nothing of it is stored). Entries its cut
+// parts defined were never sent: they are defined again by the next scrape that uses them.
+static void
+s_out_drop(scraper_work_state_t *self, struct scraper_work_job *job)
+{
+    for (size_t k = 0; k < self->n_defined; k++)
+        self->defined[k]->ref_gen = 0;
+    uint64_t gen = job->refs_gen;
+    s_out_begin(self, job);
+    job->refs_gen = gen;
+}
+
+// Write one series of one sample at the end of the open part, cutting the part first when
+// it is full: kept entry e's ref alone once it was defined under the job's generation,
+// otherwise the labels (enc_len bytes at enc: e's, or a series without an entry) after a
+// ref given at the cut (e's; 0 without an entry). est: the splitting's count of the labels.
+static inline void
+s_put(scraper_work_state_t *self, struct scraper_work_job *job, struct scraper_cache_entry *e,
+      const unsigned char *enc, size_t enc_len, size_t est, int64_t t, double v, int64_t st)
+{
+    if (self->parts[self->n_parts].n == SCRAPER_WORK_BATCH_SERIES ||
+        self->part_est >= SCRAPER_WORK_BATCH_BYTES)
+        s_cut(self, job);
+    struct s_part *pt = &self->parts[self->n_parts];
+    size_t need = 4 + enc_len + 28;
+    if (self->out_len + need > self->out_cap) // grown once: a steady scrape never calls
+        fw_mem_grow((void **)&self->out, &self->out_cap, self->out_len + need, 1);
+    unsigned char *p = self->out + self->out_len;
+    if (e && e->ref && e->ref_gen == job->refs_gen) {
+        p = fw_samples_put_ref(p, e->ref);
+        p[0] = p[1] = 0; // no labels: a use
+        p += 2;
+        pt->kinds |= FW_SENDER_REFS_USES;
+    } else {
+        if (e) {
+            if (self->n_defs == self->cap_defs)
+                fw_mem_grow((void **)&self->defs, &self->cap_defs, self->n_defs + 1,
+                            sizeof(*self->defs));
+            self->defs[self->n_defs++] = (struct s_def){self->out_len, e};
+        }
+        p = fw_samples_put_ref(p, 0); // e's ref: at the cut
+        memcpy(p, enc, enc_len);
+        p += enc_len;
+    }
+    p = fw_samples_put_one_st(p, t, v, st);
+    self->out_len = (size_t)(p - self->out);
+    pt->n++;
+    pt->v4 = pt->v4 || st != 0;
+    self->part_est += est + 16;
 }
 
 // metric_name_validation_scheme legacy: a name outside the legacy character sets fails the
@@ -259,10 +370,16 @@ s_append_samples(scraper_work_state_t *self, struct scraper_work_job *job, scrap
     const char *error = NULL;
     struct fw_expfmt_sample s;
     for (size_t i = 0; i < n; i++) {
-        fw_expfmt_get(self->parser, i, &s);
-        // The parser found most in the cache already (s_known); a text seen first in this
-        // scrape may have been learnt since, from an earlier sample.
-        struct scraper_cache_entry *e = s.tag;
+        // The parser found most in the cache already (s_known, s_expect): for such a sample
+        // only its tag, value and timestamp are read (q); the whole sample (s) otherwise.
+        struct fw_expfmt_tagged q;
+        bool whole = !fw_expfmt_get_tagged(self->parser, i, &q);
+        if (whole) {
+            fw_expfmt_get(self->parser, i, &s);
+            q = (struct fw_expfmt_tagged){s.tag, s.v, s.has_t, s.t_ms};
+        }
+        // A text seen first in this scrape may have been learnt since, from an earlier sample.
+        struct scraper_cache_entry *e = q.tag;
         uint64_t kh = 0;
         if (e)
             scraper_cache_use(cache, e, i); // found by the parser's lookup or expectation
@@ -302,15 +419,17 @@ s_append_samples(scraper_work_state_t *self, struct scraper_work_job *job, scrap
             }
             room--;
         }
-        int64_t st = s.has_t && t->honor_timestamps ? s.t_ms : job->ts;
-        bool kept = e != &self->transient;
-        s_item_add(self, kept ? e : NULL, e->enc, kept ? 0 : self->transient_off, e->enc_len,
-                   e->est, st, s.v, s.st_ms);
-        if (s.has_exemplar)
+        int64_t st = q.has_t && t->honor_timestamps ? q.t_ms : job->ts;
+        if (e != &self->transient)
+            s_put(self, job, e, e->enc, e->enc_len, e->est, st, q.v, whole ? s.st_ms : 0);
+        else
+            s_put(self, job, NULL, self->scratch + self->transient_off, e->enc_len, e->est, st, q.v,
+                  whole ? s.st_ms : 0);
+        if (whole && s.has_exemplar)
             scraper_exemplars_add(self->exemplars, &lv, &s.exemplar, st);
         // A sample with its own timestamp gets no stale marker unless the job asks for one
         // (track_timestamps_staleness), as in Prometheus.
-        if (s.has_t && t->honor_timestamps && !c->track_timestamps_staleness)
+        if (q.has_t && t->honor_timestamps && !c->track_timestamps_staleness)
             continue;
         if (scraper_target_track_hint(t, &lv, e->hash, &e->seen_slot, &e->seen_epoch))
             tally->added++;
@@ -327,10 +446,10 @@ s_add_auto(scraper_work_state_t *self, const struct scraper_target *t, size_t i,
     fw_series_add(fw_batch_add_series(self->b, &self->lset.view), ts, v);
 }
 
-// List self->b's series (stale markers, synthetic series) after the scrape's, their labels
-// encoded into the scratch.
+// Encode self->b's series (stale markers, synthetic series) after the scrape's, each
+// series' labels once into the scratch.
 static void
-s_items_from_batch(scraper_work_state_t *self)
+s_put_batch(scraper_work_state_t *self, struct scraper_work_job *job)
 {
     const struct fw_batch *b = self->b;
     for (size_t i = 0; i < b->len; i++) {
@@ -338,12 +457,11 @@ s_items_from_batch(scraper_work_state_t *self)
         size_t len = fw_samples_labels_size(&sr->labels);
         if (len == 0 || sr->len == 0)
             continue; // never: these sets came through the cache or are the target's own
-        fw_mem_grow((void **)&self->scratch, &self->scratch_cap, self->scratch_len + len, 1);
-        fw_samples_labels_put(self->scratch + self->scratch_len, &sr->labels);
+        fw_mem_grow((void **)&self->scratch, &self->scratch_cap, len, 1);
+        fw_samples_labels_put(self->scratch, &sr->labels);
         for (size_t k = 0; k < sr->len; k++)
-            s_item_add(self, NULL, NULL, self->scratch_len, len, len - 2 - 2 * sr->labels.len,
-                       sr->samples[k].t_ms, sr->samples[k].v, 0);
-        self->scratch_len += len;
+            s_put(self, job, NULL, self->scratch, len, len - 2 - 2 * sr->labels.len,
+                  sr->samples[k].t_ms, sr->samples[k].v, 0);
     }
 }
 
@@ -361,82 +479,32 @@ s_add_frames(struct scraper_work_job *job, zmsg_t *frames, size_t samples, unsig
     job->frame_samples[job->n_frames++] = samples;
 }
 
-// Whether item it goes as a bare ref (its labels were sent under the job's refs generation):
-// a kept entry gets a ref on its first encode, and is defined once per generation.
-static inline bool
-s_item_bare(const struct scraper_work_job *job, const struct s_item *it)
-{
-    return it->e && it->e->ref && it->e->ref_gen == job->refs_gen;
-}
-
-// Encode items [i0, i1) as one SAMPLES v3 part of the job (seq numbered on the loop): the
-// body is sized first and each series written once, straight into its frame: a ref and its
-// encoded labels (a cache entry's, or from the scratch), or the ref alone once defined. A
-// part with a start time (OpenMetrics _created) is v4, each start after its sample.
+// The job's frames from what it encoded: a SAMPLES v3 part (seq numbered on the loop) for
+// each part, v4 when one of its series has a start time (OpenMetrics _created); at least
+// one, even empty. Each body is sized from its part and the part copied in at once.
 static void
-s_encode_part(scraper_work_state_t *self, struct scraper_work_job *job, size_t i0, size_t i1)
+s_frames(scraper_work_state_t *self, struct scraper_work_job *job)
 {
-    bool v4 = false;
-    size_t bytes = 0;
-    for (size_t i = i0; i < i1; i++) {
-        struct s_item *it = &self->items[i];
-        if (it->e && !it->e->ref && job->refs)
-            it->e->ref = fw_sender_refs_alloc(job->refs); // 0 when none is left: labels
-        bytes += 4 + (s_item_bare(job, it) ? 2 : it->enc_len) + 20 + (it->st ? 8 : 0);
-        v4 = v4 || it->st;
-    }
-    fw_err_t err;
-    fw_err_clear(&err);
-    unsigned char *p = NULL;
-    zmsg_t *frames =
-        fw_msg_samples_frames(v4 ? FW_SAMPLES_V4 : FW_SAMPLES_V3, job->sender ? job->sender : "", 1,
-                              1, i1 - i0, bytes, &p, &err);
-    if (!frames) {
-        fw_warn("msg.encode.fail", "target=%s samples=%zu err=%s", job->target->url, i1 - i0,
-                err.msg);
-        return;
-    }
-    unsigned kinds = 0; // what the part holds, so the sender need not read it (fw_sender.h)
-    for (size_t i = i0; i < i1; i++) {
-        const struct s_item *it = &self->items[i];
-        uint32_t ref = it->e ? it->e->ref : 0;
-        p = fw_samples_put_ref(p, ref);
-        if (s_item_bare(job, it)) {
-            kinds |= FW_SENDER_REFS_USES;
-            p[0] = p[1] = 0;
-            p += 2;
-        } else {
-            if (ref)
-                kinds |= FW_SENDER_REFS_DEFS;
-            memcpy(p, it->enc ? it->enc : self->scratch + it->off, it->enc_len);
-            p += it->enc_len;
+    if (self->parts[self->n_parts].n > 0 || self->n_parts == 0)
+        s_cut(self, job);
+    for (size_t k = 0; k < self->n_parts; k++) {
+        const struct s_part *pt = &self->parts[k];
+        fw_err_t err;
+        fw_err_clear(&err);
+        unsigned char *p = NULL;
+        zmsg_t *frames =
+            fw_msg_samples_frames(pt->v4 ? FW_SAMPLES_V4 : FW_SAMPLES_V3,
+                                  job->sender ? job->sender : "", 1, 1, pt->n, pt->len, &p, &err);
+        if (!frames) {
+            fw_warn("msg.encode.fail", "target=%s samples=%zu err=%s", job->target->url, pt->n,
+                    err.msg);
+            for (size_t d = 0; d < self->n_defined; d++) // not sent: define them again
+                self->defined[d]->ref_gen = 0;
+            continue;
         }
-        p = fw_samples_put_one_st(p, it->t, it->v, it->st);
+        memcpy(p, self->out + pt->off, pt->len);
+        s_add_frames(job, frames, pt->n, pt->kinds);
     }
-    // defined now (every occurrence in this part carried the labels)
-    for (size_t i = i0; i < i1; i++)
-        if (self->items[i].e && self->items[i].e->ref)
-            self->items[i].e->ref_gen = job->refs_gen;
-    s_add_frames(job, frames, i1 - i0, kinds);
-}
-
-// Encode the items into the job's frames, in parts of at most SCRAPER_WORK_BATCH_SERIES
-// series or about SCRAPER_WORK_BATCH_BYTES of label text each.
-static void
-s_encode(scraper_work_state_t *self, struct scraper_work_job *job)
-{
-    job->refs_gen = job->refs ? fw_sender_refs_gen(job->refs) : 0;
-    size_t i0 = 0, bytes = 0;
-    for (size_t i = 0; i < self->n_items; i++) {
-        if (i - i0 == SCRAPER_WORK_BATCH_SERIES || bytes >= SCRAPER_WORK_BATCH_BYTES) {
-            s_encode_part(self, job, i0, i);
-            i0 = i;
-            bytes = 0;
-        }
-        bytes += self->items[i].est + 16;
-    }
-    if (self->n_items > i0 || self->n_items == 0)
-        s_encode_part(self, job, i0, self->n_items);
 }
 
 static double
@@ -456,7 +524,8 @@ scraper_work_run(scraper_work_state_t *self, struct scraper_work_job *job)
     self->job = job;
     if (!self->b)
         self->b = fw_batch_new();
-    self->n_items = self->scratch_len = 0;
+    self->scratch_len = 0;
+    s_out_begin(self, job);
     int64_t ts = job->ts;
     const char *error = res->error;
     fw_err_t perr;
@@ -488,7 +557,7 @@ scraper_work_run(scraper_work_state_t *self, struct scraper_work_job *job)
         error = s_append_samples(self, job, cache, (size_t)n);
         if (error) { // nothing of a failed scrape is stored: only the markers
             scraper_exemplars_reset(self->exemplars);
-            self->n_items = 0;
+            s_out_drop(self, job);
             job->tally.added = 0;
         }
     }
@@ -506,12 +575,13 @@ scraper_work_run(scraper_work_state_t *self, struct scraper_work_job *job)
     job->n = n;
     job->exemplars_dropped = n > 0 ? fw_expfmt_exemplars_dropped(self->parser) : 0;
     job->exemplars = scraper_exemplars_take(self->exemplars);
-    s_items_from_batch(self);
-    s_encode(self, job);
-    if (cache) // the items pointed into it: only now may it forget what this scrape left out
+    s_put_batch(self, job);
+    s_frames(self, job);
+    if (cache) // the parts' definitions point into it: only now may it forget what this
+               // scrape left out
         scraper_cache_iter_done(cache, !error);
     fw_batch_destroy(&self->b); // encoded: its labels and samples are not needed any more
-    self->n_items = self->scratch_len = 0;
+    self->scratch_len = 0;
     self->job = NULL;
     job->work_s = s_thread_cpu_s() - cpu0;
 }

@@ -446,6 +446,50 @@ START_TEST(test_scraper_work_series_refs)
 }
 END_TEST
 
+// A scrape of more than one part that then fails (its sample limit, at the last sample)
+// stores nothing: the parts cut before the failure gave refs to their series, but the next
+// good scrape still carries the labels of every one of them (none was sent), and the one
+// after uses the refs alone.
+START_TEST(test_scraper_work_refs_failed_parts)
+{
+    s_refs = fw_sender_refs_new();
+    struct fw_scrape_config sc = check_util_scrape_job("refs-parts", true);
+    struct scraper_target *t = scraper_target_new(&sc, "h:1", NULL);
+    scraper_work_state_t *st = scraper_work_state_new();
+    size_t n = 2 * SCRAPER_WORK_BATCH_SERIES + 5, defs, uses, plain;
+    struct scraper_work_job *job = s_job_for(t, n);
+    job->refs = s_refs;
+    job->sample_limit = (int64_t)n - 1;
+    scraper_work_run(st, job);
+    ck_assert(job->failed);
+    ck_assert_str_eq(job->error, "sample limit exceeded");
+    s_count_refs(job, &defs, &uses, &plain);
+    ck_assert_uint_eq(defs + uses, 0);
+    ck_assert_uint_eq(plain, 5); // the synthetic series alone
+    ck_assert_uint_eq(job->n_frames, 1);
+    scraper_work_job_destroy(&job);
+    for (int k = 1; k <= 2; k++) {
+        job = s_job_for(t, n);
+        job->refs = s_refs;
+        job->ts += k * 1000;
+        scraper_work_run(st, job);
+        ck_assert(!job->failed);
+        ck_assert_uint_eq(job->n_frames, 3);
+        s_count_refs(job, &defs, &uses, &plain);
+        ck_assert_uint_eq(defs, k == 1 ? n : 0);
+        ck_assert_uint_eq(uses, k == 1 ? 0 : n);
+        ck_assert_uint_eq(plain, 5);
+        for (size_t i = 0; i < 2; i++)
+            ck_assert_uint_eq(job->frame_kinds[i],
+                              k == 1 ? FW_SENDER_REFS_DEFS : FW_SENDER_REFS_USES);
+        scraper_work_job_destroy(&job);
+    }
+    scraper_work_state_destroy(&st);
+    scraper_target_destroy(&t);
+    fw_sender_refs_destroy(&s_refs);
+}
+END_TEST
+
 START_TEST(test_scraper_work_cache_bounded)
 {
     struct fw_scrape_config sc = check_util_scrape_job("bounded", true);
@@ -679,6 +723,7 @@ scraper_work_suite(void)
     tcase_add_test(tc, test_scraper_work_cache_packed);
     tcase_add_test(tc, test_scraper_work_cache_bounded);
     tcase_add_test(tc, test_scraper_work_series_refs);
+    tcase_add_test(tc, test_scraper_work_refs_failed_parts);
     tcase_add_test(tc, test_scraper_work_pool);
     tcase_add_test(tc, test_scraper_work_lane);
     tcase_add_test(tc, test_scraper_work_utf8_names);
