@@ -278,11 +278,16 @@ s_find(scraper_cache_t *self, const char *key, size_t len, uint64_t h)
         }                                                                                          \
     } while (0)
 
-struct scraper_cache_entry *
-scraper_cache_expect(const scraper_cache_t *self, size_t i)
+bool
+scraper_cache_expect(void *arg, size_t i, struct fw_expfmt_expect *x)
 {
+    const scraper_cache_t *self = arg;
     S_FETCH_AHEAD(self, i);
-    return i < self->n_prev ? self->prev[i] : NULL;
+    struct scraper_cache_entry *e = i < self->n_prev ? self->prev[i] : NULL;
+    if (!e || e->name_len == 0)
+        return false;
+    *x = (struct fw_expfmt_expect){e->key, e->key_len, e->name_len, e};
+    return true;
 }
 
 void

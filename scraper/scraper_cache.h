@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fw_expfmt.h"
 #include "fw_labels.h"
 #include "fw_sender_refs.h"
 
@@ -84,10 +85,11 @@ struct scraper_cache_entry *scraper_cache_lookup(scraper_cache_t *self, size_t i
                                                  size_t len, uint64_t *h);
 // The entry the last good scrape had at sample i (a guess, to fetch memory ahead), or NULL.
 struct scraper_cache_entry *scraper_cache_peek(const scraper_cache_t *self, size_t i);
-// The entry the last good scrape had at sample i, as scraper_cache_peek, with the entries a
-// few samples further fetched ahead: what the parser compares sample i's text with
-// (fw_expfmt_set_expect). Nothing is marked: scraper_cache_use does when it matched.
-struct scraper_cache_entry *scraper_cache_expect(const scraper_cache_t *self, size_t i);
+// The parser's expectation (fw_expfmt_expect_fn, with the cache as fw_expfmt_set_known's
+// arg): the series text the last good scrape had at sample i, its name's length and its
+// entry as the tag; the entries a few samples further are fetched ahead. False when there
+// is none (or its name is quoted). Nothing is marked: scraper_cache_use does when it matched.
+bool scraper_cache_expect(void *self, size_t i, struct fw_expfmt_expect *x);
 // Mark e (an entry of this cache) used by this scrape as sample i, as a lookup that found
 // it does.
 void scraper_cache_use(scraper_cache_t *self, struct scraper_cache_entry *e, size_t i);

@@ -141,18 +141,6 @@ s_known(void *arg, size_t i, const char *series, size_t len)
     return scraper_cache_lookup(arg, i, series, len, &h);
 }
 
-// The parser's other question (fw_expfmt_set_expect): the series text sample i had in the
-// last good scrape.
-static bool
-s_expect(void *arg, size_t i, struct fw_expfmt_expect *x)
-{
-    struct scraper_cache_entry *e = scraper_cache_expect(arg, i);
-    if (!e || e->name_len == 0)
-        return false;
-    *x = (struct fw_expfmt_expect){e->key, e->key_len, e->name_len, e};
-    return true;
-}
-
 // ---------------------------------------------------------------------------------------
 //  Encoding, straight into the state's buffer (struct s_part)
 
@@ -538,7 +526,7 @@ scraper_work_run(scraper_work_state_t *self, struct scraper_work_job *job)
         fw_expfmt_fmt_t fmt = fw_expfmt_format(res->content_type);
         cache = s_cache(job, fmt);
         fw_expfmt_set_known(self->parser, s_known, cache);
-        fw_expfmt_set_expect(self->parser, s_expect);
+        fw_expfmt_set_expect(self->parser, scraper_cache_expect); // cache is its arg
         scraper_meta_begin(self->meta, self->parser, fmt);
         size_t len;
         const char *body = scraper_fetch_result_body(res, &len);
