@@ -1,17 +1,19 @@
 /*  scraper_cache.c — a target's scrape cache (see scraper_cache.h).
 
     Design: an open-addressing table (linear probing, power-of-two size, at most half full)
-    of {key hash, entry pointer}. Each entry is one run of memory holding the record, the key
-    text, the encoded labels and the packed label set, cut from the cache's own chunks
-    (mapped apart from the heap, S_CHUNK bytes or one entry's) one after the other: a
-    target's series learnt in one scrape lie in the body's order, which the next scrapes
-    read forward, the prefetcher ahead. Entries are reached through pointers so they never
-    move when the table grows. Forgetting unused entries rebuilds the table from the
-    survivors, which happens only after a scrape whose series changed; their memory is dead
+    of {key hash, entry pointer}. Each entry is two runs of memory cut from the cache's own
+    chunks (mapped apart from the heap, S_CHUNK bytes or one entry's) one after the other:
+    the record and the key text, all a scrape of known series reads, from the hot chunks,
+    and the encoded labels and the packed label set, read only for a series new to the
+    staleness memory or defined again, from the cold ones. A target's series learnt in one
+    scrape lie in the body's order, which the next scrapes read forward, the prefetcher
+    ahead, through about a third of the bytes the whole entries take. Entries are reached through
+   pointers so they never move when the table grows. Forgetting unused entries rebuilds the table
+   from the survivors, which happens only after a scrape whose series changed; their memory is dead
     until the cache is packed (s_pack: the live entries copied, in the body's order, into
-    one new chunk, the old chunks unmapped), after the next scrape that adds nothing, or at
-    once when more than half the memory is dead. Chunks are unmapped whole, so a target's
-    cache leaves no holes in the heap when it is packed, emptied or destroyed.
+    one new hot and one new cold chunk, the old chunks unmapped), after the next scrape that adds
+   nothing, or at once when more than half the memory is dead. Chunks are unmapped whole, so a
+   target's cache leaves no holes in the heap when it is packed, emptied or destroyed.
 */
 #include "scraper_cache.h"
 
@@ -55,7 +57,8 @@ struct scraper_cache {
     struct scraper_cache_entry **prev, **cur; // owned arrays, borrowed entries
     size_t n_prev, n_cur, cap_prev, cap_cur;
     fw_sender_refs_t *refs; // borrowed, or NULL: where forgotten entries' refs go back
-    struct s_chunk *chunks; // owned list, the newest first: the entries' memory
+    struct s_chunk *chunks; // owned list, the newest first: the entries' records and keys
+    struct s_chunk *cold;   // owned list, the newest first: their encoded and packed labels
     size_t live, dead;      // bytes of the chunks the entries use, and that forgotten ones did
     size_t added;           // entries the current scrape added
     size_t packs;
@@ -92,34 +95,46 @@ s_chunks_free(struct s_chunk *c)
     }
 }
 
-// bytes (a multiple of 16) cut from the newest chunk, or from a new one.
+// bytes (a multiple of 16) cut from the newest chunk of *list, or from a new one.
 static void *
-s_cut(scraper_cache_t *self, size_t bytes)
+s_cut(struct s_chunk **list, size_t bytes)
 {
-    struct s_chunk *c = self->chunks;
+    struct s_chunk *c = *list;
     if (!c || c->size - c->used < bytes) {
         c = s_chunk_new(bytes);
-        c->next = self->chunks;
-        self->chunks = c;
+        c->next = *list;
+        *list = c;
     }
     void *p = (unsigned char *)c + c->used;
     c->used += bytes;
     return p;
 }
 
-// The bytes entry e takes: the record, key and encoded labels, then its packed labels.
+// The bytes an entry takes in the hot chunks (its record and key)...
 static size_t
-s_entry_size(size_t key_len, size_t enc_len, size_t pack_len)
+s_hot_size(size_t key_len)
 {
-    return S_ALIGN(sizeof(struct scraper_cache_entry) + key_len + enc_len) +
-           (pack_len ? S_ALIGN(pack_len) : 0);
+    return S_ALIGN(sizeof(struct scraper_cache_entry) + key_len);
+}
+
+// ...and in the cold ones: its encoded labels, then its packed labels (none when dropped).
+static size_t
+s_cold_size(size_t enc_len, size_t pack_len)
+{
+    return (enc_len ? S_ALIGN(enc_len) : 0) + (pack_len ? S_ALIGN(pack_len) : 0);
+}
+
+static size_t
+s_cold_size_of(const struct scraper_cache_entry *e)
+{
+    struct fw_labels v = fw_labels_pack_view(e->items, e->len);
+    return s_cold_size(e->enc_len, e->items ? fw_labels_pack_size(&v) : 0);
 }
 
 static size_t
 s_packed_size(const struct scraper_cache_entry *e)
 {
-    struct fw_labels v = fw_labels_pack_view(e->items, e->len);
-    return s_entry_size(e->key_len, e->enc_len, e->items ? fw_labels_pack_size(&v) : 0);
+    return s_hot_size(e->key_len) + s_cold_size_of(e);
 }
 
 scraper_cache_t *
@@ -162,7 +177,8 @@ scraper_cache_clear(scraper_cache_t *self)
     self->len = self->used = 0;
     self->n_prev = self->n_cur = 0;
     s_chunks_free(self->chunks);
-    self->chunks = NULL;
+    s_chunks_free(self->cold);
+    self->chunks = self->cold = NULL;
     self->live = self->dead = 0;
     self->added = 0;
 }
@@ -329,8 +345,9 @@ scraper_cache_add(scraper_cache_t *self, size_t i, const char *key, size_t len, 
     if ((self->len + 1) * 2 > self->cap)
         s_rebuild(self, self->cap * 2, false);
     size_t pack_len = dropped ? 0 : fw_labels_pack_size(labels);
-    size_t size = s_entry_size(len, enc_len, pack_len);
-    struct scraper_cache_entry *e = s_cut(self, size);
+    size_t cold = s_cold_size(enc_len, pack_len);
+    size_t size = s_hot_size(len) + cold;
+    struct scraper_cache_entry *e = s_cut(&self->chunks, s_hot_size(len));
     memset(e, 0, sizeof(*e));
     char *text = (char *)(e + 1);
     memcpy(text, key, len);
@@ -340,11 +357,11 @@ scraper_cache_add(scraper_cache_t *self, size_t i, const char *key, size_t len, 
     e->key_hash = h;
     e->dropped = dropped;
     if (!dropped) {
-        unsigned char *enc = (unsigned char *)text + len;
+        unsigned char *enc = s_cut(&self->cold, cold);
         fw_samples_labels_put(enc, labels);
         e->enc = enc;
         e->enc_len = (uint32_t)enc_len;
-        e->items = fw_labels_pack_into((unsigned char *)e + size - S_ALIGN(pack_len), labels);
+        e->items = fw_labels_pack_into(enc + S_ALIGN(enc_len), labels);
         e->len = (uint32_t)labels->len;
         e->hash = labels_hash;
         // as the batch splitting counts a label: name, value and 4 bytes
@@ -361,29 +378,30 @@ scraper_cache_add(scraper_cache_t *self, size_t i, const char *key, size_t len, 
 // ---------------------------------------------------------------------------------------
 //  Packing
 
-// Copy e (mark 1) to p in the new chunk; e then forwards to it (mark 2, its key the copy).
-static size_t
-s_pack_one(struct scraper_cache_entry *e, unsigned char *p)
+// Copy e (mark 1) to *hot and *cold in the new chunks, advancing both; e then forwards to
+// its copy (mark 2, its key the copy).
+static void
+s_pack_one(struct scraper_cache_entry *e, unsigned char **hot, unsigned char **cold)
 {
-    struct scraper_cache_entry *n = (struct scraper_cache_entry *)p;
+    struct scraper_cache_entry *n = (struct scraper_cache_entry *)*hot;
     *n = *e;
     char *key = (char *)(n + 1);
     memcpy(key, e->key, e->key_len);
     n->key = key;
+    *hot += s_hot_size(e->key_len);
     if (e->enc) {
-        memcpy(key + e->key_len, e->enc, e->enc_len);
-        n->enc = (unsigned char *)key + e->key_len;
+        memcpy(*cold, e->enc, e->enc_len);
+        n->enc = *cold;
+        *cold += S_ALIGN(e->enc_len);
     }
-    size_t at = S_ALIGN(sizeof(*e) + e->key_len + e->enc_len);
     if (e->items) {
         struct fw_labels v = fw_labels_pack_view(e->items, e->len);
-        n->items = fw_labels_pack_into(p + at, &v);
-        at += S_ALIGN(fw_labels_pack_size(&v));
+        n->items = fw_labels_pack_into(*cold, &v);
+        *cold += S_ALIGN(fw_labels_pack_size(&v));
     }
     n->mark = 0;
     e->mark = 2;
     e->key = (const char *)n;
-    return at;
 }
 
 static inline struct scraper_cache_entry *
@@ -397,41 +415,47 @@ s_forwarded(struct scraper_cache_entry *e)
 static void
 s_pack(scraper_cache_t *self)
 {
-    size_t bytes = 0;
+    size_t hot_bytes = 0, cold_bytes = 0;
     for (size_t k = 0; k < self->n_prev; k++) {
         struct scraper_cache_entry *e = self->prev[k];
         if (e && e->mark == 0) {
             e->mark = 1;
-            bytes += s_packed_size(e);
+            hot_bytes += s_hot_size(e->key_len);
+            cold_bytes += s_cold_size_of(e);
         }
     }
     for (size_t j = 0; j < self->cap; j++) {
         struct scraper_cache_entry *e = self->slots[j].e;
         if (e && e->mark == 0) {
             e->mark = 1;
-            bytes += s_packed_size(e);
+            hot_bytes += s_hot_size(e->key_len);
+            cold_bytes += s_cold_size_of(e);
         }
     }
-    struct s_chunk *chunk = s_chunk_new(bytes);
-    unsigned char *p = (unsigned char *)chunk + chunk->used;
-    chunk->used += bytes;
+    struct s_chunk *chunk = s_chunk_new(hot_bytes), *cold = s_chunk_new(cold_bytes);
+    unsigned char *hp = (unsigned char *)chunk + chunk->used,
+                  *cp = (unsigned char *)cold + cold->used;
+    chunk->used += hot_bytes;
+    cold->used += cold_bytes;
     for (size_t k = 0; k < self->n_prev; k++) {
         struct scraper_cache_entry *e = self->prev[k];
         if (e && e->mark == 1)
-            p += s_pack_one(e, p);
+            s_pack_one(e, &hp, &cp);
     }
     for (size_t j = 0; j < self->cap; j++) {
         struct scraper_cache_entry *e = self->slots[j].e;
         if (e && e->mark == 1)
-            p += s_pack_one(e, p);
+            s_pack_one(e, &hp, &cp);
     }
     for (size_t k = 0; k < self->n_prev; k++)
         self->prev[k] = s_forwarded(self->prev[k]);
     for (size_t j = 0; j < self->cap; j++)
         self->slots[j].e = s_forwarded(self->slots[j].e);
     s_chunks_free(self->chunks);
+    s_chunks_free(self->cold);
     self->chunks = chunk;
-    self->live = bytes;
+    self->cold = cold;
+    self->live = hot_bytes + cold_bytes;
     self->dead = 0;
     self->packs++;
 }
