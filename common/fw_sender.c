@@ -61,6 +61,8 @@ struct fw_sender {
     void *on_ack_arg;
     uint64_t next_send; // the seq of the next batch to send
     uint64_t sent_high; // the highest seq ever sent (a lower one is a resend)
+    size_t held_bytes;  // opts.hold: bytes of the batches taken since the last send
+    uint64_t flushes;   // s_pump calls that put batches on the socket
 
     int64_t progress_ms;     // last acknowledgement that moved forward, or last go-back
     int64_t timeout_ms;      // current resend timeout (grows while nothing moves)
@@ -199,6 +201,7 @@ static void
 s_pump(fw_sender_t *self)
 {
     struct s_entry *f = s_front(self);
+    uint64_t from = self->next_send;
     while (f && self->next_send <= self->seq) {
         struct s_entry *e = s_at(self, self->next_send);
         if (!e)
@@ -211,7 +214,7 @@ s_pump(fw_sender_t *self)
         }
         fw_msg_samples_set_oldest(e->frames, f->seq);
         if (s_send_shared(e->frames, self->sock) != 0)
-            return;
+            break; // refused: the timer tries again
         e->shared = true;
         bool again = e->seq <= self->sent_high;
         if (!again)
@@ -222,6 +225,30 @@ s_pump(fw_sender_t *self)
                 again ? "fw_sender_batches_resent_total" : "fw_sender_batches_sent_total", "", 1);
         self->next_send++;
     }
+    if (self->next_send != from) // back to back: libzmq's I/O thread wakes once for them
+        self->flushes++;
+    if (self->next_send > self->seq)
+        self->held_bytes = 0;
+}
+
+// Batches numbered and not yet put on the socket (held, refused, or to be sent again).
+static size_t
+s_waiting(const fw_sender_t *self)
+{
+    return self->next_send <= self->seq ? (size_t)(self->seq - self->next_send + 1) : 0;
+}
+
+// opts.hold: what waits is sent at once past a quarter of the buffer (batches or bytes,
+// the bytes at most FW_SENDER_HOLD_BYTES), so that holding never makes the buffer drop a
+// batch that was never sent, and a big scrape's parts do not pile up.
+static bool
+s_hold_full(const fw_sender_t *self)
+{
+    size_t batches = (size_t)self->opts.buffer_batches / 4;
+    size_t bytes = (size_t)self->opts.buffer_bytes / 4;
+    if (bytes > FW_SENDER_HOLD_BYTES)
+        bytes = FW_SENDER_HOLD_BYTES;
+    return s_waiting(self) >= (batches ? batches : 1) || self->held_bytes >= bytes;
 }
 
 // Go-Back-N: everything unacknowledged again, from the oldest held.
@@ -616,7 +643,8 @@ fw_sender_send_frames_kinds(fw_sender_t *self, zmsg_t **frames_p, size_t samples
     if (s_count(self) == 0)
         self->progress_ms = fw_time_mono_ms(); // the resend timeout starts now
     s_push(self, &e);
-    if (!self->opts.hold)
+    self->held_bytes += e.bytes;
+    if (!self->opts.hold || s_hold_full(self))
         s_pump(self);
     s_log_drops(self, fw_time_mono_ms());
     s_gauges(self);
@@ -714,6 +742,18 @@ uint64_t
 fw_sender_last_seq(const fw_sender_t *self)
 {
     return self->seq;
+}
+
+size_t
+fw_sender_waiting(const fw_sender_t *self)
+{
+    return s_waiting(self);
+}
+
+uint64_t
+fw_sender_flushes(const fw_sender_t *self)
+{
+    return self->flushes;
 }
 
 fw_sender_refs_t *

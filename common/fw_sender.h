@@ -57,7 +57,9 @@ struct fw_sender_opts {
     int64_t resend_ms;      // resend after this long without progress (at least 10 ms)
     bool hold;              // new batches wait for the next tick (FW_SENDER_TICK_MS), which
                             // sends all that came meanwhile back to back: tsdb's libzmq
-                            // then reads them in one wake-up instead of one each
+                            // then reads them in one wake-up instead of one each; past a
+                            // quarter of the buffer (FW_SENDER_HOLD_BYTES at most) they go
+                            // at once
     int64_t tick_ms;        // the timer's period; 0: FW_SENDER_TICK_MS. With hold, a batch
                             // waits at most this long unless the owner calls fw_sender_pump
     bool lazy_acks;         // no reader in the loop: acknowledgements are read when the owner
@@ -85,6 +87,8 @@ struct fw_sender_opts {
 #define FW_SENDER_RESEND_MAX_MS 60000
 // How often the timer retries failed sends and checks the resend timeout.
 #define FW_SENDER_TICK_MS 100
+// opts.hold: held bytes past this (or a quarter of the buffer, if less) are sent at once.
+#define FW_SENDER_HOLD_BYTES (8LL << 20)
 
 typedef struct fw_sender fw_sender_t;
 
@@ -158,6 +162,12 @@ size_t fw_sender_unacked_bytes(const fw_sender_t *self);
 // The highest seq acknowledged (0: none), and the last seq given out.
 uint64_t fw_sender_acked(const fw_sender_t *self);
 uint64_t fw_sender_last_seq(const fw_sender_t *self);
+// Batches numbered and not yet put on the socket: held (opts.hold), refused by it, or to be
+// sent again (Go-Back-N).
+size_t fw_sender_waiting(const fw_sender_t *self);
+// How many times batches were put on the socket, back to back, by one send, pump or tick:
+// each such flush wakes libzmq's I/O thread about once, however many batches it carried.
+uint64_t fw_sender_flushes(const fw_sender_t *self);
 // The sender's series refs (borrowed, lives as long as the sender): encoders on any thread
 // allocate, release and read the generation (fw_sender_refs.h); the rest is the sender's.
 fw_sender_refs_t *fw_sender_refs(fw_sender_t *self);

@@ -15,7 +15,8 @@
     applies metric_relabel_configs and the limits, adds stale markers and the synthetic up /
     scrape_* series and encodes the SAMPLES batch in parts. The finished job comes back to
     the loop, whose fw_sender numbers the parts, publishes them on the PUB socket (drops when
-    slow) and keeps them until tsdb acknowledges them, resending as needed; its buffer is
+    slow), sends them to tsdb once every scrape of the start slot is back (struct s_slot)
+    and keeps them until tsdb acknowledges them, resending as needed; its buffer is
     bounded (--zmq.send-buffer), and it never blocks the loop. So a target of 400,000
     series costs the loop a few pointer hand-overs, not a second of parsing.
 
@@ -90,6 +91,21 @@ struct scraper {
     uint64_t next_fetch_id;
     uint64_t *cancels; // owned: the scrapes to cancel, sent in one batch (s_cancel_flush)
     size_t n_cancels, cap_cancels;
+    struct s_slot *slots; // owned: the start slots with scrapes out (s_slot_add)
+    size_t n_slots, cap_slots;
+    bool slot_ended; // a slot's last scrape came back: its batches go (s_send_held)
+};
+
+// A start slot: the scrapes due at one monotonic millisecond (s_target_start puts the targets
+// of an interval and slot offset on one grid, so they share it), and how many of them are
+// out. A slot's batches wait until its last scrape is back and go together, so libzmq's I/O
+// thread wakes once a slot, not once for each read of finished scrapes; a slow scrape holds
+// the others' batches at most until the sender's tick (S_SENDER_TICK_MS) or the end of any
+// other slot, and the sender sends at once past a quarter of its buffer (fw_sender.h hold).
+// A handful of slots are out at a time (each interval's next few), so a linear search.
+struct s_slot {
+    int64_t due;
+    size_t out;
 };
 
 #define S_FLUSH_MS 2000       // at shutdown, how long tsdb gets to acknowledge what is held
@@ -245,6 +261,44 @@ s_add_auto(scraper_t *self, struct fw_batch *b, const struct scraper_target *t, 
     fw_series_add(fw_batch_add_series(b, &self->lset.view), ts, v);
 }
 
+// A scrape due at due (ms, monotonic) is out: made, until its job is back or dropped.
+static void
+s_slot_add(scraper_t *self, int64_t due)
+{
+    for (size_t i = 0; i < self->n_slots; i++)
+        if (self->slots[i].due == due) {
+            self->slots[i].out++;
+            return;
+        }
+    fw_mem_grow((void **)&self->slots, &self->cap_slots, self->n_slots + 1, sizeof(*self->slots));
+    self->slots[self->n_slots++] = (struct s_slot){due, 1};
+}
+
+// A scrape due at due is back (or dropped): the last of its slot sets slot_ended.
+static void
+s_slot_end(scraper_t *self, int64_t due)
+{
+    for (size_t i = 0; i < self->n_slots; i++)
+        if (self->slots[i].due == due) {
+            if (--self->slots[i].out == 0) {
+                self->slots[i] = self->slots[--self->n_slots];
+                self->slot_ended = true;
+            }
+            return;
+        }
+}
+
+// A slot ended: what its scrapes gave is sent, back to back, and what tsdb answered
+// meanwhile is read (fw_sender_pump), in the wake-up the scrapes cost anyway.
+static void
+s_send_held(scraper_t *self)
+{
+    if (!self->slot_ended)
+        return;
+    self->slot_ended = false;
+    (void)fw_sender_pump(self->sender);
+}
+
 // ---------------------------------------------------------------------------------------
 //  Scraping
 
@@ -303,11 +357,17 @@ scraper_slot_offset(const struct fw_labels *labels, int64_t interval_ms)
     return slot > 1 ? offset - offset % slot : offset;
 }
 
+// The offset is taken from the start of the interval on a grid of the monotonic clock, not
+// from now: targets of one interval and slot share their due times however far apart they
+// were started (at start-up, by discovery), so each slot is one slot (s_slot_add).
 static void
 s_target_start(scraper_t *self, struct scraper_target *t)
 {
+    int64_t now = fw_time_mono_ms(), iv = t->interval_ms;
     t->owner = self;
-    t->next_mono = fw_time_mono_ms() + scraper_slot_offset(&t->labels, t->interval_ms);
+    t->next_mono = iv > 0 ? now - now % iv + scraper_slot_offset(&t->labels, iv) : now;
+    if (t->next_mono < now)
+        t->next_mono += iv;
     s_target_schedule(self, t);
 }
 
@@ -360,6 +420,7 @@ s_job_new(scraper_t *self, struct scraper_target *t)
     scraper_work_hold(self->work, job);
     t->working = true;
     self->cfg_jobs++;
+    s_slot_add(self, t->next_mono); // t->next_mono stays put until the job is back
     return job;
 }
 
@@ -381,6 +442,7 @@ s_job_drop(scraper_t *self, struct scraper_work_job **job_p, const char *why)
     }
     scraper_work_unhold(self->work, job);
     s_config_release(self, job->gen);
+    s_slot_end(self, t->next_mono);
     scraper_work_job_destroy(job_p);
     t->working = false;
     t->inflight = 0;
@@ -449,6 +511,7 @@ s_on_work_done(struct scraper_work_job *job, void *arg)
     t->working = false;
     t->inflight = 0;
     s_config_release(self, job->gen);
+    s_slot_end(self, t->next_mono);
 
     char lj[320];
     fw_metrics_label(lj, sizeof(lj), "job", t->job);
@@ -511,13 +574,11 @@ s_on_work_done(struct scraper_work_job *job, void *arg)
         s_target_next(self, t);
 }
 
-// After a read of finished scrapes: their batches go to tsdb together, and what tsdb
-// answered meanwhile is read (fw_sender_pump), in the wake-up the scrapes cost anyway.
+// After a read of finished scrapes: if one ended a slot, the batches held go (s_send_held).
 static void
 s_on_work_round(void *arg)
 {
-    scraper_t *self = arg;
-    (void)fw_sender_pump(self->sender);
+    s_send_held(arg);
 }
 
 // t's scrape is over: if a reload removed t meanwhile, retire and free it now (true).
@@ -616,12 +677,13 @@ s_on_fetch(zloop_t *loop, zsock_t *reader, void *arg)
     bool cancelled = res.cancelled;
     scraper_fetch_result_clear(&res);
     s_job_drop(self, &job, cancelled ? NULL : "worker queue full");
-    if (s_zombie_retire(self, t))
-        return 0;
-    if (cancelled)
-        s_target_schedule(self, t);
-    else
-        s_target_next(self, t);
+    if (!s_zombie_retire(self, t)) {
+        if (cancelled)
+            s_target_schedule(self, t); // made again for the same due time, in the same slot
+        else
+            s_target_next(self, t);
+    }
+    s_send_held(self); // a dropped scrape may have been the last of its slot
     return 0;
 }
 
@@ -791,6 +853,8 @@ s_publish_wakes(scraper_t *self)
                    (double)scraper_fetch_polls(self->fetch));
     fw_metrics_set(self->metrics, "fw_scraper_work_returns_total", "",
                    (double)scraper_work_rounds(self->work));
+    fw_metrics_set(self->metrics, "fw_scraper_sends_total", "",
+                   (double)fw_sender_flushes(self->sender));
 }
 
 static int
@@ -895,6 +959,10 @@ scraper_new(const struct scraper_opts *opts)
                        "The fetch thread's waits for its sockets (poll calls).");
     fw_metrics_declare(m, "fw_scraper_work_returns_total", FW_METRIC_COUNTER,
                        "The loop's reads of finished scrapes (each takes every one waiting).");
+    fw_metrics_declare(m, "fw_scraper_sends_total", FW_METRIC_COUNTER,
+                       "Times SAMPLES batches went to tsdb's socket back to back (a start "
+                       "slot's scrapes all back, the 1 s tick, a full hold): each wakes "
+                       "libzmq's I/O thread once.");
     fw_metrics_declare(m, "fw_scraper_fetch_cancels_total", FW_METRIC_COUNTER,
                        "Scheduled scrapes cancelled (reload, discovery, target_limit).");
     fw_metrics_declare(m, "fw_scraper_work_seconds_total", FW_METRIC_COUNTER,
@@ -911,6 +979,7 @@ scraper_new(const struct scraper_opts *opts)
     fw_metrics_add(m, "fw_scraper_fetch_cancels_total", "", 0);
     fw_metrics_add(m, "fw_scraper_fetch_polls_total", "", 0);
     fw_metrics_add(m, "fw_scraper_work_returns_total", "", 0);
+    fw_metrics_add(m, "fw_scraper_sends_total", "", 0);
     fw_metrics_set(m, "fw_scraper_config_last_reload_successful", "", 1);
     return self;
 }
@@ -924,10 +993,11 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
     struct fw_sender_opts so = self->opts->sender;
     so.endpoint = self->opts->zmq_tsdb_address;
     so.name = "scraper";
-    // A batch a target a scrape: held, and sent together after each read of finished scrapes
-    // (s_on_work_round), when the loop is awake anyway; acknowledgements are read then too.
-    // The tick is only a safety net (refused sends, the resend timeout): the loop is not
-    // woken 10 times a second for it, nor once for each acknowledgement (fw_sender.h).
+    // A batch a target a scrape: held, and sent together once every scrape of the start slot
+    // is back (s_slot_end, s_send_held), when the loop is awake anyway; acknowledgements are
+    // read then too. The tick is a safety net (a slow scrape, refused sends, the resend
+    // timeout): the loop is not woken 10 times a second for it, nor once for each
+    // acknowledgement (fw_sender.h).
     so.hold = true;
     so.lazy_acks = true;
     so.tick_ms = S_SENDER_TICK_MS;
@@ -1039,6 +1109,7 @@ scraper_destroy(scraper_t **self_p)
         scraper_target_destroy(&self->zombies[i]);
     free(self->zombies);
     free(self->cancels);
+    free(self->slots);
     for (size_t i = 0; i < self->n_retired; i++)
         fw_promcfg_free(&self->retired[i].cfg);
     free(self->retired);

@@ -290,8 +290,40 @@ START_TEST(test_fw_sender_hold_sends_at_the_tick)
     ck_assert(fw_metrics_get(m, "fw_sender_batches_sent_total", "") == 3);
     ck_assert_int_eq(fw_sender_sync(s), 0);
     ck_assert(fw_metrics_get(m, "fw_sender_batches_sent_total", "") == 4);
+    ck_assert_uint_eq(fw_sender_flushes(s), 2); // the tick's three together, then the one
     fw_sender_destroy(&s);
     fw_metrics_destroy(&m);
+    s_tsdb_close(&t);
+}
+END_TEST
+
+// hold is bounded: past a quarter of the buffer's batches or bytes, what waits goes at once (a
+// held batch is never dropped unsent for want of a pump). Without the bound: 2 and 1 waiting.
+START_TEST(test_fw_sender_hold_bounded)
+{
+    struct s_tsdb t;
+    s_tsdb_open(&t, "tcp://127.0.0.1:*[50000-59999]");
+    struct fw_sender_opts o = {
+        .endpoint = t.endpoint, .name = "test", .hold = true, .buffer_batches = 8};
+    fw_sender_t *s = fw_sender_new(&o, NULL);
+    fw_err_t err;
+    ck_assert_msg(fw_sender_open(s, &err) == 0, "%s", err.msg);
+    zclock_sleep(100); // connected
+    s_send(s, 4, 0);
+    ck_assert_uint_eq(fw_sender_waiting(s), 1);
+    s_send(s, 4, 10); // 2 of 8: sent together
+    ck_assert_uint_eq(fw_sender_waiting(s), 0);
+    ck_assert_uint_eq(fw_sender_flushes(s), 1);
+    fw_sender_destroy(&s);
+    o.buffer_batches = 0;
+    o.buffer_bytes = 4096; // a quarter is 1 KiB: a batch of 200 series is more
+    s = fw_sender_new(&o, NULL);
+    ck_assert_msg(fw_sender_open(s, &err) == 0, "%s", err.msg);
+    zclock_sleep(100);
+    s_send(s, 200, 0);
+    ck_assert_uint_eq(fw_sender_waiting(s), 0);
+    ck_assert_uint_eq(fw_sender_flushes(s), 1);
+    fw_sender_destroy(&s);
     s_tsdb_close(&t);
 }
 END_TEST
@@ -950,6 +982,7 @@ fw_sender_suite(void)
     tcase_add_test(tc, test_fw_sender_refs_v4);
     tcase_add_test(tc, test_fw_sender_overflow_drops_oldest);
     tcase_add_test(tc, test_fw_sender_hold_sends_at_the_tick);
+    tcase_add_test(tc, test_fw_sender_hold_bounded);
     tcase_add_test(tc, test_fw_sender_lazy_acks);
     tcase_add_test(tc, test_fw_sender_go_back_after_timeout);
     tcase_add_test(tc, test_fw_sender_go_back_on_resend);
