@@ -59,13 +59,15 @@ void scraper_destroy(scraper_t **self_p);
 // The HTTP port actually bound (after scraper_open).
 int scraper_http_port(const scraper_t *self);
 
-// When a target with labels scraped every interval_ms first scrapes, in ms after its start
-// (and so at every interval after): Prometheus's stable offset from a hash of the target,
+// When a target with labels scraped every interval_ms scrapes, in ms after the start of each
+// interval (the scraper counts intervals on one grid of the monotonic clock, so targets added
+// apart still share the offset's moment): Prometheus's stable offset from a hash of the target,
 // rounded down to a slot of interval/SCRAPER_SLOTS, at most SCRAPER_SLOT_MAX_MS. Targets
 // of one interval thus start in at most SCRAPER_SLOTS groups per interval (every 250 ms at
 // most for short intervals, still spread over the whole interval for long ones): one wake-up
-// of the fetch thread starts a group and its answers come back to the loop together, where
-// each target at its own millisecond cost both threads a wake-up per scrape.
+// of the fetch thread starts a group, its answers come back to the loop together and its
+// batches go to tsdb together, where each target at its own millisecond cost the threads a
+// wake-up per scrape.
 #define SCRAPER_SLOTS 4
 #define SCRAPER_SLOT_MAX_MS 250
 int64_t scraper_slot_offset(const struct fw_labels *labels, int64_t interval_ms);
