@@ -70,6 +70,7 @@ struct scraper {
     fw_sender_t *sender;             // owned: SAMPLES to tsdb, acknowledged
     zsock_t *pub;                    // owned: XPUB, SAMPLES and EXEMPLARS to taps
     struct fw_zsock_topics topics;   // owned: what the taps subscribed to
+    bool topics_read;                // topics were read in this round of the loop (s_pub)
     scraper_fetch_t *fetch;          // owned
     fw_metrics_t *metrics;           // owned
     fw_http_t *http;                 // owned
@@ -236,13 +237,23 @@ s_set_other_shards(scraper_t *self, size_t n)
 // The tap socket when a tap wants messages of type, else NULL: a batch nobody listens to
 // is not copied for the PUB socket (which would drop it). The subscriptions are read here,
 // when there is something to publish, not by a loop reader: every socket the loop polls
-// costs each of its iterations a system call.
+// costs each of its iterations a system call. And only once in a round of the loop (until
+// s_topics_stale): asking libzmq whether one came costs two system calls (its fork check's
+// getpid and a poll of the socket's mailbox), three times a scrape if asked every time.
 static zsock_t *
 s_pub(scraper_t *self, const char *type)
 {
-    for (int i = 0; i < 100 && (zsock_events(self->pub) & ZMQ_POLLIN); i++)
+    for (int i = 0; !self->topics_read && i < 100 && (zsock_events(self->pub) & ZMQ_POLLIN); i++)
         fw_zsock_topics_read(self->pub, &self->topics);
+    self->topics_read = true;
     return fw_zsock_topics_want(&self->topics, type) ? self->pub : NULL;
+}
+
+// A round of the loop is over: the next s_pub reads what the taps subscribed to meanwhile.
+static void
+s_topics_stale(scraper_t *self)
+{
+    self->topics_read = false;
 }
 
 static void
@@ -579,6 +590,7 @@ static void
 s_on_work_round(void *arg)
 {
     s_send_held(arg);
+    s_topics_stale(arg);
 }
 
 // t's scrape is over: if a reload removed t meanwhile, retire and free it now (true).
@@ -684,6 +696,7 @@ s_on_fetch(zloop_t *loop, zsock_t *reader, void *arg)
             s_target_next(self, t);
     }
     s_send_held(self); // a dropped scrape may have been the last of its slot
+    s_topics_stale(self);
     return 0;
 }
 
@@ -863,6 +876,7 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
     (void)loop;
     (void)timer_id;
     scraper_t *self = arg;
+    s_topics_stale(self);
     (void)fw_daemon_reload_step(self->http, s_reload, self);
     if (self->sd && scraper_sd_take_changed(self->sd))
         s_sync_discovered(self);
