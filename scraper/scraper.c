@@ -15,7 +15,7 @@
     applies metric_relabel_configs and the limits, adds stale markers and the synthetic up /
     scrape_* series and encodes the SAMPLES batch in parts. The finished job comes back to
     the loop, whose fw_sender numbers the parts, publishes them on the PUB socket (drops when
-    slow), sends them to tsdb once every scrape of the start slot is back (struct s_slot)
+    slow), sends them to tsdb once every scrape of the start slot is back (struct scraper_slot)
     and keeps them until tsdb acknowledges them, resending as needed; its buffer is
     bounded (--zmq.send-buffer), and it never blocks the loop. So a target of 400,000
     series costs the loop a few pointer hand-overs, not a second of parsing.
@@ -31,6 +31,9 @@
     scraper_fetch_cancel_n): a cancelled job comes back on the actor's pipe and is made
     again for the same due time, with the current config and state. The config a job's metric
    relabel rules come from is kept until that generation's jobs are all back.
+
+    The target list is built and swapped in scraper_targets.c; the struct both files share is
+    in scraper_int.h.
 */
 #include "scraper.h"
 
@@ -61,175 +64,15 @@
 #include "scraper_shard.h"
 #include "scraper_target.h"
 #include "scraper_work.h"
-
-struct scraper {
-    const struct scraper_opts *opts; // borrowed
-    struct fw_promcfg cfg;           // owned
-    scraper_sd_t *sd;                // owned: the discovery of cfg's SD configs
-    zloop_t *loop;                   // owned
-    fw_sender_t *sender;             // owned: SAMPLES to tsdb, acknowledged
-    zsock_t *pub;                    // owned: XPUB, SAMPLES and EXEMPLARS to taps
-    struct fw_zsock_topics topics;   // owned: what the taps subscribed to
-    bool topics_read;                // topics were read in this round of the loop (s_pub)
-    scraper_fetch_t *fetch;          // owned
-    fw_metrics_t *metrics;           // owned
-    fw_http_t *http;                 // owned
-    scraper_work_t *work;            // owned: the scrapes' CPU work (scraper_work.h)
-    scraper_work_lane_t *lane;       // owned: small scrapes' work, on the fetch actor's thread
-    scraper_exemplars_t *exemplars;  // owned: a scrape's exemplars, to tsdb on their own DEALER
-    uint64_t cfg_gen;                // generation of cfg, for the workers' caches
-    size_t cfg_jobs;                 // jobs out with this generation's relabel rules
-    struct s_retired *retired;       // owned: older configs that jobs out still use
-    size_t n_retired;
-    struct scraper_target **zombies; // owned: removed targets whose scrape a worker holds
-    size_t n_zombies, cap_zombies;
-    struct scraper_lset lset;        // owned scratch
-    pthread_mutex_t mu;              // guards targets (the array) and their health fields
-    struct scraper_target **targets; // owned
-    size_t n_targets, cap_targets;
-    struct scraper_target_drops drops; // owned, under mu: what relabel_configs dropped
-    size_t n_other_shards;             // under mu: targets left to the other shards
-    uint64_t next_fetch_id;
-    uint64_t *cancels; // owned: the scrapes to cancel, sent in one batch (s_cancel_flush)
-    size_t n_cancels, cap_cancels;
-    struct s_slot *slots; // owned: the start slots with scrapes out (s_slot_add)
-    size_t n_slots, cap_slots;
-    bool slot_ended; // a slot's last scrape came back: its batches go (s_send_held)
-};
-
-// A start slot: the scrapes due at one monotonic millisecond (s_target_start puts the targets
-// of an interval and slot offset on one grid, so they share it), and how many of them are
-// out. A slot's batches wait until its last scrape is back and go together, so libzmq's I/O
-// thread wakes once a slot, not once for each read of finished scrapes; a slow scrape holds
-// the others' batches at most until the sender's tick (S_SENDER_TICK_MS) or the end of any
-// other slot, and the sender sends at once past a quarter of its buffer (fw_sender.h hold).
-// A handful of slots are out at a time (each interval's next few), so a linear search.
-struct s_slot {
-    int64_t due;
-    size_t out;
-};
+#include "scraper_int.h"
 
 #define S_FLUSH_MS 2000       // at shutdown, how long tsdb gets to acknowledge what is held
 #define S_SENDER_TICK_MS 1000 // the sender's safety tick: refused sends, resend timeout, acks
-
-struct s_retired {
-    struct fw_promcfg cfg; // owned
-    uint64_t gen;
-    size_t jobs; // jobs out that borrow its rules
-};
 
 static const char *const s_auto_names[] = {
     "up", "scrape_duration_seconds", "scrape_samples_scraped",
     "scrape_samples_post_metric_relabeling", "scrape_series_added"};
 #define S_N_AUTO (sizeof(s_auto_names) / sizeof(s_auto_names[0]))
-
-// ---------------------------------------------------------------------------------------
-//  Configuration
-
-int
-scraper_config_load(const char *file, struct fw_promcfg *out, struct fw_cfg_errors *errs)
-{
-    if (file)
-        return fw_promcfg_load(file, NULL, out, errs);
-    return fw_promcfg_load("scraper.example.yml (embedded)", fw_embed_scraper_default, out, errs);
-}
-
-struct s_build {
-    const struct fw_scrape_config *sc; // borrowed
-    struct scraper_target **arr;       // owned
-    size_t n, cap;
-    struct scraper_target_drops drops; // owned: dropped by relabel_configs
-    size_t invalid;                    // invalid after relabeling (logged at debug)
-    const struct scraper_shard *shard; // borrowed: which targets are ours
-    size_t other;                      // targets (active or dropped) of other shards
-};
-
-static void
-s_build_add(const struct fw_labels *group, const struct fw_labels *target, void *arg)
-{
-    struct s_build *b = arg;
-    fw_err_t err = {0};
-    struct fw_labels dropped = FW_LABELS_INIT;
-    struct scraper_target *t = scraper_target_from_group(b->sc, group, target, &dropped, &err);
-    if (dropped.len) {
-        // A dropped target has no final labels: its shard is that of its discovered ones,
-        // so that N shards list it once between them.
-        if (scraper_shard_owns(b->shard, &dropped)) {
-            // keep_dropped_targets: past it only counted (droppedTargetCounts), as Prometheus.
-            size_t j = scraper_target_drops_job(&b->drops, b->sc->job_name);
-            if (b->sc->keep_dropped_targets > 0 &&
-                b->drops.counts[j] >= (size_t)b->sc->keep_dropped_targets)
-                b->drops.counts[j]++;
-            else
-                scraper_target_drops_add(&b->drops, b->sc->job_name, &dropped);
-        } else
-            b->other++;
-        fw_labels_clear(&dropped);
-        return;
-    }
-    if (!t) {
-        b->invalid++;
-        fw_debug("target.invalid", "job=%s err=%s", b->sc->job_name, err.msg);
-        return;
-    }
-    if (!scraper_shard_owns(b->shard, &t->labels)) { // another replica scrapes it
-        b->other++;
-        scraper_target_destroy(&t);
-        return;
-    }
-    fw_mem_grow((void **)&b->arr, &b->cap, b->n + 1, sizeof(*b->arr));
-    b->arr[b->n++] = t;
-}
-
-// Every target of cfg: its static_configs, then what sd (may be NULL) discovered for it;
-// those relabel_configs dropped go to *drops (moved out, with every job's count). Only the
-// targets of shard are kept; *other counts the rest. Each job's time goes to m's
-// prometheus_target_sync_length_seconds{scrape_job}.
-static void
-s_build_targets(fw_metrics_t *m, const struct fw_promcfg *cfg, scraper_sd_t *sd,
-                const struct scraper_shard *shard, struct scraper_target ***out, size_t *n_out,
-                struct scraper_target_drops *drops, size_t *other)
-{
-    struct s_build b = {.shard = shard};
-    struct fw_labels t = FW_LABELS_INIT;
-    for (size_t j = 0; j < cfg->n_scrape_configs; j++) {
-        const struct fw_scrape_config *sc = &cfg->scrape_configs[j];
-        int64_t t0 = zclock_usecs();
-        b.sc = sc;
-        if (sc->job_name)
-            (void)scraper_target_drops_job(&b.drops, sc->job_name);
-        for (size_t k = 0; k < sc->n_static_configs; k++) {
-            const struct fw_static_config *st = &sc->static_configs[k];
-            for (size_t i = 0; i < st->n_targets; i++) {
-                fw_labels_set(&t, "__address__", st->targets[i]);
-                s_build_add(&st->labels, &t, &b);
-            }
-        }
-        if (sd)
-            scraper_sd_each(sd, j, s_build_add, &b);
-        char lj[320];
-        fw_metrics_label(lj, sizeof(lj), "scrape_job", sc->job_name ? sc->job_name : "");
-        fw_metrics_observe(m, "prometheus_target_sync_length_seconds", lj,
-                           (double)(zclock_usecs() - t0) / 1e6);
-    }
-    fw_labels_clear(&t);
-    if (b.invalid)
-        fw_warn("target.invalid", "targets=%zu reason=%s", b.invalid,
-                "no or invalid __address__, or invalid scrape interval/timeout after "
-                "relabeling (see debug log)");
-    *out = b.arr;
-    *n_out = b.n;
-    *drops = b.drops;
-    *other = b.other;
-}
-
-static void
-s_set_other_shards(scraper_t *self, size_t n)
-{
-    pthread_mutex_lock(&self->mu);
-    self->n_other_shards = n;
-    pthread_mutex_unlock(&self->mu);
-}
 
 // ---------------------------------------------------------------------------------------
 //  Sending
@@ -282,7 +125,7 @@ s_slot_add(scraper_t *self, int64_t due)
             return;
         }
     fw_mem_grow((void **)&self->slots, &self->cap_slots, self->n_slots + 1, sizeof(*self->slots));
-    self->slots[self->n_slots++] = (struct s_slot){due, 1};
+    self->slots[self->n_slots++] = (struct scraper_slot){due, 1};
 }
 
 // A scrape due at due is back (or dropped): the last of its slot sets slot_ended.
@@ -371,8 +214,8 @@ scraper_slot_offset(const struct fw_labels *labels, int64_t interval_ms)
 // The offset is taken from the start of the interval on a grid of the monotonic clock, not
 // from now: targets of one interval and slot share their due times however far apart they
 // were started (at start-up, by discovery), so each slot is one slot (s_slot_add).
-static void
-s_target_start(scraper_t *self, struct scraper_target *t)
+void
+scraper_int_target_start(scraper_t *self, struct scraper_target *t)
 {
     int64_t now = fw_time_mono_ms(), iv = t->interval_ms;
     t->owner = self;
@@ -383,8 +226,8 @@ s_target_start(scraper_t *self, struct scraper_target *t)
 }
 
 // Send stale markers for everything t (no scrape out) exposed.
-static void
-s_target_retire(scraper_t *self, struct scraper_target *t)
+void
+scraper_int_target_retire(scraper_t *self, struct scraper_target *t)
 {
     if (t->health == SCRAPER_HEALTH_UNKNOWN && scraper_target_series(t) == 0)
         return;
@@ -500,7 +343,7 @@ s_config_release(scraper_t *self, uint64_t gen)
         return;
     }
     for (size_t i = 0; i < self->n_retired; i++) {
-        struct s_retired *r = &self->retired[i];
+        struct scraper_retired *r = &self->retired[i];
         if (r->gen != gen)
             continue;
         if (--r->jobs == 0) {
@@ -600,7 +443,7 @@ s_zombie_retire(scraper_t *self, struct scraper_target *t)
     for (size_t i = 0; i < self->n_zombies; i++) {
         if (self->zombies[i] == t) {
             self->zombies[i] = self->zombies[--self->n_zombies];
-            s_target_retire(self, t);
+            scraper_int_target_retire(self, t);
             scraper_target_destroy(&t);
             return true;
         }
@@ -608,18 +451,18 @@ s_zombie_retire(scraper_t *self, struct scraper_target *t)
     return false;
 }
 
-// Queue the cancel of scheduled scrape id; s_cancel_flush hands the queue to the fetch actor
-// in one batch: one wake-up of it, however many targets a reload or discovery change drops.
-static void
-s_cancel_add(scraper_t *self, uint64_t id)
+// Queue the cancel of scheduled scrape id; scraper_int_cancel_flush hands the queue to the fetch
+// actor in one batch: one wake-up of it, however many targets a reload or discovery change drops.
+void
+scraper_int_cancel_add(scraper_t *self, uint64_t id)
 {
     fw_mem_grow((void **)&self->cancels, &self->cap_cancels, self->n_cancels + 1,
                 sizeof(*self->cancels));
     self->cancels[self->n_cancels++] = id;
 }
 
-static void
-s_cancel_flush(scraper_t *self)
+void
+scraper_int_cancel_flush(scraper_t *self)
 {
     if (self->n_cancels == 0)
         return;
@@ -662,11 +505,11 @@ s_apply_target_limits(scraper_t *self)
             t->forced_error[0] = '\0';
         // a scheduled scrape carries the old state: made again (s_on_fetch)
         if (t->inflight && strcmp(was, t->forced_error) != 0)
-            s_cancel_add(self, t->inflight);
+            scraper_int_cancel_add(self, t->inflight);
     }
     pthread_mutex_unlock(&self->mu);
     zhashx_destroy(&count);
-    s_cancel_flush(self);
+    scraper_int_cancel_flush(self);
 }
 
 // An answer the fetch actor could not hand to a worker (its queue was full: the scrape is
@@ -701,161 +544,7 @@ s_on_fetch(zloop_t *loop, zsock_t *reader, void *arg)
 }
 
 // ---------------------------------------------------------------------------------------
-//  Reload and housekeeping
-
-// Make fresh (owned, moved in) the target list and drops (moved in) the dropped ones: a
-// fresh target equal to a running one (scraper_target_same) is replaced by it, keeping its
-// schedule and series memory; the running targets left over stop (stale markers) and go.
-// Returns how many were kept.
-static size_t
-s_swap_targets(scraper_t *self, struct scraper_target **fresh, size_t n_fresh,
-               struct scraper_target_drops *drops)
-{
-    // Running targets by URL, so matching is linear in the number of targets.
-    zhashx_t *by_url = zhashx_new();
-    zhashx_set_key_duplicator(by_url, NULL);
-    zhashx_set_key_destructor(by_url, NULL);
-    zhashx_set_duplicator(by_url, NULL);
-    zhashx_set_destructor(by_url, NULL);
-    zlistx_t **lists = fw_calloc(self->n_targets + 1, sizeof(*lists));
-    size_t n_lists = 0;
-    for (size_t j = 0; j < self->n_targets; j++) {
-        zlistx_t *l = zhashx_lookup(by_url, self->targets[j]->url);
-        if (!l) {
-            l = lists[n_lists++] = zlistx_new();
-            zhashx_insert(by_url, self->targets[j]->url, l);
-        }
-        zlistx_add_end(l, (void *)(uintptr_t)(j + 1));
-    }
-    size_t kept = 0;
-    // Under the lock from here: the HTTP thread must not see the half-moved old array.
-    pthread_mutex_lock(&self->mu);
-    for (size_t i = 0; i < n_fresh; i++) {
-        zlistx_t *l = zhashx_lookup(by_url, fresh[i]->url);
-        for (void *it = l ? zlistx_first(l) : NULL; it; it = zlistx_next(l)) {
-            size_t j = (size_t)(uintptr_t)it - 1;
-            struct scraper_target *old = self->targets[j];
-            if (old && scraper_target_same(old, fresh[i])) {
-                // Kept, with the discovered labels of now (a node label or annotation that
-                // relabeling does not use changes only these), as Prometheus's
-                // SetDiscoveredLabels.
-                struct fw_labels d = old->discovered;
-                old->discovered = fresh[i]->discovered;
-                fresh[i]->discovered = d;
-                scraper_target_destroy(&fresh[i]);
-                fresh[i] = old;
-                self->targets[j] = NULL;
-                kept++;
-                break;
-            }
-        }
-    }
-    struct scraper_target **old = self->targets;
-    size_t n_old = self->n_targets;
-    self->targets = fresh;
-    self->n_targets = self->cap_targets = n_fresh;
-    struct scraper_target_drops old_drops = self->drops;
-    self->drops = *drops;
-    memset(drops, 0, sizeof(*drops));
-    pthread_mutex_unlock(&self->mu);
-    scraper_target_drops_clear(&old_drops);
-    for (size_t i = 0; i < n_lists; i++)
-        zlistx_destroy(&lists[i]);
-    free(lists);
-    zhashx_destroy(&by_url);
-    for (size_t j = 0; j < n_old; j++) {
-        if (old[j] && old[j]->working) { // its scrape is out: retired when the job is back
-            if (old[j]->inflight)
-                s_cancel_add(self, old[j]->inflight);
-            fw_mem_grow((void **)&self->zombies, &self->cap_zombies, self->n_zombies + 1,
-                        sizeof(*self->zombies));
-            self->zombies[self->n_zombies++] = old[j];
-        } else if (old[j]) {
-            s_target_retire(self, old[j]);
-            scraper_target_destroy(&old[j]);
-        }
-    }
-    free(old);
-    s_cancel_flush(self); // with the reload's own: one batch
-    for (size_t i = 0; i < n_fresh; i++) {
-        if (!fresh[i]->owner)
-            s_target_start(self, fresh[i]);
-    }
-    return kept;
-}
-
-// Discovery changed: rebuild the targets of the current config.
-static void
-s_sync_discovered(scraper_t *self)
-{
-    struct scraper_target **fresh;
-    size_t n_fresh;
-    struct scraper_target_drops drops;
-    size_t other;
-    s_build_targets(self->metrics, &self->cfg, self->sd, &self->opts->shard, &fresh, &n_fresh,
-                    &drops, &other);
-    size_t n_before = self->n_targets;
-    size_t kept = s_swap_targets(self, fresh, n_fresh, &drops);
-    s_set_other_shards(self, other);
-    fw_info("sd.targets", "targets=%zu kept=%zu added=%zu removed=%zu", n_fresh, kept,
-            n_fresh - kept, n_before - kept);
-}
-
-static int
-s_reload(void *arg, char *errmsg, size_t size)
-{
-    scraper_t *self = arg;
-    struct fw_promcfg cfg;
-    struct fw_cfg_errors errs = {0};
-    if (scraper_config_load(self->opts->common.config_file, &cfg, &errs) != 0) {
-        fw_daemon_reload_failed(&errs, errmsg, size);
-        fw_promcfg_free(&cfg);
-        fw_metrics_set(self->metrics, "fw_scraper_config_last_reload_successful", "", 0);
-        return -1;
-    }
-    scraper_sd_t *sd = scraper_sd_new(self->metrics);
-    fw_err_t err = {0};
-    if (scraper_sd_start(sd, &cfg, self->sd, self->loop, &err) != 0) {
-        snprintf(errmsg, size, "%s", err.msg);
-        scraper_sd_destroy(&sd);
-        fw_promcfg_free(&cfg);
-        fw_metrics_set(self->metrics, "fw_scraper_config_last_reload_successful", "", 0);
-        return -1;
-    }
-    struct scraper_target **fresh;
-    size_t n_fresh;
-    struct scraper_target_drops drops;
-    size_t other;
-    s_build_targets(self->metrics, &cfg, sd, &self->opts->shard, &fresh, &n_fresh, &drops, &other);
-    // The new config first, so that the targets the swap starts make their jobs with its
-    // rules; the jobs out (every target has one) borrow the old one's, which is kept.
-    pthread_mutex_lock(&self->mu); // relabel_steps reads the config on the HTTP thread
-    struct fw_promcfg old = self->cfg;
-    self->cfg = cfg;
-    pthread_mutex_unlock(&self->mu);
-    if (self->cfg_jobs) { // jobs out still use its metric relabel rules
-        self->retired = realloc(self->retired, (self->n_retired + 1) * sizeof(*self->retired));
-        if (!self->retired)
-            abort();
-        self->retired[self->n_retired++] = (struct s_retired){old, self->cfg_gen, self->cfg_jobs};
-        memset(&old, 0, sizeof(old));
-    }
-    self->cfg_gen++;
-    self->cfg_jobs = 0;
-    // The scrapes scheduled with the old rules are made again (s_on_fetch); those already
-    // started finish with them.
-    for (size_t i = 0; i < self->n_targets; i++)
-        if (self->targets[i]->inflight)
-            s_cancel_add(self, self->targets[i]->inflight);
-    size_t kept = s_swap_targets(self, fresh, n_fresh, &drops);
-    s_set_other_shards(self, other);
-    scraper_sd_destroy(&self->sd); // before the config its providers borrow goes
-    self->sd = sd;
-    fw_promcfg_free(&old);
-    fw_metrics_set(self->metrics, "fw_scraper_config_last_reload_successful", "", 1);
-    fw_info("config.reload", "targets=%zu kept=%zu", n_fresh, kept);
-    return 0;
-}
+//  Housekeeping
 
 // The fetch actor's poll() calls and the loop's reads of finished jobs: what a scrape costs
 // the two threads in wake-ups (README "Scraper CPU"), published each second.
@@ -877,9 +566,9 @@ s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
     (void)timer_id;
     scraper_t *self = arg;
     s_topics_stale(self);
-    (void)fw_daemon_reload_step(self->http, s_reload, self);
+    (void)fw_daemon_reload_step(self->http, scraper_int_reload, self);
     if (self->sd && scraper_sd_take_changed(self->sd))
-        s_sync_discovered(self);
+        scraper_int_sync_discovered(self);
     s_apply_target_limits(self);
     fw_metrics_set(self->metrics, "fw_scraper_targets", "", (double)self->n_targets);
     s_publish_wakes(self);
@@ -1055,8 +744,8 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
     size_t n_targets;
     struct scraper_target_drops drops;
     size_t other;
-    s_build_targets(self->metrics, &self->cfg, self->sd, &self->opts->shard, &targets, &n_targets,
-                    &drops, &other);
+    scraper_int_build_targets(self->metrics, &self->cfg, self->sd, &self->opts->shard, &targets,
+                              &n_targets, &drops, &other);
     pthread_mutex_lock(&self->mu); // the HTTP thread is already serving /api/v1/targets
     self->targets = targets;
     self->n_targets = self->cap_targets = n_targets;
@@ -1065,7 +754,7 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
     pthread_mutex_unlock(&self->mu);
     s_apply_target_limits(self);
     for (size_t i = 0; i < self->n_targets; i++)
-        s_target_start(self, self->targets[i]);
+        scraper_int_target_start(self, self->targets[i]);
     fw_metrics_set(self->metrics, "fw_scraper_targets", "", (double)self->n_targets);
     fw_http_set_ready(self->http, true);
     fw_info("scraper.start", "targets=%zu listen=%s tsdb=%s pub=%s sender=%s", self->n_targets,
