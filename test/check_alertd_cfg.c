@@ -12,6 +12,7 @@
 #include "../alertd/alertd_route.h"
 #include "fw_mem.h"
 #include "check_util.h"
+#include "check_util_alertd.h"
 
 // The conformance count reached when this was written; the test fails below it. 46 before
 // issue 8 refused the integrations alertd does not deliver (27); 29 with email_configs; 32
@@ -65,30 +66,6 @@ START_TEST(test_alertd_cfg_defaults)
 }
 END_TEST
 
-// Load text and assert that the error list holds each of want[] (formatted), in any order.
-static void
-s_expect_errors(const char *text, const char *const *want, size_t n)
-{
-    struct fw_cfg_errors errs = {0};
-    struct alertd_cfg *cfg = alertd_cfg_load("bad.yml", text, &errs);
-    ck_assert_ptr_null(cfg);
-    for (size_t i = 0; i < n; i++) {
-        bool found = false;
-        for (size_t j = 0; j < errs.len && !found; j++) {
-            char buf[600];
-            fw_err_format(&errs.items[j], buf, sizeof buf);
-            found = strstr(buf, want[i]) != NULL;
-        }
-        if (!found) {
-            for (size_t j = 0; j < errs.len; j++) {
-                char buf[600];
-                fprintf(stderr, "  have: %s\n", fw_err_format(&errs.items[j], buf, sizeof buf));
-            }
-            ck_abort_msg("missing error: %s", want[i]);
-        }
-    }
-}
-
 START_TEST(test_alertd_cfg_cross_check_errors)
 {
     static const char *text = "route:\n"                        // 1
@@ -105,7 +82,7 @@ START_TEST(test_alertd_cfg_cross_check_errors)
         "bad.yml:5:18: error: error parsing regexp: missing closing ): `^(?:(x)$`",
         "bad.yml:8:5: error: notification config name \"dup\" is not unique",
     };
-    s_expect_errors(text, want, 4);
+    check_util_alertd_cfg_errors(text, want, 4, NULL);
 }
 END_TEST
 
@@ -113,10 +90,11 @@ START_TEST(test_alertd_cfg_root_route_rules)
 {
     static const char *const want1[] = {
         "bad.yml:2:3: error: root route must not have any matchers"};
-    s_expect_errors("route:\n  receiver: a\n  match:\n    x: y\nreceivers:\n  - name: a\n", want1,
-                    1);
+    check_util_alertd_cfg_errors(
+        "route:\n  receiver: a\n  match:\n    x: y\nreceivers:\n  - name: a\n", want1, 1, NULL);
     static const char *const want2[] = {"root route must specify a default receiver"};
-    s_expect_errors("route:\n  group_by: [a]\nreceivers:\n  - name: a\n", want2, 1);
+    check_util_alertd_cfg_errors("route:\n  group_by: [a]\nreceivers:\n  - name: a\n", want2, 1,
+                                 NULL);
     struct fw_cfg_errors errs = {0};
     struct alertd_cfg *cfg = alertd_cfg_load("bad.yml", "receivers:\n  - name: a\n", &errs);
     ck_assert_ptr_null(cfg);
@@ -134,20 +112,20 @@ START_TEST(test_alertd_cfg_value_errors)
         "undefined time interval \"never\"",
         "bad.yml:11:7: error: invalid match_re for label \"x\": null regex",
     };
-    s_expect_errors("route:\n"                           // 1
-                    "  receiver: a\n"                    // 2
-                    "  group_wait: soon\n"               // 3
-                    "  group_by: ['']\n"                 // 4
-                    "  routes:\n"                        // 5
-                    "  - group_by: ['...', a]\n"         // 6
-                    "    mute_time_intervals: [never]\n" // 7
-                    "    receiver: a\n"                  // 8
-                    "  - receiver: a\n"                  // 9
-                    "    match_re:\n"                    // 10
-                    "      x:\n"                         // 11
-                    "receivers:\n"
-                    "  - name: a\n",
-                    want, 5);
+    check_util_alertd_cfg_errors("route:\n"                           // 1
+                                 "  receiver: a\n"                    // 2
+                                 "  group_wait: soon\n"               // 3
+                                 "  group_by: ['']\n"                 // 4
+                                 "  routes:\n"                        // 5
+                                 "  - group_by: ['...', a]\n"         // 6
+                                 "    mute_time_intervals: [never]\n" // 7
+                                 "    receiver: a\n"                  // 8
+                                 "  - receiver: a\n"                  // 9
+                                 "    match_re:\n"                    // 10
+                                 "      x:\n"                         // 11
+                                 "receivers:\n"
+                                 "  - name: a\n",
+                                 want, 5, NULL);
 }
 END_TEST
 
@@ -159,21 +137,24 @@ START_TEST(test_alertd_cfg_integration_checks)
         "bad.yml:9:9: error: no global OpsGenie API Key",
         "bad.yml:8:5: error: receivers[0].opsgenie_configs: not supported by floorwatch",
         "at most one of slack_api_url & slack_api_url_file"};
-    s_expect_errors("global:\n  slack_api_url: http://a/\n  slack_api_url_file: /f\n"
-                    "route:\n  receiver: a\n"
-                    "receivers:\n  - name: a\n    opsgenie_configs:\n      - message: hi\n",
-                    want, 3);
+    check_util_alertd_cfg_errors(
+        "global:\n  slack_api_url: http://a/\n  slack_api_url_file: /f\n"
+        "route:\n  receiver: a\n"
+        "receivers:\n  - name: a\n    opsgenie_configs:\n      - message: hi\n",
+        want, 3, NULL);
     static const char *const want2[] = {"bad.yml:6:9: error: no global OpsGenie API Key"};
-    s_expect_errors("route:\n  receiver: a\n"
-                    "receivers:\n  - name: a\n    opsgenie_configs:\n      - message: hi\n",
-                    want2, 1);
+    check_util_alertd_cfg_errors(
+        "route:\n  receiver: a\n"
+        "receivers:\n  - name: a\n    opsgenie_configs:\n      - message: hi\n",
+        want2, 1, NULL);
     // The global key satisfies Alertmanager's check; the key and the receiver are refused.
     static const char *const want3[] = {
         "bad.yml:2:3: error: global.opsgenie_api_key: not supported by floorwatch",
         "bad.yml:7:5: error: receivers[0].opsgenie_configs: not supported by floorwatch"};
-    s_expect_errors("global:\n  opsgenie_api_key: k\nroute:\n  receiver: a\n"
-                    "receivers:\n  - name: a\n    opsgenie_configs:\n      - message: hi\n",
-                    want3, 2);
+    check_util_alertd_cfg_errors(
+        "global:\n  opsgenie_api_key: k\nroute:\n  receiver: a\n"
+        "receivers:\n  - name: a\n    opsgenie_configs:\n      - message: hi\n",
+        want3, 2, NULL);
     struct fw_cfg_errors errs = {0};
     struct alertd_cfg *cfg =
         alertd_cfg_load("bad.yml",
@@ -210,7 +191,7 @@ START_TEST(test_alertd_cfg_unsupported_refused)
         "bad.yml:22:5: error: receivers[0].discord_configs: not supported",
         "bad.yml:23:5: error: receivers[0].incidentio_configs: not supported",
     };
-    s_expect_errors(
+    check_util_alertd_cfg_errors(
         "global:\n"                                                                        // 1
         "  victorops_api_url: 'http://v/'\n"                                               // 2
         "  wechat_api_corp_id: c\n"                                                        // 3
@@ -234,7 +215,7 @@ START_TEST(test_alertd_cfg_unsupported_refused)
         "    telegram_configs: [{bot_token: t, chat_id: 1}]\n"                             // 21
         "    discord_configs: [{webhook_url: 'http://d/'}]\n"                              // 22
         "    incidentio_configs: [{url: 'http://i/', alert_source_token: t}]\n",           // 23
-        want, sizeof want / sizeof *want);
+        want, sizeof want / sizeof *want, NULL);
     // Null values are absent; enable_http2: true is what notifyd does.
     struct fw_cfg_errors errs = {0};
     struct alertd_cfg *cfg = alertd_cfg_load("ok.yml",

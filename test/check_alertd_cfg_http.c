@@ -15,6 +15,7 @@
 #include "../alertd/alertd_cfg.h"
 #include "../alertd/alertd_cfg_receivers.h"
 #include "fw_msg.h"
+#include "check_util_alertd.h"
 
 #define S_DIR "test/tmp/cfg_http"
 #define S_CA "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n"
@@ -182,29 +183,6 @@ START_TEST(test_alertd_cfg_http_load_notify)
 }
 END_TEST
 
-static void
-s_expect(const char *text, const char *const *want, size_t n)
-{
-    struct fw_cfg_errors errs = {0};
-    struct alertd_cfg *cfg = alertd_cfg_load("bad.yml", text, &errs);
-    ck_assert_ptr_null(cfg);
-    for (size_t i = 0; i < n; i++) {
-        bool found = false;
-        char buf[600];
-        for (size_t j = 0; j < errs.len && !found; j++)
-            found = strstr(fw_err_format(&errs.items[j], buf, sizeof buf), want[i]) != NULL;
-        if (!found)
-            for (size_t j = 0; j < errs.len; j++)
-                fprintf(stderr, "  have: %s\n", fw_err_format(&errs.items[j], buf, sizeof buf));
-        ck_assert_msg(found, "missing error: %s", want[i]);
-    }
-    for (size_t j = 0; j < errs.len; j++) {
-        char buf[600];
-        ck_assert_msg(strstr(fw_err_format(&errs.items[j], buf, sizeof buf), "SECRET-") == NULL,
-                      "a secret is shown: %s", buf);
-    }
-}
-
 // prometheus/common's rules (TLSConfig, ProxyConfig), files that cannot be read, keys not
 // done, each at the http_config's file:line:col; global's errors too, once.
 START_TEST(test_alertd_cfg_http_refused)
@@ -233,37 +211,38 @@ START_TEST(test_alertd_cfg_http_refused)
         "bad.yml:30:11: error: azuresms_configs: http_config credentials cannot be used, the "
         "access key signs each request",
     };
-    s_expect("global:\n"
-             "  http_config:\n"
-             "    tls_config: {ca_file: " S_DIR "/none.pem}\n"
-             "route: {receiver: r}\n"
-             "receivers:\n"
-             "  - name: r\n"
-             "    slack_configs:\n"
-             "      - http_config:\n"
-             "          tls_config: {cert_file: " S_DIR "/cert.pem}\n"
-             "      - http_config:\n"
-             "          proxy_url: http://p:3128/\n"
-             "          proxy_from_environment: true\n"
-             "      - http_config:\n"
-             "          no_proxy: x\n"
-             "      - http_config:\n"
-             "          proxy_connect_header: {A: [b]}\n"
-             "      - http_config:\n"
-             "          tls_config: {ca: x, ca_file: y}\n"
-             "      - http_config:\n"
-             "          tls_config: {cert_file: " S_DIR "/cert.pem, key_file: " S_DIR "/notpem}\n"
-             "      - http_config:\n"
-             "          tls_config: {min_version: TLS13, max_version: TLS12}\n"
-             "    azuresms_configs:\n"
-             "      - http_config:\n"
-             "          oauth2: {client_id: i, client_secret: SECRET-o, token_url: 'http://t/'}\n"
-             "          http_headers: {X: {values: [v]}}\n"
-             "          tls_config: {min_version: TLS14}\n"
-             "          proxy_url: 'http://u:SECRET-p@h /'\n"
-             "      - http_config:\n"
-             "          bearer_token: SECRET-b\n",
-             want, sizeof want / sizeof *want);
+    check_util_alertd_cfg_errors(
+        "global:\n"
+        "  http_config:\n"
+        "    tls_config: {ca_file: " S_DIR "/none.pem}\n"
+        "route: {receiver: r}\n"
+        "receivers:\n"
+        "  - name: r\n"
+        "    slack_configs:\n"
+        "      - http_config:\n"
+        "          tls_config: {cert_file: " S_DIR "/cert.pem}\n"
+        "      - http_config:\n"
+        "          proxy_url: http://p:3128/\n"
+        "          proxy_from_environment: true\n"
+        "      - http_config:\n"
+        "          no_proxy: x\n"
+        "      - http_config:\n"
+        "          proxy_connect_header: {A: [b]}\n"
+        "      - http_config:\n"
+        "          tls_config: {ca: x, ca_file: y}\n"
+        "      - http_config:\n"
+        "          tls_config: {cert_file: " S_DIR "/cert.pem, key_file: " S_DIR "/notpem}\n"
+        "      - http_config:\n"
+        "          tls_config: {min_version: TLS13, max_version: TLS12}\n"
+        "    azuresms_configs:\n"
+        "      - http_config:\n"
+        "          oauth2: {client_id: i, client_secret: SECRET-o, token_url: 'http://t/'}\n"
+        "          http_headers: {X: {values: [v]}}\n"
+        "          tls_config: {min_version: TLS14}\n"
+        "          proxy_url: 'http://u:SECRET-p@h /'\n"
+        "      - http_config:\n"
+        "          bearer_token: SECRET-b\n",
+        want, sizeof want / sizeof *want, "SECRET-");
 }
 END_TEST
 

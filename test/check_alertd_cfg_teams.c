@@ -14,6 +14,7 @@
 #include "../alertd/alertd_cfg.h"
 #include "../alertd/alertd_cfg_receivers.h"
 #include "fw_msg.h"
+#include "check_util_alertd.h"
 
 #define S_DIR "test/tmp/cfg_teams"
 
@@ -103,29 +104,6 @@ START_TEST(test_alertd_cfg_teams_load_notify)
 }
 END_TEST
 
-static void
-s_expect(const char *text, const char *const *want, size_t n)
-{
-    struct fw_cfg_errors errs = {0};
-    struct alertd_cfg *cfg = alertd_cfg_load("bad.yml", text, &errs);
-    ck_assert_ptr_null(cfg);
-    for (size_t i = 0; i < n; i++) {
-        bool found = false;
-        char buf[600];
-        for (size_t j = 0; j < errs.len && !found; j++)
-            found = strstr(fw_err_format(&errs.items[j], buf, sizeof buf), want[i]) != NULL;
-        if (!found)
-            for (size_t j = 0; j < errs.len; j++)
-                fprintf(stderr, "  have: %s\n", fw_err_format(&errs.items[j], buf, sizeof buf));
-        ck_assert_msg(found, "missing error: %s", want[i]);
-    }
-    for (size_t j = 0; j < errs.len; j++) {
-        char buf[600];
-        ck_assert_msg(strstr(fw_err_format(&errs.items[j], buf, sizeof buf), "SECRET-") == NULL,
-                      "a secret is shown: %s", buf);
-    }
-}
-
 START_TEST(test_alertd_cfg_teams_refused)
 {
     static const char *const want[] = {
@@ -147,27 +125,28 @@ START_TEST(test_alertd_cfg_teams_refused)
         "bad.yml:18:9: error: azuresms_configs: to must list at least one phone number",
         "bad.yml:19:9: error: cannot read access_key_file \"" S_DIR "/none\"",
     };
-    s_expect("route: {receiver: t}\n"                                    // 1
-             "receivers:\n"                                              // 2
-             "  - name: t\n"                                             // 3
-             "    msteams_configs:\n"                                    // 4
-             "      - title: '{{ .CommonLabels.x | nofunc }}'\n"         // 5
-             "    msteamsv2_configs:\n"                                  // 6
-             "      - webhook_url: https://a/SECRET-a\n"                 // 7
-             "        webhook_url_file: " S_DIR "/url\n"                 // 8
-             "        http_config: {no_proxy: x}\n"                      // 9
-             "      - webhook_url: ftp://h/SECRET-b\n"                   // 10
-             "    azuresms_configs:\n"                                   // 11
-             "      - endpoint: https://plant.communication.azure.com\n" // 12
-             "        access_key: SECRET-c\n"                            // 13
-             "        access_key_file: " S_DIR "/notkey\n"               // 14
-             "        to: ['555', '+1']\n"                               // 15
-             "        message: '{{ if .Status }}'\n"                     // 16
-             "        send_resolved: true\n"                             // 17
-             "      - from: x\n"                                         // 18
-             "      - {endpoint: 'https://e', from: x, to: ['+1'], access_key_file: " S_DIR
-             "/none}\n", // 19
-             want, sizeof want / sizeof *want);
+    check_util_alertd_cfg_errors(
+        "route: {receiver: t}\n"                                    // 1
+        "receivers:\n"                                              // 2
+        "  - name: t\n"                                             // 3
+        "    msteams_configs:\n"                                    // 4
+        "      - title: '{{ .CommonLabels.x | nofunc }}'\n"         // 5
+        "    msteamsv2_configs:\n"                                  // 6
+        "      - webhook_url: https://a/SECRET-a\n"                 // 7
+        "        webhook_url_file: " S_DIR "/url\n"                 // 8
+        "        http_config: {no_proxy: x}\n"                      // 9
+        "      - webhook_url: ftp://h/SECRET-b\n"                   // 10
+        "    azuresms_configs:\n"                                   // 11
+        "      - endpoint: https://plant.communication.azure.com\n" // 12
+        "        access_key: SECRET-c\n"                            // 13
+        "        access_key_file: " S_DIR "/notkey\n"               // 14
+        "        to: ['555', '+1']\n"                               // 15
+        "        message: '{{ if .Status }}'\n"                     // 16
+        "        send_resolved: true\n"                             // 17
+        "      - from: x\n"                                         // 18
+        "      - {endpoint: 'https://e', from: x, to: ['+1'], access_key_file: " S_DIR
+        "/none}\n", // 19
+        want, sizeof want / sizeof *want, "SECRET-");
 }
 END_TEST
 
