@@ -551,6 +551,9 @@ START_TEST(test_tsdb_api_format_value_like_go)
     ck_assert_str_eq(tsdb_api_format_value(1.0 / 3, b, sizeof(b)), "0.3333333333333333");
     ck_assert_str_eq(tsdb_api_format_value(0.1 + 0.2, b, sizeof(b)), "0.30000000000000004");
     ck_assert_str_eq(tsdb_api_format_value(0x1p-20, b, sizeof(b)), "9.5367431640625e-07");
+    // below a power of two the interval is lopsided: Go takes the far-side 16 digits
+    ck_assert_str_eq(tsdb_api_format_value(0x1p-24, b, sizeof(b)), "5.960464477539063e-08");
+    ck_assert_str_eq(tsdb_api_format_value(-0x1p-24, b, sizeof(b)), "-5.960464477539063e-08");
     ck_assert_str_eq(tsdb_api_format_value(5e-324, b, sizeof(b)), "5e-324");
     ck_assert_str_eq(tsdb_api_format_value(1e21, b, sizeof(b)), "1e+21");
     ck_assert_str_eq(tsdb_api_format_value(1.2345678901234568e+20, b, sizeof(b)),

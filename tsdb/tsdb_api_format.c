@@ -6,8 +6,8 @@
     16, then 17), is a fraction whose integer part and remainder give the correctly rounded
     digits (ties to even, as printf), and whether those digits read back as v is whether
     they lie within v's rounding interval, (2m - 1) * 2^(q-1) .. (2m + 1) * 2^(q-1), ends
-    included when m is even (strtod's ties go to the even significand). The rest (powers of
-    two, whose interval is lopsided; subnormals; the 'e' ranges) take printf and strtod.
+    included when m is even (strtod's ties go to the even significand). Powers of two, whose
+    interval is lopsided, and subnormals take fw_gofloat; the 'e' ranges printf and strtod.
 */
 #include "tsdb_api_format.h"
 
@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "fw_gofloat.h"
 
 __extension__ typedef unsigned __int128 s_u128;
 
@@ -209,11 +211,10 @@ s_value(double v, char *out)
     int frexp_e;
     double m = frexp(v, &frexp_e);
     if (m == 0.5 || m == -0.5 || biased == 0) {
-        int prec = 0;
-        while (prec < 16 && !s_round_trips(v, prec, sci, sizeof(sci)))
-            prec++;
-        if (prec == 16)
-            s_round_trips(v, prec, sci, sizeof(sci));
+        // fw_gofloat also tries the decimal on v's far side, which reads back where the
+        // nearest does not below a power of two: 2^-24 is 5.960464477539063e-08 (Go), not the
+        // 17 digits of the nearest that does.
+        (void)fw_gofloat_format(v, 'e', sci, sizeof(sci));
     } else if (!s_round_trips(v, 14, sci, sizeof(sci)) && !s_round_trips(v, 15, sci, sizeof(sci))) {
         s_round_trips(v, 16, sci, sizeof(sci));
     }
