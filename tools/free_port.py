@@ -10,11 +10,20 @@ the test fails with "Address already in use". Tests and benchmarks pick ports he
 Nothing holds a port between this pick and the daemon's bind, so a script that picks
 twenty ports could be handed one of them twice: with FW_PORTS_FILE set (test/it/lib.sh sets
 it to a file in the test's directory), every port handed out is written there and never
-handed out again to the same script.
+handed out again to the same script. Within one process (a runner whose worker threads each
+start daemons, as test/conformance/promql.py does) no port is handed out twice either: two
+threads could otherwise pick the same port before either daemon binds it, and one daemon's
+HTTP client would then talk to the other's ZeroMQ socket.
 """
 import os
 import random
 import socket
+import threading
+
+# Ports this process has handed out: process-wide on purpose, since the caller's threads
+# are what must not share a port. Guarded by _handed_lock.
+_handed = set()
+_handed_lock = threading.Lock()
 
 
 def _ephemeral():
@@ -35,6 +44,13 @@ def _given(path):
 
 
 def free_port():
+    with _handed_lock:
+        port = _pick(_handed)
+        _handed.add(port)
+        return port
+
+
+def _pick(handed):
     lo, hi = _ephemeral()
     ranges = [r for r in ((10000, lo - 1), (hi + 1, 65535)) if r[1] - r[0] > 100]
     # every free port equally likely: weight each range by its size
@@ -43,7 +59,7 @@ def free_port():
     for _ in range(200):
         a, b = random.choices(ranges, weights)[0] if ranges else (lo, hi)
         port = random.randint(a, b)
-        if port in given:
+        if port in given or port in handed:
             continue
         with socket.socket() as s:
             try:

@@ -48,6 +48,7 @@ harness failure.
 """
 
 import concurrent.futures
+import http.client
 import json
 import math
 import os
@@ -365,9 +366,16 @@ class Tsdb:
             if self.proc.poll() is not None:
                 return False
             try:
-                urllib.request.urlopen("http://127.0.0.1:%d/-/ready" % self.http, timeout=1)
-                return True
-            except (urllib.error.URLError, OSError):
+                with urllib.request.urlopen("http://127.0.0.1:%d/-/ready" % self.http,
+                                            timeout=1) as r:
+                    r.read()
+                # ready, and still the process that answered: a port taken by another
+                # daemon makes ours exit on its failed bind
+                if self.proc.poll() is None:
+                    return True
+            except (urllib.error.URLError, OSError, http.client.HTTPException):
+                # HTTPException: something else answered on the port (another process's
+                # ZeroMQ socket speaks no HTTP); this start is not ours, try other ports
                 time.sleep(0.05)
         self._kill()
         return False
@@ -401,7 +409,7 @@ class Tsdb:
             body = urllib.request.urlopen(url, data=data, timeout=HTTP_TIMEOUT_S).read()
         except urllib.error.HTTPError as e:
             body = e.read()
-        except (urllib.error.URLError, OSError) as e:
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
             return {"status": "error", "error": "request failed: %s" % e, "transport": True}
         try:
             return json.loads(body)
