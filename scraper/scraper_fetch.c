@@ -1,283 +1,43 @@
-/*  scraper_fetch.c — the HTTP fetch actor on one libcurl multi handle.
-
-    Design: the actor thread owns a CURLM in socket mode. curl tells us which sockets to
-    watch (CURLMOPT_SOCKETFUNCTION) and when to call back for timeouts
-    (CURLMOPT_TIMERFUNCTION); we keep that in a small array and run one plain poll() over the
-    actor pipe's ZMQ_FD plus those raw descriptors, so ZeroMQ and curl share one wait. (Not
-    zmq_poll(): it adds a zero-timeout pass and, per ZeroMQ socket, two system calls before
-    and after each wait; on this project's VMs a system call costs about a microsecond. The
-    pipe's fd is edge-triggered, so its messages are read until none is left whenever it
-    signals or a reply was sent on it.) Ready descriptors go to curl_multi_socket_action();
-    curl's 0 ms timer after transfers start is served at once, not by another round.
-    Finished transfers (curl_multi_info_read) are answered on the hand-off function, or on the
-    pipe as "DONE" messages: id, error ("" for none), content type, duration, body, job
-    pointer, start time, cancelled flag; at the end of each round the round function
-    (scraper_fetch_on_round) lets the owner send back together what the round handed off.
+/*  scraper_fetch.c — the HTTP fetch actor's owner side: starting and stopping it, queueing
+    requests and cancels for it, reading its answers. The actor's thread is in
+    scraper_fetch_actor.c.
 
     Requests do not travel on the pipe: the owner's thread appends a heap copy of each
-    request's settings (struct s_req, with its due time) to a queue under a mutex, and the
-    actor moves the queue into its own min-heap by due time each time round its loop, before
-    it polls. The actor publishes (under the same mutex) when it will next look at the queue
-    at the latest; the owner sends a "WAKE" on the pipe only when a request is due earlier
-    than that. A target scraped every interval is thus queued about one interval ahead, when
-    its previous scrape ends, and the actor, woken anyway by other transfers or by its own
-    deadline, starts it on time: neither the owner nor the actor is woken per scrape just to
-    start it. Cancels go through the same queue: the owner wakes the actor only when the
-    queue held no cancel it had not already woken it for, so a batch of cancels (a reload
-    dropping 10,000 targets) costs one WAKE, not one each. The actor takes every cancel
-    queued at once (swapping the array), sorts the ids and answers each request of its heap
-    that is among them on the pipe, cancelled, in one pass over the heap. "$TERM" ends the
-    actor, dropping what is in flight and scheduled; the requests left are freed with the
-    actor.
+    request's settings (struct scraper_fetch_req, with its due time) to a queue under a
+    mutex, and the actor moves the queue into its own min-heap by due time each time round
+    its loop, before it polls. The actor publishes (under the same mutex) when it will next
+    look at the queue at the latest; the owner sends a "WAKE" on the pipe only when a
+    request is due earlier than that. A target scraped every interval is thus queued about
+    one interval ahead, when its previous scrape ends, and the actor, woken anyway by other
+    transfers or by its own deadline, starts it on time: neither the owner nor the actor is
+    woken per scrape just to start it. Cancels go through the same queue: the owner wakes
+    the actor only when the queue held no cancel it had not already woken it for, so a
+    batch of cancels (a reload dropping 10,000 targets) costs one WAKE, not one each. The
+    actor takes every cancel queued at once (swapping the array), sorts the ids and answers
+    each request of its heap that is among them on the pipe, cancelled, in one pass over
+    the heap. "$TERM" ends the actor, dropping what is in flight and scheduled; the requests
+    left are freed with the actor.
 */
 #include "scraper_fetch.h"
 
 #include <curl/curl.h>
-#include <errno.h>
-#include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fw_flags.h"
-#include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_time.h"
-#include "fw_http_tls.h"
-
-#define S_USER_AGENT "floorwatch-scraper/" FW_VERSION
-
-// A request's settings, copied on the owner's thread and freed by the actor.
-struct s_req {
-    uint64_t id;
-    char *url;   // owned
-    int64_t due; // monotonic ms: start it then (or at once when past)
-    int64_t timeout_ms;
-    int64_t body_size_limit;
-    bool enable_compression;
-    char escaping[16]; // Accept's escaping= value, "" for none
-    bool has_http;
-    struct fw_http_client_config http; // owned copy
-    char *error;                       // owned, or NULL: answer this at once
-    void *job;                         // opaque
-};
-
-struct s_xfer {
-    uint64_t id;
-    void *job;                     // opaque
-    CURL *easy;                    // owned
-    struct curl_slist *headers;    // owned
-    struct curl_slist *connect_to; // owned: tls_config.server_name's CONNECT_TO entry
-    char *body;                    // owned
-    size_t len, cap;
-    size_t limit; // body size limit, decoded bytes
-    bool too_big;
-    int64_t start_ms; // wall clock
-    int64_t start_mono;
-    char errbuf[CURL_ERROR_SIZE];
-};
-
-struct s_sock {
-    curl_socket_t fd;
-    int what; // CURL_POLL_IN / OUT / INOUT
-};
-
-// A finished transfer's handle and body buffer, kept for the next one: curl_easy_init()
-// allocates and clears a large handle and curl's download buffer per call, and a body
-// grown from nothing reallocates several times per scrape.
-struct s_idle {
-    CURL *easy; // owned, curl_easy_reset
-    char *body; // owned
-    size_t cap;
-};
-#define S_MAX_IDLE 64
-#define S_MAX_IDLE_BODY (8 << 20)
-
-// What the owner and the actor share: the requests and cancels not yet taken by the actor.
-struct s_shared {
-    pthread_mutex_t mu;
-    struct s_req **queue; // owned: scheduled, not yet in the actor's heap
-    size_t n_queue, cap_queue;
-    uint64_t *cancels; // ids to cancel
-    size_t n_cancels, cap_cancels;
-    bool cancel_woken;     // a WAKE for the queued cancels was sent and they are not yet taken
-    int64_t wake_mono;     // the actor looks at the queue again by then at the latest
-    uint64_t wakes;        // WAKE messages the owner sent
-    uint64_t wakes_cancel; // of which for cancels
-    uint64_t polls;        // the actor's poll() calls (atomic: written by the actor)
-    scraper_fetch_round_fn *round; // or NULL: called at the end of each round
-    void *round_arg;
-};
+#include "scraper_fetch_int.h"
 
 struct scraper_fetch {
-    zactor_t *actor;       // owned
-    struct s_shared share; // the actor borrows it (args) until $TERM
+    zactor_t *actor;                   // owned
+    struct scraper_fetch_shared share; // the actor borrows it (args) until $TERM
 };
 
-struct s_actor {
-    zsock_t *pipe;          // borrowed
-    struct s_shared *share; // borrowed
-    struct s_req **heap;    // owned: scheduled requests, a min-heap by due
-    size_t n_heap, cap_heap;
-    uint64_t *cancels; // owned: the cancels taken from the owner (swapped with its array)
-    size_t cap_cancels;
-    struct s_idle idle[S_MAX_IDLE];
-    size_t n_idle;
-    CURLM *multi;         // owned
-    struct s_sock *socks; // owned
-    size_t n_socks, cap_socks;
-    struct s_xfer **xfers; // owned: the transfers in flight
-    size_t n_xfers, cap_xfers;
-    int64_t timer_due; // monotonic ms when curl wants a timeout call; -1: none
-    bool terminated;
-    bool pipe_check; // the pipe may hold a message its fd did not signal (edge-triggered)
-    uint64_t polls;  // poll() calls
-    scraper_fetch_round_fn *round; // or NULL (taken from share under its mutex)
-    void *round_arg;
-    scraper_fetch_handoff_fn *handoff; // or NULL
-    void *handoff_arg;
-};
-
-// ---------------------------------------------------------------------------------------
-//  curl callbacks (all run on the actor thread)
-
-static size_t
-s_on_write(char *data, size_t size, size_t nmemb, void *userp)
+void
+scraper_fetch_req_free(struct scraper_fetch_req **req_p)
 {
-    struct s_xfer *x = userp;
-    size_t n = size * nmemb;
-    if (x->len + n > x->limit) {
-        x->too_big = true;
-        return 0; // aborts the transfer with CURLE_WRITE_ERROR
-    }
-    fw_mem_grow((void **)&x->body, &x->cap, x->len + n + 1, 1);
-    memcpy(x->body + x->len, data, n);
-    x->len += n;
-    return n;
-}
-
-static int
-s_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-    (void)easy;
-    (void)socketp;
-    struct s_actor *self = userp;
-    size_t i = 0;
-    while (i < self->n_socks && self->socks[i].fd != fd)
-        i++;
-    if (what == CURL_POLL_REMOVE) {
-        if (i < self->n_socks)
-            self->socks[i] = self->socks[--self->n_socks];
-        return 0;
-    }
-    if (i == self->n_socks) {
-        fw_mem_grow((void **)&self->socks, &self->cap_socks, self->n_socks + 1,
-                    sizeof(*self->socks));
-        self->n_socks++;
-    }
-    self->socks[i].fd = fd;
-    self->socks[i].what = what;
-    return 0;
-}
-
-static int
-s_on_timer(CURLM *multi, long timeout_ms, void *userp)
-{
-    (void)multi;
-    struct s_actor *self = userp;
-    self->timer_due = timeout_ms < 0 ? -1 : fw_time_mono_ms() + timeout_ms;
-    return 0;
-}
-
-// ---------------------------------------------------------------------------------------
-
-// Free x; its handle (not in the multi any more) and body buffer go back to self's idle
-// list when there is room (self may be NULL: never).
-static void
-s_xfer_destroy(struct s_actor *self, struct s_xfer **x_p)
-{
-    struct s_xfer *x = *x_p;
-    if (!x)
-        return;
-    if (x->cap > S_MAX_IDLE_BODY) { // a rare large body: not kept
-        free(x->body);
-        x->body = NULL;
-        x->cap = 0;
-    }
-    if (self && x->easy && self->n_idle < S_MAX_IDLE) {
-        curl_easy_reset(x->easy);
-        self->idle[self->n_idle++] = (struct s_idle){x->easy, x->body, x->cap};
-        x->easy = NULL;
-        x->body = NULL;
-    }
-    if (x->easy)
-        curl_easy_cleanup(x->easy);
-    curl_slist_free_all(x->headers);
-    curl_slist_free_all(x->connect_to);
-    free(x->body);
-    free(x);
-    *x_p = NULL;
-}
-
-// Whether request id is among the transfers in flight.
-static bool
-s_in_flight(const struct s_actor *self, uint64_t id)
-{
-    for (size_t i = 0; i < self->n_xfers; i++)
-        if (self->xfers[i]->id == id)
-            return true;
-    return false;
-}
-
-// Answer request id (carrying job): to the hand-off function when it takes it, else on the
-// pipe.
-static void
-s_reply(struct s_actor *self, uint64_t id, void *job, const char *error, const char *ctype,
-        double dur_s, const char *body, size_t len, int64_t start_ms, bool cancelled)
-{
-    if (job && self->handoff && !cancelled) {
-        struct scraper_fetch_result res = {
-            .id = id,
-            .error = error ? fw_strdup(error) : NULL,
-            .content_type = fw_strdup(ctype ? ctype : ""),
-            .data = body ? body : "",
-            .len = body ? len : 0,
-            .duration_s = dur_s,
-            .job = job,
-            .start_ms = start_ms,
-            .others = self->n_xfers - (self->n_xfers > 0 && s_in_flight(self, id)),
-        };
-        if (self->handoff(&res, self->handoff_arg) == 0)
-            return;
-        scraper_fetch_result_clear(&res);
-    }
-    zmsg_t *m = zmsg_new();
-    zmsg_addstr(m, "DONE");
-    zmsg_addmem(m, &id, sizeof(id));
-    zmsg_addstr(m, error ? error : "");
-    zmsg_addstr(m, ctype ? ctype : "");
-    zmsg_addstrf(m, "%.6f", dur_s);
-    zmsg_addmem(m, body, body ? len : 0);
-    zmsg_addmem(m, &job, sizeof(job));
-    zmsg_addmem(m, &start_ms, sizeof(start_ms));
-    zmsg_addmem(m, &cancelled, sizeof(cancelled));
-    zmsg_send(&m, self->pipe);
-    self->pipe_check = true; // sending processed the pipe's commands: its fd may not signal
-}
-
-// The round's answers are all handed off: tell the owner (before the actor waits).
-static void
-s_round_end(struct s_actor *self)
-{
-    if (self->round)
-        self->round(self->round_arg);
-}
-
-static void
-s_req_free(struct s_req **req_p)
-{
-    struct s_req *req = *req_p;
+    struct scraper_fetch_req *req = *req_p;
     if (!req)
         return;
     fw_promcfg_http_free(&req->http);
@@ -287,515 +47,6 @@ s_req_free(struct s_req **req_p)
     *req_p = NULL;
 }
 
-// The value of an inline secret, or of its file read now; NULL and err when the file
-// cannot be read. A new string, or NULL when neither is set.
-static char *
-s_secret(const char *value, const char *file, const char *what, char *err, size_t size, bool *bad)
-{
-    if (file && *file) {
-        char *out = NULL;
-        fw_err_t e;
-        if (fw_promcfg_http_read_secret(file, &out, &e) != 0) {
-            snprintf(err, size, "unable to read %s: %s", what, e.msg);
-            *bad = true;
-            return NULL;
-        }
-        return out;
-    }
-    return value ? fw_strdup(value) : NULL;
-}
-
-// tls_config.server_name: connect to the URL's host but speak TLS (SNI and verification)
-// to server_name, through curl's CONNECT_TO; the Host header keeps the URL's host, as Go's
-// tls.Config.ServerName does.
-static void
-s_server_name(struct s_xfer *x, const char *url, const char *server_name)
-{
-    CURLU *u = curl_url();
-    char *host = NULL, *port = NULL, *rewritten = NULL;
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
-        goto out;
-    char *hosthdr = fw_asprintf("Host: %s:%s", host, port);
-    x->headers = curl_slist_append(x->headers, hosthdr);
-    free(hosthdr);
-    char *entry = fw_asprintf("%s:%s:%s:%s", server_name, port, host, port);
-    x->connect_to = curl_slist_append(x->connect_to, entry);
-    free(entry);
-    if (curl_url_set(u, CURLUPART_HOST, server_name, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_URL, &rewritten, 0) != CURLUE_OK)
-        goto out;
-    curl_easy_setopt(x->easy, CURLOPT_URL, rewritten);
-    curl_easy_setopt(x->easy, CURLOPT_CONNECT_TO, x->connect_to);
-out:
-    curl_free(rewritten);
-    curl_free(port);
-    curl_free(host);
-    curl_url_cleanup(u);
-}
-
-// Apply the job's HTTP client settings to x. 0, or -1 with err (a secret file unreadable).
-static int
-s_apply_http(struct s_xfer *x, const char *url, const struct fw_http_client_config *h, char *err,
-             size_t size)
-{
-    CURL *e = x->easy;
-    bool bad = false;
-    const struct fw_basic_auth *ba = &h->basic_auth;
-    if (ba->username || ba->username_file || ba->password || ba->password_file) {
-        char *user =
-            s_secret(ba->username, ba->username_file, "basic auth username", err, size, &bad);
-        char *pass =
-            bad ? NULL
-                : s_secret(ba->password, ba->password_file, "basic auth password", err, size, &bad);
-        if (!bad) {
-            curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-            curl_easy_setopt(e, CURLOPT_USERNAME, user ? user : "");
-            curl_easy_setopt(e, CURLOPT_PASSWORD, pass ? pass : "");
-        }
-        free(user);
-        free(pass);
-        if (bad)
-            return -1;
-    }
-    const struct fw_authorization *au = &h->authorization;
-    if (au->credentials || au->credentials_file) {
-        char *cred = s_secret(au->credentials, au->credentials_file, "authorization credentials",
-                              err, size, &bad);
-        if (bad)
-            return -1;
-        if (strpbrk(cred, "\r\n")) { // a header of its own would follow
-            snprintf(err, size, "unable to use authorization credentials: they hold a line break");
-            free(cred);
-            return -1;
-        }
-        char *hdr = fw_asprintf("Authorization: %s %s", au->type ? au->type : "Bearer", cred);
-        x->headers = curl_slist_append(x->headers, hdr);
-        free(hdr);
-        free(cred);
-    }
-    const struct fw_tls_config *t = &h->tls_config;
-    fw_http_tls(e, t);
-    if (t->server_name && *t->server_name)
-        s_server_name(x, url, t->server_name);
-    if (h->proxy_url)
-        curl_easy_setopt(e, CURLOPT_PROXY, h->proxy_url);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, h->follow_redirects ? 1L : 0L);
-    return 0;
-}
-
-static void
-s_start(struct s_actor *self, struct s_req *req)
-{
-    uint64_t id = req->id;
-    const char *url = req->url;
-    int64_t start_ms = fw_time_now_ms();
-    if (req->error) {
-        s_reply(self, id, req->job, req->error, NULL, 0, NULL, 0, start_ms, false);
-        return;
-    }
-    struct s_xfer *x = fw_calloc(1, sizeof(*x));
-    x->id = id;
-    x->job = req->job;
-    x->start_ms = start_ms;
-    x->start_mono = fw_time_mono_ms();
-    x->limit = req->body_size_limit > 0 ? (size_t)req->body_size_limit : SCRAPER_FETCH_MAX_BODY;
-    if (self->n_idle > 0) {
-        struct s_idle *idle = &self->idle[--self->n_idle];
-        x->easy = idle->easy;
-        x->body = idle->body;
-        x->cap = idle->cap;
-    } else {
-        x->easy = curl_easy_init();
-    }
-    if (!x->easy) {
-        s_reply(self, id, x->job, "curl_easy_init failed", NULL, 0, NULL, 0, start_ms, false);
-        s_xfer_destroy(self, &x);
-        return;
-    }
-    char hdr[96];
-    snprintf(hdr, sizeof(hdr), "X-Prometheus-Scrape-Timeout-Seconds: %g",
-             (double)req->timeout_ms / 1000.0);
-    if (req->escaping[0]) {
-        // Prometheus 3 names the name escaping it wants on each exposition format
-        char accept[256];
-        snprintf(accept, sizeof(accept), SCRAPER_FETCH_ACCEPT_ESCAPING, req->escaping,
-                 req->escaping);
-        x->headers = curl_slist_append(x->headers, accept);
-    } else {
-        x->headers = curl_slist_append(x->headers, "Accept: " SCRAPER_FETCH_ACCEPT);
-    }
-    x->headers = curl_slist_append(x->headers, hdr);
-    CURL *e = x->easy;
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, S_USER_AGENT);
-    // curl decodes what it announced (and a gzip body a server sends anyway, as Prometheus
-    // does); s_on_write counts the decoded bytes against the limit.
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, req->enable_compression ? "gzip" : "identity");
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    // Prometheus ignores http_proxy & co. unless a job asks for a proxy; so do we.
-    curl_easy_setopt(e, CURLOPT_PROXY, "");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    // a typical body in a few reads and write callbacks instead of one per 16 KiB
-    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, s_on_write);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, x);
-    char err[CURL_ERROR_SIZE + 320];
-    if (req->has_http && s_apply_http(x, url, &req->http, err, sizeof(err)) != 0) {
-        s_reply(self, id, x->job, err, NULL, 0, NULL, 0, start_ms, false);
-        s_xfer_destroy(self, &x);
-        return;
-    }
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
-    if (curl_multi_add_handle(self->multi, e) != CURLM_OK) {
-        s_reply(self, id, x->job, "curl_multi_add_handle failed", NULL, 0, NULL, 0, start_ms,
-                false);
-        s_xfer_destroy(self, &x);
-        return;
-    }
-    fw_mem_grow((void **)&self->xfers, &self->cap_xfers, self->n_xfers + 1, sizeof(*self->xfers));
-    self->xfers[self->n_xfers++] = x;
-}
-
-static void
-s_forget(struct s_actor *self, const struct s_xfer *x)
-{
-    for (size_t i = 0; i < self->n_xfers; i++) {
-        if (self->xfers[i] == x) {
-            self->xfers[i] = self->xfers[--self->n_xfers];
-            return;
-        }
-    }
-}
-
-static void
-s_finish(struct s_actor *self, CURL *easy, CURLcode code)
-{
-    struct s_xfer *x = NULL;
-    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
-    curl_multi_remove_handle(self->multi, easy);
-    if (!x)
-        return;
-    double dur = (double)(fw_time_mono_ms() - x->start_mono) / 1000.0;
-    long status = 0;
-    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-    char *ctype = NULL;
-    curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &ctype);
-    char err[CURL_ERROR_SIZE + 64];
-    const char *error = NULL;
-    if (x->too_big) {
-        snprintf(err, sizeof(err), "body size limit exceeded (limit: %zu bytes)", x->limit);
-        error = err;
-    } else if (code != CURLE_OK) {
-        snprintf(err, sizeof(err), "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(code));
-        error = err;
-    } else if (status < 200 || status > 299) {
-        snprintf(err, sizeof(err), "server returned HTTP status %ld", status);
-        error = err;
-    }
-    s_reply(self, x->id, x->job, error, ctype, dur, error ? NULL : x->body, x->len, x->start_ms,
-            false);
-    s_forget(self, x);
-    s_xfer_destroy(self, &x);
-}
-
-static void
-s_drain_done(struct s_actor *self)
-{
-    CURLMsg *msg;
-    int left;
-    while ((msg = curl_multi_info_read(self->multi, &left)) != NULL) {
-        if (msg->msg == CURLMSG_DONE)
-            s_finish(self, msg->easy_handle, msg->data.result);
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-//  The schedule: a min-heap of requests by due time
-
-static void
-s_heap_swap(struct s_req **h, size_t a, size_t b)
-{
-    struct s_req *t = h[a];
-    h[a] = h[b];
-    h[b] = t;
-}
-
-static void
-s_heap_up(struct s_req **h, size_t i)
-{
-    while (i > 0 && h[(i - 1) / 2]->due > h[i]->due) {
-        s_heap_swap(h, i, (i - 1) / 2);
-        i = (i - 1) / 2;
-    }
-}
-
-static void
-s_heap_down(struct s_req **h, size_t n, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < n && h[l]->due < h[m]->due)
-            m = l;
-        if (r < n && h[r]->due < h[m]->due)
-            m = r;
-        if (m == i)
-            return;
-        s_heap_swap(h, i, m);
-        i = m;
-    }
-}
-
-static void
-s_heap_push(struct s_actor *self, struct s_req *req)
-{
-    fw_mem_grow((void **)&self->heap, &self->cap_heap, self->n_heap + 1, sizeof(*self->heap));
-    self->heap[self->n_heap++] = req;
-    s_heap_up(self->heap, self->n_heap - 1);
-}
-
-// Take element i out of the heap (the caller owns it).
-static struct s_req *
-s_heap_take(struct s_actor *self, size_t i)
-{
-    struct s_req *req = self->heap[i];
-    self->heap[i] = self->heap[--self->n_heap];
-    if (i < self->n_heap) {
-        s_heap_down(self->heap, self->n_heap, i);
-        s_heap_up(self->heap, i);
-    }
-    return req;
-}
-
-static int
-s_id_cmp(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-// Cancel the scheduled requests whose ids are among ids[0..n) (sorted here): each still in
-// the heap is answered on the pipe and freed. One pass over the heap, then the heap is
-// rebuilt: O(heap + n log n) for any number of cancels.
-static void
-s_cancel_all(struct s_actor *self, uint64_t *ids, size_t n)
-{
-    if (n == 0 || self->n_heap == 0)
-        return;
-    qsort(ids, n, sizeof(*ids), s_id_cmp);
-    size_t kept = 0;
-    int64_t now_ms = fw_time_now_ms();
-    for (size_t i = 0; i < self->n_heap; i++) {
-        struct s_req *req = self->heap[i];
-        if (!bsearch(&req->id, ids, n, sizeof(*ids), s_id_cmp)) {
-            self->heap[kept++] = req;
-            continue;
-        }
-        s_reply(self, req->id, req->job, "scrape cancelled", NULL, 0, NULL, 0, now_ms, true);
-        s_req_free(&req);
-    }
-    if (kept == self->n_heap)
-        return;
-    self->n_heap = kept;
-    for (size_t i = kept / 2; i-- > 0;)
-        s_heap_down(self->heap, self->n_heap, i);
-}
-
-// Move what the owner queued into the heap, run the cancels, start what is due, and
-// publish when the actor will look again at the latest (min of next_mono and the heap's
-// top). Returns that time.
-static int64_t
-s_schedule(struct s_actor *self, int64_t next_mono)
-{
-    struct s_shared *sh = self->share;
-    pthread_mutex_lock(&sh->mu);
-    self->round = sh->round;
-    self->round_arg = sh->round_arg;
-    for (size_t i = 0; i < sh->n_queue; i++)
-        s_heap_push(self, sh->queue[i]);
-    sh->n_queue = 0;
-    // every cancel queued, by swapping arrays: nothing is copied, whatever their number
-    size_t n_cancels = sh->n_cancels;
-    uint64_t *cancels = sh->cancels;
-    size_t cap = sh->cap_cancels;
-    sh->cancels = self->cancels;
-    sh->cap_cancels = self->cap_cancels;
-    sh->n_cancels = 0;
-    sh->cancel_woken = false;
-    self->cancels = cancels;
-    self->cap_cancels = cap;
-    pthread_mutex_unlock(&sh->mu);
-    s_cancel_all(self, self->cancels, n_cancels);
-    int64_t now = fw_time_mono_ms();
-    while (self->n_heap > 0 && self->heap[0]->due <= now) {
-        struct s_req *req = s_heap_take(self, 0);
-        s_start(self, req);
-        s_req_free(&req);
-    }
-    int64_t wake = next_mono;
-    if (self->n_heap > 0 && self->heap[0]->due < wake)
-        wake = self->heap[0]->due;
-    pthread_mutex_lock(&sh->mu);
-    // a request queued meanwhile woke the pipe if it is due before the old deadline; one
-    // due before the new one is taken before the poll, as the queue is not empty
-    sh->wake_mono = sh->n_queue > 0 || sh->n_cancels > 0 ? now : wake;
-    if (sh->n_queue > 0 || sh->n_cancels > 0)
-        wake = now;
-    pthread_mutex_unlock(&sh->mu);
-    return wake;
-}
-
-// ---------------------------------------------------------------------------------------
-
-static void
-s_on_pipe(struct s_actor *self)
-{
-    zmsg_t *m = zmsg_recv(self->pipe);
-    if (!m) {
-        self->terminated = true;
-        return;
-    }
-    char *cmd = zmsg_popstr(m);
-    if (cmd && strcmp(cmd, "$TERM") == 0)
-        self->terminated = true;
-    else if (!cmd || strcmp(cmd, "WAKE") != 0) // WAKE: only to run s_schedule
-        fw_warn("scrape.actor.bad_command", "cmd=%s", cmd);
-    zstr_free(&cmd);
-    zmsg_destroy(&m);
-}
-
-static void
-s_free_all(struct s_actor *self)
-{
-    // Transfers still running at $TERM are dropped without an answer.
-    for (size_t i = 0; i < self->n_xfers; i++) {
-        curl_multi_remove_handle(self->multi, self->xfers[i]->easy);
-        s_xfer_destroy(NULL, &self->xfers[i]);
-    }
-    self->n_xfers = 0;
-    free(self->xfers);
-    for (size_t i = 0; i < self->n_heap; i++)
-        s_req_free(&self->heap[i]);
-    free(self->heap);
-    free(self->cancels);
-}
-
-struct s_args {
-    scraper_fetch_handoff_fn *handoff;
-    void *arg;
-    struct s_shared *share;
-};
-
-// The actor (args: a struct s_args, copied before it signals).
-static void
-s_actor(zsock_t *pipe, void *args)
-{
-    const struct s_args *a = args;
-    struct s_actor self = {.pipe = pipe, .timer_due = -1, .share = a->share};
-    self.handoff = a->handoff;
-    self.handoff_arg = a->arg;
-    self.multi = curl_multi_init();
-    curl_multi_setopt(self.multi, CURLMOPT_SOCKETFUNCTION, s_on_socket);
-    curl_multi_setopt(self.multi, CURLMOPT_SOCKETDATA, &self);
-    curl_multi_setopt(self.multi, CURLMOPT_TIMERFUNCTION, s_on_timer);
-    curl_multi_setopt(self.multi, CURLMOPT_TIMERDATA, &self);
-    curl_multi_setopt(self.multi, CURLMOPT_MAXCONNECTS, 256L);
-    zsock_signal(pipe, 0);
-
-    struct pollfd *items = NULL;
-    size_t items_cap = 0;
-    int running = 0;
-    int pipe_fd = -1;
-    size_t fd_size = sizeof(pipe_fd);
-    if (zmq_getsockopt(zsock_resolve(pipe), ZMQ_FD, &pipe_fd, &fd_size) != 0)
-        self.terminated = true;
-    self.pipe_check = true; // ZMQ_FD is edge-triggered: look at the pipe before the first wait
-    while (!self.terminated) {
-        // The pipe first: after anything that touched it (a reply sent on it, its fd
-        // readable) its messages are read until none is left, so its fd signals again.
-        while (self.pipe_check && !self.terminated) {
-            self.pipe_check = false;
-            if (zsock_events(pipe) & ZMQ_POLLIN) {
-                s_on_pipe(&self);
-                self.pipe_check = true;
-            }
-        }
-        if (self.terminated)
-            break;
-        // Wake at least once a second even when curl has nothing scheduled.
-        int64_t next = fw_time_mono_ms() + 1000;
-        if (self.timer_due >= 0 && self.timer_due < next)
-            next = self.timer_due;
-        next = s_schedule(&self, next);
-        // Starting what is due arms curl's timer at 0 ms: served now, not by a poll round
-        // that would return at once (a few system calls per scrape).
-        for (int i = 0; i < 4 && self.timer_due >= 0 && self.timer_due <= fw_time_mono_ms(); i++) {
-            self.timer_due = -1;
-            curl_multi_socket_action(self.multi, CURL_SOCKET_TIMEOUT, 0, &running);
-            s_drain_done(&self);
-        }
-        if (self.timer_due >= 0 && self.timer_due < next)
-            next = self.timer_due;
-        if (self.pipe_check) // a reply went out on the pipe meanwhile
-            continue;
-        s_round_end(&self);
-        size_t n = self.n_socks + 1;
-        fw_mem_grow((void **)&items, &items_cap, n, sizeof(*items));
-        items[0] = (struct pollfd){pipe_fd, POLLIN, 0};
-        for (size_t i = 0; i < self.n_socks; i++) {
-            short ev = 0;
-            if (self.socks[i].what & CURL_POLL_IN)
-                ev |= POLLIN;
-            if (self.socks[i].what & CURL_POLL_OUT)
-                ev |= POLLOUT;
-            items[i + 1] = (struct pollfd){self.socks[i].fd, ev, 0};
-        }
-        int64_t d = next - fw_time_mono_ms();
-        // One plain poll() over the pipe's fd and curl's sockets: zmq_poll() would add a
-        // zero-timeout pass and two system calls per ZeroMQ socket before and after the
-        // wait (ZMQ_EVENTS), several times a scrape.
-        self.polls++;
-        __atomic_store_n(&self.share->polls, self.polls, __ATOMIC_RELAXED);
-        int rc = poll(items, (nfds_t)n, d < 0 ? 0 : d > INT32_MAX ? INT32_MAX : (int)d);
-        if (rc < 0 && errno != EINTR)
-            break;
-        if (rc > 0 && (items[0].revents & (POLLIN | POLLERR | POLLHUP)))
-            self.pipe_check = true;
-        for (size_t i = 1; rc > 0 && i < n; i++) {
-            int flags = 0;
-            if (items[i].revents & POLLIN)
-                flags |= CURL_CSELECT_IN;
-            if (items[i].revents & POLLOUT)
-                flags |= CURL_CSELECT_OUT;
-            if (items[i].revents & (POLLERR | POLLHUP | POLLNVAL)) // as zmq_poll mapped them
-                flags |= CURL_CSELECT_ERR;
-            if (flags)
-                curl_multi_socket_action(self.multi, items[i].fd, flags, &running);
-        }
-        if (self.timer_due >= 0 && fw_time_mono_ms() >= self.timer_due) {
-            self.timer_due = -1;
-            curl_multi_socket_action(self.multi, CURL_SOCKET_TIMEOUT, 0, &running);
-        }
-        s_drain_done(&self);
-    }
-    s_round_end(&self);
-    s_free_all(&self);
-    for (size_t i = 0; i < self.n_idle; i++) {
-        curl_easy_cleanup(self.idle[i].easy);
-        free(self.idle[i].body);
-    }
-    curl_multi_cleanup(self.multi);
-    free(self.socks);
-    free(items);
-}
-
 scraper_fetch_t *
 scraper_fetch_new(scraper_fetch_handoff_fn *handoff, void *arg)
 {
@@ -803,8 +54,8 @@ scraper_fetch_new(scraper_fetch_handoff_fn *handoff, void *arg)
     scraper_fetch_t *self = fw_calloc(1, sizeof(*self));
     pthread_mutex_init(&self->share.mu, NULL);
     self->share.wake_mono = INT64_MAX;
-    struct s_args a = {handoff, arg, &self->share}; // copied before zactor_new returns
-    self->actor = zactor_new(s_actor, &a);
+    struct scraper_fetch_args a = {handoff, arg, &self->share}; // copied before zactor_new returns
+    self->actor = zactor_new(scraper_fetch_actor_run, &a);
     if (!self->actor)
         scraper_fetch_destroy(&self);
     return self;
@@ -818,7 +69,7 @@ scraper_fetch_destroy(scraper_fetch_t **self_p)
     scraper_fetch_t *self = *self_p;
     zactor_destroy(&self->actor);
     for (size_t i = 0; i < self->share.n_queue; i++)
-        s_req_free(&self->share.queue[i]);
+        scraper_fetch_req_free(&self->share.queue[i]);
     free(self->share.queue);
     free(self->share.cancels);
     pthread_mutex_destroy(&self->share.mu);
@@ -845,7 +96,7 @@ int
 scraper_fetch_schedule(scraper_fetch_t *self, uint64_t id, const char *url,
                        const struct scraper_fetch_opts *o, int64_t due_mono)
 {
-    struct s_req *req = fw_calloc(1, sizeof(*req));
+    struct scraper_fetch_req *req = fw_calloc(1, sizeof(*req));
     req->id = id;
     req->url = fw_strdup(url);
     req->due = due_mono;
@@ -859,7 +110,7 @@ scraper_fetch_schedule(scraper_fetch_t *self, uint64_t id, const char *url,
         req->has_http = true;
         fw_promcfg_http_copy(&req->http, o->http);
     }
-    struct s_shared *sh = &self->share;
+    struct scraper_fetch_shared *sh = &self->share;
     pthread_mutex_lock(&sh->mu);
     fw_mem_grow((void **)&sh->queue, &sh->cap_queue, sh->n_queue + 1, sizeof(*sh->queue));
     sh->queue[sh->n_queue++] = req; // the actor takes req over
@@ -884,7 +135,7 @@ scraper_fetch_cancel_n(scraper_fetch_t *self, const uint64_t *ids, size_t n)
 {
     if (n == 0)
         return 0;
-    struct s_shared *sh = &self->share;
+    struct scraper_fetch_shared *sh = &self->share;
     pthread_mutex_lock(&sh->mu);
     fw_mem_grow((void **)&sh->cancels, &sh->cap_cancels, sh->n_cancels + n, sizeof(*sh->cancels));
     memcpy(sh->cancels + sh->n_cancels, ids, n * sizeof(*ids));
