@@ -78,25 +78,17 @@ static const char *const s_auto_names[] = {
 //  Sending
 
 // The tap socket when a tap wants messages of type, else NULL: a batch nobody listens to
-// is not copied for the PUB socket (which would drop it). The subscriptions are read here,
-// when there is something to publish, not by a loop reader: every socket the loop polls
-// costs each of its iterations a system call. And only once in a round of the loop (until
-// s_topics_stale): asking libzmq whether one came costs two system calls (its fork check's
-// getpid and a poll of the socket's mailbox), three times a scrape if asked every time.
+// is not copied for the PUB socket (which would drop it). What the taps subscribed to is
+// read when pub's ZMQ_FD signals and after a round that published (s_loop_settle), not
+// asked here: asking libzmq costs two system calls (its fork check's getpid and a poll of
+// the socket's mailbox), three times a scrape if asked every time.
 static zsock_t *
 s_pub(scraper_t *self, const char *type)
 {
-    for (int i = 0; !self->topics_read && i < 100 && (zsock_events(self->pub) & ZMQ_POLLIN); i++)
-        fw_zsock_topics_read(self->pub, &self->topics);
-    self->topics_read = true;
-    return fw_zsock_topics_want(&self->topics, type) ? self->pub : NULL;
-}
-
-// A round of the loop is over: the next s_pub reads what the taps subscribed to meanwhile.
-static void
-s_topics_stale(scraper_t *self)
-{
-    self->topics_read = false;
+    if (!fw_zsock_topics_want(&self->topics, type))
+        return NULL;
+    self->pub_used = true; // a send may take the signal of a subscription meanwhile
+    return self->pub;
 }
 
 static void
@@ -428,12 +420,14 @@ s_on_work_done(struct scraper_work_job *job, void *arg)
         s_target_next(self, t);
 }
 
+static void s_loop_settle(scraper_t *self);
+
 // After a read of finished scrapes: if one ended a slot, the batches held go (s_send_held).
 static void
 s_on_work_round(void *arg)
 {
     s_send_held(arg);
-    s_topics_stale(arg);
+    s_loop_settle(arg);
 }
 
 // t's scrape is over: if a reload removed t meanwhile, retire and free it now (true).
@@ -515,17 +509,14 @@ s_apply_target_limits(scraper_t *self)
 // An answer the fetch actor could not hand to a worker (its queue was full: the scrape is
 // skipped), or a scheduled scrape cancelled (made again for the same due time, unless its
 // target is gone).
-static int
-s_on_fetch(zloop_t *loop, zsock_t *reader, void *arg)
+static void
+s_on_fetch(scraper_t *self)
 {
-    (void)loop;
-    (void)reader;
-    scraper_t *self = arg;
     struct scraper_fetch_result res;
     if (scraper_fetch_recv(self->fetch, &res) != 0 || !res.job) {
         fw_warn("scrape.actor.bad_reply", "reason=%s", "unexpected message from fetch actor");
         scraper_fetch_result_clear(&res);
-        return 0;
+        return;
     }
     struct scraper_work_job *job = res.job;
     struct scraper_target *t = job->target;
@@ -538,9 +529,96 @@ s_on_fetch(zloop_t *loop, zsock_t *reader, void *arg)
         else
             s_target_next(self, t);
     }
-    s_send_held(self); // a dropped scrape may have been the last of its slot
-    s_topics_stale(self);
+}
+
+// ---------------------------------------------------------------------------------------
+//  The loop's sockets
+//
+// The loop polls its own ZeroMQ sockets (the fetch actor's pipe, pub, an actor's pipe) by
+// their ZMQ_FD, as plain descriptors (zloop_poller), not as sockets (zloop_reader):
+// zmq_poll() asks each socket it is given for its events (ZMQ_EVENTS: a getpid and a poll()
+// in libzmq) on its zero-timeout first pass and after every wait, four system calls a
+// socket and wake-up, at about a microsecond each on this VM (README "Scraper CPU"). The
+// pool's socket of finished scrapes stays a reader (scraper_work_attach). A ZMQ_FD only
+// signals that something came since libzmq last looked, and any use of the socket may look
+// and take the signal: so each socket is read until ZMQ_EVENTS says it is empty, when its
+// fd signals and at the end of every round of the loop that used it (s_loop_settle).
+
+#define S_LOOP_READ_MAX 100000 // a bound, never reached: each read is a message
+
+// Read the fetch actor's answers until none is left.
+static void
+s_loop_fetch(scraper_t *self)
+{
+    zsock_t *sock = scraper_fetch_sock(self->fetch);
+    bool read = false;
+    for (int i = 0; i < S_LOOP_READ_MAX; i++) {
+        self->loop_checks++;
+        if (!(zsock_events(sock) & ZMQ_POLLIN))
+            break;
+        s_on_fetch(self); // may send a WAKE on the same pipe: asked again next turn
+        read = true;
+    }
+    self->fetch_wakes_seen = scraper_fetch_wakes(self->fetch);
+    if (read)
+        s_send_held(self); // a dropped scrape may have been the last of its slot
+}
+
+// Read what the taps subscribed to until nothing is left.
+static void
+s_loop_topics(scraper_t *self)
+{
+    for (int i = 0; i < S_LOOP_READ_MAX; i++) {
+        self->loop_checks++;
+        if (!(zsock_events(self->pub) & ZMQ_POLLIN))
+            break;
+        fw_zsock_topics_read(self->pub, &self->topics);
+    }
+    self->pub_used = false;
+}
+
+// The end of a round of the loop: a socket this thread used may hold a message whose signal
+// the use took (a WAKE sent to the fetch actor, a batch published). Asked only then, so a
+// round that used neither costs no system call here.
+static void
+s_loop_settle(scraper_t *self)
+{
+    for (int i = 0; i < 16 && scraper_fetch_wakes(self->fetch) != self->fetch_wakes_seen; i++)
+        s_loop_fetch(self);
+    if (self->pub_used)
+        s_loop_topics(self);
+}
+
+static int
+s_on_fetch_fd(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void)loop;
+    (void)item;
+    s_loop_fetch(arg);
+    s_loop_settle(arg);
     return 0;
+}
+
+static int
+s_on_pub_fd(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void)loop;
+    (void)item;
+    s_loop_topics(arg);
+    s_loop_settle(arg);
+    return 0;
+}
+
+// *item polls sock's ZMQ_FD in the loop with handler; -1 when libzmq has no fd for it.
+static int
+s_loop_poll_fd(scraper_t *self, zsock_t *sock, zmq_pollitem_t *item, zloop_fn *handler)
+{
+    int fd = -1;
+    size_t size = sizeof(fd);
+    if (zmq_getsockopt(zsock_resolve(sock), ZMQ_FD, &fd, &size) != 0)
+        return -1;
+    *item = (zmq_pollitem_t){.socket = NULL, .fd = fd, .events = ZMQ_POLLIN};
+    return zloop_poller(self->loop, item, handler, self);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -557,33 +635,49 @@ s_publish_wakes(scraper_t *self)
                    (double)scraper_work_rounds(self->work));
     fw_metrics_set(self->metrics, "fw_scraper_sends_total", "",
                    (double)fw_sender_flushes(self->sender));
+    fw_metrics_set(self->metrics, "fw_scraper_loop_socket_checks_total", "",
+                   (double)self->loop_checks);
 }
 
+// Each second: the sender's tick (refused sends, the resend timeout, acknowledgements; run
+// here rather than on a timer of its own, which woke the loop a millisecond apart from this
+// one), a reload asked for, discovery's changes, target_limit, the gauges.
 static int
 s_on_housekeeping(zloop_t *loop, int timer_id, void *arg)
 {
     (void)loop;
     (void)timer_id;
     scraper_t *self = arg;
-    s_topics_stale(self);
+    (void)fw_sender_poll(self->sender, 0);
     (void)fw_daemon_reload_step(self->http, scraper_int_reload, self);
     if (self->sd && scraper_sd_take_changed(self->sd))
         scraper_int_sync_discovered(self);
     s_apply_target_limits(self);
     fw_metrics_set(self->metrics, "fw_scraper_targets", "", (double)self->n_targets);
     s_publish_wakes(self);
+    s_loop_settle(self);
     return 0;
 }
 
+// scraper_run's pipe (an actor's): $TERM, or the pipe gone, ends the loop. The loop never
+// sends on it, so its ZMQ_FD is asked only when it signals.
 static int
-s_on_pipe(zloop_t *loop, zsock_t *reader, void *arg)
+s_on_pipe(zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
     (void)loop;
-    (void)arg;
-    char *cmd = zstr_recv(reader);
-    bool term = !cmd || strcmp(cmd, "$TERM") == 0;
-    zstr_free(&cmd);
-    return term ? -1 : 0;
+    (void)item;
+    scraper_t *self = arg;
+    for (int i = 0; i < S_LOOP_READ_MAX; i++) {
+        self->loop_checks++;
+        if (!(zsock_events(self->pipe) & ZMQ_POLLIN))
+            break;
+        char *cmd = zstr_recv(self->pipe);
+        bool term = !cmd || strcmp(cmd, "$TERM") == 0;
+        zstr_free(&cmd);
+        if (term)
+            return -1;
+    }
+    return 0;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -666,6 +760,10 @@ scraper_new(const struct scraper_opts *opts)
                        "Times SAMPLES batches went to tsdb's socket back to back (a start "
                        "slot's scrapes all back, the 1 s tick, a full hold): each wakes "
                        "libzmq's I/O thread once.");
+    fw_metrics_declare(m, "fw_scraper_loop_socket_checks_total", FW_METRIC_COUNTER,
+                       "The loop's own asks of its ZeroMQ sockets' events (ZMQ_EVENTS, two "
+                       "system calls each): when a socket's fd signals and after a round that "
+                       "used it.");
     fw_metrics_declare(m, "fw_scraper_fetch_cancels_total", FW_METRIC_COUNTER,
                        "Scheduled scrapes cancelled (reload, discovery, target_limit).");
     fw_metrics_declare(m, "fw_scraper_work_seconds_total", FW_METRIC_COUNTER,
@@ -683,6 +781,7 @@ scraper_new(const struct scraper_opts *opts)
     fw_metrics_add(m, "fw_scraper_fetch_polls_total", "", 0);
     fw_metrics_add(m, "fw_scraper_work_returns_total", "", 0);
     fw_metrics_add(m, "fw_scraper_sends_total", "", 0);
+    fw_metrics_add(m, "fw_scraper_loop_socket_checks_total", "", 0);
     fw_metrics_set(m, "fw_scraper_config_last_reload_successful", "", 1);
     return self;
 }
@@ -726,17 +825,19 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
         return -1;
 
     self->loop = zloop_new();
-    zloop_reader(self->loop, scraper_fetch_sock(self->fetch), s_on_fetch, self);
+    if (s_loop_poll_fd(self, scraper_fetch_sock(self->fetch), &self->fetch_item, s_on_fetch_fd) !=
+            0 ||
+        s_loop_poll_fd(self, self->pub, &self->pub_item, s_on_pub_fd) != 0) {
+        fw_err_set(err, "cannot poll the loop's sockets");
+        return -1;
+    }
     scraper_work_on_round(self->work, s_on_work_round);
     if (scraper_work_attach(self->work, self->loop, s_on_work_done, self) != 0) {
         fw_err_set(err, "cannot attach the scrape workers to the loop");
         return -1;
     }
-    zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
-    if (fw_sender_attach(self->sender, self->loop) != 0) {
-        fw_err_set(err, "cannot attach the samples sender to the loop");
-        return -1;
-    }
+    // The sender is not attached: its tick runs in this one (s_on_housekeeping).
+    zloop_timer(self->loop, S_SENDER_TICK_MS, 0, s_on_housekeeping, self);
     self->sd = scraper_sd_new(self->metrics);
     if (scraper_sd_start(self->sd, &self->cfg, NULL, self->loop, err) != 0)
         return -1;
@@ -768,11 +869,18 @@ scraper_run(scraper_t *self, zsock_t *pipe)
 {
     if (!self->loop)
         return -1;
+    self->pipe = pipe;
+    if (pipe && s_loop_poll_fd(self, pipe, &self->pipe_item, s_on_pipe) != 0)
+        return -1;
+    // What came before the loop polls the fds may have had its signal taken already.
+    s_loop_fetch(self);
+    s_loop_topics(self);
+    int rc = pipe ? s_on_pipe(self->loop, &self->pipe_item, self) : 0;
+    if (rc == 0)
+        (void)fw_zloop_run(self->loop); // survives SIGHUP; SIGINT/SIGTERM or a -1 end it
     if (pipe)
-        zloop_reader(self->loop, pipe, s_on_pipe, self);
-    (void)fw_zloop_run(self->loop); // survives SIGHUP; SIGINT/SIGTERM or a -1 end it
-    if (pipe)
-        zloop_reader_end(self->loop, pipe);
+        zloop_poller_end(self->loop, &self->pipe_item);
+    self->pipe = NULL;
     // Detached, so that zloop_destroy does not touch the sender's socket afterwards.
     fw_sender_detach(self->sender);
     size_t left = fw_sender_flush(self->sender, S_FLUSH_MS);
@@ -796,8 +904,10 @@ scraper_destroy(scraper_t **self_p)
     fw_http_destroy(&self->http);
     fw_sender_detach(self->sender);
     scraper_work_detach(self->work, self->loop);
-    if (self->loop && self->fetch)
-        zloop_reader_end(self->loop, scraper_fetch_sock(self->fetch));
+    if (self->loop) {
+        zloop_poller_end(self->loop, &self->fetch_item);
+        zloop_poller_end(self->loop, &self->pub_item);
+    }
     // The fetch actor hands jobs to the pool, so it goes first; the jobs it held are the
     // pool's, which frees those not back: before the targets go.
     scraper_fetch_destroy(&self->fetch);

@@ -38,7 +38,13 @@ struct scraper {
     fw_sender_t *sender;             // owned: SAMPLES to tsdb, acknowledged
     zsock_t *pub;                    // owned: XPUB, SAMPLES and EXEMPLARS to taps
     struct fw_zsock_topics topics;   // owned: what the taps subscribed to
-    bool topics_read;                // topics were read in this round of the loop (s_pub)
+    bool pub_used;                   // published in this round: its ZMQ_FD may not signal (s_pub)
+    zmq_pollitem_t fetch_item;       // the fetch actor's pipe, polled by its ZMQ_FD (s_loop_*)
+    zmq_pollitem_t pub_item;         // pub, polled by its ZMQ_FD
+    zsock_t *pipe;                   // borrowed during scraper_run: an actor's pipe, or NULL
+    zmq_pollitem_t pipe_item;        // pipe, polled by its ZMQ_FD
+    uint64_t fetch_wakes_seen;       // the fetch actor's WAKEs sent when its pipe was last empty
+    uint64_t loop_checks;            // ZMQ_EVENTS asked of the loop's sockets (s_loop_*)
     scraper_fetch_t *fetch;          // owned
     fw_metrics_t *metrics;           // owned
     fw_http_t *http;                 // owned
