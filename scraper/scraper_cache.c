@@ -33,44 +33,24 @@
 #define S_CHUNK (256u << 10)
 
 // A run of entries, mapped (never malloc'd: unmapping gives the memory back whole).
-struct s_chunk {
-    struct s_chunk *next; // owned
-    size_t size;          // mapped bytes, this header included
-    size_t used;          // bytes cut, this header included
+struct scraper_cache_chunk {
+    struct scraper_cache_chunk *next; // owned
+    size_t size;                      // mapped bytes, this header included
+    size_t used;                      // bytes cut, this header included
 };
 
-struct s_slot {
+struct scraper_cache_slot {
     uint64_t h;
     struct scraper_cache_entry *e; // owned; NULL: free
-};
-
-struct scraper_cache {
-    struct s_slot *slots; // owned
-    size_t cap;           // power of two
-    size_t len;
-    size_t used; // entries used by the current scrape
-    size_t max;
-    uint32_t iter;
-    // the entry of each sample of the last scrape and of this one, in body order: a target
-    // serves its series in the same order every time, so sample i is first looked for
-    // where it was last time, without hashing, and the next ones are fetched ahead
-    struct scraper_cache_entry **prev, **cur; // owned arrays, borrowed entries
-    size_t n_prev, n_cur, cap_prev, cap_cur;
-    fw_sender_refs_t *refs; // borrowed, or NULL: where forgotten entries' refs go back
-    struct s_chunk *chunks; // owned list, the newest first: the entries' records and keys
-    struct s_chunk *cold;   // owned list, the newest first: their encoded and packed labels
-    size_t live, dead;      // bytes of the chunks the entries use, and that forgotten ones did
-    size_t added;           // entries the current scrape added
-    size_t packs;
 };
 
 #define S_ALIGN(n) (((n) + 15) & ~(size_t)15)
 
 // A fresh chunk of at least need bytes after its header.
-static struct s_chunk *
+static struct scraper_cache_chunk *
 s_chunk_new(size_t need)
 {
-    size_t size = S_ALIGN(sizeof(struct s_chunk)) + need;
+    size_t size = S_ALIGN(sizeof(struct scraper_cache_chunk)) + need;
     if (size < S_CHUNK)
         size = S_CHUNK;
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -78,7 +58,7 @@ s_chunk_new(size_t need)
         fprintf(stderr, "level=error event=oom bytes=%zu\n", size);
         abort();
     }
-    struct s_chunk *c = p;
+    struct scraper_cache_chunk *c = p;
     c->next = NULL;
     c->size = size;
     c->used = S_ALIGN(sizeof(*c));
@@ -86,10 +66,10 @@ s_chunk_new(size_t need)
 }
 
 static void
-s_chunks_free(struct s_chunk *c)
+s_chunks_free(struct scraper_cache_chunk *c)
 {
     while (c) {
-        struct s_chunk *next = c->next;
+        struct scraper_cache_chunk *next = c->next;
         munmap(c, c->size);
         c = next;
     }
@@ -97,9 +77,9 @@ s_chunks_free(struct s_chunk *c)
 
 // bytes (a multiple of 16) cut from the newest chunk of *list, or from a new one.
 static void *
-s_cut(struct s_chunk **list, size_t bytes)
+s_cut(struct scraper_cache_chunk **list, size_t bytes)
 {
-    struct s_chunk *c = *list;
+    struct scraper_cache_chunk *c = *list;
     if (!c || c->size - c->used < bytes) {
         c = s_chunk_new(bytes);
         c->next = *list;
@@ -216,19 +196,19 @@ scraper_cache_key_hash(const char *key, size_t len)
 }
 
 static void
-s_put(struct s_slot *slots, size_t cap, uint64_t h, struct scraper_cache_entry *e)
+s_put(struct scraper_cache_slot *slots, size_t cap, uint64_t h, struct scraper_cache_entry *e)
 {
     size_t j = (size_t)h & (cap - 1);
     while (slots[j].e)
         j = (j + 1) & (cap - 1);
-    slots[j] = (struct s_slot){h, e};
+    slots[j] = (struct scraper_cache_slot){h, e};
 }
 
 // Move the live entries into a fresh table of cap slots (keep: only those of this scrape).
 static void
 s_rebuild(scraper_cache_t *self, size_t cap, bool keep_used_only)
 {
-    struct s_slot *slots = fw_calloc(cap, sizeof(*slots));
+    struct scraper_cache_slot *slots = fw_calloc(cap, sizeof(*slots));
     size_t len = 0;
     for (size_t i = 0; i < self->cap; i++) {
         struct scraper_cache_entry *e = self->slots[i].e;
@@ -247,22 +227,15 @@ s_rebuild(scraper_cache_t *self, size_t cap, bool keep_used_only)
     self->len = len;
 }
 
-// e is sample i's entry in this scrape.
-static inline void
-s_used(scraper_cache_t *self, struct scraper_cache_entry *e, size_t i)
+// e is sample i's entry in this scrape (scraper_cache_use, inline, in the common case).
+void
+scraper_cache_use_grow(scraper_cache_t *self, struct scraper_cache_entry *e, size_t i)
 {
     if (e->iter != self->iter) {
         e->iter = self->iter;
         self->used++;
     }
-    if (__builtin_expect(i >= self->n_cur, 1)) { // samples come in order: i == n_cur
-        if (i < self->cap_cur) {
-            for (size_t k = self->n_cur; k < i; k++)
-                self->cur[k] = NULL;
-            self->n_cur = i + 1;
-            self->cur[i] = e;
-            return;
-        }
+    if (i >= self->n_cur) {
         fw_mem_grow((void **)&self->cur, &self->cap_cur, i + 1, sizeof(*self->cur));
         memset(self->cur + self->n_cur, 0, (i + 1 - self->n_cur) * sizeof(*self->cur));
         self->n_cur = i + 1;
@@ -306,12 +279,6 @@ scraper_cache_expect(void *arg, size_t i, struct fw_expfmt_expect *x)
     return true;
 }
 
-void
-scraper_cache_use(scraper_cache_t *self, struct scraper_cache_entry *e, size_t i)
-{
-    s_used(self, e, i);
-}
-
 struct scraper_cache_entry *
 scraper_cache_lookup(scraper_cache_t *self, size_t i, const char *key, size_t len, uint64_t *h)
 {
@@ -322,7 +289,7 @@ scraper_cache_lookup(scraper_cache_t *self, size_t i, const char *key, size_t le
         if (!(e = s_find(self, key, len, *h)))
             return NULL;
     }
-    s_used(self, e, i);
+    scraper_cache_use(self, e, i);
     return e;
 }
 
@@ -371,7 +338,7 @@ scraper_cache_add(scraper_cache_t *self, size_t i, const char *key, size_t len, 
     self->len++;
     self->added++;
     self->live += size;
-    s_used(self, e, i);
+    scraper_cache_use(self, e, i);
     return e;
 }
 
@@ -432,7 +399,7 @@ s_pack(scraper_cache_t *self)
             cold_bytes += s_cold_size_of(e);
         }
     }
-    struct s_chunk *chunk = s_chunk_new(hot_bytes), *cold = s_chunk_new(cold_bytes);
+    struct scraper_cache_chunk *chunk = s_chunk_new(hot_bytes), *cold = s_chunk_new(cold_bytes);
     unsigned char *hp = (unsigned char *)chunk + chunk->used,
                   *cp = (unsigned char *)cold + cold->used;
     chunk->used += hot_bytes;

@@ -61,6 +61,30 @@ struct scraper_cache_entry {
 
 typedef struct scraper_cache scraper_cache_t;
 
+// The cache (scraper_cache.c's; its definition is here only so that the per-sample
+// scraper_cache_use below is inline: nothing else reads its fields).
+struct scraper_cache_slot;
+struct scraper_cache_chunk;
+struct scraper_cache {
+    struct scraper_cache_slot *slots; // owned
+    size_t cap;                       // power of two
+    size_t len;
+    size_t used; // entries used by the current scrape
+    size_t max;
+    uint32_t iter;
+    // the entry of each sample of the last scrape and of this one, in body order: a target
+    // serves its series in the same order every time, so sample i is first looked for
+    // where it was last time, without hashing, and the next ones are fetched ahead
+    struct scraper_cache_entry **prev, **cur; // owned arrays, borrowed entries
+    size_t n_prev, n_cur, cap_prev, cap_cur;
+    fw_sender_refs_t *refs;             // borrowed, or NULL: where forgotten entries' refs go back
+    struct scraper_cache_chunk *chunks; // owned list, the newest first: records and keys
+    struct scraper_cache_chunk *cold;   // owned list, the newest first: encoded, packed labels
+    size_t live, dead; // bytes of the chunks the entries use, and that forgotten ones did
+    size_t added;      // entries the current scrape added
+    size_t packs;
+};
+
 // The entries a target's cache holds at most (SCRAPER_CACHE_MAX for the scraper's): past
 // it, new series are worked out without being kept (scraper_cache_full).
 #define SCRAPER_CACHE_MAX 500000
@@ -90,9 +114,24 @@ struct scraper_cache_entry *scraper_cache_peek(const scraper_cache_t *self, size
 // entry as the tag; the entries a few samples further are fetched ahead. False when there
 // is none (or its name is quoted). Nothing is marked: scraper_cache_use does when it matched.
 bool scraper_cache_expect(void *self, size_t i, struct fw_expfmt_expect *x);
+// scraper_cache_use when sample i does not follow the last one marked, or its array is full.
+void scraper_cache_use_grow(scraper_cache_t *self, struct scraper_cache_entry *e, size_t i);
 // Mark e (an entry of this cache) used by this scrape as sample i, as a lookup that found
-// it does.
-void scraper_cache_use(scraper_cache_t *self, struct scraper_cache_entry *e, size_t i);
+// it does. Inline: samples come in order (i the next), so a known series costs a few stores.
+static inline void
+scraper_cache_use(scraper_cache_t *self, struct scraper_cache_entry *e, size_t i)
+{
+    if (__builtin_expect(i == self->n_cur && i < self->cap_cur, 1)) {
+        if (e->iter != self->iter) {
+            e->iter = self->iter;
+            self->used++;
+        }
+        self->cur[i] = e;
+        self->n_cur = i + 1;
+        return;
+    }
+    scraper_cache_use_grow(self, e, i);
+}
 // Add key (not present; hash h; its metric name the first name_len bytes, 0 when unknown:
 // then never expected) as sample i's, with its final labels (copied; NULL or
 // empty: dropped) and their hash. The entry, marked used; NULL only when the labels cannot

@@ -20,33 +20,6 @@
 #include "fw_time.h"
 #include "scraper_cache.h"
 
-// A remembered series: its labels' hash and packed copy (fw_labels_pack.h, owned).
-struct s_rec {
-    uint64_t hash;
-    struct fw_label *items; // owned, packed
-    uint32_t len;
-};
-
-// The staleness memory: records in the order they were first tracked (a target's body
-// order, so a scrape reads them forward), the scrapes that tracked them in a parallel array
-// of words (all a steady scrape writes: four bytes a sample, in order), and an index for
-// lookups by label set. Records move only when a sweep forgets some (compaction): the
-// epoch changes then, and hints taken before are void.
-struct scraper_seen {
-    struct s_rec *recs; // owned, len used
-    uint32_t *gens;     // owned, len used: the generation that last tracked it, S_FRESH bit
-    size_t len, cap_recs;
-    uint32_t *index; // owned: record + 1, 0 free; open addressing, power-of-two cap
-    size_t cap;      // of index; at most half full
-    uint32_t epoch;  // changes whenever records move or go (never 0)
-    size_t n_gen;    // records tracked by the current scrape (each counted once)
-    size_t n_fresh;  // records with S_FRESH set
-};
-
-// Tracked in the current scrape and not in an earlier one: never sent.
-#define S_FRESH 0x80000000u
-#define S_GEN_MASK 0x7fffffffu
-
 // ---------------------------------------------------------------------------------------
 //  Construction
 
@@ -411,7 +384,7 @@ s_seen_find(const struct scraper_seen *s, const struct fw_labels *labels, uint64
 {
     size_t j = (size_t)h & (s->cap - 1);
     for (; s->index[j]; j = (j + 1) & (s->cap - 1)) {
-        const struct s_rec *r = &s->recs[s->index[j] - 1];
+        const struct scraper_seen_rec *r = &s->recs[s->index[j] - 1];
         if (r->hash == h && r->len == labels->len) {
             struct fw_labels v = fw_labels_pack_view(r->items, r->len);
             if (fw_labels_cmp(&v, labels) == 0)
@@ -421,29 +394,18 @@ s_seen_find(const struct scraper_seen *s, const struct fw_labels *labels, uint64
     return j;
 }
 
-// Record r tracked by the current scrape (gen).
-static inline void
-s_seen_mark(struct scraper_seen *s, size_t r, uint32_t gen)
-{
-    uint32_t w = s->gens[r];
-    if ((w & S_GEN_MASK) != gen) {
-        s->gens[r] = (w & S_FRESH) | gen;
-        s->n_gen++;
-    }
-}
-
 // Track labels (hash h); its record's number in *rec.
 static bool
 s_seen_track(struct scraper_target *self, const struct fw_labels *labels, uint64_t h, size_t *rec)
 {
     struct scraper_seen *s = self->seen;
-    uint32_t gen = self->gen & S_GEN_MASK;
+    uint32_t gen = self->gen & SCRAPER_SEEN_GEN_MASK;
     if ((s->len + 1) * 2 > s->cap)
         s_seen_reindex(s, s->cap ? s->cap * 2 : 64);
     size_t j = s_seen_find(s, labels, h);
     if (s->index[j]) {
         *rec = s->index[j] - 1;
-        s_seen_mark(s, *rec, gen);
+        scraper_seen_mark(s, *rec, gen);
         return false;
     }
     if (s->len == s->cap_recs) {
@@ -453,8 +415,8 @@ s_seen_track(struct scraper_target *self, const struct fw_labels *labels, uint64
         s->cap_recs = cap;
     }
     *rec = s->len;
-    s->recs[s->len] = (struct s_rec){h, fw_labels_pack(labels), (uint32_t)labels->len};
-    s->gens[s->len] = gen | S_FRESH;
+    s->recs[s->len] = (struct scraper_seen_rec){h, fw_labels_pack(labels), (uint32_t)labels->len};
+    s->gens[s->len] = gen | SCRAPER_SEEN_FRESH;
     s->index[j] = (uint32_t)(s->len + 1);
     s->len++;
     s->n_gen++;
@@ -469,22 +431,11 @@ scraper_target_track_hashed(struct scraper_target *self, const struct fw_labels 
     return s_seen_track(self, labels, h, &rec);
 }
 
-// Whether a hint names a record, while the memory's layout is the one it was taken in.
-static inline bool
-s_seen_hinted(const struct scraper_seen *s, uint32_t slot, uint32_t epoch)
-{
-    return epoch != 0 && epoch == s->epoch && slot < s->len;
-}
-
 bool
-scraper_target_track_hint(struct scraper_target *self, const struct fw_labels *labels, uint64_t h,
+scraper_target_track_miss(struct scraper_target *self, const struct fw_labels *labels, uint64_t h,
                           uint32_t *slot, uint32_t *epoch)
 {
     struct scraper_seen *s = self->seen;
-    if (s_seen_hinted(s, *slot, *epoch)) {
-        s_seen_mark(s, *slot, self->gen & S_GEN_MASK);
-        return false;
-    }
     size_t rec;
     bool added = s_seen_track(self, labels, h, &rec);
     *slot = (uint32_t)rec;
@@ -497,7 +448,7 @@ scraper_target_tracked_hint(const struct scraper_target *self, const struct fw_l
                             uint64_t h, uint32_t *slot, uint32_t *epoch)
 {
     const struct scraper_seen *s = self->seen;
-    if (s_seen_hinted(s, *slot, *epoch))
+    if (scraper_seen_hinted(s, *slot, *epoch))
         return true;
     if (s->cap == 0)
         return false;
@@ -523,18 +474,18 @@ s_sweep(struct scraper_target *self, struct fw_batch *batch, int64_t t_ms, bool 
 {
     struct scraper_seen *s = self->seen;
     size_t marked = 0;
-    uint32_t gen = self->gen & S_GEN_MASK;
+    uint32_t gen = self->gen & SCRAPER_SEEN_GEN_MASK;
     if (!all && s->n_gen == s->len) { // every remembered series was tracked: nothing goes
         if (s->n_fresh > 0)
             for (size_t r = 0; r < s->len; r++)
-                s->gens[r] &= S_GEN_MASK;
+                s->gens[r] &= SCRAPER_SEEN_GEN_MASK;
     } else {
         size_t w = 0;
         for (size_t r = 0; r < s->len; r++) {
-            struct s_rec *e = &s->recs[r];
-            if (all || (s->gens[r] & S_GEN_MASK) != gen) {
+            struct scraper_seen_rec *e = &s->recs[r];
+            if (all || (s->gens[r] & SCRAPER_SEEN_GEN_MASK) != gen) {
                 // A series first tracked by a scrape that then failed was never sent.
-                if (!(s->gens[r] & S_FRESH)) {
+                if (!(s->gens[r] & SCRAPER_SEEN_FRESH)) {
                     struct fw_labels v = fw_labels_pack_view(e->items, e->len);
                     struct fw_series *series = fw_batch_add_series(batch, &v);
                     fw_series_add(series, t_ms, fw_stale_nan());
@@ -544,7 +495,7 @@ s_sweep(struct scraper_target *self, struct fw_batch *batch, int64_t t_ms, bool 
                 continue;
             }
             s->recs[w] = *e;
-            s->gens[w] = s->gens[r] & S_GEN_MASK;
+            s->gens[w] = s->gens[r] & SCRAPER_SEEN_GEN_MASK;
             w++;
         }
         if (w != s->len) {
@@ -556,7 +507,7 @@ s_sweep(struct scraper_target *self, struct fw_batch *batch, int64_t t_ms, bool 
     }
     s->n_gen = 0;
     s->n_fresh = 0;
-    self->gen = (self->gen + 1) & S_GEN_MASK;
+    self->gen = (self->gen + 1) & SCRAPER_SEEN_GEN_MASK;
     return marked;
 }
 

@@ -32,7 +32,31 @@
 
 typedef enum { SCRAPER_HEALTH_UNKNOWN, SCRAPER_HEALTH_UP, SCRAPER_HEALTH_DOWN } scraper_health_t;
 
-struct scraper_seen;
+// The staleness memory (scraper_target.c's; its definition is here only so that the
+// per-sample scraper_target_track_hint below is inline: nothing else reads its fields).
+// Records in the order they were first tracked (a target's body order, so a scrape reads
+// them forward), the scrapes that tracked them in a parallel array of words (all a steady
+// scrape writes: four bytes a sample, in order), and an index for lookups by label set.
+// Records move only when a sweep forgets some (compaction): the epoch changes then, and
+// hints taken before are void.
+struct scraper_seen_rec { // a remembered series: its labels' hash and packed copy
+    uint64_t hash;
+    struct fw_label *items; // owned, packed (fw_labels_pack.h)
+    uint32_t len;
+};
+struct scraper_seen {
+    struct scraper_seen_rec *recs; // owned, len used
+    uint32_t *gens; // owned, len used: the generation that last tracked it, _FRESH bit
+    size_t len, cap_recs;
+    uint32_t *index; // owned: record + 1, 0 free; open addressing, power-of-two cap
+    size_t cap;      // of index; at most half full
+    uint32_t epoch;  // changes whenever records move or go (never 0)
+    size_t n_gen;    // records tracked by the current scrape (each counted once)
+    size_t n_fresh;  // records with SCRAPER_SEEN_FRESH set
+};
+// Tracked in the current scrape and not in an earlier one: never sent.
+#define SCRAPER_SEEN_FRESH 0x80000000u
+#define SCRAPER_SEEN_GEN_MASK 0x7fffffffu
 
 struct scraper_target {
     char *job;                   // owned
@@ -155,11 +179,40 @@ bool scraper_target_track(struct scraper_target *self, const struct fw_labels *l
 // The same with the labels' fw_labels_hash h given (the scrape has it already).
 bool scraper_target_track_hashed(struct scraper_target *self, const struct fw_labels *labels,
                                  uint64_t h);
+// Whether a hint names a record, while the memory's layout is the one it was taken in.
+static inline bool
+scraper_seen_hinted(const struct scraper_seen *s, uint32_t slot, uint32_t epoch)
+{
+    return epoch != 0 && epoch == s->epoch && slot < s->len;
+}
+// Record r tracked by the current scrape (gen).
+static inline void
+scraper_seen_mark(struct scraper_seen *s, size_t r, uint32_t gen)
+{
+    uint32_t w = s->gens[r];
+    if ((w & SCRAPER_SEEN_GEN_MASK) != gen) {
+        s->gens[r] = (w & SCRAPER_SEEN_FRESH) | gen;
+        s->n_gen++;
+    }
+}
+// scraper_target_track_hint without a good hint: the lookup (and the record's addition).
+bool scraper_target_track_miss(struct scraper_target *self, const struct fw_labels *labels,
+                               uint64_t h, uint32_t *slot, uint32_t *epoch);
 // As scraper_target_track_hashed, with a hint where the set was last found (*slot and
 // *epoch, which it refreshes; epoch 0: none): while the memory's layout stays (no series
-// forgotten; new ones may come) the hint finds the entry without a comparison.
-bool scraper_target_track_hint(struct scraper_target *self, const struct fw_labels *labels,
-                               uint64_t h, uint32_t *slot, uint32_t *epoch);
+// forgotten; new ones may come) the hint finds the entry without a comparison. Inline: a
+// known series of a steady scrape costs the hint's check and one word written.
+static inline bool
+scraper_target_track_hint(struct scraper_target *self, const struct fw_labels *labels, uint64_t h,
+                          uint32_t *slot, uint32_t *epoch)
+{
+    struct scraper_seen *s = self->seen;
+    if (__builtin_expect(scraper_seen_hinted(s, *slot, *epoch), 1)) {
+        scraper_seen_mark(s, *slot, self->gen & SCRAPER_SEEN_GEN_MASK);
+        return false;
+    }
+    return scraper_target_track_miss(self, labels, h, slot, epoch);
+}
 // End the current scrape: add a stale marker at t_ms to batch for every remembered series
 // not tracked since the last sweep, and forget those. Returns how many were marked.
 size_t scraper_target_sweep(struct scraper_target *self, struct fw_batch *batch, int64_t t_ms);

@@ -393,7 +393,8 @@ s_append_samples(scraper_work_state_t *self, struct scraper_work_job *job, scrap
             }
             e->checked = true;
         }
-        bool tracked = limit > 0 &&
+        // only drop_excess asks whether the series is remembered (a lookup per sample)
+        bool tracked = limit > 0 && drop_excess &&
                        scraper_target_tracked_hint(t, &lv, e->hash, &e->seen_slot, &e->seen_epoch);
         if (limit > 0 && !drop_excess && (int64_t)tally->post > limit) {
             error = "sample limit exceeded";
