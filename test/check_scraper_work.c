@@ -531,6 +531,95 @@ START_TEST(test_scraper_work_cache_bounded)
 }
 END_TEST
 
+// sample_limit_mode drop_excess keeps the series a target served first and drops the
+// excess scrape after scrape (the staleness memory says which series it has); a series that
+// goes gets its stale marker and frees room for a new one from the next scrape on.
+START_TEST(test_scraper_work_drop_excess)
+{
+    struct fw_scrape_config sc = check_util_scrape_job("excess", true);
+    struct scraper_target *t = scraper_target_new(&sc, "h:1", NULL);
+    t->client.sample_limit = 3;
+    t->client.sample_limit_mode = FW_SAMPLE_LIMIT_DROP_EXCESS;
+    scraper_work_state_t *st = scraper_work_state_new();
+    int64_t ts = 1700000000000;
+    static const struct {
+        const char *body;
+        size_t post, dropped, added, stale;
+    } steps[] = {
+        {"a 1\nb 2\nc 3\nd 4\n", 4, 1, 3, 0},
+        {"d 4\na 1\nb 2\nc 3\n", 4, 1, 0, 0}, // d first: still the excess
+        {"a 1\nb 2\nd 4\n", 3, 1, 0, 1},      // c went: its marker; no room in this scrape
+        {"a 1\nb 2\nd 4\n", 3, 0, 1, 0},      // d takes c's room
+        {"a 1\nb 2\nd 4\n", 3, 0, 0, 0},
+    };
+    for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+        struct scraper_work_job *job =
+            s_run_body(st, t, steps[k].body, ts + (int64_t)k * 1000, NULL);
+        ck_assert_msg(!job->failed, "%s", job->error);
+        ck_assert_uint_eq(job->tally.post, steps[k].post);
+        ck_assert_uint_eq(job->tally.dropped, steps[k].dropped);
+        ck_assert_uint_eq(job->tally.added, steps[k].added);
+        ck_assert_uint_eq(job->stale, steps[k].stale);
+        size_t series, samples, stale;
+        s_decode_all(job, &series, &samples, &stale);
+        ck_assert_uint_eq(stale, steps[k].stale);
+        ck_assert_uint_eq(samples, steps[k].post - steps[k].dropped + 5 + steps[k].stale);
+        ck_assert_uint_le(scraper_target_series(t), 3);
+        scraper_work_job_destroy(&job);
+    }
+    scraper_work_state_destroy(&st);
+    scraper_target_destroy(&t);
+}
+END_TEST
+
+// The cache marks the entries a scrape uses in body order; samples without an entry (the
+// cache is full) leave a gap before known series, which are still found, kept fresh (no
+// stale marker, nothing new) and taken as the next scrape's guesses; the series without an
+// entry are tracked for staleness all the same.
+START_TEST(test_scraper_work_cache_gaps)
+{
+    struct fw_scrape_config sc = check_util_scrape_job("gaps", true);
+    struct scraper_target *t = scraper_target_new(&sc, "h:1", NULL);
+    scraper_work_state_t *st = scraper_work_state_new();
+    t->cache = scraper_cache_new(4);
+    int64_t ts = 1700000000000;
+    static const struct {
+        const char *body;
+        size_t post, added, stale;
+    } steps[] = {
+        {"a 1\nb 2\nc 3\nd 4\n", 4, 4, 0},
+        {"x 0\ny 0\na 1\nb 2\nc 3\nd 4\n", 6, 2, 0}, // x, y: the cache is full
+        {"x 0\ny 0\na 1\nb 2\nc 3\nd 4\n", 6, 0, 0}, // a..d expected after the gap
+        {"x 0\ny 0\na 1\nb 2\nc 3\nd 4\n", 6, 0, 0},
+        {"a 1\nb 2\nc 3\nd 4\n", 4, 0, 2}, // x and y went
+        {"a 1\nb 2\nc 3\nd 4\n", 4, 0, 0},
+    };
+    for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+        struct scraper_work_job *job =
+            s_run_body(st, t, steps[k].body, ts + (int64_t)k * 1000, NULL);
+        ck_assert_msg(!job->failed, "%s", job->error);
+        ck_assert_uint_eq(job->tally.post, steps[k].post);
+        ck_assert_uint_eq(job->tally.added, steps[k].added);
+        ck_assert_uint_eq(job->stale, steps[k].stale);
+        ck_assert_uint_eq(scraper_cache_len(t->cache), 4);
+        size_t series, samples, stale;
+        s_decode_all(job, &series, &samples, &stale);
+        ck_assert_uint_eq(samples, steps[k].post + 5 + steps[k].stale);
+        ck_assert_uint_eq(stale, steps[k].stale);
+        scraper_work_job_destroy(&job);
+    }
+    // a..d are the cache's, where the last scrape had them
+    for (size_t i = 0; i < 4; i++) {
+        const struct scraper_cache_entry *e = scraper_cache_peek(t->cache, i);
+        ck_assert_ptr_nonnull(e);
+        ck_assert_uint_eq(e->key_len, 1);
+        ck_assert_int_eq(e->key[0], (int)('a' + i));
+    }
+    scraper_work_state_destroy(&st);
+    scraper_target_destroy(&t);
+}
+END_TEST
+
 static size_t s_done;
 static void
 s_on_done(struct scraper_work_job *job, void *arg)
@@ -722,6 +811,8 @@ scraper_work_suite(void)
     tcase_add_test(tc, test_scraper_work_cache_by_text);
     tcase_add_test(tc, test_scraper_work_cache_packed);
     tcase_add_test(tc, test_scraper_work_cache_bounded);
+    tcase_add_test(tc, test_scraper_work_drop_excess);
+    tcase_add_test(tc, test_scraper_work_cache_gaps);
     tcase_add_test(tc, test_scraper_work_series_refs);
     tcase_add_test(tc, test_scraper_work_refs_failed_parts);
     tcase_add_test(tc, test_scraper_work_pool);
