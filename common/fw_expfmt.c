@@ -29,6 +29,7 @@
 */
 #include "fw_expfmt.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -494,7 +495,9 @@ s_parse_sample(fw_expfmt_t *self, struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt,
         self->expect(self->known_arg, self->samples_len, &x) && s_expected(l, &x, om) &&
         !(self->st_on && fw_expfmt_st_is_created(self, l->p + name_start, x.name_len))) {
         // the series text the caller expected: its name and labels scan as they did
-        struct fw_expfmt_rec *s = s_new_rec(self, s_arena_put(self, l->p + name_start, x.name_len));
+        // its name stays in the body (fw_expfmt_get copies it, in the room kept here)
+        struct fw_expfmt_rec *s = s_new_rec(self, FW_EXPFMT_NAME_DEFERRED | x.name_len);
+        self->name_defer += x.name_len + 1;
         self->line_name_len = x.name_len;
         self->line_qname = SIZE_MAX;
         self->line_lsum = 0;
@@ -632,6 +635,7 @@ static void
 s_reset(fw_expfmt_t *self)
 {
     self->arena_len = 0;
+    self->name_defer = 0;
     self->labels_len = 0;
     self->samples_len = 0;
     fw_expfmt_om_reset(self);
@@ -684,6 +688,8 @@ s_scan_line(fw_expfmt_t *self, struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt)
 static void
 s_publish(fw_expfmt_t *self)
 {
+    if (self->name_defer > 0) // fw_expfmt_get's copies of deferred names never move it
+        fw_mem_grow((void **)&self->arena, &self->arena_cap, self->arena_len + self->name_defer, 1);
     fw_mem_grow((void **)&self->names, &self->names_cap, self->labels_len + 1, sizeof(char *));
     fw_mem_grow((void **)&self->values, &self->values_cap, self->labels_len + 1, sizeof(char *));
     for (size_t i = 0; i < self->labels_len; i++) {
@@ -757,10 +763,26 @@ fw_expfmt_count(const fw_expfmt_t *self)
     return self->samples_len;
 }
 
+// Copy record s's deferred name into the arena room s_publish kept (it cannot move: the
+// label pointers are handed out).
+static void
+s_name_copy(fw_expfmt_t *self, struct fw_expfmt_rec *s)
+{
+    size_t len = s->name_off & ~FW_EXPFMT_NAME_DEFERRED;
+    assert(self->arena_len + len + 1 <= self->arena_cap && len + 1 <= self->name_defer);
+    s->name_off = self->arena_len;
+    memcpy(self->arena + self->arena_len, s->series, len);
+    self->arena[self->arena_len + len] = '\0';
+    self->arena_len += len + 1;
+    self->name_defer -= len + 1;
+}
+
 void
 fw_expfmt_get(fw_expfmt_t *self, size_t i, struct fw_expfmt_sample *out)
 {
-    const struct fw_expfmt_rec *s = &self->samples[i];
+    struct fw_expfmt_rec *s = &self->samples[i];
+    if (s->name_off & FW_EXPFMT_NAME_DEFERRED)
+        s_name_copy(self, s);
     out->name = self->arena + s->name_off;
     out->label_names = self->names + s->label_first;
     out->label_values = self->values + s->label_first;
@@ -818,6 +840,7 @@ fw_expfmt_line(fw_expfmt_t *self, const char *line, size_t len, struct fw_expfmt
         return fw_expfmt_fail(&l, "unexpected data after \"# EOF\"");
     }
     self->arena_len = 0;
+    self->name_defer = 0;
     self->labels_len = 0;
     self->samples_len = 0;
     int rc = s_scan_line(self, &l, self->line_fmt);

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "fw_err.h"
 #include "fw_expfmt.h"
@@ -35,7 +36,7 @@ struct fw_expfmt_lab {
 
 // One sample. Its exemplar's labels (ex_n_labels) follow its own labels in the label array.
 struct fw_expfmt_rec {
-    size_t name_off;
+    size_t name_off;    // into arena; or FW_EXPFMT_NAME_DEFERRED | its length (below)
     size_t label_first; // index into labels
     const char *series; // borrowed from the body or line: "name{...}" as written
     size_t series_len;
@@ -93,9 +94,16 @@ struct fw_expfmt_hrun {
     double count;
 };
 
+// A record's name_off with this bit: its name was not copied into the arena (the series
+// text a caller expected, fw_expfmt_set_expect, read with its tag: nobody asks its name in
+// a steady scrape) and is the first (name_off & ~bit) bytes of its series text;
+// fw_expfmt_get copies it into the arena room kept for it (name_defer) when asked.
+#define FW_EXPFMT_NAME_DEFERRED ((size_t)1 << (sizeof(size_t) * 8 - 1))
+
 struct fw_expfmt {
     char *arena; // owned: every string of a run (or line), NUL-terminated
     size_t arena_len, arena_cap;
+    size_t name_defer;            // arena bytes the deferred names take with their NULs (reserved)
     struct fw_expfmt_lab *labels; // owned
     size_t labels_len, labels_cap;
     struct fw_expfmt_rec *samples; // owned
@@ -151,6 +159,19 @@ struct fw_expfmt {
     size_t st_cap;
     bool st_valid;
 };
+
+// The name of record r and its length: in the arena, or its series text's first bytes
+// (FW_EXPFMT_NAME_DEFERRED; then not NUL-terminated).
+static inline const char *
+fw_expfmt_int_rec_name(const fw_expfmt_t *self, const struct fw_expfmt_rec *r, size_t *len)
+{
+    if (r->name_off & FW_EXPFMT_NAME_DEFERRED) {
+        *len = r->name_off & ~FW_EXPFMT_NAME_DEFERRED;
+        return r->series;
+    }
+    *len = strlen(self->arena + r->name_off);
+    return self->arena + r->name_off;
+}
 
 // The scan state of one line.
 struct fw_expfmt_scan {

@@ -199,8 +199,8 @@ fw_expfmt_st_resolve(fw_expfmt_t *self)
         const struct fw_expfmt_stblock *b = &self->st_blocks[s->st_block];
         if (c->block != s->st_block || b->kind == 0 || c->st == 0)
             continue; // a metadata line between them, or not a family with start times
-        const char *name = self->arena + s->name_off;
-        size_t name_len = strlen(name);
+        size_t name_len;
+        const char *name = fw_expfmt_int_rec_name(self, s, &name_len);
         if (b->mf_len < name_len)
             name_len = b->mf_len;
         if (s_key(name, name_len, s->series, s->series_len, s_skip_label(b->kind)) == c->key)

@@ -4,6 +4,7 @@
 */
 #include <check.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fw_expfmt.h"
@@ -180,6 +181,75 @@ START_TEST(test_fw_expfmt_expected_series)
 }
 END_TEST
 
+// An expected sample's name is not copied while parsing (it stays in the body): asked for,
+// it comes whole and NUL-terminated, as often as asked, while the label strings handed out
+// before stay where they were (the room for the names is kept when the run ends); and an
+// OpenMetrics _created line gives its start time to an expected sample of its family.
+static const char *const s_deferred_texts[] = {"c_total{a=\"1\"}", "g{b=\"2\"}", "h"};
+static bool
+s_expect_deferred(void *arg, size_t i, struct fw_expfmt_expect *x)
+{
+    (void)arg;
+    static const size_t name_lens[] = {7, 1, 1};
+    if (i >= 3)
+        return false;
+    *x = (struct fw_expfmt_expect){s_deferred_texts[i], strlen(s_deferred_texts[i]), name_lens[i],
+                                   (void *)(s_deferred_texts + i)};
+    return true;
+}
+
+START_TEST(test_fw_expfmt_expected_names_deferred)
+{
+    fw_expfmt_t *p = fw_expfmt_new();
+    fw_err_t err;
+    fw_expfmt_set_known(p, s_known_none, NULL);
+    fw_expfmt_set_expect(p, s_expect_deferred);
+    // 0..2 expected (0 with a start time), then x with 40 labels parsed in full
+    char body[4096];
+    size_t len = (size_t)snprintf(body, sizeof(body),
+                                  "# TYPE c counter\nc_total{a=\"1\"} 5\nc_created{a=\"1\"} 17\n"
+                                  "# TYPE g gauge\ng{b=\"2\"} 6\nh 7\nx{");
+    for (int k = 0; k < 40; k++)
+        len += (size_t)snprintf(body + len, sizeof(body) - len, "%sl%02d=\"v%02d\"", k ? "," : "",
+                                k, k);
+    len += (size_t)snprintf(body + len, sizeof(body) - len, "} 8\n# EOF\n");
+    ck_assert_int_eq(fw_expfmt_parse_flags(p, body, len, FW_EXPFMT_OPENMETRICS,
+                                           FW_EXPFMT_PROMETHEUS | FW_EXPFMT_START_TIMES, &err),
+                     4);
+    struct fw_expfmt_sample x, s;
+    fw_expfmt_get(p, 3, &x); // its label pointers first
+    ck_assert_ptr_null(x.tag);
+    ck_assert_uint_eq(x.n_labels, 40);
+    const char *v39 = x.label_values[39], *n0 = x.label_names[0], *name = x.name;
+    static const char *const names[] = {"c_total", "g", "h"};
+    for (int round = 0; round < 2; round++)
+        for (size_t i = 0; i < 3; i++) {
+            fw_expfmt_get(p, i, &s);
+            ck_assert_ptr_eq(s.tag, s_deferred_texts + i);
+            ck_assert_str_eq(s.name, names[i]);
+            ck_assert(s.v == (double)(i + 5));
+            ck_assert_int_eq(s.st_ms, i == 0 ? 17000 : 0);
+        }
+    ck_assert_str_eq(v39, "v39"); // where they were
+    ck_assert_str_eq(n0, "l00");
+    ck_assert_str_eq(name, "x");
+    fw_expfmt_get(p, 3, &s);
+    ck_assert_ptr_eq(s.label_values[39], v39);
+    // the next run starts afresh: names copied, deferred or not, all right again
+    ck_assert_int_eq(fw_expfmt_parse_flags(p, body, len, FW_EXPFMT_OPENMETRICS,
+                                           FW_EXPFMT_PROMETHEUS | FW_EXPFMT_START_TIMES, &err),
+                     4);
+    fw_expfmt_get(p, 2, &s);
+    ck_assert_str_eq(s.name, "h");
+    fw_expfmt_get(p, 3, &s);
+    ck_assert_str_eq(s.name, "x");
+    ck_assert_str_eq(s.label_values[39], "v39");
+    fw_expfmt_set_known(p, NULL, NULL);
+    fw_expfmt_set_expect(p, NULL);
+    fw_expfmt_destroy(&p);
+}
+END_TEST
+
 Suite *
 fw_expfmt_known_suite(void)
 {
@@ -187,6 +257,7 @@ fw_expfmt_known_suite(void)
     TCase *tc = tcase_create("known");
     tcase_add_test(tc, test_fw_expfmt_known_series_skip_labels);
     tcase_add_test(tc, test_fw_expfmt_expected_series);
+    tcase_add_test(tc, test_fw_expfmt_expected_names_deferred);
     suite_add_tcase(s, tc);
     return s;
 }
