@@ -105,13 +105,17 @@ s_check(tsdb_store_t *st, int n_series, int from, int to, const char *when)
         struct tsdb_store_iter it;
         tsdb_store_iter_init(&it, rd, ids[0], INT64_MIN, INT64_MAX);
         int k = from;
+        // Per sample, plain ifs: a passing ck_assert writes its location to Check's pipe
+        // (a system call), and this loop reads 3 million samples (196 s under ASan).
         while (tsdb_store_iter_next(&it)) {
-            ck_assert_msg(k < to, "%s: series %d: more than %d samples (t %lld again)", when, s,
-                          to - from, (long long)it.t);
-            ck_assert_msg(it.t == 1000 * (int64_t)(k + 1),
-                          "%s: series %d sample %d: t %lld (a sample twice, or lost)", when, s, k,
-                          (long long)it.t);
-            ck_assert(it.v == (double)k);
+            if (k >= to)
+                ck_abort_msg("%s: series %d: more than %d samples (t %lld again)", when, s,
+                             to - from, (long long)it.t);
+            if (it.t != 1000 * (int64_t)(k + 1))
+                ck_abort_msg("%s: series %d sample %d: t %lld (a sample twice, or lost)", when, s,
+                             k, (long long)it.t);
+            if (it.v != (double)k)
+                ck_abort_msg("%s: series %d sample %d: v %g, not %d", when, s, k, it.v, k);
             k++;
         }
         ck_assert_int_eq(tsdb_store_iter_err(&it), 0);
