@@ -171,6 +171,12 @@ scraper_fetch_polls(const scraper_fetch_t *self)
 }
 
 uint64_t
+scraper_fetch_setups(const scraper_fetch_t *self)
+{
+    return __atomic_load_n(&self->share.setups, __ATOMIC_RELAXED);
+}
+
+uint64_t
 scraper_fetch_wakes(const scraper_fetch_t *self)
 {
     return self->share.wakes;

@@ -37,14 +37,26 @@
 
 #define S_USER_AGENT "floorwatch-scraper/" FW_VERSION
 
-struct s_xfer {
-    uint64_t id;
-    void *job;                     // opaque
+// An easy handle, the lists its options point at, and what it was set up with. A handle
+// keeps its options between transfers: the next request to the same URL with the same
+// settings (and secrets reading the same) runs on it without curl_easy_reset and without
+// setting them again; any other request resets it and sets them all.
+struct s_handle {
     CURL *easy;                    // owned
     struct curl_slist *headers;    // owned
     struct curl_slist *connect_to; // owned: tls_config.server_name's CONNECT_TO entry
-    char *body;                    // owned
-    size_t len, cap;
+    char *url;                     // owned: the URL set (server_name's rewrite), or NULL
+    struct scraper_fetch_req *set; // owned: the request it was set up for; NULL: reset it
+    char *secret[3];               // owned: basic auth username, password, credentials read
+    char *body;                    // owned: the body buffer, kept with the handle
+    size_t cap;
+};
+
+struct s_xfer {
+    uint64_t id;
+    void *job;         // opaque
+    struct s_handle h; // owned
+    size_t len;
     size_t limit; // body size limit, decoded bytes
     bool too_big;
     int64_t start_ms; // wall clock
@@ -57,14 +69,11 @@ struct s_sock {
     int what; // CURL_POLL_IN / OUT / INOUT
 };
 
-// A finished transfer's handle and body buffer, kept for the next one: curl_easy_init()
-// allocates and clears a large handle and curl's download buffer per call, and a body
-// grown from nothing reallocates several times per scrape.
-struct s_idle {
-    CURL *easy; // owned, curl_easy_reset
-    char *body; // owned
-    size_t cap;
-};
+// Finished transfers' handles (struct s_handle) are kept for the next ones: curl_easy_init()
+// allocates and clears a large handle and curl's download buffer per call, setting a
+// handle's options costs a reset and some twenty setopts, and a body grown from nothing
+// reallocates several times per scrape. Up to S_MAX_IDLE are kept, so a scraper with that
+// many targets or fewer keeps one handle per target.
 #define S_MAX_IDLE 64
 #define S_MAX_IDLE_BODY (8 << 20)
 
@@ -75,7 +84,7 @@ struct s_actor {
     size_t n_heap, cap_heap;
     uint64_t *cancels; // owned: the cancels taken from the owner (swapped with its array)
     size_t cap_cancels;
-    struct s_idle idle[S_MAX_IDLE];
+    struct s_handle idle[S_MAX_IDLE]; // the most recently used last
     size_t n_idle;
     CURLM *multi;         // owned
     struct s_sock *socks; // owned
@@ -86,6 +95,7 @@ struct s_actor {
     bool terminated;
     bool pipe_check; // the pipe may hold a message its fd did not signal (edge-triggered)
     uint64_t polls;  // poll() calls
+    uint64_t setups; // handles set up from scratch (new or reset)
     scraper_fetch_round_fn *round; // or NULL (taken from share under its mutex)
     void *round_arg;
     scraper_fetch_handoff_fn *handoff; // or NULL
@@ -104,8 +114,8 @@ s_on_write(char *data, size_t size, size_t nmemb, void *userp)
         x->too_big = true;
         return 0; // aborts the transfer with CURLE_WRITE_ERROR
     }
-    fw_mem_grow((void **)&x->body, &x->cap, x->len + n + 1, 1);
-    memcpy(x->body + x->len, data, n);
+    fw_mem_grow((void **)&x->h.body, &x->h.cap, x->len + n + 1, 1);
+    memcpy(x->h.body + x->len, data, n);
     x->len += n;
     return n;
 }
@@ -145,30 +155,55 @@ s_on_timer(CURLM *multi, long timeout_ms, void *userp)
 
 // ---------------------------------------------------------------------------------------
 
-// Free x; its handle (not in the multi any more) and body buffer go back to self's idle
-// list when there is room (self may be NULL: never).
+// Forget what h was set up with: its options must be set again before it is used.
+static void
+s_handle_unset(struct s_handle *h)
+{
+    curl_slist_free_all(h->headers);
+    curl_slist_free_all(h->connect_to);
+    h->headers = h->connect_to = NULL;
+    free(h->url);
+    h->url = NULL;
+    scraper_fetch_req_free(&h->set);
+    for (size_t i = 0; i < 3; i++) {
+        free(h->secret[i]);
+        h->secret[i] = NULL;
+    }
+}
+
+static void
+s_handle_free(struct s_handle *h)
+{
+    s_handle_unset(h);
+    if (h->easy)
+        curl_easy_cleanup(h->easy);
+    free(h->body);
+    *h = (struct s_handle){0};
+}
+
+// Free x; its handle (not in the multi any more), with its options and body buffer, goes
+// back to self's idle list (self may be NULL: never), the oldest idle one making room.
 static void
 s_xfer_destroy(struct s_actor *self, struct s_xfer **x_p)
 {
     struct s_xfer *x = *x_p;
     if (!x)
         return;
-    if (x->cap > S_MAX_IDLE_BODY) { // a rare large body: not kept
-        free(x->body);
-        x->body = NULL;
-        x->cap = 0;
+    if (x->h.cap > S_MAX_IDLE_BODY) { // a rare large body: not kept
+        free(x->h.body);
+        x->h.body = NULL;
+        x->h.cap = 0;
     }
-    if (self && x->easy && self->n_idle < S_MAX_IDLE) {
-        curl_easy_reset(x->easy);
-        self->idle[self->n_idle++] = (struct s_idle){x->easy, x->body, x->cap};
-        x->easy = NULL;
-        x->body = NULL;
+    if (self && x->h.easy) {
+        if (self->n_idle == S_MAX_IDLE) {
+            s_handle_free(&self->idle[0]);
+            memmove(self->idle, self->idle + 1, (S_MAX_IDLE - 1) * sizeof(*self->idle));
+            self->n_idle--;
+        }
+        self->idle[self->n_idle++] = x->h;
+        x->h = (struct s_handle){0};
     }
-    if (x->easy)
-        curl_easy_cleanup(x->easy);
-    curl_slist_free_all(x->headers);
-    curl_slist_free_all(x->connect_to);
-    free(x->body);
+    s_handle_free(&x->h);
     free(x);
     *x_p = NULL;
 }
@@ -258,16 +293,17 @@ s_server_name(struct s_xfer *x, const char *url, const char *server_name)
         curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
         goto out;
     char *hosthdr = fw_asprintf("Host: %s:%s", host, port);
-    x->headers = curl_slist_append(x->headers, hosthdr);
+    x->h.headers = curl_slist_append(x->h.headers, hosthdr);
     free(hosthdr);
     char *entry = fw_asprintf("%s:%s:%s:%s", server_name, port, host, port);
-    x->connect_to = curl_slist_append(x->connect_to, entry);
+    x->h.connect_to = curl_slist_append(x->h.connect_to, entry);
     free(entry);
     if (curl_url_set(u, CURLUPART_HOST, server_name, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_URL, &rewritten, 0) != CURLUE_OK)
         goto out;
-    curl_easy_setopt(x->easy, CURLOPT_URL, rewritten);
-    curl_easy_setopt(x->easy, CURLOPT_CONNECT_TO, x->connect_to);
+    free(x->h.url);
+    x->h.url = fw_strdup(rewritten);
+    curl_easy_setopt(x->h.easy, CURLOPT_CONNECT_TO, x->h.connect_to);
 out:
     curl_free(rewritten);
     curl_free(port);
@@ -275,45 +311,57 @@ out:
     curl_url_cleanup(u);
 }
 
-// Apply the job's HTTP client settings to x. 0, or -1 with err (a secret file unreadable).
+// Read the secrets of h (inline, or from their files now, as Prometheus reads them per
+// request) into s[0..3): basic auth username and password, authorization credentials, each
+// a new string or NULL when unset. 0, or -1 with err (a file unreadable; s is then freed).
 static int
-s_apply_http(struct s_xfer *x, const char *url, const struct fw_http_client_config *h, char *err,
-             size_t size)
+s_read_secrets(const struct fw_http_client_config *h, char *s[3], char *err, size_t size)
 {
-    CURL *e = x->easy;
     bool bad = false;
     const struct fw_basic_auth *ba = &h->basic_auth;
+    s[0] = s[1] = s[2] = NULL;
     if (ba->username || ba->username_file || ba->password || ba->password_file) {
-        char *user =
-            s_secret(ba->username, ba->username_file, "basic auth username", err, size, &bad);
-        char *pass =
-            bad ? NULL
-                : s_secret(ba->password, ba->password_file, "basic auth password", err, size, &bad);
-        if (!bad) {
-            curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-            curl_easy_setopt(e, CURLOPT_USERNAME, user ? user : "");
-            curl_easy_setopt(e, CURLOPT_PASSWORD, pass ? pass : "");
-        }
-        free(user);
-        free(pass);
-        if (bad)
-            return -1;
+        s[0] = s_secret(ba->username, ba->username_file, "basic auth username", err, size, &bad);
+        if (!bad)
+            s[1] =
+                s_secret(ba->password, ba->password_file, "basic auth password", err, size, &bad);
     }
     const struct fw_authorization *au = &h->authorization;
-    if (au->credentials || au->credentials_file) {
-        char *cred = s_secret(au->credentials, au->credentials_file, "authorization credentials",
-                              err, size, &bad);
-        if (bad)
-            return -1;
-        if (strpbrk(cred, "\r\n")) { // a header of its own would follow
+    if (!bad && (au->credentials || au->credentials_file))
+        s[2] = s_secret(au->credentials, au->credentials_file, "authorization credentials", err,
+                        size, &bad);
+    if (bad) {
+        for (size_t i = 0; i < 3; i++) {
+            free(s[i]);
+            s[i] = NULL;
+        }
+        return -1;
+    }
+    return 0;
+}
+
+// Apply the job's HTTP client settings to x, with the secrets s read for them
+// (s_read_secrets). 0, or -1 with err (credentials holding a line break).
+static int
+s_apply_http(struct s_xfer *x, const char *url, const struct fw_http_client_config *h,
+             char *const s[3], char *err, size_t size)
+{
+    CURL *e = x->h.easy;
+    const struct fw_basic_auth *ba = &h->basic_auth;
+    if (ba->username || ba->username_file || ba->password || ba->password_file) {
+        curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+        curl_easy_setopt(e, CURLOPT_USERNAME, s[0] ? s[0] : "");
+        curl_easy_setopt(e, CURLOPT_PASSWORD, s[1] ? s[1] : "");
+    }
+    const struct fw_authorization *au = &h->authorization;
+    if (s[2]) {
+        if (strpbrk(s[2], "\r\n")) { // a header of its own would follow
             snprintf(err, size, "unable to use authorization credentials: they hold a line break");
-            free(cred);
             return -1;
         }
-        char *hdr = fw_asprintf("Authorization: %s %s", au->type ? au->type : "Bearer", cred);
-        x->headers = curl_slist_append(x->headers, hdr);
+        char *hdr = fw_asprintf("Authorization: %s %s", au->type ? au->type : "Bearer", s[2]);
+        x->h.headers = curl_slist_append(x->h.headers, hdr);
         free(hdr);
-        free(cred);
     }
     const struct fw_tls_config *t = &h->tls_config;
     fw_http_tls(e, t);
@@ -325,14 +373,73 @@ s_apply_http(struct s_xfer *x, const char *url, const struct fw_http_client_conf
     return 0;
 }
 
-static void
-s_start(struct s_actor *self, struct scraper_fetch_req *req)
+static bool
+s_str_eq(const char *a, const char *b)
 {
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+// Whether handle h was set up for a request with req's URL and settings, its secrets
+// reading s: then it runs req as it is.
+static bool
+s_handle_fits(const struct s_handle *h, const struct scraper_fetch_req *req, char *const s[3])
+{
+    const struct scraper_fetch_req *o = h->set;
+    if (!o || strcmp(o->url, req->url) != 0 || o->timeout_ms != req->timeout_ms ||
+        o->enable_compression != req->enable_compression ||
+        strcmp(o->escaping, req->escaping) != 0 || o->has_http != req->has_http)
+        return false;
+    if (req->has_http && !fw_promcfg_http_equal(&o->http, &req->http))
+        return false;
+    for (size_t i = 0; i < 3; i++)
+        if (!s_str_eq(h->secret[i], s[i]))
+            return false;
+    return true;
+}
+
+// Take a handle for req into x: the idle one that fits it (1); else (0, no settings) a new
+// one while the idle list has room for it, or the least recently used idle one, reset;
+// -1 when curl_easy_init fails.
+static int
+s_handle_take(struct s_actor *self, struct s_xfer *x, const struct scraper_fetch_req *req,
+              char *const s[3])
+{
+    size_t i = self->n_idle;
+    while (i > 0 && !s_handle_fits(&self->idle[i - 1], req, s))
+        i--;
+    int fits = i > 0;
+    if (!fits && self->n_idle < S_MAX_IDLE) {
+        x->h.easy = curl_easy_init();
+        return x->h.easy ? 0 : -1;
+    }
+    if (!fits)
+        i = 1; // the least recently used
+    x->h = self->idle[i - 1];
+    memmove(self->idle + i - 1, self->idle + i, (self->n_idle - i) * sizeof(*self->idle));
+    self->n_idle--;
+    if (!fits) {
+        curl_easy_reset(x->h.easy);
+        s_handle_unset(&x->h);
+    }
+    return fits;
+}
+
+// Start *req_p (taken when its handle keeps it as its settings, else left to the caller).
+static void
+s_start(struct s_actor *self, struct scraper_fetch_req **req_p)
+{
+    struct scraper_fetch_req *req = *req_p;
     uint64_t id = req->id;
     const char *url = req->url;
     int64_t start_ms = fw_time_now_ms();
     if (req->error) {
         s_reply(self, id, req->job, req->error, NULL, 0, NULL, 0, start_ms, false);
+        return;
+    }
+    char err[CURL_ERROR_SIZE + 320];
+    char *secret[3] = {NULL, NULL, NULL};
+    if (req->has_http && s_read_secrets(&req->http, secret, err, sizeof(err)) != 0) {
+        s_reply(self, id, req->job, err, NULL, 0, NULL, 0, start_ms, false);
         return;
     }
     struct s_xfer *x = fw_calloc(1, sizeof(*x));
@@ -341,19 +448,20 @@ s_start(struct s_actor *self, struct scraper_fetch_req *req)
     x->start_ms = start_ms;
     x->start_mono = fw_time_mono_ms();
     x->limit = req->body_size_limit > 0 ? (size_t)req->body_size_limit : SCRAPER_FETCH_MAX_BODY;
-    if (self->n_idle > 0) {
-        struct s_idle *idle = &self->idle[--self->n_idle];
-        x->easy = idle->easy;
-        x->body = idle->body;
-        x->cap = idle->cap;
-    } else {
-        x->easy = curl_easy_init();
-    }
-    if (!x->easy) {
+    int fits = s_handle_take(self, x, req, secret);
+    if (fits < 0) {
+        for (size_t i = 0; i < 3; i++)
+            free(secret[i]);
         s_reply(self, id, x->job, "curl_easy_init failed", NULL, 0, NULL, 0, start_ms, false);
-        s_xfer_destroy(self, &x);
-        return;
+        goto fail;
     }
+    CURL *e = x->h.easy;
+    if (fits) {
+        for (size_t i = 0; i < 3; i++)
+            free(secret[i]);
+        goto add;
+    }
+    self->setups++;
     char hdr[96];
     snprintf(hdr, sizeof(hdr), "X-Prometheus-Scrape-Timeout-Seconds: %g",
              (double)req->timeout_ms / 1000.0);
@@ -362,13 +470,11 @@ s_start(struct s_actor *self, struct scraper_fetch_req *req)
         char accept[256];
         snprintf(accept, sizeof(accept), SCRAPER_FETCH_ACCEPT_ESCAPING, req->escaping,
                  req->escaping);
-        x->headers = curl_slist_append(x->headers, accept);
+        x->h.headers = curl_slist_append(x->h.headers, accept);
     } else {
-        x->headers = curl_slist_append(x->headers, "Accept: " SCRAPER_FETCH_ACCEPT);
+        x->h.headers = curl_slist_append(x->h.headers, "Accept: " SCRAPER_FETCH_ACCEPT);
     }
-    x->headers = curl_slist_append(x->headers, hdr);
-    CURL *e = x->easy;
-    curl_easy_setopt(e, CURLOPT_URL, url);
+    x->h.headers = curl_slist_append(x->h.headers, hdr);
     curl_easy_setopt(e, CURLOPT_USERAGENT, S_USER_AGENT);
     // curl decodes what it announced (and a gzip body a server sends anyway, as Prometheus
     // does); s_on_write counts the decoded bytes against the limit.
@@ -384,24 +490,35 @@ s_start(struct s_actor *self, struct scraper_fetch_req *req)
     // a typical body in a few reads and write callbacks instead of one per 16 KiB
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, s_on_write);
+    int rc = req->has_http ? s_apply_http(x, url, &req->http, secret, err, sizeof(err)) : 0;
+    for (size_t i = 0; i < 3; i++)
+        x->h.secret[i] = secret[i]; // the handle keeps them, to compare with the next reads
+    if (rc != 0) {
+        s_reply(self, id, x->job, err, NULL, 0, NULL, 0, start_ms, false);
+        goto fail;
+    }
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->h.headers);
+    if (!x->h.url)
+        x->h.url = fw_strdup(url);
+    x->h.set = req; // the handle now holds req's settings
+    *req_p = NULL;
+add:
+    // Set again for every transfer: they point at this transfer, and a redirect followed
+    // last time leaves the handle at the URL it was sent to.
+    curl_easy_setopt(e, CURLOPT_URL, x->h.url);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
-    char err[CURL_ERROR_SIZE + 320];
-    if (req->has_http && s_apply_http(x, url, &req->http, err, sizeof(err)) != 0) {
-        s_reply(self, id, x->job, err, NULL, 0, NULL, 0, start_ms, false);
-        s_xfer_destroy(self, &x);
-        return;
-    }
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
     if (curl_multi_add_handle(self->multi, e) != CURLM_OK) {
         s_reply(self, id, x->job, "curl_multi_add_handle failed", NULL, 0, NULL, 0, start_ms,
                 false);
-        s_xfer_destroy(self, &x);
-        return;
+        goto fail;
     }
     fw_mem_grow((void **)&self->xfers, &self->cap_xfers, self->n_xfers + 1, sizeof(*self->xfers));
     self->xfers[self->n_xfers++] = x;
+    return;
+fail:
+    s_xfer_destroy(self, &x); // a handle set up partly has no settings: reset at its next use
 }
 
 static void
@@ -440,7 +557,7 @@ s_finish(struct s_actor *self, CURL *easy, CURLcode code)
         snprintf(err, sizeof(err), "server returned HTTP status %ld", status);
         error = err;
     }
-    s_reply(self, x->id, x->job, error, ctype, dur, error ? NULL : x->body, x->len, x->start_ms,
+    s_reply(self, x->id, x->job, error, ctype, dur, error ? NULL : x->h.body, x->len, x->start_ms,
             false);
     s_forget(self, x);
     s_xfer_destroy(self, &x);
@@ -576,7 +693,7 @@ s_schedule(struct s_actor *self, int64_t next_mono)
     int64_t now = fw_time_mono_ms();
     while (self->n_heap > 0 && self->heap[0]->due <= now) {
         struct scraper_fetch_req *req = s_heap_take(self, 0);
-        s_start(self, req);
+        s_start(self, &req); // takes req when a handle keeps it as its settings
         scraper_fetch_req_free(&req);
     }
     int64_t wake = next_mono;
@@ -616,7 +733,7 @@ s_free_all(struct s_actor *self)
 {
     // Transfers still running at $TERM are dropped without an answer.
     for (size_t i = 0; i < self->n_xfers; i++) {
-        curl_multi_remove_handle(self->multi, self->xfers[i]->easy);
+        curl_multi_remove_handle(self->multi, self->xfers[i]->h.easy);
         s_xfer_destroy(NULL, &self->xfers[i]);
     }
     self->n_xfers = 0;
@@ -697,6 +814,7 @@ scraper_fetch_actor_run(zsock_t *pipe, void *args)
         // wait (ZMQ_EVENTS), several times a scrape.
         self.polls++;
         __atomic_store_n(&self.share->polls, self.polls, __ATOMIC_RELAXED);
+        __atomic_store_n(&self.share->setups, self.setups, __ATOMIC_RELAXED);
         int rc = poll(items, (nfds_t)n, d < 0 ? 0 : d > INT32_MAX ? INT32_MAX : (int)d);
         if (rc < 0 && errno != EINTR)
             break;
@@ -721,10 +839,8 @@ scraper_fetch_actor_run(zsock_t *pipe, void *args)
     }
     s_round_end(&self);
     s_free_all(&self);
-    for (size_t i = 0; i < self.n_idle; i++) {
-        curl_easy_cleanup(self.idle[i].easy);
-        free(self.idle[i].body);
-    }
+    for (size_t i = 0; i < self.n_idle; i++)
+        s_handle_free(&self.idle[i]);
     curl_multi_cleanup(self.multi);
     free(self.socks);
     free(items);

@@ -41,6 +41,7 @@ struct scraper_fetch_shared {
     uint64_t wakes;        // WAKE messages the owner sent
     uint64_t wakes_cancel; // of which for cancels
     uint64_t polls;        // the actor's poll() calls (atomic: written by the actor)
+    uint64_t setups;       // handles the actor set up from scratch (atomic, likewise)
     scraper_fetch_round_fn *round; // or NULL: called at the end of each round
     void *round_arg;
 };
