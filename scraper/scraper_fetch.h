@@ -117,8 +117,8 @@ void scraper_fetch_on_round(scraper_fetch_t *self, scraper_fetch_round_fn *fn, v
 // thread, for the scraper's self-metrics and tests.
 uint64_t scraper_fetch_polls(const scraper_fetch_t *self);
 // How many easy handles the actor set up from scratch (new, or reset for a request its
-// settings did not fit), as of its last poll: any thread, for tests. A target scraped again
-// with the same URL and settings reuses its handle as it is.
+// settings did not fit), counted before the request is sent: any thread, for tests. A target
+// scraped again with the same URL and settings reuses its handle as it is.
 uint64_t scraper_fetch_setups(const scraper_fetch_t *self);
 // How many times the owner woke the actor (schedules due early, cancels): for tests.
 uint64_t scraper_fetch_wakes(const scraper_fetch_t *self);

@@ -397,23 +397,29 @@ s_handle_fits(const struct s_handle *h, const struct scraper_fetch_req *req, cha
     return true;
 }
 
-// Take a handle for req into x: the idle one that fits it (1); else (0, no settings) a new
-// one while the idle list has room for it, or the least recently used idle one, reset;
-// -1 when curl_easy_init fails.
+// Take a handle for req into x: the idle one that fits it (1); else (0, with no settings)
+// the target's own (an idle handle last set up for req's URL: its settings changed, say by
+// a reload), reset; else a new one while the idle list has room for it; else the least
+// recently used idle one, reset. -1 when curl_easy_init fails.
 static int
 s_handle_take(struct s_actor *self, struct s_xfer *x, const struct scraper_fetch_req *req,
               char *const s[3])
 {
-    size_t i = self->n_idle;
-    while (i > 0 && !s_handle_fits(&self->idle[i - 1], req, s))
-        i--;
+    size_t i = self->n_idle, same_url = 0; // 1 + the index, 0: none
+    for (; i > 0; i--) {
+        const struct s_handle *h = &self->idle[i - 1];
+        if (s_handle_fits(h, req, s))
+            break;
+        if (!same_url && h->set && strcmp(h->set->url, req->url) == 0)
+            same_url = i;
+    }
     int fits = i > 0;
-    if (!fits && self->n_idle < S_MAX_IDLE) {
+    if (!fits && !same_url && self->n_idle < S_MAX_IDLE) {
         x->h.easy = curl_easy_init();
         return x->h.easy ? 0 : -1;
     }
     if (!fits)
-        i = 1; // the least recently used
+        i = same_url ? same_url : 1; // 1: the least recently used
     x->h = self->idle[i - 1];
     memmove(self->idle + i - 1, self->idle + i, (self->n_idle - i) * sizeof(*self->idle));
     self->n_idle--;
@@ -461,7 +467,8 @@ s_start(struct s_actor *self, struct scraper_fetch_req **req_p)
             free(secret[i]);
         goto add;
     }
-    self->setups++;
+    // published at once: the answer (and a test reading this after it) comes later
+    __atomic_store_n(&self->share->setups, ++self->setups, __ATOMIC_RELAXED);
     char hdr[96];
     snprintf(hdr, sizeof(hdr), "X-Prometheus-Scrape-Timeout-Seconds: %g",
              (double)req->timeout_ms / 1000.0);
@@ -814,7 +821,6 @@ scraper_fetch_actor_run(zsock_t *pipe, void *args)
         // wait (ZMQ_EVENTS), several times a scrape.
         self.polls++;
         __atomic_store_n(&self.share->polls, self.polls, __ATOMIC_RELAXED);
-        __atomic_store_n(&self.share->setups, self.setups, __ATOMIC_RELAXED);
         int rc = poll(items, (nfds_t)n, d < 0 ? 0 : d > INT32_MAX ? INT32_MAX : (int)d);
         if (rc < 0 && errno != EINTR)
             break;

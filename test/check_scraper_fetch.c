@@ -166,6 +166,23 @@ START_TEST(test_scraper_fetch_settings_change_on_kept_handle)
     o.http = NULL;
     s_fetch(fetch, ++id, url, &o, out, sizeof(out));
     ck_assert_str_eq(out, "auth{v=\"none\"} 1\n");
+    // TLS settings: tls_config.server_name (over http it still rewrites the URL's host,
+    // reached through CONNECT_TO), then none: neither the rewritten URL nor the CONNECT_TO
+    // entry stays on the target's handle (node.test does not resolve). One handle for the
+    // target throughout: each change resets it and sets it up again.
+    struct fw_http_client_config tls = {.follow_redirects = true};
+    tls.tls_config.server_name = fw_strdup("node.test");
+    o.http = &tls;
+    uint64_t before = scraper_fetch_setups(fetch);
+    s_fetch(fetch, ++id, url, &o, out, sizeof(out));
+    ck_assert_str_eq(out, "auth{v=\"none\"} 1\n");
+    s_fetch(fetch, ++id, url, &o, out, sizeof(out));
+    ck_assert_str_eq(out, "auth{v=\"none\"} 1\n");
+    ck_assert_uint_eq(scraper_fetch_setups(fetch), before + 1); // set up once, then kept
+    o.http = NULL;
+    s_fetch(fetch, ++id, url, &o, out, sizeof(out));
+    ck_assert_str_eq(out, "auth{v=\"none\"} 1\n");
+    ck_assert_uint_eq(scraper_fetch_setups(fetch), before + 2);
     // a proxy that refuses connections, then none again: the proxy does not stay
     struct fw_http_client_config proxied = {.follow_redirects = true};
     proxied.proxy_url = fw_strdup("http://127.0.0.1:1");
@@ -206,6 +223,7 @@ START_TEST(test_scraper_fetch_settings_change_on_kept_handle)
     fw_promcfg_http_free(&basic);
     fw_promcfg_http_free(&bearer);
     fw_promcfg_http_free(&proxied);
+    fw_promcfg_http_free(&tls);
     fw_promcfg_http_free(&filed);
     MHD_stop_daemon(srv.d);
 }
