@@ -45,6 +45,7 @@ struct fw_http_request {
     char *body;                  // owned, NUL-terminated, may be NULL
     size_t body_len;
     size_t body_cap;
+    size_t body_want;           // Content-Length when it came and is small, else 0
     bool too_big;               // body exceeded FW_HTTP_BODY_MAX
     char *form;                 // owned: decoded copy of a form body
     struct fw_http_kv *form_kv; // owned array; strings point into form
