@@ -189,8 +189,10 @@ it_check "tsdb was restarted twice" [ "$TSDB_RUNS" -ge 3 ]
 # before any commit, is checked here. One series gets an open chunk on disk (a checkpoint),
 # then 300 more samples in one acknowledged batch (2 chunks sealed by a commit between
 # checkpoints); tsdb is SIGKILLed, restarted, and asked at once, with nothing ingested since.
+# The checkpoint interval leaves the pushes and the kill 15 s between the first checkpoint
+# and the second (at 5 s, a run at load 8 let the second come first: nothing to replay).
 kill_tsdb
-start_tsdb --storage.tsdb.checkpoint-interval=5s
+start_tsdb --storage.tsdb.checkpoint-interval=15s
 BASE=$(( (NOW - 400) * 1000 ))
 push_x() { # samples $1..$2-1 of series replay_check
     python3 -c "import sys
@@ -200,9 +202,12 @@ for k in range(int(sys.argv[1]), int(sys.argv[2])):
 }
 it_check "fwpush: 5 samples acknowledged" push_x 0 5
 checkpointed=no
-for _ in $(seq 1 100); do # the first checkpoint comes 5 s after the start
-    c=$(curl -fsS --max-time 2 "http://127.0.0.1:$TSDB_WEB/metrics" |
-        awk '/^fw_tsdb_checkpoints_total /{print $2}')
+checkpoints() {
+    curl -fsS --max-time 2 "http://127.0.0.1:$TSDB_WEB/metrics" |
+        awk '/^fw_tsdb_checkpoints_total /{print $2}'
+}
+for _ in $(seq 1 300); do # the first checkpoint comes 15 s after the start
+    c=$(checkpoints)
     if python3 -c "import sys; sys.exit(0 if float('${c:-0}') >= 1 else 1)"; then
         checkpointed=yes; break
     fi
@@ -210,6 +215,8 @@ for _ in $(seq 1 100); do # the first checkpoint comes 5 s after the start
 done
 it_check "a checkpoint wrote the series' open chunk" [ "$checkpointed" = yes ]
 it_check "fwpush: 300 samples acknowledged" push_x 5 305
+c2=$(checkpoints)
+it_check "no second checkpoint before the kill (checkpoints $c then $c2)" [ "$c2" = "$c" ]
 kill_tsdb
 start_tsdb
 it_check "the restart replayed chunks the log's commits had stored" \
