@@ -76,10 +76,20 @@ it_ok "ms5:plant_oee:ratio_5m $p"
 it_ok "line2 has 2 Andon calls open (quality, maintenance)"
 # rate() over [5m] divides by the whole window, so minutes after a start it reads low: the
 # checks below compare lines, or hold whatever part of the window is filled.
-a1=$(val 'ms5:line_production_attainment:ratio_5m{line="line1"}')
-a2=$(val 'ms5:line_production_attainment:ratio_5m{line="line2"}')
-r=$(awk -v a="$a1" -v b="$a2" 'BEGIN { print (b > 0 ? a / b : 0) }')
-within "$r" 2.4 3.1 || it_die "production attainment line1 $a1 / line2 $a2 = $r (want ~2.76)"
+# Read over up to 5 evaluations (2 s each): twice in one CI run (20:33 and 20:37, then not
+# in 9 runs) one evaluation gave 2.16-2.18, as if line1's newest sample was left out and
+# line2's was not (2.76 x 7/9 at the ninth second). A query that sees part of one scrape's
+# batch would do that; tsdb's isolation of a batch against a concurrent query is not shown
+# here either way, and an evaluation that reads a whole batch must give 2.76.
+attainment() {
+    a1=$(val 'ms5:line_production_attainment:ratio_5m{line="line1"}')
+    a2=$(val 'ms5:line_production_attainment:ratio_5m{line="line2"}')
+    r=$(awk -v a="$a1" -v b="$a2" 'BEGIN { print (b > 0 ? a / b : 0) }')
+    echo "attainment line1 $a1 / line2 $a2 = $r" >>"$IT_DIR/attainment.log"
+    within "$r" 2.4 3.1
+}
+attainment || it_until 10 1 attainment ||
+    it_die "production attainment: $(tr '\n' ';' <"$IT_DIR/attainment.log") (want ~2.76)"
 it_ok "production against target: line1 makes $r times what line2 (in trouble) makes"
 # records that read records of their group come one evaluation later per step of the chain
 # (usage, hourly, projected, share): wait for the last
