@@ -579,12 +579,13 @@ START_TEST(test_tsdb_wal_readers_and_sealed_chunks)
     s_append(st, 0, 0);
     s_commit(st);
     fw_err_t err;
-    tsdb_store_reader_t *old = tsdb_store_reader_new(st, &err);
-    ck_assert_ptr_nonnull(old);
     // 130 samples: the first 120 make a chunk that is sealed, then committed after `old`
-    // began, so old's snapshot lacks it
+    // began, so old's snapshot lacks it (it sees what was appended before it began: the
+    // batches that had ended, README "Isolation")
     for (int k = 1; k < 130; k++)
         s_append(st, 0, k);
+    tsdb_store_reader_t *old = tsdb_store_reader_new(st, &err);
+    ck_assert_ptr_nonnull(old);
     s_check_series(st, NULL, 0, 130); // appended, not committed: readers see it
     s_commit(st);
     ck_assert_uint_eq(check_util_store_raw_entries(s_dir, "chunks"), 1);

@@ -14,6 +14,7 @@
 */
 #include "tsdb_head.h"
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,9 @@ struct tsdb_head {
     size_t n_kept, cap_kept;
     int64_t ooo_window;
     int64_t maxt;
+    uint64_t batch;                      // the number of the open batch, or of the last one
+    bool in_batch;                       // between tsdb_head_batch_begin and _end
+    _Atomic uint64_t visible;            // the last batch ended (tsdb_head_visible)
     const struct tsdb_head_marks *marks; // borrowed, or NULL
     struct tsdb_head_note *notes;        // owned: tsdb_head_notes
     size_t n_notes, cap_notes;
@@ -563,8 +567,67 @@ tsdb_head_append(tsdb_head_t *self, struct tsdb_head_series *s, const struct fw_
 }
 
 void
+tsdb_head_batch_begin(tsdb_head_t *self)
+{
+    assert(!self->in_batch);
+    self->in_batch = true;
+    self->batch++;
+}
+
+void
+tsdb_head_batch_end(tsdb_head_t *self)
+{
+    assert(self->in_batch);
+    self->in_batch = false;
+    // release: a reader that loads this number sees every append of the batch
+    atomic_store_explicit(&self->visible, self->batch, memory_order_release);
+}
+
+uint64_t
+tsdb_head_visible(const tsdb_head_t *self)
+{
+    return atomic_load_explicit(&self->visible, memory_order_acquire);
+}
+
+bool
+tsdb_head_in_batch(const tsdb_head_t *self)
+{
+    return self->in_batch;
+}
+
+// The first append of the open batch to s: note the batch and s's newest in-order sample
+// before it (see "Batches" in tsdb_head.h).
+static inline void
+s_iso_note(const tsdb_head_t *self, struct tsdb_head_series *s)
+{
+    if (s->iso_seq == self->batch)
+        return;
+    s->iso_seq = self->batch;
+    s->iso_t = s->has_last ? s->last_t : INT64_MIN;
+}
+
+static void s_append_st(tsdb_head_t *self, struct tsdb_head_series *s,
+                        const struct fw_sample *samples, const int64_t *start, size_t n,
+                        struct tsdb_store_stats *st);
+
+void
 tsdb_head_append_st(tsdb_head_t *self, struct tsdb_head_series *s, const struct fw_sample *samples,
                     const int64_t *start, size_t n, struct tsdb_store_stats *st)
+{
+    if (self->in_batch) {
+        s_iso_note(self, s);
+        s_append_st(self, s, samples, start, n, st);
+        return;
+    }
+    tsdb_head_batch_begin(self); // an append of its own is a batch
+    s_iso_note(self, s);
+    s_append_st(self, s, samples, start, n, st);
+    tsdb_head_batch_end(self);
+}
+
+static void
+s_append_st(tsdb_head_t *self, struct tsdb_head_series *s, const struct fw_sample *samples,
+            const int64_t *start, size_t n, struct tsdb_store_stats *st)
 {
     // samples at or below a remote-write reader's mark: visible ones (vlo..vhi) now, late
     // ones for the commit (dlo..dhi)
@@ -754,15 +817,26 @@ tsdb_head_release(tsdb_head_t *self, uint64_t oldest_reader_txn)
     return freed;
 }
 
+// The newest timestamp of s that a reader seeing the batches up to visible may read: all
+// when the last batch that appended to s is visible, else what s held before it (an
+// earlier batch the reader must not see either is no longer known: README "Isolation").
+static int64_t
+s_iso_maxt(const struct tsdb_head_series *s, uint64_t visible)
+{
+    return s->iso_seq <= visible ? INT64_MAX : s->iso_t;
+}
+
 bool
-tsdb_head_view(const tsdb_head_t *self, uint64_t id, uint64_t reader_txn,
+tsdb_head_view(const tsdb_head_t *self, uint64_t id, uint64_t reader_txn, uint64_t visible,
                struct tsdb_head_view *out)
 {
     out->len = 0;
     out->n = 0;
+    out->maxt = INT64_MAX;
     const struct tsdb_head_series *s = tsdb_head_find_id(self, id);
     if (!s)
         return false;
+    out->maxt = s_iso_maxt(s, visible);
     size_t open_len;
     const unsigned char *open = tsdb_chunk_app_bytes(&s->app, &open_len);
     if (tsdb_chunk_app_count(&s->app) == 0)

@@ -38,9 +38,24 @@
     (tsdb_head_release); tsdb_head_view gives a reader exactly the kept chunks its snapshot
     lacks, then the open chunk.
 
+    Batches (isolation, as Prometheus isolates an appender's Commit): the writer appends a
+    batch (a SAMPLES message: one scrape of one target) between tsdb_head_batch_begin and
+    tsdb_head_batch_end, which number it; an append outside them is a batch of its own.
+    tsdb_head_visible is the number of the last batch ended. A reader takes it once, when
+    it starts, and reads every series as of it: each series keeps the number of the last
+    batch that appended to it and its newest in-order timestamp before that batch, so when
+    that batch is newer than the reader's, tsdb_head_view bounds the series at that
+    timestamp. In-order samples only grow a series' newest timestamp, so the bound hides
+    exactly the batch's samples, wherever they went (the open chunk, or a chunk they
+    sealed). Two limits, both in README "Isolation": a late sample merged into the open
+    chunk (out-of-order window) is seen at once, and a reader that outlives two batches of
+    one series (two scrapes of its target) sees the older of them in that series. No memory
+    per sample or per batch: 16 bytes a series (Prometheus keeps a ring of append ids per
+    series instead, grown while old readers need it).
+
     Threads: the head belongs to the writer thread (tsdb's loop). Readers call only
     tsdb_head_view, and only under the store's head lock, which the writer holds whenever it
-    changes the head.
+    changes the head; tsdb_head_visible any time (an atomic).
 */
 #ifndef TSDB_HEAD_H
 #define TSDB_HEAD_H
@@ -79,14 +94,17 @@ struct tsdb_head_late {
 // One active series: one allocation, its label set packed after the struct (about 100,000
 // are held at once, so every byte here is 100 KB). Fields are the store's to read; only
 // tsdb_head.c changes them. What an in-order append reads and writes comes first, in
-// TSDB_HEAD_SERIES_HOT bytes: two cache lines wherever malloc (16-byte aligned) puts the
-// record, which tsdb_store_refs_prefetch fetches ahead (spread over the record's 112 bytes,
-// half the records needed three).
+// TSDB_HEAD_SERIES_HOT bytes (96: two or three cache lines, as malloc, 16-byte aligned,
+// puts the record), which tsdb_store_refs_prefetch fetches ahead line by line.
 struct tsdb_head_series {
     uint64_t id;
     struct tsdb_chunk_app app; // the open chunk; empty right after a cut
     int64_t last_t;            // the newest in-order sample, when has_last
     double last_v;
+    // isolation (see "Batches"): the last batch that appended to it, and its newest
+    // in-order timestamp before that batch (INT64_MIN: none)
+    uint64_t iso_seq;
+    int64_t iso_t;
     bool has_last;
     bool last_v_known; // false when the newest value could not be read back (damaged chunk)
     bool is_new;       // not in the index yet
@@ -112,11 +130,14 @@ struct tsdb_head_sealed {
 };
 
 // What tsdb_head_view copies for a reader: n chunks, each a 4-byte little-endian length
-// and the chunk's bytes, in time order. Zero it to start; the caller frees p.
+// and the chunk's bytes, in time order, and maxt: the reader reads none of the series'
+// samples after it (they belong to batches it must not see; INT64_MAX: no bound). Zero it
+// to start; the caller frees p.
 struct tsdb_head_view {
     unsigned char *p;
     size_t len, cap;
     size_t n;
+    int64_t maxt;
 };
 
 // Make *view s's labels: its items point into s->text, borrowed as s is; the items array
@@ -214,11 +235,22 @@ size_t tsdb_head_sealed_mark_stored(tsdb_head_t *self,
 // Free the kept chunks every live reader's snapshot holds: those stored by a txn at or
 // before oldest_reader_txn (UINT64_MAX - 1 with no reader alive). Returns how many.
 size_t tsdb_head_release(tsdb_head_t *self, uint64_t oldest_reader_txn);
-// For a reader whose snapshot is txn reader_txn: copy series id's kept chunks that
-// snapshot lacks, then its open chunk, into *out. False when the head does not hold the
-// series (its stored state is then all the reader needs).
-bool tsdb_head_view(const tsdb_head_t *self, uint64_t id, uint64_t reader_txn,
+// For a reader whose snapshot is txn reader_txn and that sees the batches up to visible
+// (tsdb_head_visible when it started): copy series id's kept chunks that snapshot lacks,
+// then its open chunk, into *out, and set out->maxt (see "Batches"). False when the head
+// does not hold the series (its stored state is then all the reader needs).
+bool tsdb_head_view(const tsdb_head_t *self, uint64_t id, uint64_t reader_txn, uint64_t visible,
                     struct tsdb_head_view *out);
+
+// Open a batch (see "Batches"): the appends until tsdb_head_batch_end are one. Batches do not
+// nest. The writer's.
+void tsdb_head_batch_begin(tsdb_head_t *self);
+// End the batch: readers that start from now on see all of it.
+void tsdb_head_batch_end(tsdb_head_t *self);
+// The number of the last batch ended (0: none yet). Any thread.
+uint64_t tsdb_head_visible(const tsdb_head_t *self);
+// True between tsdb_head_batch_begin and tsdb_head_batch_end.
+bool tsdb_head_in_batch(const tsdb_head_t *self);
 
 // Late samples for remote-write readers (tsdb_store.h, "Late samples"): per watched slot,
 // the timestamp its reader has read up to, and their maximum (INT64_MIN: none). Written by

@@ -219,6 +219,8 @@ tsdb_samples_append(tsdb_samples_t *self, const struct fw_samples_view *v,
     size_t samples = 0;
     struct tsdb_store_stats st = {0};
     bool held = false; // the head, over each run of known series
+    // one batch for readers, however the head lock is taken and released below
+    tsdb_store_batch_begin(self->store);
     for (size_t i = 0; i < v->nseries; i++) {
         const struct fw_samples_series s = self->series[i];
         if (i + S_AHEAD < v->nseries && self->hit[i + S_AHEAD] && self->series[i + S_AHEAD].ref)
@@ -263,6 +265,7 @@ tsdb_samples_append(tsdb_samples_t *self, const struct fw_samples_view *v,
     }
     if (held)
         tsdb_store_release(self->store);
+    tsdb_store_batch_end(self->store);
     s_count_stats(self, &st);
     if (out)
         *out = st;

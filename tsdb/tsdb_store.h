@@ -45,7 +45,8 @@
     not yet committed is lost on SIGKILL or power loss: acknowledge samples only after the
     commit that holds them returned 0. A start replays the log and reopens other open
     chunks lazily. Readers see what is committed and the head, so queries see a sample as
-    soon as it is appended.
+    soon as the batch that appended it ended (tsdb_store_batch_begin): a reader reads every
+    series as of the last batch ended when it started, never part of a batch.
 
     Reading (any thread): the environment is opened with MDB_NOTLS, so each reader
     (tsdb_store_reader_new) is a short read transaction on a consistent snapshot that any
@@ -223,6 +224,20 @@ void tsdb_store_cache_prefetch(tsdb_store_t *self, tsdb_store_cache_t *cache, si
 void tsdb_store_append_cached(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t pos,
                               const struct fw_sample *samples, size_t n,
                               struct tsdb_store_stats *st);
+// Batches (isolation, README "Isolation"): the appends between tsdb_store_batch_begin and
+// tsdb_store_batch_end are one batch, as Prometheus's appender Commit is one: a reader
+// started before the end reads none of their in-order samples, one started after reads all
+// of them, whichever thread and however the appends were locked. An append outside them is
+// a batch of its own. Batches do not nest, and no commit may run inside one (the snapshot
+// of a reader must hold no batch it does not see). Writer thread only; no allocation.
+void tsdb_store_batch_begin(tsdb_store_t *self);
+void tsdb_store_batch_end(tsdb_store_t *self);
+
+// Test hook: fn(arg, id) runs on a reader's thread each time an iterator has just copied a
+// series' chunks from the head (no lock held), so a test can append between two series of
+// one query. NULL: none (the default). Before any reader.
+void tsdb_store_set_read_hook(tsdb_store_t *self, void (*fn)(void *arg, uint64_t id), void *arg);
+
 // Hold the head for a run of tsdb_store_append_cached_held calls (a batch's known series):
 // one lock for the run instead of one per series; readers wait for the run. Release before
 // any other call on the store.

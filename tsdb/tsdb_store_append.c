@@ -294,6 +294,25 @@ tsdb_store_append_cached(tsdb_store_t *self, tsdb_store_cache_t *cache, size_t p
 }
 
 void
+tsdb_store_batch_begin(tsdb_store_t *self)
+{
+    tsdb_head_batch_begin(self->head);
+}
+
+void
+tsdb_store_batch_end(tsdb_store_t *self)
+{
+    tsdb_head_batch_end(self->head);
+}
+
+void
+tsdb_store_set_read_hook(tsdb_store_t *self, void (*fn)(void *arg, uint64_t id), void *arg)
+{
+    self->read_hook = fn;
+    self->read_hook_arg = arg;
+}
+
+void
 tsdb_store_hold(tsdb_store_t *self)
 {
     pthread_mutex_lock(&self->head_mu);

@@ -12,6 +12,7 @@
 */
 #include "tsdb_store.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <lmdb.h>
 #include <stdatomic.h>
@@ -460,6 +461,7 @@ tsdb_store_commit(tsdb_store_t *self, fw_err_t *err)
         fw_err_set(err, "store is not open");
         return -1;
     }
+    assert(!tsdb_head_in_batch(self->head)); // tsdb_store_batch_begin: none inside a batch
     size_t n_new = 0, np;
     struct tsdb_head_series *const *pending = tsdb_head_pending(self->head, &np);
     for (size_t k = 0; tsdb_head_pending_more(self->head) && k < np; k++)

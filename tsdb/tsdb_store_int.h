@@ -97,6 +97,8 @@ struct tsdb_store {
     pthread_mutex_t head_mu; // held by the writer while it changes the head, by a reader
                              // while it copies from it
     pthread_mutex_t readers_mu;
+    void (*read_hook)(void *arg, uint64_t id); // tsdb_store_set_read_hook (tests)
+    void *read_hook_arg;
     // damaged rollup pages queries found, for the rollup writer to write again
     pthread_mutex_t rollup_mu;
     struct s_rollup_fix {
@@ -127,6 +129,7 @@ struct tsdb_store_reader {
     MDB_txn *txn;                   // owned
     MDB_cursor *cur;                // owned: on chunks, shared by the reader's iterators
     uint64_t txn_id;                // the snapshot: the last write txn it sees
+    uint64_t visible;               // the last batch it sees (tsdb_head_visible at start)
     size_t slot;                    // in store->reader_txn
     struct tsdb_head_view view;     // scratch for tsdb_head_view
     bool tombs;                     // the snapshot holds tombstones (delete_series)
@@ -206,9 +209,11 @@ void tsdb_store_int_reader_end(tsdb_store_t *self, tsdb_store_reader_t *r);
 // Series id's chunks newer than the reader's stored ones: the head's kept chunks the
 // reader's snapshot lacks and its open chunk, or, when the head does not hold the series,
 // its stored open chunk. *p (n chunks, each a 4-byte little-endian length and the bytes)
-// stays valid while the reader lives. 0, or an LMDB error.
+// stays valid while the reader lives. *maxt: the reader reads none of the series' samples
+// after it (batches it must not see, tsdb_head.h "Batches"; INT64_MAX: no bound). 0, or an
+// LMDB error.
 int tsdb_store_int_head_chunks(tsdb_store_reader_t *r, uint64_t id, const unsigned char **p,
-                               size_t *len);
+                               size_t *len, int64_t *maxt);
 
 // A failed write transaction: counted; a full map or disk makes the store read-only.
 // Fills err and returns -1.

@@ -264,7 +264,10 @@ s_next_chunk(struct tsdb_store_iter *it)
     }
     if (it->phase == 1 && !it->view) {
         // the chunks newer than the snapshot's: from the head (tsdb_store_int_head_chunks)
-        int rc = tsdb_store_int_head_chunks(r, it->id, &it->view, &it->view_len);
+        int64_t vmaxt;
+        int rc = tsdb_store_int_head_chunks(r, it->id, &it->view, &it->view_len, &vmaxt);
+        if (vmaxt < it->maxt)
+            it->maxt = vmaxt; // the samples of batches after the reader's are not its own
         if (rc != 0) {
             it->err = rc;
             it->phase = 2;
@@ -513,6 +516,9 @@ tsdb_store_int_reader_begin(tsdb_store_t *self, tsdb_store_reader_t *r)
     if (rc != 0)
         r->slot = TSDB_STORE_READERS;
     r->txn_id = rc == 0 ? (uint64_t)mdb_txn_id(r->txn) : 0;
+    // After the snapshot: commits run between batches, so the snapshot holds no batch after
+    // this one, and bounding the head's samples at it (tsdb_head_view) bounds the reader.
+    r->visible = tsdb_head_visible(self->head);
     return rc;
 }
 
@@ -553,15 +559,19 @@ s_block_alloc(tsdb_store_reader_t *r, size_t len)
 
 int
 tsdb_store_int_head_chunks(tsdb_store_reader_t *r, uint64_t id, const unsigned char **p,
-                           size_t *len)
+                           size_t *len, int64_t *maxt)
 {
     tsdb_store_t *self = r->store;
     *p = NULL;
     *len = 0;
+    *maxt = INT64_MAX;
     pthread_mutex_lock(&self->head_mu);
-    bool held = tsdb_head_view(self->head, id, r->txn_id, &r->view);
+    bool held = tsdb_head_view(self->head, id, r->txn_id, r->visible, &r->view);
     pthread_mutex_unlock(&self->head_mu);
+    if (self->read_hook)
+        self->read_hook(self->read_hook_arg, id);
     if (held) {
+        *maxt = r->view.maxt;
         if (r->view.len > 0) {
             unsigned char *d = s_block_alloc(r, r->view.len);
             memcpy(d, r->view.p, r->view.len);
