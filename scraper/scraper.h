@@ -36,6 +36,7 @@ struct scraper_opts {
     struct scraper_shard shard;            // from the three above (scraper_shard_setup)
     int64_t workers;                       // --scrape.workers: threads for the scrapes' CPU work
     const char *bench_parse;               // --bench-parse=FILE (scraper_bench.h)
+    const char *bench_work;                // --bench-work=FILE[,FILE2] (scraper_bench.h)
 };
 
 // The embedded default configuration (scraper/scraper.example.yml).

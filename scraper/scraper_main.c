@@ -34,6 +34,10 @@ static const struct fw_flag s_flags[] = {
     {"bench-parse", FW_FLAG_STR, offsetof(struct scraper_opts, bench_parse), NULL,
      "FILE: print the parse throughput and the CPU per sample of a scrape's whole work on "
      "this exposition body (the config's first job's metric_relabel_configs), then exit"},
+    {"bench-work", FW_FLAG_STR, offsetof(struct scraper_opts, bench_work), NULL,
+     "FILE[,FILE2]: scrape these bodies as a target of the config's first job to learn their "
+     "series, then 20 more (the steady state, for callgrind's instruction count), print the "
+     "samples kept and their CPU, and exit"},
     {"scrape.workers", FW_FLAG_INT, offsetof(struct scraper_opts, workers), "2",
      "threads that parse, relabel and encode scrapes, off the loop (a target always goes to "
      "the same one)"},
@@ -76,10 +80,11 @@ main(int argc, char **argv)
         return 2;
     }
     free(errs);
-    if (opts.bench_parse) {
-        rc = scraper_bench_parse(opts.bench_parse, &cfg) == 0 ? 0 : 1;
+    if (opts.bench_parse || opts.bench_work) {
+        rc = opts.bench_parse ? scraper_bench_parse(opts.bench_parse, &cfg)
+                              : scraper_bench_work(opts.bench_work, &cfg);
         fw_promcfg_free(&cfg);
-        return rc;
+        return rc == 0 ? 0 : 1;
     }
     if (opts.common.check_config) {
         printf("configuration OK\n");
