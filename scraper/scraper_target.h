@@ -179,11 +179,14 @@ bool scraper_target_track(struct scraper_target *self, const struct fw_labels *l
 // The same with the labels' fw_labels_hash h given (the scrape has it already).
 bool scraper_target_track_hashed(struct scraper_target *self, const struct fw_labels *labels,
                                  uint64_t h);
-// Whether a hint names a record, while the memory's layout is the one it was taken in.
+// Whether a hint names a record, while the memory's layout is the one it was taken in (the
+// memory's epoch is never 0, a hint's 0 is none). Records go only at a sweep, which changes
+// the epoch, so the slot is below len while it stays; the bound is checked all the same,
+// for the hint that survives the 32-bit epoch's wrap.
 static inline bool
 scraper_seen_hinted(const struct scraper_seen *s, uint32_t slot, uint32_t epoch)
 {
-    return epoch != 0 && epoch == s->epoch && slot < s->len;
+    return epoch == s->epoch && slot < s->len;
 }
 // Record r tracked by the current scrape (gen).
 static inline void
