@@ -806,14 +806,19 @@ fw_expfmt_get(fw_expfmt_t *self, size_t i, struct fw_expfmt_sample *out)
     };
 }
 
+void
+fw_expfmt_tagged_view(const fw_expfmt_t *self, struct fw_expfmt_tagged_view *v)
+{
+    v->samples = self->samples;
+    v->st = self->st_valid ? self->st : NULL; // as fw_expfmt_st_get reads them
+}
+
 bool
 fw_expfmt_get_tagged(const fw_expfmt_t *self, size_t i, struct fw_expfmt_tagged *out)
 {
-    const struct fw_expfmt_rec *s = &self->samples[i];
-    if (!s->tag || s->has_ex || (self->st_valid && self->st[i] != 0)) // fw_expfmt_st_get
-        return false;
-    *out = (struct fw_expfmt_tagged){s->tag, s->v, s->has_t, s->t_ms};
-    return true;
+    struct fw_expfmt_tagged_view v;
+    fw_expfmt_tagged_view(self, &v);
+    return fw_expfmt_tagged_get(&v, i, out);
 }
 
 // ---------------------------------------------------------------------------------------

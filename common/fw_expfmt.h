@@ -174,6 +174,43 @@ struct fw_expfmt_tagged {
 // exemplar, no start time): true. False otherwise, out untouched: read it with fw_expfmt_get.
 bool fw_expfmt_get_tagged(const fw_expfmt_t *self, size_t i, struct fw_expfmt_tagged *out);
 
+// The parser's record of a sample (fw_expfmt.c's; its definition is here only so that
+// fw_expfmt_tagged_get below is inline: nothing else reads its fields). Its exemplar's
+// labels (ex_n_labels) follow its own labels in the parser's label array.
+struct fw_expfmt_rec {
+    size_t name_off;    // into arena; or FW_EXPFMT_NAME_DEFERRED | its length (_int.h)
+    size_t label_first; // index into labels
+    const char *series; // borrowed from the body or line: "name{...}" as written
+    size_t series_len;
+    double v;
+    int64_t t_ms;
+    double ex_v;
+    int64_t ex_t_ms;
+    uint32_t n_labels;
+    uint32_t ex_n_labels;
+    bool has_t, has_ex, ex_has_t;
+    uint32_t st_block; // FW_EXPFMT_START_TIMES: the metadata block it is in (st_blocks)
+    void *tag;         // what the known-series callback gave (its labels were then not parsed)
+};
+// The same read without a call per sample (a scrape's steady loop): a view of the last run's
+// records, taken once after the run, valid until the parser's next run or its destruction
+// (fw_expfmt_get between does not void it).
+struct fw_expfmt_tagged_view {
+    const struct fw_expfmt_rec *samples; // borrowed
+    const int64_t *st;                   // borrowed: each sample's start time, or NULL: none
+};
+void fw_expfmt_tagged_view(const fw_expfmt_t *self, struct fw_expfmt_tagged_view *v);
+// fw_expfmt_get_tagged through a view.
+static inline bool
+fw_expfmt_tagged_get(const struct fw_expfmt_tagged_view *v, size_t i, struct fw_expfmt_tagged *out)
+{
+    const struct fw_expfmt_rec *s = &v->samples[i];
+    if (!s->tag || s->has_ex || (v->st && v->st[i] != 0))
+        return false;
+    *out = (struct fw_expfmt_tagged){s->tag, s->v, s->has_t, s->t_ms};
+    return true;
+}
+
 // --- line at a time ---
 
 // Start a stream of lines in format fmt (flags: FW_EXPFMT_*); forgets any earlier run.

@@ -34,22 +34,7 @@ struct fw_expfmt_lab {
     size_t value_off;
 };
 
-// One sample. Its exemplar's labels (ex_n_labels) follow its own labels in the label array.
-struct fw_expfmt_rec {
-    size_t name_off;    // into arena; or FW_EXPFMT_NAME_DEFERRED | its length (below)
-    size_t label_first; // index into labels
-    const char *series; // borrowed from the body or line: "name{...}" as written
-    size_t series_len;
-    double v;
-    int64_t t_ms;
-    double ex_v;
-    int64_t ex_t_ms;
-    uint32_t n_labels;
-    uint32_t ex_n_labels;
-    bool has_t, has_ex, ex_has_t;
-    uint32_t st_block; // FW_EXPFMT_START_TIMES: the metadata block it is in (st_blocks)
-    void *tag;         // what the known-series callback gave (its labels were then not parsed)
-};
+// struct fw_expfmt_rec, one sample's record, is in fw_expfmt.h (for fw_expfmt_tagged_get).
 
 // FW_EXPFMT_START_TIMES: the state after a metadata line (fw_expfmt_st.c): the type of the
 // last TYPE line ('c'ounter, 's'ummary, 'h'istogram, 0 another) and the name length of

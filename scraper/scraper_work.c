@@ -357,11 +357,13 @@ s_append_samples(scraper_work_state_t *self, struct scraper_work_job *job, scrap
     size_t room = limit > 0 && (size_t)limit > known ? (size_t)limit - known : 0;
     const char *error = NULL;
     struct fw_expfmt_sample s;
+    struct fw_expfmt_tagged_view view;
+    fw_expfmt_tagged_view(self->parser, &view);
     for (size_t i = 0; i < n; i++) {
         // The parser found most in the cache already (s_known, s_expect): for such a sample
         // only its tag, value and timestamp are read (q); the whole sample (s) otherwise.
         struct fw_expfmt_tagged q;
-        bool whole = !fw_expfmt_get_tagged(self->parser, i, &q);
+        bool whole = !fw_expfmt_tagged_get(&view, i, &q);
         if (whole) {
             fw_expfmt_get(self->parser, i, &s);
             q = (struct fw_expfmt_tagged){s.tag, s.v, s.has_t, s.t_ms};
