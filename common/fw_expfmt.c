@@ -449,6 +449,41 @@ fw_expfmt_set_expect(fw_expfmt_t *self, fw_expfmt_expect_fn *fn)
     self->expect = fn;
 }
 
+void
+fw_expfmt_set_expect_list(fw_expfmt_t *self, const struct fw_expfmt_text *const *x, size_t n)
+{
+    self->expect_list = x;
+    self->expect_n = x ? n : 0;
+}
+
+// How many samples ahead a list's texts are fetched.
+#define S_EXPECT_AHEAD 8
+
+// The caller's expectation for sample i, from its list or its callback, into *buf: NULL
+// when none.
+static inline const struct fw_expfmt_expect *
+s_expect(fw_expfmt_t *self, size_t i, struct fw_expfmt_expect *buf)
+{
+    if (self->expect_list) {
+        if (i >= self->expect_n)
+            return NULL;
+        if (i + S_EXPECT_AHEAD < self->expect_n) {
+            const char *ahead = (const char *)self->expect_list[i + S_EXPECT_AHEAD];
+            if (ahead) {
+                __builtin_prefetch(ahead);
+                __builtin_prefetch(ahead + 64);
+                __builtin_prefetch(ahead + 128);
+            }
+        }
+        const struct fw_expfmt_text *t = self->expect_list[i];
+        if (!t)
+            return NULL;
+        *buf = (struct fw_expfmt_expect){t->series, t->len, t->name_len, (void *)(uintptr_t)t};
+        return buf;
+    }
+    return self->expect && self->expect(self->known_arg, i, buf) ? buf : NULL;
+}
+
 // Whether the line at the cursor starts with x's series text, followed by what ends a
 // series text: then it scans as that text did (the scan depends on these bytes alone). An
 // OpenMetrics series text is followed by one space; in the text format blanks may also
@@ -490,19 +525,20 @@ s_parse_sample(fw_expfmt_t *self, struct fw_expfmt_scan *l, fw_expfmt_fmt_t fmt,
 {
     bool om = fmt == FW_EXPFMT_OPENMETRICS;
     size_t name_start = l->pos;
-    struct fw_expfmt_expect x;
-    if (self->expect && self->known && s_prom(self) && !families &&
-        self->expect(self->known_arg, self->samples_len, &x) && s_expected(l, &x, om) &&
-        !(self->st_on && fw_expfmt_st_is_created(self, l->p + name_start, x.name_len))) {
+    struct fw_expfmt_expect buf;
+    const struct fw_expfmt_expect *x = NULL;
+    if ((self->expect_list || self->expect) && self->known && s_prom(self) && !families &&
+        (x = s_expect(self, self->samples_len, &buf)) && s_expected(l, x, om) &&
+        !(self->st_on && fw_expfmt_st_is_created(self, l->p + name_start, x->name_len))) {
         // the series text the caller expected: its name and labels scan as they did
         // its name stays in the body (fw_expfmt_get copies it, in the room kept here)
-        struct fw_expfmt_rec *s = s_new_rec(self, FW_EXPFMT_NAME_DEFERRED | x.name_len);
-        self->name_defer += x.name_len + 1;
-        self->line_name_len = x.name_len;
+        struct fw_expfmt_rec *s = s_new_rec(self, FW_EXPFMT_NAME_DEFERRED | x->name_len);
+        self->name_defer += x->name_len + 1;
+        self->line_name_len = x->name_len;
         self->line_qname = SIZE_MAX;
         self->line_lsum = 0;
-        s->tag = x.tag;
-        l->pos += x.len;
+        s->tag = x->tag;
+        l->pos += x->len;
         return s_parse_value(self, l, om, name_start, s, false, false);
     }
     size_t name_len = fw_expfmt_int_scan_name(l, true);

@@ -143,6 +143,18 @@ struct fw_expfmt_expect {
 };
 typedef bool(fw_expfmt_expect_fn)(void *arg, size_t i, struct fw_expfmt_expect *x);
 void fw_expfmt_set_expect(fw_expfmt_t *self, fw_expfmt_expect_fn *fn);
+// A series text a caller expects (fw_expfmt_set_expect_list).
+struct fw_expfmt_text {
+    const char *series; // borrowed
+    uint32_t len;
+    uint32_t name_len; // its metric name's length (its first bytes); 0: never expected
+};
+// The same expectations as a list the caller keeps, rather than a call per sample: x[i]
+// for sample i < n (NULL: none), whose tag is x[i] itself when the line matches. Borrowed,
+// unchanged until set again (NULL: none); a list wins over fn. The parser fetches the 192
+// bytes at x[i + 8] ahead of sample i (a caller whose record starts with the text and holds
+// the series bytes after it reads them next).
+void fw_expfmt_set_expect_list(fw_expfmt_t *self, const struct fw_expfmt_text *const *x, size_t n);
 
 // A caller that wants the metric families' metadata sets fn (NULL: none, the default): it
 // is called for each "# HELP", "# TYPE" or "# UNIT" line that parsed, with kind 'H', 'T' or

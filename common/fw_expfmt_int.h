@@ -129,8 +129,10 @@ struct fw_expfmt {
     bool *scan_ex_dup;   // while an exemplar's labels scan: set on a repeated name, not failed
     fw_expfmt_known_fn *known; // borrowed, or NULL: fw_expfmt_set_known
     void *known_arg;
-    fw_expfmt_expect_fn *expect; // borrowed, or NULL: fw_expfmt_set_expect
-    fw_expfmt_meta_fn *meta;     // borrowed, or NULL: fw_expfmt_set_meta
+    fw_expfmt_expect_fn *expect;                     // borrowed, or NULL: fw_expfmt_set_expect
+    const struct fw_expfmt_text *const *expect_list; // borrowed, or NULL: _set_expect_list
+    size_t expect_n;
+    fw_expfmt_meta_fn *meta; // borrowed, or NULL: fw_expfmt_set_meta
     void *meta_arg;
     int lineno;    // lines given so far
     bool line_eof; // OpenMetrics "# EOF" seen

@@ -114,7 +114,7 @@ s_cold_size_of(const struct scraper_cache_entry *e)
 static size_t
 s_packed_size(const struct scraper_cache_entry *e)
 {
-    return s_hot_size(e->key_len) + s_cold_size_of(e);
+    return s_hot_size(e->text.len) + s_cold_size_of(e);
 }
 
 scraper_cache_t *
@@ -240,7 +240,7 @@ scraper_cache_use_grow(scraper_cache_t *self, struct scraper_cache_entry *e, siz
         memset(self->cur + self->n_cur, 0, (i + 1 - self->n_cur) * sizeof(*self->cur));
         self->n_cur = i + 1;
     }
-    self->cur[i] = e;
+    self->cur[i] = &e->text;
 }
 
 static struct scraper_cache_entry *
@@ -248,7 +248,7 @@ s_find(scraper_cache_t *self, const char *key, size_t len, uint64_t h)
 {
     for (size_t j = (size_t)h & (self->cap - 1); self->slots[j].e; j = (j + 1) & (self->cap - 1)) {
         struct scraper_cache_entry *e = self->slots[j].e;
-        if (self->slots[j].h == h && e->key_len == len && memcmp(e->key, key, len) == 0)
+        if (self->slots[j].h == h && e->text.len == len && memcmp(e->text.series, key, len) == 0)
             return e;
     }
     return NULL;
@@ -267,24 +267,26 @@ s_find(scraper_cache_t *self, const char *key, size_t len, uint64_t h)
         }                                                                                          \
     } while (0)
 
-bool
-scraper_cache_expect(void *arg, size_t i, struct fw_expfmt_expect *x)
+const struct fw_expfmt_text *const *
+scraper_cache_expectations(const scraper_cache_t *self, size_t *n)
 {
-    const scraper_cache_t *self = arg;
-    S_FETCH_AHEAD(self, i);
-    struct scraper_cache_entry *e = i < self->n_prev ? self->prev[i] : NULL;
-    if (!e || e->name_len == 0)
-        return false;
-    *x = (struct fw_expfmt_expect){e->key, e->key_len, e->name_len, e};
-    return true;
+    *n = self->n_prev;
+    return (const struct fw_expfmt_text *const *)self->prev;
+}
+
+// Sample i's entry in the last good scrape, or NULL.
+static inline struct scraper_cache_entry *
+s_prev(const scraper_cache_t *self, size_t i)
+{
+    return i < self->n_prev ? scraper_cache_entry_of(self->prev[i]) : NULL;
 }
 
 struct scraper_cache_entry *
 scraper_cache_lookup(scraper_cache_t *self, size_t i, const char *key, size_t len, uint64_t *h)
 {
     S_FETCH_AHEAD(self, i);
-    struct scraper_cache_entry *e = i < self->n_prev ? self->prev[i] : NULL;
-    if (!e || e->key_len != len || memcmp(e->key, key, len) != 0) {
+    struct scraper_cache_entry *e = s_prev(self, i);
+    if (!e || e->text.len != len || memcmp(e->text.series, key, len) != 0) {
         *h = scraper_cache_key_hash(key, len);
         if (!(e = s_find(self, key, len, *h)))
             return NULL;
@@ -296,7 +298,7 @@ scraper_cache_lookup(scraper_cache_t *self, size_t i, const char *key, size_t le
 struct scraper_cache_entry *
 scraper_cache_peek(const scraper_cache_t *self, size_t i)
 {
-    return i < self->n_prev ? self->prev[i] : NULL;
+    return s_prev(self, i);
 }
 
 struct scraper_cache_entry *
@@ -318,9 +320,7 @@ scraper_cache_add(scraper_cache_t *self, size_t i, const char *key, size_t len, 
     memset(e, 0, sizeof(*e));
     char *text = (char *)(e + 1);
     memcpy(text, key, len);
-    e->key = text;
-    e->key_len = (uint32_t)len;
-    e->name_len = (uint32_t)name_len;
+    e->text = (struct fw_expfmt_text){text, (uint32_t)len, (uint32_t)name_len};
     e->key_hash = h;
     e->dropped = dropped;
     if (!dropped) {
@@ -353,9 +353,9 @@ s_pack_one(struct scraper_cache_entry *e, unsigned char **hot, unsigned char **c
     struct scraper_cache_entry *n = (struct scraper_cache_entry *)*hot;
     *n = *e;
     char *key = (char *)(n + 1);
-    memcpy(key, e->key, e->key_len);
-    n->key = key;
-    *hot += s_hot_size(e->key_len);
+    memcpy(key, e->text.series, e->text.len);
+    n->text.series = key;
+    *hot += s_hot_size(e->text.len);
     if (e->enc) {
         memcpy(*cold, e->enc, e->enc_len);
         n->enc = *cold;
@@ -368,13 +368,13 @@ s_pack_one(struct scraper_cache_entry *e, unsigned char **hot, unsigned char **c
     }
     n->mark = 0;
     e->mark = 2;
-    e->key = (const char *)n;
+    e->text.series = (const char *)n;
 }
 
 static inline struct scraper_cache_entry *
 s_forwarded(struct scraper_cache_entry *e)
 {
-    return e && e->mark == 2 ? (struct scraper_cache_entry *)e->key : e;
+    return e && e->mark == 2 ? (struct scraper_cache_entry *)(uintptr_t)e->text.series : e;
 }
 
 // Move every entry into one new chunk: those of the last scrape in its order first (each
@@ -384,10 +384,10 @@ s_pack(scraper_cache_t *self)
 {
     size_t hot_bytes = 0, cold_bytes = 0;
     for (size_t k = 0; k < self->n_prev; k++) {
-        struct scraper_cache_entry *e = self->prev[k];
+        struct scraper_cache_entry *e = scraper_cache_entry_of(self->prev[k]);
         if (e && e->mark == 0) {
             e->mark = 1;
-            hot_bytes += s_hot_size(e->key_len);
+            hot_bytes += s_hot_size(e->text.len);
             cold_bytes += s_cold_size_of(e);
         }
     }
@@ -395,7 +395,7 @@ s_pack(scraper_cache_t *self)
         struct scraper_cache_entry *e = self->slots[j].e;
         if (e && e->mark == 0) {
             e->mark = 1;
-            hot_bytes += s_hot_size(e->key_len);
+            hot_bytes += s_hot_size(e->text.len);
             cold_bytes += s_cold_size_of(e);
         }
     }
@@ -405,7 +405,7 @@ s_pack(scraper_cache_t *self)
     chunk->used += hot_bytes;
     cold->used += cold_bytes;
     for (size_t k = 0; k < self->n_prev; k++) {
-        struct scraper_cache_entry *e = self->prev[k];
+        struct scraper_cache_entry *e = scraper_cache_entry_of(self->prev[k]);
         if (e && e->mark == 1)
             s_pack_one(e, &hp, &cp);
     }
@@ -415,7 +415,8 @@ s_pack(scraper_cache_t *self)
             s_pack_one(e, &hp, &cp);
     }
     for (size_t k = 0; k < self->n_prev; k++)
-        self->prev[k] = s_forwarded(self->prev[k]);
+        if (self->prev[k])
+            self->prev[k] = &s_forwarded(scraper_cache_entry_of(self->prev[k]))->text;
     for (size_t j = 0; j < self->cap; j++)
         self->slots[j].e = s_forwarded(self->slots[j].e);
     s_chunks_free(self->chunks);
@@ -447,7 +448,7 @@ scraper_cache_iter_done(scraper_cache_t *self, bool forget)
     if (self->used < self->len)
         s_rebuild(self, self->cap, true);
     // every entry this scrape used is still there: they are the next one's guesses
-    struct scraper_cache_entry **tmp = self->prev;
+    const struct fw_expfmt_text **tmp = self->prev;
     size_t cap = self->cap_prev;
     self->prev = self->cur;
     self->cap_prev = self->cap_cur;

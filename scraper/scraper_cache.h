@@ -40,10 +40,11 @@
 #include "fw_sender_refs.h"
 
 struct scraper_cache_entry {
+    // first: the parser's expectation list (fw_expfmt_set_expect_list) points here, and a
+    // matched sample's tag is this address
+    struct fw_expfmt_text text; // the series text, its key (in this entry's block), and its
+                                // metric name's length (0: never expected)
     uint64_t key_hash;
-    const char *key; // the series text (in this entry's block)
-    uint32_t key_len;
-    uint32_t name_len;        // its metric name's length (the first name_len bytes)
     uint32_t iter;            // the last scrape that used the entry
     bool dropped;             // the rules dropped the series (or left it without labels)
     bool checked;             // the label limits passed
@@ -75,7 +76,7 @@ struct scraper_cache {
     // the entry of each sample of the last scrape and of this one, in body order: a target
     // serves its series in the same order every time, so sample i is first looked for
     // where it was last time, without hashing, and the next ones are fetched ahead
-    struct scraper_cache_entry **prev, **cur; // owned arrays, borrowed entries
+    const struct fw_expfmt_text **prev, **cur; // owned arrays of borrowed entries' texts
     size_t n_prev, n_cur, cap_prev, cap_cur;
     fw_sender_refs_t *refs;             // borrowed, or NULL: where forgotten entries' refs go back
     struct scraper_cache_chunk *chunks; // owned list, the newest first: records and keys
@@ -109,11 +110,19 @@ struct scraper_cache_entry *scraper_cache_lookup(scraper_cache_t *self, size_t i
                                                  size_t len, uint64_t *h);
 // The entry the last good scrape had at sample i (a guess, to fetch memory ahead), or NULL.
 struct scraper_cache_entry *scraper_cache_peek(const scraper_cache_t *self, size_t i);
-// The parser's expectation (fw_expfmt_expect_fn, with the cache as fw_expfmt_set_known's
-// arg): the series text the last good scrape had at sample i, its name's length and its
-// entry as the tag; the entries a few samples further are fetched ahead. False when there
-// is none (or its name is quoted). Nothing is marked: scraper_cache_use does when it matched.
-bool scraper_cache_expect(void *self, size_t i, struct fw_expfmt_expect *x);
+// The parser's expectation list (fw_expfmt_set_expect_list), n entries: the series text
+// the last good scrape had at sample i (NULL: none), the entry itself as the tag (from
+// which scraper_cache_entry_of gives it back). Valid, unchanged, until
+// scraper_cache_iter_done or scraper_cache_clear. Nothing is marked: scraper_cache_use
+// does when a sample matched.
+const struct fw_expfmt_text *const *scraper_cache_expectations(const scraper_cache_t *self,
+                                                               size_t *n);
+// The entry whose text a parser's tag is (a pointer from scraper_cache_expectations).
+static inline struct scraper_cache_entry *
+scraper_cache_entry_of(const void *tag)
+{
+    return (struct scraper_cache_entry *)(uintptr_t)tag; // text is its first member
+}
 // scraper_cache_use when sample i does not follow the last one marked, or its array is full.
 void scraper_cache_use_grow(scraper_cache_t *self, struct scraper_cache_entry *e, size_t i);
 // Mark e (an entry of this cache) used by this scrape as sample i, as a lookup that found
@@ -126,7 +135,7 @@ scraper_cache_use(scraper_cache_t *self, struct scraper_cache_entry *e, size_t i
             e->iter = self->iter;
             self->used++;
         }
-        self->cur[i] = e;
+        self->cur[i] = &e->text;
         self->n_cur = i + 1;
         return;
     }

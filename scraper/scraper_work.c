@@ -369,7 +369,7 @@ s_append_samples(scraper_work_state_t *self, struct scraper_work_job *job, scrap
             q = (struct fw_expfmt_tagged){s.tag, s.v, s.has_t, s.t_ms};
         }
         // A text seen first in this scrape may have been learnt since, from an earlier sample.
-        struct scraper_cache_entry *e = q.tag;
+        struct scraper_cache_entry *e = scraper_cache_entry_of(q.tag);
         uint64_t kh = 0;
         if (e)
             scraper_cache_use(cache, e, i); // found by the parser's lookup or expectation
@@ -529,14 +529,16 @@ scraper_work_run(scraper_work_state_t *self, struct scraper_work_job *job)
         fw_expfmt_fmt_t fmt = fw_expfmt_format(res->content_type);
         cache = s_cache(job, fmt);
         fw_expfmt_set_known(self->parser, s_known, cache);
-        fw_expfmt_set_expect(self->parser, scraper_cache_expect); // cache is its arg
+        size_t n_expect;
+        const struct fw_expfmt_text *const *expect = scraper_cache_expectations(cache, &n_expect);
+        fw_expfmt_set_expect_list(self->parser, expect, n_expect);
         scraper_meta_begin(self->meta, self->parser, fmt);
         size_t len;
         const char *body = scraper_fetch_result_body(res, &len);
         n = fw_expfmt_parse_flags(self->parser, body, len, fmt,
                                   FW_EXPFMT_PROMETHEUS | FW_EXPFMT_START_TIMES, &perr);
         fw_expfmt_set_known(self->parser, NULL, NULL);
-        fw_expfmt_set_expect(self->parser, NULL);
+        fw_expfmt_set_expect_list(self->parser, NULL, 0);
         job->metadata = scraper_meta_finish(self->meta, self->parser, n >= 0, &t->meta_hash,
                                             &t->meta_sent_ms, ts);
         if (n < 0) {

@@ -181,6 +181,62 @@ START_TEST(test_fw_expfmt_expected_series)
 }
 END_TEST
 
+// The expectation list (fw_expfmt_set_expect_list) does what the callback does, without a
+// call per sample: a sample that matches its text is tagged with the text's own address
+// (known not asked), a NULL slot, a mismatch and a sample past the list's end parse as
+// always (known asked), a text whose name length is 0 is never expected, and a list set
+// wins over a callback (which is then never asked).
+static const struct fw_expfmt_text s_list_texts[] = {
+    {"a{x=\"1\"}", 8, 1}, {"b", 1, 1}, {"c{y=\"}\"}", 8, 1}, {"dd", 2, 0}};
+START_TEST(test_fw_expfmt_expected_list)
+{
+    fw_expfmt_t *p = fw_expfmt_new();
+    fw_err_t err;
+    fw_expfmt_set_known(p, s_known_none, NULL);
+    fw_expfmt_set_expect(p, s_expect_fn);
+    const struct fw_expfmt_text *list[] = {&s_list_texts[0], NULL, &s_list_texts[2],
+                                           &s_list_texts[3], &s_list_texts[1]};
+    fw_expfmt_set_expect_list(p, list, 5);
+    // 0 and 2 as expected; 1 none; 3 a name never expected; 4 another text; 5 past the end
+    const char *body = "a{x=\"1\"} 1 1000\nb 2\nc{y=\"}\"}  3\ndd 4\ne 5\nb 6\n";
+    s_known_asked = s_expect_asked = 0;
+    ck_assert_int_eq(
+        fw_expfmt_parse_flags(p, body, strlen(body), FW_EXPFMT_TEXT, FW_EXPFMT_PROMETHEUS, &err),
+        6);
+    ck_assert_uint_eq(s_expect_asked, 0);
+    ck_assert_uint_eq(s_known_asked, 4);
+    struct fw_expfmt_sample s;
+    static const char *const names[] = {"a", "b", "c", "dd", "e", "b"};
+    for (size_t i = 0; i < 6; i++) {
+        fw_expfmt_get(p, i, &s);
+        if (i == 0 || i == 2)
+            ck_assert_ptr_eq(s.tag, list[i]);
+        else
+            ck_assert_ptr_null(s.tag);
+        ck_assert_str_eq(s.name, names[i]);
+        ck_assert(s.v == (double)(i + 1));
+        ck_assert(s.has_t == (i == 0));
+    }
+    struct fw_expfmt_tagged q;
+    ck_assert(fw_expfmt_get_tagged(p, 2, &q));
+    ck_assert_ptr_eq(q.tag, list[2]);
+    ck_assert(q.v == 3.0);
+    ck_assert(!fw_expfmt_get_tagged(p, 1, &q));
+    // Unset: the callback again.
+    fw_expfmt_set_expect_list(p, NULL, 0);
+    s_expect_asked = 0;
+    ck_assert_int_eq(
+        fw_expfmt_parse_flags(p, body, strlen(body), FW_EXPFMT_TEXT, FW_EXPFMT_PROMETHEUS, &err),
+        6);
+    ck_assert_uint_eq(s_expect_asked, 6);
+    fw_expfmt_get(p, 0, &s);
+    ck_assert_ptr_eq(s.tag, s_expect_texts);
+    fw_expfmt_set_known(p, NULL, NULL);
+    fw_expfmt_set_expect(p, NULL);
+    fw_expfmt_destroy(&p);
+}
+END_TEST
+
 // An expected sample's name is not copied while parsing (it stays in the body): asked for,
 // it comes whole and NUL-terminated, as often as asked, while the label strings handed out
 // before stay where they were (the room for the names is kept when the run ends); and an
@@ -257,6 +313,7 @@ fw_expfmt_known_suite(void)
     TCase *tc = tcase_create("known");
     tcase_add_test(tc, test_fw_expfmt_known_series_skip_labels);
     tcase_add_test(tc, test_fw_expfmt_expected_series);
+    tcase_add_test(tc, test_fw_expfmt_expected_list);
     tcase_add_test(tc, test_fw_expfmt_expected_names_deferred);
     suite_add_tcase(s, tc);
     return s;

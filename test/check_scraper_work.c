@@ -223,9 +223,9 @@ s_check_entries(scraper_cache_t *c, const size_t *ks, size_t n, const fw_sender_
         uint64_t h;
         struct scraper_cache_entry *e = scraper_cache_lookup(c, j, key, strlen(key), &h);
         ck_assert_ptr_nonnull(e);
-        ck_assert_uint_eq(e->key_len, strlen(key));
-        ck_assert_int_eq(memcmp(e->key, key, e->key_len), 0);
-        ck_assert_uint_eq(e->name_len, 1);
+        ck_assert_uint_eq(e->text.len, strlen(key));
+        ck_assert_int_eq(memcmp(e->text.series, key, e->text.len), 0);
+        ck_assert_uint_eq(e->text.name_len, 1);
         ck_assert(!e->dropped);
         struct fw_labels got = fw_labels_pack_view(e->items, e->len);
         ck_assert_uint_eq(got.len, 4); // with the target's instance and job
@@ -298,6 +298,23 @@ START_TEST(test_scraper_work_cache_packed)
     ck_assert_uint_eq(fw_sender_refs_pending(s_refs), 1); // 7's
     scraper_work_job_destroy(&job);
     s_check_entries(t->cache, ks, N, s_refs);
+    // the parser's expectation list names the packed entries (their texts moved), in order
+    size_t n_expect = 0;
+    const struct fw_expfmt_text *const *expect = scraper_cache_expectations(t->cache, &n_expect);
+    ck_assert_uint_eq(n_expect, N);
+    for (size_t k = 0; k < N; k++) {
+        char text[32];
+        int tl = snprintf(text, sizeof(text), "m{i=\"%zu\"}", ks[k]);
+        ck_assert_ptr_eq(expect[k], &scraper_cache_peek(t->cache, k)->text);
+        ck_assert_uint_eq(expect[k]->len, (size_t)tl);
+        ck_assert_int_eq(memcmp(expect[k]->series, text, (size_t)tl), 0);
+        ck_assert_uint_eq(expect[k]->name_len, 1);
+    }
+    job = s_run_body(st, t, body, ts + 6500, NULL); // read through it: as before
+    ck_assert(!job->failed);
+    ck_assert_uint_eq(job->tally.post, N);
+    ck_assert_uint_eq(job->tally.added + job->stale, 0);
+    scraper_work_job_destroy(&job);
     // a failed scrape (a body that does not parse) neither forgets nor packs
     job = s_run_body(st, t, "m{i=\"1\" 1\n", ts + 7000, NULL);
     ck_assert(job->failed);
@@ -612,8 +629,8 @@ START_TEST(test_scraper_work_cache_gaps)
     for (size_t i = 0; i < 4; i++) {
         const struct scraper_cache_entry *e = scraper_cache_peek(t->cache, i);
         ck_assert_ptr_nonnull(e);
-        ck_assert_uint_eq(e->key_len, 1);
-        ck_assert_int_eq(e->key[0], (int)('a' + i));
+        ck_assert_uint_eq(e->text.len, 1);
+        ck_assert_int_eq(e->text.series[0], (int)('a' + i));
     }
     scraper_work_state_destroy(&st);
     scraper_target_destroy(&t);
