@@ -154,6 +154,12 @@ START_TEST(test_tsdb_iso_reader_mid_batch)
     ck_assert_ptr_nonnull(r);
     uint64_t a = s_id(r, "a"), b = s_id(r, "b");
     ck_assert_int_eq(s_newest(r, a, NULL), 2000);
+    // a remote-write sender's reader reads what was appended, batch ended or not
+    tsdb_store_reader_t *all = tsdb_store_reader_new(st, &err);
+    ck_assert_ptr_nonnull(all);
+    tsdb_store_reader_see_all(all);
+    ck_assert_int_eq(s_newest(all, a, NULL), 3000);
+    tsdb_store_reader_destroy(&all);
     s_put(st, "b", 3000, 1, 9);
     tsdb_store_batch_end(st);
     ck_assert_int_eq(s_newest(r, b, NULL), 2000);

@@ -38,6 +38,7 @@ tsdb_rwsend_late_drain(const struct tsdb_rwsend_late_job *job,
     tsdb_store_reader_t *r = tsdb_store_reader_new(job->store, err);
     if (!r)
         return -1;
+    tsdb_store_reader_see_all(r); // a sender, not a query: every sample appended
     int rc = tsdb_store_late_list(r, job->key, job->mod, job->rem, job->after, recs,
                                   TSDB_RWSEND_LATE_RECORDS, &n_recs, err);
     size_t i = 0;
@@ -48,6 +49,7 @@ tsdb_rwsend_late_drain(const struct tsdb_rwsend_late_job *job,
             rc = -1;
             break;
         }
+        tsdb_store_reader_see_all(r);
         size_t n = 0;
         while (rc == 0 && i < n_recs && n < job->cap) {
             const struct tsdb_store_late *rec = &recs[i];

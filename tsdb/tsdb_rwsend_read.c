@@ -192,6 +192,7 @@ tsdb_rwsend_int_read(struct tsdb_rwsend_shard *s, int64_t from, int64_t *to,
         fw_matcher_clear(&all);
         return -1;
     }
+    tsdb_store_reader_see_all(r); // a sender, not a query: every sample appended
     uint64_t *ids = NULL;
     size_t n_ids = 0;
     int rc = tsdb_store_select_ids(r, &all, 1, &ids, &n_ids, err);

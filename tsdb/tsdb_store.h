@@ -387,8 +387,14 @@ void tsdb_store_counters(tsdb_store_t *self, struct tsdb_store_counters *out);
 
 // --- reading (any thread) ---
 
-// A read transaction on a consistent snapshot; keep it short. NULL with err on failure.
+// A read transaction on a consistent snapshot; keep it short. It reads the head as of the
+// last batch ended when it started (see tsdb_store_batch_begin). NULL with err on failure.
 tsdb_store_reader_t *tsdb_store_reader_new(tsdb_store_t *self, fw_err_t *err);
+// Make r read everything appended to the head when it copies a series, batch ended or not,
+// as readers did before batches: for remote-write senders, whose marks (tsdb_store_late_watch)
+// count a sample appended before the mark rose as read, so one hidden from them by its batch
+// would never be sent.
+void tsdb_store_reader_see_all(tsdb_store_reader_t *r);
 void tsdb_store_reader_destroy(tsdb_store_reader_t **self_p);
 
 // Every series matching all matchers (an absent label matches as ""), in id order, found

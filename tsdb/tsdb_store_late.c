@@ -98,6 +98,8 @@ tsdb_store_late_reader(tsdb_store_t *self, uint64_t key, int64_t mark, fw_err_t 
     tsdb_store_reader_t *r =
         s_raise(self, key, mark, err) == 0 ? tsdb_store_reader_new(self, err) : NULL;
     pthread_mutex_unlock(&self->late_mu);
+    if (r)
+        tsdb_store_reader_see_all(r); // samples below the mark appended before it rose
     return r;
 }
 

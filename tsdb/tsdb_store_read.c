@@ -44,6 +44,12 @@ tsdb_store_reader_new(tsdb_store_t *self, fw_err_t *err)
     return r;
 }
 
+void
+tsdb_store_reader_see_all(tsdb_store_reader_t *r)
+{
+    r->visible = UINT64_MAX;
+}
+
 int
 tsdb_store_int_reader_wrap(tsdb_store_t *self, MDB_txn *txn, tsdb_store_reader_t *r)
 {
