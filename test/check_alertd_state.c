@@ -334,6 +334,92 @@ START_TEST(test_alertd_state_alerts_and_silences)
 }
 END_TEST
 
+// The jansson allocations made while alertd_nflog_log writes an entry (s_count_alloc).
+static size_t s_json_allocs;
+
+static void *
+s_count_alloc(size_t n)
+{
+    s_json_allocs++;
+    return malloc(n);
+}
+
+// An entry's record (16-hex-digit key) into *(char **)arg.
+static int
+s_entry_record(const char *key, size_t key_len, int64_t expires_at, const char *val, size_t len,
+               void *arg)
+{
+    (void)key;
+    (void)expires_at;
+    if (key_len == 16) {
+        free(*(char **)arg);
+        *(char **)arg = strndup(val, len);
+    }
+    return 0;
+}
+
+// The record json_dumps gives for the entry's JSON, as alertd wrote it before 2026-12-01.
+static char *
+s_entry_dumped(const char *rcv, const char *gk, const char *id, bool failed)
+{
+    json_t *j = json_pack("{s:s, s:s, s:I, s:[s,s], s:[s]}", "receiver", rcv, "groupKey", gk, "at",
+                          (json_int_t)T0, "firing", "0000000000000001", "fedcba9876543210",
+                          "resolved", "00000000000000ff");
+    if (id)
+        json_object_set_new(j, "id", json_string(id)); // steals
+    if (failed)
+        json_object_set_new(j, "failed", json_true()); // steals
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return text;
+}
+
+// A log entry's record is written as text without a JSON tree (no jansson allocation), byte
+// for byte what json_dumps of its tree gave (escapes included), and reads back.
+START_TEST(test_alertd_state_nflog_entry_text)
+{
+    static const char rcv[] = "ops \"x\" \\ \x01\t\n\u00e9";
+    static const char gk[] = "{}/{}:{line=\"a\\\"b\", site=\"\x1f\b\f\r/\"}";
+    alertd_state_t *st = s_open();
+    alertd_nflog_t *log = alertd_nflog_new(st, 120 * H);
+    uint64_t *f = calloc(2, sizeof *f), *r = calloc(1, sizeof *r);
+    f[0] = 1;
+    f[1] = 0xfedcba9876543210ULL;
+    r[0] = 0xff;
+    ck_assert_int_eq(alertd_state_begin(st, NULL), 0);
+    s_json_allocs = 0;
+    json_set_alloc_funcs(s_count_alloc, free);
+    alertd_nflog_log(log, rcv, gk, f, 2, r, 1, T0);
+    json_set_alloc_funcs(malloc, free);
+    ck_assert_uint_eq(s_json_allocs, 0);
+    ck_assert_int_eq(alertd_state_commit(st, false, NULL), 0);
+    char *got = NULL, *want = s_entry_dumped(rcv, gk, NULL, false);
+    ck_assert_int_ge(alertd_state_load(st, ALERTD_STATE_NFLOG, s_entry_record, &got, NULL), 1);
+    ck_assert_str_eq(got, want);
+    free(want);
+    // Named by a notification that could not be queued: its id, and failed.
+    json_t *notify = json_pack("{s:s, s:s, s:{s:s, s:s, s:[]}}", "receiver", rcv, "id", "n-1",
+                               "payload", "groupKey", gk, "status", "firing", "alerts");
+    ck_assert_int_eq(alertd_state_begin(st, NULL), 0);
+    alertd_nflog_record(log, notify, "dropped", T0);
+    ck_assert_int_eq(alertd_state_commit(st, false, NULL), 0);
+    json_decref(notify);
+    want = s_entry_dumped(rcv, gk, "n-1", true);
+    ck_assert_int_ge(alertd_state_load(st, ALERTD_STATE_NFLOG, s_entry_record, &got, NULL), 1);
+    ck_assert_str_eq(got, want);
+    free(want);
+    free(got);
+    alertd_nflog_destroy(&log);
+    log = alertd_nflog_new(st, 120 * H);
+    ck_assert_int_eq(alertd_nflog_load(log, T0 + H, NULL, NULL), 1);
+    const struct alertd_nflog_entry *e = alertd_nflog_get(log, rcv, gk, T0 + H);
+    ck_assert_ptr_nonnull(e);
+    ck_assert(e->failed && e->firing_len == 2 && e->resolved_len == 1 && e->resolved[0] == 0xff);
+    alertd_nflog_destroy(&log);
+    alertd_state_destroy(&st);
+}
+END_TEST
+
 START_TEST(test_alertd_state_nflog_expiry)
 {
     alertd_state_t *st = s_open();
@@ -693,6 +779,7 @@ alertd_state_suite(void)
     tcase_add_test(tc, test_alertd_state_resent_written_lazily);
     tcase_add_test(tc, test_alertd_store_table);
     tcase_add_test(tc, test_alertd_state_nflog_expiry);
+    tcase_add_test(tc, test_alertd_state_nflog_entry_text);
     tcase_add_test(tc, test_alertd_state_restart_dispatch);
     suite_add_tcase(s, tc);
     return s;
