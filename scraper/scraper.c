@@ -539,7 +539,8 @@ s_on_fetch(scraper_t *self)
 // zmq_poll() asks each socket it is given for its events (ZMQ_EVENTS: a getpid and a poll()
 // in libzmq) on its zero-timeout first pass and after every wait, four system calls a
 // socket and wake-up, at about a microsecond each on this VM (README "Scraper CPU"). The
-// pool's socket of finished scrapes stays a reader (scraper_work_attach). A ZMQ_FD only
+// pool's socket of finished scrapes is polled the same way, by scraper_work_attach (its
+// reads are counted there, scraper_work_checks). A ZMQ_FD only
 // signals that something came since libzmq last looked, and any use of the socket may look
 // and take the signal: so each socket is read until ZMQ_EVENTS says it is empty, when its
 // fd signals and at the end of every round of the loop that used it (s_loop_settle).
@@ -636,7 +637,7 @@ s_publish_wakes(scraper_t *self)
     fw_metrics_set(self->metrics, "fw_scraper_sends_total", "",
                    (double)fw_sender_flushes(self->sender));
     fw_metrics_set(self->metrics, "fw_scraper_loop_socket_checks_total", "",
-                   (double)self->loop_checks);
+                   (double)(self->loop_checks + scraper_work_checks(self->work)));
 }
 
 // Each second: the sender's tick (refused sends, the resend timeout, acknowledgements; run
@@ -761,9 +762,9 @@ scraper_new(const struct scraper_opts *opts)
                        "slot's scrapes all back, the 1 s tick, a full hold): each wakes "
                        "libzmq's I/O thread once.");
     fw_metrics_declare(m, "fw_scraper_loop_socket_checks_total", FW_METRIC_COUNTER,
-                       "The loop's own asks of its ZeroMQ sockets' events (ZMQ_EVENTS, two "
-                       "system calls each): when a socket's fd signals and after a round that "
-                       "used it.");
+                       "The loop's own asks of its ZeroMQ sockets' state (ZMQ_EVENTS, or a "
+                       "read that found nothing; two system calls each): when a socket's fd "
+                       "signals and after a round that used it.");
     fw_metrics_declare(m, "fw_scraper_fetch_cancels_total", FW_METRIC_COUNTER,
                        "Scheduled scrapes cancelled (reload, discovery, target_limit).");
     fw_metrics_declare(m, "fw_scraper_work_seconds_total", FW_METRIC_COUNTER,

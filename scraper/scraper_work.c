@@ -2,6 +2,7 @@
  */
 #include "scraper_work.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,11 +75,14 @@ struct scraper_work {
     // poll, however many workers there are
     zsock_t *done_sock; // owned: PULL
     char done_endpoint[64];
-    zloop_t *loop; // borrowed, while attached
+    zloop_t *loop;            // borrowed, while attached
+    zmq_pollitem_t done_item; // done_sock's ZMQ_FD, polled by loop while attached
+    int more_timer;           // loop's timer to read again after a full batch, or -1
+    uint64_t checks;          // done_sock found empty or asked for ZMQ_EVENTS (s_done_read)
     scraper_work_done_fn *done;
     void *done_arg;
     size_t outstanding;
-    uint64_t rounds;                   // s_on_done calls: the loop's wake-ups for finished jobs
+    uint64_t rounds;                   // scraper_work_read calls: the loop's wake-ups for them
     scraper_work_round_fn *round_done; // or NULL: after each s_on_done, with done_arg
     zhashx_t *out;                     // job pointer -> itself: the jobs handed out
 };
@@ -658,6 +662,7 @@ scraper_work_new(size_t n)
 {
     scraper_work_t *self = fw_calloc(1, sizeof(*self));
     self->n = n ? n : 1;
+    self->more_timer = -1;
     self->workers = fw_calloc(self->n, sizeof(*self->workers));
     self->out = zhashx_new();
     zhashx_set_key_duplicator(self->out, NULL);
@@ -674,7 +679,6 @@ scraper_work_new(size_t n)
         return NULL;
     }
     zsock_set_rcvhwm(self->done_sock, 0);
-    zsock_set_rcvtimeo(self->done_sock, 0); // s_on_done reads until none is left
     for (size_t i = 0; i < self->n; i++) {
         self->workers[i] = zactor_new(s_worker, self->done_endpoint);
         if (!self->workers[i]) {
@@ -707,31 +711,128 @@ scraper_work_destroy(scraper_work_t **self_p)
     *self_p = NULL;
 }
 
-// Every finished job waiting (at most S_DONE_BATCH, so the loop's other work is not held
-// up): jobs sent together cost the loop one wake-up and one poll, not one each.
+// ---------------------------------------------------------------------------------------
+//  Finished jobs back on the loop
+//
+// The loop polls done_sock by its ZMQ_FD, a plain descriptor (zloop_poller), not as a
+// socket (zloop_reader): zmq_poll() asks a socket for its events (ZMQ_EVENTS: libzmq's fork
+// check's getpid and a poll() of the socket's mailbox) on its zero-timeout first pass and
+// after every wait, and the loop wakes for every scrape slot and answer, not only for this
+// socket. The ZMQ_FD is edge-triggered: it signals that commands came since libzmq last
+// looked, and any read may look and take the signal. So a read takes messages until one
+// finds none (ZMQ_DONTWAIT, EAGAIN). That last read is the state check ZMQ_FD asks for after
+// a recv: libzmq's recv, finding no message, processes the socket's commands (zero timeout)
+// and tries again before it says EAGAIN, which is what ZMQ_EVENTS does before it answers
+// (socket_base.cpp: recv's ZMQ_DONTWAIT branch, getsockopt's ZMQ_EVENTS), so a job that
+// came meanwhile is read, and one that comes later signals the fd again (the mailbox was
+// left empty, passive). A ZMQ_EVENTS after it would cost two more system calls a wake-up
+// and answer the same. Only the loop's thread reads here and nothing sends on done_sock from
+// it, so nothing else takes the signal. The empty read costs those two system calls:
+// counted (scraper_work_checks).
+
+// At most this many jobs a read (the loop's other work is not held up): jobs sent together
+// cost the loop one wake-up and one poll, not one each.
 #define S_DONE_BATCH 256
+
+// One message off done_sock: 1 with *job_p (NULL when malformed: not a job's), 0 when none
+// was waiting, -1 when the socket cannot be read (the context is closing).
 static int
-s_on_done(zloop_t *loop, zsock_t *reader, void *arg)
+s_done_recv(scraper_work_t *self, void **job_p)
 {
-    (void)loop;
-    scraper_work_t *self = arg;
-    self->rounds++;
-    for (int i = 0; i < S_DONE_BATCH; i++) {
-        char *cmd = NULL;
+    void *h = zsock_resolve(self->done_sock);
+    char cmd[8];
+    int n = zmq_recv(h, cmd, sizeof(cmd), ZMQ_DONTWAIT); // without allocating: a copy
+    if (n < 0)
+        return errno == EAGAIN ? 0 : -1;
+    bool ok = n == 4 && memcmp(cmd, "DONE", 4) == 0; // zsock_send's "sp": "DONE", the job
+    void *job = NULL;
+    int more = 0;
+    size_t size = sizeof(more);
+    for (int part = 0; part < 16 && zmq_getsockopt(h, ZMQ_RCVMORE, &more, &size) == 0 && more;
+         part++) {
+        void *p = NULL;
+        int m = zmq_recv(h, &p, sizeof(p), ZMQ_DONTWAIT); // the rest of a message is there
+        if (part == 0 && m == (int)sizeof(p))
+            job = p;
+        else
+            ok = false;
+    }
+    *job_p = ok ? job : NULL;
+    return 1;
+}
+
+bool
+scraper_work_read(scraper_work_t *self)
+{
+    int read = 0;
+    while (read < S_DONE_BATCH) {
         void *job = NULL;
-        if (zsock_recv(reader, "sp", &cmd, &job) != 0) // reader: the pool's PULL, rcvtimeo 0
+        int rc = s_done_recv(self, &job);
+        if (rc < 0)
             break;
-        bool ok = cmd && strcmp(cmd, "DONE") == 0 && job && zhashx_lookup(self->out, job);
-        zstr_free(&cmd);
-        if (!ok)
+        if (rc == 0) {
+            self->checks++; // the read that found none: it asked what ZMQ_EVENTS asks
+            break;
+        }
+        read++;
+        if (!job || !zhashx_lookup(self->out, job))
             continue;
         zhashx_delete(self->out, job);
         self->outstanding--;
         self->done(job, self->done_arg);
     }
+    if (read == 0) // the fd signalled a command of libzmq's own (a worker connecting)
+        return false;
+    self->rounds++;
     if (self->round_done)
         self->round_done(self->done_arg);
+    return read >= S_DONE_BATCH;
+}
+
+static int s_on_done_more(zloop_t *loop, int timer_id, void *arg);
+
+// A full batch was read: the rest do not signal the fd again, so a timer comes back for them.
+static void
+s_done_read(scraper_work_t *self)
+{
+    if (scraper_work_read(self) && self->loop && self->more_timer < 0)
+        self->more_timer = zloop_timer(self->loop, 0, 1, s_on_done_more, self);
+}
+
+static int
+s_on_done_more(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    scraper_work_t *self = arg;
+    self->more_timer = -1;
+    s_done_read(self);
     return 0;
+}
+
+static int
+s_on_done(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void)loop;
+    (void)item;
+    s_done_read(arg);
+    return 0;
+}
+
+int
+scraper_work_fd(const scraper_work_t *self)
+{
+    int fd = -1;
+    size_t size = sizeof(fd);
+    if (!self || zmq_getsockopt(zsock_resolve(self->done_sock), ZMQ_FD, &fd, &size) != 0)
+        return -1;
+    return fd;
+}
+
+uint64_t
+scraper_work_checks(const scraper_work_t *self)
+{
+    return self ? self->checks : 0;
 }
 
 uint64_t
@@ -746,7 +847,13 @@ scraper_work_attach(scraper_work_t *self, zloop_t *loop, scraper_work_done_fn *d
     self->loop = loop;
     self->done = done;
     self->done_arg = arg;
-    return zloop_reader(loop, self->done_sock, s_on_done, self);
+    if (!loop)
+        return 0;
+    int fd = scraper_work_fd(self);
+    if (fd < 0)
+        return -1;
+    self->done_item = (zmq_pollitem_t){.socket = NULL, .fd = fd, .events = ZMQ_POLLIN};
+    return zloop_poller(loop, &self->done_item, s_on_done, self);
 }
 
 void
@@ -760,7 +867,10 @@ scraper_work_detach(scraper_work_t *self, zloop_t *loop)
 {
     if (!self || !loop)
         return;
-    zloop_reader_end(loop, self->done_sock);
+    zloop_poller_end(loop, &self->done_item);
+    if (self->more_timer >= 0)
+        zloop_timer_end(loop, self->more_timer);
+    self->more_timer = -1;
     self->loop = NULL;
 }
 

@@ -97,9 +97,26 @@ void scraper_work_destroy(scraper_work_t **self_p);
 // Called on the loop thread for each finished job; it takes the job (free it with
 // scraper_work_job_destroy).
 typedef void(scraper_work_done_fn)(struct scraper_work_job *job, void *arg);
-// Read finished jobs from loop (one reader per worker). 0 or -1.
+// Read finished jobs from loop: it polls the pool's socket of finished jobs by its
+// descriptor (scraper_work_fd) and calls scraper_work_read when that signals. loop NULL: only
+// done and arg are set, for a caller that polls the descriptor itself. 0, or -1 when the
+// socket has no descriptor or loop refuses it.
 int scraper_work_attach(scraper_work_t *self, zloop_t *loop, scraper_work_done_fn *done, void *arg);
 void scraper_work_detach(scraper_work_t *self, zloop_t *loop);
+// The descriptor of the pool's socket of finished jobs (its ZMQ_FD), or -1. Readable means
+// "call scraper_work_read", not that a job is there; it is edge-triggered: after a read, it
+// signals only for what comes later, so the caller must read each time it signals.
+int scraper_work_fd(const scraper_work_t *self);
+// On the loop's thread: every finished job waiting, up to 256, to the done function, then
+// the round function (scraper_work_on_round) once if there was one. Reads until a read finds
+// the socket empty, which leaves the descriptor to signal the next job (scraper_work.c says
+// why no ZMQ_EVENTS is asked after it). true when it stopped at 256 with more perhaps
+// waiting: call it again soon (the descriptor will not signal for those). attach's loop
+// does both.
+bool scraper_work_read(scraper_work_t *self);
+// How many times scraper_work_read found the socket empty (two system calls each, libzmq's
+// getpid and poll, as a ZMQ_EVENTS): for the scraper's fw_scraper_loop_socket_checks_total.
+uint64_t scraper_work_checks(const scraper_work_t *self);
 // Called on the loop thread (with attach's arg) after each read of finished jobs, once the
 // round's done calls are over: where the owner does what the round's jobs have in common
 // (the scraper sends their batches together). fn NULL: none.
