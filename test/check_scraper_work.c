@@ -649,6 +649,9 @@ s_on_done(struct scraper_work_job *job, void *arg)
     (void)arg;
     ck_assert(!job->failed);
     ck_assert_uint_ge(job->n_frames, 1);
+    // fw_scraper_work_seconds_total adds each job's work_s: it grows with every scrape, on a
+    // worker (one clock read a job) as in a lane (two).
+    ck_assert_msg(job->work_s > 0 && job->work_s < 60, "work_s %g", job->work_s);
     s_done++;
     scraper_work_job_destroy(&job);
 }
