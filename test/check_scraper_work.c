@@ -882,6 +882,39 @@ START_TEST(test_scraper_work_fd)
 }
 END_TEST
 
+// More finished jobs than one read takes (256) come back together: the read stops, and the
+// rest, which will not signal the descriptor again, are read on a timer.
+START_TEST(test_scraper_work_full_batch)
+{
+    struct fw_scrape_config sc = check_util_scrape_job("batch", true);
+    struct scraper_target *t = scraper_target_new(&sc, "h:1", NULL);
+    scraper_work_t *w = scraper_work_new(1);
+    ck_assert_ptr_nonnull(w);
+    scraper_work_lane_t *lane = scraper_work_lane_new(w);
+    zloop_t *loop = zloop_new();
+    ck_assert_int_eq(scraper_work_attach(w, loop, s_on_done, NULL), 0);
+    s_done = 0;
+    enum { N = 300 };
+    for (size_t i = 0; i < N; i++) {
+        struct scraper_work_job *job = s_job_for(t, 1);
+        scraper_work_hold(w, job);
+        ck_assert_int_eq(scraper_work_lane_run(lane, job), 0);
+    }
+    scraper_work_lane_flush(lane);
+    size_t want = N;
+    zloop_timer(loop, 10, 1000, s_stop_when_done, &want); // at most 10 s
+    zloop_start(loop);
+    ck_assert_uint_eq(s_done, N);
+    ck_assert_uint_ge(scraper_work_rounds(w), 2);
+    ck_assert_uint_eq(scraper_work_outstanding(w), 0);
+    scraper_work_detach(w, loop);
+    scraper_work_lane_destroy(&lane);
+    scraper_work_destroy(&w);
+    zloop_destroy(&loop);
+    scraper_target_destroy(&t);
+}
+END_TEST
+
 // A lane runs a small held job on the calling thread and returns it to the loop as a worker
 // does, the jobs of a round together at its flush (one read of the loop for them); a big one
 // (its body, or the series its target had) is left to the workers.
@@ -958,6 +991,7 @@ scraper_work_suite(void)
     tcase_add_test(tc, test_scraper_work_pool);
     tcase_add_test(tc, test_scraper_work_fd);
     tcase_add_test(tc, test_scraper_work_idle_wakes);
+    tcase_add_test(tc, test_scraper_work_full_batch);
     tcase_add_test(tc, test_scraper_work_lane);
     tcase_add_test(tc, test_scraper_work_utf8_names);
     suite_add_tcase(s, tc);
