@@ -775,10 +775,12 @@ s_done_recv(scraper_work_t *self, void **job_p)
 bool
 scraper_work_read(scraper_work_t *self)
 {
-    int read = 0;
+    int read = 0, interrupted = 0;
     while (read < S_DONE_BATCH) {
         void *job = NULL;
         int rc = s_done_recv(self, &job);
+        if (rc < 0 && errno == EINTR && interrupted++ < 16)
+            continue; // a signal (SIGHUP) in libzmq's poll: the fd's signal may be taken
         if (rc < 0)
             break;
         if (rc == 0) {
