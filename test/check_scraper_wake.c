@@ -9,7 +9,6 @@
 #include <czmq.h>
 #include <errno.h>
 #include <jansson.h>
-#include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,23 +71,9 @@ END_TEST
 #define S_TARGETS 8
 
 static char s_body[16384];
-static int s_delay_ms; // each answer this late: the server's one thread answers them in turn
-
-static enum MHD_Result
-s_srv_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-              const char *version, const char *upload_data, size_t *upload_size, void **ptr)
-{
-    if (s_delay_ms)
-        zclock_sleep(s_delay_ms);
-    (void)cls;
-    (void)url;
-    (void)method;
-    (void)version;
-    (void)upload_data;
-    (void)upload_size;
-    (void)ptr;
-    return check_util_scraper_reply(conn, 200, s_body);
-}
+// The targets' server, answering s_body (its delay_ms set by the test: the server's one thread
+// answers them in turn)
+static struct check_util_scraper_target s_srv = {.body = s_body};
 
 // Acknowledge every SAMPLES batch that arrives within ms, as tsdb does once it is stored.
 static void
@@ -205,19 +190,51 @@ s_config(struct check_util_scraper *ctx, int port, const int *ts)
     check_util_scraper_config(ctx, cfg);
 }
 
-START_TEST(test_scraper_wakes_per_scrape)
+// The end-to-end tests' start: s_srv serving s_body, and the scraper of ctx (zeroed) with
+// S_TARGETS targets on it at 1 s, started in an actor (returned; s_wake_stop stops all).
+// Its targets' labels t are 0..7, or with one_slot the first 8 values whose targets start in
+// the same slot as t=0's. *router stands in for tsdb.
+static zactor_t *
+s_wake_start(struct check_util_scraper *ctx, zsock_t **router, bool one_slot)
 {
     s_body_fill();
-    int port;
-    struct MHD_Daemon *d = check_util_scraper_httpd(s_srv_handler, NULL, &port);
-
-    struct check_util_scraper ctx;
-    zsock_t *router = check_util_scraper_init(&ctx, NULL);
+    check_util_scraper_target_start(&s_srv);
+    *router = check_util_scraper_init(ctx, NULL);
     int ts[S_TARGETS];
-    for (int i = 0; i < S_TARGETS; i++)
-        ts[i] = i;
-    s_config(&ctx, port, ts);
-    zactor_t *actor = check_util_scraper_start(&ctx);
+    int64_t slot = -1;
+    size_t n = 0;
+    for (int v = 0; v < 1000 && n < S_TARGETS; v++) {
+        struct fw_labels l = {0};
+        char spec[96];
+        snprintf(spec, sizeof(spec), "instance=127.0.0.1:%d,job=wake,t=%d", s_srv.port, v);
+        check_util_labels(&l, spec);
+        int64_t o = scraper_slot_offset(&l, 1000);
+        fw_labels_clear(&l);
+        if (slot < 0)
+            slot = o;
+        if (!one_slot || o == slot)
+            ts[n++] = v;
+    }
+    ck_assert_uint_eq(n, S_TARGETS);
+    s_config(ctx, s_srv.port, ts);
+    return check_util_scraper_start(ctx);
+}
+
+static void
+s_wake_stop(struct check_util_scraper *ctx, zsock_t **router, zactor_t **actor)
+{
+    zactor_destroy(actor);
+    zsock_destroy(router);
+    fw_promcfg_free(&ctx->cfg);
+    check_util_scraper_target_stop(&s_srv);
+    s_srv.delay_ms = 0;
+}
+
+START_TEST(test_scraper_wakes_per_scrape)
+{
+    struct check_util_scraper ctx;
+    zsock_t *router;
+    zactor_t *actor = s_wake_start(&ctx, &router, false);
 
     s_ack_for(router, 2500); // every target scraped once or twice: series known
     struct s_counts a = s_counts_read(ctx.http_port, router, ctx.tid);
@@ -235,10 +252,7 @@ START_TEST(test_scraper_wakes_per_scrape)
     ck_assert_msg(a.loop_sleeps >= 0 && b.loop_sleeps >= 0, "no voluntary_ctxt_switches");
     ck_assert_msg(sleeps <= LOOP_SLEEPS_MAX, "%.2f loop sleeps a scrape", sleeps);
 
-    zactor_destroy(&actor);
-    zsock_destroy(&router);
-    fw_promcfg_free(&ctx.cfg);
-    MHD_stop_daemon(d);
+    s_wake_stop(&ctx, &router, &actor);
 }
 END_TEST
 
@@ -248,37 +262,16 @@ END_TEST
 // scrape (0.13-0.16 here). Fails on the old build, which sent after each read: 0.6-1.0.
 START_TEST(test_scraper_sends_per_slot)
 {
-    s_body_fill();
-    int port;
-    struct MHD_Daemon *d = check_util_scraper_httpd(s_srv_handler, NULL, &port);
     struct check_util_scraper ctx;
-    zsock_t *router = check_util_scraper_init(&ctx, NULL);
-    // the t values whose targets' labels fall in the slot of the first
-    int ts[S_TARGETS];
-    int64_t slot = -1;
-    size_t n = 0;
-    for (int v = 0; v < 1000 && n < S_TARGETS; v++) {
-        struct fw_labels l = {0};
-        char spec[96];
-        snprintf(spec, sizeof(spec), "instance=127.0.0.1:%d,job=wake,t=%d", port, v);
-        check_util_labels(&l, spec);
-        int64_t o = scraper_slot_offset(&l, 1000);
-        fw_labels_clear(&l);
-        if (slot < 0)
-            slot = o;
-        if (o == slot)
-            ts[n++] = v;
-    }
-    ck_assert_uint_eq(n, S_TARGETS);
-    s_config(&ctx, port, ts);
-    s_delay_ms = 20;
-    zactor_t *actor = check_util_scraper_start(&ctx);
+    zsock_t *router;
+    s_srv.delay_ms = 20;
+    zactor_t *actor = s_wake_start(&ctx, &router, true);
 
     s_ack_for(router, 2500);
     struct s_counts a = s_counts_read(ctx.http_port, router, ctx.tid);
     s_ack_for(router, 4000);
     struct s_counts b = s_counts_read(ctx.http_port, router, ctx.tid);
-    s_delay_ms = 0;
+    s_srv.delay_ms = 0;
     double scrapes = b.scrapes - a.scrapes;
     ck_assert_msg(scrapes >= 3 * S_TARGETS, "%g scrapes in 4 s", scrapes);
     double returns = (b.returns - a.returns) / scrapes, sends = (b.sends - a.sends) / scrapes;
@@ -288,10 +281,7 @@ START_TEST(test_scraper_sends_per_slot)
     ck_assert_msg(returns >= 0.4, "%.2f reads a scrape: the answers did not come apart", returns);
     ck_assert_msg(sends <= 0.3, "%.2f sends a scrape", sends);
 
-    zactor_destroy(&actor);
-    zsock_destroy(&router);
-    fw_promcfg_free(&ctx.cfg);
-    MHD_stop_daemon(d);
+    s_wake_stop(&ctx, &router, &actor);
 }
 END_TEST
 
@@ -339,16 +329,9 @@ s_syscalls_read(int fd)
 #define LOOP_SYSCALLS_MAX 27.0
 START_TEST(test_scraper_loop_syscalls)
 {
-    s_body_fill();
-    int port;
-    struct MHD_Daemon *d = check_util_scraper_httpd(s_srv_handler, NULL, &port);
     struct check_util_scraper ctx;
-    zsock_t *router = check_util_scraper_init(&ctx, NULL);
-    int ts[S_TARGETS];
-    for (int i = 0; i < S_TARGETS; i++)
-        ts[i] = i;
-    s_config(&ctx, port, ts);
-    zactor_t *actor = check_util_scraper_start(&ctx);
+    zsock_t *router;
+    zactor_t *actor = s_wake_start(&ctx, &router, false);
 
     s_ack_for(router, 2500);
     int fd = s_syscalls_open(ctx.tid);
@@ -375,10 +358,7 @@ START_TEST(test_scraper_loop_syscalls)
         ck_assert_msg(per <= LOOP_SYSCALLS_MAX, "%.1f loop system calls a wake-up", per);
     }
 
-    zactor_destroy(&actor);
-    zsock_destroy(&router);
-    fw_promcfg_free(&ctx.cfg);
-    MHD_stop_daemon(d);
+    s_wake_stop(&ctx, &router, &actor);
 }
 END_TEST
 

@@ -16,15 +16,27 @@
 #include "fw_msg.h"
 #include "check_util.h"
 
-struct MHD_Daemon *
-check_util_scraper_httpd(MHD_AccessHandlerCallback h, void *cls, int *port)
+static void
+s_on_conn(void *cls, struct MHD_Connection *conn, void **socket_context,
+          enum MHD_ConnectionNotificationCode code)
+{
+    (void)conn;
+    (void)socket_context;
+    int *conns = cls;
+    if (conns && code == MHD_CONNECTION_NOTIFY_STARTED)
+        __atomic_fetch_add(conns, 1, __ATOMIC_RELAXED);
+}
+
+// check_util_scraper_httpd, counting the TCP connections into *conns (NULL: not counted).
+static struct MHD_Daemon *
+s_httpd(MHD_AccessHandlerCallback h, void *cls, int *port, int *conns)
 {
     struct sockaddr_in sa = {0};
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct MHD_Daemon *d =
-        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, h, cls,
-                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_END);
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, h, cls, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_CONNECTION, s_on_conn, conns, MHD_OPTION_END);
     ck_assert_ptr_nonnull(d);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     *port = info->port;
@@ -32,16 +44,62 @@ check_util_scraper_httpd(MHD_AccessHandlerCallback h, void *cls, int *port)
     return d;
 }
 
+struct MHD_Daemon *
+check_util_scraper_httpd(MHD_AccessHandlerCallback h, void *cls, int *port)
+{
+    return s_httpd(h, cls, port, NULL);
+}
+
 enum MHD_Result
 check_util_scraper_reply(struct MHD_Connection *conn, unsigned status, const char *body)
 {
-    // MHD_RESPMEM_PERSISTENT never writes the buffer; the cast only drops const
+    // MHD_RESPMEM_MUST_COPY never writes the buffer; the cast only drops const
     struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4");
     enum MHD_Result rc = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
     return rc;
+}
+
+static enum MHD_Result
+s_target_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                 const char *version, const char *upload_data, size_t *upload_size, void **ptr)
+{
+    (void)url;
+    (void)method;
+    (void)version;
+    (void)upload_data;
+    (void)upload_size;
+    struct check_util_scraper_target *t = cls;
+    static int first;
+    if (t->keep_alive && !*ptr) {
+        *ptr = &first;
+        return MHD_YES;
+    }
+    if (t->delay_ms)
+        zclock_sleep(t->delay_ms);
+    if (t->body)
+        return check_util_scraper_reply(conn, 200, t->body);
+    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    char body[512];
+    snprintf(body, sizeof(body), "auth{v=\"%s\"} 1\n", auth ? auth : "none");
+    return check_util_scraper_reply(conn, 200, body);
+}
+
+void
+check_util_scraper_target_start(struct check_util_scraper_target *t)
+{
+    t->conns = 0;
+    t->d = s_httpd(s_target_handler, t, &t->port, &t->conns);
+}
+
+void
+check_util_scraper_target_stop(struct check_util_scraper_target *t)
+{
+    if (t->d)
+        MHD_stop_daemon(t->d);
+    t->d = NULL;
 }
 
 zsock_t *

@@ -11,6 +11,7 @@
 
 #include <czmq.h>
 #include <microhttpd.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "fw_promcfg.h"
@@ -34,10 +35,30 @@ struct check_util_scraper {
 // MHD_stop_daemon it.
 struct MHD_Daemon *check_util_scraper_httpd(MHD_AccessHandlerCallback h, void *cls, int *port);
 
-// Answer conn with status and body (borrowed; it must outlive the answer, as a string
-// literal or a static buffer does) as Prometheus's text format 0.0.4.
+// Answer conn with status and body (copied; a handler may answer from its stack) as
+// Prometheus's text format 0.0.4.
 enum MHD_Result check_util_scraper_reply(struct MHD_Connection *conn, unsigned status,
                                          const char *body);
+
+// A target the suites scrape: a libmicrohttpd server on 127.0.0.1 and a free port answering
+// every request with 200 and body, counting the TCP connections it accepts.
+struct check_util_scraper_target {
+    const char *body; // borrowed: each answer's; NULL: auth{v="<the request's Authorization
+                      // header, or none>"} 1
+    int delay_ms;     // each answer this late (the server's one thread answers in turn)
+    bool keep_alive;  // answer on the handler's second call: MHD closes a connection after an
+                      // answer given on the first (before it has read the whole request)
+    int conns;        // atomic: TCP connections accepted (the server's thread adds to it)
+    int port;
+    struct MHD_Daemon *d; // owned: check_util_scraper_target_stop
+};
+
+// Start t's server (body, delay_ms and keep_alive set before; t borrowed, it must outlive the
+// server); fails the test when it cannot start.
+void check_util_scraper_target_start(struct check_util_scraper_target *t);
+
+// Stop t's server; a stopped or never started one is fine.
+void check_util_scraper_target_stop(struct check_util_scraper_target *t);
 
 // A ROUTER on a free port standing in for tsdb (caller destroys it), and ctx (zeroed)
 // pointing a scraper at it with its HTTP and PUB on free ports; with config_file, ctx->cfg
