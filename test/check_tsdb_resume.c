@@ -202,19 +202,7 @@ END_TEST
 // ---------------------------------------------------------------------------------------
 // The store: window after window, with and without a resume record
 
-static char s_dir[128];
-
-static void
-s_setup(void)
-{
-    check_util_tmpdir_new(s_dir, sizeof(s_dir), "tsdb_resume");
-}
-
-static void
-s_teardown(void)
-{
-    ck_assert_int_eq(check_util_tmpdir_remove(s_dir), 0);
-}
+static const char *const s_dir = check_util_tmpdir; // the fixture's, fresh for each test
 
 static void
 s_put(tsdb_store_t *st, int64_t t, double v)
@@ -310,7 +298,7 @@ tsdb_resume_suite(void)
     tcase_add_test(tc, test_tsdb_resume_chunk_start_times);
     suite_add_tcase(s, tc);
     tc = tcase_create("store");
-    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_checked_fixture(tc, check_util_tmpdir_setup, check_util_tmpdir_teardown);
     tcase_add_test(tc, test_tsdb_resume_store_windows);
     suite_add_tcase(s, tc);
     return s;

@@ -21,13 +21,7 @@
 #include "check_util.h"
 #include "../tsdb/tsdb_store.h"
 
-static char s_dir[128];
-
-static void
-s_setup(void)
-{
-    check_util_tmpdir_new(s_dir, sizeof(s_dir), "tsdb_store");
-}
+static const char *const s_dir = check_util_tmpdir; // the fixture's, fresh for each test
 
 // Remove the file name of the test's directory (mid-test; the teardown removes everything).
 static void
@@ -36,12 +30,6 @@ s_rm(const char *name)
     char p[256];
     snprintf(p, sizeof(p), "%s/%s", s_dir, name);
     unlink(p);
-}
-
-static void
-s_teardown(void)
-{
-    ck_assert_int_eq(check_util_tmpdir_remove(s_dir), 0);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -624,7 +612,7 @@ tsdb_store_suite(void)
     Suite *s = suite_create("tsdb_store");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_checked_fixture(tc, check_util_tmpdir_setup, check_util_tmpdir_teardown);
     tcase_add_test(tc, test_tsdb_store_new_open_destroy);
     tcase_add_test(tc, test_tsdb_store_round_trip_many_series_and_chunks);
     tcase_add_test(tc, test_tsdb_store_reopen_continues_open_chunk);

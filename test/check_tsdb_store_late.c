@@ -14,19 +14,7 @@
 #define S_A 0xA1u
 #define S_B 0xB2u
 
-static char s_dir[128];
-
-static void
-s_setup(void)
-{
-    check_util_tmpdir_new(s_dir, sizeof(s_dir), "tsdb_store_late");
-}
-
-static void
-s_teardown(void)
-{
-    ck_assert_int_eq(check_util_tmpdir_remove(s_dir), 0);
-}
+static const char *const s_dir = check_util_tmpdir; // the fixture's, fresh for each test
 
 // Append n samples of series name from t0 every step ms.
 static void
@@ -261,7 +249,7 @@ tsdb_store_late_suite(void)
 {
     Suite *s = suite_create("tsdb_store_late");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_checked_fixture(tc, check_util_tmpdir_setup, check_util_tmpdir_teardown);
     tcase_add_test(tc, test_tsdb_store_late_records);
     tcase_add_test(tc, test_tsdb_store_late_per_watcher);
     tcase_add_test(tc, test_tsdb_store_late_widened_kept);

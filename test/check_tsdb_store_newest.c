@@ -10,19 +10,7 @@
 #include "fw_labels.h"
 #include "../tsdb/tsdb_store.h"
 
-static char s_dir[128];
-
-static void
-s_setup(void)
-{
-    check_util_tmpdir_new(s_dir, sizeof(s_dir), "tsdb_store_newest");
-}
-
-static void
-s_teardown(void)
-{
-    ck_assert_int_eq(check_util_tmpdir_remove(s_dir), 0);
-}
+static const char *const s_dir = check_util_tmpdir; // the fixture's, fresh for each test
 
 static void
 s_put(tsdb_store_t *st, const char *name, int64_t t0, size_t n, double v)
@@ -97,7 +85,7 @@ tsdb_store_newest_suite(void)
 {
     Suite *s = suite_create("tsdb_store_newest");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_checked_fixture(tc, check_util_tmpdir_setup, check_util_tmpdir_teardown);
     tcase_add_test(tc, test_tsdb_store_newest_head_and_disk);
     suite_add_tcase(s, tc);
     return s;

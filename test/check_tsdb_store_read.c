@@ -22,19 +22,7 @@
 #include "check_util.h"
 #include "../tsdb/tsdb_store.h"
 
-static char s_dir[128];
-
-static void
-s_setup(void)
-{
-    check_util_tmpdir_new(s_dir, sizeof(s_dir), "tsdb_store_read");
-}
-
-static void
-s_teardown(void)
-{
-    ck_assert_int_eq(check_util_tmpdir_remove(s_dir), 0);
-}
+static const char *const s_dir = check_util_tmpdir; // the fixture's, fresh for each test
 
 // ---------------------------------------------------------------------------------------
 
@@ -629,7 +617,7 @@ tsdb_store_read_suite(void)
     Suite *s = suite_create("tsdb_store_read");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_checked_fixture(tc, check_util_tmpdir_setup, check_util_tmpdir_teardown);
     tcase_add_test(tc, test_tsdb_store_iterator_seek_and_no_copy);
     tcase_add_test(tc, test_tsdb_store_iterator_batches);
     tcase_add_test(tc, test_tsdb_store_damaged_chunk_skipped_and_reported);

@@ -18,19 +18,7 @@
 #include "../tsdb/tsdb_eval.h"
 #include "../tsdb/tsdb_store.h"
 
-static char s_dir[128];
-
-static void
-s_setup(void)
-{
-    check_util_tmpdir_new(s_dir, sizeof(s_dir), "tsdb_store_replay");
-}
-
-static void
-s_teardown(void)
-{
-    ck_assert_int_eq(check_util_tmpdir_remove(s_dir), 0);
-}
+static const char *const s_dir = check_util_tmpdir; // the fixture's, fresh for each test
 
 static tsdb_store_t *
 s_open(int64_t ooo_ms)
@@ -244,7 +232,7 @@ tsdb_store_replay_suite(void)
 {
     Suite *s = suite_create("tsdb_store_replay");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_checked_fixture(tc, check_util_tmpdir_setup, check_util_tmpdir_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_tsdb_store_replay_sealed_no_checkpoint);
     tcase_add_test(tc, test_tsdb_store_replay_sealed_after_checkpoint);

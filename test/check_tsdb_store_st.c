@@ -18,19 +18,7 @@
 #include "../tsdb/tsdb_store.h"
 #include "../tsdb/tsdb_wal.h"
 
-static char s_dir[128];
-
-static void
-s_setup(void)
-{
-    check_util_tmpdir_new(s_dir, sizeof(s_dir), "tsdb_store_st");
-}
-
-static void
-s_teardown(void)
-{
-    ck_assert_int_eq(check_util_tmpdir_remove(s_dir), 0);
-}
+static const char *const s_dir = check_util_tmpdir; // the fixture's, fresh for each test
 
 START_TEST(test_tsdb_store_st_wal_codec)
 {
@@ -312,7 +300,7 @@ tsdb_store_st_suite(void)
 {
     Suite *s = suite_create("tsdb_store_st");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_checked_fixture(tc, check_util_tmpdir_setup, check_util_tmpdir_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_tsdb_store_st_wal_codec);
     tcase_add_test(tc, test_tsdb_store_st_round_trip_restart);

@@ -18,19 +18,7 @@
 
 #define S_SERIES 5 // tail_4 carries start times
 
-static char s_dir[128];
-
-static void
-s_setup(void)
-{
-    check_util_tmpdir_new(s_dir, sizeof(s_dir), "tsdb_store_tail");
-}
-
-static void
-s_teardown(void)
-{
-    ck_assert_int_eq(check_util_tmpdir_remove(s_dir), 0);
-}
+static const char *const s_dir = check_util_tmpdir; // the fixture's, fresh for each test
 
 static void
 s_put_st(tsdb_store_t *st, int k, int64_t t, int64_t start, double v)
@@ -176,7 +164,7 @@ tsdb_store_tail_suite(void)
     Suite *s = suite_create("tsdb_store_tail");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_checked_fixture(tc, check_util_tmpdir_setup, check_util_tmpdir_teardown);
     tcase_add_test(tc, test_tsdb_store_tail_like_an_iterator);
     suite_add_tcase(s, tc);
     return s;

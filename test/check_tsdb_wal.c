@@ -22,20 +22,14 @@
 #include "../tsdb/tsdb_store.h"
 #include "../tsdb/tsdb_wal.h"
 
-static char s_dir[128];
-
-static void
-s_setup(void)
-{
-    check_util_tmpdir_new(s_dir, sizeof(s_dir), "tsdb_wal");
-}
+static const char *const s_dir = check_util_tmpdir; // the fixture's, fresh for each test
 
 static char s_saved_dir[128]; // a second directory a test may make; removed here too
 
 static void
 s_teardown(void)
 {
-    ck_assert_int_eq(check_util_tmpdir_remove(s_dir), 0);
+    check_util_tmpdir_teardown();
     if (s_saved_dir[0])
         ck_assert_int_eq(check_util_tmpdir_remove(s_saved_dir), 0);
     s_saved_dir[0] = '\0';
@@ -650,7 +644,7 @@ tsdb_wal_suite(void)
 {
     Suite *s = suite_create("tsdb_wal");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_checked_fixture(tc, check_util_tmpdir_setup, s_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_tsdb_wal_codec_round_trip_and_truncation);
     tcase_add_test(tc, test_tsdb_wal_codec_records_bounded);

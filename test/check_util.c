@@ -91,6 +91,21 @@ check_util_tmpdir_remove(const char *dir)
     return 0;
 }
 
+char check_util_tmpdir[128];
+
+void
+check_util_tmpdir_setup(void)
+{
+    check_util_tmpdir_new(check_util_tmpdir, sizeof(check_util_tmpdir), tcase_name());
+}
+
+void
+check_util_tmpdir_teardown(void)
+{
+    ck_assert_int_eq(check_util_tmpdir_remove(check_util_tmpdir), 0);
+    check_util_tmpdir[0] = '\0';
+}
+
 tsdb_store_t *
 check_util_store_open(const char *dir, size_t mapsize)
 {

@@ -35,6 +35,16 @@ void check_util_tmpdir_new(char *buf, size_t cap, const char *prefix);
 // an empty or missing dir are fine. 0 when dir is gone, -1 (and a line on stderr) if not.
 int check_util_tmpdir_remove(const char *dir);
 
+// The fixture of the suites whose every test works in a directory of its own:
+// tcase_add_checked_fixture(tc, check_util_tmpdir_setup, check_util_tmpdir_teardown). The
+// setup makes check_util_tmpdir a new directory test/tmp/<test case>.XXXXXX (one test runs
+// at a time in a process, so one buffer serves every suite); the teardown removes it and
+// fails the test when it cannot. A suite names it s_dir:
+// static const char *const s_dir = check_util_tmpdir;
+extern char check_util_tmpdir[128];
+void check_util_tmpdir_setup(void);
+void check_util_tmpdir_teardown(void);
+
 // An HTTP answer. body is owned (free with check_util_http_clear), NUL-terminated and never
 // NULL after a request; status is 0 when no answer came.
 struct check_util_http {
