@@ -113,10 +113,18 @@ START_TEST(test_tsdb_query_round_trip)
     ck_assert_int_eq(pub->type, FW_MSG_SAMPLES);
     ck_assert_uint_eq(fw_batch_samples(pub->batch), 1);
     fw_msg_destroy(&pub);
+    // The counter rises after the send, so the SUB can hold the batch first: read /metrics
+    // until it shows the publish, bounded (50 tries, 20 ms apart).
     long status;
-    char *metrics = s_http_get("/metrics", &status);
-    ck_assert_ptr_nonnull(strstr(metrics, "fw_tsdb_batches_published_total 1"));
-    free(metrics);
+    bool counted = false;
+    for (int i = 0; i < 50 && !counted; i++) {
+        char *metrics = s_http_get("/metrics", &status);
+        counted = metrics && strstr(metrics, "fw_tsdb_batches_published_total 1");
+        free(metrics);
+        if (!counted)
+            zclock_sleep(20);
+    }
+    ck_assert_msg(counted, "fw_tsdb_batches_published_total 1 not in /metrics");
 
     json_t *ans = s_query(dealer, json_pack("{s:s, s:s, s:f}", "id", "q1", "query", "up * 3",
                                             "time", (double)now / 1000.0));
