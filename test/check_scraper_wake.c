@@ -12,10 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/perf_event.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fw_labels.h"
@@ -288,35 +286,6 @@ END_TEST
 // ---------------------------------------------------------------------------------------
 //  System calls of the loop thread
 
-// A counter of thread tid's system calls (the raw_syscalls:sys_enter tracepoint), or -1 when
-// the kernel does not let this process count them (no tracefs, perf_event_paranoid).
-static int
-s_syscalls_open(pid_t tid)
-{
-    const char *paths[] = {"/sys/kernel/tracing/events/raw_syscalls/sys_enter/id",
-                           "/sys/kernel/debug/tracing/events/raw_syscalls/sys_enter/id"};
-    long id = -1;
-    for (size_t i = 0; i < 2 && id < 0; i++) {
-        FILE *f = fopen(paths[i], "r");
-        if (f && fscanf(f, "%ld", &id) != 1)
-            id = -1;
-        if (f)
-            fclose(f);
-    }
-    if (id < 0)
-        return -1;
-    struct perf_event_attr a = {.type = PERF_TYPE_TRACEPOINT, .size = sizeof(a)};
-    a.config = (unsigned long long)id;
-    return (int)syscall(SYS_perf_event_open, &a, tid, -1, -1, 0);
-}
-
-static double
-s_syscalls_read(int fd)
-{
-    unsigned long long n = 0;
-    return read(fd, &n, sizeof(n)) == (ssize_t)sizeof(n) ? (double)n : -1;
-}
-
 // 8 targets scraped every second: the loop thread makes at most 27 system calls a wake-up
 // (17-23 here, 16-19 a scrape). It polls the fetch actor's pipe, pub and its own pipe by
 // their ZMQ_FD and asks their events only when an fd signals or the loop used the socket, and
@@ -334,15 +303,15 @@ START_TEST(test_scraper_loop_syscalls)
     zactor_t *actor = s_wake_start(&ctx, &router, false);
 
     s_ack_for(router, 2500);
-    int fd = s_syscalls_open(ctx.tid);
+    int fd = check_util_syscalls_open(ctx.tid);
     if (fd < 0)
         fprintf(stderr, "scraper loop syscalls: not counted here (perf_event_open: %s)\n",
                 strerror(errno));
     struct s_counts a = s_counts_read(ctx.http_port, router, ctx.tid);
-    double sa = fd >= 0 ? s_syscalls_read(fd) : -1;
+    double sa = fd >= 0 ? check_util_syscalls_read(fd) : -1;
     s_ack_for(router, 4000);
     struct s_counts b = s_counts_read(ctx.http_port, router, ctx.tid);
-    double sb = fd >= 0 ? s_syscalls_read(fd) : -1;
+    double sb = fd >= 0 ? check_util_syscalls_read(fd) : -1;
     double scrapes = b.scrapes - a.scrapes;
     ck_assert_msg(scrapes >= 3 * S_TARGETS, "%g scrapes in 4 s", scrapes);
     if (fd >= 0) {

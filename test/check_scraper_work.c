@@ -5,15 +5,14 @@
 #include <check.h>
 #include <czmq.h>
 #include <errno.h>
-#include <linux/perf_event.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "check_util.h"
+#include "check_util_scraper.h"
 #include "fw_labels.h"
 #include "fw_labels_pack.h"
 #include "fw_mem.h"
@@ -770,33 +769,6 @@ END_TEST
 // The calling thread's system calls, counted with the kernel's syscall tracepoint (as
 // check_scraper_wake does for the scraper's loop thread); -1 where this process may not.
 static int
-s_syscalls_open(void)
-{
-    const char *paths[] = {"/sys/kernel/tracing/events/raw_syscalls/sys_enter/id",
-                           "/sys/kernel/debug/tracing/events/raw_syscalls/sys_enter/id"};
-    long id = -1;
-    for (size_t i = 0; i < 2 && id < 0; i++) {
-        FILE *f = fopen(paths[i], "r");
-        if (f && fscanf(f, "%ld", &id) != 1)
-            id = -1;
-        if (f)
-            fclose(f);
-    }
-    if (id < 0)
-        return -1;
-    struct perf_event_attr a = {.type = PERF_TYPE_TRACEPOINT, .size = sizeof(a)};
-    a.config = (unsigned long long)id;
-    return (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, 0);
-}
-
-static double
-s_syscalls_read(int fd)
-{
-    unsigned long long n = 0;
-    return read(fd, &n, sizeof(n)) == (ssize_t)sizeof(n) ? (double)n : -1;
-}
-
-static int
 s_tick(zloop_t *loop, int timer_id, void *arg)
 {
     (void)loop;
@@ -819,16 +791,16 @@ START_TEST(test_scraper_work_idle_wakes)
     ck_assert_ptr_nonnull(w);
     zloop_t *loop = zloop_new();
     ck_assert_int_eq(scraper_work_attach(w, loop, s_on_done, NULL), 0);
-    int fd = s_syscalls_open();
+    int fd = check_util_syscalls_open(0);
     if (fd < 0) {
         fprintf(stderr, "scraper work idle wakes: not counted here (perf_event_open: %s)\n",
                 strerror(errno));
     } else {
         size_t ticks = 0;
         zloop_timer(loop, 1, 0, s_tick, &ticks);
-        double a = s_syscalls_read(fd);
+        double a = check_util_syscalls_read(fd);
         zloop_start(loop);
-        double b = s_syscalls_read(fd);
+        double b = check_util_syscalls_read(fd);
         close(fd);
         ck_assert_msg(a >= 0 && b >= a && ticks == 50, "syscall counter unreadable");
         double per = (b - a) / (double)ticks;

@@ -6,6 +6,7 @@
 #include <check.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include <linux/perf_event.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -190,4 +191,31 @@ void
 check_util_scraper_teardown(void)
 {
     curl_global_cleanup();
+}
+
+int
+check_util_syscalls_open(pid_t tid)
+{
+    const char *paths[] = {"/sys/kernel/tracing/events/raw_syscalls/sys_enter/id",
+                           "/sys/kernel/debug/tracing/events/raw_syscalls/sys_enter/id"};
+    long id = -1;
+    for (size_t i = 0; i < 2 && id < 0; i++) {
+        FILE *f = fopen(paths[i], "r");
+        if (f && fscanf(f, "%ld", &id) != 1)
+            id = -1;
+        if (f)
+            fclose(f);
+    }
+    if (id < 0)
+        return -1;
+    struct perf_event_attr a = {.type = PERF_TYPE_TRACEPOINT, .size = sizeof(a)};
+    a.config = (unsigned long long)id;
+    return (int)syscall(SYS_perf_event_open, &a, tid, -1, -1, 0);
+}
+
+double
+check_util_syscalls_read(int fd)
+{
+    unsigned long long n = 0;
+    return read(fd, &n, sizeof(n)) == (ssize_t)sizeof(n) ? (double)n : -1;
 }

@@ -81,6 +81,12 @@ void check_util_scraper_ack(zsock_t *router, zframe_t **identity, const struct f
 // and *status. Fails the test when no answer came within 10 s.
 char *check_util_scraper_http(int port, const char *method, const char *path, long *status);
 
+// A counter of thread tid's system calls (the raw_syscalls:sys_enter tracepoint; tid 0: the
+// calling thread), or -1 when the kernel does not let this process count them (no tracefs,
+// perf_event_paranoid). check_util_syscalls_read: its count, or -1 when unreadable.
+int check_util_syscalls_open(pid_t tid);
+double check_util_syscalls_read(int fd);
+
 // The Check fixture of the suites that scrape: libcurl's global state.
 void check_util_scraper_setup(void);
 void check_util_scraper_teardown(void);
