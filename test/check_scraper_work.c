@@ -728,16 +728,23 @@ START_TEST(test_scraper_work_allocations)
 }
 END_TEST
 
+// n targets of job sc, at addresses h:1 .. h:n.
+static void
+s_targets(const struct fw_scrape_config *sc, struct scraper_target **t, size_t n)
+{
+    char addr[32];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(addr, sizeof(addr), "h:%zu", i + 1);
+        t[i] = scraper_target_new(sc, addr, NULL);
+    }
+}
+
 START_TEST(test_scraper_work_pool)
 {
     struct fw_scrape_config sc = check_util_scrape_job("pool", true);
     enum { N = 6 };
     struct scraper_target *t[N];
-    char addr[32];
-    for (size_t i = 0; i < N; i++) {
-        snprintf(addr, sizeof(addr), "h:%zu", i + 1);
-        t[i] = scraper_target_new(&sc, addr, NULL);
-    }
+    s_targets(&sc, t, N);
     scraper_work_t *w = scraper_work_new(2);
     ck_assert_ptr_nonnull(w);
     zloop_t *loop = zloop_new();
@@ -766,8 +773,6 @@ START_TEST(test_scraper_work_pool)
 }
 END_TEST
 
-// The calling thread's system calls, counted with the kernel's syscall tracepoint (as
-// check_scraper_wake does for the scraper's loop thread); -1 where this process may not.
 static int
 s_tick(zloop_t *loop, int timer_id, void *arg)
 {
@@ -821,11 +826,7 @@ START_TEST(test_scraper_work_fd)
     struct fw_scrape_config sc = check_util_scrape_job("fd", true);
     enum { N = 4 };
     struct scraper_target *t[N];
-    char addr[32];
-    for (size_t i = 0; i < N; i++) {
-        snprintf(addr, sizeof(addr), "h:%zu", i + 1);
-        t[i] = scraper_target_new(&sc, addr, NULL);
-    }
+    s_targets(&sc, t, N);
     scraper_work_t *w = scraper_work_new(2);
     ck_assert_ptr_nonnull(w);
     ck_assert_int_eq(scraper_work_attach(w, NULL, s_on_done, NULL), 0);
