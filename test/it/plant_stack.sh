@@ -78,9 +78,9 @@ it_ok "line2 has 2 Andon calls open (quality, maintenance)"
 # checks below compare lines, or hold whatever part of the window is filled.
 # Read over up to 5 evaluations (2 s each): twice in one CI run (20:33 and 20:37, then not
 # in 9 runs) one evaluation gave 2.16-2.18, as if line1's newest sample was left out and
-# line2's was not (2.76 x 7/9 at the ninth second). A query that sees part of one scrape's
-# batch would do that; tsdb's isolation of a batch against a concurrent query is not shown
-# here either way, and an evaluation that reads a whole batch must give 2.76.
+# line2's was not (2.76 x 7/9 at the ninth second). A query that saw part of one scrape's
+# batch did that: tsdb now reads whole batches only, as of the query's start (755e663,
+# shown by test/check_tsdb_iso.c); the retries stay, and an evaluation must give 2.76.
 attainment() {
     a1=$(val 'ms5:line_production_attainment:ratio_5m{line="line1"}')
     a2=$(val 'ms5:line_production_attainment:ratio_5m{line="line2"}')
