@@ -331,12 +331,7 @@ alertd_nflog_get(alertd_nflog_t *self, const char *receiver, const char *group_k
 static void
 s_text_cat(alertd_nflog_t *self, const char *s, size_t n)
 {
-    if (self->text_len + n + 1 > self->text_cap) {
-        self->text_cap = self->text_cap ? self->text_cap : 512;
-        while (self->text_len + n + 1 > self->text_cap)
-            self->text_cap *= 2;
-        self->text = fw_realloc(self->text, self->text_cap);
-    }
+    fw_mem_grow((void **)&self->text, &self->text_cap, self->text_len + n + 1, 1);
     memcpy(self->text + self->text_len, s, n);
     self->text_len += n;
 }
