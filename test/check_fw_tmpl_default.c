@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "../common/fw_tmpl.h"
+#include "check_util.h"
 
 Suite *fw_tmpl_default_suite(void);
 
@@ -57,8 +58,9 @@ s_am_set(json_t **names)
     for (size_t i = 0; i < 2; i++) {
         char *text = s_read(s_am_files[i]);
         if (!text) {
-            fprintf(stderr, "check_fw_tmpl_default: %s absent, comparison skipped\n",
-                    s_am_files[i]);
+            check_util_skip("check_fw_tmpl_default: %s absent, comparison with Alertmanager's "
+                            "templates",
+                            s_am_files[i]);
             fw_tmpl_set_destroy(&set);
             json_decref(*names);
             *names = NULL;

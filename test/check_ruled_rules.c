@@ -153,10 +153,9 @@ START_TEST(test_ruled_rules_conformance_rulefmt)
     char dirbuf[512];
     const char *dir = s_shared(dirbuf, sizeof(dirbuf));
     if (!dir) {
-        fprintf(stderr,
-                "test_ruled_rules_conformance_rulefmt: SKIPPED: %s not found (set "
-                "SHARED to the shared directory)\n",
-                dirbuf);
+        check_util_skip("test_ruled_rules_conformance_rulefmt: %s not found (set SHARED to "
+                        "the shared directory)",
+                        dirbuf);
         return;
     }
     DIR *d = opendir(dir);

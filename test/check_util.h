@@ -42,6 +42,11 @@ int check_util_tmpdir_remove(const char *dir);
 // fails the test when it cannot. A suite names it s_dir:
 // static const char *const s_dir = check_util_tmpdir;
 extern char check_util_tmpdir[128];
+
+// A check that cannot run here (no perf counters, an input directory absent): prints
+// "SKIPPED: <what>" and records it in the file named by $CK_SKIP_LOG (check_main sets it),
+// so that check_fw's summary counts it as skipped: Check itself counts it as passed.
+void check_util_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void check_util_tmpdir_setup(void);
 void check_util_tmpdir_teardown(void);
 
