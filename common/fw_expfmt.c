@@ -746,6 +746,79 @@ fw_expfmt_exemplars_dropped(const fw_expfmt_t *self)
     return self->ex_dropped;
 }
 
+// A whole sample line at body[at] that is sample i's expected series text (the caller's
+// list, fw_expfmt_set_expect_list) and a plain decimal value, read straight from the body:
+// no search for the line's end first, no line state. Returns the position after the line
+// (after its '\n', or len), or 0 when the line is anything else (a timestamp, an exemplar,
+// another text, a value the decimal reader does not take, an error): then nothing was
+// written, and the caller scans it the ordinary way, which gives the same record for the
+// lines taken here (s_parse_sample's expected branch and s_parse_value) and the errors for
+// the others. What it takes: the text, then blanks (OpenMetrics: one space), the decimal,
+// then (text format) blanks and a '\r' the text format drops at the line's end.
+static inline size_t
+s_fast_line(fw_expfmt_t *self, const char *body, size_t len, size_t at, bool om)
+{
+    size_t i = self->samples_len;
+    if (i >= self->expect_n)
+        return 0;
+    if (i + S_EXPECT_AHEAD < self->expect_n) {
+        const char *ahead = (const char *)self->expect_list[i + S_EXPECT_AHEAD];
+        if (ahead) {
+            __builtin_prefetch(ahead);
+            __builtin_prefetch(ahead + 64);
+            __builtin_prefetch(ahead + 128);
+        }
+    }
+    const struct fw_expfmt_text *x = self->expect_list[i];
+    // the text never holds a '\n' (it came from one line), so a match stays on this line
+    if (!x || x->name_len == 0 || x->len == 0 || x->len >= len - at ||
+        memcmp(body + at, x->series, x->len) != 0)
+        return 0;
+    size_t p = at + x->len;
+    if (om) {
+        if (body[p] != ' ')
+            return 0;
+        p++;
+    } else {
+        if (!fw_expfmt_int_blank(body[p]))
+            return 0;
+        while (++p < len && fw_expfmt_int_blank(body[p]))
+            ;
+    }
+    // a '{' after the blanks (a name alone, then a label set) is no decimal: refused here
+    double v;
+    size_t n = fw_expfmt_int_decimal(body + p, len - p, &v);
+    if (n == 0 || n >= 128)
+        return 0;
+    p += n;
+    if (!om) {
+        while (p < len && fw_expfmt_int_blank(body[p]))
+            p++;
+        if (p < len && body[p] == '\r' && (p + 1 == len || body[p + 1] == '\n'))
+            p++;
+    }
+    if (p < len && body[p] != '\n')
+        return 0;
+    struct fw_expfmt_rec *s = s_new_rec(self, FW_EXPFMT_NAME_DEFERRED | x->name_len);
+    self->name_defer += x->name_len + 1;
+    self->line_name_len = x->name_len;
+    self->line_qname = SIZE_MAX;
+    self->line_lsum = 0;
+    s->tag = (void *)(uintptr_t)x;
+    s->series = body + at;
+    s->series_len = x->len;
+    s->v = v;
+    self->samples_len++;
+    self->fast_lines++;
+    return p < len ? p + 1 : len;
+}
+
+size_t
+fw_expfmt_fast_lines(const fw_expfmt_t *self)
+{
+    return self->fast_lines;
+}
+
 ssize_t
 fw_expfmt_parse_flags(fw_expfmt_t *self, const char *body, size_t len, fw_expfmt_fmt_t fmt,
                       unsigned flags, fw_err_t *err)
@@ -755,10 +828,24 @@ fw_expfmt_parse_flags(fw_expfmt_t *self, const char *body, size_t len, fw_expfmt
     self->ex_dropped = 0;
     self->st_on = (flags & FW_EXPFMT_START_TIMES) && fmt == FW_EXPFMT_OPENMETRICS &&
                   (flags & FW_EXPFMT_PROMETHEUS) == FW_EXPFMT_PROMETHEUS;
+    self->fast_lines = 0;
     size_t at = 0;
     int lineno = 0;
     bool eof = false;
+    // s_parse_sample's conditions for an expected series, for the whole run (start times
+    // would need each sample's family: not taken)
+    bool om = fmt == FW_EXPFMT_OPENMETRICS;
+    bool fast = self->expect_list && self->known && s_prom(self) && !self->st_on &&
+                !(om && !(flags & FW_EXPFMT_LAX_FAMILIES));
     while (at < len) {
+        if (fast) {
+            size_t next = s_fast_line(self, body, len, at, om);
+            if (next) {
+                at = next;
+                lineno++;
+                continue;
+            }
+        }
         const char *nl = memchr(body + at, '\n', len - at);
         size_t end = nl ? (size_t)(nl - body) : len;
         struct fw_expfmt_scan l = {body + at, end - at, 0, ++lineno, false, err};

@@ -155,6 +155,11 @@ struct fw_expfmt_text {
 // bytes at x[i + 8] ahead of sample i (a caller whose record starts with the text and holds
 // the series bytes after it reads them next).
 void fw_expfmt_set_expect_list(fw_expfmt_t *self, const struct fw_expfmt_text *const *x, size_t n);
+// How many samples of the last fw_expfmt_parse_flags run were read whole at once: a line
+// that is exactly its list entry's text (with a known-series callback set, Prometheus's
+// flags and no strict OpenMetrics families), blanks, a plain decimal value and the line's
+// end. They come as an expected sample of the ordinary scan does; for tests and benchmarks.
+size_t fw_expfmt_fast_lines(const fw_expfmt_t *self);
 
 // A caller that wants the metric families' metadata sets fn (NULL: none, the default): it
 // is called for each "# HELP", "# TYPE" or "# UNIT" line that parsed, with kind 'H', 'T' or

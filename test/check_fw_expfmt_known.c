@@ -306,6 +306,134 @@ START_TEST(test_fw_expfmt_expected_names_deferred)
 }
 END_TEST
 
+// A line that is exactly its expected text, blanks and a plain decimal is read whole at once
+// (fw_expfmt_fast_lines counts it); every other line is scanned as before. Either way the
+// run gives what the expectation callback (which never takes that path) gives for the same
+// texts: the same count or error, and each sample's tag, name, value, timestamp, series and
+// labels. The texts come from parsing `learn` once; then each body is parsed both ways.
+#define S_FAST_MAX 16
+static struct fw_expfmt_text s_fast_texts[S_FAST_MAX];
+static const struct fw_expfmt_text *s_fast_list[S_FAST_MAX];
+static size_t s_fast_n;
+static char s_fast_store[S_FAST_MAX][64];
+
+static bool
+s_expect_fast(void *arg, size_t i, struct fw_expfmt_expect *x)
+{
+    (void)arg;
+    if (i >= s_fast_n)
+        return false;
+    const struct fw_expfmt_text *t = s_fast_list[i];
+    *x = (struct fw_expfmt_expect){t->series, t->len, t->name_len, (void *)(uintptr_t)t};
+    return true;
+}
+
+static void
+s_fast_learn(const char *learn)
+{
+    fw_expfmt_t *p = fw_expfmt_new();
+    fw_err_t err;
+    ssize_t n =
+        fw_expfmt_parse_flags(p, learn, strlen(learn), FW_EXPFMT_TEXT, FW_EXPFMT_PROMETHEUS, &err);
+    ck_assert_int_gt(n, 0);
+    ck_assert_int_le(n, S_FAST_MAX);
+    s_fast_n = (size_t)n;
+    for (size_t i = 0; i < s_fast_n; i++) {
+        struct fw_expfmt_sample s;
+        fw_expfmt_get(p, i, &s);
+        ck_assert_uint_lt(s.series_len, sizeof(s_fast_store[i]));
+        memcpy(s_fast_store[i], s.series, s.series_len);
+        s_fast_texts[i] = (struct fw_expfmt_text){s_fast_store[i], (uint32_t)s.series_len,
+                                                  (uint32_t)strlen(s.name)};
+        s_fast_list[i] = &s_fast_texts[i];
+    }
+    fw_expfmt_destroy(&p);
+}
+
+// body parsed with the list and with the callback: the same outcome; the fast lines counted
+static void
+s_fast_same(const char *body, fw_expfmt_fmt_t fmt, unsigned flags, size_t fast)
+{
+    fw_expfmt_t *a = fw_expfmt_new(), *b = fw_expfmt_new();
+    fw_err_t ea = {0}, eb = {0};
+    fw_expfmt_set_known(a, s_known_none, NULL);
+    fw_expfmt_set_expect_list(a, s_fast_list, s_fast_n);
+    fw_expfmt_set_known(b, s_known_none, NULL);
+    fw_expfmt_set_expect(b, s_expect_fast);
+    ssize_t na = fw_expfmt_parse_flags(a, body, strlen(body), fmt, flags, &ea);
+    ssize_t nb = fw_expfmt_parse_flags(b, body, strlen(body), fmt, flags, &eb);
+    ck_assert_msg(na == nb, "%s: %zd samples against %zd", body, na, nb);
+    ck_assert_msg(fw_expfmt_fast_lines(a) == fast, "%s: %zu fast lines, not %zu", body,
+                  fw_expfmt_fast_lines(a), fast);
+    ck_assert_uint_eq(fw_expfmt_fast_lines(b), 0);
+    if (na < 0)
+        ck_assert_str_eq(ea.msg, eb.msg);
+    for (ssize_t i = 0; i < na; i++) {
+        struct fw_expfmt_sample sa, sb;
+        fw_expfmt_get(a, (size_t)i, &sa);
+        fw_expfmt_get(b, (size_t)i, &sb);
+        ck_assert_ptr_eq(sa.tag, sb.tag);
+        ck_assert_str_eq(sa.name, sb.name);
+        ck_assert_msg(memcmp(&sa.v, &sb.v, sizeof(sa.v)) == 0, "%s: sample %zd", body, i);
+        ck_assert(sa.has_t == sb.has_t && sa.t_ms == sb.t_ms);
+        ck_assert(sa.has_exemplar == sb.has_exemplar);
+        ck_assert_ptr_eq(sa.series, sb.series);
+        ck_assert_uint_eq(sa.series_len, sb.series_len);
+        ck_assert_uint_eq(sa.n_labels, sb.n_labels);
+        for (size_t k = 0; k < sa.n_labels; k++) {
+            ck_assert_str_eq(sa.label_names[k], sb.label_names[k]);
+            ck_assert_str_eq(sa.label_values[k], sb.label_values[k]);
+        }
+    }
+    fw_expfmt_set_expect_list(a, NULL, 0);
+    fw_expfmt_destroy(&a);
+    fw_expfmt_destroy(&b);
+}
+
+START_TEST(test_fw_expfmt_expected_fast_lines)
+{
+    s_fast_learn("a{x=\"1\"} 1\nb 2\nc{y=\"}\"} 3\nd 4\ne{z=\"2\"} 5\nf 6\ng 7\nh 8\n");
+    // all plain: every line fast, whatever the blanks, a '\r' before the line end, a sign,
+    // a fraction, an exponent, or no line end at the body's end
+    s_fast_same("a{x=\"1\"} 1\nb\t-2.5\nc{y=\"}\"}   3e2 \r\nd 0.0004\t\ne{z=\"2\"} +5\nf 6\ng "
+                "7\r\nh 8",
+                FW_EXPFMT_TEXT, FW_EXPFMT_PROMETHEUS, 8);
+    // the ordinary scan for: a timestamp, hex, NaN, Inf, 20 digits, a value out of the fast
+    // decimal's range, a blank before the text, another text, a name then a label set, a
+    // second '\r', text after the value, a comment; the others fast
+    s_fast_same("a{x=\"1\"} 1 1000\nb 0x10\nc{y=\"}\"} NaN\nd +Inf\ne{z=\"2\"} "
+                "12345678901234567890\nf 1e400\n g 7\nh{q=\"1\"} 8\n",
+                FW_EXPFMT_TEXT, FW_EXPFMT_PROMETHEUS, 0);
+    s_fast_same("# HELP a x\na{x=\"1\"} 1\nb  {k=\"v\"} 2\nc{y=\"}\"} 3\nd 4\r\r\ne{z=\"2\"} 5\n",
+                FW_EXPFMT_TEXT, FW_EXPFMT_PROMETHEUS, 2);
+    s_fast_same("a{x=\"1\"} 1\nb 2x\n", FW_EXPFMT_TEXT, FW_EXPFMT_PROMETHEUS, 1);
+    s_fast_same("a{x=\"1\"} 1\nb 2\rx\n", FW_EXPFMT_TEXT, FW_EXPFMT_PROMETHEUS, 1);
+    s_fast_same("a{x=\"1\"} 1\nb 1e\n", FW_EXPFMT_TEXT, FW_EXPFMT_PROMETHEUS, 1);
+    s_fast_same("a{x=\"1\"} 1\nb\n", FW_EXPFMT_TEXT, FW_EXPFMT_PROMETHEUS, 1);
+    s_fast_same("a{x=\"1\"} 1\nb ", FW_EXPFMT_TEXT, FW_EXPFMT_PROMETHEUS, 1);
+    s_fast_same("a{x=\"1\"}", FW_EXPFMT_TEXT, FW_EXPFMT_PROMETHEUS, 0);
+    // OpenMetrics as Prometheus reads it: one space each side, nothing else on the line
+    s_fast_same("a{x=\"1\"} 1\nb 2\nc{y=\"}\"} 3 # {t=\"x\"} 1\nd 4 5\ne{z=\"2\"} 5\n# EOF\n",
+                FW_EXPFMT_OPENMETRICS, FW_EXPFMT_PROMETHEUS | FW_EXPFMT_LAX_FAMILIES, 3);
+    s_fast_same("a{x=\"1\"} 1\nb  2\n# EOF\n", FW_EXPFMT_OPENMETRICS,
+                FW_EXPFMT_PROMETHEUS | FW_EXPFMT_LAX_FAMILIES, 1);
+    s_fast_same("a{x=\"1\"} 1 \n# EOF\n", FW_EXPFMT_OPENMETRICS,
+                FW_EXPFMT_PROMETHEUS | FW_EXPFMT_LAX_FAMILIES, 0);
+    s_fast_same("a{x=\"1\"} 1\r\n# EOF\n", FW_EXPFMT_OPENMETRICS,
+                FW_EXPFMT_PROMETHEUS | FW_EXPFMT_LAX_FAMILIES, 0);
+    s_fast_same("a{x=\"1\"} 1\nb 2\n", FW_EXPFMT_OPENMETRICS,
+                FW_EXPFMT_PROMETHEUS | FW_EXPFMT_LAX_FAMILIES, 2); // no # EOF: the error
+    // strict OpenMetrics (no Prometheus flags) and start times: never fast
+    s_fast_same("a{x=\"1\"} 1\nb 2\n# EOF\n", FW_EXPFMT_OPENMETRICS, FW_EXPFMT_LAX_FAMILIES, 0);
+    s_fast_same("a{x=\"1\"} 1\nb 2\n", FW_EXPFMT_TEXT, 0, 0);
+    s_fast_same("a{x=\"1\"} 1\nb 2\n# EOF\n", FW_EXPFMT_OPENMETRICS,
+                FW_EXPFMT_PROMETHEUS | FW_EXPFMT_LAX_FAMILIES | FW_EXPFMT_START_TIMES, 0);
+    // a text whose name length is 0 is never expected
+    s_fast_texts[1].name_len = 0;
+    s_fast_same("a{x=\"1\"} 1\nb 2\n", FW_EXPFMT_TEXT, FW_EXPFMT_PROMETHEUS, 1);
+}
+END_TEST
+
 Suite *
 fw_expfmt_known_suite(void)
 {
@@ -315,6 +443,7 @@ fw_expfmt_known_suite(void)
     tcase_add_test(tc, test_fw_expfmt_expected_series);
     tcase_add_test(tc, test_fw_expfmt_expected_list);
     tcase_add_test(tc, test_fw_expfmt_expected_names_deferred);
+    tcase_add_test(tc, test_fw_expfmt_expected_fast_lines);
     suite_add_tcase(s, tc);
     return s;
 }
