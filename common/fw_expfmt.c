@@ -799,16 +799,19 @@ s_fast_line(fw_expfmt_t *self, const char *body, size_t len, size_t at, bool om)
     }
     if (p < len && body[p] != '\n')
         return 0;
-    struct fw_expfmt_rec *s = s_new_rec(self, FW_EXPFMT_NAME_DEFERRED | x->name_len);
+    // the record written once, whole (s_new_rec's zeros, then the fields, stored each twice);
+    // the line_* fields are for the family rules, which a fast run has none of
+    if (self->samples_len == self->samples_cap)
+        fw_mem_grow((void **)&self->samples, &self->samples_cap, self->samples_len + 1,
+                    sizeof(*self->samples));
+    self->samples[self->samples_len++] =
+        (struct fw_expfmt_rec){.name_off = FW_EXPFMT_NAME_DEFERRED | x->name_len,
+                               .label_first = self->labels_len,
+                               .series = body + at,
+                               .series_len = x->len,
+                               .v = v,
+                               .tag = (void *)(uintptr_t)x};
     self->name_defer += x->name_len + 1;
-    self->line_name_len = x->name_len;
-    self->line_qname = SIZE_MAX;
-    self->line_lsum = 0;
-    s->tag = (void *)(uintptr_t)x;
-    s->series = body + at;
-    s->series_len = x->len;
-    s->v = v;
-    self->samples_len++;
     self->fast_lines++;
     return p < len ? p + 1 : len;
 }
