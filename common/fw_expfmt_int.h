@@ -132,7 +132,7 @@ struct fw_expfmt {
     fw_expfmt_expect_fn *expect;                     // borrowed, or NULL: fw_expfmt_set_expect
     const struct fw_expfmt_text *const *expect_list; // borrowed, or NULL: _set_expect_list
     size_t expect_n;
-    size_t fast_lines; // samples of the last run read by s_fast_line (fw_expfmt_fast_lines)
+    size_t fast_lines;       // samples of the last run read by s_fast_line (fw_expfmt_fast_lines)
     fw_expfmt_meta_fn *meta; // borrowed, or NULL: fw_expfmt_set_meta
     void *meta_arg;
     int lineno;    // lines given so far
