@@ -10,13 +10,17 @@
 #include "fw_mem.h"
 #include "fw_msg.h"
 
+// A family's texts, as offsets into the collector's buffer (S_NONE: not given).
 struct s_family {
-    char *name, *type, *help, *unit; // owned
+    size_t name, name_len, type, help, unit;
 };
+#define S_NONE SIZE_MAX
 
 struct scraper_meta {
     struct s_family *fams; // owned: this scrape's families, in the order first seen
     size_t n, cap;
+    char *buf; // owned: this scrape's texts, each NUL-terminated; reused scrape after scrape
+    size_t len, buf_cap;
     bool om; // the body is OpenMetrics (its HELP escapes \" too)
 };
 
@@ -26,16 +30,13 @@ scraper_meta_new(void)
     return fw_calloc(1, sizeof(scraper_meta_t));
 }
 
+// Forget the last scrape's families; their buffers stay for the next one, which
+// mostly holds the same texts (so a steady scrape allocates nothing here).
 static void
 s_reset(scraper_meta_t *self)
 {
-    for (size_t k = 0; k < self->n; k++) {
-        free(self->fams[k].name);
-        free(self->fams[k].type);
-        free(self->fams[k].help);
-        free(self->fams[k].unit);
-    }
     self->n = 0;
+    self->len = 0;
 }
 
 void
@@ -43,17 +44,38 @@ scraper_meta_destroy(scraper_meta_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    s_reset(*self_p);
     free((*self_p)->fams);
+    free((*self_p)->buf);
     free(*self_p);
     *self_p = NULL;
 }
 
-// The help text of a HELP line, unescaped (\\ and \n; OpenMetrics also \").
-static char *
-s_unescape(const char *s, size_t n, bool om)
+// Room for n more bytes at the end of the buffer: their offset.
+static size_t
+s_room(scraper_meta_t *self, size_t n)
 {
-    char *out = fw_malloc(n + 1), *o = out;
+    fw_mem_grow((void **)&self->buf, &self->buf_cap, self->len + n, 1);
+    return self->len;
+}
+
+// s (n bytes) copied to the buffer, NUL-terminated: its offset.
+static size_t
+s_put(scraper_meta_t *self, const char *s, size_t n)
+{
+    size_t off = s_room(self, n + 1);
+    memcpy(self->buf + off, s, n);
+    self->buf[off + n] = '\0';
+    self->len += n + 1;
+    return off;
+}
+
+// The help text of a HELP line (n bytes at s), unescaped (\\ and \n; OpenMetrics also \")
+// into the buffer: its offset.
+static size_t
+s_put_unescaped(scraper_meta_t *self, const char *s, size_t n, bool om)
+{
+    size_t off = s_room(self, n + 1);
+    char *o = self->buf + off;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '\\' && i + 1 < n &&
             (s[i + 1] == '\\' || s[i + 1] == 'n' || (om && s[i + 1] == '"'))) {
@@ -63,8 +85,9 @@ s_unescape(const char *s, size_t n, bool om)
             *o++ = s[i];
         }
     }
-    *o = '\0';
-    return out;
+    *o++ = '\0';
+    self->len = (size_t)(o - self->buf);
+    return off;
 }
 
 static void
@@ -75,19 +98,29 @@ s_on_meta(void *arg, char kind, const char *name, size_t name_len, const char *t
     struct s_family *f = NULL;
     // A family's metadata lines come together: look at the last family, then the others.
     for (size_t k = self->n; k-- > 0 && !f;)
-        if (strlen(self->fams[k].name) == name_len &&
-            memcmp(self->fams[k].name, name, name_len) == 0)
+        if (self->fams[k].name_len == name_len &&
+            memcmp(self->buf + self->fams[k].name, name, name_len) == 0)
             f = &self->fams[k];
     if (!f) {
         if (self->n == SCRAPER_META_MAX_FAMILIES)
             return;
         fw_mem_grow((void **)&self->fams, &self->cap, self->n + 1, sizeof(*self->fams));
+        size_t off = s_put(self, name, name_len);
         f = &self->fams[self->n++];
-        *f = (struct s_family){fw_strndup(name, name_len), NULL, NULL, NULL};
+        *f = (struct s_family){off, name_len, S_NONE, S_NONE, S_NONE};
     }
-    char **slot = kind == 'H' ? &f->help : kind == 'T' ? &f->type : &f->unit;
-    free(*slot);
-    *slot = kind == 'H' ? s_unescape(text, text_len, self->om) : fw_strndup(text, text_len);
+    // a repeated line's text replaces the earlier one's (whose bytes stay unused until the
+    // next scrape)
+    size_t *slot = kind == 'H' ? &f->help : kind == 'T' ? &f->type : &f->unit;
+    *slot =
+        kind == 'H' ? s_put_unescaped(self, text, text_len, self->om) : s_put(self, text, text_len);
+}
+
+// Text off of the buffer, or "" when not given.
+static const char *
+s_text(const scraper_meta_t *self, size_t off)
+{
+    return off == S_NONE ? "" : self->buf + off;
 }
 
 void
@@ -108,8 +141,8 @@ scraper_meta_finish(scraper_meta_t *self, fw_expfmt_t *parser, bool ok, uint64_t
     uint64_t h = 0;
     for (size_t k = 0; k < self->n; k++) {
         const struct s_family *f = &self->fams[k];
-        const char *parts[] = {f->name, f->type ? f->type : "", f->help ? f->help : "",
-                               f->unit ? f->unit : ""};
+        const char *parts[] = {s_text(self, f->name), s_text(self, f->type), s_text(self, f->help),
+                               s_text(self, f->unit)};
         for (size_t j = 0; j < 4; j++)
             h = fw_hash64_seed(parts[j], strlen(parts[j]) + 1, h + j + 1);
     }
@@ -119,10 +152,12 @@ scraper_meta_finish(scraper_meta_t *self, fw_expfmt_t *parser, bool ok, uint64_t
     json_t *list = json_array();
     for (size_t k = 0; k < self->n; k++) {
         const struct s_family *f = &self->fams[k];
-        const char *type = f->type && strcmp(f->type, "untyped") != 0 ? f->type : "unknown";
-        json_array_append_new(list,
-                              json_pack("{ssssssss}", "metric", f->name, "type", type, "help",
-                                        f->help ? f->help : "", "unit", f->unit ? f->unit : ""));
+        const char *type = s_text(self, f->type);
+        if (f->type == S_NONE || strcmp(type, "untyped") == 0)
+            type = "unknown";
+        json_array_append_new(list, json_pack("{ssssssss}", "metric", s_text(self, f->name), "type",
+                                              type, "help", s_text(self, f->help), "unit",
+                                              s_text(self, f->unit)));
     }
     *last_hash = h;
     *last_sent_ms = now_ms;

@@ -2,7 +2,8 @@
     (docs/wire.md), so that tsdb's /api/v1/metadata answers as Prometheus's does.
 
     A worker's collector takes the metadata lines of one scrape from the parser
-    (fw_expfmt_set_meta: comment lines only, nothing per sample) into a reused table, then
+    (fw_expfmt_set_meta: comment lines only, nothing per sample) into a reused table (the
+    texts in one buffer kept from scrape to scrape: a steady scrape allocates nothing), then
     scraper_meta_finish() compares its hash with what the target last sent: only a change,
     or SCRAPER_META_RESEND_MS since the last send (so a restarted tsdb, which keeps metadata
     in memory, has it again within that time, and tsdb can forget a target that went away),

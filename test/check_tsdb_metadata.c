@@ -275,6 +275,42 @@ START_TEST(test_scraper_meta_collects_and_sends_on_change)
 }
 END_TEST
 
+// A steady scrape's metadata costs no allocation: the texts go into the collector's buffer,
+// reused from scrape to scrape (each text was a string of its own, freed at the next scrape:
+// 8 allocations a scrape of this body), and what is sent stays the same.
+START_TEST(test_scraper_meta_steady_no_allocation)
+{
+    scraper_meta_t *m = scraper_meta_new();
+    fw_expfmt_t *p = fw_expfmt_new();
+    uint64_t hash = 0;
+    int64_t sent = 0;
+    const char *text = "# HELP a_total A \\\\ x\\n.\n# TYPE a_total counter\na_total 1\n"
+                       "# TYPE u untyped\nu 2\n# HELP h_only h\n# HELP h_only again\nh_only 3\n";
+    json_t *l = s_scrape(m, p, text, FW_EXPFMT_TEXT, &hash, &sent, 1000);
+    ck_assert_ptr_nonnull(l);
+    char *first = json_dumps(l, JSON_COMPACT);
+    json_decref(l);
+    for (int k = 0; k < 3; k++) {
+        unsigned long a0 = fw_mem_allocations();
+        ck_assert_ptr_null(s_scrape(m, p, text, FW_EXPFMT_TEXT, &hash, &sent, 2000 + k));
+        ck_assert_uint_eq(fw_mem_allocations() - a0, 0);
+    }
+    l = s_scrape(m, p, text, FW_EXPFMT_TEXT, &hash, &sent, 1000 + SCRAPER_META_RESEND_MS);
+    ck_assert_ptr_nonnull(l);
+    char *again = json_dumps(l, JSON_COMPACT);
+    ck_assert_str_eq(again, first);
+    ck_assert_str_eq(first, "[{\"metric\":\"a_total\",\"type\":\"counter\",\"help\":\"A \\\\ "
+                            "x\\n.\",\"unit\":\"\"},{\"metric\":\"u\",\"type\":\"unknown\","
+                            "\"help\":\"\",\"unit\":\"\"},{\"metric\":\"h_only\",\"type\":"
+                            "\"unknown\",\"help\":\"again\",\"unit\":\"\"}]");
+    free(first);
+    free(again);
+    json_decref(l);
+    fw_expfmt_destroy(&p);
+    scraper_meta_destroy(&m);
+}
+END_TEST
+
 Suite *
 tsdb_metadata_suite(void)
 {
@@ -285,6 +321,7 @@ tsdb_metadata_suite(void)
     tcase_add_test(tc, test_tsdb_metadata_refuses_bad_input);
     tcase_add_test(tc, test_tsdb_metadata_put_from_remote_write);
     tcase_add_test(tc, test_scraper_meta_collects_and_sends_on_change);
+    tcase_add_test(tc, test_scraper_meta_steady_no_allocation);
     suite_add_tcase(s, tc);
     return s;
 }
