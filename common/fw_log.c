@@ -16,6 +16,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "fw_json_out.h"
 #include "fw_time.h"
 
 #define S_LINE_MAX 8192
@@ -114,27 +115,10 @@ s_put_value(struct s_line *l, const char *v, bool bare)
         s_put(l, v, strlen(v));
         return;
     }
-    s_putc(l, '"');
-    for (const char *p = v; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"' || c == '\\') {
-            s_putc(l, '\\');
-            s_putc(l, (char)c);
-        } else if (c == '\n') {
-            s_put(l, "\\n", 2);
-        } else if (c == '\t') {
-            s_put(l, "\\t", 2);
-        } else if (c == '\r') {
-            s_put(l, "\\r", 2);
-        } else if (c < 0x20) {
-            char esc[8];
-            snprintf(esc, sizeof(esc), "\\u%04x", c);
-            s_put(l, esc, strlen(esc));
-        } else {
-            s_putc(l, (char)c);
-        }
-    }
-    s_putc(l, '"');
+    // Escaped straight into the line, cut where the line is full (no entry spans lines).
+    struct fw_json_out o = {.p = l->buf, .len = l->len, .cap = S_LINE_MAX - 1, .fixed = true};
+    fw_json_out_str(&o, v, 0);
+    l->len = o.len;
 }
 
 static void

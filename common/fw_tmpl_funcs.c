@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fw_gofloat.h"
+#include "fw_json_out.h"
 #include "fw_mem.h"
 #include "fw_tmpl_int.h"
 
@@ -722,30 +723,11 @@ S_FN(s_js)
 {
     (void)user, (void)e, (void)es;
     char *s = s_joined(a, n);
-    fw_tmpl_buf_t b = {0};
-    s_adds(&b, "");
-    char esc[8];
-    for (const char *p = s; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        switch (c) {
-        case '\\': s_adds(&b, "\\\\"); break;
-        case '\'': s_adds(&b, "\\'"); break;
-        case '"': s_adds(&b, "\\\""); break;
-        case '<': s_adds(&b, "\\u003C"); break;
-        case '>': s_adds(&b, "\\u003E"); break;
-        case '&': s_adds(&b, "\\u0026"); break;
-        case '=': s_adds(&b, "\\u003D"); break;
-        default:
-            if (c < ' ') {
-                snprintf(esc, sizeof(esc), "\\u%04X", c);
-                s_adds(&b, esc);
-            } else {
-                fw_tmpl_buf_add(&b, p, 1);
-            }
-        }
-    }
+    struct fw_json_out b = {0};
+    fw_json_out_esc(&b, s, strlen(s), FW_JSON_OUT_GOJS); // Go's JSEscapeString
     free(s);
-    *res = s_take(&b);
+    *res = json_stringn_nocheck(b.p ? b.p : "", b.len);
+    free(b.p);
     return 0;
 }
 

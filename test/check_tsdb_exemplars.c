@@ -3,6 +3,7 @@
     the JSON of /api/v1/query_exemplars, resize, and readers beside a writer.
 */
 #include <check.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +86,27 @@ START_TEST(test_tsdb_exemplars_json_and_rules)
     x = tsdb_exemplars_new(0);
     s_ex(&e, "a");
     ck_assert_int_eq(tsdb_exemplars_add(x, &s, &e, 1, 1), TSDB_EXEMPLARS_DISABLED);
+    tsdb_exemplars_destroy(&x);
+    fw_labels_clear(&s);
+    fw_labels_clear(&e);
+}
+END_TEST
+
+// An exemplar label that is not UTF-8 (the parser passes its bytes) is written as the query
+// API writes labels: \ufffd a bad byte, U+2028 escaped, so the answer stays JSON.
+START_TEST(test_tsdb_exemplars_json_invalid_utf8)
+{
+    tsdb_exemplars_t *x = tsdb_exemplars_new(10);
+    struct fw_labels s = FW_LABELS_INIT, e = FW_LABELS_INIT;
+    s_series(&s, "rq_bucket", "api");
+    s_ex(&e, "a\xff\xe2\x80\xa8z");
+    ck_assert_int_eq(tsdb_exemplars_add(x, &s, &e, 1, 1000), TSDB_EXEMPLARS_ADDED);
+    char *j = s_select(x, "rq_.*", 0, INT64_MAX);
+    ck_assert_ptr_nonnull(strstr(j, "{\"trace_id\":\"a\\ufffd\\u2028z\"}"));
+    json_t *o = json_loads(j, 0, NULL);
+    ck_assert_msg(o != NULL, "not JSON: %s", j);
+    json_decref(o);
+    free(j);
     tsdb_exemplars_destroy(&x);
     fw_labels_clear(&s);
     fw_labels_clear(&e);
@@ -254,6 +276,7 @@ tsdb_exemplars_suite(void)
     Suite *s = suite_create("tsdb_exemplars");
     TCase *tc = tcase_create("ring");
     tcase_add_test(tc, test_tsdb_exemplars_json_and_rules);
+    tcase_add_test(tc, test_tsdb_exemplars_json_invalid_utf8);
     tcase_add_test(tc, test_tsdb_exemplars_ring_evicts_oldest);
     tcase_add_test(tc, test_tsdb_exemplars_matcher_sets);
     tcase_add_test(tc, test_tsdb_exemplars_resize_keeps_newest);

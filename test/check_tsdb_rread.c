@@ -62,10 +62,10 @@ s_teardown(void)
 
 // A snappy ReadRequest of one query accepting type (-1: none listed).
 static void
-s_request(struct tsdb_json *z, int64_t start, int64_t end, const struct fw_matcher *ms, size_t n,
+s_request(struct fw_json_out *z, int64_t start, int64_t end, const struct fw_matcher *ms, size_t n,
           int type)
 {
-    struct tsdb_json pb = {0};
+    struct fw_json_out pb = {0};
     tsdb_rread_request_encode(&pb, start, end, ms, n, &type, type < 0 ? 0 : 1);
     char *c;
     size_t cl;
@@ -76,7 +76,7 @@ s_request(struct tsdb_json *z, int64_t start, int64_t end, const struct fw_match
 }
 
 static struct fw_http_response
-s_ask(tsdb_rread_t *rr, const struct tsdb_json *z)
+s_ask(tsdb_rread_t *rr, const struct fw_json_out *z)
 {
     struct fw_http_response resp = {.status = 200};
     tsdb_rread_handle(rr, (const unsigned char *)z->p, z->len, &resp);
@@ -85,12 +85,12 @@ s_ask(tsdb_rread_t *rr, const struct tsdb_json *z)
 
 // A streamed answer drained through its callback into *all; frees the stream.
 static void
-s_drain(struct fw_http_response *resp, struct tsdb_json *all)
+s_drain(struct fw_http_response *resp, struct fw_json_out *all)
 {
     char buf[777]; // small and odd: frames cross reads
     long n;
     while ((n = resp->stream(resp->stream_arg, buf, sizeof(buf))) > 0)
-        tsdb_json_put(all, buf, (size_t)n);
+        fw_json_out_put(all, buf, (size_t)n);
     ck_assert_int_eq(n, 0);
     resp->stream_free(resp->stream_arg);
 }
@@ -111,7 +111,7 @@ START_TEST(test_tsdb_rread_samples)
     struct tsdb_rread_opts o = {0, 0, 0};
     tsdb_rread_t *rr = tsdb_rread_new(s_st, s_m, &o);
     struct fw_matcher m = s_m_(FW_MATCH_EQ, "__name__", "metric");
-    struct tsdb_json z;
+    struct fw_json_out z;
     s_request(&z, 150000, 300000, &m, 1, -1);
     struct fw_http_response resp = s_ask(rr, &z);
     ck_assert_int_eq(resp.status, 200);
@@ -176,13 +176,13 @@ START_TEST(test_tsdb_rread_streamed)
     tsdb_rread_set_external_labels(rr, &ext);
     struct fw_matcher m[2] = {s_m_(FW_MATCH_RE, "__name__", "met.*"),
                               s_m_(FW_MATCH_EQ, "cluster", "c1")}; // external: matches ""
-    struct tsdb_json z;
+    struct fw_json_out z;
     s_request(&z, 0, 1000 * 15000, m, 2, TSDB_RREAD_STREAMED_XOR_CHUNKS);
     struct fw_http_response resp = s_ask(rr, &z);
     ck_assert_int_eq(resp.status, 200);
     ck_assert_str_eq(resp.content_type, TSDB_RREAD_STREAMED_TYPE);
     ck_assert(resp.stream != NULL);
-    struct tsdb_json all = {0};
+    struct fw_json_out all = {0};
     s_drain(&resp, &all);
     size_t at = 0, frames = 0, total = 0;
     int64_t next_t[4] = {0, 0, 0, 0};
@@ -268,7 +268,7 @@ START_TEST(test_tsdb_rread_errors)
     free(z);
 
     struct fw_matcher m = s_m_(FW_MATCH_RE, "__name__", ".+");
-    struct tsdb_json q;
+    struct fw_json_out q;
     s_request(&q, 0, 1000 * 15000, &m, 1, 5);
     resp = s_ask(rr, &q);
     ck_assert_int_eq(resp.status, 400);
@@ -322,7 +322,7 @@ START_TEST(test_tsdb_rread_hints)
     struct tsdb_rread_opts o = {0, 0, 0};
     tsdb_rread_t *rr = tsdb_rread_new(s_st, s_m, &o);
     // Query {start 0, end 15000000, matchers {__name__="other"}, hints {func "series"}}
-    struct tsdb_json qb = {0}, mb = {0}, hb = {0}, req = {0};
+    struct fw_json_out qb = {0}, mb = {0}, hb = {0}, req = {0};
     tsdb_pb_put_uint(&qb, 2, 15000000);
     tsdb_pb_put_bytes(&mb, 2, "__name__", 8);
     tsdb_pb_put_bytes(&mb, 3, "other", 5);
@@ -332,7 +332,7 @@ START_TEST(test_tsdb_rread_hints)
     tsdb_pb_put_bytes(&qb, 4, hb.p, hb.len);
     tsdb_pb_put_bytes(&req, 1, qb.p, qb.len);
     tsdb_pb_put_bytes(&req, 1, "", 0); // a second query, without matchers
-    struct tsdb_json z;
+    struct fw_json_out z;
     tsdb_pb_snappy(req.p, req.len, &z.p, &z.len);
     struct fw_http_response resp = s_ask(rr, &z);
     ck_assert_int_eq(resp.status, 200);

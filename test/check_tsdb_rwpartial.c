@@ -51,7 +51,7 @@ END_TEST
 static char *
 s_refs_line(const uint64_t *refs, size_t n, size_t n_symbols)
 {
-    struct tsdb_json packed = {0}, ts = {0};
+    struct fw_json_out packed = {0}, ts = {0};
     for (size_t i = 0; i < n; i++)
         tsdb_pb_put_varint(&packed, refs[i]);
     tsdb_pb_put_bytes(&ts, 1, packed.p ? packed.p : "", packed.len);

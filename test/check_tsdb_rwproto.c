@@ -12,7 +12,7 @@
 
 #include "fw_err.h"
 #include "fw_sample.h"
-#include "../tsdb/tsdb_json.h"
+#include "fw_json_out.h"
 #include "../tsdb/tsdb_pb.h"
 #include "../tsdb/tsdb_rwproto.h"
 
@@ -22,7 +22,7 @@ START_TEST(test_tsdb_rwproto_round_trip)
     const char *values[] = {"oee_ratio", "factory", "l\xc3\xa9"};
     struct fw_sample smp[] = {
         {1700000000000, 0.75}, {-5, NAN}, {0, -0.0}, {1700000001000, fw_stale_nan()}};
-    struct tsdb_json b = {0};
+    struct fw_json_out b = {0};
     tsdb_rwproto_put_series(&b, names, values, 3, smp, 4);
     tsdb_rwproto_put_series(&b, names, values, 1, smp, 0);
     struct tsdb_rwproto_counts c;
@@ -204,7 +204,7 @@ END_TEST
 
 // A message field f holding inner's bytes, appended to b; inner is reset.
 static void
-s_put_msg(struct tsdb_json *b, unsigned f, struct tsdb_json *inner)
+s_put_msg(struct fw_json_out *b, unsigned f, struct fw_json_out *inner)
 {
     tsdb_pb_put_bytes(b, f, inner->p ? inner->p : "", inner->len);
     inner->len = 0;
@@ -220,7 +220,7 @@ s_is(const char *p, size_t n, const char *want)
 // back; bad wire types refused.
 START_TEST(test_tsdb_rwproto_metadata)
 {
-    struct tsdb_json b = {0}, m = {0}, ts = {0};
+    struct fw_json_out b = {0}, m = {0}, ts = {0};
     tsdb_pb_put_uint(&m, 1, 1);
     tsdb_pb_put_bytes(&m, 2, "req", 3);
     tsdb_pb_put_bytes(&m, 4, "Requests.", 9);

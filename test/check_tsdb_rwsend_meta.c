@@ -32,7 +32,7 @@ START_TEST(test_tsdb_rwsend_meta_collect)
         S_FAM("c", "stateset", "", ""),
     };
     ck_assert_uint_eq(tsdb_metadata_put(md, f, 3, 1000, NULL), 3);
-    struct tsdb_json all = {0};
+    struct fw_json_out all = {0};
     size_t *ends = NULL, cap = 0;
     ck_assert_uint_eq(tsdb_rwsend_meta_collect(md, &all, &ends, &cap), 3);
     struct tsdb_rwproto_counts c;

@@ -24,156 +24,86 @@
 #include "fw_promql_ast.h"
 #include "fw_time.h"
 #include "tsdb_api_int.h"
-#include "tsdb_json.h"
+#include "fw_json_out.h"
 
 // ---------------------------------------------------------------------------------------
 // JSON
 
-// Length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0 when invalid.
-static size_t
-s_utf8_len(const unsigned char *p)
-{
-    size_t n;
-    uint32_t cp;
-    if (p[0] >= 0xC2 && p[0] <= 0xDF) {
-        n = 2;
-        cp = p[0] & 0x1F;
-    } else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
-        n = 3;
-        cp = p[0] & 0x0F;
-    } else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
-        n = 4;
-        cp = p[0] & 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t k = 1; k < n; k++) {
-        if ((p[k] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[k] & 0x3F);
-    }
-    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp < 0xE000))) ||
-        (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    return n;
-}
-
 // A JSON string as Go's encoding/json writes it (HTML-safe).
 void
-tsdb_api_put_str(struct tsdb_json *b, const char *s)
+tsdb_api_put_str(struct fw_json_out *b, const char *s)
 {
-    tsdb_json_put(b, "\"", 1);
-    const unsigned char *p = (const unsigned char *)s;
-    size_t run = 0;
-    for (size_t i = 0;; i++) {
-        unsigned char c = p[i];
-        const char *esc = NULL;
-        char tmp[8];
-        if (c == '\0')
-            break;
-        if (c == '"')
-            esc = "\\\"";
-        else if (c == '\\')
-            esc = "\\\\";
-        else if (c == '\n')
-            esc = "\\n";
-        else if (c == '\r')
-            esc = "\\r";
-        else if (c == '\t')
-            esc = "\\t";
-        else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-            snprintf(tmp, sizeof(tmp), "\\u%04x", c);
-            esc = tmp;
-        } else if (c >= 0x80 && s_utf8_len(p + i) == 0) {
-            esc = "\\ufffd"; // invalid UTF-8, as Go's encoding/json writes it
-        } else if (c == 0xE2 && p[i + 1] == 0x80 && (p[i + 2] == 0xA8 || p[i + 2] == 0xA9)) {
-            snprintf(tmp, sizeof(tmp), "\\u202%c", p[i + 2] == 0xA8 ? '8' : '9');
-            tsdb_json_put(b, s + run, i - run);
-            tsdb_json_puts(b, tmp);
-            i += 2;
-            run = i + 1;
-            continue;
-        }
-        if (esc) {
-            tsdb_json_put(b, s + run, i - run);
-            tsdb_json_puts(b, esc);
-            run = i + 1;
-        } else if (c >= 0x80) {
-            i += s_utf8_len(p + i) - 1; // a valid sequence: copy it as is
-        }
-    }
-    tsdb_json_puts(b, s + run);
-    tsdb_json_put(b, "\"", 1);
+    fw_json_out_str(b, s, FW_JSON_OUT_GO);
 }
 
 static void
-s_put_point(struct tsdb_json *b, int64_t t, double v)
+s_put_point(struct fw_json_out *b, int64_t t, double v)
 {
     fw_mem_grow((void **)&b->p, &b->cap, b->len + TSDB_API_FORMAT_POINT_MAX, 1);
     b->len += tsdb_api_format_point(t, v, b->p + b->len);
 }
 
 void
-tsdb_api_put_labels(struct tsdb_json *b, const struct fw_labels *l)
+tsdb_api_put_labels(struct fw_json_out *b, const struct fw_labels *l)
 {
-    tsdb_json_puts(b, "{");
+    fw_json_out_puts(b, "{");
     for (size_t k = 0; k < l->len; k++) {
         if (k)
-            tsdb_json_puts(b, ",");
+            fw_json_out_puts(b, ",");
         tsdb_api_put_str(b, l->items[k].name);
-        tsdb_json_puts(b, ":");
+        fw_json_out_puts(b, ":");
         tsdb_api_put_str(b, l->items[k].value);
     }
-    tsdb_json_puts(b, "}");
+    fw_json_out_puts(b, "}");
 }
 
 // The "data" of r into b. With consume, each series' labels and points are freed once
 // written (tsdb_eval_result_clear frees the rest), so a large answer does not hold its
 // series and its text at once.
 static void
-s_put_result(struct tsdb_json *b, struct tsdb_eval_result *r, bool consume)
+s_put_result(struct fw_json_out *b, struct tsdb_eval_result *r, bool consume)
 {
     char tb[48];
     switch (r->type) {
     case FW_PQ_SCALAR:
-        tsdb_json_puts(b, "{\"resultType\":\"scalar\",\"result\":");
+        fw_json_out_puts(b, "{\"resultType\":\"scalar\",\"result\":");
         s_put_point(b, r->t_ms, r->scalar);
-        tsdb_json_puts(b, "}");
+        fw_json_out_puts(b, "}");
         break;
     case FW_PQ_STRING:
-        tsdb_json_puts(b, "{\"resultType\":\"string\",\"result\":[");
-        tsdb_json_puts(b, tsdb_api_format_time(r->t_ms, tb, sizeof(tb)));
-        tsdb_json_puts(b, ",");
+        fw_json_out_puts(b, "{\"resultType\":\"string\",\"result\":[");
+        fw_json_out_puts(b, tsdb_api_format_time(r->t_ms, tb, sizeof(tb)));
+        fw_json_out_puts(b, ",");
         tsdb_api_put_str(b, r->str ? r->str : "");
-        tsdb_json_puts(b, "]}");
+        fw_json_out_puts(b, "]}");
         break;
     case FW_PQ_VECTOR:
     case FW_PQ_MATRIX: {
         bool vec = r->type == FW_PQ_VECTOR;
-        tsdb_json_puts(b, vec ? "{\"resultType\":\"vector\",\"result\":["
-                              : "{\"resultType\":\"matrix\",\"result\":[");
+        fw_json_out_puts(b, vec ? "{\"resultType\":\"vector\",\"result\":["
+                                : "{\"resultType\":\"matrix\",\"result\":[");
         for (size_t k = 0; k < r->len; k++) {
             struct tsdb_eval_series *s = &r->series[k];
             if (k)
-                tsdb_json_puts(b, ",");
-            tsdb_json_puts(b, "{\"metric\":");
+                fw_json_out_puts(b, ",");
+            fw_json_out_puts(b, "{\"metric\":");
             tsdb_api_put_labels(b, &s->labels);
             if (vec) {
-                tsdb_json_puts(b, ",\"value\":");
+                fw_json_out_puts(b, ",\"value\":");
                 if (s->len > 0)
                     s_put_point(b, s->pts[0].t_ms, s->pts[0].v);
                 else
                     s_put_point(b, r->t_ms, NAN);
             } else {
-                tsdb_json_puts(b, ",\"values\":[");
+                fw_json_out_puts(b, ",\"values\":[");
                 for (size_t j = 0; j < s->len; j++) {
                     if (j)
-                        tsdb_json_puts(b, ",");
+                        fw_json_out_puts(b, ",");
                     s_put_point(b, s->pts[j].t_ms, s->pts[j].v);
                 }
-                tsdb_json_puts(b, "]");
+                fw_json_out_puts(b, "]");
             }
-            tsdb_json_puts(b, "}");
+            fw_json_out_puts(b, "}");
             if (consume) {
                 tsdb_eval_series_clear_labels(s);
                 free(s->pts);
@@ -181,7 +111,7 @@ s_put_result(struct tsdb_json *b, struct tsdb_eval_result *r, bool consume)
                 s->len = s->cap = 0;
             }
         }
-        tsdb_json_puts(b, "]}");
+        fw_json_out_puts(b, "]}");
         break;
     }
     }
@@ -190,7 +120,7 @@ s_put_result(struct tsdb_json *b, struct tsdb_eval_result *r, bool consume)
 char *
 tsdb_api_result_json(const struct tsdb_eval_result *r)
 {
-    struct tsdb_json b = {0};
+    struct fw_json_out b = {0};
     s_put_result(&b, (struct tsdb_eval_result *)r, false); // not consumed: r stays as it was
     return b.p;
 }
@@ -198,31 +128,31 @@ tsdb_api_result_json(const struct tsdb_eval_result *r)
 char *
 tsdb_api_error_json(const char *type, const char *msg)
 {
-    struct tsdb_json b = {0};
-    tsdb_json_puts(&b, "{\"status\":\"error\",\"errorType\":");
+    struct fw_json_out b = {0};
+    fw_json_out_puts(&b, "{\"status\":\"error\",\"errorType\":");
     tsdb_api_put_str(&b, type);
-    tsdb_json_puts(&b, ",\"error\":");
+    fw_json_out_puts(&b, ",\"error\":");
     tsdb_api_put_str(&b, msg);
-    tsdb_json_puts(&b, "}");
+    fw_json_out_puts(&b, "}");
     return b.p;
 }
 
 char *
 tsdb_api_success(const char *data, const char *const *warnings, size_t n)
 {
-    struct tsdb_json b = {0};
-    tsdb_json_puts(&b, "{\"status\":\"success\",\"data\":");
-    tsdb_json_puts(&b, data);
+    struct fw_json_out b = {0};
+    fw_json_out_puts(&b, "{\"status\":\"success\",\"data\":");
+    fw_json_out_puts(&b, data);
     if (n > 0) {
-        tsdb_json_puts(&b, ",\"warnings\":[");
+        fw_json_out_puts(&b, ",\"warnings\":[");
         for (size_t k = 0; k < n; k++) {
             if (k)
-                tsdb_json_puts(&b, ",");
+                fw_json_out_puts(&b, ",");
             tsdb_api_put_str(&b, warnings[k]);
         }
-        tsdb_json_puts(&b, "]");
+        fw_json_out_puts(&b, "]");
     }
-    tsdb_json_puts(&b, "}");
+    fw_json_out_puts(&b, "}");
     return b.p;
 }
 
@@ -234,35 +164,35 @@ static char *
 s_success_annotated(struct tsdb_eval_result *r, const struct tsdb_api_querylog_entry *stats,
                     const char *const *warns, size_t n_warns, const char *text)
 {
-    struct tsdb_json b = {0};
-    tsdb_json_puts(&b, "{\"status\":\"success\",\"data\":");
+    struct fw_json_out b = {0};
+    fw_json_out_puts(&b, "{\"status\":\"success\",\"data\":");
     s_put_result(&b, r, true);
     if (stats) {
         b.len--; // the data object's closing brace
-        tsdb_json_puts(&b, ",\"stats\":");
+        fw_json_out_puts(&b, ",\"stats\":");
         tsdb_api_querylog_put_stats(&b, stats);
-        tsdb_json_puts(&b, "}");
+        fw_json_out_puts(&b, "}");
     }
     for (int info = 0; info < 2; info++) {
         bool any = false;
         for (size_t k = 0; !info && k < n_warns; k++) {
-            tsdb_json_puts(&b, any ? "," : ",\"warnings\":[");
+            fw_json_out_puts(&b, any ? "," : ",\"warnings\":[");
             tsdb_api_put_str(&b, warns[k]);
             any = true;
         }
         for (size_t k = 0; k < r->n_annos; k++) {
             if (r->annos[k].info != (info == 1))
                 continue;
-            tsdb_json_puts(&b, any ? "," : info ? ",\"infos\":[" : ",\"warnings\":[");
+            fw_json_out_puts(&b, any ? "," : info ? ",\"infos\":[" : ",\"warnings\":[");
             any = true;
             char *msg = tsdb_eval_anno_text(&r->annos[k], text);
             tsdb_api_put_str(&b, msg);
             free(msg);
         }
         if (any)
-            tsdb_json_puts(&b, "]");
+            fw_json_out_puts(&b, "]");
     }
-    tsdb_json_puts(&b, "}");
+    fw_json_out_puts(&b, "}");
     return b.p;
 }
 
@@ -805,15 +735,15 @@ s_on_query_range(const fw_http_request_t *req, struct fw_http_response *resp, vo
 }
 
 void
-tsdb_api_put_str_array(struct tsdb_json *b, char **v, size_t n)
+tsdb_api_put_str_array(struct fw_json_out *b, char **v, size_t n)
 {
-    tsdb_json_puts(b, "[");
+    fw_json_out_puts(b, "[");
     for (size_t k = 0; k < n; k++) {
         if (k)
-            tsdb_json_puts(b, ",");
+            fw_json_out_puts(b, ",");
         tsdb_api_put_str(b, v[k]);
     }
-    tsdb_json_puts(b, "]");
+    fw_json_out_puts(b, "]");
 }
 
 int

@@ -19,7 +19,7 @@
 #include "tsdb_api.h"
 #include "tsdb_api_querylog.h"
 #include "tsdb_gate.h"
-#include "tsdb_json.h"
+#include "fw_json_out.h"
 #include "tsdb_store.h"
 
 // Prometheus's MinTime and MaxTime (the defaults of optional start and end), in ms.
@@ -45,11 +45,11 @@ struct tsdb_api {
 };
 
 // A JSON string as Go's encoding/json writes it (HTML-safe).
-void tsdb_api_put_str(struct tsdb_json *b, const char *s);
+void tsdb_api_put_str(struct fw_json_out *b, const char *s);
 // {"name":"value",...} in l's order.
-void tsdb_api_put_labels(struct tsdb_json *b, const struct fw_labels *l);
+void tsdb_api_put_labels(struct fw_json_out *b, const struct fw_labels *l);
 // ["a","b"].
-void tsdb_api_put_str_array(struct tsdb_json *b, char **v, size_t n);
+void tsdb_api_put_str_array(struct fw_json_out *b, char **v, size_t n);
 
 // "L:C: parse error: msg" for err (a parse error at err->col of text), line and column
 // counted in text as Prometheus's parser does; caller frees.

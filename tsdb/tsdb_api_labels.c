@@ -230,7 +230,7 @@ static void
 s_answer_strings(struct fw_http_response *resp, char **v, size_t n, size_t limit)
 {
     bool cut = limit > 0 && n > limit;
-    struct tsdb_json b = {0};
+    struct fw_json_out b = {0};
     tsdb_api_put_str_array(&b, v, cut ? limit : n);
     s_strv_free(v, n);
     tsdb_api_respond(resp, 200, tsdb_api_success(b.p ? b.p : "[]", &s_truncated, cut));
@@ -318,14 +318,14 @@ s_on_series(const fw_http_request_t *req, struct fw_http_response *resp, void *a
     if (rc != 0)
         return tsdb_api_internal(resp, &err);
     bool cut = limit > 0 && n > limit;
-    struct tsdb_json b = {0};
-    tsdb_json_puts(&b, "[");
+    struct fw_json_out b = {0};
+    fw_json_out_puts(&b, "[");
     for (size_t k = 0; k < (cut ? limit : n); k++) {
         if (k)
-            tsdb_json_puts(&b, ",");
+            fw_json_out_puts(&b, ",");
         tsdb_api_put_labels(&b, &ss[k].labels);
     }
-    tsdb_json_puts(&b, "]");
+    fw_json_out_puts(&b, "]");
     tsdb_store_series_free(ss, n);
     tsdb_api_respond(resp, 200, tsdb_api_success(b.p, &s_truncated, cut));
     free(b.p);

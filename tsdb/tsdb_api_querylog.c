@@ -17,7 +17,7 @@
 #include "fw_mem.h"
 #include "fw_time.h"
 #include "tsdb_api_int.h"
-#include "tsdb_json.h"
+#include "fw_json_out.h"
 
 struct tsdb_api_querylog {
     pthread_mutex_t lock;
@@ -80,7 +80,7 @@ tsdb_api_querylog_enabled(tsdb_api_querylog_t *self)
 }
 
 static void
-s_put_secs(struct tsdb_json *b, const char *key, int64_t us)
+s_put_secs(struct fw_json_out *b, const char *key, int64_t us)
 {
     char num[64];
     snprintf(num, sizeof(num), "\"%s\":%lld.%06lld", key, (long long)(us / 1000000),
@@ -91,67 +91,67 @@ s_put_secs(struct tsdb_json *b, const char *key, int64_t us)
         num[--n] = '\0';
     if (num[n - 1] == '.')
         num[--n] = '\0';
-    tsdb_json_puts(b, num);
+    fw_json_out_puts(b, num);
 }
 
 static void
-s_put_kv(struct tsdb_json *b, const char *key, const char *value, bool comma)
+s_put_kv(struct fw_json_out *b, const char *key, const char *value, bool comma)
 {
     if (comma)
-        tsdb_json_puts(b, ",");
+        fw_json_out_puts(b, ",");
     tsdb_api_put_str(b, key);
-    tsdb_json_puts(b, ":");
+    fw_json_out_puts(b, ":");
     tsdb_api_put_str(b, value);
 }
 
 void
-tsdb_api_querylog_put_stats(struct tsdb_json *b, const struct tsdb_api_querylog_entry *e)
+tsdb_api_querylog_put_stats(struct fw_json_out *b, const struct tsdb_api_querylog_entry *e)
 {
     char num[96];
-    tsdb_json_puts(b, "{\"timings\":{");
+    fw_json_out_puts(b, "{\"timings\":{");
     s_put_secs(b, "evalTotalTime", e->eval_us);
-    tsdb_json_puts(b, ",\"resultSortTime\":0,");
+    fw_json_out_puts(b, ",\"resultSortTime\":0,");
     s_put_secs(b, "queryPreparationTime", e->prepare_us);
-    tsdb_json_puts(b, ",");
+    fw_json_out_puts(b, ",");
     s_put_secs(b, "innerEvalTime", e->eval_us);
-    tsdb_json_puts(b, ",");
+    fw_json_out_puts(b, ",");
     s_put_secs(b, "execQueueTime", e->queue_us);
-    tsdb_json_puts(b, ",");
+    fw_json_out_puts(b, ",");
     s_put_secs(b, "execTotalTime", e->total_us);
     snprintf(num, sizeof(num), "},\"samples\":{\"totalQueryableSamples\":%lld,",
              (long long)e->stats.total_samples);
-    tsdb_json_puts(b, num);
+    fw_json_out_puts(b, num);
     snprintf(num, sizeof(num), "\"peakSamples\":%lld}}", (long long)e->stats.peak_samples);
-    tsdb_json_puts(b, num);
+    fw_json_out_puts(b, num);
 }
 
 void
 tsdb_api_querylog_write(tsdb_api_querylog_t *self, const struct tsdb_api_querylog_entry *e)
 {
     char tb[48], num[64];
-    struct tsdb_json b = {0};
-    tsdb_json_puts(&b, "{");
+    struct fw_json_out b = {0};
+    fw_json_out_puts(&b, "{");
     s_put_kv(&b, "time", fw_time_rfc3339(fw_time_now_ms(), tb, sizeof(tb)), false);
     s_put_kv(&b, "level", "INFO", true);
     s_put_kv(&b, "msg", "promql query logged", true);
-    tsdb_json_puts(&b, ",\"params\":{"); // Go writes a map's keys sorted
+    fw_json_out_puts(&b, ",\"params\":{"); // Go writes a map's keys sorted
     s_put_kv(&b, "end", fw_time_rfc3339(e->end_ms, tb, sizeof(tb)), false);
     s_put_kv(&b, "query", e->query ? e->query : "", true);
     s_put_kv(&b, "start", fw_time_rfc3339(e->start_ms, tb, sizeof(tb)), true);
     snprintf(num, sizeof(num), ",\"step\":%lld}", (long long)(e->range ? e->step_ms / 1000 : 0));
-    tsdb_json_puts(&b, num);
+    fw_json_out_puts(&b, num);
     if (e->error)
         s_put_kv(&b, "error", e->error, true);
-    tsdb_json_puts(&b, ",\"stats\":");
+    fw_json_out_puts(&b, ",\"stats\":");
     tsdb_api_querylog_put_stats(&b, e);
     if (e->method) {
-        tsdb_json_puts(&b, ",\"httpRequest\":{");
+        fw_json_out_puts(&b, ",\"httpRequest\":{");
         s_put_kv(&b, "clientIP", e->client_ip ? e->client_ip : "", false);
         s_put_kv(&b, "method", e->method, true);
         s_put_kv(&b, "path", e->path ? e->path : "", true);
-        tsdb_json_puts(&b, "}");
+        fw_json_out_puts(&b, "}");
     }
-    tsdb_json_puts(&b, "}\n");
+    fw_json_out_puts(&b, "}\n");
     pthread_mutex_lock(&self->lock);
     ssize_t w = self->fd >= 0 ? write(self->fd, b.p, b.len) : (ssize_t)b.len;
     int saved = errno;

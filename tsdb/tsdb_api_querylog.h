@@ -18,7 +18,7 @@
 
 #include "fw_err.h"
 #include "tsdb_eval.h"
-#include "tsdb_json.h"
+#include "fw_json_out.h"
 
 typedef struct tsdb_api_querylog tsdb_api_querylog_t;
 
@@ -46,7 +46,7 @@ bool tsdb_api_querylog_enabled(tsdb_api_querylog_t *self);
 
 // e's "stats" object, {"timings":{...},"samples":{...}} as above: the query log's, and the
 // answer's with the stats parameter (Prometheus's stats.QueryStats).
-void tsdb_api_querylog_put_stats(struct tsdb_json *b, const struct tsdb_api_querylog_entry *e);
+void tsdb_api_querylog_put_stats(struct fw_json_out *b, const struct tsdb_api_querylog_entry *e);
 // Append e as one line; a failed write is logged (tsdb.querylog.fail), never fatal.
 void tsdb_api_querylog_write(tsdb_api_querylog_t *self, const struct tsdb_api_querylog_entry *e);
 

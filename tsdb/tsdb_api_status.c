@@ -44,12 +44,12 @@ s_on_config(const fw_http_request_t *req, struct fw_http_response *resp, void *a
 {
     tsdb_api_t *self = arg;
     (void)req;
-    struct tsdb_json b = {0};
-    tsdb_json_puts(&b, "{\"status\":\"success\",\"data\":{\"yaml\":");
+    struct fw_json_out b = {0};
+    fw_json_out_puts(&b, "{\"status\":\"success\",\"data\":{\"yaml\":");
     pthread_mutex_lock(&self->lock);
     tsdb_api_put_str(&b, self->config_text ? self->config_text : "");
     pthread_mutex_unlock(&self->lock);
-    tsdb_json_puts(&b, "}}");
+    fw_json_out_puts(&b, "}}");
     tsdb_api_respond(resp, 200, b.p);
     return 0;
 }
@@ -68,7 +68,7 @@ s_on_flags(const fw_http_request_t *req, struct fw_http_response *resp, void *ar
 
 // Go's time.Time in JSON: RFC 3339 with the fraction's trailing zeros dropped.
 static void
-s_put_time(struct tsdb_json *b, int64_t ms)
+s_put_time(struct fw_json_out *b, int64_t ms)
 {
     char buf[64];
     fw_time_rfc3339(ms, buf, sizeof(buf));
@@ -81,9 +81,9 @@ s_put_time(struct tsdb_json *b, int64_t ms)
             e = dot;
         memmove(e, z, strlen(z) + 1);
     }
-    tsdb_json_puts(b, "\"");
-    tsdb_json_puts(b, buf);
-    tsdb_json_puts(b, "\"");
+    fw_json_out_puts(b, "\"");
+    fw_json_out_puts(b, buf);
+    fw_json_out_puts(b, "\"");
 }
 
 // Threads of this process (Prometheus shows goroutines), from /proc; 0 when unknown.
@@ -114,18 +114,18 @@ s_on_runtimeinfo(const fw_http_request_t *req, struct fw_http_response *resp, vo
     host[sizeof(host) - 1] = '\0';
     struct tsdb_store_counters c;
     tsdb_store_counters(self->store, &c);
-    struct tsdb_json b = {0};
-    tsdb_json_puts(&b, "{\"startTime\":");
+    struct fw_json_out b = {0};
+    fw_json_out_puts(&b, "{\"startTime\":");
     s_put_time(&b, self->start_ms);
-    tsdb_json_puts(&b, ",\"CWD\":");
+    fw_json_out_puts(&b, ",\"CWD\":");
     tsdb_api_put_str(&b, cwd);
-    tsdb_json_puts(&b, ",\"hostname\":");
+    fw_json_out_puts(&b, ",\"hostname\":");
     tsdb_api_put_str(&b, host);
-    tsdb_json_puts(&b, ",\"serverTime\":");
+    fw_json_out_puts(&b, ",\"serverTime\":");
     s_put_time(&b, fw_time_now_ms());
     pthread_mutex_lock(&self->lock);
-    tsdb_json_puts(&b, self->reload_ok ? ",\"reloadConfigSuccess\":true,\"lastConfigTime\":"
-                                       : ",\"reloadConfigSuccess\":false,\"lastConfigTime\":");
+    fw_json_out_puts(&b, self->reload_ok ? ",\"reloadConfigSuccess\":true,\"lastConfigTime\":"
+                                         : ",\"reloadConfigSuccess\":false,\"lastConfigTime\":");
     s_put_time(&b, self->last_reload_ms / 1000 * 1000); // whole seconds, as Prometheus
     char tail[256];
     snprintf(tail, sizeof(tail),
@@ -133,10 +133,10 @@ s_on_runtimeinfo(const fw_http_request_t *req, struct fw_http_response *resp, vo
              "\"GOMEMLIMIT\":9223372036854775807,\"GOGC\":\"\",\"GODEBUG\":\"\","
              "\"storageRetention\":",
              (unsigned long long)c.damaged_chunks, s_threads(), sysconf(_SC_NPROCESSORS_ONLN));
-    tsdb_json_puts(&b, tail);
+    fw_json_out_puts(&b, tail);
     tsdb_api_put_str(&b, self->retention ? self->retention : "");
     pthread_mutex_unlock(&self->lock);
-    tsdb_json_puts(&b, "}");
+    fw_json_out_puts(&b, "}");
     tsdb_api_respond(resp, 200, tsdb_api_success(b.p, NULL, 0));
     free(b.p);
     return 0;
@@ -191,19 +191,19 @@ s_stat_cmp(const void *a, const void *b)
 
 // Write t as a JSON list, largest first, and free it.
 static void
-s_top_put(struct tsdb_json *b, struct s_top *t)
+s_top_put(struct fw_json_out *b, struct s_top *t)
 {
     qsort(t->items, t->n, sizeof(*t->items), s_stat_cmp);
-    tsdb_json_puts(b, "[");
+    fw_json_out_puts(b, "[");
     for (size_t k = 0; k < t->n; k++) {
         char num[32];
-        tsdb_json_puts(b, k ? ",{\"name\":" : "{\"name\":");
+        fw_json_out_puts(b, k ? ",{\"name\":" : "{\"name\":");
         tsdb_api_put_str(b, t->items[k].name);
         snprintf(num, sizeof(num), ",\"value\":%llu}", (unsigned long long)t->items[k].count);
-        tsdb_json_puts(b, num);
+        fw_json_out_puts(b, num);
         free(t->items[k].name);
     }
-    tsdb_json_puts(b, "]");
+    fw_json_out_puts(b, "]");
     free(t->items);
     t->items = NULL;
 }
@@ -320,22 +320,22 @@ s_on_tsdb(const fw_http_request_t *req, struct fw_http_response *resp, void *arg
         rc = s_time_bounds(r, &mint, &maxt, &err);
     tsdb_store_reader_destroy(&r);
     ssize_t series = tsdb_store_series_count(self->store);
-    struct tsdb_json b = {0};
+    struct fw_json_out b = {0};
     char head[256];
     snprintf(head, sizeof(head),
              "{\"headStats\":{\"numSeries\":%lld,\"numLabelPairs\":%llu,\"chunkCount\":%zu,"
              "\"minTime\":%lld,\"maxTime\":%lld},\"seriesCountByMetricName\":",
              (long long)(series < 0 ? 0 : series), (unsigned long long)w.label_pairs,
              tsdb_store_head_series(self->store), (long long)mint, (long long)maxt);
-    tsdb_json_puts(&b, head);
+    fw_json_out_puts(&b, head);
     s_top_put(&b, &w.metrics);
-    tsdb_json_puts(&b, ",\"labelValueCountByLabelName\":");
+    fw_json_out_puts(&b, ",\"labelValueCountByLabelName\":");
     s_top_put(&b, &w.names);
-    tsdb_json_puts(&b, ",\"memoryInBytesByLabelName\":");
+    fw_json_out_puts(&b, ",\"memoryInBytesByLabelName\":");
     s_top_put(&b, &w.bytes);
-    tsdb_json_puts(&b, ",\"seriesCountByLabelValuePair\":");
+    fw_json_out_puts(&b, ",\"seriesCountByLabelValuePair\":");
     s_top_put(&b, &w.pairs);
-    tsdb_json_puts(&b, "}");
+    fw_json_out_puts(&b, "}");
     if (rc != 0) {
         free(b.p);
         return tsdb_api_internal(resp, &err);
@@ -372,7 +372,7 @@ s_on_format_query(const fw_http_request_t *req, struct fw_http_response *resp, v
     }
     char *text = fw_promql_pretty(e);
     fw_promql_expr_destroy(&e);
-    struct tsdb_json b = {0};
+    struct fw_json_out b = {0};
     tsdb_api_put_str(&b, text);
     free(text);
     tsdb_api_respond(resp, 200, tsdb_api_success(b.p, NULL, 0));

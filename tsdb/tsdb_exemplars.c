@@ -18,7 +18,7 @@
 
 #include "fw_mem.h"
 #include "tsdb_api.h"
-#include "tsdb_json.h"
+#include "fw_json_out.h"
 
 #define S_NONE (-1)
 
@@ -342,61 +342,34 @@ tsdb_exemplars_max(tsdb_exemplars_t *self)
 // ---------------------------------------------------------------------------------------
 //  Selecting
 
-// A JSON string as Go's encoding/json writes it (<, >, & and control characters escaped).
 static void
-s_put_str(struct tsdb_json *b, const char *s)
+s_put_labels(struct fw_json_out *b, const struct fw_labels *l)
 {
-    tsdb_json_put(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        char esc[8];
-        if (*p == '"' || *p == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)*p;
-            tsdb_json_put(b, esc, 2);
-        } else if (*p == '\n') {
-            tsdb_json_puts(b, "\\n");
-        } else if (*p == '\r') {
-            tsdb_json_puts(b, "\\r");
-        } else if (*p == '\t') {
-            tsdb_json_puts(b, "\\t");
-        } else if (*p < 0x20 || *p == '<' || *p == '>' || *p == '&') {
-            snprintf(esc, sizeof(esc), "\\u%04x", *p);
-            tsdb_json_puts(b, esc);
-        } else {
-            tsdb_json_put(b, (const char *)p, 1);
-        }
-    }
-    tsdb_json_put(b, "\"", 1);
-}
-
-static void
-s_put_labels(struct tsdb_json *b, const struct fw_labels *l)
-{
-    tsdb_json_puts(b, "{");
+    fw_json_out_puts(b, "{");
     for (size_t i = 0; i < l->len; i++) {
         if (i)
-            tsdb_json_puts(b, ",");
-        s_put_str(b, l->items[i].name);
-        tsdb_json_puts(b, ":");
-        s_put_str(b, l->items[i].value);
+            fw_json_out_puts(b, ",");
+        fw_json_out_str(b, l->items[i].name, FW_JSON_OUT_GO);
+        fw_json_out_puts(b, ":");
+        fw_json_out_str(b, l->items[i].value, FW_JSON_OUT_GO);
     }
-    tsdb_json_puts(b, "}");
+    fw_json_out_puts(b, "}");
 }
 
 static void
-s_put_encoded(struct tsdb_json *b, const char *enc, uint32_t n_labels)
+s_put_encoded(struct fw_json_out *b, const char *enc, uint32_t n_labels)
 {
-    tsdb_json_puts(b, "{");
+    fw_json_out_puts(b, "{");
     for (uint32_t i = 0; i < n_labels; i++) {
         if (i)
-            tsdb_json_puts(b, ",");
-        s_put_str(b, enc);
+            fw_json_out_puts(b, ",");
+        fw_json_out_str(b, enc, FW_JSON_OUT_GO);
         enc += strlen(enc) + 1;
-        tsdb_json_puts(b, ":");
-        s_put_str(b, enc);
+        fw_json_out_puts(b, ":");
+        fw_json_out_str(b, enc, FW_JSON_OUT_GO);
         enc += strlen(enc) + 1;
     }
-    tsdb_json_puts(b, "}");
+    fw_json_out_puts(b, "}");
 }
 
 static const tsdb_exemplars_t *s_sort_self; // only under the read lock, for qsort
@@ -415,8 +388,8 @@ char *
 tsdb_exemplars_select_json(tsdb_exemplars_t *self, const struct tsdb_exemplars_sel *sets, size_t n,
                            int64_t start_ms, int64_t end_ms)
 {
-    struct tsdb_json b = {0};
-    tsdb_json_puts(&b, "[");
+    struct fw_json_out b = {0};
+    fw_json_out_puts(&b, "[");
     pthread_rwlock_rdlock(&self->lock);
     int32_t *pick = fw_malloc((self->n_series + 1) * sizeof(*pick));
     size_t n_pick = 0;
@@ -446,28 +419,28 @@ tsdb_exemplars_select_json(tsdb_exemplars_t *self, const struct tsdb_exemplars_s
             if (e->t_ms < start_ms)
                 continue;
             if (first) {
-                tsdb_json_puts(&b, first_series ? "{\"seriesLabels\":" : ",{\"seriesLabels\":");
+                fw_json_out_puts(&b, first_series ? "{\"seriesLabels\":" : ",{\"seriesLabels\":");
                 s_put_labels(&b, &s->labels);
-                tsdb_json_puts(&b, ",\"exemplars\":[");
+                fw_json_out_puts(&b, ",\"exemplars\":[");
                 first_series = false;
             } else {
-                tsdb_json_puts(&b, ",");
+                fw_json_out_puts(&b, ",");
             }
             first = false;
             char num[64];
-            tsdb_json_puts(&b, "{\"labels\":");
+            fw_json_out_puts(&b, "{\"labels\":");
             s_put_encoded(&b, e->labels, e->n_labels);
-            tsdb_json_puts(&b, ",\"value\":\"");
-            tsdb_json_puts(&b, tsdb_api_format_value(e->v, num, sizeof(num)));
-            tsdb_json_puts(&b, "\",\"timestamp\":");
-            tsdb_json_puts(&b, tsdb_api_format_time(e->t_ms, num, sizeof(num)));
-            tsdb_json_puts(&b, "}");
+            fw_json_out_puts(&b, ",\"value\":\"");
+            fw_json_out_puts(&b, tsdb_api_format_value(e->v, num, sizeof(num)));
+            fw_json_out_puts(&b, "\",\"timestamp\":");
+            fw_json_out_puts(&b, tsdb_api_format_time(e->t_ms, num, sizeof(num)));
+            fw_json_out_puts(&b, "}");
         }
         if (!first)
-            tsdb_json_puts(&b, "]}");
+            fw_json_out_puts(&b, "]}");
     }
     pthread_rwlock_unlock(&self->lock);
     free(pick);
-    tsdb_json_puts(&b, "]");
+    fw_json_out_puts(&b, "]");
     return b.p;
 }

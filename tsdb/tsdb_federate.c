@@ -22,7 +22,7 @@
 #include "tsdb_eval_int.h"
 #include "tsdb_extlabels.h"
 #include "tsdb_federate.h"
-#include "tsdb_json.h"
+#include "fw_json_out.h"
 #include "tsdb_pb.h"
 
 struct tsdb_federate {
@@ -202,30 +202,30 @@ s_collect(tsdb_federate_t *self, fw_promql_expr_t *const *sets, size_t n, int64_
 
 // "text" quoted and escaped as the text format does (\\, \", \n).
 static void
-s_put_quoted(struct tsdb_json *b, const char *value)
+s_put_quoted(struct fw_json_out *b, const char *value)
 {
-    tsdb_json_puts(b, "\"");
+    fw_json_out_puts(b, "\"");
     for (const char *s = value; *s;) {
         size_t run = strcspn(s, "\\\"\n");
-        tsdb_json_put(b, s, run);
+        fw_json_out_put(b, s, run);
         s += run;
         if (!*s)
             break;
-        tsdb_json_puts(b, *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" : "\\n");
+        fw_json_out_puts(b, *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" : "\\n");
         s++;
     }
-    tsdb_json_puts(b, "\"");
+    fw_json_out_puts(b, "\"");
 }
 
 // name="value"; a name that is not a legacy label name is quoted (Prometheus 3's text format).
 static void
-s_put_label(struct tsdb_json *b, const char *name, const char *value)
+s_put_label(struct fw_json_out *b, const char *name, const char *value)
 {
     if (fw_label_name_valid(name))
-        tsdb_json_puts(b, name);
+        fw_json_out_puts(b, name);
     else
         s_put_quoted(b, name);
-    tsdb_json_puts(b, "=");
+    fw_json_out_puts(b, "=");
     s_put_quoted(b, value);
 }
 
@@ -289,30 +289,30 @@ s_labels_of(const struct s_point *p, const struct s_ext *ext, const struct fw_la
 
 // One sample line: name{labels} value timestamp.
 static void
-s_put_point(struct tsdb_json *b, const struct s_point *p, const struct fw_label *const *ls,
+s_put_point(struct fw_json_out *b, const struct s_point *p, const struct fw_label *const *ls,
             size_t n)
 {
     // a name that is not a legacy metric name goes first inside the braces, quoted
     bool quoted = !fw_metric_name_valid(p->name);
     if (quoted) {
-        tsdb_json_puts(b, "{");
+        fw_json_out_puts(b, "{");
         s_put_quoted(b, p->name);
     } else {
-        tsdb_json_puts(b, p->name);
+        fw_json_out_puts(b, p->name);
     }
     for (size_t k = 0; k < n; k++) {
-        tsdb_json_puts(b, k || quoted ? "," : "{");
+        fw_json_out_puts(b, k || quoted ? "," : "{");
         s_put_label(b, ls[k]->name, ls[k]->value);
     }
     if (n || quoted)
-        tsdb_json_puts(b, "}");
+        fw_json_out_puts(b, "}");
     char num[48];
     // expfmt's writeFloat: 0 (also -0), 1 and -1 spelled out, else Go's 'g' shortest
     const char *v = p->v == 0 ? "0" : fw_gofloat_format(p->v, 'g', num, sizeof(num));
-    tsdb_json_puts(b, " ");
-    tsdb_json_puts(b, v);
+    fw_json_out_puts(b, " ");
+    fw_json_out_puts(b, v);
     snprintf(num, sizeof(num), " %lld\n", (long long)p->t);
-    tsdb_json_puts(b, num);
+    fw_json_out_puts(b, num);
 }
 
 // --- protobuf (io.prometheus.client.MetricFamily, varint-length delimited) ---
@@ -320,10 +320,10 @@ s_put_point(struct tsdb_json *b, const struct s_point *p, const struct fw_label 
 // A Metric: label (1) pairs, untyped (5) {value (1)}, timestamp_ms (6), in field order as
 // Go's proto.Marshal writes them.
 static void
-s_pb_metric(struct tsdb_json *m, const struct s_point *p, const struct fw_label *const *ls,
+s_pb_metric(struct fw_json_out *m, const struct s_point *p, const struct fw_label *const *ls,
             size_t n)
 {
-    struct tsdb_json pair = {0};
+    struct fw_json_out pair = {0};
     for (size_t k = 0; k < n; k++) {
         pair.len = 0;
         tsdb_pb_put_bytes(&pair, 1, ls[k]->name, strlen(ls[k]->name));
@@ -343,15 +343,16 @@ s_pb_metric(struct tsdb_json *m, const struct s_point *p, const struct fw_label 
 
 // Close the family in fam (name, type UNTYPED, its metrics) into b with its length first.
 static void
-s_pb_family(struct tsdb_json *b, struct tsdb_json *fam, const char *name, struct tsdb_json *ms)
+s_pb_family(struct fw_json_out *b, struct fw_json_out *fam, const char *name,
+            struct fw_json_out *ms)
 {
     fam->len = 0;
     tsdb_pb_put_bytes(fam, 1, name, strlen(name));
     tsdb_pb_put_varint(fam, 3 << 3);
     tsdb_pb_put_varint(fam, 3); // MetricType UNTYPED
-    tsdb_json_put(fam, ms->p ? ms->p : "", ms->len);
+    fw_json_out_put(fam, ms->p ? ms->p : "", ms->len);
     tsdb_pb_put_varint(b, fam->len);
-    tsdb_json_put(b, fam->p, fam->len);
+    fw_json_out_put(b, fam->p, fam->len);
     ms->len = 0;
 }
 
@@ -374,7 +375,7 @@ tsdb_federate_body_esc(tsdb_federate_t *self, fw_promql_expr_t *const *sets, siz
         return -1;
     struct s_ext ext;
     s_ext_build(self, &ext);
-    struct tsdb_json b = {0}, fam = {0}, ms = {0}, one = {0};
+    struct fw_json_out b = {0}, fam = {0}, ms = {0}, one = {0};
     const struct fw_label **ls = NULL;
     size_t ls_cap = 0;
     const char *last = NULL;
@@ -385,12 +386,12 @@ tsdb_federate_body_esc(tsdb_federate_t *self, fw_promql_expr_t *const *sets, siz
         if (new_family && proto && last)
             s_pb_family(&b, &fam, last, &ms);
         else if (new_family && !proto) {
-            tsdb_json_puts(&b, "# TYPE ");
+            fw_json_out_puts(&b, "# TYPE ");
             if (fw_metric_name_valid(pts[k].name))
-                tsdb_json_puts(&b, pts[k].name);
+                fw_json_out_puts(&b, pts[k].name);
             else
                 s_put_quoted(&b, pts[k].name);
-            tsdb_json_puts(&b, " untyped\n");
+            fw_json_out_puts(&b, " untyped\n");
         }
         last = pts[k].name;
         if (!proto) {

@@ -369,8 +369,8 @@ s_on_metadata(const fw_http_request_t *req, struct fw_http_response *resp, void 
     const char *metric = fw_http_arg(req, "metric");
     if (metric && !*metric)
         metric = NULL;
-    struct tsdb_json b = {0};
-    tsdb_json_puts(&b, "{\"status\":\"success\",\"data\":{");
+    struct fw_json_out b = {0};
+    fw_json_out_puts(&b, "{\"status\":\"success\",\"data\":{");
     pthread_mutex_lock(&self->lock);
     size_t n;
     const struct s_entry **all = s_gather(self, metric, &n);
@@ -382,26 +382,26 @@ s_on_metadata(const fw_http_request_t *req, struct fw_http_response *resp, void 
         if (first) {
             if (limit >= 0 && (long long)metrics >= limit)
                 break;
-            tsdb_json_puts(&b, metrics ? "]," : "");
+            fw_json_out_puts(&b, metrics ? "]," : "");
             tsdb_api_put_str(&b, all[k]->metric);
-            tsdb_json_puts(&b, ":[");
+            fw_json_out_puts(&b, ":[");
             metrics++;
             in_metric = 0;
         } else if (per_metric > 0 && (long long)in_metric >= per_metric) {
             continue;
         }
-        tsdb_json_puts(&b, in_metric ? ",{\"type\":" : "{\"type\":");
+        fw_json_out_puts(&b, in_metric ? ",{\"type\":" : "{\"type\":");
         tsdb_api_put_str(&b, all[k]->type);
-        tsdb_json_puts(&b, ",\"unit\":");
+        fw_json_out_puts(&b, ",\"unit\":");
         tsdb_api_put_str(&b, all[k]->unit);
-        tsdb_json_puts(&b, ",\"help\":");
+        fw_json_out_puts(&b, ",\"help\":");
         tsdb_api_put_str(&b, all[k]->help);
-        tsdb_json_puts(&b, "}");
+        fw_json_out_puts(&b, "}");
         in_metric++;
     }
     pthread_mutex_unlock(&self->lock);
     free(all);
-    tsdb_json_puts(&b, metrics ? "]}}" : "}}");
+    fw_json_out_puts(&b, metrics ? "]}}" : "}}");
     tsdb_api_respond(resp, 200, b.p);
     return 0;
 }

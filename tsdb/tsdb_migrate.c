@@ -25,7 +25,7 @@
 #include "fw_promql.h"
 #include "fw_promql_ast.h"
 #include "fw_time.h"
-#include "tsdb_json.h"
+#include "fw_json_out.h"
 #include "tsdb_pb.h"
 #include "tsdb_rread_proto.h"
 #include "tsdb_rwproto.h"
@@ -48,7 +48,7 @@ struct s_mig {
     long status;
     int mode;
     char ctype[160];
-    struct tsdb_json buf;
+    struct fw_json_out buf;
     bool failed;
     fw_err_t err;
     // scratch
@@ -285,12 +285,12 @@ s_on_body(char *p, size_t size, size_t n, void *arg)
     size_t len = size * n;
     if (m->status != 200) { // an error's text, kept short
         if (m->buf.len < S_ERRBODY_MAX)
-            tsdb_json_put(&m->buf, p, len < S_ERRBODY_MAX ? len : S_ERRBODY_MAX);
+            fw_json_out_put(&m->buf, p, len < S_ERRBODY_MAX ? len : S_ERRBODY_MAX);
         return len;
     }
     if (m->mode == S_UNKNOWN)
         s_mode(m);
-    tsdb_json_put(&m->buf, p, len);
+    fw_json_out_put(&m->buf, p, len);
     if (m->mode == S_SAMPLES && m->buf.len > TSDB_MIGRATE_MAX_SAMPLES_BODY) {
         fw_err_set(&m->err, "a samples answer over %zu bytes: read smaller slices (--slice)",
                    TSDB_MIGRATE_MAX_SAMPLES_BODY);
@@ -362,7 +362,7 @@ s_run(struct s_mig *m, const struct fw_matcher *ms, size_t n, int64_t slice_ms, 
     for (int64_t s = m->start; rc == 0 && s <= m->end;) {
         m->s_start = s;
         m->s_end = m->end - s < slice_ms - 1 ? m->end : s + slice_ms - 1;
-        struct tsdb_json pb = {0};
+        struct fw_json_out pb = {0};
         tsdb_rread_request_encode(&pb, m->s_start, m->s_end, ms, n, types, 2);
         char *z;
         size_t zl;

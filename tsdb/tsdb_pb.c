@@ -234,28 +234,28 @@ tsdb_pb_varint_size(uint64_t v)
 }
 
 void
-tsdb_pb_put_varint(struct tsdb_json *b, uint64_t v)
+tsdb_pb_put_varint(struct fw_json_out *b, uint64_t v)
 {
     unsigned char tmp[FW_BYTES_UVARINT_MAX];
-    tsdb_json_put(b, (const char *)tmp, fw_bytes_put_uvarint(tmp, v));
+    fw_json_out_put(b, (const char *)tmp, fw_bytes_put_uvarint(tmp, v));
 }
 
 void
-tsdb_pb_put_tag(struct tsdb_json *b, unsigned f, unsigned wt)
+tsdb_pb_put_tag(struct fw_json_out *b, unsigned f, unsigned wt)
 {
     tsdb_pb_put_varint(b, (uint64_t)f << 3 | wt);
 }
 
 void
-tsdb_pb_put_bytes(struct tsdb_json *b, unsigned f, const void *s, size_t n)
+tsdb_pb_put_bytes(struct fw_json_out *b, unsigned f, const void *s, size_t n)
 {
     tsdb_pb_put_tag(b, f, 2);
     tsdb_pb_put_varint(b, n);
-    tsdb_json_put(b, n ? s : "", n);
+    fw_json_out_put(b, n ? s : "", n);
 }
 
 void
-tsdb_pb_put_uint(struct tsdb_json *b, unsigned f, uint64_t v)
+tsdb_pb_put_uint(struct fw_json_out *b, unsigned f, uint64_t v)
 {
     if (v == 0)
         return;
@@ -264,7 +264,7 @@ tsdb_pb_put_uint(struct tsdb_json *b, unsigned f, uint64_t v)
 }
 
 void
-tsdb_pb_put_double(struct tsdb_json *b, unsigned f, double v, bool always)
+tsdb_pb_put_double(struct fw_json_out *b, unsigned f, double v, bool always)
 {
     uint64_t bits;
     memcpy(&bits, &v, sizeof(bits));
@@ -273,7 +273,7 @@ tsdb_pb_put_double(struct tsdb_json *b, unsigned f, double v, bool always)
     unsigned char le[8];
     fw_bytes_put_le(le, bits, 8);
     tsdb_pb_put_tag(b, f, 1);
-    tsdb_json_put(b, (const char *)le, sizeof(le));
+    fw_json_out_put(b, (const char *)le, sizeof(le));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@
     it may hold (their known fields, wire types and names) and fails with such a text; after
     a successful check the plain walkers (tsdb_pb_next_of) cannot fail on it.
 
-    Writing appends to tsdb_json.h's growing buffer (used for bytes here). Snappy is the
+    Writing appends to fw_json_out.h's growing buffer (used for bytes here). Snappy is the
     block format through libsnappy's C API (Debian's libsnappy), as remote write and read
     send it. Pure functions: any thread.
 */
@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "fw_err.h"
-#include "tsdb_json.h"
+#include "fw_json_out.h"
 
 // A window p[off..len) on bytes the caller owns.
 struct tsdb_pb_reader {
@@ -76,15 +76,15 @@ int tsdb_pb_check(struct tsdb_pb_reader *r, const struct tsdb_pb_msg *msgs, size
 // --- writing ---
 
 size_t tsdb_pb_varint_size(uint64_t v);
-void tsdb_pb_put_varint(struct tsdb_json *b, uint64_t v);
+void tsdb_pb_put_varint(struct fw_json_out *b, uint64_t v);
 // Field f's tag with wire type wt.
-void tsdb_pb_put_tag(struct tsdb_json *b, unsigned f, unsigned wt);
+void tsdb_pb_put_tag(struct fw_json_out *b, unsigned f, unsigned wt);
 // Field f as length-delimited bytes s[0..n).
-void tsdb_pb_put_bytes(struct tsdb_json *b, unsigned f, const void *s, size_t n);
+void tsdb_pb_put_bytes(struct fw_json_out *b, unsigned f, const void *s, size_t n);
 // Field f as a varint (proto3: nothing when v is 0).
-void tsdb_pb_put_uint(struct tsdb_json *b, unsigned f, uint64_t v);
+void tsdb_pb_put_uint(struct fw_json_out *b, unsigned f, uint64_t v);
 // Field f as a fixed 64-bit double (proto3: nothing when its bits are 0, unless always).
-void tsdb_pb_put_double(struct tsdb_json *b, unsigned f, double v, bool always);
+void tsdb_pb_put_double(struct fw_json_out *b, unsigned f, double v, bool always);
 
 // --- snappy blocks ---
 

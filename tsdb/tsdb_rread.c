@@ -19,7 +19,7 @@
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "tsdb_extlabels.h"
-#include "tsdb_json.h"
+#include "fw_json_out.h"
 #include "tsdb_pb.h"
 #include "tsdb_rread_proto.h"
 #include "tsdb_rwproto.h"
@@ -208,7 +208,7 @@ s_iter_fail(const struct tsdb_store_iter *it, uint64_t id, fw_err_t *err)
 // storage error; with err.
 static int
 s_result(tsdb_rread_t *self, const struct s_query *q, const struct fw_labels *ext,
-         struct tsdb_json *qr, size_t done_bytes, uint64_t *total, fw_err_t *err)
+         struct fw_json_out *qr, size_t done_bytes, uint64_t *total, fw_err_t *err)
 {
     tsdb_store_reader_t *r = tsdb_store_reader_new(self->store, err);
     if (!r)
@@ -268,7 +268,7 @@ static void
 s_samples(tsdb_rread_t *self, const struct s_query *qs, size_t nq, const struct fw_labels *ext,
           struct fw_http_response *resp)
 {
-    struct tsdb_json all = {0}, qr = {0};
+    struct fw_json_out all = {0}, qr = {0};
     uint64_t total = 0;
     fw_err_t err;
     for (size_t k = 0; k < nq; k++) {
@@ -305,12 +305,12 @@ struct s_stream {
     bool selected;      // ss holds qi's series
     struct tsdb_store_series *ss;
     size_t n_ss, si;
-    int64_t resume_t;     // where series si goes on
-    struct fw_labels ext; // owned copy
-    struct tsdb_json out; // the frame being sent
+    int64_t resume_t;       // where series si goes on
+    struct fw_labels ext;   // owned copy
+    struct fw_json_out out; // the frame being sent
     size_t out_off;
     struct tsdb_xor_enc enc;
-    struct tsdb_json data; // the frame's chunks' bytes
+    struct fw_json_out data; // the frame's chunks' bytes
     struct tsdb_rread_chunk *chunks;
     size_t *offs, cap_chunks, cap_offs;
     uint64_t samples;
@@ -350,7 +350,7 @@ s_series_frame(struct s_stream *st, tsdb_store_reader_t *r, fw_err_t *err)
         fw_mem_grow((void **)&st->chunks, &st->cap_chunks, n + 1, sizeof(*st->chunks));
         fw_mem_grow((void **)&st->offs, &st->cap_offs, n + 1, sizeof(*st->offs));
         st->offs[n] = st->data.len;
-        tsdb_json_put(&st->data, (const char *)st->enc.p, st->enc.len);
+        fw_json_out_put(&st->data, (const char *)st->enc.p, st->enc.len);
         st->chunks[n] = (struct tsdb_rread_chunk){cmin, last, TSDB_XOR_ENCODING, NULL, st->enc.len};
         budget -= (int64_t)tsdb_rread_chunk_size(&st->chunks[n]);
         n++;

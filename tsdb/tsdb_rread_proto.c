@@ -205,10 +205,10 @@ tsdb_rread_request_clear(struct tsdb_rread_request *req)
 }
 
 void
-tsdb_rread_request_encode(struct tsdb_json *b, int64_t start_ms, int64_t end_ms,
+tsdb_rread_request_encode(struct fw_json_out *b, int64_t start_ms, int64_t end_ms,
                           const struct fw_matcher *matchers, size_t n, const int *types, size_t nt)
 {
-    struct tsdb_json q = {0}, m = {0};
+    struct fw_json_out q = {0}, m = {0};
     tsdb_pb_put_uint(&q, 1, (uint64_t)start_ms);
     tsdb_pb_put_uint(&q, 2, (uint64_t)end_ms);
     for (size_t k = 0; k < n; k++) {
@@ -233,7 +233,7 @@ tsdb_rread_request_encode(struct tsdb_json *b, int64_t start_ms, int64_t end_ms,
 // SAMPLES
 
 void
-tsdb_rread_put_result(struct tsdb_json *b, const struct tsdb_json *qr)
+tsdb_rread_put_result(struct fw_json_out *b, const struct fw_json_out *qr)
 {
     tsdb_pb_put_bytes(b, 1, qr->p, qr->len);
 }
@@ -296,7 +296,7 @@ tsdb_rread_chunk_size(const struct tsdb_rread_chunk *c)
 }
 
 static void
-s_put_label(struct tsdb_json *b, struct tsdb_json *tmp, const struct fw_label *l)
+s_put_label(struct fw_json_out *b, struct fw_json_out *tmp, const struct fw_label *l)
 {
     tmp->len = 0;
     tsdb_pb_put_bytes(tmp, 1, l->name, strlen(l->name));
@@ -329,10 +329,10 @@ tsdb_rread_crc32c(const unsigned char *p, size_t n)
 }
 
 void
-tsdb_rread_put_frame(struct tsdb_json *b, const struct fw_labels *l, const struct fw_labels *ext,
+tsdb_rread_put_frame(struct fw_json_out *b, const struct fw_labels *l, const struct fw_labels *ext,
                      const struct tsdb_rread_chunk *chunks, size_t n, int64_t qi)
 {
-    struct tsdb_json s = {0}, tmp = {0}, msg = {0};
+    struct fw_json_out s = {0}, tmp = {0}, msg = {0};
     size_t i = 0, j = 0, ne = ext ? ext->len : 0;
     while (i < l->len || j < ne) { // MergeLabels: the series' own win
         int c = i == l->len ? 1 : j == ne ? -1 : strcmp(l->items[i].name, ext->items[j].name);
@@ -359,8 +359,8 @@ tsdb_rread_put_frame(struct tsdb_json *b, const struct fw_labels *l, const struc
     uint32_t c = tsdb_rread_crc32c((const unsigned char *)msg.p, msg.len);
     for (int k = 0; k < 4; k++)
         crc[k] = (unsigned char)(c >> (24 - 8 * k));
-    tsdb_json_put(b, (const char *)crc, sizeof(crc));
-    tsdb_json_put(b, msg.p, msg.len);
+    fw_json_out_put(b, (const char *)crc, sizeof(crc));
+    fw_json_out_put(b, msg.p, msg.len);
     free(s.p);
     free(tmp.p);
     free(msg.p);

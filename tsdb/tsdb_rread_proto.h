@@ -36,7 +36,7 @@
 #include "fw_err.h"
 #include "fw_labels.h"
 #include "fw_matcher.h"
-#include "tsdb_json.h"
+#include "fw_json_out.h"
 
 enum { TSDB_RREAD_SAMPLES = 0, TSDB_RREAD_STREAMED_XOR_CHUNKS = 1 };
 
@@ -76,7 +76,7 @@ int tsdb_rread_request_decode(const unsigned char *pb, size_t len, struct tsdb_r
                               fw_err_t *err);
 void tsdb_rread_request_clear(struct tsdb_rread_request *req);
 // Append a ReadRequest of one query (start, end, matchers[0..n)) accepting types[0..nt) to b.
-void tsdb_rread_request_encode(struct tsdb_json *b, int64_t start_ms, int64_t end_ms,
+void tsdb_rread_request_encode(struct fw_json_out *b, int64_t start_ms, int64_t end_ms,
                                const struct fw_matcher *matchers, size_t n, const int *types,
                                size_t nt);
 
@@ -84,7 +84,7 @@ void tsdb_rread_request_encode(struct tsdb_json *b, int64_t start_ms, int64_t en
 
 // Append to b one ReadResponse.results entry holding qr (the QueryResult's bytes: its
 // TimeSeries, written with tsdb_rwproto_put_series).
-void tsdb_rread_put_result(struct tsdb_json *b, const struct tsdb_json *qr);
+void tsdb_rread_put_result(struct fw_json_out *b, const struct fw_json_out *qr);
 // The QueryResults of a ReadResponse body in order: start with *off 0; false after the
 // last or on a malformed body (then err, else err untouched). *qr points into body.
 bool tsdb_rread_next_result(const unsigned char *body, size_t len, size_t *off,
@@ -106,7 +106,7 @@ size_t tsdb_rread_chunk_size(const struct tsdb_rread_chunk *c);
 // Append to b one frame: a ChunkedReadResponse of one ChunkedSeries (labels l, then
 // merged in name order with ext (may be NULL) where l lacks them; chunks[0..n)) for query
 // index qi, with its size and CRC-32C in front.
-void tsdb_rread_put_frame(struct tsdb_json *b, const struct fw_labels *l,
+void tsdb_rread_put_frame(struct fw_json_out *b, const struct fw_labels *l,
                           const struct fw_labels *ext, const struct tsdb_rread_chunk *chunks,
                           size_t n, int64_t qi);
 

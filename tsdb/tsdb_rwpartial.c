@@ -29,8 +29,8 @@ tsdb_rwpartial_add(struct tsdb_rwpartial *p, const char *fmt, ...)
     if (n < 0)
         n = 0;
     if (p->text.len > 0)
-        tsdb_json_put(&p->text, "\n", 1);
-    tsdb_json_put(&p->text, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+        fw_json_out_put(&p->text, "\n", 1);
+    fw_json_out_put(&p->text, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 void
@@ -40,14 +40,14 @@ tsdb_rwpartial_add_refs(struct tsdb_rwpartial *p, const struct tsdb_rwproto_seri
     size_t n = tsdb_rwproto_series_refs(s, NULL, 0);
     uint64_t *refs = fw_calloc(n + 1, sizeof(*refs));
     tsdb_rwproto_series_refs(s, refs, n);
-    struct tsdb_json list = {0}; // Go's %v of a []uint32: "[1 2 3 40]"
-    tsdb_json_puts(&list, "[");
+    struct fw_json_out list = {0}; // Go's %v of a []uint32: "[1 2 3 40]"
+    fw_json_out_puts(&list, "[");
     for (size_t i = 0; i < n && list.len < 1024; i++) {
         char num[24];
         snprintf(num, sizeof(num), "%s%llu", i ? " " : "", (unsigned long long)refs[i]);
-        tsdb_json_puts(&list, num);
+        fw_json_out_puts(&list, num);
     }
-    tsdb_json_puts(&list, "]");
+    fw_json_out_puts(&list, "]");
     size_t i = 0;
     while (i + 1 < n && refs[i] < n_symbols && refs[i + 1] < n_symbols)
         i += 2;

@@ -19,15 +19,15 @@
 
 #include <stddef.h>
 
-#include "tsdb_json.h"
+#include "fw_json_out.h"
 #include "tsdb_rwproto.h"
 
 #define TSDB_RWPARTIAL_MAX_TEXT ((size_t)64 << 10)
 
 struct tsdb_rwpartial {
-    struct tsdb_json text; // owned: the lines kept, separated by '\n'
-    size_t lines;          // lines added
-    size_t omitted;        // of those, left out past TSDB_RWPARTIAL_MAX_TEXT
+    struct fw_json_out text; // owned: the lines kept, separated by '\n'
+    size_t lines;            // lines added
+    size_t omitted;          // of those, left out past TSDB_RWPARTIAL_MAX_TEXT
 };
 
 // Add one refusal's line (printf format; no newline).

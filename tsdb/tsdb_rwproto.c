@@ -372,7 +372,7 @@ tsdb_rwproto_series_meta(const struct tsdb_rwproto_series *s,
 // Encoding
 
 void
-tsdb_rwproto_put_series(struct tsdb_json *b, const char *const *names, const char *const *values,
+tsdb_rwproto_put_series(struct fw_json_out *b, const char *const *names, const char *const *values,
                         size_t n, const struct fw_sample *samples, size_t ns)
 {
     size_t body = 0;
@@ -402,7 +402,7 @@ tsdb_rwproto_put_series(struct tsdb_json *b, const char *const *names, const cha
         unsigned char v[9] = {1 << 3 | 1};
         memcpy(&bits, &samples[k].v, sizeof(bits));
         fw_bytes_put_le(v + 1, bits, 8);
-        tsdb_json_put(b, (const char *)v, sizeof(v));
+        fw_json_out_put(b, (const char *)v, sizeof(v));
         if (t) {
             tsdb_pb_put_varint(b, 2 << 3 | 0);
             tsdb_pb_put_varint(b, t);
@@ -411,7 +411,7 @@ tsdb_rwproto_put_series(struct tsdb_json *b, const char *const *names, const cha
 }
 
 void
-tsdb_rwproto_put_meta(struct tsdb_json *b, const struct tsdb_rwproto_meta *m)
+tsdb_rwproto_put_meta(struct fw_json_out *b, const struct tsdb_rwproto_meta *m)
 {
     size_t body = (m->type ? 1 + tsdb_pb_varint_size(m->type) : 0) +
                   (m->name_len ? 1 + tsdb_pb_varint_size(m->name_len) + m->name_len : 0) +

@@ -36,7 +36,7 @@
 
 #include "fw_err.h"
 #include "fw_sample.h"
-#include "tsdb_json.h"
+#include "fw_json_out.h"
 
 // What a checked WriteRequest holds.
 struct tsdb_rwproto_counts {
@@ -125,14 +125,14 @@ int tsdb_rwproto_series_meta(const struct tsdb_rwproto_series *s,
 
 // --- encoding (the remote-write sender) ---
 
-// Append to b (tsdb_json.h's growing buffer, used for bytes here) a WriteRequest's TimeSeries of n
-// labels (names and values NUL-terminated, in the order given: sorted by name, as remote write 1.0
-// requires) and samples[0..ns).
-void tsdb_rwproto_put_series(struct tsdb_json *b, const char *const *names,
+// Append to b (fw_json_out.h's growing buffer, used for bytes here) a WriteRequest's TimeSeries of
+// n labels (names and values NUL-terminated, in the order given: sorted by name, as remote
+// write 1.0 requires) and samples[0..ns).
+void tsdb_rwproto_put_series(struct fw_json_out *b, const char *const *names,
                              const char *const *values, size_t n, const struct fw_sample *samples,
                              size_t ns);
 
 // Append to b one WriteRequest.metadata (MetricMetadata) holding m (type, name, help, unit).
-void tsdb_rwproto_put_meta(struct tsdb_json *b, const struct tsdb_rwproto_meta *m);
+void tsdb_rwproto_put_meta(struct fw_json_out *b, const struct tsdb_rwproto_meta *m);
 
 #endif

@@ -35,7 +35,7 @@
 #include "fw_names.h"
 #include "fw_promql_ast.h"
 #include "fw_time.h"
-#include "tsdb_json.h"
+#include "fw_json_out.h"
 #include "tsdb_pb.h"
 #include "tsdb_metadata.h"
 #include "tsdb_rwpartial.h"

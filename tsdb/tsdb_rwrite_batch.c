@@ -132,7 +132,7 @@ s_put_le(struct tsdb_rwrite_req *r, uint64_t v, size_t n)
 {
     unsigned char b[8];
     fw_bytes_put_le(b, v, n);
-    tsdb_json_put(&r->enc, (const char *)b, n);
+    fw_json_out_put(&r->enc, (const char *)b, n);
 }
 
 // Whether sample ord (of the valid series' samples, in request order) was refused.
@@ -154,9 +154,9 @@ s_encode_series(struct tsdb_rwrite_req *r, const struct tsdb_rwproto_series *s, 
     s_put_le(r, r->n_labels, 2);
     for (size_t i = 0; i < r->n_labels; i++) {
         s_put_le(r, r->labels[i].name_len, 2);
-        tsdb_json_put(&r->enc, r->labels[i].name, r->labels[i].name_len);
+        fw_json_out_put(&r->enc, r->labels[i].name, r->labels[i].name_len);
         s_put_le(r, r->labels[i].value_len, 4);
-        tsdb_json_put(&r->enc, r->labels[i].value, r->labels[i].value_len);
+        fw_json_out_put(&r->enc, r->labels[i].value, r->labels[i].value_len);
     }
     s_put_le(r, nsamples | (st ? FW_SAMPLES_ST_FLAG : 0), 4);
     struct fw_sample smp;

@@ -20,7 +20,7 @@
 #include "fw_labels.h"
 #include "fw_metrics.h"
 #include "fw_msg.h"
-#include "tsdb_json.h"
+#include "fw_json_out.h"
 #include "tsdb_metadata.h"
 #include "tsdb_rwproto.h"
 #include "tsdb_rwrite.h"
@@ -57,7 +57,7 @@ struct tsdb_rwrite_req {
     size_t pb_len;
     struct tsdb_rwproto_label *labels; // one series' labels, sorted
     size_t n_labels, cap_labels;
-    struct tsdb_json enc; // the batch's encoded series (bytes)
+    struct fw_json_out enc; // the batch's encoded series (bytes)
     size_t enc_series;
     bool enc_st;   // a series of the batch carries start times: SAMPLES v4
     char *invalid; // the first invalid series' reason (owned)

@@ -14,7 +14,7 @@
 #include "fw_http_tls.h"
 #include "fw_mem.h"
 #include "fw_time.h"
-#include "tsdb_json.h"
+#include "fw_json_out.h"
 #include "tsdb_rwsend_int.h"
 
 #define S_TOKEN_MARGIN_S 300   // an azuread token is renewed this long before it expires
@@ -32,7 +32,7 @@ s_on_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
 }
 
 struct s_body {
-    struct tsdb_json b;
+    struct fw_json_out b;
     size_t max;
 };
 
@@ -41,7 +41,7 @@ s_on_body(char *p, size_t size, size_t n, void *arg)
 {
     struct s_body *b = arg;
     size_t len = size * n, room = b->max > b->b.len ? b->max - b->b.len : 0;
-    tsdb_json_put(&b->b, p, len < room ? len : room);
+    fw_json_out_put(&b->b, p, len < room ? len : room);
     return len;
 }
 

@@ -21,7 +21,7 @@
 #include "fw_metrics.h"
 #include "fw_promcfg.h"
 #include "fw_sample.h"
-#include "tsdb_json.h"
+#include "fw_json_out.h"
 #include "tsdb_metadata.h"
 #include "tsdb_rwsend.h"
 #include "tsdb_rwsend_meta.h"
@@ -102,7 +102,7 @@ struct tsdb_rwsend_cycle {
     size_t n, cap, cap_tmp;
     size_t read; // the window's samples before the capacity cut
     // the requests' buffers (tsdb_rwsend_shard.c), kept from request to request
-    struct tsdb_json pb;
+    struct fw_json_out pb;
     struct fw_sample *smp;
     size_t cap_smp;
     const char **names, **values;

@@ -47,7 +47,7 @@ tsdb_rwsend_meta_declare(fw_metrics_t *metrics)
 }
 
 struct s_collect {
-    struct tsdb_json *all;
+    struct fw_json_out *all;
     size_t **ends, *cap, n;
 };
 
@@ -68,7 +68,7 @@ s_on_family(void *arg, const struct tsdb_metadata_family *f)
 }
 
 size_t
-tsdb_rwsend_meta_collect(tsdb_metadata_t *md, struct tsdb_json *all, size_t **ends, size_t *cap)
+tsdb_rwsend_meta_collect(tsdb_metadata_t *md, struct fw_json_out *all, size_t **ends, size_t *cap)
 {
     struct s_collect c = {all, ends, cap, 0};
     all->len = 0;
@@ -147,7 +147,7 @@ static void *
 s_run(void *arg)
 {
     tsdb_rwsend_meta_t *self = arg;
-    struct tsdb_json all = {0};
+    struct fw_json_out all = {0};
     size_t *ends = NULL, cap = 0;
     size_t per = (size_t)self->o.mc.max_samples_per_send;
     while (s_wait(self, self->o.mc.send_interval_ms)) {

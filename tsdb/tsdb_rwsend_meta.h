@@ -27,7 +27,7 @@
 #include "fw_err.h"
 #include "fw_metrics.h"
 #include "fw_promcfg_rw.h"
-#include "tsdb_json.h"
+#include "fw_json_out.h"
 #include "tsdb_metadata.h"
 
 typedef struct tsdb_rwsend_meta tsdb_rwsend_meta_t;
@@ -60,7 +60,7 @@ void tsdb_rwsend_meta_destroy(tsdb_rwsend_meta_t **self_p);
 // Encode md's distinct families into *all as consecutive WriteRequest.metadata fields,
 // appending the end offset of each to *ends (grown with fw_mem_grow; *cap its capacity).
 // Any run of consecutive fields is a WriteRequest. Returns how many families.
-size_t tsdb_rwsend_meta_collect(tsdb_metadata_t *md, struct tsdb_json *all, size_t **ends,
+size_t tsdb_rwsend_meta_collect(tsdb_metadata_t *md, struct fw_json_out *all, size_t **ends,
                                 size_t *cap);
 
 #endif

@@ -36,7 +36,7 @@ s_send(struct tsdb_rwsend_shard *s, struct tsdb_rwsend_cycle *c, struct tsdb_rws
     struct tsdb_rwsend_queue *q = s->q;
     const struct fw_rw_queue_config *qc = &q->conf->queue_config;
     tsdb_rwsend_sort(entries, c->tmp, n, true);
-    struct tsdb_json *pb = &c->pb;
+    struct fw_json_out *pb = &c->pb;
     pb->len = 0;
     fw_mem_grow((void **)&c->smp, &c->cap_smp, n, sizeof(*c->smp));
     struct fw_sample *smp = c->smp;

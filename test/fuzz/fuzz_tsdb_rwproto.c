@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "fw_err.h"
-#include "tsdb_json.h"
+#include "fw_json_out.h"
 #include "tsdb_rwproto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -59,7 +59,7 @@ s_roundtrip(const struct tsdb_rwproto_series *s)
         if (ns++ < S_SAMPLES_MAX)
             smp[ns - 1] = x;
     if (ok && ns <= S_SAMPLES_MAX) {
-        struct tsdb_json b = {0};
+        struct fw_json_out b = {0};
         tsdb_rwproto_put_series(&b, (const char *const *)names, (const char *const *)values, nl,
                                 smp, ns);
         struct tsdb_rwproto_counts c;
