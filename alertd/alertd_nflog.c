@@ -18,6 +18,7 @@
 #include "alertd_nflog.h"
 #include "alertd_store.h"
 #include "fw_hash.h"
+#include "fw_json_out.h"
 #include "fw_labels.h"
 #include "fw_mem.h"
 
@@ -337,35 +338,16 @@ s_text_cat(alertd_nflog_t *self, const char *s, size_t n)
 }
 
 // s as a JSON string, escaped as jansson's json_dumps escapes it (the receiver and group key
-// are valid UTF-8: config and label values are checked when read).
+// are valid UTF-8: config and label values are checked when read). self->text grows as a
+// fw_json_out does (fw_mem_grow, bytes), so the escaper appends to it in place.
 static void
 s_text_str(alertd_nflog_t *self, const char *s)
 {
-    s_text_cat(self, "\"", 1);
-    const char *run = s;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        s_text_cat(self, run, (size_t)(s - run));
-        char esc[8];
-        const char *short_esc = c == '"'    ? "\\\""
-                                : c == '\\' ? "\\\\"
-                                : c == '\b' ? "\\b"
-                                : c == '\f' ? "\\f"
-                                : c == '\n' ? "\\n"
-                                : c == '\r' ? "\\r"
-                                : c == '\t' ? "\\t"
-                                            : NULL;
-        if (!short_esc) {
-            snprintf(esc, sizeof esc, "\\u%04X", c);
-            short_esc = esc;
-        }
-        s_text_cat(self, short_esc, strlen(short_esc));
-        run = s + 1;
-    }
-    s_text_cat(self, run, (size_t)(s - run));
-    s_text_cat(self, "\"", 1);
+    struct fw_json_out o = {.p = self->text, .len = self->text_len, .cap = self->text_cap};
+    fw_json_out_str(&o, s, FW_JSON_OUT_JANSSON);
+    self->text = o.p;
+    self->text_len = o.len;
+    self->text_cap = o.cap;
 }
 
 static void
