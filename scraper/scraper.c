@@ -55,6 +55,7 @@
 #include "fw_sender.h"
 #include "fw_relabel.h"
 #include "fw_time.h"
+#include "fw_zfd.h"
 #include "fw_zsock.h"
 #include "scraper_api.h"
 #include "scraper_exemplars.h"
@@ -535,12 +536,9 @@ s_on_fetch(scraper_t *self)
 //  The loop's sockets
 //
 // The loop polls its own ZeroMQ sockets (the fetch actor's pipe, pub, an actor's pipe) by
-// their ZMQ_FD, as plain descriptors (zloop_poller), not as sockets (zloop_reader):
-// zmq_poll() asks each socket it is given for its events (ZMQ_EVENTS: a getpid and a poll()
-// in libzmq) on its zero-timeout first pass and after every wait, four system calls a
-// socket and wake-up, at about a microsecond each on this VM (README "Scraper CPU"). The
-// pool's socket of finished scrapes is polled the same way, by scraper_work_attach (its
-// reads are counted there, scraper_work_checks). A ZMQ_FD only
+// their ZMQ_FD (fw_zfd_poller; fw_zfd.h says why: no ZMQ_EVENTS asked of every socket on
+// every wake-up). The pool's socket of finished scrapes is polled the same way, by
+// scraper_work_attach (its reads are counted there, scraper_work_checks). A ZMQ_FD only
 // signals that something came since libzmq last looked, and any use of the socket may look
 // and take the signal: so each socket is read until ZMQ_EVENTS says it is empty, when its
 // fd signals and at the end of every round of the loop that used it (s_loop_settle).
@@ -608,18 +606,6 @@ s_on_pub_fd(zloop_t *loop, zmq_pollitem_t *item, void *arg)
     s_loop_topics(arg);
     s_loop_settle(arg);
     return 0;
-}
-
-// *item polls sock's ZMQ_FD in the loop with handler; -1 when libzmq has no fd for it.
-static int
-s_loop_poll_fd(scraper_t *self, zsock_t *sock, zmq_pollitem_t *item, zloop_fn *handler)
-{
-    int fd = -1;
-    size_t size = sizeof(fd);
-    if (zmq_getsockopt(zsock_resolve(sock), ZMQ_FD, &fd, &size) != 0)
-        return -1;
-    *item = (zmq_pollitem_t){.socket = NULL, .fd = fd, .events = ZMQ_POLLIN};
-    return zloop_poller(self->loop, item, handler, self);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -826,9 +812,9 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
         return -1;
 
     self->loop = zloop_new();
-    if (s_loop_poll_fd(self, scraper_fetch_sock(self->fetch), &self->fetch_item, s_on_fetch_fd) !=
-            0 ||
-        s_loop_poll_fd(self, self->pub, &self->pub_item, s_on_pub_fd) != 0) {
+    if (fw_zfd_poller(self->loop, scraper_fetch_sock(self->fetch), &self->fetch_item, s_on_fetch_fd,
+                      self) != 0 ||
+        fw_zfd_poller(self->loop, self->pub, &self->pub_item, s_on_pub_fd, self) != 0) {
         fw_err_set(err, "cannot poll the loop's sockets");
         return -1;
     }
@@ -871,7 +857,7 @@ scraper_run(scraper_t *self, zsock_t *pipe)
     if (!self->loop)
         return -1;
     self->pipe = pipe;
-    if (pipe && s_loop_poll_fd(self, pipe, &self->pipe_item, s_on_pipe) != 0)
+    if (pipe && fw_zfd_poller(self->loop, pipe, &self->pipe_item, s_on_pipe, self) != 0)
         return -1;
     // What came before the loop polls the fds may have had its signal taken already.
     s_loop_fetch(self);

@@ -11,6 +11,7 @@
 #include "fw_expfmt.h"
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_zfd.h"
 #include "fw_labels_pack.h"
 #include "scraper_meta.h"
 #include "fw_msg.h"
@@ -725,21 +726,11 @@ scraper_work_destroy(scraper_work_t **self_p)
 // ---------------------------------------------------------------------------------------
 //  Finished jobs back on the loop
 //
-// The loop polls done_sock by its ZMQ_FD, a plain descriptor (zloop_poller), not as a
-// socket (zloop_reader): zmq_poll() asks a socket for its events (ZMQ_EVENTS: libzmq's fork
-// check's getpid and a poll() of the socket's mailbox) on its zero-timeout first pass and
-// after every wait, and the loop wakes for every scrape slot and answer, not only for this
-// socket. The ZMQ_FD is edge-triggered: it signals that commands came since libzmq last
-// looked, and any read may look and take the signal. So a read takes messages until one
-// finds none (ZMQ_DONTWAIT, EAGAIN). That last read is the state check ZMQ_FD asks for after
-// a recv: libzmq's recv, finding no message, processes the socket's commands (zero timeout)
-// and tries again before it says EAGAIN, which is what ZMQ_EVENTS does before it answers
-// (socket_base.cpp: recv's ZMQ_DONTWAIT branch, getsockopt's ZMQ_EVENTS), so a job that
-// came meanwhile is read, and one that comes later signals the fd again (the mailbox was
-// left empty, passive). A ZMQ_EVENTS after it would cost two more system calls a wake-up
-// and answer the same. Only the loop's thread reads here and nothing sends on done_sock from
-// it, so nothing else takes the signal. The empty read costs those two system calls:
-// counted (scraper_work_checks).
+// The loop polls done_sock by its ZMQ_FD (fw_zfd: why, and why each read takes messages
+// until one finds none and asks no ZMQ_EVENTS after it). Only the loop's thread reads here
+// and nothing sends on done_sock from it, so nothing else takes the descriptor's signal.
+// The empty read costs two system calls (libzmq's getpid and poll): counted
+// (scraper_work_checks).
 
 // At most this many jobs a read (the loop's other work is not held up): jobs sent together
 // cost the loop one wake-up and one poll, not one each.
@@ -772,29 +763,29 @@ s_done_recv(scraper_work_t *self, void **job_p)
     return 1;
 }
 
-bool
-scraper_work_read(scraper_work_t *self)
+// fw_zfd_drain's read: one message off done_sock, its job to the done function.
+static int
+s_done_take(void *arg)
 {
-    int read = 0, interrupted = 0;
-    while (read < S_DONE_BATCH) {
-        void *job = NULL;
-        int rc = s_done_recv(self, &job);
-        if (rc < 0 && errno == EINTR && interrupted++ < 16)
-            continue; // a signal (SIGHUP) in libzmq's poll: the fd's signal may be taken
-        if (rc < 0)
-            break;
-        if (rc == 0) {
-            self->checks++; // the read that found none: it asked what ZMQ_EVENTS asks
-            break;
-        }
-        read++;
-        if (!job || !zhashx_lookup(self->out, job))
-            continue;
+    scraper_work_t *self = arg;
+    void *job = NULL;
+    int rc = s_done_recv(self, &job);
+    if (rc == 1 && job && zhashx_lookup(self->out, job)) {
         zhashx_delete(self->out, job);
         self->outstanding--;
         self->done(job, self->done_arg);
     }
-    if (read == 0) // the fd signalled a command of libzmq's own (a worker connecting)
+    return rc;
+}
+
+bool
+scraper_work_read(scraper_work_t *self)
+{
+    bool emptied;
+    size_t read = fw_zfd_drain(s_done_take, self, S_DONE_BATCH, &emptied);
+    if (emptied)
+        self->checks++; // the read that found none: it asked what ZMQ_EVENTS asks
+    if (read == 0)      // the fd signalled a command of libzmq's own (a worker connecting)
         return false;
     self->rounds++;
     if (self->round_done)
@@ -835,11 +826,7 @@ s_on_done(zloop_t *loop, zmq_pollitem_t *item, void *arg)
 int
 scraper_work_fd(const scraper_work_t *self)
 {
-    int fd = -1;
-    size_t size = sizeof(fd);
-    if (!self || zmq_getsockopt(zsock_resolve(self->done_sock), ZMQ_FD, &fd, &size) != 0)
-        return -1;
-    return fd;
+    return self ? fw_zfd_fd(self->done_sock) : -1;
 }
 
 uint64_t
@@ -862,11 +849,7 @@ scraper_work_attach(scraper_work_t *self, zloop_t *loop, scraper_work_done_fn *d
     self->done_arg = arg;
     if (!loop)
         return 0;
-    int fd = scraper_work_fd(self);
-    if (fd < 0)
-        return -1;
-    self->done_item = (zmq_pollitem_t){.socket = NULL, .fd = fd, .events = ZMQ_POLLIN};
-    return zloop_poller(loop, &self->done_item, s_on_done, self);
+    return fw_zfd_poller(loop, self->done_sock, &self->done_item, s_on_done, self);
 }
 
 void
