@@ -19,6 +19,7 @@
 */
 #include "fw_sender.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "fw_msg_samples.h"
 #include "fw_sender_refs.h"
 #include "fw_time.h"
+#include "fw_zfd.h"
 #include "fw_zsock.h"
 
 #define S_DROP_LOG_MS 10000 // one event=sender.drop line per 10 s at most
@@ -372,26 +374,49 @@ s_on_ack_msg(fw_sender_t *self, struct fw_msg *msg)
     s_gauges(self);
 }
 
+// Acknowledgements are read without waiting (the socket's receive timeout is 0, set at
+// open) until a read finds none: that empty read is the check ZMQ_EVENTS would make
+// (fw_zfd.h), so a wake-up that gets one acknowledgement costs that read's two system
+// calls, not a ZMQ_EVENTS before each message and one after the last (four more).
+#define S_ACKS_MAX 100000 // a bound, never reached: each read is a message
+
+struct s_acks {
+    fw_sender_t *self;
+    int n; // acknowledgements handled
+};
+
+// fw_zfd_drain's read: one message off the socket, handled when it is an acknowledgement.
+static int
+s_ack_take(void *arg)
+{
+    struct s_acks *a = arg;
+    zmsg_t *frames = zmsg_recv(a->self->sock);
+    if (!frames)
+        return errno == EAGAIN ? 0 : -1;
+    struct fw_msg *msg = NULL;
+    if (fw_zsock_decode(&frames, FW_MSG_SAMPLES_ACK, a->self->metrics, &msg) == 0) {
+        s_on_ack_msg(a->self, msg);
+        a->n++;
+    }
+    fw_msg_destroy(&msg);
+    return 1;
+}
+
 // Handle every acknowledgement waiting on the socket; returns how many.
 static int
 s_read_acks(fw_sender_t *self)
 {
-    int n = 0;
-    while (zsock_events(self->sock) & ZMQ_POLLIN) {
-        struct fw_msg *msg = NULL;
-        if (fw_zsock_recv(self->sock, FW_MSG_SAMPLES_ACK, self->metrics, &msg) == 0) {
-            s_on_ack_msg(self, msg);
-            n++;
-        }
-        fw_msg_destroy(&msg);
-    }
-    return n;
+    struct s_acks a = {self, 0};
+    bool emptied;
+    (void)fw_zfd_drain(s_ack_take, &a, S_ACKS_MAX, &emptied);
+    return a.n;
 }
 
+// acks_read: the caller has just read them (fw_sender_poll), so no second empty read.
 static void
-s_tick(fw_sender_t *self)
+s_tick(fw_sender_t *self, bool acks_read)
 {
-    if (self->opts.lazy_acks) // nothing read them since: progress first, then the timeout
+    if (self->opts.lazy_acks && !acks_read) // nothing read them since: progress first
         s_read_acks(self);
     int64_t now = fw_time_mono_ms();
     if (s_count(self) > 0 && now - self->progress_ms >= self->timeout_ms) {
@@ -421,7 +446,7 @@ s_on_timer(zloop_t *loop, int timer_id, void *arg)
 {
     (void)loop;
     (void)timer_id;
-    s_tick(arg);
+    s_tick(arg, false);
     return 0;
 }
 
@@ -504,7 +529,10 @@ fw_sender_open(fw_sender_t *self, fw_err_t *err)
         return -1;
     }
     self->sock = fw_zsock_dealer(self->opts.endpoint, err);
-    return self->sock ? 0 : -1;
+    if (!self->sock)
+        return -1;
+    zsock_set_rcvtimeo(self->sock, 0); // every read is s_read_acks': never waits
+    return 0;
 }
 
 void
@@ -666,13 +694,13 @@ int
 fw_sender_poll(fw_sender_t *self, int timeout_ms)
 {
     int n = 0;
-    if (!(zsock_events(self->sock) & ZMQ_POLLIN) && timeout_ms > 0) {
+    if (timeout_ms > 0 && !(zsock_events(self->sock) & ZMQ_POLLIN)) {
         zpoller_t *p = zpoller_new(self->sock, NULL);
         (void)zpoller_wait(p, timeout_ms);
         zpoller_destroy(&p);
     }
     n = s_read_acks(self);
-    s_tick(self);
+    s_tick(self, true);
     return n;
 }
 
