@@ -344,11 +344,7 @@ s_send_notify(alertd_t *self, json_t *body)
             json_array_size(json_object_get(payload, "alerts")));
     fw_err_t err;
     fw_err_clear(&err);
-    // The id notifyd's NOTIFY_RESULT answers (unique across restarts: the start time).
-    char id[48];
-    snprintf(id, sizeof id, "%llx-%llu", (unsigned long long)self->start_ms,
-             (unsigned long long)++self->notify_seq);
-    json_object_set_new(body, "id", json_string(id)); // steals
+    // Its "id" (s_notify_id) was given at the flush, which logged it with the entries.
     struct fw_msg *m = fw_msg_new_json(FW_MSG_NOTIFY, json_incref(body));
     if (fw_msg_send(&m, self->push, &err) < 0) {
         fw_warn("notify.drop", "receiver=%s err=%s", receiver, err.msg);
@@ -607,6 +603,16 @@ s_cluster_merge(void *arg, const char *peer, const json_t *silences, const json_
         fw_debug("cluster.merge", "peer=%s taken=%zu", peer, taken);
 }
 
+// A notification's id, the one notifyd's NOTIFY_RESULT answers (unique across restarts: the
+// start time; across reloads: the sequence is alertd's, not the dispatcher's).
+static void
+s_notify_id(void *arg, char out[ALERTD_NOTIFY_ID_MAX])
+{
+    alertd_t *self = arg;
+    snprintf(out, ALERTD_NOTIFY_ID_MAX, "%llx-%llu", (unsigned long long)self->start_ms,
+             (unsigned long long)++self->notify_seq);
+}
+
 // Swap in a new config: rebuild the tree and the dispatcher, re-route every live alert.
 static void
 s_apply_config_locked(alertd_t *self, struct alertd_cfg *cfg)
@@ -622,6 +628,7 @@ s_apply_config_locked(alertd_t *self, struct alertd_cfg *cfg)
     self->dispatch = alertd_dispatch_new(cfg, self->tree, self->opts->external_url);
     alertd_dispatch_set_muted(self->dispatch, s_muted, self);
     alertd_dispatch_set_nflog(self->dispatch, self->nflog);
+    alertd_dispatch_set_ids(self->dispatch, s_notify_id, self);
     if (self->cluster)
         alertd_dispatch_set_wait(self->dispatch, s_cluster_wait, self->cluster);
     // Resolved alerts too: one that resolved while alertd was down (or reloading) still owes

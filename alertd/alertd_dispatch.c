@@ -59,6 +59,8 @@ struct alertd_dispatch {
     alertd_nflog_t *own_nflog;
     alertd_wait_fn wait; // NULL: no wait
     void *wait_arg;
+    alertd_id_fn id; // NULL: notifications get no id here
+    void *id_arg;
 };
 
 static void
@@ -165,6 +167,13 @@ alertd_dispatch_set_wait(alertd_dispatch_t *self, alertd_wait_fn fn, void *arg)
 {
     self->wait = fn;
     self->wait_arg = arg;
+}
+
+void
+alertd_dispatch_set_ids(alertd_dispatch_t *self, alertd_id_fn fn, void *arg)
+{
+    self->id = fn;
+    self->id_arg = arg;
 }
 
 void
@@ -570,13 +579,20 @@ s_flush(alertd_dispatch_t *self, struct s_group *g, int64_t now, json_t *out, si
         s_due(self, g, notify, firing, nf, resolved, nr, now, keys) > 0) {
         qsort(v, n, sizeof *v, s_alert_order);
         json_object_set_new(notify, "payload", s_payload(self, g, v, n, nf > 0, now)); // steals
+        // Named here, so its log entries are written once, with the id, in the commit before
+        // the NOTIFY leaves; naming them later rewrote each one.
+        char id[ALERTD_NOTIFY_ID_MAX] = "";
+        if (self->id) {
+            self->id(self->id_arg, id);
+            json_object_set_new(notify, "id", json_string(id)); // steals
+        }
         json_array_append(out, notify);
         (*count)++;
         for (const char *k = zlistx_first(keys); k; k = zlistx_next(keys)) {
             uint64_t *f = fw_calloc(nf + 1, sizeof *f), *r = fw_calloc(nr + 1, sizeof *r);
             memcpy(f, firing, nf * sizeof *f);
             memcpy(r, resolved, nr * sizeof *r);
-            alertd_nflog_log(self->nflog, k, g->key, f, nf, r, nr, now);
+            alertd_nflog_log(self->nflog, k, g->key, f, nf, r, nr, *id ? id : NULL, now);
         }
     }
     json_decref(notify);

@@ -49,6 +49,15 @@ void alertd_dispatch_set_nflog(alertd_dispatch_t *self, alertd_nflog_t *nflog);
 typedef int64_t (*alertd_wait_fn)(void *arg, int64_t now);
 void alertd_dispatch_set_wait(alertd_dispatch_t *self, alertd_wait_fn fn, void *arg);
 
+// Name each notification tick() makes: fn writes a new id (a NUL-terminated string of at most
+// ALERTD_NOTIFY_ID_MAX - 1 bytes, unique across reloads and restarts) into out. tick() puts it
+// in the NOTIFY body as "id" and logs the notification's entries with it, so each entry is
+// written once per flush (alertd_nflog_record then finds them named and writes nothing). NULL
+// fn (the default): no "id", and the entries are named when the notification is recorded.
+#define ALERTD_NOTIFY_ID_MAX 48
+typedef void (*alertd_id_fn)(void *arg, char out[ALERTD_NOTIFY_ID_MAX]);
+void alertd_dispatch_set_ids(alertd_dispatch_t *self, alertd_id_fn fn, void *arg);
+
 // Route a (borrowed, copied) alert into its groups.
 void alertd_dispatch_insert(alertd_dispatch_t *self, const struct alertd_alert *a, int64_t now);
 

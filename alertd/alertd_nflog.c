@@ -34,6 +34,7 @@ struct alertd_nflog {
     zhashx_t *changed; // owned, or NULL when not tracking: keys of entries changed here
     char *text;        // owned: an entry's record as written, reused (s_entry_text)
     size_t text_len, text_cap;
+    uint64_t entry_writes; // entry records written into the state
 };
 
 // One notification record of the history.
@@ -398,6 +399,7 @@ s_entry_store(alertd_nflog_t *self, const struct s_entry *x)
     if (!self->state)
         return;
     s_entry_text(self, x);
+    self->entry_writes++;
     char key[17];
     s_record_key(x->receiver, x->group_key, key);
     alertd_state_put(self->state, ALERTD_STATE_NFLOG, key, x->e.expires_at, self->text,
@@ -421,11 +423,12 @@ s_entry_put(alertd_nflog_t *self, const struct s_entry *x)
 void
 alertd_nflog_log(alertd_nflog_t *self, const char *receiver, const char *group_key,
                  uint64_t *firing, size_t firing_len, uint64_t *resolved, size_t resolved_len,
-                 int64_t now)
+                 const char *nid, int64_t now)
 {
     struct s_entry *x = fw_calloc(1, sizeof *x);
     x->receiver = fw_strdup(receiver);
     x->group_key = fw_strdup(group_key);
+    x->nid = nid ? fw_strdup(nid) : NULL;
     x->e.firing = firing;
     x->e.firing_len = firing_len;
     x->e.resolved = resolved;
@@ -464,6 +467,12 @@ size_t
 alertd_nflog_size(alertd_nflog_t *self)
 {
     return zhashx_size(self->entries);
+}
+
+uint64_t
+alertd_nflog_entry_writes(alertd_nflog_t *self)
+{
+    return self->entry_writes;
 }
 
 // --- the cluster (alertd_cluster.h): what changed here, and merging a peer's entries ---
@@ -585,11 +594,13 @@ s_entry_of(alertd_nflog_t *self, const char *receiver, const char *group_key)
     return x;
 }
 
-// Name x (may be NULL) by the notification nid that logged it, failed or not.
+// Name x (may be NULL) by the notification nid that logged it, failed or not. An entry the
+// dispatcher logged with that id (assigned at the flush) is written again only to mark it
+// failed.
 static void
 s_name(alertd_nflog_t *self, struct s_entry *x, const char *nid, bool failed)
 {
-    if (!x)
+    if (!x || (x->nid && strcmp(x->nid, nid) == 0 && x->e.failed == failed))
         return;
     free(x->nid);
     x->nid = fw_strdup(nid);

@@ -61,21 +61,26 @@ ssize_t alertd_nflog_load(alertd_nflog_t *self, int64_t now, size_t *bad, fw_err
 // The entry for (receiver, group key), or NULL when none (or expired at now).
 const struct alertd_nflog_entry *alertd_nflog_get(alertd_nflog_t *self, const char *receiver,
                                                   const char *group_key, int64_t now);
-// Record a notification: takes ownership of firing and resolved (sorted, fw_malloc'd).
+// Record a notification: takes ownership of firing and resolved (sorted, fw_malloc'd). nid
+// (borrowed, may be NULL) is the id of the NOTIFY that carries it, written with the entry.
 void alertd_nflog_log(alertd_nflog_t *self, const char *receiver, const char *group_key,
                       uint64_t *firing, size_t firing_len, uint64_t *resolved, size_t resolved_len,
-                      int64_t now);
+                      const char *nid, int64_t now);
 // Drop entries expired at now (also from the state's open batch). Returns how many.
 size_t alertd_nflog_gc(alertd_nflog_t *self, int64_t now);
 size_t alertd_nflog_size(alertd_nflog_t *self);
+// How many entry records this log has written into the state (alertd_nflog_log, the naming of
+// a notification's entries, _result, _merge) since it was made; 0 without a state.
+uint64_t alertd_nflog_entry_writes(alertd_nflog_t *self);
 
 // Record the notification body (a NOTIFY body: receiver, payload, *_configs; borrowed) made
 // at now, with its result ("sent": handed to notifyd; "dropped": it could not be queued;
 // alertd_nflog_result turns "sent" into "delivered" or "failed"). With an "id" the record
 // keeps it (and "reason" once failed) and the entries it logged are named by it: one per
 // config of its arrays ("integrations" gives their indexes; without it, their positions),
-// or the receiver's own when it has none. The entries of a "dropped" notification are
-// marked failed, so the next flush sends it again.
+// or the receiver's own when it has none; an entry already logged with that id and state is
+// not written again. The entries of a "dropped" notification are marked failed, so the next
+// flush sends it again.
 void alertd_nflog_record(alertd_nflog_t *self, const json_t *notify, const char *result,
                          int64_t now);
 

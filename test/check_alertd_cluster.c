@@ -60,7 +60,7 @@ START_TEST(test_alertd_cluster_nflog_merge_newest_wins)
 {
     alertd_nflog_t *log = alertd_nflog_new(NULL, 120 * H);
     alertd_nflog_track_changes(log, true);
-    alertd_nflog_log(log, "hook", GK, s_fps(0xa), 1, NULL, 0, T0);
+    alertd_nflog_log(log, "hook", GK, s_fps(0xa), 1, NULL, 0, NULL, T0);
     // What this replica logged is gossiped once.
     json_t *ch = alertd_nflog_take_changes(log, T0);
     ck_assert_uint_eq(json_array_size(ch), 1);
@@ -129,8 +129,8 @@ START_TEST(test_alertd_cluster_nflog_full_state_round_trip)
 {
     alertd_nflog_t *a = alertd_nflog_new(NULL, 120 * H);
     alertd_nflog_t *b = alertd_nflog_new(NULL, 120 * H);
-    alertd_nflog_log(a, "hook", GK, s_fps(0xa), 1, s_fps(0xc), 1, T0);
-    alertd_nflog_log(a, "db", GK, s_fps(0xd), 1, NULL, 0, T0 + 1);
+    alertd_nflog_log(a, "hook", GK, s_fps(0xa), 1, s_fps(0xc), 1, NULL, T0);
+    alertd_nflog_log(a, "db", GK, s_fps(0xd), 1, NULL, 0, NULL, T0 + 1);
     json_t *all = alertd_nflog_entries_json(a, T0 + 2);
     ck_assert_uint_eq(json_array_size(all), 2);
     size_t i;

@@ -443,7 +443,7 @@ START_TEST(test_alertd_dispatch_legacy_entry)
     alertd_nflog_destroy(&log);
     log = alertd_nflog_new(NULL, 3600000);
     alertd_dispatch_set_nflog(s_d, log);
-    alertd_nflog_log(log, "two", gk, f, 1, r, 0, T0 + 10000);
+    alertd_nflog_log(log, "two", gk, f, 1, r, 0, NULL, T0 + 10000);
     ck_assert_int_eq(s_tick(T0 + 70000), 0);
     free(gk);
     alertd_dispatch_set_nflog(s_d, NULL);

@@ -389,7 +389,7 @@ START_TEST(test_alertd_state_nflog_entry_text)
     ck_assert_int_eq(alertd_state_begin(st, NULL), 0);
     s_json_allocs = 0;
     json_set_alloc_funcs(s_count_alloc, free);
-    alertd_nflog_log(log, rcv, gk, f, 2, r, 1, T0);
+    alertd_nflog_log(log, rcv, gk, f, 2, r, 1, NULL, T0);
     json_set_alloc_funcs(malloc, free);
     ck_assert_uint_eq(s_json_allocs, 0);
     ck_assert_int_eq(alertd_state_commit(st, false, NULL), 0);
@@ -428,7 +428,7 @@ START_TEST(test_alertd_state_nflog_expiry)
     f[0] = 1;
     f[1] = 0xfedcba9876543210ULL;
     ck_assert_int_eq(alertd_state_begin(st, NULL), 0);
-    alertd_nflog_log(log, "hook", "{}:{alertname=\"Hot\"}", f, 2, r, 0, T0);
+    alertd_nflog_log(log, "hook", "{}:{alertname=\"Hot\"}", f, 2, r, 0, NULL, T0);
     ck_assert_int_eq(alertd_state_commit(st, true, NULL), 0);
     alertd_nflog_destroy(&log);
     alertd_state_destroy(&st);
@@ -572,6 +572,64 @@ START_TEST(test_alertd_state_restart_dispatch)
     s_daemon_kill(&x);
     s_daemon_start(&x, ends + 2000);
     ck_assert_uint_eq(s_daemon_tick(&x, ends + 2000 + 11000, &status), 0);
+    s_daemon_kill(&x);
+}
+END_TEST
+
+static void
+s_test_id(void *arg, char out[ALERTD_NOTIFY_ID_MAX])
+{
+    snprintf(out, ALERTD_NOTIFY_ID_MAX, "n-%d", ++*(int *)arg);
+}
+
+// A flush writes each log entry once, with the id of the NOTIFY that carries it, in the
+// commit before the NOTIFY leaves: a SIGKILL right after finds the entry named, and
+// recording the notification ("sent", as alertd does 2 ms later) writes no entry again
+// (before: each entry twice, once at the flush and again when the id named it). A dropped
+// notification still marks its entries failed (one more write).
+START_TEST(test_alertd_state_nflog_written_once)
+{
+    struct s_daemon x = {0};
+    int seq = 0;
+    s_daemon_start(&x, T0);
+    alertd_dispatch_set_ids(x.d, s_test_id, &seq);
+    s_daemon_post(&x,
+                  "{\"labels\":{\"alertname\":\"Hot\"},\"startsAt\":\"2027-01-15T08:00:00Z\","
+                  "\"endsAt\":\"2027-01-15T09:00:00Z\"}",
+                  T0);
+    json_t *out = json_array();
+    ck_assert_int_eq(alertd_state_begin(x.st, NULL), 0);
+    ck_assert_uint_eq(alertd_dispatch_tick(x.d, T0 + 10000, out), 1);
+    ck_assert_int_eq(alertd_state_commit(x.st, false, NULL), 0);
+    ck_assert_uint_eq(alertd_nflog_entry_writes(x.log), 1);
+    json_t *body = json_array_get(out, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(body, "id")), "n-1");
+    char *got = NULL;
+    ck_assert_int_ge(alertd_state_load(x.st, ALERTD_STATE_NFLOG, s_entry_record, &got, NULL), 1);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_msg(strstr(got, ",\"id\":\"n-1\"}") != NULL, "entry %s lacks its id", got);
+    free(got);
+    ck_assert_int_eq(alertd_state_begin(x.st, NULL), 0);
+    alertd_nflog_record(x.log, body, "sent", T0 + 10000);
+    ck_assert_int_eq(alertd_state_commit(x.st, false, NULL), 0);
+    ck_assert_uint_eq(alertd_nflog_entry_writes(x.log), 1);
+    ck_assert_uint_eq(alertd_nflog_history_size(x.log), 1);
+    // The same notification reported dropped: its entry is marked failed, written once more.
+    ck_assert_int_eq(alertd_state_begin(x.st, NULL), 0);
+    alertd_nflog_record(x.log, body, "dropped", T0 + 10000);
+    ck_assert_int_eq(alertd_state_commit(x.st, false, NULL), 0);
+    ck_assert_uint_eq(alertd_nflog_entry_writes(x.log), 2);
+    const struct alertd_nflog_entry *e =
+        alertd_nflog_get(x.log, "hook/webhook/0", "{}:{alertname=\"Hot\"}", T0 + 10000);
+    ck_assert_ptr_nonnull(e);
+    ck_assert(e->failed);
+    json_decref(out);
+    // Read back after a "kill": the entry holds, so the group is not notified again.
+    s_daemon_kill(&x);
+    const char *status;
+    s_daemon_start(&x, T0 + 20000);
+    ck_assert_uint_eq(s_daemon_tick(&x, T0 + 20000 + 11000, &status), 1); // failed: again
+    ck_assert_uint_eq(s_daemon_tick(&x, T0 + 20000 + 11000 + 60000, &status), 0);
     s_daemon_kill(&x);
 }
 END_TEST
@@ -781,6 +839,7 @@ alertd_state_suite(void)
     tcase_add_test(tc, test_alertd_state_nflog_expiry);
     tcase_add_test(tc, test_alertd_state_nflog_entry_text);
     tcase_add_test(tc, test_alertd_state_restart_dispatch);
+    tcase_add_test(tc, test_alertd_state_nflog_written_once);
     suite_add_tcase(s, tc);
     return s;
 }
