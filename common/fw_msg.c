@@ -405,6 +405,31 @@ s_check_json(fw_msg_type_t type, json_t *body, fw_err_t *err)
 
 // --- frames -------------------------------------------------------------------------------
 
+// Most JSON bodies (a NOTIFY is about 1 KiB) are dumped on the stack and copied once into
+// their frame; json_dumps grew a heap buffer by doubling, then the frame copied it again
+// (allocations and fresh heap pages on the first notification's path).
+#define S_JSON_STACK 8192
+
+// body as compact JSON, appended to z as one frame. 0, or -1 when it cannot be serialised.
+static int
+s_add_json(zmsg_t *z, const json_t *body)
+{
+    char stack[S_JSON_STACK];
+    size_t n = json_dumpb(body, stack, sizeof stack, JSON_COMPACT);
+    if (n == 0)
+        return -1; // not even "{}": jansson refused it
+    if (n <= sizeof stack) {
+        zmsg_addmem(z, stack, n);
+        return 0;
+    }
+    char *heap = fw_malloc(n);
+    size_t again = json_dumpb(body, heap, n, JSON_COMPACT);
+    if (again == n)
+        zmsg_addmem(z, heap, n);
+    free(heap);
+    return again == n ? 0 : -1;
+}
+
 zmsg_t *
 fw_msg_encode(const struct fw_msg *self, fw_err_t *err)
 {
@@ -414,9 +439,11 @@ fw_msg_encode(const struct fw_msg *self, fw_err_t *err)
     }
     zmsg_t *z = zmsg_new();
     zmsg_addstr(z, s_types[self->type].name);
-    zmsg_addstrf(z, "%d",
-                 self->type == FW_MSG_SAMPLES && self->batch ? fw_msg_samples_version(self->batch)
-                                                             : s_types[self->type].version);
+    char ver[16];
+    snprintf(ver, sizeof ver, "%d",
+             self->type == FW_MSG_SAMPLES && self->batch ? fw_msg_samples_version(self->batch)
+                                                         : s_types[self->type].version);
+    zmsg_addstr(z, ver);
     if (s_types[self->type].body == FW_BODY_BINARY) {
         unsigned char *body = NULL;
         size_t len = 0;
@@ -433,14 +460,11 @@ fw_msg_encode(const struct fw_msg *self, fw_err_t *err)
             zmsg_destroy(&z);
             return NULL;
         }
-        char *text = json_dumps(self->body, JSON_COMPACT);
-        if (!text) {
+        if (s_add_json(z, self->body) < 0) {
             fw_err_set(err, "%s: body cannot be serialised", s_types[self->type].name);
             zmsg_destroy(&z);
             return NULL;
         }
-        zmsg_addstr(z, text);
-        free(text);
     }
     return z;
 }

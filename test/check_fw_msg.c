@@ -230,6 +230,58 @@ START_TEST(test_fw_msg_json_round_trip_and_schema)
 }
 END_TEST
 
+static size_t s_json_allocs;
+
+static void *
+s_count_alloc(size_t n)
+{
+    s_json_allocs++;
+    return malloc(n);
+}
+
+// The body frame holds exactly json_dumps's compact text, for a body that fits the encoder's
+// stack buffer (dumped with no jansson allocation beyond the dumper's own loop check:
+// json_dumps grew a buffer of its own and copied it out, 13 allocations for this 1 KiB body
+// against 6) and for one that does not (20 KiB).
+START_TEST(test_fw_msg_json_body_dumped_once)
+{
+    static const size_t sizes[] = {900, 20000};
+    for (size_t i = 0; i < 2; i++) {
+        char *big = malloc(sizes[i] + 1);
+        memset(big, 'x', sizes[i]);
+        big[sizes[i]] = '\0';
+        json_t *body = json_pack("{ss s[{s{ss}s{ss}ss}]}", "source", "ruled", "alerts", "labels",
+                                 "alertname", "A\"\n\u00e9", "annotations", "summary", big,
+                                 "startsAt", "2026-11-27T00:00:00Z");
+        free(big);
+        char *want = json_dumps(body, JSON_COMPACT);
+        // What jansson's dumper allocates for itself (its loop check), wherever it writes.
+        char *out = malloc(sizes[i] + 1024);
+        s_json_allocs = 0;
+        json_set_alloc_funcs(s_count_alloc, free);
+        ck_assert_uint_eq(json_dumpb(body, out, sizes[i] + 1024, JSON_COMPACT), strlen(want));
+        json_set_alloc_funcs(malloc, free);
+        free(out);
+        size_t dumper = s_json_allocs;
+        struct fw_msg *m = fw_msg_new_json(FW_MSG_ALERTS, body);
+        fw_err_t err;
+        s_json_allocs = 0;
+        json_set_alloc_funcs(s_count_alloc, free);
+        zmsg_t *z = fw_msg_encode(m, &err);
+        json_set_alloc_funcs(malloc, free);
+        ck_assert_ptr_nonnull(z);
+        if (i == 0)
+            ck_assert_uint_eq(s_json_allocs, dumper);
+        zframe_t *f = zmsg_last(z);
+        ck_assert_uint_eq(zframe_size(f), strlen(want));
+        ck_assert(memcmp(zframe_data(f), want, strlen(want)) == 0);
+        free(want);
+        zmsg_destroy(&z);
+        fw_msg_destroy(&m);
+    }
+}
+END_TEST
+
 static zmsg_t *
 s_frames(const char *type, const char *ver, const void *body, size_t len)
 {
@@ -705,6 +757,7 @@ fw_msg_suite(void)
     tcase_add_test(tc, test_fw_msg_samples_v3_refs);
     tcase_add_test(tc, test_fw_msg_samples_v4_start_times);
     tcase_add_test(tc, test_fw_msg_json_round_trip_and_schema);
+    tcase_add_test(tc, test_fw_msg_json_body_dumped_once);
     tcase_add_test(tc, test_fw_msg_decode_rejects_bad_frames);
     tcase_add_test(tc, test_fw_msg_decode_rejects_deep_json);
     tcase_add_test(tc, test_fw_msg_decode_rejects_every_truncation);
