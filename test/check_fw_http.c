@@ -16,6 +16,10 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 
 #include "fw_http.h"
 #include "fw_http_int.h" // test_fw_http_body_buffer reads a request's buffer size
@@ -762,6 +766,64 @@ START_TEST(test_fw_http_loop_destroy_wakes_reload)
 }
 END_TEST
 
+static int s_turn_hits;
+
+static int
+s_on_count(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    (void)req;
+    (void)arg;
+    s_turn_hits++;
+    fw_http_respond(resp, 200, NULL, "ok");
+    return 0;
+}
+
+static int
+s_on_stop_turn(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void)loop;
+    (void)item;
+    (void)arg;
+    return -1;
+}
+
+// A request that came with its connection is handled in the loop turn that accepts the
+// connection (before: accepted in one turn, read in the next, after a 0 ms timer): the
+// connection and the request are in before the loop runs, and the loop stops after one
+// turn (an always-readable eventfd polled after libmicrohttpd's descriptor).
+START_TEST(test_fw_http_loop_request_in_accepting_turn)
+{
+    zloop_t *loop = zloop_new();
+    s_metrics = fw_metrics_new();
+    s_http = fw_http_new("testd", s_metrics);
+    fw_http_route_loop(s_http, "GET", "/count", s_on_count, NULL);
+    fw_http_set_loop(s_http, loop);
+    fw_err_t err = {0};
+    ck_assert_msg(fw_http_start(s_http, "127.0.0.1:0", &err) == 0, "start: %s", err.msg);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(c, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)fw_http_port(s_http)),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(connect(c, (struct sockaddr *)&a, sizeof a), 0);
+    static const char req[] = "GET /count HTTP/1.1\r\nHost: x\r\n\r\n";
+    ck_assert_int_eq(send(c, req, sizeof req - 1, 0), (ssize_t)(sizeof req - 1));
+    int ev = eventfd(1, EFD_CLOEXEC);
+    ck_assert_int_ge(ev, 0);
+    zmq_pollitem_t stop = {NULL, ev, ZMQ_POLLIN, 0};
+    ck_assert_int_eq(zloop_poller(loop, &stop, s_on_stop_turn, NULL), 0);
+    s_turn_hits = 0;
+    zloop_start(loop);
+    ck_assert_int_eq(s_turn_hits, 1);
+    zloop_poller_end(loop, &stop);
+    close(ev);
+    close(c);
+    fw_http_destroy(&s_http);
+    zloop_destroy(&loop);
+    fw_metrics_destroy(&s_metrics);
+}
+END_TEST
+
 Suite *
 fw_http_suite(void)
 {
@@ -809,6 +871,12 @@ fw_http_suite(void)
     tcase_add_test(tc, test_fw_http_loop_routes_run_on_the_loop);
     tcase_add_test(tc, test_fw_http_slow_handler_does_not_stall);
     tcase_add_test(tc, test_fw_http_loop_destroy_wakes_reload);
+    suite_add_tcase(s, tc);
+
+    // One loop turn, run by the test itself.
+    tc = tcase_create("turn");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_fw_http_loop_request_in_accepting_turn);
     suite_add_tcase(s, tc);
     return s;
 }
