@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -254,22 +255,16 @@ static int s_on_flush(zloop_t *loop, int timer_id, void *arg);
 static void s_arm_flush(alertd_t *self);
 
 // Whether a tap subscribes to messages of type on the PUB (an XPUB): the subscriptions
-// waiting are read first, so a tap that subscribed before this gets it, as from a PUB.
+// waiting are read first, so a tap that subscribed before this gets it, as from a PUB. They
+// are read only here, not by a reader in the loop: zmq_poll() asks every ZeroMQ socket it
+// polls for its events (a poll() and a getpid() in libzmq) twice each time the loop wakes,
+// a cost every alert POST paid for a socket that has something to read once per tap.
 static bool
 s_pub_wants(alertd_t *self, const char *type)
 {
     while (zsock_events(self->pub) & ZMQ_POLLIN)
         fw_zsock_topics_read(self->pub, &self->pub_topics);
     return fw_zsock_topics_want(&self->pub_topics, type);
-}
-
-static int
-s_on_pub_topics(zloop_t *loop, zsock_t *sock, void *arg)
-{
-    (void)loop;
-    alertd_t *self = arg;
-    fw_zsock_topics_read(sock, &self->pub_topics);
-    return 0;
 }
 
 // Each HTTP connection's memory pool: request line, headers, read buffer.
@@ -523,14 +518,11 @@ s_arm_flush(alertd_t *self)
 }
 
 static int
-s_on_wake(zloop_t *loop, zsock_t *sock, void *arg)
+s_on_wake(zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
-    while (zsock_events(sock) & ZMQ_POLLIN) {
-        char *w = zstr_recv(sock);
-        if (!w)
-            break;
-        zstr_free(&w);
-    }
+    uint64_t n;
+    if (read(item->fd, &n, sizeof n) < 0 && errno != EAGAIN)
+        fw_warn("alertd.wake.fail", "err=\"%s\"", strerror(errno));
     return s_on_flush(loop, 0, arg);
 }
 
@@ -813,6 +805,7 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
     pthread_mutex_init(&self->lock, NULL);
     self->started_ms = fw_time_now_ms();
     self->flush_fd = -1;
+    self->wake_fd = -1;
     self->flush_at = INT64_MAX;
     self->log_timer = -1;
     self->unlogged = zlist_new();
@@ -850,17 +843,14 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
         goto fail;
     }
     self->pull_guard = fw_zsock_guard_new(self->pull, "alerts", self->metrics);
-    // Not a house role: an in-process doorbell from the HTTP thread. A wake that finds the
-    // queue full is redundant, so sends never wait and the queue stays short.
-    char wake[64];
-    snprintf(wake, sizeof wake, "@inproc://alertd-wake-%p", (void *)self);
-    self->wake_pull = zsock_new_pull(wake);
-    wake[0] = '>';
-    self->wake_push = zsock_new_push(wake);
-    if (!self->wake_pull || !self->wake_push)
+    // The HTTP threads' doorbell: an eventfd, a plain descriptor in zmq_poll()'s one poll(),
+    // where an inproc PULL socket cost a poll() and a getpid() in libzmq twice every time the
+    // loop woke (s_pub_wants says why). Rings coalesce in its counter.
+    self->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (self->wake_fd < 0) {
+        fw_error("wake.fail", "err=\"%s\"", strerror(errno));
         goto fail;
-    zsock_set_sndtimeo(self->wake_push, 0);
-    zsock_set_sndhwm(self->wake_push, 4);
+    }
     self->loop = zloop_new();
     self->http = fw_http_new("alertd", self->metrics);
     fw_http_set_web_config(self->http, opts->common.web_config_file);
@@ -884,8 +874,9 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
         goto fail;
     }
     zloop_reader(self->loop, self->pull, s_on_alerts, self);
-    zloop_reader(self->loop, self->wake_pull, s_on_wake, self);
-    zloop_reader(self->loop, self->pub, s_on_pub_topics, self);
+    zmq_pollitem_t wake_item = {NULL, self->wake_fd, ZMQ_POLLIN, 0};
+    if (zloop_poller(self->loop, &wake_item, s_on_wake, self) < 0)
+        goto fail;
     zsock_set_subscribe(self->notifyd_sub, "NOTIFY_RESULT");
     zloop_reader(self->loop, self->notifyd_sub, alertd_outcome_on_result, self);
     zloop_timer(self->loop, 50, 0, s_on_flush, self);
@@ -937,8 +928,8 @@ alertd_destroy(alertd_t **self_p)
         close(self->flush_fd);
     alertd_cluster_destroy(&self->cluster);
     fw_zsock_guard_destroy(&self->pull_guard);
-    zsock_destroy(&self->wake_push);
-    zsock_destroy(&self->wake_pull);
+    if (self->wake_fd >= 0)
+        close(self->wake_fd);
     zsock_destroy(&self->pub);
     fw_zsock_topics_clear(&self->pub_topics);
     zsock_destroy(&self->notifyd_sub);

@@ -6,9 +6,11 @@
     (without --web.config.file): it then flushes due groups itself.
 */
 #include <czmq.h>
+#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alertd.h"
 #include "alertd_api.h"
@@ -23,6 +25,7 @@
 #include "alertd_silence.h"
 #include "alertd_store.h"
 #include "fw_http.h"
+#include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_time.h"
 
@@ -222,8 +225,10 @@ s_wake_if_due(alertd_t *self)
     }
     pthread_mutex_lock(&self->lock);
     int64_t next = alertd_dispatch_next(self->dispatch);
-    if (next <= fw_time_now_ms() || next < self->flush_at)
-        zstr_send(self->wake_push, "W");
+    uint64_t one = 1;
+    if ((next <= fw_time_now_ms() || next < self->flush_at) &&
+        write(self->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+        fw_warn("alertd.wake.fail", "err=\"%s\"", strerror(errno));
     pthread_mutex_unlock(&self->lock);
 }
 

@@ -45,7 +45,7 @@ struct alertd {
     int64_t start_ms;               // when alertd started (notification ids)
     uint64_t notify_seq;            // the last notification id's sequence
     fw_zsock_guard_t *pull_guard;   // owned: counts oversized messages
-    zsock_t *wake_pull, *wake_push; // owned: an HTTP thread wakes the loop for due groups
+    int wake_fd;                    // owned eventfd, -1: none: HTTP threads wake the loop
     zloop_t *loop;                  // owned
     pthread_t loop_thread;          // the thread in alertd_run, while loop_running; lock
     bool loop_running;              // lock
