@@ -459,6 +459,21 @@ fw_expfmt_set_expect_list(fw_expfmt_t *self, const struct fw_expfmt_text *const 
 // How many samples ahead a list's texts are fetched.
 #define S_EXPECT_AHEAD 8
 
+// Start loading the expectation S_EXPECT_AHEAD samples on (its first three cache lines: the
+// series text a line is compared with), so it is in cache when its line comes.
+static inline void
+s_expect_prefetch(const fw_expfmt_t *self, size_t i)
+{
+    if (i + S_EXPECT_AHEAD >= self->expect_n)
+        return;
+    const char *ahead = (const char *)self->expect_list[i + S_EXPECT_AHEAD];
+    if (ahead) {
+        __builtin_prefetch(ahead);
+        __builtin_prefetch(ahead + 64);
+        __builtin_prefetch(ahead + 128);
+    }
+}
+
 // The caller's expectation for sample i, from its list or its callback, into *buf: NULL
 // when none.
 static inline const struct fw_expfmt_expect *
@@ -467,14 +482,7 @@ s_expect(fw_expfmt_t *self, size_t i, struct fw_expfmt_expect *buf)
     if (self->expect_list) {
         if (i >= self->expect_n)
             return NULL;
-        if (i + S_EXPECT_AHEAD < self->expect_n) {
-            const char *ahead = (const char *)self->expect_list[i + S_EXPECT_AHEAD];
-            if (ahead) {
-                __builtin_prefetch(ahead);
-                __builtin_prefetch(ahead + 64);
-                __builtin_prefetch(ahead + 128);
-            }
-        }
+        s_expect_prefetch(self, i);
         const struct fw_expfmt_text *t = self->expect_list[i];
         if (!t)
             return NULL;
@@ -761,14 +769,7 @@ s_fast_line(fw_expfmt_t *self, const char *body, size_t len, size_t at, bool om)
     size_t i = self->samples_len;
     if (i >= self->expect_n)
         return 0;
-    if (i + S_EXPECT_AHEAD < self->expect_n) {
-        const char *ahead = (const char *)self->expect_list[i + S_EXPECT_AHEAD];
-        if (ahead) {
-            __builtin_prefetch(ahead);
-            __builtin_prefetch(ahead + 64);
-            __builtin_prefetch(ahead + 128);
-        }
-    }
+    s_expect_prefetch(self, i);
     const struct fw_expfmt_text *x = self->expect_list[i];
     // the text never holds a '\n' (it came from one line), so a match stays on this line
     if (!x || x->name_len == 0 || x->len == 0 || x->len >= len - at ||

@@ -5,7 +5,6 @@
     setting czmq's zsys_interrupted (each Check test runs in its own fork).
 */
 #include <check.h>
-#include <linux/perf_event.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <errno.h>
@@ -24,7 +23,7 @@
 #include "fw_msg.h"
 #include "fw_time.h"
 #include "check_util.h"
-#include "check_util_scraper.h" // check_util_syscalls_read
+#include "check_util_scraper.h" // check_util_syscall_open, check_util_syscalls_read
 
 static const char *s_yaml = "route:\n"
                             "  receiver: hook\n"
@@ -664,29 +663,6 @@ START_TEST(test_alertd_daemon_silences_persist)
 }
 END_TEST
 
-// A counter of thread tid's calls of one system call (the kernel's syscalls:sys_enter_<name>
-// tracepoint), or -1 when this process may not count them (check_util_syscalls_read).
-static int
-s_syscall_counter(int tid, const char *name)
-{
-    long id = -1;
-    for (int i = 0; i < 2 && id < 0; i++) {
-        char path[128];
-        snprintf(path, sizeof path, "/sys/kernel/%stracing/events/syscalls/sys_enter_%s/id",
-                 i ? "debug/" : "", name);
-        FILE *f = fopen(path, "r");
-        if (f && fscanf(f, "%ld", &id) != 1)
-            id = -1;
-        if (f)
-            fclose(f);
-    }
-    if (id < 0)
-        return -1;
-    struct perf_event_attr a = {.type = PERF_TYPE_TRACEPOINT, .size = sizeof(a)};
-    a.config = (unsigned long long)id;
-    return (int)syscall(SYS_perf_event_open, &a, tid, -1, -1, 0);
-}
-
 // Alert POSTs: each time alertd's loop wakes, zmq_poll() asks each ZeroMQ socket it polls for
 // its events, a getpid() and a poll() in libzmq each (besides the one poll() that waits). The
 // HTTP threads' doorbell is an eventfd and the PUB's subscriptions are read when something is
@@ -704,7 +680,8 @@ START_TEST(test_alertd_daemon_post_loop_syscalls)
     ck_assert_int_eq(s_http("POST", "/api/v2/alerts", body, &out), 200);
     free(out);
     int tid = atomic_load(&s_loop_tid);
-    int getpids = s_syscall_counter(tid, "getpid"), polls = s_syscall_counter(tid, "poll");
+    int getpids = check_util_syscall_open(tid, "getpid"),
+        polls = check_util_syscall_open(tid, "poll");
     if (getpids < 0 || polls < 0) {
         check_util_skip("alertd loop syscalls: not counted here (perf_event_open: %s)",
                         strerror(errno));

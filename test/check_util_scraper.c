@@ -194,13 +194,17 @@ check_util_scraper_teardown(void)
 }
 
 int
-check_util_syscalls_open(pid_t tid)
+check_util_syscall_open(pid_t tid, const char *name)
 {
-    const char *paths[] = {"/sys/kernel/tracing/events/raw_syscalls/sys_enter/id",
-                           "/sys/kernel/debug/tracing/events/raw_syscalls/sys_enter/id"};
     long id = -1;
-    for (size_t i = 0; i < 2 && id < 0; i++) {
-        FILE *f = fopen(paths[i], "r");
+    for (int i = 0; i < 2 && id < 0; i++) {
+        char path[160];
+        const char *root = i ? "/sys/kernel/debug/tracing" : "/sys/kernel/tracing";
+        if (name)
+            snprintf(path, sizeof path, "%s/events/syscalls/sys_enter_%s/id", root, name);
+        else
+            snprintf(path, sizeof path, "%s/events/raw_syscalls/sys_enter/id", root);
+        FILE *f = fopen(path, "r");
         if (f && fscanf(f, "%ld", &id) != 1)
             id = -1;
         if (f)
@@ -211,6 +215,12 @@ check_util_syscalls_open(pid_t tid)
     struct perf_event_attr a = {.type = PERF_TYPE_TRACEPOINT, .size = sizeof(a)};
     a.config = (unsigned long long)id;
     return (int)syscall(SYS_perf_event_open, &a, tid, -1, -1, 0);
+}
+
+int
+check_util_syscalls_open(pid_t tid)
+{
+    return check_util_syscall_open(tid, NULL);
 }
 
 double

@@ -85,6 +85,9 @@ char *check_util_scraper_http(int port, const char *method, const char *path, lo
 // calling thread), or -1 when the kernel does not let this process count them (no tracefs,
 // perf_event_paranoid). check_util_syscalls_read: its count, or -1 when unreadable.
 int check_util_syscalls_open(pid_t tid);
+// The same for one system call, name as in the kernel's syscalls:sys_enter_<name> tracepoint
+// ("getpid", "poll"); name NULL: all of them, as check_util_syscalls_open.
+int check_util_syscall_open(pid_t tid, const char *name);
 double check_util_syscalls_read(int fd);
 
 // The Check fixture of the suites that scrape: libcurl's global state.
