@@ -26,9 +26,10 @@
 // sock's ZMQ_FD, or -1 when libzmq has none for it.
 int fw_zfd_fd(zsock_t *sock);
 
-// Poll sock's ZMQ_FD in loop: *item (the caller's, living until zloop_poller_end) is set up
-// and handler is called with arg when the descriptor signals; the handler must read with
-// fw_zfd_drain (see above). 0, or -1 when sock has no descriptor or loop refuses it.
+// Poll sock's ZMQ_FD in loop: *item is filled in (zloop keeps a copy; the caller keeps it to
+// name the poller to zloop_poller_end) and handler is called with arg when the descriptor
+// signals; the handler must read with fw_zfd_drain (see above). 0, or -1 when sock has no
+// descriptor or loop refuses it.
 int fw_zfd_poller(zloop_t *loop, zsock_t *sock, zmq_pollitem_t *item, zloop_fn *handler, void *arg);
 
 // One ZMQ_DONTWAIT read of the caller's socket, by fw_zfd_drain: 1 when it took a message,
