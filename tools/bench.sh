@@ -17,10 +17,12 @@
 #   ROLLUP_SERIES/DAYS/STEP and ROLLUP_RUNS.
 # - ingest (tools/bench-ingest.sh): the Debian prometheus and floorwatch's scraper+tsdb scrape
 #   the same synth-exporter targets one after the other (CPU per sample, scraper and tsdb
-#   each and together, samples/s, RSS, disk bytes per sample); sized by
+#   each and together, samples/s, RSS, disk bytes per sample), INGEST_ROUNDS times (3; the
+#   medians are reported, and each round's scraper/Prometheus ratio); sized by
 #   INGEST_TARGETS/SERIES/INTERVAL/DURATION/WARMUP.
 # - memory: bench-ingest.sh again at 100,000 active series (MEMORY_TARGETS x MEMORY_SERIES,
-#   default 50 x 2000, every 1 s for MEMORY_DURATION 60 s): resident memory per series.
+#   default 50 x 2000, every 1 s for MEMORY_DURATION 60 s, MEMORY_ROUNDS 1): resident memory
+#   per series.
 # - remote (tools/bench-remote.sh): remote-write throughput and CPU per sample of the Debian
 #   prometheus's sender and receiver against tsdb's, on the same synth-exporter targets
 #   (each sender into each receiver); sized by REMOTE_TARGETS/SERIES/INTERVAL/WINDOW/WARMUP.
@@ -62,8 +64,8 @@ chmod -R u+w "$TMP/kit"
 echo "command: BUILD=${BUILD:-build} SHARED=$SHARED BENCH_SECTIONS=\"$SECTIONS\" bash tools/bench.sh" \
     "(INGEST_TARGETS=${INGEST_TARGETS:-20} INGEST_SERIES=${INGEST_SERIES:-1000}" \
     "INGEST_INTERVAL=${INGEST_INTERVAL:-1} INGEST_DURATION=${INGEST_DURATION:-60}" \
-    "INGEST_WARMUP=${INGEST_WARMUP:-15} MEMORY_TARGETS=${MEMORY_TARGETS:-50}" \
-    "MEMORY_SERIES=${MEMORY_SERIES:-2000} MEMORY_DURATION=${MEMORY_DURATION:-60}" \
+    "INGEST_WARMUP=${INGEST_WARMUP:-15} INGEST_ROUNDS=${INGEST_ROUNDS:-3} MEMORY_TARGETS=${MEMORY_TARGETS:-50}" \
+    "MEMORY_SERIES=${MEMORY_SERIES:-2000} MEMORY_DURATION=${MEMORY_DURATION:-60} MEMORY_ROUNDS=${MEMORY_ROUNDS:-1}" \
     "QUERY_RUNS=${QUERY_RUNS:-7} ROLLUP_SERIES=${ROLLUP_SERIES:-1000} ROLLUP_DAYS=${ROLLUP_DAYS:-30}" \
     "ROLLUP_STEP=${ROLLUP_STEP:-120} ROLLUP_RUNS=${ROLLUP_RUNS:-3} K_ALERTS=$K BATCH=$BATCH SINGLE=$SINGLE" \
     "ZMQ_ALERTS=${ZMQ_ALERTS:-$K} SUSTAIN_PER_MIN=${SUSTAIN_PER_MIN:-100000}" \
@@ -105,7 +107,7 @@ if [[ " $SECTIONS " == *" memory "* ]]; then
         "$((${MEMORY_TARGETS:-50} * ${MEMORY_SERIES:-2000})) active series"
     INGEST_TITLE=memory INGEST_TARGETS=${MEMORY_TARGETS:-50} INGEST_SERIES=${MEMORY_SERIES:-2000} \
         INGEST_INTERVAL=1 INGEST_DURATION=${MEMORY_DURATION:-60} INGEST_WARMUP=20 INGEST_RESTART=1 \
-        bash "$HERE/bench-ingest.sh" "$TMP/kit" "$BIN" ||
+        INGEST_ROUNDS=${MEMORY_ROUNDS:-1} bash "$HERE/bench-ingest.sh" "$TMP/kit" "$BIN" ||
         { echo "bench: the memory comparison failed"; exit 1; }
     echo
 fi
