@@ -51,8 +51,9 @@ cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { 
 RSS_SAMPLES=${INGEST_RSS_SAMPLES:-9}
 hwm_sum() { local p t=0; for p in "$@"; do t=$((t + $(hwm_kb "$p"))); done; echo "$t"; }
 
-# --- the exporter, shared by both runs ---
-bench_exporter "$KIT" "$NT" "$NS" $((2 * DUR + 300)) "$TMP" ||
+# --- the exporter, shared by all the rounds (it ends on its own after the given seconds: a
+# side takes DUR and up to two minutes to start, restart and stop; the cleanup stops it) ---
+bench_exporter "$KIT" "$NT" "$NS" $((ROUNDS * (2 * DUR + 240) + 300)) "$TMP" ||
     { echo "bench-ingest: synth-exporter did not start: $(cat "$TMP/exporter.log" 2>/dev/null)" >&2; exit 1; }
 {
     echo "global:"
