@@ -154,11 +154,12 @@ curl -fsS --max-time 10 -o "$TMP/body.txt" "http://$(head -1 "$TMP/targets.txt")
 # 0.30-0.45 us a sample, Prometheus 1.6-3.1, on a quiet machine). The scraper's instructions
 # a sample are fixed (callgrind), but its time for them is not: this 2-core VM has no
 # hardware counters, and `--bench-parse`'s fixed work took 35-96 ns a sample from run to
-# run; 10 s windows of one scraper process moved 0.30-0.45 us a sample under load. So each
-# side is measured ROUNDS times, each round a fresh Prometheus and then a fresh scraper +
-# tsdb (fresh data directories, new ports), a side's figures are the medians over the
-# rounds, and each round's scraper/Prometheus ratio is printed (its two sides run a minute
-# apart, so a slow minute weighs on both).
+# run; 10 s windows of one scraper process moved by a quarter (0.36-0.45 us a sample) under
+# load, and the medians of five processes 0.34-0.43. So each side is measured ROUNDS times,
+# each round a fresh Prometheus and then a fresh scraper + tsdb (fresh data directories, new
+# ports), a side's figures are the medians over the rounds, and each round's
+# scraper/Prometheus ratio is printed (its two sides run a minute apart, so a slow minute
+# weighs on both).
 
 # peer_round R: Prometheus's window of round R into $TMP/peer.R.env
 peer_round() {
