@@ -13,6 +13,7 @@
     are kept by id so a success can be re-published with its webhook_config.
 */
 #include <czmq.h>
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #include "notifyd.h"
 #include "notifyd_am_metrics.h"
 #include "fw_time.h"
+#include "fw_zfd.h"
 #include "notifyd_azuresms.h"
 #include "notifyd_deliver.h"
 #include "notifyd_email.h"
@@ -40,6 +42,8 @@ struct notifyd {
     const struct notifyd_opts *opts; // borrowed
     struct notifyd_cfg *cfg;         // owned
     zsock_t *pull, *pub;             // owned
+    zmq_pollitem_t pull_item;        // the PULL's ZMQ_FD as the loop polls it (fw_zfd)
+    int pull_more;                   // the zero timer back for a full drain's rest, -1: none
     fw_zsock_guard_t *pull_guard;    // owned: counts oversized messages
     notifyd_deliver_t *deliver;      // owned: the delivery actor
     zloop_t *loop;                   // owned
@@ -451,15 +455,23 @@ s_on_ack(notifyd_t *self, struct fw_msg *msg)
     fw_msg_destroy(&msg);
 }
 
-// The PULL socket carries alertd's NOTIFY and NOTIFY_ACK.
+// The PULL socket carries alertd's NOTIFY and NOTIFY_ACK. The loop polls its ZMQ_FD
+// (fw_zfd.h), not the socket: zmq_poll() would ask the socket for its events (libzmq's
+// getpid() and a poll() of its mailbox) before and after every wait of the loop, whatever woke
+// it, and most wake-ups are libcurl's sockets and timers while a webhook is on its way.
+
+// Most messages read in one loop turn; the rest come back on a zero timer (s_on_pull_more),
+// as the descriptor does not signal for messages that were already waiting.
+#define S_PULL_DRAIN 64
+
+// fw_zfd_drain's read: one message off the PULL (rcvtimeo 0: never waits), handled.
 static int
-s_on_pull(zloop_t *loop, zsock_t *sock, void *arg)
+s_pull_take(void *arg)
 {
-    (void)loop;
     notifyd_t *self = arg;
-    zmsg_t *frames = zmsg_recv(sock);
+    zmsg_t *frames = zmsg_recv(self->pull);
     if (!frames)
-        return 0;
+        return errno == EAGAIN ? 0 : -1;
     zframe_t *first = zmsg_first(frames);
     static const char ack[] = "NOTIFY_ACK";
     bool is_ack = first && zframe_size(first) == sizeof ack - 1 &&
@@ -467,11 +479,42 @@ s_on_pull(zloop_t *loop, zsock_t *sock, void *arg)
     struct fw_msg *msg = NULL;
     if (fw_zsock_decode(&frames, is_ack ? FW_MSG_NOTIFY_ACK : FW_MSG_NOTIFY, self->metrics, &msg) <
         0)
-        return 0; // rejected, logged and counted
+        return 1; // rejected, logged and counted
     if (is_ack)
         s_on_ack(self, msg);
     else
         s_on_notify(self, msg);
+    return 1;
+}
+
+static int s_on_pull_more(zloop_t *loop, int timer_id, void *arg);
+
+static void
+s_pull_drain(notifyd_t *self)
+{
+    bool emptied;
+    (void)fw_zfd_drain(s_pull_take, self, S_PULL_DRAIN, &emptied);
+    if (!emptied && self->pull_more < 0)
+        self->pull_more = zloop_timer(self->loop, 0, 1, s_on_pull_more, self);
+}
+
+static int
+s_on_pull_more(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    notifyd_t *self = arg;
+    self->pull_more = -1; // one-shot: zloop removes it after this handler
+    s_pull_drain(self);
+    return 0;
+}
+
+static int
+s_on_pull(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void)loop;
+    (void)item;
+    s_pull_drain(arg);
     return 0;
 }
 
@@ -587,6 +630,7 @@ notifyd_t *
 notifyd_new(const struct notifyd_opts *opts, struct notifyd_cfg **cfg_p)
 {
     notifyd_t *self = fw_calloc(1, sizeof *self);
+    self->pull_more = -1;
     self->opts = opts;
     self->cfg = *cfg_p;
     *cfg_p = NULL;
@@ -633,7 +677,11 @@ notifyd_new(const struct notifyd_opts *opts, struct notifyd_cfg **cfg_p)
         goto fail;
     }
     self->loop = zloop_new();
-    zloop_reader(self->loop, self->pull, s_on_pull, self);
+    zsock_set_rcvtimeo(self->pull, 0); // every read is s_pull_take's: never waits
+    if (fw_zfd_poller(self->loop, self->pull, &self->pull_item, s_on_pull, self) < 0) {
+        fw_error("zmq.attach.fail", "err=%s", "the NOTIFY socket has no descriptor to poll");
+        goto fail;
+    }
     zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
     s_start_deliver(self);
     fw_http_set_ready(self->http, true);

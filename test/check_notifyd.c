@@ -7,12 +7,15 @@
 #include <check.h>
 #include <jansson.h>
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../notifyd/notifyd.h"
@@ -21,6 +24,8 @@
 #include "fw_metrics.h"
 #include "fw_msg.h"
 #include "fw_zsock.h"
+#include "check_util.h"
+#include "check_util_scraper.h" // check_util_syscall_open
 
 // --- a tiny HTTP server: answers `fail_status` to the first `fail_n` requests, then 200 ---
 
@@ -618,11 +623,13 @@ END_TEST
 // --- notifyd as a whole, in-process: NOTIFY and NOTIFY_ACK in, NOTIFY_RESULT out ---
 
 static notifyd_t *s_nd;
+static atomic_int s_nd_tid; // the thread notifyd_run runs on (its loop)
 
 static void *
 s_nd_run(void *arg)
 {
     (void)arg;
+    atomic_store(&s_nd_tid, (int)syscall(SYS_gettid));
     notifyd_run(s_nd);
     return NULL;
 }
@@ -721,6 +728,66 @@ START_TEST(test_notifyd_daemon_dedup_and_ack)
 }
 END_TEST
 
+// notifyd's loop polls the PULL's ZMQ_FD (fw_zfd), so libzmq is asked about the socket when
+// its descriptor signals, not on every wake-up of the loop: zmq_poll() asked each socket it
+// polled for its events (a getpid() and a poll() in libzmq) before and after every wait,
+// whatever woke it, and most wake-ups while a webhook is on its way are libcurl's sockets
+// and timers. Counted idle, where every wake-up is a timer's (housekeeping, 1 Hz): getpid()
+// a wait of the loop on its thread (syscall tracepoints), at most LOOP_ZMQ_ASKS_MAX (0 now;
+// on the old build, the PULL a zloop reader, 1 or more: fails there). A ratio of counts.
+#define LOOP_ZMQ_ASKS_MAX 0.5
+START_TEST(test_notifyd_daemon_idle_loop_asks)
+{
+    struct notifyd_opts opts = {0};
+    opts.common.web_listen_address = "127.0.0.1:0";
+    opts.zmq_notify = "inproc://notifyd-test-idle-notify";
+    opts.zmq_pub = "inproc://notifyd-test-idle-pub";
+    struct notifyd_cfg *cfg = s_cfg("retry:\n  max_attempts: 1\n");
+    s_nd = notifyd_new(&opts, &cfg);
+    ck_assert_ptr_nonnull(s_nd);
+    atomic_store(&s_nd_tid, 0);
+    pthread_t t;
+    pthread_create(&t, NULL, s_nd_run, NULL);
+    int tid = 0;
+    for (int i = 0; i < 500 && !(tid = atomic_load(&s_nd_tid)); i++) // bounded: 5 s
+        zclock_sleep(10);
+    ck_assert_int_ne(tid, 0);
+    int getpids = check_util_syscall_open(tid, "getpid"),
+        polls = check_util_syscall_open(tid, "poll");
+    double asks = -1, waits = 0;
+    if (getpids < 0 || polls < 0) {
+        check_util_skip("notifyd loop syscalls: not counted here (perf_event_open: %s)",
+                        strerror(errno));
+    } else {
+        double ga = check_util_syscalls_read(getpids), pa = check_util_syscalls_read(polls);
+        double gb = ga, pb = pa;
+        // bounded: at most 5 s, about 3 housekeeping wake-ups
+        for (int i = 0; i < 500 && (pb - pa) - (gb - ga) < 3; i++) {
+            zclock_sleep(10);
+            gb = check_util_syscalls_read(getpids);
+            pb = check_util_syscalls_read(polls);
+        }
+        ck_assert_msg(ga >= 0 && pa >= 0 && gb >= ga && pb >= pa, "syscall counters unreadable");
+        waits = (pb - pa) - (gb - ga); // the polls that are not libzmq's asks
+        asks = waits > 0 ? (gb - ga) / waits : -1;
+        fprintf(stderr, "notifyd loop syscalls: idle, %g waits, %.2f ZeroMQ asks a wait\n", waits,
+                asks);
+    }
+    if (getpids >= 0)
+        close(getpids);
+    if (polls >= 0)
+        close(polls);
+    zsys_interrupted = 1;
+    pthread_join(t, NULL);
+    notifyd_destroy(&s_nd);
+    zsys_interrupted = 0;
+    if (getpids >= 0 && polls >= 0) {
+        ck_assert_msg(waits > 0, "no loop waits counted");
+        ck_assert_msg(asks <= LOOP_ZMQ_ASKS_MAX, "%.2f ZeroMQ asks a loop wait", asks);
+    }
+}
+END_TEST
+
 Suite *
 notifyd_suite(void)
 {
@@ -738,6 +805,7 @@ notifyd_suite(void)
     tcase_add_test(tc, test_notifyd_deliver_hang_does_not_delay);
     tcase_add_test(tc, test_notifyd_deliver_replaced_on_same_loop);
     tcase_add_test(tc, test_notifyd_daemon_dedup_and_ack);
+    tcase_add_test(tc, test_notifyd_daemon_idle_loop_asks);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
