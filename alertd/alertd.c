@@ -52,6 +52,7 @@
 #include "fw_metrics.h"
 #include "fw_msg.h"
 #include "fw_time.h"
+#include "fw_zfd.h"
 #include "fw_zsock.h"
 
 extern const char fw_embed_alertd_default[];
@@ -288,16 +289,28 @@ s_alerts_plain(alertd_t *self, zmsg_t *frames, int64_t now, struct alertd_json_v
 
 // ALERTS from ruled and slod: every message waiting (up to S_ALERTS_DRAIN) is read, then
 // stored in one batch and flushed once. Each is re-published as received for taps (fwtail).
-static int
-s_on_alerts(zloop_t *loop, zsock_t *sock, void *arg)
+// The loop polls the PULL and the SUB by their ZMQ_FD (fw_zfd.h), not as sockets: zmq_poll()
+// asked each socket it polled for its events (libzmq's getpid() and a poll() of its mailbox)
+// before and after every wait of the loop, whatever woke it, an alert POST's wake-up too.
+// So each is read until a read finds it empty (rcvtimeo 0), which is itself that check.
+static int s_on_alerts_more(zloop_t *loop, int timer_id, void *arg);
+
+static void
+s_read_alerts(alertd_t *self)
 {
-    alertd_t *self = arg;
     int64_t now = fw_time_now_ms();
     struct alertd_json_views *v = &self->views;
-    for (int n = 0; n < S_ALERTS_DRAIN && (n == 0 || (zsock_events(sock) & ZMQ_POLLIN)); n++) {
-        zmsg_t *frames = zmsg_recv(sock);
-        if (!frames)
+    int n = 0;
+    bool emptied = false;
+    for (int interrupted = 0; n < S_ALERTS_DRAIN;) {
+        zmsg_t *frames = zmsg_recv(self->pull);
+        if (!frames && errno == EINTR && interrupted++ < 16)
+            continue;
+        if (!frames) {
+            emptied = errno == EAGAIN;
             break;
+        }
+        n++;
         if (s_alerts_plain(self, frames, now, v)) {
             if (s_pub_wants(self, "ALERTS"))
                 (void)zmsg_send(&frames, self->pub);
@@ -317,8 +330,32 @@ s_on_alerts(zloop_t *loop, zsock_t *sock, void *arg)
             (void)fw_msg_send(&msg, self->pub, NULL);
         fw_msg_destroy(&msg);
     }
+    // A full drain leaves the rest unsignalled: a zero timer comes back for them.
+    if (!emptied && n == S_ALERTS_DRAIN && self->alerts_more < 0)
+        self->alerts_more = zloop_timer(self->loop, 0, 1, s_on_alerts_more, self);
+    if (n == 0) // the descriptor signalled libzmq's own commands
+        return;
     s_ingest_parsed(self, v, now);
-    s_on_flush(loop, 0, self);
+    s_on_flush(self->loop, 0, self);
+}
+
+static int
+s_on_alerts(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void)loop;
+    (void)item;
+    s_read_alerts(arg);
+    return 0;
+}
+
+static int
+s_on_alerts_more(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    alertd_t *self = arg;
+    self->alerts_more = -1; // one-shot: zloop removes it after this handler
+    s_read_alerts(self);
     return 0;
 }
 
@@ -808,6 +845,7 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
     self->wake_fd = -1;
     self->flush_at = INT64_MAX;
     self->log_timer = -1;
+    self->alerts_more = -1;
     self->unlogged = zlist_new();
     self->store = alertd_store_new();
     self->silences = alertd_silences_new();
@@ -873,12 +911,17 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
         fw_error("flush.timer.fail", "err=\"%s\"", strerror(errno));
         goto fail;
     }
-    zloop_reader(self->loop, self->pull, s_on_alerts, self);
+    zsock_set_rcvtimeo(self->pull, 0); // every read is the loop's, until one finds none
+    zsock_set_rcvtimeo(self->notifyd_sub, 0);
+    if (fw_zfd_poller(self->loop, self->pull, &self->pull_item, s_on_alerts, self) < 0)
+        goto fail;
     zmq_pollitem_t wake_item = {NULL, self->wake_fd, ZMQ_POLLIN, 0};
     if (zloop_poller(self->loop, &wake_item, s_on_wake, self) < 0)
         goto fail;
     zsock_set_subscribe(self->notifyd_sub, "NOTIFY_RESULT");
-    zloop_reader(self->loop, self->notifyd_sub, alertd_outcome_on_result, self);
+    if (fw_zfd_poller(self->loop, self->notifyd_sub, &self->sub_item, alertd_outcome_on_fd, self) <
+        0)
+        goto fail;
     zloop_timer(self->loop, 50, 0, s_on_flush, self);
     zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
     if (self->cluster) {

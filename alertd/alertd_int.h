@@ -38,6 +38,9 @@ struct alertd {
     zsock_t *pull, *push, *pub;     // owned (pub is an XPUB: taps' subscriptions in pub_topics)
     struct fw_zsock_topics pub_topics;
     zsock_t *notifyd_sub;           // owned: NOTIFY_RESULT from notifyd's PUB
+    zmq_pollitem_t pull_item;       // the PULL's ZMQ_FD as the loop polls it (fw_zfd)
+    zmq_pollitem_t sub_item;        // notifyd_sub's, likewise
+    int alerts_more;                // the zero timer back for a full drain's rest, -1: none
     struct alertd_json_views views; // owned: ALERTS read in one loop turn (kept for reuse)
     int64_t ask_at;                 // when to ask notifyd about unanswered NOTIFYs next
     int64_t ask_interval;           // the interval after that ask (alertd_outcome.h)

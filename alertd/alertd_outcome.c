@@ -1,5 +1,6 @@
 /*  alertd_outcome.c — NOTIFY_RESULT into the notification log, NOTIFY_ACK back to notifyd.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "alertd_outcome.h"
 #include "fw_log.h"
 #include "fw_msg.h"
+#include "fw_zfd.h"
 #include "fw_zsock.h"
 
 // Send NOTIFY_ACK {acked, unanswered} (both taken; unanswered may be NULL) to notifyd.
@@ -25,21 +27,25 @@ s_send_ack(alertd_t *self, json_t *acked, json_t *unanswered)
         fw_warn("notify.ack.drop", "err=%s", err.msg); // notifyd publishes it again
 }
 
-int
-alertd_outcome_on_result(zloop_t *loop, zsock_t *sock, void *arg)
+// fw_zfd_drain's read: one NOTIFY_RESULT off the SUB, recorded (or rejected: logged and
+// counted): 1; 0 when none was waiting, -1 with errno otherwise.
+static int
+s_take(void *arg)
 {
-    (void)loop;
     alertd_t *self = arg;
+    zmsg_t *frames = zmsg_recv(self->notifyd_sub);
+    if (!frames)
+        return errno == EAGAIN ? 0 : -1;
     struct fw_msg *msg = NULL;
-    if (fw_zsock_recv(sock, FW_MSG_NOTIFY_RESULT, self->metrics, &msg) < 0)
-        return 0; // rejected, logged and counted
+    if (fw_zsock_decode(&frames, FW_MSG_NOTIFY_RESULT, self->metrics, &msg) < 0)
+        return 1; // rejected, logged and counted
     const char *id = json_string_value(json_object_get(msg->body, "id"));
     const char *result = json_string_value(json_object_get(msg->body, "result"));
     const char *reason = json_string_value(json_object_get(msg->body, "reason"));
     if (strcmp(result, "delivered") != 0 && strcmp(result, "failed") != 0) {
         fw_warn("notify.result.reject", "id=%s err=unknown result \"%s\"", id, result);
         fw_msg_destroy(&msg);
-        return 0;
+        return 1;
     }
     self->answered = true;
     pthread_mutex_lock(&self->lock);
@@ -57,6 +63,18 @@ alertd_outcome_on_result(zloop_t *loop, zsock_t *sock, void *arg)
     if (rc == 0) // recorded: notifyd may stop publishing it
         s_send_ack(self, json_pack("[s]", id), NULL);
     fw_msg_destroy(&msg);
+    return 1;
+}
+
+#define S_RESULTS_DRAIN 100000 // a bound, never reached: each read is a message
+
+int
+alertd_outcome_on_fd(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void)loop;
+    (void)item;
+    bool emptied;
+    (void)fw_zfd_drain(s_take, arg, S_RESULTS_DRAIN, &emptied);
     return 0;
 }
 

@@ -1,7 +1,7 @@
 /*  alertd_outcome.h — notifyd's outcomes of alertd's notifications, made reliable.
 
     notifyd publishes each NOTIFY_RESULT until alertd acknowledges it (notifyd_results.h).
-    alertd_outcome_on_result records a result in the notification log (alertd_nflog_result),
+    alertd_outcome_on_fd records each result in the notification log (alertd_nflog_result),
     commits it, and then acknowledges it with a NOTIFY_ACK on the PUSH socket that carries
     the NOTIFYs; results for ids alertd has no record of (another replica's) are not
     acknowledged. alertd_outcome_ask, from the 1 Hz housekeeping, asks notifyd about the
@@ -25,8 +25,10 @@
 // Most ids one NOTIFY_ACK asks about.
 #define ALERTD_OUTCOME_ASK_MAX_IDS 1000
 
-// zloop reader of the SUB socket on notifyd's PUB (arg: the alertd_t).
-int alertd_outcome_on_result(zloop_t *loop, zsock_t *sock, void *arg);
+// zloop poller of the SUB socket on notifyd's PUB by its ZMQ_FD (fw_zfd.h; arg: the
+// alertd_t): reads every NOTIFY_RESULT waiting (the socket's rcvtimeo is 0) until a read
+// finds none.
+int alertd_outcome_on_fd(zloop_t *loop, zmq_pollitem_t *item, void *arg);
 // Ask notifyd about unanswered notifications when it is time (see above).
 void alertd_outcome_ask(alertd_t *self, int64_t now);
 
