@@ -89,18 +89,11 @@ fw_lmdb_check_size(MDB_env *env, int fd, const char *dir, fw_err_t *err)
     return -1;
 }
 
-int
-fw_lmdb_env_open(MDB_env **env, const char *dir, unsigned maxdbs, size_t mapsize, unsigned flags,
-                 const char *const *also, const char *what, const char *flag, const char *daemon,
-                 fw_err_t *err)
+// Create and open an environment on dir; 0 and *env, or -1 with err (nothing left open).
+static int
+s_env_open(MDB_env **env, const char *dir, unsigned maxdbs, size_t mapsize, unsigned flags,
+           fw_err_t *err)
 {
-    *env = NULL;
-    if (fw_lmdb_mkdir_p(dir) != 0) {
-        fw_err_set(err, "cannot create storage directory %s: %s", dir, strerror(errno));
-        return -1;
-    }
-    if (fw_lmdb_check_dir(dir, also, what, flag, err) != 0)
-        return -1;
     MDB_env *e;
     int rc = mdb_env_create(&e);
     if (rc != 0) {
@@ -123,6 +116,48 @@ fw_lmdb_env_open(MDB_env **env, const char *dir, unsigned maxdbs, size_t mapsize
         mdb_env_close(e);
         return -1;
     }
+    *env = e;
+    return 0;
+}
+
+// MDB_WRITEMAP extends the data file to the map's size (ftruncate) as it opens it, which
+// would hide a truncated copy behind zeroes: a data file already there is checked first
+// through a read-only environment, closed again before the real one opens (LMDB's locks on
+// lock.mdb are the process's, so two environments on one directory must not overlap).
+static int
+s_check_before_writemap(const char *dir, unsigned maxdbs, size_t mapsize, fw_err_t *err)
+{
+    char path[4096];
+    struct stat fs;
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    if (stat(path, &fs) != 0 || fs.st_size == 0)
+        return 0; // a new environment (LMDB writes its meta pages into an empty file)
+    MDB_env *e;
+    int fd;
+    if (s_env_open(&e, dir, maxdbs, mapsize, MDB_RDONLY, err) != 0)
+        return -1;
+    int rc = mdb_env_get_fd(e, &fd) == 0 ? fw_lmdb_check_size(e, fd, dir, err) : 0;
+    mdb_env_close(e);
+    return rc;
+}
+
+int
+fw_lmdb_env_open(MDB_env **env, const char *dir, unsigned maxdbs, size_t mapsize, unsigned flags,
+                 const char *const *also, const char *what, const char *flag, const char *daemon,
+                 fw_err_t *err)
+{
+    *env = NULL;
+    if (fw_lmdb_mkdir_p(dir) != 0) {
+        fw_err_set(err, "cannot create storage directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (fw_lmdb_check_dir(dir, also, what, flag, err) != 0)
+        return -1;
+    if ((flags & MDB_WRITEMAP) && s_check_before_writemap(dir, maxdbs, mapsize, err) != 0)
+        return -1;
+    MDB_env *e;
+    if (s_env_open(&e, dir, maxdbs, mapsize, flags, err) != 0)
+        return -1;
     int fd;
     if (mdb_env_get_fd(e, &fd) != 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
         fw_err_set(err, "storage directory %s is in use by another %s", dir, daemon);

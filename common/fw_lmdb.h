@@ -31,8 +31,9 @@ int fw_lmdb_check_size(MDB_env *env, int fd, const char *dir, fw_err_t *err);
 // open an environment on it (maxdbs named databases, a map of mapsize bytes, LMDB flags
 // flags) that this process alone holds (an exclusive flock on the data file: "in use by
 // another <daemon>") and whose data file is whole (fw_lmdb_check_size). A file LMDB cannot
-// read is refused saying to restore it or move the directory away. 0 and *env, or -1 with
-// err (nothing left open).
+// read is refused saying to restore it or move the directory away. With MDB_WRITEMAP in
+// flags, LMDB grows the data file to mapsize (sparse) as it opens it, so an existing file is
+// checked before that. 0 and *env, or -1 with err (nothing left open).
 int fw_lmdb_env_open(MDB_env **env, const char *dir, unsigned maxdbs, size_t mapsize,
                      unsigned flags, const char *const *also, const char *what, const char *flag,
                      const char *daemon, fw_err_t *err);
