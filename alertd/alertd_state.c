@@ -4,6 +4,7 @@
 */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -23,6 +24,14 @@
 // 1 GiB of address space. With MDB_WRITEMAP the data file's size is the map's from the
 // first open (a sparse file: only the pages used take disk blocks).
 #define S_MAPSIZE ((size_t)1 << 30)
+// Disk kept allocated (posix_fallocate) past the pages in use, checked as each transaction
+// begins. Through a writable map a page written where the file has no block gets SIGBUS
+// when the disk is full, not an error; with the blocks reserved, a full disk fails the
+// reservation instead, and the transaction is not begun. 32 MiB is more than one
+// transaction writes (the largest: one 16 MiB POST body's alerts); the reservation grows
+// S_GROW past that at a time, so fallocate runs once per 16 MiB of growth.
+#define S_HEADROOM ((off_t)32 << 20)
+#define S_GROW ((off_t)16 << 20)
 
 static const char *const s_db_names[ALERTD_STATE_DBS] = {"alerts", "silences", "nflog"};
 
@@ -30,8 +39,12 @@ struct alertd_state {
     char *dir; // owned
     MDB_env *env;
     MDB_dbi meta, dbs[ALERTD_STATE_DBS];
-    MDB_txn *txn; // the open batch, NULL when none
-    int txn_rc;   // first error of the batch
+    MDB_txn *txn;   // the open batch, NULL when none
+    int txn_rc;     // first error of the batch
+    int begin_rc;   // why the last begin failed, reported by the commit that follows it
+    int fd;         // the data file (LMDB's), for the reservation
+    unsigned psize; // LMDB's page size
+    off_t reserved; // bytes of the data file with blocks allocated, from 0
     // The syncer thread (alertd_state_sync_later), started at the first request, sleeps in
     // a read of sync_fd, a timerfd the first request of a round arms; sync_lock guards the
     // fields below it.
@@ -51,10 +64,12 @@ alertd_state_new(void)
     alertd_state_t *self = fw_calloc(1, sizeof(alertd_state_t));
     pthread_mutex_init(&self->sync_lock, NULL);
     self->sync_fd = -1;
+    self->fd = -1;
     return self;
 }
 
 static int s_lmdb_fail(fw_err_t *err, const char *dir, const char *what, int rc);
+static int s_reserve(alertd_state_t *self);
 
 // Arm the syncer's timer to fire after ms (0: at once). Called with sync_lock held.
 static void
@@ -272,6 +287,16 @@ alertd_state_open(alertd_state_t *self, const char *dir, fw_err_t *err)
     txn = NULL;
     if (rc != 0 || (rc = mdb_env_sync(self->env, 1)) != 0)
         goto fail_env;
+    MDB_stat ms;
+    if (mdb_env_get_fd(self->env, &self->fd) != 0 || mdb_env_stat(self->env, &ms) != 0)
+        self->fd = -1;
+    else
+        self->psize = ms.ms_psize;
+    self->reserved = 0;
+    if ((rc = s_reserve(self)) != 0) {
+        fw_err_set(err, "cannot reserve disk for the state in %s: %s", dir, strerror(rc));
+        goto fail_quiet;
+    }
     return 0;
 fail_txn:
     mdb_txn_abort(txn);
@@ -309,15 +334,44 @@ alertd_state_destroy(alertd_state_t **self_p)
     *self_p = NULL;
 }
 
+// Keep S_HEADROOM allocated past the last page in use: 0, or an errno value. A system call
+// only when the used pages come within S_HEADROOM of the reservation.
+static int
+s_reserve(alertd_state_t *self)
+{
+    MDB_envinfo info;
+    if (self->fd < 0 || mdb_env_info(self->env, &info) != 0)
+        return 0;
+    off_t used = (off_t)(info.me_last_pgno + 1) * self->psize;
+    if (used + S_HEADROOM <= self->reserved)
+        return 0;
+    off_t want = used + S_HEADROOM + S_GROW;
+    if (want > (off_t)S_MAPSIZE)
+        want = (off_t)S_MAPSIZE;
+    if (want <= self->reserved)
+        return 0; // the whole map is reserved
+    int rc = posix_fallocate(self->fd, self->reserved, want - self->reserved);
+    if (rc == 0)
+        self->reserved = want;
+    return rc;
+}
+
 int
 alertd_state_begin(alertd_state_t *self, fw_err_t *err)
 {
     if (!self || !self->env || self->txn)
         return 0;
     self->txn_rc = 0;
-    int rc = mdb_txn_begin(self->env, NULL, 0, &self->txn);
+    int rc = s_reserve(self);
+    if (rc != 0) {
+        self->begin_rc = rc;
+        fw_err_set(err, "cannot reserve disk for the state in %s: %s", self->dir, strerror(rc));
+        return -1;
+    }
+    rc = mdb_txn_begin(self->env, NULL, 0, &self->txn);
     if (rc != 0) {
         self->txn = NULL;
+        self->begin_rc = rc;
         return s_lmdb_fail(err, self->dir, "write txn", rc);
     }
     return 0;
@@ -357,6 +411,11 @@ alertd_state_del(alertd_state_t *self, enum alertd_state_db db, const char *key)
 int
 alertd_state_commit(alertd_state_t *self, bool sync, fw_err_t *err)
 {
+    if (self && !self->txn && self->begin_rc != 0) { // the batch never began: say why
+        int rc = self->begin_rc;
+        self->begin_rc = 0;
+        return s_lmdb_fail(err, self->dir, "write txn", rc);
+    }
     if (!self || !self->txn)
         return 0;
     MDB_txn *txn = self->txn;
