@@ -239,7 +239,7 @@ s_api_alerts(const fw_http_request_t *req, struct fw_http_response *resp, void *
     if (strcmp(fw_http_method(req), "POST") == 0) {
         size_t len = 0;
         const char *body = fw_http_body(req, &len);
-        if (body && alertd_ingest_text(self, body, len)) {
+        if (body && alertd_ingest_text(self, body, len, fw_http_on_loop(self->http))) {
             s_wake_if_due(self);
             fw_http_respond(resp, 200, "application/json", "");
             return 0;

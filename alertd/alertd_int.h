@@ -76,8 +76,9 @@ void alertd_refresh_inhibit_locked(alertd_t *self, int64_t now);
 size_t alertd_ingest_array(alertd_t *self, const json_t *arr, const char *source, char **reasons);
 // Ingest a POST body (len bytes) when it is in alertd_json's plain form, every alert valid
 // (takes the lock): true. False, with nothing ingested, for anything else: the caller then
-// takes alertd_ingest_array, which accepts or rejects it as before.
-bool alertd_ingest_text(alertd_t *self, const char *text, size_t len);
+// takes alertd_ingest_array, which accepts or rejects it as before. on_loop: called on the
+// loop thread, whose views (self->views) it then reads into and keeps for reuse.
+bool alertd_ingest_text(alertd_t *self, const char *text, size_t len, bool on_loop);
 // Commit the open state batch (safe from a killed alertd); with sync, have it fsync'd soon
 // off the loop (alertd_state_sync_later), else with the next second's sync. A failure is
 // logged and counted, and alertd carries on from memory (a page is better sent twice than

@@ -746,6 +746,34 @@ START_TEST(test_alertd_daemon_post_loop_syscalls)
 }
 END_TEST
 
+// An alert POST on the loop reads into the loop's views and leaves their memory for the next
+// request: two POSTs of one alert, the second allocates none of the views' arrays (the old
+// build parsed into fresh views and freed them, about 8 reallocs a POST).
+START_TEST(test_alertd_daemon_post_views_reused)
+{
+    char body[200], *out = NULL;
+    snprintf(body, sizeof body,
+             "[{\"labels\":{\"alertname\":\"Reuse\",\"line\":\"L1\",\"severity\":\"info\"},"
+             "\"annotations\":{\"summary\":\"s\"}}]");
+    ck_assert_int_eq(s_http("POST", "/api/v2/alerts", body, &out), 200);
+    free(out);
+    // The loop is idle between requests, so its views are not being written here.
+    pthread_mutex_lock(&s_d->lock);
+    struct alertd_json_views v = s_d->views;
+    pthread_mutex_unlock(&s_d->lock);
+    ck_assert_msg(v.items && v.pairs && v.arena, "views not kept: %p %p %p", (void *)v.items,
+                  (void *)v.pairs, (void *)v.arena);
+    ck_assert_uint_eq(v.len, 0);
+    ck_assert_int_eq(s_http("POST", "/api/v2/alerts", body, &out), 200);
+    free(out);
+    pthread_mutex_lock(&s_d->lock);
+    struct alertd_json_views w = s_d->views;
+    pthread_mutex_unlock(&s_d->lock);
+    ck_assert(w.items == v.items && w.pairs == v.pairs && w.arena == v.arena);
+    ck_assert(w.cap == v.cap && w.pairs_cap == v.pairs_cap && w.arena_cap == v.arena_cap);
+}
+END_TEST
+
 Suite *
 alertd_daemon_suite(void)
 {
@@ -758,6 +786,7 @@ alertd_daemon_suite(void)
     tcase_add_test(tc, test_alertd_daemon_api_v2);
     tcase_add_test(tc, test_alertd_daemon_post_notifies_before_answer);
     tcase_add_test(tc, test_alertd_daemon_post_loop_syscalls);
+    tcase_add_test(tc, test_alertd_daemon_post_views_reused);
     tcase_add_test(tc, test_alertd_daemon_flush_timer_at_due);
     tcase_add_test(tc, test_alertd_daemon_silence_mutes);
     tcase_add_test(tc, test_alertd_daemon_silences_persist);
