@@ -128,6 +128,7 @@ struct scraper_sd {
     fw_metrics_t *metrics;        // borrowed, may be NULL
     struct s_provider **providers;
     size_t n_providers, cap_providers;
+    size_t failed; // configs whose discovery could not be set up
     bool changed;
 };
 
@@ -217,6 +218,8 @@ scraper_sd_declare_metrics(fw_metrics_t *m)
 {
     if (!m)
         return;
+    fw_metrics_declare(m, "prometheus_sd_failed_configs", FW_METRIC_GAUGE,
+                       "Current number of service discovery configurations that failed to load.");
     fw_metrics_declare(m, "prometheus_sd_discovered_targets", FW_METRIC_GAUGE,
                        "Current number of discovered targets.");
     fw_metrics_declare(m, "prometheus_sd_received_updates_total", FW_METRIC_COUNTER,
@@ -227,11 +230,19 @@ scraper_sd_declare_metrics(fw_metrics_t *m)
                        "The number of Kubernetes events handled.");
     fw_metrics_declare(m, "prometheus_sd_kubernetes_http_request_total", FW_METRIC_COUNTER,
                        "Total number of HTTP requests to the Kubernetes API by status code.");
+    fw_metrics_declare(m, "prometheus_sd_kubernetes_failures_total", FW_METRIC_COUNTER,
+                       "The number of failed WATCH/LIST requests.");
+    fw_metrics_declare(m, "prometheus_sd_kubernetes_workqueue_depth", FW_METRIC_GAUGE,
+                       "Current depth of the work queue.");
+    fw_metrics_declare(m, "prometheus_sd_kubernetes_workqueue_items_total", FW_METRIC_COUNTER,
+                       "Total number of items added to the work queue.");
     fw_metrics_declare(m, "prometheus_sd_file_read_errors_total", FW_METRIC_COUNTER,
                        "The number of File-SD read errors.");
     fw_metrics_declare(m, "prometheus_sd_file_scan_duration_seconds", FW_METRIC_SUMMARY,
                        "The duration of the File-SD scan in seconds.");
     // Present from the start, as Prometheus registers them.
+    fw_metrics_add(m, "prometheus_sd_failed_configs", "name=\"scrape\"", 0);
+    fw_metrics_add(m, "prometheus_sd_kubernetes_failures_total", "", 0);
     fw_metrics_add(m, "prometheus_sd_received_updates_total", "name=\"scrape\"", 0);
     fw_metrics_add(m, "prometheus_sd_updates_total", "name=\"scrape\"", 0);
     fw_metrics_add(m, "prometheus_sd_file_read_errors_total", "", 0);
@@ -295,8 +306,13 @@ s_add(scraper_sd_t *self, size_t job, s_kind_t kind, size_t index, const void *c
             break;
         }
     }
+    fw_err_t why = {0};
     p->actor = kind == S_FILE ? scraper_sd_file_new(config, sc->job_name, self->metrics)
-                              : scraper_sd_kube_new(config, sc->job_name, self->metrics);
+                              : scraper_sd_kube_new(config, sc->job_name, self->metrics, &why);
+    // As Prometheus's registerProviders: a config whose discoverer cannot be made counts as
+    // failed (its actor runs, idle, so a reload replaces it like any other).
+    if (why.msg[0])
+        self->failed++;
     if (!p->actor) {
         fw_err_set(err, "cannot start the discovery of job \"%s\"", sc->job_name);
         return -1;
@@ -323,6 +339,10 @@ scraper_sd_start(scraper_sd_t *self, const struct fw_promcfg *cfg, scraper_sd_t 
             if (s_add(self, j, S_KUBE, i, &sc->kubernetes_sd_configs[i], prev, err) != 0)
                 return -1;
     }
+    // Set on every (re)load, as Prometheus's ApplyConfig does: a fixed config that loads
+    // brings it back to 0.
+    fw_metrics_set(self->metrics, "prometheus_sd_failed_configs", "name=\"scrape\"",
+                   (double)self->failed);
     for (size_t j = 0; j < cfg->n_scrape_configs; j++)
         s_publish(self, j);
     // Jobs the previous config had and this one has not: nothing discovered any more.

@@ -74,17 +74,23 @@ typedef void(scraper_sd_target_fn)(const struct fw_labels *group, const struct f
                                    void *arg);
 
 // Declare in m (may be NULL) the discovery metrics Prometheus has, under its names, at their
-// initial values: prometheus_sd_discovered_targets{config,name}, _received_updates_total,
-// _updates_total, prometheus_sd_kubernetes_events_total{event,role} (every role and event
-// at 0), prometheus_sd_kubernetes_http_request_total{status_code},
-// prometheus_sd_file_read_errors_total, prometheus_sd_file_scan_duration_seconds (a
-// summary without quantiles).
+// initial values: prometheus_sd_failed_configs{name}, prometheus_sd_discovered_targets
+// {config,name}, _received_updates_total, _updates_total,
+// prometheus_sd_kubernetes_events_total{event,role} (every role and event at 0),
+// prometheus_sd_kubernetes_http_request_total{status_code}, _failures_total,
+// _workqueue_depth{queue_name} and _workqueue_items_total{queue_name} (series made by each
+// kubernetes provider for its role), prometheus_sd_file_read_errors_total,
+// prometheus_sd_file_scan_duration_seconds (a summary without quantiles).
 void scraper_sd_declare_metrics(fw_metrics_t *m);
 // A manager with no providers, counting into metrics (borrowed, may be NULL; must outlive
 // the manager; scraper_sd_declare_metrics is called on it). Never NULL.
 scraper_sd_t *scraper_sd_new(fw_metrics_t *metrics);
 // Start a provider for each file_sd_config and kubernetes_sd_config of cfg (borrowed: must
-// outlive the manager) with its actor's pipe read on loop. The groups of each provider of
+// outlive the manager) with its actor's pipe read on loop, and set
+// prometheus_sd_failed_configs to the number of configs whose discovery could not be set
+// up (a kubernetes_sd_config outside a cluster, or without its own namespace): as in
+// Prometheus, an API server that is set up but down is not a failed config, it counts in
+// prometheus_sd_kubernetes_failures_total. The groups of each provider of
 // prev (may be NULL) whose job name, mechanism, position and config are the same carry over.
 // 0, or -1 with err when an actor cannot start.
 int scraper_sd_start(scraper_sd_t *self, const struct fw_promcfg *cfg, scraper_sd_t *prev,

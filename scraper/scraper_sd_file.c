@@ -272,6 +272,7 @@ struct s_file {
     char *path;                     // owned
     uint64_t hash;                  // of the content last read
     bool seen;                      // matched in this refresh
+    bool broken;                    // the content last read did not parse
     struct scraper_sd_update *good; // owned: last groups that parsed, NULL: none yet
 };
 
@@ -350,6 +351,10 @@ s_read_file(s_actor_t *self, struct s_file *f)
     uint64_t h = text ? fw_hash64(text, len) : 0;
     if (text && f->good && h == f->hash) {
         free(text);
+        // Unchanged and still broken: Prometheus reads (and fails) it on every refresh, so
+        // each counts, logged only once (below).
+        if (f->broken)
+            fw_metrics_add(self->metrics, "prometheus_sd_file_read_errors_total", "", 1);
         return false;
     }
     struct scraper_sd_update *u = text ? scraper_sd_file_parse(f->path, text, len, &err) : NULL;
@@ -363,8 +368,10 @@ s_read_file(s_actor_t *self, struct s_file *f)
                     fw_err_format(&err, buf, sizeof(buf)), f->good ? f->good->n_groups : 0);
         }
         f->hash = h ? h : 1;
+        f->broken = true;
         return false;
     }
+    f->broken = false;
     fw_debug("sd.file.read", "job=%s file=%s groups=%zu", self->job, f->path, u->n_groups);
     scraper_sd_update_destroy(&f->good);
     f->good = u;

@@ -59,8 +59,10 @@ struct s_actor {
     s_watch_t *w; // owned
     size_t n_w;
     struct scraper_sd_kube_cache cache;
-    zhashx_t *dirty; // keys of primary objects to rebuild
+    zhashx_t *dirty; // keys of primary objects to rebuild: the role's work queue
     bool all_dirty, stopped, term;
+    char queue[64];     // 'queue_name="<role>"'
+    double depth_shown; // what this actor has added to the shared depth gauge
 };
 
 static const char *const s_kind_role[SCRAPER_KUBE_KINDS] = {
@@ -90,6 +92,30 @@ s_count(s_actor_t *self, scraper_kube_kind_t kind, const char *event, double n)
     fw_metrics_add(self->metrics, "prometheus_sd_kubernetes_events_total", labels, n);
 }
 
+// Queue the group of key for a rebuild. client-go's workqueue counts an item only when it
+// is not queued already; so does this.
+static void
+s_enqueue(s_actor_t *self, const char *key)
+{
+    if (zhashx_lookup(self->dirty, key))
+        return;
+    zhashx_insert(self->dirty, key, (void *)1);
+    fw_metrics_add(self->metrics, "prometheus_sd_kubernetes_workqueue_items_total", self->queue, 1);
+}
+
+// The depth gauge is shared by every provider of the role (client-go's are global by queue
+// name, so Prometheus's sum them too): each actor adds the change of its own depth.
+static void
+s_show_depth(s_actor_t *self)
+{
+    zhashx_t *prim = self->cache.objs[scraper_sd_kube_role_kind(self->role)];
+    double depth = (double)(self->all_dirty ? zhashx_size(prim) : zhashx_size(self->dirty));
+    if (depth != self->depth_shown)
+        fw_metrics_add(self->metrics, "prometheus_sd_kubernetes_workqueue_depth", self->queue,
+                       depth - self->depth_shown);
+    self->depth_shown = depth;
+}
+
 // ---------------------------------------------------------------------------------------
 //  Groups
 
@@ -101,7 +127,7 @@ s_mark_ns(s_actor_t *self, const char *ns)
     for (void *o = zhashx_first(prim); o; o = zhashx_next(prim)) {
         const char *k = zhashx_cursor(prim);
         if (strncmp(k, ns, n) == 0 && k[n] == '/')
-            zhashx_update(self->dirty, k, (void *)1);
+            s_enqueue(self, k);
     }
 }
 
@@ -112,7 +138,7 @@ s_mark_node(s_actor_t *self, const char *node)
     zhashx_t *prim = self->cache.objs[scraper_sd_kube_role_kind(self->role)];
     for (const json_t *o = zhashx_first(prim); o; o = zhashx_next(prim))
         if (scraper_sd_kube_role_on_node(self->role, o, node))
-            zhashx_update(self->dirty, zhashx_cursor(prim), (void *)1);
+            s_enqueue(self, zhashx_cursor(prim));
 }
 
 // An object of kind changed (or went): mark the groups it shows in.
@@ -120,7 +146,7 @@ static void
 s_mark(s_actor_t *self, scraper_kube_kind_t kind, const char *key, const char *ns)
 {
     if (kind == scraper_sd_kube_role_kind(self->role)) {
-        zhashx_update(self->dirty, key, (void *)1);
+        s_enqueue(self, key);
         return;
     }
     if (kind == SCRAPER_KUBE_NODES) { // attach_metadata.node
@@ -134,7 +160,7 @@ s_mark(s_actor_t *self, scraper_kube_kind_t kind, const char *key, const char *n
     // A Service or Pod that Endpoints/EndpointSlices of its namespace may point to.
     s_mark_ns(self, ns);
     if (kind == SCRAPER_KUBE_SERVICES && self->role == FW_KUBE_ROLE_ENDPOINTS)
-        zhashx_update(self->dirty, key, (void *)1); // the same-named Endpoints, even if gone
+        s_enqueue(self, key); // the same-named Endpoints, even if gone
 }
 
 static bool
@@ -304,7 +330,14 @@ s_list_done(s_watch_t *w)
             known++;
     }
     scraper_sd_kube_cache_purge(&self->cache, w->kind, w->ns);
-    json_array_foreach(items, i, o) scraper_sd_kube_cache_put(&self->cache, w->kind, o);
+    json_array_foreach(items, i, o)
+    {
+        scraper_sd_kube_cache_put(&self->cache, w->kind, o);
+        // An informer hands every listed object of the role to its handlers, which queue it.
+        if (w->kind == scraper_sd_kube_role_kind(self->role) &&
+            scraper_sd_kube_cache_key(o, key, sizeof(key)))
+            s_enqueue(self, key);
+    }
     s_count(self, w->kind, "add", (double)(json_array_size(items) - known));
     s_count(self, w->kind, "update", (double)known);
     s_count(self, w->kind, "delete", (double)(before - known));
@@ -393,6 +426,7 @@ s_start(s_watch_t *w, s_state_t state)
     if (!w->easy || scraper_sd_kube_api_setup(&self->api, w->easy, path, &w->headers, &err) != 0) {
         fw_warn("sd.kube.fail", "job=%s resource=%s err=%s", self->job, s_kind_path[w->kind][1],
                 err.msg);
+        fw_metrics_add(self->metrics, "prometheus_sd_kubernetes_failures_total", "", 1);
         free(path);
         if (w->easy)
             curl_easy_cleanup(w->easy);
@@ -474,6 +508,7 @@ s_done(s_watch_t *w, CURLcode rc)
     w->len = 0;
     int64_t now = fw_time_mono_ms();
     if (w->failed) {
+        fw_metrics_add(self->metrics, "prometheus_sd_kubernetes_failures_total", "", 1);
         s_backoff(w);
         fw_warn("sd.kube.fail", "job=%s resource=%s namespace=%s %s err=\"%s\" retry_ms=%lld",
                 self->job, s_kind_path[w->kind][1], w->ns[0] ? w->ns : "(all)",
@@ -636,6 +671,10 @@ s_actor(zsock_t *pipe, void *arg)
     c.n_selectors = a->n_selectors;
     scraper_sd_kube_cache_init(&self.cache);
     self.dirty = zhashx_new();
+    fw_metrics_label(self.queue, sizeof(self.queue), "queue_name", fw_kube_role_name(self.role));
+    // The queue's series exist from its start, as client-go's do once a queue is named.
+    fw_metrics_add(self.metrics, "prometheus_sd_kubernetes_workqueue_items_total", self.queue, 0);
+    fw_metrics_add(self.metrics, "prometheus_sd_kubernetes_workqueue_depth", self.queue, 0);
     self.multi = curl_multi_init();
     s_setup(&self, &c);
     fw_info("sd.kube.start", "job=%s role=%s server=%s watchers=%zu", self.job,
@@ -668,6 +707,7 @@ s_actor(zsock_t *pipe, void *arg)
                 s_done(w, m->data.result);
         }
         s_flush(&self);
+        s_show_depth(&self);
         struct curl_waitfd extra = {fd, CURL_WAIT_POLLIN, 0};
         curl_multi_poll(self.multi, &extra, fd >= 0 ? 1 : 0, (int)(wait > 0 ? wait : 1), NULL);
     }
@@ -686,6 +726,9 @@ s_actor(zsock_t *pipe, void *arg)
     }
     free(self.w);
     curl_multi_cleanup(self.multi);
+    // What this provider still had queued leaves the shared gauge with it.
+    fw_metrics_add(self.metrics, "prometheus_sd_kubernetes_workqueue_depth", self.queue,
+                   -self.depth_shown);
     zhashx_destroy(&self.dirty);
     scraper_sd_kube_cache_clear(&self.cache);
 out:
@@ -696,7 +739,8 @@ out:
 }
 
 zactor_t *
-scraper_sd_kube_new(const struct fw_kube_sd_config *c, const char *job, fw_metrics_t *metrics)
+scraper_sd_kube_new(const struct fw_kube_sd_config *c, const char *job, fw_metrics_t *metrics,
+                    fw_err_t *err)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT); // counted; released when the actor ends
     struct s_args *a = fw_calloc(1, sizeof(*a));
@@ -705,9 +749,11 @@ scraper_sd_kube_new(const struct fw_kube_sd_config *c, const char *job, fw_metri
     a->metrics = metrics;
     a->cfg.namespaces.own_namespace = c->namespaces.own_namespace;
     a->job = fw_strdup(job);
-    fw_err_t err = {0};
-    a->api_ok = scraper_sd_kube_api_init(&a->api, c, &err) == 0;
-    snprintf(a->why, sizeof(a->why), "%s", err.msg);
+    fw_err_t why = {0};
+    a->api_ok = scraper_sd_kube_api_init(&a->api, c, &why) == 0;
+    snprintf(a->why, sizeof(a->why), "%s", why.msg);
+    if (!a->api_ok)
+        fw_err_set(err, "%s", why.msg);
     a->n_names = c->namespaces.n_names;
     a->names = fw_calloc(a->n_names + 1, sizeof(char *));
     for (size_t i = 0; i < a->n_names; i++)

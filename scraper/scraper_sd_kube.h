@@ -24,7 +24,13 @@
 
     Metrics (Prometheus's names): prometheus_sd_kubernetes_events_total{event,role} (list
     items and watch events, of the objects Prometheus's informers count for the role),
-    prometheus_sd_kubernetes_http_request_total{status_code}.
+    prometheus_sd_kubernetes_http_request_total{status_code},
+    prometheus_sd_kubernetes_failures_total (every failed LIST or WATCH, as Prometheus's
+    informers' watch error handler counts them), and the role's work queue as client-go's:
+    the keys of the objects whose groups wait to be rebuilt (`dirty` below; a key queued
+    twice is one item) in prometheus_sd_kubernetes_workqueue_depth{queue_name=<role>} and
+    _items_total{queue_name}. A config whose API server cannot even be set up is not an
+    actor's failure but the manager's: prometheus_sd_failed_configs (scraper_sd.h).
 
     Groups go to the scraper once every resource has listed: all of them (a full update)
     after any list, otherwise only those whose objects (or, for endpoints and
@@ -48,8 +54,9 @@
 // Start the provider actor for c (copied: the actor owns what it needs) of job (for logs),
 // counting into metrics (borrowed, may be NULL; must outlive the actor; the families are
 // declared by scraper_sd_new). NULL only if czmq fails. A config that cannot reach a server
-// (not in a cluster) logs event=sd.kube.fail and the actor produces nothing.
+// (not in a cluster, its own namespace unknown) sets err (may be NULL), logs
+// event=sd.kube.fail, and the actor produces nothing: Prometheus's NewDiscoverer failing.
 zactor_t *scraper_sd_kube_new(const struct fw_kube_sd_config *c, const char *job,
-                              fw_metrics_t *metrics);
+                              fw_metrics_t *metrics, fw_err_t *err);
 
 #endif

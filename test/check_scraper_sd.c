@@ -3,10 +3,13 @@
     targets built from groups, and the SD config checks.
 */
 #include <check.h>
+#include <czmq.h>
+#include <stdlib.h>
 #include <jansson.h>
 #include <string.h>
 
 #include "check_util.h"
+#include "fw_metrics.h"
 #include "fw_promcfg.h"
 #include "../scraper/scraper_sd.h"
 #include "../scraper/scraper_sd_file.h"
@@ -519,6 +522,57 @@ START_TEST(test_scraper_sd_config_checks)
 }
 END_TEST
 
+// prometheus_sd_failed_configs{name="scrape"}: a kubernetes_sd_config whose discovery cannot
+// be set up (in-cluster, outside a cluster) counts, as Prometheus's NewDiscoverer failing
+// does; a reload to a config that sets up brings it back to 0, and one whose API server is
+// merely unreachable is not failed (that is prometheus_sd_kubernetes_failures_total).
+START_TEST(test_scraper_sd_failed_configs)
+{
+    unsetenv("KUBERNETES_SERVICE_HOST");
+    unsetenv("KUBERNETES_SERVICE_PORT");
+    const char *bad = "scrape_configs:\n"
+                      "  - job_name: k\n"
+                      "    kubernetes_sd_configs: [{role: pod}, {role: node}]\n"
+                      "    file_sd_configs: [{files: [nowhere.json]}]\n";
+    const char *good = "scrape_configs:\n"
+                       "  - job_name: k\n"
+                       "    kubernetes_sd_configs:\n"
+                       "      - {role: pod, api_server: 'http://127.0.0.1:1'}\n";
+    struct fw_promcfg cfg1, cfg2;
+    struct fw_cfg_errors errs = {0};
+    ck_assert_int_eq(fw_promcfg_load("p.yml", bad, &cfg1, &errs), 0);
+    ck_assert_int_eq(fw_promcfg_load("p.yml", good, &cfg2, &errs), 0);
+    fw_metrics_t *m = fw_metrics_new();
+    zloop_t *loop = zloop_new();
+    const char *failed = "prometheus_sd_failed_configs";
+    const char *name = "name=\"scrape\"";
+
+    scraper_sd_t *sd1 = scraper_sd_new(m);
+    ck_assert_double_eq(fw_metrics_get(m, failed, name), 0);
+    fw_err_t err = {0};
+    ck_assert_int_eq(scraper_sd_start(sd1, &cfg1, NULL, loop, &err), 0);
+    ck_assert_uint_eq(scraper_sd_providers(sd1), 3);
+    ck_assert_double_eq(fw_metrics_get(m, failed, name), 2);
+
+    scraper_sd_t *sd2 = scraper_sd_new(m);
+    ck_assert_int_eq(scraper_sd_start(sd2, &cfg2, sd1, loop, &err), 0);
+    ck_assert_double_eq(fw_metrics_get(m, failed, name), 0);
+    char *body = fw_metrics_render(m);
+    ck_assert_ptr_nonnull(strstr(body, "# TYPE prometheus_sd_failed_configs gauge\n"));
+    ck_assert_ptr_nonnull(strstr(body, "prometheus_sd_failed_configs{name=\"scrape\"} 0\n"));
+    // sd2's actor may already have failed to reach 127.0.0.1:1: only the family is certain.
+    ck_assert_ptr_nonnull(strstr(body, "# TYPE prometheus_sd_kubernetes_failures_total counter\n"));
+    free(body);
+
+    scraper_sd_destroy(&sd1);
+    scraper_sd_destroy(&sd2);
+    zloop_destroy(&loop);
+    fw_metrics_destroy(&m);
+    fw_promcfg_free(&cfg1);
+    fw_promcfg_free(&cfg2);
+}
+END_TEST
+
 START_TEST(test_scraper_sd_secrets_masked)
 {
     const char *yml = "scrape_configs:\n"
@@ -565,6 +619,7 @@ scraper_sd_suite(void)
     tcase_add_test(tc, test_scraper_sd_target_from_group);
     tcase_add_test(tc, test_scraper_sd_config_checks);
     tcase_add_test(tc, test_scraper_sd_secrets_masked);
+    tcase_add_test(tc, test_scraper_sd_failed_configs);
     suite_add_tcase(s, tc);
     return s;
 }

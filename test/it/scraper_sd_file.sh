@@ -8,7 +8,9 @@
 # deleting a file removes its targets; a file changed while inotify sees nothing (a
 # directory outside the watched one, moved in place by rename) is still read at the next
 # refresh_interval; and the discovery metrics (prometheus_sd_file_read_errors_total,
-# prometheus_sd_file_scan_duration_seconds, prometheus_sd_discovered_targets) count it.
+# prometheus_sd_file_scan_duration_seconds, prometheus_sd_discovered_targets,
+# prometheus_sd_failed_configs, 0: as in Prometheus a file_sd_config cannot fail to load)
+# count it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -69,15 +71,21 @@ printf -- '- targets: ["127.0.0.4:9100"]\n  lables: {env: x}\n' > "$IT_DIR/sd/b.
 logged() { grep "event=sd.file.fail" "$IT_DIR/scraper.log" | grep -q "$1"; }
 it_wait_for "broken a.json logged with file:line" logged "a.json:2:"
 it_wait_for "broken b.yml logged with file:line" logged "b.yml:2:3: error: field lables not found"
-sleep 1.5
+metric() { curl -sf "http://127.0.0.1:$WEB_PORT/metrics" | awk -v n="$1" '$1 == n {print $2}'; }
+# A whole scan after both were logged (the refresh_interval's, at most 3 s on): the last
+# good targets are what it leaves, not a race with it.
+scans=$(metric prometheus_sd_file_scan_duration_seconds_count)
+errors=$(metric prometheus_sd_file_read_errors_total)
+rescanned() { [ "$(metric prometheus_sd_file_scan_duration_seconds_count)" -gt "$scans" ]; }
+it_wait_for "a scan of the broken files" rescanned
 is_targets "127.0.0.2:9100=stage 127.0.0.4:9100=dev" || it_die "broken files must keep the last good targets: $(targets)"
 it_ok "broken files: last good targets kept, reason logged with file:line:col"
-metric() { curl -sf "http://127.0.0.1:$WEB_PORT/metrics" | awk -v n="$1" '$1 == n {print $2}'; }
-[ "$(metric prometheus_sd_file_read_errors_total)" -ge 2 ] \
+[ "$errors" -ge 2 ] && [ "$(metric prometheus_sd_file_read_errors_total)" -gt "$errors" ] \
     && [ "$(metric prometheus_sd_file_scan_duration_seconds_count)" -ge 3 ] \
     && [ "$(metric 'prometheus_sd_discovered_targets{config="files",name="scrape"}')" = 2 ] \
+    && [ "$(metric 'prometheus_sd_failed_configs{name="scrape"}')" = 0 ] \
     || it_die "file SD metrics: $(curl -sf "http://127.0.0.1:$WEB_PORT/metrics" | grep '^prometheus_sd_')"
-it_ok "prometheus_sd_file_read_errors_total counts the broken reads; scans and targets counted"
+it_ok "prometheus_sd_file_read_errors_total counts each broken read (again on the rescan); scans and targets counted; a file config never fails to load (prometheus_sd_failed_configs 0)"
 
 echo '[{"targets": ["127.0.0.5:9100"], "labels": {"env": "fixed"}}]' > "$IT_DIR/sd/a.json"
 it_wait_for "a.json fixed" is_targets "127.0.0.4:9100=dev 127.0.0.5:9100=fixed"

@@ -18,8 +18,11 @@
 # during the watch becomes a target and a pod deleted during it stops being one; a 410 Gone
 # ERROR event makes it list again, and a continue token answered 410 makes that list one
 # unpaged request, with the targets unchanged; the bearer token file is read again per
-# request (rotated token used); the discovery metrics count under Prometheus's names; and
-# the API server going away keeps the last targets.
+# request (rotated token used); the discovery metrics count under Prometheus's names, with
+# the pod role's work queue; the API server going away keeps the last targets and counts in
+# prometheus_sd_kubernetes_failures_total (not prometheus_sd_failed_configs, as in
+# Prometheus); a config that cannot be set up (in-cluster, its own namespace unknown)
+# counts in prometheus_sd_failed_configs until a reload sets it up.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -69,6 +72,12 @@ out=$("$BIN/scraper" --check-config --config.file="$IT_DIR/prometheus.yml")
 [ "$out" = "configuration OK" ] || it_die "check-config: $out"
 it_ok "kubernetes_sd_configs with attach_metadata accepted by --check-config"
 
+# In-cluster settings for the k8s-in job added at the end (the configs above name their
+# api_server, so these do not touch them): the service account's files in $IT_DIR/sa.
+mkdir -p "$IT_DIR/sa"
+echo tok1 > "$IT_DIR/sa/token"
+export KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$API_PORT
+export FLOORWATCH_KUBE_SERVICEACCOUNT_DIR=$IT_DIR/sa
 it_start_scraper "$IT_DIR/prometheus.yml" "$WEB_PORT"
 
 # targets URL POOL: the active targets of POOL as {address: discoveredLabels}.
@@ -183,14 +192,60 @@ grep -qx 'prometheus_sd_discovered_targets{config="k8s",name="scrape"} 5' <<<"$m
     && grep -qx 'prometheus_sd_kubernetes_http_request_total{status_code="410"} 1' <<<"$m" \
     && grep -qx 'prometheus_sd_kubernetes_events_total{event="add",role="pod"} 12' <<<"$m" \
     && grep -q '^prometheus_target_sync_length_seconds_count{scrape_job="k8s"} [1-9]' <<<"$m" \
+    && grep -qx 'prometheus_sd_failed_configs{name="scrape"} 0' <<<"$m" \
+    && grep -qx 'prometheus_sd_kubernetes_failures_total 0' <<<"$m" \
     || it_die "discovery metrics: $(grep '^prometheus_' <<<"$m")"
-it_ok "discovery metrics under Prometheus's names (discovered targets, events, HTTP codes, sync)"
+it_ok "discovery metrics under Prometheus's names (discovered targets, events, HTTP codes, sync, no failed config, no failed request)"
+
+# The pod role's work queue (client-go's, by queue name): the keys of the pods whose
+# groups were rebuilt, each counted when queued and not queued already, at least the 5 +
+# 5 listed first, the added web-b and deleted web-a of both jobs and the 2 x 5 relisted;
+# nothing left queued once the changes are sent.
+metric() { curl -sf "http://127.0.0.1:$WEB_PORT/metrics" | awk -v n="$1" '$1 == n {print $2}'; }
+items=$(metric 'prometheus_sd_kubernetes_workqueue_items_total{queue_name="pod"}')
+[ "${items:-0}" -ge 24 ] && [ "$(metric 'prometheus_sd_kubernetes_workqueue_depth{queue_name="pod"}')" = 0 ] \
+    || it_die "work queue: $(grep '^prometheus_sd_kubernetes_workqueue' <<<"$m")"
+it_ok "the pod role's work queue: $items items added, depth 0 once sent"
+if command -v promtool >/dev/null; then
+    lint=$(curl -sf "http://127.0.0.1:$WEB_PORT/metrics" | promtool check metrics 2>&1) \
+        || it_die "promtool check metrics with kubernetes discovery: $lint"
+    it_ok "promtool check metrics accepts /metrics with the kubernetes discovery series"
+fi
 
 it_term "$PID_kube"
-sleep 2
-targets_have 127.0.0.3:9200 || it_die "API server down: the last targets must stay"
+failing() { [ "$(metric prometheus_sd_kubernetes_failures_total)" -ge 1 ]; }
+it_wait_for "a failed LIST/WATCH counted" failing
 grep -q "event=sd.kube.fail" "$IT_DIR/scraper.log" || it_die "no sd.kube.fail logged"
-it_ok "API server down: failure logged, last good targets kept"
+targets_have 127.0.0.3:9200 && [ "$(count_targets)" = 5 ] || it_die "API server down: the last targets must stay"
+[ "$(metric 'prometheus_sd_failed_configs{name="scrape"}')" = 0 ] \
+    || it_die "an API server that is down is not a failed config (Prometheus counts it in failures_total)"
+it_ok "API server down: failure logged and counted (prometheus_sd_kubernetes_failures_total), last good targets kept"
+
+# A config whose discovery cannot be set up (in-cluster with own_namespace, and the
+# service account's namespace file missing) is failed: prometheus_sd_failed_configs 1 after
+# the reload that brings it; once the file is there, the next reload sets it up (0).
+cp "$IT_DIR/prometheus.yml" "$IT_DIR/prometheus-in.yml"
+cat >> "$IT_DIR/prometheus-in.yml" <<YML
+  - job_name: k8s-in
+    kubernetes_sd_configs:
+      - role: pod
+        namespaces:
+          own_namespace: true
+YML
+out=$("$BIN/scraper" --check-config --config.file="$IT_DIR/prometheus-in.yml")
+[ "$out" = "configuration OK" ] || it_die "check-config: $out"
+cp "$IT_DIR/prometheus-in.yml" "$IT_DIR/prometheus.yml"
+reloads() { grep -c 'event=config.reload ' "$IT_DIR/scraper.log" || true; }
+kill -HUP "$PID_scraper"
+failed_is() { [ "$(metric 'prometheus_sd_failed_configs{name="scrape"}')" = "$1" ] && [ "$(reloads)" -ge "$2" ]; }
+it_wait_for "the k8s-in config failed" failed_is 1 1
+grep -q 'event=sd.kube.fail job=k8s-in .*unable to read file .*/sa/namespace' "$IT_DIR/scraper.log" \
+    || it_die "the failed config's reason is not logged"
+echo default > "$IT_DIR/sa/namespace"
+kill -HUP "$PID_scraper"
+it_wait_for "the k8s-in config set up on the next reload" failed_is 0 2
+targets_have 127.0.0.3:9200 || it_die "the k8s job's targets must stay across the reloads"
+it_ok "a config that cannot be set up: prometheus_sd_failed_configs 1, logged; fixed and reloaded: 0"
 
 it_term "$PID_scraper"
 [ "$IT_RC" = 0 ] || it_die "scraper exit status $IT_RC"
