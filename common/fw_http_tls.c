@@ -31,7 +31,9 @@ s_blob(CURL *e, CURLoption opt, const char *pem)
 void
 fw_http_tls(CURL *easy, const struct fw_tls_config *t)
 {
-    if (t->ca_file)
+    if (t->ca_file_pem) // ca_file as read at the last (re)load
+        s_blob(easy, CURLOPT_CAINFO_BLOB, t->ca_file_pem);
+    else if (t->ca_file)
         curl_easy_setopt(easy, CURLOPT_CAINFO, t->ca_file);
     else if (t->ca)
         s_blob(easy, CURLOPT_CAINFO_BLOB, t->ca);

@@ -13,7 +13,8 @@
 
 #include "fw_promcfg_http.h"
 
-// Set t's CA, client certificate and key (a file, else the PEM text, copied by curl),
+// Set t's CA (ca_file's content read at load when there is one, else the file, else the PEM
+// text), client certificate and key (a file, else the PEM text, copied by curl),
 // insecure_skip_verify and min_version/max_version (TLS 1.2 minimum and no maximum when
 // unset, as Go's client) on easy.
 void fw_http_tls(CURL *easy, const struct fw_tls_config *t);

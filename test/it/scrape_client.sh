@@ -6,7 +6,8 @@
 # requires basic auth, one a bearer token, one a client certificate (CERT_REQUIRED), and one
 # that echoes the query string and answers gzip. Checks: the right settings scrape (up), a
 # wrong password / token / CA / missing client certificate fail with a clear lastError,
-# params reach the target, a credentials_file is re-read when it changes.
+# params reach the target, a credentials_file is re-read when it changes, and a ca_file
+# replaced on disk is trusted after a reload (SIGHUP), the old CA no longer.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -25,11 +26,17 @@ ossl req -newkey rsa:2048 -nodes -subj /CN=server -keyout "$D/server.key" -out "
 ossl x509 -req -in "$D/server.csr" -CA "$D/testca.pem" -CAkey "$D/testca.key" -CAcreateserial -days 2 -extfile "$D/san.ext" -out "$D/server.pem"
 ossl req -newkey rsa:2048 -nodes -subj /CN=client -keyout "$D/client.key" -out "$D/client.csr"
 ossl x509 -req -in "$D/client.csr" -CA "$D/testca.pem" -CAkey "$D/testca.key" -CAcreateserial -days 2 -out "$D/client.pem"
+# newca signs the third target's certificate: the CA reload case.
+mkca newca
+ossl req -newkey rsa:2048 -nodes -subj /CN=server2 -keyout "$D/server2.key" -out "$D/server2.csr"
+ossl x509 -req -in "$D/server2.csr" -CA "$D/newca.pem" -CAkey "$D/newca.key" -CAcreateserial -days 2 -extfile "$D/san.ext" -out "$D/server2.pem"
+cp "$D/testca.pem" "$D/ca.pem" # the ca_reload job's ca_file: testca now, newca after the reload
 
-P1=$(it_free_port); P2=$(it_free_port); WEB=$(it_free_port); PUSH=$(it_free_port); PUB=$(it_free_port)
+P1=$(it_free_port); P2=$(it_free_port); P3=$(it_free_port); WEB=$(it_free_port); PUSH=$(it_free_port); PUB=$(it_free_port)
 cat > "$D/tls.py" <<'PY'
 import base64, gzip, http.server, socketserver, ssl, sys
 port, d, mtls = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "1"
+cert = sys.argv[4] if len(sys.argv) > 4 else "server"
 class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
     def do_GET(self):
@@ -51,7 +58,7 @@ class H(http.server.BaseHTTPRequestHandler):
 class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(d + "/server.pem", d + "/server.key")
+ctx.load_cert_chain(d + "/" + cert + ".pem", d + "/" + cert + ".key")
 if mtls:
     ctx.verify_mode = ssl.CERT_REQUIRED; ctx.load_verify_locations(d + "/testca.pem")
 s = S(("127.0.0.1", port), H); s.socket = ctx.wrap_socket(s.socket, server_side=True)
@@ -60,7 +67,9 @@ PY
 echo tok-1 > "$D/token"
 it_start tls python3 "$D/tls.py" "$P1" "$D" 0
 it_start mtls python3 "$D/tls.py" "$P2" "$D" 1
+it_start tls2 python3 "$D/tls.py" "$P3" "$D" 0 server2
 it_until 100 0.1 curl -fsS --cacert "$D/testca.pem" "https://127.0.0.1:$P1/good" || it_die "tls target did not come up"
+it_until 100 0.1 curl -fsS --cacert "$D/newca.pem" "https://127.0.0.1:$P3/good" || it_die "newca target did not come up"
 
 A="[\"127.0.0.1:$P1\"]"; B="[\"127.0.0.1:$P2\"]"; CA="{ca_file: $D/testca.pem}"
 cat > "$D/prometheus.yml" <<YML
@@ -74,6 +83,7 @@ scrape_configs:
   - {job_name: mtls_ok, scheme: https, metrics_path: /x, tls_config: {ca_file: $D/testca.pem, cert_file: $D/client.pem, key_file: $D/client.key}, static_configs: [{targets: $B}]}
   - {job_name: mtls_nocert, scheme: https, metrics_path: /x, tls_config: $CA, static_configs: [{targets: $B}]}
   - {job_name: params, scheme: https, metrics_path: /gzip, tls_config: $CA, params: {module: [http_2xx], target: ["a b"]}, static_configs: [{targets: $A}]}
+  - {job_name: ca_reload, scheme: https, metrics_path: /x, tls_config: {ca_file: $D/ca.pem}, static_configs: [{targets: ["127.0.0.1:$P1", "127.0.0.1:$P3"]}]}
 YML
 it_check "--check-config accepts the client settings" "$BIN/scraper" --check-config --config.file="$D/prometheus.yml"
 it_start_scraper "$D/prometheus.yml" "$WEB" "$PUSH" "$PUB"
@@ -94,6 +104,24 @@ it_check "params in the scrape URL, Go-encoded" \
 echo tok-2 > "$D/token.new"; mv "$D/token.new" "$D/token" # the target wants tok-2 now
 sleep 2.5
 it_check "a rotated credentials_file is read again at the next scrape" waits bearer "up "
+
+# tls_config.ca_file replaced on disk (same path, another CA), then SIGHUP: the reload
+# trusts the new CA alone. The old-CA target, up until then over a kept-alive connection,
+# fails with a certificate error, and the new-CA one comes up.
+tgt() { curl -fsS "$API" | jq -r --arg i "$1" '.data.activeTargets[] | select(.labels.job=="ca_reload" and .labels.instance==$i) | .health + " " + .lastError'; }
+hasi() { local got; got=$(tgt "$1"); [[ "$got" == $2 ]] || { echo "    $1: $got"; return 1; }; }
+it_check "ca_reload: the old CA's target up" it_until 40 0.25 hasi "127.0.0.1:$P1" "up "
+it_check "ca_reload: the new CA's target refused before the reload" \
+    it_until 40 0.25 hasi "127.0.0.1:$P3" "down SSL certificate problem*"
+cp "$D/newca.pem" "$D/ca.pem.new"; mv "$D/ca.pem.new" "$D/ca.pem"
+n_reload=$(grep -c 'event=config.reload ' "$D/scraper.log" || true)
+kill -HUP "$PID_scraper"
+reloaded() { [ "$(grep -c 'event=config.reload ' "$D/scraper.log" || true)" -gt "$n_reload" ]; }
+it_check "ca_reload: SIGHUP reloads" it_until 100 0.1 reloaded
+it_check "ca_reload: after the reload the new CA's target is up" \
+    it_until 40 0.25 hasi "127.0.0.1:$P3" "up "
+it_check "ca_reload: after the reload the old CA's target fails with a certificate error" \
+    it_until 40 0.25 hasi "127.0.0.1:$P1" "down SSL certificate problem*"
 it_term "$PID_scraper"
 it_check "SIGTERM exits 0" [ "$IT_RC" = 0 ]
 it_finish
