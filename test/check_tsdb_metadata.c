@@ -213,27 +213,45 @@ START_TEST(test_tsdb_metadata_put_from_remote_write)
 }
 END_TEST
 
-// The scraper's collector: parse a body, take what would be sent.
+// The scraper's collector and its parser, one pair a test (checked fixture), with the
+// collector's send state.
+static scraper_meta_t *s_m;
+static fw_expfmt_t *s_p;
+static uint64_t s_hash;
+static int64_t s_sent;
+
+static void
+s_meta_setup(void)
+{
+    s_m = scraper_meta_new();
+    s_p = fw_expfmt_new();
+    s_hash = 0;
+    s_sent = 0;
+}
+
+static void
+s_meta_teardown(void)
+{
+    fw_expfmt_destroy(&s_p);
+    scraper_meta_destroy(&s_m);
+}
+
+// Parse a body with the fixture's collector and take what would be sent.
 static json_t *
-s_scrape(scraper_meta_t *m, fw_expfmt_t *p, const char *body, fw_expfmt_fmt_t fmt, uint64_t *hash,
-         int64_t *sent, int64_t now)
+s_scrape(const char *body, fw_expfmt_fmt_t fmt, int64_t now)
 {
     fw_err_t err;
-    scraper_meta_begin(m, p, fmt);
-    ssize_t n = fw_expfmt_parse_flags(p, body, strlen(body), fmt, FW_EXPFMT_PROMETHEUS, &err);
+    scraper_meta_begin(s_m, s_p, fmt);
+    ssize_t n = fw_expfmt_parse_flags(s_p, body, strlen(body), fmt, FW_EXPFMT_PROMETHEUS, &err);
     ck_assert_msg(n >= 0, "%s", err.msg);
-    return scraper_meta_finish(m, p, true, hash, sent, now);
+    return scraper_meta_finish(s_m, s_p, true, &s_hash, &s_sent, now);
 }
 
 START_TEST(test_scraper_meta_collects_and_sends_on_change)
 {
-    scraper_meta_t *m = scraper_meta_new();
-    fw_expfmt_t *p = fw_expfmt_new();
-    uint64_t hash = 0;
-    int64_t sent = 0;
     const char *text = "# HELP a_total A \\\\ \"b\"\\nc.\n# TYPE a_total counter\na_total 1\n"
                        "# TYPE u untyped\nu 2\n# HELP h_only  two blanks\nh_only 3\nnone 4\n";
-    json_t *l = s_scrape(m, p, text, FW_EXPFMT_TEXT, &hash, &sent, 1000);
+    json_t *l = s_scrape(text, FW_EXPFMT_TEXT, 1000);
     ck_assert_ptr_nonnull(l);
     char *s = json_dumps(l, JSON_COMPACT);
     ck_assert_str_eq(
@@ -243,17 +261,17 @@ START_TEST(test_scraper_meta_collects_and_sends_on_change)
            "blanks\",\"unit\":\"\"}]");
     free(s);
     json_decref(l);
-    ck_assert_int_eq(sent, 1000);
+    ck_assert_int_eq(s_sent, 1000);
     // unchanged: nothing until the resend is due
-    ck_assert_ptr_null(s_scrape(m, p, text, FW_EXPFMT_TEXT, &hash, &sent, 2000));
-    l = s_scrape(m, p, text, FW_EXPFMT_TEXT, &hash, &sent, 1000 + SCRAPER_META_RESEND_MS);
+    ck_assert_ptr_null(s_scrape(text, FW_EXPFMT_TEXT, 2000));
+    l = s_scrape(text, FW_EXPFMT_TEXT, 1000 + SCRAPER_META_RESEND_MS);
     ck_assert_ptr_nonnull(l);
     json_decref(l);
     // OpenMetrics: the unit, \" unescaped
     const char *om =
         "# TYPE t_celsius gauge\n# UNIT t_celsius celsius\n# HELP t_celsius The \\\"t\\\".\n"
         "t_celsius 1\n# EOF\n";
-    l = s_scrape(m, p, om, FW_EXPFMT_OPENMETRICS, &hash, &sent, 3000 + SCRAPER_META_RESEND_MS);
+    l = s_scrape(om, FW_EXPFMT_OPENMETRICS, 3000 + SCRAPER_META_RESEND_MS);
     ck_assert_ptr_nonnull(l);
     s = json_dumps(l, JSON_COMPACT);
     ck_assert_str_eq(s, "[{\"metric\":\"t_celsius\",\"type\":\"gauge\",\"help\":\"The \\\"t\\\".\","
@@ -261,17 +279,15 @@ START_TEST(test_scraper_meta_collects_and_sends_on_change)
     free(s);
     json_decref(l);
     // all metadata gone: an empty list, once
-    l = s_scrape(m, p, "x 1\n", FW_EXPFMT_TEXT, &hash, &sent, 4000 + SCRAPER_META_RESEND_MS);
+    l = s_scrape("x 1\n", FW_EXPFMT_TEXT, 4000 + SCRAPER_META_RESEND_MS);
     ck_assert_ptr_nonnull(l);
     ck_assert_uint_eq(json_array_size(l), 0);
     json_decref(l);
-    ck_assert_ptr_null(
-        s_scrape(m, p, "x 1\n", FW_EXPFMT_TEXT, &hash, &sent, 9 * SCRAPER_META_RESEND_MS));
+    ck_assert_ptr_null(s_scrape("x 1\n", FW_EXPFMT_TEXT, 9 * SCRAPER_META_RESEND_MS));
     // a failed scrape sends nothing
-    scraper_meta_begin(m, p, FW_EXPFMT_TEXT);
-    ck_assert_ptr_null(scraper_meta_finish(m, p, false, &hash, &sent, 10 * SCRAPER_META_RESEND_MS));
-    fw_expfmt_destroy(&p);
-    scraper_meta_destroy(&m);
+    scraper_meta_begin(s_m, s_p, FW_EXPFMT_TEXT);
+    ck_assert_ptr_null(
+        scraper_meta_finish(s_m, s_p, false, &s_hash, &s_sent, 10 * SCRAPER_META_RESEND_MS));
 }
 END_TEST
 
@@ -280,22 +296,18 @@ END_TEST
 // 8 allocations a scrape of this body), and what is sent stays the same.
 START_TEST(test_scraper_meta_steady_no_allocation)
 {
-    scraper_meta_t *m = scraper_meta_new();
-    fw_expfmt_t *p = fw_expfmt_new();
-    uint64_t hash = 0;
-    int64_t sent = 0;
     const char *text = "# HELP a_total A \\\\ x\\n.\n# TYPE a_total counter\na_total 1\n"
                        "# TYPE u untyped\nu 2\n# HELP h_only h\n# HELP h_only again\nh_only 3\n";
-    json_t *l = s_scrape(m, p, text, FW_EXPFMT_TEXT, &hash, &sent, 1000);
+    json_t *l = s_scrape(text, FW_EXPFMT_TEXT, 1000);
     ck_assert_ptr_nonnull(l);
     char *first = json_dumps(l, JSON_COMPACT);
     json_decref(l);
     for (int k = 0; k < 3; k++) {
         unsigned long a0 = fw_mem_allocations();
-        ck_assert_ptr_null(s_scrape(m, p, text, FW_EXPFMT_TEXT, &hash, &sent, 2000 + k));
+        ck_assert_ptr_null(s_scrape(text, FW_EXPFMT_TEXT, 2000 + k));
         ck_assert_uint_eq(fw_mem_allocations() - a0, 0);
     }
-    l = s_scrape(m, p, text, FW_EXPFMT_TEXT, &hash, &sent, 1000 + SCRAPER_META_RESEND_MS);
+    l = s_scrape(text, FW_EXPFMT_TEXT, 1000 + SCRAPER_META_RESEND_MS);
     ck_assert_ptr_nonnull(l);
     char *again = json_dumps(l, JSON_COMPACT);
     ck_assert_str_eq(again, first);
@@ -306,8 +318,6 @@ START_TEST(test_scraper_meta_steady_no_allocation)
     free(first);
     free(again);
     json_decref(l);
-    fw_expfmt_destroy(&p);
-    scraper_meta_destroy(&m);
 }
 END_TEST
 
@@ -320,6 +330,9 @@ tsdb_metadata_suite(void)
     tcase_add_test(tc, test_tsdb_metadata_ingest_and_answer);
     tcase_add_test(tc, test_tsdb_metadata_refuses_bad_input);
     tcase_add_test(tc, test_tsdb_metadata_put_from_remote_write);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("scraper_meta");
+    tcase_add_checked_fixture(tc, s_meta_setup, s_meta_teardown);
     tcase_add_test(tc, test_scraper_meta_collects_and_sends_on_change);
     tcase_add_test(tc, test_scraper_meta_steady_no_allocation);
     suite_add_tcase(s, tc);

@@ -18,6 +18,7 @@
 
 #include "fw_mem.h"
 #include "tsdb_api.h"
+#include "tsdb_api_int.h"
 #include "fw_json_out.h"
 
 #define S_NONE (-1)
@@ -343,20 +344,6 @@ tsdb_exemplars_max(tsdb_exemplars_t *self)
 //  Selecting
 
 static void
-s_put_labels(struct fw_json_out *b, const struct fw_labels *l)
-{
-    fw_json_out_puts(b, "{");
-    for (size_t i = 0; i < l->len; i++) {
-        if (i)
-            fw_json_out_puts(b, ",");
-        fw_json_out_str(b, l->items[i].name, FW_JSON_OUT_GO);
-        fw_json_out_puts(b, ":");
-        fw_json_out_str(b, l->items[i].value, FW_JSON_OUT_GO);
-    }
-    fw_json_out_puts(b, "}");
-}
-
-static void
 s_put_encoded(struct fw_json_out *b, const char *enc, uint32_t n_labels)
 {
     fw_json_out_puts(b, "{");
@@ -420,7 +407,7 @@ tsdb_exemplars_select_json(tsdb_exemplars_t *self, const struct tsdb_exemplars_s
                 continue;
             if (first) {
                 fw_json_out_puts(&b, first_series ? "{\"seriesLabels\":" : ",{\"seriesLabels\":");
-                s_put_labels(&b, &s->labels);
+                tsdb_api_put_labels(&b, &s->labels);
                 fw_json_out_puts(&b, ",\"exemplars\":[");
                 first_series = false;
             } else {
