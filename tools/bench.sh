@@ -30,7 +30,8 @@
 #   alertd+notifyd take the same load from am-load.py (new-group first notification latency,
 #   batched and one-per-request POST /api/v2/alerts throughput, CPU and peak RSS of the
 #   daemon under test, amtool checks); then alertd alone takes batches over ZeroMQ from
-#   tools/alertload (ZMQ_ALERTS) and SUSTAIN_PER_MIN updates a minute for SUSTAIN_SECONDS.
+#   tools/alertload (ZMQ_ALERTS), alertload rows the median of ROUNDS rounds taken in turn,
+#   and SUSTAIN_PER_MIN updates a minute for SUSTAIN_SECONDS.
 # - rules (tools/bench-rules.sh): the Debian prometheus and tsdb + ruled evaluate the same
 #   10,000 rules in 100 groups every 15 s on the same backfilled data (CPU, evaluation time
 #   per round and slowest group, missed iterations, recorded series); sized by
@@ -68,9 +69,9 @@ echo "command: BUILD=${BUILD:-build} SHARED=$SHARED BENCH_SECTIONS=\"$SECTIONS\"
     "MEMORY_SERIES=${MEMORY_SERIES:-2000} MEMORY_DURATION=${MEMORY_DURATION:-60} MEMORY_ROUNDS=${MEMORY_ROUNDS:-1}" \
     "QUERY_RUNS=${QUERY_RUNS:-7} ROLLUP_SERIES=${ROLLUP_SERIES:-1000} ROLLUP_DAYS=${ROLLUP_DAYS:-30}" \
     "ROLLUP_STEP=${ROLLUP_STEP:-120} ROLLUP_RUNS=${ROLLUP_RUNS:-3} K_ALERTS=$K BATCH=$BATCH SINGLE=$SINGLE" \
-    "ZMQ_ALERTS=${ZMQ_ALERTS:-$K} SUSTAIN_PER_MIN=${SUSTAIN_PER_MIN:-100000}" \
+    "ZMQ_ALERTS=${ZMQ_ALERTS:-$((5 * K))} SUSTAIN_PER_MIN=${SUSTAIN_PER_MIN:-100000}" \
     "SUSTAIN_SECONDS=${SUSTAIN_SECONDS:-60} SUSTAIN_DISTINCT=${SUSTAIN_DISTINCT:-10000}" \
-    "ROUNDS=${ROUNDS:-3} PROBES=${PROBES:-20} REMOTE_TARGETS=${REMOTE_TARGETS:-20}" \
+    "ROUNDS=${ROUNDS:-5} PROBES=${PROBES:-20} REMOTE_TARGETS=${REMOTE_TARGETS:-20}" \
     "REMOTE_SERIES=${REMOTE_SERIES:-1000} REMOTE_INTERVAL=${REMOTE_INTERVAL:-1}" \
     "REMOTE_WINDOW=${REMOTE_WINDOW:-30} REMOTE_WARMUP=${REMOTE_WARMUP:-30}" \
     "RULES_GROUPS=${RULES_GROUPS:-100} RULES_PER_GROUP=${RULES_PER_GROUP:-100}" \
