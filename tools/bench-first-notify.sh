@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench-first-notify.sh BIN [PROBES] — item 9's first-notification latency alone, for A/B runs
 # of two builds in turn (tools/bench-alerting.sh takes 20 probes inside a 90 s section).
+# BIN `--floor` measures the kit's own floor instead (tools/bench-notify-floor.sh).
 #
 # Starts BIN's notifyd and alertd (group_wait 0s, the bench's routing) and the kit's
 # webhook-sink.py, all on 127.0.0.1, runs the kit's am-load.py with PROBES (default 60) new
@@ -24,14 +25,27 @@ trap cleanup EXIT
 fp() { python3 "$HERE/free_port.py"; }
 wait_ready() { for _ in $(seq 1 100); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
 SINK=$(fp)
-bench_alertd_start "$BIN" "$T" "$SINK" || ok=0
-PIDS+=("$NOTIFYD_PID" "$ALERTD_PID")
-[ "${ok:-1}" = 1 ] || { echo "alertd did not start" >&2; exit 1; }
-HTTP=$ALERTD_HTTP
+if [ "$BIN" = --floor ]; then # the relay, started once the sink is up (below)
+    cc -O2 -Wall -o "$T/notify-floor" "$HERE/notify-floor.c"
+    HTTP=$(fp)
+else
+    bench_alertd_start "$BIN" "$T" "$SINK" || ok=0
+    PIDS+=("$NOTIFYD_PID" "$ALERTD_PID")
+    [ "${ok:-1}" = 1 ] || { echo "alertd did not start" >&2; exit 1; }
+    HTTP=$ALERTD_HTTP
+fi
 python3 "$KIT/webhook-sink.py" --port "$SINK" --out "$T/arrivals.jsonl" --max-seconds 300 \
     > "$T/sink.log" 2>&1 &
 PIDS+=($!)
 wait_ready "http://127.0.0.1:$SINK/" || { echo "the sink did not start" >&2; exit 1; }
+if [ "$BIN" = --floor ]; then
+    "$T/notify-floor" "$HTTP" "$SINK" 2> "$T/relay.log" &
+    PIDS+=($!)
+    for _ in $(seq 1 100); do # the relay answers only POSTs: wait for its port
+        (exec 3<>"/dev/tcp/127.0.0.1/$HTTP") 2>/dev/null && break
+        sleep 0.1
+    done
+fi
 python3 "$KIT/am-load.py" --am-url "http://127.0.0.1:$HTTP" --sink-log "$T/arrivals.jsonl" \
     --alerts 100 --single 10 --probes "$PROBES" --settle 5 2>/dev/null |
     jq -c '{med: .first_notify_ms_median, min: .first_notify_ms_min, max: .first_notify_ms_max}'
