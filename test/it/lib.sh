@@ -4,6 +4,7 @@
 IT_PIDS=()
 IT_FAILS=0
 IT_PASSES=0
+IT_KNOWN=0 # it_known's failures
 
 it_tmpdir() {
     mkdir -p test/tmp
@@ -58,6 +59,14 @@ it_pass() { IT_PASSES=$((IT_PASSES + 1)); echo "  ok   $*"; }
 it_fail() { IT_FAILS=$((IT_FAILS + 1)); echo "  FAIL $*"; }
 # it_check DESC CMD...: pass when CMD succeeds.
 it_check() { local d=$1; shift; if "$@"; then it_pass "$d"; else it_fail "$d"; fi; }
+# it_known ISSUE DESC CMD...: a check of a requirement floorwatch does not meet yet, an open
+# limit named in ISSUE and the README: a pass counts as a pass; a failure is printed as KNOWN
+# and counted apart (it_finish says how many), neither passed nor failing the script, until
+# the fix turns it back into it_check.
+it_known() {
+    local i=$1 d=$2; shift 2
+    if "$@"; then it_pass "$d"; else IT_KNOWN=$((IT_KNOWN + 1)); echo "  KNOWN $d (open limit: $i)"; fi
+}
 
 # it_dump_logs: show the tail of every log (on failure).
 it_dump_logs() {
@@ -66,7 +75,8 @@ it_dump_logs() {
 }
 
 it_finish() {
-    echo "$(basename "$0"): ${IT_PASSES} passed, ${IT_FAILS} failed"
+    echo "$(basename "$0"): ${IT_PASSES} passed, ${IT_FAILS} failed$([ "$IT_KNOWN" = 0 ] ||
+        echo ", $IT_KNOWN known limits not met")"
     if [ "$IT_FAILS" != 0 ]; then it_dump_logs; return 1; fi
     return 0
 }

@@ -169,7 +169,11 @@ it_check "the window closed: control light scrapes >= $((WINDOW - 1)) and 2 heav
 it_check "the heavy target was scraped meanwhile ($heavy >= 2)" [ "$heavy" -ge 2 ]
 it_check "A's light scrapes keep up with the control's: $light >= 80% of $control - 1" \
     [ $((light * 10)) -ge $((control * 8 - 10)) ]
-it_check "A's light scrapes start on time as the control's do: $late_a late <= $late_b + $((w / 5))" \
+# An open limit (issue 7, README "scrape_heavy"): a target is pinned to one of the scraper's
+# workers by a hash of its labels, so a light target on the heavy one's worker waits behind
+# its parse; with the ports drawn at random that is some runs and not others.
+it_known "issue 7: a light target pinned to the heavy target's worker" \
+    "A's light scrapes start on time as the control's do: $late_a late <= $late_b + $((w / 5))" \
     [ "$late_a" -le $((late_b + w / 5)) ]
 skipped=$(metric fw_scraper_scrapes_skipped_total heavy)
 fetched=$(curl -fsS "http://127.0.0.1:$SRV/count" | cut -d' ' -f2)
