@@ -299,47 +299,53 @@ s_alerts_plain(alertd_t *self, zmsg_t *frames, int64_t now, struct alertd_json_v
 // So each is read until a read finds it empty (rcvtimeo 0), which is itself that check.
 static int s_on_alerts_more(zloop_t *loop, int timer_id, void *arg);
 
+// fw_zfd_drain's read: one ALERTS message off the PULL (rcvtimeo 0: never waits), handled.
+struct s_alerts_read {
+    alertd_t *self;
+    int64_t now;
+};
+
+static int
+s_alerts_take(void *arg)
+{
+    struct s_alerts_read *r = arg;
+    alertd_t *self = r->self;
+    struct alertd_json_views *v = &self->views;
+    zmsg_t *frames = zmsg_recv(self->pull);
+    if (!frames)
+        return errno == EAGAIN ? 0 : -1;
+    if (s_alerts_plain(self, frames, r->now, v)) {
+        if (s_pub_wants(self, "ALERTS"))
+            (void)zmsg_send(&frames, self->pub);
+        zmsg_destroy(&frames);
+        return 1;
+    }
+    // Anything else takes the jansson path, which rejects (logged and counted) or ingests
+    // it as before; what came earlier is stored first.
+    struct fw_msg *msg = NULL;
+    if (fw_zsock_decode(&frames, FW_MSG_ALERTS, self->metrics, &msg) < 0)
+        return 1;
+    s_ingest_parsed(self, v, r->now);
+    const char *source = json_string_value(json_object_get(msg->body, "source"));
+    alertd_ingest_array(self, json_object_get(msg->body, "alerts"), source ? source : "zmq", NULL);
+    if (s_pub_wants(self, "ALERTS"))
+        (void)fw_msg_send(&msg, self->pub, NULL);
+    fw_msg_destroy(&msg);
+    return 1;
+}
+
 static void
 s_read_alerts(alertd_t *self)
 {
-    int64_t now = fw_time_now_ms();
-    struct alertd_json_views *v = &self->views;
-    int n = 0;
-    bool emptied = false;
-    for (int interrupted = 0; n < S_ALERTS_DRAIN;) {
-        zmsg_t *frames = zmsg_recv(self->pull);
-        if (!frames && errno == EINTR && interrupted++ < 16)
-            continue;
-        if (!frames) {
-            emptied = errno == EAGAIN;
-            break;
-        }
-        n++;
-        if (s_alerts_plain(self, frames, now, v)) {
-            if (s_pub_wants(self, "ALERTS"))
-                (void)zmsg_send(&frames, self->pub);
-            zmsg_destroy(&frames);
-            continue;
-        }
-        // Anything else takes the jansson path, which rejects (logged and counted) or
-        // ingests it as before; what came earlier is stored first.
-        struct fw_msg *msg = NULL;
-        if (fw_zsock_decode(&frames, FW_MSG_ALERTS, self->metrics, &msg) < 0)
-            continue;
-        s_ingest_parsed(self, v, now);
-        const char *source = json_string_value(json_object_get(msg->body, "source"));
-        alertd_ingest_array(self, json_object_get(msg->body, "alerts"), source ? source : "zmq",
-                            NULL);
-        if (s_pub_wants(self, "ALERTS"))
-            (void)fw_msg_send(&msg, self->pub, NULL);
-        fw_msg_destroy(&msg);
-    }
+    struct s_alerts_read r = {self, fw_time_now_ms()};
+    bool emptied;
+    size_t n = fw_zfd_drain(s_alerts_take, &r, S_ALERTS_DRAIN, &emptied);
     // A full drain leaves the rest unsignalled: a zero timer comes back for them.
     if (!emptied && n == S_ALERTS_DRAIN && self->alerts_more < 0)
         self->alerts_more = zloop_timer(self->loop, 0, 1, s_on_alerts_more, self);
     if (n == 0) // the descriptor signalled libzmq's own commands
         return;
-    s_ingest_parsed(self, v, now);
+    s_ingest_parsed(self, &self->views, r.now);
     s_on_flush(self->loop, 0, self);
 }
 
