@@ -34,13 +34,14 @@
 #include "fw_mem.h"
 #include "fw_time.h"
 #include "fw_http_tls.h"
+#include "scraper_tlsfiles.h"
 
 #define S_USER_AGENT "floorwatch-scraper/" FW_VERSION
 
 // An easy handle, the lists its options point at, and what it was set up with. A handle
 // keeps its options between transfers: the next request to the same URL with the same
-// settings (and secrets reading the same) runs on it without curl_easy_reset and without
-// setting them again; any other request resets it and sets them all.
+// settings (and secrets and TLS files reading the same) runs on it without curl_easy_reset
+// and without setting them again; any other request resets it and sets them all.
 struct s_handle {
     CURL *easy;                    // owned
     struct curl_slist *headers;    // owned
@@ -48,6 +49,7 @@ struct s_handle {
     char *url;                     // owned: the URL set (server_name's rewrite), or NULL
     struct scraper_fetch_req *set; // owned: the request it was set up for; NULL: reset it
     char *secret[3];               // owned: basic auth username, password, credentials read
+    uint64_t tls_gen[3];           // generations of the CA, cert and key files set (0: none)
     char *body;                    // owned: the body buffer, kept with the handle
     size_t cap;
 };
@@ -61,6 +63,7 @@ struct s_xfer {
     bool too_big;
     int64_t start_ms; // wall clock
     int64_t start_mono;
+    bool fresh; // a TLS file changed since the handle's last transfer: a new connection
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -96,6 +99,7 @@ struct s_actor {
     bool pipe_check; // the pipe may hold a message its fd did not signal (edge-triggered)
     uint64_t polls;  // poll() calls
     uint64_t setups; // handles set up from scratch (new or reset)
+    scraper_tlsfiles_t *tlsfiles;  // owned: tls_config's files as last read
     scraper_fetch_round_fn *round; // or NULL (taken from share under its mutex)
     void *round_arg;
     scraper_fetch_handoff_fn *handoff; // or NULL
@@ -168,6 +172,7 @@ s_handle_unset(struct s_handle *h)
     for (size_t i = 0; i < 3; i++) {
         free(h->secret[i]);
         h->secret[i] = NULL;
+        h->tls_gen[i] = 0;
     }
 }
 
@@ -340,11 +345,36 @@ s_read_secrets(const struct fw_http_client_config *h, char *s[3], char *err, siz
     return 0;
 }
 
+// Bring tls_config's ca_file, cert_file and key_file up to date with the disk (a stat each;
+// read again only when changed, scraper_tlsfiles.h) and set gen[0..3) to their generations
+// (0 for a file not set), as Prometheus's tlsRoundTripper reads them per request. 0, or -1
+// with err in Prometheus's words ("unable to read CA cert: unable to read file PATH: ..."):
+// the scrape fails, and the last good content stays for the next one.
+static int
+s_tls_files(struct s_actor *self, const struct fw_tls_config *t, uint64_t gen[3], char *err,
+            size_t size)
+{
+    const char *const path[3] = {t->ca_file, t->cert_file, t->key_file};
+    static const char *const what[3] = {"CA cert", "client cert", "client key"};
+    int64_t now = fw_time_now_ms();
+    for (size_t i = 0; i < 3; i++) {
+        gen[i] = 0;
+        fw_err_t e = {0};
+        if (path[i] && *path[i] &&
+            scraper_tlsfiles_check(self->tlsfiles, path[i], now, &gen[i], &e) != 0) {
+            snprintf(err, size, "unable to read %s: %s", what[i], e.msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 // Apply the job's HTTP client settings to x, with the secrets s read for them
-// (s_read_secrets). 0, or -1 with err (credentials holding a line break).
+// (s_read_secrets) and the TLS files' content as s_tls_files last read it (files). 0, or
+// -1 with err (credentials holding a line break).
 static int
 s_apply_http(struct s_xfer *x, const char *url, const struct fw_http_client_config *h,
-             char *const s[3], char *err, size_t size)
+             char *const s[3], const scraper_tlsfiles_t *files, char *err, size_t size)
 {
     CURL *e = x->h.easy;
     const struct fw_basic_auth *ba = &h->basic_auth;
@@ -363,10 +393,23 @@ s_apply_http(struct s_xfer *x, const char *url, const struct fw_http_client_conf
         x->h.headers = curl_slist_append(x->h.headers, hdr);
         free(hdr);
     }
-    const struct fw_tls_config *t = &h->tls_config;
-    fw_http_tls(e, t);
-    if (t->server_name && *t->server_name)
-        s_server_name(x, url, t->server_name);
+    // The files' content goes to curl as blobs (copied by curl): what was on disk at this
+    // scrape, not what curl would read later, and curl matches connections and TLS sessions
+    // on the CA and certificate blobs, so none made under other content is reused.
+    struct fw_tls_config t = h->tls_config; // shallow: the strings stay h's or files'
+    if (t.ca_file && *t.ca_file)
+        t.ca_file_pem = (char *)scraper_tlsfiles_data(files, t.ca_file, NULL);
+    if (t.cert_file && *t.cert_file) {
+        t.cert = (char *)scraper_tlsfiles_data(files, t.cert_file, NULL);
+        t.cert_file = NULL;
+    }
+    if (t.key_file && *t.key_file) {
+        t.key = (char *)scraper_tlsfiles_data(files, t.key_file, NULL);
+        t.key_file = NULL;
+    }
+    fw_http_tls(e, &t);
+    if (t.server_name && *t.server_name)
+        s_server_name(x, url, t.server_name);
     if (h->proxy_url)
         curl_easy_setopt(e, CURLOPT_PROXY, h->proxy_url);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, h->follow_redirects ? 1L : 0L);
@@ -380,9 +423,10 @@ s_str_eq(const char *a, const char *b)
 }
 
 // Whether handle h was set up for a request with req's URL and settings, its secrets
-// reading s: then it runs req as it is.
+// reading s and its TLS files at generations gen: then it runs req as it is.
 static bool
-s_handle_fits(const struct s_handle *h, const struct scraper_fetch_req *req, char *const s[3])
+s_handle_fits(const struct s_handle *h, const struct scraper_fetch_req *req, char *const s[3],
+              const uint64_t gen[3])
 {
     const struct scraper_fetch_req *o = h->set;
     if (!o || strcmp(o->url, req->url) != 0 || o->timeout_ms != req->timeout_ms ||
@@ -392,23 +436,24 @@ s_handle_fits(const struct s_handle *h, const struct scraper_fetch_req *req, cha
     if (req->has_http && !fw_promcfg_http_equal(&o->http, &req->http))
         return false;
     for (size_t i = 0; i < 3; i++)
-        if (!s_str_eq(h->secret[i], s[i]))
+        if (!s_str_eq(h->secret[i], s[i]) || h->tls_gen[i] != gen[i])
             return false;
     return true;
 }
 
 // Take a handle for req into x: the idle one that fits it (1); else (0, with no settings)
 // the target's own (an idle handle last set up for req's URL: its settings changed, say by
-// a reload), reset; else a new one while the idle list has room for it; else the least
-// recently used idle one, reset. -1 when curl_easy_init fails.
+// a reload, or a TLS file's content: then x->fresh), reset; else a new one while the idle
+// list has room for it; else the least recently used idle one, reset. -1 when
+// curl_easy_init fails.
 static int
 s_handle_take(struct s_actor *self, struct s_xfer *x, const struct scraper_fetch_req *req,
-              char *const s[3])
+              char *const s[3], const uint64_t gen[3])
 {
     size_t i = self->n_idle, same_url = 0; // 1 + the index, 0: none
     for (; i > 0; i--) {
         const struct s_handle *h = &self->idle[i - 1];
-        if (s_handle_fits(h, req, s))
+        if (s_handle_fits(h, req, s, gen))
             break;
         if (!same_url && h->set && strcmp(h->set->url, req->url) == 0)
             same_url = i;
@@ -424,6 +469,11 @@ s_handle_take(struct s_actor *self, struct s_xfer *x, const struct scraper_fetch
     memmove(self->idle + i - 1, self->idle + i, (self->n_idle - i) * sizeof(*self->idle));
     self->n_idle--;
     if (!fits) {
+        // Belt and braces for what curl's matching on the blobs does not cover (a key
+        // replaced under the same certificate): the first transfer after a TLS file of this
+        // target changed opens a connection of its own, as Prometheus's new round tripper.
+        for (size_t k = 0; same_url && k < 3; k++)
+            x->fresh = x->fresh || (x->h.tls_gen[k] && x->h.tls_gen[k] != gen[k]);
         curl_easy_reset(x->h.easy);
         s_handle_unset(&x->h);
     }
@@ -444,7 +494,14 @@ s_start(struct s_actor *self, struct scraper_fetch_req **req_p)
     }
     char err[CURL_ERROR_SIZE + 320];
     char *secret[3] = {NULL, NULL, NULL};
+    uint64_t gen[3] = {0, 0, 0};
     if (req->has_http && s_read_secrets(&req->http, secret, err, sizeof(err)) != 0) {
+        s_reply(self, id, req->job, err, NULL, 0, NULL, 0, start_ms, false);
+        return;
+    }
+    if (req->has_http && s_tls_files(self, &req->http.tls_config, gen, err, sizeof(err)) != 0) {
+        for (size_t i = 0; i < 3; i++)
+            free(secret[i]);
         s_reply(self, id, req->job, err, NULL, 0, NULL, 0, start_ms, false);
         return;
     }
@@ -454,7 +511,7 @@ s_start(struct s_actor *self, struct scraper_fetch_req **req_p)
     x->start_ms = start_ms;
     x->start_mono = fw_time_mono_ms();
     x->limit = req->body_size_limit > 0 ? (size_t)req->body_size_limit : SCRAPER_FETCH_MAX_BODY;
-    int fits = s_handle_take(self, x, req, secret);
+    int fits = s_handle_take(self, x, req, secret, gen);
     if (fits < 0) {
         for (size_t i = 0; i < 3; i++)
             free(secret[i]);
@@ -497,9 +554,13 @@ s_start(struct s_actor *self, struct scraper_fetch_req **req_p)
     // a typical body in a few reads and write callbacks instead of one per 16 KiB
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, s_on_write);
-    int rc = req->has_http ? s_apply_http(x, url, &req->http, secret, err, sizeof(err)) : 0;
-    for (size_t i = 0; i < 3; i++)
+    int rc = req->has_http
+                 ? s_apply_http(x, url, &req->http, secret, self->tlsfiles, err, sizeof(err))
+                 : 0;
+    for (size_t i = 0; i < 3; i++) {
         x->h.secret[i] = secret[i]; // the handle keeps them, to compare with the next reads
+        x->h.tls_gen[i] = gen[i];
+    }
     if (rc != 0) {
         s_reply(self, id, x->job, err, NULL, 0, NULL, 0, start_ms, false);
         goto fail;
@@ -513,6 +574,7 @@ add:
     // Set again for every transfer: they point at this transfer, and a redirect followed
     // last time leaves the handle at the URL it was sent to.
     curl_easy_setopt(e, CURLOPT_URL, x->h.url);
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, x->fresh ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
@@ -760,6 +822,7 @@ scraper_fetch_actor_run(zsock_t *pipe, void *args)
     self.handoff = a->handoff;
     self.handoff_arg = a->arg;
     self.multi = curl_multi_init();
+    self.tlsfiles = scraper_tlsfiles_new();
     curl_multi_setopt(self.multi, CURLMOPT_SOCKETFUNCTION, s_on_socket);
     curl_multi_setopt(self.multi, CURLMOPT_SOCKETDATA, &self);
     curl_multi_setopt(self.multi, CURLMOPT_TIMERFUNCTION, s_on_timer);
@@ -848,6 +911,7 @@ scraper_fetch_actor_run(zsock_t *pipe, void *args)
     for (size_t i = 0; i < self.n_idle; i++)
         s_handle_free(&self.idle[i]);
     curl_multi_cleanup(self.multi);
+    scraper_tlsfiles_destroy(&self.tlsfiles);
     free(self.socks);
     free(items);
 }
