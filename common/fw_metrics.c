@@ -36,6 +36,7 @@ struct s_series {
     double value;    // a histogram's count
     double *buckets; // owned, histograms only: per bucket (not cumulative), +Inf last
     double sum;      // histograms only
+    unsigned holds;  // fw_metrics_hold's holders not yet released
 };
 
 struct s_family {
@@ -411,6 +412,38 @@ fw_metrics_observe(fw_metrics_t *self, const char *name, const char *labels, dou
         s->buckets[b] += 1;
         s->sum += v;
         s->value += 1;
+    }
+    pthread_mutex_unlock(&self->lock);
+}
+
+void
+fw_metrics_hold(fw_metrics_t *self, const char *name, const char *labels)
+{
+    if (!self || !name)
+        return;
+    pthread_mutex_lock(&self->lock);
+    struct s_family *fam = s_family_lookup(self, name);
+    if (fam)
+        s_series_get(fam, labels ? labels : "")->holds++;
+    pthread_mutex_unlock(&self->lock);
+}
+
+void
+fw_metrics_release(fw_metrics_t *self, const char *name, const char *labels)
+{
+    if (!self || !name)
+        return;
+    pthread_mutex_lock(&self->lock);
+    struct s_family *fam = s_family_lookup(self, name);
+    bool found = false;
+    size_t i = fam ? s_series_find(fam, labels ? labels : "", &found) : 0;
+    if (found && fam->series[i].holds > 1) {
+        fam->series[i].holds--;
+    } else if (found) {
+        free(fam->series[i].labels);
+        free(fam->series[i].buckets);
+        memmove(&fam->series[i], &fam->series[i + 1], (fam->len - i - 1) * sizeof(*fam->series));
+        fam->len--;
     }
     pthread_mutex_unlock(&self->lock);
 }

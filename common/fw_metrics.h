@@ -41,6 +41,13 @@ void fw_metrics_declare_histogram(fw_metrics_t *self, const char *name, const ch
 void fw_metrics_observe(fw_metrics_t *self, const char *name, const char *labels, double v);
 // Set a series to value.
 void fw_metrics_set(fw_metrics_t *self, const char *name, const char *labels, double value);
+// One more holder of a series (created at 0 when absent): a series that several owners keep
+// alive (two file_sd providers reading one file, an old one stopping after a new one
+// started), removed when the last one lets go.
+void fw_metrics_hold(fw_metrics_t *self, const char *name, const char *labels);
+// One holder fewer: the series is removed from the family (no longer rendered) when that was
+// the last one, or when it was never held. A series that does not exist: nothing.
+void fw_metrics_release(fw_metrics_t *self, const char *name, const char *labels);
 // Current value of a series, 0 when absent. For tests and housekeeping.
 double fw_metrics_get(fw_metrics_t *self, const char *name, const char *labels);
 // 'name="value"' into buf (size bytes), the value escaped as the exposition format wants: a

@@ -16,6 +16,7 @@
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_metrics.h"
+#include "fw_time.h"
 #include "scraper_sd_file.h"
 #include "scraper_sd_kube.h"
 
@@ -176,6 +177,24 @@ s_discovered(fw_metrics_t *m, const char *job, double n)
     fw_metrics_set(m, "prometheus_sd_discovered_targets", labels, n);
 }
 
+// prometheus_sd_last_update_timestamp_seconds{config=<job>,name="scrape"}: as Prometheus's
+// allGroups, now for every job each time the scraper is handed the targets (at each load and
+// reload, and at each housekeeping tick that takes changed targets).
+static void
+s_sent(scraper_sd_t *self)
+{
+    if (!self->metrics || !self->cfg)
+        return;
+    double now = (double)fw_time_now_ms() / 1000.0;
+    for (size_t j = 0; j < self->cfg->n_scrape_configs; j++) {
+        char labels[400];
+        fw_metrics_label(labels, sizeof(labels) - 16, "config",
+                         self->cfg->scrape_configs[j].job_name);
+        strcat(labels, ",name=\"scrape\"");
+        fw_metrics_set(self->metrics, "prometheus_sd_last_update_timestamp_seconds", labels, now);
+    }
+}
+
 // prometheus_sd_discovered_targets{config=<job>,name="scrape"}: as in Prometheus, where
 // static_configs are a provider too, every target of the job before relabeling.
 static void
@@ -240,6 +259,15 @@ scraper_sd_declare_metrics(fw_metrics_t *m)
                        "The number of File-SD read errors.");
     fw_metrics_declare(m, "prometheus_sd_file_scan_duration_seconds", FW_METRIC_SUMMARY,
                        "The duration of the File-SD scan in seconds.");
+    fw_metrics_declare(m, "prometheus_sd_file_watcher_errors_total", FW_METRIC_COUNTER,
+                       "The number of File-SD errors caused by filesystem watch failures.");
+    fw_metrics_declare(m, "prometheus_sd_file_mtime_seconds", FW_METRIC_GAUGE,
+                       "Timestamp (mtime) of files read by FileSD. Timestamp is set at read time.");
+    fw_metrics_declare(m, "prometheus_sd_last_update_timestamp_seconds", FW_METRIC_GAUGE,
+                       "Timestamp of the last update sent to the SD consumers.");
+    fw_metrics_declare(m, "prometheus_sd_kubernetes_http_request_duration_seconds",
+                       FW_METRIC_SUMMARY,
+                       "Summary of latencies for HTTP requests to the Kubernetes API by endpoint.");
     // Present from the start, as Prometheus registers them.
     fw_metrics_add(m, "prometheus_sd_failed_configs", "name=\"scrape\"", 0);
     fw_metrics_add(m, "prometheus_sd_kubernetes_failures_total", "", 0);
@@ -247,6 +275,7 @@ scraper_sd_declare_metrics(fw_metrics_t *m)
     fw_metrics_add(m, "prometheus_sd_updates_total", "name=\"scrape\"", 0);
     fw_metrics_add(m, "prometheus_sd_file_read_errors_total", "", 0);
     fw_metrics_add(m, "prometheus_sd_file_scan_duration_seconds", "", 0);
+    fw_metrics_add(m, "prometheus_sd_file_watcher_errors_total", "", 0);
     static const char *const roles[] = {"endpointslice", "endpoints", "node",
                                         "pod",           "service",   "ingress"};
     static const char *const events[] = {"add", "delete", "update"};
@@ -351,9 +380,17 @@ scraper_sd_start(scraper_sd_t *self, const struct fw_promcfg *cfg, scraper_sd_t 
         bool kept = false;
         for (size_t k = 0; k < cfg->n_scrape_configs && !kept; k++)
             kept = strcmp(cfg->scrape_configs[k].job_name, name) == 0;
-        if (!kept)
+        if (!kept) {
             s_discovered(self->metrics, name, 0);
+            char labels[400];
+            fw_metrics_label(labels, sizeof(labels) - 16, "config", name);
+            strcat(labels, ",name=\"scrape\"");
+            // gone, as Prometheus deletes the job's series
+            fw_metrics_release(self->metrics, "prometheus_sd_last_update_timestamp_seconds",
+                               labels);
+        }
     }
+    s_sent(self);
     return 0;
 }
 
@@ -362,8 +399,10 @@ scraper_sd_take_changed(scraper_sd_t *self)
 {
     bool c = self->changed;
     self->changed = false;
-    if (c)
+    if (c) {
         fw_metrics_add(self->metrics, "prometheus_sd_updates_total", "name=\"scrape\"", 1);
+        s_sent(self);
+    }
     return c;
 }
 

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -273,6 +274,7 @@ struct s_file {
     uint64_t hash;                  // of the content last read
     bool seen;                      // matched in this refresh
     bool broken;                    // the content last read did not parse
+    bool held;                      // holds its prometheus_sd_file_mtime_seconds series
     struct scraper_sd_update *good; // owned: last groups that parsed, NULL: none yet
 };
 
@@ -304,15 +306,18 @@ s_file_get(s_actor_t *self, const char *path)
     return f;
 }
 
-// Read a whole file, at most SCRAPER_SD_FILE_MAX_BYTES. NULL with err.
+// Read a whole file, at most SCRAPER_SD_FILE_MAX_BYTES, and its mtime (Unix seconds, as
+// Go's ModTime().Unix()). NULL with err.
 static char *
-s_read(const char *path, size_t *len_out, fw_err_t *err)
+s_read(const char *path, size_t *len_out, double *mtime, fw_err_t *err)
 {
     FILE *fp = fopen(path, "rb");
     if (!fp) {
         fw_err_set_at(err, path, 0, 0, "cannot open: %s", strerror(errno));
         return NULL;
     }
+    struct stat st;
+    *mtime = fstat(fileno(fp), &st) == 0 ? (double)st.st_mtim.tv_sec : 0;
     size_t cap = 4096, len = 0;
     char *buf = fw_malloc(cap + 1);
     for (;;) {
@@ -341,13 +346,39 @@ s_read(const char *path, size_t *len_out, fw_err_t *err)
     return buf;
 }
 
+// prometheus_sd_file_mtime_seconds{filename}: as Prometheus's TimestampCollector, the mtime
+// of each file at its last good read, a series per file while a provider has it (held: two
+// jobs may read one file, and a reload starts the new providers before it stops the old).
+static void
+s_mtime_set(s_actor_t *self, struct s_file *f, double mtime)
+{
+    char labels[PATH_MAX + 32];
+    fw_metrics_label(labels, sizeof(labels), "filename", f->path);
+    if (!f->held)
+        fw_metrics_hold(self->metrics, "prometheus_sd_file_mtime_seconds", labels);
+    f->held = true;
+    fw_metrics_set(self->metrics, "prometheus_sd_file_mtime_seconds", labels, mtime);
+}
+
+static void
+s_mtime_release(s_actor_t *self, struct s_file *f)
+{
+    if (!f->held)
+        return;
+    char labels[PATH_MAX + 32];
+    fw_metrics_label(labels, sizeof(labels), "filename", f->path);
+    fw_metrics_release(self->metrics, "prometheus_sd_file_mtime_seconds", labels);
+    f->held = false;
+}
+
 // Read one matched file; true when its groups changed.
 static bool
 s_read_file(s_actor_t *self, struct s_file *f)
 {
     fw_err_t err = {0};
     size_t len = 0;
-    char *text = s_read(f->path, &len, &err);
+    double mtime = 0;
+    char *text = s_read(f->path, &len, &mtime, &err);
     uint64_t h = text ? fw_hash64(text, len) : 0;
     if (text && f->good && h == f->hash) {
         free(text);
@@ -355,6 +386,8 @@ s_read_file(s_actor_t *self, struct s_file *f)
         // each counts, logged only once (below).
         if (f->broken)
             fw_metrics_add(self->metrics, "prometheus_sd_file_read_errors_total", "", 1);
+        else
+            s_mtime_set(self, f, mtime); // read again and good: Prometheus sets it again
         return false;
     }
     struct scraper_sd_update *u = text ? scraper_sd_file_parse(f->path, text, len, &err) : NULL;
@@ -372,6 +405,7 @@ s_read_file(s_actor_t *self, struct s_file *f)
         return false;
     }
     f->broken = false;
+    s_mtime_set(self, f, mtime);
     fw_debug("sd.file.read", "job=%s file=%s groups=%zu", self->job, f->path, u->n_groups);
     scraper_sd_update_destroy(&f->good);
     f->good = u;
@@ -439,6 +473,7 @@ s_refresh(s_actor_t *self)
             continue;
         }
         fw_info("sd.file.gone", "job=%s file=%s", self->job, f->path);
+        s_mtime_release(self, f);
         changed |= f->good != NULL;
         scraper_sd_update_destroy(&f->good);
         free(f->path);
@@ -532,6 +567,8 @@ s_actor(zsock_t *pipe, void *arg)
                       .settle_timer = -1};
     free(a);
     self.inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (self.inotify_fd < 0) // Prometheus counts a watcher it cannot make (and stops there)
+        fw_metrics_add(self.metrics, "prometheus_sd_file_watcher_errors_total", "", 1);
     if (self.inotify_fd < 0)
         fw_warn("sd.file.inotify.fail", "job=%s err=%s (re-read every refresh_interval only)",
                 self.job, strerror(errno));
@@ -550,6 +587,7 @@ s_actor(zsock_t *pipe, void *arg)
     if (self.inotify_fd >= 0)
         close(self.inotify_fd);
     for (size_t i = 0; i < self.n_files; i++) {
+        s_mtime_release(&self, &self.files[i]); // as Prometheus's removeDiscoverer
         free(self.files[i].path);
         scraper_sd_update_destroy(&self.files[i].good);
     }

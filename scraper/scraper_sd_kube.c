@@ -45,6 +45,7 @@ typedef struct {
     bool synced, relist, failed;
     char why[256];
     int64_t retry_at, backoff_ms, resync_at;
+    int64_t start_us; // monotonic, when the request started
     char errbuf[CURL_ERROR_SIZE];
 } s_watch_t;
 
@@ -411,6 +412,26 @@ s_path(const s_watch_t *w, bool watch, int timeout_s)
                        kp[0], ns, kp[1], w->rv ? w->rv : "0", timeout_s, w->selector);
 }
 
+// prometheus_sd_kubernetes_http_request_duration_seconds{endpoint}: client-go observes the
+// latency of each request made through Request.request (a LIST, each page; not a WATCH,
+// which has no end to time), labelled with its finalURLTemplate's escaped path: the API
+// server's path prefix, then the resource path with the namespace as "{namespace}"
+// (escaped "%7Bnamespace%7D"), the query left out.
+static void
+s_observe_list(s_watch_t *w)
+{
+    s_actor_t *self = w->owner;
+    const char *base = self->api.base ? self->api.base : "";
+    const char *host = strstr(base, "://");
+    const char *prefix = host ? strchr(host + 3, '/') : NULL;
+    char endpoint[512], labels[600];
+    snprintf(endpoint, sizeof(endpoint), "%s%s%s/%s", prefix ? prefix : "", s_kind_path[w->kind][0],
+             w->ns[0] ? "/namespaces/%7Bnamespace%7D" : "", s_kind_path[w->kind][1]);
+    fw_metrics_label(labels, sizeof(labels), "endpoint", endpoint);
+    fw_metrics_observe(self->metrics, "prometheus_sd_kubernetes_http_request_duration_seconds",
+                       labels, (double)(zclock_usecs() - w->start_us) / 1e6);
+}
+
 static void
 s_start(s_watch_t *w, s_state_t state)
 {
@@ -419,6 +440,7 @@ s_start(s_watch_t *w, s_state_t state)
     w->len = 0;
     w->relist = w->failed = false;
     w->why[0] = '\0';
+    w->start_us = zclock_usecs();
     w->easy = curl_easy_init();
     int timeout_s = 300 + (int)(random() % 300); // as client-go: 5 to 10 minutes
     char *path = s_path(w, state == S_WATCH, timeout_s);
@@ -427,6 +449,8 @@ s_start(s_watch_t *w, s_state_t state)
         fw_warn("sd.kube.fail", "job=%s resource=%s err=%s", self->job, s_kind_path[w->kind][1],
                 err.msg);
         fw_metrics_add(self->metrics, "prometheus_sd_kubernetes_failures_total", "", 1);
+        if (state == S_LIST) // client-go times a request that fails before it is sent too
+            s_observe_list(w);
         free(path);
         if (w->easy)
             curl_easy_cleanup(w->easy);
@@ -472,6 +496,8 @@ s_done(s_watch_t *w, CURLcode rc)
     w->headers = NULL;
     s_state_t was = w->state;
     w->state = S_IDLE;
+    if (was == S_LIST)
+        s_observe_list(w);
     char status[32];
     snprintf(status, sizeof(status), "status_code=\"%ld\"", code);
     fw_metrics_add(self->metrics, "prometheus_sd_kubernetes_http_request_total",

@@ -274,6 +274,34 @@ START_TEST(test_fw_metrics_summary)
 }
 END_TEST
 
+// A held series lives while a holder has not released it (two file_sd providers reading one
+// file); a series never held is removed by one release.
+START_TEST(test_fw_metrics_hold_release)
+{
+    fw_metrics_t *m = fw_metrics_new();
+    fw_metrics_declare(m, "fw_mtime_seconds", FW_METRIC_GAUGE, "Mtime.");
+    fw_metrics_hold(m, "fw_mtime_seconds", "filename=\"a\"");
+    fw_metrics_set(m, "fw_mtime_seconds", "filename=\"a\"", 7);
+    fw_metrics_hold(m, "fw_mtime_seconds", "filename=\"a\"");
+    fw_metrics_set(m, "fw_mtime_seconds", "filename=\"b\"", 8);
+    fw_metrics_release(m, "fw_mtime_seconds", "filename=\"a\"");
+    char *text = s_render_head(m);
+    ck_assert_str_eq(text, "# HELP fw_mtime_seconds Mtime.\n"
+                           "# TYPE fw_mtime_seconds gauge\n"
+                           "fw_mtime_seconds{filename=\"a\"} 7\n"
+                           "fw_mtime_seconds{filename=\"b\"} 8\n");
+    free(text);
+    fw_metrics_release(m, "fw_mtime_seconds", "filename=\"a\"");
+    fw_metrics_release(m, "fw_mtime_seconds", "filename=\"b\"");
+    fw_metrics_release(m, "fw_mtime_seconds", "filename=\"c\""); // absent: nothing
+    text = s_render_head(m);
+    ck_assert_str_eq(text, "# HELP fw_mtime_seconds Mtime.\n"
+                           "# TYPE fw_mtime_seconds gauge\n");
+    free(text);
+    fw_metrics_destroy(&m);
+}
+END_TEST
+
 Suite *
 fw_metrics_suite(void)
 {
@@ -288,6 +316,7 @@ fw_metrics_suite(void)
     tcase_add_test(tc, test_fw_metrics_concurrent_adds);
     tcase_add_test(tc, test_fw_metrics_histogram);
     tcase_add_test(tc, test_fw_metrics_summary);
+    tcase_add_test(tc, test_fw_metrics_hold_release);
     suite_add_tcase(s, tc);
     return s;
 }

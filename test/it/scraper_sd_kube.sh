@@ -22,7 +22,11 @@
 # the pod role's work queue; the API server going away keeps the last targets and counts in
 # prometheus_sd_kubernetes_failures_total (not prometheus_sd_failed_configs, as in
 # Prometheus); a config that cannot be set up (in-cluster, its own namespace unknown)
-# counts in prometheus_sd_failed_configs until a reload sets it up.
+# counts in prometheus_sd_failed_configs until a reload sets it up. Each LIST request (each
+# page), not a WATCH, is timed in prometheus_sd_kubernetes_http_request_duration_seconds
+# {endpoint} under client-go's URL template (the namespace as %7Bnamespace%7D), and
+# prometheus_sd_last_update_timestamp_seconds{config,name} says when the scraper last took
+# the targets.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -92,6 +96,28 @@ stat() { curl -sf "http://127.0.0.1:$API_PORT/control/stats" | jq -r ".$1"; }
 five() { [ "$(count_targets k8s)" = 5 ] && [ "$(count_targets k8s-ns)" = 5 ]; }
 
 it_wait_for "5 pods as targets of k8s and k8s-ns" five
+
+# client-go times each request of Request.request (the LIST pages), labelled by its URL
+# template, and not a WATCH: as many pod observations as pod list requests the server saw,
+# with watches open.
+kmetric() { curl -sf "http://127.0.0.1:$WEB_PORT/metrics" | awk -v n="$1" '$1 == n {print $2}'; }
+DUR=prometheus_sd_kubernetes_http_request_duration_seconds
+PODS_EP='endpoint="/api/v1/namespaces/%7Bnamespace%7D/pods"'
+lists_timed() {
+    [ "$(kmetric "${DUR}_count{$PODS_EP}")" = "$(stat pages)" ] && [ "$(stat watches)" -ge 2 ] \
+        && [ "$(kmetric "${DUR}_count{endpoint=\"/api/v1/nodes\"}")" -ge "$(stat node_lists)" ] \
+        && [ "$(kmetric "${DUR}_count{endpoint=\"/api/v1/namespaces\"}")" -ge "$(stat namespace_lists)" ]
+}
+it_wait_for "list requests timed" lists_timed
+python3 -c 'import sys; sys.exit(0 if 0 < float(sys.argv[1]) < 60 else 1)' "$(kmetric "${DUR}_sum{$PODS_EP}")" \
+    || it_die "duration sum: $(curl -sf "http://127.0.0.1:$WEB_PORT/metrics" | grep "^$DUR")"
+! curl -sf "http://127.0.0.1:$WEB_PORT/metrics" | grep "^$DUR" | grep -v -e '%7Bnamespace%7D/pods"' -e 'endpoint="/api/v1/nodes"' -e 'endpoint="/api/v1/namespaces"' | grep -q . \
+    || it_die "unexpected endpoints: $(curl -sf "http://127.0.0.1:$WEB_PORT/metrics" | grep "^$DUR")"
+it_ok "$DUR: $(stat pages) pod list requests timed as {$PODS_EP} (sum $(kmetric "${DUR}_sum{$PODS_EP}") s), node and namespace lists, $(stat watches) watches not timed"
+lu=$(kmetric 'prometheus_sd_last_update_timestamp_seconds{config="k8s",name="scrape"}')
+python3 -c 'import sys, time; t = float(sys.argv[1]); sys.exit(0 if time.time() - 60 < t <= time.time() else 1)' "${lu:-0}" \
+    || it_die "last update timestamp: ${lu:-none}"
+it_ok "prometheus_sd_last_update_timestamp_seconds{config=\"k8s\",name=\"scrape\"} $lu (now: $(date +%s))"
 
 curl -sf "$API" | jq -e '.data.activeTargets[] | select(.scrapePool == "k8s" and .discoveredLabels.__address__ == "127.0.0.2:9100") | .labels == {"job": "k8s", "instance": "127.0.0.2:9100"}' >/dev/null \
     || it_die "target labels of web-a"
