@@ -171,6 +171,60 @@ START_TEST(test_scraper_fetch_settings_change_on_kept_handle)
 }
 END_TEST
 
+// tls_config's files read per request (scraper_tlsfiles): the same content keeps the handle
+// and its connection; new content sets the handle up again and opens a new connection for
+// its first transfer (CURLOPT_FRESH_CONNECT: over http curl compares no TLS settings, so the
+// new connection here is that option's), kept from then on; a file that cannot be read fails
+// the request with Prometheus's text, and the same content back is the same handle again.
+START_TEST(test_scraper_fetch_tls_files_change)
+{
+    struct check_util_scraper_target srv;
+    char url[64], out[512], ca[300], cert[300];
+    scraper_fetch_t *fetch = s_start(&srv, url, sizeof(url));
+    uint64_t id = 0;
+    snprintf(ca, sizeof(ca), "%s/ca.pem", check_util_tmpdir);
+    snprintf(cert, sizeof(cert), "%s/cert.pem", check_util_tmpdir);
+    check_util_write_file(ca, "CA one\n");
+    check_util_write_file(cert, "CERT one\n");
+    struct fw_http_client_config h = {.follow_redirects = true};
+    h.tls_config.ca_file = fw_strdup(ca);
+    h.tls_config.cert_file = fw_strdup(cert);
+    struct scraper_fetch_opts o = {.timeout_ms = 5000, .http = &h};
+    s_expect(fetch, &id, url, &o, "auth{v=\"none\"} 1\n");
+    uint64_t setups = scraper_fetch_setups(fetch);
+    int conns = __atomic_load_n(&srv.conns, __ATOMIC_RELAXED);
+    check_util_write_file(ca, "CA one\n"); // written again, the same bytes
+    s_expect(fetch, &id, url, &o, "auth{v=\"none\"} 1\n");
+    ck_assert_uint_eq(scraper_fetch_setups(fetch), setups);
+    ck_assert_int_eq(__atomic_load_n(&srv.conns, __ATOMIC_RELAXED), conns);
+    check_util_write_file(ca, "CA two\n"); // new content: set up again, a new connection
+    s_expect(fetch, &id, url, &o, "auth{v=\"none\"} 1\n");
+    ck_assert_uint_eq(scraper_fetch_setups(fetch), setups + 1);
+    ck_assert_int_eq(__atomic_load_n(&srv.conns, __ATOMIC_RELAXED), conns + 1);
+    s_expect(fetch, &id, url, &o, "auth{v=\"none\"} 1\n"); // then kept
+    ck_assert_uint_eq(scraper_fetch_setups(fetch), setups + 1);
+    ck_assert_int_eq(__atomic_load_n(&srv.conns, __ATOMIC_RELAXED), conns + 1);
+    check_util_write_file(cert, "CERT two\n"); // the client certificate likewise
+    s_expect(fetch, &id, url, &o, "auth{v=\"none\"} 1\n");
+    ck_assert_uint_eq(scraper_fetch_setups(fetch), setups + 2);
+    ck_assert_int_eq(__atomic_load_n(&srv.conns, __ATOMIC_RELAXED), conns + 2);
+    ck_assert_int_eq(unlink(ca), 0);
+    s_fetch(fetch, ++id, url, &o, out, sizeof(out));
+    char want[512];
+    snprintf(want, sizeof(want),
+             "error: unable to read CA cert: unable to read file %s: No such file or directory",
+             ca);
+    ck_assert_str_eq(out, want);
+    check_util_write_file(ca, "CA two\n"); // the last good content back: the same handle
+    s_expect(fetch, &id, url, &o, "auth{v=\"none\"} 1\n");
+    ck_assert_uint_eq(scraper_fetch_setups(fetch), setups + 2);
+    ck_assert_int_eq(__atomic_load_n(&srv.conns, __ATOMIC_RELAXED), conns + 2);
+    scraper_fetch_destroy(&fetch);
+    fw_promcfg_http_free(&h);
+    check_util_scraper_target_stop(&srv);
+}
+END_TEST
+
 Suite *
 scraper_fetch_suite(void)
 {
@@ -180,5 +234,10 @@ scraper_fetch_suite(void)
     tcase_add_test(tc, test_scraper_fetch_keeps_handle_and_connection);
     tcase_add_test(tc, test_scraper_fetch_settings_change_on_kept_handle);
     suite_add_tcase(s, tc);
+    TCase *files = tcase_create("tls_files");
+    tcase_set_timeout(files, 60);
+    tcase_add_checked_fixture(files, check_util_tmpdir_setup, check_util_tmpdir_teardown);
+    tcase_add_test(files, test_scraper_fetch_tls_files_change);
+    suite_add_tcase(s, files);
     return s;
 }
