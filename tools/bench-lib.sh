@@ -53,13 +53,14 @@ bench_exporter() {
 }
 
 # bench_route_config SINK_PORT: the kit's routing (KIT/run-alertmanager.sh: grouped by
-# alertname and line, group_wait 0s, group_interval 2s) to a webhook sink on 127.0.0.1.
+# alertname and line, group_wait 0s, group_interval 2s) to a webhook sink on 127.0.0.1;
+# BENCH_GROUP_WAIT_MS (default 0) sets another group_wait.
 bench_route_config() {
     cat <<EOT
 route:
   receiver: sink
   group_by: ['alertname', 'line']
-  group_wait: 0s
+  group_wait: ${BENCH_GROUP_WAIT_MS:-0}ms
   group_interval: 2s
   repeat_interval: 1h
 receivers:

@@ -8,14 +8,17 @@
     kit's webhook-sink.py on one kept-alive connection, then the POST is answered 200 (the
     order alertd keeps: the NOTIFY leaves before the answer). What am-load.py then measures
     is its own POST, the loopback hops and the Python sink, with no alerting in between.
-    Loopback only; runs until killed. Not built by make: tools/bench-notify-floor.sh
-    compiles it.
+    The sink connection is made at the first webhook and again after the sink closed it (as
+    notifyd's libcurl does), so tools/first-notify-probe.c can take the sink's port after
+    the kit's sink stopped. Loopback only; runs until killed. Not built by make:
+    tools/bench-first-notify.sh compiles it.
 */
 #define _GNU_SOURCE // memmem
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,8 +66,9 @@ s_write_all(int fd, const char *p, size_t n)
 }
 
 // The sink's answers are read when they come (poll), so a relay never waits for one.
+// *sink is connected here when it is not (-1); a failed write closes it and tries once more.
 static void
-s_forward(int sink, const char *body, size_t len)
+s_forward(int *sink, int sink_port, const char *body, size_t len)
 {
     static const char key[] = "\"line\": \"";
     char *at = memmem(body, len, key, sizeof key - 1), *end;
@@ -83,15 +87,21 @@ s_forward(int sink, const char *body, size_t len)
                       "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                       "Content-Length: %d\r\n\r\n%s",
                       jn, json);
-    if (s_write_all(sink, req, (size_t)rn) < 0) {
-        perror("notify-floor: sink");
-        exit(1);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (*sink < 0)
+            *sink = s_tcp(sink_port, 0);
+        if (*sink >= 0 && s_write_all(*sink, req, (size_t)rn) == 0)
+            return;
+        if (*sink >= 0)
+            close(*sink);
+        *sink = -1;
     }
+    perror("notify-floor: sink");
 }
 
 // One whole request at the front of c->buf: handled and taken off; 0 when it is not all in.
 static int
-s_request(struct s_conn *c, int sink)
+s_request(struct s_conn *c, int *sink, int sink_port)
 {
     char *hend = memmem(c->buf, c->len, "\r\n\r\n", 4);
     if (!hend)
@@ -104,7 +114,7 @@ s_request(struct s_conn *c, int sink)
         blen = strtoul(cl + 15, NULL, 10);
     if (c->len < head + blen)
         return 0;
-    s_forward(sink, c->buf + head, blen);
+    s_forward(sink, sink_port, c->buf + head, blen);
     static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
     if (s_write_all(c->fd, ok, sizeof ok - 1) < 0)
         return -1;
@@ -120,11 +130,12 @@ main(int argc, char **argv)
         fprintf(stderr, "usage: notify-floor LISTEN_PORT SINK_PORT\n");
         return 2;
     }
-    int lfd = s_tcp(atoi(argv[1]), 1), sink = s_tcp(atoi(argv[2]), 0);
-    if (lfd < 0 || sink < 0) {
+    int lfd = s_tcp(atoi(argv[1]), 1), sink_port = atoi(argv[2]), sink = -1;
+    if (lfd < 0) {
         perror("notify-floor");
         return 1;
     }
+    signal(SIGPIPE, SIG_IGN); // a sink gone: its write fails and the connection is made again
     struct s_conn conns[S_MAX_CONNS] = {0};
     char scratch[4096];
     for (;;) {
@@ -135,8 +146,8 @@ main(int argc, char **argv)
         if (poll(p, S_MAX_CONNS + 2, -1) < 0)
             continue;
         if (p[1].revents && read(sink, scratch, sizeof scratch) <= 0) {
-            fprintf(stderr, "notify-floor: the sink closed\n");
-            return 1;
+            close(sink); // connected again at the next webhook
+            sink = -1;
         }
         if (p[0].revents & POLLIN) {
             int fd = accept(lfd, NULL, NULL), one = 1;
@@ -158,7 +169,7 @@ main(int argc, char **argv)
             int rc = 0;
             if (r > 0) {
                 c->len += (size_t)r;
-                while ((rc = s_request(c, sink)) > 0)
+                while ((rc = s_request(c, &sink, sink_port)) > 0)
                     ;
             }
             if (r <= 0 || rc < 0) {
