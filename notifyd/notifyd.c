@@ -181,6 +181,30 @@ s_is_firing(const json_t *alert)
     return !st || strcmp(st, "resolved") != 0;
 }
 
+// Bodies (a webhook payload is about 1 KiB) are dumped on the stack and copied once into a
+// string of their length, as fw_msg's frames are: json_dumps grew its buffer by doubling and
+// copied it, and the body was then copied again (allocations on the way to the receiver).
+#define S_BODY_STACK 8192
+
+// j as compact JSON in a new string; NULL when jansson cannot dump it.
+static char *
+s_dump(const json_t *j)
+{
+    char stack[S_BODY_STACK];
+    size_t n = json_dumpb(j, stack, sizeof stack, JSON_COMPACT);
+    if (n == 0)
+        return NULL;
+    char *out = fw_malloc(n + 1);
+    if (n <= sizeof stack) {
+        memcpy(out, stack, n);
+    } else if (json_dumpb(j, out, n, JSON_COMPACT) != n) {
+        free(out);
+        return NULL;
+    }
+    out[n] = '\0';
+    return out;
+}
+
 char *
 notifyd_prepare_body(const json_t *payload, const json_t *webhook_config)
 {
@@ -196,12 +220,8 @@ notifyd_prepare_body(const json_t *payload, const json_t *webhook_config)
     size_t k;
     const json_t *al;
     json_array_foreach(given, k, al) drop = drop || (!send_resolved && !s_is_firing(al));
-    if (!cut && !drop) {
-        char *text = json_dumps(payload, JSON_COMPACT);
-        char *same = text ? fw_strdup(text) : NULL;
-        free(text);
-        return same;
-    }
+    if (!cut && !drop)
+        return s_dump(payload);
     json_t *p = json_deep_copy(payload);
     json_t *alerts = json_object_get(p, "alerts");
     if (!send_resolved) {
@@ -221,11 +241,9 @@ notifyd_prepare_body(const json_t *payload, const json_t *webhook_config)
         json_object_set_new(p, "truncatedAlerts",
                             json_integer((json_int_t)(n - (size_t)max_alerts)));
     }
-    char *body = json_dumps(p, JSON_COMPACT);
+    char *body = s_dump(p);
     json_decref(p);
-    char *out = body ? fw_strdup(body) : NULL;
-    free(body);
-    return out;
+    return body;
 }
 
 // A config (ikey) of integration could not be made a request: log, count failed, never

@@ -21,6 +21,7 @@
 #include "../notifyd/notifyd.h"
 #include "../notifyd/notifyd_cfg.h"
 #include "../notifyd/notifyd_deliver.h"
+#include "fw_mem.h"
 #include "fw_metrics.h"
 #include "fw_msg.h"
 #include "fw_zsock.h"
@@ -240,6 +241,59 @@ START_TEST(test_notifyd_prepare_body)
     json_array_remove(json_object_get(payload, "alerts"), 2);
     json_array_remove(json_object_get(payload, "alerts"), 0);
     ck_assert_ptr_null(notifyd_prepare_body(payload, wc));
+    json_decref(wc);
+    json_decref(payload);
+}
+END_TEST
+
+static size_t s_json_allocs;
+
+static void *
+s_count_alloc(size_t n)
+{
+    s_json_allocs++;
+    return malloc(n);
+}
+
+// A webhook's body is dumped once and copied once into a string of its length: beside what
+// jansson's dumper allocates for itself wherever it writes (its loop check), one allocation,
+// the body's. json_dumps grew its buffer by doubling (16 bytes first) and copied it, and the
+// body was copied again: 9 more allocations for this 1 KiB payload on the old build (fails
+// there). The text is json_dumps's, byte for byte.
+START_TEST(test_notifyd_prepare_body_dumped_once)
+{
+    json_t *alerts = json_array();
+    for (int i = 0; i < 4; i++)
+        json_array_append_new(alerts, json_pack("{s:s, s:{s:s, s:s, s:i}, s:{s:s}, s:s}", "status",
+                                                "firing", "labels", "alertname", "LatencyProbe",
+                                                "line", "probe-1234567890-12", "i", i,
+                                                "annotations", "summary", "probe", "startsAt",
+                                                "2026-12-02T11:00:00.123456Z")); // steals
+    json_t *payload = json_pack("{s:s, s:s, s:s, s:o}", "version", "4", "status", "firing",
+                                "groupKey", "{}:{line=\"probe-1234567890-12\"}", "alerts",
+                                alerts); // "o" steals
+    json_t *wc = json_pack("{s:s}", "url", "http://x/");
+    char *want = json_dumps(payload, JSON_COMPACT);
+    ck_assert_uint_gt(strlen(want), 600);
+    char *scratch = malloc(strlen(want) + 1);
+    s_json_allocs = 0;
+    json_set_alloc_funcs(s_count_alloc, free);
+    ck_assert_uint_eq(json_dumpb(payload, scratch, strlen(want) + 1, JSON_COMPACT), strlen(want));
+    json_set_alloc_funcs(malloc, free);
+    free(scratch);
+    size_t dumper = s_json_allocs;
+    unsigned long fw0 = fw_mem_allocations();
+    s_json_allocs = 0;
+    json_set_alloc_funcs(s_count_alloc, free);
+    char *body = notifyd_prepare_body(payload, wc);
+    json_set_alloc_funcs(malloc, free);
+    size_t allocs = s_json_allocs + (size_t)(fw_mem_allocations() - fw0);
+    ck_assert_ptr_nonnull(body);
+    ck_assert_str_eq(body, want);
+    ck_assert_msg(allocs == dumper + 1, "%zu allocations for the body, the dumper's own %zu",
+                  allocs, dumper);
+    free(body);
+    free(want);
     json_decref(wc);
     json_decref(payload);
 }
@@ -795,6 +849,7 @@ notifyd_suite(void)
     TCase *tc = tcase_create("notifyd");
     tcase_add_test(tc, test_notifyd_example_config);
     tcase_add_test(tc, test_notifyd_prepare_body);
+    tcase_add_test(tc, test_notifyd_prepare_body_dumped_once);
     tcase_add_test(tc, test_notifyd_webhook_retries_503);
     tcase_add_test(tc, test_notifyd_webhook_4xx_is_permanent);
     tcase_add_test(tc, test_notifyd_webhook_429_retried_then_gives_up);
