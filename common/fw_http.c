@@ -566,6 +566,19 @@ s_on_request(void *cls, struct MHD_Connection *conn, const char *url, const char
     return s_dispatch(req);
 }
 
+// A connection was accepted (or closed). Counted for fw_http_loop's s_run, which looks again
+// at once only after an accept; on the loop's thread in loop mode, libmicrohttpd's otherwise.
+static void
+s_on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                enum MHD_ConnectionNotificationCode toe)
+{
+    (void)conn;
+    (void)socket_context;
+    fw_http_t *self = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        atomic_fetch_add(&self->accepted, 1);
+}
+
 static void
 s_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                enum MHD_RequestTerminationCode toe)
@@ -605,6 +618,7 @@ fw_http_new(const char *daemon, fw_metrics_t *metrics)
     self->timer = -1;
     self->resume_fd = -1;
     atomic_init(&self->ready, false);
+    atomic_init(&self->accepted, 0);
     pthread_mutex_init(&self->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -790,8 +804,9 @@ fw_http_start(fw_http_t *self, const char *listen_address, fw_err_t *err)
     self->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, s_on_request, self, MHD_OPTION_EXTERNAL_LOGGER, s_on_mhd_log, self,
         MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, s_on_completed, self,
-        MHD_OPTION_CONNECTION_LIMIT, FW_HTTP_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-        FW_HTTP_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        MHD_OPTION_NOTIFY_CONNECTION, s_on_connection, self, MHD_OPTION_CONNECTION_LIMIT,
+        FW_HTTP_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, FW_HTTP_CONN_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         self->conn_memory ? self->conn_memory : (size_t)FW_HTTP_CONN_MEMORY,
         MHD_OPTION_THREAD_STACK_SIZE, (size_t)FW_HTTP_THREAD_STACK, MHD_OPTION_ARRAY, tls,
         MHD_OPTION_END);

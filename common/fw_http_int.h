@@ -75,13 +75,15 @@ struct fw_http {
     fw_http_auth_t *auth; // owned: NULL without a web config
     char *tls_pem[3];     // owned: certificate, key, client CA (PEM) while TLS serves
     // Loop mode (fw_http_set_loop): libmicrohttpd runs from this zloop, on its thread.
-    zloop_t *loop;              // borrowed, NULL: libmicrohttpd's own threads
-    bool on_loop;               // serving from the loop (set by fw_http_start)
-    zmq_pollitem_t poll_item;   // libmicrohttpd's epoll descriptor in the loop
-    int timer;                  // the one-shot timer for MHD_get_timeout, -1: none
-    int64_t timer_at;           // when it fires (zclock_mono)
-    int resume_fd;              // eventfd: handler threads resumed connections
-    zmq_pollitem_t resume_item; // resume_fd in the loop
+    zloop_t *loop;                 // borrowed, NULL: libmicrohttpd's own threads
+    bool on_loop;                  // serving from the loop (set by fw_http_start)
+    zmq_pollitem_t poll_item;      // libmicrohttpd's epoll descriptor in the loop
+    int timer;                     // the one-shot timer for MHD_get_timeout, -1: none
+    int64_t timer_at;              // when it fires (zclock_mono)
+    int resume_fd;                 // eventfd: handler threads resumed connections
+    zmq_pollitem_t resume_item;    // resume_fd in the loop
+    atomic_uint_fast64_t accepted; // connections libmicrohttpd accepted (s_on_connection)
+    uint64_t run_polls;            // poll()s s_run made after a run (loop thread; tests read)
 
     pthread_mutex_t lock; // guards everything below
     pthread_cond_t cond;

@@ -33,17 +33,27 @@ static void s_arm(fw_http_t *self);
 // Extra MHD_run() calls one loop turn may make (s_run).
 #define S_RERUNS_MAX 2
 
-// MHD_run(), then again while libmicrohttpd's epoll descriptor is readable at once: a run
-// accepts a new connection and adds it to that epoll set, but reads it only in the next run,
-// which came a loop turn later, though a new client's request (am-load.py's and Prometheus's
-// POSTs on a fresh connection) is usually in with the connection. One poll() with no
-// timeout a run; at most S_RERUNS_MAX more runs, so a busy server cannot hold the loop.
+// MHD_run(), then again while it accepted a connection and libmicrohttpd's epoll descriptor
+// is readable at once: a run accepts a new connection and adds it to that epoll set, but
+// reads it only in the next run, which came a loop turn later, though a new client's request
+// (am-load.py's and Prometheus's POSTs on a fresh connection) is usually in with the
+// connection. A run that accepted none does not look again: on a kept-alive connection
+// (alertload's, Prometheus's) that poll() found nothing after nearly every request, one
+// system call of the six a single-alert POST cost on the loop (check_alertd_daemon
+// post_keepalive_syscalls); whatever came meanwhile wakes the loop's own poll at once. At
+// most S_RERUNS_MAX more runs, so a busy server cannot hold the loop.
 static void
 s_run(fw_http_t *self)
 {
+    uint_fast64_t seen = atomic_load(&self->accepted);
     MHD_run(self->mhd);
     for (int i = 0; i < S_RERUNS_MAX; i++) {
+        uint_fast64_t now = atomic_load(&self->accepted);
+        if (now == seen)
+            break;
+        seen = now;
         struct pollfd p = {.fd = self->poll_item.fd, .events = POLLIN};
+        self->run_polls++;
         if (poll(&p, 1, 0) != 1)
             break;
         MHD_run(self->mhd);
