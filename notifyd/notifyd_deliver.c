@@ -22,9 +22,10 @@
     flight, at most half of max_in_flight (at least 1), so a receiver that hangs never holds
     every slot; and, with a rate limit, a token bucket (`requests` tokens, refilled evenly
     over `interval_ms`, one taken per attempt). A due job without a token waits in the
-    queue; a new job finding `queue` of its receiver's jobs already waiting fails at once
-    (rate_limited). Each pass over the queue counts the waiting jobs anew, in queue order
-    (oldest first), so a job once admitted to wait keeps its place.
+    queue; a new job finding `queue` of its receiver's jobs already waiting fails without
+    an attempt (rate_limited), reported on the loop's next turn when found inside
+    notifyd_deliver_send (as every outcome is). Each pass over the queue counts the waiting
+    jobs anew, in queue order (oldest first), so a job once admitted to wait keeps its place.
 */
 #include <curl/curl.h>
 #include <stdlib.h>
@@ -83,6 +84,7 @@ struct notifyd_deliver {
     int64_t queue_at; // mono ms the queue needs a pass at, INT64_MAX: never
     int timer;        // the zloop timer for min(curl_at, queue_at), -1: none
     int64_t timer_at;
+    bool sending; // inside notifyd_deliver_send: no outcome is reported (s_start_due)
 };
 
 // How one attempt ended.
@@ -509,7 +511,14 @@ s_start_due(notifyd_deliver_t *st, int64_t now, int64_t *next)
                     l->waiting = 0;
                 }
                 if (j->attempts == 0 && l->waiting >= j->req.rate.queue) {
-                    s_refuse(st, j);
+                    // Inside send the caller has not recorded the job yet: refused (and
+                    // reported) on the loop's next turn, as every outcome is.
+                    if (st->sending) {
+                        *next = now;
+                        zlist_append(st->queue, j);
+                    } else {
+                        s_refuse(st, j);
+                    }
                     continue;
                 }
                 l->waiting++;
@@ -734,8 +743,10 @@ notifyd_deliver_send(notifyd_deliver_t *self, uint64_t id, const char *receiver,
     // on the wire when this returns. What finished is read (and reported) on the next turn.
     int64_t now = fw_time_mono_ms(), next = INT64_MAX;
     int still = 0;
+    self->sending = true;
     if (s_start_due(self, now, &next) > 0)
         curl_multi_socket_action(self->multi, CURL_SOCKET_TIMEOUT, 0, &still);
+    self->sending = false;
     self->queue_at = now;
     s_arm(self);
     return 0;

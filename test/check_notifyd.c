@@ -600,6 +600,46 @@ START_TEST(test_notifyd_deliver_reuses_handles_and_connections)
 }
 END_TEST
 
+// A job that its receiver's full rate-limit queue refuses at once is reported on the loop,
+// as every outcome is, never inside notifyd_deliver_send: notifyd records a job (its owner,
+// its NOTIFY's outcome) after send returns, so an outcome reported inside was lost and the
+// NOTIFY's NOTIFY_RESULT never came. Outcomes right after the refused send: 0 (1 on the old
+// build: fails there); on the loop, rate_limited.
+START_TEST(test_notifyd_deliver_refusal_on_loop)
+{
+    struct s_srv srv;
+    s_srv_start(&srv, 0, 0);
+    struct notifyd_cfg *cfg = s_cfg("timeout: 5s\n");
+    fw_metrics_t *m = fw_metrics_new();
+    zloop_t *loop;
+    struct s_got g;
+    notifyd_deliver_t *w = s_deliverer(cfg, m, &loop, &g);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", srv.port);
+    for (uint64_t id = 1; id <= 2; id++) { // one request per 10 minutes, none may wait
+        struct notifyd_req req = {.url = strdup(url), .body = strdup("{}")};
+        req.rate = (struct notifyd_req_rate){.requests = 1, .interval_ms = 600000, .queue = 0};
+        ck_assert_int_eq(notifyd_deliver_send(w, id, "limited", "webhook", &req), 0);
+    }
+    ck_assert_int_eq(g.n, 0);
+    ck_assert_int_eq(s_run_until(loop, &g, 2, 10000), 0);
+    for (int i = 0; i < 2; i++) {
+        if (g.r[i].id == 1) {
+            ck_assert(g.r[i].ok);
+        } else {
+            ck_assert(!g.r[i].ok);
+            ck_assert_str_eq(g.r[i].reason, "rate_limited");
+        }
+    }
+    ck_assert_uint_ne(g.r[0].id, g.r[1].id);
+    notifyd_deliver_destroy(&w);
+    zloop_destroy(&loop);
+    fw_metrics_destroy(&m);
+    notifyd_cfg_destroy(&cfg);
+    s_srv_stop(&srv);
+}
+END_TEST
+
 // A receiver that never answers does not delay another one on the same loop: with
 // max_in_flight 2 it holds one slot (half), its second notification waits, and the other
 // receiver's notification is delivered meanwhile.
@@ -782,6 +822,65 @@ START_TEST(test_notifyd_daemon_dedup_and_ack)
 }
 END_TEST
 
+// A NOTIFY whose webhook its receiver's rate limit refuses at once gets its NOTIFY_RESULT,
+// failed: rate_limited (before, that outcome was reported inside notifyd_deliver_send, before
+// notifyd counted the delivery towards the NOTIFY, which then never had a result).
+START_TEST(test_notifyd_daemon_refused_has_result)
+{
+    struct s_srv srv;
+    s_srv_start(&srv, 0, 0);
+    struct notifyd_opts opts = {0};
+    opts.common.web_listen_address = "127.0.0.1:0";
+    opts.zmq_notify = "inproc://notifyd-test-refused-notify";
+    opts.zmq_pub = "inproc://notifyd-test-refused-pub";
+    struct notifyd_cfg *cfg = s_cfg("retry:\n  max_attempts: 1\n");
+    s_nd = notifyd_new(&opts, &cfg);
+    ck_assert_ptr_nonnull(s_nd);
+    pthread_t t;
+    pthread_create(&t, NULL, s_nd_run, NULL);
+    zsock_t *push = zsock_new_push(">inproc://notifyd-test-refused-notify");
+    zsock_t *sub = zsock_new_sub(">inproc://notifyd-test-refused-pub", "NOTIFY_RESULT");
+    ck_assert_ptr_nonnull(push);
+    ck_assert_ptr_nonnull(sub);
+    zclock_sleep(100); // the subscription reaches the PUB
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", srv.port);
+    const char *want[2] = {"delivered", "failed"};
+    for (int k = 0; k < 2; k++) {
+        const char *id = k ? "b2" : "b1";
+        s_push(push, FW_MSG_NOTIFY,
+               json_pack("{s:s, s:[{s:s}], s:{s:s, s:[]}, s:s, s:{s:{s:i, s:i, s:i}}}", "receiver",
+                         "r", "webhook_configs", "url", url, "payload", "status", "firing",
+                         "alerts", "id", id, "delivery", "rate_limit", "requests", 1, "interval_ms",
+                         600000, "queue", 0));
+        json_t *r = NULL;
+        for (int i = 0; i < 20 && !r; i++) { // bounded: 20 x 250 ms; b1 is re-published
+            r = s_next_result(sub, 250);
+            if (r && strcmp(json_string_value(json_object_get(r, "id")), id) != 0) {
+                json_decref(r);
+                r = NULL;
+            }
+        }
+        ck_assert_msg(r != NULL, "no NOTIFY_RESULT for %s", id);
+        ck_assert_str_eq(json_string_value(json_object_get(r, "result")), want[k]);
+        if (k)
+            ck_assert_ptr_nonnull(
+                strstr(json_string_value(json_object_get(r, "reason")), "rate_limited"));
+        json_decref(r);
+    }
+    pthread_mutex_lock(&srv.lock);
+    ck_assert_int_eq(srv.requests, 1);
+    pthread_mutex_unlock(&srv.lock);
+    zsock_destroy(&push);
+    zsock_destroy(&sub);
+    zsys_interrupted = 1;
+    pthread_join(t, NULL);
+    notifyd_destroy(&s_nd);
+    zsys_interrupted = 0;
+    s_srv_stop(&srv);
+}
+END_TEST
+
 // notifyd's loop polls the PULL's ZMQ_FD (fw_zfd), so libzmq is asked about the socket when
 // its descriptor signals, not on every wake-up of the loop: zmq_poll() asked each socket it
 // polled for its events (a getpid() and a poll() in libzmq) before and after every wait,
@@ -857,9 +956,11 @@ notifyd_suite(void)
     tcase_add_test(tc, test_notifyd_deliver_destroy_in_flight);
     tcase_add_test(tc, test_notifyd_deliver_sends_before_returning);
     tcase_add_test(tc, test_notifyd_deliver_reuses_handles_and_connections);
+    tcase_add_test(tc, test_notifyd_deliver_refusal_on_loop);
     tcase_add_test(tc, test_notifyd_deliver_hang_does_not_delay);
     tcase_add_test(tc, test_notifyd_deliver_replaced_on_same_loop);
     tcase_add_test(tc, test_notifyd_daemon_dedup_and_ack);
+    tcase_add_test(tc, test_notifyd_daemon_refused_has_result);
     tcase_add_test(tc, test_notifyd_daemon_idle_loop_asks);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
