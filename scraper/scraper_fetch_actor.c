@@ -34,7 +34,7 @@
 #include "fw_mem.h"
 #include "fw_time.h"
 #include "fw_http_tls.h"
-#include "scraper_tlsfiles.h"
+#include "fw_tlsfiles.h"
 
 #define S_USER_AGENT "floorwatch-scraper/" FW_VERSION
 
@@ -96,10 +96,10 @@ struct s_actor {
     size_t n_xfers, cap_xfers;
     int64_t timer_due; // monotonic ms when curl wants a timeout call; -1: none
     bool terminated;
-    bool pipe_check; // the pipe may hold a message its fd did not signal (edge-triggered)
-    uint64_t polls;  // poll() calls
-    uint64_t setups; // handles set up from scratch (new or reset)
-    scraper_tlsfiles_t *tlsfiles;  // owned: tls_config's files as last read
+    bool pipe_check;         // the pipe may hold a message its fd did not signal (edge-triggered)
+    uint64_t polls;          // poll() calls
+    uint64_t setups;         // handles set up from scratch (new or reset)
+    fw_tlsfiles_t *tlsfiles; // owned: tls_config's files as last read
     scraper_fetch_round_fn *round; // or NULL (taken from share under its mutex)
     void *round_arg;
     scraper_fetch_handoff_fn *handoff; // or NULL
@@ -345,28 +345,18 @@ s_read_secrets(const struct fw_http_client_config *h, char *s[3], char *err, siz
     return 0;
 }
 
-// Bring tls_config's ca_file, cert_file and key_file up to date with the disk (a stat each;
-// read again only when changed, scraper_tlsfiles.h) and set gen[0..3) to their generations
-// (0 for a file not set), as Prometheus's tlsRoundTripper reads them per request. 0, or -1
-// with err in Prometheus's words ("unable to read CA cert: unable to read file PATH: ..."):
-// the scrape fails, and the last good content stays for the next one.
+// Bring tls_config's files up to date with the disk and set gen to their generations
+// (fw_tlsfiles_check_tls). 0, or -1 with err in Prometheus's words: the scrape fails, and
+// the last good content stays for the next one.
 static int
 s_tls_files(struct s_actor *self, const struct fw_tls_config *t, uint64_t gen[3], char *err,
             size_t size)
 {
-    const char *const path[3] = {t->ca_file, t->cert_file, t->key_file};
-    static const char *const what[3] = {"CA cert", "client cert", "client key"};
-    int64_t now = fw_time_now_ms();
-    for (size_t i = 0; i < 3; i++) {
-        gen[i] = 0;
-        fw_err_t e = {0};
-        if (path[i] && *path[i] &&
-            scraper_tlsfiles_check(self->tlsfiles, path[i], now, &gen[i], &e) != 0) {
-            snprintf(err, size, "unable to read %s: %s", what[i], e.msg);
-            return -1;
-        }
-    }
-    return 0;
+    fw_err_t e = {0};
+    if (fw_tlsfiles_check_tls(self->tlsfiles, t, fw_time_now_ms(), gen, &e) == 0)
+        return 0;
+    snprintf(err, size, "%s", e.msg);
+    return -1;
 }
 
 // Apply the job's HTTP client settings to x, with the secrets s read for them
@@ -374,7 +364,7 @@ s_tls_files(struct s_actor *self, const struct fw_tls_config *t, uint64_t gen[3]
 // -1 with err (credentials holding a line break).
 static int
 s_apply_http(struct s_xfer *x, const char *url, const struct fw_http_client_config *h,
-             char *const s[3], const scraper_tlsfiles_t *files, char *err, size_t size)
+             char *const s[3], const fw_tlsfiles_t *files, char *err, size_t size)
 {
     CURL *e = x->h.easy;
     const struct fw_basic_auth *ba = &h->basic_auth;
@@ -396,17 +386,7 @@ s_apply_http(struct s_xfer *x, const char *url, const struct fw_http_client_conf
     // The files' content goes to curl as blobs (copied by curl): what was on disk at this
     // scrape, not what curl would read later, and curl matches connections and TLS sessions
     // on the CA and certificate blobs, so none made under other content is reused.
-    struct fw_tls_config t = h->tls_config; // shallow: the strings stay h's or files'
-    if (t.ca_file && *t.ca_file)
-        t.ca_file_pem = (char *)scraper_tlsfiles_data(files, t.ca_file, NULL);
-    if (t.cert_file && *t.cert_file) {
-        t.cert = (char *)scraper_tlsfiles_data(files, t.cert_file, NULL);
-        t.cert_file = NULL;
-    }
-    if (t.key_file && *t.key_file) {
-        t.key = (char *)scraper_tlsfiles_data(files, t.key_file, NULL);
-        t.key_file = NULL;
-    }
+    struct fw_tls_config t = fw_tlsfiles_tls(files, &h->tls_config);
     fw_http_tls(e, &t);
     if (t.server_name && *t.server_name)
         s_server_name(x, url, t.server_name);
@@ -472,8 +452,7 @@ s_handle_take(struct s_actor *self, struct s_xfer *x, const struct scraper_fetch
         // Belt and braces for what curl's matching on the blobs does not cover (a key
         // replaced under the same certificate): the first transfer after a TLS file of this
         // target changed opens a connection of its own, as Prometheus's new round tripper.
-        for (size_t k = 0; same_url && k < 3; k++)
-            x->fresh = x->fresh || (x->h.tls_gen[k] && x->h.tls_gen[k] != gen[k]);
+        x->fresh = same_url && fw_tlsfiles_changed(x->h.tls_gen, gen);
         curl_easy_reset(x->h.easy);
         s_handle_unset(&x->h);
     }
@@ -822,7 +801,7 @@ scraper_fetch_actor_run(zsock_t *pipe, void *args)
     self.handoff = a->handoff;
     self.handoff_arg = a->arg;
     self.multi = curl_multi_init();
-    self.tlsfiles = scraper_tlsfiles_new();
+    self.tlsfiles = fw_tlsfiles_new();
     curl_multi_setopt(self.multi, CURLMOPT_SOCKETFUNCTION, s_on_socket);
     curl_multi_setopt(self.multi, CURLMOPT_SOCKETDATA, &self);
     curl_multi_setopt(self.multi, CURLMOPT_TIMERFUNCTION, s_on_timer);
@@ -911,7 +890,7 @@ scraper_fetch_actor_run(zsock_t *pipe, void *args)
     for (size_t i = 0; i < self.n_idle; i++)
         s_handle_free(&self.idle[i]);
     curl_multi_cleanup(self.multi);
-    scraper_tlsfiles_destroy(&self.tlsfiles);
+    fw_tlsfiles_destroy(&self.tlsfiles);
     free(self.socks);
     free(items);
 }

@@ -171,7 +171,7 @@ START_TEST(test_scraper_fetch_settings_change_on_kept_handle)
 }
 END_TEST
 
-// tls_config's files read per request (scraper_tlsfiles): the same content keeps the handle
+// tls_config's files read per request (fw_tlsfiles): the same content keeps the handle
 // and its connection; new content sets the handle up again and opens a new connection for
 // its first transfer (CURLOPT_FRESH_CONNECT: over http curl compares no TLS settings, so the
 // new connection here is that option's), kept from then on; a file that cannot be read fails

@@ -1,12 +1,12 @@
-/*  scraper_tlsfiles.c — the content of tls_config's files as they are on disk at each scrape.
+/*  fw_tlsfiles.c — the content of tls_config's files as they are on disk at each request.
 
-    Design: a small array of entries (a scraper names a handful of CA, certificate and key
+    Design: a small array of entries (a client names a handful of CA, certificate and key
     files), searched linearly. Each keeps the stat fields of its last read, the content, a
     generation and whether that read was racy (see the header for why stat is enough). A
     re-read that yields the same bytes keeps the generation; different bytes take the next
     one from the cache's counter, so generations never repeat.
 */
-#include "scraper_tlsfiles.h"
+#include "fw_tlsfiles.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,17 +35,17 @@ struct s_entry {
     int64_t used_ms; // wall clock of the last check
 };
 
-struct scraper_tlsfiles {
+struct fw_tlsfiles {
     struct s_entry *items; // owned
     size_t n, cap;
     uint64_t next_gen;
     uint64_t reads;
 };
 
-scraper_tlsfiles_t *
-scraper_tlsfiles_new(void)
+fw_tlsfiles_t *
+fw_tlsfiles_new(void)
 {
-    scraper_tlsfiles_t *self = fw_calloc(1, sizeof(*self));
+    fw_tlsfiles_t *self = fw_calloc(1, sizeof(*self));
     self->next_gen = 1;
     return self;
 }
@@ -59,9 +59,9 @@ s_entry_free(struct s_entry *e)
 }
 
 void
-scraper_tlsfiles_destroy(scraper_tlsfiles_t **self_p)
+fw_tlsfiles_destroy(fw_tlsfiles_t **self_p)
 {
-    scraper_tlsfiles_t *self = *self_p;
+    fw_tlsfiles_t *self = *self_p;
     if (!self)
         return;
     for (size_t i = 0; i < self->n; i++)
@@ -87,7 +87,7 @@ s_same_file(const struct s_entry *e, const struct stat *st)
 // Read path into e (the stat fields from the open descriptor, so they describe what was
 // read or something older). 0, or -1 with err and e unchanged.
 static int
-s_read(scraper_tlsfiles_t *self, struct s_entry *e, int64_t now_ms, fw_err_t *err)
+s_read(fw_tlsfiles_t *self, struct s_entry *e, int64_t now_ms, fw_err_t *err)
 {
     int fd = open(e->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -100,11 +100,11 @@ s_read(scraper_tlsfiles_t *self, struct s_entry *e, int64_t now_ms, fw_err_t *er
         close(fd);
         return -1;
     }
-    char *buf = fw_malloc(SCRAPER_TLSFILES_MAX + 2);
+    char *buf = fw_malloc(FW_TLSFILES_MAX + 2);
     size_t len = 0;
     int bad = 0;
-    while (len <= SCRAPER_TLSFILES_MAX) {
-        ssize_t n = read(fd, buf + len, SCRAPER_TLSFILES_MAX + 1 - len);
+    while (len <= FW_TLSFILES_MAX) {
+        ssize_t n = read(fd, buf + len, FW_TLSFILES_MAX + 1 - len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -115,7 +115,7 @@ s_read(scraper_tlsfiles_t *self, struct s_entry *e, int64_t now_ms, fw_err_t *er
     }
     close(fd);
     self->reads++;
-    if (bad || len == 0 || len > SCRAPER_TLSFILES_MAX) {
+    if (bad || len == 0 || len > FW_TLSFILES_MAX) {
         fw_err_set(err, "unable to read file %s: %s", e->path,
                    bad   ? strerror(bad)
                    : len ? "larger than 1 MiB"
@@ -143,8 +143,8 @@ s_read(scraper_tlsfiles_t *self, struct s_entry *e, int64_t now_ms, fw_err_t *er
 }
 
 int
-scraper_tlsfiles_check(scraper_tlsfiles_t *self, const char *path, int64_t now_ms, uint64_t *gen,
-                       fw_err_t *err)
+fw_tlsfiles_check(fw_tlsfiles_t *self, const char *path, int64_t now_ms, uint64_t *gen,
+                  fw_err_t *err)
 {
     struct s_entry *e = NULL;
     for (size_t i = 0; i < self->n;) {
@@ -152,7 +152,7 @@ scraper_tlsfiles_check(scraper_tlsfiles_t *self, const char *path, int64_t now_m
         if (strcmp(x->path, path) == 0) {
             e = x;
             i++;
-        } else if (now_ms - x->used_ms > SCRAPER_TLSFILES_IDLE_MS) {
+        } else if (now_ms - x->used_ms > FW_TLSFILES_IDLE_MS) {
             // dropped by moving the last entry here, so e (found before i) stays valid
             s_entry_free(x);
             *x = self->items[--self->n];
@@ -181,7 +181,7 @@ scraper_tlsfiles_check(scraper_tlsfiles_t *self, const char *path, int64_t now_m
 }
 
 const char *
-scraper_tlsfiles_data(const scraper_tlsfiles_t *self, const char *path, size_t *len)
+fw_tlsfiles_data(const fw_tlsfiles_t *self, const char *path, size_t *len)
 {
     for (size_t i = 0; i < self->n; i++) {
         if (strcmp(self->items[i].path, path) == 0) {
@@ -194,7 +194,50 @@ scraper_tlsfiles_data(const scraper_tlsfiles_t *self, const char *path, size_t *
 }
 
 uint64_t
-scraper_tlsfiles_reads(const scraper_tlsfiles_t *self)
+fw_tlsfiles_reads(const fw_tlsfiles_t *self)
 {
     return self->reads;
+}
+
+int
+fw_tlsfiles_check_tls(fw_tlsfiles_t *self, const struct fw_tls_config *t, int64_t now_ms,
+                      uint64_t gen[FW_TLSFILES_N], fw_err_t *err)
+{
+    const char *const path[FW_TLSFILES_N] = {t->ca_file, t->cert_file, t->key_file};
+    static const char *const what[FW_TLSFILES_N] = {"CA cert", "client cert", "client key"};
+    for (size_t i = 0; i < FW_TLSFILES_N; i++) {
+        gen[i] = 0;
+        fw_err_t e = {0};
+        if (path[i] && *path[i] && fw_tlsfiles_check(self, path[i], now_ms, &gen[i], &e) != 0) {
+            fw_err_set(err, "unable to read %s: %s", what[i], e.msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+struct fw_tls_config
+fw_tlsfiles_tls(const fw_tlsfiles_t *self, const struct fw_tls_config *t)
+{
+    struct fw_tls_config out = *t; // shallow: the strings stay t's or self's
+    if (t->ca_file && *t->ca_file)
+        out.ca_file_pem = (char *)fw_tlsfiles_data(self, t->ca_file, NULL);
+    if (t->cert_file && *t->cert_file) {
+        out.cert = (char *)fw_tlsfiles_data(self, t->cert_file, NULL);
+        out.cert_file = NULL;
+    }
+    if (t->key_file && *t->key_file) {
+        out.key = (char *)fw_tlsfiles_data(self, t->key_file, NULL);
+        out.key_file = NULL;
+    }
+    return out;
+}
+
+bool
+fw_tlsfiles_changed(const uint64_t old[FW_TLSFILES_N], const uint64_t gen[FW_TLSFILES_N])
+{
+    for (size_t i = 0; i < FW_TLSFILES_N; i++)
+        if (old[i] && old[i] != gen[i])
+            return true;
+    return false;
 }
