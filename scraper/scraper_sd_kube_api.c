@@ -12,6 +12,7 @@
 #include "fw_mem.h"
 #include "fw_promcfg_http.h"
 #include "fw_http_tls.h"
+#include "fw_time.h"
 
 #define S_USER_AGENT "floorwatch-scraper/" FW_VERSION
 
@@ -74,6 +75,7 @@ scraper_sd_kube_api_init(struct scraper_sd_kube_api *api, const struct fw_kube_s
                          fw_err_t *err)
 {
     const struct fw_http_client_config *h = &c->http;
+    api->tls_files = fw_tlsfiles_new();
     if (!c->api_server) {
         const char *host = getenv("KUBERNETES_SERVICE_HOST");
         const char *port = getenv("KUBERNETES_SERVICE_PORT");
@@ -117,14 +119,28 @@ scraper_sd_kube_api_clear(struct scraper_sd_kube_api *api)
         *strs[i] = NULL;
     }
     fw_promcfg_http_free(&api->http);
+    fw_tlsfiles_destroy(&api->tls_files);
     curl_slist_free_all(api->connect_to_list);
     api->connect_to_list = NULL;
 }
 
 int
-scraper_sd_kube_api_setup(const struct scraper_sd_kube_api *api, CURL *e, const char *path,
+scraper_sd_kube_api_setup(struct scraper_sd_kube_api *api, CURL *e, const char *path,
                           struct curl_slist **headers, fw_err_t *err)
 {
+    uint64_t gen[FW_TLSFILES_N];
+    if (fw_tlsfiles_check_tls(api->tls_files, &api->http.tls_config, fw_time_now_ms(), gen, err) !=
+        0)
+        return -1;
+    if (fw_tlsfiles_changed(api->tls_gen, gen)) {
+        // A connection of this multi made under the old content is not reused (curl matches
+        // connections on the CA and certificate blobs, not on the key), and the idle ones
+        // go: MAXAGE_CONN 0 makes curl's pruning, run as this request connects, drop every
+        // idle connection of the pool that has been idle for a second or more.
+        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, 0L);
+    }
+    memcpy(api->tls_gen, gen, sizeof(gen));
     char *url = fw_asprintf("%s%s", api->base, path);
     curl_easy_setopt(e, CURLOPT_URL, url);
     free(url);
@@ -142,7 +158,8 @@ scraper_sd_kube_api_setup(const struct scraper_sd_kube_api *api, CURL *e, const 
     if (api->connect_to_list)
         curl_easy_setopt(e, CURLOPT_CONNECT_TO, api->connect_to_list);
     *headers = curl_slist_append(*headers, "Accept: application/json");
-    fw_http_tls(e, &h->tls_config);
+    struct fw_tls_config t = fw_tlsfiles_tls(api->tls_files, &h->tls_config);
+    fw_http_tls(e, &t);
     const struct fw_basic_auth *ba = &h->basic_auth;
     const struct fw_authorization *au = &h->authorization;
     if (ba->username || ba->username_file || ba->password || ba->password_file) {

@@ -23,21 +23,23 @@ s_on_conn(void *cls, struct MHD_Connection *conn, void **socket_context,
 {
     (void)conn;
     (void)socket_context;
-    int *conns = cls;
-    if (conns && code == MHD_CONNECTION_NOTIFY_STARTED)
-        __atomic_fetch_add(conns, 1, __ATOMIC_RELAXED);
+    struct check_util_scraper_target *t = cls;
+    if (t && code == MHD_CONNECTION_NOTIFY_STARTED)
+        __atomic_fetch_add(&t->conns, 1, __ATOMIC_RELAXED);
+    if (t && code == MHD_CONNECTION_NOTIFY_CLOSED)
+        __atomic_fetch_add(&t->closes, 1, __ATOMIC_RELAXED);
 }
 
-// check_util_scraper_httpd, counting the TCP connections into *conns (NULL: not counted).
+// check_util_scraper_httpd, counting the TCP connections into t (NULL: not counted).
 static struct MHD_Daemon *
-s_httpd(MHD_AccessHandlerCallback h, void *cls, int *port, int *conns)
+s_httpd(MHD_AccessHandlerCallback h, void *cls, int *port, struct check_util_scraper_target *t)
 {
     struct sockaddr_in sa = {0};
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, h, cls, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_CONNECTION, s_on_conn, conns, MHD_OPTION_END);
+        (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_CONNECTION, s_on_conn, t, MHD_OPTION_END);
     ck_assert_ptr_nonnull(d);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     *port = info->port;
@@ -92,7 +94,7 @@ void
 check_util_scraper_target_start(struct check_util_scraper_target *t)
 {
     t->conns = 0;
-    t->d = s_httpd(s_target_handler, t, &t->port, &t->conns);
+    t->d = s_httpd(s_target_handler, t, &t->port, t);
 }
 
 void

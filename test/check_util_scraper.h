@@ -49,6 +49,7 @@ struct check_util_scraper_target {
     bool keep_alive;  // answer on the handler's second call: MHD closes a connection after an
                       // answer given on the first (before it has read the whole request)
     int conns;        // atomic: TCP connections accepted (the server's thread adds to it)
+    int closes;       // atomic: TCP connections closed (either side)
     int port;
     struct MHD_Daemon *d; // owned: check_util_scraper_target_stop
 };
