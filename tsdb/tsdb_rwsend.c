@@ -133,9 +133,9 @@ tsdb_rwsend_int_count(struct tsdb_rwsend_queue *q, const char *name, double n)
 
 // metadata_config's sender posts through the queue (tsdb_rwsend_meta_post_fn).
 static long
-s_meta_post(void *arg, CURL *e, const char *body, size_t len, fw_err_t *err)
+s_meta_post(void *arg, struct tsdb_rwsend_meta_conn *c, const char *body, size_t len, fw_err_t *err)
 {
-    return tsdb_rwsend_int_post(arg, e, body, len, err);
+    return tsdb_rwsend_int_post(arg, c, body, len, err);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -150,9 +150,10 @@ s_shards_start(struct tsdb_rwsend_queue *q, bool fresh)
         s->q = q;
         s->index = i;
         s->fresh = fresh;
-        if (!s->easy)
-            s->easy = curl_easy_init();
-        s->started = s->easy && pthread_create(&s->thread, NULL, tsdb_rwsend_int_shard_run, s) == 0;
+        if (!s->conn.easy)
+            s->conn.easy = curl_easy_init();
+        s->started =
+            s->conn.easy && pthread_create(&s->thread, NULL, tsdb_rwsend_int_shard_run, s) == 0;
         if (!s->started)
             fw_error("remote_write.start.fail", "remote_name=%s shard=%zu", q->conf->name, i);
     }
@@ -277,8 +278,7 @@ s_queue_stop(struct tsdb_rwsend_queue **qp)
     if (q->manager_started)
         pthread_join(q->manager, NULL);
     for (size_t i = 0; i < q->max_shards; i++)
-        if (q->shards[i].easy)
-            curl_easy_cleanup(q->shards[i].easy);
+        curl_easy_cleanup(q->shards[i].conn.easy); // NULL-safe
     pthread_mutex_lock(&q->lock);
     tsdb_rwsend_int_pos_save(q);
     pthread_mutex_unlock(&q->lock);
@@ -290,6 +290,7 @@ s_queue_stop(struct tsdb_rwsend_queue **qp)
     free(q->path);
     free(q->metric_labels);
     free(q->token);
+    fw_tlsfiles_destroy(&q->tls_files);
     free(q);
     *qp = NULL;
 }
@@ -329,6 +330,7 @@ s_queue_start(tsdb_rwsend_t *self, const struct fw_remote_write_config *rw,
     free(safe);
     q->metric_labels = fw_asprintf("remote_name=\"%s\"", rw->name);
     pthread_mutex_init(&q->lock, NULL);
+    q->tls_files = fw_tlsfiles_new();
     pthread_cond_init(&q->wake, NULL);
     int64_t lo = rw->queue_config.min_shards, hi = rw->queue_config.max_shards;
     lo = lo < 1 ? 1 : lo > TSDB_RWSEND_SHARDS_MAX ? TSDB_RWSEND_SHARDS_MAX : lo;

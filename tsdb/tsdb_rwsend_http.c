@@ -3,7 +3,10 @@
     The request's headers (remote write 1.0, the configured ones, Authorization from
     authorization or an azuread token fetched and cached until S_TOKEN_MARGIN_S before it
     expires), basic_auth and TLS on the caller's easy handle; the transfer is aborted when
-    the queue stops.
+    the queue stops. tls_config's ca_file, cert_file and key_file are read as they are at
+    each request (fw_tlsfiles, one cache per queue under its lock) and given to curl as
+    blobs, as Prometheus's tlsRoundTripper does: a changed file is used from the next
+    request on a new connection, and the old handle's connections are closed.
 */
 #include <curl/curl.h>
 #include <jansson.h>
@@ -164,15 +167,57 @@ s_basic_auth(const struct fw_basic_auth *b, CURL *e, fw_err_t *err)
 
 // One POST of body for q on e. The HTTP status (0: transport error, with err), or -1 when
 // stopped.
+// tls_config's files as they are now, on e (q->tls_files under q's lock: curl copies the
+// blobs). When one changed since c's last post, c's handle is first replaced by a new one
+// (returned; the old one's connections close with it). NULL with err when a file cannot be
+// read or curl_easy_init fails.
+static CURL *
+s_tls(struct tsdb_rwsend_queue *q, struct tsdb_rwsend_meta_conn *c, fw_err_t *err)
+{
+    const struct fw_tls_config *t = &q->conf->http.tls_config;
+    uint64_t gen[FW_TLSFILES_N];
+    pthread_mutex_lock(&q->lock);
+    if (fw_tlsfiles_check_tls(q->tls_files, t, fw_time_now_ms(), gen, err) != 0) {
+        pthread_mutex_unlock(&q->lock);
+        return NULL;
+    }
+    if (fw_tlsfiles_changed(c->tls_gen, gen)) {
+        curl_easy_cleanup(c->easy);
+        c->easy = curl_easy_init();
+        if (!c->easy) {
+            pthread_mutex_unlock(&q->lock);
+            fw_err_set(err, "curl_easy_init failed");
+            return NULL;
+        }
+    }
+    memcpy(c->tls_gen, gen, sizeof(gen));
+    struct fw_tls_config now = fw_tlsfiles_tls(q->tls_files, t);
+    fw_http_tls(c->easy, &now);
+    pthread_mutex_unlock(&q->lock);
+    return c->easy;
+}
+
 long
-tsdb_rwsend_int_post(struct tsdb_rwsend_queue *q, CURL *e, const char *body, size_t len,
-                     fw_err_t *err)
+tsdb_rwsend_int_post(struct tsdb_rwsend_queue *q, struct tsdb_rwsend_meta_conn *c, const char *body,
+                     size_t len, fw_err_t *err)
 {
     const struct fw_remote_write_config *rw = q->conf;
     char *auth = NULL;
+    CURL *e = c->easy;
+    if (!e) { // a post whose handle could not be renewed
+        e = c->easy = curl_easy_init();
+        if (!e) {
+            fw_err_set(err, "curl_easy_init failed");
+            return 0;
+        }
+    }
     if (s_auth_header(q, e, &auth, err) != 0)
         return 0;
     curl_easy_reset(e);
+    if (!(e = s_tls(q, c, err))) {
+        free(auth);
+        return 0;
+    }
     struct curl_slist *hdrs = NULL;
     hdrs = curl_slist_append(hdrs, "Content-Encoding: snappy");
     hdrs = curl_slist_append(hdrs, "Content-Type: application/x-protobuf");
@@ -203,7 +248,6 @@ tsdb_rwsend_int_post(struct tsdb_rwsend_queue *q, CURL *e, const char *body, siz
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, rw->http.follow_redirects ? 1L : 0L);
     if (rw->http.proxy_url)
         curl_easy_setopt(e, CURLOPT_PROXY, rw->http.proxy_url);
-    fw_http_tls(e, &rw->http.tls_config);
     long code = 0;
     if (s_basic_auth(&rw->http.basic_auth, e, err) == 0) {
         CURLcode cc = curl_easy_perform(e);

@@ -22,6 +22,7 @@
 #include "fw_promcfg.h"
 #include "fw_sample.h"
 #include "fw_json_out.h"
+#include "fw_tlsfiles.h"
 #include "tsdb_metadata.h"
 #include "tsdb_rwsend.h"
 #include "tsdb_rwsend_meta.h"
@@ -37,7 +38,7 @@ struct tsdb_rwsend_shard {
     pthread_t thread;
     bool started;
     bool fresh; // the queue's first shards: they wait for the store to settle first
-    CURL *easy; // owned
+    struct tsdb_rwsend_meta_conn conn; // owned
 };
 
 // One remote_write entry.
@@ -61,6 +62,7 @@ struct tsdb_rwsend_queue {
     int64_t last_send_ms;          // the last request the receiver accepted
     char *token;                   // owned: azuread access token, or NULL
     int64_t token_expiry_s;
+    fw_tlsfiles_t *tls_files; // owned: tls_config's files as the last post read them
     tsdb_rwsend_meta_t *meta; // owned: metadata_config's sender, or NULL
     uint64_t late_key;        // its late-sample records in the store (0: not watched)
 };
@@ -153,9 +155,14 @@ void *tsdb_rwsend_int_shard_run(void *arg);
 
 // tsdb_rwsend_http.c
 
-// One POST of body (len bytes) for q on e (reset first). The HTTP status (0: transport
-// error, with err; >= 300 with the answer's start in err), or -1 when stopped.
-long tsdb_rwsend_int_post(struct tsdb_rwsend_queue *q, CURL *e, const char *body, size_t len,
-                          fw_err_t *err);
+// One POST of body (len bytes) for q on c's easy handle (reset first), with tls_config's
+// files as they are on disk now (q->tls_files, under q's lock: a stat each, read again when
+// changed, given to curl as blobs). When one's content changed since c's last post, c's
+// handle is replaced first, which closes its connections (made under the old content), and
+// the post opens a new one. The HTTP status (0: transport error, or a TLS file that cannot
+// be read: "unable to read CA cert: unable to read file PATH: REASON", with err; >= 300 with
+// the answer's start in err), or -1 when stopped.
+long tsdb_rwsend_int_post(struct tsdb_rwsend_queue *q, struct tsdb_rwsend_meta_conn *c,
+                          const char *body, size_t len, fw_err_t *err);
 
 #endif

@@ -24,7 +24,7 @@ struct tsdb_rwsend_meta {
     struct tsdb_rwsend_meta_opts o;
     tsdb_rwsend_meta_post_fn post;
     void *arg;
-    CURL *easy; // owned
+    struct tsdb_rwsend_meta_conn conn; // owned
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -115,7 +115,7 @@ s_send(tsdb_rwsend_meta_t *self, const char *pb, size_t len, size_t n)
     for (;;) {
         fw_err_t err;
         fw_err_clear(&err);
-        long code = self->post(self->arg, self->easy, body, body_len, &err);
+        long code = self->post(self->arg, &self->conn, body, body_len, &err);
         if (code < 0) {
             going = false;
             break;
@@ -182,7 +182,7 @@ tsdb_rwsend_meta_new(tsdb_metadata_t *md, fw_metrics_t *metrics,
         self->o.mc.send_interval_ms = 1;
     self->post = post;
     self->arg = arg;
-    self->easy = curl_easy_init();
+    self->conn.easy = curl_easy_init();
     pthread_mutex_init(&self->lock, NULL);
     pthread_cond_init(&self->wake, NULL);
     static const char *const counters[] = {"fw_tsdb_remote_storage_metadata_total",
@@ -191,10 +191,10 @@ tsdb_rwsend_meta_new(tsdb_metadata_t *md, fw_metrics_t *metrics,
                                            "fw_tsdb_remote_storage_metadata_bytes_total"};
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
         s_count(self, counters[i], 0);
-    if (!self->easy || pthread_create(&self->thread, NULL, s_run, self) != 0) {
+    if (!self->conn.easy || pthread_create(&self->thread, NULL, s_run, self) != 0) {
         fw_error("remote_write.metadata.start.fail", "remote_name=%s", o->name);
-        if (self->easy)
-            curl_easy_cleanup(self->easy);
+        if (self->conn.easy)
+            curl_easy_cleanup(self->conn.easy);
         pthread_cond_destroy(&self->wake);
         pthread_mutex_destroy(&self->lock);
         free(self);
@@ -214,7 +214,7 @@ tsdb_rwsend_meta_destroy(tsdb_rwsend_meta_t **self_p)
     pthread_cond_broadcast(&self->wake);
     pthread_mutex_unlock(&self->lock);
     pthread_join(self->thread, NULL);
-    curl_easy_cleanup(self->easy);
+    curl_easy_cleanup(self->conn.easy); // NULL-safe: a post that could not renew it
     pthread_cond_destroy(&self->wake);
     pthread_mutex_destroy(&self->lock);
     free(self);

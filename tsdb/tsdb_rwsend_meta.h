@@ -28,14 +28,25 @@
 #include "fw_metrics.h"
 #include "fw_promcfg_rw.h"
 #include "fw_json_out.h"
+#include "fw_tlsfiles.h"
 #include "tsdb_metadata.h"
 
 typedef struct tsdb_rwsend_meta tsdb_rwsend_meta_t;
 
-// One POST of a snappy WriteRequest body on e to the queue's receiver: the HTTP status,
+// The connection one sender thread posts on (the metadata sender's here, and each shard's
+// of the queue): an easy handle, and the generations of the TLS files (fw_tlsfiles.h) its
+// connections were made under. The post function may replace easy: a TLS file's content
+// changed, so the old handle and with it its connections are closed, as Prometheus closes
+// the old transport's idle connections.
+struct tsdb_rwsend_meta_conn {
+    CURL *easy; // owned
+    uint64_t tls_gen[FW_TLSFILES_N];
+};
+
+// One POST of a snappy WriteRequest body on c to the queue's receiver: the HTTP status,
 // 0 on a transport error (with err), -1 when the queue stops.
-typedef long (*tsdb_rwsend_meta_post_fn)(void *arg, CURL *e, const char *body, size_t len,
-                                         fw_err_t *err);
+typedef long (*tsdb_rwsend_meta_post_fn)(void *arg, struct tsdb_rwsend_meta_conn *c,
+                                         const char *body, size_t len, fw_err_t *err);
 
 struct tsdb_rwsend_meta_opts {
     struct fw_rw_metadata_config mc;

@@ -24,7 +24,7 @@
 static long
 s_post(struct tsdb_rwsend_shard *s, const char *body, size_t len, fw_err_t *err)
 {
-    return tsdb_rwsend_int_post(s->q, s->easy, body, len, err);
+    return tsdb_rwsend_int_post(s->q, &s->conn, body, len, err);
 }
 
 // Send entries[0..n) (one request), retrying until accepted, refused for good, or stopped.
