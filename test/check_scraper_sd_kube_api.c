@@ -86,18 +86,26 @@ s_closes(struct check_util_scraper_target *srv, int want)
     return n;
 }
 
+// Start srv (keep-alive) and write text to the CA file, its path into ca.
+static void
+s_serve(struct check_util_scraper_target *srv, char *ca, size_t size, const char *text)
+{
+    *srv = (struct check_util_scraper_target){.keep_alive = true};
+    check_util_scraper_target_start(srv);
+    snprintf(ca, size, "%s/ca.crt", check_util_tmpdir);
+    check_util_write_file(ca, text);
+}
+
 // The same CA content keeps the pooled connection; new content: the next request opens a
 // new connection and the idle old one is closed (not left to curl's 118 s idle limit);
 // the new one is kept from then on; an unlinked CA fails the setup with Prometheus's text,
 // and the same content back is the same connection.
 START_TEST(test_scraper_sd_kube_api_tls_files_change)
 {
-    struct check_util_scraper_target srv = {.keep_alive = true};
-    check_util_scraper_target_start(&srv);
+    struct check_util_scraper_target srv;
     char url[64], ca[300], want[512];
+    s_serve(&srv, ca, sizeof(ca), "CA one\n");
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", srv.port);
-    snprintf(ca, sizeof(ca), "%s/ca.crt", check_util_tmpdir);
-    check_util_write_file(ca, "CA one\n");
     struct fw_kube_sd_config c = {.api_server = url, .enable_http2 = false};
     c.http.follow_redirects = true;
     c.http.tls_config.ca_file = ca;
@@ -143,13 +151,11 @@ END_TEST
 // In-cluster: the service account's ca.crt is followed as the token is (read per request).
 START_TEST(test_scraper_sd_kube_api_in_cluster_ca_followed)
 {
-    struct check_util_scraper_target srv = {.keep_alive = true};
-    check_util_scraper_target_start(&srv);
+    struct check_util_scraper_target srv;
     char port[16], ca[300], tok[300];
+    s_serve(&srv, ca, sizeof(ca), "SA CA one\n");
     snprintf(port, sizeof(port), "%d", srv.port);
-    snprintf(ca, sizeof(ca), "%s/ca.crt", check_util_tmpdir);
     snprintf(tok, sizeof(tok), "%s/token", check_util_tmpdir);
-    check_util_write_file(ca, "SA CA one\n");
     check_util_write_file(tok, "tok-1\n");
     setenv("FLOORWATCH_KUBE_SERVICEACCOUNT_DIR", check_util_tmpdir, 1);
     setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1", 1);
