@@ -502,12 +502,33 @@ s_put_str(struct s_out *o, const char *s)
     o->len = (size_t)(p - *o->buf);
 }
 
+// ,"key":v. The digits are written here, not by snprintf: its format parsing was half of
+// the record's cost (4 % of the loop's samples for new alerts, three times an alert).
 static void
 s_put_int(struct s_out *o, const char *key, long long v)
 {
-    char num[48];
-    int n = snprintf(num, sizeof num, ",\"%s\":%lld", key, v);
-    s_put(o, num, (size_t)n);
+    char num[24], *p = num + sizeof num;
+    // In unsigned arithmetic, so LLONG_MIN's magnitude fits.
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    size_t klen = strlen(key), n = (size_t)(num + sizeof num - p);
+    fw_mem_grow((void **)o->buf, o->cap, o->len + klen + n + 5, 1);
+    char *w = *o->buf + o->len;
+    *w++ = ',';
+    *w++ = '"';
+    memcpy(w, key, klen);
+    w += klen;
+    *w++ = '"';
+    *w++ = ':';
+    memcpy(w, p, n);
+    w += n;
+    *w = '\0';
+    o->len = (size_t)(w - *o->buf);
 }
 
 size_t

@@ -5,6 +5,7 @@
     view is refreshed in place without one allocation.
 */
 #include <check.h>
+#include <limits.h>
 #include <jansson.h>
 #include <string.h>
 
@@ -206,6 +207,23 @@ START_TEST(test_alertd_json_record)
         ck_assert_msg(json_equal(got, want), "%s", buf);
         json_decref(got);
         json_decref(want);
+    }
+    // The times' digits at the ends of their range, as jansson writes them.
+    static const long long edges[] = {0, -1, 9, 10, -10, 1800000000000LL, LLONG_MAX, LLONG_MIN};
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+        struct alertd_alert a = v.items[1];
+        a.starts_at = edges[i];
+        a.ends_at = -edges[i] / 2;
+        a.updated_at = edges[(i + 1) % (sizeof edges / sizeof edges[0])];
+        size_t len = alertd_json_alert_record(&a, &buf, &cap);
+        ck_assert_uint_eq(len, strlen(buf));
+        json_t *got = json_loadb(buf, len, 0, NULL);
+        ck_assert_msg(got != NULL, "%s", buf);
+        ck_assert_msg(json_integer_value(json_object_get(got, "startsAt")) == a.starts_at &&
+                          json_integer_value(json_object_get(got, "endsAt")) == a.ends_at &&
+                          json_integer_value(json_object_get(got, "updatedAt")) == a.updated_at,
+                      "%s", buf);
+        json_decref(got);
     }
     free(buf);
     alertd_json_alerts_free(&v);
