@@ -856,6 +856,9 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
     self->flush_at = INT64_MAX;
     self->log_timer = -1;
     self->alerts_more = -1;
+    // The loop's views (ZeroMQ batches, POSTs served on the loop): one rule's alerts share
+    // their annotations object.
+    alertd_json_views_share_annotations(&self->views);
     self->unlogged = zlist_new();
     self->store = alertd_store_new();
     self->silences = alertd_silences_new();

@@ -362,6 +362,13 @@ alertd_json_views_parse(const char *text, size_t len, bool message, int64_t now,
 }
 
 void
+alertd_json_views_share_annotations(struct alertd_json_views *vs)
+{
+    if (!vs->annotations)
+        vs->annotations = fw_calloc(ALERTD_JSON_ANNOTATIONS_CACHE, sizeof *vs->annotations);
+}
+
+void
 alertd_json_views_reset(struct alertd_json_views *vs)
 {
     vs->len = vs->pairs_len = vs->arena_len = 0;
@@ -373,7 +380,57 @@ alertd_json_views_free(struct alertd_json_views *vs)
     free(vs->items);
     free(vs->pairs);
     free(vs->arena);
+    for (size_t i = 0; vs->annotations && i < ALERTD_JSON_ANNOTATIONS_CACHE; i++)
+        json_decref(vs->annotations[i].obj);
+    free(vs->annotations);
     memset(vs, 0, sizeof *vs);
+}
+
+// The annotations of v as an object: the cached one when vs built the same pairs in the same
+// order before (a new reference), else a new one, then cached. A new alert's annotations
+// were an object, a hashtable and three allocations a pair (8 for the bench's two).
+static json_t *
+s_annotations(const struct alertd_json_views *vs, const struct alertd_json_view *v)
+{
+    uint64_t h = 14695981039346656037ull; // FNV-1a over name NUL value NUL ...
+    for (size_t i = 0; i < v->annotations_len; i++) {
+        const struct alertd_json_pair *p = &vs->pairs[v->annotations + i];
+        for (size_t k = 0; k <= p->name_len; k++)
+            h = (h ^ (unsigned char)s_at(vs, p->name)[k]) * 1099511628211ull;
+        for (size_t k = 0; k < p->value_len; k++)
+            h = (h ^ (unsigned char)s_at(vs, p->value)[k]) * 1099511628211ull;
+        h = (h ^ 0xff) * 1099511628211ull; // values may hold NUL (\u0000): end marker
+    }
+    struct alertd_json_annotations *slot =
+        vs->annotations ? &vs->annotations[h % ALERTD_JSON_ANNOTATIONS_CACHE] : NULL;
+    if (slot && slot->obj && slot->hash == h && json_object_size(slot->obj) == v->annotations_len) {
+        const char *k;
+        json_t *val;
+        size_t i = 0;
+        bool same = true;
+        json_object_foreach(slot->obj, k, val)
+        {
+            const struct alertd_json_pair *p = &vs->pairs[v->annotations + i++];
+            same = strcmp(k, s_at(vs, p->name)) == 0 && json_string_length(val) == p->value_len &&
+                   memcmp(json_string_value(val), s_at(vs, p->value), p->value_len) == 0;
+            if (!same)
+                break;
+        }
+        if (same)
+            return json_incref(slot->obj);
+    }
+    json_t *o = json_object();
+    for (size_t i = 0; i < v->annotations_len; i++) {
+        const struct alertd_json_pair *p = &vs->pairs[v->annotations + i];
+        json_object_set_new_nocheck(o, s_at(vs, p->name),
+                                    json_stringn_nocheck(s_at(vs, p->value), p->value_len));
+    }
+    if (slot) { // the cache is vs's own memory, not the views it describes
+        json_decref(slot->obj);
+        slot->obj = json_incref(o);
+        slot->hash = h;
+    }
+    return o;
 }
 
 void
@@ -385,12 +442,7 @@ alertd_json_view_build(const struct alertd_json_views *vs, const struct alertd_j
         const struct alertd_json_pair *p = &vs->pairs[v->labels + i];
         fw_labels_setn(&out->labels, s_at(vs, p->name), s_at(vs, p->value), p->value_len);
     }
-    out->annotations = json_object();
-    for (size_t i = 0; i < v->annotations_len; i++) {
-        const struct alertd_json_pair *p = &vs->pairs[v->annotations + i];
-        json_object_set_new_nocheck(out->annotations, s_at(vs, p->name),
-                                    json_stringn_nocheck(s_at(vs, p->value), p->value_len));
-    }
+    out->annotations = s_annotations(vs, v);
     if (v->generator_url != SIZE_MAX)
         out->generator_url = fw_strndup(s_at(vs, v->generator_url), v->generator_url_len);
     out->starts_at = v->starts_at;

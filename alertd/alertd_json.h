@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #include "alertd_store.h"
 
 // Alerts as read, before anything is allocated for each: every string lives NUL-terminated
@@ -36,6 +38,17 @@ struct alertd_json_view {
     size_t generator_url;                // offset into the arena, SIZE_MAX: none
     size_t generator_url_len;
 };
+// The annotation objects alertd_json_view_build made last, by a hash of their pairs (a
+// direct-mapped table of ALERTD_JSON_ANNOTATIONS_CACHE slots), once asked for with
+// alertd_json_views_share_annotations: alerts that carry the same annotations in the same
+// order (one rule's alerts) then share one object, never changed once built. Each slot
+// holds one reference; the objects' reference counts are atomic in jansson 2.14, so the
+// alerts may be dropped on other threads.
+#define ALERTD_JSON_ANNOTATIONS_CACHE 256
+struct alertd_json_annotations {
+    uint64_t hash;
+    json_t *obj; // owned reference, NULL: empty slot
+};
 struct alertd_json_views {
     struct alertd_json_view *items; // owned
     size_t len, cap;
@@ -43,15 +56,20 @@ struct alertd_json_views {
     size_t pairs_len, pairs_cap;
     char *arena; // owned
     size_t arena_len, arena_cap;
+    struct alertd_json_annotations *annotations; // owned, NULL: no sharing
 };
 
 // As alertd_json_alerts_parse, appending views to out (nothing appended on -1).
 ssize_t alertd_json_views_parse(const char *text, size_t len, bool message, int64_t now,
                                 int64_t resolve_timeout_ms, struct alertd_json_views *out);
-// Empty vs, keeping its memory for reuse; free releases it.
+// Give vs the annotation table (above); it stays until free. For a set of views kept for
+// reuse (alertd's loop), not one made per request.
+void alertd_json_views_share_annotations(struct alertd_json_views *vs);
+// Empty vs, keeping its memory (and its annotation objects) for reuse; free releases it.
 void alertd_json_views_reset(struct alertd_json_views *vs);
 void alertd_json_views_free(struct alertd_json_views *vs);
-// The alert v (of vs) describes, into out: what alertd_alert_parse gives for it.
+// The alert v (of vs) describes, into out: what alertd_alert_parse gives for it. Its
+// annotations object may be shared (vs's cache: one reference more, no allocation).
 void alertd_json_view_build(const struct alertd_json_views *vs, const struct alertd_json_view *v,
                             struct alertd_alert *out);
 // True when v merged into the stored alert old (same fingerprint) at now, as

@@ -240,6 +240,68 @@ s_json_malloc(size_t n)
     return malloc(n);
 }
 
+// New alerts of one rule (same annotations, in the same order) built from the loop's views
+// share one annotations object: 100 such alerts cost jansson the first one's allocations,
+// not 100 times them (an object, its table and three a pair). Different or reordered
+// annotations get their own object, equal to what was sent; a view set without the table
+// (a POST on a connection's thread) builds each as before.
+START_TEST(test_alertd_json_annotations_shared)
+{
+    enum { N = 100 };
+    json_set_alloc_funcs(s_json_malloc, free);
+    char *text = NULL;
+    size_t cap = 0, len = 0;
+    fw_mem_grow((void **)&text, &cap, 160 * (N + 3), 1); // each alert under 130 bytes
+    len += (size_t)sprintf(text + len, "[");
+    for (int i = 0; i < N; i++)
+        len += (size_t)sprintf(text + len,
+                               "%s{\"labels\":{\"alertname\":\"Hot\",\"id\":\"%d\"},"
+                               "\"annotations\":{\"summary\":\"hot\",\"runbook\":\"r/hot\"}}",
+                               i ? "," : "", i);
+    len += (size_t)sprintf(text + len,
+                           ",{\"labels\":{\"alertname\":\"Hot\",\"id\":\"r\"},"
+                           "\"annotations\":{\"runbook\":\"r/hot\",\"summary\":\"hot\"}}"
+                           ",{\"labels\":{\"alertname\":\"Hot\",\"id\":\"o\"},"
+                           "\"annotations\":{\"summary\":\"hot\",\"runbook\":\"r/hot2\"}}]");
+    for (int shared = 1; shared >= 0; shared--) {
+        struct alertd_json_views vs = {0};
+        if (shared)
+            alertd_json_views_share_annotations(&vs);
+        ck_assert_int_eq(alertd_json_views_parse(text, len, false, NOW, RESOLVE, &vs), N + 2);
+        struct alertd_alert a[N + 2];
+        unsigned long j0 = s_json_allocs;
+        for (int i = 0; i < N; i++)
+            alertd_json_view_build(&vs, &vs.items[i], &a[i]);
+        unsigned long built = s_json_allocs - j0;
+        fprintf(stderr, "alertd_json: %lu jansson allocations for %d alerts' annotations (%s)\n",
+                built, N, shared ? "shared" : "not shared");
+        if (shared) {
+            ck_assert_uint_le(built, 10); // the first alert's, then none
+            for (int i = 1; i < N; i++)
+                ck_assert_ptr_eq(a[i].annotations, a[0].annotations);
+        } else {
+            ck_assert_uint_ge(built, 7 * N);
+            ck_assert_ptr_ne(a[1].annotations, a[0].annotations);
+        }
+        alertd_json_view_build(&vs, &vs.items[N], &a[N]);
+        alertd_json_view_build(&vs, &vs.items[N + 1], &a[N + 1]);
+        ck_assert_ptr_ne(a[N].annotations, a[0].annotations);
+        ck_assert_ptr_ne(a[N + 1].annotations, a[0].annotations);
+        ck_assert_str_eq(json_object_iter_key(json_object_iter(a[N].annotations)), "runbook");
+        ck_assert_uint_eq(json_string_length(json_object_get(a[N + 1].annotations, "runbook")), 6);
+        ck_assert(json_equal(a[N].annotations, a[0].annotations));
+        for (int i = 0; i < N + 2; i++) {
+            ck_assert_str_eq(json_string_value(json_object_get(a[i].annotations, "summary")),
+                             "hot");
+            alertd_alert_clear(&a[i]);
+        }
+        alertd_json_views_free(&vs);
+    }
+    free(text);
+    json_set_alloc_funcs(malloc, free);
+}
+END_TEST
+
 // A re-sent alert (only its times move) is recognised from its view and refreshed in place
 // with no allocation at all, and its record is not written again so soon; any other change
 // (an annotation, the generatorURL, a label, an earlier startsAt) is not a re-send.
@@ -316,6 +378,7 @@ alertd_json_suite(void)
     tcase_add_test(tc, test_alertd_json_gives_up);
     tcase_add_test(tc, test_alertd_json_utf8_names);
     tcase_add_test(tc, test_alertd_json_record);
+    tcase_add_test(tc, test_alertd_json_annotations_shared);
     tcase_add_test(tc, test_alertd_json_resent_costs_nothing);
     suite_add_tcase(s, tc);
     return s;
