@@ -353,14 +353,18 @@ alertd_alert_webhook_json(const struct alertd_alert *a, int64_t now)
     bool resolved = alertd_alert_resolved(a, now);
     if (!resolved && a->webhook)
         return json_incref(a->webhook);
+    // Label names and values were checked (names, UTF-8) as the alert came in: no check here.
     json_t *labels = json_object();
     for (size_t i = 0; i < a->labels.len; i++)
-        json_object_set_new(labels, a->labels.items[i].name, // steals
-                            json_string(a->labels.items[i].value));
-    // json_pack's "o" steals labels and the annotation copy.
+        json_object_set_new_nocheck(labels, a->labels.items[i].name, // steals
+                                    json_string_nocheck(a->labels.items[i].value));
+    // The alert's annotations object is never changed (alertd_store.h), so the webhook
+    // object shares it, as alerts of one rule share theirs (alertd_json): a copy was an
+    // object, its table and three allocations a pair, for each new alert's first flush.
+    // json_pack's "o" steals labels and the annotations reference.
     json_t *j = json_pack(
         "{s:s, s:o, s:o, s:s, s:s, s:s, s:s}", "status", resolved ? "resolved" : "firing", "labels",
-        labels, "annotations", a->annotations ? json_deep_copy(a->annotations) : json_object(),
+        labels, "annotations", a->annotations ? json_incref(a->annotations) : json_object(),
         "startsAt", alertd_time_str(a->starts_at, sb, sizeof sb), "endsAt",
         alertd_time_str(resolved ? a->ends_at : 0, eb, sizeof eb), "generatorURL",
         a->generator_url ? a->generator_url : "", "fingerprint", alertd_fp_str(a->fp, fp));

@@ -399,7 +399,7 @@ s_annotations(const struct alertd_json_views *vs, const struct alertd_json_view 
             h = (h ^ (unsigned char)s_at(vs, p->name)[k]) * 1099511628211ull;
         for (size_t k = 0; k < p->value_len; k++)
             h = (h ^ (unsigned char)s_at(vs, p->value)[k]) * 1099511628211ull;
-        h = (h ^ 0xff) * 1099511628211ull; // values may hold NUL (\u0000): end marker
+        h = (h ^ 0xff) * 1099511628211ull; // the end of a value
     }
     struct alertd_json_annotations *slot =
         vs->annotations ? &vs->annotations[h % ALERTD_JSON_ANNOTATIONS_CACHE] : NULL;
