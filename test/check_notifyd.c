@@ -748,6 +748,54 @@ s_push(zsock_t *push, fw_msg_type_t type, json_t *body)
     ck_assert_int_eq(fw_msg_send(&m, push, NULL), 0);
 }
 
+// A notifyd (retry max_attempts 1) running on its own thread, on inproc endpoints named after
+// tag, and, with sockets, a PUSH to its NOTIFY endpoint and a SUB to its NOTIFY_RESULTs. The
+// notifyd borrows opts and the endpoints' names, so they live here until s_daemon_stop.
+struct s_daemon {
+    struct notifyd_opts opts;
+    char notify[96], pub[96];
+    pthread_t thread;
+    zsock_t *push; // NULL without sockets
+    zsock_t *sub;
+};
+
+static void
+s_daemon_start(struct s_daemon *d, const char *tag, bool sockets)
+{
+    memset(d, 0, sizeof(*d));
+    snprintf(d->notify, sizeof d->notify, "inproc://notifyd-test-%s-notify", tag);
+    snprintf(d->pub, sizeof d->pub, "inproc://notifyd-test-%s-pub", tag);
+    d->opts.common.web_listen_address = "127.0.0.1:0";
+    d->opts.zmq_notify = d->notify;
+    d->opts.zmq_pub = d->pub;
+    struct notifyd_cfg *cfg = s_cfg("retry:\n  max_attempts: 1\n");
+    s_nd = notifyd_new(&d->opts, &cfg);
+    ck_assert_ptr_nonnull(s_nd);
+    atomic_store(&s_nd_tid, 0);
+    pthread_create(&d->thread, NULL, s_nd_run, NULL);
+    if (!sockets)
+        return;
+    char ep[100];
+    snprintf(ep, sizeof ep, ">%s", d->notify);
+    d->push = zsock_new_push(ep);
+    snprintf(ep, sizeof ep, ">%s", d->pub);
+    d->sub = zsock_new_sub(ep, "NOTIFY_RESULT");
+    ck_assert_ptr_nonnull(d->push);
+    ck_assert_ptr_nonnull(d->sub);
+    zclock_sleep(100); // the subscription reaches the PUB
+}
+
+static void
+s_daemon_stop(struct s_daemon *d)
+{
+    zsock_destroy(&d->push);
+    zsock_destroy(&d->sub);
+    zsys_interrupted = 1;
+    pthread_join(d->thread, NULL);
+    notifyd_destroy(&s_nd);
+    zsys_interrupted = 0;
+}
+
 // A NOTIFY sent again with the same id is not delivered twice (its outcome is published
 // again); an outcome is published until acknowledged and not after; an id notifyd never
 // got is answered "failed" (notifyd: lost).
@@ -755,20 +803,9 @@ START_TEST(test_notifyd_daemon_dedup_and_ack)
 {
     struct s_srv srv;
     s_srv_start(&srv, 0, 0);
-    struct notifyd_opts opts = {0};
-    opts.common.web_listen_address = "127.0.0.1:0";
-    opts.zmq_notify = "inproc://notifyd-test-notify";
-    opts.zmq_pub = "inproc://notifyd-test-pub";
-    struct notifyd_cfg *cfg = s_cfg("retry:\n  max_attempts: 1\n");
-    s_nd = notifyd_new(&opts, &cfg);
-    ck_assert_ptr_nonnull(s_nd);
-    pthread_t t;
-    pthread_create(&t, NULL, s_nd_run, NULL);
-    zsock_t *push = zsock_new_push(">inproc://notifyd-test-notify");
-    zsock_t *sub = zsock_new_sub(">inproc://notifyd-test-pub", "NOTIFY_RESULT");
-    ck_assert_ptr_nonnull(push);
-    ck_assert_ptr_nonnull(sub);
-    zclock_sleep(100); // the subscription reaches the PUB
+    struct s_daemon d;
+    s_daemon_start(&d, "dedup", true);
+    zsock_t *push = d.push, *sub = d.sub;
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", srv.port);
     json_t *notify =
@@ -812,12 +849,7 @@ START_TEST(test_notifyd_daemon_dedup_and_ack)
     ck_assert_int_eq(srv.requests, 1);
     pthread_mutex_unlock(&srv.lock);
     json_decref(notify);
-    zsock_destroy(&push);
-    zsock_destroy(&sub);
-    zsys_interrupted = 1;
-    pthread_join(t, NULL);
-    notifyd_destroy(&s_nd);
-    zsys_interrupted = 0;
+    s_daemon_stop(&d);
     s_srv_stop(&srv);
 }
 END_TEST
@@ -829,20 +861,9 @@ START_TEST(test_notifyd_daemon_refused_has_result)
 {
     struct s_srv srv;
     s_srv_start(&srv, 0, 0);
-    struct notifyd_opts opts = {0};
-    opts.common.web_listen_address = "127.0.0.1:0";
-    opts.zmq_notify = "inproc://notifyd-test-refused-notify";
-    opts.zmq_pub = "inproc://notifyd-test-refused-pub";
-    struct notifyd_cfg *cfg = s_cfg("retry:\n  max_attempts: 1\n");
-    s_nd = notifyd_new(&opts, &cfg);
-    ck_assert_ptr_nonnull(s_nd);
-    pthread_t t;
-    pthread_create(&t, NULL, s_nd_run, NULL);
-    zsock_t *push = zsock_new_push(">inproc://notifyd-test-refused-notify");
-    zsock_t *sub = zsock_new_sub(">inproc://notifyd-test-refused-pub", "NOTIFY_RESULT");
-    ck_assert_ptr_nonnull(push);
-    ck_assert_ptr_nonnull(sub);
-    zclock_sleep(100); // the subscription reaches the PUB
+    struct s_daemon d;
+    s_daemon_start(&d, "refused", true);
+    zsock_t *push = d.push, *sub = d.sub;
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", srv.port);
     const char *want[2] = {"delivered", "failed"};
@@ -871,12 +892,7 @@ START_TEST(test_notifyd_daemon_refused_has_result)
     pthread_mutex_lock(&srv.lock);
     ck_assert_int_eq(srv.requests, 1);
     pthread_mutex_unlock(&srv.lock);
-    zsock_destroy(&push);
-    zsock_destroy(&sub);
-    zsys_interrupted = 1;
-    pthread_join(t, NULL);
-    notifyd_destroy(&s_nd);
-    zsys_interrupted = 0;
+    s_daemon_stop(&d);
     s_srv_stop(&srv);
 }
 END_TEST
@@ -891,16 +907,8 @@ END_TEST
 #define LOOP_ZMQ_ASKS_MAX 0.5
 START_TEST(test_notifyd_daemon_idle_loop_asks)
 {
-    struct notifyd_opts opts = {0};
-    opts.common.web_listen_address = "127.0.0.1:0";
-    opts.zmq_notify = "inproc://notifyd-test-idle-notify";
-    opts.zmq_pub = "inproc://notifyd-test-idle-pub";
-    struct notifyd_cfg *cfg = s_cfg("retry:\n  max_attempts: 1\n");
-    s_nd = notifyd_new(&opts, &cfg);
-    ck_assert_ptr_nonnull(s_nd);
-    atomic_store(&s_nd_tid, 0);
-    pthread_t t;
-    pthread_create(&t, NULL, s_nd_run, NULL);
+    struct s_daemon d;
+    s_daemon_start(&d, "idle", false);
     int tid = 0;
     for (int i = 0; i < 500 && !(tid = atomic_load(&s_nd_tid)); i++) // bounded: 5 s
         zclock_sleep(10);
@@ -930,10 +938,7 @@ START_TEST(test_notifyd_daemon_idle_loop_asks)
         close(getpids);
     if (polls >= 0)
         close(polls);
-    zsys_interrupted = 1;
-    pthread_join(t, NULL);
-    notifyd_destroy(&s_nd);
-    zsys_interrupted = 0;
+    s_daemon_stop(&d);
     if (getpids >= 0 && polls >= 0) {
         ck_assert_msg(waits > 0, "no loop waits counted");
         ck_assert_msg(asks <= LOOP_ZMQ_ASKS_MAX, "%.2f ZeroMQ asks a loop wait", asks);
