@@ -37,6 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_tcp.h"
+
 #define S_WARMUP 3
 #define S_MAX_CONNS 8
 #define S_BUF 65536
@@ -62,29 +64,11 @@ s_ts_ns(const struct timespec *ts)
     return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
 }
 
-static int
-s_tcp(int port, int listening)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0)
-        return -1;
-    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (listening ? bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 16) < 0
-                  : connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        close(fd);
-        return -1;
-    }
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
-}
-
 // The POST connection, with transmit timestamps of each send's last byte on its error queue.
 static int
 s_client(int port)
 {
-    int fd = s_tcp(port, 0);
+    int fd = bench_tcp(port, 0);
     unsigned flags = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
                      SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
     if (fd >= 0)
@@ -187,7 +171,7 @@ main(int argc, char **argv)
         fprintf(stderr, "first-notify-probe: PROBES 1-1000\n");
         return 2;
     }
-    int lfd = s_tcp(atoi(argv[2]), 1), cfd = s_client(post_port);
+    int lfd = bench_tcp(atoi(argv[2]), 1), cfd = s_client(post_port);
     if (lfd < 0 || cfd < 0) {
         perror("first-notify-probe");
         return 1;

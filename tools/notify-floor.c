@@ -25,6 +25,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bench_tcp.h"
+
 #define S_MAX_CONNS 16
 #define S_BUF (1u << 20)
 
@@ -33,24 +35,6 @@ struct s_conn {
     size_t len;
     char *buf;
 };
-
-static int
-s_tcp(int port, int listening)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0)
-        return -1;
-    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (listening ? bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 16) < 0
-                  : connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        close(fd);
-        return -1;
-    }
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
-}
 
 static int
 s_write_all(int fd, const char *p, size_t n)
@@ -89,7 +73,7 @@ s_forward(int *sink, int sink_port, const char *body, size_t len)
                       jn, json);
     for (int attempt = 0; attempt < 2; attempt++) {
         if (*sink < 0)
-            *sink = s_tcp(sink_port, 0);
+            *sink = bench_tcp(sink_port, 0);
         if (*sink >= 0 && s_write_all(*sink, req, (size_t)rn) == 0)
             return;
         if (*sink >= 0)
@@ -130,7 +114,7 @@ main(int argc, char **argv)
         fprintf(stderr, "usage: notify-floor LISTEN_PORT SINK_PORT\n");
         return 2;
     }
-    int lfd = s_tcp(atoi(argv[1]), 1), sink_port = atoi(argv[2]), sink = -1;
+    int lfd = bench_tcp(atoi(argv[1]), 1), sink_port = atoi(argv[2]), sink = -1;
     if (lfd < 0) {
         perror("notify-floor");
         return 1;
