@@ -787,13 +787,11 @@ s_on_stop_turn(zloop_t *loop, zmq_pollitem_t *item, void *arg)
     return -1;
 }
 
-// A request that came with its connection is handled in the loop turn that accepts the
-// connection (before: accepted in one turn, read in the next, after a 0 ms timer): the
-// connection and the request are in before the loop runs, and the loop stops after one
-// turn (an always-readable eventfd polled after libmicrohttpd's descriptor).
-START_TEST(test_fw_http_loop_request_in_accepting_turn)
+// s_http serving GET /count on loop's thread, and a connection to it (answers it does not
+// get within 5 s fail the test's recv rather than hang it).
+static int
+s_loop_count_client(zloop_t *loop)
 {
-    zloop_t *loop = zloop_new();
     s_metrics = fw_metrics_new();
     s_http = fw_http_new("testd", s_metrics);
     fw_http_route_loop(s_http, "GET", "/count", s_on_count, NULL);
@@ -802,10 +800,23 @@ START_TEST(test_fw_http_loop_request_in_accepting_turn)
     ck_assert_msg(fw_http_start(s_http, "127.0.0.1:0", &err) == 0, "start: %s", err.msg);
     int c = socket(AF_INET, SOCK_STREAM, 0);
     ck_assert_int_ge(c, 0);
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_port = htons((uint16_t)fw_http_port(s_http)),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     ck_assert_int_eq(connect(c, (struct sockaddr *)&a, sizeof a), 0);
+    return c;
+}
+
+// A request that came with its connection is handled in the loop turn that accepts the
+// connection (before: accepted in one turn, read in the next, after a 0 ms timer): the
+// connection and the request are in before the loop runs, and the loop stops after one
+// turn (an always-readable eventfd polled after libmicrohttpd's descriptor).
+START_TEST(test_fw_http_loop_request_in_accepting_turn)
+{
+    zloop_t *loop = zloop_new();
+    int c = s_loop_count_client(loop);
     static const char req[] = "GET /count HTTP/1.1\r\nHost: x\r\n\r\n";
     ck_assert_int_eq(send(c, req, sizeof req - 1, 0), (ssize_t)(sizeof req - 1));
     int ev = eventfd(1, EFD_CLOEXEC);
@@ -836,20 +847,7 @@ END_TEST
 START_TEST(test_fw_http_loop_keepalive_no_extra_poll)
 {
     zloop_t *loop = zloop_new();
-    s_metrics = fw_metrics_new();
-    s_http = fw_http_new("testd", s_metrics);
-    fw_http_route_loop(s_http, "GET", "/count", s_on_count, NULL);
-    fw_http_set_loop(s_http, loop);
-    fw_err_t err = {0};
-    ck_assert_msg(fw_http_start(s_http, "127.0.0.1:0", &err) == 0, "start: %s", err.msg);
-    int c = socket(AF_INET, SOCK_STREAM, 0);
-    ck_assert_int_ge(c, 0);
-    struct timeval tv = {.tv_sec = 5};
-    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv); // a lost answer fails, not hangs
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)fw_http_port(s_http)),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    ck_assert_int_eq(connect(c, (struct sockaddr *)&a, sizeof a), 0);
+    int c = s_loop_count_client(loop);
     int ev = eventfd(1, EFD_CLOEXEC);
     ck_assert_int_ge(ev, 0);
     zmq_pollitem_t stop = {NULL, ev, ZMQ_POLLIN, 0};
