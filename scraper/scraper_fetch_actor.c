@@ -109,18 +109,44 @@ struct s_actor {
 // ---------------------------------------------------------------------------------------
 //  curl callbacks (all run on the actor thread)
 
+// Make room in x's body buffer for need bytes (need <= x->limit + 1). The first write
+// sizes it from the Content-Length announced (the decoded size when the body is not
+// compressed; with gzip a lower bound), so a big body is not grown and copied several
+// times; later growth doubles, up to limit + 1. The bytes past x->len are never zeroed
+// (nor read): a 64 MiB body buffer cleared per scrape was most of this thread's time.
+static void
+s_body_reserve(struct s_xfer *x, size_t need)
+{
+    if (need <= x->h.cap)
+        return;
+    size_t cap = x->h.cap ? x->h.cap * 2 : 4096;
+    if (x->len == 0) {
+        curl_off_t cl = -1;
+        if (curl_easy_getinfo(x->h.easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK &&
+            cl > 0 && (uint64_t)cl < (uint64_t)x->limit && (size_t)cl + 1 > cap)
+            cap = (size_t)cl + 1;
+    }
+    if (cap < need)
+        cap = need;
+    if (cap > x->limit + 1)
+        cap = x->limit + 1;
+    x->h.body = fw_realloc(x->h.body, cap);
+    x->h.cap = cap;
+}
+
 static size_t
 s_on_write(char *data, size_t size, size_t nmemb, void *userp)
 {
     struct s_xfer *x = userp;
     size_t n = size * nmemb;
-    if (x->len + n > x->limit) {
+    if (n > x->limit || x->len > x->limit - n) {
         x->too_big = true;
         return 0; // aborts the transfer with CURLE_WRITE_ERROR
     }
-    fw_mem_grow((void **)&x->h.body, &x->h.cap, x->len + n + 1, 1);
+    s_body_reserve(x, x->len + n + 1);
     memcpy(x->h.body + x->len, data, n);
     x->len += n;
+    x->h.body[x->len] = '\0'; // what was zero-filled before: a reader may rely on it
     return n;
 }
 
@@ -605,6 +631,8 @@ s_finish(struct s_actor *self, CURL *easy, CURLcode code)
         snprintf(err, sizeof(err), "server returned HTTP status %ld", status);
         error = err;
     }
+    if (x->h.body) // a kept buffer's bytes past len are the last body's: end this one
+        x->h.body[x->len] = '\0';
     s_reply(self, x->id, x->job, error, ctype, dur, error ? NULL : x->h.body, x->len, x->start_ms,
             false);
     s_forget(self, x);

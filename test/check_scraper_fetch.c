@@ -225,6 +225,53 @@ START_TEST(test_scraper_fetch_tls_files_change)
 }
 END_TEST
 
+// The body buffer, sized from Content-Length and never zero-filled: a 3 MiB body arrives
+// whole, byte for byte; a short body on the same handle after it is exactly itself (ended,
+// nothing of the long one after it); the limit still fails a body one byte over it, and a
+// body exactly at it passes.
+START_TEST(test_scraper_fetch_body_sized_exact)
+{
+    size_t big_len = 3u << 20;
+    char *big = fw_malloc(big_len + 1);
+    for (size_t i = 0; i < big_len; i++)
+        big[i] = (char)('a' + i % 26);
+    big[big_len - 1] = '\n';
+    big[big_len] = '\0';
+    struct check_util_scraper_target srv = {.keep_alive = true, .body = big};
+    check_util_scraper_target_start(&srv);
+    scraper_fetch_t *fetch = scraper_fetch_new(NULL, NULL);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/m", srv.port);
+    zpoller_t *poller = zpoller_new(scraper_fetch_sock(fetch), NULL);
+    struct scraper_fetch_opts o = {.timeout_ms = 10000};
+    const char *want[] = {big, "short 1\n", big, big};
+    int64_t limits[] = {0, 0, (int64_t)big_len - 1, (int64_t)big_len};
+    for (uint64_t i = 0; i < 4; i++) {
+        srv.body = want[i];
+        o.body_size_limit = limits[i];
+        ck_assert_int_eq(scraper_fetch_start(fetch, i + 1, url, &o), 0);
+        ck_assert_ptr_nonnull(zpoller_wait(poller, 10000));
+        struct scraper_fetch_result res;
+        ck_assert_int_eq(scraper_fetch_recv(fetch, &res), 0);
+        size_t len;
+        const char *body = scraper_fetch_result_body(&res, &len);
+        if (i == 2) {
+            ck_assert_ptr_nonnull(res.error);
+            ck_assert_msg(strstr(res.error, "body size limit") != NULL, "%s", res.error);
+        } else {
+            ck_assert_msg(!res.error, "%s", res.error);
+            ck_assert_uint_eq(len, strlen(want[i]));
+            ck_assert(memcmp(body, want[i], len) == 0);
+        }
+        scraper_fetch_result_clear(&res);
+    }
+    zpoller_destroy(&poller);
+    scraper_fetch_destroy(&fetch);
+    check_util_scraper_target_stop(&srv);
+    free(big);
+}
+END_TEST
+
 Suite *
 scraper_fetch_suite(void)
 {
@@ -233,6 +280,7 @@ scraper_fetch_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_scraper_fetch_keeps_handle_and_connection);
     tcase_add_test(tc, test_scraper_fetch_settings_change_on_kept_handle);
+    tcase_add_test(tc, test_scraper_fetch_body_sized_exact);
     suite_add_tcase(s, tc);
     TCase *files = tcase_create("tls_files");
     tcase_set_timeout(files, 60);
