@@ -772,6 +772,13 @@ fw_sender_last_seq(const fw_sender_t *self)
     return self->seq;
 }
 
+uint64_t
+fw_sender_settled(const fw_sender_t *self)
+{
+    const struct s_entry *f = s_count(self) > 0 ? &self->q[self->head] : NULL;
+    return f ? f->seq - 1 : self->seq;
+}
+
 size_t
 fw_sender_waiting(const fw_sender_t *self)
 {

@@ -162,6 +162,10 @@ size_t fw_sender_unacked_bytes(const fw_sender_t *self);
 // The highest seq acknowledged (0: none), and the last seq given out.
 uint64_t fw_sender_acked(const fw_sender_t *self);
 uint64_t fw_sender_last_seq(const fw_sender_t *self);
+// The highest seq at and below which no batch is held any more (each acknowledged, or
+// dropped unacknowledged): every batch up to it is settled. Grows only; the last seq when
+// nothing is held.
+uint64_t fw_sender_settled(const fw_sender_t *self);
 // Batches numbered and not yet put on the socket: held (opts.hold), refused by it, or to be
 // sent again (Go-Back-N).
 size_t fw_sender_waiting(const fw_sender_t *self);

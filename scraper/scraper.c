@@ -167,6 +167,7 @@ s_target_schedule(scraper_t *self, struct scraper_target *t)
         .http = &t->client.http,
         // target_limit exceeded: fail the scrape without asking the target, as Prometheus.
         .error = t->forced_error[0] ? t->forced_error : NULL,
+        .after_seq = t->after_seq,
         .job = job,
     };
     (void)scraper_fetch_schedule(self->fetch, t->inflight, t->url, &o, t->next_mono);
@@ -402,6 +403,14 @@ s_on_work_done(struct scraper_work_job *job, void *arg)
             batches++;
     if (batches)
         fw_metrics_add(self->metrics, "fw_scraper_batches_sent_total", "", (double)batches);
+    // A scrape of more than one batch is over for its target when tsdb has it: its next
+    // scrape starts only once these batches are settled (else that slot is skipped), so a
+    // target bigger than tsdb can take in an interval is scraped as often as tsdb takes it
+    // rather than filling the send buffer, whose drops would take the other targets'
+    // batches too. A scrape of one batch does not wait: it cannot fill the buffer, and its
+    // batch may sit behind a big one's.
+    t->after_seq = job->n_frames > 1 ? fw_sender_last_seq(self->sender) : 0;
+    scraper_fetch_set_settled(self->fetch, fw_sender_settled(self->sender));
     if (job->exemplars_dropped)
         fw_metrics_add(self->metrics, "fw_scraper_exemplars_total", "result=\"parse_dropped\"",
                        (double)job->exemplars_dropped);
@@ -422,6 +431,16 @@ s_on_work_done(struct scraper_work_job *job, void *arg)
 }
 
 static void s_loop_settle(scraper_t *self);
+
+// tsdb acknowledged batches: the targets waiting for them (after_seq) may scrape again.
+static void
+s_on_ack(void *arg, uint64_t acked)
+{
+    scraper_t *self = arg;
+    (void)acked;
+    if (self->fetch)
+        scraper_fetch_set_settled(self->fetch, fw_sender_settled(self->sender));
+}
 
 // After a read of finished scrapes: if one ended a slot, the batches held go (s_send_held).
 static void
@@ -521,9 +540,17 @@ s_on_fetch(scraper_t *self)
     }
     struct scraper_work_job *job = res.job;
     struct scraper_target *t = job->target;
-    bool cancelled = res.cancelled;
+    bool cancelled = res.cancelled, skipped = res.skipped;
+    if (skipped) { // the previous scrape's batches not yet settled (after_seq): expected
+        char lj[320];
+        fw_metrics_label(lj, sizeof(lj), "job", t->job);
+        fw_metrics_add(self->metrics, "fw_scraper_scrapes_skipped_total", lj, 1);
+        fw_metrics_add(self->metrics, "fw_scraper_scrapes_waited_total", lj, 1);
+        fw_debug("scrape.skip", "target=%s reason=%s", t->url,
+                 res.error ? res.error : "previous scrape not stored");
+    }
     scraper_fetch_result_clear(&res);
-    s_job_drop(self, &job, cancelled ? NULL : "worker queue full");
+    s_job_drop(self, &job, cancelled || skipped ? NULL : "worker queue full");
     if (!s_zombie_retire(self, t)) {
         if (cancelled)
             s_target_schedule(self, t); // made again for the same due time, in the same slot
@@ -735,7 +762,10 @@ scraper_new(const struct scraper_opts *opts)
                        "Staleness markers sent for series that disappeared.");
     fw_metrics_declare(m, "fw_scraper_scrapes_skipped_total", FW_METRIC_COUNTER,
                        "Scrapes skipped because the target's previous scrape was still being "
-                       "fetched or processed.");
+                       "fetched or processed, or its samples not yet stored (waited).");
+    fw_metrics_declare(m, "fw_scraper_scrapes_waited_total", FW_METRIC_COUNTER,
+                       "Of the skipped scrapes, those of a target whose previous scrape (more "
+                       "than one batch) tsdb had not yet acknowledged.");
     fw_metrics_declare(
         m, "fw_scraper_fetch_wakes_total", FW_METRIC_COUNTER,
         "Wake-ups of the fetch thread by the loop, by reason (cancel: one a batch).");
@@ -791,6 +821,7 @@ scraper_open(scraper_t *self, struct fw_promcfg *cfg, fw_err_t *err)
     so.lazy_acks = true;
     so.tick_ms = S_SENDER_TICK_MS;
     self->sender = fw_sender_new(&so, self->metrics);
+    fw_sender_on_ack(self->sender, s_on_ack, self);
     self->exemplars = scraper_exemplars_new(self->metrics);
     if (fw_sender_open(self->sender, err) != 0 ||
         scraper_exemplars_open(self->exemplars, self->opts->zmq_tsdb_address, err) != 0 ||

@@ -106,6 +106,7 @@ scraper_fetch_schedule(scraper_fetch_t *self, uint64_t id, const char *url,
     snprintf(req->escaping, sizeof(req->escaping), "%s", o->escaping ? o->escaping : "");
     req->error = o->error ? fw_strdup(o->error) : NULL;
     req->job = o->job;
+    req->after_seq = o->after_seq;
     if (o->http) {
         req->has_http = true;
         fw_promcfg_http_copy(&req->http, o->http);
@@ -176,6 +177,12 @@ scraper_fetch_setups(const scraper_fetch_t *self)
     return __atomic_load_n(&self->share.setups, __ATOMIC_RELAXED);
 }
 
+void
+scraper_fetch_set_settled(scraper_fetch_t *self, uint64_t settled)
+{
+    __atomic_store_n(&self->share.settled, settled, __ATOMIC_RELEASE);
+}
+
 uint64_t
 scraper_fetch_wakes(const scraper_fetch_t *self)
 {
@@ -200,7 +207,7 @@ scraper_fetch_recv(scraper_fetch_t *self, struct scraper_fetch_result *out)
         return -1;
     int rc = -1;
     char *cmd = zmsg_popstr(m);
-    if (!cmd || strcmp(cmd, "DONE") != 0 || zmsg_size(m) != 8)
+    if (!cmd || strcmp(cmd, "DONE") != 0 || zmsg_size(m) != 9)
         goto out;
     zframe_t *idf = zmsg_pop(m);
     if (zframe_size(idf) == sizeof(out->id))
@@ -227,6 +234,10 @@ scraper_fetch_recv(scraper_fetch_t *self, struct scraper_fetch_result *out)
     f = zmsg_pop(m);
     if (zframe_size(f) == sizeof(out->cancelled))
         memcpy(&out->cancelled, zframe_data(f), sizeof(out->cancelled));
+    zframe_destroy(&f);
+    f = zmsg_pop(m);
+    if (zframe_size(f) == sizeof(out->skipped))
+        memcpy(&out->skipped, zframe_data(f), sizeof(out->skipped));
     zframe_destroy(&f);
     rc = 0;
 out:

@@ -55,6 +55,7 @@ struct scraper_fetch_result {
     void *job;          // borrowed: the request's scraper_fetch_opts.job
     int64_t start_ms;   // wall clock when the request started (or was cancelled)
     bool cancelled;     // scraper_fetch_cancel took it before it started (error says so)
+    bool skipped;       // not started: due before its after_seq was settled (error says so)
     size_t others;      // transfers the actor had in flight beside this one when it answered
 };
 
@@ -83,7 +84,12 @@ struct scraper_fetch_opts {
     const char *escaping;    // Accept's escaping= (fw_names_escaping_str); NULL: none
     const struct fw_http_client_config *http; // borrowed (copied); NULL: plain GET
     const char *error; // NULL, or answer at once with this error and make no request
-    void *job;         // opaque, carried to the answer (scraper_fetch_result.job)
+    // 0, or: when due, the request starts only if the owner's last scraper_fetch_set_settled
+    // is at least this; else it is answered at once on the pipe with `skipped` set (never
+    // handed off) and makes no request. The scraper gives a big scrape's last batch seq, so
+    // a target's next scrape waits until tsdb has its previous one.
+    uint64_t after_seq;
+    void *job; // opaque, carried to the answer (scraper_fetch_result.job)
 };
 
 // Ask the actor to GET url as o says at monotonic time due_mono (ms; now or past: at
@@ -124,6 +130,10 @@ uint64_t scraper_fetch_setups(const scraper_fetch_t *self);
 uint64_t scraper_fetch_wakes(const scraper_fetch_t *self);
 // Of those, the wakes for cancels (any thread: the scraper's self-metrics).
 uint64_t scraper_fetch_wakes_cancel(scraper_fetch_t *self);
+
+// Publish settled (the owner's thread; read by the actor when a request is due): requests
+// whose after_seq is at most this may start. It only grows in use (fw_sender_settled).
+void scraper_fetch_set_settled(scraper_fetch_t *self, uint64_t settled);
 
 // Read one answer from the actor (call when it is readable). 0, or -1 when the message was
 // not an answer (out is then empty). Release out with scraper_fetch_result_clear().

@@ -12,7 +12,7 @@
     curl's 0 ms timer after transfers start is served at once, not by another round.
     Finished transfers (curl_multi_info_read) are answered on the hand-off function, or on the
     pipe as "DONE" messages: id, error ("" for none), content type, duration, body, job
-    pointer, start time, cancelled flag; at the end of each round the round function
+    pointer, start time, cancelled flag, skipped flag; at the end of each round the round function
     (scraper_fetch_on_round) lets the owner send back together what the round handed off.
 
     The owner's side (scraper_fetch.c) queues requests and cancels; each time round its loop
@@ -249,13 +249,18 @@ s_in_flight(const struct s_actor *self, uint64_t id)
     return false;
 }
 
+// How a request ends: answered after its transfer (or its failure to start), cancelled
+// before it started, or skipped at its due time (scraper_fetch_opts.after_seq).
+enum s_end { S_DONE, S_CANCELLED, S_SKIPPED };
+
 // Answer request id (carrying job): to the hand-off function when it takes it, else on the
-// pipe.
+// pipe (a cancelled or skipped request always).
 static void
 s_reply(struct s_actor *self, uint64_t id, void *job, const char *error, const char *ctype,
-        double dur_s, const char *body, size_t len, int64_t start_ms, bool cancelled)
+        double dur_s, const char *body, size_t len, int64_t start_ms, enum s_end end)
 {
-    if (job && self->handoff && !cancelled) {
+    bool cancelled = end == S_CANCELLED, skipped = end == S_SKIPPED;
+    if (job && self->handoff && end == S_DONE) {
         struct scraper_fetch_result res = {
             .id = id,
             .error = error ? fw_strdup(error) : NULL,
@@ -281,6 +286,7 @@ s_reply(struct s_actor *self, uint64_t id, void *job, const char *error, const c
     zmsg_addmem(m, &job, sizeof(job));
     zmsg_addmem(m, &start_ms, sizeof(start_ms));
     zmsg_addmem(m, &cancelled, sizeof(cancelled));
+    zmsg_addmem(m, &skipped, sizeof(skipped));
     zmsg_send(&m, self->pipe);
     self->pipe_check = true; // sending processed the pipe's commands: its fd may not signal
 }
@@ -494,14 +500,20 @@ s_start(struct s_actor *self, struct scraper_fetch_req **req_p)
     const char *url = req->url;
     int64_t start_ms = fw_time_now_ms();
     if (req->error) {
-        s_reply(self, id, req->job, req->error, NULL, 0, NULL, 0, start_ms, false);
+        s_reply(self, id, req->job, req->error, NULL, 0, NULL, 0, start_ms, S_DONE);
+        return;
+    }
+    uint64_t settled = __atomic_load_n(&self->share->settled, __ATOMIC_ACQUIRE);
+    if (req->after_seq > settled) {
+        s_reply(self, id, req->job, "the previous scrape's samples are not stored yet", NULL, 0,
+                NULL, 0, start_ms, S_SKIPPED);
         return;
     }
     char err[CURL_ERROR_SIZE + 320];
     char *secret[3] = {NULL, NULL, NULL};
     uint64_t gen[3] = {0, 0, 0};
     if (req->has_http && s_read_secrets(&req->http, secret, err, sizeof(err)) != 0) {
-        s_reply(self, id, req->job, err, NULL, 0, NULL, 0, start_ms, false);
+        s_reply(self, id, req->job, err, NULL, 0, NULL, 0, start_ms, S_DONE);
         return;
     }
     if (req->has_http && s_tls_files(self, &req->http.tls_config, gen, err, sizeof(err)) != 0) {
@@ -520,7 +532,7 @@ s_start(struct s_actor *self, struct scraper_fetch_req **req_p)
     if (fits < 0) {
         for (size_t i = 0; i < 3; i++)
             free(secret[i]);
-        s_reply(self, id, x->job, "curl_easy_init failed", NULL, 0, NULL, 0, start_ms, false);
+        s_reply(self, id, x->job, "curl_easy_init failed", NULL, 0, NULL, 0, start_ms, S_DONE);
         goto fail;
     }
     CURL *e = x->h.easy;
@@ -567,7 +579,7 @@ s_start(struct s_actor *self, struct scraper_fetch_req **req_p)
         x->h.tls_gen[i] = gen[i];
     }
     if (rc != 0) {
-        s_reply(self, id, x->job, err, NULL, 0, NULL, 0, start_ms, false);
+        s_reply(self, id, x->job, err, NULL, 0, NULL, 0, start_ms, S_DONE);
         goto fail;
     }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->h.headers);
@@ -585,7 +597,7 @@ add:
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     if (curl_multi_add_handle(self->multi, e) != CURLM_OK) {
         s_reply(self, id, x->job, "curl_multi_add_handle failed", NULL, 0, NULL, 0, start_ms,
-                false);
+                S_DONE);
         goto fail;
     }
     fw_mem_grow((void **)&self->xfers, &self->cap_xfers, self->n_xfers + 1, sizeof(*self->xfers));
@@ -634,7 +646,7 @@ s_finish(struct s_actor *self, CURL *easy, CURLcode code)
     if (x->h.body) // a kept buffer's bytes past len are the last body's: end this one
         x->h.body[x->len] = '\0';
     s_reply(self, x->id, x->job, error, ctype, dur, error ? NULL : x->h.body, x->len, x->start_ms,
-            false);
+            S_DONE);
     s_forget(self, x);
     s_xfer_destroy(self, &x);
 }
@@ -731,7 +743,7 @@ s_cancel_all(struct s_actor *self, uint64_t *ids, size_t n)
             self->heap[kept++] = req;
             continue;
         }
-        s_reply(self, req->id, req->job, "scrape cancelled", NULL, 0, NULL, 0, now_ms, true);
+        s_reply(self, req->id, req->job, "scrape cancelled", NULL, 0, NULL, 0, now_ms, S_CANCELLED);
         scraper_fetch_req_free(&req);
     }
     if (kept == self->n_heap)

@@ -26,6 +26,7 @@ struct scraper_fetch_req {
     bool has_http;
     struct fw_http_client_config http; // owned copy
     char *error;                       // owned, or NULL: answer this at once
+    uint64_t after_seq;                // skipped when due unless settled >= it (0: never)
     void *job;                         // opaque
 };
 
@@ -42,6 +43,7 @@ struct scraper_fetch_shared {
     uint64_t wakes_cancel; // of which for cancels
     uint64_t polls;        // the actor's poll() calls (atomic: written by the actor)
     uint64_t setups;       // handles the actor set up from scratch (atomic, likewise)
+    uint64_t settled;      // scraper_fetch_set_settled (atomic: written by the owner)
     scraper_fetch_round_fn *round; // or NULL: called at the end of each round
     void *round_arg;
 };

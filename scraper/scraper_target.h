@@ -79,6 +79,7 @@ struct scraper_target {
     uint64_t inflight;         // fetch id of its scrape out (scheduled, fetched or worked on)
     bool working;              // its scrape's job is out (scraper_work.h): hands off
     int64_t next_mono;         // monotonic ms the scrape out is (or was) due
+    uint64_t after_seq;        // its next scrape waits for this batch seq to settle (0: none)
     struct scraper_seen *seen; // owned
     uint32_t gen;
     // the scrape cache (scraper_cache.h: what each series text of the body becomes, after

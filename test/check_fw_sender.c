@@ -237,8 +237,10 @@ START_TEST(test_fw_sender_new_send_ack_destroy)
     s_send(s, 4, 10);
     s_send(s, 4, 20);
     ck_assert_uint_eq(fw_sender_last_seq(s), 3);
+    ck_assert_uint_le(fw_sender_settled(s), fw_sender_acked(s)); // none settled unacked
     ck_assert(s_run_until_acked(&t, s, 5000));
     ck_assert_uint_eq(fw_sender_acked(s), 3);
+    ck_assert_uint_eq(fw_sender_settled(s), 3);
     ck_assert_uint_eq(fw_sender_unacked_bytes(s), 0);
     for (int i = 1; i <= 3; i++)
         ck_assert_int_eq(t.stored[i], 1);
@@ -481,6 +483,8 @@ START_TEST(test_fw_sender_overflow_drops_oldest)
         s_send(s, (size_t)i + 1, 0);                   // batch i holds i + 1 samples
     ck_assert_int_lt(fw_time_mono_ms() - start, 1000); // never blocked
     ck_assert_uint_eq(fw_sender_unacked(s), 3);
+    ck_assert_uint_eq(fw_sender_settled(s), 2); // 1 and 2 dropped: settled, never acked
+    ck_assert_uint_eq(fw_sender_acked(s), 0);
     ck_assert(fw_metrics_get(m, "fw_sender_dropped_batches_total", "") == 2);
     ck_assert(fw_metrics_get(m, "fw_sender_dropped_samples_total", "") == 1 + 2);
     ck_assert(fw_metrics_get(m, "fw_sender_unacked_batches", "") == 3);
@@ -491,6 +495,7 @@ START_TEST(test_fw_sender_overflow_drops_oldest)
     s_tsdb_open(&t, endpoint); // tsdb is back
     ck_assert(s_run_until_acked(&t, s, 5000));
     ck_assert_int_eq(t.stored[1] + t.stored[2], 0); // dropped: never sent
+    ck_assert_uint_eq(fw_sender_settled(s), 5);
     for (int i = 3; i <= 5; i++)
         ck_assert_int_eq(t.stored[i], 1);
     ck_assert_uint_eq(t.samples, 3 + 4 + 5);

@@ -225,6 +225,44 @@ START_TEST(test_scraper_fetch_tls_files_change)
 }
 END_TEST
 
+// after_seq: a request due before the owner says its seq is settled is answered at once,
+// skipped (no connection made, never a failed scrape); the same request once settled
+// reaches the target. (Without the check the first answer is the body and skipped false.)
+START_TEST(test_scraper_fetch_after_seq_skips_until_settled)
+{
+    struct check_util_scraper_target srv;
+    char url[64];
+    scraper_fetch_t *fetch = s_start(&srv, url, sizeof(url));
+    struct scraper_fetch_opts o = {.timeout_ms = 5000, .after_seq = 7};
+    scraper_fetch_set_settled(fetch, 6);
+    ck_assert_int_eq(scraper_fetch_start(fetch, 1, url, &o), 0);
+    zpoller_t *poller = zpoller_new(scraper_fetch_sock(fetch), NULL);
+    ck_assert_ptr_nonnull(zpoller_wait(poller, 10000));
+    struct scraper_fetch_result res;
+    ck_assert_int_eq(scraper_fetch_recv(fetch, &res), 0);
+    ck_assert_uint_eq(res.id, 1);
+    ck_assert(res.skipped);
+    ck_assert(!res.cancelled);
+    ck_assert_ptr_nonnull(res.error);
+    scraper_fetch_result_clear(&res);
+    ck_assert_int_eq(__atomic_load_n(&srv.conns, __ATOMIC_RELAXED), 0);
+    scraper_fetch_set_settled(fetch, 7);
+    ck_assert_int_eq(scraper_fetch_start(fetch, 2, url, &o), 0);
+    ck_assert_ptr_nonnull(zpoller_wait(poller, 10000));
+    ck_assert_int_eq(scraper_fetch_recv(fetch, &res), 0);
+    ck_assert_uint_eq(res.id, 2);
+    ck_assert(!res.skipped);
+    ck_assert_ptr_null(res.error);
+    size_t len;
+    const char *body = scraper_fetch_result_body(&res, &len);
+    ck_assert_str_eq(body, "auth{v=\"none\"} 1\n");
+    scraper_fetch_result_clear(&res);
+    zpoller_destroy(&poller);
+    scraper_fetch_destroy(&fetch);
+    check_util_scraper_target_stop(&srv);
+}
+END_TEST
+
 // The body buffer, sized from Content-Length and never zero-filled: a 3 MiB body arrives
 // whole, byte for byte; a short body on the same handle after it is exactly itself (ended,
 // nothing of the long one after it); the limit still fails a body one byte over it, and a
@@ -280,6 +318,7 @@ scraper_fetch_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_scraper_fetch_keeps_handle_and_connection);
     tcase_add_test(tc, test_scraper_fetch_settings_change_on_kept_handle);
+    tcase_add_test(tc, test_scraper_fetch_after_seq_skips_until_settled);
     tcase_add_test(tc, test_scraper_fetch_body_sized_exact);
     suite_add_tcase(s, tc);
     TCase *files = tcase_create("tls_files");

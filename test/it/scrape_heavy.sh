@@ -11,7 +11,8 @@
 # A's light scrapes are as many as B's (>= 80% of B's, less one) and start on their 1 s
 # cadence as often as B's do (late by >= 250 ms at most WINDOW/5 times more than B's): a
 # loop held by the heavy body loses and delays most of them (the bug this guards: 23
-# scrapes in 65 s); and the peak RSS (VmHWM) of the scraper and of tsdb stay under
+# scrapes in 65 s); A's sender drops no batch (a heavy target scraped faster than tsdb
+# takes it in filled the buffer, and its drops took the light batches too); and the peak RSS (VmHWM) of the scraper and of tsdb stay under
 # SCRAPER_MAX_MB and TSDB_MAX_MB. A against B, not against the clock, so a busy machine
 # (CI at load 11-16 on 2 cores) slows both alike; the window is at least WINDOW s and lasts
 # until B has WINDOW - 1 light scrapes and A two more heavy ones, at most WINDOW_MAX_S.
@@ -169,15 +170,23 @@ it_check "the window closed: control light scrapes >= $((WINDOW - 1)) and 2 heav
 it_check "the heavy target was scraped meanwhile ($heavy >= 2)" [ "$heavy" -ge 2 ]
 it_check "A's light scrapes keep up with the control's: $light >= 80% of $control - 1" \
     [ $((light * 10)) -ge $((control * 8 - 10)) ]
-# An open limit (issue 7, README "scrape_heavy"): a target is pinned to one of the scraper's
-# workers by a hash of its labels, so a light target on the heavy one's worker waits behind
-# its parse; with the ports drawn at random that is some runs and not others.
-it_known "issue 7: a light target pinned to the heavy target's worker" \
+# Issue 7: a heavy target that tsdb took in more slowly than it was scraped filled A's
+# send buffer, whose drops took the light target's batches too (gaps that count as late);
+# the heavy target's next scrape now waits for tsdb's acknowledgement of its previous one,
+# and that is checked hard below (no batch dropped, A keeps up with B). What is left open:
+# under load (8 busy loops, load ~10) a light scrape still starts a few hundred ms late a
+# few times in some runs (6 against B's 0 in one of seven runs after the fix), a cause not
+# yet measured (README): this one check stays it_known until it is found.
+it_known "issue 7: light scrapes started late under load, cause not yet measured" \
     "A's light scrapes start on time as the control's do: $late_a late <= $late_b + $((w / 5))" \
     [ "$late_a" -le $((late_b + w / 5)) ]
+dropped=$(curl -fsS --max-time 5 "http://127.0.0.1:$WEB/metrics" |
+    awk '$1 == "fw_sender_dropped_batches_total" { print $2 + 0 }')
+it_check "A's sender dropped no batch (${dropped:-?})" [ "${dropped:-1}" = 0 ]
 skipped=$(metric fw_scraper_scrapes_skipped_total heavy)
 fetched=$(curl -fsS "http://127.0.0.1:$SRV/count" | cut -d' ' -f2)
-echo "   heavy requests served $fetched, scrapes skipped (previous still running) $skipped"
+echo "   heavy requests served $fetched, scrapes skipped (previous still running) $skipped," \
+    "of which waiting for tsdb's acknowledgement $(metric fw_scraper_scrapes_waited_total heavy)"
 s_hwm=$(hwm "$PID_scraper")
 t_hwm=$(hwm "$PID_tsdb")
 [ "$t_hwm_ingest" -gt "$t_hwm" ] && t_hwm=$t_hwm_ingest
