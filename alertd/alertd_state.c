@@ -20,6 +20,7 @@
 #include "alertd_state.h"
 #include "fw_lmdb.h"
 #include "fw_mem.h"
+#include "fw_thread.h"
 
 // 1 GiB of address space. With MDB_WRITEMAP the data file's size is the map's from the
 // first open (a sparse file: only the pages used take disk blocks).
@@ -125,7 +126,7 @@ s_syncer_start(alertd_state_t *self)
     self->sync_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
     if (self->sync_fd < 0)
         return;
-    self->syncer_started = pthread_create(&self->syncer, NULL, s_syncer, self) == 0;
+    self->syncer_started = fw_thread_create(&self->syncer, NULL, s_syncer, self) == 0;
     if (!self->syncer_started) {
         close(self->sync_fd);
         self->sync_fd = -1;

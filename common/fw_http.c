@@ -51,6 +51,7 @@
 #include "fw_http_listen.h"
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_thread.h"
 
 #define FW_HTTP_BODY_MAX (16u * 1024u * 1024u) // larger request bodies answer 413
 #define FW_HTTP_RELOAD_WAIT_S 30               // /-/reload gives up after this (503)
@@ -801,6 +802,10 @@ fw_http_start(fw_http_t *self, const char *listen_address, fw_err_t *err)
             tls[nt++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, self->tls_pem[2]};
     }
     tls[nt] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    // libmicrohttpd's threads (threads mode) inherit this mask: the daemon's signals stay
+    // with the main thread's loop (fw_thread.h).
+    sigset_t old_mask;
+    fw_thread_block_signals(&old_mask);
     self->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, s_on_request, self, MHD_OPTION_EXTERNAL_LOGGER, s_on_mhd_log, self,
         MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, s_on_completed, self,
@@ -810,6 +815,7 @@ fw_http_start(fw_http_t *self, const char *listen_address, fw_err_t *err)
         self->conn_memory ? self->conn_memory : (size_t)FW_HTTP_CONN_MEMORY,
         MHD_OPTION_THREAD_STACK_SIZE, (size_t)FW_HTTP_THREAD_STACK, MHD_OPTION_ARRAY, tls,
         MHD_OPTION_END);
+    fw_thread_restore_signals(&old_mask);
     if (!self->mhd) {
         close(fd);
         fw_err_set(err, "http: cannot start libmicrohttpd on %s", listen_address);

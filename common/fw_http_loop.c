@@ -25,6 +25,7 @@
 #include "fw_http_int.h"
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_thread.h"
 
 #define S_TIMER_MAX_MS 1000 // MHD_run() at least once a second (connection timeouts)
 
@@ -220,7 +221,7 @@ fw_http_loop_offload(fw_http_request_t *req, const struct fw_http_route *route)
     pthread_attr_setstacksize(&attr, FW_HTTP_THREAD_STACK);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_t t;
-    int rc = pthread_create(&t, &attr, s_worker, req);
+    int rc = fw_thread_create(&t, &attr, s_worker, req);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
         fw_warn("http.thread.fail", "path=%s err=\"%s\"", req->path, strerror(rc));

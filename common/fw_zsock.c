@@ -17,6 +17,7 @@
 #include "fw_flags.h"
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_thread.h"
 #include "fw_time.h"
 
 #define S_LOG_EVERY_MS 10000 // one msg.reject type=oversize line per socket per 10 s
@@ -303,6 +304,7 @@ struct s_watch {
 struct fw_zsock_guard {
     zsock_t *sock;   // borrowed: the watched socket
     zactor_t *actor; // owned: runs s_guard_actor over a struct s_watch
+    bool ended;      // the actor's exit signal was read here: its thread is gone
 };
 
 // The port of a tcp endpoint such as "tcp://127.0.0.1:5560".
@@ -500,7 +502,10 @@ s_watch_destroy(struct s_watch **w_p)
 // descriptor while the connection is still open, whatever the owner's loop is busy with.
 // Tells the owner "DROPPED" per oversize drop (never waiting: an owner that only counts
 // does not read them, and the pipe just stays full), answers "SYNC" with "SYNCED" once
-// every event already queued is handled, and ends on "$TERM".
+// every event already queued is handled, and ends on "$TERM" (or when the ZeroMQ context
+// is terminated). Its thread blocks the daemon's signals (fw_thread_actor_new); should one
+// still interrupt the poll, czmq 4.2.1's zpoller reports "terminated" even in nonstop mode
+// (any -1 from zmq_poll): EINTR means poll again.
 static void
 s_guard_actor(zsock_t *pipe, void *arg)
 {
@@ -525,7 +530,7 @@ s_guard_actor(zsock_t *pipe, void *arg)
             }
             free(cmd);
         } else if (zpoller_terminated(poller)) {
-            done = true;
+            done = zmq_errno() != EINTR;
         }
     }
     zpoller_destroy(&poller);
@@ -554,7 +559,7 @@ fw_zsock_guard_new(zsock_t *sock, const char *name, fw_metrics_t *metrics)
     }
     fw_zsock_guard_t *self = fw_calloc(1, sizeof(*self));
     self->sock = sock;
-    self->actor = zactor_new(s_guard_actor, w); // the actor owns w now
+    self->actor = fw_thread_actor_new(s_guard_actor, w); // the actor owns w now
     return self;
 }
 
@@ -569,6 +574,10 @@ fw_zsock_guard_destroy(fw_zsock_guard_t **self_p)
     // read, so that the actor's last signal finds room in the pipe.
     zmq_socket_monitor(zsock_resolve(self->sock), NULL, 0);
     (void)fw_zsock_guard_read(self);
+    // An actor that ended by itself has sent its exit signal already, and a read took it:
+    // zactor_destroy's wait for it would never end. Nothing is left to wait for.
+    if (self->ended)
+        zsock_set_rcvtimeo(zactor_sock(self->actor), 0);
     zactor_destroy(&self->actor);
     free(self);
     *self_p = NULL;
@@ -580,17 +589,34 @@ fw_zsock_guard_events(fw_zsock_guard_t *self)
     return zactor_sock(self->actor);
 }
 
+// Receive one message from the actor: 1 for "DROPPED", 2 for "SYNCED", 0 for anything
+// else, -1 when there is none. The actor's exit signal is noted (self->ended), not lost.
+static int
+s_guard_recv(fw_zsock_guard_t *self)
+{
+    zmsg_t *msg = zmsg_recv(zactor_sock(self->actor));
+    if (!msg)
+        return -1;
+    int kind = 0;
+    if (zmsg_signal(msg) >= 0)
+        self->ended = true;
+    else if (zmsg_size(msg) == 1 && zframe_streq(zmsg_first(msg), "DROPPED"))
+        kind = 1;
+    else if (zmsg_size(msg) == 1 && zframe_streq(zmsg_first(msg), "SYNCED"))
+        kind = 2;
+    zmsg_destroy(&msg);
+    return kind;
+}
+
 int
 fw_zsock_guard_read(fw_zsock_guard_t *self)
 {
     int dropped = 0;
-    zsock_t *pipe = zactor_sock(self->actor);
-    while (zsock_events(pipe) & ZMQ_POLLIN) {
-        char *msg = zstr_recv(pipe);
-        if (!msg)
+    while (!self->ended && (zsock_events(zactor_sock(self->actor)) & ZMQ_POLLIN)) {
+        int kind = s_guard_recv(self);
+        if (kind < 0)
             break;
-        dropped += strcmp(msg, "DROPPED") == 0;
-        free(msg);
+        dropped += kind == 1;
     }
     return dropped;
 }
@@ -600,15 +626,13 @@ fw_zsock_guard_sync(fw_zsock_guard_t *self)
 {
     zsock_t *pipe = zactor_sock(self->actor);
     int dropped = fw_zsock_guard_read(self); // room in the pipe for the answer
-    zstr_send(pipe, "SYNC");
-    for (;;) {
-        char *msg = zstr_recv(pipe);
-        if (!msg)
-            return dropped;
-        bool synced = strcmp(msg, "SYNCED") == 0;
-        dropped += strcmp(msg, "DROPPED") == 0;
-        free(msg);
-        if (synced)
-            return dropped;
+    if (self->ended || zstr_send(pipe, "SYNC") < 0)
+        return dropped;
+    while (!self->ended) {
+        int kind = s_guard_recv(self);
+        if (kind < 0 || kind == 2)
+            break;
+        dropped += kind == 1;
     }
+    return dropped;
 }

@@ -25,6 +25,7 @@
 
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_thread.h"
 #include "fw_query.h"
 #include "fw_time.h"
 
@@ -214,7 +215,7 @@ s_new(size_t n, fw_err_t *err, ruled_pool_t *self)
     self->workers = fw_calloc(n, sizeof(*self->workers));
     for (size_t i = 0; i < n; i++) {
         self->workers[i].pool = self;
-        int rc = pthread_create(&self->workers[i].thread, NULL, s_worker_run, &self->workers[i]);
+        int rc = fw_thread_create(&self->workers[i].thread, NULL, s_worker_run, &self->workers[i]);
         if (rc != 0) {
             fw_err_set(err, "rule group pool: thread %zu: %s", i + 1, strerror(rc));
             ruled_pool_destroy(&self);

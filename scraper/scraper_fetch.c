@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "fw_mem.h"
+#include "fw_thread.h"
 #include "fw_time.h"
 #include "scraper_fetch_int.h"
 
@@ -55,7 +56,7 @@ scraper_fetch_new(scraper_fetch_handoff_fn *handoff, void *arg)
     pthread_mutex_init(&self->share.mu, NULL);
     self->share.wake_mono = INT64_MAX;
     struct scraper_fetch_args a = {handoff, arg, &self->share}; // copied before zactor_new returns
-    self->actor = zactor_new(scraper_fetch_actor_run, &a);
+    self->actor = fw_thread_actor_new(scraper_fetch_actor_run, &a);
     if (!self->actor)
         scraper_fetch_destroy(&self);
     return self;

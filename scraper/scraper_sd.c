@@ -95,6 +95,13 @@ scraper_sd_update_recv(zsock_t *sock)
     zmsg_t *msg = zmsg_recv(sock);
     if (!msg)
         return NULL;
+    if (zmsg_signal(msg) >= 0) {
+        // A provider actor that ended by itself: this was its exit signal, which
+        // zactor_destroy would wait for forever; from now on it must not wait.
+        zsock_set_rcvtimeo(sock, 0);
+        zmsg_destroy(&msg);
+        return NULL;
+    }
     struct scraper_sd_update *u = NULL;
     char *cmd = zmsg_popstr(msg);
     zframe_t *f = zmsg_pop(msg);
@@ -451,6 +458,13 @@ s_provider_stop(struct s_provider *p)
         zmsg_t *msg = zmsg_recv(p->actor);
         if (!msg)
             break;
+        if (zmsg_signal(msg) >= 0) {
+            // The actor ended by itself and this was its exit signal: zactor_destroy's wait
+            // for it would never end, so it must not wait.
+            zsock_set_rcvtimeo(zactor_sock(p->actor), 0);
+            zmsg_destroy(&msg);
+            break;
+        }
         char *cmd = zmsg_popstr(msg);
         zframe_t *f = zmsg_pop(msg);
         bool stopped = cmd && strcmp(cmd, "STOPPED") == 0;

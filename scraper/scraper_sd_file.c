@@ -26,6 +26,7 @@
 #include "fw_labels.h"
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_thread.h"
 #include "fw_names.h"
 
 #define S_SETTLE_MS 100
@@ -582,7 +583,10 @@ s_actor(zsock_t *pipe, void *arg)
     zloop_timer(self.loop, (size_t)self.refresh_ms, 0, s_on_refresh, &self);
     zsock_signal(pipe, 0);
     s_refresh(&self);
-    zloop_start(self.loop);
+    // czmq 4.2.1's zloop_start returns 0 when a signal interrupts its poll, nonstop or not;
+    // only $TERM (a -1 from s_on_pipe) or a terminated context ends us.
+    while (zloop_start(self.loop) == 0 && zmq_errno() == EINTR)
+        ;
     zloop_destroy(&self.loop);
     if (self.inotify_fd >= 0)
         close(self.inotify_fd);
@@ -609,5 +613,5 @@ scraper_sd_file_new(const struct fw_file_sd_config *c, const char *job, fw_metri
     for (size_t i = 0; i < c->n_files; i++)
         a->patterns[i] = fw_strdup(c->files[i]);
     a->refresh_ms = c->refresh_interval_ms > 0 ? c->refresh_interval_ms : 300000;
-    return zactor_new(s_actor, a);
+    return fw_thread_actor_new(s_actor, a);
 }

@@ -18,6 +18,7 @@
 
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_thread.h"
 #include "fw_metrics.h"
 #include "fw_time.h"
 #include "scraper_sd.h"
@@ -791,5 +792,5 @@ scraper_sd_kube_new(const struct fw_kube_sd_config *c, const char *job, fw_metri
         a->selectors[i].label = c->selectors[i].label ? fw_strdup(c->selectors[i].label) : NULL;
         a->selectors[i].field = c->selectors[i].field ? fw_strdup(c->selectors[i].field) : NULL;
     }
-    return zactor_new(s_actor, a);
+    return fw_thread_actor_new(s_actor, a);
 }

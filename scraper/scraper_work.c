@@ -11,6 +11,7 @@
 #include "fw_expfmt.h"
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_thread.h"
 #include "fw_zfd.h"
 #include "fw_labels_pack.h"
 #include "scraper_meta.h"
@@ -692,7 +693,7 @@ scraper_work_new(size_t n)
     }
     zsock_set_rcvhwm(self->done_sock, 0);
     for (size_t i = 0; i < self->n; i++) {
-        self->workers[i] = zactor_new(s_worker, self->done_endpoint);
+        self->workers[i] = fw_thread_actor_new(s_worker, self->done_endpoint);
         if (!self->workers[i]) {
             scraper_work_destroy(&self);
             return NULL;

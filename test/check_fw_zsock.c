@@ -1,13 +1,17 @@
 /*  check_fw_zsock.c — socket roles, receive-with-reject counting, the size limit of the
     receiving roles with its guard (oversized messages refused and counted, peers that
-    merely hang up not counted), and the loop runner surviving SIGHUP (the reload signal)
-    while stopping on a handler's -1.
+    merely hang up not counted; a SIGTERM sent to the guard's own thread neither ends it
+    nor makes its destruction hang), and the loop runner surviving SIGHUP (the reload
+    signal) while stopping on a handler's -1.
 */
 #include <check.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fw_flags.h"
@@ -149,6 +153,94 @@ START_TEST(test_fw_zsock_oversize_refused_and_counted)
 }
 END_TEST
 
+// The ids of this process's threads (at most max), from /proc/self/task.
+static int
+s_tids(pid_t *tids, int max)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/task");
+    ck_assert_ptr_nonnull(d);
+    for (struct dirent *e; n < max && (e = readdir(d));)
+        if (e->d_name[0] != '.')
+            tids[n++] = (pid_t)atoi(e->d_name);
+    closedir(d);
+    return n;
+}
+
+static volatile sig_atomic_t s_terms; // SIGTERMs handled, whichever thread took them
+
+static void
+s_on_term(int sig)
+{
+    (void)sig;
+    s_terms++;
+}
+
+struct s_term_guard {
+    fw_zsock_guard_t *guard;
+    pid_t tid;       // the guard actor's thread
+    int synced;      // fw_zsock_guard_sync's result after the signal
+    atomic_int done; // 1 once the guard is destroyed
+};
+
+static void *
+s_term_then_destroy(void *arg)
+{
+    struct s_term_guard *t = arg;
+    syscall(SYS_tgkill, getpid(), t->tid, SIGTERM); // as when the kernel picks that thread
+    usleep(100 * 1000);
+    t->synced = fw_zsock_guard_sync(t->guard); // the guard still answers
+    fw_zsock_guard_destroy(&t->guard);         // as alertd_destroy after SIGTERM
+    atomic_store(&t->done, 1);
+    return NULL;
+}
+
+// SIGTERM delivered to the guard's actor thread while it polls (the kernel may give a
+// process-directed signal to any thread that does not block it): czmq 4.2.1's zpoller
+// called that "terminated" even in nonstop mode, the actor ended, the drain in
+// fw_zsock_guard_destroy took its exit signal, and zactor_destroy waited forever for it
+// (an alertd hung after SIGTERM). Now the actor's thread blocks the daemon's signals and
+// the guard keeps working; the destroy is bounded here so the old code fails, not hangs.
+START_TEST(test_fw_zsock_guard_survives_sigterm_on_its_thread)
+{
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = s_on_term;
+    sigemptyset(&sa.sa_mask);
+    ck_assert_int_eq(sigaction(SIGTERM, &sa, &old), 0);
+    fw_err_t err;
+    zsock_t *pull = fw_zsock_pull("tcp://127.0.0.1:*[50000-59999]", 4096, &err);
+    ck_assert_ptr_nonnull(pull);
+    pid_t before[64], after[64];
+    int nb = s_tids(before, 64);
+    struct s_term_guard t = {.guard = fw_zsock_guard_new(pull, "test", NULL)};
+    ck_assert_ptr_nonnull(t.guard);
+    ck_assert_int_eq(fw_zsock_guard_sync(t.guard), 0); // its thread is up and polling
+    int na = s_tids(after, 64), fresh = 0;
+    for (int i = 0; i < na; i++) {
+        bool seen = false;
+        for (int j = 0; j < nb; j++)
+            seen = seen || after[i] == before[j];
+        if (!seen) {
+            t.tid = after[i];
+            fresh++;
+        }
+    }
+    ck_assert_int_eq(fresh, 1); // the actor's thread
+    atomic_init(&t.done, 0);
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, s_term_then_destroy, &t), 0);
+    for (int i = 0; i < 60 && !atomic_load(&t.done); i++) // at most 3 s (Check: 4 s)
+        usleep(50 * 1000);
+    ck_assert_msg(atomic_load(&t.done), "the guard's destroy hung after SIGTERM on its thread");
+    pthread_join(th, NULL);
+    ck_assert_int_eq(t.synced, 0);
+    ck_assert_int_eq(s_terms, 0); // the actor's thread never took it
+    zsock_destroy(&pull);
+    sigaction(SIGTERM, &old, NULL);
+}
+END_TEST
+
 struct s_hup {
     pthread_t target;
 };
@@ -233,6 +325,7 @@ fw_zsock_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_fw_zsock_push_pull_and_reject);
     tcase_add_test(tc, test_fw_zsock_oversize_refused_and_counted);
+    tcase_add_test(tc, test_fw_zsock_guard_survives_sigterm_on_its_thread);
     tcase_add_test(tc, test_fw_zsock_loop_survives_sighup);
     tcase_add_test(tc, test_fw_zsock_xpub_topics);
     suite_add_tcase(s, tc);

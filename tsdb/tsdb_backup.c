@@ -20,6 +20,7 @@
 #include "fw_flags.h"
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_thread.h"
 #include "fw_time.h"
 #include "tsdb_azblob.h"
 
@@ -241,7 +242,7 @@ s_backup_blob(const struct s_cli *cli, const char *src, fw_err_t *err)
     }
     struct s_writer w = {env, pfd[1], 0};
     pthread_t th;
-    pthread_create(&th, NULL, s_write_copy, &w);
+    fw_thread_create(&th, NULL, s_write_copy, &w);
     char *buf = fw_malloc((size_t)cli->block_size);
     int rc = 0;
     uint64_t total = 0;

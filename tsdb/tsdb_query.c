@@ -22,6 +22,7 @@
 
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_thread.h"
 #include "fw_msg.h"
 #include "fw_time.h"
 #include "fw_zsock.h"
@@ -225,7 +226,7 @@ s_worker_start(struct s_worker *w, fw_err_t *err)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, TSDB_QUERY_THREAD_STACK);
-    int rc = pthread_create(&w->thread, &attr, s_worker_main, w);
+    int rc = fw_thread_create(&w->thread, &attr, s_worker_main, w);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
         fw_err_set(err, "query worker thread: %s", strerror(rc));

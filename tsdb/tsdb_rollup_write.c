@@ -12,6 +12,7 @@
 #include "fw_bytes.h"
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_thread.h"
 #include "fw_time.h"
 #include "tsdb_rollup.h"
 #include "tsdb_store_int.h"
@@ -798,7 +799,7 @@ tsdb_rollup_start(tsdb_rollup_t *self, int64_t interval_ms, fw_err_t *err)
 {
     self->interval_ms = interval_ms > 0 ? interval_ms : 30000;
     self->stopping = false;
-    int rc = pthread_create(&self->thread, NULL, s_main, self);
+    int rc = fw_thread_create(&self->thread, NULL, s_main, self);
     if (rc != 0) {
         fw_err_set(err, "rollup thread: %s", strerror(rc));
         return -1;

@@ -22,6 +22,7 @@
 #include "fw_hash.h"
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_thread.h"
 #include "fw_time.h"
 #include "tsdb_rwsend_int.h"
 #include "tsdb_rwsend_meta.h"
@@ -153,7 +154,7 @@ s_shards_start(struct tsdb_rwsend_queue *q, bool fresh)
         if (!s->conn.easy)
             s->conn.easy = curl_easy_init();
         s->started =
-            s->conn.easy && pthread_create(&s->thread, NULL, tsdb_rwsend_int_shard_run, s) == 0;
+            s->conn.easy && fw_thread_create(&s->thread, NULL, tsdb_rwsend_int_shard_run, s) == 0;
         if (!s->started)
             fw_error("remote_write.start.fail", "remote_name=%s shard=%zu", q->conf->name, i);
     }
@@ -361,7 +362,7 @@ s_queue_start(tsdb_rwsend_t *self, const struct fw_remote_write_config *rw,
                                            q->metric_labels};
         q->meta = tsdb_rwsend_meta_new(self->metadata, self->metrics, &mo, s_meta_post, q);
     }
-    q->manager_started = pthread_create(&q->manager, NULL, s_queue_run, q) == 0;
+    q->manager_started = fw_thread_create(&q->manager, NULL, s_queue_run, q) == 0;
     if (!q->manager_started)
         fw_error("remote_write.start.fail", "remote_name=%s", rw->name);
     fw_info("remote_write.start", "remote_name=%s shards=%zu min_shards=%zu max_shards=%zu",

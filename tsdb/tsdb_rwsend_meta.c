@@ -14,6 +14,7 @@
 
 #include "fw_log.h"
 #include "fw_mem.h"
+#include "fw_thread.h"
 #include "fw_time.h"
 #include "tsdb_pb.h"
 #include "tsdb_rwproto.h"
@@ -191,7 +192,7 @@ tsdb_rwsend_meta_new(tsdb_metadata_t *md, fw_metrics_t *metrics,
                                            "fw_tsdb_remote_storage_metadata_bytes_total"};
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
         s_count(self, counters[i], 0);
-    if (!self->conn.easy || pthread_create(&self->thread, NULL, s_run, self) != 0) {
+    if (!self->conn.easy || fw_thread_create(&self->thread, NULL, s_run, self) != 0) {
         fw_error("remote_write.metadata.start.fail", "remote_name=%s", o->name);
         if (self->conn.easy)
             curl_easy_cleanup(self->conn.easy);
