@@ -200,17 +200,19 @@ s_term_then_destroy(void *arg)
 // called that "terminated" even in nonstop mode, the actor ended, the drain in
 // fw_zsock_guard_destroy took its exit signal, and zactor_destroy waited forever for it
 // (an alertd hung after SIGTERM). Now the actor's thread blocks the daemon's signals and
-// the guard keeps working; the destroy is bounded here so the old code fails, not hangs.
+// the guard keeps working. On the old code the actor's thread takes the signal (s_terms)
+// and the dead guard never answers the sync; the wait is bounded, so it fails, not hangs.
 START_TEST(test_fw_zsock_guard_survives_sigterm_on_its_thread)
 {
+    fw_err_t err;
+    zsock_t *pull = fw_zsock_pull("tcp://127.0.0.1:*[50000-59999]", 4096, &err);
+    ck_assert_ptr_nonnull(pull);
+    // After the first socket: czmq's zsys_init installs its own SIGTERM handler then.
     struct sigaction sa, old;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = s_on_term;
     sigemptyset(&sa.sa_mask);
     ck_assert_int_eq(sigaction(SIGTERM, &sa, &old), 0);
-    fw_err_t err;
-    zsock_t *pull = fw_zsock_pull("tcp://127.0.0.1:*[50000-59999]", 4096, &err);
-    ck_assert_ptr_nonnull(pull);
     pid_t before[64], after[64];
     int nb = s_tids(before, 64);
     struct s_term_guard t = {.guard = fw_zsock_guard_new(pull, "test", NULL)};
@@ -232,7 +234,8 @@ START_TEST(test_fw_zsock_guard_survives_sigterm_on_its_thread)
     ck_assert_int_eq(pthread_create(&th, NULL, s_term_then_destroy, &t), 0);
     for (int i = 0; i < 60 && !atomic_load(&t.done); i++) // at most 3 s (Check: 4 s)
         usleep(50 * 1000);
-    ck_assert_msg(atomic_load(&t.done), "the guard's destroy hung after SIGTERM on its thread");
+    ck_assert_msg(atomic_load(&t.done),
+                  "the guard's sync or destroy hung after SIGTERM on its thread");
     pthread_join(th, NULL);
     ck_assert_int_eq(t.synced, 0);
     ck_assert_int_eq(s_terms, 0); // the actor's thread never took it
