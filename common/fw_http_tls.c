@@ -31,7 +31,7 @@ s_blob(CURL *e, CURLoption opt, const char *pem)
 void
 fw_http_tls(CURL *easy, const struct fw_tls_config *t)
 {
-    if (t->ca_file_pem) // ca_file as read at the last (re)load
+    if (t->ca_file_pem) // ca_file's content as fw_tlsfiles read it for this request
         s_blob(easy, CURLOPT_CAINFO_BLOB, t->ca_file_pem);
     else if (t->ca_file)
         curl_easy_setopt(easy, CURLOPT_CAINFO, t->ca_file);

@@ -793,7 +793,6 @@ fw_promcfg_free(struct fw_promcfg *cfg)
         return;
     for (size_t i = 0; cfg->scrape_configs && i < cfg->n_scrape_configs; i++) {
         struct fw_scrape_config *sc = &cfg->scrape_configs[i];
-        fw_promcfg_http_free_ca(&sc->http.tls_config);
         fw_relabel_release(sc->relabel_configs, sc->n_relabel_configs);
         fw_relabel_release(sc->metric_relabel_configs, sc->n_metric_relabel_configs);
     }

@@ -123,7 +123,6 @@ static const size_t s_strings[] = {
     offsetof(struct fw_http_client_config, tls_config.min_version),
     offsetof(struct fw_http_client_config, tls_config.max_version),
     offsetof(struct fw_http_client_config, proxy_url),
-    offsetof(struct fw_http_client_config, tls_config.ca_file_pem), // not a key: copied too
 };
 #define S_N_STRINGS (sizeof(s_strings) / sizeof(s_strings[0]))
 
@@ -270,6 +269,7 @@ fw_promcfg_http_copy(struct fw_http_client_config *dst, const struct fw_http_cli
         char **d = s_str(dst, i);
         *d = *d ? fw_strdup(*d) : NULL;
     }
+    dst->tls_config.ca_file_pem = NULL; // borrowed by a request's shallow copy, never settings
 }
 
 bool
@@ -291,44 +291,8 @@ fw_promcfg_http_free(struct fw_http_client_config *c)
 {
     if (!c)
         return;
-    fw_promcfg_http_free_ca(&c->tls_config);
     fw_cfg_free(s_fields, c);
     memset(c, 0, sizeof(*c));
-}
-
-void
-fw_promcfg_http_free_ca(struct fw_tls_config *t)
-{
-    free(t->ca_file_pem);
-    t->ca_file_pem = NULL;
-}
-
-int
-fw_promcfg_http_load_ca(struct fw_tls_config *t, fw_err_t *err)
-{
-    fw_promcfg_http_free_ca(t);
-    if (!t->ca_file)
-        return 0;
-    FILE *fp = fopen(t->ca_file, "rb");
-    if (!fp) {
-        fw_err_set(err, "unable to load specified CA cert %s: %s", t->ca_file, strerror(errno));
-        return -1;
-    }
-    char *buf = fw_malloc(FW_PROMCFG_HTTP_CA_MAX + 1);
-    size_t len = fread(buf, 1, FW_PROMCFG_HTTP_CA_MAX + 1, fp);
-    int bad = ferror(fp);
-    fclose(fp);
-    if (bad || len > FW_PROMCFG_HTTP_CA_MAX || len == 0) {
-        fw_err_set(err, "unable to load specified CA cert %s: %s", t->ca_file,
-                   bad   ? "read error"
-                   : len ? "larger than 1 MiB"
-                         : "empty file");
-        free(buf);
-        return -1;
-    }
-    buf[len] = '\0';
-    t->ca_file_pem = buf;
-    return 0;
 }
 
 // ---------------------------------------------------------------------------------------

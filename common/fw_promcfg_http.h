@@ -59,9 +59,9 @@ struct fw_tls_config {
     bool insecure_skip_verify;
     char *min_version; // owned: "TLS10".."TLS13", or NULL (TLS 1.2, Go's client default)
     char *max_version; // owned, or NULL (no maximum)
-    // owned: ca_file's content as the last (re)load read it (fw_promcfg_http_load_ca), or
-    // NULL: a client then reads ca_file itself. Not a config key; copied and compared with
-    // the rest, so a CA replaced on disk makes the settings differ after a reload.
+    // borrowed: ca_file's content, set only in the shallow copy fw_tlsfiles_tls makes for
+    // fw_http_tls (NULL in a loaded config and its copies: a client without fw_tlsfiles
+    // gives curl ca_file's path). Not a config key; never copied, compared or freed.
     char *ca_file_pem;
 };
 
@@ -121,20 +121,8 @@ void fw_promcfg_http_copy(struct fw_http_client_config *dst,
 // Whether a and b hold the same settings.
 bool fw_promcfg_http_equal(const struct fw_http_client_config *a,
                            const struct fw_http_client_config *b);
-// Free what c owns and zero it (for copies; a loaded record is freed with its table, all
-// but tls_config.ca_file_pem, which its owner frees with fw_promcfg_http_free_ca).
+// Free what c owns and zero it (for copies; a loaded record is freed with its table).
 void fw_promcfg_http_free(struct fw_http_client_config *c);
-
-// Largest CA file read into ca_file_pem.
-#define FW_PROMCFG_HTTP_CA_MAX (1024 * 1024)
-// Read t->ca_file (when set) into t->ca_file_pem, replacing what it held, so that clients
-// trust the CA that was on disk at this (re)load (fw_http_tls uses it): Prometheus reads the
-// CA file's content too, and a connection made under another CA is never reused (curl
-// matches connections and TLS sessions on the CA's content). 0, or -1 with err ("unable to
-// load specified CA cert PATH: REASON", Prometheus's text) and ca_file_pem NULL.
-int fw_promcfg_http_load_ca(struct fw_tls_config *t, fw_err_t *err);
-// Free t->ca_file_pem and set it to NULL.
-void fw_promcfg_http_free_ca(struct fw_tls_config *t);
 
 // Read the secret in file path (at most FW_PROMCFG_HTTP_SECRET_MAX bytes), with leading and
 // trailing white space trimmed as Prometheus trims it. A new string in *out, or -1 with err

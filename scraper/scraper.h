@@ -43,9 +43,7 @@ struct scraper_opts {
 extern const char fw_embed_scraper_default[];
 
 // Load the configuration from file, or the embedded default when file is NULL. out is
-// filled as by fw_promcfg_load(), and each job's tls_config.ca_file is read into its
-// ca_file_pem (one that cannot be read is logged, event=config.ca.fail, and left to the
-// scrapes); 0, or -1 with errs filled (free out either way).
+// filled as by fw_promcfg_load(); 0, or -1 with errs filled (free out either way).
 int scraper_config_load(const char *file, struct fw_promcfg *out, struct fw_cfg_errors *errs);
 
 // A scraper with opts (borrowed; must outlive it). Cannot fail.

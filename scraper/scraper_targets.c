@@ -26,18 +26,9 @@ scraper_config_load(const char *file, struct fw_promcfg *out, struct fw_cfg_erro
     int rc = file ? fw_promcfg_load(file, NULL, out, errs)
                   : fw_promcfg_load("scraper.example.yml (embedded)", fw_embed_scraper_default, out,
                                     errs);
-    if (rc != 0)
-        return rc;
-    // Each job's CA as it is on disk now: a CA file replaced is trusted from the reload that
-    // reads it, and connections made under the old one are not reused. One that cannot be
-    // read is left to the scrapes, whose lastError then says why (as before).
-    for (size_t i = 0; i < out->n_scrape_configs; i++) {
-        struct fw_scrape_config *sc = &out->scrape_configs[i];
-        fw_err_t err = {0};
-        if (fw_promcfg_http_load_ca(&sc->http.tls_config, &err) != 0)
-            fw_warn("config.ca.fail", "job=%s err=\"%s\"", sc->job_name, err.msg);
-    }
-    return 0;
+    // tls_config's files are not read here: the fetch actor reads them at each scrape
+    // (fw_tlsfiles), as Prometheus's tlsRoundTripper does.
+    return rc;
 }
 
 struct s_build {
