@@ -21,6 +21,7 @@
 #include "fw_thread.h"
 #include "fw_metrics.h"
 #include "fw_time.h"
+#include "fw_tlsfiles.h"
 #include "scraper_sd.h"
 #include "scraper_sd_kube_api.h"
 #include "scraper_sd_kube_cache.h"
@@ -44,6 +45,8 @@ typedef struct {
     struct scraper_sd_kube_list list; // owned: the list being paged
     char *rv;                         // owned: resourceVersion to watch from
     bool synced, relist, failed;
+    bool fresh; // the next request opens a new connection (its watch ended for new TLS files)
+    uint64_t tls_gen[FW_TLSFILES_N]; // the TLS files' generations the request was set up with
     char why[256];
     int64_t retry_at, backoff_ms, resync_at;
     int64_t start_us; // monotonic, when the request started
@@ -63,8 +66,9 @@ struct s_actor {
     struct scraper_sd_kube_cache cache;
     zhashx_t *dirty; // keys of primary objects to rebuild: the role's work queue
     bool all_dirty, stopped, term;
-    char queue[64];     // 'queue_name="<role>"'
-    double depth_shown; // what this actor has added to the shared depth gauge
+    int64_t tls_checked_at; // monotonic ms: the last look at the TLS files for the watches
+    char queue[64];         // 'queue_name="<role>"'
+    double depth_shown;     // what this actor has added to the shared depth gauge
 };
 
 static const char *const s_kind_role[SCRAPER_KUBE_KINDS] = {
@@ -463,6 +467,10 @@ s_start(s_watch_t *w, s_state_t state)
         return;
     }
     free(path);
+    memcpy(w->tls_gen, self->api.tls_gen, sizeof(w->tls_gen));
+    if (w->fresh) // not a connection another watch may still hold under the old files
+        curl_easy_setopt(w->easy, CURLOPT_FRESH_CONNECT, 1L);
+    w->fresh = false;
     curl_easy_setopt(w->easy, CURLOPT_WRITEFUNCTION, s_on_write);
     curl_easy_setopt(w->easy, CURLOPT_WRITEDATA, w);
     curl_easy_setopt(w->easy, CURLOPT_PRIVATE, w);
@@ -484,8 +492,12 @@ s_backoff(s_watch_t *w)
     w->retry_at = fw_time_mono_ms() + w->backoff_ms;
 }
 
-static void
-s_done(s_watch_t *w, CURLcode rc)
+// Take w's request off the multi handle (an unfinished HTTP/1.1 transfer closes its
+// connection, an HTTP/2 one resets its stream) and count it in
+// prometheus_sd_kubernetes_http_request_total: its HTTP status, or "<error>" when none
+// came. Its response code.
+static long
+s_release(s_watch_t *w, CURLcode rc)
 {
     s_actor_t *self = w->owner;
     long code = 0;
@@ -495,14 +507,22 @@ s_done(s_watch_t *w, CURLcode rc)
     curl_slist_free_all(w->headers);
     w->easy = NULL;
     w->headers = NULL;
-    s_state_t was = w->state;
     w->state = S_IDLE;
-    if (was == S_LIST)
-        s_observe_list(w);
     char status[32];
     snprintf(status, sizeof(status), "status_code=\"%ld\"", code);
     fw_metrics_add(self->metrics, "prometheus_sd_kubernetes_http_request_total",
                    rc == CURLE_OK || code ? status : "status_code=\"<error>\"", 1);
+    return code;
+}
+
+static void
+s_done(s_watch_t *w, CURLcode rc)
+{
+    s_actor_t *self = w->owner;
+    s_state_t was = w->state;
+    long code = s_release(w, rc);
+    if (was == S_LIST)
+        s_observe_list(w);
     if (!w->failed && !w->relist) {
         if (rc != CURLE_OK) {
             s_fail(w, w->errbuf[0] ? w->errbuf : curl_easy_strerror(rc), NULL);
@@ -537,7 +557,7 @@ s_done(s_watch_t *w, CURLcode rc)
     if (w->failed) {
         fw_metrics_add(self->metrics, "prometheus_sd_kubernetes_failures_total", "", 1);
         s_backoff(w);
-        fw_warn("sd.kube.fail", "job=%s resource=%s namespace=%s %s err=\"%s\" retry_ms=%lld",
+        fw_warn("sd.kube.fail", "job=%s resource=%s namespace=%s request=%s err=%s retry_ms=%lld",
                 self->job, s_kind_path[w->kind][1], w->ns[0] ? w->ns : "(all)",
                 was == S_LIST ? "list" : "watch", w->why, (long long)w->backoff_ms);
         return; // relist after the backoff
@@ -548,6 +568,36 @@ s_done(s_watch_t *w, CURLcode rc)
         return; // relist now
     }
     s_start(w, S_WATCH); // after a list, or a watch the server ended: watch on
+}
+
+// A CA, client certificate or key changed on disk (the files the requests read through
+// fw_tlsfiles): end the watches set up under the old content, so that they reconnect with
+// the new one at once rather than at their timeout (5 to 10 minutes), holding a TLS session
+// the new files would not allow. Each resumes from its resourceVersion, so no event is
+// lost and nothing is relisted; the new requests open new connections. A list still
+// running ends by itself within its two minutes. At most once a second: a stat per file.
+static void
+s_check_tls(s_actor_t *self)
+{
+    int64_t now = fw_time_mono_ms();
+    if (now - self->tls_checked_at < 1000)
+        return;
+    self->tls_checked_at = now;
+    uint64_t gen[FW_TLSFILES_N];
+    if (scraper_sd_kube_api_tls_check(&self->api, gen) != 0)
+        return; // unreadable: the running watches keep the last good content
+    for (size_t i = 0; i < self->n_w; i++) {
+        s_watch_t *w = &self->w[i];
+        if (w->state != S_WATCH || !fw_tlsfiles_changed(w->tls_gen, gen))
+            continue;
+        fw_info("sd.kube.reconnect", "job=%s resource=%s namespace=%s reason=%s", self->job,
+                s_kind_path[w->kind][1], w->ns[0] ? w->ns : "(all)",
+                "TLS files changed: the watch ends and starts again on a new connection");
+        s_release(w, CURLE_ABORTED_BY_CALLBACK);
+        w->len = 0; // a partial event line: the new watch sends it again
+        w->fresh = true;
+        s_start(w, S_WATCH);
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -678,7 +728,7 @@ s_actor(zsock_t *pipe, void *arg)
                       .api = a->api};
     zsock_signal(pipe, 0);
     if (!a->api_ok) {
-        fw_warn("sd.kube.fail", "job=%s role=%s err=\"%s\"", self.job, fw_kube_role_name(self.role),
+        fw_warn("sd.kube.fail", "job=%s role=%s err=%s", self.job, fw_kube_role_name(self.role),
                 a->why);
         // Nothing to discover: wait for STOP and $TERM only.
         while (!self.term) {
@@ -721,6 +771,7 @@ s_actor(zsock_t *pipe, void *arg)
             } else if (w->retry_at - now < wait)
                 wait = w->retry_at - now;
         }
+        s_check_tls(&self);
         int running = 0;
         curl_multi_perform(self.multi, &running);
         CURLMsg *m;

@@ -17,7 +17,13 @@
     watch answered 410, relists at once; any other failure (connection, HTTP status, ERROR
     event, a body over the limits) logs event=sd.kube.fail and relists after a backoff
     (1 s doubling to 30 s). Every
-    SCRAPER_SD_KUBE_RESYNC_MS a resource is relisted anyway (resync).
+    SCRAPER_SD_KUBE_RESYNC_MS a resource is relisted anyway (resync). When a TLS file the
+    requests read changes on disk (tls_config's ca_file, cert_file, key_file; in-cluster,
+    the service account's ca.crt: scraper_sd_kube_api.h), every watch set up under the old
+    content ends within a second (event=sd.kube.reconnect) and resumes from its
+    resourceVersion on a new connection made with the new files: nothing is relisted or
+    lost, and no old TLS session outlives a rotated CA. (Prometheus's client-go would keep
+    such a watch until its timeout, 5 to 10 minutes.)
 
     A node's or namespace's change rebuilds the groups that show its metadata, and only when
     its name, labels or annotations changed (status updates rebuild nothing).

@@ -125,6 +125,13 @@ scraper_sd_kube_api_clear(struct scraper_sd_kube_api *api)
 }
 
 int
+scraper_sd_kube_api_tls_check(struct scraper_sd_kube_api *api, uint64_t gen[FW_TLSFILES_N])
+{
+    return fw_tlsfiles_check_tls(api->tls_files, &api->http.tls_config, fw_time_now_ms(), gen,
+                                 NULL);
+}
+
+int
 scraper_sd_kube_api_setup(struct scraper_sd_kube_api *api, CURL *e, const char *path,
                           struct curl_slist **headers, fw_err_t *err)
 {

@@ -12,9 +12,10 @@
     when changed, given to curl as blobs). The first request after a change opens a new
     connection and drops the idle ones (CURLOPT_FRESH_CONNECT, CURLOPT_MAXAGE_CONN 0), as
     Prometheus's tlsRoundTripper builds a new transport and closes the old one's idle
-    connections; a watch running on an old connection ends at its timeout (5 to 10 minutes)
-    and its next request uses the new content. A tls_config server_name becomes the host
-    curl verifies and sends as SNI (CURLOPT_CONNECT_TO to the real address).
+    connections. A watch running on an old connection is the provider's to end
+    (scraper_sd_kube_api_tls_check below; scraper_sd_kube.h). A tls_config server_name
+    becomes the host curl verifies and sends as SNI (CURLOPT_CONNECT_TO to the real
+    address).
 */
 #ifndef SCRAPER_SD_KUBE_API_H
 #define SCRAPER_SD_KUBE_API_H
@@ -55,5 +56,12 @@ void scraper_sd_kube_api_clear(struct scraper_sd_kube_api *api);
 // read CA cert: unable to read file PATH: REASON": the last good content stays).
 int scraper_sd_kube_api_setup(struct scraper_sd_kube_api *api, CURL *easy, const char *path,
                               struct curl_slist **headers, fw_err_t *err);
+
+// Check the TLS files now, as a request's setup does (a stat each, read again when
+// changed), and set gen to their generations, for comparing with those a running request
+// was set up with (api->tls_gen right after its setup) through fw_tlsfiles_changed. 0, or
+// -1 when a file cannot be read (gen then means nothing: the running requests keep the
+// last good content, and the next setup fails saying why).
+int scraper_sd_kube_api_tls_check(struct scraper_sd_kube_api *api, uint64_t gen[FW_TLSFILES_N]);
 
 #endif

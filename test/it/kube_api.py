@@ -27,11 +27,26 @@ unpaged (pod lists without limit), expired (410s answered to continue tokens), w
 node_lists, namespace_lists, the last Authorization header of a pod request, and the
 query strings of the pod watches (watch_queries).
 
-Usage: kube_api.py PORT TOKEN_FILE [PAGE] (TOKEN_FILE: the Bearer token it requires, read
-per request; PAGE default 2)
+With --tls DIR/NAME it serves HTTPS, as an API server does, with the certificate DIR/NAME.pem
+and key DIR/NAME.key read again for every connection (so a test can replace them while it
+runs); with --client-ca FILE as well, it requires a client certificate that FILE's CA
+signed (the API server's --client-ca-file). Stats then also say, per connection (by the
+client's port), the SHA-256 of the certificate served (conns: {port: sha256 hex}),
+handshakes refused (tls_refused), the client certificate's CN of the last pod request
+(client_cn), and each pod watch (watch_log: [{port, cert, start, end, closed_by_client}]:
+its connection's port and certificate's SHA-256, when it began and ended, end null while
+it runs): a watch notices within half a second that its client closed the connection.
+
+Usage: kube_api.py PORT TOKEN_FILE [PAGE] [--tls DIR/NAME [--client-ca FILE]]
+[--watch-max S] (TOKEN_FILE: the Bearer token it requires, read per request; PAGE default 2;
+S: the longest a watch lasts, whatever the client asks, default 60)
 """
+import argparse
 import base64
+import hashlib
 import json
+import select
+import ssl
 import sys
 import threading
 import time
@@ -42,7 +57,9 @@ LOCK = threading.Condition()
 STATE = {"rv": 100, "pods": {}, "nodes": {}, "namespaces": {}, "events": [],
          "expire_next": False}
 STATS = {"lists": 0, "pages": 0, "unpaged": 0, "expired": 0, "watches": 0, "node_lists": 0,
-         "namespace_lists": 0, "auth": "", "watch_queries": []}
+         "namespace_lists": 0, "auth": "", "watch_queries": [], "conns": {}, "tls_refused": 0,
+         "client_cn": "", "watch_log": []}
+TLS = {"name": None, "client_ca": None}
 WATCH_MAX_S = 60  # a watch never outlives this, whatever the client asks
 PAGE = 2
 PATHS = {
@@ -179,6 +196,9 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             if resource == "pods":
                 STATS["auth"] = auth
+                if TLS["client_ca"]:
+                    subject = dict(x[0] for x in self.connection.getpeercert()["subject"])
+                    STATS["client_cn"] = subject.get("commonName", "")
                 if q.get("watch"):
                     STATS["watch_queries"].append(u.query)
         if auth != "Bearer " + open(TOKEN_FILE).read().strip():
@@ -232,9 +252,17 @@ class Handler(BaseHTTPRequestHandler):
         self.chunk({"type": "BOOKMARK",
                     "object": {"kind": kind, "apiVersion": "v1",
                                "metadata": {"resourceVersion": str(since)}}})
-        deadline = time.time() + min(WATCH_MAX_S, int(q.get("timeoutSeconds", "60")))
+        start = time.time()
+        deadline = start + min(WATCH_MAX_S, int(q.get("timeoutSeconds", "60")))
+        entry = {"port": self.client_address[1], "start": start, "end": None,
+                 "closed_by_client": False,
+                 "cert": STATS["conns"].get(str(self.client_address[1]), "")}
+        if resource == "pods":
+            with LOCK:
+                STATS["watch_log"].append(entry)
+        closed = False
         try:
-            while time.time() < deadline:
+            while time.time() < deadline and not closed:
                 with LOCK:
                     LOCK.wait(timeout=0.5)
                     new = STATE["events"][seen:]
@@ -245,19 +273,68 @@ class Handler(BaseHTTPRequestHandler):
                     self.chunk(ev)
                     if ev["type"] == "ERROR":
                         raise StopIteration
-            self.wfile.write(b"0\r\n\r\n")
+                closed = self.client_closed()
+            if not closed:
+                self.wfile.write(b"0\r\n\r\n")
         except (StopIteration, BrokenPipeError, ConnectionResetError):
             try:
                 self.wfile.write(b"0\r\n\r\n")
             except OSError:
-                pass
+                closed = True
+        with LOCK:
+            entry.update({"end": time.time(), "closed_by_client": closed})
         self.close_connection = True
+
+    def client_closed(self):
+        """Whether the client closed the connection: a watch's client sends nothing more,
+        so a readable socket that reads end of file (or fails) means it went."""
+        if not select.select([self.connection], [], [], 0)[0]:
+            return False
+        try:
+            return self.connection.recv(1) == b""
+        except (OSError, ValueError):
+            return True
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def finish_request(self, request, client_address):
+        # The TLS handshake in the connection's own thread, with the certificate as it is
+        # on disk now.
+        if TLS["name"]:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            with open(TLS["name"] + ".pem", "rb") as f:
+                served = hashlib.sha256(f.read()).hexdigest()
+            ctx.load_cert_chain(TLS["name"] + ".pem", TLS["name"] + ".key")
+            if TLS["client_ca"]:
+                ctx.verify_mode = ssl.CERT_REQUIRED
+                ctx.load_verify_locations(TLS["client_ca"])
+            request.settimeout(10)
+            try:
+                request = ctx.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError) as e:
+                sys.stderr.write("kube_api: handshake refused from %s: %s\n" % (client_address, e))
+                with LOCK:
+                    STATS["tls_refused"] += 1
+                return
+            request.settimeout(None)
+            with LOCK:
+                STATS["conns"][str(client_address[1])] = served
+        super().finish_request(request, client_address)
 
 
 if __name__ == "__main__":
-    TOKEN_FILE = sys.argv[2]
-    if len(sys.argv) > 3:
-        PAGE = int(sys.argv[3])
+    ap = argparse.ArgumentParser()
+    ap.add_argument("port", type=int)
+    ap.add_argument("token_file")
+    ap.add_argument("page", type=int, nargs="?", default=2)
+    ap.add_argument("--tls")
+    ap.add_argument("--client-ca")
+    ap.add_argument("--watch-max", type=int, default=60)
+    args = ap.parse_args()
+    TOKEN_FILE, PAGE, WATCH_MAX_S = args.token_file, args.page, args.watch_max
+    TLS["name"], TLS["client_ca"] = args.tls, args.client_ca
     with LOCK:
         # Five pods (three pages of 2): web-a and web-c on node-1, web-d and web-e on node-2,
         # web-f on a node the server does not know; the two nodes; the namespace.
@@ -269,6 +346,5 @@ if __name__ == "__main__":
         STATE["nodes"]["node-1"] = node("node-1", "z1")
         STATE["nodes"]["node-2"] = node("node-2", "z2")
         STATE["namespaces"]["default"] = namespace("default")
-    srv = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
-    srv.daemon_threads = True
+    srv = Server(("127.0.0.1", args.port), Handler)
     srv.serve_forever()

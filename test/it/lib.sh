@@ -180,3 +180,36 @@ it_start_notifyd_alertd() {
     it_wait_http "http://127.0.0.1:$NOTIFYD/-/ready" || it_die "notifyd did not come up"
     it_wait_http "http://127.0.0.1:$AM/-/ready" || it_die "alertd did not come up"
 }
+
+# --- test certificates (openssl) -----------------------------------------------------------
+# Certificates for the TLS peers a script plays, made afresh in $IT_DIR (after it_tmpdir)
+# on every run: RSA 2048, valid 2 days, keys unencrypted. NAME.pem is the certificate and
+# NAME.key its key. openssl's output goes to $IT_DIR/openssl.out; a failure stops the
+# script (it_die with its last lines).
+
+# it_tls_ca NAME: a self-signed CA NAME (signs with it_tls_cert).
+it_tls_ca() {
+    s_it_ossl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$1" \
+        -keyout "$IT_DIR/$1.key" -out "$IT_DIR/$1.pem"
+}
+
+# it_tls_cert NAME CA [SAN]: a certificate CN=NAME signed by CA (an it_tls_ca). With SAN
+# (subjectAltName entries, e.g. "IP:127.0.0.1,DNS:node.test") a server's; without, a
+# client's.
+it_tls_cert() {
+    local name=$1 ca=$2 san=${3:-}
+    s_it_ossl req -newkey rsa:2048 -nodes -subj "/CN=$name" -keyout "$IT_DIR/$name.key" \
+        -out "$IT_DIR/$name.csr"
+    local ext=()
+    if [ -n "$san" ]; then
+        printf 'subjectAltName=%s\n' "$san" >"$IT_DIR/$name.ext"
+        ext=(-extfile "$IT_DIR/$name.ext")
+    fi
+    s_it_ossl x509 -req -in "$IT_DIR/$name.csr" -CA "$IT_DIR/$ca.pem" -CAkey "$IT_DIR/$ca.key" \
+        -CAcreateserial -days 2 ${ext[@]+"${ext[@]}"} -out "$IT_DIR/$name.pem"
+}
+
+s_it_ossl() {
+    openssl "$@" >>"$IT_DIR/openssl.out" 2>&1 ||
+        it_die "openssl $1 failed: $(tail -n 3 "$IT_DIR/openssl.out")"
+}

@@ -22,14 +22,9 @@ it_need_cmds python3 jq curl openssl
 it_tmpdir
 jqe() { jq -e "$@" >/dev/null; }
 D=$IT_DIR
-ossl() { openssl "$@" >/dev/null 2>&1; }
-mkca() { ossl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$1" -keyout "$D/$1.key" -out "$D/$1.pem"; }
-mkca testca; mkca otherca
-printf 'subjectAltName=IP:127.0.0.1\n' > "$D/san.ext"
-ossl req -newkey rsa:2048 -nodes -subj /CN=server -keyout "$D/server.key" -out "$D/server.csr"
-ossl x509 -req -in "$D/server.csr" -CA "$D/testca.pem" -CAkey "$D/testca.key" -CAcreateserial -days 2 -extfile "$D/san.ext" -out "$D/server.pem"
-ossl req -newkey rsa:2048 -nodes -subj /CN=client -keyout "$D/client.key" -out "$D/client.csr"
-ossl x509 -req -in "$D/client.csr" -CA "$D/testca.pem" -CAkey "$D/testca.key" -CAcreateserial -days 2 -out "$D/client.pem"
+it_tls_ca testca; it_tls_ca otherca
+it_tls_cert server testca IP:127.0.0.1
+it_tls_cert client testca
 
 PEER=$(it_free_port); PEER_TLS=$(it_free_port)
 T_HTTP=$(it_free_port); T_SAMPLES=$(it_free_port); T_QUERY=$(it_free_port); T_PUB=$(it_free_port)

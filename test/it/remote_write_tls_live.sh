@@ -21,15 +21,9 @@ it_need_bins tsdb fwpush
 it_need_cmds python3 curl openssl
 it_tmpdir
 D=$IT_DIR
-ossl() { openssl "$@" >/dev/null 2>&1; }
-mkca() { ossl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$1" -keyout "$D/$1.key" -out "$D/$1.pem"; }
-mkca testca; mkca newca
-printf 'subjectAltName=IP:127.0.0.1\n' > "$D/san.ext"
-for p in "rw1 testca" "rw2 newca"; do
-    set -- $p
-    ossl req -newkey rsa:2048 -nodes -subj "/CN=$1" -keyout "$D/$1.key" -out "$D/$1.csr"
-    ossl x509 -req -in "$D/$1.csr" -CA "$D/$2.pem" -CAkey "$D/$2.key" -CAcreateserial -days 2 -extfile "$D/san.ext" -out "$D/$1.pem"
-done
+it_tls_ca testca; it_tls_ca newca
+it_tls_cert rw1 testca IP:127.0.0.1
+it_tls_cert rw2 newca IP:127.0.0.1
 cp "$D/rw1.pem" "$D/server.pem"; cp "$D/rw1.key" "$D/server.key" # the receiver's, per connection
 cp "$D/testca.pem" "$D/live_ca.pem"                               # the queue's ca_file
 

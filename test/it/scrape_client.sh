@@ -24,26 +24,18 @@ it_need_bins scraper
 it_need_cmds python3 jq curl openssl
 it_tmpdir
 D=$IT_DIR
-ossl() { openssl "$@" >/dev/null 2>&1; }
-mkca() { ossl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$1" -keyout "$D/$1.key" -out "$D/$1.pem"; }
-mkca testca; mkca otherca
-printf 'subjectAltName=IP:127.0.0.1,DNS:node.test\n' > "$D/san.ext"
-ossl req -newkey rsa:2048 -nodes -subj /CN=server -keyout "$D/server.key" -out "$D/server.csr"
-ossl x509 -req -in "$D/server.csr" -CA "$D/testca.pem" -CAkey "$D/testca.key" -CAcreateserial -days 2 -extfile "$D/san.ext" -out "$D/server.pem"
-ossl req -newkey rsa:2048 -nodes -subj /CN=client -keyout "$D/client.key" -out "$D/client.csr"
-ossl x509 -req -in "$D/client.csr" -CA "$D/testca.pem" -CAkey "$D/testca.key" -CAcreateserial -days 2 -out "$D/client.pem"
+SAN=IP:127.0.0.1,DNS:node.test
+it_tls_ca testca; it_tls_ca otherca
+it_tls_cert server testca "$SAN"
+it_tls_cert client testca
 # newca signs the third target's certificate: the CA reload case.
-mkca newca
-ossl req -newkey rsa:2048 -nodes -subj /CN=server2 -keyout "$D/server2.key" -out "$D/server2.csr"
-ossl x509 -req -in "$D/server2.csr" -CA "$D/newca.pem" -CAkey "$D/newca.key" -CAcreateserial -days 2 -extfile "$D/san.ext" -out "$D/server2.pem"
+it_tls_ca newca
+it_tls_cert server2 newca "$SAN"
 cp "$D/testca.pem" "$D/ca.pem" # the ca_reload job's ca_file: testca now, newca after the reload
 # ca_live: liveA's certificate is replaced by one newca signed, liveB's stays testca's.
-for n in liveA liveB; do
-    ossl req -newkey rsa:2048 -nodes -subj "/CN=$n" -keyout "$D/$n.key" -out "$D/$n.csr"
-    ossl x509 -req -in "$D/$n.csr" -CA "$D/testca.pem" -CAkey "$D/testca.key" -CAcreateserial -days 2 -extfile "$D/san.ext" -out "$D/$n.pem"
-done
-ossl req -newkey rsa:2048 -nodes -subj /CN=liveA2 -keyout "$D/liveA2.key" -out "$D/liveA2.csr"
-ossl x509 -req -in "$D/liveA2.csr" -CA "$D/newca.pem" -CAkey "$D/newca.key" -CAcreateserial -days 2 -extfile "$D/san.ext" -out "$D/liveA2.pem"
+it_tls_cert liveA testca "$SAN"
+it_tls_cert liveB testca "$SAN"
+it_tls_cert liveA2 newca "$SAN"
 cp "$D/testca.pem" "$D/live_ca.pem" # ca_live's ca_file: testca now, newca later (no reload)
 
 P1=$(it_free_port); P2=$(it_free_port); P3=$(it_free_port); WEB=$(it_free_port); PUSH=$(it_free_port); PUB=$(it_free_port)

@@ -27,6 +27,15 @@
 # {endpoint} under client-go's URL template (the namespace as %7Bnamespace%7D), and
 # prometheus_sd_last_update_timestamp_seconds{config,name} says when the scraper last took
 # the targets.
+# Then over HTTPS (kube_api.py --tls, certificates from CAs this test makes with openssl,
+# test/it/lib.sh it_tls_*), a second scraper: api_server https:// with tls_config.ca_file,
+# a server requiring a client certificate (given), and in-cluster (the service account's
+# ca.crt and token) all discover the pods; the CA files and the server's certificate
+# replaced during the watches: the scraper ends each watch set up under the old CA within
+# about a second and watches on a new connection served with the new certificate (no
+# relist, no failure, targets kept; the untouched job's watch runs on); a wrong CA: the
+# certificate error logged and counted in prometheus_sd_kubernetes_failures_total, the
+# last good targets kept; the right CA back: watching again.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -34,7 +43,7 @@ BIN=$BUILD/bin
 # shellcheck source=test/it/lib.sh
 source test/it/lib.sh
 it_need_bins scraper
-it_need_cmds curl jq /usr/bin/python3
+it_need_cmds curl jq /usr/bin/python3 openssl sha256sum
 it_tmpdir
 
 API_PORT=$(it_free_port)
@@ -276,4 +285,144 @@ it_ok "a config that cannot be set up: prometheus_sd_failed_configs 1, logged; f
 it_term "$PID_scraper"
 [ "$IT_RC" = 0 ] || it_die "scraper exit status $IT_RC"
 it_ok "scraper stops cleanly"
+
+# --- HTTPS -------------------------------------------------------------------------------
+# Every real API server speaks HTTPS; none can run here, so kube_api.py plays the same
+# documented list and watch responses over TLS, with certificates from CAs made here
+# (it_tls_ca, it_tls_cert), read again for each connection so they can be replaced while
+# it runs. A second scraper, with its own metrics, runs three jobs: k8s-tls (api_server
+# https:// with tls_config.ca_file), k8s-mtls (a server that requires a client
+# certificate: cert_file and key_file given) and k8s-in (in-cluster: KUBERNETES_SERVICE_HOST
+# and _PORT, and the service account's token, namespace and ca.crt in the directory
+# FLOORWATCH_KUBE_SERVICEACCOUNT_DIR points to).
+it_tls_ca kubeca; it_tls_ca kubeca2; it_tls_ca otherca
+it_tls_cert apiserver kubeca IP:127.0.0.1
+it_tls_cert apiserver2 kubeca2 IP:127.0.0.1 # the rotation's
+it_tls_cert client kubeca
+cp "$IT_DIR/apiserver.pem" "$IT_DIR/tls.pem"; cp "$IT_DIR/apiserver.key" "$IT_DIR/tls.key" # kube_tls's
+cp "$IT_DIR/kubeca.pem" "$IT_DIR/ca.pem"                                                   # k8s-tls's ca_file
+cp "$IT_DIR/kubeca.pem" "$IT_DIR/sa/ca.crt"
+echo tls-tok > "$IT_DIR/token_tls"; cp "$IT_DIR/token_tls" "$IT_DIR/sa/token"
+TLS_PORT=$(it_free_port); MTLS_PORT=$(it_free_port); WEB2=$(it_free_port)
+# kube_tls's watches last up to 300 s whatever the client asks, so that only the scraper
+# ends them within this test.
+it_start kube_tls /usr/bin/python3 test/it/kube_api.py "$TLS_PORT" "$IT_DIR/token_tls" 2 \
+    --tls "$IT_DIR/tls" --watch-max 300
+it_start kube_mtls /usr/bin/python3 test/it/kube_api.py "$MTLS_PORT" "$IT_DIR/token_tls" 2 \
+    --tls "$IT_DIR/apiserver" --client-ca "$IT_DIR/kubeca.pem"
+C="$IT_DIR/client"
+it_wait_for "HTTPS API server" curl -sf --cacert "$IT_DIR/kubeca.pem" "https://127.0.0.1:$TLS_PORT/control/stats"
+it_wait_for "HTTPS API server requiring a client certificate" \
+    curl -sf --cacert "$IT_DIR/kubeca.pem" --cert "$C.pem" --key "$C.key" "https://127.0.0.1:$MTLS_PORT/control/stats"
+! curl -sf --cacert "$IT_DIR/kubeca.pem" "https://127.0.0.1:$MTLS_PORT/control/stats" >/dev/null 2>&1 \
+    || it_die "kube_mtls answered without a client certificate"
+it_ok "HTTPS API servers up; kube_mtls refuses a client without a certificate"
+
+cat > "$IT_DIR/prometheus-tls.yml" <<YML
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: k8s-tls
+    kubernetes_sd_configs:
+      - role: pod
+        api_server: https://127.0.0.1:$TLS_PORT
+        authorization:
+          credentials_file: $IT_DIR/token_tls
+        tls_config:
+          ca_file: $IT_DIR/ca.pem
+        namespaces:
+          names: [default]
+  - job_name: k8s-mtls
+    kubernetes_sd_configs:
+      - role: pod
+        api_server: https://127.0.0.1:$MTLS_PORT
+        authorization:
+          credentials_file: $IT_DIR/token_tls
+        tls_config:
+          ca_file: $IT_DIR/kubeca.pem
+          cert_file: $C.pem
+          key_file: $C.key
+        namespaces:
+          names: [default]
+  - job_name: k8s-in
+    kubernetes_sd_configs:
+      - role: pod
+        namespaces:
+          own_namespace: true
+YML
+export KUBERNETES_SERVICE_PORT=$TLS_PORT # in-cluster: https://127.0.0.1:$TLS_PORT
+it_start_scraper "$IT_DIR/prometheus-tls.yml" "$WEB2"
+WEB_PORT=$WEB2 # metric, kmetric
+cat "$IT_DIR/kubeca.pem" "$IT_DIR/kubeca2.pem" > "$IT_DIR/both.pem" # the test's own requests, across the rotation
+tstat() { curl -sf --cacert "$IT_DIR/both.pem" "https://127.0.0.1:$TLS_PORT/control/stats" | jq -c "$1"; }
+mstat() { curl -sf --cacert "$IT_DIR/kubeca.pem" --cert "$C.pem" --key "$C.key" "https://127.0.0.1:$MTLS_PORT/control/stats" | jq -c "$1"; }
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+tls_five() { [ "$(count_targets k8s-tls)" = 5 ] && [ "$(count_targets k8s-mtls)" = 5 ] && [ "$(count_targets k8s-in)" = 5 ]; }
+it_wait_for "5 pods as targets of k8s-tls, k8s-mtls and k8s-in" tls_five
+# Both pod watches of kube_tls (k8s-tls's and k8s-in's) and k8s-mtls's on kube_mtls.
+open_watches() { # SHA: kube_tls's running pod watches on connections served with that certificate
+    tstat "[.watch_log[] | select(.end == null and .cert == \"$1\")] | length"
+}
+watching() { [ "$(open_watches "$(sha "$IT_DIR/apiserver.pem")")" = 2 ] && [ "$(mstat '[.watch_log[] | select(.end == null)] | length')" = 1 ]; }
+it_wait_for "the pod watches running over TLS" watching
+[ "$(mstat .client_cn)" = '"client"' ] || it_die "client certificate: $(mstat .client_cn)"
+[ "$(tstat .auth)" = '"Bearer tls-tok"' ] || it_die "in-cluster/k8s-tls token: $(tstat .auth)"
+[ "$(metric prometheus_sd_kubernetes_failures_total)" = 0 ] \
+    || it_die "failures over TLS: $(grep 'sd.kube.fail' "$IT_DIR/scraper.log")"
+label_of 127.0.0.2:9100 __meta_kubernetes_pod_name k8s-in | grep -qx web-a \
+    || it_die "k8s-in's targets: $(targets "$API" k8s-in | jq -c 'keys')"
+it_ok "over HTTPS: api_server with tls_config.ca_file; a client certificate required and given (CN=client); in-cluster with the service account's ca.crt and token; 5 targets each, no failure"
+
+# CA and server certificate rotated, no reload: the running watches were set up under the
+# old CA, so the scraper ends them and watches again, from their resourceVersion, on new
+# connections served with the new certificate; no relist, no failure, targets unchanged.
+# k8s-mtls's files did not change: its watch runs on. (A scraper that keeps its watches
+# keeps them here for up to 300 s and the wait below times out.)
+OLD=$(sha "$IT_DIR/apiserver.pem"); NEW=$(sha "$IT_DIR/apiserver2.pem")
+lists0=$(tstat .lists)
+t0=$(date +%s.%N)
+mv "$IT_DIR/apiserver2.pem" "$IT_DIR/tls.pem"; mv "$IT_DIR/apiserver2.key" "$IT_DIR/tls.key"
+cp "$IT_DIR/kubeca2.pem" "$IT_DIR/ca.pem.new"; mv "$IT_DIR/ca.pem.new" "$IT_DIR/ca.pem"
+cp "$IT_DIR/kubeca2.pem" "$IT_DIR/sa/ca.crt.new"; mv "$IT_DIR/sa/ca.crt.new" "$IT_DIR/sa/ca.crt"
+rotated() { [ "$(open_watches "$NEW")" = 2 ] && [ "$(open_watches "$OLD")" = 0 ]; }
+it_wait_for "the watches on the new certificate, the old ones ended" rotated
+[ "$(tstat "[.watch_log[] | select(.cert == \"$OLD\") | .closed_by_client] | all")" = true ] \
+    || it_die "old watches not ended by the scraper: $(tstat .watch_log)"
+took=$(tstat "[.watch_log[] | select(.cert == \"$OLD\") | .end] | max - $t0 | . * 10 | round / 10")
+[ "$(tstat .lists)" = "$lists0" ] || it_die "relisted after the rotation: $(tstat .lists) lists, $lists0 before"
+[ "$(mstat '[.watch_log[] | select(.end != null)] | length')" = 0 ] || it_die "k8s-mtls's watch ended: $(mstat .watch_log)"
+sleep 1
+[ "$(count_targets k8s-tls)" = 5 ] && [ "$(count_targets k8s-in)" = 5 ] \
+    || it_die "targets after the rotation: $(count_targets k8s-tls) $(count_targets k8s-in)"
+[ "$(metric prometheus_sd_kubernetes_failures_total)" = 0 ] \
+    || it_die "failures after the rotation: $(grep 'sd.kube.fail' "$IT_DIR/scraper.log")"
+[ "$(grep -c 'event=sd.kube.reconnect job=k8s-.* reason="TLS files changed' "$IT_DIR/scraper.log")" = 2 ] \
+    || it_die "reconnects logged: $(grep 'sd.kube.reconnect' "$IT_DIR/scraper.log")"
+it_ok "CA and server certificate rotated (k8s-tls's ca_file, the service account's ca.crt): the 2 watches ended by the scraper ${took}s after, watching again on the new certificate; no relist, no failure, targets kept; k8s-mtls's watch untouched"
+
+# A wrong CA (ca_file now another CA's): the watch ends, and the new connections fail the
+# server's certificate with a certificate error (curl's words, as the scrapes give them;
+# Prometheus says "x509: certificate signed by unknown authority"), counted in
+# prometheus_sd_kubernetes_failures_total; the last good targets stay.
+cp "$IT_DIR/otherca.pem" "$IT_DIR/ca.pem.new"; mv "$IT_DIR/ca.pem.new" "$IT_DIR/ca.pem"
+refused() { [ "$(metric prometheus_sd_kubernetes_failures_total)" -ge 1 ]; }
+it_wait_for "a failure counted with the wrong CA" refused
+grep -q 'event=sd.kube.fail job=k8s-tls resource=pods namespace=default .*err="SSL certificate problem: ' "$IT_DIR/scraper.log" \
+    || it_die "no certificate error logged: $(grep 'sd.kube.fail' "$IT_DIR/scraper.log")"
+! grep 'event=sd.kube.fail' "$IT_DIR/scraper.log" | grep -qv 'job=k8s-tls ' \
+    || it_die "another job failed: $(grep 'sd.kube.fail' "$IT_DIR/scraper.log")"
+sleep 1
+[ "$(count_targets k8s-tls)" = 5 ] && [ "$(count_targets k8s-in)" = 5 ] \
+    || it_die "targets with the wrong CA: $(count_targets k8s-tls) $(count_targets k8s-in)"
+it_ok "wrong CA: $(grep -m1 -o 'err="SSL certificate problem: [^"]*"' "$IT_DIR/scraper.log"), failures_total $(metric prometheus_sd_kubernetes_failures_total), the last good targets kept"
+cp "$IT_DIR/kubeca2.pem" "$IT_DIR/ca.pem.new"; mv "$IT_DIR/ca.pem.new" "$IT_DIR/ca.pem"
+fixed() { [ "$(open_watches "$NEW")" = 2 ]; }
+it_until 300 0.1 fixed || it_die "k8s-tls did not watch again with the right CA: $(tstat .watch_log)"
+[ "$(count_targets k8s-tls)" = 5 ] || it_die "targets after the fix: $(count_targets k8s-tls)"
+it_ok "the right CA back: watching again (after the backoff), 5 targets"
+
+it_term "$PID_scraper"
+[ "$IT_RC" = 0 ] || it_die "scraper exit status $IT_RC"
+it_ok "the HTTPS scraper stops cleanly"
 echo "$(basename "$0"): ${IT_PASSES} passed"
