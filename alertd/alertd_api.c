@@ -338,9 +338,24 @@ s_api_receivers(const fw_http_request_t *req, struct fw_http_response *resp, voi
     return 0;
 }
 
+// A body over FW_HTTP_BODY_MAX: 413 in go-swagger's error shape, as Alertmanager's API layer
+// answers a body it cannot take ({"code", "message"}). Alertmanager 0.25 itself has no limit
+// (it reads any body into memory); floorwatch refuses past 16 MiB, documented in alertd.8.
+static int
+s_api_too_large(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
+{
+    (void)req;
+    (void)arg;
+    char msg[128];
+    snprintf(msg, sizeof msg, "request body too large: more than %u bytes", FW_HTTP_BODY_MAX);
+    alertd_api_error(resp, 413, 413, msg);
+    return 0;
+}
+
 void
 alertd_api_routes(fw_http_t *http, alertd_t *self)
 {
+    fw_http_set_too_large(http, s_api_too_large, self);
     fw_http_route(http, "GET", "/api/v2/alerts", s_api_alerts, self);
     // Posting alerts runs on alertd's loop when alertd serves HTTP from it (fw_http.h).
     fw_http_route_loop(http, "POST", "/api/v2/alerts", s_api_alerts, self);

@@ -3,9 +3,10 @@
 
     Parameters, each optional: receiver (a regex, anchored, as /api/v2/alerts' receiver),
     groupKey (exact), filter (repeatable matchers on the group labels, as /api/v2/alerts'
-    filter), since and until (RFC 3339, inclusive), result (sent or dropped) and status
-    (firing or resolved). A bad value answers 400 with a JSON string, as Alertmanager's
-    handlers do. The answer is a JSON array, oldest first (alertd_nflog.h gives the shape).
+    filter), since and until (RFC 3339, inclusive), result (one of the values a record's
+    result takes: sent, dropped, delivered or failed; alertd_nflog.h) and status (firing or
+    resolved). A bad value answers 400 with a JSON string, as Alertmanager's handlers do. The answer
+   is a JSON array, oldest first (alertd_nflog.h gives the shape).
 */
 #include <jansson.h>
 #include <pthread.h>
@@ -38,24 +39,40 @@ s_time_arg(const fw_http_request_t *req, const char *name, int64_t *ms,
     return 0;
 }
 
-// The parameter name when it is one of a or b (else answered 400, and -1).
+// The values a record's "result" takes (alertd_nflog_record, alertd_nflog_result), each a
+// filter value: sent (handed to notifyd, no outcome yet), dropped (could not be queued),
+// delivered and failed (notifyd's outcome).
+static const char *const s_results[] = {"sent", "dropped", "delivered", "failed", NULL};
+static const char *const s_statuses[] = {"firing", "resolved", NULL};
+
+// The parameter name when it is one of the NULL-terminated values (else answered 400, and
+// -1).
 static int
-s_enum_arg(const fw_http_request_t *req, const char *name, const char *a, const char *b,
+s_enum_arg(const fw_http_request_t *req, const char *name, const char *const *values,
            const char **out, struct fw_http_response *resp)
 {
     const char *v = fw_http_arg(req, name);
     *out = NULL;
     if (!v)
         return 0;
-    if (strcmp(v, a) != 0 && strcmp(v, b) != 0) {
-        char msg[320];
-        snprintf(msg, sizeof msg, "failed to parse %s param: \"%.200s\" is neither %s nor %s", name,
-                 v, a, b);
-        alertd_api_json_error(resp, 400, msg);
-        return -1;
+    char list[160] = "";
+    for (size_t i = 0; values[i]; i++) {
+        if (strcmp(v, values[i]) == 0) {
+            *out = v;
+            return 0;
+        }
+        size_t n = strlen(list);
+        snprintf(list + n, sizeof list - n, "%s%s",
+                 i == 0          ? ""
+                 : values[i + 1] ? ", "
+                                 : " or ",
+                 values[i]);
     }
-    *out = v;
-    return 0;
+    char msg[400];
+    snprintf(msg, sizeof msg, "failed to parse %s param: \"%.200s\" is not one of %s", name, v,
+             list);
+    alertd_api_json_error(resp, 400, msg);
+    return -1;
 }
 
 static int
@@ -67,8 +84,8 @@ s_api_notifications(const fw_http_request_t *req, struct fw_http_response *resp,
     f.group_key = fw_http_arg(req, "groupKey");
     if (s_time_arg(req, "since", &f.since, resp) < 0 ||
         s_time_arg(req, "until", &f.until, resp) < 0 ||
-        s_enum_arg(req, "result", "sent", "dropped", &f.result, resp) < 0 ||
-        s_enum_arg(req, "status", "firing", "resolved", &f.status, resp) < 0 ||
+        s_enum_arg(req, "result", s_results, &f.result, resp) < 0 ||
+        s_enum_arg(req, "status", s_statuses, &f.status, resp) < 0 ||
         alertd_api_filters_parse(req, resp, &group) < 0)
         return 0;
     const char *rcv = fw_http_arg(req, "receiver");

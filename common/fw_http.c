@@ -53,11 +53,10 @@
 #include "fw_mem.h"
 #include "fw_thread.h"
 
-#define FW_HTTP_BODY_MAX (16u * 1024u * 1024u) // larger request bodies answer 413
-#define FW_HTTP_RELOAD_WAIT_S 30               // /-/reload gives up after this (503)
-#define FW_HTTP_CONN_LIMIT 512u                // concurrent connections (threads)
-#define FW_HTTP_CONN_TIMEOUT_S 300u            // idle keep-alive connections are closed
-#define FW_HTTP_CONN_MEMORY (512u * 1024u)     // per-connection pool: long GET query strings
+#define FW_HTTP_RELOAD_WAIT_S 30           // /-/reload gives up after this (503)
+#define FW_HTTP_CONN_LIMIT 512u            // concurrent connections (threads)
+#define FW_HTTP_CONN_TIMEOUT_S 300u        // idle keep-alive connections are closed
+#define FW_HTTP_CONN_MEMORY (512u * 1024u) // per-connection pool: long GET query strings
 // A body whose Content-Length is at most S_BODY_EXACT_MAX gets one buffer of that size at its
 // first chunk; a larger or unannounced one grows by doubling from S_BODY_FIRST_CAP, so a client
 // that announces much and sends little does not make us allocate it.
@@ -497,7 +496,9 @@ s_dispatch(fw_http_request_t *req)
                             s_allow(self, path_route, allow, sizeof(allow)));
     }
     if (req->too_big) {
-        fw_http_respond(&resp, 413, NULL, "request body too large\n");
+        resp.status = 413;
+        if (!self->too_large || self->too_large(req, &resp, self->too_large_arg) != 0)
+            fw_http_respond(&resp, 413, NULL, "request body too large\n");
         return fw_http_send(req, route->path, &resp, NULL);
     }
     s_form_parse(req);
@@ -727,6 +728,15 @@ fw_http_set_conn_memory(fw_http_t *self, size_t bytes)
 {
     if (self)
         self->conn_memory = bytes;
+}
+
+void
+fw_http_set_too_large(fw_http_t *self, fw_http_handler_fn fn, void *arg)
+{
+    if (self) {
+        self->too_large = fn;
+        self->too_large_arg = arg;
+    }
 }
 
 void

@@ -29,6 +29,9 @@ typedef struct fw_http fw_http_t;
 typedef struct fw_http_request fw_http_request_t; // opaque; valid during the handler only
 
 #define FW_HTTP_HEADERS_MAX 4 // extra headers a handler may add to its answer
+// A request body longer than this (16 MiB) is not kept: the request is answered 413 without
+// running its route (fw_http_set_too_large says how), and the connection serves on.
+#define FW_HTTP_BODY_MAX (16u * 1024u * 1024u)
 
 struct fw_http_response {
     int status;               // default 200
@@ -95,6 +98,13 @@ void fw_http_set_conn_memory(fw_http_t *self, size_t bytes);
 // in fw_http_requests_total and fw_http_auth_failures_total{reason}), its response headers,
 // and TLS. fw_http_start() loads it and fails with its first error (file:line:col).
 void fw_http_set_web_config(fw_http_t *self, const char *path);
+
+// Before fw_http_start: answer a request whose body exceeds FW_HTTP_BODY_MAX (to a path some
+// route serves) with fn(req, resp, arg) instead of the plain-text "request body too large",
+// so a daemon answers in its API's error format. resp->status comes preset to 413; req has no
+// body. fn runs where the route would have been dispatched (a connection's thread, or the
+// loop with fw_http_set_loop), so it must not block. NULL, or fn returning -1: the plain text.
+void fw_http_set_too_large(fw_http_t *self, fw_http_handler_fn fn, void *arg);
 
 // Listen on "host:port" (":port" means all addresses; port 0 picks a free one). 0 or -1.
 int fw_http_start(fw_http_t *self, const char *listen_address, fw_err_t *err);

@@ -70,7 +70,9 @@ struct fw_http {
     size_t routes_len;
     size_t routes_cap;
     atomic_bool ready;
-    size_t conn_memory;   // per-connection pool, 0: FW_HTTP_CONN_MEMORY
+    size_t conn_memory;           // per-connection pool, 0: FW_HTTP_CONN_MEMORY
+    fw_http_handler_fn too_large; // with too_large_arg: the 413 answer, NULL: plain text
+    void *too_large_arg;
     char *web_config;     // owned: --web.config.file, NULL: none
     fw_http_auth_t *auth; // owned: NULL without a web config
     char *tls_pem[3];     // owned: certificate, key, client CA (PEM) while TLS serves
