@@ -365,8 +365,8 @@ alertd_alert_webhook_json(const struct alertd_alert *a, int64_t now)
     json_t *j = json_pack(
         "{s:s, s:o, s:o, s:s, s:s, s:s, s:s}", "status", resolved ? "resolved" : "firing", "labels",
         labels, "annotations", a->annotations ? json_incref(a->annotations) : json_object(),
-        "startsAt", alertd_time_str(a->starts_at, sb, sizeof sb), "endsAt",
-        alertd_time_str(resolved ? a->ends_at : 0, eb, sizeof eb), "generatorURL",
+        "startsAt", alertd_time_str_go(a->starts_at, sb, sizeof sb), "endsAt",
+        alertd_time_str_go(resolved ? a->ends_at : 0, eb, sizeof eb), "generatorURL",
         a->generator_url ? a->generator_url : "", "fingerprint", alertd_fp_str(a->fp, fp));
     // Only refs and this cache change on a shared alert (the daemon lock is held).
     if (!resolved && a->refs > 0)

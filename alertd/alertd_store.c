@@ -39,6 +39,23 @@ alertd_time_str(int64_t ms, char *buf, size_t size)
     return fw_time_rfc3339(ms, buf, size);
 }
 
+const char *
+alertd_time_str_go(int64_t ms, char *buf, size_t size)
+{
+    alertd_time_str(ms, buf, size);
+    char *dot = strrchr(buf, '.');
+    size_t len = strlen(buf);
+    if (!dot || len < 2 || buf[len - 1] != 'Z')
+        return buf;
+    char *end = buf + len - 1; // the 'Z'
+    while (end > dot + 1 && end[-1] == '0')
+        end--;
+    if (end == dot + 1)
+        end = dot; // a zero fraction: none
+    memmove(end, "Z", 2);
+    return buf;
+}
+
 void
 alertd_alert_clear(struct alertd_alert *a)
 {

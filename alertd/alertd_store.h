@@ -65,6 +65,11 @@ bool alertd_alert_resolved(const struct alertd_alert *a, int64_t now);
 const char *alertd_fp_str(uint64_t fp, char buf[17]);
 // Alertmanager's JSON time text ("0001-01-01T00:00:00Z" for 0) into buf; returns buf.
 const char *alertd_time_str(int64_t ms, char *buf, size_t size);
+// The same as Go's encoding/json writes a time.Time (RFC 3339 with the fraction's trailing
+// zeros dropped, and no fraction when it is zero: "2027-01-15T08:00:00Z",
+// "2027-01-15T08:00:00.12Z"), as Alertmanager's webhook payload carries startsAt and endsAt
+// (its API v2 writes strfmt.DateTime, always with milliseconds, as alertd_time_str does).
+const char *alertd_time_str_go(int64_t ms, char *buf, size_t size);
 
 alertd_store_t *alertd_store_new(void);
 void alertd_store_destroy(alertd_store_t **self_p);

@@ -241,6 +241,8 @@ notifyd_prepare_body(const json_t *payload, const json_t *webhook_config)
         json_object_set_new(p, "truncatedAlerts",
                             json_integer((json_int_t)(n - (size_t)max_alerts)));
     }
+    // Alertmanager builds the webhook's data from the alerts it sends, after both cuts.
+    notifyd_tmpl_common_set(p);
     char *body = s_dump(p);
     json_decref(p);
     return body;

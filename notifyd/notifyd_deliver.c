@@ -36,6 +36,7 @@
 #include "fw_secret.h"
 #include "fw_time.h"
 #include "notifyd_am_metrics.h"
+#include "notifyd_backoff.h"
 #include "notifyd_deliver.h"
 #include "notifyd_http.h"
 
@@ -67,6 +68,7 @@ struct s_limit {
 
 struct notifyd_deliver {
     struct notifyd_cfg_retry retry;
+    struct notifyd_backoff backoff; // this deliverer's jitter generator (own seed)
     int64_t timeout_ms, max_in_flight;
     fw_metrics_t *metrics;        // borrowed
     zloop_t *loop;                // borrowed
@@ -327,16 +329,10 @@ s_judge_smtp(CURLcode res, struct s_verdict *v)
     }
 }
 
-static int64_t
-s_backoff(const notifyd_deliver_t *a, int attempts)
+int64_t
+notifyd_deliver_backoff(notifyd_deliver_t *self, int attempts)
 {
-    double b = (double)a->retry.initial_backoff;
-    for (int i = 1; i < attempts && b < (double)a->retry.max_backoff; i++)
-        b *= 2;
-    if (b > (double)a->retry.max_backoff)
-        b = (double)a->retry.max_backoff;
-    double jitter = 0.5 + 0.5 * ((double)rand() / (double)RAND_MAX);
-    return (int64_t)(b * jitter);
+    return notifyd_backoff_next(&self->backoff, &self->retry, attempts);
 }
 
 static void
@@ -470,7 +466,7 @@ s_done(notifyd_deliver_t *st, CURLMsg *m)
         char labels[300];
         snprintf(labels, sizeof labels, "receiver=\"%s\"", j->receiver);
         fw_metrics_add(a->metrics, "fw_notifyd_retries_total", labels, 1);
-        j->next_at = fw_time_mono_ms() + s_backoff(a, j->attempts);
+        j->next_at = fw_time_mono_ms() + notifyd_deliver_backoff(st, j->attempts);
         zlist_append(st->queue, j);
         return;
     }
@@ -676,6 +672,7 @@ notifyd_deliver_new(const struct notifyd_cfg *cfg, fw_metrics_t *metrics, zloop_
                        "receiver, integration, result.");
     notifyd_deliver_t *self = fw_calloc(1, sizeof *self);
     self->retry = cfg->retry;
+    notifyd_backoff_seed(&self->backoff);
     self->timeout_ms = cfg->timeout;
     self->max_in_flight = cfg->max_in_flight;
     self->metrics = metrics;

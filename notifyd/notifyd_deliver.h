@@ -12,7 +12,8 @@
     HTTP: POST with Content-Type application/json and User-Agent floorwatch-notifyd/0.1.0.
     A 2xx answer is success; a 5xx, a 429, a timeout or a connection error is retried with
     exponential backoff (initial_backoff doubling up to max_backoff, times a random factor in
-    [0.5, 1]) up to max_attempts; any other 4xx fails at once. A request with an answer
+    [0.5, 1) drawn from the deliverer's own generator, seeded from getrandom: notifyd_backoff.h)
+    up to max_attempts; any other 4xx fails at once. A request with an answer
     function (notifyd_req.h) is judged by it on a 2xx: it may report parts (recipients)
     failed, and rewrite the request so that only the failed parts are sent again, with the
     same backoff and max_attempts.
@@ -71,5 +72,8 @@ void notifyd_deliver_destroy(notifyd_deliver_t **self_p);
 // "slack", "email", ...). Its outcome comes later through on_result. 0.
 int notifyd_deliver_send(notifyd_deliver_t *self, uint64_t id, const char *receiver,
                          const char *integration, struct notifyd_req *req);
+// The wait in ms before the attempt after attempt `attempts` (1-based) failed, as the retry
+// timer uses it (notifyd_backoff_next on this deliverer's generator; each call draws anew).
+int64_t notifyd_deliver_backoff(notifyd_deliver_t *self, int attempts);
 
 #endif

@@ -102,7 +102,7 @@ s_render(const char *name, const char *text, const json_t *data, const char *def
             json_decref(am);
             return out;
         }
-        fw_warn("notify.template", "template=%s err=%s (sending the default text)", name, err.msg);
+        fw_warn("notify.template", "template=%s err=%s sent=default", name, err.msg);
         fw_err_clear(&err);
     }
     int rc = -1;
@@ -210,6 +210,23 @@ notifyd_tmpl_firing(const json_t *alerts)
     return firing;
 }
 
+void
+notifyd_tmpl_common_set(json_t *payload)
+{
+    const json_t *alerts = json_object_get(payload, "alerts");
+    bool firing = false;
+    size_t i;
+    const json_t *a;
+    json_array_foreach(alerts, i, a)
+    {
+        const char *st = json_string_value(json_object_get(a, "status"));
+        firing = firing || !st || strcmp(st, "resolved") != 0;
+    }
+    json_object_set_new(payload, "status", json_string(firing ? "firing" : "resolved")); // steals
+    json_object_set_new(payload, "commonLabels", s_common(alerts, "labels"));            // steals
+    json_object_set_new(payload, "commonAnnotations", s_common(alerts, "annotations"));  // steals
+}
+
 json_t *
 notifyd_tmpl_data(const json_t *payload, bool send_resolved)
 {
@@ -225,12 +242,10 @@ notifyd_tmpl_data(const json_t *payload, bool send_resolved)
         json_decref(data);
         return NULL;
     }
-    if (json_array_size(firing) != json_array_size(alerts)) {
-        json_object_set_new(data, "status", json_string("firing"));
-        json_object_set_new(data, "commonLabels", s_common(firing, "labels"));
-        json_object_set_new(data, "commonAnnotations", s_common(firing, "annotations"));
-    }
+    bool dropped = json_array_size(firing) != json_array_size(alerts);
     json_object_set_new(data, "alerts", firing); // steals
+    if (dropped)
+        notifyd_tmpl_common_set(data);
     return s_data_keep(data);
 }
 

@@ -33,6 +33,13 @@ json_t *notifyd_tmpl_data(const json_t *payload, bool send_resolved);
 // The alerts of the array that are not resolved: a new array.
 json_t *notifyd_tmpl_firing(const json_t *alerts);
 
+// Set payload's status, commonLabels and commonAnnotations from the alerts it holds now, as
+// Alertmanager's template.Data computes them over the alerts an integration is given
+// (after send_resolved drops the resolved ones and a webhook's max_alerts cuts the list):
+// "firing" when any alert fires, else "resolved"; the labels (annotations) every alert has
+// with the same value.
+void notifyd_tmpl_common_set(json_t *payload);
+
 // Template def of the set (a default such as "slack.default.title") rendered for data (a
 // payload as notifyd_tmpl_data returns it): a new string; "" (logged) when it fails.
 char *notifyd_tmpl_default(const char *def, const json_t *data);

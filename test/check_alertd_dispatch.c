@@ -556,7 +556,15 @@ START_TEST(test_alertd_dispatch_payload_shape)
     for (size_t i = 0; i < 7; i++)
         ck_assert_msg(json_object_get(a, akeys[i]) != NULL, "alert missing %s", akeys[i]);
     ck_assert_int_eq(strlen(json_string_value(json_object_get(a, "fingerprint"))), 16);
-    ck_assert_str_eq(json_string_value(json_object_get(a, "startsAt")), "2027-01-15T08:00:00.000Z");
+    // As Go's encoding/json writes a time.Time (Alertmanager's webhook): no zero fraction
+    // (test/it/receivers.sh compares with Alertmanager 0.25's; the old code wrote .000Z).
+    ck_assert_str_eq(json_string_value(json_object_get(a, "startsAt")), "2027-01-15T08:00:00Z");
+    char b[40];
+    ck_assert_str_eq(alertd_time_str_go(T0 + 120, b, sizeof b), "2027-01-15T08:00:00.12Z");
+    ck_assert_str_eq(alertd_time_str_go(T0 + 7, b, sizeof b), "2027-01-15T08:00:00.007Z");
+    ck_assert_str_eq(alertd_time_str_go(T0 + 500, b, sizeof b), "2027-01-15T08:00:00.5Z");
+    ck_assert_str_eq(alertd_time_str_go(0, b, sizeof b), "0001-01-01T00:00:00Z");
+    ck_assert_str_eq(alertd_time_str(T0, b, sizeof b), "2027-01-15T08:00:00.000Z"); // API v2
 }
 END_TEST
 

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../notifyd/notifyd.h"
@@ -218,9 +219,12 @@ END_TEST
 START_TEST(test_notifyd_prepare_body)
 {
     json_t *payload = json_pack(
-        "{s:s, s:i, s:s, s:[{s:s, s:{s:s}}, {s:s, s:{s:s}}, {s:s, s:{s:s}}]}", "version", "4",
-        "truncatedAlerts", 0, "status", "firing", "alerts", "status", "firing", "labels", "i", "1",
-        "status", "resolved", "labels", "i", "2", "status", "firing", "labels", "i", "3");
+        "{s:s, s:i, s:s, s:{s:s}, s:{}, s:[{s:s, s:{s:s, s:s}, s:{s:s}}, {s:s, s:{s:s, s:s}, "
+        "s:{}}, {s:s, s:{s:s, s:s}, s:{s:s}}]}",
+        "version", "4", "truncatedAlerts", 0, "status", "firing", "commonLabels", "line", "L",
+        "commonAnnotations", "alerts", "status", "resolved", "labels", "i", "1", "line", "L",
+        "annotations", "s", "x", "status", "firing", "labels", "i", "2", "line", "L", "annotations",
+        "status", "firing", "labels", "i", "3", "line", "L", "annotations", "s", "x");
     json_t *wc =
         json_pack("{s:s, s:b, s:i}", "url", "http://x/", "send_resolved", 1, "max_alerts", 2);
     char *body = notifyd_prepare_body(payload, wc);
@@ -229,17 +233,35 @@ START_TEST(test_notifyd_prepare_body)
     ck_assert_int_eq(json_integer_value(json_object_get(b, "truncatedAlerts")), 1);
     json_decref(b);
     free(body);
+    // As Alertmanager's webhook: status and the common labels and annotations are those of
+    // the alerts it sends (the old code kept the whole group's).
+    json_object_set_new(wc, "max_alerts", json_integer(1));
+    body = notifyd_prepare_body(payload, wc);
+    b = json_loads(body, 0, NULL);
+    json_t *c =
+        json_pack("{s:O, s:O, s:O}", "s", json_object_get(b, "status"), "l",
+                  json_object_get(b, "commonLabels"), "a", json_object_get(b, "commonAnnotations"));
+    char *common = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(c);
+    ck_assert_str_eq(common, "{\"a\":{\"s\":\"x\"},\"l\":{\"i\":\"1\",\"line\":\"L\"},"
+                             "\"s\":\"resolved\"}");
+    free(common);
+    json_decref(b);
+    free(body);
     json_object_set_new(wc, "send_resolved", json_false());
     json_object_set_new(wc, "max_alerts", json_integer(0));
     body = notifyd_prepare_body(payload, wc);
     b = json_loads(body, 0, NULL);
     ck_assert_int_eq(json_array_size(json_object_get(b, "alerts")), 2);
     ck_assert_int_eq(json_integer_value(json_object_get(b, "truncatedAlerts")), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(b, "status")), "firing");
+    ck_assert_int_eq(json_object_size(json_object_get(b, "commonLabels")), 1); // line only
+    ck_assert_int_eq(json_object_size(json_object_get(b, "commonAnnotations")), 0);
     json_decref(b);
     free(body);
     // Only resolved alerts and send_resolved false: nothing to send.
     json_array_remove(json_object_get(payload, "alerts"), 2);
-    json_array_remove(json_object_get(payload, "alerts"), 0);
+    json_array_remove(json_object_get(payload, "alerts"), 1);
     ck_assert_ptr_null(notifyd_prepare_body(payload, wc));
     json_decref(wc);
     json_decref(payload);
@@ -330,6 +352,96 @@ START_TEST(test_notifyd_webhook_retries_503)
     fw_metrics_destroy(&m);
     notifyd_cfg_destroy(&cfg);
     s_srv_stop(&srv);
+}
+END_TEST
+
+// The first n retry waits (after attempts 1, 2, ...) of a new deliverer with initial_backoff
+// 100ms, max_backoff 1600ms, into out.
+static void
+s_draw_waits(const struct notifyd_cfg *cfg, int64_t *out, int n)
+{
+    fw_metrics_t *m = fw_metrics_new();
+    zloop_t *loop;
+    struct s_got g;
+    notifyd_deliver_t *w = s_deliverer(cfg, m, &loop, &g);
+    for (int i = 0; i < n; i++)
+        out[i] = notifyd_deliver_backoff(w, 1 + i % 6);
+    notifyd_deliver_destroy(&w);
+    zloop_destroy(&loop);
+    fw_metrics_destroy(&m);
+}
+
+// Retry waits: attempt n waits min(initial * 2^(n-1), max) times a factor in [0.5, 1), so
+// they grow from initial_backoff/2 and never pass max_backoff; and each deliverer draws its
+// own jitter: two deliverers, and two processes started alike (replicas), draw different
+// waits. On the old code (rand() without srand) the two forked processes drew the same
+// sequence, so replicas retried in lockstep.
+START_TEST(test_notifyd_deliver_backoff_jitter)
+{
+    struct notifyd_cfg *cfg = s_cfg("retry:\n  initial_backoff: 100ms\n  max_backoff: 1600ms\n");
+    fw_metrics_t *m = fw_metrics_new();
+    zloop_t *loop;
+    struct s_got g;
+    notifyd_deliver_t *w = s_deliverer(cfg, m, &loop, &g);
+    int64_t prev_hi = 0, prev_base = 0;
+    for (int attempt = 1; attempt <= 8; attempt++) {
+        int64_t base = 100LL << (attempt - 1 < 5 ? attempt - 1 : 4); // 100 .. 1600, capped
+        int64_t lo = INT64_MAX, hi = 0;
+        for (int k = 0; k < 200; k++) {
+            int64_t b = notifyd_deliver_backoff(w, attempt);
+            ck_assert_msg(b >= base / 2 && b <= base && b <= 1600,
+                          "attempt %d: %lld outside [%lld, %lld]", attempt, (long long)b,
+                          (long long)(base / 2), (long long)base);
+            lo = b < lo ? b : lo;
+            hi = b > hi ? b : hi;
+        }
+        ck_assert_msg(hi - lo >= base / 4, "attempt %d: no jitter (%lld..%lld)", attempt,
+                      (long long)lo, (long long)hi);
+        if (base > prev_base) // doubled: every wait of the last attempt could be below half
+            ck_assert_msg(hi > prev_hi, "attempt %d: waits do not grow", attempt);
+        prev_hi = hi;
+        prev_base = base;
+    }
+    notifyd_deliver_destroy(&w);
+    zloop_destroy(&loop);
+    fw_metrics_destroy(&m);
+
+    enum { N = 16 };
+    int64_t a[N], b[N];
+    s_draw_waits(cfg, a, N);
+    s_draw_waits(cfg, b, N);
+    ck_assert_msg(memcmp(a, b, sizeof a) != 0, "two deliverers drew the same waits");
+    // Two processes forked from here, alike: each draws from a new deliverer.
+    int64_t got[2][N];
+    for (int p = 0; p < 2; p++) {
+        int fds[2];
+        ck_assert_int_eq(pipe(fds), 0);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            close(fds[0]);
+            int64_t w8[N];
+            s_draw_waits(cfg, w8, N);
+            _exit(write(fds[1], w8, sizeof w8) == (ssize_t)sizeof w8 ? 0 : 1);
+        }
+        close(fds[1]);
+        size_t have = 0;
+        while (have < sizeof got[p]) {
+            ssize_t n = read(fds[0], (char *)got[p] + have, sizeof got[p] - have);
+            if (n <= 0)
+                break;
+            have += (size_t)n;
+        }
+        close(fds[0]);
+        int st = 0;
+        ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0 && have == sizeof got[p],
+                      "process %d: %zu bytes", p, have);
+    }
+    ck_assert_msg(memcmp(got[0], got[1], sizeof got[0]) != 0,
+                  "two notifyd processes drew the same waits (first %lld, %lld)",
+                  (long long)got[0][0], (long long)got[0][1]);
+    notifyd_cfg_destroy(&cfg);
 }
 END_TEST
 
@@ -955,6 +1067,7 @@ notifyd_suite(void)
     tcase_add_test(tc, test_notifyd_prepare_body);
     tcase_add_test(tc, test_notifyd_prepare_body_dumped_once);
     tcase_add_test(tc, test_notifyd_webhook_retries_503);
+    tcase_add_test(tc, test_notifyd_deliver_backoff_jitter);
     tcase_add_test(tc, test_notifyd_webhook_4xx_is_permanent);
     tcase_add_test(tc, test_notifyd_webhook_429_retried_then_gives_up);
     tcase_add_test(tc, test_notifyd_webhook_connection_refused);

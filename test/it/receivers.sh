@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# receivers.sh — alertd + notifyd deliver Slack and PagerDuty notifications, compared with the
-# real Debian Alertmanager (0.25) sending the same alerts with the same config.
+# receivers.sh — alertd + notifyd deliver webhook, Slack and PagerDuty notifications, compared
+# with the real Debian Alertmanager (0.25) sending the same alerts with the same config.
 #
 # Slack and PagerDuty cannot run here: test/it/receivers_capture.py plays their endpoints
-# (checks each request against the documented payload, answers as they do) and records every
-# request. Two capture servers, one per side; both sides get the same config (but the port)
-# and the same alerts (two firing alerts of one group, then both resolved), and every request
-# body floorwatch sends must equal Alertmanager's field by field. Then a receiver whose Slack
-# answers 400 is counted failed (never delivered) and a PagerDuty answering 503 once is retried.
+# (checks each request against the documented payload, answers as they do), and a webhook
+# receiver, and records every request. Two capture servers, one per side; both sides get the
+# same config (but the port, and one webhook's url_file on floorwatch's side where
+# Alertmanager 0.25, which has no url_file, gets the same URL as url) and the same alerts (two
+# firing alerts of one group, then both resolved), and every request body floorwatch sends
+# must equal Alertmanager's field by field (webhook v4 bodies whole, truncatedAlerts and
+# fingerprints included; the Authorization header too). Then a receiver whose Slack answers
+# 400 is counted failed (never delivered) and a PagerDuty answering 503 once is retried; a
+# title template that fails at run time is logged by name and the default title delivered
+# (Alertmanager 0.25 fails that notification instead); and the *_file secrets alertd reads
+# (webhook url_file, basic_auth password_file, PagerDuty routing_key_file) are rewritten and
+# alertd SIGHUPed: the next notification uses the new values.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 BUILD=${BUILD:-build}
@@ -22,13 +29,19 @@ AMREF=$(it_free_port)
 EXT=http://alerts.example:9093
 
 # One config per side; only the capture port differs. Secrets partly from *_file keys.
-mkcfg() { # PORT DIR
+mkcfg() { # PORT DIR SIDE (fw or am)
     mkdir -p "$2"
     echo "http://127.0.0.1:$1/slack/custom" > "$2/slack_url"
     echo "fedcba9876543210fedcba9876543210" > "$2/pd_key"
+    echo "http://127.0.0.1:$1/hook/auth" > "$2/hook_url"
+    echo "hook-pass-1" > "$2/hook_pass"
+    local hook_url="url: http://127.0.0.1:$1/hook/auth" # Alertmanager 0.25 has no url_file
+    [ "$3" = fw ] && hook_url="url_file: $2/hook_url"
     mkdir -p "$2/tmpl"
+    # plant.title needs two alerts: with one, index fails when the notification is made
     cat > "$2/tmpl/plant.tmpl" <<'TMPL'
 {{ define "plant.lines" }}{{ range $i, $a := .Alerts }}{{ if $i }}, {{ end }}{{ $a.Labels.line }}: {{ if eq $a.Status "firing" }}{{ $a.Annotations.summary }}{{ else }}ok{{ end }}{{ end }}{{ end }}
+{{ define "plant.title" }}{{ (index .Alerts 1).Labels.line }} and {{ (index .Alerts 0).Labels.line }} stopped{{ end }}
 TMPL
     cat > "$2/am.yml" <<YML
 templates: ['tmpl/*.tmpl']
@@ -41,8 +54,16 @@ route:
   routes:
     - receiver: broken
       matchers: ['line="L9"']
+    - receiver: tmplfail
+      matchers: ['line="L8"']
 receivers:
   - name: team
+    webhook_configs:
+      - url: http://127.0.0.1:$1/hook/default
+      - $hook_url
+        max_alerts: 1
+        http_config:
+          basic_auth: {username: plant, password_file: $2/hook_pass}
     slack_configs:
       - api_url: http://127.0.0.1:$1/slack/default
         send_resolved: true
@@ -87,6 +108,10 @@ receivers:
         details: {shift: night}
         links: [{href: 'https://runbooks.example/{{ .GroupLabels.alertname }}', text: Runbook}]
         images: [{src: 'https://img.example/x.png', alt: '{{ .CommonLabels.plant }} chart', href: 'https://img.example/'}]
+  - name: tmplfail
+    slack_configs:
+      - api_url: http://127.0.0.1:$1/slack/tmplfail
+        title: '{{ template "plant.title" . }}'
   - name: broken
     slack_configs:
       - api_url: http://127.0.0.1:$1/slack/fail400
@@ -95,8 +120,8 @@ receivers:
         url: http://127.0.0.1:$1/pd/flaky503
 YML
 }
-mkcfg "$CAP_FW" "$IT_DIR/fw"
-mkcfg "$CAP_AM" "$IT_DIR/am"
+mkcfg "$CAP_FW" "$IT_DIR/fw" fw
+mkcfg "$CAP_AM" "$IT_DIR/am" am
 
 it_start cap_fw $PY "$HERE/test/it/receivers_capture.py" "$CAP_FW" "$IT_DIR/fw.jsonl"
 it_start cap_am $PY "$HERE/test/it/receivers_capture.py" "$CAP_AM" "$IT_DIR/am.jsonl"
@@ -132,16 +157,18 @@ wait_n() { # FILE PATH KEY VALUE N
 for f in fw am; do
     wait_n "$IT_DIR/$f.jsonl" /slack/ attachments.0.fallback "[FIRING:2]" 3 || it_die "$f: 2 firing Slack requests"
     wait_n "$IT_DIR/$f.jsonl" /pd/ event_action trigger 2 || it_die "$f: 2 PagerDuty triggers"
+    wait_n "$IT_DIR/$f.jsonl" /hook/ status firing 2 || it_die "$f: 2 firing webhooks"
 done
-it_ok "firing: both sides sent 2 Slack messages and 2 PagerDuty triggers"
+it_ok "firing: both sides sent 3 Slack messages, 2 PagerDuty triggers and 2 webhooks"
 
 END=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
 post $AM "$(alerts "$END")"; post $AMREF "$(alerts "$END")"
 for f in fw am; do
     wait_n "$IT_DIR/$f.jsonl" /slack/ attachments.0.fallback "[RESOLVED]" 3 || it_die "$f: 2 resolved Slack messages"
     wait_n "$IT_DIR/$f.jsonl" /pd/ event_action resolve 2 || it_die "$f: 2 PagerDuty resolves"
+    wait_n "$IT_DIR/$f.jsonl" /hook/ status resolved 2 || it_die "$f: 2 resolved webhooks"
 done
-it_ok "resolved: both sides sent the resolved Slack messages and 2 PagerDuty resolves"
+it_ok "resolved: both sides sent the resolved Slack messages, 2 PagerDuty resolves and 2 webhooks"
 grep -q '"err": "[a-z]' "$IT_DIR/fw.jsonl" && it_die "floorwatch sent a request the capture server refused: $(grep '"err": "[a-z]' "$IT_DIR/fw.jsonl" | head -1)"
 it_ok "every floorwatch request has the documented shape (capture server checks)"
 
@@ -167,20 +194,23 @@ def diff(a, b, at, out):
         out.append(f"{at}: floorwatch {a!r} != Alertmanager {b!r}")
 bad, n = [], 0
 for path in sorted(set(fw) | set(am)):
-    if "fail400" in path or "flaky503" in path: continue
+    if "fail400" in path or "flaky503" in path or "tmplfail" in path: continue
     f, m = fw.get(path, []), am.get(path, [])
     if len(f) != len(m): bad.append(f"{path}: {len(f)} requests, Alertmanager {len(m)}"); continue
     for i, (x, y) in enumerate(zip(f, m)):
         n += 1
         diff(x["body"], y["body"], f"{path}#{i}", bad)
-        for h in ("Content-Type",):
+        for h in ("Content-Type", "Authorization"):
             if x["headers"].get(h) != y["headers"].get(h):
                 bad.append(f"{path}#{i} header {h}: {x['headers'].get(h)} != {y['headers'].get(h)}")
 for b in bad: print("  diff:", b)
-print(f"  {n} request bodies compared, {len(bad)} differences")
-sys.exit(1 if bad or n == 0 else 0)
+hooks = sum(len(v) for k, v in fw.items() if k.startswith("/hook/"))
+trunc = [r["body"]["truncatedAlerts"] for r in fw.get("/hook/auth", [])]
+print(f"  {n} request bodies compared ({hooks} webhooks, /hook/auth truncatedAlerts {trunc}), "
+      f"{len(bad)} differences")
+sys.exit(1 if bad or n == 0 or hooks != 4 or trunc != [1, 1] else 0)
 PY
-it_ok "every Slack and PagerDuty request body equals Alertmanager's, field by field"
+it_ok "every webhook (v4, whole), Slack and PagerDuty request body equals Alertmanager's, field by field"
 [ "$(count "$IT_DIR/fw.jsonl" /slack/tmpl attachments.0.text "L1: line 1 stopped, L2: line 2 stopped")" = 1 ] &&
     [ "$(count "$IT_DIR/fw.jsonl" /slack/tmpl attachments.0.title "FIRING LineStopped (2 firing)")" = 1 ] &&
     [ "$(count "$IT_DIR/fw.jsonl" /slack/tmpl attachments.0.text "L1: ok, L2: ok")" = 1 ] ||
@@ -262,4 +292,49 @@ metrics | grep -q 'fw_notifyd_notifications_total{receiver="team",integration="s
 metrics | grep -q 'fw_notifyd_notifications_total{receiver="team",integration="pagerduty"} 4' \
     || it_die "team pagerduty delivered: $(metrics | grep notifications_total)"
 it_ok "metrics: team's 6 Slack and 4 PagerDuty deliveries counted by integration"
+
+# A title template that fails only when the notification is made: plant.title indexes a
+# second alert, and tmplfail's group has one. --check-config cannot see it; notifyd logs the
+# config key and the failing template's name and delivers with the default title. Alertmanager
+# 0.25 instead fails the notification (nothing sent), so the paths are not compared above.
+"$BIN/alertd" --check-config --config.file="$IT_DIR/fw/am.yml" > "$IT_DIR/check.out" 2>&1 \
+    || it_die "--check-config: $(cat "$IT_DIR/check.out")"
+L8='[{"labels":{"alertname":"LineJam","line":"L8","plant":"P"},"startsAt":"'$START'"}]'
+post $AM "$L8"; post $AMREF "$L8"
+wait_n "$IT_DIR/fw.jsonl" /slack/tmplfail attachments.0.fallback "LineJam" 1 || it_die "no Slack request for tmplfail"
+title=$(jq -rs '[.[] | select(.path == "/slack/tmplfail")][0].body.attachments[0].title' "$IT_DIR/fw.jsonl")
+[ "$title" = "[FIRING:1] LineJam (L8 P)" ] || it_die "tmplfail's title: '$title', want the default"
+grep 'event=notify.template template=title err=' "$IT_DIR/notifyd.log" | grep -F 'plant.tmpl:2:30: executing \"plant.title\"' \
+    | grep 'index out of range' | grep -q ' sent=default$' || it_die "notifyd did not log the failing template: $(grep notify.template "$IT_DIR/notifyd.log")"
+it_until 100 0.1 sh -c "curl -fsS http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_total{receiver=\"tmplfail\",integration=\"slack\"} 1'" \
+    || it_die "tmplfail not counted delivered: $(metrics | grep tmplfail)"
+it_ok "a title failing at run time (index out of range) is logged with its name (title, plant.title) and the default title delivered"
+it_until 150 0.1 grep -q 'index out of range' "$IT_DIR/amref.log" \
+    || it_die "Alertmanager did not report the template error: $(tail -3 "$IT_DIR/amref.log")"
+[ "$(count "$IT_DIR/am.jsonl" /slack/tmplfail username "")" = 0 ] || it_die "Alertmanager sent tmplfail"
+it_ok "Alertmanager 0.25 fails the same notification and sends nothing (the documented difference)"
+
+# The *_file secrets alertd reads at load are read again on SIGHUP: the webhook's url_file,
+# its basic_auth password_file and PagerDuty's routing_key_file, rewritten, then SIGHUP; the
+# next group's requests carry the new values (Slack's api_url_file, which notifyd reads at
+# each notification as Alertmanager does, changes too).
+echo "http://127.0.0.1:$CAP_FW/hook/rotated" > "$IT_DIR/fw/hook_url"
+echo "hook-pass-2" > "$IT_DIR/fw/hook_pass"
+echo "00112233445566778899aabbccddeeff" > "$IT_DIR/fw/pd_key"
+echo "http://127.0.0.1:$CAP_FW/slack/rotated" > "$IT_DIR/fw/slack_url"
+reloads=$(grep -c 'event=config.reload ' "$IT_DIR/alertd.log" || true)
+kill -HUP "$PID_alertd"
+it_until 100 0.1 sh -c "[ \$(grep -c 'event=config.reload ' '$IT_DIR/alertd.log') -gt $reloads ]" \
+    || it_die "alertd did not reload on SIGHUP: $(grep config "$IT_DIR/alertd.log" | tail -3)"
+post $AM '[{"labels":{"alertname":"Rotated","line":"L1","plant":"P"},"startsAt":"'$START'"}]'
+wait_n "$IT_DIR/fw.jsonl" /hook/rotated groupLabels.alertname Rotated 1 || it_die "no webhook to the rotated url_file"
+wait_n "$IT_DIR/fw.jsonl" /slack/rotated attachments.0.fallback Rotated 1 || it_die "no Slack to the rotated api_url_file"
+wait_n "$IT_DIR/fw.jsonl" /pd/custom routing_key 00112233445566778899aabbccddeeff 1 \
+    || it_die "no PagerDuty event with the rotated routing_key_file"
+auth=$(jq -rs '[.[] | select(.path == "/hook/rotated")][0].headers.Authorization' "$IT_DIR/fw.jsonl")
+[ "$auth" = "Basic $(printf plant:hook-pass-2 | base64)" ] || it_die "webhook Authorization after the reload: $auth"
+[ "$(count "$IT_DIR/fw.jsonl" /hook/auth groupLabels.alertname Rotated)" = 0 ] || it_die "the old webhook url got Rotated"
+[ "$(count "$IT_DIR/fw.jsonl" /pd/custom routing_key fedcba9876543210fedcba9876543210)" = 2 ] \
+    || it_die "the old routing key was used after the reload"
+it_ok "after rewriting the *_file secrets and SIGHUP: new webhook url and password, new PagerDuty routing key, new Slack url"
 echo "receivers.sh: all checks passed"

@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-"""receivers_capture.py PORT OUT [ACS_KEY] — plays the Slack, PagerDuty (Events API v2),
+"""receivers_capture.py PORT OUT [ACS_KEY] — plays a webhook receiver and the Slack, PagerDuty (Events API v2),
 Microsoft Teams (Office 365 connector MessageCard, Workflows Adaptive Card) and Azure
 Communication Services SMS endpoints for test/it/receivers.sh and receivers_teams.sh. None of these services can run here, so this server checks each request
 against the shape their documentation gives and answers as they do: 200 "ok" (Slack) or 202
 (PagerDuty) for a good request, 400 for a bad one. Every request is appended to OUT as one JSON
-line {path, headers, body, status}. Paths: /slack/..., /pd/...; a path holding "/fail400" is
+line {path, headers, body, status}. Paths: /hook/... (Alertmanager's webhook v4 payload, as
+its docs/configuration.md "<webhook_config>" shows it), /slack/..., /pd/...; a path holding "/fail400" is
 answered 400 (a 4xx must count as failed), one holding "/flaky503" 503 on its first request.
 /teams/... answers 200 "1" as a connector does, /teamsv2/... 202 as a Workflow does. /acs/...
 checks the HMAC-SHA256 signature with ACS_KEY (base64, as the ACS resource's access key) and
@@ -39,6 +40,24 @@ def acs_result(to):
         return {"to": to, "httpStatusCode": 500, "successful": False,
                 "errorMessage": "Service temporarily unavailable."}
     return {"to": to, "messageId": "Outgoing_1", "httpStatusCode": 202, "successful": True}
+
+
+def check_webhook(b):
+    # https://prometheus.io/docs/alerting/latest/configuration/#webhook_config
+    if b.get("version") != "4":
+        return "version"
+    for k, t in (("groupKey", str), ("truncatedAlerts", int), ("status", str),
+                 ("receiver", str), ("groupLabels", dict), ("commonLabels", dict),
+                 ("commonAnnotations", dict), ("externalURL", str), ("alerts", list)):
+        if not isinstance(b.get(k), t):
+            return k
+    for a in b["alerts"]:
+        for k, t in (("status", str), ("labels", dict), ("annotations", dict),
+                     ("startsAt", str), ("endsAt", str), ("generatorURL", str),
+                     ("fingerprint", str)):
+            if not isinstance(a.get(k), t):
+                return "alerts[]." + k
+    return None
 
 
 def check_slack(b):
@@ -138,6 +157,8 @@ class H(BaseHTTPRequestHandler):
         err = None
         if body is None:
             err = "not JSON"
+        elif self.path.startswith("/hook/"):
+            err = check_webhook(body)
         elif self.path.startswith("/slack"):
             err = check_slack(body)
         elif self.path.startswith("/pd"):
