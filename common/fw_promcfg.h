@@ -1,12 +1,13 @@
 /*  fw_promcfg.h — prometheus.yml, as floorwatch reads it.
 
     scraper, tsdb and ruled all take the user's prometheus.yml unchanged: scraper uses
-    `global` and `scrape_configs`, ruled `global` and `rule_files`, tsdb `global` and
-    `storage.tsdb` (and, later, `remote_write`). Every key Prometheus accepts is known: what
-    floorwatch implements is loaded, what it does not (other service discoveries,
-    remote_write, alerting.alertmanagers, ...) is refused by name, "<section>.<key>: not
-    supported by floorwatch", at its file:line:column, by all three daemons alike; unknown
-    keys (typos) are errors too.
+    `global` and `scrape_configs`, ruled `global` and `rule_files`, tsdb `global`,
+    `storage.tsdb` and `remote_write`; each loads and checks the whole file, the others'
+    sections included. Every key Prometheus accepts is known: what floorwatch implements is
+    loaded, what it does not (other service discoveries, remote_read, alerting.alertmanagers
+    naming an Alertmanager, ...) is refused by name, "<section>.<key>: not supported by
+    floorwatch", at its file:line:column, by all three daemons alike; unknown keys (typos)
+    are errors too.
 
     After loading, per-job values that Prometheus inherits from `global` (scrape_interval,
     scrape_timeout) are resolved, so readers never look at global for them.

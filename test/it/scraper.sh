@@ -2,7 +2,8 @@
 # scraper.sh — the scraper against real targets: prometheus-node-exporter and a garbage file.
 #
 # Asserts that promtool and the scraper accept scraper.example.yml, that a bad config gives
-# file:line:col: error: and exit 2, that /api/v1/targets reports the node exporter up and
+# file:line:col: error: and exit 2 (at start too, for a key floorwatch does not implement),
+# that remote_write is checked but left to tsdb (none sent) and remote_read refused, that /api/v1/targets reports the node exporter up and
 # the garbage target down with the parser's line/column, that /metrics counts scrapes and
 # failures, that scraped batches reach the PUB socket (fwtail) with job/instance labels,
 # that SIGHUP reloads (the garbage job disappears) and that SIGTERM exits 0.
@@ -43,6 +44,42 @@ it_check "bad config names file:line:col (unknown key)" \
 it_check "bad config names file:line:col (bad target)" \
     grep -Eq "^$IT_DIR/bad.yml:7:[0-9]+: error: .*notaport" <<<"$out"
 
+# A key floorwatch does not implement stops the scraper at start too (not only
+# --check-config): exit 2, file:line:col and "not supported", no port bound.
+cat > "$IT_DIR/unsup.yml" <<'YML'
+global:
+  scrape_interval: 5s
+scrape_configs:
+  - job_name: x
+    consul_sd_configs:
+      - server: 127.0.0.1:8500
+YML
+set +e
+timeout 20 "$BIN/scraper" --config.file="$IT_DIR/unsup.yml" --web.listen-address="127.0.0.1:$(it_free_port)" \
+    --zmq.tsdb-address="tcp://127.0.0.1:$(it_free_port)" --zmq.pub-address="tcp://127.0.0.1:$(it_free_port)" \
+    >"$IT_DIR/unsup.out" 2>&1
+rc=$?
+set -e
+it_check "a scraper started with an unsupported key exits 2 ($rc)" [ "$rc" = 2 ]
+it_check "and names it at file:line:col as not supported" \
+    grep -q "^$IT_DIR/unsup.yml:5:5: error: scrape_configs\[0\]\.consul_sd_configs: not supported by floorwatch" "$IT_DIR/unsup.out"
+# remote_write is tsdb's (tsdb(8) REMOTE WRITE): the scraper checks it as tsdb does and
+# sends nothing itself (the live scraper below has one pointing at the garbage server, which
+# logs every request); remote_read is refused.
+cat > "$IT_DIR/rw.yml" <<'YML'
+remote_write:
+  - url: ftp://tsdb/api/v1/write
+remote_read:
+  - url: http://prometheus/api/v1/read
+YML
+set +e
+out=$("$BIN/scraper" --check-config --config.file="$IT_DIR/rw.yml" 2>&1 >/dev/null)
+set -e
+it_check "remote_write is checked as tsdb checks it (file:line:col)" \
+    grep -q "^$IT_DIR/rw.yml:2:5: error: unsupported scheme for remote_write url" <<<"$out"
+it_check "remote_read is refused (file:line:col)" \
+    grep -q "^$IT_DIR/rw.yml:3:1: error: remote_read: not supported by floorwatch" <<<"$out"
+
 # --- live scraping ---
 NODE_PORT=$(it_free_port)
 GARBAGE_PORT=$(it_free_port)
@@ -68,6 +105,8 @@ scrape_configs:
     metrics_path: /metrics.txt
     static_configs:
       - targets: ["127.0.0.1:$GARBAGE_PORT"]
+remote_write:
+  - url: http://127.0.0.1:$GARBAGE_PORT/api/v1/write
 YML
 it_wait_http "http://127.0.0.1:$NODE_PORT/metrics"
 it_wait_http "http://127.0.0.1:$GARBAGE_PORT/metrics.txt"
@@ -98,6 +137,8 @@ it_check "fw_scraper_scrape_failures_total{job=\"node\"} is absent or 0" \
 it_check "fw_scraper_samples_total > 100" \
     awk -v v="$(metric fw_scraper_samples_total)" 'BEGIN {exit !(v > 100)}'
 it_check "fw_scraper_targets 2" [ "$(metric fw_scraper_targets)" = 2 ]
+it_check "no remote write from the scraper (tsdb's job): nothing but GETs at the garbage server" \
+    bash -c "grep -q '\"GET /metrics.txt' '$IT_DIR/garbage.log' && ! grep -q '/api/v1/write' '$IT_DIR/garbage.log'"
 it_check "scrape.fail logged with the parse error" \
     grep -q 'event=scrape.fail target=http://127.0.0.1:'"$GARBAGE_PORT"'/metrics.txt err="line 3: ' \
     "$IT_DIR/scraper.log"
