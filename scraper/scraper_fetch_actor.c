@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <microhttpd.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -65,6 +66,7 @@ struct s_xfer {
     int64_t start_mono;
     bool fresh; // a TLS file changed since the handle's last transfer: a new connection
     char errbuf[CURL_ERROR_SIZE];
+    char status[96]; // the last HTTP/1.x status line after its version ("302 Found"), or ""
 };
 
 struct s_sock {
@@ -148,6 +150,49 @@ s_on_write(char *data, size_t size, size_t nmemb, void *userp)
     x->len += n;
     x->h.body[x->len] = '\0'; // what was zero-filled before: a reader may rely on it
     return n;
+}
+
+// Keep the status line of each response (redirects followed: the last one's) as Go's
+// net/http gives it in resp.Status, which Prometheus's "server returned HTTP status %s"
+// quotes: for HTTP/1.x the text after the version, as the target sent it ("302 Found", or
+// "302" alone; bytes outside printable ASCII become '?', so lastError stays valid JSON);
+// HTTP/2 and 3 carry no reason phrase: "" here, s_status_error adds the standard text.
+static size_t
+s_on_header(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct s_xfer *x = userp;
+    size_t n = size * nmemb;
+    if (n < 5 || memcmp(data, "HTTP/", 5) != 0)
+        return n;
+    x->status[0] = '\0';
+    const char *p = memchr(data, ' ', n), *end = data + n;
+    if (!p || n < 7 || memcmp(data, "HTTP/1.", 7) != 0)
+        return n;
+    while (p < end && *p == ' ') // Go's strings.TrimLeft(status, " ")
+        p++;
+    while (end > p && (end[-1] == '\r' || end[-1] == '\n'))
+        end--;
+    size_t len =
+        (size_t)(end - p) < sizeof(x->status) - 1 ? (size_t)(end - p) : sizeof(x->status) - 1;
+    for (size_t i = 0; i < len; i++)
+        x->status[i] = p[i] >= 0x20 && p[i] < 0x7f ? p[i] : '?';
+    x->status[len] = '\0';
+    return n;
+}
+
+// Prometheus fails a scrape whose answer is anything but 200 (its readResponse), with
+// resp.Status in the text: the status line's (s_on_header), or over HTTP/2 the code and
+// its standard reason phrase, as Go's http2 transport makes it.
+static void
+s_status_error(const struct s_xfer *x, long status, char *err, size_t size)
+{
+    if (x->status[0]) {
+        snprintf(err, size, "server returned HTTP status %s", x->status);
+        return;
+    }
+    const char *text = MHD_get_reason_phrase_for((unsigned int)status);
+    snprintf(err, size, "server returned HTTP status %ld %s", status,
+             text && strcmp(text, "Unknown") != 0 ? text : "");
 }
 
 static int
@@ -571,6 +616,7 @@ s_start(struct s_actor *self, struct scraper_fetch_req **req_p)
     // a typical body in a few reads and write callbacks instead of one per 16 KiB
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, s_on_write);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, s_on_header);
     int rc = req->has_http
                  ? s_apply_http(x, url, &req->http, secret, self->tlsfiles, err, sizeof(err))
                  : 0;
@@ -593,6 +639,7 @@ add:
     curl_easy_setopt(e, CURLOPT_URL, x->h.url);
     curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, x->fresh ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     if (curl_multi_add_handle(self->multi, e) != CURLM_OK) {
@@ -639,8 +686,8 @@ s_finish(struct s_actor *self, CURL *easy, CURLcode code)
     } else if (code != CURLE_OK) {
         snprintf(err, sizeof(err), "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(code));
         error = err;
-    } else if (status < 200 || status > 299) {
-        snprintf(err, sizeof(err), "server returned HTTP status %ld", status);
+    } else if (status != 200) {
+        s_status_error(x, status, err, sizeof(err));
         error = err;
     }
     if (x->h.body) // a kept buffer's bytes past len are the last body's: end this one
