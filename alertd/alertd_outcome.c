@@ -53,8 +53,12 @@ s_take(void *arg)
     alertd_log_sent_locked(self); // the record this answers may still wait
     int rc = alertd_nflog_result(self->nflog, id, result, reason,
                                  json_object_get(msg->body, "failed_integrations"));
-    // A failure must survive a restart, or the group would wait for repeat_interval.
-    alertd_commit_locked(self, rc == 0 && result[0] == 'f');
+    // A recorded outcome is fsync'd ALERTD_STATE_SYNC_DELAY_MS later, off the loop: it is
+    // acknowledged below, and notifyd then no longer re-publishes it, so the next second's
+    // sync would leave a power loss a second to lose it in. A failure must survive a
+    // restart, or the group would wait for repeat_interval; a delivery, or the log would
+    // show it "sent" (and alertd ask notifyd about it) for good.
+    alertd_commit_locked(self, rc == 0);
     pthread_mutex_unlock(&self->lock);
     if (result[0] == 'f')
         fw_warn("notify.failed", "id=%s receiver=%s reason=\"%s\" known=%d", id,

@@ -2,7 +2,8 @@
 
     notifyd publishes each NOTIFY_RESULT until alertd acknowledges it (notifyd_results.h).
     alertd_outcome_on_fd records each result in the notification log (alertd_nflog_result),
-    commits it, and then acknowledges it with a NOTIFY_ACK on the PUSH socket that carries
+    commits it (fsync'd ALERTD_STATE_SYNC_DELAY_MS later by the state's syncer, off the
+    loop), and then acknowledges it with a NOTIFY_ACK on the PUSH socket that carries
     the NOTIFYs; results for ids alertd has no record of (another replica's) are not
     acknowledged. alertd_outcome_ask, from the 1 Hz housekeeping, asks notifyd about the
     records still "sent" ALERTD_OUTCOME_ASK_AFTER_MS after they were made (or made before

@@ -512,8 +512,10 @@ alertd_silences_load(alertd_silences_t *self, alertd_state_t *state, const char 
     free(text);
     if (got < 0 || !state)
         return got;
-    if (alertd_state_begin(state, err) < 0)
+    if (alertd_state_begin(state, err) < 0) {
+        (void)alertd_state_commit(state, false, NULL); // ends the batch that did not begin
         return -1;
+    }
     alertd_silences_persist(self, state, fw_time_now_ms());
     if (alertd_state_commit(state, true, err) < 0)
         return -1;

@@ -13,16 +13,27 @@
     fsync: nothing committed is lost when alertd is killed (the kernel holds the pages).
     alertd_state_commit(self, true, ...) adds an fsync (mdb_env_sync), used for silences
     before the API answers; alertd_state_sync_later() has the syncer thread fsync off the
-    caller's loop, used for the notification log right after a notification went out and
-    for the alerts once a second. A power loss may thus lose up to a second of received
-    alerts (ruled and Prometheus send them again) and the log entries of the notifications
-    sent in the last moments (sent again after the restart).
+    caller's loop, used for the notification log right after a notification went out or
+    notifyd reported its outcome, and for the alerts once a second. A power loss may thus
+    lose up to a second of received alerts (ruled and Prometheus send them again), and the
+    log entries and outcomes of the last moments (a notification then sent again).
 
     Writes are batched: alertd_state_begin() opens one write transaction, _put/_del add to
     it, _commit ends it (a POST of many alerts is one commit). Not thread-safe (but for
     sync_later, synced and sync_failures): alertd calls it under its lock, and one batch is
     begun and committed by the same thread. A NULL self
     (no --storage.path) makes every call a no-op that succeeds.
+
+    A full disk fails a write, never alertd: the map is writable, and a page written where
+    the data file has no disk block would be SIGBUS. Every put and delete is charged an
+    upper bound of the pages it can make LMDB allocate, and goes ahead only when the disk
+    blocks of all the transaction's charges are reserved (posix_fallocate, 32-48 MiB ahead;
+    more for one value larger than that). A batch whose charges pass the reservation is
+    committed in parts, each a transaction that fits (every record stands alone: an alert,
+    the silence table, a log entry). When the disk cannot give the blocks, the operation is
+    not made, the rest of the batch is dropped and _commit returns -1 with "cannot reserve
+    disk for a write in DIR: No space left on device" (saying how many parts were committed
+    before); what fits in the reservation still left is written by the next batches.
 */
 #ifndef ALERTD_STATE_H
 #define ALERTD_STATE_H
@@ -52,13 +63,19 @@ void alertd_state_destroy(alertd_state_t **self_p);
 const char *alertd_state_dir(const alertd_state_t *self);
 
 // A write batch. begin is idempotent while a batch is open. put/del errors are kept and
-// returned by commit (the batch is then aborted). 0, or -1 with err.
+// returned by commit (the rest of the batch is then dropped; see above for the parts of a
+// large batch). 0, or -1 with err (the batch stays open: its commit returns the error).
 int alertd_state_begin(alertd_state_t *self, fw_err_t *err);
 void alertd_state_put(alertd_state_t *self, enum alertd_state_db db, const char *key,
                       int64_t expires_at, const void *val, size_t len);
 void alertd_state_del(alertd_state_t *self, enum alertd_state_db db, const char *key);
 // Commit the batch; with sync, also fsync the environment before returning.
 int alertd_state_commit(alertd_state_t *self, bool sync, fw_err_t *err);
+// Write transactions committed (a batch's parts counted apart), and those that took more new
+// pages than they were charged (never, unless the bounds are wrong; each is also logged as
+// event=storage.overrun). For the tests.
+uint64_t alertd_state_txns(const alertd_state_t *self);
+uint64_t alertd_state_overruns(const alertd_state_t *self);
 // fsync what was committed without sync. 0, or -1 with err.
 int alertd_state_sync(alertd_state_t *self, fw_err_t *err);
 // fsync what is committed soon, on the state's syncer thread, so the caller's loop does not
@@ -80,8 +97,8 @@ typedef int (*alertd_state_fn)(const char *key, size_t key_len, int64_t expires_
                                size_t len, void *arg);
 ssize_t alertd_state_load(alertd_state_t *self, enum alertd_state_db db, alertd_state_fn fn,
                           void *arg, fw_err_t *err);
-// Delete the records of db that expire before `before`, in one commit. Returns how many,
-// or -1 with err.
+// Delete the records of db that expire before `before`, in the open batch, or in one of its
+// own (parts when large). Returns how many, or -1 with err.
 ssize_t alertd_state_gc(alertd_state_t *self, enum alertd_state_db db, int64_t before,
                         fw_err_t *err);
 
