@@ -69,6 +69,25 @@ for d in ruled slod; do
     got=$(sed -n 's/^ *- --zmq.alertd-address=\([^ ]*\).*/\1/p' manifests/$d/workload.yaml)
     [ "$got" = "$want" ] || { echo "check-config: $d's --zmq.alertd-address ($got) is not every alertd replica ($want)"; fail=1; }
 done
+# kubernetes_sd_configs in-cluster runs as the scraper StatefulSet's serviceAccountName: that
+# ServiceAccount is in manifests/scraper/rbac.yaml (and in the kustomization), a
+# ClusterRoleBinding binds it to the ClusterRole there, and that role may get, list and watch
+# every resource the roles request (scraper_sd_kube.h).
+rbac=manifests/scraper/rbac.yaml
+sa=$(sed -n 's/^ *serviceAccountName: *\([^ #]*\).*/\1/p' manifests/scraper/workload.yaml)
+n=$((n + 1))
+if [ -z "$sa" ] || ! grep -q "^  - scraper/rbac.yaml" manifests/kustomization.yaml ||
+    ! awk -v sa="$sa" '/^kind: ServiceAccount/ {k=1} k && $1 == "name:" {found = found || $2 == sa; k=0}
+        END {exit !found}' "$rbac" ||
+    ! grep -A3 '^  - kind: ServiceAccount' "$rbac" | grep -q "name: $sa\$"; then
+    echo "check-config: the scraper's serviceAccountName ($sa) is not a ServiceAccount bound in $rbac"; fail=1
+fi
+for r in pods services endpoints nodes namespaces endpointslices ingresses; do
+    n=$((n + 1))
+    grep -q "resources: \[.*\b$r\b.*\]" "$rbac" && grep -A2 "resources: \[.*\b$r\b" "$rbac" |
+        grep -q 'verbs: \[get, list, watch\]' ||
+        { echo "check-config: $rbac does not let the scraper get, list and watch $r"; fail=1; }
+done
 # The backup CronJob's flags (manifests/tsdb/backup-cronjob.yaml) are tsdb backup's: run on
 # a directory without storage they get as far as opening it (exit 1), not a usage error.
 cj=manifests/tsdb/backup-cronjob.yaml

@@ -15,7 +15,16 @@ changes", "Watch bookmarks", "Retrieving large results sets in chunks", "410 Gon
   "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR", "object": ...}) over a chunked response
   that stays open, starting with a BOOKMARK of the client's resourceVersion.
 
-Served: pods of namespace default (and of all namespaces), nodes, namespaces.
+Served: pods of namespace default (and of all namespaces), nodes, namespaces; and, for
+the other roles (scraper_sd_kube_roles.sh), services, endpoints, endpointslices
+(discovery.k8s.io/v1) and ingresses (networking.k8s.io/v1), in every namespace or one
+(/api/v1/namespaces/NS/..., /apis/GROUP/VERSION/namespaces/NS/...): a namespaced request
+gets only that namespace's objects, a labelSelector of k=v, k!=v, k and !k terms only the
+matching ones (lists and watch events alike; fieldSelector is not played). Seeded besides
+the pods: Services web (ClusterIP), ext (ExternalName) and edge (LoadBalancer), the
+Endpoints web (two ready pod addresses, one not ready, one address without a pod), the
+EndpointSlice web-abc12 of Service web, the Ingress web (TLS host, plain host, a rule
+without paths), and in namespace other the pod other-a (own_namespace tests).
 
 The test drives it over /control/... (POST): add?name=N&ip=I&port=P, delete?name=N,
 label_node?name=N&key=K&value=V (a MODIFIED node), gone (an ERROR event with a 410 Status
@@ -25,7 +34,15 @@ list's version). GET /control/stats says what it saw: lists (pod lists begun: re
 without a continue token), pages (all pod list requests),
 unpaged (pod lists without limit), expired (410s answered to continue tokens), watches,
 node_lists, namespace_lists, the last Authorization header of a pod request, and the
-query strings of the pod watches (watch_queries).
+query strings of the pod watches (watch_queries). For every resource, stats.res[RESOURCE]
+counts lists (begun), watches, and holds the last Authorization header and the paths with
+query of its requests (requests, the last 50).
+
+More controls (POST) for the other roles: put?resource=R with a JSON object as the body
+(ADDED if no object of its namespace and name exists, else MODIFIED; resourceVersion set
+here), remove?resource=R&name=N[&namespace=NS] (DELETED), label_pod?name=N&key=K&value=V
+[&namespace=NS] (a MODIFIED pod, as the endpoints roles cross-watch), add?...&namespace=NS
+(a pod of another namespace), add_node?name=N&ip=I&zone=Z, delete_node?name=N.
 
 With --tls DIR/NAME it serves HTTPS, as an API server does, with the certificate DIR/NAME.pem
 and key DIR/NAME.key read again for every connection (so a test can replace them while it
@@ -58,7 +75,7 @@ STATE = {"rv": 100, "pods": {}, "nodes": {}, "namespaces": {}, "events": [],
          "expire_next": False}
 STATS = {"lists": 0, "pages": 0, "unpaged": 0, "expired": 0, "watches": 0, "node_lists": 0,
          "namespace_lists": 0, "auth": "", "watch_queries": [], "conns": {}, "tls_refused": 0,
-         "client_cn": "", "watch_log": []}
+         "client_cn": "", "watch_log": [], "res": {}}
 TLS = {"name": None, "client_ca": None}
 WATCH_MAX_S = 60  # a watch never outlives this, whatever the client asks
 PAGE = 2
@@ -70,6 +87,63 @@ PATHS = {
 }
 
 
+NAMESPACED = {  # resource -> (API group path, kind, apiVersion)
+    "pods": ("/api/v1", "Pod", "v1"),
+    "services": ("/api/v1", "Service", "v1"),
+    "endpoints": ("/api/v1", "Endpoints", "v1"),
+    "endpointslices": ("/apis/discovery.k8s.io/v1", "EndpointSlice", "discovery.k8s.io/v1"),
+    "ingresses": ("/apis/networking.k8s.io/v1", "Ingress", "networking.k8s.io/v1"),
+}
+
+
+def route(path):
+    """(resource, kind, namespace or None) of an API path, or None if it is not one."""
+    if path in PATHS:
+        return PATHS[path] + (None if path != "/api/v1/namespaces/default/pods" else "default",)
+    for res, (group, kind, _) in NAMESPACED.items():
+        if path == group + "/" + res:
+            return res, kind, None
+        pre = group + "/namespaces/"
+        if path.startswith(pre) and path.endswith("/" + res):
+            ns = path[len(pre):-len(res) - 1]
+            if ns and "/" not in ns:
+                return res, kind, ns
+    return None
+
+
+def selected(obj, ns, selector):
+    """Whether obj is in namespace ns (None: any) and matches the labelSelector (equality
+    and existence terms only, as the scraper's tests use)."""
+    md = obj.get("metadata", {})
+    if ns is not None and md.get("namespace") != ns:
+        return False
+    labels = md.get("labels") or {}
+    for term in filter(None, (selector or "").split(",")):
+        if "!=" in term:
+            k, v = term.split("!=", 1)
+            ok = labels.get(k) != v
+        elif "=" in term:
+            k, v = term.split("=", 1)
+            ok = labels.get(k) == v.lstrip("=")
+        elif term.startswith("!"):
+            ok = term[1:] not in labels
+        else:
+            ok = term in labels
+        if not ok:
+            return False
+    return True
+
+
+def obj_key(obj):
+    md = obj["metadata"]
+    return md["namespace"] + "/" + md["name"] if md.get("namespace") else md["name"]
+
+
+def res_stats(resource):
+    return STATS["res"].setdefault(resource, {"lists": 0, "watches": 0, "auth": "",
+                                              "requests": []})
+
+
 def meta(name, namespace=None):
     m = {"name": name, "uid": "uid-" + name, "resourceVersion": str(STATE["rv"])}
     if namespace:
@@ -77,8 +151,8 @@ def meta(name, namespace=None):
     return m
 
 
-def pod(name, ip, port, node="node-1"):
-    m = meta(name, "default")
+def pod(name, ip, port, node="node-1", namespace="default"):
+    m = meta(name, namespace)
     m.update({
         "labels": {"app": "web", "app.kubernetes.io/name": name},
         "annotations": {"prometheus.io/scrape": "true"},
@@ -108,14 +182,16 @@ def pod(name, ip, port, node="node-1"):
     }
 
 
-def node(name, zone):
+def node(name, zone, ip="192.0.2.1"):
     m = meta(name)
     m.update({"labels": {"kubernetes.io/hostname": name, "topology.kubernetes.io/zone": zone},
               "annotations": {"node.alpha.kubernetes.io/ttl": "0"}})
     return {"apiVersion": "v1", "kind": "Node", "metadata": m,
             "spec": {"providerID": "kind://" + name},
-            "status": {"addresses": [{"type": "InternalIP", "address": "192.0.2.1"},
+            "status": {"addresses": [{"type": "InternalIP", "address": ip},
                                      {"type": "Hostname", "address": name}],
+                       "conditions": [{"type": "Ready", "status": "True"},
+                                      {"type": "MemoryPressure", "status": "False"}],
                        "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}}}}
 
 
@@ -125,6 +201,105 @@ def namespace(name):
               "annotations": {"owner": "ops@example.com"}})
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": m,
             "status": {"phase": "Active"}}
+
+
+def typed(resource, m, **body):
+    """An object of a NAMESPACED resource with metadata m and the fields body."""
+    _, kind, api_version = NAMESPACED[resource]
+    obj = {"apiVersion": api_version, "kind": kind, "metadata": m}
+    obj.update(body)
+    return obj
+
+
+def service(name, svc_type, ports, labels, cluster_ip="None", **spec):
+    m = meta(name, "default")
+    m.update({"labels": labels, "annotations": {"prometheus.io/scrape": "true"}})
+    spec.update({"type": svc_type, "ports": ports})
+    if svc_type != "ExternalName":
+        spec["clusterIP"] = cluster_ip
+    status = {"loadBalancer": {}}
+    if svc_type == "LoadBalancer":
+        status["loadBalancer"]["ingress"] = [{"ip": "203.0.113.5"}, {"hostname": "lb.test"},
+                                             {"ip": "203.0.113.6"}]
+    return typed("services", m, spec=spec, status=status)
+
+
+def pod_ref(name):
+    return {"kind": "Pod", "name": name, "namespace": "default", "uid": "uid-" + name}
+
+
+def endpoints_web():
+    # Ready: web-a and web-c (pods, on node-1) and 127.0.0.9 (no pod: an external address
+    # with a hostname); not ready: web-d (on node-2). One port, as the Service's.
+    m = meta("web", "default")
+    m.update({"labels": {"app": "web"}, "annotations": {"team": "shop"}})
+    return typed("endpoints", m, subsets=[{
+        "addresses": [
+            {"ip": "127.0.0.2", "nodeName": "node-1", "targetRef": pod_ref("web-a")},
+            {"ip": "127.0.0.4", "nodeName": "node-1", "targetRef": pod_ref("web-c")},
+            {"ip": "127.0.0.9", "hostname": "ext-1"},
+        ],
+        "notReadyAddresses": [
+            {"ip": "127.0.0.5", "nodeName": "node-2", "targetRef": pod_ref("web-d")},
+        ],
+        "ports": [{"name": "metrics", "port": 9100, "protocol": "TCP"}],
+    }])
+
+
+def endpointslice_web():
+    m = meta("web-abc12", "default")
+    m.update({"labels": {"kubernetes.io/service-name": "web",
+                         "endpointslice.kubernetes.io/managed-by":
+                             "endpointslice-controller.k8s.io"},
+              "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": "web",
+                                   "uid": "uid-web", "controller": True}]})
+    return typed("endpointslices", m, addressType="IPv4", endpoints=[
+        {"addresses": ["127.0.0.2"], "nodeName": "node-1", "zone": "z1",
+         "conditions": {"ready": True, "serving": True, "terminating": False},
+         "targetRef": pod_ref("web-a")},
+        {"addresses": ["127.0.0.4"], "nodeName": "node-1", "hostname": "web-c",
+         "conditions": {"ready": False, "serving": True, "terminating": True},
+         "targetRef": pod_ref("web-c")},
+    ], ports=[{"name": "metrics", "port": 9100, "protocol": "TCP", "appProtocol": "http"}])
+
+
+def ingress_web():
+    m = meta("web", "default")
+    m.update({"labels": {"app": "web"}, "annotations": {"ingress.example/rewrite": "/"}})
+    backend = {"service": {"name": "web", "port": {"number": 9100}}}
+    return typed("ingresses", m, spec={
+        "ingressClassName": "nginx",
+        "tls": [{"hosts": ["*.secure.test"], "secretName": "tls"}],
+        "rules": [
+            {"host": "shop.secure.test", "http": {"paths": [
+                {"path": "/", "pathType": "Prefix", "backend": backend},
+                {"path": "/api", "pathType": "Prefix", "backend": backend}]}},
+            {"host": "plain.test", "http": {"paths": [
+                {"path": "/metrics", "pathType": "Exact", "backend": backend}]}},
+            {"host": "nopaths.test"},
+        ]}, status={"loadBalancer": {}})
+
+
+def seed_roles():
+    """The objects of the other roles (caller holds LOCK)."""
+    svcs = [
+        service("web", "ClusterIP", [{"name": "metrics", "port": 9100, "protocol": "TCP",
+                                      "targetPort": 9100}], {"app": "web"}, "10.0.0.10",
+                selector={"app": "web"}),
+        service("ext", "ExternalName", [{"name": "pg", "port": 5432, "protocol": "TCP"}],
+                {"app": "db"}, externalName="db.example.com"),
+        service("edge", "LoadBalancer", [{"name": "http", "port": 80, "protocol": "TCP"},
+                                         {"name": "dns", "port": 53, "protocol": "UDP"}],
+                {"app": "edge"}, "10.0.0.12"),
+    ]
+    for obj in svcs + [endpoints_web(), endpointslice_web(), ingress_web()]:
+        STATE.setdefault(obj_resource(obj), {})[obj_key(obj)] = obj
+    STATE["pods"]["other/other-a"] = pod("other-a", "127.0.0.8", 9100, namespace="other")
+    STATE["namespaces"]["other"] = namespace("other")
+
+
+def obj_resource(obj):
+    return {kind: res for res, (_, kind, _) in NAMESPACED.items()}[obj["kind"]]
 
 
 def push(resource, ev_type, obj):
@@ -160,12 +335,40 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         u = urlparse(self.path)
         q = {k: v[0] for k, v in parse_qs(u.query).items()}
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0") or "0"))
         with LOCK:
             STATE["rv"] += 1
+            ns = q.get("namespace", "default")
             if u.path == "/control/add":
-                p = pod(q["name"], q["ip"], int(q["port"]))
-                STATE["pods"][q["name"]] = p
+                p = pod(q["name"], q["ip"], int(q["port"]), namespace=ns)
+                STATE["pods"][q["name"] if ns == "default" else ns + "/" + q["name"]] = p
                 push("pods", "ADDED", p)
+            elif u.path == "/control/put" and q.get("resource") in NAMESPACED:
+                obj = json.loads(body)
+                obj["metadata"]["resourceVersion"] = str(STATE["rv"])
+                objs = STATE.setdefault(q["resource"], {})
+                ev = "MODIFIED" if obj_key(obj) in objs else "ADDED"
+                objs[obj_key(obj)] = obj
+                push(q["resource"], ev, obj)
+            elif u.path == "/control/remove" and q.get("resource") in NAMESPACED:
+                obj = STATE.get(q["resource"], {}).pop(ns + "/" + q["name"], None)
+                if obj is None:
+                    return self.reply(404, {"error": "no such object"})
+                obj["metadata"]["resourceVersion"] = str(STATE["rv"])
+                push(q["resource"], "DELETED", obj)
+            elif u.path == "/control/label_pod":
+                p = STATE["pods"][q["name"] if ns == "default" else ns + "/" + q["name"]]
+                p["metadata"]["labels"][q["key"]] = q["value"]
+                p["metadata"]["resourceVersion"] = str(STATE["rv"])
+                push("pods", "MODIFIED", p)
+            elif u.path == "/control/add_node":
+                n = node(q["name"], q["zone"], q["ip"])
+                STATE["nodes"][q["name"]] = n
+                push("nodes", "ADDED", n)
+            elif u.path == "/control/delete_node":
+                n = STATE["nodes"].pop(q["name"])
+                n["metadata"]["resourceVersion"] = str(STATE["rv"])
+                push("nodes", "DELETED", n)
             elif u.path == "/control/delete":
                 p = STATE["pods"].pop(q["name"])
                 p["metadata"]["resourceVersion"] = str(STATE["rv"])
@@ -189,11 +392,19 @@ class Handler(BaseHTTPRequestHandler):
         if u.path == "/control/stats":
             with LOCK:
                 return self.reply(200, dict(STATS))
-        if u.path not in PATHS:
+        r = route(u.path)
+        if r is None:
             return self.reply(404, {"kind": "Status", "code": 404, "message": "not found"})
-        resource, kind = PATHS[u.path]
+        resource, kind, ns = r
         auth = self.headers.get("Authorization", "")
         with LOCK:
+            rs = res_stats(resource)
+            rs["auth"] = auth
+            rs["requests"] = (rs["requests"] + [self.path])[-50:]
+            if q.get("watch") in ("true", "1"):
+                rs["watches"] += 1
+            elif not q.get("continue"):
+                rs["lists"] += 1
             if resource == "pods":
                 STATS["auth"] = auth
                 if TLS["client_ca"]:
@@ -204,10 +415,10 @@ class Handler(BaseHTTPRequestHandler):
         if auth != "Bearer " + open(TOKEN_FILE).read().strip():
             return self.reply(401, {"kind": "Status", "code": 401, "message": "Unauthorized"})
         if q.get("watch") not in ("true", "1"):
-            return self.list(resource, kind, q)
-        return self.watch(resource, kind, q)
+            return self.list(resource, kind, q, ns)
+        return self.watch(resource, kind, q, ns)
 
-    def list(self, resource, kind, q):
+    def list(self, resource, kind, q, ns=None):
         limit = int(q.get("limit", "0") or "0")
         cont = q.get("continue")
         with LOCK:
@@ -215,7 +426,7 @@ class Handler(BaseHTTPRequestHandler):
                 STATS["pages"] += 1
                 STATS["lists"] += 0 if cont else 1
                 STATS["unpaged"] += 0 if limit else 1
-            elif not cont:
+            elif not cont and resource in ("nodes", "namespaces"):
                 STATS["node_lists" if resource == "nodes" else "namespace_lists"] += 1
             start, rv = 0, str(STATE["rv"])
             if cont:
@@ -228,7 +439,8 @@ class Handler(BaseHTTPRequestHandler):
                         "parameter."))
                 tok = json.loads(base64.b64decode(cont))
                 start, rv = tok["start"], tok["rv"]
-            items = [STATE[resource][k] for k in sorted(STATE[resource])]
+            items = [STATE[resource][k] for k in sorted(STATE[resource])
+                     if selected(STATE[resource][k], ns, q.get("labelSelector"))]
             size = min(limit, PAGE) if limit else len(items)
             page = items[start:start + size]
             md = {"resourceVersion": rv}
@@ -236,10 +448,12 @@ class Handler(BaseHTTPRequestHandler):
                 md["continue"] = base64.b64encode(json.dumps(
                     {"rv": rv, "start": start + size}).encode()).decode()
                 md["remainingItemCount"] = len(items) - start - size
-            body = {"kind": kind + "List", "apiVersion": "v1", "metadata": md, "items": page}
+            api_version = NAMESPACED[resource][2] if resource in NAMESPACED else "v1"
+            body = {"kind": kind + "List", "apiVersion": api_version, "metadata": md,
+                    "items": page}
         return self.reply(200, body)
 
-    def watch(self, resource, kind, q):
+    def watch(self, resource, kind, q, ns=None):
         # Events after the client's resourceVersion, as they come.
         with LOCK:
             STATS["watches"] += 1
@@ -250,7 +464,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         self.chunk({"type": "BOOKMARK",
-                    "object": {"kind": kind, "apiVersion": "v1",
+                    "object": {"kind": kind, "apiVersion": NAMESPACED.get(
+                        resource, (0, 0, "v1"))[2],
                                "metadata": {"resourceVersion": str(since)}}})
         start = time.time()
         deadline = start + min(WATCH_MAX_S, int(q.get("timeoutSeconds", "60")))
@@ -269,6 +484,8 @@ class Handler(BaseHTTPRequestHandler):
                     seen = len(STATE["events"])
                 for _, res, ev in new:
                     if res not in (resource, "*"):
+                        continue
+                    if res != "*" and not selected(ev["object"], ns, q.get("labelSelector")):
                         continue
                     self.chunk(ev)
                     if ev["type"] == "ERROR":
@@ -346,5 +563,6 @@ if __name__ == "__main__":
         STATE["nodes"]["node-1"] = node("node-1", "z1")
         STATE["nodes"]["node-2"] = node("node-2", "z2")
         STATE["namespaces"]["default"] = namespace("default")
+        seed_roles()
     srv = Server(("127.0.0.1", args.port), Handler)
     srv.serve_forever()
