@@ -196,6 +196,12 @@ s_setup_smtp(struct s_job *j)
         curl_easy_setopt(e, CURLOPT_PASSWORD, m->password ? m->password : "");
         s_opt_str(e, CURLOPT_SASL_AUTHZID, m->authzid);
     }
+    // One connection per delivery, closed after it, as Alertmanager dials and QUITs for each
+    // notification. libcurl would otherwise reuse another receiver's idle connection to the
+    // same smarthost (it matches host, port and credentials, not USE_SSL nor the EHLO name):
+    // a require_tls delivery then went out in clear over a connection without STARTTLS.
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
     // STARTTLS required, or none at all (Alertmanager does not use it when not required).
     curl_easy_setopt(e, CURLOPT_USE_SSL,
                      m->starttls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
@@ -309,11 +315,31 @@ s_judge_http(struct s_job *j, CURLcode res, long code, struct s_verdict *v,
     }
 }
 
+// Why an SMTP attempt failed, in Alertmanager's words where it has its own
+// (notify/email/email.go): a server that does not offer STARTTLS when require_tls, a refused
+// STARTTLS; else libcurl's.
 static void
-s_judge_smtp(CURLcode res, struct s_verdict *v)
+s_smtp_detail(const struct s_job *j, CURLcode res, struct s_verdict *v)
+{
+    const char *e = *j->errbuf ? j->errbuf : curl_easy_strerror(res);
+    if (res == CURLE_USE_SSL_FAILED && strstr(e, "STARTTLS not supported"))
+        snprintf(v->detail, sizeof v->detail,
+                 "'require_tls' is true (default) but \"%.160s\" does not advertise the STARTTLS "
+                 "extension",
+                 j->req.smtp.smarthost);
+    else if (res == CURLE_USE_SSL_FAILED)
+        snprintf(v->detail, sizeof v->detail, "send STARTTLS command: %.200s", e);
+    else
+        snprintf(v->detail, sizeof v->detail, "%s", e);
+}
+
+static void
+s_judge_smtp(const struct s_job *j, CURLcode res, struct s_verdict *v)
 {
     v->ok = res == CURLE_OK;
     v->retry = !v->ok;
+    if (!v->ok)
+        s_smtp_detail(j, res, v);
     switch (res) {
     case CURLE_OK: v->reason = ""; break;
     case CURLE_OPERATION_TIMEDOUT: v->reason = "timeout"; break;
@@ -364,9 +390,9 @@ s_report(notifyd_deliver_t *a, const struct s_job *j, const struct s_verdict *v)
 static void
 s_log(const struct s_job *j, CURLcode res, long code, const struct s_verdict *v)
 {
-    const char *err = res != CURLE_OK ? (*j->errbuf ? j->errbuf : curl_easy_strerror(res))
-                      : *v->detail    ? v->detail
-                                      : v->reason;
+    const char *err = *v->detail        ? v->detail
+                      : res != CURLE_OK ? (*j->errbuf ? j->errbuf : curl_easy_strerror(res))
+                                        : v->reason;
     if (j->req.kind == NOTIFYD_REQ_SMTP && v->ok)
         fw_debug("email.ok", "receiver=%s smarthost=%s attempts=%d", j->receiver,
                  j->req.smtp.smarthost, j->attempts);
@@ -455,7 +481,7 @@ s_done(notifyd_deliver_t *st, CURLMsg *m)
     notifyd_http_lists_free(&j->http_lists);
     struct s_verdict v = {.reason = ""};
     if (j->req.kind == NOTIFYD_REQ_SMTP)
-        s_judge_smtp(res, &v);
+        s_judge_smtp(j, res, &v);
     else
         s_judge_http(j, res, code, &v, a);
     notifyd_am_request(a->metrics, j->integration,
