@@ -6,8 +6,10 @@
         {{$externalURL := .ExternalURL}}{{$value := .Value}}
     (one line) and runs it as template "__alert_<rule>" over AlertTemplateData; we do the same,
     so positions in errors are Prometheus's. Functions: Prometheus's (fw_tmpl_set_use_prometheus);
-    `query` is defined (rule files that use it load) and fails when executed: the daemons do not
-    run queries from templates. Shared by ruled (alerting rules) and slod (SLO alerts).
+    `query` calls the expansion's query function, found through a thread-local pointer because
+    the template sets are shared by every thread (template/template.go's query: each sample
+    becomes {Labels: map, Value: float}). Shared by ruled (alerting rules) and slod (SLO
+    alerts, no query function).
 */
 #include "fw_tmpl_alert.h"
 
@@ -23,13 +25,42 @@
 static const char s_prefix[] = "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}"
                                "{{$externalURL := .ExternalURL}}{{$value := .Value}}";
 
+// The data of the expansion running on this thread (NULL outside fw_tmpl_alert_expand).
+static _Thread_local const struct fw_tmpl_alert_data *s_current;
+
+static json_t *
+s_labels(const struct fw_labels *l)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; l && i < l->len; i++)
+        json_object_set_new(o, l->items[i].name, json_string(l->items[i].value));
+    return o;
+}
+
 static int
 s_query(void *user, json_t *const *args, size_t nargs, json_t **result, char *errbuf,
         size_t errsize)
 {
-    (void)user, (void)args, (void)nargs, (void)result;
-    snprintf(errbuf, errsize, "query is not supported in alert templates");
-    return -1;
+    (void)user, (void)nargs;
+    const struct fw_tmpl_alert_data *d = s_current;
+    if (!d || !d->query) {
+        snprintf(errbuf, errsize, "query is not supported in these templates");
+        return -1;
+    }
+    struct fw_vector vec = {0};
+    fw_err_t err = {0};
+    if (d->query(d->query_arg, json_string_value(args[0]), d->query_t_ms, &vec, &err) < 0) {
+        snprintf(errbuf, errsize, "%s", err.msg);
+        fw_vector_clear(&vec);
+        return -1;
+    }
+    json_t *out = json_array();
+    for (size_t i = 0; i < vec.len; i++) // jansson *_new steal their argument
+        json_array_append_new(out, json_pack("{s:o, s:f}", "Labels", s_labels(&vec.items[i].labels),
+                                             "Value", vec.items[i].v));
+    fw_vector_clear(&vec);
+    *result = out;
+    return 0;
 }
 
 static fw_tmpl_set_t *
@@ -71,15 +102,6 @@ s_set_get(const char *external_url, bool *owned)
     return set ? set : s_set(url);
 }
 
-static json_t *
-s_labels(const struct fw_labels *l)
-{
-    json_t *o = json_object();
-    for (size_t i = 0; l && i < l->len; i++)
-        json_object_set_new(o, l->items[i].name, json_string(l->items[i].value));
-    return o;
-}
-
 char *
 fw_tmpl_alert_expand(const char *text, const struct fw_tmpl_alert_data *data, fw_err_t *err)
 {
@@ -95,7 +117,11 @@ fw_tmpl_alert_expand(const char *text, const struct fw_tmpl_alert_data *data, fw
     fw_tmpl_set_t *set = s_set_get(data->external_url, &owned);
     char *out = NULL;
     fw_err_t e = {0};
-    if (fw_tmpl_exec_text(set, name, full, d, &out, &e) < 0) {
+    const struct fw_tmpl_alert_data *outer = s_current; // a query function may expand too
+    s_current = data;
+    int rc = fw_tmpl_exec_text(set, name, full, d, &out, &e);
+    s_current = outer;
+    if (rc < 0) {
         fw_err_t pe;
         bool parse = fw_tmpl_check(set, name, full, &pe) < 0;
         fw_err_set(err, "error %s template %s: %s", parse ? "parsing" : "executing", name, e.msg);
@@ -118,9 +144,22 @@ fw_tmpl_alert_render(const char *text, const struct fw_tmpl_alert_data *data, fw
 int
 fw_tmpl_alert_check(const char *text, fw_err_t *err)
 {
+    return fw_tmpl_alert_check_query(text, true, err);
+}
+
+int
+fw_tmpl_alert_check_query(const char *text, bool query, fw_err_t *err)
+{
     char *full = fw_asprintf("%s%s", s_prefix, text);
-    bool owned;
-    fw_tmpl_set_t *set = s_set_get(NULL, &owned);
+    bool owned = true;
+    fw_tmpl_set_t *set = NULL;
+    if (query) {
+        set = s_set_get(NULL, &owned);
+    } else { // a load-time check: a set of its own, without query
+        set = fw_tmpl_set_new();
+        fw_tmpl_set_use_prometheus(set, "", NULL, NULL);
+        fw_tmpl_set_missingkey(set, FW_TMPL_MISSINGKEY_ZERO);
+    }
     fw_err_t e = {0};
     int rc = fw_tmpl_check(set, "__alert_", full, &e);
     if (owned)
@@ -128,6 +167,11 @@ fw_tmpl_alert_check(const char *text, fw_err_t *err)
     free(full);
     if (rc == 0)
         return 0;
+    if (!query && strstr(e.msg, "function \"query\" not defined")) {
+        char *p = strstr(e.msg, "function \"query\" not defined");
+        snprintf(p, sizeof e.msg - (size_t)(p - e.msg),
+                 "query: not supported by floorwatch in these templates");
+    }
     // Go's message without "template: NAME:LINE: ", and the byte offset in text
     const char *msg = e.msg;
     const char *p = strstr(msg, "__alert_:");

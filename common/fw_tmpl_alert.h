@@ -13,26 +13,44 @@
     and the whole language (if/else, range, with, define/template, variables, pipelines,
     Go's builtins) with Prometheus's functions (humanize, humanize1024, humanizeDuration,
     humanizePercentage, humanizeTimestamp, toUpper, toLower, title, match, reReplaceAll,
-    printf, first, label, value, sortByLabel, ...). `query` is accepted at load and fails when
-    run: the daemons do not query from templates. A failed expansion leaves the error to the caller,
-    which shows "<error expanding template: ...>" as Prometheus does. fw_tmpl_alert_check() parses
-    a template at load time as Prometheus's rule loader does: unclosed actions, undefined
-    variables ($label instead of $labels) and functions, bad syntax.
+    printf, query, first, label, value, strvalue, sortByLabel, ...). `query` runs through
+    the caller's query function (data->query: ruled's worker query client, each query bounded
+    by --query.timeout) at data->query_t_ms and returns what Prometheus's does, a list of
+    samples with .Labels and .Value, so `{{ with query "up" }}{{ . | first | value }}{{ end }}`
+    works; without a query function (slod) it fails when run. Expansion is reentrant: the
+    query function of the expansion in progress is kept per thread. A failed expansion
+    leaves the error to the caller, which shows "<error expanding template: ...>" as
+    Prometheus does. fw_tmpl_alert_check() parses a template at load time as Prometheus's
+    rule loader does: unclosed actions, undefined variables ($label instead of $labels) and
+    functions, bad syntax.
 */
 #ifndef FW_TMPL_ALERT_H
 #define FW_TMPL_ALERT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include <stdint.h>
 
 #include "fw_err.h"
 #include "fw_labels.h"
+#include "fw_query.h"
+
+// Evaluate expr at t_ms for a template's `query`: 0 with out (cleared first) holding the
+// instant vector (or one unlabelled sample for a scalar), or -1 with err. Called on the
+// expanding thread; it must bound its own wait.
+typedef int (*fw_tmpl_alert_query_fn)(void *arg, const char *expr, int64_t t_ms,
+                                      struct fw_vector *out, fw_err_t *err);
 
 struct fw_tmpl_alert_data {
     const struct fw_labels *labels;          // borrowed; the alert's labels
     const struct fw_labels *external_labels; // borrowed; may be NULL
     const char *external_url;                // borrowed; may be NULL
     double value;
-    const char *rule_name; // borrowed; may be NULL (the template is "__alert_<rule_name>")
+    const char *rule_name;        // borrowed; may be NULL (the template is "__alert_<rule_name>")
+    fw_tmpl_alert_query_fn query; // NULL: `query` fails when run
+    void *query_arg;              // borrowed; for query
+    int64_t query_t_ms;           // the time `query` evaluates at (the rule's evaluation time)
 };
 
 // Expand text with data. Returns a new string (caller frees), or NULL with err as Prometheus
@@ -47,6 +65,11 @@ char *fw_tmpl_alert_render(const char *text, const struct fw_tmpl_alert_data *da
 // Parse text without data. 0, or -1 with err (Go's message; line is the line in text, col the
 // 1-based byte offset of the problem in text).
 int fw_tmpl_alert_check(const char *text, fw_err_t *err);
+
+// fw_tmpl_alert_check for templates expanded without a query function (slod): a call of
+// query is refused at load, "query: not supported by floorwatch in these templates", rather
+// than failing at every expansion. query true: fw_tmpl_alert_check.
+int fw_tmpl_alert_check_query(const char *text, bool query, fw_err_t *err);
 
 // Format v as Go's %v does for a float64 ("0.5", "1e+06", "NaN", "+Inf") into buf.
 const char *fw_tmpl_alert_format_value(double v, char *buf, size_t size);

@@ -914,8 +914,10 @@ fw_tmpl_set_use_prometheus(fw_tmpl_set_t *self, const char *external_url, fw_tmp
     fw_tmpl_set_func(self, "args", s_args, NULL, 0, -1);
     fw_tmpl_set_func(self, "externalURL", s_external_url, self, 0, 0);
     fw_tmpl_set_func(self, "pathPrefix", s_path_prefix, self, 0, 0);
-    if (query)
+    if (query) {
         fw_tmpl_set_func(self, "query", query, query_user, 1, 1);
+        fw_tmpl_set_func_types(self, "query", "s"); // template.go: func(q string)
+    }
 }
 
 // ---- Alertmanager data ----

@@ -302,13 +302,39 @@ ruled_group_int_find_alert(struct ruled_group_rule *r, const struct fw_labels *l
     return NULL;
 }
 
+// The `query` of a rule's templates at one evaluation: the group's query function (the
+// worker's client, each query bounded by --query.timeout), at the evaluation time as
+// Prometheus's template expander queries. Once one times out, the rule's later template
+// queries fail at once, as the group's rules do, so a silent tsdb costs one timeout per
+// rule, not one per alert and annotation.
+struct s_tmpl_query {
+    ruled_query_fn fn;
+    void *arg;
+    char timed_out[sizeof(((fw_err_t *)0)->msg)];
+};
+
+static int
+s_tmpl_query(void *arg, const char *expr, int64_t t_ms, struct fw_vector *out, fw_err_t *err)
+{
+    struct s_tmpl_query *q = arg;
+    if (q->timed_out[0]) {
+        fw_err_set(err, "%.200s (skipped: an earlier template query timed out)", q->timed_out);
+        return -1;
+    }
+    int rc = q->fn(q->arg, expr, t_ms, out, err);
+    if (rc < 0 && strstr(err->msg, "timed out"))
+        snprintf(q->timed_out, sizeof q->timed_out, "%s", err->msg);
+    return rc;
+}
+
 // Expand a template; on failure the text says so, as Prometheus does.
 static char *
 s_expand(const ruled_group_t *self, const char *rule, const char *text,
-         const struct fw_labels *labels, double value)
+         const struct fw_labels *labels, double value, struct s_tmpl_query *q, int64_t ts)
 {
-    struct fw_tmpl_alert_data d = {labels, self->env.external_labels, self->env.external_url, value,
-                                   rule};
+    struct fw_tmpl_alert_data d = {
+        labels, self->env.external_labels, self->env.external_url, value, rule, s_tmpl_query, q,
+        ts};
     fw_err_t err = {0};
     char *s = fw_tmpl_alert_render(text, &d, &err);
     if (err.msg[0])
@@ -394,6 +420,7 @@ s_eval_alert(ruled_group_t *self, struct ruled_group_rule *r, struct fw_vector *
 {
     const struct ruled_rule_cfg *c = r->cfg;
     struct s_candidate *cand = fw_calloc(vec->len + 1, sizeof(*cand));
+    struct s_tmpl_query q = {.fn = fn, .arg = arg};
     int rc = 0;
     for (size_t i = 0; i < vec->len && rc == 0; i++) {
         const struct fw_labels *ml = &vec->items[i].labels;
@@ -402,13 +429,13 @@ s_eval_alert(ruled_group_t *self, struct ruled_group_rule *r, struct fw_vector *
         fw_labels_copy(&k->labels, ml);
         fw_labels_del(&k->labels, "__name__");
         for (size_t j = 0; j < r->labels.len; j++) {
-            char *val = s_expand(self, c->alert, r->labels.items[j].value, ml, v);
+            char *val = s_expand(self, c->alert, r->labels.items[j].value, ml, v, &q, ts);
             fw_labels_set(&k->labels, r->labels.items[j].name, val);
             free(val);
         }
         fw_labels_set(&k->labels, "alertname", c->alert);
         for (size_t j = 0; j < c->annotations.len; j++) {
-            char *val = s_expand(self, c->alert, c->annotations.items[j].value, ml, v);
+            char *val = s_expand(self, c->alert, c->annotations.items[j].value, ml, v, &q, ts);
             fw_labels_set(&k->annotations, c->annotations.items[j].name, val);
             free(val);
         }

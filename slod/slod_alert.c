@@ -95,8 +95,14 @@ slod_alert_json(const struct slod_alert_state *as, const struct slod_cfg *cfg,
     fw_labels_set(&series, "sloth_id", s->id);
     fw_labels_set(&series, "sloth_service", s->service);
     fw_labels_set(&series, "sloth_slo", s->name);
-    const struct fw_tmpl_alert_data d = {&series, &cfg->external_labels, cfg->external_url,
-                                         as->burn_short * slod_cfg_budget(s), s->alerting.name};
+    const struct fw_tmpl_alert_data d = {&series,
+                                         &cfg->external_labels,
+                                         cfg->external_url,
+                                         as->burn_short * slod_cfg_budget(s),
+                                         s->alerting.name,
+                                         NULL,
+                                         NULL,
+                                         0};
     json_t *labels = json_object();
     s_set_all(labels, &series);
     s_set_expanded(labels, &s->alerting.labels, &d, sev);

@@ -476,7 +476,8 @@ s_check_templates(const char *file, const struct slod_slo_cfg *s, struct fw_cfg_
         struct fw_cfg_pos pos = sets[k].pos.line > 0 ? sets[k].pos : s->pos;
         for (size_t i = 0; i < sets[k].set->len; i++) {
             fw_err_t terr = {0};
-            if (fw_tmpl_alert_check(sets[k].set->items[i].value, &terr) < 0)
+            // slod expands them on its loop, which runs no queries: query refused here
+            if (fw_tmpl_alert_check_query(sets[k].set->items[i].value, false, &terr) < 0)
                 fw_cfg_errors_add(errs, file, pos,
                                   "slo \"%s\": %s \"%s\": template: %s (line %d, byte %d of "
                                   "the value)",

@@ -622,6 +622,83 @@ START_TEST(test_ruled_group_sync_before_dependent_rules)
 }
 END_TEST
 
+// A query function for test_ruled_group_template_query: the rule's own query gives two
+// alerts; the template's query "tq" answers one sample, or times out when tq_fail.
+struct s_tq {
+    bool tq_fail;
+    int tq_calls;
+    int64_t tq_t_ms, rule_t_ms;
+};
+
+static int
+s_tq_query(void *arg, const char *expr, int64_t t_ms, struct fw_vector *out, fw_err_t *err)
+{
+    struct s_tq *q = arg;
+    fw_vector_clear(out);
+    bool tq = strcmp(expr, "tq") == 0;
+    if (tq) {
+        q->tq_calls++;
+        q->tq_t_ms = t_ms;
+        if (q->tq_fail) {
+            fw_err_set(err, "query timed out after 10 ms");
+            return -1;
+        }
+    } else {
+        q->rule_t_ms = t_ms;
+    }
+    for (size_t i = 0; i < (tq ? 1u : 2u); i++) {
+        fw_mem_grow((void **)&out->items, &out->cap, out->len + 1, sizeof(*out->items));
+        struct fw_vsample *sm = &out->items[out->len++];
+        memset(sm, 0, sizeof(*sm));
+        fw_labels_set(&sm->labels, "instance", i ? "b" : "a");
+        sm->t_ms = t_ms;
+        sm->v = tq ? 42 : 5;
+    }
+    return 0;
+}
+
+// A rule's templates call query through the group's query function, at the evaluation time
+// (not the query offset's: Prometheus's template expander queries at ts); once a template
+// query times out, the rule's later template queries fail at once instead of each waiting.
+START_TEST(test_ruled_group_template_query)
+{
+    struct s_fixture fx;
+    s_setup(&fx, "groups:\n"
+                 "  - name: g\n"
+                 "    interval: 10s\n"
+                 "    query_offset: 1m\n"
+                 "    rules:\n"
+                 "      - alert: Q\n"
+                 "        expr: m > 1\n"
+                 "        annotations:\n"
+                 "          tq: '{{ with query \"tq\" }}{{ . | first | value }}{{ end }}'\n");
+    struct s_tq q = {0};
+    struct ruled_group_result res;
+    ruled_group_eval(fx.group, T0, s_tq_query, &q, &res);
+    ck_assert_uint_eq(json_array_size(res.alerts), 2);
+    ck_assert_str_eq(s_alert_str(res.alerts, 0, "annotations", "tq"), "42");
+    ck_assert_str_eq(s_alert_str(res.alerts, 1, "annotations", "tq"), "42");
+    ck_assert_int_eq(q.tq_calls, 2);
+    ck_assert_int_eq(q.tq_t_ms, T0);
+    ck_assert_int_eq(q.rule_t_ms, T0 - 60000);
+    ruled_group_result_clear(&res);
+
+    q.tq_fail = true;
+    q.tq_calls = 0;
+    ruled_group_eval(fx.group, T0 + 10000, s_tq_query, &q, &res);
+    ck_assert_uint_eq(json_array_size(res.alerts), 2);
+    ck_assert_int_eq(q.tq_calls, 1); // the second alert's template did not wait again
+    const char *a0 = s_alert_str(res.alerts, 0, "annotations", "tq");
+    const char *a1 = s_alert_str(res.alerts, 1, "annotations", "tq");
+    ck_assert_msg(strstr(a0, "<error expanding template: ") == a0 && strstr(a0, "timed out"), "%s",
+                  a0);
+    ck_assert_msg(strstr(a0, "skipped") == NULL, "%s", a0);
+    ck_assert_msg(strstr(a1, "skipped: an earlier template query timed out") != NULL, "%s", a1);
+    ruled_group_result_clear(&res);
+    s_teardown(&fx);
+}
+END_TEST
+
 Suite *
 ruled_group_suite(void)
 {
@@ -640,6 +717,7 @@ ruled_group_suite(void)
     tcase_add_test(tc, test_ruled_group_restore_for_state);
     tcase_add_test(tc, test_ruled_group_query_over_zmq);
     tcase_add_test(tc, test_ruled_group_sync_before_dependent_rules);
+    tcase_add_test(tc, test_ruled_group_template_query);
     tcase_set_timeout(tc, 20);
     suite_add_tcase(s, tc);
     return s;

@@ -6,6 +6,7 @@
 */
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +23,8 @@ s_expand(const char *text, double value)
     fw_labels_set(&l, "instance", "host:9100");
     fw_labels_set(&l, "line", "line-1");
     fw_labels_set(&ext, "site", "plant-1");
-    struct fw_tmpl_alert_data d = {&l, &ext, "http://prom:9090", value, NULL};
+    struct fw_tmpl_alert_data d = {
+        .labels = &l, .external_labels = &ext, .external_url = "http://prom:9090", .value = value};
     fw_err_t err = {0};
     char *out = fw_tmpl_alert_expand(text, &d, &err);
     fw_labels_clear(&l);
@@ -109,13 +111,14 @@ START_TEST(test_ruled_tmpl_control)
     s_expect("{{ humanizeTimestamp 0 }}", 0, "1970-01-01 00:00:00 +0000 UTC");
 
     struct fw_labels l = FW_LABELS_INIT;
-    struct fw_tmpl_alert_data d = {&l, NULL, NULL, 1, "HighLoad"};
+    struct fw_tmpl_alert_data d = {.labels = &l, .value = 1, .rule_name = "HighLoad"};
     fw_err_t err = {0};
     ck_assert_ptr_null(fw_tmpl_alert_expand("{{ index $labels 1 }}", &d, &err));
     ck_assert_str_eq(err.msg, "error executing template __alert_HighLoad: template: "
                               "__alert_HighLoad:1:115: executing \"__alert_HighLoad\" at <index "
                               "$labels 1>: error calling index: value has type int; should be "
                               "string");
+    // without a query function (slod) query fails when run
     ck_assert_ptr_null(fw_tmpl_alert_expand("{{ query \"up\" }}", &d, &err));
     ck_assert(strstr(err.msg, "query is not supported") != NULL);
     // the load-time check now parses: bad syntax and unknown functions are caught there
@@ -127,6 +130,84 @@ START_TEST(test_ruled_tmpl_control)
     ck_assert_int_eq(err.col, 6);
     ck_assert_int_eq(
         fw_tmpl_alert_check("{{ range $labels }}{{ . }}{{ end }}{{ query \"up\" }}", &err), 0);
+}
+END_TEST
+
+// A query function for templates: answers "up" with two samples (job b first), "none" with
+// nothing, anything else with a timeout; records each call.
+struct s_q {
+    int calls;
+    char expr[64];
+    int64_t t_ms;
+};
+
+static int
+s_fake_query(void *arg, const char *expr, int64_t t_ms, struct fw_vector *out, fw_err_t *err)
+{
+    struct s_q *q = arg;
+    q->calls++;
+    snprintf(q->expr, sizeof q->expr, "%s", expr);
+    q->t_ms = t_ms;
+    fw_vector_clear(out);
+    if (strcmp(expr, "none") == 0)
+        return 0;
+    if (strcmp(expr, "up") != 0) {
+        fw_err_set(err, "query timed out");
+        return -1;
+    }
+    out->items = calloc(2, sizeof(struct fw_vsample));
+    out->len = out->cap = 2;
+    fw_labels_set(&out->items[0].labels, "__name__", "up");
+    fw_labels_set(&out->items[0].labels, "job", "b");
+    fw_labels_set(&out->items[0].labels, "instance", "h2:9100");
+    out->items[0].v = 0.5;
+    fw_labels_set(&out->items[1].labels, "__name__", "up");
+    fw_labels_set(&out->items[1].labels, "job", "a");
+    fw_labels_set(&out->items[1].labels, "instance", "h1:9100");
+    out->items[1].v = 1;
+    return 0;
+}
+
+// query returns Prometheus's queryResult (a list of {Labels, Value}) for first, label, value,
+// strvalue, sortByLabel, range and with, evaluated at the time the caller gives; its errors
+// fail the expansion. Fails if query is refused or answers anything else.
+START_TEST(test_fw_tmpl_alert_query)
+{
+    struct fw_labels l = FW_LABELS_INIT;
+    struct s_q q = {0};
+    struct fw_tmpl_alert_data d = {.labels = &l,
+                                   .value = 1,
+                                   .rule_name = "Q",
+                                   .query = s_fake_query,
+                                   .query_arg = &q,
+                                   .query_t_ms = 1700000000123};
+    static const char *const cases[][2] = {
+        {"{{ with query \"up\" }}{{ . | first | value }}{{ end }}", "0.5"},
+        {"{{ range query \"up\" }}{{ .Labels.job }}={{ .Value }} {{ end }}", "b=0.5 a=1 "},
+        {"{{ range query \"up\" | sortByLabel \"job\" }}{{ label \"instance\" . }} {{ end }}",
+         "h1:9100 h2:9100 "},
+        {"{{ query \"up\" | first | label \"__name__\" }}", "up"},
+        {"[{{ query \"up\" | first | strvalue }}]", "[]"},
+        {"{{ len (query \"up\") }}", "2"},
+        {"{{ with query \"none\" }}x{{ else }}empty{{ end }}", "empty"},
+        {"{{ with printf \"u%s\" \"p\" | query }}{{ (index . 1).Value | humanize }}{{ end }}", "1"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fw_err_t err = {0};
+        char *out = fw_tmpl_alert_expand(cases[i][0], &d, &err);
+        ck_assert_msg(out != NULL, "%s: %s", cases[i][0], err.msg);
+        ck_assert_str_eq(out, cases[i][1]);
+        free(out);
+    }
+    ck_assert_int_eq(q.t_ms, 1700000000123);
+    ck_assert_str_eq(q.expr, "up");
+    fw_err_t err = {0};
+    ck_assert_ptr_null(fw_tmpl_alert_expand("{{ query \"slow\" }}", &d, &err));
+    ck_assert_msg(strstr(err.msg, "error calling query: query timed out") != NULL, "%s", err.msg);
+    ck_assert_ptr_null(fw_tmpl_alert_expand("{{ query 1 }}", &d, &err));
+    ck_assert_msg(strstr(err.msg, "expected string") != NULL, "%s", err.msg);
+    ck_assert_int_eq(
+        fw_tmpl_alert_check("{{ with query \"up\" }}{{ . | first | value }}{{ end }}", &err), 0);
 }
 END_TEST
 
@@ -153,7 +234,8 @@ START_TEST(test_ruled_tmpl_promtool)
     fw_labels_set(&l, "__name__", "load");
     fw_labels_set(&l, "instance", "host:9100");
     fw_labels_set(&l, "line", "line-1");
-    struct fw_tmpl_alert_data d = {&l, NULL, "", 0.3, "HighLoad"};
+    struct fw_tmpl_alert_data d = {
+        .labels = &l, .external_url = "", .value = 0.3, .rule_name = "HighLoad"};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         fw_err_t err = {0};
         char *out = fw_tmpl_alert_expand(cases[i][0], &d, &err);
@@ -195,7 +277,7 @@ s_nest(const char *prefix, int n, const char *mid, const char *suffix)
 static void
 s_expand_fails(char *text, const char *why)
 {
-    struct fw_tmpl_alert_data d = {NULL, NULL, NULL, 1, NULL};
+    struct fw_tmpl_alert_data d = {.value = 1};
     fw_err_t err = {0};
     char *out = fw_tmpl_alert_expand(text, &d, &err);
     ck_assert_ptr_null(out);
@@ -245,6 +327,7 @@ ruled_tmpl_suite(void)
     tcase_add_test(tc, test_ruled_tmpl_promtool);
     tcase_add_test(tc, test_ruled_tmpl_errors);
     tcase_add_test(tc, test_ruled_tmpl_deep_nesting);
+    tcase_add_test(tc, test_fw_tmpl_alert_query);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -165,6 +165,17 @@ START_TEST(test_slod_cfg_errors)
              "      labels: {x: \"{{ nosuch 1 }}\"}\n",
              head);
     s_expect_error(buf, "alerting label \"x\": template: function \"nosuch\" not defined", 6, 7);
+    // slod runs no queries from templates: query is refused at load, not accepted and failed
+    // at every expansion
+    snprintf(
+        buf, sizeof(buf),
+        "%s    objective: 99\n    sli: {good: x, total: y}\n    alerting:\n"
+        "      annotations: {x: \"{{ with query \\\"up\\\" }}{{ . | first | value }}{{ end }}\"}\n",
+        head);
+    s_expect_error(buf,
+                   "alerting annotation \"x\": template: query: not supported by floorwatch in "
+                   "these templates",
+                   6, 7);
 }
 END_TEST
 
