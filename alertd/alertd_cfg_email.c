@@ -48,6 +48,7 @@ alertd_cfg_check_bool_text(const char *value, const char *file, struct fw_cfg_po
     }
 const struct fw_cfg_field alertd_cfg_email_fields[] = {
     {.key = "", .type = FW_CFG_POS, .off = offsetof(T, pos)},
+    {.key = "", .type = FW_CFG_VALUE_POS, .off = offsetof(T, vpos)},
     {.key = "send_resolved",
      .type = FW_CFG_BOOL,
      .off = offsetof(T, send_resolved),
@@ -106,10 +107,11 @@ s_canonical(char *h)
 
 // A template text (notifyd renders it, Alertmanager's way): NULL for the default (absent or
 // exactly the default expression), else the text, parsed now so that a parse error is
-// reported at load (at the email config, what naming the key).
+// reported at load (inside the value `at` when known, else at the email config; what naming
+// the key).
 static const char *
 s_text(const char *v, const char *def_expr, const char *file, struct fw_cfg_pos pos,
-       const char *what, struct fw_cfg_errors *errs)
+       const struct fw_cfg_vpos *at, const char *what, struct fw_cfg_errors *errs)
 {
     if (!v)
         return NULL;
@@ -119,7 +121,7 @@ s_text(const char *v, const char *def_expr, const char *file, struct fw_cfg_pos 
         n--;
     if (def_expr && strlen(def_expr) == n && strncmp(a, def_expr, n) == 0)
         return NULL;
-    alertd_cfg_tmpl_check_text(v, file, pos, what, errs);
+    alertd_cfg_tmpl_check_text(v, file, pos, at, what, errs);
     return v;
 }
 
@@ -167,9 +169,12 @@ alertd_cfg_email_check(struct alertd_cfg_email *e, const struct alertd_cfg_smtp_
         const char *def =
             strcmp(name, "Subject") == 0 ? "{{ template \"email.default.subject\" . }}" : NULL;
         char *what = fw_asprintf("email_configs.headers.%s", name);
-        const char *v = s_text(e->headers.items[i].value, def, file, e->pos, what, errs);
+        char *key = fw_asprintf("headers.%s", e->headers.items[i].name);
+        const char *v = s_text(e->headers.items[i].value, def, file, e->pos,
+                               fw_cfg_vpos_find(&e->vpos, key), what, errs);
         if (v)
             json_object_set_new(h, name, json_string(v));
+        free(key);
         free(what);
         free(name);
     }
@@ -209,14 +214,16 @@ alertd_cfg_email_check(struct alertd_cfg_email *e, const struct alertd_cfg_smtp_
         }
     }
     const char *html = s_text(e->html, "{{ template \"email.default.html\" . }}", file, e->pos,
-                              "email_configs.html", errs);
+                              fw_cfg_vpos_find(&e->vpos, "html"), "email_configs.html", errs);
     if (html)
         json_object_set_new(o, "html", json_string(html));
-    const char *text = s_text(e->text, NULL, file, e->pos, "email_configs.text", errs);
+    const char *text = s_text(e->text, NULL, file, e->pos, fw_cfg_vpos_find(&e->vpos, "text"),
+                              "email_configs.text", errs);
     if (text && *text)
         json_object_set_new(o, "text", json_string(text));
-    s_text(e->to, NULL, file, e->pos, "email_configs.to", errs);
-    s_text(from, NULL, file, e->pos, "email_configs.from", errs);
+    s_text(e->to, NULL, file, e->pos, fw_cfg_vpos_find(&e->vpos, "to"), "email_configs.to", errs);
+    s_text(from, NULL, file, e->pos, fw_cfg_vpos_find(&e->vpos, "from"), "email_configs.from",
+           errs);
     // Alertmanager's header defaults.
     if (!json_object_get(h, "To"))
         json_object_set_new(h, "To", json_string(e->to));

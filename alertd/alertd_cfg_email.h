@@ -30,6 +30,7 @@ struct alertd_cfg_smtp_tls {
 
 struct alertd_cfg_email {
     struct fw_cfg_pos pos;
+    struct fw_cfg_vpos_list vpos;             // where each text value sits (FW_CFG_VALUE_POS)
     bool send_resolved;                       // default false
     char *to, *from, *hello, *smarthost;      // owned
     char *auth_username, *auth_identity;      // owned

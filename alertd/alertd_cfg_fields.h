@@ -16,6 +16,10 @@
     {                                                                                              \
         .key = "", .type = FW_CFG_POS, .off = offsetof(T, m)                                       \
     }
+#define F_VPOS(T, m)                                                                               \
+    {                                                                                              \
+        .key = "", .type = FW_CFG_VALUE_POS, .off = offsetof(T, m)                                 \
+    }
 #define F_BOOL(k, T, m, d)                                                                         \
     {                                                                                              \
         .key = k, .type = FW_CFG_BOOL, .off = offsetof(T, m), .def = d                             \

@@ -20,7 +20,11 @@
 
 #define T struct alertd_cfg_slack_field
 static const struct fw_cfg_field s_slack_field_fields[] = {
-    F_POS(T, pos), F_STR("title", T, title), F_STR("value", T, value), F_STR("short", T, short_),
+    F_POS(T, pos),
+    F_VPOS(T, vpos),
+    F_STR("title", T, title),
+    F_STR("value", T, value),
+    F_STR("short", T, short_),
     {NULL},
 };
 #undef T
@@ -28,6 +32,7 @@ static const struct fw_cfg_field s_slack_field_fields[] = {
 #define T struct alertd_cfg_slack_confirm
 static const struct fw_cfg_field s_slack_confirm_fields[] = {
     F_POS(T, pos),
+    F_VPOS(T, vpos),
     F_STR("text", T, text),
     F_STR("title", T, title),
     F_STR("ok_text", T, ok_text),
@@ -39,6 +44,7 @@ static const struct fw_cfg_field s_slack_confirm_fields[] = {
 #define T struct alertd_cfg_slack_action
 static const struct fw_cfg_field s_slack_action_fields[] = {
     F_POS(T, pos),
+    F_VPOS(T, vpos),
     F_STR("type", T, type),
     F_STR("text", T, text),
     F_STR("url", T, url),
@@ -56,6 +62,7 @@ static const struct fw_cfg_field s_slack_action_fields[] = {
 #define T struct alertd_cfg_slack
 const struct fw_cfg_field alertd_cfg_slack_fields[] = {
     F_POS(T, pos),
+    F_VPOS(T, vpos),
     F_BOOL("send_resolved", T, send_resolved, "false"),
     F_STR("api_url", T, api_url),
     F_STR("api_url_file", T, api_url_file),
@@ -96,22 +103,21 @@ const struct fw_cfg_field alertd_cfg_slack_fields[] = {
 
 #define T struct alertd_cfg_pd_image
 static const struct fw_cfg_field s_pd_image_fields[] = {
-    F_POS(T, pos), F_STR("src", T, src), F_STR("alt", T, alt), F_STR("href", T, href), {NULL},
+    F_POS(T, pos),        F_VPOS(T, vpos),        F_STR("src", T, src),
+    F_STR("alt", T, alt), F_STR("href", T, href), {NULL},
 };
 #undef T
 
 #define T struct alertd_cfg_pd_link
 static const struct fw_cfg_field s_pd_link_fields[] = {
-    F_POS(T, pos),
-    F_STR("href", T, href),
-    F_STR("text", T, text),
-    {NULL},
+    F_POS(T, pos), F_VPOS(T, vpos), F_STR("href", T, href), F_STR("text", T, text), {NULL},
 };
 #undef T
 
 #define T struct alertd_cfg_pagerduty
 const struct fw_cfg_field alertd_cfg_pagerduty_fields[] = {
     F_POS(T, pos),
+    F_VPOS(T, vpos),
     F_BOOL("send_resolved", T, send_resolved, "true"),
     F_STR("routing_key", T, routing_key),
     F_STR("routing_key_file", T, routing_key_file),
@@ -165,7 +171,8 @@ s_same_expr(const char *value, const char *want)
 // A text key: NULL stays NULL (default); the default expression becomes NULL; a literal is
 // kept; any other template is parsed (alertd_cfg_tmpl_check_text), a parse error refused.
 static void
-s_text(struct s_ctx *c, char **value, const char *def_expr, struct fw_cfg_pos pos, const char *what)
+s_text(struct s_ctx *c, char **value, const char *def_expr, struct fw_cfg_pos pos,
+       const struct fw_cfg_vpos *at, const char *what)
 {
     if (!*value)
         return;
@@ -174,7 +181,7 @@ s_text(struct s_ctx *c, char **value, const char *def_expr, struct fw_cfg_pos po
         *value = NULL;
         return;
     }
-    alertd_cfg_tmpl_check_text(*value, c->file, pos, what, c->errs);
+    alertd_cfg_tmpl_check_text(*value, c->file, pos, at, what, c->errs);
 }
 
 static char *
@@ -231,7 +238,8 @@ s_check_slack(struct s_ctx *c, struct alertd_cfg_slack *s, const struct alertd_c
         // The URL is a secret: name only its scheme.
         fw_cfg_errors_add(c->errs, c->file, s->pos, "unsupported scheme \"%.*s\" in slack api_url",
                           (int)strcspn(s->url, ":/"), s->url);
-#define TEXT(m, def) s_text(c, &s->m, def, s->pos, "slack_configs." #m)
+#define TEXT(m, def)                                                                               \
+    s_text(c, &s->m, def, s->pos, fw_cfg_vpos_find(&s->vpos, #m), "slack_configs." #m)
     TEXT(channel, NULL);
     TEXT(username, "{{ template \"slack.default.username\" . }}");
     TEXT(color, "{{ if eq .Status \"firing\" }}danger{{ else }}good{{ end }}");
@@ -249,8 +257,10 @@ s_check_slack(struct s_ctx *c, struct alertd_cfg_slack *s, const struct alertd_c
 #undef TEXT
     for (size_t i = 0; i < s->fields_len; i++) {
         struct alertd_cfg_slack_field *f = &s->fields[i];
-        s_text(c, &f->title, NULL, f->pos, "slack_configs.fields.title");
-        s_text(c, &f->value, NULL, f->pos, "slack_configs.fields.value");
+        s_text(c, &f->title, NULL, f->pos, fw_cfg_vpos_find(&f->vpos, "title"),
+               "slack_configs.fields.title");
+        s_text(c, &f->value, NULL, f->pos, fw_cfg_vpos_find(&f->vpos, "value"),
+               "slack_configs.fields.value");
         if (f->short_ && strcmp(f->short_, "true") != 0 && strcmp(f->short_, "false") != 0)
             fw_cfg_errors_add(c->errs, c->file, f->pos, "short: not a boolean: \"%s\"", f->short_);
         if (!f->title || !*f->title)
@@ -272,8 +282,12 @@ s_check_slack(struct s_ctx *c, struct alertd_cfg_slack *s, const struct alertd_c
                       &a->confirm.title,
                       &a->confirm.ok_text,
                       &a->confirm.dismiss_text};
+        static const char *const keys[] = {"type",  "text", "url",   "style",   "name",
+                                           "value", "text", "title", "ok_text", "dismiss_text"};
         for (size_t k = 0; k < sizeof t / sizeof t[0]; k++)
-            s_text(c, t[k], NULL, a->pos, "slack_configs.actions");
+            s_text(c, t[k], NULL, a->pos,
+                   fw_cfg_vpos_find(k < 6 ? &a->vpos : &a->confirm.vpos, keys[k]),
+                   "slack_configs.actions");
         if (!a->type || !*a->type)
             fw_cfg_errors_add(c->errs, c->file, a->pos,
                               "missing type in Slack action configuration");
@@ -319,13 +333,15 @@ s_check_pagerduty(struct s_ctx *c, struct alertd_cfg_pagerduty *p)
         fw_cfg_errors_add(c->errs, c->file, p->pos, "routing_key: a template is not supported yet");
     if (p->url && !s_http_url(p->url))
         fw_cfg_errors_add(c->errs, c->file, p->pos, "unsupported scheme in pagerduty url");
-#define TEXT(m, def) s_text(c, &p->m, def, p->pos, "pagerduty_configs." #m)
+#define TEXT(m, def)                                                                               \
+    s_text(c, &p->m, def, p->pos, fw_cfg_vpos_find(&p->vpos, #m), "pagerduty_configs." #m)
     TEXT(client, "{{ template \"pagerduty.default.client\" . }}");
     TEXT(client_url, "{{ template \"pagerduty.default.clientURL\" . }}");
     TEXT(description, "{{ template \"pagerduty.default.description\" .}}");
     TEXT(source, "{{ template \"pagerduty.default.client\" . }}");
     TEXT(severity, NULL);
-    TEXT(class_, NULL);
+    s_text(c, &p->class_, NULL, p->pos, fw_cfg_vpos_find(&p->vpos, "class"),
+           "pagerduty_configs.class");
     TEXT(component, NULL);
     TEXT(group, NULL);
 #undef TEXT
@@ -341,17 +357,27 @@ s_check_pagerduty(struct s_ctx *c, struct alertd_cfg_pagerduty *p)
         } else {
             char what[160];
             snprintf(what, sizeof what, "pagerduty_configs.details.%s", l->name);
-            alertd_cfg_tmpl_check_text(l->value, c->file, p->pos, what, c->errs);
+            char key[160];
+            snprintf(key, sizeof key, "details.%s", l->name);
+            alertd_cfg_tmpl_check_text(l->value, c->file, p->pos, fw_cfg_vpos_find(&p->vpos, key),
+                                       what, c->errs);
         }
     }
     for (size_t i = 0; i < p->images_len; i++) {
-        s_text(c, &p->images[i].src, NULL, p->images[i].pos, "pagerduty_configs.images.src");
-        s_text(c, &p->images[i].alt, NULL, p->images[i].pos, "pagerduty_configs.images.alt");
-        s_text(c, &p->images[i].href, NULL, p->images[i].pos, "pagerduty_configs.images.href");
+        struct alertd_cfg_pd_image *im = &p->images[i];
+        s_text(c, &im->src, NULL, im->pos, fw_cfg_vpos_find(&im->vpos, "src"),
+               "pagerduty_configs.images.src");
+        s_text(c, &im->alt, NULL, im->pos, fw_cfg_vpos_find(&im->vpos, "alt"),
+               "pagerduty_configs.images.alt");
+        s_text(c, &im->href, NULL, im->pos, fw_cfg_vpos_find(&im->vpos, "href"),
+               "pagerduty_configs.images.href");
     }
     for (size_t i = 0; i < p->links_len; i++) {
-        s_text(c, &p->links[i].href, NULL, p->links[i].pos, "pagerduty_configs.links.href");
-        s_text(c, &p->links[i].text, NULL, p->links[i].pos, "pagerduty_configs.links.text");
+        struct alertd_cfg_pd_link *ln = &p->links[i];
+        s_text(c, &ln->href, NULL, ln->pos, fw_cfg_vpos_find(&ln->vpos, "href"),
+               "pagerduty_configs.links.href");
+        s_text(c, &ln->text, NULL, ln->pos, fw_cfg_vpos_find(&ln->vpos, "text"),
+               "pagerduty_configs.links.text");
     }
 }
 
@@ -377,10 +403,11 @@ alertd_cfg_receivers_check(struct alertd_cfg_receiver *r, const struct alertd_cf
 
 void
 alertd_cfg_receivers_text(const char *file, struct fw_cfg_errors *errs, char **value,
-                          const char *def_expr, struct fw_cfg_pos pos, const char *what)
+                          const char *def_expr, struct fw_cfg_pos pos, const struct fw_cfg_vpos *at,
+                          const char *what)
 {
     struct s_ctx c = {file, errs};
-    s_text(&c, value, def_expr, pos, what);
+    s_text(&c, value, def_expr, pos, at, what);
 }
 
 char *

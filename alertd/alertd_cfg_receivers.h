@@ -24,24 +24,28 @@ struct alertd_cfg_global;
 
 struct alertd_cfg_slack_field {
     struct fw_cfg_pos pos;
+    struct fw_cfg_vpos_list vpos; // where each text value sits (FW_CFG_VALUE_POS)
     char *title, *value, *short_; // owned; short_ "true"/"false"/NULL (short_fields)
 };
 
 struct alertd_cfg_slack_confirm {
     struct fw_cfg_pos pos;
+    struct fw_cfg_vpos_list vpos;                // where each text value sits (FW_CFG_VALUE_POS)
     char *text, *title, *ok_text, *dismiss_text; // owned
 };
 
 struct alertd_cfg_slack_action {
     struct fw_cfg_pos pos;
+    struct fw_cfg_vpos_list vpos;                   // where each text value sits (FW_CFG_VALUE_POS)
     char *type, *text, *url, *style, *name, *value; // owned
     struct alertd_cfg_slack_confirm confirm;        // given when its pos differs from pos
 };
 
 struct alertd_cfg_slack {
     struct fw_cfg_pos pos;
-    bool send_resolved;                                     // default false
-    char *api_url, *api_url_file;                           // owned
+    struct fw_cfg_vpos_list vpos; // where each text value sits (FW_CFG_VALUE_POS)
+    bool send_resolved;           // default false
+    char *api_url, *api_url_file; // owned
     char *channel, *username, *color, *title, *title_link;  // owned
     char *pretext, *text, *footer, *fallback, *callback_id; // owned
     char *icon_emoji, *icon_url, *image_url, *thumb_url;    // owned
@@ -61,18 +65,21 @@ struct alertd_cfg_slack {
 
 struct alertd_cfg_pd_image {
     struct fw_cfg_pos pos;
-    char *src, *alt, *href; // owned
+    struct fw_cfg_vpos_list vpos; // where each text value sits (FW_CFG_VALUE_POS)
+    char *src, *alt, *href;       // owned
 };
 
 struct alertd_cfg_pd_link {
     struct fw_cfg_pos pos;
-    char *href, *text; // owned
+    struct fw_cfg_vpos_list vpos; // where each text value sits (FW_CFG_VALUE_POS)
+    char *href, *text;            // owned
 };
 
 struct alertd_cfg_pagerduty {
     struct fw_cfg_pos pos;
-    bool send_resolved;                               // default true
-    char *routing_key, *routing_key_file, *url;       // owned
+    struct fw_cfg_vpos_list vpos;               // where each text value sits (FW_CFG_VALUE_POS)
+    bool send_resolved;                         // default true
+    char *routing_key, *routing_key_file, *url; // owned
     char *client, *client_url, *description, *source; // owned
     char *severity, *class_, *component, *group;      // owned
     struct fw_labels details;                         // owned
@@ -103,11 +110,13 @@ void alertd_cfg_receivers_clear(struct alertd_cfg_receiver *r);
 void alertd_cfg_receivers_notify(const struct alertd_cfg_receiver *r, json_t *notify);
 
 // For the other integrations' checks (alertd_cfg_teams): a text key as described above
-// (*value freed and set NULL for the default expression def_expr; refused when it needs the
-// template engine), and a secret given inline or as a file (a new string, NULL when neither
-// or on error, reported as "WHAT" / "WHAT_file"; inline_value may be NULL).
+// (*value freed and set NULL for the default expression def_expr; a parse error reported
+// inside the value when `at`, where it sits, allows, else at pos), and a secret given inline
+// or as a file (a new string, NULL when neither or on error, reported as "WHAT" /
+// "WHAT_file"; inline_value may be NULL).
 void alertd_cfg_receivers_text(const char *file, struct fw_cfg_errors *errs, char **value,
-                               const char *def_expr, struct fw_cfg_pos pos, const char *what);
+                               const char *def_expr, struct fw_cfg_pos pos,
+                               const struct fw_cfg_vpos *at, const char *what);
 char *alertd_cfg_receivers_secret(const char *file, struct fw_cfg_errors *errs,
                                   const char *inline_value, const char *file_name,
                                   struct fw_cfg_pos pos, const char *what);

@@ -19,6 +19,7 @@
 #define T struct alertd_cfg_msteams
 const struct fw_cfg_field alertd_cfg_msteams_fields[] = {
     F_POS(T, pos),
+    F_VPOS(T, vpos),
     F_BOOL("send_resolved", T, send_resolved, "true"),
     F_STR("webhook_url", T, webhook_url),
     F_STR("webhook_url_file", T, webhook_url_file),
@@ -34,6 +35,7 @@ const struct fw_cfg_field alertd_cfg_msteams_fields[] = {
 
 const struct fw_cfg_field alertd_cfg_msteamsv2_fields[] = {
     F_POS(T, pos),
+    F_VPOS(T, vpos),
     F_BOOL("send_resolved", T, send_resolved, "true"),
     F_STR("webhook_url", T, webhook_url),
     F_STR("webhook_url_file", T, webhook_url_file),
@@ -50,6 +52,7 @@ const struct fw_cfg_field alertd_cfg_msteamsv2_fields[] = {
 #define T struct alertd_cfg_azuresms
 const struct fw_cfg_field alertd_cfg_azuresms_fields[] = {
     F_POS(T, pos),
+    F_VPOS(T, vpos),
     F_BOOL("send_resolved", T, send_resolved, "true"),
     F_STR("endpoint", T, endpoint),
     F_STR("access_key_file", T, access_key_file),
@@ -91,16 +94,16 @@ s_check_msteams(const char *file, struct fw_cfg_errors *errs, struct alertd_cfg_
     alertd_cfg_receivers_text(file, errs, &m->title,
                               v2 ? "{{ template \"msteamsv2.default.title\" . }}"
                                  : "{{ template \"msteams.default.title\" . }}",
-                              m->pos, what);
+                              m->pos, fw_cfg_vpos_find(&m->vpos, "title"), what);
     snprintf(what, sizeof what, "%s.text", kind);
     alertd_cfg_receivers_text(file, errs, &m->text,
                               v2 ? "{{ template \"msteamsv2.default.text\" . }}"
                                  : "{{ template \"msteams.default.text\" . }}",
-                              m->pos, what);
+                              m->pos, fw_cfg_vpos_find(&m->vpos, "text"), what);
     if (!v2)
         alertd_cfg_receivers_text(file, errs, &m->summary,
                                   "{{ template \"msteams.default.summary\" . }}", m->pos,
-                                  "msteams_configs.summary");
+                                  fw_cfg_vpos_find(&m->vpos, "summary"), "msteams_configs.summary");
 }
 
 // The decoded length of a base64 key, or -1 when it is not base64.
@@ -181,7 +184,7 @@ s_check_azuresms(const char *file, struct fw_cfg_errors *errs, struct alertd_cfg
                               a->to[i]);
     alertd_cfg_receivers_text(file, errs, &a->message,
                               "{{ template \"azuresms.default.message\" . }}", a->pos,
-                              "azuresms_configs.message");
+                              fw_cfg_vpos_find(&a->vpos, "message"), "azuresms_configs.message");
 }
 
 void

@@ -23,6 +23,7 @@ struct alertd_cfg_receiver;
 // msteams_configs (summary used) and msteamsv2_configs (summary always NULL).
 struct alertd_cfg_msteams {
     struct fw_cfg_pos pos;
+    struct fw_cfg_vpos_list vpos;         // where each text value sits (FW_CFG_VALUE_POS)
     bool send_resolved;                   // default true
     char *webhook_url, *webhook_url_file; // owned
     char *title, *summary, *text;         // owned
@@ -33,11 +34,12 @@ struct alertd_cfg_msteams {
 
 struct alertd_cfg_azuresms {
     struct fw_cfg_pos pos;
-    bool send_resolved;    // default true
-    char *endpoint;        // owned: https://<resource>.communication.azure.com
-    char *access_key_file; // owned: the resource's access key, base64
-    char *from;            // owned: E.164 number or alphanumeric sender ID
-    char **to;             // owned: E.164 numbers, 1 to 100
+    struct fw_cfg_vpos_list vpos; // where each text value sits (FW_CFG_VALUE_POS)
+    bool send_resolved;           // default true
+    char *endpoint;               // owned: https://<resource>.communication.azure.com
+    char *access_key_file;        // owned: the resource's access key, base64
+    char *from;                   // owned: E.164 number or alphanumeric sender ID
+    char **to;                    // owned: E.164 numbers, 1 to 100
     size_t to_len;
     char *message;               // owned: NULL = the default (the default title)
     char *key;                   // owned, derived at load: access_key_file's content

@@ -76,7 +76,7 @@ alertd_cfg_tmpl_load(char *const *globs, size_t n, const char *config_file,
             fw_err_t err;
             fw_err_clear(&err);
             if (fw_tmpl_parse(set, path, text, &err) < 0) {
-                struct fw_cfg_pos p = {err.line, err.col + 1};
+                struct fw_cfg_pos p = {err.line, err.col}; // both 1-based
                 fw_cfg_errors_add(errs, path, p, "%s", err.msg);
             } else {
                 json_array_append_new(out, json_pack("{s:s, s:s}", "name", path, "text", text));
@@ -92,7 +92,8 @@ alertd_cfg_tmpl_load(char *const *globs, size_t n, const char *config_file,
 
 void
 alertd_cfg_tmpl_check_text(const char *text, const char *config_file, struct fw_cfg_pos pos,
-                           const char *what, struct fw_cfg_errors *errs)
+                           const struct fw_cfg_vpos *at, const char *what,
+                           struct fw_cfg_errors *errs)
 {
     if (!text || !strstr(text, "{{"))
         return;
@@ -100,7 +101,9 @@ alertd_cfg_tmpl_check_text(const char *text, const char *config_file, struct fw_
     fw_tmpl_set_use_alertmanager(set);
     fw_err_t err;
     fw_err_clear(&err);
+    // err.col is 1-based (fw_tmpl_parse: the byte of the problem in its line, plus 1)
     if (fw_tmpl_check(set, what, text, &err) < 0)
-        fw_cfg_errors_add(errs, config_file, pos, "%s: %s", what, err.msg);
+        fw_cfg_errors_add(errs, config_file, fw_cfg_vpos_at(at, err.line, err.col - 1, pos),
+                          "%s: %s", what, err.msg);
     fw_tmpl_set_destroy(&set);
 }

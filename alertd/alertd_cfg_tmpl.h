@@ -20,8 +20,11 @@ json_t *alertd_cfg_tmpl_load(char *const *globs, size_t n, const char *config_fi
                              struct fw_cfg_errors *errs);
 
 // Check one config text (a receiver's title, text, ...) by parsing it as a template: a parse
-// error is reported at pos of config_file, with `what` and Go's message.
+// error is reported with `what` and Go's message at the error inside the value in
+// config_file when `at` (where the value sits, may be NULL) says the file holds the text byte
+// for byte on one line, else at the value's position, else (at NULL) at pos.
 void alertd_cfg_tmpl_check_text(const char *text, const char *config_file, struct fw_cfg_pos pos,
-                                const char *what, struct fw_cfg_errors *errs);
+                                const struct fw_cfg_vpos *at, const char *what,
+                                struct fw_cfg_errors *errs);
 
 #endif

@@ -556,7 +556,7 @@ static const struct fw_cfg_field *
 s_lookup(const struct fw_cfg_field *table, const char *key, size_t *idx)
 {
     for (size_t i = 0; table[i].key; i++) {
-        if (table[i].type == FW_CFG_POS)
+        if (table[i].type == FW_CFG_POS || table[i].type == FW_CFG_VALUE_POS)
             continue;
         if (strcmp(table[i].key, key) == 0) {
             *idx = i;
@@ -675,6 +675,79 @@ s_absent(s_ctx_t *ctx, const struct fw_cfg_field *f, void *base, struct fw_cfg_p
         s_struct(ctx, f, base, NULL, pos, sect);
 }
 
+// The column of byte 0 of scalar v's text when the file holds the text byte for byte on one
+// line (plain or quoted, no escape, no folding, ASCII), else 0: the source span must be
+// exactly the text (plus its two quotes).
+static int
+s_text_col(const yaml_node_t *v)
+{
+    yaml_scalar_style_t st = v->data.scalar.style;
+    size_t q = st == YAML_SINGLE_QUOTED_SCALAR_STYLE || st == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+    if (!q && st != YAML_PLAIN_SCALAR_STYLE)
+        return 0;
+    size_t len = v->data.scalar.length;
+    for (size_t i = 0; i < len; i++)
+        if (v->data.scalar.value[i] >= 0x80 || v->data.scalar.value[i] < 0x20)
+            return 0;
+    if (v->start_mark.line != v->end_mark.line ||
+        v->end_mark.index - v->start_mark.index != len + 2 * q)
+        return 0;
+    return (int)(v->start_mark.column + 1 + q);
+}
+
+static void
+s_vpos_add(struct fw_cfg_vpos_list *l, const char *key, const char *name, const yaml_node_t *v)
+{
+    if (!l || v->type != YAML_SCALAR_NODE)
+        return;
+    l->items = fw_realloc(l->items, (l->len + 1) * sizeof(*l->items));
+    struct fw_cfg_vpos *p = &l->items[l->len++];
+    p->key = name ? fw_asprintf("%s.%s", key, name) : fw_strdup(key);
+    p->pos = s_pos(v);
+    p->text_col = s_text_col(v);
+}
+
+// Record where value v of key sits (a scalar, or the scalars of a mapping for a STR_MAP).
+static void
+s_vpos_record(s_ctx_t *ctx, struct fw_cfg_vpos_list *l, const struct fw_cfg_field *f,
+              const char *key, yaml_node_t *v)
+{
+    if (!l)
+        return;
+    if (v->type == YAML_SCALAR_NODE) {
+        s_vpos_add(l, key, NULL, v);
+        return;
+    }
+    if (f->type != FW_CFG_STR_MAP || v->type != YAML_MAPPING_NODE)
+        return;
+    for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++) {
+        yaml_node_t *k = yaml_document_get_node(ctx->doc, pr->key);
+        yaml_node_t *val = yaml_document_get_node(ctx->doc, pr->value);
+        if (k && val && k->type == YAML_SCALAR_NODE)
+            s_vpos_add(l, key, s_text(k), val);
+    }
+}
+
+const struct fw_cfg_vpos *
+fw_cfg_vpos_find(const struct fw_cfg_vpos_list *l, const char *key)
+{
+    for (size_t i = 0; l && key && i < l->len; i++)
+        if (strcasecmp(l->items[i].key, key) == 0)
+            return &l->items[i];
+    return NULL;
+}
+
+struct fw_cfg_pos
+fw_cfg_vpos_at(const struct fw_cfg_vpos *v, int line, int col, struct fw_cfg_pos fallback)
+{
+    if (!v)
+        return fallback;
+    struct fw_cfg_pos p = v->pos;
+    if (v->text_col > 0 && line == 1 && col >= 0)
+        p.col = v->text_col + col;
+    return p;
+}
+
 // Walk mapping node (NULL: absent) against table, filling base. pos is the mapping's own
 // position, or the enclosing one's when it is absent.
 static void
@@ -695,6 +768,10 @@ s_map(s_ctx_t *ctx, const struct fw_cfg_field *table, void *base, yaml_node_t *n
     while (table[n].key)
         n++;
     bool *seen = fw_calloc(n + 1, sizeof(bool));
+    struct fw_cfg_vpos_list *vl = NULL;
+    for (size_t i = 0; i < n && !vl; i++)
+        if (table[i].type == FW_CFG_VALUE_POS)
+            vl = (struct fw_cfg_vpos_list *)((char *)base + table[i].off);
     struct s_pairs ps = {NULL, 0, 0};
     if (node)
         s_collect(ctx, node, &ps, false, 0);
@@ -734,6 +811,7 @@ s_map(s_ctx_t *ctx, const struct fw_cfg_field *table, void *base, yaml_node_t *n
         if (s_is_null(v))
             continue; // absent: handled below with the defaults
         seen[idx] = true;
+        s_vpos_record(ctx, vl, f, key, v);
         if (f->type == FW_CFG_UNSUPPORTED)
             s_unsupported(ctx, f, k, v, sect);
         else
@@ -949,6 +1027,15 @@ fw_cfg_free(const struct fw_cfg_field *table, void *out)
         case FW_CFG_LABELS:
         case FW_CFG_STR_MAP: fw_labels_clear(p); break;
         case FW_CFG_STRUCT: fw_cfg_free(f->child, p); break;
+        case FW_CFG_VALUE_POS: {
+            struct fw_cfg_vpos_list *l = p;
+            for (size_t i = 0; i < l->len; i++)
+                free(l->items[i].key);
+            free(l->items);
+            l->items = NULL;
+            l->len = 0;
+            break;
+        }
         case FW_CFG_LIST: {
             char **items = p;
             size_t *count = (size_t *)((char *)out + f->count_off);

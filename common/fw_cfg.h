@@ -43,6 +43,21 @@ struct fw_cfg_pos {
     int col;  // 1-based
 };
 
+// Where one scalar value of a mapping sits in the file (FW_CFG_VALUE_POS), for checks made
+// after loading that point inside the value (a template's parse error).
+struct fw_cfg_vpos {
+    char *key;             // owned: the key, or "KEY.NAME" for a value of the STR_MAP KEY
+    struct fw_cfg_pos pos; // the value's first character (a quoted scalar's quote)
+    int text_col;          // > 0 when the value is one line that the file holds byte for byte
+                           // (plain, or quoted without escapes; ASCII): byte k of the text is
+                           // at column text_col + k of pos.line. 0 otherwise.
+};
+
+struct fw_cfg_vpos_list {
+    struct fw_cfg_vpos *items; // owned
+    size_t len;
+};
+
 struct fw_cfg_errors {
     fw_err_t items[FW_CFG_MAX_ERRORS];
     size_t len;
@@ -67,6 +82,8 @@ typedef enum {
     FW_CFG_LIST,         // T * at off, size_t at count_off: a sequence of mappings, each a T of
                          // elem_size bytes (zeroed, then filled through child)
     FW_CFG_POS,          // struct fw_cfg_pos: no key; receives the enclosing mapping's position
+    FW_CFG_VALUE_POS,    // struct fw_cfg_vpos_list: no key; receives where each scalar value
+                         // of the enclosing mapping sits (and each value of its STR_MAPs)
     FW_CFG_IGNORE,       // known key, any value, not used
     // Known key, refused at the key: "sect.key: not supported by floorwatch[ (note)]". A null
     // value is absent and accepted, and so is a scalar listed in enum_names (the values that
@@ -130,6 +147,16 @@ bool fw_cfg_too_deep(const char *text, size_t len, struct fw_cfg_pos *pos);
 
 // Release everything fw_cfg_load() allocated in out (following table) and zero those members.
 void fw_cfg_free(const struct fw_cfg_field *table, void *out);
+
+// The recorded position of key's value in l (key compared ignoring case, as header names
+// are), or NULL (l may be NULL). Borrowed from l.
+const struct fw_cfg_vpos *fw_cfg_vpos_find(const struct fw_cfg_vpos_list *l, const char *key);
+
+// The file position of byte col (0-based) of line `line` (1-based) of a value's text: there
+// when the value's text_col says the file holds it byte for byte and line is 1, else the
+// value's own position. v NULL: fallback.
+struct fw_cfg_pos fw_cfg_vpos_at(const struct fw_cfg_vpos *v, int line, int col,
+                                 struct fw_cfg_pos fallback);
 
 // Append an error at pos (file may be NULL). Past FW_CFG_MAX_ERRORS only counts it.
 void fw_cfg_errors_add(struct fw_cfg_errors *errs, const char *file, struct fw_cfg_pos pos,

@@ -182,9 +182,9 @@ START_TEST(test_alertd_cfg_unsupported_refused)
         "bad.yml:16:11: error: receivers[0].webhook_configs[0].http_config.enable_http2: 'false' "
         "is not supported by floorwatch (only 'true'",
         "bad.yml:17:11: error: receivers[0].webhook_configs[0].http_config.oauth2: not supported",
-        "bad.yml:18:21: error: email_configs.html: template: email_configs.html:1: function "
+        "bad.yml:18:71: error: email_configs.html: template: email_configs.html:1: function "
         "\"zz\" not defined",
-        "bad.yml:19:21: error: slack_configs.title: template: slack_configs.title:1: function "
+        "bad.yml:19:60: error: slack_configs.title: template: slack_configs.title:1: function "
         "\"nofunc\" not defined",
         "bad.yml:20:26: error: receivers[0].pagerduty_configs[0].service_key: not supported",
         "bad.yml:21:5: error: receivers[0].telegram_configs: not supported",
@@ -572,6 +572,67 @@ START_TEST(test_alertd_cfg_conformance)
 }
 END_TEST
 
+// Issue 8: an inline template's parse error is reported where it is in the file: inside the
+// value when the file holds the text byte for byte on one line (plain, single- or
+// double-quoted: the value's column plus the byte's offset), else at the value itself (a
+// quote escaped as '', a block scalar), never at the integration's list item; a `templates:`
+// file's error at its own line:column (1-based, as the engine gives it).
+START_TEST(test_alertd_cfg_template_error_position)
+{
+    static const char *const want[] = {
+        // "{{ .X | nofunc }}" opens at 7:16, its text at 7:17, nofunc is byte 8
+        "bad.yml:7:25: error: slack_configs.title: template: slack_configs.title:1: function "
+        "\"nofunc\" not defined",
+        // plain scalar: text at 8:17, "nf2" byte 5
+        "bad.yml:8:22: error: slack_configs.footer: template: slack_configs.footer:1: function "
+        "\"nf2\" not defined",
+        // '' escapes a quote: the file does not hold the text byte for byte: the value's quote
+        "bad.yml:9:18: error: slack_configs.pretext: template: slack_configs.pretext:1: "
+        "function \"nf3\" not defined",
+        // a block scalar: at its indicator
+        "bad.yml:10:15: error: slack_configs.text: template: slack_configs.text:2: unexpected EOF",
+        // a field of a list element; a header (found by its raw name; an unclosed action is
+        // reported at the end of the text); a pagerduty detail and class (key "class")
+        "bad.yml:13:35: error: slack_configs.fields.value: template: slack_configs.fields.value:1: "
+        "function \"nf4\" not defined",
+        "bad.yml:16:38: error: email_configs.headers.Subject: template: "
+        "email_configs.headers.Subject:1: unclosed action",
+        "bad.yml:17:63: error: pagerduty_configs.details.where: template: "
+        "pagerduty_configs.details.where:1: function \"nf5\" not defined",
+        "bad.yml:17:84: error: pagerduty_configs.class: template: pagerduty_configs.class:1: "
+        "function \"nf6\" not defined",
+        "test/tmp/cfg_pos/a.tmpl:2:23: error: template: test/tmp/cfg_pos/a.tmpl:2: function "
+        "\"nosuch\" not defined",
+    };
+    ck_assert_int_eq(system("mkdir -p test/tmp/cfg_pos"), 0);
+    FILE *f = fopen("test/tmp/cfg_pos/a.tmpl", "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("line one\n{{ define \"x\" }}ab {{ nosuch }}{{ end }}\n", f);
+    fclose(f);
+    check_util_alertd_cfg_errors("templates: ['test/tmp/cfg_pos/*.tmpl']\n"          // 1
+                                 "route: {receiver: a}\n"                            // 2
+                                 "receivers:\n"                                      // 3
+                                 "  - name: a\n"                                     // 4
+                                 "    slack_configs:\n"                              // 5
+                                 "      - api_url: http://s/\n"                      // 6
+                                 "        title: \"{{ .X | nofunc }}\"\n"            // 7
+                                 "        footer: a {{ nf2 }}\n"                     // 8
+                                 "        pretext: '{{ .X }} it''s {{ nf3 }}'\n"     // 9
+                                 "        text: |\n"                                 // 10
+                                 "          {{ if .X }}\n"                           // 11
+                                 "        fields:\n"                                 // 12
+                                 "          - {title: t, value: '{{ nf4 }}'}\n"      // 13
+                                 "    email_configs:\n"                              // 14
+                                 "      - {to: a@b, smarthost: 'h:25', from: f@b,\n" // 15
+                                 "         headers: {subject: 'x {{ .X '}}\n"        // 16
+                                 "    pagerduty_configs: [{routing_key: k, details: {where: '{{ "
+                                 "nf5 }}'}, class: '{{ nf6 }}'}]\n",
+                                 want, sizeof want / sizeof *want, NULL);
+    ck_assert_int_eq(remove("test/tmp/cfg_pos/a.tmpl"), 0);
+    ck_assert_int_eq(remove("test/tmp/cfg_pos"), 0);
+}
+END_TEST
+
 Suite *
 alertd_cfg_suite(void)
 {
@@ -590,6 +651,7 @@ alertd_cfg_suite(void)
     tcase_add_test(tc, test_alertd_cfg_route_depth_bounded);
     tcase_add_test(tc, test_alertd_cfg_secrets_masked);
     tcase_add_test(tc, test_alertd_cfg_secret_not_in_errors);
+    tcase_add_test(tc, test_alertd_cfg_template_error_position);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;

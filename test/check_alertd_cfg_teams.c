@@ -108,7 +108,7 @@ START_TEST(test_alertd_cfg_teams_refused)
 {
     static const char *const want[] = {
         "bad.yml:5:9: error: one of webhook_url or webhook_url_file must be configured",
-        "bad.yml:5:9: error: msteams_configs.title: template: msteams_configs.title:1: function "
+        "bad.yml:5:38: error: msteams_configs.title: template: msteams_configs.title:1: function "
         "\"nofunc\" not defined",
         "bad.yml:7:9: error: at most one of webhook_url & webhook_url_file must be configured",
         "bad.yml:9:22: error: if no_proxy is configured, proxy_url must also be configured",
@@ -118,7 +118,7 @@ START_TEST(test_alertd_cfg_teams_refused)
         "/notkey\" does not hold a base64 access key",
         "bad.yml:12:9: error: azuresms_configs: from must be configured",
         "bad.yml:12:9: error: azuresms_configs: to \"555\" is not an E.164 phone number",
-        "bad.yml:12:9: error: azuresms_configs.message: template: azuresms_configs.message:1: "
+        "bad.yml:16:35: error: azuresms_configs.message: template: azuresms_configs.message:1: "
         "unexpected EOF",
         "bad.yml:18:9: error: azuresms_configs: endpoint must be configured",
         "bad.yml:18:9: error: azuresms_configs: access_key_file must be configured",
