@@ -5,7 +5,8 @@
 #      and ruled's own --check-config; a broken rule file fails with file:line:col, exit 2;
 #   2. tsdb + ruled (+ alertd) on free loopback ports: samples pushed with fwpush are
 #      recorded by a recording rule (read back through tsdb's /api/v1/query), an alert fires
-#      (ruled's /api/v1/alerts, ALERTS series in tsdb, alertd's /api/v2/alerts);
+#      (ruled's /api/v1/alerts, ALERTS series in tsdb, alertd's /api/v2/alerts), its
+#      annotations calling `query` answered by tsdb through ruled's worker;
 #   3. /-/reload picks up a new rule; a broken rule file is refused and the old rules stay;
 #   4. SIGTERM stops ruled with exit 0.
 # Needs $BUILD/bin/{ruled,tsdb,fwpush}; skips what is missing, saying so.
@@ -83,6 +84,8 @@ groups:
         labels: {severity: page}
         annotations:
           summary: "it_x on {{ $labels.instance }} is {{ $value }}"
+          total: '{{ with query "sum(it_x)" }}{{ . | first | value }}{{ end }}'
+          peers: '{{ range query "it_x" | sortByLabel "instance" }}{{ .Labels.instance }}={{ .Value }} {{ end }}'
 EOF
 
 # Samples first, so the rules find them.
@@ -116,6 +119,10 @@ curl -sf "http://127.0.0.1:$R_HTTP/api/v1/alerts" | grep -q '"summary":"it_x on 
 curl -sf "http://127.0.0.1:$R_HTTP/api/v1/alerts" | grep -q '"instance":"b"' &&
     it_die "instance b (3 < 5) should not alert"
 it_ok "alerting rule: ItXHigh{instance=\"a\"} firing after for: 1s, summary expanded"
+al=$(curl -sf "http://127.0.0.1:$R_HTTP/api/v1/alerts")
+echo "$al" | grep -q '"total":"13"' && echo "$al" | grep -q '"peers":"a=10 b=3 "' ||
+    it_die "template query not answered by tsdb: $al"
+it_ok "template query through ruled's worker and tsdb: sum(it_x) = 13, it_x by instance"
 
 alerts_series() { q 'ALERTS{alertname="ItXHigh",alertstate="firing"}' | grep -q '"instance":"a"'; }
 it_wait_for "ALERTS series in tsdb" alerts_series
