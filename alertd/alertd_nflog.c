@@ -20,6 +20,7 @@
 #include "fw_hash.h"
 #include "fw_json_out.h"
 #include "fw_labels.h"
+#include "fw_log.h"
 #include "fw_mem.h"
 
 #define S_HISTORY_KEY_LEN 25 // "h" + 16 + 8
@@ -308,6 +309,134 @@ s_load_one(const char *key, size_t key_len, int64_t expires_at, const char *val,
     return 0;
 }
 
+static const char *s_str(const json_t *j, const char *key);
+
+// The integration index (alertd_nflog_integrations) of an entry receiver
+// "<receiver>/<integration>/<index>", its receiver's name's length in *name_len; -1 (and
+// the whole length) for a receiver's own entry.
+static int
+s_entry_integration(const char *receiver, size_t *name_len)
+{
+    size_t len = strlen(receiver);
+    *name_len = len;
+    const char *last = strrchr(receiver, '/');
+    if (!last || !last[1] || strspn(last + 1, "0123456789") != strlen(last + 1))
+        return -1;
+    const char *mid = last;
+    while (mid > receiver && mid[-1] != '/')
+        mid--;
+    if (mid == receiver)
+        return -1;
+    for (int i = 0; i < ALERTD_NFLOG_INTEGRATIONS; i++) {
+        const char *name = alertd_nflog_integrations[i][1];
+        if ((size_t)(last - mid) == strlen(name) && memcmp(mid, name, strlen(name)) == 0) {
+            *name_len = (size_t)(mid - 1 - receiver);
+            return i;
+        }
+    }
+    return -1;
+}
+
+// A record rebuilt from the entries of one unrecorded notification.
+struct s_rebuilt {
+    struct s_note *n;
+    unsigned integrations; // bit i: alertd_nflog_integrations[i]
+};
+
+static void
+s_rebuilt_free(void **item)
+{
+    free(*item); // its note went to the history
+    *item = NULL;
+}
+
+static int
+s_rebuilt_cmp(void *a, void *b)
+{
+    int64_t x = ((struct s_rebuilt *)a)->n->at, y = ((struct s_rebuilt *)b)->n->at;
+    return x < y ? -1 : x > y;
+}
+
+// A record for the notification x's entry names, made from the entry (its receiver, group
+// key and fingerprints; group labels unknown), "sent" and "recovered".
+static struct s_note *
+s_note_from_entry(alertd_nflog_t *self, const struct s_entry *x, size_t name_len)
+{
+    char ts[40];
+    char *name = fw_asprintf("%.*s", (int)name_len, x->receiver);
+    json_t *alerts = json_array();
+    for (size_t i = 0; i < x->e.firing_len + x->e.resolved_len; i++) {
+        bool firing = i < x->e.firing_len;
+        char fp[17];
+        snprintf(
+            fp, sizeof fp, "%016llx",
+            (unsigned long long)(firing ? x->e.firing[i] : x->e.resolved[i - x->e.firing_len]));
+        json_array_append_new(alerts, json_pack("{s:s, s:s}", "fingerprint", fp, "status",
+                                                firing ? "firing" : "resolved")); // steals
+    }
+    struct s_note *n = fw_calloc(1, sizeof *n);
+    n->at = x->e.at;
+    n->expires_at = x->e.expires_at;
+    snprintf(n->key, sizeof n->key, "h%016llx%08lx", (unsigned long long)n->at,
+             (unsigned long)self->seq++);
+    // json_pack "o" steals.
+    n->j = json_pack("{s:s, s:{s:s}, s:s, s:o, s:s, s:s, s:o, s:o, s:s, s:b}", "timestamp",
+                     alertd_time_str(n->at, ts, sizeof ts), "receiver", "name", name, "groupKey",
+                     x->group_key, "groupLabels", json_object(), "status",
+                     x->e.firing_len > 0 ? "firing" : "resolved", "result", "sent", "integrations",
+                     json_array(), "alerts", alerts, "id", x->nid, "recovered", 1);
+    free(name);
+    return n;
+}
+
+// Records for the notifications whose entries were committed and whose record was not:
+// alertd died between the flush's commit and the record's (the ZeroMQ send plus up to 2 ms,
+// alertd.c S_LOG_DELAY_MS), so nothing would ask notifyd whether the NOTIFY arrived and a
+// lost one would wait for repeat_interval. Such entries carry an id no record has and are at
+// least as new as the newest record (an older entry without its record lost it to
+// ALERTD_NFLOG_HISTORY_MAX, and was answered long ago). Each gets a "sent" record made from
+// its entries, marked "recovered", so alertd_nflog_unanswered names it and the answer
+// (alertd_nflog_result) marks its entries. Kept in memory until the answer writes it.
+static void
+s_recover_unrecorded(alertd_nflog_t *self)
+{
+    const struct s_note *last = zlist_tail(self->history);
+    int64_t newest = last ? last->at : INT64_MIN;
+    zhashx_t *rebuilt = zhashx_new(); // id -> struct s_rebuilt (freed here)
+    zhashx_set_destructor(rebuilt, s_rebuilt_free);
+    for (struct s_entry *x = zhashx_first(self->entries); x; x = zhashx_next(self->entries)) {
+        if (!x->nid || x->e.at < newest || zhashx_lookup(self->by_id, x->nid))
+            continue;
+        size_t name_len;
+        int integration = s_entry_integration(x->receiver, &name_len);
+        struct s_rebuilt *r = zhashx_lookup(rebuilt, x->nid);
+        if (!r) {
+            r = fw_calloc(1, sizeof *r);
+            r->n = s_note_from_entry(self, x, name_len);
+            zhashx_insert(rebuilt, x->nid, r);
+        }
+        if (integration >= 0)
+            r->integrations |= 1u << integration;
+    }
+    zlist_t *order = zlist_new();
+    for (struct s_rebuilt *r = zhashx_first(rebuilt); r; r = zhashx_next(rebuilt))
+        zlist_append(order, r);
+    zlist_sort(order, s_rebuilt_cmp); // the history stays oldest first
+    for (struct s_rebuilt *r = zlist_first(order); r; r = zlist_next(order)) {
+        json_t *integrations = json_object_get(r->n->j, "integrations");
+        for (int i = 0; i < ALERTD_NFLOG_INTEGRATIONS; i++)
+            if (r->integrations & (1u << i))
+                json_array_append_new(integrations,
+                                      json_string(alertd_nflog_integrations[i][1])); // steals
+        fw_warn("nflog.recovered", "id=%s receiver=%s group_key=%s",
+                json_string_value(json_object_get(r->n->j, "id")),
+                s_str(json_object_get(r->n->j, "receiver"), "name"), s_str(r->n->j, "groupKey"));
+        s_history_append(self, r->n);
+    }
+    zlist_destroy(&order);
+    zhashx_destroy(&rebuilt);
+}
+
 ssize_t
 alertd_nflog_load(alertd_nflog_t *self, int64_t now, size_t *bad, fw_err_t *err)
 {
@@ -315,7 +444,10 @@ alertd_nflog_load(alertd_nflog_t *self, int64_t now, size_t *bad, fw_err_t *err)
     ssize_t n = alertd_state_load(self->state, ALERTD_STATE_NFLOG, s_load_one, &l, err);
     if (bad)
         *bad = l.bad;
-    return n < 0 ? -1 : (ssize_t)zhashx_size(self->entries);
+    if (n < 0)
+        return -1;
+    s_recover_unrecorded(self);
+    return (ssize_t)zhashx_size(self->entries);
 }
 
 const struct alertd_nflog_entry *

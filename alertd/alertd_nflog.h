@@ -55,8 +55,13 @@ typedef struct alertd_nflog alertd_nflog_t;
 // state is borrowed and may be NULL (memory only).
 alertd_nflog_t *alertd_nflog_new(alertd_state_t *state, int64_t retention_ms);
 void alertd_nflog_destroy(alertd_nflog_t **self_p);
-// Read the state's entries not expired at now. Returns how many, or -1 with err. A record
-// that does not decode is skipped and counted in *bad (may be NULL).
+// Read the state's entries and records not expired at now. Returns how many entries, or -1
+// with err. A record that does not decode is skipped and counted in *bad (may be NULL). A
+// notification whose entries were committed and whose record was not (alertd died in
+// between) gets a "sent" record rebuilt from its entries ({"recovered": true}, empty
+// groupLabels; kept in memory until its result writes it), so alertd_nflog_unanswered names
+// it and alertd_nflog_result finds it. Only entries at least as new as the newest record
+// count: an older one lost its record to ALERTD_NFLOG_HISTORY_MAX.
 ssize_t alertd_nflog_load(alertd_nflog_t *self, int64_t now, size_t *bad, fw_err_t *err);
 // The entry for (receiver, group key), or NULL when none (or expired at now).
 const struct alertd_nflog_entry *alertd_nflog_get(alertd_nflog_t *self, const char *receiver,

@@ -25,6 +25,7 @@
 #include "../alertd/alertd_store.h"
 #include "check_util.h"
 #include "fw_labels.h"
+#include "fw_mem.h"
 #include "fw_msg.h"
 #include "fw_time.h"
 
@@ -329,6 +330,87 @@ START_TEST(test_alertd_api_nflog_query)
     log = alertd_nflog_new(st, 120 * H);
     ck_assert_int_eq(alertd_nflog_load(log, T0, NULL, NULL), 0);
     ck_assert_int_eq(alertd_nflog_history_size(log), 2);
+    alertd_nflog_destroy(&log);
+    alertd_state_destroy(&st);
+}
+END_TEST
+
+// One fingerprint, fw_malloc'd (alertd_nflog_log takes it).
+static uint64_t *
+s_fps1(uint64_t fp)
+{
+    uint64_t *v = fw_malloc(sizeof *v);
+    *v = fp;
+    return v;
+}
+
+// alertd killed after a flush's entries were committed and before its record was (the
+// ZeroMQ send plus up to 2 ms): after the restart the notification gets a "sent" record
+// rebuilt from its entries, so alertd asks notifyd about it, and a "notifyd: lost" answer
+// marks its entries failed (notified again at the next group_interval). On the old code
+// nothing was asked (unanswered held n0 alone), the answer found no record (-1) and the
+// entries stayed notified: the NOTIFY was lost until repeat_interval. An entry without its
+// record that is older than the newest record (history cut at ALERTD_NFLOG_HISTORY_MAX) is
+// not asked about.
+START_TEST(test_alertd_api_nflog_unrecorded_asked)
+{
+    alertd_state_t *st = alertd_state_new();
+    ck_assert_int_eq(alertd_state_open(st, s_dir, NULL), 0);
+    alertd_nflog_t *log = alertd_nflog_new(st, 120 * H);
+    const char *down = "{}:{alertname=\"Down\"}", *hot = "{}:{alertname=\"Hot\"}",
+               *old = "{}:{alertname=\"Old\"}";
+    ck_assert_int_eq(alertd_state_begin(st, NULL), 0);
+    alertd_nflog_log(log, "dev/webhook/0", old, s_fps1(0xcc), 1, NULL, 0, "nold", T0 - 5000);
+    alertd_nflog_log(log, "ops/webhook/0", down, s_fps1(0xaa), 1, NULL, 0, "n0", T0);
+    json_t *b = s_notify_body("ops", "Down", "firing", false);
+    json_object_set_new(b, "id", json_string("n0")); // steals
+    alertd_nflog_record(log, b, "sent", T0);
+    json_decref(b);
+    alertd_nflog_log(log, "ops/webhook/0", hot, s_fps1(0xbb), 1, NULL, 0, "n1", T0 + 1000);
+    alertd_nflog_log(log, "ops/slack/0", hot, s_fps1(0xbb), 1, NULL, 0, "n1", T0 + 1000);
+    ck_assert_int_eq(alertd_state_commit(st, true, NULL), 0);
+    alertd_nflog_destroy(&log);
+
+    log = alertd_nflog_new(st, 120 * H);
+    ck_assert_int_eq(alertd_nflog_load(log, T0 + 2000, NULL, NULL), 4);
+    json_t *ids = alertd_nflog_unanswered(log, T0 + 2000, 10);
+    char *text = json_dumps(ids, JSON_COMPACT);
+    ck_assert_str_eq(text, "[\"n0\",\"n1\"]");
+    free(text);
+    json_decref(ids);
+    struct alertd_nflog_filter f = {.group_key = hot};
+    json_t *r = alertd_nflog_query(log, &f);
+    ck_assert_int_eq(json_array_size(r), 1);
+    json_t *rec = json_array_get(r, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(rec, "receiver"), "name")),
+                     "ops");
+    ck_assert_str_eq(json_string_value(json_object_get(rec, "result")), "sent");
+    ck_assert(json_is_true(json_object_get(rec, "recovered")));
+    text = json_dumps(json_object_get(rec, "integrations"), JSON_COMPACT);
+    ck_assert_str_eq(text, "[\"slack\",\"webhook\"]");
+    free(text);
+    text = json_dumps(json_object_get(rec, "alerts"), JSON_COMPACT);
+    ck_assert_str_eq(text, "[{\"fingerprint\":\"00000000000000bb\",\"status\":\"firing\"}]");
+    free(text);
+    json_decref(r);
+
+    ck_assert_int_eq(alertd_state_begin(st, NULL), 0);
+    ck_assert_int_eq(alertd_nflog_result(log, "n1", "failed", "notifyd: lost", NULL), 0);
+    ck_assert_int_eq(alertd_state_commit(st, true, NULL), 0);
+    ck_assert(alertd_nflog_get(log, "ops/webhook/0", hot, T0 + 2000)->failed);
+    ck_assert(alertd_nflog_get(log, "ops/slack/0", hot, T0 + 2000)->failed);
+    ck_assert(!alertd_nflog_get(log, "dev/webhook/0", old, T0 + 2000)->failed);
+    ck_assert(!alertd_nflog_get(log, "ops/webhook/0", down, T0 + 2000)->failed);
+    // The answer wrote the record: a second restart asks nothing more about n1.
+    alertd_nflog_destroy(&log);
+    log = alertd_nflog_new(st, 120 * H);
+    ck_assert_int_eq(alertd_nflog_load(log, T0 + 3000, NULL, NULL), 4);
+    ids = alertd_nflog_unanswered(log, T0 + 3000, 10);
+    text = json_dumps(ids, JSON_COMPACT);
+    ck_assert_str_eq(text, "[\"n0\"]");
+    free(text);
+    json_decref(ids);
+    ck_assert(alertd_nflog_get(log, "ops/slack/0", hot, T0 + 3000)->failed);
     alertd_nflog_destroy(&log);
     alertd_state_destroy(&st);
 }
@@ -902,6 +984,7 @@ alertd_api_suite(void)
     TCase *tl = tcase_create("nflog");
     tcase_add_checked_fixture(tl, s_dir_setup, s_dir_teardown);
     tcase_add_test(tl, test_alertd_api_nflog_query);
+    tcase_add_test(tl, test_alertd_api_nflog_unrecorded_asked);
     suite_add_tcase(s, tl);
     TCase *td = tcase_create("daemon");
     tcase_set_timeout(td, 30);
