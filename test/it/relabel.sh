@@ -6,11 +6,13 @@
 # The targets: one local python3 HTTP server on four ports, serving fixed metrics at
 # /metrics and /alt/metrics (plus a series naming the path and `module` parameter it was
 # asked for, so the scrape URL shows in the data). The rules use replace with ${1},
-# labelmap, labeldrop, keep/drop (on target labels and on __name__), dropequal, hashmod,
-# uppercase/lowercase, __metrics_path__ and __param_ from labels, __tmp_ labels.
+# labelmap, labeldrop, labelkeep, keep/drop (on target labels and on __name__), dropequal,
+# keepequal, hashmod, uppercase/lowercase, __metrics_path__ and __param_ from labels, __tmp_
+# labels.
 # Compared: /api/v1/targets (active targets' labels and scrapeUrl, dropped targets'
 # discoveredLabels), every series of the jobs from /api/v1/series (sorted label sets, one
-# assertion per series, both ways), and scrape_samples_post_metric_relabeling per target.
+# assertion per series, both ways), and scrape_samples_post_metric_relabeling and
+# scrape_series_added (the most and the latest) per target.
 #
 # Debian's prometheus is 2.42 (prometheus --version): it has keepequal/dropequal (2.41+) and
 # lowercase/uppercase (2.36+). Everything here avoids what differs between 2.42 and 3.x:
@@ -142,6 +144,12 @@ scrape_configs:
       - {source_labels: [__address__], target_label: __param_target}
       - {source_labels: [__param_target], target_label: instance}
       - {target_label: __address__, replacement: "127.0.0.1:$P4"}
+    metric_relabel_configs:
+      # keepequal: only the series whose path is /metrics (probe_request); labelkeep then
+      # drops module, target and __tmp_expect
+      - {target_label: __tmp_expect, replacement: /metrics}
+      - {source_labels: [path], target_label: __tmp_expect, action: keepequal}
+      - {action: labelkeep, regex: "__name__|job|instance|path|port"}
 YML
 
 promtool_ok() { promtool check config "$1" >"$IT_DIR/promtool.log" 2>&1; }
@@ -223,8 +231,8 @@ series "$PROM_URL" > "$IT_DIR/prom-series.txt"
 series "$FW_URL" > "$IT_DIR/fw-series.txt"
 n=$(wc -l < "$IT_DIR/prom-series.txt")
 # relabel: 3 targets x (3 http_requests_total + 2 temperature_celsius + 1 probe_request + 5
-# synthetic); blackbox: 2 x (3 + 1 go_goroutines + 1 junk_metric + 2 + 1 + 5)
-it_check "prometheus stored 59 series for the jobs ($n)" [ "$n" = 59 ]
+# synthetic); blackbox: 2 x (1 probe_request, the one keepequal keeps, + 5)
+it_check "prometheus stored 45 series for the jobs ($n)" [ "$n" = 45 ]
 while IFS= read -r s; do
     it_check "floorwatch has $s" grep -qxF -- "$s" "$IT_DIR/fw-series.txt"
 done < "$IT_DIR/prom-series.txt"
@@ -234,8 +242,12 @@ done < "$IT_DIR/fw-series.txt"
 it_check "job relabel: no go_*/junk_* series and no trace_id/Sensor label" \
     bash -c "! grep -F '\"job\":\"relabel\"' '$IT_DIR/fw-series.txt' |
              grep -Eq 'go_goroutines|junk_metric|trace_id|\"Sensor\"'"
-it_check "job blackbox (no metric_relabel_configs): go_goroutines kept" \
-    grep -q '"__name__":"go_goroutines".*"job":"blackbox"' "$IT_DIR/fw-series.txt"
+it_check "job blackbox: keepequal kept probe_request alone" \
+    [ "$(grep -F '"job":"blackbox"' "$IT_DIR/fw-series.txt" | grep -vE '"__name__":"(up|scrape_[a-z_]+)"' |
+        grep -o '"__name__":"[a-z_]*"' | sort -u)" = '"__name__":"probe_request"' ]
+it_check "job blackbox: labelkeep left path and port, not module and target" \
+    bash -c "grep -F '\"__name__\":\"probe_request\"' '$IT_DIR/fw-series.txt' | grep -F '\"job\":\"blackbox\"' |
+             grep '\"path\":\"/metrics\"' | grep '\"port\":' | grep -vqE '\"(module|target|__tmp_expect)\"'"
 it_check "code_class from \${1} (2xx, 4xx, 5xx) on http_requests_total" \
     [ "$(grep -o '"code_class":"[0-9]xx"' "$IT_DIR/fw-series.txt" | sort -u | tr -d '\n')" \
       = '"code_class":"2xx""code_class":"4xx""code_class":"5xx"' ]
@@ -249,6 +261,21 @@ post_same() {
     [ "$(post "$PROM_URL")" = "$(post "$FW_URL")" ] && [ "$(post "$FW_URL" | grep -o '"6"' | wc -l)" = 3 ]
 }
 it_check "scrape_samples_post_metric_relabeling is 6 per target in both" post_same
+# scrape_series_added: the most any scrape added (the first: every series) and the latest
+# (0 once nothing is new), target by target.
+added() {
+    curl -fsS "$1/api/v1/query" --data-urlencode \
+        'query=max_over_time(scrape_series_added{job=~"relabel|blackbox"}[10m])' |
+        jq -c '[.data.result[] | [.metric.job, .metric.instance, .value[1]]] | sort'
+}
+last_added() {
+    curl -fsS "$1/api/v1/query" --data-urlencode 'query=scrape_series_added{job=~"relabel|blackbox"}' |
+        jq -c '[.data.result[] | [.metric.job, .metric.instance, .value[1]]] | sort'
+}
+echo "    scrape_series_added, most: prometheus $(added "$PROM_URL"), floorwatch $(added "$FW_URL")"
+it_check "scrape_series_added: the same most per target in both" [ "$(added "$PROM_URL")" = "$(added "$FW_URL")" ]
+it_check "scrape_series_added: the same latest per target in both" \
+    [ "$(last_added "$PROM_URL")" = "$(last_added "$FW_URL")" ]
 
 it_term "$PID_scraper"
 it_check "scraper exits 0 on SIGTERM" [ "$IT_RC" = 0 ]
