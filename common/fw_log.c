@@ -249,15 +249,28 @@ s_vlog(fw_log_level_t level, const char *event, const char *extra_err, const cha
         while (*p && *p != '=' && *p != ' ')
             p++;
         size_t key_len = (size_t)(p - key);
-        if (*p != '=') { // a bare word: log it as a flag-like key with an empty value
-            s_put_field(&l, key, key_len, "", false);
-            continue;
+        bool keyless = false;
+        if (*p != '=') {
+            if (!memchr(key, '%', key_len)) { // a bare word: a flag-like key, empty value
+                s_put_field(&l, key, key_len, "", false);
+                continue;
+            }
+            // A conversion without a key ("%s" alone): format it under the key "_" so that
+            // it takes its argument and every later value keeps its own.
+            keyless = true;
+            p = key;
+        } else {
+            p++;
         }
-        p++;
-        // The value: literal text and conversions up to the next space.
+        // The value: literal text and conversions up to the next space, or, when it opens
+        // with a double quote, up to the closing one (spaces included; the quotes are
+        // the caller's, and the value is quoted again below as it needs).
+        bool in_quotes = !keyless && *p == '"';
+        if (in_quotes)
+            p++;
         size_t vlen = 0;
-        bool bare = true, any_conv = false;
-        while (*p && *p != ' ' && vlen < sizeof(value) - 1) {
+        bool bare = !in_quotes, any_conv = false;
+        while (*p && (in_quotes ? *p != '"' : *p != ' ') && vlen < sizeof(value) - 1) {
             if (*p == '%' && p[1] == '%') {
                 value[vlen++] = '%';
                 p += 2;
@@ -279,6 +292,12 @@ s_vlog(fw_log_level_t level, const char *event, const char *extra_err, const cha
             }
         }
         value[vlen] = '\0';
+        if (in_quotes && *p == '"')
+            p++;
+        if (keyless) {
+            key = "_";
+            key_len = 1;
+        }
         s_put_field(&l, key, key_len, value, any_conv && bare);
     }
     va_end(ap);

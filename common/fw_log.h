@@ -32,6 +32,10 @@ bool fw_log_enabled(fw_log_level_t level);
 
 // The worker behind the macros. kvfmt is "key=%conv ..."; conversions are printf's
 // (%s %d %u %ld %lu %lld %llu %zu %zd %g %f %.Nf %x %c). A NULL %s prints as "".
+// Values are quoted and escaped here as the format needs; a value written in kvfmt between
+// double quotes (key=\"%s\", key=\"two words\") is the text between them, spaces included,
+// quoted once. A bare word is a key with an empty value; one holding a conversion (a "%s"
+// without "key=") is printed as _=<value>, so that it still takes its argument.
 void fw_log(fw_log_level_t level, const char *event, const char *kvfmt, ...)
     __attribute__((format(printf, 3, 4)));
 // As fw_log, adding err="<strerror(errno)>".

@@ -44,6 +44,25 @@ START_TEST(test_fw_log_logfmt_quotes_values)
 }
 END_TEST
 
+// Callers quote values themselves (err=\"%s\", reason=\"idle for 24h\") or forget a key
+// ("namespace=%s %s err=%s"): the value is quoted once, spaces inside quotes stay in it, and
+// a conversion without a key takes its argument, so the values after it are their own.
+START_TEST(test_fw_log_logfmt_caller_quotes_and_keyless)
+{
+    int fds[2];
+    char buf[1024];
+    s_capture_begin(fds);
+    fw_log_init("scraper", FW_LOG_INFO, FW_LOG_LOGFMT);
+    int old = fw_log_set_fd(fds[1]);
+    fw_warn("sd.kube.fail", "ns=%s %s err=\"%s\" why=\"idle for 24h\" empty=\"\" retry_ms=%lld",
+            "default", "list", "Couldn't connect", 4000LL);
+    s_capture_end(fds, old, buf, sizeof(buf));
+    ck_assert_msg(strstr(buf, "event=sd.kube.fail ns=default _=list err=\"Couldn't connect\" "
+                              "why=\"idle for 24h\" empty=\"\" retry_ms=4000\n") != NULL,
+                  "%s", buf);
+}
+END_TEST
+
 START_TEST(test_fw_log_json_is_one_object)
 {
     int fds[2];
@@ -143,6 +162,7 @@ fw_log_suite(void)
     Suite *s = suite_create("fw_log");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_fw_log_logfmt_quotes_values);
+    tcase_add_test(tc, test_fw_log_logfmt_caller_quotes_and_keyless);
     tcase_add_test(tc, test_fw_log_json_is_one_object);
     tcase_add_test(tc, test_fw_flags_parse_prometheus_style);
     tcase_add_test(tc, test_fw_flags_list_repeats);
