@@ -42,7 +42,9 @@ More controls (POST) for the other roles: put?resource=R with a JSON object as t
 (ADDED if no object of its namespace and name exists, else MODIFIED; resourceVersion set
 here), remove?resource=R&name=N[&namespace=NS] (DELETED), label_pod?name=N&key=K&value=V
 [&namespace=NS] (a MODIFIED pod, as the endpoints roles cross-watch), add?...&namespace=NS
-(a pod of another namespace), add_node?name=N&ip=I&zone=Z, delete_node?name=N.
+(a pod of another namespace), add_node?name=N&ip=I&zone=Z, delete_node?name=N,
+bookmark?resource=R (the version moves on by 1000 and R's open watches get a BOOKMARK of it;
+answers {"rv": N}).
 
 With --tls DIR/NAME it serves HTTPS, as an API server does, with the certificate DIR/NAME.pem
 and key DIR/NAME.key read again for every connection (so a test can replace them while it
@@ -365,6 +367,15 @@ class Handler(BaseHTTPRequestHandler):
                 n = node(q["name"], q["zone"], q["ip"])
                 STATE["nodes"][q["name"]] = n
                 push("nodes", "ADDED", n)
+            elif u.path == "/control/bookmark" and q.get("resource") in NAMESPACED:
+                # Time passes without changes to this resource (the version moves on by
+                # 1000): a BOOKMARK tells its watches the version they are now at.
+                STATE["rv"] += 1000
+                _, kind, api_version = NAMESPACED[q["resource"]]
+                push(q["resource"], "BOOKMARK", {"kind": kind, "apiVersion": api_version,
+                                                 "metadata": {"resourceVersion":
+                                                              str(STATE["rv"])}})
+                return self.reply(200, {"ok": True, "rv": STATE["rv"]})
             elif u.path == "/control/delete_node":
                 n = STATE["nodes"].pop(q["name"])
                 n["metadata"]["resourceVersion"] = str(STATE["rv"])
@@ -485,7 +496,8 @@ class Handler(BaseHTTPRequestHandler):
                 for _, res, ev in new:
                     if res not in (resource, "*"):
                         continue
-                    if res != "*" and not selected(ev["object"], ns, q.get("labelSelector")):
+                    if res != "*" and ev["type"] != "BOOKMARK" and not selected(
+                            ev["object"], ns, q.get("labelSelector")):
                         continue
                     self.chunk(ev)
                     if ev["type"] == "ERROR":

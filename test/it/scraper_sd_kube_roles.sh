@@ -20,7 +20,8 @@
 # endpoints targets (endpointslice likewise for the Pod); a selector reaches the request
 # and its result; then the API server is stopped (last good targets kept, failures
 # counted) and started again on the same port: discovery resumes (lists again) and a pod
-# added after the restart becomes a target.
+# added after the restart becomes a target. Watches the server ends (every 3 s here) resume
+# from the last resourceVersion without a list, and from a BOOKMARK's.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -34,7 +35,7 @@ it_tmpdir
 API_PORT=$(it_free_port)
 WEB_PORT=$(it_free_port)
 echo tok1 >"$IT_DIR/token"
-it_start kube /usr/bin/python3 test/it/kube_api.py "$API_PORT" "$IT_DIR/token" 2
+it_start kube /usr/bin/python3 test/it/kube_api.py "$API_PORT" "$IT_DIR/token" 2 --watch-max 3
 it_wait_for "played API server" curl -sf "http://127.0.0.1:$API_PORT/control/stats"
 
 job() { # job NAME ROLE [extra YAML lines, indented 8]
@@ -326,6 +327,24 @@ done
     || it_die "API group paths: $(stat res.endpointslices.requests) $(stat res.ingresses.requests)"
 it_ok "each resource listed, then watched, under its API group's path"
 
+# --- bookmarks and watches that end ------------------------------------------------------
+# The played server ends every watch after 3 s (--watch-max 3, as an API server ends one at
+# its timeout): each is resumed from the last resourceVersion seen, never by a new list. A
+# BOOKMARK moves that version on without an object: the services watchers (of k8s-svc,
+# k8s-svc-sel, k8s-ep, k8s-eps) resume from the bookmark's version.
+lists0=$(stat res | jq -c 'map_values(.lists)')
+rv=$(curl -sf -X POST "http://127.0.0.1:$API_PORT/control/bookmark?resource=services" | jq -r .rv)
+[ "${rv:-0}" -gt 1000 ] || it_die "bookmark: $rv"
+from_bookmark() {
+    [ "$(stat res.services.requests | jq --arg rv "resourceVersion=$rv&" \
+        '[.[] | select(contains("watch=true") and contains($rv))] | length')" -ge 4 ]
+}
+it_wait_for "4 service watches resumed from the bookmark's resourceVersion $rv" from_bookmark
+[ "$(stat res | jq -c 'map_values(.lists)')" = "$lists0" ] \
+    || it_die "watches ending made a relist: $lists0 -> $(stat res | jq -c 'map_values(.lists)')"
+[ "$(stat res.services.watches)" -ge 8 ] || it_die "services watches: $(stat res.services.watches)"
+it_ok "watches ended by the server resume from their resourceVersion ($(stat res.services.watches) service watches, lists unchanged); a BOOKMARK's version ($rv) is where the next watches start"
+
 # --- reconnect after an outage -----------------------------------------------------------
 metric() { curl -sf "http://127.0.0.1:$WEB_PORT/metrics" | awk -v n="$1" '$1 == n {print $2}'; }
 pods_before=$(addrs k8s-pod)
@@ -347,7 +366,7 @@ it_until 150 0.1 retried || it_die "the pod watcher did not retry three times"
 it_ok "API server down: failures counted ($(metric prometheus_sd_kubernetes_failures_total)), every job's last targets kept"
 
 # The same port again, a fresh server (its seed: the objects as first listed).
-it_start kube /usr/bin/python3 test/it/kube_api.py "$API_PORT" "$IT_DIR/token" 2
+it_start kube /usr/bin/python3 test/it/kube_api.py "$API_PORT" "$IT_DIR/token" 2 --watch-max 3
 it_wait_for "played API server again" curl -sf "http://127.0.0.1:$API_PORT/control/stats"
 # Backoff doubles from 1 s to 30 s: allow 60 s for the lists to come.
 relisted() { [ "$(stat res.pods.lists)" -ge 1 ] && [ "$(stat res.pods.watches)" -ge 1 ]; }
