@@ -146,10 +146,10 @@ same k8s-svc "$(jq --arg m "$M" '[.[] | select(.["__address__"] | startswith("ex
 it_ok "role service: a service added during the watch is a target, one deleted is none"
 
 # --- role endpoints (with attach_metadata.node) ------------------------------------------
-# podl NAME IP NODE: the labels podLabels gives a seeded pod, and its container's for port
-# 9100; nodel NODE ZONE: addNodeLabels' (node name, labels, annotations).
+# podb NAME IP NODE: the labels podLabels gives a seeded pod; podl: those and its container's
+# for port 9100 (contl); nodel NODE ZONE: addNodeLabels' (node name, labels, annotations).
 JQ_DEFS='
-  def podl($n; $ip; $node): {($m + "pod_name"): $n, ($m + "pod_ip"): $ip,
+  def podb($n; $ip; $node): {($m + "pod_name"): $n, ($m + "pod_ip"): $ip,
     ($m + "pod_label_app"): "web", ($m + "pod_labelpresent_app"): "true",
     ($m + "pod_label_app_kubernetes_io_name"): $n,
     ($m + "pod_labelpresent_app_kubernetes_io_name"): "true",
@@ -157,10 +157,11 @@ JQ_DEFS='
     ($m + "pod_annotationpresent_prometheus_io_scrape"): "true",
     ($m + "pod_ready"): "true", ($m + "pod_phase"): "Running", ($m + "pod_node_name"): $node,
     ($m + "pod_host_ip"): "192.0.2.1", ($m + "pod_uid"): ("uid-" + $n),
-    ($m + "pod_controller_kind"): "ReplicaSet", ($m + "pod_controller_name"): "web-5d9",
-    ($m + "pod_container_name"): "app", ($m + "pod_container_image"): "example/app:1",
+    ($m + "pod_controller_kind"): "ReplicaSet", ($m + "pod_controller_name"): "web-5d9"};
+  def contl: {($m + "pod_container_name"): "app", ($m + "pod_container_image"): "example/app:1",
     ($m + "pod_container_port_name"): "metrics", ($m + "pod_container_port_number"): "9100",
     ($m + "pod_container_port_protocol"): "TCP", ($m + "pod_container_init"): "false"};
+  def podl($n; $ip; $node): podb($n; $ip; $node) + contl;
   def nodel($n; $zone): {($m + "node_name"): $n,
     ($m + "node_label_kubernetes_io_hostname"): $n,
     ($m + "node_labelpresent_kubernetes_io_hostname"): "true",
@@ -212,16 +213,28 @@ same k8s-ep "$want_ep" || it_die "role endpoints after the pod and service chang
     || it_die "a watch event made a relist: $lists0 -> $(stat res | jq -c 'map_values(.lists)')"
 it_ok "role endpoints cross-watch: a Pod's new label reaches its target only, a Service's new label every target, without a relist"
 
+# Endpoints api: a port none of its pod's containers has (8080 of pod web-e): the address's
+# target has the pod's labels but no container's, and the container port the endpoints do not
+# name (9100) is a target of its own with the pod's and container's labels only (endpoints.go
+# "For all seen pods, check all container ports").
 put endpoints '{"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "api",
-  "namespace": "default", "uid": "uid-api"}, "subsets": [{"addresses": [{"ip": "127.0.0.20"}],
-  "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]}'
+  "namespace": "default", "uid": "uid-api"}, "subsets": [{"addresses": [{"ip": "127.0.0.20"},
+  {"ip": "127.0.0.6", "nodeName": "node-2", "targetRef": {"kind": "Pod", "name": "web-e",
+  "namespace": "default"}}], "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]}'
 post 'remove?resource=endpoints&name=web'
-it_wait_for "endpoints api added, web deleted" has_addrs k8s-ep '["127.0.0.20:8080"]'
-same k8s-ep '[{"__address__": "127.0.0.20:8080", "'$M'namespace": "default",
-  "'$M'endpoints_name": "api", "'$M'endpoint_port_name": "http",
-  "'$M'endpoint_port_protocol": "TCP", "'$M'endpoint_ready": "true"}]' \
-    || it_die "role endpoints after the watch events"
-it_ok "role endpoints: Endpoints added during the watch are targets (no Service: no service labels), deleted ones none"
+it_wait_for "endpoints api added, web deleted" has_addrs k8s-ep \
+    '["127.0.0.20:8080","127.0.0.6:8080","127.0.0.6:9100"]'
+want=$(jq -n --arg m "$M" "$JQ_DEFS"'
+  {($m + "namespace"): "default", ($m + "endpoints_name"): "api"} as $g
+  | {($m + "endpoint_port_name"): "http", ($m + "endpoint_port_protocol"): "TCP",
+     ($m + "endpoint_ready"): "true"} as $ep
+  | [ $g + $ep + {"__address__": "127.0.0.20:8080"},
+      $g + $ep + podb("web-e"; "127.0.0.6"; "node-2") + nodel("node-2"; "z2")
+        + {"__address__": "127.0.0.6:8080", ($m + "endpoint_address_target_kind"): "Pod",
+           ($m + "endpoint_address_target_name"): "web-e", ($m + "endpoint_node_name"): "node-2"},
+      $g + podl("web-e"; "127.0.0.6"; "node-2") + {"__address__": "127.0.0.6:9100"} ]')
+same k8s-ep "$want" || it_die "role endpoints after the watch events"
+it_ok "role endpoints: Endpoints added during the watch are targets (no Service: no service labels; a pod's container port the endpoints do not name is a target too), deleted ones none"
 
 # --- role endpointslice ------------------------------------------------------------------
 want=$(jq -n --argjson w "$SVC_WEB" --arg m "$M" "$JQ_DEFS"'
