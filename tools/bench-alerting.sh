@@ -14,7 +14,13 @@
 # best round, keeps one lucky or unlucky round from deciding (the best of 3 moved the ZeroMQ
 # ratio 6.6-13x between runs of one build: a 10,000-alert round lasted 20-45 ms). Rounds
 # after the first send the same alerts again, as ruled and Prometheus re-send firing alerts
-# every evaluation, so the stores and groups stay the size of one round. Then alertd alone:
+# every evaluation, so the stores and groups stay the size of one round. In each round the
+# SINGLE one-per-request POSTs also go to tools/post-floor, a server that reads each request
+# and answers what alertd answers, nothing else: the ceiling any server has with this client
+# on this machine (row "floor server", ratio floor/Alertmanager; tools/bench-post-floor.sh
+# compares the three alone), and all three take the same POSTs again from alertload's
+# --client=raw (a plain socket: the client's share of the round trip made small). Then
+# alertd alone:
 # - ZeroMQ batches (in the rounds): tools/alertload sends ZMQ_ALERTS (default 5 x K_ALERTS)
 #   updates of the K_ALERTS alerts (same labels as am-load.py, BATCH per ALERTS message, as
 #   ruled sends them) to alertd's PULL socket as fast as it takes them, timed until alertd
@@ -75,6 +81,10 @@ bench_alertd_start "$BIN" "$TMP" "$SINK" || started=0
 PIDS+=("$NOTIFYD_PID" "$ALERTD_PID")
 [ "$started" = 1 ] || { echo "bench: alertd did not start"; exit 1; }
 HTTP=$ALERTD_HTTP
+FLOOR=$(free_port)
+"$BIN/post-floor" --web.listen-address=127.0.0.1:$FLOOR > "$TMP/floor.log" 2>&1 &
+FLOOR_PID=$!
+PIDS+=($FLOOR_PID)
 AM_URL=http://127.0.0.1:$HTTP AM_PID=$ALERTD_PID SINK_PORT=$SINK \
     bash "$KIT/run-alertmanager.sh" "$K" 0s "$BATCH" "$SINGLE" > "$TMP/ours.out" 2>&1
 ours=$(sed -n 's/^summary: //p' "$TMP/ours.out")
@@ -139,21 +149,36 @@ for r in $(seq 1 "$ROUNDS"); do
         measure "$pid" "${post[@]}" --alerts="$SINGLE" --batch=1 --run=csingle \
             >> "$TMP/$who-csingle.jsonl"
     done
+    wait_ready "http://127.0.0.1:$FLOOR/-/ready" || { echo "bench: post-floor is not up"; exit 1; }
+    measure "$FLOOR_PID" "$BIN/alertload" --post-url=http://127.0.0.1:$FLOOR/api/v2/alerts \
+        --alerts="$SINGLE" --batch=1 --run=csingle >> "$TMP/floor-csingle.jsonl"
+    for t in peer:$AMP:$PEER_AM ours:$HTTP:$ALERTD_PID floor:$FLOOR:$FLOOR_PID; do
+        IFS=: read -r who port pid <<<"$t"
+        measure "$pid" "$BIN/alertload" --post-url=http://127.0.0.1:$port/api/v2/alerts \
+            --alerts="$SINGLE" --batch=1 --client=raw --run=csingle >> "$TMP/$who-rsingle.jsonl"
+    done
     measure "$ALERTD_PID" "${LOAD[@]}" --alerts="$ZMQ_ALERTS" --distinct="$K" --run=zmq \
         >> "$TMP/zmq.jsonl"
 done
-cat "$TMP"/*-cpost.jsonl "$TMP"/*-csingle.jsonl "$TMP/zmq.jsonl"
+cat "$TMP"/*-cpost.jsonl "$TMP"/*-csingle.jsonl "$TMP"/*-rsingle.jsonl "$TMP/zmq.jsonl"
 peer_c=$(median "$TMP/peer-cpost.jsonl" "$TMP/peer-cpost.jsonl")
 ours_c=$(median "$TMP/ours-cpost.jsonl" "$TMP/peer-cpost.jsonl")
 peer_s=$(median "$TMP/peer-csingle.jsonl" "$TMP/peer-csingle.jsonl")
 ours_s=$(median "$TMP/ours-csingle.jsonl" "$TMP/peer-csingle.jsonl")
+floor_s=$(median "$TMP/floor-csingle.jsonl" "$TMP/peer-csingle.jsonl")
+peer_r=$(median "$TMP/peer-rsingle.jsonl" "$TMP/peer-rsingle.jsonl")
+ours_r=$(median "$TMP/ours-rsingle.jsonl" "$TMP/peer-rsingle.jsonl")
+floor_r=$(median "$TMP/floor-rsingle.jsonl" "$TMP/peer-rsingle.jsonl")
 zmq_groups=$(groups_notified zmq "$(expected_groups "$((ZMQ_ALERTS < K ? ZMQ_ALERTS : K))")")
 zmq=$(median "$TMP/zmq.jsonl" "$TMP/peer-cpost.jsonl" | jq -c --argjson g "$zmq_groups" \
     '. + {groups_notified: $g}')
-jq -rn --argjson c "$ours_c" --argjson s "$ours_s" --argjson z "$zmq" '
+jq -rn --argjson c "$ours_c" --argjson s "$ours_s" --argjson z "$zmq" --argjson f "$floor_s" \
+    --argjson r "$ours_r" --argjson fr "$floor_r" '
     def r: map(. * 100 | round / 100 | tostring + "x") | join(" ");
     "rounds, alertd / Alertmanager in alerts/s: batch POST \($c.rounds_ratio | r); single POST" +
-    " \($s.rounds_ratio | r); ZeroMQ (AM: batch POST) \($z.rounds_ratio | r)"' 
+    " \($s.rounds_ratio | r) (raw client \($r.rounds_ratio | r)); ZeroMQ (AM: batch POST)" +
+    " \($z.rounds_ratio | r); floor server / Alertmanager, single POST \($f.rounds_ratio | r)" +
+    " (raw client \($fr.rounds_ratio | r))"' 
 
 echo "== floorwatch: alertd, first notification of ${PROBES:-20} new groups over ZeroMQ"
 "$BIN/alertload" --endpoint=$ALERTD_ZMQ --notify-tap=$ALERTD_PUB \
@@ -194,7 +219,8 @@ echo "alerting, $K alerts in batches of $BATCH, $SINGLE one per request, $ZMQ_AL
     "alertload rows: median of $ROUNDS rounds taken in turn, ratio the median of the rounds'" \
     "ratios (higher ratio = floorwatch better):"
 jq -rn --argjson p "$peer" --argjson o "$ours" --argjson z "$zmq" --argjson pc "$peer_c" \
-    --argjson oc "$ours_c" --argjson ps "$peer_s" --argjson os "$ours_s" --argjson pr "$probe" '
+    --argjson oc "$ours_c" --argjson ps "$peer_s" --argjson os "$ours_s" --argjson pr "$probe" \
+    --argjson fs "$floor_s" --argjson pq "$peer_r" --argjson oq "$ours_r" --argjson fq "$floor_r" '
   def r(a; b): if b == 0 or b == null or a == null then "n/a" else ((a / b * 100 | round) / 100 | tostring) + "x" end;
   [
    ["batch POST alerts/s (am-load.py)", $p.batch_alerts_per_s,  $o.batch_alerts_per_s,      r($o.batch_alerts_per_s; $p.batch_alerts_per_s)],
@@ -202,18 +228,24 @@ jq -rn --argjson p "$peer" --argjson o "$ours" --argjson z "$zmq" --argjson pc "
    ["ZeroMQ batches alerts/s (AM: batch POST, alertload)", $pc.alerts_per_s, $z.alerts_per_s, "\($z.ratio * 100 | round / 100)x"],
    ["single POST alerts/s (am-load.py)", $p.single_alerts_per_s, $o.single_alerts_per_s,     r($o.single_alerts_per_s; $p.single_alerts_per_s)],
    ["single POST alerts/s (alertload)", $ps.alerts_per_s,        $os.alerts_per_s,           "\($os.ratio * 100 | round / 100)x"],
+   ["single POST alerts/s, floor server (post-floor in alertd'"'"'s column; alertload)", $ps.alerts_per_s, $fs.alerts_per_s, "\($fs.ratio * 100 | round / 100)x"],
+   ["single POST alerts/s (alertload --client=raw)", $pq.alerts_per_s, $oq.alerts_per_s,       "\($oq.ratio * 100 | round / 100)x"],
+   ["single POST alerts/s, floor server (alertload --client=raw)", $pq.alerts_per_s, $fq.alerts_per_s, "\($fq.ratio * 100 | round / 100)x"],
    ["first notification ms (median)", $p.first_notify_ms_median, $o.first_notify_ms_median, r($p.first_notify_ms_median; $o.first_notify_ms_median)],
    ["alertd alone: ZeroMQ in to NOTIFY out ms (median, max, notified)", "-", "\($pr.notify_ms_median * 1000 | round / 1000), \($pr.notify_ms_max * 1000 | round / 1000), \($pr.notified)/\($pr.probes)", "-"],
    ["CPU us per alert (batch POST, am-load.py)", $p.am_cpu_us_per_alert_batch_post, $o.am_cpu_us_per_alert_batch_post, r($p.am_cpu_us_per_alert_batch_post; $o.am_cpu_us_per_alert_batch_post)],
    ["CPU us per alert (batch POST, alertload)", $pc.cpu_us_per_alert, $oc.cpu_us_per_alert, r($pc.cpu_us_per_alert; $oc.cpu_us_per_alert)],
    ["CPU us per alert (ZeroMQ; AM: batch POST)", $pc.cpu_us_per_alert, $z.cpu_us_per_alert, r($pc.cpu_us_per_alert; $z.cpu_us_per_alert)],
    ["CPU us per alert (single POST, alertload)", $ps.cpu_us_per_alert, $os.cpu_us_per_alert, r($ps.cpu_us_per_alert; $os.cpu_us_per_alert)],
+   ["CPU us per alert (single POST, alertload), floor server", $ps.cpu_us_per_alert, $fs.cpu_us_per_alert, r($ps.cpu_us_per_alert; $fs.cpu_us_per_alert)],
    ["peak RSS MiB",                 $p.am_peak_rss_mib,         $o.am_peak_rss_mib,         r($p.am_peak_rss_mib; $o.am_peak_rss_mib)],
    ["groups notified",              $p.batch_groups_notified,   $o.batch_groups_notified,   "-"],
    ["amtool checks ok",             $p.amtool_ok,               $o.amtool_ok,               "-"]
   ] | (["metric", "alertmanager", "floorwatch", "ratio"] | @tsv), (.[] | map(if type == "number" then (. * 100 | round / 100) else . end) | @tsv)' |
   column -t -s $'\t'
-echo "(alertd's figures are the alertd process alone; notifyd delivers the webhooks)"
+echo "(alertd's figures are the alertd process alone; notifyd delivers the webhooks. The floor"
+echo " server rows: tools/post-floor in alertd's place, only reading and answering; their ratio"
+echo " floor/Alertmanager is the most any server reaches with that client on this machine)"
 # Item 9's latency goal, end to end (alert POSTed -> the webhook sink has the POST, the kit's
 # am-load.py probe, median): within group_wait + 1 ms. The kit runs group_wait 0s.
 jq -rn --argjson p "$peer" --argjson o "$ours" '
