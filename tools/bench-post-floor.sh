@@ -18,6 +18,11 @@
 # the rounds' own ratios). If floor/AM is under 3, no server reaches 3x with this client
 # here. Needs the peer kit's webhook-sink.py (SHARED, default ../shared, /bench). Run it
 # under `flock /work/notes/bench.lock` on the shared machine, and quote the load it prints.
+# At load 10-18 from other work the rounds swing 5-10x (a round lasts 40-500 ms, and one
+# preempted wake-up in a round trip halves it); `chrt -f 1` in front (SCHED_FIFO for every
+# process of the bench, so other work cannot preempt it; it sleeps most of its 12 s) gave
+# rounds within 10-20 % of each other and medians within 3 % between runs:
+#   flock /work/notes/bench.lock chrt -f 1 tools/bench-post-floor.sh build/bin OLD/bin
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BIN=$(cd "$1" && pwd)

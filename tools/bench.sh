@@ -30,8 +30,10 @@
 #   alertd+notifyd take the same load from am-load.py (new-group first notification latency,
 #   batched and one-per-request POST /api/v2/alerts throughput, CPU and peak RSS of the
 #   daemon under test, amtool checks); then alertd alone takes batches over ZeroMQ from
-#   tools/alertload (ZMQ_ALERTS), alertload rows the median of ROUNDS rounds taken in turn,
-#   and SUSTAIN_PER_MIN updates a minute for SUSTAIN_SECONDS.
+#   tools/alertload (ZMQ_ALERTS), alertload rows the median of ROUNDS rounds taken in turn
+#   (single POSTs also to tools/post-floor, the ceiling any server has with that client, and
+#   from alertload's plain-socket client), and SUSTAIN_PER_MIN updates a minute for
+#   SUSTAIN_SECONDS.
 # - rules (tools/bench-rules.sh): the Debian prometheus and tsdb + ruled evaluate the same
 #   10,000 rules in 100 groups every 15 s on the same backfilled data (CPU, evaluation time
 #   per round and slowest group, missed iterations, recorded series); sized by
