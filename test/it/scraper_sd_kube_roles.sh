@@ -9,7 +9,7 @@
 # and Pods. Debian's prometheus 2.42 is built without kubernetes_sd_configs, so the
 # expected targets and labels are written here from Prometheus's discovery/kubernetes
 # (service.go, endpoints.go, endpointslice.go, ingress.go, node.go, pod.go podLabels,
-# addObjectMetaLabels, addNodeLabels; node_condition_* as Prometheus 3.9+). Every
+# addObjectMetaLabels, addNodeLabels; node_condition_* as Prometheus 3.12+, tag v3.12.0). Every
 # target is dropped by relabel_configs so that nothing is scraped and no name is resolved
 # (traffic stays on 127.0.0.1): what discovery produced is read from droppedTargets'
 # discoveredLabels, and compared whole (__address__, instance and every
