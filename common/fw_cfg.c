@@ -58,6 +58,10 @@ typedef struct {
     bool exhausted;             // budget error already reported
     int depth;                  // mappings being walked: s_map recursion
     bool too_deep;              // depth error already reported
+    const char *text;           // borrowed: the document's source, len bytes
+    size_t len;
+    size_t *lines; // owned: byte offset of each line of text (built at the first block scalar)
+    size_t n_lines;
 } s_ctx_t;
 
 struct s_pair {
@@ -695,8 +699,63 @@ s_text_col(const yaml_node_t *v)
     return (int)(v->start_mark.column + 1 + q);
 }
 
+// The column before the content of literal block scalar v (`key: |` then indented lines),
+// when every line of its text is on the file's next lines, indented by the same spaces and
+// otherwise byte for byte (ASCII): line k of the text at line start + k, byte c at column
+// indent + 1 + c. 0 otherwise (folded, indentation indicators that change it, a tab...).
+static int
+s_block_indent(s_ctx_t *ctx, const yaml_node_t *v)
+{
+    if (v->data.scalar.style != YAML_LITERAL_SCALAR_STYLE || !ctx->text)
+        return 0;
+    if (!ctx->lines) { // libyaml's marks count characters, not bytes: find lines by number
+        size_t n = 1;
+        for (size_t i = 0; i < ctx->len; i++)
+            n += ctx->text[i] == '\n';
+        ctx->lines = fw_malloc(n * sizeof(size_t));
+        ctx->lines[ctx->n_lines++] = 0;
+        for (size_t i = 0; i < ctx->len; i++)
+            if (ctx->text[i] == '\n')
+                ctx->lines[ctx->n_lines++] = i + 1;
+    }
+    const char *t = (const char *)v->data.scalar.value, *end = t + v->data.scalar.length;
+    // the source from the line after the indicator's
+    if (v->start_mark.line + 1 >= ctx->n_lines)
+        return 0;
+    const char *src = ctx->text + ctx->lines[v->start_mark.line + 1], *send = ctx->text + ctx->len;
+    int indent = -1;
+    while (t < end) {
+        const char *te = memchr(t, '\n', (size_t)(end - t));
+        size_t tl = (size_t)((te ? te : end) - t);
+        const char *se = memchr(src, '\n', (size_t)(send - src));
+        size_t sl = (size_t)((se ? se : send) - src);
+        size_t sp = 0;
+        while (sp < sl && src[sp] == ' ')
+            sp++;
+        if (tl == 0) {
+            if (sp != sl) // an empty text line must be a blank source line
+                return 0;
+        } else {
+            if (indent < 0)
+                indent = (int)sp;
+            if ((size_t)indent + tl != sl || sp < (size_t)indent ||
+                memcmp(src + indent, t, tl) != 0)
+                return 0;
+            for (size_t i = 0; i < tl; i++)
+                if ((unsigned char)t[i] >= 0x80 || (unsigned char)t[i] < 0x20)
+                    return 0;
+        }
+        if (!te || !se)
+            break;
+        t = te + 1;
+        src = se + 1;
+    }
+    return indent > 0 ? indent : 0;
+}
+
 static void
-s_vpos_add(struct fw_cfg_vpos_list *l, const char *key, const char *name, const yaml_node_t *v)
+s_vpos_add(s_ctx_t *ctx, struct fw_cfg_vpos_list *l, const char *key, const char *name,
+           const yaml_node_t *v)
 {
     if (!l || v->type != YAML_SCALAR_NODE)
         return;
@@ -705,6 +764,7 @@ s_vpos_add(struct fw_cfg_vpos_list *l, const char *key, const char *name, const 
     p->key = name ? fw_asprintf("%s.%s", key, name) : fw_strdup(key);
     p->pos = s_pos(v);
     p->text_col = s_text_col(v);
+    p->block_indent = s_block_indent(ctx, v);
 }
 
 // Record where value v of key sits (a scalar, or the scalars of a mapping for a STR_MAP).
@@ -715,7 +775,7 @@ s_vpos_record(s_ctx_t *ctx, struct fw_cfg_vpos_list *l, const struct fw_cfg_fiel
     if (!l)
         return;
     if (v->type == YAML_SCALAR_NODE) {
-        s_vpos_add(l, key, NULL, v);
+        s_vpos_add(ctx, l, key, NULL, v);
         return;
     }
     if (f->type != FW_CFG_STR_MAP || v->type != YAML_MAPPING_NODE)
@@ -724,7 +784,7 @@ s_vpos_record(s_ctx_t *ctx, struct fw_cfg_vpos_list *l, const struct fw_cfg_fiel
         yaml_node_t *k = yaml_document_get_node(ctx->doc, pr->key);
         yaml_node_t *val = yaml_document_get_node(ctx->doc, pr->value);
         if (k && val && k->type == YAML_SCALAR_NODE)
-            s_vpos_add(l, key, s_text(k), val);
+            s_vpos_add(ctx, l, key, s_text(k), val);
     }
 }
 
@@ -743,8 +803,12 @@ fw_cfg_vpos_at(const struct fw_cfg_vpos *v, int line, int col, struct fw_cfg_pos
     if (!v)
         return fallback;
     struct fw_cfg_pos p = v->pos;
-    if (v->text_col > 0 && line == 1 && col >= 0)
+    if (v->text_col > 0 && line == 1 && col >= 0) {
         p.col = v->text_col + col;
+    } else if (v->block_indent > 0 && line >= 1 && col >= 0) {
+        p.line = v->pos.line + line;
+        p.col = v->block_indent + 1 + col;
+    }
     return p;
 }
 
@@ -973,7 +1037,7 @@ fw_cfg_load(const char *name, const char *text, const struct fw_cfg_field *table
         return -1;
     }
 
-    s_ctx_t ctx = {name, &doc, errs, S_NODE_BUDGET, false, 0, false};
+    s_ctx_t ctx = {name, &doc, errs, S_NODE_BUDGET, false, 0, false, text, len, NULL, 0};
     struct fw_cfg_pos top = {1, 1};
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (!root || s_is_null(root)) {
@@ -985,6 +1049,7 @@ fw_cfg_load(const char *name, const char *text, const struct fw_cfg_field *table
         s_map(&ctx, table, out, root, s_pos(root), "");
     }
 
+    free(ctx.lines);
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
     free(owned);

@@ -51,6 +51,9 @@ struct fw_cfg_vpos {
     int text_col;          // > 0 when the value is one line that the file holds byte for byte
                            // (plain, or quoted without escapes; ASCII): byte k of the text is
                            // at column text_col + k of pos.line. 0 otherwise.
+    int block_indent;      // > 0 for a literal block scalar (|) whose lines the file holds
+                           // byte for byte after this many spaces: text line n's byte k is at
+                           // line pos.line + n, column block_indent + 1 + k. 0 otherwise.
 };
 
 struct fw_cfg_vpos_list {
@@ -153,8 +156,8 @@ void fw_cfg_free(const struct fw_cfg_field *table, void *out);
 const struct fw_cfg_vpos *fw_cfg_vpos_find(const struct fw_cfg_vpos_list *l, const char *key);
 
 // The file position of byte col (0-based) of line `line` (1-based) of a value's text: there
-// when the value's text_col says the file holds it byte for byte and line is 1, else the
-// value's own position. v NULL: fallback.
+// when the value's text_col (line 1) or block_indent says the file holds it byte for byte,
+// else the value's own position. v NULL: fallback.
 struct fw_cfg_pos fw_cfg_vpos_at(const struct fw_cfg_vpos *v, int line, int col,
                                  struct fw_cfg_pos fallback);
 

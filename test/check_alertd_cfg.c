@@ -574,8 +574,9 @@ END_TEST
 
 // Issue 8: an inline template's parse error is reported where it is in the file: inside the
 // value when the file holds the text byte for byte on one line (plain, single- or
-// double-quoted: the value's column plus the byte's offset), else at the value itself (a
-// quote escaped as '', a block scalar), never at the integration's list item; a `templates:`
+// double-quoted: the value's column plus the byte's offset; a literal block: its line and
+// indentation), else at the value itself (a quote escaped as '', a folded block), never at the
+// integration's list item; a `templates:`
 // file's error at its own line:column (1-based, as the engine gives it).
 START_TEST(test_alertd_cfg_template_error_position)
 {
@@ -589,17 +590,21 @@ START_TEST(test_alertd_cfg_template_error_position)
         // '' escapes a quote: the file does not hold the text byte for byte: the value's quote
         "bad.yml:9:18: error: slack_configs.pretext: template: slack_configs.pretext:1: "
         "function \"nf3\" not defined",
-        // a block scalar: at its indicator
-        "bad.yml:10:15: error: slack_configs.text: template: slack_configs.text:2: unexpected EOF",
+        // a literal block held byte for byte (content indent 10): its line 2 is file line 12,
+        // nf7 byte 5 of it (after 2 more spaces); a folded block: at its indicator
+        "bad.yml:12:16: error: slack_configs.text: template: slack_configs.text:2: function "
+        "\"nf7\" not defined",
+        "bad.yml:13:19: error: slack_configs.fallback: template: slack_configs.fallback:1: "
+        "function \"nf8\" not defined",
         // a field of a list element; a header (found by its raw name; an unclosed action is
         // reported at the end of the text); a pagerduty detail and class (key "class")
-        "bad.yml:13:35: error: slack_configs.fields.value: template: slack_configs.fields.value:1: "
+        "bad.yml:16:35: error: slack_configs.fields.value: template: slack_configs.fields.value:1: "
         "function \"nf4\" not defined",
-        "bad.yml:16:38: error: email_configs.headers.Subject: template: "
+        "bad.yml:19:38: error: email_configs.headers.Subject: template: "
         "email_configs.headers.Subject:1: unclosed action",
-        "bad.yml:17:63: error: pagerduty_configs.details.where: template: "
+        "bad.yml:20:63: error: pagerduty_configs.details.where: template: "
         "pagerduty_configs.details.where:1: function \"nf5\" not defined",
-        "bad.yml:17:84: error: pagerduty_configs.class: template: pagerduty_configs.class:1: "
+        "bad.yml:20:84: error: pagerduty_configs.class: template: pagerduty_configs.class:1: "
         "function \"nf6\" not defined",
         "test/tmp/cfg_pos/a.tmpl:2:23: error: template: test/tmp/cfg_pos/a.tmpl:2: function "
         "\"nosuch\" not defined",
@@ -619,12 +624,15 @@ START_TEST(test_alertd_cfg_template_error_position)
                                  "        footer: a {{ nf2 }}\n"                     // 8
                                  "        pretext: '{{ .X }} it''s {{ nf3 }}'\n"     // 9
                                  "        text: |\n"                                 // 10
-                                 "          {{ if .X }}\n"                           // 11
-                                 "        fields:\n"                                 // 12
-                                 "          - {title: t, value: '{{ nf4 }}'}\n"      // 13
-                                 "    email_configs:\n"                              // 14
-                                 "      - {to: a@b, smarthost: 'h:25', from: f@b,\n" // 15
-                                 "         headers: {subject: 'x {{ .X '}}\n"        // 16
+                                 "          {{ if .X }}x{{ end }}\n"                 // 11
+                                 "            {{ nf7 }}\n"                           // 12
+                                 "        fallback: >\n"                             // 13
+                                 "          {{ nf8 }}\n"                             // 14
+                                 "        fields:\n"                                 // 15
+                                 "          - {title: t, value: '{{ nf4 }}'}\n"      // 16
+                                 "    email_configs:\n"                              // 17
+                                 "      - {to: a@b, smarthost: 'h:25', from: f@b,\n" // 18
+                                 "         headers: {subject: 'x {{ .X '}}\n"        // 19
                                  "    pagerduty_configs: [{routing_key: k, details: {where: '{{ "
                                  "nf5 }}'}, class: '{{ nf6 }}'}]\n",
                                  want, sizeof want / sizeof *want, NULL);
