@@ -309,8 +309,10 @@ s_on_fetched(struct scraper_fetch_result *res, void *arg)
     // A small scrape is worked on here, where its body was just received, rather than
     // waking a worker for it; a big one must not hold the other transfers up.
     if (scraper_work_small(job) && scraper_work_lane_run(self->lane, job) == 0)
-        return 0;                         // the body was only lent: the lane is done with it
-    scraper_fetch_result_keep(&job->res); // the worker reads it after this returns
+        return 0; // the body was only lent: the lane is done with it
+    // The worker reads the body after this returns: the actor's buffer is taken over, not
+    // copied, so a big body costs this thread nothing while other scrapes fall due.
+    scraper_fetch_result_keep(&job->res);
     if (scraper_work_hand(self->work, job) != 0) { // more jobs queued than targets
         *res = job->res;                           // the caller's again
         memset(&job->res, 0, sizeof(job->res));

@@ -253,16 +253,38 @@ scraper_fetch_result_clear(struct scraper_fetch_result *r)
     zstr_free(&r->error);
     zstr_free(&r->content_type);
     zframe_destroy(&r->body);
+    free(r->buf);
     memset(r, 0, sizeof(*r));
 }
 
 void
 scraper_fetch_result_keep(struct scraper_fetch_result *r)
 {
-    if (!r->body)
+    if (!r->body && !r->buf) {
+        if (r->lender && r->data && *r->lender == r->data) { // the actor's: taken over
+            r->buf = *r->lender;
+            *r->lender = NULL;
+            r->lender = NULL;
+            return;
+        }
         r->body = zframe_new(r->data, r->data ? r->len : 0);
+    }
+    if (!r->buf) {
+        r->data = NULL;
+        r->len = 0;
+    }
+    r->lender = NULL;
+}
+
+void
+scraper_fetch_result_drop_body(struct scraper_fetch_result *r)
+{
+    zframe_destroy(&r->body);
+    free(r->buf);
+    r->buf = NULL;
     r->data = NULL;
     r->len = 0;
+    r->lender = NULL;
 }
 
 const char *

@@ -50,7 +50,10 @@ struct scraper_fetch_result {
     zframe_t *body;     // owned; the (decoded) body, empty on error; NULL in a hand-off
                         // (see data)
     const char *data;   // borrowed: in a hand-off, the body until the hand-off returns
-    size_t len;         // (scraper_fetch_result_keep copies it into body); else NULL, 0
+    size_t len;         // (scraper_fetch_result_keep takes it over into buf); else NULL, 0
+    char *buf;          // owned: the buffer data points into once kept; else NULL
+    char **lender;      // borrowed, during a hand-off only: the actor's slot holding the
+                        // buffer data lies in, for scraper_fetch_result_keep; else NULL
     double duration_s;  // from start to the last byte (or the failure)
     void *job;          // borrowed: the request's scraper_fetch_opts.job
     int64_t start_ms;   // wall clock when the request started (or was cancelled)
@@ -62,7 +65,10 @@ struct scraper_fetch_result {
 // Called on the actor's thread with each answer whose request carried a job (never a
 // cancelled one): 0 when it took *res (moved out), else the answer is sent on the pipe for
 // scraper_fetch_recv(). The body is lent (res->data, len), not copied: a hand-off that
-// keeps the answer past its return calls scraper_fetch_result_keep first.
+// keeps the answer past its return calls scraper_fetch_result_keep first, which takes the
+// actor's buffer over rather than copying it (the actor makes a new one for its next
+// transfer), so a 40 MB body costs the actor's thread no copy and no free: the other
+// targets' scrapes start on time however big one target's answer is.
 typedef int(scraper_fetch_handoff_fn)(struct scraper_fetch_result *res, void *arg);
 
 typedef struct scraper_fetch scraper_fetch_t;
@@ -139,8 +145,13 @@ void scraper_fetch_set_settled(scraper_fetch_t *self, uint64_t settled);
 // not an answer (out is then empty). Release out with scraper_fetch_result_clear().
 int scraper_fetch_recv(scraper_fetch_t *self, struct scraper_fetch_result *out);
 void scraper_fetch_result_clear(struct scraper_fetch_result *r);
-// Make r's lent body (data, len) its own (body); nothing when it has one already.
+// Make r's lent body (data, len) its own; nothing when it has one already. In a hand-off
+// (r->lender set) the actor's buffer is taken over, not copied (r->buf; data and len stay
+// and now point into it); else the body is copied (r->body). Constant time in a hand-off.
 void scraper_fetch_result_keep(struct scraper_fetch_result *r);
+// Free r's body (owned or lent: then only forgotten), keeping the rest of the answer: a
+// worker frees a big body on its own thread once it has read it.
+void scraper_fetch_result_drop_body(struct scraper_fetch_result *r);
 // r's body, whether owned or lent, and its length.
 const char *scraper_fetch_result_body(const struct scraper_fetch_result *r, size_t *len);
 

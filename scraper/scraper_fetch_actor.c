@@ -299,19 +299,24 @@ s_in_flight(const struct s_actor *self, uint64_t id)
 enum s_end { S_DONE, S_CANCELLED, S_SKIPPED };
 
 // Answer request id (carrying job): to the hand-off function when it takes it, else on the
-// pipe (a cancelled or skipped request always).
+// pipe (a cancelled or skipped request always). lender: NULL, or the slot holding the
+// buffer body lies in, which a hand-off may take over (scraper_fetch_result_keep: the
+// slot is then NULL), so that a big body is neither copied nor freed on this thread.
 static void
-s_reply(struct s_actor *self, uint64_t id, void *job, const char *error, const char *ctype,
-        double dur_s, const char *body, size_t len, int64_t start_ms, enum s_end end)
+s_answer(struct s_actor *self, uint64_t id, void *job, const char *error, const char *ctype,
+         double dur_s, const char *body, size_t len, int64_t start_ms, enum s_end end,
+         char **lender)
 {
     bool cancelled = end == S_CANCELLED, skipped = end == S_SKIPPED;
+    struct scraper_fetch_result res = {0};
     if (job && self->handoff && end == S_DONE) {
-        struct scraper_fetch_result res = {
+        res = (struct scraper_fetch_result){
             .id = id,
             .error = error ? fw_strdup(error) : NULL,
             .content_type = fw_strdup(ctype ? ctype : ""),
             .data = body ? body : "",
             .len = body ? len : 0,
+            .lender = body ? lender : NULL,
             .duration_s = dur_s,
             .job = job,
             .start_ms = start_ms,
@@ -319,7 +324,8 @@ s_reply(struct s_actor *self, uint64_t id, void *job, const char *error, const c
         };
         if (self->handoff(&res, self->handoff_arg) == 0)
             return;
-        scraper_fetch_result_clear(&res);
+        if (body && res.buf) // refused after taking the buffer over: the body is there now
+            body = res.buf;
     }
     zmsg_t *m = zmsg_new();
     zmsg_addstr(m, "DONE");
@@ -333,7 +339,15 @@ s_reply(struct s_actor *self, uint64_t id, void *job, const char *error, const c
     zmsg_addmem(m, &cancelled, sizeof(cancelled));
     zmsg_addmem(m, &skipped, sizeof(skipped));
     zmsg_send(&m, self->pipe);
+    scraper_fetch_result_clear(&res); // a refused hand-off's copy of the answer
     self->pipe_check = true; // sending processed the pipe's commands: its fd may not signal
+}
+
+static void
+s_reply(struct s_actor *self, uint64_t id, void *job, const char *error, const char *ctype,
+        double dur_s, const char *body, size_t len, int64_t start_ms, enum s_end end)
+{
+    s_answer(self, id, job, error, ctype, dur_s, body, len, start_ms, end, NULL);
 }
 
 // The round's answers are all handed off: tell the owner (before the actor waits).
@@ -692,8 +706,14 @@ s_finish(struct s_actor *self, CURL *easy, CURLcode code)
     }
     if (x->h.body) // a kept buffer's bytes past len are the last body's: end this one
         x->h.body[x->len] = '\0';
-    s_reply(self, x->id, x->job, error, ctype, dur, error ? NULL : x->h.body, x->len, x->start_ms,
-            S_DONE);
+    // A hand-off that keeps the body takes the buffer over (x->h.body is then NULL, and the
+    // handle's next transfer makes a new one): a 40 MB body is not copied (and then freed,
+    // being too big to keep) here, which took 69-569 ms of this thread at load 12-16 while
+    // the other targets' scrapes fell due (issue 7).
+    s_answer(self, x->id, x->job, error, ctype, dur, error ? NULL : x->h.body, x->len, x->start_ms,
+             S_DONE, &x->h.body);
+    if (!x->h.body)
+        x->h.cap = 0;
     s_forget(self, x);
     s_xfer_destroy(self, &x);
 }

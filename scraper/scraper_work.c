@@ -651,6 +651,8 @@ s_worker(zsock_t *pipe, void *args)
         if (!job)
             continue;
         scraper_work_run(state, job);
+        // read: a big body (given by the fetch actor) is freed here, not on the loop
+        scraper_fetch_result_drop_body(&((struct scraper_work_job *)job)->res);
         if (zsock_send(done, "sp", "DONE", job) != 0)
             break; // the pool is going; it frees the job
     }
@@ -976,6 +978,7 @@ scraper_work_lane_run(scraper_work_lane_t *self, struct scraper_work_job *job)
     self->runs++;
     job->res.data = NULL; // a lent body (scraper_fetch.h) is not the job's past this call
     job->res.len = 0;
+    job->res.lender = NULL;
     fw_mem_grow((void **)&self->ready, &self->cap_ready, self->n_ready + 1, sizeof(*self->ready));
     self->ready[self->n_ready++] = job; // back to the loop at scraper_work_lane_flush
     return 0;
