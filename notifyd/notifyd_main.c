@@ -49,7 +49,7 @@ main(int argc, char **argv)
     // it at its end, and a request that large with freed fast chunks about makes glibc
     // consolidate them all first (malloc_consolidate, ~10 us a notification in perf on the
     // path NOTIFY -> request on the wire). Small blocks still come from the per-thread
-    // tcache, so nothing else gets slower (instructions per notification, README).
+    // tcache, so nothing else gets slower (instructions per notification, docs/benchmarks.md).
     mallopt(M_MXFAST, 0);
     notifyd_t *d = notifyd_new(&opts, &cfg);
     if (!d) {

@@ -641,7 +641,7 @@ s_on_pub_fd(zloop_t *loop, zmq_pollitem_t *item, void *arg)
 //  Housekeeping
 
 // The fetch actor's poll() calls and the loop's reads of finished jobs: what a scrape costs
-// the two threads in wake-ups (README "Scraper CPU"), published each second.
+// the two threads in wake-ups (docs/benchmarks.md), published each second.
 static void
 s_publish_wakes(scraper_t *self)
 {

@@ -26,7 +26,7 @@
     client, done_s, alerts_per_s, errors (POSTs not answered 200). --client=raw sends the
     same requests (libcurl's headers) from a plain socket instead of libcurl, whose own work
     was about 40 us of CPU a single-alert POST on the cores the servers share: with it the
-    client's cost can be told from the server's (README, "Single POSTs' round trip").
+    client's cost can be told from the server's (docs/benchmarks.md, "Single POSTs' round trip").
 
     With --probes=N it sends N alerts one at a time instead, each opening a new group
     (alertname LatencyProbe, a line of its own), and times each from its send until the

@@ -11,7 +11,8 @@
     body is in, so the client's request still makes the whole round trip. Per wake-up: one
     epoll_wait for all ready connections, then for each one recv (again only while the
     buffer filled up) and one send of every answer its bytes completed, so a POST costs
-    three system calls where alertd's loop makes five (README, "Single POSTs' round trip").
+    three system calls where alertd's loop makes five (docs/benchmarks.md, "Single POSTs'
+    round trip").
     What alertload then measures against it is its own client, the kernel's loopback and the
     wake-ups: no server can do the same exchange with less, so its alerts/s is the ceiling
     for any server with this client on this machine (tools/bench-post-floor.sh).
