@@ -796,20 +796,21 @@ s_on_keep(struct scraper_fetch_result *res, void *arg)
     return rc;
 }
 
+// How many results *n (under mu) holds once it reaches want, or after 10 s what it holds.
 static int
-s_keep_wait(struct s_keep *h, int want)
+s_count_wait(pthread_mutex_t *mu, const int *n, int want)
 {
     int64_t deadline = fw_time_mono_ms() + 10000;
-    int n = 0;
+    int have = 0;
     while (fw_time_mono_ms() < deadline) {
-        pthread_mutex_lock(&h->mu);
-        n = h->n;
-        pthread_mutex_unlock(&h->mu);
-        if (n >= want)
+        pthread_mutex_lock(mu);
+        have = *n;
+        pthread_mutex_unlock(mu);
+        if (have >= want)
             break;
         zclock_sleep(10);
     }
-    return n;
+    return have;
 }
 
 // Issue 7: a hand-off that keeps a body takes the actor's buffer over instead of copying it,
@@ -832,7 +833,7 @@ START_TEST(test_scraper_fetch_keep_takes_buffer_over)
     struct scraper_fetch_opts o = {.timeout_ms = 5000, .job = &job};
     for (uint64_t id = 1; id <= 2; id++) { // the second on the same handle, its buffer new
         ck_assert_int_eq(scraper_fetch_start(fetch, id, url, &o), 0);
-        ck_assert_int_eq(s_keep_wait(&h, (int)id), (int)id);
+        ck_assert_int_eq(s_count_wait(&h.mu, &h.n, (int)id), (int)id);
         ck_assert(h.taken_over[id - 1]);
         ck_assert(h.lender_cleared[id - 1]);
         ck_assert_str_eq(h.bodies[id - 1], "one 1\ntwo 2\n");
@@ -882,22 +883,6 @@ s_on_sched(struct scraper_fetch_result *res, void *arg)
     return 0;
 }
 
-static int
-s_sched_wait(struct s_sched *h, int want)
-{
-    int64_t deadline = fw_time_mono_ms() + 10000;
-    int n = 0;
-    while (fw_time_mono_ms() < deadline) {
-        pthread_mutex_lock(&h->mu);
-        n = h->n;
-        pthread_mutex_unlock(&h->mu);
-        if (n >= want)
-            break;
-        zclock_sleep(10);
-    }
-    return n;
-}
-
 // A request queued for later does not wake the actor (it looks at its queue at least once a
 // second anyway) and starts when due, never before; one due now wakes it once.
 START_TEST(test_scraper_fetch_schedules_without_waking)
@@ -914,13 +899,13 @@ START_TEST(test_scraper_fetch_schedules_without_waking)
     struct scraper_fetch_opts o = {.timeout_ms = 5000, .job = &job_a};
     ck_assert_int_eq(scraper_fetch_start(fetch, 1, url, &o), 0);
     ck_assert_uint_eq(scraper_fetch_wakes(fetch), 1);
-    ck_assert_int_eq(s_sched_wait(&h, 1), 1);
+    ck_assert_int_eq(s_count_wait(&h.mu, &h.n, 1), 1);
     // the actor now looks at its queue within a second: a request due in 1.5 s waits for it
     int64_t due = fw_time_mono_ms() + 1500;
     o.job = &job_b;
     ck_assert_int_eq(scraper_fetch_schedule(fetch, 2, url, &o, due), 0);
     ck_assert_uint_eq(scraper_fetch_wakes(fetch), 1);
-    ck_assert_int_eq(s_sched_wait(&h, 2), 2);
+    ck_assert_int_eq(s_count_wait(&h.mu, &h.n, 2), 2);
     ck_assert_ptr_eq(h.jobs[1], &job_b);
     ck_assert_int_ge(h.at[1], due);
     ck_assert_uint_eq(scraper_fetch_wakes(fetch), 1);

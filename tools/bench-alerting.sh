@@ -59,20 +59,12 @@ AM_PORT=$(free_port) SINK_PORT=$(free_port) \
 peer=$(sed -n 's/^summary: //p' "$TMP/peer.out")
 [ -n "$peer" ] || { echo "bench: the peer run failed:"; tail -20 "$TMP/peer.out"; exit 1; }
 
-wait_ready() { for _ in $(seq 1 300); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
-
 echo "== peer: a second Alertmanager for alertload's rounds"
-AMP=$(free_port) ASINK=$(free_port)
-bench_route_config "$ASINK" > "$TMP/peer.yml"
-python3 "$KIT/webhook-sink.py" --port "$ASINK" --out "$TMP/peer-arrivals.jsonl" \
-    --max-seconds 900 > "$TMP/peer-sink.log" 2>&1 &
-PIDS+=($!)
-prometheus-alertmanager --config.file="$TMP/peer.yml" --storage.path="$TMP/peer-data" \
-    --web.listen-address=127.0.0.1:$AMP --cluster.listen-address= --log.level=warn \
-    > "$TMP/peer-am.log" 2>&1 &
-PEER_AM=$!
-PIDS+=($PEER_AM)
-wait_ready "http://127.0.0.1:$AMP/-/ready" || { echo "bench: alertmanager did not start"; exit 1; }
+up=1
+bench_am_start "$KIT" "$TMP" peer || up=0
+PIDS+=("$AM_SINK_PID" "$AM_PID")
+[ "$up" = 1 ] || { echo "bench: alertmanager did not start"; exit 1; }
+AMP=$AM_PORT PEER_AM=$AM_PID
 
 echo "== floorwatch: alertd + notifyd"
 SINK=$(free_port)
@@ -94,7 +86,7 @@ ours=$(sed -n 's/^summary: //p' "$TMP/ours.out")
 python3 "$KIT/webhook-sink.py" --port "$SINK" --out "$TMP/arrivals.jsonl" --max-seconds 900 \
     > "$TMP/sink.log" 2>&1 &
 PIDS+=($!)
-wait_ready "http://127.0.0.1:$SINK/" || { echo "bench: the sink did not start"; exit 1; }
+bench_wait_ready "http://127.0.0.1:$SINK/" || { echo "bench: the sink did not start"; exit 1; }
 # groups_notified RUN EXPECTED: wait (<= 30 s) until the sink saw EXPECTED (alertname,line)
 # groups carrying an alert of RUN; prints how many it saw.
 groups_notified() {
@@ -149,7 +141,7 @@ for r in $(seq 1 "$ROUNDS"); do
         measure "$pid" "${post[@]}" --alerts="$SINGLE" --batch=1 --run=csingle \
             >> "$TMP/$who-csingle.jsonl"
     done
-    wait_ready "http://127.0.0.1:$FLOOR/-/ready" || { echo "bench: post-floor is not up"; exit 1; }
+    bench_wait_ready "http://127.0.0.1:$FLOOR/-/ready" || { echo "bench: post-floor is not up"; exit 1; }
     measure "$FLOOR_PID" "$BIN/alertload" --post-url=http://127.0.0.1:$FLOOR/api/v2/alerts \
         --alerts="$SINGLE" --batch=1 --run=csingle >> "$TMP/floor-csingle.jsonl"
     for t in peer:$AMP:$PEER_AM ours:$HTTP:$ALERTD_PID floor:$FLOOR:$FLOOR_PID; do

@@ -71,6 +71,32 @@ receivers:
 EOT
 }
 
+# bench_wait_ready URL: 0 once URL answers 2xx, 1 after 30 s (300 tries 0.1 s apart).
+bench_wait_ready() {
+    local _
+    for _ in $(seq 1 300); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done
+    return 1
+}
+
+# bench_am_start KIT DIR NAME: a webhook sink (KIT/webhook-sink.py) and the Debian
+# Alertmanager routing to it (bench_route_config; clustering off, storage in DIR/NAME-data,
+# config DIR/NAME.yml, logs DIR/NAME-*.log, arrivals DIR/NAME-arrivals.jsonl) on 127.0.0.1;
+# waits (<= 30 s) for its /-/ready. Sets AM_PORT, AM_PID and AM_SINK_PID (the caller stops
+# them by PID). Non-zero when Alertmanager is not ready.
+bench_am_start() {
+    local kit=$1 dir=$2 name=$3 sink
+    AM_PORT=$(free_port) sink=$(free_port)
+    bench_route_config "$sink" > "$dir/$name.yml"
+    python3 "$kit/webhook-sink.py" --port "$sink" --out "$dir/$name-arrivals.jsonl" \
+        --max-seconds 900 > "$dir/$name-sink.log" 2>&1 &
+    AM_SINK_PID=$!
+    prometheus-alertmanager --config.file="$dir/$name.yml" --storage.path="$dir/$name-data" \
+        --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= --log.level=warn \
+        > "$dir/$name-am.log" 2>&1 &
+    AM_PID=$!
+    bench_wait_ready "http://127.0.0.1:$AM_PORT/-/ready"
+}
+
 # bench_alertd_start BIN DIR SINK_PORT: BIN's notifyd and alertd on 127.0.0.1 (ZeroMQ over
 # tcp:// between them, as between two pods), routing from bench_route_config to the sink,
 # config, state and logs in DIR; waits (<= 30 s) for alertd's /-/ready. Sets NOTIFYD_PID and
@@ -90,9 +116,5 @@ bench_alertd_start() {
         --zmq.notifyd-address="$zn" --zmq.pub-address="$ALERTD_PUB" \
         --zmq.notifyd-pub-address="$zp1" > "$dir/alertd.log" 2>&1 &
     ALERTD_PID=$!
-    for _ in $(seq 1 300); do
-        curl -fs -o /dev/null "http://127.0.0.1:$ALERTD_HTTP/-/ready" && return 0
-        sleep 0.1
-    done
-    return 1
+    bench_wait_ready "http://127.0.0.1:$ALERTD_HTTP/-/ready"
 }

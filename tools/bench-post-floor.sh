@@ -40,25 +40,19 @@ cleanup() {
 }
 trap cleanup EXIT
 # shellcheck source=tools/bench-lib.sh
-. "$HERE/bench-lib.sh" # free_port, bench_route_config, bench_alertd_start
+. "$HERE/bench-lib.sh" # free_port, bench_am_start, bench_alertd_start
 # cpu_s PID: CPU seconds of PID's threads so far, from schedstat (ns: /proc's stat counts in
 # 10 ms ticks, 5 us an alert over a 2,000-POST run).
 cpu_s() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.6f\n", s / 1e9 }'; }
-wait_ready() { for _ in $(seq 1 300); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
 echo "start $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 SERVERS=() # name:port:pid
-AMP=$(free_port) ASINK=$(free_port)
-bench_route_config "$ASINK" > "$TMP/am.yml"
-python3 "$KIT/webhook-sink.py" --port "$ASINK" --out "$TMP/am-arrivals.jsonl" \
-    --max-seconds 900 > "$TMP/am-sink.log" 2>&1 &
-PIDS+=($!)
-prometheus-alertmanager --config.file="$TMP/am.yml" --storage.path="$TMP/am-data" \
-    --web.listen-address=127.0.0.1:$AMP --cluster.listen-address= --log.level=warn \
-    > "$TMP/am.log" 2>&1 &
-PIDS+=($!)
-SERVERS+=("am:$AMP:$!")
-wait_ready "http://127.0.0.1:$AMP/-/ready" || { echo "bench-post-floor: alertmanager did not start"; exit 1; }
+up=1
+bench_am_start "$KIT" "$TMP" am || up=0
+PIDS+=("$AM_SINK_PID" "$AM_PID")
+[ "$up" = 1 ] || { echo "bench-post-floor: alertmanager did not start"; exit 1; }
+AMP=$AM_PORT
+SERVERS+=("am:$AMP:$AM_PID")
 
 # alertd_up NAME BIN: BIN's alertd + notifyd with a sink of their own, added to SERVERS.
 alertd_up() {
@@ -80,7 +74,7 @@ FP=$(free_port)
 "$BIN/post-floor" --web.listen-address=127.0.0.1:$FP > "$TMP/floor.log" 2>&1 &
 PIDS+=($!)
 SERVERS+=("floor:$FP:$!")
-wait_ready "http://127.0.0.1:$FP/-/ready" || { echo "bench-post-floor: post-floor did not start"; exit 1; }
+bench_wait_ready "http://127.0.0.1:$FP/-/ready" || { echo "bench-post-floor: post-floor did not start"; exit 1; }
 
 # one ROUND CLIENT NAME PORT PID: one run of SINGLE POSTs, one JSON line.
 one() {
