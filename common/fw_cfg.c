@@ -28,6 +28,7 @@
     collected by fw_cfg_errors.c.
 */
 #include "fw_cfg.h"
+#include "fw_cfg_int.h"
 
 #include <errno.h>
 #include <math.h>
@@ -58,10 +59,7 @@ typedef struct {
     bool exhausted;             // budget error already reported
     int depth;                  // mappings being walked: s_map recursion
     bool too_deep;              // depth error already reported
-    const char *text;           // borrowed: the document's source, len bytes
-    size_t len;
-    size_t *lines; // owned: byte offset of each line of text (built at the first block scalar)
-    size_t n_lines;
+    struct fw_cfg_src src;      // the document's source, for values' positions (vpos)
 } s_ctx_t;
 
 struct s_pair {
@@ -679,94 +677,6 @@ s_absent(s_ctx_t *ctx, const struct fw_cfg_field *f, void *base, struct fw_cfg_p
         s_struct(ctx, f, base, NULL, pos, sect);
 }
 
-// The column of byte 0 of scalar v's text when the file holds the text byte for byte on one
-// line (plain or quoted, no escape, no folding, ASCII), else 0: the source span must be
-// exactly the text (plus its two quotes).
-static int
-s_text_col(const yaml_node_t *v)
-{
-    yaml_scalar_style_t st = v->data.scalar.style;
-    size_t q = st == YAML_SINGLE_QUOTED_SCALAR_STYLE || st == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
-    if (!q && st != YAML_PLAIN_SCALAR_STYLE)
-        return 0;
-    size_t len = v->data.scalar.length;
-    for (size_t i = 0; i < len; i++)
-        if (v->data.scalar.value[i] >= 0x80 || v->data.scalar.value[i] < 0x20)
-            return 0;
-    if (v->start_mark.line != v->end_mark.line ||
-        v->end_mark.index - v->start_mark.index != len + 2 * q)
-        return 0;
-    return (int)(v->start_mark.column + 1 + q);
-}
-
-// The column before the content of literal block scalar v (`key: |` then indented lines),
-// when every line of its text is on the file's next lines, indented by the same spaces and
-// otherwise byte for byte (ASCII): line k of the text at line start + k, byte c at column
-// indent + 1 + c. 0 otherwise (folded, indentation indicators that change it, a tab...).
-static int
-s_block_indent(s_ctx_t *ctx, const yaml_node_t *v)
-{
-    if (v->data.scalar.style != YAML_LITERAL_SCALAR_STYLE || !ctx->text)
-        return 0;
-    if (!ctx->lines) { // libyaml's marks count characters, not bytes: find lines by number
-        size_t n = 1;
-        for (size_t i = 0; i < ctx->len; i++)
-            n += ctx->text[i] == '\n';
-        ctx->lines = fw_malloc(n * sizeof(size_t));
-        ctx->lines[ctx->n_lines++] = 0;
-        for (size_t i = 0; i < ctx->len; i++)
-            if (ctx->text[i] == '\n')
-                ctx->lines[ctx->n_lines++] = i + 1;
-    }
-    const char *t = (const char *)v->data.scalar.value, *end = t + v->data.scalar.length;
-    // the source from the line after the indicator's
-    if (v->start_mark.line + 1 >= ctx->n_lines)
-        return 0;
-    const char *src = ctx->text + ctx->lines[v->start_mark.line + 1], *send = ctx->text + ctx->len;
-    int indent = -1;
-    while (t < end) {
-        const char *te = memchr(t, '\n', (size_t)(end - t));
-        size_t tl = (size_t)((te ? te : end) - t);
-        const char *se = memchr(src, '\n', (size_t)(send - src));
-        size_t sl = (size_t)((se ? se : send) - src);
-        size_t sp = 0;
-        while (sp < sl && src[sp] == ' ')
-            sp++;
-        if (tl == 0) {
-            if (sp != sl) // an empty text line must be a blank source line
-                return 0;
-        } else {
-            if (indent < 0)
-                indent = (int)sp;
-            if ((size_t)indent + tl != sl || sp < (size_t)indent ||
-                memcmp(src + indent, t, tl) != 0)
-                return 0;
-            for (size_t i = 0; i < tl; i++)
-                if ((unsigned char)t[i] >= 0x80 || (unsigned char)t[i] < 0x20)
-                    return 0;
-        }
-        if (!te || !se)
-            break;
-        t = te + 1;
-        src = se + 1;
-    }
-    return indent > 0 ? indent : 0;
-}
-
-static void
-s_vpos_add(s_ctx_t *ctx, struct fw_cfg_vpos_list *l, const char *key, const char *name,
-           const yaml_node_t *v)
-{
-    if (!l || v->type != YAML_SCALAR_NODE)
-        return;
-    l->items = fw_realloc(l->items, (l->len + 1) * sizeof(*l->items));
-    struct fw_cfg_vpos *p = &l->items[l->len++];
-    p->key = name ? fw_asprintf("%s.%s", key, name) : fw_strdup(key);
-    p->pos = s_pos(v);
-    p->text_col = s_text_col(v);
-    p->block_indent = s_block_indent(ctx, v);
-}
-
 // Record where value v of key sits (a scalar, or the scalars of a mapping for a STR_MAP).
 static void
 s_vpos_record(s_ctx_t *ctx, struct fw_cfg_vpos_list *l, const struct fw_cfg_field *f,
@@ -775,7 +685,7 @@ s_vpos_record(s_ctx_t *ctx, struct fw_cfg_vpos_list *l, const struct fw_cfg_fiel
     if (!l)
         return;
     if (v->type == YAML_SCALAR_NODE) {
-        s_vpos_add(ctx, l, key, NULL, v);
+        fw_cfg_vpos_add(&ctx->src, l, key, NULL, v);
         return;
     }
     if (f->type != FW_CFG_STR_MAP || v->type != YAML_MAPPING_NODE)
@@ -784,32 +694,8 @@ s_vpos_record(s_ctx_t *ctx, struct fw_cfg_vpos_list *l, const struct fw_cfg_fiel
         yaml_node_t *k = yaml_document_get_node(ctx->doc, pr->key);
         yaml_node_t *val = yaml_document_get_node(ctx->doc, pr->value);
         if (k && val && k->type == YAML_SCALAR_NODE)
-            s_vpos_add(ctx, l, key, s_text(k), val);
+            fw_cfg_vpos_add(&ctx->src, l, key, s_text(k), val);
     }
-}
-
-const struct fw_cfg_vpos *
-fw_cfg_vpos_find(const struct fw_cfg_vpos_list *l, const char *key)
-{
-    for (size_t i = 0; l && key && i < l->len; i++)
-        if (strcasecmp(l->items[i].key, key) == 0)
-            return &l->items[i];
-    return NULL;
-}
-
-struct fw_cfg_pos
-fw_cfg_vpos_at(const struct fw_cfg_vpos *v, int line, int col, struct fw_cfg_pos fallback)
-{
-    if (!v)
-        return fallback;
-    struct fw_cfg_pos p = v->pos;
-    if (v->text_col > 0 && line == 1 && col >= 0) {
-        p.col = v->text_col + col;
-    } else if (v->block_indent > 0 && line >= 1 && col >= 0) {
-        p.line = v->pos.line + line;
-        p.col = v->block_indent + 1 + col;
-    }
-    return p;
 }
 
 // Walk mapping node (NULL: absent) against table, filling base. pos is the mapping's own
@@ -1037,7 +923,7 @@ fw_cfg_load(const char *name, const char *text, const struct fw_cfg_field *table
         return -1;
     }
 
-    s_ctx_t ctx = {name, &doc, errs, S_NODE_BUDGET, false, 0, false, text, len, NULL, 0};
+    s_ctx_t ctx = {name, &doc, errs, S_NODE_BUDGET, false, 0, false, {text, len, NULL, 0}};
     struct fw_cfg_pos top = {1, 1};
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (!root || s_is_null(root)) {
@@ -1049,7 +935,7 @@ fw_cfg_load(const char *name, const char *text, const struct fw_cfg_field *table
         s_map(&ctx, table, out, root, s_pos(root), "");
     }
 
-    free(ctx.lines);
+    fw_cfg_src_free(&ctx.src);
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
     free(owned);
@@ -1092,15 +978,7 @@ fw_cfg_free(const struct fw_cfg_field *table, void *out)
         case FW_CFG_LABELS:
         case FW_CFG_STR_MAP: fw_labels_clear(p); break;
         case FW_CFG_STRUCT: fw_cfg_free(f->child, p); break;
-        case FW_CFG_VALUE_POS: {
-            struct fw_cfg_vpos_list *l = p;
-            for (size_t i = 0; i < l->len; i++)
-                free(l->items[i].key);
-            free(l->items);
-            l->items = NULL;
-            l->len = 0;
-            break;
-        }
+        case FW_CFG_VALUE_POS: fw_cfg_vpos_list_free(p); break;
         case FW_CFG_LIST: {
             char **items = p;
             size_t *count = (size_t *)((char *)out + f->count_off);
