@@ -862,6 +862,7 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
     self->unlogged = zlist_new();
     self->store = alertd_store_new();
     self->silences = alertd_silences_new();
+    alertd_silences_set_limits(self->silences, opts->silences_max, opts->silence_size_max);
     self->metrics = fw_metrics_new();
     s_declare_metrics(self->metrics);
     if (s_state_open(self) < 0) {

@@ -25,6 +25,8 @@ struct alertd_opts {
     const char *storage_path;    // the state (LMDB): alerts, silences, notification log; NULL or
                                  // "": kept in memory only
     int64_t data_retention;      // ms a notification log entry is kept
+    int64_t silences_max;        // --silences.max-silences; <= 0: no limit
+    int64_t silence_size_max;    // --silences.max-silence-size-bytes; <= 0: no limit
     const char *external_url;
     struct fw_flag_list cluster_peers;  // --cluster.peer (repeatable)
     const char *cluster_tls_config;     // refused when given (not supported)

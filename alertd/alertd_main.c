@@ -7,9 +7,13 @@
 #include <string.h>
 
 #include "alertd.h"
+#include "alertd_silence.h"
 #include "alertd_tmpl.h"
 #include "fw_flags.h"
 #include "fw_ports.h"
+
+#define S_STR_(x) #x
+#define S_STR(x) S_STR_(x)
 
 static const struct fw_flag s_flags[] = {
     FW_FLAGS_COMMON(struct alertd_opts, common, FW_HTTP_ALERTD),
@@ -28,6 +32,14 @@ static const struct fw_flag s_flags[] = {
      "memory only"},
     {"data.retention", FW_FLAG_DURATION, offsetof(struct alertd_opts, data_retention), "120h",
      "how long a notification log entry is kept"},
+    {"silences.max-silences", FW_FLAG_INT, offsetof(struct alertd_opts, silences_max),
+     S_STR(ALERTD_SILENCES_MAX_DEFAULT),
+     "maximum number of silences, including expired silences (until they are dropped, 15m "
+     "after they end); 0 or negative: no limit (Alertmanager's default)"},
+    {"silences.max-silence-size-bytes", FW_FLAG_INT, offsetof(struct alertd_opts, silence_size_max),
+     S_STR(ALERTD_SILENCE_SIZE_MAX_DEFAULT),
+     "maximum silence size in bytes (its JSON); 0 or negative: no limit (Alertmanager's "
+     "default)"},
     {"web.external-url", FW_FLAG_STR, offsetof(struct alertd_opts, external_url),
      "http://127.0.0.1:9093", "URL alertd is reachable at (externalURL in notifications)"},
     {"cluster.listen-address", FW_FLAG_STR, offsetof(struct alertd_opts, cluster.listen), "",

@@ -25,6 +25,7 @@ struct alertd_silences {
     zlist_t *items; // owned: struct s_silence *
     uint64_t version;
     zhashx_t *changed; // owned, or NULL when not tracking: ids changed here (put, expire)
+    int64_t max_silences, max_size; // limits (alertd_silences_set_limits); <= 0: none
 };
 
 // Note that the silence id changed here (when tracking changes for the cluster).
@@ -54,7 +55,16 @@ alertd_silences_new(void)
 {
     alertd_silences_t *self = fw_calloc(1, sizeof *self);
     self->items = zlist_new();
+    self->max_silences = ALERTD_SILENCES_MAX_DEFAULT;
+    self->max_size = ALERTD_SILENCE_SIZE_MAX_DEFAULT;
     return self;
+}
+
+void
+alertd_silences_set_limits(alertd_silences_t *self, int64_t max_silences, int64_t max_size)
+{
+    self->max_silences = max_silences;
+    self->max_size = max_size;
 }
 
 void
@@ -79,6 +89,42 @@ s_find(alertd_silences_t *self, const char *id)
         if (strcmp(s->id, id) == 0)
             return s;
     return NULL;
+}
+
+static json_t *s_json(const struct s_silence *s, int64_t now);
+
+// Alertmanager's count limit (checkSizeLimits' sibling in Silences.Set): every silence held
+// counts, expired ones too until the GC drops them, as Alertmanager counts its whole state
+// (alertmanager#3862), so creating and expiring in a loop cannot grow the table either.
+// 0, or -1 with its message in err.
+static int
+s_check_count(alertd_silences_t *self, fw_err_t *err)
+{
+    size_t n = zlist_size(self->items);
+    if (self->max_silences > 0 && (int64_t)n + 1 > self->max_silences) {
+        fw_err_set(err, "exceeded maximum number of silences: %zu (limit: %lld)", n,
+                   (long long)self->max_silences);
+        return -1;
+    }
+    return 0;
+}
+
+// Alertmanager's size limit (checkSizeLimits), measured on the silence as alertd stores and
+// gossips it: its compact JSON (Alertmanager measures its protobuf). 0, or -1 with its message.
+static int
+s_check_size(alertd_silences_t *self, const struct s_silence *s, fw_err_t *err)
+{
+    if (self->max_size <= 0)
+        return 0;
+    json_t *j = s_json(s, 0);
+    size_t n = json_dumpb(j, NULL, 0, JSON_COMPACT);
+    json_decref(j);
+    if ((int64_t)n > self->max_size) {
+        fw_err_set(err, "silence exceeded maximum size: %zu bytes (limit: %lld bytes)", n,
+                   (long long)self->max_size);
+        return -1;
+    }
+    return 0;
 }
 
 static int
@@ -176,6 +222,14 @@ alertd_silences_put(alertd_silences_t *self, const json_t *j, int64_t now, fw_er
     }
     if (tmp.starts_at < now)
         tmp.starts_at = now;
+    tmp.updated_at = now;
+    const char *cb = json_string_value(json_object_get(j, "createdBy"));
+    const char *cm = json_string_value(json_object_get(j, "comment"));
+    tmp.created_by = fw_strdup(cb ? cb : "");
+    tmp.comment = fw_strdup(cm ? cm : "");
+    // Alertmanager's order (Silences.Set): an unknown id, then for an update the size, for a
+    // new silence the count and then the size. An update changes a silence in place here, so
+    // it never needs room: at the limit, silences can still be updated and expired.
     const char *id = json_string_value(json_object_get(j, "id"));
     struct s_silence *s = NULL;
     if (id && *id) {
@@ -184,30 +238,34 @@ alertd_silences_put(alertd_silences_t *self, const json_t *j, int64_t now, fw_er
             fw_err_set(err, ALERTD_SILENCE_NOT_FOUND);
             goto fail;
         }
+        tmp.id = fw_strdup(s->id);
+    } else {
+        if (s_check_count(self, err) < 0)
+            goto fail;
+        zuuid_t *u = zuuid_new();
+        tmp.id = fw_strdup(zuuid_str_canonical(u));
+        zuuid_destroy(&u);
+    }
+    if (s_check_size(self, &tmp, err) < 0)
+        goto fail;
+    if (s) { // in place: the silence keeps its position in the list
         alertd_matchers_clear(&s->matchers);
+        free(s->id);
         free(s->created_by);
         free(s->comment);
     } else {
-        s = fw_calloc(1, sizeof *s);
-        zuuid_t *u = zuuid_new();
-        const char *canon = zuuid_str_canonical(u);
-        s->id = fw_strdup(canon);
-        zuuid_destroy(&u);
+        s = fw_malloc(sizeof *s);
         zlist_append(self->items, s);
     }
-    s->matchers = tmp.matchers;
-    s->starts_at = tmp.starts_at;
-    s->ends_at = tmp.ends_at;
-    s->updated_at = now;
-    const char *cb = json_string_value(json_object_get(j, "createdBy"));
-    const char *cm = json_string_value(json_object_get(j, "comment"));
-    s->created_by = fw_strdup(cb ? cb : "");
-    s->comment = fw_strdup(cm ? cm : "");
+    *s = tmp;
     self->version++;
     s_changed(self, s->id);
     return fw_strdup(s->id);
 fail:
     alertd_matchers_clear(&tmp.matchers);
+    free(tmp.id);
+    free(tmp.created_by);
+    free(tmp.comment);
     return NULL;
 }
 
@@ -435,6 +493,12 @@ alertd_silences_merge(alertd_silences_t *self, const json_t *j, int64_t now, int
     if (in->ends_at + retention_ms < now || (prev && in->updated_at <= prev->updated_at)) {
         s_free(&in);
         return 0;
+    }
+    // Alertmanager merges a peer's silences without its limits; here they hold too, so a
+    // peer (or anything speaking on the cluster port) cannot grow this table past them.
+    if ((!prev && s_check_count(self, err) < 0) || s_check_size(self, in, err) < 0) {
+        s_free(&in);
+        return -1;
     }
     if (prev) {
         zlist_remove(self->items, prev);

@@ -27,8 +27,21 @@
 
 typedef struct alertd_silences alertd_silences_t;
 
+// The limits' defaults (--silences.max-silences, --silences.max-silence-size-bytes).
+// Alertmanager's are 0 (no limit); alertd's bound the table's memory and the record it
+// rewrites on every change: 10000 x 32 KiB of JSON at most.
+#define ALERTD_SILENCES_MAX_DEFAULT 10000
+#define ALERTD_SILENCE_SIZE_MAX_DEFAULT 32768
+
+// A table with the default limits.
 alertd_silences_t *alertd_silences_new(void);
 void alertd_silences_destroy(alertd_silences_t **self_p);
+// Set Alertmanager's limits; <= 0 means no limit (as in Alertmanager). max_silences counts
+// every silence held, expired ones too until alertd_silences_gc drops them (Alertmanager
+// counts its whole state the same way); max_size is in bytes of the silence's compact JSON
+// (gettable form). They apply to alertd_silences_put and _merge, not to _restore/_load,
+// which take back what the table held when it was written.
+void alertd_silences_set_limits(alertd_silences_t *self, int64_t max_silences, int64_t max_size);
 
 // The message alertd_silences_put leaves in err when the id names no silence (API: 404).
 #define ALERTD_SILENCE_NOT_FOUND "silence not found"
@@ -37,7 +50,11 @@ void alertd_silences_destroy(alertd_silences_t **self_p);
 // with Alertmanager's message in err, checked in its order: "Failed to create silence: start
 // time must be before end time", "Failed to create silence: end time can't be in the past",
 // "silence invalid: <matcher problem>" (e.g. "silence invalid: at least one matcher must not
-// match the empty string"), then ALERTD_SILENCE_NOT_FOUND for an unknown id.
+// match the empty string"), then ALERTD_SILENCE_NOT_FOUND for an unknown id, then the limits
+// (Alertmanager's texts, API: 400): a new silence when the table is full, "exceeded maximum
+// number of silences: N (limit: M)"; a new or updated one too large, "silence exceeded
+// maximum size: N bytes (limit: M bytes)". An update (id given) changes the silence in place,
+// so it is allowed at the count limit.
 char *alertd_silences_put(alertd_silences_t *self, const json_t *j, int64_t now, fw_err_t *err);
 // Expire a silence; 0, or -1 when there is none with that id.
 int alertd_silences_expire(alertd_silences_t *self, const char *id, int64_t now);
@@ -72,7 +89,8 @@ json_t *alertd_silences_take_changes(alertd_silences_t *self, int64_t now);
 // Merge a peer's silence (gettable form, borrowed) as Alertmanager's silences do: ignored
 // when it ended more than retention_ms before now; taken when the id is new here or the
 // peer's updatedAt is later than ours (the table's version is bumped, so alertd persists
-// it). 1 taken, 0 ours kept, -1 invalid (err: the silence rules above, as for restore).
+// it). 1 taken, 0 ours kept, -1 invalid (err: the silence rules above, as for restore) or
+// over a limit (err: put's texts; a new id when the table is full, or one too large).
 int alertd_silences_merge(alertd_silences_t *self, const json_t *j, int64_t now,
                           int64_t retention_ms, fw_err_t *err);
 

@@ -5,6 +5,7 @@
 */
 #include "fw_flags.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -74,8 +75,9 @@ s_set(const struct fw_flag *f, const char *value, void *opts, const char *daemon
         return 0;
     case FW_FLAG_INT: {
         char *end;
+        errno = 0;
         long long v = strtoll(value, &end, 10);
-        if (*value == '\0' || *end)
+        if (*value == '\0' || *end || errno == ERANGE) // out of range is refused, not clamped
             break;
         *(int64_t *)target = v;
         return 0;

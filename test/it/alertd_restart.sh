@@ -9,6 +9,13 @@
 # resolved while alertd was down gets exactly one resolved notification, the silence still
 # mutes, and `amtool alert query` lists the alerts posted before the kill. A second SIGKILL
 # and restart sends nothing more. Every wait is bounded.
+#
+# alertd runs with --silences.max-silences=3 and --silences.max-silence-size-bytes=2048
+# (Alertmanager 0.28's flags; the Debian amtool is 0.25's, whose client has no part in the
+# limit): after the restarts, with the first silence restored, two more are added, then
+# `amtool silence add` prints Alertmanager's 400 text for a fourth, an existing one can still
+# be updated and expired at the limit (the expired one still counts until it is dropped), and
+# an update over the size limit gets its 400 text.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 BUILD=${BUILD:-build}
@@ -16,6 +23,17 @@ BIN=$BUILD/bin
 it_need_bins alertd notifyd fwsink
 it_need_cmds amtool jq curl
 it_tmpdir
+
+# The limits' flags take whole numbers only (Alertmanager's are ints): others exit 2.
+for bad in --silences.max-silences=10k --silences.max-silences=99999999999999999999 \
+    --silences.max-silence-size-bytes=1MiB --silences.max-silence-size-bytes=; do
+    rc=0; "$BIN/alertd" "$bad" --check-config > "$IT_DIR/flag.out" 2>&1 || rc=$?
+    [ "$rc" = 2 ] && grep -q "invalid value" "$IT_DIR/flag.out" \
+        || it_die "$bad: exit $rc, $(cat "$IT_DIR/flag.out")"
+done
+"$BIN/alertd" --silences.max-silences=0 --silences.max-silence-size-bytes=-1 --check-config \
+    | grep -q "configuration OK" || it_die "0 and -1 (no limit, as Alertmanager) refused"
+it_ok "silence limit flags: 10k, 2^66, 1MiB and \"\" refused (exit 2); 0 and -1 taken"
 
 SINK=$(it_free_port); AM=$(it_free_port); NOTIFYD=$(it_free_port)
 Z1=$(it_free_port); Z2=$(it_free_port); Z3=$(it_free_port); Z4=$(it_free_port)
@@ -41,7 +59,8 @@ start_alertd() {
     it_start "alertd$NALERTD" "$BIN/alertd" --config.file="$IT_DIR/am.yml" \
         --web.listen-address=127.0.0.1:$AM --storage.path="$IT_DIR/state" \
         --zmq.alerts-address=tcp://127.0.0.1:$Z3 --zmq.notifyd-address=tcp://127.0.0.1:$Z1 \
-        --zmq.pub-address=tcp://127.0.0.1:$Z4
+        --zmq.pub-address=tcp://127.0.0.1:$Z4 \
+        --silences.max-silences=3 --silences.max-silence-size-bytes=2048
     APID=$!
     it_wait_http "http://127.0.0.1:$AM/-/ready" || it_die "alertd ($NALERTD) did not start"
 }
@@ -124,4 +143,30 @@ sleep 3
 [ "$(count Steady)" = 1 ] && [ "$(count Ending)" = 2 ] && [ "$(count Muted)" = 0 ] \
     || it_die "second restart: want Steady 1, Ending 2, Muted 0; got $(count Steady) $(count Ending) $(count Muted)"
 it_ok "a second SIGKILL and restart sends nothing more"
+
+# The silence limits, with the restored silence counted.
+s2=$(am silence add alertname=Lim2 --comment=limit --duration=1h) || it_die "silence 2 refused"
+s3=$(am silence add alertname=Lim3 --comment=limit --duration=1h) || it_die "silence 3 refused"
+rc=0
+amtool --alertmanager.url="$AMURL" silence add alertname=Lim4 --comment=limit --duration=1h \
+    > "$IT_DIR/lim4.out" 2>&1 || rc=$?
+[ "$rc" != 0 ] && grep -q 'exceeded maximum number of silences: 3 (limit: 3)' "$IT_DIR/lim4.out" \
+    || it_die "4th silence at the limit: amtool exit $rc: $(cat "$IT_DIR/lim4.out")"
+[ "$(am silence query -q | wc -l)" = 3 ] || it_die "silences after the refusal: $(am silence query -q)"
+it_ok "amtool silence add at the limit: exit $rc, $(grep 'amtool: error' "$IT_DIR/lim4.out")"
+am silence update "$s2" --comment=updated-at-limit >/dev/null || it_die "update at the limit refused"
+am silence query -o json | jq -e --arg id "$s2" \
+    '.[] | select(.id == $id and .comment == "updated-at-limit")' >/dev/null \
+    || it_die "update at the limit not applied"
+am silence expire "$s3" || it_die "expire at the limit refused"
+it_ok "at the limit: silence $s2 updated in place and $s3 expired"
+big=$(printf 'x%.0s' $(seq 3000))
+st=$(curl -sS -o "$IT_DIR/big.out" -w '%{http_code}' -XPOST -H 'Content-Type: application/json' \
+    "$AMURL/api/v2/silences" -d "{\"id\":\"$s2\",\"matchers\":[{\"name\":\"alertname\",\"value\":\"Big\",
+    \"isRegex\":false}],\"startsAt\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",
+    \"endsAt\":\"$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)\",\"createdBy\":\"it\",
+    \"comment\":\"$big\"}")
+[ "$st" = 400 ] && grep -q '"silence exceeded maximum size: [0-9]* bytes (limit: 2048 bytes)"' \
+    "$IT_DIR/big.out" || it_die "oversized silence: HTTP $st $(head -c 200 "$IT_DIR/big.out")"
+it_ok "update of $s2 past the size limit: HTTP $st $(cat "$IT_DIR/big.out")"
 echo "alertd_restart.sh: all checks passed"
