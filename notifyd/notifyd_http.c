@@ -7,6 +7,7 @@
 
 #include "fw_mem.h"
 #include "notifyd_http.h"
+#include "notifyd_noproxy.h"
 
 static const struct {
     const char *key;
@@ -170,30 +171,44 @@ s_env(const char *upper, const char *lower)
     return v && *v ? v : getenv(lower);
 }
 
+// The proxy for a request to url, or NULL for none (borrowed from http or the
+// environment), as Prometheus common's ProxyConfig.Proxy chooses it: with
+// proxy_from_environment, httpproxy.FromEnvironment (HTTPS_PROXY for https URLs, HTTP_PROXY
+// for http, none for other schemes, NO_PROXY; ALL_PROXY is not read, as in Go); with
+// proxy_url and no no_proxy, http.ProxyURL (every request, localhost too); with both, an
+// httpproxy.Config holding proxy_url for both schemes and no_proxy.
+static const char *
+s_proxy_for(const json_t *http, const char *url)
+{
+    bool https = strncasecmp(url, "https:", 6) == 0, plain = strncasecmp(url, "http:", 5) == 0;
+    if (json_is_true(json_object_get(http, "proxy_from_environment"))) {
+        const char *proxy = https   ? s_env("HTTPS_PROXY", "https_proxy")
+                            : plain ? s_env("HTTP_PROXY", "http_proxy")
+                                    : NULL;
+        if (!proxy || !*proxy)
+            return NULL;
+        return notifyd_noproxy_use(s_env("NO_PROXY", "no_proxy"), url) ? proxy : NULL;
+    }
+    const char *proxy = json_string_value(json_object_get(http, "proxy_url"));
+    const char *no_proxy = json_string_value(json_object_get(http, "no_proxy"));
+    if (!proxy || !*proxy)
+        return NULL;
+    if (!no_proxy || !*no_proxy)
+        return proxy;
+    return (https || plain) && notifyd_noproxy_use(no_proxy, url) ? proxy : NULL;
+}
+
 static void
 s_proxy(CURL *e, const json_t *http, const char *url, struct curl_slist **proxy_headers)
 {
-    const char *proxy = json_string_value(json_object_get(http, "proxy_url"));
-    const char *no_proxy = json_string_value(json_object_get(http, "no_proxy"));
-    bool direct_loopback = no_proxy != NULL;
-    if (json_is_true(json_object_get(http, "proxy_from_environment"))) {
-        bool https = strncasecmp(url, "https:", 6) == 0;
-        proxy = https ? s_env("HTTPS_PROXY", "https_proxy") : s_env("HTTP_PROXY", "http_proxy");
-        no_proxy = s_env("NO_PROXY", "no_proxy");
-        direct_loopback = true;
-    }
-    if (!proxy || !*proxy) {
-        curl_easy_setopt(e, CURLOPT_PROXY, ""); // not libcurl's reading of the environment
+    const char *proxy = s_proxy_for(http, url);
+    // "" for none, not NULL: libcurl would read the environment itself then.
+    curl_easy_setopt(e, CURLOPT_PROXY, proxy ? proxy : "");
+    if (!proxy)
         return;
-    }
-    curl_easy_setopt(e, CURLOPT_PROXY, proxy);
-    if (direct_loopback) {
-        // httpproxy never proxies localhost or a loopback address.
-        char *np = fw_asprintf("%s%slocalhost,127.0.0.0/8,::1", no_proxy ? no_proxy : "",
-                               no_proxy && *no_proxy ? "," : "");
-        curl_easy_setopt(e, CURLOPT_NOPROXY, np);
-        free(np);
-    }
+    // The decision is made above by Go's rules; "" keeps libcurl's own no_proxy reading
+    // (CURLOPT_NOPROXY or NO_PROXY, with other rules) from undoing it.
+    curl_easy_setopt(e, CURLOPT_NOPROXY, "");
     size_t i;
     const json_t *v;
     json_array_foreach(json_object_get(http, "proxy_connect_header"), i, v)

@@ -5,14 +5,17 @@
     files; notifyd runs in its own pod), `server_name` (SNI and the name the certificate
     must carry, the URL's host still in the Host header), `insecure_skip_verify`,
     `min_version`/`max_version` (TLS10..TLS13; minimum TLS 1.2 when absent, Go's client
-    default). proxy: `proxy_url` (CURLOPT_PROXY), `no_proxy` (CURLOPT_NOPROXY),
-    `proxy_connect_header` (CURLOPT_PROXYHEADER, sent on CONNECT only), and
-    `proxy_from_environment`, read as Go's golang.org/x/net/http/httpproxy reads it:
-    HTTPS_PROXY/https_proxy for https URLs, HTTP_PROXY/http_proxy for http URLs (upper case
-    first; ALL_PROXY is not read), NO_PROXY/no_proxy. As in Go, a request to localhost or a
-    loopback address goes direct whenever no_proxy or the environment decides. With no
-    proxy configured, none is used: libcurl's own reading of the environment is turned off,
-    as Alertmanager uses no proxy unless told to.
+    default). proxy: `proxy_url`, `no_proxy`, `proxy_connect_header` (CURLOPT_PROXYHEADER,
+    sent on CONNECT only) and `proxy_from_environment`, chosen per request as Prometheus
+    common's ProxyConfig.Proxy chooses: from the environment as Go's
+    golang.org/x/net/http/httpproxy reads it (HTTPS_PROXY/https_proxy for https URLs,
+    HTTP_PROXY/http_proxy for http URLs, upper case first, NO_PROXY/no_proxy; ALL_PROXY is
+    not read, as Go does not read it); proxy_url alone for every request; proxy_url with
+    no_proxy under httpproxy's rules (notifyd_noproxy.h: ports, CIDR, domains, localhost and
+    loopback direct). The choice is ours: CURLOPT_PROXY is the proxy or "" and
+    CURLOPT_NOPROXY "", so libcurl's own no_proxy rules and its reading of the environment
+    never apply (Alertmanager uses no proxy unless told to). The choice holds for redirects
+    libcurl follows; Go would choose again for each.
 */
 #ifndef NOTIFYD_HTTP_H
 #define NOTIFYD_HTTP_H

@@ -32,12 +32,20 @@ START_TEST(test_notifyd_http_take_apply)
     CURL *e = curl_easy_init();
     struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
     struct notifyd_http_lists keep;
-    notifyd_http_apply(e, req.http, "https://127.0.0.1:9/x", &headers, &keep);
+    // Not a loopback host, which no_proxy would send direct (no transfer is made here).
+    notifyd_http_apply(e, req.http, "https://192.0.2.1:9/x", &headers, &keep);
     ck_assert_ptr_nonnull(keep.proxy_headers);
     ck_assert_str_eq(keep.proxy_headers->data, "X-A: b");
     ck_assert_ptr_nonnull(keep.connect_to); // server_name differs from the URL's host
+    ck_assert_str_eq(keep.connect_to->data, "h.example:9:192.0.2.1:9");
+    ck_assert_str_eq(headers->next->data, "Host: 192.0.2.1:9");
+    notifyd_http_lists_free(&keep);
+    curl_slist_free_all(headers->next);
+    headers->next = NULL;
+    // A loopback host with no_proxy set goes direct: no proxy, so no CONNECT headers.
+    notifyd_http_apply(e, req.http, "https://127.0.0.1:9/x", &headers, &keep);
+    ck_assert_ptr_null(keep.proxy_headers);
     ck_assert_str_eq(keep.connect_to->data, "h.example:9:127.0.0.1:9");
-    ck_assert_str_eq(headers->next->data, "Host: 127.0.0.1:9");
     notifyd_http_lists_free(&keep);
     notifyd_http_lists_free(&keep);                                       // twice is fine
     notifyd_http_apply(e, NULL, "http://127.0.0.1:9/x", &headers, &keep); // none: no proxy
