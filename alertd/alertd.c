@@ -831,6 +831,8 @@ s_declare_metrics(fw_metrics_t *m)
                        "Notifications that could not be queued to notifyd.");
     fw_metrics_declare(m, "fw_alertd_groups", FW_METRIC_GAUGE, "Aggregation groups.");
     fw_metrics_declare(m, "fw_alertd_silences", FW_METRIC_GAUGE, "Silences by state.");
+    fw_metrics_declare(m, "fw_alertd_silences_refused_total", FW_METRIC_COUNTER,
+                       "Silences refused by POST /api/v2/silences, by reason.");
     fw_metrics_declare(m, "fw_alertd_silences_invalid_total", FW_METRIC_COUNTER,
                        "Stored silences refused when loading the state file (invalid, e.g. "
                        "matching every alert).");

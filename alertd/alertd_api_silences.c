@@ -118,6 +118,26 @@ s_silence_schema(const json_t *j, struct fw_http_response *resp)
     return 0;
 }
 
+// Count a POST /api/v2/silences that was refused, by reason (fw_alertd_silences_refused_total;
+// Alertmanager has no such counter): "invalid" (schema or silence rules), "not_found" (an
+// unknown id), "max_silences" or "max_size" (the limits; texts from alertd_silences_put).
+static void
+s_refused(alertd_t *self, const char *msg)
+{
+    const char *reason = "invalid";
+    if (!msg)
+        ; // the schema
+    else if (strcmp(msg, ALERTD_SILENCE_NOT_FOUND) == 0)
+        reason = "not_found";
+    else if (strncmp(msg, "exceeded maximum number of silences", 35) == 0)
+        reason = "max_silences";
+    else if (strncmp(msg, "silence exceeded maximum size", 29) == 0)
+        reason = "max_size";
+    char labels[32];
+    snprintf(labels, sizeof labels, "reason=\"%s\"", reason);
+    fw_metrics_add(self->metrics, "fw_alertd_silences_refused_total", labels, 1);
+}
+
 static int
 s_api_silences(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
 {
@@ -128,6 +148,7 @@ s_api_silences(const fw_http_request_t *req, struct fw_http_response *resp, void
         if (!j)
             return 0;
         if (s_silence_schema(j, resp) < 0) {
+            s_refused(self, NULL);
             json_decref(j);
             return 0;
         }
@@ -138,8 +159,13 @@ s_api_silences(const fw_http_request_t *req, struct fw_http_response *resp, void
         if (id)
             alertd_save_silences_locked(self); // durable before the client hears of it
         pthread_mutex_unlock(&self->lock);
+        // Alertmanager replaces (new id, old one expired) an update it cannot make in place.
+        const char *old = json_string_value(json_object_get(j, "id"));
+        if (id && old && *old && strcmp(old, id) != 0)
+            fw_info("silence.replace", "old=%s new=%s", old, id);
         json_decref(j);
         if (!id) {
+            s_refused(self, err.msg);
             fw_info("silence.reject", "err=%s", err.msg);
             alertd_api_json_error(resp, strcmp(err.msg, ALERTD_SILENCE_NOT_FOUND) == 0 ? 404 : 400,
                                   err.msg);

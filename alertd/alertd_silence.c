@@ -92,6 +92,8 @@ s_find(alertd_silences_t *self, const char *id)
 }
 
 static json_t *s_json(const struct s_silence *s, int64_t now);
+static const char *s_state(const struct s_silence *s, int64_t now);
+static void s_expire_one(alertd_silences_t *self, struct s_silence *s, int64_t now);
 
 // Alertmanager's count limit (checkSizeLimits' sibling in Silences.Set): every silence held
 // counts, expired ones too until the GC drops them, as Alertmanager counts its whole state
@@ -193,6 +195,36 @@ s_matchers_read(const json_t *arr, struct alertd_matchers *ms, fw_err_t *err)
     return -1;
 }
 
+// Whole seconds of a time in ms, rounded down (Go's Time.Unix).
+static int64_t
+s_unix(int64_t ms)
+{
+    return ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+}
+
+// Alertmanager's canUpdate (silence.go): whether silence a can become b (as posted, start not
+// yet moved to now) in place "without affecting the historic view of silencing". The
+// matchers must be the same, in the same order; then by a's state: an active one keeps its
+// start (to the second) and may not end in the past; a pending one may not start in the
+// past; an expired one never changes.
+static bool
+s_can_update(const struct s_silence *a, const struct s_silence *b, int64_t now)
+{
+    if (a->matchers.len != b->matchers.len)
+        return false;
+    for (size_t i = 0; i < a->matchers.len; i++) {
+        const struct fw_matcher *x = &a->matchers.items[i], *y = &b->matchers.items[i];
+        if (x->op != y->op || strcmp(x->name, y->name) != 0 || strcmp(x->value, y->value) != 0)
+            return false;
+    }
+    const char *st = s_state(a, now);
+    if (strcmp(st, "active") == 0)
+        return s_unix(a->starts_at) == s_unix(b->starts_at) && b->ends_at >= now;
+    if (strcmp(st, "pending") == 0)
+        return b->starts_at >= now;
+    return false;
+}
+
 char *
 alertd_silences_put(alertd_silences_t *self, const json_t *j, int64_t now, fw_err_t *err)
 {
@@ -220,44 +252,54 @@ alertd_silences_put(alertd_silences_t *self, const json_t *j, int64_t now, fw_er
         fw_err_set(err, "silence invalid: %s", merr.msg);
         goto fail;
     }
-    if (tmp.starts_at < now)
-        tmp.starts_at = now;
     tmp.updated_at = now;
     const char *cb = json_string_value(json_object_get(j, "createdBy"));
     const char *cm = json_string_value(json_object_get(j, "comment"));
     tmp.created_by = fw_strdup(cb ? cb : "");
     tmp.comment = fw_strdup(cm ? cm : "");
-    // Alertmanager's order (Silences.Set): an unknown id, then for an update the size, for a
-    // new silence the count and then the size. An update changes a silence in place here, so
-    // it never needs room: at the limit, silences can still be updated and expired.
+    // Alertmanager's order (Silences.Set): an unknown id; an update it allows in place
+    // (s_can_update) needs only the size; anything else is a new silence, which needs room
+    // (the count, refused before the old one is touched) and then the size.
     const char *id = json_string_value(json_object_get(j, "id"));
-    struct s_silence *s = NULL;
+    struct s_silence *prev = NULL;
     if (id && *id) {
-        s = s_find(self, id);
-        if (!s) {
+        prev = s_find(self, id);
+        if (!prev) {
             fw_err_set(err, ALERTD_SILENCE_NOT_FOUND);
             goto fail;
         }
-        tmp.id = fw_strdup(s->id);
-    } else {
-        if (s_check_count(self, err) < 0)
-            goto fail;
-        zuuid_t *u = zuuid_new();
-        tmp.id = fw_strdup(zuuid_str_canonical(u));
-        zuuid_destroy(&u);
     }
+    if (prev && s_can_update(prev, &tmp, now)) {
+        tmp.id = fw_strdup(prev->id);
+        if (s_check_size(self, &tmp, err) < 0)
+            goto fail;
+        // in place: the silence keeps its id and its position in the list
+        alertd_matchers_clear(&prev->matchers);
+        free(prev->id);
+        free(prev->created_by);
+        free(prev->comment);
+        *prev = tmp;
+        self->version++;
+        s_changed(self, prev->id);
+        return fw_strdup(prev->id);
+    }
+    if (s_check_count(self, err) < 0)
+        goto fail;
+    zuuid_t *u = zuuid_new();
+    tmp.id = fw_strdup(zuuid_str_canonical(u));
+    zuuid_destroy(&u);
+    if (tmp.starts_at < now)
+        tmp.starts_at = now;
     if (s_check_size(self, &tmp, err) < 0)
         goto fail;
-    if (s) { // in place: the silence keeps its position in the list
-        alertd_matchers_clear(&s->matchers);
-        free(s->id);
-        free(s->created_by);
-        free(s->comment);
-    } else {
-        s = fw_malloc(sizeof *s);
-        zlist_append(self->items, s);
-    }
+    // A replacement: the old silence is expired (unless it already is), so its history stays
+    // as it was; both then gossip (s_changed), and a peer takes the new id and the old one's
+    // later updatedAt alike.
+    if (prev && strcmp(s_state(prev, now), "expired") != 0)
+        s_expire_one(self, prev, now);
+    struct s_silence *s = fw_malloc(sizeof *s);
     *s = tmp;
+    zlist_append(self->items, s);
     self->version++;
     s_changed(self, s->id);
     return fw_strdup(s->id);
@@ -275,6 +317,13 @@ alertd_silences_expire(alertd_silences_t *self, const char *id, int64_t now)
     struct s_silence *s = s_find(self, id);
     if (!s)
         return -1;
+    s_expire_one(self, s, now);
+    return 0;
+}
+
+static void
+s_expire_one(alertd_silences_t *self, struct s_silence *s, int64_t now)
+{
     if (s->ends_at > now)
         s->ends_at = now;
     if (s->starts_at > now)
@@ -282,7 +331,6 @@ alertd_silences_expire(alertd_silences_t *self, const char *id, int64_t now)
     s->updated_at = now;
     self->version++;
     s_changed(self, s->id);
-    return 0;
 }
 
 static const char *

@@ -53,8 +53,13 @@ void alertd_silences_set_limits(alertd_silences_t *self, int64_t max_silences, i
 // match the empty string"), then ALERTD_SILENCE_NOT_FOUND for an unknown id, then the limits
 // (Alertmanager's texts, API: 400): a new silence when the table is full, "exceeded maximum
 // number of silences: N (limit: M)"; a new or updated one too large, "silence exceeded
-// maximum size: N bytes (limit: M bytes)". An update (id given) changes the silence in place,
-// so it is allowed at the count limit.
+// maximum size: N bytes (limit: M bytes)". An update (id given) follows Alertmanager's
+// Silences.Set: in place (same id returned) only when its canUpdate allows it (same matchers
+// in the same order; an active silence keeps its start, to the second, and does not end in the
+// past; a pending one does not start in the past; never an expired one). Otherwise it is a
+// replacement: a new silence with a new id (returned; start moved to now when past), which
+// needs room like any new one (at the limit it is refused and the old one left untouched),
+// and the old one is expired unless it already was. Both are tracked as changed.
 char *alertd_silences_put(alertd_silences_t *self, const json_t *j, int64_t now, fw_err_t *err);
 // Expire a silence; 0, or -1 when there is none with that id.
 int alertd_silences_expire(alertd_silences_t *self, const char *id, int64_t now);

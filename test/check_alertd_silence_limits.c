@@ -14,6 +14,7 @@
 #define S_NOW 1700000000000LL // 2023-11-14T22:13:20Z
 
 // A postable silence on line=<line> with a comment of comment_len 'x's, and id when not NULL.
+// It starts at S_NOW, so an update with an id keeps the start and is made in place.
 static json_t *
 s_silence(int line, size_t comment_len, const char *id)
 {
@@ -23,7 +24,7 @@ s_silence(int line, size_t comment_len, const char *id)
     char value[32];
     snprintf(value, sizeof value, "L%d", line);
     json_t *j = json_pack("{s:[{s:s, s:s, s:b}], s:s, s:s, s:s, s:s}", "matchers", "name", "line",
-                          "value", value, "isRegex", 0, "startsAt", "2023-11-14T00:00:00Z",
+                          "value", value, "isRegex", 0, "startsAt", "2023-11-14T22:13:20Z",
                           "endsAt", "2099-01-01T00:00:00Z", "createdBy", "t", "comment", comment);
     ck_assert_ptr_nonnull(j);
     if (id)

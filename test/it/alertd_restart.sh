@@ -16,6 +16,17 @@
 # `amtool silence add` prints Alertmanager's 400 text for a fourth, an existing one can still
 # be updated and expired at the limit (the expired one still counts until it is dropped), and
 # an update over the size limit gets its 400 text.
+#
+# Updates (issue 8): Alertmanager updates a silence in place only when its canUpdate allows it
+# and otherwise replaces it (new id in silenceID, the old one expired). At the limit a
+# replacement (`amtool silence update --start`) is refused and the old one left as it was.
+# Then one sequence runs against a second alertd (default limits) and, when it is installed,
+# Debian's Alertmanager 0.25, and their decisions are compared: `amtool silence update
+# --comment` keeps the id; a new --start of an active silence gives a new id and `amtool
+# silence query --expired` lists the old one; a pending silence's later start keeps the id; a
+# changed matcher (curl, since amtool 0.25's update has no matcher flag) gives a new id and
+# expires the pending one; updating an expired silence gives a new id; an unknown id is 404.
+# (amtool 0.25's `update -q` prints a pointer, so the id is read from `-o json`.)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 BUILD=${BUILD:-build}
@@ -161,12 +172,97 @@ am silence query -o json | jq -e --arg id "$s2" \
 am silence expire "$s3" || it_die "expire at the limit refused"
 it_ok "at the limit: silence $s2 updated in place and $s3 expired"
 big=$(printf 'x%.0s' $(seq 3000))
+# s2 as stored with a big comment: an update in place, so the size is what refuses it (a
+# changed matcher or start would be a replacement, refused first for room at the limit).
+body=$(am silence query -o json | jq -c --arg id "$s2" --arg c "$big" \
+    '.[] | select(.id == $id) | {id, matchers, startsAt, endsAt, createdBy, comment: $c}')
 st=$(curl -sS -o "$IT_DIR/big.out" -w '%{http_code}' -XPOST -H 'Content-Type: application/json' \
-    "$AMURL/api/v2/silences" -d "{\"id\":\"$s2\",\"matchers\":[{\"name\":\"alertname\",\"value\":\"Big\",
-    \"isRegex\":false}],\"startsAt\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",
-    \"endsAt\":\"$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)\",\"createdBy\":\"it\",
-    \"comment\":\"$big\"}")
+    "$AMURL/api/v2/silences" -d "$body")
 [ "$st" = 400 ] && grep -q '"silence exceeded maximum size: [0-9]* bytes (limit: 2048 bytes)"' \
     "$IT_DIR/big.out" || it_die "oversized silence: HTTP $st $(head -c 200 "$IT_DIR/big.out")"
 it_ok "update of $s2 past the size limit: HTTP $st $(cat "$IT_DIR/big.out")"
+
+# At the limit (3 held), a replacement needs room: refused, the old silence untouched.
+rc=0
+amtool --alertmanager.url="$AMURL" silence update "$s2" -o json \
+    --start="$(date -u -d '+10 minutes' +%Y-%m-%dT%H:%M:%SZ)" --duration=1h \
+    > "$IT_DIR/repl.out" 2>&1 || rc=$?
+[ "$rc" != 0 ] && grep -q 'exceeded maximum number of silences: 3 (limit: 3)' "$IT_DIR/repl.out" \
+    || it_die "replacement at the limit: amtool exit $rc: $(cat "$IT_DIR/repl.out")"
+am silence query -o json | jq -e --arg id "$s2" \
+    '.[] | select(.id == $id and .status.state == "active" and .comment == "updated-at-limit")' \
+    >/dev/null || it_die "replacement refused at the limit changed $s2"
+m=$(curl -fsS "$AMURL/metrics") || it_die "GET /metrics"
+grep -q '^fw_alertd_silences_refused_total{reason="max_silences"} 2$' <<<"$m" \
+    || it_die "refusals not counted: $(grep silences_refused <<<"$m")"
+it_ok "replacement of $s2 at the limit refused ($(grep 'amtool: error' "$IT_DIR/repl.out")), $s2 kept, counted"
+
+# update_seq URL: the update sequence against one server; prints one decision a line.
+update_seq() {
+    local url=$1 id0 id1 id2 id3 id4 id5 st body
+    u() { amtool --alertmanager.url="$url" "$@" 2>>"$IT_DIR/amtool.log"; }
+    id0=$(u silence add alertname=Upd --comment=first --duration=1h) || it_die "$url: add"
+    id1=$(u silence update -o json "$id0" --comment=second | jq -r '.[0].id')
+    [ "$id1" = "$id0" ] && echo "comment: same id" || echo "comment: new id"
+    id2=$(u silence update -o json "$id1" --duration=1h \
+        --start="$(date -u -d '+10 minutes' +%Y-%m-%dT%H:%M:%SZ)" | jq -r '.[0].id')
+    [ -n "$id2" ] && [ "$id2" != null ] || it_die "$url: update --start gave no id"
+    [ "$id2" = "$id1" ] && echo "active start: same id" || echo "active start: new id"
+    u silence query --expired -q | grep -qx "$id1" && echo "active start: old expired" \
+        || echo "active start: old not expired"
+    id3=$(u silence update -o json "$id2" --duration=1h \
+        --start="$(date -u -d '+20 minutes' +%Y-%m-%dT%H:%M:%SZ)" | jq -r '.[0].id')
+    [ "$id3" = "$id2" ] && echo "pending start: same id" || echo "pending start: new id"
+    body=$(curl -fsS "$url/api/v2/silence/$id3" | jq -c '{id, startsAt, endsAt, createdBy,
+        comment, matchers: [{name: "alertname", value: "Upd2", isRegex: false, isEqual: true}]}')
+    id4=$(curl -fsS -XPOST -H 'Content-Type: application/json' "$url/api/v2/silences" \
+        -d "$body" | jq -r .silenceID) || it_die "$url: matcher change refused"
+    [ "$id4" = "$id3" ] && echo "matcher: same id" || echo "matcher: new id"
+    u silence query --expired -q | grep -qx "$id3" && echo "matcher: old expired" \
+        || echo "matcher: old not expired"
+    id5=$(u silence update -o json "$id0" --comment=again --duration=2h | jq -r '.[0].id')
+    [ "$id5" = "$id0" ] && echo "expired: same id" || echo "expired: new id"
+    u silence query --expired -q | grep -qx "$id0" && echo "expired: old still expired" \
+        || echo "expired: old not expired"
+    body=${body/\"id\":\"$id3\"/\"id\":\"0b5d3d7a-1b2c-4d5e-8f90-123456789abc\"}
+    st=$(curl -sS -o /dev/null -w '%{http_code}' -XPOST -H 'Content-Type: application/json' \
+        "$url/api/v2/silences" -d "$body")
+    echo "unknown id: HTTP $st"
+}
+WANT='comment: same id
+active start: new id
+active start: old expired
+pending start: same id
+matcher: new id
+matcher: old expired
+expired: new id
+expired: old still expired
+unknown id: HTTP 404'
+AM2=$(it_free_port)
+it_start alertd2 "$BIN/alertd" --config.file="$IT_DIR/am.yml" --web.listen-address=127.0.0.1:$AM2 \
+    --zmq.alerts-address=tcp://127.0.0.1:$(it_free_port) \
+    --zmq.notifyd-address=tcp://127.0.0.1:$(it_free_port) \
+    --zmq.pub-address=tcp://127.0.0.1:$(it_free_port)
+it_wait_http "http://127.0.0.1:$AM2/-/ready" || it_die "alertd (2) did not start"
+got=$(update_seq "http://127.0.0.1:$AM2")
+[ "$got" = "$WANT" ] || it_die "alertd's update decisions:
+$got
+want:
+$WANT"
+it_ok "alertd: $(tr '\n' ';' <<<"$got")"
+if command -v prometheus-alertmanager >/dev/null; then
+    AMREF=$(it_free_port)
+    printf 'route: {receiver: d}\nreceivers: [{name: d}]\n' > "$IT_DIR/ref.yml"
+    it_start amref prometheus-alertmanager --config.file="$IT_DIR/ref.yml" \
+        --storage.path="$IT_DIR/amref" --web.listen-address=127.0.0.1:$AMREF --cluster.listen-address=
+    it_wait_http "http://127.0.0.1:$AMREF/-/ready" || it_die "Alertmanager did not come up"
+    ref=$(update_seq "http://127.0.0.1:$AMREF")
+    [ "$ref" = "$got" ] || it_die "Debian Alertmanager decides otherwise:
+$ref
+alertd:
+$got"
+    it_ok "the Debian Alertmanager ($(prometheus-alertmanager --version 2>&1 | head -1 | awk '{print $3}')) decides the same"
+else
+    echo "SKIP: prometheus-alertmanager not installed, no comparison"
+fi
 echo "alertd_restart.sh: all checks passed"
