@@ -46,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fw_ascii.h"
 #include "fw_http_auth.h"
 #include "fw_http_int.h"
 #include "fw_http_listen.h"
@@ -100,18 +101,6 @@ s_label_escape(const char *s)
     return out;
 }
 
-static int
-s_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 // URL-decode s in place ('+' is a space, %XX a byte; a bad escape stays as written).
 // Returns the decoded length, which a decoded %00 makes more than strlen().
 static size_t
@@ -121,8 +110,8 @@ s_url_decode(char *s)
     for (char *p = s; *p; p++) {
         if (*p == '+') {
             *o++ = ' ';
-        } else if (*p == '%' && s_hexval(p[1]) >= 0 && s_hexval(p[2]) >= 0) {
-            *o++ = (char)(s_hexval(p[1]) * 16 + s_hexval(p[2]));
+        } else if (*p == '%' && fw_ascii_hex(p[1]) >= 0 && fw_ascii_hex(p[2]) >= 0) {
+            *o++ = (char)(fw_ascii_hex(p[1]) * 16 + fw_ascii_hex(p[2]));
             p += 2;
         } else {
             *o++ = *p;

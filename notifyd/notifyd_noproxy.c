@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fw_ascii.h"
 #include "notifyd_noproxy.h"
 
 // Longer hosts and entries than this are not read: no DNS name is longer than 253.
@@ -206,24 +207,6 @@ s_valid_optional_port(const char *p, size_t n)
     return true;
 }
 
-static int
-s_unhex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static char
-s_lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
 // net/url's Parse, Hostname and Port as canonicalAddr uses them: the host (brackets off,
 // %-escapes decoded, case kept) into host, the port, or the scheme's default (80 for http,
 // 443 for https, 1080 for socks5), into port. False when the URL has no readable authority.
@@ -235,7 +218,7 @@ s_url_addr(const char *url, char *host, size_t cap, char *port, size_t pcap)
         return false;
     char scheme[8] = "";
     for (size_t i = 0; i < sl && sl < sizeof scheme; i++)
-        scheme[i] = s_lower(url[i]);
+        scheme[i] = fw_ascii_lower(url[i]);
     const char *a = url + sl + 3;
     size_t an = strcspn(a, "/?#");
     for (size_t i = an; i > 0; i--)
@@ -270,7 +253,7 @@ s_url_addr(const char *url, char *host, size_t cap, char *port, size_t pcap)
     for (const char *p = h; p < he; p++) {
         char c = *p;
         if (c == '%') {
-            int hi = p + 2 < he ? s_unhex(p[1]) : -1, lo = hi >= 0 ? s_unhex(p[2]) : -1;
+            int hi = p + 2 < he ? fw_ascii_hex(p[1]) : -1, lo = hi >= 0 ? fw_ascii_hex(p[2]) : -1;
             if (lo < 0)
                 return false;
             c = (char)(hi * 16 + lo);
@@ -325,7 +308,7 @@ notifyd_noproxy_use(const char *no_proxy, const char *url)
         (s_is4(&ip) ? ip.b[12] == 127 : memcmp(ip.b, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0))
         return false;
     for (char *p = host; *p; p++)
-        *p = s_lower(*p);
+        *p = fw_ascii_lower(*p);
     struct s_host h = {.name = host, .port = port, .ip = is_ip ? &ip : NULL};
     for (const char *s = no_proxy; s && *s;) {
         size_t len = strcspn(s, ",");
@@ -339,7 +322,7 @@ notifyd_noproxy_use(const char *no_proxy, const char *url)
         if (b == e || (size_t)(e - b) >= sizeof entry)
             continue;
         for (size_t i = 0; i < (size_t)(e - b); i++)
-            entry[i] = s_lower(b[i]);
+            entry[i] = fw_ascii_lower(b[i]);
         entry[e - b] = '\0';
         if (s_entry_matches(entry, &h))
             return false;
