@@ -90,7 +90,8 @@ s_expect_replaced(alertd_silences_t *ss, const char *old, const char *neu, int64
     ck_assert_str_ne(neu, old);
     s_expect(ss, old, "state", "expired", now);
     char ends[40];
-    snprintf(ends, sizeof ends, "2023-11-14T22:13:%02lld.000Z", (long long)((now - S_NOW) / 1000 + 20));
+    snprintf(ends, sizeof ends, "2023-11-14T22:13:%02lld.000Z",
+             (long long)((now - S_NOW) / 1000 + 20));
     s_expect(ss, old, "endsAt", ends, now);
     s_expect(ss, neu, "comment", "new", now);
 }
