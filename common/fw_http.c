@@ -79,28 +79,6 @@ s_elapsed(const struct timespec *start)
     return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
-// Escape a label value for the exposition format into a new string.
-static char *
-s_label_escape(const char *s)
-{
-    size_t n = strlen(s);
-    char *out = fw_malloc(2 * n + 1);
-    char *o = out;
-    for (const char *p = s; *p; p++) {
-        if (*p == '\\' || *p == '"') {
-            *o++ = '\\';
-            *o++ = *p;
-        } else if (*p == '\n') {
-            *o++ = '\\';
-            *o++ = 'n';
-        } else {
-            *o++ = *p;
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
 // URL-decode s in place ('+' is a space, %XX a byte; a bad escape stays as written).
 // Returns the decoded length, which a decoded %00 makes more than strlen().
 static size_t
@@ -216,19 +194,20 @@ s_request_free(fw_http_request_t *req)
     free(req);
 }
 
+// Counts one answered request. The labels are built on the stack (handler names are the
+// routes' own short names; fw_metrics_label cuts a longer one): this runs once a request,
+// and the three allocations and two vasprintf calls it made were 2,400 instructions of
+// alertd's single-alert POST, about 6 % of them with libc's memset left aside (callgrind).
 static void
 s_count(fw_http_t *self, const char *handler, int status, double seconds)
 {
     if (!self->metrics)
         return;
-    char *h = s_label_escape(handler);
-    char *labels = fw_asprintf("handler=\"%s\",code=\"%d\"", h, status);
+    char h[160], labels[192];
+    fw_metrics_label(h, sizeof(h), "handler", handler);
+    fw_metrics_observe(self->metrics, "fw_http_request_duration_seconds", h, seconds);
+    snprintf(labels, sizeof(labels), "%s,code=\"%d\"", h, status);
     fw_metrics_add(self->metrics, "fw_http_requests_total", labels, 1);
-    free(labels);
-    labels = fw_asprintf("handler=\"%s\"", h);
-    fw_metrics_observe(self->metrics, "fw_http_request_duration_seconds", labels, seconds);
-    free(labels);
-    free(h);
 }
 
 // =========================================================================================

@@ -28,7 +28,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BIN=$(cd "$1" && pwd)
 OLD_BIN=${2:+$(cd "$2" && pwd)}
 KIT=${SHARED:-../shared}/bench
-ROUNDS=${ROUNDS:-9} SINGLE=${SINGLE:-2000} CLIENTS=${CLIENTS:-curl raw}
+ROUNDS=${ROUNDS:-9} SINGLE=${SINGLE:-2000} CLIENTS=${CLIENTS:-curl raw} CONNECTIONS=${CONNECTIONS:-2}
 [ -f "$KIT/webhook-sink.py" ] || { echo "bench-post-floor: no $KIT/webhook-sink.py (SHARED=...)"; exit 2; }
 [ -x "$BIN/post-floor" ] || { echo "bench-post-floor: no $BIN/post-floor (make all)"; exit 2; }
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/fw-bench-post-floor.XXXXXX")
@@ -81,7 +81,7 @@ one() {
     local c0 c1 out
     c0=$(cpu_s "$5")
     out=$("$BIN/alertload" --post-url="http://127.0.0.1:$4/api/v2/alerts" --alerts="$SINGLE" \
-        --batch=1 --client="$2" --run=postfloor) || true
+        --batch=1 --client="$2" --connections="$CONNECTIONS" --run=postfloor) || true
     c1=$(cpu_s "$5")
     jq -c --argjson r "$1" --arg s "$3" --argjson c0 "$c0" --argjson c1 "$c1" \
         '{round: $r, server: $s} + . + {cpu_us_per_alert: (($c1 - $c0) * 1e6 / .alerts)}' <<<"$out"
