@@ -17,6 +17,7 @@
 #include "alertd_cfg.h"
 #include "alertd_cfg_receivers.h"
 #include "alertd_cfg_teams.h"
+#include "alertd_cfg_discord.h"
 #include "alertd_cfg_tmpl.h"
 #include "alertd_cfg_email.h"
 #include "alertd_cfgcheck.h"
@@ -168,6 +169,12 @@ static const struct fw_cfg_field s_receiver_fields[] = {
      .count_off = offsetof(struct alertd_cfg_receiver, azuresms_len),
      .elem_size = sizeof(struct alertd_cfg_azuresms),
      .child = alertd_cfg_azuresms_fields},
+    {.key = "discord_configs",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct alertd_cfg_receiver, discord),
+     .count_off = offsetof(struct alertd_cfg_receiver, discord_len),
+     .elem_size = sizeof(struct alertd_cfg_discord),
+     .child = alertd_cfg_discord_fields},
     // floorwatch's delivery extensions (alertd_cfg_delivery.h)
     {.key = "fw_timeout",
      .type = FW_CFG_DURATION,
@@ -185,7 +192,6 @@ static const struct fw_cfg_field s_receiver_fields[] = {
     F_NO("sns_configs"),
     F_NO("telegram_configs"),
     F_NO("webex_configs"),
-    F_NO("discord_configs"),
     F_NO("jira_configs"),
     F_NO("rocketchat_configs"),
     F_NO("mattermost_configs"),

@@ -59,6 +59,8 @@ struct alertd_cfg_receiver {
     size_t msteamsv2_len;
     struct alertd_cfg_azuresms *azuresms; // owned (alertd_cfg_teams.h): floorwatch's own
     size_t azuresms_len;
+    struct alertd_cfg_discord *discord; // owned (alertd_cfg_discord.h)
+    size_t discord_len;
     // floorwatch's delivery extensions (alertd_cfg_delivery.h)
     int64_t fw_timeout; // ms per attempt; 0: notifyd's timeout
     struct alertd_cfg_rate_limit fw_rate_limit;

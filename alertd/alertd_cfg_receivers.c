@@ -9,6 +9,7 @@
 #include "alertd_cfg_receivers.h"
 #include "alertd_cfg_tmpl.h"
 #include "alertd_cfg_teams.h"
+#include "alertd_cfg_discord.h"
 #include "alertd_cfg_fields.h"
 #include "fw_mem.h"
 #include "fw_promcfg_http.h"
@@ -399,6 +400,7 @@ alertd_cfg_receivers_check(struct alertd_cfg_receiver *r, const struct alertd_cf
         p->http_json = alertd_cfg_http_effective(&p->http, p->pos, g->http_json, file, errs);
     }
     alertd_cfg_teams_check(r, g->http_json, file, errs);
+    alertd_cfg_discord_check(r, g->http_json, file, errs);
 }
 
 void
@@ -436,6 +438,7 @@ alertd_cfg_receivers_clear(struct alertd_cfg_receiver *r)
         r->pagerduty[i].http_json = NULL;
     }
     alertd_cfg_teams_clear(r);
+    alertd_cfg_discord_clear(r);
 }
 
 // --- NOTIFY ---
@@ -573,5 +576,6 @@ alertd_cfg_receivers_notify(const struct alertd_cfg_receiver *r, json_t *notify)
         json_object_set_new(notify, "pagerduty_configs", a);
     }
     alertd_cfg_teams_notify(r, notify);
+    alertd_cfg_discord_notify(r, notify);
     alertd_cfg_delivery_notify(r, notify);
 }

@@ -693,7 +693,7 @@ const char *const alertd_nflog_integrations[ALERTD_NFLOG_INTEGRATIONS][2] = {
     {"email_configs", "email"},         {"msteams_configs", "msteams"},
     {"msteamsv2_configs", "msteamsv2"}, {"pagerduty_configs", "pagerduty"},
     {"slack_configs", "slack"},         {"webhook_configs", "webhook"},
-    {"azuresms_configs", "azuresms"},
+    {"azuresms_configs", "azuresms"},   {"discord_configs", "discord"},
 };
 
 // j's string member key, "" when absent or not a string.

@@ -58,6 +58,8 @@ const struct fw_tmpl_am_key fw_tmpl_am_keys[] = {
     {"msteamsv2_configs", "title", "msteamsv2.default.title", false},
     {"msteamsv2_configs", "text", "msteamsv2.default.text", false},
     {"azuresms_configs", "message", "azuresms.default.message", false},
+    {"discord_configs", "title", "discord.default.title", false},
+    {"discord_configs", "message", "discord.default.message", false},
     {"email_configs", "to", NULL, false},
     {"email_configs", "from", NULL, false},
     {"email_configs", "headers.Subject", "email.default.subject", false},

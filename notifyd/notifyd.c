@@ -33,6 +33,7 @@
 #include "notifyd_email.h"
 #include "notifyd_http.h"
 #include "notifyd_msteams.h"
+#include "notifyd_discord.h"
 #include "notifyd_pagerduty.h"
 #include "notifyd_results.h"
 #include "notifyd_slack.h"
@@ -329,6 +330,7 @@ static const struct {
     {"msteams_configs", "msteams", notifyd_msteams_build, true},
     {"msteamsv2_configs", "msteamsv2", notifyd_msteamsv2_build, true},
     {"azuresms_configs", "azuresms", notifyd_azuresms_build, true},
+    {"discord_configs", "discord", notifyd_discord_build, true},
     {"email_configs", "email", NULL, false},
 };
 

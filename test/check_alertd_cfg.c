@@ -188,7 +188,7 @@ START_TEST(test_alertd_cfg_unsupported_refused)
         "\"nofunc\" not defined",
         "bad.yml:20:26: error: receivers[0].pagerduty_configs[0].service_key: not supported",
         "bad.yml:21:5: error: receivers[0].telegram_configs: not supported",
-        "bad.yml:22:5: error: receivers[0].discord_configs: not supported",
+        "bad.yml:22:5: error: receivers[0].jira_configs: not supported",
         "bad.yml:23:5: error: receivers[0].incidentio_configs: not supported",
     };
     check_util_alertd_cfg_errors(
@@ -213,7 +213,7 @@ START_TEST(test_alertd_cfg_unsupported_refused)
         "    slack_configs: [{api_url: 'http://s/', title: '{{ .X | nofunc }}'}]\n"        // 19
         "    pagerduty_configs: [{service_key: k}]\n"                                      // 20
         "    telegram_configs: [{bot_token: t, chat_id: 1}]\n"                             // 21
-        "    discord_configs: [{webhook_url: 'http://d/'}]\n"                              // 22
+        "    jira_configs: [{project: p, issue_type: t}]\n"                                // 22
         "    incidentio_configs: [{url: 'http://i/', alert_source_token: t}]\n",           // 23
         want, sizeof want / sizeof *want, NULL);
     // Null values are absent; enable_http2: true is what notifyd does.

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""receivers_capture.py PORT OUT [ACS_KEY] — plays a webhook receiver and the Slack, PagerDuty (Events API v2),
+"""receivers_capture.py PORT OUT [ACS_KEY [TLS]] — plays a webhook receiver and the Slack, PagerDuty (Events API v2),
 Microsoft Teams (Office 365 connector MessageCard, Workflows Adaptive Card) and Azure
 Communication Services SMS endpoints for test/it/receivers.sh and receivers_teams.sh. None of these services can run here, so this server checks each request
 against the shape their documentation gives and answers as they do: 200 "ok" (Slack) or 202
@@ -15,6 +15,15 @@ httpStatusCode, successful, errorMessage): +15555550199 always fails with 400 "I
 phone number format.", +15555550198 fails with 500 the first time it is sent to, every other
 number succeeds. A path holding "/hang" is recorded, then never answered (the connection
 stays open for 60 s), as a receiver that hangs. Each line also has "t", the time it came.
+Discord (/discord/...: an execute-webhook body of content and embeds, answered 204 as Discord
+does without ?wait), Webex (/webex/...: markdown and roomId with a Bearer token, answered 200
+with the created message) and Pushover (POST https://api.pushover.net/1/messages.json, whose
+host cannot be changed in Alertmanager 0.25: the sender is given this server as its
+http_config proxy_url, this server answers CONNECT api.pushover.net:443 and speaks TLS inside
+it with TLS.pem / TLS.key; the parameters arrive in the query string as Alertmanager 0.25
+sends them, recorded as "body" {name: value}; answered 200 {"status":1,...}, or 400
+{"status":0,...} when token or user is missing or the message empty). A Pushover token
+"fail400" is answered 400, "flaky503" 503 on its first request.
 """
 import base64
 import email.utils
@@ -22,11 +31,14 @@ import hashlib
 import hmac
 import json
 import sys
+import ssl
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORT, OUT = int(sys.argv[1]), sys.argv[2]
 ACS_KEY = sys.argv[3] if len(sys.argv) > 3 else ""
+TLS = sys.argv[4] if len(sys.argv) > 4 else ""
 seen = set()
 BAD_NUMBER, FLAKY_NUMBER = "+15555550199", "+15555550198"
 
@@ -139,7 +151,87 @@ def check_acs(b, raw, path, headers):
     return 202, None
 
 
+def check_discord(b):
+    # https://discord.com/developers/docs/resources/webhook#execute-webhook
+    e = b.get("embeds")
+    if not isinstance(b.get("content"), str) or not isinstance(e, list) or len(e) != 1:
+        return "content / one embed"
+    if not isinstance(e[0].get("title"), str) or not isinstance(e[0].get("description"), str):
+        return "embed title / description"
+    if not isinstance(e[0].get("color"), int):
+        return "embed color"
+    if not b["content"] and not e[0]["title"] and not e[0]["description"]:
+        return "empty message"
+    return None
+
+
+def check_webex(b, headers):
+    # https://developer.webex.com/docs/api/v1/messages/create-a-message
+    if not headers.get("Authorization", "").startswith("Bearer "):
+        return 401, "no Bearer token"
+    if not b.get("roomId") or not isinstance(b.get("markdown"), str):
+        return 400, "roomId / markdown"
+    if len(b["markdown"].encode()) > 7439:
+        return 400, "markdown over 7439 bytes"
+    return 200, None
+
+
+def check_pushover(q):
+    # https://pushover.net/api: token, user and message required; limits 250/1024/512
+    if not q.get("token") or not q.get("user"):
+        return "token / user"
+    if not q.get("message"):
+        return "message"
+    if len(q.get("title", "")) > 250 or len(q["message"]) > 1024 or len(q.get("url", "")) > 512:
+        return "over a limit"
+    if q.get("priority") == "2" and (not q.get("retry") or not q.get("expire")):
+        return "emergency priority without retry / expire"
+    return None
+
+
 class H(BaseHTTPRequestHandler):
+    def do_CONNECT(self):
+        # An HTTPS proxy's tunnel, ended here: TLS as the host asked for (Pushover).
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        self.wfile.flush()
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(TLS + ".pem", TLS + ".key")
+        try:
+            conn = ctx.wrap_socket(self.connection, server_side=True)
+        except (ssl.SSLError, OSError):
+            self.close_connection = True
+            return
+        H(conn, self.client_address, self.server)
+        self.close_connection = True
+
+    def pushover(self):
+        u = urllib.parse.urlsplit(self.path)
+        q = dict(urllib.parse.parse_qsl(u.query, keep_blank_values=True))
+        err = None
+        if self.command != "POST" or u.path != "/1/messages.json":
+            err = "not POST /1/messages.json"
+        elif self.headers.get("Host") != "api.pushover.net":
+            err = "Host"
+        else:
+            err = check_pushover(q)
+        status = 400 if err else 200
+        tok = q.get("token", "")
+        if tok == "fail400":
+            status = 400
+        if tok == "flaky503" and tok not in seen:
+            seen.add(tok)
+            status = 503
+        with open(OUT, "a") as f:
+            f.write(json.dumps({"path": "/pushover" + u.path, "query": u.query,
+                                "headers": dict(self.headers), "body": q,
+                                "status": status, "err": err, "t": time.time()}) + "\n")
+        out = {"status": 1, "request": "5042853c-402d-4a18-abcb-168734a801de"} if status == 200 \
+            else {"status": 0, "errors": [err or "failed"], "request": "x"}
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(json.dumps(out).encode())
     def log_message(self, *a):
         pass
 
@@ -150,6 +242,8 @@ class H(BaseHTTPRequestHandler):
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(n)
+        if self.path.startswith("/1/"):
+            return self.pushover()
         try:
             body = json.loads(raw)
         except ValueError:
@@ -167,7 +261,13 @@ class H(BaseHTTPRequestHandler):
             err = check_teams(body)
         elif self.path.startswith("/teamsv2/"):
             err = check_teamsv2(body)
+        elif self.path.startswith("/discord/"):
+            err = check_discord(body)
         status = 400 if err else (202 if self.path.startswith(("/pd", "/teamsv2/")) else 200)
+        if body is not None and self.path.startswith("/discord/") and not err:
+            status = 204
+        if body is not None and self.path.startswith("/webex/"):
+            status, err = check_webex(body, self.headers)
         if body is not None and self.path.startswith("/acs/"):
             status, err = check_acs(body, raw, self.path, self.headers)
         if "/fail400" in self.path:
@@ -182,9 +282,16 @@ class H(BaseHTTPRequestHandler):
             time.sleep(60)
             return
         self.send_response(status)
+        if status == 204:
+            self.end_headers()
+            return
         self.send_header("Content-Type", "application/json")
         self.end_headers()
-        if self.path.startswith("/teams/"):
+        if self.path.startswith("/webex/") and status == 200:
+            self.wfile.write(json.dumps({"id": "Y2lzY29zcGFyazovL3VzL01FU1NBR0U", "roomId":
+                                         body.get("roomId"), "roomType": "group",
+                                         "markdown": body.get("markdown")}).encode())
+        elif self.path.startswith("/teams/"):
             self.wfile.write(b"1" if status < 300 else b"Bad payload")
         elif self.path.startswith("/acs/"):
             self.wfile.write(json.dumps(

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# receivers_chat.sh — alertd + notifyd deliver discord_configs, compared with the real Debian
+# Alertmanager 0.25 sending the same alerts with the same config.
+#
+# Discord cannot run here: test/it/receivers_capture.py plays its execute-webhook endpoint
+# (checks each request against the documented body, answers 204 as Discord does) and records
+# every request. Two capture servers, one per side, the same config but for the port, the
+# same alerts (two firing alerts of one group, then both resolved): every request body
+# floorwatch sends must equal Alertmanager's field by field, the Content-Type and
+# Authorization headers too. Then, on floorwatch's side, an endpoint answering 400 is counted
+# failed (never delivered, not retried) and one answering 503 once is retried and delivered,
+# in fw_notifyd_* and alertmanager_notifications_* metrics with integration="discord".
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+BUILD=${BUILD:-build}
+BIN=$BUILD/bin
+HERE=$(cd "$(dirname "$0")/../.." && pwd)
+PY=/usr/bin/python3
+it_need_cmds prometheus-alertmanager curl jq openssl
+it_tmpdir
+
+CAP_FW=$(it_free_port); CAP_AM=$(it_free_port)
+AMREF=$(it_free_port)
+EXT=http://alerts.example:9093
+
+mkcfg() { # PORT DIR
+    mkdir -p "$2"
+    cat > "$2/am.yml" <<YML
+route:
+  receiver: chat
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 2s
+  repeat_interval: 4h
+  routes:
+    - receiver: broken
+      matchers: ['line="L9"']
+receivers:
+  - name: chat
+    discord_configs:
+      - webhook_url: http://127.0.0.1:$1/discord/default
+      - webhook_url: http://127.0.0.1:$1/discord/custom
+        title: '{{ .Status | toUpper }} {{ .CommonLabels.alertname }} ({{ len .Alerts }})'
+        message: '{{ range .Alerts }}{{ .Labels.line }}: {{ .Annotations.summary }}; {{ end }}'
+      - webhook_url: http://127.0.0.1:$1/discord/firingonly
+        send_resolved: false
+        title: Line stopped
+  - name: broken
+    discord_configs:
+      - webhook_url: http://127.0.0.1:$1/discord/fail400
+      - webhook_url: http://127.0.0.1:$1/discord/flaky503
+YML
+}
+mkcfg "$CAP_FW" "$IT_DIR/fw"
+mkcfg "$CAP_AM" "$IT_DIR/am"
+
+it_start cap_fw $PY "$HERE/test/it/receivers_capture.py" "$CAP_FW" "$IT_DIR/fw.jsonl"
+it_start cap_am $PY "$HERE/test/it/receivers_capture.py" "$CAP_AM" "$IT_DIR/am.jsonl"
+NOTIFYD_ARGS=(--config.file="$IT_DIR/notifyd.yml")
+printf 'retry:\n  initial_backoff: 100ms\n  max_backoff: 200ms\n' > "$IT_DIR/notifyd.yml"
+it_start_notifyd_alertd "$IT_DIR/fw/am.yml" --web.external-url=$EXT
+it_start amref prometheus-alertmanager --config.file="$IT_DIR/am/am.yml" \
+    --storage.path="$IT_DIR/amref" --web.listen-address=127.0.0.1:$AMREF \
+    --cluster.listen-address= --web.external-url=$EXT
+for u in "http://127.0.0.1:$CAP_FW/" "http://127.0.0.1:$CAP_AM/" "http://127.0.0.1:$AMREF/-/ready"; do
+    it_wait_http "$u" || it_die "$u did not come up"
+done
+it_ok "capture servers (play Discord), notifyd, alertd and Alertmanager $(prometheus-alertmanager --version 2>&1 | head -1 | awk '{print $3}') up"
+
+START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%S.000Z)
+alerts() { # LINE-PREFIX ENDS_AT (empty: firing)
+    local ends=${2:+,\"endsAt\":\"$2\"}
+    printf '[{"labels":{"alertname":"LineStopped","line":"%s1","plant":"P"},"annotations":{"summary":"line 1 stopped"},"startsAt":"%s","generatorURL":"http://prom.example/g1"%s},' "$1" "$START" "$ends"
+    printf '{"labels":{"alertname":"LineStopped","line":"%s2","plant":"P"},"annotations":{"summary":"line 2 stopped"},"startsAt":"%s","generatorURL":"http://prom.example/g2"%s}]' "$1" "$START" "$ends"
+}
+broken() { printf '[{"labels":{"alertname":"Broken","line":"L9"},"startsAt":"%s"}]' "$START"; }
+post() { curl -fsS -o /dev/null -H 'Content-Type: application/json' -d "$2" "http://127.0.0.1:$1/api/v2/alerts"; }
+q() { # FILE JQ-FILTER: the number of captured requests the filter selects (0 before any)
+    [ -s "$1" ] || { echo 0; return; }
+    jq -s "[.[] | select($2)] | length" "$1"
+}
+wait_q() { # FILE FILTER N: up to 15 s for N matching requests
+    for _ in $(seq 150); do [ "$(q "$1" "$2")" -ge "$3" ] 2>/dev/null && return 0; sleep 0.1; done
+    [ -s "$1" ] && jq -c '[.path, .status, .err, (.body | tostring | .[0:200])]' "$1"
+    return 1
+}
+metrics() { curl -fsS --max-time 2 "http://127.0.0.1:$NOTIFYD/metrics"; }
+
+DC='(.path | startswith("/discord/")) and (.path | test("fail400|flaky503") | not)'
+post $AM "$(alerts L)"; post $AMREF "$(alerts L)"
+for f in fw am; do
+    wait_q "$IT_DIR/$f.jsonl" "$DC"' and .body.embeds[0].color == 10038562' 3 || it_die "$f: 3 firing Discord requests"
+done
+it_ok "firing: both sides sent 3 Discord requests (color 0x992D22)"
+END=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+post $AM "$(alerts L "$END")"; post $AMREF "$(alerts L "$END")"
+for f in fw am; do
+    wait_q "$IT_DIR/$f.jsonl" "$DC"' and .body.embeds[0].color == 3066993' 2 || it_die "$f: 2 resolved Discord requests"
+done
+sleep 3 # a resolved request to /discord/firingonly (send_resolved false) would come by now
+it_ok "resolved: both sides sent 2 Discord requests (color 0x2ECC71), none for send_resolved: false"
+[ "$(q "$IT_DIR/fw.jsonl" '.err != null')" = 0 ] ||
+    it_die "floorwatch sent a request the capture server refused: $(jq -c 'select(.err != null)' "$IT_DIR/fw.jsonl" | head -2)"
+it_ok "every floorwatch request has the documented shape (capture server checks)"
+
+# Field by field: the nth request to each path on one side against the nth on the other.
+$PY - "$IT_DIR/fw.jsonl" "$IT_DIR/am.jsonl" <<'PY' || it_die "request bodies differ from Alertmanager's"
+import json, sys
+def load(p):
+    out = {}
+    for l in open(p):
+        r = json.loads(l)
+        out.setdefault(r["path"], []).append(r)
+    return out
+fw, am = load(sys.argv[1]), load(sys.argv[2])
+def diff(a, b, at, out):
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a: out.append(f"{at}.{k}: missing in floorwatch (Alertmanager: {b[k]!r})")
+            elif k not in b: out.append(f"{at}.{k}: only in floorwatch ({a[k]!r})")
+            else: diff(a[k], b[k], f"{at}.{k}", out)
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)): diff(x, y, f"{at}[{i}]", out)
+    elif a != b or type(a) != type(b):
+        out.append(f"{at}: floorwatch {a!r} != Alertmanager {b!r}")
+bad, n = [], 0
+for path in sorted(set(fw) | set(am)):
+    if "fail400" in path or "flaky503" in path: continue
+    f, m = fw.get(path, []), am.get(path, [])
+    if len(f) != len(m): bad.append(f"{path}: {len(f)} requests, Alertmanager {len(m)}"); continue
+    for i, (x, y) in enumerate(zip(f, m)):
+        n += 1
+        diff(x["body"], y["body"], f"{path}#{i}", bad)
+        for h in ("Content-Type", "Authorization", "Content-Length"):
+            if x["headers"].get(h) != y["headers"].get(h) and not (h == "Content-Length" and x["headers"].get(h) and y["headers"].get(h)):
+                bad.append(f"{path}#{i} header {h}: {x['headers'].get(h)} != {y['headers'].get(h)}")
+for b in bad: print("  diff:", b)
+print(f"  {n} request bodies compared, {len(bad)} differences")
+sys.exit(1 if bad or n == 0 else 0)
+PY
+it_ok "every Discord request body equals Alertmanager 0.25's, field by field (default and custom texts)"
+
+post $AM "$(broken)"
+it_until 100 0.1 sh -c "curl -fsS --max-time 2 http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_failed_total{receiver=\"broken\",integration=\"discord\",reason=\"http_4xx\"} 1'" \
+    || it_die "Discord 400: failed_total: $(metrics | grep notifications)"
+it_until 100 0.1 sh -c "curl -fsS --max-time 2 http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_total{receiver=\"broken\",integration=\"discord\"} 1'" \
+    || it_die "Discord 503 then 204: $(metrics | grep notif)"
+[ "$(q "$IT_DIR/fw.jsonl" '.path == "/discord/fail400"')" = 1 ] || it_die "the 400 was retried"
+[ "$(q "$IT_DIR/fw.jsonl" '.path == "/discord/flaky503"')" = 2 ] || it_die "the 503 was not retried once"
+M=$(metrics)
+grep -q 'fw_notifyd_notifications_total{receiver="chat",integration="discord"} 5' <<<"$M" ||
+    it_die "chat discord delivered: $(grep notifications_total <<<"$M")"
+grep -qE '^alertmanager_notifications_total\{integration="discord"\} 7' <<<"$M" &&
+    grep -qE '^alertmanager_notifications_failed_total\{integration="discord",reason="clientError"\} 1' <<<"$M" ||
+    it_die "alertmanager_notifications_*{integration=discord}: $(grep 'alertmanager_notifications.*discord' <<<"$M")"
+it_ok "a 400 counted failed once (not retried), a 503 retried then delivered; metrics with integration=\"discord\""
+echo "receivers_chat.sh: all checks passed"
