@@ -18,6 +18,7 @@
 #include "alertd_cfg_receivers.h"
 #include "alertd_cfg_teams.h"
 #include "alertd_cfg_discord.h"
+#include "alertd_cfg_webex.h"
 #include "alertd_cfg_tmpl.h"
 #include "alertd_cfg_email.h"
 #include "alertd_cfgcheck.h"
@@ -175,6 +176,12 @@ static const struct fw_cfg_field s_receiver_fields[] = {
      .count_off = offsetof(struct alertd_cfg_receiver, discord_len),
      .elem_size = sizeof(struct alertd_cfg_discord),
      .child = alertd_cfg_discord_fields},
+    {.key = "webex_configs",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct alertd_cfg_receiver, webex),
+     .count_off = offsetof(struct alertd_cfg_receiver, webex_len),
+     .elem_size = sizeof(struct alertd_cfg_webex),
+     .child = alertd_cfg_webex_fields},
     // floorwatch's delivery extensions (alertd_cfg_delivery.h)
     {.key = "fw_timeout",
      .type = FW_CFG_DURATION,
@@ -191,7 +198,6 @@ static const struct fw_cfg_field s_receiver_fields[] = {
     F_NO("victorops_configs"),
     F_NO("sns_configs"),
     F_NO("telegram_configs"),
-    F_NO("webex_configs"),
     F_NO("jira_configs"),
     F_NO("rocketchat_configs"),
     F_NO("mattermost_configs"),
@@ -350,7 +356,7 @@ static const struct fw_cfg_field s_global_fields[] = {
     F_STR("mattermost_webhook_url", T, mattermost_webhook_url),
     F_STR("mattermost_webhook_url_file", T, mattermost_webhook_url_file),
     F_NO("pagerduty_url"),
-    F_NO("webex_api_url"),
+    F_STR("webex_api_url", T, webex_api_url),
     F_NO("jira_api_url"),
     F_NO("discord_webhook_url"),
     F_NO("msteams_webhook_url"),

@@ -61,6 +61,8 @@ struct alertd_cfg_receiver {
     size_t azuresms_len;
     struct alertd_cfg_discord *discord; // owned (alertd_cfg_discord.h)
     size_t discord_len;
+    struct alertd_cfg_webex *webex; // owned (alertd_cfg_webex.h)
+    size_t webex_len;
     // floorwatch's delivery extensions (alertd_cfg_delivery.h)
     int64_t fw_timeout; // ms per attempt; 0: notifyd's timeout
     struct alertd_cfg_rate_limit fw_rate_limit;
@@ -122,6 +124,7 @@ struct alertd_cfg_global {
     char *telegram_bot_token, *telegram_bot_token_file;
     char *rocketchat_token, *rocketchat_token_file, *rocketchat_token_id, *rocketchat_token_id_file;
     char *mattermost_webhook_url, *mattermost_webhook_url_file;
+    char *webex_api_url; // owned; NULL: Alertmanager's default (alertd_cfg_webex.h)
     struct fw_cfg_pos pos;
 };
 

@@ -10,6 +10,7 @@
 #include "alertd_cfg_tmpl.h"
 #include "alertd_cfg_teams.h"
 #include "alertd_cfg_discord.h"
+#include "alertd_cfg_webex.h"
 #include "alertd_cfg_fields.h"
 #include "fw_mem.h"
 #include "fw_promcfg_http.h"
@@ -401,6 +402,7 @@ alertd_cfg_receivers_check(struct alertd_cfg_receiver *r, const struct alertd_cf
     }
     alertd_cfg_teams_check(r, g->http_json, file, errs);
     alertd_cfg_discord_check(r, g->http_json, file, errs);
+    alertd_cfg_webex_check(r, g, file, errs);
 }
 
 void
@@ -439,6 +441,7 @@ alertd_cfg_receivers_clear(struct alertd_cfg_receiver *r)
     }
     alertd_cfg_teams_clear(r);
     alertd_cfg_discord_clear(r);
+    alertd_cfg_webex_clear(r);
 }
 
 // --- NOTIFY ---
@@ -577,5 +580,6 @@ alertd_cfg_receivers_notify(const struct alertd_cfg_receiver *r, json_t *notify)
     }
     alertd_cfg_teams_notify(r, notify);
     alertd_cfg_discord_notify(r, notify);
+    alertd_cfg_webex_notify(r, notify);
     alertd_cfg_delivery_notify(r, notify);
 }

@@ -60,6 +60,7 @@ const struct fw_tmpl_am_key fw_tmpl_am_keys[] = {
     {"azuresms_configs", "message", "azuresms.default.message", false},
     {"discord_configs", "title", "discord.default.title", false},
     {"discord_configs", "message", "discord.default.message", false},
+    {"webex_configs", "message", "webex.default.message", false},
     {"email_configs", "to", NULL, false},
     {"email_configs", "from", NULL, false},
     {"email_configs", "headers.Subject", "email.default.subject", false},

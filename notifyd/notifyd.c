@@ -34,6 +34,7 @@
 #include "notifyd_http.h"
 #include "notifyd_msteams.h"
 #include "notifyd_discord.h"
+#include "notifyd_webex.h"
 #include "notifyd_pagerduty.h"
 #include "notifyd_results.h"
 #include "notifyd_slack.h"
@@ -331,6 +332,7 @@ static const struct {
     {"msteamsv2_configs", "msteamsv2", notifyd_msteamsv2_build, true},
     {"azuresms_configs", "azuresms", notifyd_azuresms_build, true},
     {"discord_configs", "discord", notifyd_discord_build, true},
+    {"webex_configs", "webex", notifyd_webex_build, true},
     {"email_configs", "email", NULL, false},
 };
 

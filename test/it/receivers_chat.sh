@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# receivers_chat.sh — alertd + notifyd deliver discord_configs, compared with the real Debian
-# Alertmanager 0.25 sending the same alerts with the same config.
+# receivers_chat.sh — alertd + notifyd deliver discord_configs and webex_configs, compared
+# with the real Debian Alertmanager 0.25 sending the same alerts with the same config.
 #
-# Discord cannot run here: test/it/receivers_capture.py plays its execute-webhook endpoint
-# (checks each request against the documented body, answers 204 as Discord does) and records
-# every request. Two capture servers, one per side, the same config but for the port, the
+# Neither Discord nor Webex can run here: test/it/receivers_capture.py plays Discord's
+# execute-webhook endpoint (answers 204 as Discord does) and Webex's create-a-message API
+# (a Bearer token required, answers 200 with the message), checks each request against the
+# documented body and records every request. Two capture servers, one per side, the same config but for the port, the
 # same alerts (two firing alerts of one group, then both resolved): every request body
 # floorwatch sends must equal Alertmanager's field by field, the Content-Type and
 # Authorization headers too. Then, on floorwatch's side, an endpoint answering 400 is counted
 # failed (never delivered, not retried) and one answering 503 once is retried and delivered,
-# in fw_notifyd_* and alertmanager_notifications_* metrics with integration="discord".
+# in fw_notifyd_* and alertmanager_notifications_* metrics with integration="discord" and
+# "webex". One webex config takes global.webex_api_url, as Alertmanager's do.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 BUILD=${BUILD:-build}
@@ -26,6 +28,8 @@ EXT=http://alerts.example:9093
 mkcfg() { # PORT DIR
     mkdir -p "$2"
     cat > "$2/am.yml" <<YML
+global:
+  webex_api_url: http://127.0.0.1:$1/webex/global
 route:
   receiver: chat
   group_by: [alertname]
@@ -45,10 +49,24 @@ receivers:
       - webhook_url: http://127.0.0.1:$1/discord/firingonly
         send_resolved: false
         title: Line stopped
+    webex_configs:
+      - room_id: Y2lzY29zcGFyazovL3VzL1JPT00vMQ
+        http_config: {authorization: {credentials: bot-token-1}}
+      - api_url: http://127.0.0.1:$1/webex/custom
+        room_id: room-2
+        message: '**{{ .Status | toUpper }}** {{ range .Alerts }}{{ .Labels.line }} {{ end }}'
+        http_config: {bearer_token: bot-token-2}
   - name: broken
     discord_configs:
       - webhook_url: http://127.0.0.1:$1/discord/fail400
       - webhook_url: http://127.0.0.1:$1/discord/flaky503
+    webex_configs:
+      - api_url: http://127.0.0.1:$1/webex/fail400
+        room_id: r
+        http_config: {authorization: {credentials: t}}
+      - api_url: http://127.0.0.1:$1/webex/flaky503
+        room_id: r
+        http_config: {authorization: {credentials: t}}
 YML
 }
 mkcfg "$CAP_FW" "$IT_DIR/fw"
@@ -86,19 +104,27 @@ wait_q() { # FILE FILTER N: up to 15 s for N matching requests
 }
 metrics() { curl -fsS --max-time 2 "http://127.0.0.1:$NOTIFYD/metrics"; }
 
-DC='(.path | startswith("/discord/")) and (.path | test("fail400|flaky503") | not)'
+OK='(.path | test("fail400|flaky503") | not)'
+DC='(.path | startswith("/discord/")) and '"$OK"
+WX='(.path | startswith("/webex/")) and .status == 200 and '"$OK"
 post $AM "$(alerts L)"; post $AMREF "$(alerts L)"
 for f in fw am; do
     wait_q "$IT_DIR/$f.jsonl" "$DC"' and .body.embeds[0].color == 10038562' 3 || it_die "$f: 3 firing Discord requests"
+    wait_q "$IT_DIR/$f.jsonl" "$WX"' and (.body.markdown | test("FIRING|Alerts Firing"))' 2 || it_die "$f: 2 firing Webex messages"
 done
-it_ok "firing: both sides sent 3 Discord requests (color 0x992D22)"
+it_ok "firing: both sides sent 3 Discord requests (color 0x992D22) and 2 Webex messages"
 END=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
 post $AM "$(alerts L "$END")"; post $AMREF "$(alerts L "$END")"
 for f in fw am; do
     wait_q "$IT_DIR/$f.jsonl" "$DC"' and .body.embeds[0].color == 3066993' 2 || it_die "$f: 2 resolved Discord requests"
+    wait_q "$IT_DIR/$f.jsonl" "$WX"' and (.body.markdown | test("RESOLVED|Alerts Resolved"))' 2 || it_die "$f: 2 resolved Webex messages"
 done
 sleep 3 # a resolved request to /discord/firingonly (send_resolved false) would come by now
-it_ok "resolved: both sides sent 2 Discord requests (color 0x2ECC71), none for send_resolved: false"
+it_ok "resolved: both sides sent 2 Discord requests (color 0x2ECC71), none for send_resolved: false, and 2 Webex messages"
+[ "$(q "$IT_DIR/fw.jsonl" '.path == "/webex/global" and .headers.Authorization == "Bearer bot-token-1" and .body.roomId == "Y2lzY29zcGFyazovL3VzL1JPT00vMQ"')" = 2 ] &&
+    [ "$(q "$IT_DIR/fw.jsonl" '.path == "/webex/custom" and .headers.Authorization == "Bearer bot-token-2" and .body.markdown == "**FIRING** L1 L2 "')" = 1 ] ||
+    it_die "Webex: global.webex_api_url, Bearer token, roomId, custom markdown: $(grep webex "$IT_DIR/fw.jsonl" | head -2)"
+it_ok "webex: global.webex_api_url used, Authorization Bearer from http_config, roomId and custom markdown"
 [ "$(q "$IT_DIR/fw.jsonl" '.err != null')" = 0 ] ||
     it_die "floorwatch sent a request the capture server refused: $(jq -c 'select(.err != null)' "$IT_DIR/fw.jsonl" | head -2)"
 it_ok "every floorwatch request has the documented shape (capture server checks)"
@@ -138,20 +164,26 @@ for b in bad: print("  diff:", b)
 print(f"  {n} request bodies compared, {len(bad)} differences")
 sys.exit(1 if bad or n == 0 else 0)
 PY
-it_ok "every Discord request body equals Alertmanager 0.25's, field by field (default and custom texts)"
+it_ok "every Discord and Webex request body equals Alertmanager 0.25's, field by field (default and custom texts), Authorization too"
 
 post $AM "$(broken)"
-it_until 100 0.1 sh -c "curl -fsS --max-time 2 http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_failed_total{receiver=\"broken\",integration=\"discord\",reason=\"http_4xx\"} 1'" \
-    || it_die "Discord 400: failed_total: $(metrics | grep notifications)"
-it_until 100 0.1 sh -c "curl -fsS --max-time 2 http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_total{receiver=\"broken\",integration=\"discord\"} 1'" \
-    || it_die "Discord 503 then 204: $(metrics | grep notif)"
-[ "$(q "$IT_DIR/fw.jsonl" '.path == "/discord/fail400"')" = 1 ] || it_die "the 400 was retried"
-[ "$(q "$IT_DIR/fw.jsonl" '.path == "/discord/flaky503"')" = 2 ] || it_die "the 503 was not retried once"
+M=
+for k in discord webex; do
+    it_until 100 0.1 sh -c "curl -fsS --max-time 2 http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_failed_total{receiver=\"broken\",integration=\"$k\",reason=\"http_4xx\"} 1'" \
+        || it_die "$k 400: failed_total: $(metrics | grep notifications)"
+    it_until 100 0.1 sh -c "curl -fsS --max-time 2 http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_total{receiver=\"broken\",integration=\"$k\"} 1'" \
+        || it_die "$k 503 then 2xx: $(metrics | grep notif)"
+    [ "$(q "$IT_DIR/fw.jsonl" ".path == \"/$k/fail400\"")" = 1 ] || it_die "$k: the 400 was retried"
+    [ "$(q "$IT_DIR/fw.jsonl" ".path == \"/$k/flaky503\"")" = 2 ] || it_die "$k: the 503 was not retried once"
+done
 M=$(metrics)
-grep -q 'fw_notifyd_notifications_total{receiver="chat",integration="discord"} 5' <<<"$M" ||
-    it_die "chat discord delivered: $(grep notifications_total <<<"$M")"
-grep -qE '^alertmanager_notifications_total\{integration="discord"\} 7' <<<"$M" &&
-    grep -qE '^alertmanager_notifications_failed_total\{integration="discord",reason="clientError"\} 1' <<<"$M" ||
-    it_die "alertmanager_notifications_*{integration=discord}: $(grep 'alertmanager_notifications.*discord' <<<"$M")"
-it_ok "a 400 counted failed once (not retried), a 503 retried then delivered; metrics with integration=\"discord\""
+for want in 'fw_notifyd_notifications_total{receiver="chat",integration="discord"} 5' \
+    'fw_notifyd_notifications_total{receiver="chat",integration="webex"} 4' \
+    'alertmanager_notifications_total{integration="discord"} 7' \
+    'alertmanager_notifications_failed_total{integration="discord",reason="clientError"} 1' \
+    'alertmanager_notifications_total{integration="webex"} 6' \
+    'alertmanager_notifications_failed_total{integration="webex",reason="clientError"} 1'; do
+    grep -qxF "$want" <<<"$M" || it_die "want $want: $(grep -E 'discord|webex' <<<"$M")"
+done
+it_ok "discord, webex: a 400 counted failed once (not retried), a 503 retried then delivered; fw_notifyd_* and alertmanager_notifications_* by integration"
 echo "receivers_chat.sh: all checks passed"
