@@ -126,7 +126,7 @@ s_count_received(alertd_t *self, size_t firing, size_t resolved)
                        (double)resolved);
 }
 
-void
+int
 alertd_commit_locked(alertd_t *self, bool sync)
 {
     fw_err_t err;
@@ -134,11 +134,13 @@ alertd_commit_locked(alertd_t *self, bool sync)
     if (alertd_state_commit(self->state, false, &err) < 0) {
         fw_warn("storage.fail", "err=%s", err.msg);
         fw_metrics_add(self->metrics, "fw_alertd_storage_failures_total", "", 1);
-    } else if (sync) {
-        alertd_state_sync_later(self->state);
-    } else {
-        self->state_unsynced = true;
+        return -1;
     }
+    if (sync)
+        (void)alertd_state_sync_later(self->state);
+    else
+        self->state_unsynced = true;
+    return 0;
 }
 
 // Most bytes of rejection reasons one API answer carries.
@@ -935,8 +937,7 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
     if (zloop_poller(self->loop, &wake_item, s_on_wake, self) < 0)
         goto fail;
     zsock_set_subscribe(self->notifyd_sub, "NOTIFY_RESULT");
-    if (fw_zfd_poller(self->loop, self->notifyd_sub, &self->sub_item, alertd_outcome_on_fd, self) <
-        0)
+    if (alertd_outcome_attach(self) < 0) // the SUB, and the state's durable_fd
         goto fail;
     zloop_timer(self->loop, 50, 0, s_on_flush, self);
     zloop_timer(self->loop, 1000, 0, s_on_housekeeping, self);
@@ -992,6 +993,7 @@ alertd_destroy(alertd_t **self_p)
     zsock_destroy(&self->pub);
     fw_zsock_topics_clear(&self->pub_topics);
     zsock_destroy(&self->notifyd_sub);
+    alertd_outcome_clear(self);
     alertd_json_views_free(&self->views);
     zsock_destroy(&self->push);
     zsock_destroy(&self->pull);

@@ -66,6 +66,11 @@ struct alertd {
     uint64_t silences_saved; // alertd_silences_version() of the last successful save
 
     alertd_cluster_t *cluster; // owned: NULL without --cluster.listen-address
+
+    // Outcomes recorded and waiting for their fsync to be acknowledged (alertd_outcome.c;
+    // loop only): acks_n of them from acks_head, in an array of acks_cap.
+    struct alertd_outcome_ack *acks; // owned
+    size_t acks_head, acks_n, acks_cap;
 };
 
 // Rebuild the inhibit index when the store changed or a second passed (alerts resolve by
@@ -82,8 +87,8 @@ bool alertd_ingest_text(alertd_t *self, const char *text, size_t len, bool on_lo
 // Commit the open state batch (safe from a killed alertd); with sync, have it fsync'd soon
 // off the loop (alertd_state_sync_later), else with the next second's sync. A failure is
 // logged and counted, and alertd carries on from memory (a page is better sent twice than
-// not at all). Lock held.
-void alertd_commit_locked(alertd_t *self, bool sync);
+// not at all): -1, else 0. Lock held.
+int alertd_commit_locked(alertd_t *self, bool sync);
 // Record the notifications sent and not yet logged in the notification log, in the open
 // state batch (begun here when none is; the caller commits). Lock held.
 void alertd_log_sent_locked(alertd_t *self);

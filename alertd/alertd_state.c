@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -85,6 +86,12 @@ struct alertd_state {
     uint64_t synced;      // fsyncs done by the syncer
     size_t sync_failures; // since alertd_state_sync_failures last took them
     int sync_rc;          // the last failure's code
+    // Generations (alertd_state_sync_later): requested, the last round's number (the one a
+    // request joins while sync_wanted); durable, the highest whose fsync succeeded; wake_at,
+    // the generation whose durability makes durable_fd readable (0: none asked for).
+    uint64_t requested, durable, wake_at;
+    int durable_fd;     // owned eventfd, -1 until open
+    long sync_delay_ms; // ALERTD_STATE_SYNC_DELAY_MS, but in the tests
 };
 
 alertd_state_t *
@@ -94,6 +101,8 @@ alertd_state_new(void)
     pthread_mutex_init(&self->sync_lock, NULL);
     self->sync_fd = -1;
     self->fd = -1;
+    self->durable_fd = -1;
+    self->sync_delay_ms = ALERTD_STATE_SYNC_DELAY_MS;
     return self;
 }
 
@@ -115,6 +124,21 @@ s_sync_arm(alertd_state_t *self, long ms)
     self->sync_armed = true;
 }
 
+// Generation gen is fsync'd: publish it, and ring durable_fd when it is the one asked for.
+// Called with sync_lock held.
+static void
+s_durable_locked(alertd_state_t *self, uint64_t gen)
+{
+    if (gen > self->durable)
+        self->durable = gen;
+    if (self->wake_at != 0 && self->durable >= self->wake_at) {
+        self->wake_at = 0;
+        uint64_t one = 1;
+        if (write(self->durable_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+            fw_warn("storage.wake.fail", "path=%s err=\"%s\"", self->dir, strerror(errno));
+    }
+}
+
 // The syncer: one mdb_env_sync per round of requests, when the round's timer fires, until
 // asked to stop with none left. It sleeps in read() on the timerfd rather than on a condition
 // variable: the request (alertd_state_sync_later, on alertd's loop right after a flush's
@@ -132,6 +156,7 @@ s_syncer(void *arg)
             break; // cannot happen with a valid timerfd; destroy then syncs itself
         pthread_mutex_lock(&self->sync_lock);
         bool wanted = self->sync_wanted, stop = self->sync_stop;
+        uint64_t gen = self->requested; // every request of it was made after its commit
         self->sync_wanted = false;
         self->sync_armed = false;
         pthread_mutex_unlock(&self->sync_lock);
@@ -142,6 +167,8 @@ s_syncer(void *arg)
             if (rc != 0) {
                 self->sync_failures++;
                 self->sync_rc = rc;
+            } else {
+                s_durable_locked(self, gen);
             }
             pthread_mutex_unlock(&self->sync_lock);
         }
@@ -165,23 +192,68 @@ s_syncer_start(alertd_state_t *self)
     }
 }
 
-void
+uint64_t
 alertd_state_sync_later(alertd_state_t *self)
 {
     if (!self || !self->env)
-        return;
+        return 0;
+    uint64_t gen;
     pthread_mutex_lock(&self->sync_lock);
     if (!self->syncer_started)
         s_syncer_start(self);
     if (self->syncer_started) {
-        self->sync_wanted = true;
-        // The first request of a round arms the timer; the ones until it fires share it.
+        // The first request of a round opens a generation and arms the timer; the ones
+        // until it fires share both.
+        if (!self->sync_wanted) {
+            self->sync_wanted = true;
+            self->requested++;
+        }
+        gen = self->requested;
         if (!self->sync_armed)
-            s_sync_arm(self, ALERTD_STATE_SYNC_DELAY_MS);
+            s_sync_arm(self, self->sync_delay_ms);
+    } else {
+        gen = ++self->requested;
     }
     pthread_mutex_unlock(&self->sync_lock);
     if (!self->syncer_started)
         (void)alertd_state_sync(self, NULL); // no thread: at once, as before
+    return gen;
+}
+
+void
+alertd_state_set_sync_delay(alertd_state_t *self, long ms)
+{
+    pthread_mutex_lock(&self->sync_lock);
+    self->sync_delay_ms = ms;
+    pthread_mutex_unlock(&self->sync_lock);
+}
+
+uint64_t
+alertd_state_durable(alertd_state_t *self)
+{
+    if (!self || !self->env)
+        return UINT64_MAX;
+    pthread_mutex_lock(&self->sync_lock);
+    uint64_t gen = self->durable;
+    pthread_mutex_unlock(&self->sync_lock);
+    return gen;
+}
+
+int
+alertd_state_durable_fd(const alertd_state_t *self)
+{
+    return self && self->env ? self->durable_fd : -1;
+}
+
+void
+alertd_state_durable_wake(alertd_state_t *self, uint64_t gen)
+{
+    if (!self || !self->env)
+        return;
+    pthread_mutex_lock(&self->sync_lock);
+    self->wake_at = gen;
+    s_durable_locked(self, 0); // rings at once when gen is durable already
+    pthread_mutex_unlock(&self->sync_lock);
 }
 
 uint64_t
@@ -306,6 +378,10 @@ alertd_state_open(alertd_state_t *self, const char *dir, fw_err_t *err)
         goto fail_quiet;
     }
     self->psize = ms.ms_psize;
+    if (self->durable_fd < 0 && (self->durable_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+        fw_err_set(err, "storage %s: eventfd: %s", dir, strerror(errno));
+        goto fail_quiet;
+    }
     if (s_check_format(self, &fresh, err) != 0)
         goto fail_quiet;
     // The transaction below writes only the databases it creates: when the disk cannot give
@@ -377,6 +453,8 @@ alertd_state_destroy(alertd_state_t **self_p)
         (void)mdb_env_sync(self->env, 1);
         mdb_env_close(self->env);
     }
+    if (self->durable_fd >= 0)
+        close(self->durable_fd);
     pthread_mutex_destroy(&self->sync_lock);
     free(self->dir);
     free(self);
@@ -662,8 +740,17 @@ alertd_state_sync(alertd_state_t *self, fw_err_t *err)
 {
     if (!self || !self->env)
         return 0;
+    // Every generation requested so far had its commits made before its request.
+    pthread_mutex_lock(&self->sync_lock);
+    uint64_t gen = self->requested;
+    pthread_mutex_unlock(&self->sync_lock);
     int rc = mdb_env_sync(self->env, 1);
-    return rc == 0 ? 0 : s_lmdb_fail(err, self->dir, "sync", rc);
+    if (rc != 0)
+        return s_lmdb_fail(err, self->dir, "sync", rc);
+    pthread_mutex_lock(&self->sync_lock);
+    s_durable_locked(self, gen);
+    pthread_mutex_unlock(&self->sync_lock);
+    return 0;
 }
 
 static int64_t

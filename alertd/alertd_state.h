@@ -15,14 +15,16 @@
     before the API answers; alertd_state_sync_later() has the syncer thread fsync off the
     caller's loop, used for the notification log right after a notification went out or
     notifyd reported its outcome, and for the alerts once a second. A power loss may thus
-    lose up to a second of received alerts (ruled and Prometheus send them again), and the
-    log entries and outcomes of the last moments (a notification then sent again).
+    lose up to a second of received alerts (ruled and Prometheus send them again), the log
+    entries of the last moments (a notification then sent again), and outcomes not yet
+    acknowledged (alertd acknowledges one once its generation is durable, see below, so
+    notifyd publishes a lost one again).
 
     Writes are batched: alertd_state_begin() opens one write transaction, _put/_del add to
     it, _commit ends it (a POST of many alerts is one commit). Not thread-safe (but for
-    sync_later, synced and sync_failures): alertd calls it under its lock, and one batch is
-    begun and committed by the same thread. A NULL self
-    (no --storage.path) makes every call a no-op that succeeds.
+    sync_later, synced, sync_failures and the durable calls): alertd calls it under its lock, and
+   one batch is begun and committed by the same thread. A NULL self (no --storage.path) makes every
+   call a no-op that succeeds.
 
     A full disk fails a write, never alertd: the map is writable, and a page written where
     the data file has no disk block would be SIGBUS. Every put and delete is charged an
@@ -87,7 +89,24 @@ int alertd_state_sync(alertd_state_t *self, fw_err_t *err);
 // does not wait): requests made meanwhile share it. A request only arms the syncer's timerfd;
 // the thread is not woken until the delay is over.
 #define ALERTD_STATE_SYNC_DELAY_MS 5
-void alertd_state_sync_later(alertd_state_t *self);
+//
+// Generations say when a commit is on disk (alertd acknowledges notifyd's outcomes only then):
+// sync_later returns the generation of its round (1, 2, ...; requests sharing a round share
+// it), which the sync serving the round covers, with every commit made before the request.
+// alertd_state_durable: the highest generation fsync'd successfully (by the syncer, or by
+// alertd_state_sync and a commit with sync, which cover every generation requested before
+// them); a failed fsync publishes nothing, and the next successful one covers its
+// generations. durable_wake(gen) makes durable_fd (an eventfd opened with the state, owned by
+// it; read it to reset it) readable once gen is durable, at once when it is already; it
+// replaces the generation asked for before. A NULL self, or one not open: sync_later returns
+// 0, durable UINT64_MAX (nothing to wait for), durable_fd -1, durable_wake does nothing.
+uint64_t alertd_state_sync_later(alertd_state_t *self);
+// The tests' delay before the syncer's fsync instead of ALERTD_STATE_SYNC_DELAY_MS (from the
+// next round; ms > 0).
+void alertd_state_set_sync_delay(alertd_state_t *self, long ms);
+uint64_t alertd_state_durable(alertd_state_t *self);
+int alertd_state_durable_fd(const alertd_state_t *self);
+void alertd_state_durable_wake(alertd_state_t *self, uint64_t gen);
 uint64_t alertd_state_synced(alertd_state_t *self);
 size_t alertd_state_sync_failures(alertd_state_t *self, fw_err_t *err);
 

@@ -6,6 +6,7 @@
 #include <check.h>
 #include <jansson.h>
 #include <lmdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +203,57 @@ START_TEST(test_alertd_state_sync_waits)
     ck_assert_int_ge(took, ALERTD_STATE_SYNC_DELAY_MS);
     ck_assert_uint_eq(alertd_state_synced(st), 1);
     alertd_state_destroy(&st);
+}
+END_TEST
+
+// Generations: a request's generation becomes durable only with an fsync made after it (the
+// syncer's, 500 ms after the request here, or alertd_state_sync at once); durable_fd is
+// readable once the generation asked for is durable, and at once for one already durable.
+START_TEST(test_alertd_state_durable_generations)
+{
+    alertd_state_t *st = s_open();
+    int fd = alertd_state_durable_fd(st);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_uint_eq(alertd_state_durable(st), 0);
+    alertd_state_set_sync_delay(st, 500);
+    ck_assert_int_eq(alertd_state_begin(st, NULL), 0);
+    alertd_state_put(st, ALERTD_STATE_NFLOG, "k", T0, "v", 1);
+    ck_assert_int_eq(alertd_state_commit(st, false, NULL), 0);
+    int64_t t0 = fw_time_mono_ms();
+    uint64_t g1 = alertd_state_sync_later(st);
+    uint64_t g2 = alertd_state_sync_later(st); // the same round
+    ck_assert_uint_ge(g1, 1);
+    ck_assert_uint_eq(g2, g1);
+    alertd_state_durable_wake(st, g1);
+    struct pollfd p = {fd, POLLIN, 0};
+    int ready = poll(&p, 1, 100);
+    if (fw_time_mono_ms() - t0 < 400) { // else a stalled machine: the fsync may be done
+        ck_assert_int_eq(ready, 0);
+        ck_assert_uint_lt(alertd_state_durable(st), g1);
+    }
+    ck_assert_int_eq(poll(&p, 1, 5000), 1);
+    ck_assert_uint_ge(alertd_state_durable(st), g1);
+    ck_assert_uint_eq(alertd_state_synced(st), 1);
+    uint64_t n;
+    ck_assert_int_eq(read(fd, &n, sizeof n), (ssize_t)sizeof n);
+    ck_assert_int_eq(poll(&p, 1, 0), 0);
+    // Already durable: rings at once.
+    alertd_state_durable_wake(st, g1);
+    ck_assert_int_eq(poll(&p, 1, 0), 1);
+    ck_assert_int_eq(read(fd, &n, sizeof n), (ssize_t)sizeof n);
+    // A new round; a synchronous sync covers it at once (the syncer's fsync comes later).
+    uint64_t g3 = alertd_state_sync_later(st);
+    ck_assert_uint_gt(g3, g1);
+    alertd_state_durable_wake(st, g3);
+    ck_assert_int_eq(alertd_state_sync(st, NULL), 0);
+    ck_assert_uint_ge(alertd_state_durable(st), g3);
+    ck_assert_int_eq(poll(&p, 1, 0), 1);
+    alertd_state_destroy(&st);
+    // Without a state nothing waits.
+    ck_assert_uint_eq(alertd_state_sync_later(NULL), 0);
+    ck_assert_uint_eq(alertd_state_durable(NULL), UINT64_MAX);
+    ck_assert_int_eq(alertd_state_durable_fd(NULL), -1);
+    alertd_state_durable_wake(NULL, 1);
 }
 END_TEST
 
@@ -889,6 +941,7 @@ alertd_state_suite(void)
     tcase_add_test(tc, test_alertd_state_sync_later);
     tcase_add_test(tc, test_alertd_state_sync_waits);
     tcase_add_test(tc, test_alertd_state_sync_later_no_wake);
+    tcase_add_test(tc, test_alertd_state_durable_generations);
     tcase_add_test(tc, test_alertd_state_refuses);
     tcase_add_test(tc, test_alertd_state_alerts_and_silences);
     tcase_add_test(tc, test_alertd_state_resent_written_lazily);
