@@ -19,6 +19,7 @@
 #include "alertd_cfg_teams.h"
 #include "alertd_cfg_discord.h"
 #include "alertd_cfg_webex.h"
+#include "alertd_cfg_opsgenie.h"
 #include "alertd_cfg_tmpl.h"
 #include "alertd_cfg_email.h"
 #include "alertd_cfgcheck.h"
@@ -182,6 +183,12 @@ static const struct fw_cfg_field s_receiver_fields[] = {
      .count_off = offsetof(struct alertd_cfg_receiver, webex_len),
      .elem_size = sizeof(struct alertd_cfg_webex),
      .child = alertd_cfg_webex_fields},
+    {.key = "opsgenie_configs",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct alertd_cfg_receiver, opsgenie),
+     .count_off = offsetof(struct alertd_cfg_receiver, opsgenie_len),
+     .elem_size = sizeof(struct alertd_cfg_opsgenie),
+     .child = alertd_cfg_opsgenie_fields},
     // floorwatch's delivery extensions (alertd_cfg_delivery.h)
     {.key = "fw_timeout",
      .type = FW_CFG_DURATION,
@@ -192,7 +199,6 @@ static const struct fw_cfg_field s_receiver_fields[] = {
      .type = FW_CFG_STRUCT,
      .off = offsetof(struct alertd_cfg_receiver, fw_rate_limit),
      .child = alertd_cfg_rate_limit_fields},
-    F_NO("opsgenie_configs"),
     F_NO("wechat_configs"),
     F_NO("pushover_configs"),
     F_NO("victorops_configs"),
@@ -337,7 +343,7 @@ static const struct fw_cfg_field s_global_fields[] = {
     F_NO("slack_app_url"),
     F_STR("opsgenie_api_key", T, opsgenie_api_key),
     F_STR("opsgenie_api_key_file", T, opsgenie_api_key_file),
-    F_NO("opsgenie_api_url"),
+    F_STR("opsgenie_api_url", T, opsgenie_api_url),
     F_STR("victorops_api_key", T, victorops_api_key),
     F_STR("victorops_api_key_file", T, victorops_api_key_file),
     F_NO("victorops_api_url"),

@@ -63,6 +63,8 @@ struct alertd_cfg_receiver {
     size_t discord_len;
     struct alertd_cfg_webex *webex; // owned (alertd_cfg_webex.h)
     size_t webex_len;
+    struct alertd_cfg_opsgenie *opsgenie; // owned (alertd_cfg_opsgenie.h)
+    size_t opsgenie_len;
     // floorwatch's delivery extensions (alertd_cfg_delivery.h)
     int64_t fw_timeout; // ms per attempt; 0: notifyd's timeout
     struct alertd_cfg_rate_limit fw_rate_limit;
@@ -119,6 +121,7 @@ struct alertd_cfg_global {
     char *smtp_auth_secret, *smtp_auth_secret_file;
     char *slack_api_url, *slack_api_url_file, *slack_app_token, *slack_app_token_file;
     char *opsgenie_api_key, *opsgenie_api_key_file;
+    char *opsgenie_api_url; // NULL: https://api.opsgenie.com/ (alertd_cfg_opsgenie)
     char *victorops_api_key, *victorops_api_key_file;
     char *wechat_api_secret, *wechat_api_secret_file;
     char *telegram_bot_token, *telegram_bot_token_file;

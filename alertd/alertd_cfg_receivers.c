@@ -11,6 +11,7 @@
 #include "alertd_cfg_teams.h"
 #include "alertd_cfg_discord.h"
 #include "alertd_cfg_webex.h"
+#include "alertd_cfg_opsgenie.h"
 #include "alertd_cfg_fields.h"
 #include "fw_mem.h"
 #include "fw_promcfg_http.h"
@@ -403,6 +404,7 @@ alertd_cfg_receivers_check(struct alertd_cfg_receiver *r, const struct alertd_cf
     alertd_cfg_teams_check(r, g->http_json, file, errs);
     alertd_cfg_discord_check(r, g->http_json, file, errs);
     alertd_cfg_webex_check(r, g, file, errs);
+    alertd_cfg_opsgenie_check(r, g, file, errs);
 }
 
 void
@@ -442,6 +444,7 @@ alertd_cfg_receivers_clear(struct alertd_cfg_receiver *r)
     alertd_cfg_teams_clear(r);
     alertd_cfg_discord_clear(r);
     alertd_cfg_webex_clear(r);
+    alertd_cfg_opsgenie_clear(r);
 }
 
 // --- NOTIFY ---
@@ -581,5 +584,6 @@ alertd_cfg_receivers_notify(const struct alertd_cfg_receiver *r, json_t *notify)
     alertd_cfg_teams_notify(r, notify);
     alertd_cfg_discord_notify(r, notify);
     alertd_cfg_webex_notify(r, notify);
+    alertd_cfg_opsgenie_notify(r, notify);
     alertd_cfg_delivery_notify(r, notify);
 }

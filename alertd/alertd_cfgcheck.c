@@ -94,10 +94,6 @@ s_integration(struct s_walk *w, const char *kind, const yaml_node_t *c)
                 s_err(w, c, "update_message requires the chat.postMessage API with an app token",
                       kind);
         }
-    } else if (strcmp(kind, "opsgenie_configs") == 0) {
-        if (!HAS("api_key") && !HAS("api_key_file") && !s_set(g->opsgenie_api_key) &&
-            !s_set(g->opsgenie_api_key_file))
-            s_err(w, c, "no global OpsGenie API Key set either inline or in a file", kind);
     } else if (strcmp(kind, "victorops_configs") == 0) {
         if (!HAS("api_key") && !HAS("api_key_file") && !s_set(g->victorops_api_key) &&
             !s_set(g->victorops_api_key_file))
@@ -159,11 +155,19 @@ s_receivers(struct s_walk *w, const yaml_node_t *rs)
 // Global credentials read by Alertmanager's checks (alertd_cfg keeps them as table fields)
 // for integrations alertd does not deliver: refused at their key.
 static const char *const s_refused_globals[] = {
-    "opsgenie_api_key",       "opsgenie_api_key_file",       "victorops_api_key",
-    "victorops_api_key_file", "wechat_api_secret",           "wechat_api_secret_file",
-    "telegram_bot_token",     "telegram_bot_token_file",     "rocketchat_token",
-    "rocketchat_token_file",  "rocketchat_token_id",         "rocketchat_token_id_file",
-    "mattermost_webhook_url", "mattermost_webhook_url_file", NULL,
+    "victorops_api_key",
+    "victorops_api_key_file",
+    "wechat_api_secret",
+    "wechat_api_secret_file",
+    "telegram_bot_token",
+    "telegram_bot_token_file",
+    "rocketchat_token",
+    "rocketchat_token_file",
+    "rocketchat_token_id",
+    "rocketchat_token_id_file",
+    "mattermost_webhook_url",
+    "mattermost_webhook_url_file",
+    NULL,
 };
 
 static void

@@ -147,6 +147,7 @@ static const struct s_list s_lists[] = {
     {"slack_configs", "actions", {"type", "text", "url", "style", "name", "value", "confirm"}},
     {"pagerduty_configs", "images", {"src", "alt", "href"}},
     {"pagerduty_configs", "links", {"href", "text"}},
+    {"opsgenie_configs", "responders", {"id", "name", "username", "type"}},
     {NULL, NULL, {NULL}},
 };
 static const char *const s_confirm_keys[] = {"text", "title", "ok_text", "dismiss_text", NULL};

@@ -26,7 +26,8 @@ fw_tmpl_set_use_am_defaults(fw_tmpl_set_t *self)
 }
 
 // Alertmanager's config defaults (config/notifiers.go Default*Config, DefaultPagerdutyDetails)
-// and floorwatch's for azuresms.
+// and floorwatch's for azuresms. An integration's keys stay together (alertd_tmpl walks them
+// in order).
 const struct fw_tmpl_am_key fw_tmpl_am_keys[] = {
     {"slack_configs", "title", "slack.default.title", false},
     {"slack_configs", "title_link", "slack.default.titlelink", false},
@@ -61,6 +62,14 @@ const struct fw_tmpl_am_key fw_tmpl_am_keys[] = {
     {"discord_configs", "title", "discord.default.title", false},
     {"discord_configs", "message", "discord.default.message", false},
     {"webex_configs", "message", "webex.default.message", false},
+    {"opsgenie_configs", "message", "opsgenie.default.message", false},
+    {"opsgenie_configs", "description", "opsgenie.default.description", false},
+    {"opsgenie_configs", "source", "opsgenie.default.source", false},
+    {"opsgenie_configs", "entity", NULL, false},
+    {"opsgenie_configs", "actions", NULL, false},
+    {"opsgenie_configs", "tags", NULL, false},
+    {"opsgenie_configs", "note", NULL, false},
+    {"opsgenie_configs", "priority", NULL, false},
     {"email_configs", "to", NULL, false},
     {"email_configs", "from", NULL, false},
     {"email_configs", "headers.Subject", "email.default.subject", false},

@@ -35,6 +35,7 @@
 #include "notifyd_msteams.h"
 #include "notifyd_discord.h"
 #include "notifyd_webex.h"
+#include "notifyd_opsgenie.h"
 #include "notifyd_pagerduty.h"
 #include "notifyd_results.h"
 #include "notifyd_slack.h"
@@ -333,6 +334,7 @@ static const struct {
     {"azuresms_configs", "azuresms", notifyd_azuresms_build, true},
     {"discord_configs", "discord", notifyd_discord_build, true},
     {"webex_configs", "webex", notifyd_webex_build, true},
+    {"opsgenie_configs", "opsgenie", notifyd_opsgenie_build, true},
     {"email_configs", "email", NULL, false},
 };
 

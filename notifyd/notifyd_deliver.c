@@ -46,6 +46,8 @@ struct s_job {
     char *integration;      // owned: "webhook", "slack", "email", ... (metrics label)
     struct notifyd_req req; // owned
     int attempts;
+    size_t step;                // which of req's `then` chain is on its way (0: req itself)
+    int64_t chain_us;           // the chain's time so far in this attempt
     int64_t next_at;            // mono ms of the next attempt
     CURL *easy;                 // owned while running
     struct curl_slist *headers; // owned while running: HTTP headers or SMTP recipients
@@ -147,20 +149,33 @@ s_read(char *buf, size_t size, size_t n, void *arg)
     return k;
 }
 
+// The request of j's chain on its way now.
+static const struct notifyd_req *
+s_cur(const struct s_job *j)
+{
+    const struct notifyd_req *r = &j->req;
+    for (size_t i = 0; i < j->step && r->then; i++)
+        r = r->then;
+    return r;
+}
+
 static void
 s_setup_http(struct s_job *j)
 {
     CURL *e = j->easy;
+    const struct notifyd_req *cur = s_cur(j);
     j->headers = curl_slist_append(NULL, "Content-Type: application/json");
     for (size_t i = 0; i < j->req.headers_len; i++)
         j->headers = curl_slist_append(j->headers, j->req.headers[i]);
-    notifyd_http_apply(e, j->req.http, j->req.url, &j->headers, &j->http_lists);
+    notifyd_http_apply(e, j->req.http, cur->url, &j->headers, &j->http_lists);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, j->req.follow_redirects ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->headers);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "floorwatch-notifyd/0.1.0");
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->req.body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(j->req.body));
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, cur->body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(cur->body));
+    if (cur->method)
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, cur->method);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, s_keep);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
 }
@@ -237,13 +252,16 @@ static void
 s_start(notifyd_deliver_t *self, struct s_job *j)
 {
     const notifyd_deliver_t *a = self;
-    j->attempts++;
+    if (j->step == 0) {
+        j->attempts++;
+        j->chain_us = 0;
+    }
     j->easy = s_easy_take(self);
     free(j->answer);
     j->answer = NULL;
     j->answer_len = 0;
     j->errbuf[0] = '\0';
-    curl_easy_setopt(j->easy, CURLOPT_URL, j->req.url);
+    curl_easy_setopt(j->easy, CURLOPT_URL, s_cur(j)->url);
     if (j->req.kind == NOTIFYD_REQ_SMTP)
         s_setup_smtp(j);
     else
@@ -401,7 +419,7 @@ s_log(const struct s_job *j, CURLcode res, long code, const struct s_verdict *v)
                 j->receiver, j->req.smtp.smarthost, v->reason, code, err, j->attempts);
     if (j->req.kind == NOTIFYD_REQ_SMTP)
         return;
-    char *origin = fw_secret_url_origin(j->req.url);
+    char *origin = fw_secret_url_origin(s_cur(j)->url);
     if (v->ok)
         fw_debug("webhook.ok", "receiver=%s integration=%s origin=%s status=%ld attempts=%d",
                  j->receiver, j->integration, origin, code, j->attempts);
@@ -484,10 +502,20 @@ s_done(notifyd_deliver_t *st, CURLMsg *m)
         s_judge_smtp(j, res, &v);
     else
         s_judge_http(j, res, code, &v, a);
+    s_log(j, res, code, &v);
+    j->chain_us += (int64_t)took_us;
+    if (v.ok && s_cur(j)->then) {
+        // The next request of the chain, at once: one notification attempt, as
+        // Alertmanager counts one Notify call however many requests it sends.
+        j->step++;
+        j->next_at = fw_time_mono_ms();
+        zlist_append(st->queue, j);
+        return;
+    }
+    j->step = 0;
     notifyd_am_request(a->metrics, j->integration,
                        res == CURLE_OK && (j->req.kind == NOTIFYD_REQ_SMTP || code / 100 == 2),
-                       (double)took_us / 1e6);
-    s_log(j, res, code, &v);
+                       (double)j->chain_us / 1e6);
     if (!v.ok && v.retry && j->attempts < a->retry.max_attempts) {
         char labels[300];
         snprintf(labels, sizeof labels, "receiver=\"%s\"", j->receiver);

@@ -64,5 +64,9 @@ notifyd_req_clear(struct notifyd_req *r)
     s_free_secret(r->key);
     free(r->failed);
     json_decref(r->http);
+    if (r->then) {
+        notifyd_req_clear(r->then);
+        free(r->then);
+    }
     memset(r, 0, sizeof *r);
 }

@@ -71,6 +71,12 @@ struct notifyd_req {
     char *failed;                 // owned: set when a part failed for good (the outcome is
                                   // then failed even if the rest goes through), or NULL
     struct json_t *http;          // owned reference: NOTIFY's http_config (notifyd_http), or NULL
+    const char *method;           // HTTP: a static string such as "PUT"; NULL: POST
+    // HTTP: owned, or NULL: the request sent once this one is answered 2xx, on the same
+    // job (its url, body and method only: headers, http, timeout and rate are this one's).
+    // The delivery succeeds when the last one does; a failure is retried from the first
+    // request, as Alertmanager's Opsgenie notifier sends all of its requests again.
+    struct notifyd_req *then;
 };
 
 // Append "name: value" (copied), or replace the value of the header already named name

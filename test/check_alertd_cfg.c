@@ -16,8 +16,9 @@
 
 // The conformance count reached when this was written; the test fails below it. 46 before
 // issue 8 refused the integrations alertd does not deliver (27); 29 with email_configs; 32
-// with http_config on every HTTP integration (conf.http-config.good.yml).
-#define S_CONFORMANCE_FLOOR 32
+// with http_config on every HTTP integration (conf.http-config.good.yml); 34 with
+// opsgenie_configs.
+#define S_CONFORMANCE_FLOOR 34
 
 START_TEST(test_alertd_cfg_example_loads)
 {
@@ -132,35 +133,36 @@ END_TEST
 START_TEST(test_alertd_cfg_integration_checks)
 {
     // An integration alertd does not deliver is refused at its key, and Alertmanager's own
-    // checks on it are still reported, so one run shows both.
+    // checks on it are still reported, so one run shows both. (opsgenie_configs, delivered
+    // now, has its checks in check_alertd_cfg_opsgenie.c.)
     static const char *const want[] = {
-        "bad.yml:9:9: error: no global OpsGenie API Key",
-        "bad.yml:8:5: error: receivers[0].opsgenie_configs: not supported by floorwatch",
+        "bad.yml:9:9: error: no Mattermost webhook URL set",
+        "bad.yml:8:5: error: receivers[0].mattermost_configs: not supported by floorwatch",
         "at most one of slack_api_url & slack_api_url_file"};
     check_util_alertd_cfg_errors(
         "global:\n  slack_api_url: http://a/\n  slack_api_url_file: /f\n"
         "route:\n  receiver: a\n"
-        "receivers:\n  - name: a\n    opsgenie_configs:\n      - message: hi\n",
+        "receivers:\n  - name: a\n    mattermost_configs:\n      - text: hi\n",
         want, 3, NULL);
-    static const char *const want2[] = {"bad.yml:6:9: error: no global OpsGenie API Key"};
+    static const char *const want2[] = {"bad.yml:6:9: error: no Mattermost webhook URL set"};
     check_util_alertd_cfg_errors(
         "route:\n  receiver: a\n"
-        "receivers:\n  - name: a\n    opsgenie_configs:\n      - message: hi\n",
+        "receivers:\n  - name: a\n    mattermost_configs:\n      - text: hi\n",
         want2, 1, NULL);
-    // The global key satisfies Alertmanager's check; the key and the receiver are refused.
+    // The global URL satisfies Alertmanager's check; the key and the receiver are refused.
     static const char *const want3[] = {
-        "bad.yml:2:3: error: global.opsgenie_api_key: not supported by floorwatch",
-        "bad.yml:7:5: error: receivers[0].opsgenie_configs: not supported by floorwatch"};
+        "bad.yml:2:3: error: global.mattermost_webhook_url: not supported by floorwatch",
+        "bad.yml:7:5: error: receivers[0].mattermost_configs: not supported by floorwatch"};
     check_util_alertd_cfg_errors(
-        "global:\n  opsgenie_api_key: k\nroute:\n  receiver: a\n"
-        "receivers:\n  - name: a\n    opsgenie_configs:\n      - message: hi\n",
+        "global:\n  mattermost_webhook_url: http://m/\nroute:\n  receiver: a\n"
+        "receivers:\n  - name: a\n    mattermost_configs:\n      - text: hi\n",
         want3, 2, NULL);
     struct fw_cfg_errors errs = {0};
     struct alertd_cfg *cfg =
         alertd_cfg_load("bad.yml",
-                        "global:\n  opsgenie_api_key: k\nroute:\n  receiver: a\n"
-                        "receivers:\n  - name: a\n    opsgenie_configs:\n"
-                        "      - message: hi\n",
+                        "global:\n  mattermost_webhook_url: http://m/\nroute:\n  receiver: a\n"
+                        "receivers:\n  - name: a\n    mattermost_configs:\n"
+                        "      - text: hi\n",
                         &errs);
     ck_assert_ptr_null(cfg);
     ck_assert_uint_eq(errs.len, 2);
