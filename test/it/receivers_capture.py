@@ -6,14 +6,20 @@ against the shape their documentation gives and answers as they do: 200 "ok" (Sl
 (PagerDuty) for a good request, 400 for a bad one. Every request is appended to OUT as one JSON
 line {path, headers, body, status}. Paths: /hook/... (Alertmanager's webhook v4 payload, as
 its docs/configuration.md "<webhook_config>" shows it), /slack/..., /pd/...; a path holding "/fail400" is
-answered 400 (a 4xx must count as failed), one holding "/flaky503" 503 on its first request.
+answered 400 (a 4xx must count as failed), one holding "/flaky503" 503 on the first request
+to anything under its prefix.
 /teams/... answers 200 "1" as a connector does, /teamsv2/... 202 as a Workflow does. /acs/...
 checks the HMAC-SHA256 signature with ACS_KEY (base64, as the ACS resource's access key) and
 answers 202 with the per-recipient result, or 401 when the signature does not match. The
 per-recipient result is as the SMS API documents it (value[] of to, messageId,
 httpStatusCode, successful, errorMessage): +15555550199 always fails with 400 "Invalid To
 phone number format.", +15555550198 fails with 500 the first time it is sent to, every other
-number succeeds. A path holding "/hang" is recorded, then never answered (the connection
+number succeeds. /og/... plays the Opsgenie Alert API v2 (https://docs.opsgenie.com/docs/alert-api): POST
+.../v2/alerts (create: message 1..130 characters, alias at most 512), POST
+.../v2/alerts/{alias}/close?identifierType=alias, PUT .../v2/alerts/{alias}/message and
+.../description?identifierType=alias, each with "Authorization: GenieKey <key>"; answers 202
+{"result":"Request will be processed",...} as the API does, 422 for a bad body, 401 without
+the key; "/fail422" always 422. A path holding "/hang" is recorded, then never answered (the connection
 stays open for 60 s), as a receiver that hangs. Each line also has "t", the time it came.
 Discord (/discord/...: an execute-webhook body of content and embeds, answered 204 as Discord
 does without ?wait), Webex (/webex/...: markdown and roomId with a Bearer token, answered 200
@@ -121,6 +127,35 @@ def check_teamsv2(b):
     if c.get("type") != "AdaptiveCard" or not isinstance(c.get("body"), list) or not c["body"]:
         return "not an AdaptiveCard with a body"
     return None
+
+
+def check_og(b, path, method, headers):
+    # https://docs.opsgenie.com/docs/alert-api (create, close, update message/description)
+    if not headers.get("Authorization", "").startswith("GenieKey ") or \
+            len(headers["Authorization"]) <= len("GenieKey "):
+        return 401, "Authorization: GenieKey missing"
+    if not headers.get("Content-Type", "").startswith("application/json"):
+        return 422, "content type"
+    p = path.split("?")[0]
+    q = path.split("?")[1] if "?" in path else ""
+    if method == "POST" and p.endswith("/v2/alerts"):
+        m = b.get("message")
+        if not isinstance(m, str) or not m or len(m) > 130:
+            return 422, "message"
+        if len(b.get("alias", "")) > 512 or not isinstance(b.get("details", {}), dict):
+            return 422, "alias / details"
+        for r in b.get("responders", []):
+            if r.get("type") not in ("team", "user", "escalation", "schedule") or \
+                    not (r.get("id") or r.get("name") or r.get("username")):
+                return 422, "responder"
+        return 202, None
+    if q != "identifierType=alias":
+        return 422, "identifierType"
+    if method == "POST" and p.endswith("/close"):
+        return 202, None
+    if method == "PUT" and (p.endswith("/message") or p.endswith("/description")):
+        return 202, None
+    return 404, "no such endpoint"
 
 
 def check_acs(b, raw, path, headers):
@@ -239,6 +274,9 @@ class H(BaseHTTPRequestHandler):
         self.send_response(200)
         self.end_headers()
 
+    def do_PUT(self):
+        self.do_POST()
+
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(n)
@@ -270,13 +308,20 @@ class H(BaseHTTPRequestHandler):
             status, err = check_webex(body, self.headers)
         if body is not None and self.path.startswith("/acs/"):
             status, err = check_acs(body, raw, self.path, self.headers)
+        if body is not None and self.path.startswith("/og/"):
+            status, err = check_og(body, self.path, self.command, self.headers)
+        if "/fail422" in self.path:
+            status = 422
         if "/fail400" in self.path:
             status = 400
-        if "/flaky503" in self.path and self.path not in seen:
-            seen.add(self.path)
+        # once per endpoint prefix (an Opsgenie alert's create, update and close share one)
+        flaky = self.path.split("/flaky503")[0] + "/flaky503"
+        if "/flaky503" in self.path and flaky not in seen:
+            seen.add(flaky)
             status = 503
         with open(OUT, "a") as f:
-            f.write(json.dumps({"path": self.path, "headers": dict(self.headers), "body": body,
+            f.write(json.dumps({"path": self.path, "method": self.command,
+                                "headers": dict(self.headers), "body": body,
                                 "status": status, "err": err, "t": time.time()}) + "\n")
         if "/hang" in self.path:
             time.sleep(60)
@@ -293,6 +338,10 @@ class H(BaseHTTPRequestHandler):
                                          "markdown": body.get("markdown")}).encode())
         elif self.path.startswith("/teams/"):
             self.wfile.write(b"1" if status < 300 else b"Bad payload")
+        elif self.path.startswith("/og/"):
+            self.wfile.write(json.dumps(
+                {"result": "Request will be processed", "took": 0.1, "requestId": "r-1"}
+                if status == 202 else {"message": err or "failed", "took": 0.0}).encode())
         elif self.path.startswith("/acs/"):
             self.wfile.write(json.dumps(
                 {"value": [acs_result(r.get("to")) for r in body.get("smsRecipients", [])]}
