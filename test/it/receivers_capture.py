@@ -19,7 +19,7 @@ number succeeds. /og/... plays the Opsgenie Alert API v2 (https://docs.opsgenie.
 .../v2/alerts/{alias}/close?identifierType=alias, PUT .../v2/alerts/{alias}/message and
 .../description?identifierType=alias, each with "Authorization: GenieKey <key>"; answers 202
 {"result":"Request will be processed",...} as the API does, 422 for a bad body, 401 without
-the key; "/fail422" always 422. A path holding "/hang" is recorded, then never answered (the connection
+the key; "/fail422" always 422, "/flakyput" 503 to the first PUT. A path holding "/hang" is recorded, then never answered (the connection
 stays open for 60 s), as a receiver that hangs. Each line also has "t", the time it came.
 Discord (/discord/...: an execute-webhook body of content and embeds, answered 204 as Discord
 does without ?wait), Webex (/webex/...: markdown and roomId with a Bearer token, answered 200
@@ -310,6 +310,9 @@ class H(BaseHTTPRequestHandler):
             status, err = check_acs(body, raw, self.path, self.headers)
         if body is not None and self.path.startswith("/og/"):
             status, err = check_og(body, self.path, self.command, self.headers)
+        if "/flakyput" in self.path and self.command == "PUT" and "flakyput" not in seen:
+            seen.add("flakyput")
+            status = 503
         if "/fail422" in self.path:
             status = 422
         if "/fail400" in self.path:

@@ -69,6 +69,7 @@ receivers:
     opsgenie_configs:
       - {api_key: k, api_url: 'http://127.0.0.1:$1/og/fail422/'}
       - {api_key: k, api_url: 'http://127.0.0.1:$1/og/flaky503/', update_alerts: true}
+      - {api_key: k, api_url: 'http://127.0.0.1:$1/og/flakyput/', update_alerts: true}
 YML
 }
 mkcfg "$CAP_FW" "$IT_DIR/fw"
@@ -165,18 +166,22 @@ post $AM "$L9"
 metrics() { curl -fsS "http://127.0.0.1:$NOTIFYD/metrics"; }
 it_until 100 0.1 sh -c "curl -fsS http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_failed_total{receiver=\"ogbroken\",integration=\"opsgenie\",reason=\"http_4xx\"} 1'" \
     || it_die "Opsgenie 422: failed_total: $(metrics | grep notifications)"
-it_until 150 0.1 sh -c "curl -fsS http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_total{receiver=\"ogbroken\",integration=\"opsgenie\"} 1'" \
+it_until 150 0.1 sh -c "curl -fsS http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_total{receiver=\"ogbroken\",integration=\"opsgenie\"} 2'" \
     || it_die "Opsgenie 503 then 202: $(metrics | grep notif)"
 [ "$(count "$IT_DIR/fw.jsonl" POST '^/og/fail422/')" = 1 ] || it_die "want 1 attempt at /og/fail422"
 [ "$(count "$IT_DIR/fw.jsonl" POST '^/og/flaky503/v2/alerts$')" = 2 ] || it_die "want 2 creates at /og/flaky503"
 [ "$(count "$IT_DIR/fw.jsonl" PUT '^/og/flaky503/.*/message')" = 1 ] || it_die "want 1 message PUT at /og/flaky503"
-it_ok "Opsgenie answering 422: counted failed (http_4xx), 1 attempt; answering 503 once: retried from the create, delivered"
+# the message PUT answered 503: the retry sends the create again, then both PUTs
+[ "$(count "$IT_DIR/fw.jsonl" POST '^/og/flakyput/v2/alerts$')" = 2 ] || it_die "want 2 creates at /og/flakyput"
+[ "$(count "$IT_DIR/fw.jsonl" PUT '^/og/flakyput/.*/message')" = 2 ] || it_die "want 2 message PUTs at /og/flakyput"
+[ "$(count "$IT_DIR/fw.jsonl" PUT '^/og/flakyput/.*/description')" = 1 ] || it_die "want 1 description PUT at /og/flakyput"
+it_ok "Opsgenie answering 422: counted failed (http_4xx), 1 attempt; answering 503 once (to the create, or to the message PUT after a 202 create): retried from the create, delivered"
 m=$(metrics)
 grep -q 'fw_notifyd_notifications_total{receiver="og",integration="opsgenie"} 4' <<<"$m" \
     || it_die "og delivered: $(grep notifications_total <<<"$m")"
-grep -q 'alertmanager_notification_requests_total{integration="opsgenie"} 7' <<<"$m" \
+grep -q 'alertmanager_notification_requests_total{integration="opsgenie"} 9' <<<"$m" \
     || it_die "requests_total: $(grep 'alertmanager_notification_requests_total{integration="opsgenie"' <<<"$m")"
-it_ok "metrics: og's 4 deliveries; alertmanager_notification_requests_total 7 (og 4, 422 1, 503 2: one per attempt, not per HTTP request, as Alertmanager counts Notify calls)"
+it_ok "metrics: og's 4 deliveries; alertmanager_notification_requests_total 9 (og 4, 422 1, 503 2, PUT 503 2: one per attempt, not per HTTP request, as Alertmanager counts Notify calls)"
 
 # api_key_file is read at each notification: rewritten, the next one carries the new key.
 printf 'og-file-key-2' > "$IT_DIR/fw/og_key"
