@@ -694,7 +694,7 @@ const char *const alertd_nflog_integrations[ALERTD_NFLOG_INTEGRATIONS][2] = {
     {"msteamsv2_configs", "msteamsv2"}, {"pagerduty_configs", "pagerduty"},
     {"slack_configs", "slack"},         {"webhook_configs", "webhook"},
     {"azuresms_configs", "azuresms"},   {"discord_configs", "discord"},
-    {"webex_configs", "webex"},
+    {"webex_configs", "webex"},         {"opsgenie_configs", "opsgenie"},
 };
 
 // j's string member key, "" when absent or not a string.
