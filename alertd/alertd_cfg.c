@@ -20,6 +20,7 @@
 #include "alertd_cfg_discord.h"
 #include "alertd_cfg_webex.h"
 #include "alertd_cfg_opsgenie.h"
+#include "alertd_cfg_wechat.h"
 #include "alertd_cfg_tmpl.h"
 #include "alertd_cfg_email.h"
 #include "alertd_cfgcheck.h"
@@ -189,6 +190,12 @@ static const struct fw_cfg_field s_receiver_fields[] = {
      .count_off = offsetof(struct alertd_cfg_receiver, opsgenie_len),
      .elem_size = sizeof(struct alertd_cfg_opsgenie),
      .child = alertd_cfg_opsgenie_fields},
+    {.key = "wechat_configs",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct alertd_cfg_receiver, wechat),
+     .count_off = offsetof(struct alertd_cfg_receiver, wechat_len),
+     .elem_size = sizeof(struct alertd_cfg_wechat),
+     .child = alertd_cfg_wechat_fields},
     // floorwatch's delivery extensions (alertd_cfg_delivery.h)
     {.key = "fw_timeout",
      .type = FW_CFG_DURATION,
@@ -199,7 +206,6 @@ static const struct fw_cfg_field s_receiver_fields[] = {
      .type = FW_CFG_STRUCT,
      .off = offsetof(struct alertd_cfg_receiver, fw_rate_limit),
      .child = alertd_cfg_rate_limit_fields},
-    F_NO("wechat_configs"),
     F_NO("pushover_configs"),
     F_NO("victorops_configs"),
     F_NO("sns_configs"),
@@ -349,8 +355,8 @@ static const struct fw_cfg_field s_global_fields[] = {
     F_NO("victorops_api_url"),
     F_STR("wechat_api_secret", T, wechat_api_secret),
     F_STR("wechat_api_secret_file", T, wechat_api_secret_file),
-    F_NO("wechat_api_url"),
-    F_NO("wechat_api_corp_id"),
+    F_STR("wechat_api_url", T, wechat_api_url),
+    F_STR("wechat_api_corp_id", T, wechat_api_corp_id),
     F_STR("telegram_bot_token", T, telegram_bot_token),
     F_STR("telegram_bot_token_file", T, telegram_bot_token_file),
     F_NO("telegram_api_url"),

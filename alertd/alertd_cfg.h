@@ -65,6 +65,8 @@ struct alertd_cfg_receiver {
     size_t webex_len;
     struct alertd_cfg_opsgenie *opsgenie; // owned (alertd_cfg_opsgenie.h)
     size_t opsgenie_len;
+    struct alertd_cfg_wechat *wechat; // owned (alertd_cfg_wechat.h)
+    size_t wechat_len;
     // floorwatch's delivery extensions (alertd_cfg_delivery.h)
     int64_t fw_timeout; // ms per attempt; 0: notifyd's timeout
     struct alertd_cfg_rate_limit fw_rate_limit;
@@ -124,6 +126,7 @@ struct alertd_cfg_global {
     char *opsgenie_api_url; // NULL: https://api.opsgenie.com/ (alertd_cfg_opsgenie)
     char *victorops_api_key, *victorops_api_key_file;
     char *wechat_api_secret, *wechat_api_secret_file;
+    char *wechat_api_url, *wechat_api_corp_id; // NULL: Alertmanager's default URL / none
     char *telegram_bot_token, *telegram_bot_token_file;
     char *rocketchat_token, *rocketchat_token_file, *rocketchat_token_id, *rocketchat_token_id_file;
     char *mattermost_webhook_url, *mattermost_webhook_url_file;

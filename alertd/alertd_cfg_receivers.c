@@ -12,6 +12,7 @@
 #include "alertd_cfg_discord.h"
 #include "alertd_cfg_webex.h"
 #include "alertd_cfg_opsgenie.h"
+#include "alertd_cfg_wechat.h"
 #include "alertd_cfg_fields.h"
 #include "fw_mem.h"
 #include "fw_promcfg_http.h"
@@ -405,6 +406,7 @@ alertd_cfg_receivers_check(struct alertd_cfg_receiver *r, const struct alertd_cf
     alertd_cfg_discord_check(r, g->http_json, file, errs);
     alertd_cfg_webex_check(r, g, file, errs);
     alertd_cfg_opsgenie_check(r, g, file, errs);
+    alertd_cfg_wechat_check(r, g, file, errs);
 }
 
 void
@@ -445,6 +447,7 @@ alertd_cfg_receivers_clear(struct alertd_cfg_receiver *r)
     alertd_cfg_discord_clear(r);
     alertd_cfg_webex_clear(r);
     alertd_cfg_opsgenie_clear(r);
+    alertd_cfg_wechat_clear(r);
 }
 
 // --- NOTIFY ---
@@ -585,5 +588,6 @@ alertd_cfg_receivers_notify(const struct alertd_cfg_receiver *r, json_t *notify)
     alertd_cfg_discord_notify(r, notify);
     alertd_cfg_webex_notify(r, notify);
     alertd_cfg_opsgenie_notify(r, notify);
+    alertd_cfg_wechat_notify(r, notify);
     alertd_cfg_delivery_notify(r, notify);
 }

@@ -157,8 +157,6 @@ s_receivers(struct s_walk *w, const yaml_node_t *rs)
 static const char *const s_refused_globals[] = {
     "victorops_api_key",
     "victorops_api_key_file",
-    "wechat_api_secret",
-    "wechat_api_secret_file",
     "telegram_bot_token",
     "telegram_bot_token_file",
     "rocketchat_token",

@@ -39,6 +39,7 @@
 #include "notifyd_pagerduty.h"
 #include "notifyd_results.h"
 #include "notifyd_slack.h"
+#include "notifyd_wechat.h"
 #include "notifyd_tmpl.h"
 
 struct notifyd {
@@ -335,6 +336,7 @@ static const struct {
     {"discord_configs", "discord", notifyd_discord_build, true},
     {"webex_configs", "webex", notifyd_webex_build, true},
     {"opsgenie_configs", "opsgenie", notifyd_opsgenie_build, true},
+    {"wechat_configs", "wechat", notifyd_wechat_build, false},
     {"email_configs", "email", NULL, false},
 };
 
@@ -747,6 +749,7 @@ notifyd_destroy(notifyd_t **self_p)
     notifyd_cfg_destroy(&self->cfg);
     fw_metrics_destroy(&self->metrics);
     notifyd_tmpl_shutdown();
+    notifyd_wechat_forget();
     free(self);
     *self_p = NULL;
 }

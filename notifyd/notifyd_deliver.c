@@ -30,6 +30,7 @@
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fw_log.h"
 #include "fw_mem.h"
@@ -94,6 +95,7 @@ struct notifyd_deliver {
 // How one attempt ended.
 struct s_verdict {
     bool ok, retry;
+    bool next;           // the answer function made the request its next step (send now)
     const char *reason;  // class: metrics label and RESULT reason ("" when ok)
     char own_reason[32]; // an answer function's reason, which reason may point to
     char detail[256];    // what the peer said, or ""
@@ -164,16 +166,24 @@ s_setup_http(struct s_job *j)
 {
     CURL *e = j->easy;
     const struct notifyd_req *cur = s_cur(j);
-    j->headers = curl_slist_append(NULL, "Content-Type: application/json");
-    for (size_t i = 0; i < j->req.headers_len; i++)
+    bool own_type = false;
+    for (size_t i = 0; i < j->req.headers_len; i++) {
         j->headers = curl_slist_append(j->headers, j->req.headers[i]);
+        own_type = own_type || strncasecmp(j->req.headers[i], "Content-Type:", 13) == 0;
+    }
+    if (!own_type && !cur->get)
+        j->headers = curl_slist_append(j->headers, "Content-Type: application/json");
     notifyd_http_apply(e, j->req.http, cur->url, &j->headers, &j->http_lists);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, j->req.follow_redirects ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->headers);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "floorwatch-notifyd/0.1.0");
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, cur->body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(cur->body));
+    if (cur->get) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, cur->body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(cur->body));
+    }
     if (cur->method)
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, cur->method);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, s_keep);
@@ -294,7 +304,9 @@ s_read_answer(struct s_job *j, struct s_verdict *v, const notifyd_deliver_t *a)
     snprintf(v->detail, sizeof v->detail, "%s", an.detail);
     snprintf(v->own_reason, sizeof v->own_reason, "%s", *an.reason ? an.reason : "recipient");
     v->reason = v->own_reason;
-    if (an.verdict == NOTIFYD_ANSWER_RESEND) {
+    if (an.verdict == NOTIFYD_ANSWER_NEXT) {
+        v->next = true;
+    } else if (an.verdict == NOTIFYD_ANSWER_RESEND) {
         v->retry = true;
     } else if (an.verdict == NOTIFYD_ANSWER_FAILED || j->req.failed) {
         if (j->req.failed)
@@ -327,6 +339,9 @@ s_judge_http(struct s_job *j, CURLcode res, long code, struct s_verdict *v,
         v->retry = true;
     } else if (code >= 500) {
         v->reason = "http_5xx";
+        v->retry = true;
+    } else if (j->req.retry_4xx) {
+        v->reason = code >= 400 ? "http_4xx" : "http_other";
         v->retry = true;
     } else {
         v->reason = code >= 400 ? "http_4xx" : "http_other";
@@ -502,6 +517,16 @@ s_done(notifyd_deliver_t *st, CURLMsg *m)
         s_judge_smtp(j, res, &v);
     else
         s_judge_http(j, res, code, &v, a);
+    if (v.next) {
+        // The same attempt goes on with its next request (notifyd_req.h): at once, and not
+        // counted as another attempt.
+        fw_debug("delivery.next", "receiver=%s integration=%s status=%ld", j->receiver,
+                 j->integration, code);
+        j->attempts--;
+        j->next_at = fw_time_mono_ms();
+        zlist_append(st->queue, j);
+        return;
+    }
     s_log(j, res, code, &v);
     j->chain_us += (int64_t)took_us;
     if (v.ok && s_cur(j)->then) {

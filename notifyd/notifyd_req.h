@@ -1,6 +1,7 @@
 /*  notifyd_req.h — one delivery an integration builder produces for the deliverer
     (notifyd_deliver): an HTTP POST (url, JSON body, headers beyond Content-Type
-    application/json and User-Agent, which the deliverer always sends) or an SMTP transaction
+    application/json, unless headers name another, and User-Agent, which the deliverer
+    always sends) or GET or an SMTP transaction
     (url smtp[s]://host:port/hello, body the whole message, and the envelope in `smtp`).
 
     An integration whose 2xx answer can still report failures (Azure SMS lists a result per
@@ -27,6 +28,9 @@ struct notifyd_answer {
         NOTIFYD_ANSWER_DELIVERED, // everything in this request went through
         NOTIFYD_ANSWER_RESEND,    // req now holds only what must be retried
         NOTIFYD_ANSWER_FAILED,    // nothing is left worth retrying, and part of it failed
+        NOTIFYD_ANSWER_NEXT,      // req now holds the next step of the same attempt (WeChat:
+                                  // the message after its access token): sent at once, not
+                                  // counted as an attempt nor a retry
     } verdict;
     size_t delivered, failed; // parts (recipients) delivered and failed in this answer
     char reason[32];          // class for the metrics' reason label, e.g. "recipient"
@@ -63,6 +67,8 @@ struct notifyd_req {
     char *headers[NOTIFYD_REQ_MAX_HEADERS]; // owned: "Name: value", NULL-padded (HTTP)
     size_t headers_len;
     bool follow_redirects;        // HTTP: follow 3xx answers (up to 10)
+    bool get;                     // HTTP: a GET (body kept, not sent), else a POST
+    bool retry_4xx;               // HTTP: every non-2xx answer is retried, 4xx too (WeChat)
     int64_t timeout_ms;           // each attempt; 0: notifyd's timeout
     struct notifyd_req_rate rate; // the receiver's rate limit; requests 0: none
     struct notifyd_req_smtp smtp; // SMTP only

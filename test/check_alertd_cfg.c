@@ -17,8 +17,8 @@
 // The conformance count reached when this was written; the test fails below it. 46 before
 // issue 8 refused the integrations alertd does not deliver (27); 29 with email_configs; 32
 // with http_config on every HTTP integration (conf.http-config.good.yml); 34 with
-// opsgenie_configs.
-#define S_CONFORMANCE_FLOOR 34
+// opsgenie_configs; 35 with wechat_configs.
+#define S_CONFORMANCE_FLOOR 35
 
 START_TEST(test_alertd_cfg_example_loads)
 {
@@ -175,7 +175,7 @@ START_TEST(test_alertd_cfg_unsupported_refused)
 {
     static const char *const want[] = {
         "bad.yml:2:3: error: global.victorops_api_url: not supported by floorwatch",
-        "bad.yml:3:3: error: global.wechat_api_corp_id: not supported by floorwatch",
+        "bad.yml:3:3: error: global.rocketchat_api_url: not supported by floorwatch",
         "bad.yml:4:3: error: global.mattermost_webhook_url: not supported by floorwatch",
         "bad.yml:6:1: error: tracing: not supported by floorwatch",
         "bad.yml:11:9: error: receivers[0].webhook_configs[0].timeout: not supported",
@@ -196,7 +196,7 @@ START_TEST(test_alertd_cfg_unsupported_refused)
     check_util_alertd_cfg_errors(
         "global:\n"                                                                        // 1
         "  victorops_api_url: 'http://v/'\n"                                               // 2
-        "  wechat_api_corp_id: c\n"                                                        // 3
+        "  rocketchat_api_url: 'http://r/'\n"                                              // 3
         "  mattermost_webhook_url: http://m/\n"                                            // 4
         "templates: ['/t/*.tmpl']\n"                                                       // 5
         "tracing: {endpoint: 'x:4317'}\n"                                                  // 6

@@ -30,6 +30,13 @@ it with TLS.pem / TLS.key; the parameters arrive in the query string as Alertman
 sends them, recorded as "body" {name: value}; answered 200 {"status":1,...}, or 400
 {"status":0,...} when token or user is missing or the message empty). A Pushover token
 "fail400" is answered 400, "flaky503" 503 on its first request.
+/wechat/NAME/... plays WeChat Work's API (developer.work.weixin.qq.com, "gettoken" and
+"message/send"): GET .../gettoken?corpid=wx-corp&corpsecret=wx-secret answers
+{"errcode":0,"errmsg":"ok","access_token":"TOKEN-<n>","expires_in":7200} (any other corpid or
+secret: errcode 40001, no token); POST .../message/send?access_token=T answers errcode 0 when T
+is a token it gave and the body is a valid text or markdown message, else 40014 (invalid
+access_token) or 44004 (empty content); NAME holding "expire" answers the first message/send
+with 42001 (access_token expired), "fail81013" always 81013, "flaky503" the first with 503.
 """
 import base64
 import email.utils
@@ -46,6 +53,7 @@ PORT, OUT = int(sys.argv[1]), sys.argv[2]
 ACS_KEY = sys.argv[3] if len(sys.argv) > 3 else ""
 TLS = sys.argv[4] if len(sys.argv) > 4 else ""
 seen = set()
+tokens = []  # WeChat access tokens given out
 BAD_NUMBER, FLAKY_NUMBER = "+15555550199", "+15555550198"
 
 
@@ -271,11 +279,51 @@ class H(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
+        if self.path.startswith("/wechat/"):
+            return self.wechat(None, None)
         self.send_response(200)
         self.end_headers()
 
     def do_PUT(self):
         self.do_POST()
+
+    def wechat(self, raw, body):
+        # WeChat Work: gettoken, then message/send (see the module comment)
+        from urllib.parse import urlsplit, parse_qs
+        u = urlsplit(self.path)
+        q = {k: v[0] for k, v in parse_qs(u.query, keep_blank_values=True).items()}
+        status, ans, err = 200, {"errcode": 0, "errmsg": "ok"}, None
+        if u.path.endswith("/gettoken") and self.command == "GET":
+            if q.get("corpid") != "wx-corp" or q.get("corpsecret") != "wx-secret":
+                ans, err = {"errcode": 40001, "errmsg": "invalid credential"}, "credential"
+            else:
+                tokens.append("TOKEN-%d" % (len(tokens) + 1))
+                ans = dict(ans, access_token=tokens[-1], expires_in=7200)
+        elif u.path.endswith("/message/send") and self.command == "POST":
+            t = body.get("msgtype") if isinstance(body, dict) else None
+            if q.get("access_token") not in tokens:
+                ans, err = {"errcode": 40014, "errmsg": "invalid access_token"}, "token"
+            elif t not in ("text", "markdown") or not (body.get(t) or {}).get("content") \
+                    or body.get("safe") not in ("0", None):
+                ans, err = {"errcode": 44004, "errmsg": "text content is empty"}, "content"
+            elif "expire" in u.path and u.path not in seen:
+                seen.add(u.path)
+                ans = {"errcode": 42001, "errmsg": "access_token expired"}
+            elif "fail81013" in u.path:
+                ans = {"errcode": 81013, "errmsg": "user & party & tag all invalid"}
+            elif "flaky503" in u.path and u.path not in seen:
+                seen.add(u.path)
+                status = 503
+        else:
+            status, err = 404, "path"
+        with open(OUT, "a") as f:
+            f.write(json.dumps({"path": self.path, "method": self.command,
+                                "headers": dict(self.headers), "body": body, "status": status,
+                                "answer": ans, "err": err, "t": time.time()}) + "\n")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.end_headers()
+        self.wfile.write(json.dumps(ans).encode() if status == 200 else b"busy")
 
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
@@ -287,6 +335,8 @@ class H(BaseHTTPRequestHandler):
         except ValueError:
             body = None
         err = None
+        if self.path.startswith("/wechat/"):
+            return self.wechat(raw, body)
         if body is None:
             err = "not JSON"
         elif self.path.startswith("/hook/"):
