@@ -21,6 +21,7 @@
 #include "alertd_cfg_webex.h"
 #include "alertd_cfg_opsgenie.h"
 #include "alertd_cfg_wechat.h"
+#include "alertd_cfg_victorops.h"
 #include "alertd_cfg_tmpl.h"
 #include "alertd_cfg_email.h"
 #include "alertd_cfgcheck.h"
@@ -196,6 +197,12 @@ static const struct fw_cfg_field s_receiver_fields[] = {
      .count_off = offsetof(struct alertd_cfg_receiver, wechat_len),
      .elem_size = sizeof(struct alertd_cfg_wechat),
      .child = alertd_cfg_wechat_fields},
+    {.key = "victorops_configs",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct alertd_cfg_receiver, victorops),
+     .count_off = offsetof(struct alertd_cfg_receiver, victorops_len),
+     .elem_size = sizeof(struct alertd_cfg_victorops),
+     .child = alertd_cfg_victorops_fields},
     // floorwatch's delivery extensions (alertd_cfg_delivery.h)
     {.key = "fw_timeout",
      .type = FW_CFG_DURATION,
@@ -207,7 +214,6 @@ static const struct fw_cfg_field s_receiver_fields[] = {
      .off = offsetof(struct alertd_cfg_receiver, fw_rate_limit),
      .child = alertd_cfg_rate_limit_fields},
     F_NO("pushover_configs"),
-    F_NO("victorops_configs"),
     F_NO("sns_configs"),
     F_NO("telegram_configs"),
     F_NO("jira_configs"),
@@ -352,7 +358,7 @@ static const struct fw_cfg_field s_global_fields[] = {
     F_STR("opsgenie_api_url", T, opsgenie_api_url),
     F_STR("victorops_api_key", T, victorops_api_key),
     F_STR("victorops_api_key_file", T, victorops_api_key_file),
-    F_NO("victorops_api_url"),
+    F_STR("victorops_api_url", T, victorops_api_url),
     F_STR("wechat_api_secret", T, wechat_api_secret),
     F_STR("wechat_api_secret_file", T, wechat_api_secret_file),
     F_STR("wechat_api_url", T, wechat_api_url),

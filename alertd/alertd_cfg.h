@@ -67,6 +67,8 @@ struct alertd_cfg_receiver {
     size_t opsgenie_len;
     struct alertd_cfg_wechat *wechat; // owned (alertd_cfg_wechat.h)
     size_t wechat_len;
+    struct alertd_cfg_victorops *victorops; // owned (alertd_cfg_victorops.h)
+    size_t victorops_len;
     // floorwatch's delivery extensions (alertd_cfg_delivery.h)
     int64_t fw_timeout; // ms per attempt; 0: notifyd's timeout
     struct alertd_cfg_rate_limit fw_rate_limit;
@@ -125,6 +127,7 @@ struct alertd_cfg_global {
     char *opsgenie_api_key, *opsgenie_api_key_file;
     char *opsgenie_api_url; // NULL: https://api.opsgenie.com/ (alertd_cfg_opsgenie)
     char *victorops_api_key, *victorops_api_key_file;
+    char *victorops_api_url; // NULL: ALERTD_CFG_VICTOROPS_URL
     char *wechat_api_secret, *wechat_api_secret_file;
     char *wechat_api_url, *wechat_api_corp_id; // NULL: Alertmanager's default URL / none
     char *telegram_bot_token, *telegram_bot_token_file;

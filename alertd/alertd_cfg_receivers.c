@@ -13,6 +13,7 @@
 #include "alertd_cfg_webex.h"
 #include "alertd_cfg_opsgenie.h"
 #include "alertd_cfg_wechat.h"
+#include "alertd_cfg_victorops.h"
 #include "alertd_cfg_fields.h"
 #include "fw_mem.h"
 #include "fw_promcfg_http.h"
@@ -407,6 +408,7 @@ alertd_cfg_receivers_check(struct alertd_cfg_receiver *r, const struct alertd_cf
     alertd_cfg_webex_check(r, g, file, errs);
     alertd_cfg_opsgenie_check(r, g, file, errs);
     alertd_cfg_wechat_check(r, g, file, errs);
+    alertd_cfg_victorops_check(r, g, file, errs);
 }
 
 void
@@ -448,6 +450,7 @@ alertd_cfg_receivers_clear(struct alertd_cfg_receiver *r)
     alertd_cfg_webex_clear(r);
     alertd_cfg_opsgenie_clear(r);
     alertd_cfg_wechat_clear(r);
+    alertd_cfg_victorops_clear(r);
 }
 
 // --- NOTIFY ---
@@ -589,5 +592,6 @@ alertd_cfg_receivers_notify(const struct alertd_cfg_receiver *r, json_t *notify)
     alertd_cfg_webex_notify(r, notify);
     alertd_cfg_opsgenie_notify(r, notify);
     alertd_cfg_wechat_notify(r, notify);
+    alertd_cfg_victorops_notify(r, notify);
     alertd_cfg_delivery_notify(r, notify);
 }

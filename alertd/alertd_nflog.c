@@ -695,6 +695,7 @@ const char *const alertd_nflog_integrations[ALERTD_NFLOG_INTEGRATIONS][2] = {
     {"slack_configs", "slack"},         {"webhook_configs", "webhook"},
     {"azuresms_configs", "azuresms"},   {"discord_configs", "discord"},
     {"webex_configs", "webex"},         {"opsgenie_configs", "opsgenie"},
+    {"victorops_configs", "victorops"},
 };
 
 // j's string member key, "" when absent or not a string.

@@ -37,6 +37,7 @@
 #include "notifyd_webex.h"
 #include "notifyd_opsgenie.h"
 #include "notifyd_pagerduty.h"
+#include "notifyd_victorops.h"
 #include "notifyd_results.h"
 #include "notifyd_slack.h"
 #include "notifyd_wechat.h"
@@ -337,6 +338,7 @@ static const struct {
     {"webex_configs", "webex", notifyd_webex_build, true},
     {"opsgenie_configs", "opsgenie", notifyd_opsgenie_build, true},
     {"wechat_configs", "wechat", notifyd_wechat_build, false},
+    {"victorops_configs", "victorops", notifyd_victorops_build, true},
     {"email_configs", "email", NULL, false},
 };
 

@@ -8,7 +8,7 @@
 // floorwatch's azuresms.
 static const char *const s_integrations[] = {
     "email",   "msteams",  "msteamsv2", "opsgenie", "pagerduty", "slack",
-    "webhook", "azuresms", "discord",   "webex",    "wechat",
+    "webhook", "azuresms", "discord",   "webex",    "wechat",    "victorops",
 };
 
 static const char *const s_reasons[] = {"clientError", "serverError", "contextCanceled",

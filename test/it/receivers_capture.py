@@ -19,7 +19,9 @@ number succeeds. /og/... plays the Opsgenie Alert API v2 (https://docs.opsgenie.
 .../v2/alerts/{alias}/close?identifierType=alias, PUT .../v2/alerts/{alias}/message and
 .../description?identifierType=alias, each with "Authorization: GenieKey <key>"; answers 202
 {"result":"Request will be processed",...} as the API does, 422 for a bad body, 401 without
-the key; "/fail422" always 422, "/flakyput" 503 to the first PUT. A path holding "/hang" is recorded, then never answered (the connection
+the key; "/fail422" always 422, "/flakyput" 503 to the first PUT. /vo/... plays VictorOps' REST endpoint (POST .../{api_key}/{routing_key}, a JSON
+object with message_type and entity_id; 200 {"result":"success","entity_id":...}, 400
+{"result":"failure","message":...} for a bad one). A path holding "/hang" is recorded, then never answered (the connection
 stays open for 60 s), as a receiver that hangs. Each line also has "t", the time it came.
 Discord (/discord/...: an execute-webhook body of content and embeds, answered 204 as Discord
 does without ?wait), Webex (/webex/...: markdown and roomId with a Bearer token, answered 200
@@ -110,6 +112,21 @@ def check_pd(b, headers):
             return "payload.summary / source"
         if p.get("severity") not in ("critical", "error", "warning", "info"):
             return "payload.severity"
+    return None
+
+
+def check_vo(b, path, headers):
+    # https://help.victorops.com/knowledge-base/rest-endpoint-integration-guide/
+    if not headers.get("Content-Type", "").startswith("application/json"):
+        return "content type"
+    if len([p for p in path.split("/") if p]) < 3:
+        return "path: want .../{api_key}/{routing_key}"
+    if b.get("message_type") not in ("CRITICAL", "WARNING", "ACKNOWLEDGEMENT", "INFO", "RECOVERY"):
+        return "message_type"
+    if not isinstance(b.get("entity_id"), str) or not b["entity_id"]:
+        return "entity_id"
+    if any(not isinstance(v, str) for v in b.values()):
+        return "every field a string"
     return None
 
 
@@ -345,6 +362,8 @@ class H(BaseHTTPRequestHandler):
             err = check_slack(body)
         elif self.path.startswith("/pd"):
             err = check_pd(body, self.headers)
+        elif self.path.startswith("/vo/"):
+            err = check_vo(body, self.path, self.headers)
         elif self.path.startswith("/teams/"):
             err = check_teams(body)
         elif self.path.startswith("/teamsv2/"):
@@ -395,6 +414,10 @@ class H(BaseHTTPRequestHandler):
             self.wfile.write(json.dumps(
                 {"result": "Request will be processed", "took": 0.1, "requestId": "r-1"}
                 if status == 202 else {"message": err or "failed", "took": 0.0}).encode())
+        elif self.path.startswith("/vo/"):
+            self.wfile.write(json.dumps(
+                {"result": "success", "entity_id": body.get("entity_id")} if status < 300
+                else {"result": "failure", "message": err or "refused"}).encode())
         elif self.path.startswith("/acs/"):
             self.wfile.write(json.dumps(
                 {"value": [acs_result(r.get("to")) for r in body.get("smsRecipients", [])]}
