@@ -22,6 +22,7 @@
 #include "alertd_cfg_opsgenie.h"
 #include "alertd_cfg_wechat.h"
 #include "alertd_cfg_victorops.h"
+#include "alertd_cfg_pushover.h"
 #include "alertd_cfg_tmpl.h"
 #include "alertd_cfg_email.h"
 #include "alertd_cfgcheck.h"
@@ -203,6 +204,12 @@ static const struct fw_cfg_field s_receiver_fields[] = {
      .count_off = offsetof(struct alertd_cfg_receiver, victorops_len),
      .elem_size = sizeof(struct alertd_cfg_victorops),
      .child = alertd_cfg_victorops_fields},
+    {.key = "pushover_configs",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct alertd_cfg_receiver, pushover),
+     .count_off = offsetof(struct alertd_cfg_receiver, pushover_len),
+     .elem_size = sizeof(struct alertd_cfg_pushover),
+     .child = alertd_cfg_pushover_fields},
     // floorwatch's delivery extensions (alertd_cfg_delivery.h)
     {.key = "fw_timeout",
      .type = FW_CFG_DURATION,
@@ -213,7 +220,6 @@ static const struct fw_cfg_field s_receiver_fields[] = {
      .type = FW_CFG_STRUCT,
      .off = offsetof(struct alertd_cfg_receiver, fw_rate_limit),
      .child = alertd_cfg_rate_limit_fields},
-    F_NO("pushover_configs"),
     F_NO("sns_configs"),
     F_NO("telegram_configs"),
     F_NO("jira_configs"),

@@ -69,6 +69,8 @@ struct alertd_cfg_receiver {
     size_t wechat_len;
     struct alertd_cfg_victorops *victorops; // owned (alertd_cfg_victorops.h)
     size_t victorops_len;
+    struct alertd_cfg_pushover *pushover; // owned (alertd_cfg_pushover.h)
+    size_t pushover_len;
     // floorwatch's delivery extensions (alertd_cfg_delivery.h)
     int64_t fw_timeout; // ms per attempt; 0: notifyd's timeout
     struct alertd_cfg_rate_limit fw_rate_limit;

@@ -14,6 +14,7 @@
 #include "alertd_cfg_opsgenie.h"
 #include "alertd_cfg_wechat.h"
 #include "alertd_cfg_victorops.h"
+#include "alertd_cfg_pushover.h"
 #include "alertd_cfg_fields.h"
 #include "fw_mem.h"
 #include "fw_promcfg_http.h"
@@ -409,6 +410,7 @@ alertd_cfg_receivers_check(struct alertd_cfg_receiver *r, const struct alertd_cf
     alertd_cfg_opsgenie_check(r, g, file, errs);
     alertd_cfg_wechat_check(r, g, file, errs);
     alertd_cfg_victorops_check(r, g, file, errs);
+    alertd_cfg_pushover_check(r, g->http_json, file, errs);
 }
 
 void
@@ -451,6 +453,7 @@ alertd_cfg_receivers_clear(struct alertd_cfg_receiver *r)
     alertd_cfg_opsgenie_clear(r);
     alertd_cfg_wechat_clear(r);
     alertd_cfg_victorops_clear(r);
+    alertd_cfg_pushover_clear(r);
 }
 
 // --- NOTIFY ---
@@ -593,5 +596,6 @@ alertd_cfg_receivers_notify(const struct alertd_cfg_receiver *r, json_t *notify)
     alertd_cfg_opsgenie_notify(r, notify);
     alertd_cfg_wechat_notify(r, notify);
     alertd_cfg_victorops_notify(r, notify);
+    alertd_cfg_pushover_notify(r, notify);
     alertd_cfg_delivery_notify(r, notify);
 }

@@ -695,7 +695,7 @@ const char *const alertd_nflog_integrations[ALERTD_NFLOG_INTEGRATIONS][2] = {
     {"slack_configs", "slack"},         {"webhook_configs", "webhook"},
     {"azuresms_configs", "azuresms"},   {"discord_configs", "discord"},
     {"webex_configs", "webex"},         {"opsgenie_configs", "opsgenie"},
-    {"victorops_configs", "victorops"},
+    {"victorops_configs", "victorops"}, {"pushover_configs", "pushover"},
 };
 
 // j's string member key, "" when absent or not a string.

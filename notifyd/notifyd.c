@@ -36,6 +36,7 @@
 #include "notifyd_discord.h"
 #include "notifyd_webex.h"
 #include "notifyd_opsgenie.h"
+#include "notifyd_pushover.h"
 #include "notifyd_pagerduty.h"
 #include "notifyd_victorops.h"
 #include "notifyd_results.h"
@@ -339,6 +340,7 @@ static const struct {
     {"opsgenie_configs", "opsgenie", notifyd_opsgenie_build, true},
     {"wechat_configs", "wechat", notifyd_wechat_build, false},
     {"victorops_configs", "victorops", notifyd_victorops_build, true},
+    {"pushover_configs", "pushover", notifyd_pushover_build, true},
     {"email_configs", "email", NULL, false},
 };
 
