@@ -18,11 +18,11 @@ SANITIZE ?=
 
 # Libraries we link, by pkg-config name, and the Debian packages that provide them.
 PKGS      := libczmq libzmq yaml-0.1 jansson libcurl lmdb libmicrohttpd re2 libxxhash libcrypto snappy \
-             gnutls libcrypt
+             gnutls libcrypt libidn2
 TEST_PKGS := check
 DEB_BUILD := build-essential pkg-config clang-format libczmq-dev libzmq3-dev libyaml-dev libjansson-dev \
              libcurl4-openssl-dev liblmdb-dev libmicrohttpd-dev libre2-dev libxxhash-dev check libsubunit-dev \
-             libssl-dev libsnappy-dev libgnutls28-dev libcrypt-dev
+             libssl-dev libsnappy-dev libgnutls28-dev libcrypt-dev libidn2-dev
 DEB_TEST  := prometheus prometheus-alertmanager prometheus-node-exporter python3-aiosmtpd curl \
              jq python3 python3-yaml procps iproute2 linux-perf openssl
 # `make fuzz`: clang with its libFuzzer and sanitizer runtimes.

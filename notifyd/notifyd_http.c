@@ -31,6 +31,14 @@ s_type_ok(const json_t *v, json_type t)
     return t == JSON_TRUE ? json_is_boolean(v) : json_typeof(v) == t;
 }
 
+// notifyd_noproxy_from_env reads the process environment.
+static const char *
+s_getenv(const char *name, void *arg)
+{
+    (void)arg;
+    return getenv(name);
+}
+
 static long
 s_version(const char *v, bool max)
 {
@@ -107,6 +115,13 @@ notifyd_http_take(struct notifyd_req *req, const json_t *config, fw_err_t *err)
         fw_err_set(err, "too many headers");
         return -1;
     }
+    bool refused = false;
+    if (json_is_true(json_object_get(h, "proxy_from_environment")) && req->url)
+        (void)notifyd_noproxy_from_env(req->url, s_getenv, NULL, &refused);
+    if (refused) { // as Go's ProxyFunc fails the request; the environment will not change
+        fw_err_set(err, "%s", NOTIFYD_NOPROXY_CGI_REFUSED);
+        return -1;
+    }
     const json_t *fr = json_object_get(h, "follow_redirects");
     if (fr)
         req->follow_redirects = json_is_true(fr);
@@ -164,13 +179,6 @@ out:
     curl_url_cleanup(u);
 }
 
-static const char *
-s_env(const char *upper, const char *lower)
-{
-    const char *v = getenv(upper);
-    return v && *v ? v : getenv(lower);
-}
-
 // The proxy for a request to url, or NULL for none (borrowed from http or the
 // environment), as Prometheus common's ProxyConfig.Proxy chooses it: with
 // proxy_from_environment, httpproxy.FromEnvironment (HTTPS_PROXY for https URLs, HTTP_PROXY
@@ -182,12 +190,8 @@ s_proxy_for(const json_t *http, const char *url)
 {
     bool https = strncasecmp(url, "https:", 6) == 0, plain = strncasecmp(url, "http:", 5) == 0;
     if (json_is_true(json_object_get(http, "proxy_from_environment"))) {
-        const char *proxy = https   ? s_env("HTTPS_PROXY", "https_proxy")
-                            : plain ? s_env("HTTP_PROXY", "http_proxy")
-                                    : NULL;
-        if (!proxy || !*proxy)
-            return NULL;
-        return notifyd_noproxy_use(s_env("NO_PROXY", "no_proxy"), url) ? proxy : NULL;
+        bool refused; // notifyd_http_take refused the request already
+        return notifyd_noproxy_from_env(url, s_getenv, NULL, &refused);
     }
     const char *proxy = json_string_value(json_object_get(http, "proxy_url"));
     const char *no_proxy = json_string_value(json_object_get(http, "no_proxy"));

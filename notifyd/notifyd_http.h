@@ -10,7 +10,8 @@
     common's ProxyConfig.Proxy chooses: from the environment as Go's
     golang.org/x/net/http/httpproxy reads it (HTTPS_PROXY/https_proxy for https URLs,
     HTTP_PROXY/http_proxy for http URLs, upper case first, NO_PROXY/no_proxy; ALL_PROXY is
-    not read, as Go does not read it); proxy_url alone for every request; proxy_url with
+    not read, as Go does not read it; under CGI an http URL's proxy is refused,
+    notifyd_noproxy.h); proxy_url alone for every request; proxy_url with
     no_proxy under httpproxy's rules (notifyd_noproxy.h: ports, CIDR, domains, localhost and
     loopback direct). The choice is ours: CURLOPT_PROXY is the proxy or "" and
     CURLOPT_NOPROXY "", so libcurl's own no_proxy rules and its reading of the environment
@@ -28,8 +29,9 @@
 
 // Take config's `http_config` (an integration object of NOTIFY; absent is fine) into req:
 // its Authorization header, follow_redirects, and a reference kept in req->http for
-// notifyd_http_apply. 0, or -1 with err when a key has the wrong type or is unknown (req
-// unchanged then).
+// notifyd_http_apply. 0, or -1 with err when a key has the wrong type or is unknown, or when
+// proxy_from_environment would take req->url's proxy from HTTP_PROXY in a CGI environment
+// (NOTIFYD_NOPROXY_CGI_REFUSED, as Go fails such a request) (req unchanged then).
 int notifyd_http_take(struct notifyd_req *req, const json_t *config, fw_err_t *err);
 
 // The lists libcurl reads during a transfer without copying them: owned by the caller from

@@ -1,7 +1,8 @@
 /*  notifyd_noproxy.c — see notifyd_noproxy.h. A transcription of golang.org/x/net
     http/httpproxy (proxy.go: canonicalAddr, useProxy, config.init and the matchers) and of
     the parts of Go's net.SplitHostPort, net.ParseCIDR and net/url's host parsing it relies
-    on; test/check_notifyd_noproxy.c holds proxy_test.go's cases.
+    on; test/check_notifyd_noproxy.c holds proxy_test.go's cases. IDNA (httpproxy's
+    idnaASCII, idna.Lookup.ToASCII) is libidn2's UTS #46 non-transitional lookup.
 
     The list is walked entry by entry on each call instead of being compiled once: a match
     is an OR over the entries, so their order and httpproxy's split into IP and domain
@@ -10,8 +11,10 @@
     1.2.3.4 and ::ffff:1.2.3.4 are the same address, as under Go's net.IP.Equal.
 */
 #include <arpa/inet.h>
+#include <idn2.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fw_ascii.h"
 #include "notifyd_noproxy.h"
@@ -53,6 +56,44 @@ s_prefix_eq(const uint8_t *a, const uint8_t *b, int bits)
         return false;
     uint8_t m = (uint8_t)(0xff << (8 - rest));
     return rest == 0 || (a[whole] & m) == (b[whole] & m);
+}
+
+// --- IDNA ---
+
+// STD3's ASCII (UseSTD3ASCIIRules, on in idna.Lookup): letters, digits, '-' and the dots.
+static bool
+s_std3_ok(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x80 && !(fw_ascii_lower((char)*p) >= 'a' && fw_ascii_lower((char)*p) <= 'z') &&
+            !(*p >= '0' && *p <= '9') && *p != '-' && *p != '.')
+            return false;
+    return true;
+}
+
+// httpproxy's idnaASCII: a name with a byte past ASCII into its ASCII form (punycode labels,
+// mapped and lowered as idna.Lookup does: UTS #46 non-transitional, STD3 rules) in out (cap
+// bytes): true. False, out untouched, for an ASCII name (Go leaves it as it is) and for one
+// the conversion refuses (Go then keeps the name as given).
+static bool
+s_idna_ascii(const char *name, char *out, size_t cap)
+{
+    bool ascii = true;
+    for (const unsigned char *p = (const unsigned char *)name; *p && ascii; p++)
+        ascii = *p < 0x80;
+    // libidn2 drops a '_' or ':' under IDN2_USE_STD3_ASCII_RULES where Go's Lookup fails
+    // on it: STD3 is checked here instead, before and after the mapping.
+    if (ascii || !s_std3_ok(name))
+        return false;
+    char *a = NULL;
+    if (idn2_lookup_u8((const uint8_t *)name, (uint8_t **)&a, IDN2_NONTRANSITIONAL) != IDN2_OK)
+        return false;
+    size_t n = strlen(a);
+    bool ok = n < cap && s_std3_ok(a);
+    if (ok)
+        memcpy(out, a, n + 1);
+    idn2_free(a);
+    return ok;
 }
 
 // --- entries ---
@@ -182,6 +223,10 @@ s_entry_matches(const char *e, const struct s_host *h)
     // A name only: since x/net v0.36.0 an address (zone or not) never matches a domain.
     if (h->ip || !port_ok)
         return false;
+    char ace[S_MAX];
+    ace[0] = '\0';
+    if (s_idna_ascii(phost, ace, sizeof ace))
+        phost = ace;
     bool match_host = phost[0] != '.';
     size_t hn = strlen(h->name), pn = strlen(phost);
     if (match_host && strcmp(h->name, phost) == 0)
@@ -297,9 +342,12 @@ s_host_ip(const char *host, struct s_ip *ip)
 bool
 notifyd_noproxy_use(const char *no_proxy, const char *url)
 {
-    char host[S_MAX], port[16];
+    char host[S_MAX], port[16], ace[S_MAX];
     if (!url || !s_url_addr(url, host, sizeof host, port, sizeof port))
         return true;
+    // canonicalAddr's IDNA comes first: a name that maps to "localhost" is localhost.
+    if (s_idna_ascii(host, ace, sizeof ace))
+        memcpy(host, ace, strlen(ace) + 1);
     if (strcmp(host, "localhost") == 0) // before lowering, as httpproxy does
         return false;
     struct s_ip ip;
@@ -328,4 +376,36 @@ notifyd_noproxy_use(const char *no_proxy, const char *url)
             return false;
     }
     return true;
+}
+
+const char *
+notifyd_noproxy_from_env(const char *url, notifyd_noproxy_getenv_fn *env, void *arg, bool *refused)
+{
+    *refused = false;
+    size_t sl = strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
+    bool https = sl == 5 && strncasecmp(url, "https", 5) == 0 && url[5] == ':';
+    bool plain = sl == 4 && strncasecmp(url, "http", 4) == 0 && url[4] == ':';
+    if (!https && !plain)
+        return NULL;
+    // getEnvAny: the first of the two names with a non-empty value.
+    const char *names[2] = {https ? "HTTPS_PROXY" : "HTTP_PROXY",
+                            https ? "https_proxy" : "http_proxy"};
+    const char *proxy = NULL;
+    for (int i = 0; i < 2 && !proxy; i++) {
+        const char *v = env(names[i], arg);
+        proxy = v && *v ? v : NULL;
+    }
+    if (!proxy)
+        return NULL;
+    // proxyForURL, before no_proxy is read: in a CGI process (REQUEST_METHOD set) an http
+    // request's proxy, from either name, may be the client's Proxy: header (httpoxy).
+    const char *cgi = env("REQUEST_METHOD", arg);
+    if (plain && cgi && *cgi) {
+        *refused = true;
+        return NULL;
+    }
+    const char *no_proxy = env("NO_PROXY", arg);
+    if (!no_proxy || !*no_proxy)
+        no_proxy = env("no_proxy", arg);
+    return notifyd_noproxy_use(no_proxy, url) ? proxy : NULL;
 }

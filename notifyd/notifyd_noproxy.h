@@ -15,8 +15,24 @@
     on (CVE-2025-22870), as in Prometheus 3; the x/net of Alertmanager 0.25 and Prometheus
     2.42 let a domain entry match an address as text (`0.2.7` sent 192.0.2.7 direct).
 
-    Not done: IDNA. httpproxy turns non-ASCII hosts and entries into punycode; here they are
-    compared byte for byte, so `示例.com` and `xn--fsq092h.com` do not match each other.
+    IDNA: as httpproxy's canonicalAddr and config.init do, a request host or a domain entry
+    holding a byte past ASCII is turned into its ASCII form first (idna.Lookup.ToASCII:
+    UTS #46 non-transitional mapping, which lowers and maps widths, STD3 rules, punycode
+    labels; here libidn2's idn2_lookup_u8 with IDN2_NONTRANSITIONAL), so `bücher.example`
+    and `xn--bcher-kva.example` match each other whichever side holds which, and a host that
+    maps to `localhost` is localhost. A name the conversion refuses is compared as given, as
+    Go keeps it. Known differences: libidn2 validates labels by IDNA2008, which refuses
+    symbols Go's UTS #46 tables accept (`☃.net`: Go converts it, here it stays as given), and
+    a name left unconverted has only its ASCII letters lowered (Go lowers every letter).
+
+    The environment (proxy_from_environment): httpproxy.FromEnvironment then ProxyFunc. The
+    proxy of an http URL is HTTP_PROXY, else http_proxy (the first non-empty); of an https
+    URL HTTPS_PROXY, else https_proxy; other schemes have none; NO_PROXY, else no_proxy,
+    applies as above. In a CGI process (REQUEST_METHOD set and not empty) an http URL whose
+    proxy either name gives is refused, whatever no_proxy says: Go's ProxyFunc returns the
+    error "refusing to use HTTP_PROXY value in CGI environment; see golang.org/s/cgihttpproxy"
+    and the request fails (httpoxy: a CGI server puts the client's Proxy: header in
+    HTTP_PROXY). https URLs keep their proxy under CGI, as in Go.
 */
 #ifndef NOTIFYD_NOPROXY_H
 #define NOTIFYD_NOPROXY_H
@@ -26,7 +42,19 @@
 // Whether a request to url should use the proxy under no_proxy (borrowed; NULL or "" has no
 // entries, so only localhost and loopback go direct). url is absolute (scheme://host...);
 // one whose authority cannot be read gives true, as httpproxy's useProxy does for an empty
-// address. Pure: reads no environment, allocates nothing.
+// address. Pure: reads no environment; allocates only inside libidn2, for a name past ASCII.
 bool notifyd_noproxy_use(const char *no_proxy, const char *url);
+
+// Reads one environment variable: its value (borrowed until the next call), or NULL.
+typedef const char *notifyd_noproxy_getenv_fn(const char *name, void *arg);
+
+#define NOTIFYD_NOPROXY_CGI_REFUSED                                                                \
+    "refusing to use HTTP_PROXY value in CGI environment; see golang.org/s/cgihttpproxy"
+
+// The proxy for a request to url from the environment read through env (see above): the
+// variable's value (borrowed from env), or NULL for a direct request. *refused is set (and
+// NULL returned) when Go would fail the request under CGI (NOTIFYD_NOPROXY_CGI_REFUSED).
+const char *notifyd_noproxy_from_env(const char *url, notifyd_noproxy_getenv_fn *env, void *arg,
+                                     bool *refused);
 
 #endif

@@ -1,8 +1,9 @@
 /*  check_notifyd_noproxy.c — which requests notifyd sends through http_config's proxy, by
     golang.org/x/net/http/httpproxy's rules (Prometheus common's ProxyConfig.Proxy, which
     Alertmanager's http_config uses): no_proxy entries with a port, CIDR ranges, ".x" and
-    "*.x" domains, "*", localhost and loopback always direct, HTTP(S)_PROXY and NO_PROXY
-    with proxy_from_environment.
+    "*.x" domains, "*", localhost and loopback always direct, hosts and entries past ASCII
+    compared in their IDNA ASCII form, HTTP(S)_PROXY and NO_PROXY with
+    proxy_from_environment, and an http request refused its proxy in a CGI process.
 
     Real sockets, no mock: each case is a real transfer by libcurl on a handle set up by
     notifyd_http_apply, to one listener on 127.0.0.1 that plays both the proxy and (through
@@ -27,6 +28,7 @@
 
 #include "../notifyd/notifyd_http.h"
 #include "../notifyd/notifyd_noproxy.h"
+#include "../notifyd/notifyd_req.h"
 
 // --- the listener: proxy and server at once ---
 
@@ -384,6 +386,135 @@ START_TEST(test_notifyd_noproxy_use_pure)
 }
 END_TEST
 
+// IDNA (httpproxy's idnaASCII, idna.Lookup.ToASCII on the request host and on every domain
+// entry): proxy_test.go's cases (.示例.com, xn--fsq092h.com, 示例.com), and issue 8's
+// bücher.example against its punycode xn--bcher-kva.example, either side either way.
+START_TEST(test_notifyd_noproxy_idna)
+{
+    static const struct {
+        const char *no_proxy, *url;
+        bool proxied;
+    } cases[] = {
+        {".示例.com", "http://www.示例.com", false},
+        {"xn--fsq092h.com", "http://www.示例.com", false},
+        {"示例.com", "http://www.xn--fsq092h.com", false},
+        {"xn--bcher-kva.example", "http://bücher.example/x", false},
+        {"bücher.example", "http://xn--bcher-kva.example/x", false},
+        {".bücher.example", "https://hooks.xn--bcher-kva.example/x", false},
+        {"*.xn--bcher-kva.example", "https://hooks.bücher.example/x", false},
+        {"bücher.example:8443", "https://xn--bcher-kva.example:8443/x", false},
+        {"bücher.example:8443", "https://xn--bcher-kva.example/x", true},
+        // Lookup's mapping lowers and folds widths, on the host and on the entry.
+        {"xn--bcher-kva.example", "http://BÜCHER.Example/x", false},
+        {"BÜCHER.EXAMPLE", "http://xn--bcher-kva.example/x", false},
+        {"xn--bcher-kva.example", "http://ｂüｃｈｅｒ.example/x", false},
+        // Non-transitional: ß stays (xn--fa-hia), it is not "ss".
+        {"xn--fa-hia.de", "http://faß.de/x", false},
+        {"fass.de", "http://faß.de/x", true},
+        // Different names stay different.
+        {"xn--bcher-kva.example", "http://bucher.example/x", true},
+        {"bücher.example", "http://bucher.example/x", true},
+        // A name IDNA refuses (STD3: '_') is compared as given.
+        {"bü_x.example", "http://bü_x.example/x", false},
+        {"xn--bx-xka.example", "http://bü_x.example/x", true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        bool got = notifyd_noproxy_use(cases[i].no_proxy, cases[i].url);
+        ck_assert_msg(got == cases[i].proxied, "no_proxy=\"%s\" %s: %s, want %s", cases[i].no_proxy,
+                      cases[i].url, got ? "proxied" : "direct",
+                      cases[i].proxied ? "proxied" : "direct");
+    }
+    // canonicalAddr converts before useProxy's localhost check: fullwidth localhost is it.
+    ck_assert(!notifyd_noproxy_use(NULL, "http://ｌｏｃａｌｈｏｓｔ:9093/x"));
+    // The decision alone: no transfer here, as libcurl 7.88 converts a URL's host with
+    // idn2_lookup_ul from the locale's charset, and in this process's C locale it refuses a
+    // host past ASCII before connecting.
+}
+END_TEST
+
+// A fake environment for notifyd_noproxy_from_env: "NAME=value" strings, NULL-terminated.
+static const char *
+s_fake_env(const char *name, void *arg)
+{
+    size_t n = strlen(name);
+    for (const char *const *e = arg; *e; e++)
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
+// httpproxy.FromEnvironment + ProxyFunc (proxy_test.go's CGI cases, Issue 16405): with
+// REQUEST_METHOD set, an http request whose proxy HTTP_PROXY or http_proxy gives fails
+// (before no_proxy is looked at); https keeps HTTPS_PROXY; an empty REQUEST_METHOD is no CGI.
+START_TEST(test_notifyd_noproxy_cgi)
+{
+    static const char *const cgi_upper[] = {"REQUEST_METHOD=PUT", "HTTP_PROXY=http://10.1.2.3:8080",
+                                            "HTTPS_PROXY=https://secure.proxy.tld",
+                                            "NO_PROXY=example.com", NULL};
+    static const char *const cgi_lower[] = {"REQUEST_METHOD=GET", "http_proxy=10.1.2.3:8080", NULL};
+    static const char *const not_cgi[] = {"REQUEST_METHOD=", "HTTP_PROXY=", "http_proxy=p:1", NULL};
+    static const char *const cgi_none[] = {"REQUEST_METHOD=GET", "HTTPS_PROXY=s:1", NULL};
+    bool refused;
+    const char *p;
+    p = notifyd_noproxy_from_env("http://example.org/", s_fake_env, (void *)cgi_upper, &refused);
+    ck_assert(refused);
+    ck_assert_ptr_null(p);
+    // Refused even where no_proxy would send it direct: Go checks CGI first.
+    p = notifyd_noproxy_from_env("http://example.com/", s_fake_env, (void *)cgi_upper, &refused);
+    ck_assert(refused);
+    p = notifyd_noproxy_from_env("HTTP://example.org/", s_fake_env, (void *)cgi_upper, &refused);
+    ck_assert(refused);
+    p = notifyd_noproxy_from_env("https://secure.tld/", s_fake_env, (void *)cgi_upper, &refused);
+    ck_assert(!refused);
+    ck_assert_str_eq(p, "https://secure.proxy.tld");
+    p = notifyd_noproxy_from_env("https://example.com/", s_fake_env, (void *)cgi_upper, &refused);
+    ck_assert(!refused);
+    ck_assert_ptr_null(p); // NO_PROXY
+    // The lower-case name is no way around it: HTTPProxy is either.
+    p = notifyd_noproxy_from_env("http://example.org/", s_fake_env, (void *)cgi_lower, &refused);
+    ck_assert(refused);
+    ck_assert_ptr_null(p);
+    // REQUEST_METHOD empty: no CGI; an empty HTTP_PROXY gives way to http_proxy.
+    p = notifyd_noproxy_from_env("http://example.org/", s_fake_env, (void *)not_cgi, &refused);
+    ck_assert(!refused);
+    ck_assert_str_eq(p, "p:1");
+    // CGI without an http proxy: direct, no error; other schemes never have a proxy.
+    p = notifyd_noproxy_from_env("http://example.org/", s_fake_env, (void *)cgi_none, &refused);
+    ck_assert(!refused);
+    ck_assert_ptr_null(p);
+    p = notifyd_noproxy_from_env("ftp://example.org/", s_fake_env, (void *)cgi_upper, &refused);
+    ck_assert(!refused);
+    ck_assert_ptr_null(p);
+}
+END_TEST
+
+// notifyd in a CGI environment: an integration with proxy_from_environment and an http URL
+// is refused when its request is made (Go's error text, the delivery fails as bad_config);
+// an https URL is taken.
+START_TEST(test_notifyd_noproxy_cgi_take)
+{
+    setenv("REQUEST_METHOD", "POST", 1);
+    setenv("HTTP_PROXY", "http://10.1.2.3:8080", 1);
+    json_t *c = json_loads("{\"http_config\": {\"proxy_from_environment\": true}}", 0, NULL);
+    ck_assert_ptr_nonnull(c);
+    fw_err_t err;
+    fw_err_clear(&err);
+    struct notifyd_req req = {.url = strdup("http://hooks.example/x")};
+    ck_assert_int_eq(notifyd_http_take(&req, c, &err), -1);
+    ck_assert_str_eq(err.msg, NOTIFYD_NOPROXY_CGI_REFUSED);
+    notifyd_req_clear(&req);
+    struct notifyd_req tls = {.url = strdup("https://hooks.example/x")};
+    ck_assert_int_eq(notifyd_http_take(&tls, c, &err), 0);
+    notifyd_req_clear(&tls);
+    unsetenv("REQUEST_METHOD");
+    struct notifyd_req plain = {.url = strdup("http://hooks.example/x")};
+    ck_assert_int_eq(notifyd_http_take(&plain, c, &err), 0);
+    notifyd_req_clear(&plain);
+    unsetenv("HTTP_PROXY");
+    json_decref(c);
+}
+END_TEST
+
 Suite *
 notifyd_noproxy_suite(void)
 {
@@ -397,9 +528,12 @@ notifyd_noproxy_suite(void)
     tcase_add_test(tc, test_notifyd_noproxy_ports);
     tcase_add_test(tc, test_notifyd_noproxy_config_loopback);
     tcase_add_test(tc, test_notifyd_noproxy_environment);
+    tcase_add_test(tc, test_notifyd_noproxy_idna);
     suite_add_tcase(s, tc);
     TCase *pure = tcase_create("pure");
     tcase_add_test(pure, test_notifyd_noproxy_use_pure);
+    tcase_add_test(pure, test_notifyd_noproxy_cgi);
+    tcase_add_test(pure, test_notifyd_noproxy_cgi_take);
     suite_add_tcase(s, pure);
     return s;
 }
