@@ -23,6 +23,7 @@
 #include "alertd_cfg_wechat.h"
 #include "alertd_cfg_victorops.h"
 #include "alertd_cfg_pushover.h"
+#include "alertd_cfg_rocketchat.h"
 #include "alertd_cfg_tmpl.h"
 #include "alertd_cfg_email.h"
 #include "alertd_cfgcheck.h"
@@ -210,6 +211,12 @@ static const struct fw_cfg_field s_receiver_fields[] = {
      .count_off = offsetof(struct alertd_cfg_receiver, pushover_len),
      .elem_size = sizeof(struct alertd_cfg_pushover),
      .child = alertd_cfg_pushover_fields},
+    {.key = "rocketchat_configs",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct alertd_cfg_receiver, rocketchat),
+     .count_off = offsetof(struct alertd_cfg_receiver, rocketchat_len),
+     .elem_size = sizeof(struct alertd_cfg_rocketchat),
+     .child = alertd_cfg_rocketchat_fields},
     // floorwatch's delivery extensions (alertd_cfg_delivery.h)
     {.key = "fw_timeout",
      .type = FW_CFG_DURATION,
@@ -223,7 +230,6 @@ static const struct fw_cfg_field s_receiver_fields[] = {
     F_NO("sns_configs"),
     F_NO("telegram_configs"),
     F_NO("jira_configs"),
-    F_NO("rocketchat_configs"),
     F_NO("mattermost_configs"),
     F_NO("incidentio_configs"),
     {NULL},
@@ -376,7 +382,7 @@ static const struct fw_cfg_field s_global_fields[] = {
     F_STR("rocketchat_token_file", T, rocketchat_token_file),
     F_STR("rocketchat_token_id", T, rocketchat_token_id),
     F_STR("rocketchat_token_id_file", T, rocketchat_token_id_file),
-    F_NO("rocketchat_api_url"),
+    F_STR("rocketchat_api_url", T, rocketchat_api_url),
     F_STR("mattermost_webhook_url", T, mattermost_webhook_url),
     F_STR("mattermost_webhook_url_file", T, mattermost_webhook_url_file),
     F_NO("pagerduty_url"),

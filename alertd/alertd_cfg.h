@@ -71,6 +71,8 @@ struct alertd_cfg_receiver {
     size_t victorops_len;
     struct alertd_cfg_pushover *pushover; // owned (alertd_cfg_pushover.h)
     size_t pushover_len;
+    struct alertd_cfg_rocketchat *rocketchat; // owned (alertd_cfg_rocketchat.h)
+    size_t rocketchat_len;
     // floorwatch's delivery extensions (alertd_cfg_delivery.h)
     int64_t fw_timeout; // ms per attempt; 0: notifyd's timeout
     struct alertd_cfg_rate_limit fw_rate_limit;
@@ -134,6 +136,7 @@ struct alertd_cfg_global {
     char *wechat_api_url, *wechat_api_corp_id; // NULL: Alertmanager's default URL / none
     char *telegram_bot_token, *telegram_bot_token_file;
     char *rocketchat_token, *rocketchat_token_file, *rocketchat_token_id, *rocketchat_token_id_file;
+    char *rocketchat_api_url; // NULL: https://open.rocket.chat/ (alertd_cfg_rocketchat)
     char *mattermost_webhook_url, *mattermost_webhook_url_file;
     char *webex_api_url; // owned; NULL: Alertmanager's default (alertd_cfg_webex.h)
     struct fw_cfg_pos pos;

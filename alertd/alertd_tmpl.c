@@ -148,6 +148,8 @@ static const struct s_list s_lists[] = {
     {"pagerduty_configs", "images", {"src", "alt", "href"}},
     {"pagerduty_configs", "links", {"href", "text"}},
     {"opsgenie_configs", "responders", {"id", "name", "username", "type"}},
+    {"rocketchat_configs", "fields", {"title", "value"}},
+    {"rocketchat_configs", "actions", {"text", "url", "msg"}},
     {NULL, NULL, {NULL}},
 };
 static const char *const s_confirm_keys[] = {"text", "title", "ok_text", "dismiss_text", NULL};

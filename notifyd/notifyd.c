@@ -40,6 +40,7 @@
 #include "notifyd_pagerduty.h"
 #include "notifyd_victorops.h"
 #include "notifyd_results.h"
+#include "notifyd_rocketchat.h"
 #include "notifyd_slack.h"
 #include "notifyd_wechat.h"
 #include "notifyd_tmpl.h"
@@ -341,6 +342,7 @@ static const struct {
     {"wechat_configs", "wechat", notifyd_wechat_build, false},
     {"victorops_configs", "victorops", notifyd_victorops_build, true},
     {"pushover_configs", "pushover", notifyd_pushover_build, true},
+    {"rocketchat_configs", "rocketchat", notifyd_rocketchat_build, false},
     {"email_configs", "email", NULL, false},
 };
 

@@ -8,7 +8,7 @@
 // floorwatch's azuresms.
 static const char *const s_integrations[] = {
     "email",    "msteams", "msteamsv2", "opsgenie", "pagerduty", "slack",    "webhook",
-    "azuresms", "discord", "webex",     "wechat",   "victorops", "pushover",
+    "azuresms", "discord", "webex",     "wechat",   "victorops", "pushover", "rocketchat",
 };
 
 static const char *const s_reasons[] = {"clientError", "serverError", "contextCanceled",
@@ -20,7 +20,8 @@ s_am_reason(const char *reason)
 {
     if (!reason)
         return "other";
-    if (strcmp(reason, "http_4xx") == 0 || strcmp(reason, "http_429") == 0)
+    if (strcmp(reason, "http_4xx") == 0 || strcmp(reason, "http_429") == 0 ||
+        strcmp(reason, "client_error") == 0)
         return "clientError";
     if (strcmp(reason, "http_5xx") == 0)
         return "serverError";

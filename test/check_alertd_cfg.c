@@ -17,8 +17,9 @@
 // The conformance count reached when this was written; the test fails below it. 46 before
 // issue 8 refused the integrations alertd does not deliver (27); 29 with email_configs; 32
 // with http_config on every HTTP integration (conf.http-config.good.yml); 34 with
-// opsgenie_configs; 35 with wechat_configs; 37 with victorops_configs.
-#define S_CONFORMANCE_FLOOR 37
+// opsgenie_configs; 35 with wechat_configs; 37 with victorops_configs; 39 with
+// rocketchat_configs.
+#define S_CONFORMANCE_FLOOR 39
 
 START_TEST(test_alertd_cfg_example_loads)
 {
@@ -175,7 +176,7 @@ START_TEST(test_alertd_cfg_unsupported_refused)
 {
     static const char *const want[] = {
         "bad.yml:2:3: error: global.jira_api_url: not supported by floorwatch",
-        "bad.yml:3:3: error: global.rocketchat_api_url: not supported by floorwatch",
+        "bad.yml:3:3: error: global.incidentio_url: not supported by floorwatch",
         "bad.yml:4:3: error: global.mattermost_webhook_url: not supported by floorwatch",
         "bad.yml:6:1: error: tracing: not supported by floorwatch",
         "bad.yml:11:9: error: receivers[0].webhook_configs[0].timeout: not supported",
@@ -189,14 +190,14 @@ START_TEST(test_alertd_cfg_unsupported_refused)
         "bad.yml:19:60: error: slack_configs.title: template: slack_configs.title:1: function "
         "\"nofunc\" not defined",
         "bad.yml:20:26: error: receivers[0].pagerduty_configs[0].service_key: not supported",
-        "bad.yml:21:5: error: receivers[0].rocketchat_configs: not supported",
+        "bad.yml:21:5: error: receivers[0].mattermost_configs: not supported",
         "bad.yml:22:5: error: receivers[0].jira_configs: not supported",
         "bad.yml:23:5: error: receivers[0].incidentio_configs: not supported",
     };
     check_util_alertd_cfg_errors(
         "global:\n"                                                                        // 1
         "  jira_api_url: 'http://v/'\n"                                                    // 2
-        "  rocketchat_api_url: 'http://r/'\n"                                              // 3
+        "  incidentio_url: 'http://r/'\n"                                                  // 3
         "  mattermost_webhook_url: http://m/\n"                                            // 4
         "templates: ['/t/*.tmpl']\n"                                                       // 5
         "tracing: {endpoint: 'x:4317'}\n"                                                  // 6
@@ -214,7 +215,7 @@ START_TEST(test_alertd_cfg_unsupported_refused)
         "    email_configs: [{to: a@b, smarthost: 'h:25', from: f@b, html: '{{ zz }}'}]\n" // 18
         "    slack_configs: [{api_url: 'http://s/', title: '{{ .X | nofunc }}'}]\n"        // 19
         "    pagerduty_configs: [{service_key: k}]\n"                                      // 20
-        "    rocketchat_configs: [{token: t, token_id: i}]\n"                              // 21
+        "    mattermost_configs: [{webhook_url: 'http://m/'}]\n"                           // 21
         "    jira_configs: [{project: p, issue_type: t}]\n"                                // 22
         "    incidentio_configs: [{url: 'http://i/', alert_source_token: t}]\n",           // 23
         want, sizeof want / sizeof *want, NULL);

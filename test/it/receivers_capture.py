@@ -21,7 +21,13 @@ number succeeds. /og/... plays the Opsgenie Alert API v2 (https://docs.opsgenie.
 {"result":"Request will be processed",...} as the API does, 422 for a bad body, 401 without
 the key; "/fail422" always 422, "/flakyput" 503 to the first PUT. /vo/... plays VictorOps' REST endpoint (POST .../{api_key}/{routing_key}, a JSON
 object with message_type and entity_id; 200 {"result":"success","entity_id":...}, 400
-{"result":"failure","message":...} for a bad one). A path holding "/hang" is recorded, then never answered (the connection
+{"result":"failure","message":...} for a bad one). /rocketchat/... plays Rocket.Chat's REST chat.postMessage
+(developer.rocket.chat, "Post Message"): the path must end /api/v1/chat.postMessage, the
+X-Auth-Token and X-User-Id headers must be RC_TOKEN and RC_USER (else 401 {"status": "error",
+"message": "You must be logged in to do this."}), the body needs a channel or roomId
+(else 400 {"success": false, "error": ...}); a good one is answered 200 {"success": true, ...};
+a path holding "/sayfalse" is answered 200 {"success": false, "error": "error-not-allowed"},
+as Rocket.Chat reports some failures. A path holding "/hang" is recorded, then never answered (the connection
 stays open for 60 s), as a receiver that hangs. Each line also has "t", the time it came.
 Discord (/discord/...: an execute-webhook body of content and embeds, answered 204 as Discord
 does without ?wait), Webex (/webex/...: markdown and roomId with a Bearer token, answered 200
@@ -57,6 +63,7 @@ TLS = sys.argv[4] if len(sys.argv) > 4 else ""
 seen = set()
 tokens = []  # WeChat access tokens given out
 BAD_NUMBER, FLAKY_NUMBER = "+15555550199", "+15555550198"
+RC_TOKEN, RC_USER = "rc-token-SECRET", "rc-user-SECRET"
 
 
 def acs_result(to):
@@ -181,6 +188,23 @@ def check_og(b, path, method, headers):
     if method == "PUT" and (p.endswith("/message") or p.endswith("/description")):
         return 202, None
     return 404, "no such endpoint"
+
+
+def check_rocketchat(b, path, headers):
+    # https://developer.rocket.chat/apidocs/post-message (REST API, chat.postMessage)
+    if not path.endswith("/api/v1/chat.postMessage"):
+        return 404, "path"
+    if headers.get("X-Auth-Token") != RC_TOKEN or headers.get("X-User-Id") != RC_USER:
+        return 401, "auth"
+    if not headers.get("Content-Type", "").startswith("application/json"):
+        return 400, "content type"
+    if not b.get("channel") and not b.get("roomId"):
+        return 400, "channel"
+    for a in b.get("attachments") or []:
+        for act in a.get("actions") or []:
+            if act.get("type") != "button":
+                return 400, "action type"
+    return 200, None
 
 
 def check_acs(b, raw, path, headers):
@@ -384,6 +408,8 @@ class H(BaseHTTPRequestHandler):
             status = 503
         if "/fail422" in self.path:
             status = 422
+        if body is not None and self.path.startswith("/rocketchat/"):
+            status, err = check_rocketchat(body, self.path, self.headers)
         if "/fail400" in self.path:
             status = 400
         # once per endpoint prefix (an Opsgenie alert's create, update and close share one)
@@ -418,6 +444,17 @@ class H(BaseHTTPRequestHandler):
             self.wfile.write(json.dumps(
                 {"result": "success", "entity_id": body.get("entity_id")} if status < 300
                 else {"result": "failure", "message": err or "refused"}).encode())
+        elif self.path.startswith("/rocketchat/"):
+            if status == 401:
+                a = {"status": "error", "message": "You must be logged in to do this."}
+            elif status >= 300:
+                a = {"success": False, "error": err or "error"}
+            elif "/sayfalse" in self.path:
+                a = {"success": False, "error": "error-not-allowed"}
+            else:
+                a = {"ts": int(time.time() * 1000), "channel": body.get("channel"),
+                     "message": {"_id": "m1", "msg": body.get("text", "")}, "success": True}
+            self.wfile.write(json.dumps(a).encode())
         elif self.path.startswith("/acs/"):
             self.wfile.write(json.dumps(
                 {"value": [acs_result(r.get("to")) for r in body.get("smsRecipients", [])]}
