@@ -24,6 +24,7 @@
 #include "alertd_cfg_victorops.h"
 #include "alertd_cfg_pushover.h"
 #include "alertd_cfg_rocketchat.h"
+#include "alertd_cfg_sns.h"
 #include "alertd_cfg_tmpl.h"
 #include "alertd_cfg_email.h"
 #include "alertd_cfgcheck.h"
@@ -217,6 +218,12 @@ static const struct fw_cfg_field s_receiver_fields[] = {
      .count_off = offsetof(struct alertd_cfg_receiver, rocketchat_len),
      .elem_size = sizeof(struct alertd_cfg_rocketchat),
      .child = alertd_cfg_rocketchat_fields},
+    {.key = "sns_configs",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct alertd_cfg_receiver, sns),
+     .count_off = offsetof(struct alertd_cfg_receiver, sns_len),
+     .elem_size = sizeof(struct alertd_cfg_sns),
+     .child = alertd_cfg_sns_fields},
     // floorwatch's delivery extensions (alertd_cfg_delivery.h)
     {.key = "fw_timeout",
      .type = FW_CFG_DURATION,
@@ -227,7 +234,6 @@ static const struct fw_cfg_field s_receiver_fields[] = {
      .type = FW_CFG_STRUCT,
      .off = offsetof(struct alertd_cfg_receiver, fw_rate_limit),
      .child = alertd_cfg_rate_limit_fields},
-    F_NO("sns_configs"),
     F_NO("telegram_configs"),
     F_NO("jira_configs"),
     F_NO("mattermost_configs"),

@@ -16,6 +16,7 @@
 #include "alertd_cfg_victorops.h"
 #include "alertd_cfg_pushover.h"
 #include "alertd_cfg_rocketchat.h"
+#include "alertd_cfg_sns.h"
 #include "alertd_cfg_fields.h"
 #include "fw_mem.h"
 #include "fw_promcfg_http.h"
@@ -413,6 +414,7 @@ alertd_cfg_receivers_check(struct alertd_cfg_receiver *r, const struct alertd_cf
     alertd_cfg_victorops_check(r, g, file, errs);
     alertd_cfg_pushover_check(r, g->http_json, file, errs);
     alertd_cfg_rocketchat_check(r, g, file, errs);
+    alertd_cfg_sns_check(r, g->http_json, file, errs);
 }
 
 void
@@ -457,6 +459,7 @@ alertd_cfg_receivers_clear(struct alertd_cfg_receiver *r)
     alertd_cfg_victorops_clear(r);
     alertd_cfg_pushover_clear(r);
     alertd_cfg_rocketchat_clear(r);
+    alertd_cfg_sns_clear(r);
 }
 
 // --- NOTIFY ---
@@ -601,5 +604,6 @@ alertd_cfg_receivers_notify(const struct alertd_cfg_receiver *r, json_t *notify)
     alertd_cfg_victorops_notify(r, notify);
     alertd_cfg_pushover_notify(r, notify);
     alertd_cfg_rocketchat_notify(r, notify);
+    alertd_cfg_sns_notify(r, notify);
     alertd_cfg_delivery_notify(r, notify);
 }

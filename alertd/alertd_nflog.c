@@ -690,13 +690,21 @@ s_history_append(alertd_nflog_t *self, struct s_note *n)
 }
 
 const char *const alertd_nflog_integrations[ALERTD_NFLOG_INTEGRATIONS][2] = {
-    {"email_configs", "email"},           {"msteams_configs", "msteams"},
-    {"msteamsv2_configs", "msteamsv2"},   {"pagerduty_configs", "pagerduty"},
-    {"slack_configs", "slack"},           {"webhook_configs", "webhook"},
-    {"azuresms_configs", "azuresms"},     {"discord_configs", "discord"},
-    {"webex_configs", "webex"},           {"opsgenie_configs", "opsgenie"},
-    {"victorops_configs", "victorops"},   {"pushover_configs", "pushover"},
+    {"email_configs", "email"},
+    {"msteams_configs", "msteams"},
+    {"msteamsv2_configs", "msteamsv2"},
+    {"pagerduty_configs", "pagerduty"},
+    {"slack_configs", "slack"},
+    {"webhook_configs", "webhook"},
+    {"azuresms_configs", "azuresms"},
+    {"discord_configs", "discord"},
+    {"webex_configs", "webex"},
+    {"opsgenie_configs", "opsgenie"},
+    {"victorops_configs", "victorops"},
+    {"pushover_configs", "pushover"},
     {"rocketchat_configs", "rocketchat"},
+    {"wechat_configs", "wechat"},
+    {"sns_configs", "sns"},
 };
 
 // j's string member key, "" when absent or not a string.

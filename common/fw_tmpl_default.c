@@ -94,6 +94,8 @@ const struct fw_tmpl_am_key fw_tmpl_am_keys[] = {
     {"rocketchat_configs", "icon_url", "rocketchat.default.iconurl", false},
     {"rocketchat_configs", "image_url", NULL, false},
     {"rocketchat_configs", "thumb_url", NULL, false},
+    {"sns_configs", "subject", "sns.default.subject", false},
+    {"sns_configs", "message", "sns.default.message", false},
     {"email_configs", "to", NULL, false},
     {"email_configs", "from", NULL, false},
     {"email_configs", "headers.Subject", "email.default.subject", false},

@@ -43,6 +43,7 @@
 #include "notifyd_rocketchat.h"
 #include "notifyd_slack.h"
 #include "notifyd_wechat.h"
+#include "notifyd_sns.h"
 #include "notifyd_tmpl.h"
 
 struct notifyd {
@@ -343,6 +344,7 @@ static const struct {
     {"victorops_configs", "victorops", notifyd_victorops_build, true},
     {"pushover_configs", "pushover", notifyd_pushover_build, true},
     {"rocketchat_configs", "rocketchat", notifyd_rocketchat_build, false},
+    {"sns_configs", "sns", notifyd_sns_build, true},
     {"email_configs", "email", NULL, false},
 };
 

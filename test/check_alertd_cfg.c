@@ -18,8 +18,8 @@
 // issue 8 refused the integrations alertd does not deliver (27); 29 with email_configs; 32
 // with http_config on every HTTP integration (conf.http-config.good.yml); 34 with
 // opsgenie_configs; 35 with wechat_configs; 37 with victorops_configs; 39 with
-// rocketchat_configs.
-#define S_CONFORMANCE_FLOOR 39
+// rocketchat_configs; 41 with sns_configs (conf.sns-topic-arn, and conf.good with pushover).
+#define S_CONFORMANCE_FLOOR 41
 
 START_TEST(test_alertd_cfg_example_loads)
 {

@@ -382,6 +382,44 @@ START_TEST(test_alertd_dispatch_per_integration_opsgenie)
 }
 END_TEST
 
+// wechat_configs and sns_configs have their own log entries too ("<receiver>/wechat/<index>",
+// "<receiver>/sns/<index>"): when the webhook beside them failed, only the webhook is sent
+// again; a WeChat message or an SNS Publish that went through is not repeated.
+START_TEST(test_alertd_dispatch_per_integration_wechat_sns)
+{
+    s_use("route: {receiver: ws, group_by: [alertname], group_wait: 10s, group_interval: 1m}\n"
+          "receivers:\n"
+          "  - name: ws\n"
+          "    webhook_configs: [{url: 'http://127.0.0.1:1/flaky'}]\n"
+          "    wechat_configs: [{api_secret: s, corp_id: c}]\n"
+          "    sns_configs: [{topic_arn: t, sigv4: {region: r, access_key: a, secret_key: b}}]\n",
+          "");
+    alertd_nflog_t *log = alertd_nflog_new(NULL, 3600000);
+    alertd_dispatch_set_nflog(s_d, log);
+    s_insert("alertname=X", T0, T0 + 86400000LL, T0);
+    ck_assert_int_eq(s_tick(T0 + 10000), 1);
+    json_t *n = json_array_get(s_out, 0);
+    ck_assert_int_eq(json_array_size(json_object_get(n, "wechat_configs")), 1);
+    ck_assert_int_eq(json_array_size(json_object_get(n, "sns_configs")), 1);
+    char *gk = strdup(s_group_key(0));
+    json_object_set_new(n, "id", json_string("n1"));
+    alertd_nflog_record(log, n, "sent", T0 + 10000);
+    ck_assert_ptr_nonnull(alertd_nflog_get(log, "ws/wechat/0", gk, T0 + 10000));
+    ck_assert_ptr_nonnull(alertd_nflog_get(log, "ws/sns/0", gk, T0 + 10000));
+    json_t *failed = json_pack("[s]", "webhook/0");
+    ck_assert_int_eq(alertd_nflog_result(log, "n1", "failed", "webhook: http_5xx", failed), 0);
+    json_decref(failed);
+    ck_assert_int_eq(s_tick(T0 + 70000), 1);
+    n = json_array_get(s_out, 0);
+    ck_assert_int_eq(json_array_size(json_object_get(n, "webhook_configs")), 1);
+    ck_assert_int_eq(json_array_size(json_object_get(n, "wechat_configs")), 0);
+    ck_assert_int_eq(json_array_size(json_object_get(n, "sns_configs")), 0);
+    free(gk);
+    alertd_dispatch_set_nflog(s_d, NULL);
+    alertd_nflog_destroy(&log);
+}
+END_TEST
+
 static unsigned long s_json_allocs;
 
 static void *
@@ -845,6 +883,7 @@ alertd_dispatch_suite(void)
     tcase_add_test(tc, test_alertd_dispatch_sibling_routes);
     tcase_add_test(tc, test_alertd_dispatch_per_integration);
     tcase_add_test(tc, test_alertd_dispatch_per_integration_opsgenie);
+    tcase_add_test(tc, test_alertd_dispatch_per_integration_wechat_sns);
     tcase_add_test(tc, test_alertd_dispatch_legacy_entry);
     tcase_add_test(tc, test_alertd_dispatch_unanswered_and_dropped);
     tcase_add_test(tc, test_alertd_dispatch_webhook_json_kept);

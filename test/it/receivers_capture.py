@@ -45,6 +45,15 @@ secret: errcode 40001, no token); POST .../message/send?access_token=T answers e
 is a token it gave and the body is a valid text or markdown message, else 40014 (invalid
 access_token) or 44004 (empty content); NAME holding "expire" answers the first message/send
 with 42001 (access_token expired), "fail81013" always 81013, "flaky503" the first with 503.
+/sns/... plays Amazon SNS's Query API (Publish, docs.aws.amazon.com/sns/latest/api): it
+recomputes the AWS Signature Version 4 of the request (AWS's published algorithm: the
+canonical request from the method, path, query, the headers the Authorization header says it
+signed and the body's SHA-256; the HMAC-SHA256 key chain from the secret of the access key
+in SNS_KEYS) and answers 403 SignatureDoesNotMatch (ErrorResponse XML) when it differs or
+X-Amz-Date is more than 15 minutes off; else a PublishResponse with a MessageId, or for a
+form without Action=Publish, Version=2010-03-31, a Message and exactly one of TopicArn,
+PhoneNumber, TargetArn, 400 InvalidParameter. A path holding "flaky500" answers the first
+Publish 500 InternalError, "notfound" always 404 NotFound (topic does not exist).
 """
 import base64
 import email.utils
@@ -62,6 +71,50 @@ ACS_KEY = sys.argv[3] if len(sys.argv) > 3 else ""
 TLS = sys.argv[4] if len(sys.argv) > 4 else ""
 seen = set()
 tokens = []  # WeChat access tokens given out
+SNS_KEYS = {"AKIDFLOORWATCH": "floorwatch/Test+Secret/Key0123456789abcdefghij"}
+
+
+def sns_check(method, path, headers, raw):
+    # AWS Signature Version 4, recomputed from the request as received
+    import re
+    from urllib.parse import urlsplit, parse_qsl, quote
+    auth = headers.get("Authorization", "")
+    m = re.fullmatch(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/sns/aws4_request, "
+                     r"SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})", auth)
+    if not m:
+        return 403, "IncompleteSignature", "Authorization header is not SigV4"
+    ak, day, region, signed, sig = m.groups()
+    if ak not in SNS_KEYS:
+        return 403, "InvalidClientTokenId", "unknown access key"
+    amz = headers.get("X-Amz-Date", "")
+    try:
+        import calendar
+        t = calendar.timegm(time.strptime(amz, "%Y%m%dT%H%M%SZ"))
+    except ValueError:
+        return 403, "IncompleteSignature", "X-Amz-Date"
+    if abs(t - time.time()) > 15 * 60 or amz[:8] != day:
+        return 403, "SignatureDoesNotMatch", "Signature expired"
+    u = urlsplit(path)
+    cpath = quote(u.path or "/", safe="/-_.~")
+    q = sorted((quote(k, safe="-_.~"), quote(v, safe="-_.~"))
+               for k, v in parse_qsl(u.query, keep_blank_values=True))
+    cq = "&".join(f"{k}={v}" for k, v in q)
+    low = {}
+    for k, v in headers.items():
+        low.setdefault(k.lower(), []).append(" ".join(v.split()))
+    names = signed.split(";")
+    if "host" not in names or "x-amz-date" not in names or any(n not in low for n in names):
+        return 403, "SignatureDoesNotMatch", "signed headers"
+    ch = "".join(f"{n}:{','.join(low[n])}\n" for n in names)
+    creq = "\n".join([method, cpath, cq, ch, signed, hashlib.sha256(raw).hexdigest()])
+    scope = f"{day}/{region}/sns/aws4_request"
+    sts = "\n".join(["AWS4-HMAC-SHA256", amz, scope, hashlib.sha256(creq.encode()).hexdigest()])
+    k = ("AWS4" + SNS_KEYS[ak]).encode()
+    for part in (day, region, "sns", "aws4_request"):
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    if hmac.new(k, sts.encode(), hashlib.sha256).hexdigest() != sig:
+        return 403, "SignatureDoesNotMatch", "The request signature we calculated does not match"
+    return 200, None, None
 BAD_NUMBER, FLAKY_NUMBER = "+15555550199", "+15555550198"
 RC_TOKEN, RC_USER = "rc-token-SECRET", "rc-user-SECRET"
 
@@ -328,6 +381,44 @@ class H(BaseHTTPRequestHandler):
     def do_PUT(self):
         self.do_POST()
 
+    def sns(self, raw):
+        # Amazon SNS Publish (Query API), SigV4 checked (see sns_check)
+        from urllib.parse import parse_qsl
+        import uuid
+        form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        status, code, msg = sns_check("POST", self.path, self.headers, raw)
+        if status == 200:
+            targets = [k for k in ("TopicArn", "PhoneNumber", "TargetArn") if form.get(k)]
+            if form.get("Action") != "Publish" or form.get("Version") != "2010-03-31" \
+                    or "Message" not in form or len(targets) != 1 \
+                    or not self.headers.get("Content-Type", "").startswith(
+                        "application/x-www-form-urlencoded"):
+                status, code, msg = 400, "InvalidParameter", "Invalid parameter"
+            elif "notfound" in self.path:
+                status, code, msg = 404, "NotFound", "Topic does not exist"
+            elif "flaky500" in self.path and self.path not in seen:
+                seen.add(self.path)
+                status, code, msg = 500, "InternalError", "try again"
+        with open(OUT, "a") as f:
+            f.write(json.dumps({"path": self.path, "method": "POST", "headers": dict(self.headers),
+                                "body": form, "raw": raw.decode("utf-8", "replace"),
+                                "status": status, "err": code, "t": time.time()}) + "\n")
+        rid = str(uuid.uuid4())
+        if status == 200:
+            out = ('<PublishResponse xmlns="https://sns.amazonaws.com/doc/2010-03-31/">'
+                   f"<PublishResult><MessageId>{uuid.uuid4()}</MessageId></PublishResult>"
+                   f"<ResponseMetadata><RequestId>{rid}</RequestId></ResponseMetadata>"
+                   "</PublishResponse>")
+        else:
+            out = ('<ErrorResponse xmlns="https://sns.amazonaws.com/doc/2010-03-31/"><Error>'
+                   f"<Type>{'Receiver' if status >= 500 else 'Sender'}</Type><Code>{code}</Code>"
+                   f"<Message>{msg}</Message></Error><RequestId>{rid}</RequestId></ErrorResponse>")
+        self.send_response(status)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("x-amzn-RequestId", rid)
+        self.end_headers()
+        self.wfile.write(out.encode())
+
     def wechat(self, raw, body):
         # WeChat Work: gettoken, then message/send (see the module comment)
         from urllib.parse import urlsplit, parse_qs
@@ -378,6 +469,8 @@ class H(BaseHTTPRequestHandler):
         err = None
         if self.path.startswith("/wechat/"):
             return self.wechat(raw, body)
+        if self.path.startswith("/sns"):
+            return self.sns(raw)
         if body is None:
             err = "not JSON"
         elif self.path.startswith("/hook/"):
