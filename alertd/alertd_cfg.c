@@ -25,6 +25,7 @@
 #include "alertd_cfg_pushover.h"
 #include "alertd_cfg_rocketchat.h"
 #include "alertd_cfg_sns.h"
+#include "alertd_cfg_mattermost.h"
 #include "alertd_cfg_tmpl.h"
 #include "alertd_cfg_email.h"
 #include "alertd_cfgcheck.h"
@@ -224,6 +225,12 @@ static const struct fw_cfg_field s_receiver_fields[] = {
      .count_off = offsetof(struct alertd_cfg_receiver, sns_len),
      .elem_size = sizeof(struct alertd_cfg_sns),
      .child = alertd_cfg_sns_fields},
+    {.key = "mattermost_configs",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct alertd_cfg_receiver, mattermost),
+     .count_off = offsetof(struct alertd_cfg_receiver, mattermost_len),
+     .elem_size = sizeof(struct alertd_cfg_mattermost),
+     .child = alertd_cfg_mattermost_fields},
     // floorwatch's delivery extensions (alertd_cfg_delivery.h)
     {.key = "fw_timeout",
      .type = FW_CFG_DURATION,
@@ -236,7 +243,6 @@ static const struct fw_cfg_field s_receiver_fields[] = {
      .child = alertd_cfg_rate_limit_fields},
     F_NO("telegram_configs"),
     F_NO("jira_configs"),
-    F_NO("mattermost_configs"),
     F_NO("incidentio_configs"),
     {NULL},
 };

@@ -75,6 +75,8 @@ struct alertd_cfg_receiver {
     size_t rocketchat_len;
     struct alertd_cfg_sns *sns; // owned (alertd_cfg_sns.h)
     size_t sns_len;
+    struct alertd_cfg_mattermost *mattermost; // owned (alertd_cfg_mattermost.h)
+    size_t mattermost_len;
     // floorwatch's delivery extensions (alertd_cfg_delivery.h)
     int64_t fw_timeout; // ms per attempt; 0: notifyd's timeout
     struct alertd_cfg_rate_limit fw_rate_limit;

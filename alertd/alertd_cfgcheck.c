@@ -157,8 +157,6 @@ s_receivers(struct s_walk *w, const yaml_node_t *rs)
 static const char *const s_refused_globals[] = {
     "telegram_bot_token",
     "telegram_bot_token_file",
-    "mattermost_webhook_url",
-    "mattermost_webhook_url_file",
     NULL,
 };
 

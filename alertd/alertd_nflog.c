@@ -705,6 +705,7 @@ const char *const alertd_nflog_integrations[ALERTD_NFLOG_INTEGRATIONS][2] = {
     {"rocketchat_configs", "rocketchat"},
     {"wechat_configs", "wechat"},
     {"sns_configs", "sns"},
+    {"mattermost_configs", "mattermost"},
 };
 
 // j's string member key, "" when absent or not a string.

@@ -150,6 +150,7 @@ static const struct s_list s_lists[] = {
     {"opsgenie_configs", "responders", {"id", "name", "username", "type"}},
     {"rocketchat_configs", "fields", {"title", "value"}},
     {"rocketchat_configs", "actions", {"text", "url", "msg"}},
+    {"mattermost_configs", "fields", {"title", "value"}},
     {NULL, NULL, {NULL}},
 };
 static const char *const s_confirm_keys[] = {"text", "title", "ok_text", "dismiss_text", NULL};

@@ -41,6 +41,7 @@
 #include "notifyd_victorops.h"
 #include "notifyd_results.h"
 #include "notifyd_rocketchat.h"
+#include "notifyd_mattermost.h"
 #include "notifyd_slack.h"
 #include "notifyd_wechat.h"
 #include "notifyd_sns.h"
@@ -345,6 +346,7 @@ static const struct {
     {"pushover_configs", "pushover", notifyd_pushover_build, true},
     {"rocketchat_configs", "rocketchat", notifyd_rocketchat_build, false},
     {"sns_configs", "sns", notifyd_sns_build, true},
+    {"mattermost_configs", "mattermost", notifyd_mattermost_build, true},
     {"email_configs", "email", NULL, false},
 };
 

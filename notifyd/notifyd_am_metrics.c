@@ -7,9 +7,9 @@
 // Alertmanager's integration names (its receiver config keys without _configs) plus
 // floorwatch's azuresms.
 static const char *const s_integrations[] = {
-    "email",  "msteams",   "msteamsv2", "opsgenie",   "pagerduty",
-    "slack",  "webhook",   "azuresms",  "discord",    "webex",
-    "wechat", "victorops", "pushover",  "rocketchat", "sns",
+    "email",    "msteams",    "msteamsv2", "opsgenie",   "pagerduty", "slack",
+    "webhook",  "azuresms",   "discord",   "webex",      "wechat",    "victorops",
+    "pushover", "rocketchat", "sns",       "mattermost",
 };
 
 static const char *const s_reasons[] = {"clientError", "serverError", "contextCanceled",

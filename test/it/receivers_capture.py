@@ -27,7 +27,10 @@ X-Auth-Token and X-User-Id headers must be RC_TOKEN and RC_USER (else 401 {"stat
 "message": "You must be logged in to do this."}), the body needs a channel or roomId
 (else 400 {"success": false, "error": ...}); a good one is answered 200 {"success": true, ...};
 a path holding "/sayfalse" is answered 200 {"success": false, "error": "error-not-allowed"},
-as Rocket.Chat reports some failures. A path holding "/hang" is recorded, then never answered (the connection
+as Rocket.Chat reports some failures. /mattermost/... plays a Mattermost incoming webhook
+(developers.mattermost.com/integrate/webhooks/incoming: a JSON body with text or attachments,
+answered 200 "ok", 400 {"id": "web.incoming_webhook.text.app_error", ...} without either).
+A path holding "/hang" is recorded, then never answered (the connection
 stays open for 60 s), as a receiver that hangs. Each line also has "t", the time it came.
 Discord (/discord/...: an execute-webhook body of content and embeds, answered 204 as Discord
 does without ?wait), Webex (/webex/...: markdown and roomId with a Bearer token, answered 200
@@ -260,6 +263,18 @@ def check_rocketchat(b, path, headers):
     return 200, None
 
 
+def check_mattermost(b):
+    # https://developers.mattermost.com/integrate/webhooks/incoming/#parameters
+    if not b.get("text") and not b.get("attachments"):
+        return "text or attachments"
+    for a in b.get("attachments") or []:
+        if not isinstance(a, dict):
+            return "attachment"
+    if "priority" in b and b["priority"].get("priority") not in ("urgent", "important", "standard"):
+        return "priority"
+    return None
+
+
 def check_acs(b, raw, path, headers):
     # https://learn.microsoft.com/rest/api/communication/authentication (HMAC-SHA256) and
     # .../communication/sms/sms/send: POST {endpoint}/sms?api-version=2021-03-07
@@ -485,6 +500,8 @@ class H(BaseHTTPRequestHandler):
             err = check_teams(body)
         elif self.path.startswith("/teamsv2/"):
             err = check_teamsv2(body)
+        elif self.path.startswith("/mattermost/"):
+            err = check_mattermost(body)
         elif self.path.startswith("/discord/"):
             err = check_discord(body)
         status = 400 if err else (202 if self.path.startswith(("/pd", "/teamsv2/")) else 200)
@@ -537,6 +554,10 @@ class H(BaseHTTPRequestHandler):
             self.wfile.write(json.dumps(
                 {"result": "success", "entity_id": body.get("entity_id")} if status < 300
                 else {"result": "failure", "message": err or "refused"}).encode())
+        elif self.path.startswith("/mattermost/"):
+            self.wfile.write(b"ok" if status < 300 else json.dumps(
+                {"id": "web.incoming_webhook.text.app_error", "message": err or "refused",
+                 "status_code": status}).encode())
         elif self.path.startswith("/rocketchat/"):
             if status == 401:
                 a = {"status": "error", "message": "You must be logged in to do this."}
