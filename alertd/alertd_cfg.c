@@ -26,6 +26,7 @@
 #include "alertd_cfg_rocketchat.h"
 #include "alertd_cfg_sns.h"
 #include "alertd_cfg_mattermost.h"
+#include "alertd_cfg_telegram.h"
 #include "alertd_cfg_tmpl.h"
 #include "alertd_cfg_email.h"
 #include "alertd_cfgcheck.h"
@@ -231,6 +232,12 @@ static const struct fw_cfg_field s_receiver_fields[] = {
      .count_off = offsetof(struct alertd_cfg_receiver, mattermost_len),
      .elem_size = sizeof(struct alertd_cfg_mattermost),
      .child = alertd_cfg_mattermost_fields},
+    {.key = "telegram_configs",
+     .type = FW_CFG_LIST,
+     .off = offsetof(struct alertd_cfg_receiver, telegram),
+     .count_off = offsetof(struct alertd_cfg_receiver, telegram_len),
+     .elem_size = sizeof(struct alertd_cfg_telegram),
+     .child = alertd_cfg_telegram_fields},
     // floorwatch's delivery extensions (alertd_cfg_delivery.h)
     {.key = "fw_timeout",
      .type = FW_CFG_DURATION,
@@ -241,7 +248,6 @@ static const struct fw_cfg_field s_receiver_fields[] = {
      .type = FW_CFG_STRUCT,
      .off = offsetof(struct alertd_cfg_receiver, fw_rate_limit),
      .child = alertd_cfg_rate_limit_fields},
-    F_NO("telegram_configs"),
     F_NO("jira_configs"),
     F_NO("incidentio_configs"),
     {NULL},
@@ -389,7 +395,7 @@ static const struct fw_cfg_field s_global_fields[] = {
     F_STR("wechat_api_corp_id", T, wechat_api_corp_id),
     F_STR("telegram_bot_token", T, telegram_bot_token),
     F_STR("telegram_bot_token_file", T, telegram_bot_token_file),
-    F_NO("telegram_api_url"),
+    F_STR("telegram_api_url", T, telegram_api_url),
     F_STR("rocketchat_token", T, rocketchat_token),
     F_STR("rocketchat_token_file", T, rocketchat_token_file),
     F_STR("rocketchat_token_id", T, rocketchat_token_id),

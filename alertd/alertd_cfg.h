@@ -77,6 +77,8 @@ struct alertd_cfg_receiver {
     size_t sns_len;
     struct alertd_cfg_mattermost *mattermost; // owned (alertd_cfg_mattermost.h)
     size_t mattermost_len;
+    struct alertd_cfg_telegram *telegram; // owned (alertd_cfg_telegram.h)
+    size_t telegram_len;
     // floorwatch's delivery extensions (alertd_cfg_delivery.h)
     int64_t fw_timeout; // ms per attempt; 0: notifyd's timeout
     struct alertd_cfg_rate_limit fw_rate_limit;
@@ -139,6 +141,7 @@ struct alertd_cfg_global {
     char *wechat_api_secret, *wechat_api_secret_file;
     char *wechat_api_url, *wechat_api_corp_id; // NULL: Alertmanager's default URL / none
     char *telegram_bot_token, *telegram_bot_token_file;
+    char *telegram_api_url; // NULL: ALERTD_CFG_TELEGRAM_URL
     char *rocketchat_token, *rocketchat_token_file, *rocketchat_token_id, *rocketchat_token_id_file;
     char *rocketchat_api_url; // NULL: https://open.rocket.chat/ (alertd_cfg_rocketchat)
     char *mattermost_webhook_url, *mattermost_webhook_url_file;

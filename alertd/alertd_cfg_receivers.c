@@ -18,6 +18,7 @@
 #include "alertd_cfg_rocketchat.h"
 #include "alertd_cfg_sns.h"
 #include "alertd_cfg_mattermost.h"
+#include "alertd_cfg_telegram.h"
 #include "alertd_cfg_fields.h"
 #include "fw_mem.h"
 #include "fw_promcfg_http.h"
@@ -417,6 +418,7 @@ alertd_cfg_receivers_check(struct alertd_cfg_receiver *r, const struct alertd_cf
     alertd_cfg_rocketchat_check(r, g, file, errs);
     alertd_cfg_sns_check(r, g->http_json, file, errs);
     alertd_cfg_mattermost_check(r, g, file, errs);
+    alertd_cfg_telegram_check(r, g, file, errs);
 }
 
 void
@@ -463,6 +465,7 @@ alertd_cfg_receivers_clear(struct alertd_cfg_receiver *r)
     alertd_cfg_rocketchat_clear(r);
     alertd_cfg_sns_clear(r);
     alertd_cfg_mattermost_clear(r);
+    alertd_cfg_telegram_clear(r);
 }
 
 // --- NOTIFY ---
@@ -609,5 +612,6 @@ alertd_cfg_receivers_notify(const struct alertd_cfg_receiver *r, json_t *notify)
     alertd_cfg_rocketchat_notify(r, notify);
     alertd_cfg_sns_notify(r, notify);
     alertd_cfg_mattermost_notify(r, notify);
+    alertd_cfg_telegram_notify(r, notify);
     alertd_cfg_delivery_notify(r, notify);
 }

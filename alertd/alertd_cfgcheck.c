@@ -155,8 +155,6 @@ s_receivers(struct s_walk *w, const yaml_node_t *rs)
 // Global credentials read by Alertmanager's checks (alertd_cfg keeps them as table fields)
 // for integrations alertd does not deliver: refused at their key.
 static const char *const s_refused_globals[] = {
-    "telegram_bot_token",
-    "telegram_bot_token_file",
     NULL,
 };
 

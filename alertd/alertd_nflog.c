@@ -706,6 +706,7 @@ const char *const alertd_nflog_integrations[ALERTD_NFLOG_INTEGRATIONS][2] = {
     {"wechat_configs", "wechat"},
     {"sns_configs", "sns"},
     {"mattermost_configs", "mattermost"},
+    {"telegram_configs", "telegram"},
 };
 
 // j's string member key, "" when absent or not a string.

@@ -38,7 +38,7 @@
 // Alertmanager's config docs. An entry's receiver is "<receiver>/<integration>/<index>"
 // (Alertmanager's nflog receiver key: one entry per integration), or the receiver's name
 // for a receiver without integrations (and in logs older alertd wrote).
-#define ALERTD_NFLOG_INTEGRATIONS 16
+#define ALERTD_NFLOG_INTEGRATIONS 17
 extern const char *const alertd_nflog_integrations[ALERTD_NFLOG_INTEGRATIONS][2];
 
 struct alertd_nflog_entry {

@@ -114,6 +114,8 @@ const struct fw_tmpl_am_key fw_tmpl_am_keys[] = {
     {"mattermost_configs", "footer", NULL, false},
     {"mattermost_configs", "footer_icon", NULL, false},
     {"mattermost_configs", "image_url", NULL, false},
+    // HTML mode when parse_mode is HTML (the default), as notifyd_telegram renders it.
+    {"telegram_configs", "message", "telegram.default.message", true},
     {"email_configs", "to", NULL, false},
     {"email_configs", "from", NULL, false},
     {"email_configs", "headers.Subject", "email.default.subject", false},

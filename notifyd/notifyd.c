@@ -39,6 +39,7 @@
 #include "notifyd_pushover.h"
 #include "notifyd_pagerduty.h"
 #include "notifyd_victorops.h"
+#include "notifyd_telegram.h"
 #include "notifyd_results.h"
 #include "notifyd_rocketchat.h"
 #include "notifyd_mattermost.h"
@@ -347,6 +348,7 @@ static const struct {
     {"rocketchat_configs", "rocketchat", notifyd_rocketchat_build, false},
     {"sns_configs", "sns", notifyd_sns_build, true},
     {"mattermost_configs", "mattermost", notifyd_mattermost_build, true},
+    {"telegram_configs", "telegram", notifyd_telegram_build, true},
     {"email_configs", "email", NULL, false},
 };
 

@@ -9,7 +9,7 @@
 static const char *const s_integrations[] = {
     "email",    "msteams",    "msteamsv2", "opsgenie",   "pagerduty", "slack",
     "webhook",  "azuresms",   "discord",   "webex",      "wechat",    "victorops",
-    "pushover", "rocketchat", "sns",       "mattermost",
+    "pushover", "rocketchat", "sns",       "mattermost", "telegram",
 };
 
 static const char *const s_reasons[] = {"clientError", "serverError", "contextCanceled",

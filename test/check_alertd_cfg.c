@@ -19,8 +19,8 @@
 // with http_config on every HTTP integration (conf.http-config.good.yml); 34 with
 // opsgenie_configs; 35 with wechat_configs; 37 with victorops_configs; 39 with
 // rocketchat_configs; 41 with sns_configs (conf.sns-topic-arn, and conf.good with pushover);
-// 43 with mattermost_configs.
-#define S_CONFORMANCE_FLOOR 43
+// 43 with mattermost_configs. 45 with telegram_configs.
+#define S_CONFORMANCE_FLOOR 45
 
 START_TEST(test_alertd_cfg_example_loads)
 {

@@ -30,7 +30,12 @@ a path holding "/sayfalse" is answered 200 {"success": false, "error": "error-no
 as Rocket.Chat reports some failures. /mattermost/... plays a Mattermost incoming webhook
 (developers.mattermost.com/integrate/webhooks/incoming: a JSON body with text or attachments,
 answered 200 "ok", 400 {"id": "web.incoming_webhook.text.app_error", ...} without either).
-A path holding "/hang" is recorded, then never answered (the connection
+/tg/... plays the Telegram Bot API's
+sendMessage (https://core.telegram.org/bots/api#sendmessage: POST .../bot<token>/sendMessage,
+chat_id and text, text at most 4096 characters, parse_mode HTML/Markdown/MarkdownV2): 200
+{"ok":true,"result":{message}}; chat_id -400 answers 400 {"ok":false,"error_code":400,
+"description":"Bad Request: chat not found"} as the API does, chat_id -200 answers 200 with
+"ok": false (not documented: it checks that only "ok": true counts). A path holding "/hang" is recorded, then never answered (the connection
 stays open for 60 s), as a receiver that hangs. Each line also has "t", the time it came.
 Discord (/discord/...: an execute-webhook body of content and embeds, answered 204 as Discord
 does without ?wait), Webex (/webex/...: markdown and roomId with a Bearer token, answered 200
@@ -190,6 +195,22 @@ def check_vo(b, path, headers):
         return "entity_id"
     if any(not isinstance(v, str) for v in b.values()):
         return "every field a string"
+    return None
+
+
+def check_tg(b, path, headers):
+    # https://core.telegram.org/bots/api#sendmessage
+    if not headers.get("Content-Type", "").startswith("application/json"):
+        return "content type"
+    parts = path.split("/")
+    if len(parts) < 3 or not parts[-2].startswith("bot") or parts[-1] != "sendMessage":
+        return "path: want .../bot<token>/sendMessage"
+    if not isinstance(b.get("chat_id"), str) or not isinstance(b.get("text"), str) or not b["text"]:
+        return "chat_id / text"
+    if len(b["text"]) > 4096:
+        return "text over 4096 characters"
+    if b.get("parse_mode", "HTML") not in ("HTML", "Markdown", "MarkdownV2"):
+        return "parse_mode"
     return None
 
 
@@ -496,6 +517,8 @@ class H(BaseHTTPRequestHandler):
             err = check_pd(body, self.headers)
         elif self.path.startswith("/vo/"):
             err = check_vo(body, self.path, self.headers)
+        elif self.path.startswith("/tg/"):
+            err = check_tg(body, self.path, self.headers)
         elif self.path.startswith("/teams/"):
             err = check_teams(body)
         elif self.path.startswith("/teamsv2/"):
@@ -521,6 +544,8 @@ class H(BaseHTTPRequestHandler):
         if body is not None and self.path.startswith("/rocketchat/"):
             status, err = check_rocketchat(body, self.path, self.headers)
         if "/fail400" in self.path:
+            status = 400
+        if self.path.startswith("/tg/") and body and body.get("chat_id") == "-400":
             status = 400
         # once per endpoint prefix (an Opsgenie alert's create, update and close share one)
         flaky = self.path.split("/flaky503")[0] + "/flaky503"
@@ -550,6 +575,18 @@ class H(BaseHTTPRequestHandler):
             self.wfile.write(json.dumps(
                 {"result": "Request will be processed", "took": 0.1, "requestId": "r-1"}
                 if status == 202 else {"message": err or "failed", "took": 0.0}).encode())
+        elif self.path.startswith("/tg/"):
+            chat = body.get("chat_id") if body else None
+            if status < 300 and chat in ("-400", "-200"):
+                self.wfile.write(json.dumps({"ok": False, "error_code": 400,
+                                             "description": "Bad Request: chat not found"}).encode())
+            elif status < 300:
+                self.wfile.write(json.dumps({"ok": True, "result": {
+                    "message_id": 1, "date": int(time.time()),
+                    "chat": {"id": int(chat), "type": "group"}, "text": body["text"]}}).encode())
+            else:
+                self.wfile.write(json.dumps({"ok": False, "error_code": status,
+                                             "description": err or "failed"}).encode())
         elif self.path.startswith("/vo/"):
             self.wfile.write(json.dumps(
                 {"result": "success", "entity_id": body.get("entity_id")} if status < 300

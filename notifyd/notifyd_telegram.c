@@ -1,0 +1,87 @@
+/*  notifyd_telegram.c — see notifyd_telegram.h. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_log.h"
+#include "fw_mem.h"
+#include "fw_promcfg_http.h"
+#include "notifyd_telegram.h"
+#include "notifyd_tmpl.h"
+
+#define S_DEFAULT "telegram.default.message"
+
+void
+notifyd_telegram_answer(struct notifyd_req *req, const char *body, struct notifyd_answer *out)
+{
+    (void)req;
+    memset(out, 0, sizeof *out);
+    json_t *j = json_loads(body ? body : "", 0, NULL);
+    if (j && json_is_true(json_object_get(j, "ok"))) {
+        out->verdict = NOTIFYD_ANSWER_DELIVERED;
+    } else {
+        out->verdict = NOTIFYD_ANSWER_FAILED;
+        snprintf(out->reason, sizeof out->reason, "api_error");
+        const char *d = json_string_value(json_object_get(j, "description"));
+        snprintf(out->detail, sizeof out->detail, "telegram: %s",
+                 d ? d : (j ? "answer without \"ok\": true" : "answer is not JSON"));
+    }
+    json_decref(j);
+}
+
+int
+notifyd_telegram_build(const json_t *config, const json_t *data, struct notifyd_req *out,
+                       fw_err_t *err)
+{
+    memset(out, 0, sizeof *out);
+    const char *url = json_string_value(json_object_get(config, "api_url"));
+    const char *chat = json_string_value(json_object_get(config, "chat_id"));
+    if (!url || !*url || !chat || !*chat || strcmp(chat, "0") == 0) {
+        fw_err_set(err, "telegram_config without api_url or chat_id");
+        return -1;
+    }
+    const char *token = json_string_value(json_object_get(config, "bot_token"));
+    const char *token_file = json_string_value(json_object_get(config, "bot_token_file"));
+    char *from_file = NULL;
+    if ((!token || !*token) && token_file && *token_file) {
+        // Read at each notification, as Alertmanager reads bot_token_file.
+        if (fw_promcfg_http_read_secret(token_file, &from_file, err) != 0)
+            return -1;
+        token = from_file;
+    }
+    if (!token || !*token) {
+        free(from_file);
+        fw_err_set(err, "telegram_config without bot_token");
+        return -1;
+    }
+    const char *pm = json_string_value(json_object_get(config, "parse_mode"));
+    if (!pm)
+        pm = "HTML";
+    const char *text = json_string_value(json_object_get(config, "message"));
+    char *msg = strcmp(pm, "HTML") == 0 ? notifyd_tmpl_html("message", text, data, S_DEFAULT)
+                                        : notifyd_tmpl_text("message", text, data, S_DEFAULT);
+    bool cut = false;
+    char *cutmsg = notifyd_tmpl_truncate_runes(msg, NOTIFYD_TELEGRAM_MAX_MESSAGE_RUNES, &cut);
+    free(msg);
+    if (cut)
+        fw_warn("telegram.message.truncated", "max_runes=%d", NOTIFYD_TELEGRAM_MAX_MESSAGE_RUNES);
+    json_t *b = json_object();
+    json_object_set_new(b, "chat_id", json_string(chat));
+    if (json_is_true(json_object_get(config, "disable_notifications")))
+        json_object_set_new(b, "disable_notification", json_string("true"));
+    json_object_set_new(b, "disable_web_page_preview", json_string("true"));
+    if (*pm)
+        json_object_set_new(b, "parse_mode", json_string(pm));
+    json_object_set_new(b, "text", json_string(cutmsg));
+    free(cutmsg);
+    char *body = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(b);
+    // telebot: URL + "/bot" + token + "/" + method, the api_url as written.
+    out->url = fw_asprintf("%s/bot%s/sendMessage", url, token);
+    free(from_file);
+    out->body = fw_asprintf("%s\n", body);
+    free(body);
+    out->answer = notifyd_telegram_answer;
+    return 0;
+}

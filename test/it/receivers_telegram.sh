@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# receivers_telegram.sh — alertd + notifyd deliver telegram_configs, compared with the real
+# Debian Alertmanager (0.25) sending the same alerts with the same config.
+#
+# Telegram cannot be reached from here: test/it/receivers_capture.py plays the Bot API's
+# sendMessage (POST .../bot<token>/sendMessage, JSON; 200 {"ok":true,"result":...}, 400
+# {"ok":false,...} for chat_id -400; it checks each request against the documented method),
+# one capture server per side. Both sides get the same config (but the port, and one config's
+# bot_token_file on floorwatch's side where Alertmanager 0.25, which has no bot_token_file,
+# gets the same token inline) and the same alerts (two firing alerts of one group, then both
+# resolved); every request's path (holding the token) and body must equal Alertmanager's
+# field by field: the default message rendered in HTML mode, a custom Markdown one,
+# disable_notification. Then a 400 {"ok":false} is counted failed (http_4xx) and not retried,
+# a 200 {"ok":false} is counted failed (api_error), a 503 once is retried and delivered; a
+# rewritten bot_token_file is used by the next notification; the token shows as <secret> in
+# /api/v2/status and never in notifyd's log; metrics carry integration="telegram".
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+BUILD=${BUILD:-build}
+BIN=$BUILD/bin
+HERE=$(cd "$(dirname "$0")/../.." && pwd)
+PY=/usr/bin/python3
+it_need_cmds prometheus-alertmanager curl jq
+it_tmpdir
+
+CAP_FW=$(it_free_port); CAP_AM=$(it_free_port)
+AMREF=$(it_free_port)
+EXT=http://alerts.example:9093
+
+mkcfg() { # PORT DIR SIDE (fw or am)
+    mkdir -p "$2"
+    echo "456:file-tok-1" > "$2/tg_token"
+    local tok="bot_token: '456:file-tok-1'" # Alertmanager 0.25 has no bot_token_file
+    [ "$3" = fw ] && tok="bot_token_file: $2/tg_token"
+    cat > "$2/am.yml" <<YML
+route:
+  receiver: team
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 2s
+  repeat_interval: 4h
+  routes:
+    - receiver: broken
+      matchers: ['line="L9"']
+receivers:
+  - name: team
+    telegram_configs:
+      - bot_token: '123:SECRET-tg'
+        api_url: http://127.0.0.1:$1/tg/default
+        chat_id: -1001234
+      - $tok
+        api_url: http://127.0.0.1:$1/tg/custom
+        chat_id: 42
+        parse_mode: Markdown
+        disable_notifications: true
+        message: '*{{ .Status | toUpper }}* {{ .CommonLabels.alertname }}:{{ range .Alerts }} {{ .Labels.line }} <{{ .Annotations.summary }}>{{ end }}'
+  - name: broken
+    telegram_configs:
+      - {bot_token: '1:k400', api_url: 'http://127.0.0.1:$1/tg/c400', chat_id: -400}
+      - {bot_token: '1:k200', api_url: 'http://127.0.0.1:$1/tg/c200', chat_id: -200}
+      - {bot_token: '1:k503', api_url: 'http://127.0.0.1:$1/tg/flaky503', chat_id: 5}
+YML
+}
+mkcfg "$CAP_FW" "$IT_DIR/fw" fw
+mkcfg "$CAP_AM" "$IT_DIR/am" am
+
+it_start cap_fw $PY "$HERE/test/it/receivers_capture.py" "$CAP_FW" "$IT_DIR/fw.jsonl"
+it_start cap_am $PY "$HERE/test/it/receivers_capture.py" "$CAP_AM" "$IT_DIR/am.jsonl"
+it_start_notifyd_alertd "$IT_DIR/fw/am.yml" --web.external-url=$EXT
+it_start amref prometheus-alertmanager --config.file="$IT_DIR/am/am.yml" \
+    --storage.path="$IT_DIR/amref" --web.listen-address=127.0.0.1:$AMREF \
+    --cluster.listen-address= --web.external-url=$EXT
+for u in "http://127.0.0.1:$CAP_FW/" "http://127.0.0.1:$CAP_AM/" "http://127.0.0.1:$AMREF/-/ready"; do
+    it_wait_http "$u" || it_die "$u did not come up"
+done
+it_ok "capture servers, notifyd, alertd and Alertmanager $(prometheus-alertmanager --version 2>&1 | head -1 | awk '{print $3}') up"
+
+START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%S.000Z)
+alerts() { # ENDS_AT (empty: firing)
+    local ends=${1:+,\"endsAt\":\"$1\"}
+    printf '[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{"summary":"line 1 <stopped> & cold"},"startsAt":"%s","generatorURL":"http://prom.example/g1"%s},' "$START" "$ends"
+    printf '{"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{"summary":"line 2 stopped"},"startsAt":"%s","generatorURL":"http://prom.example/g2"%s}]' "$START" "$ends"
+}
+post() { # PORT BODY
+    curl -fsS -o /dev/null -H 'Content-Type: application/json' -d "$2" "http://127.0.0.1:$1/api/v2/alerts"
+}
+count() { # FILE PATH-PREFIX KEY TEXT: requests to the path whose body KEY contains TEXT
+    [ -s "$1" ] || { echo 0; return; }
+    jq -s --arg p "$2" --arg k "$3" --arg v "$4" \
+        '[.[] | select((.path | startswith($p)) and (((.body | getpath($k | split("."))) // "" | tostring) | contains($v)))] | length' "$1"
+}
+wait_n() { # FILE PATH KEY VALUE N
+    for _ in $(seq 150); do [ "$(count "$@")" -ge "$5" ] 2>/dev/null && return 0; sleep 0.1; done
+    [ -s "$1" ] && jq -c '[.path, .status, .err, (.body | tostring | .[0:300])]' "$1"
+    return 1
+}
+post $AM "$(alerts)"; post $AMREF "$(alerts)"
+for f in fw am; do
+    wait_n "$IT_DIR/$f.jsonl" /tg/default/ text "Alerts Firing" 1 || it_die "$f: default Telegram message"
+    wait_n "$IT_DIR/$f.jsonl" /tg/custom/ text "*FIRING*" 1 || it_die "$f: custom Telegram message"
+done
+it_ok "firing: both sides sent the 2 Telegram messages"
+END=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+post $AM "$(alerts "$END")"; post $AMREF "$(alerts "$END")"
+for f in fw am; do
+    wait_n "$IT_DIR/$f.jsonl" /tg/default/ text "Alerts Resolved" 1 || it_die "$f: default resolved message"
+    wait_n "$IT_DIR/$f.jsonl" /tg/custom/ text "*RESOLVED*" 1 || it_die "$f: custom resolved message"
+done
+it_ok "resolved: both sides sent the 2 resolved Telegram messages"
+grep -q '"err": "[a-z]' "$IT_DIR/fw.jsonl" && it_die "floorwatch sent a request the capture server refused: $(grep '"err": "[a-z]' "$IT_DIR/fw.jsonl" | head -1)"
+it_ok "every floorwatch request has the documented shape (capture server checks)"
+
+$PY - "$IT_DIR/fw.jsonl" "$IT_DIR/am.jsonl" <<'PY' || it_die "Telegram requests differ from Alertmanager's"
+import json, sys
+def load(p):
+    out = {}
+    for l in open(p):
+        r = json.loads(l)
+        if r["path"].startswith(("/tg/default/", "/tg/custom/")):
+            out.setdefault(r["path"], []).append(r)
+    return out
+fw, am = load(sys.argv[1]), load(sys.argv[2])
+bad, n = [], 0
+for path in sorted(set(fw) | set(am)):
+    f, m = fw.get(path, []), am.get(path, [])
+    if len(f) != len(m): bad.append(f"{path}: floorwatch {len(f)} requests, Alertmanager {len(m)}"); continue
+    for i, (x, y) in enumerate(zip(f, m)):
+        n += 1
+        for k in sorted(set(x["body"]) | set(y["body"])):
+            if x["body"].get(k) != y["body"].get(k):
+                bad.append(f"{path}#{i}.{k}: floorwatch {x['body'].get(k)!r} != Alertmanager {y['body'].get(k)!r}")
+        if x["headers"].get("Content-Type") != y["headers"].get("Content-Type"):
+            bad.append(f"{path}#{i} Content-Type {x['headers'].get('Content-Type')} != {y['headers'].get('Content-Type')}")
+for b in bad: print("  diff:", b)
+print(f"  {n} Telegram requests compared, {len(bad)} differences")
+sys.exit(1 if bad or n != 4 else 0)
+PY
+it_ok "every Telegram request (path with the token, JSON body: HTML-escaped default text, Markdown text, disable_notification) equals Alertmanager's"
+
+L9='[{"labels":{"alertname":"Broken","line":"L9"},"startsAt":"'$START'"}]'
+post $AM "$L9"
+metrics() { curl -fsS "http://127.0.0.1:$NOTIFYD/metrics"; }
+it_until 100 0.1 sh -c "curl -fsS http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_failed_total{receiver=\"broken\",integration=\"telegram\",reason=\"http_4xx\"} 1'" \
+    || it_die "Telegram 400: $(metrics | grep notifications)"
+it_until 100 0.1 sh -c "curl -fsS http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_failed_total{receiver=\"broken\",integration=\"telegram\",reason=\"api_error\"} 1'" \
+    || it_die "Telegram 200 ok:false: $(metrics | grep notifications)"
+it_until 100 0.1 sh -c "curl -fsS http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_total{receiver=\"broken\",integration=\"telegram\"} 1'" \
+    || it_die "Telegram 503 then 200: $(metrics | grep notif)"
+[ "$(count "$IT_DIR/fw.jsonl" /tg/c400/ chat_id -400)" = 1 ] || it_die "want 1 attempt at chat -400"
+[ "$(count "$IT_DIR/fw.jsonl" /tg/c200/ chat_id -200)" = 1 ] || it_die "want 1 attempt at chat -200"
+[ "$(count "$IT_DIR/fw.jsonl" /tg/flaky503/ chat_id 5)" = 2 ] || it_die "want 2 attempts at /tg/flaky503"
+grep 'event=notify.fail receiver=broken' "$IT_DIR/notifyd.log" | grep -q 'telegram: Bad Request: chat not found' \
+    || it_die "the ok:false description is not logged: $(grep notify.fail "$IT_DIR/notifyd.log")"
+it_ok "400 {ok:false}: failed (http_4xx), 1 attempt; 200 {ok:false}: failed (api_error, description logged); 503 once: retried, delivered"
+M=$(metrics) # grep -q on a variable: on a pipe it could end curl with SIGPIPE under pipefail
+grep -q 'fw_notifyd_notifications_total{receiver="team",integration="telegram"} 4' <<< "$M" \
+    || it_die "team telegram delivered: $(grep notifications_total <<< "$M")"
+grep -q 'alertmanager_notifications_failed_total{integration="telegram",reason="clientError"} 1' <<< "$M" \
+    || it_die "alertmanager_notifications_failed_total telegram: $(grep alertmanager_notifications_failed <<< "$M")"
+it_ok "metrics: 4 team deliveries, alertmanager_notifications_* with integration=\"telegram\""
+
+echo "456:file-tok-2" > "$IT_DIR/fw/tg_token"
+post $AM '[{"labels":{"alertname":"Rotated","line":"L1","plant":"P"},"startsAt":"'$START'"}]'
+wait_n "$IT_DIR/fw.jsonl" "/tg/custom/bot456:file-tok-2/" text Rotated 1 || it_die "no Telegram request with the rewritten bot_token_file"
+it_ok "a rewritten bot_token_file is used by the next notification (no reload needed)"
+
+curl -fsS "http://127.0.0.1:$AM/api/v2/status" | jq -r .config.original > "$IT_DIR/fw.status.yml"
+grep -q 'SECRET-tg' "$IT_DIR/fw.status.yml" && it_die "the bot token shows in /api/v2/status"
+grep -q 'bot_token: <secret>' "$IT_DIR/fw.status.yml" || it_die "bot_token not <secret>: $(grep -A3 telegram "$IT_DIR/fw.status.yml")"
+grep -q 'SECRET-tg\|file-tok\|k400\|k200\|k503' "$IT_DIR/notifyd.log" && it_die "notifyd logged a bot token: $(grep 'SECRET-tg\|file-tok\|k400\|k200\|k503' "$IT_DIR/notifyd.log" | head -1)"
+grep -q 'integration=telegram' "$IT_DIR/notifyd.log" || it_die "no telegram line in notifyd's log to check"
+it_ok "the bot token is <secret> in /api/v2/status and absent from notifyd's log (URL paths never logged)"
+echo "receivers_telegram.sh: all checks passed"
