@@ -53,12 +53,12 @@ YML
 set +e
 out=$("$BIN/alertd" --cluster.probe-interval=0s --check-config 2>&1); rc=$?
 set -e
-[ "$rc" = 2 ] && echo "$out" | grep -q 'must be above 0s' || it_die "probe interval 0s: exit $rc: $out"
+[ "$rc" = 2 ] && grep -q 'must be above 0s' <<<"$out" || it_die "probe interval 0s: exit $rc: $out"
 set +e
 out=$(timeout 10 "$BIN/alertd" --config.file="$IT_DIR/am.yml" --storage.path="" \
     --web.listen-address=127.0.0.1:$(it_free_port) --cluster.listen-address=nonsense://x 2>&1); rc=$?
 set -e
-[ "$rc" = 1 ] && echo "$out" | grep -q 'event=cluster.open.fail.*--cluster.listen-address' ||
+[ "$rc" = 1 ] && grep -q 'event=cluster.open.fail.*--cluster.listen-address' <<<"$out" ||
     it_die "bad --cluster.listen-address: exit $rc: $out"
 it_ok "a 0s probe interval exits 2; a listen address that cannot be bound exits 1 naming the flag"
 it_start fwsink "$BIN/fwsink" --web.listen-address=127.0.0.1:$SINK --output="$IT_DIR/sink.jsonl"

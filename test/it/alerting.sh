@@ -35,7 +35,7 @@ set -e
 for want in "$SEC:14:3: error: global.wechat_api_corp_id: not supported by floorwatch" \
     "$SEC:35:11: error: receivers[0].webhook_configs[2].http_config.oauth2: not supported" \
     "$SEC:47:9: error: receivers[2].pagerduty_configs[1].service_key: not supported by floorwatch"; do
-    echo "$out" | grep -qF "$want" || it_die "alertd on $SEC: want '$want', got: $out"
+    grep -qF "$want" <<<"$out" || it_die "alertd on $SEC: want '$want', got: $out"
 done
 it_ok "amtool accepts test/data/am/secrets.yml; alertd refuses what it does not do, by name"
 nbad=0
@@ -47,7 +47,7 @@ for f in "$HERE"/test/data/am/bad/*.yml; do
     rc=$?
     set -e
     [ "$rc" = 2 ] || it_die "alertd exit $rc on $f"
-    echo "$out" | grep -qF "$f:$want" || it_die "$f: want '$want', got: $out"
+    grep -qF "$f:$want" <<<"$out" || it_die "$f: want '$want', got: $out"
     nbad=$((nbad + 1))
 done
 it_ok "$nbad bad configs in test/data/am/bad: amtool rejects each; alertd exits 2 at the expected file:line:col"
@@ -126,13 +126,13 @@ line=$(head -n1 "$IT_DIR/sink.jsonl")
 it_ok "fwsink got one group: groupLabels {alertname=LineStopped,line=L1}, 2 alerts, groupKey ok"
 
 m=$(curl -fs http://127.0.0.1:$NOTIFYD/metrics)
-echo "$m" | grep -q 'fw_notifyd_retries_total{receiver="hook"} 1' || it_die "retries metric: $(echo "$m" | grep fw_notifyd)"
-echo "$m" | grep -q 'fw_notifyd_notifications_total{receiver="hook",integration="webhook"} 1' \
+grep -q 'fw_notifyd_retries_total{receiver="hook"} 1' <<<"$m" || it_die "retries metric: $(echo "$m" | grep fw_notifyd)"
+grep -q 'fw_notifyd_notifications_total{receiver="hook",integration="webhook"} 1' <<<"$m" \
     || it_die "notifications metric"
 it_ok "notifyd retried once after 503 and counted the delivery"
 am=$(curl -fs http://127.0.0.1:$AM/metrics)
-echo "$am" | grep -q 'fw_alertd_notifications_total{receiver="hook"} 1' || it_die "alertd notifications metric"
-echo "$am" | grep -q 'fw_alertd_alerts_received_total{status="firing"} 2' || it_die "alertd received metric"
+grep -q 'fw_alertd_notifications_total{receiver="hook"} 1' <<<"$am" || it_die "alertd notifications metric"
+grep -q 'fw_alertd_alerts_received_total{status="firing"} 2' <<<"$am" || it_die "alertd received metric"
 it_ok "alertd metrics count 2 received alerts and 1 notification"
 
 am config show >/dev/null || it_die "amtool config show (/api/v2/status)"
@@ -157,8 +157,8 @@ for m in 'a=~.*' 'a=~' 'a='; do
     rc=$?
     set -e
     [ "$rc" != 0 ] || it_die "amtool silence add '$m' was accepted: $out"
-    echo "$out" | grep -qF '[400]' || it_die "amtool silence add '$m': no 400: $out"
-    echo "$out" | grep -qF 'silence invalid: at least one matcher must not match the empty string' \
+    grep -qF '[400]' <<<"$out" || it_die "amtool silence add '$m': no 400: $out"
+    grep -qF 'silence invalid: at least one matcher must not match the empty string' <<<"$out" \
         || it_die "amtool silence add '$m': want Alertmanager's error, got: $out"
 done
 [ "$(curl -fs "$AMURL/api/v2/silences" | jq length)" = "$nsil" ] || it_die "a refused silence was stored"

@@ -82,7 +82,7 @@ okp=$(jq -s '[.[] | select(.code == 200)] | length' "$IT_DIR/posts.jsonl")
 nf=$(echo "$res" | tr ',' '\n' | grep -c '^failed$')
 M=$(curl -fsS "http://127.0.0.1:$NOTIFYD/metrics")
 want() {
-    echo "$M" | grep -qxF "$1" || it_die "metrics: want '$1', got: $(echo "$M" | grep '^alertmanager_')"
+    grep -qxF "$1" <<<"$M" || it_die "metrics: want '$1', got: $(echo "$M" | grep '^alertmanager_')"
 }
 want "alertmanager_notifications_total{integration=\"webhook\"} $((nf + 1))"
 want "alertmanager_notifications_failed_total{integration=\"webhook\",reason=\"serverError\"} $nf"

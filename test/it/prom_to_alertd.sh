@@ -125,8 +125,8 @@ slow=$(echo "$q" | jq -c '.[] | select(.labels.alertname=="LineSlow") | .status'
 it_ok "amtool silence add/query: LineSlow silencedBy [$sid] and still inhibitedBy LineDown"
 
 routes=$(am config routes) || it_die "amtool config routes"
-echo "$routes" | grep -q "default-route" || it_die "amtool config routes: $routes"
-echo "$routes" | grep -q "hook" || it_die "amtool config routes: $routes"
+grep -q "default-route" <<<"$routes" || it_die "amtool config routes: $routes"
+grep -q "hook" <<<"$routes" || it_die "amtool config routes: $routes"
 am config routes test alertname=LineDown | grep -qx hook || it_die "amtool config routes test"
 it_ok "amtool config routes (from /api/v2/status config.original) and routes test: hook"
 st=$(curl -fs "$AMURL/api/v2/status")

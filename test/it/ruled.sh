@@ -53,7 +53,7 @@ set +e
 out=$("$BIN/ruled" --check-config --config.file="$IT_DIR/bad.yml" 2>&1); rc=$?
 set -e
 [ $rc = 2 ] || it_die "broken rule file: exit $rc, want 2"
-echo "$out" | grep -q "bad.rules.yml:5:15: error: could not parse expression" ||
+grep -q "bad.rules.yml:5:15: error: could not parse expression" <<<"$out" ||
     it_die "broken rule file not reported at 5:15: $out"
 it_ok "broken rule file refused at bad.rules.yml:5:15 with exit 2"
 
@@ -120,7 +120,7 @@ curl -sf "http://127.0.0.1:$R_HTTP/api/v1/alerts" | grep -q '"instance":"b"' &&
     it_die "instance b (3 < 5) should not alert"
 it_ok "alerting rule: ItXHigh{instance=\"a\"} firing after for: 1s, summary expanded"
 al=$(curl -sf "http://127.0.0.1:$R_HTTP/api/v1/alerts")
-echo "$al" | grep -q '"total":"13"' && echo "$al" | grep -q '"peers":"a=10 b=3 "' ||
+grep -q '"total":"13"' <<<"$al" && grep -q '"peers":"a=10 b=3 "' <<<"$al" ||
     it_die "template query not answered by tsdb: $al"
 it_ok "template query through ruled's worker and tsdb: sum(it_x) = 13, it_x by instance"
 
@@ -129,15 +129,15 @@ it_wait_for "ALERTS series in tsdb" alerts_series
 it_ok "ALERTS{alertstate=\"firing\"} stored in tsdb"
 
 rules=$(curl -sf "http://127.0.0.1:$R_HTTP/api/v1/rules")
-echo "$rules" | grep -q '"health":"ok"' || it_die "rules not healthy: $rules"
-echo "$rules" | grep -q '"type":"recording"' || it_die "/api/v1/rules shape: $rules"
+grep -q '"health":"ok"' <<<"$rules" || it_die "rules not healthy: $rules"
+grep -q '"type":"recording"' <<<"$rules" || it_die "/api/v1/rules shape: $rules"
 it_ok "/api/v1/rules reports both rules healthy"
 only=$(curl -sf "http://127.0.0.1:$R_HTTP/api/v1/rules?type=alert&exclude_alerts=true")
-echo "$only" | grep -q '"type":"recording"' && it_die "type=alert returned recording rules: $only"
-echo "$only" | grep -q '"alerts":' && it_die "exclude_alerts=true kept alerts: $only"
+grep -q '"type":"recording"' <<<"$only" && it_die "type=alert returned recording rules: $only"
+grep -q '"alerts":' <<<"$only" && it_die "exclude_alerts=true kept alerts: $only"
 named=$(curl -sf -G "http://127.0.0.1:$R_HTTP/api/v1/rules" --data-urlencode 'rule_name[]=job:it_x:sum')
-echo "$named" | grep -q 'ItXHigh' && it_die "rule_name[] filter: $named"
-echo "$named" | grep -q 'job:it_x:sum' || it_die "rule_name[] filter lost the rule: $named"
+grep -q 'ItXHigh' <<<"$named" && it_die "rule_name[] filter: $named"
+grep -q 'job:it_x:sum' <<<"$named" || it_die "rule_name[] filter lost the rule: $named"
 it_ok "/api/v1/rules filters: type=alert, exclude_alerts=true, rule_name[]"
 
 # tsdb answers /api/v1/rules and /api/v1/alerts with ruled's (evaluation times aside, which

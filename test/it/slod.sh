@@ -37,7 +37,7 @@ set +e
 out=$("$BIN/slod" --check-config --config.file="$IT_DIR/bad.yml" 2>&1); rc=$?
 set -e
 [ $rc = 2 ] || it_die "bad objective: exit $rc, want 2"
-echo "$out" | grep -q "bad.yml:2:5: error: .*objective 100" || it_die "bad objective report: $out"
+grep -q "bad.yml:2:5: error: .*objective 100" <<<"$out" || it_die "bad objective report: $out"
 it_ok "objective 100 refused at bad.yml:2:5 with exit 2"
 cat > "$IT_DIR/plugin.yml" <<'EOF'
 version: "prometheus/v1"
@@ -55,7 +55,7 @@ set +e
 out=$("$BIN/slod" --check-config --config.file="$IT_DIR/plugin.yml" 2>&1); rc=$?
 set -e
 [ $rc = 2 ] || it_die "Sloth plugin: exit $rc, want 2"
-echo "$out" | grep -q "plugin.yml:7:7: error: .*plugin: not supported" || it_die "plugin report: $out"
+grep -q "plugin.yml:7:7: error: .*plugin: not supported" <<<"$out" || it_die "plugin report: $out"
 it_ok "a Sloth plugin SLI is refused at plugin.yml:7:7 with exit 2"
 
 # --- 2. tsdb + slod (+ alertd) ------------------------------------------------------
@@ -135,7 +135,7 @@ it_wait_for "slo:objective:ratio and slo:time_period:days" obj
 it_ok "slo:objective:ratio = 0.995, slo:time_period:days = 30 (Sloth's default period)"
 
 api=$(curl -sf "http://127.0.0.1:$S_HTTP/api/v1/slos")
-echo "$api" | grep -q '"page":"firing"' || it_die "/api/v1/slos: $api"
+grep -q '"page":"firing"' <<<"$api" || it_die "/api/v1/slos: $api"
 it_ok "/api/v1/slos shows the page alert firing"
 
 if [ $IT_HAVE_ALERTD = 1 ]; then
