@@ -29,8 +29,9 @@ void fw_thread_restore_signals(const sigset_t *old);
 // The caller's mask is unchanged afterwards. 0, or an error number (as pthread_create).
 int fw_thread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
 
-// zactor_new, with the actor's thread blocking SIGINT, SIGTERM and SIGHUP from its start.
-// Every actor the daemons start goes through here.
+// zactor_new, with the actor's thread blocking SIGINT, SIGTERM and SIGHUP from its start,
+// and freeing OpenSSL's per-thread state when the actor returns, before zactor_destroy
+// hears of its end. Every actor the daemons start goes through here.
 zactor_t *fw_thread_actor_new(zactor_fn *actor, void *args);
 
 #endif
