@@ -82,18 +82,12 @@ const struct fw_cfg_field alertd_cfg_http_fields[] = {
 };
 #undef T
 
-static bool
-s_set(const char *s)
-{
-    return s && *s;
-}
-
 // A relative file name made relative to the config file's directory (Alertmanager's
 // resolveFilepaths); a new string, NULL for NULL.
 static char *
 s_path(const char *name, const char *file)
 {
-    if (!s_set(name))
+    if (!alertd_cfg_set(name))
         return NULL;
     const char *slash = file ? strrchr(file, '/') : NULL;
     if (name[0] == '/' || !slash)
@@ -158,7 +152,7 @@ s_authorization(const struct alertd_cfg_http *h, const char *file, struct fw_cfg
         free(b64);
         free(plain);
     } else if (cred) {
-        out = fw_asprintf("%s %s", s_set(h->auth_type) ? h->auth_type : "Bearer", cred);
+        out = fw_asprintf("%s %s", alertd_cfg_set(h->auth_type) ? h->auth_type : "Bearer", cred);
     } else if (bearer) {
         out = fw_asprintf("Bearer %s", bearer);
     }
@@ -197,7 +191,7 @@ s_pem(const struct alertd_cfg_http *h, const char *file, struct fw_cfg_errors *e
 {
     char *text = NULL, *path = s_path(file_name, file);
     const char *shown = path ? path : "(inline)";
-    if (s_set(inline_value)) {
+    if (alertd_cfg_set(inline_value)) {
         text = fw_strdup(inline_value);
     } else if (path) {
         text = s_read_file(path);
@@ -233,12 +227,13 @@ s_tls(const struct alertd_cfg_http *h, const char *file, struct fw_cfg_errors *e
 {
     const struct fw_tls_config *t = &h->tls;
     const char *why = NULL;
-    bool cert = s_set(t->cert) || s_set(t->cert_file), key = s_set(t->key) || s_set(t->key_file);
-    if (s_set(t->ca) && s_set(t->ca_file))
+    bool cert = alertd_cfg_set(t->cert) || alertd_cfg_set(t->cert_file),
+         key = alertd_cfg_set(t->key) || alertd_cfg_set(t->key_file);
+    if (alertd_cfg_set(t->ca) && alertd_cfg_set(t->ca_file))
         why = "at most one of ca and ca_file must be configured";
-    else if (s_set(t->cert) && s_set(t->cert_file))
+    else if (alertd_cfg_set(t->cert) && alertd_cfg_set(t->cert_file))
         why = "at most one of cert and cert_file must be configured";
-    else if (s_set(t->key) && s_set(t->key_file))
+    else if (alertd_cfg_set(t->key) && alertd_cfg_set(t->key_file))
         why = "at most one of key and key_file must be configured";
     else if (cert && !key)
         why = "exactly one of key or key_file must be configured when a client certificate is "
@@ -246,7 +241,7 @@ s_tls(const struct alertd_cfg_http *h, const char *file, struct fw_cfg_errors *e
     else if (key && !cert)
         why = "exactly one of cert or cert_file must be configured when a client key is "
               "configured";
-    else if (s_set(t->min_version) && s_set(t->max_version) &&
+    else if (alertd_cfg_set(t->min_version) && alertd_cfg_set(t->max_version) &&
              strcmp(t->max_version, t->min_version) < 0)
         why = "tls_config.max_version must be greater than or equal to tls_config.min_version "
               "if both are specified";
@@ -259,9 +254,9 @@ s_tls(const struct alertd_cfg_http *h, const char *file, struct fw_cfg_errors *e
     s_put(o, "cert",
           s_pem(h, file, errs, t->cert, t->cert_file, "client cert", "-----BEGIN CERTIFICATE"));
     s_put(o, "key", s_pem(h, file, errs, t->key, t->key_file, "client key", "PRIVATE KEY-----"));
-    s_put(o, "server_name", s_set(t->server_name) ? fw_strdup(t->server_name) : NULL);
-    s_put(o, "min_version", s_set(t->min_version) ? fw_strdup(t->min_version) : NULL);
-    s_put(o, "max_version", s_set(t->max_version) ? fw_strdup(t->max_version) : NULL);
+    s_put(o, "server_name", alertd_cfg_set(t->server_name) ? fw_strdup(t->server_name) : NULL);
+    s_put(o, "min_version", alertd_cfg_set(t->min_version) ? fw_strdup(t->min_version) : NULL);
+    s_put(o, "max_version", alertd_cfg_set(t->max_version) ? fw_strdup(t->max_version) : NULL);
     if (t->insecure_skip_verify)
         json_object_set_new(o, "insecure_skip_verify", json_true());
     return o;
@@ -271,22 +266,22 @@ static int
 s_proxy(const struct alertd_cfg_http *h, const char *file, struct fw_cfg_errors *errs, json_t *o)
 {
     const char *why = NULL;
-    bool url = s_set(h->proxy_url);
+    bool url = alertd_cfg_set(h->proxy_url);
     if (h->proxy_connect_header_len && !h->proxy_from_environment && !url)
         why = "if proxy_connect_header is configured, proxy_url or proxy_from_environment must "
               "also be configured";
     else if (h->proxy_from_environment && url)
         why = "if proxy_from_environment is configured, proxy_url must not be configured";
-    else if (h->proxy_from_environment && s_set(h->no_proxy))
+    else if (h->proxy_from_environment && alertd_cfg_set(h->no_proxy))
         why = "if proxy_from_environment is configured, no_proxy must not be configured";
-    else if (!url && s_set(h->no_proxy))
+    else if (!url && alertd_cfg_set(h->no_proxy))
         why = "if no_proxy is configured, proxy_url must also be configured";
     if (why) {
         fw_cfg_errors_add(errs, file, h->pos, "%s", why);
         return -1;
     }
     s_put(o, "proxy_url", url ? fw_strdup(h->proxy_url) : NULL);
-    s_put(o, "no_proxy", s_set(h->no_proxy) ? fw_strdup(h->no_proxy) : NULL);
+    s_put(o, "no_proxy", alertd_cfg_set(h->no_proxy) ? fw_strdup(h->no_proxy) : NULL);
     if (h->proxy_from_environment)
         json_object_set_new(o, "proxy_from_environment", json_true());
     if (!h->proxy_connect_header_len)

@@ -116,12 +116,6 @@ const struct fw_cfg_field alertd_cfg_mattermost_fields[] = {
 };
 #undef T
 
-static bool
-s_set(const char *s)
-{
-    return s && *s;
-}
-
 static void
 s_text(const char *file, struct fw_cfg_errors *errs, char **v, const char *def,
        struct fw_cfg_pos pos, const struct fw_cfg_vpos_list *vpos, const char *key)
@@ -141,10 +135,10 @@ s_check_att(const char *file, struct fw_cfg_errors *errs, struct alertd_cfg_mm_a
     for (size_t i = 0; i < a->fields_len; i++) {
         struct alertd_cfg_mm_field *f = &a->fields[i];
         // As upstream's MattermostField.UnmarshalYAML.
-        if (!s_set(f->title))
+        if (!alertd_cfg_set(f->title))
             fw_cfg_errors_add(errs, file, f->pos,
                               "missing title in Mattermost field configuration");
-        if (!s_set(f->value))
+        if (!alertd_cfg_set(f->value))
             fw_cfg_errors_add(errs, file, f->pos,
                               "missing value in Mattermost field configuration");
         s_text(file, errs, &f->title, NULL, f->pos, &f->vpos, "title");
@@ -170,7 +164,7 @@ static void
 s_check_one(struct alertd_cfg_mattermost *c, const struct alertd_cfg_global *g, const char *file,
             struct fw_cfg_errors *errs)
 {
-    bool own_url = s_set(c->webhook_url), own_file = s_set(c->webhook_url_file);
+    bool own_url = alertd_cfg_set(c->webhook_url), own_file = alertd_cfg_set(c->webhook_url_file);
     if (own_url && own_file)
         fw_cfg_errors_add(errs, file, c->pos,
                           "at most one of webhook_url & webhook_url_file must be configured");
@@ -179,16 +173,14 @@ s_check_one(struct alertd_cfg_mattermost *c, const struct alertd_cfg_global *g, 
         c->r_url_file = own_file ? fw_strdup(c->webhook_url_file) : NULL;
     } else {
         // As config.go: both global keys are copied (the URL is used when set).
-        c->r_url = s_set(g->mattermost_webhook_url) ? fw_strdup(g->mattermost_webhook_url) : NULL;
-        c->r_url_file = s_set(g->mattermost_webhook_url_file)
+        c->r_url =
+            alertd_cfg_set(g->mattermost_webhook_url) ? fw_strdup(g->mattermost_webhook_url) : NULL;
+        c->r_url_file = alertd_cfg_set(g->mattermost_webhook_url_file)
                             ? fw_strdup(g->mattermost_webhook_url_file)
                             : NULL;
     }
-    if (c->r_url && strncmp(c->r_url, "http://", 7) != 0 && strncmp(c->r_url, "https://", 8) != 0)
-        // The URL is a secret (it holds the hook's key): name only its scheme.
-        fw_cfg_errors_add(errs, file, c->pos,
-                          "unsupported scheme \"%.*s\" in mattermost webhook_url",
-                          (int)strcspn(c->r_url, ":/"), c->r_url);
+    if (c->r_url)
+        alertd_cfg_receivers_http_url(file, errs, c->pos, c->r_url, "in mattermost webhook_url");
     s_text(file, errs, &c->channel, NULL, c->pos, &c->vpos, "channel");
     s_text(file, errs, &c->username, "{{ template \"mattermost.default.username\" . }}", c->pos,
            &c->vpos, "username");
@@ -224,24 +216,17 @@ alertd_cfg_mattermost_clear(struct alertd_cfg_receiver *r)
 }
 
 static void
-s_put(json_t *o, const char *key, const char *value)
-{
-    if (value)
-        json_object_set_new(o, key, json_string(value));
-}
-
-static void
 s_put_att(json_t *o, const struct alertd_cfg_mm_att *a)
 {
     for (size_t k = 0; k < ALERTD_CFG_MM_ATT_TEXTS; k++)
-        s_put(o, s_att_keys[k], a->text[k]);
+        alertd_cfg_put(o, s_att_keys[k], a->text[k]);
     if (!a->fields_len)
         return;
     json_t *fs = json_array();
     for (size_t i = 0; i < a->fields_len; i++) {
         json_t *f = json_object();
-        s_put(f, "title", a->fields[i].title);
-        s_put(f, "value", a->fields[i].value);
+        alertd_cfg_put(f, "title", a->fields[i].title);
+        alertd_cfg_put(f, "value", a->fields[i].value);
         if (a->fields[i].short_)
             json_object_set_new(f, "short", json_boolean(strcmp(a->fields[i].short_, "true") == 0));
         json_array_append_new(fs, f);
@@ -253,13 +238,13 @@ static json_t *
 s_json(const struct alertd_cfg_mattermost *c)
 {
     json_t *o = json_pack("{s:b}", "send_resolved", c->send_resolved);
-    s_put(o, "webhook_url", c->r_url);
-    s_put(o, "webhook_url_file", c->r_url_file);
-    s_put(o, "channel", c->channel);
-    s_put(o, "username", c->username);
-    s_put(o, "icon_url", c->icon_url);
-    s_put(o, "icon_emoji", c->icon_emoji);
-    s_put(o, "type", c->type);
+    alertd_cfg_put(o, "webhook_url", c->r_url);
+    alertd_cfg_put(o, "webhook_url_file", c->r_url_file);
+    alertd_cfg_put(o, "channel", c->channel);
+    alertd_cfg_put(o, "username", c->username);
+    alertd_cfg_put(o, "icon_url", c->icon_url);
+    alertd_cfg_put(o, "icon_emoji", c->icon_emoji);
+    alertd_cfg_put(o, "type", c->type);
     s_put_att(o, &c->att);
     if (c->attachments_len) {
         json_t *as = json_array();
@@ -270,9 +255,9 @@ s_json(const struct alertd_cfg_mattermost *c)
         }
         json_object_set_new(o, "attachments", as);
     }
-    if (s_set(c->props.card))
+    if (alertd_cfg_set(c->props.card))
         json_object_set_new(o, "props", json_pack("{s:s}", "card", c->props.card));
-    if (s_set(c->priority.priority))
+    if (alertd_cfg_set(c->priority.priority))
         json_object_set_new(o, "priority",
                             json_pack("{s:s, s:b, s:b}", "priority", c->priority.priority,
                                       "requested_ack", c->priority.requested_ack,

@@ -57,12 +57,6 @@ const struct fw_cfg_field alertd_cfg_opsgenie_fields[] = {
 };
 #undef T
 
-static bool
-s_set(const char *s)
-{
-    return s && *s;
-}
-
 // Alertmanager's config.URL: an absolute http(s) URL with a host. A query or fragment is
 // refused: Alertmanager appends the API paths to the URL's path and keeps them in ways no
 // Opsgenie endpoint documents.
@@ -118,7 +112,7 @@ s_type_ok(const char *t)
 static void
 s_check_responder(const char *file, struct fw_cfg_errors *errs, struct alertd_cfg_og_responder *r)
 {
-    if (!s_set(r->id) && !s_set(r->username) && !s_set(r->name))
+    if (!alertd_cfg_set(r->id) && !alertd_cfg_set(r->username) && !alertd_cfg_set(r->name))
         fw_cfg_errors_add(errs, file, r->pos,
                           "opsGenieConfig responder has to have at least one of id, username "
                           "or name specified");
@@ -149,19 +143,9 @@ s_check_one(const char *file, struct fw_cfg_errors *errs, struct alertd_cfg_opsg
     free(o->url);
     o->key = o->key_file = o->url = NULL;
     // config.go: the receiver's own pair, else the global one; a file is read per notification.
-    if (s_set(o->api_key) && s_set(o->api_key_file))
-        fw_cfg_errors_add(errs, file, o->pos,
-                          "at most one of api_key & api_key_file must be "
-                          "configured");
-    else if (s_set(o->api_key))
-        o->key = fw_strdup(o->api_key);
-    else if (s_set(o->api_key_file))
-        o->key_file = fw_strdup(o->api_key_file);
-    else if (s_set(g->opsgenie_api_key))
-        o->key = fw_strdup(g->opsgenie_api_key);
-    else if (s_set(g->opsgenie_api_key_file))
-        o->key_file = fw_strdup(g->opsgenie_api_key_file);
-    else
+    if (!alertd_cfg_receivers_pick(file, errs, o->pos, "api_key", o->api_key, o->api_key_file,
+                                   g->opsgenie_api_key, g->opsgenie_api_key_file, &o->key,
+                                   &o->key_file))
         fw_cfg_errors_add(errs, file, o->pos,
                           "no global OpsGenie API Key set either inline or in a file "
                           "(opsgenie_configs)");
@@ -170,10 +154,11 @@ s_check_one(const char *file, struct fw_cfg_errors *errs, struct alertd_cfg_opsg
         fw_cfg_errors_add(errs, file, o->pos,
                           "opsgenie_configs: api_key as a template is not supported by "
                           "floorwatch");
-    const char *u = s_set(o->api_url)            ? o->api_url
-                    : s_set(g->opsgenie_api_url) ? g->opsgenie_api_url
-                                                 : ALERTD_CFG_OPSGENIE_URL;
-    if (s_url_ok(u, file, o->pos, errs, s_set(o->api_url) ? "api_url" : "opsgenie_api_url"))
+    const char *u = alertd_cfg_set(o->api_url)            ? o->api_url
+                    : alertd_cfg_set(g->opsgenie_api_url) ? g->opsgenie_api_url
+                                                          : ALERTD_CFG_OPSGENIE_URL;
+    if (s_url_ok(u, file, o->pos, errs,
+                 alertd_cfg_set(o->api_url) ? "api_url" : "opsgenie_api_url"))
         o->url = s_slash(u);
 #define TEXT(m, def)                                                                               \
     alertd_cfg_receivers_text(file, errs, &o->m, def, o->pos, fw_cfg_vpos_find(&o->vpos, #m),      \
@@ -237,28 +222,21 @@ alertd_cfg_opsgenie_clear(struct alertd_cfg_receiver *r)
     }
 }
 
-static void
-s_put(json_t *o, const char *key, const char *value)
-{
-    if (value)
-        json_object_set_new(o, key, json_string(value));
-}
-
 static json_t *
 s_json(const struct alertd_cfg_opsgenie *o)
 {
     json_t *j = json_pack("{s:b, s:b, s:s}", "send_resolved", o->send_resolved, "update_alerts",
                           o->update_alerts, "api_url", o->url ? o->url : "");
-    s_put(j, "api_key", o->key);
-    s_put(j, "api_key_file", o->key_file);
-    s_put(j, "message", o->message);
-    s_put(j, "description", o->description);
-    s_put(j, "source", o->source);
-    s_put(j, "entity", o->entity);
-    s_put(j, "actions", o->actions);
-    s_put(j, "tags", o->tags);
-    s_put(j, "note", o->note);
-    s_put(j, "priority", o->priority);
+    alertd_cfg_put(j, "api_key", o->key);
+    alertd_cfg_put(j, "api_key_file", o->key_file);
+    alertd_cfg_put(j, "message", o->message);
+    alertd_cfg_put(j, "description", o->description);
+    alertd_cfg_put(j, "source", o->source);
+    alertd_cfg_put(j, "entity", o->entity);
+    alertd_cfg_put(j, "actions", o->actions);
+    alertd_cfg_put(j, "tags", o->tags);
+    alertd_cfg_put(j, "note", o->note);
+    alertd_cfg_put(j, "priority", o->priority);
     if (o->details.len)
         json_object_set_new(j, "details", fw_labels_json(&o->details));
     if (o->responders_len) {
@@ -266,10 +244,10 @@ s_json(const struct alertd_cfg_opsgenie *o)
         for (size_t i = 0; i < o->responders_len; i++) {
             const struct alertd_cfg_og_responder *r = &o->responders[i];
             json_t *x = json_object();
-            s_put(x, "id", r->id);
-            s_put(x, "name", r->name);
-            s_put(x, "username", r->username);
-            s_put(x, "type", r->type);
+            alertd_cfg_put(x, "id", r->id);
+            alertd_cfg_put(x, "name", r->name);
+            alertd_cfg_put(x, "username", r->username);
+            alertd_cfg_put(x, "type", r->type);
             json_array_append_new(a, x);
         }
         json_object_set_new(j, "responders", a);

@@ -175,13 +175,6 @@ alertd_cfg_pushover_clear(struct alertd_cfg_receiver *r)
     }
 }
 
-static void
-s_put(json_t *o, const char *key, const char *value)
-{
-    if (value)
-        json_object_set_new(o, key, json_string(value));
-}
-
 void
 alertd_cfg_pushover_notify(const struct alertd_cfg_receiver *r, json_t *notify)
 {
@@ -194,12 +187,12 @@ alertd_cfg_pushover_notify(const struct alertd_cfg_receiver *r, json_t *notify)
                               "user_key", p->user_key ? p->user_key : "", "token",
                               p->token ? p->token : "", "retry_s", (json_int_t)p->retry_s,
                               "expire_s", (json_int_t)p->expire_s, "html", p->html);
-        s_put(o, "title", p->title);
-        s_put(o, "message", p->message);
-        s_put(o, "url", p->url);
-        s_put(o, "url_title", p->url_title);
-        s_put(o, "sound", p->sound);
-        s_put(o, "priority", p->priority);
+        alertd_cfg_put(o, "title", p->title);
+        alertd_cfg_put(o, "message", p->message);
+        alertd_cfg_put(o, "url", p->url);
+        alertd_cfg_put(o, "url_title", p->url_title);
+        alertd_cfg_put(o, "sound", p->sound);
+        alertd_cfg_put(o, "priority", p->priority);
         alertd_cfg_http_put(o, p->http_json);
         json_array_append_new(a, o);
     }

@@ -221,6 +221,40 @@ s_http_url(const char *u)
     return u && (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0);
 }
 
+bool
+alertd_cfg_receivers_http_url(const char *file, struct fw_cfg_errors *errs, struct fw_cfg_pos pos,
+                              const char *url, const char *where)
+{
+    if (s_http_url(url))
+        return true;
+    fw_cfg_errors_add(errs, file, pos, "unsupported scheme \"%.*s\" %s",
+                      url ? (int)strcspn(url, ":/") : 0, url ? url : "", where);
+    return false;
+}
+
+bool
+alertd_cfg_receivers_pick(const char *file, struct fw_cfg_errors *errs, struct fw_cfg_pos pos,
+                          const char *name, const char *own, const char *own_file,
+                          const char *global, const char *global_file, char **value,
+                          char **value_file)
+{
+    *value = *value_file = NULL;
+    if (alertd_cfg_set(own) && alertd_cfg_set(own_file))
+        fw_cfg_errors_add(errs, file, pos, "at most one of %s & %s_file must be configured", name,
+                          name);
+    else if (alertd_cfg_set(own))
+        *value = fw_strdup(own);
+    else if (alertd_cfg_set(own_file))
+        *value_file = fw_strdup(own_file);
+    else if (alertd_cfg_set(global))
+        *value = fw_strdup(global);
+    else if (alertd_cfg_set(global_file))
+        *value_file = fw_strdup(global_file);
+    else
+        return false;
+    return true;
+}
+
 static void
 s_check_slack(struct s_ctx *c, struct alertd_cfg_slack *s, const struct alertd_cfg_global *g)
 {
@@ -230,24 +264,11 @@ s_check_slack(struct s_ctx *c, struct alertd_cfg_slack *s, const struct alertd_c
     // As Alertmanager: the receiver's own api_url or api_url_file, else the global ones; a
     // file is read when a notification is sent (a file that is not there yet at load is
     // fine, and a rotated URL is picked up at once).
-    bool own_url = s->api_url && *s->api_url, own_file = s->api_url_file && *s->api_url_file;
-    if (own_url && own_file)
-        fw_cfg_errors_add(c->errs, c->file, s->pos,
-                          "at most one of api_url & api_url_file must be configured");
-    else if (own_url)
-        s->url = fw_strdup(s->api_url);
-    else if (own_file)
-        s->url_file = fw_strdup(s->api_url_file);
-    else if (g->slack_api_url && *g->slack_api_url)
-        s->url = fw_strdup(g->slack_api_url);
-    else if (g->slack_api_url_file && *g->slack_api_url_file)
-        s->url_file = fw_strdup(g->slack_api_url_file);
-    else
+    if (!alertd_cfg_receivers_pick(c->file, c->errs, s->pos, "api_url", s->api_url, s->api_url_file,
+                                   g->slack_api_url, g->slack_api_url_file, &s->url, &s->url_file))
         fw_cfg_errors_add(c->errs, c->file, s->pos, "no global Slack API URL set");
-    if (s->url && !s_http_url(s->url))
-        // The URL is a secret: name only its scheme.
-        fw_cfg_errors_add(c->errs, c->file, s->pos, "unsupported scheme \"%.*s\" in slack api_url",
-                          (int)strcspn(s->url, ":/"), s->url);
+    if (s->url)
+        alertd_cfg_receivers_http_url(c->file, c->errs, s->pos, s->url, "in slack api_url");
 #define TEXT(m, def)                                                                               \
     s_text(c, &s->m, def, s->pos, fw_cfg_vpos_find(&s->vpos, #m), "slack_configs." #m)
     TEXT(channel, NULL);
@@ -470,40 +491,33 @@ alertd_cfg_receivers_clear(struct alertd_cfg_receiver *r)
 
 // --- NOTIFY ---
 
-static void
-s_put(json_t *o, const char *key, const char *value)
-{
-    if (value)
-        json_object_set_new(o, key, json_string(value));
-}
-
 static json_t *
 s_slack_json(const struct alertd_cfg_slack *s)
 {
     json_t *o = json_pack("{s:b, s:b, s:b}", "send_resolved", s->send_resolved, "short_fields",
                           s->short_fields, "link_names", s->link_names);
-    s_put(o, "api_url", s->url);
-    s_put(o, "api_url_file", s->url_file);
-    s_put(o, "channel", s->channel);
-    s_put(o, "username", s->username);
-    s_put(o, "color", s->color);
-    s_put(o, "title", s->title);
-    s_put(o, "title_link", s->title_link);
-    s_put(o, "pretext", s->pretext);
-    s_put(o, "text", s->text);
-    s_put(o, "footer", s->footer);
-    s_put(o, "fallback", s->fallback);
-    s_put(o, "callback_id", s->callback_id);
-    s_put(o, "icon_emoji", s->icon_emoji);
-    s_put(o, "icon_url", s->icon_url);
-    s_put(o, "image_url", s->image_url);
-    s_put(o, "thumb_url", s->thumb_url);
+    alertd_cfg_put(o, "api_url", s->url);
+    alertd_cfg_put(o, "api_url_file", s->url_file);
+    alertd_cfg_put(o, "channel", s->channel);
+    alertd_cfg_put(o, "username", s->username);
+    alertd_cfg_put(o, "color", s->color);
+    alertd_cfg_put(o, "title", s->title);
+    alertd_cfg_put(o, "title_link", s->title_link);
+    alertd_cfg_put(o, "pretext", s->pretext);
+    alertd_cfg_put(o, "text", s->text);
+    alertd_cfg_put(o, "footer", s->footer);
+    alertd_cfg_put(o, "fallback", s->fallback);
+    alertd_cfg_put(o, "callback_id", s->callback_id);
+    alertd_cfg_put(o, "icon_emoji", s->icon_emoji);
+    alertd_cfg_put(o, "icon_url", s->icon_url);
+    alertd_cfg_put(o, "image_url", s->image_url);
+    alertd_cfg_put(o, "thumb_url", s->thumb_url);
     if (s->fields_len) {
         json_t *a = json_array();
         for (size_t i = 0; i < s->fields_len; i++) {
             json_t *f = json_object();
-            s_put(f, "title", s->fields[i].title);
-            s_put(f, "value", s->fields[i].value);
+            alertd_cfg_put(f, "title", s->fields[i].title);
+            alertd_cfg_put(f, "value", s->fields[i].value);
             if (s->fields[i].short_)
                 json_object_set_new(f, "short",
                                     json_boolean(strcmp(s->fields[i].short_, "true") == 0));
@@ -522,18 +536,18 @@ s_slack_json(const struct alertd_cfg_slack *s)
         for (size_t i = 0; i < s->actions_len; i++) {
             const struct alertd_cfg_slack_action *x = &s->actions[i];
             json_t *j = json_object();
-            s_put(j, "type", x->type);
-            s_put(j, "text", x->text);
-            s_put(j, "url", x->url);
-            s_put(j, "style", x->style);
-            s_put(j, "name", x->name);
-            s_put(j, "value", x->value);
+            alertd_cfg_put(j, "type", x->type);
+            alertd_cfg_put(j, "text", x->text);
+            alertd_cfg_put(j, "url", x->url);
+            alertd_cfg_put(j, "style", x->style);
+            alertd_cfg_put(j, "name", x->name);
+            alertd_cfg_put(j, "value", x->value);
             if (x->confirm.pos.line != x->pos.line || x->confirm.pos.col != x->pos.col) {
                 json_t *cf = json_object();
-                s_put(cf, "text", x->confirm.text);
-                s_put(cf, "title", x->confirm.title);
-                s_put(cf, "ok_text", x->confirm.ok_text);
-                s_put(cf, "dismiss_text", x->confirm.dismiss_text);
+                alertd_cfg_put(cf, "text", x->confirm.text);
+                alertd_cfg_put(cf, "title", x->confirm.title);
+                alertd_cfg_put(cf, "ok_text", x->confirm.ok_text);
+                alertd_cfg_put(cf, "dismiss_text", x->confirm.dismiss_text);
                 json_object_set_new(j, "confirm", cf);
             }
             json_array_append_new(a, j);
@@ -549,24 +563,24 @@ s_pagerduty_json(const struct alertd_cfg_pagerduty *p)
 {
     json_t *o = json_pack("{s:b, s:s}", "send_resolved", p->send_resolved, "routing_key",
                           p->key ? p->key : "");
-    s_put(o, "url", p->url);
-    s_put(o, "client", p->client);
-    s_put(o, "client_url", p->client_url);
-    s_put(o, "description", p->description);
-    s_put(o, "source", p->source);
-    s_put(o, "severity", p->severity);
-    s_put(o, "class", p->class_);
-    s_put(o, "component", p->component);
-    s_put(o, "group", p->group);
+    alertd_cfg_put(o, "url", p->url);
+    alertd_cfg_put(o, "client", p->client);
+    alertd_cfg_put(o, "client_url", p->client_url);
+    alertd_cfg_put(o, "description", p->description);
+    alertd_cfg_put(o, "source", p->source);
+    alertd_cfg_put(o, "severity", p->severity);
+    alertd_cfg_put(o, "class", p->class_);
+    alertd_cfg_put(o, "component", p->component);
+    alertd_cfg_put(o, "group", p->group);
     if (p->details.len)
         json_object_set_new(o, "details", fw_labels_json(&p->details));
     if (p->images_len) {
         json_t *a = json_array();
         for (size_t i = 0; i < p->images_len; i++) {
             json_t *j = json_object();
-            s_put(j, "src", p->images[i].src);
-            s_put(j, "alt", p->images[i].alt);
-            s_put(j, "href", p->images[i].href);
+            alertd_cfg_put(j, "src", p->images[i].src);
+            alertd_cfg_put(j, "alt", p->images[i].alt);
+            alertd_cfg_put(j, "href", p->images[i].href);
             json_array_append_new(a, j);
         }
         json_object_set_new(o, "images", a);
@@ -575,8 +589,8 @@ s_pagerduty_json(const struct alertd_cfg_pagerduty *p)
         json_t *a = json_array();
         for (size_t i = 0; i < p->links_len; i++) {
             json_t *j = json_object();
-            s_put(j, "href", p->links[i].href);
-            s_put(j, "text", p->links[i].text);
+            alertd_cfg_put(j, "href", p->links[i].href);
+            alertd_cfg_put(j, "text", p->links[i].text);
             json_array_append_new(a, j);
         }
         json_object_set_new(o, "links", a);

@@ -120,5 +120,20 @@ void alertd_cfg_receivers_text(const char *file, struct fw_cfg_errors *errs, cha
 char *alertd_cfg_receivers_secret(const char *file, struct fw_cfg_errors *errs,
                                   const char *inline_value, const char *file_name,
                                   struct fw_cfg_pos pos, const char *what);
+// A credential or URL given as NAME or NAME_file, picked as Alertmanager's config.go does:
+// the integration's own pair (both at once reported: "at most one of NAME & NAME_file must
+// be configured"), else the global pair (global, global_file; either may be NULL). *value or
+// *value_file gets a new string, the other NULL (both NULL when nothing is given); a file is
+// only named here, and read when a notification is sent, as Alertmanager reads it. false
+// when none of the four is given (the caller says what is missing).
+bool alertd_cfg_receivers_pick(const char *file, struct fw_cfg_errors *errs, struct fw_cfg_pos pos,
+                               const char *name, const char *own, const char *own_file,
+                               const char *global, const char *global_file, char **value,
+                               char **value_file);
+// Whether url is http:// or https://; when not, reported at pos as `unsupported scheme "S"
+// WHERE` (where: "for URL", "in slack api_url"...). Only the scheme is shown: webhook URLs
+// carry their keys.
+bool alertd_cfg_receivers_http_url(const char *file, struct fw_cfg_errors *errs,
+                                   struct fw_cfg_pos pos, const char *url, const char *where);
 
 #endif

@@ -88,16 +88,10 @@ const struct fw_cfg_field alertd_cfg_rocketchat_fields[] = {
 };
 #undef T
 
-static bool
-s_set(const char *s)
-{
-    return s && *s;
-}
-
 static char *
 s_dup(const char *own, const char *global)
 {
-    return s_set(own) ? fw_strdup(own) : s_set(global) ? fw_strdup(global) : NULL;
+    return alertd_cfg_set(own) ? fw_strdup(own) : alertd_cfg_set(global) ? fw_strdup(global) : NULL;
 }
 
 // Go's url.JoinPath(S_POST_PATH) of base: the path joined with one '/', query and fragment
@@ -117,10 +111,10 @@ static void
 s_check_one(struct alertd_cfg_rocketchat *c, const struct alertd_cfg_global *g, const char *file,
             struct fw_cfg_errors *errs)
 {
-    if (s_set(c->token) && s_set(c->token_file))
+    if (alertd_cfg_set(c->token) && alertd_cfg_set(c->token_file))
         fw_cfg_errors_add(errs, file, c->pos,
                           "at most one of token & token_file must be configured");
-    if (s_set(c->token_id) && s_set(c->token_id_file))
+    if (alertd_cfg_set(c->token_id) && alertd_cfg_set(c->token_id_file))
         fw_cfg_errors_add(errs, file, c->pos,
                           "at most one of token_id & token_id_file must be configured");
     // As config.go: each of the four falls back to its global twin on its own.
@@ -128,14 +122,11 @@ s_check_one(struct alertd_cfg_rocketchat *c, const struct alertd_cfg_global *g, 
     c->r_token_file = s_dup(c->token_file, g->rocketchat_token_file);
     c->r_token_id = s_dup(c->token_id, g->rocketchat_token_id);
     c->r_token_id_file = s_dup(c->token_id_file, g->rocketchat_token_id_file);
-    const char *base = s_set(c->api_url)              ? c->api_url
-                       : s_set(g->rocketchat_api_url) ? g->rocketchat_api_url
-                                                      : S_DEFAULT_API_URL;
-    if (strncmp(base, "http://", 7) != 0 && strncmp(base, "https://", 8) != 0)
-        fw_cfg_errors_add(errs, file, c->pos,
-                          "unsupported scheme \"%.*s\" in rocketchat api_url (http or https)",
-                          (int)strcspn(base, ":/"), base);
-    else
+    const char *base = alertd_cfg_set(c->api_url)              ? c->api_url
+                       : alertd_cfg_set(g->rocketchat_api_url) ? g->rocketchat_api_url
+                                                               : S_DEFAULT_API_URL;
+    if (alertd_cfg_receivers_http_url(file, errs, c->pos, base,
+                                      "in rocketchat api_url (http or https)"))
         c->post_url = s_post_url(base);
 #define TEXT(m, def)                                                                               \
     alertd_cfg_receivers_text(file, errs, &c->m, def, c->pos, fw_cfg_vpos_find(&c->vpos, #m),      \
@@ -205,37 +196,30 @@ alertd_cfg_rocketchat_clear(struct alertd_cfg_receiver *r)
         s_clear_one(&r->rocketchat[i]);
 }
 
-static void
-s_put(json_t *o, const char *key, const char *value)
-{
-    if (value)
-        json_object_set_new(o, key, json_string(value));
-}
-
 static json_t *
 s_json(const struct alertd_cfg_rocketchat *c)
 {
     json_t *o = json_pack("{s:b, s:b, s:s}", "send_resolved", c->send_resolved, "short_fields",
                           c->short_fields, "url", c->post_url ? c->post_url : "");
-    s_put(o, "token", c->r_token);
-    s_put(o, "token_file", c->r_token_file);
-    s_put(o, "token_id", c->r_token_id);
-    s_put(o, "token_id_file", c->r_token_id_file);
-    s_put(o, "channel", c->channel);
-    s_put(o, "color", c->color);
-    s_put(o, "title", c->title);
-    s_put(o, "title_link", c->title_link);
-    s_put(o, "text", c->text);
-    s_put(o, "emoji", c->emoji);
-    s_put(o, "icon_url", c->icon_url);
-    s_put(o, "image_url", c->image_url);
-    s_put(o, "thumb_url", c->thumb_url);
+    alertd_cfg_put(o, "token", c->r_token);
+    alertd_cfg_put(o, "token_file", c->r_token_file);
+    alertd_cfg_put(o, "token_id", c->r_token_id);
+    alertd_cfg_put(o, "token_id_file", c->r_token_id_file);
+    alertd_cfg_put(o, "channel", c->channel);
+    alertd_cfg_put(o, "color", c->color);
+    alertd_cfg_put(o, "title", c->title);
+    alertd_cfg_put(o, "title_link", c->title_link);
+    alertd_cfg_put(o, "text", c->text);
+    alertd_cfg_put(o, "emoji", c->emoji);
+    alertd_cfg_put(o, "icon_url", c->icon_url);
+    alertd_cfg_put(o, "image_url", c->image_url);
+    alertd_cfg_put(o, "thumb_url", c->thumb_url);
     if (c->fields_len) {
         json_t *a = json_array();
         for (size_t i = 0; i < c->fields_len; i++) {
             json_t *f = json_object();
-            s_put(f, "title", c->fields[i].title);
-            s_put(f, "value", c->fields[i].value);
+            alertd_cfg_put(f, "title", c->fields[i].title);
+            alertd_cfg_put(f, "value", c->fields[i].value);
             if (c->fields[i].short_)
                 json_object_set_new(f, "short",
                                     json_boolean(strcmp(c->fields[i].short_, "true") == 0));
@@ -247,9 +231,9 @@ s_json(const struct alertd_cfg_rocketchat *c)
         json_t *a = json_array();
         for (size_t i = 0; i < c->actions_len; i++) {
             json_t *x = json_object();
-            s_put(x, "text", c->actions[i].text);
-            s_put(x, "url", c->actions[i].url);
-            s_put(x, "msg", c->actions[i].msg);
+            alertd_cfg_put(x, "text", c->actions[i].text);
+            alertd_cfg_put(x, "url", c->actions[i].url);
+            alertd_cfg_put(x, "msg", c->actions[i].msg);
             json_array_append_new(a, x);
         }
         json_object_set_new(o, "actions", a);

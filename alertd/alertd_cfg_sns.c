@@ -43,12 +43,6 @@ const struct fw_cfg_field alertd_cfg_sns_fields[] = {
 };
 #undef T
 
-static bool
-s_set(const char *s)
-{
-    return s && *s;
-}
-
 static void
 s_clear_one(struct alertd_cfg_sns *s)
 {
@@ -64,37 +58,38 @@ s_check_one(struct alertd_cfg_sns *s, json_t *global_http, const char *file,
 {
     s_clear_one(s);
     const struct alertd_cfg_sns_sigv4 *v = &s->sigv4;
-    int targets = s_set(s->topic_arn) + s_set(s->phone_number) + s_set(s->target_arn);
+    int targets = alertd_cfg_set(s->topic_arn) + alertd_cfg_set(s->phone_number) +
+                  alertd_cfg_set(s->target_arn);
     if (targets > 1)
         fw_cfg_errors_add(errs, file, s->pos,
                           "sns_configs: give only one of topic_arn, phone_number and target_arn "
                           "(SNS refuses a Publish with more)");
-    if (s_set(v->access_key) != s_set(v->secret_key))
+    if (alertd_cfg_set(v->access_key) != alertd_cfg_set(v->secret_key))
         fw_cfg_errors_add(errs, file, s->pos,
                           "must provide a AWS SigV4 Access key and Secret Key if credentials are "
                           "specified in the SigV4 config");
-    else if (!s_set(v->access_key))
+    else if (!alertd_cfg_set(v->access_key))
         fw_cfg_errors_add(errs, file, s->pos,
                           "sns_configs: sigv4 without access_key and secret_key (the AWS default "
                           "credential chain) is not supported by floorwatch");
-    if (!s_set(v->region))
+    if (!alertd_cfg_set(v->region))
         fw_cfg_errors_add(errs, file, s->pos,
                           "sns_configs: sigv4.region must be given (AWS_REGION and ~/.aws/config "
                           "are not supported by floorwatch)");
-    if (s_set(s->api_url)) {
+    if (alertd_cfg_set(s->api_url)) {
         const char *u = s->api_url;
         if (strstr(u, "{{"))
             fw_cfg_errors_add(errs, file, s->pos,
                               "sns_configs: an api_url template is not supported by floorwatch");
-        else if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
-            fw_cfg_errors_add(errs, file, s->pos, "unsupported scheme \"%.*s\" in sns api_url",
-                              (int)strcspn(u, ":/"), u);
-        else if (strchr(u, '?') || strchr(u, '#') || strchr(u, '@'))
-            fw_cfg_errors_add(errs, file, s->pos,
-                              "sns_configs: api_url \"%s\" must be scheme://host[:port][/path]", u);
-        else
-            s->url = fw_strdup(u);
-    } else if (s_set(v->region)) {
+        else if (alertd_cfg_receivers_http_url(file, errs, s->pos, u, "in sns api_url")) {
+            if (strchr(u, '?') || strchr(u, '#') || strchr(u, '@'))
+                fw_cfg_errors_add(errs, file, s->pos,
+                                  "sns_configs: api_url \"%s\" must be scheme://host[:port][/path]",
+                                  u);
+            else
+                s->url = fw_strdup(u);
+        }
+    } else if (alertd_cfg_set(v->region)) {
         // The SDK's endpoint for the region (the China partition's domain for cn- regions).
         s->url = fw_asprintf("https://sns.%s.amazonaws.com%s/", v->region,
                              strncmp(v->region, "cn-", 3) == 0 ? ".cn" : "");
@@ -151,13 +146,6 @@ alertd_cfg_sns_clear(struct alertd_cfg_receiver *r)
         s_clear_one(&r->sns[i]);
 }
 
-static void
-s_put(json_t *o, const char *key, const char *value)
-{
-    if (value)
-        json_object_set_new(o, key, json_string(value));
-}
-
 void
 alertd_cfg_sns_notify(const struct alertd_cfg_receiver *r, json_t *notify)
 {
@@ -172,14 +160,14 @@ alertd_cfg_sns_notify(const struct alertd_cfg_receiver *r, json_t *notify)
                               "access_key", v->access_key ? v->access_key : "", "secret_key",
                               v->secret_key ? v->secret_key : "");
         // An empty target is Alertmanager's "not given": only a set one is sent.
-        if (s_set(s->topic_arn))
-            s_put(o, "topic_arn", s->topic_arn);
-        if (s_set(s->phone_number))
-            s_put(o, "phone_number", s->phone_number);
-        if (s_set(s->target_arn))
-            s_put(o, "target_arn", s->target_arn);
-        s_put(o, "subject", s->subject); // "" kept: no Subject, as Alertmanager
-        s_put(o, "message", s->message);
+        if (alertd_cfg_set(s->topic_arn))
+            alertd_cfg_put(o, "topic_arn", s->topic_arn);
+        if (alertd_cfg_set(s->phone_number))
+            alertd_cfg_put(o, "phone_number", s->phone_number);
+        if (alertd_cfg_set(s->target_arn))
+            alertd_cfg_put(o, "target_arn", s->target_arn);
+        alertd_cfg_put(o, "subject", s->subject); // "" kept: no Subject, as Alertmanager
+        alertd_cfg_put(o, "message", s->message);
         if (s->attributes.len) {
             json_t *at = json_object();
             for (size_t k = 0; k < s->attributes.len; k++)

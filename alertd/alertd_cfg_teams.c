@@ -244,21 +244,14 @@ alertd_cfg_teams_clear(struct alertd_cfg_receiver *r)
     }
 }
 
-static void
-s_put(json_t *o, const char *key, const char *value)
-{
-    if (value)
-        json_object_set_new(o, key, json_string(value));
-}
-
 static json_t *
 s_msteams_json(const struct alertd_cfg_msteams *m)
 {
     json_t *o = json_pack("{s:b, s:s}", "send_resolved", m->send_resolved, "webhook_url",
                           m->url ? m->url : "");
-    s_put(o, "title", m->title);
-    s_put(o, "summary", m->summary);
-    s_put(o, "text", m->text);
+    alertd_cfg_put(o, "title", m->title);
+    alertd_cfg_put(o, "summary", m->summary);
+    alertd_cfg_put(o, "text", m->text);
     alertd_cfg_http_put(o, m->http_json);
     return o;
 }
@@ -272,7 +265,7 @@ s_azuresms_json(const struct alertd_cfg_azuresms *a)
     json_t *o = json_pack("{s:b, s:s, s:s, s:s, s:o}", "send_resolved", a->send_resolved,
                           "endpoint", a->endpoint ? a->endpoint : "", "access_key",
                           a->key ? a->key : "", "from", a->from ? a->from : "", "to", to);
-    s_put(o, "message", a->message);
+    alertd_cfg_put(o, "message", a->message);
     alertd_cfg_http_put(o, a->http_json);
     return o;
 }

@@ -34,17 +34,11 @@ const struct fw_cfg_field alertd_cfg_telegram_fields[] = {
 };
 #undef T
 
-static bool
-s_set(const char *s)
-{
-    return s && *s;
-}
-
 // chat_id as Go's YAML reads an int64 (decimal, optional sign); 0 and absent are "missing".
 static bool
 s_chat_id(const char *s, long long *out)
 {
-    if (!s_set(s))
+    if (!alertd_cfg_set(s))
         return false;
     char *end = NULL;
     errno = 0;
@@ -60,17 +54,9 @@ s_check_one(struct alertd_cfg_telegram *t, const struct alertd_cfg_global *g, co
     free(t->token_file);
     free(t->url);
     t->token = t->token_file = t->url = NULL;
-    if (s_set(t->bot_token) && s_set(t->bot_token_file))
-        fw_cfg_errors_add(errs, file, t->pos,
-                          "at most one of bot_token & bot_token_file must be configured");
-    else if (s_set(t->bot_token))
-        t->token = fw_strdup(t->bot_token);
-    else if (s_set(t->bot_token_file))
-        t->token_file = fw_strdup(t->bot_token_file);
-    else if (s_set(g->telegram_bot_token))
-        t->token = fw_strdup(g->telegram_bot_token);
-    else if (s_set(g->telegram_bot_token_file))
-        t->token_file = fw_strdup(g->telegram_bot_token_file);
+    alertd_cfg_receivers_pick(file, errs, t->pos, "bot_token", t->bot_token, t->bot_token_file,
+                              g->telegram_bot_token, g->telegram_bot_token_file, &t->token,
+                              &t->token_file);
     long long id = 0;
     if (t->chat_id && *t->chat_id && !s_chat_id(t->chat_id, &id))
         fw_cfg_errors_add(errs, file, t->pos, "chat_id: not an integer: \"%s\"", t->chat_id);
@@ -81,13 +67,10 @@ s_check_one(struct alertd_cfg_telegram *t, const struct alertd_cfg_global *g, co
         fw_cfg_errors_add(errs, file, t->pos,
                           "unknown parse_mode on telegram_config, must be Markdown, MarkdownV2, "
                           "HTML or empty string");
-    const char *url = s_set(t->api_url)            ? t->api_url
-                      : s_set(g->telegram_api_url) ? g->telegram_api_url
-                                                   : ALERTD_CFG_TELEGRAM_URL;
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
-        fw_cfg_errors_add(errs, file, t->pos, "unsupported scheme \"%.*s\" for URL",
-                          (int)strcspn(url, ":/"), url);
-    else
+    const char *url = alertd_cfg_set(t->api_url)            ? t->api_url
+                      : alertd_cfg_set(g->telegram_api_url) ? g->telegram_api_url
+                                                            : ALERTD_CFG_TELEGRAM_URL;
+    if (alertd_cfg_receivers_http_url(file, errs, t->pos, url, "for URL"))
         t->url = fw_strdup(url);
     alertd_cfg_receivers_text(file, errs, &t->message,
                               "{{ template \"telegram.default.message\" . }}", t->pos,

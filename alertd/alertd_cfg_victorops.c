@@ -40,12 +40,6 @@ static const char *const s_reserved[] = {
     "monitoring_tool", "entity_id",    "entity_state",  NULL,
 };
 
-static bool
-s_set(const char *s)
-{
-    return s && *s;
-}
-
 static void
 s_check_one(struct alertd_cfg_victorops *v, const struct alertd_cfg_global *g, const char *file,
             struct fw_cfg_errors *errs)
@@ -54,26 +48,15 @@ s_check_one(struct alertd_cfg_victorops *v, const struct alertd_cfg_global *g, c
     free(v->key_file);
     free(v->url);
     v->key = v->key_file = v->url = NULL;
-    if (!s_set(v->routing_key))
+    if (!alertd_cfg_set(v->routing_key))
         fw_cfg_errors_add(errs, file, v->pos, "missing Routing key in VictorOps config");
-    if (s_set(v->api_key) && s_set(v->api_key_file))
-        fw_cfg_errors_add(errs, file, v->pos,
-                          "at most one of api_key & api_key_file must be configured");
-    else if (s_set(v->api_key))
-        v->key = fw_strdup(v->api_key);
-    else if (s_set(v->api_key_file))
-        v->key_file = fw_strdup(v->api_key_file);
-    else if (s_set(g->victorops_api_key))
-        v->key = fw_strdup(g->victorops_api_key);
-    else if (s_set(g->victorops_api_key_file))
-        v->key_file = fw_strdup(g->victorops_api_key_file);
-    const char *url = s_set(v->api_url)             ? v->api_url
-                      : s_set(g->victorops_api_url) ? g->victorops_api_url
-                                                    : ALERTD_CFG_VICTOROPS_URL;
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
-        fw_cfg_errors_add(errs, file, v->pos, "unsupported scheme \"%.*s\" for URL",
-                          (int)strcspn(url, ":/"), url);
-    else
+    alertd_cfg_receivers_pick(file, errs, v->pos, "api_key", v->api_key, v->api_key_file,
+                              g->victorops_api_key, g->victorops_api_key_file, &v->key,
+                              &v->key_file);
+    const char *url = alertd_cfg_set(v->api_url)             ? v->api_url
+                      : alertd_cfg_set(g->victorops_api_url) ? g->victorops_api_url
+                                                             : ALERTD_CFG_VICTOROPS_URL;
+    if (alertd_cfg_receivers_http_url(file, errs, v->pos, url, "for URL"))
         v->url = fw_strdup(url);
     for (size_t i = 0; s_reserved[i]; i++)
         if (fw_labels_get(&v->custom_fields, s_reserved[i]))
@@ -128,13 +111,6 @@ alertd_cfg_victorops_clear(struct alertd_cfg_receiver *r)
     }
 }
 
-static void
-s_put(json_t *o, const char *key, const char *value)
-{
-    if (value)
-        json_object_set_new(o, key, json_string(value));
-}
-
 void
 alertd_cfg_victorops_notify(const struct alertd_cfg_receiver *r, json_t *notify)
 {
@@ -144,14 +120,14 @@ alertd_cfg_victorops_notify(const struct alertd_cfg_receiver *r, json_t *notify)
     for (size_t i = 0; i < r->victorops_len; i++) {
         const struct alertd_cfg_victorops *v = &r->victorops[i];
         json_t *o = json_pack("{s:b}", "send_resolved", v->send_resolved);
-        s_put(o, "api_key", v->key);
-        s_put(o, "api_key_file", v->key_file);
-        s_put(o, "api_url", v->url);
-        s_put(o, "routing_key", v->routing_key);
-        s_put(o, "message_type", v->message_type);
-        s_put(o, "state_message", v->state_message);
-        s_put(o, "entity_display_name", v->entity_display_name);
-        s_put(o, "monitoring_tool", v->monitoring_tool);
+        alertd_cfg_put(o, "api_key", v->key);
+        alertd_cfg_put(o, "api_key_file", v->key_file);
+        alertd_cfg_put(o, "api_url", v->url);
+        alertd_cfg_put(o, "routing_key", v->routing_key);
+        alertd_cfg_put(o, "message_type", v->message_type);
+        alertd_cfg_put(o, "state_message", v->state_message);
+        alertd_cfg_put(o, "entity_display_name", v->entity_display_name);
+        alertd_cfg_put(o, "monitoring_tool", v->monitoring_tool);
         if (v->custom_fields.len)
             json_object_set_new(o, "custom_fields", fw_labels_json(&v->custom_fields));
         alertd_cfg_http_put(o, v->http_json);

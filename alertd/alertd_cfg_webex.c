@@ -39,12 +39,6 @@ s_url_ok(const char *u)
     return h && *h && *h != '/' && *h != '?' && *h != '#';
 }
 
-static bool
-s_set(const char *s)
-{
-    return s && *s;
-}
-
 // The http_config mapping was written in the config (fw_cfg gives an absent one the
 // position of its parent) and holds credentials for an Authorization header.
 static bool
@@ -53,8 +47,9 @@ s_has_authorization(const struct alertd_cfg_webex *w)
     const struct alertd_cfg_http *h = &w->http;
     if (h->pos.line == w->pos.line && h->pos.col == w->pos.col)
         return false;
-    return s_set(h->auth_type) || s_set(h->auth_credentials) || s_set(h->auth_credentials_file) ||
-           s_set(h->bearer_token) || s_set(h->bearer_token_file);
+    return alertd_cfg_set(h->auth_type) || alertd_cfg_set(h->auth_credentials) ||
+           alertd_cfg_set(h->auth_credentials_file) || alertd_cfg_set(h->bearer_token) ||
+           alertd_cfg_set(h->bearer_token_file);
 }
 
 static void
@@ -63,17 +58,17 @@ s_check(const char *file, struct fw_cfg_errors *errs, struct alertd_cfg_webex *w
 {
     free(w->url);
     w->url = NULL;
-    if (!s_set(w->room_id))
+    if (!alertd_cfg_set(w->room_id))
         fw_cfg_errors_add(errs, file, w->pos, "missing room_id on webex_config");
     if (!s_has_authorization(w))
         fw_cfg_errors_add(errs, file, w->pos, "missing webex_configs.http_config.authorization");
-    const char *url = s_set(w->api_url)         ? w->api_url
-                      : s_set(g->webex_api_url) ? g->webex_api_url
-                                                : ALERTD_CFG_WEBEX_API_URL;
+    const char *url = alertd_cfg_set(w->api_url)         ? w->api_url
+                      : alertd_cfg_set(g->webex_api_url) ? g->webex_api_url
+                                                         : ALERTD_CFG_WEBEX_API_URL;
     if (!s_url_ok(url))
-        fw_cfg_errors_add(errs, file, s_set(w->api_url) ? w->pos : g->pos,
+        fw_cfg_errors_add(errs, file, alertd_cfg_set(w->api_url) ? w->pos : g->pos,
                           "%swebex_api_url \"%s\" is not an http(s) URL with a host",
-                          s_set(w->api_url) ? "webex_configs " : "global ", url);
+                          alertd_cfg_set(w->api_url) ? "webex_configs " : "global ", url);
     else
         w->url = fw_strdup(url);
     alertd_cfg_receivers_text(file, errs, &w->message, "{{ template \"webex.default.message\" . }}",

@@ -33,12 +33,6 @@ const struct fw_cfg_field alertd_cfg_wechat_fields[] = {
 };
 #undef T
 
-static bool
-s_set(const char *s)
-{
-    return s && *s;
-}
-
 static void
 s_clear_one(struct alertd_cfg_wechat *w)
 {
@@ -56,40 +50,31 @@ s_check_one(struct alertd_cfg_wechat *w, const struct alertd_cfg_global *g, cons
             struct fw_cfg_errors *errs)
 {
     s_clear_one(w);
-    const char *u = s_set(w->api_url)          ? w->api_url
-                    : s_set(g->wechat_api_url) ? g->wechat_api_url
-                                               : S_DEFAULT_URL;
-    if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
-        fw_cfg_errors_add(errs, file, w->pos, "unsupported scheme \"%.*s\" in wechat api_url",
-                          (int)strcspn(u, ":/"), u);
-    else if (strchr(u, '?') || strchr(u, '#'))
-        fw_cfg_errors_add(errs, file, w->pos,
-                          "wechat api_url \"%s\" must not have a query or fragment", u);
-    else
-        w->url = u[strlen(u) - 1] == '/' ? fw_strdup(u) : fw_asprintf("%s/", u);
+    const char *u = alertd_cfg_set(w->api_url)          ? w->api_url
+                    : alertd_cfg_set(g->wechat_api_url) ? g->wechat_api_url
+                                                        : S_DEFAULT_URL;
+    if (alertd_cfg_receivers_http_url(file, errs, w->pos, u, "in wechat api_url")) {
+        if (strchr(u, '?') || strchr(u, '#'))
+            fw_cfg_errors_add(errs, file, w->pos,
+                              "wechat api_url \"%s\" must not have a query or fragment", u);
+        else
+            w->url = u[strlen(u) - 1] == '/' ? fw_strdup(u) : fw_asprintf("%s/", u);
+    }
     // The receiver's own secret (inline or file), else global's (Alertmanager 0.28).
-    if (s_set(w->api_secret) && s_set(w->api_secret_file))
-        fw_cfg_errors_add(errs, file, w->pos,
-                          "at most one of api_secret & api_secret_file must be configured");
-    else if (s_set(w->api_secret))
-        w->secret = fw_strdup(w->api_secret);
-    else if (s_set(w->api_secret_file))
-        w->secret_file = fw_strdup(w->api_secret_file);
-    else if (s_set(g->wechat_api_secret))
-        w->secret = fw_strdup(g->wechat_api_secret);
-    else if (s_set(g->wechat_api_secret_file))
-        w->secret_file = fw_strdup(g->wechat_api_secret_file);
+    alertd_cfg_receivers_pick(file, errs, w->pos, "api_secret", w->api_secret, w->api_secret_file,
+                              g->wechat_api_secret, g->wechat_api_secret_file, &w->secret,
+                              &w->secret_file);
     // (neither: alertd_cfgcheck reports "no global Wechat ApiSecret set ...")
     if (w->secret && strstr(w->secret, "{{"))
         // The secret is never shown, so neither is the template.
         fw_cfg_errors_add(errs, file, w->pos,
                           "wechat_configs: an api_secret template is not supported");
-    const char *corp = s_set(w->corp_id) ? w->corp_id : g->wechat_api_corp_id;
-    if (!s_set(corp))
+    const char *corp = alertd_cfg_set(w->corp_id) ? w->corp_id : g->wechat_api_corp_id;
+    if (!alertd_cfg_set(corp))
         fw_cfg_errors_add(errs, file, w->pos, "no global Wechat CorpID set");
     else
         w->corp = fw_strdup(corp);
-    if (!s_set(w->message_type)) {
+    if (!alertd_cfg_set(w->message_type)) {
         free(w->message_type);
         w->message_type = fw_strdup("text");
     }
@@ -130,13 +115,6 @@ alertd_cfg_wechat_clear(struct alertd_cfg_receiver *r)
         s_clear_one(&r->wechat[i]);
 }
 
-static void
-s_put(json_t *o, const char *key, const char *value)
-{
-    if (value)
-        json_object_set_new(o, key, json_string(value));
-}
-
 void
 alertd_cfg_wechat_notify(const struct alertd_cfg_receiver *r, json_t *notify)
 {
@@ -148,13 +126,13 @@ alertd_cfg_wechat_notify(const struct alertd_cfg_receiver *r, json_t *notify)
         json_t *o = json_pack("{s:b, s:s, s:s, s:s}", "send_resolved", w->send_resolved, "api_url",
                               w->url ? w->url : "", "corp_id", w->corp ? w->corp : "",
                               "message_type", w->message_type ? w->message_type : "text");
-        s_put(o, "api_secret", w->secret);
-        s_put(o, "api_secret_file", w->secret_file);
-        s_put(o, "message", w->message);
-        s_put(o, "to_user", w->to_user);
-        s_put(o, "to_party", w->to_party);
-        s_put(o, "to_tag", w->to_tag);
-        s_put(o, "agent_id", w->agent_id);
+        alertd_cfg_put(o, "api_secret", w->secret);
+        alertd_cfg_put(o, "api_secret_file", w->secret_file);
+        alertd_cfg_put(o, "message", w->message);
+        alertd_cfg_put(o, "to_user", w->to_user);
+        alertd_cfg_put(o, "to_party", w->to_party);
+        alertd_cfg_put(o, "to_tag", w->to_tag);
+        alertd_cfg_put(o, "agent_id", w->agent_id);
         alertd_cfg_http_put(o, w->http_json);
         json_array_append_new(a, o);
     }

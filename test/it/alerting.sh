@@ -32,8 +32,7 @@ out=$("$BIN/alertd" --check-config --config.file="$SEC" 2>&1)
 rc=$?
 set -e
 [ "$rc" = 2 ] || it_die "alertd exit $rc on $SEC, want 2"
-for want in "$SEC:14:3: error: global.wechat_api_corp_id: not supported by floorwatch" \
-    "$SEC:35:11: error: receivers[0].webhook_configs[2].http_config.oauth2: not supported" \
+for want in "$SEC:35:11: error: receivers[0].webhook_configs[2].http_config.oauth2: not supported" \
     "$SEC:47:9: error: receivers[2].pagerduty_configs[1].service_key: not supported by floorwatch"; do
     grep -qF "$want" <<<"$out" || it_die "alertd on $SEC: want '$want', got: $out"
 done
