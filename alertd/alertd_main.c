@@ -114,7 +114,7 @@ main(int argc, char **argv)
         printf("configuration OK\n");
         return 0;
     }
-    fw_signal_install();
+    fw_process_init();
     alertd_t *d = alertd_new(&opts, &cfg);
     if (!d) {
         alertd_cfg_destroy(&cfg);

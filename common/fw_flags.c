@@ -1,4 +1,4 @@
-/*  fw_flags.c — Prometheus-style flags and the SIGHUP flag.
+/*  fw_flags.c — Prometheus-style flags, the SIGHUP flag and the process-wide settings.
 
     Table-driven like fw_cfg, but flags are few and flat, so this is a linear scan. Values
     are borrowed from argv (which outlives main's work), so parsing allocates nothing.
@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,7 @@ s_on_hup(int sig)
 }
 
 void
-fw_signal_install(void)
+fw_process_init(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -36,6 +37,9 @@ fw_signal_install(void)
     sa.sa_flags = SA_RESTART;
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN); // a peer closing an HTTP connection must not kill us
+    if (!setlocale(LC_CTYPE, "C.UTF-8"))
+        fw_warn("process.locale",
+                "msg=\"C.UTF-8 is not available: URLs with non-ASCII hosts fail\"");
 }
 
 bool

@@ -98,9 +98,14 @@ int fw_flags_init_log(const char *daemon, const struct fw_common_opts *common);
 // daemon exits 2, at start and under --check-config alike, as Prometheus does.
 int fw_flags_check_web_config(const struct fw_common_opts *common);
 
-// SIGHUP sets a flag that the housekeeping timer takes (SIGINT/SIGTERM are czmq's:
-// zsys_interrupted). Install once in main().
-void fw_signal_install(void);
+// What every daemon sets for its whole process, once in main() before its loop:
+// - SIGHUP sets a flag that the housekeeping timer takes (SIGINT/SIGTERM are czmq's:
+//   zsys_interrupted); SIGPIPE is ignored (a peer closing a connection must not kill us);
+// - LC_CTYPE is C.UTF-8, so that libcurl (7.88 converts a URL's host with libidn2's
+//   idn2_lookup_ul, from the locale's charset) takes a UTF-8 host such as bücher.example, as
+//   Go's net/http does, instead of failing the transfer in the C locale's ASCII. Only the
+//   character type changes: numbers, times and messages stay as in the C locale.
+void fw_process_init(void);
 // True once per SIGHUP received since the last call.
 bool fw_signal_take_hup(void);
 

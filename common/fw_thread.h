@@ -1,7 +1,7 @@
 /*  fw_thread.h — threads that never take the daemon's signals.
 
     A daemon's signals (SIGINT and SIGTERM: stop, through czmq's handler and
-    zsys_interrupted; SIGHUP: reload, fw_signal_install) are meant for its zloop on the main
+    zsys_interrupted; SIGHUP: reload, fw_process_init) are meant for its zloop on the main
     thread. A process-directed signal goes to any thread that does not block it, and the
     kernel passes over the main thread when it is busy or already has one pending. The
     thread that takes it sees its poll fail with EINTR, and czmq 4.2.1 treats that as the

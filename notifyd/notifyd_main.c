@@ -44,7 +44,7 @@ main(int argc, char **argv)
         printf("configuration OK\n");
         return 0;
     }
-    fw_signal_install();
+    fw_process_init();
     // No fastbins: libcurl mallocs a transfer's 16 KiB receive buffer at its start and frees
     // it at its end, and a request that large with freed fast chunks about makes glibc
     // consolidate them all first (malloc_consolidate, ~10 us a notification in perf on the

@@ -74,7 +74,7 @@ main(int argc, char **argv)
         return 0;
     }
 
-    fw_signal_install();
+    fw_process_init();
     ruled_t *ruled = ruled_new(&opts, &cfg);
     fw_err_t err = {0};
     if (ruled_open(ruled, &err) < 0) {

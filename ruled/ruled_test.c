@@ -829,7 +829,7 @@ ruled_test_main(int argc, char **argv, FILE *out, FILE *errout)
     if (n_files < 0)
         return n_files == -2 ? 0 : 1;
     fw_log_init("ruled", FW_LOG_ERROR, FW_LOG_LOGFMT);
-    fw_signal_install();
+    fw_process_init();
     char *bin = ruled_test_tsdb_binary();
     bool failed = false;
     for (int i = 0; i < n_files && !zsys_interrupted; i++) {

@@ -92,7 +92,7 @@ main(int argc, char **argv)
         return 0;
     }
 
-    fw_signal_install();
+    fw_process_init();
     // The targets of a start slot (scraper.h) are fetched together, each with curl's 256 KiB
     // receive buffer and its body: with glibc's default thresholds the heap's free top then
     // went back to the kernel after each slot and the next one faulted it in again (about

@@ -67,7 +67,7 @@ main(int argc, char **argv)
         return rc < 0 ? 2 : 0;
     }
 
-    fw_signal_install();
+    fw_process_init();
     slod_t *slod = slod_new(&opts, &cfg);
     fw_err_t err = {0};
     if (slod_open(slod, &err) < 0) {

@@ -42,7 +42,7 @@ s_endpoint(zsock_t *sock, char *buf, size_t size)
 
 START_TEST(test_fw_daemon_reload_step_on_sighup)
 {
-    fw_signal_install();
+    fw_process_init();
     struct s_reloads r = {0, 0};
     ck_assert_int_eq(fw_daemon_reload_step(NULL, s_reload, &r), 0);
     ck_assert_int_eq(r.calls, 0); // nothing asked

@@ -268,7 +268,7 @@ s_on_stop(zloop_t *loop, int timer_id, void *arg)
 
 START_TEST(test_fw_zsock_loop_survives_sighup)
 {
-    fw_signal_install();
+    fw_process_init();
     zloop_t *loop = zloop_new();
     bool stopped_by_timer = false;
     zloop_timer(loop, 400, 1, s_on_stop, &stopped_by_timer);

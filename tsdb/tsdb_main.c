@@ -137,7 +137,7 @@ main(int argc, char **argv)
         printf("configuration OK\n");
         return 0;
     }
-    fw_signal_install();
+    fw_process_init();
     // A query's large buffers (its answer's text, a range query's points) are mmapped and
     // unmapped when freed, at a fixed threshold: glibc's default raises the threshold after
     // the first such free, and later buffers then stay in the heap after the query (four

@@ -6,7 +6,9 @@
 # log entry failed, so the group is sent again at the next group_interval (not after
 # repeat_interval 4h) and /api/v2/notifications shows the record "failed" with its reason.
 # Once the sink answers 200, the next send is "delivered" and no more are made. notifyd's
-# /metrics carries Alertmanager's families with the counts of those requests.
+# /metrics carries Alertmanager's families with the counts of those requests. Last, a webhook
+# URL with a Unicode host (bücher.localhost, which libcurl resolves to loopback itself) is
+# delivered to its punycode name, as Go's net/http sends it (xn--bcher-kva.localhost).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 BUILD=${BUILD:-build}
@@ -24,10 +26,16 @@ route:
   group_wait: 200ms
   group_interval: 2s
   repeat_interval: 4h
+  routes:
+    - matchers: [alertname="IdnHost"]
+      receiver: idn
 receivers:
   - name: hook
     webhook_configs:
       - url: http://127.0.0.1:$SINK/hook
+  - name: idn
+    webhook_configs:
+      - url: http://bücher.localhost:$SINK/idn
 YML
 cat > "$IT_DIR/notifyd.yml" <<YML
 timeout: 2s
@@ -97,4 +105,13 @@ want "alertmanager_notification_latency_seconds_bucket{integration=\"webhook\",l
 want "alertmanager_notification_latency_seconds_count{integration=\"email\"} 0"
 want "alertmanager_notifications_failed_total{integration=\"webhook\",reason=\"contextCanceled\"} 0"
 it_ok "notifyd /metrics: alertmanager_notifications_total, _failed_total{reason}, requests, latency histogram (${failed} failed, ${okp} ok)"
+
+curl -fsS -o /dev/null -XPOST -H 'Content-Type: application/json' "$AMURL/api/v2/alerts" \
+    -d '[{"labels":{"alertname":"IdnHost"}}]' || it_die "POST IdnHost"
+idn() { jq -sc '[.[] | select(.path == "/idn")]' "$IT_DIR/posts.jsonl"; }
+it_until 50 0.1 sh -c "curl -fsS $AMURL/api/v2/notifications?receiver=idn | jq -e '.[0].result == \"delivered\"'" \
+    || it_die "IdnHost not delivered: $(notes | jq -c '[.[] | select(.receiver == "idn")]'); sink: $(idn)"
+got=$(idn | jq -r '[.[] | "\(.code) \(.host)"] | join(",")')
+[ "$got" = "200 xn--bcher-kva.localhost:$SINK" ] || it_die "Unicode host: want one POST with Host xn--bcher-kva.localhost:$SINK, got '$got'"
+it_ok "a webhook to http://bücher.localhost:$SINK/idn is delivered with Host xn--bcher-kva.localhost:$SINK"
 it_finish

@@ -4,7 +4,8 @@
 Answers 500 to every POST until the file DIR/ok exists, then 200; a POST to a path ending in
 /fail is always answered 500. While the file DIR/hold exists (at most 30 s) a POST is held
 unanswered; its path is appended to DIR/held.log when the hold starts. Each POST answered is
-appended to DIR/posts.jsonl as {"code": <answered>, "path": <path>, "body": <the JSON body>}.
+appended to DIR/posts.jsonl as {"code": <answered>, "path": <path>, "host": <its Host header>,
+"body": <the JSON body>}.
 """
 import json
 import os
@@ -29,7 +30,7 @@ class H(BaseHTTPRequestHandler):
         if self.path.endswith("/fail"):
             code = 500
         with open(os.path.join(DIR, "posts.jsonl"), "a") as f:
-            f.write(json.dumps({"code": code, "path": self.path, "body": body}) + "\n")
+            f.write(json.dumps({"code": code, "path": self.path, "host": self.headers.get("Host"), "body": body}) + "\n")
         self.send_response(code)
         self.send_header("Content-Length", "0")
         self.end_headers()
