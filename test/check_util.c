@@ -97,7 +97,10 @@ char check_util_tmpdir[128];
 void
 check_util_tmpdir_setup(void)
 {
-    check_util_tmpdir_new(check_util_tmpdir, sizeof(check_util_tmpdir), tcase_name());
+    // Check sets the test case's name only once its first test runs, after a checked fixture,
+    // so a setup often sees NULL: the directory is then test/tmp/check.XXXXXX.
+    const char *name = tcase_name();
+    check_util_tmpdir_new(check_util_tmpdir, sizeof(check_util_tmpdir), name ? name : "check");
 }
 
 void

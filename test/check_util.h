@@ -37,7 +37,7 @@ int check_util_tmpdir_remove(const char *dir);
 
 // The fixture of the suites whose every test works in a directory of its own:
 // tcase_add_checked_fixture(tc, check_util_tmpdir_setup, check_util_tmpdir_teardown). The
-// setup makes check_util_tmpdir a new directory test/tmp/<test case>.XXXXXX (one test runs
+// setup makes check_util_tmpdir a new directory test/tmp/<test case or check>.XXXXXX (one test runs
 // at a time in a process, so one buffer serves every suite); the teardown removes it and
 // fails the test when it cannot. A suite names it s_dir:
 // static const char *const s_dir = check_util_tmpdir;
