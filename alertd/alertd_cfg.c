@@ -382,7 +382,7 @@ static const struct fw_cfg_field s_global_fields[] = {
     F_STR("slack_api_url_file", T, slack_api_url_file),
     F_STR("slack_app_token", T, slack_app_token),
     F_STR("slack_app_token_file", T, slack_app_token_file),
-    F_NO("slack_app_url"),
+    F_STR("slack_app_url", T, slack_app_url),
     F_STR("opsgenie_api_key", T, opsgenie_api_key),
     F_STR("opsgenie_api_key_file", T, opsgenie_api_key_file),
     F_STR("opsgenie_api_url", T, opsgenie_api_url),
@@ -658,10 +658,16 @@ s_check(struct alertd_cfg *cfg, struct fw_cfg_errors *errs)
     PAIR(smtp_auth_secret, smtp_auth_secret_file);
     PAIR(slack_api_url, slack_api_url_file);
     PAIR(slack_app_token, slack_app_token_file);
-    // A bot token goes with the chat.postMessage API URL (the old workaround), not a webhook.
-    if (s_set(g->slack_api_url) && s_set(g->slack_app_token) &&
-        !strstr(g->slack_api_url, "chat.postMessage"))
-        s_check_pair(&c, g->slack_api_url, g->slack_app_token, "slack_api_url", "slack_app_token");
+    // A bot token goes with no webhook URL, except slack_api_url set to slack_app_url itself
+    // (the old workaround for bot tokens, which config.go still takes).
+    if ((s_set(g->slack_app_token) || s_set(g->slack_app_token_file)) &&
+        (s_set(g->slack_api_url) || s_set(g->slack_api_url_file)) &&
+        (!s_set(g->slack_api_url) ||
+         strcmp(g->slack_api_url,
+                s_set(g->slack_app_url) ? g->slack_app_url : ALERTD_CFG_SLACK_APP_URL) != 0))
+        fw_cfg_errors_add(errs, cfg->file, g->pos,
+                          "at most one of slack_app_token/slack_app_token_file & "
+                          "slack_api_url/slack_api_url_file must be configured");
     PAIR(opsgenie_api_key, opsgenie_api_key_file);
     PAIR(victorops_api_key, victorops_api_key_file);
     PAIR(wechat_api_secret, wechat_api_secret_file);

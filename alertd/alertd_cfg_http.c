@@ -330,6 +330,16 @@ alertd_cfg_http_effective(const struct alertd_cfg_http *own, struct fw_cfg_pos p
     return json_incref(global_json);
 }
 
+bool
+alertd_cfg_http_has_authorization(const struct alertd_cfg_http *own, struct fw_cfg_pos parent)
+{
+    if (own->pos.line == parent.line && own->pos.col == parent.col)
+        return false;
+    return alertd_cfg_set(own->auth_type) || alertd_cfg_set(own->auth_credentials) ||
+           alertd_cfg_set(own->auth_credentials_file) || alertd_cfg_set(own->bearer_token) ||
+           alertd_cfg_set(own->bearer_token_file);
+}
+
 void
 alertd_cfg_http_put(json_t *o, json_t *http)
 {

@@ -55,6 +55,11 @@ json_t *alertd_cfg_http_effective(const struct alertd_cfg_http *own, struct fw_c
                                   json_t *global_json, const char *file,
                                   struct fw_cfg_errors *errs);
 
+// Whether an integration at parent has its own http_config with credentials for an
+// Authorization header (authorization, or bearer_token, which prometheus/common turns into
+// one): Slack's app tokens and Webex's bot token are checked against it.
+bool alertd_cfg_http_has_authorization(const struct alertd_cfg_http *own, struct fw_cfg_pos parent);
+
 // Add http (borrowed) to an integration's NOTIFY object o as `http_config`, unless it says
 // nothing beyond the defaults.
 void alertd_cfg_http_put(json_t *o, json_t *http);

@@ -102,9 +102,9 @@ const struct fw_cfg_field alertd_cfg_slack_fields[] = {
      .type = FW_CFG_STRUCT,
      .off = offsetof(T, http),
      .child = alertd_cfg_http_fields},
-    F_WHY("app_token", "the Slack chat.postMessage API is not supported yet"),
-    F_WHY("app_url", "the Slack chat.postMessage API is not supported yet"),
-    F_WHY("app_token_file", "the Slack chat.postMessage API is not supported yet"),
+    F_STR("app_token", T, app_token),
+    F_STR("app_token_file", T, app_token_file),
+    F_STR("app_url", T, app_url),
     F_WHY("timeout", "notifyd's timeout applies"),
     F_WHY("message_text", "not supported yet"),
     {NULL},
@@ -255,6 +255,78 @@ alertd_cfg_receivers_pick(const char *file, struct fw_cfg_errors *errs, struct f
     return true;
 }
 
+// The bot token this slack_config uses, as Alertmanager's config.go picks it: its own
+// app_token or app_token_file, else the global ones, unless the config has its own
+// authorization in http_config or its own api_url (the old workaround: a bot token in
+// http_config and the chat.postMessage URL as api_url). *inline_value and *file_name are
+// borrowed from s or g (NULL when none).
+static void
+s_slack_token(const struct alertd_cfg_slack *s, const struct alertd_cfg_global *g,
+              const char **inline_value, const char **file_name)
+{
+    *inline_value = s->app_token;
+    *file_name = s->app_token_file;
+    if (alertd_cfg_set(s->app_token) || alertd_cfg_set(s->app_token_file))
+        return;
+    *inline_value = *file_name = NULL;
+    if (!alertd_cfg_http_has_authorization(&s->http, s->pos) && !alertd_cfg_set(s->api_url)) {
+        *inline_value = g->slack_app_token;
+        *file_name = g->slack_app_token_file;
+    }
+}
+
+static bool
+s_slack_token_given(const struct alertd_cfg_slack *s, const struct alertd_cfg_global *g)
+{
+    const char *v, *f;
+    s_slack_token(s, g, &v, &f);
+    return alertd_cfg_set(v) || alertd_cfg_set(f);
+}
+
+// With a bot token: the request goes to app_url (its own, else global.slack_app_url, else
+// chat.postMessage) with the token as a Bearer Authorization, which must then not come from
+// http_config too (config.go: "http authorization can't be set when using Slack App
+// tokens"). The token file is read now, as alertd reads every http_config file (notifyd
+// runs in its own pod): a new token takes a reload.
+static void
+s_slack_app(struct s_ctx *c, struct alertd_cfg_slack *s, const struct alertd_cfg_global *g)
+{
+    const char *v, *f;
+    s_slack_token(s, g, &v, &f);
+    if (!alertd_cfg_set(v) && !alertd_cfg_set(f))
+        return;
+    char *token = alertd_cfg_receivers_secret(c->file, c->errs, v, f, s->pos, "app_token");
+    if (!token || !s->http_json) {
+        free(token);
+        return; // an error is reported already
+    }
+    if (json_object_get(s->http_json, "authorization")) {
+        fw_cfg_errors_add(c->errs, c->file, s->pos,
+                          "http authorization can't be set when using Slack App tokens");
+        free(token);
+        return;
+    }
+    const char *app_url = alertd_cfg_set(s->app_url)         ? s->app_url
+                          : alertd_cfg_set(g->slack_app_url) ? g->slack_app_url
+                                                             : ALERTD_CFG_SLACK_APP_URL;
+    free(s->url);
+    free(s->url_file);
+    s->url_file = NULL;
+    s->url = alertd_cfg_receivers_http_url(c->file, c->errs, s->pos, app_url, "in slack app_url")
+                 ? fw_strdup(app_url)
+                 : NULL;
+    // A copy: the global http_config's object is shared by every integration without one.
+    json_t *h = json_deep_copy(s->http_json);
+    char *auth = fw_asprintf("Bearer %s", token);
+    json_object_set_new(h, "authorization", json_string(auth));
+    memset(auth, 0, strlen(auth));
+    memset(token, 0, strlen(token));
+    free(auth);
+    free(token);
+    json_decref(s->http_json);
+    s->http_json = h;
+}
+
 static void
 s_check_slack(struct s_ctx *c, struct alertd_cfg_slack *s, const struct alertd_cfg_global *g)
 {
@@ -263,9 +335,18 @@ s_check_slack(struct s_ctx *c, struct alertd_cfg_slack *s, const struct alertd_c
     s->url = s->url_file = NULL;
     // As Alertmanager: the receiver's own api_url or api_url_file, else the global ones; a
     // file is read when a notification is sent (a file that is not there yet at load is
-    // fine, and a rotated URL is picked up at once).
-    if (!alertd_cfg_receivers_pick(c->file, c->errs, s->pos, "api_url", s->api_url, s->api_url_file,
-                                   g->slack_api_url, g->slack_api_url_file, &s->url, &s->url_file))
+    // fine, and a rotated URL is picked up at once). A bot token (s_slack_app) replaces the
+    // URL with app_url.
+    bool own_url = alertd_cfg_set(s->api_url) || alertd_cfg_set(s->api_url_file);
+    bool own_token = alertd_cfg_set(s->app_token) || alertd_cfg_set(s->app_token_file);
+    if (own_url && own_token)
+        fw_cfg_errors_add(c->errs, c->file, s->pos,
+                          "at most one of api_url/api_url_file & app_token/app_token_file must be "
+                          "configured");
+    bool picked =
+        alertd_cfg_receivers_pick(c->file, c->errs, s->pos, "api_url", s->api_url, s->api_url_file,
+                                  g->slack_api_url, g->slack_api_url_file, &s->url, &s->url_file);
+    if (!picked && !s_slack_token_given(s, g))
         fw_cfg_errors_add(c->errs, c->file, s->pos, "no global Slack API URL set");
     if (s->url)
         alertd_cfg_receivers_http_url(c->file, c->errs, s->pos, s->url, "in slack api_url");
@@ -422,6 +503,7 @@ alertd_cfg_receivers_check(struct alertd_cfg_receiver *r, const struct alertd_cf
         s_check_slack(&c, s, g);
         json_decref(s->http_json);
         s->http_json = alertd_cfg_http_effective(&s->http, s->pos, g->http_json, file, errs);
+        s_slack_app(&c, s, g);
     }
     for (size_t i = 0; i < r->pagerduty_len; i++) {
         struct alertd_cfg_pagerduty *p = &r->pagerduty[i];

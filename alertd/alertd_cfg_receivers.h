@@ -41,6 +41,9 @@ struct alertd_cfg_slack_action {
     struct alertd_cfg_slack_confirm confirm;        // given when its pos differs from pos
 };
 
+// Slack's Web API method a bot token posts to (global.slack_app_url's default).
+#define ALERTD_CFG_SLACK_APP_URL "https://slack.com/api/chat.postMessage"
+
 struct alertd_cfg_slack {
     struct fw_cfg_pos pos;
     struct fw_cfg_vpos_list vpos; // where each text value sits (FW_CFG_VALUE_POS)
@@ -56,11 +59,14 @@ struct alertd_cfg_slack {
     size_t mrkdwn_in_len;
     struct alertd_cfg_slack_action *actions; // owned
     size_t actions_len;
-    char *url;      // owned, derived at load: api_url or global slack_api_url, when inline
+    char *app_token, *app_token_file, *app_url; // owned: a bot token for chat.postMessage
+    char *url;      // owned, derived at load: api_url or global slack_api_url, when inline;
+                    // app_url (or global slack_app_url) with an app token
     char *url_file; // owned, derived at load: else api_url_file or global slack_api_url_file,
                     // which notifyd reads at each delivery (as Alertmanager reads it)
     struct alertd_cfg_http http; // http_config (alertd_cfg_http.h)
-    json_t *http_json;           // owned, derived at load: the effective http_config
+    json_t *http_json;           // owned, derived at load: the effective http_config, with the
+                                 // app token as its authorization (Bearer)
 };
 
 struct alertd_cfg_pd_image {

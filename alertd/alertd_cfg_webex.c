@@ -39,19 +39,6 @@ s_url_ok(const char *u)
     return h && *h && *h != '/' && *h != '?' && *h != '#';
 }
 
-// The http_config mapping was written in the config (fw_cfg gives an absent one the
-// position of its parent) and holds credentials for an Authorization header.
-static bool
-s_has_authorization(const struct alertd_cfg_webex *w)
-{
-    const struct alertd_cfg_http *h = &w->http;
-    if (h->pos.line == w->pos.line && h->pos.col == w->pos.col)
-        return false;
-    return alertd_cfg_set(h->auth_type) || alertd_cfg_set(h->auth_credentials) ||
-           alertd_cfg_set(h->auth_credentials_file) || alertd_cfg_set(h->bearer_token) ||
-           alertd_cfg_set(h->bearer_token_file);
-}
-
 static void
 s_check(const char *file, struct fw_cfg_errors *errs, struct alertd_cfg_webex *w,
         const struct alertd_cfg_global *g)
@@ -60,7 +47,7 @@ s_check(const char *file, struct fw_cfg_errors *errs, struct alertd_cfg_webex *w
     w->url = NULL;
     if (!alertd_cfg_set(w->room_id))
         fw_cfg_errors_add(errs, file, w->pos, "missing room_id on webex_config");
-    if (!s_has_authorization(w))
+    if (!alertd_cfg_http_has_authorization(&w->http, w->pos))
         fw_cfg_errors_add(errs, file, w->pos, "missing webex_configs.http_config.authorization");
     const char *url = alertd_cfg_set(w->api_url)         ? w->api_url
                       : alertd_cfg_set(g->webex_api_url) ? g->webex_api_url

@@ -1,6 +1,7 @@
 /*  notifyd_slack.c — see notifyd_slack.h. Keys are emitted as Go's encoding/json emits
     Alertmanager's request structs: omitempty ones only when non-empty, the others always.
 */
+#include <stdio.h>
 #include <string.h>
 
 #include "fw_log.h"
@@ -11,6 +12,24 @@
 #include "notifyd_tmpl.h"
 
 #define S_MAX_TITLE_RUNES 1024
+
+void
+notifyd_slack_answer(struct notifyd_req *req, const char *body, struct notifyd_answer *out)
+{
+    (void)req;
+    memset(out, 0, sizeof *out);
+    out->verdict = NOTIFYD_ANSWER_DELIVERED;
+    // Only a JSON object with "ok" says anything: an incoming webhook answers the text "ok".
+    json_t *j = json_loads(body ? body : "", JSON_DISABLE_EOF_CHECK, NULL);
+    const json_t *ok = json_object_get(j, "ok");
+    if (json_is_boolean(ok) && !json_is_true(ok)) {
+        out->verdict = NOTIFYD_ANSWER_FAILED;
+        snprintf(out->reason, sizeof out->reason, "client_error");
+        const char *e = json_string_value(json_object_get(j, "error"));
+        snprintf(out->detail, sizeof out->detail, "error response from Slack: %.200s", e ? e : "");
+    }
+    json_decref(j);
+}
 
 static json_t *
 s_fields(const json_t *config, const json_t *data)
@@ -128,6 +147,7 @@ notifyd_slack_build(const json_t *config, const json_t *data, struct notifyd_req
     json_decref(req);
     out->url = fw_strdup(url);
     out->body = fw_strdup(body);
+    out->answer = notifyd_slack_answer;
     free(body);
     free(from_file);
     return 0;

@@ -171,7 +171,7 @@ START_TEST(test_alertd_cfg_unsupported_refused)
     static const char *const want[] = {
         "bad.yml:2:3: error: global.jira_api_url: not supported by floorwatch",
         "bad.yml:3:3: error: global.incidentio_url: not supported by floorwatch",
-        "bad.yml:4:3: error: global.slack_app_url: not supported by floorwatch",
+        "bad.yml:4:3: error: global.pagerduty_url: not supported by floorwatch",
         "bad.yml:6:1: error: tracing: not supported by floorwatch",
         "bad.yml:11:9: error: receivers[0].webhook_configs[0].timeout: not supported",
         "bad.yml:15:11: error: receivers[0].webhook_configs[0].http_config.http_headers: not "
@@ -191,7 +191,7 @@ START_TEST(test_alertd_cfg_unsupported_refused)
         "global:\n"                                                                        // 1
         "  jira_api_url: 'http://v/'\n"                                                    // 2
         "  incidentio_url: 'http://r/'\n"                                                  // 3
-        "  slack_app_url: http://m/\n"                                                     // 4
+        "  pagerduty_url: http://m/\n"                                                     // 4
         "templates: ['/t/*.tmpl']\n"                                                       // 5
         "tracing: {endpoint: 'x:4317'}\n"                                                  // 6
         "route: {receiver: a}\n"                                                           // 7

@@ -185,6 +185,32 @@ START_TEST(test_notifyd_slack_fields_actions)
 }
 END_TEST
 
+// A bot token's chat.postMessage answers 200 with {"ok": false} on failure: not a delivery.
+START_TEST(test_notifyd_slack_answer)
+{
+    struct notifyd_answer a;
+    notifyd_slack_answer(NULL, "{\"ok\":false,\"error\":\"invalid_auth\"}", &a);
+    ck_assert_int_eq(a.verdict, NOTIFYD_ANSWER_FAILED);
+    ck_assert_str_eq(a.reason, "client_error");
+    ck_assert_str_eq(a.detail, "error response from Slack: invalid_auth");
+    notifyd_slack_answer(NULL, "{\"ok\":true,\"channel\":\"C1\",\"ts\":\"1.2\"}", &a);
+    ck_assert_int_eq(a.verdict, NOTIFYD_ANSWER_DELIVERED);
+    notifyd_slack_answer(NULL, "ok", &a); // an incoming webhook
+    ck_assert_int_eq(a.verdict, NOTIFYD_ANSWER_DELIVERED);
+    notifyd_slack_answer(NULL, "", &a);
+    ck_assert_int_eq(a.verdict, NOTIFYD_ANSWER_DELIVERED);
+    // The builder installs it.
+    json_t *p = s_payload(NULL);
+    json_t *c = json_pack("{s:s}", "api_url", "http://127.0.0.1:1/api/chat.postMessage");
+    struct notifyd_req r;
+    ck_assert_int_eq(notifyd_slack_build(c, p, &r, NULL), 0);
+    ck_assert(r.answer == notifyd_slack_answer);
+    notifyd_req_clear(&r);
+    json_decref(c);
+    json_decref(p);
+}
+END_TEST
+
 START_TEST(test_notifyd_pagerduty_trigger_resolve)
 {
     json_t *p = s_payload(NULL);
@@ -246,6 +272,7 @@ notifyd_receivers_suite(void)
     tcase_add_test(tc, test_notifyd_tmpl_data_send_resolved);
     tcase_add_test(tc, test_notifyd_slack_default_body);
     tcase_add_test(tc, test_notifyd_slack_fields_actions);
+    tcase_add_test(tc, test_notifyd_slack_answer);
     tcase_add_test(tc, test_notifyd_pagerduty_trigger_resolve);
     tcase_add_test(tc, test_notifyd_pagerduty_dedup_key_sha256);
     suite_add_tcase(s, tc);

@@ -46,6 +46,11 @@ it with TLS.pem / TLS.key; the parameters arrive in the query string as Alertman
 sends them, recorded as "body" {name: value}; answered 200 {"status":1,...}, or 400
 {"status":0,...} when token or user is missing or the message empty). A Pushover token
 "fail400" is answered 400, "flaky503" 503 on its first request.
+/slackapi/... plays Slack's Web API method chat.postMessage (api.slack.com/methods/chat.postMessage)
+as a bot token uses it: "Authorization: Bearer xoxb-good" and a channel give 200 {"ok": true,
+"channel", "ts", "message"}; another token 200 {"ok": false, "error": "invalid_auth"}, none
+200 {"ok": false, "error": "not_authed"}, no channel 200 {"ok": false, "error":
+"channel_not_found"}: the API answers its errors with 200 and "ok": false.
 /wechat/NAME/... plays WeChat Work's API (developer.work.weixin.qq.com, "gettoken" and
 "message/send"): GET .../gettoken?corpid=wx-corp&corpsecret=wx-secret answers
 {"errcode":0,"errmsg":"ok","access_token":"TOKEN-<n>","expires_in":7200} (any other corpid or
@@ -163,6 +168,17 @@ def check_slack(b):
     for a in b["attachments"]:
         if "fallback" not in a:
             return "attachment without fallback"
+    return None
+
+
+def slackapi_error(b, headers):
+    auth = headers.get("Authorization")
+    if not auth:
+        return "not_authed"
+    if auth != "Bearer xoxb-good":
+        return "invalid_auth"
+    if not b.get("channel"):
+        return "channel_not_found"
     return None
 
 
@@ -511,6 +527,8 @@ class H(BaseHTTPRequestHandler):
             err = "not JSON"
         elif self.path.startswith("/hook/"):
             err = check_webhook(body)
+        elif self.path.startswith("/slackapi/"):
+            err = check_slack(body) or slackapi_error(body, self.headers)
         elif self.path.startswith("/slack"):
             err = check_slack(body)
         elif self.path.startswith("/pd"):
@@ -530,6 +548,8 @@ class H(BaseHTTPRequestHandler):
         status = 400 if err else (202 if self.path.startswith(("/pd", "/teamsv2/")) else 200)
         if body is not None and self.path.startswith("/discord/") and not err:
             status = 204
+        if self.path.startswith("/slackapi/"):
+            status = 200  # the Web API's errors are in its JSON
         if body is not None and self.path.startswith("/webex/"):
             status, err = check_webex(body, self.headers)
         if body is not None and self.path.startswith("/acs/"):
@@ -571,6 +591,11 @@ class H(BaseHTTPRequestHandler):
                                          "markdown": body.get("markdown")}).encode())
         elif self.path.startswith("/teams/"):
             self.wfile.write(b"1" if status < 300 else b"Bad payload")
+        elif self.path.startswith("/slackapi/"):
+            self.wfile.write(json.dumps(
+                {"ok": False, "error": err} if err else
+                {"ok": True, "channel": "C0123", "ts": "%.6f" % time.time(),
+                 "message": {"type": "message", "text": body.get("text", "")}}).encode())
         elif self.path.startswith("/og/"):
             self.wfile.write(json.dumps(
                 {"result": "Request will be processed", "took": 0.1, "requestId": "r-1"}
