@@ -21,6 +21,8 @@ const struct fw_cfg_field alertd_cfg_telegram_fields[] = {
     F_STR("bot_token", T, bot_token),
     F_STR("bot_token_file", T, bot_token_file),
     F_STR("chat_id", T, chat_id),
+    F_STR("chat_id_file", T, chat_id_file),
+    {.key = "message_thread_id", .type = FW_CFG_INT, .off = offsetof(T, message_thread_id)},
     F_STR("message", T, message),
     F_BOOL("disable_notifications", T, disable_notifications, "false"),
     F_STR("parse_mode", T, parse_mode),
@@ -28,8 +30,6 @@ const struct fw_cfg_field alertd_cfg_telegram_fields[] = {
      .type = FW_CFG_STRUCT,
      .off = offsetof(T, http),
      .child = alertd_cfg_http_fields},
-    F_WHY("chat_id_file", "newer than Alertmanager 0.25, not supported yet"),
-    F_WHY("message_thread_id", "newer than Alertmanager 0.25, not supported yet"),
     {NULL},
 };
 #undef T
@@ -60,7 +60,11 @@ s_check_one(struct alertd_cfg_telegram *t, const struct alertd_cfg_global *g, co
     long long id = 0;
     if (t->chat_id && *t->chat_id && !s_chat_id(t->chat_id, &id))
         fw_cfg_errors_add(errs, file, t->pos, "chat_id: not an integer: \"%s\"", t->chat_id);
-    else if (id == 0)
+    else if (id != 0 && alertd_cfg_set(t->chat_id_file))
+        fw_cfg_errors_add(errs, file, t->pos,
+                          "at most one of chat_id & chat_id_file must be configured");
+    else if (id == 0 && !alertd_cfg_set(t->chat_id_file))
+        // Alertmanager 0.25's text; chat_id_file came later ("missing chat_id or chat_id_file").
         fw_cfg_errors_add(errs, file, t->pos, "missing chat_id on telegram_config");
     if (t->parse_mode && *t->parse_mode && strcmp(t->parse_mode, "Markdown") != 0 &&
         strcmp(t->parse_mode, "MarkdownV2") != 0 && strcmp(t->parse_mode, "HTML") != 0)
@@ -115,10 +119,16 @@ alertd_cfg_telegram_notify(const struct alertd_cfg_receiver *r, json_t *notify)
         (void)s_chat_id(t->chat_id, &id);
         char chat[32];
         snprintf(chat, sizeof chat, "%lld", id); // as Go formats the int64 it read
-        json_t *o = json_pack("{s:b, s:b, s:s, s:s, s:s}", "send_resolved", t->send_resolved,
-                              "disable_notifications", t->disable_notifications, "chat_id", chat,
-                              "parse_mode", t->parse_mode ? t->parse_mode : "HTML", "api_url",
-                              t->url ? t->url : "");
+        json_t *o =
+            json_pack("{s:b, s:b, s:s, s:s}", "send_resolved", t->send_resolved,
+                      "disable_notifications", t->disable_notifications, "parse_mode",
+                      t->parse_mode ? t->parse_mode : "HTML", "api_url", t->url ? t->url : "");
+        if (alertd_cfg_set(t->chat_id_file))
+            json_object_set_new(o, "chat_id_file", json_string(t->chat_id_file));
+        else
+            json_object_set_new(o, "chat_id", json_string(chat));
+        if (t->message_thread_id)
+            json_object_set_new(o, "message_thread_id", json_integer(t->message_thread_id));
         if (t->token)
             json_object_set_new(o, "bot_token", json_string(t->token));
         if (t->token_file)

@@ -7,14 +7,16 @@
     bot_token (required on every config); the file and the global keys are from later
     Alertmanagers (0.26 and 0.28), implemented here because AM's conformance fixtures expect
     them to load. A token file is read by notifyd at each notification, as those
-    Alertmanagers read it, so a file missing at load is not an error. chat_id_file and
-    message_thread_id (later Alertmanagers) are refused: not supported.
+    Alertmanagers read it, so a file missing at load is not an error. chat_id_file (instead
+    of chat_id, read at each notification too) and message_thread_id (a forum topic) are from
+    later Alertmanagers (0.28+) as well.
 */
 #ifndef ALERTD_CFG_TELEGRAM_H
 #define ALERTD_CFG_TELEGRAM_H
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "fw_cfg.h"
 #include "alertd_cfg_http.h"
@@ -31,6 +33,8 @@ struct alertd_cfg_telegram {
     bool disable_notifications;                 // default false
     char *api_url, *bot_token, *bot_token_file; // owned, as written
     char *chat_id;                              // owned: an int64, as written
+    char *chat_id_file;                         // owned: read by notifyd at each notification
+    int64_t message_thread_id;                  // 0: none (the chat's main thread)
     char *message;                              // owned; NULL: telegram.default.message
     char *parse_mode;                           // owned; NULL: HTML
     char *token, *token_file, *url;             // owned, derived at load

@@ -1,4 +1,5 @@
 /*  notifyd_telegram.c — see notifyd_telegram.h. */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,27 @@ notifyd_telegram_answer(struct notifyd_req *req, const char *body, struct notify
     json_decref(j);
 }
 
+// chat_id_file's content, read at each notification as Alertmanager (0.28+) reads it: an
+// int64 after trimming white space, written back as Go formats it into buf.
+static int
+s_chat_from_file(const char *path, char *buf, size_t cap, fw_err_t *err)
+{
+    char *text = NULL;
+    if (fw_promcfg_http_read_secret(path, &text, err) != 0)
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    long long id = strtoll(text, &end, 10);
+    bool ok = errno == 0 && end != text && *end == '\0';
+    free(text);
+    if (!ok) {
+        fw_err_set(err, "could not parse chat_id from %s", path);
+        return -1;
+    }
+    snprintf(buf, cap, "%lld", id);
+    return 0;
+}
+
 int
 notifyd_telegram_build(const json_t *config, const json_t *data, struct notifyd_req *out,
                        fw_err_t *err)
@@ -37,6 +59,13 @@ notifyd_telegram_build(const json_t *config, const json_t *data, struct notifyd_
     memset(out, 0, sizeof *out);
     const char *url = json_string_value(json_object_get(config, "api_url"));
     const char *chat = json_string_value(json_object_get(config, "chat_id"));
+    char chat_buf[32];
+    const char *chat_file = json_string_value(json_object_get(config, "chat_id_file"));
+    if (chat_file && *chat_file) {
+        if (s_chat_from_file(chat_file, chat_buf, sizeof chat_buf, err) != 0)
+            return -1;
+        chat = chat_buf;
+    }
     if (!url || !*url || !chat || !*chat || strcmp(chat, "0") == 0) {
         fw_err_set(err, "telegram_config without api_url or chat_id");
         return -1;
@@ -71,6 +100,12 @@ notifyd_telegram_build(const json_t *config, const json_t *data, struct notifyd_
     if (json_is_true(json_object_get(config, "disable_notifications")))
         json_object_set_new(b, "disable_notification", json_string("true"));
     json_object_set_new(b, "disable_web_page_preview", json_string("true"));
+    json_int_t thread = json_integer_value(json_object_get(config, "message_thread_id"));
+    if (thread) { // telebot sends it only when set, as a string as its other parameters
+        char t[32];
+        snprintf(t, sizeof t, "%lld", (long long)thread);
+        json_object_set_new(b, "message_thread_id", json_string(t));
+    }
     if (*pm)
         json_object_set_new(b, "parse_mode", json_string(pm));
     json_object_set_new(b, "text", json_string(cutmsg));

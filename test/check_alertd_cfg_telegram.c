@@ -57,6 +57,21 @@ START_TEST(test_alertd_cfg_telegram_load_notify)
     json_decref(red);
     json_decref(n);
     alertd_cfg_destroy(&cfg);
+    // chat_id_file instead of chat_id, and a forum topic.
+    cfg = alertd_cfg_load("f.yml",
+                          "route: {receiver: t}\nreceivers:\n  - name: t\n"
+                          "    telegram_configs: [{chat_id_file: /run/chat, message_thread_id: 42,"
+                          " bot_token: x}]\n",
+                          &errs);
+    ck_assert_msg(cfg != NULL, "%s", errs.len ? errs.items[0].msg : "?");
+    n = json_object();
+    alertd_cfg_receivers_notify(&cfg->receivers[0], n);
+    t = json_array_get(json_object_get(n, "telegram_configs"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(t, "chat_id_file")), "/run/chat");
+    ck_assert_ptr_null(json_object_get(t, "chat_id"));
+    ck_assert_int_eq(json_integer_value(json_object_get(t, "message_thread_id")), 42);
+    json_decref(n);
+    alertd_cfg_destroy(&cfg);
     // The default API URL.
     cfg = alertd_cfg_load("d.yml",
                           "route: {receiver: t}\nreceivers:\n  - name: t\n"
@@ -86,8 +101,8 @@ START_TEST(test_alertd_cfg_telegram_refused)
         "bad.yml:7:9: error: unsupported scheme \"ftp\" for URL",
         "bad.yml:12:22: error: telegram_configs.message: template: telegram_configs.message:1: "
         "function \"nofunc\" not defined",
-        "bad.yml:13:9: error: receivers[0].telegram_configs[2].chat_id_file: not supported",
-        "bad.yml:14:9: error: receivers[0].telegram_configs[2].message_thread_id: not supported",
+        "bad.yml:13:9: error: at most one of chat_id & chat_id_file must be configured",
+        "bad.yml:14:28: error: 'x' is not an integer for key 'message_thread_id'",
     };
     check_util_alertd_cfg_errors(
         "global: {telegram_bot_token: SECRET-a, telegram_bot_token_file: /k}\n" // 1
@@ -103,7 +118,7 @@ START_TEST(test_alertd_cfg_telegram_refused)
         "        parse_mode: markdown\n"                                        // 11
         "        message: '{{ nofunc }}'\n"                                     // 12
         "      - chat_id_file: /c\n"                                            // 13
-        "        message_thread_id: 3\n"                                        // 14
+        "        message_thread_id: x\n"                                        // 14
         "        chat_id: 5\n",                                                 // 15
         want, sizeof want / sizeof *want, "SECRET-");
 }

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../notifyd/notifyd_telegram.h"
 #include "../notifyd/notifyd_tmpl.h"
@@ -106,6 +108,41 @@ START_TEST(test_notifyd_telegram_options)
 }
 END_TEST
 
+// chat_id_file is read at each notification (white space trimmed, written as Go formats the
+// int64); message_thread_id is sent as telebot sends it, a string, only when not 0.
+START_TEST(test_notifyd_telegram_chat_file_thread)
+{
+    const char *path = "test/tmp/check_telegram_chat_id";
+    mkdir("test/tmp", 0755); // run from the checkout's root, as every suite
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("  -0042\n", f);
+    fclose(f);
+    json_t *cfg = s_config();
+    json_object_del(cfg, "chat_id");
+    json_object_set_new(cfg, "chat_id_file", json_string(path));
+    json_object_set_new(cfg, "message_thread_id", json_integer(7));
+    json_object_set_new(cfg, "message", json_string("m"));
+    json_t *p = s_payload(false);
+    struct notifyd_req r;
+    fw_err_t err;
+    ck_assert_int_eq(notifyd_telegram_build(cfg, p, &r, &err), 0);
+    ck_assert_str_eq(r.body,
+                     "{\"chat_id\":\"-42\",\"disable_web_page_preview\":\"true\","
+                     "\"message_thread_id\":\"7\",\"parse_mode\":\"HTML\",\"text\":\"m\"}\n");
+    notifyd_req_clear(&r);
+    f = fopen(path, "w");
+    fputs("chat", f);
+    fclose(f);
+    fw_err_clear(&err);
+    ck_assert_int_eq(notifyd_telegram_build(cfg, p, &r, &err), -1);
+    ck_assert_str_eq(err.msg, "could not parse chat_id from test/tmp/check_telegram_chat_id");
+    unlink(path);
+    json_decref(p);
+    json_decref(cfg);
+}
+END_TEST
+
 // {"ok": true} is a delivery; "ok": false, or an answer that is not JSON, a failure.
 START_TEST(test_notifyd_telegram_answer)
 {
@@ -131,6 +168,7 @@ notifyd_telegram_suite(void)
     TCase *tc = tcase_create("build");
     tcase_add_test(tc, test_notifyd_telegram_firing_resolved);
     tcase_add_test(tc, test_notifyd_telegram_options);
+    tcase_add_test(tc, test_notifyd_telegram_chat_file_thread);
     tcase_add_test(tc, test_notifyd_telegram_answer);
     suite_add_tcase(s, tc);
     return s;
