@@ -265,6 +265,8 @@ s_start(notifyd_deliver_t *self, struct s_job *j)
     if (j->step == 0) {
         j->attempts++;
         j->chain_us = 0;
+        if (j->attempts > 1 && j->req.resign)
+            (void)j->req.resign(&j->req, fw_time_now_ms());
     }
     j->easy = s_easy_take(self);
     free(j->answer);

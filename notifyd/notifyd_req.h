@@ -42,6 +42,11 @@ struct notifyd_answer {
 typedef void (*notifyd_req_answer_fn)(struct notifyd_req *req, const char *body,
                                       struct notifyd_answer *out);
 
+// Bring a time-bound credential of req up to date for an attempt made at now_ms (wall clock):
+// SNS's Signature Version 4 holds 15 minutes, and a retry can come later. Uses req->key.
+// -1 when it cannot (the attempt is then made as it is, and the service answers).
+typedef int (*notifyd_req_resign_fn)(struct notifyd_req *req, int64_t now_ms);
+
 // The SMTP envelope and session settings of an email delivery.
 struct notifyd_req_smtp {
     char *from;                           // owned: MAIL FROM address
@@ -73,7 +78,8 @@ struct notifyd_req {
     struct notifyd_req_rate rate; // the receiver's rate limit; requests 0: none
     struct notifyd_req_smtp smtp; // SMTP only
     notifyd_req_answer_fn answer; // NULL: any 2xx answer is a delivery
-    char *key;                    // owned secret for answer, or NULL
+    notifyd_req_resign_fn resign; // NULL: the request is sent as built at every attempt
+    char *key;                    // owned secret for answer or resign, or NULL
     char *failed;                 // owned: set when a part failed for good (the outcome is
                                   // then failed even if the rest goes through), or NULL
     struct json_t *http;          // owned reference: NOTIFY's http_config (notifyd_http), or NULL

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fw_mem.h"
+#include "fw_log.h"
 #include "fw_sigv4.h"
 #include "fw_time.h"
 #include "notifyd_sns.h"
@@ -128,6 +129,67 @@ s_authority(const char *url)
     return fw_strndup(p, strcspn(p, "/?#"));
 }
 
+// Sign req (its url and body) as of t (Unix seconds): Content-Type, Host, X-Amz-Date and
+// Authorization set, or replaced when req was signed before. 0, or -1 with err.
+static int
+s_sign(struct notifyd_req *req, const char *ak, const char *sk, const char *region, int64_t t,
+       fw_err_t *err)
+{
+    char amz[17];
+    fw_sigv4_amz_date(t, amz);
+    char *host = s_authority(req->url);
+    char *h_type = fw_strdup("Content-Type: application/x-www-form-urlencoded; charset=utf-8");
+    char *h_host = fw_asprintf("Host: %s", host);
+    char *h_date = fw_asprintf("X-Amz-Date: %s", amz);
+    const char *const hs[] = {h_type, h_host, h_date};
+    struct fw_sigv4_key key = {ak, sk, region, "sns"};
+    char *auth = fw_sigv4_authorization(&key, "POST", req->url, hs, 3, req->body, strlen(req->body),
+                                        amz, err);
+    int rc = -1;
+    if (auth &&
+        notifyd_req_header(req, "Content-Type",
+                           "application/x-www-form-urlencoded; charset=utf-8") == 0 &&
+        notifyd_req_header(req, "Host", host) == 0 &&
+        notifyd_req_header(req, "X-Amz-Date", amz) == 0 &&
+        notifyd_req_header(req, "Authorization", auth) == 0)
+        rc = 0;
+    else if (auth)
+        fw_err_set(err, "sns: too many headers");
+    if (auth)
+        memset(auth, 0, strlen(auth));
+    free(auth);
+    free(host);
+    free(h_type);
+    free(h_host);
+    free(h_date);
+    return rc;
+}
+
+// notifyd_req_resign_fn: sign again at the attempt's time with the keys kept in req->key
+// ("access\nsecret\nregion"), as the AWS SDK signs every attempt.
+static int
+s_resign(struct notifyd_req *req, int64_t now_ms)
+{
+    if (!req->key)
+        return -1;
+    char *ak = fw_strdup(req->key);
+    char *sk = strchr(ak, '\n');
+    char *region = sk ? strchr(sk + 1, '\n') : NULL;
+    int rc = -1;
+    if (region) {
+        *sk++ = '\0';
+        *region++ = '\0';
+        fw_err_t err;
+        fw_err_clear(&err);
+        rc = s_sign(req, ak, sk, region, now_ms / 1000, &err);
+        if (rc != 0)
+            fw_warn("sns.resign.fail", "err=\"%s\"", err.msg);
+    }
+    memset(ak, 0, strlen(req->key));
+    free(ak);
+    return rc;
+}
+
 int
 notifyd_sns_build_at(const json_t *config, const json_t *data, int64_t t, struct notifyd_req *out,
                      fw_err_t *err)
@@ -213,29 +275,10 @@ notifyd_sns_build_at(const json_t *config, const json_t *data, int64_t t, struct
     // The SDK posts to the endpoint's path with the operation's "/" appended (".../x" is
     // ".../x/", no path is "/").
     out->url = url[strlen(url) - 1] == '/' ? fw_strdup(url) : fw_asprintf("%s/", url);
-    char amz[17];
-    fw_sigv4_amz_date(t, amz);
-    char *host = s_authority(out->url);
-    char *h_type = fw_strdup("Content-Type: application/x-www-form-urlencoded; charset=utf-8");
-    char *h_host = fw_asprintf("Host: %s", host);
-    char *h_date = fw_asprintf("X-Amz-Date: %s", amz);
-    const char *const hs[] = {h_type, h_host, h_date};
-    struct fw_sigv4_key key = {ak, sk, region, "sns"};
-    char *auth = fw_sigv4_authorization(&key, "POST", out->url, hs, 3, out->body, strlen(out->body),
-                                        amz, err);
-    if (auth) {
-        (void)notifyd_req_header(out, "Content-Type",
-                                 "application/x-www-form-urlencoded; charset=utf-8");
-        (void)notifyd_req_header(out, "Host", host);
-        (void)notifyd_req_header(out, "X-Amz-Date", amz);
-        (void)notifyd_req_header(out, "Authorization", auth);
-    }
-    free(auth);
-    free(host);
-    free(h_type);
-    free(h_host);
-    free(h_date);
-    if (!out->headers_len) {
+    // The keys stay with the request (a secret), so a retry is signed again at its own time.
+    out->key = fw_asprintf("%s\n%s\n%s", ak, sk, region);
+    out->resign = s_resign;
+    if (s_sign(out, ak, sk, region, t, err) != 0) {
         notifyd_req_clear(out);
         return -1;
     }

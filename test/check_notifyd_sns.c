@@ -74,6 +74,20 @@ START_TEST(test_notifyd_sns_publish_signed)
                      "SignedHeaders=content-type;host;x-amz-date, "
                      "Signature=a4e95531e24f0dcd746a91e7213a206710aa9717e8c4529264d0aeca68de37d6");
     ck_assert(!r.get);
+    // A retry an hour later is signed again at its own time (a signature holds 15 minutes),
+    // as a request built then would be.
+    ck_assert(r.resign != NULL);
+    ck_assert_int_eq(r.resign(&r, ((int64_t)S_T + 3600) * 1000 + 999), 0);
+    struct notifyd_req later;
+    ck_assert_int_eq(notifyd_sns_build_at(cfg, p, S_T + 3600, &later, NULL), 0);
+    ck_assert_str_eq(s_header(&r, "X-Amz-Date"), "20150830T133600Z");
+    ck_assert_str_eq(s_header(&r, "Authorization"), s_header(&later, "Authorization"));
+    ck_assert_str_ne(s_header(&r, "Authorization"),
+                     "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-2/sns/aws4_request, "
+                     "SignedHeaders=content-type;host;x-amz-date, "
+                     "Signature=a4e95531e24f0dcd746a91e7213a206710aa9717e8c4529264d0aeca68de37d6");
+    ck_assert_uint_eq(r.headers_len, later.headers_len); // replaced, not added
+    notifyd_req_clear(&later);
     notifyd_req_clear(&r);
     // No path: the SDK posts to "/"; a port is part of Host.
     json_object_set_new(cfg, "api_url", json_string("http://127.0.0.1:4566"));
