@@ -17,16 +17,11 @@
 # alertd SIGHUPed: the next notification uses the new values.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-BUILD=${BUILD:-build}
-BIN=$BUILD/bin
-HERE=$(cd "$(dirname "$0")/../.." && pwd)
-PY=/usr/bin/python3
+. "$(dirname "$0")/receivers_lib.sh"
 it_need_cmds prometheus-alertmanager curl jq
 it_tmpdir
 
-CAP_FW=$(it_free_port); CAP_AM=$(it_free_port)
-AMREF=$(it_free_port)
-EXT=http://alerts.example:9093
+rx_pair_ports
 
 # One config per side; only the capture port differs. Secrets partly from *_file keys.
 mkcfg() { # PORT DIR SIDE (fw or am)
@@ -123,104 +118,48 @@ YML
 mkcfg "$CAP_FW" "$IT_DIR/fw" fw
 mkcfg "$CAP_AM" "$IT_DIR/am" am
 
-it_start cap_fw $PY "$HERE/test/it/receivers_capture.py" "$CAP_FW" "$IT_DIR/fw.jsonl"
-it_start cap_am $PY "$HERE/test/it/receivers_capture.py" "$CAP_AM" "$IT_DIR/am.jsonl"
-it_start_notifyd_alertd "$IT_DIR/fw/am.yml" --web.external-url=$EXT
-it_start amref prometheus-alertmanager --config.file="$IT_DIR/am/am.yml" \
-    --storage.path="$IT_DIR/amref" --web.listen-address=127.0.0.1:$AMREF \
-    --cluster.listen-address= --web.external-url=$EXT
-for u in "http://127.0.0.1:$CAP_FW/" "http://127.0.0.1:$CAP_AM/" "http://127.0.0.1:$AMREF/-/ready"; do
-    it_wait_http "$u" || it_die "$u did not come up"
-done
-it_ok "capture servers, notifyd, alertd and Alertmanager $(prometheus-alertmanager --version 2>&1 | head -1 | awk '{print $3}') up"
+rx_start_pair "$IT_DIR/fw/am.yml" "$IT_DIR/am/am.yml" ""
 
 START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%S.000Z)
-alerts() { # ENDS_AT (empty: firing)
-    local ends=${1:+,\"endsAt\":\"$1\"}
-    printf '[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{"summary":"line 1 stopped"},"startsAt":"%s","generatorURL":"http://prom.example/g1"%s},' "$START" "$ends"
-    printf '{"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{"summary":"line 2 stopped"},"startsAt":"%s","generatorURL":"http://prom.example/g2"%s}]' "$START" "$ends"
-}
-post() { # PORT BODY
-    curl -fsS -o /dev/null -H 'Content-Type: application/json' -d "$2" "http://127.0.0.1:$1/api/v2/alerts"
-}
-count() { # FILE PATH-PREFIX KEY TEXT: requests to the path whose body KEY contains TEXT
-    [ -s "$1" ] || { echo 0; return; }
-    jq -s --arg p "$2" --arg k "$3" --arg v "$4" \
-        '[.[] | select((.path | startswith($p)) and (((.body | getpath($k | split(".") | map(tonumber? // .))) // "" | tostring) | contains($v)))] | length' "$1"
-}
-post $AM "$(alerts)"; post $AMREF "$(alerts)"
-wait_n() { # FILE PATH KEY VALUE N
-    for _ in $(seq 150); do [ "$(count "$@")" -ge "$5" ] 2>/dev/null && return 0; sleep 0.1; done
-    [ -s "$1" ] && jq -c '[.path, .status, .err, (.body | tostring | .[0:300])]' "$1"
-    return 1
-}
+ALERTS='[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{"summary":"line 1 stopped"},"generatorURL":"http://prom.example/g1"},
+ {"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{"summary":"line 2 stopped"},"generatorURL":"http://prom.example/g2"}]'
+rx_post_both "$(rx_alerts "$ALERTS")"
 for f in fw am; do
-    wait_n "$IT_DIR/$f.jsonl" /slack/ attachments.0.fallback "[FIRING:2]" 3 || it_die "$f: 2 firing Slack requests"
-    wait_n "$IT_DIR/$f.jsonl" /pd/ event_action trigger 2 || it_die "$f: 2 PagerDuty triggers"
-    wait_n "$IT_DIR/$f.jsonl" /hook/ status firing 2 || it_die "$f: 2 firing webhooks"
+    rx_wait_count "$IT_DIR/$f.jsonl" /slack/ attachments.0.fallback "[FIRING:2]" 3 || it_die "$f: 2 firing Slack requests"
+    rx_wait_count "$IT_DIR/$f.jsonl" /pd/ event_action trigger 2 || it_die "$f: 2 PagerDuty triggers"
+    rx_wait_count "$IT_DIR/$f.jsonl" /hook/ status firing 2 || it_die "$f: 2 firing webhooks"
 done
 it_ok "firing: both sides sent 3 Slack messages, 2 PagerDuty triggers and 2 webhooks"
 
 END=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
-post $AM "$(alerts "$END")"; post $AMREF "$(alerts "$END")"
+rx_post_both "$(rx_alerts "$ALERTS" "$END")"
 for f in fw am; do
-    wait_n "$IT_DIR/$f.jsonl" /slack/ attachments.0.fallback "[RESOLVED]" 3 || it_die "$f: 2 resolved Slack messages"
-    wait_n "$IT_DIR/$f.jsonl" /pd/ event_action resolve 2 || it_die "$f: 2 PagerDuty resolves"
-    wait_n "$IT_DIR/$f.jsonl" /hook/ status resolved 2 || it_die "$f: 2 resolved webhooks"
+    rx_wait_count "$IT_DIR/$f.jsonl" /slack/ attachments.0.fallback "[RESOLVED]" 3 || it_die "$f: 2 resolved Slack messages"
+    rx_wait_count "$IT_DIR/$f.jsonl" /pd/ event_action resolve 2 || it_die "$f: 2 PagerDuty resolves"
+    rx_wait_count "$IT_DIR/$f.jsonl" /hook/ status resolved 2 || it_die "$f: 2 resolved webhooks"
 done
 it_ok "resolved: both sides sent the resolved Slack messages, 2 PagerDuty resolves and 2 webhooks"
-grep -q '"err": "[a-z]' "$IT_DIR/fw.jsonl" && it_die "floorwatch sent a request the capture server refused: $(grep '"err": "[a-z]' "$IT_DIR/fw.jsonl" | head -1)"
-it_ok "every floorwatch request has the documented shape (capture server checks)"
+rx_check_shapes
 
 # Field by field: the nth request to each path on one side against the nth on the other.
-$PY - "$IT_DIR/fw.jsonl" "$IT_DIR/am.jsonl" <<'PY' || it_die "request bodies differ from Alertmanager's"
-import json, sys
-def load(p):
-    out = {}
-    for l in open(p):
-        r = json.loads(l)
-        out.setdefault(r["path"], []).append(r)
-    return out
-fw, am = load(sys.argv[1]), load(sys.argv[2])
-def diff(a, b, at, out):
-    if isinstance(a, dict) and isinstance(b, dict):
-        for k in sorted(set(a) | set(b)):
-            if k not in a: out.append(f"{at}.{k}: missing in floorwatch (Alertmanager: {b[k]!r})")
-            elif k not in b: out.append(f"{at}.{k}: only in floorwatch ({a[k]!r})")
-            else: diff(a[k], b[k], f"{at}.{k}", out)
-    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        for i, (x, y) in enumerate(zip(a, b)): diff(x, y, f"{at}[{i}]", out)
-    elif a != b:
-        out.append(f"{at}: floorwatch {a!r} != Alertmanager {b!r}")
-bad, n = [], 0
-for path in sorted(set(fw) | set(am)):
-    if "fail400" in path or "flaky503" in path or "tmplfail" in path: continue
-    f, m = fw.get(path, []), am.get(path, [])
-    if len(f) != len(m): bad.append(f"{path}: {len(f)} requests, Alertmanager {len(m)}"); continue
-    for i, (x, y) in enumerate(zip(f, m)):
-        n += 1
-        diff(x["body"], y["body"], f"{path}#{i}", bad)
-        for h in ("Content-Type", "Authorization"):
-            if x["headers"].get(h) != y["headers"].get(h):
-                bad.append(f"{path}#{i} header {h}: {x['headers'].get(h)} != {y['headers'].get(h)}")
-for b in bad: print("  diff:", b)
-hooks = sum(len(v) for k, v in fw.items() if k.startswith("/hook/"))
-trunc = [r["body"]["truncatedAlerts"] for r in fw.get("/hook/auth", [])]
-print(f"  {n} request bodies compared ({hooks} webhooks, /hook/auth truncatedAlerts {trunc}), "
-      f"{len(bad)} differences")
-sys.exit(1 if bad or n == 0 or hooks != 4 or trunc != [1, 1] else 0)
-PY
+rx_compare "webhook, Slack and PagerDuty" --skip fail400 --skip flaky503 --skip tmplfail \
+    --header Content-Type --header Authorization || it_die "request bodies differ from Alertmanager's"
+# floorwatch's webhooks: 4, and /hook/auth's max_alerts 1 truncated one alert each time
+hooks=$(rx_q "$IT_DIR/fw.jsonl" '.path | startswith("/hook/")')
+trunc=$(jq -sc '[.[] | select(.path == "/hook/auth") | .body.truncatedAlerts]' "$IT_DIR/fw.jsonl")
+echo "  $hooks webhooks, /hook/auth truncatedAlerts $trunc"
+[ "$hooks" = 4 ] && [ "$trunc" = "[1,1]" ] || it_die "want 4 webhooks, /hook/auth truncatedAlerts [1,1]"
 it_ok "every webhook (v4, whole), Slack and PagerDuty request body equals Alertmanager's, field by field"
-[ "$(count "$IT_DIR/fw.jsonl" /slack/tmpl attachments.0.text "L1: line 1 stopped, L2: line 2 stopped")" = 1 ] &&
-    [ "$(count "$IT_DIR/fw.jsonl" /slack/tmpl attachments.0.title "FIRING LineStopped (2 firing)")" = 1 ] &&
-    [ "$(count "$IT_DIR/fw.jsonl" /slack/tmpl attachments.0.text "L1: ok, L2: ok")" = 1 ] ||
+[ "$(rx_count "$IT_DIR/fw.jsonl" /slack/tmpl attachments.0.text "L1: line 1 stopped, L2: line 2 stopped")" = 1 ] &&
+    [ "$(rx_count "$IT_DIR/fw.jsonl" /slack/tmpl attachments.0.title "FIRING LineStopped (2 firing)")" = 1 ] &&
+    [ "$(rx_count "$IT_DIR/fw.jsonl" /slack/tmpl attachments.0.text "L1: ok, L2: ok")" = 1 ] ||
     it_die "custom title/text with a templates: file: $(grep /slack/tmpl "$IT_DIR/fw.jsonl" | head -2)"
 it_ok "custom Slack title and text (range, if, a template from a templates: file) rendered as Alertmanager does"
 
 # The configs as /api/v2/status shows them: Slack fields and actions and PagerDuty links and
 # images equal Alertmanager's, key by key, secrets as <secret>.
-curl -fsS "http://127.0.0.1:$AM/api/v2/status" | jq -r .config.original > "$IT_DIR/fw.status.yml"
-curl -fsS "http://127.0.0.1:$AMREF/api/v2/status" | jq -r .config.original > "$IT_DIR/am.status.yml"
+rx_status "$AM" > "$IT_DIR/fw.status.yml"
+rx_status "$AMREF" > "$IT_DIR/am.status.yml"
 $PY - "$IT_DIR/fw.status.yml" "$IT_DIR/am.status.yml" <<'PY' || it_die "/api/v2/status lists differ from Alertmanager's"
 import sys, yaml
 fw, am = (yaml.safe_load(open(p)) for p in sys.argv[1:3])
@@ -275,22 +214,21 @@ it_ok "alertd template render --receiver: Slack fields/actions and PagerDuty lin
 
 # A 4xx is a failed delivery, never counted as delivered; a 503 is retried.
 L9='[{"labels":{"alertname":"Broken","line":"L9"},"startsAt":"'$START'"}]'
-post $AM "$L9"
-metrics() { curl -fsS "http://127.0.0.1:$NOTIFYD/metrics"; }
-it_until 100 0.1 sh -c "curl -fsS http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_failed_total{receiver=\"broken\",integration=\"slack\",reason=\"http_4xx\"} 1'" \
-    || it_die "Slack 400: failed_total: $(metrics | grep notifications)"
-metrics | grep -q 'fw_notifyd_notifications_total{receiver="broken",integration="slack"}' \
+rx_post $AM "$L9"
+rx_wait_metric 'fw_notifyd_notifications_failed_total{receiver="broken",integration="slack",reason="http_4xx"} 1' \
+    || it_die "Slack 400: failed_total: $(rx_metrics | grep notifications)"
+rx_metrics | grep -q 'fw_notifyd_notifications_total{receiver="broken",integration="slack"}' \
     && it_die "Slack 400 counted as delivered"
 it_ok "Slack answering 400: counted failed (reason http_4xx), not delivered, not retried"
-it_until 100 0.1 sh -c "curl -fsS http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_total{receiver=\"broken\",integration=\"pagerduty\"} 1'" \
-    || it_die "PagerDuty 503 then 202: $(metrics | grep notif)"
-[ "$(count "$IT_DIR/fw.jsonl" /pd/flaky503 event_action trigger)" = 2 ] || it_die "want 2 attempts at /pd/flaky503"
-[ "$(count "$IT_DIR/fw.jsonl" /slack/fail400 username Alertmanager)" = 1 ] || it_die "want 1 attempt at /slack/fail400"
+rx_wait_metric 'fw_notifyd_notifications_total{receiver="broken",integration="pagerduty"} 1' \
+    || it_die "PagerDuty 503 then 202: $(rx_metrics | grep notif)"
+[ "$(rx_count "$IT_DIR/fw.jsonl" /pd/flaky503 event_action trigger)" = 2 ] || it_die "want 2 attempts at /pd/flaky503"
+[ "$(rx_count "$IT_DIR/fw.jsonl" /slack/fail400 username Alertmanager)" = 1 ] || it_die "want 1 attempt at /slack/fail400"
 it_ok "PagerDuty answering 503 once: retried and delivered (2 attempts)"
-metrics | grep -q 'fw_notifyd_notifications_total{receiver="team",integration="slack"} 6' \
-    || it_die "team slack delivered: $(metrics | grep notifications_total)"
-metrics | grep -q 'fw_notifyd_notifications_total{receiver="team",integration="pagerduty"} 4' \
-    || it_die "team pagerduty delivered: $(metrics | grep notifications_total)"
+rx_metrics | grep -q 'fw_notifyd_notifications_total{receiver="team",integration="slack"} 6' \
+    || it_die "team slack delivered: $(rx_metrics | grep notifications_total)"
+rx_metrics | grep -q 'fw_notifyd_notifications_total{receiver="team",integration="pagerduty"} 4' \
+    || it_die "team pagerduty delivered: $(rx_metrics | grep notifications_total)"
 it_ok "metrics: team's 6 Slack and 4 PagerDuty deliveries counted by integration"
 
 # A title template that fails only when the notification is made: plant.title indexes a
@@ -300,18 +238,18 @@ it_ok "metrics: team's 6 Slack and 4 PagerDuty deliveries counted by integration
 "$BIN/alertd" --check-config --config.file="$IT_DIR/fw/am.yml" > "$IT_DIR/check.out" 2>&1 \
     || it_die "--check-config: $(cat "$IT_DIR/check.out")"
 L8='[{"labels":{"alertname":"LineJam","line":"L8","plant":"P"},"startsAt":"'$START'"}]'
-post $AM "$L8"; post $AMREF "$L8"
-wait_n "$IT_DIR/fw.jsonl" /slack/tmplfail attachments.0.fallback "LineJam" 1 || it_die "no Slack request for tmplfail"
+rx_post_both "$L8"
+rx_wait_count "$IT_DIR/fw.jsonl" /slack/tmplfail attachments.0.fallback "LineJam" 1 || it_die "no Slack request for tmplfail"
 title=$(jq -rs '[.[] | select(.path == "/slack/tmplfail")][0].body.attachments[0].title' "$IT_DIR/fw.jsonl")
 [ "$title" = "[FIRING:1] LineJam (L8 P)" ] || it_die "tmplfail's title: '$title', want the default"
 grep 'event=notify.template template=title err=' "$IT_DIR/notifyd.log" | grep -F 'plant.tmpl:2:30: executing \"plant.title\"' \
     | grep 'index out of range' | grep -q ' sent=default$' || it_die "notifyd did not log the failing template: $(grep notify.template "$IT_DIR/notifyd.log")"
-it_until 100 0.1 sh -c "curl -fsS http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_total{receiver=\"tmplfail\",integration=\"slack\"} 1'" \
-    || it_die "tmplfail not counted delivered: $(metrics | grep tmplfail)"
+rx_wait_metric 'fw_notifyd_notifications_total{receiver="tmplfail",integration="slack"} 1' \
+    || it_die "tmplfail not counted delivered: $(rx_metrics | grep tmplfail)"
 it_ok "a title failing at run time (index out of range) is logged with its name (title, plant.title) and the default title delivered"
 it_until 150 0.1 grep -q 'index out of range' "$IT_DIR/amref.log" \
     || it_die "Alertmanager did not report the template error: $(tail -3 "$IT_DIR/amref.log")"
-[ "$(count "$IT_DIR/am.jsonl" /slack/tmplfail username "")" = 0 ] || it_die "Alertmanager sent tmplfail"
+[ "$(rx_count "$IT_DIR/am.jsonl" /slack/tmplfail username "")" = 0 ] || it_die "Alertmanager sent tmplfail"
 it_ok "Alertmanager 0.25 fails the same notification and sends nothing (the documented difference)"
 
 # The *_file secrets alertd reads at load are read again on SIGHUP: the webhook's url_file,
@@ -326,15 +264,15 @@ reloads=$(grep -c 'event=config.reload ' "$IT_DIR/alertd.log" || true)
 kill -HUP "$PID_alertd"
 it_until 100 0.1 sh -c "[ \$(grep -c 'event=config.reload ' '$IT_DIR/alertd.log') -gt $reloads ]" \
     || it_die "alertd did not reload on SIGHUP: $(grep config "$IT_DIR/alertd.log" | tail -3)"
-post $AM '[{"labels":{"alertname":"Rotated","line":"L1","plant":"P"},"startsAt":"'$START'"}]'
-wait_n "$IT_DIR/fw.jsonl" /hook/rotated groupLabels.alertname Rotated 1 || it_die "no webhook to the rotated url_file"
-wait_n "$IT_DIR/fw.jsonl" /slack/rotated attachments.0.fallback Rotated 1 || it_die "no Slack to the rotated api_url_file"
-wait_n "$IT_DIR/fw.jsonl" /pd/custom routing_key 00112233445566778899aabbccddeeff 1 \
+rx_post $AM '[{"labels":{"alertname":"Rotated","line":"L1","plant":"P"},"startsAt":"'$START'"}]'
+rx_wait_count "$IT_DIR/fw.jsonl" /hook/rotated groupLabels.alertname Rotated 1 || it_die "no webhook to the rotated url_file"
+rx_wait_count "$IT_DIR/fw.jsonl" /slack/rotated attachments.0.fallback Rotated 1 || it_die "no Slack to the rotated api_url_file"
+rx_wait_count "$IT_DIR/fw.jsonl" /pd/custom routing_key 00112233445566778899aabbccddeeff 1 \
     || it_die "no PagerDuty event with the rotated routing_key_file"
 auth=$(jq -rs '[.[] | select(.path == "/hook/rotated")][0].headers.Authorization' "$IT_DIR/fw.jsonl")
 [ "$auth" = "Basic $(printf plant:hook-pass-2 | base64)" ] || it_die "webhook Authorization after the reload: $auth"
-[ "$(count "$IT_DIR/fw.jsonl" /hook/auth groupLabels.alertname Rotated)" = 0 ] || it_die "the old webhook url got Rotated"
-[ "$(count "$IT_DIR/fw.jsonl" /pd/custom routing_key fedcba9876543210fedcba9876543210)" = 2 ] \
+[ "$(rx_count "$IT_DIR/fw.jsonl" /hook/auth groupLabels.alertname Rotated)" = 0 ] || it_die "the old webhook url got Rotated"
+[ "$(rx_count "$IT_DIR/fw.jsonl" /pd/custom routing_key fedcba9876543210fedcba9876543210)" = 2 ] \
     || it_die "the old routing key was used after the reload"
 it_ok "after rewriting the *_file secrets and SIGHUP: new webhook url and password, new PagerDuty routing key, new Slack url"
 echo "receivers.sh: all checks passed"

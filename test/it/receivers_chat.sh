@@ -21,18 +21,13 @@
 # "webex" and "pushover". One webex config takes global.webex_api_url, as Alertmanager's do.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-BUILD=${BUILD:-build}
-BIN=$BUILD/bin
-HERE=$(cd "$(dirname "$0")/../.." && pwd)
-PY=/usr/bin/python3
+. "$(dirname "$0")/receivers_lib.sh"
 it_need_cmds prometheus-alertmanager curl jq openssl
 it_tmpdir
 it_tls_ca ca
 it_tls_cert pushover ca DNS:api.pushover.net
 
-CAP_FW=$(it_free_port); CAP_AM=$(it_free_port)
-AMREF=$(it_free_port)
-EXT=http://alerts.example:9093
+rx_pair_ports
 
 mkcfg() { # PORT DIR
     mkdir -p "$2"
@@ -106,68 +101,45 @@ YML
 mkcfg "$CAP_FW" "$IT_DIR/fw"
 mkcfg "$CAP_AM" "$IT_DIR/am"
 
-it_start cap_fw $PY "$HERE/test/it/receivers_capture.py" "$CAP_FW" "$IT_DIR/fw.jsonl" "" "$IT_DIR/pushover"
-it_start cap_am $PY "$HERE/test/it/receivers_capture.py" "$CAP_AM" "$IT_DIR/am.jsonl" "" "$IT_DIR/pushover"
-NOTIFYD_ARGS=(--config.file="$IT_DIR/notifyd.yml")
-printf 'retry:\n  initial_backoff: 100ms\n  max_backoff: 200ms\n' > "$IT_DIR/notifyd.yml"
-it_start_notifyd_alertd "$IT_DIR/fw/am.yml" --web.external-url=$EXT
-it_start amref prometheus-alertmanager --config.file="$IT_DIR/am/am.yml" \
-    --storage.path="$IT_DIR/amref" --web.listen-address=127.0.0.1:$AMREF \
-    --cluster.listen-address= --web.external-url=$EXT
-for u in "http://127.0.0.1:$CAP_FW/" "http://127.0.0.1:$CAP_AM/" "http://127.0.0.1:$AMREF/-/ready"; do
-    it_wait_http "$u" || it_die "$u did not come up"
-done
-it_ok "capture servers (play Discord, Webex, Pushover), notifyd, alertd and Alertmanager $(prometheus-alertmanager --version 2>&1 | head -1 | awk '{print $3}') up"
+rx_fast_retry
+rx_start_pair "$IT_DIR/fw/am.yml" "$IT_DIR/am/am.yml" "play Discord, Webex, Pushover" \
+    "" "$IT_DIR/pushover"
 
 START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%S.000Z)
-alerts() { # LINE-PREFIX ENDS_AT (empty: firing)
-    local ends=${2:+,\"endsAt\":\"$2\"}
-    printf '[{"labels":{"alertname":"LineStopped","line":"%s1","plant":"P"},"annotations":{"summary":"line 1 stopped"},"startsAt":"%s","generatorURL":"http://prom.example/g1"%s},' "$1" "$START" "$ends"
-    printf '{"labels":{"alertname":"LineStopped","line":"%s2","plant":"P"},"annotations":{"summary":"line 2 stopped"},"startsAt":"%s","generatorURL":"http://prom.example/g2"%s}]' "$1" "$START" "$ends"
-}
+ALERTS='[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{"summary":"line 1 stopped"},"generatorURL":"http://prom.example/g1"},
+ {"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{"summary":"line 2 stopped"},"generatorURL":"http://prom.example/g2"}]'
 broken() { printf '[{"labels":{"alertname":"Broken","line":"L9"},"startsAt":"%s"}]' "$START"; }
-post() { curl -fsS -o /dev/null -H 'Content-Type: application/json' -d "$2" "http://127.0.0.1:$1/api/v2/alerts"; }
-q() { # FILE JQ-FILTER: the number of captured requests the filter selects (0 before any)
-    [ -s "$1" ] || { echo 0; return; }
-    jq -s "[.[] | select($2)] | length" "$1"
-}
-wait_q() { # FILE FILTER N: up to 15 s for N matching requests
-    for _ in $(seq 150); do [ "$(q "$1" "$2")" -ge "$3" ] 2>/dev/null && return 0; sleep 0.1; done
-    [ -s "$1" ] && jq -c '[.path, .status, .err, (.body | tostring | .[0:200])]' "$1"
-    return 1
-}
-metrics() { curl -fsS --max-time 2 "http://127.0.0.1:$NOTIFYD/metrics"; }
 
 OK='(.path | test("fail400|flaky503") | not)'
 DC='(.path | startswith("/discord/")) and '"$OK"
 WX='(.path | startswith("/webex/")) and .status == 200 and '"$OK"
 PO='.path == "/pushover/1/messages.json" and .status == 200 and (.body.token | test("fail400|flaky503") | not)'
 
-post $AM "$(alerts L)"; post $AMREF "$(alerts L)"
+rx_post_both "$(rx_alerts "$ALERTS")"
 for f in fw am; do
-    wait_q "$IT_DIR/$f.jsonl" "$DC"' and .body.embeds[0].color == 10038562' 3 || it_die "$f: 3 firing Discord requests"
-    wait_q "$IT_DIR/$f.jsonl" "$WX"' and (.body.markdown | test("FIRING|Alerts Firing"))' 2 || it_die "$f: 2 firing Webex messages"
-    wait_q "$IT_DIR/$f.jsonl" "$PO"' and (.body.priority == "2" or .body.priority == "1")' 3 || it_die "$f: 3 firing Pushover messages"
+    rx_wait_q "$IT_DIR/$f.jsonl" "$DC"' and .body.embeds[0].color == 10038562' 3 || it_die "$f: 3 firing Discord requests"
+    rx_wait_q "$IT_DIR/$f.jsonl" "$WX"' and (.body.markdown | test("FIRING|Alerts Firing"))' 2 || it_die "$f: 2 firing Webex messages"
+    rx_wait_q "$IT_DIR/$f.jsonl" "$PO"' and (.body.priority == "2" or .body.priority == "1")' 3 || it_die "$f: 3 firing Pushover messages"
 done
 it_ok "firing: both sides sent 3 Discord requests (color 0x992D22), 2 Webex and 3 Pushover messages"
 END=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
-post $AM "$(alerts L "$END")"; post $AMREF "$(alerts L "$END")"
+rx_post_both "$(rx_alerts "$ALERTS" "$END")"
 for f in fw am; do
-    wait_q "$IT_DIR/$f.jsonl" "$DC"' and .body.embeds[0].color == 3066993' 2 || it_die "$f: 2 resolved Discord requests"
-    wait_q "$IT_DIR/$f.jsonl" "$WX"' and (.body.markdown | test("RESOLVED|Alerts Resolved"))' 2 || it_die "$f: 2 resolved Webex messages"
-    wait_q "$IT_DIR/$f.jsonl" "$PO"' and (.body.priority == "0" or .body.priority == "-1")' 2 || it_die "$f: 2 resolved Pushover messages"
+    rx_wait_q "$IT_DIR/$f.jsonl" "$DC"' and .body.embeds[0].color == 3066993' 2 || it_die "$f: 2 resolved Discord requests"
+    rx_wait_q "$IT_DIR/$f.jsonl" "$WX"' and (.body.markdown | test("RESOLVED|Alerts Resolved"))' 2 || it_die "$f: 2 resolved Webex messages"
+    rx_wait_q "$IT_DIR/$f.jsonl" "$PO"' and (.body.priority == "0" or .body.priority == "-1")' 2 || it_die "$f: 2 resolved Pushover messages"
 done
 sleep 3 # a resolved request to /discord/firingonly (send_resolved false) would come by now
 it_ok "resolved: both sides sent 2 Discord requests (color 0x2ECC71), none for send_resolved: false, 2 Webex and 2 Pushover messages"
-[ "$(q "$IT_DIR/fw.jsonl" "$PO"' and .headers["Content-Type"] == "text/plain" and .headers["Content-Length"] == "0" and .headers.Host == "api.pushover.net" and .body.token == "aToken2" and .body.priority == "1" and .body.html == "1" and .body.retry == "90" and .body.expire == "7200" and .body.sound == "siren" and .body.message == "<b>2</b> lines: L1 L2"')" = 1 ] &&
-    [ "$(q "$IT_DIR/fw.jsonl" "$PO"' and .body.token == "aToken3" and .body.message == "(no details)" and .body.priority == "2" and .body.retry == "60" and .body.expire == "3600"')" = 1 ] ||
+[ "$(rx_q "$IT_DIR/fw.jsonl" "$PO"' and .headers["Content-Type"] == "text/plain" and .headers["Content-Length"] == "0" and .headers.Host == "api.pushover.net" and .body.token == "aToken2" and .body.priority == "1" and .body.html == "1" and .body.retry == "90" and .body.expire == "7200" and .body.sound == "siren" and .body.message == "<b>2</b> lines: L1 L2"')" = 1 ] &&
+    [ "$(rx_q "$IT_DIR/fw.jsonl" "$PO"' and .body.token == "aToken3" and .body.message == "(no details)" and .body.priority == "2" and .body.retry == "60" and .body.expire == "3600"')" = 1 ] ||
     it_die "Pushover: text/plain empty body through the proxy's tunnel, html, retry/expire seconds, (no details): $(grep pushover "$IT_DIR/fw.jsonl" | head -3)"
 it_ok "pushover: through proxy_url's CONNECT tunnel (TLS, test CA), query parameters, empty text/plain body, html, 90/7200 s, \"(no details)\""
-[ "$(q "$IT_DIR/fw.jsonl" '.path == "/webex/global" and .headers.Authorization == "Bearer bot-token-1" and .body.roomId == "Y2lzY29zcGFyazovL3VzL1JPT00vMQ"')" = 2 ] &&
-    [ "$(q "$IT_DIR/fw.jsonl" '.path == "/webex/custom" and .headers.Authorization == "Bearer bot-token-2" and .body.markdown == "**FIRING** L1 L2 "')" = 1 ] ||
+[ "$(rx_q "$IT_DIR/fw.jsonl" '.path == "/webex/global" and .headers.Authorization == "Bearer bot-token-1" and .body.roomId == "Y2lzY29zcGFyazovL3VzL1JPT00vMQ"')" = 2 ] &&
+    [ "$(rx_q "$IT_DIR/fw.jsonl" '.path == "/webex/custom" and .headers.Authorization == "Bearer bot-token-2" and .body.markdown == "**FIRING** L1 L2 "')" = 1 ] ||
     it_die "Webex: global.webex_api_url, Bearer token, roomId, custom markdown: $(grep webex "$IT_DIR/fw.jsonl" | head -2)"
 it_ok "webex: global.webex_api_url used, Authorization Bearer from http_config, roomId and custom markdown"
-[ "$(q "$IT_DIR/fw.jsonl" '.err != null')" = 0 ] ||
+[ "$(rx_q "$IT_DIR/fw.jsonl" '.err != null')" = 0 ] ||
     it_die "floorwatch sent a request the capture server refused: $(jq -c 'select(.err != null)' "$IT_DIR/fw.jsonl" | head -2)"
 it_ok "every floorwatch request has the documented shape (capture server checks)"
 
@@ -215,20 +187,20 @@ sys.exit(1 if bad or n == 0 else 0)
 PY
 it_ok "every Discord, Webex and Pushover request equals Alertmanager 0.25's: JSON bodies field by field, Pushover query strings byte for byte, Content-Type and Authorization"
 
-post $AM "$(broken)"
+rx_post $AM "$(broken)"
 M=
 for k in discord webex pushover; do
-    it_until 100 0.1 sh -c "curl -fsS --max-time 2 http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_failed_total{receiver=\"broken\",integration=\"$k\",reason=\"http_4xx\"} 1'" \
-        || it_die "$k 400: failed_total: $(metrics | grep notifications)"
-    it_until 100 0.1 sh -c "curl -fsS --max-time 2 http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_total{receiver=\"broken\",integration=\"$k\"} 1'" \
-        || it_die "$k 503 then 2xx: $(metrics | grep notif)"
+    rx_wait_metric "fw_notifyd_notifications_failed_total{receiver=\"broken\",integration=\"$k\",reason=\"http_4xx\"} 1" \
+        || it_die "$k 400: failed_total: $(rx_metrics | grep notifications)"
+    rx_wait_metric "fw_notifyd_notifications_total{receiver=\"broken\",integration=\"$k\"} 1" \
+        || it_die "$k 503 then 2xx: $(rx_metrics | grep notif)"
     for t in fail400:1 flaky503:2; do # the 400 sent once, the 503 twice
         sel=".path == \"/$k/${t%:*}\""
         [ $k = pushover ] && sel=".path == \"/pushover/1/messages.json\" and .body.token == \"${t%:*}\""
-        [ "$(q "$IT_DIR/fw.jsonl" "$sel")" = "${t#*:}" ] || it_die "$k: ${t%:*} sent $(q "$IT_DIR/fw.jsonl" "$sel") times, want ${t#*:}"
+        [ "$(rx_q "$IT_DIR/fw.jsonl" "$sel")" = "${t#*:}" ] || it_die "$k: ${t%:*} sent $(rx_q "$IT_DIR/fw.jsonl" "$sel") times, want ${t#*:}"
     done
 done
-M=$(metrics)
+M=$(rx_metrics)
 for want in 'fw_notifyd_notifications_total{receiver="chat",integration="discord"} 5' \
     'fw_notifyd_notifications_total{receiver="chat",integration="webex"} 4' \
     'alertmanager_notifications_total{integration="discord"} 7' \

@@ -12,10 +12,7 @@
 # alertd's /api/v2/status shows an inline webhook URL as <secret>.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-BUILD=${BUILD:-build}
-BIN=$BUILD/bin
-HERE=$(cd "$(dirname "$0")/../.." && pwd)
-PY=/usr/bin/python3
+. "$(dirname "$0")/receivers_lib.sh"
 it_need_cmds curl jq
 it_tmpdir
 
@@ -49,37 +46,17 @@ receivers:
       - {webhook_url: 'http://127.0.0.1:$CAP/mattermost/fail400/SECRET-r', send_resolved: false}
 YML
 
-it_start cap $PY "$HERE/test/it/receivers_capture.py" "$CAP" "$IT_DIR/cap.jsonl"
-NOTIFYD_ARGS=(--config.file="$IT_DIR/notifyd.yml")
-printf 'retry:\n  initial_backoff: 100ms\n  max_backoff: 200ms\n' > "$IT_DIR/notifyd.yml"
-it_start_notifyd_alertd "$IT_DIR/am.yml" --web.external-url=http://alerts.example:9093
-it_wait_http "http://127.0.0.1:$CAP/" || it_die "the capture server did not come up"
-it_ok "capture server (plays a Mattermost incoming webhook), notifyd and alertd up"
+rx_fast_retry
+rx_start_capture "$IT_DIR/am.yml" "plays a Mattermost incoming webhook"
 
-STATUS=$(curl -fsS "http://127.0.0.1:$AM/api/v2/status" | jq -r .config.original)
+STATUS=$(rx_status "$AM")
 grep -q 'webhook_url: <secret>' <<<"$STATUS" && ! grep -q 'SECRET' <<<"$STATUS" ||
     it_die "/api/v2/status shows a webhook URL: $(grep webhook_url <<<"$STATUS")"
 it_ok "/api/v2/status: mattermost webhook_url shown as <secret>"
 
 START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%S.000Z)
-alerts() { # ENDS_AT (empty: firing)
-    local ends=${1:+,\"endsAt\":\"$1\"}
-    printf '[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{},"startsAt":"%s"%s},' "$START" "$ends"
-    printf '{"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{},"startsAt":"%s"%s}]' "$START" "$ends"
-}
-post() { curl -fsS -o /dev/null -H 'Content-Type: application/json' -d "$1" "http://127.0.0.1:$AM/api/v2/alerts"; }
-CAPF=$IT_DIR/cap.jsonl
-q() { [ -s "$CAPF" ] || { echo 0; return; }; jq -s "[.[] | select($1)] | length" "$CAPF"; }
-wait_q() { # FILTER N: up to 15 s for N matching requests
-    for _ in $(seq 150); do [ "$(q "$1")" -ge "$2" ] 2>/dev/null && return 0; sleep 0.1; done
-    [ -s "$CAPF" ] && jq -c '[.path, .status, .err, (.body | tostring | .[0:300])]' "$CAPF"
-    return 1
-}
-metrics() { curl -fsS --max-time 2 "http://127.0.0.1:$NOTIFYD/metrics"; }
-has_metric() { # LINE: up to 10 s for notifyd's /metrics to hold LINE
-    for _ in $(seq 100); do metrics | grep -qF "$1" && return 0; sleep 0.1; done
-    return 1
-}
+ALERTS='[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{}},
+ {"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{}}]'
 
 # Upstream's request: no top-level text without configured attachments; one attachment of
 # the top-level texts (fallback, color, text, title, title_link, fields); username
@@ -88,29 +65,29 @@ MM='.path == "/mattermost/hooks/SECRET-ok" and .status == 200 and .err == null a
 FIRING="$MM"' and .body.attachments[0].title == "[FIRING:2] LineStopped (P)" and .body.attachments[0].color == "danger" and .body.attachments[0].fallback == "[FIRING:2] LineStopped (P) | http://alerts.example:9093/#/alerts?receiver=mm" and (.body.attachments[0].text | startswith("\n\n# Alerts Firing:\n") and contains("  - line = L2"))'
 RESOLVED="$MM"' and .body.attachments[0].title == "[RESOLVED] LineStopped (P)" and .body.attachments[0].color == "good" and (.body.attachments[0].text | contains("# Alerts Resolved:"))'
 
-post "$(alerts)"
-wait_q "$FIRING" 1 || it_die "no firing webhook request as Alertmanager sends it"
+rx_post $AM "$(rx_alerts "$ALERTS")"
+rx_wait_q "$CAPF" "$FIRING" 1 || it_die "no firing webhook request as Alertmanager sends it"
 it_ok "mattermost: firing request to the URL in the global file (channel, username, icon_emoji, priority, one attachment: fallback, color danger, default text, title, title_link, fields), 200"
 FL='.path == "/mattermost/flaky503/SECRET-f"'
-wait_q "$FL"' and .status == 200' 1 || it_die "503 once: not retried to a 200"
+rx_wait_q "$CAPF" "$FL"' and .status == 200' 1 || it_die "503 once: not retried to a 200"
 it_ok "mattermost: a 503 is retried, then delivered"
-has_metric 'fw_notifyd_notifications_failed_total{receiver="refused",integration="mattermost",reason="http_4xx"} 1' ||
-    it_die "400 not counted failed: $(metrics | grep refused)"
+rx_wait_metric 'fw_notifyd_notifications_failed_total{receiver="refused",integration="mattermost",reason="http_4xx"} 1' ||
+    it_die "400 not counted failed: $(rx_metrics | grep refused)"
 it_ok "mattermost: 400 counted failed, not retried"
 grep -q 'SECRET' "$IT_DIR/notifyd.log" "$IT_DIR/alertd.log" &&
     it_die "a log shows the webhook URL's secret: $(grep -h SECRET "$IT_DIR"/*.log | head -2)"
 it_ok "logs: the webhook URLs' paths never shown"
 
 END=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
-post "$(alerts "$END")"
-wait_q "$RESOLVED" 1 || it_die "no resolved request (send_resolved defaults to true)"
+rx_post $AM "$(rx_alerts "$ALERTS" "$END")"
+rx_wait_q "$CAPF" "$RESOLVED" 1 || it_die "no resolved request (send_resolved defaults to true)"
 it_ok "mattermost: resolved request, color good"
 sleep 3
 
-[ "$(q '.path | startswith("/mattermost/hooks")')" = 2 ] && [ "$(q "$FL")" = 2 ] &&
-    [ "$(q '.path | startswith("/mattermost/fail400")')" = 1 ] ||
+[ "$(rx_q "$CAPF" '.path | startswith("/mattermost/hooks")')" = 2 ] && [ "$(rx_q "$CAPF" "$FL")" = 2 ] &&
+    [ "$(rx_q "$CAPF" '.path | startswith("/mattermost/fail400")')" = 1 ] ||
     it_die "want hooks 2, flaky 2, fail400 1 requests: $(jq -c '[.path, .status, .err]' "$CAPF")"
-M=$(metrics)
+M=$(rx_metrics)
 for want in 'fw_notifyd_notifications_total{receiver="mm",integration="mattermost"} 2' \
     'fw_notifyd_notifications_total{receiver="flaky",integration="mattermost"} 1' \
     'alertmanager_notifications_total{integration="mattermost"} 4' \

@@ -13,10 +13,7 @@
 # retried). alertd's /api/v2/status shows the user id as <secret>.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-BUILD=${BUILD:-build}
-BIN=$BUILD/bin
-HERE=$(cd "$(dirname "$0")/../.." && pwd)
-PY=/usr/bin/python3
+. "$(dirname "$0")/receivers_lib.sh"
 it_need_cmds curl jq
 it_tmpdir
 
@@ -58,37 +55,17 @@ receivers:
       - {channel: '#r', api_url: 'http://127.0.0.1:$CAP/rocketchat/fail400'}
 YML
 
-it_start cap $PY "$HERE/test/it/receivers_capture.py" "$CAP" "$IT_DIR/cap.jsonl"
-NOTIFYD_ARGS=(--config.file="$IT_DIR/notifyd.yml")
-printf 'retry:\n  initial_backoff: 100ms\n  max_backoff: 200ms\n' > "$IT_DIR/notifyd.yml"
-it_start_notifyd_alertd "$IT_DIR/am.yml" --web.external-url=http://alerts.example:9093
-it_wait_http "http://127.0.0.1:$CAP/" || it_die "the capture server did not come up"
-it_ok "capture server (plays Rocket.Chat's chat.postMessage), notifyd and alertd up"
+rx_fast_retry
+rx_start_capture "$IT_DIR/am.yml" "plays Rocket.Chat's chat.postMessage"
 
-STATUS=$(curl -fsS "http://127.0.0.1:$AM/api/v2/status" | jq -r .config.original)
+STATUS=$(rx_status "$AM")
 grep -q 'rocketchat_token_id: <secret>' <<<"$STATUS" && ! grep -q 'SECRET' <<<"$STATUS" ||
     it_die "/api/v2/status shows a token: $(grep rocketchat <<<"$STATUS")"
 it_ok "/api/v2/status: rocketchat_token_id shown as <secret>"
 
 START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%S.000Z)
-alerts() { # ENDS_AT (empty: firing)
-    local ends=${1:+,\"endsAt\":\"$1\"}
-    printf '[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{},"startsAt":"%s"%s},' "$START" "$ends"
-    printf '{"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{},"startsAt":"%s"%s}]' "$START" "$ends"
-}
-post() { curl -fsS -o /dev/null -H 'Content-Type: application/json' -d "$1" "http://127.0.0.1:$AM/api/v2/alerts"; }
-CAPF=$IT_DIR/cap.jsonl
-q() { [ -s "$CAPF" ] || { echo 0; return; }; jq -s "[.[] | select($1)] | length" "$CAPF"; }
-wait_q() { # FILTER N: up to 15 s for N matching requests
-    for _ in $(seq 150); do [ "$(q "$1")" -ge "$2" ] 2>/dev/null && return 0; sleep 0.1; done
-    [ -s "$CAPF" ] && jq -c '[.path, .status, .err, (.body | tostring | .[0:300])]' "$CAPF"
-    return 1
-}
-metrics() { curl -fsS --max-time 2 "http://127.0.0.1:$NOTIFYD/metrics"; }
-has_metric() { # LINE: up to 10 s for notifyd's /metrics to hold LINE
-    for _ in $(seq 100); do metrics | grep -qF "$1" && return 0; sleep 0.1; done
-    return 1
-}
+ALERTS='[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{}},
+ {"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{}}]'
 
 # Alertmanager's PostMessage: channel, emoji, one attachment (title __subject, title_link
 # __alertmanagerURL, color red/green, fields with short, actions as buttons with is_webview
@@ -97,32 +74,32 @@ RC='.path == "/rocketchat/ok/api/v1/chat.postMessage" and .status == 200 and .er
 FIRING="$RC"' and .body.attachments[0].title == "[FIRING:2] LineStopped (P)" and .body.attachments[0].color == "red" and (.body.attachments[0] | keys) == ["actions","color","fields","title","title_link"]'
 RESOLVED="$RC"' and .body.attachments[0].title == "[RESOLVED] LineStopped (P)" and .body.attachments[0].color == "green"'
 
-post "$(alerts)"
-wait_q "$FIRING" 1 || it_die "no firing chat.postMessage as Alertmanager sends it"
+rx_post $AM "$(rx_alerts "$ALERTS")"
+rx_wait_q "$CAPF" "$FIRING" 1 || it_die "no firing chat.postMessage as Alertmanager sends it"
 it_ok "rocketchat: firing chat.postMessage (path, X-Auth-Token from the global token file, X-User-Id, channel, emoji, attachment title/title_link/color red/fields/actions), 200 success"
 FL='.path == "/rocketchat/flaky503/api/v1/chat.postMessage"'
-wait_q "$FL"' and .status == 200' 1 || it_die "503 once: not retried to a 200"
+rx_wait_q "$CAPF" "$FL"' and .status == 200' 1 || it_die "503 once: not retried to a 200"
 it_ok "rocketchat: a 503 is retried, then delivered"
-has_metric 'fw_notifyd_notifications_failed_total{receiver="sayfalse",integration="rocketchat",reason="client_error"} 1' ||
-    it_die "200 success:false not counted failed: $(metrics | grep sayfalse)"
+rx_wait_metric 'fw_notifyd_notifications_failed_total{receiver="sayfalse",integration="rocketchat",reason="client_error"} 1' ||
+    it_die "200 success:false not counted failed: $(rx_metrics | grep sayfalse)"
 grep -q 'receiver=sayfalse.*error response from Rocketchat: error-not-allowed' "$IT_DIR/notifyd.log" ||
     it_die "the failure does not say Rocket.Chat's error: $(grep sayfalse "$IT_DIR/notifyd.log" | tail -3)"
 it_ok "rocketchat: 200 {\"success\": false} counted failed (client_error) with Rocket.Chat's error, not retried"
-has_metric 'fw_notifyd_notifications_failed_total{receiver="refused",integration="rocketchat",reason="http_4xx"} 1' ||
-    it_die "400 not counted failed: $(metrics | grep refused)"
+rx_wait_metric 'fw_notifyd_notifications_failed_total{receiver="refused",integration="rocketchat",reason="http_4xx"} 1' ||
+    it_die "400 not counted failed: $(rx_metrics | grep refused)"
 it_ok "rocketchat: 400 counted failed, not retried"
 
 END=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
-post "$(alerts "$END")"
-wait_q "$RESOLVED" 1 || it_die "no resolved chat.postMessage (send_resolved: true)"
+rx_post $AM "$(rx_alerts "$ALERTS" "$END")"
+rx_wait_q "$CAPF" "$RESOLVED" 1 || it_die "no resolved chat.postMessage (send_resolved: true)"
 it_ok "rocketchat: resolved chat.postMessage, color green"
 sleep 3 # the other receivers' send_resolved is false (Alertmanager's default): nothing more
 
-[ "$(q '.path | startswith("/rocketchat/ok")')" = 2 ] && [ "$(q "$FL")" = 2 ] &&
-    [ "$(q '.path | startswith("/rocketchat/sayfalse")')" = 1 ] &&
-    [ "$(q '.path | startswith("/rocketchat/fail400")')" = 1 ] ||
+[ "$(rx_q "$CAPF" '.path | startswith("/rocketchat/ok")')" = 2 ] && [ "$(rx_q "$CAPF" "$FL")" = 2 ] &&
+    [ "$(rx_q "$CAPF" '.path | startswith("/rocketchat/sayfalse")')" = 1 ] &&
+    [ "$(rx_q "$CAPF" '.path | startswith("/rocketchat/fail400")')" = 1 ] ||
     it_die "want ok 2, flaky 2, sayfalse 1, fail400 1 requests: $(jq -c '[.path, .status, .err]' "$CAPF")"
-M=$(metrics)
+M=$(rx_metrics)
 for want in 'fw_notifyd_notifications_total{receiver="rc",integration="rocketchat"} 2' \
     'fw_notifyd_notifications_total{receiver="flaky",integration="rocketchat"} 1' \
     'alertmanager_notifications_total{integration="rocketchat"} 5' \

@@ -12,10 +12,7 @@
 # in /api/v2/status and never in the logs.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-BUILD=${BUILD:-build}
-BIN=$BUILD/bin
-HERE=$(cd "$(dirname "$0")/../.." && pwd)
-PY=/usr/bin/python3
+. "$(dirname "$0")/receivers_lib.sh"
 it_need_cmds curl jq
 it_tmpdir
 
@@ -48,7 +45,7 @@ receivers:
 YML
 "$BIN/alertd" --check-config --config.file="$IT_DIR/am.yml" | grep -q 'configuration OK' ||
     it_die "alertd refused the bot-token config"
-it_start cap $PY "$HERE/test/it/receivers_capture.py" "$CAP" "$IT_DIR/cap.jsonl"
+it_start cap "$PY" "$HERE/test/it/receivers_capture.py" "$CAP" "$IT_DIR/cap.jsonl"
 it_wait_http "http://127.0.0.1:$CAP/" || it_die "capture server did not come up"
 NOTIFYD_PUB=$(it_free_port) # alertd hears notifyd's outcomes there
 it_start_notifyd_alertd "$IT_DIR/am.yml" --zmq.notifyd-pub-address=tcp://127.0.0.1:$NOTIFYD_PUB
@@ -87,7 +84,7 @@ sleep 0.5
 [ "$(req '#bad' | jq length)" = 1 ] || it_die "an ok:false answer was retried: $(req '#bad' | jq length) requests"
 it_ok "ok:true answers are delivered; ok:false is failed ($reason), not retried"
 
-st=$(curl -fsS "http://127.0.0.1:$AM/api/v2/status" | jq -r .config.original)
+st=$(rx_status "$AM")
 grep -q 'xoxb-' <<<"$st" && it_die "a token shows in /api/v2/status: $(grep xoxb- <<<"$st")"
 grep -q 'app_token: <secret>' <<<"$st" || it_die "/api/v2/status: no app_token <secret>"
 grep -q 'slack_app_token: <secret>' <<<"$st" || it_die "/api/v2/status: no slack_app_token <secret>"

@@ -15,10 +15,7 @@
 # the notification fail with the service's errorMessage, without a retry.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-BUILD=${BUILD:-build}
-BIN=$BUILD/bin
-HERE=$(cd "$(dirname "$0")/../.." && pwd)
-PY=/usr/bin/python3
+. "$(dirname "$0")/receivers_lib.sh"
 it_need_cmds curl jq
 it_tmpdir
 
@@ -77,29 +74,12 @@ receivers:
         to: ['+15555550101']
 YML
 
-it_start cap $PY "$HERE/test/it/receivers_capture.py" "$CAP" "$IT_DIR/cap.jsonl" "$KEY"
-NOTIFYD_ARGS=(--config.file="$IT_DIR/notifyd.yml")
-printf 'retry:\n  initial_backoff: 100ms\n  max_backoff: 200ms\n' > "$IT_DIR/notifyd.yml"
-it_start_notifyd_alertd "$IT_DIR/am.yml" --web.external-url=http://alerts.example:9093
-it_wait_http "http://127.0.0.1:$CAP/" || it_die "the capture server did not come up"
-it_ok "capture server (plays Teams and ACS), notifyd and alertd up"
+rx_fast_retry
+rx_start_capture "$IT_DIR/am.yml" "plays Teams and ACS" "$KEY"
 
 START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%S.000Z)
-alerts() { # ENDS_AT (empty: firing)
-    local ends=${1:+,\"endsAt\":\"$1\"}
-    printf '[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{"summary":"line 1 stopped"},"startsAt":"%s","generatorURL":"http://prom.example/g1"%s},' "$START" "$ends"
-    printf '{"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{"summary":"line 2 stopped"},"startsAt":"%s","generatorURL":"http://prom.example/g2"%s}]' "$START" "$ends"
-}
-post() { curl -fsS -o /dev/null -H 'Content-Type: application/json' -d "$1" "http://127.0.0.1:$AM/api/v2/alerts"; }
-CAPF=$IT_DIR/cap.jsonl
-# q JQ-FILTER: the number of captured requests the filter selects (0 before any)
-q() { [ -s "$CAPF" ] || { echo 0; return; }; jq -s "[.[] | select($1)] | length" "$CAPF"; }
-wait_q() { # FILTER N: up to 15 s for N matching requests
-    for _ in $(seq 150); do [ "$(q "$1")" -ge "$2" ] 2>/dev/null && return 0; sleep 0.1; done
-    [ -s "$CAPF" ] && jq -c '[.path, .status, .err, (.body | tostring | .[0:300])]' "$CAPF"
-    return 1
-}
-metrics() { curl -fsS --max-time 2 "http://127.0.0.1:$NOTIFYD/metrics"; }
+ALERTS='[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{"summary":"line 1 stopped"},"generatorURL":"http://prom.example/g1"},
+ {"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{"summary":"line 2 stopped"},"generatorURL":"http://prom.example/g2"}]'
 
 MC_FIRING='.path == "/teams/hook" and .body.type == "MessageCard" and .body["@context"] == "http://schema.org/extensions" and .body.title == "[FIRING:2] LineStopped (P)" and .body.summary == "[FIRING:2] LineStopped (P)" and .body.themeColor == "8C1A1A" and (.body.text | contains("# Alerts Firing:") and contains("  - line = L1") and contains("  - summary = line 2 stopped") and contains("Source: http://prom.example/g1")) and .status == 200'
 MC_RESOLVED='.path == "/teams/hook" and .body.type == "MessageCard" and .body.title == "[RESOLVED] LineStopped (P)" and .body.themeColor == "2DC72D" and (.body.text | startswith("\n\n\n# Alerts Resolved:\n") and contains("  - line = L2")) and .status == 200'
@@ -109,48 +89,48 @@ AC_RESOLVED="$AC"' and .body.attachments[0].content.body[0].text == "[RESOLVED] 
 SMS='.path == "/acs/good/sms?api-version=2021-03-07" and .status == 202 and .err == null and .body.from == "+18005550100" and .body.smsRecipients == [{"to":"+15555550101"},{"to":"+15555550102"}] and .body.smsSendOptions == {"enableDeliveryReport":false}'
 BAD='.path == "/acs/bad/sms?api-version=2021-03-07"'
 
-post "$(alerts)"
-wait_q "$MC_FIRING" 1 || it_die "no firing MessageCard with the default title, text and red themeColor"
+rx_post $AM "$(rx_alerts "$ALERTS")"
+rx_wait_q "$CAPF" "$MC_FIRING" 1 || it_die "no firing MessageCard with the default title, text and red themeColor"
 it_ok "msteams: firing MessageCard (type, @context, title, summary, text, themeColor 8C1A1A), 200"
-wait_q "$AC_FIRING" 1 || it_die "no firing Adaptive Card"
+rx_wait_q "$CAPF" "$AC_FIRING" 1 || it_die "no firing Adaptive Card"
 it_ok "msteamsv2: firing Adaptive Card (message, one attachment, heading color Attention), 202"
-wait_q "$SMS"' and (.body.message | contains("FIRING"))' 1 || it_die "no firing SMS with a valid signature"
+rx_wait_q "$CAPF" "$SMS"' and (.body.message | contains("FIRING"))' 1 || it_die "no firing SMS with a valid signature"
 it_ok "azuresms: firing SMS signed HMAC-SHA256 with the access key, verified by the server, 202"
-wait_q "$BAD"' and .status == 401 and .err == "signature"' 1 || it_die "wrong key: no 401"
-it_until 100 0.1 sh -c "curl -fsS --max-time 2 http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_failed_total{receiver=\"badkey\",integration=\"azuresms\",reason=\"http_4xx\"} 1'" \
-    || it_die "azuresms 401: failed_total: $(metrics | grep notifications)"
+rx_wait_q "$CAPF" "$BAD"' and .status == 401 and .err == "signature"' 1 || it_die "wrong key: no 401"
+rx_wait_metric 'fw_notifyd_notifications_failed_total{receiver="badkey",integration="azuresms",reason="http_4xx"} 1' \
+    || it_die "azuresms 401: failed_total: $(rx_metrics | grep notifications)"
 it_ok "azuresms with a wrong key: answered 401, counted failed (reason http_4xx)"
 PART='.path == "/acs/partial/sms?api-version=2021-03-07" and .status == 202 and .err == null'
-wait_q "$PART"' and .body.smsRecipients == [{"to":"+15555550198"}]' 1 ||
+rx_wait_q "$CAPF" "$PART"' and .body.smsRecipients == [{"to":"+15555550198"}]' 1 ||
     it_die "the number that failed with 500 was not sent again alone"
-it_until 100 0.1 sh -c "curl -fsS --max-time 2 http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_total{receiver=\"partial\",integration=\"azuresms\"} 1'" \
-    || it_die "azuresms partial: not delivered after the retry: $(metrics | grep -E 'notifications|recipients')"
+rx_wait_metric 'fw_notifyd_notifications_total{receiver="partial",integration="azuresms"} 1' \
+    || it_die "azuresms partial: not delivered after the retry: $(rx_metrics | grep -E 'notifications|recipients')"
 it_ok "azuresms: a recipient failed with 500 in the 202 answer is sent again alone, then delivered"
-it_until 100 0.1 sh -c "curl -fsS --max-time 2 http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_failed_total{receiver=\"invalid\",integration=\"azuresms\",reason=\"recipient\"} 1'" \
-    || it_die "azuresms 400 recipient: not counted failed: $(metrics | grep -E 'notifications|recipients')"
+rx_wait_metric 'fw_notifyd_notifications_failed_total{receiver="invalid",integration="azuresms",reason="recipient"} 1' \
+    || it_die "azuresms 400 recipient: not counted failed: $(rx_metrics | grep -E 'notifications|recipients')"
 grep -q 'event=notify.fail receiver=invalid reason=recipient detail="+15555550199: Invalid To phone number format. (400)"' "$IT_DIR/notifyd.log" ||
     it_die "the failure does not carry the answer's errorMessage: $(grep notify.fail "$IT_DIR/notifyd.log")"
 it_ok "azuresms: a recipient refused with 400 in the 202 answer fails the notification with the answer's errorMessage"
 
 END=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
-post "$(alerts "$END")"
-wait_q "$MC_RESOLVED" 1 || it_die "no resolved MessageCard (green themeColor)"
+rx_post $AM "$(rx_alerts "$ALERTS" "$END")"
+rx_wait_q "$CAPF" "$MC_RESOLVED" 1 || it_die "no resolved MessageCard (green themeColor)"
 it_ok "msteams: resolved MessageCard, themeColor 2DC72D"
-wait_q "$AC_RESOLVED" 1 || it_die "no resolved Adaptive Card"
+rx_wait_q "$CAPF" "$AC_RESOLVED" 1 || it_die "no resolved Adaptive Card"
 it_ok "msteamsv2: resolved Adaptive Card, heading color Good"
-wait_q "$SMS"' and (.body.message | contains("RESOLVED"))' 1 || it_die "no resolved SMS"
+rx_wait_q "$CAPF" "$SMS"' and (.body.message | contains("RESOLVED"))' 1 || it_die "no resolved SMS"
 it_ok "azuresms: resolved SMS signed and accepted"
-it_until 100 0.1 sh -c "curl -fsS --max-time 2 http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_failed_total{receiver=\"badkey\",integration=\"azuresms\",reason=\"http_4xx\"} 2'" \
-    || it_die "azuresms 401 (resolved): failed_total: $(metrics | grep notifications)"
+rx_wait_metric 'fw_notifyd_notifications_failed_total{receiver="badkey",integration="azuresms",reason="http_4xx"} 2' \
+    || it_die "azuresms 401 (resolved): failed_total: $(rx_metrics | grep notifications)"
 
 # Totals: no extra request, nothing refused, 401 never retried nor counted delivered.
-[ "$(q '.err != null and (.path | startswith("/acs/bad") | not)')" = 0 ] ||
+[ "$(rx_q "$CAPF" '.err != null and (.path | startswith("/acs/bad") | not)')" = 0 ] ||
     it_die "a request the capture server refused: $(jq -c 'select(.err != null)' "$CAPF" | head -2)"
-[ "$(q '.path == "/teams/hook"')" = 2 ] && [ "$(q '.path == "/teamsv2/workflow"')" = 2 ] &&
-    [ "$(q '.path | startswith("/acs/good")')" = 2 ] && [ "$(q "$BAD")" = 2 ] &&
-    [ "$(q '.path | startswith("/acs/partial")')" = 3 ] && [ "$(q '.path | startswith("/acs/invalid")')" = 2 ] ||
+[ "$(rx_q "$CAPF" '.path == "/teams/hook"')" = 2 ] && [ "$(rx_q "$CAPF" '.path == "/teamsv2/workflow"')" = 2 ] &&
+    [ "$(rx_q "$CAPF" '.path | startswith("/acs/good")')" = 2 ] && [ "$(rx_q "$CAPF" "$BAD")" = 2 ] &&
+    [ "$(rx_q "$CAPF" '.path | startswith("/acs/partial")')" = 3 ] && [ "$(rx_q "$CAPF" '.path | startswith("/acs/invalid")')" = 2 ] ||
     it_die "want 2 requests per receiver (partial 3): $(jq -c '[.path, .status, .err]' "$CAPF")"
-M=$(metrics)
+M=$(rx_metrics)
 for i in msteams msteamsv2 azuresms; do
     grep -q "fw_notifyd_notifications_total{receiver=\"teams\",integration=\"$i\"} 2" <<<"$M" ||
         it_die "teams $i delivered: $(grep notifications <<<"$M")"

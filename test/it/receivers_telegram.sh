@@ -16,16 +16,11 @@
 # /api/v2/status and never in notifyd's log; metrics carry integration="telegram".
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-BUILD=${BUILD:-build}
-BIN=$BUILD/bin
-HERE=$(cd "$(dirname "$0")/../.." && pwd)
-PY=/usr/bin/python3
+. "$(dirname "$0")/receivers_lib.sh"
 it_need_cmds prometheus-alertmanager curl jq
 it_tmpdir
 
-CAP_FW=$(it_free_port); CAP_AM=$(it_free_port)
-AMREF=$(it_free_port)
-EXT=http://alerts.example:9093
+rx_pair_ports
 
 mkcfg() { # PORT DIR SIDE (fw or am)
     mkdir -p "$2"
@@ -64,95 +59,45 @@ YML
 mkcfg "$CAP_FW" "$IT_DIR/fw" fw
 mkcfg "$CAP_AM" "$IT_DIR/am" am
 
-it_start cap_fw $PY "$HERE/test/it/receivers_capture.py" "$CAP_FW" "$IT_DIR/fw.jsonl"
-it_start cap_am $PY "$HERE/test/it/receivers_capture.py" "$CAP_AM" "$IT_DIR/am.jsonl"
-it_start_notifyd_alertd "$IT_DIR/fw/am.yml" --web.external-url=$EXT
-it_start amref prometheus-alertmanager --config.file="$IT_DIR/am/am.yml" \
-    --storage.path="$IT_DIR/amref" --web.listen-address=127.0.0.1:$AMREF \
-    --cluster.listen-address= --web.external-url=$EXT
-for u in "http://127.0.0.1:$CAP_FW/" "http://127.0.0.1:$CAP_AM/" "http://127.0.0.1:$AMREF/-/ready"; do
-    it_wait_http "$u" || it_die "$u did not come up"
-done
-it_ok "capture servers, notifyd, alertd and Alertmanager $(prometheus-alertmanager --version 2>&1 | head -1 | awk '{print $3}') up"
+rx_start_pair "$IT_DIR/fw/am.yml" "$IT_DIR/am/am.yml" ""
 
 START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%S.000Z)
-alerts() { # ENDS_AT (empty: firing)
-    local ends=${1:+,\"endsAt\":\"$1\"}
-    printf '[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{"summary":"line 1 <stopped> & cold"},"startsAt":"%s","generatorURL":"http://prom.example/g1"%s},' "$START" "$ends"
-    printf '{"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{"summary":"line 2 stopped"},"startsAt":"%s","generatorURL":"http://prom.example/g2"%s}]' "$START" "$ends"
-}
-post() { # PORT BODY
-    curl -fsS -o /dev/null -H 'Content-Type: application/json' -d "$2" "http://127.0.0.1:$1/api/v2/alerts"
-}
-count() { # FILE PATH-PREFIX KEY TEXT: requests to the path whose body KEY contains TEXT
-    [ -s "$1" ] || { echo 0; return; }
-    jq -s --arg p "$2" --arg k "$3" --arg v "$4" \
-        '[.[] | select((.path | startswith($p)) and (((.body | getpath($k | split("."))) // "" | tostring) | contains($v)))] | length' "$1"
-}
-wait_n() { # FILE PATH KEY VALUE N
-    for _ in $(seq 150); do [ "$(count "$@")" -ge "$5" ] 2>/dev/null && return 0; sleep 0.1; done
-    [ -s "$1" ] && jq -c '[.path, .status, .err, (.body | tostring | .[0:300])]' "$1"
-    return 1
-}
-post $AM "$(alerts)"; post $AMREF "$(alerts)"
+ALERTS='[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{"summary":"line 1 <stopped> & cold"},"generatorURL":"http://prom.example/g1"},
+ {"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{"summary":"line 2 stopped"},"generatorURL":"http://prom.example/g2"}]'
+rx_post_both "$(rx_alerts "$ALERTS")"
 for f in fw am; do
-    wait_n "$IT_DIR/$f.jsonl" /tg/default/ text "Alerts Firing" 1 || it_die "$f: default Telegram message"
-    wait_n "$IT_DIR/$f.jsonl" /tg/custom/ text "*FIRING*" 1 || it_die "$f: custom Telegram message"
+    rx_wait_count "$IT_DIR/$f.jsonl" /tg/default/ text "Alerts Firing" 1 || it_die "$f: default Telegram message"
+    rx_wait_count "$IT_DIR/$f.jsonl" /tg/custom/ text "*FIRING*" 1 || it_die "$f: custom Telegram message"
 done
 it_ok "firing: both sides sent the 2 Telegram messages"
 END=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
-post $AM "$(alerts "$END")"; post $AMREF "$(alerts "$END")"
+rx_post_both "$(rx_alerts "$ALERTS" "$END")"
 for f in fw am; do
-    wait_n "$IT_DIR/$f.jsonl" /tg/default/ text "Alerts Resolved" 1 || it_die "$f: default resolved message"
-    wait_n "$IT_DIR/$f.jsonl" /tg/custom/ text "*RESOLVED*" 1 || it_die "$f: custom resolved message"
+    rx_wait_count "$IT_DIR/$f.jsonl" /tg/default/ text "Alerts Resolved" 1 || it_die "$f: default resolved message"
+    rx_wait_count "$IT_DIR/$f.jsonl" /tg/custom/ text "*RESOLVED*" 1 || it_die "$f: custom resolved message"
 done
 it_ok "resolved: both sides sent the 2 resolved Telegram messages"
-grep -q '"err": "[a-z]' "$IT_DIR/fw.jsonl" && it_die "floorwatch sent a request the capture server refused: $(grep '"err": "[a-z]' "$IT_DIR/fw.jsonl" | head -1)"
-it_ok "every floorwatch request has the documented shape (capture server checks)"
+rx_check_shapes
 
-$PY - "$IT_DIR/fw.jsonl" "$IT_DIR/am.jsonl" <<'PY' || it_die "Telegram requests differ from Alertmanager's"
-import json, sys
-def load(p):
-    out = {}
-    for l in open(p):
-        r = json.loads(l)
-        if r["path"].startswith(("/tg/default/", "/tg/custom/")):
-            out.setdefault(r["path"], []).append(r)
-    return out
-fw, am = load(sys.argv[1]), load(sys.argv[2])
-bad, n = [], 0
-for path in sorted(set(fw) | set(am)):
-    f, m = fw.get(path, []), am.get(path, [])
-    if len(f) != len(m): bad.append(f"{path}: floorwatch {len(f)} requests, Alertmanager {len(m)}"); continue
-    for i, (x, y) in enumerate(zip(f, m)):
-        n += 1
-        for k in sorted(set(x["body"]) | set(y["body"])):
-            if x["body"].get(k) != y["body"].get(k):
-                bad.append(f"{path}#{i}.{k}: floorwatch {x['body'].get(k)!r} != Alertmanager {y['body'].get(k)!r}")
-        if x["headers"].get("Content-Type") != y["headers"].get("Content-Type"):
-            bad.append(f"{path}#{i} Content-Type {x['headers'].get('Content-Type')} != {y['headers'].get('Content-Type')}")
-for b in bad: print("  diff:", b)
-print(f"  {n} Telegram requests compared, {len(bad)} differences")
-sys.exit(1 if bad or n != 4 else 0)
-PY
+rx_compare Telegram --only /tg/default/ --only /tg/custom/ --want 4 ||
+    it_die "Telegram requests differ from Alertmanager's"
 it_ok "every Telegram request (path with the token, JSON body: HTML-escaped default text, Markdown text, disable_notification) equals Alertmanager's"
 
 L9='[{"labels":{"alertname":"Broken","line":"L9"},"startsAt":"'$START'"}]'
-post $AM "$L9"
-metrics() { curl -fsS "http://127.0.0.1:$NOTIFYD/metrics"; }
-it_until 100 0.1 sh -c "curl -fsS http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_failed_total{receiver=\"broken\",integration=\"telegram\",reason=\"http_4xx\"} 1'" \
-    || it_die "Telegram 400: $(metrics | grep notifications)"
-it_until 100 0.1 sh -c "curl -fsS http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_failed_total{receiver=\"broken\",integration=\"telegram\",reason=\"api_error\"} 1'" \
-    || it_die "Telegram 200 ok:false: $(metrics | grep notifications)"
-it_until 100 0.1 sh -c "curl -fsS http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_total{receiver=\"broken\",integration=\"telegram\"} 1'" \
-    || it_die "Telegram 503 then 200: $(metrics | grep notif)"
-[ "$(count "$IT_DIR/fw.jsonl" /tg/c400/ chat_id -400)" = 1 ] || it_die "want 1 attempt at chat -400"
-[ "$(count "$IT_DIR/fw.jsonl" /tg/c200/ chat_id -200)" = 1 ] || it_die "want 1 attempt at chat -200"
-[ "$(count "$IT_DIR/fw.jsonl" /tg/flaky503/ chat_id 5)" = 2 ] || it_die "want 2 attempts at /tg/flaky503"
+rx_post $AM "$L9"
+rx_wait_metric 'fw_notifyd_notifications_failed_total{receiver="broken",integration="telegram",reason="http_4xx"} 1' \
+    || it_die "Telegram 400: $(rx_metrics | grep notifications)"
+rx_wait_metric 'fw_notifyd_notifications_failed_total{receiver="broken",integration="telegram",reason="api_error"} 1' \
+    || it_die "Telegram 200 ok:false: $(rx_metrics | grep notifications)"
+rx_wait_metric 'fw_notifyd_notifications_total{receiver="broken",integration="telegram"} 1' \
+    || it_die "Telegram 503 then 200: $(rx_metrics | grep notif)"
+[ "$(rx_count "$IT_DIR/fw.jsonl" /tg/c400/ chat_id -400)" = 1 ] || it_die "want 1 attempt at chat -400"
+[ "$(rx_count "$IT_DIR/fw.jsonl" /tg/c200/ chat_id -200)" = 1 ] || it_die "want 1 attempt at chat -200"
+[ "$(rx_count "$IT_DIR/fw.jsonl" /tg/flaky503/ chat_id 5)" = 2 ] || it_die "want 2 attempts at /tg/flaky503"
 grep 'event=notify.fail receiver=broken' "$IT_DIR/notifyd.log" | grep -q 'telegram: Bad Request: chat not found' \
     || it_die "the ok:false description is not logged: $(grep notify.fail "$IT_DIR/notifyd.log")"
 it_ok "400 {ok:false}: failed (http_4xx), 1 attempt; 200 {ok:false}: failed (api_error, description logged); 503 once: retried, delivered"
-M=$(metrics) # grep -q on a variable: on a pipe it could end curl with SIGPIPE under pipefail
+M=$(rx_metrics) # grep -q on a variable: on a pipe it could end curl with SIGPIPE under pipefail
 grep -q 'fw_notifyd_notifications_total{receiver="team",integration="telegram"} 4' <<< "$M" \
     || it_die "team telegram delivered: $(grep notifications_total <<< "$M")"
 grep -q 'alertmanager_notifications_failed_total{integration="telegram",reason="clientError"} 1' <<< "$M" \
@@ -160,11 +105,11 @@ grep -q 'alertmanager_notifications_failed_total{integration="telegram",reason="
 it_ok "metrics: 4 team deliveries, alertmanager_notifications_* with integration=\"telegram\""
 
 echo "456:file-tok-2" > "$IT_DIR/fw/tg_token"
-post $AM '[{"labels":{"alertname":"Rotated","line":"L1","plant":"P"},"startsAt":"'$START'"}]'
-wait_n "$IT_DIR/fw.jsonl" "/tg/custom/bot456:file-tok-2/" text Rotated 1 || it_die "no Telegram request with the rewritten bot_token_file"
+rx_post $AM '[{"labels":{"alertname":"Rotated","line":"L1","plant":"P"},"startsAt":"'$START'"}]'
+rx_wait_count "$IT_DIR/fw.jsonl" "/tg/custom/bot456:file-tok-2/" text Rotated 1 || it_die "no Telegram request with the rewritten bot_token_file"
 it_ok "a rewritten bot_token_file is used by the next notification (no reload needed)"
 
-curl -fsS "http://127.0.0.1:$AM/api/v2/status" | jq -r .config.original > "$IT_DIR/fw.status.yml"
+rx_status "$AM" > "$IT_DIR/fw.status.yml"
 grep -q 'SECRET-tg' "$IT_DIR/fw.status.yml" && it_die "the bot token shows in /api/v2/status"
 grep -q 'bot_token: <secret>' "$IT_DIR/fw.status.yml" || it_die "bot_token not <secret>: $(grep -A3 telegram "$IT_DIR/fw.status.yml")"
 grep -q 'SECRET-tg\|file-tok\|k400\|k200\|k503' "$IT_DIR/notifyd.log" && it_die "notifyd logged a bot token: $(grep 'SECRET-tg\|file-tok\|k400\|k200\|k503' "$IT_DIR/notifyd.log" | head -1)"

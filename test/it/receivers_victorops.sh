@@ -14,16 +14,10 @@
 # and never in notifyd's log; metrics carry integration="victorops".
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-BUILD=${BUILD:-build}
-BIN=$BUILD/bin
-HERE=$(cd "$(dirname "$0")/../.." && pwd)
-PY=/usr/bin/python3
+. "$(dirname "$0")/receivers_lib.sh"
 it_need_cmds prometheus-alertmanager curl jq
 it_tmpdir
-
-CAP_FW=$(it_free_port); CAP_AM=$(it_free_port)
-AMREF=$(it_free_port)
-EXT=http://alerts.example:9093
+rx_pair_ports
 
 mkcfg() { # PORT DIR
     mkdir -p "$2"
@@ -66,112 +60,62 @@ YML
 mkcfg "$CAP_FW" "$IT_DIR/fw"
 mkcfg "$CAP_AM" "$IT_DIR/am"
 
-it_start cap_fw $PY "$HERE/test/it/receivers_capture.py" "$CAP_FW" "$IT_DIR/fw.jsonl"
-it_start cap_am $PY "$HERE/test/it/receivers_capture.py" "$CAP_AM" "$IT_DIR/am.jsonl"
-it_start_notifyd_alertd "$IT_DIR/fw/am.yml" --web.external-url=$EXT
-it_start amref prometheus-alertmanager --config.file="$IT_DIR/am/am.yml" \
-    --storage.path="$IT_DIR/amref" --web.listen-address=127.0.0.1:$AMREF \
-    --cluster.listen-address= --web.external-url=$EXT
-for u in "http://127.0.0.1:$CAP_FW/" "http://127.0.0.1:$CAP_AM/" "http://127.0.0.1:$AMREF/-/ready"; do
-    it_wait_http "$u" || it_die "$u did not come up"
-done
-it_ok "capture servers, notifyd, alertd and Alertmanager $(prometheus-alertmanager --version 2>&1 | head -1 | awk '{print $3}') up"
+rx_start_pair "$IT_DIR/fw/am.yml" "$IT_DIR/am/am.yml" ""
 
 START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%S.000Z)
-alerts() { # ENDS_AT (empty: firing)
-    local ends=${1:+,\"endsAt\":\"$1\"}
-    printf '[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{"summary":"line 1 <stopped> & cold"},"startsAt":"%s","generatorURL":"http://prom.example/g1"%s},' "$START" "$ends"
-    printf '{"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{"summary":"line 2 stopped"},"startsAt":"%s","generatorURL":"http://prom.example/g2"%s}]' "$START" "$ends"
-}
-post() { # PORT BODY
-    curl -fsS -o /dev/null -H 'Content-Type: application/json' -d "$2" "http://127.0.0.1:$1/api/v2/alerts"
-}
-count() { # FILE PATH-PREFIX KEY TEXT: requests to the path whose body KEY contains TEXT
-    [ -s "$1" ] || { echo 0; return; }
-    jq -s --arg p "$2" --arg k "$3" --arg v "$4" \
-        '[.[] | select((.path | startswith($p)) and (((.body | getpath($k | split("."))) // "" | tostring) | contains($v)))] | length' "$1"
-}
-wait_n() { # FILE PATH KEY VALUE N
-    for _ in $(seq 150); do [ "$(count "$@")" -ge "$5" ] 2>/dev/null && return 0; sleep 0.1; done
-    [ -s "$1" ] && jq -c '[.path, .status, .err, (.body | tostring | .[0:300])]' "$1"
-    return 1
-}
-post $AM "$(alerts)"; post $AMREF "$(alerts)"
+ALERTS='[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{"summary":"line 1 <stopped> & cold"},"generatorURL":"http://prom.example/g1"},
+ {"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{"summary":"line 2 stopped"},"generatorURL":"http://prom.example/g2"}]'
+rx_post_both "$(rx_alerts "$ALERTS")"
 for f in fw am; do
-    wait_n "$IT_DIR/$f.jsonl" /vo/default/ message_type CRITICAL 1 || it_die "$f: default VictorOps trigger"
-    wait_n "$IT_DIR/$f.jsonl" /vo/custom/ message_type WARNING 1 || it_die "$f: custom VictorOps trigger"
+    rx_wait_count "$IT_DIR/$f.jsonl" /vo/default/ message_type CRITICAL 1 || it_die "$f: default VictorOps trigger"
+    rx_wait_count "$IT_DIR/$f.jsonl" /vo/custom/ message_type WARNING 1 || it_die "$f: custom VictorOps trigger"
 done
 it_ok "firing: both sides sent the 2 VictorOps triggers"
 
 END=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
-post $AM "$(alerts "$END")"; post $AMREF "$(alerts "$END")"
+rx_post_both "$(rx_alerts "$ALERTS" "$END")"
 for f in fw am; do
-    wait_n "$IT_DIR/$f.jsonl" /vo/ message_type RECOVERY 2 || it_die "$f: 2 VictorOps recoveries"
+    rx_wait_count "$IT_DIR/$f.jsonl" /vo/ message_type RECOVERY 2 || it_die "$f: 2 VictorOps recoveries"
 done
 it_ok "resolved: both sides sent 2 VictorOps RECOVERY messages"
-grep -q '"err": "[a-z]' "$IT_DIR/fw.jsonl" && it_die "floorwatch sent a request the capture server refused: $(grep '"err": "[a-z]' "$IT_DIR/fw.jsonl" | head -1)"
-it_ok "every floorwatch request has the documented shape (capture server checks)"
+rx_check_shapes
 
 # Field by field: the nth request to each path on one side against the nth on the other (the
 # path holds the API key and the rendered, escaped routing key, so it is compared too).
-$PY - "$IT_DIR/fw.jsonl" "$IT_DIR/am.jsonl" <<'PY' || it_die "VictorOps requests differ from Alertmanager's"
-import json, sys
-def load(p):
-    out = {}
-    for l in open(p):
-        r = json.loads(l)
-        if r["path"].startswith("/vo/") and "fail400" not in r["path"] and "flaky503" not in r["path"]:
-            out.setdefault(r["path"], []).append(r)
-    return out
-fw, am = load(sys.argv[1]), load(sys.argv[2])
-bad, n = [], 0
-for path in sorted(set(fw) | set(am)):
-    f, m = fw.get(path, []), am.get(path, [])
-    if len(f) != len(m): bad.append(f"{path}: floorwatch {len(f)} requests, Alertmanager {len(m)}"); continue
-    for i, (x, y) in enumerate(zip(f, m)):
-        n += 1
-        for k in sorted(set(x["body"]) | set(y["body"])):
-            if x["body"].get(k) != y["body"].get(k):
-                bad.append(f"{path}#{i}.{k}: floorwatch {x['body'].get(k)!r} != Alertmanager {y['body'].get(k)!r}")
-        if x["headers"].get("Content-Type") != y["headers"].get("Content-Type"):
-            bad.append(f"{path}#{i} Content-Type")
-for b in bad: print("  diff:", b)
-print(f"  {n} VictorOps requests compared (paths {sorted(fw)}), {len(bad)} differences")
-sys.exit(1 if bad or n != 4 else 0)
-PY
+rx_compare VictorOps --only /vo/ --skip fail400 --skip flaky503 --want 4 ||
+    it_die "VictorOps requests differ from Alertmanager's"
 it_ok "every VictorOps request (path with key and routing key, body) equals Alertmanager's"
 
 # A 400 is a failed delivery, never counted as delivered, not retried; a 503 is retried.
 L9='[{"labels":{"alertname":"Broken","line":"L9"},"startsAt":"'$START'"}]'
-post $AM "$L9"
-metrics() { curl -fsS "http://127.0.0.1:$NOTIFYD/metrics"; }
-it_until 100 0.1 sh -c "curl -fsS http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_failed_total{receiver=\"broken\",integration=\"victorops\",reason=\"http_4xx\"} 1'" \
-    || it_die "VictorOps 400: failed_total: $(metrics | grep notifications)"
-it_until 100 0.1 sh -c "curl -fsS http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_total{receiver=\"broken\",integration=\"victorops\"} 1'" \
-    || it_die "VictorOps 503 then 200: $(metrics | grep notif)"
-[ "$(count "$IT_DIR/fw.jsonl" /vo/fail400/ message_type CRITICAL)" = 1 ] || it_die "want 1 attempt at /vo/fail400"
-[ "$(count "$IT_DIR/fw.jsonl" /vo/flaky503/ message_type CRITICAL)" = 2 ] || it_die "want 2 attempts at /vo/flaky503"
+rx_post $AM "$L9"
+rx_wait_metric 'fw_notifyd_notifications_failed_total{receiver="broken",integration="victorops",reason="http_4xx"} 1' \
+    || it_die "VictorOps 400: failed_total: $(rx_metrics | grep notifications)"
+rx_wait_metric 'fw_notifyd_notifications_total{receiver="broken",integration="victorops"} 1' \
+    || it_die "VictorOps 503 then 200: $(rx_metrics | grep notif)"
+[ "$(rx_count "$IT_DIR/fw.jsonl" /vo/fail400/ message_type CRITICAL)" = 1 ] || it_die "want 1 attempt at /vo/fail400"
+[ "$(rx_count "$IT_DIR/fw.jsonl" /vo/flaky503/ message_type CRITICAL)" = 2 ] || it_die "want 2 attempts at /vo/flaky503"
 it_ok "VictorOps answering 400: counted failed (http_4xx), 1 attempt; answering 503 once: retried, delivered (2 attempts)"
 # (grep -q on a variable: on a pipe it could end curl with SIGPIPE, failing under pipefail)
-M=$(metrics)
+M=$(rx_metrics)
 grep -q 'fw_notifyd_notifications_total{receiver="team",integration="victorops"} 4' <<< "$M" \
-    || it_die "team victorops delivered: $(metrics | grep notifications_total)"
+    || it_die "team victorops delivered: $(rx_metrics | grep notifications_total)"
 grep -q 'alertmanager_notifications_total{integration="victorops"} ' <<< "$M" \
-    || it_die "no alertmanager_notifications_total for victorops: $(metrics | grep alertmanager_notifications_total)"
+    || it_die "no alertmanager_notifications_total for victorops: $(rx_metrics | grep alertmanager_notifications_total)"
 grep -q 'alertmanager_notifications_failed_total{integration="victorops",reason="clientError"} 1' <<< "$M" \
-    || it_die "alertmanager_notifications_failed_total victorops: $(metrics | grep alertmanager_notifications_failed)"
+    || it_die "alertmanager_notifications_failed_total victorops: $(rx_metrics | grep alertmanager_notifications_failed)"
 it_ok "metrics: 4 team deliveries, alertmanager_notifications_* with integration=\"victorops\""
 
 # The key file is read at each notification: rewritten, the next group uses the new key.
 echo "file-key-2" > "$IT_DIR/fw/vo_key"
-post $AM '[{"labels":{"alertname":"Rotated","line":"L1","plant":"P"},"startsAt":"'$START'"}]'
-wait_n "$IT_DIR/fw.jsonl" /vo/custom/file-key-2/ entity_display_name Rotated 1 || it_die "no VictorOps request with the rewritten api_key_file"
-[ "$(count "$IT_DIR/fw.jsonl" /vo/custom/file-key-1/ entity_display_name Rotated)" = 0 ] || it_die "the old key was used"
+rx_post $AM '[{"labels":{"alertname":"Rotated","line":"L1","plant":"P"},"startsAt":"'$START'"}]'
+rx_wait_count "$IT_DIR/fw.jsonl" /vo/custom/file-key-2/ entity_display_name Rotated 1 || it_die "no VictorOps request with the rewritten api_key_file"
+[ "$(rx_count "$IT_DIR/fw.jsonl" /vo/custom/file-key-1/ entity_display_name Rotated)" = 0 ] || it_die "the old key was used"
 it_ok "a rewritten api_key_file is used by the next notification (no reload needed)"
 
 # Secrets: <secret> in /api/v2/status (as Alertmanager shows it), never in notifyd's log.
-curl -fsS "http://127.0.0.1:$AM/api/v2/status" | jq -r .config.original > "$IT_DIR/fw.status.yml"
-curl -fsS "http://127.0.0.1:$AMREF/api/v2/status" | jq -r .config.original > "$IT_DIR/am.status.yml"
+rx_status "$AM" > "$IT_DIR/fw.status.yml"
+rx_status "$AMREF" > "$IT_DIR/am.status.yml"
 grep -q SECRET-vo-inline "$IT_DIR/fw.status.yml" && it_die "the API key shows in /api/v2/status"
 for f in fw am; do
     grep -q 'api_key: <secret>' "$IT_DIR/$f.status.yml" || it_die "$f: api_key not <secret>: $(grep -A3 victorops "$IT_DIR/$f.status.yml")"

@@ -15,16 +15,11 @@
 # fails at the token, no message sent; a 503 is retried; a secret from api_secret_file.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-BUILD=${BUILD:-build}
-BIN=$BUILD/bin
-HERE=$(cd "$(dirname "$0")/../.." && pwd)
-PY=/usr/bin/python3
+. "$(dirname "$0")/receivers_lib.sh"
 it_need_cmds prometheus-alertmanager curl jq
 it_tmpdir
 
-CAP_FW=$(it_free_port); CAP_AM=$(it_free_port)
-AMREF=$(it_free_port)
-EXT=http://alerts.example:9093
+rx_pair_ports
 echo wx-secret > "$IT_DIR/secret"
 
 mkcfg() { # PORT FILE SIDE
@@ -81,47 +76,23 @@ YML
 mkcfg "$CAP_FW" "$IT_DIR/fw.yml" fw
 mkcfg "$CAP_AM" "$IT_DIR/am.yml" am
 
-it_start cap_fw $PY "$HERE/test/it/receivers_capture.py" "$CAP_FW" "$IT_DIR/fw.jsonl"
-it_start cap_am $PY "$HERE/test/it/receivers_capture.py" "$CAP_AM" "$IT_DIR/am.jsonl"
-NOTIFYD_ARGS=(--config.file="$IT_DIR/notifyd.yml")
-printf 'retry:\n  initial_backoff: 100ms\n  max_backoff: 200ms\n' > "$IT_DIR/notifyd.yml"
-it_start_notifyd_alertd "$IT_DIR/fw.yml" --web.external-url=$EXT
-it_start amref prometheus-alertmanager --config.file="$IT_DIR/am.yml" \
-    --storage.path="$IT_DIR/amref" --web.listen-address=127.0.0.1:$AMREF \
-    --cluster.listen-address= --web.external-url=$EXT
-for u in "http://127.0.0.1:$CAP_FW/" "http://127.0.0.1:$CAP_AM/" "http://127.0.0.1:$AMREF/-/ready"; do
-    it_wait_http "$u" || it_die "$u did not come up"
-done
-it_ok "capture servers (play WeChat Work), notifyd, alertd and Alertmanager $(prometheus-alertmanager --version 2>&1 | head -1 | awk '{print $3}') up"
+rx_fast_retry
+rx_start_pair "$IT_DIR/fw.yml" "$IT_DIR/am.yml" "play WeChat Work"
 
 START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%S.000Z)
-alerts() { # ENDS_AT (empty: firing)
-    local ends=${1:+,\"endsAt\":\"$1\"}
-    printf '[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{"summary":"line 1 stopped"},"startsAt":"%s","generatorURL":"http://prom.example/g1"%s},' "$START" "$ends"
-    printf '{"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{"summary":"line 2 stopped"},"startsAt":"%s","generatorURL":"http://prom.example/g2"%s}]' "$START" "$ends"
-}
-post() { curl -fsS -o /dev/null -H 'Content-Type: application/json' -d "$2" "http://127.0.0.1:$1/api/v2/alerts"; }
-q() { # FILE JQ-FILTER: how many captured requests the filter selects
-    [ -s "$1" ] || { echo 0; return; }
-    jq -s "[.[] | select($2)] | length" "$1"
-}
-wait_q() { # FILE FILTER N: up to 15 s
-    for _ in $(seq 150); do [ "$(q "$1" "$2")" -ge "$3" ] 2>/dev/null && return 0; sleep 0.1; done
-    [ -s "$1" ] && jq -c '[.method, .path, .status, .answer, (.body | tostring | .[0:200])]' "$1"
-    return 1
-}
-metrics() { curl -fsS --max-time 2 "http://127.0.0.1:$NOTIFYD/metrics"; }
+ALERTS='[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{"summary":"line 1 stopped"},"generatorURL":"http://prom.example/g1"},
+ {"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{"summary":"line 2 stopped"},"generatorURL":"http://prom.example/g2"}]'
 SEND='(.path | test("^/wechat/(text|md)/message/send\\?access_token=TOKEN-[0-9]+$")) and .method == "POST" and .answer.errcode == 0'
 
-post $AM "$(alerts)"; post $AMREF "$(alerts)"
+rx_post_both "$(rx_alerts "$ALERTS")"
 for f in fw am; do
-    wait_q "$IT_DIR/$f.jsonl" "$SEND"' and (.body | tostring | contains("FIRING"))' 2 || it_die "$f: 2 firing messages"
+    rx_wait_q "$IT_DIR/$f.jsonl" "$SEND"' and (.body | tostring | contains("FIRING"))' 2 || it_die "$f: 2 firing messages"
 done
 it_ok "firing: both sides fetched a token and sent the text and markdown messages (errcode 0)"
 END=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
-post $AM "$(alerts "$END")"; post $AMREF "$(alerts "$END")"
+rx_post_both "$(rx_alerts "$ALERTS" "$END")"
 for f in fw am; do
-    wait_q "$IT_DIR/$f.jsonl" "$SEND"' and (.body | tostring | contains("RESOLVED"))' 2 || it_die "$f: 2 resolved messages"
+    rx_wait_q "$IT_DIR/$f.jsonl" "$SEND"' and (.body | tostring | contains("RESOLVED"))' 2 || it_die "$f: 2 resolved messages"
 done
 it_ok "resolved: both sides sent the resolved text and markdown messages"
 
@@ -157,37 +128,37 @@ PY
 it_ok "every WeChat request (2 token GETs: corpid, corpsecret; 4 messages: text and markdown bodies) equals Alertmanager's; one token per config for both notifications"
 
 F=$IT_DIR/fw.jsonl
-wait_q "$F" '.path | startswith("/wechat/expire/message/send")' 2 || it_die "expire: no second message"
-[ "$(q "$F" '.path == "/wechat/expire/gettoken?corpid=wx-corp&corpsecret=wx-secret"')" = 2 ] &&
-    [ "$(q "$F" '(.path | startswith("/wechat/expire/message/send")) and .answer.errcode == 42001')" = 1 ] ||
+rx_wait_q "$F" '.path | startswith("/wechat/expire/message/send")' 2 || it_die "expire: no second message"
+[ "$(rx_q "$F" '.path == "/wechat/expire/gettoken?corpid=wx-corp&corpsecret=wx-secret"')" = 2 ] &&
+    [ "$(rx_q "$F" '(.path | startswith("/wechat/expire/message/send")) and .answer.errcode == 42001')" = 1 ] ||
     it_die "expire: want a second token after 42001: $(jq -c 'select(.path | startswith("/wechat/expire")) | [.method, .path, .answer.errcode]' "$F")"
-it_until 100 0.1 sh -c "curl -fsS --max-time 2 http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_total{receiver=\"expire\",integration=\"wechat\"} 1'" ||
-    it_die "expire: not delivered: $(metrics | grep wechat)"
+rx_wait_metric 'fw_notifyd_notifications_total{receiver="expire",integration="wechat"} 1' ||
+    it_die "expire: not delivered: $(rx_metrics | grep wechat)"
 it_ok "42001 (token expired): the token is fetched again (secret from api_secret_file) and the message delivered"
-it_until 100 0.1 sh -c "curl -fsS --max-time 2 http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_failed_total{receiver=\"refused\",integration=\"wechat\",reason=\"errcode\"} 1'" ||
-    it_die "81013: not counted failed: $(metrics | grep wechat)"
+rx_wait_metric 'fw_notifyd_notifications_failed_total{receiver="refused",integration="wechat",reason="errcode"} 1' ||
+    it_die "81013: not counted failed: $(rx_metrics | grep wechat)"
 grep -q 'errcode 81013: user & party & tag all invalid' "$IT_DIR/notifyd.log" || it_die "81013: errmsg not logged"
 it_ok "errcode 81013: counted failed (reason errcode, errmsg logged), never delivered"
-it_until 100 0.1 sh -c "curl -fsS --max-time 2 http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_failed_total{receiver=\"badsecret\",integration=\"wechat\",reason=\"token\"} 1'" ||
-    it_die "bad secret: not counted failed: $(metrics | grep wechat)"
-[ "$(q "$F" '.path | startswith("/wechat/badsecret/message/send")')" = 0 ] || it_die "bad secret: a message was sent"
+rx_wait_metric 'fw_notifyd_notifications_failed_total{receiver="badsecret",integration="wechat",reason="token"} 1' ||
+    it_die "bad secret: not counted failed: $(rx_metrics | grep wechat)"
+[ "$(rx_q "$F" '.path | startswith("/wechat/badsecret/message/send")')" = 0 ] || it_die "bad secret: a message was sent"
 it_ok "a wrong secret (40001, no access_token): failed at the token (reason token), no message sent"
-it_until 100 0.1 sh -c "curl -fsS --max-time 2 http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_notifications_total{receiver=\"flaky\",integration=\"wechat\"} 1'" ||
-    it_die "flaky: not delivered after the 503: $(metrics | grep wechat)"
-[ "$(q "$F" '(.path | startswith("/wechat/flaky503/message/send")) and .status == 503')" = 1 ] || it_die "flaky: no 503"
+rx_wait_metric 'fw_notifyd_notifications_total{receiver="flaky",integration="wechat"} 1' ||
+    it_die "flaky: not delivered after the 503: $(rx_metrics | grep wechat)"
+[ "$(rx_q "$F" '(.path | startswith("/wechat/flaky503/message/send")) and .status == 503')" = 1 ] || it_die "flaky: no 503"
 it_ok "a 503 from message/send is retried and then delivered"
 
 # Nothing secret in the logs: the secrets and tokens ride in URLs.
 grep -E 'wx-secret|TOKEN-[0-9]|corpsecret=' "$IT_DIR/notifyd.log" "$IT_DIR/alertd.log" && it_die "a secret or token in the logs"
-curl -fsS "http://127.0.0.1:$AM/api/v2/status" | jq -r .config.original | grep -q 'wechat_api_secret: <secret>' ||
+rx_status "$AM" | grep -q 'wechat_api_secret: <secret>' ||
     it_die "/api/v2/status shows the WeChat secret"
 it_ok "no secret nor token in notifyd's or alertd's logs; /api/v2/status shows <secret>"
-M=$(metrics)
+M=$(rx_metrics)
 for want in 'fw_notifyd_notifications_total{receiver="wx",integration="wechat"} 4' \
     'alertmanager_notifications_total{integration="wechat"} 8' \
     'fw_notifyd_notifications_failed_total{receiver="refused",integration="wechat",reason="errcode"} 1'; do
     grep -qF "$want" <<<"$M" || it_die "want $want: $(grep wechat <<<"$M")"
 done
-[ "$(q "$F" '.path | startswith("/wechat/fail81013/message/send")')" = 1 ] || it_die "81013 retried"
+[ "$(rx_q "$F" '.path | startswith("/wechat/fail81013/message/send")')" = 1 ] || it_die "81013 retried"
 it_ok "metrics: wx 4 delivered, alertmanager_notifications_total{integration=\"wechat\"} 8 (wx 4, the others 1 each: send_resolved false), 81013 sent once"
 echo "receivers_wechat.sh: all checks passed"
