@@ -707,6 +707,42 @@ START_TEST(test_alertd_daemon_body_limit)
 }
 END_TEST
 
+// The request head limit (README, alertd.8): each connection's pool is 16 KiB, so a URL of
+// 12 KiB is read (a filter it cannot parse: 400), one of 20 KiB is answered 414 and headers
+// of 20 KiB 431, and alertd serves on. With the old 64 KiB pool the 20 KiB ones were read.
+START_TEST(test_alertd_daemon_head_limit)
+{
+    size_t n = 20 * 1024;
+    char *url = fw_malloc(n + 128);
+    int off = snprintf(url, 128, "http://127.0.0.1:%d/api/v2/alerts?filter=", s_port);
+    memset(url + off, 'x', 12 * 1024);
+    url[off + 12 * 1024] = '\0';
+    struct check_util_http r;
+    ck_assert_int_eq(check_util_http_request("GET", url, NULL, 0, NULL, NULL, 20000, &r), 0);
+    ck_assert_msg(r.status == 400, "a 12 KiB URL: %ld", r.status);
+    check_util_http_clear(&r);
+    memset(url + off, 'x', n);
+    url[off + (int)n] = '\0';
+    ck_assert_int_eq(check_util_http_request("GET", url, NULL, 0, NULL, NULL, 20000, &r), 0);
+    ck_assert_msg(r.status == 414, "a 20 KiB URL: %ld", r.status);
+    check_util_http_clear(&r);
+    char *hdr = fw_malloc(n + 16);
+    memcpy(hdr, "X-Pad: ", 7);
+    memset(hdr + 7, 'y', n);
+    hdr[7 + n] = '\0';
+    const char *headers[] = {hdr, NULL};
+    snprintf(url, 128, "http://127.0.0.1:%d/api/v2/alerts", s_port);
+    ck_assert_int_eq(check_util_http_request("GET", url, NULL, 0, NULL, headers, 20000, &r), 0);
+    ck_assert_msg(r.status == 431, "20 KiB of headers: %ld", r.status);
+    check_util_http_clear(&r);
+    free(hdr);
+    free(url);
+    char *out = NULL;
+    ck_assert_int_eq(s_http("GET", "/api/v2/alerts", NULL, &out), 200);
+    free(out);
+}
+END_TEST
+
 // A silences.json of an older release, with silences that match every alert (written before
 // alertd refused them), is imported into the state once: they are skipped, logged and
 // counted; the good one loads and mutes.
@@ -950,6 +986,7 @@ alertd_daemon_suite(void)
     tcase_add_test(tc, test_alertd_daemon_silences_persist);
     tcase_add_test(tc, test_alertd_daemon_api_errors);
     tcase_add_test(tc, test_alertd_daemon_body_limit);
+    tcase_add_test(tc, test_alertd_daemon_head_limit);
     tcase_add_test(tc, test_alertd_daemon_pub_masks_secrets);
     tcase_add_test(tc, test_alertd_daemon_restore_skips_bad_silence);
     // 60 s: body_limit sends and lists 16 MiB bodies, several times slower under
