@@ -5,6 +5,7 @@
     jansson does, and gives up (-1) at the first thing outside the plain form.
 */
 #include <jansson.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "alertd_json.h"
@@ -118,6 +119,50 @@ s_unescape(struct s_in *in, const char *p, const char *q, struct s_str *out)
     return 0;
 }
 
+// The bytes a string's scan stops at (1): control characters, '"', '\\' and every byte over
+// 0x7f, so the common run of plain ASCII costs one load and one test a byte, and the UTF-8
+// check runs only on a string that has a byte over 0x7f.
+// clang-format off
+#define S_ROW(a) a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a
+static const unsigned char s_stop[256] = {
+    S_ROW(1), S_ROW(1),                             // 0x00-0x1f
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // 0x20-0x2f: '"'
+    S_ROW(0), S_ROW(0),                             // 0x30-0x4f
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, // 0x50-0x5f: '\\'
+    S_ROW(0), S_ROW(0),                             // 0x60-0x7f
+    S_ROW(1), S_ROW(1), S_ROW(1), S_ROW(1),         // 0x80-0xbf
+    S_ROW(1), S_ROW(1), S_ROW(1), S_ROW(1)};        // 0xc0-0xff
+#undef S_ROW
+// clang-format on
+
+// The first byte at or after p (before end) that s_stop holds, or end. Eight bytes at a time
+// while eight remain: a word's bytes under 0x20, equal to '"' or '\\', or over 0x7f set
+// their high bit in m (borrows can also mark bytes above a marked one, never below it, so
+// the lowest mark is exact), then byte by byte.
+static const char *
+s_plain(const char *p, const char *end)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    while (end - p >= 8) {
+        uint64_t x, q, b;
+        memcpy(&x, p, sizeof x);
+        q = x ^ (ones * '"');
+        b = x ^ (ones * '\\');
+        uint64_t m = (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | x) & high;
+        if (m) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return p + __builtin_ctzll(m) / 8; // the lowest address is the lowest byte
+#else
+            break;
+#endif
+        }
+        p += 8;
+    }
+    while (p < end && !s_stop[(unsigned char)*p])
+        p++;
+    return p;
+}
+
 // A string token. 0, or -1 (not a string, or one jansson refuses).
 static int
 s_string(struct s_in *in, struct s_str *out)
@@ -125,8 +170,11 @@ s_string(struct s_in *in, struct s_str *out)
     if (!s_take(in, '"'))
         return -1;
     const char *p = in->p, *q = p;
-    bool escaped = false;
-    while (q < in->end && *q != '"') {
+    bool escaped = false, ascii = true;
+    for (;;) {
+        q = s_plain(q, in->end);
+        if (q >= in->end || *q == '"')
+            break;
         unsigned char c = (unsigned char)*q;
         if (c < 0x20)
             return -1;
@@ -134,10 +182,12 @@ s_string(struct s_in *in, struct s_str *out)
             escaped = true;
             if (++q == in->end)
                 return -1;
+            c = (unsigned char)*q; // taken whatever it is; s_unescape judges it
         }
+        ascii = ascii && c < 0x80;
         q++;
     }
-    if (q >= in->end || !fw_utf8_valid(p, (size_t)(q - p)))
+    if (q >= in->end || (!ascii && !fw_utf8_valid(p, (size_t)(q - p))))
         return -1;
     in->p = q + 1;
     if (!escaped) {
