@@ -28,7 +28,8 @@ struct fw_http_route {
     bool prefix;   // path ends in '/'
     bool on_loop;  // fw_http_route_loop: runs on the loop thread in loop mode
     fw_http_handler_fn fn;
-    void *arg; // borrowed
+    void *arg;       // borrowed
+    char label[160]; // handler="<path>", the request counters' label, built once (s_count)
 };
 
 struct fw_http_kv {
@@ -76,6 +77,9 @@ struct fw_http {
     char *web_config;     // owned: --web.config.file, NULL: none
     fw_http_auth_t *auth; // owned: NULL without a web config
     char *tls_pem[3];     // owned: certificate, key, client CA (PEM) while TLS serves
+    // owned: an empty answer of each content type, queued for every connection that answers
+    // nothing else (no body, no extra header): text, JSON. Built in fw_http_new, read-only.
+    struct MHD_Response *empty[2];
     // Loop mode (fw_http_set_loop): libmicrohttpd runs from this zloop, on its thread.
     zloop_t *loop;                 // borrowed, NULL: libmicrohttpd's own threads
     bool on_loop;                  // serving from the loop (set by fw_http_start)
