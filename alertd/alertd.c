@@ -487,13 +487,14 @@ s_on_flush(zloop_t *loop, int timer_id, void *arg)
     (void)loop;
     (void)timer_id;
     alertd_t *self = arg;
-    json_t *out = json_array();
+    json_t *out = NULL; // the notifications, built only when a group is due
     int64_t now = fw_time_now_ms();
     // A replica that has not heard its peers' state yet could repeat what they sent.
     bool settled = !self->cluster || alertd_cluster_settled(self->cluster, now);
     bool sent = false;
     pthread_mutex_lock(&self->lock);
     if (settled && alertd_dispatch_next(self->dispatch) <= now) {
+        out = json_array();
         alertd_refresh_inhibit_locked(self, now);
         (void)alertd_state_begin(self->state, NULL);
         // The log entries of these notifications are committed before they leave (a killed
@@ -506,8 +507,10 @@ s_on_flush(zloop_t *loop, int timer_id, void *arg)
         self->commit_pending = false;
     }
     pthread_mutex_unlock(&self->lock);
-    s_send_notifications(self, out);
-    json_decref(out);
+    if (out) {
+        s_send_notifications(self, out);
+        json_decref(out);
+    }
     // fsync'd off the loop, asked for once the NOTIFYs left: waking the syncer thread would
     // take the CPU from them on a busy machine.
     if (sent) {
