@@ -130,10 +130,14 @@ s_route_match(const fw_http_t *self, const char *path, const char *method,
               const struct fw_http_route **path_route)
 {
     *path_route = NULL;
+    size_t len = strlen(path);
     for (size_t i = self->routes_len; i-- > 0;) {
         const struct fw_http_route *r = &self->routes[i];
-        bool match =
-            r->prefix ? strncmp(path, r->path, strlen(r->path)) == 0 : strcmp(path, r->path) == 0;
+        // The lengths first: most routes differ in length from the path, and a call to
+        // strcmp/strncmp for each of a daemon's twenty-odd routes was 600 instructions of
+        // alertd's single-alert POST (callgrind).
+        bool match = r->prefix ? len >= r->path_len && memcmp(path, r->path, r->path_len) == 0
+                               : len == r->path_len && memcmp(path, r->path, len) == 0;
         if (!match)
             continue;
         if (!*path_route)
@@ -190,9 +194,24 @@ s_request_free(fw_http_request_t *req)
     free(req->form_kv);
     free(req->form);
     free(req->body);
-    free(req->path);
-    free(req->method);
+    if (req->path != req->path_buf)
+        free(req->path);
+    if (req->method != req->method_buf)
+        free(req->method);
     free(req);
+}
+
+// s copied into buf (size bytes) when it fits, else into an allocation of its own (the caller
+// frees what is not buf): two allocations less a request (callgrind: 370 instructions of
+// alertd's single-alert POST with their frees).
+static char *
+s_keep_str(char *buf, size_t size, const char *s)
+{
+    size_t n = strlen(s);
+    if (n >= size)
+        return fw_strndup(s, n);
+    memcpy(buf, s, n + 1);
+    return buf;
 }
 
 // Counts one answered request (status 100-599). The labels are built on the stack (handler
@@ -554,8 +573,8 @@ s_on_request(void *cls, struct MHD_Connection *conn, const char *url, const char
         req = fw_calloc(1, sizeof(*req));
         req->http = self;
         req->conn = conn;
-        req->method = fw_strdup(method);
-        req->path = fw_strdup(url);
+        req->method = s_keep_str(req->method_buf, sizeof(req->method_buf), method);
+        req->path = s_keep_str(req->path_buf, sizeof(req->path_buf), url);
         clock_gettime(CLOCK_MONOTONIC, &req->start);
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -725,6 +744,7 @@ s_route_add(fw_http_t *self, const char *methods, const char *path, fw_http_hand
     r->methods = fw_strdup(methods);
     r->path = fw_strdup(path);
     size_t n = strlen(path);
+    r->path_len = n;
     r->prefix = n > 0 && path[n - 1] == '/';
     r->on_loop = on_loop;
     r->fn = fn;

@@ -25,8 +25,9 @@
 struct fw_http_route {
     char *methods; // owned, "GET,POST"
     char *path;    // owned
-    bool prefix;   // path ends in '/'
-    bool on_loop;  // fw_http_route_loop: runs on the loop thread in loop mode
+    size_t path_len;
+    bool prefix;  // path ends in '/'
+    bool on_loop; // fw_http_route_loop: runs on the loop thread in loop mode
     fw_http_handler_fn fn;
     void *arg;       // borrowed
     char label[160]; // handler="<path>", the request counters' label, built once (s_count)
@@ -41,8 +42,10 @@ struct fw_http_kv {
 struct fw_http_request {
     fw_http_t *http;             // borrowed
     struct MHD_Connection *conn; // borrowed
-    char *method;                // owned
-    char *path;                  // owned
+    char *method;                // method_buf, or owned when longer
+    char *path;                  // path_buf, or owned when longer
+    char method_buf[16];         // most methods, without an allocation a request
+    char path_buf[64];           // most paths (routes', with a short query) likewise
     char *body;                  // owned, NUL-terminated, may be NULL
     size_t body_len;
     size_t body_cap;
