@@ -79,7 +79,9 @@ mkcfg "$CAP_AM" "$IT_DIR/am.yml" am
 rx_fast_retry
 rx_start_pair "$IT_DIR/fw.yml" "$IT_DIR/am.yml" "play WeChat Work"
 
-START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%S.000Z)
+# startsAt now, to the millisecond: an alert older than group_wait makes Alertmanager flush its
+# new group at once, which can happen before the POST's second alert joins it.
+START=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
 ALERTS='[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{"summary":"line 1 stopped"},"generatorURL":"http://prom.example/g1"},
  {"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{"summary":"line 2 stopped"},"generatorURL":"http://prom.example/g2"}]'
 SEND='(.path | test("^/wechat/(text|md)/message/send\\?access_token=TOKEN-[0-9]+$")) and .method == "POST" and .answer.errcode == 0'
