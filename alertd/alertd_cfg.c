@@ -403,7 +403,7 @@ static const struct fw_cfg_field s_global_fields[] = {
     F_STR("rocketchat_api_url", T, rocketchat_api_url),
     F_STR("mattermost_webhook_url", T, mattermost_webhook_url),
     F_STR("mattermost_webhook_url_file", T, mattermost_webhook_url_file),
-    F_NO("pagerduty_url"),
+    F_STR("pagerduty_url", T, pagerduty_url),
     F_STR("webex_api_url", T, webex_api_url),
     F_NO("jira_api_url"),
     F_NO("discord_webhook_url"),

@@ -135,6 +135,7 @@ struct alertd_cfg_global {
     char *smtp_auth_secret, *smtp_auth_secret_file;
     char *slack_api_url, *slack_api_url_file, *slack_app_token, *slack_app_token_file;
     char *slack_app_url; // owned; absent: ALERTD_CFG_SLACK_APP_URL
+    char *pagerduty_url; // owned; absent: notifyd's Events API v2 URL
     char *opsgenie_api_key, *opsgenie_api_key_file;
     char *opsgenie_api_url; // NULL: https://api.opsgenie.com/ (alertd_cfg_opsgenie)
     char *victorops_api_key, *victorops_api_key_file;

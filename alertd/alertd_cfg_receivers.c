@@ -434,7 +434,8 @@ static const char *const s_pd_detail_defaults[][2] = {
 };
 
 static void
-s_check_pagerduty(struct s_ctx *c, struct alertd_cfg_pagerduty *p)
+s_check_pagerduty(struct s_ctx *c, struct alertd_cfg_pagerduty *p,
+                  const struct alertd_cfg_global *g)
 {
     free(p->key);
     p->key = s_secret(c, p->routing_key, p->routing_key_file, p->pos, "routing_key");
@@ -443,6 +444,12 @@ s_check_pagerduty(struct s_ctx *c, struct alertd_cfg_pagerduty *p)
                           "missing service or routing key in PagerDuty config");
     else if (p->key && strstr(p->key, "{{"))
         fw_cfg_errors_add(c->errs, c->file, p->pos, "routing_key: a template is not supported yet");
+    // Its own url, else global.pagerduty_url (config.go), else notifyd's default (Events API
+    // v2). Set in the table's own member, which fw_cfg frees with the table.
+    if (!alertd_cfg_set(p->url) && alertd_cfg_set(g->pagerduty_url)) {
+        free(p->url);
+        p->url = fw_strdup(g->pagerduty_url);
+    }
     if (p->url && !s_http_url(p->url))
         fw_cfg_errors_add(c->errs, c->file, p->pos, "unsupported scheme in pagerduty url");
 #define TEXT(m, def)                                                                               \
@@ -507,7 +514,7 @@ alertd_cfg_receivers_check(struct alertd_cfg_receiver *r, const struct alertd_cf
     }
     for (size_t i = 0; i < r->pagerduty_len; i++) {
         struct alertd_cfg_pagerduty *p = &r->pagerduty[i];
-        s_check_pagerduty(&c, p);
+        s_check_pagerduty(&c, p, g);
         json_decref(p->http_json);
         p->http_json = alertd_cfg_http_effective(&p->http, p->pos, g->http_json, file, errs);
     }

@@ -8,6 +8,7 @@
 
 #include "../alertd/alertd.h"
 #include "../alertd/alertd_cfg.h"
+#include "../alertd/alertd_cfg_receivers.h"
 #include "../alertd/alertd_matcher.h"
 #include "../alertd/alertd_route.h"
 #include "fw_mem.h"
@@ -171,7 +172,7 @@ START_TEST(test_alertd_cfg_unsupported_refused)
     static const char *const want[] = {
         "bad.yml:2:3: error: global.jira_api_url: not supported by floorwatch",
         "bad.yml:3:3: error: global.incidentio_url: not supported by floorwatch",
-        "bad.yml:4:3: error: global.pagerduty_url: not supported by floorwatch",
+        "bad.yml:4:3: error: global.msteams_webhook_url: not supported by floorwatch",
         "bad.yml:6:1: error: tracing: not supported by floorwatch",
         "bad.yml:11:9: error: receivers[0].webhook_configs[0].timeout: not supported",
         "bad.yml:15:11: error: receivers[0].webhook_configs[0].http_config.http_headers: not "
@@ -191,7 +192,7 @@ START_TEST(test_alertd_cfg_unsupported_refused)
         "global:\n"                                                                        // 1
         "  jira_api_url: 'http://v/'\n"                                                    // 2
         "  incidentio_url: 'http://r/'\n"                                                  // 3
-        "  pagerduty_url: http://m/\n"                                                     // 4
+        "  msteams_webhook_url: http://m/\n"                                               // 4
         "templates: ['/t/*.tmpl']\n"                                                       // 5
         "tracing: {endpoint: 'x:4317'}\n"                                                  // 6
         "route: {receiver: a}\n"                                                           // 7
@@ -224,6 +225,30 @@ START_TEST(test_alertd_cfg_unsupported_refused)
                                              "          enable_http2: true\n",
                                              &errs);
     ck_assert_msg(cfg != NULL, "%s", errs.len ? errs.items[0].msg : "?");
+    alertd_cfg_destroy(&cfg);
+}
+END_TEST
+
+// global.pagerduty_url (Alertmanager 0.25's key) is the url of a pagerduty_config without one.
+START_TEST(test_alertd_cfg_pagerduty_global_url)
+{
+    struct fw_cfg_errors errs = {0};
+    struct alertd_cfg *cfg =
+        alertd_cfg_load("pd.yml",
+                        "global: {pagerduty_url: 'http://127.0.0.1:9/v2/enqueue'}\n"
+                        "route: {receiver: a}\nreceivers:\n  - name: a\n"
+                        "    pagerduty_configs:\n      - routing_key: k1\n"
+                        "      - {routing_key: k2, url: 'http://127.0.0.1:8/own'}\n",
+                        &errs);
+    ck_assert_msg(cfg != NULL, "%s", errs.len ? errs.items[0].msg : "?");
+    json_t *n = json_object();
+    alertd_cfg_receivers_notify(&cfg->receivers[0], n);
+    json_t *a = json_object_get(n, "pagerduty_configs");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "url")),
+                     "http://127.0.0.1:9/v2/enqueue");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 1), "url")),
+                     "http://127.0.0.1:8/own");
+    json_decref(n);
     alertd_cfg_destroy(&cfg);
 }
 END_TEST
@@ -649,6 +674,7 @@ alertd_cfg_suite(void)
     tcase_add_test(tc, test_alertd_cfg_value_errors);
     tcase_add_test(tc, test_alertd_cfg_integration_checks);
     tcase_add_test(tc, test_alertd_cfg_unsupported_refused);
+    tcase_add_test(tc, test_alertd_cfg_pagerduty_global_url);
     tcase_add_test(tc, test_alertd_cfg_webhook_http_config);
     tcase_add_test(tc, test_alertd_cfg_matchers_parse);
     tcase_add_test(tc, test_alertd_cfg_conformance);
