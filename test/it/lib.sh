@@ -86,6 +86,10 @@ it_finish() {
 # it_skip REASON: this script cannot run here; say why and exit 77, which check-it counts as
 # skipped (never as passed).
 it_skip() { echo "$(basename "$0"): skipped: $*"; exit 77; }
+# it_asan_build BINARY: true when BINARY is linked with AddressSanitizer (make asan). ldd's
+# output is read whole: `ldd | grep -q` under pipefail failed whenever grep quit before ldd
+# had written its last line (SIGPIPE), and an ASan build then ran as a release one.
+it_asan_build() { grep -q libasan <<<"$(ldd "$1" 2>/dev/null)"; }
 # it_need_bins NAME...: it_skip unless $BUILD/bin/NAME is built, for each NAME.
 it_need_bins() {
     local b

@@ -28,7 +28,7 @@ BUILD=${BUILD:-build}
 BIN=$BUILD/bin
 # shellcheck source=test/it/lib.sh
 source test/it/lib.sh
-if ldd "$BIN/tsdb" 2>/dev/null | grep -q libasan; then
+if it_asan_build "$BIN/tsdb"; then
     it_skip "the memory bounds measure the release build, not an AddressSanitizer build"
 fi
 it_need_bins tsdb fwpush ruled

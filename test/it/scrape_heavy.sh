@@ -26,7 +26,7 @@ source test/it/lib.sh
 # Its bounds are those of the release build: under AddressSanitizer (make asan) every
 # allocation carries redzones and freed memory sits in quarantine, and the code runs several
 # times slower, so neither the memory bounds nor the scrape schedule say anything there.
-if ldd "$BIN/scraper" 2>/dev/null | grep -q libasan; then
+if it_asan_build "$BIN/scraper"; then
     it_skip "the heavy-target bounds measure the release build, not an AddressSanitizer build"
 fi
 it_need_bins scraper tsdb

@@ -195,7 +195,7 @@ rss=$(awk '/VmHWM/ {print $2}' "/proc/$PID_scraper/status")
 # quarantine of freed memory multiply a process's footprint, so the bound is three times as
 # large there (it still catches a body held whole or a limit not enforced).
 max_kb=300000
-if ldd "$BIN/scraper" 2>/dev/null | grep -q libasan; then max_kb=900000; fi
+if it_asan_build "$BIN/scraper"; then max_kb=900000; fi
 it_check "the scraper's peak memory stays bounded (${rss} kB < $((max_kb / 1000)) MB)" \
     [ "$rss" -lt "$max_kb" ]
 it_term "$PID_scraper"

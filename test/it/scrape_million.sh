@@ -21,7 +21,7 @@ BIN=$BUILD/bin
 # shellcheck source=test/it/lib.sh
 source test/it/lib.sh
 # The memory bounds are the release build's (AddressSanitizer multiplies a footprint).
-if ldd "$BIN/scraper" 2>/dev/null | grep -q libasan; then
+if it_asan_build "$BIN/scraper"; then
     it_skip "the memory bounds measure the release build, not an AddressSanitizer build"
 fi
 it_need_bins scraper tsdb
