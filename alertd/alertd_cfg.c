@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "alertd_cfg.h"
+#include "alertd_cfg_fields.h"
 #include "alertd_cfg_receivers.h"
 #include "alertd_cfg_teams.h"
 #include "alertd_cfg_discord.h"
@@ -86,20 +87,11 @@ s_check_label_name(const char *value, const char *file, struct fw_cfg_pos pos,
 
 // --- tables ---
 
-#define F_STR(k, T, m)                                                                             \
-    {                                                                                              \
-        .key = k, .type = FW_CFG_STR, .off = offsetof(T, m)                                        \
-    }
 // A key alertd knows and does not do: refused at the key, "sect.key: not supported by
 // floorwatch" (fw_cfg). F_ONLY accepts the listed values, which describe what alertd does
-// anyway; F_WHY adds a note.
+// anyway; F_WHY (alertd_cfg_fields.h) adds a note.
 #define F_NO(k) FW_CFG_NO(k)
-#define F_WHY(k, why) FW_CFG_WHY(k, why)
 #define F_ONLY(k, vals, why) FW_CFG_ONLY(k, vals, why)
-#define F_POS(T, m)                                                                                \
-    {                                                                                              \
-        .key = "", .type = FW_CFG_POS, .off = offsetof(T, m)                                       \
-    }
 #define F_LIST(k, T, m, chk)                                                                       \
     {                                                                                              \
         .key = k, .type = FW_CFG_STR_LIST, .off = offsetof(T, m),                                  \
@@ -628,12 +620,6 @@ s_check_pair(struct s_ctx *c, const char *a, const char *b, const char *an, cons
                           "at most one of %s & %s must be configured", an, bn);
 }
 
-static bool
-s_set(const char *s)
-{
-    return s && *s;
-}
-
 // email_configs, resolved with global's smtp_* keys.
 static void
 s_check_email(struct s_ctx *c)
@@ -660,11 +646,12 @@ s_check(struct alertd_cfg *cfg, struct fw_cfg_errors *errs)
     PAIR(slack_app_token, slack_app_token_file);
     // A bot token goes with no webhook URL, except slack_api_url set to slack_app_url itself
     // (the old workaround for bot tokens, which config.go still takes).
-    if ((s_set(g->slack_app_token) || s_set(g->slack_app_token_file)) &&
-        (s_set(g->slack_api_url) || s_set(g->slack_api_url_file)) &&
-        (!s_set(g->slack_api_url) ||
+    if ((alertd_cfg_set(g->slack_app_token) || alertd_cfg_set(g->slack_app_token_file)) &&
+        (alertd_cfg_set(g->slack_api_url) || alertd_cfg_set(g->slack_api_url_file)) &&
+        (!alertd_cfg_set(g->slack_api_url) ||
          strcmp(g->slack_api_url,
-                s_set(g->slack_app_url) ? g->slack_app_url : ALERTD_CFG_SLACK_APP_URL) != 0))
+                alertd_cfg_set(g->slack_app_url) ? g->slack_app_url : ALERTD_CFG_SLACK_APP_URL) !=
+             0))
         fw_cfg_errors_add(errs, cfg->file, g->pos,
                           "at most one of slack_app_token/slack_app_token_file & "
                           "slack_api_url/slack_api_url_file must be configured");

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "alertd_cfg_fields.h"
 #include "alertd_cfg.h"
 #include "alertd_cfg_email.h"
 #include "alertd_cfg_tmpl.h"
@@ -84,12 +85,6 @@ const struct fw_cfg_field alertd_cfg_email_fields[] = {
 #undef S
 #undef T
 
-static bool
-s_set(const char *s)
-{
-    return s && *s;
-}
-
 // Go's textproto.CanonicalMIMEHeaderKey for a valid header name: each dash-separated word
 // capitalised, the rest lower case. A name with other than letters, digits and '-' is kept.
 static void
@@ -129,11 +124,11 @@ static void
 s_tls_json(json_t *o, const struct alertd_cfg_smtp_tls *t)
 {
     json_t *j = json_object();
-    if (s_set(t->ca_file))
+    if (alertd_cfg_set(t->ca_file))
         json_object_set_new(j, "ca_file", json_string(t->ca_file));
-    if (s_set(t->cert_file))
+    if (alertd_cfg_set(t->cert_file))
         json_object_set_new(j, "cert_file", json_string(t->cert_file));
-    if (s_set(t->key_file))
+    if (alertd_cfg_set(t->key_file))
         json_object_set_new(j, "key_file", json_string(t->key_file));
     json_object_set_new(j, "insecure_skip_verify", json_boolean(t->insecure_skip_verify));
     json_object_set_new(o, "tls_config", j);
@@ -142,7 +137,7 @@ s_tls_json(json_t *o, const struct alertd_cfg_smtp_tls *t)
 static void
 s_err_tls(const struct alertd_cfg_smtp_tls *t, const char *file, struct fw_cfg_errors *errs)
 {
-    if (s_set(t->cert_file) != s_set(t->key_file))
+    if (alertd_cfg_set(t->cert_file) != alertd_cfg_set(t->key_file))
         fw_cfg_errors_add(errs, file, t->pos,
                           "exactly one of key or key_file must be configured when a client "
                           "certificate is configured");
@@ -154,7 +149,7 @@ alertd_cfg_email_check(struct alertd_cfg_email *e, const struct alertd_cfg_smtp_
                        const char *g_secret_file, const char *file, struct fw_cfg_errors *errs)
 {
     alertd_cfg_email_clear(e);
-    if (!s_set(e->to)) {
+    if (!alertd_cfg_set(e->to)) {
         fw_cfg_errors_add(errs, file, e->pos, "missing to address in email config");
         return;
     }
@@ -178,21 +173,21 @@ alertd_cfg_email_check(struct alertd_cfg_email *e, const struct alertd_cfg_smtp_
         free(what);
         free(name);
     }
-    const char *smarthost = s_set(e->smarthost) ? e->smarthost : g->smarthost;
-    const char *from = s_set(e->from) ? e->from : g->from;
-    if (!s_set(smarthost)) {
+    const char *smarthost = alertd_cfg_set(e->smarthost) ? e->smarthost : g->smarthost;
+    const char *from = alertd_cfg_set(e->from) ? e->from : g->from;
+    if (!alertd_cfg_set(smarthost)) {
         fw_cfg_errors_add(errs, file, e->pos, "no global SMTP smarthost set");
     } else {
         const char *colon = strrchr(smarthost, ':');
         if (!colon || !colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1))
             fw_cfg_errors_add(errs, file, e->pos, "address %s: missing port in address", smarthost);
     }
-    if (!s_set(from))
+    if (!alertd_cfg_set(from))
         fw_cfg_errors_add(errs, file, e->pos, "no global SMTP from set");
-    if (s_set(e->auth_password) && s_set(e->auth_password_file))
+    if (alertd_cfg_set(e->auth_password) && alertd_cfg_set(e->auth_password_file))
         fw_cfg_errors_add(errs, file, e->pos,
                           "at most one of auth_password & auth_password_file must be configured");
-    if (s_set(e->auth_secret) && s_set(e->auth_secret_file))
+    if (alertd_cfg_set(e->auth_secret) && alertd_cfg_set(e->auth_secret_file))
         fw_cfg_errors_add(errs, file, e->pos,
                           "at most one of auth_secret & auth_secret_file must be configured");
     // A *_file is sent as its path and read by notifyd at each delivery (as Alertmanager
@@ -200,14 +195,14 @@ alertd_cfg_email_check(struct alertd_cfg_email *e, const struct alertd_cfg_smtp_
     for (int k = 0; k < 2; k++) {
         const char *v = k ? e->auth_secret : e->auth_password;
         const char *f = k ? e->auth_secret_file : e->auth_password_file;
-        if (!s_set(v) && !s_set(f)) {
+        if (!alertd_cfg_set(v) && !alertd_cfg_set(f)) {
             v = k ? g_secret : g_password;
             f = k ? g_secret_file : g_password_file;
         }
         const char *name = k ? "auth_secret" : "auth_password";
-        if (s_set(v)) {
+        if (alertd_cfg_set(v)) {
             json_object_set_new(o, name, json_string(v));
-        } else if (s_set(f)) {
+        } else if (alertd_cfg_set(f)) {
             char *fk = fw_asprintf("%s_file", name);
             json_object_set_new(o, fk, json_string(f));
             free(fk);
@@ -237,14 +232,14 @@ alertd_cfg_email_check(struct alertd_cfg_email *e, const struct alertd_cfg_smtp_
     json_object_set_new(o, "from", json_string(from ? from : ""));
     json_object_set_new(o, "smarthost", json_string(smarthost ? smarthost : ""));
     json_object_set_new(o, "hello",
-                        json_string(s_set(e->hello)   ? e->hello
-                                    : s_set(g->hello) ? g->hello
-                                                      : "localhost"));
-    const char *user = s_set(e->auth_username) ? e->auth_username : g->auth_username;
-    if (s_set(user))
+                        json_string(alertd_cfg_set(e->hello)   ? e->hello
+                                    : alertd_cfg_set(g->hello) ? g->hello
+                                                               : "localhost"));
+    const char *user = alertd_cfg_set(e->auth_username) ? e->auth_username : g->auth_username;
+    if (alertd_cfg_set(user))
         json_object_set_new(o, "auth_username", json_string(user));
-    const char *ident = s_set(e->auth_identity) ? e->auth_identity : g->auth_identity;
-    if (s_set(ident))
+    const char *ident = alertd_cfg_set(e->auth_identity) ? e->auth_identity : g->auth_identity;
+    if (alertd_cfg_set(ident))
         json_object_set_new(o, "auth_identity", json_string(ident));
     bool require_tls = e->require_tls ? strcmp(e->require_tls, "true") == 0 : g->require_tls;
     json_object_set_new(o, "require_tls", json_boolean(require_tls));

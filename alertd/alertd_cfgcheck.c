@@ -5,6 +5,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "alertd_cfg_fields.h"
 #include "alertd_cfgcheck.h"
 
 struct s_walk {
@@ -60,12 +61,6 @@ s_has(yaml_document_t *doc, const yaml_node_t *map, const char *key)
     return v->type != YAML_SCALAR_NODE || *(const char *)v->data.scalar.value;
 }
 
-static bool
-s_set(const char *s)
-{
-    return s && *s;
-}
-
 static void
 s_err(struct s_walk *w, const yaml_node_t *n, const char *msg, const char *what)
 {
@@ -81,8 +76,9 @@ s_integration(struct s_walk *w, const char *kind, const yaml_node_t *c)
 #define HAS(k) s_has(d, c, k)
     if (strcmp(kind, "slack_configs") == 0) {
         if (!HAS("api_url") && !HAS("api_url_file") && !HAS("app_token") &&
-            !HAS("app_token_file") && !s_set(g->slack_api_url) && !s_set(g->slack_api_url_file) &&
-            !s_set(g->slack_app_token) && !s_set(g->slack_app_token_file))
+            !HAS("app_token_file") && !alertd_cfg_set(g->slack_api_url) &&
+            !alertd_cfg_set(g->slack_api_url_file) && !alertd_cfg_set(g->slack_app_token) &&
+            !alertd_cfg_set(g->slack_app_token_file))
             s_err(w, c, "no Slack API URL nor App token set either inline or in a file", kind);
         const yaml_node_t *um = s_get(d, c, "update_message");
         if (um && um->type == YAML_SCALAR_NODE &&
@@ -95,27 +91,28 @@ s_integration(struct s_walk *w, const char *kind, const yaml_node_t *c)
                       kind);
         }
     } else if (strcmp(kind, "victorops_configs") == 0) {
-        if (!HAS("api_key") && !HAS("api_key_file") && !s_set(g->victorops_api_key) &&
-            !s_set(g->victorops_api_key_file))
+        if (!HAS("api_key") && !HAS("api_key_file") && !alertd_cfg_set(g->victorops_api_key) &&
+            !alertd_cfg_set(g->victorops_api_key_file))
             s_err(w, c, "no global VictorOps API Key set", kind);
     } else if (strcmp(kind, "wechat_configs") == 0) {
-        if (!HAS("api_secret") && !HAS("api_secret_file") && !s_set(g->wechat_api_secret) &&
-            !s_set(g->wechat_api_secret_file))
+        if (!HAS("api_secret") && !HAS("api_secret_file") &&
+            !alertd_cfg_set(g->wechat_api_secret) && !alertd_cfg_set(g->wechat_api_secret_file))
             s_err(w, c, "no global Wechat ApiSecret set either inline or in a file", kind);
     } else if (strcmp(kind, "telegram_configs") == 0) {
-        if (!HAS("bot_token") && !HAS("bot_token_file") && !s_set(g->telegram_bot_token) &&
-            !s_set(g->telegram_bot_token_file))
+        if (!HAS("bot_token") && !HAS("bot_token_file") && !alertd_cfg_set(g->telegram_bot_token) &&
+            !alertd_cfg_set(g->telegram_bot_token_file))
             s_err(w, c, "missing bot_token or bot_token_file on telegram_config", kind);
     } else if (strcmp(kind, "rocketchat_configs") == 0) {
-        if (!HAS("token") && !HAS("token_file") && !s_set(g->rocketchat_token) &&
-            !s_set(g->rocketchat_token_file))
+        if (!HAS("token") && !HAS("token_file") && !alertd_cfg_set(g->rocketchat_token) &&
+            !alertd_cfg_set(g->rocketchat_token_file))
             s_err(w, c, "no global Rocketchat Token set either inline or in a file", kind);
-        if (!HAS("token_id") && !HAS("token_id_file") && !s_set(g->rocketchat_token_id) &&
-            !s_set(g->rocketchat_token_id_file))
+        if (!HAS("token_id") && !HAS("token_id_file") && !alertd_cfg_set(g->rocketchat_token_id) &&
+            !alertd_cfg_set(g->rocketchat_token_id_file))
             s_err(w, c, "no global Rocketchat TokenID set either inline or in a file", kind);
     } else if (strcmp(kind, "mattermost_configs") == 0) {
-        if (!HAS("webhook_url") && !HAS("webhook_url_file") && !s_set(g->mattermost_webhook_url) &&
-            !s_set(g->mattermost_webhook_url_file))
+        if (!HAS("webhook_url") && !HAS("webhook_url_file") &&
+            !alertd_cfg_set(g->mattermost_webhook_url) &&
+            !alertd_cfg_set(g->mattermost_webhook_url_file))
             s_err(w, c, "no Mattermost webhook URL set either inline or in a file", kind);
     } else if (strcmp(kind, "sns_configs") == 0) {
         if (!HAS("target_arn") && !HAS("topic_arn") && !HAS("phone_number"))
