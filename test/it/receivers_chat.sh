@@ -105,7 +105,7 @@ rx_fast_retry
 rx_start_pair "$IT_DIR/fw/am.yml" "$IT_DIR/am/am.yml" "play Discord, Webex, Pushover" \
     "" "$IT_DIR/pushover"
 
-START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%S.000Z)
+START=$(rx_now)
 ALERTS='[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{"summary":"line 1 stopped"},"generatorURL":"http://prom.example/g1"},
  {"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{"summary":"line 2 stopped"},"generatorURL":"http://prom.example/g2"}]'
 broken() { printf '[{"labels":{"alertname":"Broken","line":"L9"},"startsAt":"%s"}]' "$START"; }
@@ -122,7 +122,7 @@ for f in fw am; do
     rx_wait_q "$IT_DIR/$f.jsonl" "$PO"' and (.body.priority == "2" or .body.priority == "1")' 3 || it_die "$f: 3 firing Pushover messages"
 done
 it_ok "firing: both sides sent 3 Discord requests (color 0x992D22), 2 Webex and 3 Pushover messages"
-END=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+END=$(rx_now)
 rx_post_both "$(rx_alerts "$ALERTS" "$END")"
 for f in fw am; do
     rx_wait_q "$IT_DIR/$f.jsonl" "$DC"' and .body.embeds[0].color == 3066993' 2 || it_die "$f: 2 resolved Discord requests"

@@ -76,6 +76,11 @@ rx_fast_retry() {
     printf 'retry:\n  initial_backoff: 100ms\n  max_backoff: 200ms\n' > "$IT_DIR/notifyd.yml"
 }
 
+# rx_now: the time now in UTC, to the millisecond, as alerts' startsAt and endsAt. Alerts start
+# now, not in the past: Alertmanager flushes a new group at once for an alert older than
+# group_wait, which can happen before a POST's second alert joins the group (flaky compares).
+rx_now() { date -u +%Y-%m-%dT%H:%M:%S.%3NZ; }
+
 # rx_alerts ALERTS [ENDS_AT]: print ALERTS (a JSON array of alerts without times: the
 # script's data) with startsAt $START on each and, when ENDS_AT is not empty, endsAt ENDS_AT
 # (the alerts resolved).

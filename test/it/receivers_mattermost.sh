@@ -54,7 +54,7 @@ grep -q 'webhook_url: <secret>' <<<"$STATUS" && ! grep -q 'SECRET' <<<"$STATUS" 
     it_die "/api/v2/status shows a webhook URL: $(grep webhook_url <<<"$STATUS")"
 it_ok "/api/v2/status: mattermost webhook_url shown as <secret>"
 
-START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%S.000Z)
+START=$(rx_now)
 ALERTS='[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{}},
  {"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{}}]'
 
@@ -78,7 +78,7 @@ grep -q 'SECRET' "$IT_DIR/notifyd.log" "$IT_DIR/alertd.log" &&
     it_die "a log shows the webhook URL's secret: $(grep -h SECRET "$IT_DIR"/*.log | head -2)"
 it_ok "logs: the webhook URLs' paths never shown"
 
-END=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+END=$(rx_now)
 rx_post $AM "$(rx_alerts "$ALERTS" "$END")"
 rx_wait_q "$CAPF" "$RESOLVED" 1 || it_die "no resolved request (send_resolved defaults to true)"
 it_ok "mattermost: resolved request, color good"

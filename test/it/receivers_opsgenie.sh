@@ -72,7 +72,7 @@ mkcfg "$CAP_AM" "$IT_DIR/am"
 
 rx_start_pair "$IT_DIR/fw/am.yml" "$IT_DIR/am/am.yml" ""
 
-START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%S.000Z)
+START=$(rx_now)
 ALERTS='[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{"summary":"line 1 stopped"},"generatorURL":"http://prom.example/g1"},
  {"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{"summary":"line 2 stopped"},"generatorURL":"http://prom.example/g2"}]'
 OG='.method == $m and (.path | test($p))' # the requests of method $m whose path matches $p
@@ -85,7 +85,7 @@ for f in fw am; do
 done
 it_ok "firing: both sides sent 2 creates (one to global.opsgenie_api_url + \"/\") and update_alerts' message and description PUTs"
 
-END=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+END=$(rx_now)
 rx_post_both "$(rx_alerts "$ALERTS" "$END")"
 for f in fw am; do
     wait_n "$IT_DIR/$f.jsonl" POST '^/og/(global|custom)/v2/alerts/[0-9a-f]{64}/close\?identifierType=alias$' 2 || it_die "$f: 2 closes"

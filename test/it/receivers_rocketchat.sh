@@ -63,7 +63,7 @@ grep -q 'rocketchat_token_id: <secret>' <<<"$STATUS" && ! grep -q 'SECRET' <<<"$
     it_die "/api/v2/status shows a token: $(grep rocketchat <<<"$STATUS")"
 it_ok "/api/v2/status: rocketchat_token_id shown as <secret>"
 
-START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%S.000Z)
+START=$(rx_now)
 ALERTS='[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{}},
  {"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{}}]'
 
@@ -89,7 +89,7 @@ rx_wait_metric 'fw_notifyd_notifications_failed_total{receiver="refused",integra
     it_die "400 not counted failed: $(rx_metrics | grep refused)"
 it_ok "rocketchat: 400 counted failed, not retried"
 
-END=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+END=$(rx_now)
 rx_post $AM "$(rx_alerts "$ALERTS" "$END")"
 rx_wait_q "$CAPF" "$RESOLVED" 1 || it_die "no resolved chat.postMessage (send_resolved: true)"
 it_ok "rocketchat: resolved chat.postMessage, color green"

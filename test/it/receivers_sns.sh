@@ -78,7 +78,7 @@ AMREF_ENV=(env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_PROFILE -u A
     AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent AWS_EC2_METADATA_DISABLED=true)
 rx_start_pair "$IT_DIR/fw.yml" "$IT_DIR/am.yml" "play Amazon SNS"
 
-START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%S.000Z)
+START=$(rx_now)
 ALERTS='[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{"summary":"line 1 stopped"},"generatorURL":"http://prom.example/g1"},
  {"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{"summary":"line 2 stopped"},"generatorURL":"http://prom.example/g2"}]'
 RX_TRIES=200 # the waits for captured requests: up to 20 s
@@ -90,7 +90,7 @@ for f in fw am; do
         it_die "$f: 2 firing Publish requests with a valid signature"
 done
 it_ok "firing: both sides published to the topic and the phone number, signatures verified (SigV4 recomputed by the server)"
-END=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+END=$(rx_now)
 rx_post_both "$(rx_alerts "$ALERTS" "$END")"
 for f in fw am; do
     rx_wait_q "$IT_DIR/$f.jsonl" "$OK"' and (.body.Message | contains("Resolved") or contains("0 firing"))' 2 ||

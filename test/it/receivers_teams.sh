@@ -77,7 +77,7 @@ YML
 rx_fast_retry
 rx_start_capture "$IT_DIR/am.yml" "plays Teams and ACS" "$KEY"
 
-START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%S.000Z)
+START=$(rx_now)
 ALERTS='[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{"summary":"line 1 stopped"},"generatorURL":"http://prom.example/g1"},
  {"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{"summary":"line 2 stopped"},"generatorURL":"http://prom.example/g2"}]'
 
@@ -112,7 +112,7 @@ grep -q 'event=notify.fail receiver=invalid reason=recipient detail="+1555555019
     it_die "the failure does not carry the answer's errorMessage: $(grep notify.fail "$IT_DIR/notifyd.log")"
 it_ok "azuresms: a recipient refused with 400 in the 202 answer fails the notification with the answer's errorMessage"
 
-END=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+END=$(rx_now)
 rx_post $AM "$(rx_alerts "$ALERTS" "$END")"
 rx_wait_q "$CAPF" "$MC_RESOLVED" 1 || it_die "no resolved MessageCard (green themeColor)"
 it_ok "msteams: resolved MessageCard, themeColor 2DC72D"

@@ -62,7 +62,7 @@ mkcfg "$CAP_AM" "$IT_DIR/am"
 
 rx_start_pair "$IT_DIR/fw/am.yml" "$IT_DIR/am/am.yml" ""
 
-START=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%S.000Z)
+START=$(rx_now)
 ALERTS='[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{"summary":"line 1 <stopped> & cold"},"generatorURL":"http://prom.example/g1"},
  {"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{"summary":"line 2 stopped"},"generatorURL":"http://prom.example/g2"}]'
 rx_post_both "$(rx_alerts "$ALERTS")"
@@ -72,7 +72,7 @@ for f in fw am; do
 done
 it_ok "firing: both sides sent the 2 VictorOps triggers"
 
-END=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+END=$(rx_now)
 rx_post_both "$(rx_alerts "$ALERTS" "$END")"
 for f in fw am; do
     rx_wait_count "$IT_DIR/$f.jsonl" /vo/ message_type RECOVERY 2 || it_die "$f: 2 VictorOps recoveries"

@@ -79,9 +79,7 @@ mkcfg "$CAP_AM" "$IT_DIR/am.yml" am
 rx_fast_retry
 rx_start_pair "$IT_DIR/fw.yml" "$IT_DIR/am.yml" "play WeChat Work"
 
-# startsAt now, to the millisecond: an alert older than group_wait makes Alertmanager flush its
-# new group at once, which can happen before the POST's second alert joins it.
-START=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
+START=$(rx_now)
 ALERTS='[{"labels":{"alertname":"LineStopped","line":"L1","plant":"P"},"annotations":{"summary":"line 1 stopped"},"generatorURL":"http://prom.example/g1"},
  {"labels":{"alertname":"LineStopped","line":"L2","plant":"P"},"annotations":{"summary":"line 2 stopped"},"generatorURL":"http://prom.example/g2"}]'
 SEND='(.path | test("^/wechat/(text|md)/message/send\\?access_token=TOKEN-[0-9]+$")) and .method == "POST" and .answer.errcode == 0'
@@ -91,7 +89,7 @@ for f in fw am; do
     rx_wait_q "$IT_DIR/$f.jsonl" "$SEND"' and (.body | tostring | contains("FIRING"))' 2 || it_die "$f: 2 firing messages"
 done
 it_ok "firing: both sides fetched a token and sent the text and markdown messages (errcode 0)"
-END=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+END=$(rx_now)
 rx_post_both "$(rx_alerts "$ALERTS" "$END")"
 for f in fw am; do
     rx_wait_q "$IT_DIR/$f.jsonl" "$SEND"' and (.body | tostring | contains("RESOLVED"))' 2 || it_die "$f: 2 resolved messages"
