@@ -99,7 +99,7 @@ both_ready() {
 }
 it_wait_for "both replicas see the cluster ready with 2 peers" both_ready
 am "$AURL" cluster show -o json | jq -e '[.peers[].name] | sort | .[0] | startswith("alertd-0:")' >/dev/null &&
-    am "$AURL" cluster show -o extended | grep -q 'alertd-1' ||
+    it_has 'alertd-1' am "$AURL" cluster show -o extended ||
     it_die "amtool cluster show on A: $(am "$AURL" cluster show -o extended)"
 it_ok "A and B clustered: /api/v2/status ready with 2 peers on each, amtool cluster show lists both on A"
 
@@ -138,7 +138,7 @@ it_start ruled "$BIN/ruled" --storage.path="$IT_DIR/ruled-state" --config.file="
     --zmq.alertd-address=tcp://127.0.0.1:$A_ALERTS,tcp://127.0.0.1:$B_ALERTS \
     --zmq.pub-address=tcp://127.0.0.1:$R_PUB
 it_wait_http "http://127.0.0.1:$R_HTTP/-/ready" || it_die "ruled did not start"
-has_alert() { am "$1" alert query alertname="$2" | grep -q "$2"; }
+has_alert() { it_has "$2" am "$1" alert query alertname="$2"; }
 it_wait_for "HAOne on A" has_alert "$AURL" HAOne
 it_wait_for "HAOne on B" has_alert "$BURL" HAOne
 it_ok "ruled's HAOne reached both replicas (amtool alert query on A and on B)"
@@ -151,7 +151,7 @@ it_ok "HAOne notified exactly once by the pair (by A, position 0; B found A's lo
 
 # --- 3. a silence made on A mutes on B -----------------------------------------------
 sid=$(am "$AURL" silence add alertname=HAMuted --comment=ha --duration=1h) || it_die "amtool silence add on A"
-on_b() { am "$BURL" silence query -q | grep -q "$sid"; }
+on_b() { it_has "$sid" am "$BURL" silence query -q; }
 it_wait_for "silence $sid on B" on_b
 post() { # post URL NAME: one alert to one replica, as Prometheus posts to each Alertmanager
     curl -fsS -o /dev/null -XPOST -H 'Content-Type: application/json' "$1/api/v2/alerts" \
@@ -189,7 +189,7 @@ grep -q 'event=state.restore.* alerts=2 ' "$IT_DIR/alertdA2.log" ||
     it_die "A's restore: $(grep state.restore "$IT_DIR/alertdA2.log")" # HAOne and HANew
 grep -q 'event=cluster.sync ' "$IT_DIR/alertdA2.log" ||
     it_wait_for "A pulled B's state" grep -q 'event=cluster.sync ' "$IT_DIR/alertdA2.log"
-on_a() { am "$AURL" silence query -q | grep -q "$sid2"; }
+on_a() { it_has "$sid2" am "$AURL" silence query -q; }
 it_wait_for "silence $sid2 on A" on_a
 post "$AURL" HANew || it_die "POST HANew to A" # sent again, as ruled and Prometheus do
 post "$AURL" HALater || it_die "POST HALater to A"

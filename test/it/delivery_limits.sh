@@ -46,7 +46,7 @@ YML
 printf 'timeout: 10s\nmax_in_flight: 2\nretry: {initial_backoff: 100ms, max_backoff: 200ms, max_attempts: 2}\n' \
     > "$IT_DIR/notifyd.yml"
 
-"$BIN/alertd" --check-config --config.file="$IT_DIR/am.yml" | grep -q 'configuration OK' ||
+it_has 'configuration OK' "$BIN/alertd" --check-config --config.file="$IT_DIR/am.yml" ||
     it_die "alertd --check-config refuses fw_timeout / fw_rate_limit"
 if command -v amtool >/dev/null; then
     out=$(amtool check-config "$IT_DIR/am.yml" 2>&1 || true)
@@ -85,18 +85,19 @@ PY
 
 it_until 150 0.1 sh -c "[ \"\$(jq -s '[.[] | select(.path == \"/hang\")] | length' '$CAPF' 2>/dev/null)\" -ge 4 ]" ||
     it_die "hang: want 2 attempts of each of 2 notifications, got $(n /hang)"
-it_until 100 0.1 sh -c "curl -fsS http://127.0.0.1:$NOTIFYD/metrics | grep -qF 'fw_notifyd_notifications_failed_total{receiver=\"hang\",integration=\"webhook\",reason=\"timeout\"} 2'" ||
+it_until 100 0.1 it_has -F 'fw_notifyd_notifications_failed_total{receiver="hang",integration="webhook",reason="timeout"} 2' \
+    curl -fsS "http://127.0.0.1:$NOTIFYD/metrics" ||
     it_die "hang: not counted failed (timeout): $(metric hang)"
 gaps 4 0.9 1.6 $(times /hang) ||
     it_die "hang: attempts not ~1 s apart (fw_timeout, one in flight at a time): $(times /hang | tr '\n' ' ')"
-h1=$(times /hang | sort -n | head -1)
+h1=$(times /hang | sort -n | awk 'NR == 1') # awk reads it all: no SIGPIPE
 it_ok "hang: each attempt timed out after fw_timeout (1 s, not notifyd's 10 s), one in flight at a time, each notification retried once and counted failed (timeout)"
 
 [ "$(n /fast)" = 1 ] || it_die "fast: $(n /fast) requests, want 1"
 f=$(times /fast)
 $PY -c "import sys; sys.exit(0 if $f - $h1 < 0.5 else 1)" ||
     it_die "fast was delayed by the hanging receiver: $($PY -c "print(round($f-$h1, 2))") s after it"
-metric 'fw_notifyd_notifications_total{receiver="fast",integration="webhook"} 1' | grep -q . ||
+it_has . metric 'fw_notifyd_notifications_total{receiver="fast",integration="webhook"} 1' ||
     it_die "fast: not delivered: $(metric fast)"
 it_ok "fast: delivered in the same flush as hang's first attempt, not held up by it"
 
@@ -104,9 +105,9 @@ it_until 100 0.1 sh -c "[ \"\$(jq -s '[.[] | select(.path == \"/limited\")] | le
     it_die "limited: want 3 requests, got $(n /limited)"
 gaps 3 1.8 3.5 $(times /limited) ||
     it_die "limited: requests not 2 s apart: $(times /limited | tr '\n' ' ')"
-metric 'fw_notifyd_notifications_failed_total{receiver="limited",integration="webhook",reason="rate_limited"} 1' | grep -q . ||
+it_has . metric 'fw_notifyd_notifications_failed_total{receiver="limited",integration="webhook",reason="rate_limited"} 1' ||
     it_die "limited: the notification over the queue bound is not counted failed: $(metric limited)"
-metric 'fw_notifyd_notifications_total{receiver="limited",integration="webhook"} 3' | grep -q . ||
+it_has . metric 'fw_notifyd_notifications_total{receiver="limited",integration="webhook"} 3' ||
     it_die "limited: want 3 delivered: $(metric limited)"
 grep -q 'event=delivery.rate_limited receiver=limited' "$IT_DIR/notifyd.log" ||
     it_die "limited: the refusal is not logged"

@@ -112,7 +112,7 @@ it_until 100 0.1 sh -c "[ \$(jq -s '[.[] | select(.path == \"/fail\")] | length'
 sleep 2.5 # past another group_interval
 [ "$(posts /ok)" = 1 ] || it_die "the delivered notification was sent $(posts /ok) times"
 it_ok "the failed group is notified again, the delivered one is not repeated"
-it_until 50 0.1 sh -c "curl -fsS http://127.0.0.1:$NOTIFYD/metrics | grep -qx 'fw_notifyd_results_unacknowledged 0'" \
+it_until 50 0.1 it_has -x 'fw_notifyd_results_unacknowledged 0' curl -fsS "http://127.0.0.1:$NOTIFYD/metrics" \
     || it_die "notifyd still holds unacknowledged results: $(curl -fsS http://127.0.0.1:$NOTIFYD/metrics | grep fw_notifyd_results)"
 it_ok "notifyd holds no unacknowledged result"
 

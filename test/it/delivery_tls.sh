@@ -107,8 +107,8 @@ it_ok "plain-HTTP webhook through the proxy (absolute-form request line)"
 has "$D/https.jsonl" '.path == "/hook/direct" and .client_cn == null' &&
     it_die "a request came without the client certificate"
 has "$D/https.jsonl" '.path == "/hook/no-client-cert"' && it_die "the server took a request without a client certificate"
-it_wait_for "notifyd counts the refused handshake" bash -c \
-    "curl -fsS http://127.0.0.1:$NOTIFYD/metrics | grep -q 'fw_notifyd_retries_total{receiver=\"nocert\"}'"
+it_wait_for "notifyd counts the refused handshake" \
+    it_has 'fw_notifyd_retries_total{receiver="nocert"}' curl -fsS "http://127.0.0.1:$NOTIFYD/metrics"
 it_ok "no client certificate (the receiver's own http_config replaces global's): refused, retried"
 
 STATUS=$(curl -fsS "http://127.0.0.1:$AM/api/v2/status")

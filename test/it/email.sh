@@ -82,7 +82,7 @@ timeout: 5s
 retry: {initial_backoff: 100ms, max_backoff: 200ms, max_attempts: 2}
 max_in_flight: 8
 YML
-"$BIN/alertd" --check-config --config.file="$IT_DIR/am.yml" | grep -q 'configuration OK' \
+it_has 'configuration OK' "$BIN/alertd" --check-config --config.file="$IT_DIR/am.yml" \
     || it_die "alertd --check-config refuses the email config"
 it_start notifyd "$BIN/notifyd" --config.file="$IT_DIR/notifyd.yml" \
     --web.listen-address=127.0.0.1:$NOTIFYD --zmq.notify-address=tcp://127.0.0.1:$Z1 \
@@ -172,8 +172,8 @@ it_check "custom: text from a templates: file (CRLF in quoted-printable)" test "
 it_check "custom: html escaped in HTML mode" test "$(jc .html)" = \
     '<h1>Jam &amp; belt &lt;jam&gt; &amp; stop</h1><a href="http://am.example.org:9093/x?line=L7">[FIRING:1] Jam (L7 custom)</a>'
 it_check "the templates: file's __alertmanager in the default HTML" grep -q 'View in Floorwatch' <(j .html)
-it_check "/api/v2/status shows the password file, no password" \
-    bash -c "curl -fs http://127.0.0.1:$AM/api/v2/status | jq -r .config.original | grep -q 'auth_password: <secret>'"
+original() { curl -fs "http://127.0.0.1:$AM/api/v2/status" | jq -r .config.original; }
+it_check "/api/v2/status shows the password file, no password" it_has 'auth_password: <secret>' original
 
 # --- the real Alertmanager, same config and alerts, its own SMTP server --------------------
 if command -v prometheus-alertmanager >/dev/null; then
@@ -195,7 +195,7 @@ if command -v prometheus-alertmanager >/dev/null; then
     fi
     parts "$IT_DIR/mail2.jsonl" ops@example.org > "$IT_DIR/peer.json"
     parts "$IT_DIR/mail2.jsonl" plant-l7@example.org > "$IT_DIR/peer_custom.json"
-    v=$(prometheus-alertmanager --version 2>&1 | head -1 | awk '{print $3}')
+    v=$(prometheus-alertmanager --version 2>&1 | awk 'NR == 1 {print $3}') # awk reads it all: no SIGPIPE
     for m in "" _custom; do
         for k in mail_from rcpt_tos login tls From To Subject X-Plant X-Line type plain plain_cte html_cte; do
             a=$(jq -c ".[\"$k\"]" "$IT_DIR/fw$m.json"); b=$(jq -c ".[\"$k\"]" "$IT_DIR/peer$m.json")

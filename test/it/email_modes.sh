@@ -117,7 +117,7 @@ timeout: 5s
 retry: {initial_backoff: 100ms, max_backoff: 200ms, max_attempts: 2}
 max_in_flight: 8
 YML
-"$BIN/alertd" --check-config --config.file="$IT_DIR/am.yml" | grep -q 'configuration OK' \
+it_has 'configuration OK' "$BIN/alertd" --check-config --config.file="$IT_DIR/am.yml" \
     || it_die "alertd --check-config refuses the config"
 AM=$(it_free_port); NOTIFYD=$(it_free_port)
 Z1=$(it_free_port); Z2=$(it_free_port); Z3=$(it_free_port); Z4=$(it_free_port)
@@ -213,7 +213,7 @@ if command -v prometheus-alertmanager >/dev/null; then
     it_wait_http "http://127.0.0.1:$P/-/ready" 100 || it_die "prometheus-alertmanager did not start"
     cases am "http://127.0.0.1:$P" "$IT_DIR/peer_am.log" p "receiver=needtls.*does not advertise"
     sleep 1
-    v=$(prometheus-alertmanager --version 2>&1 | head -1 | awk '{print $3}')
+    v=$(prometheus-alertmanager --version 2>&1 | awk 'NR == 1 {print $3}') # awk reads it all: no SIGPIPE
     K='"\(.tls) \(.starttls) \(.ehlo) \(.login) \(.mechanism) \(.plain.authzid) \(.plain.authcid) \(.password)"'
     same() { # same NAME OURFILE THEIRFILE RCPT [K]
         local a b
@@ -225,10 +225,10 @@ if command -v prometheus-alertmanager >/dev/null; then
     same "rotate (before)" "$IT_DIR/sclear.jsonl" "$IT_DIR/sclearp.jsonl" rotate@example.org 0
     same "rotate (after)" "$IT_DIR/sclear.jsonl" "$IT_DIR/sclearp.jsonl" rotate@example.org 1
     it_check "needtls: Alertmanager $v sent nothing either" bash -c "! grep -q needtls@example.org '$IT_DIR/sclearp.jsonl'"
-    theirs=$(grep -o "'require_tls' is true (default) but [^ ]* does not advertise the STARTTLS extension" \
-        "$IT_DIR/peer_am.log" | head -1 | sed "s/$S3P/$S3/")
-    ours=$(grep -o "'require_tls' is true (default) but [^ ]* does not advertise the STARTTLS extension" \
-        "$IT_DIR/notifyd.log" | head -1)
+    theirs=$(grep -m1 -o "'require_tls' is true (default) but [^ ]* does not advertise the STARTTLS extension" \
+        "$IT_DIR/peer_am.log" | sed "s/$S3P/$S3/")
+    ours=$(grep -m1 -o "'require_tls' is true (default) but [^ ]* does not advertise the STARTTLS extension" \
+        "$IT_DIR/notifyd.log")
     it_check "needtls: the same error text as Alertmanager $v ($theirs)" test -n "$ours" -a "$ours" = "$theirs"
 fi
 it_finish

@@ -108,7 +108,7 @@ it_ok "tsdb, scraper and prometheus scrape the same file"
 
 FM='match%5B%5D=%7B__name__%3D~%22fed_.%2B%22%7D' # {__name__=~"fed_.+"}
 VM='match%5B%5D=fed_vanish'
-has_vanish() { curl -fsS "$1/federate?$VM" | grep -q '^fed_vanish{'; }
+has_vanish() { it_has '^fed_vanish{' curl -fsS "$1/federate?$VM"; }
 it_until 100 0.2 has_vanish "$T" || it_die "fed_vanish never reached tsdb's /federate"
 it_until 100 0.2 has_vanish "$P" || it_die "fed_vanish never reached prometheus's /federate"
 it_ok "a fresh series is federated"
@@ -118,7 +118,7 @@ it_check "tsdb leaves out a series whose latest sample is a stale marker" \
     it_until 100 0.2 no_vanish "$T"
 it_until 100 0.2 no_vanish "$P" || it_fail "prometheus kept federating fed_vanish"
 in_lookback() {
-    curl -fsS "$T/api/v1/query?query=count_over_time(fed_vanish%5B5m%5D)" | grep -q '"result":\[{'
+    it_has '"result":\[{' curl -fsS "$T/api/v1/query?query=count_over_time(fed_vanish%5B5m%5D)"
 }
 it_check "... while its samples are still within the 5 m lookback" in_lookback
 
@@ -188,8 +188,8 @@ it_wait_http "http://127.0.0.1:$PFED/-/ready" 300 || it_die "prometheus (pfed) d
 F=http://127.0.0.1:$PFED
 scraped() {
     curl -fsS "$F/api/v1/query?query=sum(prometheus_sd_discovered_targets)" >/dev/null &&
-        curl -fsS "$F/api/v1/query?query=count(up%3D%3D1)%3E%3D2" | grep -q '"result":\[{' &&
-        curl -fsS "$F/api/v1/query?query=count(fed_temp)%3E%3D4" | grep -q '"result":\[{'
+        it_has '"result":\[{' curl -fsS "$F/api/v1/query?query=count(up%3D%3D1)%3E%3D2" &&
+        it_has '"result":\[{' curl -fsS "$F/api/v1/query?query=count(fed_temp)%3E%3D4"
 }
 it_until 150 0.2 scraped || it_die "pfed did not scrape tsdb's /federate with both jobs"
 sleep 3 # a few more scrapes

@@ -55,6 +55,25 @@ it_until() {
     return 1
 }
 
+# it_has [GREP-OPTION...] PATTERN CMD...: true when CMD exits 0 and a line of its standard
+# output matches PATTERN (grep with the GREP-OPTIONs, e.g. -x, -F, -E, -w, -v); 1 when no
+# line does, 2 when CMD fails (a failed CMD is never a match nor a miss). CMD may be a shell
+# function. For `CMD | grep -q PATTERN`, which under pipefail fails at random: grep -q quits
+# at its first match, and a CMD still writing then dies of SIGPIPE (status 141), so a check
+# that matched failed. Here CMD's output is read whole, then grep looks at it.
+it_has() {
+    local opts=() pat out
+    while [[ ${1:-} == -?* ]]; do opts+=("$1"); shift; done
+    pat=$1; shift
+    out=$("$@" && echo .) || return 2 # the . keeps CMD's trailing empty lines
+    out=${out%.}
+    [ -n "$out" ] || return 1 # no line at all: nothing matches, not even with -v
+    grep -q ${opts[@]+"${opts[@]}"} -e "$pat" <<<"${out%$'\n'}"
+}
+# it_lacks [GREP-OPTION...] PATTERN CMD...: true when CMD exits 0 and no line of its output
+# matches PATTERN (it_has's 1). A CMD that fails fails this too: an error is not an absence.
+it_lacks() { local rc=0; it_has "$@" || rc=$?; [ "$rc" = 1 ]; }
+
 it_pass() { IT_PASSES=$((IT_PASSES + 1)); echo "  ok   $*"; }
 it_fail() { IT_FAILS=$((IT_FAILS + 1)); echo "  FAIL $*"; }
 # it_check DESC CMD...: pass when CMD succeeds.
@@ -87,9 +106,9 @@ it_finish() {
 # skipped (never as passed).
 it_skip() { echo "$(basename "$0"): skipped: $*"; exit 77; }
 # it_asan_build BINARY: true when BINARY is linked with AddressSanitizer (make asan). ldd's
-# output is read whole: `ldd | grep -q` under pipefail failed whenever grep quit before ldd
-# had written its last line (SIGPIPE), and an ASan build then ran as a release one.
-it_asan_build() { grep -q libasan <<<"$(ldd "$1" 2>/dev/null)"; }
+# output is read whole (it_has): `ldd | grep -q` under pipefail failed whenever grep quit
+# before ldd had written its last line (SIGPIPE), and an ASan build then ran as a release one.
+it_asan_build() { it_has libasan ldd "$1" 2>/dev/null; }
 # it_need_bins NAME...: it_skip unless $BUILD/bin/NAME is built, for each NAME.
 it_need_bins() {
     local b

@@ -92,7 +92,7 @@ tsdb_start
 done) >/dev/null 2>&1 &
 PROBE=$!
 IT_PIDS+=("$PROBE")
-it_wait_for "the probe stored" bash -c "curl -sf '$T/api/v1/query?query=qlimits_probe' | grep -q qlimits_probe"
+it_wait_for "the probe stored" it_has qlimits_probe curl -sf "$T/api/v1/query?query=qlimits_probe"
 
 # --- 1. count over 400,000 series -------------------------------------------------------
 base=$(anon_kb "$TSDB") a0=$(appended)
@@ -140,7 +140,7 @@ it_ok "4 x 11,000-step range queries: 410 series x 11,000 points each, anonymous
 it_ok "ingest went on during the heavy queries: every probe batch acknowledged, samples appended $a0 -> $a1"
 
 # --- 3. query log, refusals --------------------------------------------------------------
-line=$(grep -F '"query":"count(heavy_requests_total)"' "$D/queries.log" | head -1)
+line=$(grep -m1 -F '"query":"count(heavy_requests_total)"' "$D/queries.log")
 echo "query log: $line"
 echo "$line" | jq -e '.msg == "promql query logged" and .params.step == 0 and
     .stats.samples.totalQueryableSamples == 400000 and .stats.samples.peakSamples >= 400000 and
@@ -162,7 +162,7 @@ code=$(curl -s -o "$D/out" -w '%{http_code}' "$T/api/v1/query" \
     --data-urlencode "query=$(printf '(%.0s' $(seq 1 3000))1$(printf ')%.0s' $(seq 1 3000))")
 [ "$code" = 400 ] && jq -e '.errorType == "bad_data" and (.error | test("nests too deeply"))' "$D/out" >/dev/null ||
     it_die "deep nesting: $code $(head -c 300 "$D/out")"
-curl -sf "$T/api/v1/query?query=count(range_requests_total)&time=$T0" | grep -q '"410"' || it_die "tsdb stopped answering"
+it_has '"410"' curl -sf "$T/api/v1/query?query=count(range_requests_total)&time=$T0" || it_die "tsdb stopped answering"
 it_ok "3,000 nested parentheses: 400 bad_data \"$(jq -r .error "$D/out")\"; tsdb keeps answering"
 
 code=$(curl -s -o "$D/out" -w '%{http_code}' "$T/api/v1/query?query=count_over_time(vector(time())%5B100d:1s%5D)&timeout=100ms")
@@ -225,12 +225,12 @@ prom_start --query.max-samples=1000
 python3 -c 'import time; t = int(time.time() * 1000)
 for i in range(2000): print("limit_probe{i=\"%d\",instance=\"127.0.0.1\",job=\"probe\"} %d %d" % (i, i, t))' |
     "$BIN/fwpush" --endpoint=tcp://127.0.0.1:"$T_SAMPLES" >/dev/null || it_die "fwpush limit_probe"
-scraped() { curl -sf "$P/api/v1/query?query=up" | grep -q '"1"\]'; }
+scraped() { it_has '"1"\]' curl -sf "$P/api/v1/query?query=up"; }
 it_until 300 0.1 scraped || it_die "prometheus did not scrape the target"
 same "--query.max-samples=1000, count over 2,000 series" /api/v1/query --data-urlencode 'query=count(limit_probe)'
 same "11,001 points" /api/v1/query_range --data-urlencode 'query=up' --data-urlencode start=0 \
     --data-urlencode end=11001 --data-urlencode step=1
-curl -sf "$T/api/v1/query?query=count(range_requests_total)&time=$T0" | grep -q '"410"' ||
+it_has '"410"' curl -sf "$T/api/v1/query?query=count(range_requests_total)&time=$T0" ||
     it_die "tsdb stopped answering after the refusals"
 
 R_WEB=$(it_free_port)
@@ -238,10 +238,10 @@ it_start ruled "$BIN/ruled" --storage.path="$D/ruled-state" --config.file="$D/ts
     --zmq.tsdb-address=tcp://127.0.0.1:"$T_SAMPLES" --zmq.query-address=tcp://127.0.0.1:"$T_QUERY" \
     --zmq.alertd-address=tcp://127.0.0.1:"$(it_free_port)" --zmq.pub-address=tcp://127.0.0.1:"$(it_free_port)"
 rule_err() {
-    curl -sf "http://127.0.0.1:$R_WEB/api/v1/rules" | jq -r '.data.groups[0].rules[0].lastError' |
-        grep -qF "query processing would load too many samples into memory in query execution"
+    curl -sf "http://127.0.0.1:$R_WEB/api/v1/rules" | jq -r '.data.groups[0].rules[0].lastError'
 }
-it_wait_for "ruled's rule failing with the samples limit" rule_err
+it_wait_for "ruled's rule failing with the samples limit" \
+    it_has -F "query processing would load too many samples into memory in query execution" rule_err
 it_ok "over ZeroMQ (ruled's QUERY): the rule fails with the same samples-limit error"
 it_term "$PID_ruled"
 it_term "$TSDB"
@@ -270,7 +270,7 @@ done
 [ "$(sort -u "$D/queue.out")" = '503 ["timeout","query timed out in query queue"]' ] ||
     it_die "--query.max-concurrency=1, a waiting query: $(cat "$D/queue.out") (prometheus, tsdb)"
 it_ok "--query.max-concurrency=1, a second query past its timeout: both 503 \"query timed out in query queue\""
-curl -sf "$T/api/v1/query?query=vector(3)" | grep -q '"3"' || it_die "tsdb stopped answering"
+it_has '"3"' curl -sf "$T/api/v1/query?query=vector(3)" || it_die "tsdb stopped answering"
 it_ok "tsdb answers again once the slow query is done"
 it_term "$TSDB"
 it_term "$PROM"

@@ -124,7 +124,8 @@ it_ok "metrics: og's 4 deliveries; alertmanager_notification_requests_total 9 (o
 # api_key_file is read at each notification: rewritten, the next one carries the new key.
 printf 'og-file-key-2' > "$IT_DIR/fw/og_key"
 rx_post $AM '[{"labels":{"alertname":"Rotated","plant":"P"},"startsAt":"'$START'"}]'
-it_until 100 0.1 sh -c "jq -s '[.[] | select(.path == \"/og/custom/v2/alerts\" and .headers.Authorization == \"GenieKey og-file-key-2\")] | length' '$IT_DIR/fw.jsonl' | grep -qx 1" \
+it_until 100 0.1 it_has -x 1 jq -s '[.[] | select(.path == "/og/custom/v2/alerts" and
+    .headers.Authorization == "GenieKey og-file-key-2")] | length' "$IT_DIR/fw.jsonl" \
     || it_die "no create with the rewritten api_key_file"
 it_ok "api_key_file rewritten: the next notification carries the new key (no reload needed)"
 echo "receivers_opsgenie.sh: all checks passed"

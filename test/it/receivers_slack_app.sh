@@ -43,7 +43,7 @@ receivers:
   - name: bad
     slack_configs: [{channel: '#bad', app_token: xoxb-SECRET-wrong}]
 YML
-"$BIN/alertd" --check-config --config.file="$IT_DIR/am.yml" | grep -q 'configuration OK' ||
+it_has 'configuration OK' "$BIN/alertd" --check-config --config.file="$IT_DIR/am.yml" ||
     it_die "alertd refused the bot-token config"
 it_start cap "$PY" "$HERE/test/it/receivers_capture.py" "$CAP" "$IT_DIR/cap.jsonl"
 it_wait_http "http://127.0.0.1:$CAP/" || it_die "capture server did not come up"

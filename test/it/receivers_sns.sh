@@ -116,7 +116,7 @@ rx_wait_metric 'fw_notifyd_notifications_total{receiver="flaky",integration="sns
 [ "$(rx_q "$F" '(.path | startswith("/sns/flaky500")) and .status == 500')" = 1 ] || it_die "flaky: no 500"
 it_ok "a 500 InternalError is retried and then delivered"
 grep -q 'floorwatch/Test+Secret' "$IT_DIR/notifyd.log" "$IT_DIR/alertd.log" && it_die "the secret key in the logs"
-rx_status "$AM" | grep -q 'secret_key: <secret>' ||
+it_has 'secret_key: <secret>' rx_status "$AM" ||
     it_die "/api/v2/status shows the secret key"
 it_ok "no secret key in the logs; /api/v2/status shows <secret>"
 M=$(rx_metrics)

@@ -94,7 +94,7 @@ rx_wait_metric 'fw_notifyd_notifications_total{receiver="broken",integration="te
 [ "$(rx_count "$IT_DIR/fw.jsonl" /tg/c400/ chat_id -400)" = 1 ] || it_die "want 1 attempt at chat -400"
 [ "$(rx_count "$IT_DIR/fw.jsonl" /tg/c200/ chat_id -200)" = 1 ] || it_die "want 1 attempt at chat -200"
 [ "$(rx_count "$IT_DIR/fw.jsonl" /tg/flaky503/ chat_id 5)" = 2 ] || it_die "want 2 attempts at /tg/flaky503"
-grep 'event=notify.fail receiver=broken' "$IT_DIR/notifyd.log" | grep -q 'telegram: Bad Request: chat not found' \
+it_has 'telegram: Bad Request: chat not found' grep 'event=notify.fail receiver=broken' "$IT_DIR/notifyd.log" \
     || it_die "the ok:false description is not logged: $(grep notify.fail "$IT_DIR/notifyd.log")"
 it_ok "400 {ok:false}: failed (http_4xx), 1 attempt; 200 {ok:false}: failed (api_error, description logged); 503 once: retried, delivered"
 M=$(rx_metrics) # grep -q on a variable: on a pipe it could end curl with SIGPIPE under pipefail

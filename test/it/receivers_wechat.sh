@@ -150,7 +150,7 @@ it_ok "a 503 from message/send is retried and then delivered"
 
 # Nothing secret in the logs: the secrets and tokens ride in URLs.
 grep -E 'wx-secret|TOKEN-[0-9]|corpsecret=' "$IT_DIR/notifyd.log" "$IT_DIR/alertd.log" && it_die "a secret or token in the logs"
-rx_status "$AM" | grep -q 'wechat_api_secret: <secret>' ||
+it_has 'wechat_api_secret: <secret>' rx_status "$AM" ||
     it_die "/api/v2/status shows the WeChat secret"
 it_ok "no secret nor token in notifyd's or alertd's logs; /api/v2/status shows <secret>"
 M=$(rx_metrics)

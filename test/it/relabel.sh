@@ -240,14 +240,16 @@ while IFS= read -r s; do
     grep -qxF -- "$s" "$IT_DIR/prom-series.txt" || it_fail "floorwatch has a series prometheus lacks: $s"
 done < "$IT_DIR/fw-series.txt"
 it_check "job relabel: no go_*/junk_* series and no trace_id/Sensor label" \
-    bash -c "! grep -F '\"job\":\"relabel\"' '$IT_DIR/fw-series.txt' |
-             grep -Eq 'go_goroutines|junk_metric|trace_id|\"Sensor\"'"
+    it_lacks -E 'go_goroutines|junk_metric|trace_id|"Sensor"' grep -F '"job":"relabel"' "$IT_DIR/fw-series.txt"
 it_check "job blackbox: keepequal kept probe_request alone" \
     [ "$(grep -F '"job":"blackbox"' "$IT_DIR/fw-series.txt" | grep -vE '"__name__":"(up|scrape_[a-z_]+)"' |
         grep -o '"__name__":"[a-z_]*"' | sort -u)" = '"__name__":"probe_request"' ]
+probes() { # the blackbox job's probe_request series with a path and a port
+    grep -F '"__name__":"probe_request"' "$IT_DIR/fw-series.txt" | grep -F '"job":"blackbox"' |
+        grep '"path":"/metrics"' | grep '"port":'
+}
 it_check "job blackbox: labelkeep left path and port, not module and target" \
-    bash -c "grep -F '\"__name__\":\"probe_request\"' '$IT_DIR/fw-series.txt' | grep -F '\"job\":\"blackbox\"' |
-             grep '\"path\":\"/metrics\"' | grep '\"port\":' | grep -vqE '\"(module|target|__tmp_expect)\"'"
+    it_has -vE '"(module|target|__tmp_expect)"' probes
 it_check "code_class from \${1} (2xx, 4xx, 5xx) on http_requests_total" \
     [ "$(grep -o '"code_class":"[0-9]xx"' "$IT_DIR/fw-series.txt" | sort -u | tr -d '\n')" \
       = '"code_class":"2xx""code_class":"4xx""code_class":"5xx"' ]

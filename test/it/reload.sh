@@ -188,10 +188,7 @@ it_start slod "$BIN/slod" --config.file="$IT_DIR/slod.yml" --storage.path="$IT_D
 DAEMONS=(scraper ruled slod)
 declare -A PORT=([scraper]=$S_HTTP [ruled]=$R_HTTP [slod]=$L_HTTP)
 for d in "${DAEMONS[@]}"; do it_wait_http "http://127.0.0.1:${PORT[$d]}/-/ready" 200; done
-up_job() {
-    curl -fsS "http://127.0.0.1:$T_HTTP/api/v1/query?query=up%7Bjob%3D%22steady%22%7D" |
-        grep -q '"value"'
-}
+up_job() { it_has '"value"' curl -fsS "http://127.0.0.1:$T_HTTP/api/v1/query?query=up%7Bjob%3D%22steady%22%7D"; }
 it_check "scraped samples reach tsdb (ruled and slod queries have data)" it_until 50 0.1 up_job
 sleep 1 # scrapes, evaluations and queries under way
 

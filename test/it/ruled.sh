@@ -36,9 +36,9 @@ if command -v promtool >/dev/null; then
 else
     echo "skip: promtool not installed"
 fi
-"$BIN/ruled" --check-config | grep -q 'configuration OK' || it_die "embedded default config"
-"$BIN/ruled" --check-config --config.file="$ROOT/ruled/ruled.example.yml" |
-    grep -q 'configuration OK' || it_die "ruled/ruled.example.yml"
+it_has 'configuration OK' "$BIN/ruled" --check-config || it_die "embedded default config"
+it_has 'configuration OK' "$BIN/ruled" --check-config --config.file="$ROOT/ruled/ruled.example.yml" ||
+    it_die "ruled/ruled.example.yml"
 it_ok "ruled --check-config accepts the embedded and the file default"
 
 cat > "$IT_DIR/bad.rules.yml" <<'EOF'
@@ -96,7 +96,7 @@ push() {
 }
 push
 q() { curl -sf "http://127.0.0.1:$T_HTTP/api/v1/query" --data-urlencode "query=$1"; }
-it_wait_for "it_x stored in tsdb" bash -c "curl -sf 'http://127.0.0.1:$T_HTTP/api/v1/query?query=it_x' | grep -q '\"instance\":\"a\"'"
+it_wait_for "it_x stored in tsdb" it_has '"instance":"a"' curl -sf "http://127.0.0.1:$T_HTTP/api/v1/query?query=it_x"
 it_ok "fwpush samples visible in tsdb"
 
 "$BIN/ruled" --storage.path="$IT_DIR/ruled-state" --config.file="$IT_DIR/prometheus.yml" --web.listen-address=127.0.0.1:$R_HTTP \
@@ -108,23 +108,23 @@ IT_PIDS+=($RULED)
 it_wait_for "ruled ready" curl -sf "http://127.0.0.1:$R_HTTP/-/ready"
 it_ok "ruled up on :$R_HTTP"
 
-recorded() { q 'job:it_x:sum' | grep -q '"value":\[[0-9.]*,"13"\]'; }
+recorded() { it_has '"value":\[[0-9.]*,"13"\]' q 'job:it_x:sum'; }
 it_wait_for "recorded job:it_x:sum = 13 in tsdb" recorded
 it_ok "recording rule: job:it_x:sum{job=\"j\"} = 13 read back from tsdb"
 
-firing() { curl -sf "http://127.0.0.1:$R_HTTP/api/v1/alerts" | grep -q '"state":"firing"'; }
+firing() { it_has '"state":"firing"' curl -sf "http://127.0.0.1:$R_HTTP/api/v1/alerts"; }
 it_wait_for "ItXHigh firing in ruled" firing
-curl -sf "http://127.0.0.1:$R_HTTP/api/v1/alerts" | grep -q '"summary":"it_x on a is 10"' ||
+it_has '"summary":"it_x on a is 10"' curl -sf "http://127.0.0.1:$R_HTTP/api/v1/alerts" ||
     it_die "annotation not expanded: $(curl -s "http://127.0.0.1:$R_HTTP/api/v1/alerts")"
-curl -sf "http://127.0.0.1:$R_HTTP/api/v1/alerts" | grep -q '"instance":"b"' &&
-    it_die "instance b (3 < 5) should not alert"
+it_lacks '"instance":"b"' curl -sf "http://127.0.0.1:$R_HTTP/api/v1/alerts" ||
+    it_die "instance b (3 < 5) should not alert (or no /api/v1/alerts)"
 it_ok "alerting rule: ItXHigh{instance=\"a\"} firing after for: 1s, summary expanded"
 al=$(curl -sf "http://127.0.0.1:$R_HTTP/api/v1/alerts")
 grep -q '"total":"13"' <<<"$al" && grep -q '"peers":"a=10 b=3 "' <<<"$al" ||
     it_die "template query not answered by tsdb: $al"
 it_ok "template query through ruled's worker and tsdb: sum(it_x) = 13, it_x by instance"
 
-alerts_series() { q 'ALERTS{alertname="ItXHigh",alertstate="firing"}' | grep -q '"instance":"a"'; }
+alerts_series() { it_has '"instance":"a"' q 'ALERTS{alertname="ItXHigh",alertstate="firing"}'; }
 it_wait_for "ALERTS series in tsdb" alerts_series
 it_ok "ALERTS{alertstate=\"firing\"} stored in tsdb"
 
@@ -153,9 +153,9 @@ it_until 20 0.2 same_api /api/v1/alerts || it_die "tsdb's /api/v1/alerts is not 
 it_ok "tsdb's /api/v1/rules and /api/v1/alerts are ruled's (--ruled.url)"
 
 if [ $IT_HAVE_ALERTD = 1 ]; then
-    in_alertd() { curl -sf "http://127.0.0.1:$A_HTTP/api/v2/alerts" | grep -q '"alertname":"ItXHigh"'; }
+    in_alertd() { it_has '"alertname":"ItXHigh"' curl -sf "http://127.0.0.1:$A_HTTP/api/v2/alerts"; }
     it_wait_for "ItXHigh in alertd" in_alertd
-    curl -sf "http://127.0.0.1:$A_HTTP/api/v2/alerts" | grep -q '"site":"it"' ||
+    it_has '"site":"it"' curl -sf "http://127.0.0.1:$A_HTTP/api/v2/alerts" ||
         it_die "external label missing in alertd"
     it_ok "alertd received ItXHigh (with external label site=it)"
 fi
@@ -170,29 +170,29 @@ cat >> "$IT_DIR/rules/a.yml" <<'EOF'
         expr: max by (job) (it_x)
 EOF
 curl -sf -XPOST "http://127.0.0.1:$R_HTTP/-/reload" >/dev/null || it_die "/-/reload refused a good config"
-curl -sf "http://127.0.0.1:$R_HTTP/api/v1/rules" | grep -q 'job:it_x:max' || it_die "new rule not loaded"
-curl -sf "http://127.0.0.1:$R_HTTP/api/v1/alerts" | grep -q '"state":"firing"' ||
+it_has 'job:it_x:max' curl -sf "http://127.0.0.1:$R_HTTP/api/v1/rules" || it_die "new rule not loaded"
+it_has '"state":"firing"' curl -sf "http://127.0.0.1:$R_HTTP/api/v1/alerts" ||
     it_die "alert state lost over reload"
 it_ok "/-/reload loaded a new rule and kept the firing alert"
-maxed() { q 'job:it_x:max' | grep -q '"10"'; }
+maxed() { it_has '"10"' q 'job:it_x:max'; }
 it_wait_for "job:it_x:max recorded" maxed
 it_ok "new rule evaluated: job:it_x:max = 10"
 
 printf 'groups:\n  - name: x\n    rulez: []\n' > "$IT_DIR/rules/b.yml"
 code=$(curl -s -o /dev/null -w '%{http_code}' -XPOST "http://127.0.0.1:$R_HTTP/-/reload")
 [ "$code" = 500 ] || it_die "/-/reload of a broken rule file answered $code, want 500"
-curl -sf "http://127.0.0.1:$R_HTTP/api/v1/rules" | grep -q 'job:it_x:max' || it_die "old rules dropped"
+it_has 'job:it_x:max' curl -sf "http://127.0.0.1:$R_HTTP/api/v1/rules" || it_die "old rules dropped"
 curl -sf "http://127.0.0.1:$R_HTTP/metrics" | grep '^fw_ruled_config_last_reload_successful 0' >/dev/null ||
     it_die "reload failure not reported in /metrics"
 it_ok "/-/reload of a broken rule file: 500, old rules kept"
 rm "$IT_DIR/rules/b.yml"
 kill -HUP $RULED
-it_wait_for "SIGHUP reload" bash -c "curl -sf http://127.0.0.1:$R_HTTP/metrics | grep -q '^fw_ruled_config_last_reload_successful 1'"
+it_wait_for "SIGHUP reload" it_has '^fw_ruled_config_last_reload_successful 1' curl -sf "http://127.0.0.1:$R_HTTP/metrics"
 it_ok "SIGHUP reload"
 # Removing a rule writes staleness markers for its series: tsdb stops returning it at once.
 head -n -2 "$IT_DIR/rules/a.yml" > "$IT_DIR/a.tmp" && mv "$IT_DIR/a.tmp" "$IT_DIR/rules/a.yml"
 curl -sf -XPOST "http://127.0.0.1:$R_HTTP/-/reload" >/dev/null || it_die "reload without job:it_x:max"
-gone() { q 'job:it_x:max' | grep -q '"result":\[\]'; }
+gone() { it_has '"result":\[\]' q 'job:it_x:max'; }
 it_wait_for "job:it_x:max marked stale" gone
 it_ok "removed rule's series marked stale (tsdb no longer returns job:it_x:max)"
 

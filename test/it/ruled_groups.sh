@@ -57,7 +57,7 @@ fast_evals() {
         curl -sf "http://127.0.0.1:$port/metrics" |
             awk '/^fw_ruled_rule_evaluations_total\{rule_group=".*;fast"\}/ { print $2 }'
     }
-    it_until 100 0.1 bash -c "curl -sf http://127.0.0.1:$port/metrics | grep -q 'evaluations_total{rule_group=\".*;slow\"}'" ||
+    it_until 100 0.1 it_has 'evaluations_total{rule_group=".*;slow"}' curl -sf "http://127.0.0.1:$port/metrics" ||
         it_die "slow group never finished an evaluation"
     m0=$(evals)
     sleep 6

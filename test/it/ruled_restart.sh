@@ -109,7 +109,7 @@ wait_count() { # wait_count N STATUS SECONDS
 push 10
 it_wait_for "it_r = 10 in tsdb" tsdb_has 10
 start_ruled
-firing() { alert | grep -q '^firing '; }
+firing() { it_has '^firing ' alert; }
 it_until 250 0.1 firing || it_die "RestartHigh not firing within 25 s: $(alert)"
 BEFORE=$(alert)
 wait_count 1 firing 10 || it_die "no firing notification"

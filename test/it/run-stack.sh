@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 . test/it/lib.sh
 BIN=${BUILD:-build}/bin
 for port in 9090 9093 9201 9202 9203 9204 9210 9211 5560 5561 5562 5563 5564 5565 5566 5567 5568 5569; do
-    if ss -ltnH "( sport = :$port )" 2>/dev/null | grep -q .; then
+    if it_has . ss -ltnH "( sport = :$port )" 2>/dev/null; then
         it_skip "default port $port is in use on this machine"
     fi
 done
@@ -27,9 +27,9 @@ it_check "line:oee:ratio is recorded for 3 lines (<= 40 s)" it_until 200 0.2 oee
 slo() { [ "$(curl -fsS 'http://127.0.0.1:9090/api/v1/query?query=slo:objective:ratio' | jq '.data.result | length')" -ge 1 ]; }
 it_check "slod writes its SLO series (<= 40 s)" it_until 200 0.2 slo
 it_check "alertd serves amtool with the embedded route" \
-    bash -c "amtool --alertmanager.url=http://127.0.0.1:9093 config routes 2>/dev/null | grep -q factory-webhook"
+    it_has factory-webhook amtool --alertmanager.url=http://127.0.0.1:9093 config routes
 
 kill -TERM "$PID_stack"
-stopped() { ! ss -ltnH '( sport = :9090 or sport = :9093 or sport = :9201 or sport = :9210 )' | grep -q .; }
+stopped() { it_lacks . ss -ltnH '( sport = :9090 or sport = :9093 or sport = :9201 or sport = :9210 )'; }
 it_check "SIGTERM stops every daemon the launcher started (<= 10 s)" it_until 100 0.1 stopped
 it_finish

@@ -94,7 +94,7 @@ it_ok "file changed: targets follow, prometheus_sd_file_mtime_seconds is the new
 
 printf '[{"targets": ["127.0.0.9:1"],\n  "labels": {"env": }}]\n' > "$IT_DIR/sd/a.json"
 printf -- '- targets: ["127.0.0.4:9100"]\n  lables: {env: x}\n' > "$IT_DIR/sd/b.yml"
-logged() { grep "event=sd.file.fail" "$IT_DIR/scraper.log" | grep -q "$1"; }
+logged() { it_has "$1" grep "event=sd.file.fail" "$IT_DIR/scraper.log"; }
 it_wait_for "broken a.json logged with file:line" logged "a.json:2:"
 it_wait_for "broken b.yml logged with file:line" logged "b.yml:2:3: error: field lables not found"
 # A whole scan after both were logged (the refresh_interval's, at most 3 s on): the last
@@ -120,7 +120,7 @@ it_ok "fixed file: its new targets apply"
 
 rm "$IT_DIR/sd/b.yml"
 it_wait_for "b.yml deleted" is_targets "127.0.0.5:9100=fixed"
-no_b() { ! metrics | grep -q "^prometheus_sd_file_mtime_seconds{filename=\"$IT_DIR/sd/b.yml\"}"; }
+no_b() { it_lacks "^prometheus_sd_file_mtime_seconds{filename=\"$IT_DIR/sd/b.yml\"}" metrics; }
 it_wait_for "b.yml's mtime series gone" no_b
 mtime_is a.json "$(stat -c %Y "$IT_DIR/sd/a.json")" || it_die "a.json's mtime after the fix: $(metrics | grep '^prometheus_sd_file_mtime')"
 it_ok "deleted file: its targets and its prometheus_sd_file_mtime_seconds series go; the fixed file's mtime is its new one"

@@ -120,8 +120,9 @@ lists_timed() {
 it_wait_for "list requests timed" lists_timed
 python3 -c 'import sys; sys.exit(0 if 0 < float(sys.argv[1]) < 60 else 1)' "$(kmetric "${DUR}_sum{$PODS_EP}")" \
     || it_die "duration sum: $(curl -sf "http://127.0.0.1:$WEB_PORT/metrics" | grep "^$DUR")"
-! curl -sf "http://127.0.0.1:$WEB_PORT/metrics" | grep "^$DUR" | grep -v -e '%7Bnamespace%7D/pods"' -e 'endpoint="/api/v1/nodes"' -e 'endpoint="/api/v1/namespaces"' | grep -q . \
-    || it_die "unexpected endpoints: $(curl -sf "http://127.0.0.1:$WEB_PORT/metrics" | grep "^$DUR")"
+durs() { curl -sf "http://127.0.0.1:$WEB_PORT/metrics" | grep "^$DUR"; }
+it_lacks -vE '%7Bnamespace%7D/pods"|endpoint="/api/v1/(nodes|namespaces)"' durs \
+    || it_die "unexpected endpoints: $(durs)"
 it_ok "$DUR: $(stat pages) pod list requests timed as {$PODS_EP} (sum $(kmetric "${DUR}_sum{$PODS_EP}") s), node and namespace lists, $(stat watches) watches not timed"
 lu=$(kmetric 'prometheus_sd_last_update_timestamp_seconds{config="k8s",name="scrape"}')
 python3 -c 'import sys, time; t = float(sys.argv[1]); sys.exit(0 if time.time() - 60 < t <= time.time() else 1)' "${lu:-0}" \
@@ -370,7 +371,7 @@ it_wait_for "the pod watches running over TLS" watching
 [ "$(tstat .auth)" = '"Bearer tls-tok"' ] || it_die "in-cluster/k8s-tls token: $(tstat .auth)"
 [ "$(metric prometheus_sd_kubernetes_failures_total)" = 0 ] \
     || it_die "failures over TLS: $(grep 'sd.kube.fail' "$IT_DIR/scraper.log")"
-label_of 127.0.0.2:9100 __meta_kubernetes_pod_name k8s-in | grep -qx web-a \
+it_has -x web-a label_of 127.0.0.2:9100 __meta_kubernetes_pod_name k8s-in \
     || it_die "k8s-in's targets: $(targets "$API" k8s-in | jq -c 'keys')"
 it_ok "over HTTPS: api_server with tls_config.ca_file; a client certificate required and given (CN=client); in-cluster with the service account's ca.crt and token; 5 targets each, no failure"
 
@@ -410,7 +411,7 @@ refused() { [ "$(metric prometheus_sd_kubernetes_failures_total)" -ge 1 ]; }
 it_wait_for "a failure counted with the wrong CA" refused
 grep -q 'event=sd.kube.fail job=k8s-tls resource=pods namespace=default .*err="SSL certificate problem: ' "$IT_DIR/scraper.log" \
     || it_die "no certificate error logged: $(grep 'sd.kube.fail' "$IT_DIR/scraper.log")"
-! grep 'event=sd.kube.fail' "$IT_DIR/scraper.log" | grep -qv 'job=k8s-tls ' \
+it_lacks -v 'job=k8s-tls ' grep 'event=sd.kube.fail' "$IT_DIR/scraper.log" \
     || it_die "another job failed: $(grep 'sd.kube.fail' "$IT_DIR/scraper.log")"
 sleep 1
 [ "$(count_targets k8s-tls)" = 5 ] && [ "$(count_targets k8s-in)" = 5 ] \

@@ -20,7 +20,12 @@ it_tmpdir
 
 # no_secret WHAT FILE: FILE shows no SECRET-* value.
 no_secret() {
-    if grep -o 'SECRET-[A-Za-z0-9-]*' "$2" | sort -u | head -5 | grep .; then
+    local found rc=0
+    found=$(grep -o 'SECRET-[A-Za-z0-9-]*' "$2" | sort -u) || rc=$? # grep: 1 when none, 2 on error
+    if [ "$rc" -gt 1 ]; then
+        it_fail "$1: cannot read $2"
+    elif [ -n "$found" ]; then
+        head -5 <<<"$found"
         it_fail "$1 shows the secrets above"
     else
         it_pass "$1 shows no secret"

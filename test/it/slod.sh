@@ -22,9 +22,9 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 it_tmpdir
 
 # --- 1. configuration checks --------------------------------------------------------
-"$BIN/slod" --check-config | grep -q 'configuration OK' || it_die "embedded default config"
-"$BIN/slod" --check-config --config.file="$ROOT/slod/slod.example.yml" |
-    grep -q 'configuration OK' || it_die "slod/slod.example.yml"
+it_has 'configuration OK' "$BIN/slod" --check-config || it_die "embedded default config"
+it_has 'configuration OK' "$BIN/slod" --check-config --config.file="$ROOT/slod/slod.example.yml" ||
+    it_die "slod/slod.example.yml"
 it_ok "slod --check-config accepts the embedded and the file default"
 cat > "$IT_DIR/bad.yml" <<'EOF'
 slos:
@@ -73,7 +73,7 @@ printf '%s\n' \
     "it_requests_total{code=\"200\"} 1900 $now" "it_requests_total{code=\"500\"} 200 $now" |
     "$BIN/fwpush" --endpoint=tcp://127.0.0.1:$T_SAMPLES
 q() { curl -sf "http://127.0.0.1:$T_HTTP/api/v1/query" --data-urlencode "query=$1"; }
-it_wait_for "requests stored" bash -c "curl -sf 'http://127.0.0.1:$T_HTTP/api/v1/query?query=it_requests_total' | grep -q '\"500\"'"
+it_wait_for "requests stored" it_has '"500"' curl -sf "http://127.0.0.1:$T_HTTP/api/v1/query?query=it_requests_total"
 it_ok "fwpush samples visible in tsdb"
 
 # A Sloth prometheus/v1 spec as Sloth documents it (plus evaluation_interval and
@@ -107,7 +107,7 @@ slos:
         labels:
           severity: warning
 EOF
-"$BIN/slod" --check-config --config.file="$IT_DIR/slod.yml" | grep -q 'configuration OK' ||
+it_has 'configuration OK' "$BIN/slod" --check-config --config.file="$IT_DIR/slod.yml" ||
     it_die "the Sloth spec"
 it_ok "a Sloth prometheus/v1 spec passes --check-config unchanged"
 "$BIN/slod" --config.file="$IT_DIR/slod.yml" --web.listen-address=127.0.0.1:$S_HTTP \
@@ -121,16 +121,16 @@ it_wait_for "slod ready" curl -sf "http://127.0.0.1:$S_HTTP/-/ready"
 it_ok "slod up on :$S_HTTP"
 
 ID='sloth_id="it-availability",sloth_service="it",sloth_slo="availability"'
-sli() { q "slo:sli_error:ratio_rate5m{$ID,sloth_window=\"5m\"} > 0.0999 < 0.1001" | grep -q '"value"'; }
+sli() { it_has '"value"' q "slo:sli_error:ratio_rate5m{$ID,sloth_window=\"5m\"} > 0.0999 < 0.1001"; }
 it_wait_for "slo:sli_error:ratio_rate5m = 0.1 in tsdb" sli
 it_ok "slo:sli_error:ratio_rate5m = 0.1 read back from tsdb"
-burn() { q "slo:burn_rate:ratio{$ID,sloth_window=\"1h\",team=\"qa\"} > 19.99 < 20.01" | grep -q '"value"'; }
+burn() { it_has '"value"' q "slo:burn_rate:ratio{$ID,sloth_window=\"1h\",team=\"qa\"} > 19.99 < 20.01"; }
 it_wait_for "slo:burn_rate:ratio{sloth_window=1h} = 20" burn
 it_ok "slo:burn_rate:ratio{sloth_window=\"1h\"} = 20 (10% errors / 0.5% budget)"
-cur() { q "slo:current_burn_rate:ratio{$ID} > 19.99 < 20.01" | grep -q '"value"'; }
+cur() { it_has '"value"' q "slo:current_burn_rate:ratio{$ID} > 19.99 < 20.01"; }
 it_wait_for "slo:current_burn_rate:ratio = 20" cur
 it_ok "slo:current_burn_rate:ratio = 20"
-obj() { q "slo:objective:ratio{$ID} == 0.995" | grep -q '"value"' && q "slo:time_period:days{$ID} == 30" | grep -q '"value"'; }
+obj() { it_has '"value"' q "slo:objective:ratio{$ID} == 0.995" && it_has '"value"' q "slo:time_period:days{$ID} == 30"; }
 it_wait_for "slo:objective:ratio and slo:time_period:days" obj
 it_ok "slo:objective:ratio = 0.995, slo:time_period:days = 30 (Sloth's default period)"
 
@@ -152,7 +152,7 @@ it_ok "/metrics counts evaluations"
 
 sed -i 's/objective: 99.5/objective: 90/' "$IT_DIR/slod.yml"
 curl -sf -XPOST "http://127.0.0.1:$S_HTTP/-/reload" >/dev/null || it_die "/-/reload refused a good config"
-objective() { q "slo:objective:ratio{$ID}" | grep -q '"0.9"'; }
+objective() { it_has '"0.9"' q "slo:objective:ratio{$ID}"; }
 it_wait_for "slo:objective:ratio = 0.9 after reload" objective
 it_ok "/-/reload applied a new objective (slo:objective:ratio = 0.9)"
 printf 'slos: [{name: x}]\n' > "$IT_DIR/slod.yml"

@@ -140,7 +140,7 @@ it_ok "ticket: still firing at T2+5h30m, resolved at T2+6h"
 # --- 3. the table ----------------------------------------------------------------------
 "$BIN/slod" report --config.file="$IT_DIR/slod.yml" --zmq.query-address=tcp://127.0.0.1:$T_QUERY \
     --time=$q > "$IT_DIR/table.txt"
-head -1 "$IT_DIR/table.txt" | grep -q '^SLO .*BUDGET LEFT.* 5m .* 3d .*PERIOD  ALERTS$' ||
+it_has '^SLO .*BUDGET LEFT.* 5m .* 3d .*PERIOD  ALERTS$' head -1 "$IT_DIR/table.txt" ||
     it_die "table header: $(cat "$IT_DIR/table.txt")"
 grep -Eq '^shop-checkout +99\.9% +4d +99\.95% +50% +0\.5x' "$IT_DIR/table.txt" ||
     it_die "table row: $(cat "$IT_DIR/table.txt")"

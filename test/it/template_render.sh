@@ -63,9 +63,9 @@ if command -v amtool >/dev/null && [ -f "$AMTMPL/default.tmpl" ]; then
             --template.type=html --template.text="$t" > "$IT_DIR/am.html"
         it_check "html: the same bytes as amtool (${t:0:40}...)" cmp "$IT_DIR/fw.html" "$IT_DIR/am.html"
     done
-    it_check "a redefined default (__alertmanager) in email.default.html" bash -c \
-        '"$1" template render --config.file="$2" --template.type=html --template.text="{{ template \"email.default.html\" . }}" | grep -q "View in Floorwatch"' \
-        _ "$BIN/alertd" "$IT_DIR/am.yml"
+    it_check "a redefined default (__alertmanager) in email.default.html" it_has "View in Floorwatch" \
+        "$BIN/alertd" template render --config.file="$IT_DIR/am.yml" --template.type=html \
+        --template.text='{{ template "email.default.html" . }}'
     printf '{"receiver":"r x","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"A","instance":"i1"},"annotations":{"annotation1":"<v>"},"startsAt":"2026-01-01T00:00:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://g/","fingerprint":"f"}],"groupLabels":{"alertname":"A"},"commonLabels":{"alertname":"A","instance":"i1"},"commonAnnotations":{},"externalURL":"http://am"}' > "$IT_DIR/data.json"
     T2='{{ template "__subject" . }}|{{ template "plant.lines" . }}|{{ template "__alertmanagerURL" . }}'
     "$BIN/alertd" template render --config.file="$IT_DIR/am.yml" --template.data="$IT_DIR/data.json" --template.text="$T2" > "$IT_DIR/fw2.txt"
@@ -178,7 +178,7 @@ code=$(api '{"receiver":"nope"}')
 it_check "API unknown receiver: 404" test "$code" = 404
 code=$(api '{"text":"{{ .X | nofunc }}"}')
 it_check "API template error: 400 with Go's message" \
-    bash -c '[ "$1" = 400 ] && jq -r .error "$2" | grep -q "function \"nofunc\" not defined"' _ "$code" "$IT_DIR/api.json"
+    bash -c '[ "$1" = 400 ] && grep -q "function \"nofunc\" not defined" <<<"$(jq -r .error "$2")"' _ "$code" "$IT_DIR/api.json"
 code=$(api '{"text":"{{ range $i := until 1 }}{{ end }}{{ range .Alerts }}{{ range .Alerts }}{{ end }}{{ end }}"}')
 it_check "API unknown function: 400" test "$code" = 400
 codes="$(api '[1]') $(api '{"text":5}') $(api '{}') $(api 'nope') $(api '{"text":"x","html":"yes"}')"

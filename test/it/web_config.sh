@@ -198,22 +198,22 @@ it_wait_http "http://alice:s3cret@127.0.0.1:$R_HTTP/-/ready" || it_die "ruled di
 
 q() { curl -sf --cacert "$D/cert.pem" -u alice:s3cret "$TS/api/v1/query" --data-urlencode "query=$1"; }
 # The 401 series exists since step 2; wait until a scrape has stored it, then fail logins.
-stored() { q 'fw_http_requests_total{job="alertd",code="401"}' | grep -q '"code":"401"'; }
+stored() { it_has '"code":"401"' q 'fw_http_requests_total{job="alertd",code="401"}'; }
 it_until 300 0.1 stored ||
     it_die "the scrape of alertd's 401 count did not reach tsdb"
 for _ in $(seq 1 60); do curl -s -o /dev/null --max-time 5 -u alice:guess$RANDOM "$AM/api/v2/alerts"; done
 for _ in $(seq 1 60); do curl -s -o /dev/null --max-time 5 "$AM/api/v2/alerts"; done
 it_ok "120 failed logins on alertd"
 
-above() { q 'ms5:security_auth_failures:rate5m{job="alertd"} > 0.1' | grep -q '"job":"alertd"'; }
+above() { it_has '"job":"alertd"' q 'ms5:security_auth_failures:rate5m{job="alertd"} > 0.1'; }
 it_until 300 0.1 above || it_die "ms5:security_auth_failures:rate5m{job=\"alertd\"} did not pass 0.1: $(q 'ms5:security_auth_failures:rate5m')"
 it_ok "ruled recorded ms5:security_auth_failures:rate5m{job=\"alertd\"} > 0.1 in tsdb"
 
 firing() { curl -sf -u alice:s3cret "http://127.0.0.1:$R_HTTP/api/v1/alerts" |
     jq -e '.data.alerts[] | select(.labels.alertname == "AuthenticationFailures" and .labels.job == "alertd" and .state == "firing")' >/dev/null; }
 it_until 300 0.1 firing || it_die "AuthenticationFailures not firing: $(curl -s -u alice:s3cret "http://127.0.0.1:$R_HTTP/api/v1/alerts")"
-in_am() { amtool --alertmanager.url="$AM" --http.config.file="$D/client.yml" alert query \
-    alertname=AuthenticationFailures job=alertd 2>/dev/null | grep -q AuthenticationFailures; }
+in_am() { it_has AuthenticationFailures amtool --alertmanager.url="$AM" --http.config.file="$D/client.yml" \
+    alert query alertname=AuthenticationFailures job=alertd 2>/dev/null; }
 it_until 300 0.1 in_am || it_die "AuthenticationFailures did not reach alertd"
 it_ok "AuthenticationFailures{job=\"alertd\"} fires in ruled and reaches alertd (amtool alert query)"
 

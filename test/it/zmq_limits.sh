@@ -84,7 +84,7 @@ start_alertd() { # NAME HTTP ZMQ [FLAG...]
 AM=$(it_free_port); Z=$(it_free_port)
 start_alertd alertd "$AM" "$Z"
 it_check "alertd --help documents --zmq.max-msg-size (default 64MiB)" \
-    sh -c "'$BIN/alertd' --help | grep -q 'zmq.max-msg-size.*default: 64MiB'"
+    it_has 'zmq.max-msg-size.*default: 64MiB' "$BIN/alertd" --help
 before=$(vmhwm_kb "$PID_alertd")
 python3 "$IT_DIR/zmtp.py" "$Z" big > "$IT_DIR/big.out" 2>&1 || true
 it_until 50 0.1 oversize_is "$AM" 1 || true
