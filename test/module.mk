@@ -30,16 +30,18 @@ check-unit: $(CHECK_BIN)
 check-config: $(BINS)
 	@sh test/check-configs.sh $(BUILD)/bin
 
-# A script that cannot run here exits 77 and is counted as skipped, never as passed.
+# A script that cannot run here exits 77 and is counted as skipped, never as passed. Each
+# script's wall time is printed after it (CI's 90 minutes: which scripts to make faster).
 check-it: $(BINS)
-	@pass=0; fail=0; skip=0; failed=""; skipped=""; for t in test/it/*.sh; do case $$t in test/it/lib.sh | test/it/receivers_lib.sh) continue;; esac; \
-	  echo "== $$t"; BUILD=$(BUILD) SHARED=$(SHARED) bash "$$t"; rc=$$?; \
+	@pass=0; fail=0; skip=0; failed=""; skipped=""; t0=$$(date +%s); for t in test/it/*.sh; do case $$t in test/it/lib.sh | test/it/receivers_lib.sh) continue;; esac; \
+	  echo "== $$t"; s=$$(date +%s); BUILD=$(BUILD) SHARED=$(SHARED) bash "$$t"; rc=$$?; \
+	  echo "-- $$t: exit $$rc after $$(($$(date +%s) - s)) s"; \
 	  if [ $$rc = 0 ]; then pass=$$((pass + 1)); \
 	  elif [ $$rc = 77 ]; then skip=$$((skip + 1)); skipped="$$skipped $$t"; \
 	  else fail=$$((fail + 1)); failed="$$failed $$t"; fi; done; \
 	  [ -z "$$skipped" ] || echo "check-it: skipped:$$skipped"; \
 	  [ -z "$$failed" ] || echo "check-it: failed:$$failed"; \
-	  echo "check-it: $$pass passed, $$fail failed, $$skip skipped"; [ $$fail = 0 ]
+	  echo "check-it: $$pass passed, $$fail failed, $$skip skipped in $$(($$(date +%s) - t0)) s"; [ $$fail = 0 ]
 
 # Fuzz targets: test/fuzz/fuzz_<target>.c. `make check` links each with replay.c and replays
 # test/fuzz/corpus/<target>/; `make fuzz` builds real libFuzzer binaries with clang into
