@@ -33,6 +33,44 @@ s_check_proxy_url(const char *value, const char *file, struct fw_cfg_pos pos,
     return 0;
 }
 
+static const struct fw_cfg_field s_oauth2_fields[] = {
+    F_POS(struct alertd_cfg_oauth2, pos),
+    F_STR("client_id", struct alertd_cfg_oauth2, client_id),
+    F_STR("client_secret", struct alertd_cfg_oauth2, client_secret),
+    F_STR("client_secret_file", struct alertd_cfg_oauth2, client_secret_file),
+    {.key = "scopes",
+     .type = FW_CFG_STR_LIST,
+     .off = offsetof(struct alertd_cfg_oauth2, scopes),
+     .count_off = offsetof(struct alertd_cfg_oauth2, scopes_len)},
+    F_STR("token_url", struct alertd_cfg_oauth2, token_url),
+    {.key = "endpoint_params",
+     .type = FW_CFG_STR_MAP,
+     .off = offsetof(struct alertd_cfg_oauth2, endpoint_params)},
+    {.key = "tls_config",
+     .type = FW_CFG_STRUCT,
+     .off = offsetof(struct alertd_cfg_oauth2, tls),
+     .child = fw_promcfg_http_tls_fields},
+    {.key = "proxy_url",
+     .type = FW_CFG_STR,
+     .off = offsetof(struct alertd_cfg_oauth2, proxy_url),
+     .check = s_check_proxy_url},
+    // Keys of later prometheus/common versions, which Alertmanager 0.25 refuses too.
+    FW_CFG_NO("client_secret_ref"),
+    FW_CFG_NO("no_proxy"),
+    FW_CFG_NO("proxy_from_environment"),
+    FW_CFG_NO("proxy_connect_header"),
+    FW_CFG_NO("client_certificate_key"),
+    FW_CFG_NO("client_certificate_key_file"),
+    FW_CFG_NO("client_certificate_key_id"),
+    FW_CFG_NO("client_certificate_key_ref"),
+    FW_CFG_NO("signature_algorithm"),
+    FW_CFG_NO("iss"),
+    FW_CFG_NO("audience"),
+    FW_CFG_NO("claims"),
+    FW_CFG_NO("grant_type"),
+    {NULL},
+};
+
 #define T struct alertd_cfg_http
 static const struct fw_cfg_field s_basic_auth_fields[] = {
     F_STR("username", T, basic_username),
@@ -76,7 +114,7 @@ const struct fw_cfg_field alertd_cfg_http_fields[] = {
      .off = offsetof(T, proxy_connect_header),
      .count_off = offsetof(T, proxy_connect_header_len)},
     FW_CFG_ONLY("enable_http2", s_true, "notifyd lets libcurl negotiate HTTP/2 over TLS"),
-    F_WHY("oauth2", "not supported yet"),
+    {.key = "oauth2", .type = FW_CFG_STRUCT, .off = offsetof(T, oauth2), .child = s_oauth2_fields},
     F_WHY("http_headers", "not supported yet"),
     {NULL},
 };
@@ -126,6 +164,12 @@ s_base64(const char *plain)
     return b64;
 }
 
+static bool
+s_oauth2_given(const struct alertd_cfg_http *h)
+{
+    return h->oauth2.pos.line != h->pos.line || h->oauth2.pos.col != h->pos.col;
+}
+
 // The Authorization header value, or NULL (none, or an error added to errs).
 static char *
 s_authorization(const struct alertd_cfg_http *h, const char *file, struct fw_cfg_errors *errs)
@@ -136,15 +180,23 @@ s_authorization(const struct alertd_cfg_http *h, const char *file, struct fw_cfg
         s_secret(h, file, errs, h->auth_credentials, h->auth_credentials_file, "credentials");
     char *bearer = s_secret(h, file, errs, h->bearer_token, h->bearer_token_file, "bearer_token");
     char *out = NULL;
-    int kinds = (user || pass) + (cred || h->auth_type) + (bearer != NULL);
-    if (kinds > 1) {
-        fw_cfg_errors_add(errs, file, h->pos,
-                          "at most one of basic_auth, authorization and bearer_token must be "
-                          "configured");
-    } else if (h->auth_type && strcasecmp(h->auth_type, "basic") == 0) {
-        fw_cfg_errors_add(errs, file, h->pos,
-                          "authorization type cannot be set to \"basic\", use \"basic_auth\" "
-                          "instead");
+    bool basic = user || pass, authz = cred || h->auth_type, oauth2 = s_oauth2_given(h);
+    // prometheus/common's HTTPClientConfig.Validate, in its order and words.
+    const char *why = NULL;
+    if (basic && bearer)
+        why = "at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be "
+              "configured";
+    else if (authz && bearer)
+        why = "authorization is not compatible with bearer_token & bearer_token_file";
+    else if (h->auth_type && strcasecmp(h->auth_type, "basic") == 0)
+        why = "authorization type cannot be set to \"basic\", use \"basic_auth\" instead";
+    else if ((authz && (basic || oauth2)) || (oauth2 && basic))
+        why = "at most one of basic_auth, oauth2 & authorization must be configured";
+    else if (oauth2 && bearer)
+        why = "at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be "
+              "configured";
+    if (why) {
+        fw_cfg_errors_add(errs, file, h->pos, "%s", why);
     } else if (user || pass) {
         char *plain = fw_asprintf("%s:%s", user ? user : "", pass ? pass : "");
         char *b64 = s_base64(plain);
@@ -186,8 +238,8 @@ s_read_file(const char *path)
 // One PEM of tls_config (inline or from a file, joined to the config's directory): a new
 // string, or NULL (nothing given, or an error added). marker: what the PEM must hold.
 static char *
-s_pem(const struct alertd_cfg_http *h, const char *file, struct fw_cfg_errors *errs,
-      const char *inline_value, const char *file_name, const char *what, const char *marker)
+s_pem(struct fw_cfg_pos pos, const char *file, struct fw_cfg_errors *errs, const char *inline_value,
+      const char *file_name, const char *what, const char *marker)
 {
     char *text = NULL, *path = s_path(file_name, file);
     const char *shown = path ? path : "(inline)";
@@ -196,7 +248,7 @@ s_pem(const struct alertd_cfg_http *h, const char *file, struct fw_cfg_errors *e
     } else if (path) {
         text = s_read_file(path);
         if (!text) {
-            fw_cfg_errors_add(errs, file, h->pos, "tls_config: unable to load specified %s %s: %s",
+            fw_cfg_errors_add(errs, file, pos, "tls_config: unable to load specified %s %s: %s",
                               what, path, strerror(errno));
             free(path);
             return NULL;
@@ -204,7 +256,7 @@ s_pem(const struct alertd_cfg_http *h, const char *file, struct fw_cfg_errors *e
     }
     if (text && !strstr(text, marker)) {
         // Never shows the text: it may be a key.
-        fw_cfg_errors_add(errs, file, h->pos,
+        fw_cfg_errors_add(errs, file, pos,
                           "tls_config: unable to use specified %s %s: no PEM \"%s\" block", what,
                           shown, marker);
         free(text);
@@ -223,9 +275,9 @@ s_put(json_t *o, const char *key, char *value_taken)
 }
 
 static json_t *
-s_tls(const struct alertd_cfg_http *h, const char *file, struct fw_cfg_errors *errs)
+s_tls(const struct fw_tls_config *t, struct fw_cfg_pos pos, const char *file,
+      struct fw_cfg_errors *errs)
 {
-    const struct fw_tls_config *t = &h->tls;
     const char *why = NULL;
     bool cert = alertd_cfg_set(t->cert) || alertd_cfg_set(t->cert_file),
          key = alertd_cfg_set(t->key) || alertd_cfg_set(t->key_file);
@@ -246,14 +298,14 @@ s_tls(const struct alertd_cfg_http *h, const char *file, struct fw_cfg_errors *e
         why = "tls_config.max_version must be greater than or equal to tls_config.min_version "
               "if both are specified";
     if (why) {
-        fw_cfg_errors_add(errs, file, h->pos, "%s", why);
+        fw_cfg_errors_add(errs, file, pos, "%s", why);
         return NULL;
     }
     json_t *o = json_object();
-    s_put(o, "ca", s_pem(h, file, errs, t->ca, t->ca_file, "CA cert", "-----BEGIN CERTIFICATE"));
+    s_put(o, "ca", s_pem(pos, file, errs, t->ca, t->ca_file, "CA cert", "-----BEGIN CERTIFICATE"));
     s_put(o, "cert",
-          s_pem(h, file, errs, t->cert, t->cert_file, "client cert", "-----BEGIN CERTIFICATE"));
-    s_put(o, "key", s_pem(h, file, errs, t->key, t->key_file, "client key", "PRIVATE KEY-----"));
+          s_pem(pos, file, errs, t->cert, t->cert_file, "client cert", "-----BEGIN CERTIFICATE"));
+    s_put(o, "key", s_pem(pos, file, errs, t->key, t->key_file, "client key", "PRIVATE KEY-----"));
     s_put(o, "server_name", alertd_cfg_set(t->server_name) ? fw_strdup(t->server_name) : NULL);
     s_put(o, "min_version", alertd_cfg_set(t->min_version) ? fw_strdup(t->min_version) : NULL);
     s_put(o, "max_version", alertd_cfg_set(t->max_version) ? fw_strdup(t->max_version) : NULL);
@@ -302,6 +354,62 @@ s_proxy(const struct alertd_cfg_http *h, const char *file, struct fw_cfg_errors 
     return 0;
 }
 
+// http_config.oauth2 for NOTIFY (docs/wire.md), checked as prometheus/common 0.38's
+// OAuth2 (Alertmanager 0.25), client_secret_file read now: a new object, or NULL after an
+// error was added.
+static json_t *
+s_oauth2(const struct alertd_cfg_oauth2 *a, const char *file, struct fw_cfg_errors *errs)
+{
+    const char *why = NULL;
+    bool secret = alertd_cfg_set(a->client_secret),
+         secret_file = alertd_cfg_set(a->client_secret_file);
+    if (!alertd_cfg_set(a->client_id))
+        why = "oauth2 client_id must be configured";
+    else if (secret && secret_file)
+        why = "at most one of oauth2 client_secret & client_secret_file must be configured";
+    else if (!secret && !secret_file)
+        why = "either oauth2 client_secret or client_secret_file must be configured";
+    else if (!alertd_cfg_set(a->token_url))
+        why = "oauth2 token_url must be configured";
+    if (why) {
+        fw_cfg_errors_add(errs, file, a->pos, "%s", why);
+        return NULL;
+    }
+    char *path = s_path(a->client_secret_file, file);
+    char *value =
+        alertd_cfg_receivers_secret(file, errs, a->client_secret, path, a->pos, "client_secret");
+    free(path);
+    json_t *tls = s_tls(&a->tls, a->pos, file, errs);
+    if (!value || !tls) {
+        free(value);
+        json_decref(tls);
+        return NULL;
+    }
+    json_t *o = json_pack("{s:s, s:s, s:s}", "client_id", a->client_id, "client_secret", value,
+                          "token_url", a->token_url);
+    memset(value, 0, strlen(value));
+    free(value);
+    if (a->scopes_len) {
+        json_t *scopes = json_array();
+        for (size_t i = 0; i < a->scopes_len; i++)
+            json_array_append_new(scopes, json_string(a->scopes[i] ? a->scopes[i] : ""));
+        json_object_set_new(o, "scopes", scopes);
+    }
+    if (a->endpoint_params.len) {
+        json_t *params = json_object();
+        for (size_t i = 0; i < a->endpoint_params.len; i++)
+            json_object_set_new(params, a->endpoint_params.items[i].name,
+                                json_string(a->endpoint_params.items[i].value));
+        json_object_set_new(o, "endpoint_params", params);
+    }
+    if (json_object_size(tls))
+        json_object_set(o, "tls", tls);
+    json_decref(tls);
+    if (alertd_cfg_set(a->proxy_url))
+        json_object_set_new(o, "proxy_url", json_string(a->proxy_url));
+    return o;
+}
+
 json_t *
 alertd_cfg_http_derive(const struct alertd_cfg_http *h, const char *file,
                        struct fw_cfg_errors *errs)
@@ -309,11 +417,16 @@ alertd_cfg_http_derive(const struct alertd_cfg_http *h, const char *file,
     size_t before = errs->len + errs->dropped;
     json_t *o = json_pack("{s:b}", "follow_redirects", h->follow_redirects);
     s_put(o, "authorization", s_authorization(h, file, errs));
-    json_t *tls = s_tls(h, file, errs);
+    json_t *tls = s_tls(&h->tls, h->pos, file, errs);
     if (tls && json_object_size(tls))
         json_object_set(o, "tls", tls);
     json_decref(tls);
     (void)s_proxy(h, file, errs, o);
+    if (s_oauth2_given(h)) {
+        json_t *oauth2 = s_oauth2(&h->oauth2, file, errs);
+        if (oauth2)
+            json_object_set_new(o, "oauth2", oauth2); // steals
+    }
     if (errs->len + errs->dropped > before) {
         json_decref(o);
         return NULL;

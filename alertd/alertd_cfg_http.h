@@ -21,7 +21,20 @@
 #include <stddef.h>
 
 #include "fw_cfg.h"
+#include "fw_labels.h"
 #include "fw_promcfg_http.h"
+
+// http_config.oauth2 (Alertmanager 0.25's prometheus/common OAuth2). Given when pos differs
+// from the http_config's pos.
+struct alertd_cfg_oauth2 {
+    struct fw_cfg_pos pos;
+    char *client_id, *client_secret, *client_secret_file, *token_url; // owned
+    char **scopes;                                                    // owned
+    size_t scopes_len;
+    struct fw_labels endpoint_params; // owned
+    struct fw_tls_config tls;         // owned strings: the token request's TLS
+    char *proxy_url;                  // owned: the token request's proxy
+};
 
 // Table fields of one http_config mapping. The mapping was given when pos differs from its
 // parent's pos (fw_cfg gives an absent mapping its parent's position).
@@ -37,6 +50,7 @@ struct alertd_cfg_http {
     bool proxy_from_environment;
     char **proxy_connect_header; // owned: name, value, name, value, ... (one per value)
     size_t proxy_connect_header_len;
+    struct alertd_cfg_oauth2 oauth2;
 };
 
 // The table of an http_config mapping (member of type struct alertd_cfg_http).

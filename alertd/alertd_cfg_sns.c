@@ -119,13 +119,15 @@ s_check_one(struct alertd_cfg_sns *s, json_t *global_http, const char *file,
     s->http_json = alertd_cfg_http_effective(&s->http, s->pos, global_http, file, errs);
     // SigV4 signs each request's Authorization header: no other credentials. global's are
     // left out; the integration's own refused.
-    if (s->http_json && json_object_get(s->http_json, "authorization")) {
+    if (s->http_json && (json_object_get(s->http_json, "authorization") ||
+                         json_object_get(s->http_json, "oauth2"))) {
         if (s->http.pos.line != s->pos.line || s->http.pos.col != s->pos.col)
             fw_cfg_errors_add(errs, file, s->http.pos,
                               "sns_configs: http_config credentials cannot be used, SigV4 signs "
                               "each request");
         json_t *copy = json_deep_copy(s->http_json);
         json_object_del(copy, "authorization");
+        json_object_del(copy, "oauth2");
         json_decref(s->http_json);
         s->http_json = copy;
     }

@@ -208,13 +208,15 @@ alertd_cfg_teams_check(struct alertd_cfg_receiver *r, json_t *global_http, const
         a->http_json = alertd_cfg_http_effective(&a->http, a->pos, global_http, file, errs);
         // The access key signs each request's Authorization header: other credentials have
         // no place here. global.http_config's are left out; the integration's own refused.
-        if (a->http_json && json_object_get(a->http_json, "authorization")) {
+        if (a->http_json && (json_object_get(a->http_json, "authorization") ||
+                             json_object_get(a->http_json, "oauth2"))) {
             if (a->http.pos.line != a->pos.line || a->http.pos.col != a->pos.col)
                 fw_cfg_errors_add(errs, file, a->http.pos,
                                   "azuresms_configs: http_config credentials cannot be used, "
                                   "the access key signs each request");
             json_t *copy = json_deep_copy(a->http_json);
             json_object_del(copy, "authorization");
+            json_object_del(copy, "oauth2");
             json_decref(a->http_json);
             a->http_json = copy;
         }

@@ -40,6 +40,7 @@
 #include "notifyd_backoff.h"
 #include "notifyd_deliver.h"
 #include "notifyd_http.h"
+#include "notifyd_oauth2.h"
 
 struct s_job {
     uint64_t id;
@@ -54,6 +55,11 @@ struct s_job {
     struct curl_slist *headers; // owned while running: HTTP headers or SMTP recipients
     char *answer;               // owned: this attempt's HTTP answer body (bounded), or NULL
     size_t answer_len;
+    bool truncated; // the answer was longer than NOTIFYD_REQ_MAX_ANSWER
+    // http_config.oauth2: the token request on its way (its style), or NONE; whether the
+    // style is being probed; whether the attempt's token is in req's headers already.
+    enum notifyd_oauth2_style token;
+    bool token_probe, token_ready;
     // owned while running: the lists libcurl reads for http_config (notifyd_http)
     struct notifyd_http_lists http_lists;
     size_t sent; // SMTP: bytes of the message libcurl read in this attempt
@@ -77,12 +83,13 @@ struct notifyd_deliver {
     zloop_t *loop;                // borrowed
     notifyd_deliver_fn on_result; // with arg
     void *arg;
-    CURLM *multi;      // owned
-    zlist_t *queue;    // owned jobs waiting for their time, a token or a free slot
-    zlist_t *inflight; // owned jobs attached to multi
-    CURL **idle;       // owned: reset easy handles for the next attempts
-    size_t idle_len;   // at most max_in_flight
-    zhashx_t *limits;  // owned: receiver -> struct s_limit *
+    CURLM *multi;             // owned
+    zlist_t *queue;           // owned jobs waiting for their time, a token or a free slot
+    zlist_t *inflight;        // owned jobs attached to multi
+    CURL **idle;              // owned: reset easy handles for the next attempts
+    size_t idle_len;          // at most max_in_flight
+    zhashx_t *limits;         // owned: receiver -> struct s_limit *
+    notifyd_oauth2_t *oauth2; // owned: http_config.oauth2 tokens
     int64_t running;
     uint64_t pass;
     int64_t curl_at;  // mono ms libcurl wants its timeout handled at, INT64_MAX: never
@@ -121,15 +128,21 @@ s_job_free(struct s_job **jp)
 
 // --- setting up a transfer ---
 
-// Keep the answer body only for a request that reads it, and at most
-// NOTIFYD_REQ_MAX_ANSWER bytes of it.
+// Keep the answer body only for a request that reads it (an answer function's, or a token
+// request's), and at most NOTIFYD_REQ_MAX_ANSWER bytes of it: a hostile peer's endless
+// answer is read and dropped, never held (`truncated` says it was cut).
 static size_t
 s_keep(char *ptr, size_t size, size_t n, void *arg)
 {
     struct s_job *j = arg;
     size_t len = size * n;
-    if (!j->req.answer || j->answer_len >= NOTIFYD_REQ_MAX_ANSWER)
+    if (!j->req.answer && !j->token)
         return len;
+    if (j->answer_len >= NOTIFYD_REQ_MAX_ANSWER) {
+        j->truncated = j->truncated || len > 0;
+        return len;
+    }
+    j->truncated = j->truncated || len > NOTIFYD_REQ_MAX_ANSWER - j->answer_len;
     size_t room = NOTIFYD_REQ_MAX_ANSWER - j->answer_len;
     size_t k = len < room ? len : room;
     j->answer = fw_realloc(j->answer, j->answer_len + k + 1);
@@ -258,23 +271,48 @@ s_easy_give(notifyd_deliver_t *self, CURL *e)
     }
 }
 
+// Before an attempt's first request: the http_config.oauth2 token, from the cache into req's
+// Authorization header, or else the token request to make first (j->token).
+static void
+s_token_needed(notifyd_deliver_t *self, struct s_job *j)
+{
+    const json_t *o = json_object_get(j->req.http, "oauth2");
+    if (!o)
+        return;
+    const char *auth = notifyd_oauth2_cached(self->oauth2, o, fw_time_mono_ms());
+    if (auth && notifyd_req_header(&j->req, "Authorization", auth) == 0)
+        return;
+    j->token = notifyd_oauth2_style(self->oauth2, o, &j->token_probe);
+}
+
 static void
 s_start(notifyd_deliver_t *self, struct s_job *j)
 {
     const notifyd_deliver_t *a = self;
-    if (j->step == 0) {
+    // A token request, or the request after it, goes on with the same attempt.
+    bool goes_on = j->token != NOTIFYD_OAUTH2_NONE || j->token_ready;
+    if (j->step == 0 && !goes_on) {
         j->attempts++;
         j->chain_us = 0;
         if (j->attempts > 1 && j->req.resign)
             (void)j->req.resign(&j->req, fw_time_now_ms());
+        if (j->req.kind == NOTIFYD_REQ_HTTP)
+            s_token_needed(self, j);
     }
+    j->token_ready = false;
     j->easy = s_easy_take(self);
     free(j->answer);
     j->answer = NULL;
     j->answer_len = 0;
+    j->truncated = false;
     j->errbuf[0] = '\0';
     curl_easy_setopt(j->easy, CURLOPT_URL, s_cur(j)->url);
-    if (j->req.kind == NOTIFYD_REQ_SMTP)
+    if (j->token) {
+        notifyd_oauth2_setup(j->easy, json_object_get(j->req.http, "oauth2"), j->token, &j->headers,
+                             &j->http_lists);
+        curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, s_keep); // bounded
+        curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, j);
+    } else if (j->req.kind == NOTIFYD_REQ_SMTP)
         s_setup_smtp(j);
     else
         s_setup_http(j);
@@ -493,6 +531,58 @@ s_refuse(notifyd_deliver_t *st, struct s_job *j)
     s_job_free(&j);
 }
 
+// Start j's next request of the same attempt at once, in the slot it had.
+static void
+s_go_on(notifyd_deliver_t *st, struct s_job *j)
+{
+    s_start(st, j);
+    zlist_append(st->inflight, j);
+    st->running++;
+    s_limit_of(st, j)->inflight++;
+}
+
+// j's token request ended (notifyd_oauth2.h): true when the attempt went on (with the token,
+// or with the next client authentication style to probe); else false with v the attempt's
+// failure, retried as a failed request is (Alertmanager's notifiers retry a client error).
+static bool
+s_token_done(notifyd_deliver_t *st, struct s_job *j, CURLcode res, long code, const char *ctype,
+             int64_t took_us, struct s_verdict *v)
+{
+    const json_t *o = json_object_get(j->req.http, "oauth2");
+    char *auth = NULL;
+    fw_err_t err;
+    fw_err_clear(&err);
+    enum notifyd_oauth2_style style = j->token;
+    j->token = NOTIFYD_OAUTH2_NONE;
+    j->chain_us += took_us;
+    int rc =
+        notifyd_oauth2_answer(st->oauth2, o, style, j->token_probe, res, code, j->answer,
+                              j->truncated, *ctype ? ctype : NULL, fw_time_mono_ms(), &auth, &err);
+    if (rc == 0 && notifyd_req_header(&j->req, "Authorization", auth) == 0) {
+        free(auth);
+        j->token_ready = true;
+        s_go_on(st, j);
+        return true;
+    }
+    if (auth) {
+        memset(auth, 0, strlen(auth));
+        free(auth);
+        fw_err_set(&err, "oauth2: no room for the Authorization header");
+    }
+    if (j->token_probe && style == NOTIFYD_OAUTH2_HEADER) {
+        // x/oauth2's AuthStyleAutoDetect: any failure with HTTP Basic, then in the body.
+        fw_debug("oauth2.probe", "receiver=%s integration=%s err=%s", j->receiver, j->integration,
+                 err.msg);
+        j->token = NOTIFYD_OAUTH2_PARAMS;
+        s_go_on(st, j);
+        return true;
+    }
+    v->reason = "oauth2";
+    v->retry = true;
+    snprintf(v->detail, sizeof v->detail, "%s", err.msg);
+    return false;
+}
+
 // A transfer finished: report, or schedule a retry by putting the job back on the queue.
 static void
 s_done(notifyd_deliver_t *st, CURLMsg *m)
@@ -508,6 +598,10 @@ s_done(notifyd_deliver_t *st, CURLMsg *m)
     curl_off_t took_us = 0; // the attempt's latency (Alertmanager observes each request)
     curl_easy_getinfo(m->easy_handle, CURLINFO_TOTAL_TIME_T, &took_us);
     CURLcode res = m->data.result;
+    char ctype[128] = "";
+    const char *ct = NULL;
+    if (j->token && curl_easy_getinfo(m->easy_handle, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
+        snprintf(ctype, sizeof ctype, "%s", ct);
     curl_multi_remove_handle(st->multi, j->easy);
     s_easy_give(st, j->easy);
     j->easy = NULL;
@@ -515,10 +609,16 @@ s_done(notifyd_deliver_t *st, CURLMsg *m)
     j->headers = NULL;
     notifyd_http_lists_free(&j->http_lists);
     struct s_verdict v = {.reason = ""};
-    if (j->req.kind == NOTIFYD_REQ_SMTP)
+    bool token_failed = false;
+    if (j->token) {
+        if (s_token_done(st, j, res, code, ctype, (int64_t)took_us, &v))
+            return;
+        token_failed = true;
+    } else if (j->req.kind == NOTIFYD_REQ_SMTP) {
         s_judge_smtp(j, res, &v);
-    else
+    } else {
         s_judge_http(j, res, code, &v, a);
+    }
     if (v.next) {
         // The same attempt goes on with its next request (notifyd_req.h): at once, and not
         // counted as another attempt.
@@ -541,7 +641,8 @@ s_done(notifyd_deliver_t *st, CURLMsg *m)
     }
     j->step = 0;
     notifyd_am_request(a->metrics, j->integration,
-                       res == CURLE_OK && (j->req.kind == NOTIFYD_REQ_SMTP || code / 100 == 2),
+                       !token_failed && res == CURLE_OK &&
+                           (j->req.kind == NOTIFYD_REQ_SMTP || code / 100 == 2),
                        (double)j->chain_us / 1e6);
     if (!v.ok && v.retry && j->attempts < a->retry.max_attempts) {
         char labels[300];
@@ -766,6 +867,7 @@ notifyd_deliver_new(const struct notifyd_cfg *cfg, fw_metrics_t *metrics, zloop_
     self->inflight = zlist_new();
     self->idle =
         fw_calloc(self->max_in_flight > 0 ? (size_t)self->max_in_flight : 1, sizeof *self->idle);
+    self->oauth2 = notifyd_oauth2_new();
     self->limits = zhashx_new();
     zhashx_set_destructor(self->limits, s_limit_free);
     self->multi = curl_multi_init();
@@ -803,6 +905,7 @@ notifyd_deliver_destroy(notifyd_deliver_t **self_p)
     zlist_destroy(&self->inflight);
     zlist_destroy(&self->queue);
     zhashx_destroy(&self->limits);
+    notifyd_oauth2_destroy(&self->oauth2);
     free(self);
     *self_p = NULL;
 }

@@ -8,6 +8,7 @@
 #include "fw_mem.h"
 #include "notifyd_http.h"
 #include "notifyd_noproxy.h"
+#include "notifyd_oauth2.h"
 
 static const struct {
     const char *key;
@@ -20,6 +21,7 @@ static const struct {
     {"no_proxy", JSON_STRING},
     {"proxy_from_environment", JSON_TRUE},
     {"proxy_connect_header", JSON_ARRAY},
+    {"oauth2", JSON_OBJECT},
 };
 
 static const char *const s_tls_keys[] = {"ca",          "cert",        "key", "server_name",
@@ -54,7 +56,7 @@ s_version(const char *v, bool max)
 }
 
 static int
-s_check_tls(const json_t *tls, fw_err_t *err)
+s_check_tls(const json_t *tls, const char *where, fw_err_t *err)
 {
     const char *k;
     const json_t *v;
@@ -64,14 +66,14 @@ s_check_tls(const json_t *tls, fw_err_t *err)
         for (int i = 0; !known && s_tls_keys[i]; i++)
             known = strcmp(k, s_tls_keys[i]) == 0 && json_is_string(v);
         if (!known) {
-            fw_err_set(err, "http_config.tls: unknown key or wrong type: %s", k);
+            fw_err_set(err, "%s: unknown key or wrong type: %s", where, k);
             return -1;
         }
     }
     const char *mn = json_string_value(json_object_get(tls, "min_version"));
     const char *mx = json_string_value(json_object_get(tls, "max_version"));
     if ((mn && s_version(mn, false) < 0) || (mx && s_version(mx, true) < 0)) {
-        fw_err_set(err, "http_config.tls: unknown TLS version");
+        fw_err_set(err, "%s: unknown TLS version", where);
         return -1;
     }
     return 0;
@@ -108,7 +110,13 @@ notifyd_http_take(struct notifyd_req *req, const json_t *config, fw_err_t *err)
         }
     }
     const json_t *tls = json_object_get(h, "tls");
-    if (tls && s_check_tls(tls, err) < 0)
+    if (tls && s_check_tls(tls, "http_config.tls", err) < 0)
+        return -1;
+    const json_t *oauth2 = json_object_get(h, "oauth2");
+    if (oauth2 && notifyd_oauth2_check(oauth2, err) < 0)
+        return -1;
+    tls = json_object_get(oauth2, "tls");
+    if (tls && s_check_tls(tls, "http_config.oauth2.tls", err) < 0)
         return -1;
     const char *auth = json_string_value(json_object_get(h, "authorization"));
     if (auth && notifyd_req_header(req, "Authorization", auth) < 0) {

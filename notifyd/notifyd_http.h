@@ -29,9 +29,11 @@
 
 // Take config's `http_config` (an integration object of NOTIFY; absent is fine) into req:
 // its Authorization header, follow_redirects, and a reference kept in req->http for
-// notifyd_http_apply. 0, or -1 with err when a key has the wrong type or is unknown, or when
-// proxy_from_environment would take req->url's proxy from HTTP_PROXY in a CGI environment
-// (NOTIFYD_NOPROXY_CGI_REFUSED, as Go fails such a request) (req unchanged then).
+// notifyd_http_apply and for the deliverer, which fetches an `oauth2` token
+// (notifyd_oauth2.h, checked here) before each attempt that has none cached. 0, or -1 with err when
+// a key has the wrong type or is unknown, or when proxy_from_environment would take req->url's
+// proxy from HTTP_PROXY in a CGI environment (NOTIFYD_NOPROXY_CGI_REFUSED, as Go fails such a
+// request) (req unchanged then).
 int notifyd_http_take(struct notifyd_req *req, const json_t *config, fw_err_t *err);
 
 // The lists libcurl reads during a transfer without copying them: owned by the caller from

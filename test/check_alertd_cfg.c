@@ -179,7 +179,8 @@ START_TEST(test_alertd_cfg_unsupported_refused)
         "supported",
         "bad.yml:16:11: error: receivers[0].webhook_configs[0].http_config.enable_http2: 'false' "
         "is not supported by floorwatch (only 'true'",
-        "bad.yml:17:11: error: receivers[0].webhook_configs[0].http_config.oauth2: not supported",
+        "bad.yml:17:34: error: "
+        "receivers[0].webhook_configs[0].http_config.oauth2.client_secret_ref: not supported",
         "bad.yml:18:71: error: email_configs.html: template: email_configs.html:1: function "
         "\"zz\" not defined",
         "bad.yml:19:60: error: slack_configs.title: template: slack_configs.title:1: function "
@@ -205,7 +206,7 @@ START_TEST(test_alertd_cfg_unsupported_refused)
         "          tls_config: {insecure_skip_verify: true}\n"                             // 14
         "          http_headers: {X-A: {values: [v]}}\n"                                   // 15
         "          enable_http2: false\n"                                                  // 16
-        "          oauth2: {client_id: i, token_url: 'http://t/'}\n"                       // 17
+        "          oauth2: {client_id: i, client_secret_ref: r, token_url: 'http://t/'}\n" // 17
         "    email_configs: [{to: a@b, smarthost: 'h:25', from: f@b, html: '{{ zz }}'}]\n" // 18
         "    slack_configs: [{api_url: 'http://s/', title: '{{ .X | nofunc }}'}]\n"        // 19
         "    pagerduty_configs: [{service_key: k}]\n"                                      // 20
