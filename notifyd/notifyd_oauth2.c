@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "fw_mem.h"
+#include "fw_url.h"
 #include "notifyd_oauth2.h"
 #include "notifyd_req.h"
 
@@ -184,36 +185,6 @@ s_trim(notifyd_oauth2_t *self, int64_t now_ms)
 
 // --- the token request ---
 
-// Go's url.QueryEscape appended to b: unreserved bytes kept, space as '+', the rest %XX.
-static void
-s_escape(char **b, size_t *len, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = strlen(s);
-    *b = fw_realloc(*b, *len + 3 * n + 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-            (*b)[(*len)++] = (char)*p;
-        } else if (*p == ' ') {
-            (*b)[(*len)++] = '+';
-        } else {
-            (*b)[(*len)++] = '%';
-            (*b)[(*len)++] = hex[*p >> 4];
-            (*b)[(*len)++] = hex[*p & 15];
-        }
-    }
-    (*b)[*len] = '\0';
-}
-
-static char *
-s_escaped(const char *s)
-{
-    char *b = NULL;
-    size_t len = 0;
-    s_escape(&b, &len, s);
-    return b;
-}
-
 static int
 s_cmp(const void *a, const void *b)
 {
@@ -256,19 +227,18 @@ notifyd_oauth2_body(const json_t *o, enum notifyd_oauth2_style style)
         keys[i++] = k;
     }
     qsort(keys, n, sizeof *keys, s_cmp);
-    char *b = fw_strdup("");
-    size_t len = 0;
+    char *b = NULL;
+    size_t len = 0, cap = 0;
+    fw_mem_grow((void **)&b, &cap, 1, 1); // "" when there is nothing to encode
     for (i = 0; i < n; i++) {
         if (i) {
-            b = fw_realloc(b, len + 2);
+            fw_mem_grow((void **)&b, &cap, len + 2, 1);
             b[len++] = '&';
-            b[len] = '\0';
         }
-        s_escape(&b, &len, keys[i]);
-        b = fw_realloc(b, len + 2);
+        fw_url_query_escape(&b, &len, &cap, keys[i]);
+        fw_mem_grow((void **)&b, &cap, len + 2, 1);
         b[len++] = '=';
-        b[len] = '\0';
-        s_escape(&b, &len, json_string_value(json_object_get(v, keys[i])));
+        fw_url_query_escape(&b, &len, &cap, json_string_value(json_object_get(v, keys[i])));
     }
     free(keys);
     json_decref(v);
@@ -294,8 +264,8 @@ notifyd_oauth2_setup(CURL *e, const json_t *o, enum notifyd_oauth2_style style,
     s_wipe(body);
     if (style == NOTIFYD_OAUTH2_HEADER) {
         // SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret)); libcurl sends it at once.
-        char *id = s_escaped(json_string_value(json_object_get(o, "client_id")));
-        char *secret = s_escaped(json_string_value(json_object_get(o, "client_secret")));
+        char *id = fw_url_query_escaped(json_string_value(json_object_get(o, "client_id")));
+        char *secret = fw_url_query_escaped(json_string_value(json_object_get(o, "client_secret")));
         curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(e, CURLOPT_USERNAME, id);
         curl_easy_setopt(e, CURLOPT_PASSWORD, secret);

@@ -5,6 +5,7 @@
 
 #include "fw_mem.h"
 #include "fw_tmpl.h"
+#include "fw_url.h"
 #include "notifyd_pushover.h"
 #include "notifyd_tmpl.h"
 
@@ -14,23 +15,8 @@
 char *
 notifyd_pushover_query_escape(char *out, const char *s)
 {
-    size_t n = out ? strlen(out) : 0, cap = n + strlen(s) * 3 + 1;
-    out = fw_realloc(out, cap);
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        unsigned char c = *p;
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '~') {
-            out[n++] = (char)c;
-        } else if (c == ' ') {
-            out[n++] = '+';
-        } else {
-            out[n++] = '%';
-            out[n++] = hex[c >> 4];
-            out[n++] = hex[c & 15];
-        }
-    }
-    out[n] = 0;
+    size_t len = out ? strlen(out) : 0, cap = out ? len + 1 : 0;
+    fw_url_query_escape(&out, &len, &cap, s);
     return out;
 }
 

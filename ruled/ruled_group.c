@@ -22,6 +22,7 @@
 #include "fw_promql_ast.h"
 #include "fw_time.h"
 #include "fw_tmpl_alert.h"
+#include "fw_url.h"
 #include "ruled_damp.h"
 #include "ruled_deps.h"
 #include "ruled_group_int.h"
@@ -567,29 +568,6 @@ out:
     return rc;
 }
 
-// Query-escape s into a new string (url.QueryEscape).
-static char *
-s_query_escape(const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = strlen(s);
-    char *out = fw_malloc(n * 3 + 1), *o = out;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-            *o++ = (char)*p;
-        } else if (*p == ' ') {
-            *o++ = '+';
-        } else {
-            *o++ = '%';
-            *o++ = hex[*p >> 4];
-            *o++ = hex[*p & 15];
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
 // jansson: json_object_set_new steals the new string/object references below.
 static json_t *
 s_time_json(int64_t ms)
@@ -612,7 +590,7 @@ s_collect_alerts(const ruled_group_t *self, struct ruled_group_rule *r, int64_t 
         if (!firing && !resolved)
             continue;
         if (!esc)
-            esc = s_query_escape(r->cfg->expr);
+            esc = fw_url_query_escaped(r->cfg->expr);
         struct fw_labels l = FW_LABELS_INIT;
         fw_labels_copy(&l, &a->labels);
         // External labels are added when absent, as Prometheus's notifier does.

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "fw_mem.h"
+#include "fw_url.h"
 
 void
 scraper_client_init(struct scraper_client *c, const struct fw_scrape_config *sc)
@@ -77,27 +78,6 @@ s_kv_cmp(const void *a, const void *b)
     return c ? c : (x->order > y->order) - (x->order < y->order);
 }
 
-// Go's url.QueryEscape: letters, digits and -_.~ stay, space is '+', the rest %XX.
-static void
-s_escape(char **buf, size_t *len, size_t *cap, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        fw_mem_grow((void **)buf, cap, *len + 4, 1);
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-            (*buf)[(*len)++] = (char)*p;
-        } else if (*p == ' ') {
-            (*buf)[(*len)++] = '+';
-        } else {
-            (*buf)[(*len)++] = '%';
-            (*buf)[(*len)++] = hex[*p >> 4];
-            (*buf)[(*len)++] = hex[*p & 15];
-        }
-    }
-    (*buf)[*len] = '\0';
-}
-
 char *
 scraper_client_url(const char *url, const struct fw_scrape_config *sc, const struct fw_labels *lb)
 {
@@ -146,11 +126,11 @@ scraper_client_url(const char *url, const struct fw_scrape_config *sc, const str
         fw_mem_grow((void **)&out, &bcap, len + 2, 1);
         out[len++] = i == 0 ? (strchr(url, '?') ? '&' : '?') : '&';
         out[len] = '\0';
-        s_escape(&out, &len, &bcap, kv[i].name);
+        fw_url_query_escape(&out, &len, &bcap, kv[i].name);
         fw_mem_grow((void **)&out, &bcap, len + 2, 1);
         out[len++] = '=';
         out[len] = '\0';
-        s_escape(&out, &len, &bcap, kv[i].value);
+        fw_url_query_escape(&out, &len, &bcap, kv[i].value);
     }
     free(kv);
     return out;
