@@ -10,14 +10,19 @@
 # can be the slower side; single POSTs over SINGLE_CONNECTIONS, default 4: over two, each
 # POST waits out a whole round trip through the client on this machine's 2 cores, and even
 # the floor server below reaches only 1.7-2.8x Alertmanager, so the rows measured the
-# client), and alertd alone takes ZMQ_ALERTS over ZeroMQ. Each row shows
+# client; and SINGLE_ROUND of them a round, default 20,000 over the K_ALERTS alerts: a round
+# of 2,000 lasted 40-150 ms, and one preempted wake-up moved its ratio from 0.6x to 42x),
+# and alertd alone takes ZMQ_ALERTS over ZeroMQ. Each row shows
 # the median of the rounds for each side, and its ratio is the median of the rounds' own
 # ratios: the two sides of a round run back to back, so the machine's moment (other work on
 # the 2 cores, a Go collection in Alertmanager) weighs on both, and the median, not the
 # best round, keeps one lucky or unlucky round from deciding (the best of 3 moved the ZeroMQ
-# ratio 6.6-13x between runs of one build: a 10,000-alert round lasted 20-45 ms). Rounds
-# after the first send the same alerts again, as ruled and Prometheus re-send firing alerts
-# every evaluation, so the stores and groups stay the size of one round. In each round the
+# ratio 6.6-13x between runs of one build: a 10,000-alert round lasted 20-45 ms). A warm-up
+# round, not counted, makes the alerts and their groups and sends the new groups'
+# notifications (in 4 runs the first counted round was each side's slowest: 0.8-1.4x on
+# single POSTs where the others were 2.6-6.8x); the counted rounds send the same alerts
+# again, as ruled and Prometheus re-send firing alerts every evaluation, so the stores and
+# groups stay the size of one round. In each round the
 # SINGLE one-per-request POSTs also go to tools/post-floor, a server that reads each request
 # and answers what alertd answers, nothing else: the ceiling any server has with this client
 # on this machine (row "floor server", ratio floor/Alertmanager; tools/bench-post-floor.sh
@@ -40,7 +45,8 @@
 set -euo pipefail
 KIT=$1 BIN=$2
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/fw-bench-alerting.XXXXXX")
-K=${K_ALERTS:-10000} BATCH=${BATCH:-100} SINGLE=${SINGLE:-2000} SINGLE_CONNECTIONS=${SINGLE_CONNECTIONS:-4}
+K=${K_ALERTS:-10000} BATCH=${BATCH:-100} SINGLE=${SINGLE:-2000}
+SINGLE_CONNECTIONS=${SINGLE_CONNECTIONS:-4} SINGLE_ROUND=${SINGLE_ROUND:-20000}
 ZMQ_ALERTS=${ZMQ_ALERTS:-$((5 * K))}
 SUSTAIN_PER_MIN=${SUSTAIN_PER_MIN:-100000} SUSTAIN_SECONDS=${SUSTAIN_SECONDS:-60}
 SUSTAIN_DISTINCT=${SUSTAIN_DISTINCT:-10000}
@@ -132,31 +138,31 @@ median() {
         <(jq -s . "$1") <(jq -s . "$2")
 }
 ROUNDS=${ROUNDS:-5}
-echo "== Alertmanager and alertd in turn, $ROUNDS rounds: $K alerts POSTed in batches of" \
-    "$BATCH and $SINGLE one per request (over $SINGLE_CONNECTIONS connections) by alertload (C" \
-    "client), $ZMQ_ALERTS to alertd over" \
-    "ZeroMQ in batches of $BATCH"
-for r in $(seq 1 "$ROUNDS"); do
+SINGLE_ARGS=(--alerts="$SINGLE_ROUND" --distinct="$K" --batch=1 --connections="$SINGLE_CONNECTIONS")
+echo "== Alertmanager and alertd in turn, a warm-up round and $ROUNDS counted: $K alerts POSTed in batches of" \
+    "$BATCH and $SINGLE_ROUND one per request (over $SINGLE_CONNECTIONS connections) by" \
+    "alertload (C client), $ZMQ_ALERTS to alertd over ZeroMQ in batches of $BATCH"
+mkdir "$TMP/warm-up"
+for r in $(seq 0 "$ROUNDS"); do
+    out=$TMP
+    [ "$r" != 0 ] || out=$TMP/warm-up
     for t in peer:$AMP:$PEER_AM ours:$HTTP:$ALERTD_PID; do
         IFS=: read -r who port pid <<<"$t"
         post=("$BIN/alertload" --post-url=http://127.0.0.1:$port/api/v2/alerts)
         measure "$pid" "${post[@]}" --alerts="$K" --batch="$BATCH" --run=cpost \
-            >> "$TMP/$who-cpost.jsonl"
-        measure "$pid" "${post[@]}" --alerts="$SINGLE" --batch=1 --connections="$SINGLE_CONNECTIONS" \
-            --run=csingle >> "$TMP/$who-csingle.jsonl"
+            >> "$out/$who-cpost.jsonl"
+        measure "$pid" "${post[@]}" "${SINGLE_ARGS[@]}" --run=csingle >> "$out/$who-csingle.jsonl"
     done
     bench_wait_ready "http://127.0.0.1:$FLOOR/-/ready" || { echo "bench: post-floor is not up"; exit 1; }
     measure "$FLOOR_PID" "$BIN/alertload" --post-url=http://127.0.0.1:$FLOOR/api/v2/alerts \
-        --alerts="$SINGLE" --batch=1 --connections="$SINGLE_CONNECTIONS" --run=csingle \
-        >> "$TMP/floor-csingle.jsonl"
+        "${SINGLE_ARGS[@]}" --run=csingle >> "$out/floor-csingle.jsonl"
     for t in peer:$AMP:$PEER_AM ours:$HTTP:$ALERTD_PID floor:$FLOOR:$FLOOR_PID; do
         IFS=: read -r who port pid <<<"$t"
         measure "$pid" "$BIN/alertload" --post-url=http://127.0.0.1:$port/api/v2/alerts \
-            --alerts="$SINGLE" --batch=1 --connections="$SINGLE_CONNECTIONS" --client=raw \
-            --run=csingle >> "$TMP/$who-rsingle.jsonl"
+            "${SINGLE_ARGS[@]}" --client=raw --run=csingle >> "$out/$who-rsingle.jsonl"
     done
     measure "$ALERTD_PID" "${LOAD[@]}" --alerts="$ZMQ_ALERTS" --distinct="$K" --run=zmq \
-        >> "$TMP/zmq.jsonl"
+        >> "$out/zmq.jsonl"
 done
 cat "$TMP"/*-cpost.jsonl "$TMP"/*-csingle.jsonl "$TMP"/*-rsingle.jsonl "$TMP/zmq.jsonl"
 peer_c=$(median "$TMP/peer-cpost.jsonl" "$TMP/peer-cpost.jsonl")
@@ -213,8 +219,9 @@ sus=$(jq -c --argjson c0 "$c0" --argjson c1 "$c1" --argjson g "$sus_groups" \
 echo "$sus"
 
 echo
-echo "alerting, $K alerts in batches of $BATCH, $SINGLE one per request (over $SINGLE_CONNECTIONS connections), $ZMQ_ALERTS over ZeroMQ;" \
-    "alertload rows: median of $ROUNDS rounds taken in turn, ratio the median of the rounds'" \
+echo "alerting, $K alerts in batches of $BATCH, $SINGLE_ROUND one per request (over" \
+    "$SINGLE_CONNECTIONS connections; the kit's am-load.py $SINGLE), $ZMQ_ALERTS over ZeroMQ;" \
+    "alertload rows: median of $ROUNDS rounds taken in turn after a warm-up round, ratio the median of the rounds'" \
     "ratios (higher ratio = floorwatch better):"
 jq -rn --argjson p "$peer" --argjson o "$ours" --argjson z "$zmq" --argjson pc "$peer_c" \
     --argjson oc "$ours_c" --argjson ps "$peer_s" --argjson os "$ours_s" --argjson pr "$probe" \
