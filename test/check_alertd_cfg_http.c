@@ -110,16 +110,26 @@ s_http(json_t *notify, const char *array)
     return json_object_get(json_array_get(json_object_get(notify, array), 0), "http_config");
 }
 
-START_TEST(test_alertd_cfg_http_load_notify)
+// Load text as am.yml (it must load) into *cfg: a new object with what NOTIFY carries of its
+// first receiver.
+static json_t *
+s_load_notify(const char *text, struct alertd_cfg **cfg)
 {
-    s_write(S_DIR "/am.yml", s_good);
+    s_write(S_DIR "/am.yml", text);
     struct fw_cfg_errors errs = {0};
-    struct alertd_cfg *cfg = alertd_cfg_load(S_DIR "/am.yml", NULL, &errs);
+    *cfg = alertd_cfg_load(S_DIR "/am.yml", NULL, &errs);
     for (size_t i = 0; i < errs.len; i++)
         fprintf(stderr, "error: %s\n", errs.items[i].msg);
-    ck_assert_ptr_nonnull(cfg);
+    ck_assert_ptr_nonnull(*cfg);
     json_t *n = json_object();
-    alertd_cfg_receivers_notify(&cfg->receivers[0], n);
+    alertd_cfg_receivers_notify(&(*cfg)->receivers[0], n);
+    return n;
+}
+
+START_TEST(test_alertd_cfg_http_load_notify)
+{
+    struct alertd_cfg *cfg;
+    json_t *n = s_load_notify(s_good, &cfg);
 
     // slack: no http_config of its own, so global's, with the CA file's contents.
     json_t *h = s_http(n, "slack_configs");
@@ -276,14 +286,8 @@ static const char s_oauth2[] =
 
 START_TEST(test_alertd_cfg_http_oauth2_notify)
 {
-    s_write(S_DIR "/am.yml", s_oauth2);
-    struct fw_cfg_errors errs = {0};
-    struct alertd_cfg *cfg = alertd_cfg_load(S_DIR "/am.yml", NULL, &errs);
-    for (size_t i = 0; i < errs.len; i++)
-        fprintf(stderr, "error: %s\n", errs.items[i].msg);
-    ck_assert_ptr_nonnull(cfg);
-    json_t *n = json_object();
-    alertd_cfg_receivers_notify(&cfg->receivers[0], n);
+    struct alertd_cfg *cfg;
+    json_t *n = s_load_notify(s_oauth2, &cfg);
     // slack: global's oauth2, the secret from the file (relative, trimmed).
     json_t *o = json_object_get(s_http(n, "slack_configs"), "oauth2");
     ck_assert_str_eq(json_string_value(json_object_get(o, "client_id")), "global-id");
