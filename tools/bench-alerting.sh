@@ -27,8 +27,10 @@
 # and answers what alertd answers, nothing else: the ceiling any server has with this client
 # on this machine (row "floor server", ratio floor/Alertmanager; tools/bench-post-floor.sh
 # compares the three alone), and all three take the same POSTs again from alertload's
-# --client=raw (a plain socket: the client's share of the round trip made small). Then
-# alertd alone:
+# --client=raw (a plain socket a connection: the client's share of the round trip made
+# small) and --client=epoll (one thread over every connection, as wrk: the raw client's
+# four threads were each put to sleep and woken once a POST, and took more CPU a POST than
+# alertd on the 2 cores they share). Then alertd alone:
 # - ZeroMQ batches (in the rounds): tools/alertload sends ZMQ_ALERTS (default 5 x K_ALERTS)
 #   updates of the K_ALERTS alerts (same labels as am-load.py, BATCH per ALERTS message, as
 #   ruled sends them) to alertd's PULL socket as fast as it takes them, timed until alertd
@@ -156,15 +158,17 @@ for r in $(seq 0 "$ROUNDS"); do
     bench_wait_ready "http://127.0.0.1:$FLOOR/-/ready" || { echo "bench: post-floor is not up"; exit 1; }
     measure "$FLOOR_PID" "$BIN/alertload" --post-url=http://127.0.0.1:$FLOOR/api/v2/alerts \
         "${SINGLE_ARGS[@]}" --run=csingle >> "$out/floor-csingle.jsonl"
-    for t in peer:$AMP:$PEER_AM ours:$HTTP:$ALERTD_PID floor:$FLOOR:$FLOOR_PID; do
-        IFS=: read -r who port pid <<<"$t"
-        measure "$pid" "$BIN/alertload" --post-url=http://127.0.0.1:$port/api/v2/alerts \
-            "${SINGLE_ARGS[@]}" --client=raw --run=csingle >> "$out/$who-rsingle.jsonl"
+    for client in raw epoll; do # rsingle, esingle
+        for t in peer:$AMP:$PEER_AM ours:$HTTP:$ALERTD_PID floor:$FLOOR:$FLOOR_PID; do
+            IFS=: read -r who port pid <<<"$t"
+            measure "$pid" "$BIN/alertload" --post-url=http://127.0.0.1:$port/api/v2/alerts \
+                "${SINGLE_ARGS[@]}" --client=$client --run=csingle >> "$out/$who-${client:0:1}single.jsonl"
+        done
     done
     measure "$ALERTD_PID" "${LOAD[@]}" --alerts="$ZMQ_ALERTS" --distinct="$K" --run=zmq \
         >> "$out/zmq.jsonl"
 done
-cat "$TMP"/*-cpost.jsonl "$TMP"/*-csingle.jsonl "$TMP"/*-rsingle.jsonl "$TMP/zmq.jsonl"
+cat "$TMP"/*-cpost.jsonl "$TMP"/*-csingle.jsonl "$TMP"/*-rsingle.jsonl "$TMP"/*-esingle.jsonl "$TMP/zmq.jsonl"
 peer_c=$(median "$TMP/peer-cpost.jsonl" "$TMP/peer-cpost.jsonl")
 ours_c=$(median "$TMP/ours-cpost.jsonl" "$TMP/peer-cpost.jsonl")
 peer_s=$(median "$TMP/peer-csingle.jsonl" "$TMP/peer-csingle.jsonl")
@@ -173,16 +177,20 @@ floor_s=$(median "$TMP/floor-csingle.jsonl" "$TMP/peer-csingle.jsonl")
 peer_r=$(median "$TMP/peer-rsingle.jsonl" "$TMP/peer-rsingle.jsonl")
 ours_r=$(median "$TMP/ours-rsingle.jsonl" "$TMP/peer-rsingle.jsonl")
 floor_r=$(median "$TMP/floor-rsingle.jsonl" "$TMP/peer-rsingle.jsonl")
+peer_e=$(median "$TMP/peer-esingle.jsonl" "$TMP/peer-esingle.jsonl")
+ours_e=$(median "$TMP/ours-esingle.jsonl" "$TMP/peer-esingle.jsonl")
+floor_e=$(median "$TMP/floor-esingle.jsonl" "$TMP/peer-esingle.jsonl")
 zmq_groups=$(groups_notified zmq "$(expected_groups "$((ZMQ_ALERTS < K ? ZMQ_ALERTS : K))")")
 zmq=$(median "$TMP/zmq.jsonl" "$TMP/peer-cpost.jsonl" | jq -c --argjson g "$zmq_groups" \
     '. + {groups_notified: $g}')
 jq -rn --argjson c "$ours_c" --argjson s "$ours_s" --argjson z "$zmq" --argjson f "$floor_s" \
-    --argjson r "$ours_r" --argjson fr "$floor_r" '
+    --argjson r "$ours_r" --argjson fr "$floor_r" --argjson e "$ours_e" --argjson fe "$floor_e" '
     def r: map(. * 100 | round / 100 | tostring + "x") | join(" ");
     "rounds, alertd / Alertmanager in alerts/s: batch POST \($c.rounds_ratio | r); single POST" +
-    " \($s.rounds_ratio | r) (raw client \($r.rounds_ratio | r)); ZeroMQ (AM: batch POST)" +
-    " \($z.rounds_ratio | r); floor server / Alertmanager, single POST \($f.rounds_ratio | r)" +
-    " (raw client \($fr.rounds_ratio | r))"' 
+    " \($s.rounds_ratio | r) (raw client \($r.rounds_ratio | r); epoll client" +
+    " \($e.rounds_ratio | r)); ZeroMQ (AM: batch POST) \($z.rounds_ratio | r); floor server /" +
+    " Alertmanager, single POST \($f.rounds_ratio | r) (raw client \($fr.rounds_ratio | r);" +
+    " epoll client \($fe.rounds_ratio | r))"' 
 
 echo "== floorwatch: alertd, first notification of ${PROBES:-20} new groups over ZeroMQ"
 "$BIN/alertload" --endpoint=$ALERTD_ZMQ --notify-tap=$ALERTD_PUB \
@@ -225,7 +233,8 @@ echo "alerting, $K alerts in batches of $BATCH, $SINGLE_ROUND one per request (o
     "ratios (higher ratio = floorwatch better):"
 jq -rn --argjson p "$peer" --argjson o "$ours" --argjson z "$zmq" --argjson pc "$peer_c" \
     --argjson oc "$ours_c" --argjson ps "$peer_s" --argjson os "$ours_s" --argjson pr "$probe" \
-    --argjson fs "$floor_s" --argjson pq "$peer_r" --argjson oq "$ours_r" --argjson fq "$floor_r" '
+    --argjson fs "$floor_s" --argjson pq "$peer_r" --argjson oq "$ours_r" --argjson fq "$floor_r" \
+    --argjson pe "$peer_e" --argjson oe "$ours_e" --argjson fe "$floor_e" '
   def r(a; b): if b == 0 or b == null or a == null then "n/a" else ((a / b * 100 | round) / 100 | tostring) + "x" end;
   [
    ["batch POST alerts/s (am-load.py)", $p.batch_alerts_per_s,  $o.batch_alerts_per_s,      r($o.batch_alerts_per_s; $p.batch_alerts_per_s)],
@@ -236,6 +245,8 @@ jq -rn --argjson p "$peer" --argjson o "$ours" --argjson z "$zmq" --argjson pc "
    ["single POST alerts/s, floor server (post-floor in alertd'"'"'s column; alertload)", $ps.alerts_per_s, $fs.alerts_per_s, "\($fs.ratio * 100 | round / 100)x"],
    ["single POST alerts/s (alertload --client=raw)", $pq.alerts_per_s, $oq.alerts_per_s,       "\($oq.ratio * 100 | round / 100)x"],
    ["single POST alerts/s, floor server (alertload --client=raw)", $pq.alerts_per_s, $fq.alerts_per_s, "\($fq.ratio * 100 | round / 100)x"],
+   ["single POST alerts/s (alertload --client=epoll)", $pe.alerts_per_s, $oe.alerts_per_s,       "\($oe.ratio * 100 | round / 100)x"],
+   ["single POST alerts/s, floor server (alertload --client=epoll)", $pe.alerts_per_s, $fe.alerts_per_s, "\($fe.ratio * 100 | round / 100)x"],
    ["first notification ms (median)", $p.first_notify_ms_median, $o.first_notify_ms_median, r($p.first_notify_ms_median; $o.first_notify_ms_median)],
    ["alertd alone: ZeroMQ in to NOTIFY out ms (median, max, notified)", "-", "\($pr.notify_ms_median * 1000 | round / 1000), \($pr.notify_ms_max * 1000 | round / 1000), \($pr.notified)/\($pr.probes)", "-"],
    ["CPU us per alert (batch POST, am-load.py)", $p.am_cpu_us_per_alert_batch_post, $o.am_cpu_us_per_alert_batch_post, r($p.am_cpu_us_per_alert_batch_post; $o.am_cpu_us_per_alert_batch_post)],

@@ -9,9 +9,10 @@
 # The Debian Alertmanager 0.25 (started as tools/bench-alerting.sh starts its second one),
 # BIN's alertd + notifyd (tools/bench-lib.sh bench_alertd_start), OLD_BIN's when given (a
 # build to compare), and post-floor take ROUNDS rounds (default 9) of SINGLE (2,000) single
-# POSTs from alertload with each of CLIENTS ("curl raw": libcurl, and --client=raw, a plain
-# socket), after one warm-up round each; within a round the servers take turns back to back
-# in an order that rotates each round, so the machine's moment weighs on all. Rounds after
+# POSTs from alertload with each of CLIENTS ("curl raw epoll": libcurl, --client=raw, a
+# plain socket a connection, and --client=epoll, one thread over all of them), after one
+# warm-up round each; within a round the servers take turns back to back in an order that
+# rotates each round, so the machine's moment weighs on all. Rounds after
 # the warm-up re-send the same alerts, as ruled and Prometheus re-send firing alerts.
 # Prints one JSON line per run, then per client the median alerts/s and CPU per alert of each
 # server (from /proc) and the ratios alertd/AM, floor/AM, alertd/floor (each the median of
@@ -28,7 +29,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BIN=$(cd "$1" && pwd)
 OLD_BIN=${2:+$(cd "$2" && pwd)}
 KIT=${SHARED:-../shared}/bench
-ROUNDS=${ROUNDS:-9} SINGLE=${SINGLE:-2000} CLIENTS=${CLIENTS:-curl raw} CONNECTIONS=${CONNECTIONS:-2}
+ROUNDS=${ROUNDS:-9} SINGLE=${SINGLE:-2000} CLIENTS=${CLIENTS:-curl raw epoll} CONNECTIONS=${CONNECTIONS:-2}
 [ -f "$KIT/webhook-sink.py" ] || { echo "bench-post-floor: no $KIT/webhook-sink.py (SHARED=...)"; exit 2; }
 [ -x "$BIN/post-floor" ] || { echo "bench-post-floor: no $BIN/post-floor (make all)"; exit 2; }
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/fw-bench-post-floor.XXXXXX")

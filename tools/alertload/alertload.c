@@ -24,9 +24,11 @@
     until the last answer (an answer 200 means accepted): the same client for both, where
     the peer kit's Python client may be the slower side. Prints alerts, batch, connections,
     client, done_s, alerts_per_s, errors (POSTs not answered 200). --client=raw sends the
-    same requests (libcurl's headers) from a plain socket instead of libcurl, whose own work
-    was about 40 us of CPU a single-alert POST on the cores the servers share: with it the
-    client's cost can be told from the server's (docs/benchmarks.md, "Single POSTs' round trip").
+    same requests (libcurl's headers) from a plain socket a connection instead of libcurl,
+    whose own work was about 40 us of CPU a single-alert POST on the cores the servers
+    share: with it the client's cost can be told from the server's (docs/benchmarks.md,
+    "Single POSTs' round trip"); --client=epoll from one thread for every connection
+    (alertload_http.h), which is put to sleep once for all the answers that are in.
 
     With --probes=N it sends N alerts one at a time instead, each opening a new group
     (alertname LatencyProbe, a line of its own), and times each from its send until the
@@ -38,18 +40,13 @@
 */
 #include <curl/curl.h>
 #include <czmq.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
+#include "alertload_http.h"
 #include "fw_flags.h"
 #include "fw_mem.h"
 #include "fw_msg.h"
@@ -127,18 +124,20 @@ s_discard(char *data, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-struct s_poster {
+// --client=curl: a thread per connection, each with its own libcurl handle (keep-alive),
+// bodies first, first + connections, ... on thread first.
+struct s_curl_poster {
     const struct s_opts *o;
     char **bodies;
-    size_t n, first; // bodies first, first + connections, ... are this thread's
+    size_t n, first;
     size_t errors;
     pthread_t thread;
 };
 
 static void *
-s_post_run(void *arg)
+s_curl_run(void *arg)
 {
-    struct s_poster *p = arg;
+    struct s_curl_poster *p = arg;
     CURL *curl = curl_easy_init();
     struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
     curl_easy_setopt(curl, CURLOPT_URL, p->o->post_url);
@@ -157,119 +156,22 @@ s_post_run(void *arg)
     return NULL;
 }
 
-// --client=raw: the same POSTs written and read on a plain socket (one writev a request,
-// recv until the answer's Content-Length is in), without libcurl's per-request work (its
-// request building, header parsing, signal handler swaps, connection cache): libcurl took
-// about 40 us of CPU a single-alert POST, more than alertd's loop, on the same 2 cores.
-// The request carries libcurl's headers (Host, Accept, Content-Type, Content-Length). An
-// answer without Content-Length, or a closed connection, counts as an error (reconnects).
-struct s_url {
-    char host[256], port[8], path[512];
-};
-
-static int
-s_url_parse(const char *url, struct s_url *u)
+// The POSTs of bodies[0..n) over libcurl: how many were not answered 200.
+static size_t
+s_post_curl(const struct s_opts *o, char **bodies, size_t n)
 {
-    const char *p = strncmp(url, "http://", 7) == 0 ? url + 7 : NULL;
-    const char *slash = p ? strchr(p, '/') : NULL;
-    const char *colon = p ? memchr(p, ':', slash ? (size_t)(slash - p) : strlen(p)) : NULL;
-    if (!p || !colon || !slash || (size_t)(colon - p) >= sizeof u->host ||
-        (size_t)(slash - colon - 1) >= sizeof u->port || strlen(slash) >= sizeof u->path)
-        return -1;
-    snprintf(u->host, sizeof u->host, "%.*s", (int)(colon - p), p);
-    snprintf(u->port, sizeof u->port, "%.*s", (int)(slash - colon - 1), colon + 1);
-    snprintf(u->path, sizeof u->path, "%s", slash);
-    return 0;
-}
-
-static int
-s_raw_connect(const struct s_url *u)
-{
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
-    if (getaddrinfo(u->host, u->port, &hints, &ai) != 0)
-        return -1;
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-        close(fd);
-        fd = -1;
+    struct s_curl_poster *p = fw_calloc((size_t)o->connections, sizeof *p);
+    for (int64_t c = 0; c < o->connections; c++) {
+        p[c] = (struct s_curl_poster){o, bodies, n, (size_t)c, 0, 0};
+        pthread_create(&p[c].thread, NULL, s_curl_run, &p[c]);
     }
-    freeaddrinfo(ai);
-    int one = 1;
-    if (fd >= 0)
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); // as libcurl does
-    struct timeval tv = {.tv_sec = 60};
-    if (fd >= 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    return fd;
-}
-
-// One POST of body on fd; its status, or -1 when the connection failed.
-static int
-s_raw_post(int fd, const struct s_url *u, const char *body)
-{
-    char head[768], buf[4096];
-    size_t blen = strlen(body);
-    int hlen = snprintf(head, sizeof head,
-                        "POST %s HTTP/1.1\r\nHost: %s:%s\r\nAccept: */*\r\n"
-                        "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-                        u->path, u->host, u->port, blen);
-    struct iovec iov[2] = {{head, (size_t)hlen}, {(void *)body, blen}};
-    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
-    if (sendmsg(fd, &msg, MSG_NOSIGNAL) != (ssize_t)(hlen + blen))
-        return -1;
-    size_t have = 0;
-    const char *end = NULL;
-    for (int i = 0; i < 64 && !end; i++) { // bounded: an answer's head is one or two reads
-        ssize_t n = recv(fd, buf + have, sizeof buf - 1 - have, 0);
-        if (n <= 0)
-            return -1;
-        have += (size_t)n;
-        buf[have] = '\0';
-        end = strstr(buf, "\r\n\r\n");
-        if (!end && have == sizeof buf - 1)
-            return -1;
+    size_t errors = 0;
+    for (int64_t c = 0; c < o->connections; c++) {
+        pthread_join(p[c].thread, NULL);
+        errors += p[c].errors;
     }
-    const char *cl = NULL;
-    for (const char *l = end ? strstr(buf, "\r\n") : NULL; l && l < end && !cl;
-         l = strstr(l + 2, "\r\n"))
-        if (strncasecmp(l, "\r\nContent-Length:", 17) == 0)
-            cl = l;
-    if (!cl || strncmp(buf, "HTTP/1.1 ", 9) != 0)
-        return -1;
-    size_t want = (size_t)(end + 4 - buf) + strtoul(cl + 17, NULL, 10);
-    while (have < want) { // the body: read and dropped
-        ssize_t n = recv(fd, buf, sizeof buf < want - have ? sizeof buf : want - have, 0);
-        if (n <= 0)
-            return -1;
-        have += (size_t)n;
-    }
-    return atoi(buf + 9);
-}
-
-static void *
-s_post_raw_run(void *arg)
-{
-    struct s_poster *p = arg;
-    struct s_url u;
-    if (s_url_parse(p->o->post_url, &u) != 0) {
-        p->errors = p->n;
-        return NULL;
-    }
-    int fd = -1;
-    for (size_t k = p->first; k < p->n; k += (size_t)p->o->connections) {
-        if (fd < 0)
-            fd = s_raw_connect(&u);
-        int status = fd < 0 ? -1 : s_raw_post(fd, &u, p->bodies[k]);
-        if (status < 0 && fd >= 0) {
-            close(fd);
-            fd = -1;
-        }
-        if (status != 200)
-            p->errors++;
-    }
-    if (fd >= 0)
-        close(fd);
-    return NULL;
+    free(p);
+    return errors;
 }
 
 // --post-url: every batch as one POST of a JSON array, over --connections keep-alive
@@ -286,18 +188,11 @@ s_run_post(const struct s_opts *o, const char *starts)
         bodies[k] = json_dumps(arr, JSON_COMPACT);
         json_decref(arr);
     }
-    struct s_poster *p = fw_calloc((size_t)o->connections, sizeof *p);
-    bool raw = strcmp(o->client, "raw") == 0;
     double us0 = zclock_usecs();
-    for (int64_t c = 0; c < o->connections; c++) {
-        p[c] = (struct s_poster){o, bodies, n, (size_t)c, 0, 0};
-        pthread_create(&p[c].thread, NULL, raw ? s_post_raw_run : s_post_run, &p[c]);
-    }
-    size_t errors = 0;
-    for (int64_t c = 0; c < o->connections; c++) {
-        pthread_join(p[c].thread, NULL);
-        errors += p[c].errors;
-    }
+    size_t errors = strcmp(o->client, "curl") == 0
+                        ? s_post_curl(o, bodies, n)
+                        : alertload_http_post(o->post_url, bodies, n, (size_t)o->connections,
+                                              strcmp(o->client, "epoll") == 0);
     double done_s = (zclock_usecs() - us0) / 1e6;
     printf("{\"alerts\": %lld, \"batch\": %lld, \"connections\": %lld, \"client\": \"%s\", "
            "\"done_s\": %.4f, \"alerts_per_s\": %.1f, \"errors\": %zu}\n",
@@ -306,7 +201,6 @@ s_run_post(const struct s_opts *o, const char *starts)
     for (size_t k = 0; k < n; k++)
         free(bodies[k]);
     free(bodies);
-    free(p);
     return errors ? 1 : 0;
 }
 
@@ -424,7 +318,8 @@ main(int argc, char **argv)
         {"connections", FW_FLAG_INT, offsetof(struct s_opts, connections), "2",
          "keep-alive connections for --post-url"},
         {"client", FW_FLAG_STR, offsetof(struct s_opts, client), "curl",
-         "--post-url's HTTP client: curl (libcurl), or raw (plain socket, no libcurl work)"},
+         "--post-url's HTTP client: curl (libcurl), raw (a plain socket a connection, no libcurl "
+         "work), epoll (plain sockets, one thread, as wrk)"},
         {"probes", FW_FLAG_INT, offsetof(struct s_opts, probes), "0",
          "instead: this many new-group alerts one at a time, timed until their NOTIFY"},
         {"notify-tap", FW_FLAG_STR, offsetof(struct s_opts, notify_tap), "tcp://127.0.0.1:5567",
@@ -437,9 +332,11 @@ main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     if (o.alerts < 1 || o.alerts > 10000000 || o.batch < 1 || o.batch > 100000 || o.distinct < 0 ||
         o.per_minute < 0 || o.connections < 1 || o.connections > 64 || o.probes < 0 ||
-        o.probes > 10000 || (strcmp(o.client, "curl") != 0 && strcmp(o.client, "raw") != 0)) {
+        o.probes > 10000 ||
+        (strcmp(o.client, "curl") != 0 && strcmp(o.client, "raw") != 0 &&
+         strcmp(o.client, "epoll") != 0)) {
         fprintf(stderr, "alertload: --alerts 1..10000000, --batch 1..100000, --connections "
-                        "1..64, --probes 0..10000, --client curl or raw, no negatives\n");
+                        "1..64, --probes 0..10000, --client curl, raw or epoll, no negatives\n");
         return 2;
     }
     if (o.distinct == 0)
