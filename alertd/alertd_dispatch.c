@@ -12,6 +12,7 @@
     twice before, a third of the flush's CPU with a few hundred groups).
 */
 #include <czmq.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -57,11 +58,24 @@ struct alertd_dispatch {
     size_t visited;        // groups the last tick looked at
     alertd_nflog_t *nflog; // borrowed (set_nflog) or own_nflog
     alertd_nflog_t *own_nflog;
+    // What a mark on an alert (its grouped field) means: every group it routes to holds it
+    // and has flushed. A new one (s_next_epoch) whenever a group lets an alert go.
+    uint64_t epoch;
     alertd_wait_fn wait; // NULL: no wait
     void *wait_arg;
     alertd_id_fn id; // NULL: notifications get no id here
     void *id_arg;
 };
+
+// Epochs come from one counter for the process, so a mark left by a dispatcher replaced on
+// reload never matches its successor's epoch (which could sit at the same address).
+static atomic_uint_fast64_t s_epochs = 1;
+
+static uint64_t
+s_next_epoch(void)
+{
+    return (uint64_t)atomic_fetch_add(&s_epochs, 1);
+}
 
 static void
 s_group_free(void **item)
@@ -138,6 +152,7 @@ alertd_dispatch_new(const struct alertd_cfg *cfg, const struct alertd_route *tre
     zhashx_set_key_comparator(self->groups, s_slot_cmp);
     self->own_nflog = alertd_nflog_new(NULL, INT64_MAX / 4);
     self->nflog = self->own_nflog;
+    self->epoch = s_next_epoch();
     return self;
 }
 
@@ -280,8 +295,11 @@ s_heap_pop(alertd_dispatch_t *self)
 void
 alertd_dispatch_insert(alertd_dispatch_t *self, const struct alertd_alert *a, int64_t now)
 {
+    if (a->grouped == self->epoch)
+        return; // each of its groups holds it, and none can flush early for it
     const struct alertd_route *routes[S_MAX_ROUTES];
     size_t n = alertd_route_match(self->tree, &a->labels, routes, S_MAX_ROUTES);
+    bool settled = n > 0 && a->refs > 0; // the groups hold a itself, not a copy
     for (size_t i = 0; i < n; i++) {
         const struct alertd_route *r = routes[i];
         struct s_slot want = {r, &a->labels};
@@ -305,7 +323,10 @@ alertd_dispatch_insert(alertd_dispatch_t *self, const struct alertd_alert *a, in
             g->next_flush = now;
             s_heap_up(self, g->heap_at);
         }
+        settled = settled && g->has_flushed;
     }
+    if (settled)
+        ((struct alertd_alert *)a)->grouped = self->epoch; // only the mark changes
 }
 
 // --- flush ---
@@ -605,7 +626,8 @@ s_flush(alertd_dispatch_t *self, struct s_group *g, int64_t now, json_t *out, si
     free(resolved);
     free(v);
     // Resolved alerts leave the group once flushed (aggrGroup.flush DeleteIfNotModified).
-    (void)alertd_fptab_drop_if(g->alerts, s_resolved_at, &now);
+    if (alertd_fptab_drop_if(g->alerts, s_resolved_at, &now) > 0)
+        self->epoch = s_next_epoch(); // a dropped alert sent again must come back in
     return alertd_fptab_size(g->alerts) == 0;
 }
 

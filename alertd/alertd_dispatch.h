@@ -58,7 +58,10 @@ void alertd_dispatch_set_wait(alertd_dispatch_t *self, alertd_wait_fn fn, void *
 typedef void (*alertd_id_fn)(void *arg, char out[ALERTD_NOTIFY_ID_MAX]);
 void alertd_dispatch_set_ids(alertd_dispatch_t *self, alertd_id_fn fn, void *arg);
 
-// Route a (borrowed, copied) alert into its groups.
+// Route a (borrowed, copied) alert into its groups. A shared alert (refs > 0) that each of
+// its groups already holds, all of them flushed once, is marked (its grouped field): routing
+// it again returns at once until a group lets an alert go (a re-sent alert then costs no
+// route match nor group lookup).
 void alertd_dispatch_insert(alertd_dispatch_t *self, const struct alertd_alert *a, int64_t now);
 
 // Flush due groups. Appends one NOTIFY body ({"receiver","webhook_configs","payload",

@@ -77,6 +77,7 @@ alertd_alert_copy(struct alertd_alert *dst, const struct alertd_alert *src)
     dst->generator_url = src->generator_url ? fw_strdup(src->generator_url) : NULL;
     dst->webhook = NULL;
     dst->refs = 0;
+    dst->grouped = 0; // the groups hold src, not this copy
 }
 
 struct alertd_alert *
@@ -312,6 +313,7 @@ alertd_store_put(alertd_store_t *self, struct alertd_alert *a, int64_t now)
     *copy = *a;
     copy->refs = 1;
     copy->persisted_ends_at = 0;
+    copy->grouped = 0;
     memset(a, 0, sizeof *a);
     alertd_fptab_set(self->alerts, copy);
     return copy;

@@ -31,6 +31,10 @@ struct alertd_alert {
     // Holders of a heap alert shared by the store and the groups (alertd_alert_free drops
     // one; changed under the daemon lock only); 0 for one that is not shared (on a stack).
     unsigned refs;
+    // Dispatch only: the dispatcher epoch in which every group this alert routes to holds it
+    // and has flushed once, so routing it again changes nothing (alertd_dispatch_insert
+    // returns at once while that epoch lasts); 0: none. A copy starts at 0.
+    uint64_t grouped;
 };
 
 typedef struct alertd_store alertd_store_t;

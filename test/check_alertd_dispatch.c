@@ -698,6 +698,66 @@ START_TEST(test_alertd_dispatch_store_merge)
 }
 END_TEST
 
+// The store's alert for "k=v,k=v" starting at T0, ending at ends (0: resolve timeout), put at now:
+// shared, as alertd routes it (held by the store and its groups).
+static const struct alertd_alert *
+s_stored(alertd_store_t *st, const char *labels, int64_t ends, int64_t now)
+{
+    json_t *j = json_pack("{s:o, s:s}", "labels", s_labels_json(labels), "startsAt",
+                          "2027-01-15T08:00:00Z"); // T0
+    char eb[40];
+    if (ends)
+        json_object_set_new(j, "endsAt", json_string(alertd_time_str(ends, eb, sizeof eb)));
+    struct alertd_alert a;
+    ck_assert_int_eq(alertd_alert_parse(j, now, 300000, &a, NULL), 0);
+    json_decref(j);
+    const struct alertd_alert *stored = alertd_store_put(st, &a, now);
+    ck_assert_uint_gt(stored->refs, 0);
+    return stored;
+}
+
+// A re-sent alert its groups hold, all flushed, is marked and not routed again (alertd's
+// re-sent POSTs); once a group lets an alert go the marks lapse, so the same alert sent
+// again after it left its group comes back in.
+START_TEST(test_alertd_dispatch_resend_marked)
+{
+    alertd_store_t *st = alertd_store_new();
+    const struct alertd_alert *a = s_stored(st, "alertname=A,line=L1,i=1", T0 + 600000, T0);
+    const struct alertd_alert *b = s_stored(st, "alertname=A,line=L1,i=2", T0 + 600000, T0);
+    alertd_dispatch_insert(s_d, a, T0);
+    alertd_dispatch_insert(s_d, b, T0);
+    ck_assert_uint_eq(a->grouped, 0); // its group has not flushed: a re-send may flush it
+    ck_assert_int_eq(s_tick(T0 + 10000), 1);
+    ck_assert_ptr_eq(s_stored(st, "alertname=A,line=L1,i=1", T0 + 600000, T0 + 20000),
+                     a); // re-sent
+    alertd_dispatch_insert(s_d, a, T0 + 20000);
+    ck_assert_uint_ne(a->grouped, 0);
+    uint64_t mark = a->grouped;
+    alertd_dispatch_insert(s_d, a, T0 + 25000);
+    ck_assert_uint_eq(a->grouped, mark);
+    // b resolves and leaves the group at its next flush: a's mark lapses.
+    ck_assert_ptr_eq(s_stored(st, "alertname=A,line=L1,i=2", T0 + 30000, T0 + 30000), b);
+    alertd_dispatch_insert(s_d, b, T0 + 30000);
+    ck_assert_int_eq(s_tick(T0 + 70000), 1);
+    // a resolves too (the same stored alert, its endsAt moved): resolved, then the group goes.
+    ck_assert_ptr_eq(s_stored(st, "alertname=A,line=L1,i=1", T0 + 80000, T0 + 80000), a);
+    alertd_dispatch_insert(s_d, a, T0 + 80000);
+    ck_assert_uint_ne(a->grouped, mark);
+    ck_assert_int_eq(s_tick(T0 + 130000), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(s_payload(0), "status")), "resolved");
+    ck_assert_int_eq(alertd_dispatch_groups(s_d), 0);
+    // Sent again with a later endsAt, merged into the same stored alert: grouped again, and
+    // the group notifies it as firing.
+    ck_assert_ptr_eq(s_stored(st, "alertname=A,line=L1,i=1", T0 + 900000, T0 + 140000), a);
+    alertd_dispatch_insert(s_d, a, T0 + 140000);
+    ck_assert_int_eq(alertd_dispatch_groups(s_d), 1);
+    ck_assert_int_eq(s_tick(T0 + 150000), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(s_payload(0), "status")), "firing");
+    alertd_dispatch_destroy(&s_d); // its groups hold the store's alerts
+    alertd_store_destroy(&st);
+}
+END_TEST
+
 static void
 s_put(alertd_store_t *st, const char *labels, int64_t ends)
 {
@@ -888,6 +948,7 @@ alertd_dispatch_suite(void)
     tcase_add_test(tc, test_alertd_dispatch_unanswered_and_dropped);
     tcase_add_test(tc, test_alertd_dispatch_webhook_json_kept);
     tcase_add_test(tc, test_alertd_dispatch_webhook_json_shares_annotations);
+    tcase_add_test(tc, test_alertd_dispatch_resend_marked);
     suite_add_tcase(s, tc);
     TCase *ti = tcase_create("rules");
     tcase_add_test(ti, test_alertd_dispatch_inhibit_rules);
