@@ -52,6 +52,7 @@ SINGLE_CONNECTIONS=${SINGLE_CONNECTIONS:-4} SINGLE_ROUND=${SINGLE_ROUND:-20000}
 ZMQ_ALERTS=${ZMQ_ALERTS:-$((5 * K))}
 SUSTAIN_PER_MIN=${SUSTAIN_PER_MIN:-100000} SUSTAIN_SECONDS=${SUSTAIN_SECONDS:-60}
 SUSTAIN_DISTINCT=${SUSTAIN_DISTINCT:-10000}
+KIT_SECONDS=${KIT_SECONDS:-600} # the most one run of the kit's run-alertmanager.sh may take
 PIDS=()
 cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -66,7 +67,8 @@ cpu_s() { awk -v t="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); split($0, f, " ");
 
 echo "== peer: Alertmanager ($(prometheus-alertmanager --version 2>&1 | head -1))"
 AM_PORT=$(free_port) SINK_PORT=$(free_port) \
-    bash "$KIT/run-alertmanager.sh" "$K" 0s "$BATCH" "$SINGLE" > "$TMP/peer.out" 2>&1
+    bench_bounded "$KIT_SECONDS" bash "$KIT/run-alertmanager.sh" "$K" 0s "$BATCH" "$SINGLE" \
+    > "$TMP/peer.out" 2>&1 || true # a failed run has no summary line, checked below
 peer=$(sed -n 's/^summary: //p' "$TMP/peer.out")
 [ -n "$peer" ] || { echo "bench: the peer run failed:"; tail -20 "$TMP/peer.out"; exit 1; }
 
@@ -89,7 +91,8 @@ FLOOR=$(free_port)
 FLOOR_PID=$!
 PIDS+=($FLOOR_PID)
 AM_URL=http://127.0.0.1:$HTTP AM_PID=$ALERTD_PID SINK_PORT=$SINK \
-    bash "$KIT/run-alertmanager.sh" "$K" 0s "$BATCH" "$SINGLE" > "$TMP/ours.out" 2>&1
+    bench_bounded "$KIT_SECONDS" bash "$KIT/run-alertmanager.sh" "$K" 0s "$BATCH" \
+    "$SINGLE" > "$TMP/ours.out" 2>&1 || true
 ours=$(sed -n 's/^summary: //p' "$TMP/ours.out")
 [ -n "$ours" ] || { echo "bench: the floorwatch run failed:"; tail -20 "$TMP/ours.out"; exit 1; }
 

@@ -18,6 +18,32 @@ bench_cleanup() {
     rm -rf "$TMP"
 }
 
+# bench_bounded SECS CMD...: CMD in a process group of its own, stopped whole (TERM, then
+# KILL 5 s later) if it runs past SECS; CMD's status, or 124 when it was stopped. The kit's
+# run-alertmanager.sh under `chrt -f 1` once hung in `amtool silence query` (amtool and
+# Alertmanager each spinning a core at FIFO priority for 14 minutes, the machine's other work
+# starved), and its own cleanup runs only once amtool returns.
+bench_bounded() {
+    local secs=$1 pid rc=0 i
+    shift
+    setsid "$@" &
+    pid=$!
+    for ((i = 0; i < secs * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        echo "bench: stopped after ${secs} s: $*" >&2
+        kill -TERM -- -"$pid" 2>/dev/null || true
+        sleep 5
+        kill -KILL -- -"$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        return 124
+    fi
+    wait "$pid" || rc=$?
+    return "$rc"
+}
+
 # free_range N: the first of N consecutive free loopback ports (bounded search)
 free_range() {
     python3 - "$1" <<'PY'
