@@ -914,6 +914,7 @@ alertd_new(const struct alertd_opts *opts, struct alertd_cfg **cfg_p)
     }
     self->loop = zloop_new();
     self->http = fw_http_new("alertd", self->metrics);
+    fw_http_set_probe_body(self->http, "OK"); // Alertmanager's /-/healthy and /-/ready
     fw_http_set_web_config(self->http, opts->common.web_config_file);
     // HTTP from the loop: an alert POST is read, stored and its due group flushed in one
     // loop turn, with no thread to wake on its way to notifyd (fw_http.h; the other routes

@@ -15,6 +15,7 @@
 #include "alertd.h"
 #include "alertd_api.h"
 #include "alertd_api_notifications.h"
+#include "alertd_api_order.h"
 #include "alertd_api_tmpl.h"
 #include "alertd_api_silences.h"
 #include "alertd_buildinfo.h"
@@ -123,14 +124,17 @@ s_render_alert(const struct alertd_alert *a, void *arg)
         json_object_set_new(labels, a->labels.items[i].name, // steals
                             json_string(a->labels.items[i].value));
     // json_pack "o" steals each object.
-    return json_pack(
-        "{s:o, s:s, s:s, s:o, s:s, s:{s:o, s:o, s:s}, s:s, s:s, s:o}", "annotations",
+    json_t *j = json_pack(
+        "{s:o, s:s, s:s, s:o, s:s, s:{s:o, s:o, s:s}, s:s, s:o}", "annotations",
         json_deep_copy(a->annotations), "endsAt", alertd_time_str(a->ends_at, eb, sizeof eb),
         "fingerprint", alertd_fp_str(a->fp, fp), "receivers", receivers, "startsAt",
         alertd_time_str(a->starts_at, sb, sizeof sb), "status", "inhibitedBy", inhibited_by,
         "silencedBy", silenced_by, "state", suppressed ? "suppressed" : "active", "updatedAt",
-        alertd_time_str(a->updated_at, ub, sizeof ub), "generatorURL",
-        a->generator_url ? a->generator_url : "", "labels", labels);
+        alertd_time_str(a->updated_at, ub, sizeof ub), "labels", labels);
+    // Alertmanager's generatorURL is omitempty: no key at all for an alert without one.
+    if (a->generator_url && *a->generator_url)
+        json_object_set_new(j, "generatorURL", json_string(a->generator_url)); // steals
+    return j;
 }
 
 static bool
@@ -152,6 +156,25 @@ s_filter_has_nul(const char *filter, size_t len, fw_err_t *err)
     return true;
 }
 
+// One filter as Alertmanager takes it: a single matcher. Braces around it are taken as
+// 0.27+ takes them ({"k8s.io/app"="web"}, alertd's UTF-8 label names); 0.25 refuses them.
+// Two or more matchers are refused, as both refuse them. A "bad matcher format" answer names
+// the filter and no more (0.25's labels.ParseMatcher, which 0.27+ falls back to); other
+// problems (a regex that does not compile) keep their own text.
+static int
+s_filter_parse(struct alertd_matchers *m, const char *filter, fw_err_t *err)
+{
+    struct alertd_matchers one = {0};
+    int rc = alertd_matchers_parse(&one, filter, err);
+    size_t n = one.len;
+    alertd_matchers_clear(&one);
+    if (rc == 0 && n == 1)
+        return alertd_matchers_parse(m, filter, err);
+    if (rc == 0 || strncmp(err->msg, "bad matcher format: ", 20) == 0)
+        fw_err_set(err, "bad matcher format: %s", filter);
+    return -1;
+}
+
 // The request's filter=... matchers (at most 32) added to m. 0, or -1 after a 400 answer
 // naming the bad one (m is then cleared).
 int
@@ -165,7 +188,7 @@ alertd_api_filters_parse(const fw_http_request_t *req, struct fw_http_response *
         fw_err_t err;
         fw_err_clear(&err);
         if (s_filter_has_nul(filters[i], filter_len[i], &err) ||
-            alertd_matchers_parse(m, filters[i], &err) < 0) {
+            s_filter_parse(m, filters[i], &err) < 0) {
             alertd_matchers_clear(m);
             alertd_api_json_error(resp, 400, err.msg);
             return -1;
@@ -232,6 +255,113 @@ s_wake_if_due(alertd_t *self)
     pthread_mutex_unlock(&self->lock);
 }
 
+// Go's name for a JSON value's type in encoding/json's unmarshal errors.
+static const char *
+s_go_json_type(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "object";
+    case JSON_ARRAY: return "array";
+    case JSON_STRING: return "string";
+    case JSON_TRUE:
+    case JSON_FALSE: return "bool";
+    default: return "number";
+    }
+}
+
+// A label set (labels or annotations) of a postable alert that Go would not unmarshal: 0,
+// or -1 after the 400 go-swagger answers, with encoding/json's text.
+static int
+s_label_set_schema(const json_t *set, const char *field, struct fw_http_response *resp)
+{
+    char msg[256];
+    if (!set || json_is_null(set))
+        return 0;
+    if (!json_is_object(set)) {
+        snprintf(msg, sizeof msg,
+                 "parsing alerts body from \"\" failed, because json: cannot unmarshal %s into "
+                 "Go struct field %s of type models.LabelSet",
+                 s_go_json_type(set), field);
+        alertd_api_error(resp, 400, 400, msg);
+        return -1;
+    }
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)set, k, v)
+    {
+        if (!json_is_string(v) && !json_is_null(v)) {
+            snprintf(msg, sizeof msg,
+                     "parsing alerts body from \"\" failed, because json: cannot unmarshal %s "
+                     "into Go struct field %s of type string",
+                     s_go_json_type(v), field);
+            alertd_api_error(resp, 400, 400, msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+// A postable alert's startsAt or endsAt that is a string but no date-time: 0, or -1 after
+// go-swagger's 400 (its text after "because" is Go's time parser's; alertd's says what).
+static int
+s_time_schema(const json_t *a, const char *key, struct fw_http_response *resp)
+{
+    const char *t = json_string_value(json_object_get(a, key));
+    int64_t ms;
+    if (!t || fw_time_parse_rfc3339(t, &ms) == 0)
+        return 0;
+    char msg[320];
+    snprintf(msg, sizeof msg,
+             "parsing alerts body from \"\" failed, because parsing time \"%.200s\": %s is not "
+             "an RFC 3339 date-time",
+             t, key);
+    alertd_api_error(resp, 400, 400, msg);
+    return -1;
+}
+
+// go-swagger's checks on a postable alerts array before Alertmanager's handler runs: first
+// what does not unmarshal (400, code 400: an item not an object, labels or annotations not
+// maps of strings), then what breaks the schema (422, code 602: an item without labels).
+// Nothing of a body refused here is stored. 0, or -1 once answered.
+static int
+s_alerts_schema(const json_t *arr, struct fw_http_response *resp)
+{
+    char msg[512];
+    size_t i;
+    const json_t *a;
+    json_array_foreach(arr, i, a)
+    {
+        if (json_is_null(a))
+            continue;
+        if (!json_is_object(a)) {
+            // Go names the anonymous struct PostableAlert's own fields decode into.
+            snprintf(msg, sizeof msg,
+                     "parsing alerts body from \"\" failed, because json: cannot unmarshal %s "
+                     "into Go value of type struct { Annotations models.LabelSet "
+                     "\"json:\\\"annotations,omitempty\\\"\"; EndsAt strfmt.DateTime "
+                     "\"json:\\\"endsAt,omitempty\\\"\"; StartsAt strfmt.DateTime "
+                     "\"json:\\\"startsAt,omitempty\\\"\" }",
+                     s_go_json_type(a));
+            alertd_api_error(resp, 400, 400, msg);
+            return -1;
+        }
+        if (s_label_set_schema(json_object_get(a, "labels"), "Alert.labels", resp) < 0 ||
+            s_label_set_schema(json_object_get(a, "annotations"), ".annotations", resp) < 0 ||
+            s_time_schema(a, "startsAt", resp) < 0 || s_time_schema(a, "endsAt", resp) < 0)
+            return -1;
+    }
+    json_array_foreach(arr, i, a)
+    {
+        const json_t *l = json_object_get(a, "labels");
+        if (json_is_object(a) && (!l || json_is_null(l))) {
+            snprintf(msg, sizeof msg, "%zu.labels in body is required", i);
+            alertd_api_error(resp, 422, 602, msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int
 s_api_alerts(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
 {
@@ -248,10 +378,17 @@ s_api_alerts(const fw_http_request_t *req, struct fw_http_response *resp, void *
         if (!arr)
             return 0;
         if (!json_is_array(arr)) {
+            char msg[160];
+            snprintf(msg, sizeof msg,
+                     "parsing alerts body from \"\" failed, because json: cannot unmarshal %s "
+                     "into Go value of type models.PostableAlerts",
+                     s_go_json_type(arr));
             json_decref(arr);
-            alertd_api_error(resp, 400, 400,
-                             "parsing alerts body from \"\" failed, because the body is not a JSON "
-                             "array of alerts");
+            alertd_api_error(resp, 400, 400, msg);
+            return 0;
+        }
+        if (s_alerts_schema(arr, resp) < 0) {
+            json_decref(arr);
             return 0;
         }
         char *reasons = NULL;
@@ -278,6 +415,7 @@ s_api_alerts(const fw_http_request_t *req, struct fw_http_response *resp, void *
     }
     pthread_mutex_unlock(&self->lock);
     s_render_fini(&r);
+    alertd_api_order_alerts(arr);
     alertd_api_json_respond(resp, 200, arr);
     return 0;
 }
@@ -289,10 +427,16 @@ s_api_groups(const fw_http_request_t *req, struct fw_http_response *resp, void *
     struct s_render r;
     if (s_render_init(&r, self, req, resp) < 0)
         return 0;
+    // receiver= picks groups by their route's receiver here, not alerts by theirs as in GET
+    // /api/v2/alerts (Alertmanager's route filter): the alerts are rendered unfiltered by it.
+    struct alertd_matchers receiver = r.receiver;
+    memset(&r.receiver, 0, sizeof r.receiver);
     pthread_mutex_lock(&self->lock);
     json_t *arr = alertd_dispatch_groups_json(self->dispatch, s_render_alert, &r);
     pthread_mutex_unlock(&self->lock);
     s_render_fini(&r);
+    alertd_api_order_groups(arr, &receiver);
+    alertd_matchers_clear(&receiver);
     alertd_api_json_respond(resp, 200, arr);
     return 0;
 }
@@ -308,9 +452,9 @@ s_api_status(const fw_http_request_t *req, struct fw_http_response *resp, void *
     (void)req;
     alertd_t *self = arg;
     char up[40];
-    json_t *cluster =
-        self->cluster ? alertd_cluster_status_json(self->cluster, fw_time_now_ms())
-                      : json_pack("{s:s, s:[], s:s}", "name", "", "peers", "status", "disabled");
+    json_t *cluster = self->cluster
+                          ? alertd_cluster_status_json(self->cluster, fw_time_now_ms())
+                          : json_pack("{s:[], s:s}", "peers", "status", "disabled"); // no name
     pthread_mutex_lock(&self->lock);
     // json_pack "o" steals cluster.
     json_t *j = json_pack(

@@ -8,12 +8,12 @@
 #include <string.h>
 
 #include "alertd_api.h"
+#include "alertd_api_order.h"
 #include "alertd_api_silences.h"
 #include "alertd_int.h"
 #include "alertd_matcher.h"
 #include "alertd_silence.h"
 #include "fw_http.h"
-#include "fw_labels.h"
 #include "fw_log.h"
 #include "fw_time.h"
 
@@ -138,6 +138,39 @@ s_refused(alertd_t *self, const char *msg)
     fw_metrics_add(self->metrics, "fw_alertd_silences_refused_total", labels, 1);
 }
 
+// Alertmanager's CheckSilenceMatchesFilterLabels: every filter matcher is one of the
+// silence's own, same name, same operator, same value as written; a filter does not match
+// the silence's matchers as label values (filter instance=~"db.*" finds no silence with
+// instance="db4").
+static bool
+s_silence_has(const json_t *sil, const struct alertd_matchers *filter)
+{
+    for (size_t f = 0; f < filter->len; f++) {
+        const struct fw_matcher *fm = &filter->items[f];
+        bool found = false;
+        size_t k;
+        const json_t *m;
+        json_array_foreach(json_object_get(sil, "matchers"), k, m)
+        {
+            const json_t *eq = json_object_get(m, "isEqual"); // absent: true (API default)
+            bool re = json_is_true(json_object_get(m, "isRegex"));
+            bool neg = json_is_false(eq);
+            fw_match_op_t op =
+                re ? (neg ? FW_MATCH_NRE : FW_MATCH_RE) : (neg ? FW_MATCH_NE : FW_MATCH_EQ);
+            const char *name = json_string_value(json_object_get(m, "name"));
+            const char *value = json_string_value(json_object_get(m, "value"));
+            if (op == fm->op && name && value && strcmp(name, fm->name) == 0 &&
+                strcmp(value, fm->value) == 0) {
+                found = true;
+                break;
+            }
+        }
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
 static int
 s_api_silences(const fw_http_request_t *req, struct fw_http_response *resp, void *arg)
 {
@@ -181,26 +214,17 @@ s_api_silences(const fw_http_request_t *req, struct fw_http_response *resp, void
     pthread_mutex_lock(&self->lock);
     json_t *all = alertd_silences_list_json(self->silences, now);
     pthread_mutex_unlock(&self->lock);
-    // Keep silences whose equality matchers satisfy the filter (Alertmanager's rule).
     json_t *out = json_array();
     size_t i;
     json_t *s;
     json_array_foreach(all, i, s)
     {
-        struct fw_labels l = FW_LABELS_INIT;
-        size_t k;
-        json_t *m;
-        json_array_foreach(json_object_get(s, "matchers"), k, m)
-        {
-            fw_labels_set(&l, json_string_value(json_object_get(m, "name")),
-                          json_string_value(json_object_get(m, "value")));
-        }
-        if (alertd_matchers_match(&filter, &l))
+        if (s_silence_has(s, &filter))
             json_array_append(out, s);
-        fw_labels_clear(&l);
     }
     json_decref(all);
     alertd_matchers_clear(&filter);
+    alertd_api_order_silences(out);
     alertd_api_json_respond(resp, 200, out);
     return 0;
 }
@@ -238,8 +262,8 @@ s_api_silence(const fw_http_request_t *req, struct fw_http_response *resp, void 
         if (rc == 0)
             alertd_save_silences_locked(self);
         pthread_mutex_unlock(&self->lock);
-        if (rc < 0)
-            alertd_api_json_error(resp, 404, "silence not found");
+        if (rc < 0) // Alertmanager 0.27+'s 404 without a body (0.25 answered 500)
+            fw_http_respond(resp, 404, NULL, "");
         else
             fw_http_respond(resp, 200, "application/json", "");
         return 0;
@@ -247,8 +271,8 @@ s_api_silence(const fw_http_request_t *req, struct fw_http_response *resp, void 
     pthread_mutex_lock(&self->lock);
     json_t *j = alertd_silences_get_json(self->silences, id, now);
     pthread_mutex_unlock(&self->lock);
-    if (!j)
-        alertd_api_json_error(resp, 404, "silence not found");
+    if (!j) // Alertmanager's 404 here has no body at all
+        fw_http_respond(resp, 404, NULL, "");
     else
         alertd_api_json_respond(resp, 200, j);
     return 0;

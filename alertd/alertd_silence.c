@@ -12,6 +12,7 @@
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_names.h"
+#include "fw_regex.h"
 #include "fw_time.h"
 
 struct s_silence {
@@ -150,6 +151,18 @@ s_matches_empty(const struct fw_matcher *m)
     return fw_matcher_matches(m, "");
 }
 
+// True (err set) when re does not compile as written: Alertmanager's validateMatcher
+// compiles the pattern unanchored, so its message quotes the pattern, not ^(?:re)$.
+static bool
+s_regex_bad(const char *re, fw_err_t *err)
+{
+    fw_regex_t *c = fw_regex_new(re, FW_REGEX_UNANCHORED, err);
+    if (!c)
+        return true;
+    fw_regex_destroy(&c);
+    return false;
+}
+
 // Read a silence's `matchers` (API v2 shape) into ms and apply Alertmanager's rules to them
 // (validateSilence). 0, or -1 with its message in err (without the "silence invalid: " prefix).
 static int
@@ -183,6 +196,13 @@ s_matchers_read(const json_t *arr, struct alertd_matchers *ms, fw_err_t *err)
         fw_match_op_t t = re ? (eq ? FW_MATCH_RE : FW_MATCH_NRE) : (eq ? FW_MATCH_EQ : FW_MATCH_NE);
         fw_err_t rerr;
         fw_err_clear(&rerr);
+        if (re && s_regex_bad(value, &rerr)) {
+            char *q = alertd_quote_append(fw_strdup(""), value);
+            fw_err_set(err, "invalid label matcher %zu: invalid regular expression %s: %s", i, q,
+                       rerr.msg);
+            free(q);
+            return -1;
+        }
         if (alertd_matchers_add(ms, t, name, value, &rerr) < 0) {
             fw_err_set(err, "invalid label matcher %zu: %s", i, rerr.msg);
             return -1;

@@ -266,7 +266,8 @@ s_on_healthy(const fw_http_request_t *req, struct fw_http_response *resp, void *
     (void)req;
     fw_http_t *self = arg;
     resp->status = 200;
-    resp->body = fw_asprintf("%s is Healthy.\n", self->title);
+    resp->body =
+        self->probe_ok ? fw_strdup(self->probe_ok) : fw_asprintf("%s is Healthy.\n", self->title);
     return 0;
 }
 
@@ -277,7 +278,8 @@ s_on_ready(const fw_http_request_t *req, struct fw_http_response *resp, void *ar
     fw_http_t *self = arg;
     if (atomic_load(&self->ready)) {
         resp->status = 200;
-        resp->body = fw_asprintf("%s is Ready.\n", self->title);
+        resp->body =
+            self->probe_ok ? fw_strdup(self->probe_ok) : fw_asprintf("%s is Ready.\n", self->title);
     } else {
         pthread_mutex_lock(&self->lock);
         char *body = self->unready_reason[0]
@@ -657,6 +659,13 @@ s_on_mhd_log(void *cls, const char *fmt, va_list ap)
 //  Public API
 // =========================================================================================
 
+void
+fw_http_set_probe_body(fw_http_t *self, const char *body)
+{
+    free(self->probe_ok);
+    self->probe_ok = body ? fw_strdup(body) : NULL;
+}
+
 fw_http_t *
 fw_http_new(const char *daemon, fw_metrics_t *metrics)
 {
@@ -727,6 +736,7 @@ fw_http_destroy(fw_http_t **self_p)
     pthread_cond_destroy(&self->cond);
     pthread_mutex_destroy(&self->lock);
     free(self->title);
+    free(self->probe_ok);
     free(self->daemon);
     free(self);
     *self_p = NULL;

@@ -60,6 +60,9 @@ typedef int (*fw_http_handler_fn)(const fw_http_request_t *req, struct fw_http_r
 
 // A server that will count into metrics (borrowed; must outlive the server).
 fw_http_t *fw_http_new(const char *daemon, fw_metrics_t *metrics);
+// The body of 200 answers to /-/healthy and /-/ready (copied; NULL: Prometheus's
+// "<Daemon> is Healthy.\n" and "<Daemon> is Ready.\n", the default). Before fw_http_start().
+void fw_http_set_probe_body(fw_http_t *self, const char *body);
 // Stop serving (waits for handlers to return) and free. From a loop: on the loop's thread.
 void fw_http_destroy(fw_http_t **self_p);
 

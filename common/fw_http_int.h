@@ -67,6 +67,7 @@ struct fw_http_request {
 struct fw_http {
     char *daemon;           // owned
     char *title;            // owned: daemon with a capital first letter
+    char *probe_ok;         // owned: /-/healthy and ready /-/ready body; NULL: Prometheus's
     fw_metrics_t *metrics;  // borrowed
     struct MHD_Daemon *mhd; // owned
     int port;
