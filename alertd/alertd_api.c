@@ -156,6 +156,83 @@ s_filter_has_nul(const char *filter, size_t len, fw_err_t *err)
     return true;
 }
 
+// Whether c is in Go regexp's \s ([\t\n\f\r ]).
+static bool
+s_go_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+}
+
+// An unbraced filter with a classic label name, read as 0.25's labels.ParseMatcher reads it
+// (0.27+ falls back to it): everything after the operator, spaces trimmed, is the value,
+// unquoted and unescaped when it starts with a quote, so `a=b,c=d` is a="b,c=d" in both
+// (a matcher list is refused only in braces). 1 when filter is not of that shape (the caller
+// parses it), else 0 or -1 with err in Alertmanager's words.
+static int
+s_filter_classic(struct alertd_matchers *m, const char *filter, fw_err_t *err)
+{
+    const char *p = filter;
+    while (s_go_space(*p))
+        p++;
+    const char *name = p;
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' || *p == ':'))
+        return 1;
+    while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+           *p == '_' || *p == ':')
+        p++;
+    size_t name_len = (size_t)(p - name);
+    while (s_go_space(*p))
+        p++;
+    fw_match_op_t op;
+    if (strncmp(p, "=~", 2) == 0 || strncmp(p, "!~", 2) == 0 || strncmp(p, "!=", 2) == 0) {
+        op = p[1] == '~' ? (p[0] == '=' ? FW_MATCH_RE : FW_MATCH_NRE) : FW_MATCH_NE;
+        p += 2;
+    } else if (*p == '=') {
+        op = FW_MATCH_EQ;
+        p++;
+    } else {
+        return 1; // no operator: the caller's "bad matcher format"
+    }
+    while (s_go_space(*p))
+        p++;
+    size_t raw_len = strlen(p);
+    while (raw_len > 0 && s_go_space(p[raw_len - 1]))
+        raw_len--;
+    char *raw = fw_strndup(p, raw_len), *value = fw_malloc(raw_len + 2), *v = value;
+    bool quoted = raw[0] == '"';
+    const char *why = fw_utf8_valid(raw, raw_len) ? NULL : "matcher value not valid UTF-8";
+    for (size_t i = quoted; !why && i < raw_len; i++) {
+        char c = raw[i];
+        if (c == '\\' && i + 1 < raw_len) { // a last backslash stays one
+            c = raw[++i];
+            if (c == 'n') {
+                *v++ = '\n';
+            } else {
+                if (c != '"' && c != '\\')
+                    *v++ = '\\';
+                *v++ = c;
+            }
+        } else if (c == '"') {
+            if (!quoted || i != raw_len - 1) // only the closing quote may be unescaped
+                why = "matcher value contains unescaped double quote";
+            quoted = false;
+        } else {
+            *v++ = c;
+        }
+    }
+    if (!why && quoted)
+        why = "matcher value contains unescaped double quote"; // never closed
+    if (why)
+        fw_err_set(err, "%s: %s", why, raw);
+    *v = '\0';
+    char *label = fw_strndup(name, name_len);
+    int rc = why ? -1 : alertd_matchers_add(m, op, label, value, err);
+    free(label);
+    free(value);
+    free(raw);
+    return rc;
+}
+
 // One filter as Alertmanager takes it: a single matcher. Braces around it are taken as
 // 0.27+ takes them ({"k8s.io/app"="web"}, alertd's UTF-8 label names); 0.25 refuses them.
 // Two or more matchers are refused, as both refuse them. A "bad matcher format" answer names
@@ -164,6 +241,9 @@ s_filter_has_nul(const char *filter, size_t len, fw_err_t *err)
 static int
 s_filter_parse(struct alertd_matchers *m, const char *filter, fw_err_t *err)
 {
+    int classic = s_filter_classic(m, filter, err);
+    if (classic != 1)
+        return classic;
     struct alertd_matchers one = {0};
     int rc = alertd_matchers_parse(&one, filter, err);
     size_t n = one.len;

@@ -298,6 +298,14 @@ s_get "GET $A?receiver=d.* (regex, anchored)" $A 'receiver=d.*'
 s_get "GET $A?receiver=on (anchored: none)" $A receiver=on
 s_get "GET $A?receiver=db&filter=severity=\"warning\"" $A receiver=db 'filter=severity="warning"'
 s_get "GET $A?filter=a b (bad matcher: 400)" $A 'filter=a b'
+# Unbraced, a filter is one matcher whatever follows its operator (labels.ParseMatcher, which
+# 0.27+ falls back to): env=prod,team=db is env="prod,team=db" (no alert), and a quoted value
+# followed by more is a bad value, not two matchers.
+s_get "GET $A?filter=env=prod,team=db (one matcher, value 'prod,team=db')" $A 'filter=env=prod,team=db'
+s_get "GET $A?filter=env=prod (unquoted value)" $A 'filter=env=prod'
+s_get "GET $A?filter=env=\"prod\",team=\"db\" (400: unescaped quote)" $A 'filter=env="prod",team="db"'
+s_get "GET $A?filter=env=\"prod (400: no closing quote)" $A 'filter=env="prod'
+s_get "GET $A?filter=instance=~ \"db\\\\d\" (escapes, spaces)" $A 'filter=instance=~ "db\\d" '
 s_get "GET $A?filter=a=~\"(\" (bad regex: 400)" $A 'filter=a=~"("'
 s_get "GET $A?receiver=( (bad regex: 400)" $A 'receiver=('
 
