@@ -15,7 +15,10 @@
     [a b], objects as map[k:v] in key order, JSON null as <nil>, a missing key as <no value>
     (or "" with FW_TMPL_MISSINGKEY_ZERO, Alertmanager's missingkey=zero on its string maps); an
     object of exactly two strings Name and Value prints as the Go struct Alertmanager's Pair is,
-    {name value}.
+    {name value}, and an object with exactly the fields of a struct of the set
+    (fw_tmpl_set_struct: Alertmanager's Data, Alert) as Go prints the struct, {v1 v2 ...} in
+    field order; such an object has no keys to range over, index or count, as in Go.
+    Ranging over an integer fails, as in Go 1.19 (our peers' Go; 1.22 allows it).
     JSON integers are Go ints and reals float64s: `eq 1 1.0` fails as in Go ("incompatible types
     for comparison"). Go methods are "methods" of a set (fw_tmpl_set_method): Alertmanager's
     KV.SortedPairs/Names/Values/Remove and Alerts.Firing/Resolved come with
@@ -105,7 +108,8 @@ void fw_tmpl_set_func(fw_tmpl_set_t *self, const char *name, fw_tmpl_func_fn *fn
 void fw_tmpl_set_func_types(fw_tmpl_set_t *self, const char *name, const char *types);
 // Register a method: `.NAME` (with optional arguments) on a value for which fn succeeds is fn
 // called with args[0] = the receiver. fn returns 1 when it does not apply to the receiver (the
-// field is then looked up as a key), 0 with *result set, -1 with errbuf.
+// field is then looked up as a key), 0 with *result set, -1 with errbuf (a failed call: "error
+// calling NAME: errbuf"), -2 with errbuf as Go's evaluation reports it (argument count, type).
 void fw_tmpl_set_method(fw_tmpl_set_t *self, const char *name, fw_tmpl_func_fn *fn, void *user);
 
 // Declare a Go struct type the data holds: an object whose keys are exactly fields (NULL-

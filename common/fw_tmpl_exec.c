@@ -29,6 +29,10 @@ typedef struct {
     bool failed;
     bool html; // html/template's escaping (the set's mode, or fw_tmpl_exec_html)
     int loop;  // 1 break, 2 continue
+    // The node Go's state.at() last named: a value's type is checked after its pipeline ran,
+    // so Go reports a wrong one at the last word evaluated, not at the argument.
+    int at_pos;
+    const char *at_text;
 } s_x_t;
 
 static void s_fail(s_x_t *x, int pos, const char *ctx, const char *fmt, ...)
@@ -103,9 +107,8 @@ s_ref(json_t *v)
 
 static json_t *s_pipe(s_x_t *x, const struct fw_tmpl_pipe *pp, json_t *dot);
 
-// The struct type v is (fw_tmpl_set_struct), or NULL.
-static const struct fw_tmpl_struct *
-s_struct_of(const fw_tmpl_set_t *set, const json_t *v)
+const struct fw_tmpl_struct *
+fw_tmpl_set_struct_of(const fw_tmpl_set_t *set, const json_t *v)
 {
     if (!json_is_object(v))
         return NULL;
@@ -121,20 +124,28 @@ s_struct_of(const fw_tmpl_set_t *set, const json_t *v)
     return NULL;
 }
 
-// v's Go type name for error texts: a declared struct or slice of one, else as JSON maps it.
-static const char *
-s_type_name(const fw_tmpl_set_t *set, const json_t *v)
+const char *
+fw_tmpl_set_type_name(const fw_tmpl_set_t *set, const json_t *v)
 {
-    const struct fw_tmpl_struct *st = s_struct_of(set, v);
+    if (json_is_object(v) && json_object_size(v) == 1 && json_object_get(v, "\x01html"))
+        return "template.HTML"; // safeHtml's
+    const struct fw_tmpl_struct *st = fw_tmpl_set_struct_of(set, v);
     if (st)
         return st->name;
     if (json_is_array(v) && json_array_size(v) > 0) {
-        st = s_struct_of(set, json_array_get(v, 0));
+        st = fw_tmpl_set_struct_of(set, json_array_get(v, 0));
         for (size_t i = 1; st && i < json_array_size(v); i++)
-            if (s_struct_of(set, json_array_get(v, i)) != st)
+            if (fw_tmpl_set_struct_of(set, json_array_get(v, i)) != st)
                 st = NULL;
         if (st && st->slice_name)
             return st->slice_name;
+    }
+    if (set->map_name && json_is_array(v)) { // Alertmanager's other slices: stringSlice, Names
+        size_t i = 0;
+        while (i < json_array_size(v) && json_is_string(json_array_get(v, i)))
+            i++;
+        if (i == json_array_size(v))
+            return "[]string";
     }
     if (set->map_name && json_is_object(v)) {
         const char *k;
@@ -164,12 +175,16 @@ s_field(s_x_t *x, json_t *recv, const char *name, json_t **args, size_t nargs, i
         free(all);
         if (r == 0)
             return res;
+        if (r == -2) {
+            s_fail(x, pos, ctx, "%s", ebuf);
+            return NULL;
+        }
         if (r < 0) {
             s_fail(x, pos, ctx, "error calling %s: %s", name, ebuf);
             return NULL;
         }
     }
-    if (json_is_object(recv) && s_struct_of(x->set, recv)) {
+    if (json_is_object(recv) && fw_tmpl_set_struct_of(x->set, recv)) {
         // Go's evalField on a struct: a field, never a missing key
         json_t *v = json_object_get(recv, name);
         if (v && nargs > 0) {
@@ -178,7 +193,8 @@ s_field(s_x_t *x, json_t *recv, const char *name, json_t **args, size_t nargs, i
         }
         if (v)
             return json_incref(v);
-    } else if (json_is_object(recv)) {
+    } else if (json_is_object(recv) &&
+               strcmp(fw_tmpl_set_type_name(x->set, recv), "template.HTML")) {
         if (nargs > 0) {
             s_fail(x, pos, ctx, "%s is not a method but has arguments", name);
             return NULL;
@@ -194,11 +210,17 @@ s_field(s_x_t *x, json_t *recv, const char *name, json_t **args, size_t nargs, i
         default: return NULL;
         }
     }
-    if (!recv || json_is_null(recv)) {
+    if (!recv) { // Go's evalField: no value (no data, a missing key) has no field, no error
+        if (x->set->missingkey == FW_TMPL_MISSINGKEY_ERROR)
+            s_fail(x, pos, ctx, "nil data; no entry for key \"%s\"", name);
+        return NULL;
+    }
+    if (json_is_null(recv)) {
         s_fail(x, pos, ctx, "nil pointer evaluating interface {}.%s", name);
         return NULL;
     }
-    s_fail(x, pos, ctx, "can't evaluate field %s in type %s", name, s_type_name(x->set, recv));
+    s_fail(x, pos, ctx, "can't evaluate field %s in type %s", name,
+           fw_tmpl_set_type_name(x->set, recv));
     return NULL;
 }
 
@@ -224,6 +246,8 @@ static json_t *
 s_arg(s_x_t *x, const struct fw_tmpl_arg *a, json_t *dot, json_t **args, size_t nargs,
       bool cmd_head)
 {
+    x->at_pos = a->pos;
+    x->at_text = a->text;
     switch (a->kind) {
     case FW_TMPL_ARG_FIELD:
         if (a->nchain == 0) {
@@ -309,25 +333,6 @@ s_free_args(json_t **v, size_t n)
     free(v);
 }
 
-// The values of the command's words after its first, then final when has_final: a new
-// array of n (+1, never NULL) new references, or NULL when one failed (x->failed).
-static json_t **
-s_cmd_args(s_x_t *x, const struct fw_tmpl_cmd *c, json_t *dot, json_t *final, bool has_final,
-           size_t n)
-{
-    json_t **args = fw_calloc(n + 1, sizeof(json_t *));
-    for (int i = 1; i < c->nargs; i++) {
-        args[i - 1] = s_arg(x, &c->args[i], dot, NULL, 0, false);
-        if (x->failed) {
-            s_free_args(args, n);
-            return NULL;
-        }
-    }
-    if (has_final)
-        args[n - 1] = s_ref(final);
-    return args;
-}
-
 static bool
 s_is_strings(const json_t *v)
 {
@@ -339,34 +344,79 @@ s_is_strings(const json_t *v)
     return true;
 }
 
-// Go's evalArg/validateType on the arguments of f (f->types): 0, or -1 after s_fail.
+// Go's evalArg/validateType on argument i (v) of f (f->types): 0, or -1 after s_fail.
 static int
-s_check_types(s_x_t *x, const struct fw_tmpl_func *f, const struct fw_tmpl_cmd *c,
-              json_t *const *args, size_t n)
+s_check_type(s_x_t *x, const struct fw_tmpl_func *f, const struct fw_tmpl_cmd *c, size_t i,
+             const json_t *v)
 {
     size_t nt = strlen(f->types);
-    for (size_t i = 0; i < n && nt; i++) {
-        char t = f->types[i < nt ? i : nt - 1];
-        const json_t *v = args[i];
-        if (t == '.' || (t == 's' && json_is_string(v)) || (t == 'S' && s_is_strings(v)))
-            continue;
-        // a word of the command, or the value piped in (reported at the function's name)
-        const struct fw_tmpl_arg *a = (int)i + 1 < c->nargs ? &c->args[i + 1] : &c->args[0];
-        if (a != &c->args[0] && a->kind == FW_TMPL_ARG_NIL) {
-            if (t == 'S') // a nil slice
-                continue;
-            s_fail(x, a->pos, a->text, "cannot assign nil to string");
-        } else if (t == 's' && a != &c->args[0] && a->kind == FW_TMPL_ARG_LIT)
-            s_fail(x, a->pos, a->text, "expected string; found %s", a->text);
-        else if (!v || json_is_null(v))
-            s_fail(x, a->pos, a->text, "invalid value; expected %s",
-                   t == 's' ? "string" : "[]string");
-        else
-            s_fail(x, a->pos, a->text, "wrong type for value; expected %s; got %s",
-                   t == 's' ? "string" : "[]string", s_type_name(x->set, v));
-        return -1;
+    char t = nt ? f->types[i < nt ? i : nt - 1] : '.';
+    if (t == '.' || (t == 's' && json_is_string(v)) || (t == 'S' && s_is_strings(v)))
+        return 0;
+    // a word of the command, or the value piped in
+    const struct fw_tmpl_arg *a = (int)i + 1 < c->nargs ? &c->args[i + 1] : &c->args[0];
+    int pos = a->pos;
+    const char *at = a->text;
+    if (a == &c->args[0] || a->kind == FW_TMPL_ARG_PIPE)
+        pos = x->at_pos, at = x->at_text; // Go's validateType after the evaluation
+    if (a != &c->args[0] && a->kind == FW_TMPL_ARG_NIL) {
+        if (t == 'S') // a nil slice
+            return 0;
+        s_fail(x, a->pos, a->text, "cannot assign nil to string");
+    } else if (t == 'S' && a != &c->args[0] && a->kind == FW_TMPL_ARG_LIT)
+        s_fail(x, a->pos, a->text, "can't handle %s for arg of type []string", a->text);
+    else if (t == 's' && a != &c->args[0] && a->kind == FW_TMPL_ARG_LIT)
+        s_fail(x, a->pos, a->text, "expected string; found %s", a->text);
+    else if (!v || json_is_null(v))
+        s_fail(x, pos, at, "invalid value; expected %s", t == 's' ? "string" : "[]string");
+    else
+        s_fail(x, pos, at, "wrong type for value; expected %s; got %s",
+               t == 's' ? "string" : "[]string", fw_tmpl_set_type_name(x->set, v));
+    return -1;
+}
+
+// Go's builtins whose parameters are reflect.Values: a nil literal reaches them as no value at
+// all (and, or: s_call), where print and printf get a nil interface.
+static bool
+s_reflect_builtin(const char *name)
+{
+    static const char *const names[] = {"eq",  "ne",    "lt",    "le",  "gt", "ge",
+                                        "len", "index", "slice", "not", NULL};
+    for (size_t i = 0; names[i]; i++)
+        if (strcmp(name, names[i]) == 0)
+            return true;
+    return false;
+}
+
+// The values of the command's words after its first, then final when has_final: a new
+// array of n (+1, never NULL) new references, or NULL when one failed (x->failed). With f
+// (typed), each is checked as soon as it is evaluated, as Go's evalCall does.
+static json_t **
+s_cmd_args(s_x_t *x, const struct fw_tmpl_cmd *c, const struct fw_tmpl_func *f, json_t *dot,
+           json_t *final, bool has_final, size_t n)
+{
+    json_t **args = fw_calloc(n + 1, sizeof(json_t *));
+    bool reflect_args = f && s_reflect_builtin(f->name);
+    for (int i = 1; i < c->nargs; i++) {
+        args[i - 1] = s_arg(x, &c->args[i], dot, NULL, 0, false);
+        if (reflect_args && c->args[i].kind == FW_TMPL_ARG_NIL) {
+            json_decref(args[i - 1]);
+            args[i - 1] = NULL;
+        }
+        if (!x->failed && f && f->types)
+            s_check_type(x, f, c, (size_t)i - 1, args[i - 1]);
+        if (x->failed) {
+            s_free_args(args, n);
+            return NULL;
+        }
     }
-    return 0;
+    if (has_final)
+        args[n - 1] = s_ref(final);
+    if (has_final && f && f->types && s_check_type(x, f, c, n - 1, final) < 0) {
+        s_free_args(args, n);
+        return NULL;
+    }
+    return args;
 }
 
 // A function call: args are the command's words after the name, then final.
@@ -387,7 +437,9 @@ s_call(s_x_t *x, const struct fw_tmpl_cmd *c, json_t *dot, json_t *final, bool h
         json_t *v = NULL;
         for (int i = 1; i < c->nargs; i++) {
             json_decref(v);
-            v = s_arg(x, &c->args[i], dot, NULL, 0, false);
+            // Go gives and/or a nil literal as no value (reflect.Value's zero)
+            v = c->args[i].kind == FW_TMPL_ARG_NIL ? NULL
+                                                   : s_arg(x, &c->args[i], dot, NULL, 0, false);
             if (x->failed)
                 return NULL;
             if (fw_tmpl_truth(v) == or_)
@@ -400,6 +452,8 @@ s_call(s_x_t *x, const struct fw_tmpl_cmd *c, json_t *dot, json_t *final, bool h
         return v;
     }
     const struct fw_tmpl_func *f = fw_tmpl_func_find(x->set, fa->name, false);
+    x->at_pos = fa->pos;
+    x->at_text = fa->text;
     if (!f) {
         s_fail(x, fa->pos, fa->text, "\"%s\" is not a defined function", fa->name);
         return NULL;
@@ -415,13 +469,9 @@ s_call(s_x_t *x, const struct fw_tmpl_cmd *c, json_t *dot, json_t *final, bool h
                    f->nmax, n);
         return NULL;
     }
-    json_t **args = s_cmd_args(x, c, dot, final, has_final, n);
+    json_t **args = s_cmd_args(x, c, f, dot, final, has_final, n);
     if (!args)
         return NULL;
-    if (f->types && s_check_types(x, f, c, args, n) < 0) {
-        s_free_args(args, n);
-        return NULL;
-    }
     json_t *res = NULL;
     char ebuf[256] = "";
     if (f->fn(f->user, args, n, &res, ebuf, sizeof(ebuf)) < 0)
@@ -443,10 +493,16 @@ s_cmd(s_x_t *x, const struct fw_tmpl_cmd *c, json_t *dot, json_t *final, bool ha
         s_fail(x, a->pos, a->text, "can't give argument to non-function %s", a->text);
         return NULL;
     }
-    json_t **args = s_cmd_args(x, c, dot, final, has_final, n);
+    json_t **args = s_cmd_args(x, c, NULL, dot, final, has_final, n);
     if (!args)
         return NULL;
+    int at_pos = x->at_pos;
+    const char *at_text = x->at_text;
     json_t *v = s_arg(x, a, dot, args, n, true);
+    if (c->nargs > 1 && !x->failed) { // Go evaluates a method's arguments after its name
+        x->at_pos = at_pos;
+        x->at_text = at_text;
+    }
     s_free_args(args, n);
     return v;
 }
@@ -521,17 +577,16 @@ static void
 s_range(s_x_t *x, const struct fw_tmpl_node *n, json_t *v, json_t *dot)
 {
     const struct fw_tmpl_pipe *pp = n->pipe;
-    size_t count = json_is_array(v)                                  ? json_array_size(v)
-                   : json_is_object(v)                               ? json_object_size(v)
-                   : json_is_integer(v) && json_integer_value(v) > 0 ? (size_t)json_integer_value(v)
-                                                                     : 0;
-    if (v && !json_is_array(v) && !json_is_object(v) && !json_is_integer(v)) {
+    size_t count = json_is_array(v) ? json_array_size(v) : json_object_size(v);
+    // Go 1.19 (Alertmanager 0.25, Prometheus 2.42) ranges over no integer; reported at the
+    // last word of the pipeline
+    if (v && ((!json_is_array(v) && !json_is_object(v)) || fw_tmpl_set_struct_of(x->set, v))) {
         char buf[64];
         fw_tmpl_buf_t b = {0};
-        fw_tmpl_print(&b, v);
+        fw_tmpl_print(x->set, &b, v);
         snprintf(buf, sizeof(buf), "%.*s", (int)(b.len > 40 ? 40 : b.len), b.s ? b.s : "");
         free(b.s);
-        s_fail(x, n->pos, "range", "range can't iterate over %s", buf);
+        s_fail(x, x->at_pos, x->at_text, "range can't iterate over %s", buf);
         return;
     }
     const char **keys = NULL;
@@ -550,9 +605,7 @@ s_range(s_x_t *x, const struct fw_tmpl_node *n, json_t *v, json_t *dot)
             break;
         }
         json_t *key = keys ? json_string(keys[i]) : json_integer((json_int_t)i);
-        json_t *elem = keys               ? s_ref(json_object_get(v, keys[i]))
-                       : json_is_array(v) ? s_ref(json_array_get(v, i))
-                                          : json_integer((json_int_t)i);
+        json_t *elem = keys ? s_ref(json_object_get(v, keys[i])) : s_ref(json_array_get(v, i));
         size_t mark = x->nvars;
         json_t *vals[2] = {pp->nvars == 2 ? key : elem, elem};
         for (int k = 0; k < pp->nvars; k++) {
@@ -604,7 +657,7 @@ s_walk(s_x_t *x, const struct fw_tmpl_node *n, json_t *dot)
             if (!x->failed && n->pipe->nvars == 0) {
                 fw_tmpl_buf_t b = {0};
                 if (v)
-                    fw_tmpl_print(&b, v);
+                    fw_tmpl_print(x->set, &b, v);
                 else if (!x->html) // html/template prints nothing for no value
                     fw_tmpl_buf_add(&b, "<no value>", 10);
                 if (x->html) {
@@ -841,19 +894,6 @@ fw_tmpl_is_builtin(const char *name)
     return strcmp(name, "and") == 0 || strcmp(name, "or") == 0;
 }
 
-static bool
-s_empty_tree(const struct fw_tmpl_node *n)
-{
-    for (; n; n = n->next) {
-        if (n->kind != FW_TMPL_NODE_TEXT)
-            return false;
-        for (size_t i = 0; i < n->len; i++)
-            if (!strchr(" \t\r\n", n->text[i]))
-                return false;
-    }
-    return true;
-}
-
 int
 fw_tmpl_parse(fw_tmpl_set_t *self, const char *name, const char *text, fw_err_t *err)
 {
@@ -867,7 +907,7 @@ fw_tmpl_parse(fw_tmpl_set_t *self, const char *name, const char *text, fw_err_t 
         struct fw_tmpl_tree **pp = &self->trees;
         while (*pp && strcmp((*pp)->name, t->name) != 0)
             pp = &(*pp)->next;
-        if (*pp && s_empty_tree(t->root) && !s_empty_tree((*pp)->root)) {
+        if (*pp && fw_tmpl_list_empty(t->root) && !fw_tmpl_list_empty((*pp)->root)) {
             fw_tmpl_trees_free(t); // Go keeps a non-empty definition over an empty one
             continue;
         }

@@ -59,9 +59,19 @@ fw_tmpl_truth(const json_t *v)
     case JSON_REAL: return json_real_value(v) != 0;
     case JSON_TRUE: return true;
     case JSON_ARRAY: return json_array_size(v) > 0;
-    case JSON_OBJECT: return json_object_size(v) > 0;
+    case JSON_OBJECT: // safeHtml's template.HTML is a Go string
+        if (json_object_size(v) == 1 && json_is_string(json_object_get(v, "\x01html")))
+            return json_string_length(json_object_get(v, "\x01html")) > 0;
+        return json_object_size(v) > 0;
     default: return false;
     }
+}
+
+// v's Go type name, the set's when there is one.
+static const char *
+s_tname(const fw_tmpl_set_t *set, const json_t *v)
+{
+    return set ? fw_tmpl_set_type_name(set, v) : fw_tmpl_type_name(v);
 }
 
 static int
@@ -71,7 +81,7 @@ s_keycmp(const void *a, const void *b)
 }
 
 void
-fw_tmpl_print(fw_tmpl_buf_t *b, const json_t *v)
+fw_tmpl_print(const fw_tmpl_set_t *set, fw_tmpl_buf_t *b, const json_t *v)
 {
     char num[64];
     if (!v) {
@@ -93,7 +103,7 @@ fw_tmpl_print(fw_tmpl_buf_t *b, const json_t *v)
         for (size_t i = 0; i < json_array_size(v); i++) {
             if (i)
                 s_adds(b, " ");
-            fw_tmpl_print(b, json_array_get(v, i));
+            fw_tmpl_print(set, b, json_array_get(v, i));
         }
         s_adds(b, "]");
         break;
@@ -102,15 +112,26 @@ fw_tmpl_print(fw_tmpl_buf_t *b, const json_t *v)
         json_t *pn = json_object_get(v, "Name"), *pv = json_object_get(v, "Value");
         json_t *safe = json_object_get(v, "\x01html");
         if (n == 1 && json_is_string(safe)) { // safeHtml's value (html/template's HTML type)
-            fw_tmpl_print(b, safe);
+            fw_tmpl_print(set, b, safe);
+            break;
+        }
+        const struct fw_tmpl_struct *st = set ? fw_tmpl_set_struct_of(set, v) : NULL;
+        if (st) { // a Go struct: its fields' values in declaration order, {a b c}
+            s_adds(b, "{");
+            for (size_t i = 0; i < st->nfields; i++) {
+                if (i)
+                    s_adds(b, " ");
+                fw_tmpl_print(set, b, json_object_get(v, st->fields[i]));
+            }
+            s_adds(b, "}");
             break;
         }
         if (n == 2 && json_is_string(pn) && json_is_string(pv)) {
             // Alertmanager's template.Pair, a Go struct: {name value}
             s_adds(b, "{");
-            fw_tmpl_print(b, pn);
+            fw_tmpl_print(set, b, pn);
             s_adds(b, " ");
-            fw_tmpl_print(b, pv);
+            fw_tmpl_print(set, b, pv);
             s_adds(b, "}");
             break;
         }
@@ -125,7 +146,7 @@ fw_tmpl_print(fw_tmpl_buf_t *b, const json_t *v)
                 s_adds(b, " ");
             s_adds(b, keys[i]);
             s_adds(b, ":");
-            fw_tmpl_print(b, json_object_get(v, keys[i]));
+            fw_tmpl_print(set, b, json_object_get(v, keys[i]));
         }
         s_adds(b, "]");
         free(keys);
@@ -161,7 +182,7 @@ s_pad(fw_tmpl_buf_t *b, const char *s, size_t n, int width, bool minus, bool zer
 }
 
 static void
-s_bad_verb(fw_tmpl_buf_t *b, char verb, const json_t *v)
+s_bad_verb(const fw_tmpl_set_t *set, fw_tmpl_buf_t *b, char verb, const json_t *v)
 {
     char head[8];
     snprintf(head, sizeof(head), "%%!%c(", verb);
@@ -170,9 +191,9 @@ s_bad_verb(fw_tmpl_buf_t *b, char verb, const json_t *v)
         s_adds(b, "<nil>)");
         return;
     }
-    s_adds(b, fw_tmpl_type_name(v));
+    s_adds(b, s_tname(set, v));
     s_adds(b, "=");
-    fw_tmpl_print(b, v);
+    fw_tmpl_print(set, b, v);
     s_adds(b, ")");
 }
 
@@ -201,10 +222,50 @@ s_quote(fw_tmpl_buf_t *b, const char *s, size_t n)
     s_adds(b, "\"");
 }
 
+// fmt's argNumber: an explicit argument index "[n]" at *pp moves *ai (0 when there is none,
+// 1 when found and good, -1 when bad: BADINDEX).
+static int
+s_arg_index(const char **pp, size_t *ai, size_t nargs, bool *reordered)
+{
+    const char *p = *pp;
+    if (*p != '[')
+        return 0;
+    *reordered = true;
+    const char *close = strchr(p, ']');
+    if (!close || !p[1] || !p[2]) {
+        *pp = p + 1;
+        return -1;
+    }
+    long n = 0;
+    const char *q = p + 1;
+    while (q < close && isdigit((unsigned char)*q) && n < 1000000)
+        n = n * 10 + (*q++ - '0');
+    *pp = close + 1;
+    if (q != close || q == p + 1 || n < 1 || (size_t)n > nargs)
+        return -1;
+    *ai = (size_t)n - 1;
+    return 1;
+}
+
+// fmt's intFromArg: a '*' width or precision from args[*ai] (an int), else false.
+static bool
+s_star(json_t *const *args, size_t nargs, size_t *ai, int *out)
+{
+    if (*ai >= nargs)
+        return false;
+    const json_t *v = args[(*ai)++];
+    if (!json_is_integer(v) || json_integer_value(v) > 1000000 || json_integer_value(v) < -1000000)
+        return false;
+    *out = (int)json_integer_value(v);
+    return true;
+}
+
 void
-fw_tmpl_sprintf(fw_tmpl_buf_t *b, const char *fmt, json_t *const *args, size_t nargs)
+fw_tmpl_sprintf(const fw_tmpl_set_t *set, fw_tmpl_buf_t *b, const char *fmt, json_t *const *args,
+                size_t nargs)
 {
     size_t ai = 0;
+    bool reordered = false;
     s_adds(b, "");
     for (const char *p = fmt; *p;) {
         if (*p != '%') {
@@ -231,20 +292,55 @@ fw_tmpl_sprintf(fw_tmpl_buf_t *b, const char *fmt, json_t *const *args, size_t n
                 break;
         }
         int width = -1, prec = -1;
-        if (isdigit((unsigned char)*p)) {
+        // fmt's doPrintf: [n] before a width, a precision or the verb; '*' takes an int
+        int idx = s_arg_index(&p, &ai, nargs, &reordered);
+        bool good = idx >= 0, after = idx > 0;
+        if (*p == '*') {
+            p++;
+            if (!s_star(args, nargs, &ai, &width)) {
+                s_adds(b, "%!(BADWIDTH)");
+                width = -1;
+            } else if (width < 0) {
+                width = -width > 10000 ? 10000 : -width;
+                minus = true;
+                zero = false;
+            } else if (width > 10000) {
+                width = 10000;
+            }
+            after = false;
+        } else if (isdigit((unsigned char)*p)) {
             width = 0;
             while (isdigit((unsigned char)*p) && width < 10000)
                 width = width * 10 + (*p++ - '0');
             while (isdigit((unsigned char)*p))
                 p++;
+            good = good && !after; // "%[3]2d"
         }
-        if (*p == '.') {
+        if (*p == '.' && p[1]) {
             p++;
+            good = good && !after; // "%[3].2d"
+            idx = s_arg_index(&p, &ai, nargs, &reordered);
+            good = good && idx >= 0;
+            after = idx > 0;
             prec = 0;
-            while (isdigit((unsigned char)*p) && prec < 10000)
-                prec = prec * 10 + (*p++ - '0');
-            while (isdigit((unsigned char)*p))
+            if (*p == '*') {
                 p++;
+                if (!s_star(args, nargs, &ai, &prec) || prec < 0) {
+                    s_adds(b, "%!(BADPREC)");
+                    prec = -1;
+                }
+                prec = prec > 10000 ? 10000 : prec;
+                after = false;
+            } else {
+                while (isdigit((unsigned char)*p) && prec < 10000)
+                    prec = prec * 10 + (*p++ - '0');
+                while (isdigit((unsigned char)*p))
+                    p++;
+            }
+        }
+        if (!after) {
+            idx = s_arg_index(&p, &ai, nargs, &reordered);
+            good = good && idx >= 0;
         }
         char verb = *p;
         if (!verb) {
@@ -254,6 +350,12 @@ fw_tmpl_sprintf(fw_tmpl_buf_t *b, const char *fmt, json_t *const *args, size_t n
         p++;
         if (verb == '%') {
             s_adds(b, "%");
+            continue;
+        }
+        if (!good) {
+            char m[24];
+            snprintf(m, sizeof(m), "%%!%c(BADINDEX)", verb);
+            s_adds(b, m);
             continue;
         }
         if (ai >= nargs) {
@@ -278,7 +380,7 @@ fw_tmpl_sprintf(fw_tmpl_buf_t *b, const char *fmt, json_t *const *args, size_t n
             } else if (!v || json_is_null(v)) {
                 s_adds(&t, "<nil>");
             } else {
-                fw_tmpl_print(&t, v);
+                fw_tmpl_print(set, &t, v);
             }
             break;
         case 's':
@@ -287,14 +389,14 @@ fw_tmpl_sprintf(fw_tmpl_buf_t *b, const char *fmt, json_t *const *args, size_t n
                 if (verb == 'q' && is_str)
                     s_quote(&t, json_string_value(v), json_string_length(v));
                 else
-                    fw_tmpl_print(&t, v);
+                    fw_tmpl_print(set, &t, v);
                 if (prec >= 0 && verb == 's' && t.len > (size_t)prec)
                     t.len = (size_t)prec; // bytes, not runes: close enough for ASCII
             } else if (verb == 'q' && is_int) {
                 snprintf(num, sizeof(num), "'%c'", (int)json_integer_value(v));
                 s_adds(&t, num);
             } else {
-                s_bad_verb(&t, verb, v);
+                s_bad_verb(set, &t, verb, v);
             }
             break;
         case 'd':
@@ -339,7 +441,7 @@ fw_tmpl_sprintf(fw_tmpl_buf_t *b, const char *fmt, json_t *const *args, size_t n
                     s_adds(&t, num);
                 }
             } else {
-                s_bad_verb(&t, verb, v);
+                s_bad_verb(set, &t, verb, v);
             }
             break;
         case 'f':
@@ -373,22 +475,22 @@ fw_tmpl_sprintf(fw_tmpl_buf_t *b, const char *fmt, json_t *const *args, size_t n
                     free(big);
                 }
             } else {
-                s_bad_verb(&t, verb, v);
+                s_bad_verb(set, &t, verb, v);
             }
             break;
         case 't':
             if (json_is_boolean(v))
                 s_adds(&t, json_is_true(v) ? "true" : "false");
             else
-                s_bad_verb(&t, verb, v);
+                s_bad_verb(set, &t, verb, v);
             break;
-        case 'T': s_adds(&t, !v || json_is_null(v) ? "<nil>" : fw_tmpl_type_name(v)); break;
-        default: s_bad_verb(&t, verb, v);
+        case 'T': s_adds(&t, !v || json_is_null(v) ? "<nil>" : s_tname(set, v)); break;
+        default: s_bad_verb(set, &t, verb, v);
         }
         s_pad(b, t.s ? t.s : "", t.len, width, minus, zero && verb != 's' && verb != 'v');
         free(t.s);
     }
-    if (ai < nargs) {
+    if (ai < nargs && !reordered) {
         s_adds(b, "%!(EXTRA ");
         for (size_t i = ai; i < nargs; i++) {
             if (i > ai)
@@ -397,16 +499,17 @@ fw_tmpl_sprintf(fw_tmpl_buf_t *b, const char *fmt, json_t *const *args, size_t n
                 s_adds(b, "<nil>");
                 continue;
             }
-            s_adds(b, fw_tmpl_type_name(args[i]));
+            s_adds(b, s_tname(set, args[i]));
             s_adds(b, "=");
-            fw_tmpl_print(b, args[i]);
+            fw_tmpl_print(set, b, args[i]);
         }
         s_adds(b, ")");
     }
 }
 
 void
-fw_tmpl_sprint(fw_tmpl_buf_t *b, json_t *const *args, size_t nargs, bool ln)
+fw_tmpl_sprint(const fw_tmpl_set_t *set, fw_tmpl_buf_t *b, json_t *const *args, size_t nargs,
+               bool ln)
 {
     s_adds(b, "");
     for (size_t i = 0; i < nargs; i++) {
@@ -416,7 +519,7 @@ fw_tmpl_sprint(fw_tmpl_buf_t *b, json_t *const *args, size_t nargs, bool ln)
         if (!args[i] || json_is_null(args[i]))
             s_adds(b, "<nil>");
         else
-            fw_tmpl_print(b, args[i]);
+            fw_tmpl_print(set, b, args[i]);
     }
     if (ln)
         s_adds(b, "\n");
@@ -442,26 +545,48 @@ S_FN(s_not)
     return 0;
 }
 
-// Go's eq/lt on basic kinds: -2 incompatible, -3 invalid type, else -1/0/1 (2: unordered NaN).
+// safeHtml's template.HTML is a Go string: its text, else v.
+static const json_t *
+s_unsafe(const json_t *v)
+{
+    const json_t *s =
+        json_is_object(v) && json_object_size(v) == 1 ? json_object_get(v, "\x01html") : NULL;
+    return s ? s : v;
+}
+
+// Go's basicKind: 0 for the kinds it cannot compare (nil, slices, maps, structs).
+static int
+s_kind(const json_t *v)
+{
+    v = s_unsafe(v);
+    return json_is_boolean(v)   ? 1
+           : json_is_integer(v) ? 2
+           : json_is_real(v)    ? 3
+           : json_is_string(v)  ? 4
+                                : 0;
+}
+
+// Go 1.19's eq/lt: -2 incompatible, -3 invalid type, else -1/0/1 (2: unordered NaN). lt
+// refuses a non-basic operand before it compares kinds; eq lets nil equal only nil and
+// refuses two values of different kinds.
 static int
 s_cmp(const json_t *x, const json_t *y, bool ordered)
 {
+    int kx = s_kind(x), ky = s_kind(y);
     bool xn = !x || json_is_null(x), yn = !y || json_is_null(y);
-    if (xn || yn)
-        return ordered ? -3 : (xn && yn ? 0 : 1);
-    if (json_is_array(x) || json_is_object(x) || json_is_array(y) || json_is_object(y))
+    if (ordered && (!kx || !ky))
         return -3;
-    if (json_is_boolean(x) || json_is_boolean(y)) {
+    if (kx != ky)
+        return ordered || (!xn && !yn) ? -2 : 1;
+    if (!kx) // Go: nil against nil or a value; two non-nil composites are not comparable
+        return xn || yn ? (xn && yn ? 0 : 1) : -4;
+    if (kx == 1) {
         if (ordered)
             return -3;
-        if (!json_is_boolean(x) || !json_is_boolean(y))
-            return -2;
         return json_is_true(x) == json_is_true(y) ? 0 : 1;
     }
-    if (json_is_string(x) != json_is_string(y) || json_is_integer(x) != json_is_integer(y))
-        return -2;
-    if (json_is_string(x)) {
-        int c = strcmp(json_string_value(x), json_string_value(y));
+    if (kx == 4) {
+        int c = strcmp(json_string_value(s_unsafe(x)), json_string_value(s_unsafe(y)));
         return c < 0 ? -1 : c > 0;
     }
     if (json_is_integer(x)) {
@@ -472,22 +597,42 @@ s_cmp(const json_t *x, const json_t *y, bool ordered)
     return p < q ? -1 : p > q ? 1 : p == q ? 0 : 2;
 }
 
+// -4: Go's eq on two slices, maps or structs, naming them (x of the first, y the other)
 static int
-s_cmp_err(int c, char *e, size_t es)
+s_cmp_err(const fw_tmpl_set_t *set, int c, const json_t *x, const json_t *y, char *e, size_t es)
 {
-    snprintf(e, es, "%s",
-             c == -2 ? "incompatible types for comparison" : "invalid type for comparison");
+    if (c != -4 || !set) {
+        snprintf(e, es, "%s",
+                 c == -2 ? "incompatible types for comparison" : "invalid type for comparison");
+        return -1;
+    }
+    fw_tmpl_buf_t px = {0}, py = {0};
+    fw_tmpl_print(set, &px, x);
+    fw_tmpl_print(set, &py, y);
+    fw_tmpl_buf_add(&px, "", 0);
+    fw_tmpl_buf_add(&py, "", 0);
+    if (json_typeof(x) != json_typeof(y)) // Go's canCompare: kinds differ
+        snprintf(e, es, "non-comparable types %s: %s, %s: %s", px.s, fw_tmpl_set_type_name(set, x),
+                 fw_tmpl_set_type_name(set, y), py.s);
+    else
+        snprintf(e, es, "non-comparable type %s: %s", py.s, fw_tmpl_set_type_name(set, y));
+    free(px.s);
+    free(py.s);
     return -1;
 }
 
 S_FN(s_eq)
 {
     (void)user;
+    if (n < 2) {
+        snprintf(e, es, "missing argument for comparison");
+        return -1;
+    }
     bool any = false;
     for (size_t i = 1; i < n && !any; i++) {
         int c = s_cmp(a[0], a[i], false);
         if (c <= -2)
-            return s_cmp_err(c, e, es);
+            return s_cmp_err(user, c, a[0], a[i], e, es);
         any = c == 0;
     }
     *res = json_boolean(any);
@@ -496,10 +641,10 @@ S_FN(s_eq)
 
 S_FN(s_ne)
 {
-    (void)user, (void)n;
+    (void)n;
     int c = s_cmp(a[0], a[1], false);
     if (c <= -2)
-        return s_cmp_err(c, e, es);
+        return s_cmp_err(user, c, a[0], a[1], e, es);
     *res = json_boolean(c != 0);
     return 0;
 }
@@ -509,7 +654,7 @@ s_order(json_t *const *a, json_t **res, char *e, size_t es, int want)
 {
     int c = s_cmp(a[0], a[1], true);
     if (c <= -2)
-        return s_cmp_err(c, e, es);
+        return s_cmp_err(NULL, c, a[0], a[1], e, es);
     bool r = want == 0   ? c == -1
              : want == 1 ? (c == -1 || c == 0)
              : want == 2 ? c == 1
@@ -541,19 +686,26 @@ S_FN(s_ge)
 
 S_FN(s_len)
 {
-    (void)user, (void)n;
-    const json_t *v = a[0];
+    (void)n;
+    const json_t *v = s_unsafe(a[0]);
+    if (fw_tmpl_set_struct_of(user, v)) {
+        snprintf(e, es, "len of type %s", fw_tmpl_set_type_name(user, v));
+        return -1;
+    }
     if (json_is_string(v))
         *res = json_integer((json_int_t)json_string_length(v));
     else if (json_is_array(v))
         *res = json_integer((json_int_t)json_array_size(v));
     else if (json_is_object(v))
         *res = json_integer((json_int_t)json_object_size(v));
-    else if (!v || json_is_null(v)) {
+    else if (!v) { // Go: no value at all (a nil literal, a missing key)
+        snprintf(e, es, "reflect: call of reflect.Value.Type on zero Value");
+        return -1;
+    } else if (json_is_null(v)) {
         snprintf(e, es, "len of nil pointer");
         return -1;
     } else {
-        snprintf(e, es, "len of type %s", fw_tmpl_type_name(v));
+        snprintf(e, es, "len of type %s", fw_tmpl_set_type_name(user, v));
         return -1;
     }
     return 0;
@@ -586,8 +738,13 @@ S_FN(s_index)
             if (s_int_arg(a[i], &k, e, es) < 0)
                 return -1;
             size_t len = json_is_array(v) ? json_array_size(v) : json_string_length(v);
-            if (k < 0 || (size_t)k >= len) {
+            if (k < 0 || (size_t)k > len) {
                 snprintf(e, es, "index out of range: %lld", k);
+                return -1;
+            }
+            if ((size_t)k == len) { // Go's indexArg lets the length through to reflect
+                snprintf(e, es, "reflect: %s index out of range",
+                         json_is_string(v) ? "string" : "slice");
                 return -1;
             }
             if (json_is_string(v)) {
@@ -595,9 +752,14 @@ S_FN(s_index)
                 return 0;
             }
             v = json_array_get(v, (size_t)k);
-        } else if (json_is_object(v)) {
+        } else if (json_is_object(v) && !fw_tmpl_set_struct_of(user, v)) {
+            if (!a[i] || json_is_null(a[i])) {
+                snprintf(e, es, "value is nil; should be of type string");
+                return -1;
+            }
             if (!json_is_string(a[i])) {
-                snprintf(e, es, "value has type %s; should be string", fw_tmpl_type_name(a[i]));
+                snprintf(e, es, "value has type %s; should be string",
+                         fw_tmpl_set_type_name(user, a[i]));
                 return -1;
             }
             json_t *next = json_object_get(v, json_string_value(a[i]));
@@ -608,7 +770,7 @@ S_FN(s_index)
             }
             v = next;
         } else {
-            snprintf(e, es, "can't index item of type %s", fw_tmpl_type_name(v));
+            snprintf(e, es, "can't index item of type %s", fw_tmpl_set_type_name(user, v));
             return -1;
         }
     }
@@ -618,19 +780,23 @@ S_FN(s_index)
 
 S_FN(s_slice)
 {
-    (void)user;
     json_t *v = a[0];
-    if (!json_is_array(v) && !json_is_string(v)) {
-        snprintf(e, es, "can't slice item of type %s", fw_tmpl_type_name(v));
+    // Go 1.19's slice(): its checks in its order
+    if (!v || json_is_null(v)) {
+        snprintf(e, es, "slice of untyped nil");
         return -1;
     }
-    size_t len = json_is_array(v) ? json_array_size(v) : json_string_length(v);
-    long long idx[3] = {0, (long long)len, (long long)len};
     if (n > 4 || (n == 4 && json_is_string(v))) {
         snprintf(e, es, n > 4 ? "too many slice indexes: %zu" : "cannot 3-index slice a string",
                  n - 1);
         return -1;
     }
+    if (!json_is_array(v) && !json_is_string(v)) {
+        snprintf(e, es, "can't slice item of type %s", fw_tmpl_set_type_name(user, v));
+        return -1;
+    }
+    size_t len = json_is_array(v) ? json_array_size(v) : json_string_length(v);
+    long long idx[3] = {0, (long long)len, (long long)len};
     for (size_t i = 1; i < n; i++) {
         if (s_int_arg(a[i], &idx[i - 1], e, es) < 0)
             return -1;
@@ -639,8 +805,9 @@ S_FN(s_slice)
             return -1;
         }
     }
-    if (idx[0] > idx[1]) {
-        snprintf(e, es, "invalid slice index: %lld > %lld", idx[0], idx[1]);
+    if (idx[0] > idx[1] || (n == 4 && idx[1] > idx[2])) {
+        snprintf(e, es, "invalid slice index: %lld > %lld", idx[0] > idx[1] ? idx[0] : idx[1],
+                 idx[0] > idx[1] ? idx[1] : idx[2]);
         return -1;
     }
     if (json_is_string(v)) {
@@ -658,7 +825,7 @@ S_FN(s_print)
 {
     (void)user, (void)e, (void)es;
     fw_tmpl_buf_t b = {0};
-    fw_tmpl_sprint(&b, a, n, false);
+    fw_tmpl_sprint(user, &b, a, n, false);
     *res = s_take(&b);
     return 0;
 }
@@ -667,7 +834,7 @@ S_FN(s_println)
 {
     (void)user, (void)e, (void)es;
     fw_tmpl_buf_t b = {0};
-    fw_tmpl_sprint(&b, a, n, true);
+    fw_tmpl_sprint(user, &b, a, n, true);
     *res = s_take(&b);
     return 0;
 }
@@ -680,28 +847,36 @@ S_FN(s_printf)
         return -1;
     }
     fw_tmpl_buf_t b = {0};
-    fw_tmpl_sprintf(&b, json_string_value(a[0]), a + 1, n - 1);
+    fw_tmpl_sprintf(user, &b, json_string_value(a[0]), a + 1, n - 1);
     *res = s_take(&b);
     return 0;
 }
 
 // html, js, urlquery: Go's evalArgs (a lone string as is, else Sprint), then the escaper.
 static char *
-s_joined(json_t *const *a, size_t n)
+s_joined(const fw_tmpl_set_t *set, json_t *const *a, size_t n)
 {
     fw_tmpl_buf_t b = {0};
-    if (n == 1 && json_is_string(a[0]))
+    if (n == 1 && json_is_string(a[0])) {
         fw_tmpl_buf_add(&b, json_string_value(a[0]), json_string_length(a[0]));
-    else
-        fw_tmpl_sprint(&b, a, n, false);
+    } else {
+        // Go's printableValue: a nil is "<no value>" here (fmt would print <nil>)
+        json_t **v = fw_calloc(n + 1, sizeof(json_t *));
+        for (size_t i = 0; i < n; i++)
+            v[i] = !a[i] || json_is_null(a[i]) ? json_string("<no value>") : json_incref(a[i]);
+        fw_tmpl_sprint(set, &b, v, n, false);
+        for (size_t i = 0; i < n; i++)
+            json_decref(v[i]);
+        free(v);
+    }
     fw_tmpl_buf_add(&b, "", 0);
     return b.s;
 }
 
 S_FN(s_html)
 {
-    (void)user, (void)e, (void)es;
-    char *s = s_joined(a, n);
+    (void)e, (void)es;
+    char *s = s_joined(user, a, n);
     fw_tmpl_buf_t b = {0};
     s_adds(&b, "");
     for (const char *p = s; *p; p++) {
@@ -721,8 +896,8 @@ S_FN(s_html)
 
 S_FN(s_js)
 {
-    (void)user, (void)e, (void)es;
-    char *s = s_joined(a, n);
+    (void)e, (void)es;
+    char *s = s_joined(user, a, n);
     struct fw_json_out b = {0};
     fw_json_out_esc(&b, s, strlen(s), FW_JSON_OUT_GOJS); // Go's JSEscapeString
     free(s);
@@ -733,8 +908,8 @@ S_FN(s_js)
 
 S_FN(s_urlquery)
 {
-    (void)user, (void)e, (void)es;
-    char *s = s_joined(a, n);
+    (void)e, (void)es;
+    char *s = s_joined(user, a, n);
     fw_tmpl_buf_t b = {0};
     s_adds(&b, "");
     char esc[4];
@@ -758,19 +933,19 @@ void
 fw_tmpl_funcs_builtin(fw_tmpl_set_t *set)
 {
     fw_tmpl_set_func(set, "not", s_not, NULL, 1, 1);
-    fw_tmpl_set_func(set, "eq", s_eq, NULL, 2, -1); // Go: want at least 1 (arg1 is required)
-    fw_tmpl_set_func(set, "ne", s_ne, NULL, 2, 2);
+    fw_tmpl_set_func(set, "eq", s_eq, set, 1, -1); // Go: arg1 is required, then s_eq
+    fw_tmpl_set_func(set, "ne", s_ne, set, 2, 2);
     fw_tmpl_set_func(set, "lt", s_lt, NULL, 2, 2);
     fw_tmpl_set_func(set, "le", s_le, NULL, 2, 2);
     fw_tmpl_set_func(set, "gt", s_gt, NULL, 2, 2);
     fw_tmpl_set_func(set, "ge", s_ge, NULL, 2, 2);
-    fw_tmpl_set_func(set, "len", s_len, NULL, 1, 1);
+    fw_tmpl_set_func(set, "len", s_len, set, 1, 1);
     fw_tmpl_set_func(set, "index", s_index, set, 1, -1);
-    fw_tmpl_set_func(set, "slice", s_slice, NULL, 1, -1);
-    fw_tmpl_set_func(set, "print", s_print, NULL, 0, -1);
-    fw_tmpl_set_func(set, "println", s_println, NULL, 0, -1);
-    fw_tmpl_set_func(set, "printf", s_printf, NULL, 1, -1);
-    fw_tmpl_set_func(set, "html", s_html, NULL, 0, -1);
-    fw_tmpl_set_func(set, "js", s_js, NULL, 0, -1);
-    fw_tmpl_set_func(set, "urlquery", s_urlquery, NULL, 0, -1);
+    fw_tmpl_set_func(set, "slice", s_slice, set, 1, -1);
+    fw_tmpl_set_func(set, "print", s_print, set, 0, -1);
+    fw_tmpl_set_func(set, "println", s_println, set, 0, -1);
+    fw_tmpl_set_func(set, "printf", s_printf, set, 1, -1);
+    fw_tmpl_set_func(set, "html", s_html, set, 0, -1);
+    fw_tmpl_set_func(set, "js", s_js, set, 0, -1);
+    fw_tmpl_set_func(set, "urlquery", s_urlquery, set, 0, -1);
 }

@@ -114,6 +114,8 @@ int fw_tmpl_parse_trees(const fw_tmpl_set_t *set, const char *name, const char *
                         struct fw_tmpl_tree **trees, fw_err_t *err);
 void fw_tmpl_trees_free(struct fw_tmpl_tree *t);
 void fw_tmpl_list_free(struct fw_tmpl_node *n);
+// Go's IsEmptyTree: only white-space text (an empty definition another may replace).
+bool fw_tmpl_list_empty(const struct fw_tmpl_node *n);
 void fw_tmpl_pipe_free(struct fw_tmpl_pipe *pp);
 void fw_tmpl_arg_free(struct fw_tmpl_arg *a);
 // Decode a Go string, raw string or character literal (quotes included) into out: 0, or -1
@@ -125,14 +127,23 @@ bool fw_tmpl_is_builtin(const char *name);
 const struct fw_tmpl_func *fw_tmpl_func_find(const fw_tmpl_set_t *set, const char *name,
                                              bool method);
 
-// Go's %v of a value appended to a growing buffer; truthiness; type name for errors.
+// Go's %v of a value appended to a growing buffer (set: its structs print as Go's, {a b}; may
+// be NULL); truthiness; type name for errors.
 void fw_tmpl_buf_add(fw_tmpl_buf_t *b, const char *s, size_t n);
-void fw_tmpl_print(fw_tmpl_buf_t *b, const json_t *v);
+void fw_tmpl_print(const fw_tmpl_set_t *set, fw_tmpl_buf_t *b, const json_t *v);
 const char *fw_tmpl_type_name(const json_t *v);
+// v's Go type name in set's data: its declared structs (fw_tmpl_set_struct) and slices of them,
+// safeHtml's template.HTML, and with Alertmanager's (a map name set) []string for string
+// arrays; else fw_tmpl_type_name. Static storage.
+const char *fw_tmpl_set_type_name(const fw_tmpl_set_t *set, const json_t *v);
+// The struct type v is in set (fw_tmpl_set_struct: an object with exactly its fields), or NULL.
+const struct fw_tmpl_struct *fw_tmpl_set_struct_of(const fw_tmpl_set_t *set, const json_t *v);
 bool fw_tmpl_truth(const json_t *v);
-// Go's fmt.Sprintf / Sprint / Sprintln over values.
-void fw_tmpl_sprintf(fw_tmpl_buf_t *b, const char *fmt, json_t *const *args, size_t nargs);
-void fw_tmpl_sprint(fw_tmpl_buf_t *b, json_t *const *args, size_t nargs, bool ln);
+// Go's fmt.Sprintf / Sprint / Sprintln over values (set as for fw_tmpl_print).
+void fw_tmpl_sprintf(const fw_tmpl_set_t *set, fw_tmpl_buf_t *b, const char *fmt,
+                     json_t *const *args, size_t nargs);
+void fw_tmpl_sprint(const fw_tmpl_set_t *set, fw_tmpl_buf_t *b, json_t *const *args, size_t nargs,
+                    bool ln);
 
 // HTML mode: escape s (v printed) for where it lands after out into dst (0), or -1 with err;
 // template text without HTML comments into dst.

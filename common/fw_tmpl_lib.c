@@ -71,7 +71,7 @@ S_FN(s_title)
     bool start = true;
     for (char *p = c; *p; p++) {
         unsigned char ch = (unsigned char)*p;
-        if (isalnum(ch) || ch >= 0x80 || ch == '\'') {
+        if (isalnum(ch) || ch >= 0x80 || ch == '\'' || ch == '_') { // '_' joins words
             *p = (char)(start ? toupper(ch) : user ? tolower(ch) : ch);
             start = false;
         } else {
@@ -684,11 +684,11 @@ S_FN(s_m_remove)
         return 1;
     if (n != 2) {
         snprintf(e, es, "wrong number of args for Remove: want 1 got %zu", n - 1);
-        return -1;
+        return -2;
     }
     if (!json_is_array(a[1])) {
         snprintf(e, es, "wrong type for value; expected []string; got %s", fw_tmpl_type_name(a[1]));
-        return -1;
+        return -2;
     }
     json_t *out = json_deep_copy(a[0]);
     for (size_t i = 0; i < json_array_size(a[1]); i++) {

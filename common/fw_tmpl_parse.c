@@ -32,6 +32,7 @@ typedef enum {
     T_DECLARE,
     T_ASSIGN,
     T_COMMA,
+    T_PUNCT, // any other printable ASCII: Go's itemChar, refused by the parser
     T_KEYWORD,
 } s_tok_kind_t;
 
@@ -218,6 +219,10 @@ s_lex(s_p_t *p, s_tok_t *t)
                 for (int w = 0; s_keywords[w]; w++)
                     if (s_tok_is(p, t, s_keywords[w]))
                         t->kind = T_KEYWORD;
+            break;
+        }
+        if (c > ' ' && c < 0x7f) {
+            t->kind = T_PUNCT;
             break;
         }
         s_fail(p, p->i, "unrecognized character in action: U+%04X", (unsigned char)c);
@@ -488,6 +493,10 @@ s_pipeline(s_p_t *p, const char *context, bool in_paren)
                     return NULL;
                 }
             }
+            // Go's pipeline(): a declared variable is in scope from its own commands on
+            // ({{$x := f $x}} parses; executing it finds $x undefined)
+            for (int i = 0; pp->decl && i < pp->nvars; i++)
+                s_var_push(p, pp->vars[i]);
         } else {
             p->i = save; // re-read from the variable
             p->has_peek = false;
@@ -552,8 +561,9 @@ s_pipeline(s_p_t *p, const char *context, bool in_paren)
             s_fail(p, t.start, "unexpected right paren");
         else if (t.kind == T_RDELIM)
             s_fail(p, t.start, "unclosed left paren");
-        else
-            s_fail(p, t.start, "unexpected %s in %s", s_tok_desc(p, &t, buf, sizeof(buf)), context);
+        else // Go's command() names what follows an operand "operand"
+            s_fail(p, t.start, "unexpected %s in %s", s_tok_desc(p, &t, buf, sizeof(buf)),
+                   cmd.nargs > 0 ? "operand" : context);
     fail_cmd:
         for (int a = 0; a < cmd.nargs; a++)
             fw_tmpl_arg_free(&cmd.args[a]);
@@ -572,9 +582,6 @@ s_pipeline(s_p_t *p, const char *context, bool in_paren)
         fw_tmpl_pipe_free(pp);
         return NULL;
     }
-    if (pp->decl)
-        for (int i = 0; i < pp->nvars; i++)
-            s_var_push(p, pp->vars[i]);
     return pp;
 }
 
@@ -648,6 +655,15 @@ out:
 }
 
 // {{template "name" [pipeline]}} / {{block "name" pipeline}}...{{end}}
+// A define not yet given its parse's source (fw_tmpl_trees_free needs that).
+static void
+s_def_free(struct fw_tmpl_tree *tr)
+{
+    fw_tmpl_list_free(tr->root);
+    free(tr->name);
+    free(tr);
+}
+
 // The body of a {{define}} or {{block}} up to its {{end}}, as a new template named name
 // (taken): its own variable scope starting with "$".
 static void
@@ -667,6 +683,21 @@ s_define_body(s_p_t *p, char *name)
     struct fw_tmpl_tree *tr = fw_calloc(1, sizeof(*tr));
     tr->name = name;
     tr->root = body;
+    // Go's Tree.add: within one parse, an empty body yields to a non-empty one and a second
+    // non-empty body is an error (across parses the later one wins, fw_tmpl_parse)
+    for (size_t i = 0; i < p->ndefs; i++) {
+        if (strcmp(p->defs[i]->name, name) != 0)
+            continue;
+        if (!fw_tmpl_list_empty(p->defs[i]->root) && !fw_tmpl_list_empty(body)) {
+            s_fail(p, end_pos, "template: multiple definition of template \"%s\"", name);
+        } else if (fw_tmpl_list_empty(p->defs[i]->root)) {
+            struct fw_tmpl_tree *old = p->defs[i];
+            p->defs[i] = tr;
+            tr = old;
+        }
+        s_def_free(tr);
+        return;
+    }
     fw_mem_grow((void **)&p->defs, &p->capdefs, p->ndefs + 1, sizeof(*p->defs));
     p->defs[p->ndefs++] = tr;
 }

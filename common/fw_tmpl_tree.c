@@ -130,6 +130,19 @@ fw_tmpl_pipe_free(struct fw_tmpl_pipe *pp)
     free(pp);
 }
 
+bool
+fw_tmpl_list_empty(const struct fw_tmpl_node *n)
+{
+    for (; n; n = n->next) {
+        if (n->kind != FW_TMPL_NODE_TEXT)
+            return false;
+        for (size_t i = 0; i < n->len; i++)
+            if (!strchr(" \t\r\n", n->text[i]))
+                return false;
+    }
+    return true;
+}
+
 void
 fw_tmpl_list_free(struct fw_tmpl_node *n)
 {
