@@ -5,13 +5,18 @@
     prometheus template/template.go (humanize*, first, label, value, ...).
 */
 #include <ctype.h>
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <wctype.h>
 
+#include "fw_labels.h"
 #include "fw_mem.h"
 #include "fw_regex.h"
 #include "fw_tmpl_int.h"
@@ -32,31 +37,92 @@ s_str(const json_t *v, const char **out, char *e, size_t es)
 
 // ---- strings ----
 
-// toUpper and toLower: the string with each ASCII letter mapped by to.
+// Go's unicode.ToUpper and ToLower are Unicode's simple case mappings, which glibc's C.UTF-8
+// locale carries whole (towupper_l): the locale is made once, read-only after, and shared by
+// every thread. Without it (newlocale failed) only ASCII letters are mapped.
+static locale_t s_utf8_locale;
+static pthread_once_t s_utf8_once = PTHREAD_ONCE_INIT;
+
+static void
+s_utf8_init(void)
+{
+    s_utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+// The code point at *p, which moves past it; U+FFFD for a byte that starts no valid sequence
+// (Go's utf8.RuneError, one byte), as strings.Map reads a string.
+static uint32_t
+s_utf8_next(const unsigned char **p)
+{
+    const unsigned char *s = *p;
+    uint32_t cp;
+    size_t n;
+    if (s[0] < 0x80) {
+        *p = s + 1;
+        return s[0];
+    } else if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        cp = s[0] & 0x1fu, n = 2;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        cp = s[0] & 0x0fu, n = 3;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        cp = s[0] & 0x07u, n = 4;
+    } else {
+        *p = s + 1;
+        return 0xfffd;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            *p = s + 1;
+            return 0xfffd;
+        }
+        cp = cp << 6 | (s[i] & 0x3fu);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
+        *p = s + 1;
+        return 0xfffd;
+    }
+    *p = s + n;
+    return cp;
+}
+
+// toUpper and toLower (strings.ToUpper, strings.ToLower): each code point mapped.
 static int
-s_map_case(json_t *a, json_t **res, char *e, size_t es, int (*to)(int))
+s_map_case(json_t *a, json_t **res, char *e, size_t es, bool upper)
 {
     const char *s;
     if (s_str(a, &s, e, es) < 0)
         return -1;
-    char *c = fw_strdup(s);
-    for (char *p = c; *p; p++)
-        *p = (char)to((unsigned char)*p);
-    *res = json_string_nocheck(c);
-    free(c);
+    (void)pthread_once(&s_utf8_once, s_utf8_init);
+    size_t len = json_string_length(a);
+    // A byte grows to at most 3 (an invalid one becomes U+FFFD; a 2-byte letter's mapping
+    // can take 3: U+0250 -> U+2C6F).
+    char *out = fw_malloc(len * 3 + 1), *o = out;
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p < end) {
+        uint32_t cp = s_utf8_next(&p);
+        if (s_utf8_locale)
+            cp = (uint32_t)(upper ? towupper_l((wint_t)cp, s_utf8_locale)
+                                  : towlower_l((wint_t)cp, s_utf8_locale));
+        else if (cp < 0x80)
+            cp = (uint32_t)(upper ? toupper((int)cp) : tolower((int)cp));
+        o += fw_utf8_put(cp, o);
+    }
+    *res = json_stringn_nocheck(out, (size_t)(o - out));
+    free(out);
     return 0;
 }
 
 S_FN(s_to_upper)
 {
     (void)user, (void)n;
-    return s_map_case(a[0], res, e, es, toupper);
+    return s_map_case(a[0], res, e, es, true);
 }
 
 S_FN(s_to_lower)
 {
     (void)user, (void)n;
-    return s_map_case(a[0], res, e, es, tolower);
+    return s_map_case(a[0], res, e, es, false);
 }
 
 // title: the first letter of each word upper case; user != NULL also lowers the rest

@@ -462,6 +462,11 @@ START_TEST(test_fw_tmpl_alertmanager_funcs)
     json_t *data;
     fw_tmpl_set_t *set = s_am_set(&data);
     s_am_expect(set, data, "{{ .Status | toUpper }} {{ .Receiver | title }}", "FIRING Team-X");
+    // strings.ToUpper/ToLower map every letter by Unicode's simple mappings (what amtool 0.25
+    // renders): the length in bytes may change (U+017F to S, U+0250 to U+2C6F).
+    s_am_expect(set, data,
+                "{{ toUpper \"ünï ǆ ſ ɐ ß ı straße σς ა\" }}|{{ toLower \"ÜNÏ Ǆ ẞ K İ Σ\" }}",
+                "ÜNÏ Ǆ S Ɐ ß I STRAßE ΣΣ Ა|ünï ǆ ß k i σ");
     s_am_expect(set, data, "{{ .Alerts.Firing | len }}/{{ len .Alerts.Resolved }}", "1/1");
     s_am_expect(set, data, "{{ .CommonLabels.SortedPairs.Values | join \",\" }}", "LineDown,page");
     s_am_expect(set, data, "{{ .CommonLabels.Names }}", "[alertname severity]");
