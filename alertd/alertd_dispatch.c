@@ -687,13 +687,10 @@ alertd_dispatch_receivers_of(alertd_dispatch_t *self, const struct fw_labels *l)
     const struct alertd_route *routes[S_MAX_ROUTES];
     size_t n = alertd_route_match(self->tree, l, routes, S_MAX_ROUTES);
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        bool dup = false;
-        for (size_t j = 0; j < i; j++)
-            dup = dup || strcmp(routes[j]->receiver, routes[i]->receiver) == 0;
-        if (!dup)
-            json_array_append_new(arr, json_pack("{s:s}", "name", routes[i]->receiver));
-    }
+    // One a matched route, twice when two routes name the same receiver, as Alertmanager's
+    // getAlerts lists them (route.Match, then each route's RouteOpts.Receiver).
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_pack("{s:s}", "name", routes[i]->receiver)); // steals
     return arr;
 }
 

@@ -81,7 +81,8 @@ size_t alertd_dispatch_groups(alertd_dispatch_t *self);
 // however many groups there are.
 size_t alertd_dispatch_visited(alertd_dispatch_t *self);
 
-// The receivers (route receivers) an alert's groups belong to, as a new JSON array of
+// The receivers of the routes an alert matches, in route order, one per route (a receiver
+// two routes name comes twice, as Alertmanager lists it), as a new JSON array of
 // {"name":..}. Used by the API.
 json_t *alertd_dispatch_receivers_of(alertd_dispatch_t *self, const struct fw_labels *l);
 

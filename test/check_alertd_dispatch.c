@@ -291,6 +291,44 @@ START_TEST(test_alertd_dispatch_sibling_routes)
 }
 END_TEST
 
+// GET /api/v2/alerts lists one receiver a matched route, as Alertmanager's getAlerts does
+// (route.Match, then each route's receiver): twice when two routes name the same one.
+START_TEST(test_alertd_dispatch_receivers_of)
+{
+    s_use("route:\n"
+          "  receiver: hook\n"
+          "  routes:\n"
+          "    - matchers: ['env=\"prod\"']\n"
+          "      receiver: pager\n"
+          "      continue: true\n"
+          "    - matchers: ['team=\"db\"']\n"
+          "      receiver: pager\n"
+          "receivers:\n"
+          "  - name: hook\n"
+          "  - name: pager\n",
+          "");
+    static const struct {
+        const char *labels, *want;
+    } cases[] = {
+        {"alertname=X", "hook"},
+        {"alertname=X,env=prod", "pager"},
+        {"alertname=X,env=prod,team=db", "pager,pager"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct fw_labels l = FW_LABELS_INIT;
+        check_util_labels(&l, cases[i].labels);
+        json_t *rcv = alertd_dispatch_receivers_of(s_d, &l);
+        char got[64] = "";
+        for (size_t k = 0; k < json_array_size(rcv); k++)
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", k ? "," : "",
+                     json_string_value(json_object_get(json_array_get(rcv, k), "name")));
+        ck_assert_msg(strcmp(got, cases[i].want) == 0, "%s: %s", cases[i].labels, got);
+        json_decref(rcv);
+        fw_labels_clear(&l);
+    }
+}
+END_TEST
+
 // Alertmanager's per-integration dedup: each config has its own log entry
 // ("<receiver>/<integration>/<index>"), so when one of a receiver's two webhooks failed only
 // that one is sent again at the next flush, and the other is not repeated.
@@ -949,6 +987,7 @@ alertd_dispatch_suite(void)
     tcase_add_test(tc, test_alertd_dispatch_webhook_json_kept);
     tcase_add_test(tc, test_alertd_dispatch_webhook_json_shares_annotations);
     tcase_add_test(tc, test_alertd_dispatch_resend_marked);
+    tcase_add_test(tc, test_alertd_dispatch_receivers_of);
     suite_add_tcase(s, tc);
     TCase *ti = tcase_create("rules");
     tcase_add_test(ti, test_alertd_dispatch_inhibit_rules);
