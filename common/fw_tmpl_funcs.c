@@ -435,7 +435,17 @@ fw_tmpl_sprintf(const fw_tmpl_set_t *set, fw_tmpl_buf_t *b, const char *fmt, jso
                 }
                 s_adds(&t, num);
             } else if (is_str && (verb == 'x' || verb == 'X')) {
-                for (size_t i = 0; i < json_string_length(v); i++) {
+                // fmt's fmtSbx: a precision takes that many bytes; the space flag puts a
+                // space between bytes, and '#' a 0x before each of them then, else once.
+                size_t len = json_string_length(v);
+                if (prec >= 0 && (size_t)prec < len)
+                    len = (size_t)prec;
+                const char *pfx = verb == 'x' ? "0x" : "0X";
+                for (size_t i = 0; i < len; i++) {
+                    if (i > 0 && space)
+                        s_adds(&t, " ");
+                    if (sharp && (space || i == 0))
+                        s_adds(&t, pfx);
                     snprintf(num, sizeof(num), verb == 'x' ? "%02x" : "%02X",
                              (unsigned char)json_string_value(v)[i]);
                     s_adds(&t, num);

@@ -125,27 +125,116 @@ S_FN(s_to_lower)
     return s_map_case(a[0], res, e, es, false);
 }
 
-// title: the first letter of each word upper case; user != NULL also lowers the rest
-// (Alertmanager's cases.Title; Prometheus keeps them, cases.NoLower).
+// cp in title case: its upper case, but for the four Latin digraphs whose title case is a
+// letter of its own (U+01C5 Dz with caron, U+01C8 Lj, U+01CB Nj, U+01F2 Dz).
+static uint32_t
+s_to_title(uint32_t cp)
+{
+    if (cp >= 0x1c4 && cp <= 0x1cc)
+        return 0x1c5 + (cp - 0x1c4) / 3 * 3;
+    if (cp >= 0x1f1 && cp <= 0x1f3)
+        return 0x1f2;
+    if (s_utf8_locale)
+        return (uint32_t)towupper_l((wint_t)cp, s_utf8_locale);
+    return cp < 0x80 ? (uint32_t)toupper((int)cp) : cp;
+}
+
+static uint32_t
+s_to_lower_cp(uint32_t cp)
+{
+    if (s_utf8_locale)
+        return (uint32_t)towlower_l((wint_t)cp, s_utf8_locale);
+    return cp < 0x80 ? (uint32_t)tolower((int)cp) : cp;
+}
+
+// Word break properties as x/text/cases's title caser reads them: a mid-word character (',
+// ., :, U+00B7, U+2019) joins two letters (a second one in a row ends the word); letters,
+// digits, '_' and marks go on; any other ASCII character, white space and punctuation break.
+static bool
+s_mid(uint32_t cp)
+{
+    return cp == '\'' || cp == '.' || cp == ':' || cp == 0xb7 || cp == 0x2019;
+}
+
+static bool
+s_break(uint32_t cp)
+{
+    if (cp < 0x80)
+        return !isalnum((int)cp) && cp != '_' && !s_mid(cp);
+    if (s_mid(cp) || !s_utf8_locale)
+        return false;
+    return iswspace_l((wint_t)cp, s_utf8_locale) || iswpunct_l((wint_t)cp, s_utf8_locale);
+}
+
+// The title case of a word's first letter where it is more than one letter (SpecialCasing's
+// Latin ones: U+00DF sharp s -> Ss, U+0149 -> U+02BC N, U+01F0 -> J U+030C, the ligatures
+// U+FB00-U+FB06), else NULL.
+static const char *
+s_title_full(uint32_t cp)
+{
+    static const char *const lig[] = {"Ff", "Fi", "Fl", "Ffi", "Ffl", "St", "St"};
+    if (cp == 0xdf)
+        return "Ss";
+    if (cp == 0x149)
+        return "\xca\xbcN";
+    if (cp == 0x1f0)
+        return "J\xcc\x8c";
+    return cp >= 0xfb00 && cp <= 0xfb06 ? lig[cp - 0xfb00] : NULL;
+}
+
+// Whether cp has case (a mapping to other letters): what x/text/cases titles or lowers.
+static bool
+s_cased(uint32_t cp)
+{
+    return s_to_title(cp) != cp || s_to_lower_cp(cp) != cp || s_title_full(cp);
+}
+
+// title: each word's first cased letter in title case; user != NULL also lowers the word's
+// other letters (Alertmanager's cases.Title, with a final sigma; Prometheus keeps them,
+// cases.NoLower). Unicode's case mappings as toUpper's; a byte that is no UTF-8 is kept.
 S_FN(s_title)
 {
     (void)n;
     const char *s;
     if (s_str(a[0], &s, e, es) < 0)
         return -1;
-    char *c = fw_strdup(s);
-    bool start = true;
-    for (char *p = c; *p; p++) {
-        unsigned char ch = (unsigned char)*p;
-        if (isalnum(ch) || ch >= 0x80 || ch == '\'' || ch == '_') { // '_' joins words
-            *p = (char)(start ? toupper(ch) : user ? tolower(ch) : ch);
-            start = false;
+    (void)pthread_once(&s_utf8_once, s_utf8_init);
+    size_t len = json_string_length(a[0]);
+    char *out = fw_malloc(len * 3 + 1), *o = out; // as s_map_case ("Ffi" is 3 bytes too)
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    bool mid_word = false, was_mid = false;
+    while (p < end) {
+        const unsigned char *at = p;
+        uint32_t cp = s_utf8_next(&p), to = cp;
+        const char *full = NULL;
+        if (was_mid && s_mid(cp))
+            mid_word = false; // two mid-word characters in a row end the word
+        was_mid = s_mid(cp);
+        if (s_cased(cp)) {
+            if (!mid_word) {
+                full = s_title_full(cp);
+                to = s_to_title(cp);
+                mid_word = true;
+            } else if (user) {
+                to = s_to_lower_cp(cp);
+                const unsigned char *q = p;
+                if (cp == 0x3a3 && (q >= end || !s_cased(s_utf8_next(&q))))
+                    to = 0x3c2; // a final capital sigma lowers to the final form
+            }
+        } else if (s_break(cp)) {
+            mid_word = false;
+        }
+        if (full) {
+            o = stpcpy(o, full);
+        } else if (to == cp) { // unchanged: its bytes as they were
+            memcpy(o, at, (size_t)(p - at));
+            o += p - at;
         } else {
-            start = true;
+            o += fw_utf8_put(to, o);
         }
     }
-    *res = json_string_nocheck(c);
-    free(c);
+    *res = json_stringn_nocheck(out, (size_t)(o - out));
+    free(out);
     return 0;
 }
 

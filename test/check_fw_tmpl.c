@@ -467,6 +467,15 @@ START_TEST(test_fw_tmpl_alertmanager_funcs)
     s_am_expect(set, data,
                 "{{ toUpper \"ünï ǆ ſ ɐ ß ı straße σς ა\" }}|{{ toLower \"ÜNÏ Ǆ ẞ K İ Σ\" }}",
                 "ÜNÏ Ǆ S Ɐ ß I STRAßE ΣΣ Ა|ünï ǆ ß k i σ");
+    // title as x/text/cases.Title: the first cased letter of a word (digits and uncased
+    // letters go before it) in title case, full mappings (ß -> Ss), the rest lowered with a
+    // final sigma; ', . and : join a word, two of them in a row end it (amtool 0.25's output).
+    s_am_expect(set, data, "{{ title \"'abc _abc 9lives 中a x3d a.b a-b a:b a..b ßa éß ǆ3 ﬁx\" }}",
+                "'Abc _Abc 9Lives 中A X3d A.b A-B A:b A..B Ssa Éß ǅ3 Fix");
+    s_am_expect(set, data, "{{ title \"émile ÉCOLE ΟΔΟΣ ǈUBO ŉ\" }}", "Émile École Οδος ǈubo ʼN");
+    // printf's %x of a string: a space between bytes, '#' a 0x before each then (fmtSbx).
+    s_am_expect(set, data, "{{ printf \"% x|%#x|% #X|% .3x\" \"abcd\" \"ab\" \"ab\" \"abcd\" }}",
+                "61 62 63 64|0x6162|0X61 0X62|61 62 63");
     s_am_expect(set, data, "{{ .Alerts.Firing | len }}/{{ len .Alerts.Resolved }}", "1/1");
     s_am_expect(set, data, "{{ .CommonLabels.SortedPairs.Values | join \",\" }}", "LineDown,page");
     s_am_expect(set, data, "{{ .CommonLabels.Names }}", "[alertname severity]");

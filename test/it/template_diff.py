@@ -31,8 +31,6 @@ KNOWN = {
                     "template.Alerts) in error texts: JSON arrays carry no type",
     "index_string": "index of a string is a Go uint8 (a byte), an int in floorwatch: type "
                     "errors name it int",
-    "case_unicode": "title maps ASCII letters only (Alertmanager: x/text/cases.Title, Unicode "
-                    "word breaks and full case mappings)",
     "am_ext": "functions of later Alertmanagers (trimSpace, safeUrl, date, tz, "
               "humanizeDuration) are floorwatch extensions, undefined in 0.25",
 }
@@ -385,9 +383,6 @@ class Gen:
         self.ctx = 'root'
         items = ''.join(self.item(0) for _ in range(self.r.randrange(1, 4)))
         t = ''.join(self.defines) + items
-        if 'title' in t and \
-                (any(ord(c) > 127 for c in t) or 'quote' in t or ('Labels' in t and 'print' in t)):
-            self.tags.add("case_unicode")  # the data's label values hold non-ASCII letters
         return t
 
 
