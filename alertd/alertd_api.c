@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -244,12 +245,11 @@ s_filter_parse(struct alertd_matchers *m, const char *filter, fw_err_t *err)
     int classic = s_filter_classic(m, filter, err);
     if (classic != 1)
         return classic;
-    struct alertd_matchers one = {0};
-    int rc = alertd_matchers_parse(&one, filter, err);
-    size_t n = one.len;
-    alertd_matchers_clear(&one);
-    if (rc == 0 && n == 1)
-        return alertd_matchers_parse(m, filter, err);
+    // Parsed once, into m: on failure the caller clears m, whatever this added.
+    size_t before = m->len;
+    int rc = alertd_matchers_parse(m, filter, err);
+    if (rc == 0 && m->len == before + 1)
+        return 0;
     if (rc == 0 || strncmp(err->msg, "bad matcher format: ", 20) == 0)
         fw_err_set(err, "bad matcher format: %s", filter);
     return -1;
@@ -349,20 +349,35 @@ s_go_json_type(const json_t *v)
     }
 }
 
+// go-swagger's 400 for an alerts body encoding/json would not unmarshal: its fixed start,
+// then the reason fmt gives (encoding/json's or the time parser's words).
+static void s_alerts_body_error(struct fw_http_response *resp, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+s_alerts_body_error(struct fw_http_response *resp, const char *fmt, ...)
+{
+    char msg[640];
+    int n = snprintf(msg, sizeof msg, "parsing alerts body from \"\" failed, because ");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+    va_end(ap);
+    alertd_api_error(resp, 400, 400, msg);
+}
+
 // A label set (labels or annotations) of a postable alert that Go would not unmarshal: 0,
 // or -1 after the 400 go-swagger answers, with encoding/json's text.
 static int
 s_label_set_schema(const json_t *set, const char *field, struct fw_http_response *resp)
 {
-    char msg[256];
     if (!set || json_is_null(set))
         return 0;
     if (!json_is_object(set)) {
-        snprintf(msg, sizeof msg,
-                 "parsing alerts body from \"\" failed, because json: cannot unmarshal %s into "
-                 "Go struct field %s of type models.LabelSet",
-                 s_go_json_type(set), field);
-        alertd_api_error(resp, 400, 400, msg);
+        s_alerts_body_error(resp,
+                            "json: cannot unmarshal %s into Go struct field %s of type "
+                            "models.LabelSet",
+                            s_go_json_type(set), field);
         return -1;
     }
     const char *k;
@@ -370,11 +385,9 @@ s_label_set_schema(const json_t *set, const char *field, struct fw_http_response
     json_object_foreach((json_t *)set, k, v)
     {
         if (!json_is_string(v) && !json_is_null(v)) {
-            snprintf(msg, sizeof msg,
-                     "parsing alerts body from \"\" failed, because json: cannot unmarshal %s "
-                     "into Go struct field %s of type string",
-                     s_go_json_type(v), field);
-            alertd_api_error(resp, 400, 400, msg);
+            s_alerts_body_error(resp,
+                                "json: cannot unmarshal %s into Go struct field %s of type string",
+                                s_go_json_type(v), field);
             return -1;
         }
     }
@@ -390,12 +403,7 @@ s_time_schema(const json_t *a, const char *key, struct fw_http_response *resp)
     int64_t ms;
     if (!t || fw_time_parse_rfc3339(t, &ms) == 0)
         return 0;
-    char msg[320];
-    snprintf(msg, sizeof msg,
-             "parsing alerts body from \"\" failed, because parsing time \"%.200s\": %s is not "
-             "an RFC 3339 date-time",
-             t, key);
-    alertd_api_error(resp, 400, 400, msg);
+    s_alerts_body_error(resp, "parsing time \"%.200s\": %s is not an RFC 3339 date-time", t, key);
     return -1;
 }
 
@@ -415,14 +423,13 @@ s_alerts_schema(const json_t *arr, struct fw_http_response *resp)
             continue;
         if (!json_is_object(a)) {
             // Go names the anonymous struct PostableAlert's own fields decode into.
-            snprintf(msg, sizeof msg,
-                     "parsing alerts body from \"\" failed, because json: cannot unmarshal %s "
-                     "into Go value of type struct { Annotations models.LabelSet "
-                     "\"json:\\\"annotations,omitempty\\\"\"; EndsAt strfmt.DateTime "
-                     "\"json:\\\"endsAt,omitempty\\\"\"; StartsAt strfmt.DateTime "
-                     "\"json:\\\"startsAt,omitempty\\\"\" }",
-                     s_go_json_type(a));
-            alertd_api_error(resp, 400, 400, msg);
+            s_alerts_body_error(resp,
+                                "json: cannot unmarshal %s into Go value of type struct { "
+                                "Annotations models.LabelSet "
+                                "\"json:\\\"annotations,omitempty\\\"\"; EndsAt strfmt.DateTime "
+                                "\"json:\\\"endsAt,omitempty\\\"\"; StartsAt strfmt.DateTime "
+                                "\"json:\\\"startsAt,omitempty\\\"\" }",
+                                s_go_json_type(a));
             return -1;
         }
         if (s_label_set_schema(json_object_get(a, "labels"), "Alert.labels", resp) < 0 ||
@@ -458,13 +465,11 @@ s_api_alerts(const fw_http_request_t *req, struct fw_http_response *resp, void *
         if (!arr)
             return 0;
         if (!json_is_array(arr)) {
-            char msg[160];
-            snprintf(msg, sizeof msg,
-                     "parsing alerts body from \"\" failed, because json: cannot unmarshal %s "
-                     "into Go value of type models.PostableAlerts",
-                     s_go_json_type(arr));
+            s_alerts_body_error(resp,
+                                "json: cannot unmarshal %s into Go value of type "
+                                "models.PostableAlerts",
+                                s_go_json_type(arr));
             json_decref(arr);
-            alertd_api_error(resp, 400, 400, msg);
             return 0;
         }
         if (s_alerts_schema(arr, resp) < 0) {
