@@ -425,6 +425,11 @@ s_on_work_done(struct scraper_work_job *job, void *arg)
                               fw_sender_id(self->sender), target, &job->metadata);
         fw_metrics_add(self->metrics, "fw_scraper_metadata_messages_total",
                        sent == 0 ? "result=\"sent\"" : "result=\"dropped\"", 1);
+        // A dropped message (no connection to tsdb yet: the DEALER is ZMQ_IMMEDIATE) is
+        // sent again by the target's next scrape, not SCRAPER_META_RESEND_MS later. The
+        // loop holds the target until s_target_next, so the worker's fields are ours here.
+        if (sent != 0)
+            t->meta_sent_ms = 0;
         free(target);
     }
     scraper_work_job_destroy(&job);

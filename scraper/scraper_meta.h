@@ -7,9 +7,10 @@
     scraper_meta_finish() compares its hash with what the target last sent: only a change,
     or SCRAPER_META_RESEND_MS since the last send (so a restarted tsdb, which keeps metadata
     in memory, has it again within that time, and tsdb can forget a target that went away),
-    makes a message. Types are Prometheus's metadata types: "untyped" becomes "unknown", a
-    family with HELP or UNIT but no TYPE is "unknown". HELP texts are unescaped as the
-    exposition format says.
+    makes a message; one the loop could not send (tsdb not connected yet) is made again by
+    the next scrape, as scraper.c then clears the target's last send time. Types are
+    Prometheus's metadata types: "untyped" becomes "unknown", a family with HELP or UNIT but
+    no TYPE is "unknown". HELP texts are unescaped as the exposition format says.
 */
 #ifndef SCRAPER_META_H
 #define SCRAPER_META_H
