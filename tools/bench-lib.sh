@@ -108,10 +108,11 @@ bench_wait_ready() {
 # Alertmanager routing to it (bench_route_config; clustering off, storage in DIR/NAME-data,
 # config DIR/NAME.yml, logs DIR/NAME-*.log, arrivals DIR/NAME-arrivals.jsonl) on 127.0.0.1;
 # waits (<= 30 s) for its /-/ready. Sets AM_PORT, AM_PID and AM_SINK_PID (the caller stops
-# them by PID). Non-zero when Alertmanager is not ready.
+# them by PID) and AM_SINK_PORT. Non-zero when Alertmanager is not ready.
 bench_am_start() {
     local kit=$1 dir=$2 name=$3 sink
     AM_PORT=$(free_port) sink=$(free_port)
+    AM_SINK_PORT=$sink
     bench_route_config "$sink" > "$dir/$name.yml"
     python3 "$kit/webhook-sink.py" --port "$sink" --out "$dir/$name-arrivals.jsonl" \
         --max-seconds 900 > "$dir/$name-sink.log" 2>&1 &
