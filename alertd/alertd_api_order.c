@@ -73,30 +73,42 @@ s_time(const json_t *sil, const char *key)
     return ms;
 }
 
-static int
-s_cmp_i64(int64_t a, int64_t b)
-{
-    return (a > b) - (a < b);
-}
+// A silence with its sort key, worked out once (its times parsed once, not at every compare).
+struct s_keyed {
+    int rank;    // active, pending, expired: 1, 2, 3
+    int64_t key; // endsAt; startsAt; minus endsAt (the latest expired first)
+    json_t *item;
+};
 
 static int
-s_cmp_silence(const void *pa, const void *pb)
+s_cmp_keyed(const void *pa, const void *pb)
 {
-    const json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
-    int ra = s_state_rank(a), rb = s_state_rank(b);
-    if (ra != rb)
-        return ra - rb;
-    if (ra == 1)
-        return s_cmp_i64(s_time(a, "endsAt"), s_time(b, "endsAt"));
-    if (ra == 2)
-        return s_cmp_i64(s_time(a, "startsAt"), s_time(b, "startsAt"));
-    return s_cmp_i64(s_time(b, "endsAt"), s_time(a, "endsAt")); // the latest expired first
+    const struct s_keyed *a = pa, *b = pb;
+    if (a->rank != b->rank)
+        return a->rank - b->rank;
+    return (a->key > b->key) - (a->key < b->key);
 }
 
 void
 alertd_api_order_silences(json_t *silences)
 {
-    s_sort(silences, s_cmp_silence);
+    size_t n = json_array_size(silences);
+    if (n < 2)
+        return;
+    struct s_keyed *k = fw_malloc(n * sizeof *k);
+    for (size_t i = 0; i < n; i++) {
+        json_t *sil = json_incref(json_array_get(silences, i));
+        int rank = s_state_rank(sil);
+        int64_t key = rank == 1   ? s_time(sil, "endsAt")
+                      : rank == 2 ? s_time(sil, "startsAt")
+                                  : -s_time(sil, "endsAt");
+        k[i] = (struct s_keyed){rank, key, sil};
+    }
+    qsort(k, n, sizeof *k, s_cmp_keyed);
+    json_array_clear(silences);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(silences, k[i].item); // steals the reference taken above
+    free(k);
 }
 
 /* --- groups --------------------------------------------------------------------------- */
