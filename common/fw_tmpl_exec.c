@@ -344,14 +344,25 @@ s_is_strings(const json_t *v)
     return true;
 }
 
+// The type letter of f's parameter i ('s' string, 'S' []string, '.' any; the last repeats).
+static char
+s_param_type(const struct fw_tmpl_func *f, size_t i)
+{
+    size_t nt = strlen(f->types);
+    return nt ? f->types[i < nt ? i : nt - 1] : '.';
+}
+
 // Go's evalArg/validateType on argument i (v) of f (f->types): 0, or -1 after s_fail.
 static int
 s_check_type(s_x_t *x, const struct fw_tmpl_func *f, const struct fw_tmpl_cmd *c, size_t i,
              const json_t *v)
 {
-    size_t nt = strlen(f->types);
-    char t = nt ? f->types[i < nt ? i : nt - 1] : '.';
+    char t = s_param_type(f, i);
     if (t == '.' || (t == 's' && json_is_string(v)) || (t == 'S' && s_is_strings(v)))
+        return 0;
+    // Go's validateType gives a parameter that can be nil (a slice) its zero value for nil or
+    // no value at all (a field of nil data, as a template called without data sees)
+    if (t == 'S' && (!v || json_is_null(v)))
         return 0;
     // a word of the command, or the value piped in
     const struct fw_tmpl_arg *a = (int)i + 1 < c->nargs ? &c->args[i + 1] : &c->args[0];
@@ -360,8 +371,6 @@ s_check_type(s_x_t *x, const struct fw_tmpl_func *f, const struct fw_tmpl_cmd *c
     if (a == &c->args[0] || a->kind == FW_TMPL_ARG_PIPE)
         pos = x->at_pos, at = x->at_text; // Go's validateType after the evaluation
     if (a != &c->args[0] && a->kind == FW_TMPL_ARG_NIL) {
-        if (t == 'S') // a nil slice
-            return 0;
         s_fail(x, a->pos, a->text, "cannot assign nil to string");
     } else if (t == 'S' && a != &c->args[0] && a->kind == FW_TMPL_ARG_LIT)
         s_fail(x, a->pos, a->text, "can't handle %s for arg of type []string", a->text);
@@ -373,6 +382,17 @@ s_check_type(s_x_t *x, const struct fw_tmpl_func *f, const struct fw_tmpl_cmd *c
         s_fail(x, pos, at, "wrong type for value; expected %s; got %s",
                t == 's' ? "string" : "[]string", fw_tmpl_set_type_name(x->set, v));
     return -1;
+}
+
+// A nil or missing argument i of f that s_check_type let through as a nil []string becomes an
+// empty array, which the functions handle as Go's nil slice (it prints as [] too).
+static void
+s_nil_slice(const struct fw_tmpl_func *f, size_t i, json_t **arg)
+{
+    if (s_param_type(f, i) == 'S' && (!*arg || json_is_null(*arg))) {
+        json_decref(*arg);
+        *arg = json_array();
+    }
 }
 
 // Go's builtins whose parameters are reflect.Values: a nil literal reaches them as no value at
@@ -405,6 +425,8 @@ s_cmd_args(s_x_t *x, const struct fw_tmpl_cmd *c, const struct fw_tmpl_func *f, 
         }
         if (!x->failed && f && f->types)
             s_check_type(x, f, c, (size_t)i - 1, args[i - 1]);
+        if (!x->failed && f && f->types)
+            s_nil_slice(f, (size_t)i - 1, &args[i - 1]);
         if (x->failed) {
             s_free_args(args, n);
             return NULL;
@@ -416,6 +438,8 @@ s_cmd_args(s_x_t *x, const struct fw_tmpl_cmd *c, const struct fw_tmpl_func *f, 
         s_free_args(args, n);
         return NULL;
     }
+    if (has_final && f && f->types)
+        s_nil_slice(f, n - 1, &args[n - 1]);
     return args;
 }
 
@@ -690,6 +714,10 @@ s_walk(s_x_t *x, const struct fw_tmpl_node *n, json_t *dot)
                 struct fw_tmpl_pipe tmp = *n->pipe;
                 tmp.nvars = 0;
                 json_t *v = s_pipe(x, &tmp, dot);
+                // Go's evalPipeline declares them first with the range's value: that is what
+                // the {{else}} branch sees ({{range $x := .Empty}}{{else}}{{$x}} prints it)
+                for (int k = 0; !x->failed && n->pipe->decl && k < n->pipe->nvars; k++)
+                    s_var_push(x, n->pipe->vars[k], s_ref(v));
                 if (!x->failed)
                     s_range(x, n, v, dot);
                 json_decref(v);

@@ -841,7 +841,8 @@ S_FN(s_m_remove)
         snprintf(e, es, "wrong number of args for Remove: want 1 got %zu", n - 1);
         return -2;
     }
-    if (!json_is_array(a[1])) {
+    // nil (or no value) is a nil []string to Go's reflect: nothing to remove
+    if (a[1] && !json_is_null(a[1]) && !json_is_array(a[1])) {
         snprintf(e, es, "wrong type for value; expected []string; got %s", fw_tmpl_type_name(a[1]));
         return -2;
     }
