@@ -23,7 +23,9 @@
 # preempted wake-up in a round trip halves it); `chrt -f 1` in front (SCHED_FIFO for every
 # process of the bench, so other work cannot preempt it; it sleeps most of its 12 s) gave
 # rounds within 10-20 % of each other and medians within 3 % between runs:
-#   flock /work/notes/bench.lock chrt -f 1 tools/bench-post-floor.sh build/bin OLD/bin
+#   flock /work/notes/bench.lock timeout -s KILL 900 chrt -f 1 tools/bench-post-floor.sh build/bin OLD/bin
+# (bounded: Go programs under SCHED_FIFO can livelock, a spinning thread never preempted by
+# the one it waits for; Alertmanager and amtool did so in make bench, README "Benchmarks").
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BIN=$(cd "$1" && pwd)
