@@ -423,9 +423,7 @@ s_cmd_args(s_x_t *x, const struct fw_tmpl_cmd *c, const struct fw_tmpl_func *f, 
             json_decref(args[i - 1]);
             args[i - 1] = NULL;
         }
-        if (!x->failed && f && f->types)
-            s_check_type(x, f, c, (size_t)i - 1, args[i - 1]);
-        if (!x->failed && f && f->types)
+        if (!x->failed && f && f->types && s_check_type(x, f, c, (size_t)i - 1, args[i - 1]) == 0)
             s_nil_slice(f, (size_t)i - 1, &args[i - 1]);
         if (x->failed) {
             s_free_args(args, n);

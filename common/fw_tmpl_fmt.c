@@ -19,6 +19,7 @@
 
 #include "fw_gofloat.h"
 #include "fw_mem.h"
+#include "fw_labels.h" // fw_utf8_put
 #include "fw_tmpl_int.h"
 
 // C formats are built from the template's flags (checked: only flags, a precision and one
@@ -86,21 +87,9 @@ static void
 s_put_rune(fw_tmpl_buf_t *b, uint32_t cp)
 {
     char u[4];
-    size_t n;
     if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        cp = 0xFFFD;
-    if (cp < 0x80) {
-        u[0] = (char)cp, n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xC0 | (cp >> 6)), u[1] = (char)(0x80 | (cp & 0x3F)), n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xE0 | (cp >> 12)), u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (char)(0x80 | (cp & 0x3F)), n = 3;
-    } else {
-        u[0] = (char)(0xF0 | (cp >> 18)), u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)), u[3] = (char)(0x80 | (cp & 0x3F)), n = 4;
-    }
-    fw_tmpl_buf_add(b, u, n);
+        cp = 0xFFFD; // fw_utf8_put takes neither
+    fw_tmpl_buf_add(b, u, fw_utf8_put(cp, u));
 }
 
 static void
