@@ -24,12 +24,12 @@
 #include "fw_mem.h"
 #include "fw_thread.h"
 
-// 1 GiB of address space. With MDB_WRITEMAP the data file's size is the map's from the
-// first open (a sparse file: only the pages used take disk blocks).
+// 1 GiB of address space (the data file grows as pages are written and reserved).
 #define S_MAPSIZE ((size_t)1 << 30)
-// Disk kept allocated (posix_fallocate) past the pages in use. Through a writable map a page
-// written where the file has no block gets SIGBUS when the disk is full, not an error: every
-// page LMDB may write must have its block before LMDB writes it. How that is guaranteed:
+// Disk kept allocated (posix_fallocate) past the pages in use. LMDB writes a transaction's
+// pages at its commit (pwrite64); a commit that finds the disk full fails whole, losing a
+// batch's every record. So every page LMDB may write has its block before LMDB writes it,
+// and a full disk stops an operation before it is made, keeping what was committed before:
 //
 //  - LMDB writes only pages it allocates in the write transaction (the meta pages 0-1 and
 //    the pages below the committed last page were written before, so they have blocks), and
@@ -52,8 +52,7 @@
 // Splitting is cheaper than sizing the reservation by the charge: a POST of 10,000 alerts
 // is charged about 700 MiB (a path and a split chain per alert, 72 KiB) and writes about
 // 10. The headroom only decides how often the reservation grows (once per S_GROW) and the
-// parts' size (about 400 puts each); a part's commit makes no system call (MDB_WRITEMAP,
-// MDB_NOSYNC). Tested on a real full disk by check_alertd_state_full.
+// parts' size (about 400 puts each). Tested on a real full disk by check_alertd_state_full.
 #define S_HEADROOM ((off_t)32 << 20)
 #define S_GROW ((off_t)16 << 20)
 
@@ -362,14 +361,13 @@ alertd_state_open(alertd_state_t *self, const char *dir, fw_err_t *err)
     self->dir = fw_strdup(dir);
     // silences.json: what older alertd releases kept, imported at start
     static const char *const also[] = {"silences.json", NULL};
-    // MDB_WRITEMAP: a transaction writes its pages in the shared map, so a commit makes no
-    // system call (it made 5-6 pwrite64, one per dirty page and the meta page, on every
-    // alert POST's commit). A SIGKILL loses nothing committed: the pages are the kernel's
-    // page cache either way, and the syncer's mdb_env_sync (an msync) still bounds what a
-    // machine crash can lose, as MDB_NOSYNC did without the map. The cost: a stray write
-    // through a pointer into the map could damage the file; values are copied in only by
-    // alertd_state_put.
-    if (fw_lmdb_env_open(&self->env, dir, 8, S_MAPSIZE, MDB_NOTLS | MDB_NOSYNC | MDB_WRITEMAP, also,
+    // Not MDB_WRITEMAP: through a writable map a commit made no system call, but each of the
+    // syncer's msyncs left the map's pages clean and write-protected, and the next commit
+    // (the one before a NOTIFY leaves) took a page fault on every page it wrote
+    // (ext4_page_mkwrite): 283 us a commit against 74 with pwrite64 (docs/benchmarks.md,
+    // check_alertd_state commit_after_sync_faults). A SIGKILL loses nothing committed either
+    // way (the page cache); the syncer's mdb_env_sync bounds what a machine crash can lose.
+    if (fw_lmdb_env_open(&self->env, dir, 8, S_MAPSIZE, MDB_NOTLS | MDB_NOSYNC, also,
                          "alertd state", "--storage.path", "alertd", err) != 0)
         return -1;
     MDB_stat ms;

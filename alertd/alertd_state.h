@@ -26,8 +26,8 @@
    one batch is begun and committed by the same thread. A NULL self (no --storage.path) makes every
    call a no-op that succeeds.
 
-    A full disk fails a write, never alertd: the map is writable, and a page written where
-    the data file has no disk block would be SIGBUS. Every put and delete is charged an
+    A full disk fails a write, never alertd, and loses no batch whole (a commit the disk
+    cannot hold would fail with all its records). Every put and delete is charged an
     upper bound of the pages it can make LMDB allocate, and goes ahead only when the disk
     blocks of all the transaction's charges are reserved (posix_fallocate, 32-48 MiB ahead;
     more for one value larger than that). A batch whose charges pass the reservation is

@@ -1,15 +1,17 @@
 /*  check_alertd_state_full.c — alertd's state on a full disk: a write the disk cannot hold
     fails with a reason, and never kills the process (issue 8).
 
-    The state is a writable LMDB map: a page written where the data file has no disk block
-    is SIGBUS when the disk is full. The full disk here is real: a child process makes its
-    own mount namespace, mounts a small tmpfs there (gone with the namespace when the child
-    ends, whatever happens to it), opens the state on it and fills the rest of the
+    LMDB writes a transaction's pages at its commit, and a commit the disk cannot hold fails
+    whole: alertd reserves the blocks ahead, so a full disk stops an operation before it is
+    made and keeps what was committed before. The full disk here is real: a child process
+    makes its own mount namespace, mounts a small tmpfs there (gone with the namespace when
+    the child ends, whatever happens to it), opens the state on it and fills the rest of the
     filesystem with a file. It then writes more than alertd's reservation (32-48 MiB) in one
-    batch, or one value larger than it. The parent expects the child to exit 0: with the
-    reservation checked only as a transaction began (before issue 8's fix) the child dies of
-    SIGBUS, reported as such. Where mount namespaces are not allowed (not root) these
-    cases are skipped: nothing else here makes a write through the map fail.
+    batch, or one value larger than it. The parent expects the child to exit 0; a child that
+    dies is reported with its signal (with the writable map alertd once used, and the
+    reservation checked only as a transaction began, it died of SIGBUS). Where mount
+    namespaces are not allowed (not root) these cases are skipped: nothing else here makes a
+    commit meet a full disk.
 
     test_alertd_state_full_bounds_hold needs no full disk: over a random mix of batches (small
     and overflow values, deletes, expiry) no commit takes more new pages than its charge.

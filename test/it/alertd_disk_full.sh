@@ -2,14 +2,15 @@
 # alertd_disk_full.sh — alertd on a full disk: a state write larger than its disk
 # reservation fails with a logged reason, and alertd keeps serving (issue 8).
 #
-# alertd's state is a writable LMDB map: a page written where data.mdb has no disk block is
-# SIGBUS on a full disk. The disk here is a real 140 MiB tmpfs, mounted in this script's own
+# alertd reserves disk blocks ahead of LMDB's writes, so a full disk stops a write before it is
+# made, with a reason (its state was once a writable map, where the write was SIGBUS). The disk here is a real 140 MiB tmpfs, mounted in this script's own
 # mount namespace (unshare -m: it goes away with the script). Four silences carrying a 15 MiB
 # comment each are POSTed: the silence table is one record, written whole at each change, so
 # the fourth write is 60 MiB, more than the 32-48 MiB alertd reserves ahead, on a disk that
 # cannot hold it. alertd must answer, log event=storage.fail "No space left on device",
 # keep the four silences in memory and go on serving the API and taking alerts. (Before the
-# fix, the reservation was checked only as a write began: alertd died of SIGBUS here.)
+# fix, with the writable map, the reservation was checked only as a write began: alertd died
+# of SIGBUS here.)
 # alertd's default silence size limit (32 KiB, --silences.max-silence-size-bytes) refuses
 # such silences at the API; it is turned off here (0, as Alertmanager's default) so that the
 # table outgrows the reservation: the disk, not the limit, is what this script tests.
