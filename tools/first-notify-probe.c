@@ -182,7 +182,9 @@ main(int argc, char **argv)
         conns[i].fd = -1;
     double *k = calloc((size_t)probes, sizeof *k), *u = calloc((size_t)probes, sizeof *u);
     int nk = 0, nu = 0, delivered = 0, total = probes + S_WARMUP;
-    long run = (long)getpid() ^ (long)time(NULL);
+    // Each run's groups are new: pid ^ time repeated often (pid + 1 and time + 1 both even
+    // before), and a repeated group was not notified again, so a whole round timed out.
+    long run = (long)time(NULL) * 4194304L + (long)getpid(); // 4194304: Linux's pid_max
     for (int p = 0; p < total; p++) {
         char body[512], req[1024], iso[80], sec[32];
         // startsAt to the microsecond: one a second old would be past a short group_wait,
