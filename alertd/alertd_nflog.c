@@ -18,6 +18,7 @@
 #include "alertd_nflog.h"
 #include "alertd_store.h"
 #include "fw_hash.h"
+#include "fw_json_dump.h"
 #include "fw_json_out.h"
 #include "fw_labels.h"
 #include "fw_log.h"
@@ -723,9 +724,12 @@ s_note_put(alertd_nflog_t *self, const struct s_note *n)
 {
     if (!self->state)
         return;
-    char *text = json_dumps(n->j, JSON_COMPACT);
-    alertd_state_put(self->state, ALERTD_STATE_NFLOG, n->key, n->expires_at, text, strlen(text));
-    free(text);
+    char stack[8192], *heap;
+    size_t len;
+    const char *text = fw_json_dump_buf(n->j, stack, sizeof stack, &len, &heap);
+    if (text)
+        alertd_state_put(self->state, ALERTD_STATE_NFLOG, n->key, n->expires_at, text, len);
+    free(heap);
 }
 
 // The entry of (receiver, group key), or NULL.

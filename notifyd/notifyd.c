@@ -19,6 +19,7 @@
 
 #include "fw_daemon.h"
 #include "fw_http.h"
+#include "fw_json_dump.h"
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_metrics.h"
@@ -204,27 +205,13 @@ s_is_firing(const json_t *alert)
 }
 
 // Bodies (a webhook payload is about 1 KiB) are dumped on the stack and copied once into a
-// string of their length, as fw_msg's frames are: json_dumps grew its buffer by doubling and
-// copied it, and the body was then copied again (allocations on the way to the receiver).
-#define S_BODY_STACK 8192
-
+// string of their length (fw_json_dumps), as fw_msg's frames are: json_dumps grew its buffer
+// by doubling and copied it, and the body was then copied again.
 // j as compact JSON in a new string; NULL when jansson cannot dump it.
 static char *
 s_dump(const json_t *j)
 {
-    char stack[S_BODY_STACK];
-    size_t n = json_dumpb(j, stack, sizeof stack, JSON_COMPACT);
-    if (n == 0)
-        return NULL;
-    char *out = fw_malloc(n + 1);
-    if (n <= sizeof stack) {
-        memcpy(out, stack, n);
-    } else if (json_dumpb(j, out, n, JSON_COMPACT) != n) {
-        free(out);
-        return NULL;
-    }
-    out[n] = '\0';
-    return out;
+    return json_is_object(j) || json_is_array(j) ? fw_json_dumps(j, NULL) : NULL;
 }
 
 char *
