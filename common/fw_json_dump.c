@@ -77,29 +77,19 @@ s_value(struct fw_json_out *b, const json_t *v, int depth)
     if (depth > S_MAX_DEPTH)
         return s_by_jansson(b, v);
     switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return s_object(b, v, depth);
-    case JSON_ARRAY:
-        return s_array(b, v, depth);
-    case JSON_STRING:
-        return s_string(b, json_string_value(v), json_string_length(v));
+    case JSON_OBJECT: return s_object(b, v, depth);
+    case JSON_ARRAY: return s_array(b, v, depth);
+    case JSON_STRING: return s_string(b, json_string_value(v), json_string_length(v));
     case JSON_INTEGER: {
         char num[32];
         int n = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         fw_json_out_put(b, num, (size_t)n);
         return 0;
     }
-    case JSON_REAL:
-        return s_by_jansson(b, v);
-    case JSON_TRUE:
-        fw_json_out_put(b, "true", 4);
-        return 0;
-    case JSON_FALSE:
-        fw_json_out_put(b, "false", 5);
-        return 0;
-    case JSON_NULL:
-        fw_json_out_put(b, "null", 4);
-        return 0;
+    case JSON_REAL: return s_by_jansson(b, v);
+    case JSON_TRUE: fw_json_out_put(b, "true", 4); return 0;
+    case JSON_FALSE: fw_json_out_put(b, "false", 5); return 0;
+    case JSON_NULL: fw_json_out_put(b, "null", 4); return 0;
     }
     return -1;
 }

@@ -31,7 +31,8 @@ START_TEST(test_fw_json_dump_fixed_cases)
 {
     json_t *o = json_object();
     json_object_set_new(o, "plain", json_string("text"));
-    json_object_set_new(o, "esc\"\\/\b\f\n\r\t\x01\x1f\x7f", json_string("\"\\/\b\f\n\r\t\x01\x1f\x7f"));
+    json_object_set_new(o, "esc\"\\/\b\f\n\r\t\x01\x1f\x7f",
+                        json_string("\"\\/\b\f\n\r\t\x01\x1f\x7f"));
     json_object_set_new(o, "utf8 é 漢 😀", json_string("é 漢 😀 \xe2\x80\xa8"));
     json_object_setn_new(o, "nul\0key", 7, json_stringn("nul\0value", 9));
     json_object_set_new(o, "max", json_integer(INT64_MAX));
@@ -94,8 +95,8 @@ s_next(void)
 static size_t
 s_rand_text(char *out, size_t cap)
 {
-    static const char *const parts[] = {"a", "Z", "0", " ", "\"", "\\", "/", "\n", "\t",
-                                        "\x01", "\x1f", "\x7f", "é", "漢", "😀", "{}", ":,"};
+    static const char *const parts[] = {"a",    "Z",    "0",    " ", "\"", "\\", "/",  "\n", "\t",
+                                        "\x01", "\x1f", "\x7f", "é", "漢", "😀",  "{}", ":,"};
     size_t n = 0, k = s_next() % 12;
     for (size_t i = 0; i < k; i++) {
         const char *p = parts[s_next() % (sizeof parts / sizeof parts[0])];
@@ -115,14 +116,11 @@ s_rand_value(int depth)
     char text[128];
     unsigned kind = s_next() % (depth > 4 ? 6 : 8);
     switch (kind) {
-    case 0:
-        return json_null();
-    case 1:
-        return json_boolean(s_next() % 2);
+    case 0: return json_null();
+    case 1: return json_boolean(s_next() % 2);
     case 2:
         return json_integer((json_int_t)s_next() * (s_next() % 2 ? -1 : 1) * (json_int_t)s_next());
-    case 3:
-        return json_real((double)(int)s_next() / (double)(s_next() % 1000 + 1));
+    case 3: return json_real((double)(int)s_next() / (double)(s_next() % 1000 + 1));
     case 4:
     case 5: {
         size_t n = s_rand_text(text, sizeof text);
