@@ -55,7 +55,7 @@ void check_util_tmpdir_teardown(void);
 struct check_util_http {
     long status;
     char *body; // owned
-    size_t len;
+    size_t len, cap;
     char ctype[128]; // Content-Type, "" when none
     char allow[64];  // the Allow header (405 answers), "" when none
 };
