@@ -11,7 +11,18 @@
 // it jansson dumps the value itself, which also finds a value nested in itself.
 #define S_MAX_DEPTH 2048
 
+// s_value and its parts: 0 written, -1 refused, S_FULL a fixed buffer filled (the rest is
+// not written: fw_json_dump_buf dumps again into a growing one, so a large value is not
+// escaped to the end only to be cut).
+#define S_FULL 1
+
 static int s_value(struct fw_json_out *b, const json_t *v, int depth);
+
+static bool
+s_full(const struct fw_json_out *b)
+{
+    return b->fixed && b->len + 1 >= b->cap;
+}
 
 static int
 s_string(struct fw_json_out *b, const char *s, size_t n)
@@ -47,8 +58,11 @@ s_object(struct fw_json_out *b, const json_t *v, int depth)
         if (s_string(b, json_object_iter_key(it), json_object_iter_key_len(it)) < 0)
             return -1;
         fw_json_out_put(b, ":", 1);
-        if (s_value(b, json_object_iter_value(it), depth + 1) < 0)
-            return -1;
+        int rc = s_value(b, json_object_iter_value(it), depth + 1);
+        if (rc != 0)
+            return rc;
+        if (s_full(b))
+            return S_FULL;
     }
     fw_json_out_put(b, "}", 1);
     return 0;
@@ -62,8 +76,11 @@ s_array(struct fw_json_out *b, const json_t *v, int depth)
     for (size_t i = 0; i < n; i++) {
         if (i)
             fw_json_out_put(b, ",", 1);
-        if (s_value(b, json_array_get(v, i), depth + 1) < 0)
-            return -1;
+        int rc = s_value(b, json_array_get(v, i), depth + 1);
+        if (rc != 0)
+            return rc;
+        if (s_full(b))
+            return S_FULL;
     }
     fw_json_out_put(b, "]", 1);
     return 0;
@@ -98,8 +115,8 @@ int
 fw_json_dump(struct fw_json_out *b, const json_t *v)
 {
     size_t start = b->len;
-    if (s_value(b, v, 0) == 0)
-        return 0;
+    if (s_value(b, v, 0) >= 0)
+        return 0; // written, or cut where a fixed buffer filled
     b->len = start;
     if (b->p)
         b->p[start] = '\0';

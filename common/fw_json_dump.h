@@ -16,7 +16,8 @@
 #include "fw_json_out.h"
 
 // Append v's text to b. -1 when jansson would refuse it (a string that is not UTF-8, a
-// value nested in itself), with b as it was; 0 otherwise.
+// value nested in itself), with b as it was; 0 otherwise. A fixed b that fills stops the
+// dump there (its text is cut, and what follows is not checked).
 int fw_json_dump(struct fw_json_out *b, const json_t *v);
 
 // v's text, NUL-terminated: in stack (cap bytes) when it fits, else in a new string that

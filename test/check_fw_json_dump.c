@@ -54,6 +54,12 @@ START_TEST(test_fw_json_dump_fixed_cases)
     json_object_set_new(o, "plain", json_string("again"));
     s_same(o);
     json_decref(o);
+    // past fw_json_dumps's 8 KiB stack: the first dump stops where it fills, the second writes all
+    json_t *big = json_array();
+    for (int i = 0; i < 400; i++)
+        json_array_append_new(big, json_pack("{s:s, s:i}", "name", "a \"quoted\" name", "i", i));
+    s_same(big);
+    json_decref(big);
     json_t *scalar = json_string("alone"); // JSON_ENCODE_ANY
     s_same(scalar);
     json_decref(scalar);
