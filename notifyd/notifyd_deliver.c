@@ -7,8 +7,9 @@
     (receivers are loopback or names). notifyd_deliver_send starts a due job's transfer at
     once, so on a kept-alive connection the request is written before it returns; finished
     transfers are read on the loop's next turn (s_pump), never inside send.
-    Jobs wait in `queue` until their next attempt time and a free slot; running ones are
-    attached to the multi handle with the job as CURLOPT_PRIVATE. What differs between HTTP
+    Due jobs wait in `queue` for a free slot (and a token), jobs in their retry backoff in
+    `waiting` (notifyd_retryq.h: a pass over the queue looks at them only once due); running
+    ones are attached to the multi handle with the job as CURLOPT_PRIVATE. What differs between HTTP
     and SMTP is only how a transfer is set up (s_setup_http, s_setup_smtp) and how its end is
     judged (s_judge_http, s_judge_smtp).
     A finished transfer's easy handle is reset and kept in `idle` (at most max_in_flight) for
@@ -38,6 +39,7 @@
 #include "fw_time.h"
 #include "notifyd_am_metrics.h"
 #include "notifyd_backoff.h"
+#include "notifyd_retryq.h"
 #include "notifyd_deliver.h"
 #include "notifyd_http.h"
 #include "notifyd_oauth2.h"
@@ -51,6 +53,7 @@ struct s_job {
     size_t step;                // which of req's `then` chain is on its way (0: req itself)
     int64_t chain_us;           // the chain's time so far in this attempt
     int64_t next_at;            // mono ms of the next attempt
+    uint64_t seq;               // the order it was queued in (s_enqueue), oldest first
     CURL *easy;                 // owned while running
     struct curl_slist *headers; // owned while running: HTTP headers or SMTP recipients
     char *answer;               // owned: this attempt's HTTP answer body (bounded), or NULL
@@ -83,13 +86,15 @@ struct notifyd_deliver {
     zloop_t *loop;                // borrowed
     notifyd_deliver_fn on_result; // with arg
     void *arg;
-    CURLM *multi;             // owned
-    zlist_t *queue;           // owned jobs waiting for their time, a token or a free slot
-    zlist_t *inflight;        // owned jobs attached to multi
-    CURL **idle;              // owned: reset easy handles for the next attempts
-    size_t idle_len;          // at most max_in_flight
-    zhashx_t *limits;         // owned: receiver -> struct s_limit *
-    notifyd_oauth2_t *oauth2; // owned: http_config.oauth2 tokens
+    CURLM *multi;              // owned
+    zlist_t *queue;            // owned jobs due, waiting for a token or a free slot, by seq
+    notifyd_retryq_t *waiting; // owned: jobs waiting out their backoff (notifyd_retryq.h)
+    uint64_t seq;              // the last job's seq
+    zlist_t *inflight;         // owned jobs attached to multi
+    CURL **idle;               // owned: reset easy handles for the next attempts
+    size_t idle_len;           // at most max_in_flight
+    zhashx_t *limits;          // owned: receiver -> struct s_limit *
+    notifyd_oauth2_t *oauth2;  // owned: http_config.oauth2 tokens
     int64_t running;
     uint64_t pass;
     int64_t curl_at;  // mono ms libcurl wants its timeout handled at, INT64_MAX: never
@@ -583,6 +588,18 @@ s_token_done(notifyd_deliver_t *st, struct s_job *j, CURLcode res, long code, co
     return false;
 }
 
+// Queue j for its next attempt: in the queue when due, else with the jobs waiting out their
+// backoff, which a pass over the queue does not look at until they are due (s_take_due).
+static void
+s_enqueue(notifyd_deliver_t *st, struct s_job *j)
+{
+    j->seq = ++st->seq;
+    if (j->next_at > fw_time_mono_ms())
+        notifyd_retryq_push(st->waiting, j->next_at, j->seq, j);
+    else
+        zlist_append(st->queue, j);
+}
+
 // A transfer finished: report, or schedule a retry by putting the job back on the queue.
 static void
 s_done(notifyd_deliver_t *st, CURLMsg *m)
@@ -626,7 +643,7 @@ s_done(notifyd_deliver_t *st, CURLMsg *m)
                  j->integration, code);
         j->attempts--;
         j->next_at = fw_time_mono_ms();
-        zlist_append(st->queue, j);
+        s_enqueue(st, j);
         return;
     }
     s_log(j, res, code, &v);
@@ -636,7 +653,7 @@ s_done(notifyd_deliver_t *st, CURLMsg *m)
         // Alertmanager counts one Notify call however many requests it sends.
         j->step++;
         j->next_at = fw_time_mono_ms();
-        zlist_append(st->queue, j);
+        s_enqueue(st, j);
         return;
     }
     j->step = 0;
@@ -649,7 +666,7 @@ s_done(notifyd_deliver_t *st, CURLMsg *m)
         snprintf(labels, sizeof labels, "receiver=\"%s\"", j->receiver);
         fw_metrics_add(a->metrics, "fw_notifyd_retries_total", labels, 1);
         j->next_at = fw_time_mono_ms() + notifyd_deliver_backoff(st, j->attempts);
-        zlist_append(st->queue, j);
+        s_enqueue(st, j);
         return;
     }
     s_report(st, j, &v);
@@ -658,13 +675,54 @@ s_done(notifyd_deliver_t *st, CURLMsg *m)
 
 // --- the queue, on the loop ---
 
+static int
+s_by_seq(const void *x, const void *y)
+{
+    uint64_t a = (*(struct s_job *const *)x)->seq, b = (*(struct s_job *const *)y)->seq;
+    return a < b ? -1 : a > b;
+}
+
+// Move the jobs whose backoff is over into the queue, each at its place by seq (the queue
+// stays in the order jobs were queued: a rate-limited receiver's waiting jobs are counted
+// oldest first).
+static void
+s_take_due(notifyd_deliver_t *st, int64_t now)
+{
+    size_t n = 0, cap = 0;
+    struct s_job **due = NULL, *j;
+    while ((j = notifyd_retryq_pop_due(st->waiting, now, NULL))) {
+        if (n == cap)
+            fw_mem_grow((void **)&due, &cap, n + 1, sizeof *due);
+        due[n++] = j;
+    }
+    qsort(due, n, sizeof *due, s_by_seq);
+    zlist_t *merged = zlist_new();
+    struct s_job *q = zlist_pop(st->queue);
+    for (size_t i = 0; i < n || q;) {
+        if (q && (i == n || q->seq < due[i]->seq)) {
+            zlist_append(merged, q);
+            q = zlist_pop(st->queue);
+        } else {
+            zlist_append(merged, due[i++]);
+        }
+    }
+    zlist_destroy(&st->queue);
+    st->queue = merged;
+    free(due);
+}
+
 // One pass over the queue: start every job that is due and finds a slot (and a token); the
-// earliest time something waits for goes into *next. Returns how many started.
+// earliest time something waits for goes into *next. Returns how many started. Jobs in
+// their backoff are not looked at (notifyd_retryq.h).
 static size_t
 s_start_due(notifyd_deliver_t *st, int64_t now, int64_t *next)
 {
     const notifyd_deliver_t *a = st;
     size_t started = 0;
+    if (notifyd_retryq_next_at(st->waiting) <= now)
+        s_take_due(st, now);
+    if (notifyd_retryq_next_at(st->waiting) < *next)
+        *next = notifyd_retryq_next_at(st->waiting);
     int64_t per_receiver = a->max_in_flight / 2 > 0 ? a->max_in_flight / 2 : 1;
     st->pass++;
     size_t n = zlist_size(st->queue);
@@ -864,6 +922,7 @@ notifyd_deliver_new(const struct notifyd_cfg *cfg, fw_metrics_t *metrics, zloop_
     self->curl_at = self->queue_at = INT64_MAX;
     self->timer = -1;
     self->queue = zlist_new();
+    self->waiting = notifyd_retryq_new();
     self->inflight = zlist_new();
     self->idle =
         fw_calloc(self->max_in_flight > 0 ? (size_t)self->max_in_flight : 1, sizeof *self->idle);
@@ -896,6 +955,9 @@ notifyd_deliver_destroy(notifyd_deliver_t **self_p)
     }
     while ((j = zlist_pop(self->queue)))
         s_job_free(&j);
+    while ((j = notifyd_retryq_pop_due(self->waiting, INT64_MAX, NULL)))
+        s_job_free(&j);
+    notifyd_retryq_destroy(&self->waiting);
     curl_multi_cleanup(self->multi);
     while (self->idle_len)
         curl_easy_cleanup(self->idle[--self->idle_len]);
@@ -919,7 +981,7 @@ notifyd_deliver_send(notifyd_deliver_t *self, uint64_t id, const char *receiver,
     j->receiver = fw_strdup(receiver);
     j->integration = fw_strdup(integration);
     notifyd_req_move(&j->req, req);
-    zlist_append(self->queue, j);
+    s_enqueue(self, j); // next_at 0: due
     // Started here, not on the loop's next turn: on a kept-alive connection the request is
     // on the wire when this returns. What finished is read (and reported) on the next turn.
     int64_t now = fw_time_mono_ms(), next = INT64_MAX;
@@ -931,4 +993,11 @@ notifyd_deliver_send(notifyd_deliver_t *self, uint64_t id, const char *receiver,
     self->queue_at = now;
     s_arm(self);
     return 0;
+}
+
+void
+notifyd_deliver_counts(const notifyd_deliver_t *self, size_t *queued, size_t *backing_off)
+{
+    *queued = zlist_size(self->queue);
+    *backing_off = notifyd_retryq_size(self->waiting);
 }

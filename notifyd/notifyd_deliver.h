@@ -72,6 +72,9 @@ void notifyd_deliver_destroy(notifyd_deliver_t **self_p);
 // "slack", "email", ...). Its outcome comes later through on_result. 0.
 int notifyd_deliver_send(notifyd_deliver_t *self, uint64_t id, const char *receiver,
                          const char *integration, struct notifyd_req *req);
+// How many jobs are queued (due, waiting for a slot or a token) and how many wait out their
+// retry backoff (not looked at by a pass over the queue until due). Running ones are neither.
+void notifyd_deliver_counts(const notifyd_deliver_t *self, size_t *queued, size_t *backing_off);
 // The wait in ms before the attempt after attempt `attempts` (1-based) failed, as the retry
 // timer uses it (notifyd_backoff_next on this deliverer's generator; each call draws anew).
 int64_t notifyd_deliver_backoff(notifyd_deliver_t *self, int attempts);

@@ -526,6 +526,64 @@ START_TEST(test_notifyd_webhook_connection_refused)
 }
 END_TEST
 
+static int
+s_end_loop(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    (void)arg;
+    return -1;
+}
+
+// Jobs waiting out their backoff are kept out of the queue, so the pass made for every new
+// notification and every finished transfer does not go over them (with 400 retrying jobs it
+// popped and appended each at every pass, most of notifyd's CPU while a receiver was down).
+// 100 jobs to a closed port fail once each and back off for 60 s: 0 queued, 100 backing off,
+// and a new job to a live receiver is delivered meanwhile.
+START_TEST(test_notifyd_deliver_backoff_out_of_queue)
+{
+    struct s_srv srv;
+    s_srv_start(&srv, 0, 200);
+    int down = srv.port;
+    s_srv_stop(&srv); // a port nobody listens on
+    s_srv_start(&srv, 0, 200);
+    struct notifyd_cfg *cfg = s_cfg(
+        "timeout: 5s\nretry:\n  initial_backoff: 60s\n  max_backoff: 60s\n  max_attempts: 3\n");
+    fw_metrics_t *m = fw_metrics_new();
+    zloop_t *loop;
+    struct s_got g;
+    notifyd_deliver_t *w = s_deliverer(cfg, m, &loop, &g);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", down);
+    for (uint64_t id = 1; id <= 100; id++)
+        s_send(w, id, "down", url, "{}", NULL, true);
+    int64_t deadline = zclock_mono() + 10000;
+    while (fw_metrics_get(m, "fw_notifyd_retries_total", "receiver=\"down\"") < 100 &&
+           zclock_mono() < deadline) {
+        int t = zloop_timer(loop, 20, 1, s_end_loop, NULL);
+        zloop_start(loop);
+        zloop_timer_end(loop, t);
+    }
+    ck_assert(fw_metrics_get(m, "fw_notifyd_retries_total", "receiver=\"down\"") == 100);
+    size_t queued, backing_off;
+    notifyd_deliver_counts(w, &queued, &backing_off);
+    ck_assert_uint_eq(queued, 0);
+    ck_assert_uint_eq(backing_off, 100);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", srv.port);
+    s_send(w, 101, "up", url, "{}", NULL, true);
+    ck_assert_int_eq(s_run_until(loop, &g, 1, 10000), 0);
+    ck_assert_int_eq(g.r[0].id, 101);
+    ck_assert(g.r[0].ok);
+    notifyd_deliver_counts(w, &queued, &backing_off);
+    ck_assert_uint_eq(backing_off, 100); // still waiting, freed by destroy
+    notifyd_deliver_destroy(&w);
+    zloop_destroy(&loop);
+    fw_metrics_destroy(&m);
+    notifyd_cfg_destroy(&cfg);
+    s_srv_stop(&srv);
+}
+END_TEST
+
 START_TEST(test_notifyd_deliver_destroy_in_flight)
 {
     // A listening socket that never answers: the request stays in flight.
@@ -1070,6 +1128,7 @@ notifyd_suite(void)
     tcase_add_test(tc, test_notifyd_prepare_body_dumped_once);
     tcase_add_test(tc, test_notifyd_webhook_retries_503);
     tcase_add_test(tc, test_notifyd_deliver_backoff_jitter);
+    tcase_add_test(tc, test_notifyd_deliver_backoff_out_of_queue);
     tcase_add_test(tc, test_notifyd_webhook_4xx_is_permanent);
     tcase_add_test(tc, test_notifyd_webhook_429_retried_then_gives_up);
     tcase_add_test(tc, test_notifyd_webhook_connection_refused);
