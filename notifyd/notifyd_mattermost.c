@@ -7,10 +7,10 @@
 
 #include "fw_log.h"
 #include "fw_mem.h"
-#include "fw_promcfg_http.h"
 #include "notifyd_body.h"
 #include "notifyd_mattermost.h"
 #include "notifyd_tmpl.h"
+#include "notifyd_secret.h"
 
 #define S_ARRAY "mattermost_configs"
 #define S_MAX_TEXT_RUNES 16383
@@ -85,19 +85,10 @@ notifyd_mattermost_build(const json_t *config, const json_t *data, struct notify
                          fw_err_t *err)
 {
     memset(out, 0, sizeof *out);
-    const char *url = json_string_value(json_object_get(config, "webhook_url"));
-    const char *url_file = json_string_value(json_object_get(config, "webhook_url_file"));
     char *from_file = NULL;
-    if ((!url || !*url) && url_file && *url_file) {
-        if (fw_promcfg_http_read_secret(url_file, &from_file, err) != 0)
-            return -1;
-        url = from_file;
-    }
-    if (!url || !*url) {
-        free(from_file);
-        fw_err_set(err, "mattermost_config: webhook url missing");
+    const char *url = notifyd_secret(config, "mattermost", "webhook_url", &from_file, err);
+    if (!url)
         return -1;
-    }
     char *text = notifyd_tmpl_key(config, S_ARRAY, "text", data);
     json_t *req = json_object();
     const json_t *atts = json_object_get(config, "attachments");

@@ -7,11 +7,11 @@
 
 #include "fw_log.h"
 #include "fw_mem.h"
-#include "fw_promcfg_http.h"
 #include "notifyd_body.h"
 #include "notifyd_opsgenie.h"
 #include "notifyd_pagerduty.h"
 #include "notifyd_tmpl.h"
+#include "notifyd_secret.h"
 
 #define S_MAX_MESSAGE_RUNES 130 // the Alert API's limit on message
 #define S_ARRAY "opsgenie_configs"
@@ -213,20 +213,10 @@ notifyd_opsgenie_build(const json_t *config, const json_t *data, struct notifyd_
         fw_err_set(err, "notification without groupKey");
         return -1;
     }
-    // api_key, or api_key_file read now (Alertmanager reads it at each notification).
-    const char *key = json_string_value(json_object_get(config, "api_key"));
-    const char *key_file = json_string_value(json_object_get(config, "api_key_file"));
     char *from_file = NULL;
-    if ((!key || !*key) && key_file && *key_file) {
-        if (fw_promcfg_http_read_secret(key_file, &from_file, err) != 0)
-            return -1;
-        key = from_file;
-    }
-    if (!key || !*key) {
-        free(from_file);
-        fw_err_set(err, "opsgenie_config without api_key");
+    const char *key = notifyd_secret(config, "opsgenie", "api_key", &from_file, err);
+    if (!key)
         return -1;
-    }
     char alias[65];
     notifyd_pagerduty_dedup_key(gk, alias);
     const char *status = json_string_value(json_object_get(data, "status"));

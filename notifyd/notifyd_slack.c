@@ -6,10 +6,10 @@
 
 #include "fw_log.h"
 #include "fw_mem.h"
-#include "fw_promcfg_http.h"
 #include "notifyd_slack.h"
 #include "notifyd_body.h"
 #include "notifyd_tmpl.h"
+#include "notifyd_secret.h"
 
 #define S_MAX_TITLE_RUNES 1024
 
@@ -81,20 +81,10 @@ notifyd_slack_build(const json_t *config, const json_t *data, struct notifyd_req
                     fw_err_t *err)
 {
     memset(out, 0, sizeof *out);
-    // api_url, or api_url_file read now (Alertmanager reads it at each notification)
-    const char *url = json_string_value(json_object_get(config, "api_url"));
-    const char *url_file = json_string_value(json_object_get(config, "api_url_file"));
     char *from_file = NULL;
-    if ((!url || !*url) && url_file && *url_file) {
-        if (fw_promcfg_http_read_secret(url_file, &from_file, err) != 0)
-            return -1;
-        url = from_file;
-    }
-    if (!url || !*url) {
-        free(from_file);
-        fw_err_set(err, "slack_config without api_url");
+    const char *url = notifyd_secret(config, "slack", "api_url", &from_file, err);
+    if (!url)
         return -1;
-    }
     json_t *att = json_object();
     bool cut = false;
     char *title = notifyd_tmpl_key(config, "slack_configs", "title", data);

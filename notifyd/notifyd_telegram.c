@@ -10,6 +10,7 @@
 #include "fw_promcfg_http.h"
 #include "notifyd_telegram.h"
 #include "notifyd_tmpl.h"
+#include "notifyd_secret.h"
 
 #define S_DEFAULT "telegram.default.message"
 
@@ -70,20 +71,10 @@ notifyd_telegram_build(const json_t *config, const json_t *data, struct notifyd_
         fw_err_set(err, "telegram_config without api_url or chat_id");
         return -1;
     }
-    const char *token = json_string_value(json_object_get(config, "bot_token"));
-    const char *token_file = json_string_value(json_object_get(config, "bot_token_file"));
     char *from_file = NULL;
-    if ((!token || !*token) && token_file && *token_file) {
-        // Read at each notification, as Alertmanager reads bot_token_file.
-        if (fw_promcfg_http_read_secret(token_file, &from_file, err) != 0)
-            return -1;
-        token = from_file;
-    }
-    if (!token || !*token) {
-        free(from_file);
-        fw_err_set(err, "telegram_config without bot_token");
+    const char *token = notifyd_secret(config, "telegram", "bot_token", &from_file, err);
+    if (!token)
         return -1;
-    }
     const char *pm = json_string_value(json_object_get(config, "parse_mode"));
     if (!pm)
         pm = "HTML";

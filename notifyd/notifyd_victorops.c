@@ -6,10 +6,10 @@
 
 #include "fw_log.h"
 #include "fw_mem.h"
-#include "fw_promcfg_http.h"
 #include "notifyd_pagerduty.h"
 #include "notifyd_tmpl.h"
 #include "notifyd_victorops.h"
+#include "notifyd_secret.h"
 
 #define S_ARRAY "victorops_configs"
 
@@ -71,20 +71,10 @@ notifyd_victorops_build(const json_t *config, const json_t *data, struct notifyd
         fw_err_set(err, "notification without groupKey");
         return -1;
     }
-    const char *key = json_string_value(json_object_get(config, "api_key"));
-    const char *key_file = json_string_value(json_object_get(config, "api_key_file"));
     char *from_file = NULL;
-    if ((!key || !*key) && key_file && *key_file) {
-        // Read at each notification, as Alertmanager does: a rotated key is used at once.
-        if (fw_promcfg_http_read_secret(key_file, &from_file, err) != 0)
-            return -1;
-        key = from_file;
-    }
-    if (!key || !*key) {
-        free(from_file);
-        fw_err_set(err, "victorops_config without api_key");
+    const char *key = notifyd_secret(config, "victorops", "api_key", &from_file, err);
+    if (!key)
         return -1;
-    }
     char *routing = notifyd_tmpl_key(config, S_ARRAY, "routing_key", data);
     if (!routing || !*routing) {
         free(routing);
