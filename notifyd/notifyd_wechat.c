@@ -69,9 +69,12 @@ s_cache_put(const char *key, const char *token)
     for (size_t i = 0; !t && i < S_CACHE; i++)
         if (!s_cache[i].key)
             t = &s_cache[i];
-    for (size_t i = 0; !t && i < S_CACHE; i++) // full: the oldest goes
-        if (!t || s_cache[i].at < t->at)
-            t = &s_cache[i];
+    if (!t) { // full: the oldest token goes
+        t = &s_cache[0];
+        for (size_t i = 1; i < S_CACHE; i++)
+            if (s_cache[i].at < t->at)
+                t = &s_cache[i];
+    }
     s_wipe(&t->key);
     s_wipe(&t->token);
     t->key = fw_strdup(key);

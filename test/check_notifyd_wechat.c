@@ -9,6 +9,7 @@
 */
 #include <check.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,59 @@ START_TEST(test_notifyd_wechat_token_then_send)
     notifyd_req_clear(&r);
     json_decref(cfg);
     json_decref(p);
+}
+END_TEST
+
+// A notification to corp `corp`: true when its token was cached (the request goes straight to
+// message/send); else the token step, answered with a token, so that it is cached now.
+static bool
+s_notify_corp(json_t *p, int corp)
+{
+    json_t *cfg = s_config();
+    char id[16];
+    snprintf(id, sizeof id, "c%d", corp);
+    json_object_set_new(cfg, "corp_id", json_string(id));
+    struct notifyd_req r;
+    ck_assert_int_eq(notifyd_wechat_build(cfg, p, &r, NULL), 0);
+    bool cached = !r.get;
+    if (!cached) {
+        struct notifyd_answer an;
+        s_answer(&r, "{\"errcode\":0,\"access_token\":\"T\"}", &an);
+        ck_assert_int_eq(an.verdict, NOTIFYD_ANSWER_NEXT);
+    }
+    notifyd_req_clear(&r);
+    json_decref(cfg);
+    usleep(2000); // each token fetched in its own millisecond: "oldest" is well defined
+    return cached;
+}
+
+START_TEST(test_notifyd_wechat_cache_evicts_oldest)
+{
+    notifyd_wechat_forget();
+    json_t *p = s_payload();
+    for (int c = 0; c < 16; c++) // the cache's 16 slots, c0 in the first
+        ck_assert(!s_notify_corp(p, c));
+    ck_assert(s_notify_corp(p, 0));
+    // c0's token expires: dropped, then fetched again, into the first slot, the newest now.
+    json_t *cfg = s_config();
+    json_object_set_new(cfg, "corp_id", json_string("c0"));
+    struct notifyd_req r;
+    struct notifyd_answer an;
+    ck_assert_int_eq(notifyd_wechat_build(cfg, p, &r, NULL), 0);
+    s_answer(&r, "{\"errcode\":42001,\"errmsg\":\"access_token expired\"}", &an);
+    ck_assert_int_eq(an.verdict, NOTIFYD_ANSWER_RESEND);
+    s_answer(&r, "{\"errcode\":0,\"access_token\":\"T2\"}", &an);
+    ck_assert_int_eq(an.verdict, NOTIFYD_ANSWER_NEXT);
+    notifyd_req_clear(&r);
+    json_decref(cfg);
+    usleep(2000);
+    // A 17th corp takes the slot of the oldest token, c1's, not the first slot's.
+    ck_assert(!s_notify_corp(p, 16));
+    ck_assert(s_notify_corp(p, 0));
+    ck_assert(s_notify_corp(p, 2));
+    ck_assert(!s_notify_corp(p, 1));
+    json_decref(p);
+    notifyd_wechat_forget();
 }
 END_TEST
 
@@ -201,6 +255,7 @@ notifyd_wechat_suite(void)
     tcase_add_test(tc, test_notifyd_wechat_answers);
     tcase_add_test(tc, test_notifyd_wechat_body);
     tcase_add_test(tc, test_notifyd_wechat_secret_file);
+    tcase_add_test(tc, test_notifyd_wechat_cache_evicts_oldest);
     suite_add_tcase(s, tc);
     return s;
 }
