@@ -29,25 +29,12 @@
 #include "notifyd_am_metrics.h"
 #include "fw_time.h"
 #include "fw_zfd.h"
-#include "notifyd_azuresms.h"
+#include "notifyd_build.h"
 #include "notifyd_deliver.h"
-#include "notifyd_email.h"
 #include "notifyd_http.h"
-#include "notifyd_msteams.h"
-#include "notifyd_discord.h"
-#include "notifyd_webex.h"
-#include "notifyd_opsgenie.h"
-#include "notifyd_pushover.h"
-#include "notifyd_pagerduty.h"
-#include "notifyd_victorops.h"
-#include "notifyd_telegram.h"
 #include "notifyd_results.h"
-#include "notifyd_rocketchat.h"
-#include "notifyd_mattermost.h"
-#include "notifyd_slack.h"
-#include "notifyd_wechat.h"
-#include "notifyd_sns.h"
 #include "notifyd_tmpl.h"
+#include "notifyd_wechat.h"
 
 struct notifyd {
     const struct notifyd_opts *opts;   // borrowed
@@ -326,64 +313,27 @@ s_queue(notifyd_t *self, const char *receiver, const char *integration, const ch
     s_owned(self, key, integration, ikey);
 }
 
-// The integrations besides webhooks: NOTIFY's array, the metrics label, the builder (NULL:
-// notifyd_email_build, which needs the host name), send_resolved when the config omits it.
-static const struct {
-    const char *array, *integration;
-    int (*build)(const json_t *config, const json_t *data, struct notifyd_req *out, fw_err_t *err);
-    bool send_resolved;
-} s_integrations[] = {
-    {"slack_configs", "slack", notifyd_slack_build, true},
-    {"pagerduty_configs", "pagerduty", notifyd_pagerduty_build, true},
-    {"msteams_configs", "msteams", notifyd_msteams_build, true},
-    {"msteamsv2_configs", "msteamsv2", notifyd_msteamsv2_build, true},
-    {"azuresms_configs", "azuresms", notifyd_azuresms_build, true},
-    {"discord_configs", "discord", notifyd_discord_build, true},
-    {"webex_configs", "webex", notifyd_webex_build, true},
-    {"opsgenie_configs", "opsgenie", notifyd_opsgenie_build, true},
-    {"wechat_configs", "wechat", notifyd_wechat_build, false},
-    {"victorops_configs", "victorops", notifyd_victorops_build, true},
-    {"pushover_configs", "pushover", notifyd_pushover_build, true},
-    {"rocketchat_configs", "rocketchat", notifyd_rocketchat_build, false},
-    {"sns_configs", "sns", notifyd_sns_build, true},
-    {"mattermost_configs", "mattermost", notifyd_mattermost_build, true},
-    {"telegram_configs", "telegram", notifyd_telegram_build, true},
-    {"email_configs", "email", NULL, false},
+// What s_on_built needs of the NOTIFY being handled.
+struct s_built_ctx {
+    notifyd_t *self;
+    const json_t *body;
 };
 
-// Build and queue every integration config of s_integrations in the NOTIFY body; a config
-// that cannot be built is logged and counted as failed, never as delivered.
+// A config of the NOTIFY made into req (notifyd_build_each): queued, or, when it could not
+// be built, logged and counted as failed, never as delivered.
 static void
-s_deliver_integrations(notifyd_t *self, const json_t *body)
+s_on_built(void *arg, const char *array, const char *integration, size_t pos, const json_t *config,
+           struct notifyd_req *req, const char *why)
 {
-    const char *receiver = json_string_value(json_object_get(body, "receiver"));
-    json_t *payload = json_object_get(body, "payload");
-    for (size_t k = 0; k < sizeof s_integrations / sizeof s_integrations[0]; k++) {
-        size_t i;
-        json_t *c;
-        json_array_foreach(json_object_get(body, s_integrations[k].array), i, c)
-        {
-            const json_t *sr = json_object_get(c, "send_resolved");
-            json_t *data =
-                notifyd_tmpl_data(payload, sr ? json_is_true(sr) : s_integrations[k].send_resolved);
-            if (!data)
-                continue; // only resolved alerts, and send_resolved false
-            struct notifyd_req req;
-            fw_err_t err;
-            fw_err_clear(&err);
-            int rc = s_integrations[k].build ? s_integrations[k].build(c, data, &req, &err)
-                                             : notifyd_email_build(c, data, fw_time_now_ms(),
-                                                                   self->hostname, &req, &err);
-            json_decref(data);
-            char ikey[64];
-            s_ikey(self, s_integrations[k].array, s_integrations[k].integration, i, ikey);
-            if (rc < 0)
-                s_bad_config(self, receiver, s_integrations[k].integration, ikey, err.msg);
-            else
-                s_queue(self, receiver, s_integrations[k].integration, ikey,
-                        s_integrations[k].array, c, payload, &req);
-        }
-    }
+    struct s_built_ctx *ctx = arg;
+    const char *receiver = json_string_value(json_object_get(ctx->body, "receiver"));
+    char ikey[64];
+    s_ikey(ctx->self, array, integration, pos, ikey);
+    if (!req)
+        s_bad_config(ctx->self, receiver, integration, ikey, why);
+    else
+        s_queue(ctx->self, receiver, integration, ikey, array, config,
+                json_object_get(ctx->body, "payload"), req);
 }
 
 // A NOTIFY whose id is being delivered, or has an outcome: not delivered again (its outcome
@@ -453,7 +403,8 @@ s_on_notify(notifyd_t *self, struct fw_msg *msg)
         s_queue(self, receiver, "webhook", ikey, "webhook_configs", wc, payload, &req);
     }
     notifyd_tmpl_use(json_object_get(msg->body, "templates"));
-    s_deliver_integrations(self, msg->body);
+    struct s_built_ctx ctx = {self, msg->body};
+    notifyd_build_each(msg->body, self->hostname, fw_time_now_ms(), s_on_built, &ctx);
     struct s_outcome *o = self->current;
     self->current = NULL;
     self->delivery = NULL;
