@@ -20,12 +20,7 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fuzz_util_init();
-    zmsg_t *z = zmsg_new();
-    zmsg_addstr(z, "CLUSTER_GOSSIP");
-    zmsg_addstr(z, "1");
-    zmsg_addmem(z, data, size);
-    struct fw_msg *m = fuzz_util_msg_roundtrip(&z);
+    struct fw_msg *m = fuzz_util_msg_with_body("CLUSTER_GOSSIP", data, size);
     if (!m)
         return 0;
     alertd_nflog_t *nflog = alertd_nflog_new(NULL, S_RETENTION_MS);

@@ -14,12 +14,7 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fuzz_util_init();
-    zmsg_t *z = zmsg_new();
-    zmsg_addstr(z, "ALERTS");
-    zmsg_addstr(z, "1");
-    zmsg_addmem(z, data, size);
-    struct fw_msg *m = fuzz_util_msg_roundtrip(&z);
+    struct fw_msg *m = fuzz_util_msg_with_body("ALERTS", data, size);
     if (m) {
         size_t i;
         json_t *j;

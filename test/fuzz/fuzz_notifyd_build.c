@@ -40,12 +40,7 @@ s_on_built(void *arg, const char *array, const char *integration, size_t pos, co
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fuzz_util_init();
-    zmsg_t *z = zmsg_new();
-    zmsg_addstr(z, "NOTIFY");
-    zmsg_addstr(z, "1");
-    zmsg_addmem(z, data, size);
-    struct fw_msg *m = fuzz_util_msg_roundtrip(&z);
+    struct fw_msg *m = fuzz_util_msg_with_body("NOTIFY", data, size);
     if (!m)
         return 0;
     notifyd_tmpl_use(json_object_get(m->body, "templates"));

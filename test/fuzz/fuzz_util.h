@@ -59,4 +59,17 @@ fuzz_util_msg_roundtrip(zmsg_t **z)
     return m;
 }
 
+// fuzz_util_init, then a message of `type` (version 1) whose JSON body is data[0..size),
+// through fuzz_util_msg_roundtrip: the decoded message (caller fw_msg_destroys it), or NULL.
+static inline struct fw_msg *
+fuzz_util_msg_with_body(const char *type, const uint8_t *data, size_t size)
+{
+    fuzz_util_init();
+    zmsg_t *z = zmsg_new();
+    zmsg_addstr(z, type);
+    zmsg_addstr(z, "1");
+    zmsg_addmem(z, data, size);
+    return fuzz_util_msg_roundtrip(&z);
+}
+
 #endif
