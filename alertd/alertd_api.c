@@ -26,6 +26,7 @@
 #include "alertd_matcher.h"
 #include "alertd_silence.h"
 #include "alertd_store.h"
+#include "fw_gotime.h"
 #include "fw_http.h"
 #include "fw_log.h"
 #include "fw_mem.h"
@@ -394,16 +395,17 @@ s_label_set_schema(const json_t *set, const char *field, struct fw_http_response
     return 0;
 }
 
-// A postable alert's startsAt or endsAt that is a string but no date-time: 0, or -1 after
-// go-swagger's 400 (its text after "because" is Go's time parser's; alertd's says what).
+// A postable alert's startsAt or endsAt that is a string but no date-time as strfmt.DateTime
+// reads it (fw_gotime.h): 0, or -1 after go-swagger's 400 with Go's time parser's text.
 static int
 s_time_schema(const json_t *a, const char *key, struct fw_http_response *resp)
 {
     const char *t = json_string_value(json_object_get(a, key));
     int64_t ms;
-    if (!t || fw_time_parse_rfc3339(t, &ms) == 0)
+    char err[400];
+    if (!t || !*t || fw_gotime_parse_strfmt(t, &ms, err, sizeof err) == 0)
         return 0;
-    s_alerts_body_error(resp, "parsing time \"%.200s\": %s is not an RFC 3339 date-time", t, key);
+    s_alerts_body_error(resp, "%s", err);
     return -1;
 }
 

@@ -13,6 +13,7 @@
 #include "alertd_int.h"
 #include "alertd_matcher.h"
 #include "alertd_silence.h"
+#include "fw_gotime.h"
 #include "fw_http.h"
 #include "fw_log.h"
 #include "fw_time.h"
@@ -82,12 +83,11 @@ s_silence_schema(const json_t *j, struct fw_http_response *resp)
     for (size_t i = 0; i < 2; i++) {
         const char *t = json_string_value(json_object_get(j, times[i]));
         int64_t ms;
-        if (fw_time_parse_rfc3339(t, &ms) < 0) {
-            char msg[320];
-            snprintf(msg, sizeof msg,
-                     "parsing silence body from \"\" failed, because %s \"%.200s\" is not an "
-                     "RFC 3339 date-time",
-                     times[i], t);
+        char err[400];
+        if (!t || fw_gotime_parse_strfmt(t, &ms, err, sizeof err) < 0) {
+            char msg[480];
+            snprintf(msg, sizeof msg, "parsing silence body from \"\" failed, because %s",
+                     t ? err : "a time is missing");
             alertd_api_error(resp, 400, 400, msg);
             return -1;
         }

@@ -9,6 +9,7 @@
 #include "alertd_matcher.h"
 #include "alertd_silence.h"
 #include "alertd_store.h"
+#include "fw_gotime.h"
 #include "fw_log.h"
 #include "fw_mem.h"
 #include "fw_names.h"
@@ -134,7 +135,8 @@ static int
 s_time(const json_t *j, const char *key, int64_t *out, fw_err_t *err)
 {
     const char *s = json_string_value(json_object_get(j, key));
-    if (!s || fw_time_parse_rfc3339(s, out) < 0) {
+    char gerr[8];
+    if (!s || fw_gotime_parse_strfmt(s, out, gerr, sizeof gerr) < 0) {
         fw_err_set(err, "%s: missing or invalid time", key);
         return -1;
     }

@@ -9,6 +9,7 @@
 #include "alertd_fptab.h"
 #include "alertd_json.h"
 #include "alertd_store.h"
+#include "fw_gotime.h"
 #include "fw_mem.h"
 #include "fw_names.h"
 #include "fw_time.h"
@@ -107,7 +108,8 @@ alertd_alert_time(const char *key, const char *s, int64_t *out, fw_err_t *err)
     // Go's zero time means "unset".
     if (strncmp(s, "0001-01-01", 10) == 0 || !*s)
         return 0;
-    if (fw_time_parse_rfc3339(s, out) < 0) {
+    char gerr[8];
+    if (fw_gotime_parse_strfmt(s, out, gerr, sizeof gerr) < 0) {
         fw_err_set(err, "%s: invalid time \"%s\"", key, s);
         return -1;
     }
