@@ -26,6 +26,7 @@
 #include "alertd_matcher.h"
 #include "alertd_silence.h"
 #include "alertd_store.h"
+#include "fw_gojson.h"
 #include "fw_gotime.h"
 #include "fw_http.h"
 #include "fw_log.h"
@@ -59,18 +60,29 @@ alertd_api_error(struct fw_http_response *resp, int status, int code, const char
     alertd_api_json_respond(resp, status, json_pack("{s:i, s:s}", "code", code, "message", msg));
 }
 
-// Parse a request body as JSON; on failure answer as go-swagger does and return NULL.
+// Parse a request body as JSON as go-swagger's json.Decoder reads it (the first value; what
+// follows it is not looked at); on failure answer as go-swagger does, with Go's words where
+// Go would refuse it too (fw_gojson.h), and return NULL.
 json_t *
 alertd_api_body_json(const fw_http_request_t *req, const char *what, struct fw_http_response *resp)
 {
     size_t len = 0;
     const char *body = fw_http_body(req, &len);
     json_error_t jerr;
-    json_t *j = body ? json_loadb(body, len, 0, &jerr) : NULL;
+    json_t *j = body ? json_loadb(body, len, JSON_DISABLE_EOF_CHECK, &jerr) : NULL;
+    char go[160];
+    if (j && memchr(body, '\0', len) && fw_gojson_decode_error(body, len, go, sizeof go)) {
+        // jansson passes over a NUL byte between tokens, where Go stops: Go's verdict.
+        json_decref(j);
+        j = NULL;
+        snprintf(jerr.text, sizeof jerr.text, "%s", go);
+    }
     if (!j) {
         char msg[512];
-        snprintf(msg, sizeof msg, "parsing %s body from \"\" failed, because %s", what,
-                 body ? jerr.text : "the body is empty");
+        const char *why = !body                                              ? "the body is empty"
+                          : fw_gojson_decode_error(body, len, go, sizeof go) ? go
+                                                                             : jerr.text;
+        snprintf(msg, sizeof msg, "parsing %s body from \"\" failed, because %s", what, why);
         alertd_api_error(resp, 400, 400, msg);
     }
     return j;
