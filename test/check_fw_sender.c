@@ -334,25 +334,6 @@ START_TEST(test_fw_sender_hold_bounded)
 }
 END_TEST
 
-// Ends the zloop it runs in.
-static int
-s_end_loop(zloop_t *loop, int timer_id, void *arg)
-{
-    (void)loop;
-    (void)timer_id;
-    (void)arg;
-    return -1;
-}
-
-// Run loop for ms, then return.
-static void
-s_loop_for(zloop_t *loop, size_t ms)
-{
-    int id = zloop_timer(loop, ms, 1, s_end_loop, NULL);
-    ck_assert_int_ge(id, 0);
-    zloop_start(loop);
-}
-
 // Wait up to ms for a batch at t, then answer what came.
 static void
 s_tsdb_wait_serve(struct s_tsdb *t, int ms)
@@ -398,7 +379,7 @@ START_TEST(test_fw_sender_lazy_acks)
     ck_assert(fw_metrics_get(m, "fw_sender_batches_sent_total", "") == 3);
     s_tsdb_wait_serve(&t, 2000);
     ck_assert_int_eq(t.received, 3);
-    s_loop_for(loop, 200); // the acknowledgements wait: no reader, no tick yet
+    check_util_loop_for(loop, 200); // the acknowledgements wait: no reader, no tick yet
     ck_assert_uint_eq(fw_sender_unacked(s), 3);
     ck_assert_int_ge(fw_sender_pump(s), 1);
     ck_assert_uint_eq(fw_sender_unacked(s), 0);
@@ -407,7 +388,7 @@ START_TEST(test_fw_sender_lazy_acks)
     fw_sender_pump(s);
     s_tsdb_wait_serve(&t, 2000);
     ck_assert_int_eq(t.received, 4);
-    s_loop_for(loop, 1300);
+    check_util_loop_for(loop, 1300);
     ck_assert_uint_eq(fw_sender_unacked(s), 0);
     ck_assert(fw_metrics_get(m, "fw_sender_batches_resent_total", "") == 0);
     fw_sender_detach(s);

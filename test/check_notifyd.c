@@ -526,15 +526,6 @@ START_TEST(test_notifyd_webhook_connection_refused)
 }
 END_TEST
 
-static int
-s_end_loop(zloop_t *loop, int timer_id, void *arg)
-{
-    (void)loop;
-    (void)timer_id;
-    (void)arg;
-    return -1;
-}
-
 // Jobs waiting out their backoff are kept out of the queue, so the pass made for every new
 // notification and every finished transfer does not go over them (with 400 retrying jobs it
 // popped and appended each at every pass, most of notifyd's CPU while a receiver was down).
@@ -560,9 +551,7 @@ START_TEST(test_notifyd_deliver_backoff_out_of_queue)
     int64_t deadline = zclock_mono() + 10000;
     while (fw_metrics_get(m, "fw_notifyd_retries_total", "receiver=\"down\"") < 100 &&
            zclock_mono() < deadline) {
-        int t = zloop_timer(loop, 20, 1, s_end_loop, NULL);
-        zloop_start(loop);
-        zloop_timer_end(loop, t);
+        check_util_loop_for(loop, 20);
     }
     ck_assert(fw_metrics_get(m, "fw_notifyd_retries_total", "receiver=\"down\"") == 100);
     size_t queued, backing_off;

@@ -663,15 +663,6 @@ s_stop_when_done(zloop_t *loop, int timer_id, void *arg)
     return s_done >= *(size_t *)arg ? -1 : 0;
 }
 
-static int
-s_stop_loop(zloop_t *loop, int timer_id, void *arg)
-{
-    (void)loop;
-    (void)timer_id;
-    (void)arg;
-    return -1;
-}
-
 // Allocations a scrape makes, with two metric_relabel_configs: a new series costs a few
 // (its packed copies in the relabel cache and the staleness memory, the rules' working
 // copy), and a scrape of known series none per sample: only the per-scrape buffers.
@@ -914,8 +905,7 @@ START_TEST(test_scraper_work_lane)
     ck_assert_uint_eq(scraper_work_outstanding(w), 2); // until the loop has them back
     // nothing goes back before the flush (the fetch actor's end of round), then both at once:
     // the loop reads them in one wake-up
-    zloop_timer(loop, 50, 1, s_stop_loop, NULL);
-    zloop_start(loop);
+    check_util_loop_for(loop, 50);
     ck_assert_uint_eq(s_done, 0);
     ck_assert_uint_eq(scraper_work_rounds(w), 0);
     scraper_work_lane_flush(lane);

@@ -8,6 +8,7 @@
 #include "check_util.h"
 
 #include <check.h>
+#include <czmq.h>
 #include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
@@ -658,4 +659,21 @@ check_util_skip(const char *fmt, ...)
         fprintf(f, "%s\n", what);
         fclose(f);
     }
+}
+
+static int
+s_end_loop(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    (void)arg;
+    return -1;
+}
+
+void
+check_util_loop_for(zloop_t *loop, int ms)
+{
+    int id = zloop_timer(loop, (size_t)ms, 1, s_end_loop, NULL);
+    ck_assert_int_ge(id, 0);
+    zloop_start(loop);
 }

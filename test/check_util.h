@@ -13,6 +13,7 @@
 #ifndef CHECK_UTIL_H
 #define CHECK_UTIL_H
 
+#include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <lmdb.h>
@@ -59,6 +60,10 @@ struct check_util_http {
     char ctype[128]; // Content-Type, "" when none
     char allow[64];  // the Allow header (405 answers), "" when none
 };
+
+// Run loop for ms (a one-shot timer ends it), then return: what the loop's handlers did in
+// that time has happened.
+void check_util_loop_for(zloop_t *loop, int ms);
 
 // One request to url: method "GET", "POST", "HEAD", "DELETE", ... body (body_len bytes;
 // NULL sends none), ctype the Content-Type header (NULL: none, or curl's form type for a
