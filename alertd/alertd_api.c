@@ -70,18 +70,18 @@ alertd_api_body_json(const fw_http_request_t *req, const char *what, struct fw_h
     const char *body = fw_http_body(req, &len);
     json_error_t jerr;
     json_t *j = body ? json_loadb(body, len, JSON_DISABLE_EOF_CHECK, &jerr) : NULL;
+    // Go's scanner is asked only where its verdict matters: a body jansson refused (for the
+    // words), or one with a NUL byte, which jansson passes over between tokens and Go does not.
     char go[160];
-    if (j && memchr(body, '\0', len) && fw_gojson_decode_error(body, len, go, sizeof go)) {
-        // jansson passes over a NUL byte between tokens, where Go stops: Go's verdict.
+    bool go_refuses =
+        body && (!j || memchr(body, '\0', len)) && fw_gojson_decode_error(body, len, go, sizeof go);
+    if (j && go_refuses) {
         json_decref(j);
         j = NULL;
-        snprintf(jerr.text, sizeof jerr.text, "%s", go);
     }
     if (!j) {
         char msg[512];
-        const char *why = !body                                              ? "the body is empty"
-                          : fw_gojson_decode_error(body, len, go, sizeof go) ? go
-                                                                             : jerr.text;
+        const char *why = !body ? "the body is empty" : go_refuses ? go : jerr.text;
         snprintf(msg, sizeof msg, "parsing %s body from \"\" failed, because %s", what, why);
         alertd_api_error(resp, 400, 400, msg);
     }
